@@ -1,0 +1,79 @@
+/* A growable, NUL-terminated byte buffer. */
+#include "core/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool buf_reserve(Ccai_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1)
+        return false;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *d = Ccai_realloc(b->data, cap);
+    if (!d)
+        return false;
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len)
+{
+    if (!buf_reserve(b, len))
+        return false;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+bool Ccai_buf_puts(Ccai_buf *b, const char *s)
+{
+    return Ccai_buf_append(b, s, strlen(s));
+}
+
+bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !buf_reserve(b, (size_t)n))
+        return false;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return true;
+}
+
+char *Ccai_buf_steal(Ccai_buf *b)
+{
+    if (!b->data && !buf_reserve(b, 0))
+        return NULL;
+    char *d = b->data;
+    d[b->len] = '\0';
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+void Ccai_buf_reset(Ccai_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void Ccai_buf_free(Ccai_buf *b)
+{
+    ccai_free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

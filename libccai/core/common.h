@@ -1,0 +1,92 @@
+/* Internal helpers shared by every module of libccai. Not installed. */
+#ifndef CCAI_CORE_COMMON_H
+#define CCAI_CORE_COMMON_H
+
+#include <ccai/ccai.h>
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CCAI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CCAI_UNUSED(x)     ((void)(x))
+
+/* Allocation through the host's hooks (core/alloc.c). */
+void *Ccai_malloc(size_t size);
+void *Ccai_calloc(size_t n, size_t size);
+void *Ccai_realloc(void *ptr, size_t size);
+char *Ccai_strdup(const char *s);
+char *Ccai_strndup(const char *s, size_t n);
+char *Ccai_asprintf(const char *fmt, ...) CCAI_PRINTF(1, 2);
+char *Ccai_vasprintf(const char *fmt, va_list ap) CCAI_PRINTF(1, 0);
+/* Replace *dst with a copy of src (NULL allowed); false on NOMEM, *dst kept. */
+bool Ccai_str_replace(char **dst, const char *src);
+
+/* Growable byte buffer, always NUL-terminated when data != NULL. */
+typedef struct Ccai_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} Ccai_buf;
+
+bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
+bool Ccai_buf_puts(Ccai_buf *b, const char *s);
+bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
+/* Hand the data to the caller (never NULL on success: "" for empty). */
+char *Ccai_buf_steal(Ccai_buf *b);
+void Ccai_buf_reset(Ccai_buf *b);
+void Ccai_buf_free(Ccai_buf *b);
+
+/* Logging through the host's sink (core/log.c). */
+typedef struct Ccai_logger {
+    ccai_log_fn fn;
+    void *ud;
+    ccai_log_level min_level;
+} Ccai_logger;
+
+void Ccai_log(const Ccai_logger *lg, ccai_log_level level, const char *fmt, ...) CCAI_PRINTF(3, 4);
+
+/* Clock: monotonic and wall time in milliseconds (core/util.c). */
+uint64_t Ccai_monotonic_ms(void);
+int64_t Ccai_wall_ms(void);
+/* "2024-10-08T02:00:00.123Z" into out (at least 32 bytes). */
+void Ccai_format_iso8601(int64_t wall_ms, char *out, size_t outlen);
+
+/* Cryptographically random bytes; false when the system has none. */
+bool Ccai_random_bytes(void *out, size_t len);
+/* A random RFC 4122 version 4 UUID, 36 characters + NUL. */
+bool Ccai_uuid4(char out[37]);
+/* A random token of len alphanumeric characters + NUL. */
+bool Ccai_random_token(char *out, size_t len);
+
+/* Per-handle error text. */
+typedef struct Ccai_err {
+    char *msg; /* NULL means "" */
+} Ccai_err;
+
+void Ccai_err_set(Ccai_err *e, const char *fmt, ...) CCAI_PRINTF(2, 3);
+void Ccai_err_clear(Ccai_err *e);
+const char *Ccai_err_get(const Ccai_err *e);
+void Ccai_err_free(Ccai_err *e);
+
+/* ASCII helpers, locale independent. */
+static inline bool Ccai_is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+static inline bool Ccai_is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline bool Ccai_is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static inline int Ccai_to_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+int Ccai_strcasecmp(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,82 @@
+/* Clock, randomness, identifiers. */
+#include "core/common.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t Ccai_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t Ccai_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void Ccai_format_iso8601(int64_t wall_ms, char *out, size_t outlen)
+{
+    time_t secs = (time_t)(wall_ms / 1000);
+    int ms = (int)(wall_ms % 1000);
+    if (ms < 0) {
+        ms += 1000;
+        secs -= 1;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+bool Ccai_random_bytes(void *out, size_t len)
+{
+    if (len > INT32_MAX)
+        return false;
+    return RAND_bytes(out, (int)len) == 1;
+}
+
+bool Ccai_uuid4(char out[37])
+{
+    unsigned char b[16];
+    if (!Ccai_random_bytes(b, sizeof b))
+        return false;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return true;
+}
+
+bool Ccai_random_token(char *out, size_t len)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    size_t i = 0;
+    while (i < len) {
+        unsigned char b[64];
+        if (!Ccai_random_bytes(b, sizeof b))
+            return false;
+        for (size_t k = 0; k < sizeof b && i < len; k++) {
+            /* 248 = 4 * 62: reject the tail to stay uniform. */
+            if (b[k] < 248)
+                out[i++] = alphabet[b[k] % 62];
+        }
+    }
+    out[len] = '\0';
+    return true;
+}
+
+int Ccai_strcasecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = Ccai_to_lower((unsigned char)*a), cb = Ccai_to_lower((unsigned char)*b);
+        if (ca != cb || !ca)
+            return ca - cb;
+    }
+}

@@ -1,0 +1,152 @@
+/* Persistence: the internal store interface (store/sqlite.c implements it).
+ *
+ * Rules:
+ * - Every write is committed (durable, WAL + synchronous=FULL) before the
+ *   function returns CCAI_OK: the caller may act on it at once.
+ * - Times are wall-clock milliseconds since the epoch (UTC).
+ * - JSON columns hold JSON text; NULL means "not set".
+ * - Errors: the status plus text in Ccai_store_errmsg().
+ */
+#ifndef CCAI_STORE_STORE_H
+#define CCAI_STORE_STORE_H
+
+#include "core/common.h"
+
+#include <jansson.h>
+
+typedef struct Ccai_store Ccai_store;
+
+/* The schema version the migrations bring a database to. */
+#define CCAI_STORE_SCHEMA_VERSION 1
+
+/* Open (creating if needed) and migrate. ":memory:" gives a private
+ * in-memory database. On failure *ret_errmsg (may be NULL) says why. */
+ccai_status Ccai_store_open(const char *path, Ccai_store **ret, char **ret_errmsg);
+void Ccai_store_close(Ccai_store *st);
+const char *Ccai_store_errmsg(const Ccai_store *st);
+int Ccai_store_schema_version(Ccai_store *st);
+
+/* One row of `calls`. Strings are heap copies owned by the struct. */
+typedef struct Ccai_store_call {
+    char id[37];
+    ccai_direction direction;
+    char *phone_number;     /* caller / callee, E.164 */
+    char *bot_phone_number; /* may be NULL */
+    char *channel;          /* "local", "twilio", ... */
+    char *provider_call_id; /* may be NULL */
+    char *state;            /* ccai_call_state_str() */
+    char *lang;             /* short code, may be NULL */
+    char *initiate_json;    /* required */
+    char *claim_json;       /* required, "{}" when empty */
+    char *next_json;        /* may be NULL */
+    char *synthesis_json;   /* may be NULL */
+    char *recording_url;    /* may be NULL */
+    char *callback_secret;  /* required, per call */
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t row_version; /* 1 after insert, +1 per update */
+} Ccai_store_call;
+
+void Ccai_store_call_clear(Ccai_store_call *c); /* frees the strings, zeroes */
+void Ccai_store_call_free(Ccai_store_call *c);  /* clear + free the struct */
+
+/* Insert a new call; sets created_at/updated_at when 0 and row_version = 1. */
+ccai_status Ccai_store_call_insert(Ccai_store *st, Ccai_store_call *c);
+
+/* Update every column of c where id = c->id AND row_version = c->row_version.
+ * On success c->row_version is incremented and updated_at set.
+ * CCAI_ERR_CONFLICT when the stored row_version differs (a stale writer),
+ * CCAI_ERR_NOT_FOUND when there is no such call. */
+ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c);
+
+/* NOT_FOUND when absent. *ret freed with Ccai_store_call_free(). */
+ccai_status Ccai_store_call_get(Ccai_store *st, const char *id, Ccai_store_call **ret);
+
+/* The latest call whose phone_number or claim.policyholder_phone equals
+ * phone (exact E.164 match), created at or after since_ms (0 = no limit). */
+ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64_t since_ms,
+                                        Ccai_store_call **ret);
+
+/* The newest calls first (created_at DESC, id as tie-break), filtered by
+ * phone (caller number or policyholder phone) when phone is not NULL;
+ * *ret_total counts all matches. *ret_calls is an array of *ret_n
+ * pointers, freed with Ccai_store_call_list_free(). */
+ccai_status Ccai_store_call_list(Ccai_store *st, const char *phone, size_t limit, size_t offset,
+                                 Ccai_store_call ***ret_calls, size_t *ret_n, size_t *ret_total);
+void Ccai_store_call_list_free(Ccai_store_call **calls, size_t n);
+
+/* Messages ------------------------------------------------------------- */
+
+typedef struct Ccai_store_message {
+    int64_t seq;         /* 1, 2, ... per call; set by append */
+    const char *persona; /* "human" | "assistant" | "tool" */
+    const char *action;  /* "call" | "hangup" | "sms" | "talk" | "transfer" ... */
+    const char *style;   /* "none" | "cheerful" | "sad" */
+    const char *content;
+    const char *lang;            /* may be NULL */
+    const char *tool_calls_json; /* JSON array or NULL */
+    const char *engine;          /* which engine answered: "llm:fast", "offline", NULL */
+    int64_t created_at;          /* set when 0 */
+} Ccai_store_message;
+
+/* Append at the end of the call's conversation; *ret_seq (may be NULL). */
+ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
+                                      const Ccai_store_message *m, int64_t *ret_seq);
+
+/* The call's messages in order, as a JSON array of objects
+ * {seq, created_at (ISO 8601), persona, action, style, content, lang,
+ *  tool_calls (array), engine}. */
+ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret);
+
+/* Reminders ------------------------------------------------------------ */
+
+/* Insert or update by (call_id, title). *ret_created (may be NULL) tells
+ * which. due_at is wall ms. */
+ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const char *call_id, const char *title,
+                                       const char *description, int64_t due_at, const char *owner,
+                                       bool *ret_created);
+
+/* JSON array {title, description, due_date_time (ISO 8601), owner,
+ * created_at, updated_at}, ordered by due date. */
+ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id, json_t **ret);
+
+/* Jobs (durable queue) -------------------------------------------------- */
+
+typedef struct Ccai_store_job {
+    int64_t id;
+    char *kind;       /* "postcall", "callback", "sms", ... */
+    char *call_id;    /* may be NULL */
+    char *payload;    /* JSON text, may be NULL */
+    int64_t run_at;   /* wall ms */
+    int64_t attempts; /* times it was claimed */
+    char *last_error; /* may be NULL */
+    char *state;      /* "pending" | "running" | "done" | "failed" */
+} Ccai_store_job;
+
+void Ccai_store_job_free(Ccai_store_job *j);
+
+ccai_status Ccai_store_job_enqueue(Ccai_store *st, const char *kind, const char *call_id,
+                                   const char *payload, int64_t run_at, int64_t *ret_id);
+
+/* Claim the oldest due pending job (run_at <= now): state running,
+ * attempts + 1. NOT_FOUND when none is due. Jobs left running by a crashed
+ * process are claimable again once their lease (run_at + lease) passed. */
+ccai_status Ccai_store_job_claim(Ccai_store *st, int64_t now, int64_t lease_ms,
+                                 Ccai_store_job **ret);
+
+ccai_status Ccai_store_job_done(Ccai_store *st, int64_t id);
+
+/* Record the error; with retry_at > 0 back to pending at retry_at, else
+ * state failed for good. */
+ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error, int64_t retry_at);
+
+/* Earliest run_at of a pending job, or -1 when there is none. */
+ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at);
+
+/* Transactions: group several writes into one commit. Nested begin is an
+ * error (CCAI_ERR_STATE). */
+ccai_status Ccai_store_begin(Ccai_store *st);
+ccai_status Ccai_store_commit(Ccai_store *st);
+ccai_status Ccai_store_rollback(Ccai_store *st);
+
+#endif
