@@ -61,6 +61,13 @@ CCAI_EXPORT const char *ccai_version(void);
  */
 CCAI_EXPORT unsigned ccai_version_num(void);
 
+/**
+ * The monotonic clock libccai uses for every timer, in milliseconds. Hosts
+ * and adapters use it to keep deadlines in the same time base.
+ * Context: any thread. @since 0.1
+ */
+CCAI_EXPORT uint64_t ccai_time_ms(void);
+
 /* ------------------------------------------------------------------------ */
 /* Status codes (append-only)                                               */
 /* ------------------------------------------------------------------------ */

@@ -12,7 +12,8 @@
 #define CCAI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CCAI_UNUSED(x)     ((void)(x))
 
-/* Allocation through the host's hooks (core/alloc.c). */
+/* Allocation through the host's hooks (core/alloc.c). jansson is routed
+ * through the same hooks, so text from json_dumps() is freed with ccai_free(). */
 void *Ccai_malloc(size_t size);
 void *Ccai_calloc(size_t n, size_t size);
 void *Ccai_realloc(void *ptr, size_t size);

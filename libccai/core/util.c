@@ -80,3 +80,8 @@ int Ccai_strcasecmp(const char *a, const char *b)
             return ca - cb;
     }
 }
+
+CCAI_EXPORT uint64_t ccai_time_ms(void)
+{
+    return Ccai_monotonic_ms();
+}

@@ -1,0 +1,177 @@
+/*
+ * Drive a ccai_ctx with poll(2): the simplest host, and a blocking
+ * "run until done" for command-line tools. Header-only.
+ *
+ *   ccai_poll *p;
+ *   ccai_ctx *ctx;
+ *   ccai_poll_new(cfg, &p, &ctx, &err);
+ *   ... ccai_call_start(ctx, ...);
+ *   ccai_poll_run(p, NULL, NULL);   (until the context is idle)
+ *   ccai_poll_free(p);
+ */
+#ifndef CCAI_ADAPTERS_POLL_H
+#define CCAI_ADAPTERS_POLL_H
+
+#include <ccai/ccai.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ccai_poll {
+    ccai_ctx *ctx;
+    struct pollfd *fds;
+    size_t nfds;
+    size_t cap;
+    int timer_armed;
+    uint64_t deadline_ms;
+} ccai_poll;
+
+static inline int ccai_poll_watch_fd_(void *loop_ud, int fd, int events, void **fd_slot)
+{
+    ccai_poll *p = (ccai_poll *)loop_ud;
+    size_t i;
+    short want = 0;
+    (void)fd_slot;
+    if (events & CCAI_POLL_IN)
+        want |= POLLIN;
+    if (events & CCAI_POLL_OUT)
+        want |= POLLOUT;
+    for (i = 0; i < p->nfds; i++) {
+        if (p->fds[i].fd == fd)
+            break;
+    }
+    if (events == 0) {
+        if (i < p->nfds)
+            p->fds[i] = p->fds[--p->nfds];
+        return 0;
+    }
+    if (i == p->nfds) {
+        if (p->nfds == p->cap) {
+            size_t cap = p->cap ? p->cap * 2 : 8;
+            struct pollfd *n = (struct pollfd *)realloc(p->fds, cap * sizeof *n);
+            if (!n)
+                return -1;
+            p->fds = n;
+            p->cap = cap;
+        }
+        p->fds[p->nfds].fd = fd;
+        p->nfds++;
+    }
+    p->fds[i].events = want;
+    p->fds[i].revents = 0;
+    return 0;
+}
+
+static inline int ccai_poll_set_timer_(void *loop_ud, int64_t timeout_ms)
+{
+    ccai_poll *p = (ccai_poll *)loop_ud;
+    if (timeout_ms < 0) {
+        p->timer_armed = 0;
+        return 0;
+    }
+    p->timer_armed = 1;
+    p->deadline_ms = ccai_time_ms() + (uint64_t)timeout_ms;
+    return 0;
+}
+
+/** Create a context driven by poll(2). Free with ccai_poll_free(). */
+static inline ccai_status ccai_poll_new(const ccai_config *cfg, ccai_poll **ret_adapter,
+                                        ccai_ctx **ret_ctx, char **ret_errmsg)
+{
+    ccai_loop_hooks hooks;
+    ccai_poll *p;
+    ccai_status st;
+    if (!ret_adapter || !ret_ctx)
+        return CCAI_ERR_INVALID_ARG;
+    p = (ccai_poll *)calloc(1, sizeof *p);
+    if (!p)
+        return CCAI_ERR_NOMEM;
+    hooks.version = CCAI_LOOP_HOOKS_VERSION;
+    hooks.watch_fd = ccai_poll_watch_fd_;
+    hooks.set_timer = ccai_poll_set_timer_;
+    st = ccai_ctx_new(cfg, &hooks, p, &p->ctx, ret_errmsg);
+    if (st != CCAI_OK) {
+        free(p->fds);
+        free(p);
+        return st;
+    }
+    *ret_adapter = p;
+    *ret_ctx = p->ctx;
+    return CCAI_OK;
+}
+
+/**
+ * Wait at most @p max_wait_ms (-1: as long as needed) and dispatch what is
+ * ready. Returns 0, or -1 when poll(2) failed.
+ */
+static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
+{
+    int timeout = max_wait_ms;
+    int n;
+    size_t i, count;
+    if (p->timer_armed) {
+        uint64_t now = ccai_time_ms();
+        int until = p->deadline_ms > now ? (int)(p->deadline_ms - now) : 0;
+        if (timeout < 0 || until < timeout)
+            timeout = until;
+    }
+    n = poll(p->fds, (nfds_t)p->nfds, timeout);
+    if (n < 0)
+        return errno == EINTR ? 0 : -1;
+    /* Dispatch from a snapshot: callbacks may change the fd set. */
+    count = p->nfds;
+    for (i = 0; i < count && n > 0 && i < p->nfds; i++) {
+        struct pollfd pfd = p->fds[i];
+        int events = 0;
+        if (!pfd.revents)
+            continue;
+        n--;
+        p->fds[i].revents = 0;
+        if (pfd.revents & (POLLIN | POLLHUP))
+            events |= CCAI_POLL_IN;
+        if (pfd.revents & POLLOUT)
+            events |= CCAI_POLL_OUT;
+        if (pfd.revents & (POLLERR | POLLNVAL))
+            events |= CCAI_POLL_ERR;
+        ccai_ctx_socket_action(p->ctx, pfd.fd, events);
+    }
+    if (p->timer_armed && ccai_time_ms() >= p->deadline_ms) {
+        p->timer_armed = 0;
+        ccai_ctx_timeout(p->ctx);
+    }
+    return 0;
+}
+
+/**
+ * Run until @p done returns non-zero, or, with @p done NULL, until the
+ * context is idle (ccai_ctx_busy() == 0). Returns 0, or -1 on a poll error.
+ */
+static inline int ccai_poll_run(ccai_poll *p, int (*done)(void *ud), void *ud)
+{
+    for (;;) {
+        if (done ? done(ud) : !ccai_ctx_busy(p->ctx))
+            return 0;
+        if (ccai_poll_run_once(p, 1000) != 0)
+            return -1;
+    }
+}
+
+/** Free the context, then the adapter. NULL is accepted. */
+static inline void ccai_poll_free(ccai_poll *p)
+{
+    if (!p)
+        return;
+    ccai_ctx_free(p->ctx);
+    free(p->fds);
+    free(p);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,771 @@
+/* Calls: the state machine and its persistence. Persist, then act: every
+ * change is committed to the store before the host hears about it. */
+#include "engine/engine.h"
+
+#include "claim/claim.h"
+#include "config/config.h"
+
+#include <stdio.h>
+
+#define CALLBACK_SECRET_LEN 32
+#define LIST_LIMIT_MAX      1000
+
+/* Keys a POST /call body (initiate_json) may carry. */
+static const char *const initiate_keys[] = {
+    "phone_number",       "bot_name", "bot_company", "task",
+    "agent_phone_number", "lang",     "claim",       "prosody_rate",
+};
+
+static bool in_progress(ccai_call_state s)
+{
+    return s < CCAI_CALL_ENDED;
+}
+
+static ccai_call_state state_parse(const char *s)
+{
+    for (int i = CCAI_CALL_NEW; i <= CCAI_CALL_DONE; i++) {
+        if (s && strcmp(s, ccai_call_state_str((ccai_call_state)i)) == 0)
+            return (ccai_call_state)i;
+    }
+    return CCAI_CALL_ENDED;
+}
+
+/* Call documents ------------------------------------------------------------- */
+
+static json_t *json_text_or_null(const char *text)
+{
+    if (!text)
+        return json_null();
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    return v ? v : json_null();
+}
+
+static int set_new(json_t *obj, const char *key, json_t *v)
+{
+    if (!v)
+        return -1;
+    return json_object_set_new(obj, key, v);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* The public call document (the reference's CallGetModel, plus ours). The
+ * callback secret never leaves the store. */
+static ccai_status call_doc(Ccai_store *st, const Ccai_store_call *row, json_t **ret)
+{
+    char created[40], updated[40];
+    Ccai_format_iso8601(row->created_at, created, sizeof created);
+    Ccai_format_iso8601(row->updated_at, updated, sizeof updated);
+    ccai_call_state state = state_parse(row->state);
+
+    json_t *messages = NULL, *reminders = NULL;
+    ccai_status s = Ccai_store_messages_json(st, row->id, &messages);
+    if (s == CCAI_OK)
+        s = Ccai_store_reminders_json(st, row->id, &reminders);
+    if (s != CCAI_OK) {
+        json_decref(messages);
+        return s;
+    }
+    json_t *doc = json_object();
+    if (!doc || set_new(doc, "call_id", json_string(row->id)) ||
+        set_new(doc, "created_at", json_string(created)) ||
+        set_new(doc, "updated_at", json_string(updated)) ||
+        set_new(doc, "in_progress", json_boolean(in_progress(state))) ||
+        set_new(doc, "state", json_string(ccai_call_state_str(state))) ||
+        set_new(doc, "direction",
+                json_string(row->direction == CCAI_OUTBOUND ? "outbound" : "inbound")) ||
+        set_new(doc, "channel", str_or_null(row->channel)) ||
+        set_new(doc, "phone_number", str_or_null(row->phone_number)) ||
+        set_new(doc, "bot_phone_number", str_or_null(row->bot_phone_number)) ||
+        set_new(doc, "provider_call_id", str_or_null(row->provider_call_id)) ||
+        set_new(doc, "lang", str_or_null(row->lang)) ||
+        set_new(doc, "initiate", json_text_or_null(row->initiate_json)) ||
+        set_new(doc, "claim", json_text_or_null(row->claim_json)) ||
+        set_new(doc, "messages", messages) || set_new(doc, "reminders", reminders) ||
+        set_new(doc, "next", json_text_or_null(row->next_json)) ||
+        set_new(doc, "synthesis", json_text_or_null(row->synthesis_json)) ||
+        set_new(doc, "recording_url", str_or_null(row->recording_url)) ||
+        set_new(doc, "row_version", json_integer(row->row_version))) {
+        /* set_new consumed messages/reminders only when it got that far. */
+        if (!doc) {
+            json_decref(messages);
+            json_decref(reminders);
+        }
+        json_decref(doc);
+        return CCAI_ERR_NOMEM;
+    }
+    *ret = doc;
+    return CCAI_OK;
+}
+
+static ccai_status dump_doc(json_t *doc, char **ret_json)
+{
+    /* jansson allocates through our hooks (core/alloc.c): ccai_free() fits. */
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(doc);
+    if (!text)
+        return CCAI_ERR_NOMEM;
+    *ret_json = text;
+    return CCAI_OK;
+}
+
+/* Initiate ------------------------------------------------------------------- */
+
+static bool known_initiate_key(const char *key)
+{
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(initiate_keys); i++) {
+        if (strcmp(key, initiate_keys[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* conversation.initiate from the configuration, overlaid with the call's own
+ * initiate_json; the phone number and the effective claim schema are set. */
+static ccai_status build_initiate(ccai_ctx *ctx, const ccai_call_params *p, const char *phone,
+                                  json_t **ret_initiate, ccai_claim_schema **ret_schema)
+{
+    ccai_status st = CCAI_ERR_NOMEM;
+    ccai_claim_schema *schema = NULL;
+    json_t *overlay = NULL;
+    const json_t *conf = Ccai_config_json(ctx->cfg, "conversation.initiate");
+    json_t *init = conf && json_is_object(conf) ? json_deep_copy(conf) : json_object();
+    if (!init)
+        return CCAI_ERR_NOMEM;
+
+    if (p->initiate_json) {
+        json_error_t jerr;
+        overlay = json_loads(p->initiate_json, JSON_REJECT_DUPLICATES, &jerr);
+        if (!overlay || !json_is_object(overlay)) {
+            st = CCAI_ERR_VALIDATION;
+            if (overlay)
+                Ccai_ctx_set_error(ctx, "initiate: expected a JSON object");
+            else
+                Ccai_ctx_set_error(ctx, "initiate: %s (line %d, column %d)", jerr.text, jerr.line,
+                                   jerr.column);
+            goto out;
+        }
+        const char *key;
+        json_t *value;
+        json_object_foreach(overlay, key, value)
+        {
+            if (!known_initiate_key(key)) {
+                st = CCAI_ERR_VALIDATION;
+                Ccai_ctx_set_error(ctx, "initiate: unknown field \"%s\"", key);
+                goto out;
+            }
+            if (strcmp(key, "phone_number") == 0)
+                continue;
+            if (strcmp(key, "prosody_rate") == 0) {
+                double r = json_number_value(value);
+                if (!json_is_number(value) || r < 0.75 || r > 1.25) {
+                    st = CCAI_ERR_VALIDATION;
+                    Ccai_ctx_set_error(ctx, "initiate: prosody_rate must be a number "
+                                            "between 0.75 and 1.25");
+                    goto out;
+                }
+            } else if (strcmp(key, "claim") == 0 || strcmp(key, "lang") == 0) {
+                if (!json_is_array(value) && !json_is_object(value)) {
+                    st = CCAI_ERR_VALIDATION;
+                    Ccai_ctx_set_error(ctx, "initiate: %s must be %s", key,
+                                       strcmp(key, "claim") == 0 ? "a list" : "an object");
+                    goto out;
+                }
+            } else if (!json_is_string(value)) {
+                st = CCAI_ERR_VALIDATION;
+                Ccai_ctx_set_error(ctx, "initiate: %s must be a string", key);
+                goto out;
+            }
+            if (json_object_set(init, key, value) != 0)
+                goto out;
+        }
+    }
+
+    /* The claim schema: the caller's object, else initiate.claim, else the
+     * default insurance schema. */
+    if (p->claim_schema) {
+        schema = ccai_claim_schema_ref(p->claim_schema);
+    } else {
+        const json_t *claim = json_object_get(init, "claim");
+        if (json_is_array(claim) && json_array_size(claim) > 0) {
+            char *why = NULL;
+            st = Ccai_claim_schema_from_jansson(claim, &schema, &why);
+            if (st != CCAI_OK) {
+                if (st != CCAI_ERR_NOMEM) {
+                    st = CCAI_ERR_VALIDATION;
+                    Ccai_ctx_set_error(ctx, "initiate: %s", why ? why : "invalid claim");
+                }
+                ccai_free(why);
+                goto out;
+            }
+        } else {
+            st = ccai_claim_schema_new_default(&schema);
+            if (st != CCAI_OK)
+                goto out;
+        }
+        ccai_claim_schema_ref(schema); /* freeze */
+        ccai_claim_schema_unref(schema);
+    }
+    st = CCAI_ERR_NOMEM;
+    json_t *fields = Ccai_claim_schema_to_jansson(schema);
+    if (!fields || json_object_set_new(init, "claim", fields) != 0)
+        goto out;
+    if (json_object_set_new(init, "phone_number", json_string(phone)) != 0)
+        goto out;
+    *ret_initiate = init;
+    *ret_schema = schema;
+    init = NULL;
+    schema = NULL;
+    st = CCAI_OK;
+out:
+    json_decref(overlay);
+    json_decref(init);
+    ccai_claim_schema_unref(schema);
+    return st;
+}
+
+/* The call's language: initiate.lang.default_short_code when it is one of
+ * the available languages, else the first available one (as the reference). */
+static const char *initial_lang(const json_t *initiate)
+{
+    const json_t *lang = json_object_get(initiate, "lang");
+    const char *def = json_string_value(json_object_get(lang, "default_short_code"));
+    const json_t *avail = json_object_get(lang, "availables");
+    const char *first = NULL;
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *code = json_string_value(json_object_get(l, "short_code"));
+        if (!code)
+            continue;
+        if (!first)
+            first = code;
+        if (def && strcmp(code, def) == 0)
+            return code;
+    }
+    return first ? first : (def ? def : "en-US");
+}
+
+/* Life of a handle ------------------------------------------------------------ */
+
+static void call_link(ccai_call *c)
+{
+    ccai_ctx *ctx = c->ctx;
+    c->next = ctx->calls;
+    if (ctx->calls)
+        ctx->calls->prev = c;
+    ctx->calls = c;
+    ctx->n_calls++;
+}
+
+static void call_unlink(ccai_call *c)
+{
+    ccai_ctx *ctx = c->ctx;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (ctx->calls == c)
+        ctx->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    ctx->n_calls--;
+}
+
+static void call_destroy(ccai_call *c)
+{
+    Ccai_store_call_clear(&c->row);
+    ccai_claim_schema_unref(c->schema);
+    Ccai_err_free(&c->err);
+    ccai_free(c);
+}
+
+static ccai_status store_fail(ccai_call *c, ccai_status st)
+{
+    const char *why = Ccai_store_errmsg(c->ctx->store);
+    Ccai_err_set(&c->err, "%s", why && *why ? why : ccai_status_str(st));
+    Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: %s", c->row.id, Ccai_err_get(&c->err));
+    return st;
+}
+
+static ccai_status add_message(ccai_call *c, const char *persona, const char *action,
+                               const char *content, const char *lang)
+{
+    Ccai_store_message m = {
+        .persona = persona,
+        .action = action,
+        .style = "none",
+        .content = content ? content : "",
+        .lang = lang ? lang : c->row.lang,
+    };
+    ccai_status st = Ccai_store_message_append(c->ctx->store, c->row.id, &m, NULL);
+    return st == CCAI_OK ? st : store_fail(c, st);
+}
+
+/* Write the row; on a conflict the stored copy wins (re-read), and the
+ * caller is told. */
+static ccai_status save_row(ccai_call *c)
+{
+    ccai_status st = Ccai_store_call_update(c->ctx->store, &c->row);
+    if (st == CCAI_OK)
+        return st;
+    return store_fail(c, st);
+}
+
+static void notify_state(ccai_call *c, ccai_call_state old_state)
+{
+    if (old_state != c->state && c->ops.state_changed)
+        c->ops.state_changed(c, old_state, c->state, c->ud);
+}
+
+/* Persist the new state, then tell the host. */
+static ccai_status set_state(ccai_call *c, ccai_call_state s)
+{
+    if (s == c->state)
+        return CCAI_OK;
+    ccai_call_state old = c->state;
+    char *prev = c->row.state;
+    c->row.state = Ccai_strdup(ccai_call_state_str(s));
+    if (!c->row.state) {
+        c->row.state = prev;
+        return CCAI_ERR_NOMEM;
+    }
+    ccai_status st = save_row(c);
+    if (st != CCAI_OK) {
+        ccai_free(c->row.state);
+        c->row.state = prev;
+        return st;
+    }
+    ccai_free(prev);
+    c->state = s;
+    Ccai_log(&c->ctx->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
+             ccai_call_state_str(s));
+    notify_state(c, old);
+    return CCAI_OK;
+}
+
+CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p,
+                                        const ccai_call_ops *ops, void *userdata, ccai_call **ret)
+{
+    if (!ctx || !p || !ops || !ret || p->version != CCAI_CALL_PARAMS_VERSION ||
+        ops->version != CCAI_CALL_OPS_VERSION || !p->phone_number ||
+        (p->direction != CCAI_INBOUND && p->direction != CCAI_OUTBOUND))
+        return CCAI_ERR_INVALID_ARG;
+    if (ctx->free_pending)
+        return CCAI_ERR_STATE;
+
+    char *phone = NULL, *why = NULL;
+    ccai_status st = ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, p->phone_number, &phone, &why);
+    if (st != CCAI_OK) {
+        if (st == CCAI_ERR_VALIDATION)
+            Ccai_ctx_set_error(ctx, "phone_number: %s", why ? why : "invalid");
+        ccai_free(why);
+        return st;
+    }
+
+    json_t *initiate = NULL;
+    ccai_call *c = Ccai_calloc(1, sizeof *c);
+    st = CCAI_ERR_NOMEM;
+    if (!c)
+        goto fail;
+    c->ctx = ctx;
+    c->ops = *ops;
+    c->ud = userdata;
+    st = build_initiate(ctx, p, phone, &initiate, &c->schema);
+    if (st != CCAI_OK)
+        goto fail;
+
+    Ccai_store_call *found = NULL;
+    int64_t hours = Ccai_config_int(ctx->cfg, "conversation.callback_timeout_hour", 3);
+    if (p->resume && hours > 0) {
+        int64_t since = Ccai_wall_ms() - hours * 3600 * 1000;
+        st = Ccai_store_call_find_latest(ctx->store, phone, since, &found);
+        if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND) {
+            Ccai_ctx_set_error(ctx, "%s", Ccai_store_errmsg(ctx->store));
+            goto fail;
+        }
+    }
+
+    const char *channel = p->channel ? p->channel : "local";
+    const char *bot_phone = p->bot_phone_number
+                                ? p->bot_phone_number
+                                : Ccai_config_str(ctx->cfg, "communication_services.phone_number");
+    if (bot_phone && !*bot_phone)
+        bot_phone = NULL;
+    st = CCAI_ERR_NOMEM;
+    if (found) {
+        /* A caller ringing back: the earlier call goes on, on this new leg. */
+        c->row = *found;
+        ccai_free(found);
+        c->resumed = true;
+        c->state = state_parse(c->row.state);
+        if (!Ccai_str_replace(&c->row.channel, channel) ||
+            !Ccai_str_replace(&c->row.provider_call_id, p->provider_call_id) ||
+            !Ccai_str_replace(&c->row.state, ccai_call_state_str(CCAI_CALL_NEW)))
+            goto fail;
+        st = save_row(c);
+        if (st != CCAI_OK) {
+            Ccai_ctx_set_error(ctx, "%s", Ccai_err_get(&c->err));
+            goto fail;
+        }
+        c->state = CCAI_CALL_NEW;
+    } else {
+        char secret[CALLBACK_SECRET_LEN + 1];
+        if (!Ccai_uuid4(c->row.id) || !Ccai_random_token(secret, CALLBACK_SECRET_LEN)) {
+            st = CCAI_ERR_INTERNAL;
+            Ccai_ctx_set_error(ctx, "no system randomness for the call id");
+            goto fail;
+        }
+        char *init_text = json_dumps(initiate, JSON_COMPACT | JSON_ENSURE_ASCII);
+        c->row.direction = p->direction;
+        c->row.phone_number = phone;
+        phone = NULL;
+        c->row.initiate_json = init_text;
+        if (!c->row.initiate_json || !Ccai_str_replace(&c->row.bot_phone_number, bot_phone) ||
+            !Ccai_str_replace(&c->row.channel, channel) ||
+            !Ccai_str_replace(&c->row.provider_call_id, p->provider_call_id) ||
+            !Ccai_str_replace(&c->row.state, ccai_call_state_str(CCAI_CALL_NEW)) ||
+            !Ccai_str_replace(&c->row.lang, initial_lang(initiate)) ||
+            !Ccai_str_replace(&c->row.claim_json, "{}") ||
+            !Ccai_str_replace(&c->row.callback_secret, secret))
+            goto fail;
+        st = Ccai_store_call_insert(ctx->store, &c->row);
+        if (st != CCAI_OK) {
+            Ccai_ctx_set_error(ctx, "%s", Ccai_store_errmsg(ctx->store));
+            goto fail;
+        }
+        c->state = CCAI_CALL_NEW;
+    }
+    Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
+             p->direction == CCAI_OUTBOUND ? "outbound" : "inbound",
+             c->resumed ? "resumed" : "started", channel, "");
+    json_decref(initiate);
+    ccai_free(phone);
+    call_link(c);
+    *ret = c;
+    return CCAI_OK;
+
+fail:
+    json_decref(initiate);
+    ccai_free(phone);
+    if (c)
+        call_destroy(c);
+    return st;
+}
+
+/* End a call that is going away without a hangup event. */
+static void end_quietly(ccai_call *c, const char *reason)
+{
+    if (!in_progress(c->state))
+        return;
+    if (add_message(c, "assistant", "hangup", reason, NULL) != CCAI_OK)
+        return;
+    ccai_call_ops none = c->ops;
+    c->ops.state_changed = NULL; /* freeing fires no callbacks */
+    set_state(c, CCAI_CALL_ENDED);
+    c->ops = none;
+}
+
+CCAI_EXPORT void ccai_call_free(ccai_call *c)
+{
+    if (!c)
+        return;
+    if (c->depth > 0) {
+        c->free_pending = true;
+        return;
+    }
+    end_quietly(c, "handle released");
+    call_unlink(c);
+    call_destroy(c);
+}
+
+void Ccai_calls_ctx_cleanup(ccai_ctx *ctx)
+{
+    while (ctx->calls) {
+        ccai_call *c = ctx->calls;
+        end_quietly(c, "context freed");
+        call_unlink(c);
+        call_destroy(c);
+    }
+}
+
+CCAI_EXPORT const char *ccai_call_id(const ccai_call *c)
+{
+    return c ? c->row.id : NULL;
+}
+
+CCAI_EXPORT ccai_call_state ccai_call_get_state(const ccai_call *c)
+{
+    return c ? c->state : CCAI_CALL_ENDED;
+}
+
+CCAI_EXPORT const char *ccai_call_lang(const ccai_call *c)
+{
+    return c ? c->row.lang : NULL;
+}
+
+CCAI_EXPORT int ccai_call_resumed(const ccai_call *c)
+{
+    return c && c->resumed;
+}
+
+CCAI_EXPORT void *ccai_call_userdata(const ccai_call *c)
+{
+    return c ? c->ud : NULL;
+}
+
+CCAI_EXPORT const char *ccai_call_errmsg(const ccai_call *c)
+{
+    return c ? Ccai_err_get(&c->err) : "";
+}
+
+CCAI_EXPORT ccai_status ccai_call_to_json(const ccai_call *c, char **ret_json)
+{
+    if (!c || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    json_t *doc = NULL;
+    ccai_status st = call_doc(c->ctx->store, &c->row, &doc);
+    return st == CCAI_OK ? dump_doc(doc, ret_json) : st;
+}
+
+/* Events ----------------------------------------------------------------------- */
+
+/* The caller is on the line: store the "call" message, then converse. */
+static ccai_status on_connected(ccai_call *c)
+{
+    if (c->state != CCAI_CALL_NEW && c->state != CCAI_CALL_RINGING)
+        return CCAI_OK; /* a repeated connected event changes nothing */
+    ccai_status st = add_message(c, "human", "call", "", NULL);
+    if (st == CCAI_OK)
+        st = set_state(c, CCAI_CALL_CONNECTED);
+    if (st == CCAI_OK)
+        st = set_state(c, CCAI_CALL_CONVERSATION);
+    if (st == CCAI_OK && c->ops.listen)
+        c->ops.listen(c, c->row.lang, c->ud);
+    return st;
+}
+
+static ccai_status on_caller_text(ccai_call *c, const ccai_event *ev, const char *action)
+{
+    if (c->state == CCAI_CALL_NEW || c->state == CCAI_CALL_RINGING) {
+        /* Speech before "connected": the channel skipped it; we did not. */
+        ccai_status st = on_connected(c);
+        if (st != CCAI_OK)
+            return st;
+    }
+    if (!ev->text || !*ev->text)
+        return CCAI_OK;
+    ccai_status st = add_message(c, "human", action, ev->text, ev->lang);
+    if (st != CCAI_OK)
+        return st;
+    c->caller_spoke = true;
+    if (c->state != CCAI_CALL_CONVERSATION)
+        return CCAI_OK;
+    /* The turn: the conversation engine answers here. */
+    st = set_state(c, CCAI_CALL_TURN);
+    if (st == CCAI_OK)
+        st = set_state(c, CCAI_CALL_CONVERSATION);
+    if (st == CCAI_OK && c->ops.listen)
+        c->ops.listen(c, c->row.lang, c->ud);
+    return st;
+}
+
+static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
+{
+    ccai_ctx *ctx = c->ctx;
+    ccai_status st = Ccai_store_begin(ctx->store);
+    if (st != CCAI_OK)
+        return store_fail(c, st);
+    int64_t version = c->row.row_version;
+    char *prev = c->row.state;
+    c->row.state = Ccai_strdup(ccai_call_state_str(CCAI_CALL_ENDED));
+    if (!c->row.state) {
+        c->row.state = prev;
+        Ccai_store_rollback(ctx->store);
+        return CCAI_ERR_NOMEM;
+    }
+    st = add_message(c, "human", "hangup", ev->text, NULL);
+    if (st == CCAI_OK)
+        st = save_row(c);
+    if (st == CCAI_OK && c->caller_spoke) {
+        char payload[64];
+        snprintf(payload, sizeof payload, "{\"reason\":\"hangup\"}");
+        st = Ccai_store_job_enqueue(ctx->store, "postcall", c->row.id, payload, Ccai_wall_ms(),
+                                    NULL);
+        if (st != CCAI_OK)
+            store_fail(c, st);
+    }
+    if (st == CCAI_OK) {
+        st = Ccai_store_commit(ctx->store);
+        if (st != CCAI_OK)
+            store_fail(c, st);
+    }
+    if (st != CCAI_OK) {
+        Ccai_store_rollback(ctx->store);
+        c->row.row_version = version;
+        ccai_free(c->row.state);
+        c->row.state = prev;
+        return st;
+    }
+    ccai_free(prev);
+    ccai_call_state old = c->state;
+    c->state = CCAI_CALL_ENDED;
+    Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: ended (%s)", c->row.id,
+             ev->text ? ev->text : "hangup");
+    notify_state(c, old);
+    return CCAI_OK;
+}
+
+static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
+{
+    switch (ev->type) {
+    case CCAI_EVENT_RINGING:
+        if (c->state == CCAI_CALL_NEW)
+            return set_state(c, CCAI_CALL_RINGING);
+        return CCAI_OK;
+    case CCAI_EVENT_CONNECTED: return on_connected(c);
+    case CCAI_EVENT_SPEECH:
+        if (!ev->final)
+            return CCAI_OK; /* partial results only matter for barge-in */
+        return on_caller_text(c, ev, "talk");
+    case CCAI_EVENT_DTMF: return on_caller_text(c, ev, "dtmf");
+    case CCAI_EVENT_SMS: return on_caller_text(c, ev, "sms");
+    case CCAI_EVENT_SILENCE_TIMEOUT:
+    case CCAI_EVENT_SAY_DONE: return CCAI_OK;
+    case CCAI_EVENT_SAY_FAILED:
+        Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: the channel could not speak: %s", c->row.id,
+                 ev->text ? ev->text : "no reason given");
+        return CCAI_OK;
+    case CCAI_EVENT_TRANSFER_OK: {
+        ccai_status st = add_message(c, "assistant", "transfer", ev->text, NULL);
+        return st == CCAI_OK ? set_state(c, CCAI_CALL_ENDED) : st;
+    }
+    case CCAI_EVENT_TRANSFER_FAILED:
+        if (c->state != CCAI_CALL_TRANSFERRING)
+            return CCAI_OK;
+        return set_state(c, CCAI_CALL_CONVERSATION);
+    case CCAI_EVENT_HANGUP: return on_hangup(c, ev);
+    case CCAI_EVENT_RECORDING:
+        if (!Ccai_str_replace(&c->row.recording_url, ev->text))
+            return CCAI_ERR_NOMEM;
+        return save_row(c);
+    }
+    return CCAI_ERR_INVALID_ARG;
+}
+
+CCAI_EXPORT ccai_status ccai_on_event(ccai_call *c, const ccai_event *ev)
+{
+    if (!c || !ev)
+        return CCAI_ERR_INVALID_ARG;
+    if (c->free_pending || !in_progress(c->state)) {
+        Ccai_err_set(&c->err, "call %s has ended: %s event ignored", c->row.id,
+                     ccai_event_type_str(ev->type));
+        return CCAI_ERR_STATE;
+    }
+    ccai_ctx *ctx = c->ctx;
+    Ccai_ctx_enter(ctx);
+    c->depth++;
+    ccai_status st = dispatch(c, ev);
+    c->depth--;
+    if (c->depth == 0 && c->free_pending) {
+        c->free_pending = false;
+        ccai_call_free(c);
+    }
+    Ccai_ctx_leave(ctx);
+    return st;
+}
+
+/* Stored calls --------------------------------------------------------------- */
+
+CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json)
+{
+    if (!ctx || !call_id || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_store_call *row = NULL;
+    ccai_status st = Ccai_store_call_get(ctx->store, call_id, &row);
+    if (st != CCAI_OK) {
+        Ccai_ctx_set_error(
+            ctx, "%s", st == CCAI_ERR_NOT_FOUND ? "no such call" : Ccai_store_errmsg(ctx->store));
+        return st;
+    }
+    json_t *doc = NULL;
+    st = call_doc(ctx->store, row, &doc);
+    Ccai_store_call_free(row);
+    return st == CCAI_OK ? dump_doc(doc, ret_json) : st;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone_number,
+                                                int within_callback_window, char **ret_json)
+{
+    if (!ctx || !phone_number || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    int64_t since = 0;
+    if (within_callback_window) {
+        int64_t hours = Ccai_config_int(ctx->cfg, "conversation.callback_timeout_hour", 3);
+        if (hours <= 0)
+            return CCAI_ERR_NOT_FOUND;
+        since = Ccai_wall_ms() - hours * 3600 * 1000;
+    }
+    char *phone = NULL;
+    ccai_status st = ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, phone_number, &phone, NULL);
+    if (st != CCAI_OK)
+        return st == CCAI_ERR_VALIDATION ? CCAI_ERR_NOT_FOUND : st;
+    Ccai_store_call *row = NULL;
+    st = Ccai_store_call_find_latest(ctx->store, phone, since, &row);
+    ccai_free(phone);
+    if (st != CCAI_OK)
+        return st;
+    json_t *doc = NULL;
+    st = call_doc(ctx->store, row, &doc);
+    Ccai_store_call_free(row);
+    return st == CCAI_OK ? dump_doc(doc, ret_json) : st;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phone_number,
+                                                 size_t limit, size_t offset, char **ret_json)
+{
+    if (!ctx || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    if (limit > LIST_LIMIT_MAX)
+        limit = LIST_LIMIT_MAX;
+    char *phone = NULL;
+    if (phone_number) {
+        ccai_status st = ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, phone_number, &phone, NULL);
+        if (st == CCAI_ERR_NOMEM)
+            return st;
+        if (st != CCAI_OK) {
+            /* Not a phone number: nothing can match it. */
+            phone = Ccai_strdup(phone_number);
+            if (!phone)
+                return CCAI_ERR_NOMEM;
+        }
+    }
+    Ccai_store_call **rows = NULL;
+    size_t n = 0, total = 0;
+    ccai_status st = Ccai_store_call_list(ctx->store, phone, limit, offset, &rows, &n, &total);
+    ccai_free(phone);
+    if (st != CCAI_OK)
+        return st;
+    json_t *calls = json_array();
+    json_t *out = json_object();
+    st = calls && out ? CCAI_OK : CCAI_ERR_NOMEM;
+    for (size_t i = 0; st == CCAI_OK && i < n; i++) {
+        json_t *doc = NULL;
+        st = call_doc(ctx->store, rows[i], &doc);
+        if (st == CCAI_OK && json_array_append_new(calls, doc) != 0)
+            st = CCAI_ERR_NOMEM;
+    }
+    Ccai_store_call_list_free(rows, n);
+    if (st == CCAI_OK && (json_object_set_new(out, "total", json_integer((json_int_t)total)) ||
+                          json_object_set(out, "calls", calls)))
+        st = CCAI_ERR_NOMEM;
+    json_decref(calls);
+    if (st != CCAI_OK) {
+        json_decref(out);
+        return st;
+    }
+    return dump_doc(out, ret_json);
+}

@@ -1,0 +1,228 @@
+/* The context: configuration, store, timers and HTTP on the host's loop. */
+#include "io/ctx_private.h"
+
+#include "config/config.h"
+#include "store/store.h"
+
+#include <string.h>
+
+static uint64_t default_clock(void *ud)
+{
+    CCAI_UNUSED(ud);
+    return Ccai_monotonic_ms();
+}
+
+uint64_t Ccai_ctx_now(const ccai_ctx *ctx)
+{
+    return ctx->clock(ctx->clock_ud);
+}
+
+void Ccai_ctx_set_clock(ccai_ctx *ctx, uint64_t (*now)(void *ud), void *ud)
+{
+    ctx->clock = now ? now : default_clock;
+    ctx->clock_ud = now ? ud : NULL;
+    Ccai_ctx_rearm(ctx);
+}
+
+const Ccai_logger *Ccai_ctx_logger(const ccai_ctx *ctx)
+{
+    return &ctx->log;
+}
+struct Ccai_store *Ccai_ctx_store(ccai_ctx *ctx)
+{
+    return ctx->store;
+}
+const ccai_config *Ccai_ctx_config(const ccai_ctx *ctx)
+{
+    return ctx->cfg;
+}
+
+void Ccai_ctx_set_error(ccai_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = Ccai_vasprintf(fmt, ap);
+    va_end(ap);
+    ccai_free(ctx->err.msg);
+    ctx->err.msg = msg;
+}
+
+void Ccai_ctx_rearm(ccai_ctx *ctx)
+{
+    if (ctx->free_pending)
+        return;
+    uint64_t deadline = Ccai_http_deadline(ctx);
+    Ccai_timer *top = Ccai_timer_heap_peek(&ctx->timers);
+    if (top && top->due < deadline)
+        deadline = top->due;
+    if (deadline == UINT64_MAX) {
+        if (ctx->timer_armed) {
+            ctx->timer_armed = false;
+            ctx->hooks.set_timer(ctx->loop_ud, -1);
+        }
+        return;
+    }
+    if (ctx->timer_armed && ctx->timer_deadline == deadline)
+        return;
+    uint64_t now = Ccai_ctx_now(ctx);
+    uint64_t delay = deadline > now ? deadline - now : 0;
+    if (delay > INT32_MAX)
+        delay = INT32_MAX;
+    ctx->timer_armed = true;
+    ctx->timer_deadline = deadline;
+    if (ctx->hooks.set_timer(ctx->loop_ud, (int64_t)delay) != 0)
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "loop: set_timer(%llu) failed",
+                 (unsigned long long)delay);
+}
+
+static void ctx_destroy(ccai_ctx *ctx)
+{
+    Ccai_calls_ctx_cleanup(ctx);
+    Ccai_http_ctx_cleanup(ctx);
+    /* Timers belong to their owners (calls, requests), all gone by now. */
+    Ccai_timer_heap_free(&ctx->timers);
+    if (ctx->timer_armed)
+        ctx->hooks.set_timer(ctx->loop_ud, -1);
+    Ccai_store_close(ctx->store);
+    ccai_free(ctx->db_path);
+    Ccai_err_free(&ctx->err);
+    ccai_config_free(ctx->cfg);
+    ccai_free(ctx);
+}
+
+void Ccai_ctx_enter(ccai_ctx *ctx)
+{
+    ctx->depth++;
+}
+
+bool Ccai_ctx_leave(ccai_ctx *ctx)
+{
+    if (--ctx->depth > 0)
+        return true;
+    if (ctx->free_pending) {
+        ctx->free_pending = false;
+        ctx_destroy(ctx);
+        return false;
+    }
+    Ccai_ctx_rearm(ctx);
+    return true;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hooks *hooks,
+                                     void *loop_ud, ccai_ctx **ret, char **ret_errmsg)
+{
+    if (!cfg || !hooks || !ret || hooks->version != CCAI_LOOP_HOOKS_VERSION || !hooks->watch_fd ||
+        !hooks->set_timer)
+        return CCAI_ERR_INVALID_ARG;
+
+    ccai_status st = CCAI_ERR_NOMEM;
+    char *why = NULL;
+    ccai_ctx *ctx = Ccai_calloc(1, sizeof *ctx);
+    if (!ctx)
+        return CCAI_ERR_NOMEM;
+    ctx->hooks = *hooks;
+    ctx->loop_ud = loop_ud;
+    ctx->clock = default_clock;
+    ctx->curl_deadline = UINT64_MAX;
+    ctx->cfg = Ccai_config_copy(cfg);
+    if (!ctx->cfg)
+        goto fail;
+    ctx->log = *Ccai_config_logger(ctx->cfg);
+
+    st = ccai_config_validate(ctx->cfg);
+    if (st != CCAI_OK) {
+        if (st != CCAI_ERR_NOMEM)
+            why = Ccai_asprintf("configuration: %s", ccai_config_errmsg(ctx->cfg));
+        goto fail;
+    }
+
+    const char *path = Ccai_config_str(ctx->cfg, "database.sqlite.path");
+    if (!path || !*path)
+        path = "ccai.sqlite";
+    ctx->db_path = Ccai_strdup(path);
+    st = CCAI_ERR_NOMEM;
+    if (!ctx->db_path)
+        goto fail;
+    st = Ccai_store_open(ctx->db_path, &ctx->store, &why);
+    if (st != CCAI_OK)
+        goto fail;
+
+    st = Ccai_http_ctx_init(ctx);
+    if (st != CCAI_OK) {
+        if (st != CCAI_ERR_NOMEM)
+            why = Ccai_strdup("http: cannot initialise libcurl");
+        goto fail;
+    }
+    Ccai_log(&ctx->log, CCAI_LOG_INFO, "ctx: ready (database %s)", ctx->db_path);
+    *ret = ctx;
+    return CCAI_OK;
+
+fail:
+    if (ret_errmsg && why) {
+        *ret_errmsg = why;
+        why = NULL;
+    }
+    ccai_free(why);
+    ctx_destroy(ctx);
+    return st;
+}
+
+CCAI_EXPORT void ccai_ctx_free(ccai_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->depth > 0) {
+        ctx->free_pending = true;
+        return;
+    }
+    ctx_destroy(ctx);
+}
+
+CCAI_EXPORT void ccai_ctx_socket_action(ccai_ctx *ctx, int fd, int events)
+{
+    if (!ctx || ctx->free_pending)
+        return;
+    Ccai_ctx_enter(ctx);
+    Ccai_http_socket_action(ctx, fd, events);
+    Ccai_ctx_leave(ctx);
+}
+
+CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx)
+{
+    if (!ctx || ctx->free_pending)
+        return;
+    Ccai_ctx_enter(ctx);
+    ctx->timer_armed = false;
+    uint64_t now = Ccai_ctx_now(ctx);
+    if (Ccai_http_deadline(ctx) <= now)
+        Ccai_http_timeout(ctx);
+    /* Fire what is due now, but not timers re-armed by these callbacks. */
+    uint64_t last_seq = ctx->timers.next_seq;
+    for (;;) {
+        if (ctx->free_pending)
+            break;
+        Ccai_timer *t = Ccai_timer_heap_peek(&ctx->timers);
+        if (!t || t->due > now || t->seq >= last_seq)
+            break;
+        Ccai_timer_heap_remove(&ctx->timers, t);
+        t->fn(t, t->ud);
+    }
+    Ccai_ctx_leave(ctx);
+}
+
+CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx)
+{
+    if (!ctx)
+        return 0;
+    return ctx->n_reqs > 0 || ctx->timers.n > 0;
+}
+
+CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx)
+{
+    return ctx ? Ccai_err_get(&ctx->err) : "";
+}
+
+CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx)
+{
+    return ctx ? ctx->db_path : NULL;
+}

@@ -1,0 +1,50 @@
+/* The context's fields, shared by io/ and engine/. */
+#ifndef CCAI_IO_CTX_PRIVATE_H
+#define CCAI_IO_CTX_PRIVATE_H
+
+#include "io/io.h"
+
+struct Ccai_store;
+struct ccai_call;
+
+struct ccai_ctx {
+    ccai_config *cfg;
+    Ccai_logger log;
+    ccai_loop_hooks hooks;
+    void *loop_ud;
+
+    uint64_t (*clock)(void *ud);
+    void *clock_ud;
+    Ccai_timer_heap timers;
+    bool timer_armed;
+    uint64_t timer_deadline;
+
+    struct Ccai_store *store;
+    char *db_path;
+    Ccai_err err;
+
+    int depth;
+    bool free_pending;
+
+    /* io/http.c */
+    void *multi;
+    uint64_t curl_deadline;
+    struct Ccai_http_req *reqs;
+    size_t n_reqs;
+    bool curl_global;
+    struct sock_slot *sock_slots;
+    bool in_curl;        /* inside curl_multi_socket_action() */
+    bool cancel_pending; /* cancelled requests wait for the sweep */
+
+    /* engine/call.c: live call handles */
+    struct ccai_call *calls;
+    size_t n_calls;
+};
+
+/* Compute the earliest deadline and tell the host when it changed. */
+void Ccai_ctx_rearm(ccai_ctx *ctx);
+
+/* engine/call.c: end every live call when the context goes away. */
+void Ccai_calls_ctx_cleanup(ccai_ctx *ctx);
+
+#endif

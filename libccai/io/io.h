@@ -1,0 +1,108 @@
+/* Internal view of ccai_ctx: timers and the asynchronous HTTP client. */
+#ifndef CCAI_IO_IO_H
+#define CCAI_IO_IO_H
+
+#include "core/common.h"
+
+/* Timers ---------------------------------------------------------------- */
+
+typedef struct Ccai_timer Ccai_timer;
+typedef void (*Ccai_timer_fn)(Ccai_timer *timer, void *ud);
+
+/* Embedded in its owner; the heap never allocates a timer. */
+struct Ccai_timer {
+    uint64_t due;      /* monotonic ms */
+    uint64_t seq;      /* insertion order: equal deadlines fire FIFO */
+    size_t heap_index; /* SIZE_MAX while not scheduled */
+    Ccai_timer_fn fn;
+    void *ud;
+};
+
+/* A binary min-heap of timers ordered by (due, seq). */
+typedef struct Ccai_timer_heap {
+    Ccai_timer **v;
+    size_t n;
+    size_t cap;
+    uint64_t next_seq;
+} Ccai_timer_heap;
+
+void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud);
+bool Ccai_timer_active(const Ccai_timer *t);
+
+bool Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t); /* false on NOMEM */
+void Ccai_timer_heap_remove(Ccai_timer_heap *h, Ccai_timer *t);
+Ccai_timer *Ccai_timer_heap_peek(const Ccai_timer_heap *h);
+void Ccai_timer_heap_free(Ccai_timer_heap *h);
+
+/* Schedule t on the context in delay_ms (re-schedules an active timer). */
+ccai_status Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms);
+void Ccai_timer_stop(ccai_ctx *ctx, Ccai_timer *t);
+
+/* The context's clock: monotonic ms, replaceable by tests. */
+uint64_t Ccai_ctx_now(const ccai_ctx *ctx);
+void Ccai_ctx_set_clock(ccai_ctx *ctx, uint64_t (*now)(void *ud), void *ud);
+
+/* Logger and store of a context. */
+const Ccai_logger *Ccai_ctx_logger(const ccai_ctx *ctx);
+struct Ccai_store *Ccai_ctx_store(ccai_ctx *ctx);
+const ccai_config *Ccai_ctx_config(const ccai_ctx *ctx);
+void Ccai_ctx_set_error(ccai_ctx *ctx, const char *fmt, ...) CCAI_PRINTF(2, 3);
+
+/* Re-entrancy guard: entry points bracket their work with enter/leave so
+ * that a ccai_ctx_free() from inside a callback is deferred until the
+ * outermost frame unwinds. leave() returns false when the context is gone. */
+void Ccai_ctx_enter(ccai_ctx *ctx);
+bool Ccai_ctx_leave(ccai_ctx *ctx);
+
+/* HTTP client ------------------------------------------------------------ */
+
+typedef struct Ccai_http_req Ccai_http_req;
+
+typedef struct Ccai_http_opts {
+    const char *method; /* "GET", "POST", ...; default GET, or POST with a body */
+    const char *url;
+    const char *const *headers; /* NULL-terminated "Name: value" lines */
+    const void *body;           /* copied */
+    size_t body_len;
+    uint32_t connect_timeout_ms;    /* 0 = 10000 */
+    uint32_t first_byte_timeout_ms; /* 0 = none: start → first response byte */
+    uint32_t idle_timeout_ms;       /* 0 = none: gap between body bytes */
+    uint32_t total_timeout_ms;      /* 0 = none */
+    size_t max_response_bytes;      /* 0 = 8 MiB; only for buffered bodies */
+    /* Final response status and headers are known (never for 1xx). */
+    void (*on_response)(Ccai_http_req *req, long status, void *ud);
+    /* Streamed body. NULL buffers the body (Ccai_http_body()). Return
+     * non-zero to abort: on_done then reports CCAI_ERR_CANCELLED. */
+    int (*on_data)(Ccai_http_req *req, const char *data, size_t len, void *ud);
+    /* Exactly once unless cancelled: st is CCAI_OK when a response arrived
+     * whole (whatever its status), else the transport failure. */
+    void (*on_done)(Ccai_http_req *req, ccai_status st, long status, const char *errmsg, void *ud);
+    void *ud;
+} Ccai_http_opts;
+
+/* Start a request. A start that fails fires no callback. */
+ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts, Ccai_http_req **ret);
+
+/* Cancel: no callback fires afterwards; the request is freed. Safe from
+ * inside the request's own callbacks (then deferred). */
+void Ccai_http_cancel(Ccai_http_req *req);
+
+/* Response header (case-insensitive name), the last one when repeated; valid
+ * from on_response until on_done returns. NULL when absent. */
+const char *Ccai_http_header(const Ccai_http_req *req, const char *name);
+
+/* Buffered body (on_data == NULL): valid during on_done. */
+const char *Ccai_http_body(const Ccai_http_req *req, size_t *ret_len);
+
+/* Requests in flight on the context. */
+size_t Ccai_http_in_flight(const ccai_ctx *ctx);
+
+/* Internal hooks between ctx.c and http.c. */
+ccai_status Ccai_http_ctx_init(ccai_ctx *ctx);
+void Ccai_http_ctx_cleanup(ccai_ctx *ctx);
+void Ccai_http_socket_action(ccai_ctx *ctx, int fd, int events);
+void Ccai_http_timeout(ccai_ctx *ctx);
+/* Monotonic deadline curl asked for, or UINT64_MAX. */
+uint64_t Ccai_http_deadline(const ccai_ctx *ctx);
+
+#endif

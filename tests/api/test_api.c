@@ -1,0 +1,212 @@
+/* The shared library seen only through <ccai/ccai.h>: what a host uses. */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <ccai/adapters/poll.h>
+#include <ccai/ccai.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_version_and_status(void **state)
+{
+    (void)state;
+    assert_string_equal(ccai_version(), CCAI_VERSION_STRING);
+    assert_int_equal(ccai_version_num(), CCAI_VERSION_NUM);
+    assert_string_equal(ccai_status_str(CCAI_ERR_NOMEM), "out of memory");
+    assert_non_null(ccai_status_str((ccai_status)-1));
+    assert_true(ccai_time_ms() > 0);
+    ccai_free(NULL);
+}
+
+static void test_null_arguments(void **state)
+{
+    (void)state;
+    assert_int_equal(ccai_config_new(NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_config_load(NULL, "x"), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_config_set(NULL, "a", "b"), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_claim_schema_new(NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_claim_schema_from_json(NULL, 0, NULL, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_field_validate(CCAI_FIELD_TEXT, NULL, NULL, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_ctx_new(NULL, NULL, NULL, NULL, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_call_start(NULL, NULL, NULL, NULL, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_event_new(CCAI_EVENT_SPEECH, NULL), CCAI_ERR_INVALID_ARG);
+    ccai_config_free(NULL);
+    ccai_ctx_free(NULL);
+    ccai_call_free(NULL);
+    ccai_event_free(NULL);
+    ccai_claim_schema_unref(NULL);
+    assert_string_equal(ccai_ctx_errmsg(NULL), "");
+    assert_string_equal(ccai_call_errmsg(NULL), "");
+}
+
+static void test_config_roundtrip(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "llm.fast.endpoint", "http://127.0.0.1:9/v1"), CCAI_OK);
+    assert_string_equal(ccai_config_get(cfg, "llm.fast.endpoint"), "http://127.0.0.1:9/v1");
+    assert_int_equal(ccai_config_set(cfg, "no.such.key", "1"), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(ccai_config_set(cfg, "conversation.callback_timeout_hour", "soon"),
+                     CCAI_ERR_CONFIG);
+    assert_true(ccai_config_error_count(cfg) >= 1);
+    assert_non_null(strstr(ccai_config_errmsg(cfg), "conversation.callback_timeout_hour"));
+    static const char bad[] = "llm:\n  fast:\n    context: big\n    max_tokens: -4\n"
+                              "conversation:\n  answer_hard_timeout_sec: x\n";
+    assert_int_equal(ccai_config_load_string(cfg, bad, sizeof bad - 1, "bad.yaml"),
+                     CCAI_ERR_CONFIG);
+    assert_int_equal(ccai_config_error_count(cfg), 3);
+    const char *key = NULL, *msg = NULL;
+    unsigned line = 0, col = 0;
+    assert_int_equal(ccai_config_error(cfg, 0, &key, &line, &col, &msg), CCAI_OK);
+    assert_string_equal(key, "llm.fast.context");
+    assert_int_equal(line, 3);
+    assert_int_equal(ccai_config_error(cfg, 9, &key, &line, &col, &msg), CCAI_ERR_NOT_FOUND);
+    char *json = NULL;
+    assert_int_equal(ccai_config_set(cfg, "llm.fast.api_key", "sk-secret-value"), CCAI_OK);
+    assert_int_equal(ccai_config_to_json(cfg, 1, &json), CCAI_OK);
+    assert_null(strstr(json, "sk-secret-value"));
+    ccai_free(json);
+    ccai_config_free(cfg);
+}
+
+static void test_claim_schema(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = NULL;
+    assert_int_equal(ccai_claim_schema_new(&s), CCAI_OK);
+    assert_int_equal(ccai_claim_schema_count(s), 3);
+    assert_int_equal(ccai_claim_schema_add(s, "vehicle_plate", CCAI_FIELD_TEXT, "Plate"), CCAI_OK);
+    const char *name = NULL;
+    ccai_field_type type;
+    assert_int_equal(ccai_claim_schema_field(s, 0, &name, &type, NULL), CCAI_OK);
+    assert_string_equal(name, "vehicle_plate");
+    assert_int_equal(ccai_claim_schema_field(s, 3, &name, &type, NULL), CCAI_OK);
+    assert_string_equal(name, "policyholder_phone");
+    assert_int_equal(type, CCAI_FIELD_PHONE_NUMBER);
+    ccai_claim_schema *shared = ccai_claim_schema_ref(s);
+    assert_int_equal(ccai_claim_schema_add(s, "late", CCAI_FIELD_TEXT, NULL), CCAI_ERR_STATE);
+    ccai_claim_schema_unref(shared);
+    ccai_claim_schema_unref(s);
+
+    char *norm = NULL, *err = NULL;
+    assert_int_equal(
+        ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, "0033 (6) 12.34.56-78", &norm, &err), CCAI_OK);
+    assert_string_equal(norm, "+33612345678");
+    ccai_free(norm);
+    norm = NULL;
+    assert_int_equal(ccai_field_validate(CCAI_FIELD_EMAIL, "not-an-email", &norm, &err),
+                     CCAI_ERR_VALIDATION);
+    assert_null(norm);
+    assert_non_null(err);
+    assert_true(strlen(err) > 10);
+    ccai_free(err);
+}
+
+typedef struct spoke {
+    int states;
+} spoke;
+
+static void on_state(ccai_call *c, ccai_call_state o, ccai_call_state n, void *ud)
+{
+    (void)c;
+    (void)o;
+    (void)n;
+    ((spoke *)ud)->states++;
+}
+
+static void test_call_through_poll_adapter(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-api-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[200];
+    snprintf(path, sizeof path, "%s/calls.sqlite", dir);
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", path), CCAI_OK);
+    ccai_poll *p = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, NULL), CCAI_OK);
+    assert_string_equal(ccai_ctx_database_path(ctx), path);
+
+    spoke s = {0};
+    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, on_state};
+    ccai_call_params params = {CCAI_CALL_PARAMS_VERSION,
+                               CCAI_OUTBOUND,
+                               "+1 415 555 0100",
+                               "+33100000000",
+                               "local",
+                               NULL,
+                               NULL,
+                               NULL,
+                               0};
+    ccai_call *call = NULL;
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, &s, &call), CCAI_OK);
+    ccai_event *ev = NULL;
+    assert_int_equal(ccai_event_new(CCAI_EVENT_SPEECH, &ev), CCAI_OK);
+    assert_int_equal(ccai_event_set_text(ev, "Bonjour, ma fenêtre est cassée."), CCAI_OK);
+    assert_int_equal(ccai_event_set_lang(ev, "fr-FR"), CCAI_OK);
+    assert_int_equal(ccai_on_event(call, ev), CCAI_OK);
+    ccai_event_free(ev);
+    assert_int_equal(ccai_event_new(CCAI_EVENT_HANGUP, &ev), CCAI_OK);
+    assert_int_equal(ccai_on_event(call, ev), CCAI_OK);
+    assert_int_equal(ccai_on_event(call, ev), CCAI_ERR_STATE);
+    ccai_event_free(ev);
+    assert_true(s.states >= 3);
+    assert_int_equal(ccai_poll_run(p, NULL, NULL), 0); /* idle: returns at once */
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(call, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"direction\":\"outbound\""));
+    assert_non_null(strstr(json, "\"bot_phone_number\":\"+33100000000\""));
+    assert_non_null(strstr(json, "fen\\u00eatre")); /* ASCII-safe JSON */
+    ccai_free(json);
+    ccai_call_free(call);
+    ccai_poll_free(p);
+
+    /* Reopen: the call is there. */
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, NULL), CCAI_OK);
+    assert_int_equal(ccai_ctx_calls_list_json(ctx, NULL, 5, 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"total\":1"));
+    ccai_free(json);
+    ccai_poll_free(p);
+    ccai_config_free(cfg);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_ctx_new_bad_database(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", "/nonexistent/dir/x.sqlite"),
+                     CCAI_OK);
+    ccai_poll *p = NULL;
+    ccai_ctx *ctx = NULL;
+    char *why = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, &why), CCAI_ERR_STORE);
+    assert_null(p);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "/nonexistent/dir/x.sqlite"));
+    ccai_free(why);
+    ccai_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_and_status),
+        cmocka_unit_test(test_null_arguments),
+        cmocka_unit_test(test_config_roundtrip),
+        cmocka_unit_test(test_claim_schema),
+        cmocka_unit_test(test_call_through_poll_adapter),
+        cmocka_unit_test(test_ctx_new_bad_database),
+    };
+    return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}

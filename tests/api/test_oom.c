@@ -1,0 +1,264 @@
+/* Out-of-memory injection through the allocator hooks: every allocation of
+ * every public constructor fails in turn; each run must end in CCAI_OK or
+ * CCAI_ERR_NOMEM, with nothing leaked and nothing crashed. */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <ccai/adapters/poll.h>
+#include <ccai/ccai.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long fail_at = -1; /* the allocation number that fails, -1 = none */
+static long n_allocs;
+static long outstanding;
+
+static void *t_malloc(size_t size, void *ud)
+{
+    (void)ud;
+    if (fail_at >= 0 && n_allocs++ == fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        outstanding++;
+    return p;
+}
+
+static void *t_realloc(void *ptr, size_t size, void *ud)
+{
+    (void)ud;
+    if (fail_at >= 0 && n_allocs++ == fail_at)
+        return NULL;
+    void *p = realloc(ptr, size);
+    if (p && !ptr)
+        outstanding++;
+    return p;
+}
+
+static void t_free(void *ptr, void *ud)
+{
+    (void)ud;
+    if (ptr)
+        outstanding--;
+    free(ptr);
+}
+
+typedef ccai_status (*scenario)(void);
+
+/* Run fn with allocation k failing, for k = 0, 1, ... until a run makes no
+ * more allocations than k (it succeeded without meeting the failure). */
+static void exhaust(const char *name, scenario fn)
+{
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL};
+    assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
+    long k;
+    int nomem = 0;
+    for (k = 0;; k++) {
+        fail_at = k;
+        n_allocs = 0;
+        outstanding = 0;
+        ccai_status st = fn();
+        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+            fail_msg("%s: allocation %ld failing gave %s", name, k, ccai_status_str(st));
+        if (outstanding != 0)
+            fail_msg("%s: allocation %ld failing leaked %ld blocks", name, k, outstanding);
+        if (st == CCAI_ERR_NOMEM)
+            nomem++;
+        if (n_allocs <= k) {
+            assert_int_equal(st, CCAI_OK);
+            break;
+        }
+    }
+    fail_at = -1;
+    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+    print_message("%s: %ld allocation points, %d ended in CCAI_ERR_NOMEM\n", name, k, nomem);
+    assert_true(k > 0);
+}
+
+/* Scenarios ------------------------------------------------------------------ */
+
+static ccai_status sc_config(void)
+{
+    ccai_config *cfg = NULL;
+    ccai_status st = ccai_config_new(&cfg);
+    if (st != CCAI_OK)
+        return st;
+    static const char yaml[] = "conversation:\n"
+                               "  initiate:\n"
+                               "    bot_name: Robin\n"
+                               "    claim:\n"
+                               "      - {name: parcel_id, type: text}\n"
+                               "llm:\n"
+                               "  fast:\n"
+                               "    mode: openai\n"
+                               "    endpoint: http://127.0.0.1:1/v1\n"
+                               "    api_key: sk-test\n";
+    st = ccai_config_load_string(cfg, yaml, sizeof yaml - 1, "oom.yaml");
+    if (st == CCAI_OK)
+        st = ccai_config_set(cfg, "conversation.callback_timeout_hour", "5");
+    if (st == CCAI_OK) {
+        const char *env[] = {"LLM__SLOW__MODEL=gpt-test", "IGNORED=1", NULL};
+        st = ccai_config_apply_env(cfg, env);
+    }
+    if (st == CCAI_OK) {
+        char *json = NULL;
+        st = ccai_config_to_json(cfg, 1, &json);
+        ccai_free(json);
+    }
+    ccai_config_free(cfg);
+    return st;
+}
+
+static ccai_status sc_config_errors(void)
+{
+    ccai_config *cfg = NULL;
+    ccai_status st = ccai_config_new(&cfg);
+    if (st != CCAI_OK)
+        return st;
+    static const char yaml[] = "conversation:\n  bogus: 1\nllm:\n  fast:\n    context: big\n";
+    st = ccai_config_load_string(cfg, yaml, sizeof yaml - 1, "bad.yaml");
+    ccai_config_free(cfg);
+    if (st == CCAI_ERR_CONFIG)
+        return CCAI_OK; /* the expected answer when memory suffices */
+    return st;
+}
+
+static ccai_status sc_claim(void)
+{
+    ccai_claim_schema *s = NULL;
+    char *err = NULL, *json = NULL, *norm = NULL;
+    ccai_status st = ccai_claim_schema_new_default(&s);
+    if (st != CCAI_OK)
+        return st;
+    st = ccai_claim_schema_to_json(s, &json);
+    if (st == CCAI_OK)
+        st = ccai_claim_schema_validate_claim(
+            s,
+            "{\"incident_datetime\":\"2024-10-08 02:00\",\"x\":1,\"policyholder_phone\":"
+            "\"+33 6 12 34 56 78\"}",
+            &norm, &err);
+    ccai_free(json);
+    ccai_free(norm);
+    ccai_free(err);
+    ccai_claim_schema_unref(s);
+    if (st != CCAI_OK)
+        return st;
+    s = NULL;
+    st = ccai_claim_schema_from_json("[{\"name\":\"a\",\"type\":\"email\",\"description\":\"d\"}]",
+                                     (size_t)-1, &s, &err);
+    ccai_free(err);
+    if (st == CCAI_OK) {
+        st = ccai_claim_schema_add(s, "b", CCAI_FIELD_PHONE_NUMBER, "phone");
+        ccai_claim_schema_unref(s);
+    }
+    if (st != CCAI_OK)
+        return st;
+    st = ccai_field_validate(CCAI_FIELD_DATETIME, "08/10/2024 14:30", &norm, &err);
+    ccai_free(norm);
+    ccai_free(err);
+    return st;
+}
+
+static int no_watch(void *ud, int fd, int events, void **slot)
+{
+    (void)ud;
+    (void)fd;
+    (void)events;
+    (void)slot;
+    return 0;
+}
+static int no_timer(void *ud, int64_t ms)
+{
+    (void)ud;
+    (void)ms;
+    return 0;
+}
+
+static ccai_status sc_ctx_and_call(void)
+{
+    ccai_config *cfg = NULL;
+    ccai_ctx *ctx = NULL;
+    ccai_call *call = NULL;
+    ccai_event *ev = NULL;
+    char *msg = NULL, *json = NULL;
+    ccai_status st = ccai_config_new(&cfg);
+    if (st == CCAI_OK)
+        st = ccai_config_set(cfg, "database.sqlite.path", ":memory:");
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer};
+    if (st == CCAI_OK)
+        st = ccai_ctx_new(cfg, &hooks, NULL, &ctx, &msg);
+    ccai_free(msg);
+    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
+                          CCAI_INBOUND,
+                          "+33612345678",
+                          NULL,
+                          "local",
+                          NULL,
+                          "{\"bot_name\":\"Robin\"}",
+                          NULL,
+                          1};
+    if (st == CCAI_OK)
+        st = ccai_call_start(ctx, &p, &ops, NULL, &call);
+    static const ccai_event_type seq[] = {CCAI_EVENT_CONNECTED, CCAI_EVENT_SPEECH, CCAI_EVENT_SMS,
+                                          CCAI_EVENT_HANGUP};
+    for (size_t i = 0; st == CCAI_OK && i < sizeof seq / sizeof seq[0]; i++) {
+        st = ccai_event_new(seq[i], &ev);
+        if (st == CCAI_OK)
+            st = ccai_event_set_text(ev, "My car was hit.");
+        if (st == CCAI_OK)
+            st = ccai_on_event(call, ev);
+        ccai_event_free(ev);
+        ev = NULL;
+    }
+    if (st == CCAI_OK)
+        st = ccai_call_to_json(call, &json);
+    ccai_free(json);
+    json = NULL;
+    if (st == CCAI_OK)
+        st = ccai_ctx_calls_list_json(ctx, NULL, 10, 0, &json);
+    ccai_free(json);
+    ccai_call_free(call);
+    ccai_ctx_free(ctx);
+    ccai_config_free(cfg);
+    return st;
+}
+
+static void test_oom_config(void **state)
+{
+    (void)state;
+    exhaust("config", sc_config);
+}
+
+static void test_oom_config_errors(void **state)
+{
+    (void)state;
+    exhaust("config-errors", sc_config_errors);
+}
+
+static void test_oom_claim(void **state)
+{
+    (void)state;
+    exhaust("claim", sc_claim);
+}
+
+static void test_oom_ctx_and_call(void **state)
+{
+    (void)state;
+    exhaust("ctx+call", sc_ctx_and_call);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_oom_config),
+        cmocka_unit_test(test_oom_config_errors),
+        cmocka_unit_test(test_oom_claim),
+        cmocka_unit_test(test_oom_ctx_and_call),
+    };
+    return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
+}

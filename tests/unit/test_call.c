@@ -1,0 +1,479 @@
+/* Calls: state machine, persistence (persist, then act), resume, events. */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <ccai/adapters/poll.h>
+
+#include "engine/engine.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct host {
+    ccai_ctx *ctx;
+    int transitions;
+    ccai_call_state seen[16];
+    char stored_state_at_notify[16][32];
+    int listens;
+    int free_in_callback_at; /* free the call when entering this state */
+} host;
+
+static void on_state(ccai_call *call, ccai_call_state old_state, ccai_call_state new_state,
+                     void *ud)
+{
+    host *h = ud;
+    (void)old_state;
+    if (h->transitions < 16) {
+        h->seen[h->transitions] = new_state;
+        /* Persist, then act: the store already has the new state. */
+        char *json = NULL;
+        assert_int_equal(ccai_ctx_call_get_json(h->ctx, ccai_call_id(call), &json), CCAI_OK);
+        json_t *doc = json_loads(json, 0, NULL);
+        snprintf(h->stored_state_at_notify[h->transitions], 32, "%s",
+                 json_string_value(json_object_get(doc, "state")));
+        json_decref(doc);
+        ccai_free(json);
+    }
+    h->transitions++;
+    if (h->free_in_callback_at && (int)new_state == h->free_in_callback_at)
+        ccai_call_free(call);
+}
+
+static int on_listen(ccai_call *call, const char *lang, void *ud)
+{
+    (void)call;
+    (void)lang;
+    ((host *)ud)->listens++;
+    return 0;
+}
+
+static const ccai_call_ops ops = {
+    .version = CCAI_CALL_OPS_VERSION,
+    .listen = on_listen,
+    .state_changed = on_state,
+};
+
+typedef struct env {
+    ccai_config *cfg;
+    ccai_poll *poll;
+    ccai_ctx *ctx;
+} env;
+
+static void env_init(env *e, const char *callback_hours)
+{
+    memset(e, 0, sizeof *e);
+    assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    if (callback_hours)
+        assert_int_equal(
+            ccai_config_set(e->cfg, "conversation.callback_timeout_hour", callback_hours), CCAI_OK);
+    assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
+}
+
+static void env_free(env *e)
+{
+    ccai_poll_free(e->poll);
+    ccai_config_free(e->cfg);
+}
+
+static ccai_call *start(env *e, host *h, const char *phone, int resume, const char *initiate)
+{
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = phone,
+        .channel = "local",
+        .initiate_json = initiate,
+        .resume = resume,
+    };
+    ccai_call *c = NULL;
+    h->ctx = e->ctx;
+    assert_int_equal(ccai_call_start(e->ctx, &p, &ops, h, &c), CCAI_OK);
+    return c;
+}
+
+static ccai_status send(ccai_call *c, ccai_event_type type, const char *text, int final)
+{
+    ccai_event *ev = NULL;
+    assert_int_equal(ccai_event_new(type, &ev), CCAI_OK);
+    if (text)
+        assert_int_equal(ccai_event_set_text(ev, text), CCAI_OK);
+    assert_int_equal(ccai_event_set_final(ev, final), CCAI_OK);
+    ccai_status st = ccai_on_event(c, ev);
+    ccai_event_free(ev);
+    return st;
+}
+
+static json_t *doc_of(ccai_call *c)
+{
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(c, &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    assert_non_null(doc);
+    ccai_free(json);
+    return doc;
+}
+
+static void test_start_stores_call(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    ccai_call *c = start(&e, &h, "+33 6 12 34 56 78", 0, NULL);
+    assert_int_equal(strlen(ccai_call_id(c)), 36);
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_NEW);
+    assert_string_equal(ccai_call_lang(c), "fr-FR");
+    assert_false(ccai_call_resumed(c));
+    assert_ptr_equal(ccai_call_userdata(c), &h);
+
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_get_json(e.ctx, ccai_call_id(c), &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    ccai_free(json);
+    assert_string_equal(json_string_value(json_object_get(doc, "phone_number")), "+33612345678");
+    assert_string_equal(json_string_value(json_object_get(doc, "state")), "new");
+    assert_true(json_is_true(json_object_get(doc, "in_progress")));
+    assert_null(json_object_get(doc, "callback_secret")); /* never exposed */
+    json_t *init = json_object_get(doc, "initiate");
+    assert_string_equal(json_string_value(json_object_get(init, "phone_number")), "+33612345678");
+    /* The effective schema is stored: nine default fields + three policyholder ones. */
+    assert_int_equal(json_array_size(json_object_get(init, "claim")), 12);
+    assert_true(json_is_object(json_object_get(doc, "claim")));
+    json_decref(doc);
+    ccai_call_free(c);
+    env_free(&e);
+}
+
+static void test_event_flow_and_persist_then_act(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    ccai_call *c = start(&e, &h, "+14155550100", 0, NULL);
+    assert_int_equal(send(c, CCAI_EVENT_RINGING, NULL, 1), CCAI_OK);
+    assert_int_equal(send(c, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_CONVERSATION);
+    assert_int_equal(h.listens, 1);
+    assert_int_equal(send(c, CCAI_EVENT_SPEECH, "my car was hi", 0), CCAI_OK); /* partial */
+    assert_int_equal(send(c, CCAI_EVENT_SPEECH, "My car was hit last night.", 1), CCAI_OK);
+    assert_int_equal(send(c, CCAI_EVENT_DTMF, "1", 1), CCAI_OK);
+    assert_int_equal(send(c, CCAI_EVENT_RECORDING, "https://rec.example/1.wav", 1), CCAI_OK);
+    assert_int_equal(send(c, CCAI_EVENT_HANGUP, "caller hung up", 1), CCAI_OK);
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_ENDED);
+
+    /* Every transition was stored before the host heard of it. */
+    assert_true(h.transitions >= 6);
+    for (int i = 0; i < h.transitions && i < 16; i++)
+        assert_string_equal(h.stored_state_at_notify[i], ccai_call_state_str(h.seen[i]));
+    assert_int_equal(h.seen[0], CCAI_CALL_RINGING);
+    assert_int_equal(h.seen[h.transitions - 1], CCAI_CALL_ENDED);
+
+    json_t *doc = doc_of(c);
+    json_t *msgs = json_object_get(doc, "messages");
+    assert_int_equal(json_array_size(msgs), 4); /* call, talk, dtmf, hangup */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0), "action")),
+                        "call");
+    json_t *talk = json_array_get(msgs, 1);
+    assert_string_equal(json_string_value(json_object_get(talk, "persona")), "human");
+    assert_string_equal(json_string_value(json_object_get(talk, "content")),
+                        "My car was hit last night.");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 3), "action")),
+                        "hangup");
+    assert_true(json_is_false(json_object_get(doc, "in_progress")));
+    assert_string_equal(json_string_value(json_object_get(doc, "recording_url")),
+                        "https://rec.example/1.wav");
+    json_decref(doc);
+
+    /* The post-call job is durable. */
+    Ccai_store_job *job = NULL;
+    assert_int_equal(
+        Ccai_store_job_claim(Ccai_ctx_store(e.ctx), Ccai_wall_ms() + 1000, 60000, &job), CCAI_OK);
+    assert_string_equal(job->kind, "postcall");
+    assert_string_equal(job->call_id, ccai_call_id(c));
+    Ccai_store_job_free(job);
+
+    /* An ended call takes no more events. */
+    assert_int_equal(send(c, CCAI_EVENT_SPEECH, "hello?", 1), CCAI_ERR_STATE);
+    assert_non_null(strstr(ccai_call_errmsg(c), "has ended"));
+    ccai_call_free(c);
+    env_free(&e);
+}
+
+static void test_no_postcall_without_interaction(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    ccai_call *c = start(&e, &h, "+14155550101", 0, NULL);
+    assert_int_equal(send(c, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
+    assert_int_equal(send(c, CCAI_EVENT_HANGUP, NULL, 1), CCAI_OK);
+    Ccai_store_job *job = NULL;
+    assert_int_equal(
+        Ccai_store_job_claim(Ccai_ctx_store(e.ctx), Ccai_wall_ms() + 1000, 60000, &job),
+        CCAI_ERR_NOT_FOUND);
+    ccai_call_free(c);
+    env_free(&e);
+}
+
+static void test_speech_before_connected(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    ccai_call *c = start(&e, &h, "+14155550102", 0, NULL);
+    assert_int_equal(send(c, CCAI_EVENT_SPEECH, "Hello?", 1), CCAI_OK);
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_CONVERSATION);
+    json_t *doc = doc_of(c);
+    assert_int_equal(json_array_size(json_object_get(doc, "messages")), 2);
+    json_decref(doc);
+    ccai_call_free(c);
+    env_free(&e);
+}
+
+static void test_resume_within_window(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "3");
+    host h = {0};
+    ccai_call *c1 = start(&e, &h, "+33612345678", 1, NULL);
+    char id[37];
+    strcpy(id, ccai_call_id(c1));
+    assert_false(ccai_call_resumed(c1));
+    assert_int_equal(send(c1, CCAI_EVENT_SPEECH, "first leg", 1), CCAI_OK);
+    assert_int_equal(send(c1, CCAI_EVENT_HANGUP, NULL, 1), CCAI_OK);
+    ccai_call_free(c1);
+
+    host h2 = {0};
+    ccai_call *c2 = start(&e, &h2, "0033 6 12 34 56 78", 1, NULL);
+    assert_true(ccai_call_resumed(c2));
+    assert_string_equal(ccai_call_id(c2), id);
+    assert_int_equal(ccai_call_get_state(c2), CCAI_CALL_NEW);
+    assert_int_equal(send(c2, CCAI_EVENT_SPEECH, "second leg", 1), CCAI_OK);
+    json_t *doc = doc_of(c2);
+    json_t *msgs = json_object_get(doc, "messages");
+    /* call, talk, hangup from the first leg; call, talk from the second. */
+    assert_int_equal(json_array_size(msgs), 5);
+    json_decref(doc);
+
+    /* Without resume a new call starts. */
+    host h3 = {0};
+    ccai_call *c3 = start(&e, &h3, "+33612345678", 0, NULL);
+    assert_string_not_equal(ccai_call_id(c3), id);
+    ccai_call_free(c3);
+    ccai_call_free(c2);
+
+    char *list = NULL;
+    assert_int_equal(ccai_ctx_calls_list_json(e.ctx, "+33612345678", 10, 0, &list), CCAI_OK);
+    json_t *l = json_loads(list, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(l, "total")), 2);
+    json_decref(l);
+    ccai_free(list);
+    char *found = NULL;
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33 612 345 678", 1, &found), CCAI_OK);
+    ccai_free(found);
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+15550000000", 0, &found), CCAI_ERR_NOT_FOUND);
+    env_free(&e);
+}
+
+static void test_resume_disabled(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "0");
+    host h = {0};
+    ccai_call *c1 = start(&e, &h, "+33612345679", 1, NULL);
+    char id[37];
+    strcpy(id, ccai_call_id(c1));
+    ccai_call_free(c1);
+    ccai_call *c2 = start(&e, &h, "+33612345679", 1, NULL);
+    assert_false(ccai_call_resumed(c2));
+    assert_string_not_equal(ccai_call_id(c2), id);
+    ccai_call_free(c2);
+    env_free(&e);
+}
+
+static void test_initiate_overlay(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    ccai_call *c = start(&e, &h, "+14155550103", 0,
+                         "{\"bot_name\":\"Robin\",\"task\":\"Help with a parcel.\","
+                         "\"claim\":[{\"name\":\"parcel_id\",\"type\":\"text\"},"
+                         "{\"name\":\"delivery\",\"type\":\"datetime\"}]}");
+    json_t *doc = doc_of(c);
+    json_t *init = json_object_get(doc, "initiate");
+    assert_string_equal(json_string_value(json_object_get(init, "bot_name")), "Robin");
+    assert_string_equal(json_string_value(json_object_get(init, "task")), "Help with a parcel.");
+    json_t *claim = json_object_get(init, "claim");
+    assert_int_equal(json_array_size(claim), 5); /* 2 + policyholder fields */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(claim, 0), "name")),
+                        "parcel_id");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(claim, 4), "name")),
+                        "policyholder_phone");
+    json_decref(doc);
+    ccai_call_free(c);
+
+    static const struct {
+        const char *json;
+        const char *needle;
+    } bad[] = {
+        {"{\"bot_nam\":\"x\"}", "unknown field \"bot_nam\""},
+        {"{\"bot_name\":", "initiate:"},
+        {"[1]", "expected a JSON object"},
+        {"{\"prosody_rate\":3}", "prosody_rate"},
+        {"{\"claim\":[{\"name\":\"a\",\"type\":\"date\"}]}", "date"},
+        {"{\"bot_name\":5}", "bot_name must be a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
+                              CCAI_INBOUND,
+                              "+14155550103",
+                              NULL,
+                              NULL,
+                              NULL,
+                              bad[i].json,
+                              NULL,
+                              0};
+        ccai_call *x = NULL;
+        assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &x), CCAI_ERR_VALIDATION);
+        assert_null(x);
+        if (!strstr(ccai_ctx_errmsg(e.ctx), bad[i].needle))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, ccai_ctx_errmsg(e.ctx), bad[i].needle);
+    }
+    env_free(&e);
+}
+
+static void test_invalid_params(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    ccai_call *x = NULL;
+    ccai_call_params p = {
+        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "hello", NULL, NULL, NULL, NULL, NULL, 0};
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &x), CCAI_ERR_VALIDATION);
+    assert_non_null(strstr(ccai_ctx_errmsg(e.ctx), "phone_number"));
+    p.phone_number = NULL;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &x), CCAI_ERR_INVALID_ARG);
+    p.phone_number = "+14155550104";
+    p.version = 99;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &x), CCAI_ERR_INVALID_ARG);
+    p.version = CCAI_CALL_PARAMS_VERSION;
+    ccai_call_ops bad_ops = ops;
+    bad_ops.version = 0;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &bad_ops, &h, &x), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_call_start(NULL, &p, &ops, &h, &x), CCAI_ERR_INVALID_ARG);
+    assert_null(x);
+    assert_int_equal(ccai_on_event(NULL, NULL), CCAI_ERR_INVALID_ARG);
+    ccai_event *ev = NULL;
+    assert_int_equal(ccai_event_new((ccai_event_type)77, &ev), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_event_new(CCAI_EVENT_SPEECH, &ev), CCAI_OK);
+    assert_int_equal(ccai_event_set_confidence(ev, 1.5), CCAI_ERR_INVALID_ARG);
+    char *huge = malloc(CCAI_EVENT_TEXT_MAX + 2);
+    memset(huge, 'a', CCAI_EVENT_TEXT_MAX + 1);
+    huge[CCAI_EVENT_TEXT_MAX + 1] = '\0';
+    assert_int_equal(ccai_event_set_text(ev, huge), CCAI_ERR_LIMIT);
+    free(huge);
+    ccai_event_free(ev);
+    env_free(&e);
+}
+
+static void test_free_inside_callback(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {.free_in_callback_at = CCAI_CALL_CONVERSATION};
+    ccai_call *c = start(&e, &h, "+14155550105", 0, NULL);
+    char id[37];
+    strcpy(id, ccai_call_id(c));
+    /* The handle is freed from inside state_changed; destruction waits. */
+    assert_int_equal(send(c, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_get_json(e.ctx, id, &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(doc, "state")), "ended");
+    json_decref(doc);
+    ccai_free(json);
+    env_free(&e);
+}
+
+static void test_stale_writer_conflict(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    ccai_call *c = start(&e, &h, "+14155550106", 0, NULL);
+    /* Another writer (another server instance) changes the row. */
+    Ccai_store_call *row = NULL;
+    assert_int_equal(Ccai_store_call_get(Ccai_ctx_store(e.ctx), ccai_call_id(c), &row), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(Ccai_ctx_store(e.ctx), row), CCAI_OK);
+    Ccai_store_call_free(row);
+    assert_int_equal(send(c, CCAI_EVENT_RINGING, NULL, 1), CCAI_ERR_CONFLICT);
+    assert_non_null(strstr(ccai_call_errmsg(c), "another writer"));
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_NEW); /* nothing acted on */
+    ccai_call_free(c);
+    env_free(&e);
+}
+
+static void test_ctx_free_ends_calls(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    host h = {0};
+    /* A file database, so the state survives the context. */
+    char dir[] = "/tmp/ccai-call-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    ccai_poll_free(e.poll);
+    assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", path), CCAI_OK);
+    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    ccai_call *c = start(&e, &h, "+14155550107", 0, NULL);
+    char id[37];
+    strcpy(id, ccai_call_id(c));
+    assert_int_equal(send(c, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
+    int before = h.transitions;
+    ccai_poll_free(e.poll); /* frees the live call too: no callbacks */
+    assert_int_equal(h.transitions, before);
+    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_get_json(e.ctx, id, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"state\":\"ended\""));
+    ccai_free(json);
+    env_free(&e);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_start_stores_call),
+        cmocka_unit_test(test_event_flow_and_persist_then_act),
+        cmocka_unit_test(test_no_postcall_without_interaction),
+        cmocka_unit_test(test_speech_before_connected),
+        cmocka_unit_test(test_resume_within_window),
+        cmocka_unit_test(test_resume_disabled),
+        cmocka_unit_test(test_initiate_overlay),
+        cmocka_unit_test(test_invalid_params),
+        cmocka_unit_test(test_free_inside_callback),
+        cmocka_unit_test(test_stale_writer_conflict),
+        cmocka_unit_test(test_ctx_free_ends_calls),
+    };
+    return cmocka_run_group_tests_name("call", tests, NULL, NULL);
+}

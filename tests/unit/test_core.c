@@ -1,0 +1,186 @@
+/* core/: buffers, strings, ids, clocks, statuses, allocator hooks. */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "core/common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_buf(void **state)
+{
+    (void)state;
+    Ccai_buf b = {0};
+    for (int i = 0; i < 1000; i++)
+        assert_true(Ccai_buf_printf(&b, "%d,", i % 10));
+    assert_int_equal(b.len, 2000);
+    assert_int_equal(b.data[b.len], '\0');
+    assert_memory_equal(b.data, "0,1,2,", 6);
+    assert_true(Ccai_buf_append(&b, "x\0y", 3));
+    assert_int_equal(b.len, 2003);
+    Ccai_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    assert_true(Ccai_buf_puts(&b, "abc"));
+    char *s = Ccai_buf_steal(&b);
+    assert_string_equal(s, "abc");
+    assert_null(b.data);
+    ccai_free(s);
+    s = Ccai_buf_steal(&b); /* empty buffer gives "" */
+    assert_string_equal(s, "");
+    ccai_free(s);
+    Ccai_buf_free(&b);
+}
+
+static void test_strings(void **state)
+{
+    (void)state;
+    char *s = Ccai_asprintf("%s-%d", "a", 42);
+    assert_string_equal(s, "a-42");
+    ccai_free(s);
+    s = Ccai_strndup("abcdef", 3);
+    assert_string_equal(s, "abc");
+    assert_true(Ccai_str_replace(&s, "xyz"));
+    assert_string_equal(s, "xyz");
+    assert_true(Ccai_str_replace(&s, NULL));
+    assert_null(s);
+    assert_null(Ccai_strdup(NULL));
+    assert_int_equal(Ccai_strcasecmp("Retry-After", "retry-after"), 0);
+    assert_true(Ccai_strcasecmp("a", "b") < 0);
+}
+
+static void test_uuid_and_token(void **state)
+{
+    (void)state;
+    char a[37], b[37];
+    assert_true(Ccai_uuid4(a));
+    assert_true(Ccai_uuid4(b));
+    assert_int_equal(strlen(a), 36);
+    assert_string_not_equal(a, b);
+    assert_int_equal(a[8], '-');
+    assert_int_equal(a[14], '4'); /* version 4 */
+    assert_non_null(strchr("89ab", a[19]));
+    char t[33];
+    assert_true(Ccai_random_token(t, 32));
+    assert_int_equal(strlen(t), 32);
+    for (int i = 0; i < 32; i++)
+        assert_true(Ccai_is_alpha(t[i]) || Ccai_is_digit(t[i]));
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    char out[40];
+    Ccai_format_iso8601(0, out, sizeof out);
+    assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+    Ccai_format_iso8601(1728352800123LL, out, sizeof out);
+    assert_string_equal(out, "2024-10-08T02:00:00.123Z");
+    uint64_t a = Ccai_monotonic_ms(), b = ccai_time_ms();
+    assert_true(b >= a);
+    assert_true(Ccai_wall_ms() > 1700000000000LL);
+}
+
+static void test_status_strings(void **state)
+{
+    (void)state;
+    for (int s = CCAI_OK; s <= CCAI_ERR_INTERNAL; s++) {
+        const char *txt = ccai_status_str((ccai_status)s);
+        assert_non_null(txt);
+        assert_string_not_equal(txt, "unknown status");
+    }
+    assert_string_equal(ccai_status_str((ccai_status)999), "unknown status");
+    assert_string_equal(ccai_call_state_str(CCAI_CALL_LANGUAGE_MENU), "language_menu");
+    assert_string_equal(ccai_call_state_str((ccai_call_state)99), "unknown");
+    assert_string_equal(ccai_event_type_str(CCAI_EVENT_RECORDING), "recording");
+    assert_string_equal(ccai_style_str(CCAI_STYLE_SAD), "sad");
+    assert_string_equal(ccai_log_level_str(CCAI_LOG_DEBUG), "debug");
+    assert_string_equal(ccai_version(), CCAI_VERSION_STRING);
+    assert_int_equal(ccai_version_num(), CCAI_VERSION_NUM);
+}
+
+static size_t counted;
+static void *count_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    counted++;
+    return malloc(n);
+}
+static void *count_realloc(void *p, size_t n, void *ud)
+{
+    (void)ud;
+    counted++;
+    return realloc(p, n);
+}
+static void count_free(void *p, void *ud)
+{
+    (void)ud;
+    free(p);
+}
+
+static void test_allocator_hooks(void **state)
+{
+    (void)state;
+    ccai_allocator bad = {99, count_malloc, count_realloc, count_free, NULL};
+    assert_int_equal(ccai_set_allocator(&bad), CCAI_ERR_INVALID_ARG);
+    ccai_allocator half = {CCAI_ALLOCATOR_VERSION, count_malloc, NULL, count_free, NULL};
+    assert_int_equal(ccai_set_allocator(&half), CCAI_ERR_INVALID_ARG);
+    ccai_allocator good = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL};
+    assert_int_equal(ccai_set_allocator(&good), CCAI_OK);
+    counted = 0;
+    char *s = Ccai_strdup("x");
+    assert_int_equal(counted, 1);
+    ccai_free(s);
+    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+    counted = 0;
+    s = Ccai_strdup("x");
+    assert_int_equal(counted, 0);
+    ccai_free(s);
+}
+
+typedef struct logged {
+    int n;
+    ccai_log_level level;
+    char msg[1200];
+} logged;
+
+static void sink(ccai_log_level level, const char *msg, void *ud)
+{
+    logged *l = ud;
+    l->n++;
+    l->level = level;
+    strncpy(l->msg, msg, sizeof l->msg - 1);
+}
+
+static void test_log(void **state)
+{
+    (void)state;
+    logged l = {0};
+    Ccai_logger lg = {sink, &l, CCAI_LOG_INFO};
+    Ccai_log(&lg, CCAI_LOG_DEBUG, "dropped %d", 1);
+    assert_int_equal(l.n, 0);
+    Ccai_log(&lg, CCAI_LOG_WARN, "kept %d", 2);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.msg, "kept 2");
+    char big[1000];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    Ccai_log(&lg, CCAI_LOG_ERROR, "%s!", big); /* longer than the stack buffer */
+    assert_int_equal(strlen(l.msg), 1000);
+    Ccai_log(NULL, CCAI_LOG_ERROR, "no logger is fine");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_uuid_and_token),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_status_strings),
+        cmocka_unit_test(test_allocator_hooks),
+        cmocka_unit_test(test_log),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

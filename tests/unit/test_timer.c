@@ -1,0 +1,235 @@
+/* The timer heap and the context's timers on the host's one timer. */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "io/ctx_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Heap ---------------------------------------------------------------------- */
+
+static void test_heap_order_random(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    static Ccai_timer t[N];
+    Ccai_timer_heap h = {0};
+    srand(42);
+    for (int i = 0; i < N; i++) {
+        Ccai_timer_init(&t[i], NULL, NULL);
+        t[i].due = (uint64_t)(rand() % 500);
+        assert_true(Ccai_timer_heap_push(&h, &t[i]));
+    }
+    /* Remove a third at random positions. */
+    for (int i = 0; i < N; i += 3)
+        Ccai_timer_heap_remove(&h, &t[i]);
+    for (int i = 0; i < N; i += 3)
+        assert_false(Ccai_timer_active(&t[i]));
+    uint64_t last_due = 0, last_seq = 0;
+    size_t popped = 0;
+    Ccai_timer *top;
+    while ((top = Ccai_timer_heap_peek(&h))) {
+        assert_true(top->due >= last_due);
+        if (top->due == last_due && popped)
+            assert_true(top->seq > last_seq); /* FIFO among equal deadlines */
+        last_due = top->due;
+        last_seq = top->seq;
+        Ccai_timer_heap_remove(&h, top);
+        popped++;
+    }
+    assert_int_equal(popped, N - (N + 2) / 3);
+    Ccai_timer_heap_free(&h);
+}
+
+static void test_heap_remove_inactive_is_noop(void **state)
+{
+    (void)state;
+    Ccai_timer_heap h = {0};
+    Ccai_timer a, b;
+    Ccai_timer_init(&a, NULL, NULL);
+    Ccai_timer_init(&b, NULL, NULL);
+    Ccai_timer_heap_remove(&h, &a);
+    assert_true(Ccai_timer_heap_push(&h, &b));
+    Ccai_timer_heap_remove(&h, &a);
+    assert_ptr_equal(Ccai_timer_heap_peek(&h), &b);
+    Ccai_timer_heap_free(&h);
+    assert_false(Ccai_timer_active(&b));
+}
+
+/* Context timers with a fake loop and clock ------------------------------------ */
+
+typedef struct fake_loop {
+    int64_t armed; /* last set_timer value, -1 when disarmed */
+    int set_calls;
+    uint64_t now;
+} fake_loop;
+
+static int fake_watch(void *ud, int fd, int events, void **slot)
+{
+    (void)ud;
+    (void)fd;
+    (void)events;
+    (void)slot;
+    return 0;
+}
+
+static int fake_set_timer(void *ud, int64_t ms)
+{
+    fake_loop *l = ud;
+    l->armed = ms;
+    l->set_calls++;
+    return 0;
+}
+
+static uint64_t fake_now(void *ud)
+{
+    return ((fake_loop *)ud)->now;
+}
+
+typedef struct fired {
+    int order[16];
+    int n;
+    ccai_ctx *ctx;
+    Ccai_timer *rearm; /* re-arm this timer with 0 ms when it fires */
+} fired;
+
+typedef struct tagged {
+    Ccai_timer t;
+    int tag;
+    fired *f;
+} tagged;
+
+static void on_fire(Ccai_timer *t, void *ud)
+{
+    tagged *tg = ud;
+    fired *f = tg->f;
+    if (f->n < 16)
+        f->order[f->n] = tg->tag;
+    f->n++;
+    if (f->rearm == t)
+        Ccai_timer_start(f->ctx, t, 0);
+}
+
+static ccai_ctx *make_ctx(fake_loop *l, ccai_config **cfg)
+{
+    assert_int_equal(ccai_config_new(cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(*cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, fake_watch, fake_set_timer};
+    ccai_ctx *ctx = NULL;
+    l->armed = -1;
+    assert_int_equal(ccai_ctx_new(*cfg, &hooks, l, &ctx, NULL), CCAI_OK);
+    Ccai_ctx_set_clock(ctx, fake_now, l);
+    return ctx;
+}
+
+static void test_ctx_timers_fire_in_order(void **state)
+{
+    (void)state;
+    fake_loop l = {.now = 1000};
+    ccai_config *cfg;
+    ccai_ctx *ctx = make_ctx(&l, &cfg);
+    fired f = {.ctx = ctx};
+    tagged a = {.tag = 1, .f = &f}, b = {.tag = 2, .f = &f}, c = {.tag = 3, .f = &f};
+    Ccai_timer_init(&a.t, on_fire, &a);
+    Ccai_timer_init(&b.t, on_fire, &b);
+    Ccai_timer_init(&c.t, on_fire, &c);
+
+    assert_int_equal(Ccai_timer_start(ctx, &a.t, 300), CCAI_OK);
+    assert_int_equal(l.armed, 300);
+    assert_int_equal(Ccai_timer_start(ctx, &b.t, 100), CCAI_OK);
+    assert_int_equal(l.armed, 100); /* the host's one timer follows the earliest */
+    assert_int_equal(Ccai_timer_start(ctx, &c.t, 200), CCAI_OK);
+    assert_int_equal(l.armed, 100);
+    assert_true(ccai_ctx_busy(ctx));
+
+    l.now = 1100;
+    ccai_ctx_timeout(ctx);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.order[0], 2);
+    assert_int_equal(l.armed, 100); /* c is due at 1200 */
+
+    Ccai_timer_stop(ctx, &c.t);
+    assert_int_equal(l.armed, 200); /* only a at 1300 is left */
+
+    l.now = 5000; /* late: everything due fires at once */
+    ccai_ctx_timeout(ctx);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.order[1], 1);
+    assert_int_equal(l.armed, -1);
+    assert_false(ccai_ctx_busy(ctx));
+    ccai_ctx_free(ctx);
+    ccai_config_free(cfg);
+}
+
+static void test_ctx_timer_restart_does_not_spin(void **state)
+{
+    (void)state;
+    fake_loop l = {.now = 0};
+    ccai_config *cfg;
+    ccai_ctx *ctx = make_ctx(&l, &cfg);
+    fired f = {.ctx = ctx};
+    tagged a = {.tag = 7, .f = &f};
+    Ccai_timer_init(&a.t, on_fire, &a);
+    f.rearm = &a.t;
+    assert_int_equal(Ccai_timer_start(ctx, &a.t, 10), CCAI_OK);
+    l.now = 10;
+    ccai_ctx_timeout(ctx);
+    /* Fired once; re-armed for "now", left for the next loop turn. */
+    assert_int_equal(f.n, 1);
+    assert_true(Ccai_timer_active(&a.t));
+    assert_int_equal(l.armed, 0);
+    ccai_ctx_timeout(ctx);
+    assert_int_equal(f.n, 2);
+    Ccai_timer_stop(ctx, &a.t);
+    assert_int_equal(l.armed, -1);
+    ccai_ctx_free(ctx);
+    ccai_config_free(cfg);
+}
+
+static void test_ctx_many_timers(void **state)
+{
+    (void)state;
+    enum { N = 10000 };
+    fake_loop l = {.now = 0};
+    ccai_config *cfg;
+    ccai_ctx *ctx = make_ctx(&l, &cfg);
+    static tagged t[N];
+    fired f = {.ctx = ctx};
+    for (int i = 0; i < N; i++) {
+        t[i].tag = 0;
+        t[i].f = &f;
+        Ccai_timer_init(&t[i].t, on_fire, &t[i]);
+        assert_int_equal(Ccai_timer_start(ctx, &t[i].t, (uint64_t)(N - i)), CCAI_OK);
+    }
+    assert_int_equal(l.armed, 1);
+    int fires = 0;
+    for (uint64_t now = 1; now <= N; now += 997) {
+        l.now = now;
+        f.n = 0;
+        ccai_ctx_timeout(ctx);
+        fires += f.n;
+        f.n = 0;
+    }
+    l.now = N;
+    ccai_ctx_timeout(ctx);
+    fires += f.n;
+    assert_int_equal(fires, N); /* each exactly once */
+    assert_false(ccai_ctx_busy(ctx));
+    ccai_ctx_free(ctx);
+    ccai_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_heap_order_random),
+        cmocka_unit_test(test_heap_remove_inactive_is_noop),
+        cmocka_unit_test(test_ctx_timers_fire_in_order),
+        cmocka_unit_test(test_ctx_timer_restart_does_not_spin),
+        cmocka_unit_test(test_ctx_many_timers),
+    };
+    return cmocka_run_group_tests_name("timer", tests, NULL, NULL);
+}
