@@ -1,8 +1,9 @@
 /* The shared library seen only through <ccai/ccai.h>: what a host uses. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>

@@ -1,10 +1,11 @@
 /* Out-of-memory injection through the allocator hooks: every allocation of
  * every public constructor fails in turn; each run must end in CCAI_OK or
  * CCAI_ERR_NOMEM, with nothing leaked and nothing crashed. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>

@@ -1,8 +1,9 @@
 /* Calls: state machine, persistence (persist, then act), resume, events. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 
 #include <ccai/adapters/poll.h>
 

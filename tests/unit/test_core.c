@@ -1,8 +1,9 @@
 /* core/: buffers, strings, ids, clocks, statuses, allocator hooks. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 
 #include "core/common.h"
 

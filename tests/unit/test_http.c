@@ -1,9 +1,10 @@
 /* The asynchronous HTTP client against a local server: bodies, streams,
  * timeouts, cuts, cancellation, concurrency. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 
 #include <ccai/adapters/poll.h>
 

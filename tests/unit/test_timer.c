@@ -1,8 +1,9 @@
 /* The timer heap and the context's timers on the host's one timer. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 
 #include "io/ctx_private.h"
 
@@ -113,6 +114,13 @@ static void on_fire(Ccai_timer *t, void *ud)
         Ccai_timer_start(f->ctx, t, 0);
 }
 
+/* The host's timer fired: it is disarmed until libccai arms it again. */
+static void fire(ccai_ctx *ctx, fake_loop *l)
+{
+    l->armed = -1;
+    ccai_ctx_timeout(ctx);
+}
+
 static ccai_ctx *make_ctx(fake_loop *l, ccai_config **cfg)
 {
     assert_int_equal(ccai_config_new(cfg), CCAI_OK);
@@ -146,7 +154,7 @@ static void test_ctx_timers_fire_in_order(void **state)
     assert_true(ccai_ctx_busy(ctx));
 
     l.now = 1100;
-    ccai_ctx_timeout(ctx);
+    fire(ctx, &l);
     assert_int_equal(f.n, 1);
     assert_int_equal(f.order[0], 2);
     assert_int_equal(l.armed, 100); /* c is due at 1200 */
@@ -155,7 +163,7 @@ static void test_ctx_timers_fire_in_order(void **state)
     assert_int_equal(l.armed, 200); /* only a at 1300 is left */
 
     l.now = 5000; /* late: everything due fires at once */
-    ccai_ctx_timeout(ctx);
+    fire(ctx, &l);
     assert_int_equal(f.n, 2);
     assert_int_equal(f.order[1], 1);
     assert_int_equal(l.armed, -1);
@@ -176,12 +184,12 @@ static void test_ctx_timer_restart_does_not_spin(void **state)
     f.rearm = &a.t;
     assert_int_equal(Ccai_timer_start(ctx, &a.t, 10), CCAI_OK);
     l.now = 10;
-    ccai_ctx_timeout(ctx);
+    fire(ctx, &l);
     /* Fired once; re-armed for "now", left for the next loop turn. */
     assert_int_equal(f.n, 1);
     assert_true(Ccai_timer_active(&a.t));
     assert_int_equal(l.armed, 0);
-    ccai_ctx_timeout(ctx);
+    fire(ctx, &l);
     assert_int_equal(f.n, 2);
     Ccai_timer_stop(ctx, &a.t);
     assert_int_equal(l.armed, -1);
@@ -209,12 +217,12 @@ static void test_ctx_many_timers(void **state)
     for (uint64_t now = 1; now <= N; now += 997) {
         l.now = now;
         f.n = 0;
-        ccai_ctx_timeout(ctx);
+        fire(ctx, &l);
         fires += f.n;
         f.n = 0;
     }
     l.now = N;
-    ccai_ctx_timeout(ctx);
+    fire(ctx, &l);
     fires += f.n;
     assert_int_equal(fires, N); /* each exactly once */
     assert_false(ccai_ctx_busy(ctx));

@@ -1,0 +1,965 @@
+/* Unit tests of the SQLite store (store/sqlite.c). */
+#include "store/store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Helpers ---------------------------------------------------------------- */
+
+static Ccai_store *open_memory(void)
+{
+    Ccai_store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(Ccai_store_open(":memory:", &st, &err), CCAI_OK);
+    assert_null(err);
+    assert_non_null(st);
+    return st;
+}
+
+/* A temporary directory with one database path in it. */
+typedef struct tmpdb {
+    char dir[64];
+    char path[96];
+} tmpdb;
+
+static void tmpdb_make(tmpdb *t)
+{
+    snprintf(t->dir, sizeof t->dir, "/tmp/ccai-test-store-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->path, sizeof t->path, "%s/ccai.sqlite", t->dir);
+}
+
+static void tmpdb_remove(tmpdb *t)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char p[128];
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(suffixes); i++) {
+        snprintf(p, sizeof p, "%s%s", t->path, suffixes[i]);
+        unlink(p);
+    }
+    assert_int_equal(rmdir(t->dir), 0);
+}
+
+static void call_init(Ccai_store_call *c, const char *id, const char *phone, const char *claim,
+                      int64_t created_at)
+{
+    memset(c, 0, sizeof *c);
+    if (id)
+        snprintf(c->id, sizeof c->id, "%s", id);
+    c->direction = CCAI_INBOUND;
+    c->phone_number = Ccai_strdup(phone);
+    c->channel = Ccai_strdup("local");
+    c->state = Ccai_strdup("new");
+    c->initiate_json = Ccai_strdup("{\"bot_name\":\"Amelie\"}");
+    c->claim_json = Ccai_strdup(claim ? claim : "{}");
+    c->callback_secret = Ccai_strdup("s3cret");
+    c->created_at = created_at;
+    assert_non_null(c->callback_secret);
+}
+
+static void insert_call(Ccai_store *st, const char *id, const char *phone, const char *claim,
+                        int64_t created_at)
+{
+    Ccai_store_call c;
+    call_init(&c, id, phone, claim, created_at);
+    assert_int_equal(Ccai_store_call_insert(st, &c), CCAI_OK);
+    Ccai_store_call_clear(&c);
+}
+
+static Ccai_store_message msg(const char *persona, const char *content)
+{
+    Ccai_store_message m = {0};
+    m.persona = persona;
+    m.action = "talk";
+    m.style = "none";
+    m.content = content;
+    return m;
+}
+
+static const char *raw_text(sqlite3 *db, const char *sql)
+{
+    static char out[256];
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return out;
+}
+
+/* Open, migrate, reopen ------------------------------------------------ */
+
+static void test_open_memory(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    assert_int_equal(Ccai_store_schema_version(st), CCAI_STORE_SCHEMA_VERSION);
+    assert_string_equal(Ccai_store_errmsg(st), "");
+    Ccai_store_close(st);
+    Ccai_store_close(NULL);
+    assert_string_equal(Ccai_store_errmsg(NULL), "");
+}
+
+static void test_open_invalid(void **state)
+{
+    (void)state;
+    Ccai_store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(Ccai_store_open(NULL, &st, &err), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_open(":memory:", NULL, &err), CCAI_ERR_INVALID_ARG);
+    assert_null(st);
+    assert_int_equal(Ccai_store_open("/nonexistent-dir-ccai/x/db.sqlite", &st, &err),
+                     CCAI_ERR_STORE);
+    assert_null(st);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "store: open /nonexistent-dir-ccai/x/db.sqlite: "));
+    ccai_free(err);
+    /* ret_errmsg is optional. */
+    assert_int_equal(Ccai_store_open("/nonexistent-dir-ccai/x/db.sqlite", &st, NULL),
+                     CCAI_ERR_STORE);
+}
+
+static void test_open_file_reopen(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    Ccai_store_close(st);
+
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_schema_version(st), CCAI_STORE_SCHEMA_VERSION);
+    Ccai_store_call *c = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &c), CCAI_OK);
+    assert_string_equal(c->phone_number, "+33600000001");
+    Ccai_store_call_free(c);
+    Ccai_store_close(st);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_string_equal(raw_text(db, "PRAGMA journal_mode"), "wal");
+    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM schema_migrations"), "1");
+    assert_string_equal(raw_text(db, "SELECT MAX(version) FROM schema_migrations"), "1");
+    assert_string_equal(raw_text(db, "PRAGMA integrity_check"), "ok");
+    sqlite3_close(db);
+    tmpdb_remove(&t);
+}
+
+static void test_newer_version_refused(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    Ccai_store_close(st);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO schema_migrations (version, applied_at) "
+                                  "VALUES (99, 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    st = NULL;
+    char *err = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, &err), CCAI_ERR_STORE);
+    assert_null(st);
+    assert_non_null(err);
+    assert_string_equal(err, "store: database schema version 99 is newer than this libccai (1)");
+    ccai_free(err);
+    tmpdb_remove(&t);
+}
+
+/* Calls ------------------------------------------------------------------ */
+
+static void test_call_insert_get(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    Ccai_store_call c;
+    call_init(&c, "", "+33600000001", "{\"policyholder_phone\":\"+33611111111\"}", 0);
+    c.direction = CCAI_OUTBOUND;
+    c.bot_phone_number = Ccai_strdup("+33100000000");
+    c.provider_call_id = Ccai_strdup("CA123");
+    c.lang = Ccai_strdup("fr-FR");
+    c.next_json = Ccai_strdup("{\"action\":\"case_closed\"}");
+    c.recording_url = Ccai_strdup("https://example.invalid/r.wav");
+    int64_t before = Ccai_wall_ms();
+    assert_int_equal(Ccai_store_call_insert(st, &c), CCAI_OK);
+    assert_int_equal(strlen(c.id), 36); /* generated */
+    assert_int_equal(c.row_version, 1);
+    assert_true(c.created_at >= before);
+    assert_int_equal(c.updated_at, c.created_at);
+
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, c.id, &g), CCAI_OK);
+    assert_string_equal(g->id, c.id);
+    assert_int_equal(g->direction, CCAI_OUTBOUND);
+    assert_string_equal(g->phone_number, "+33600000001");
+    assert_string_equal(g->bot_phone_number, "+33100000000");
+    assert_string_equal(g->channel, "local");
+    assert_string_equal(g->provider_call_id, "CA123");
+    assert_string_equal(g->state, "new");
+    assert_string_equal(g->lang, "fr-FR");
+    assert_string_equal(g->initiate_json, "{\"bot_name\":\"Amelie\"}");
+    assert_string_equal(g->claim_json, "{\"policyholder_phone\":\"+33611111111\"}");
+    assert_string_equal(g->next_json, "{\"action\":\"case_closed\"}");
+    assert_null(g->synthesis_json);
+    assert_string_equal(g->recording_url, "https://example.invalid/r.wav");
+    assert_string_equal(g->callback_secret, "s3cret");
+    assert_int_equal(g->created_at, c.created_at);
+    assert_int_equal(g->row_version, 1);
+    Ccai_store_call_free(g);
+
+    /* Same id again: a conflict, and the caller's struct is untouched. */
+    Ccai_store_call d;
+    call_init(&d, c.id, "+33600000009", NULL, 5);
+    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_CONFLICT);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "already exists"));
+    assert_int_equal(d.row_version, 0);
+    assert_int_equal(d.created_at, 5);
+    Ccai_store_call_clear(&d);
+
+    /* Required fields and JSON columns are checked. */
+    call_init(&d, "bad", "+33600000009", NULL, 0);
+    ccai_free(d.initiate_json);
+    d.initiate_json = NULL;
+    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
+    d.initiate_json = Ccai_strdup("{not json");
+    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "store: insert call: "));
+    assert_true(Ccai_str_replace(&d.initiate_json, "{}"));
+    assert_true(Ccai_str_replace(&d.claim_json, "[1]"));
+    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
+    assert_true(Ccai_str_replace(&d.claim_json, "{}"));
+    d.direction = (ccai_direction)7;
+    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
+    Ccai_store_call_clear(&d);
+    assert_int_equal(Ccai_store_call_insert(st, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_call_insert(NULL, &c), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_call_get(st, NULL, &g), CCAI_ERR_INVALID_ARG);
+
+    /* A NULL claim is stored as "{}". */
+    call_init(&d, "noclaim", "+33600000009", NULL, 0);
+    ccai_free(d.claim_json);
+    d.claim_json = NULL;
+    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_OK);
+    Ccai_store_call_clear(&d);
+    assert_int_equal(Ccai_store_call_get(st, "noclaim", &g), CCAI_OK);
+    assert_string_equal(g->claim_json, "{}");
+    Ccai_store_call_free(g);
+
+    Ccai_store_call_clear(&c);
+    Ccai_store_close(st);
+}
+
+static void test_call_not_found(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    Ccai_store_call *g = (Ccai_store_call *)0x1;
+    assert_int_equal(Ccai_store_call_get(st, "nope", &g), CCAI_ERR_NOT_FOUND);
+    assert_ptr_equal(g, (Ccai_store_call *)0x1); /* untouched */
+    assert_string_equal(Ccai_store_errmsg(st), "store: get call: no call nope");
+
+    Ccai_store_call c;
+    call_init(&c, "nope", "+33600000001", NULL, 0);
+    c.row_version = 1;
+    assert_int_equal(Ccai_store_call_update(st, &c), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(c.row_version, 1);
+    Ccai_store_call_clear(&c);
+    Ccai_store_close(st);
+}
+
+static void test_call_update_row_version(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+
+    Ccai_store_call *a = NULL, *b = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &b), CCAI_OK);
+
+    assert_true(Ccai_str_replace(&a->state, "conversation"));
+    assert_true(Ccai_str_replace(&a->claim_json, "{\"policyholder_phone\":\"+33699999999\"}"));
+    assert_true(Ccai_str_replace(&a->synthesis_json, "{\"short\":\"ok\"}"));
+    assert_int_equal(Ccai_store_call_update(st, a), CCAI_OK);
+    assert_int_equal(a->row_version, 2);
+    assert_true(a->updated_at >= a->created_at);
+    assert_int_equal(Ccai_store_call_update(st, a), CCAI_OK);
+    assert_int_equal(a->row_version, 3);
+
+    /* b read row version 1: it is a stale writer. */
+    assert_true(Ccai_str_replace(&b->state, "ended"));
+    assert_int_equal(Ccai_store_call_update(st, b), CCAI_ERR_CONFLICT);
+    assert_string_equal(Ccai_store_errmsg(st), "store: call call-1 was changed by another "
+                                                "writer (row version 3, expected 1)");
+    assert_int_equal(b->row_version, 1);
+
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_OK);
+    assert_string_equal(g->state, "conversation");
+    assert_string_equal(g->synthesis_json, "{\"short\":\"ok\"}");
+    assert_int_equal(g->row_version, 3);
+    assert_int_equal(g->created_at, 1000);
+    Ccai_store_call_free(g);
+
+    /* The claim's policyholder phone follows the update. */
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33699999999", 0, &g), CCAI_OK);
+    assert_string_equal(g->id, "call-1");
+    Ccai_store_call_free(g);
+
+    /* Reading again makes b current. */
+    Ccai_store_call_free(b);
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &b), CCAI_OK);
+    assert_true(Ccai_str_replace(&b->state, "ended"));
+    assert_int_equal(Ccai_store_call_update(st, b), CCAI_OK);
+    assert_int_equal(b->row_version, 4);
+
+    Ccai_store_call_free(a);
+    Ccai_store_call_free(b);
+    Ccai_store_close(st);
+}
+
+static void test_call_find_latest(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "a-old", "+33600000001", NULL, 1000);
+    insert_call(st, "b-new", "+33600000001", NULL, 5000);
+    insert_call(st, "c-other", "+33600000002", NULL, 9000);
+    insert_call(st, "d-claim", "+33600000003", "{\"policyholder_phone\":\"+33600000001\"}", 3000);
+    /* Same created_at as b-new, inserted later: the tie goes to it. */
+    insert_call(st, "0-tie", "+33600000004", NULL, 7000);
+    insert_call(st, "1-tie", "+33600000004", NULL, 7000);
+
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000001", 0, &g), CCAI_OK);
+    assert_string_equal(g->id, "b-new");
+    Ccai_store_call_free(g);
+
+    /* By the claim's policyholder phone. */
+    insert_call(st, "e-claim", "+33600000005", "{\"policyholder_phone\":\"+33600000001\"}", 6000);
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000001", 0, &g), CCAI_OK);
+    assert_string_equal(g->id, "e-claim");
+    Ccai_store_call_free(g);
+
+    /* Since window: inclusive lower bound. */
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000003", 3000, &g), CCAI_OK);
+    assert_string_equal(g->id, "d-claim");
+    Ccai_store_call_free(g);
+    g = NULL;
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000003", 3001, &g),
+                     CCAI_ERR_NOT_FOUND);
+    assert_null(g);
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000001", 6001, &g),
+                     CCAI_ERR_NOT_FOUND);
+
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000004", 0, &g), CCAI_OK);
+    assert_string_equal(g->id, "1-tie");
+    Ccai_store_call_free(g);
+
+    /* Exact match only. */
+    assert_int_equal(Ccai_store_call_find_latest(st, "+3360000000", 0, &g), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_call_find_latest(st, NULL, 0, &g), CCAI_ERR_INVALID_ARG);
+    Ccai_store_close(st);
+}
+
+static void test_call_list(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "c1", "+1", NULL, 100);
+    insert_call(st, "c2", "+2", "{\"policyholder_phone\":\"+1\"}", 200);
+    insert_call(st, "c3", "+1", NULL, 300);
+    insert_call(st, "c4", "+3", NULL, 400);
+    insert_call(st, "c5", "+1", NULL, 300); /* same time as c3: id breaks the tie */
+
+    Ccai_store_call **calls = NULL;
+    size_t n = 0, total = 0;
+    assert_int_equal(Ccai_store_call_list(st, NULL, 10, 0, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(total, 5);
+    static const char *const all[] = {"c4", "c5", "c3", "c2", "c1"};
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(calls[i]->id, all[i]);
+    Ccai_store_call_list_free(calls, n);
+
+    assert_int_equal(Ccai_store_call_list(st, "+1", 10, 0, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(total, 4);
+    static const char *const by1[] = {"c5", "c3", "c2", "c1"};
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(calls[i]->id, by1[i]);
+    Ccai_store_call_list_free(calls, n);
+
+    assert_int_equal(Ccai_store_call_list(st, "+1", 2, 1, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(total, 4);
+    assert_string_equal(calls[0]->id, "c3");
+    assert_string_equal(calls[1]->id, "c2");
+    Ccai_store_call_list_free(calls, n);
+
+    assert_int_equal(Ccai_store_call_list(st, "+1", 10, 4, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 4);
+    Ccai_store_call_list_free(calls, n);
+
+    assert_int_equal(Ccai_store_call_list(st, "+9", 10, 0, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 0);
+    Ccai_store_call_list_free(calls, n);
+
+    assert_int_equal(Ccai_store_call_list(st, NULL, 0, 0, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(total, 5);
+    Ccai_store_call_list_free(calls, n);
+
+    assert_int_equal(Ccai_store_call_list(st, NULL, 10, SIZE_MAX, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 0);
+    Ccai_store_call_list_free(calls, n);
+
+    assert_int_equal(Ccai_store_call_list(st, NULL, 10, 0, NULL, &n, &total),
+                     CCAI_ERR_INVALID_ARG);
+    Ccai_store_close(st);
+}
+
+static void test_call_list_limit_cap(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    assert_int_equal(Ccai_store_begin(st), CCAI_OK);
+    for (int i = 0; i < 1005; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "call-%04d", i);
+        insert_call(st, id, "+1", NULL, 1000 + i);
+    }
+    assert_int_equal(Ccai_store_commit(st), CCAI_OK);
+    Ccai_store_call **calls = NULL;
+    size_t n = 0, total = 0;
+    assert_int_equal(Ccai_store_call_list(st, "+1", 5000, 0, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(n, 1000);
+    assert_int_equal(total, 1005);
+    assert_string_equal(calls[0]->id, "call-1004");
+    assert_string_equal(calls[999]->id, "call-0005");
+    Ccai_store_call_list_free(calls, n);
+    Ccai_store_close(st);
+}
+
+/* Messages --------------------------------------------------------------- */
+
+static void test_messages(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+1", NULL, 0);
+    insert_call(st, "call-2", "+2", NULL, 0);
+
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+
+    int64_t seq = 0;
+    Ccai_store_message m = msg("human", "Bonjour, j'ai eu un accident.");
+    m.lang = "fr-FR";
+    m.created_at = 1728352800123; /* 2024-10-08T02:00:00.123Z */
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_OK);
+    assert_int_equal(seq, 1);
+
+    m = msg("assistant", "Je note. Où êtes-vous ?");
+    m.style = "sad";
+    m.tool_calls_json = "[{\"name\":\"updated_claim\",\"args\":{\"field\":\"x\"}}]";
+    m.engine = "llm:fast";
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_OK);
+    assert_int_equal(seq, 2);
+
+    /* Sequences are per call. */
+    m = msg("human", "other call");
+    assert_int_equal(Ccai_store_message_append(st, "call-2", &m, &seq), CCAI_OK);
+    assert_int_equal(seq, 1);
+
+    m = msg("tool", "done");
+    m.action = "sms";
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 3);
+    json_t *o = json_array_get(arr, 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 1);
+    assert_string_equal(json_string_value(json_object_get(o, "created_at")),
+                        "2024-10-08T02:00:00.123Z");
+    assert_string_equal(json_string_value(json_object_get(o, "persona")), "human");
+    assert_string_equal(json_string_value(json_object_get(o, "action")), "talk");
+    assert_string_equal(json_string_value(json_object_get(o, "style")), "none");
+    assert_string_equal(json_string_value(json_object_get(o, "content")),
+                        "Bonjour, j'ai eu un accident.");
+    assert_string_equal(json_string_value(json_object_get(o, "lang")), "fr-FR");
+    assert_null(json_object_get(o, "tool_calls")); /* NULL fields are omitted */
+    assert_null(json_object_get(o, "engine"));
+    assert_int_equal(json_object_size(o), 7);
+
+    o = json_array_get(arr, 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 2);
+    assert_string_equal(json_string_value(json_object_get(o, "style")), "sad");
+    assert_string_equal(json_string_value(json_object_get(o, "engine")), "llm:fast");
+    json_t *tc = json_object_get(o, "tool_calls");
+    assert_true(json_is_array(tc));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tc, 0), "name")),
+                        "updated_claim");
+    assert_null(json_object_get(o, "lang"));
+    const char *iso = json_string_value(json_object_get(o, "created_at"));
+    assert_non_null(iso);
+    assert_int_equal(strlen(iso), 24);
+    assert_int_equal(iso[23], 'Z');
+
+    o = json_array_get(arr, 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 3);
+    assert_string_equal(json_string_value(json_object_get(o, "action")), "sms");
+    json_decref(arr);
+
+    /* Checked values. */
+    m = msg("robot", "x");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_ERR_INVALID_ARG);
+    m = msg("human", "x");
+    m.tool_calls_json = "{\"not\":\"an array\"}";
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_ERR_INVALID_ARG);
+    m = msg("human", "bad \xff utf-8");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_ERR_INVALID_ARG);
+    m = msg("human", NULL);
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_message_append(st, NULL, &m, &seq), CCAI_ERR_INVALID_ARG);
+
+    /* Nothing above consumed a sequence number. */
+    m = msg("human", "after");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_OK);
+    assert_int_equal(seq, 4);
+
+    arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "no-such-call", &arr), CCAI_ERR_NOT_FOUND);
+    assert_null(arr);
+    Ccai_store_close(st);
+}
+
+static void test_foreign_keys(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+
+    Ccai_store_message m = msg("human", "hello");
+    int64_t seq = 77;
+    assert_int_equal(Ccai_store_message_append(st, "ghost", &m, &seq), CCAI_ERR_NOT_FOUND);
+    assert_string_equal(Ccai_store_errmsg(st), "store: append message: no call ghost");
+    assert_int_equal(seq, 77);
+    assert_int_equal(Ccai_store_reminder_upsert(st, "ghost", "t", NULL, 0, NULL, NULL),
+                     CCAI_ERR_NOT_FOUND);
+    int64_t job = 0;
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", "ghost", NULL, 0, &job),
+                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", NULL, NULL, 0, &job), CCAI_OK);
+
+    /* Deleting a call cascades to its rows, and unlinks its jobs. */
+    insert_call(st, "call-1", "+1", NULL, 0);
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_OK);
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "t", NULL, 0, NULL, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", "call-1", "{}", 0, &job), CCAI_OK);
+    Ccai_store_close(st);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM calls", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM messages"), "0");
+    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM reminders"), "0");
+    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM jobs WHERE call_id IS NULL"), "2");
+    sqlite3_close(db);
+    tmpdb_remove(&t);
+}
+
+/* Reminders -------------------------------------------------------------- */
+
+static void test_reminders(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+1", NULL, 0);
+    insert_call(st, "call-2", "+2", NULL, 0);
+
+    bool created = false;
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "Call the garage", "about the car",
+                                                1728352800000, "agent", &created),
+                     CCAI_OK);
+    assert_true(created);
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "Send the form", NULL,
+                                                1728000000000, NULL, &created),
+                     CCAI_OK);
+    assert_true(created);
+    /* Same title: an update, still one row. */
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "Call the garage", "before noon",
+                                                1728439200000, "customer", &created),
+                     CCAI_OK);
+    assert_false(created);
+    /* The same title on another call is another reminder. */
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-2", "Call the garage", NULL, 0, NULL,
+                                                &created),
+                     CCAI_OK);
+    assert_true(created);
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-2", "Undated", NULL, 0, NULL, NULL),
+                     CCAI_OK);
+
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_reminders_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    json_t *o = json_array_get(arr, 0); /* earliest due first */
+    assert_string_equal(json_string_value(json_object_get(o, "title")), "Send the form");
+    assert_null(json_object_get(o, "description"));
+    assert_null(json_object_get(o, "owner"));
+    assert_string_equal(json_string_value(json_object_get(o, "due_date_time")),
+                        "2024-10-04T00:00:00.000Z");
+    assert_non_null(json_string_value(json_object_get(o, "created_at")));
+    assert_non_null(json_string_value(json_object_get(o, "updated_at")));
+    o = json_array_get(arr, 1);
+    assert_string_equal(json_string_value(json_object_get(o, "title")), "Call the garage");
+    assert_string_equal(json_string_value(json_object_get(o, "description")), "before noon");
+    assert_string_equal(json_string_value(json_object_get(o, "owner")), "customer");
+    assert_string_equal(json_string_value(json_object_get(o, "due_date_time")),
+                        "2024-10-09T02:00:00.000Z");
+    assert_int_equal(json_object_size(o), 6);
+    json_decref(arr);
+
+    assert_int_equal(Ccai_store_reminders_json(st, "call-2", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    assert_null(json_object_get(json_array_get(arr, 0), "due_date_time"));
+    json_decref(arr);
+
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", NULL, NULL, 0, NULL, NULL),
+                     CCAI_ERR_INVALID_ARG);
+    arr = NULL;
+    assert_int_equal(Ccai_store_reminders_json(st, "ghost", &arr), CCAI_ERR_NOT_FOUND);
+    assert_null(arr);
+    Ccai_store_close(st);
+}
+
+/* Jobs ------------------------------------------------------------------- */
+
+static void test_jobs(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    int64_t due = 0;
+    assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);
+    assert_int_equal(due, -1);
+
+    int64_t j1 = 0, j2 = 0;
+    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", NULL, "{\"a\":1}", 1000, &j1),
+                     CCAI_OK);
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", NULL, NULL, 2000, &j2), CCAI_OK);
+    assert_true(j2 > j1);
+    assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);
+    assert_int_equal(due, 1000);
+
+    Ccai_store_job *j = NULL;
+    assert_int_equal(Ccai_store_job_claim(st, 999, 500, &j), CCAI_ERR_NOT_FOUND);
+    assert_null(j);
+
+    assert_int_equal(Ccai_store_job_claim(st, 1500, 500, &j), CCAI_OK);
+    assert_int_equal(j->id, j1);
+    assert_string_equal(j->kind, "postcall");
+    assert_null(j->call_id);
+    assert_string_equal(j->payload, "{\"a\":1}");
+    assert_int_equal(j->run_at, 1500); /* the lease started */
+    assert_int_equal(j->attempts, 1);
+    assert_string_equal(j->state, "running");
+    assert_null(j->last_error);
+    Ccai_store_job_free(j);
+
+    /* j1 is leased until 2000; j2 is not due before 2000. */
+    assert_int_equal(Ccai_store_job_claim(st, 1999, 500, &j), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);
+    assert_int_equal(due, 2000);
+
+    /* At 2000 the lease of j1 (a crashed worker) expired: it comes first. */
+    assert_int_equal(Ccai_store_job_claim(st, 2000, 500, &j), CCAI_OK);
+    assert_int_equal(j->id, j1);
+    assert_int_equal(j->attempts, 2);
+    Ccai_store_job_free(j);
+    assert_int_equal(Ccai_store_job_claim(st, 2000, 500, &j), CCAI_OK);
+    assert_int_equal(j->id, j2);
+    assert_int_equal(j->attempts, 1);
+    Ccai_store_job_free(j);
+    assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);
+    assert_int_equal(due, -1);
+
+    /* Failure with a retry: pending again at retry_at, error kept. */
+    assert_int_equal(Ccai_store_job_fail(st, j2, "provider said 503", 3000), CCAI_OK);
+    assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);
+    assert_int_equal(due, 3000);
+    assert_int_equal(Ccai_store_job_claim(st, 2999, 60000, &j), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_claim(st, 3000, 60000, &j), CCAI_OK);
+    assert_int_equal(j->id, j2);
+    assert_int_equal(j->attempts, 2);
+    assert_string_equal(j->last_error, "provider said 503");
+    Ccai_store_job_free(j);
+
+    /* Final failure and success: neither comes back, even after the lease. */
+    assert_int_equal(Ccai_store_job_fail(st, j2, "gave up", 0), CCAI_OK);
+    assert_int_equal(Ccai_store_job_done(st, j1), CCAI_OK);
+    assert_int_equal(Ccai_store_job_claim(st, INT64_MAX / 2, 0, &j), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);
+    assert_int_equal(due, -1);
+
+    assert_int_equal(Ccai_store_job_done(st, 424242), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_fail(st, 424242, "x", 0), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_enqueue(st, NULL, NULL, NULL, 0, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_job_enqueue(st, "x", NULL, "{bad", 0, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_job_claim(st, 10, -1, &j), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_job_claim(st, 10, 0, NULL), CCAI_ERR_INVALID_ARG);
+    Ccai_store_job_free(NULL);
+    Ccai_store_close(st);
+}
+
+/* Transactions ----------------------------------------------------------- */
+
+static void test_transactions(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    assert_int_equal(Ccai_store_commit(st), CCAI_ERR_STATE);
+    assert_int_equal(Ccai_store_rollback(st), CCAI_ERR_STATE);
+
+    /* Rollback undoes every write of the group. */
+    assert_int_equal(Ccai_store_begin(st), CCAI_OK);
+    assert_int_equal(Ccai_store_begin(st), CCAI_ERR_STATE);
+    insert_call(st, "call-1", "+1", NULL, 0);
+    Ccai_store_message m = msg("human", "hi");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "t", NULL, 0, NULL, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", "call-1", NULL, 0, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_rollback(st), CCAI_OK);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_ERR_NOT_FOUND);
+    int64_t due = 0;
+    assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);
+    assert_int_equal(due, -1);
+
+    /* Commit keeps them; a failed operation inside the group only undoes
+     * itself, the group goes on. */
+    assert_int_equal(Ccai_store_begin(st), CCAI_OK);
+    insert_call(st, "call-1", "+1", NULL, 0);
+    assert_int_equal(Ccai_store_message_append(st, "ghost", &m, NULL), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_reminder_upsert(st, "ghost", "t", NULL, 0, NULL, NULL),
+                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    bool created = false;
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "t", NULL, 0, NULL, &created),
+                     CCAI_OK);
+    assert_true(created);
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", "call-1", NULL, 5, NULL), CCAI_OK);
+    Ccai_store_job *j = NULL;
+    assert_int_equal(Ccai_store_job_claim(st, 10, 100, &j), CCAI_OK);
+    Ccai_store_job_free(j);
+    Ccai_store_call **calls = NULL;
+    size_t n = 0, total = 0;
+    assert_int_equal(Ccai_store_call_list(st, NULL, 10, 0, &calls, &n, &total), CCAI_OK);
+    assert_int_equal(total, 1);
+    Ccai_store_call_list_free(calls, n);
+    assert_int_equal(Ccai_store_commit(st), CCAI_OK);
+    assert_int_equal(Ccai_store_commit(st), CCAI_ERR_STATE);
+
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_OK);
+    Ccai_store_call_free(g);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    assert_int_equal(Ccai_store_reminders_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+
+    /* A new group may start after the last ended. */
+    assert_int_equal(Ccai_store_begin(st), CCAI_OK);
+    assert_int_equal(Ccai_store_rollback(st), CCAI_OK);
+    assert_int_equal(Ccai_store_begin(NULL), CCAI_ERR_INVALID_ARG);
+    Ccai_store_close(st);
+}
+
+/* A second connection waits for the writer (busy timeout) rather than
+ * failing, and sees only committed data. */
+static void test_two_handles(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *a = NULL, *b = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &a, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_open(t.path, &b, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_begin(a), CCAI_OK);
+    insert_call(a, "call-1", "+1", NULL, 0);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_commit(a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_OK);
+    Ccai_store_call_free(g);
+    Ccai_store_close(a);
+    Ccai_store_close(b);
+    tmpdb_remove(&t);
+}
+
+/* Out of memory ------------------------------------------------------------ */
+
+static long fail_countdown = -1; /* allocations left before one fails; -1: never */
+
+static void *oom_malloc(size_t size, void *ud)
+{
+    (void)ud;
+    if (fail_countdown == 0)
+        return NULL;
+    if (fail_countdown > 0)
+        fail_countdown--;
+    return malloc(size);
+}
+
+static void *oom_realloc(void *ptr, size_t size, void *ud)
+{
+    (void)ud;
+    if (fail_countdown == 0)
+        return NULL;
+    if (fail_countdown > 0)
+        fail_countdown--;
+    return realloc(ptr, size);
+}
+
+static void oom_free(void *ptr, void *ud)
+{
+    (void)ud;
+    free(ptr);
+}
+
+/* Every read and write with the n-th allocation failing: the status is OK
+ * or NOMEM, never anything else, and (under ASan) nothing leaks. */
+static ccai_status oom_round(Ccai_store *st, long n)
+{
+    Ccai_store_call *g = NULL;
+    Ccai_store_call **calls = NULL;
+    size_t cn = 0, total = 0;
+    json_t *arr = NULL;
+    Ccai_store_job *j = NULL;
+    Ccai_store_message m = msg("assistant", "ok");
+    m.tool_calls_json = "[{\"name\":\"x\"}]";
+
+    fail_countdown = n;
+    ccai_status s[7];
+    s[0] = Ccai_store_call_get(st, "call-1", &g);
+    s[1] = Ccai_store_call_list(st, "+1", 10, 0, &calls, &cn, &total);
+    s[2] = Ccai_store_messages_json(st, "call-1", &arr);
+    json_decref(arr);
+    arr = NULL;
+    s[3] = Ccai_store_reminders_json(st, "call-1", &arr);
+    json_decref(arr);
+    s[4] = Ccai_store_job_claim(st, 1000, 0, &j);
+    /* Writes go to another call so that the reads above stay the same size. */
+    s[5] = Ccai_store_message_append(st, "call-2", &m, NULL);
+    s[6] = Ccai_store_reminder_upsert(st, "call-2", "t", "d", 5, "o", NULL);
+    fail_countdown = -1;
+
+    Ccai_store_call_free(g);
+    Ccai_store_call_list_free(calls, cn);
+    Ccai_store_job_free(j);
+    ccai_status worst = CCAI_OK;
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(s); i++) {
+        if (s[i] != CCAI_OK) {
+            if (s[i] != CCAI_ERR_NOMEM)
+                fail_msg("operation %zu with allocation %ld failing: %s (%s)", i, n,
+                         ccai_status_str(s[i]), Ccai_store_errmsg(st));
+            worst = s[i];
+        }
+    }
+    return worst;
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL};
+    assert_int_equal(ccai_set_allocator(&al), CCAI_OK);
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+1", NULL, 0);
+    insert_call(st, "call-2", "+2", NULL, 0);
+    Ccai_store_message m = msg("human", "hi");
+    m.tool_calls_json = "[{\"name\":\"x\",\"args\":{\"k\":[1,2]}}]";
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "t", "d", 5, "o", NULL), CCAI_OK);
+
+    long n = 0;
+    int failures = 0;
+    for (; n < 10000; n++) {
+        /* A job to claim each round. */
+        assert_int_equal(Ccai_store_job_enqueue(st, "sms", "call-1", NULL, 0, NULL), CCAI_OK);
+        if (oom_round(st, n) == CCAI_OK)
+            break;
+        failures++;
+    }
+    assert_true(failures > 10);
+    assert_true(n < 10000);
+    Ccai_store_close(st);
+
+    /* Open itself under failing allocations. */
+    for (n = 0; n < 100; n++) {
+        Ccai_store *o = NULL;
+        char *err = NULL;
+        fail_countdown = n;
+        ccai_status s = Ccai_store_open(":memory:", &o, &err);
+        fail_countdown = -1;
+        ccai_free(err);
+        Ccai_store_close(o);
+        if (s == CCAI_OK)
+            break;
+        assert_int_equal(s, CCAI_ERR_NOMEM);
+    }
+    assert_true(n < 100);
+    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_memory),
+        cmocka_unit_test(test_open_invalid),
+        cmocka_unit_test(test_open_file_reopen),
+        cmocka_unit_test(test_newer_version_refused),
+        cmocka_unit_test(test_call_insert_get),
+        cmocka_unit_test(test_call_not_found),
+        cmocka_unit_test(test_call_update_row_version),
+        cmocka_unit_test(test_call_find_latest),
+        cmocka_unit_test(test_call_list),
+        cmocka_unit_test(test_call_list_limit_cap),
+        cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_foreign_keys),
+        cmocka_unit_test(test_reminders),
+        cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_two_handles),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
