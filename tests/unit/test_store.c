@@ -309,7 +309,7 @@ static void test_call_update_row_version(void **state)
     assert_true(Ccai_str_replace(&b->state, "ended"));
     assert_int_equal(Ccai_store_call_update(st, b), CCAI_ERR_CONFLICT);
     assert_string_equal(Ccai_store_errmsg(st), "store: call call-1 was changed by another "
-                                                "writer (row version 3, expected 1)");
+                                               "writer (row version 3, expected 1)");
     assert_int_equal(b->row_version, 1);
 
     Ccai_store_call *g = NULL;
@@ -365,11 +365,9 @@ static void test_call_find_latest(void **state)
     assert_string_equal(g->id, "d-claim");
     Ccai_store_call_free(g);
     g = NULL;
-    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000003", 3001, &g),
-                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000003", 3001, &g), CCAI_ERR_NOT_FOUND);
     assert_null(g);
-    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000001", 6001, &g),
-                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_call_find_latest(st, "+33600000001", 6001, &g), CCAI_ERR_NOT_FOUND);
 
     assert_int_equal(Ccai_store_call_find_latest(st, "+33600000004", 0, &g), CCAI_OK);
     assert_string_equal(g->id, "1-tie");
@@ -435,8 +433,7 @@ static void test_call_list(void **state)
     assert_int_equal(n, 0);
     Ccai_store_call_list_free(calls, n);
 
-    assert_int_equal(Ccai_store_call_list(st, NULL, 10, 0, NULL, &n, &total),
-                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_call_list(st, NULL, 10, 0, NULL, &n, &total), CCAI_ERR_INVALID_ARG);
     Ccai_store_close(st);
 }
 
@@ -573,8 +570,7 @@ static void test_foreign_keys(void **state)
     assert_int_equal(Ccai_store_reminder_upsert(st, "ghost", "t", NULL, 0, NULL, NULL),
                      CCAI_ERR_NOT_FOUND);
     int64_t job = 0;
-    assert_int_equal(Ccai_store_job_enqueue(st, "sms", "ghost", NULL, 0, &job),
-                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", "ghost", NULL, 0, &job), CCAI_ERR_NOT_FOUND);
     assert_int_equal(Ccai_store_job_enqueue(st, "sms", NULL, NULL, 0, &job), CCAI_OK);
 
     /* Deleting a call cascades to its rows, and unlinks its jobs. */
@@ -586,9 +582,9 @@ static void test_foreign_keys(void **state)
 
     sqlite3 *db;
     assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM calls", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA foreign_keys = ON; DELETE FROM calls", NULL, NULL, NULL),
+        SQLITE_OK);
     assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM messages"), "0");
     assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM reminders"), "0");
     assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM jobs WHERE call_id IS NULL"), "2");
@@ -610,8 +606,8 @@ static void test_reminders(void **state)
                                                 1728352800000, "agent", &created),
                      CCAI_OK);
     assert_true(created);
-    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "Send the form", NULL,
-                                                1728000000000, NULL, &created),
+    assert_int_equal(Ccai_store_reminder_upsert(st, "call-1", "Send the form", NULL, 1728000000000,
+                                                NULL, &created),
                      CCAI_OK);
     assert_true(created);
     /* Same title: an update, still one row. */
@@ -620,9 +616,9 @@ static void test_reminders(void **state)
                      CCAI_OK);
     assert_false(created);
     /* The same title on another call is another reminder. */
-    assert_int_equal(Ccai_store_reminder_upsert(st, "call-2", "Call the garage", NULL, 0, NULL,
-                                                &created),
-                     CCAI_OK);
+    assert_int_equal(
+        Ccai_store_reminder_upsert(st, "call-2", "Call the garage", NULL, 0, NULL, &created),
+        CCAI_OK);
     assert_true(created);
     assert_int_equal(Ccai_store_reminder_upsert(st, "call-2", "Undated", NULL, 0, NULL, NULL),
                      CCAI_OK);
@@ -671,8 +667,7 @@ static void test_jobs(void **state)
     assert_int_equal(due, -1);
 
     int64_t j1 = 0, j2 = 0;
-    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", NULL, "{\"a\":1}", 1000, &j1),
-                     CCAI_OK);
+    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", NULL, "{\"a\":1}", 1000, &j1), CCAI_OK);
     assert_int_equal(Ccai_store_job_enqueue(st, "sms", NULL, NULL, 2000, &j2), CCAI_OK);
     assert_true(j2 > j1);
     assert_int_equal(Ccai_store_job_next_due(st, &due), CCAI_OK);

@@ -1,0 +1,633 @@
+/*
+ * ccai-cli: command-line client of libccai.
+ *
+ * It sees libccai only through the public API (<ccai/ccai.h> and the poll
+ * adapter), like any host would. Exit codes: 0 success, 1 failure (database,
+ * call not found), 2 invalid configuration, 64 usage error.
+ */
+#include <ccai/adapters/poll.h>
+#include <ccai/ccai.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_CONFIG 2
+#define EXIT_USAGE  64
+
+/* Default number of calls `calls` lists. */
+#define CALLS_DEFAULT_LIMIT 20
+
+typedef struct cli {
+    const char *config_path;  /* --config, or NULL */
+    const char *config_label; /* what was loaded, for the status line */
+    int compact;              /* --compact: JSON on one line */
+    int verbosity;            /* -v count */
+    ccai_config *cfg;
+    ccai_poll *loop;
+    ccai_ctx *ctx;
+} cli;
+
+typedef struct command {
+    const char *name;
+    int (*run)(cli *c, int argc, char **argv);
+    const char *synopsis;
+    const char *help;
+} command;
+
+static const command *find_command(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void indent(FILE *out, int depth)
+{
+    fputc('\n', out);
+    for (int i = 0; i < depth; i++)
+        fputs("  ", out);
+}
+
+/*
+ * Re-indent JSON text (two spaces per level) without parsing it into a tree:
+ * whitespace outside strings is dropped and put back where it reads well.
+ * Malformed input comes out mangled but whole.
+ */
+static void print_json(FILE *out, const char *json, int compact)
+{
+    int depth = 0;
+    int in_string = 0;
+    const char *p;
+
+    if (compact) {
+        fputs(json, out);
+        fputc('\n', out);
+        return;
+    }
+    for (p = json; *p; p++) {
+        char ch = *p;
+        if (in_string) {
+            fputc(ch, out);
+            if (ch == '\\' && p[1]) {
+                fputc(*++p, out);
+            } else if (ch == '"') {
+                in_string = 0;
+            }
+            continue;
+        }
+        switch (ch) {
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r': break;
+        case '"':
+            in_string = 1;
+            fputc(ch, out);
+            break;
+        case '{':
+        case '[': {
+            const char *q = p + 1;
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                q++;
+            fputc(ch, out);
+            if (*q == '}' || *q == ']') {
+                fputc(*q, out);
+                p = q;
+                break;
+            }
+            indent(out, ++depth);
+            break;
+        }
+        case '}':
+        case ']':
+            indent(out, depth > 0 ? --depth : 0);
+            fputc(ch, out);
+            break;
+        case ',':
+            fputc(ch, out);
+            indent(out, depth);
+            break;
+        case ':': fputs(": ", out); break;
+        default: fputc(ch, out); break;
+        }
+    }
+    fputc('\n', out);
+}
+
+/* The number after "total": in a ccai_ctx_calls_list_json() answer, or -1. */
+static long long json_total(const char *json)
+{
+    const char *p = strstr(json, "\"total\"");
+    char *end;
+    long long n;
+
+    if (!p)
+        return -1;
+    p += strlen("\"total\"");
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    if (*p != ':')
+        return -1;
+    p++;
+    errno = 0;
+    n = strtoll(p, &end, 10);
+    if (end == p || errno != 0 || n < 0)
+        return -1;
+    return n;
+}
+
+/* Print a multi-line error text one line at a time, prefixed. */
+static void print_lines(const char *prefix, const char *text)
+{
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        if (len > 0)
+            fprintf(stderr, "%s%.*s\n", prefix, (int)len, text);
+        text += len;
+        if (*text == '\n')
+            text++;
+    }
+}
+
+static void log_to_stderr(ccai_log_level level, const char *msg, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "ccai-cli: %s: %s\n", ccai_log_level_str(level), msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Configuration and context                                                */
+/* ------------------------------------------------------------------------ */
+
+static int config_failed(const cli *c, ccai_status st, const char *what)
+{
+    const char *msg = ccai_config_errmsg(c->cfg);
+    if (msg && *msg) {
+        print_lines("", msg);
+    } else {
+        fprintf(stderr, "ccai-cli: %s: %s\n", what, ccai_status_str(st));
+    }
+    return st == CCAI_ERR_NOMEM ? EXIT_FAILURE : EXIT_CONFIG;
+}
+
+/*
+ * The effective configuration: embedded defaults, then one YAML source
+ * (--config FILE, else $CONFIG_YAML, else ./config.yaml when present), then
+ * the environment overrides.
+ */
+static int load_config(cli *c)
+{
+    const char *env_yaml = getenv("CONFIG_YAML");
+    ccai_log_level level = CCAI_LOG_WARN;
+    ccai_status st;
+
+    st = ccai_config_new(&c->cfg);
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-cli: cannot create a configuration: %s\n", ccai_status_str(st));
+        return EXIT_FAILURE;
+    }
+    if (c->verbosity == 1)
+        level = CCAI_LOG_INFO;
+    else if (c->verbosity > 1)
+        level = CCAI_LOG_DEBUG;
+    st = ccai_config_set_logger(c->cfg, log_to_stderr, NULL, level);
+    if (st != CCAI_OK)
+        return config_failed(c, st, "logger");
+
+    if (c->config_path) {
+        c->config_label = c->config_path;
+        st = ccai_config_load(c->cfg, c->config_path);
+    } else if (env_yaml && *env_yaml) {
+        c->config_label = "<env CONFIG_YAML>";
+        st = ccai_config_load_string(c->cfg, env_yaml, strlen(env_yaml), c->config_label);
+    } else if (access("config.yaml", F_OK) == 0) {
+        c->config_label = "./config.yaml";
+        st = ccai_config_load(c->cfg, "config.yaml");
+    } else {
+        c->config_label = "embedded defaults (no ./config.yaml)";
+        st = CCAI_OK;
+    }
+    if (st == CCAI_ERR_IO) {
+        const char *msg = ccai_config_errmsg(c->cfg);
+        fprintf(stderr, "ccai-cli: cannot read %s: %s\n", c->config_label,
+                msg && *msg ? msg : ccai_status_str(st));
+        return EXIT_CONFIG;
+    }
+    if (st != CCAI_OK)
+        return config_failed(c, st, c->config_label);
+
+    st = ccai_config_apply_env(c->cfg, NULL);
+    if (st != CCAI_OK)
+        return config_failed(c, st, "environment");
+    return EXIT_SUCCESS;
+}
+
+static int open_ctx(cli *c)
+{
+    char *err = NULL;
+    ccai_status st = ccai_poll_new(c->cfg, &c->loop, &c->ctx, &err);
+
+    if (st == CCAI_OK)
+        return EXIT_SUCCESS;
+    if (st == CCAI_ERR_CONFIG) {
+        const char *msg = ccai_config_errmsg(c->cfg);
+        print_lines("", err && *err ? err : msg);
+        if (!(err && *err) && !(msg && *msg))
+            fprintf(stderr, "ccai-cli: %s\n", ccai_status_str(st));
+        ccai_free(err);
+        return EXIT_CONFIG;
+    }
+    fprintf(stderr, "ccai-cli: cannot open the context: %s%s%s\n", ccai_status_str(st),
+            err && *err ? ": " : "", err ? err : "");
+    ccai_free(err);
+    return EXIT_FAILURE;
+}
+
+static void cli_close(cli *c)
+{
+    /* Every command is synchronous: nothing is left in flight to wait for. */
+    ccai_poll_free(c->loop);
+    c->loop = NULL;
+    c->ctx = NULL;
+    ccai_config_free(c->cfg);
+    c->cfg = NULL;
+}
+
+/* Number of stored calls, or -1 with the error printed. */
+static long long count_calls(cli *c)
+{
+    char *json = NULL;
+    long long total;
+    ccai_status st = ccai_ctx_calls_list_json(c->ctx, NULL, 1, 0, &json);
+
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-cli: cannot list calls: %s: %s\n", ccai_status_str(st),
+                ccai_ctx_errmsg(c->ctx));
+        return -1;
+    }
+    total = json_total(json);
+    ccai_free(json);
+    if (total < 0)
+        fprintf(stderr, "ccai-cli: the call list has no \"total\"\n");
+    return total;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Argument helpers                                                         */
+/* ------------------------------------------------------------------------ */
+
+static int wants_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+static int usage_error(const char *cmd, const char *fmt, ...) CCAI_PRINTF(2, 3);
+
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ccai-cli: ", stderr);
+    if (cmd)
+        fprintf(stderr, "%s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'ccai-cli %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return EXIT_USAGE;
+}
+
+/*
+ * Match "--name VALUE" or "--name=VALUE" at argv[*i]; advance *i past the
+ * value. Returns 1 on a match, 0 on none, -1 when the value is missing.
+ */
+static int option_value(int argc, char **argv, int *i, const char *name, const char **ret)
+{
+    const char *arg = argv[*i];
+    size_t len = strlen(name);
+
+    if (strncmp(arg, name, len) != 0)
+        return 0;
+    if (arg[len] == '=') {
+        *ret = arg + len + 1;
+        return 1;
+    }
+    if (arg[len] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *ret = argv[++*i];
+    return 1;
+}
+
+static int parse_size(const char *text, size_t *ret)
+{
+    char *end;
+    unsigned long long n;
+
+    if (!*text || *text == '-' || *text == '+')
+        return -1;
+    errno = 0;
+    n = strtoull(text, &end, 10);
+    if (*end || errno != 0 || n > (unsigned long long)SIZE_MAX)
+        return -1;
+    *ret = (size_t)n;
+    return 0;
+}
+
+/* Rejects any argument of a command that takes none. */
+static int no_arguments(const char *cmd, int argc, char **argv)
+{
+    if (argc > 1)
+        return usage_error(cmd, "unexpected argument '%s'", argv[1]);
+    return EXIT_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int cmd_version(cli *c, int argc, char **argv)
+{
+    int rc = no_arguments("version", argc, argv);
+    (void)c;
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    printf("ccai-cli %s (libccai %s)\n", CCAI_VERSION_STRING, ccai_version());
+    return EXIT_SUCCESS;
+}
+
+static int cmd_config(cli *c, int argc, char **argv)
+{
+    char *json = NULL;
+    ccai_status st;
+    int rc = no_arguments("config", argc, argv);
+
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    rc = load_config(c);
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    st = ccai_config_validate(c->cfg);
+    if (st != CCAI_OK)
+        return config_failed(c, st, "validation");
+    st = ccai_config_to_json(c->cfg, 1, &json);
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-cli: cannot print the configuration: %s\n", ccai_status_str(st));
+        return EXIT_FAILURE;
+    }
+    print_json(stdout, json, c->compact);
+    ccai_free(json);
+    return EXIT_SUCCESS;
+}
+
+static int cmd_db(cli *c, int argc, char **argv)
+{
+    long long total;
+    int rc = no_arguments("db", argc, argv);
+
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    rc = load_config(c);
+    if (rc == EXIT_SUCCESS)
+        rc = open_ctx(c);
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    total = count_calls(c);
+    if (total < 0)
+        return EXIT_FAILURE;
+    printf("database: %s\n", ccai_ctx_database_path(c->ctx));
+    printf("calls: %lld\n", total);
+    return EXIT_SUCCESS;
+}
+
+static int cmd_calls(cli *c, int argc, char **argv)
+{
+    const char *phone = NULL;
+    const char *value = NULL;
+    size_t limit = CALLS_DEFAULT_LIMIT;
+    size_t offset = 0;
+    char *json = NULL;
+    ccai_status st;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        int m;
+        if ((m = option_value(argc, argv, &i, "--phone", &value)) != 0) {
+            if (m < 0)
+                return usage_error("calls", "%s needs a value", "--phone");
+            phone = value;
+        } else if ((m = option_value(argc, argv, &i, "--limit", &value)) != 0) {
+            if (m < 0 || parse_size(value, &limit) != 0 || limit == 0)
+                return usage_error("calls", "--limit needs a number >= 1, got '%s'",
+                                   m < 0 ? "" : value);
+        } else if ((m = option_value(argc, argv, &i, "--offset", &value)) != 0) {
+            if (m < 0 || parse_size(value, &offset) != 0)
+                return usage_error("calls", "--offset needs a number >= 0, got '%s'",
+                                   m < 0 ? "" : value);
+        } else {
+            return usage_error("calls", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    rc = load_config(c);
+    if (rc == EXIT_SUCCESS)
+        rc = open_ctx(c);
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    st = ccai_ctx_calls_list_json(c->ctx, phone, limit, offset, &json);
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-cli: cannot list calls: %s: %s\n", ccai_status_str(st),
+                ccai_ctx_errmsg(c->ctx));
+        return EXIT_FAILURE;
+    }
+    print_json(stdout, json, c->compact);
+    ccai_free(json);
+    return EXIT_SUCCESS;
+}
+
+static int cmd_call(cli *c, int argc, char **argv)
+{
+    char *json = NULL;
+    ccai_status st;
+    int rc;
+
+    if (argc != 2)
+        return usage_error("call", "%s",
+                           argc < 2 ? "expects a call id or a phone number"
+                                    : "expects one call id or phone number");
+    rc = load_config(c);
+    if (rc == EXIT_SUCCESS)
+        rc = open_ctx(c);
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    st = ccai_ctx_call_get_json(c->ctx, argv[1], &json);
+    if (st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_INVALID_ARG)
+        st = ccai_ctx_call_find_json(c->ctx, argv[1], 0, &json);
+    if (st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_INVALID_ARG) {
+        fprintf(stderr, "ccai-cli: no call with id or phone number '%s'\n", argv[1]);
+        return EXIT_FAILURE;
+    }
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-cli: cannot read the call: %s: %s\n", ccai_status_str(st),
+                ccai_ctx_errmsg(c->ctx));
+        return EXIT_FAILURE;
+    }
+    print_json(stdout, json, c->compact);
+    ccai_free(json);
+    return EXIT_SUCCESS;
+}
+
+static void print_usage(FILE *out);
+
+static int cmd_help(cli *c, int argc, char **argv)
+{
+    const command *cmd;
+    (void)c;
+
+    if (argc < 2) {
+        print_usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    if (argc > 2)
+        return usage_error("help", "unexpected argument '%s'", argv[2]);
+    cmd = find_command(argv[1]);
+    if (!cmd)
+        return usage_error(NULL, "unknown command '%s'", argv[1]);
+    printf("Usage: ccai-cli [--config FILE] %s\n\n%s", cmd->synopsis, cmd->help);
+    return EXIT_SUCCESS;
+}
+
+/* No command: a short status of what a command would see. */
+static int cmd_status(cli *c)
+{
+    long long total;
+    int rc = load_config(c);
+
+    if (rc == EXIT_SUCCESS)
+        rc = open_ctx(c);
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    total = count_calls(c);
+    if (total < 0)
+        return EXIT_FAILURE;
+    printf("ccai-cli %s, libccai %s\n", CCAI_VERSION_STRING, ccai_version());
+    printf("config:   %s\n", c->config_label);
+    printf("database: %s (%lld call%s)\n", ccai_ctx_database_path(c->ctx), total,
+           total == 1 ? "" : "s");
+    printf("\nCommands: config, db, calls, call ID_OR_PHONE, version.\n"
+           "See 'ccai-cli --help' or 'ccai-cli help COMMAND'.\n");
+    return EXIT_SUCCESS;
+}
+
+static const command commands[] = {
+    {"config", cmd_config, "config",
+     "Print the effective configuration as JSON: embedded defaults, the YAML\n"
+     "file and the environment overrides merged. Secrets read \"***\".\n"
+     "Invalid configuration is listed one error per line (exit code 2).\n"},
+    {"db", cmd_db, "db",
+     "Open the database (creating and migrating it when needed), print its\n"
+     "path and the number of stored calls.\n"},
+    {"calls", cmd_calls, "calls [--phone NUMBER] [--limit N] [--offset N]",
+     "List stored calls as JSON, newest first: {\"total\": N, \"calls\": [...]}.\n"
+     "\n"
+     "  --phone NUMBER  only calls of this phone number (E.164)\n"
+     "  --limit N       at most N calls (default 20, capped at 1000)\n"
+     "  --offset N      skip the N newest calls first\n"},
+    {"call", cmd_call, "call ID_OR_PHONE",
+     "Print one stored call as JSON: by call id, else the latest call of that\n"
+     "phone number. Exit code 1 when there is none.\n"},
+    {"version", cmd_version, "version", "Print the versions of ccai-cli and of libccai.\n"},
+    {"help", cmd_help, "help [COMMAND]", "Print the usage of ccai-cli or of one command.\n"},
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    }
+    return NULL;
+}
+
+static void print_usage(FILE *out)
+{
+    fputs("Usage: ccai-cli [OPTIONS] [COMMAND [ARGS]]\n"
+          "\n"
+          "Command-line client of libccai. Without a command, print a short status:\n"
+          "version, configuration used, database and its number of calls.\n"
+          "\n"
+          "Options:\n"
+          "  -c, --config FILE  load this YAML configuration (default: $CONFIG_YAML,\n"
+          "                     else ./config.yaml when present, else the defaults);\n"
+          "                     environment overrides (LLM__FAST__ENDPOINT=...) apply\n"
+          "  --compact          print JSON on one line\n"
+          "  -v, --verbose      log more to standard error (twice: debug)\n"
+          "  -h, --help         print this help\n"
+          "  -V, --version      print the version\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].synopsis);
+    fputs("\nEach command takes --help. Exit codes: 0 success, 1 failure,\n"
+          "2 invalid configuration, 64 usage error.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    const command *cmd;
+    int i;
+    int rc;
+
+    memset(&c, 0, sizeof c);
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *arg = argv[i];
+        int m;
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (wants_help(arg)) {
+            print_usage(stdout);
+            return EXIT_SUCCESS;
+        }
+        if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0)
+            return cmd_version(&c, 1, argv);
+        if (strcmp(arg, "--compact") == 0) {
+            c.compact = 1;
+        } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+            c.verbosity++;
+        } else if (strcmp(arg, "-vv") == 0) {
+            c.verbosity += 2;
+        } else if ((m = option_value(argc, argv, &i, "--config", &c.config_path)) != 0 ||
+                   (m = option_value(argc, argv, &i, "-c", &c.config_path)) != 0) {
+            if (m < 0)
+                return usage_error(NULL, "%s needs a file name", arg);
+        } else {
+            return usage_error(NULL, "unknown option '%s'", arg);
+        }
+    }
+
+    if (i >= argc) {
+        rc = cmd_status(&c);
+        cli_close(&c);
+        return rc;
+    }
+    cmd = find_command(argv[i]);
+    if (!cmd)
+        return usage_error(NULL, "unknown command '%s'", argv[i]);
+    for (int j = i + 1; j < argc; j++) {
+        if (wants_help(argv[j])) {
+            char *help_argv[] = {(char *)"help", argv[i], NULL};
+            return cmd_help(&c, 2, help_argv);
+        }
+    }
+    rc = cmd->run(&c, argc - i, argv + i);
+    cli_close(&c);
+    return rc;
+}
