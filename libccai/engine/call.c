@@ -4,6 +4,7 @@
 
 #include "claim/claim.h"
 #include "config/config.h"
+#include "core/json.h"
 
 #include <stdio.h>
 
@@ -36,8 +37,11 @@ static json_t *json_text_or_null(const char *text)
 {
     if (!text)
         return json_null();
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    return v ? v : json_null();
+    Ccai_json_err err;
+    ccai_status st;
+    json_t *v = Ccai_json_load(text, strlen(text), &err, &st);
+    /* The store only holds valid JSON; NULL here means out of memory. */
+    return v ? v : (st == CCAI_ERR_NOMEM ? NULL : json_null());
 }
 
 static int set_new(json_t *obj, const char *key, json_t *v)
@@ -103,8 +107,7 @@ static ccai_status call_doc(Ccai_store *st, const Ccai_store_call *row, json_t *
 
 static ccai_status dump_doc(json_t *doc, char **ret_json)
 {
-    /* jansson allocates through our hooks (core/alloc.c): ccai_free() fits. */
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *text = Ccai_json_dump(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(doc);
     if (!text)
         return CCAI_ERR_NOMEM;
@@ -137,14 +140,16 @@ static ccai_status build_initiate(ccai_ctx *ctx, const ccai_call_params *p, cons
         return CCAI_ERR_NOMEM;
 
     if (p->initiate_json) {
-        json_error_t jerr;
-        overlay = json_loads(p->initiate_json, JSON_REJECT_DUPLICATES, &jerr);
+        Ccai_json_err jerr;
+        overlay = Ccai_json_load(p->initiate_json, strlen(p->initiate_json), &jerr, &st);
+        if (!overlay && st == CCAI_ERR_NOMEM)
+            goto out;
         if (!overlay || !json_is_object(overlay)) {
             st = CCAI_ERR_VALIDATION;
             if (overlay)
                 Ccai_ctx_set_error(ctx, "initiate: expected a JSON object");
             else
-                Ccai_ctx_set_error(ctx, "initiate: %s (line %d, column %d)", jerr.text, jerr.line,
+                Ccai_ctx_set_error(ctx, "initiate: %s (line %u, column %u)", jerr.text, jerr.line,
                                    jerr.column);
             goto out;
         }
@@ -419,7 +424,7 @@ CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p
             Ccai_ctx_set_error(ctx, "no system randomness for the call id");
             goto fail;
         }
-        char *init_text = json_dumps(initiate, JSON_COMPACT | JSON_ENSURE_ASCII);
+        char *init_text = Ccai_json_dump(initiate, JSON_COMPACT | JSON_ENSURE_ASCII);
         c->row.direction = p->direction;
         c->row.phone_number = phone;
         phone = NULL;

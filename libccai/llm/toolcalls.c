@@ -1,6 +1,8 @@
 /* Tool-call assembly from streamed deltas. */
 #include "llm/toolcalls.h"
 
+#include "core/json.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -92,7 +94,7 @@ ccai_status Ccai_tool_calls_apply(Ccai_tool_calls *tc, const json_t *deltas)
             if (!Ccai_buf_append(&c->args, json_string_value(jargs), n))
                 return CCAI_ERR_NOMEM;
         } else if (json_is_object(jargs)) {
-            char *text = json_dumps(jargs, JSON_COMPACT);
+            char *text = Ccai_json_dump(jargs, JSON_COMPACT);
             if (!text)
                 return CCAI_ERR_NOMEM;
             size_t n = strlen(text);

@@ -7,6 +7,8 @@
  */
 #include "store/store.h"
 
+#include "core/json.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -877,20 +879,6 @@ static ccai_status call_exists(Ccai_store *st, const char *id, const char *op)
     return status;
 }
 
-/* jansson reports a failed allocation while parsing as a syntax error (or
- * nothing). The column passed SQLite's json_valid() check, so only these
- * codes can mean the data itself does not suit jansson. */
-static bool json_data_error(const json_error_t *e)
-{
-    switch (json_error_code(e)) {
-    case json_error_stack_overflow:
-    case json_error_invalid_utf8:
-    case json_error_numeric_overflow:
-    case json_error_null_character: return true;
-    default: return false;
-    }
-}
-
 static ccai_status message_to_json(Ccai_store *st, sqlite3_stmt *s, json_t **ret)
 {
     static const char op[] = "read messages";
@@ -911,10 +899,11 @@ static ccai_status message_to_json(Ccai_store *st, sqlite3_stmt *s, json_t **ret
         goto cleanup;
     if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
         const char *text = (const char *)sqlite3_column_text(s, 7);
-        json_error_t jerr;
-        json_t *calls = text ? json_loads(text, 0, &jerr) : NULL;
+        Ccai_json_err jerr;
+        ccai_status pst = CCAI_ERR_NOMEM;
+        json_t *calls = text ? Ccai_json_load(text, strlen(text), &jerr, &pst) : NULL;
         if (!calls) {
-            if (text && json_data_error(&jerr))
+            if (text && pst == CCAI_ERR_PARSE)
                 status = fail(st, CCAI_ERR_STORE, "store: %s: tool_calls of message %lld: %s", op,
                               (long long)sqlite3_column_int64(s, 0), jerr.text);
             else

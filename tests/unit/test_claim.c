@@ -129,8 +129,7 @@ static void test_schema_add(void **state)
     /* Duplicates, also of a policyholder field already replaced. */
     assert_int_equal(ccai_claim_schema_add(s, "vehicle", CCAI_FIELD_EMAIL, NULL),
                      CCAI_ERR_CONFLICT);
-    assert_int_equal(ccai_claim_schema_add(s, "policyholder_name", CCAI_FIELD_TEXT, NULL),
-                     CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "policyholder_name", CCAI_FIELD_TEXT, NULL), CCAI_OK);
     assert_int_equal(ccai_claim_schema_add(s, "policyholder_name", CCAI_FIELD_TEXT, NULL),
                      CCAI_ERR_CONFLICT);
     /* Names are case-sensitive. */
@@ -145,8 +144,7 @@ static void test_schema_add(void **state)
 
     char *name64 = make_string('n', CCAI_FIELD_NAME_MAX);
     char *name65 = make_string('n', CCAI_FIELD_NAME_MAX + 1);
-    assert_int_equal(ccai_claim_schema_add(s, name65, CCAI_FIELD_TEXT, NULL),
-                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_claim_schema_add(s, name65, CCAI_FIELD_TEXT, NULL), CCAI_ERR_INVALID_ARG);
     assert_int_equal(ccai_claim_schema_add(s, name64, CCAI_FIELD_TEXT, NULL), CCAI_OK);
 
     char *desc_max = make_string('d', CCAI_FIELD_DESCRIPTION_MAX);
@@ -163,8 +161,7 @@ static void test_schema_add(void **state)
                      CCAI_ERR_INVALID_ARG);
     assert_int_equal(ccai_claim_schema_add(s, "t2", (ccai_field_type)-1, NULL),
                      CCAI_ERR_INVALID_ARG);
-    assert_int_equal(ccai_claim_schema_add(NULL, "x", CCAI_FIELD_TEXT, NULL),
-                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_claim_schema_add(NULL, "x", CCAI_FIELD_TEXT, NULL), CCAI_ERR_INVALID_ARG);
     assert_int_equal(ccai_claim_schema_add(s, NULL, CCAI_FIELD_TEXT, NULL), CCAI_ERR_INVALID_ARG);
 
     /* None of the rejected names went in. */
@@ -241,8 +238,7 @@ static void test_schema_policyholder_override(void **state)
     /* All three replaced: nothing is appended any more. */
     assert_int_equal(ccai_claim_schema_add(s, "policyholder_phone", CCAI_FIELD_TEXT, NULL),
                      CCAI_OK);
-    assert_int_equal(ccai_claim_schema_add(s, "policyholder_name", CCAI_FIELD_TEXT, NULL),
-                     CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "policyholder_name", CCAI_FIELD_TEXT, NULL), CCAI_OK);
     assert_int_equal(ccai_claim_schema_count(s), 5);
     assert_field(s, 3, "policyholder_phone", CCAI_FIELD_TEXT, NULL);
     assert_field(s, 4, "policyholder_name", CCAI_FIELD_TEXT, NULL);
@@ -423,8 +419,16 @@ static void test_schema_from_json_errors(void **state)
         const char *message; /* exact */
     } cases[] = {
         {"[\n  {\"name\": \"a\",\n   \"type\" \"text\"}]", CCAI_ERR_PARSE,
-         "claim: line 3, column 16: ':' expected near '\"text\"'"},
-        {"", CCAI_ERR_PARSE, "claim: line 1, column 0: '[' or '{' expected near end of file"},
+         "claim: line 3, column 11: ':' expected after an object key"},
+        {"", CCAI_ERR_PARSE, "claim: line 1, column 1: unexpected end of input"},
+        {"[{\"name\":\"a\",\"type\":\"text\"},]", CCAI_ERR_PARSE,
+         "claim: line 1, column 29: unexpected character"},
+        {"[{\"name\":\"a\",\"type\":\"te\xffxt\"}]", CCAI_ERR_PARSE,
+         "claim: line 1, column 24: invalid UTF-8 in a string"},
+        {"[] []", CCAI_ERR_PARSE,
+         "claim: line 1, column 4: unexpected characters after the JSON value"},
+        {"\"text\"", CCAI_ERR_VALIDATION,
+         "claim: expected an array of fields [{\"name\": ..., \"type\": ...}], got a string"},
         {"{\"name\":\"a\",\"type\":\"text\"}", CCAI_ERR_VALIDATION,
          "claim: expected an array of fields [{\"name\": ..., \"type\": ...}], got an object"},
         {"[{\"name\":\"ok\",\"type\":\"text\"},{\"name\":\"a\",\"type\":\"date\"}]",
@@ -487,17 +491,16 @@ static void test_schema_from_json_limits(void **state)
     /* Description length. */
     char *desc = make_string('d', CCAI_FIELD_DESCRIPTION_MAX + 1);
     char *json = NULL;
-    assert_true(asprintf(&json, "[{\"name\":\"a\",\"type\":\"text\",\"description\":\"%s\"}]",
-                         desc) > 0);
-    assert_int_equal(ccai_claim_schema_from_json(json, (size_t)-1, &s, &err),
-                     CCAI_ERR_VALIDATION);
+    assert_true(
+        asprintf(&json, "[{\"name\":\"a\",\"type\":\"text\",\"description\":\"%s\"}]", desc) > 0);
+    assert_int_equal(ccai_claim_schema_from_json(json, (size_t)-1, &s, &err), CCAI_ERR_VALIDATION);
     assert_string_equal(err, "claim[0]: field \"a\": description is longer than 512 bytes (513)");
     ccai_free(err);
     err = NULL;
     free(json);
     desc[CCAI_FIELD_DESCRIPTION_MAX] = '\0';
-    assert_true(asprintf(&json, "[{\"name\":\"a\",\"type\":\"text\",\"description\":\"%s\"}]",
-                         desc) > 0);
+    assert_true(
+        asprintf(&json, "[{\"name\":\"a\",\"type\":\"text\",\"description\":\"%s\"}]", desc) > 0);
     assert_int_equal(ccai_claim_schema_from_json(json, (size_t)-1, &s, &err), CCAI_OK);
     ccai_claim_schema_unref(s);
     free(json);
@@ -637,8 +640,7 @@ static void check_bad(ccai_field_type type, const bad_case *cases, size_t n)
         ccai_status st = ccai_field_validate(type, cases[i].in, &norm, &err);
         if (st != CCAI_ERR_VALIDATION)
             fail_msg("%s \"%s\": status %d (%s), expected a validation error",
-                     ccai_field_type_str(type), cases[i].in, st,
-                     st == CCAI_OK ? norm : "");
+                     ccai_field_type_str(type), cases[i].in, st, st == CCAI_OK ? norm : "");
         assert_ptr_equal(norm, (char *)cases);
         assert_non_null(err);
         for (size_t k = 0; k < CCAI_ARRAY_SIZE(cases[i].words) && cases[i].words[k]; k++)
@@ -649,8 +651,7 @@ static void check_bad(ccai_field_type type, const bad_case *cases, size_t n)
             fail_msg("message is not valid UTF-8: %s", err);
         json_decref(js);
         ccai_free(err);
-        assert_int_equal(ccai_field_validate(type, cases[i].in, &norm, NULL),
-                         CCAI_ERR_VALIDATION);
+        assert_int_equal(ccai_field_validate(type, cases[i].in, &norm, NULL), CCAI_ERR_VALIDATION);
     }
 }
 
@@ -664,7 +665,8 @@ static void test_validate_text(void **state)
         {"\n  Rear bumper\r\n dented, \n\n left door\tscratched \n",
          "Rear bumper dented, left door scratched"},
         {"caf\xc3\xa9 cr\xc3\xa8me", "caf\xc3\xa9 cr\xc3\xa8me"},
-        {"no\xc2\xa0" "break\xe2\x80\xafthin\xe3\x80\x80ideographic",
+        {"no\xc2\xa0"
+         "break\xe2\x80\xafthin\xe3\x80\x80ideographic",
          "no break thin ideographic"},
         {"\xe2\x80\x83 em-space trimmed \xe2\x80\x83", "em-space trimmed"},
         {"emoji \xf0\x9f\x9a\x97 car", "emoji \xf0\x9f\x9a\x97 car"},
@@ -697,8 +699,7 @@ static void test_validate_text(void **state)
     ccai_free(norm);
     free(padded);
     char *over = make_string('a', CCAI_TEXT_MAX + 1);
-    assert_int_equal(ccai_field_validate(CCAI_FIELD_TEXT, over, &norm, &err),
-                     CCAI_ERR_VALIDATION);
+    assert_int_equal(ccai_field_validate(CCAI_FIELD_TEXT, over, &norm, &err), CCAI_ERR_VALIDATION);
     assert_contains(err, "too long");
     assert_contains(err, "2001 bytes");
     assert_contains(err, "at most 2000");
@@ -867,8 +868,7 @@ static void test_validate_email(void **state)
     assert_int_equal(ccai_field_validate(CCAI_FIELD_EMAIL, buf, &norm, &err), CCAI_OK);
     ccai_free(norm);
     snprintf(buf, sizeof buf, "me@%s.%s.%s.%.56s.com", label, label, label, label);
-    assert_int_equal(ccai_field_validate(CCAI_FIELD_EMAIL, buf, &norm, &err),
-                     CCAI_ERR_VALIDATION);
+    assert_int_equal(ccai_field_validate(CCAI_FIELD_EMAIL, buf, &norm, &err), CCAI_ERR_VALIDATION);
     assert_contains(err, "longer than 254");
     ccai_free(err);
     free(label);
@@ -905,7 +905,9 @@ static void test_validate_phone(void **state)
         {"+33 6 12 AB 56 78", {"the character 'A'", "not allowed"}},
         {"+33 6 12 34 56 78 ext 12", {"the character 'e'"}},
         {"+33#612345678", {"the character '#'"}},
-        {"+33 6\xc2\xa0" "12 34 56 78", {"the character '\xc2\xa0'"}},
+        {"+33 6\xc2\xa0"
+         "12 34 56 78",
+         {"the character '\xc2\xa0'"}},
         {"+33 6\xff", {"the byte 0xFF"}},
         {"+33 6 12 34 56 78\x01", {"control character 0x01"}},
         {"+33 +6 12 34 56 78", {"+ may only come first"}},
@@ -925,8 +927,7 @@ static void test_validate_args(void **state)
 {
     (void)state;
     char *norm = NULL, *err = NULL;
-    assert_int_equal(ccai_field_validate(CCAI_FIELD_TEXT, NULL, &norm, &err),
-                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_field_validate(CCAI_FIELD_TEXT, NULL, &norm, &err), CCAI_ERR_INVALID_ARG);
     assert_int_equal(ccai_field_validate(CCAI_FIELD_TEXT, "x", NULL, &err), CCAI_ERR_INVALID_ARG);
     assert_int_equal(ccai_field_validate((ccai_field_type)7, "x", &norm, &err),
                      CCAI_ERR_INVALID_ARG);
@@ -1007,9 +1008,13 @@ static void test_validate_claim(void **state)
         {"{\"policyholder_email\":\"x\",\"incident_location\":\"\"}", CCAI_ERR_VALIDATION,
          "field incident_location: the text is empty; give the value in words"},
         {"[1]", CCAI_ERR_VALIDATION, "the claim must be a JSON object, got an array"},
-        {"\"x\"", CCAI_ERR_PARSE, NULL},
-        {"{\"a\":", CCAI_ERR_PARSE, "the claim is not valid JSON: line 1, column 5: "},
-        {"{\"a\":\"\\u0000\"}", CCAI_ERR_PARSE, "line 1"},
+        {"\"x\"", CCAI_ERR_VALIDATION, "the claim must be a JSON object, got a string"},
+        {"{\"a\":", CCAI_ERR_PARSE,
+         "the claim is not valid JSON: line 1, column 6: unexpected end of input"},
+        {"{\"a\":\"\\u0000\"}", CCAI_ERR_PARSE,
+         "the claim is not valid JSON: line 1, column 7: \\u0000 is not allowed in a string"},
+        {"{\"a\":01}", CCAI_ERR_PARSE,
+         "the claim is not valid JSON: line 1, column 7: invalid number (leading zero)"},
     };
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(bad); i++) {
         out = (char *)bad;
@@ -1019,10 +1024,7 @@ static void test_validate_claim(void **state)
             fail_msg("case %zu: status %d (%s)", i, st, err ? err : "");
         assert_ptr_equal(out, (char *)bad);
         assert_non_null(err);
-        if (bad[i].message && bad[i].status == CCAI_ERR_VALIDATION)
-            assert_string_equal(err, bad[i].message);
-        else if (bad[i].message)
-            assert_contains(err, bad[i].message);
+        assert_string_equal(err, bad[i].message);
         ccai_free(err);
         assert_int_equal(ccai_claim_schema_validate_claim(s, bad[i].json, &out, NULL),
                          bad[i].status);
@@ -1030,10 +1032,8 @@ static void test_validate_claim(void **state)
 
     assert_int_equal(ccai_claim_schema_validate_claim(NULL, "{}", &out, NULL),
                      CCAI_ERR_INVALID_ARG);
-    assert_int_equal(ccai_claim_schema_validate_claim(s, NULL, &out, NULL),
-                     CCAI_ERR_INVALID_ARG);
-    assert_int_equal(ccai_claim_schema_validate_claim(s, "{}", NULL, NULL),
-                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_claim_schema_validate_claim(s, NULL, &out, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_claim_schema_validate_claim(s, "{}", NULL, NULL), CCAI_ERR_INVALID_ARG);
     ccai_claim_schema_unref(s);
 }
 
@@ -1046,8 +1046,7 @@ static void test_validate_object_in_place(void **state)
     assert_int_equal(ccai_claim_schema_add(s, "a", CCAI_FIELD_DATETIME, NULL), CCAI_OK);
     ccai_claim_schema_ref(s);
 
-    json_t *claim =
-        json_pack("{s:s, s:s, s:n, s:i}", "z", "gone", "a", "2024-10-08", "c", "b", 3);
+    json_t *claim = json_pack("{s:s, s:s, s:n, s:i}", "z", "gone", "a", "2024-10-08", "c", "b", 3);
     assert_non_null(claim);
     char *err = NULL;
     assert_int_equal(Ccai_claim_validate_object(s, claim, &err), CCAI_OK);
@@ -1241,8 +1240,7 @@ static void run_oom(const char *name, oom_fn fn)
             fail_msg("%s: allocation %ld of %ld failed: status %d, expected NOMEM", name, k, total,
                      st);
         if (o.live != 0)
-            fail_msg("%s: allocation %ld of %ld failed: %ld blocks leaked", name, k, total,
-                     o.live);
+            fail_msg("%s: allocation %ld of %ld failed: %ld blocks leaked", name, k, total, o.live);
     }
     assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
 }

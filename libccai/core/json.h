@@ -1,0 +1,32 @@
+/* JSON in and out, reliable under memory pressure (core/json.c).
+ *
+ * jansson 2.14 is not: when an allocation fails, its lexer silently drops
+ * characters of the token being read (a key "policyholder_phone" comes back
+ * as "policyholder_pone" and the parse succeeds) or reports a syntax error;
+ * json_dumps() ignores some failed writes and returns truncated JSON as if
+ * it had succeeded. So text is parsed here into json_t values built with
+ * jansson's constructors (whose failures are reported), and dumped through
+ * a sticky-failure sink. Every module reads and writes JSON through these. */
+#ifndef CCAI_CORE_JSON_H
+#define CCAI_CORE_JSON_H
+
+#include "core/common.h"
+
+#include <jansson.h>
+
+/* Where and why a parse failed: line and column are 1-based, the column
+ * counted in bytes; text is a static English phrase. */
+typedef struct Ccai_json_err {
+    unsigned line, column;
+    const char *text;
+} Ccai_json_err;
+
+/* Parse s[0..len): one value of any kind, then only white space. NULL on
+ * failure with *ret_status CCAI_ERR_NOMEM, or CCAI_ERR_PARSE and *err set. */
+json_t *Ccai_json_load(const char *s, size_t len, Ccai_json_err *err, ccai_status *ret_status);
+
+/* json_dumps() that never returns a truncated text: freed with ccai_free(),
+ * NULL on NOMEM. */
+char *Ccai_json_dump(const json_t *json, size_t flags);
+
+#endif
