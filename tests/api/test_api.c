@@ -164,7 +164,7 @@ static void test_call_through_poll_adapter(void **state)
     assert_int_equal(ccai_call_to_json(call, &json), CCAI_OK);
     assert_non_null(strstr(json, "\"direction\":\"outbound\""));
     assert_non_null(strstr(json, "\"bot_phone_number\":\"+33100000000\""));
-    assert_non_null(strstr(json, "fen\\u00eatre")); /* ASCII-safe JSON */
+    assert_non_null(strstr(json, "fen\\u00EAtre")); /* ASCII-safe JSON */
     ccai_free(json);
     ccai_call_free(call);
     ccai_poll_free(p);

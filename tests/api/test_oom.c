@@ -145,6 +145,7 @@ static ccai_status sc_claim(void)
     ccai_free(json);
     ccai_free(norm);
     ccai_free(err);
+    norm = err = NULL;
     ccai_claim_schema_unref(s);
     if (st != CCAI_OK)
         return st;
@@ -152,6 +153,7 @@ static ccai_status sc_claim(void)
     st = ccai_claim_schema_from_json("[{\"name\":\"a\",\"type\":\"email\",\"description\":\"d\"}]",
                                      (size_t)-1, &s, &err);
     ccai_free(err);
+    err = NULL;
     if (st == CCAI_OK) {
         st = ccai_claim_schema_add(s, "b", CCAI_FIELD_PHONE_NUMBER, "phone");
         ccai_claim_schema_unref(s);

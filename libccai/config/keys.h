@@ -1,0 +1,81 @@
+/* The configuration key table and value typing (config/keys.c). Private to
+ * config/. */
+#ifndef CCAI_CONFIG_KEYS_H
+#define CCAI_CONFIG_KEYS_H
+
+#include "core/common.h"
+
+#include <jansson.h>
+
+typedef enum Ccai_key_type {
+    CCAI_KEY_STRING,
+    CCAI_KEY_SECRET, /* a string never shown in messages, redacted in dumps */
+    CCAI_KEY_INT,
+    CCAI_KEY_DOUBLE,
+    CCAI_KEY_BOOL,
+    CCAI_KEY_ENUM,
+    CCAI_KEY_CLAIM,   /* list of {name, type, description?} */
+    CCAI_KEY_LANG,    /* {default_short_code, availables: [...]}, merged member-wise */
+    CCAI_KEY_TEXTS,   /* a string or a list of strings */
+    CCAI_KEY_IGNORED, /* a reference section accepted and dropped */
+} Ccai_key_type;
+
+typedef struct Ccai_key {
+    const char *path;
+    Ccai_key_type type;
+    /* Default in text form (JSON for claim and lang); NULL: unset. */
+    const char *def;
+    int64_t imin, imax;
+    double dmin, dmax;
+    const char *const *choices; /* enum: NULL-terminated */
+    const char *doc;
+} Ccai_key;
+
+/* Longest dotted path a key may have, NUL included. */
+#define CCAI_KEY_PATH_MAX 128
+
+size_t Ccai_keys_count(void);
+const Ccai_key *Ccai_key_at(size_t index);
+/* The key named exactly @path (ignored sections included), or NULL. */
+const Ccai_key *Ccai_key_find(const char *path);
+/* True when @path is a proper prefix (whole segments) of a key. */
+bool Ccai_key_is_section(const char *path);
+/* A known name close to the last segment of @path, written as a full
+ * dotted path into @out; false when nothing is close. */
+bool Ccai_key_suggest(const char *path, char *out, size_t outlen);
+
+typedef enum Ccai_conv {
+    CCAI_CONV_OK,
+    CCAI_CONV_BAD,   /* *ret_msg holds why (allocated) */
+    CCAI_CONV_NOMEM, /* nothing allocated */
+} Ccai_conv;
+
+/* What a key expects, in words ("an integer between 1 and 600"). */
+void Ccai_key_expected(const Ccai_key *k, char *out, size_t outlen);
+
+/* A value from its text form (YAML scalar, environment, ccai_config_set()).
+ * Claim, lang and text lists take JSON. @member names one member of a lang
+ * key ("default_short_code", "availables") or is NULL. @current is the
+ * value being replaced (lang merges into it), may be NULL. */
+Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char *s, size_t len,
+                              const json_t *current, json_t **ret, char **ret_msg);
+
+/* Check the shape of a list/map value (claim, lang, texts) and return the
+ * value to store (a new reference). */
+Ccai_conv Ccai_key_check_json(const Ccai_key *k, const json_t *v, const json_t *current,
+                              json_t **ret, char **ret_msg);
+
+/* The default as JSON (new reference), *ret = NULL when the key has none. */
+Ccai_conv Ccai_key_default(const Ccai_key *k, json_t **ret);
+
+/* Text form of a scalar value ("15", "true", "1.25") into @out. */
+void Ccai_key_format(const json_t *v, char *out, size_t outlen);
+
+/* True for UTF-8 text without NUL characters. */
+bool Ccai_text_valid(const char *s, size_t len);
+
+/* A value quoted for a message: at most ~48 bytes, control characters
+ * escaped. */
+void Ccai_quote(const char *s, size_t len, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,104 @@
+/* Chat completions against OpenAI, Azure OpenAI and OpenAI-compatible
+ * servers (Ollama, vLLM, llama.cpp): streamed, with retries, backoff that
+ * honours Retry-After, and fail-over from one model to the other.
+ *
+ * A retry after text was already delivered asks the model to continue from
+ * what was said, and drops any repeat of it, so the caller never hears the
+ * same words twice. */
+#ifndef CCAI_LLM_LLM_H
+#define CCAI_LLM_LLM_H
+
+#include "core/common.h"
+#include "llm/toolcalls.h"
+
+#include <jansson.h>
+
+typedef enum Ccai_llm_mode {
+    CCAI_LLM_NONE = 0,
+    CCAI_LLM_OPENAI,
+    CCAI_LLM_AZURE,
+    CCAI_LLM_COMPATIBLE
+} Ccai_llm_mode;
+
+typedef struct Ccai_llm_model {
+    char *name; /* "fast", "slow" */
+    Ccai_llm_mode mode;
+    char *endpoint;
+    char *model;
+    char *deployment;
+    char *api_key;
+    char *api_version;
+    int64_t context;
+    int64_t max_tokens;
+    double temperature;
+    int64_t seed;
+    uint32_t connect_ms, first_byte_ms, idle_ms;
+    int retries; /* attempts on this model before failing over */
+} Ccai_llm_model;
+
+/* Read llm.<which>.* ("fast" or "slow"). mode none gives CCAI_ERR_NOT_FOUND. */
+ccai_status Ccai_llm_model_from_config(const ccai_config *cfg, const char *which,
+                                       Ccai_llm_model *out);
+void Ccai_llm_model_clear(Ccai_llm_model *m);
+/* The chat completions URL of a model; freed with ccai_free(). */
+char *Ccai_llm_chat_url(const Ccai_llm_model *m);
+
+typedef enum Ccai_llm_finish {
+    CCAI_FINISH_NONE = 0,
+    CCAI_FINISH_STOP,
+    CCAI_FINISH_LENGTH,
+    CCAI_FINISH_TOOL_CALLS,
+    CCAI_FINISH_CONTENT_FILTER,
+    CCAI_FINISH_OTHER
+} Ccai_llm_finish;
+
+const char *Ccai_llm_finish_str(Ccai_llm_finish f);
+
+typedef struct Ccai_llm_result {
+    Ccai_llm_finish finish;
+    Ccai_tool_calls *calls; /* assembled tool calls (finished) */
+    const char *text;       /* all the text delivered, for non-streamed use */
+    const char *model_name; /* which model answered: "fast" / "slow" */
+    int attempts;           /* HTTP requests made */
+    int64_t prompt_tokens;  /* -1 when the server did not say */
+    int64_t completion_tokens;
+    uint64_t first_token_ms; /* from start to the first text or tool delta */
+    uint64_t total_ms;
+} Ccai_llm_result;
+
+typedef struct Ccai_llm_callbacks {
+    /* A piece of the answer's text. Non-zero is Ccai_llm_cancel(). */
+    int (*on_text)(const char *text, size_t len, void *ud);
+    /* Informational: a retry or a fail-over is about to happen. */
+    void (*on_retry)(const char *model_name, int attempt, const char *reason, uint64_t delay_ms,
+                     void *ud);
+    /* Exactly once, unless cancelled: CCAI_OK with the result, or the last
+     * error when every attempt on every model failed. res is borrowed. */
+    void (*on_done)(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud);
+} Ccai_llm_callbacks;
+
+typedef struct Ccai_llm_opts {
+    const json_t *messages;          /* OpenAI message array */
+    const json_t *tools;             /* function tool array, NULL or empty for none */
+    bool json_mode;                  /* response_format json_object, not streamed */
+    const Ccai_llm_model *models[2]; /* primary, then fallback (may be NULL) */
+    uint32_t budget_ms;              /* no new attempt starts after this; 0 = none */
+    uint32_t max_backoff_ms;         /* 0 = 8000 */
+} Ccai_llm_opts;
+
+typedef struct Ccai_llm_call Ccai_llm_call;
+
+/* Start; opts->messages and tools are copied. A start that fails fires no
+ * callback. */
+ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
+                          void *ud, Ccai_llm_call **ret);
+
+/* Stop: no callback fires afterwards. Safe inside the call's callbacks. */
+void Ccai_llm_cancel(Ccai_llm_call *call);
+
+/* Retry-After (seconds or HTTP date) / retry-after-ms, in ms; -1 if none or
+ * unusable. Exposed for tests. */
+int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after_ms,
+                                int64_t now_wall_ms);
+
+#endif

@@ -1,0 +1,775 @@
+/* Chat completions over HTTP: OpenAI, Azure OpenAI, OpenAI-compatible. */
+#include "llm/llm.h"
+
+#include "config/config.h"
+#include "core/json.h"
+#include "io/io.h"
+#include "llm/sse.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define ERROR_BODY_MAX     (16u * 1024u)
+#define SSE_EVENT_MAX      (1024u * 1024u)
+#define RETRY_AFTER_MAX_MS 120000
+
+/* Models ------------------------------------------------------------------- */
+
+static char *cfg_dup(const ccai_config *cfg, const char *which, const char *key)
+{
+    char path[64];
+    snprintf(path, sizeof path, "llm.%s.%s", which, key);
+    const char *v = Ccai_config_str(cfg, path);
+    return v && *v ? Ccai_strdup(v) : NULL;
+}
+
+static int64_t cfg_int(const ccai_config *cfg, const char *which, const char *key, int64_t def)
+{
+    char path[64];
+    snprintf(path, sizeof path, "llm.%s.%s", which, key);
+    return Ccai_config_int(cfg, path, def);
+}
+
+ccai_status Ccai_llm_model_from_config(const ccai_config *cfg, const char *which, Ccai_llm_model *m)
+{
+    memset(m, 0, sizeof *m);
+    char path[64];
+    snprintf(path, sizeof path, "llm.%s.mode", which);
+    const char *mode = Ccai_config_str(cfg, path);
+    if (!mode || strcmp(mode, "none") == 0)
+        return CCAI_ERR_NOT_FOUND;
+    if (strcmp(mode, "openai") == 0)
+        m->mode = CCAI_LLM_OPENAI;
+    else if (strcmp(mode, "azure_openai") == 0)
+        m->mode = CCAI_LLM_AZURE;
+    else
+        m->mode = CCAI_LLM_COMPATIBLE;
+    m->name = Ccai_strdup(which);
+    m->endpoint = cfg_dup(cfg, which, "endpoint");
+    m->model = cfg_dup(cfg, which, "model");
+    m->deployment = cfg_dup(cfg, which, "deployment");
+    m->api_key = cfg_dup(cfg, which, "api_key");
+    m->api_version = cfg_dup(cfg, which, "api_version");
+    if (!m->name || !m->endpoint) {
+        Ccai_llm_model_clear(m);
+        return CCAI_ERR_NOMEM; /* validation guarantees an endpoint */
+    }
+    m->context = cfg_int(cfg, which, "context", 128000);
+    m->max_tokens = cfg_int(cfg, which, "max_tokens", 160);
+    snprintf(path, sizeof path, "llm.%s.temperature", which);
+    m->temperature = Ccai_config_double(cfg, path, 0.0);
+    m->seed = cfg_int(cfg, which, "seed", 42);
+    m->connect_ms = (uint32_t)cfg_int(cfg, which, "timeout_connect_ms", 3000);
+    m->first_byte_ms = (uint32_t)cfg_int(cfg, which, "timeout_first_byte_ms", 10000);
+    m->idle_ms = (uint32_t)cfg_int(cfg, which, "timeout_idle_ms", 5000);
+    m->retries = (int)cfg_int(cfg, which, "retries", 3);
+    if (m->retries < 1)
+        m->retries = 1;
+    return CCAI_OK;
+}
+
+void Ccai_llm_model_clear(Ccai_llm_model *m)
+{
+    ccai_free(m->name);
+    ccai_free(m->endpoint);
+    ccai_free(m->model);
+    ccai_free(m->deployment);
+    ccai_free(m->api_key);
+    ccai_free(m->api_version);
+    memset(m, 0, sizeof *m);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+char *Ccai_llm_chat_url(const Ccai_llm_model *m)
+{
+    const char *ep = m->endpoint;
+    size_t n = strlen(ep);
+    while (n > 0 && ep[n - 1] == '/')
+        n--;
+    if (m->mode == CCAI_LLM_AZURE) {
+        const char *dep = m->deployment ? m->deployment : m->model ? m->model : "";
+        const char *ver = m->api_version ? m->api_version : "2024-10-21";
+        if (strstr(ep, "/chat/completions"))
+            return Ccai_strdup(ep);
+        return Ccai_asprintf("%.*s/openai/deployments/%s/chat/completions?api-version=%s", (int)n,
+                             ep, dep, ver);
+    }
+    if (ends_with(ep, "/chat/completions"))
+        return Ccai_strdup(ep);
+    return Ccai_asprintf("%.*s/chat/completions", (int)n, ep);
+}
+
+const char *Ccai_llm_finish_str(Ccai_llm_finish f)
+{
+    switch (f) {
+    case CCAI_FINISH_NONE: return "none";
+    case CCAI_FINISH_STOP: return "stop";
+    case CCAI_FINISH_LENGTH: return "length";
+    case CCAI_FINISH_TOOL_CALLS: return "tool_calls";
+    case CCAI_FINISH_CONTENT_FILTER: return "content_filter";
+    case CCAI_FINISH_OTHER: return "other";
+    }
+    return "other";
+}
+
+static Ccai_llm_finish finish_parse(const char *s)
+{
+    if (!s)
+        return CCAI_FINISH_NONE;
+    if (strcmp(s, "stop") == 0)
+        return CCAI_FINISH_STOP;
+    if (strcmp(s, "length") == 0)
+        return CCAI_FINISH_LENGTH;
+    if (strcmp(s, "tool_calls") == 0 || strcmp(s, "function_call") == 0)
+        return CCAI_FINISH_TOOL_CALLS;
+    if (strcmp(s, "content_filter") == 0)
+        return CCAI_FINISH_CONTENT_FILTER;
+    return CCAI_FINISH_OTHER;
+}
+
+int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after_ms,
+                                int64_t now_wall_ms)
+{
+    if (retry_after_ms && *retry_after_ms) {
+        char *end = NULL;
+        double v = strtod(retry_after_ms, &end);
+        if (end != retry_after_ms && v > 0 && v <= RETRY_AFTER_MAX_MS)
+            return (int64_t)v;
+    }
+    if (!retry_after || !*retry_after)
+        return -1;
+    char *end = NULL;
+    double secs = strtod(retry_after, &end);
+    if (end != retry_after && (*end == '\0' || Ccai_is_space((unsigned char)*end))) {
+        if (secs > 0 && secs * 1000.0 <= RETRY_AFTER_MAX_MS)
+            return (int64_t)(secs * 1000.0);
+        return -1;
+    }
+    /* HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT". */
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!rest)
+        return -1;
+    int64_t at = (int64_t)timegm(&tm) * 1000;
+    int64_t delta = at - now_wall_ms;
+    return delta > 0 && delta <= RETRY_AFTER_MAX_MS ? delta : -1;
+}
+
+/* Calls -------------------------------------------------------------------- */
+
+struct Ccai_llm_call {
+    ccai_ctx *ctx;
+    Ccai_llm_callbacks cb;
+    void *ud;
+    json_t *messages;
+    json_t *tools;
+    bool json_mode;
+    const Ccai_llm_model *models[2];
+    uint32_t budget_ms;
+    uint32_t max_backoff_ms;
+    uint64_t started;
+
+    int model_idx;
+    int attempt; /* on the current model */
+    int attempts_total;
+    Ccai_http_req *req;
+    long status;
+    Ccai_sse sse;
+    Ccai_buf body; /* error body, or the whole non-streamed body */
+    Ccai_tool_calls calls;
+    Ccai_llm_finish finish;
+    bool done_marker;
+    char *stream_error;
+    int64_t prompt_tokens, completion_tokens;
+    uint64_t first_token_ms;
+
+    Ccai_buf delivered; /* all text handed to on_text, every attempt */
+    Ccai_buf held;      /* text of a retry that so far repeats delivered */
+    bool dedupe;        /* this attempt may start by repeating delivered */
+
+    Ccai_timer backoff;
+    char *last_error;
+    bool in_callback;
+    bool cancelled;
+    bool finished;
+};
+
+static void call_free(Ccai_llm_call *c)
+{
+    Ccai_timer_stop(c->ctx, &c->backoff);
+    if (c->req)
+        Ccai_http_cancel(c->req);
+    json_decref(c->messages);
+    json_decref(c->tools);
+    Ccai_sse_free(&c->sse);
+    Ccai_buf_free(&c->body);
+    Ccai_tool_calls_free(&c->calls);
+    Ccai_buf_free(&c->delivered);
+    Ccai_buf_free(&c->held);
+    ccai_free(c->stream_error);
+    ccai_free(c->last_error);
+    ccai_free(c);
+}
+
+static const Ccai_llm_model *model_of(const Ccai_llm_call *c)
+{
+    return c->models[c->model_idx];
+}
+
+static void finish_call(Ccai_llm_call *c, ccai_status st, const char *errmsg)
+{
+    c->finished = true;
+    Ccai_tool_calls_finish(&c->calls);
+    Ccai_llm_result res = {
+        .finish = c->finish,
+        .calls = &c->calls,
+        .text = c->delivered.data ? c->delivered.data : "",
+        .model_name = model_of(c) ? model_of(c)->name : "",
+        .attempts = c->attempts_total,
+        .prompt_tokens = c->prompt_tokens,
+        .completion_tokens = c->completion_tokens,
+        .first_token_ms = c->first_token_ms,
+        .total_ms = Ccai_ctx_now(c->ctx) - c->started,
+    };
+    if (!c->cancelled && c->cb.on_done) {
+        c->in_callback = true;
+        c->cb.on_done(st, &res, errmsg, c->ud);
+        c->in_callback = false;
+    }
+    call_free(c);
+}
+
+/* Text ---------------------------------------------------------------------- */
+
+static int deliver(Ccai_llm_call *c, const char *s, size_t n)
+{
+    if (!n)
+        return 0;
+    if (!Ccai_buf_append(&c->delivered, s, n))
+        return -1;
+    if (c->json_mode || !c->cb.on_text)
+        return 0;
+    c->in_callback = true;
+    int stop = c->cb.on_text(s, n, c->ud);
+    c->in_callback = false;
+    if (stop)
+        c->cancelled = true; /* the same as Ccai_llm_cancel() */
+    return c->cancelled ? 1 : 0;
+}
+
+/* A retry may start over with the words already spoken. Hold its text while
+ * it repeats what was delivered; on the first difference, drop the whole
+ * sentences it repeated and deliver the rest. */
+static int on_retry_text(Ccai_llm_call *c, const char *s, size_t n)
+{
+    if (!Ccai_buf_append(&c->held, s, n))
+        return -1;
+    size_t k = 0, total = c->held.len;
+    size_t dlen = c->delivered.len;
+    while (k < total && k < dlen && c->held.data[k] == c->delivered.data[k])
+        k++;
+    if (k == total && total < dlen)
+        return 0; /* still repeating: wait */
+    size_t cut = 0;
+    if (k >= dlen) {
+        cut = dlen; /* repeated everything: skip all of it */
+    } else {
+        for (size_t i = 0; i + 1 < k; i++) {
+            char ch = c->held.data[i];
+            if ((ch == '.' || ch == '!' || ch == '?') &&
+                Ccai_is_space((unsigned char)c->held.data[i + 1]))
+                cut = i + 2;
+        }
+    }
+    c->dedupe = false;
+    char *rest = Ccai_strndup(c->held.data + cut, total - cut);
+    Ccai_buf_reset(&c->held);
+    if (!rest)
+        return -1;
+    int stop = deliver(c, rest, strlen(rest));
+    ccai_free(rest);
+    return stop;
+}
+
+static int on_content(Ccai_llm_call *c, const char *s, size_t n)
+{
+    if (!c->first_token_ms)
+        c->first_token_ms = Ccai_ctx_now(c->ctx) - c->started;
+    if (c->dedupe)
+        return on_retry_text(c, s, n);
+    return deliver(c, s, n);
+}
+
+/* Stream ---------------------------------------------------------------------- */
+
+static void stream_fail(Ccai_llm_call *c, const char *fmt, const char *detail)
+{
+    if (c->stream_error)
+        return;
+    c->stream_error = Ccai_asprintf(fmt, detail ? detail : "");
+}
+
+static bool any_filtered(const json_t *results)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)results, k, v)
+    {
+        if (json_is_true(json_object_get(v, "filtered")))
+            return true;
+    }
+    return false;
+}
+
+static int on_chunk(Ccai_llm_call *c, const json_t *chunk)
+{
+    const json_t *err = json_object_get(chunk, "error");
+    if (err) {
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        stream_fail(c, "error in the stream: %s", msg ? msg : "unknown");
+        return 1;
+    }
+    const json_t *usage = json_object_get(chunk, "usage");
+    if (json_is_object(usage)) {
+        c->prompt_tokens = json_integer_value(json_object_get(usage, "prompt_tokens"));
+        c->completion_tokens = json_integer_value(json_object_get(usage, "completion_tokens"));
+    }
+    const json_t *choices = json_object_get(chunk, "choices");
+    size_t i;
+    const json_t *ch;
+    json_array_foreach(choices, i, ch)
+    {
+        const json_t *idx = json_object_get(ch, "index");
+        if (idx && json_integer_value(idx) != 0)
+            continue; /* n > 1 is never asked for */
+        const json_t *delta = json_object_get(ch, "delta");
+        const char *text = json_string_value(json_object_get(delta, "content"));
+        if (!text)
+            text = json_string_value(json_object_get(delta, "refusal"));
+        if (text && *text && on_content(c, text, strlen(text)))
+            return 1;
+        const json_t *tc = json_object_get(delta, "tool_calls");
+        if (tc && !json_is_null(tc)) {
+            if (!c->first_token_ms)
+                c->first_token_ms = Ccai_ctx_now(c->ctx) - c->started;
+            ccai_status st = Ccai_tool_calls_apply(&c->calls, tc);
+            if (st != CCAI_OK) {
+                stream_fail(c, "tool calls: %s", ccai_status_str(st));
+                return 1;
+            }
+        }
+        const char *fr = json_string_value(json_object_get(ch, "finish_reason"));
+        if (fr)
+            c->finish = finish_parse(fr);
+        const json_t *cfr = json_object_get(ch, "content_filter_results");
+        if (json_is_object(cfr) && any_filtered(cfr))
+            c->finish = CCAI_FINISH_CONTENT_FILTER;
+    }
+    return 0;
+}
+
+static int on_sse(const char *event, const char *data, size_t len, void *ud)
+{
+    Ccai_llm_call *c = ud;
+    if (strcmp(event, "error") == 0) {
+        stream_fail(c, "error event in the stream: %s", data);
+        return 1;
+    }
+    if (len >= 6 && strncmp(data, "[DONE]", 6) == 0) {
+        c->done_marker = true;
+        return 0;
+    }
+    Ccai_json_err jerr;
+    ccai_status st;
+    json_t *chunk = Ccai_json_load(data, len, &jerr, &st);
+    if (!chunk) {
+        stream_fail(c, "malformed chunk: %s", st == CCAI_ERR_NOMEM ? "out of memory" : jerr.text);
+        return 1;
+    }
+    int stop = json_is_object(chunk) ? on_chunk(c, chunk) : 0;
+    json_decref(chunk);
+    return stop;
+}
+
+/* HTTP ------------------------------------------------------------------------- */
+
+static void start_attempt(Ccai_llm_call *c);
+
+static void on_http_response(Ccai_http_req *req, long status, void *ud)
+{
+    CCAI_UNUSED(req);
+    ((Ccai_llm_call *)ud)->status = status;
+}
+
+static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *ud)
+{
+    CCAI_UNUSED(req);
+    Ccai_llm_call *c = ud;
+    if (c->status < 200 || c->status >= 300 || c->json_mode) {
+        size_t max = c->json_mode && c->status < 300 ? SSE_EVENT_MAX : ERROR_BODY_MAX;
+        if (c->body.len + len > max)
+            return c->json_mode ? 1 : 0;
+        return Ccai_buf_append(&c->body, data, len) ? 0 : 1;
+    }
+    ccai_status st = Ccai_sse_feed(&c->sse, data, len, on_sse, c);
+    if (st == CCAI_ERR_LIMIT)
+        stream_fail(c, "stream event too large%s", "");
+    else if (st == CCAI_ERR_NOMEM)
+        stream_fail(c, "out of memory%s", "");
+    return st != CCAI_OK;
+}
+
+static bool retryable_status(long status)
+{
+    return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+static char *error_message(const Ccai_llm_call *c, long status)
+{
+    const char *msg = NULL;
+    Ccai_json_err jerr;
+    ccai_status st;
+    json_t *body = c->body.len ? Ccai_json_load(c->body.data, c->body.len, &jerr, &st) : NULL;
+    if (body)
+        msg = json_string_value(json_object_get(json_object_get(body, "error"), "message"));
+    char *out = Ccai_asprintf("HTTP %ld: %s", status, msg ? msg : "no error message");
+    json_decref(body);
+    return out;
+}
+
+static bool is_content_filter(const Ccai_llm_call *c)
+{
+    Ccai_json_err jerr;
+    ccai_status st;
+    json_t *body = c->body.len ? Ccai_json_load(c->body.data, c->body.len, &jerr, &st) : NULL;
+    const char *code = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
+    bool yes = code && strcmp(code, "content_filter") == 0;
+    json_decref(body);
+    return yes;
+}
+
+static void on_backoff(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    start_attempt(ud);
+}
+
+/* Try again after delay_ms (or fail over, or give up). Takes reason. */
+static void retry(Ccai_llm_call *c, char *reason, int64_t hint_ms, bool same_model_ok)
+{
+    const Ccai_llm_model *m = model_of(c);
+    Ccai_log(Ccai_ctx_logger(c->ctx), CCAI_LOG_WARN, "llm %s: attempt %d failed: %s",
+             m ? m->name : "?", c->attempt, reason ? reason : "out of memory");
+    ccai_free(c->last_error);
+    c->last_error = reason;
+    uint64_t delay = 0;
+    if (same_model_ok && c->attempt < m->retries) {
+        if (hint_ms >= 0) {
+            delay = (uint64_t)hint_ms;
+        } else {
+            /* min(0.5 s * 2^n, max) with jitter in (0.75, 1]. */
+            uint64_t base = 500u << (c->attempt - 1 < 5 ? c->attempt - 1 : 5);
+            uint64_t max = c->max_backoff_ms ? c->max_backoff_ms : 8000;
+            if (base > max)
+                base = max;
+            unsigned char r = 0;
+            Ccai_random_bytes(&r, 1);
+            delay = base * (750u + (uint64_t)r * 250u / 255u) / 1000u;
+        }
+    } else {
+        c->model_idx++;
+        c->attempt = 0;
+        if (c->model_idx >= 2 || !c->models[c->model_idx]) {
+            c->model_idx--;
+            finish_call(c, CCAI_ERR_HTTP, c->last_error ? c->last_error : "llm: failed");
+            return;
+        }
+    }
+    uint64_t now = Ccai_ctx_now(c->ctx);
+    if (c->budget_ms && now + delay > c->started + c->budget_ms) {
+        char *msg = Ccai_asprintf("%s (no time left to retry)",
+                                  c->last_error ? c->last_error : "llm: failed");
+        finish_call(c, CCAI_ERR_TIMEOUT, msg ? msg : "llm: out of time");
+        ccai_free(msg);
+        return;
+    }
+    if (c->cb.on_retry) {
+        c->in_callback = true;
+        c->cb.on_retry(model_of(c)->name, c->attempt + 1, c->last_error ? c->last_error : "", delay,
+                       c->ud);
+        c->in_callback = false;
+        if (c->cancelled) {
+            call_free(c);
+            return;
+        }
+    }
+    if (Ccai_timer_start(c->ctx, &c->backoff, delay) != CCAI_OK)
+        finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
+}
+
+static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const char *errmsg,
+                         void *ud)
+{
+    CCAI_UNUSED(req);
+    Ccai_llm_call *c = ud;
+    c->req = NULL;
+    if (c->cancelled) {
+        call_free(c);
+        return;
+    }
+    if (st == CCAI_OK && status >= 200 && status < 300) {
+        if (c->json_mode) {
+            Ccai_json_err jerr;
+            ccai_status pst;
+            json_t *body =
+                Ccai_json_load(c->body.data ? c->body.data : "", c->body.len, &jerr, &pst);
+            const json_t *choice = json_array_get(json_object_get(body, "choices"), 0);
+            const json_t *msg = json_object_get(choice, "message");
+            const char *text = json_string_value(json_object_get(msg, "content"));
+            if (!body || !msg) {
+                json_decref(body);
+                retry(c, Ccai_strdup("malformed completion"), -1, true);
+                return;
+            }
+            c->finish = finish_parse(json_string_value(json_object_get(choice, "finish_reason")));
+            const json_t *usage = json_object_get(body, "usage");
+            c->prompt_tokens = json_integer_value(json_object_get(usage, "prompt_tokens"));
+            c->completion_tokens = json_integer_value(json_object_get(usage, "completion_tokens"));
+            bool ok =
+                (!text || Ccai_buf_puts(&c->delivered, text)) &&
+                Ccai_tool_calls_apply(&c->calls, json_object_get(msg, "tool_calls")) == CCAI_OK;
+            json_decref(body);
+            if (!ok) {
+                finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
+                return;
+            }
+            finish_call(c, CCAI_OK, NULL);
+            return;
+        }
+        if (!c->stream_error)
+            Ccai_sse_finish(&c->sse, on_sse, c);
+        if (c->cancelled) {
+            call_free(c);
+            return;
+        }
+        if (c->stream_error) {
+            char *r = c->stream_error;
+            c->stream_error = NULL;
+            retry(c, r, -1, true);
+            return;
+        }
+        if (!c->done_marker && c->finish == CCAI_FINISH_NONE) {
+            retry(c, Ccai_strdup("the stream ended before its end"), -1, true);
+            return;
+        }
+        if (c->dedupe && c->held.len) {
+            /* The retry repeated part of what was said and stopped. */
+            Ccai_buf_reset(&c->held);
+        }
+        finish_call(c, CCAI_OK, NULL);
+        return;
+    }
+    if (st == CCAI_OK) {
+        if (status == 400 && is_content_filter(c)) {
+            c->finish = CCAI_FINISH_CONTENT_FILTER;
+            finish_call(c, CCAI_OK, NULL);
+            return;
+        }
+        char *msg = error_message(c, status);
+        const char *should = Ccai_http_header(req, "x-should-retry");
+        bool again = retryable_status(status);
+        if (should)
+            again = strcmp(should, "true") == 0;
+        int64_t hint =
+            Ccai_llm_retry_after_ms(Ccai_http_header(req, "retry-after"),
+                                    Ccai_http_header(req, "retry-after-ms"), Ccai_wall_ms());
+        retry(c, msg, hint, again);
+        return;
+    }
+    if (st == CCAI_ERR_CANCELLED && c->stream_error) {
+        char *r = c->stream_error;
+        c->stream_error = NULL;
+        retry(c, r, -1, true);
+        return;
+    }
+    if (st == CCAI_ERR_CANCELLED) {
+        /* on_text asked to stop: the caller is done with this answer. */
+        call_free(c);
+        return;
+    }
+    retry(c, Ccai_strdup(errmsg ? errmsg : ccai_status_str(st)), -1, true);
+}
+
+static json_t *request_body(Ccai_llm_call *c, const Ccai_llm_model *m)
+{
+    json_t *body = json_object();
+    json_t *messages = json_deep_copy(c->messages);
+    if (!body || !messages)
+        goto fail;
+    if (c->delivered.len && !c->json_mode) {
+        /* Continue after what the caller already heard. */
+        json_t *a = json_pack("{s:s, s:s%}", "role", "assistant", "content", c->delivered.data,
+                              c->delivered.len);
+        json_t *s = json_pack("{s:s, s:s}", "role", "system", "content",
+                              "Your previous answer was cut off after the text above. "
+                              "Continue exactly where it stopped, without repeating it.");
+        if (!a || !s || json_array_append_new(messages, a) || json_array_append_new(messages, s)) {
+            goto fail;
+        }
+    }
+    if (json_object_set_new(body, "messages", messages))
+        goto fail;
+    messages = NULL;
+    if (m->mode != CCAI_LLM_AZURE && m->model &&
+        json_object_set_new(body, "model", json_string(m->model)))
+        goto fail;
+    if (json_object_set_new(body, "temperature", json_real(m->temperature)) ||
+        json_object_set_new(body, "seed", json_integer(m->seed)) ||
+        json_object_set_new(body,
+                            m->mode == CCAI_LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
+                            json_integer(c->json_mode ? 4096 : m->max_tokens)))
+        goto fail;
+    if (c->json_mode) {
+        if (json_object_set_new(body, "response_format", json_pack("{s:s}", "type", "json_object")))
+            goto fail;
+    } else {
+        if (json_object_set_new(body, "stream", json_true()))
+            goto fail;
+        if (m->mode != CCAI_LLM_COMPATIBLE &&
+            json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1)))
+            goto fail;
+    }
+    /* Never "tools": [] (rejected by Azure AI Inference: reference bug #399). */
+    if (c->tools && json_array_size(c->tools) > 0) {
+        if (json_object_set(body, "tools", c->tools) ||
+            json_object_set_new(body, "tool_choice", json_string("auto")))
+            goto fail;
+    }
+    return body;
+fail:
+    json_decref(messages);
+    json_decref(body);
+    return NULL;
+}
+
+static void start_attempt(Ccai_llm_call *c)
+{
+    const Ccai_llm_model *m = model_of(c);
+    c->attempt++;
+    c->attempts_total++;
+    c->status = 0;
+    c->finish = CCAI_FINISH_NONE;
+    c->done_marker = false;
+    ccai_free(c->stream_error);
+    c->stream_error = NULL;
+    Ccai_buf_reset(&c->body);
+    Ccai_buf_reset(&c->held);
+    Ccai_tool_calls_free(&c->calls);
+    Ccai_sse_free(&c->sse);
+    Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
+    c->dedupe = c->delivered.len > 0;
+
+    json_t *body = request_body(c, m);
+    char *text = body ? Ccai_json_dump(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char *url = Ccai_llm_chat_url(m);
+    char *auth = NULL;
+    if (m->api_key)
+        auth = m->mode == CCAI_LLM_AZURE ? Ccai_asprintf("api-key: %s", m->api_key)
+                                         : Ccai_asprintf("Authorization: Bearer %s", m->api_key);
+    if (!text || !url || (m->api_key && !auth)) {
+        ccai_free(text);
+        ccai_free(url);
+        ccai_free(auth);
+        finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
+        return;
+    }
+    const char *headers[] = {
+        "Content-Type: application/json",
+        c->json_mode ? "Accept: application/json" : "Accept: text/event-stream",
+        auth,
+        NULL,
+    };
+    Ccai_http_opts o = {
+        .method = "POST",
+        .url = url,
+        .headers = headers,
+        .body = text,
+        .body_len = strlen(text),
+        .connect_timeout_ms = m->connect_ms,
+        .first_byte_timeout_ms = m->first_byte_ms,
+        .idle_timeout_ms = c->json_mode ? 0 : m->idle_ms,
+        .total_timeout_ms = c->json_mode ? 120000 : 0,
+        .on_response = on_http_response,
+        .on_data = on_http_data,
+        .on_done = on_http_done,
+        .ud = c,
+    };
+    ccai_status st = Ccai_http_start(c->ctx, &o, &c->req);
+    ccai_free(text);
+    ccai_free(url);
+    ccai_free(auth);
+    if (st != CCAI_OK)
+        retry(c, Ccai_asprintf("cannot start the request: %s", ccai_status_str(st)), -1, true);
+}
+
+ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
+                          void *ud, Ccai_llm_call **ret)
+{
+    if (!ctx || !opts || !cb || !ret || !opts->messages || !opts->models[0])
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_llm_call *c = Ccai_calloc(1, sizeof *c);
+    if (!c)
+        return CCAI_ERR_NOMEM;
+    c->ctx = ctx;
+    c->cb = *cb;
+    c->ud = ud;
+    c->json_mode = opts->json_mode;
+    c->models[0] = opts->models[0];
+    c->models[1] = opts->models[1];
+    c->budget_ms = opts->budget_ms;
+    c->max_backoff_ms = opts->max_backoff_ms;
+    c->started = Ccai_ctx_now(ctx);
+    c->prompt_tokens = c->completion_tokens = -1;
+    Ccai_timer_init(&c->backoff, on_backoff, c);
+    Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
+    Ccai_tool_calls_init(&c->calls);
+    c->messages = json_deep_copy(opts->messages);
+    c->tools = opts->tools ? json_deep_copy(opts->tools) : NULL;
+    if (!c->messages || (opts->tools && !c->tools)) {
+        call_free(c);
+        return CCAI_ERR_NOMEM;
+    }
+    /* The first attempt starts from the loop, so that no callback fires
+     * before this function returns. */
+    if (Ccai_timer_start(ctx, &c->backoff, 0) != CCAI_OK) {
+        call_free(c);
+        return CCAI_ERR_NOMEM;
+    }
+    *ret = c;
+    return CCAI_OK;
+}
+
+void Ccai_llm_cancel(Ccai_llm_call *c)
+{
+    if (!c || c->cancelled)
+        return;
+    c->cancelled = true;
+    if (c->finished)
+        return; /* freed when on_done returns */
+    if (c->in_callback)
+        return; /* freed by the frame that called back */
+    if (c->req) {
+        Ccai_http_cancel(c->req);
+        c->req = NULL;
+    }
+    call_free(c);
+}
