@@ -310,11 +310,11 @@ static int on_content(Ccai_llm_call *c, const char *s, size_t n)
 
 /* Stream ---------------------------------------------------------------------- */
 
-static void stream_fail(Ccai_llm_call *c, const char *fmt, const char *detail)
+static void stream_fail(Ccai_llm_call *c, const char *what, const char *detail)
 {
     if (c->stream_error)
         return;
-    c->stream_error = Ccai_asprintf(fmt, detail ? detail : "");
+    c->stream_error = Ccai_asprintf("%s%s", what, detail ? detail : "");
 }
 
 static bool any_filtered(const json_t *results)
@@ -334,7 +334,7 @@ static int on_chunk(Ccai_llm_call *c, const json_t *chunk)
     const json_t *err = json_object_get(chunk, "error");
     if (err) {
         const char *msg = json_string_value(json_object_get(err, "message"));
-        stream_fail(c, "error in the stream: %s", msg ? msg : "unknown");
+        stream_fail(c, "error in the stream: ", msg ? msg : "unknown");
         return 1;
     }
     const json_t *usage = json_object_get(chunk, "usage");
@@ -362,7 +362,7 @@ static int on_chunk(Ccai_llm_call *c, const json_t *chunk)
                 c->first_token_ms = Ccai_ctx_now(c->ctx) - c->started;
             ccai_status st = Ccai_tool_calls_apply(&c->calls, tc);
             if (st != CCAI_OK) {
-                stream_fail(c, "tool calls: %s", ccai_status_str(st));
+                stream_fail(c, "tool calls: ", ccai_status_str(st));
                 return 1;
             }
         }
@@ -380,7 +380,7 @@ static int on_sse(const char *event, const char *data, size_t len, void *ud)
 {
     Ccai_llm_call *c = ud;
     if (strcmp(event, "error") == 0) {
-        stream_fail(c, "error event in the stream: %s", data);
+        stream_fail(c, "error event in the stream: ", data);
         return 1;
     }
     if (len >= 6 && strncmp(data, "[DONE]", 6) == 0) {
@@ -391,7 +391,7 @@ static int on_sse(const char *event, const char *data, size_t len, void *ud)
     ccai_status st;
     json_t *chunk = Ccai_json_load(data, len, &jerr, &st);
     if (!chunk) {
-        stream_fail(c, "malformed chunk: %s", st == CCAI_ERR_NOMEM ? "out of memory" : jerr.text);
+        stream_fail(c, "malformed chunk: ", st == CCAI_ERR_NOMEM ? "out of memory" : jerr.text);
         return 1;
     }
     int stop = json_is_object(chunk) ? on_chunk(c, chunk) : 0;
@@ -421,9 +421,9 @@ static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *
     }
     ccai_status st = Ccai_sse_feed(&c->sse, data, len, on_sse, c);
     if (st == CCAI_ERR_LIMIT)
-        stream_fail(c, "stream event too large%s", "");
+        stream_fail(c, "stream event too large", NULL);
     else if (st == CCAI_ERR_NOMEM)
-        stream_fail(c, "out of memory%s", "");
+        stream_fail(c, "out of memory", NULL);
     return st != CCAI_OK;
 }
 

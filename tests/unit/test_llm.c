@@ -1,0 +1,510 @@
+/* The LLM client against the local OpenAI/Azure stand-in: streaming, tool
+ * calls, Azure, retries with Retry-After, fail-over, cut and stalled
+ * streams, continuation without repeated speech, JSON mode, cancel. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <ccai/adapters/poll.h>
+
+#include "core/json.h"
+#include "io/io.h"
+#include "llm/llm.h"
+#include "support/llm_standin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct out {
+    int done;
+    ccai_status st;
+    Ccai_llm_finish finish;
+    char text[4096];
+    size_t text_len;
+    int deltas;
+    int retries;
+    char model[16];
+    int attempts;
+    size_t n_calls;
+    char call_names[4][32];
+    char call_args[4][256];
+    char call_ids[4][32];
+    char err[512];
+    int64_t prompt_tokens;
+    Ccai_llm_call *self;
+    int cancel_after_deltas;
+} out;
+
+static int on_text(const char *t, size_t n, void *ud)
+{
+    out *o = ud;
+    if (o->text_len + n < sizeof o->text) {
+        memcpy(o->text + o->text_len, t, n);
+        o->text_len += n;
+        o->text[o->text_len] = '\0';
+    }
+    o->deltas++;
+    if (o->cancel_after_deltas && o->deltas == o->cancel_after_deltas) {
+        Ccai_llm_cancel(o->self);
+        o->done = -1;
+    }
+    return 0;
+}
+
+static void on_retry(const char *model, int attempt, const char *reason, uint64_t delay, void *ud)
+{
+    (void)model;
+    (void)attempt;
+    (void)reason;
+    (void)delay;
+    ((out *)ud)->retries++;
+}
+
+static void on_done(ccai_status st, const Ccai_llm_result *r, const char *errmsg, void *ud)
+{
+    out *o = ud;
+    o->done = 1;
+    o->st = st;
+    o->finish = r->finish;
+    o->attempts = r->attempts;
+    o->prompt_tokens = r->prompt_tokens;
+    snprintf(o->model, sizeof o->model, "%s", r->model_name);
+    if (errmsg)
+        snprintf(o->err, sizeof o->err, "%s", errmsg);
+    o->n_calls = r->calls->n;
+    for (size_t i = 0; i < r->calls->n && i < 4; i++) {
+        snprintf(o->call_names[i], 32, "%s", r->calls->v[i].name);
+        snprintf(o->call_ids[i], 32, "%s", r->calls->v[i].id);
+        snprintf(o->call_args[i], 256, "%s",
+                 r->calls->v[i].args.data ? r->calls->v[i].args.data : "");
+    }
+    if (!o->text_len && r->text)
+        snprintf(o->text, sizeof o->text, "%s", r->text);
+}
+
+static const Ccai_llm_callbacks cbs = {on_text, on_retry, on_done};
+
+typedef struct env {
+    standin *si;
+    ccai_config *cfg;
+    ccai_poll *poll;
+    ccai_ctx *ctx;
+    Ccai_llm_model fast, slow;
+    json_t *messages;
+} env;
+
+static void env_init(env *e, const char *mode, const char *key)
+{
+    memset(e, 0, sizeof *e);
+    standin_opts so = {0};
+    so.key = key;
+    so.model = "standin-model";
+    e->si = standin_start(&so);
+    assert_non_null(e->si);
+    char ep[128];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d%s", standin_port(e->si),
+             strcmp(mode, "azure_openai") == 0 ? "" : "/v1");
+    assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    static const char *const which[] = {"fast", "slow"};
+    for (int i = 0; i < 2; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "llm.%s.mode", which[i]);
+        assert_int_equal(ccai_config_set(e->cfg, k, mode), CCAI_OK);
+        snprintf(k, sizeof k, "llm.%s.endpoint", which[i]);
+        assert_int_equal(ccai_config_set(e->cfg, k, ep), CCAI_OK);
+        snprintf(k, sizeof k, "llm.%s.api_key", which[i]);
+        assert_int_equal(ccai_config_set(e->cfg, k, key ? key : "none"), CCAI_OK);
+        snprintf(k, sizeof k, "llm.%s.deployment", which[i]);
+        assert_int_equal(ccai_config_set(e->cfg, k, which[i]), CCAI_OK);
+        snprintf(k, sizeof k, "llm.%s.timeout_idle_ms", which[i]);
+        assert_int_equal(ccai_config_set(e->cfg, k, "300"), CCAI_OK);
+    }
+    assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
+    assert_int_equal(Ccai_llm_model_from_config(e->cfg, "fast", &e->fast), CCAI_OK);
+    assert_int_equal(Ccai_llm_model_from_config(e->cfg, "slow", &e->slow), CCAI_OK);
+    e->messages = json_pack("[{s:s,s:s},{s:s,s:s}]", "role", "system", "content", "Be brief.",
+                            "role", "user", "content", "My car was hit.");
+}
+
+static void env_free(env *e)
+{
+    json_decref(e->messages);
+    Ccai_llm_model_clear(&e->fast);
+    Ccai_llm_model_clear(&e->slow);
+    ccai_poll_free(e->poll);
+    ccai_config_free(e->cfg);
+    standin_stop(e->si);
+}
+
+static void run(env *e, out *o, const json_t *tools, bool json_mode, bool fallback)
+{
+    Ccai_llm_opts opts = {.messages = e->messages,
+                          .tools = tools,
+                          .json_mode = json_mode,
+                          .models = {&e->fast, fallback ? &e->slow : NULL},
+                          .max_backoff_ms = 50};
+    assert_int_equal(Ccai_llm_chat(e->ctx, &opts, &cbs, o, &o->self), CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 15000;
+    while (!o->done && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(e->poll, 100), 0);
+    assert_true(o->done != 0);
+}
+
+static json_t *request(env *e, int i)
+{
+    char *body = standin_request_body(e->si, i);
+    assert_non_null(body);
+    json_t *v = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(v);
+    return v;
+}
+
+static void test_stream_text(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "sk-test");
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "I am sorry to hear that. Is anyone hurt?";
+    s.include_usage = 1;
+    standin_push(e.si, &s);
+    out o = {0};
+    run(&e, &o, NULL, false, true);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_string_equal(o.text, "I am sorry to hear that. Is anyone hurt?");
+    assert_true(o.deltas > 3); /* streamed, word by word */
+    assert_int_equal(o.finish, CCAI_FINISH_STOP);
+    assert_string_equal(o.model, "fast");
+    assert_int_equal(o.attempts, 1);
+    assert_true(o.prompt_tokens >= 0);
+    /* What went on the wire. */
+    char *auth = standin_request_header(e.si, 0, "authorization");
+    assert_string_equal(auth, "Bearer sk-test");
+    free(auth);
+    json_t *req = request(&e, 0);
+    assert_true(json_is_true(json_object_get(req, "stream")));
+    assert_null(json_object_get(req, "tools")); /* never tools: [] */
+    assert_non_null(json_object_get(req, "max_completion_tokens"));
+    assert_true(
+        json_is_true(json_object_get(json_object_get(req, "stream_options"), "include_usage")));
+    assert_int_equal(json_array_size(json_object_get(req, "messages")), 2);
+    json_decref(req);
+    env_free(&e);
+}
+
+static void test_tool_calls_split_empty_ids(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai_compatible", NULL);
+    standin_tool_call calls[2] = {
+        {.id = "call_A",
+         .name = "updated_claim",
+         .arguments = "{\"updates\":[{\"field\":\"incident_location\",\"value\":\"Lyon\"}]}",
+         .arg_pieces = 4},
+        {.id = "call_B", .name = "end_call", .arguments = "{}", .arg_pieces = 1},
+    };
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.kind = STANDIN_TOOL_CALLS;
+    s.content = "Noted.";
+    s.tool_calls = calls;
+    s.n_tool_calls = 2;
+    s.empty_ids = 1;
+    standin_push(e.si, &s);
+    json_t *tools = json_pack("[{s:s,s:{s:s,s:{s:s}}}]", "type", "function", "function", "name",
+                              "end_call", "parameters", "type", "object");
+    out o = {0};
+    run(&e, &o, tools, false, false);
+    json_decref(tools);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_int_equal(o.finish, CCAI_FINISH_TOOL_CALLS);
+    assert_int_equal(o.n_calls, 2);
+    assert_string_equal(o.call_ids[0], "call_A");
+    assert_string_equal(o.call_names[0], "updated_claim");
+    assert_string_equal(o.call_args[0],
+                        "{\"updates\":[{\"field\":\"incident_location\",\"value\":\"Lyon\"}]}");
+    assert_string_equal(o.call_names[1], "end_call");
+    assert_string_equal(o.text, "Noted.");
+    json_t *req = request(&e, 0);
+    assert_non_null(json_object_get(req, "tools"));
+    assert_non_null(json_object_get(req, "max_tokens")); /* compatible servers know this name */
+    assert_null(json_object_get(req, "stream_options"));
+    json_decref(req);
+    env_free(&e);
+}
+
+static void test_azure_and_content_filter(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "azure_openai", "az-key");
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.azure = 1;
+    s.content = "Hello there.";
+    standin_push(e.si, &s);
+    standin_spec f = STANDIN_SPEC_INIT;
+    f.azure = 1;
+    f.content = "";
+    f.finish_reason = "content_filter";
+    standin_push(e.si, &f);
+    out o = {0};
+    run(&e, &o, NULL, false, false);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_string_equal(o.text, "Hello there.");
+    char *path = standin_request_path(e.si, 0);
+    assert_string_equal(path, "/openai/deployments/fast/chat/completions?api-version=2024-10-21");
+    free(path);
+    char *key = standin_request_header(e.si, 0, "api-key");
+    assert_string_equal(key, "az-key");
+    free(key);
+    out o2 = {0};
+    run(&e, &o2, NULL, false, false);
+    assert_int_equal(o2.st, CCAI_OK);
+    assert_int_equal(o2.finish, CCAI_FINISH_CONTENT_FILTER);
+    env_free(&e);
+}
+
+static void test_429_retry_after_then_ok(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    standin_spec r = STANDIN_SPEC_INIT;
+    r.status = 429;
+    r.retry_after_ms = 250;
+    standin_push(e.si, &r);
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "Back again.";
+    standin_push(e.si, &s);
+    out o = {0};
+    uint64_t t0 = ccai_time_ms();
+    run(&e, &o, NULL, false, true);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_int_equal(o.attempts, 2);
+    assert_int_equal(o.retries, 1);
+    assert_string_equal(o.model, "fast");
+    assert_true(ccai_time_ms() - t0 >= 240); /* the server's delay was honoured */
+    env_free(&e);
+}
+
+static void test_failover_after_5xx(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    for (int i = 0; i < 3; i++) {
+        standin_spec r = STANDIN_SPEC_INIT;
+        r.status = 500;
+        standin_push(e.si, &r);
+    }
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "From the slow model.";
+    standin_push(e.si, &s);
+    out o = {0};
+    run(&e, &o, NULL, false, true);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_string_equal(o.model, "slow");
+    assert_int_equal(o.attempts, 4);
+    assert_string_equal(o.text, "From the slow model.");
+    env_free(&e);
+}
+
+static void test_no_retry_on_401_and_all_fail(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "right-key");
+    Ccai_llm_model_clear(&e.fast);
+    assert_int_equal(ccai_config_set(e.cfg, "llm.fast.api_key", "wrong"), CCAI_OK);
+    assert_int_equal(Ccai_llm_model_from_config(e.cfg, "fast", &e.fast), CCAI_OK);
+    out o = {0};
+    run(&e, &o, NULL, false, false);
+    assert_int_equal(o.st, CCAI_ERR_HTTP);
+    assert_int_equal(o.attempts, 1); /* 401 is not retried */
+    assert_non_null(strstr(o.err, "401"));
+    env_free(&e);
+}
+
+static void test_cut_stream_continues_without_repeat(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    /* First attempt: cut after a few words. Second: starts over. */
+    standin_spec a = STANDIN_SPEC_INIT;
+    a.content = "Your car is covered. We will send an expert tomorrow.";
+    a.cut_after = 6;
+    standin_push(e.si, &a);
+    standin_spec b = STANDIN_SPEC_INIT;
+    b.content = "Your car is covered. We will send an expert tomorrow.";
+    standin_push(e.si, &b);
+    out o = {0};
+    run(&e, &o, NULL, false, false);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_int_equal(o.attempts, 2);
+    /* Each word was delivered once. */
+    assert_string_equal(o.text, "Your car is covered. We will send an expert tomorrow.");
+    /* The retry told the model what was already said. */
+    json_t *req = request(&e, 1);
+    json_t *msgs = json_object_get(req, "messages");
+    assert_int_equal(json_array_size(msgs), 4);
+    json_t *said = json_array_get(msgs, 2);
+    assert_string_equal(json_string_value(json_object_get(said, "role")), "assistant");
+    assert_true(strlen(json_string_value(json_object_get(said, "content"))) > 0);
+    json_decref(req);
+    env_free(&e);
+}
+
+static void test_continuation_after_cut(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    standin_spec a = STANDIN_SPEC_INIT;
+    a.chunks = (const char *const[]){"I see. ", "Your car ", "is "};
+    a.n_chunks = 3;
+    a.cut_after = 4;
+    standin_push(e.si, &a);
+    standin_spec b = STANDIN_SPEC_INIT;
+    b.content = "I see. Let me check your contract.";
+    standin_push(e.si, &b);
+    out o = {0};
+    run(&e, &o, NULL, false, false);
+    assert_int_equal(o.st, CCAI_OK);
+    /* "I see. " was repeated and dropped; the new words follow. */
+    assert_string_equal(o.text, "I see. Your car is Let me check your contract.");
+    env_free(&e);
+}
+
+static void test_stall_and_malformed_are_retried(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    standin_spec a = STANDIN_SPEC_INIT;
+    a.content = "";
+    a.stall_after = 1;
+    a.stall_ms = 2000;
+    a.stall_close = 1;
+    standin_push(e.si, &a);
+    standin_spec b = STANDIN_SPEC_INIT;
+    b.content = "Hi there.";
+    b.malformed_chunk = 2;
+    standin_push(e.si, &b);
+    standin_spec c = STANDIN_SPEC_INIT;
+    c.content = "Hi there.";
+    c.error_after = 1;
+    c.error_style = STANDIN_ERROR_FIELD;
+    standin_push(e.si, &c);
+    standin_spec d = STANDIN_SPEC_INIT;
+    d.content = "Finally.";
+    standin_push(e.si, &d);
+    out o = {0};
+    run(&e, &o, NULL, false, true);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_int_equal(o.attempts, 4);
+    assert_string_equal(o.text, "Finally.");
+    env_free(&e);
+}
+
+static void test_json_mode(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "{\"action\":\"case_closed\",\"justification\":\"All done.\"}";
+    standin_push(e.si, &s);
+    out o = {0};
+    run(&e, &o, NULL, true, false);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_int_equal(o.deltas, 0);
+    assert_string_equal(o.text, "{\"action\":\"case_closed\",\"justification\":\"All done.\"}");
+    json_t *req = request(&e, 0);
+    assert_null(json_object_get(req, "stream"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(req, "response_format"), "type")),
+        "json_object");
+    json_decref(req);
+    env_free(&e);
+}
+
+static void test_cancel_midway(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "one two three four five six seven eight";
+    s.chunk_ms = 20;
+    standin_push(e.si, &s);
+    out o = {.cancel_after_deltas = 2};
+    run(&e, &o, NULL, false, false);
+    assert_int_equal(o.done, -1); /* no on_done after cancel */
+    for (int i = 0; i < 10; i++)
+        ccai_poll_run_once(e.poll, 20);
+    assert_int_equal(o.done, -1);
+    assert_int_equal(ccai_ctx_busy(e.ctx), 0);
+    env_free(&e);
+}
+
+static void test_retry_after_parsing(void **state)
+{
+    (void)state;
+    assert_int_equal(Ccai_llm_retry_after_ms("2", NULL, 0), 2000);
+    assert_int_equal(Ccai_llm_retry_after_ms("0.5", NULL, 0), 500);
+    assert_int_equal(Ccai_llm_retry_after_ms("2", "150", 0), 150);
+    assert_int_equal(Ccai_llm_retry_after_ms("600", NULL, 0), -1); /* too long to wait */
+    assert_int_equal(Ccai_llm_retry_after_ms("soon", NULL, 0), -1);
+    /* 1445412480000 = Wed, 21 Oct 2015 07:28:00 GMT */
+    assert_int_equal(Ccai_llm_retry_after_ms("Wed, 21 Oct 2015 07:28:03 GMT", NULL, 1445412480000),
+                     3000);
+    assert_int_equal(Ccai_llm_retry_after_ms(NULL, NULL, 0), -1);
+}
+
+static void test_urls(void **state)
+{
+    (void)state;
+    char ep[] = "https://res.openai.azure.com/", dep[] = "gpt-4.1-nano", ver[] = "2024-10-21",
+         local[] = "http://localhost:11434/v1";
+    Ccai_llm_model m = {0};
+    m.mode = CCAI_LLM_AZURE;
+    m.endpoint = ep;
+    m.deployment = dep;
+    m.api_version = ver;
+    char *u = Ccai_llm_chat_url(&m);
+    assert_string_equal(
+        u, "https://res.openai.azure.com/openai/deployments/gpt-4.1-nano/chat/completions"
+           "?api-version=2024-10-21");
+    ccai_free(u);
+    m.mode = CCAI_LLM_COMPATIBLE;
+    m.endpoint = local;
+    u = Ccai_llm_chat_url(&m);
+    assert_string_equal(u, "http://localhost:11434/v1/chat/completions");
+    ccai_free(u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stream_text),
+        cmocka_unit_test(test_tool_calls_split_empty_ids),
+        cmocka_unit_test(test_azure_and_content_filter),
+        cmocka_unit_test(test_429_retry_after_then_ok),
+        cmocka_unit_test(test_failover_after_5xx),
+        cmocka_unit_test(test_no_retry_on_401_and_all_fail),
+        cmocka_unit_test(test_cut_stream_continues_without_repeat),
+        cmocka_unit_test(test_continuation_after_cut),
+        cmocka_unit_test(test_stall_and_malformed_are_retried),
+        cmocka_unit_test(test_json_mode),
+        cmocka_unit_test(test_cancel_midway),
+        cmocka_unit_test(test_retry_after_parsing),
+        cmocka_unit_test(test_urls),
+    };
+    return cmocka_run_group_tests_name("llm", tests, NULL, NULL);
+}
