@@ -973,6 +973,26 @@ cleanup:
     return CCAI_OK;
 }
 
+/* Remove one message (the caller's words a content filter refused: keeping
+ * them would make every later request fail the same way). */
+ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq)
+{
+    if (!st || !call_id)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "DELETE FROM messages WHERE call_id = ? AND seq = ?", -1, &s,
+                           NULL) != SQLITE_OK)
+        return db_fail(st, "delete message");
+    ccai_status status = CCAI_OK;
+    if (bind_text(s, 1, call_id) || bind_int(s, 2, seq) || sqlite3_step(s) != SQLITE_DONE)
+        status = db_fail(st, "delete message");
+    else if (sqlite3_changes(st->db) == 0)
+        status = fail(st, CCAI_ERR_NOT_FOUND, "store: delete message: no message %lld in call %s",
+                      (long long)seq, call_id);
+    sqlite3_finalize(s);
+    return status;
+}
+
 /* Reminders -------------------------------------------------------------- */
 
 static ccai_status reminder_upsert_locked(Ccai_store *st, const char *call_id, const char *title,

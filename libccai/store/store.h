@@ -98,6 +98,9 @@ ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
  *  tool_calls (array), engine}. */
 ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret);
 
+/* Delete message seq of the call; NOT_FOUND when there is none. */
+ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq);
+
 /* Reminders ------------------------------------------------------------ */
 
 /* Insert or update by (call_id, title). *ret_created (may be NULL) tells
