@@ -24,7 +24,7 @@ FUZZDIR ?= build-fuzz
 MESON_ARGS ?=
 ARGS ?=
 FUZZ_TIME ?= 30
-FUZZ_TARGETS ?= config claim sse template
+FUZZ_TARGETS ?= config claim sse template offline
 FUZZ_CC ?= clang
 PYTHON ?= python3
 

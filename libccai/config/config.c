@@ -3,6 +3,7 @@
  * them), loaded from YAML with every error collected. */
 #include "config/config.h"
 #include "config/keys.h"
+#include "core/json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -947,7 +948,6 @@ CCAI_EXPORT ccai_status ccai_config_to_json(const ccai_config *cfg, int redact, 
         return CCAI_ERR_INVALID_ARG;
     const size_t flags = JSON_INDENT(2) | JSON_REAL_PRECISION(15);
     ccai_status st = CCAI_ERR_NOMEM;
-    char *out = NULL;
     json_t *dump = redact ? json_deep_copy(cfg->root) : json_incref(cfg->root);
     if (!dump)
         return CCAI_ERR_NOMEM;
@@ -957,18 +957,12 @@ CCAI_EXPORT ccai_status ccai_config_to_json(const ccai_config *cfg, int redact, 
             !tree_set(dump, k->path, json_string("***")))
             goto out;
     }
-    size_t size = json_dumpb(dump, NULL, 0, flags);
-    if (!size)
-        goto out;
-    out = Ccai_malloc(size + 1);
-    if (!out || json_dumpb(dump, out, size, flags) != size)
-        goto out;
-    out[size] = '\0';
-    *ret_json = out;
-    out = NULL;
-    st = CCAI_OK;
+    char *out = Ccai_json_dump(dump, flags);
+    if (out) {
+        *ret_json = out;
+        st = CCAI_OK;
+    }
 out:
-    ccai_free(out);
     json_decref(dump);
     return st;
 }

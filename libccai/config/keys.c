@@ -1,6 +1,7 @@
 /* The configuration keys: path, type, default, limits, description; and how
  * a value of each type is read from text or checked as JSON. */
 #include "config/keys.h"
+#include "core/json.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -514,20 +515,23 @@ static Ccai_conv bad(char **ret_msg, const char *fmt, ...)
     return *ret_msg ? CCAI_CONV_BAD : CCAI_CONV_NOMEM;
 }
 
+/* Through core/json.c: jansson's own parser corrupts text under OOM. */
 static Ccai_conv parse_json_text(const Ccai_key *k, const char *s, size_t len, json_t **ret,
                                  char **ret_msg)
 {
-    json_error_t err;
-    json_t *v = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
+    Ccai_json_err err = {0, 0, NULL};
+    ccai_status st = CCAI_OK;
+    json_t *v = Ccai_json_load(s, len, &err, &st);
     if (v) {
         *ret = v;
         return CCAI_CONV_OK;
     }
-    if (json_error_code(&err) == json_error_out_of_memory)
+    if (st == CCAI_ERR_NOMEM)
         return CCAI_CONV_NOMEM;
     char what[160];
     Ccai_key_expected(k, what, sizeof what);
-    return bad(ret_msg, "expected %s as JSON: %s at column %d", what, err.text, err.column);
+    return bad(ret_msg, "expected %s as JSON: %s at column %u", what,
+               err.text ? err.text : "invalid JSON", err.column);
 }
 
 static Ccai_conv parse_json_value(const Ccai_key *k, const char *s, size_t len,

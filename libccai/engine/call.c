@@ -74,30 +74,34 @@ static ccai_status call_doc(Ccai_store *st, const Ccai_store_call *row, json_t *
         return s;
     }
     json_t *doc = json_object();
-    if (!doc || set_new(doc, "call_id", json_string(row->id)) ||
-        set_new(doc, "created_at", json_string(created)) ||
-        set_new(doc, "updated_at", json_string(updated)) ||
-        set_new(doc, "in_progress", json_boolean(in_progress(state))) ||
-        set_new(doc, "state", json_string(ccai_call_state_str(state))) ||
-        set_new(doc, "direction",
-                json_string(row->direction == CCAI_OUTBOUND ? "outbound" : "inbound")) ||
-        set_new(doc, "channel", str_or_null(row->channel)) ||
-        set_new(doc, "phone_number", str_or_null(row->phone_number)) ||
-        set_new(doc, "bot_phone_number", str_or_null(row->bot_phone_number)) ||
-        set_new(doc, "provider_call_id", str_or_null(row->provider_call_id)) ||
-        set_new(doc, "lang", str_or_null(row->lang)) ||
-        set_new(doc, "initiate", json_text_or_null(row->initiate_json)) ||
-        set_new(doc, "claim", json_text_or_null(row->claim_json)) ||
-        set_new(doc, "messages", messages) || set_new(doc, "reminders", reminders) ||
-        set_new(doc, "next", json_text_or_null(row->next_json)) ||
-        set_new(doc, "synthesis", json_text_or_null(row->synthesis_json)) ||
-        set_new(doc, "recording_url", str_or_null(row->recording_url)) ||
-        set_new(doc, "row_version", json_integer(row->row_version))) {
-        /* set_new consumed messages/reminders only when it got that far. */
-        if (!doc) {
-            json_decref(messages);
-            json_decref(reminders);
-        }
+    if (!doc) {
+        json_decref(messages);
+        json_decref(reminders);
+        return CCAI_ERR_NOMEM;
+    }
+    /* set_new() consumes its value even when it fails: evaluate them all. */
+    int bad = 0;
+    bad |= set_new(doc, "call_id", json_string(row->id));
+    bad |= set_new(doc, "created_at", json_string(created));
+    bad |= set_new(doc, "updated_at", json_string(updated));
+    bad |= set_new(doc, "in_progress", json_boolean(in_progress(state)));
+    bad |= set_new(doc, "state", json_string(ccai_call_state_str(state)));
+    bad |= set_new(doc, "direction",
+                   json_string(row->direction == CCAI_OUTBOUND ? "outbound" : "inbound"));
+    bad |= set_new(doc, "channel", str_or_null(row->channel));
+    bad |= set_new(doc, "phone_number", str_or_null(row->phone_number));
+    bad |= set_new(doc, "bot_phone_number", str_or_null(row->bot_phone_number));
+    bad |= set_new(doc, "provider_call_id", str_or_null(row->provider_call_id));
+    bad |= set_new(doc, "lang", str_or_null(row->lang));
+    bad |= set_new(doc, "initiate", json_text_or_null(row->initiate_json));
+    bad |= set_new(doc, "claim", json_text_or_null(row->claim_json));
+    bad |= set_new(doc, "messages", messages);
+    bad |= set_new(doc, "reminders", reminders);
+    bad |= set_new(doc, "next", json_text_or_null(row->next_json));
+    bad |= set_new(doc, "synthesis", json_text_or_null(row->synthesis_json));
+    bad |= set_new(doc, "recording_url", str_or_null(row->recording_url));
+    bad |= set_new(doc, "row_version", json_integer(row->row_version));
+    if (bad) {
         json_decref(doc);
         return CCAI_ERR_NOMEM;
     }
@@ -282,6 +286,9 @@ static void call_unlink(ccai_call *c)
 
 static void call_destroy(ccai_call *c)
 {
+    Ccai_conv_cleanup(c);
+    json_decref(c->initiate);
+    json_decref(c->claim);
     Ccai_store_call_clear(&c->row);
     ccai_claim_schema_unref(c->schema);
     Ccai_err_free(&c->err);
@@ -296,23 +303,33 @@ static ccai_status store_fail(ccai_call *c, ccai_status st)
     return st;
 }
 
-static ccai_status add_message(ccai_call *c, const char *persona, const char *action,
-                               const char *content, const char *lang)
+ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char *action,
+                                  ccai_style style, const char *content, const char *lang,
+                                  const char *tool_calls_json, const char *engine, int64_t *ret_seq)
 {
     Ccai_store_message m = {
         .persona = persona,
         .action = action,
-        .style = "none",
+        .style = ccai_style_str(style),
         .content = content ? content : "",
         .lang = lang ? lang : c->row.lang,
+        .tool_calls_json = tool_calls_json,
+        .engine = engine,
     };
-    ccai_status st = Ccai_store_message_append(c->ctx->store, c->row.id, &m, NULL);
+    ccai_status st = Ccai_store_message_append(c->ctx->store, c->row.id, &m, ret_seq);
     return st == CCAI_OK ? st : store_fail(c, st);
+}
+
+static ccai_status add_message(ccai_call *c, const char *persona, const char *action,
+                               const char *content, const char *lang)
+{
+    return Ccai_call_add_message(c, persona, action, CCAI_STYLE_NONE, content, lang, NULL, NULL,
+                                 NULL);
 }
 
 /* Write the row; on a conflict the stored copy wins (re-read), and the
  * caller is told. */
-static ccai_status save_row(ccai_call *c)
+ccai_status Ccai_call_save(ccai_call *c)
 {
     ccai_status st = Ccai_store_call_update(c->ctx->store, &c->row);
     if (st == CCAI_OK)
@@ -327,7 +344,7 @@ static void notify_state(ccai_call *c, ccai_call_state old_state)
 }
 
 /* Persist the new state, then tell the host. */
-static ccai_status set_state(ccai_call *c, ccai_call_state s)
+ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 {
     if (s == c->state)
         return CCAI_OK;
@@ -338,7 +355,7 @@ static ccai_status set_state(ccai_call *c, ccai_call_state s)
         c->row.state = prev;
         return CCAI_ERR_NOMEM;
     }
-    ccai_status st = save_row(c);
+    ccai_status st = Ccai_call_save(c);
     if (st != CCAI_OK) {
         ccai_free(c->row.state);
         c->row.state = prev;
@@ -351,6 +368,8 @@ static ccai_status set_state(ccai_call *c, ccai_call_state s)
     notify_state(c, old);
     return CCAI_OK;
 }
+
+static ccai_status found_initiate(ccai_call *c);
 
 CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p,
                                         const ccai_call_ops *ops, void *userdata, ccai_call **ret)
@@ -411,7 +430,7 @@ CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p
             !Ccai_str_replace(&c->row.provider_call_id, p->provider_call_id) ||
             !Ccai_str_replace(&c->row.state, ccai_call_state_str(CCAI_CALL_NEW)))
             goto fail;
-        st = save_row(c);
+        st = Ccai_call_save(c);
         if (st != CCAI_OK) {
             Ccai_ctx_set_error(ctx, "%s", Ccai_err_get(&c->err));
             goto fail;
@@ -444,6 +463,25 @@ CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p
         }
         c->state = CCAI_CALL_NEW;
     }
+    st = CCAI_ERR_NOMEM;
+    {
+        Ccai_json_err jerr;
+        ccai_status pst;
+        c->claim = Ccai_json_load(c->row.claim_json, strlen(c->row.claim_json), &jerr, &pst);
+        if (!c->claim || !json_is_object(c->claim)) {
+            json_decref(c->claim);
+            c->claim = json_object();
+        }
+        if (!c->claim)
+            goto fail;
+        c->initiate = json_incref(initiate);
+        if (found_initiate(c) != CCAI_OK)
+            goto fail;
+    }
+    c->rate = json_number_value(json_object_get(c->initiate, "prosody_rate"));
+    if (c->rate < 0.75 || c->rate > 1.25)
+        c->rate = 1.0;
+    Ccai_conv_init(c);
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
              p->direction == CCAI_OUTBOUND ? "outbound" : "inbound",
              c->resumed ? "resumed" : "started", channel, "");
@@ -461,16 +499,58 @@ fail:
     return st;
 }
 
+/* A resumed call keeps the initiate it was stored with. */
+static ccai_status found_initiate(ccai_call *c)
+{
+    if (!c->resumed)
+        return CCAI_OK;
+    Ccai_json_err jerr;
+    ccai_status st;
+    json_t *stored = Ccai_json_load(c->row.initiate_json, strlen(c->row.initiate_json), &jerr, &st);
+    if (!stored)
+        return st == CCAI_ERR_NOMEM ? st : CCAI_OK;
+    json_decref(c->initiate);
+    c->initiate = stored;
+    return CCAI_OK;
+}
+
+ccai_status Ccai_call_save_claim(ccai_call *c)
+{
+    char *text = Ccai_json_dump(c->claim, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (!text)
+        return CCAI_ERR_NOMEM;
+    char *prev = c->row.claim_json;
+    c->row.claim_json = text;
+    ccai_status st = Ccai_call_save(c);
+    if (st != CCAI_OK) {
+        c->row.claim_json = prev;
+        ccai_free(text);
+        return st;
+    }
+    ccai_free(prev);
+    return CCAI_OK;
+}
+
+void Ccai_call_hangup(ccai_call *c)
+{
+    if (!in_progress(c->state) || c->state == CCAI_CALL_ENDING)
+        return;
+    Ccai_call_set_state(c, CCAI_CALL_ENDING);
+    if (c->ops.hangup)
+        c->ops.hangup(c, c->ud);
+}
+
 /* End a call that is going away without a hangup event. */
 static void end_quietly(ccai_call *c, const char *reason)
 {
+    Ccai_conv_cleanup(c);
     if (!in_progress(c->state))
         return;
     if (add_message(c, "assistant", "hangup", reason, NULL) != CCAI_OK)
         return;
     ccai_call_ops none = c->ops;
     c->ops.state_changed = NULL; /* freeing fires no callbacks */
-    set_state(c, CCAI_CALL_ENDED);
+    Ccai_call_set_state(c, CCAI_CALL_ENDED);
     c->ops = none;
 }
 
@@ -545,11 +625,11 @@ static ccai_status on_connected(ccai_call *c)
         return CCAI_OK; /* a repeated connected event changes nothing */
     ccai_status st = add_message(c, "human", "call", "", NULL);
     if (st == CCAI_OK)
-        st = set_state(c, CCAI_CALL_CONNECTED);
+        st = Ccai_call_set_state(c, CCAI_CALL_CONNECTED);
     if (st == CCAI_OK)
-        st = set_state(c, CCAI_CALL_CONVERSATION);
-    if (st == CCAI_OK && c->ops.listen)
-        c->ops.listen(c, c->row.lang, c->ud);
+        st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+    if (st == CCAI_OK)
+        Ccai_conv_connected(c);
     return st;
 }
 
@@ -563,24 +643,23 @@ static ccai_status on_caller_text(ccai_call *c, const ccai_event *ev, const char
     }
     if (!ev->text || !*ev->text)
         return CCAI_OK;
-    ccai_status st = add_message(c, "human", action, ev->text, ev->lang);
+    int64_t seq = 0;
+    ccai_status st = Ccai_call_add_message(c, "human", action, CCAI_STYLE_NONE, ev->text, ev->lang,
+                                           NULL, NULL, &seq);
     if (st != CCAI_OK)
         return st;
     c->caller_spoke = true;
-    if (c->state != CCAI_CALL_CONVERSATION)
-        return CCAI_OK;
-    /* The turn: the conversation engine answers here. */
-    st = set_state(c, CCAI_CALL_TURN);
-    if (st == CCAI_OK)
-        st = set_state(c, CCAI_CALL_CONVERSATION);
-    if (st == CCAI_OK && c->ops.listen)
-        c->ops.listen(c, c->row.lang, c->ud);
-    return st;
+    /* An SMS is read by the next turn; words and keys get an answer now. */
+    if (strcmp(action, "sms") != 0 &&
+        (c->state == CCAI_CALL_CONVERSATION || c->state == CCAI_CALL_TURN))
+        Ccai_conv_caller_said(c, ev->text, seq);
+    return CCAI_OK;
 }
 
 static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
 {
     ccai_ctx *ctx = c->ctx;
+    Ccai_conv_cleanup(c);
     ccai_status st = Ccai_store_begin(ctx->store);
     if (st != CCAI_OK)
         return store_fail(c, st);
@@ -594,7 +673,7 @@ static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
     }
     st = add_message(c, "human", "hangup", ev->text, NULL);
     if (st == CCAI_OK)
-        st = save_row(c);
+        st = Ccai_call_save(c);
     if (st == CCAI_OK && c->caller_spoke) {
         char payload[64];
         snprintf(payload, sizeof payload, "{\"reason\":\"hangup\"}");
@@ -629,12 +708,14 @@ static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
     switch (ev->type) {
     case CCAI_EVENT_RINGING:
         if (c->state == CCAI_CALL_NEW)
-            return set_state(c, CCAI_CALL_RINGING);
+            return Ccai_call_set_state(c, CCAI_CALL_RINGING);
         return CCAI_OK;
     case CCAI_EVENT_CONNECTED: return on_connected(c);
     case CCAI_EVENT_SPEECH:
-        if (!ev->final)
-            return CCAI_OK; /* partial results only matter for barge-in */
+        if (!ev->final) {
+            Ccai_conv_partial(c); /* barge-in */
+            return CCAI_OK;
+        }
         return on_caller_text(c, ev, "talk");
     case CCAI_EVENT_DTMF: return on_caller_text(c, ev, "dtmf");
     case CCAI_EVENT_SMS: return on_caller_text(c, ev, "sms");
@@ -646,17 +727,21 @@ static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
         return CCAI_OK;
     case CCAI_EVENT_TRANSFER_OK: {
         ccai_status st = add_message(c, "assistant", "transfer", ev->text, NULL);
-        return st == CCAI_OK ? set_state(c, CCAI_CALL_ENDED) : st;
+        return st == CCAI_OK ? Ccai_call_set_state(c, CCAI_CALL_ENDED) : st;
     }
-    case CCAI_EVENT_TRANSFER_FAILED:
+    case CCAI_EVENT_TRANSFER_FAILED: {
         if (c->state != CCAI_CALL_TRANSFERRING)
             return CCAI_OK;
-        return set_state(c, CCAI_CALL_CONVERSATION);
+        ccai_status st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+        if (st == CCAI_OK)
+            Ccai_conv_transfer_failed(c, ev->text);
+        return st;
+    }
     case CCAI_EVENT_HANGUP: return on_hangup(c, ev);
     case CCAI_EVENT_RECORDING:
         if (!Ccai_str_replace(&c->row.recording_url, ev->text))
             return CCAI_ERR_NOMEM;
-        return save_row(c);
+        return Ccai_call_save(c);
     }
     return CCAI_ERR_INVALID_ARG;
 }

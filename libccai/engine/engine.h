@@ -21,6 +21,9 @@ struct ccai_event {
     double confidence;
 };
 
+struct Ccai_turn;
+struct Ccai_offline;
+
 struct ccai_call {
     ccai_ctx *ctx;
     struct ccai_call *prev, *next;
@@ -34,6 +37,66 @@ struct ccai_call {
     int depth;
     bool free_pending;
     Ccai_err err;
+
+    /* The conversation (engine/conversation.c). */
+    json_t *initiate;             /* parsed row.initiate_json */
+    json_t *claim;                /* parsed row.claim_json */
+    double rate;                  /* prosody rate, 0.75 .. 1.25 */
+    struct Ccai_turn *turn;       /* the LLM turn in flight */
+    struct Ccai_offline *offline; /* the offline engine, when it is in charge */
+    bool offline_mode;
+    bool first_turn; /* no turn yet on this leg */
+    bool speaking;   /* said something not yet reported done */
+    Ccai_timer silence;
+    int silences;
 };
+
+/* The engine of a context: prompts and models (engine/conversation.c). */
+typedef struct Ccai_engine Ccai_engine;
+ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg);
+void Ccai_engine_free(Ccai_engine *e);
+
+/* call.c, for the conversation and the tools */
+ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char *action,
+                                  ccai_style style, const char *content, const char *lang,
+                                  const char *tool_calls_json, const char *engine,
+                                  int64_t *ret_seq);
+ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
+ccai_status Ccai_call_save(ccai_call *c);
+/* Store c->claim into the row (and save it). */
+ccai_status Ccai_call_save_claim(ccai_call *c);
+/* Hang up for good: goodbye said by the caller of this, hangup asked of
+ * the channel, state ending. */
+void Ccai_call_hangup(ccai_call *c);
+
+/* conversation.c, driven by call.c */
+void Ccai_conv_init(ccai_call *c);
+void Ccai_conv_cleanup(ccai_call *c);
+void Ccai_conv_connected(ccai_call *c);
+void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq);
+void Ccai_conv_partial(ccai_call *c);
+void Ccai_conv_silence(ccai_call *c);
+void Ccai_conv_say_done(ccai_call *c);
+void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
+
+/* Speak one sentence through the channel; stored as an assistant message
+ * when engine is not NULL. false when the channel refused it. */
+bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
+                   bool more_follows, const char *engine);
+/* Speak a configured phrase (one variant at random); stored when asked. */
+bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store);
+
+/* tools.c */
+typedef struct Ccai_tool_outcome {
+    bool end_call; /* the call is ending: no further LLM round */
+    bool transfer; /* handed to a human */
+    bool changed;  /* something the next round must see */
+} Ccai_tool_outcome;
+
+/* The tool schemas for this call (end_call left out when asked). */
+json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call);
+/* Run one tool call; returns the result text for the LLM (never NULL
+ * unless out of memory). Speaks the customer_response. */
+char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai_tool_outcome *out);
 
 #endif

@@ -2,6 +2,7 @@
 #include "io/ctx_private.h"
 
 #include "config/config.h"
+#include "engine/engine.h"
 #include "store/store.h"
 
 #include <string.h>
@@ -78,6 +79,7 @@ void Ccai_ctx_rearm(ccai_ctx *ctx)
 static void ctx_destroy(ccai_ctx *ctx)
 {
     Ccai_calls_ctx_cleanup(ctx);
+    Ccai_engine_free(ctx->engine);
     Ccai_http_ctx_cleanup(ctx);
     /* Timers belong to their owners (calls, requests), all gone by now. */
     Ccai_timer_heap_free(&ctx->timers);
@@ -153,6 +155,9 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
             why = Ccai_strdup("http: cannot initialise libcurl");
         goto fail;
     }
+    st = Ccai_engine_new(ctx, &ctx->engine, &why);
+    if (st != CCAI_OK)
+        goto fail;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "ctx: ready (database %s)", ctx->db_path);
     *ret = ctx;
     return CCAI_OK;

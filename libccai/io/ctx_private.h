@@ -36,7 +36,8 @@ struct ccai_ctx {
     bool in_curl;        /* inside curl_multi_socket_action() */
     bool cancel_pending; /* cancelled requests wait for the sweep */
 
-    /* engine/call.c: live call handles */
+    /* engine/: prompts and models, and the live call handles */
+    struct Ccai_engine *engine;
     struct ccai_call *calls;
     size_t n_calls;
 };

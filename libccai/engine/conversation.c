@@ -1,0 +1,852 @@
+/* The conversation: greeting, turns through the LLM tool loop, timers,
+ * barge-in, and the offline dialogue engine when no LLM can answer.
+ *
+ * A turn: the caller's words are stored (call.c); the request is built from
+ * the prompts, the claim, the reminders and the newest history that fits;
+ * the answer streams in and every complete sentence is spoken at once and
+ * stored once the channel took it; tool calls run (their customer_response
+ * spoken first) and their results go back to the model, at most
+ * conversation.max_llm_rounds rounds. Timers on the context: a soft timeout
+ * says a filler once, a hard timeout gives up with an apology, a silence
+ * timeout asks "are you still there?" and ends the call after
+ * recognition_retry_max tries. */
+#include "engine/engine.h"
+
+#include "config/config.h"
+#include "core/json.h"
+#include "engine/offline.h"
+#include "engine/prompts.h"
+#include "engine/speech.h"
+#include "engine/tz.h"
+#include "llm/llm.h"
+
+#include <stdio.h>
+
+/* Conservative token estimate without a tokenizer: one token per three
+ * bytes of UTF-8 (English averages four characters per token; accented and
+ * CJK text take more bytes per character, which this also covers), plus a
+ * few tokens of framing per message. Over-counting only trims history a
+ * little early; under-counting would overflow the context window. */
+#define BYTES_PER_TOKEN    3
+#define TOKENS_PER_MESSAGE 4
+
+struct Ccai_engine {
+    Ccai_prompts *prompts;
+    Ccai_llm_model models[2];
+    size_t n_models;
+    uint32_t soft_ms, hard_ms, silence_ms;
+    int retry_max;
+    int max_rounds;
+    int history_max;
+};
+
+typedef struct Ccai_turn {
+    ccai_call *c;
+    int round;
+    int empty_retries;
+    Ccai_llm_call *llm;
+    Ccai_sentences sent;
+    Ccai_timer soft, hard;
+    bool said;    /* a sentence of this turn was spoken */
+    bool loading; /* the filler was said */
+    char engine[32];
+} Ccai_turn;
+
+static Ccai_engine *engine_of(const ccai_call *c)
+{
+    return c->ctx->engine;
+}
+
+/* Engine ------------------------------------------------------------------- */
+
+ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg)
+{
+    Ccai_engine *e = Ccai_calloc(1, sizeof *e);
+    if (!e)
+        return CCAI_ERR_NOMEM;
+    char *why = NULL;
+    e->prompts = Ccai_prompts_new(ctx->cfg, &why);
+    if (!e->prompts) {
+        ccai_free(e);
+        if (why && ret_errmsg)
+            *ret_errmsg = why;
+        else
+            ccai_free(why);
+        return why ? CCAI_ERR_CONFIG : CCAI_ERR_NOMEM;
+    }
+    const ccai_config *cfg = ctx->cfg;
+    bool slow_first = Ccai_config_bool(cfg, "conversation.slow_llm_for_chat", false);
+    const char *order[2] = {slow_first ? "slow" : "fast", slow_first ? "fast" : "slow"};
+    for (int i = 0; i < 2; i++) {
+        ccai_status st = Ccai_llm_model_from_config(cfg, order[i], &e->models[e->n_models]);
+        if (st == CCAI_OK)
+            e->n_models++;
+        else if (st != CCAI_ERR_NOT_FOUND) {
+            Ccai_engine_free(e);
+            return st;
+        }
+    }
+    e->soft_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_soft_timeout_sec", 4) * 1000u;
+    e->hard_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_hard_timeout_sec", 15) * 1000u;
+    e->silence_ms =
+        (uint32_t)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20) * 1000u;
+    e->retry_max = (int)Ccai_config_int(cfg, "conversation.recognition_retry_max", 3);
+    e->max_rounds = (int)Ccai_config_int(cfg, "conversation.max_llm_rounds", 3);
+    e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
+    if (e->max_rounds < 1)
+        e->max_rounds = 1;
+    Ccai_log(&ctx->log, CCAI_LOG_INFO, "engine: %s",
+             e->n_models ? (e->n_models == 2 ? "two LLMs (with fail-over)" : "one LLM")
+                         : "no LLM configured: the offline dialogue answers");
+    *ret = e;
+    return CCAI_OK;
+}
+
+void Ccai_engine_free(Ccai_engine *e)
+{
+    if (!e)
+        return;
+    Ccai_prompts_free(e->prompts);
+    for (size_t i = 0; i < 2; i++)
+        Ccai_llm_model_clear(&e->models[i]);
+    ccai_free(e);
+}
+
+/* Helpers ------------------------------------------------------------------ */
+
+static const char *initiate_str(const ccai_call *c, const char *key)
+{
+    const char *v = json_string_value(json_object_get(c->initiate, key));
+    return v ? v : "";
+}
+
+/* The available language entry of code (or NULL). */
+static const json_t *lang_entry(const ccai_call *c, const char *code)
+{
+    const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *sc = json_string_value(json_object_get(l, "short_code"));
+        if (sc && code && strcmp(sc, code) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+/* "French" for fr-FR: the first pronunciation, as the reference. */
+static const char *lang_name(const ccai_call *c)
+{
+    const json_t *l = lang_entry(c, c->row.lang);
+    const char *name =
+        json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
+    return name ? name : c->row.lang;
+}
+
+static uint32_t random32(void)
+{
+    uint32_t r = 0;
+    Ccai_random_bytes(&r, sizeof r);
+    return r;
+}
+
+static void set_state(ccai_call *c, ccai_call_state s)
+{
+    if (c->state < CCAI_CALL_TRANSFERRING)
+        Ccai_call_set_state(c, s);
+}
+
+/* Saying ------------------------------------------------------------------- */
+
+bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
+                   bool more_follows, const char *engine)
+{
+    if (!text || !*text || !c->ops.say)
+        return false;
+    const json_t *l = lang_entry(c, c->row.lang);
+    ccai_speech sp = {
+        .version = CCAI_SPEECH_VERSION,
+        .text = text,
+        .lang = c->row.lang,
+        .voice = json_string_value(json_object_get(l, "voice")),
+        .style = style,
+        .rate = c->rate,
+        .expects_reply = expects_reply,
+        .more_follows = more_follows,
+    };
+    if (c->ops.say(c, &sp, c->ud) != 0) {
+        Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: the channel refused to speak", c->row.id);
+        return false;
+    }
+    c->speaking = true;
+    /* Only what the channel took is stored as spoken. */
+    if (engine)
+        Ccai_call_add_message(c, "assistant", "talk", style, text, NULL, NULL, engine, NULL);
+    return true;
+}
+
+bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store)
+{
+    Ccai_prompt_var vars[] = {
+        {"bot_name", initiate_str(c, "bot_name")},
+        {"bot_company", initiate_str(c, "bot_company")},
+    };
+    char *text = Ccai_prompts_render_tts(engine_of(c)->prompts, (Ccai_tts_phrase)phrase, random32(),
+                                         vars, CCAI_ARRAY_SIZE(vars));
+    bool ok = text && Ccai_conv_say(c, text, CCAI_STYLE_NONE, expects_reply, false,
+                                    store ? "script" : NULL);
+    ccai_free(text);
+    return ok;
+}
+
+static void on_silence_timer(Ccai_timer *t, void *ud);
+
+/* The bot is done: listen, and count silence from now. */
+static void listen(ccai_call *c)
+{
+    if (c->state >= CCAI_CALL_TRANSFERRING)
+        return;
+    if (c->ops.listen)
+        c->ops.listen(c, c->row.lang, c->ud);
+    Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+}
+
+static void goodbye_and_hangup(ccai_call *c)
+{
+    Ccai_timer_stop(c->ctx, &c->silence);
+    Ccai_conv_say_phrase(c, CCAI_TTS_GOODBYE, false, true);
+    Ccai_call_hangup(c);
+}
+
+/* Offline dialogue ---------------------------------------------------------- */
+
+static ccai_status offline_start(ccai_call *c, bool resumed)
+{
+    if (c->offline)
+        return CCAI_OK;
+    char *claim = Ccai_json_dump(c->claim, JSON_COMPACT);
+    const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
+    const char *langs[16];
+    size_t n = 0, i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *code = json_string_value(json_object_get(l, "short_code"));
+        if (code && n < CCAI_ARRAY_SIZE(langs) - 1)
+            langs[n++] = code;
+    }
+    langs[n] = NULL;
+    ccai_claim_schema *schema = c->schema;
+    int32_t off = 0;
+    Ccai_tz *tz = NULL;
+    if (Ccai_tz_load(Ccai_tz_for_phone(c->row.phone_number), &tz) == CCAI_OK) {
+        Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
+        Ccai_tz_free(tz);
+    }
+    Ccai_offline_params p = {
+        .schema = schema,
+        .claim_json = claim,
+        .lang = c->row.lang,
+        .bot_name = initiate_str(c, "bot_name"),
+        .bot_company = initiate_str(c, "bot_company"),
+        .available_langs = n ? langs : NULL,
+        .now_ms = Ccai_wall_ms(),
+        .utc_offset_min = off / 60,
+    };
+    ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
+    ccai_free(claim);
+    CCAI_UNUSED(resumed);
+    return st;
+}
+
+/* Perform the actions of an offline reply, in order. */
+static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
+{
+    bool asked = false, ended = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const Ccai_offline_action *a = &r->v[i];
+        switch (a->kind) {
+        case CCAI_OFFLINE_SAY:
+            Ccai_conv_say(c, a->text, CCAI_STYLE_NONE, a->expects_reply, i + 1 < r->n, "offline");
+            asked = asked || a->expects_reply;
+            break;
+        case CCAI_OFFLINE_SET_FIELD:
+            if (json_object_set_new(c->claim, a->field, json_string(a->text)) == 0)
+                Ccai_call_save_claim(c);
+            break;
+        case CCAI_OFFLINE_SET_LANG:
+            if (Ccai_str_replace(&c->row.lang, a->text))
+                Ccai_call_save(c);
+            break;
+        case CCAI_OFFLINE_TRANSFER: {
+            const char *agent = initiate_str(c, "agent_phone_number");
+            ended = true;
+            Ccai_timer_stop(c->ctx, &c->silence);
+            if (*agent && c->ops.transfer &&
+                Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING) == CCAI_OK) {
+                if (c->ops.transfer(c, agent, c->ud) != 0)
+                    Ccai_conv_transfer_failed(c, "the channel cannot transfer");
+            } else {
+                Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
+            }
+            break;
+        }
+        case CCAI_OFFLINE_HANGUP:
+            ended = true;
+            Ccai_timer_stop(c->ctx, &c->silence);
+            Ccai_call_hangup(c);
+            break;
+        }
+    }
+    if (!ended)
+        listen(c);
+    CCAI_UNUSED(asked);
+}
+
+static void offline_turn(ccai_call *c, const char *text)
+{
+    const Ccai_offline_reply *r = NULL;
+    ccai_status st;
+    set_state(c, CCAI_CALL_TURN);
+    if (!c->offline) {
+        st = offline_start(c, true);
+        if (st == CCAI_OK)
+            st = Ccai_offline_start(c->offline, true, &r);
+        if (st == CCAI_OK && text)
+            offline_act(c, r), r = NULL;
+    }
+    if (text) {
+        st = Ccai_offline_input(c->offline, text, &r);
+    } else if (!r) {
+        st = Ccai_offline_silence(c->offline, &r);
+    } else {
+        st = CCAI_OK;
+    }
+    if (st == CCAI_OK && r) {
+        set_state(c, CCAI_CALL_CONVERSATION);
+        offline_act(c, r);
+        return;
+    }
+    set_state(c, CCAI_CALL_CONVERSATION);
+    Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: offline dialogue: %s", c->row.id,
+             ccai_status_str(st));
+    Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+    listen(c);
+}
+
+/* Turns --------------------------------------------------------------------- */
+
+static void turn_free(Ccai_turn *t)
+{
+    if (!t)
+        return;
+    ccai_ctx *ctx = t->c->ctx;
+    if (t->llm)
+        Ccai_llm_cancel(t->llm);
+    Ccai_timer_stop(ctx, &t->soft);
+    Ccai_timer_stop(ctx, &t->hard);
+    Ccai_sentences_free(&t->sent);
+    ccai_free(t);
+}
+
+static void turn_end(Ccai_turn *t, bool listen_again)
+{
+    ccai_call *c = t->c;
+    c->turn = NULL;
+    turn_free(t);
+    set_state(c, CCAI_CALL_CONVERSATION);
+    if (listen_again)
+        listen(c);
+}
+
+/* One stored message as OpenAI messages (the reference's shapes). */
+static ccai_status history_messages(const json_t *m, json_t *out)
+{
+    const char *persona = json_string_value(json_object_get(m, "persona"));
+    const char *action = json_string_value(json_object_get(m, "action"));
+    const char *style = json_string_value(json_object_get(m, "style"));
+    const char *content = json_string_value(json_object_get(m, "content"));
+    const json_t *calls = json_object_get(m, "tool_calls");
+    if (!persona || !action)
+        return CCAI_OK;
+    bool human = strcmp(persona, "human") == 0;
+    char *text = human ? Ccai_asprintf("action=%s %s", action, content ? content : "")
+                       : Ccai_asprintf("action=%s style=%s %s", action, style ? style : "none",
+                                       content ? content : "");
+    if (!text)
+        return CCAI_ERR_NOMEM;
+    for (char *p = text; *p; p++) {
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    }
+    json_t *msg = json_pack("{s:s, s:s}", "role", human ? "user" : "assistant", "content", text);
+    ccai_free(text);
+    if (!msg || json_array_append_new(out, msg))
+        return CCAI_ERR_NOMEM;
+    if (human || !json_is_array(calls) || json_array_size(calls) == 0)
+        return CCAI_OK;
+    json_t *tc = json_array();
+    if (!tc || json_object_set_new(msg, "tool_calls", tc))
+        return CCAI_ERR_NOMEM;
+    size_t i;
+    const json_t *call;
+    json_array_foreach(calls, i, call)
+    {
+        const char *id = json_string_value(json_object_get(call, "tool_id"));
+        const char *name = json_string_value(json_object_get(call, "function_name"));
+        const char *args = json_string_value(json_object_get(call, "function_arguments"));
+        if (!id || !name)
+            continue;
+        json_t *one = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "function",
+                                "function", "name", name, "arguments", args ? args : "{}");
+        if (!one || json_array_append_new(tc, one))
+            return CCAI_ERR_NOMEM;
+    }
+    json_array_foreach(calls, i, call)
+    {
+        const char *id = json_string_value(json_object_get(call, "tool_id"));
+        const char *result = json_string_value(json_object_get(call, "content"));
+        if (!id || !result)
+            continue;
+        json_t *one =
+            json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id", id, "content", result);
+        if (!one || json_array_append_new(out, one))
+            return CCAI_ERR_NOMEM;
+    }
+    return CCAI_OK;
+}
+
+static size_t tokens_of(const json_t *v)
+{
+    char *text = Ccai_json_dump(v, JSON_COMPACT);
+    size_t n = text ? strlen(text) : 0;
+    ccai_free(text);
+    return n / BYTES_PER_TOKEN + TOKENS_PER_MESSAGE;
+}
+
+static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminders)
+{
+    Ccai_engine *e = engine_of(c);
+    if (which == CCAI_PROMPT_DEFAULT_SYSTEM) {
+        char date[CCAI_TZ_FORMAT_MAX];
+        if (Ccai_tz_format_now(Ccai_tz_for_phone(c->row.phone_number), Ccai_wall_ms(), &c->ctx->log,
+                               date, sizeof date) != CCAI_OK)
+            date[0] = '\0';
+        const char *bot_phone = c->row.bot_phone_number ? c->row.bot_phone_number : "";
+        Ccai_prompt_var vars[] = {
+            {"bot_name", initiate_str(c, "bot_name")},
+            {"bot_company", initiate_str(c, "bot_company")},
+            {"bot_phone_number", bot_phone},
+            {"phone_number", c->row.phone_number},
+            {"date", date},
+        };
+        return Ccai_prompts_render_llm(e->prompts, which, vars, CCAI_ARRAY_SIZE(vars));
+    }
+    char *claim = Ccai_json_dump(c->claim, JSON_COMPACT);
+    char *rem = Ccai_json_dump(reminders, JSON_COMPACT);
+    char *out = NULL;
+    if (claim && rem) {
+        Ccai_prompt_var vars[] = {
+            {"task", initiate_str(c, "task")},
+            {"default_lang", lang_name(c)},
+            {"bot_company", initiate_str(c, "bot_company")},
+            {"actions", "call, hangup, sms, talk"},
+            {"styles", "cheerful, none, sad"},
+            {"claim", claim},
+            {"reminders", rem},
+        };
+        out = Ccai_prompts_render_llm(e->prompts, which, vars, CCAI_ARRAY_SIZE(vars));
+    }
+    ccai_free(claim);
+    ccai_free(rem);
+    return out;
+}
+
+/* System prompts, then the newest history that fits the model's window
+ * (context - max_tokens, counted conservatively) and the message cap. */
+static ccai_status build_messages(ccai_call *c, const json_t *tools, json_t **ret)
+{
+    Ccai_engine *e = engine_of(c);
+    Ccai_store *st = c->ctx->store;
+    json_t *history = NULL, *reminders = NULL, *out = NULL, *tail = NULL;
+    char *persona = NULL, *chat = NULL;
+    ccai_status s = Ccai_store_messages_json(st, c->row.id, &history);
+    if (s == CCAI_OK)
+        s = Ccai_store_reminders_json(st, c->row.id, &reminders);
+    if (s != CCAI_OK)
+        goto out;
+    s = CCAI_ERR_NOMEM;
+    persona = render_system(c, CCAI_PROMPT_DEFAULT_SYSTEM, reminders);
+    chat = render_system(c, CCAI_PROMPT_CHAT_SYSTEM, reminders);
+    out = json_array();
+    tail = json_array();
+    if (!persona || !chat || !out || !tail ||
+        json_array_append_new(out, json_pack("{s:s,s:s}", "role", "system", "content", persona)) ||
+        json_array_append_new(out, json_pack("{s:s,s:s}", "role", "system", "content", chat)))
+        goto out;
+    const Ccai_llm_model *m = &e->models[0];
+    int64_t budget = m->context - m->max_tokens - (int64_t)tokens_of(out) -
+                     (int64_t)(tools ? tokens_of(tools) : 0);
+    int left = e->history_max - 2;
+    /* Newest first; a stored message and its tool results stay together. */
+    for (size_t i = json_array_size(history); i-- > 0 && left > 0;) {
+        json_t *group = json_array();
+        if (!group || history_messages(json_array_get(history, i), group) != CCAI_OK) {
+            json_decref(group);
+            goto out;
+        }
+        int64_t cost = (int64_t)tokens_of(group);
+        if (cost > budget || (int)json_array_size(group) > left) {
+            json_decref(group);
+            break;
+        }
+        budget -= cost;
+        left -= (int)json_array_size(group);
+        /* Prepend: tail holds oldest first. */
+        for (size_t k = json_array_size(group); k-- > 0;) {
+            if (json_array_insert(tail, 0, json_array_get(group, k))) {
+                json_decref(group);
+                goto out;
+            }
+        }
+        json_decref(group);
+    }
+    if (json_array_extend(out, tail))
+        goto out;
+    *ret = out;
+    out = NULL;
+    s = CCAI_OK;
+out:
+    json_decref(history);
+    json_decref(reminders);
+    json_decref(out);
+    json_decref(tail);
+    ccai_free(persona);
+    ccai_free(chat);
+    return s;
+}
+
+static void start_round(Ccai_turn *t);
+
+static int on_sentence(const char *text, ccai_style style, void *ud)
+{
+    Ccai_turn *t = ud;
+    if (Ccai_conv_say(t->c, text, style, false, true, t->engine))
+        t->said = true;
+    return 0;
+}
+
+static int on_text(const char *text, size_t len, void *ud)
+{
+    Ccai_turn *t = ud;
+    Ccai_sentences_feed(&t->sent, text, len, on_sentence, t);
+    return 0;
+}
+
+static void on_retry(const char *model, int attempt, const char *reason, uint64_t delay_ms,
+                     void *ud)
+{
+    Ccai_turn *t = ud;
+    Ccai_log(&t->c->ctx->log, CCAI_LOG_WARN, "call %s: llm %s attempt %d in %llu ms (%s)",
+             t->c->row.id, model, attempt, (unsigned long long)delay_ms, reason);
+}
+
+/* Every model failed: the offline dialogue takes over the call. */
+static void llm_failed(Ccai_turn *t, const char *why)
+{
+    ccai_call *c = t->c;
+    Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: no LLM could answer (%s): offline dialogue",
+             c->row.id, why ? why : "unknown");
+    c->turn = NULL;
+    turn_free(t);
+    set_state(c, CCAI_CALL_CONVERSATION);
+    c->offline_mode = true;
+    Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, false, false);
+    offline_turn(c, NULL);
+}
+
+/* The caller's last words were refused by a content filter: forget them,
+ * so the next request does not fail the same way, and say so. */
+static void content_filtered(Ccai_turn *t)
+{
+    ccai_call *c = t->c;
+    json_t *history = NULL;
+    if (Ccai_store_messages_json(c->ctx->store, c->row.id, &history) == CCAI_OK) {
+        for (size_t i = json_array_size(history); i-- > 0;) {
+            const json_t *m = json_array_get(history, i);
+            const char *persona = json_string_value(json_object_get(m, "persona"));
+            const char *action = json_string_value(json_object_get(m, "action"));
+            if (persona && strcmp(persona, "human") == 0 && action &&
+                (strcmp(action, "talk") == 0 || strcmp(action, "sms") == 0)) {
+                Ccai_store_message_delete(c->ctx->store, c->row.id,
+                                          json_integer_value(json_object_get(m, "seq")));
+                break;
+            }
+        }
+        json_decref(history);
+    }
+    Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false); /* not stored */
+    turn_end(t, true);
+}
+
+static void on_llm_done(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud)
+{
+    Ccai_turn *t = ud;
+    ccai_call *c = t->c;
+    t->llm = NULL;
+    if (st != CCAI_OK) {
+        llm_failed(t, errmsg);
+        return;
+    }
+    snprintf(t->engine, sizeof t->engine, "llm:%s", res->model_name);
+    Ccai_sentences_flush(&t->sent, on_sentence, t);
+    if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
+        content_filtered(t);
+        return;
+    }
+    Ccai_engine *e = engine_of(c);
+    bool rounds_left = t->round < e->max_rounds;
+    size_t n = res->calls->n;
+    if (n > 0) {
+        json_t *record = json_array();
+        Ccai_tool_outcome out = {0};
+        for (size_t i = 0; record && i < n; i++) {
+            const Ccai_tool_call *tc = &res->calls->v[i];
+            const char *args = tc->args.data ? tc->args.data : "{}";
+            Ccai_tool_outcome one = {0};
+            char *result = Ccai_tools_run(c, tc->name, args, &one);
+            out.end_call |= one.end_call;
+            out.transfer |= one.transfer;
+            json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "tool_id", tc->id, "function_name",
+                                  tc->name, "function_arguments", args, "content",
+                                  result ? result : "Error: out of memory.");
+            ccai_free(result);
+            if (!r || json_array_append_new(record, r)) {
+                json_decref(record);
+                record = NULL;
+            }
+        }
+        char *text = record ? Ccai_json_dump(record, JSON_COMPACT) : NULL;
+        json_decref(record);
+        Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE, "", NULL, text, t->engine,
+                              NULL);
+        ccai_free(text);
+        if (out.end_call || out.transfer || c->state >= CCAI_CALL_TRANSFERRING) {
+            turn_end(t, false);
+            return;
+        }
+        if (rounds_left) {
+            start_round(t);
+            return;
+        }
+        turn_end(t, true);
+        return;
+    }
+    if (!res->text || !*res->text) {
+        /* An empty answer is a known hallucination: ask again, once. */
+        if (rounds_left && t->empty_retries++ < 1) {
+            start_round(t);
+            return;
+        }
+        Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+        turn_end(t, true);
+        return;
+    }
+    if (res->finish == CCAI_FINISH_LENGTH && rounds_left) {
+        start_round(t); /* keep what was said, let it go on */
+        return;
+    }
+    turn_end(t, true);
+}
+
+static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done};
+
+static void start_round(Ccai_turn *t)
+{
+    ccai_call *c = t->c;
+    Ccai_engine *e = engine_of(c);
+    t->round++;
+    Ccai_sentences_free(&t->sent);
+    Ccai_sentences_init(&t->sent);
+    /* end_call is kept from the first turn of a resumed call: the caller
+     * rang back, this is no goodbye. */
+    json_t *tools = Ccai_tools_schemas(c, !(c->resumed && c->first_turn));
+    json_t *messages = NULL;
+    ccai_status st = tools ? build_messages(c, tools, &messages) : CCAI_ERR_NOMEM;
+    if (st == CCAI_OK) {
+        uint64_t elapsed = 0;
+        Ccai_llm_opts o = {
+            .messages = messages,
+            .tools = tools,
+            .models = {&e->models[0], e->n_models > 1 ? &e->models[1] : NULL},
+            .budget_ms = e->hard_ms > elapsed ? e->hard_ms : 0,
+        };
+        st = Ccai_llm_chat(c->ctx, &o, &llm_callbacks, t, &t->llm);
+    }
+    json_decref(tools);
+    json_decref(messages);
+    if (st != CCAI_OK)
+        llm_failed(t, ccai_status_str(st));
+}
+
+static void on_soft(Ccai_timer *timer, void *ud)
+{
+    CCAI_UNUSED(timer);
+    Ccai_turn *t = ud;
+    if (!t->said && !t->loading) {
+        t->loading = true;
+        Ccai_conv_say_phrase(t->c, CCAI_TTS_TIMEOUT_LOADING, false, false);
+    }
+}
+
+static void on_hard(Ccai_timer *timer, void *ud)
+{
+    CCAI_UNUSED(timer);
+    Ccai_turn *t = ud;
+    Ccai_log(&t->c->ctx->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
+             engine_of(t->c)->hard_ms);
+    if (t->llm) {
+        Ccai_llm_cancel(t->llm);
+        t->llm = NULL;
+    }
+    Ccai_conv_say_phrase(t->c, CCAI_TTS_ERROR, true, false); /* not stored */
+    turn_end(t, true);
+}
+
+static void start_turn(ccai_call *c)
+{
+    Ccai_engine *e = engine_of(c);
+    Ccai_turn *t = Ccai_calloc(1, sizeof *t);
+    if (!t) {
+        Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+        listen(c);
+        return;
+    }
+    t->c = c;
+    snprintf(t->engine, sizeof t->engine, "llm");
+    Ccai_sentences_init(&t->sent);
+    Ccai_timer_init(&t->soft, on_soft, t);
+    Ccai_timer_init(&t->hard, on_hard, t);
+    c->turn = t;
+    set_state(c, CCAI_CALL_TURN);
+    Ccai_timer_start(c->ctx, &t->soft, e->soft_ms);
+    Ccai_timer_start(c->ctx, &t->hard, e->hard_ms);
+    start_round(t);
+    c->first_turn = false;
+}
+
+/* Entry points from call.c ----------------------------------------------------- */
+
+static void on_silence_timer(Ccai_timer *timer, void *ud)
+{
+    CCAI_UNUSED(timer);
+    Ccai_conv_silence(ud);
+}
+
+void Ccai_conv_init(ccai_call *c)
+{
+    Ccai_timer_init(&c->silence, on_silence_timer, c);
+    c->first_turn = true;
+    c->offline_mode = engine_of(c)->n_models == 0;
+}
+
+void Ccai_conv_cleanup(ccai_call *c)
+{
+    if (c->turn) {
+        Ccai_turn *t = c->turn;
+        c->turn = NULL;
+        turn_free(t);
+    }
+    Ccai_timer_stop(c->ctx, &c->silence);
+    Ccai_offline_free(c->offline);
+    c->offline = NULL;
+}
+
+void Ccai_conv_connected(ccai_call *c)
+{
+    if (c->offline_mode) {
+        const Ccai_offline_reply *r = NULL;
+        if (offline_start(c, c->resumed) == CCAI_OK &&
+            Ccai_offline_start(c->offline, c->resumed, &r) == CCAI_OK) {
+            offline_act(c, r);
+            return;
+        }
+        Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+        listen(c);
+        return;
+    }
+    Ccai_conv_say_phrase(c, c->resumed ? CCAI_TTS_WELCOME_BACK : CCAI_TTS_HELLO, true, true);
+    listen(c);
+}
+
+static void barge_in(ccai_call *c)
+{
+    if (c->turn) {
+        Ccai_turn *t = c->turn;
+        c->turn = NULL;
+        turn_free(t);
+        set_state(c, CCAI_CALL_CONVERSATION);
+    }
+    if (c->speaking && c->ops.stop_speaking)
+        c->ops.stop_speaking(c, c->ud);
+    c->speaking = false;
+}
+
+void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
+{
+    CCAI_UNUSED(seq);
+    barge_in(c);
+    Ccai_timer_stop(c->ctx, &c->silence);
+    c->silences = 0;
+    if (c->offline_mode) {
+        offline_turn(c, text);
+        return;
+    }
+    start_turn(c);
+}
+
+void Ccai_conv_partial(ccai_call *c)
+{
+    /* The caller talks over the bot: stop speaking, drop the answer. */
+    barge_in(c);
+    Ccai_timer_stop(c->ctx, &c->silence);
+}
+
+void Ccai_conv_silence(ccai_call *c)
+{
+    if (c->turn || c->state >= CCAI_CALL_TRANSFERRING)
+        return; /* the bot is the one thinking */
+    if (c->offline_mode) {
+        offline_turn(c, NULL);
+        return;
+    }
+    if (++c->silences > engine_of(c)->retry_max) {
+        goodbye_and_hangup(c);
+        return;
+    }
+    Ccai_conv_say_phrase(c, CCAI_TTS_TIMEOUT_SILENCE, true, false);
+    listen(c);
+}
+
+void Ccai_conv_say_done(ccai_call *c)
+{
+    c->speaking = false;
+    /* Silence counts from the end of what the bot said. */
+    if (Ccai_timer_active(&c->silence))
+        Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+}
+
+void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
+{
+    Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: transfer failed: %s", c->row.id,
+             reason ? reason : "no reason given");
+    if (c->state == CCAI_CALL_TRANSFERRING)
+        Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+    Ccai_conv_say_phrase(c, CCAI_TTS_CALLTRANSFER_FAILURE, false, true);
+    /* Somebody calls back: a reminder the operators see. */
+    Ccai_store_reminder_upsert(c->ctx->store, c->row.id, "Call back the customer",
+                               "The transfer to a human agent failed; call the customer back.",
+                               Ccai_wall_ms() + 3600 * 1000, "assistant", NULL);
+    goodbye_and_hangup(c);
+}

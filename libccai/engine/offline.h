@@ -1,0 +1,120 @@
+/* The offline dialogue engine: a deterministic form-filling dialogue (the
+ * VoiceXML form-interpretation algorithm), sans-I/O.
+ *
+ * It holds the call when no LLM is configured or when every LLM failed:
+ * it greets the caller, asks for each missing claim field in schema order,
+ * validates every answer by field type (ccai_field_validate()), confirms,
+ * reads back a summary and says goodbye. It speaks English, French and
+ * Spanish, chosen by the call's language code ("en-US", "fr-FR", "es-ES";
+ * any other language falls back to English).
+ *
+ * Lifecycle:
+ * 1. Ccai_offline_new() with the schema, the claim known so far and the
+ *    wall clock (so that "yesterday" is deterministic);
+ * 2. Ccai_offline_start() once: greeting and first question, or, for a
+ *    resumed call, "welcome back" and what is already noted;
+ * 3. Ccai_offline_input() for each final caller utterance,
+ *    Ccai_offline_silence() when the caller said nothing in time;
+ * 4. the host performs the actions of each reply in order: SAY (speak),
+ *    SET_FIELD (store the claim value), SET_LANG (switch STT/TTS),
+ *    TRANSFER (hand the call to a human), HANGUP (end the call). After a
+ *    TRANSFER or a HANGUP the dialogue is over: further turns return
+ *    CCAI_ERR_STATE (create a new, resumed engine if a transfer fails);
+ * 5. Ccai_offline_free().
+ *
+ * A turn that fails (CCAI_ERR_NOMEM) changes nothing: the same turn may be
+ * retried. The engine is not thread-safe; one call drives it. */
+#ifndef CCAI_ENGINE_OFFLINE_H
+#define CCAI_ENGINE_OFFLINE_H
+
+#include "core/common.h"
+
+/* Longer utterances are cut (on a UTF-8 character boundary). */
+#define CCAI_OFFLINE_UTTERANCE_MAX 2000
+/* Failed answers to one question before it is skipped. */
+#define CCAI_OFFLINE_TRIES 3
+/* Silences in a row that end the call (the earlier ones re-prompt). */
+#define CCAI_OFFLINE_SILENCES 3
+
+typedef struct Ccai_offline Ccai_offline;
+
+typedef enum Ccai_offline_action_kind {
+    CCAI_OFFLINE_SAY,       /* text: one utterance to speak */
+    CCAI_OFFLINE_SET_FIELD, /* field, text: the normalised value to store */
+    CCAI_OFFLINE_TRANSFER,  /* hand the call to a human agent */
+    CCAI_OFFLINE_HANGUP,    /* end the call */
+    CCAI_OFFLINE_SET_LANG   /* text: the language code to switch to */
+} Ccai_offline_action_kind;
+
+typedef struct Ccai_offline_action {
+    Ccai_offline_action_kind kind;
+    const char *text;   /* NULL for TRANSFER and HANGUP */
+    const char *field;  /* SET_FIELD only, NULL otherwise */
+    bool expects_reply; /* SAY: the last one of a reply that asks something */
+} Ccai_offline_action;
+
+/* Borrowed from the engine until its next call (any function but the
+ * getters) or until it is freed. */
+typedef struct Ccai_offline_reply {
+    const Ccai_offline_action *v;
+    size_t n;
+} Ccai_offline_reply;
+
+typedef struct Ccai_offline_params {
+    /* Fields to fill, in order. Required; copied. */
+    const ccai_claim_schema *schema;
+    /* Claim known so far, a JSON object (NULL means "{}"). String values of
+     * schema fields that validate are kept; anything else is asked. */
+    const char *claim_json;
+    /* The call's language code ("fr-FR"); NULL means "en-US". */
+    const char *lang;
+    /* Introduce the bot: "I am <bot_name> from <bot_company>". NULL or ""
+     * leaves the part out. */
+    const char *bot_name;
+    const char *bot_company;
+    /* NULL-terminated language codes the call may switch to ("en-US",
+     * "fr-FR", ...). The caller names a language ("French", "en
+     * espagnol"); the first code of that language is used. NULL means
+     * en-US, fr-FR and es-ES. */
+    const char *const *available_langs;
+    /* Wall clock (Unix milliseconds, UTC) and the caller's offset from UTC
+     * in minutes: relative dates ("yesterday", "Tuesday") are resolved
+     * against this local day. */
+    int64_t now_ms;
+    int utc_offset_min;
+} Ccai_offline_params;
+
+/* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond
+ * +-24 h); CCAI_ERR_PARSE (claim_json is not a JSON object);
+ * CCAI_ERR_NOMEM. Ownership: *ret is freed with Ccai_offline_free(). */
+ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **ret);
+void Ccai_offline_free(Ccai_offline *o);
+
+/* First turn: greeting, explanation and first question; with @p resumed,
+ * "welcome back", a summary of what is known and the next question. Once
+ * only (CCAI_ERR_STATE otherwise). */
+ccai_status Ccai_offline_start(Ccai_offline *o, bool resumed, const Ccai_offline_reply **ret);
+
+/* One caller turn (a final transcript, UTF-8). Statuses: CCAI_OK,
+ * CCAI_ERR_INVALID_ARG, CCAI_ERR_STATE (not started, or the dialogue is
+ * over), CCAI_ERR_NOMEM. */
+ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
+                               const Ccai_offline_reply **ret);
+
+/* The caller said nothing: "are you still there?" and the question again;
+ * the CCAI_OFFLINE_SILENCES-th silence in a row says goodbye and hangs up.
+ * Statuses: as Ccai_offline_input(). */
+ccai_status Ccai_offline_silence(Ccai_offline *o, const Ccai_offline_reply **ret);
+
+/* The claim values as a JSON object (schema fields that have a value, in
+ * schema order). Never NULL; borrowed until the next turn or free. */
+const char *Ccai_offline_claim_json(const Ccai_offline *o);
+
+/* The language code the dialogue currently speaks (the one given at
+ * creation, or the last SET_LANG). Borrowed while the engine lives. */
+const char *Ccai_offline_lang(const Ccai_offline *o);
+
+/* True once a TRANSFER or HANGUP was returned. */
+bool Ccai_offline_ended(const Ccai_offline *o);
+
+#endif

@@ -1,0 +1,499 @@
+/* The tools the LLM can call: JSON schemas and their effects on a call.
+ * Every failure becomes a result string the model reads (unknown tool, bad
+ * arguments, invalid values): the call never breaks on a tool. */
+#include "engine/engine.h"
+
+#include "config/config.h"
+#include "core/json.h"
+#include "engine/prompts.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+
+#define CUSTOMER_RESPONSE_DESC                                                               \
+    "A phrase confirming the action, said to the customer while it runs: in the customer's " \
+    "language, one short sentence, present tense, simple words."
+
+/* Building schemas ----------------------------------------------------------- */
+
+static json_t *prop(const char *type, const char *desc)
+{
+    return json_pack("{s:s, s:s}", "type", type, "description", desc);
+}
+
+static json_t *tool(const char *name, const char *desc, json_t *props, bool with_response)
+{
+    if (!props)
+        return NULL;
+    json_t *required = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(props, key, v)
+    {
+        json_array_append_new(required, json_string(key));
+    }
+    if (with_response) {
+        json_object_set_new(props, "customer_response", prop("string", CUSTOMER_RESPONSE_DESC));
+        json_array_append_new(required, json_string("customer_response"));
+    }
+    return json_pack("{s:s, s:{s:s, s:s, s:{s:s, s:o, s:o}}}", "type", "function", "function",
+                     "name", name, "description", desc, "parameters", "type", "object",
+                     "properties", props, "required", required);
+}
+
+static char *fields_description(const ccai_call *c)
+{
+    Ccai_buf b = {0};
+    Ccai_buf_puts(&b, "Update claim fields. Available fields: ");
+    size_t n = ccai_claim_schema_count(c->schema);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL, *desc = NULL;
+        ccai_field_type type;
+        ccai_claim_schema_field(c->schema, i, &name, &type, &desc);
+        Ccai_buf_printf(&b, "%s%s (%s%s%s)", i ? "; " : "", name, ccai_field_type_str(type),
+                        desc ? ": " : "", desc ? desc : "");
+    }
+    Ccai_buf_puts(&b, ". Dates as \"YYYY-MM-DD HH:MM\" (approximate ones are fine: "
+                      "\"last night\" is yesterday 23:00), phone numbers in E.164.");
+    return Ccai_buf_steal(&b);
+}
+
+static char *langs_description(const ccai_call *c, json_t *codes)
+{
+    Ccai_buf b = {0};
+    Ccai_buf_puts(&b, "Change the language of the conversation. Available: ");
+    const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *code = json_string_value(json_object_get(l, "short_code"));
+        const char *name =
+            json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
+        if (!code)
+            continue;
+        json_array_append_new(codes, json_string(code));
+        Ccai_buf_printf(&b, "%s%s (%s)", i ? ", " : "", code, name ? name : code);
+    }
+    return Ccai_buf_steal(&b);
+}
+
+json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
+{
+    json_t *tools = json_array();
+    if (!tools)
+        return NULL;
+    char *fields = fields_description(c);
+    json_t *codes = json_array();
+    char *langs = codes ? langs_description(c, codes) : NULL;
+    json_t *t[16];
+    size_t n = 0;
+    if (with_end_call)
+        t[n++] = tool("end_call",
+                      "Hang up, only when the customer explicitly says goodbye or asks to end "
+                      "the call. Never right after the customer called back.",
+                      json_object(), false);
+    t[n++] = tool("new_claim",
+                  "Start a new claim, only when the customer explicitly asks for one about a "
+                  "totally different subject. The current claim is kept and summarised.",
+                  json_object(), true);
+    t[n++] =
+        tool("new_or_updated_reminder",
+             "Create or update a reminder (a to-do item) for the customer or the assistant. The "
+             "title is the key: the same title updates it.",
+             json_pack("{s:o, s:o, s:o, s:o}", "title",
+                       prop("string", "Short verb and subject, e.g. \"Call back the customer\""),
+                       "description", prop("string", "What to do, in English"), "due_date_time",
+                       prop("string", "When, ISO 8601, e.g. \"2024-10-08T14:00:00\""), "owner",
+                       prop("string", "\"customer\", \"assistant\" or the name of a third party")),
+             true);
+    t[n++] = tool(
+        "updated_claim", fields ? fields : "Update claim fields.",
+        json_pack("{s:{s:s, s:s, s:{s:s, s:{s:o, s:o}, s:[s,s]}}}", "updates", "type", "array",
+                  "description", "The fields to set", "items", "type", "object", "properties",
+                  "field", prop("string", "Field name"), "value",
+                  prop("string", "New value, in the field's format"), "required", "field",
+                  "value"),
+        true);
+    t[n++] = tool("talk_to_human",
+                  "Transfer the call to a human agent, only when the customer explicitly agrees "
+                  "or asks for it.",
+                  json_object(), false);
+    t[n++] = tool("search_document",
+                  "Search the internal documentation (contracts, law, regulations, procedures, "
+                  "guides) with several queries in English.",
+                  json_pack("{s:{s:s, s:s, s:{s:s}}}", "queries", "type", "array", "description",
+                            "Queries, each from another point of view", "items", "type", "string"),
+                  true);
+    t[n++] =
+        tool("notify_emergencies",
+             "Alert the emergency services when a life or property is in immediate danger.",
+             json_pack("{s:o, s:o, s:o, s:{s:s, s:s, s:[s,s,s,s,s]}}", "reason",
+                       prop("string", "What happens"), "location", prop("string", "Where, exactly"),
+                       "contact", prop("string", "Phone number to call back, E.164"), "service",
+                       "type", "string", "description", "Which service", "enum", "police",
+                       "firefighters", "pharmacy", "veterinarian", "hospital"),
+             true);
+    t[n++] =
+        tool("send_sms", "Send an SMS to the customer, e.g. to confirm details they must keep.",
+             json_pack("{s:o}", "message", prop("string", "The text of the SMS")), true);
+    t[n++] = tool("speech_speed", "Change how fast the assistant speaks.",
+                  json_pack("{s:{s:s, s:s, s:f, s:f}}", "speed", "type", "number", "description",
+                            "1.0 is normal; from 0.75 (slow) to 1.25 (fast)", "minimum", 0.75,
+                            "maximum", 1.25),
+                  true);
+    if (langs && codes)
+        t[n++] = tool("speech_lang", langs,
+                      json_pack("{s:{s:s, s:s, s:O}}", "lang", "type", "string", "description",
+                                "Short code of the language", "enum", codes),
+                      true);
+    t[n++] = tool("schedule_callback",
+                  "Schedule a call back to the customer at a date and time they agree to.",
+                  json_pack("{s:o, s:o}", "date_time",
+                            prop("string", "When, ISO 8601, e.g. \"2024-10-08T14:00:00\""),
+                            "reason", prop("string", "Why, in English")),
+                  true);
+    bool ok = fields && langs;
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i] || json_array_append_new(tools, t[i]))
+            ok = false;
+    }
+    ccai_free(fields);
+    ccai_free(langs);
+    json_decref(codes);
+    if (!ok) {
+        json_decref(tools);
+        return NULL;
+    }
+    return tools;
+}
+
+/* Running them ------------------------------------------------------------------ */
+
+/* "YYYY-MM-DDTHH:MM:SS[Z|+hh:mm]" (ccai_field_validate's output) in wall
+ * ms; without an offset the time is taken as UTC. */
+static bool iso_to_ms(const char *iso, int64_t *ret)
+{
+    struct tm tm = {0};
+    int off_h = 0, off_m = 0;
+    char sign = 0;
+    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6)
+        return false;
+    const char *tz = iso + 19;
+    if (*tz == '+' || *tz == '-') {
+        sign = *tz;
+        if (sscanf(tz + 1, "%2d:%2d", &off_h, &off_m) != 2)
+            return false;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t t = (int64_t)timegm(&tm);
+    int64_t off = (int64_t)(off_h * 3600 + off_m * 60);
+    if (sign == '+')
+        t -= off;
+    else if (sign == '-')
+        t += off;
+    *ret = t * 1000;
+    return true;
+}
+
+static const char *arg_str(const json_t *args, const char *key)
+{
+    return json_string_value(json_object_get(args, key));
+}
+
+static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outcome *out)
+{
+    const json_t *updates = json_object_get(args, "updates");
+    if (!json_is_array(updates))
+        return Ccai_strdup("Bad arguments: \"updates\" must be a list of {field, value}.");
+    Ccai_buf b = {0};
+    Ccai_buf_puts(&b, "# Updated fields");
+    size_t i;
+    const json_t *u;
+    bool changed = false;
+    json_array_foreach(updates, i, u)
+    {
+        const char *field = arg_str(u, "field");
+        const json_t *jv = json_object_get(u, "value");
+        char num[64];
+        const char *value = json_string_value(jv);
+        if (!value && json_is_number(jv)) {
+            snprintf(num, sizeof num, "%g", json_number_value(jv));
+            value = num;
+        }
+        size_t index;
+        ccai_field_type type;
+        if (!field || ccai_claim_schema_find(c->schema, field, &index) != CCAI_OK) {
+            Ccai_buf_printf(&b, "\n- %s: failed: no such field", field ? field : "(none)");
+            continue;
+        }
+        ccai_claim_schema_field(c->schema, index, NULL, &type, NULL);
+        if (!value || !*value) {
+            json_object_del(c->claim, field);
+            changed = true;
+            Ccai_buf_printf(&b, "\n- %s: cleared", field);
+            continue;
+        }
+        char *norm = NULL, *why = NULL;
+        ccai_status st = ccai_field_validate(type, value, &norm, &why);
+        if (st == CCAI_OK && json_object_set_new(c->claim, field, json_string(norm)) == 0) {
+            changed = true;
+            Ccai_buf_printf(&b, "\n- %s: updated to \"%s\"", field, norm);
+        } else {
+            /* The old value stays. */
+            Ccai_buf_printf(&b, "\n- %s: failed: %s", field, why ? why : ccai_status_str(st));
+        }
+        ccai_free(norm);
+        ccai_free(why);
+    }
+    if (changed && Ccai_call_save_claim(c) != CCAI_OK)
+        Ccai_buf_puts(&b, "\n(Error: the claim could not be saved.)");
+    out->changed = changed;
+    return Ccai_buf_steal(&b);
+}
+
+static char *run_reminder(ccai_call *c, const json_t *args)
+{
+    const char *title = arg_str(args, "title");
+    const char *desc = arg_str(args, "description");
+    const char *due = arg_str(args, "due_date_time");
+    const char *owner = arg_str(args, "owner");
+    if (!title || !*title)
+        return Ccai_strdup("Failed: a reminder needs a title.");
+    int64_t due_ms = 0;
+    if (due && *due) {
+        char *norm = NULL, *why = NULL;
+        if (ccai_field_validate(CCAI_FIELD_DATETIME, due, &norm, &why) != CCAI_OK ||
+            !iso_to_ms(norm, &due_ms)) {
+            char *r = Ccai_asprintf("Failed to create reminder \"%s\": due_date_time: %s", title,
+                                    why ? why : "invalid date");
+            ccai_free(norm);
+            ccai_free(why);
+            return r;
+        }
+        ccai_free(norm);
+    }
+    bool created = false;
+    ccai_status st = Ccai_store_reminder_upsert(c->ctx->store, c->row.id, title, desc ? desc : "",
+                                                due_ms, owner, &created);
+    if (st != CCAI_OK)
+        return Ccai_asprintf("Failed to save reminder \"%s\": %s", title,
+                             Ccai_store_errmsg(c->ctx->store));
+    return Ccai_asprintf("Reminder \"%s\" %s.", title, created ? "created" : "updated");
+}
+
+static char *run_send_sms(ccai_call *c, const json_t *args)
+{
+    const char *text = arg_str(args, "message");
+    if (!text || !*text)
+        return Ccai_strdup("Bad arguments: \"message\" is required.");
+    bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
+    if (!sent) {
+        /* No channel SMS: the default provider, the outbox (a durable job
+         * that operators and the SMS worker see). */
+        json_t *p = json_pack("{s:s, s:s}", "to", c->row.phone_number, "text", text);
+        char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
+        json_decref(p);
+        sent = payload && Ccai_store_job_enqueue(c->ctx->store, "sms", c->row.id, payload,
+                                                 Ccai_wall_ms(), NULL) == CCAI_OK;
+        ccai_free(payload);
+        Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: SMS queued in the outbox", c->row.id);
+    }
+    if (!sent)
+        return Ccai_strdup("Failed to send SMS.");
+    Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL, NULL);
+    return Ccai_strdup("SMS sent.");
+}
+
+static char *run_emergency(ccai_call *c, const json_t *args)
+{
+    const char *service = arg_str(args, "service");
+    const char *reason = arg_str(args, "reason");
+    static const char *const services[] = {"police", "firefighters", "pharmacy", "veterinarian",
+                                           "hospital"};
+    bool known = false;
+    for (size_t i = 0; service && i < CCAI_ARRAY_SIZE(services); i++)
+        known = known || strcmp(service, services[i]) == 0;
+    if (!known || !reason)
+        return Ccai_strdup("Bad arguments: service (police, firefighters, pharmacy, "
+                           "veterinarian, hospital) and reason are required.");
+    char *payload = Ccai_json_dump(args, JSON_COMPACT);
+    ccai_status st = payload ? Ccai_store_job_enqueue(c->ctx->store, "emergency", c->row.id,
+                                                      payload, Ccai_wall_ms(), NULL)
+                             : CCAI_ERR_NOMEM;
+    ccai_free(payload);
+    Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s: %s", c->row.id, service,
+             reason);
+    if (st != CCAI_OK)
+        return Ccai_strdup("Failed to record the emergency: tell the customer to call the "
+                           "emergency number themselves.");
+    return Ccai_asprintf("Notifying %s for: %s. The operators have been alerted.", service, reason);
+}
+
+static char *run_schedule_callback(ccai_call *c, const json_t *args)
+{
+    const char *when = arg_str(args, "date_time");
+    const char *reason = arg_str(args, "reason");
+    char *norm = NULL, *why = NULL;
+    int64_t at = 0;
+    if (!when || ccai_field_validate(CCAI_FIELD_DATETIME, when, &norm, &why) != CCAI_OK ||
+        !iso_to_ms(norm, &at)) {
+        char *r = Ccai_asprintf("Failed: date_time: %s", why ? why : "required");
+        ccai_free(norm);
+        ccai_free(why);
+        return r;
+    }
+    if (at < Ccai_wall_ms()) {
+        ccai_free(norm);
+        return Ccai_strdup("Failed: date_time is in the past; ask for a future time.");
+    }
+    json_t *p = json_pack("{s:s, s:s, s:s}", "phone_number", c->row.phone_number, "at", norm,
+                          "reason", reason ? reason : "");
+    char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    ccai_status st =
+        payload ? Ccai_store_job_enqueue(c->ctx->store, "callback", c->row.id, payload, at, NULL)
+                : CCAI_ERR_NOMEM;
+    ccai_free(payload);
+    if (st == CCAI_OK)
+        Ccai_store_reminder_upsert(c->ctx->store, c->row.id, "Call back the customer",
+                                   reason ? reason : "Scheduled call back", at, "assistant", NULL);
+    char *r = st == CCAI_OK ? Ccai_asprintf("Callback scheduled for %s.", norm)
+                            : Ccai_strdup("Failed to schedule the callback.");
+    ccai_free(norm);
+    return r;
+}
+
+static char *run_speech_lang(ccai_call *c, const json_t *args)
+{
+    const char *lang = arg_str(args, "lang");
+    const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *code = json_string_value(json_object_get(l, "short_code"));
+        if (code && lang && strcmp(code, lang) == 0) {
+            char *r = Ccai_asprintf("Voice language set to %s (was %s).", lang, c->row.lang);
+            if (!Ccai_str_replace(&c->row.lang, lang) || Ccai_call_save(c) != CCAI_OK) {
+                ccai_free(r);
+                return Ccai_strdup("Error: the language could not be saved.");
+            }
+            return r;
+        }
+    }
+    return Ccai_asprintf("Language %s not available.", lang ? lang : "(none)");
+}
+
+/* A fresh claim: the current call ends as it is (its post-call work is
+ * queued) and the handle goes on with a new call document. */
+static char *run_new_claim(ccai_call *c)
+{
+    char payload[64];
+    snprintf(payload, sizeof payload, "{\"reason\":\"new_claim\"}");
+    ccai_status st =
+        Ccai_store_job_enqueue(c->ctx->store, "postcall", c->row.id, payload, Ccai_wall_ms(), NULL);
+    if (st != CCAI_OK)
+        return Ccai_strdup("Error: the claim could not be reset.");
+    json_t *fresh = json_object();
+    if (!fresh)
+        return NULL;
+    json_decref(c->claim);
+    c->claim = fresh;
+    if (Ccai_call_save_claim(c) != CCAI_OK)
+        return Ccai_strdup("Error: the claim could not be reset.");
+    Ccai_call_add_message(c, "human", "call", CCAI_STYLE_NONE, "", NULL, NULL, NULL, NULL);
+    return Ccai_strdup("Claim reset: a new claim starts. The previous one is saved and will be "
+                       "summarised.");
+}
+
+char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai_tool_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    static const char *const names[] = {
+        "end_call",      "new_claim",       "new_or_updated_reminder", "updated_claim",
+        "talk_to_human", "search_document", "notify_emergencies",      "send_sms",
+        "speech_speed",  "speech_lang",     "schedule_callback",
+    };
+    bool known = false;
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(names); i++)
+        known = known || strcmp(name, names[i]) == 0;
+    if (!known || (strcmp(name, "end_call") == 0 && c->resumed && c->first_turn))
+        return Ccai_asprintf("Invalid function name \"%s\". Available: end_call, new_claim, "
+                             "new_or_updated_reminder, updated_claim, talk_to_human, "
+                             "search_document, notify_emergencies, send_sms, speech_speed, "
+                             "speech_lang, schedule_callback.",
+                             name);
+    Ccai_json_err jerr;
+    ccai_status pst;
+    json_t *args = Ccai_json_load(args_json, strlen(args_json), &jerr, &pst);
+    if (!args && pst == CCAI_ERR_NOMEM)
+        return NULL;
+    if (!json_is_object(args)) {
+        json_decref(args);
+        return Ccai_asprintf("Bad arguments for %s: expected a JSON object (%s). Fix them and "
+                             "try again.",
+                             name, args ? "not an object" : jerr.text);
+    }
+    Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: tool %s", c->row.id, name);
+    const char *response = arg_str(args, "customer_response");
+    bool after = strcmp(name, "speech_speed") == 0 || strcmp(name, "speech_lang") == 0;
+    if (response && !after)
+        Ccai_conv_say(c, response, CCAI_STYLE_NONE, false, true, "llm");
+
+    char *result = NULL;
+    if (strcmp(name, "end_call") == 0) {
+        Ccai_conv_say_phrase(c, CCAI_TTS_GOODBYE, false, true);
+        Ccai_call_hangup(c);
+        out->end_call = true;
+        result = Ccai_strdup("Call ended.");
+    } else if (strcmp(name, "talk_to_human") == 0) {
+        const char *agent = json_string_value(json_object_get(c->initiate, "agent_phone_number"));
+        Ccai_conv_say_phrase(c, CCAI_TTS_END_CALL_TO_CONNECT_AGENT, false, true);
+        out->transfer = true;
+        if (agent && *agent && c->ops.transfer &&
+            Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING) == CCAI_OK &&
+            c->ops.transfer(c, agent, c->ud) == 0) {
+            result = Ccai_strdup("Transferring to a human agent.");
+        } else {
+            Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
+            result = Ccai_strdup("The transfer failed; a call back is planned.");
+        }
+    } else if (strcmp(name, "new_claim") == 0) {
+        result = run_new_claim(c);
+        out->changed = true;
+    } else if (strcmp(name, "new_or_updated_reminder") == 0) {
+        result = run_reminder(c, args);
+        out->changed = true;
+    } else if (strcmp(name, "updated_claim") == 0) {
+        result = run_updated_claim(c, args, out);
+    } else if (strcmp(name, "search_document") == 0) {
+        /* No document store is configured in this build yet: say so. */
+        result = Ccai_strdup("# Search results\nNo documents are available: answer from what "
+                             "you know, and say when you are not sure.");
+    } else if (strcmp(name, "notify_emergencies") == 0) {
+        result = run_emergency(c, args);
+    } else if (strcmp(name, "send_sms") == 0) {
+        result = run_send_sms(c, args);
+    } else if (strcmp(name, "speech_speed") == 0) {
+        const json_t *v = json_object_get(args, "speed");
+        if (!json_is_number(v) || isnan(json_number_value(v))) {
+            result = Ccai_strdup("Bad arguments: speed must be a number from 0.75 to 1.25.");
+        } else {
+            double was = c->rate, speed = json_number_value(v);
+            c->rate = speed < 0.75 ? 0.75 : speed > 1.25 ? 1.25 : speed;
+            result = Ccai_asprintf("Voice speed set to %.2f (was %.2f).", c->rate, was);
+        }
+    } else if (strcmp(name, "speech_lang") == 0) {
+        result = run_speech_lang(c, args);
+    } else {
+        result = run_schedule_callback(c, args);
+    }
+    if (response && after)
+        Ccai_conv_say(c, response, CCAI_STYLE_NONE, false, true, "llm");
+    json_decref(args);
+    return result;
+}

@@ -1,0 +1,863 @@
+/* The offline dialogue engine: whole conversations, spoken forms, commands,
+ * out-of-memory turns. The clock is fixed at 2024-10-08 14:00 UTC, a
+ * Tuesday. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "engine/offline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW_MS 1728396000000LL /* 2024-10-08T14:00:00Z */
+
+static ccai_claim_schema *default_schema(void)
+{
+    ccai_claim_schema *s = NULL;
+    assert_int_equal(ccai_claim_schema_new_default(&s), CCAI_OK);
+    return s;
+}
+
+static Ccai_offline *make(const ccai_claim_schema *schema, const char *lang, const char *claim,
+                          const char *const *avail)
+{
+    Ccai_offline_params p = {schema, claim, lang, "Amelia", "Contoso", avail, NOW_MS, 0};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    return o;
+}
+
+static const Ccai_offline_reply *start(Ccai_offline *o, bool resumed)
+{
+    const Ccai_offline_reply *r = NULL;
+    assert_int_equal(Ccai_offline_start(o, resumed, &r), CCAI_OK);
+    assert_non_null(r);
+    return r;
+}
+
+static const Ccai_offline_reply *in(Ccai_offline *o, const char *u)
+{
+    const Ccai_offline_reply *r = NULL;
+    assert_int_equal(Ccai_offline_input(o, u, &r), CCAI_OK);
+    assert_non_null(r);
+    return r;
+}
+
+/* Does an action of @p kind carry a text containing @p sub (NULL: any)? */
+static bool has(const Ccai_offline_reply *r, Ccai_offline_action_kind kind, const char *sub)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].kind == kind && (!sub || (r->v[i].text && strstr(r->v[i].text, sub))))
+            return true;
+    }
+    return false;
+}
+
+static bool said(const Ccai_offline_reply *r, const char *sub)
+{
+    return has(r, CCAI_OFFLINE_SAY, sub);
+}
+
+static const char *set_value(const Ccai_offline_reply *r, const char *field)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].kind == CCAI_OFFLINE_SET_FIELD && strcmp(r->v[i].field, field) == 0)
+            return r->v[i].text;
+    }
+    return NULL;
+}
+
+/* The reply asks something: its last action is a SAY expecting a reply,
+ * and no other action does. */
+static void assert_asks(const Ccai_offline_reply *r)
+{
+    assert_true(r->n > 0);
+    for (size_t i = 0; i + 1 < r->n; i++)
+        assert_false(r->v[i].expects_reply);
+    assert_int_equal(r->v[r->n - 1].kind, CCAI_OFFLINE_SAY);
+    assert_true(r->v[r->n - 1].expects_reply);
+}
+
+static void assert_ends(const Ccai_offline_reply *r, Ccai_offline_action_kind kind)
+{
+    assert_true(r->n > 0);
+    for (size_t i = 0; i < r->n; i++)
+        assert_false(r->v[i].expects_reply);
+    assert_int_equal(r->v[r->n - 1].kind, kind);
+}
+
+static void expect_set(Ccai_offline *o, const char *utterance, const char *field, const char *value)
+{
+    const Ccai_offline_reply *r = in(o, utterance);
+    const char *v = set_value(r, field);
+    if (!v || strcmp(v, value) != 0)
+        fail_msg("\"%s\": %s = %s, expected %s", utterance, field, v ? v : "(unset)", value);
+    assert_asks(r);
+}
+
+static void test_english_dialogue(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "en-US", "{}", NULL);
+    const Ccai_offline_reply *r = start(o, false);
+    assert_true(said(r, "Hello, this is Amelia from Contoso."));
+    assert_true(said(r, "I will take down your claim"));
+    assert_true(said(r, "Could you tell me the date and time of the incident?"));
+    assert_true(said(r, "For example: the 8th of October at 2 pm"));
+    assert_asks(r);
+
+    r = in(o, "Yesterday at 3 pm.");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T15:00:00");
+    assert_true(said(r, "Noted: 7 October 2024 at 15:00."));
+    assert_true(said(r, "Could you tell me the description of the incident?"));
+    assert_asks(r);
+
+    expect_set(o, "  I slipped on a wet floor  ", "incident_description",
+               "I slipped on a wet floor");
+    expect_set(o, "At the supermarket on Main Street", "incident_location",
+               "At the supermarket on Main Street");
+    /* Optional field: "no" is an answer, not a skip. */
+    expect_set(o, "No.", "injuries", "None");
+    expect_set(o, "Me and the shop owner", "involved_parties", "Me and the shop owner");
+    expect_set(o, "none", "medical_records", "None");
+    expect_set(o, "POL-2024-778", "policy_number", "POL-2024-778");
+    expect_set(o, "nothing", "pre_existing_damages", "None");
+    expect_set(o, "The cashier, Mary Smith", "witnesses", "The cashier, Mary Smith");
+    r = in(o, "it is john dot doe at example dot com");
+    assert_string_equal(set_value(r, "policyholder_email"), "john.doe@example.com");
+    assert_true(said(r, "Could you tell me the full name of the policyholder?"));
+    expect_set(o, "My name is John Doe.", "policyholder_name", "John Doe");
+    r = in(o, "plus four four seven seven double oh nine oh oh one two three");
+    assert_string_equal(set_value(r, "policyholder_phone"), "+447700900123");
+    /* Everything is known: summary and confirmation. */
+    assert_true(said(r, "Here is what I noted."));
+    assert_true(said(r, "Date and time of the incident: 7 October 2024 at 15:00."));
+    assert_true(said(r, "Full name of the policyholder: John Doe."));
+    assert_false(said(r, "I still do not have"));
+    assert_true(said(r, "Is everything correct?"));
+    assert_asks(r);
+
+    r = in(o, "Yes, that's correct.");
+    assert_true(said(r, "Thank you, your claim is recorded. Goodbye!"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    assert_true(Ccai_offline_ended(o));
+    assert_int_equal(Ccai_offline_input(o, "hello?", &r), CCAI_ERR_STATE);
+    assert_int_equal(Ccai_offline_silence(o, &r), CCAI_ERR_STATE);
+
+    assert_string_equal(
+        Ccai_offline_claim_json(o),
+        "{\"incident_datetime\":\"2024-10-07T15:00:00\",\"incident_description\":\"I slipped "
+        "on a wet floor\",\"incident_location\":\"At the supermarket on Main "
+        "Street\",\"injuries\":\"None\",\"involved_parties\":\"Me and the shop "
+        "owner\",\"medical_records\":\"None\",\"policy_number\":\"POL-2024-778\","
+        "\"pre_existing_damages\":\"None\",\"witnesses\":\"The cashier, Mary "
+        "Smith\",\"policyholder_email\":\"john.doe@example.com\",\"policyholder_name\":\"John "
+        "Doe\",\"policyholder_phone\":\"+447700900123\"}");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_french_dialogue(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "fr-FR", NULL, NULL);
+    const Ccai_offline_reply *r = start(o, false);
+    assert_true(said(r, "Bonjour, je suis Amelia de Contoso."));
+    assert_true(said(r, "Pourriez-vous me donner la date et l'heure de l'incident ?"));
+
+    r = in(o, "Hier soir");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T20:00:00");
+    assert_true(said(r, "C'est noté : 7 octobre 2024 à 20 h 00."));
+    expect_set(o, "Je suis tombée dans l'escalier", "incident_description",
+               "Je suis tombée dans l'escalier");
+    expect_set(o, "Chez moi, à Lyon", "incident_location", "Chez moi, à Lyon");
+    expect_set(o, "Non", "injuries", "Aucun");
+    expect_set(o, "Personne d'autre", "involved_parties", "Personne d'autre");
+    expect_set(o, "aucun", "medical_records", "Aucun");
+    expect_set(o, "AB 12345", "policy_number", "AB 12345");
+    expect_set(o, "rien", "pre_existing_damages", "Aucun");
+    expect_set(o, "personne", "witnesses", "Aucun");
+    expect_set(o, "jean point dupont arobase exemple point fr", "policyholder_email",
+               "jean.dupont@exemple.fr");
+    expect_set(o, "Je m'appelle Jean Dupont", "policyholder_name", "Jean Dupont");
+    /* A national number in words: the call's region gives +33. */
+    r = in(o, "zéro six douze trente-quatre cinquante-six soixante-dix-huit");
+    assert_string_equal(set_value(r, "policyholder_phone"), "+33612345678");
+    assert_true(said(r, "Voici ce que j'ai noté."));
+    assert_true(said(r, "Est-ce que tout est correct ?"));
+
+    /* Correct the date from the confirmation. */
+    r = in(o, "Non");
+    assert_true(said(r, "Quelle information souhaitez-vous modifier ?"));
+    r = in(o, "la date");
+    assert_true(said(r, "la date et l'heure de l'incident"));
+    r = in(o, "le 8 octobre à 14h30");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-08T14:30:00");
+    assert_true(said(r, "La date et l'heure de l'incident : 8 octobre 2024 à 14 h 30."));
+    assert_true(said(r, "Est-ce que tout est correct ?"));
+    r = in(o, "oui c'est bon");
+    assert_true(said(r, "Merci, votre déclaration est enregistrée. Au revoir !"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_spanish_dialogue(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "es-ES", "{}", NULL);
+    const Ccai_offline_reply *r = start(o, false);
+    assert_true(said(r, "Hola, soy Amelia de Contoso."));
+    assert_true(said(r, "¿Podría indicarme la fecha y la hora del incidente?"));
+    r = in(o, "el 8 de octubre a las 3 de la tarde");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-08T15:00:00");
+    assert_true(said(r, "Anotado: 8 de octubre de 2024 a las 15:00."));
+    r = in(o, "no sé");
+    assert_true(said(r, "Volveremos a ello más tarde."));
+    r = in(o, "adiós");
+    assert_true(said(r, "Esto es lo que he anotado."));
+    assert_true(said(r, "Gracias por su llamada. ¡Adiós!"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* Each spoken date, in a fresh dialogue, gives this value. */
+static void test_spoken_dates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"en-US", "today at noon", "2024-10-08T12:00:00"},
+        {"en-US", "this morning", "2024-10-08T09:00:00"},
+        {"en-US", "last night", "2024-10-07T23:00:00"},
+        {"en-US", "yesterday evening", "2024-10-07T20:00:00"},
+        {"en-US", "the day before yesterday at 10 am", "2024-10-06T10:00:00"},
+        {"en-US", "on Sunday afternoon", "2024-10-06T15:00:00"},
+        {"en-US", "Tuesday at 9:15", "2024-10-08T09:15:00"},
+        {"en-US", "the 8th of October at 2 pm", "2024-10-08T14:00:00"},
+        {"en-US", "October 3rd, 2023 at 2:30pm", "2023-10-03T14:30:00"},
+        {"en-US", "December 24 at 11 pm", "2023-12-24T23:00:00"}, /* the past one */
+        {"en-US", "at 4 pm", "2024-10-07T16:00:00"},              /* still to come */
+        {"en-US", "at 1 pm", "2024-10-08T13:00:00"},
+        {"en-US", "around seven in the evening yesterday", "2024-10-07T19:00:00"},
+        {"en-US", "2024-10-08 14:00", "2024-10-08T14:00:00"},
+        {"en-US", "2024-10-08T14:30:00Z", "2024-10-08T14:30:00Z"},
+        {"fr-FR", "le 8 octobre à 14h30", "2024-10-08T14:30:00"},
+        {"fr-FR", "hier vers 17 heures 45", "2024-10-07T17:45:00"},
+        {"fr-FR", "ce matin vers 9h", "2024-10-08T09:00:00"},
+        {"fr-FR", "cette nuit", "2024-10-07T23:00:00"},
+        {"fr-FR", "avant-hier à midi", "2024-10-06T12:00:00"},
+        {"fr-FR", "lundi après-midi", "2024-10-07T15:00:00"},
+        {"fr-FR", "le 1er mars 2024 à 8 h et demie", "2024-03-01T08:30:00"},
+        {"fr-FR", "08/10/2024 14:30", "2024-10-08T14:30:00"},
+        {"fr-FR", "le 08/10/2024 à 14h30", "2024-10-08T14:30:00"},
+        {"es-ES", "ayer a las 10 de la mañana", "2024-10-07T10:00:00"},
+        {"es-ES", "anoche", "2024-10-07T23:00:00"},
+    };
+    ccai_claim_schema *s = default_schema();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make(s, cases[i].lang, "{}", NULL);
+        start(o, false);
+        expect_set(o, cases[i].said, "incident_datetime", cases[i].value);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+static void test_date_then_time(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "en-GB", "{}", NULL);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "Last Friday");
+    assert_null(set_value(r, "incident_datetime"));
+    assert_true(said(r, "And at what time, roughly?"));
+    assert_asks(r);
+    r = in(o, "banana");
+    assert_true(said(r, "Sorry, I did not understand that time."));
+    expect_set(o, "at half past... at 6:30 pm", "incident_datetime", "2024-10-04T18:30:00");
+    Ccai_offline_free(o);
+
+    /* Declining the time keeps the date alone. */
+    o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    in(o, "October 1st");
+    r = in(o, "I don't know");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-01T00:00:00");
+    assert_true(said(r, "Noted: 1 October 2024."));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_invalid_answers(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = NULL;
+    assert_int_equal(ccai_claim_schema_new(&s), CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "when", CCAI_FIELD_DATETIME, "Date of the event"),
+                     CCAI_OK);
+    Ccai_offline *o = make(s, "en-US", "{}", NULL);
+    const Ccai_offline_reply *r = start(o, false);
+    assert_true(said(r, "Could you tell me the date of the event?"));
+
+    r = in(o, "purple elephants");
+    assert_true(said(r, "Sorry, I did not understand that date."));
+    assert_true(said(r, "Could you tell me the date of the event?"));
+    assert_asks(r);
+    r = in(o, "the 31st of February 2024 at 3 pm");
+    assert_true(said(r, "Sorry, that date or time does not exist."));
+    /* Third failure: skipped, and asked again once at the end. */
+    r = in(o, "whenever");
+    assert_true(said(r, "Let's come back to that later."));
+    assert_true(said(r, "Could you tell me the email address of the policyholder?"));
+    in(o, "a@b.co");
+    in(o, "Ann Lee");
+    r = in(o, "0044 20 7946 0958");
+    assert_string_equal(set_value(r, "policyholder_phone"), "+442079460958");
+    assert_true(said(r, "Let's come back to the questions we skipped."));
+    assert_true(said(r, "Could you tell me the date of the event?"));
+    r = in(o, "no idea");
+    assert_true(said(r, "No problem, let's move on."));
+    assert_true(said(r, "I still do not have: date of the event."));
+    assert_true(said(r, "Is everything correct?"));
+    Ccai_offline_free(o);
+
+    /* Email and phone reasons. */
+    o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    in(o, "2024-10-01 10:00");
+    r = in(o, "john doe example com");
+    assert_true(said(r, "Sorry, I did not hear the at sign of the email address."));
+    assert_true(said(r, "Please spell it"));
+    r = in(o, "john at example");
+    assert_true(said(r, "Sorry, that does not sound like a valid email address."));
+    r = in(o, "J O H N at example dot org");
+    assert_string_equal(set_value(r, "policyholder_email"), "john@example.org");
+    r = in(o, "Jane Roe");
+    assert_true(said(r, "Please include the country code"));
+    r = in(o, "I have no idea what you mean");
+    assert_true(said(r, "Sorry, I did not hear any digits."));
+    r = in(o, "one two three");
+    assert_true(said(r, "Sorry, that number seems too short."));
+    r = in(o, "0612345678");
+    assert_null(set_value(r, "policyholder_phone"));
+    assert_true(said(r, "Let's come back to that later."));
+    Ccai_offline_free(o);
+
+    /* A US caller may leave the country code out. */
+    o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    in(o, "2024-10-01 10:00");
+    in(o, "jane.roe@Example.ORG");
+    in(o, "Jane Roe");
+    r = in(o, "(415) 555 0123");
+    assert_string_equal(set_value(r, "policyholder_phone"), "+14155550123");
+    assert_true(said(r, "Noted: + 1 4 1 5 5 5 5 0 1 2 3."));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_skip_and_come_back(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "skip");
+    assert_true(said(r, "Let's come back to that later."));
+    assert_true(said(r, "Could you tell me the description of the incident?"));
+    expect_set(o, "A car hit my fence", "incident_description", "A car hit my fence");
+    r = in(o, "I don't know");
+    assert_true(said(r, "Could you tell me the injuries sustained during the incident, if any?"));
+    for (int i = 0; i < 6; i++)
+        in(o, "skip");
+    in(o, "a@b.co");
+    in(o, "Ann Lee");
+    r = in(o, "+33 6 12 34 56 78");
+    assert_string_equal(set_value(r, "policyholder_phone"), "+33612345678");
+    assert_true(said(r, "Let's come back to the questions we skipped."));
+    assert_true(said(r, "Could you tell me the date and time of the incident?"));
+    expect_set(o, "this morning at 8", "incident_datetime", "2024-10-08T08:00:00");
+    r = in(o, "my garden");
+    assert_string_equal(set_value(r, "incident_location"), "my garden");
+    assert_true(said(r, "injuries sustained during the incident"));
+    for (int i = 0; i < 6; i++)
+        r = in(o, "skip");
+    /* Skipped twice: given up, listed as missing. */
+    assert_true(said(r, "No problem, let's move on."));
+    assert_true(said(r, "I still do not have: injuries sustained during the incident, if any, "));
+    assert_true(said(r, "Is everything correct?"));
+    r = in(o, "change the location");
+    assert_true(said(r, "Could you tell me the location of the incident?"));
+    r = in(o, "skip");
+    assert_true(said(r, "Location of the incident: my garden."));
+    assert_true(said(r, "Is everything correct?"));
+    r = in(o, "maybe");
+    assert_true(said(r, "Please answer yes or no."));
+    r = in(o, "no");
+    assert_true(said(r, "Which information would you like to change?"));
+    r = in(o, "hmm the thing");
+    assert_true(said(r, "Sorry, which information? For example: the date and time"));
+    r = in(o, "nothing");
+    assert_true(said(r, "Is everything correct?"));
+    r = in(o, "yes");
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_transfer(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const ask[] = {"I want to speak to a human, please", "agent",
+                                      "Can I talk to an advisor?", "ok operator"};
+    for (size_t i = 0; i < 4; i++) {
+        Ccai_offline *o = make(s, "en-US", "{}", NULL);
+        start(o, false);
+        const Ccai_offline_reply *r = in(o, ask[i]);
+        assert_true(said(r, "I am transferring you to an advisor"));
+        assert_ends(r, CCAI_OFFLINE_TRANSFER);
+        assert_true(Ccai_offline_ended(o));
+        Ccai_offline_free(o);
+    }
+    Ccai_offline *o = make(s, "fr-FR", "{}", NULL);
+    start(o, false);
+    in(o, "hier à 10h");
+    in(o, "un humain était blessé"); /* an answer, not a request */
+    const Ccai_offline_reply *r = in(o, "Je voudrais parler à un conseiller s'il vous plaît");
+    assert_true(said(r, "Je vous transfère à un conseiller"));
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    assert_string_equal(Ccai_offline_claim_json(o),
+                        "{\"incident_datetime\":\"2024-10-07T10:00:00\","
+                        "\"incident_description\":\"un humain était blessé\"}");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_goodbye_midway(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    in(o, "yesterday at 10 am");
+    const Ccai_offline_reply *r = in(o, "OK, goodbye");
+    assert_true(said(r, "Here is what I noted."));
+    assert_true(said(r, "Date and time of the incident: 7 October 2024 at 10:00."));
+    assert_false(said(r, "I still do not have"));
+    assert_true(said(r, "Thank you for your call. Goodbye!"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+
+    o = make(s, "fr-FR", "{}", NULL);
+    start(o, false);
+    r = in(o, "Merci, au revoir");
+    assert_false(said(r, "Voici ce que j'ai noté."));
+    assert_true(said(r, "Merci de votre appel. Au revoir !"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_repeat(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    in(o, "today at 9 am");
+    const Ccai_offline_reply *r = in(o, "Sorry?");
+    assert_int_equal(r->n, 1);
+    assert_string_equal(r->v[0].text, "Could you tell me the description of the incident?");
+    assert_asks(r);
+    r = in(o, "could you repeat that please");
+    assert_string_equal(r->v[0].text, "Could you tell me the description of the incident?");
+    Ccai_offline_free(o);
+
+    o = make(s, "fr-FR", "{}", NULL);
+    start(o, false);
+    r = in(o, "Pardon, vous pouvez répéter ?");
+    assert_true(said(r, "Pourriez-vous me donner la date et l'heure de l'incident ?"));
+    assert_true(said(r, "Par exemple"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_language_switch(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    const char *const avail[] = {"en-GB", "fr-CA", NULL};
+    Ccai_offline *o = make(s, "en-GB", "{}", avail);
+    start(o, false);
+    in(o, "yesterday at noon");
+    const Ccai_offline_reply *r = in(o, "Can we continue in French please?");
+    assert_true(has(r, CCAI_OFFLINE_SET_LANG, "fr-CA"));
+    assert_int_equal(r->v[0].kind, CCAI_OFFLINE_SET_LANG);
+    assert_true(said(r, "Bien sûr, continuons en français."));
+    assert_true(said(r, "Pourriez-vous me donner la description de l'incident ?"));
+    assert_asks(r);
+    assert_string_equal(Ccai_offline_lang(o), "fr-CA");
+    expect_set(o, "Un arbre est tombé sur ma voiture", "incident_description",
+               "Un arbre est tombé sur ma voiture");
+    r = in(o, "en espagnol");
+    assert_true(said(r, "Désolé, je ne peux pas parler cette langue sur cette ligne."));
+    assert_false(has(r, CCAI_OFFLINE_SET_LANG, NULL));
+    r = in(o, "français");
+    assert_false(has(r, CCAI_OFFLINE_SET_LANG, NULL));
+    assert_true(said(r, "le lieu de l'incident"));
+    r = in(o, "anglais");
+    assert_true(has(r, CCAI_OFFLINE_SET_LANG, "en-GB"));
+    assert_true(said(r, "Of course, let's continue in English."));
+    assert_true(said(r, "Could you tell me the location of the incident?"));
+    Ccai_offline_free(o);
+
+    /* Unknown call languages fall back to English. */
+    o = make(s, "de-DE", "{}", NULL);
+    r = start(o, false);
+    assert_true(said(r, "Hello, this is Amelia from Contoso."));
+    r = in(o, "Spanish");
+    assert_true(has(r, CCAI_OFFLINE_SET_LANG, "es-ES"));
+    assert_true(said(r, "Claro, sigamos en español."));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_silence(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    const Ccai_offline_reply *r = NULL;
+    assert_int_equal(Ccai_offline_silence(o, &r), CCAI_OK);
+    assert_true(said(r, "Are you still there?"));
+    assert_true(said(r, "Could you tell me the date and time of the incident?"));
+    assert_asks(r);
+    /* An answer resets the count. */
+    in(o, "repeat");
+    assert_int_equal(Ccai_offline_silence(o, &r), CCAI_OK);
+    assert_int_equal(Ccai_offline_silence(o, &r), CCAI_OK);
+    assert_true(said(r, "Are you still there?"));
+    assert_int_equal(Ccai_offline_silence(o, &r), CCAI_OK);
+    assert_true(said(r, "I cannot hear you, so I will end the call."));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    assert_int_equal(Ccai_offline_silence(o, &r), CCAI_ERR_STATE);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_resumed(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o =
+        make(s, "en-US",
+             "{\"incident_datetime\": \"2024-10-07 15:00\", \"policyholder_name\": \"John Doe\","
+             " \"policyholder_email\": \"not an email\", \"unknown\": \"x\", \"injuries\": 3}",
+             NULL);
+    /* Values are normalised; invalid ones and unknown keys are dropped. */
+    assert_string_equal(Ccai_offline_claim_json(o),
+                        "{\"incident_datetime\":\"2024-10-07T15:00:00\","
+                        "\"policyholder_name\":\"John Doe\"}");
+    const Ccai_offline_reply *r = start(o, true);
+    assert_true(said(r, "Welcome back, this is Amelia from Contoso."));
+    assert_true(said(r, "Here is what I have noted so far."));
+    assert_true(said(r, "Date and time of the incident: 7 October 2024 at 15:00."));
+    assert_true(said(r, "Full name of the policyholder: John Doe."));
+    assert_true(said(r, "Could you tell me the description of the incident?"));
+    assert_asks(r);
+    assert_int_equal(Ccai_offline_start(o, true, &r), CCAI_ERR_STATE);
+    Ccai_offline_free(o);
+
+    o = make(s, "fr-FR", "{}", NULL);
+    r = start(o, true);
+    assert_true(said(r, "Rebonjour, je suis Amelia de Contoso."));
+    assert_true(said(r, "Je n'ai encore rien noté."));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_custom_schema(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = NULL;
+    assert_int_equal(
+        ccai_claim_schema_from_json(
+            "[{\"name\": \"plate\", \"type\": \"text\", \"description\": \"Vehicle registration "
+            "plate\"}, {\"name\": \"appointment\", \"type\": \"datetime\"},"
+            " {\"name\": \"policyholder_phone\", \"type\": \"phone_number\"}]",
+            (size_t)-1, &s, NULL),
+        CCAI_OK);
+    const Ccai_offline_params p = {
+        s, "{\"policyholder_email\": \"a@b.fr\"}", "en-US", "Max", NULL, NULL, NOW_MS, 120};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    const Ccai_offline_reply *r = start(o, false);
+    assert_true(said(r, "Hello, this is Max."));
+    assert_true(said(r, "Could you tell me the vehicle registration plate?"));
+    expect_set(o, "AB-123-CD", "plate", "AB-123-CD");
+    r = in(o, "yesterday");
+    assert_true(said(r, "And at what time, roughly?"));
+    /* UTC+2: local time is 16:00, so 3:30 pm is already past today. */
+    r = in(o, "today at 3:30 pm");
+    assert_string_equal(set_value(r, "appointment"), "2024-10-08T15:30:00");
+    assert_true(said(r, "Could you tell me the phone number of the policyholder?"));
+    r = in(o, "plus 33 6 12 34 56 78");
+    assert_true(said(r, "Could you tell me the full name of the policyholder?"));
+    r = in(o, "Jean-Pierre O'Neil");
+    assert_string_equal(set_value(r, "policyholder_name"), "Jean-Pierre O'Neil");
+    assert_true(said(r, "Vehicle registration plate: AB-123-CD."));
+    assert_true(said(r, "Appointment: 8 October 2024 at 15:30."));
+    r = in(o, "the plate is wrong");
+    assert_true(said(r, "Could you tell me the vehicle registration plate?"));
+    r = in(o, "AB-124-CD");
+    assert_string_equal(set_value(r, "plate"), "AB-124-CD");
+    r = in(o, "yes");
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    assert_string_equal(Ccai_offline_claim_json(o),
+                        "{\"plate\":\"AB-124-CD\",\"appointment\":\"2024-10-08T15:30:00\","
+                        "\"policyholder_phone\":\"+33612345678\",\"policyholder_email\":"
+                        "\"a@b.fr\",\"policyholder_name\":\"Jean-Pierre O'Neil\"}");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static const char *const script[] = {"euh",
+                                     "hier soir",
+                                     "~",
+                                     "répétez",
+                                     "Un dégât des eaux",
+                                     "in English please",
+                                     "my kitchen",
+                                     "no",
+                                     "skip",
+                                     "help me",
+                                     "",
+                                     "skip",
+                                     "skip",
+                                     "skip",
+                                     "skip",
+                                     "jean at",
+                                     "x@y.zz",
+                                     "~",
+                                     "+33 1 23 45 67 89",
+                                     "skip",
+                                     "no",
+                                     "no",
+                                     "nobody",
+                                     "jean at example dot com",
+                                     "no",
+                                     "the name",
+                                     "Jean Martin",
+                                     "yes"};
+
+/* Run the script; the transcript of every action goes into *out. */
+static ccai_status run_script(const ccai_claim_schema *s, char **out)
+{
+    Ccai_offline_params p = {s, "{}", "fr-FR", "Amelia", "Contoso", NULL, NOW_MS, 0};
+    Ccai_offline *o = NULL;
+    ccai_status st = Ccai_offline_new(&p, &o);
+    if (st != CCAI_OK)
+        return st;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    buf[0] = '\0';
+    const Ccai_offline_reply *r = NULL;
+    for (size_t i = 0; i <= sizeof script / sizeof script[0]; i++) {
+        /* A failed turn changes nothing: retry it until it passes. */
+        do {
+            if (i == 0)
+                st = Ccai_offline_start(o, false, &r);
+            else if (strcmp(script[i - 1], "~") == 0)
+                st = Ccai_offline_silence(o, &r);
+            else
+                st = Ccai_offline_input(o, script[i - 1], &r);
+        } while (st == CCAI_ERR_NOMEM);
+        if (st != CCAI_OK)
+            break;
+        for (size_t k = 0; k < r->n; k++)
+            len += (size_t)snprintf(buf + len, cap - len, "%d%c %s %s\n", r->v[k].kind,
+                                    r->v[k].expects_reply ? '?' : '.',
+                                    r->v[k].field ? r->v[k].field : "-",
+                                    r->v[k].text ? r->v[k].text : "-");
+    }
+    len += (size_t)snprintf(buf + len, cap - len, "%s\n", Ccai_offline_claim_json(o));
+    Ccai_offline_free(o);
+    *out = buf;
+    return st;
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    char *a = NULL, *b = NULL;
+    assert_int_equal(run_script(s, &a), CCAI_OK);
+    assert_int_equal(run_script(s, &b), CCAI_OK);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "4. - en-US"));
+    assert_non_null(strstr(a, "3. - -"));
+    assert_non_null(strstr(a, "\"policyholder_name\":\"Jean Martin\""));
+    free(a);
+    free(b);
+    ccai_claim_schema_unref(s);
+}
+
+/* Out-of-memory injection: every allocation fails in turn. */
+static long fail_at = -1, n_allocs, outstanding;
+
+static void *t_malloc(size_t size, void *ud)
+{
+    (void)ud;
+    if (fail_at >= 0 && n_allocs++ == fail_at)
+        return NULL;
+    void *p = malloc(size);
+    if (p)
+        outstanding++;
+    return p;
+}
+
+static void *t_realloc(void *ptr, size_t size, void *ud)
+{
+    (void)ud;
+    if (fail_at >= 0 && n_allocs++ == fail_at)
+        return NULL;
+    void *p = realloc(ptr, size);
+    if (p && !ptr)
+        outstanding++;
+    return p;
+}
+
+static void t_free(void *ptr, void *ud)
+{
+    (void)ud;
+    if (ptr)
+        outstanding--;
+    free(ptr);
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    char *clean = NULL;
+    assert_int_equal(run_script(s, &clean), CCAI_OK);
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL};
+    assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
+    long k;
+    for (k = 0;; k++) {
+        fail_at = k;
+        n_allocs = 0;
+        outstanding = 0;
+        char *out = NULL;
+        ccai_status st = run_script(s, &out);
+        assert_int_equal(outstanding, 0);
+        if (st == CCAI_OK) {
+            /* Retried turns give the same conversation as a clean run. */
+            assert_string_equal(out, clean);
+            free(out);
+        } else {
+            assert_int_equal(st, CCAI_ERR_NOMEM);
+        }
+        if (n_allocs <= k)
+            break;
+    }
+    fail_at = -1;
+    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+    assert_true(k > 100);
+    free(clean);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_arguments(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = NULL;
+    Ccai_offline_params p = {NULL, NULL, NULL, NULL, NULL, NULL, NOW_MS, 0};
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_ERR_INVALID_ARG);
+    p.schema = s;
+    assert_int_equal(Ccai_offline_new(NULL, &o), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_offline_new(&p, NULL), CCAI_ERR_INVALID_ARG);
+    p.utc_offset_min = 25 * 60;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_ERR_INVALID_ARG);
+    p.utc_offset_min = 0;
+    p.claim_json = "[1]";
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_ERR_PARSE);
+    p.claim_json = "{";
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_ERR_PARSE);
+    assert_null(o);
+    p.claim_json = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    assert_string_equal(Ccai_offline_lang(o), "en-US");
+    assert_string_equal(Ccai_offline_claim_json(o), "{}");
+
+    const Ccai_offline_reply *r = NULL;
+    assert_int_equal(Ccai_offline_input(o, "hello", &r), CCAI_ERR_STATE);
+    assert_int_equal(Ccai_offline_silence(o, &r), CCAI_ERR_STATE);
+    r = start(o, false);
+    assert_true(said(r, "Hello."));
+    assert_int_equal(Ccai_offline_input(o, NULL, &r), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_offline_input(o, "x", NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_offline_input(NULL, "x", &r), CCAI_ERR_INVALID_ARG);
+
+    /* Empty and oversized input. */
+    r = in(o, "   ");
+    assert_true(said(r, "Sorry, I did not catch that."));
+    assert_asks(r);
+    in(o, "yesterday at 5 pm");
+    char *big = malloc(5000);
+    assert_non_null(big);
+    memset(big, 'a', 4999);
+    big[4999] = '\0';
+    memcpy(big + 1999, "\xc3\xa9", 2); /* é across the limit is dropped whole */
+    r = in(o, big);
+    const char *v = set_value(r, "incident_description");
+    assert_non_null(v);
+    assert_int_equal(strlen(v), 1999);
+    /* Invalid UTF-8 is refused with a reason, not stored. */
+    r = in(o, "bad \xff\xfe bytes");
+    assert_null(set_value(r, "incident_location"));
+    assert_true(said(r, "Sorry, I could not note that."));
+    free(big);
+    Ccai_offline_free(o);
+    Ccai_offline_free(NULL);
+    ccai_claim_schema_unref(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_english_dialogue),
+        cmocka_unit_test(test_french_dialogue),
+        cmocka_unit_test(test_spanish_dialogue),
+        cmocka_unit_test(test_spoken_dates),
+        cmocka_unit_test(test_date_then_time),
+        cmocka_unit_test(test_invalid_answers),
+        cmocka_unit_test(test_skip_and_come_back),
+        cmocka_unit_test(test_transfer),
+        cmocka_unit_test(test_goodbye_midway),
+        cmocka_unit_test(test_repeat),
+        cmocka_unit_test(test_language_switch),
+        cmocka_unit_test(test_silence),
+        cmocka_unit_test(test_resumed),
+        cmocka_unit_test(test_custom_schema),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
