@@ -695,6 +695,7 @@ static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
         return st;
     }
     ccai_free(prev);
+    Ccai_jobs_kick(ctx);
     ccai_call_state old = c->state;
     c->state = CCAI_CALL_ENDED;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: ended (%s)", c->row.id,

@@ -102,6 +102,20 @@ ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg)
     return CCAI_OK;
 }
 
+const Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name)
+{
+    for (size_t i = 0; e && i < e->n_models; i++) {
+        if (strcmp(e->models[i].name, name) == 0)
+            return &e->models[i];
+    }
+    return NULL;
+}
+
+const Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e)
+{
+    return e->prompts;
+}
+
 void Ccai_engine_free(Ccai_engine *e)
 {
     if (!e)

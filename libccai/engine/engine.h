@@ -56,6 +56,21 @@ typedef struct Ccai_engine Ccai_engine;
 ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg);
 void Ccai_engine_free(Ccai_engine *e);
 
+struct Ccai_llm_model;
+struct Ccai_prompts;
+/* The model called "fast" or "slow", NULL when not configured. */
+const struct Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name);
+const struct Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e);
+
+/* postcall.c: durable jobs (post-call report, SMS outbox). */
+typedef struct Ccai_jobs Ccai_jobs;
+ccai_status Ccai_jobs_new(ccai_ctx *ctx);
+void Ccai_jobs_free(ccai_ctx *ctx);
+/* Look for due jobs now (after an enqueue). */
+void Ccai_jobs_kick(ccai_ctx *ctx);
+/* Send an SMS through the SMS provider (the default: the outbox). */
+ccai_status Ccai_sms_send(ccai_ctx *ctx, const char *call_id, const char *to, const char *text);
+
 /* call.c, for the conversation and the tools */
 ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char *action,
                                   ccai_style style, const char *content, const char *lang,

@@ -108,14 +108,13 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
                        prop("string", "When, ISO 8601, e.g. \"2024-10-08T14:00:00\""), "owner",
                        prop("string", "\"customer\", \"assistant\" or the name of a third party")),
              true);
-    t[n++] = tool(
-        "updated_claim", fields ? fields : "Update claim fields.",
-        json_pack("{s:{s:s, s:s, s:{s:s, s:{s:o, s:o}, s:[s,s]}}}", "updates", "type", "array",
-                  "description", "The fields to set", "items", "type", "object", "properties",
-                  "field", prop("string", "Field name"), "value",
-                  prop("string", "New value, in the field's format"), "required", "field",
-                  "value"),
-        true);
+    t[n++] = tool("updated_claim", fields ? fields : "Update claim fields.",
+                  json_pack("{s:{s:s, s:s, s:{s:s, s:{s:o, s:o}, s:[s,s]}}}", "updates", "type",
+                            "array", "description", "The fields to set", "items", "type", "object",
+                            "properties", "field", prop("string", "Field name"), "value",
+                            prop("string", "New value, in the field's format"), "required", "field",
+                            "value"),
+                  true);
     t[n++] = tool("talk_to_human",
                   "Transfer the call to a human agent, only when the customer explicitly agrees "
                   "or asks for it.",
@@ -291,17 +290,8 @@ static char *run_send_sms(ccai_call *c, const json_t *args)
     if (!text || !*text)
         return Ccai_strdup("Bad arguments: \"message\" is required.");
     bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
-    if (!sent) {
-        /* No channel SMS: the default provider, the outbox (a durable job
-         * that operators and the SMS worker see). */
-        json_t *p = json_pack("{s:s, s:s}", "to", c->row.phone_number, "text", text);
-        char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
-        json_decref(p);
-        sent = payload && Ccai_store_job_enqueue(c->ctx->store, "sms", c->row.id, payload,
-                                                 Ccai_wall_ms(), NULL) == CCAI_OK;
-        ccai_free(payload);
-        Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: SMS queued in the outbox", c->row.id);
-    }
+    if (!sent) /* No SMS on this channel: the configured SMS provider. */
+        sent = Ccai_sms_send(c->ctx, c->row.id, c->row.phone_number, text) == CCAI_OK;
     if (!sent)
         return Ccai_strdup("Failed to send SMS.");
     Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL, NULL);
@@ -388,26 +378,58 @@ static char *run_speech_lang(ccai_call *c, const json_t *args)
     return Ccai_asprintf("Language %s not available.", lang ? lang : "(none)");
 }
 
-/* A fresh claim: the current call ends as it is (its post-call work is
- * queued) and the handle goes on with a new call document. */
+/* A fresh claim: the current call document ends as it is (its post-call
+ * work is queued) and the handle goes on with a new document, on the same
+ * line, holding only the "call" message (reference issues #397, #403). */
 static char *run_new_claim(ccai_call *c)
 {
-    char payload[64];
-    snprintf(payload, sizeof payload, "{\"reason\":\"new_claim\"}");
-    ccai_status st =
-        Ccai_store_job_enqueue(c->ctx->store, "postcall", c->row.id, payload, Ccai_wall_ms(), NULL);
-    if (st != CCAI_OK)
-        return Ccai_strdup("Error: the claim could not be reset.");
+    Ccai_store *st = c->ctx->store;
+    Ccai_store_call n = {0};
+    char secret[33];
+    bool ok = Ccai_uuid4(n.id) && Ccai_random_token(secret, 32);
+    n.direction = c->row.direction;
+    ok = ok && Ccai_str_replace(&n.phone_number, c->row.phone_number) &&
+         Ccai_str_replace(&n.bot_phone_number, c->row.bot_phone_number) &&
+         Ccai_str_replace(&n.channel, c->row.channel) &&
+         Ccai_str_replace(&n.provider_call_id, c->row.provider_call_id) &&
+         Ccai_str_replace(&n.state, ccai_call_state_str(c->state)) &&
+         Ccai_str_replace(&n.lang, c->row.lang) &&
+         Ccai_str_replace(&n.initiate_json, c->row.initiate_json) &&
+         Ccai_str_replace(&n.claim_json, "{}") && Ccai_str_replace(&n.callback_secret, secret);
     json_t *fresh = json_object();
-    if (!fresh)
+    if (!ok || !fresh) {
+        json_decref(fresh);
+        Ccai_store_call_clear(&n);
         return NULL;
+    }
+    /* The old document is over: ended, its report queued. */
+    char *state = c->row.state;
+    c->row.state = Ccai_strdup("ended");
+    ccai_status s = c->row.state ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
+    if (s == CCAI_OK)
+        s = Ccai_store_job_enqueue(st, "postcall", c->row.id, "{\"reason\":\"new_claim\"}",
+                                   Ccai_wall_ms(), NULL);
+    if (s == CCAI_OK)
+        s = Ccai_store_call_insert(st, &n);
+    if (s != CCAI_OK) {
+        if (c->row.state) {
+            ccai_free(c->row.state);
+            c->row.state = state;
+        }
+        json_decref(fresh);
+        Ccai_store_call_clear(&n);
+        return Ccai_asprintf("Error: the claim could not be reset: %s", Ccai_store_errmsg(st));
+    }
+    ccai_free(state);
+    Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: new claim, continued as %s", c->row.id, n.id);
+    Ccai_store_call_clear(&c->row);
+    c->row = n;
     json_decref(c->claim);
     c->claim = fresh;
-    if (Ccai_call_save_claim(c) != CCAI_OK)
-        return Ccai_strdup("Error: the claim could not be reset.");
     Ccai_call_add_message(c, "human", "call", CCAI_STYLE_NONE, "", NULL, NULL, NULL, NULL);
-    return Ccai_strdup("Claim reset: a new claim starts. The previous one is saved and will be "
-                       "summarised.");
+    Ccai_jobs_kick(c->ctx);
+    return Ccai_strdup("Claim, reminders and messages reset: a new claim starts. The previous "
+                       "one is saved and will be summarised.");
 }
 
 char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai_tool_outcome *out)

@@ -79,6 +79,7 @@ void Ccai_ctx_rearm(ccai_ctx *ctx)
 static void ctx_destroy(ccai_ctx *ctx)
 {
     Ccai_calls_ctx_cleanup(ctx);
+    Ccai_jobs_free(ctx);
     Ccai_engine_free(ctx->engine);
     Ccai_http_ctx_cleanup(ctx);
     /* Timers belong to their owners (calls, requests), all gone by now. */
@@ -156,6 +157,8 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
         goto fail;
     }
     st = Ccai_engine_new(ctx, &ctx->engine, &why);
+    if (st == CCAI_OK)
+        st = Ccai_jobs_new(ctx);
     if (st != CCAI_OK)
         goto fail;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "ctx: ready (database %s)", ctx->db_path);

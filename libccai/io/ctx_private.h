@@ -38,6 +38,7 @@ struct ccai_ctx {
 
     /* engine/: prompts and models, and the live call handles */
     struct Ccai_engine *engine;
+    struct Ccai_jobs *jobs;
     struct ccai_call *calls;
     size_t n_calls;
 };

@@ -164,15 +164,18 @@ static const char *const stmt_sql[STMT_COUNT] = {
                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 0, 'pending', ?5, ?5)",
     [STMT_JOB_CLAIM] = "UPDATE jobs SET state = 'running', run_at = ?1, attempts = attempts + 1, "
                        "updated_at = ?1 WHERE id = (SELECT id FROM jobs WHERE "
-                       "(state = 'pending' AND run_at <= ?1) OR "
-                       "(state = 'running' AND run_at <= ?2) ORDER BY run_at, id LIMIT 1) "
+                       "((state = 'pending' AND run_at <= ?1) OR "
+                       "(state = 'running' AND run_at <= ?2)) AND "
+                       "(?3 IS NULL OR instr(',' || ?3 || ',', ',' || kind || ',') > 0) "
+                       "ORDER BY run_at, id LIMIT 1) "
                        "RETURNING " JOB_COLS,
     [STMT_JOB_DONE] = "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",
     [STMT_JOB_FAIL] = "UPDATE jobs SET last_error = ?2, "
                       "state = CASE WHEN ?3 > 0 THEN 'pending' ELSE 'failed' END, "
                       "run_at = CASE WHEN ?3 > 0 THEN ?3 ELSE run_at END, updated_at = ?4 "
                       "WHERE id = ?1",
-    [STMT_JOB_NEXT_DUE] = "SELECT MIN(run_at) FROM jobs WHERE state = 'pending'",
+    [STMT_JOB_NEXT_DUE] = "SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND "
+                          "(?1 IS NULL OR instr(',' || ?1 || ',', ',' || kind || ',') > 0)",
 };
 
 struct Ccai_store {
@@ -1155,8 +1158,8 @@ cleanup:
     return status;
 }
 
-static ccai_status job_claim_locked(Ccai_store *st, int64_t now, int64_t lease_ms,
-                                    Ccai_store_job **ret)
+static ccai_status job_claim_locked(Ccai_store *st, const char *kinds, int64_t now,
+                                    int64_t lease_ms, Ccai_store_job **ret)
 {
     static const char op[] = "claim job";
     sqlite3_stmt *s = NULL;
@@ -1164,7 +1167,9 @@ static ccai_status job_claim_locked(Ccai_store *st, int64_t now, int64_t lease_m
     if (status != CCAI_OK)
         return status;
     Ccai_store_job *j = NULL;
-    int rc = bind_int(s, 1, now) || bind_int(s, 2, now - lease_ms) ? SQLITE_ERROR : sqlite3_step(s);
+    int rc = bind_int(s, 1, now) || bind_int(s, 2, now - lease_ms) || bind_text(s, 3, kinds)
+                 ? SQLITE_ERROR
+                 : sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         status = fail(st, CCAI_ERR_NOT_FOUND, "store: %s: no job is due", op);
         goto cleanup;
@@ -1199,6 +1204,12 @@ cleanup:
 ccai_status Ccai_store_job_claim(Ccai_store *st, int64_t now, int64_t lease_ms,
                                  Ccai_store_job **ret)
 {
+    return Ccai_store_job_claim_kinds(st, NULL, now, lease_ms, ret);
+}
+
+ccai_status Ccai_store_job_claim_kinds(Ccai_store *st, const char *kinds, int64_t now,
+                                       int64_t lease_ms, Ccai_store_job **ret)
+{
     if (!st || !ret || now < 0 || lease_ms < 0)
         return CCAI_ERR_INVALID_ARG;
     /* A transaction so that a failure after the UPDATE (out of memory while
@@ -1207,7 +1218,7 @@ ccai_status Ccai_store_job_claim(Ccai_store *st, int64_t now, int64_t lease_ms,
     if (status != CCAI_OK)
         return status;
     Ccai_store_job *j = NULL;
-    status = op_end(st, "claim job", job_claim_locked(st, now, lease_ms, &j));
+    status = op_end(st, "claim job", job_claim_locked(st, kinds, now, lease_ms, &j));
     if (status != CCAI_OK) {
         Ccai_store_job_free(j);
         return status;
@@ -1263,13 +1274,20 @@ ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error, i
 
 ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at)
 {
+    return Ccai_store_job_next_due_kinds(st, NULL, ret_run_at);
+}
+
+ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds, int64_t *ret_run_at)
+{
     if (!st || !ret_run_at)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
     ccai_status status = stmt_get(st, STMT_JOB_NEXT_DUE, &s);
     if (status != CCAI_OK)
         return status;
-    if (sqlite3_step(s) != SQLITE_ROW)
+    if (bind_text(s, 1, kinds) != SQLITE_OK)
+        status = db_fail(st, "next due job");
+    else if (sqlite3_step(s) != SQLITE_ROW)
         status = db_fail(st, "next due job");
     else
         *ret_run_at = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 0);

@@ -137,6 +137,11 @@ ccai_status Ccai_store_job_enqueue(Ccai_store *st, const char *kind, const char 
 ccai_status Ccai_store_job_claim(Ccai_store *st, int64_t now, int64_t lease_ms,
                                  Ccai_store_job **ret);
 
+/* The same, only jobs whose kind is in kinds: a comma-separated list
+ * ("postcall,sms"); NULL means any kind. */
+ccai_status Ccai_store_job_claim_kinds(Ccai_store *st, const char *kinds, int64_t now,
+                                       int64_t lease_ms, Ccai_store_job **ret);
+
 ccai_status Ccai_store_job_done(Ccai_store *st, int64_t id);
 
 /* Record the error; with retry_at > 0 back to pending at retry_at, else
@@ -145,6 +150,7 @@ ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error, i
 
 /* Earliest run_at of a pending job, or -1 when there is none. */
 ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at);
+ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds, int64_t *ret_run_at);
 
 /* Transactions: group several writes into one commit. Nested begin is an
  * error (CCAI_ERR_STATE). */

@@ -1,0 +1,511 @@
+/* Durable jobs after a call: synthesis, next action and the SMS report
+ * (kind "postcall"), and the default SMS provider's outbox (kind "sms").
+ *
+ * Jobs live in the store, so they survive a restart: the runner claims one
+ * due job at a time on the context's timers, and a job that fails is tried
+ * again with backoff (up to JOB_ATTEMPTS). With an LLM, synthesis and next
+ * action are asked in JSON mode, validated, and re-asked up to three times
+ * with the validation error quoted; without one (or when every LLM fails)
+ * they are written from the stored claim, so every call gets a report. */
+#include "engine/engine.h"
+
+#include "config/config.h"
+#include "core/json.h"
+#include "engine/prompts.h"
+#include "llm/llm.h"
+
+#include <stdio.h>
+
+#define JOB_KINDS      "postcall,sms"
+#define JOB_LEASE_MS   (5 * 60 * 1000)
+#define JOB_ATTEMPTS   5
+#define JSON_REPROMPTS 3
+
+static const char *const next_actions[] = {
+    "case_closed",   "commercial_offer",     "customer_will_send_info",
+    "high_priority", "propose_new_contract", "requires_expertise",
+};
+static const char *const satisfactions[] = {"terrible", "low", "partial", "high", "unknow"};
+
+static const char synthesis_format[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"long\":{\"type\":\"string\",\"description\":\"A Markdown paragraph to the customer (as "
+    "'you', the agent as 'I') of what was said and what happens next, without personal "
+    "details.\"},"
+    "\"satisfaction\":{\"type\":\"string\",\"enum\":[\"terrible\",\"low\",\"partial\",\"high\","
+    "\"unknow\"]},"
+    "\"short\":{\"type\":\"string\",\"description\":\"A few words starting with a determiner, "
+    "e.g. 'your broken window'.\"},"
+    "\"improvement_suggestions\":{\"type\":\"string\"}},"
+    "\"required\":[\"long\",\"satisfaction\",\"short\",\"improvement_suggestions\"]}";
+
+static const char next_format[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"action\":{\"type\":\"string\",\"enum\":[\"case_closed\",\"commercial_offer\","
+    "\"customer_will_send_info\",\"high_priority\",\"propose_new_contract\","
+    "\"requires_expertise\"]},"
+    "\"justification\":{\"type\":\"string\",\"description\":\"One or two sentences.\"}},"
+    "\"required\":[\"action\",\"justification\"]}";
+
+typedef enum step { STEP_SYNTHESIS, STEP_NEXT, STEP_SMS, STEP_DONE } step;
+
+struct Ccai_jobs {
+    ccai_ctx *ctx;
+    Ccai_timer timer;
+    Ccai_store_job *job; /* the job in progress */
+    Ccai_store_call *call;
+    json_t *messages; /* stored conversation */
+    json_t *reminders;
+    step step;
+    int reprompts;
+    json_t *convo; /* the LLM request being re-prompted */
+    Ccai_llm_call *llm;
+    char *synthesis; /* JSON text */
+    char *next;
+    char *sms;
+};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Validation of the model's JSON; NULL when valid, else the error. */
+static const char *check_synthesis(const json_t *v)
+{
+    if (!json_is_object(v))
+        return "the answer must be one JSON object";
+    static const char *const keys[] = {"long", "short", "improvement_suggestions"};
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(keys); i++) {
+        if (!json_is_string(json_object_get(v, keys[i])))
+            return "long, short and improvement_suggestions must be strings";
+    }
+    if (!in_list(json_string_value(json_object_get(v, "satisfaction")), satisfactions,
+                 CCAI_ARRAY_SIZE(satisfactions)))
+        return "satisfaction must be one of terrible, low, partial, high, unknow";
+    return NULL;
+}
+
+static const char *check_next(const json_t *v)
+{
+    if (!json_is_object(v))
+        return "the answer must be one JSON object";
+    if (!in_list(json_string_value(json_object_get(v, "action")), next_actions,
+                 CCAI_ARRAY_SIZE(next_actions)))
+        return "action must be one of case_closed, commercial_offer, customer_will_send_info, "
+               "high_priority, propose_new_contract, requires_expertise";
+    if (!json_is_string(json_object_get(v, "justification")))
+        return "justification must be a string";
+    return NULL;
+}
+
+/* Runner ------------------------------------------------------------------------ */
+
+static void run_next(Ccai_jobs *j);
+
+static void job_clear(Ccai_jobs *j)
+{
+    if (j->llm) {
+        Ccai_llm_cancel(j->llm);
+        j->llm = NULL;
+    }
+    Ccai_store_job_free(j->job);
+    Ccai_store_call_free(j->call);
+    json_decref(j->messages);
+    json_decref(j->reminders);
+    json_decref(j->convo);
+    ccai_free(j->synthesis);
+    ccai_free(j->next);
+    ccai_free(j->sms);
+    j->job = NULL;
+    j->call = NULL;
+    j->messages = j->reminders = j->convo = NULL;
+    j->synthesis = j->next = j->sms = NULL;
+}
+
+void Ccai_jobs_kick(ccai_ctx *ctx)
+{
+    Ccai_jobs *j = ctx->jobs;
+    if (!j || j->job)
+        return; /* the running job schedules the next one when it ends */
+    int64_t due = -1;
+    if (Ccai_store_job_next_due_kinds(ctx->store, JOB_KINDS, &due) != CCAI_OK || due < 0) {
+        Ccai_timer_stop(ctx, &j->timer);
+        return;
+    }
+    int64_t now = Ccai_wall_ms();
+    Ccai_timer_start(ctx, &j->timer, due > now ? (uint64_t)(due - now) : 0);
+}
+
+static void job_finish(Ccai_jobs *j, const char *error)
+{
+    ccai_ctx *ctx = j->ctx;
+    Ccai_store_job *job = j->job;
+    if (!error) {
+        Ccai_store_job_done(ctx->store, job->id);
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld (%s): done", (long long)job->id, job->kind);
+    } else {
+        int64_t retry_at = 0;
+        if (job->attempts < JOB_ATTEMPTS)
+            retry_at =
+                Ccai_wall_ms() + (int64_t)(1000u << (job->attempts < 10 ? job->attempts : 10));
+        Ccai_store_job_fail(ctx->store, job->id, error, retry_at);
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "job %lld (%s): %s%s", (long long)job->id, job->kind,
+                 error, retry_at ? ", will retry" : ", given up");
+    }
+    job_clear(j);
+    Ccai_jobs_kick(ctx);
+}
+
+/* The stored conversation as text for the prompts. */
+static char *messages_text(const json_t *messages)
+{
+    Ccai_buf b = {0};
+    size_t i;
+    const json_t *m;
+    json_array_foreach(messages, i, m)
+    {
+        const char *content = json_string_value(json_object_get(m, "content"));
+        if (!content || !*content)
+            continue;
+        Ccai_buf_printf(&b, "%s (%s): %s\n", json_string_value(json_object_get(m, "persona")),
+                        json_string_value(json_object_get(m, "action")), content);
+    }
+    return Ccai_buf_steal(&b);
+}
+
+static bool caller_spoke(const json_t *messages)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(messages, i, m)
+    {
+        const char *p = json_string_value(json_object_get(m, "persona"));
+        const char *a = json_string_value(json_object_get(m, "action"));
+        if (p && a && strcmp(p, "human") == 0 &&
+            (strcmp(a, "talk") == 0 || strcmp(a, "sms") == 0 || strcmp(a, "dtmf") == 0))
+            return true;
+    }
+    return false;
+}
+
+static const char *initiate_field(const Ccai_jobs *j, const char *key, json_t **holder)
+{
+    Ccai_json_err e;
+    ccai_status st;
+    if (!*holder)
+        *holder = Ccai_json_load(j->call->initiate_json, strlen(j->call->initiate_json), &e, &st);
+    const char *v = json_string_value(json_object_get(*holder, key));
+    return v ? v : "";
+}
+
+/* Deterministic report when no LLM can write one. */
+static void offline_report(Ccai_jobs *j)
+{
+    Ccai_json_err e;
+    ccai_status st;
+    json_t *claim = Ccai_json_load(j->call->claim_json, strlen(j->call->claim_json), &e, &st);
+    json_t *init = NULL;
+    Ccai_buf lng = {0}, sms = {0};
+    size_t filled = json_object_size(claim);
+    Ccai_buf_puts(&lng, "I noted the following about your case:");
+    const char *key;
+    json_t *v;
+    json_object_foreach(claim, key, v)
+    {
+        Ccai_buf_printf(&lng, " %s: %s;", key, json_string_value(v) ? json_string_value(v) : "");
+    }
+    if (!filled)
+        Ccai_buf_puts(&lng, " nothing yet.");
+    Ccai_buf_puts(&lng, " A colleague will follow up.");
+    json_t *syn =
+        json_pack("{s:s, s:s, s:s, s:s}", "short", "your request", "long", lng.data ? lng.data : "",
+                  "satisfaction", "unknow", "improvement_suggestions",
+                  "Written without a language model: review the conversation.");
+    const char *action = filled ? "requires_expertise" : "customer_will_send_info";
+    json_t *next = json_pack("{s:s, s:s}", "action", action, "justification",
+                             filled ? "The claim was taken down by the automated dialogue; an "
+                                      "expert must review it."
+                                    : "The customer gave no claim details during the call.");
+    Ccai_buf_printf(&sms, "Hello, thank you for your call. %s %s from %s.",
+                    lng.data ? lng.data : "", initiate_field(j, "bot_name", &init),
+                    initiate_field(j, "bot_company", &init));
+    j->synthesis = syn ? Ccai_json_dump(syn, JSON_COMPACT) : NULL;
+    j->next = next ? Ccai_json_dump(next, JSON_COMPACT) : NULL;
+    j->sms = Ccai_buf_steal(&sms);
+    json_decref(syn);
+    json_decref(next);
+    json_decref(claim);
+    json_decref(init);
+    Ccai_buf_free(&lng);
+}
+
+static void save_and_send(Ccai_jobs *j);
+
+static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud);
+static const Ccai_llm_callbacks json_callbacks = {NULL, NULL, on_json_done};
+
+static ccai_status ask(Ccai_jobs *j)
+{
+    Ccai_engine *e = j->ctx->engine;
+    const Ccai_llm_model *slow = Ccai_engine_model(e, "slow");
+    const Ccai_llm_model *fast = Ccai_engine_model(e, "fast");
+    Ccai_llm_opts o = {
+        .messages = j->convo,
+        .json_mode = j->step != STEP_SMS,
+        /* Post-call work asks the slow (better) model first, as the reference. */
+        .models = {slow ? slow : fast, slow ? fast : NULL},
+    };
+    return Ccai_llm_chat(j->ctx, &o, &json_callbacks, j, &j->llm);
+}
+
+static ccai_status start_step(Ccai_jobs *j)
+{
+    Ccai_engine *e = j->ctx->engine;
+    json_decref(j->convo);
+    j->convo = NULL;
+    j->reprompts = 0;
+    json_t *init = NULL;
+    char *messages = messages_text(j->messages);
+    char *reminders = Ccai_json_dump(j->reminders, JSON_COMPACT);
+    const char *format = j->step == STEP_SYNTHESIS ? synthesis_format : next_format;
+    Ccai_prompt_var vars[] = {
+        {"task", initiate_field(j, "task", &init)},
+        {"claim", j->call->claim_json},
+        {"reminders", reminders},
+        {"messages", messages},
+        {"format", format},
+        {"default_lang", j->call->lang ? j->call->lang : "English"},
+        {"bot_name", initiate_field(j, "bot_name", &init)},
+        {"bot_company", initiate_field(j, "bot_company", &init)},
+    };
+    Ccai_llm_prompt which = j->step == STEP_SYNTHESIS ? CCAI_PROMPT_SYNTHESIS_SYSTEM
+                            : j->step == STEP_NEXT    ? CCAI_PROMPT_NEXT_SYSTEM
+                                                      : CCAI_PROMPT_SMS_SUMMARY_SYSTEM;
+    char *system = messages && reminders ? Ccai_prompts_render_llm(Ccai_engine_prompts(e), which,
+                                                                   vars, CCAI_ARRAY_SIZE(vars))
+                                         : NULL;
+    ccai_free(messages);
+    ccai_free(reminders);
+    json_decref(init);
+    if (!system)
+        return CCAI_ERR_NOMEM;
+    j->convo = json_pack(
+        "[{s:s, s:s}, {s:s, s:s}]", "role", "system", "content", system, "role", "user", "content",
+        j->step == STEP_SMS ? "Write the SMS now." : "Answer now with the JSON object.");
+    ccai_free(system);
+    if (!j->convo)
+        return CCAI_ERR_NOMEM;
+    return ask(j);
+}
+
+static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud)
+{
+    Ccai_jobs *j = ud;
+    j->llm = NULL;
+    if (st != CCAI_OK) {
+        Ccai_log(&j->ctx->log, CCAI_LOG_WARN, "job %lld: no LLM answered (%s): offline report",
+                 (long long)j->job->id, errmsg ? errmsg : ccai_status_str(st));
+        ccai_free(j->synthesis);
+        ccai_free(j->next);
+        j->synthesis = j->next = NULL;
+        offline_report(j);
+        save_and_send(j);
+        return;
+    }
+    const char *text = res->text ? res->text : "";
+    if (j->step == STEP_SMS) {
+        j->sms = Ccai_strdup(text);
+        save_and_send(j);
+        return;
+    }
+    Ccai_json_err e;
+    ccai_status pst;
+    json_t *v = Ccai_json_load(text, strlen(text), &e, &pst);
+    const char *why = v ? (j->step == STEP_SYNTHESIS ? check_synthesis(v) : check_next(v))
+                        : "the answer is not valid JSON";
+    if (!why) {
+        char *out = Ccai_json_dump(v, JSON_COMPACT);
+        json_decref(v);
+        if (j->step == STEP_SYNTHESIS)
+            j->synthesis = out;
+        else
+            j->next = out;
+        j->step++;
+        if (start_step(j) != CCAI_OK)
+            job_finish(j, "out of memory");
+        return;
+    }
+    json_decref(v);
+    if (j->reprompts++ >= JSON_REPROMPTS) {
+        /* The model does not manage: a report from the claim instead. */
+        offline_report(j);
+        save_and_send(j);
+        return;
+    }
+    /* Re-ask, quoting the answer and what is wrong with it. */
+    char *fix = Ccai_asprintf("A validation error occurred: %s. Answer again with one valid JSON "
+                              "object and nothing else.",
+                              why);
+    json_t *a = json_pack("{s:s, s:s}", "role", "assistant", "content", text);
+    json_t *u = fix ? json_pack("{s:s, s:s}", "role", "user", "content", fix) : NULL;
+    ccai_free(fix);
+    if (!a || !u || json_array_append_new(j->convo, a) || json_array_append_new(j->convo, u) ||
+        ask(j) != CCAI_OK) {
+        json_decref(a);
+        json_decref(u);
+        job_finish(j, "out of memory");
+    }
+}
+
+/* Store the report on the call, then queue the SMS to the caller and to the
+ * policyholder's number when it differs. */
+static void save_and_send(Ccai_jobs *j)
+{
+    ccai_ctx *ctx = j->ctx;
+    Ccai_store_call *fresh = NULL;
+    ccai_status st = Ccai_store_call_get(ctx->store, j->call->id, &fresh);
+    if (st == CCAI_OK) {
+        if (j->synthesis)
+            Ccai_str_replace(&fresh->synthesis_json, j->synthesis);
+        if (j->next)
+            Ccai_str_replace(&fresh->next_json, j->next);
+        if (!strcmp(fresh->state, "ended"))
+            Ccai_str_replace(&fresh->state, "done");
+        st = Ccai_store_call_update(ctx->store, fresh);
+    }
+    if (st != CCAI_OK) {
+        char *why = Ccai_asprintf("cannot store the report: %s", Ccai_store_errmsg(ctx->store));
+        Ccai_store_call_free(fresh);
+        job_finish(j, why ? why : "cannot store the report");
+        ccai_free(why);
+        return;
+    }
+    if (j->sms && *j->sms) {
+        Ccai_json_err e;
+        ccai_status pst;
+        json_t *claim = Ccai_json_load(fresh->claim_json, strlen(fresh->claim_json), &e, &pst);
+        const char *holder = json_string_value(json_object_get(claim, "policyholder_phone"));
+        Ccai_sms_send(ctx, fresh->id, fresh->phone_number, j->sms);
+        if (holder && strcmp(holder, fresh->phone_number) != 0)
+            Ccai_sms_send(ctx, fresh->id, holder, j->sms);
+        json_decref(claim);
+    }
+    Ccai_store_call_free(fresh);
+    job_finish(j, NULL);
+}
+
+ccai_status Ccai_sms_send(ccai_ctx *ctx, const char *call_id, const char *to, const char *text)
+{
+    json_t *p = json_pack("{s:s, s:s}", "to", to, "text", text);
+    char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    ccai_status st =
+        payload ? Ccai_store_job_enqueue(ctx->store, "sms", call_id, payload, Ccai_wall_ms(), NULL)
+                : CCAI_ERR_NOMEM;
+    ccai_free(payload);
+    Ccai_jobs_kick(ctx);
+    return st;
+}
+
+static void run_postcall(Ccai_jobs *j)
+{
+    ccai_ctx *ctx = j->ctx;
+    ccai_status st =
+        Ccai_store_call_get(ctx->store, j->job->call_id ? j->job->call_id : "", &j->call);
+    if (st == CCAI_OK)
+        st = Ccai_store_messages_json(ctx->store, j->call->id, &j->messages);
+    if (st == CCAI_OK)
+        st = Ccai_store_reminders_json(ctx->store, j->call->id, &j->reminders);
+    if (st == CCAI_ERR_NOT_FOUND) {
+        job_finish(j, NULL); /* the call is gone: nothing to report on */
+        return;
+    }
+    if (st != CCAI_OK) {
+        job_finish(j, Ccai_store_errmsg(ctx->store));
+        return;
+    }
+    if (!caller_spoke(j->messages)) {
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: the caller never spoke: no report",
+                 j->call->id);
+        job_finish(j, NULL);
+        return;
+    }
+    if (!Ccai_engine_model(ctx->engine, "fast") && !Ccai_engine_model(ctx->engine, "slow")) {
+        offline_report(j);
+        save_and_send(j);
+        return;
+    }
+    j->step = STEP_SYNTHESIS;
+    if (start_step(j) != CCAI_OK)
+        job_finish(j, "out of memory");
+}
+
+/* The default SMS provider: the outbox is the job row, sent to the log. */
+static void run_sms(Ccai_jobs *j)
+{
+    Ccai_json_err e;
+    ccai_status st;
+    json_t *p =
+        j->job->payload ? Ccai_json_load(j->job->payload, strlen(j->job->payload), &e, &st) : NULL;
+    const char *to = json_string_value(json_object_get(p, "to"));
+    const char *text = json_string_value(json_object_get(p, "text"));
+    if (to && text)
+        Ccai_log(&j->ctx->log, CCAI_LOG_INFO, "sms to %s (outbox, no SMS provider): %s", to, text);
+    json_decref(p);
+    job_finish(j, to && text ? NULL : "malformed SMS job");
+}
+
+static void run_next(Ccai_jobs *j)
+{
+    ccai_ctx *ctx = j->ctx;
+    if (j->job)
+        return;
+    ccai_status st =
+        Ccai_store_job_claim_kinds(ctx->store, JOB_KINDS, Ccai_wall_ms(), JOB_LEASE_MS, &j->job);
+    if (st != CCAI_OK) {
+        if (st != CCAI_ERR_NOT_FOUND)
+            Ccai_log(&ctx->log, CCAI_LOG_ERROR, "jobs: %s", Ccai_store_errmsg(ctx->store));
+        Ccai_jobs_kick(ctx);
+        return;
+    }
+    Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld (%s): attempt %lld", (long long)j->job->id,
+             j->job->kind, (long long)j->job->attempts);
+    if (strcmp(j->job->kind, "postcall") == 0)
+        run_postcall(j);
+    else
+        run_sms(j);
+}
+
+static void on_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    run_next(ud);
+}
+
+ccai_status Ccai_jobs_new(ccai_ctx *ctx)
+{
+    Ccai_jobs *j = Ccai_calloc(1, sizeof *j);
+    if (!j)
+        return CCAI_ERR_NOMEM;
+    j->ctx = ctx;
+    Ccai_timer_init(&j->timer, on_timer, j);
+    ctx->jobs = j;
+    Ccai_jobs_kick(ctx); /* jobs left by an earlier run */
+    return CCAI_OK;
+}
+
+void Ccai_jobs_free(ccai_ctx *ctx)
+{
+    Ccai_jobs *j = ctx->jobs;
+    if (!j)
+        return;
+    job_clear(j);
+    Ccai_timer_stop(ctx, &j->timer);
+    ccai_free(j);
+    ctx->jobs = NULL;
+}
