@@ -15,28 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EXIT_CONFIG 2
-#define EXIT_USAGE  64
-
-/* Default number of calls `calls` lists. */
-#define CALLS_DEFAULT_LIMIT 20
-
-typedef struct cli {
-    const char *config_path;  /* --config, or NULL */
-    const char *config_label; /* what was loaded, for the status line */
-    int compact;              /* --compact: JSON on one line */
-    int verbosity;            /* -v count */
-    ccai_config *cfg;
-    ccai_poll *loop;
-    ccai_ctx *ctx;
-} cli;
-
-typedef struct command {
-    const char *name;
-    int (*run)(cli *c, int argc, char **argv);
-    const char *synopsis;
-    const char *help;
-} command;
+#include "cli.h"
 
 static const command *find_command(const char *name);
 
@@ -56,7 +35,7 @@ static void indent(FILE *out, int depth)
  * whitespace outside strings is dropped and put back where it reads well.
  * Malformed input comes out mangled but whole.
  */
-static void print_json(FILE *out, const char *json, int compact)
+void print_json(FILE *out, const char *json, int compact)
 {
     int depth = 0;
     int in_string = 0;
@@ -140,7 +119,7 @@ static long long json_total(const char *json)
 }
 
 /* Print a multi-line error text one line at a time, prefixed. */
-static void print_lines(const char *prefix, const char *text)
+void print_lines(const char *prefix, const char *text)
 {
     while (*text) {
         size_t len = strcspn(text, "\n");
@@ -178,7 +157,7 @@ static int config_failed(const cli *c, ccai_status st, const char *what)
  * (--config FILE, else $CONFIG_YAML, else ./config.yaml when present), then
  * the environment overrides.
  */
-static int load_config(cli *c)
+int load_config(cli *c)
 {
     const char *env_yaml = getenv("CONFIG_YAML");
     ccai_log_level level = CCAI_LOG_WARN;
@@ -225,7 +204,7 @@ static int load_config(cli *c)
     return EXIT_SUCCESS;
 }
 
-static int open_ctx(cli *c)
+int open_ctx(cli *c)
 {
     char *err = NULL;
     ccai_status st = ccai_poll_new(c->cfg, &c->loop, &c->ctx, &err);
@@ -246,7 +225,7 @@ static int open_ctx(cli *c)
     return EXIT_FAILURE;
 }
 
-static void cli_close(cli *c)
+void cli_close(cli *c)
 {
     /* Every command is synchronous: nothing is left in flight to wait for. */
     ccai_poll_free(c->loop);
@@ -279,14 +258,12 @@ static long long count_calls(cli *c)
 /* Argument helpers                                                         */
 /* ------------------------------------------------------------------------ */
 
-static int wants_help(const char *arg)
+int wants_help(const char *arg)
 {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
-static int usage_error(const char *cmd, const char *fmt, ...) CCAI_PRINTF(2, 3);
-
-static int usage_error(const char *cmd, const char *fmt, ...)
+int usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
@@ -304,7 +281,7 @@ static int usage_error(const char *cmd, const char *fmt, ...)
  * Match "--name VALUE" or "--name=VALUE" at argv[*i]; advance *i past the
  * value. Returns 1 on a match, 0 on none, -1 when the value is missing.
  */
-static int option_value(int argc, char **argv, int *i, const char *name, const char **ret)
+int option_value(int argc, char **argv, int *i, const char *name, const char **ret)
 {
     const char *arg = argv[*i];
     size_t len = strlen(name);
@@ -539,6 +516,22 @@ static const command commands[] = {
     {"call", cmd_call, "call ID_OR_PHONE",
      "Print one stored call as JSON: by call id, else the latest call of that\n"
      "phone number. Exit code 1 when there is none.\n"},
+    {"chat", cmd_chat, "chat [--script FILE] [--json] [--phone NUMBER] [--resume] [--wait SECONDS]",
+     "Talk to the bot on the local channel: your lines are the caller's words,\n"
+     "the bot's sentences print as they stream, tool actions (claim updates,\n"
+     "reminders, transfer, SMS) show compactly. Ends with the stored claim and\n"
+     "the post-call synthesis. Uses the configured LLM, else the offline\n"
+     "dialogue.\n"
+     "\n"
+     "  --script FILE    read the caller's lines from FILE ('-' for stdin)\n"
+     "  --json           one JSON object per line instead of text\n"
+     "  --phone NUMBER   the caller's number (default +33612345678)\n"
+     "  --lang CODE      the call's language (default: the configured one)\n"
+     "  --resume         resume the caller's last call within the callback window\n"
+     "  --wait SECONDS   wait this long for the post-call report (default 120)\n"
+     "\n"
+     "In a line: /sms TEXT sends an SMS, /dtmf DIGITS presses keys, an empty\n"
+     "line is a silence, /quit hangs up.\n"},
     {"version", cmd_version, "version", "Print the versions of ccai-cli and of libccai.\n"},
     {"help", cmd_help, "help [COMMAND]", "Print the usage of ccai-cli or of one command.\n"},
 };

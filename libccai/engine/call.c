@@ -188,6 +188,14 @@ static ccai_status build_initiate(ccai_ctx *ctx, const ccai_call_params *p, cons
                 Ccai_ctx_set_error(ctx, "initiate: %s must be a string", key);
                 goto out;
             }
+            /* A partial lang object (only default_short_code) keeps the
+             * configured languages. */
+            json_t *have = json_object_get(init, key);
+            if (strcmp(key, "lang") == 0 && json_is_object(value) && json_is_object(have)) {
+                if (json_object_update(have, value) != 0)
+                    goto out;
+                continue;
+            }
             if (json_object_set(init, key, value) != 0)
                 goto out;
         }
@@ -721,7 +729,10 @@ static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
     case CCAI_EVENT_DTMF: return on_caller_text(c, ev, "dtmf");
     case CCAI_EVENT_SMS: return on_caller_text(c, ev, "sms");
     case CCAI_EVENT_SILENCE_TIMEOUT:
-    case CCAI_EVENT_SAY_DONE: return CCAI_OK;
+        if (c->state == CCAI_CALL_CONVERSATION)
+            Ccai_conv_silence(c);
+        return CCAI_OK;
+    case CCAI_EVENT_SAY_DONE: Ccai_conv_say_done(c); return CCAI_OK;
     case CCAI_EVENT_SAY_FAILED:
         Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: the channel could not speak: %s", c->row.id,
                  ev->text ? ev->text : "no reason given");
