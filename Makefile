@@ -1,7 +1,8 @@
 # libccai: a thin wrapper around meson for the README's commands.
 #
 #   make run            install missing Debian packages (as root), build in
-#                       build/, run ccai-cli: effective configuration + status
+#                       build/, show the status, then talk to the bot
+#                       (ccai-cli chat: you are the caller)
 #   make test           build with warnings as errors, run the whole suite
 #   make test-sanitize  the same in build-san/ with ASan + UBSan (build-dev.ini)
 #   make fuzz           libFuzzer targets in build-fuzz/ (clang), FUZZ_TIME s each
@@ -22,6 +23,7 @@ BUILDDIR ?= build
 SANDIR ?= build-san
 FUZZDIR ?= build-fuzz
 MESON_ARGS ?=
+LANG_CODE ?= en-US
 ARGS ?=
 FUZZ_TIME ?= 30
 FUZZ_TARGETS ?= config claim sse template offline
@@ -91,8 +93,9 @@ build: $(BUILDDIR)/build.ninja
 run: build
 	@cli=$(BUILDDIR)/ccai-cli/ccai-cli; \
 	if [ -n "$(ARGS)" ]; then echo "+ $$cli $(ARGS)"; exec $$cli $(ARGS); fi; \
-	echo "+ $$cli config"; $$cli config || exit $$?; \
-	echo; echo "+ $$cli"; exec $$cli
+	echo "+ $$cli"; $$cli || exit $$?; \
+	echo; echo "+ $$cli chat --lang $(LANG_CODE)   (you are the caller; /quit hangs up)"; \
+	exec $$cli chat --lang $(LANG_CODE)
 
 # meson test's own exit status decides; the closing line counts the tests.
 test: build
