@@ -769,15 +769,25 @@ CCAI_EXPORT ccai_status ccai_on_event(ccai_call *c, const ccai_event *ev)
     }
     ccai_ctx *ctx = c->ctx;
     Ccai_ctx_enter(ctx);
-    c->depth++;
+    Ccai_call_enter(c);
     ccai_status st = dispatch(c, ev);
-    c->depth--;
-    if (c->depth == 0 && c->free_pending) {
-        c->free_pending = false;
-        ccai_call_free(c);
-    }
+    Ccai_call_leave(c);
     Ccai_ctx_leave(ctx);
     return st;
+}
+
+void Ccai_call_enter(ccai_call *c)
+{
+    c->depth++;
+}
+
+bool Ccai_call_leave(ccai_call *c)
+{
+    if (--c->depth > 0 || !c->free_pending)
+        return true;
+    c->free_pending = false;
+    ccai_call_free(c);
+    return false;
 }
 
 /* Stored calls --------------------------------------------------------------- */

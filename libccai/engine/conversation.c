@@ -47,6 +47,8 @@ typedef struct Ccai_turn {
     Ccai_llm_call *llm;
     Ccai_sentences sent;
     Ccai_timer soft, hard;
+    int busy;     /* inside one of its callbacks */
+    bool doomed;  /* freed while busy: free when the callback ends */
     bool said;    /* a sentence of this turn was spoken */
     bool loading; /* the filler was said */
     char engine[32];
@@ -356,12 +358,35 @@ static void turn_free(Ccai_turn *t)
     if (!t)
         return;
     ccai_ctx *ctx = t->c->ctx;
-    if (t->llm)
+    if (t->llm) {
         Ccai_llm_cancel(t->llm);
+        t->llm = NULL;
+    }
     Ccai_timer_stop(ctx, &t->soft);
     Ccai_timer_stop(ctx, &t->hard);
+    if (t->busy) {
+        t->doomed = true; /* a host callback ended the turn: free on the way out */
+        return;
+    }
     Ccai_sentences_free(&t->sent);
     ccai_free(t);
+}
+
+/* Enter / leave one of the turn's callbacks (LLM, timers). leave() returns
+ * false when the turn or its call is gone. */
+static void turn_enter(Ccai_turn *t)
+{
+    t->busy++;
+    Ccai_call_enter(t->c);
+}
+
+static bool turn_leave(Ccai_turn *t)
+{
+    ccai_call *c = t->c;
+    bool alive = --t->busy > 0 || !t->doomed;
+    if (!alive)
+        turn_free(t);
+    return Ccai_call_leave(c) && alive;
 }
 
 static void turn_end(Ccai_turn *t, bool listen_again)
@@ -546,15 +571,20 @@ static void start_round(Ccai_turn *t);
 static int on_sentence(const char *text, ccai_style style, void *ud)
 {
     Ccai_turn *t = ud;
+    if (t->doomed)
+        return 1; /* barge-in from inside say(): stop here */
     if (Ccai_conv_say(t->c, text, style, false, true, t->engine))
         t->said = true;
-    return 0;
+    return t->doomed;
 }
 
 static int on_text(const char *text, size_t len, void *ud)
 {
     Ccai_turn *t = ud;
+    turn_enter(t);
     Ccai_sentences_feed(&t->sent, text, len, on_sentence, t);
+    /* A doomed turn already cancelled its request (llm is NULL). */
+    turn_leave(t);
     return 0;
 }
 
@@ -604,17 +634,28 @@ static void content_filtered(Ccai_turn *t)
     turn_end(t, true);
 }
 
+static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, const char *errmsg);
+
 static void on_llm_done(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud)
 {
     Ccai_turn *t = ud;
-    ccai_call *c = t->c;
     t->llm = NULL;
+    turn_enter(t);
+    llm_done(t, st, res, errmsg);
+    turn_leave(t);
+}
+
+static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, const char *errmsg)
+{
+    ccai_call *c = t->c;
     if (st != CCAI_OK) {
         llm_failed(t, errmsg);
         return;
     }
     snprintf(t->engine, sizeof t->engine, "llm:%s", res->model_name);
     Ccai_sentences_flush(&t->sent, on_sentence, t);
+    if (t->doomed)
+        return; /* the caller barged in meanwhile */
     if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
         content_filtered(t);
         return;
@@ -646,6 +687,8 @@ static void on_llm_done(ccai_status st, const Ccai_llm_result *res, const char *
         Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE, "", NULL, text, t->engine,
                               NULL);
         ccai_free(text);
+        if (t->doomed)
+            return;
         if (out.end_call || out.transfer || c->state >= CCAI_CALL_TRANSFERRING) {
             turn_end(t, false);
             return;
@@ -710,7 +753,9 @@ static void on_soft(Ccai_timer *timer, void *ud)
     Ccai_turn *t = ud;
     if (!t->said && !t->loading) {
         t->loading = true;
+        turn_enter(t);
         Ccai_conv_say_phrase(t->c, CCAI_TTS_TIMEOUT_LOADING, false, false);
+        turn_leave(t);
     }
 }
 
@@ -724,8 +769,11 @@ static void on_hard(Ccai_timer *timer, void *ud)
         Ccai_llm_cancel(t->llm);
         t->llm = NULL;
     }
+    turn_enter(t);
     Ccai_conv_say_phrase(t->c, CCAI_TTS_ERROR, true, false); /* not stored */
-    turn_end(t, true);
+    if (!t->doomed)
+        turn_end(t, true);
+    turn_leave(t);
 }
 
 static void start_turn(ccai_call *c)
@@ -755,7 +803,10 @@ static void start_turn(ccai_call *c)
 static void on_silence_timer(Ccai_timer *timer, void *ud)
 {
     CCAI_UNUSED(timer);
-    Ccai_conv_silence(ud);
+    ccai_call *c = ud;
+    Ccai_call_enter(c);
+    Ccai_conv_silence(c);
+    Ccai_call_leave(c);
 }
 
 void Ccai_conv_init(ccai_call *c)

@@ -77,6 +77,11 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
                                   const char *tool_calls_json, const char *engine,
                                   int64_t *ret_seq);
 ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
+/* Bracket engine work that may call the host (timers, LLM callbacks): a
+ * ccai_call_free() from a host callback then waits for the frame to end.
+ * leave() returns false when the call is gone. */
+void Ccai_call_enter(ccai_call *c);
+bool Ccai_call_leave(ccai_call *c);
 ccai_status Ccai_call_save(ccai_call *c);
 /* Store c->claim into the row (and save it). */
 ccai_status Ccai_call_save_claim(ccai_call *c);

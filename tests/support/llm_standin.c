@@ -31,9 +31,12 @@ typedef struct buf {
 
 enum { ACT_NONE, ACT_CLOSE, ACT_END };
 
+enum { MARK_FIRST = 1, MARK_LAST = 2 }; /* content pieces, for the timings */
+
 typedef struct step {
     int delay_ms;
     int act;
+    int mark;
     char *data;
     size_t len;
 } step;
@@ -68,6 +71,9 @@ typedef struct conn {
     plan pl;
     size_t next;
     uint64_t due;
+    uint64_t rx_ns; /* when the bytes of the request being parsed arrived */
+    size_t tidx;    /* timing slot of the response being played, SIZE_MAX = none */
+    int mark;       /* MARK_* of steps written but not yet fully sent */
     struct conn *prev, *nxt;
 } conn;
 
@@ -83,6 +89,8 @@ struct standin {
     record *recs;
     size_t nrecs, rcap;
     size_t nrecs_dropped; /* counted only, opts.no_record */
+    standin_timing *times; /* one per logged request, opts.no_record or not */
+    size_t ntimes, tcap;
     standin_stats stats;
     unsigned long seq; /* chatcmpl-<n>, loop thread only */
     conn *conns;       /* loop thread only */
@@ -95,6 +103,13 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static char *xstrdup(const char *s)
@@ -598,6 +613,45 @@ static void req_clear(req *r)
     memset(r, 0, sizeof *r);
 }
 
+/* A timing slot for the request just read; SIZE_MAX when out of memory. */
+static size_t timing_add(standin *h, uint64_t rx_ns)
+{
+    size_t i = SIZE_MAX;
+    pthread_mutex_lock(&h->lock);
+    if (h->ntimes == h->tcap) {
+        size_t cap = h->tcap ? h->tcap * 2 : 256;
+        standin_timing *t = realloc(h->times, cap * sizeof *t);
+        if (t) {
+            h->times = t;
+            h->tcap = cap;
+        }
+    }
+    if (h->ntimes < h->tcap) {
+        i = h->ntimes++;
+        h->times[i] = (standin_timing){rx_ns, 0, 0};
+    }
+    pthread_mutex_unlock(&h->lock);
+    return i;
+}
+
+/* The response's content pieces in c->mark were fully handed to the kernel. */
+static void timing_stamp(standin *h, conn *c)
+{
+    if (!c->mark)
+        return;
+    uint64_t t = now_ns();
+    pthread_mutex_lock(&h->lock);
+    if (c->tidx < h->ntimes) {
+        standin_timing *tm = &h->times[c->tidx];
+        if ((c->mark & MARK_FIRST) && !tm->first_token_ns)
+            tm->first_token_ns = t;
+        if (c->mark & MARK_LAST)
+            tm->last_token_ns = t;
+    }
+    pthread_mutex_unlock(&h->lock);
+    c->mark = 0;
+}
+
 static void record_add(standin *h, const req *r, const char *deployment)
 {
     if (h->opts.no_record) {
@@ -711,6 +765,51 @@ char *standin_request_header(standin *h, int i, const char *name)
     return record_field(h, i, -1, name);
 }
 
+enum { T_RX, T_FIRST, T_LAST };
+
+static uint64_t timing_field(standin *h, int i, int f)
+{
+    uint64_t v = 0;
+    if (!h || i < 0)
+        return 0;
+    pthread_mutex_lock(&h->lock);
+    if ((size_t)i < h->ntimes) {
+        const standin_timing *t = &h->times[i];
+        v = f == T_RX ? t->received_ns : f == T_FIRST ? t->first_token_ns : t->last_token_ns;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return v;
+}
+
+uint64_t standin_request_received_ns(standin *h, int i)
+{
+    return timing_field(h, i, T_RX);
+}
+
+uint64_t standin_first_token_sent_ns(standin *h, int i)
+{
+    return timing_field(h, i, T_FIRST);
+}
+
+uint64_t standin_last_token_sent_ns(standin *h, int i)
+{
+    return timing_field(h, i, T_LAST);
+}
+
+size_t standin_timings(standin *h, size_t first, standin_timing *out, size_t max)
+{
+    size_t n = 0;
+    if (!h || !out)
+        return 0;
+    pthread_mutex_lock(&h->lock);
+    if (first < h->ntimes) {
+        n = h->ntimes - first < max ? h->ntimes - first : max;
+        memcpy(out, h->times + first, n * sizeof *out);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
 void standin_get_stats(standin *h, standin_stats *out)
 {
     if (!h || !out)
@@ -735,6 +834,7 @@ static int plan_add(plan *p, int delay_ms, const char *data, size_t len, int act
     step *s = &p->v[p->n];
     s->delay_ms = delay_ms < 0 ? 0 : delay_ms;
     s->act = act;
+    s->mark = 0;
     s->len = len;
     s->data = len ? xstrndup(data, len) : NULL;
     if (len && !s->data)
@@ -877,6 +977,7 @@ typedef struct ev {
     char *text; /* full SSE event, "data: ...\n\n" */
     char *json; /* its JSON, for malformed_data's default */
     int delay_ms;
+    int content; /* carries a content piece (for the timings) */
 } ev;
 
 typedef struct gen {
@@ -914,6 +1015,7 @@ static void gen_push(gen *g, json_t *obj, int delay_ms)
     g->evs[g->n].text = b.p;
     g->evs[g->n].json = js;
     g->evs[g->n].delay_ms = delay_ms;
+    g->evs[g->n].content = 0;
     g->n++;
 }
 
@@ -1100,7 +1202,10 @@ static void gen_stream(gen *g)
         for (size_t i = 0; i < ps.n; i++) {
             c = chunk_new(g, &d, NULL, 1);
             json_object_set_new(d, "content", json_stringn_safe(ps.v[i].p, ps.v[i].len));
+            size_t before = g->n;
             gen_push(g, c, first ? 0 : g->chunk_ms);
+            if (g->n > before)
+                g->evs[before].content = 1;
             first = 0;
             g->completion_tokens++;
         }
@@ -1324,7 +1429,7 @@ static void plan_stream(plan *p, gen *g, int keepalive, int header_delay, unsign
     p->is_stream = 1;
 
     gen_stream(g);
-    int extra = 0;
+    int extra = 0, first_content = 1;
     for (size_t i = 0; i < g->n; i++) {
         int k = (int)i + 1;
         const char *text = g->evs[i].text;
@@ -1341,6 +1446,10 @@ static void plan_stream(plan *p, gen *g, int keepalive, int header_delay, unsign
             text = mal.p;
         }
         plan_event(p, s, g->evs[i].delay_ms + extra, text);
+        if (g->evs[i].content && p->n) {
+            p->v[p->n - 1].mark |= (first_content ? MARK_FIRST : 0) | MARK_LAST;
+            first_content = 0;
+        }
         free(mal.p);
         extra = 0;
         if (k == s->cut_after) {
@@ -1378,8 +1487,10 @@ static void plan_completion(plan *p, gen *g, int keepalive, int delay, unsigned 
         plan_add(p, delay, b.p, b.len, ACT_CLOSE);
     } else {
         buf_str(&b, body);
-        plan_add(p, delay + (s->stall_after > 0 ? s->stall_ms : 0), b.p, b.len,
-                 keepalive ? ACT_END : ACT_CLOSE);
+        if (!plan_add(p, delay + (s->stall_after > 0 ? s->stall_ms : 0), b.p, b.len,
+                      keepalive ? ACT_END : ACT_CLOSE) &&
+            use_content(s))
+            p->v[p->n - 1].mark = MARK_FIRST | MARK_LAST;
     }
     free(b.p);
     free(body);
@@ -1571,6 +1682,8 @@ static void handle_request(standin *h, conn *c, req *r)
             deployment = xstrndup(dep, (size_t)(slash - dep));
         }
     }
+    c->tidx = timing_add(h, c->rx_ns);
+    c->mark = 0;
     record_add(h, r, deployment);
 
     if (!strcmp(r->path, "/v1/models") && !strcmp(r->method, "GET")) {
@@ -1735,10 +1848,13 @@ static void conn_response_done(standin *h, conn *c)
     c->next = 0;
     c->end_after_flush = 0;
     c->expect_sent = 0;
+    c->tidx = SIZE_MAX;
     if (!c->keepalive) {
         conn_kill(c);
         return;
     }
+    if (c->in.len)
+        c->rx_ns = now_ns(); /* a pipelined request, read earlier */
     conn_try_parse(h, c);
 }
 
@@ -1762,6 +1878,7 @@ static void conn_flush(standin *h, conn *c)
         return;
     c->out.len = 0;
     c->out_off = 0;
+    timing_stamp(h, c);
     conn_set_pollout(h, c, 0);
     if (c->close_after_flush)
         conn_kill(c);
@@ -1779,6 +1896,7 @@ static void conn_run(standin *h, conn *c, uint64_t now)
             conn_kill(c);
             return;
         }
+        c->mark |= s->mark;
         if (s->act == ACT_CLOSE)
             c->close_after_flush = 1;
         else if (s->act == ACT_END)
@@ -1900,6 +2018,7 @@ static void conn_try_parse(standin *h, conn *c)
     c->next = 0;
     if (rc < 0) {
         c->keepalive = 0;
+        c->tidx = SIZE_MAX; /* not logged */
         plan_error(&c->pl, 400,
                    openai_error("Malformed or unsupported HTTP request.", "invalid_request_error",
                                 NULL, NULL),
@@ -1938,6 +2057,7 @@ static void conn_read(standin *h, conn *c)
             return;
         }
     }
+    c->rx_ns = now_ns();
     conn_try_parse(h, c);
 }
 
@@ -1955,6 +2075,7 @@ static void conn_accept(standin *h)
             continue;
         }
         c->fd = fd;
+        c->tidx = SIZE_MAX;
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
         if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &e)) {
             close(fd);
@@ -2125,6 +2246,7 @@ void standin_stop(standin *h)
         free(r->deployment);
     }
     free(h->recs);
+    free(h->times);
     pthread_mutex_destroy(&h->lock);
     free(h->key);
     free(h->model);

@@ -26,6 +26,7 @@
 #define CCAI_TEST_LLM_STANDIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct standin standin;
 
@@ -148,6 +149,26 @@ char *standin_request_body(standin *h, int i); /* NUL-terminated copy */
 char *standin_request_header(standin *h, int i, const char *name);
 /* Azure deployment from the path, NULL for other routes. */
 char *standin_request_deployment(standin *h, int i);
+
+/* Per-request timing, CLOCK_MONOTONIC nanoseconds (the clock of
+ * clock_gettime(CLOCK_MONOTONIC), so comparable with any thread or process of
+ * the machine), indexed like the request log and kept with opts.no_record too.
+ * 0 = did not happen (yet) or i out of range.
+ * received: the last byte of the request was read from the socket;
+ * first_token_sent / last_token_sent: the first / last content piece of the
+ * answer (a content event of a stream, or a whole non-streamed body) was
+ * handed to the kernel in full. */
+uint64_t standin_request_received_ns(standin *h, int i);
+uint64_t standin_first_token_sent_ns(standin *h, int i);
+uint64_t standin_last_token_sent_ns(standin *h, int i);
+
+typedef struct standin_timing {
+    uint64_t received_ns, first_token_ns, last_token_ns;
+} standin_timing;
+
+/* Copies the timings of requests [first, first + max) into out; returns how
+ * many were copied. */
+size_t standin_timings(standin *h, size_t first, standin_timing *out, size_t max);
 
 void standin_get_stats(standin *h, standin_stats *out);
 /* NULL is fine. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KEY "sk-test"
 
@@ -901,6 +902,47 @@ static void concurrent_streams(void **state)
     assert_int_equal(st.active_streams, 0);
 }
 
+/* Monotonic timings per request: read, first and last content piece sent. */
+static void request_timings(void **state)
+{
+    (void)state;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t before = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    assert_int_equal(standin_push_json(S, "{\"chunks\":[\"One. \",\"Two. \",\"Three.\"],"
+                                          "\"ttft_ms\":30,\"chunk_ms\":20}"),
+                     0);
+    resp r;
+    request("/v1/chat/completions", STREAM_BODY, "bearer", &r);
+    assert_int_equal(r.status, 200);
+    resp_clear(&r);
+    request("/v1/chat/completions", STREAM_BODY, NULL, &r); /* 401: no answer */
+    assert_int_equal(r.status, 401);
+    resp_clear(&r);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t after = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+
+    uint64_t rx = standin_request_received_ns(S, 0);
+    uint64_t first = standin_first_token_sent_ns(S, 0);
+    uint64_t last = standin_last_token_sent_ns(S, 0);
+    assert_true(rx > before && rx < after);
+    assert_true(first >= rx + 30 * 1000000u);
+    assert_true(last >= first + 40 * 1000000u);
+    assert_true(last < after);
+    assert_true(standin_request_received_ns(S, 1) > rx);
+    assert_int_equal(standin_first_token_sent_ns(S, 1), 0);
+    assert_int_equal(standin_last_token_sent_ns(S, 1), 0);
+    assert_int_equal(standin_request_received_ns(S, 2), 0);
+    assert_int_equal(standin_request_received_ns(S, -1), 0);
+
+    standin_timing t[4];
+    assert_int_equal(standin_timings(S, 0, t, 4), 2);
+    assert_true(t[0].received_ns == rx && t[0].first_token_ns == first &&
+                t[0].last_token_ns == last);
+    assert_int_equal(standin_timings(S, 1, t, 1), 1);
+    assert_int_equal(standin_timings(S, 2, t, 4), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -916,6 +958,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_and_stream_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(recording_and_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(request_timings, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
