@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct host {
@@ -371,6 +372,61 @@ static void test_new_claim_continues_as_new_call(void **state)
     env_free(&e);
 }
 
+/* A post-call job left by a context that went away runs in the next one. */
+static void test_postcall_survives_restart(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-conv-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    env e;
+    memset(&e, 0, sizeof e);
+    e.h.now = 1000000;
+    e.h.armed = -1;
+    assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", path), CCAI_OK);
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, h_watch, h_timer};
+    assert_int_equal(ccai_ctx_new(e.cfg, &hooks, &e.h, &e.ctx, NULL), CCAI_OK);
+    ccai_call_params p = {
+        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &e.call), CCAI_OK);
+    char id[37];
+    strcpy(id, ccai_call_id(e.call));
+    event(&e, CCAI_EVENT_CONNECTED, NULL);
+    event(&e, CCAI_EVENT_SPEECH, "hier soir");
+    event(&e, CCAI_EVENT_HANGUP, NULL);
+    /* The process "dies" before its loop ran the job. */
+    ccai_call_free(e.call);
+    ccai_ctx_free(e.ctx);
+    e.h.armed = -1;
+    assert_int_equal(ccai_ctx_new(e.cfg, &hooks, &e.h, &e.ctx, NULL), CCAI_OK);
+    assert_true(e.h.armed >= 0); /* the new context found the due job */
+    e.h.armed = -1;
+    ccai_ctx_timeout(e.ctx);
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_get_json(e.ctx, id, &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    ccai_free(json);
+    assert_string_equal(json_string_value(json_object_get(doc, "state")), "done");
+    assert_non_null(json_string_value(json_object_get(json_object_get(doc, "synthesis"), "long")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "next"), "action")),
+                        "requires_expertise");
+    json_decref(doc);
+    /* The SMS report went to the outbox. */
+    Ccai_store_job *job = NULL;
+    e.h.armed = -1;
+    ccai_ctx_timeout(e.ctx);
+    assert_int_equal(Ccai_store_job_claim_kinds(Ccai_ctx_store(e.ctx), "sms,postcall",
+                                                Ccai_wall_ms() + 1000, 0, &job),
+                     CCAI_ERR_NOT_FOUND); /* all done */
+    e.call = NULL;
+    env_free(&e);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_tools),
         cmocka_unit_test(test_transfer_failure),
         cmocka_unit_test(test_new_claim_continues_as_new_call),
+        cmocka_unit_test(test_postcall_survives_restart),
     };
     return cmocka_run_group_tests_name("conversation", tests, NULL, NULL);
 }
