@@ -13,6 +13,7 @@ static const char *const llm_modes[] = {"none", "openai", "azure_openai", "opena
                                         NULL};
 static const char *const sms_modes[] = {"none", "twilio", "communication_services", NULL};
 static const char *const db_modes[] = {"sqlite", NULL};
+static const char *const sync_modes[] = {"normal", "full", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const field_types[] = {"text", "datetime", "email", "phone_number", NULL};
 
@@ -140,6 +141,8 @@ static const Ccai_key keys[] = {
     KE("database.mode", "sqlite", db_modes, "Storage engine"),
     KS("database.sqlite.path", "ccai.sqlite", "SQLite database file"),
     KI("database.sqlite.busy_timeout_ms", 5000, 0, 600000, "SQLite busy timeout"),
+    KE("database.sqlite.synchronous", "normal", sync_modes,
+       "normal: a commit survives a crash of the process (kill -9); full: also a power loss"),
 
     KS("server.listen", "127.0.0.1:8080", "HTTP server address:port"),
     KS("server.public_url", "", "Public base URL of the server"),

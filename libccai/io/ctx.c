@@ -147,6 +147,14 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (!ctx->db_path)
         goto fail;
     st = Ccai_store_open(ctx->db_path, &ctx->store, &why);
+    if (st == CCAI_OK) {
+        const char *sync = Ccai_config_str(ctx->cfg, "database.sqlite.synchronous");
+        st = Ccai_store_configure(
+            ctx->store, (int)Ccai_config_int(ctx->cfg, "database.sqlite.busy_timeout_ms", 5000),
+            sync && strcmp(sync, "full") == 0);
+        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+            why = Ccai_strdup(Ccai_store_errmsg(ctx->store));
+    }
     if (st != CCAI_OK)
         goto fail;
 

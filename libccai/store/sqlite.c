@@ -438,8 +438,9 @@ ccai_status Ccai_store_open(const char *path, Ccai_store **ret, char **ret_errms
         goto cleanup;
     }
     sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
-    /* WAL + FULL: a commit is on disk when it returns, readers never block
-     * the writer. In-memory databases keep their "memory" journal. */
+    /* WAL, readers never block the writer; FULL until configured (a commit
+     * is on disk when it returns). In-memory databases keep their "memory"
+     * journal. */
     status = exec_sql(st, "configure",
                       "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
                       "PRAGMA synchronous = FULL");
@@ -472,6 +473,18 @@ void Ccai_store_close(Ccai_store *st)
 const char *Ccai_store_errmsg(const Ccai_store *st)
 {
     return st ? Ccai_err_get(&st->err) : "";
+}
+
+ccai_status Ccai_store_configure(Ccai_store *st, int busy_timeout_ms, bool sync_full)
+{
+    if (!st || busy_timeout_ms < 0)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_busy_timeout(st->db, busy_timeout_ms);
+    /* In WAL mode NORMAL keeps every commit across a crash of the process
+     * (the WAL is written before the commit returns); only an OS crash or a
+     * power loss can roll back the last commits. FULL adds an fsync each. */
+    return exec_sql(st, "configure",
+                    sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 
 int Ccai_store_schema_version(Ccai_store *st)

@@ -1,8 +1,9 @@
 /* Persistence: the internal store interface (store/sqlite.c implements it).
  *
  * Rules:
- * - Every write is committed (durable, WAL + synchronous=FULL) before the
- *   function returns CCAI_OK: the caller may act on it at once.
+ * - Every write is committed before the function returns CCAI_OK (WAL;
+ *   synchronous FULL or NORMAL, Ccai_store_configure()): the caller may act
+ *   on it at once.
  * - Times are wall-clock milliseconds since the epoch (UTC).
  * - JSON columns hold JSON text; NULL means "not set".
  * - Errors: the status plus text in Ccai_store_errmsg().
@@ -25,6 +26,10 @@ ccai_status Ccai_store_open(const char *path, Ccai_store **ret, char **ret_errms
 void Ccai_store_close(Ccai_store *st);
 const char *Ccai_store_errmsg(const Ccai_store *st);
 int Ccai_store_schema_version(Ccai_store *st);
+/* Busy timeout and durability (sync_full: an fsync per commit, surviving a
+ * power loss; else a commit survives a crash of the process). Opened stores
+ * start with sync_full and a 5 s busy timeout. */
+ccai_status Ccai_store_configure(Ccai_store *st, int busy_timeout_ms, bool sync_full);
 
 /* One row of `calls`. Strings are heap copies owned by the struct. */
 typedef struct Ccai_store_call {

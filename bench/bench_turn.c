@@ -1,0 +1,1178 @@
+/* Turn figures against the local LLM stand-in (tests/support/llm_standin.c).
+ * It prints numbers and never judges them (DESIGN.md section 9 has the targets).
+ *
+ * 1. Engine overhead per turn, the stand-in answering at once (ttft 0, no
+ *    delay between chunks) so that only libccai's share is left:
+ *    (a) caller text in (just before ccai_on_event(SPEECH)) -> the stand-in
+ *        has read the whole request;
+ *    (b) the stand-in has sent the first content piece -> ccai_call_ops.say
+ *        fires for it.
+ *    Both clocks are CLOCK_MONOTONIC of one process. Run once on the durable
+ *    store (--db, SQLite WAL, synchronous=FULL: the caller's words are stored
+ *    before the request leaves) and once on ":memory:".
+ * 2. Concurrency: --calls calls of --turns turns each on ONE ccai_ctx (libevent
+ *    adapter, or poll with --loop poll) against the stand-in in a child process
+ *    with realistic latency (--ttft, --chunk-ms, --chunks pieces); per-turn
+ *    latency (caller text in -> last say of the answer) against the
+ *    stand-in's own (request read -> last content piece sent), throughput, and
+ *    memory per call in progress (RSS delta, and libccai's own heap through
+ *    ccai_set_allocator).
+ * 3. The machine and the build.
+ *
+ *   build/bench/bench-turn [--calls N] [--turns K] [--ttft MS] [--chunk-ms MS]
+ *                          [--chunks N] [--db PATH] [--think-ms MS] [--ramp-ms MS]
+ *                          [--lat-calls N] [--lat-turns K] [--loop libevent|poll]
+ *                          [--no-latency] [--no-concurrency]
+ */
+#include <ccai/adapters/poll.h>
+#include <ccai/ccai.h>
+#ifdef CCAI_BENCH_LIBEVENT
+#include <ccai/adapters/libevent.h>
+#include <event2/event.h>
+#endif
+
+#include "support/llm_standin.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CCAI_BENCH_BUILDTYPE
+#define CCAI_BENCH_BUILDTYPE "unknown"
+#endif
+#ifndef CCAI_BENCH_SANITIZE
+#define CCAI_BENCH_SANITIZE "unknown"
+#endif
+
+/* ---- options ---------------------------------------------------------- */
+
+typedef struct opts {
+    int calls, turns, ttft_ms, chunk_ms, chunks, think_ms, ramp_ms;
+    int lat_calls, lat_turns;
+    int use_libevent;
+    int latency, concurrency;
+    const char *db; /* NULL: a file in a fresh temporary directory */
+} opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench-turn [--calls N] [--turns K] [--ttft MS] [--chunk-ms MS] [--chunks N]\n"
+            "                  [--db PATH] [--think-ms MS] [--ramp-ms MS] [--lat-calls N]\n"
+            "                  [--lat-turns K] [--loop libevent|poll] [--no-latency]\n"
+            "                  [--no-concurrency]\n");
+}
+
+static int parse_int(const char *s, int min, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || errno || *end || v < min || v > 1000000000L)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--calls"))
+            rc = parse_int(v, 1, &o->calls), i++;
+        else if (!strcmp(a, "--turns"))
+            rc = parse_int(v, 1, &o->turns), i++;
+        else if (!strcmp(a, "--ttft"))
+            rc = parse_int(v, 0, &o->ttft_ms), i++;
+        else if (!strcmp(a, "--chunk-ms"))
+            rc = parse_int(v, 0, &o->chunk_ms), i++;
+        else if (!strcmp(a, "--chunks"))
+            rc = parse_int(v, 1, &o->chunks), i++;
+        else if (!strcmp(a, "--think-ms"))
+            rc = parse_int(v, 0, &o->think_ms), i++;
+        else if (!strcmp(a, "--ramp-ms"))
+            rc = parse_int(v, 0, &o->ramp_ms), i++;
+        else if (!strcmp(a, "--lat-calls"))
+            rc = parse_int(v, 1, &o->lat_calls), i++;
+        else if (!strcmp(a, "--lat-turns"))
+            rc = parse_int(v, 1, &o->lat_turns), i++;
+        else if (!strcmp(a, "--db"))
+            rc = v ? (o->db = v, 0) : -1, i++;
+        else if (!strcmp(a, "--loop")) {
+            if (v && !strcmp(v, "poll"))
+                o->use_libevent = 0;
+            else if (v && !strcmp(v, "libevent"))
+                o->use_libevent = 1;
+            else
+                rc = -1;
+            i++;
+        } else if (!strcmp(a, "--no-latency"))
+            o->latency = 0;
+        else if (!strcmp(a, "--no-concurrency"))
+            o->concurrency = 0;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        } else
+            rc = -1;
+        if (rc) {
+            fprintf(stderr, "bench-turn: bad argument near '%s'\n", a);
+            usage(stderr);
+            return -1;
+        }
+    }
+#ifndef CCAI_BENCH_LIBEVENT
+    if (o->use_libevent) {
+        fprintf(stderr, "bench-turn: built without libevent, using poll\n");
+        o->use_libevent = 0;
+    }
+#endif
+    return 0;
+}
+
+/* ---- clocks, statistics, machine -------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+typedef struct series {
+    double *v;
+    size_t n, cap;
+} series;
+
+static void series_add(series *s, double x)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        double *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void series_sort(series *s)
+{
+    if (s->n)
+        qsort(s->v, s->n, sizeof *s->v, cmp_double);
+}
+
+/* Nearest rank on a sorted series. */
+static double pct(const series *s, double p)
+{
+    if (!s->n)
+        return 0;
+    size_t i = (size_t)(p * (double)s->n + 0.999999);
+    if (i < 1)
+        i = 1;
+    if (i > s->n)
+        i = s->n;
+    return s->v[i - 1];
+}
+
+static double mean(const series *s)
+{
+    double sum = 0;
+    for (size_t i = 0; i < s->n; i++)
+        sum += s->v[i];
+    return s->n ? sum / (double)s->n : 0;
+}
+
+static void report(const char *what, series *s, const char *unit)
+{
+    series_sort(s);
+    printf("  %-44s n=%-6zu p50=%9.1f p90=%9.1f p99=%9.1f max=%9.1f mean=%9.1f %s\n", what, s->n,
+           pct(s, 0.50), pct(s, 0.90), pct(s, 0.99), s->n ? s->v[s->n - 1] : 0.0, mean(s), unit);
+}
+
+static void series_free(series *s)
+{
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void print_machine(const opts *o)
+{
+    char model[256] = "unknown";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            if (!strncmp(line, "model name", 10)) {
+                const char *c = strchr(line, ':');
+                if (c) {
+                    c++;
+                    while (*c == ' ' || *c == '\t')
+                        c++;
+                    snprintf(model, sizeof model, "%s", c);
+                    model[strcspn(model, "\n")] = '\0';
+                }
+                break;
+            }
+        }
+        fclose(f);
+    }
+    struct utsname u;
+    memset(&u, 0, sizeof u);
+    uname(&u);
+    struct rlimit rl = {0, 0};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    printf("== machine\n");
+    printf("  cpus online: %ld   cpu: %s\n", sysconf(_SC_NPROCESSORS_ONLN), model);
+    printf("  kernel: %s %s %s   RLIMIT_NOFILE: %llu\n", u.sysname, u.release, u.machine,
+           (unsigned long long)rl.rlim_cur);
+    printf("  build: buildtype=%s sanitize=%s   libccai %s", CCAI_BENCH_BUILDTYPE,
+           CCAI_BENCH_SANITIZE, ccai_version());
+#ifdef CCAI_BENCH_LIBEVENT
+    printf("   libevent %s", event_get_version());
+#endif
+    printf("   loop: %s\n", o->use_libevent ? "libevent adapter" : "poll adapter");
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ---- libccai's own heap, counted through ccai_set_allocator ----------- */
+
+static size_t heap_live; /* atomic: jansson hooks are process-wide */
+
+static void *count_malloc(size_t size, void *ud)
+{
+    (void)ud;
+    void *p = malloc(size);
+    if (p)
+        __atomic_add_fetch(&heap_live, malloc_usable_size(p), __ATOMIC_RELAXED);
+    return p;
+}
+
+static void *count_realloc(void *ptr, size_t size, void *ud)
+{
+    (void)ud;
+    size_t old = ptr ? malloc_usable_size(ptr) : 0;
+    void *p = realloc(ptr, size);
+    if (p) {
+        __atomic_sub_fetch(&heap_live, old, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&heap_live, malloc_usable_size(p), __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+static void count_free(void *ptr, void *ud)
+{
+    (void)ud;
+    if (!ptr)
+        return;
+    __atomic_sub_fetch(&heap_live, malloc_usable_size(ptr), __ATOMIC_RELAXED);
+    free(ptr);
+}
+
+static size_t heap_bytes(void)
+{
+    return __atomic_load_n(&heap_live, __ATOMIC_RELAXED);
+}
+
+/* ---- log sink: count what went wrong ---------------------------------- */
+
+typedef struct logstat {
+    int warns, errors, printed;
+} logstat;
+
+static logstat LOG;
+
+static void on_log(ccai_log_level level, const char *msg, void *ud)
+{
+    (void)ud;
+    if (level == CCAI_LOG_ERROR)
+        LOG.errors++;
+    else if (level == CCAI_LOG_WARN)
+        LOG.warns++;
+    if (level <= CCAI_LOG_WARN && LOG.printed < 5) {
+        LOG.printed++;
+        fprintf(stderr, "  [libccai %s] %s\n", ccai_log_level_str(level), msg);
+    }
+}
+
+/* ---- the event loop: one of the two adapters --------------------------- */
+
+typedef struct loop {
+    int use_libevent;
+    ccai_ctx *ctx;
+    ccai_poll *poll;
+#ifdef CCAI_BENCH_LIBEVENT
+    struct event_base *base;
+    ccai_libevent *ev;
+    struct event *tick;
+#endif
+} loop;
+
+#ifdef CCAI_BENCH_LIBEVENT
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+#endif
+
+static int loop_new(loop *L, int use_libevent, const ccai_config *cfg)
+{
+    char *err = NULL;
+    ccai_status st;
+    memset(L, 0, sizeof *L);
+    L->use_libevent = use_libevent;
+#ifdef CCAI_BENCH_LIBEVENT
+    if (use_libevent) {
+        L->base = event_base_new();
+        L->tick = L->base ? evtimer_new(L->base, on_tick, NULL) : NULL;
+        st = L->tick ? ccai_libevent_new(L->base, cfg, &L->ev, &L->ctx, &err) : CCAI_ERR_NOMEM;
+    } else
+#endif
+        st = ccai_poll_new(cfg, &L->poll, &L->ctx, &err);
+    if (st != CCAI_OK) {
+        fprintf(stderr, "bench-turn: context: %s: %s\n", ccai_status_str(st), err ? err : "");
+        ccai_free(err);
+#ifdef CCAI_BENCH_LIBEVENT
+        if (L->tick)
+            event_free(L->tick);
+        if (L->base)
+            event_base_free(L->base);
+#endif
+        return -1;
+    }
+    return 0;
+}
+
+static void loop_once(loop *L, int max_wait_ms)
+{
+#ifdef CCAI_BENCH_LIBEVENT
+    if (L->use_libevent) {
+        struct timeval tv = {max_wait_ms / 1000, (max_wait_ms % 1000) * 1000};
+        evtimer_add(L->tick, &tv);
+        event_base_loop(L->base, EVLOOP_ONCE);
+        evtimer_del(L->tick);
+        return;
+    }
+#endif
+    ccai_poll_run_once(L->poll, max_wait_ms);
+}
+
+static void loop_free(loop *L)
+{
+#ifdef CCAI_BENCH_LIBEVENT
+    if (L->use_libevent) {
+        ccai_libevent_free(L->ev);
+        event_free(L->tick);
+        event_base_free(L->base);
+        return;
+    }
+#endif
+    ccai_poll_free(L->poll);
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+static ccai_config *make_config(const char *db, int port)
+{
+    char ep[128];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", port);
+    const char *kv[][2] = {
+        {"database.sqlite.path", db},
+        {"llm.fast.mode", "openai_compatible"},
+        {"llm.fast.endpoint", ep},
+        {"llm.fast.api_key", "none"},
+        {"llm.fast.model", "standin-model"},
+        {"llm.fast.timeout_connect_ms", "60000"},
+        {"llm.fast.timeout_first_byte_ms", "120000"},
+        {"llm.fast.timeout_idle_ms", "120000"},
+        /* No filler, no give-up, no "are you still there?" while measuring. */
+        {"conversation.answer_soft_timeout_sec", "590"},
+        {"conversation.answer_hard_timeout_sec", "600"},
+        {"conversation.phone_silence_timeout_sec", "3600"},
+    };
+    ccai_config *cfg = NULL;
+    if (ccai_config_new(&cfg) != CCAI_OK)
+        return NULL;
+    ccai_config_set_logger(cfg, on_log, NULL, CCAI_LOG_WARN);
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        if (ccai_config_set(cfg, kv[i][0], kv[i][1]) != CCAI_OK) {
+            fprintf(stderr, "bench-turn: config %s: %s\n", kv[i][0], ccai_config_errmsg(cfg));
+            ccai_config_free(cfg);
+            return NULL;
+        }
+    }
+    return cfg;
+}
+
+/* The answer: sentences end with a space so that each is spoken when its
+ * last piece arrives (the first piece is a whole sentence: its say is what
+ * figure (b) times), and the last say comes with the last piece. */
+static void answer_pieces(int n, const char ***ret, size_t *ret_n)
+{
+    static const char *const base[] = {"I am sorry to hear that. ",
+                                       "Is ",
+                                       "anyone ",
+                                       "hurt? ",
+                                       "Tell ",
+                                       "me ",
+                                       "where ",
+                                       "it ",
+                                       "happened, ",
+                                       "please. "};
+    const char **v = calloc((size_t)n, sizeof *v);
+    if (!v) {
+        *ret = NULL;
+        *ret_n = 0;
+        return;
+    }
+    if (n <= 10) {
+        v[0] = base[0];
+        for (int i = 1; i < n; i++)
+            v[i] = base[10 - n + i];
+        if (n > 1)
+            v[n - 1] = base[9];
+    } else {
+        for (int i = 0; i < n; i++)
+            v[i] = i < 9 ? base[i] : (i == n - 1 ? base[9] : "and ");
+    }
+    *ret = v;
+    *ret_n = (size_t)n;
+}
+
+static int sentences_of(const char *const *v, size_t n)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(v[i]);
+        if (len >= 2 && strchr(".?!", v[i][len - 2]))
+            k++;
+    }
+    return k;
+}
+
+static ccai_status send_event(ccai_call *c, ccai_event_type type, const char *text)
+{
+    ccai_event *ev = NULL;
+    ccai_status st = ccai_event_new(type, &ev);
+    if (st == CCAI_OK && text)
+        st = ccai_event_set_text(ev, text);
+    if (st == CCAI_OK)
+        st = ccai_on_event(c, ev);
+    ccai_event_free(ev);
+    return st;
+}
+
+static const char *const CALLER_LINES[] = {
+    "My car was hit last night on the A6 near Lyon.",
+    "Nobody was hurt, but the rear bumper is broken.",
+    "It happened around eleven in the evening.",
+    "The other driver gave me his insurance details.",
+    "My policy number is 4 4 1 2 9 8.",
+    "Can you send somebody to look at the car?",
+    "I would rather be called back tomorrow morning.",
+    "My email is jane.doe at example dot com.",
+    "Yes, that is all, thank you.",
+    "Could you repeat the claim number please?",
+};
+#define N_LINES (sizeof CALLER_LINES / sizeof CALLER_LINES[0])
+
+/* ---- one call's bookkeeping (both parts) ------------------------------ */
+
+typedef struct bcall {
+    ccai_call *call;
+    int idx;
+    int turns_done;
+    int in_turn;   /* between the SPEECH event and the end of the turn */
+    int turn_over; /* the turn state went back to conversation */
+    int says;
+    int live;
+    uint64_t t_in, first_say, last_say;
+} bcall;
+
+typedef struct conc conc;
+static conc *CONC; /* part 2's state, for the callbacks */
+static void conc_turn_over(bcall *b);
+
+static int on_say(ccai_call *call, const ccai_speech *sp, void *ud)
+{
+    (void)call;
+    (void)sp;
+    bcall *b = ud;
+    if (b->in_turn) {
+        uint64_t t = now_ns();
+        if (!b->first_say)
+            b->first_say = t;
+        b->last_say = t;
+        b->says++;
+    }
+    return 0;
+}
+
+static void on_state(ccai_call *call, ccai_call_state old_state, ccai_call_state new_state,
+                     void *ud)
+{
+    (void)call;
+    bcall *b = ud;
+    if (b->in_turn && old_state == CCAI_CALL_TURN && new_state == CCAI_CALL_CONVERSATION) {
+        b->in_turn = 0;
+        b->turn_over = 1;
+        if (CONC)
+            conc_turn_over(b);
+    }
+}
+
+static const ccai_call_ops OPS = {
+    CCAI_CALL_OPS_VERSION, on_say, NULL, NULL, NULL, NULL, NULL, NULL, on_state,
+};
+
+static ccai_call *start_call(ccai_ctx *ctx, int idx, bcall *b)
+{
+    char phone[32];
+    snprintf(phone, sizeof phone, "+1415%07d", idx % 10000000);
+    ccai_call_params prm = {
+        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call *c = NULL;
+    if (ccai_call_start(ctx, &prm, &OPS, b, &c) != CCAI_OK) {
+        fprintf(stderr, "bench-turn: call start: %s\n", ccai_ctx_errmsg(ctx));
+        return NULL;
+    }
+    b->call = c;
+    b->idx = idx;
+    if (send_event(c, CCAI_EVENT_CONNECTED, NULL) != CCAI_OK)
+        fprintf(stderr, "bench-turn: connected: %s\n", ccai_call_errmsg(c));
+    return c;
+}
+
+/* ---- part 1: engine overhead per turn ---------------------------------- */
+
+typedef struct lat_result {
+    series a, b;
+    int anomalies;
+    double seconds;
+} lat_result;
+
+static int run_latency(const opts *o, const char *db, standin *si, lat_result *res)
+{
+    ccai_config *cfg = make_config(db, standin_port(si));
+    loop L;
+    if (!cfg || loop_new(&L, o->use_libevent, cfg) != 0) {
+        ccai_config_free(cfg);
+        return -1;
+    }
+    ccai_event *speech = NULL;
+    if (ccai_event_new(CCAI_EVENT_SPEECH, &speech) != CCAI_OK)
+        return -1;
+    uint64_t t0 = now_ns();
+    /* One warm-up call (connection, statements, caches), not counted. */
+    for (int ci = -1; ci < o->lat_calls; ci++) {
+        bcall b;
+        memset(&b, 0, sizeof b);
+        if (!start_call(L.ctx, ci + 1, &b)) {
+            res->anomalies++;
+            continue;
+        }
+        if (ci == 0)
+            t0 = now_ns();
+        for (int k = 0; k < o->lat_turns; k++) {
+            ccai_event_set_text(speech, CALLER_LINES[(size_t)k % N_LINES]);
+            int n0 = standin_request_count(si);
+            b.in_turn = 1;
+            b.turn_over = 0;
+            b.first_say = b.last_say = 0;
+            b.says = 0;
+            uint64_t t_in = now_ns();
+            ccai_status st = ccai_on_event(b.call, speech);
+            uint64_t deadline = now_ns() + 30ull * 1000000000u;
+            while (st == CCAI_OK && !b.turn_over && now_ns() < deadline)
+                loop_once(&L, 100);
+            if (st != CCAI_OK || !b.turn_over || standin_request_count(si) != n0 + 1 ||
+                !b.first_say) {
+                res->anomalies++;
+                b.in_turn = 0;
+                continue;
+            }
+            uint64_t rx = standin_request_received_ns(si, n0);
+            uint64_t tok = standin_first_token_sent_ns(si, n0);
+            if (ci < 0 || !rx || !tok)
+                continue;
+            series_add(&res->a, ((double)rx - (double)t_in) / 1e3);
+            series_add(&res->b, ((double)b.first_say - (double)tok) / 1e3);
+        }
+        ccai_call_free(b.call);
+    }
+    res->seconds = (double)(now_ns() - t0) / 1e9;
+    ccai_event_free(speech);
+    loop_free(&L);
+    ccai_config_free(cfg);
+    return 0;
+}
+
+static void part_latency(const opts *o, const char *db)
+{
+    standin_opts so = {0};
+    so.cycle = 1;
+    so.no_record = 1;
+    standin *si = standin_start(&so);
+    if (!si) {
+        fprintf(stderr, "bench-turn: cannot start the stand-in\n");
+        return;
+    }
+    const char **pieces = NULL;
+    size_t np = 0;
+    answer_pieces(o->chunks, &pieces, &np);
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.chunks = pieces;
+    sp.n_chunks = np;
+    sp.ttft_ms = 0;
+    sp.chunk_ms = 0;
+    standin_push(si, &sp);
+
+    printf("\n== 1. engine overhead per turn (stand-in: ttft 0 ms, 0 ms between %zu pieces; "
+           "%d calls x %d turns, one at a time)\n",
+           np, o->lat_calls, o->lat_turns);
+    printf("  (a) caller text in (before ccai_on_event(SPEECH)) -> stand-in read the whole request\n"
+           "  (b) stand-in sent the first content piece -> ccai_call_ops.say fired for it\n"
+           "  Both include the loopback TCP hop and the host loop's wake-up; (a) also includes\n"
+           "  storing the caller's words and the state change before the request goes out.\n");
+    const char *dbs[2] = {db, ":memory:"};
+    const char *names[2] = {"durable store (SQLite WAL, synchronous=FULL)", "store \":memory:\""};
+    for (int i = 0; i < 2; i++) {
+        lat_result r;
+        memset(&r, 0, sizeof r);
+        int warns = LOG.warns, errors = LOG.errors;
+        if (run_latency(o, dbs[i], si, &r) == 0) {
+            printf("  %s%s%s:\n", names[i], i == 0 ? " at " : "", i == 0 ? dbs[i] : "");
+            report("(a) text in -> request read by the LLM", &r.a, "us");
+            report("(b) first token sent -> first say", &r.b, "us");
+            printf("  %zu turns in %.2f s (%.0f turns/s end to end, one at a time); anomalies %d, "
+                   "libccai warnings %d, errors %d\n",
+                   r.a.n, r.seconds, r.seconds > 0 ? (double)r.a.n / r.seconds : 0.0, r.anomalies,
+                   LOG.warns - warns, LOG.errors - errors);
+        }
+        series_free(&r.a);
+        series_free(&r.b);
+    }
+    free(pieces);
+    standin_stop(si);
+}
+
+/* ---- part 2: concurrency ----------------------------------------------- */
+
+/* The stand-in runs in a child process: its memory stays out of our RSS. */
+typedef struct child {
+    pid_t pid;
+    int to, from;
+    int port;
+} child;
+
+typedef struct child_cfg {
+    int ttft_ms, chunk_ms, chunks;
+} child_cfg;
+
+static int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void child_main(int in, int out)
+{
+    child_cfg cc;
+    if (read_all(in, &cc, sizeof cc) != 0)
+        _exit(0); /* no concurrency part after all */
+    standin_opts so = {0};
+    so.ttft_ms = cc.ttft_ms;
+    so.chunk_ms = cc.chunk_ms;
+    so.cycle = 1;
+    so.no_record = 1;
+    standin *si = standin_start(&so);
+    int port = si ? standin_port(si) : -1;
+    if (si) {
+        const char **pieces = NULL;
+        size_t np = 0;
+        answer_pieces(cc.chunks, &pieces, &np);
+        standin_spec sp = STANDIN_SPEC_INIT;
+        sp.chunks = pieces;
+        sp.n_chunks = np;
+        standin_push(si, &sp);
+        free(pieces);
+    }
+    write_all(out, &port, sizeof port);
+    char cmd;
+    if (si && read_all(in, &cmd, 1) == 0) {
+        standin_stats st;
+        standin_get_stats(si, &st);
+        size_t n = (size_t)standin_request_count(si);
+        standin_timing *t = calloc(n ? n : 1, sizeof *t);
+        n = t ? standin_timings(si, 0, t, n) : 0;
+        write_all(out, &st, sizeof st);
+        write_all(out, &n, sizeof n);
+        write_all(out, t, n * sizeof *t);
+        free(t);
+    }
+    standin_stop(si);
+    _exit(0);
+}
+
+static int child_fork(child *ch)
+{
+    int a[2], b[2];
+    if (pipe(a) || pipe(b))
+        return -1;
+    ch->pid = fork();
+    if (ch->pid < 0)
+        return -1;
+    if (ch->pid == 0) {
+        close(a[1]);
+        close(b[0]);
+        child_main(a[0], b[1]);
+    }
+    close(a[0]);
+    close(b[1]);
+    ch->to = a[1];
+    ch->from = b[0];
+    return 0;
+}
+
+static void child_end(child *ch)
+{
+    if (ch->pid <= 0)
+        return;
+    close(ch->to);
+    close(ch->from);
+    waitpid(ch->pid, NULL, 0);
+    ch->pid = 0;
+}
+
+enum { ACT_START, ACT_TURN, ACT_FREE };
+
+typedef struct act {
+    uint64_t due;
+    int idx, kind;
+} act;
+
+struct conc {
+    const opts *o;
+    ccai_ctx *ctx;
+    bcall *calls;
+    act *heap;
+    size_t nheap, capheap;
+    ccai_event *speech;
+    int live, live_max, turning, turning_max, done, first_turns;
+    int bad_turns, short_turns, start_failures;
+    int expected_says;
+    series turn_ms, first_ms;
+    uint64_t t_first_in, t_last_say;
+    size_t rss_base, rss_mid, rss_peak, heap_base, heap_mid;
+    int live_at_mid;
+    unsigned rng;
+};
+
+static void heap_push(conc *C, uint64_t due, int idx, int kind)
+{
+    if (C->nheap == C->capheap) {
+        size_t cap = C->capheap ? C->capheap * 2 : 1024;
+        act *h = realloc(C->heap, cap * sizeof *h);
+        if (!h)
+            abort();
+        C->heap = h;
+        C->capheap = cap;
+    }
+    size_t i = C->nheap++;
+    act a = {due, idx, kind};
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (C->heap[p].due <= due)
+            break;
+        C->heap[i] = C->heap[p];
+        i = p;
+    }
+    C->heap[i] = a;
+}
+
+static act heap_pop(conc *C)
+{
+    act top = C->heap[0];
+    act last = C->heap[--C->nheap];
+    size_t i = 0, n = C->nheap;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        uint64_t md = last.due;
+        if (l < n && C->heap[l].due < md)
+            m = l, md = C->heap[l].due;
+        if (r < n && C->heap[r].due < md)
+            m = r;
+        if (m == i)
+            break;
+        C->heap[i] = C->heap[m];
+        i = m;
+    }
+    if (n)
+        C->heap[i] = last;
+    return top;
+}
+
+static unsigned rnd(conc *C)
+{
+    C->rng = C->rng * 1103515245u + 12345u;
+    return (C->rng >> 16) & 0x7fff;
+}
+
+static uint64_t think_ns(conc *C)
+{
+    if (!C->o->think_ms)
+        return 0;
+    return (uint64_t)(rnd(C) % (unsigned)(C->o->think_ms + 1)) * 1000000u;
+}
+
+static void conc_turn_over(bcall *b)
+{
+    conc *C = CONC;
+    C->turning--;
+    if (b->says) {
+        series_add(&C->turn_ms, (double)(b->last_say - b->t_in) / 1e6);
+        series_add(&C->first_ms, (double)(b->first_say - b->t_in) / 1e6);
+        if (b->last_say > C->t_last_say)
+            C->t_last_say = b->last_say;
+        if (b->says != C->expected_says)
+            C->short_turns++;
+    } else {
+        C->bad_turns++;
+    }
+    b->turns_done++;
+    if (b->turns_done == 1 && ++C->first_turns == C->o->calls) {
+        /* Every call has answered once: all mid-conversation (unless the
+         * first ones are already done, which live_at_mid shows). */
+        C->rss_mid = rss_bytes();
+        C->heap_mid = heap_bytes();
+        C->live_at_mid = C->live;
+    }
+    uint64_t now = now_ns();
+    if (b->turns_done >= C->o->turns)
+        heap_push(C, now, b->idx, ACT_FREE);
+    else
+        heap_push(C, now + think_ns(C), b->idx, ACT_TURN);
+}
+
+static void conc_act(conc *C, act a)
+{
+    bcall *b = &C->calls[a.idx];
+    switch (a.kind) {
+    case ACT_START:
+        if (!start_call(C->ctx, a.idx, b)) {
+            C->start_failures++;
+            C->done++;
+            return;
+        }
+        b->live = 1;
+        if (++C->live > C->live_max)
+            C->live_max = C->live;
+        heap_push(C, now_ns() + think_ns(C), a.idx, ACT_TURN);
+        return;
+    case ACT_TURN: {
+        ccai_event_set_text(C->speech, CALLER_LINES[(size_t)(a.idx + b->turns_done) % N_LINES]);
+        b->in_turn = 1;
+        b->turn_over = 0;
+        b->says = 0;
+        b->first_say = b->last_say = 0;
+        if (++C->turning > C->turning_max)
+            C->turning_max = C->turning;
+        b->t_in = now_ns();
+        if (!C->t_first_in)
+            C->t_first_in = b->t_in;
+        ccai_status st = ccai_on_event(b->call, C->speech);
+        if (st != CCAI_OK && b->in_turn) {
+            b->in_turn = 0;
+            C->turning--;
+            C->bad_turns++;
+            b->turns_done++;
+            heap_push(C, now_ns(), a.idx,
+                      b->turns_done >= C->o->turns ? ACT_FREE : ACT_TURN);
+        }
+        return;
+    }
+    case ACT_FREE:
+        ccai_call_free(b->call);
+        b->call = NULL;
+        b->live = 0;
+        C->live--;
+        C->done++;
+        return;
+    }
+}
+
+static void part_concurrency(const opts *o, const char *db, child *ch)
+{
+    child_cfg cc = {o->ttft_ms, o->chunk_ms, o->chunks};
+    int port = -1;
+    if (write_all(ch->to, &cc, sizeof cc) || read_all(ch->from, &port, sizeof port) || port <= 0) {
+        fprintf(stderr, "bench-turn: the stand-in process did not start\n");
+        return;
+    }
+    const char **pieces = NULL;
+    size_t np = 0;
+    answer_pieces(o->chunks, &pieces, &np);
+    int says = sentences_of(pieces, np);
+    free(pieces);
+
+    ccai_config *cfg = make_config(db, port);
+    loop L;
+    if (!cfg || loop_new(&L, o->use_libevent, cfg) != 0) {
+        ccai_config_free(cfg);
+        return;
+    }
+    conc C;
+    memset(&C, 0, sizeof C);
+    C.o = o;
+    C.ctx = L.ctx;
+    C.expected_says = says;
+    C.rng = 12345u;
+    C.calls = calloc((size_t)o->calls, sizeof *C.calls);
+    if (!C.calls || ccai_event_new(CCAI_EVENT_SPEECH, &C.speech) != CCAI_OK) {
+        fprintf(stderr, "bench-turn: out of memory\n");
+        exit(1);
+    }
+    CONC = &C;
+    int warns = LOG.warns, errors = LOG.errors;
+    double nominal = (double)o->ttft_ms + (double)(o->chunks - 1) * (double)o->chunk_ms;
+    printf("\n== 2. concurrency: %d calls x %d turns on one ccai_ctx (%s), store %s\n", o->calls,
+           o->turns, o->use_libevent ? "libevent" : "poll", db);
+    printf("  stand-in (own process, one thread): ttft %d ms, %d pieces %d ms apart "
+           "(nominal %.0f ms to the last piece); calls start over %d ms, callers think 0..%d ms\n",
+           o->ttft_ms, o->chunks, o->chunk_ms, nominal, o->ramp_ms, o->think_ms);
+    fflush(stdout);
+
+    malloc_trim(0);
+    C.rss_base = rss_bytes();
+    C.heap_base = heap_bytes();
+    C.rss_peak = C.rss_base;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < o->calls; i++)
+        heap_push(&C, t0 + (uint64_t)((double)o->ramp_ms * 1e6 * i / o->calls), i, ACT_START);
+    uint64_t last_sample = 0, deadline = t0 + 3600ull * 1000000000u;
+    while (C.done < o->calls && now_ns() < deadline) {
+        uint64_t now = now_ns();
+        while (C.nheap && C.heap[0].due <= now) {
+            conc_act(&C, heap_pop(&C));
+            now = now_ns();
+        }
+        if (now - last_sample > 50000000u) {
+            size_t r = rss_bytes();
+            if (r > C.rss_peak)
+                C.rss_peak = r;
+            last_sample = now;
+        }
+        int wait = 50;
+        if (C.nheap) {
+            uint64_t d = C.heap[0].due > now ? C.heap[0].due - now : 0;
+            int ms = (int)((d + 999999u) / 1000000u);
+            if (ms < wait)
+                wait = ms;
+        }
+        loop_once(&L, wait);
+    }
+    uint64_t t1 = now_ns();
+    double secs = (double)(t1 - t0) / 1e9;
+
+    /* The stand-in's own side. */
+    standin_stats st;
+    memset(&st, 0, sizeof st);
+    size_t nt = 0;
+    standin_timing *tm = NULL;
+    series own_last = {0}, own_first = {0};
+    char cmd = 'T';
+    if (write_all(ch->to, &cmd, 1) == 0 && read_all(ch->from, &st, sizeof st) == 0 &&
+        read_all(ch->from, &nt, sizeof nt) == 0) {
+        tm = calloc(nt ? nt : 1, sizeof *tm);
+        if (!tm || read_all(ch->from, tm, nt * sizeof *tm) != 0)
+            nt = 0;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        if (tm[i].received_ns && tm[i].last_token_ns)
+            series_add(&own_last, (double)(tm[i].last_token_ns - tm[i].received_ns) / 1e6);
+        if (tm[i].received_ns && tm[i].first_token_ns)
+            series_add(&own_first, (double)(tm[i].first_token_ns - tm[i].received_ns) / 1e6);
+    }
+    free(tm);
+
+    report("turn: caller text in -> last say", &C.turn_ms, "ms");
+    report("stand-in own: request read -> last piece sent", &own_last, "ms");
+    report("turn: caller text in -> first say", &C.first_ms, "ms");
+    report("stand-in own: request read -> first piece sent", &own_first, "ms");
+    series_sort(&C.turn_ms);
+    series_sort(&own_last);
+    double p50 = pct(&C.turn_ms, 0.5), p99 = pct(&C.turn_ms, 0.99);
+    double o50 = pct(&own_last, 0.5), o99 = pct(&own_last, 0.99);
+    printf("  ratio turn / stand-in own latency:  p50 %.3f   p99 %.3f\n", o50 > 0 ? p50 / o50 : 0,
+           o99 > 0 ? p99 / o99 : 0);
+    printf("  ratio turn / nominal %.0f ms:        p50 %.3f   p99 %.3f\n", nominal,
+           nominal > 0 ? p50 / nominal : 0, nominal > 0 ? p99 / nominal : 0);
+    size_t turns = C.turn_ms.n;
+    double active = C.t_last_say > C.t_first_in ? (double)(C.t_last_say - C.t_first_in) / 1e9 : 0;
+    printf("  throughput: %zu turns answered in %.2f s = %.0f turns/s (%.0f turns/s over the "
+           "whole run incl. ramp and think time); %d calls completed\n",
+           turns, active, active > 0 ? (double)turns / active : 0, (double)turns / secs,
+           C.done - C.start_failures);
+    printf("  calls in progress: max %d; turns in flight: max %d; stand-in: %d connections, "
+           "max %d streams at once, %zu requests\n",
+           C.live_max, C.turning_max, st.connections, st.max_active_streams, nt);
+    printf("  problems: %d turns without an answer, %d turns with != %d says, %d call starts "
+           "failed; libccai warnings %d, errors %d\n",
+           C.bad_turns, C.short_turns, says, C.start_failures, LOG.warns - warns,
+           LOG.errors - errors);
+    if (C.live_at_mid > 0) {
+        double d = (double)C.rss_mid - (double)C.rss_base;
+        double h = (double)C.heap_mid - (double)C.heap_base;
+        printf("  memory with %d calls in progress (all had one answer): RSS %+.1f MB = %.1f KB "
+               "per call; libccai heap (ccai allocator, incl. jansson) %+.1f MB = %.1f KB per "
+               "call; RSS base %.1f MB, peak %.1f MB\n",
+               C.live_at_mid, d / 1048576.0, d / 1024.0 / C.live_at_mid, h / 1048576.0,
+               h / 1024.0 / C.live_at_mid, (double)C.rss_base / 1048576.0,
+               (double)C.rss_peak / 1048576.0);
+    }
+    series_free(&own_last);
+    series_free(&own_first);
+    series_free(&C.turn_ms);
+    series_free(&C.first_ms);
+    for (int i = 0; i < o->calls; i++)
+        ccai_call_free(C.calls[i].call);
+    CONC = NULL;
+    ccai_event_free(C.speech);
+    free(C.calls);
+    free(C.heap);
+    loop_free(&L);
+    ccai_config_free(cfg);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    opts o = {
+        .calls = 1000,
+        .turns = 5,
+        .ttft_ms = 300,
+        .chunk_ms = 30,
+        .chunks = 10,
+        .think_ms = 1000,
+        .ramp_ms = 1000,
+        .lat_calls = 200,
+        .lat_turns = 10,
+#ifdef CCAI_BENCH_LIBEVENT
+        .use_libevent = 1,
+#endif
+        .latency = 1,
+        .concurrency = 1,
+    };
+    if (parse_opts(argc, argv, &o) != 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    /* Before any thread or libccai object: the stand-in's process, and the
+     * counting allocator (it also takes jansson's process-wide hooks). */
+    child ch = {0};
+    if (o.concurrency && child_fork(&ch) != 0) {
+        fprintf(stderr, "bench-turn: fork: %s\n", strerror(errno));
+        return 1;
+    }
+    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL};
+    ccai_set_allocator(&al);
+
+    char dir[] = "/tmp/ccai-bench-turn-XXXXXX";
+    char path[300];
+    const char *db = o.db;
+    int own_dir = 0;
+    if (!db) {
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "bench-turn: mkdtemp: %s\n", strerror(errno));
+            return 1;
+        }
+        own_dir = 1;
+        snprintf(path, sizeof path, "%s/bench.sqlite", dir);
+        db = path;
+    }
+
+    print_machine(&o);
+    fflush(stdout);
+    if (o.latency)
+        part_latency(&o, db);
+    fflush(stdout);
+    if (o.concurrency)
+        part_concurrency(&o, db, &ch);
+    child_end(&ch);
+    printf("\nCalls end with ccai_call_free() (no hangup event): no post-call LLM jobs run.\n");
+
+    if (own_dir) {
+        const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+        for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+            char f[320];
+            snprintf(f, sizeof f, "%s%s", path, sfx[i]);
+            unlink(f);
+        }
+        rmdir(dir);
+    }
+    ccai_set_allocator(NULL);
+    return 0;
+}
