@@ -731,6 +731,82 @@ CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone
 CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phone_number,
                                                  size_t limit, size_t offset, char **ret_json);
 
+/* ------------------------------------------------------------------------ */
+/* HTTP front end (for servers)                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * libccai answers HTTP itself: the REST API, health, metrics, the report
+ * pages and the provider webhooks are routed, authenticated and rendered in
+ * the library, so any host with an HTTP server (ccai-server uses libevent's
+ * evhttp) serves them by handing each request over.
+ */
+
+/** One header line. */
+typedef struct ccai_http_header {
+    const char *name;
+    const char *value;
+} ccai_http_header;
+
+/** A request as the host's server received it. A versioned table. */
+typedef struct ccai_http_request {
+    uint32_t version;
+    const char *method; /**< "GET", "POST", ... */
+    const char *path;   /**< decoded path, without the query: "/call/42" */
+    const char *query;  /**< raw query string without '?', or NULL */
+    const ccai_http_header *headers;
+    size_t n_headers;
+    const char *body; /**< may be NULL when body_len is 0 */
+    size_t body_len;
+    const char *remote_addr; /**< peer address ("127.0.0.1"), may be NULL */
+} ccai_http_request;
+
+#define CCAI_HTTP_REQUEST_VERSION 1u
+
+/** The answer, filled by libccai; borrowed for the duration of the callback. */
+typedef struct ccai_http_response {
+    uint32_t version;
+    int status;
+    const char *content_type;
+    const ccai_http_header *headers; /**< extra headers */
+    size_t n_headers;
+    const char *body;
+    size_t body_len;
+} ccai_http_response;
+
+#define CCAI_HTTP_RESPONSE_VERSION 1u
+
+typedef struct ccai_http_exchange ccai_http_exchange;
+
+/**
+ * Receives the response of one request, exactly once unless the exchange is
+ * cancelled. It may run before ccai_ctx_http() returns (most routes answer
+ * at once) or later from the loop (a webhook that waits for the bot's first
+ * sentence). The exchange is gone when the callback returns.
+ */
+typedef void (*ccai_http_respond_fn)(ccai_http_exchange *x, const ccai_http_response *res,
+                                     void *ud);
+
+/**
+ * Handle one HTTP request. Everything in @p req is copied.
+ * *ret_exchange (may be NULL) receives a handle to cancel a response that is
+ * still pending (the client went away), or NULL when the response was
+ * already delivered.
+ * Statuses: CCAI_OK (the callback fired or will fire); CCAI_ERR_INVALID_ARG;
+ * CCAI_ERR_NOMEM (no callback). Errors of the request itself (unknown path,
+ * bad body, authentication) are HTTP responses, not statuses.
+ * Context: the context's thread. @since 0.1
+ */
+CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
+                                      ccai_http_respond_fn respond, void *ud,
+                                      ccai_http_exchange **ret_exchange);
+
+/**
+ * Cancel a pending exchange: its callback will not fire. NULL accepted.
+ * @since 0.1
+ */
+CCAI_EXPORT void ccai_http_exchange_cancel(ccai_http_exchange *x);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,48 @@
+/* The report web pages: server-rendered HTML for one call and for the list
+ * of calls (web/report.c).
+ *
+ * Pages are self-contained: the CSS is inline, there is no script, no font
+ * and no request to another origin, so they work offline and under a
+ * Content-Security-Policy that forbids scripts (the pages carry one in a
+ * <meta> element). Every text and attribute coming from a call document is
+ * escaped; links taken from documents are kept only for http(s) and
+ * relative URLs. Times are shown in the caller's time zone (from the phone
+ * number's country, UTC when unknown), with the raw ISO 8601 text in the
+ * datetime attribute of a <time> element.
+ *
+ * Rendering reads the time zone files under CCAI_TZ_DIR and the wall clock
+ * (to mark overdue reminders); nothing else. No global state: any thread. */
+#ifndef CCAI_WEB_REPORT_H
+#define CCAI_WEB_REPORT_H
+
+#include "core/common.h"
+
+#include <jansson.h>
+
+/* The page for one call. @call_doc is a call document as produced by
+ * ccai_call_get_json() (fields that are missing or of the wrong type are
+ * shown as absent, never trusted). @base_path is prefixed to internal links
+ * ("" or "/prefix", no trailing slash; NULL means ""). @access_query is
+ * appended to internal links ("?token=..." or ""; NULL means "") and is
+ * carried by the search form as hidden fields.
+ * Returns the HTML document, or NULL when @call_doc is not an object or on
+ * out of memory. Ownership: the result is the caller's, freed with
+ * ccai_free(); nothing is retained. */
+char *Ccai_report_call_html(const json_t *call_doc, const char *base_path,
+                            const char *access_query);
+
+/* The list page. @list is {"total": N, "calls": [call documents]} (as
+ * ccai_call_list_json() returns); rows are shown newest first. @phone_filter
+ * (NULL or "" for none) fills the search box and the pagination links.
+ * @limit (0 means 100) and @offset are those used for the query, for the
+ * counts and the previous/next links. @base_path and @access_query as for
+ * Ccai_report_call_html(). Returns NULL when @list is not an object or on
+ * out of memory. Ownership: as Ccai_report_call_html(). */
+char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t limit,
+                            size_t offset, const char *base_path, const char *access_query);
+
+/* A small error page: "<status> <reason phrase>" and @message (NULL
+ * allowed), escaped. NULL on out of memory. Ownership: as above. */
+char *Ccai_report_error_html(int status, const char *message);
+
+#endif

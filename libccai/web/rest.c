@@ -1,0 +1,132 @@
+/* The REST API: health, calls. JSON in and out, the reference's error
+ * envelope for every failure. */
+#include "web/web.h"
+
+#include "config/config.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_DEFAULT 100
+#define LIST_MAX     1000
+
+void Ccai_rest_liveness(ccai_http_exchange *x)
+{
+    Ccai_web_json_text(x, 200, "{\"status\":\"ok\"}");
+}
+
+static json_t *check(const char *id, const char *status, const char *detail)
+{
+    return detail ? json_pack("{s:s, s:s, s:s}", "id", id, "status", status, "detail", detail)
+                  : json_pack("{s:s, s:s}", "id", id, "status", status);
+}
+
+/* Ready when the store answers and the configured providers have their
+ * credentials. An unconfigured LLM is not a failure: the offline dialogue
+ * answers. */
+void Ccai_rest_readiness(ccai_http_exchange *x)
+{
+    ccai_ctx *ctx = x->ctx;
+    json_t *checks = json_array();
+    bool ok = true;
+    int64_t due = 0;
+    if (Ccai_store_job_next_due(ctx->store, &due) == CCAI_OK) {
+        json_array_append_new(checks, check("store", "ok", ctx->db_path));
+    } else {
+        ok = false;
+        json_array_append_new(checks, check("store", "fail", Ccai_store_errmsg(ctx->store)));
+    }
+    bool fast = Ccai_engine_model(ctx->engine, "fast") != NULL;
+    bool slow = Ccai_engine_model(ctx->engine, "slow") != NULL;
+    json_array_append_new(checks,
+                          check("llm", "ok",
+                                fast || slow ? (fast && slow ? "fast and slow" : "one model")
+                                             : "none: the offline dialogue answers"));
+    const char *sid = Ccai_config_str(ctx->cfg, "twilio.account_sid");
+    const char *token = Ccai_config_str(ctx->cfg, "twilio.auth_token");
+    if (sid && *sid) {
+        bool creds = token && *token;
+        ok = ok && creds;
+        json_array_append_new(checks, check("twilio", creds ? "ok" : "fail",
+                                            creds ? NULL : "twilio.auth_token is not set"));
+    }
+    const char *acs = Ccai_config_str(ctx->cfg, "communication_services.endpoint");
+    if (acs && *acs) {
+        const char *key = Ccai_config_str(ctx->cfg, "communication_services.access_key");
+        bool creds = key && *key;
+        ok = ok && creds;
+        json_array_append_new(checks,
+                              check("communication_services", creds ? "ok" : "fail",
+                                    creds ? NULL : "communication_services.access_key is not set"));
+    }
+    Ccai_web_json(x, ok ? 200 : 503,
+                  checks ? json_pack("{s:s, s:o}", "status", ok ? "ok" : "fail", "checks", checks)
+                         : NULL);
+}
+
+static bool parse_count(const char *s, size_t max, size_t *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || s[0] == '-' || s[0] == '+' || v > max)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+void Ccai_rest_calls_list(ccai_http_exchange *x)
+{
+    char *phone = Ccai_web_query(x, "phone_number");
+    char *limit_s = Ccai_web_query(x, "limit");
+    char *offset_s = Ccai_web_query(x, "offset");
+    size_t limit = LIST_DEFAULT, offset = 0;
+    if ((limit_s && !parse_count(limit_s, LIST_MAX, &limit)) ||
+        (offset_s && !parse_count(offset_s, SIZE_MAX / 2, &offset))) {
+        Ccai_web_error(x, 400, "invalid query", "limit is 0..1000 and offset >= 0");
+    } else {
+        char *json = NULL;
+        ccai_status st =
+            ccai_ctx_calls_list_json(x->ctx, phone && *phone ? phone : NULL, limit, offset, &json);
+        if (st == CCAI_OK)
+            Ccai_web_json_text(x, 200, json); /* an empty list is 200, not 404 */
+        else
+            Ccai_web_error(x, 500, "cannot list calls", ccai_status_str(st));
+        ccai_free(json);
+    }
+    ccai_free(phone);
+    ccai_free(limit_s);
+    ccai_free(offset_s);
+}
+
+static bool looks_like_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        int c = (unsigned char)s[i];
+        if (dash ? c != '-'
+                 : !(Ccai_is_digit(c) || (Ccai_to_lower(c) >= 'a' && Ccai_to_lower(c) <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+void Ccai_rest_call_get(ccai_http_exchange *x)
+{
+    const char *key = Ccai_web_param(x, 0);
+    char *json = NULL;
+    ccai_status st = looks_like_uuid(key) ? ccai_ctx_call_get_json(x->ctx, key, &json)
+                                          : ccai_ctx_call_find_json(x->ctx, key, 0, &json);
+    if (st == CCAI_OK)
+        Ccai_web_json_text(x, 200, json);
+    else if (st == CCAI_ERR_NOT_FOUND)
+        Ccai_web_error(x, 404, "call not found", key);
+    else
+        Ccai_web_error(x, 500, "cannot read the call", ccai_status_str(st));
+    ccai_free(json);
+}

@@ -1,0 +1,421 @@
+/* ccai_ctx_http(): copy the request, find its route, check who asks, answer. */
+#include "web/web.h"
+
+#include "config/config.h"
+#include "core/json.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef enum auth { AUTH_NONE, AUTH_TOKEN } auth;
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* segments; ":x" captures one */
+    Ccai_route_fn fn;
+    auth auth;
+} route;
+
+static const route routes[] = {
+    {"GET", "/health/liveness", Ccai_rest_liveness, AUTH_NONE},
+    {"GET", "/health/readiness", Ccai_rest_readiness, AUTH_NONE},
+    {"GET", "/call", Ccai_rest_calls_list, AUTH_TOKEN},
+    {"GET", "/call/:id", Ccai_rest_call_get, AUTH_TOKEN},
+};
+
+/* Exchanges ------------------------------------------------------------------ */
+
+static void headers_free(Ccai_web_hdr *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ccai_free(h[i].name);
+        ccai_free(h[i].value);
+    }
+    ccai_free(h);
+}
+
+static void exchange_free(ccai_http_exchange *x)
+{
+    ccai_free(x->method);
+    ccai_free(x->path);
+    ccai_free(x->query);
+    headers_free(x->req_headers, x->n_req_headers);
+    headers_free(x->res_headers, x->n_res_headers);
+    ccai_free(x->body);
+    ccai_free(x->remote_addr);
+    for (size_t i = 0; i < x->n_params; i++)
+        ccai_free(x->params[i]);
+    ccai_free(x);
+}
+
+const char *Ccai_web_header(const ccai_http_exchange *x, const char *name)
+{
+    for (size_t i = 0; i < x->n_req_headers; i++) {
+        if (Ccai_strcasecmp(x->req_headers[i].name, name) == 0)
+            return x->req_headers[i].value;
+    }
+    return NULL;
+}
+
+const char *Ccai_web_param(const ccai_http_exchange *x, size_t i)
+{
+    return i < x->n_params ? x->params[i] : NULL;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = Ccai_to_lower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode s[0..n) ('+' is a space in a query). */
+static char *url_decode(const char *s, size_t n)
+{
+    char *out = Ccai_malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '+') {
+            out[w++] = ' ';
+        } else if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+                   (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            out[w++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[w++] = s[i];
+        }
+    }
+    out[w] = '\0';
+    return out;
+}
+
+char *Ccai_web_query(const ccai_http_exchange *x, const char *name)
+{
+    const char *q = x->query;
+    size_t nlen = strlen(name);
+    while (q && *q) {
+        const char *end = strchr(q, '&');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t klen = eq ? (size_t)(eq - q) : len;
+        if (klen == nlen && strncmp(q, name, nlen) == 0)
+            return eq ? url_decode(eq + 1, len - klen - 1) : Ccai_strdup("");
+        q = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+bool Ccai_web_add_header(ccai_http_exchange *x, const char *name, const char *value)
+{
+    Ccai_web_hdr *h = Ccai_realloc(x->res_headers, (x->n_res_headers + 1) * sizeof *h);
+    if (!h)
+        return false;
+    x->res_headers = h;
+    char *n = Ccai_strdup(name), *v = Ccai_strdup(value);
+    if (!n || !v) {
+        ccai_free(n);
+        ccai_free(v);
+        return false;
+    }
+    h[x->n_res_headers].name = n;
+    h[x->n_res_headers].value = v;
+    x->n_res_headers++;
+    return true;
+}
+
+void Ccai_web_respond(ccai_http_exchange *x, int status, const char *content_type, const char *body,
+                      size_t len)
+{
+    if (x->responded)
+        return;
+    x->responded = true;
+    ccai_ctx *ctx = x->ctx;
+    ccai_http_header *hs = Ccai_calloc(x->n_res_headers ? x->n_res_headers : 1, sizeof *hs);
+    size_t n = hs ? x->n_res_headers : 0;
+    for (size_t i = 0; i < n; i++) {
+        hs[i].name = x->res_headers[i].name;
+        hs[i].value = x->res_headers[i].value;
+    }
+    ccai_http_response res = {
+        .version = CCAI_HTTP_RESPONSE_VERSION,
+        .status = status,
+        .content_type = content_type,
+        .headers = hs,
+        .n_headers = n,
+        .body = body ? body : "",
+        .body_len = body ? len : 0,
+    };
+    Ccai_log(&ctx->log, status >= 500 ? CCAI_LOG_WARN : CCAI_LOG_DEBUG,
+             "http: %s %s -> %d (%llu ms)", x->method, x->path, status,
+             (unsigned long long)(Ccai_ctx_now(ctx) - x->started));
+    if (!x->cancelled)
+        x->respond(x, &res, x->ud);
+    ccai_free(hs);
+    /* Answered inside ccai_ctx_http(): it frees the exchange on return. */
+    if (!x->sync)
+        exchange_free(x);
+}
+
+void Ccai_web_json_text(ccai_http_exchange *x, int status, const char *text)
+{
+    Ccai_web_respond(x, status, "application/json", text, strlen(text));
+}
+
+void Ccai_web_json(ccai_http_exchange *x, int status, json_t *doc)
+{
+    char *text = doc ? Ccai_json_dump(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(doc);
+    if (!text) {
+        static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"details\":[]}}";
+        Ccai_web_respond(x, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    Ccai_web_json_text(x, status, text);
+    ccai_free(text);
+}
+
+void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, const char *detail)
+{
+    json_t *details = json_array();
+    if (details && detail)
+        json_array_append_new(details, json_string(detail));
+    Ccai_web_json(x, status,
+                  details
+                      ? json_pack("{s:{s:s, s:o}}", "error", "message", message, "details", details)
+                      : NULL);
+}
+
+/* Authentication ------------------------------------------------------------- */
+
+static bool loopback(const char *addr)
+{
+    return addr && (strcmp(addr, "127.0.0.1") == 0 || strncmp(addr, "127.", 4) == 0 ||
+                    strcmp(addr, "::1") == 0 || strcmp(addr, "::ffff:127.0.0.1") == 0);
+}
+
+/* Compare tokens in constant time (for equal lengths; the length leaks, the
+ * content does not). */
+static bool token_equal(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
+}
+
+static bool check_token(ccai_http_exchange *x, const char *given)
+{
+    const char *token = Ccai_config_str(x->ctx->cfg, "server.api_token");
+    if (!token || !*token)
+        return loopback(x->remote_addr);
+    return given && token_equal(given, token);
+}
+
+static const char *bearer(const ccai_http_exchange *x)
+{
+    const char *h = Ccai_web_header(x, "authorization");
+    if (!h || Ccai_strcasecmp(h, "") == 0)
+        return NULL;
+    if (strncmp(h, "Bearer ", 7) != 0 && strncmp(h, "bearer ", 7) != 0)
+        return NULL;
+    return h + 7;
+}
+
+bool Ccai_web_authorized(ccai_http_exchange *x)
+{
+    if (check_token(x, bearer(x)))
+        return true;
+    Ccai_web_add_header(x, "WWW-Authenticate", "Bearer realm=\"ccai\"");
+    Ccai_web_error(x, 401, "authentication required",
+                   "send Authorization: Bearer <server.api_token>");
+    return false;
+}
+
+bool Ccai_web_authorized_page(ccai_http_exchange *x)
+{
+    if (check_token(x, bearer(x)))
+        return true;
+    char *t = Ccai_web_query(x, "token");
+    bool ok = t && check_token(x, t);
+    ccai_free(t);
+    return ok;
+}
+
+bool Ccai_web_report_key(const char *secret, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    bool ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(m, "ccai-report:", 12) == 1 &&
+              EVP_DigestUpdate(m, secret, strlen(secret)) == 1 &&
+              EVP_DigestFinal_ex(m, md, &n) == 1 && n >= 16;
+    EVP_MD_CTX_free(m);
+    if (!ok)
+        return false;
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return true;
+}
+
+/* Routing ---------------------------------------------------------------------- */
+
+/* Match path against pattern; captures go to x->params. */
+static int match(ccai_http_exchange *x, const char *pattern, const char *path)
+{
+    const char *p = pattern, *s = path;
+    size_t n = 0;
+    char *caps[CCAI_WEB_PARAMS_MAX];
+    for (;;) {
+        if (*p != '/' || *s != '/')
+            break;
+        p++;
+        s++;
+        const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+        size_t pl = pe ? (size_t)(pe - p) : strlen(p), sl = se ? (size_t)(se - s) : strlen(s);
+        if (pl && p[0] == ':') {
+            if (!sl || n == CCAI_WEB_PARAMS_MAX)
+                goto no;
+            if (!(caps[n++] = Ccai_strndup(s, sl)))
+                goto nomem;
+        } else if (pl != sl || strncmp(p, s, pl) != 0) {
+            goto no;
+        }
+        p += pl;
+        s += sl;
+        if (!*p && !*s) {
+            for (size_t i = 0; i < n; i++)
+                x->params[i] = caps[i];
+            x->n_params = n;
+            return 1;
+        }
+    }
+no:
+    for (size_t i = 0; i < n; i++)
+        ccai_free(caps[i]);
+    return 0;
+nomem:
+    for (size_t i = 0; i + 1 < n; i++)
+        ccai_free(caps[i]);
+    return -1;
+}
+
+static void dispatch(ccai_http_exchange *x)
+{
+    bool path_known = false;
+    char allow[64] = "";
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(routes); i++) {
+        const route *r = &routes[i];
+        int m = match(x, r->pattern, x->path);
+        if (m < 0) {
+            Ccai_web_error(x, 500, "out of memory", NULL);
+            return;
+        }
+        if (!m)
+            continue;
+        if (strcmp(r->method, x->method) != 0 &&
+            !(strcmp(r->method, "GET") == 0 && strcmp(x->method, "HEAD") == 0)) {
+            path_known = true;
+            size_t len = strlen(allow);
+            snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", r->method);
+            for (size_t k = 0; k < x->n_params; k++)
+                ccai_free(x->params[k]);
+            x->n_params = 0;
+            continue;
+        }
+        if (r->auth == AUTH_TOKEN && !Ccai_web_authorized(x))
+            return;
+        r->fn(x);
+        return;
+    }
+    if (path_known) {
+        Ccai_web_add_header(x, "Allow", allow);
+        Ccai_web_error(x, 405, "method not allowed", allow);
+        return;
+    }
+    Ccai_web_error(x, 404, "not found", x->path);
+}
+
+static bool copy_request(ccai_http_exchange *x, const ccai_http_request *req)
+{
+    x->method = Ccai_strdup(req->method);
+    x->path = Ccai_strdup(req->path);
+    x->query = req->query ? Ccai_strdup(req->query) : NULL;
+    x->remote_addr = req->remote_addr ? Ccai_strdup(req->remote_addr) : NULL;
+    x->body = Ccai_malloc(req->body_len + 1);
+    if (!x->method || !x->path || (req->query && !x->query) ||
+        (req->remote_addr && !x->remote_addr) || !x->body)
+        return false;
+    if (req->body_len)
+        memcpy(x->body, req->body, req->body_len);
+    x->body[req->body_len] = '\0';
+    x->body_len = req->body_len;
+    if (req->n_headers) {
+        x->req_headers = Ccai_calloc(req->n_headers, sizeof *x->req_headers);
+        if (!x->req_headers)
+            return false;
+        for (size_t i = 0; i < req->n_headers; i++) {
+            x->n_req_headers++;
+            x->req_headers[i].name = Ccai_strdup(req->headers[i].name);
+            x->req_headers[i].value = Ccai_strdup(req->headers[i].value);
+            if (!x->req_headers[i].name || !x->req_headers[i].value)
+                return false;
+        }
+    }
+    return true;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
+                                      ccai_http_respond_fn respond, void *ud,
+                                      ccai_http_exchange **ret_exchange)
+{
+    if (ret_exchange)
+        *ret_exchange = NULL;
+    if (!ctx || !req || !respond || req->version != CCAI_HTTP_REQUEST_VERSION || !req->method ||
+        !req->path || (req->n_headers && !req->headers) || (req->body_len && !req->body))
+        return CCAI_ERR_INVALID_ARG;
+    ccai_http_exchange *x = Ccai_calloc(1, sizeof *x);
+    if (!x)
+        return CCAI_ERR_NOMEM;
+    x->ctx = ctx;
+    x->respond = respond;
+    x->ud = ud;
+    x->started = Ccai_ctx_now(ctx);
+    if (!copy_request(x, req)) {
+        exchange_free(x);
+        return CCAI_ERR_NOMEM;
+    }
+    Ccai_ctx_enter(ctx);
+    x->sync = true;
+    int64_t max = Ccai_config_int(ctx->cfg, "server.max_body_bytes", 1048576);
+    if (max <= 0 || (uint64_t)max > CCAI_WEB_BODY_MAX)
+        max = CCAI_WEB_BODY_MAX;
+    if (x->path[0] != '/')
+        Ccai_web_error(x, 400, "bad request", "the path must start with /");
+    else if (x->body_len > (size_t)max)
+        Ccai_web_error(x, 413, "request body too large", "see server.max_body_bytes");
+    else
+        dispatch(x);
+    x->sync = false;
+    if (x->responded || x->cancelled)
+        exchange_free(x);
+    else if (ret_exchange)
+        *ret_exchange = x;
+    Ccai_ctx_leave(ctx);
+    return CCAI_OK;
+}
+
+CCAI_EXPORT void ccai_http_exchange_cancel(ccai_http_exchange *x)
+{
+    if (!x || x->responded || x->cancelled)
+        return;
+    x->cancelled = true;
+    if (x->on_cancel)
+        x->on_cancel(x);
+    if (!x->sync)
+        exchange_free(x);
+}

@@ -1,0 +1,87 @@
+/* The HTTP front end inside libccai: routing, authentication, responses.
+ * A host hands requests to ccai_ctx_http(); routes answer through the
+ * helpers below, at once or later (webhooks waiting for the bot). */
+#ifndef CCAI_WEB_WEB_H
+#define CCAI_WEB_WEB_H
+
+#include "core/common.h"
+#include "io/ctx_private.h"
+
+#include <jansson.h>
+
+/* Largest request body accepted by any route (server.max_body_bytes caps
+ * it lower). */
+#define CCAI_WEB_BODY_MAX   (8u * 1024u * 1024u)
+#define CCAI_WEB_PARAMS_MAX 4
+
+typedef struct Ccai_web_hdr {
+    char *name;
+    char *value;
+} Ccai_web_hdr;
+
+struct ccai_http_exchange {
+    ccai_ctx *ctx;
+    ccai_http_respond_fn respond;
+    void *ud;
+    /* The request, copied. */
+    char *method;
+    char *path;
+    char *query;
+    Ccai_web_hdr *req_headers;
+    size_t n_req_headers;
+    char *body;
+    size_t body_len;
+    char *remote_addr;
+    /* Path captures of the route (":id"). */
+    char *params[CCAI_WEB_PARAMS_MAX];
+    size_t n_params;
+    /* The response being built. */
+    Ccai_web_hdr *res_headers;
+    size_t n_res_headers;
+    bool responded;
+    bool cancelled;
+    bool sync; /* inside ccai_ctx_http() */
+    /* A route that answers later keeps its state here; cancel() calls
+     * on_cancel so it can drop it. */
+    void *route_state;
+    void (*on_cancel)(ccai_http_exchange *x);
+    uint64_t started;
+};
+
+/* Request accessors. */
+const char *Ccai_web_header(const ccai_http_exchange *x, const char *name);
+/* First value of a query parameter, percent-decoded; freed with ccai_free().
+ * NULL when absent. */
+char *Ccai_web_query(const ccai_http_exchange *x, const char *name);
+const char *Ccai_web_param(const ccai_http_exchange *x, size_t i);
+
+/* Responses (each route answers exactly once). */
+void Ccai_web_respond(ccai_http_exchange *x, int status, const char *content_type, const char *body,
+                      size_t len);
+/* Take ownership of a JSON value and answer it. */
+void Ccai_web_json(ccai_http_exchange *x, int status, json_t *doc);
+/* JSON text already dumped (not freed). */
+void Ccai_web_json_text(ccai_http_exchange *x, int status, const char *text);
+/* The reference's error envelope {"error":{"message","details":[]}}. */
+void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, const char *detail);
+bool Ccai_web_add_header(ccai_http_exchange *x, const char *name, const char *value);
+
+/* Authentication of the REST API: the bearer token (server.api_token), or
+ * a loopback peer when no token is configured. Answers 401 itself and
+ * returns false when refused. */
+bool Ccai_web_authorized(ccai_http_exchange *x);
+/* The same, also accepting ?token= (report pages opened in a browser). */
+bool Ccai_web_authorized_page(ccai_http_exchange *x);
+
+/* Routes (web/rest.c, web/pages.c, channels/...). */
+typedef void (*Ccai_route_fn)(ccai_http_exchange *x);
+void Ccai_rest_liveness(ccai_http_exchange *x);
+void Ccai_rest_readiness(ccai_http_exchange *x);
+void Ccai_rest_calls_list(ccai_http_exchange *x);
+void Ccai_rest_call_get(ccai_http_exchange *x);
+
+/* The report key of a call: an unguessable value derived from its callback
+ * secret, for links that open one report without the API token. 32 hex + NUL. */
+bool Ccai_web_report_key(const char *callback_secret, char out[33]);
+
+#endif
