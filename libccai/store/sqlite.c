@@ -140,10 +140,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_CALL_GET] = "SELECT " CALL_COLS " FROM calls WHERE id = ?1",
     [STMT_CALL_FIND_LATEST] = "SELECT " CALL_COLS " FROM calls WHERE " CALL_PHONE_FILTER
                               " AND created_at >= ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
-    [STMT_CALL_LIST_ALL] = "SELECT " CALL_COLS " FROM calls ORDER BY created_at DESC, id DESC "
+    [STMT_CALL_LIST_ALL] = "SELECT " CALL_COLS " FROM calls ORDER BY created_at DESC, rowid DESC "
                            "LIMIT ?2 OFFSET ?3",
     [STMT_CALL_LIST_PHONE] = "SELECT " CALL_COLS " FROM calls WHERE " CALL_PHONE_FILTER
-                             " ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3",
+                             " ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3",
     [STMT_CALL_COUNT_ALL] = "SELECT COUNT(*) FROM calls",
     [STMT_CALL_COUNT_PHONE] = "SELECT COUNT(*) FROM calls WHERE " CALL_PHONE_FILTER,
     [STMT_MESSAGE_APPEND] = "INSERT INTO messages (call_id, seq, created_at, persona, action, "

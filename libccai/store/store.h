@@ -72,7 +72,7 @@ ccai_status Ccai_store_call_get(Ccai_store *st, const char *id, Ccai_store_call 
 ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64_t since_ms,
                                         Ccai_store_call **ret);
 
-/* The newest calls first (created_at DESC, id as tie-break), filtered by
+/* The newest calls first (created_at DESC, then insertion order), filtered by
  * phone (caller number or policyholder phone) when phone is not NULL;
  * *ret_total counts all matches. *ret_calls is an array of *ret_n
  * pointers, freed with Ccai_store_call_list_free(). */
