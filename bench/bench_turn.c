@@ -59,7 +59,8 @@ typedef struct opts {
     int lat_calls, lat_turns;
     int use_libevent;
     int latency, concurrency;
-    const char *db; /* NULL: a file in a fresh temporary directory */
+    const char *db;   /* NULL: a file in a fresh temporary directory */
+    const char *sync; /* database.sqlite.synchronous for part 2; NULL = default */
 } opts;
 
 static void usage(FILE *f)
@@ -67,8 +68,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench-turn [--calls N] [--turns K] [--ttft MS] [--chunk-ms MS] [--chunks N]\n"
             "                  [--db PATH] [--think-ms MS] [--ramp-ms MS] [--lat-calls N]\n"
-            "                  [--lat-turns K] [--loop libevent|poll] [--no-latency]\n"
-            "                  [--no-concurrency]\n");
+            "                  [--lat-turns K] [--loop libevent|poll] [--sync full|normal]\n"
+            "                  [--no-latency] [--no-concurrency]\n");
 }
 
 static int parse_int(const char *s, int min, int *out)
@@ -107,6 +108,8 @@ static int parse_opts(int argc, char **argv, opts *o)
             rc = parse_int(v, 1, &o->lat_turns), i++;
         else if (!strcmp(a, "--db"))
             rc = v ? (o->db = v, 0) : -1, i++;
+        else if (!strcmp(a, "--sync"))
+            rc = v && (!strcmp(v, "full") || !strcmp(v, "normal")) ? (o->sync = v, 0) : -1, i++;
         else if (!strcmp(a, "--loop")) {
             if (v && !strcmp(v, "poll"))
                 o->use_libevent = 0;
@@ -410,7 +413,17 @@ static void loop_free(loop *L)
 
 /* ---- configuration ----------------------------------------------------- */
 
-static ccai_config *make_config(const char *db, int port)
+/* The store's durability as configured ("full", "normal"), for the labels. */
+static const char *sync_of(const ccai_config *cfg, const char *db)
+{
+    if (!strcmp(db, ":memory:"))
+        return "none (in memory)";
+    const char *v = ccai_config_get(cfg, "database.sqlite.synchronous");
+    return v ? v : "full (fixed)";
+}
+
+/* sync: database.sqlite.synchronous, NULL = the library's default. */
+static ccai_config *make_config(const char *db, const char *sync, int port)
 {
     char ep[128];
     snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", port);
@@ -438,6 +451,12 @@ static ccai_config *make_config(const char *db, int port)
             ccai_config_free(cfg);
             return NULL;
         }
+    }
+    if (sync && ccai_config_set(cfg, "database.sqlite.synchronous", sync) != CCAI_OK) {
+        fprintf(stderr, "bench-turn: database.sqlite.synchronous=%s not accepted: %s\n", sync,
+                ccai_config_errmsg(cfg));
+        ccai_config_free(cfg);
+        return NULL;
     }
     return cfg;
 }
@@ -589,14 +608,11 @@ typedef struct lat_result {
     double seconds;
 } lat_result;
 
-static int run_latency(const opts *o, const char *db, standin *si, lat_result *res)
+static int run_latency(const opts *o, ccai_config *cfg, standin *si, lat_result *res)
 {
-    ccai_config *cfg = make_config(db, standin_port(si));
     loop L;
-    if (!cfg || loop_new(&L, o->use_libevent, cfg) != 0) {
-        ccai_config_free(cfg);
+    if (loop_new(&L, o->use_libevent, cfg) != 0)
         return -1;
-    }
     ccai_event *speech = NULL;
     if (ccai_event_new(CCAI_EVENT_SPEECH, &speech) != CCAI_OK)
         return -1;
@@ -641,7 +657,6 @@ static int run_latency(const opts *o, const char *db, standin *si, lat_result *r
     res->seconds = (double)(now_ns() - t0) / 1e9;
     ccai_event_free(speech);
     loop_free(&L);
-    ccai_config_free(cfg);
     return 0;
 }
 
@@ -668,18 +683,37 @@ static void part_latency(const opts *o, const char *db)
     printf("\n== 1. engine overhead per turn (stand-in: ttft 0 ms, 0 ms between %zu pieces; "
            "%d calls x %d turns, one at a time)\n",
            np, o->lat_calls, o->lat_turns);
-    printf("  (a) caller text in (before ccai_on_event(SPEECH)) -> stand-in read the whole request\n"
-           "  (b) stand-in sent the first content piece -> ccai_call_ops.say fired for it\n"
-           "  Both include the loopback TCP hop and the host loop's wake-up; (a) also includes\n"
-           "  storing the caller's words and the state change before the request goes out.\n");
-    const char *dbs[2] = {db, ":memory:"};
-    const char *names[2] = {"durable store (SQLite WAL, synchronous=FULL)", "store \":memory:\""};
-    for (int i = 0; i < 2; i++) {
+    printf(
+        "  (a) caller text in (before ccai_on_event(SPEECH)) -> stand-in read the whole request\n"
+        "  (b) stand-in sent the first content piece -> ccai_call_ops.say fired for it\n"
+        "  Both include the loopback TCP hop and the host loop's wake-up; (a) also includes\n"
+        "  storing the caller's words and the state change (SQLite WAL commits: with\n"
+        "  synchronous=full each is fsync'ed) before the request goes out.\n");
+    /* Durable with an fsync per commit, the library's default, in memory. */
+    const char *dbs[3] = {db, db, ":memory:"};
+    const char *syncs[3] = {"full", NULL, NULL};
+    char seen[3][32] = {"", "", ""};
+    for (int i = 0; i < 3; i++) {
+        ccai_config *cfg = make_config(dbs[i], syncs[i], standin_port(si));
+        if (!cfg && syncs[i])
+            continue; /* a library without the key: the default is the same */
+        if (!cfg)
+            break;
+        const char *sync = sync_of(cfg, dbs[i]);
+        int dup = 0;
+        for (int k = 0; k < i; k++)
+            dup |= !strcmp(seen[k], sync);
+        snprintf(seen[i], sizeof seen[i], "%s", sync);
+        if (dup) {
+            ccai_config_free(cfg);
+            continue;
+        }
         lat_result r;
         memset(&r, 0, sizeof r);
         int warns = LOG.warns, errors = LOG.errors;
-        if (run_latency(o, dbs[i], si, &r) == 0) {
-            printf("  %s%s%s:\n", names[i], i == 0 ? " at " : "", i == 0 ? dbs[i] : "");
+        if (run_latency(o, cfg, si, &r) == 0) {
+            printf("  store %s, synchronous=%s%s:\n", dbs[i], sync,
+                   syncs[i] ? "" : " (library default)");
             report("(a) text in -> request read by the LLM", &r.a, "us");
             report("(b) first token sent -> first say", &r.b, "us");
             printf("  %zu turns in %.2f s (%.0f turns/s end to end, one at a time); anomalies %d, "
@@ -689,6 +723,7 @@ static void part_latency(const opts *o, const char *db)
         }
         series_free(&r.a);
         series_free(&r.b);
+        ccai_config_free(cfg);
     }
     free(pieces);
     standin_stop(si);
@@ -948,8 +983,7 @@ static void conc_act(conc *C, act a)
             C->turning--;
             C->bad_turns++;
             b->turns_done++;
-            heap_push(C, now_ns(), a.idx,
-                      b->turns_done >= C->o->turns ? ACT_FREE : ACT_TURN);
+            heap_push(C, now_ns(), a.idx, b->turns_done >= C->o->turns ? ACT_FREE : ACT_TURN);
         }
         return;
     }
@@ -977,7 +1011,7 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
     int says = sentences_of(pieces, np);
     free(pieces);
 
-    ccai_config *cfg = make_config(db, port);
+    ccai_config *cfg = make_config(db, o->sync, port);
     loop L;
     if (!cfg || loop_new(&L, o->use_libevent, cfg) != 0) {
         ccai_config_free(cfg);
@@ -997,8 +1031,9 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
     CONC = &C;
     int warns = LOG.warns, errors = LOG.errors;
     double nominal = (double)o->ttft_ms + (double)(o->chunks - 1) * (double)o->chunk_ms;
-    printf("\n== 2. concurrency: %d calls x %d turns on one ccai_ctx (%s), store %s\n", o->calls,
-           o->turns, o->use_libevent ? "libevent" : "poll", db);
+    printf("\n== 2. concurrency: %d calls x %d turns on one ccai_ctx (%s), store %s, "
+           "synchronous=%s\n",
+           o->calls, o->turns, o->use_libevent ? "libevent" : "poll", db, sync_of(cfg, db));
     printf("  stand-in (own process, one thread): ttft %d ms, %d pieces %d ms apart "
            "(nominal %.0f ms to the last piece); calls start over %d ms, callers think 0..%d ms\n",
            o->ttft_ms, o->chunks, o->chunk_ms, nominal, o->ramp_ms, o->think_ms);

@@ -739,7 +739,14 @@ static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
         return CCAI_OK;
     case CCAI_EVENT_TRANSFER_OK: {
         ccai_status st = add_message(c, "assistant", "transfer", ev->text, NULL);
-        return st == CCAI_OK ? Ccai_call_set_state(c, CCAI_CALL_ENDED) : st;
+        if (st == CCAI_OK)
+            st = Ccai_call_set_state(c, CCAI_CALL_ENDED);
+        if (st == CCAI_OK && c->caller_spoke) {
+            st = Ccai_store_job_enqueue(c->ctx->store, "postcall", c->row.id,
+                                        "{\"reason\":\"transfer\"}", Ccai_wall_ms(), NULL);
+            Ccai_jobs_kick(c->ctx);
+        }
+        return st;
     }
     case CCAI_EVENT_TRANSFER_FAILED: {
         if (c->state != CCAI_CALL_TRANSFERRING)

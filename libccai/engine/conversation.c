@@ -47,10 +47,12 @@ typedef struct Ccai_turn {
     Ccai_llm_call *llm;
     Ccai_sentences sent;
     Ccai_timer soft, hard;
-    int busy;     /* inside one of its callbacks */
-    bool doomed;  /* freed while busy: free when the callback ends */
-    bool said;    /* a sentence of this turn was spoken */
-    bool loading; /* the filler was said */
+    int busy;          /* inside one of its callbacks */
+    bool doomed;       /* freed while busy: free when the callback ends */
+    bool said;         /* a sentence of this turn was spoken */
+    bool no_tools;     /* the last round: tool results are in, now talk */
+    char *caller_text; /* what started the turn (for the offline take-over) */
+    bool loading;      /* the filler was said */
     char engine[32];
 } Ccai_turn;
 
@@ -320,7 +322,9 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
     CCAI_UNUSED(asked);
 }
 
-static void offline_turn(ccai_call *c, const char *text)
+/* One offline turn on the caller's text (NULL: a silence). take_over: the
+ * LLM just failed mid-call, the dialogue starts without its greeting. */
+static void offline_turn(ccai_call *c, const char *text, bool take_over)
 {
     const Ccai_offline_reply *r = NULL;
     ccai_status st;
@@ -329,8 +333,11 @@ static void offline_turn(ccai_call *c, const char *text)
         st = offline_start(c, true);
         if (st == CCAI_OK)
             st = Ccai_offline_start(c->offline, true, &r);
-        if (st == CCAI_OK && text)
-            offline_act(c, r), r = NULL;
+        if (st == CCAI_OK && (text || take_over)) {
+            if (!take_over)
+                offline_act(c, r);
+            r = NULL;
+        }
     }
     if (text) {
         st = Ccai_offline_input(c->offline, text, &r);
@@ -358,6 +365,7 @@ static void turn_free(Ccai_turn *t)
     if (!t)
         return;
     ccai_ctx *ctx = t->c->ctx;
+    t->c->first_turn = false;
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
         t->llm = NULL;
@@ -369,6 +377,7 @@ static void turn_free(Ccai_turn *t)
         return;
     }
     Ccai_sentences_free(&t->sent);
+    ccai_free(t->caller_text);
     ccai_free(t);
 }
 
@@ -592,6 +601,7 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
                      void *ud)
 {
     Ccai_turn *t = ud;
+    snprintf(t->engine, sizeof t->engine, "llm:%s", model);
     Ccai_log(&t->c->ctx->log, CCAI_LOG_WARN, "call %s: llm %s attempt %d in %llu ms (%s)",
              t->c->row.id, model, attempt, (unsigned long long)delay_ms, reason);
 }
@@ -602,12 +612,16 @@ static void llm_failed(Ccai_turn *t, const char *why)
     ccai_call *c = t->c;
     Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: no LLM could answer (%s): offline dialogue",
              c->row.id, why ? why : "unknown");
+    char *text = t->caller_text;
+    t->caller_text = NULL;
     c->turn = NULL;
     turn_free(t);
     set_state(c, CCAI_CALL_CONVERSATION);
     c->offline_mode = true;
-    Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, false, false);
-    offline_turn(c, NULL);
+    /* The offline dialogue goes on from the caller's last words, without
+     * greeting again: the claim so far is kept. */
+    offline_turn(c, text, true);
+    ccai_free(text);
 }
 
 /* The caller's last words were refused by a content filter: forget them,
@@ -670,7 +684,7 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
             const Ccai_tool_call *tc = &res->calls->v[i];
             const char *args = tc->args.data ? tc->args.data : "{}";
             Ccai_tool_outcome one = {0};
-            char *result = Ccai_tools_run(c, tc->name, args, &one);
+            char *result = Ccai_tools_run(c, tc->name, args, t->engine, &one);
             out.end_call |= one.end_call;
             out.transfer |= one.transfer;
             json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "tool_id", tc->id, "function_name",
@@ -691,6 +705,13 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
             return;
         if (out.end_call || out.transfer || c->state >= CCAI_CALL_TRANSFERRING) {
             turn_end(t, false);
+            return;
+        }
+        /* Rounds used up: one last request without tools, so that the
+         * caller hears what was done. */
+        if (!rounds_left && !t->no_tools) {
+            t->no_tools = true;
+            start_round(t);
             return;
         }
         if (rounds_left) {
@@ -724,13 +745,14 @@ static void start_round(Ccai_turn *t)
     ccai_call *c = t->c;
     Ccai_engine *e = engine_of(c);
     t->round++;
+    snprintf(t->engine, sizeof t->engine, "llm:%s", e->models[0].name);
     Ccai_sentences_free(&t->sent);
     Ccai_sentences_init(&t->sent);
     /* end_call is kept from the first turn of a resumed call: the caller
      * rang back, this is no goodbye. */
-    json_t *tools = Ccai_tools_schemas(c, !(c->resumed && c->first_turn));
+    json_t *tools = t->no_tools ? NULL : Ccai_tools_schemas(c, !(c->resumed && c->first_turn));
     json_t *messages = NULL;
-    ccai_status st = tools ? build_messages(c, tools, &messages) : CCAI_ERR_NOMEM;
+    ccai_status st = tools || t->no_tools ? build_messages(c, tools, &messages) : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {
         uint64_t elapsed = 0;
         Ccai_llm_opts o = {
@@ -776,7 +798,7 @@ static void on_hard(Ccai_timer *timer, void *ud)
     turn_leave(t);
 }
 
-static void start_turn(ccai_call *c)
+static void start_turn(ccai_call *c, const char *text)
 {
     Ccai_engine *e = engine_of(c);
     Ccai_turn *t = Ccai_calloc(1, sizeof *t);
@@ -786,6 +808,7 @@ static void start_turn(ccai_call *c)
         return;
     }
     t->c = c;
+    t->caller_text = Ccai_strdup(text);
     snprintf(t->engine, sizeof t->engine, "llm");
     Ccai_sentences_init(&t->sent);
     Ccai_timer_init(&t->soft, on_soft, t);
@@ -795,7 +818,6 @@ static void start_turn(ccai_call *c)
     Ccai_timer_start(c->ctx, &t->soft, e->soft_ms);
     Ccai_timer_start(c->ctx, &t->hard, e->hard_ms);
     start_round(t);
-    c->first_turn = false;
 }
 
 /* Entry points from call.c ----------------------------------------------------- */
@@ -865,10 +887,10 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
     Ccai_timer_stop(c->ctx, &c->silence);
     c->silences = 0;
     if (c->offline_mode) {
-        offline_turn(c, text);
+        offline_turn(c, text, false);
         return;
     }
-    start_turn(c);
+    start_turn(c, text);
 }
 
 void Ccai_conv_partial(ccai_call *c)
@@ -883,7 +905,7 @@ void Ccai_conv_silence(ccai_call *c)
     if (c->turn || c->state >= CCAI_CALL_TRANSFERRING)
         return; /* the bot is the one thinking */
     if (c->offline_mode) {
-        offline_turn(c, NULL);
+        offline_turn(c, NULL, false);
         return;
     }
     if (++c->silences > engine_of(c)->retry_max) {

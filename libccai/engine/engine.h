@@ -116,7 +116,9 @@ typedef struct Ccai_tool_outcome {
 /* The tool schemas for this call (end_call left out when asked). */
 json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call);
 /* Run one tool call; returns the result text for the LLM (never NULL
- * unless out of memory). Speaks the customer_response. */
-char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai_tool_outcome *out);
+ * unless out of memory). Speaks the customer_response, stored with the
+ * engine label of the model that asked ("llm:fast"). */
+char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, const char *engine,
+                     Ccai_tool_outcome *out);
 
 #endif

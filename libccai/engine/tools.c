@@ -432,7 +432,8 @@ static char *run_new_claim(ccai_call *c)
                        "one is saved and will be summarised.");
 }
 
-char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai_tool_outcome *out)
+char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, const char *engine,
+                     Ccai_tool_outcome *out)
 {
     memset(out, 0, sizeof *out);
     static const char *const names[] = {
@@ -464,7 +465,7 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai
     const char *response = arg_str(args, "customer_response");
     bool after = strcmp(name, "speech_speed") == 0 || strcmp(name, "speech_lang") == 0;
     if (response && !after)
-        Ccai_conv_say(c, response, CCAI_STYLE_NONE, false, true, "llm");
+        Ccai_conv_say(c, response, CCAI_STYLE_NONE, false, true, engine);
 
     char *result = NULL;
     if (strcmp(name, "end_call") == 0) {
@@ -508,6 +509,19 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai
             double was = c->rate, speed = json_number_value(v);
             c->rate = speed < 0.75 ? 0.75 : speed > 1.25 ? 1.25 : speed;
             result = Ccai_asprintf("Voice speed set to %.2f (was %.2f).", c->rate, was);
+            /* Kept with the call, so a caller who rings back keeps it. */
+            char *text = NULL;
+            if (json_object_set_new(c->initiate, "prosody_rate", json_real(c->rate)) == 0 &&
+                (text = Ccai_json_dump(c->initiate, JSON_COMPACT | JSON_ENSURE_ASCII))) {
+                char *prev = c->row.initiate_json;
+                c->row.initiate_json = text;
+                if (Ccai_call_save(c) == CCAI_OK) {
+                    ccai_free(prev);
+                } else {
+                    c->row.initiate_json = prev;
+                    ccai_free(text);
+                }
+            }
         }
     } else if (strcmp(name, "speech_lang") == 0) {
         result = run_speech_lang(c, args);
@@ -515,7 +529,7 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, Ccai
         result = run_schedule_callback(c, args);
     }
     if (response && after)
-        Ccai_conv_say(c, response, CCAI_STYLE_NONE, false, true, "llm");
+        Ccai_conv_say(c, response, CCAI_STYLE_NONE, false, true, engine);
     json_decref(args);
     return result;
 }

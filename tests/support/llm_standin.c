@@ -88,7 +88,7 @@ struct standin {
     size_t qn, qcap, qhead;
     record *recs;
     size_t nrecs, rcap;
-    size_t nrecs_dropped; /* counted only, opts.no_record */
+    size_t nrecs_dropped;  /* counted only, opts.no_record */
     standin_timing *times; /* one per logged request, opts.no_record or not */
     size_t ntimes, tcap;
     standin_stats stats;

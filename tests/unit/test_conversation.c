@@ -219,7 +219,7 @@ static void test_offline_dialogue_and_silence(void **state)
 
 static char *run_tool(env *e, const char *name, const char *args, Ccai_tool_outcome *out)
 {
-    char *r = Ccai_tools_run(e->call, name, args, out);
+    char *r = Ccai_tools_run(e->call, name, args, "llm:test", out);
     assert_non_null(r);
     return r;
 }
