@@ -5,6 +5,8 @@
 #include "claim/claim.h"
 #include "config/config.h"
 #include "core/json.h"
+#include "web/metrics.h"
+#include "web/web.h"
 
 #include <stdio.h>
 
@@ -101,6 +103,13 @@ static ccai_status call_doc(Ccai_store *st, const Ccai_store_call *row, json_t *
     bad |= set_new(doc, "synthesis", json_text_or_null(row->synthesis_json));
     bad |= set_new(doc, "recording_url", str_or_null(row->recording_url));
     bad |= set_new(doc, "row_version", json_integer(row->row_version));
+    /* A link that opens this call's report page without the API token. */
+    char key[33];
+    if (row->callback_secret && Ccai_web_report_key(row->callback_secret, key)) {
+        char link[96];
+        snprintf(link, sizeof link, "/report/%s?key=%s", row->id, key);
+        bad |= set_new(doc, "report_path", json_string(link));
+    }
     if (bad) {
         json_decref(doc);
         return CCAI_ERR_NOMEM;
@@ -297,6 +306,8 @@ static void call_destroy(ccai_call *c)
     Ccai_conv_cleanup(c);
     json_decref(c->initiate);
     json_decref(c->claim);
+    json_decref(c->tools_cache[0]);
+    json_decref(c->tools_cache[1]);
     Ccai_store_call_clear(&c->row);
     ccai_claim_schema_unref(c->schema);
     Ccai_err_free(&c->err);
@@ -357,6 +368,15 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
     if (s == c->state)
         return CCAI_OK;
     ccai_call_state old = c->state;
+    /* "turn" is the conversation thinking: an in-memory sub-state. Storing
+     * it would cost two commits per turn and tell a reader nothing the
+     * stored conversation does not. */
+    if ((old == CCAI_CALL_CONVERSATION && s == CCAI_CALL_TURN) ||
+        (old == CCAI_CALL_TURN && s == CCAI_CALL_CONVERSATION)) {
+        c->state = s;
+        notify_state(c, old);
+        return CCAI_OK;
+    }
     char *prev = c->row.state;
     c->row.state = Ccai_strdup(ccai_call_state_str(s));
     if (!c->row.state) {
@@ -490,6 +510,8 @@ CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p
     if (c->rate < 0.75 || c->rate > 1.25)
         c->rate = 1.0;
     Ccai_conv_init(c);
+    Ccai_metrics_counter_add(ctx->metrics, "ccai_calls_total",
+                             c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1);
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
              p->direction == CCAI_OUTBOUND ? "outbound" : "inbound",
              c->resumed ? "resumed" : "started", channel, "");
@@ -573,6 +595,14 @@ CCAI_EXPORT void ccai_call_free(ccai_call *c)
     end_quietly(c, "handle released");
     call_unlink(c);
     call_destroy(c);
+}
+
+size_t Ccai_calls_in_progress(const ccai_ctx *ctx)
+{
+    size_t n = 0;
+    for (const ccai_call *c = ctx->calls; c; c = c->next)
+        n += in_progress(c->state);
+    return n;
 }
 
 void Ccai_calls_ctx_cleanup(ccai_ctx *ctx)

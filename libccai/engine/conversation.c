@@ -19,6 +19,7 @@
 #include "engine/speech.h"
 #include "engine/tz.h"
 #include "llm/llm.h"
+#include "web/metrics.h"
 
 #include <stdio.h>
 
@@ -52,7 +53,8 @@ typedef struct Ccai_turn {
     bool said;         /* a sentence of this turn was spoken */
     bool no_tools;     /* the last round: tool results are in, now talk */
     char *caller_text; /* what started the turn (for the offline take-over) */
-    bool loading;      /* the filler was said */
+    uint64_t started;
+    bool loading; /* the filler was said */
     char engine[32];
 } Ccai_turn;
 
@@ -348,6 +350,8 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
     }
     if (st == CCAI_OK && r) {
         set_state(c, CCAI_CALL_CONVERSATION);
+        if (text)
+            Ccai_metrics_counter_add(c->ctx->metrics, "ccai_turns_total", "engine=\"offline\"", 1);
         offline_act(c, r);
         return;
     }
@@ -398,9 +402,19 @@ static bool turn_leave(Ccai_turn *t)
     return Ccai_call_leave(c) && alive;
 }
 
+static void count(ccai_ctx *ctx, const char *kind)
+{
+    char labels[64];
+    snprintf(labels, sizeof labels, "kind=\"%s\"", kind);
+    Ccai_metrics_counter_add(ctx->metrics, "ccai_errors_total", labels, 1);
+}
+
 static void turn_end(Ccai_turn *t, bool listen_again)
 {
     ccai_call *c = t->c;
+    double secs = (double)(Ccai_ctx_now(c->ctx) - t->started) / 1000.0;
+    Ccai_metrics_histogram_observe(c->ctx->metrics, "ccai_turn_seconds", "engine=\"llm\"", secs);
+    Ccai_metrics_counter_add(c->ctx->metrics, "ccai_turns_total", "engine=\"llm\"", 1);
     c->turn = NULL;
     turn_free(t);
     set_state(c, CCAI_CALL_CONVERSATION);
@@ -465,12 +479,47 @@ static ccai_status history_messages(const json_t *m, json_t *out)
     return CCAI_OK;
 }
 
+/* Bytes the value takes as compact JSON, estimated without serialising it
+ * (a dump per history message per turn was a quarter of the engine's CPU). */
+static size_t json_bytes(const json_t *v)
+{
+    size_t n = 0;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        n = 2;
+        json_object_foreach((json_t *)v, key, val)
+        {
+            n += strlen(key) + 4 + json_bytes(val);
+        }
+        return n;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *val;
+        n = 2;
+        json_array_foreach(v, i, val)
+        {
+            n += json_bytes(val) + 1;
+        }
+        return n;
+    }
+    case JSON_STRING:
+        /* Escapes make it longer: count control characters and quotes twice. */
+        n = json_string_length(v) + 2;
+        for (const char *p = json_string_value(v); *p; p++) {
+            if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+                n += 5;
+        }
+        return n;
+    default: return 24;
+    }
+}
+
 static size_t tokens_of(const json_t *v)
 {
-    char *text = Ccai_json_dump(v, JSON_COMPACT);
-    size_t n = text ? strlen(text) : 0;
-    ccai_free(text);
-    return n / BYTES_PER_TOKEN + TOKENS_PER_MESSAGE;
+    return json_bytes(v) / BYTES_PER_TOKEN + TOKENS_PER_MESSAGE;
 }
 
 static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminders)
@@ -602,6 +651,7 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
 {
     Ccai_turn *t = ud;
     snprintf(t->engine, sizeof t->engine, "llm:%s", model);
+    count(t->c->ctx, "llm_retry");
     Ccai_log(&t->c->ctx->log, CCAI_LOG_WARN, "call %s: llm %s attempt %d in %llu ms (%s)",
              t->c->row.id, model, attempt, (unsigned long long)delay_ms, reason);
 }
@@ -612,6 +662,7 @@ static void llm_failed(Ccai_turn *t, const char *why)
     ccai_call *c = t->c;
     Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: no LLM could answer (%s): offline dialogue",
              c->row.id, why ? why : "unknown");
+    count(c->ctx, "llm_down");
     char *text = t->caller_text;
     t->caller_text = NULL;
     c->turn = NULL;
@@ -667,10 +718,17 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
         return;
     }
     snprintf(t->engine, sizeof t->engine, "llm:%s", res->model_name);
+    if (res->first_token_ms) {
+        char labels[48];
+        snprintf(labels, sizeof labels, "model=\"%s\"", res->model_name);
+        Ccai_metrics_histogram_observe(c->ctx->metrics, "ccai_llm_first_token_seconds", labels,
+                                       (double)res->first_token_ms / 1000.0);
+    }
     Ccai_sentences_flush(&t->sent, on_sentence, t);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
     if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
+        count(c->ctx, "content_filter");
         content_filtered(t);
         return;
     }
@@ -750,7 +808,15 @@ static void start_round(Ccai_turn *t)
     Ccai_sentences_init(&t->sent);
     /* end_call is kept from the first turn of a resumed call: the caller
      * rang back, this is no goodbye. */
-    json_t *tools = t->no_tools ? NULL : Ccai_tools_schemas(c, !(c->resumed && c->first_turn));
+    json_t *tools = NULL;
+    if (!t->no_tools) {
+        /* The schemas depend only on the call's claim schema and languages:
+         * built once per call. */
+        int which = c->resumed && c->first_turn ? 1 : 0;
+        if (!c->tools_cache[which])
+            c->tools_cache[which] = Ccai_tools_schemas(c, which == 0);
+        tools = json_incref(c->tools_cache[which]);
+    }
     json_t *messages = NULL;
     ccai_status st = tools || t->no_tools ? build_messages(c, tools, &messages) : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {
@@ -787,6 +853,7 @@ static void on_hard(Ccai_timer *timer, void *ud)
     Ccai_turn *t = ud;
     Ccai_log(&t->c->ctx->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
              engine_of(t->c)->hard_ms);
+    count(t->c->ctx, "hard_timeout");
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
         t->llm = NULL;
@@ -809,6 +876,7 @@ static void start_turn(ccai_call *c, const char *text)
     }
     t->c = c;
     t->caller_text = Ccai_strdup(text);
+    t->started = Ccai_ctx_now(c->ctx);
     snprintf(t->engine, sizeof t->engine, "llm");
     Ccai_sentences_init(&t->sent);
     Ccai_timer_init(&t->soft, on_soft, t);

@@ -49,6 +49,7 @@ struct ccai_call {
     bool speaking;   /* said something not yet reported done */
     Ccai_timer silence;
     int silences;
+    json_t *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
 };
 
 /* The engine of a context: prompts and models (engine/conversation.c). */

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "store/store.h"
+#include "web/metrics.h"
 
 #include <string.h>
 
@@ -87,6 +88,7 @@ static void ctx_destroy(ccai_ctx *ctx)
     if (ctx->timer_armed)
         ctx->hooks.set_timer(ctx->loop_ud, -1);
     Ccai_store_close(ctx->store);
+    Ccai_metrics_free(ctx->metrics);
     ccai_free(ctx->db_path);
     Ccai_err_free(&ctx->err);
     ccai_config_free(ctx->cfg);
@@ -164,7 +166,9 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
             why = Ccai_strdup("http: cannot initialise libcurl");
         goto fail;
     }
-    st = Ccai_engine_new(ctx, &ctx->engine, &why);
+    st = Ccai_ctx_metrics_init(ctx);
+    if (st == CCAI_OK)
+        st = Ccai_engine_new(ctx, &ctx->engine, &why);
     if (st == CCAI_OK)
         st = Ccai_jobs_new(ctx);
     if (st != CCAI_OK)

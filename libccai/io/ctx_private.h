@@ -39,14 +39,22 @@ struct ccai_ctx {
     /* engine/: prompts and models, and the live call handles */
     struct Ccai_engine *engine;
     struct Ccai_jobs *jobs;
+    struct Ccai_metrics *metrics; /* GET /metrics (web/metrics.h) */
     struct ccai_call *calls;
     size_t n_calls;
 };
+
+/* The context's metrics families (web/pages.c), and the gauges read at
+ * scrape time. */
+ccai_status Ccai_ctx_metrics_init(ccai_ctx *ctx);
+void Ccai_metrics_refresh(ccai_ctx *ctx);
 
 /* Compute the earliest deadline and tell the host when it changed. */
 void Ccai_ctx_rearm(ccai_ctx *ctx);
 
 /* engine/call.c: end every live call when the context goes away. */
 void Ccai_calls_ctx_cleanup(ccai_ctx *ctx);
+/* Live call handles not ended yet. */
+size_t Ccai_calls_in_progress(const ccai_ctx *ctx);
 
 #endif

@@ -138,6 +138,9 @@ ccai_status Ccai_http_ctx_init(ccai_ctx *ctx)
     curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, ctx);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, ctx);
+    /* Keep connections to the LLM and providers for reuse: with thousands
+     * of calls the default cache (a few per transfer in flight) churns. */
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 4096L);
     return CCAI_OK;
 }
 

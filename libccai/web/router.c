@@ -3,6 +3,7 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "web/metrics.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -23,6 +24,11 @@ static const route routes[] = {
     {"GET", "/health/readiness", Ccai_rest_readiness, AUTH_NONE},
     {"GET", "/call", Ccai_rest_calls_list, AUTH_TOKEN},
     {"GET", "/call/:id", Ccai_rest_call_get, AUTH_TOKEN},
+    {"GET", "/openapi.json", Ccai_pages_openapi, AUTH_NONE},
+    {"GET", "/metrics", Ccai_pages_metrics, AUTH_TOKEN},
+    /* Report pages check the token or the per-call link themselves. */
+    {"GET", "/report", Ccai_pages_report_list, AUTH_NONE},
+    {"GET", "/report/:id", Ccai_pages_report_call, AUTH_NONE},
 };
 
 /* Exchanges ------------------------------------------------------------------ */
@@ -154,6 +160,9 @@ void Ccai_web_respond(ccai_http_exchange *x, int status, const char *content_typ
     Ccai_log(&ctx->log, status >= 500 ? CCAI_LOG_WARN : CCAI_LOG_DEBUG,
              "http: %s %s -> %d (%llu ms)", x->method, x->path, status,
              (unsigned long long)(Ccai_ctx_now(ctx) - x->started));
+    char labels[32];
+    snprintf(labels, sizeof labels, "code=\"%d\"", status);
+    Ccai_metrics_counter_add(ctx->metrics, "ccai_http_responses_total", labels, 1);
     if (!x->cancelled)
         x->respond(x, &res, x->ud);
     ccai_free(hs);
@@ -201,7 +210,7 @@ static bool loopback(const char *addr)
 
 /* Compare tokens in constant time (for equal lengths; the length leaks, the
  * content does not). */
-static bool token_equal(const char *a, const char *b)
+bool Ccai_web_secret_equal(const char *a, const char *b)
 {
     size_t n = strlen(a);
     return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
@@ -212,7 +221,7 @@ static bool check_token(ccai_http_exchange *x, const char *given)
     const char *token = Ccai_config_str(x->ctx->cfg, "server.api_token");
     if (!token || !*token)
         return loopback(x->remote_addr);
-    return given && token_equal(given, token);
+    return given && Ccai_web_secret_equal(given, token);
 }
 
 static const char *bearer(const ccai_http_exchange *x)

@@ -79,6 +79,13 @@ void Ccai_rest_liveness(ccai_http_exchange *x);
 void Ccai_rest_readiness(ccai_http_exchange *x);
 void Ccai_rest_calls_list(ccai_http_exchange *x);
 void Ccai_rest_call_get(ccai_http_exchange *x);
+void Ccai_pages_report_list(ccai_http_exchange *x);
+void Ccai_pages_report_call(ccai_http_exchange *x);
+void Ccai_pages_openapi(ccai_http_exchange *x);
+void Ccai_pages_metrics(ccai_http_exchange *x);
+
+/* Compare secrets in constant time (the length may leak, not the content). */
+bool Ccai_web_secret_equal(const char *a, const char *b);
 
 /* The report key of a call: an unguessable value derived from its callback
  * secret, for links that open one report without the API token. 32 hex + NUL. */

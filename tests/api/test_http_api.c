@@ -16,7 +16,7 @@ typedef struct answer {
     int calls;
     int status;
     char content_type[64];
-    char body[8192];
+    char body[262144];
     char allow[64];
     char www_auth[64];
 } answer;
@@ -223,6 +223,70 @@ static void test_call_routes(void **state)
     ccai_config_free(cfg);
 }
 
+static void test_pages_metrics_openapi(void **state)
+{
+    (void)state;
+    ccai_config *cfg;
+    ccai_ctx *ctx = make_ctx(&cfg, "t");
+    answer a = request(ctx, "GET", "/openapi.json", NULL, NULL, "203.0.113.9", NULL);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "\"openapi\""));
+    assert_non_null(strstr(a.body, "/call/{call_id_or_phone}"));
+
+    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    ccai_call_params p = {
+        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call *c = NULL;
+    assert_int_equal(ccai_call_start(ctx, &p, &ops, NULL, &c), CCAI_OK);
+    ccai_event *ev = NULL;
+    assert_int_equal(ccai_event_new(CCAI_EVENT_SPEECH, &ev), CCAI_OK);
+    assert_int_equal(ccai_event_set_text(ev, "<script>alert(1)</script> my window broke"), CCAI_OK);
+    assert_int_equal(ccai_on_event(c, ev), CCAI_OK);
+    ccai_event_free(ev);
+
+    a = request(ctx, "GET", "/metrics", NULL, NULL, "127.0.0.1", NULL);
+    assert_int_equal(a.status, 401);
+    a = request(ctx, "GET", "/metrics", NULL, "Bearer t", NULL, NULL);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.content_type, "version=0.0.4"));
+    assert_non_null(strstr(a.body, "ccai_calls_total{kind=\"new\"} 1"));
+    assert_non_null(strstr(a.body, "ccai_calls_in_progress 1"));
+    assert_non_null(strstr(a.body, "ccai_turns_total{engine=\"offline\"} 1"));
+
+    a = request(ctx, "GET", "/report", NULL, NULL, "203.0.113.9", NULL);
+    assert_int_equal(a.status, 401);
+    assert_non_null(strstr(a.content_type, "text/html"));
+    a = request(ctx, "GET", "/report", "token=t", NULL, "203.0.113.9", NULL);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "+33612345678"));
+
+    /* The per-call link from the call document opens the page alone. */
+    char path[64];
+    snprintf(path, sizeof path, "/call/%s", ccai_call_id(c));
+    a = request(ctx, "GET", path, NULL, "Bearer t", NULL, NULL);
+    const char *rp = strstr(a.body, "\"report_path\":\"");
+    assert_non_null(rp);
+    rp += strlen("\"report_path\":\"");
+    char link[128];
+    snprintf(link, sizeof link, "%.*s", (int)(strchr(rp, '"') - rp), rp);
+    char *q = strchr(link, '?');
+    assert_non_null(q);
+    *q++ = '\0';
+    a = request(ctx, "GET", link, q, NULL, "203.0.113.9", NULL);
+    assert_int_equal(a.status, 200);
+    assert_null(strstr(a.body, "<script>alert(1)</script>")); /* escaped */
+    assert_non_null(strstr(a.body, "&lt;script&gt;"));
+    a = request(ctx, "GET", link, "key=00000000000000000000000000000000", NULL, "203.0.113.9",
+                NULL);
+    assert_int_equal(a.status, 401);
+    a = request(ctx, "GET", "/report/00000000-0000-4000-8000-000000000000", "token=t", NULL, NULL,
+                NULL);
+    assert_int_equal(a.status, 404);
+    ccai_call_free(c);
+    ccai_ctx_free(ctx);
+    ccai_config_free(cfg);
+}
+
 static void test_invalid_arguments(void **state)
 {
     (void)state;
@@ -244,9 +308,8 @@ static void test_invalid_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_health_and_errors),
-        cmocka_unit_test(test_authentication),
-        cmocka_unit_test(test_call_routes),
+        cmocka_unit_test(test_health_and_errors), cmocka_unit_test(test_authentication),
+        cmocka_unit_test(test_call_routes),       cmocka_unit_test(test_pages_metrics_openapi),
         cmocka_unit_test(test_invalid_arguments),
     };
     return cmocka_run_group_tests_name("http-api", tests, NULL, NULL);

@@ -167,10 +167,13 @@ static void test_event_flow_and_persist_then_act(void **state)
     assert_int_equal(send(c, CCAI_EVENT_HANGUP, "caller hung up", 1), CCAI_OK);
     assert_int_equal(ccai_call_get_state(c), CCAI_CALL_ENDED);
 
-    /* Every transition was stored before the host heard of it. */
+    /* Every transition was stored before the host heard of it ("turn" is
+     * the conversation thinking, kept in memory: stored as conversation). */
     assert_true(h.transitions >= 6);
-    for (int i = 0; i < h.transitions && i < 16; i++)
-        assert_string_equal(h.stored_state_at_notify[i], ccai_call_state_str(h.seen[i]));
+    for (int i = 0; i < h.transitions && i < 16; i++) {
+        ccai_call_state want = h.seen[i] == CCAI_CALL_TURN ? CCAI_CALL_CONVERSATION : h.seen[i];
+        assert_string_equal(h.stored_state_at_notify[i], ccai_call_state_str(want));
+    }
     assert_int_equal(h.seen[0], CCAI_CALL_RINGING);
     assert_int_equal(h.seen[h.transitions - 1], CCAI_CALL_ENDED);
 
