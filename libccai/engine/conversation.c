@@ -229,7 +229,8 @@ static void listen(ccai_call *c)
         return;
     if (c->ops.listen)
         c->ops.listen(c, c->row.lang, c->ud);
-    Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+    if (!c->channel_silence)
+        Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
 }
 
 static void goodbye_and_hangup(ccai_call *c)

@@ -50,6 +50,7 @@ struct ccai_call {
     Ccai_timer silence;
     int silences;
     json_t *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
+    bool channel_silence;   /* the channel reports silence: no timer of ours */
 };
 
 /* The engine of a context: prompts and models (engine/conversation.c). */

@@ -1,6 +1,7 @@
 /* The context: configuration, store, timers and HTTP on the host's loop. */
 #include "io/ctx_private.h"
 
+#include "channels/twilio.h"
 #include "config/config.h"
 #include "engine/engine.h"
 #include "store/store.h"
@@ -79,6 +80,7 @@ void Ccai_ctx_rearm(ccai_ctx *ctx)
 
 static void ctx_destroy(ccai_ctx *ctx)
 {
+    Ccai_twilio_free(ctx);
     Ccai_calls_ctx_cleanup(ctx);
     Ccai_jobs_free(ctx);
     Ccai_engine_free(ctx->engine);
@@ -171,6 +173,11 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
         st = Ccai_engine_new(ctx, &ctx->engine, &why);
     if (st == CCAI_OK)
         st = Ccai_jobs_new(ctx);
+    if (st == CCAI_OK) {
+        st = Ccai_twilio_init(ctx);
+        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+            why = Ccai_strdup(Ccai_err_get(&ctx->err));
+    }
     if (st != CCAI_OK)
         goto fail;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "ctx: ready (database %s)", ctx->db_path);

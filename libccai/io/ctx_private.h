@@ -40,6 +40,7 @@ struct ccai_ctx {
     struct Ccai_engine *engine;
     struct Ccai_jobs *jobs;
     struct Ccai_metrics *metrics; /* GET /metrics (web/metrics.h) */
+    struct Ccai_twilio *twilio;   /* channels/twilio.c, when configured */
     struct ccai_call *calls;
     size_t n_calls;
 };

@@ -257,6 +257,8 @@ ccai_status Ccai_metrics_histogram_observe(Ccai_metrics *m, const char *name, co
     if (st != CCAI_OK)
         return st;
     const family *f = find(m, name);
+    if (!f)
+        return CCAI_ERR_INTERNAL; /* lookup() found it a moment ago */
     size_t i = 0;
     while (i < f->nb && value > f->buckets[i])
         i++;

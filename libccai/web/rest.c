@@ -2,10 +2,13 @@
  * envelope for every failure. */
 #include "web/web.h"
 
+#include "channels/twilio.h"
 #include "config/config.h"
+#include "core/json.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,5 +131,60 @@ void Ccai_rest_call_get(ccai_http_exchange *x)
         Ccai_web_error(x, 404, "call not found", key);
     else
         Ccai_web_error(x, 500, "cannot read the call", ccai_status_str(st));
+    ccai_free(json);
+}
+
+/* POST /call: place an outbound call (the reference's CallInitiateModel
+ * body, plus "telephony"); 201 with the stored call. */
+void Ccai_rest_call_create(ccai_http_exchange *x)
+{
+    Ccai_json_err jerr;
+    ccai_status st;
+    json_t *body = Ccai_json_load(x->body, x->body_len, &jerr, &st);
+    if (!body || !json_is_object(body)) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "line %u, column %u: %s", jerr.line, jerr.column,
+                 body ? "expected a JSON object" : jerr.text);
+        json_decref(body);
+        Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "invalid JSON body", detail);
+        return;
+    }
+    const char *phone = json_string_value(json_object_get(body, "phone_number"));
+    const char *telephony = json_string_value(json_object_get(body, "telephony"));
+    if (!phone) {
+        json_decref(body);
+        Ccai_web_error(x, 400, "invalid body", "phone_number (E.164) is required");
+        return;
+    }
+    if (telephony && strcmp(telephony, "twilio") != 0) {
+        json_decref(body);
+        Ccai_web_error(x, 400, "invalid body", "telephony: only \"twilio\" places calls here");
+        return;
+    }
+    json_object_del(body, "telephony");
+    char *phone_copy = Ccai_strdup(phone);
+    char *initiate = phone_copy ? Ccai_json_dump(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char *id = NULL;
+    st = initiate ? Ccai_twilio_place_call(x->ctx, initiate, phone_copy, &id) : CCAI_ERR_NOMEM;
+    ccai_free(initiate);
+    ccai_free(phone_copy);
+    if (st == CCAI_ERR_UNSUPPORTED) {
+        Ccai_web_error(x, 400, "no telephony provider configured",
+                       "set twilio.account_sid, twilio.auth_token, twilio.phone_number");
+        return;
+    }
+    if (st == CCAI_ERR_VALIDATION || st == CCAI_ERR_INVALID_ARG) {
+        Ccai_web_error(x, 400, "invalid body", ccai_ctx_errmsg(x->ctx));
+        return;
+    }
+    char *json = NULL;
+    if (st == CCAI_OK)
+        st = ccai_ctx_call_get_json(x->ctx, id, &json);
+    ccai_free(id);
+    if (st == CCAI_OK)
+        Ccai_web_json_text(x, 201, json);
+    else
+        Ccai_web_error(x, 500, "cannot place the call", ccai_status_str(st));
     ccai_free(json);
 }

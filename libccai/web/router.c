@@ -1,6 +1,7 @@
 /* ccai_ctx_http(): copy the request, find its route, check who asks, answer. */
 #include "web/web.h"
 
+#include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "web/metrics.h"
@@ -29,6 +30,15 @@ static const route routes[] = {
     /* Report pages check the token or the per-call link themselves. */
     {"GET", "/report", Ccai_pages_report_list, AUTH_NONE},
     {"GET", "/report/:id", Ccai_pages_report_call, AUTH_NONE},
+    /* Provider webhooks: signed by the provider, checked in the route. */
+    {"POST", "/twilio/voice", Ccai_twilio_voice, AUTH_NONE},
+    {"POST", "/twilio/gather", Ccai_twilio_gather, AUTH_NONE},
+    {"POST", "/twilio/next", Ccai_twilio_next, AUTH_NONE},
+    {"POST", "/twilio/dial", Ccai_twilio_dial, AUTH_NONE},
+    {"POST", "/twilio/status", Ccai_twilio_status, AUTH_NONE},
+    {"POST", "/twilio/recording", Ccai_twilio_recording, AUTH_NONE},
+    {"POST", "/twilio/sms", Ccai_twilio_sms, AUTH_NONE},
+    {"POST", "/call", Ccai_rest_call_create, AUTH_TOKEN},
 };
 
 /* Exchanges ------------------------------------------------------------------ */

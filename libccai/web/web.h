@@ -79,6 +79,7 @@ void Ccai_rest_liveness(ccai_http_exchange *x);
 void Ccai_rest_readiness(ccai_http_exchange *x);
 void Ccai_rest_calls_list(ccai_http_exchange *x);
 void Ccai_rest_call_get(ccai_http_exchange *x);
+void Ccai_rest_call_create(ccai_http_exchange *x);
 void Ccai_pages_report_list(ccai_http_exchange *x);
 void Ccai_pages_report_call(ccai_http_exchange *x);
 void Ccai_pages_openapi(ccai_http_exchange *x);

@@ -1081,8 +1081,8 @@ static void test_rest_errors(void **state)
 
     /* Constructor checks. */
     ccai_config *cfg;
-    ccai_poll *pl;
-    ccai_ctx *ctx;
+    ccai_poll *pl = NULL;
+    ccai_ctx *ctx = NULL;
     Ccai_twilio_rest *c = NULL;
     assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
@@ -1310,7 +1310,7 @@ static void test_rest_oom(void **state)
 {
     (void)state;
     ccai_config *cfg;
-    ccai_ctx *ctx;
+    ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
     assert_int_equal(ccai_poll_new(cfg, &oom_poll, &ctx, NULL), CCAI_OK);
@@ -1326,8 +1326,8 @@ static void test_rest_from_config(void **state)
     twilio_standin *tw = twilio_standin_start(NULL, NULL);
     assert_non_null(tw);
     ccai_config *cfg;
-    ccai_poll *pl;
-    ccai_ctx *ctx;
+    ccai_poll *pl = NULL;
+    ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "twilio.account_sid", TWILIO_STANDIN_SID), CCAI_OK);

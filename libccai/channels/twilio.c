@@ -1,0 +1,654 @@
+/* The Twilio voice and SMS channel.
+ *
+ * Twilio asks for TwiML at each step of a call; the engine speaks through
+ * ccai_call_ops. The channel turns one into the other:
+ * - say() queues a sentence; listen() ends the bot's turn; transfer() and
+ *   hangup() end the call's TwiML with <Dial> or <Hangup>;
+ * - a webhook answers with what is queued: the sentences so far then a
+ *   <Redirect> to /twilio/next while the bot is still answering (the first
+ *   sentence plays while the LLM writes the rest), or the sentences inside
+ *   a <Gather input="speech dtmf" bargeIn="true"> once the bot listens;
+ *   when nothing is queued yet the webhook waits for the first sentence.
+ * Every webhook's X-Twilio-Signature is checked against server.public_url;
+ * per-call URLs also carry the call's random secret. */
+#include "channels/twilio.h"
+
+#include "channels/form.h"
+#include "channels/twilio_rest.h"
+#include "channels/twilio_sig.h"
+#include "channels/twiml.h"
+#include "config/config.h"
+#include "core/json.h"
+#include "engine/engine.h"
+#include "web/web.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SENTENCES_MAX 64
+
+typedef struct tw_call {
+    struct tw_call *next;
+    ccai_call *call;
+    char sid[64];
+    /* What the bot did since the last TwiML went out. */
+    char *sentences[SENTENCES_MAX];
+    char *langs[SENTENCES_MAX];
+    char *voices[SENTENCES_MAX];
+    size_t n;
+    bool listening;
+    bool hangup;
+    char *dial; /* transfer target */
+    ccai_http_exchange *waiting;
+} tw_call;
+
+struct Ccai_twilio {
+    ccai_ctx *ctx;
+    Ccai_twilio_rest *rest;
+    tw_call *calls;
+};
+
+static Ccai_twilio *channel(ccai_ctx *ctx)
+{
+    return ctx->twilio;
+}
+
+static void tw_clear_queue(tw_call *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        ccai_free(t->sentences[i]);
+        ccai_free(t->langs[i]);
+        ccai_free(t->voices[i]);
+    }
+    t->n = 0;
+}
+
+static void tw_free(Ccai_twilio *tw, tw_call *t)
+{
+    for (tw_call **p = &tw->calls; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
+    if (t->waiting) {
+        t->waiting->route_state = NULL;
+        t->waiting->on_cancel = NULL;
+        Ccai_web_error(t->waiting, 410, "the call is over", NULL);
+    }
+    tw_clear_queue(t);
+    ccai_free(t->dial);
+    ccai_call_free(t->call);
+    ccai_free(t);
+}
+
+static tw_call *find(Ccai_twilio *tw, const char *call_id)
+{
+    for (tw_call *t = tw->calls; t; t = t->next) {
+        if (strcmp(ccai_call_id(t->call), call_id) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+/* URLs ------------------------------------------------------------------------ */
+
+static char *call_url(ccai_ctx *ctx, const char *route, ccai_call *c)
+{
+    const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
+    size_t n = base ? strlen(base) : 0;
+    while (n && base[n - 1] == '/')
+        n--;
+    return Ccai_asprintf("%.*s/twilio/%s?call=%s&s=%s", (int)n, base ? base : "", route, c->row.id,
+                         c->row.callback_secret);
+}
+
+/* TwiML ------------------------------------------------------------------------- */
+
+/* The TwiML for what is queued, or NULL when nothing is (wait). */
+static char *render(tw_call *t)
+{
+    ccai_call *c = t->call;
+    ccai_ctx *ctx = c->ctx;
+    if (!t->n && !t->listening && !t->hangup && !t->dial)
+        return NULL;
+    Ccai_twiml x;
+    Ccai_twiml_init(&x);
+    char *gather_url = NULL, *next_url = NULL, *dial_url = NULL;
+    if (t->listening && !t->hangup && !t->dial) {
+        gather_url = call_url(ctx, "gather", c);
+        const char *hints = NULL;
+        Ccai_twiml_gather_opts g = {
+            .input = "speech dtmf",
+            .action = gather_url,
+            .method = "POST",
+            .language = c->row.lang,
+            .hints = hints,
+            .speech_timeout = "auto",
+            .timeout = (int)Ccai_config_int(ctx->cfg, "conversation.phone_silence_timeout_sec", 20),
+            .barge_in = CCAI_TWIML_TRUE,
+            .action_on_empty_result = CCAI_TWIML_TRUE,
+        };
+        Ccai_twiml_gather_begin(&x, &g);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        Ccai_twiml_say_opts so = {.voice = t->voices[i], .language = t->langs[i]};
+        Ccai_twiml_say(&x, t->sentences[i], &so);
+    }
+    if (gather_url) {
+        Ccai_twiml_gather_end(&x);
+    } else if (t->dial) {
+        dial_url = call_url(ctx, "dial", c);
+        Ccai_twiml_dial_opts d = {.action = dial_url, .method = "POST", .timeout = 30};
+        Ccai_twiml_dial_begin(&x, &d);
+        Ccai_twiml_number(&x, t->dial, NULL);
+        Ccai_twiml_dial_end(&x);
+    } else if (t->hangup) {
+        Ccai_twiml_hangup(&x);
+    } else {
+        /* The bot is still answering: play this, then come back for more. */
+        next_url = call_url(ctx, "next", c);
+        Ccai_twiml_redirect(&x, next_url, "POST");
+    }
+    char *xml = NULL;
+    size_t len = 0;
+    ccai_status st = Ccai_twiml_finish(&x, &xml, &len);
+    Ccai_twiml_free(&x);
+    ccai_free(gather_url);
+    ccai_free(next_url);
+    ccai_free(dial_url);
+    tw_clear_queue(t);
+    if (st != CCAI_OK)
+        return NULL;
+    t->listening = false;
+    return xml;
+}
+
+static void answer_twiml(ccai_http_exchange *x, char *xml)
+{
+    Ccai_web_respond(x, 200, "text/xml", xml, strlen(xml));
+    ccai_free(xml);
+}
+
+/* A waiting webhook gets what is queued now. */
+static void flush(tw_call *t)
+{
+    if (!t->waiting)
+        return;
+    char *xml = render(t);
+    if (!xml)
+        return;
+    ccai_http_exchange *x = t->waiting;
+    t->waiting = NULL;
+    x->route_state = NULL;
+    x->on_cancel = NULL;
+    answer_twiml(x, xml);
+}
+
+static void on_waiting_cancel(ccai_http_exchange *x)
+{
+    tw_call *t = x->route_state;
+    if (t)
+        t->waiting = NULL;
+}
+
+/* Answer at once when something is queued, else wait for the bot. */
+static void answer_or_wait(tw_call *t, ccai_http_exchange *x)
+{
+    char *xml = render(t);
+    if (xml) {
+        answer_twiml(x, xml);
+        return;
+    }
+    if (t->waiting) /* Twilio retried: the older request is abandoned */
+        Ccai_web_respond(t->waiting, 409, "text/plain", "superseded", 10);
+    t->waiting = x;
+    x->route_state = t;
+    x->on_cancel = on_waiting_cancel;
+}
+
+/* Ops: the engine acts ---------------------------------------------------------- */
+
+static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
+{
+    CCAI_UNUSED(c);
+    tw_call *t = ud;
+    if (t->n == SENTENCES_MAX)
+        return -1;
+    t->sentences[t->n] = Ccai_strdup(sp->text);
+    t->langs[t->n] = Ccai_strdup(sp->lang ? sp->lang : "en-US");
+    t->voices[t->n] = sp->voice ? Ccai_strdup(sp->voice) : NULL;
+    if (!t->sentences[t->n] || !t->langs[t->n]) {
+        ccai_free(t->sentences[t->n]);
+        ccai_free(t->langs[t->n]);
+        ccai_free(t->voices[t->n]);
+        return -1;
+    }
+    t->n++;
+    flush(t);
+    return 0;
+}
+
+static int op_listen(ccai_call *c, const char *lang, void *ud)
+{
+    CCAI_UNUSED(c);
+    CCAI_UNUSED(lang);
+    tw_call *t = ud;
+    t->listening = true;
+    flush(t);
+    return 0;
+}
+
+static int op_stop(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    /* Sentences not played yet are dropped; what plays is barged in by
+     * Twilio itself (bargeIn on the Gather). */
+    tw_clear_queue(ud);
+    return 0;
+}
+
+static int op_transfer(ccai_call *c, const char *number, void *ud)
+{
+    CCAI_UNUSED(c);
+    tw_call *t = ud;
+    if (!Ccai_str_replace(&t->dial, number))
+        return -1;
+    flush(t);
+    return 0;
+}
+
+static int op_hangup(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    tw_call *t = ud;
+    t->hangup = true;
+    flush(t);
+    return 0;
+}
+
+static void on_sms_sent(ccai_status st, const Ccai_twilio_result *res, void *ud)
+{
+    ccai_ctx *ctx = ud;
+    if (st != CCAI_OK)
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "twilio: SMS failed: %s",
+                 res && res->error_message ? res->error_message : ccai_status_str(st));
+}
+
+static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
+{
+    CCAI_UNUSED(ud);
+    Ccai_twilio *tw = channel(c->ctx);
+    Ccai_twilio_sms_params p = {.to = to, .body = text};
+    return Ccai_twilio_sms_send(tw->rest, &p, on_sms_sent, c->ctx, NULL) == CCAI_OK ? 0 : -1;
+}
+
+static const ccai_call_ops twilio_ops = {
+    CCAI_CALL_OPS_VERSION, op_say, op_stop, op_listen, op_transfer, op_hangup, op_sms, NULL, NULL,
+};
+
+/* Webhooks ---------------------------------------------------------------------- */
+
+/* Parse the form and check the signature over the public URL Twilio used.
+ * Answers 400/403 itself and returns false on failure. */
+static bool verified(ccai_http_exchange *x, Ccai_form *form)
+{
+    ccai_ctx *ctx = x->ctx;
+    char *why = NULL;
+    if (Ccai_form_parse(x->body, x->body_len, form, &why) != CCAI_OK) {
+        Ccai_web_error(x, 400, "malformed form body", why);
+        ccai_free(why);
+        return false;
+    }
+    const char *token = Ccai_config_str(ctx->cfg, "twilio.auth_token");
+    const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
+    size_t n = base ? strlen(base) : 0;
+    while (n && base[n - 1] == '/')
+        n--;
+    char *url = Ccai_asprintf("%.*s%s%s%s", (int)n, base ? base : "", x->path, x->query ? "?" : "",
+                              x->query ? x->query : "");
+    bool ok = url && token && *token &&
+              Ccai_twilio_signature_valid(token, url, form, x->body, x->body_len,
+                                          Ccai_web_header(x, "X-Twilio-Signature"));
+    ccai_free(url);
+    if (!ok) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "twilio: %s: bad or missing X-Twilio-Signature",
+                 x->path);
+        Ccai_web_error(x, 403, "invalid Twilio signature", NULL);
+        Ccai_form_free(form);
+        return false;
+    }
+    return true;
+}
+
+/* The live call of a per-call URL, its secret checked. */
+static tw_call *call_of(ccai_http_exchange *x)
+{
+    Ccai_twilio *tw = channel(x->ctx);
+    char *id = Ccai_web_query(x, "call");
+    char *secret = Ccai_web_query(x, "s");
+    tw_call *t = id && tw ? find(tw, id) : NULL;
+    if (t && (!secret || !Ccai_web_secret_equal(secret, t->call->row.callback_secret)))
+        t = NULL;
+    ccai_free(id);
+    ccai_free(secret);
+    return t;
+}
+
+static void send_event(tw_call *t, ccai_event_type type, const char *text)
+{
+    ccai_event *ev = NULL;
+    if (ccai_event_new(type, &ev) != CCAI_OK)
+        return;
+    if (!text || ccai_event_set_text(ev, text) == CCAI_OK)
+        ccai_on_event(t->call, ev);
+    ccai_event_free(ev);
+}
+
+static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to, const char *sid,
+                              ccai_direction dir, const char *initiate, tw_call **ret)
+{
+    tw_call *t = Ccai_calloc(1, sizeof *t);
+    if (!t)
+        return CCAI_ERR_NOMEM;
+    snprintf(t->sid, sizeof t->sid, "%s", sid ? sid : "");
+    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION, dir, from, to, "twilio", sid, initiate, NULL,
+                          dir == CCAI_INBOUND};
+    ccai_status st = ccai_call_start(tw->ctx, &p, &twilio_ops, t, &t->call);
+    if (st != CCAI_OK) {
+        ccai_free(t);
+        return st;
+    }
+    /* Twilio's Gather reports silence itself (an empty result). */
+    t->call->channel_silence = true;
+    t->next = tw->calls;
+    tw->calls = t;
+    *ret = t;
+    return CCAI_OK;
+}
+
+void Ccai_twilio_voice(ccai_http_exchange *x)
+{
+    Ccai_form f = {0};
+    if (!verified(x, &f))
+        return;
+    Ccai_twilio *tw = channel(x->ctx);
+    tw_call *t = call_of(x); /* an outbound call we placed, now answered */
+    if (!t) {
+        const char *from = Ccai_form_get(&f, "From");
+        const char *to = Ccai_form_get(&f, "To");
+        const char *sid = Ccai_form_get(&f, "CallSid");
+        if (!tw || !from || !sid) {
+            Ccai_web_error(x, 400, "From and CallSid are required", NULL);
+            Ccai_form_free(&f);
+            return;
+        }
+        ccai_status st = start_call(tw, from, to, sid, CCAI_INBOUND, NULL, &t);
+        if (st != CCAI_OK) {
+            /* A caller we cannot serve hears it instead of silence. */
+            static const char sorry[] =
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number "
+                "cannot take your call right now. Please call again later.</Say><Hangup/>"
+                "</Response>";
+            Ccai_log(&x->ctx->log, CCAI_LOG_ERROR, "twilio: cannot start the call: %s: %s",
+                     ccai_status_str(st), ccai_ctx_errmsg(x->ctx));
+            Ccai_web_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
+            Ccai_form_free(&f);
+            return;
+        }
+    }
+    Ccai_form_free(&f);
+    send_event(t, CCAI_EVENT_CONNECTED, NULL);
+    answer_or_wait(t, x);
+}
+
+void Ccai_twilio_gather(ccai_http_exchange *x)
+{
+    Ccai_form f = {0};
+    if (!verified(x, &f))
+        return;
+    tw_call *t = call_of(x);
+    if (!t) {
+        Ccai_web_error(x, 404, "no such live call", NULL);
+        Ccai_form_free(&f);
+        return;
+    }
+    const char *speech = Ccai_form_get(&f, "SpeechResult");
+    const char *digits = Ccai_form_get(&f, "Digits");
+    if (speech && *speech)
+        send_event(t, CCAI_EVENT_SPEECH, speech);
+    else if (digits && *digits)
+        send_event(t, CCAI_EVENT_DTMF, digits);
+    else
+        send_event(t, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+    Ccai_form_free(&f);
+    answer_or_wait(t, x);
+}
+
+void Ccai_twilio_next(ccai_http_exchange *x)
+{
+    Ccai_form f = {0};
+    if (!verified(x, &f))
+        return;
+    Ccai_form_free(&f);
+    tw_call *t = call_of(x);
+    if (!t) {
+        Ccai_web_error(x, 404, "no such live call", NULL);
+        return;
+    }
+    send_event(t, CCAI_EVENT_SAY_DONE, NULL);
+    answer_or_wait(t, x);
+}
+
+void Ccai_twilio_dial(ccai_http_exchange *x)
+{
+    Ccai_form f = {0};
+    if (!verified(x, &f))
+        return;
+    tw_call *t = call_of(x);
+    if (!t) {
+        Ccai_form_free(&f);
+        Ccai_web_error(x, 404, "no such live call", NULL);
+        return;
+    }
+    const char *status = Ccai_form_get(&f, "DialCallStatus");
+    ccai_free(t->dial);
+    t->dial = NULL;
+    if (status && (!strcmp(status, "completed") || !strcmp(status, "answered"))) {
+        send_event(t, CCAI_EVENT_TRANSFER_OK, Ccai_form_get(&f, "DialCallSid"));
+        t->hangup = true;
+    } else {
+        /* busy, no-answer, failed, canceled: apology, callback, goodbye. */
+        send_event(t, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
+    }
+    Ccai_form_free(&f);
+    answer_or_wait(t, x);
+}
+
+void Ccai_twilio_status(ccai_http_exchange *x)
+{
+    Ccai_form f = {0};
+    if (!verified(x, &f))
+        return;
+    tw_call *t = call_of(x);
+    const char *status = Ccai_form_get(&f, "CallStatus");
+    if (t && status &&
+        (!strcmp(status, "completed") || !strcmp(status, "busy") || !strcmp(status, "no-answer") ||
+         !strcmp(status, "failed") || !strcmp(status, "canceled"))) {
+        send_event(t, CCAI_EVENT_HANGUP, status);
+        tw_free(channel(x->ctx), t);
+    } else if (t && status && !strcmp(status, "ringing")) {
+        send_event(t, CCAI_EVENT_RINGING, NULL);
+    }
+    Ccai_form_free(&f);
+    Ccai_web_respond(x, 204, "text/plain", "", 0);
+}
+
+void Ccai_twilio_recording(ccai_http_exchange *x)
+{
+    Ccai_form f = {0};
+    if (!verified(x, &f))
+        return;
+    tw_call *t = call_of(x);
+    const char *url = Ccai_form_get(&f, "RecordingUrl");
+    if (t && url)
+        send_event(t, CCAI_EVENT_RECORDING, url);
+    Ccai_form_free(&f);
+    Ccai_web_respond(x, 204, "text/plain", "", 0);
+}
+
+/* Inbound SMS: on the caller's live call, the next turn reads it; else it is
+ * stored on the caller's latest call. */
+void Ccai_twilio_sms(ccai_http_exchange *x)
+{
+    Ccai_form f = {0};
+    if (!verified(x, &f))
+        return;
+    ccai_ctx *ctx = x->ctx;
+    const char *from = Ccai_form_get(&f, "From");
+    const char *body = Ccai_form_get(&f, "Body");
+    static const char empty[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+    if (!from || !body) {
+        Ccai_form_free(&f);
+        Ccai_web_error(x, 400, "From and Body are required", NULL);
+        return;
+    }
+    Ccai_twilio *tw = channel(ctx);
+    for (tw_call *t = tw ? tw->calls : NULL; t; t = t->next) {
+        if (strcmp(t->call->row.phone_number, from) == 0) {
+            ccai_event *ev = NULL;
+            if (ccai_event_new(CCAI_EVENT_SMS, &ev) == CCAI_OK &&
+                ccai_event_set_text(ev, body) == CCAI_OK &&
+                ccai_event_set_from(ev, from) == CCAI_OK)
+                ccai_on_event(t->call, ev);
+            ccai_event_free(ev);
+            Ccai_form_free(&f);
+            Ccai_web_respond(x, 200, "application/xml", empty, sizeof empty - 1);
+            return;
+        }
+    }
+    char *phone = NULL;
+    Ccai_store_call *row = NULL;
+    ccai_status st = ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, from, &phone, NULL);
+    if (st == CCAI_OK)
+        st = Ccai_store_call_find_latest(ctx->store, phone, 0, &row);
+    if (st == CCAI_OK) {
+        Ccai_store_message m = {.persona = "human",
+                                .action = "sms",
+                                .style = "none",
+                                .content = body,
+                                .lang = row->lang};
+        st = Ccai_store_message_append(ctx->store, row->id, &m, NULL);
+    }
+    ccai_free(phone);
+    Ccai_store_call_free(row);
+    Ccai_form_free(&f);
+    if (st == CCAI_OK || st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_VALIDATION) {
+        if (st != CCAI_OK)
+            Ccai_log(&ctx->log, CCAI_LOG_INFO, "twilio: SMS from an unknown number dropped");
+        Ccai_web_respond(x, 200, "application/xml", empty, sizeof empty - 1);
+    } else {
+        Ccai_web_error(x, 500, "cannot store the SMS", ccai_status_str(st));
+    }
+}
+
+/* Outbound ------------------------------------------------------------------------ */
+
+typedef struct placing {
+    ccai_ctx *ctx;
+    char call_id[37];
+} placing;
+
+static void on_placed(ccai_status st, const Ccai_twilio_result *res, void *ud)
+{
+    placing *p = ud;
+    Ccai_twilio *tw = channel(p->ctx);
+    tw_call *t = tw ? find(tw, p->call_id) : NULL;
+    if (st == CCAI_OK && t && res->sid) {
+        snprintf(t->sid, sizeof t->sid, "%s", res->sid);
+        Ccai_str_replace(&t->call->row.provider_call_id, res->sid);
+        Ccai_call_save(t->call);
+    } else if (t) {
+        Ccai_log(&p->ctx->log, CCAI_LOG_ERROR, "twilio: cannot place call %s: %s", p->call_id,
+                 res && res->error_message ? res->error_message : ccai_status_str(st));
+        send_event(t, CCAI_EVENT_HANGUP, "the call could not be placed");
+        tw_free(tw, t);
+    }
+    ccai_free(p);
+}
+
+ccai_status Ccai_twilio_place_call(ccai_ctx *ctx, const char *initiate_json, const char *to,
+                                   char **ret_call_id)
+{
+    Ccai_twilio *tw = channel(ctx);
+    if (!tw)
+        return CCAI_ERR_UNSUPPORTED;
+    tw_call *t = NULL;
+    const char *from = Ccai_config_str(ctx->cfg, "twilio.phone_number");
+    ccai_status st = start_call(tw, to, from, NULL, CCAI_OUTBOUND, initiate_json, &t);
+    if (st != CCAI_OK)
+        return st;
+    char *voice = call_url(ctx, "voice", t->call);
+    char *status = call_url(ctx, "status", t->call);
+    char *recording = call_url(ctx, "recording", t->call);
+    placing *p = Ccai_calloc(1, sizeof *p);
+    static const char *const events[] = {"initiated", "ringing", "answered", "completed", NULL};
+    st = CCAI_ERR_NOMEM;
+    if (voice && status && recording && p) {
+        snprintf(p->call_id, sizeof p->call_id, "%s", t->call->row.id);
+        p->ctx = ctx;
+        Ccai_twilio_call_params cp = {
+            .to = t->call->row.phone_number,
+            .url = voice,
+            .method = "POST",
+            .status_callback = status,
+            .status_callback_events = events,
+            .status_callback_method = "POST",
+            .record = Ccai_config_bool(ctx->cfg, "conversation.recording_enabled", false),
+            .recording_status_callback = recording,
+        };
+        st = Ccai_twilio_call_create(tw->rest, &cp, on_placed, p, NULL);
+    }
+    if (st == CCAI_OK && ret_call_id && !(*ret_call_id = Ccai_strdup(t->call->row.id)))
+        st = CCAI_ERR_NOMEM;
+    ccai_free(voice);
+    ccai_free(status);
+    ccai_free(recording);
+    if (st != CCAI_OK) {
+        ccai_free(p);
+        tw_free(tw, t);
+    }
+    return st;
+}
+
+/* Life of the channel -------------------------------------------------------------- */
+
+ccai_status Ccai_twilio_init(ccai_ctx *ctx)
+{
+    const char *sid = Ccai_config_str(ctx->cfg, "twilio.account_sid");
+    if (!sid || !*sid)
+        return CCAI_OK; /* not configured: no Twilio routes answer */
+    Ccai_twilio *tw = Ccai_calloc(1, sizeof *tw);
+    if (!tw)
+        return CCAI_ERR_NOMEM;
+    tw->ctx = ctx;
+    ccai_status st = Ccai_twilio_rest_from_config(ctx, &tw->rest);
+    if (st != CCAI_OK) {
+        ccai_free(tw);
+        return st;
+    }
+    ctx->twilio = tw;
+    return CCAI_OK;
+}
+
+void Ccai_twilio_free(ccai_ctx *ctx)
+{
+    Ccai_twilio *tw = ctx->twilio;
+    if (!tw)
+        return;
+    while (tw->calls)
+        tw_free(tw, tw->calls);
+    Ccai_twilio_rest_free(tw->rest);
+    ccai_free(tw);
+    ctx->twilio = NULL;
+}

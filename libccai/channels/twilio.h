@@ -1,0 +1,32 @@
+/* The Twilio voice and SMS channel (channels/twilio.c). */
+#ifndef CCAI_CHANNELS_TWILIO_H
+#define CCAI_CHANNELS_TWILIO_H
+
+#include "core/common.h"
+
+struct ccai_http_exchange;
+
+typedef struct Ccai_twilio Ccai_twilio;
+
+/* Set up when twilio.account_sid is configured (else nothing happens). */
+ccai_status Ccai_twilio_init(ccai_ctx *ctx);
+/* Ends the live Twilio calls (their handles) and frees the channel. */
+void Ccai_twilio_free(ccai_ctx *ctx);
+
+/* Webhook routes: each checks X-Twilio-Signature against
+ * server.public_url; per-call routes also the call's secret. */
+void Ccai_twilio_voice(struct ccai_http_exchange *x);     /* POST /twilio/voice */
+void Ccai_twilio_gather(struct ccai_http_exchange *x);    /* POST /twilio/gather */
+void Ccai_twilio_next(struct ccai_http_exchange *x);      /* POST /twilio/next */
+void Ccai_twilio_dial(struct ccai_http_exchange *x);      /* POST /twilio/dial */
+void Ccai_twilio_status(struct ccai_http_exchange *x);    /* POST /twilio/status */
+void Ccai_twilio_recording(struct ccai_http_exchange *x); /* POST /twilio/recording */
+void Ccai_twilio_sms(struct ccai_http_exchange *x);       /* POST /twilio/sms */
+
+/* Place an outbound call (POST /call): the call is stored at once, Twilio
+ * is asked to dial; *ret_call_id (freed with ccai_free()) names it.
+ * CCAI_ERR_UNSUPPORTED when Twilio is not configured. */
+ccai_status Ccai_twilio_place_call(ccai_ctx *ctx, const char *initiate_json, const char *to,
+                                   char **ret_call_id);
+
+#endif
