@@ -42,10 +42,17 @@ typedef struct tw_call {
     ccai_http_exchange *waiting;
 } tw_call;
 
+typedef struct placing {
+    struct placing *next;
+    ccai_ctx *ctx;
+    char call_id[37];
+} placing;
+
 struct Ccai_twilio {
     ccai_ctx *ctx;
     Ccai_twilio_rest *rest;
     tw_call *calls;
+    placing *placings; /* outbound calls Twilio has not confirmed yet */
 };
 
 static Ccai_twilio *channel(ccai_ctx *ctx)
@@ -554,16 +561,22 @@ void Ccai_twilio_sms(ccai_http_exchange *x)
 
 /* Outbound ------------------------------------------------------------------------ */
 
-typedef struct placing {
-    ccai_ctx *ctx;
-    char call_id[37];
-} placing;
+static void placing_unlink(Ccai_twilio *tw, placing *p)
+{
+    for (placing **q = &tw->placings; *q; q = &(*q)->next) {
+        if (*q == p) {
+            *q = p->next;
+            return;
+        }
+    }
+}
 
 static void on_placed(ccai_status st, const Ccai_twilio_result *res, void *ud)
 {
     placing *p = ud;
     Ccai_twilio *tw = channel(p->ctx);
-    tw_call *t = tw ? find(tw, p->call_id) : NULL;
+    placing_unlink(tw, p);
+    tw_call *t = find(tw, p->call_id);
     if (st == CCAI_OK && t && res->sid) {
         snprintf(t->sid, sizeof t->sid, "%s", res->sid);
         Ccai_str_replace(&t->call->row.provider_call_id, res->sid);
@@ -608,6 +621,10 @@ ccai_status Ccai_twilio_place_call(ccai_ctx *ctx, const char *initiate_json, con
             .recording_status_callback = recording,
         };
         st = Ccai_twilio_call_create(tw->rest, &cp, on_placed, p, NULL);
+        if (st == CCAI_OK) {
+            p->next = tw->placings;
+            tw->placings = p;
+        }
     }
     if (st == CCAI_OK && ret_call_id && !(*ret_call_id = Ccai_strdup(t->call->row.id)))
         st = CCAI_ERR_NOMEM;
@@ -648,7 +665,13 @@ void Ccai_twilio_free(ccai_ctx *ctx)
         return;
     while (tw->calls)
         tw_free(tw, tw->calls);
+    /* Freeing the client cancels its operations without callbacks. */
     Ccai_twilio_rest_free(tw->rest);
+    while (tw->placings) {
+        placing *p = tw->placings;
+        tw->placings = p->next;
+        ccai_free(p);
+    }
     ccai_free(tw);
     ctx->twilio = NULL;
 }

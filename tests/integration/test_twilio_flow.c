@@ -1,0 +1,347 @@
+/* Calls over the Twilio channel, end to end in one process: signed webhooks
+ * in, TwiML out, the LLM stand-in streaming the answers, the Twilio REST
+ * stand-in receiving outbound calls. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <ccai/adapters/poll.h>
+
+#include "channels/form.h"
+#include "channels/twilio_sig.h"
+#include "support/llm_standin.h"
+#include "support/twilio_standin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUBLIC_URL "https://bot.example.test"
+
+typedef struct answer {
+    int done;
+    int status;
+    char body[65536];
+} answer;
+
+typedef struct env {
+    standin *llm;
+    twilio_standin *tw;
+    ccai_config *cfg;
+    ccai_poll *poll;
+    ccai_ctx *ctx;
+} env;
+
+static void env_init(env *e)
+{
+    memset(e, 0, sizeof *e);
+    e->llm = standin_start(NULL);
+    e->tw = twilio_standin_start(NULL, NULL);
+    assert_non_null(e->llm);
+    assert_non_null(e->tw);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(e->llm));
+    assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
+    const char *kv[][2] = {
+        {"database.sqlite.path", ":memory:"},
+        {"llm.fast.mode", "openai_compatible"},
+        {"llm.fast.endpoint", ep},
+        {"twilio.account_sid", TWILIO_STANDIN_SID},
+        {"twilio.auth_token", TWILIO_STANDIN_TOKEN},
+        {"twilio.phone_number", "+15550001111"},
+        {"twilio.api_base_url", twilio_standin_url(e->tw)},
+        {"server.public_url", PUBLIC_URL},
+        {"server.api_token", "api"},
+        {"conversation.initiate.lang.default_short_code", "en-US"},
+        {"conversation.initiate.agent_phone_number", "+15550009999"},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        if (ccai_config_set(e->cfg, kv[i][0], kv[i][1]) != CCAI_OK)
+            fail_msg("%s: %s", kv[i][0], ccai_config_errmsg(e->cfg));
+    }
+    assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
+}
+
+static void env_free(env *e)
+{
+    ccai_poll_free(e->poll);
+    ccai_config_free(e->cfg);
+    standin_stop(e->llm);
+    twilio_standin_stop(e->tw);
+}
+
+static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
+{
+    (void)x;
+    answer *a = ud;
+    a->done = 1;
+    a->status = res->status;
+    snprintf(a->body, sizeof a->body, "%.*s", (int)res->body_len, res->body);
+}
+
+/* POST a webhook the way Twilio does: form body, X-Twilio-Signature over
+ * the public URL; forge breaks the signature. Waits for the (maybe late)
+ * answer. */
+static void webhook(env *e, const char *target, const char *const *pairs, bool forge, answer *a)
+{
+    char *body = Ccai_form_encode(pairs);
+    assert_non_null(body);
+    Ccai_form form = {0};
+    assert_int_equal(Ccai_form_parse(body, strlen(body), &form, NULL), CCAI_OK);
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", PUBLIC_URL, target);
+    char *sig = Ccai_twilio_signature(forge ? "not-the-token" : TWILIO_STANDIN_TOKEN, url, &form);
+    Ccai_form_free(&form);
+    char path[512], query[512] = "";
+    const char *q = strchr(target, '?');
+    snprintf(path, sizeof path, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
+    if (q)
+        snprintf(query, sizeof query, "%s", q + 1);
+    ccai_http_header h[2] = {{"X-Twilio-Signature", sig},
+                             {"Content-Type", "application/x-www-form-urlencoded"}};
+    ccai_http_request req = {CCAI_HTTP_REQUEST_VERSION,
+                             "POST",
+                             path,
+                             q ? query : NULL,
+                             h,
+                             2,
+                             body,
+                             strlen(body),
+                             "54.172.60.1"};
+    memset(a, 0, sizeof *a);
+    assert_int_equal(ccai_ctx_http(e->ctx, &req, on_answer, a, NULL), CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while (!a->done && ccai_time_ms() < deadline)
+        ccai_poll_run_once(e->poll, 50);
+    assert_true(a->done);
+    ccai_free(sig);
+    ccai_free(body);
+}
+
+/* The value of attr="..." after the first occurrence of tag, XML-unescaped. */
+static void attr(const char *xml, const char *tag, const char *name, char *out, size_t len)
+{
+    const char *t = strstr(xml, tag);
+    assert_non_null(t);
+    char key[64];
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *v = strstr(t, key);
+    assert_non_null(v);
+    v += strlen(key);
+    size_t n = 0;
+    while (*v && *v != '"' && n + 1 < len) {
+        if (!strncmp(v, "&amp;", 5)) {
+            out[n++] = '&';
+            v += 5;
+        } else {
+            out[n++] = *v++;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* The path+query of a URL under PUBLIC_URL. */
+static const char *local(const char *url)
+{
+    assert_int_equal(strncmp(url, PUBLIC_URL, strlen(PUBLIC_URL)), 0);
+    return url + strlen(PUBLIC_URL);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Follow <Redirect>s as Twilio does; all the TwiML seen goes to all. */
+static int follow(env *e, answer *a, char *all, size_t len)
+{
+    int hops = 0;
+    strncat(all, a->body, len - strlen(all) - 1);
+    while (strstr(a->body, "<Redirect") && hops++ < 20) {
+        char next[512];
+        const char *r = strstr(a->body, "<Redirect");
+        const char *u = strchr(r, '>') + 1;
+        size_t n = (size_t)(strstr(u, "</Redirect>") - u);
+        snprintf(next, sizeof next, "%.*s", (int)n, u);
+        char *amp;
+        while ((amp = strstr(next, "&amp;")))
+            memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
+        const char *only[] = {"CallSid", "CA00000000000000000000000000000001", NULL};
+        webhook(e, local(next), only, false, a);
+        strncat(all, a->body, len - strlen(all) - 1);
+    }
+    return hops;
+}
+
+static void test_inbound_call(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    answer a;
+    const char *voice[] = {"CallSid",    "CA00000000000000000000000000000001",
+                           "AccountSid", TWILIO_STANDIN_SID,
+                           "From",       "+33612345678",
+                           "To",         "+15550001111",
+                           "CallStatus", "ringing",
+                           "Direction",  "inbound",
+                           NULL};
+    webhook(&e, "/twilio/voice", voice, true, &a);
+    assert_int_equal(a.status, 403); /* forged */
+
+    webhook(&e, "/twilio/voice", voice, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "<Response><Gather "));
+    assert_non_null(strstr(a.body, "input=\"speech dtmf\""));
+    assert_non_null(strstr(a.body, "language=\"en-US\""));
+    assert_non_null(strstr(a.body, "<Say"));
+    char gather[512];
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    assert_non_null(strstr(gather, "/twilio/gather?call="));
+
+    /* A streamed answer: the first sentence comes back at once with a
+     * Redirect; the rest follows on /twilio/next; then the Gather again. */
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "I am so sorry. Is anyone hurt? Where did it happen?";
+    s.chunk_ms = 40;
+    standin_push(e.llm, &s);
+    const char *speech[] = {"CallSid",
+                            "CA00000000000000000000000000000001",
+                            "SpeechResult",
+                            "My car was hit last night",
+                            "Confidence",
+                            "0.93",
+                            NULL};
+    webhook(&e, local(gather), speech, false, &a);
+    assert_int_equal(a.status, 200);
+    char all[8192] = "";
+    int hops = follow(&e, &a, all, sizeof all);
+    assert_true(hops >= 1);                     /* the answer did stream */
+    assert_non_null(strstr(a.body, "<Gather")); /* the bot listens again */
+    assert_int_equal(count(all, "I am so sorry."), 1);
+    assert_int_equal(count(all, "Is anyone hurt?"), 1);
+    assert_int_equal(count(all, "Where did it happen?"), 1);
+    assert_true(strstr(all, "I am so sorry.") < strstr(all, "Where did it happen?"));
+
+    /* The caller asks for a human: transfer, which nobody answers. */
+    standin_tool_call tc = {.id = "t1", .name = "talk_to_human", .arguments = "{}"};
+    standin_spec t = STANDIN_SPEC_INIT;
+    t.kind = STANDIN_TOOL_CALLS;
+    t.tool_calls = &tc;
+    t.n_tool_calls = 1;
+    standin_push(e.llm, &t);
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    const char *human[] = {"CallSid", "CA00000000000000000000000000000001", "SpeechResult",
+                           "I want to talk to a person", NULL};
+    webhook(&e, local(gather), human, false, &a);
+    all[0] = '\0';
+    follow(&e, &a, all, sizeof all); /* the announcement, then the Dial */
+    assert_non_null(strstr(a.body, "<Dial"));
+    assert_non_null(strstr(a.body, "<Number>+15550009999</Number>"));
+    char dial[512];
+    attr(a.body, "<Dial", "action", dial, sizeof dial);
+    const char *busy[] = {"CallSid", "CA00000000000000000000000000000001", "DialCallStatus",
+                          "no-answer", NULL};
+    webhook(&e, local(dial), busy, false, &a);
+    assert_non_null(strstr(a.body, "<Say"));
+    assert_non_null(strstr(a.body, "<Hangup/>")); /* apology, goodbye, hang up */
+
+    /* Twilio ends the call: post-call work is queued. */
+    char fixed[512]; /* the status route of the same call, with its secret */
+    snprintf(fixed, sizeof fixed, "/twilio/status%s", strchr(local(dial), '?'));
+    const char *done[] = {"CallSid",
+                          "CA00000000000000000000000000000001",
+                          "CallStatus",
+                          "completed",
+                          "CallDuration",
+                          "42",
+                          NULL};
+    webhook(&e, fixed, done, false, &a);
+    assert_int_equal(a.status, 204);
+
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33612345678", 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"channel\":\"twilio\""));
+    assert_non_null(strstr(json, "\"provider_call_id\":\"CA00000000000000000000000000000001\""));
+    assert_non_null(strstr(json, "Call back the customer")); /* the transfer failed */
+    assert_non_null(strstr(json, "My car was hit last night"));
+    assert_null(strstr(json, "\"state\":\"conversation\""));
+    ccai_free(json);
+
+    /* An SMS after the call lands on the caller's latest call. */
+    const char *sms[] = {
+        "From", "+33612345678", "To", "+15550001111", "Body", "Here is my policy number: P-77",
+        NULL};
+    webhook(&e, "/twilio/sms", sms, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "<Response/>"));
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33612345678", 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "P-77"));
+    ccai_free(json);
+    webhook(&e, "/twilio/sms", sms, true, &a);
+    assert_int_equal(a.status, 403);
+    env_free(&e);
+}
+
+static void test_outbound_call(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    const char *body = "{\"phone_number\":\"+33 6 12 34 56 78\",\"bot_name\":\"Robin\","
+                       "\"task\":\"Confirm the appointment.\",\"telephony\":\"twilio\"}";
+    ccai_http_header h[1] = {{"Authorization", "Bearer api"}};
+    ccai_http_request req = {
+        CCAI_HTTP_REQUEST_VERSION, "POST", "/call", NULL, h, 1, body, strlen(body), "127.0.0.1"};
+    answer a = {0};
+    assert_int_equal(ccai_ctx_http(e.ctx, &req, on_answer, &a, NULL), CCAI_OK);
+    assert_int_equal(a.status, 201);
+    assert_non_null(strstr(a.body, "\"direction\":\"outbound\""));
+    assert_non_null(strstr(a.body, "\"bot_name\":\"Robin\""));
+    uint64_t deadline = ccai_time_ms() + 5000;
+    while (twilio_standin_request_count(e.tw) < 1 && ccai_time_ms() < deadline)
+        ccai_poll_run_once(e.poll, 20);
+    assert_int_equal(twilio_standin_request_count(e.tw), 1);
+    char *to = twilio_standin_request_param(e.tw, 0, "To", 0);
+    char *url = twilio_standin_request_param(e.tw, 0, "Url", 0);
+    char *status = twilio_standin_request_param(e.tw, 0, "StatusCallback", 0);
+    assert_string_equal(to, "+33612345678");
+    assert_non_null(strstr(url, PUBLIC_URL "/twilio/voice?call="));
+    assert_non_null(strstr(status, PUBLIC_URL "/twilio/status?call="));
+    /* Twilio fetches the TwiML once the callee answers. */
+    const char *answered[] = {"CallSid",   "CA00000000000000000000000000000002",
+                              "From",      "+15550001111",
+                              "To",        "+33612345678",
+                              "Direction", "outbound-api",
+                              NULL};
+    answer v;
+    webhook(&e, local(url), answered, false, &v);
+    assert_int_equal(v.status, 200);
+    assert_non_null(strstr(v.body, "<Gather"));
+    assert_non_null(strstr(v.body, "Robin")); /* the greeting names the bot */
+    free(to);
+    free(url);
+    free(status);
+
+    const char *bad = "{\"telephony\":\"carrier-pigeon\",\"phone_number\":\"+33612345678\"}";
+    req.body = bad;
+    req.body_len = strlen(bad);
+    memset(&a, 0, sizeof a);
+    assert_int_equal(ccai_ctx_http(e.ctx, &req, on_answer, &a, NULL), CCAI_OK);
+    assert_int_equal(a.status, 400);
+    env_free(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inbound_call),
+        cmocka_unit_test(test_outbound_call),
+    };
+    return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
+}
