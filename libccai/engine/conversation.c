@@ -31,7 +31,19 @@
 #define BYTES_PER_TOKEN    3
 #define TOKENS_PER_MESSAGE 4
 
+/* Tool schemas depend on a call's claim schema and languages only; calls
+ * that share them share one (immutable) copy. */
+#define TOOLS_CACHE 16
+
+typedef struct tools_entry {
+    char *key;        /* the claim schema and languages as JSON */
+    json_t *tools[2]; /* [0] all tools, [1] without end_call */
+} tools_entry;
+
 struct Ccai_engine {
+    tools_entry tools[TOOLS_CACHE];
+    size_t n_tools;
+    size_t next_evict;
     Ccai_prompts *prompts;
     Ccai_llm_model models[2];
     size_t n_models;
@@ -126,6 +138,11 @@ void Ccai_engine_free(Ccai_engine *e)
 {
     if (!e)
         return;
+    for (size_t i = 0; i < e->n_tools; i++) {
+        ccai_free(e->tools[i].key);
+        json_decref(e->tools[i].tools[0]);
+        json_decref(e->tools[i].tools[1]);
+    }
     Ccai_prompts_free(e->prompts);
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
@@ -799,6 +816,46 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
 
 static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done};
 
+/* The tool schemas of a call (which: 1 leaves end_call out), shared with
+ * every call of the same claim schema and languages. A new reference. */
+static json_t *tools_for(ccai_call *c, int which)
+{
+    if (c->tools_cache[which])
+        return json_incref(c->tools_cache[which]);
+    Ccai_engine *e = engine_of(c);
+    json_t *k = json_pack("[O?,O?]", json_object_get(c->initiate, "claim"),
+                          json_object_get(c->initiate, "lang"));
+    char *key = k ? Ccai_json_dump(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(k);
+    if (!key)
+        return NULL;
+    tools_entry *ent = NULL;
+    for (size_t i = 0; i < e->n_tools && !ent; i++) {
+        if (strcmp(e->tools[i].key, key) == 0)
+            ent = &e->tools[i];
+    }
+    if (!ent) {
+        if (e->n_tools < TOOLS_CACHE) {
+            ent = &e->tools[e->n_tools++];
+        } else { /* full: replace in turn (calls keep their own references) */
+            ent = &e->tools[e->next_evict++ % TOOLS_CACHE];
+            ccai_free(ent->key);
+            json_decref(ent->tools[0]);
+            json_decref(ent->tools[1]);
+        }
+        memset(ent, 0, sizeof *ent);
+        ent->key = key;
+        key = NULL;
+    }
+    ccai_free(key);
+    if (!ent->tools[which])
+        ent->tools[which] = Ccai_tools_schemas(c, which == 0);
+    if (!ent->tools[which])
+        return NULL;
+    c->tools_cache[which] = json_incref(ent->tools[which]);
+    return json_incref(ent->tools[which]);
+}
+
 static void start_round(Ccai_turn *t)
 {
     ccai_call *c = t->c;
@@ -809,15 +866,7 @@ static void start_round(Ccai_turn *t)
     Ccai_sentences_init(&t->sent);
     /* end_call is kept from the first turn of a resumed call: the caller
      * rang back, this is no goodbye. */
-    json_t *tools = NULL;
-    if (!t->no_tools) {
-        /* The schemas depend only on the call's claim schema and languages:
-         * built once per call. */
-        int which = c->resumed && c->first_turn ? 1 : 0;
-        if (!c->tools_cache[which])
-            c->tools_cache[which] = Ccai_tools_schemas(c, which == 0);
-        tools = json_incref(c->tools_cache[which]);
-    }
+    json_t *tools = t->no_tools ? NULL : tools_for(c, c->resumed && c->first_turn ? 1 : 0);
     json_t *messages = NULL;
     ccai_status st = tools || t->no_tools ? build_messages(c, tools, &messages) : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {

@@ -88,8 +88,8 @@ typedef struct Ccai_llm_opts {
 
 typedef struct Ccai_llm_call Ccai_llm_call;
 
-/* Start; opts->messages and tools are copied. A start that fails fires no
- * callback. */
+/* Start. opts->messages and tools are referenced, not copied: they must not
+ * change until on_done. A start that fails fires no callback. */
 ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
                           void *ud, Ccai_llm_call **ret);
 

@@ -611,10 +611,12 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
 static json_t *request_body(Ccai_llm_call *c, const Ccai_llm_model *m)
 {
     json_t *body = json_object();
-    json_t *messages = json_deep_copy(c->messages);
+    bool resume = c->delivered.len && !c->json_mode;
+    /* A copy only when the continuation is appended to it. */
+    json_t *messages = resume ? json_copy(c->messages) : json_incref(c->messages);
     if (!body || !messages)
         goto fail;
-    if (c->delivered.len && !c->json_mode) {
+    if (resume) {
         /* Continue after what the caller already heard. */
         json_t *a = json_pack("{s:s, s:s%}", "role", "assistant", "content", c->delivered.data,
                               c->delivered.len);
@@ -742,8 +744,9 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     Ccai_timer_init(&c->backoff, on_backoff, c);
     Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
     Ccai_tool_calls_init(&c->calls);
-    c->messages = json_deep_copy(opts->messages);
-    c->tools = opts->tools ? json_deep_copy(opts->tools) : NULL;
+    /* Shared, not copied: the caller does not change them afterwards. */
+    c->messages = json_incref((json_t *)opts->messages);
+    c->tools = opts->tools ? json_incref((json_t *)opts->tools) : NULL;
     if (!c->messages || (opts->tools && !c->tools)) {
         call_free(c);
         return CCAI_ERR_NOMEM;
