@@ -14,6 +14,7 @@
 #include "channels/twilio.h"
 
 #include "channels/form.h"
+#include "channels/outbox.h"
 #include "channels/twilio_rest.h"
 #include "channels/twilio_sig.h"
 #include "channels/twiml.h"
@@ -25,21 +26,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SENTENCES_MAX 64
-
 typedef struct tw_call {
     struct tw_call *next;
     ccai_call *call;
     char sid[64];
-    /* What the bot did since the last TwiML went out. */
-    char *sentences[SENTENCES_MAX];
-    char *langs[SENTENCES_MAX];
-    char *voices[SENTENCES_MAX];
-    size_t n;
-    bool listening;
-    bool hangup;
-    char *dial; /* transfer target */
-    ccai_http_exchange *waiting;
+    Ccai_outbox out; /* what the bot did since the last TwiML went out */
 } tw_call;
 
 typedef struct placing {
@@ -60,16 +51,6 @@ static Ccai_twilio *channel(ccai_ctx *ctx)
     return ctx->twilio;
 }
 
-static void tw_clear_queue(tw_call *t)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        ccai_free(t->sentences[i]);
-        ccai_free(t->langs[i]);
-        ccai_free(t->voices[i]);
-    }
-    t->n = 0;
-}
-
 static void tw_free(Ccai_twilio *tw, tw_call *t)
 {
     for (tw_call **p = &tw->calls; *p; p = &(*p)->next) {
@@ -78,13 +59,7 @@ static void tw_free(Ccai_twilio *tw, tw_call *t)
             break;
         }
     }
-    if (t->waiting) {
-        t->waiting->route_state = NULL;
-        t->waiting->on_cancel = NULL;
-        Ccai_web_error(t->waiting, 410, "the call is over", NULL);
-    }
-    tw_clear_queue(t);
-    ccai_free(t->dial);
+    Ccai_outbox_free(&t->out);
     ccai_call_free(t->call);
     ccai_free(t);
 }
@@ -112,19 +87,42 @@ static char *call_url(ccai_ctx *ctx, const char *route, ccai_call *c)
 
 /* TwiML ------------------------------------------------------------------------- */
 
-/* The TwiML for what is queued, or NULL when nothing is (wait). */
-static char *render(tw_call *t)
+/* Phrases the recogniser should expect: the bot's and company's names and
+ * the languages the caller may ask for. */
+static char *speech_hints(const ccai_call *c)
 {
+    Ccai_buf b = {0};
+    const char *keys[] = {"bot_name", "bot_company"};
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(keys); i++) {
+        const char *v = json_string_value(json_object_get(c->initiate, keys[i]));
+        if (v && *v)
+            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
+    }
+    const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *name =
+            json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
+        if (name && *name)
+            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
+    }
+    return b.len ? Ccai_buf_steal(&b) : (Ccai_buf_free(&b), NULL);
+}
+
+/* The TwiML for what is queued (the outbox's render callback). */
+static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
+{
+    tw_call *t = ud;
     ccai_call *c = t->call;
     ccai_ctx *ctx = c->ctx;
-    if (!t->n && !t->listening && !t->hangup && !t->dial)
-        return NULL;
     Ccai_twiml x;
     Ccai_twiml_init(&x);
-    char *gather_url = NULL, *next_url = NULL, *dial_url = NULL;
-    if (t->listening && !t->hangup && !t->dial) {
+    char *gather_url = NULL, *next_url = NULL, *dial_url = NULL, *hints = NULL;
+    if (o->listening && !o->hangup && !o->dial) {
         gather_url = call_url(ctx, "gather", c);
-        const char *hints = NULL;
+        hints = speech_hints(c);
         Ccai_twiml_gather_opts g = {
             .input = "speech dtmf",
             .action = gather_url,
@@ -138,19 +136,21 @@ static char *render(tw_call *t)
         };
         Ccai_twiml_gather_begin(&x, &g);
     }
-    for (size_t i = 0; i < t->n; i++) {
-        Ccai_twiml_say_opts so = {.voice = t->voices[i], .language = t->langs[i]};
-        Ccai_twiml_say(&x, t->sentences[i], &so);
+    for (size_t i = 0; i < o->n; i++) {
+        Ccai_twiml_say_opts so = {.voice = o->voice[i], .language = o->lang[i]};
+        Ccai_twiml_say(&x, o->text[i], &so);
     }
     if (gather_url) {
         Ccai_twiml_gather_end(&x);
-    } else if (t->dial) {
+    } else if (o->dial) {
         dial_url = call_url(ctx, "dial", c);
         Ccai_twiml_dial_opts d = {.action = dial_url, .method = "POST", .timeout = 30};
         Ccai_twiml_dial_begin(&x, &d);
-        Ccai_twiml_number(&x, t->dial, NULL);
+        Ccai_twiml_number(&x, o->dial, NULL);
         Ccai_twiml_dial_end(&x);
-    } else if (t->hangup) {
+        ccai_free(o->dial); /* the Dial is out: its action reports back */
+        o->dial = NULL;
+    } else if (o->hangup) {
         Ccai_twiml_hangup(&x);
     } else {
         /* The bot is still answering: play this, then come back for more. */
@@ -164,54 +164,14 @@ static char *render(tw_call *t)
     ccai_free(gather_url);
     ccai_free(next_url);
     ccai_free(dial_url);
-    tw_clear_queue(t);
-    if (st != CCAI_OK)
-        return NULL;
-    t->listening = false;
-    return xml;
-}
-
-static void answer_twiml(ccai_http_exchange *x, char *xml)
-{
-    Ccai_web_respond(x, 200, "text/xml", xml, strlen(xml));
-    ccai_free(xml);
-}
-
-/* A waiting webhook gets what is queued now. */
-static void flush(tw_call *t)
-{
-    if (!t->waiting)
-        return;
-    char *xml = render(t);
-    if (!xml)
-        return;
-    ccai_http_exchange *x = t->waiting;
-    t->waiting = NULL;
-    x->route_state = NULL;
-    x->on_cancel = NULL;
-    answer_twiml(x, xml);
-}
-
-static void on_waiting_cancel(ccai_http_exchange *x)
-{
-    tw_call *t = x->route_state;
-    if (t)
-        t->waiting = NULL;
-}
-
-/* Answer at once when something is queued, else wait for the bot. */
-static void answer_or_wait(tw_call *t, ccai_http_exchange *x)
-{
-    char *xml = render(t);
-    if (xml) {
-        answer_twiml(x, xml);
+    ccai_free(hints);
+    Ccai_outbox_reset(o);
+    if (st != CCAI_OK) {
+        Ccai_web_error(hx, 500, "cannot build TwiML", ccai_status_str(st));
         return;
     }
-    if (t->waiting) /* Twilio retried: the older request is abandoned */
-        Ccai_web_respond(t->waiting, 409, "text/plain", "superseded", 10);
-    t->waiting = x;
-    x->route_state = t;
-    x->on_cancel = on_waiting_cancel;
+    Ccai_web_respond(hx, 200, "text/xml", xml, len);
+    ccai_free(xml);
 }
 
 /* Ops: the engine acts ---------------------------------------------------------- */
@@ -219,30 +179,14 @@ static void answer_or_wait(tw_call *t, ccai_http_exchange *x)
 static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
 {
     CCAI_UNUSED(c);
-    tw_call *t = ud;
-    if (t->n == SENTENCES_MAX)
-        return -1;
-    t->sentences[t->n] = Ccai_strdup(sp->text);
-    t->langs[t->n] = Ccai_strdup(sp->lang ? sp->lang : "en-US");
-    t->voices[t->n] = sp->voice ? Ccai_strdup(sp->voice) : NULL;
-    if (!t->sentences[t->n] || !t->langs[t->n]) {
-        ccai_free(t->sentences[t->n]);
-        ccai_free(t->langs[t->n]);
-        ccai_free(t->voices[t->n]);
-        return -1;
-    }
-    t->n++;
-    flush(t);
-    return 0;
+    return Ccai_outbox_say(&((tw_call *)ud)->out, sp);
 }
 
 static int op_listen(ccai_call *c, const char *lang, void *ud)
 {
     CCAI_UNUSED(c);
     CCAI_UNUSED(lang);
-    tw_call *t = ud;
-    t->listening = true;
-    flush(t);
+    Ccai_outbox_listen(&((tw_call *)ud)->out);
     return 0;
 }
 
@@ -251,26 +195,20 @@ static int op_stop(ccai_call *c, void *ud)
     CCAI_UNUSED(c);
     /* Sentences not played yet are dropped; what plays is barged in by
      * Twilio itself (bargeIn on the Gather). */
-    tw_clear_queue(ud);
+    Ccai_outbox_clear(&((tw_call *)ud)->out);
     return 0;
 }
 
 static int op_transfer(ccai_call *c, const char *number, void *ud)
 {
     CCAI_UNUSED(c);
-    tw_call *t = ud;
-    if (!Ccai_str_replace(&t->dial, number))
-        return -1;
-    flush(t);
-    return 0;
+    return Ccai_outbox_transfer(&((tw_call *)ud)->out, number);
 }
 
 static int op_hangup(ccai_call *c, void *ud)
 {
     CCAI_UNUSED(c);
-    tw_call *t = ud;
-    t->hangup = true;
-    flush(t);
+    Ccai_outbox_hangup(&((tw_call *)ud)->out);
     return 0;
 }
 
@@ -359,6 +297,7 @@ static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to,
     if (!t)
         return CCAI_ERR_NOMEM;
     snprintf(t->sid, sizeof t->sid, "%s", sid ? sid : "");
+    Ccai_outbox_init(&t->out, render_twiml, t);
     ccai_call_params p = {CCAI_CALL_PARAMS_VERSION, dir, from, to, "twilio", sid, initiate, NULL,
                           dir == CCAI_INBOUND};
     ccai_status st = ccai_call_start(tw->ctx, &p, &twilio_ops, t, &t->call);
@@ -406,7 +345,7 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
     }
     Ccai_form_free(&f);
     send_event(t, CCAI_EVENT_CONNECTED, NULL);
-    answer_or_wait(t, x);
+    Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
 void Ccai_twilio_gather(ccai_http_exchange *x)
@@ -429,7 +368,7 @@ void Ccai_twilio_gather(ccai_http_exchange *x)
     else
         send_event(t, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
     Ccai_form_free(&f);
-    answer_or_wait(t, x);
+    Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
 void Ccai_twilio_next(ccai_http_exchange *x)
@@ -444,7 +383,7 @@ void Ccai_twilio_next(ccai_http_exchange *x)
         return;
     }
     send_event(t, CCAI_EVENT_SAY_DONE, NULL);
-    answer_or_wait(t, x);
+    Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
 void Ccai_twilio_dial(ccai_http_exchange *x)
@@ -459,17 +398,15 @@ void Ccai_twilio_dial(ccai_http_exchange *x)
         return;
     }
     const char *status = Ccai_form_get(&f, "DialCallStatus");
-    ccai_free(t->dial);
-    t->dial = NULL;
     if (status && (!strcmp(status, "completed") || !strcmp(status, "answered"))) {
         send_event(t, CCAI_EVENT_TRANSFER_OK, Ccai_form_get(&f, "DialCallSid"));
-        t->hangup = true;
+        t->out.hangup = true;
     } else {
         /* busy, no-answer, failed, canceled: apology, callback, goodbye. */
         send_event(t, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
     }
     Ccai_form_free(&f);
-    answer_or_wait(t, x);
+    Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
 void Ccai_twilio_status(ccai_http_exchange *x)
