@@ -1,6 +1,7 @@
 /* The context: configuration, store, timers and HTTP on the host's loop. */
 #include "io/ctx_private.h"
 
+#include "channels/chat_http.h"
 #include "channels/twilio.h"
 #include "config/config.h"
 #include "engine/engine.h"
@@ -81,6 +82,7 @@ void Ccai_ctx_rearm(ccai_ctx *ctx)
 static void ctx_destroy(ccai_ctx *ctx)
 {
     Ccai_twilio_free(ctx);
+    Ccai_chat_ctx_cleanup(ctx);
     Ccai_calls_ctx_cleanup(ctx);
     Ccai_jobs_free(ctx);
     Ccai_engine_free(ctx->engine);

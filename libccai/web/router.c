@@ -1,6 +1,7 @@
 /* ccai_ctx_http(): copy the request, find its route, check who asks, answer. */
 #include "web/web.h"
 
+#include "channels/chat_http.h"
 #include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
@@ -39,6 +40,10 @@ static const route routes[] = {
     {"POST", "/twilio/recording", Ccai_twilio_recording, AUTH_NONE},
     {"POST", "/twilio/sms", Ccai_twilio_sms, AUTH_NONE},
     {"POST", "/call", Ccai_rest_call_create, AUTH_TOKEN},
+    /* The local channel over HTTP (ccai-cli chat --server). */
+    {"POST", "/chat", Ccai_chat_start, AUTH_TOKEN},
+    {"POST", "/chat/:id", Ccai_chat_say, AUTH_TOKEN},
+    {"POST", "/chat/:id/next", Ccai_chat_next, AUTH_TOKEN},
 };
 
 /* Exchanges ------------------------------------------------------------------ */
