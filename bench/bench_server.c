@@ -1,0 +1,322 @@
+/* The real ccai-server under load: N concurrent text calls over the HTTP
+ * chat channel (POST /chat, /chat/{id}, /chat/{id}/next), each doing K
+ * turns. Prints requests/s, turns/s, latency percentiles and the server's
+ * memory per open call. Without --llm the offline dialogue answers (the
+ * server's own cost); with --llm an LLM stand-in with realistic latency.
+ *
+ *   build/bench/bench-server [--calls N] [--turns K] [--llm]
+ *                            [--server-bin PATH] [--standin-bin PATH]
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct client {
+    CURL *h;
+    char id[64];
+    int turn;      /* turns done */
+    int stage;     /* 0 start, 1 say, 2 next, 3 hangup, 4 done */
+    double t_turn; /* start of the turn in flight */
+    double t_req;
+    char *buf;
+    size_t len;
+    struct curl_slist *hdr;
+    char body[256];
+} client;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void report(const char *what, double *v, size_t n)
+{
+    if (!n)
+        return;
+    qsort(v, n, sizeof *v, cmp);
+    printf("  %-28s n=%-7zu p50=%8.2f p90=%8.2f p99=%8.2f max=%8.2f ms\n", what, n, v[n / 2],
+           v[(size_t)((double)(n - 1) * 0.9)], v[(size_t)((double)(n - 1) * 0.99)], v[n - 1]);
+}
+
+static size_t on_body(char *d, size_t s, size_t n, void *ud)
+{
+    client *c = ud;
+    char *b = realloc(c->buf, c->len + s * n + 1);
+    if (!b)
+        return 0;
+    c->buf = b;
+    memcpy(c->buf + c->len, d, s * n);
+    c->len += s * n;
+    c->buf[c->len] = '\0';
+    return s * n;
+}
+
+static char base[128];
+
+static void issue(CURLM *m, client *c, const char *path, const char *body)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    c->len = 0;
+    snprintf(c->body, sizeof c->body, "%s", body ? body : "");
+    curl_easy_setopt(c->h, CURLOPT_URL, url);
+    curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body);
+    c->t_req = now_ms();
+    curl_multi_add_handle(m, c->h);
+}
+
+static pid_t spawn(const char *bin, char **argv, char **envp, int *out_fd)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 1, 0);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    *out_fd = p[0];
+    return pid;
+}
+
+static int read_port(int fd)
+{
+    char line[32] = "";
+    FILE *f = fdopen(fd, "r");
+    if (!f || !fgets(line, sizeof line, f))
+        return -1;
+    /* Keep the pipe open: closing it could stop a chatty child on SIGPIPE. */
+    return atoi(line);
+}
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = atol(line + 6);
+    }
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+int main(int argc, char **argv)
+{
+    int calls = 200, turns = 5, llm = 0;
+    const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--calls") && i + 1 < argc)
+            calls = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--turns") && i + 1 < argc)
+            turns = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--llm"))
+            llm = 1;
+        else if (!strcmp(argv[i], "--server-bin") && i + 1 < argc)
+            server_bin = argv[++i];
+        else if (!strcmp(argv[i], "--standin-bin") && i + 1 < argc)
+            standin_bin = argv[++i];
+        else {
+            fprintf(stderr,
+                    "usage: %s [--calls N] [--turns K] [--llm] [--server-bin P] "
+                    "[--standin-bin P]\n",
+                    argv[0]);
+            return 64;
+        }
+    }
+    if (calls < 1 || turns < 1)
+        return 64;
+    signal(SIGPIPE, SIG_IGN);
+    char dir[] = "/tmp/ccai-bench-server-XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    pid_t standin = -1;
+    int sfd = -1, standin_port = 0;
+    if (llm) {
+        char *sargv[] = {(char *)standin_bin,  (char *)"--ttft-ms", (char *)"300",
+                         (char *)"--chunk-ms", (char *)"30",        NULL};
+        standin = spawn(standin_bin, sargv, environ, &sfd);
+        standin_port = standin > 0 ? read_port(sfd) : -1;
+        if (standin_port <= 0) {
+            fprintf(stderr, "bench-server: cannot start %s\n", standin_bin);
+            return 1;
+        }
+    }
+    char db[256], ep[128];
+    snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", dir);
+    snprintf(ep, sizeof ep, "LLM__FAST__ENDPOINT=http://127.0.0.1:%d/v1", standin_port);
+    char *senv[] = {db,
+                    (char *)"SERVER__LISTEN=127.0.0.1:0",
+                    (char *)"SERVER__API_TOKEN=bench",
+                    (char *)"CONFIG_YAML=",
+                    (char *)"CONVERSATION__ANSWER_HARD_TIMEOUT_SEC=60",
+                    (char *)"CONVERSATION__ANSWER_SOFT_TIMEOUT_SEC=30",
+                    llm ? (char *)"LLM__FAST__MODE=openai_compatible" : NULL,
+                    llm ? ep : NULL,
+                    NULL};
+    char *argv_srv[] = {(char *)server_bin, NULL};
+    int fd = -1;
+    pid_t server = spawn(server_bin, argv_srv, senv, &fd);
+    int port = server > 0 ? read_port(fd) : -1;
+    if (port <= 0) {
+        fprintf(stderr, "bench-server: cannot start %s\n", server_bin);
+        return 1;
+    }
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    long rss0 = rss_kb(server);
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)calls + 16);
+    client *cl = calloc((size_t)calls, sizeof *cl);
+    size_t cap = (size_t)calls * (size_t)turns + 16, n_turn = 0, n_req = 0;
+    double *lat_turn = calloc(cap, sizeof *lat_turn);
+    double *lat_req = calloc(cap * 8, sizeof *lat_req);
+    for (int i = 0; i < calls; i++) {
+        client *c = &cl[i];
+        c->h = curl_easy_init();
+        c->hdr = curl_slist_append(NULL, "Authorization: Bearer bench");
+        c->hdr = curl_slist_append(c->hdr, "Content-Type: application/json");
+        curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdr);
+        curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
+        curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
+        curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 60000L);
+        c->t_turn = now_ms();
+        issue(m, c, "/chat", "{\"lang\":\"en-US\"}");
+    }
+    static const char *const lines[] = {
+        "My car was hit last night.", "It happened in Lyon, rue de la République.",
+        "Nobody was hurt.", "The other driver was a truck.", "My policy number is A-1234."};
+    int done = 0, errors = 0, open_max = 0;
+    long rss_peak = rss0;
+    double t0 = now_ms();
+    while (done < calls) {
+        int running = 0;
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            client *c = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            long code = 0;
+            curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+            curl_multi_remove_handle(m, c->h);
+            double t = now_ms();
+            if (n_req < cap * 8)
+                lat_req[n_req++] = t - c->t_req;
+            json_t *doc = msg->data.result == CURLE_OK && code == 200 && c->buf
+                              ? json_loads(c->buf, 0, NULL)
+                              : NULL;
+            if (!doc) {
+                errors++;
+                c->stage = 4;
+                done++;
+                continue;
+            }
+            if (c->stage == 0)
+                snprintf(c->id, sizeof c->id, "%s",
+                         json_string_value(json_object_get(doc, "call_id")));
+            bool more = json_is_true(json_object_get(doc, "more"));
+            bool ended = json_is_true(json_object_get(doc, "ended"));
+            json_decref(doc);
+            char path[128];
+            if (c->stage == 3 || ended) {
+                c->stage = 4;
+                done++;
+                continue;
+            }
+            if (more) {
+                snprintf(path, sizeof path, "/chat/%s/next", c->id);
+                c->stage = 2;
+                issue(m, c, path, "");
+                continue;
+            }
+            /* The bot listens: the turn (or the greeting) is over. */
+            if (c->stage != 0 && n_turn < cap)
+                lat_turn[n_turn++] = t - c->t_turn;
+            if (c->stage != 0)
+                c->turn++;
+            snprintf(path, sizeof path, "/chat/%s", c->id);
+            if (c->turn >= turns) {
+                c->stage = 3;
+                issue(m, c, path, "{\"hangup\":true}");
+                continue;
+            }
+            if (c->turn == turns - 1 || c->turn == 0) {
+                int open = 0;
+                for (int k = 0; k < calls; k++)
+                    open += cl[k].stage != 4;
+                if (open > open_max)
+                    open_max = open;
+                long r = rss_kb(server);
+                if (r > rss_peak)
+                    rss_peak = r;
+            }
+            char body[160];
+            snprintf(body, sizeof body, "{\"text\":\"%s\"}", lines[c->turn % 5]);
+            c->stage = 1;
+            c->t_turn = t;
+            issue(m, c, path, body);
+        }
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    double secs = (now_ms() - t0) / 1000.0;
+    printf("== ccai-server under load: %d calls x %d turns over the HTTP chat channel (%s)\n",
+           calls, turns,
+           llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
+               : "no LLM: the offline dialogue answers");
+    printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
+           n_req, secs, (double)n_req / secs, n_turn, (double)n_turn / secs, errors);
+    report("request latency", lat_req, n_req);
+    report("turn (text in -> listening)", lat_turn, n_turn);
+    printf("  server RSS: %ld KB at start, peak %ld KB with up to %d calls open: %.1f KB per "
+           "open call\n",
+           rss0, rss_peak, open_max, open_max ? (double)(rss_peak - rss0) / (double)open_max : 0.0);
+    for (int i = 0; i < calls; i++) {
+        curl_easy_cleanup(cl[i].h);
+        curl_slist_free_all(cl[i].hdr);
+        free(cl[i].buf);
+    }
+    free(cl);
+    free(lat_turn);
+    free(lat_req);
+    curl_multi_cleanup(m);
+    curl_global_cleanup();
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+    if (standin > 0) {
+        kill(standin, SIGTERM);
+        waitpid(standin, NULL, 0);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 && errors == 0 ? 0 : 1;
+}
