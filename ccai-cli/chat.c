@@ -329,6 +329,13 @@ int cmd_chat(cli *c, int argc, char **argv)
     }
     ch.interactive = !script && isatty(STDIN_FILENO);
 
+    if (c->server) {
+        /* The bot runs in that server: talk to it over HTTP. */
+        int rrc = remote_chat(c, ch.in, ch.interactive, json_out, phone, lang);
+        if (ch.in != stdin)
+            fclose(ch.in);
+        return rrc;
+    }
     int rc = load_config(c);
     if (rc == EXIT_SUCCESS)
         rc = open_ctx(c);

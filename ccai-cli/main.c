@@ -2,8 +2,10 @@
  * ccai-cli: command-line client of libccai.
  *
  * It sees libccai only through the public API (<ccai/ccai.h> and the poll
- * adapter), like any host would. Exit codes: 0 success, 1 failure (database,
- * call not found), 2 invalid configuration, 64 usage error.
+ * adapter), like any host would; the commands that talk to a ccai-server
+ * live in client.c. Exit codes: 0 success, 1 failure (database, call not
+ * found, the server answered an error), 2 invalid configuration, 3 the
+ * server cannot be reached, 64 usage error.
  */
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
@@ -387,13 +389,16 @@ static int cmd_calls(cli *c, int argc, char **argv)
     const char *value = NULL;
     size_t limit = CALLS_DEFAULT_LIMIT;
     size_t offset = 0;
+    int as_json = 0;
     char *json = NULL;
     ccai_status st;
     int rc;
 
     for (int i = 1; i < argc; i++) {
         int m;
-        if ((m = option_value(argc, argv, &i, "--phone", &value)) != 0) {
+        if (strcmp(argv[i], "--json") == 0) {
+            as_json = 1;
+        } else if ((m = option_value(argc, argv, &i, "--phone", &value)) != 0) {
             if (m < 0)
                 return usage_error("calls", "%s needs a value", "--phone");
             phone = value;
@@ -409,6 +414,10 @@ static int cmd_calls(cli *c, int argc, char **argv)
             return usage_error("calls", "unexpected argument '%s'", argv[i]);
         }
     }
+    if (limit > CALLS_MAX_LIMIT)
+        limit = CALLS_MAX_LIMIT;
+    if (c->server)
+        return remote_calls(c, phone, limit, offset, as_json);
     rc = load_config(c);
     if (rc == EXIT_SUCCESS)
         rc = open_ctx(c);
@@ -420,31 +429,32 @@ static int cmd_calls(cli *c, int argc, char **argv)
                 ccai_ctx_errmsg(c->ctx));
         return EXIT_FAILURE;
     }
-    print_json(stdout, json, c->compact);
+    rc = EXIT_SUCCESS;
+    if (as_json) {
+        print_json(stdout, json, c->compact);
+    } else if (print_calls_table(stdout, json, offset) != 0) {
+        fprintf(stderr, "ccai-cli: cannot read the call list\n");
+        rc = EXIT_FAILURE;
+    }
     ccai_free(json);
-    return EXIT_SUCCESS;
+    return rc;
 }
 
-static int cmd_call(cli *c, int argc, char **argv)
+static int show_local(cli *c, const char *key)
 {
     char *json = NULL;
     ccai_status st;
-    int rc;
+    int rc = load_config(c);
 
-    if (argc != 2)
-        return usage_error("call", "%s",
-                           argc < 2 ? "expects a call id or a phone number"
-                                    : "expects one call id or phone number");
-    rc = load_config(c);
     if (rc == EXIT_SUCCESS)
         rc = open_ctx(c);
     if (rc != EXIT_SUCCESS)
         return rc;
-    st = ccai_ctx_call_get_json(c->ctx, argv[1], &json);
+    st = ccai_ctx_call_get_json(c->ctx, key, &json);
     if (st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_INVALID_ARG)
-        st = ccai_ctx_call_find_json(c->ctx, argv[1], 0, &json);
+        st = ccai_ctx_call_find_json(c->ctx, key, 0, &json);
     if (st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_INVALID_ARG) {
-        fprintf(stderr, "ccai-cli: no call with id or phone number '%s'\n", argv[1]);
+        fprintf(stderr, "ccai-cli: no call with id or phone number '%s'\n", key);
         return EXIT_FAILURE;
     }
     if (st != CCAI_OK) {
@@ -455,6 +465,26 @@ static int cmd_call(cli *c, int argc, char **argv)
     print_json(stdout, json, c->compact);
     ccai_free(json);
     return EXIT_SUCCESS;
+}
+
+static int cmd_show(cli *c, int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return usage_error(argv[0], "%s",
+                           argc < 2   ? "expects a call id or a phone number"
+                           : argc > 2 ? "expects one call id or phone number"
+                                      : "expects a call id or a phone number, not an option");
+    return c->server ? remote_show(c, argv[1]) : show_local(c, argv[1]);
+}
+
+/* `call` places a call when given an option only placing takes, else shows. */
+static int cmd_call(cli *c, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (is_place_option(argv[i]))
+            return cmd_place(c, argc, argv);
+    }
+    return cmd_show(c, argc, argv);
 }
 
 static void print_usage(FILE *out);
@@ -473,7 +503,7 @@ static int cmd_help(cli *c, int argc, char **argv)
     cmd = find_command(argv[1]);
     if (!cmd)
         return usage_error(NULL, "unknown command '%s'", argv[1]);
-    printf("Usage: ccai-cli [--config FILE] %s\n\n%s", cmd->synopsis, cmd->help);
+    printf("Usage: ccai-cli [OPTIONS] %s\n\n%s", cmd->synopsis, cmd->help);
     return EXIT_SUCCESS;
 }
 
@@ -494,7 +524,7 @@ static int cmd_status(cli *c)
     printf("config:   %s\n", c->config_label);
     printf("database: %s (%lld call%s)\n", ccai_ctx_database_path(c->ctx), total,
            total == 1 ? "" : "s");
-    printf("\nCommands: config, db, calls, call ID_OR_PHONE, version.\n"
+    printf("\nCommands: config, db, calls, show, place, export, health, chat, version.\n"
            "See 'ccai-cli --help' or 'ccai-cli help COMMAND'.\n");
     return EXIT_SUCCESS;
 }
@@ -507,15 +537,58 @@ static const command commands[] = {
     {"db", cmd_db, "db",
      "Open the database (creating and migrating it when needed), print its\n"
      "path and the number of stored calls.\n"},
-    {"calls", cmd_calls, "calls [--phone NUMBER] [--limit N] [--offset N]",
-     "List stored calls as JSON, newest first: {\"total\": N, \"calls\": [...]}.\n"
+    {"calls", cmd_calls, "calls [--phone NUMBER] [--limit N] [--offset N] [--json]",
+     "List calls, newest first, as a table: created (UTC), call id, phone\n"
+     "number, state, claim fields filled / fields, next action. From the server\n"
+     "with --server or $CCAI_SERVER (GET /call), else from the local database.\n"
      "\n"
      "  --phone NUMBER  only calls of this phone number (E.164)\n"
      "  --limit N       at most N calls (default 20, capped at 1000)\n"
-     "  --offset N      skip the N newest calls first\n"},
-    {"call", cmd_call, "call ID_OR_PHONE",
-     "Print one stored call as JSON: by call id, else the latest call of that\n"
-     "phone number. Exit code 1 when there is none.\n"},
+     "  --offset N      skip the N newest calls first\n"
+     "  --json          print {\"total\": N, \"calls\": [...]} instead of the table\n"},
+    {"show", cmd_show, "show ID_OR_PHONE",
+     "Print one call as JSON: by call id, else the latest call of that phone\n"
+     "number. From the server with --server or $CCAI_SERVER (GET /call/ID),\n"
+     "else from the local database. Exit code 1 when there is none.\n"},
+    {"call", cmd_call, "call ID_OR_PHONE | call PHONE --place [PLACE OPTIONS]",
+     "Show a call (like show), or place one (like place): 'call' places a call\n"
+     "when given --place or any option only placing takes (--task, --field,\n"
+     "--claim, --bot-name, --bot-company, --agent, --lang, --telephony);\n"
+     "without them it shows.\n"},
+    {"place", cmd_place,
+     "place PHONE [--task TEXT] [--bot-name NAME] [--bot-company NAME] [--agent NUMBER]\n"
+     "        [--lang CODE] [--claim FILE | --field NAME:TYPE[:DESCRIPTION]...]\n"
+     "        [--telephony twilio]",
+     "Ask the server (POST /call) to call PHONE (E.164) and print the created\n"
+     "call as JSON. Talks to --server, else $CCAI_SERVER, else " DEFAULT_SERVER ".\n"
+     "\n"
+     "  --task TEXT          what the bot is calling about\n"
+     "  --bot-name NAME      the name the bot introduces itself with\n"
+     "  --bot-company NAME   the company the bot calls for\n"
+     "  --agent NUMBER       the human agent to transfer to (E.164)\n"
+     "  --lang CODE          the call's language, one of the configured ones (fr-FR)\n"
+     "  --claim FILE         the claim schema: a JSON array of {name, type,\n"
+     "                       description} ('-': standard input)\n"
+     "  --field NAME:TYPE[:DESCRIPTION]\n"
+     "                       one claim field (repeatable); TYPE is text,\n"
+     "                       datetime, email or phone_number\n"
+     "  --telephony twilio   the provider that places the call\n"
+     "\n"
+     "Options the server does not get fall back to its configuration.\n"},
+    {"export", cmd_export, "export [--phone NUMBER] [--out FILE]",
+     "Write every call on the server as JSON Lines (one call document per\n"
+     "line, newest first), paging through GET /call. Talks to --server, else\n"
+     "$CCAI_SERVER, else " DEFAULT_SERVER ".\n"
+     "\n"
+     "  --phone NUMBER  only calls of this phone number\n"
+     "  --out FILE      write FILE (replaced only once complete, mode 0600)\n"
+     "                  instead of standard output\n"},
+    {"health", cmd_health, "health [--json]",
+     "Ask the server whether it is ready (GET /health/readiness) and print its\n"
+     "checks. Exit code 0 when ready, 1 when a check fails. Talks to --server,\n"
+     "else $CCAI_SERVER, else " DEFAULT_SERVER ".\n"
+     "\n"
+     "  --json  print the readiness document as JSON\n"},
     {"chat", cmd_chat, "chat [--script FILE] [--json] [--phone NUMBER] [--resume] [--wait SECONDS]",
      "Talk to the bot on the local channel: your lines are the caller's words,\n"
      "the bot's sentences print as they stream, tool actions (claim updates,\n"
@@ -549,13 +622,19 @@ static void print_usage(FILE *out)
 {
     fputs("Usage: ccai-cli [OPTIONS] [COMMAND [ARGS]]\n"
           "\n"
-          "Command-line client of libccai. Without a command, print a short status:\n"
-          "version, configuration used, database and its number of calls.\n"
+          "Command-line client of libccai and of ccai-server. Without a command,\n"
+          "print a short status: version, configuration used, database and its\n"
+          "number of calls.\n"
           "\n"
           "Options:\n"
           "  -c, --config FILE  load this YAML configuration (default: $CONFIG_YAML,\n"
           "                     else ./config.yaml when present, else the defaults);\n"
           "                     environment overrides (LLM__FAST__ENDPOINT=...) apply\n"
+          "  --server URL       talk to this ccai-server (default: $CCAI_SERVER, else\n"
+          "                     " DEFAULT_SERVER "); with it (or $CCAI_SERVER) calls,\n"
+          "                     show and call read the server, not the local database\n"
+          "  --token TOKEN      the server's API token (default: $CCAI_TOKEN, which\n"
+          "                     other users cannot read in the process list)\n"
           "  --compact          print JSON on one line\n"
           "  -v, --verbose      log more to standard error (twice: debug)\n"
           "  -h, --help         print this help\n"
@@ -565,21 +644,43 @@ static void print_usage(FILE *out)
           out);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %s\n", commands[i].synopsis);
-    fputs("\nEach command takes --help. Exit codes: 0 success, 1 failure,\n"
-          "2 invalid configuration, 64 usage error.\n",
+    fputs("\n'call' places a call when given --place or any option of 'place' (--task,\n"
+          "--field, --claim, --bot-name, ...); otherwise it shows one, like 'show'.\n"
+          "\n"
+          "Each command takes --help. Exit codes: 0 success, 1 failure (or the server\n"
+          "answered an error), 2 invalid configuration, 3 the server cannot be\n"
+          "reached, 64 usage error.\n",
           out);
 }
 
-int main(int argc, char **argv)
+/*
+ * Keep a copy of the token and blank it in argv, so that it does not linger
+ * in the process list (it was visible there until now: prefer $CCAI_TOKEN).
+ */
+static int take_token(cli *c, const char *value)
 {
-    cli c;
-    const command *cmd;
-    int i;
-    int rc;
+    free(c->token);
+    c->token = strdup(value);
+    if (!c->token) {
+        fprintf(stderr, "ccai-cli: out of memory\n");
+        return EXIT_FAILURE;
+    }
+    memset((char *)value, '*', strlen(value));
+    return EXIT_SUCCESS;
+}
 
-    memset(&c, 0, sizeof c);
+/*
+ * The options before the command. Returns -1 to go on with the command at
+ * argv[*ret_i], else the exit code.
+ */
+static int parse_options(cli *c, int argc, char **argv, int *ret_i)
+{
+    const char *env;
+    int i;
+
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *arg = argv[i];
+        const char *value = NULL;
         int m;
         if (strcmp(arg, "--") == 0) {
             i++;
@@ -590,37 +691,78 @@ int main(int argc, char **argv)
             return EXIT_SUCCESS;
         }
         if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0)
-            return cmd_version(&c, 1, argv);
+            return cmd_version(c, 1, argv);
         if (strcmp(arg, "--compact") == 0) {
-            c.compact = 1;
+            c->compact = 1;
         } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
-            c.verbosity++;
+            c->verbosity++;
         } else if (strcmp(arg, "-vv") == 0) {
-            c.verbosity += 2;
-        } else if ((m = option_value(argc, argv, &i, "--config", &c.config_path)) != 0 ||
-                   (m = option_value(argc, argv, &i, "-c", &c.config_path)) != 0) {
+            c->verbosity += 2;
+        } else if ((m = option_value(argc, argv, &i, "--config", &c->config_path)) != 0 ||
+                   (m = option_value(argc, argv, &i, "-c", &c->config_path)) != 0) {
             if (m < 0)
                 return usage_error(NULL, "%s needs a file name", arg);
+        } else if ((m = option_value(argc, argv, &i, "--server", &value)) != 0) {
+            if (m < 0 || !*value)
+                return usage_error(NULL, "--server needs a URL (http://HOST:PORT)");
+            c->server = value;
+            c->server_from = "--server";
+        } else if ((m = option_value(argc, argv, &i, "--token", &value)) != 0) {
+            if (m < 0)
+                return usage_error(NULL, "--token needs a value");
+            if (take_token(c, value) != EXIT_SUCCESS)
+                return EXIT_FAILURE;
         } else {
             return usage_error(NULL, "unknown option '%s'", arg);
         }
     }
-
-    if (i >= argc) {
-        rc = cmd_status(&c);
-        cli_close(&c);
-        return rc;
+    env = getenv("CCAI_SERVER");
+    if (!c->server && env && *env) {
+        c->server = env;
+        c->server_from = "CCAI_SERVER";
     }
+    env = getenv("CCAI_TOKEN");
+    if (!c->token && env && *env) {
+        c->token = strdup(env);
+        if (!c->token) {
+            fprintf(stderr, "ccai-cli: out of memory\n");
+            return EXIT_FAILURE;
+        }
+    }
+    *ret_i = i;
+    return -1;
+}
+
+static int run(cli *c, int argc, char **argv)
+{
+    const command *cmd;
+    int i = 0;
+    int rc = parse_options(c, argc, argv, &i);
+
+    if (rc >= 0)
+        return rc;
+    if (i >= argc)
+        return cmd_status(c);
     cmd = find_command(argv[i]);
     if (!cmd)
         return usage_error(NULL, "unknown command '%s'", argv[i]);
     for (int j = i + 1; j < argc; j++) {
         if (wants_help(argv[j])) {
             char *help_argv[] = {(char *)"help", argv[i], NULL};
-            return cmd_help(&c, 2, help_argv);
+            return cmd_help(c, 2, help_argv);
         }
     }
-    rc = cmd->run(&c, argc - i, argv + i);
+    return cmd->run(c, argc - i, argv + i);
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    int rc;
+
+    memset(&c, 0, sizeof c);
+    rc = run(&c, argc, argv);
     cli_close(&c);
+    free(c.token);
     return rc;
 }
