@@ -9,6 +9,7 @@
  * they are written from the stored claim, so every call gets a report. */
 #include "engine/engine.h"
 
+#include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/prompts.h"
@@ -445,7 +446,14 @@ static void run_postcall(Ccai_jobs *j)
         job_finish(j, "out of memory");
 }
 
-/* The default SMS provider: the outbox is the job row, sent to the log. */
+static void on_sms_sent(ccai_status st, const char *errmsg, void *ud)
+{
+    Ccai_jobs *j = ud;
+    job_finish(j, st == CCAI_OK ? NULL : errmsg);
+}
+
+/* The SMS provider: Twilio's Messages.json when sms.mode is twilio, else
+ * the default one: the outbox is the job row, sent to the log. */
 static void run_sms(Ccai_jobs *j)
 {
     Ccai_json_err e;
@@ -454,6 +462,16 @@ static void run_sms(Ccai_jobs *j)
         j->job->payload ? Ccai_json_load(j->job->payload, strlen(j->job->payload), &e, &st) : NULL;
     const char *to = json_string_value(json_object_get(p, "to"));
     const char *text = json_string_value(json_object_get(p, "text"));
+    const char *mode = Ccai_config_str(j->ctx->cfg, "sms.mode");
+    if (to && text && mode && strcmp(mode, "twilio") == 0) {
+        st = Ccai_twilio_send_sms(j->ctx, to, text, on_sms_sent, j);
+        json_decref(p);
+        if (st != CCAI_OK)
+            job_finish(j, st == CCAI_ERR_UNSUPPORTED
+                              ? "sms.mode is twilio but twilio.account_sid is not configured"
+                              : ccai_status_str(st));
+        return;
+    }
     if (to && text)
         Ccai_log(&j->ctx->log, CCAI_LOG_INFO, "sms to %s (outbox, no SMS provider): %s", to, text);
     json_decref(p);

@@ -14,6 +14,7 @@
 #include "support/llm_standin.h"
 #include "support/twilio_standin.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ static void env_init(env *e)
         {"server.api_token", "api"},
         {"conversation.initiate.lang.default_short_code", "en-US"},
         {"conversation.initiate.agent_phone_number", "+15550009999"},
+        {"sms.mode", "twilio"},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         if (ccai_config_set(e->cfg, kv[i][0], kv[i][1]) != CCAI_OK)
@@ -272,6 +274,23 @@ static void test_inbound_call(void **state)
     assert_non_null(strstr(json, "My car was hit last night"));
     assert_null(strstr(json, "\"state\":\"conversation\""));
     ccai_free(json);
+
+    /* The post-call report goes out by SMS through Twilio's Messages.json. */
+    uint64_t until = ccai_time_ms() + 20000;
+    bool sent = false;
+    while (!sent && ccai_time_ms() < until) {
+        ccai_poll_run_once(e.poll, 50);
+        for (int i = 0; i < twilio_standin_request_count(e.tw) && !sent; i++) {
+            char *rp = twilio_standin_request_path(e.tw, i);
+            if (rp && strstr(rp, "/Messages.json")) {
+                char *to = twilio_standin_request_param(e.tw, i, "To", 0);
+                sent = to && !strcmp(to, "+33612345678");
+                free(to);
+            }
+            free(rp);
+        }
+    }
+    assert_true(sent);
 
     /* An SMS after the call lands on the caller's latest call. */
     const char *sms[] = {
