@@ -90,6 +90,19 @@ static char *call_url(ccai_ctx *ctx, const char *route, ccai_call *c)
 
 /* TwiML ------------------------------------------------------------------------- */
 
+/* The configured voices name Azure voices ("fr-FR-VivienneMultilingualNeural");
+ * Twilio's <Say> takes its own ("Polly.Lea-Neural", "Google.fr-FR-Neural2-A",
+ * "alice"). Others are left out: Twilio then picks the language's default. */
+static const char *twilio_voice(const char *voice)
+{
+    if (!voice)
+        return NULL;
+    if (!strncmp(voice, "Polly.", 6) || !strncmp(voice, "Google.", 7) || !strcmp(voice, "alice") ||
+        !strcmp(voice, "man") || !strcmp(voice, "woman"))
+        return voice;
+    return NULL;
+}
+
 /* Phrases the recogniser should expect: the bot's and company's names and
  * the languages the caller may ask for. */
 static char *speech_hints(const ccai_call *c)
@@ -140,7 +153,7 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
         Ccai_twiml_gather_begin(&x, &g);
     }
     for (size_t i = 0; i < o->n; i++) {
-        Ccai_twiml_say_opts so = {.voice = o->voice[i], .language = o->lang[i]};
+        Ccai_twiml_say_opts so = {.voice = twilio_voice(o->voice[i]), .language = o->lang[i]};
         Ccai_twiml_say(&x, o->text[i], &so);
     }
     if (gather_url) {

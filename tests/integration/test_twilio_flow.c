@@ -202,6 +202,7 @@ static void test_inbound_call(void **state)
     assert_non_null(strstr(a.body, "input=\"speech dtmf\""));
     assert_non_null(strstr(a.body, "language=\"en-US\""));
     assert_non_null(strstr(a.body, "<Say"));
+    assert_null(strstr(a.body, "Multilingual")); /* Azure voice names are not Twilio's */
     char gather[512];
     attr(a.body, "<Gather", "action", gather, sizeof gather);
     assert_non_null(strstr(gather, "/twilio/gather?call="));
@@ -291,6 +292,12 @@ static void test_inbound_call(void **state)
         }
     }
     assert_true(sent);
+    /* ... and the report is on the call (written from the claim: the
+     * stand-in's echo is no valid JSON). */
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33612345678", 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"synthesis\":{"));
+    assert_non_null(strstr(json, "\"next\":{\"action\":"));
+    ccai_free(json);
 
     /* An SMS after the call lands on the caller's latest call. */
     const char *sms[] = {
@@ -304,6 +311,54 @@ static void test_inbound_call(void **state)
     ccai_free(json);
     webhook(&e, "/twilio/sms", sms, true, &a);
     assert_int_equal(a.status, 403);
+    env_free(&e);
+}
+
+/* A transfer the agent answers: the bot leaves, the call is over. */
+static void test_transfer_answered(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    answer a;
+    const char *voice[] = {"CallSid", "CA00000000000000000000000000000003",
+                           "From",    "+33699999999",
+                           "To",      "+15550001111",
+                           NULL};
+    webhook(&e, "/twilio/voice", voice, false, &a);
+    char gather[512];
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    standin_tool_call tc = {.id = "t1", .name = "talk_to_human", .arguments = "{}"};
+    standin_spec t = STANDIN_SPEC_INIT;
+    t.kind = STANDIN_TOOL_CALLS;
+    t.tool_calls = &tc;
+    t.n_tool_calls = 1;
+    standin_push(e.llm, &t);
+    const char *human[] = {"CallSid", "CA00000000000000000000000000000003", "SpeechResult",
+                           "Put me through to an agent please", NULL};
+    webhook(&e, local(gather), human, false, &a);
+    char all[8192] = "";
+    follow(&e, &a, all, sizeof all);
+    assert_non_null(strstr(a.body, "<Number>+15550009999</Number>"));
+    char dial[512];
+    attr(a.body, "<Dial", "action", dial, sizeof dial);
+    const char *ok[] = {"CallSid",
+                        "CA00000000000000000000000000000003",
+                        "DialCallStatus",
+                        "completed",
+                        "DialCallSid",
+                        "CA00000000000000000000000000000004",
+                        NULL};
+    webhook(&e, local(dial), ok, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "<Hangup/>"));
+    assert_null(strstr(a.body, "<Say")); /* no apology: the agent took it */
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33699999999", 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"action\":\"transfer\""));
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_null(strstr(json, "Call back the customer"));
+    ccai_free(json);
     env_free(&e);
 }
 
@@ -360,6 +415,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inbound_call),
+        cmocka_unit_test(test_transfer_answered),
         cmocka_unit_test(test_outbound_call),
     };
     return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
