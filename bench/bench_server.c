@@ -4,8 +4,12 @@
  * memory per open call. Without --llm the offline dialogue answers (the
  * server's own cost); with --llm an LLM stand-in with realistic latency.
  *
- *   build/bench/bench-server [--calls N] [--turns K] [--llm]
+ *   build/bench/bench-server [--calls N] [--turns K] [--llm] [--twilio]
  *                            [--server-bin PATH] [--standin-bin PATH]
+ *
+ * --twilio drives the calls through the Twilio webhooks instead: each turn
+ * is a signed Gather action answered with TwiML, streamed answers follow
+ * their <Redirect>s, as Twilio's own servers would.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -18,6 +22,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "support/twilio_standin.h"
 
 extern char **environ;
 
@@ -70,6 +76,62 @@ static size_t on_body(char *d, size_t s, size_t n, void *ud)
 }
 
 static char base[128];
+static int use_twilio;
+
+#define PUBLIC "https://bot.example.test"
+
+/* A Twilio webhook: form body, X-Twilio-Signature over the public URL. */
+static void issue_twilio(CURLM *m, client *c, const char *path, const char *const *params)
+{
+    char url[512], pub[512];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    snprintf(pub, sizeof pub, PUBLIC "%s", path);
+    char *sig = twilio_standin_signature(TWILIO_STANDIN_TOKEN, pub, params);
+    c->len = 0;
+    c->body[0] = '\0';
+    for (size_t i = 0; params[i]; i += 2) {
+        char *k = curl_easy_escape(c->h, params[i], 0),
+             *v = curl_easy_escape(c->h, params[i + 1], 0);
+        size_t n = strlen(c->body);
+        snprintf(c->body + n, sizeof c->body - n, "%s%s=%s", n ? "&" : "", k, v);
+        curl_free(k);
+        curl_free(v);
+    }
+    curl_slist_free_all(c->hdr);
+    char h[256];
+    snprintf(h, sizeof h, "X-Twilio-Signature: %s", sig ? sig : "");
+    free(sig);
+    c->hdr = curl_slist_append(NULL, h);
+    c->hdr = curl_slist_append(c->hdr, "Content-Type: application/x-www-form-urlencoded");
+    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdr);
+    curl_easy_setopt(c->h, CURLOPT_URL, url);
+    curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body);
+    c->t_req = now_ms();
+    curl_multi_add_handle(m, c->h);
+}
+
+/* The local path of the first URL after marker in TwiML (&amp; decoded). */
+static bool twiml_url(const char *xml, const char *marker, char *out, size_t len)
+{
+    const char *p = xml ? strstr(xml, marker) : NULL;
+    if (!p)
+        return false;
+    p = strstr(p, PUBLIC);
+    if (!p)
+        return false;
+    p += strlen(PUBLIC);
+    size_t n = 0;
+    while (*p && *p != '"' && *p != '<' && n + 1 < len) {
+        if (!strncmp(p, "&amp;", 5)) {
+            out[n++] = '&';
+            p += 5;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    return n > 0;
+}
 
 static void issue(CURLM *m, client *c, const char *path, const char *body)
 {
@@ -128,7 +190,7 @@ static long rss_kb(pid_t pid)
 
 int main(int argc, char **argv)
 {
-    int calls = 200, turns = 5, llm = 0;
+    int calls = 200, turns = 5, llm = 0, twilio = 0;
     const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calls") && i + 1 < argc)
@@ -137,6 +199,8 @@ int main(int argc, char **argv)
             turns = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--llm"))
             llm = 1;
+        else if (!strcmp(argv[i], "--twilio"))
+            twilio = 1;
         else if (!strcmp(argv[i], "--server-bin") && i + 1 < argc)
             server_bin = argv[++i];
         else if (!strcmp(argv[i], "--standin-bin") && i + 1 < argc)
@@ -176,6 +240,11 @@ int main(int argc, char **argv)
                     (char *)"CONFIG_YAML=",
                     (char *)"CONVERSATION__ANSWER_HARD_TIMEOUT_SEC=60",
                     (char *)"CONVERSATION__ANSWER_SOFT_TIMEOUT_SEC=30",
+                    (char *)"SERVER__PUBLIC_URL=" PUBLIC,
+                    (char *)"TWILIO__ACCOUNT_SID=" TWILIO_STANDIN_SID,
+                    (char *)"TWILIO__AUTH_TOKEN=" TWILIO_STANDIN_TOKEN,
+                    (char *)"TWILIO__PHONE_NUMBER=+15550001111",
+                    (char *)"TWILIO__API_BASE_URL=http://127.0.0.1:9",
                     llm ? (char *)"LLM__FAST__MODE=openai_compatible" : NULL,
                     llm ? ep : NULL,
                     NULL};
@@ -190,6 +259,7 @@ int main(int argc, char **argv)
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     long rss0 = rss_kb(server);
 
+    use_twilio = twilio;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)calls + 16);
@@ -208,7 +278,16 @@ int main(int argc, char **argv)
         curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
         curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 60000L);
         c->t_turn = now_ms();
-        issue(m, c, "/chat", "{\"lang\":\"en-US\"}");
+        if (use_twilio) {
+            char sid[40], from[20];
+            snprintf(sid, sizeof sid, "CA%032d", i);
+            snprintf(from, sizeof from, "+1415%07d", i);
+            snprintf(c->id, sizeof c->id, "%s", sid);
+            const char *params[] = {"CallSid", sid, "From", from, "To", "+15550001111", NULL};
+            issue_twilio(m, c, "/twilio/voice", params);
+        } else {
+            issue(m, c, "/chat", "{\"lang\":\"en-US\"}");
+        }
     }
     static const char *const lines[] = {
         "My car was hit last night.", "It happened in Lyon, rue de la République.",
@@ -232,6 +311,59 @@ int main(int argc, char **argv)
             double t = now_ms();
             if (n_req < cap * 8)
                 lat_req[n_req++] = t - c->t_req;
+            if (use_twilio) {
+                char next[512];
+                if (msg->data.result != CURLE_OK || (code != 200 && code != 204)) {
+                    errors++;
+                    c->stage = 4;
+                    done++;
+                    continue;
+                }
+                if (c->stage == 3) { /* the status callback went through */
+                    c->stage = 4;
+                    done++;
+                    continue;
+                }
+                const char *only[] = {"CallSid", c->id, NULL};
+                if (twiml_url(c->buf, "<Redirect", next, sizeof next)) {
+                    c->stage = 2;
+                    issue_twilio(m, c, next, only);
+                    continue;
+                }
+                if (!twiml_url(c->buf, "<Gather", next, sizeof next)) {
+                    errors++;
+                    c->stage = 4;
+                    done++;
+                    continue;
+                }
+                if (c->stage != 0 && n_turn < cap)
+                    lat_turn[n_turn++] = t - c->t_turn;
+                if (c->stage != 0)
+                    c->turn++;
+                if (c->turn >= turns) {
+                    char status[512];
+                    snprintf(status, sizeof status, "/twilio/status%s", strchr(next, '?'));
+                    const char *end[] = {"CallSid", c->id, "CallStatus", "completed", NULL};
+                    c->stage = 3;
+                    issue_twilio(m, c, status, end);
+                    continue;
+                }
+                if (c->turn == turns - 1 || c->turn == 0) {
+                    int open = 0;
+                    for (int k = 0; k < calls; k++)
+                        open += cl[k].stage != 4;
+                    if (open > open_max)
+                        open_max = open;
+                    long r = rss_kb(server);
+                    if (r > rss_peak)
+                        rss_peak = r;
+                }
+                const char *speech[] = {"CallSid", c->id, "SpeechResult", lines[c->turn % 5], NULL};
+                c->stage = 1;
+                c->t_turn = t;
+                issue_twilio(m, c, next, speech);
+                continue;
+            }
             json_t *doc = msg->data.result == CURLE_OK && code == 200 && c->buf
                               ? json_loads(c->buf, 0, NULL)
                               : NULL;
@@ -289,8 +421,8 @@ int main(int argc, char **argv)
         curl_multi_poll(m, NULL, 0, 50, NULL);
     }
     double secs = (now_ms() - t0) / 1000.0;
-    printf("== ccai-server under load: %d calls x %d turns over the HTTP chat channel (%s)\n",
-           calls, turns,
+    printf("== ccai-server under load: %d calls x %d turns over %s (%s)\n", calls, turns,
+           twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
            llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
                : "no LLM: the offline dialogue answers");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
