@@ -329,6 +329,23 @@ static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to,
     return CCAI_OK;
 }
 
+static void on_recording_started(ccai_status st, const Ccai_twilio_result *res, void *ud)
+{
+    ccai_ctx *ctx = ud;
+    if (st != CCAI_OK)
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "twilio: cannot start the recording: %s",
+                 res && res->error_message ? res->error_message : ccai_status_str(st));
+}
+
+static void start_recording(Ccai_twilio *tw, tw_call *t)
+{
+    char *cb = call_url(tw->ctx, "recording", t->call);
+    if (!cb || Ccai_twilio_call_record(tw->rest, t->sid, cb, on_recording_started, tw->ctx, NULL) !=
+                   CCAI_OK)
+        Ccai_log(&tw->ctx->log, CCAI_LOG_WARN, "twilio: cannot ask for the recording");
+    ccai_free(cb);
+}
+
 void Ccai_twilio_voice(ccai_http_exchange *x)
 {
     Ccai_form f = {0};
@@ -336,6 +353,7 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
         return;
     Ccai_twilio *tw = channel(x->ctx);
     tw_call *t = call_of(x); /* an outbound call we placed, now answered */
+    bool inbound = !t;
     if (!t) {
         const char *from = Ccai_form_get(&f, "From");
         const char *to = Ccai_form_get(&f, "To");
@@ -361,6 +379,9 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
     }
     Ccai_form_free(&f);
     send_event(t, CCAI_EVENT_CONNECTED, NULL);
+    /* Outbound calls asked Twilio to record when placed; inbound ones now. */
+    if (inbound && Ccai_config_bool(x->ctx->cfg, "conversation.recording_enabled", false))
+        start_recording(tw, t);
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 

@@ -506,6 +506,26 @@ ccai_status Ccai_twilio_call_end(Ccai_twilio_rest *c, const char *call_sid, bool
     return call_update(c, call_sid, pairs, cb, ud, ret);
 }
 
+ccai_status Ccai_twilio_call_record(Ccai_twilio_rest *c, const char *call_sid,
+                                    const char *status_callback, Ccai_twilio_done_fn cb, void *ud,
+                                    Ccai_twilio_op **ret)
+{
+    if (!c || !cb || !valid_sid(call_sid))
+        return CCAI_ERR_INVALID_ARG;
+    char path[SID_MAX + 32];
+    snprintf(path, sizeof path, "/Calls/%s/Recordings.json", call_sid);
+    const char *pairs[] = {"RecordingStatusCallback",
+                           status_callback,
+                           "RecordingStatusCallbackEvent",
+                           "completed",
+                           "RecordingChannels",
+                           "dual",
+                           NULL};
+    /* Not retried after a transport failure: a second recording is worse
+     * than none. */
+    return op_start(c, path, Ccai_form_encode(pairs), false, cb, ud, ret);
+}
+
 ccai_status Ccai_twilio_sms_send(Ccai_twilio_rest *c, const Ccai_twilio_sms_params *p,
                                  Ccai_twilio_done_fn cb, void *ud, Ccai_twilio_op **ret)
 {

@@ -129,6 +129,12 @@ ccai_status Ccai_twilio_call_update_twiml(Ccai_twilio_rest *client, const char *
 ccai_status Ccai_twilio_call_end(Ccai_twilio_rest *client, const char *call_sid, bool cancel,
                                  Ccai_twilio_done_fn cb, void *ud, Ccai_twilio_op **ret);
 
+/* POST .../Calls/{call_sid}/Recordings.json: record a live call (both
+ * channels); Twilio posts the recording to status_callback when done. */
+ccai_status Ccai_twilio_call_record(Ccai_twilio_rest *client, const char *call_sid,
+                                    const char *status_callback, Ccai_twilio_done_fn cb, void *ud,
+                                    Ccai_twilio_op **ret);
+
 /* POST /2010-04-01/Accounts/{sid}/Messages.json. */
 typedef struct Ccai_twilio_sms_params {
     const char *to;   /* required */

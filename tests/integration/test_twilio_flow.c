@@ -58,6 +58,7 @@ static void env_init(env *e)
         {"conversation.initiate.lang.default_short_code", "en-US"},
         {"conversation.initiate.agent_phone_number", "+15550009999"},
         {"sms.mode", "twilio"},
+        {"conversation.recording_enabled", "true"},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         if (ccai_config_set(e->cfg, kv[i][0], kv[i][1]) != CCAI_OK)
@@ -206,6 +207,29 @@ static void test_inbound_call(void **state)
     char gather[512];
     attr(a.body, "<Gather", "action", gather, sizeof gather);
     assert_non_null(strstr(gather, "/twilio/gather?call="));
+    /* Recording is on: Twilio was asked to record this call. */
+    uint64_t rec_until = ccai_time_ms() + 5000;
+    bool asked = false;
+    while (!asked && ccai_time_ms() < rec_until) {
+        ccai_poll_run_once(e.poll, 20);
+        for (int i = 0; i < twilio_standin_request_count(e.tw) && !asked; i++) {
+            char *rp = twilio_standin_request_path(e.tw, i);
+            asked = rp && strstr(rp, "/Calls/CA00000000000000000000000000000001/Recordings.json");
+            free(rp);
+        }
+    }
+    assert_true(asked);
+    char rec[512];
+    snprintf(rec, sizeof rec, "/twilio/recording%s", strchr(local(gather), '?'));
+    const char *recorded[] = {"CallSid",
+                              "CA00000000000000000000000000000001",
+                              "RecordingUrl",
+                              "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1",
+                              "RecordingStatus",
+                              "completed",
+                              NULL};
+    webhook(&e, rec, recorded, false, &a);
+    assert_int_equal(a.status, 204);
 
     /* A streamed answer: the first sentence comes back at once with a
      * Redirect; the rest follows on /twilio/next; then the Gather again. */
@@ -272,6 +296,7 @@ static void test_inbound_call(void **state)
     assert_non_null(strstr(json, "\"channel\":\"twilio\""));
     assert_non_null(strstr(json, "\"provider_call_id\":\"CA00000000000000000000000000000001\""));
     assert_non_null(strstr(json, "Call back the customer")); /* the transfer failed */
+    assert_non_null(strstr(json, "\"recording_url\":\"https://api.twilio.com/"));
     assert_non_null(strstr(json, "My car was hit last night"));
     assert_null(strstr(json, "\"state\":\"conversation\""));
     ccai_free(json);

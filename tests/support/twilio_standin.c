@@ -649,8 +649,24 @@ static void serve(twilio_standin *s, int fd)
             call_sid[rl - 12] = '\0';
             is_call = 1;
         }
+        int is_recording = 0;
+        if (strncmp(rest, "/Calls/", 7) == 0 && rl > 23 &&
+            strcmp(rest + rl - 16, "/Recordings.json") == 0 && rl - 23 < sizeof call_sid) {
+            memcpy(call_sid, rest + 7, rl - 23);
+            call_sid[rl - 23] = '\0';
+            is_recording = 1;
+        }
         int is_post = strcmp(r.method, "POST") == 0;
-        if (!is_calls && !is_messages && !is_call) {
+        if (is_recording && is_post && s->n_faults == 0) {
+            char rec[35];
+            new_sid(s, "RE", rec);
+            char json[256];
+            snprintf(json, sizeof json,
+                     "{\"sid\":\"%s\",\"call_sid\":\"%s\",\"status\":\"in-progress\"}", rec,
+                     call_sid);
+            reply(fd, 201, "application/json", NULL, json);
+            status = 201;
+        } else if (!is_calls && !is_messages && !is_call) {
             status = not_found(fd, path);
         } else if (!is_post && !(is_call && strcmp(r.method, "GET") == 0)) {
             reply_error(fd, 405, 20004, "Method not allowed", NULL);
