@@ -391,21 +391,6 @@ static ccai_status element_error(char **ret_errmsg, ccai_status status, size_t i
     return status;
 }
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
-}
-
 /* One element of the array; on error *ret_errmsg is set as documented. */
 static ccai_status add_element(ccai_claim_schema *schema, size_t index, const json_t *elem,
                                char **ret_errmsg)
@@ -413,7 +398,7 @@ static ccai_status add_element(ccai_claim_schema *schema, size_t index, const js
     if (!json_is_object(elem))
         return element_error(ret_errmsg, CCAI_ERR_VALIDATION, index, NULL,
                              "expected an object {\"name\": ..., \"type\": ...}, got %s",
-                             json_kind(elem));
+                             Ccai_json_kind(elem));
 
     const json_t *jname = json_object_get(elem, "name");
     if (!jname)
@@ -421,7 +406,7 @@ static ccai_status add_element(ccai_claim_schema *schema, size_t index, const js
                              "missing \"name\" (a string)");
     if (!json_is_string(jname))
         return element_error(ret_errmsg, CCAI_ERR_VALIDATION, index, NULL,
-                             "\"name\" must be a string, got %s", json_kind(jname));
+                             "\"name\" must be a string, got %s", Ccai_json_kind(jname));
     const char *name = json_string_value(jname);
     if (strlen(name) != json_string_length(jname) || !name_valid(name)) {
         if (json_string_length(jname) > CCAI_FIELD_NAME_MAX)
@@ -438,7 +423,7 @@ static ccai_status add_element(ccai_claim_schema *schema, size_t index, const js
     if (!json_is_string(jtype))
         return element_error(ret_errmsg, CCAI_ERR_VALIDATION, index, jname,
                              "\"type\" must be a string (" TYPE_CHOICES "), got %s",
-                             json_kind(jtype));
+                             Ccai_json_kind(jtype));
     ccai_field_type type;
     if (strlen(json_string_value(jtype)) != json_string_length(jtype) ||
         ccai_field_type_parse(json_string_value(jtype), &type) != CCAI_OK) {
@@ -458,7 +443,7 @@ static ccai_status add_element(ccai_claim_schema *schema, size_t index, const js
     if (jdesc && !json_is_null(jdesc)) {
         if (!json_is_string(jdesc))
             return element_error(ret_errmsg, CCAI_ERR_VALIDATION, index, jname,
-                                 "\"description\" must be a string, got %s", json_kind(jdesc));
+                                 "\"description\" must be a string, got %s", Ccai_json_kind(jdesc));
         description = json_string_value(jdesc);
         if (strlen(description) != json_string_length(jdesc))
             return element_error(ret_errmsg, CCAI_ERR_VALIDATION, index, jname,
@@ -493,7 +478,7 @@ ccai_status Ccai_claim_schema_from_jansson(const json_t *array, ccai_claim_schem
             return CCAI_ERR_VALIDATION;
         char *msg = Ccai_asprintf("claim: expected an array of fields [{\"name\": ..., \"type\": "
                                   "...}], got %s",
-                                  json_kind(array));
+                                  Ccai_json_kind(array));
         if (!msg)
             return CCAI_ERR_NOMEM;
         *ret_errmsg = msg;

@@ -799,21 +799,6 @@ CCAI_EXPORT ccai_status ccai_field_validate(ccai_field_type type, const char *va
     return CCAI_ERR_INVALID_ARG;
 }
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
-}
-
 /* Validate one value of the claim; *ret_json receives the normalised
  * string. Errors name the field. */
 static ccai_status validate_member(const char *name, ccai_field_type type, const json_t *value,
@@ -833,7 +818,8 @@ static ccai_status validate_member(const char *name, ccai_field_type type, const
             return CCAI_ERR_NOMEM;
         s = text;
     } else {
-        return fail(ret_error, NULL, "field %s: expected a string, got %s", name, json_kind(value));
+        return fail(ret_error, NULL, "field %s: expected a string, got %s", name,
+                    Ccai_json_kind(value));
     }
 
     st = ccai_field_validate(type, s, &normalized, ret_error ? &error : NULL);
@@ -864,7 +850,8 @@ ccai_status Ccai_claim_validate_object(const ccai_claim_schema *schema, json_t *
     if (!schema || !claim)
         return CCAI_ERR_INVALID_ARG;
     if (!json_is_object(claim))
-        return fail(ret_error, NULL, "the claim must be a JSON object, got %s", json_kind(claim));
+        return fail(ret_error, NULL, "the claim must be a JSON object, got %s",
+                    Ccai_json_kind(claim));
 
     /* Build the result aside, in schema order, so that a validation error
      * leaves the claim untouched. */

@@ -54,6 +54,13 @@ int64_t Ccai_wall_ms(void);
 /* "2024-10-08T02:00:00.123Z" into out (at least 32 bytes). */
 void Ccai_format_iso8601(int64_t wall_ms, char *out, size_t outlen);
 
+/* The proleptic Gregorian calendar, in days since 1970-01-01 (H. Hinnant's
+ * algorithms; any year, negative ones included). */
+int64_t Ccai_days_from_civil(int64_t y, int m, int d);
+/* a / b rounded towards minus infinity (b > 0 or b < 0, not 0). */
+int64_t Ccai_floor_div(int64_t a, int64_t b);
+void Ccai_civil_from_days(int64_t days, int64_t *ret_y, int *ret_m, int *ret_d);
+
 /* Cryptographically random bytes; false when the system has none. */
 bool Ccai_random_bytes(void *out, size_t len);
 /* A random RFC 4122 version 4 UUID, 36 characters + NUL. */

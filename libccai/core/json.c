@@ -468,3 +468,18 @@ char *Ccai_json_dump(const json_t *json, size_t flags)
     Ccai_buf_free(&sink.buf);
     return out;
 }
+
+const char *Ccai_json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "a value";
+}

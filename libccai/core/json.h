@@ -29,4 +29,8 @@ json_t *Ccai_json_load(const char *s, size_t len, Ccai_json_err *err, ccai_statu
  * NULL on NOMEM. */
 char *Ccai_json_dump(const json_t *json, size_t flags);
 
+/* "an object", "an array", "a string", "a number", "a boolean", "null":
+ * for error messages. */
+const char *Ccai_json_kind(const json_t *v);
+
 #endif

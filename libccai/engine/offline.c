@@ -985,36 +985,6 @@ static ccai_status turn_end(Ccai_offline *o, const Ccai_offline_reply **ret)
 /* Calendar                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* Monday is 0. 1970-01-01 was a Thursday. */
 static int weekday(int64_t days)
 {
@@ -1347,11 +1317,11 @@ static dt_result parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base
     int m = 0, d = 0;
     int64_t day;
     bool date_said = true;
-    civil_from_days(o->today, &y, &m, &d);
+    Ccai_civil_from_days(o->today, &y, &m, &d);
     if (p.month && p.day) {
         int64_t year = p.year ? p.year : y;
         if (!p.year && p.month >= 1 && p.month <= 12 &&
-            days_from_civil(year, p.month, p.day) > o->today)
+            Ccai_days_from_civil(year, p.month, p.day) > o->today)
             year--;
         y = year;
         m = p.month;
@@ -1360,11 +1330,11 @@ static dt_result parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base
             snprintf(out, 64, "%04d-%02d-%02d", (int)(y % 10000), m % 100, d % 100);
             return DT_FULL; /* let the validator refuse it */
         }
-        day = days_from_civil(y, m, d);
+        day = Ccai_days_from_civil(y, m, d);
         /* 31 February: keep the numbers for the validator's message. */
         int64_t yy;
         int mm, dd;
-        civil_from_days(day, &yy, &mm, &dd);
+        Ccai_civil_from_days(day, &yy, &mm, &dd);
         if (mm != m) {
             snprintf(out, 64, "%04d-%02d-%02d", (int)y, m, d);
             return DT_FULL;
@@ -1397,7 +1367,7 @@ static dt_result parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base
         *ret_day = day;
         return DT_DATE;
     }
-    civil_from_days(day, &y, &m, &d);
+    Ccai_civil_from_days(day, &y, &m, &d);
     snprintf(out, 64, "%04d-%02d-%02d %02d:%02d", (int)y, m, d, hour, minute < 0 ? 0 : minute);
     return DT_FULL;
 }
@@ -2038,7 +2008,7 @@ static void accept_pending_date(Ccai_offline *o)
     int64_t y;
     int m, d;
     char buf[64];
-    civil_from_days(o->st.pending_days, &y, &m, &d);
+    Ccai_civil_from_days(o->st.pending_days, &y, &m, &d);
     snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
     char *norm = NULL;
     ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, buf, &norm, NULL);
@@ -2108,7 +2078,7 @@ static void answer_datetime(Ccai_offline *o)
     if (r == DT_DATE) {
         int64_t y;
         int m, d;
-        civil_from_days(day, &y, &m, &d);
+        Ccai_civil_from_days(day, &y, &m, &d);
         if (y < 1900 || y > 2200) {
             reject(o, M_R_DATE_INVALID);
             return;
@@ -2525,7 +2495,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
         goto fail;
 
     int64_t local_ms = params->now_ms + (int64_t)params->utc_offset_min * 60000;
-    o->today = floor_div(local_ms, 86400000);
+    o->today = Ccai_floor_div(local_ms, 86400000);
     o->now_minute = (int)((local_ms - o->today * 86400000) / 60000);
 
     st = load_claim(o, params->claim_json ? params->claim_json : "{}");

@@ -298,35 +298,6 @@ bool Ccai_tz_name_valid(const char *zone)
 
 /* Civil calendar (proleptic Gregorian, days since 1970-01-01) ------------- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* 0 = Sunday */
 static int weekday(int64_t days)
 {
@@ -518,11 +489,11 @@ static int64_t rule_time(int64_t y, const tz_date *r, int32_t utoff_before)
 {
     int64_t day;
     if (r->kind == 'J') {
-        day = days_from_civil(y, 1, 1) + r->n - 1 + (is_leap(y) && r->n >= 60);
+        day = Ccai_days_from_civil(y, 1, 1) + r->n - 1 + (is_leap(y) && r->n >= 60);
     } else if (r->kind == 'D') {
-        day = days_from_civil(y, 1, 1) + r->n;
+        day = Ccai_days_from_civil(y, 1, 1) + r->n;
     } else {
-        int64_t first = days_from_civil(y, r->m, 1);
+        int64_t first = Ccai_days_from_civil(y, r->m, 1);
         int dd = (r->d - weekday(first) + 7) % 7;
         day = first + dd + 7 * (r->w - 1);
         while (day >= first + month_days(y, r->m))
@@ -535,7 +506,7 @@ static bool posix_isdst(const tz_posix *tp, int64_t t)
 {
     int64_t y;
     int m, d;
-    civil_from_days(floor_div(t + tp->std_off, 86400), &y, &m, &d);
+    Ccai_civil_from_days(Ccai_floor_div(t + tp->std_off, 86400), &y, &m, &d);
     int64_t start = rule_time(y, &tp->start, tp->std_off);
     int64_t end = rule_time(y, &tp->end, tp->dst_off);
     if (start <= end)
@@ -835,7 +806,7 @@ ccai_status Ccai_tz_format(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     if (!tz || !out || outlen == 0)
         return CCAI_ERR_INVALID_ARG;
-    int64_t t = floor_div(wall_ms, 1000);
+    int64_t t = Ccai_floor_div(wall_ms, 1000);
     /* Four-digit years only: 0000-01-02 .. 9999-12-30, whatever the zone. */
     if (t < INT64_C(-62135596800) + 86400 || t > INT64_C(253402300799) - 86400)
         return CCAI_ERR_INVALID_ARG;
@@ -843,10 +814,10 @@ ccai_status Ccai_tz_format(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t
     const char *abbr;
     Ccai_tz_lookup(tz, t, &utoff, &abbr, NULL);
     int64_t local = t + utoff;
-    int64_t days = floor_div(local, 86400), secs = local - days * 86400;
+    int64_t days = Ccai_floor_div(local, 86400), secs = local - days * 86400;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    Ccai_civil_from_days(days, &y, &m, &d);
     int n = snprintf(out, outlen, "%s %02d %s %04d, %02d:%02d (%s)", wdays[weekday(days)], d,
                      months[m - 1], (int)y, (int)(secs / 3600), (int)(secs / 60 % 60), abbr);
     if (n < 0 || (size_t)n >= outlen) {

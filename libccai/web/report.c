@@ -175,29 +175,11 @@ typedef struct iso {
     int64_t days; /* since 1970-01-01 */
 } iso;
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static void civil_from_days(int64_t z, int *ry, int *rm, int *rd)
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *ry = (int)(yoe + era * 400 + (m <= 2));
-    *rm = m;
-    *rd = d;
+    int64_t y;
+    Ccai_civil_from_days(z, &y, rm, rd);
+    *ry = (int)y;
 }
 
 static bool digits(const char **p, int n, int *ret)
@@ -261,7 +243,7 @@ static bool iso_parse(const char *s, iso *t, int64_t *ret_ms)
     }
     if (*s)
         return false;
-    t->days = days_from_civil(t->year, t->month, t->day);
+    t->days = Ccai_days_from_civil(t->year, t->month, t->day);
     *ret_ms = ((t->days * 86400 + t->hour * 3600 + t->minute * 60 + t->second) - off * 60) * 1000 +
               t->milli;
     return true;

@@ -83,6 +83,28 @@ static void test_time(void **state)
     assert_true(Ccai_wall_ms() > 1700000000000LL);
 }
 
+static void test_calendar(void **state)
+{
+    (void)state;
+    assert_int_equal(Ccai_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(Ccai_days_from_civil(2024, 10, 8), 20004);
+    assert_int_equal(Ccai_days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(Ccai_floor_div(-1, 86400), -1);
+    assert_int_equal(Ccai_floor_div(86399, 86400), 0);
+    /* Round trips across leap years, centuries and negative years. */
+    for (int64_t d = -800000; d <= 800000; d += 997) {
+        int64_t y;
+        int m, dd;
+        Ccai_civil_from_days(d, &y, &m, &dd);
+        assert_true(m >= 1 && m <= 12 && dd >= 1 && dd <= 31);
+        assert_int_equal(Ccai_days_from_civil(y, m, dd), d);
+    }
+    int64_t y;
+    int m, dd;
+    Ccai_civil_from_days(Ccai_days_from_civil(2000, 2, 29), &y, &m, &dd);
+    assert_true(y == 2000 && m == 2 && dd == 29);
+}
+
 static void test_status_strings(void **state)
 {
     (void)state;
@@ -182,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_status_strings),
         cmocka_unit_test(test_allocator_hooks),
         cmocka_unit_test(test_log),
+        cmocka_unit_test(test_calendar),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
