@@ -1,0 +1,745 @@
+/* A local ACS stand-in that checks HMAC signatures (see the header). */
+#include "support/acs_standin.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEAD_MAX      (16 * 1024)
+#define BODY_MAX      (1024 * 1024)
+#define MAX_SKEW_SECS (15 * 60)
+
+typedef struct logged {
+    char method[16];
+    char *target;
+    char *head;
+    char *body;
+    size_t body_len;
+    json_t *json;
+    int status;
+    char auth_error[128];
+} logged;
+
+struct acs_standin {
+    int listen_fd;
+    int wake[2];
+    int port;
+    char url[64], host[64];
+    unsigned char key[512];
+    int key_len;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    logged *log;
+    int n_log, cap_log;
+    acs_standin_fault *faults;
+    int n_faults, cap_faults;
+    char **calls; /* live call connection ids */
+    int n_calls, cap_calls;
+    unsigned long long seed, counter;
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Replies --------------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+static int reply(int fd, int status, const char *content_type, const char *extra, const char *body)
+{
+    char head[512];
+    size_t blen = body ? strlen(body) : 0;
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
+                     "x-ms-client-request-id: standin\r\nConnection: close\r\n%s\r\n",
+                     status, reason(status), blen ? "Content-Type: " : "", blen ? content_type : "",
+                     blen ? "\r\n" : "", blen, extra ? extra : "");
+    if (n > 0 && (size_t)n < sizeof head && write_all(fd, head, (size_t)n) == 0 && blen)
+        write_all(fd, body, blen);
+    return status;
+}
+
+static int reply_json(int fd, int status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    reply(fd, status, "application/json; charset=utf-8", NULL, text ? text : "{}");
+    free(text);
+    json_decref(j);
+    return status;
+}
+
+static int reply_error(int fd, int status, const char *code, const char *message, const char *extra)
+{
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    reply(fd, status, "application/json; charset=utf-8", extra, text ? text : "{}");
+    free(text);
+    json_decref(j);
+    return status;
+}
+
+/* Headers and requests -------------------------------------------------------------- */
+
+static const char *find_header(const char *head, const char *name, size_t *ret_len)
+{
+    size_t nl = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            const char *end = strstr(v, "\r\n");
+            size_t n = end ? (size_t)(end - v) : strlen(v);
+            while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+                n--;
+            *ret_len = n;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static char *header_dup(const char *head, const char *name)
+{
+    size_t n = 0;
+    const char *v = find_header(head, name, &n);
+    return v ? strndup(v, n) : NULL;
+}
+
+static int read_request(int fd, logged *r)
+{
+    char *buf = malloc(HEAD_MAX + 1);
+    size_t len = 0;
+    char *end = NULL;
+    if (!buf)
+        return -1;
+    while (!end) {
+        if (len == HEAD_MAX)
+            goto fail;
+        ssize_t n = recv(fd, buf + len, HEAD_MAX - len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto fail;
+        len += (size_t)n;
+        buf[len] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    size_t head = (size_t)(end - buf) + 2; /* keep the last CRLF for header search */
+    char target[2048];
+    if (sscanf(buf, "%15s %2047s", r->method, target) != 2)
+        goto fail;
+    r->target = strdup(target);
+    r->head = strndup(buf, head);
+    size_t vlen = 0, clen = 0;
+    const char *cl = find_header(buf, "Content-Length", &vlen);
+    if (cl)
+        clen = strtoul(cl, NULL, 10);
+    if (clen > BODY_MAX || !r->target || !r->head)
+        goto fail;
+    r->body = malloc(clen + 1);
+    if (!r->body)
+        goto fail;
+    size_t have = len - (head + 2) < clen ? len - (head + 2) : clen;
+    memcpy(r->body, buf + head + 2, have);
+    while (have < clen) {
+        ssize_t n = recv(fd, r->body + have, clen - have, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto fail;
+        have += (size_t)n;
+    }
+    r->body[clen] = '\0';
+    r->body_len = clen;
+    free(buf);
+    return 0;
+fail:
+    free(buf);
+    return -1;
+}
+
+/* Signature check: an implementation independent of libccai's. */
+static void b64(const unsigned char *data, size_t n, char *out)
+{
+    EVP_EncodeBlock((unsigned char *)out, data, (int)n);
+}
+
+static int date_fresh(const char *date)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return 0;
+    time_t t = timegm(&tm), now = time(NULL);
+    return t != (time_t)-1 && (t > now ? t - now : now - t) <= MAX_SKEW_SECS;
+}
+
+#define AUTH_PREFIX "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature="
+
+/* Empty string when the request is signed correctly, else the reason. */
+static const char *check_signature(acs_standin *s, const logged *r)
+{
+    char date[128] = "", hash[128] = "", host[128] = "", auth[256] = "";
+    struct {
+        const char *name;
+        char *out;
+        size_t size;
+    } want[] = {{"x-ms-date", date, sizeof date},
+                {"x-ms-content-sha256", hash, sizeof hash},
+                {"Host", host, sizeof host},
+                {"Authorization", auth, sizeof auth}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t n = 0;
+        const char *v = find_header(r->head, want[i].name, &n);
+        if (!v || n >= want[i].size)
+            return i == 0   ? "missing x-ms-date"
+                   : i == 1 ? "missing x-ms-content-sha256"
+                   : i == 2 ? "missing Host"
+                            : "missing Authorization";
+        memcpy(want[i].out, v, n);
+        want[i].out[n] = '\0';
+    }
+    if (!date_fresh(date))
+        return "x-ms-date is malformed or more than 15 minutes off";
+    unsigned char md[32];
+    char computed[64];
+    SHA256((const unsigned char *)r->body, r->body_len, md);
+    b64(md, 32, computed);
+    if (strlen(hash) != 44 || CRYPTO_memcmp(hash, computed, 44) != 0)
+        return "x-ms-content-sha256 does not match the body";
+    if (strncmp(auth, AUTH_PREFIX, strlen(AUTH_PREFIX)) != 0)
+        return "Authorization is not HMAC-SHA256 over x-ms-date;host;x-ms-content-sha256";
+    size_t len = strlen(r->method) + strlen(r->target) + strlen(date) + strlen(host) + 44 + 8;
+    char *msg = malloc(len);
+    if (!msg)
+        return "stand-in out of memory";
+    snprintf(msg, len, "%s\n%s\n%s;%s;%s", r->method, r->target, date, host, computed);
+    unsigned char mac[32];
+    unsigned int mac_len = 0;
+    HMAC(EVP_sha256(), s->key, s->key_len, (const unsigned char *)msg, strlen(msg), mac, &mac_len);
+    free(msg);
+    b64(mac, 32, computed);
+    const char *sig = auth + strlen(AUTH_PREFIX);
+    if (mac_len != 32 || strlen(sig) != 44 || CRYPTO_memcmp(sig, computed, 44) != 0)
+        return "signature mismatch";
+    return "";
+}
+
+/* Routes (the lock is held) ----------------------------------------------------------- */
+
+static void new_id(acs_standin *s, const char *prefix, char *out, size_t n)
+{
+    s->counter++;
+    snprintf(out, n, "%s%08llx-%04llx-4%03llx-a%03llx-%012llx", prefix, s->seed & 0xffffffffu,
+             s->counter & 0xffff, s->counter & 0xfff, (s->seed >> 32) & 0xfff, s->counter);
+}
+
+static int find_call(acs_standin *s, const char *id)
+{
+    for (int i = 0; i < s->n_calls; i++) {
+        if (strcmp(s->calls[i], id) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static void add_call(acs_standin *s, const char *id)
+{
+    if (s->n_calls == s->cap_calls) {
+        int cap = s->cap_calls ? 2 * s->cap_calls : 8;
+        char **v = realloc(s->calls, (size_t)cap * sizeof *v);
+        if (!v)
+            return;
+        s->calls = v;
+        s->cap_calls = cap;
+    }
+    char *d = strdup(id);
+    if (d)
+        s->calls[s->n_calls++] = d;
+}
+
+static void end_call(acs_standin *s, int i)
+{
+    free(s->calls[i]);
+    s->calls[i] = s->calls[--s->n_calls];
+}
+
+static int bad_request(int fd, const char *message)
+{
+    return reply_error(fd, 400, "BadRequest", message, NULL);
+}
+
+static int call_not_found(int fd)
+{
+    return reply_error(fd, 404, "8522", "Call not found.", NULL);
+}
+
+static int route_connect(acs_standin *s, int fd, json_t *j, int answer)
+{
+    json_t *cb = json_object_get(j, "callbackUri");
+    if (!json_is_string(cb))
+        return bad_request(fd, "callbackUri is required.");
+    if (answer && !json_is_string(json_object_get(j, "incomingCallContext")))
+        return bad_request(fd, "incomingCallContext is required.");
+    if (!answer && json_array_size(json_object_get(j, "targets")) == 0)
+        return bad_request(fd, "targets is required.");
+    char id[64], server[64], corr[64];
+    new_id(s, "", id, sizeof id);
+    new_id(s, "aHR0cHM6", server, sizeof server);
+    new_id(s, "", corr, sizeof corr);
+    add_call(s, id);
+    json_t *out =
+        json_pack("{s:s,s:s,s:s,s:O,s:s}", "callConnectionId", id, "serverCallId", server,
+                  "callConnectionState", "connecting", "callbackUri", cb, "correlationId", corr);
+    json_t *targets = json_object_get(j, "targets");
+    if (out && targets)
+        json_object_set(out, "targets", targets);
+    return reply_json(fd, answer ? 200 : 201, out);
+}
+
+static int route_call_action(acs_standin *s, int fd, const char *method, const char *rest,
+                             json_t *j)
+{
+    char id[256];
+    const char *colon = strchr(rest, ':');
+    size_t n = colon ? (size_t)(colon - rest) : strlen(rest);
+    if (n == 0 || n >= sizeof id || memchr(rest, '/', n))
+        return reply_error(fd, 404, "NotFound", "Resource not found.", NULL);
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    const char *verb = colon ? colon + 1 : "";
+    int is_delete = strcmp(method, "DELETE") == 0;
+    if (is_delete != (*verb == '\0'))
+        return reply_error(fd, 404, "NotFound", "Resource not found.", NULL);
+    int i = find_call(s, id);
+    if (i < 0)
+        return call_not_found(fd);
+    if (is_delete || strcmp(verb, "terminate") == 0) {
+        end_call(s, i);
+        return reply(fd, 204, "", NULL, NULL);
+    }
+    if (strcmp(verb, "play") == 0) {
+        if (json_array_size(json_object_get(j, "playSources")) == 0)
+            return bad_request(fd, "playSources is required.");
+        return reply(fd, 202, "", NULL, NULL);
+    }
+    if (strcmp(verb, "recognize") == 0) {
+        json_t *o = json_object_get(j, "recognizeOptions");
+        if (!json_is_string(json_object_get(j, "recognizeInputType")) ||
+            !json_is_object(json_object_get(o, "targetParticipant")))
+            return bad_request(fd, "recognizeInputType and recognizeOptions.targetParticipant "
+                                   "are required.");
+        return reply(fd, 202, "", NULL, NULL);
+    }
+    if (strcmp(verb, "transferToParticipant") == 0) {
+        if (!json_is_object(json_object_get(j, "targetParticipant")))
+            return bad_request(fd, "targetParticipant is required.");
+        json_t *ctx = json_object_get(j, "operationContext");
+        return reply_json(fd, 202,
+                          ctx ? json_pack("{s:O}", "operationContext", ctx) : json_object());
+    }
+    return reply_error(fd, 404, "NotFound", "Resource not found.", NULL);
+}
+
+static int route_recording(acs_standin *s, int fd, json_t *j)
+{
+    json_t *loc = json_object_get(j, "callLocator");
+    if (!json_is_string(json_object_get(loc, "serverCallId")))
+        return bad_request(fd, "callLocator.serverCallId is required.");
+    char id[64];
+    new_id(s, "rec-", id, sizeof id);
+    return reply_json(fd, 200,
+                      json_pack("{s:s,s:s,s:s}", "recordingId", id, "recordingState", "active",
+                                "recordingKind", "azureCommunicationServices"));
+}
+
+static int route_sms(acs_standin *s, int fd, json_t *j)
+{
+    json_t *rcpts = json_object_get(j, "smsRecipients");
+    if (!json_is_string(json_object_get(j, "from")) ||
+        !json_is_string(json_object_get(j, "message")) || json_array_size(rcpts) == 0)
+        return bad_request(fd, "from, smsRecipients and message are required.");
+    json_t *value = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(rcpts, i, r)
+    {
+        char id[80];
+        new_id(s, "Outgoing_", id, sizeof id);
+        json_array_append_new(value,
+                              json_pack("{s:O,s:s,s:i,s:b}", "to", json_object_get(r, "to"),
+                                        "messageId", id, "httpStatusCode", 202, "successful", 1));
+    }
+    return reply_json(fd, 202, json_pack("{s:o}", "value", value));
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int apply_fault(int fd, const acs_standin_fault *f)
+{
+    if (f->delay_ms > 0)
+        sleep_ms(f->delay_ms);
+    if (f->drop)
+        return -1;
+    char extra[64] = "";
+    if (f->retry_after > 0)
+        snprintf(extra, sizeof extra, "Retry-After: %d\r\n", f->retry_after);
+    if (f->raw_body)
+        return reply(fd, f->status, "text/html", extra, f->raw_body);
+    const char *code = f->code            ? f->code
+                       : f->status == 429 ? "TooManyRequests"
+                       : f->status >= 500 ? "InternalServerError"
+                                          : "BadRequest";
+    const char *msg = f->message         ? f->message
+                      : f->status == 429 ? "Too many requests."
+                      : f->status >= 500 ? "An internal error occurred."
+                                         : "Bad request.";
+    return reply_error(fd, f->status, code, msg, extra);
+}
+
+static int route(acs_standin *s, int fd, logged *r)
+{
+    const char *sig_err = check_signature(s, r);
+    snprintf(r->auth_error, sizeof r->auth_error, "%s", sig_err);
+    if (*sig_err)
+        return reply_error(fd, 401, "Denied", sig_err, NULL);
+    if (s->n_faults > 0) {
+        acs_standin_fault f = s->faults[0];
+        memmove(s->faults, s->faults + 1, (size_t)(s->n_faults - 1) * sizeof *s->faults);
+        s->n_faults--;
+        pthread_mutex_unlock(&s->lock);
+        int status = apply_fault(fd, &f);
+        free((char *)f.code);
+        free((char *)f.message);
+        free((char *)f.raw_body);
+        pthread_mutex_lock(&s->lock);
+        return status;
+    }
+    char path[2048];
+    snprintf(path, sizeof path, "%s", r->target);
+    char *q = strchr(path, '?');
+    if (q)
+        *q++ = '\0';
+    if (!q || strncmp(q, "api-version=", 12) != 0 || !q[12])
+        return reply_error(fd, 400, "MissingApiVersionParameter",
+                           "The api-version query parameter (?api-version=) is required.", NULL);
+    size_t vlen = 0;
+    if (find_header(r->head, "Repeatability-Request-ID", &vlen) &&
+        !find_header(r->head, "Repeatability-First-Sent", &vlen))
+        return bad_request(fd, "Repeatability-First-Sent is required with "
+                               "Repeatability-Request-ID.");
+    if (r->body_len) {
+        r->json = json_loadb(r->body, r->body_len, 0, NULL);
+        if (!json_is_object(r->json))
+            return bad_request(fd, "The request body is not a JSON object.");
+    }
+    int post = strcmp(r->method, "POST") == 0;
+    const char *calls = "/calling/callConnections";
+    size_t cl = strlen(calls);
+    if (post && strcmp(path, "/calling/callConnections:answer") == 0)
+        return route_connect(s, fd, r->json, 1);
+    if (post && strcmp(path, calls) == 0)
+        return route_connect(s, fd, r->json, 0);
+    if (strncmp(path, calls, cl) == 0 && path[cl] == '/' &&
+        (post || strcmp(r->method, "DELETE") == 0))
+        return route_call_action(s, fd, r->method, path + cl + 1, r->json);
+    if (post && strcmp(path, "/calling/recordings") == 0)
+        return route_recording(s, fd, r->json);
+    if (post && strcmp(path, "/sms") == 0)
+        return route_sms(s, fd, r->json);
+    return reply_error(fd, 404, "NotFound", "Resource not found.", NULL);
+}
+
+static void serve(acs_standin *s, int fd)
+{
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    logged r;
+    memset(&r, 0, sizeof r);
+    if (read_request(fd, &r) != 0) {
+        free(r.target);
+        free(r.head);
+        free(r.body);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    r.status = route(s, fd, &r);
+    if (s->n_log == s->cap_log) {
+        int cap = s->cap_log ? 2 * s->cap_log : 16;
+        logged *l = realloc(s->log, (size_t)cap * sizeof *l);
+        if (l) {
+            s->log = l;
+            s->cap_log = cap;
+        }
+    }
+    if (s->n_log < s->cap_log) {
+        s->log[s->n_log++] = r;
+    } else {
+        free(r.target);
+        free(r.head);
+        free(r.body);
+        json_decref(r.json);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *server_main(void *arg)
+{
+    acs_standin *s = arg;
+    for (;;) {
+        struct pollfd pfd[2] = {{s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL;
+        }
+        if (pfd[1].revents)
+            return NULL;
+        if (!pfd[0].revents)
+            continue;
+        int fd = accept(s->listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        serve(s, fd);
+        shutdown(fd, SHUT_RDWR);
+        close(fd);
+    }
+}
+
+acs_standin *acs_standin_start(const char *access_key)
+{
+    const char *key = access_key ? access_key : ACS_STANDIN_KEY;
+    size_t klen = strlen(key);
+    acs_standin *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->listen_fd = -1;
+    s->wake[0] = s->wake[1] = -1;
+    pthread_mutex_init(&s->lock, NULL);
+    s->seed = ((unsigned long long)time(NULL) << 20) ^ (unsigned long long)getpid();
+    if (klen == 0 || klen % 4 || klen / 4 * 3 > sizeof s->key)
+        goto fail;
+    int n = EVP_DecodeBlock(s->key, (const unsigned char *)key, (int)klen);
+    if (n < 0)
+        goto fail;
+    s->key_len = n - (key[klen - 1] == '=') - (key[klen - 2] == '=');
+    if (pipe(s->wake) != 0)
+        goto fail;
+    s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(s->listen_fd, 64) != 0 ||
+        getsockname(s->listen_fd, (struct sockaddr *)&a, &alen) != 0)
+        goto fail;
+    s->port = ntohs(a.sin_port);
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+    snprintf(s->host, sizeof s->host, "127.0.0.1:%d", s->port);
+    if (pthread_create(&s->thread, NULL, server_main, s) != 0)
+        goto fail;
+    return s;
+fail:
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->wake[0] >= 0) {
+        close(s->wake[0]);
+        close(s->wake[1]);
+    }
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return NULL;
+}
+
+const char *acs_standin_url(acs_standin *s)
+{
+    return s->url;
+}
+
+const char *acs_standin_host(acs_standin *s)
+{
+    return s->host;
+}
+
+void acs_standin_push_fault(acs_standin *s, const acs_standin_fault *f)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->n_faults == s->cap_faults) {
+        int cap = s->cap_faults ? 2 * s->cap_faults : 8;
+        acs_standin_fault *v = realloc(s->faults, (size_t)cap * sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&s->lock);
+            return;
+        }
+        s->faults = v;
+        s->cap_faults = cap;
+    }
+    acs_standin_fault *d = &s->faults[s->n_faults++];
+    *d = *f;
+    d->code = dup_or_null(f->code);
+    d->message = dup_or_null(f->message);
+    d->raw_body = dup_or_null(f->raw_body);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int acs_standin_faults_pending(acs_standin *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->n_faults;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+void acs_standin_add_call(acs_standin *s, const char *id)
+{
+    pthread_mutex_lock(&s->lock);
+    add_call(s, id);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int acs_standin_request_count(acs_standin *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->n_log;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+#define WITH_REQUEST(s, i, expr, fallback)      \
+    do {                                        \
+        pthread_mutex_lock(&(s)->lock);         \
+        __typeof__(fallback) out_ = (fallback); \
+        if ((i) >= 0 && (i) < (s)->n_log) {     \
+            const logged *r = &(s)->log[i];     \
+            out_ = (expr);                      \
+        }                                       \
+        pthread_mutex_unlock(&(s)->lock);       \
+        return out_;                            \
+    } while (0)
+
+char *acs_standin_request_method(acs_standin *s, int i)
+{
+    WITH_REQUEST(s, i, strdup(r->method), (char *)NULL);
+}
+
+char *acs_standin_request_target(acs_standin *s, int i)
+{
+    WITH_REQUEST(s, i, strdup(r->target), (char *)NULL);
+}
+
+char *acs_standin_request_path(acs_standin *s, int i)
+{
+    WITH_REQUEST(s, i, strndup(r->target, strcspn(r->target, "?")), (char *)NULL);
+}
+
+char *acs_standin_request_body(acs_standin *s, int i)
+{
+    WITH_REQUEST(s, i, strdup(r->body), (char *)NULL);
+}
+
+json_t *acs_standin_request_json(acs_standin *s, int i)
+{
+    WITH_REQUEST(s, i, json_incref(r->json), (json_t *)NULL);
+}
+
+char *acs_standin_request_header(acs_standin *s, int i, const char *name)
+{
+    WITH_REQUEST(s, i, header_dup(r->head, name), (char *)NULL);
+}
+
+int acs_standin_request_status(acs_standin *s, int i)
+{
+    WITH_REQUEST(s, i, r->status, -1);
+}
+
+char *acs_standin_request_auth_error(acs_standin *s, int i)
+{
+    WITH_REQUEST(s, i, strdup(r->auth_error), (char *)NULL);
+}
+
+void acs_standin_stop(acs_standin *s)
+{
+    if (!s)
+        return;
+    ssize_t w = write(s->wake[1], "x", 1);
+    (void)w;
+    pthread_join(s->thread, NULL);
+    close(s->listen_fd);
+    close(s->wake[0]);
+    close(s->wake[1]);
+    for (int i = 0; i < s->n_log; i++) {
+        free(s->log[i].target);
+        free(s->log[i].head);
+        free(s->log[i].body);
+        json_decref(s->log[i].json);
+    }
+    free(s->log);
+    for (int i = 0; i < s->n_faults; i++) {
+        free((char *)s->faults[i].code);
+        free((char *)s->faults[i].message);
+        free((char *)s->faults[i].raw_body);
+    }
+    free(s->faults);
+    for (int i = 0; i < s->n_calls; i++)
+        free(s->calls[i]);
+    free(s->calls);
+    pthread_mutex_destroy(&s->lock);
+    OPENSSL_cleanse(s->key, sizeof s->key);
+    free(s);
+}

@@ -1,0 +1,95 @@
+/* A local stand-in for Azure Communication Services (Call Automation
+ * 2024-09-15 and SMS 2021-03-07) for tests.
+ *
+ * Lifecycle:
+ *   1. acs_standin_start() binds 127.0.0.1 on an ephemeral port and runs one
+ *      server thread; acs_standin_url() is the endpoint to give a client.
+ *   2. The test queues faults (acs_standin_push_fault) and drives it with
+ *      any HTTP client; every request is logged, valid or not.
+ *   3. acs_standin_stop() joins the thread and frees everything.
+ *
+ * Behaviour, as ACS's:
+ *   - Every request must carry x-ms-date (RFC 1123, within 15 minutes of
+ *     now), x-ms-content-sha256 (Base64 SHA-256 of the body) and
+ *     Authorization: HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256
+ *     &Signature=<Base64 HMAC-SHA256(Base64-decoded key, "METHOD\npath?query\n
+ *     date;host;hash")>, host being the Host header received. Anything else
+ *     gets 401 {"error":{"code":"Denied","message":...}} with the reason.
+ *     The check is an implementation of its own (OpenSSL), not libccai's.
+ *   - api-version query parameter required (400 MissingApiVersionParameter);
+ *     a body must be JSON (400 BadRequest); Repeatability-Request-ID needs
+ *     Repeatability-First-Sent (400).
+ *   - POST /calling/callConnections:answer (incomingCallContext, callbackUri
+ *     required) 200, POST /calling/callConnections (targets, callbackUri) 201,
+ *     both with CallConnectionProperties (callConnectionId, serverCallId,
+ *     callConnectionState "connecting", callbackUri, correlationId).
+ *   - POST /calling/callConnections/{id}:play (playSources) 202,
+ *     :recognize (recognizeInputType, recognizeOptions.targetParticipant) 202,
+ *     :transferToParticipant (targetParticipant) 202 {"operationContext":..},
+ *     :terminate 204, DELETE /calling/callConnections/{id} 204. An unknown
+ *     or ended call gives 404 {"error":{"code":"8522","message":"Call not found"}}.
+ *   - POST /calling/recordings (callLocator.serverCallId) 200
+ *     {"recordingId","recordingState":"active","recordingKind":"azureCommunicationServices"}.
+ *   - POST /sms (from, smsRecipients[].to, message) 202
+ *     {"value":[{"to","messageId":"Outgoing_...","httpStatusCode":202,"successful":true}]}.
+ *   - Other paths 404. Every reply closes the connection.
+ *   Faults are taken, oldest first, by the next request that passed
+ *   authentication, before routing; a 401 never consumes one.
+ *
+ * Context: every function may be called from any thread while the server
+ * runs, except acs_standin_stop (once, not concurrently with the others).
+ * Ownership: inputs are copied; char * results are malloc'd, free() them;
+ * json_t * results are new references (json_decref them).
+ * Not part of libccai: C11 + POSIX + OpenSSL + jansson. */
+#ifndef CCAI_TEST_ACS_STANDIN_H
+#define CCAI_TEST_ACS_STANDIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Base64 of "ccai-test-acs-access-key-0123456789". */
+#define ACS_STANDIN_KEY "Y2NhaS10ZXN0LWFjcy1hY2Nlc3Mta2V5LTAxMjM0NTY3ODk="
+
+typedef struct acs_standin acs_standin;
+
+/* NULL takes ACS_STANDIN_KEY. NULL on failure (bind, thread, bad key). */
+acs_standin *acs_standin_start(const char *access_key);
+/* "http://127.0.0.1:<port>"; valid until acs_standin_stop(). */
+const char *acs_standin_url(acs_standin *s);
+/* "127.0.0.1:<port>", the host that requests are signed with. */
+const char *acs_standin_host(acs_standin *s);
+
+typedef struct acs_standin_fault {
+    int status;           /* HTTP status: 429, 500, 503, 400, ... */
+    const char *code;     /* error.code; NULL = "TooManyRequests" / "InternalServerError" /
+                             "BadRequest" */
+    const char *message;  /* NULL = a generic one */
+    int retry_after;      /* > 0: Retry-After: <seconds> */
+    const char *raw_body; /* replaces the JSON error body (an HTML gateway page...) */
+    int drop;             /* close the connection without any reply */
+    int delay_ms;         /* wait before replying (or dropping) */
+} acs_standin_fault;
+
+void acs_standin_push_fault(acs_standin *s, const acs_standin_fault *f);
+int acs_standin_faults_pending(acs_standin *s);
+
+/* Register a connected call (as if answered earlier). */
+void acs_standin_add_call(acs_standin *s, const char *call_connection_id);
+
+/* Request log, in arrival order; i out of range gives NULL / -1. */
+int acs_standin_request_count(acs_standin *s);
+char *acs_standin_request_method(acs_standin *s, int i);
+char *acs_standin_request_target(acs_standin *s, int i); /* path and query, as sent */
+char *acs_standin_request_path(acs_standin *s, int i);   /* without the query */
+char *acs_standin_request_body(acs_standin *s, int i);   /* raw, NUL-terminated */
+json_t *acs_standin_request_json(acs_standin *s, int i); /* parsed body; NULL if none */
+/* First header of that name (case-insensitive), value trimmed; NULL if absent. */
+char *acs_standin_request_header(acs_standin *s, int i, const char *name);
+int acs_standin_request_status(acs_standin *s, int i); /* status replied, -1 dropped */
+/* Why the signature check failed ("" when it passed); malloc'd. */
+char *acs_standin_request_auth_error(acs_standin *s, int i);
+
+/* NULL is fine. */
+void acs_standin_stop(acs_standin *s);
+
+#endif
