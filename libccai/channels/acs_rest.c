@@ -269,35 +269,13 @@ static bool schedule_retry(Ccai_acs_op *op, int64_t hint_ms)
 {
     Ccai_acs_rest *c = op->client;
     uint64_t delay;
-    if (hint_ms >= 0) {
+    if (hint_ms >= 0)
         delay = (uint64_t)hint_ms;
-    } else {
-        int shift = op->attempts - 1 < 10 ? op->attempts - 1 : 10;
-        uint64_t base = (uint64_t)c->base_backoff_ms << shift;
-        if (base > c->max_backoff_ms)
-            base = c->max_backoff_ms;
-        unsigned char r = 255;
-        Ccai_random_bytes(&r, 1);
-        /* Jitter in (0.75, 1]: clients that failed together spread out. */
-        delay = base * (750u + (uint64_t)r * 250u / 255u) / 1000u;
-    }
+    else
+        delay = Ccai_backoff_ms(op->attempts, c->base_backoff_ms, c->max_backoff_ms);
     Ccai_log(Ccai_ctx_logger(c->ctx), CCAI_LOG_WARN, "acs: attempt %d failed, retry in %llu ms",
              op->attempts, (unsigned long long)delay);
     return Ccai_timer_start(c->ctx, &op->backoff, delay) == CCAI_OK;
-}
-
-/* A printable excerpt of a non-JSON error body. */
-static char *snippet(const char *body, size_t len)
-{
-    size_t n = len < ERROR_SNIPPET_MAX ? len : ERROR_SNIPPET_MAX;
-    char *s = Ccai_strndup(body, n);
-    if (!s)
-        return NULL;
-    for (size_t i = 0; s[i]; i++) {
-        if ((unsigned char)s[i] < 0x20)
-            s[i] = ' ';
-    }
-    return s;
 }
 
 static void on_error_reply(Ccai_acs_op *op, Ccai_http_req *req, long status, const char *body,
@@ -310,7 +288,7 @@ static void on_error_reply(Ccai_acs_op *op, Ccai_http_req *req, long status, con
     json_t *err = json_object_get(json, "error");
     const char *text = json_string_value(json_object_get(err, "message"));
     res.error_code = json_string_value(json_object_get(err, "code"));
-    char *excerpt = !text && len ? snippet(body, len) : NULL;
+    char *excerpt = !text && len ? Ccai_printable_excerpt(body, len, ERROR_SNIPPET_MAX) : NULL;
     char *msg;
     if (res.error_code)
         msg = Ccai_asprintf("acs: HTTP %ld, %s: %s", status, res.error_code,

@@ -61,6 +61,14 @@ int64_t Ccai_days_from_civil(int64_t y, int m, int d);
 int64_t Ccai_floor_div(int64_t a, int64_t b);
 void Ccai_civil_from_days(int64_t days, int64_t *ret_y, int *ret_m, int *ret_d);
 
+/* Delay before retrying after the attempt-th failure (1-based):
+ * min(base_ms * 2^(attempt-1), max_ms) scaled by a random factor in
+ * (0.75, 1], so clients that failed together spread out. */
+uint64_t Ccai_backoff_ms(int attempt, uint32_t base_ms, uint32_t max_ms);
+/* A printable excerpt of at most max bytes of body[0..len): control bytes
+ * become spaces. Freed with ccai_free(); NULL on NOMEM. */
+char *Ccai_printable_excerpt(const char *body, size_t len, size_t max);
+
 /* Cryptographically random bytes; false when the system has none. */
 bool Ccai_random_bytes(void *out, size_t len);
 /* A random RFC 4122 version 4 UUID, 36 characters + NUL. */

@@ -41,6 +41,29 @@ bool Ccai_random_bytes(void *out, size_t len)
     return RAND_bytes(out, (int)len) == 1;
 }
 
+uint64_t Ccai_backoff_ms(int attempt, uint32_t base_ms, uint32_t max_ms)
+{
+    int shift = attempt <= 1 ? 0 : attempt - 1 < 20 ? attempt - 1 : 20;
+    uint64_t base = (uint64_t)base_ms << shift;
+    if (base > max_ms)
+        base = max_ms;
+    unsigned char r = 255;
+    Ccai_random_bytes(&r, 1);
+    return base * (750u + (uint64_t)r * 250u / 255u) / 1000u;
+}
+
+char *Ccai_printable_excerpt(const char *body, size_t len, size_t max)
+{
+    char *s = Ccai_strndup(body, len < max ? len : max);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; s[i]; i++) {
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+            s[i] = ' ';
+    }
+    return s;
+}
+
 bool Ccai_uuid4(char out[37])
 {
     unsigned char b[16];

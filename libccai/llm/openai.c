@@ -472,18 +472,11 @@ static void retry(Ccai_llm_call *c, char *reason, int64_t hint_ms, bool same_mod
     c->last_error = reason;
     uint64_t delay = 0;
     if (same_model_ok && c->attempt < m->retries) {
-        if (hint_ms >= 0) {
+        if (hint_ms >= 0)
             delay = (uint64_t)hint_ms;
-        } else {
-            /* min(0.5 s * 2^n, max) with jitter in (0.75, 1]. */
-            uint64_t base = 500u << (c->attempt - 1 < 5 ? c->attempt - 1 : 5);
-            uint64_t max = c->max_backoff_ms ? c->max_backoff_ms : 8000;
-            if (base > max)
-                base = max;
-            unsigned char r = 0;
-            Ccai_random_bytes(&r, 1);
-            delay = base * (750u + (uint64_t)r * 250u / 255u) / 1000u;
-        }
+        else /* min(0.5 s * 2^n, max) with jitter in (0.75, 1]. */
+            delay =
+                Ccai_backoff_ms(c->attempt, 500u, c->max_backoff_ms ? c->max_backoff_ms : 8000u);
     } else {
         c->model_idx++;
         c->attempt = 0;

@@ -194,6 +194,39 @@ static void test_log(void **state)
     Ccai_log(NULL, CCAI_LOG_ERROR, "no logger is fine");
 }
 
+/* Retry delays double from base up to max, with jitter in (0.75, 1]. */
+static void test_backoff(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 200; round++) {
+        uint64_t d1 = Ccai_backoff_ms(1, 500, 8000);
+        assert_true(d1 >= 375 && d1 <= 500);
+        uint64_t d3 = Ccai_backoff_ms(3, 500, 8000);
+        assert_true(d3 >= 1500 && d3 <= 2000);
+        uint64_t d9 = Ccai_backoff_ms(9, 500, 8000); /* capped */
+        assert_true(d9 >= 6000 && d9 <= 8000);
+        uint64_t big = Ccai_backoff_ms(1000, UINT32_MAX, UINT32_MAX); /* no overflow */
+        assert_true(big >= (uint64_t)UINT32_MAX * 3 / 4 && big <= UINT32_MAX);
+        assert_true(Ccai_backoff_ms(0, 500, 8000) <= 500);
+    }
+}
+
+static void test_printable_excerpt(void **state)
+{
+    (void)state;
+    const char body[] = "<html>\r\n<b>502</b>\tBad\x7fGateway</html>";
+    char *s = Ccai_printable_excerpt(body, sizeof body - 1, 200);
+    assert_non_null(s);
+    assert_string_equal(s, "<html>  <b>502</b> Bad Gateway</html>");
+    ccai_free(s);
+    s = Ccai_printable_excerpt(body, sizeof body - 1, 6);
+    assert_string_equal(s, "<html>");
+    ccai_free(s);
+    s = Ccai_printable_excerpt("", 0, 10);
+    assert_string_equal(s, "");
+    ccai_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +238,8 @@ int main(void)
         cmocka_unit_test(test_allocator_hooks),
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_printable_excerpt),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
