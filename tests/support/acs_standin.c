@@ -1,5 +1,6 @@
 /* A local ACS stand-in that checks HMAC signatures (see the header). */
 #include "support/acs_standin.h"
+#include "support/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,37 +60,6 @@ static char *dup_or_null(const char *s)
 
 /* Replies --------------------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-    }
-}
-
 static int reply(int fd, int status, const char *content_type, const char *extra, const char *body)
 {
     char head[512];
@@ -97,10 +67,10 @@ static int reply(int fd, int status, const char *content_type, const char *extra
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
                      "x-ms-client-request-id: standin\r\nConnection: close\r\n%s\r\n",
-                     status, reason(status), blen ? "Content-Type: " : "", blen ? content_type : "",
-                     blen ? "\r\n" : "", blen, extra ? extra : "");
-    if (n > 0 && (size_t)n < sizeof head && write_all(fd, head, (size_t)n) == 0 && blen)
-        write_all(fd, body, blen);
+                     status, wire_reason(status), blen ? "Content-Type: " : "",
+                     blen ? content_type : "", blen ? "\r\n" : "", blen, extra ? extra : "");
+    if (n > 0 && (size_t)n < sizeof head && wire_write_all(fd, head, (size_t)n) == 0 && blen)
+        wire_write_all(fd, body, blen);
     return status;
 }
 
@@ -125,84 +95,24 @@ static int reply_error(int fd, int status, const char *code, const char *message
 
 /* Headers and requests -------------------------------------------------------------- */
 
-static const char *find_header(const char *head, const char *name, size_t *ret_len)
-{
-    size_t nl = strlen(name);
-    for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            const char *v = line + nl + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            const char *end = strstr(v, "\r\n");
-            size_t n = end ? (size_t)(end - v) : strlen(v);
-            while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-                n--;
-            *ret_len = n;
-            return v;
-        }
-    }
-    return NULL;
-}
-
 static char *header_dup(const char *head, const char *name)
 {
     size_t n = 0;
-    const char *v = find_header(head, name, &n);
+    const char *v = wire_find_header(head, name, &n);
     return v ? strndup(v, n) : NULL;
 }
 
 static int read_request(int fd, logged *r)
 {
-    char *buf = malloc(HEAD_MAX + 1);
-    size_t len = 0;
-    char *end = NULL;
-    if (!buf)
+    wire_request w;
+    if (wire_read_request(fd, &w, HEAD_MAX, BODY_MAX) != 0)
         return -1;
-    while (!end) {
-        if (len == HEAD_MAX)
-            goto fail;
-        ssize_t n = recv(fd, buf + len, HEAD_MAX - len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        len += (size_t)n;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    size_t head = (size_t)(end - buf) + 2; /* keep the last CRLF for header search */
-    char target[2048];
-    if (sscanf(buf, "%15s %2047s", r->method, target) != 2)
-        goto fail;
-    r->target = strdup(target);
-    r->head = strndup(buf, head);
-    size_t vlen = 0, clen = 0;
-    const char *cl = find_header(buf, "Content-Length", &vlen);
-    if (cl)
-        clen = strtoul(cl, NULL, 10);
-    if (clen > BODY_MAX || !r->target || !r->head)
-        goto fail;
-    r->body = malloc(clen + 1);
-    if (!r->body)
-        goto fail;
-    size_t have = len - (head + 2) < clen ? len - (head + 2) : clen;
-    memcpy(r->body, buf + head + 2, have);
-    while (have < clen) {
-        ssize_t n = recv(fd, r->body + have, clen - have, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        have += (size_t)n;
-    }
-    r->body[clen] = '\0';
-    r->body_len = clen;
-    free(buf);
+    memcpy(r->method, w.method, sizeof r->method);
+    r->target = w.target;
+    r->head = w.head;
+    r->body = w.body;
+    r->body_len = w.body_len;
     return 0;
-fail:
-    free(buf);
-    return -1;
 }
 
 /* Signature check: an implementation independent of libccai's. */
@@ -238,7 +148,7 @@ static const char *check_signature(acs_standin *s, const logged *r)
                 {"Authorization", auth, sizeof auth}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         size_t n = 0;
-        const char *v = find_header(r->head, want[i].name, &n);
+        const char *v = wire_find_header(r->head, want[i].name, &n);
         if (!v || n >= want[i].size)
             return i == 0   ? "missing x-ms-date"
                    : i == 1 ? "missing x-ms-content-sha256"
@@ -421,17 +331,10 @@ static int route_sms(acs_standin *s, int fd, json_t *j)
     return reply_json(fd, 202, json_pack("{s:o}", "value", value));
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static int apply_fault(int fd, const acs_standin_fault *f)
 {
     if (f->delay_ms > 0)
-        sleep_ms(f->delay_ms);
+        wire_sleep_ms(f->delay_ms);
     if (f->drop)
         return -1;
     char extra[64] = "";
@@ -477,8 +380,8 @@ static int route(acs_standin *s, int fd, logged *r)
         return reply_error(fd, 400, "MissingApiVersionParameter",
                            "The api-version query parameter (?api-version=) is required.", NULL);
     size_t vlen = 0;
-    if (find_header(r->head, "Repeatability-Request-ID", &vlen) &&
-        !find_header(r->head, "Repeatability-First-Sent", &vlen))
+    if (wire_find_header(r->head, "Repeatability-Request-ID", &vlen) &&
+        !wire_find_header(r->head, "Repeatability-First-Sent", &vlen))
         return bad_request(fd, "Repeatability-First-Sent is required with "
                                "Repeatability-Request-ID.");
     if (r->body_len) {

@@ -1,5 +1,6 @@
 /* A local Twilio REST stand-in and a signed-webhook sender (see the header). */
 #include "support/twilio_standin.h"
+#include "support/wire.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -243,37 +244,6 @@ static void new_sid(twilio_standin *s, const char *prefix, char out[35])
 
 /* Replies ------------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-    }
-}
-
 static void reply(int fd, int status, const char *content_type, const char *extra_headers,
                   const char *body)
 {
@@ -281,13 +251,13 @@ static void reply(int fd, int status, const char *content_type, const char *extr
     sb_printf(&b,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Twilio-Request-Id: RQ%032x\r\nConnection: close\r\n",
-              status, reason(status), content_type, strlen(body), (unsigned)status);
+              status, wire_reason(status), content_type, strlen(body), (unsigned)status);
     if (extra_headers)
         sb_puts(&b, extra_headers);
     sb_puts(&b, "\r\n");
     sb_puts(&b, body);
     if (!b.failed)
-        write_all(fd, b.data, b.len);
+        wire_write_all(fd, b.data, b.len);
     free(b.data);
 }
 
@@ -494,17 +464,10 @@ static int route_message(twilio_standin *s, int fd, const params *p)
     return 201;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static int apply_fault(int fd, const twilio_standin_fault *f)
 {
     if (f->delay_ms > 0)
-        sleep_ms(f->delay_ms);
+        wire_sleep_ms(f->delay_ms);
     if (f->drop)
         return -1;
     char extra[64] = "";
@@ -531,77 +494,17 @@ static int apply_fault(int fd, const twilio_standin_fault *f)
 
 /* Connections -------------------------------------------------------------------- */
 
-static const char *find_header(const char *head, const char *name, size_t *ret_len)
-{
-    size_t nl = strlen(name);
-    for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            const char *v = line + nl + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            const char *end = strstr(v, "\r\n");
-            size_t n = end ? (size_t)(end - v) : strlen(v);
-            while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-                n--;
-            *ret_len = n;
-            return v;
-        }
-    }
-    return NULL;
-}
-
 static int read_request(int fd, logged *r)
 {
-    char *buf = malloc(HEAD_MAX + 1);
-    size_t len = 0;
-    char *end = NULL;
-    if (!buf)
+    wire_request w;
+    if (wire_read_request(fd, &w, HEAD_MAX, BODY_MAX) != 0)
         return -1;
-    while (!end) {
-        if (len == HEAD_MAX)
-            goto fail;
-        ssize_t n = recv(fd, buf + len, HEAD_MAX - len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        len += (size_t)n;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    size_t head = (size_t)(end - buf) + 2; /* keep the last CRLF for header search */
-    char target[2048];
-    if (sscanf(buf, "%15s %2047s", r->method, target) != 2)
-        goto fail;
-    r->target = strdup(target);
-    r->head = strndup(buf, head);
-    size_t vlen = 0, clen = 0;
-    const char *cl = find_header(buf, "Content-Length", &vlen);
-    if (cl)
-        clen = strtoul(cl, NULL, 10);
-    if (clen > BODY_MAX || !r->target || !r->head)
-        goto fail;
-    r->body = malloc(clen + 1);
-    if (!r->body)
-        goto fail;
-    size_t have = len - (head + 2) < clen ? len - (head + 2) : clen;
-    memcpy(r->body, buf + head + 2, have);
-    while (have < clen) {
-        ssize_t n = recv(fd, r->body + have, clen - have, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        have += (size_t)n;
-    }
-    r->body[clen] = '\0';
-    r->body_len = clen;
-    free(buf);
+    memcpy(r->method, w.method, sizeof r->method);
+    r->target = w.target;
+    r->head = w.head;
+    r->body = w.body;
+    r->body_len = w.body_len;
     return 0;
-fail:
-    free(buf);
-    return -1;
 }
 
 static void serve(twilio_standin *s, int fd)
@@ -617,13 +520,13 @@ static void serve(twilio_standin *s, int fd)
         return;
     }
     size_t vlen = 0;
-    const char *ct = find_header(r.head, "Content-Type", &vlen);
+    const char *ct = wire_find_header(r.head, "Content-Type", &vlen);
     if (ct && vlen >= 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
         params_parse(&r.form, r.body, r.body_len);
 
     pthread_mutex_lock(&s->lock);
     int status;
-    const char *auth = find_header(r.head, "Authorization", &vlen);
+    const char *auth = wire_find_header(r.head, "Authorization", &vlen);
     char path[2048];
     snprintf(path, sizeof path, "%s", r.target);
     path[strcspn(path, "?")] = '\0';
@@ -887,7 +790,7 @@ char *twilio_standin_request_body(twilio_standin *s, int i)
 static char *header_copy(const logged *r, const char *name)
 {
     size_t n = 0;
-    const char *v = find_header(r->head, name, &n);
+    const char *v = wire_find_header(r->head, name, &n);
     return v ? strndup(v, n) : NULL;
 }
 
