@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "io/io.h"
+#include "io/restop.h"
 #include "llm/llm.h" /* Ccai_llm_retry_after_ms */
 
 #include <openssl/evp.h>
@@ -29,22 +30,17 @@ struct Ccai_twilio_rest {
     char *auth_header; /* "Authorization: Basic ..." */
     int max_attempts;
     uint32_t base_backoff_ms, max_backoff_ms, timeout_ms;
-    Ccai_twilio_op *ops; /* running operations */
+    Ccai_rest_op *ops; /* running operations */
 };
 
 struct Ccai_twilio_op {
+    Ccai_rest_op base; /* first: the list holds Ccai_rest_op pointers */
     Ccai_twilio_rest *client;
-    Ccai_twilio_op *prev, *next;
     char *url;
     char *body;
     bool idempotent; /* may be retried after a transport failure */
     Ccai_twilio_done_fn cb;
     void *ud;
-    int attempts;
-    Ccai_http_req *req;
-    Ccai_timer backoff;
-    bool in_callback;
-    bool cancelled;
 };
 
 /* Client ------------------------------------------------------------------- */
@@ -140,8 +136,8 @@ void Ccai_twilio_rest_free(Ccai_twilio_rest *c)
     if (!c)
         return;
     while (c->ops) {
-        Ccai_twilio_op *op = c->ops;
-        c->ops = op->next;
+        Ccai_twilio_op *op = (Ccai_twilio_op *)c->ops;
+        Ccai_rest_op_unlink(&op->base);
         op_free(op, c->ctx);
     }
     ccai_free(c->account_sid);
@@ -155,26 +151,10 @@ void Ccai_twilio_rest_free(Ccai_twilio_rest *c)
 
 /* Operations --------------------------------------------------------------- */
 
-static void op_unlink(Ccai_twilio_op *op)
-{
-    Ccai_twilio_rest *c = op->client;
-    if (!c)
-        return;
-    if (op->prev)
-        op->prev->next = op->next;
-    else
-        c->ops = op->next;
-    if (op->next)
-        op->next->prev = op->prev;
-    op->prev = op->next = NULL;
-}
-
 /* Free an unlinked operation, stopping whatever it has in flight. */
 static void op_free(Ccai_twilio_op *op, ccai_ctx *ctx)
 {
-    Ccai_timer_stop(ctx, &op->backoff);
-    if (op->req)
-        Ccai_http_cancel(op->req);
+    Ccai_rest_op_stop(ctx, &op->base);
     ccai_free(op->url);
     ccai_free(op->body);
     ccai_free(op);
@@ -182,26 +162,23 @@ static void op_free(Ccai_twilio_op *op, ccai_ctx *ctx)
 
 void Ccai_twilio_op_cancel(Ccai_twilio_op *op)
 {
-    if (!op || op->cancelled)
-        return;
-    op->cancelled = true;
-    if (op->in_callback)
-        return; /* freed when its callback returns */
-    op_unlink(op);
+    if (!op || !Ccai_rest_op_cancel(&op->base))
+        return; /* inside its callback: freed when the callback returns */
+    Ccai_rest_op_unlink(&op->base);
     op_free(op, op->client->ctx);
 }
 
 static void finish(Ccai_twilio_op *op, ccai_status st, Ccai_twilio_result *res)
 {
     ccai_ctx *ctx = op->client->ctx; /* outlives the client */
-    op_unlink(op);
+    Ccai_rest_op_unlink(&op->base);
     op->client = NULL; /* the callback may free the client */
-    res->attempts = op->attempts;
+    res->attempts = op->base.attempts;
     if (!res->body)
         res->body = "";
-    op->in_callback = true;
+    op->base.in_callback = true;
     op->cb(st, res, op->ud);
-    op->in_callback = false;
+    op->base.in_callback = false;
     op_free(op, ctx);
 }
 
@@ -223,14 +200,8 @@ static void on_backoff(Ccai_timer *t, void *ud)
 static bool schedule_retry(Ccai_twilio_op *op, int64_t hint_ms)
 {
     Ccai_twilio_rest *c = op->client;
-    uint64_t delay;
-    if (hint_ms >= 0)
-        delay = (uint64_t)hint_ms;
-    else
-        delay = Ccai_backoff_ms(op->attempts, c->base_backoff_ms, c->max_backoff_ms);
-    Ccai_log(Ccai_ctx_logger(c->ctx), CCAI_LOG_WARN, "twilio: attempt %d failed, retry in %llu ms",
-             op->attempts, (unsigned long long)delay);
-    return Ccai_timer_start(c->ctx, &op->backoff, delay) == CCAI_OK;
+    return Ccai_rest_op_retry_later(c->ctx, &op->base, hint_ms, c->base_backoff_ms,
+                                    c->max_backoff_ms, "twilio");
 }
 
 static void on_error_reply(Ccai_twilio_op *op, Ccai_http_req *req, long status, const char *body,
@@ -263,7 +234,7 @@ static void on_error_reply(Ccai_twilio_op *op, Ccai_http_req *req, long status, 
     else
         msg = Ccai_asprintf("twilio: HTTP %ld without an error body", status);
     bool retryable = status == 429 || status >= 500;
-    if (retryable && op->attempts < op->client->max_attempts) {
+    if (retryable && op->base.attempts < op->client->max_attempts) {
         int64_t hint =
             Ccai_llm_retry_after_ms(Ccai_http_header(req, "retry-after"), NULL, Ccai_wall_ms());
         if (msg)
@@ -275,8 +246,9 @@ static void on_error_reply(Ccai_twilio_op *op, Ccai_http_req *req, long status, 
             finish_error(op, CCAI_ERR_NOMEM, status, "twilio: out of memory");
         return;
     }
-    char *full =
-        msg && op->attempts > 1 ? Ccai_asprintf("%s (after %d attempts)", msg, op->attempts) : NULL;
+    char *full = msg && op->base.attempts > 1
+                     ? Ccai_asprintf("%s (after %d attempts)", msg, op->base.attempts)
+                     : NULL;
     res.error_message = full ? full : msg ? msg : "twilio: error reply";
     finish(op, status == 404 ? CCAI_ERR_NOT_FOUND : CCAI_ERR_HTTP, &res);
     ccai_free(full);
@@ -310,7 +282,7 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
                          void *ud)
 {
     Ccai_twilio_op *op = ud;
-    op->req = NULL;
+    op->base.req = NULL;
     if (st == CCAI_OK) {
         size_t len = 0;
         const char *body = Ccai_http_body(req, &len);
@@ -322,7 +294,7 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
             on_error_reply(op, req, status, body, len);
         return;
     }
-    if (op->idempotent && st != CCAI_ERR_NOMEM && op->attempts < op->client->max_attempts) {
+    if (op->idempotent && st != CCAI_ERR_NOMEM && op->base.attempts < op->client->max_attempts) {
         if (!schedule_retry(op, -1))
             finish_error(op, CCAI_ERR_NOMEM, 0, "twilio: out of memory");
         return;
@@ -351,8 +323,8 @@ static ccai_status http_start(Ccai_twilio_op *op)
         .on_done = on_http_done,
         .ud = op,
     };
-    op->attempts++;
-    return Ccai_http_start(op->client->ctx, &o, &op->req);
+    op->base.attempts++;
+    return Ccai_http_start(op->client->ctx, &o, &op->base.req);
 }
 
 static void attempt(Ccai_twilio_op *op)
@@ -382,16 +354,13 @@ static ccai_status op_start(Ccai_twilio_rest *c, const char *path, char *body, b
     op->idempotent = idempotent;
     op->cb = cb;
     op->ud = ud;
-    Ccai_timer_init(&op->backoff, on_backoff, op);
+    Ccai_rest_op_init(&op->base, on_backoff, op);
     ccai_status st = op->url ? http_start(op) : CCAI_ERR_NOMEM;
     if (st != CCAI_OK) {
         op_free(op, c->ctx);
         return st;
     }
-    op->next = c->ops;
-    if (c->ops)
-        c->ops->prev = op;
-    c->ops = op;
+    Ccai_rest_op_link(&c->ops, &op->base);
     if (ret)
         *ret = op;
     return CCAI_OK;
