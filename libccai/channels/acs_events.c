@@ -36,6 +36,8 @@ static const struct {
     {"RecognizeCanceled", CCAI_ACS_RECOGNIZE_CANCELED},
     {"RecordingStateChanged", CCAI_ACS_RECORDING_STATE_CHANGED},
     {"RecordingFileStatusUpdated", CCAI_ACS_RECORDING_FILE_STATUS_UPDATED},
+    {"SMSReceived", CCAI_ACS_SMS_RECEIVED},
+    {"SMSDeliveryReportReceived", CCAI_ACS_SMS_DELIVERY_REPORT},
 };
 
 static const char validation_type[] = "Microsoft.EventGrid.SubscriptionValidationEvent";
@@ -107,6 +109,22 @@ static void get_str(parser *p, const json_t *obj, const char *key, char **dst)
     *dst = Ccai_strndup(json_string_value(v), json_string_length(v));
     if (!*dst)
         fail(p, CCAI_ERR_NOMEM, "out of memory");
+}
+
+/* get_str() with key matched without regard to case (the first match). */
+static void get_str_ci(parser *p, const json_t *obj, const char *key, char **dst)
+{
+    if (p->status != CCAI_OK || !obj)
+        return;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        if (Ccai_strcasecmp(k, key) == 0) {
+            get_str(p, obj, k, dst);
+            return;
+        }
+    }
 }
 
 /* obj[key] as an object, NULL when absent or null; malformed otherwise. */
@@ -301,6 +319,20 @@ static void read_event(parser *p, Ccai_acs_kind kind, const json_t *elem, const 
             fail(p, CCAI_ERR_PARSE, "%s without \"incomingCallContext\"", "IncomingCall");
         return;
     case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED: get_recording_location(p, data, ev); return;
+    case CCAI_ACS_SMS_RECEIVED:
+    case CCAI_ACS_SMS_DELIVERY_REPORT:
+        get_str_ci(p, data, "messageId", &ev->sms_message_id);
+        get_str_ci(p, data, "from", &ev->sms_from);
+        get_str_ci(p, data, "to", &ev->sms_to);
+        get_str_ci(p, data, "receivedTimestamp", &ev->sms_received_at);
+        if (kind == CCAI_ACS_SMS_RECEIVED) {
+            get_str_ci(p, data, "message", &ev->sms_text);
+            if (p->status == CCAI_OK && (!ev->sms_from || !ev->sms_text))
+                fail(p, CCAI_ERR_PARSE, "SMSReceived without \"from\" or \"message\"");
+        } else {
+            get_str_ci(p, data, "deliveryStatus", &ev->sms_delivery_status);
+        }
+        return;
     default: break;
     }
 
@@ -348,6 +380,12 @@ static void event_clear(Ccai_acs_event *ev)
                      &ev->to_raw_id,
                      &ev->to_phone,
                      &ev->caller_display_name,
+                     &ev->sms_message_id,
+                     &ev->sms_from,
+                     &ev->sms_to,
+                     &ev->sms_text,
+                     &ev->sms_received_at,
+                     &ev->sms_delivery_status,
                      &ev->validation_code,
                      &ev->validation_url};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(strs); i++)

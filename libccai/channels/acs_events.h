@@ -42,7 +42,9 @@ typedef enum Ccai_acs_kind {
     CCAI_ACS_RECOGNIZE_FAILED,
     CCAI_ACS_RECOGNIZE_CANCELED,
     CCAI_ACS_RECORDING_STATE_CHANGED,
-    CCAI_ACS_RECORDING_FILE_STATUS_UPDATED /* Event Grid: the recording is stored */
+    CCAI_ACS_RECORDING_FILE_STATUS_UPDATED, /* Event Grid: the recording is stored */
+    CCAI_ACS_SMS_RECEIVED,                  /* Event Grid: an SMS to the bot's number */
+    CCAI_ACS_SMS_DELIVERY_REPORT            /* Event Grid: SMSDeliveryReportReceived */
 } Ccai_acs_kind;
 
 typedef enum Ccai_acs_recognition {
@@ -102,6 +104,16 @@ typedef struct Ccai_acs_event {
     char *to_raw_id;
     char *to_phone;
     char *caller_display_name;
+
+    /* SMSReceived and SMSDeliveryReportReceived (keys matched without
+     * regard to case: the service's examples use both camelCase and
+     * PascalCase). Numbers are as sent, possibly without the leading '+'. */
+    char *sms_message_id;
+    char *sms_from;
+    char *sms_to;
+    char *sms_text;            /* SMSReceived: the message */
+    char *sms_received_at;     /* receivedTimestamp, ISO 8601 */
+    char *sms_delivery_status; /* delivery report: "Delivered", "Failed", ... */
 
     /* SubscriptionValidation: answer {"validationResponse": code}. */
     char *validation_code;

@@ -49,6 +49,55 @@ static char *parse_err(const char *body, ccai_status want)
     "\"data\":{\"callConnectionId\":\"cc-1\",\"serverCallId\":\"srv-1\",\"correlationId\":"      \
     "\"corr-1\",\"operationContext\":\"[\\\"goodbye\\\"]\""
 
+/* SMSReceived in the Event Grid schema with camelCase keys (the Event Grid
+ * documentation) and PascalCase keys (the REST spec examples), and a
+ * delivery report; an SMS without its text is malformed. */
+static void test_sms_events(void **state)
+{
+    (void)state;
+    Ccai_acs_events l = parse_ok(
+        "[{\"id\":\"s1\",\"topic\":\"/subscriptions/x\",\"subject\":\"/phonenumber/15555555555\","
+        "\"eventType\":\"Microsoft.Communication.SMSReceived\",\"dataVersion\":\"1.0\","
+        "\"eventTime\":\"2024-01-01T00:00:00Z\",\"data\":{\"messageId\":\"Incoming_1\","
+        "\"from\":\"15555555555\",\"to\":\"+15555555556\",\"message\":\"My parcel is late\","
+        "\"receivedTimestamp\":\"2024-01-01T00:00:00.5Z\"}},"
+        "{\"id\":\"s2\",\"eventType\":\"Microsoft.Communication.SMSReceived\",\"data\":{"
+        "\"MessageId\":\"Incoming_2\",\"From\":\"+33600000000\",\"To\":\"+33100000000\","
+        "\"Message\":\"Bonjour\",\"ReceivedTimestamp\":\"2024-01-02T00:00:00Z\"}},"
+        "{\"id\":\"s3\",\"eventType\":\"Microsoft.Communication.SMSDeliveryReportReceived\","
+        "\"data\":{\"messageId\":\"Outgoing_1\",\"from\":\"+15555555556\",\"to\":"
+        "\"+15555555555\",\"deliveryStatus\":\"Delivered\",\"deliveryStatusDetails\":\"No "
+        "error.\",\"receivedTimestamp\":\"2024-01-01T00:00:01Z\",\"tag\":\"x\"}}]",
+        3);
+    const Ccai_acs_event *a = &l.events[0], *b = &l.events[1], *r = &l.events[2];
+    assert_int_equal(a->kind, CCAI_ACS_SMS_RECEIVED);
+    assert_string_equal(a->sms_message_id, "Incoming_1");
+    assert_string_equal(a->sms_from, "15555555555");
+    assert_string_equal(a->sms_to, "+15555555556");
+    assert_string_equal(a->sms_text, "My parcel is late");
+    assert_string_equal(a->sms_received_at, "2024-01-01T00:00:00.5Z");
+    assert_null(a->sms_delivery_status);
+    assert_int_equal(b->kind, CCAI_ACS_SMS_RECEIVED);
+    assert_string_equal(b->sms_message_id, "Incoming_2");
+    assert_string_equal(b->sms_from, "+33600000000");
+    assert_string_equal(b->sms_text, "Bonjour");
+    assert_int_equal(r->kind, CCAI_ACS_SMS_DELIVERY_REPORT);
+    assert_string_equal(r->sms_delivery_status, "Delivered");
+    assert_null(r->sms_text);
+    assert_string_equal(Ccai_acs_kind_name(r->kind), "SMSDeliveryReportReceived");
+    Ccai_acs_events_free(&l);
+
+    char *err = parse_err("[{\"eventType\":\"Microsoft.Communication.SMSReceived\",\"data\":{"
+                          "\"from\":\"+1555\"}}]",
+                          CCAI_ERR_PARSE);
+    assert_non_null(strstr(err, "message"));
+    ccai_free(err);
+    err = parse_err("[{\"eventType\":\"Microsoft.Communication.SMSReceived\",\"data\":{"
+                    "\"from\":\"+1555\",\"message\":42}}]",
+                    CCAI_ERR_PARSE);
+    ccai_free(err);
+}
+
 static void test_call_connected(void **state)
 {
     (void)state;
@@ -296,7 +345,7 @@ static void test_event_grid(void **state)
         "\"4:+15550001111\",\"phoneNumber\":{\"value\":\"+15550001111\"}},\"serverCallId\":"
         "\"srv-9\",\"callerDisplayName\":\"Jane\",\"incomingCallContext\":\"eyJhbGciOi.ctx\","
         "\"customContext\":{\"sipHeaders\":{},\"voipHeaders\":{}},\"correlationId\":\"c-9\"}},"
-        "{\"eventType\":\"Microsoft.Communication.SMSReceived\",\"data\":{}}]",
+        "{\"eventType\":\"Microsoft.Communication.ChatMessageReceived\",\"data\":{}}]",
         1);
     const Ccai_acs_event *e = &l.events[0];
     assert_int_equal(e->kind, CCAI_ACS_INCOMING_CALL);
@@ -840,6 +889,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_call_connected),
+        cmocka_unit_test(test_sms_events),
         cmocka_unit_test(test_recognize_speech),
         cmocka_unit_test(test_recognize_dtmf_and_choice),
         cmocka_unit_test(test_recognize_failed),

@@ -103,14 +103,17 @@ static const char events_body[] =
     "\"value\":\"+33100000000\"}},\"from\":{\"kind\":\"phoneNumber\",\"rawId\":"
     "\"4:+33600000000\",\"phoneNumber\":{\"value\":\"+33600000000\"}},"
     "\"incomingCallContext\":\"ctx\",\"correlationId\":\"k2\",\"serverCallId\":\"s2\"}},"
-    "{\"id\":\"6\",\"type\":\"Microsoft.Communication.SomethingNew\",\"data\":{}}]";
+    "{\"id\":\"6\",\"type\":\"Microsoft.Communication.SomethingNew\",\"data\":{}},"
+    "{\"id\":\"7\",\"eventType\":\"Microsoft.Communication.SMSReceived\",\"data\":{"
+    "\"MessageId\":\"m1\",\"From\":\"+33600000000\",\"To\":\"+33100000000\","
+    "\"Message\":\"Bonjour\",\"ReceivedTimestamp\":\"2024-01-01T00:00:00Z\"}}]";
 
 static ccai_status sc_events(void)
 {
     Ccai_acs_events l = {0, NULL};
     char *err = NULL;
     ccai_status st = Ccai_acs_events_parse(events_body, strlen(events_body), &l, &err);
-    if (st == CCAI_OK && l.n != 5)
+    if (st == CCAI_OK && (l.n != 6 || !l.events[5].sms_text))
         st = CCAI_ERR_INTERNAL;
     Ccai_acs_events_free(&l);
     ccai_free(err);
