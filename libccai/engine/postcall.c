@@ -9,6 +9,7 @@
  * they are written from the stored claim, so every call gets a report. */
 #include "engine/engine.h"
 
+#include "channels/acs_rest.h"
 #include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
@@ -52,6 +53,7 @@ typedef enum step { STEP_SYNTHESIS, STEP_NEXT, STEP_SMS, STEP_DONE } step;
 
 struct Ccai_jobs {
     ccai_ctx *ctx;
+    Ccai_acs_rest *acs; /* the ACS SMS client, made on first use */
     Ccai_timer timer;
     Ccai_store_job *job; /* the job in progress */
     Ccai_store_call *call;
@@ -452,8 +454,27 @@ static void on_sms_sent(ccai_status st, const char *errmsg, void *ud)
     job_finish(j, st == CCAI_OK ? NULL : errmsg);
 }
 
-/* The SMS provider: Twilio's Messages.json when sms.mode is twilio, else
- * the default one: the outbox is the job row, sent to the log. */
+static void on_acs_sms_sent(ccai_status st, const Ccai_acs_result *res, void *ud)
+{
+    Ccai_jobs *j = ud;
+    job_finish(j, st == CCAI_OK ? NULL : res->error_message ? res->error_message : "acs: failed");
+}
+
+/* Send through the ACS SMS API (signed like every ACS request). */
+static void send_acs_sms(Ccai_jobs *j, const char *to, const char *text)
+{
+    ccai_status st = j->acs ? CCAI_OK : Ccai_acs_rest_from_config(j->ctx, &j->acs);
+    if (st == CCAI_OK) {
+        Ccai_acs_sms_params sp = {.to = to, .message = text};
+        st = Ccai_acs_sms_send(j->acs, &sp, on_acs_sms_sent, j, NULL);
+    }
+    if (st != CCAI_OK)
+        job_finish(j, st == CCAI_ERR_CONFIG ? ccai_ctx_errmsg(j->ctx) : ccai_status_str(st));
+}
+
+/* The SMS provider: Twilio's Messages.json when sms.mode is twilio, the ACS
+ * SMS API when it is communication_services, else the default one: the
+ * outbox is the job row, sent to the log. */
 static void run_sms(Ccai_jobs *j)
 {
     Ccai_json_err e;
@@ -470,6 +491,11 @@ static void run_sms(Ccai_jobs *j)
             job_finish(j, st == CCAI_ERR_UNSUPPORTED
                               ? "sms.mode is twilio but twilio.account_sid is not configured"
                               : ccai_status_str(st));
+        return;
+    }
+    if (to && text && mode && strcmp(mode, "communication_services") == 0) {
+        send_acs_sms(j, to, text); /* the request body is built before it returns */
+        json_decref(p);
         return;
     }
     if (to && text)
@@ -524,6 +550,7 @@ void Ccai_jobs_free(ccai_ctx *ctx)
         return;
     job_clear(j);
     Ccai_timer_stop(ctx, &j->timer);
+    Ccai_acs_rest_free(j->acs);
     ccai_free(j);
     ctx->jobs = NULL;
 }

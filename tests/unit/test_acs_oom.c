@@ -79,7 +79,7 @@ static void exhaust(const char *name, scenario fn)
     }
     fail_at = -1;
     assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
-    print_message("%s: %ld allocation points, %d ended in CCAI_ERR_NOMEM\n", name, k, nomem);
+    print_message("# %s: %ld allocation points, %d ended in CCAI_ERR_NOMEM\n", name, k, nomem);
     assert_true(k > 0);
     assert_true(nomem > 0);
 }
