@@ -942,42 +942,47 @@ cleanup:
     return CCAI_OK;
 }
 
-ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret)
+typedef ccai_status (*row_to_json_fn)(Ccai_store *st, sqlite3_stmt *s, json_t **ret);
+
+/* The rows of statement id for call_id, each converted by to_json, as an
+ * array; NOT_FOUND when there are none and the call does not exist. */
+static ccai_status call_rows_json(Ccai_store *st, enum stmt_id id, row_to_json_fn to_json,
+                                  const char *op, const char *call_id, json_t **ret)
 {
     if (!st || !call_id || !ret)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = stmt_get(st, STMT_MESSAGES, &s);
+    ccai_status status = stmt_get(st, id, &s);
     if (status != CCAI_OK)
         return status;
     json_t *arr = json_array();
     if (!arr) {
-        status = fail_nomem(st, "read messages");
+        status = fail_nomem(st, op);
         goto cleanup;
     }
     if (bind_text(s, 1, call_id)) {
-        status = db_fail(st, "read messages");
+        status = db_fail(st, op);
         goto cleanup;
     }
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         json_t *o = NULL;
-        status = message_to_json(st, s, &o);
+        status = to_json(st, s, &o);
         if (status != CCAI_OK)
             goto cleanup;
         if (json_array_append_new(arr, o) != 0) {
-            status = fail_nomem(st, "read messages");
+            status = fail_nomem(st, op);
             goto cleanup;
         }
     }
     if (rc != SQLITE_DONE) {
-        status = db_fail(st, "read messages");
+        status = db_fail(st, op);
         goto cleanup;
     }
     stmt_done(s);
     s = NULL;
     if (json_array_size(arr) == 0)
-        status = call_exists(st, call_id, "read messages");
+        status = call_exists(st, call_id, op);
 
 cleanup:
     stmt_done(s);
@@ -987,6 +992,11 @@ cleanup:
     }
     *ret = arr;
     return CCAI_OK;
+}
+
+ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret)
+{
+    return call_rows_json(st, STMT_MESSAGES, message_to_json, "read messages", call_id, ret);
 }
 
 /* Remove one message (the caller's words a content filter refused: keeping
@@ -1087,49 +1097,7 @@ static ccai_status reminder_to_json(Ccai_store *st, sqlite3_stmt *s, json_t **re
 
 ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id, json_t **ret)
 {
-    if (!st || !call_id || !ret)
-        return CCAI_ERR_INVALID_ARG;
-    sqlite3_stmt *s = NULL;
-    ccai_status status = stmt_get(st, STMT_REMINDERS, &s);
-    if (status != CCAI_OK)
-        return status;
-    json_t *arr = json_array();
-    if (!arr) {
-        status = fail_nomem(st, "read reminders");
-        goto cleanup;
-    }
-    if (bind_text(s, 1, call_id)) {
-        status = db_fail(st, "read reminders");
-        goto cleanup;
-    }
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        json_t *o = NULL;
-        status = reminder_to_json(st, s, &o);
-        if (status != CCAI_OK)
-            goto cleanup;
-        if (json_array_append_new(arr, o) != 0) {
-            status = fail_nomem(st, "read reminders");
-            goto cleanup;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        status = db_fail(st, "read reminders");
-        goto cleanup;
-    }
-    stmt_done(s);
-    s = NULL;
-    if (json_array_size(arr) == 0)
-        status = call_exists(st, call_id, "read reminders");
-
-cleanup:
-    stmt_done(s);
-    if (status != CCAI_OK) {
-        json_decref(arr);
-        return status;
-    }
-    *ret = arr;
-    return CCAI_OK;
+    return call_rows_json(st, STMT_REMINDERS, reminder_to_json, "read reminders", call_id, ret);
 }
 
 /* Jobs ------------------------------------------------------------------- */

@@ -10,74 +10,16 @@
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
 
+#include "support/oom.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_at = -1; /* the allocation number that fails, -1 = none */
-static long n_allocs;
-static long outstanding;
-
-static void *t_malloc(size_t size, void *ud)
+/* Run fn with every allocation failing in turn (support/oom.c). */
+static void exhaust(const char *name, oom_scenario fn)
 {
-    (void)ud;
-    if (fail_at >= 0 && n_allocs++ == fail_at)
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        outstanding++;
-    return p;
-}
-
-static void *t_realloc(void *ptr, size_t size, void *ud)
-{
-    (void)ud;
-    if (fail_at >= 0 && n_allocs++ == fail_at)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        outstanding++;
-    return p;
-}
-
-static void t_free(void *ptr, void *ud)
-{
-    (void)ud;
-    if (ptr)
-        outstanding--;
-    free(ptr);
-}
-
-typedef ccai_status (*scenario)(void);
-
-/* Run fn with allocation k failing, for k = 0, 1, ... until a run makes no
- * more allocations than k (it succeeded without meeting the failure). */
-static void exhaust(const char *name, scenario fn)
-{
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL};
-    assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
-    long k;
-    int nomem = 0;
-    for (k = 0;; k++) {
-        fail_at = k;
-        n_allocs = 0;
-        outstanding = 0;
-        ccai_status st = fn();
-        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
-            fail_msg("%s: allocation %ld failing gave %s", name, k, ccai_status_str(st));
-        if (outstanding != 0)
-            fail_msg("%s: allocation %ld failing leaked %ld blocks", name, k, outstanding);
-        if (st == CCAI_ERR_NOMEM)
-            nomem++;
-        if (n_allocs <= k) {
-            assert_int_equal(st, CCAI_OK);
-            break;
-        }
-    }
-    fail_at = -1;
-    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
-    print_message("# %s: %ld allocation points, %d ended in CCAI_ERR_NOMEM\n", name, k, nomem);
-    assert_true(k > 0);
+    assert_true(oom_exhaust(name, fn, NULL) > 0);
 }
 
 /* Scenarios ------------------------------------------------------------------ */

@@ -13,74 +13,16 @@
 #include "channels/acs_sig.h"
 #include "channels/jwt.h"
 #include "channels/ssml.h"
+#include "support/oom.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_at = -1; /* the allocation number that fails, -1 = none */
-static long n_allocs;
-static long outstanding;
-
-static void *t_malloc(size_t size, void *ud)
+/* Every allocation fails in turn (support/oom.c); each module has some. */
+static void exhaust(const char *name, oom_scenario fn)
 {
-    (void)ud;
-    if (fail_at >= 0 && n_allocs++ == fail_at)
-        return NULL;
-    void *p = malloc(size);
-    if (p)
-        outstanding++;
-    return p;
-}
-
-static void *t_realloc(void *ptr, size_t size, void *ud)
-{
-    (void)ud;
-    if (fail_at >= 0 && n_allocs++ == fail_at)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        outstanding++;
-    return p;
-}
-
-static void t_free(void *ptr, void *ud)
-{
-    (void)ud;
-    if (ptr)
-        outstanding--;
-    free(ptr);
-}
-
-typedef ccai_status (*scenario)(void);
-
-/* Run fn with allocation k failing, k = 0, 1, ... until a run no longer
- * reaches allocation k. */
-static void exhaust(const char *name, scenario fn)
-{
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL};
-    assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
-    long k;
     int nomem = 0;
-    for (k = 0;; k++) {
-        fail_at = k;
-        n_allocs = 0;
-        outstanding = 0;
-        ccai_status st = fn();
-        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
-            fail_msg("%s: allocation %ld failing gave %s", name, k, ccai_status_str(st));
-        if (outstanding != 0)
-            fail_msg("%s: allocation %ld failing leaked %ld blocks", name, k, outstanding);
-        if (st == CCAI_ERR_NOMEM)
-            nomem++;
-        if (n_allocs <= k) {
-            assert_int_equal(st, CCAI_OK);
-            break;
-        }
-    }
-    fail_at = -1;
-    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
-    print_message("# %s: %ld allocation points, %d ended in CCAI_ERR_NOMEM\n", name, k, nomem);
-    assert_true(k > 0);
+    assert_true(oom_exhaust(name, fn, &nomem) > 0);
     assert_true(nomem > 0);
 }
 
@@ -219,20 +161,7 @@ static void test_oom_sign(void **state)
 {
     (void)state;
     /* The signer may need no allocator memory at all (OpenSSL has its own). */
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL};
-    assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
-    for (long k = 0; k < 64; k++) {
-        fail_at = k;
-        n_allocs = 0;
-        outstanding = 0;
-        ccai_status st = sc_sign();
-        assert_true(st == CCAI_OK || st == CCAI_ERR_NOMEM);
-        assert_int_equal(outstanding, 0);
-        if (n_allocs <= k)
-            break;
-    }
-    fail_at = -1;
-    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+    oom_exhaust("acs sign", sc_sign, NULL);
     assert_int_equal(sc_sign(), CCAI_OK);
 }
 
