@@ -168,7 +168,9 @@ ccai_status Ccai_acs_auth_from_config(ccai_ctx *ctx, Ccai_acs_auth **ret)
                                 "verify Call Automation callbacks");
         return CCAI_ERR_CONFIG;
     }
-    Ccai_acs_auth_opts o = {.audience = rid};
+    const char *url =
+        Ccai_config_str(Ccai_ctx_config(ctx), "communication_services.openid_config_url");
+    Ccai_acs_auth_opts o = {.audience = rid, .openid_config_url = url && *url ? url : NULL};
     return Ccai_acs_auth_new(ctx, &o, ret);
 }
 

@@ -318,7 +318,17 @@ static void read_event(parser *p, Ccai_acs_kind kind, const json_t *elem, const 
         if (p->status == CCAI_OK && !ev->incoming_call_context)
             fail(p, CCAI_ERR_PARSE, "%s without \"incomingCallContext\"", "IncomingCall");
         return;
-    case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED: get_recording_location(p, data, ev); return;
+    case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED:
+        get_recording_location(p, data, ev);
+        /* Event Grid names the call in the subject only:
+         * "/recording/call/{callId}/serverCallId/{serverCallId}". */
+        if (p->status == CCAI_OK && !ev->server_call_id) {
+            const char *subject = json_string_value(json_object_get(elem, "subject"));
+            const char *at = subject ? strstr(subject, "/serverCallId/") : NULL;
+            if (at && at[14] && !(ev->server_call_id = Ccai_strdup(at + 14)))
+                fail(p, CCAI_ERR_NOMEM, "%s", "out of memory");
+        }
+        return;
     case CCAI_ACS_SMS_RECEIVED:
     case CCAI_ACS_SMS_DELIVERY_REPORT:
         get_str_ci(p, data, "messageId", &ev->sms_message_id);

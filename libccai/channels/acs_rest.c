@@ -818,6 +818,22 @@ static bool one_of(const char *v, const char *a, const char *b2, const char *c3)
     return !v || strcmp(v, a) == 0 || strcmp(v, b2) == 0 || (c3 && strcmp(v, c3) == 0);
 }
 
+ccai_status Ccai_acs_cancel_media(Ccai_acs_rest *c, const char *id, Ccai_acs_done_fn cb, void *ud,
+                                  Ccai_acs_op **ret)
+{
+    if (!c || !cb || !valid_id(id))
+        return CCAI_ERR_INVALID_ARG;
+    char *path = Ccai_asprintf("/calling/callConnections/%s:cancelAllMediaOperations", id);
+    if (!path)
+        return CCAI_ERR_NOMEM;
+    /* Not retried after a transport failure: a late duplicate could cancel
+     * what was queued since. */
+    ccai_status st =
+        op_start(c, "POST", path, c->call_api_version, NULL, ID_NONE, false, cb, ud, ret);
+    ccai_free(path);
+    return st;
+}
+
 ccai_status Ccai_acs_recording_start(Ccai_acs_rest *c, const Ccai_acs_recording_params *p,
                                      Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret)
 {
@@ -835,6 +851,12 @@ ccai_status Ccai_acs_recording_start(Ccai_acs_rest *c, const Ccai_acs_recording_
     put_str(&b, body, "recordingContentType", p->content_type ? p->content_type : "audio");
     put_str(&b, body, "recordingChannelType", p->channel_type ? p->channel_type : "mixed");
     put_str(&b, body, "recordingFormatType", p->format_type ? p->format_type : "wav");
+    if (p->container_url && *p->container_url) {
+        json_t *ext = obj(&b);
+        put_str(&b, ext, "recordingStorageKind", "azureBlobStorage");
+        put_str(&b, ext, "recordingDestinationContainerUrl", p->container_url);
+        put(&b, body, "externalStorage", ext);
+    }
     if (built(&b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
     return op_start(c, "POST", "/calling/recordings", c->call_api_version, body, ID_RECORDING, true,

@@ -200,6 +200,12 @@ ccai_status Ccai_acs_transfer(Ccai_acs_rest *client, const char *call_connection
 ccai_status Ccai_acs_hang_up(Ccai_acs_rest *client, const char *call_connection_id,
                              bool for_everyone, Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
+/* POST .../{id}:cancelAllMediaOperations (202): stop what plays and what
+ * listens (barge-in); the cancelled operations report PlayCanceled /
+ * RecognizeCanceled. */
+ccai_status Ccai_acs_cancel_media(Ccai_acs_rest *client, const char *call_connection_id,
+                                  Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+
 /* POST /calling/recordings (200 RecordingStateResponse, id = recordingId). */
 typedef struct Ccai_acs_recording_params {
     const char *server_call_id;     /* required: callLocator serverCallLocator */
@@ -207,6 +213,7 @@ typedef struct Ccai_acs_recording_params {
     const char *content_type;       /* "audio" (NULL) or "audioVideo" */
     const char *channel_type;       /* "mixed" (NULL) or "unmixed" */
     const char *format_type;        /* "wav" (NULL), "mp3", "mp4" */
+    const char *container_url;      /* externalStorage: an Azure Blob container; NULL = ACS's */
 } Ccai_acs_recording_params;
 
 ccai_status Ccai_acs_recording_start(Ccai_acs_rest *client, const Ccai_acs_recording_params *p,

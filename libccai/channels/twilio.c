@@ -15,6 +15,7 @@
 
 #include "channels/form.h"
 #include "channels/outbox.h"
+#include "channels/sms_in.h"
 #include "channels/twilio_rest.h"
 #include "channels/twilio_sig.h"
 #include "channels/twiml.h"
@@ -494,39 +495,9 @@ void Ccai_twilio_sms(ccai_http_exchange *x)
         Ccai_web_error(x, 400, "From and Body are required", NULL);
         return;
     }
-    Ccai_twilio *tw = channel(ctx);
-    for (tw_call *t = tw ? tw->calls : NULL; t; t = t->next) {
-        if (strcmp(t->call->row.phone_number, from) == 0) {
-            ccai_event *ev = NULL;
-            if (ccai_event_new(CCAI_EVENT_SMS, &ev) == CCAI_OK &&
-                ccai_event_set_text(ev, body) == CCAI_OK &&
-                ccai_event_set_from(ev, from) == CCAI_OK)
-                ccai_on_event(t->call, ev);
-            ccai_event_free(ev);
-            Ccai_form_free(&f);
-            Ccai_web_respond(x, 200, "application/xml", empty, sizeof empty - 1);
-            return;
-        }
-    }
-    char *phone = NULL;
-    Ccai_store_call *row = NULL;
-    ccai_status st = ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, from, &phone, NULL);
-    if (st == CCAI_OK)
-        st = Ccai_store_call_find_latest(ctx->store, phone, 0, &row);
-    if (st == CCAI_OK) {
-        Ccai_store_message m = {.persona = "human",
-                                .action = "sms",
-                                .style = "none",
-                                .content = body,
-                                .lang = row->lang};
-        st = Ccai_store_message_append(ctx->store, row->id, &m, NULL);
-    }
-    ccai_free(phone);
-    Ccai_store_call_free(row);
+    ccai_status st = Ccai_sms_inbound(ctx, from, body);
     Ccai_form_free(&f);
     if (st == CCAI_OK || st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_VALIDATION) {
-        if (st != CCAI_OK)
-            Ccai_log(&ctx->log, CCAI_LOG_INFO, "twilio: SMS from an unknown number dropped");
         Ccai_web_respond(x, 200, "application/xml", empty, sizeof empty - 1);
     } else {
         Ccai_web_error(x, 500, "cannot store the SMS", ccai_status_str(st));

@@ -1,6 +1,7 @@
 /* The context: configuration, store, timers and HTTP on the host's loop. */
 #include "io/ctx_private.h"
 
+#include "channels/acs.h"
 #include "channels/chat_http.h"
 #include "channels/twilio.h"
 #include "config/config.h"
@@ -82,6 +83,7 @@ void Ccai_ctx_rearm(ccai_ctx *ctx)
 static void ctx_destroy(ccai_ctx *ctx)
 {
     Ccai_twilio_free(ctx);
+    Ccai_acs_free(ctx);
     Ccai_chat_ctx_cleanup(ctx);
     Ccai_calls_ctx_cleanup(ctx);
     Ccai_jobs_free(ctx);
@@ -177,6 +179,8 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
         st = Ccai_jobs_new(ctx);
     if (st == CCAI_OK) {
         st = Ccai_twilio_init(ctx);
+        if (st == CCAI_OK)
+            st = Ccai_acs_init(ctx);
         if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
             why = Ccai_strdup(Ccai_err_get(&ctx->err));
     }

@@ -41,6 +41,7 @@ struct ccai_ctx {
     struct Ccai_jobs *jobs;
     struct Ccai_metrics *metrics; /* GET /metrics (web/metrics.h) */
     struct Ccai_twilio *twilio;   /* channels/twilio.c, when configured */
+    struct Ccai_acs *acs;         /* channels/acs.c, when configured */
     void *chats;                  /* channels/chat_http.c: open HTTP chats */
     struct ccai_call *calls;
     size_t n_calls;

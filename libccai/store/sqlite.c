@@ -107,6 +107,7 @@ enum stmt_id {
     STMT_CALL_VERSION,
     STMT_CALL_GET,
     STMT_CALL_FIND_LATEST,
+    STMT_CALL_FIND_PROVIDER,
     STMT_CALL_LIST_ALL,
     STMT_CALL_LIST_PHONE,
     STMT_CALL_COUNT_ALL,
@@ -140,6 +141,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_CALL_GET] = "SELECT " CALL_COLS " FROM calls WHERE id = ?1",
     [STMT_CALL_FIND_LATEST] = "SELECT " CALL_COLS " FROM calls WHERE " CALL_PHONE_FILTER
                               " AND created_at >= ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    [STMT_CALL_FIND_PROVIDER] = "SELECT " CALL_COLS " FROM calls WHERE provider_call_id = ?1 AND "
+                                "channel = ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
     [STMT_CALL_LIST_ALL] = "SELECT " CALL_COLS " FROM calls ORDER BY created_at DESC, rowid DESC "
                            "LIMIT ?2 OFFSET ?3",
     [STMT_CALL_LIST_PHONE] = "SELECT " CALL_COLS " FROM calls WHERE " CALL_PHONE_FILTER
@@ -710,6 +713,25 @@ ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64
         status = call_fetch_one(st, s, "find latest call", ret);
     if (status == CCAI_ERR_NOT_FOUND)
         fail(st, status, "store: find latest call: no call for %s", phone);
+    stmt_done(s);
+    return status;
+}
+
+ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
+                                          const char *provider_call_id, Ccai_store_call **ret)
+{
+    if (!st || !channel || !provider_call_id || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_CALL_FIND_PROVIDER, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_text(s, 1, provider_call_id) || bind_text(s, 2, channel))
+        status = db_fail(st, "find call by provider id");
+    else
+        status = call_fetch_one(st, s, "find call by provider id", ret);
+    if (status == CCAI_ERR_NOT_FOUND)
+        fail(st, status, "store: no %s call with provider id %s", channel, provider_call_id);
     stmt_done(s);
     return status;
 }

@@ -72,6 +72,11 @@ ccai_status Ccai_store_call_get(Ccai_store *st, const char *id, Ccai_store_call 
 ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64_t since_ms,
                                         Ccai_store_call **ret);
 
+/* The latest call of channel ("acs", "twilio") whose provider_call_id is
+ * provider_call_id. NOT_FOUND when none. */
+ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
+                                          const char *provider_call_id, Ccai_store_call **ret);
+
 /* The newest calls first (created_at DESC, then insertion order), filtered by
  * phone (caller number or policyholder phone) when phone is not NULL;
  * *ret_total counts all matches. *ret_calls is an array of *ret_n

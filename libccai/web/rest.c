@@ -2,6 +2,7 @@
  * envelope for every failure. */
 #include "web/web.h"
 
+#include "channels/acs.h"
 #include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
@@ -60,9 +61,11 @@ void Ccai_rest_readiness(ccai_http_exchange *x)
         const char *key = Ccai_config_str(ctx->cfg, "communication_services.access_key");
         bool creds = key && *key;
         ok = ok && creds;
-        json_array_append_new(checks,
-                              check("communication_services", creds ? "ok" : "fail",
-                                    creds ? NULL : "communication_services.access_key is not set"));
+        json_array_append_new(
+            checks, check("communication_services", creds ? "ok" : "fail",
+                          !creds      ? "communication_services.access_key is not set"
+                          : !ctx->acs ? "SMS only: communication_services.resource_id is not set"
+                                      : "calls and SMS"));
     }
     Ccai_web_json(x, ok ? 200 : 503,
                   checks ? json_pack("{s:s, s:o}", "status", ok ? "ok" : "fail", "checks", checks)
@@ -156,9 +159,13 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
         Ccai_web_error(x, 400, "invalid body", "phone_number (E.164) is required");
         return;
     }
-    if (telephony && strcmp(telephony, "twilio") != 0) {
+    /* Without "telephony": Twilio when configured, else ACS. */
+    bool acs = telephony ? strcmp(telephony, "communication_services") == 0
+                         : !x->ctx->twilio && x->ctx->acs;
+    if (telephony && !acs && strcmp(telephony, "twilio") != 0) {
         json_decref(body);
-        Ccai_web_error(x, 400, "invalid body", "telephony: only \"twilio\" places calls here");
+        Ccai_web_error(x, 400, "invalid body",
+                       "telephony: \"twilio\" or \"communication_services\"");
         return;
     }
     json_object_del(body, "telephony");
@@ -166,12 +173,16 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
     char *initiate = phone_copy ? Ccai_json_dump(body, JSON_COMPACT) : NULL;
     json_decref(body);
     char *id = NULL;
-    st = initiate ? Ccai_twilio_place_call(x->ctx, initiate, phone_copy, &id) : CCAI_ERR_NOMEM;
+    st = !initiate ? CCAI_ERR_NOMEM
+         : acs     ? Ccai_acs_place_call(x->ctx, initiate, phone_copy, &id)
+                   : Ccai_twilio_place_call(x->ctx, initiate, phone_copy, &id);
     ccai_free(initiate);
     ccai_free(phone_copy);
     if (st == CCAI_ERR_UNSUPPORTED) {
         Ccai_web_error(x, 400, "no telephony provider configured",
-                       "set twilio.account_sid, twilio.auth_token, twilio.phone_number");
+                       acs ? "set communication_services.endpoint, access_key, resource_id and "
+                             "phone_number"
+                           : "set twilio.account_sid, twilio.auth_token, twilio.phone_number");
         return;
     }
     if (st == CCAI_ERR_VALIDATION || st == CCAI_ERR_INVALID_ARG) {

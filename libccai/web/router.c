@@ -1,6 +1,7 @@
 /* ccai_ctx_http(): copy the request, find its route, check who asks, answer. */
 #include "web/web.h"
 
+#include "channels/acs.h"
 #include "channels/chat_http.h"
 #include "channels/twilio.h"
 #include "config/config.h"
@@ -39,6 +40,10 @@ static const route routes[] = {
     {"POST", "/twilio/status", Ccai_twilio_status, AUTH_NONE},
     {"POST", "/twilio/recording", Ccai_twilio_recording, AUTH_NONE},
     {"POST", "/twilio/sms", Ccai_twilio_sms, AUTH_NONE},
+    /* ACS: Event Grid (validation handshake, optional ?token=) and Call
+     * Automation callbacks (bearer JWT and the call's secret). */
+    {"POST", "/acs/events", Ccai_acs_events_route, AUTH_NONE},
+    {"POST", "/acs/callback", Ccai_acs_callback_route, AUTH_NONE},
     {"POST", "/call", Ccai_rest_call_create, AUTH_TOKEN},
     /* The local channel over HTTP (ccai-cli chat --server). */
     {"POST", "/chat", Ccai_chat_start, AUTH_TOKEN},

@@ -5,9 +5,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,6 +53,10 @@ struct acs_standin {
     char **calls; /* live call connection ids */
     int n_calls, cap_calls;
     unsigned long long seed, counter;
+    EVP_PKEY *sign_key;  /* signs callback tokens; public half in the key set */
+    EVP_PKEY *forge_key; /* same kid, not published: forged tokens */
+    char *jwks;
+    int key_fetches;
 };
 
 static char *dup_or_null(const char *s)
@@ -272,6 +278,8 @@ static int route_call_action(acs_standin *s, int fd, const char *method, const c
     int i = find_call(s, id);
     if (i < 0)
         return call_not_found(fd);
+    if (strcmp(verb, "cancelAllMediaOperations") == 0)
+        return reply(fd, 202, "", NULL, NULL);
     if (is_delete || strcmp(verb, "terminate") == 0) {
         end_call(s, i);
         return reply(fd, 204, "", NULL, NULL);
@@ -353,8 +361,29 @@ static int apply_fault(int fd, const acs_standin_fault *f)
     return reply_error(fd, f->status, code, msg, extra);
 }
 
+/* The OpenID configuration and key set are public, as ACS's are. */
+static int route_public(acs_standin *s, int fd, const logged *r)
+{
+    if (strcmp(r->method, "GET") != 0)
+        return 0;
+    if (strcmp(r->target, "/calling/.well-known/acsopenidconfiguration") == 0) {
+        s->key_fetches++;
+        return reply_json(fd, 200,
+                          json_pack("{s:s, s:s+}", "issuer", ACS_STANDIN_ISSUER, "jwks_uri", s->url,
+                                    "/calling/keys"));
+    }
+    if (strcmp(r->target, "/calling/keys") == 0) {
+        s->key_fetches++;
+        return reply(fd, 200, "application/json", NULL, s->jwks);
+    }
+    return 0;
+}
+
 static int route(acs_standin *s, int fd, logged *r)
 {
+    int pub = route_public(s, fd, r);
+    if (pub)
+        return pub;
     const char *sig_err = check_signature(s, r);
     snprintf(r->auth_error, sizeof r->auth_error, "%s", sig_err);
     if (*sig_err)
@@ -462,6 +491,131 @@ static void *server_main(void *arg)
     }
 }
 
+/* Callback tokens ------------------------------------------------------------ */
+
+static char *b64url(const unsigned char *data, size_t n)
+{
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (!out)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)out, data, (int)n);
+    size_t j = 0;
+    for (size_t i = 0; out[i]; i++) {
+        if (out[i] == '=')
+            break;
+        out[j++] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    }
+    out[j] = '\0';
+    return out;
+}
+
+static char *bn_b64url(const EVP_PKEY *key, const char *param)
+{
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(key, param, &bn) != 1)
+        return NULL;
+    unsigned char buf[1024];
+    int n = BN_bn2bin(bn, buf);
+    BN_free(bn);
+    return n > 0 ? b64url(buf, (size_t)n) : NULL;
+}
+
+static char *jwks_of(const EVP_PKEY *key)
+{
+    char *n = bn_b64url(key, OSSL_PKEY_PARAM_RSA_N);
+    char *e = bn_b64url(key, OSSL_PKEY_PARAM_RSA_E);
+    char *out = NULL;
+    if (n && e) {
+        json_t *j = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:s}]}", "keys", "kty", "RSA", "use",
+                              "sig", "alg", "RS256", "kid", ACS_STANDIN_KID, "n", n, "e", e);
+        out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+    }
+    free(n);
+    free(e);
+    return out;
+}
+
+static char *sign_token(EVP_PKEY *key, const char *header, const char *payload)
+{
+    char *h = b64url((const unsigned char *)header, strlen(header));
+    char *p = b64url((const unsigned char *)payload, strlen(payload));
+    char *out = NULL;
+    if (h && p) {
+        size_t in_len = strlen(h) + 1 + strlen(p);
+        char *input = malloc(in_len + 1);
+        unsigned char sig[1024];
+        size_t sig_len = sizeof sig;
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        if (input && md) {
+            snprintf(input, in_len + 1, "%s.%s", h, p);
+            if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+                EVP_DigestSign(md, sig, &sig_len, (unsigned char *)input, in_len) == 1) {
+                char *s64 = b64url(sig, sig_len);
+                size_t n = sizeof "Bearer " + in_len + 1 + (s64 ? strlen(s64) : 0);
+                out = s64 ? malloc(n) : NULL;
+                if (out)
+                    snprintf(out, n, "Bearer %s.%s", input, s64);
+                free(s64);
+            }
+        }
+        EVP_MD_CTX_free(md);
+        free(input);
+    }
+    free(h);
+    free(p);
+    return out;
+}
+
+char *acs_standin_bearer(acs_standin *s, const char *audience, acs_standin_token how)
+{
+    long long now = (long long)time(NULL);
+    long long exp = how == ACS_TOKEN_EXPIRED ? now - 3600 : now + 3600;
+    char header[128], payload[1024];
+    snprintf(header, sizeof header, "{\"alg\":\"RS256\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+             ACS_STANDIN_KID);
+    snprintf(payload, sizeof payload,
+             "{\"iss\":\"%s\",\"aud\":\"%s\",\"exp\":%lld,\"nbf\":%lld,\"iat\":%lld}",
+             ACS_STANDIN_ISSUER, how == ACS_TOKEN_WRONG_AUDIENCE ? "some-other-resource" : audience,
+             exp, exp - 7200, exp - 7200);
+    return sign_token(how == ACS_TOKEN_FORGED ? s->forge_key : s->sign_key, header, payload);
+}
+
+int acs_standin_key_fetches(acs_standin *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->key_fetches;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+char *acs_standin_event(const char *type, const char *call_connection_id, const char *data_json)
+{
+    static unsigned long long n;
+    json_t *data = data_json ? json_loads(data_json, 0, NULL) : json_object();
+    if (!json_is_object(data)) {
+        json_decref(data);
+        return NULL;
+    }
+    char id[64], type_full[128], source[300];
+    snprintf(id, sizeof id, "standin-event-%llu", ++n);
+    snprintf(type_full, sizeof type_full, "Microsoft.Communication.%s", type);
+    snprintf(source, sizeof source, "calling/callConnections/%s", call_connection_id);
+    if (call_connection_id && !json_object_get(data, "callConnectionId"))
+        json_object_set_new(data, "callConnectionId", json_string(call_connection_id));
+    char now[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_t *ev = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:s, s:o}]", "id", id, "source", source,
+                           "type", type_full, "specversion", "1.0", "datacontenttype",
+                           "application/json", "time", now, "data", data);
+    char *out = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    return out;
+}
+
 acs_standin *acs_standin_start(const char *access_key)
 {
     const char *key = access_key ? access_key : ACS_STANDIN_KEY;
@@ -495,10 +649,17 @@ acs_standin *acs_standin_start(const char *access_key)
     s->port = ntohs(a.sin_port);
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
     snprintf(s->host, sizeof s->host, "127.0.0.1:%d", s->port);
+    s->sign_key = EVP_RSA_gen(2048);
+    s->forge_key = EVP_RSA_gen(2048);
+    if (!s->sign_key || !s->forge_key || !(s->jwks = jwks_of(s->sign_key)))
+        goto fail;
     if (pthread_create(&s->thread, NULL, server_main, s) != 0)
         goto fail;
     return s;
 fail:
+    EVP_PKEY_free(s->sign_key);
+    EVP_PKEY_free(s->forge_key);
+    free(s->jwks);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     if (s->wake[0] >= 0) {
@@ -554,6 +715,14 @@ void acs_standin_add_call(acs_standin *s, const char *id)
     pthread_mutex_lock(&s->lock);
     add_call(s, id);
     pthread_mutex_unlock(&s->lock);
+}
+
+char *acs_standin_latest_call(acs_standin *s)
+{
+    pthread_mutex_lock(&s->lock);
+    char *id = s->n_calls ? dup_or_null(s->calls[s->n_calls - 1]) : NULL;
+    pthread_mutex_unlock(&s->lock);
+    return id;
 }
 
 int acs_standin_request_count(acs_standin *s)
@@ -644,5 +813,8 @@ void acs_standin_stop(acs_standin *s)
     free(s->calls);
     pthread_mutex_destroy(&s->lock);
     OPENSSL_cleanse(s->key, sizeof s->key);
+    EVP_PKEY_free(s->sign_key);
+    EVP_PKEY_free(s->forge_key);
+    free(s->jwks);
     free(s);
 }

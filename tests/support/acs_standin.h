@@ -28,6 +28,7 @@
  *     :transferToParticipant (targetParticipant) 202 {"operationContext":..},
  *     :terminate 204, DELETE /calling/callConnections/{id} 204. An unknown
  *     or ended call gives 404 {"error":{"code":"8522","message":"Call not found"}}.
+ *   - POST .../{id}:cancelAllMediaOperations 202.
  *   - POST /calling/recordings (callLocator.serverCallId) 200
  *     {"recordingId","recordingState":"active","recordingKind":"azureCommunicationServices"}.
  *   - POST /sms (from, smsRecipients[].to, message) 202
@@ -76,6 +77,10 @@ int acs_standin_faults_pending(acs_standin *s);
 /* Register a connected call (as if answered earlier). */
 void acs_standin_add_call(acs_standin *s, const char *call_connection_id);
 
+/* The callConnectionId of the call answered or created last (malloc'd),
+ * NULL when none is live. */
+char *acs_standin_latest_call(acs_standin *s);
+
 /* Request log, in arrival order; i out of range gives NULL / -1. */
 int acs_standin_request_count(acs_standin *s);
 char *acs_standin_request_method(acs_standin *s, int i);
@@ -88,6 +93,38 @@ char *acs_standin_request_header(acs_standin *s, int i, const char *name);
 int acs_standin_request_status(acs_standin *s, int i); /* status replied, -1 dropped */
 /* Why the signature check failed ("" when it passed); malloc'd. */
 char *acs_standin_request_auth_error(acs_standin *s, int i);
+
+/* Callbacks, signed as ACS signs them ------------------------------------------
+ *
+ * The stand-in holds an RSA key and publishes its public half, as ACS does:
+ * GET /calling/.well-known/acsopenidconfiguration gives {"issuer",
+ * "jwks_uri": "<url>/calling/keys"}, and GET /calling/keys the key set
+ * (kid ACS_STANDIN_KID). Neither needs the HMAC signature. A client's
+ * openid_config_url is then acs_standin_url() +
+ * "/calling/.well-known/acsopenidconfiguration". */
+
+#define ACS_STANDIN_ISSUER "https://acscallautomation.communication.azure.com"
+#define ACS_STANDIN_KID    "acs-standin-key-1"
+
+typedef enum acs_standin_token {
+    ACS_TOKEN_VALID = 0,
+    ACS_TOKEN_FORGED,         /* right kid, signed by a key nobody published */
+    ACS_TOKEN_EXPIRED,        /* exp an hour ago */
+    ACS_TOKEN_WRONG_AUDIENCE, /* issued for another resource */
+} acs_standin_token;
+
+/* "Bearer <RS256 JWT>" for the Authorization header of a callback, with
+ * iss ACS_STANDIN_ISSUER and aud audience (the resource id); malloc'd. */
+char *acs_standin_bearer(acs_standin *s, const char *audience, acs_standin_token how);
+
+/* Requests for the OpenID configuration and the key set so far. */
+int acs_standin_key_fetches(acs_standin *s);
+
+/* A Call Automation callback body: a CloudEvents 1.0 array of one event of
+ * type "Microsoft.Communication.<type>" whose data is data_json (an object,
+ * NULL = {}) plus callConnectionId; malloc'd, NULL when data_json is not an
+ * object. */
+char *acs_standin_event(const char *type, const char *call_connection_id, const char *data_json);
 
 /* NULL is fine. */
 void acs_standin_stop(acs_standin *s);

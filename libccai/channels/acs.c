@@ -1,0 +1,1295 @@
+/* The Azure Communication Services voice channel.
+ *
+ * ACS reports a call's life as events and takes requests for what to do
+ * next; the engine speaks through ccai_call_ops. The channel turns one into
+ * the other (seed-behaviour.md 3.1, 3.2 and 10):
+ *
+ *   Event Grid  IncomingCall for the bot's number -> answer (the caller's
+ *               recent call resumes); SMSReceived -> the caller's call;
+ *               RecordingFileStatusUpdated -> the call's recording URL.
+ *   callback    CallConnected -> recording, language menu (choices: DTMF
+ *               1..9 or the language's name) when several languages are
+ *               configured, then the engine greets; RecognizeCompleted ->
+ *               the caller's words; RecognizeFailed -> silence (sub-codes
+ *               8510/8532) or "sorry, again"; PlayCompleted -> what waits
+ *               for the end of speech (hang up, transfer);
+ *               CallTransferAccepted/Failed, CallDisconnected.
+ *   say()       SSML play, one per chunk under the 400-character limit;
+ *               the last sentence of an answer that expects a reply is the
+ *               prompt of a speech recognition instead, so the caller can
+ *               barge in; listen() without such a prompt starts a bare one.
+ *   stop()      cancelAllMediaOperations (barge-in).
+ *   hangup(),   wait for what is queued to be played (the last play carries
+ *   transfer()  the operation context "ccai:goodbye" / "ccai:transfer"),
+ *               then terminate the call / transfer it.
+ *
+ * Media requests of one call go out one at a time, in order, so ACS
+ * queues them in the order the engine spoke. Every callback carries a
+ * bearer JWT (checked against the keys ACS publishes) and the call's URL
+ * secret. */
+#include "channels/acs.h"
+
+#include "channels/acs_auth.h"
+#include "channels/acs_events.h"
+#include "channels/acs_rest.h"
+#include "channels/sms_in.h"
+#include "channels/ssml.h"
+#include "config/config.h"
+#include "core/json.h"
+#include "engine/engine.h"
+#include "engine/prompts.h"
+#include "web/web.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CTX_TALK     "ccai:talk"
+#define CTX_LISTEN   "ccai:listen"
+#define CTX_MENU     "ccai:menu"
+#define CTX_GOODBYE  "ccai:goodbye"
+#define CTX_TRANSFER "ccai:transfer"
+
+/* Longest wait for the last play before hanging up or transferring. */
+#define AFTER_GUARD_MS (60u * 1000u)
+/* The ACS choices the language menu offers, one per DTMF key. */
+#define MENU_MAX 9
+
+typedef enum media_kind { M_PLAY, M_LISTEN, M_MENU } media_kind;
+
+typedef struct media {
+    struct media *next;
+    media_kind kind;
+    char *ssml; /* play, or the prompt of a recognition; NULL for a bare one */
+    char *lang; /* recognition language */
+} media;
+
+typedef enum after { AFTER_NONE, AFTER_HANGUP, AFTER_TRANSFER } after;
+
+typedef struct acs_call {
+    struct acs_call *next;
+    struct Ccai_acs *acs;
+    ccai_call *call;
+    char conn_id[128];        /* callConnectionId */
+    char server_call_id[512]; /* serverCallId: recording, Event Grid */
+    char *caller;             /* the participant recognitions listen to */
+
+    media *queue, **tail;
+    bool media_busy;   /* one media request in flight */
+    unsigned plays;    /* plays sent whose end has not been reported */
+    bool prompted;     /* the last say went out as a recognition's prompt */
+    bool menu;         /* the language menu is open */
+    int menu_failures; /* of the menu */
+    int errors;        /* recognitions failed for reasons other than silence */
+    bool connected;    /* CallConnected seen */
+    bool engine_on;    /* the engine got CONNECTED */
+    after after;
+    char *transfer_to;
+    bool ending; /* terminate sent, or the call is gone */
+    Ccai_timer guard;
+    Ccai_timer kick; /* sends what the engine queued, once its action is over */
+} acs_call;
+
+/* A REST operation in flight, found again by call id when it reports. */
+typedef enum pend_kind {
+    P_MEDIA,
+    P_CANCEL,
+    P_ANSWER,
+    P_CREATE,
+    P_TRANSFER,
+    P_HANGUP,
+    P_RECORDING
+} pend_kind;
+
+typedef struct pend {
+    struct pend *next;
+    struct Ccai_acs *acs;
+    pend_kind kind;
+    media_kind media;
+    char call_id[37];
+} pend;
+
+struct Ccai_acs {
+    ccai_ctx *ctx;
+    Ccai_acs_rest *rest;
+    Ccai_acs_auth *auth;
+    acs_call *calls;
+    pend *pending;
+};
+
+static Ccai_acs *channel(const ccai_ctx *ctx)
+{
+    return ctx->acs;
+}
+
+static const char *cfg_str(const ccai_ctx *ctx, const char *key)
+{
+    const char *v = Ccai_config_str(ctx->cfg, key);
+    return v && *v ? v : NULL;
+}
+
+/* Calls ------------------------------------------------------------------------ */
+
+static void media_free(media *m)
+{
+    ccai_free(m->ssml);
+    ccai_free(m->lang);
+    ccai_free(m);
+}
+
+static void queue_clear(acs_call *a)
+{
+    while (a->queue) {
+        media *m = a->queue;
+        a->queue = m->next;
+        media_free(m);
+    }
+    a->tail = &a->queue;
+}
+
+static void acs_call_free(Ccai_acs *acs, acs_call *a)
+{
+    for (acs_call **p = &acs->calls; *p; p = &(*p)->next) {
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+    }
+    Ccai_timer_stop(acs->ctx, &a->guard);
+    Ccai_timer_stop(acs->ctx, &a->kick);
+    queue_clear(a);
+    ccai_free(a->caller);
+    ccai_free(a->transfer_to);
+    ccai_call_free(a->call);
+    ccai_free(a);
+}
+
+static acs_call *find(Ccai_acs *acs, const char *call_id)
+{
+    for (acs_call *a = acs ? acs->calls : NULL; a; a = a->next) {
+        if (strcmp(ccai_call_id(a->call), call_id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static acs_call *find_server_call(Ccai_acs *acs, const char *server_call_id)
+{
+    for (acs_call *a = acs ? acs->calls : NULL; a; a = a->next) {
+        if (server_call_id && strcmp(a->server_call_id, server_call_id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static void send_event(acs_call *a, ccai_event_type type, const char *text)
+{
+    ccai_event *ev = NULL;
+    if (ccai_event_new(type, &ev) != CCAI_OK)
+        return;
+    if (!text || ccai_event_set_text(ev, text) == CCAI_OK)
+        ccai_on_event(a->call, ev);
+    ccai_event_free(ev);
+}
+
+/* The call is over on ACS's side: the engine ends it, the handle goes. */
+static void call_over(Ccai_acs *acs, acs_call *a, const char *reason)
+{
+    send_event(a, CCAI_EVENT_HANGUP, reason);
+    acs_call_free(acs, a);
+}
+
+static char *callback_url(const ccai_ctx *ctx, const ccai_call *c)
+{
+    const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
+    size_t n = base ? strlen(base) : 0;
+    while (n && base[n - 1] == '/')
+        n--;
+    return Ccai_asprintf("%.*s/acs/callback?call=%s&s=%s", (int)n, base ? base : "", c->row.id,
+                         c->row.callback_secret);
+}
+
+/* REST operations -------------------------------------------------------------- */
+
+static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud);
+
+static pend *pend_new(Ccai_acs *acs, const acs_call *a, pend_kind kind)
+{
+    pend *p = Ccai_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->acs = acs;
+    p->kind = kind;
+    snprintf(p->call_id, sizeof p->call_id, "%s", ccai_call_id(a->call));
+    return p;
+}
+
+/* Track p once its operation started; free it when it did not. */
+static bool pend_started(Ccai_acs *acs, pend *p, ccai_status st)
+{
+    if (st != CCAI_OK) {
+        ccai_free(p);
+        return false;
+    }
+    p->next = acs->pending;
+    acs->pending = p;
+    return true;
+}
+
+static void pend_unlink(Ccai_acs *acs, pend *p)
+{
+    for (pend **q = &acs->pending; *q; q = &(*q)->next) {
+        if (*q == p) {
+            *q = p->next;
+            return;
+        }
+    }
+}
+
+static const char *reason_of(ccai_status st, const Ccai_acs_result *res)
+{
+    return res && res->error_message ? res->error_message : ccai_status_str(st);
+}
+
+/* Media: one request at a time ----------------------------------------------------- */
+
+static void run_after(acs_call *a);
+
+static void pump(acs_call *a)
+{
+    Ccai_acs *acs = a->acs;
+    while (!a->media_busy && a->queue && !a->ending) {
+        media *m = a->queue;
+        a->queue = m->next;
+        if (!a->queue)
+            a->tail = &a->queue;
+        bool last = !a->queue;
+        const char *context = m->kind == M_MENU                    ? CTX_MENU
+                              : m->kind == M_LISTEN                ? CTX_LISTEN
+                              : last && a->after == AFTER_HANGUP   ? CTX_GOODBYE
+                              : last && a->after == AFTER_TRANSFER ? CTX_TRANSFER
+                                                                   : CTX_TALK;
+        pend *p = pend_new(acs, a, P_MEDIA);
+        ccai_status st = CCAI_ERR_NOMEM;
+        if (p) {
+            p->media = m->kind;
+            if (m->kind == M_PLAY) {
+                Ccai_acs_play_params pp = {.ssml = m->ssml, .operation_context = context};
+                st = Ccai_acs_play(acs->rest, a->conn_id, &pp, on_op_done, p, NULL);
+            } else {
+                const ccai_config *cfg = acs->ctx->cfg;
+                Ccai_acs_choice choices[MENU_MAX];
+                const char *phrases[MENU_MAX][4];
+                size_t n = 0;
+                static const char *const tones[MENU_MAX] = {"one", "two",   "three", "four", "five",
+                                                            "six", "seven", "eight", "nine"};
+                if (m->kind == M_MENU) {
+                    const json_t *avail =
+                        json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
+                    size_t i;
+                    const json_t *l;
+                    json_array_foreach(avail, i, l)
+                    {
+                        if (n == MENU_MAX)
+                            break;
+                        const char *code = json_string_value(json_object_get(l, "short_code"));
+                        if (!code)
+                            continue;
+                        const json_t *pr = json_object_get(l, "pronunciations_en");
+                        size_t k = 0;
+                        for (size_t j = 0; j < json_array_size(pr) && k < 3; j++) {
+                            const char *ph = json_string_value(json_array_get(pr, j));
+                            if (ph && *ph)
+                                phrases[n][k++] = ph;
+                        }
+                        if (k == 0)
+                            phrases[n][k++] = code;
+                        phrases[n][k] = NULL;
+                        choices[n] = (Ccai_acs_choice){code, phrases[n], tones[n]};
+                        n++;
+                    }
+                }
+                Ccai_acs_recognize_params rp = {
+                    .kind =
+                        m->kind == M_MENU ? CCAI_ACS_RECOGNIZE_CHOICES : CCAI_ACS_RECOGNIZE_SPEECH,
+                    .target = a->caller,
+                    .prompt_ssml = m->ssml,
+                    .interrupt_prompt = true,
+                    .initial_silence_timeout_s =
+                        (int)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20),
+                    .end_silence_timeout_ms =
+                        m->kind == M_MENU
+                            ? 0
+                            : (int)Ccai_config_int(
+                                  cfg, "communication_services.end_silence_timeout_ms", 1000),
+                    .speech_language = m->lang,
+                    .choices = choices,
+                    .n_choices = n,
+                    .operation_context = context,
+                };
+                if (rp.initial_silence_timeout_s > 300)
+                    rp.initial_silence_timeout_s = 300;
+                st = Ccai_acs_recognize(acs->rest, a->conn_id, &rp, on_op_done, p, NULL);
+            }
+        }
+        if (st == CCAI_OK && pend_started(acs, p, st)) {
+            a->media_busy = true;
+            if (m->kind == M_PLAY)
+                a->plays++;
+        } else {
+            ccai_free(p);
+            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot send a media request: %s",
+                     ccai_call_id(a->call), ccai_status_str(st));
+            if (m->kind == M_PLAY)
+                send_event(a, CCAI_EVENT_SAY_FAILED, ccai_status_str(st));
+        }
+        media_free(m);
+    }
+    run_after(a);
+}
+
+/* Send the queue once the engine's current action is over: what it does
+ * next in the same step (hang up, transfer) then rides on the last play's
+ * operation context. */
+static void on_kick(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    pump(ud);
+}
+
+static void schedule(acs_call *a)
+{
+    if (!Ccai_timer_active(&a->kick) && Ccai_timer_start(a->acs->ctx, &a->kick, 0) != CCAI_OK)
+        pump(a);
+}
+
+static ccai_status enqueue(acs_call *a, media_kind kind, char *ssml, const char *lang)
+{
+    media *m = Ccai_calloc(1, sizeof *m);
+    if (!m || (lang && !(m->lang = Ccai_strdup(lang)))) {
+        ccai_free(m);
+        ccai_free(ssml);
+        return CCAI_ERR_NOMEM;
+    }
+    m->kind = kind;
+    m->ssml = ssml;
+    *a->tail = m;
+    a->tail = &m->next;
+    return CCAI_OK;
+}
+
+/* SSML for one chunk in the call's language and voice. */
+static char *ssml_for(const acs_call *a, const char *text, const char *lang, const char *voice,
+                      ccai_style style, double rate)
+{
+    const ccai_ctx *ctx = a->acs->ctx;
+    Ccai_ssml_opts o = {
+        .lang = lang ? lang : "en-US",
+        .voice = voice && *voice ? voice : cfg_str(ctx, "communication_services.fallback_voice"),
+        .voice_effect = cfg_str(ctx, "communication_services.voice_effect"),
+        .lexicon_uri = cfg_str(ctx, "communication_services.lexicon_url"),
+        .style = style == CCAI_STYLE_CHEERFUL ? CCAI_SSML_STYLE_CHEERFUL
+                 : style == CCAI_STYLE_SAD    ? CCAI_SSML_STYLE_SAD
+                                              : CCAI_SSML_STYLE_NONE,
+        .prosody_rate = rate,
+    };
+    if (!o.voice)
+        o.voice = "en-US-AvaMultilingualNeural";
+    char *out = NULL;
+    return Ccai_ssml_build(text, &o, &out) == CCAI_OK ? out : NULL;
+}
+
+/* Queue text as plays, the last chunk as the prompt of `last` (M_PLAY,
+ * M_LISTEN or M_MENU). */
+static ccai_status queue_text(acs_call *a, const char *text, const char *lang, const char *voice,
+                              ccai_style style, double rate, media_kind last)
+{
+    char *clean = Ccai_ssml_sanitize(text);
+    char **chunks = NULL;
+    size_t n = 0;
+    ccai_status st = clean ? Ccai_ssml_chunk(clean, 0, &chunks, &n) : CCAI_ERR_NOMEM;
+    ccai_free(clean);
+    for (size_t i = 0; st == CCAI_OK && i < n; i++) {
+        char *ssml = ssml_for(a, chunks[i], lang, voice, style, rate);
+        st = ssml ? enqueue(a, i + 1 == n ? last : M_PLAY, ssml, lang) : CCAI_ERR_NOMEM;
+    }
+    if (st == CCAI_OK && n == 0 && last != M_PLAY)
+        st = enqueue(a, last, NULL, lang); /* nothing to say: just listen */
+    Ccai_ssml_chunks_free(chunks);
+    return st;
+}
+
+/* After the last play: hang up or transfer ------------------------------------------- */
+
+static void on_guard(Ccai_timer *t, void *ud);
+
+static void hang_up_now(acs_call *a)
+{
+    Ccai_acs *acs = a->acs;
+    if (a->ending)
+        return;
+    a->ending = true;
+    queue_clear(a);
+    pend *p = pend_new(acs, a, P_HANGUP);
+    ccai_status st =
+        p ? Ccai_acs_hang_up(acs->rest, a->conn_id, true, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    if (!pend_started(acs, p, st)) {
+        Ccai_log(&acs->ctx->log, CCAI_LOG_ERROR, "acs: call %s: cannot hang up: %s",
+                 ccai_call_id(a->call), ccai_status_str(st));
+        call_over(acs, a, "hung up");
+    }
+}
+
+static void transfer_now(acs_call *a)
+{
+    Ccai_acs *acs = a->acs;
+    char *to = a->transfer_to;
+    a->transfer_to = NULL;
+    pend *p = pend_new(acs, a, P_TRANSFER);
+    Ccai_acs_transfer_params tp = {
+        .target = to,
+        .source_caller_id = cfg_str(acs->ctx, "communication_services.phone_number"),
+        .operation_context = CTX_TRANSFER,
+    };
+    ccai_status st =
+        p ? Ccai_acs_transfer(acs->rest, a->conn_id, &tp, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    ccai_free(to);
+    if (!pend_started(acs, p, st))
+        send_event(a, CCAI_EVENT_TRANSFER_FAILED, ccai_status_str(st));
+}
+
+/* Run the pending action once nothing is left to play. */
+static void run_after(acs_call *a)
+{
+    if (a->after == AFTER_NONE || a->ending || a->queue || a->media_busy || a->plays)
+        return;
+    after what = a->after;
+    a->after = AFTER_NONE;
+    Ccai_timer_stop(a->acs->ctx, &a->guard);
+    if (what == AFTER_HANGUP)
+        hang_up_now(a);
+    else
+        transfer_now(a);
+}
+
+static void on_guard(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    acs_call *a = ud;
+    Ccai_log(&a->acs->ctx->log, CCAI_LOG_WARN,
+             "acs: call %s: the end of the last play was never reported; going on",
+             ccai_call_id(a->call));
+    a->plays = 0;
+    queue_clear(a);
+    a->media_busy = false;
+    run_after(a);
+}
+
+static void set_after(acs_call *a, after what)
+{
+    a->after = what;
+    Ccai_timer_start(a->acs->ctx, &a->guard, AFTER_GUARD_MS);
+    run_after(a);
+}
+
+/* Ops: the engine acts ---------------------------------------------------------------- */
+
+static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
+{
+    CCAI_UNUSED(c);
+    acs_call *a = ud;
+    if (a->ending)
+        return -1;
+    bool prompt = sp->expects_reply && !sp->more_follows;
+    if (queue_text(a, sp->text, sp->lang, sp->voice, sp->style, sp->rate,
+                   prompt ? M_LISTEN : M_PLAY) != CCAI_OK)
+        return -1;
+    a->prompted = prompt;
+    schedule(a);
+    return 0;
+}
+
+static int op_listen(ccai_call *c, const char *lang, void *ud)
+{
+    CCAI_UNUSED(c);
+    acs_call *a = ud;
+    if (a->prompted) { /* the last sentence already listens */
+        a->prompted = false;
+        return 0;
+    }
+    if (a->ending || enqueue(a, M_LISTEN, NULL, lang) != CCAI_OK)
+        return -1;
+    schedule(a);
+    return 0;
+}
+
+static int op_stop(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    acs_call *a = ud;
+    Ccai_acs *acs = a->acs;
+    queue_clear(a); /* not sent: dropped */
+    a->prompted = false;
+    if (!a->plays || a->ending)
+        return 0;
+    /* What ACS is playing or holds: cancelled; their PlayCanceled follow. */
+    a->plays = 0;
+    pend *p = pend_new(acs, a, P_CANCEL);
+    ccai_status st =
+        p ? Ccai_acs_cancel_media(acs->rest, a->conn_id, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    return pend_started(acs, p, st) ? 0 : -1;
+}
+
+static int op_transfer(ccai_call *c, const char *number, void *ud)
+{
+    CCAI_UNUSED(c);
+    acs_call *a = ud;
+    if (a->ending || !Ccai_str_replace(&a->transfer_to, number))
+        return -1;
+    set_after(a, AFTER_TRANSFER);
+    return 0;
+}
+
+static int op_hangup(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    set_after(ud, AFTER_HANGUP);
+    return 0;
+}
+
+static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
+{
+    CCAI_UNUSED(ud);
+    return Ccai_sms_send(c->ctx, c->row.id, to, text) == CCAI_OK ? 0 : -1;
+}
+
+static const ccai_call_ops acs_ops = {
+    CCAI_CALL_OPS_VERSION, op_say, op_stop, op_listen, op_transfer, op_hangup, op_sms, NULL, NULL,
+};
+
+/* The language menu --------------------------------------------------------------------- */
+
+static size_t languages(const acs_call *a)
+{
+    return json_array_size(
+        json_object_get(json_object_get(a->call->initiate, "lang"), "availables"));
+}
+
+/* A phrase of the prompts, rendered in the call's language settings. */
+static char *phrase(const acs_call *a, Ccai_tts_phrase which, const Ccai_prompt_var *vars, size_t n)
+{
+    uint32_t r = 0;
+    Ccai_random_bytes(&r, sizeof r);
+    return Ccai_prompts_render_tts(Ccai_engine_prompts(a->acs->ctx->engine), which, r, vars, n);
+}
+
+static const json_t *lang_entry(const acs_call *a, const char *code)
+{
+    const json_t *avail = json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *sc = json_string_value(json_object_get(l, "short_code"));
+        if (sc && code && strcmp(sc, code) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+static void open_menu(acs_call *a)
+{
+    const json_t *avail = json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
+    Ccai_buf b = {0};
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        if (i == MENU_MAX)
+            break;
+        const char *label =
+            json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
+        char index[24];
+        snprintf(index, sizeof index, "%zu", i + 1);
+        Ccai_prompt_var vars[] = {{"label", label ? label : ""}, {"index", index}};
+        char *line = phrase(a, CCAI_TTS_IVR_LANGUAGE, vars, CCAI_ARRAY_SIZE(vars));
+        if (line)
+            Ccai_buf_printf(&b, "%s%s", b.len ? " " : "", line);
+        ccai_free(line);
+    }
+    const json_t *cur = lang_entry(a, a->call->row.lang);
+    a->menu = true;
+    ccai_status st = b.len ? queue_text(a, b.data, a->call->row.lang,
+                                        json_string_value(json_object_get(cur, "voice")),
+                                        CCAI_STYLE_NONE, a->call->rate, M_MENU)
+                           : CCAI_ERR_NOMEM;
+    Ccai_buf_free(&b);
+    if (st != CCAI_OK) {
+        Ccai_log(&a->acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: no language menu: %s",
+                 ccai_call_id(a->call), ccai_status_str(st));
+        a->menu = false;
+        a->engine_on = true;
+        send_event(a, CCAI_EVENT_CONNECTED, NULL);
+        return;
+    }
+    pump(a);
+}
+
+static void menu_chosen(acs_call *a, const char *label)
+{
+    a->menu = false;
+    a->menu_failures = 0;
+    if (label && lang_entry(a, label) && Ccai_str_replace(&a->call->row.lang, label))
+        Ccai_call_save(a->call);
+    Ccai_log(&a->acs->ctx->log, CCAI_LOG_INFO, "acs: call %s: language %s", ccai_call_id(a->call),
+             a->call->row.lang);
+    a->engine_on = true;
+    send_event(a, CCAI_EVENT_CONNECTED, NULL);
+}
+
+static void menu_failed(acs_call *a)
+{
+    int max = (int)Ccai_config_int(a->acs->ctx->cfg, "conversation.recognition_retry_max", 3);
+    if (++a->menu_failures < max) {
+        open_menu(a);
+        return;
+    }
+    a->menu = false;
+    Ccai_conv_say_phrase(a->call, CCAI_TTS_GOODBYE, false, false);
+    set_after(a, AFTER_HANGUP);
+}
+
+/* Callback events ------------------------------------------------------------------------- */
+
+static void start_recording(acs_call *a)
+{
+    Ccai_acs *acs = a->acs;
+    char *cb = callback_url(acs->ctx, a->call);
+    pend *p = cb ? pend_new(acs, a, P_RECORDING) : NULL;
+    Ccai_acs_recording_params rp = {
+        .server_call_id = a->server_call_id,
+        .state_callback_uri = cb,
+        .channel_type = "unmixed",
+        .container_url = cfg_str(acs->ctx, "communication_services.recording_container_url"),
+    };
+    ccai_status st =
+        p ? Ccai_acs_recording_start(acs->rest, &rp, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    if (!pend_started(acs, p, st))
+        Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot start the recording: %s",
+                 ccai_call_id(a->call), ccai_status_str(st));
+    ccai_free(cb);
+}
+
+static void on_connected(acs_call *a, const Ccai_acs_event *ev)
+{
+    if (a->connected)
+        return; /* delivered twice */
+    a->connected = true;
+    if (ev->server_call_id && !*a->server_call_id) {
+        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", ev->server_call_id);
+        Ccai_str_replace(&a->call->row.provider_call_id, ev->server_call_id);
+        Ccai_call_save(a->call);
+    }
+    if (Ccai_config_bool(a->acs->ctx->cfg, "conversation.recording_enabled", false) &&
+        *a->server_call_id)
+        start_recording(a);
+    if (languages(a) > 1) {
+        open_menu(a);
+    } else {
+        a->engine_on = true;
+        send_event(a, CCAI_EVENT_CONNECTED, NULL);
+    }
+}
+
+static void speech_event(acs_call *a, ccai_event_type type, const char *text,
+                         const Ccai_acs_event *ev)
+{
+    ccai_event *e = NULL;
+    if (ccai_event_new(type, &e) != CCAI_OK)
+        return;
+    if (ccai_event_set_text(e, text) == CCAI_OK &&
+        ccai_event_set_lang(e, a->call->row.lang) == CCAI_OK &&
+        (!ev->has_confidence || ccai_event_set_confidence(e, ev->speech_confidence) == CCAI_OK))
+        ccai_on_event(a->call, e);
+    ccai_event_free(e);
+}
+
+static void on_recognized(acs_call *a, const Ccai_acs_event *ev)
+{
+    a->errors = 0;
+    if (a->menu) {
+        menu_chosen(a, ev->choice_label);
+        return;
+    }
+    if (!a->engine_on)
+        return;
+    switch (ev->recognition) {
+    case CCAI_ACS_RECOGNITION_SPEECH:
+        if (ev->speech_text && *ev->speech_text)
+            speech_event(a, CCAI_EVENT_SPEECH, ev->speech_text, ev);
+        else
+            send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        break;
+    case CCAI_ACS_RECOGNITION_DTMF: speech_event(a, CCAI_EVENT_DTMF, ev->dtmf_tones, ev); break;
+    case CCAI_ACS_RECOGNITION_CHOICES:
+        speech_event(a, CCAI_EVENT_SPEECH, ev->choice_phrase ? ev->choice_phrase : ev->choice_label,
+                     ev);
+        break;
+    case CCAI_ACS_RECOGNITION_NONE: send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL); break;
+    }
+}
+
+static void on_recognize_failed(acs_call *a, const Ccai_acs_event *ev)
+{
+    if (a->menu) {
+        menu_failed(a);
+        return;
+    }
+    if (!a->engine_on)
+        return;
+    if (Ccai_acs_event_is_silence_timeout(ev)) {
+        send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        return;
+    }
+    /* The prompt could not play, or recognition broke: say so, listen
+     * again; not forever. */
+    Ccai_log(&a->acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: recognition failed: %d/%d %s",
+             ccai_call_id(a->call), ev->result_code, ev->result_sub_code,
+             ev->result_message ? ev->result_message : "");
+    int max = (int)Ccai_config_int(a->acs->ctx->cfg, "conversation.recognition_retry_max", 3);
+    if (++a->errors >= max) {
+        Ccai_conv_say_phrase(a->call, CCAI_TTS_GOODBYE, false, true);
+        set_after(a, AFTER_HANGUP);
+        return;
+    }
+    Ccai_conv_say_phrase(a->call, CCAI_TTS_ERROR, true, false);
+    op_listen(a->call, a->call->row.lang, a);
+}
+
+static void on_play_end(acs_call *a, const Ccai_acs_event *ev)
+{
+    if (a->plays)
+        a->plays--;
+    if (ev->kind == CCAI_ACS_PLAY_COMPLETED)
+        send_event(a, CCAI_EVENT_SAY_DONE, NULL);
+    else if (ev->kind == CCAI_ACS_PLAY_FAILED)
+        send_event(a, CCAI_EVENT_SAY_FAILED,
+                   ev->result_message ? ev->result_message : "the play failed");
+    /* The context says what the last play was for, even if our count
+     * drifted (an event lost or repeated). */
+    const char *oc = ev->operation_context;
+    if (oc && a->after != AFTER_NONE && !a->queue && !a->media_busy &&
+        (strcmp(oc, CTX_GOODBYE) == 0 || strcmp(oc, CTX_TRANSFER) == 0))
+        a->plays = 0;
+    run_after(a);
+}
+
+/* One Call Automation event for a live call. Returns false when the call is
+ * gone. */
+static bool call_event(Ccai_acs *acs, acs_call *a, const Ccai_acs_event *ev)
+{
+    if (ev->call_connection_id && !*a->conn_id)
+        snprintf(a->conn_id, sizeof a->conn_id, "%s", ev->call_connection_id);
+    Ccai_log(&acs->ctx->log, CCAI_LOG_DEBUG, "acs: call %s: %s (%s)", ccai_call_id(a->call),
+             Ccai_acs_kind_name(ev->kind), ev->operation_context ? ev->operation_context : "-");
+    switch (ev->kind) {
+    case CCAI_ACS_CALL_CONNECTED: on_connected(a, ev); break;
+    case CCAI_ACS_CALL_DISCONNECTED: call_over(acs, a, "disconnected"); return false;
+    case CCAI_ACS_CREATE_CALL_FAILED:
+    case CCAI_ACS_ANSWER_FAILED:
+    case CCAI_ACS_CONNECT_FAILED: {
+        char why[256];
+        snprintf(why, sizeof why, "%s: %s", Ccai_acs_kind_name(ev->kind),
+                 ev->result_message ? ev->result_message : "no reason given");
+        call_over(acs, a, why);
+        return false;
+    }
+    case CCAI_ACS_CALL_TRANSFER_ACCEPTED:
+        a->ending = true;
+        send_event(a, CCAI_EVENT_TRANSFER_OK, ev->transfer_target);
+        break;
+    case CCAI_ACS_CALL_TRANSFER_FAILED:
+        send_event(a, CCAI_EVENT_TRANSFER_FAILED,
+                   ev->result_message ? ev->result_message : "the transfer failed");
+        break;
+    case CCAI_ACS_PLAY_COMPLETED:
+    case CCAI_ACS_PLAY_FAILED:
+    case CCAI_ACS_PLAY_CANCELED: on_play_end(a, ev); break;
+    case CCAI_ACS_RECOGNIZE_COMPLETED: on_recognized(a, ev); break;
+    case CCAI_ACS_RECOGNIZE_FAILED: on_recognize_failed(a, ev); break;
+    case CCAI_ACS_RECORDING_STATE_CHANGED:
+        Ccai_log(&acs->ctx->log, CCAI_LOG_INFO, "acs: call %s: recording %s is %s",
+                 ccai_call_id(a->call), ev->recording_id ? ev->recording_id : "?",
+                 ev->recording_state ? ev->recording_state : "?");
+        break;
+    default: break; /* PlayStarted, RecognizeCanceled: nothing to do */
+    }
+    return true;
+}
+
+/* REST completions ---------------------------------------------------------------------------- */
+
+static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
+{
+    pend *p = ud;
+    Ccai_acs *acs = p->acs;
+    pend_unlink(acs, p);
+    char call_id[37];
+    memcpy(call_id, p->call_id, sizeof call_id);
+    acs_call *a = find(acs, call_id);
+    pend_kind kind = p->kind;
+    media_kind mk = p->media;
+    ccai_free(p);
+    if (!a)
+        return; /* the call ended meanwhile */
+    if (st == CCAI_ERR_NOT_FOUND && kind != P_RECORDING) {
+        call_over(acs, a, "the call is gone");
+        return;
+    }
+    switch (kind) {
+    case P_MEDIA:
+        a->media_busy = false;
+        if (st != CCAI_OK) {
+            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: media request failed: %s",
+                     ccai_call_id(a->call), reason_of(st, res));
+            if (mk == M_PLAY) {
+                if (a->plays)
+                    a->plays--;
+                send_event(a, CCAI_EVENT_SAY_FAILED, reason_of(st, res));
+            } else if (mk == M_MENU) {
+                menu_failed(a);
+            } else if (a->engine_on) {
+                send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL); /* listen again, or goodbye */
+            }
+            if (!(a = find(acs, call_id)))
+                return;
+        }
+        pump(a);
+        break;
+    case P_CANCEL:
+        if (st != CCAI_OK)
+            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot cancel media: %s",
+                     ccai_call_id(a->call), reason_of(st, res));
+        break;
+    case P_ANSWER:
+    case P_CREATE:
+        if (st != CCAI_OK) {
+            char why[300];
+            snprintf(why, sizeof why, "%s failed: %s", kind == P_ANSWER ? "answer" : "create",
+                     reason_of(st, res));
+            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: %s", ccai_call_id(a->call), why);
+            call_over(acs, a, why);
+            return;
+        }
+        if (res->id && !*a->conn_id)
+            snprintf(a->conn_id, sizeof a->conn_id, "%s", res->id);
+        if (!*a->server_call_id) {
+            const char *sc = json_string_value(json_object_get(res->json, "serverCallId"));
+            if (sc) {
+                snprintf(a->server_call_id, sizeof a->server_call_id, "%s", sc);
+                Ccai_str_replace(&a->call->row.provider_call_id, sc);
+                Ccai_call_save(a->call);
+            }
+        }
+        break;
+    case P_TRANSFER:
+        if (st != CCAI_OK)
+            send_event(a, CCAI_EVENT_TRANSFER_FAILED, reason_of(st, res));
+        break;
+    case P_HANGUP:
+        if (st != CCAI_OK)
+            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: hang-up failed: %s",
+                     ccai_call_id(a->call), reason_of(st, res));
+        call_over(acs, a, "hung up");
+        break;
+    case P_RECORDING:
+        if (st != CCAI_OK)
+            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot start the recording: %s",
+                     ccai_call_id(a->call), reason_of(st, res));
+        else
+            Ccai_log(&acs->ctx->log, CCAI_LOG_INFO, "acs: call %s: recording %s started",
+                     ccai_call_id(a->call), res->id ? res->id : "?");
+        break;
+    }
+}
+
+/* Starting calls --------------------------------------------------------------------------------
+ */
+
+static ccai_status start_call(Ccai_acs *acs, const char *phone, const char *bot, ccai_direction dir,
+                              const char *initiate, acs_call **ret)
+{
+    acs_call *a = Ccai_calloc(1, sizeof *a);
+    if (!a)
+        return CCAI_ERR_NOMEM;
+    a->acs = acs;
+    a->tail = &a->queue;
+    Ccai_timer_init(&a->guard, on_guard, a);
+    Ccai_timer_init(&a->kick, on_kick, a);
+    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION, dir, phone, bot, "acs", NULL, initiate, NULL,
+                          dir == CCAI_INBOUND};
+    ccai_status st = ccai_call_start(acs->ctx, &p, &acs_ops, a, &a->call);
+    if (st == CCAI_OK && !(a->caller = Ccai_strdup(a->call->row.phone_number)))
+        st = CCAI_ERR_NOMEM;
+    if (st != CCAI_OK) {
+        ccai_call_free(a->call);
+        ccai_free(a);
+        return st;
+    }
+    /* ACS reports silence itself (RecognizeFailed 8510). */
+    a->call->channel_silence = true;
+    a->next = acs->calls;
+    acs->calls = a;
+    *ret = a;
+    return CCAI_OK;
+}
+
+/* "+33612345678" and "33612345678" are the same number. */
+static bool same_number(const char *a, const char *b)
+{
+    if (!a || !b)
+        return false;
+    a += *a == '+';
+    b += *b == '+';
+    return strcmp(a, b) == 0;
+}
+
+static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
+{
+    ccai_ctx *ctx = acs->ctx;
+    const char *bot = cfg_str(ctx, "communication_services.phone_number");
+    if (!ev->to_phone || !same_number(ev->to_phone, bot)) {
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: incoming call for another number, ignored");
+        return;
+    }
+    if (!ev->from_phone) {
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: incoming call without a caller number, ignored");
+        return;
+    }
+    if (find_server_call(acs, ev->server_call_id)) {
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: incoming call delivered twice, ignored");
+        return;
+    }
+    char plus[40];
+    const char *from = ev->from_phone;
+    if (*from != '+' && strlen(from) < sizeof plus - 1) {
+        snprintf(plus, sizeof plus, "+%s", from);
+        from = plus;
+    }
+    acs_call *a = NULL;
+    ccai_status st = start_call(acs, from, bot, CCAI_INBOUND, NULL, &a);
+    if (st != CCAI_OK) {
+        /* Unanswered, ACS plays its own failure tone; nothing is lost. */
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "acs: cannot start the call: %s: %s",
+                 ccai_status_str(st), ccai_ctx_errmsg(ctx));
+        return;
+    }
+    if (ev->server_call_id)
+        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", ev->server_call_id);
+    char *cb = callback_url(ctx, a->call);
+    pend *p = cb ? pend_new(acs, a, P_ANSWER) : NULL;
+    Ccai_acs_answer_params ap = {
+        .incoming_call_context = ev->incoming_call_context,
+        .callback_uri = cb,
+        .cognitive_services_endpoint =
+            cfg_str(ctx, "communication_services.cognitive_services_endpoint"),
+    };
+    st = p ? Ccai_acs_call_answer(acs->rest, &ap, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    ccai_free(cb);
+    if (!pend_started(acs, p, st)) {
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "acs: cannot answer: %s", ccai_status_str(st));
+        call_over(acs, a, "could not be answered");
+        return;
+    }
+    if (ev->server_call_id && Ccai_str_replace(&a->call->row.provider_call_id, ev->server_call_id))
+        Ccai_call_save(a->call);
+    Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: call %s: answering", ccai_call_id(a->call));
+}
+
+ccai_status Ccai_acs_place_call(ccai_ctx *ctx, const char *initiate_json, const char *to,
+                                char **ret_call_id)
+{
+    Ccai_acs *acs = channel(ctx);
+    if (!acs)
+        return CCAI_ERR_UNSUPPORTED;
+    const char *bot = cfg_str(ctx, "communication_services.phone_number");
+    if (!bot) {
+        Ccai_ctx_set_error(ctx, "communication_services.phone_number is required to place calls");
+        return CCAI_ERR_INVALID_ARG;
+    }
+    acs_call *a = NULL;
+    ccai_status st = start_call(acs, to, bot, CCAI_OUTBOUND, initiate_json, &a);
+    if (st != CCAI_OK)
+        return st;
+    char *id = Ccai_strdup(a->call->row.id);
+    char *cb = id ? callback_url(ctx, a->call) : NULL;
+    pend *p = cb ? pend_new(acs, a, P_CREATE) : NULL;
+    Ccai_acs_create_params cp = {
+        .target = a->call->row.phone_number,
+        .callback_uri = cb,
+        .source_caller_id = bot,
+        .cognitive_services_endpoint =
+            cfg_str(ctx, "communication_services.cognitive_services_endpoint"),
+    };
+    st = p ? Ccai_acs_call_create(acs->rest, &cp, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    ccai_free(cb);
+    if (!pend_started(acs, p, st)) {
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "acs: cannot place call %s: %s", id ? id : "?",
+                 ccai_status_str(st));
+        ccai_free(id);
+        call_over(acs, a, "the call could not be placed");
+        return st;
+    }
+    if (ret_call_id)
+        *ret_call_id = id;
+    else
+        ccai_free(id);
+    return CCAI_OK;
+}
+
+size_t Ccai_acs_live_calls(const ccai_ctx *ctx)
+{
+    size_t n = 0;
+    for (const acs_call *a = channel(ctx) ? channel(ctx)->calls : NULL; a; a = a->next)
+        n++;
+    return n;
+}
+
+/* Event Grid ------------------------------------------------------------------------------------
+ */
+
+static void recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
+{
+    if (!ev->recording_location || !ev->server_call_id)
+        return;
+    acs_call *a = find_server_call(acs, ev->server_call_id);
+    if (a) {
+        send_event(a, CCAI_EVENT_RECORDING, ev->recording_location);
+        return;
+    }
+    Ccai_store_call *row = NULL;
+    ccai_status st =
+        Ccai_store_call_find_provider(acs->ctx->store, "acs", ev->server_call_id, &row);
+    if (st == CCAI_OK && Ccai_str_replace(&row->recording_url, ev->recording_location))
+        st = Ccai_store_call_update(acs->ctx->store, row);
+    if (st != CCAI_OK)
+        Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: recording of an unknown call: %s",
+                 ccai_status_str(st));
+    Ccai_store_call_free(row);
+}
+
+void Ccai_acs_events_route(ccai_http_exchange *x)
+{
+    ccai_ctx *ctx = x->ctx;
+    Ccai_acs *acs = channel(ctx);
+    if (!acs) {
+        Ccai_web_error(x, 404, "Azure Communication Services is not configured", NULL);
+        return;
+    }
+    const char *want = cfg_str(ctx, "communication_services.event_grid_token");
+    if (want) {
+        char *token = Ccai_web_query(x, "token");
+        bool ok = token && Ccai_web_secret_equal(token, want);
+        ccai_free(token);
+        if (!ok) {
+            Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: Event Grid delivery without the right token");
+            Ccai_web_error(x, 401, "invalid or missing token", NULL);
+            return;
+        }
+    }
+    Ccai_acs_events list = {0};
+    char *why = NULL;
+    ccai_status st = Ccai_acs_events_parse(x->body, x->body_len, &list, &why);
+    if (st != CCAI_OK) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: malformed Event Grid delivery: %s",
+                 why ? why : ccai_status_str(st));
+        Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "malformed Event Grid delivery", why);
+        ccai_free(why);
+        return;
+    }
+    /* The handshake answers with its code; nothing else is in that
+     * delivery. */
+    for (size_t i = 0; i < list.n; i++) {
+        const Ccai_acs_event *ev = &list.events[i];
+        if (ev->kind == CCAI_ACS_SUBSCRIPTION_VALIDATION) {
+            Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: Event Grid subscription validated");
+            json_t *j = json_pack("{s:s}", "validationResponse", ev->validation_code);
+            Ccai_web_json(x, 200, j); /* takes j */
+            Ccai_acs_events_free(&list);
+            return;
+        }
+    }
+    int code = 200;
+    for (size_t i = 0; i < list.n; i++) {
+        const Ccai_acs_event *ev = &list.events[i];
+        switch (ev->kind) {
+        case CCAI_ACS_INCOMING_CALL: incoming_call(acs, ev); break;
+        case CCAI_ACS_SMS_RECEIVED:
+            st = Ccai_sms_inbound(ctx, ev->sms_from, ev->sms_text);
+            if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND && st != CCAI_ERR_VALIDATION)
+                code = 500; /* Event Grid delivers again */
+            break;
+        case CCAI_ACS_SMS_DELIVERY_REPORT:
+            Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: SMS %s: %s",
+                     ev->sms_message_id ? ev->sms_message_id : "?",
+                     ev->sms_delivery_status ? ev->sms_delivery_status : "?");
+            break;
+        case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED: recording_stored(acs, ev); break;
+        default:
+            Ccai_log(&ctx->log, CCAI_LOG_DEBUG, "acs: Event Grid %s ignored",
+                     Ccai_acs_kind_name(ev->kind));
+            break;
+        }
+    }
+    Ccai_acs_events_free(&list);
+    if (code == 200)
+        Ccai_web_respond(x, 200, "application/json", "{}", 2);
+    else
+        Ccai_web_error(x, code, "cannot store the event", ccai_status_str(st));
+}
+
+/* Call Automation callbacks
+ * ------------------------------------------------------------------------ */
+
+static void callback_authenticated(ccai_http_exchange *x)
+{
+    ccai_ctx *ctx = x->ctx;
+    Ccai_acs *acs = channel(ctx);
+    char *id = Ccai_web_query(x, "call");
+    char *secret = Ccai_web_query(x, "s");
+    acs_call *a = id ? find(acs, id) : NULL;
+    const char *want = a ? a->call->row.callback_secret : NULL;
+    Ccai_store_call *row = NULL;
+    if (!a && id && Ccai_store_call_get(ctx->store, id, &row) == CCAI_OK)
+        want = row->callback_secret; /* an ended call: late events are fine */
+    int code = 0;
+    if (!want)
+        code = 404;
+    else if (!secret || !Ccai_web_secret_equal(secret, want))
+        code = 401;
+    Ccai_store_call_free(row);
+    ccai_free(secret);
+    if (code) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: callback for %s call %s",
+                 code == 404 ? "an unknown" : "a wrong secret on", id ? id : "(none)");
+        Ccai_web_error(x, code, code == 404 ? "no such call" : "invalid call secret", NULL);
+        ccai_free(id);
+        return;
+    }
+    Ccai_acs_events list = {0};
+    char *why = NULL;
+    ccai_status st = Ccai_acs_events_parse(x->body, x->body_len, &list, &why);
+    if (st != CCAI_OK) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: malformed callback: %s",
+                 why ? why : ccai_status_str(st));
+        Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "malformed callback", why);
+        ccai_free(why);
+        ccai_free(id);
+        return;
+    }
+    /* Answer first: events may end the call, and ACS waits for nobody. */
+    Ccai_web_respond(x, 200, "application/json", "{}", 2);
+    for (size_t i = 0; i < list.n && (a = find(acs, id)) != NULL; i++)
+        call_event(acs, a, &list.events[i]);
+    Ccai_acs_events_free(&list);
+    ccai_free(id);
+}
+
+static void callback_verdict(ccai_http_exchange *x, ccai_status st, const char *why)
+{
+    if (st == CCAI_OK) {
+        callback_authenticated(x);
+        return;
+    }
+    bool later = st == CCAI_ERR_HTTP || st == CCAI_ERR_NOMEM;
+    Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: callback %s: %s",
+             later ? "cannot be authenticated now" : "rejected", why ? why : ccai_status_str(st));
+    /* 503 makes ACS deliver again; 401 is final. */
+    Ccai_web_error(x, later ? 503 : 401,
+                   later ? "cannot verify the token now" : "invalid or missing bearer token", NULL);
+}
+
+static void on_auth(ccai_status st, const json_t *claims, const char *errmsg, void *ud)
+{
+    CCAI_UNUSED(claims);
+    ccai_http_exchange *x = ud;
+    x->route_state = NULL;
+    x->on_cancel = NULL;
+    callback_verdict(x, st, errmsg);
+}
+
+static void on_auth_cancel(ccai_http_exchange *x)
+{
+    Ccai_acs_auth_cancel(x->route_state);
+    x->route_state = NULL;
+}
+
+void Ccai_acs_callback_route(ccai_http_exchange *x)
+{
+    Ccai_acs *acs = channel(x->ctx);
+    if (!acs) {
+        Ccai_web_error(x, 404, "Azure Communication Services is not configured", NULL);
+        return;
+    }
+    Ccai_acs_auth_op *op = NULL;
+    json_t *claims = NULL;
+    char *why = NULL;
+    ccai_status st = Ccai_acs_auth_check(acs->auth, Ccai_web_header(x, "Authorization"), on_auth, x,
+                                         &op, &claims, &why);
+    if (st == CCAI_ACS_AUTH_PENDING) {
+        x->route_state = op;
+        x->on_cancel = on_auth_cancel;
+        return;
+    }
+    json_decref(claims);
+    callback_verdict(x, st, why);
+    ccai_free(why);
+}
+
+/* Life of the channel
+ * --------------------------------------------------------------------------------- */
+
+ccai_status Ccai_acs_init(ccai_ctx *ctx)
+{
+    if (!cfg_str(ctx, "communication_services.endpoint"))
+        return CCAI_OK; /* not configured: the ACS routes answer 404 */
+    if (!cfg_str(ctx, "communication_services.resource_id")) {
+        /* SMS may still go through ACS; calls cannot be authenticated. */
+        Ccai_log(&ctx->log, CCAI_LOG_WARN,
+                 "acs: voice channel off: communication_services.resource_id (the audience of "
+                 "callback tokens) is not set");
+        return CCAI_OK;
+    }
+    Ccai_acs *acs = Ccai_calloc(1, sizeof *acs);
+    if (!acs)
+        return CCAI_ERR_NOMEM;
+    acs->ctx = ctx;
+    ccai_status st = Ccai_acs_rest_from_config(ctx, &acs->rest);
+    if (st == CCAI_OK)
+        st = Ccai_acs_auth_from_config(ctx, &acs->auth);
+    if (st != CCAI_OK) {
+        Ccai_acs_rest_free(acs->rest);
+        ccai_free(acs);
+        return st;
+    }
+    ctx->acs = acs;
+    return CCAI_OK;
+}
+
+void Ccai_acs_free(ccai_ctx *ctx)
+{
+    Ccai_acs *acs = ctx->acs;
+    if (!acs)
+        return;
+    while (acs->calls)
+        acs_call_free(acs, acs->calls);
+    /* Freeing the clients cancels their operations without callbacks. */
+    Ccai_acs_rest_free(acs->rest);
+    Ccai_acs_auth_free(acs->auth);
+    while (acs->pending) {
+        pend *p = acs->pending;
+        acs->pending = p->next;
+        ccai_free(p);
+    }
+    ccai_free(acs);
+    ctx->acs = NULL;
+}

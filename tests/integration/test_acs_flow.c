@@ -1,0 +1,705 @@
+/* Calls over the Azure Communication Services channel, end to end in one
+ * process: Event Grid deliveries and Call Automation callbacks in (the
+ * callbacks carry RS256 tokens the ACS stand-in signs and whose keys it
+ * publishes), signed REST requests out to the stand-in, which checks every
+ * HMAC signature as ACS does; the LLM stand-in streams the answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <ccai/adapters/poll.h>
+
+#include "support/acs_standin.h"
+#include "support/llm_standin.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUBLIC_URL  "https://bot.example.test"
+#define BOT_NUMBER  "+15550002222"
+#define CALLER      "+33612345678"
+#define AGENT       "+15550009999"
+#define RESOURCE_ID "7f9b7c1e-0000-4000-8000-acs000000001"
+#define EG_TOKEN    "event-grid-secret-42"
+#define CONTAINER   "https://recordings.blob.core.windows.net/calls"
+#define COGNITIVE   "https://speech.cognitiveservices.azure.com/"
+
+typedef struct answer {
+    int done;
+    int status;
+    char body[65536];
+} answer;
+
+typedef struct env {
+    standin *llm;
+    acs_standin *acs;
+    ccai_config *cfg;
+    ccai_poll *poll;
+    ccai_ctx *ctx;
+    char callback[1024]; /* the call's callback path and query, local */
+    char conn[128];      /* its callConnectionId */
+    int seen;            /* stand-in requests already looked at */
+} env;
+
+static void env_init_with(env *e, const char *const (*extra)[2], size_t n_extra)
+{
+    memset(e, 0, sizeof *e);
+    e->llm = standin_start(NULL);
+    e->acs = acs_standin_start(NULL);
+    assert_non_null(e->llm);
+    assert_non_null(e->acs);
+    char ep[64], openid[128];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(e->llm));
+    snprintf(openid, sizeof openid, "%s/calling/.well-known/acsopenidconfiguration",
+             acs_standin_url(e->acs));
+    assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
+    const char *kv[][2] = {
+        {"database.sqlite.path", ":memory:"},
+        {"llm.fast.mode", "openai_compatible"},
+        {"llm.fast.endpoint", ep},
+        {"communication_services.endpoint", acs_standin_url(e->acs)},
+        {"communication_services.access_key", ACS_STANDIN_KEY},
+        {"communication_services.phone_number", BOT_NUMBER},
+        {"communication_services.resource_id", RESOURCE_ID},
+        {"communication_services.openid_config_url", openid},
+        {"communication_services.event_grid_token", EG_TOKEN},
+        {"communication_services.recording_container_url", CONTAINER},
+        {"communication_services.cognitive_services_endpoint", COGNITIVE},
+        {"server.public_url", PUBLIC_URL},
+        {"server.api_token", "api"},
+        {"conversation.initiate.lang.default_short_code", "en-US"},
+        {"conversation.initiate.agent_phone_number", AGENT},
+        {"conversation.recognition_retry_max", "2"},
+        {"sms.mode", "communication_services"},
+        {"conversation.recording_enabled", "true"},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        if (ccai_config_set(e->cfg, kv[i][0], kv[i][1]) != CCAI_OK)
+            fail_msg("%s: %s", kv[i][0], ccai_config_errmsg(e->cfg));
+    }
+    for (size_t i = 0; i < n_extra; i++) {
+        if (ccai_config_set(e->cfg, extra[i][0], extra[i][1]) != CCAI_OK)
+            fail_msg("%s: %s", extra[i][0], ccai_config_errmsg(e->cfg));
+    }
+    assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
+}
+
+static void env_init(env *e)
+{
+    env_init_with(e, NULL, 0);
+}
+
+static void env_free(env *e)
+{
+    ccai_poll_free(e->poll);
+    ccai_config_free(e->cfg);
+    standin_stop(e->llm);
+    acs_standin_stop(e->acs);
+}
+
+static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
+{
+    (void)x;
+    answer *a = ud;
+    a->done = 1;
+    a->status = res->status;
+    snprintf(a->body, sizeof a->body, "%.*s", (int)res->body_len, res->body);
+}
+
+/* POST a JSON body to target ("/path?query"), with an Authorization header
+ * when auth is not NULL; waits for the (maybe late) answer. */
+static void post(env *e, const char *target, const char *body, const char *auth, answer *a)
+{
+    char path[1024], query[1024] = "";
+    const char *q = strchr(target, '?');
+    snprintf(path, sizeof path, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
+    if (q)
+        snprintf(query, sizeof query, "%s", q + 1);
+    ccai_http_header h[2] = {{"Content-Type", "application/json"}, {"Authorization", auth}};
+    ccai_http_request req = {
+        CCAI_HTTP_REQUEST_VERSION, "POST",      path, q ? query : NULL, h, auth ? 2 : 1, body,
+        body ? strlen(body) : 0,   "52.112.0.1"};
+    memset(a, 0, sizeof *a);
+    assert_int_equal(ccai_ctx_http(e->ctx, &req, on_answer, a, NULL), CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while (!a->done && ccai_time_ms() < deadline)
+        ccai_poll_run_once(e->poll, 20);
+    assert_true(a->done);
+}
+
+/* An Event Grid delivery to /acs/events with the subscription's token. */
+static void event_grid(env *e, const char *body, answer *a)
+{
+    post(e, "/acs/events?token=" EG_TOKEN, body, NULL, a);
+}
+
+/* A Call Automation callback of the current call, signed as ACS signs. */
+static int callback_as(env *e, const char *target, const char *type, const char *data,
+                       acs_standin_token how)
+{
+    char *body = acs_standin_event(type, e->conn, data);
+    char *auth = acs_standin_bearer(e->acs, RESOURCE_ID, how);
+    assert_non_null(body);
+    assert_non_null(auth);
+    answer a;
+    post(e, target, body, auth, &a);
+    free(body);
+    free(auth);
+    return a.status;
+}
+
+static void callback(env *e, const char *type, const char *data)
+{
+    assert_int_equal(callback_as(e, e->callback, type, data, ACS_TOKEN_VALID), 200);
+}
+
+/* The next stand-in request (after those seen) whose path ends with
+ * suffix; run the loop until it comes. Returns its index. */
+static int expect_request(env *e, const char *suffix)
+{
+    uint64_t deadline = ccai_time_ms() + 10000;
+    for (;;) {
+        int n = acs_standin_request_count(e->acs);
+        for (int i = e->seen; i < n; i++) {
+            char *p = acs_standin_request_path(e->acs, i);
+            size_t pl = p ? strlen(p) : 0, sl = strlen(suffix);
+            bool match = pl >= sl && strcmp(p + pl - sl, suffix) == 0;
+            free(p);
+            if (match) {
+                assert_int_equal(acs_standin_request_status(e->acs, i) / 100, 2);
+                char *why = acs_standin_request_auth_error(e->acs, i);
+                assert_string_equal(why, ""); /* signed as ACS expects */
+                free(why);
+                e->seen = i + 1;
+                return i;
+            }
+        }
+        if (ccai_time_ms() > deadline)
+            fail_msg("no request to ...%s came", suffix);
+        ccai_poll_run_once(e->poll, 20);
+    }
+}
+
+/* No request to suffix arrives within ms. */
+static void expect_no_request(env *e, const char *suffix, int ms)
+{
+    uint64_t deadline = ccai_time_ms() + (uint64_t)ms;
+    while (ccai_time_ms() < deadline)
+        ccai_poll_run_once(e->poll, 20);
+    for (int i = e->seen; i < acs_standin_request_count(e->acs); i++) {
+        char *p = acs_standin_request_path(e->acs, i);
+        bool match = p && strstr(p, suffix);
+        free(p);
+        if (match)
+            fail_msg("unexpected request to %s", suffix);
+    }
+}
+
+static json_t *req_json(env *e, int i)
+{
+    json_t *j = acs_standin_request_json(e->acs, i);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *jstr(const json_t *j, const char *path)
+{
+    char key[128];
+    const char *dot;
+    while ((dot = strchr(path, '.')) != NULL) {
+        snprintf(key, sizeof key, "%.*s", (int)(dot - path), path);
+        j = json_object_get(j, key);
+        path = dot + 1;
+    }
+    return json_string_value(json_object_get(j, path));
+}
+
+static const char *local(const char *url)
+{
+    assert_int_equal(strncmp(url, PUBLIC_URL, strlen(PUBLIC_URL)), 0);
+    return url + strlen(PUBLIC_URL);
+}
+
+static char *stored_call(env *e)
+{
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_find_json(e->ctx, CALLER, 0, &json), CCAI_OK);
+    return json;
+}
+
+static const char incoming_fmt[] =
+    "[{\"id\":\"eg-%d\",\"topic\":\"/subscriptions/x/resourceGroups/y/providers/"
+    "Microsoft.Communication/communicationServices/z\",\"subject\":\"/caller/4%s/recipient/%s\","
+    "\"eventType\":\"Microsoft.Communication.IncomingCall\",\"eventTime\":\"2026-11-25T10:00:00Z\","
+    "\"dataVersion\":\"1.0\",\"metadataVersion\":\"1\",\"data\":{"
+    "\"to\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:%s\",\"phoneNumber\":{\"value\":\"%s\"}},"
+    "\"from\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:%s\",\"phoneNumber\":{\"value\":\"%s\"}},"
+    "\"serverCallId\":\"%s\",\"callerDisplayName\":\"\",\"incomingCallContext\":\"eyJhbGciOi.ctx%"
+    "d\","
+    "\"correlationId\":\"corr-%d\"}}]";
+
+static void incoming(env *e, int n, const char *to, const char *server_call_id, answer *a)
+{
+    char body[4096];
+    snprintf(body, sizeof body, incoming_fmt, n, CALLER, to, to, to, CALLER, CALLER, server_call_id,
+             n, n);
+    event_grid(e, body, a);
+}
+
+/* Answer an incoming call; sets e->callback and e->conn. */
+static void answer_incoming(env *e, const char *server_call_id)
+{
+    answer a;
+    incoming(e, 1, BOT_NUMBER, server_call_id, &a);
+    assert_int_equal(a.status, 200);
+    int i = expect_request(e, "/calling/callConnections:answer");
+    json_t *j = req_json(e, i);
+    assert_string_equal(jstr(j, "incomingCallContext"), "eyJhbGciOi.ctx1");
+    assert_string_equal(jstr(j, "callIntelligenceOptions.cognitiveServicesEndpoint"), COGNITIVE);
+    const char *cb = jstr(j, "callbackUri");
+    assert_non_null(cb);
+    assert_non_null(strstr(cb, "/acs/callback?call="));
+    assert_non_null(strstr(cb, "&s="));
+    snprintf(e->callback, sizeof e->callback, "%s", local(cb));
+    json_decref(j);
+    char *conn = acs_standin_latest_call(e->acs);
+    assert_non_null(conn);
+    snprintf(e->conn, sizeof e->conn, "%s", conn);
+    free(conn);
+}
+
+static void test_event_grid(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    answer a;
+    /* The subscription's validation handshake. */
+    const char *validation =
+        "[{\"id\":\"2d1781af\",\"topic\":\"/subscriptions/x\",\"subject\":\"\","
+        "\"data\":{\"validationCode\":\"512d38b6-c7b8-40c8-89fe-f46f9e9622b6\","
+        "\"validationUrl\":\"https://rp-eastus2.eventgrid.azure.net/x\"},"
+        "\"eventType\":\"Microsoft.EventGrid.SubscriptionValidationEvent\","
+        "\"eventTime\":\"2026-11-25T10:00:00Z\",\"metadataVersion\":\"1\",\"dataVersion\":\"2\"}]";
+    event_grid(&e, validation, &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(a.body,
+                        "{\"validationResponse\":\"512d38b6-c7b8-40c8-89fe-f46f9e9622b6\"}");
+    /* Without the subscription's token, or with another: refused. */
+    post(&e, "/acs/events", validation, NULL, &a);
+    assert_int_equal(a.status, 401);
+    post(&e, "/acs/events?token=guess", validation, NULL, &a);
+    assert_int_equal(a.status, 401);
+    /* Malformed deliveries: a clear 400. */
+    event_grid(&e, "[{\"eventType\":", &a);
+    assert_int_equal(a.status, 400);
+    assert_non_null(strstr(a.body, "malformed"));
+    event_grid(&e, "[{\"eventType\":\"Microsoft.Communication.IncomingCall\",\"data\":{}}]", &a);
+    assert_int_equal(a.status, 400);
+    /* A call for another number is not ours; an unknown event type is
+     * skipped. */
+    incoming(&e, 7, "+15550007777", "srv-other", &a);
+    assert_int_equal(a.status, 200);
+    event_grid(&e, "[{\"eventType\":\"Microsoft.Communication.SomethingNew\",\"data\":{}}]", &a);
+    assert_int_equal(a.status, 200);
+    expect_no_request(&e, ":answer", 200);
+
+    /* A stale IncomingCall: ACS refuses the answer; the call is ended and
+     * nothing else happens. A second delivery of a live one is ignored. */
+    acs_standin_fault f = {.status = 400,
+                           .code = "BadRequest",
+                           .message = "Lifetime validation of the signed http request failed."};
+    acs_standin_push_fault(e.acs, &f);
+    incoming(&e, 1, BOT_NUMBER, "srv-stale", &a);
+    assert_int_equal(a.status, 200);
+    uint64_t until = ccai_time_ms() + 5000;
+    while (acs_standin_faults_pending(e.acs) && ccai_time_ms() < until)
+        ccai_poll_run_once(e.poll, 20);
+    for (int k = 0; k < 20; k++)
+        ccai_poll_run_once(e.poll, 10);
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_non_null(strstr(json, "answer failed"));
+    free(json);
+    e.seen = acs_standin_request_count(e.acs);
+    incoming(&e, 2, BOT_NUMBER, "srv-live", &a);
+    expect_request(&e, ":answer");
+    incoming(&e, 3, BOT_NUMBER, "srv-live", &a);
+    assert_int_equal(a.status, 200);
+    expect_no_request(&e, ":answer", 200);
+    env_free(&e);
+}
+
+static void test_inbound_call(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    answer a;
+    answer_incoming(&e, "srv-call-1");
+    int keys_before = acs_standin_key_fetches(e.acs);
+
+    /* Forged, expired, for another resource, unsigned, wrong secret,
+     * unknown call: all refused before anything happens. */
+    assert_int_equal(callback_as(&e, e.callback, "CallConnected", NULL, ACS_TOKEN_FORGED), 401);
+    assert_true(acs_standin_key_fetches(e.acs) > keys_before); /* the key set was fetched */
+    assert_int_equal(callback_as(&e, e.callback, "CallConnected", NULL, ACS_TOKEN_EXPIRED), 401);
+    assert_int_equal(callback_as(&e, e.callback, "CallConnected", NULL, ACS_TOKEN_WRONG_AUDIENCE),
+                     401);
+    char *ev = acs_standin_event("CallConnected", e.conn, NULL);
+    post(&e, e.callback, ev, NULL, &a);
+    assert_int_equal(a.status, 401);
+    post(&e, e.callback, ev, "Bearer not.a.token", &a);
+    assert_int_equal(a.status, 401);
+    free(ev);
+    char wrong[1024];
+    snprintf(wrong, sizeof wrong, "%s", e.callback);
+    char *s = strstr(wrong, "&s=");
+    s[3] = s[3] == 'x' ? 'y' : 'x';
+    assert_int_equal(callback_as(&e, wrong, "CallConnected", NULL, ACS_TOKEN_VALID), 401);
+    assert_int_equal(callback_as(&e,
+                                 "/acs/callback?call=00000000-0000-4000-8000-000000000000&s=abc",
+                                 "CallConnected", NULL, ACS_TOKEN_VALID),
+                     404);
+    expect_no_request(&e, ":recognize", 100);
+
+    /* Connected: recording, then the language menu (4 languages). */
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-call-1\"}");
+    int rec = expect_request(&e, "/calling/recordings");
+    json_t *j = req_json(&e, rec);
+    assert_string_equal(jstr(j, "callLocator.serverCallId"), "srv-call-1");
+    assert_string_equal(jstr(j, "externalStorage.recordingDestinationContainerUrl"), CONTAINER);
+    assert_string_equal(jstr(j, "recordingChannelType"), "unmixed");
+    assert_non_null(strstr(jstr(j, "recordingStateCallbackUri"), "/acs/callback?call="));
+    json_decref(j);
+    int menu = expect_request(&e, ":recognize");
+    j = req_json(&e, menu);
+    assert_string_equal(jstr(j, "recognizeInputType"), "choices");
+    assert_string_equal(jstr(j, "operationContext"), "ccai:menu");
+    json_t *choices = json_object_get(json_object_get(j, "recognizeOptions"), "choices");
+    assert_int_equal(json_array_size(choices), 4);
+    assert_string_equal(jstr(json_array_get(choices, 0), "label"), "fr-FR");
+    assert_string_equal(jstr(json_array_get(choices, 0), "tone"), "one");
+    assert_string_equal(jstr(json_array_get(choices, 1), "tone"), "two");
+    const char *prompt = jstr(j, "playPrompt.ssml.ssmlText");
+    assert_non_null(prompt);
+    assert_non_null(strstr(prompt, "French"));
+    assert_non_null(strstr(prompt, "<speak"));
+    assert_string_equal(
+        jstr(json_object_get(json_object_get(j, "recognizeOptions"), "targetParticipant"),
+             "phoneNumber.value"),
+        CALLER);
+    json_decref(j);
+    /* The menu is not heard: asked again; then the caller presses 1. */
+    callback(&e, "RecognizeFailed",
+             "{\"operationContext\":\"ccai:menu\",\"resultInformation\":{\"code\":400,"
+             "\"subCode\":8510,\"message\":\"Action failed, initial silence timeout reached.\"}}");
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_string_equal(jstr(j, "recognizeInputType"), "choices");
+    json_decref(j);
+    callback(&e, "RecognizeCompleted",
+             "{\"operationContext\":\"ccai:menu\",\"recognitionType\":\"choices\","
+             "\"choiceResult\":{\"label\":\"fr-FR\"},\"resultInformation\":{\"code\":200,"
+             "\"subCode\":8531,\"message\":\"Action completed, max digits received.\"}}");
+
+    /* The engine greets in French: the greeting is the prompt of a speech
+     * recognition the caller may interrupt. */
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_string_equal(jstr(j, "recognizeInputType"), "speech");
+    json_t *opts = json_object_get(j, "recognizeOptions");
+    assert_string_equal(jstr(opts, "speechLanguage"), "fr-FR");
+    assert_true(json_is_true(json_object_get(opts, "interruptPrompt")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(opts, "speechOptions"),
+                                                        "endSilenceTimeoutInMs")),
+                     1000);
+    prompt = jstr(j, "playPrompt.ssml.ssmlText");
+    assert_non_null(prompt);
+    assert_non_null(strstr(prompt, "xml:lang=\"fr-FR\""));
+    assert_non_null(strstr(prompt, "fr-FR-VivienneMultilingualNeural"));
+    assert_non_null(strstr(prompt, "effect=\"eq_telecomhp8k\""));
+    json_decref(j);
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "\"lang\":\"fr-FR\""));
+    assert_non_null(strstr(json, "\"channel\":\"acs\""));
+    assert_non_null(strstr(json, "\"provider_call_id\":\"srv-call-1\""));
+    free(json);
+
+    /* A turn: the answer streams as plays, in order, then a bare
+     * recognition listens. */
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.content = "I am so sorry. Is anyone hurt? Tom & Jerry <are> fine.";
+    sp.chunk_ms = 20;
+    standin_push(e.llm, &sp);
+    callback(&e, "RecognizeCompleted",
+             "{\"operationContext\":\"ccai:listen\",\"recognitionType\":\"speech\","
+             "\"speechResult\":{\"speech\":\"Ma voiture a été heurtée\",\"confidence\":0.91},"
+             "\"resultInformation\":{\"code\":200,\"subCode\":8533}}");
+    char said[4096] = "";
+    int last_play = -1;
+    for (;;) {
+        int i = expect_request(&e, "");
+        char *path = acs_standin_request_path(e.acs, i);
+        bool play = strstr(path, ":play") != NULL, listen = strstr(path, ":recognize") != NULL;
+        free(path);
+        if (!play && !listen)
+            continue;
+        j = req_json(&e, i);
+        if (listen) {
+            assert_string_equal(jstr(j, "recognizeInputType"), "speech");
+            assert_null(json_object_get(j, "playPrompt")); /* bare */
+            json_decref(j);
+            break;
+        }
+        const json_t *src = json_array_get(json_object_get(j, "playSources"), 0);
+        const char *ssml = jstr(src, "ssml.ssmlText");
+        assert_non_null(ssml);
+        assert_string_equal(jstr(j, "operationContext"), "ccai:talk");
+        strncat(said, ssml, sizeof said - strlen(said) - 1);
+        json_decref(j);
+        last_play = i;
+    }
+    assert_true(last_play >= 0);
+    char *sorry = strstr(said, "I am so sorry."), *hurt = strstr(said, "Is anyone hurt?");
+    assert_non_null(sorry);
+    assert_non_null(hurt);
+    assert_true(sorry < hurt);
+    assert_non_null(strstr(said, "Tom &amp; Jerry")); /* escaped */
+    assert_null(strstr(said, "<are>"));               /* no markup from the LLM */
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:talk\"}");
+
+    /* Barge-in: the caller speaks while answers still play: what plays is
+     * cancelled. */
+    sp = (standin_spec)STANDIN_SPEC_INIT;
+    sp.content = "Let me check your contract. It covers accidents. It also covers theft.";
+    sp.chunk_ms = 20;
+    standin_push(e.llm, &sp);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"What does my "
+             "contract cover?\"}}");
+    expect_request(&e, ":play");
+    sp = (standin_spec)STANDIN_SPEC_INIT;
+    sp.content = "Of course, I will wait.";
+    standin_push(e.llm, &sp);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"Wait, one "
+             "moment\"}}");
+    expect_request(&e, ":cancelAllMediaOperations");
+    callback(&e, "PlayCanceled", "{\"operationContext\":\"ccai:talk\"}");
+    expect_request(&e, ":recognize");
+
+    /* An SMS during the call goes to the conversation. */
+    const char *sms =
+        "[{\"id\":\"sms-1\",\"topic\":\"/subscriptions/x\",\"subject\":\"/phonenumber/"
+        "15550002222\",\"data\":{\"MessageId\":\"Incoming_1\",\"From\":\"33612345678\","
+        "\"To\":\"15550002222\",\"Message\":\"My policy number is P-77\","
+        "\"ReceivedTimestamp\":\"2026-11-25T10:01:00Z\"},\"eventType\":"
+        "\"Microsoft.Communication.SMSReceived\",\"dataVersion\":\"1.0\","
+        "\"metadataVersion\":\"1\",\"eventTime\":\"2026-11-25T10:01:00Z\"}]";
+    event_grid(&e, sms, &a);
+    assert_int_equal(a.status, 200);
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "P-77"));
+    free(json);
+
+    /* The caller asks for a human: the announcement plays first, then the
+     * transfer; it fails: apology, goodbye, hang up. */
+    standin_tool_call tc = {.id = "t1", .name = "talk_to_human", .arguments = "{}"};
+    standin_spec t = STANDIN_SPEC_INIT;
+    t.kind = STANDIN_TOOL_CALLS;
+    t.tool_calls = &tc;
+    t.n_tool_calls = 1;
+    standin_push(e.llm, &t);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"I want to talk to "
+             "a person\"}}");
+    int i = expect_request(&e, ":play");
+    j = req_json(&e, i);
+    const char *ctx = jstr(j, "operationContext");
+    while (strcmp(ctx, "ccai:transfer") != 0) { /* the last play carries the transfer */
+        json_decref(j);
+        j = req_json(&e, expect_request(&e, ":play"));
+        ctx = jstr(j, "operationContext");
+    }
+    json_decref(j);
+    expect_no_request(&e, ":transferToParticipant", 150);
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:transfer\"}");
+    j = req_json(&e, expect_request(&e, ":transferToParticipant"));
+    assert_string_equal(jstr(j, "targetParticipant.phoneNumber.value"), AGENT);
+    assert_string_equal(jstr(j, "sourceCallerIdNumber.value"), BOT_NUMBER);
+    json_decref(j);
+    callback(&e, "CallTransferFailed",
+             "{\"operationContext\":\"ccai:transfer\",\"resultInformation\":{\"code\":500,"
+             "\"subCode\":7000,\"message\":\"Call transfer failed: not answered.\"}}");
+    j = req_json(&e, expect_request(&e, ":play"));
+    ctx = jstr(j, "operationContext");
+    while (strcmp(ctx, "ccai:goodbye") != 0) {
+        json_decref(j);
+        j = req_json(&e, expect_request(&e, ":play"));
+        ctx = jstr(j, "operationContext");
+    }
+    json_decref(j);
+    expect_no_request(&e, ":terminate", 150); /* the goodbye is heard first */
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:talk\"}");
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:goodbye\"}");
+    expect_request(&e, ":terminate");
+    for (int k = 0; k < 10; k++)
+        ccai_poll_run_once(e.poll, 10);
+    /* ACS then reports the end; late events of an ended call are fine. */
+    callback(&e, "CallDisconnected", NULL);
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_non_null(strstr(json, "Call back the customer"));
+    assert_non_null(strstr(json, "Ma voiture a \\u00E9t\\u00E9 heurt\\u00E9e"));
+    free(json);
+
+    /* The recording is stored: Event Grid names the call in the subject. */
+    const char *stored =
+        "[{\"id\":\"rec-1\",\"topic\":\"/subscriptions/x\",\"subject\":\"/recording/call/"
+        "c-1/serverCallId/srv-call-1\",\"data\":{\"recordingStorageInfo\":{\"recordingChunks\":"
+        "[{\"documentId\":\"0-eus-d1\",\"index\":0,\"endReason\":\"SessionEnded\","
+        "\"contentLocation\":\"https://storage.asm.skype.com/v1/objects/0-eus-d1/content/"
+        "audio\"}]},\"recordingStartTime\":\"2026-11-25T10:00:05Z\",\"recordingDurationMs\":"
+        "42000,\"sessionEndReason\":\"CallEnded\"},\"eventType\":\"Microsoft.Communication."
+        "RecordingFileStatusUpdated\",\"dataVersion\":\"1.0\",\"metadataVersion\":\"1\","
+        "\"eventTime\":\"2026-11-25T10:02:00Z\"}]";
+    event_grid(&e, stored, &a);
+    assert_int_equal(a.status, 200);
+    json = stored_call(&e);
+    assert_non_null(
+        strstr(json, "\"recording_url\":\"https://storage.asm.skype.com/v1/objects/0-eus-d1"));
+    free(json);
+
+    /* The post-call report goes out by SMS through ACS. */
+    uint64_t until = ccai_time_ms() + 20000;
+    bool sent = false;
+    while (!sent && ccai_time_ms() < until) {
+        ccai_poll_run_once(e.poll, 50);
+        for (int k = 0; k < acs_standin_request_count(e.acs) && !sent; k++) {
+            char *p = acs_standin_request_path(e.acs, k);
+            if (p && strcmp(p, "/sms") == 0) {
+                json_t *b = req_json(&e, k);
+                const json_t *r = json_array_get(json_object_get(b, "smsRecipients"), 0);
+                sent = !strcmp(jstr(r, "to"), CALLER) && !strcmp(jstr(b, "from"), BOT_NUMBER);
+                json_decref(b);
+            }
+            free(p);
+        }
+    }
+    assert_true(sent);
+    env_free(&e);
+}
+
+/* POST /call with telephony communication_services; one language (no
+ * menu); the caller stays silent, then goodbye. */
+static void test_outbound_silence(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    answer a;
+    const char *body =
+        "{\"phone_number\":\"" CALLER "\",\"telephony\":\"communication_services\","
+        "\"bot_name\":\"Amélie\",\"lang\":{\"default_short_code\":\"en-US\",\"availables\":"
+        "[{\"short_code\":\"en-US\",\"voice\":\"en-US-AvaNeural\",\"pronunciations_en\":"
+        "[\"English\"]}]}}";
+    post(&e, "/call", body, "Bearer api", &a);
+    assert_int_equal(a.status, 201);
+    assert_non_null(strstr(a.body, "\"channel\":\"acs\""));
+    int i = expect_request(&e, "/calling/callConnections");
+    json_t *j = req_json(&e, i);
+    const json_t *target = json_array_get(json_object_get(j, "targets"), 0);
+    assert_string_equal(jstr(target, "phoneNumber.value"), CALLER);
+    assert_string_equal(jstr(j, "sourceCallerIdNumber.value"), BOT_NUMBER);
+    snprintf(e.callback, sizeof e.callback, "%s", local(jstr(j, "callbackUri")));
+    json_decref(j);
+    char *conn = acs_standin_latest_call(e.acs);
+    snprintf(e.conn, sizeof e.conn, "%s", conn);
+    free(conn);
+    /* Unknown telephony: a clear 400. */
+    post(&e, "/call", "{\"phone_number\":\"" CALLER "\",\"telephony\":\"pigeon\"}", "Bearer api",
+         &a);
+    assert_int_equal(a.status, 400);
+
+    callback(&e, "CallConnected", NULL);
+    j = req_json(&e, expect_request(&e, ":recognize")); /* greeting, no menu */
+    assert_string_equal(jstr(j, "recognizeInputType"), "speech");
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"), "en-US-AvaNeural"));
+    json_decref(j);
+    /* Silence: the silence phrase, with a recognition. */
+    const char *silent = "{\"resultInformation\":{\"code\":400,\"subCode\":8510,"
+                         "\"message\":\"Action failed, initial silence timeout reached.\"}}";
+    callback(&e, "RecognizeFailed", silent);
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_non_null(json_object_get(j, "playPrompt"));
+    json_decref(j);
+    /* A failure that is not silence (the prompt could not play): the
+     * error phrase, listening again. */
+    callback(&e, "RecognizeFailed",
+             "{\"resultInformation\":{\"code\":400,\"subCode\":8511,"
+             "\"message\":\"Action failed, encountered failure while trying to play the "
+             "prompt.\"}}");
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_non_null(json_object_get(j, "playPrompt"));
+    json_decref(j);
+    callback(&e, "RecognizeFailed", silent);
+    expect_request(&e, ":recognize");
+    callback(&e, "RecognizeFailed", silent);
+    /* Beyond the retries: goodbye, then the call ends. */
+    j = req_json(&e, expect_request(&e, ":play"));
+    assert_string_equal(jstr(j, "operationContext"), "ccai:goodbye");
+    json_decref(j);
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:goodbye\"}");
+    expect_request(&e, ":terminate");
+    for (int k = 0; k < 10; k++)
+        ccai_poll_run_once(e.poll, 10);
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    free(json);
+    env_free(&e);
+}
+
+/* The call is gone on ACS's side (404 on a media request), and a key
+ * server that cannot be reached: 503 so that ACS delivers again. */
+static void test_faults(void **state)
+{
+    (void)state;
+    char openid[128];
+    snprintf(openid, sizeof openid, "http://127.0.0.1:1/none");
+    const char *const extra[][2] = {{"communication_services.openid_config_url", openid}};
+    env e;
+    env_init_with(&e, extra, 1);
+    answer_incoming(&e, "srv-fault");
+    assert_int_equal(callback_as(&e, e.callback, "CallConnected", NULL, ACS_TOKEN_VALID), 503);
+    env_free(&e);
+
+    const char *const no_rec[][2] = {{"conversation.recording_enabled", "false"}};
+    env_init_with(&e, no_rec, 1);
+    answer_incoming(&e, "srv-gone");
+    /* The menu's recognition finds the call gone: the call ends. */
+    acs_standin_fault f = {.status = 404, .code = "8522", .message = "Call not found."};
+    acs_standin_push_fault(e.acs, &f);
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-gone\"}");
+    for (int k = 0; k < 50 && acs_standin_faults_pending(e.acs); k++)
+        ccai_poll_run_once(e.poll, 20);
+    for (int k = 0; k < 10; k++)
+        ccai_poll_run_once(e.poll, 10);
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    free(json);
+    env_free(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_grid),
+        cmocka_unit_test(test_inbound_call),
+        cmocka_unit_test(test_outbound_silence),
+        cmocka_unit_test(test_faults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
