@@ -558,7 +558,7 @@ static const command commands[] = {
     {"place", cmd_place,
      "place PHONE [--task TEXT] [--bot-name NAME] [--bot-company NAME] [--agent NUMBER]\n"
      "        [--lang CODE] [--claim FILE | --field NAME:TYPE[:DESCRIPTION]...]\n"
-     "        [--telephony twilio]",
+     "        [--telephony twilio|communication_services]",
      "Ask the server (POST /call) to call PHONE (E.164) and print the created\n"
      "call as JSON. Talks to --server, else $CCAI_SERVER, else " DEFAULT_SERVER ".\n"
      "\n"
@@ -572,7 +572,8 @@ static const command commands[] = {
      "  --field NAME:TYPE[:DESCRIPTION]\n"
      "                       one claim field (repeatable); TYPE is text,\n"
      "                       datetime, email or phone_number\n"
-     "  --telephony twilio   the provider that places the call\n"
+     "  --telephony P        the provider that places the call: twilio or\n"
+     "                       communication_services (default: the server's)\n"
      "\n"
      "Options the server does not get fall back to its configuration.\n"},
     {"export", cmd_export, "export [--phone NUMBER] [--out FILE]",

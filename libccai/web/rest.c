@@ -160,7 +160,7 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
         return;
     }
     /* Without "telephony": Twilio when configured, else ACS. */
-    bool acs = telephony ? strcmp(telephony, "communication_services") == 0
+    bool acs = telephony ? !strcmp(telephony, "communication_services") || !strcmp(telephony, "acs")
                          : !x->ctx->twilio && x->ctx->acs;
     if (telephony && !acs && strcmp(telephony, "twilio") != 0) {
         json_decref(body);

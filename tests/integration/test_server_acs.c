@@ -1,0 +1,258 @@
+/* The real ccai-server process as the ACS stand-in's application: Event
+ * Grid handshake and IncomingCall over HTTP, callbacks carrying tokens the
+ * stand-in signs (forged ones refused), signed REST requests back to the
+ * stand-in, the offline dialogue answering, then the call in the REST API. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "support/acs_standin.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PUBLIC   "https://bot.example.test"
+#define BOT      "+15550002222"
+#define RESOURCE "acs-resource-0001"
+
+static const char *server_path;
+
+typedef struct srv {
+    pid_t pid;
+    int port;
+    char dir[64];
+    acs_standin *acs;
+    char callback[1024];
+    char conn[128];
+    int seen;
+} srv;
+
+static void start(srv *s)
+{
+    s->acs = acs_standin_start(NULL);
+    assert_non_null(s->acs);
+    strcpy(s->dir, "/tmp/ccai-srvacs-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    char db[128], ep[256], openid[256], log[128];
+    snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
+    snprintf(ep, sizeof ep, "COMMUNICATION_SERVICES__ENDPOINT=%s", acs_standin_url(s->acs));
+    snprintf(openid, sizeof openid,
+             "COMMUNICATION_SERVICES__OPENID_CONFIG_URL=%s/calling/.well-known/"
+             "acsopenidconfiguration",
+             acs_standin_url(s->acs));
+    snprintf(log, sizeof log, "%s/server.log", s->dir);
+    char *envp[] = {db,
+                    ep,
+                    openid,
+                    (char *)"COMMUNICATION_SERVICES__ACCESS_KEY=" ACS_STANDIN_KEY,
+                    (char *)"COMMUNICATION_SERVICES__PHONE_NUMBER=" BOT,
+                    (char *)"COMMUNICATION_SERVICES__RESOURCE_ID=" RESOURCE,
+                    (char *)"SERVER__LISTEN=127.0.0.1:0",
+                    (char *)"SERVER__API_TOKEN=tok",
+                    (char *)"SERVER__PUBLIC_URL=" PUBLIC,
+                    (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
+                    (char *)"CONFIG_YAML=",
+                    NULL};
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    char *argv[] = {(char *)server_path, NULL};
+    assert_int_equal(posix_spawn(&s->pid, server_path, &fa, NULL, argv, envp), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[32] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    s->port = atoi(line);
+    assert_true(s->port > 0);
+}
+
+static void stop(srv *s)
+{
+    kill(s->pid, SIGTERM);
+    int st = 0;
+    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    acs_standin_stop(s->acs);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static size_t sink(char *d, size_t sz, size_t n, void *ud)
+{
+    char **b = ud;
+    size_t len = *b ? strlen(*b) : 0;
+    char *nb = realloc(*b, len + sz * n + 1);
+    memcpy(nb + len, d, sz * n);
+    nb[len + sz * n] = '\0';
+    *b = nb;
+    return sz * n;
+}
+
+/* POST (body) or GET (NULL) path on the server with an Authorization
+ * header; the status, *ret the body (free()). */
+static long request(srv *s, const char *path, const char *body, const char *auth, char **ret)
+{
+    char url[1280], hdr[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    if (auth) {
+        snprintf(hdr, sizeof hdr, "Authorization: %s", auth);
+        h = curl_slist_append(h, hdr);
+    }
+    char *res = NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &res);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (ret)
+        *ret = res;
+    else
+        free(res);
+    return code;
+}
+
+/* A callback of the call, delivered as ACS delivers it. */
+static long deliver(srv *s, const char *type, const char *data, acs_standin_token how)
+{
+    char *body = acs_standin_event(type, s->conn, data);
+    char *auth = acs_standin_bearer(s->acs, RESOURCE, how);
+    long code = request(s, s->callback, body, auth, NULL);
+    free(body);
+    free(auth);
+    return code;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The next stand-in request whose path ends with suffix (10 s at most). */
+static json_t *expect_request(srv *s, const char *suffix)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        int n = acs_standin_request_count(s->acs);
+        for (int i = s->seen; i < n; i++) {
+            char *p = acs_standin_request_path(s->acs, i);
+            size_t pl = p ? strlen(p) : 0, sl = strlen(suffix);
+            bool match = pl >= sl && strcmp(p + pl - sl, suffix) == 0;
+            free(p);
+            if (match) {
+                char *why = acs_standin_request_auth_error(s->acs, i);
+                assert_string_equal(why, "");
+                free(why);
+                s->seen = i + 1;
+                return acs_standin_request_json(s->acs, i);
+            }
+        }
+        sleep_ms(10);
+    }
+    fail_msg("no request to ...%s", suffix);
+    return NULL;
+}
+
+static void test_acs_call_through_the_server(void **state)
+{
+    (void)state;
+    srv s = {0};
+    start(&s);
+    char *res = NULL;
+    const char *validation =
+        "[{\"id\":\"v1\",\"topic\":\"/subscriptions/x\",\"subject\":\"\",\"data\":"
+        "{\"validationCode\":\"code-123\"},\"eventType\":\"Microsoft.EventGrid."
+        "SubscriptionValidationEvent\",\"eventTime\":\"2026-11-25T10:00:00Z\","
+        "\"metadataVersion\":\"1\",\"dataVersion\":\"2\"}]";
+    assert_int_equal(request(&s, "/acs/events", validation, NULL, &res), 200);
+    assert_string_equal(res, "{\"validationResponse\":\"code-123\"}");
+    free(res);
+    const char *incoming =
+        "[{\"id\":\"i1\",\"topic\":\"/subscriptions/x\",\"subject\":\"/caller/x\","
+        "\"eventType\":\"Microsoft.Communication.IncomingCall\",\"eventTime\":"
+        "\"2026-11-25T10:00:00Z\",\"dataVersion\":\"1.0\",\"metadataVersion\":\"1\",\"data\":{"
+        "\"to\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:" BOT "\",\"phoneNumber\":{\"value\":\"" BOT
+        "\"}},\"from\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:+33612345678\",\"phoneNumber\":"
+        "{\"value\":\"+33612345678\"}},\"serverCallId\":\"srv-1\",\"incomingCallContext\":"
+        "\"ctx-1\",\"correlationId\":\"corr-1\"}}]";
+    assert_int_equal(request(&s, "/acs/events", incoming, NULL, NULL), 200);
+    json_t *j = expect_request(&s, "/calling/callConnections:answer");
+    const char *cb = json_string_value(json_object_get(j, "callbackUri"));
+    assert_non_null(cb);
+    assert_int_equal(strncmp(cb, PUBLIC, strlen(PUBLIC)), 0);
+    snprintf(s.callback, sizeof s.callback, "%s", cb + strlen(PUBLIC));
+    json_decref(j);
+    char *conn = acs_standin_latest_call(s.acs);
+    snprintf(s.conn, sizeof s.conn, "%s", conn);
+    free(conn);
+
+    assert_int_equal(deliver(&s, "CallConnected", NULL, ACS_TOKEN_FORGED), 401);
+    assert_int_equal(deliver(&s, "CallConnected", NULL, ACS_TOKEN_VALID), 200);
+    j = expect_request(&s, ":recognize");
+    assert_string_equal(json_string_value(json_object_get(j, "recognizeInputType")), "choices");
+    json_decref(j);
+    assert_int_equal(deliver(&s, "RecognizeCompleted",
+                             "{\"recognitionType\":\"choices\",\"choiceResult\":{\"label\":"
+                             "\"en-US\",\"recognizedPhrase\":\"English\"}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    j = expect_request(&s, ":recognize"); /* the greeting, listening */
+    assert_string_equal(json_string_value(json_object_get(j, "recognizeInputType")), "speech");
+    json_decref(j);
+    /* No LLM configured: the offline dialogue takes the caller's words. */
+    assert_int_equal(deliver(&s, "RecognizeCompleted",
+                             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":"
+                             "\"yesterday at 9 pm\"}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    j = expect_request(&s, ":recognize");
+    json_decref(j);
+    assert_int_equal(deliver(&s, "CallDisconnected", NULL, ACS_TOKEN_VALID), 200);
+
+    char *body = NULL;
+    assert_int_equal(request(&s, "/call/%2B33612345678", NULL, "Bearer tok", &body), 200);
+    assert_non_null(strstr(body, "\"channel\":\"acs\""));
+    assert_non_null(strstr(body, "\"incident_datetime\""));
+    assert_non_null(strstr(body, "\"in_progress\":false"));
+    free(body);
+    stop(&s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    server_path = argv[1];
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_acs_call_through_the_server),
+    };
+    int rc = cmocka_run_group_tests_name("server-acs", tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
