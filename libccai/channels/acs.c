@@ -127,7 +127,7 @@ static const char *cfg_str(const ccai_ctx *ctx, const char *key)
     return v && *v ? v : NULL;
 }
 
-/* Calls ------------------------------------------------------------------------ */
+/* Calls --------------------------------------------------------------------------------------- */
 
 static void media_free(media *m)
 {
@@ -208,7 +208,7 @@ static char *callback_url(const ccai_ctx *ctx, const ccai_call *c)
                          c->row.callback_secret);
 }
 
-/* REST operations -------------------------------------------------------------- */
+/* REST operations ----------------------------------------------------------------------------- */
 
 static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud);
 
@@ -250,7 +250,7 @@ static const char *reason_of(ccai_status st, const Ccai_acs_result *res)
     return res && res->error_message ? res->error_message : ccai_status_str(st);
 }
 
-/* Media: one request at a time ----------------------------------------------------- */
+/* Media: one request at a time ---------------------------------------------------------------- */
 
 static void run_after(acs_call *a);
 
@@ -418,7 +418,7 @@ static ccai_status queue_text(acs_call *a, const char *text, const char *lang, c
     return st;
 }
 
-/* After the last play: hang up or transfer ------------------------------------------- */
+/* After the last play: hang up or transfer ---------------------------------------------------- */
 
 static void on_guard(Ccai_timer *t, void *ud);
 
@@ -491,7 +491,7 @@ static void set_after(acs_call *a, after what)
     run_after(a);
 }
 
-/* Ops: the engine acts ---------------------------------------------------------------- */
+/* Ops: the engine acts ------------------------------------------------------------------------ */
 
 static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
 {
@@ -566,7 +566,7 @@ static const ccai_call_ops acs_ops = {
     CCAI_CALL_OPS_VERSION, op_say, op_stop, op_listen, op_transfer, op_hangup, op_sms, NULL, NULL,
 };
 
-/* The language menu --------------------------------------------------------------------- */
+/* The language menu --------------------------------------------------------------------------- */
 
 static size_t languages(const acs_call *a)
 {
@@ -658,7 +658,7 @@ static void menu_failed(acs_call *a)
     set_after(a, AFTER_HANGUP);
 }
 
-/* Callback events ------------------------------------------------------------------------- */
+/* Callback events ----------------------------------------------------------------------------- */
 
 static void start_recording(acs_call *a)
 {
@@ -912,8 +912,7 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
     }
 }
 
-/* Starting calls --------------------------------------------------------------------------------
- */
+/* Starting calls ------------------------------------------------------------------------------ */
 
 static ccai_status start_call(Ccai_acs *acs, const char *phone, const char *bot, ccai_direction dir,
                               const char *initiate, acs_call **ret)
@@ -1054,8 +1053,7 @@ size_t Ccai_acs_live_calls(const ccai_ctx *ctx)
     return n;
 }
 
-/* Event Grid ------------------------------------------------------------------------------------
- */
+/* Event Grid ---------------------------------------------------------------------------------- */
 
 static void recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
 {
@@ -1077,6 +1075,22 @@ static void recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
     Ccai_store_call_free(row);
 }
 
+/* The subscription's ?token=, when one is configured; answers 401 itself. */
+static bool token_ok(ccai_http_exchange *x)
+{
+    const char *want = cfg_str(x->ctx, "communication_services.event_grid_token");
+    if (!want)
+        return true;
+    char *token = Ccai_web_query(x, "token");
+    bool ok = token && Ccai_web_secret_equal(token, want);
+    ccai_free(token);
+    if (!ok) {
+        Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: Event Grid request without the right token");
+        Ccai_web_error(x, 401, "invalid or missing token", NULL);
+    }
+    return ok;
+}
+
 void Ccai_acs_events_route(ccai_http_exchange *x)
 {
     ccai_ctx *ctx = x->ctx;
@@ -1085,17 +1099,8 @@ void Ccai_acs_events_route(ccai_http_exchange *x)
         Ccai_web_error(x, 404, "Azure Communication Services is not configured", NULL);
         return;
     }
-    const char *want = cfg_str(ctx, "communication_services.event_grid_token");
-    if (want) {
-        char *token = Ccai_web_query(x, "token");
-        bool ok = token && Ccai_web_secret_equal(token, want);
-        ccai_free(token);
-        if (!ok) {
-            Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: Event Grid delivery without the right token");
-            Ccai_web_error(x, 401, "invalid or missing token", NULL);
-            return;
-        }
-    }
+    if (!token_ok(x))
+        return;
     Ccai_acs_events list = {0};
     char *why = NULL;
     ccai_status st = Ccai_acs_events_parse(x->body, x->body_len, &list, &why);
@@ -1145,6 +1150,31 @@ void Ccai_acs_events_route(ccai_http_exchange *x)
         Ccai_web_respond(x, 200, "application/json", "{}", 2);
     else
         Ccai_web_error(x, code, "cannot store the event", ccai_status_str(st));
+}
+
+/* OPTIONS /acs/events: the CloudEvents webhook handshake Event Grid makes
+ * before delivering in the CloudEvents schema ("abuse protection"): the
+ * origin it names is allowed. */
+void Ccai_acs_events_options(ccai_http_exchange *x)
+{
+    if (!channel(x->ctx)) {
+        Ccai_web_error(x, 404, "Azure Communication Services is not configured", NULL);
+        return;
+    }
+    if (!token_ok(x))
+        return;
+    const char *origin = Ccai_web_header(x, "WebHook-Request-Origin");
+    if (!origin || !*origin) {
+        Ccai_web_error(x, 400, "WebHook-Request-Origin is required", NULL);
+        return;
+    }
+    if (!Ccai_web_add_header(x, "WebHook-Allowed-Origin", origin) ||
+        !Ccai_web_add_header(x, "WebHook-Allowed-Rate", "*") ||
+        !Ccai_web_add_header(x, "Allow", "POST, OPTIONS")) {
+        Ccai_web_error(x, 500, "out of memory", NULL);
+        return;
+    }
+    Ccai_web_respond(x, 200, "text/plain", "", 0);
 }
 
 /* Call Automation callbacks

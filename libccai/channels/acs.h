@@ -22,6 +22,9 @@ void Ccai_acs_free(ccai_ctx *ctx);
  * IncomingCall, SMSReceived, RecordingFileStatusUpdated). When
  * communication_services.event_grid_token is set, ?token= must match. */
 void Ccai_acs_events_route(struct ccai_http_exchange *x);
+/* OPTIONS /acs/events: the CloudEvents webhook validation handshake
+ * (WebHook-Request-Origin -> WebHook-Allowed-Origin). */
+void Ccai_acs_events_options(struct ccai_http_exchange *x);
 /* POST /acs/callback?call=&s=: Call Automation callbacks. The bearer JWT
  * is checked against the published keys (401 when forged), then the
  * call's secret (401 when wrong, 404 for an unknown call). */

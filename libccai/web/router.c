@@ -43,6 +43,7 @@ static const route routes[] = {
     /* ACS: Event Grid (validation handshake, optional ?token=) and Call
      * Automation callbacks (bearer JWT and the call's secret). */
     {"POST", "/acs/events", Ccai_acs_events_route, AUTH_NONE},
+    {"OPTIONS", "/acs/events", Ccai_acs_events_options, AUTH_NONE},
     {"POST", "/acs/callback", Ccai_acs_callback_route, AUTH_NONE},
     {"POST", "/call", Ccai_rest_call_create, AUTH_TOKEN},
     /* The local channel over HTTP (ccai-cli chat --server). */

@@ -31,6 +31,7 @@
 typedef struct answer {
     int done;
     int status;
+    char allowed_origin[128]; /* WebHook-Allowed-Origin */
     char body[65536];
 } answer;
 
@@ -107,21 +108,26 @@ static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void
     answer *a = ud;
     a->done = 1;
     a->status = res->status;
+    for (size_t i = 0; i < res->n_headers; i++) {
+        if (!strcmp(res->headers[i].name, "WebHook-Allowed-Origin"))
+            snprintf(a->allowed_origin, sizeof a->allowed_origin, "%s", res->headers[i].value);
+    }
     snprintf(a->body, sizeof a->body, "%.*s", (int)res->body_len, res->body);
 }
 
-/* POST a JSON body to target ("/path?query"), with an Authorization header
- * when auth is not NULL; waits for the (maybe late) answer. */
-static void post(env *e, const char *target, const char *body, const char *auth, answer *a)
+/* Send method target ("/path?query") with a JSON body and one header
+ * (hname NULL = none); waits for the (maybe late) answer. */
+static void send_req(env *e, const char *method, const char *target, const char *body,
+                     const char *hname, const char *hvalue, answer *a)
 {
     char path[1024], query[1024] = "";
     const char *q = strchr(target, '?');
     snprintf(path, sizeof path, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
     if (q)
         snprintf(query, sizeof query, "%s", q + 1);
-    ccai_http_header h[2] = {{"Content-Type", "application/json"}, {"Authorization", auth}};
+    ccai_http_header h[2] = {{"Content-Type", "application/json"}, {hname, hvalue}};
     ccai_http_request req = {
-        CCAI_HTTP_REQUEST_VERSION, "POST",      path, q ? query : NULL, h, auth ? 2 : 1, body,
+        CCAI_HTTP_REQUEST_VERSION, method,      path, q ? query : NULL, h, hname ? 2 : 1, body,
         body ? strlen(body) : 0,   "52.112.0.1"};
     memset(a, 0, sizeof *a);
     assert_int_equal(ccai_ctx_http(e->ctx, &req, on_answer, a, NULL), CCAI_OK);
@@ -129,6 +135,12 @@ static void post(env *e, const char *target, const char *body, const char *auth,
     while (!a->done && ccai_time_ms() < deadline)
         ccai_poll_run_once(e->poll, 20);
     assert_true(a->done);
+}
+
+/* POST with an Authorization header when auth is not NULL. */
+static void post(env *e, const char *target, const char *body, const char *auth, answer *a)
+{
+    send_req(e, "POST", target, body, auth ? "Authorization" : NULL, auth, a);
 }
 
 /* An Event Grid delivery to /acs/events with the subscription's token. */
@@ -293,6 +305,14 @@ static void test_event_grid(void **state)
     post(&e, "/acs/events", validation, NULL, &a);
     assert_int_equal(a.status, 401);
     post(&e, "/acs/events?token=guess", validation, NULL, &a);
+    assert_int_equal(a.status, 401);
+    /* The CloudEvents schema's handshake: OPTIONS with the origin. */
+    send_req(&e, "OPTIONS", "/acs/events?token=" EG_TOKEN, NULL, "WebHook-Request-Origin",
+             "eventgrid.azure.net", &a);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(a.allowed_origin, "eventgrid.azure.net");
+    send_req(&e, "OPTIONS", "/acs/events", NULL, "WebHook-Request-Origin", "eventgrid.azure.net",
+             &a);
     assert_int_equal(a.status, 401);
     /* Malformed deliveries: a clear 400. */
     event_grid(&e, "[{\"eventType\":", &a);
@@ -693,6 +713,84 @@ static void test_faults(void **state)
     env_free(&e);
 }
 
+/* Keys, a failed play, a transfer the agent takes; an outbound call ACS
+ * cannot complete. */
+static void test_dtmf_transfer_accepted(void **state)
+{
+    (void)state;
+    const char *const one_lang[][2] = {
+        {"conversation.initiate.lang",
+         "{\"default_short_code\": \"en-US\", \"availables\": [{\"short_code\": \"en-US\", "
+         "\"voice\": \"en-US-AvaNeural\", \"pronunciations_en\": [\"English\"]}]}"},
+        {"conversation.recording_enabled", "false"},
+    };
+    env e;
+    env_init_with(&e, one_lang, 2);
+    answer_incoming(&e, "srv-dtmf");
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-dtmf\"}");
+    json_t *j = req_json(&e, expect_request(&e, ":recognize")); /* one language: no menu */
+    assert_string_equal(jstr(j, "recognizeInputType"), "speech");
+    json_decref(j);
+    /* Keys are the caller's words too. */
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.content = "Thank you, I have noted 42.";
+    standin_push(e.llm, &sp);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"dtmf\",\"dtmfResult\":{\"tones\":[\"four\",\"two\","
+             "\"pound\"]}}");
+    expect_request(&e, ":play");
+    expect_request(&e, ":recognize");
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "\"action\":\"dtmf\""));
+    assert_non_null(strstr(json, "42#"));
+    free(json);
+    /* A play that fails is logged; the call goes on. */
+    callback(&e, "PlayFailed",
+             "{\"operationContext\":\"ccai:talk\",\"resultInformation\":{\"code\":500,"
+             "\"subCode\":8536,\"message\":\"Action failed, file could not be downloaded.\"}}");
+    /* The agent takes the transfer: the call is over for the bot. */
+    standin_tool_call tc = {.id = "t2", .name = "talk_to_human", .arguments = "{}"};
+    standin_spec t = STANDIN_SPEC_INIT;
+    t.kind = STANDIN_TOOL_CALLS;
+    t.tool_calls = &tc;
+    t.n_tool_calls = 1;
+    standin_push(e.llm, &t);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"An agent "
+             "please\"}}");
+    expect_request(&e, ":play");
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:transfer\"}");
+    expect_request(&e, ":transferToParticipant");
+    callback(&e, "CallTransferAccepted",
+             "{\"operationContext\":\"ccai:transfer\",\"transferTarget\":{\"kind\":"
+             "\"phoneNumber\",\"rawId\":\"4:" AGENT "\",\"phoneNumber\":{\"value\":\"" AGENT
+             "\"}}}");
+    callback(&e, "CallDisconnected", NULL);
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_non_null(strstr(json, "\"action\":\"transfer\""));
+    free(json);
+    expect_no_request(&e, ":terminate", 100); /* ACS moved the caller; nothing to hang up */
+
+    /* ACS accepts the create request, then cannot reach the callee. */
+    answer a;
+    post(&e, "/call", "{\"phone_number\":\"+33699999999\",\"telephony\":\"acs\"}", "Bearer api",
+         &a);
+    assert_int_equal(a.status, 201);
+    j = req_json(&e, expect_request(&e, "/calling/callConnections"));
+    snprintf(e.callback, sizeof e.callback, "%s", local(jstr(j, "callbackUri")));
+    json_decref(j);
+    callback(&e, "CreateCallFailed",
+             "{\"resultInformation\":{\"code\":408,\"subCode\":8501,\"message\":\"Action "
+             "failed, the callee did not answer.\"}}");
+    char *one = NULL;
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33699999999", 0, &one), CCAI_OK);
+    assert_non_null(strstr(one, "\"in_progress\":false"));
+    assert_non_null(strstr(one, "CreateCallFailed"));
+    ccai_free(one);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_inbound_call),
         cmocka_unit_test(test_outbound_silence),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_dtmf_transfer_accepted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
