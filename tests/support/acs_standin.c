@@ -35,6 +35,8 @@ typedef struct logged {
     json_t *json;
     int status;
     char auth_error[128];
+    char created[64];        /* callConnectionId this request created, or "" */
+    unsigned long long t_ns; /* arrival, CLOCK_MONOTONIC */
 } logged;
 
 struct acs_standin {
@@ -53,6 +55,7 @@ struct acs_standin {
     char **calls; /* live call connection ids */
     int n_calls, cap_calls;
     unsigned long long seed, counter;
+    char created[64];    /* set by route_connect for the request being served */
     EVP_PKEY *sign_key;  /* signs callback tokens; public half in the key set */
     EVP_PKEY *forge_key; /* same kid, not published: forged tokens */
     char *jwks;
@@ -252,6 +255,7 @@ static int route_connect(acs_standin *s, int fd, json_t *j, int answer)
     new_id(s, "aHR0cHM6", server, sizeof server);
     new_id(s, "", corr, sizeof corr);
     add_call(s, id);
+    snprintf(s->created, sizeof s->created, "%s", id);
     json_t *out =
         json_pack("{s:s,s:s,s:s,s:O,s:s}", "callConnectionId", id, "serverCallId", server,
                   "callConnectionState", "connecting", "callbackUri", cb, "correlationId", corr);
@@ -447,8 +451,13 @@ static void serve(acs_standin *s, int fd)
         free(r.body);
         return;
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r.t_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
     pthread_mutex_lock(&s->lock);
+    s->created[0] = '\0';
     r.status = route(s, fd, &r);
+    snprintf(r.created, sizeof r.created, "%s", s->created);
     if (s->n_log == s->cap_log) {
         int cap = s->cap_log ? 2 * s->cap_log : 16;
         logged *l = realloc(s->log, (size_t)cap * sizeof *l);
@@ -643,7 +652,7 @@ acs_standin *acs_standin_start(const char *access_key)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof a;
     if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(s->listen_fd, 64) != 0 ||
+        listen(s->listen_fd, 1024) != 0 ||
         getsockname(s->listen_fd, (struct sockaddr *)&a, &alen) != 0)
         goto fail;
     s->port = ntohs(a.sin_port);
@@ -715,6 +724,23 @@ void acs_standin_add_call(acs_standin *s, const char *id)
     pthread_mutex_lock(&s->lock);
     add_call(s, id);
     pthread_mutex_unlock(&s->lock);
+}
+
+char *acs_standin_request_created(acs_standin *s, int i)
+{
+    pthread_mutex_lock(&s->lock);
+    char *id =
+        i >= 0 && i < s->n_log && s->log[i].created[0] ? dup_or_null(s->log[i].created) : NULL;
+    pthread_mutex_unlock(&s->lock);
+    return id;
+}
+
+unsigned long long acs_standin_request_time_ns(acs_standin *s, int i)
+{
+    pthread_mutex_lock(&s->lock);
+    unsigned long long t = i >= 0 && i < s->n_log ? s->log[i].t_ns : 0;
+    pthread_mutex_unlock(&s->lock);
+    return t;
 }
 
 char *acs_standin_latest_call(acs_standin *s)

@@ -81,6 +81,12 @@ void acs_standin_add_call(acs_standin *s, const char *call_connection_id);
  * NULL when none is live. */
 char *acs_standin_latest_call(acs_standin *s);
 
+/* The callConnectionId request i created (answer, create), malloc'd; NULL
+ * for other requests. */
+char *acs_standin_request_created(acs_standin *s, int i);
+/* When request i arrived (CLOCK_MONOTONIC, ns); 0 out of range. */
+unsigned long long acs_standin_request_time_ns(acs_standin *s, int i);
+
 /* Request log, in arrival order; i out of range gives NULL / -1. */
 int acs_standin_request_count(acs_standin *s);
 char *acs_standin_request_method(acs_standin *s, int i);
