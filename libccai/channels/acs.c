@@ -54,7 +54,7 @@
 /* The ACS choices the language menu offers, one per DTMF key. */
 #define MENU_MAX 9
 
-typedef enum media_kind { M_PLAY, M_LISTEN, M_MENU } media_kind;
+typedef enum media_kind { M_PLAY, M_LISTEN, M_MENU, M_CANCEL } media_kind;
 
 typedef struct media {
     struct media *next;
@@ -84,21 +84,16 @@ typedef struct acs_call {
     bool engine_on;    /* the engine got CONNECTED */
     after after;
     char *transfer_to;
-    bool ending; /* terminate sent, or the call is gone */
+    bool ending;         /* terminate sent, or the call is gone */
+    bool dead;           /* freed by the channel; the engine may still hold it */
+    bool cancel_pending; /* barge-in: cancel what ACS plays before anything else */
+    unsigned gen;        /* bumped by each cancel: older plays' events are stale */
     Ccai_timer guard;
     Ccai_timer kick; /* sends what the engine queued, once its action is over */
 } acs_call;
 
 /* A REST operation in flight, found again by call id when it reports. */
-typedef enum pend_kind {
-    P_MEDIA,
-    P_CANCEL,
-    P_ANSWER,
-    P_CREATE,
-    P_TRANSFER,
-    P_HANGUP,
-    P_RECORDING
-} pend_kind;
+typedef enum pend_kind { P_MEDIA, P_ANSWER, P_CREATE, P_TRANSFER, P_HANGUP, P_RECORDING } pend_kind;
 
 typedef struct pend {
     struct pend *next;
@@ -106,6 +101,7 @@ typedef struct pend {
     pend_kind kind;
     media_kind media;
     char call_id[37];
+    char conn[128]; /* the connection it was for ("" before the answer) */
 } pend;
 
 struct Ccai_acs {
@@ -113,6 +109,7 @@ struct Ccai_acs {
     Ccai_acs_rest *rest;
     Ccai_acs_auth *auth;
     acs_call *calls;
+    acs_call *dead; /* freed while the engine was inside the call: freed next tick */
     pend *pending;
 };
 
@@ -146,6 +143,11 @@ static void queue_clear(acs_call *a)
     a->tail = &a->queue;
 }
 
+static void on_reap(Ccai_timer *t, void *ud);
+
+/* The call is done with. When the engine is inside it (an op of ours led
+ * here), the engine may still call an op with `a`: a then stays, marked
+ * dead, until the next tick. */
 static void acs_call_free(Ccai_acs *acs, acs_call *a)
 {
     for (acs_call **p = &acs->calls; *p; p = &(*p)->next) {
@@ -158,8 +160,34 @@ static void acs_call_free(Ccai_acs *acs, acs_call *a)
     Ccai_timer_stop(acs->ctx, &a->kick);
     queue_clear(a);
     ccai_free(a->caller);
+    a->caller = NULL;
     ccai_free(a->transfer_to);
-    ccai_call_free(a->call);
+    a->transfer_to = NULL;
+    bool inside = a->call->depth > 0;
+    ccai_call_free(a->call); /* deferred by the engine when inside */
+    if (inside) {
+        a->dead = true;
+        a->next = acs->dead;
+        acs->dead = a;
+        Ccai_timer_init(&a->kick, on_reap, a);
+        /* On failure the channel's free reaps it. */
+        Ccai_timer_start(acs->ctx, &a->kick, 0);
+        return;
+    }
+    ccai_free(a);
+}
+
+static void on_reap(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    acs_call *a = ud;
+    Ccai_acs *acs = a->acs;
+    for (acs_call **p = &acs->dead; *p; p = &(*p)->next) {
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+    }
     ccai_free(a);
 }
 
@@ -220,6 +248,7 @@ static pend *pend_new(Ccai_acs *acs, const acs_call *a, pend_kind kind)
     p->acs = acs;
     p->kind = kind;
     snprintf(p->call_id, sizeof p->call_id, "%s", ccai_call_id(a->call));
+    snprintf(p->conn, sizeof p->conn, "%s", a->conn_id);
     return p;
 }
 
@@ -253,21 +282,120 @@ static const char *reason_of(ccai_status st, const Ccai_acs_result *res)
 /* Media: one request at a time ---------------------------------------------------------------- */
 
 static void run_after(acs_call *a);
+static void menu_failed(acs_call *a);
 
+/* The operation context of a request: what it is for, and the generation
+ * ("ccai:talk#2") so that events of plays cancelled since are told apart. */
+static void context_of(const acs_call *a, const char *what, char *out, size_t n)
+{
+    snprintf(out, n, "%s#%u", what, a->gen);
+}
+
+static ccai_status send_recognize(acs_call *a, const media *m, const char *context, pend *p)
+{
+    Ccai_acs *acs = a->acs;
+    const ccai_config *cfg = acs->ctx->cfg;
+    Ccai_acs_choice choices[MENU_MAX];
+    const char *phrases[MENU_MAX][4];
+    size_t n = 0;
+    static const char *const tones[MENU_MAX] = {"one", "two",   "three", "four", "five",
+                                                "six", "seven", "eight", "nine"};
+    if (m->kind == M_MENU) {
+        const json_t *avail =
+            json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
+        size_t i;
+        const json_t *l;
+        json_array_foreach(avail, i, l)
+        {
+            const char *code = json_string_value(json_object_get(l, "short_code"));
+            if (!code || n == MENU_MAX)
+                continue;
+            const json_t *pr = json_object_get(l, "pronunciations_en");
+            size_t k = 0;
+            for (size_t j = 0; j < json_array_size(pr) && k < 3; j++) {
+                const char *ph = json_string_value(json_array_get(pr, j));
+                if (ph && *ph)
+                    phrases[n][k++] = ph;
+            }
+            if (k == 0)
+                phrases[n][k++] = code;
+            phrases[n][k] = NULL;
+            choices[n] = (Ccai_acs_choice){code, phrases[n], tones[n]};
+            n++;
+        }
+    }
+    int initial = (int)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20);
+    Ccai_acs_recognize_params rp = {
+        .kind = m->kind == M_MENU ? CCAI_ACS_RECOGNIZE_CHOICES : CCAI_ACS_RECOGNIZE_SPEECH,
+        .target = a->caller,
+        .prompt_ssml = m->ssml,
+        .interrupt_prompt = true,
+        .initial_silence_timeout_s = initial > 300 ? 300 : initial,
+        .end_silence_timeout_ms =
+            m->kind == M_MENU
+                ? 0
+                : (int)Ccai_config_int(cfg, "communication_services.end_silence_timeout_ms", 1000),
+        .speech_language = m->lang,
+        .choices = choices,
+        .n_choices = n,
+        .operation_context = context,
+    };
+    return Ccai_acs_recognize(acs->rest, a->conn_id, &rp, on_op_done, p, NULL);
+}
+
+/* A media request could not even start: report it as its failure would
+ * be. Returns false when the call is gone. */
+static bool media_not_sent(acs_call *a, media_kind kind, ccai_status st)
+{
+    Ccai_acs *acs = a->acs;
+    char id[37];
+    snprintf(id, sizeof id, "%s", ccai_call_id(a->call));
+    Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot send a media request: %s", id,
+             ccai_status_str(st));
+    if (kind == M_PLAY)
+        send_event(a, CCAI_EVENT_SAY_FAILED, ccai_status_str(st));
+    else if (kind == M_MENU)
+        menu_failed(a);
+    else if (kind == M_LISTEN && a->engine_on)
+        send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL); /* listen again, or goodbye */
+    return find(acs, id) != NULL;
+}
+
+/* Send what is queued, one request at a time; then, once nothing is left
+ * to play, what waits for that. Runs from the loop (timers, completions,
+ * events), never from inside an op. */
 static void pump(acs_call *a)
 {
     Ccai_acs *acs = a->acs;
-    while (!a->media_busy && a->queue && !a->ending) {
+    while (!a->media_busy && !a->ending && (a->cancel_pending || a->queue)) {
+        char context[48];
+        if (a->cancel_pending) {
+            a->cancel_pending = false;
+            pend *p = pend_new(acs, a, P_MEDIA);
+            ccai_status st = CCAI_ERR_NOMEM;
+            if (p) {
+                p->media = M_CANCEL;
+                st = Ccai_acs_cancel_media(acs->rest, a->conn_id, on_op_done, p, NULL);
+            }
+            if (pend_started(acs, p, st))
+                a->media_busy = true;
+            else
+                Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot cancel media: %s",
+                         ccai_call_id(a->call), ccai_status_str(st));
+            continue;
+        }
         media *m = a->queue;
         a->queue = m->next;
         if (!a->queue)
             a->tail = &a->queue;
         bool last = !a->queue;
-        const char *context = m->kind == M_MENU                    ? CTX_MENU
-                              : m->kind == M_LISTEN                ? CTX_LISTEN
-                              : last && a->after == AFTER_HANGUP   ? CTX_GOODBYE
-                              : last && a->after == AFTER_TRANSFER ? CTX_TRANSFER
-                                                                   : CTX_TALK;
+        context_of(a,
+                   m->kind == M_MENU                    ? CTX_MENU
+                   : m->kind == M_LISTEN                ? CTX_LISTEN
+                   : last && a->after == AFTER_HANGUP   ? CTX_GOODBYE
+                   : last && a->after == AFTER_TRANSFER ? CTX_TRANSFER
+                                                        : CTX_TALK,
+                   context, sizeof context);
         pend *p = pend_new(acs, a, P_MEDIA);
         ccai_status st = CCAI_ERR_NOMEM;
         if (p) {
@@ -276,73 +404,20 @@ static void pump(acs_call *a)
                 Ccai_acs_play_params pp = {.ssml = m->ssml, .operation_context = context};
                 st = Ccai_acs_play(acs->rest, a->conn_id, &pp, on_op_done, p, NULL);
             } else {
-                const ccai_config *cfg = acs->ctx->cfg;
-                Ccai_acs_choice choices[MENU_MAX];
-                const char *phrases[MENU_MAX][4];
-                size_t n = 0;
-                static const char *const tones[MENU_MAX] = {"one", "two",   "three", "four", "five",
-                                                            "six", "seven", "eight", "nine"};
-                if (m->kind == M_MENU) {
-                    const json_t *avail =
-                        json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
-                    size_t i;
-                    const json_t *l;
-                    json_array_foreach(avail, i, l)
-                    {
-                        if (n == MENU_MAX)
-                            break;
-                        const char *code = json_string_value(json_object_get(l, "short_code"));
-                        if (!code)
-                            continue;
-                        const json_t *pr = json_object_get(l, "pronunciations_en");
-                        size_t k = 0;
-                        for (size_t j = 0; j < json_array_size(pr) && k < 3; j++) {
-                            const char *ph = json_string_value(json_array_get(pr, j));
-                            if (ph && *ph)
-                                phrases[n][k++] = ph;
-                        }
-                        if (k == 0)
-                            phrases[n][k++] = code;
-                        phrases[n][k] = NULL;
-                        choices[n] = (Ccai_acs_choice){code, phrases[n], tones[n]};
-                        n++;
-                    }
-                }
-                Ccai_acs_recognize_params rp = {
-                    .kind =
-                        m->kind == M_MENU ? CCAI_ACS_RECOGNIZE_CHOICES : CCAI_ACS_RECOGNIZE_SPEECH,
-                    .target = a->caller,
-                    .prompt_ssml = m->ssml,
-                    .interrupt_prompt = true,
-                    .initial_silence_timeout_s =
-                        (int)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20),
-                    .end_silence_timeout_ms =
-                        m->kind == M_MENU
-                            ? 0
-                            : (int)Ccai_config_int(
-                                  cfg, "communication_services.end_silence_timeout_ms", 1000),
-                    .speech_language = m->lang,
-                    .choices = choices,
-                    .n_choices = n,
-                    .operation_context = context,
-                };
-                if (rp.initial_silence_timeout_s > 300)
-                    rp.initial_silence_timeout_s = 300;
-                st = Ccai_acs_recognize(acs->rest, a->conn_id, &rp, on_op_done, p, NULL);
+                st = send_recognize(a, m, context, p);
             }
         }
-        if (st == CCAI_OK && pend_started(acs, p, st)) {
-            a->media_busy = true;
-            if (m->kind == M_PLAY)
-                a->plays++;
-        } else {
-            ccai_free(p);
-            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot send a media request: %s",
-                     ccai_call_id(a->call), ccai_status_str(st));
-            if (m->kind == M_PLAY)
-                send_event(a, CCAI_EVENT_SAY_FAILED, ccai_status_str(st));
-        }
+        media_kind kind = m->kind;
         media_free(m);
+        if (pend_started(acs, p, st)) {
+            a->media_busy = true;
+            if (kind == M_PLAY)
+                a->plays++;
+            if (a->after != AFTER_NONE) /* the guard counts from the last play */
+                Ccai_timer_start(acs->ctx, &a->guard, AFTER_GUARD_MS);
+        } else if (!media_not_sent(a, kind, st)) {
+            return;
+        }
     }
     run_after(a);
 }
@@ -356,10 +431,9 @@ static void on_kick(Ccai_timer *t, void *ud)
     pump(ud);
 }
 
-static void schedule(acs_call *a)
+static bool schedule(acs_call *a)
 {
-    if (!Ccai_timer_active(&a->kick) && Ccai_timer_start(a->acs->ctx, &a->kick, 0) != CCAI_OK)
-        pump(a);
+    return Ccai_timer_active(&a->kick) || Ccai_timer_start(a->acs->ctx, &a->kick, 0) == CCAI_OK;
 }
 
 static ccai_status enqueue(acs_call *a, media_kind kind, char *ssml, const char *lang)
@@ -484,11 +558,13 @@ static void on_guard(Ccai_timer *t, void *ud)
     run_after(a);
 }
 
-static void set_after(acs_call *a, after what)
+/* Hang up or transfer once what is queued has been heard. Runs from the
+ * loop, so that the engine's current step is over first. */
+static bool set_after(acs_call *a, after what)
 {
     a->after = what;
     Ccai_timer_start(a->acs->ctx, &a->guard, AFTER_GUARD_MS);
-    run_after(a);
+    return schedule(a);
 }
 
 /* Ops: the engine acts ------------------------------------------------------------------------ */
@@ -497,14 +573,14 @@ static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
 {
     CCAI_UNUSED(c);
     acs_call *a = ud;
-    if (a->ending)
+    if (a->dead || a->ending)
         return -1;
     bool prompt = sp->expects_reply && !sp->more_follows;
     if (queue_text(a, sp->text, sp->lang, sp->voice, sp->style, sp->rate,
-                   prompt ? M_LISTEN : M_PLAY) != CCAI_OK)
+                   prompt ? M_LISTEN : M_PLAY) != CCAI_OK ||
+        !schedule(a))
         return -1;
     a->prompted = prompt;
-    schedule(a);
     return 0;
 }
 
@@ -512,48 +588,52 @@ static int op_listen(ccai_call *c, const char *lang, void *ud)
 {
     CCAI_UNUSED(c);
     acs_call *a = ud;
+    if (a->dead)
+        return -1;
     if (a->prompted) { /* the last sentence already listens */
         a->prompted = false;
         return 0;
     }
-    if (a->ending || enqueue(a, M_LISTEN, NULL, lang) != CCAI_OK)
+    if (a->ending || enqueue(a, M_LISTEN, NULL, lang) != CCAI_OK || !schedule(a))
         return -1;
-    schedule(a);
     return 0;
 }
 
+/* Barge-in: what is not sent is dropped; what ACS plays or holds is
+ * cancelled before anything else goes out, and the events of those plays
+ * no longer count (a new generation). */
 static int op_stop(ccai_call *c, void *ud)
 {
     CCAI_UNUSED(c);
     acs_call *a = ud;
-    Ccai_acs *acs = a->acs;
-    queue_clear(a); /* not sent: dropped */
+    if (a->dead)
+        return -1;
+    queue_clear(a);
     a->prompted = false;
     if (!a->plays || a->ending)
         return 0;
-    /* What ACS is playing or holds: cancelled; their PlayCanceled follow. */
     a->plays = 0;
-    pend *p = pend_new(acs, a, P_CANCEL);
-    ccai_status st =
-        p ? Ccai_acs_cancel_media(acs->rest, a->conn_id, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
-    return pend_started(acs, p, st) ? 0 : -1;
+    a->gen++;
+    a->cancel_pending = true;
+    return schedule(a) ? 0 : -1;
 }
 
 static int op_transfer(ccai_call *c, const char *number, void *ud)
 {
     CCAI_UNUSED(c);
     acs_call *a = ud;
-    if (a->ending || !Ccai_str_replace(&a->transfer_to, number))
+    if (a->dead || a->ending || !Ccai_str_replace(&a->transfer_to, number))
         return -1;
-    set_after(a, AFTER_TRANSFER);
-    return 0;
+    return set_after(a, AFTER_TRANSFER) ? 0 : -1;
 }
 
 static int op_hangup(ccai_call *c, void *ud)
 {
     CCAI_UNUSED(c);
-    set_after(ud, AFTER_HANGUP);
-    return 0;
+    acs_call *a = ud;
+    if (a->dead)
+        return -1;
+    return set_after(a, AFTER_HANGUP) ? 0 : -1;
 }
 
 static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
@@ -568,10 +648,18 @@ static const ccai_call_ops acs_ops = {
 
 /* The language menu --------------------------------------------------------------------------- */
 
+/* Languages the menu can offer: those with a short code, at most 9. */
 static size_t languages(const acs_call *a)
 {
-    return json_array_size(
-        json_object_get(json_object_get(a->call->initiate, "lang"), "availables"));
+    const json_t *avail = json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
+    size_t n = 0, i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        if (json_is_string(json_object_get(l, "short_code")) && n < MENU_MAX)
+            n++;
+    }
+    return n;
 }
 
 /* A phrase of the prompts, rendered in the call's language settings. */
@@ -602,15 +690,17 @@ static void open_menu(acs_call *a)
     Ccai_buf b = {0};
     size_t i;
     const json_t *l;
+    size_t key = 0;
     json_array_foreach(avail, i, l)
     {
-        if (i == MENU_MAX)
-            break;
+        const char *code = json_string_value(json_object_get(l, "short_code"));
+        if (!code || key == MENU_MAX)
+            continue; /* numbered as the choices are */
         const char *label =
             json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
         char index[24];
-        snprintf(index, sizeof index, "%zu", i + 1);
-        Ccai_prompt_var vars[] = {{"label", label ? label : ""}, {"index", index}};
+        snprintf(index, sizeof index, "%zu", ++key);
+        Ccai_prompt_var vars[] = {{"label", label ? label : code}, {"index", index}};
         char *line = phrase(a, CCAI_TTS_IVR_LANGUAGE, vars, CCAI_ARRAY_SIZE(vars));
         if (line)
             Ccai_buf_printf(&b, "%s%s", b.len ? " " : "", line);
@@ -631,7 +721,7 @@ static void open_menu(acs_call *a)
         send_event(a, CCAI_EVENT_CONNECTED, NULL);
         return;
     }
-    pump(a);
+    schedule(a);
 }
 
 static void menu_chosen(acs_call *a, const char *label)
@@ -646,6 +736,18 @@ static void menu_chosen(acs_call *a, const char *label)
     send_event(a, CCAI_EVENT_CONNECTED, NULL);
 }
 
+/* Goodbye, then the engine hangs up (through op_hangup, after the play). */
+static void goodbye(acs_call *a, bool store)
+{
+    ccai_call *c = a->call;
+    Ccai_call_enter(c);
+    Ccai_conv_say_phrase(c, CCAI_TTS_GOODBYE, false, store);
+    Ccai_call_hangup(c);
+    if (a->after != AFTER_HANGUP) /* the engine had ended it already */
+        set_after(a, AFTER_HANGUP);
+    Ccai_call_leave(c);
+}
+
 static void menu_failed(acs_call *a)
 {
     int max = (int)Ccai_config_int(a->acs->ctx->cfg, "conversation.recognition_retry_max", 3);
@@ -654,8 +756,7 @@ static void menu_failed(acs_call *a)
         return;
     }
     a->menu = false;
-    Ccai_conv_say_phrase(a->call, CCAI_TTS_GOODBYE, false, false);
-    set_after(a, AFTER_HANGUP);
+    goodbye(a, false);
 }
 
 /* Callback events ----------------------------------------------------------------------------- */
@@ -757,16 +858,38 @@ static void on_recognize_failed(acs_call *a, const Ccai_acs_event *ev)
              ev->result_message ? ev->result_message : "");
     int max = (int)Ccai_config_int(a->acs->ctx->cfg, "conversation.recognition_retry_max", 3);
     if (++a->errors >= max) {
-        Ccai_conv_say_phrase(a->call, CCAI_TTS_GOODBYE, false, true);
-        set_after(a, AFTER_HANGUP);
+        goodbye(a, true);
         return;
     }
+    Ccai_call_enter(a->call);
     Ccai_conv_say_phrase(a->call, CCAI_TTS_ERROR, true, false);
     op_listen(a->call, a->call->row.lang, a);
+    Ccai_call_leave(a->call);
+}
+
+/* An operation context of ours ("ccai:goodbye#2") is `what`. */
+static bool context_is(const char *oc, const char *what)
+{
+    size_t n = strlen(what);
+    return oc && strncmp(oc, what, n) == 0 && (oc[n] == '\0' || oc[n] == '#');
+}
+
+/* Of the current generation: not cancelled since. Contexts without one
+ * (not ours) count as current. */
+static bool context_current(const acs_call *a, const char *oc)
+{
+    const char *h = oc ? strrchr(oc, '#') : NULL;
+    if (!h || strncmp(oc, "ccai:", 5) != 0)
+        return true;
+    char *end = NULL;
+    unsigned long g = strtoul(h + 1, &end, 10);
+    return end && *end == '\0' && g == a->gen;
 }
 
 static void on_play_end(acs_call *a, const Ccai_acs_event *ev)
 {
+    if (!context_current(a, ev->operation_context))
+        return; /* a play cancelled by a barge-in: already uncounted */
     if (a->plays)
         a->plays--;
     if (ev->kind == CCAI_ACS_PLAY_COMPLETED)
@@ -777,8 +900,8 @@ static void on_play_end(acs_call *a, const Ccai_acs_event *ev)
     /* The context says what the last play was for, even if our count
      * drifted (an event lost or repeated). */
     const char *oc = ev->operation_context;
-    if (oc && a->after != AFTER_NONE && !a->queue && !a->media_busy &&
-        (strcmp(oc, CTX_GOODBYE) == 0 || strcmp(oc, CTX_TRANSFER) == 0))
+    if (a->after != AFTER_NONE && !a->queue && !a->media_busy &&
+        (context_is(oc, CTX_GOODBYE) || context_is(oc, CTX_TRANSFER)))
         a->plays = 0;
     run_after(a);
 }
@@ -787,6 +910,13 @@ static void on_play_end(acs_call *a, const Ccai_acs_event *ev)
  * gone. */
 static bool call_event(Ccai_acs *acs, acs_call *a, const Ccai_acs_event *ev)
 {
+    /* A caller ringing back resumes the same call (same URL): events of
+     * the previous connection are not this one's. */
+    if (ev->call_connection_id && *a->conn_id && strcmp(ev->call_connection_id, a->conn_id)) {
+        Ccai_log(&acs->ctx->log, CCAI_LOG_DEBUG, "acs: call %s: %s of an earlier connection",
+                 ccai_call_id(a->call), Ccai_acs_kind_name(ev->kind));
+        return true;
+    }
     if (ev->call_connection_id && !*a->conn_id)
         snprintf(a->conn_id, sizeof a->conn_id, "%s", ev->call_connection_id);
     Ccai_log(&acs->ctx->log, CCAI_LOG_DEBUG, "acs: call %s: %s (%s)", ccai_call_id(a->call),
@@ -838,9 +968,10 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
     acs_call *a = find(acs, call_id);
     pend_kind kind = p->kind;
     media_kind mk = p->media;
+    bool stale = a && p->conn[0] && strcmp(p->conn, a->conn_id) != 0;
     ccai_free(p);
-    if (!a)
-        return; /* the call ended meanwhile */
+    if (!a || stale)
+        return; /* the call ended meanwhile, or it is a new connection of it */
     if (st == CCAI_ERR_NOT_FOUND && kind != P_RECORDING) {
         call_over(acs, a, "the call is gone");
         return;
@@ -848,7 +979,11 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
     switch (kind) {
     case P_MEDIA:
         a->media_busy = false;
-        if (st != CCAI_OK) {
+        if (mk == M_CANCEL) {
+            if (st != CCAI_OK)
+                Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot cancel media: %s",
+                         ccai_call_id(a->call), reason_of(st, res));
+        } else if (st != CCAI_OK) {
             Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: media request failed: %s",
                      ccai_call_id(a->call), reason_of(st, res));
             if (mk == M_PLAY) {
@@ -864,11 +999,6 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
                 return;
         }
         pump(a);
-        break;
-    case P_CANCEL:
-        if (st != CCAI_OK)
-            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot cancel media: %s",
-                     ccai_call_id(a->call), reason_of(st, res));
         break;
     case P_ANSWER:
     case P_CREATE:
@@ -973,6 +1103,17 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
     if (*from != '+' && strlen(from) < sizeof plus - 1) {
         snprintf(plus, sizeof plus, "+%s", from);
         from = plus;
+    }
+    /* The same caller again while we think they are still on the line: the
+     * end of that call was lost; it is over now. */
+    for (acs_call *old = acs->calls; old; old = old->next) {
+        if (same_number(old->call->row.phone_number, from) &&
+            old->call->row.direction == CCAI_INBOUND) {
+            Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: the caller rang again; ended",
+                     ccai_call_id(old->call));
+            call_over(acs, old, "the caller rang again");
+            break;
+        }
     }
     acs_call *a = NULL;
     ccai_status st = start_call(acs, from, bot, CCAI_INBOUND, NULL, &a);
@@ -1319,6 +1460,12 @@ void Ccai_acs_free(ccai_ctx *ctx)
         pend *p = acs->pending;
         acs->pending = p->next;
         ccai_free(p);
+    }
+    while (acs->dead) {
+        acs_call *a = acs->dead;
+        acs->dead = a->next;
+        Ccai_timer_stop(ctx, &a->kick);
+        ccai_free(a);
     }
     ccai_free(acs);
     ctx->acs = NULL;

@@ -56,7 +56,8 @@ const char *Ccai_acs_kind_name(Ccai_acs_kind kind)
 bool Ccai_acs_event_is_silence_timeout(const Ccai_acs_event *ev)
 {
     return ev && ev->kind == CCAI_ACS_RECOGNIZE_FAILED && ev->has_result &&
-           ev->result_sub_code == CCAI_ACS_SUBCODE_SILENCE_TIMEOUT;
+           (ev->result_sub_code == CCAI_ACS_SUBCODE_SILENCE_TIMEOUT ||
+            ev->result_sub_code == CCAI_ACS_SUBCODE_INTERDIGIT_TIMEOUT);
 }
 
 /* 0 when the type is not one we handle. */

@@ -54,8 +54,10 @@ typedef enum Ccai_acs_recognition {
     CCAI_ACS_RECOGNITION_CHOICES
 } Ccai_acs_recognition;
 
-/* Sub-code of RecognizeFailed when the caller said nothing. */
-#define CCAI_ACS_SUBCODE_SILENCE_TIMEOUT 8510
+/* Sub-codes of RecognizeFailed when the caller said nothing, or stopped
+ * pressing keys. */
+#define CCAI_ACS_SUBCODE_SILENCE_TIMEOUT    8510
+#define CCAI_ACS_SUBCODE_INTERDIGIT_TIMEOUT 8532
 
 /* One event. Every string is NUL-terminated, owned by the list, and NULL
  * when the body did not carry it. */
@@ -149,7 +151,7 @@ void Ccai_acs_events_free(Ccai_acs_events *list);
  * prefix ("RecognizeFailed"); "unknown" for values outside the enum. Static. */
 const char *Ccai_acs_kind_name(Ccai_acs_kind kind);
 
-/* true for a RecognizeFailed whose sub-code says the caller was silent
+/* true for a RecognizeFailed whose sub-code (8510, 8532) says the caller was silent
  * (as opposed to a wrong tone, an unmatched choice or an internal error). */
 bool Ccai_acs_event_is_silence_timeout(const Ccai_acs_event *ev);
 

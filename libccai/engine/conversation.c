@@ -199,8 +199,8 @@ static void set_state(ccai_call *c, ccai_call_state s)
 bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
                    bool more_follows, const char *engine)
 {
-    if (!text || !*text || !c->ops.say)
-        return false;
+    if (!text || !*text || !c->ops.say || c->free_pending || c->state >= CCAI_CALL_ENDED)
+        return false; /* nobody to speak to any more */
     const json_t *l = lang_entry(c, c->row.lang);
     ccai_speech sp = {
         .version = CCAI_SPEECH_VERSION,

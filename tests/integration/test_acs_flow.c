@@ -230,6 +230,17 @@ static const char *jstr(const json_t *j, const char *path)
     return json_string_value(json_object_get(j, path));
 }
 
+/* The operation context of a request without its generation
+ * ("ccai:talk#2" -> "ccai:talk"). */
+static const char *opctx(const json_t *j)
+{
+    static char buf[64];
+    const char *c = jstr(j, "operationContext");
+    assert_non_null(c);
+    snprintf(buf, sizeof buf, "%.*s", (int)strcspn(c, "#"), c);
+    return buf;
+}
+
 static const char *local(const char *url)
 {
     assert_int_equal(strncmp(url, PUBLIC_URL, strlen(PUBLIC_URL)), 0);
@@ -278,7 +289,7 @@ static void answer_incoming(env *e, const char *server_call_id)
     assert_non_null(strstr(cb, "&s="));
     snprintf(e->callback, sizeof e->callback, "%s", local(cb));
     json_decref(j);
-    char *conn = acs_standin_latest_call(e->acs);
+    char *conn = acs_standin_request_created(e->acs, i);
     assert_non_null(conn);
     snprintf(e->conn, sizeof e->conn, "%s", conn);
     free(conn);
@@ -399,7 +410,7 @@ static void test_inbound_call(void **state)
     int menu = expect_request(&e, ":recognize");
     j = req_json(&e, menu);
     assert_string_equal(jstr(j, "recognizeInputType"), "choices");
-    assert_string_equal(jstr(j, "operationContext"), "ccai:menu");
+    assert_string_equal(opctx(j), "ccai:menu");
     json_t *choices = json_object_get(json_object_get(j, "recognizeOptions"), "choices");
     assert_int_equal(json_array_size(choices), 4);
     assert_string_equal(jstr(json_array_get(choices, 0), "label"), "fr-FR");
@@ -477,7 +488,7 @@ static void test_inbound_call(void **state)
         const json_t *src = json_array_get(json_object_get(j, "playSources"), 0);
         const char *ssml = jstr(src, "ssml.ssmlText");
         assert_non_null(ssml);
-        assert_string_equal(jstr(j, "operationContext"), "ccai:talk");
+        assert_string_equal(opctx(j), "ccai:talk");
         strncat(said, ssml, sizeof said - strlen(said) - 1);
         json_decref(j);
         last_play = i;
@@ -507,8 +518,21 @@ static void test_inbound_call(void **state)
     callback(&e, "RecognizeCompleted",
              "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"Wait, one "
              "moment\"}}");
-    expect_request(&e, ":cancelAllMediaOperations");
-    callback(&e, "PlayCanceled", "{\"operationContext\":\"ccai:talk\"}");
+    int cancel = expect_request(&e, ":cancelAllMediaOperations");
+    callback(&e, "PlayCanceled", "{\"operationContext\":\"ccai:talk#0\"}"); /* stale */
+    /* The new answer goes out after the cancel, never before it. */
+    int later = -1;
+    for (;;) {
+        int k = expect_request(&e, ":play");
+        char *b = acs_standin_request_body(e.acs, k);
+        bool mine = strstr(b, "Of course, I will wait.") != NULL;
+        free(b);
+        if (mine) {
+            later = k;
+            break;
+        }
+    }
+    assert_true(later > cancel);
     expect_request(&e, ":recognize");
 
     /* An SMS during the call goes to the conversation. */
@@ -538,11 +562,12 @@ static void test_inbound_call(void **state)
              "a person\"}}");
     int i = expect_request(&e, ":play");
     j = req_json(&e, i);
-    const char *ctx = jstr(j, "operationContext");
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "%s", opctx(j));
     while (strcmp(ctx, "ccai:transfer") != 0) { /* the last play carries the transfer */
         json_decref(j);
         j = req_json(&e, expect_request(&e, ":play"));
-        ctx = jstr(j, "operationContext");
+        snprintf(ctx, sizeof ctx, "%s", opctx(j));
     }
     json_decref(j);
     expect_no_request(&e, ":transferToParticipant", 150);
@@ -555,11 +580,11 @@ static void test_inbound_call(void **state)
              "{\"operationContext\":\"ccai:transfer\",\"resultInformation\":{\"code\":500,"
              "\"subCode\":7000,\"message\":\"Call transfer failed: not answered.\"}}");
     j = req_json(&e, expect_request(&e, ":play"));
-    ctx = jstr(j, "operationContext");
+    snprintf(ctx, sizeof ctx, "%s", opctx(j));
     while (strcmp(ctx, "ccai:goodbye") != 0) {
         json_decref(j);
         j = req_json(&e, expect_request(&e, ":play"));
-        ctx = jstr(j, "operationContext");
+        snprintf(ctx, sizeof ctx, "%s", opctx(j));
     }
     json_decref(j);
     expect_no_request(&e, ":terminate", 150); /* the goodbye is heard first */
@@ -636,7 +661,7 @@ static void test_outbound_silence(void **state)
     assert_string_equal(jstr(j, "sourceCallerIdNumber.value"), BOT_NUMBER);
     snprintf(e.callback, sizeof e.callback, "%s", local(jstr(j, "callbackUri")));
     json_decref(j);
-    char *conn = acs_standin_latest_call(e.acs);
+    char *conn = acs_standin_request_created(e.acs, i);
     snprintf(e.conn, sizeof e.conn, "%s", conn);
     free(conn);
     /* Unknown telephony: a clear 400. */
@@ -670,7 +695,7 @@ static void test_outbound_silence(void **state)
     callback(&e, "RecognizeFailed", silent);
     /* Beyond the retries: goodbye, then the call ends. */
     j = req_json(&e, expect_request(&e, ":play"));
-    assert_string_equal(jstr(j, "operationContext"), "ccai:goodbye");
+    assert_string_equal(opctx(j), "ccai:goodbye");
     json_decref(j);
     callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:goodbye\"}");
     expect_request(&e, ":terminate");
@@ -777,17 +802,72 @@ static void test_dtmf_transfer_accepted(void **state)
     post(&e, "/call", "{\"phone_number\":\"+33699999999\",\"telephony\":\"acs\"}", "Bearer api",
          &a);
     assert_int_equal(a.status, 201);
-    j = req_json(&e, expect_request(&e, "/calling/callConnections"));
+    int created = expect_request(&e, "/calling/callConnections");
+    j = req_json(&e, created);
     snprintf(e.callback, sizeof e.callback, "%s", local(jstr(j, "callbackUri")));
     json_decref(j);
+    /* Events naming another connection are not this call's. */
+    snprintf(e.conn, sizeof e.conn, "%s", "some-earlier-connection");
+    callback(&e, "CreateCallFailed", NULL);
+    char *one = NULL;
+    assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33699999999", 0, &one), CCAI_OK);
+    assert_non_null(strstr(one, "\"in_progress\":true"));
+    ccai_free(one);
+    char *conn = acs_standin_request_created(e.acs, created);
+    snprintf(e.conn, sizeof e.conn, "%s", conn);
+    free(conn);
     callback(&e, "CreateCallFailed",
              "{\"resultInformation\":{\"code\":408,\"subCode\":8501,\"message\":\"Action "
              "failed, the callee did not answer.\"}}");
-    char *one = NULL;
     assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33699999999", 0, &one), CCAI_OK);
     assert_non_null(strstr(one, "\"in_progress\":false"));
     assert_non_null(strstr(one, "CreateCallFailed"));
     ccai_free(one);
+    env_free(&e);
+}
+
+/* Nobody chooses a language: asked again, then goodbye and the call ends.
+ * The same caller ringing again while we think they are on the line: that
+ * call is over, the new one is answered. */
+static void test_menu_unanswered(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e); /* 4 languages, recognition_retry_max 2 */
+    answer_incoming(&e, "srv-menu");
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-menu\"}");
+    expect_request(&e, ":recognize");
+    const char *silent = "{\"operationContext\":\"ccai:menu#0\",\"resultInformation\":{"
+                         "\"code\":400,\"subCode\":8510}}";
+    callback(&e, "RecognizeFailed", silent);
+    json_t *j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_string_equal(opctx(j), "ccai:menu");
+    json_decref(j);
+    callback(&e, "RecognizeFailed", silent);
+    j = req_json(&e, expect_request(&e, ":play"));
+    assert_string_equal(opctx(j), "ccai:goodbye");
+    json_decref(j);
+    expect_no_request(&e, ":terminate", 100);
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:goodbye#0\"}");
+    expect_request(&e, ":terminate");
+    for (int k = 0; k < 10; k++)
+        ccai_poll_run_once(e.poll, 10);
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    free(json);
+
+    /* Rings again, and again while that call is live. */
+    answer a;
+    incoming(&e, 8, BOT_NUMBER, "srv-menu-2", &a);
+    int first = expect_request(&e, ":answer");
+    char *conn = acs_standin_request_created(e.acs, first);
+    snprintf(e.conn, sizeof e.conn, "%s", conn);
+    free(conn);
+    incoming(&e, 9, BOT_NUMBER, "srv-menu-3", &a);
+    expect_request(&e, ":answer");
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "the caller rang again"));
+    free(json);
     env_free(&e);
 }
 
@@ -799,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_outbound_silence),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_dtmf_transfer_accepted),
+        cmocka_unit_test(test_menu_unanswered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
