@@ -871,6 +871,82 @@ static void test_menu_unanswered(void **state)
     env_free(&e);
 }
 
+/* What ACS is asked to say: the style of the sentence, the rate the caller
+ * asked for, the lexicon, and a long sentence cut under the 400-character
+ * limit of text to speech. */
+static void test_ssml(void **state)
+{
+    (void)state;
+    const char *const extra[][2] = {
+        {"conversation.initiate.lang",
+         "{\"default_short_code\": \"en-US\", \"availables\": [{\"short_code\": \"en-US\", "
+         "\"voice\": \"en-US-AvaNeural\", \"pronunciations_en\": [\"English\"]}]}"},
+        {"conversation.recording_enabled", "false"},
+        {"communication_services.lexicon_url", "https://bot.example.test/lexicon.xml"},
+    };
+    env e;
+    env_init_with(&e, extra, 3);
+    answer_incoming(&e, "srv-ssml");
+    callback(&e, "CallConnected", NULL);
+    json_t *j = req_json(&e, expect_request(&e, ":recognize"));
+    const char *ssml = jstr(j, "playPrompt.ssml.ssmlText");
+    assert_non_null(strstr(ssml, "<lexicon uri=\"https://bot.example.test/lexicon.xml\"/>"));
+    assert_non_null(strstr(ssml, "<prosody rate=\"+0%\">"));
+    json_decref(j);
+
+    /* The caller asks to slow down: the LLM calls speech_speed, then speaks
+     * sadly, at length. */
+    standin_tool_call tc = {.id = "s1", .name = "speech_speed", .arguments = "{\"speed\":0.8}"};
+    standin_spec t = STANDIN_SPEC_INIT;
+    t.kind = STANDIN_TOOL_CALLS;
+    t.tool_calls = &tc;
+    t.n_tool_calls = 1;
+    standin_push(e.llm, &t);
+    static char long_text[2048];
+    snprintf(long_text, sizeof long_text, "style=sad I am sorry, %s and that is all.",
+             "the water damaged the kitchen floor, the living room carpet, the wooden stairs, "
+             "the cellar walls, the boiler, two sofas, a bookcase full of old paper books, the "
+             "television cabinet, a rug from the grandparents, the dining table and its six "
+             "chairs, the curtains of the veranda, the children's toys and the laundry room, "
+             "and the insurer will want photographs, invoices and a written statement of what "
+             "happened, when it started and who noticed it first");
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.content = long_text;
+    standin_push(e.llm, &sp);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"Please speak "
+             "slower, the water is everywhere\"}}");
+    int plays = 0;
+    bool sad = false;
+    for (;;) {
+        int k = expect_request(&e, "");
+        char *path = acs_standin_request_path(e.acs, k);
+        bool play = strstr(path, ":play") != NULL, listen = strstr(path, ":recognize") != NULL;
+        free(path);
+        if (listen)
+            break;
+        if (!play)
+            continue;
+        j = req_json(&e, k);
+        ssml = jstr(json_array_get(json_object_get(j, "playSources"), 0), "ssml.ssmlText");
+        if (strstr(ssml, "the water damaged")) {
+            plays++;
+            sad = sad || strstr(ssml, "<mstts:express-as style=\"sad\"") != NULL;
+            assert_non_null(strstr(ssml, "<prosody rate=\"-20%\">"));
+            const char *text = strstr(ssml, "<prosody");
+            text = strchr(text, '>') + 1;
+            assert_true(strstr(text, "</prosody>") - text < 400);
+        } else if (plays) {
+            assert_non_null(strstr(ssml, "<prosody rate=\"-20%\">"));
+            plays++;
+        }
+        json_decref(j);
+    }
+    assert_true(plays >= 2); /* cut under the limit */
+    assert_true(sad);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -880,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_dtmf_transfer_accepted),
         cmocka_unit_test(test_menu_unanswered),
+        cmocka_unit_test(test_ssml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
