@@ -204,6 +204,12 @@ static void test_recognize_failed(void **state)
     assert_int_equal(l.events[1].failed_play_source_index, 1);
     assert_false(Ccai_acs_event_is_silence_timeout(NULL));
     Ccai_acs_events_free(&l);
+    /* The caller stopped pressing keys: silence too. */
+    l = parse_ok("[" CE_HEAD("RecognizeFailed") ",\"resultInformation\":{\"code\":400,"
+                                                "\"subCode\":8532}}}]",
+                 1);
+    assert_true(Ccai_acs_event_is_silence_timeout(&l.events[0]));
+    Ccai_acs_events_free(&l);
 }
 
 static void test_play_transfer_disconnect_recording(void **state)
