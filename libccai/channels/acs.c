@@ -1321,6 +1321,59 @@ void Ccai_acs_events_options(ccai_http_exchange *x)
 /* Call Automation callbacks
  * ------------------------------------------------------------------------ */
 
+static void on_zombie_hung_up(ccai_status st, const Ccai_acs_result *res, void *ud)
+{
+    Ccai_acs *acs = ud;
+    if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
+        Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: cannot hang up a call left over: %s",
+                 reason_of(st, res));
+}
+
+/* ACS waits on a call we hold no handle for (a recognition or play
+ * reported): this process stopped during it.
+ * - Stopped without ending it (a crash): the call goes on, its handle made
+ *   again from the store: the caller hears "welcome back" and is listened
+ *   to.
+ * - Ended on our side (the process stopped cleanly): ACS's call is hung up
+ *   rather than left in silence. */
+static void adopt(Ccai_acs *acs, const Ccai_store_call *row, const Ccai_acs_event *ev)
+{
+    ccai_ctx *ctx = acs->ctx;
+    bool waiting = ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED ||
+                   ev->kind == CCAI_ACS_RECOGNIZE_FAILED || ev->kind == CCAI_ACS_PLAY_COMPLETED;
+    if (!waiting || !ev->call_connection_id || !row->channel || strcmp(row->channel, "acs") != 0)
+        return;
+    if (row->state && (!strcmp(row->state, "ended") || !strcmp(row->state, "done"))) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: ended here, live at ACS: hanging up",
+                 row->id);
+        Ccai_acs_hang_up(acs->rest, ev->call_connection_id, true, on_zombie_hung_up, acs, NULL);
+        return;
+    }
+    acs_call *a = NULL;
+    ccai_status st =
+        start_call(acs, row->phone_number, row->bot_phone_number, row->direction, NULL, &a);
+    if (st != CCAI_OK) {
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "acs: call %s: cannot take the call back: %s", row->id,
+                 ccai_status_str(st));
+        return;
+    }
+    if (strcmp(ccai_call_id(a->call), row->id) != 0) {
+        /* Resuming found another call (or resumption is off): not this one. */
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot take the call back", row->id);
+        call_over(acs, a, "not the call ACS holds");
+        return;
+    }
+    snprintf(a->conn_id, sizeof a->conn_id, "%s", ev->call_connection_id);
+    if (row->provider_call_id)
+        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", row->provider_call_id);
+    Ccai_str_replace(&a->call->row.provider_call_id, row->provider_call_id);
+    Ccai_call_save(a->call);
+    a->connected = true;
+    a->engine_on = true;
+    Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: taken back after a restart", row->id);
+    send_event(a, CCAI_EVENT_CONNECTED, NULL);
+}
+
 static void callback_authenticated(ccai_http_exchange *x)
 {
     ccai_ctx *ctx = x->ctx;
@@ -1337,9 +1390,9 @@ static void callback_authenticated(ccai_http_exchange *x)
         code = 404;
     else if (!secret || !Ccai_web_secret_equal(secret, want))
         code = 401;
-    Ccai_store_call_free(row);
     ccai_free(secret);
     if (code) {
+        Ccai_store_call_free(row);
         Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: callback for %s call %s",
                  code == 404 ? "an unknown" : "a wrong secret on", id ? id : "(none)");
         Ccai_web_error(x, code, code == 404 ? "no such call" : "invalid call secret", NULL);
@@ -1355,10 +1408,14 @@ static void callback_authenticated(ccai_http_exchange *x)
         Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "malformed callback", why);
         ccai_free(why);
         ccai_free(id);
+        Ccai_store_call_free(row);
         return;
     }
     /* Answer first: events may end the call, and ACS waits for nobody. */
     Ccai_web_respond(x, 200, "application/json", "{}", 2);
+    if (!a && row && list.n)
+        adopt(acs, row, &list.events[0]);
+    Ccai_store_call_free(row);
     for (size_t i = 0; i < list.n && (a = find(acs, id)) != NULL; i++)
         call_event(acs, a, &list.events[i]);
     Ccai_acs_events_free(&list);

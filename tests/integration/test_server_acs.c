@@ -38,12 +38,9 @@ typedef struct srv {
     int seen;
 } srv;
 
-static void start(srv *s)
+/* Start the server on s->dir's database. */
+static void spawn_server(srv *s)
 {
-    s->acs = acs_standin_start(NULL);
-    assert_non_null(s->acs);
-    strcpy(s->dir, "/tmp/ccai-srvacs-XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
     char db[128], ep[256], openid[256], log[128];
     snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
     snprintf(ep, sizeof ep, "COMMUNICATION_SERVICES__ENDPOINT=%s", acs_standin_url(s->acs));
@@ -81,6 +78,25 @@ static void start(srv *s)
     fclose(f);
     s->port = atoi(line);
     assert_true(s->port > 0);
+}
+
+static void start(srv *s)
+{
+    s->acs = acs_standin_start(NULL);
+    assert_non_null(s->acs);
+    strcpy(s->dir, "/tmp/ccai-srvacs-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    spawn_server(s);
+}
+
+/* Stop the server with sig (SIGKILL: a crash; SIGTERM: a clean stop) and
+ * start it again on the same database. */
+static void restart(srv *s, int sig)
+{
+    kill(s->pid, sig);
+    int st = 0;
+    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+    spawn_server(s);
 }
 
 static void stop(srv *s)
@@ -243,6 +259,70 @@ static void test_acs_call_through_the_server(void **state)
     stop(&s);
 }
 
+/* Ring, connect, choose English: the greeting listens. Sets s->callback
+ * and s->conn. */
+static void ring_and_connect(srv *s, const char *caller, const char *server_call_id)
+{
+    char incoming[2048];
+    snprintf(incoming, sizeof incoming,
+             "[{\"id\":\"i-%s\",\"eventType\":\"Microsoft.Communication.IncomingCall\","
+             "\"data\":{\"to\":{\"kind\":\"phoneNumber\",\"phoneNumber\":{\"value\":\"" BOT
+             "\"}},\"from\":{\"kind\":\"phoneNumber\",\"phoneNumber\":{\"value\":\"%s\"}},"
+             "\"serverCallId\":\"%s\",\"incomingCallContext\":\"ctx-%s\"}}]",
+             server_call_id, caller, server_call_id, server_call_id);
+    assert_int_equal(request(s, "/acs/events", incoming, NULL, NULL), 200);
+    json_t *j = expect_request(s, "/calling/callConnections:answer");
+    const char *cb = json_string_value(json_object_get(j, "callbackUri"));
+    snprintf(s->callback, sizeof s->callback, "%s", cb + strlen(PUBLIC));
+    json_decref(j);
+    char *conn = acs_standin_request_created(s->acs, s->seen - 1);
+    assert_non_null(conn);
+    snprintf(s->conn, sizeof s->conn, "%s", conn);
+    free(conn);
+    assert_int_equal(deliver(s, "CallConnected", NULL, ACS_TOKEN_VALID), 200);
+    json_decref(expect_request(s, ":recognize")); /* the menu */
+    assert_int_equal(deliver(s, "RecognizeCompleted",
+                             "{\"recognitionType\":\"choices\",\"choiceResult\":{\"label\":"
+                             "\"en-US\"}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    json_decref(expect_request(s, ":recognize")); /* the greeting */
+}
+
+/* The server dies during a call: started again, it takes the call back
+ * when ACS reports the caller's words. Stopped cleanly during a call: ACS's
+ * call is hung up instead of left in silence. */
+static void test_restart_during_a_call(void **state)
+{
+    (void)state;
+    srv s = {0};
+    start(&s);
+    ring_and_connect(&s, "+33611111111", "srv-crash");
+    restart(&s, SIGKILL);
+    assert_int_equal(deliver(&s, "RecognizeCompleted",
+                             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":"
+                             "\"yesterday at 9 pm\"}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    json_decref(expect_request(&s, ":recognize")); /* answered, listening again */
+    char *body = NULL;
+    assert_int_equal(request(&s, "/call/%2B33611111111", NULL, "Bearer tok", &body), 200);
+    assert_non_null(strstr(body, "yesterday at 9 pm"));
+    assert_non_null(strstr(body, "\"in_progress\":true"));
+    free(body);
+
+    ring_and_connect(&s, "+33622222222", "srv-clean");
+    restart(&s, SIGTERM);
+    assert_int_equal(deliver(&s, "RecognizeFailed",
+                             "{\"resultInformation\":{\"code\":400,\"subCode\":8510}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    char suffix[200];
+    snprintf(suffix, sizeof suffix, "%s:terminate", s.conn);
+    json_decref(expect_request(&s, suffix));
+    stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -251,6 +331,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acs_call_through_the_server),
+        cmocka_unit_test(test_restart_during_a_call),
     };
     int rc = cmocka_run_group_tests_name("server-acs", tests, NULL, NULL);
     curl_global_cleanup();
