@@ -88,6 +88,7 @@ typedef struct acs_call {
     bool dead;           /* freed by the channel; the engine may still hold it */
     bool cancel_pending; /* barge-in: cancel what ACS plays before anything else */
     unsigned gen;        /* bumped by each cancel: older plays' events are stale */
+    uint64_t serial;     /* this handle, among the handles of the same stored call */
     Ccai_timer guard;
     Ccai_timer kick; /* sends what the engine queued, once its action is over */
 } acs_call;
@@ -101,7 +102,7 @@ typedef struct pend {
     pend_kind kind;
     media_kind media;
     char call_id[37];
-    char conn[128]; /* the connection it was for ("" before the answer) */
+    uint64_t serial; /* of the handle it was for: a call resumed since is another */
 } pend;
 
 struct Ccai_acs {
@@ -111,6 +112,7 @@ struct Ccai_acs {
     acs_call *calls;
     acs_call *dead; /* freed while the engine was inside the call: freed next tick */
     pend *pending;
+    uint64_t serials;
 };
 
 static Ccai_acs *channel(const ccai_ctx *ctx)
@@ -248,7 +250,7 @@ static pend *pend_new(Ccai_acs *acs, const acs_call *a, pend_kind kind)
     p->acs = acs;
     p->kind = kind;
     snprintf(p->call_id, sizeof p->call_id, "%s", ccai_call_id(a->call));
-    snprintf(p->conn, sizeof p->conn, "%s", a->conn_id);
+    p->serial = a->serial;
     return p;
 }
 
@@ -277,6 +279,15 @@ static void pend_unlink(Ccai_acs *acs, pend *p)
 static const char *reason_of(ccai_status st, const Ccai_acs_result *res)
 {
     return res && res->error_message ? res->error_message : ccai_status_str(st);
+}
+
+/* A connection we hold no handle for, hung up without waiting. */
+static void on_zombie_hung_up(ccai_status st, const Ccai_acs_result *res, void *ud)
+{
+    Ccai_acs *acs = ud;
+    if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
+        Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: cannot hang up a call left over: %s",
+                 reason_of(st, res));
 }
 
 /* Media: one request at a time ---------------------------------------------------------------- */
@@ -554,8 +565,7 @@ static void on_guard(Ccai_timer *t, void *ud)
              ccai_call_id(a->call));
     a->plays = 0;
     queue_clear(a);
-    a->media_busy = false;
-    run_after(a);
+    run_after(a); /* now, or when the request in flight returns */
 }
 
 /* Hang up or transfer once what is queued has been heard. Runs from the
@@ -892,6 +902,8 @@ static void on_play_end(acs_call *a, const Ccai_acs_event *ev)
         return; /* a play cancelled by a barge-in: already uncounted */
     if (a->plays)
         a->plays--;
+    if (a->after != AFTER_NONE && a->plays) /* still speaking: the guard waits on */
+        Ccai_timer_start(a->acs->ctx, &a->guard, AFTER_GUARD_MS);
     if (ev->kind == CCAI_ACS_PLAY_COMPLETED)
         send_event(a, CCAI_EVENT_SAY_DONE, NULL);
     else if (ev->kind == CCAI_ACS_PLAY_FAILED)
@@ -912,7 +924,9 @@ static bool call_event(Ccai_acs *acs, acs_call *a, const Ccai_acs_event *ev)
 {
     /* A caller ringing back resumes the same call (same URL): events of
      * the previous connection are not this one's. */
-    if (ev->call_connection_id && *a->conn_id && strcmp(ev->call_connection_id, a->conn_id)) {
+    if ((ev->call_connection_id && *a->conn_id && strcmp(ev->call_connection_id, a->conn_id)) ||
+        (ev->server_call_id && *a->server_call_id &&
+         strcmp(ev->server_call_id, a->server_call_id))) {
         Ccai_log(&acs->ctx->log, CCAI_LOG_DEBUG, "acs: call %s: %s of an earlier connection",
                  ccai_call_id(a->call), Ccai_acs_kind_name(ev->kind));
         return true;
@@ -968,10 +982,15 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
     acs_call *a = find(acs, call_id);
     pend_kind kind = p->kind;
     media_kind mk = p->media;
-    bool stale = a && p->conn[0] && strcmp(p->conn, a->conn_id) != 0;
+    bool stale = !a || p->serial != a->serial;
     ccai_free(p);
-    if (!a || stale)
-        return; /* the call ended meanwhile, or it is a new connection of it */
+    if (stale) {
+        /* The call ended meanwhile, or this is a newer handle of it. A
+         * connection answered or created for nobody is hung up. */
+        if ((kind == P_ANSWER || kind == P_CREATE) && st == CCAI_OK && res->id)
+            Ccai_acs_hang_up(acs->rest, res->id, true, on_zombie_hung_up, acs, NULL);
+        return;
+    }
     if (st == CCAI_ERR_NOT_FOUND && kind != P_RECORDING) {
         call_over(acs, a, "the call is gone");
         return;
@@ -1044,19 +1063,22 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
 
 /* Starting calls ------------------------------------------------------------------------------ */
 
+/* take_back: the stored call to go on with (after a restart), else NULL. */
 static ccai_status start_call(Ccai_acs *acs, const char *phone, const char *bot, ccai_direction dir,
-                              const char *initiate, acs_call **ret)
+                              const char *initiate, const char *take_back, acs_call **ret)
 {
     acs_call *a = Ccai_calloc(1, sizeof *a);
     if (!a)
         return CCAI_ERR_NOMEM;
     a->acs = acs;
+    a->serial = ++acs->serials;
     a->tail = &a->queue;
     Ccai_timer_init(&a->guard, on_guard, a);
     Ccai_timer_init(&a->kick, on_kick, a);
     ccai_call_params p = {CCAI_CALL_PARAMS_VERSION, dir, phone, bot, "acs", NULL, initiate, NULL,
                           dir == CCAI_INBOUND};
-    ccai_status st = ccai_call_start(acs->ctx, &p, &acs_ops, a, &a->call);
+    ccai_status st = take_back ? Ccai_call_take_back(acs->ctx, take_back, &p, &acs_ops, a, &a->call)
+                               : ccai_call_start(acs->ctx, &p, &acs_ops, a, &a->call);
     if (st == CCAI_OK && !(a->caller = Ccai_strdup(a->call->row.phone_number)))
         st = CCAI_ERR_NOMEM;
     if (st != CCAI_OK) {
@@ -1111,12 +1133,14 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
             old->call->row.direction == CCAI_INBOUND) {
             Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: the caller rang again; ended",
                      ccai_call_id(old->call));
+            if (*old->conn_id && !old->ending) /* should it still be up: not left in silence */
+                Ccai_acs_hang_up(acs->rest, old->conn_id, true, on_zombie_hung_up, acs, NULL);
             call_over(acs, old, "the caller rang again");
             break;
         }
     }
     acs_call *a = NULL;
-    ccai_status st = start_call(acs, from, bot, CCAI_INBOUND, NULL, &a);
+    ccai_status st = start_call(acs, from, bot, CCAI_INBOUND, NULL, NULL, &a);
     if (st != CCAI_OK) {
         /* Unanswered, ACS plays its own failure tone; nothing is lost. */
         Ccai_log(&ctx->log, CCAI_LOG_ERROR, "acs: cannot start the call: %s: %s",
@@ -1157,7 +1181,7 @@ ccai_status Ccai_acs_place_call(ccai_ctx *ctx, const char *initiate_json, const 
         return CCAI_ERR_INVALID_ARG;
     }
     acs_call *a = NULL;
-    ccai_status st = start_call(acs, to, bot, CCAI_OUTBOUND, initiate_json, &a);
+    ccai_status st = start_call(acs, to, bot, CCAI_OUTBOUND, initiate_json, NULL, &a);
     if (st != CCAI_OK)
         return st;
     char *id = Ccai_strdup(a->call->row.id);
@@ -1321,47 +1345,31 @@ void Ccai_acs_events_options(ccai_http_exchange *x)
 /* Call Automation callbacks
  * ------------------------------------------------------------------------ */
 
-static void on_zombie_hung_up(ccai_status st, const Ccai_acs_result *res, void *ud)
-{
-    Ccai_acs *acs = ud;
-    if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
-        Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: cannot hang up a call left over: %s",
-                 reason_of(st, res));
-}
-
 /* ACS waits on a call we hold no handle for (a recognition or play
  * reported): this process stopped during it.
  * - Stopped without ending it (a crash): the call goes on, its handle made
  *   again from the store: the caller hears "welcome back" and is listened
  *   to.
  * - Ended on our side (the process stopped cleanly): ACS's call is hung up
- *   rather than left in silence. */
-static void adopt(Ccai_acs *acs, const Ccai_store_call *row, const Ccai_acs_event *ev)
+ *   rather than left in silence.
+ * Returns true when the call was taken back. */
+static bool adopt(Ccai_acs *acs, const Ccai_store_call *row, const Ccai_acs_event *ev)
 {
     ccai_ctx *ctx = acs->ctx;
     bool waiting = ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED ||
                    ev->kind == CCAI_ACS_RECOGNIZE_FAILED || ev->kind == CCAI_ACS_PLAY_COMPLETED;
     if (!waiting || !ev->call_connection_id || !row->channel || strcmp(row->channel, "acs") != 0)
-        return;
-    if (row->state && (!strcmp(row->state, "ended") || !strcmp(row->state, "done"))) {
-        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: ended here, live at ACS: hanging up",
-                 row->id);
-        Ccai_acs_hang_up(acs->rest, ev->call_connection_id, true, on_zombie_hung_up, acs, NULL);
-        return;
-    }
+        return false;
     acs_call *a = NULL;
-    ccai_status st =
-        start_call(acs, row->phone_number, row->bot_phone_number, row->direction, NULL, &a);
+    ccai_status st = CCAI_ERR_STATE;
+    if (!row->state || (strcmp(row->state, "ended") != 0 && strcmp(row->state, "done") != 0))
+        st = start_call(acs, row->phone_number, row->bot_phone_number, row->direction, NULL,
+                        row->id, &a);
     if (st != CCAI_OK) {
-        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "acs: call %s: cannot take the call back: %s", row->id,
-                 ccai_status_str(st));
-        return;
-    }
-    if (strcmp(ccai_call_id(a->call), row->id) != 0) {
-        /* Resuming found another call (or resumption is off): not this one. */
-        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot take the call back", row->id);
-        call_over(acs, a, "not the call ACS holds");
-        return;
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: %s; hanging up ACS's call", row->id,
+                 st == CCAI_ERR_STATE ? "ended here, live at ACS" : ccai_status_str(st));
+        Ccai_acs_hang_up(acs->rest, ev->call_connection_id, true, on_zombie_hung_up, acs, NULL);
+        return false;
     }
     snprintf(a->conn_id, sizeof a->conn_id, "%s", ev->call_connection_id);
     if (row->provider_call_id)
@@ -1372,6 +1380,7 @@ static void adopt(Ccai_acs *acs, const Ccai_store_call *row, const Ccai_acs_even
     a->engine_on = true;
     Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: taken back after a restart", row->id);
     send_event(a, CCAI_EVENT_CONNECTED, NULL);
+    return true;
 }
 
 static void callback_authenticated(ccai_http_exchange *x)
@@ -1413,10 +1422,18 @@ static void callback_authenticated(ccai_http_exchange *x)
     }
     /* Answer first: events may end the call, and ACS waits for nobody. */
     Ccai_web_respond(x, 200, "application/json", "{}", 2);
-    if (!a && row && list.n)
-        adopt(acs, row, &list.events[0]);
+    size_t first = 0;
+    if (!a && row && list.n && adopt(acs, row, &list.events[0])) {
+        /* The greeting listens now; only the caller's words are worth
+         * handing on (a silence or a play's end would make the bot speak
+         * twice). */
+        const Ccai_acs_event *ev = &list.events[0];
+        bool words = ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED &&
+                     ((ev->speech_text && *ev->speech_text) || ev->dtmf_tones || ev->choice_label);
+        first = words ? 0 : 1;
+    }
     Ccai_store_call_free(row);
-    for (size_t i = 0; i < list.n && (a = find(acs, id)) != NULL; i++)
+    for (size_t i = first; i < list.n && (a = find(acs, id)) != NULL; i++)
         call_event(acs, a, &list.events[i]);
     Ccai_acs_events_free(&list);
     ccai_free(id);

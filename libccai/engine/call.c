@@ -399,8 +399,10 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 
 static ccai_status found_initiate(ccai_call *c);
 
-CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p,
-                                        const ccai_call_ops *ops, void *userdata, ccai_call **ret)
+/* resume_id: the stored call to go on with (a channel taking a call back),
+ * NULL for the usual lookup. */
+static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const ccai_call_ops *ops,
+                              void *userdata, const char *resume_id, ccai_call **ret)
 {
     if (!ctx || !p || !ops || !ret || p->version != CCAI_CALL_PARAMS_VERSION ||
         ops->version != CCAI_CALL_OPS_VERSION || !p->phone_number ||
@@ -432,7 +434,13 @@ CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p
 
     Ccai_store_call *found = NULL;
     int64_t hours = Ccai_config_int(ctx->cfg, "conversation.callback_timeout_hour", 3);
-    if (p->resume && hours > 0) {
+    if (resume_id) {
+        st = Ccai_store_call_get(ctx->store, resume_id, &found);
+        if (st != CCAI_OK) {
+            Ccai_ctx_set_error(ctx, "%s", Ccai_store_errmsg(ctx->store));
+            goto fail;
+        }
+    } else if (p->resume && hours > 0) {
         int64_t since = Ccai_wall_ms() - hours * 3600 * 1000;
         st = Ccai_store_call_find_latest(ctx->store, phone, since, &found);
         if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND) {
@@ -527,6 +535,20 @@ fail:
     if (c)
         call_destroy(c);
     return st;
+}
+
+CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p,
+                                        const ccai_call_ops *ops, void *userdata, ccai_call **ret)
+{
+    return call_start(ctx, p, ops, userdata, NULL, ret);
+}
+
+ccai_status Ccai_call_take_back(ccai_ctx *ctx, const char *call_id, const ccai_call_params *p,
+                                const ccai_call_ops *ops, void *userdata, ccai_call **ret)
+{
+    if (!call_id)
+        return CCAI_ERR_INVALID_ARG;
+    return call_start(ctx, p, ops, userdata, call_id, ret);
 }
 
 /* A resumed call keeps the initiate it was stored with. */

@@ -79,6 +79,11 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
                                   const char *tool_calls_json, const char *engine,
                                   int64_t *ret_seq);
 ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
+/* ccai_call_start() going on with the stored call call_id, whatever its
+ * age or direction (a channel taking a call back after a restart).
+ * CCAI_ERR_NOT_FOUND when there is no such call. */
+ccai_status Ccai_call_take_back(ccai_ctx *ctx, const char *call_id, const ccai_call_params *p,
+                                const ccai_call_ops *ops, void *userdata, ccai_call **ret);
 /* Bracket engine work that may call the host (timers, LLM callbacks): a
  * ccai_call_free() from a host callback then waits for the frame to end.
  * leave() returns false when the call is gone. */

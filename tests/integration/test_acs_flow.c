@@ -872,11 +872,90 @@ static void test_menu_unanswered(void **state)
     char *conn = acs_standin_request_created(e.acs, first);
     snprintf(e.conn, sizeof e.conn, "%s", conn);
     free(conn);
+    for (int k = 0; k < 20; k++) /* ACS's answer reply is read */
+        ccai_poll_run_once(e.poll, 10);
     incoming(&e, 9, BOT_NUMBER, "srv-menu-3", &a);
-    expect_request(&e, ":answer");
+    /* The old connection is hung up, should it still be up; the new call is
+     * answered. */
+    char old_terminate[256];
+    snprintf(old_terminate, sizeof old_terminate, "%s:terminate", e.conn);
+    int seen = e.seen;
+    expect_request(&e, old_terminate);
+    e.seen = seen;
+    int second = expect_request(&e, ":answer");
     json = stored_call(&e);
     assert_non_null(strstr(json, "the caller rang again"));
     free(json);
+    /* A late event of the old connection does not end the new call. */
+    callback(&e, "CallDisconnected", "{\"serverCallId\":\"srv-menu-2\"}");
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "\"in_progress\":true"));
+    free(json);
+    conn = acs_standin_request_created(e.acs, second);
+    snprintf(e.conn, sizeof e.conn, "%s", conn);
+    free(conn);
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-menu-3\"}");
+    char menu[256];
+    snprintf(menu, sizeof menu, "%s:recognize", e.conn);
+    expect_request(&e, menu);
+    env_free(&e);
+}
+
+/* ACS is slow to take the first answer (503, then a retry); the caller
+ * rings again meanwhile. The late reply to the first answer neither steals
+ * the new call's connection nor leaves that connection up. */
+static void test_answer_race(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    acs_standin_fault f = {.status = 503, .code = "ServiceUnavailable", .retry_after = 1};
+    acs_standin_push_fault(e.acs, &f);
+    answer a;
+    incoming(&e, 1, BOT_NUMBER, "srv-r1", &a);
+    for (int k = 0; k < 100 && acs_standin_faults_pending(e.acs); k++)
+        ccai_poll_run_once(e.poll, 10);
+    e.seen = acs_standin_request_count(e.acs); /* past the refused one */
+    incoming(&e, 2, BOT_NUMBER, "srv-r2", &a);
+    int i = expect_request(&e, ":answer");
+    json_t *j = req_json(&e, i);
+    snprintf(e.callback, sizeof e.callback, "%s", local(jstr(j, "callbackUri")));
+    bool second = strcmp(jstr(j, "incomingCallContext"), "eyJhbGciOi.ctx2") == 0;
+    json_decref(j);
+    if (!second) { /* the first answer's retry came first: take the next */
+        i = expect_request(&e, ":answer");
+        j = req_json(&e, i);
+        assert_string_equal(jstr(j, "incomingCallContext"), "eyJhbGciOi.ctx2");
+        json_decref(j);
+    }
+    char *conn = acs_standin_request_created(e.acs, i);
+    snprintf(e.conn, sizeof e.conn, "%s", conn);
+    free(conn);
+    /* The first answer's retry succeeds after a second: that connection is
+     * hung up. */
+    int retried = -1;
+    for (int k = 0; k < 300 && retried < 0; k++) {
+        ccai_poll_run_once(e.poll, 10);
+        for (int r = 0; r < acs_standin_request_count(e.acs); r++) {
+            char *body = acs_standin_request_body(e.acs, r);
+            char *created = acs_standin_request_created(e.acs, r);
+            if (created && body && strstr(body, "eyJhbGciOi.ctx1"))
+                retried = r;
+            free(body);
+            free(created);
+        }
+    }
+    assert_true(retried >= 0);
+    char *old = acs_standin_request_created(e.acs, retried);
+    char old_terminate[256];
+    snprintf(old_terminate, sizeof old_terminate, "%s:terminate", old);
+    free(old);
+    expect_request(&e, old_terminate);
+    /* The new call goes on, on its own connection. */
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-r2\"}");
+    char menu[256];
+    snprintf(menu, sizeof menu, "%s:recognize", e.conn);
+    expect_request(&e, menu);
     env_free(&e);
 }
 
@@ -965,6 +1044,7 @@ int main(void)
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_dtmf_transfer_accepted),
         cmocka_unit_test(test_menu_unanswered),
+        cmocka_unit_test(test_answer_race),
         cmocka_unit_test(test_ssml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

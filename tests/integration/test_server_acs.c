@@ -311,6 +311,22 @@ static void test_restart_during_a_call(void **state)
     assert_non_null(strstr(body, "\"in_progress\":true"));
     free(body);
 
+    /* Taken back on a silence: the greeting listens, once (the silence is
+     * not answered on top of it). */
+    ring_and_connect(&s, "+33633333333", "srv-crash-2");
+    restart(&s, SIGKILL);
+    assert_int_equal(deliver(&s, "RecognizeFailed",
+                             "{\"resultInformation\":{\"code\":400,\"subCode\":8510}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    json_decref(expect_request(&s, ":recognize"));
+    sleep_ms(300);
+    for (int i = s.seen; i < acs_standin_request_count(s.acs); i++) {
+        char *p = acs_standin_request_path(s.acs, i);
+        assert_null(strstr(p, ":recognize"));
+        free(p);
+    }
+
     ring_and_connect(&s, "+33622222222", "srv-clean");
     restart(&s, SIGTERM);
     assert_int_equal(deliver(&s, "RecognizeFailed",
