@@ -26,6 +26,8 @@
 #include "support/acs_standin.h"
 #include "support/llm_standin.h"
 
+#include "bench_stats.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,30 +43,6 @@ typedef struct bcall {
     char callback[512];
     int answered_req; /* index of its answer request */
 } bcall;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void report(const char *what, double *v, size_t n, const char *unit, double scale)
-{
-    if (!n) {
-        printf("  %-44s no samples\n", what);
-        return;
-    }
-    qsort(v, n, sizeof *v, cmp);
-    printf("  %-44s p50 %8.2f %s   p99 %8.2f %s   max %8.2f %s   (n=%zu)\n", what, v[n / 2] * scale,
-           unit, v[(size_t)((double)n * 0.99)] * scale, unit, v[n - 1] * scale, unit, n);
-}
 
 typedef struct answer {
     int done, status;
@@ -100,12 +78,12 @@ static double post(const char *target, const char *body, const char *auth, answe
                              strlen(body),
                              "52.112.0.1"};
     memset(a, 0, sizeof *a);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     if (ccai_ctx_http(g_ctx, &req, on_answer, a, NULL) != CCAI_OK) {
         fprintf(stderr, "bench-acs: ccai_ctx_http failed\n");
         exit(1);
     }
-    double spent = now_ms() - t0;
+    double spent = bench_now_ms() - t0;
     while (!a->done)
         ccai_poll_run_once(g_poll, 5);
     if (a->status != 200) {
@@ -146,8 +124,8 @@ static void bench_token(acs_standin *acs)
     Ccai_acs_auth_op *op = NULL;
     ccai_status first = CCAI_ERR_STATE;
     ccai_status st = Ccai_acs_auth_check(auth, bearer, on_token, &first, &op, NULL, NULL);
-    double until = now_ms() + 5000;
-    while (st == CCAI_ACS_AUTH_PENDING && first == CCAI_ERR_STATE && now_ms() < until)
+    double until = bench_now_ms() + 5000;
+    while (st == CCAI_ACS_AUTH_PENDING && first == CCAI_ERR_STATE && bench_now_ms() < until)
         ccai_poll_run_once(g_poll, 5);
     enum { ITER = 5000 };
     static double v[ITER];
@@ -155,14 +133,14 @@ static void bench_token(acs_standin *acs)
     for (int i = 0; i < ITER; i++) {
         json_t *claims = NULL;
         Ccai_acs_auth_op *op2 = NULL;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         st = Ccai_acs_auth_check(auth, bearer, on_token, NULL, &op2, &claims, NULL);
-        double dt = now_ms() - t0;
+        double dt = bench_now_ms() - t0;
         json_decref(claims);
         if (st == CCAI_OK)
             v[n++] = dt;
     }
-    report("bearer JWT check (RS256, keys cached)", v, n, "us", 1000.0);
+    bench_report("bearer JWT check (RS256, keys cached)", v, n, "us", 1000.0);
     free(bearer);
     Ccai_acs_auth_free(auth);
 }
@@ -240,7 +218,7 @@ int main(int argc, char **argv)
     size_t n_handle = 0, n_first = 0, n_done = 0;
     char *bearer = acs_standin_bearer(acs, RESOURCE, ACS_TOKEN_VALID);
     answer a;
-    double t_start = now_ms();
+    double t_start = bench_now_ms();
 
     /* Every call rings. */
     for (int i = 0; i < n_calls; i++) {
@@ -257,8 +235,8 @@ int main(int argc, char **argv)
     }
     /* Their answers reach ACS: learn each call's connection and callback. */
     int found = 0, seen = 0;
-    double deadline = now_ms() + 60000;
-    while (found < n_calls && now_ms() < deadline) {
+    double deadline = bench_now_ms() + 60000;
+    while (found < n_calls && bench_now_ms() < deadline) {
         ccai_poll_run_once(g_poll, 5);
         for (; seen < acs_standin_request_count(acs); seen++) {
             char *conn = acs_standin_request_created(acs, seen);
@@ -293,8 +271,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_calls; i++)
         state[i] = 1;
     for (int turn = 0; turn <= turns; turn++) {
-        deadline = now_ms() + 120000;
-        while (waiting > 0 && now_ms() < deadline) {
+        deadline = bench_now_ms() + 120000;
+        while (waiting > 0 && bench_now_ms() < deadline) {
             ccai_poll_run_once(g_poll, 2);
             for (; seen < acs_standin_request_count(acs); seen++) {
                 char *path = acs_standin_request_path(acs, seen);
@@ -339,13 +317,13 @@ int main(int argc, char **argv)
                      lines[turn % 6]);
             char *ev = acs_standin_event("RecognizeCompleted", calls[i].conn, data);
             state[i] = 2;
-            t_said[i] = now_ms();
+            t_said[i] = bench_now_ms();
             handle[n_handle++] = post(calls[i].callback, ev, bearer, &a);
             free(ev);
         }
         waiting = n_calls;
     }
-    double elapsed = now_ms() - t_start;
+    double elapsed = bench_now_ms() - t_start;
     for (int i = 0; i < n_calls; i++) {
         char *ev = acs_standin_event("CallDisconnected", calls[i].conn, NULL);
         post(calls[i].callback, ev, bearer, &a);
@@ -356,9 +334,9 @@ int main(int argc, char **argv)
            n_calls, turns, elapsed / 1000.0, requests, requests / (elapsed / 1000.0), errors);
     printf("  %.0f turns/s, %.0f callbacks/s handled\n", n_calls * turns / (elapsed / 1000.0),
            (double)n_handle / (elapsed / 1000.0));
-    report("callback handling (in ccai_ctx_http)", handle, n_handle, "ms", 1.0);
-    report("caller's words -> first media request", first, n_first, "ms", 1.0);
-    report("caller's words -> recognition (turn done)", done, n_done, "ms", 1.0);
+    bench_report("callback handling (in ccai_ctx_http)", handle, n_handle, "ms", 1.0);
+    bench_report("caller's words -> first media request", first, n_first, "ms", 1.0);
+    bench_report("caller's words -> recognition (turn done)", done, n_done, "ms", 1.0);
     bench_token(acs);
 
     free(bearer);

@@ -25,6 +25,8 @@
 
 #include "support/twilio_standin.h"
 
+#include "bench_stats.h"
+
 extern char **environ;
 
 typedef struct client {
@@ -39,28 +41,6 @@ typedef struct client {
     struct curl_slist *hdr;
     char body[256];
 } client;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void report(const char *what, double *v, size_t n)
-{
-    if (!n)
-        return;
-    qsort(v, n, sizeof *v, cmp);
-    printf("  %-28s n=%-7zu p50=%8.2f p90=%8.2f p99=%8.2f max=%8.2f ms\n", what, n, v[n / 2],
-           v[(size_t)((double)(n - 1) * 0.9)], v[(size_t)((double)(n - 1) * 0.99)], v[n - 1]);
-}
 
 static size_t on_body(char *d, size_t s, size_t n, void *ud)
 {
@@ -106,7 +86,7 @@ static void issue_twilio(CURLM *m, client *c, const char *path, const char *cons
     curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdr);
     curl_easy_setopt(c->h, CURLOPT_URL, url);
     curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body);
-    c->t_req = now_ms();
+    c->t_req = bench_now_ms();
     curl_multi_add_handle(m, c->h);
 }
 
@@ -141,7 +121,7 @@ static void issue(CURLM *m, client *c, const char *path, const char *body)
     snprintf(c->body, sizeof c->body, "%s", body ? body : "");
     curl_easy_setopt(c->h, CURLOPT_URL, url);
     curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body);
-    c->t_req = now_ms();
+    c->t_req = bench_now_ms();
     curl_multi_add_handle(m, c->h);
 }
 
@@ -277,7 +257,7 @@ int main(int argc, char **argv)
         curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
         curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
         curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 60000L);
-        c->t_turn = now_ms();
+        c->t_turn = bench_now_ms();
         if (use_twilio) {
             char sid[40], from[20];
             snprintf(sid, sizeof sid, "CA%032d", i);
@@ -294,7 +274,7 @@ int main(int argc, char **argv)
         "Nobody was hurt.", "The other driver was a truck.", "My policy number is A-1234."};
     int done = 0, errors = 0, open_max = 0;
     long rss_peak = rss0;
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     while (done < calls) {
         int running = 0;
         curl_multi_perform(m, &running);
@@ -308,7 +288,7 @@ int main(int argc, char **argv)
             long code = 0;
             curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
             curl_multi_remove_handle(m, c->h);
-            double t = now_ms();
+            double t = bench_now_ms();
             if (n_req < cap * 8)
                 lat_req[n_req++] = t - c->t_req;
             if (use_twilio) {
@@ -420,15 +400,15 @@ int main(int argc, char **argv)
         }
         curl_multi_poll(m, NULL, 0, 50, NULL);
     }
-    double secs = (now_ms() - t0) / 1000.0;
+    double secs = (bench_now_ms() - t0) / 1000.0;
     printf("== ccai-server under load: %d calls x %d turns over %s (%s)\n", calls, turns,
            twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
            llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
                : "no LLM: the offline dialogue answers");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
            n_req, secs, (double)n_req / secs, n_turn, (double)n_turn / secs, errors);
-    report("request latency", lat_req, n_req);
-    report("turn (text in -> listening)", lat_turn, n_turn);
+    bench_report("request latency", lat_req, n_req, "ms", 1.0);
+    bench_report("turn (text in -> listening)", lat_turn, n_turn, "ms", 1.0);
     printf("  server RSS: %ld KB at start, peak %ld KB with up to %d calls open: %.1f KB per "
            "open call\n",
            rss0, rss_peak, open_max, open_max ? (double)(rss_peak - rss0) / (double)open_max : 0.0);

@@ -682,16 +682,7 @@ static char *phrase(const acs_call *a, Ccai_tts_phrase which, const Ccai_prompt_
 
 static const json_t *lang_entry(const acs_call *a, const char *code)
 {
-    const json_t *avail = json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
-    size_t i;
-    const json_t *l;
-    json_array_foreach(avail, i, l)
-    {
-        const char *sc = json_string_value(json_object_get(l, "short_code"));
-        if (sc && code && strcmp(sc, code) == 0)
-            return l;
-    }
-    return NULL;
+    return Ccai_conv_lang_entry(a->call, code);
 }
 
 static void open_menu(acs_call *a)
@@ -1240,6 +1231,20 @@ static void recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
     Ccai_store_call_free(row);
 }
 
+/* Parse a delivery's events; on failure answer 400 (500 when out of memory)
+ * and return false. what names the delivery in the log and the answer. */
+static bool parse_or_answer(ccai_http_exchange *x, const char *what, Ccai_acs_events *list)
+{
+    char *why = NULL;
+    ccai_status st = Ccai_acs_events_parse(x->body, x->body_len, list, &why);
+    if (st == CCAI_OK)
+        return true;
+    Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: %s: %s", what, why ? why : ccai_status_str(st));
+    Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, what, why);
+    ccai_free(why);
+    return false;
+}
+
 /* The subscription's ?token=, when one is configured; answers 401 itself. */
 static bool token_ok(ccai_http_exchange *x)
 {
@@ -1267,15 +1272,9 @@ void Ccai_acs_events_route(ccai_http_exchange *x)
     if (!token_ok(x))
         return;
     Ccai_acs_events list = {0};
-    char *why = NULL;
-    ccai_status st = Ccai_acs_events_parse(x->body, x->body_len, &list, &why);
-    if (st != CCAI_OK) {
-        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: malformed Event Grid delivery: %s",
-                 why ? why : ccai_status_str(st));
-        Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "malformed Event Grid delivery", why);
-        ccai_free(why);
+    if (!parse_or_answer(x, "malformed Event Grid delivery", &list))
         return;
-    }
+    ccai_status st = CCAI_OK;
     /* The handshake answers with its code; nothing else is in that
      * delivery. */
     for (size_t i = 0; i < list.n; i++) {
@@ -1409,13 +1408,7 @@ static void callback_authenticated(ccai_http_exchange *x)
         return;
     }
     Ccai_acs_events list = {0};
-    char *why = NULL;
-    ccai_status st = Ccai_acs_events_parse(x->body, x->body_len, &list, &why);
-    if (st != CCAI_OK) {
-        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: malformed callback: %s",
-                 why ? why : ccai_status_str(st));
-        Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "malformed callback", why);
-        ccai_free(why);
+    if (!parse_or_answer(x, "malformed callback", &list)) {
         ccai_free(id);
         Ccai_store_call_free(row);
         return;

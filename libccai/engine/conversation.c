@@ -157,8 +157,7 @@ static const char *initiate_str(const ccai_call *c, const char *key)
     return v ? v : "";
 }
 
-/* The available language entry of code (or NULL). */
-static const json_t *lang_entry(const ccai_call *c, const char *code)
+const json_t *Ccai_conv_lang_entry(const ccai_call *c, const char *code)
 {
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
     size_t i;
@@ -175,7 +174,7 @@ static const json_t *lang_entry(const ccai_call *c, const char *code)
 /* "French" for fr-FR: the first pronunciation, as the reference. */
 static const char *lang_name(const ccai_call *c)
 {
-    const json_t *l = lang_entry(c, c->row.lang);
+    const json_t *l = Ccai_conv_lang_entry(c, c->row.lang);
     const char *name =
         json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
     return name ? name : c->row.lang;
@@ -201,7 +200,7 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
 {
     if (!text || !*text || !c->ops.say || c->free_pending || c->state >= CCAI_CALL_ENDED)
         return false; /* nobody to speak to any more */
-    const json_t *l = lang_entry(c, c->row.lang);
+    const json_t *l = Ccai_conv_lang_entry(c, c->row.lang);
     ccai_speech sp = {
         .version = CCAI_SPEECH_VERSION,
         .text = text,

@@ -97,6 +97,9 @@ ccai_status Ccai_call_save_claim(ccai_call *c);
 void Ccai_call_hangup(ccai_call *c);
 
 /* conversation.c, driven by call.c */
+/* The call's available language entry {short_code, voice,
+ * pronunciations_en} of code, or NULL; borrowed from the call. */
+const json_t *Ccai_conv_lang_entry(const ccai_call *c, const char *code);
 void Ccai_conv_init(ccai_call *c);
 void Ccai_conv_cleanup(ccai_call *c);
 void Ccai_conv_connected(ccai_call *c);

@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include "support/server_proc.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,32 +43,15 @@ static void start(proc *p, const char *token)
                     (char *)"CONFIG_YAML=",
                     (char *)"SERVER__MAX_BODY_BYTES=4096",
                     NULL};
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    char *argv[] = {(char *)server_path, NULL};
-    assert_int_equal(posix_spawn(&p->pid, server_path, &fa, NULL, argv, envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    assert_non_null(f);
-    char line[64] = "";
-    assert_non_null(fgets(line, sizeof line, f)); /* the port it listens on */
-    fclose(f);
-    p->port = atoi(line);
-    assert_true(p->port > 0);
+    p->pid = server_proc_start(server_path, envp, p->log_path, &p->port);
+    assert_true(p->pid > 0);
 }
 
 static int stop(proc *p)
 {
-    kill(p->pid, SIGTERM);
-    int status = 0;
-    assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int rc = server_proc_stop(p->pid, SIGTERM);
+    assert_true(rc >= 0);
+    return rc;
 }
 
 static void cleanup(proc *p)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "support/acs_standin.h"
+#include "support/server_proc.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -41,14 +42,13 @@ typedef struct srv {
 /* Start the server on s->dir's database. */
 static void spawn_server(srv *s)
 {
-    char db[128], ep[256], openid[256], log[128];
+    char db[128], ep[256], openid[256];
     snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
     snprintf(ep, sizeof ep, "COMMUNICATION_SERVICES__ENDPOINT=%s", acs_standin_url(s->acs));
     snprintf(openid, sizeof openid,
              "COMMUNICATION_SERVICES__OPENID_CONFIG_URL=%s/calling/.well-known/"
              "acsopenidconfiguration",
              acs_standin_url(s->acs));
-    snprintf(log, sizeof log, "%s/server.log", s->dir);
     char *envp[] = {db,
                     ep,
                     openid,
@@ -61,23 +61,10 @@ static void spawn_server(srv *s)
                     (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
                     (char *)"CONFIG_YAML=",
                     NULL};
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    char *argv[] = {(char *)server_path, NULL};
-    assert_int_equal(posix_spawn(&s->pid, server_path, &fa, NULL, argv, envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[32] = "";
-    assert_non_null(fgets(line, sizeof line, f));
-    fclose(f);
-    s->port = atoi(line);
-    assert_true(s->port > 0);
+    char log[160];
+    snprintf(log, sizeof log, "%s/server.log", s->dir);
+    s->pid = server_proc_start(server_path, envp, log, &s->port);
+    assert_true(s->pid > 0);
 }
 
 static void start(srv *s)
@@ -93,63 +80,25 @@ static void start(srv *s)
  * start it again on the same database. */
 static void restart(srv *s, int sig)
 {
-    kill(s->pid, sig);
-    int st = 0;
-    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+    server_proc_stop(s->pid, sig);
     spawn_server(s);
 }
 
 static void stop(srv *s)
 {
-    kill(s->pid, SIGTERM);
-    int st = 0;
-    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(server_proc_stop(s->pid, SIGTERM), 0);
     acs_standin_stop(s->acs);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
     assert_int_equal(system(cmd), 0);
 }
 
-static size_t sink(char *d, size_t sz, size_t n, void *ud)
-{
-    char **b = ud;
-    size_t len = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, len + sz * n + 1);
-    memcpy(nb + len, d, sz * n);
-    nb[len + sz * n] = '\0';
-    *b = nb;
-    return sz * n;
-}
-
 /* POST (body) or GET (NULL) path on the server with an Authorization
  * header; the status, *ret the body (free()). */
 static long request(srv *s, const char *path, const char *body, const char *auth, char **ret)
 {
-    char url[1280], hdr[4096];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    if (auth) {
-        snprintf(hdr, sizeof hdr, "Authorization: %s", auth);
-        h = curl_slist_append(h, hdr);
-    }
-    char *res = NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &res);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (ret)
-        *ret = res;
-    else
-        free(res);
+    long code = server_proc_request(s->port, body ? "POST" : "GET", path, body, auth, ret);
+    assert_true(code > 0);
     return code;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "support/server_proc.h"
 #include "support/twilio_standin.h"
 
 #include <curl/curl.h>
@@ -51,31 +52,13 @@ static void start(srv *s)
                     (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
                     (char *)"CONFIG_YAML=",
                     NULL};
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    char *argv[] = {(char *)server_path, NULL};
-    assert_int_equal(posix_spawn(&s->pid, server_path, &fa, NULL, argv, envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[32] = "";
-    assert_non_null(fgets(line, sizeof line, f));
-    fclose(f);
-    s->port = atoi(line);
-    assert_true(s->port > 0);
+    s->pid = server_proc_start(server_path, envp, log, &s->port);
+    assert_true(s->pid > 0);
 }
 
 static void stop(srv *s)
 {
-    kill(s->pid, SIGTERM);
-    int st = 0;
-    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(server_proc_stop(s->pid, SIGTERM), 0);
     twilio_standin_stop(s->tw);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
@@ -101,32 +84,10 @@ static int hook(srv *s, const char *path, const char *const *params, int forge, 
     return status;
 }
 
-static size_t sink(char *d, size_t sz, size_t n, void *ud)
-{
-    char **b = ud;
-    size_t len = *b ? strlen(*b) : 0;
-    char *nb = realloc(*b, len + sz * n + 1);
-    memcpy(nb + len, d, sz * n);
-    nb[len + sz * n] = '\0';
-    *b = nb;
-    return sz * n;
-}
-
 static long get(srv *s, const char *path, char **body)
 {
-    char url[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer tok");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    long code = server_proc_request(s->port, "GET", path, NULL, "Bearer tok", body);
+    assert_true(code > 0);
     return code;
 }
 

@@ -11,6 +11,7 @@
 
 #include "channels/form.h"
 #include "channels/twilio_sig.h"
+#include "support/exchange.h"
 #include "support/llm_standin.h"
 #include "support/twilio_standin.h"
 
@@ -21,11 +22,7 @@
 
 #define PUBLIC_URL "https://bot.example.test"
 
-typedef struct answer {
-    int done;
-    int status;
-    char body[65536];
-} answer;
+typedef http_answer answer;
 
 typedef struct env {
     standin *llm;
@@ -75,15 +72,6 @@ static void env_free(env *e)
     twilio_standin_stop(e->tw);
 }
 
-static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
-{
-    (void)x;
-    answer *a = ud;
-    a->done = 1;
-    a->status = res->status;
-    snprintf(a->body, sizeof a->body, "%.*s", (int)res->body_len, res->body);
-}
-
 /* POST a webhook the way Twilio does: form body, X-Twilio-Signature over
  * the public URL; forge breaks the signature. Waits for the (maybe late)
  * answer. */
@@ -97,28 +85,9 @@ static void webhook(env *e, const char *target, const char *const *pairs, bool f
     snprintf(url, sizeof url, "%s%s", PUBLIC_URL, target);
     char *sig = Ccai_twilio_signature(forge ? "not-the-token" : TWILIO_STANDIN_TOKEN, url, &form);
     Ccai_form_free(&form);
-    char path[512], query[512] = "";
-    const char *q = strchr(target, '?');
-    snprintf(path, sizeof path, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
-    if (q)
-        snprintf(query, sizeof query, "%s", q + 1);
     ccai_http_header h[2] = {{"X-Twilio-Signature", sig},
                              {"Content-Type", "application/x-www-form-urlencoded"}};
-    ccai_http_request req = {CCAI_HTTP_REQUEST_VERSION,
-                             "POST",
-                             path,
-                             q ? query : NULL,
-                             h,
-                             2,
-                             body,
-                             strlen(body),
-                             "54.172.60.1"};
-    memset(a, 0, sizeof *a);
-    assert_int_equal(ccai_ctx_http(e->ctx, &req, on_answer, a, NULL), CCAI_OK);
-    uint64_t deadline = ccai_time_ms() + 10000;
-    while (!a->done && ccai_time_ms() < deadline)
-        ccai_poll_run_once(e->poll, 50);
-    assert_true(a->done);
+    assert_true(exchange_run(e->ctx, e->poll, "POST", target, h, 2, body, "54.172.60.1", a));
     ccai_free(sig);
     ccai_free(body);
 }
@@ -395,10 +364,8 @@ static void test_outbound_call(void **state)
     const char *body = "{\"phone_number\":\"+33 6 12 34 56 78\",\"bot_name\":\"Robin\","
                        "\"task\":\"Confirm the appointment.\",\"telephony\":\"twilio\"}";
     ccai_http_header h[1] = {{"Authorization", "Bearer api"}};
-    ccai_http_request req = {
-        CCAI_HTTP_REQUEST_VERSION, "POST", "/call", NULL, h, 1, body, strlen(body), "127.0.0.1"};
-    answer a = {0};
-    assert_int_equal(ccai_ctx_http(e.ctx, &req, on_answer, &a, NULL), CCAI_OK);
+    answer a;
+    assert_true(exchange_run(e.ctx, e.poll, "POST", "/call", h, 1, body, "127.0.0.1", &a));
     assert_int_equal(a.status, 201);
     assert_non_null(strstr(a.body, "\"direction\":\"outbound\""));
     assert_non_null(strstr(a.body, "\"bot_name\":\"Robin\""));
@@ -428,10 +395,7 @@ static void test_outbound_call(void **state)
     free(status);
 
     const char *bad = "{\"telephony\":\"carrier-pigeon\",\"phone_number\":\"+33612345678\"}";
-    req.body = bad;
-    req.body_len = strlen(bad);
-    memset(&a, 0, sizeof a);
-    assert_int_equal(ccai_ctx_http(e.ctx, &req, on_answer, &a, NULL), CCAI_OK);
+    assert_true(exchange_run(e.ctx, e.poll, "POST", "/call", h, 1, bad, "127.0.0.1", &a));
     assert_int_equal(a.status, 400);
     env_free(&e);
 }

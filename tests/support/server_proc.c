@@ -1,0 +1,101 @@
+/* The real ccai-server as a child process (see the header). */
+#include "support/server_proc.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+pid_t server_proc_start(const char *bin, char *const envp[], const char *log_path, int *ret_port)
+{
+    int out[2];
+    if (pipe(out) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    char *argv[] = {(char *)bin, NULL};
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    if (rc != 0) {
+        close(out[0]);
+        return -1;
+    }
+    FILE *f = fdopen(out[0], "r");
+    char line[64] = "";
+    int port = f && fgets(line, sizeof line, f) ? atoi(line) : 0; /* the port it listens on */
+    if (f)
+        fclose(f);
+    else
+        close(out[0]);
+    if (port <= 0) {
+        server_proc_stop(pid, SIGKILL);
+        return -1;
+    }
+    *ret_port = port;
+    return pid;
+}
+
+int server_proc_stop(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static size_t sink(char *d, size_t sz, size_t n, void *ud)
+{
+    char **b = ud;
+    size_t len = *b ? strlen(*b) : 0;
+    char *nb = realloc(*b, len + sz * n + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + len, d, sz * n);
+    nb[len + sz * n] = '\0';
+    *b = nb;
+    return sz * n;
+}
+
+long server_proc_request(int port, const char *method, const char *path, const char *body,
+                         const char *auth, char **ret_body)
+{
+    char url[2048], hdr[4096];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return 0;
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    if (auth) {
+        snprintf(hdr, sizeof hdr, "Authorization: %s", auth);
+        h = curl_slist_append(h, hdr);
+    }
+    char *res = NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &res);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (ret_body)
+        *ret_body = res ? res : calloc(1, 1);
+    else
+        free(res);
+    return code;
+}
