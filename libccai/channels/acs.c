@@ -677,7 +677,8 @@ static char *phrase(const acs_call *a, Ccai_tts_phrase which, const Ccai_prompt_
 {
     uint32_t r = 0;
     Ccai_random_bytes(&r, sizeof r);
-    return Ccai_prompts_render_tts(Ccai_engine_prompts(a->acs->ctx->engine), which, r, vars, n);
+    return Ccai_prompts_render_tts_lang(Ccai_engine_prompts(a->acs->ctx->engine), which,
+                                        a->call->row.lang, r, vars, n);
 }
 
 static const json_t *lang_entry(const acs_call *a, const char *code)

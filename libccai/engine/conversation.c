@@ -228,8 +228,8 @@ bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool sto
         {"bot_name", initiate_str(c, "bot_name")},
         {"bot_company", initiate_str(c, "bot_company")},
     };
-    char *text = Ccai_prompts_render_tts(engine_of(c)->prompts, (Ccai_tts_phrase)phrase, random32(),
-                                         vars, CCAI_ARRAY_SIZE(vars));
+    char *text = Ccai_prompts_render_tts_lang(engine_of(c)->prompts, (Ccai_tts_phrase)phrase,
+                                              c->row.lang, random32(), vars, CCAI_ARRAY_SIZE(vars));
     bool ok = text && Ccai_conv_say(c, text, CCAI_STYLE_NONE, expects_reply, false,
                                     store ? "script" : NULL);
     ccai_free(text);

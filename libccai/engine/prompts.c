@@ -4,6 +4,7 @@
 #include "config/config.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* Longest placeholder name. */
 #define NAME_MAX_LEN 64
@@ -355,9 +356,22 @@ typedef struct variants {
     size_t n;
 } variants;
 
+/* A phrase in one language: data/prompts/tts/<lang>/<phrase>.txt. */
+typedef struct lang_variants {
+    char lang[16]; /* "fr-FR" */
+    variants vs;
+} lang_variants;
+
+#define TTS_LANGS_MAX 16
+
 struct Ccai_prompts {
     char *llm[CCAI_PROMPT_LLM_COUNT];
     variants tts[CCAI_TTS_PHRASE_COUNT];
+    /* Translations of the compiled-in phrases; not used for a phrase the
+     * configuration overrides (its text is then the same in every
+     * language, as the reference's). */
+    lang_variants tts_lang[CCAI_TTS_PHRASE_COUNT][TTS_LANGS_MAX];
+    size_t n_tts_lang[CCAI_TTS_PHRASE_COUNT];
 };
 
 void Ccai_prompts_free(Ccai_prompts *p)
@@ -370,6 +384,12 @@ void Ccai_prompts_free(Ccai_prompts *p)
         for (size_t j = 0; j < p->tts[i].n; j++)
             ccai_free(p->tts[i].v[j]);
         ccai_free(p->tts[i].v);
+        for (size_t l = 0; l < p->n_tts_lang[i]; l++) {
+            variants *vs = &p->tts_lang[i][l].vs;
+            for (size_t j = 0; j < vs->n; j++)
+                ccai_free(vs->v[j]);
+            ccai_free(vs->v);
+        }
     }
     ccai_free(p);
 }
@@ -456,6 +476,35 @@ static bool load_llm(Ccai_prompts *p, const ccai_config *cfg, Ccai_llm_prompt i,
     return check(p->llm[i], llm_prompts[i].vars, key, -1, errs);
 }
 
+/* The compiled-in translations of phrase i: tts/<lang>/<name>.txt. */
+static bool load_tts_langs(Ccai_prompts *p, Ccai_tts_phrase i, Ccai_buf *errs)
+{
+    const char *name = tts_phrases[i].name;
+    size_t nl = strlen(name);
+    for (size_t f = 0; f < Ccai_prompt_files_count; f++) {
+        const char *path = Ccai_prompt_files[f].path;
+        if (strncmp(path, "tts/", 4) != 0)
+            continue;
+        const char *lang = path + 4, *slash = strchr(lang, '/');
+        if (!slash || (size_t)(slash - lang) >= sizeof p->tts_lang[i][0].lang ||
+            strncmp(slash + 1, name, nl) != 0 || strcmp(slash + 1 + nl, ".txt") != 0)
+            continue;
+        char key[96];
+        snprintf(key, sizeof key, "data/prompts/%s", path);
+        if (p->n_tts_lang[i] == TTS_LANGS_MAX)
+            return add_error(errs, key, -1, "too many languages (libccai bug)");
+        lang_variants *lv = &p->tts_lang[i][p->n_tts_lang[i]++];
+        snprintf(lv->lang, sizeof lv->lang, "%.*s", (int)(slash - lang), lang);
+        if (!variants_from_lines(&lv->vs, (const char *)Ccai_prompt_files[f].data))
+            return false;
+        for (size_t j = 0; j < lv->vs.n; j++) {
+            if (!check(lv->vs.v[j], tts_phrases[i].vars, key, (long)j, errs))
+                return false;
+        }
+    }
+    return true;
+}
+
 static bool load_tts(Ccai_prompts *p, const ccai_config *cfg, Ccai_tts_phrase i, Ccai_buf *errs)
 {
     char key[96];
@@ -496,6 +545,8 @@ static bool load_tts(Ccai_prompts *p, const ccai_config *cfg, Ccai_tts_phrase i,
     }
     if (vs->n == 0)
         return add_error(errs, key, -1, "needs at least one variant");
+    if (!v && !s && !load_tts_langs(p, i, errs))
+        return false;
     for (size_t j = 0; j < vs->n; j++) {
         if (!vs->v[j][0]) {
             if (!add_error(errs, key, list ? (long)j : -1, "empty text"))
@@ -556,6 +607,38 @@ char *Ccai_prompts_render_llm(const Ccai_prompts *p, Ccai_llm_prompt which,
 char *Ccai_prompts_render_tts(const Ccai_prompts *p, Ccai_tts_phrase which, uint32_t random,
                               const Ccai_prompt_var *vars, size_t n)
 {
-    const char *tpl = Ccai_prompts_tts_pick(p, which, random);
+    return Ccai_prompts_render_tts_lang(p, which, NULL, random, vars, n);
+}
+
+/* The translation of a phrase for lang: the same tag ("fr-FR"), else the
+ * same language ("fr-CA" takes "fr-FR"); NULL for none. */
+static const variants *translation(const Ccai_prompts *p, Ccai_tts_phrase which, const char *lang)
+{
+    if (!p || !lang || (unsigned)which >= CCAI_TTS_PHRASE_COUNT)
+        return NULL;
+    size_t pl = strcspn(lang, "-_");
+    const variants *same_language = NULL;
+    for (size_t l = 0; l < p->n_tts_lang[which]; l++) {
+        const lang_variants *lv = &p->tts_lang[which][l];
+        if (Ccai_strcasecmp(lv->lang, lang) == 0)
+            return &lv->vs;
+        if (!same_language && strlen(lv->lang) > pl && strchr("-_", lv->lang[pl]) &&
+            strncasecmp(lv->lang, lang, pl) == 0)
+            same_language = &lv->vs;
+    }
+    return same_language;
+}
+
+const char *Ccai_prompts_tts_pick_lang(const Ccai_prompts *p, Ccai_tts_phrase which,
+                                       const char *lang, uint32_t random)
+{
+    const variants *vs = translation(p, which, lang);
+    return vs && vs->n ? vs->v[random % vs->n] : Ccai_prompts_tts_pick(p, which, random);
+}
+
+char *Ccai_prompts_render_tts_lang(const Ccai_prompts *p, Ccai_tts_phrase which, const char *lang,
+                                   uint32_t random, const Ccai_prompt_var *vars, size_t n)
+{
+    const char *tpl = Ccai_prompts_tts_pick_lang(p, which, lang, random);
     return tpl ? Ccai_prompt_render(tpl, vars, n) : NULL;
 }

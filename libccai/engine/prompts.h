@@ -113,6 +113,16 @@ char *Ccai_prompts_render_llm(const Ccai_prompts *p, Ccai_llm_prompt which,
 char *Ccai_prompts_render_tts(const Ccai_prompts *p, Ccai_tts_phrase which, uint32_t random,
                               const Ccai_prompt_var *vars, size_t n);
 
+/* The same in the caller's language lang ("fr-FR"; NULL = the default):
+ * the compiled-in translation (data/prompts/tts/<lang>/<phrase>.txt) of
+ * that tag, else of the same language ("fr-CA" takes fr-FR), else the
+ * default text. A phrase set in the configuration is used as it is in
+ * every language. */
+const char *Ccai_prompts_tts_pick_lang(const Ccai_prompts *p, Ccai_tts_phrase which,
+                                       const char *lang, uint32_t random);
+char *Ccai_prompts_render_tts_lang(const Ccai_prompts *p, Ccai_tts_phrase which, const char *lang,
+                                   uint32_t random, const Ccai_prompt_var *vars, size_t n);
+
 /* The compiled-in data/prompts tree (prompts_data.c, generated). */
 typedef struct Ccai_prompt_file {
     const char *path; /* relative to data/prompts: "llm/chat_system.md" */

@@ -442,6 +442,7 @@ static void test_inbound_call(void **state)
     assert_non_null(prompt);
     assert_non_null(strstr(prompt, "xml:lang=\"fr-FR\""));
     assert_non_null(strstr(prompt, "fr-FR-VivienneMultilingualNeural"));
+    assert_non_null(strstr(prompt, "Bonjour")); /* the greeting in the language chosen */
     assert_non_null(strstr(prompt, "effect=\"eq_telecomhp8k\""));
     json_decref(j);
     char *json = stored_call(&e);

@@ -585,19 +585,22 @@ static bool template_match(const char *tpl, const char *text)
     return *text == *tpl && template_match(tpl + skip, text + 1);
 }
 
-/* "@goodbye": one of the variants of that configured phrase; otherwise a
- * case-insensitive substring. */
-static bool say_matches(run *r, const char *pattern, const char *text)
+/* "@goodbye": one of the variants of that configured phrase, in the
+ * language it was said in; otherwise a case-insensitive substring. */
+static bool say_matches(run *r, const char *pattern, const said *sd)
 {
+    const char *text = sd->text;
     if (pattern[0] != '@')
         return contains_ci(text, pattern);
     const Ccai_prompts *p = Ccai_engine_prompts(r->ctx->engine);
     for (int i = 0; i < CCAI_TTS_PHRASE_COUNT; i++) {
         if (strcmp(Ccai_tts_phrase_name((Ccai_tts_phrase)i), pattern + 1) != 0)
             continue;
-        size_t n = Ccai_prompts_tts_count(p, (Ccai_tts_phrase)i);
-        for (size_t k = 0; k < n; k++) {
-            if (template_match(Ccai_prompts_tts_pick(p, (Ccai_tts_phrase)i, (uint32_t)k), text))
+        /* Variants are picked by number modulo their count: 64 numbers reach
+         * them all. */
+        for (uint32_t k = 0; k < 64; k++) {
+            if (template_match(Ccai_prompts_tts_pick_lang(p, (Ccai_tts_phrase)i, sd->lang, k),
+                               text))
                 return true;
         }
         return false;
@@ -1101,7 +1104,7 @@ static void check_says(run *r, const json_t *step, size_t from)
     {
         bool found = false;
         for (size_t k = from; k < r->n_says && !found; k++)
-            found = say_matches(r, json_string_value(v), r->says[k].text);
+            found = say_matches(r, json_string_value(v), &r->says[k]);
         if (!found) {
             failf(r, "expect_say: nothing said matches \"%s\"", json_string_value(v));
             bad = true;
@@ -1110,7 +1113,7 @@ static void check_says(run *r, const json_t *step, size_t from)
     size_t k = from;
     json_array_foreach(json_object_get(step, "expect_say_order"), i, v)
     {
-        while (k < r->n_says && !say_matches(r, json_string_value(v), r->says[k].text))
+        while (k < r->n_says && !say_matches(r, json_string_value(v), &r->says[k]))
             k++;
         if (k == r->n_says) {
             failf(r, "expect_say_order: \"%s\" not said (in that order)", json_string_value(v));
@@ -1122,7 +1125,7 @@ static void check_says(run *r, const json_t *step, size_t from)
     json_array_foreach(json_object_get(step, "expect_no_say"), i, v)
     {
         for (k = from; k < r->n_says; k++) {
-            if (say_matches(r, json_string_value(v), r->says[k].text)) {
+            if (say_matches(r, json_string_value(v), &r->says[k])) {
                 failf(r, "expect_no_say: \"%s\" was said", json_string_value(v));
                 bad = true;
                 break;

@@ -274,8 +274,57 @@ static void test_config_overrides(void **state)
     char *bye = Ccai_prompts_render_tts(p, CCAI_TTS_GOODBYE, 7, vars, 3);
     assert_string_equal(bye, "Bye from Co.");
     ccai_free(bye);
+    /* An overridden phrase is the same in every language; the others keep
+     * their translations. */
+    bye = Ccai_prompts_render_tts_lang(p, CCAI_TTS_GOODBYE, "fr-FR", 7, vars, 3);
+    assert_string_equal(bye, "Bye from Co.");
+    ccai_free(bye);
+    assert_string_equal(Ccai_prompts_tts_pick_lang(p, CCAI_TTS_HELLO, "es-ES", 0),
+                        "Hi, {bot_name} here.");
+    assert_non_null(strstr(Ccai_prompts_tts_pick_lang(p, CCAI_TTS_ERROR, "es-ES", 0), "Perdone"));
     Ccai_prompts_free(p);
     ccai_config_free(cfg);
+}
+
+/* The fixed phrases in the caller's language: every phrase is translated
+ * for French and Spanish, with the same placeholders (checked at load);
+ * a regional tag takes its language; others get the default (English). */
+static void test_translations(void **state)
+{
+    (void)state;
+    Ccai_prompts *p = Ccai_prompts_new(NULL, NULL);
+    assert_non_null(p);
+    static const char *const langs[] = {"fr-FR", "es-ES"};
+    for (size_t l = 0; l < 2; l++) {
+        for (int i = 0; i < CCAI_TTS_PHRASE_COUNT; i++) {
+            for (uint32_t k = 0; k < 16; k++) {
+                const char *t = Ccai_prompts_tts_pick_lang(p, (Ccai_tts_phrase)i, langs[l], k);
+                assert_non_null(t);
+                for (size_t d = 0; d < Ccai_prompts_tts_count(p, (Ccai_tts_phrase)i); d++)
+                    assert_string_not_equal(
+                        t, Ccai_prompts_tts_pick(p, (Ccai_tts_phrase)i, (uint32_t)d));
+            }
+        }
+    }
+    const Ccai_prompt_var vars[] = {{"bot_name", "Amélie"}, {"bot_company", "Contoso"}};
+    for (uint32_t k = 0; k < 5; k++) {
+        char *fr = Ccai_prompts_render_tts_lang(p, CCAI_TTS_HELLO, "fr-FR", k, vars, 2);
+        char *ca = Ccai_prompts_render_tts_lang(p, CCAI_TTS_HELLO, "fr-CA", k, vars, 2);
+        char *es = Ccai_prompts_render_tts_lang(p, CCAI_TTS_HELLO, "es-ES", k, vars, 2);
+        char *de = Ccai_prompts_render_tts_lang(p, CCAI_TTS_HELLO, "de-DE", k, vars, 2);
+        char *en = Ccai_prompts_render_tts(p, CCAI_TTS_HELLO, k, vars, 2);
+        assert_non_null(strstr(fr, "Bonjour"));
+        assert_non_null(strstr(fr, "Amélie"));
+        assert_string_equal(ca, fr);
+        assert_non_null(strstr(es, "Hola"));
+        assert_string_equal(de, en);
+        ccai_free(fr);
+        ccai_free(ca);
+        ccai_free(es);
+        ccai_free(de);
+        ccai_free(en);
+    }
+    Ccai_prompts_free(p);
 }
 
 static void test_config_errors(void **state)
@@ -851,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_render_defaults),
         cmocka_unit_test(test_config_overrides),
+        cmocka_unit_test(test_translations),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_embedded_data_fresh),
         cmocka_unit_test(test_tz_for_phone),
