@@ -710,6 +710,8 @@ static void open_menu(acs_call *a)
     }
     const json_t *cur = lang_entry(a, a->call->row.lang);
     a->menu = true;
+    /* Seen in the call's state while the caller chooses. */
+    Ccai_call_set_state(a->call, CCAI_CALL_LANGUAGE_MENU);
     ccai_status st = b.len ? queue_text(a, b.data, a->call->row.lang,
                                         json_string_value(json_object_get(cur, "voice")),
                                         CCAI_STYLE_NONE, a->call->rate, M_MENU)

@@ -681,7 +681,8 @@ CCAI_EXPORT ccai_status ccai_call_to_json(const ccai_call *c, char **ret_json)
 /* The caller is on the line: store the "call" message, then converse. */
 static ccai_status on_connected(ccai_call *c)
 {
-    if (c->state != CCAI_CALL_NEW && c->state != CCAI_CALL_RINGING)
+    if (c->state != CCAI_CALL_NEW && c->state != CCAI_CALL_RINGING &&
+        c->state != CCAI_CALL_LANGUAGE_MENU)
         return CCAI_OK; /* a repeated connected event changes nothing */
     ccai_status st = add_message(c, "human", "call", "", NULL);
     if (st == CCAI_OK)
@@ -695,7 +696,8 @@ static ccai_status on_connected(ccai_call *c)
 
 static ccai_status on_caller_text(ccai_call *c, const ccai_event *ev, const char *action)
 {
-    if (c->state == CCAI_CALL_NEW || c->state == CCAI_CALL_RINGING) {
+    if (c->state == CCAI_CALL_NEW || c->state == CCAI_CALL_RINGING ||
+        c->state == CCAI_CALL_LANGUAGE_MENU) {
         /* Speech before "connected": the channel skipped it; we did not. */
         ccai_status st = on_connected(c);
         if (st != CCAI_OK)

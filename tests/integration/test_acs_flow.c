@@ -416,6 +416,9 @@ static void test_inbound_call(void **state)
              "phoneNumber.value"),
         CALLER);
     json_decref(j);
+    char *menu_state = stored_call(&e);
+    assert_non_null(strstr(menu_state, "\"state\":\"language_menu\""));
+    free(menu_state);
     /* The menu is not heard: asked again; then the caller presses 1. */
     callback(&e, "RecognizeFailed",
              "{\"operationContext\":\"ccai:menu\",\"resultInformation\":{\"code\":400,"
