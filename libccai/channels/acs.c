@@ -467,11 +467,21 @@ static char *ssml_for(const acs_call *a, const char *text, const char *lang, con
                       ccai_style style, double rate)
 {
     const ccai_ctx *ctx = a->acs->ctx;
+    /* The configured lexicon, else ours when there is one. */
+    char *lexicon = NULL;
+    const char *base = cfg_str(ctx, "server.public_url");
+    if (!cfg_str(ctx, "communication_services.lexicon_url") && base &&
+        json_array_size(Ccai_config_json(ctx->cfg, "conversation.lexicon")) > 0) {
+        size_t n = strlen(base);
+        while (n && base[n - 1] == '/')
+            n--;
+        lexicon = Ccai_asprintf("%.*s/lexicon.xml?lang=%s", (int)n, base, lang ? lang : "en-US");
+    }
     Ccai_ssml_opts o = {
         .lang = lang ? lang : "en-US",
         .voice = voice && *voice ? voice : cfg_str(ctx, "communication_services.fallback_voice"),
         .voice_effect = cfg_str(ctx, "communication_services.voice_effect"),
-        .lexicon_uri = cfg_str(ctx, "communication_services.lexicon_url"),
+        .lexicon_uri = lexicon ? lexicon : cfg_str(ctx, "communication_services.lexicon_url"),
         .style = style == CCAI_STYLE_CHEERFUL ? CCAI_SSML_STYLE_CHEERFUL
                  : style == CCAI_STYLE_SAD    ? CCAI_SSML_STYLE_SAD
                                               : CCAI_SSML_STYLE_NONE,
@@ -480,7 +490,10 @@ static char *ssml_for(const acs_call *a, const char *text, const char *lang, con
     if (!o.voice)
         o.voice = "en-US-AvaMultilingualNeural";
     char *out = NULL;
-    return Ccai_ssml_build(text, &o, &out) == CCAI_OK ? out : NULL;
+    if (Ccai_ssml_build(text, &o, &out) != CCAI_OK)
+        out = NULL;
+    ccai_free(lexicon);
+    return out;
 }
 
 /* Queue text as plays, the last chunk as the prompt of `last` (M_PLAY,

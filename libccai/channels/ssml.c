@@ -208,6 +208,12 @@ static bool escape(Ccai_buf *b, const char *s, bool attr)
 {
     for (; *s; s++) {
         bool ok;
+        /* Control characters are not XML 1.0: a space instead. */
+        if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') {
+            if (!Ccai_buf_puts(b, " "))
+                return false;
+            continue;
+        }
         switch (*s) {
         case '&': ok = Ccai_buf_puts(b, "&amp;"); break;
         case '<': ok = Ccai_buf_puts(b, "&lt;"); break;
@@ -224,6 +230,38 @@ static bool escape(Ccai_buf *b, const char *s, bool attr)
 static bool attr(Ccai_buf *b, const char *name, const char *value)
 {
     return Ccai_buf_printf(b, " %s=\"", name) && escape(b, value, true) && Ccai_buf_puts(b, "\"");
+}
+
+ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang, char **ret_xml)
+{
+    if (!lang || !*lang || !ret_xml)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_buf b = {0};
+    bool ok = Ccai_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<lexicon "
+                                "version=\"1.0\" xmlns=\"http://www.w3.org/2005/01/"
+                                "pronunciation-lexicon\" alphabet=\"ipa\"") &&
+              attr(&b, "xml:lang", lang) && Ccai_buf_puts(&b, ">\n");
+    size_t i, n = 0;
+    const json_t *e;
+    json_array_foreach(entries, i, e)
+    {
+        const char *g = json_string_value(json_object_get(e, "grapheme"));
+        const char *a = json_string_value(json_object_get(e, "alias"));
+        const char *l = json_string_value(json_object_get(e, "lang"));
+        if (!ok || !g || !a || (l && Ccai_strcasecmp(l, lang) != 0))
+            continue;
+        ok = Ccai_buf_puts(&b, "<lexeme><grapheme>") && escape(&b, g, false) &&
+             Ccai_buf_puts(&b, "</grapheme><alias>") && escape(&b, a, false) &&
+             Ccai_buf_puts(&b, "</alias></lexeme>\n");
+        n++;
+    }
+    ok = ok && Ccai_buf_puts(&b, "</lexicon>\n");
+    if (!ok) {
+        Ccai_buf_free(&b);
+        return CCAI_ERR_NOMEM;
+    }
+    *ret_xml = Ccai_buf_steal(&b);
+    return *ret_xml ? CCAI_OK : CCAI_ERR_NOMEM;
 }
 
 ccai_status Ccai_ssml_build(const char *text, const Ccai_ssml_opts *opts, char **ret_ssml)

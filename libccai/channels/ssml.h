@@ -17,6 +17,8 @@
 
 #include "core/common.h"
 
+#include <jansson.h>
+
 /* ACS/Speech refuse longer texts: chunks are strictly shorter, in bytes
  * (so in characters too). */
 #define CCAI_SSML_CHUNK_MAX 400u
@@ -65,6 +67,14 @@ ccai_status Ccai_ssml_chunk(const char *text, size_t max, char ***ret_chunks, si
 
 /* Free a chunk array (NULL accepted). */
 void Ccai_ssml_chunks_free(char **chunks);
+
+/* A PLS 1.0 lexicon (what text to speech says for a word) in lang, from
+ * entries: a JSON array of {grapheme, alias, lang?} (conversation.lexicon);
+ * the entries of another lang are left out. Text is XML-escaped, control
+ * characters become spaces.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (lang empty, ret_xml NULL);
+ * CCAI_ERR_NOMEM. Ownership: *ret_xml freed with ccai_free(). */
+ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang, char **ret_xml);
 
 /* Build the document above around Ccai_ssml_sanitize(text).
  *

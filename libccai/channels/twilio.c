@@ -125,6 +125,13 @@ static char *speech_hints(const ccai_call *c)
         if (name && *name)
             Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
     }
+    /* The words of the lexicon (product names...) are words callers say. */
+    json_array_foreach(Ccai_config_json(c->ctx->cfg, "conversation.lexicon"), i, l)
+    {
+        const char *g = json_string_value(json_object_get(l, "grapheme"));
+        if (g && b.len + strlen(g) < 4000) /* Twilio caps hints; keep well under */
+            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", g);
+    }
     return b.len ? Ccai_buf_steal(&b) : (Ccai_buf_free(&b), NULL);
 }
 

@@ -103,6 +103,8 @@ static const Ccai_key keys[] = {
        "Silence that ends an utterance"),
     KB("conversation.slow_llm_for_chat", false, "Use the slow LLM for the conversation"),
     KB("conversation.recording_enabled", false, "Record calls"),
+    {"conversation.lexicon", CCAI_KEY_LEXICON, "[]", 0, 0, 0, 0, NULL,
+     "Words text to speech says otherwise [{grapheme, alias, lang}] (GET /lexicon.xml)"},
     KI("conversation.max_llm_rounds", 3, 1, 50, "Tool-call rounds per answer"),
     KI("conversation.history_max_messages", 20, 1, 1000, "Messages sent to the LLM"),
 
@@ -327,6 +329,9 @@ void Ccai_key_expected(const Ccai_key *k, char *out, size_t outlen)
         return;
     case CCAI_KEY_LANG: snprintf(out, outlen, "a mapping {default_short_code, availables}"); return;
     case CCAI_KEY_TEXTS: snprintf(out, outlen, "a string or a list of strings"); return;
+    case CCAI_KEY_LEXICON:
+        snprintf(out, outlen, "a list of entries {grapheme, alias, lang}");
+        return;
     case CCAI_KEY_IGNORED: snprintf(out, outlen, "anything"); return;
     }
     snprintf(out, outlen, "a value");
@@ -657,7 +662,8 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
         return *ret ? CCAI_CONV_OK : CCAI_CONV_NOMEM;
     }
     case CCAI_KEY_CLAIM:
-    case CCAI_KEY_LANG: return parse_json_value(k, s, len, current, ret, ret_msg);
+    case CCAI_KEY_LANG:
+    case CCAI_KEY_LEXICON: return parse_json_value(k, s, len, current, ret, ret_msg);
     case CCAI_KEY_IGNORED: break;
     }
     return bad(ret_msg, "cannot be set");
@@ -744,6 +750,44 @@ static Ccai_conv check_claim(const json_t *v, char **ret_msg)
             if (json_equal(json_object_get(json_array_get(v, j), "name"), name))
                 return bad(ret_msg, "field %zu: name %s is used twice", i + 1,
                            json_string_value(name));
+    }
+    return CCAI_CONV_OK;
+}
+
+/* conversation.lexicon: what text to speech says for a word (product
+ * names...). Entries go into a PLS document (GET /lexicon.xml). */
+static Ccai_conv check_lexicon(const json_t *v, char **ret_msg)
+{
+    if (!json_is_array(v))
+        return bad(ret_msg, "expected a list of entries {grapheme, alias, lang}, got %s",
+                   json_kind(v));
+    if (json_array_size(v) > CCAI_LEXICON_MAX)
+        return bad(ret_msg, "too many entries (%zu, at most %d)", json_array_size(v),
+                   CCAI_LEXICON_MAX);
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_object(e))
+            return bad(ret_msg, "entry %zu: expected a mapping {grapheme, alias, lang}, got %s",
+                       i + 1, json_kind(e));
+        const char *mk;
+        json_t *mv;
+        json_object_foreach(e, mk, mv)
+        {
+            size_t max = strcmp(mk, "lang") == 0 ? 35 : CCAI_LEXICON_TEXT_MAX;
+            if (strcmp(mk, "grapheme") && strcmp(mk, "alias") && strcmp(mk, "lang")) {
+                char q[80];
+                Ccai_quote(mk, strlen(mk), q, sizeof q);
+                return bad(ret_msg, "entry %zu: unknown member %s (grapheme, alias, lang)", i + 1,
+                           q);
+            }
+            if (!is_nonempty_string(mv) || json_string_length(mv) > max ||
+                !Ccai_text_valid(json_string_value(mv), json_string_length(mv)))
+                return bad(ret_msg, "entry %zu: %s must be text of 1 to %zu bytes", i + 1, mk, max);
+        }
+        if (!json_object_get(e, "grapheme") || !json_object_get(e, "alias"))
+            return bad(ret_msg, "entry %zu: grapheme and alias are required", i + 1);
     }
     return CCAI_CONV_OK;
 }
@@ -835,6 +879,7 @@ Ccai_conv Ccai_key_check_json(const Ccai_key *k, const json_t *v, const json_t *
     Ccai_conv c = CCAI_CONV_OK;
     switch (k->type) {
     case CCAI_KEY_CLAIM: c = check_claim(v, ret_msg); break;
+    case CCAI_KEY_LEXICON: c = check_lexicon(v, ret_msg); break;
     case CCAI_KEY_LANG: return check_lang(v, current, ret, ret_msg);
     case CCAI_KEY_TEXTS:
         if (json_is_array(v)) {

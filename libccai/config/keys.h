@@ -17,6 +17,7 @@ typedef enum Ccai_key_type {
     CCAI_KEY_CLAIM,   /* list of {name, type, description?} */
     CCAI_KEY_LANG,    /* {default_short_code, availables: [...]}, merged member-wise */
     CCAI_KEY_TEXTS,   /* a string or a list of strings */
+    CCAI_KEY_LEXICON, /* list of {grapheme, alias, lang?}: words spoken otherwise */
     CCAI_KEY_IGNORED, /* a reference section accepted and dropped */
 } Ccai_key_type;
 
@@ -33,6 +34,10 @@ typedef struct Ccai_key {
 
 /* Longest dotted path a key may have, NUL included. */
 #define CCAI_KEY_PATH_MAX 128
+
+/* conversation.lexicon: entries, and bytes of a grapheme or alias. */
+#define CCAI_LEXICON_MAX      1000
+#define CCAI_LEXICON_TEXT_MAX 400
 
 size_t Ccai_keys_count(void);
 const Ccai_key *Ccai_key_at(size_t index);

@@ -1,6 +1,8 @@
 /* Report pages, metrics and the OpenAPI document over HTTP. */
 #include "web/web.h"
 
+#include "channels/ssml.h"
+#include "config/config.h"
 #include "core/json.h"
 #include "store/store.h"
 #include "web/metrics.h"
@@ -114,6 +116,32 @@ void Ccai_pages_report_call(ccai_http_exchange *x)
     json_decref(doc);
     ccai_free(json);
     ccai_free(q);
+}
+
+/* GET /lexicon.xml?lang=fr-FR: conversation.lexicon as PLS, for the SSML
+ * <lexicon uri>. Public, as the voice service fetches it; 404 when the
+ * lexicon is empty. */
+void Ccai_pages_lexicon(ccai_http_exchange *x)
+{
+    const json_t *entries = Ccai_config_json(x->ctx->cfg, "conversation.lexicon");
+    if (json_array_size(entries) == 0) {
+        Ccai_web_error(x, 404, "no lexicon", "conversation.lexicon is empty");
+        return;
+    }
+    char *lang = Ccai_web_query(x, "lang");
+    const char *l =
+        lang && *lang
+            ? lang
+            : Ccai_config_str(x->ctx->cfg, "conversation.initiate.lang.default_short_code");
+    char *xml = NULL;
+    ccai_status st = Ccai_ssml_lexicon(entries, l && *l ? l : "en-US", &xml);
+    ccai_free(lang);
+    if (st != CCAI_OK) {
+        Ccai_web_error(x, 500, "cannot build the lexicon", ccai_status_str(st));
+        return;
+    }
+    Ccai_web_respond(x, 200, "application/pls+xml", xml, strlen(xml));
+    ccai_free(xml);
 }
 
 void Ccai_pages_openapi(ccai_http_exchange *x)

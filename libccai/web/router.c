@@ -28,6 +28,7 @@ static const route routes[] = {
     {"GET", "/call", Ccai_rest_calls_list, AUTH_TOKEN},
     {"GET", "/call/:id", Ccai_rest_call_get, AUTH_TOKEN},
     {"GET", "/openapi.json", Ccai_pages_openapi, AUTH_NONE},
+    {"GET", "/lexicon.xml", Ccai_pages_lexicon, AUTH_NONE},
     {"GET", "/metrics", Ccai_pages_metrics, AUTH_TOKEN},
     /* Report pages check the token or the per-call link themselves. */
     {"GET", "/report", Ccai_pages_report_list, AUTH_NONE},

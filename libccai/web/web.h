@@ -83,6 +83,7 @@ void Ccai_rest_call_create(ccai_http_exchange *x);
 void Ccai_pages_report_list(ccai_http_exchange *x);
 void Ccai_pages_report_call(ccai_http_exchange *x);
 void Ccai_pages_openapi(ccai_http_exchange *x);
+void Ccai_pages_lexicon(ccai_http_exchange *x);
 void Ccai_pages_metrics(ccai_http_exchange *x);
 
 /* Compare secrets in constant time (the length may leak, not the content). */

@@ -309,6 +309,9 @@ static void test_event_grid(void **state)
     assert_int_equal(a.status, 401);
     post(&e, "/acs/events?token=guess", validation, NULL, &a);
     assert_int_equal(a.status, 401);
+    /* No lexicon configured: none served. */
+    send_req(&e, "GET", "/lexicon.xml", NULL, NULL, NULL, &a);
+    assert_int_equal(a.status, 404);
     /* The CloudEvents schema's handshake: OPTIONS with the origin. */
     send_req(&e, "OPTIONS", "/acs/events?token=" EG_TOKEN, NULL, "WebHook-Request-Origin",
              "eventgrid.azure.net", &a);
@@ -733,13 +736,16 @@ static void test_dtmf_transfer_accepted(void **state)
     const char *const one_lang[][2] = {
         {"conversation.initiate.lang", ONE_LANG},
         {"conversation.recording_enabled", "false"},
+        {"communication_services.lexicon_url", "https://cdn.example.test/words.pls"},
     };
     env e;
-    env_init_with(&e, one_lang, 2);
+    env_init_with(&e, one_lang, 3);
     answer_incoming(&e, "srv-dtmf");
     callback(&e, "CallConnected", "{\"serverCallId\":\"srv-dtmf\"}");
     json_t *j = req_json(&e, expect_request(&e, ":recognize")); /* one language: no menu */
     assert_string_equal(jstr(j, "recognizeInputType"), "speech");
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"),
+                           "<lexicon uri=\"https://cdn.example.test/words.pls\"/>"));
     json_decref(j);
     /* Keys are the caller's words too. */
     standin_spec sp = STANDIN_SPEC_INIT;
@@ -947,15 +953,23 @@ static void test_ssml(void **state)
     const char *const extra[][2] = {
         {"conversation.initiate.lang", ONE_LANG},
         {"conversation.recording_enabled", "false"},
-        {"communication_services.lexicon_url", "https://bot.example.test/lexicon.xml"},
+        {"conversation.lexicon", "[{\"grapheme\":\"ACS\",\"alias\":\"Azure Communication "
+                                 "Services\"}]"},
     };
     env e;
     env_init_with(&e, extra, 3);
+    /* The lexicon is served for the voice service to fetch. */
+    answer lex;
+    send_req(&e, "GET", "/lexicon.xml?lang=en-US", NULL, NULL, NULL, &lex);
+    assert_int_equal(lex.status, 200);
+    assert_non_null(strstr(lex.body, "<grapheme>ACS</grapheme><alias>Azure Communication "
+                                     "Services</alias>"));
     answer_incoming(&e, "srv-ssml");
     callback(&e, "CallConnected", NULL);
     json_t *j = req_json(&e, expect_request(&e, ":recognize"));
     const char *ssml = jstr(j, "playPrompt.ssml.ssmlText");
-    assert_non_null(strstr(ssml, "<lexicon uri=\"https://bot.example.test/lexicon.xml\"/>"));
+    assert_non_null(
+        strstr(ssml, "<lexicon uri=\"https://bot.example.test/lexicon.xml?lang=en-US\"/>"));
     assert_non_null(strstr(ssml, "<prosody rate=\"+0%\">"));
     json_decref(j);
 

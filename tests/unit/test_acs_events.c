@@ -754,6 +754,36 @@ static void test_jwks_parse(void **state)
 
 /* ---- SSML ---- */
 
+/* The PLS lexicon: entries of the language asked for and of none, text
+ * escaped, control characters out. */
+static void test_ssml_lexicon(void **state)
+{
+    (void)state;
+    json_t *entries = json_loads("[{\"grapheme\":\"contrat mini\",\"alias\":\"notre formule\","
+                                 "\"lang\":\"fr-FR\"},{\"grapheme\":\"R&D <x>\",\"alias\":"
+                                 "\"research \\u0001 and development\"},{\"grapheme\":\"cover\","
+                                 "\"alias\":\"coverage\",\"lang\":\"en-US\"}]",
+                                 0, NULL);
+    assert_non_null(entries);
+    char *x = NULL;
+    assert_int_equal(Ccai_ssml_lexicon(entries, "fr-FR", &x), CCAI_OK);
+    assert_non_null(strstr(x, "<lexicon version=\"1.0\" "
+                              "xmlns=\"http://www.w3.org/2005/01/pronunciation-lexicon\" "
+                              "alphabet=\"ipa\" xml:lang=\"fr-FR\">"));
+    assert_non_null(strstr(x, "<lexeme><grapheme>contrat mini</grapheme><alias>notre "
+                              "formule</alias></lexeme>"));
+    assert_non_null(strstr(x, "<grapheme>R&amp;D &lt;x&gt;</grapheme><alias>research   and "
+                              "development</alias>"));
+    assert_null(strstr(x, "coverage")); /* another language */
+    ccai_free(x);
+    assert_int_equal(Ccai_ssml_lexicon(entries, "en-US", &x), CCAI_OK);
+    assert_non_null(strstr(x, "coverage"));
+    assert_null(strstr(x, "contrat mini"));
+    ccai_free(x);
+    assert_int_equal(Ccai_ssml_lexicon(entries, "", &x), CCAI_ERR_INVALID_ARG);
+    json_decref(entries);
+}
+
 static void test_ssml_build(void **state)
 {
     (void)state;
@@ -909,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_jwt_malformed),
         cmocka_unit_test(test_jwks_parse),
         cmocka_unit_test(test_ssml_build),
+        cmocka_unit_test(test_ssml_lexicon),
         cmocka_unit_test(test_ssml_hostile),
         cmocka_unit_test(test_ssml_chunk),
     };

@@ -692,6 +692,43 @@ static void test_env(void **state)
     assert_string_equal(ccai_config_get(cfg, "log.level"), "debug");
 }
 
+/* conversation.lexicon: a list of {grapheme, alias, lang?}, checked. */
+static void test_lexicon(void **state)
+{
+    ccai_config *cfg = *state;
+    assert_int_equal(load(cfg, "conversation:\n  lexicon:\n"
+                               "    - {grapheme: \"contrat mini\", alias: \"notre formule "
+                               "essentielle\", lang: fr-FR}\n"
+                               "    - grapheme: ACS\n      alias: Azure Communication Services\n"),
+                     CCAI_OK);
+    char *json = NULL;
+    assert_int_equal(ccai_config_to_json(cfg, 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"contrat mini\""));
+    ccai_free(json);
+    static const struct {
+        const char *yaml, *says;
+    } bad[] = {
+        {"conversation:\n  lexicon: nope\n", "expected a list of entries"},
+        {"conversation:\n  lexicon:\n    - {grapheme: x}\n", "grapheme and alias are required"},
+        {"conversation:\n  lexicon:\n    - {grapheme: x, alias: y, voice: z}\n", "unknown member"},
+        {"conversation:\n  lexicon:\n    - {grapheme: \"\", alias: y}\n", "grapheme must be text"},
+        {"conversation:\n  lexicon:\n    - [x, y]\n", "entry 1: expected a mapping"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ccai_config *c = NULL;
+        assert_int_equal(ccai_config_new(&c), CCAI_OK);
+        assert_int_equal(load(c, bad[i].yaml), CCAI_ERR_CONFIG);
+        if (!strstr(ccai_config_errmsg(c), bad[i].says))
+            fail_msg("%s: got %s", bad[i].yaml, ccai_config_errmsg(c));
+        ccai_config_free(c);
+    }
+    assert_int_equal(ccai_config_set(cfg, "conversation.lexicon",
+                                     "[{\"grapheme\":\"ACS\",\"alias\":\"A C S\"}]"),
+                     CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "conversation.lexicon", "[{\"alias\":\"A\"}]"),
+                     CCAI_ERR_CONFIG);
+}
+
 static void test_set_get(void **state)
 {
     ccai_config *cfg = *state;
@@ -1082,6 +1119,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_sample_config, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_env, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_lexicon, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_set_get, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_to_json, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_validate, setup_cfg, teardown_cfg),
