@@ -659,14 +659,10 @@ static int op_hangup(ccai_call *c, void *ud)
     return set_after(a, AFTER_HANGUP) ? 0 : -1;
 }
 
-static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
-{
-    CCAI_UNUSED(ud);
-    return Ccai_sms_send(c->ctx, c->row.id, to, text) == CCAI_OK ? 0 : -1;
-}
-
 static const ccai_call_ops acs_ops = {
-    CCAI_CALL_OPS_VERSION, op_say, op_stop, op_listen, op_transfer, op_hangup, op_sms, NULL, NULL,
+    /* No send_sms: the engine sends through the configured SMS provider
+     * (ACS's when sms.mode is communication_services), as a durable job. */
+    CCAI_CALL_OPS_VERSION, op_say, op_stop, op_listen, op_transfer, op_hangup, NULL, NULL, NULL,
 };
 
 /* The language menu --------------------------------------------------------------------------- */

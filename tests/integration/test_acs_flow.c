@@ -760,6 +760,19 @@ static void test_dtmf_transfer_accepted(void **state)
     assert_non_null(strstr(json, "\"action\":\"dtmf\""));
     assert_non_null(strstr(json, "42#"));
     free(json);
+    /* The LLM sends an SMS: it goes out through ACS's SMS API. */
+    push_tool_call(&e, "m1", "send_sms", "{\"message\":\"Your claim number is C-42.\"}");
+    sp = (standin_spec)STANDIN_SPEC_INIT;
+    sp.content = "I have sent you the claim number by SMS.";
+    standin_push(e.llm, &sp);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"Text me the "
+             "number please\"}}");
+    j = req_json(&e, expect_request(&e, "/sms"));
+    assert_string_equal(jstr(j, "message"), "Your claim number is C-42.");
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "smsRecipients"), 0), "to"), CALLER);
+    json_decref(j);
+    expect_request(&e, ":recognize");
     /* A play that fails is logged; the call goes on. */
     callback(&e, "PlayFailed",
              "{\"operationContext\":\"ccai:talk\",\"resultInformation\":{\"code\":500,"
