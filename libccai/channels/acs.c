@@ -1268,6 +1268,7 @@ static bool token_ok(ccai_http_exchange *x)
     ccai_free(token);
     if (!ok) {
         Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: Event Grid request without the right token");
+        Ccai_web_count_rejected(x->ctx, "acs", "event_grid_token");
         Ccai_web_error(x, 401, "invalid or missing token", NULL);
     }
     return ok;
@@ -1415,6 +1416,7 @@ static void callback_authenticated(ccai_http_exchange *x)
         Ccai_store_call_free(row);
         Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: callback for %s call %s",
                  code == 404 ? "an unknown" : "a wrong secret on", id ? id : "(none)");
+        Ccai_web_count_rejected(ctx, "acs", code == 404 ? "unknown_call" : "call_secret");
         Ccai_web_error(x, code, code == 404 ? "no such call" : "invalid call secret", NULL);
         ccai_free(id);
         return;
@@ -1453,6 +1455,8 @@ static void callback_verdict(ccai_http_exchange *x, ccai_status st, const char *
     bool later = st == CCAI_ERR_HTTP || st == CCAI_ERR_NOMEM;
     Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: callback %s: %s",
              later ? "cannot be authenticated now" : "rejected", why ? why : ccai_status_str(st));
+    if (!later)
+        Ccai_web_count_rejected(x->ctx, "acs", "bearer_token");
     /* 503 makes ACS deliver again; 401 is final. */
     Ccai_web_error(x, later ? 503 : 401,
                    later ? "cannot verify the token now" : "invalid or missing bearer token", NULL);

@@ -283,6 +283,7 @@ static bool verified(ccai_http_exchange *x, Ccai_form *form)
     if (!ok) {
         Ccai_log(&ctx->log, CCAI_LOG_WARN, "twilio: %s: bad or missing X-Twilio-Signature",
                  x->path);
+        Ccai_web_count_rejected(ctx, "twilio", "signature");
         Ccai_web_error(x, 403, "invalid Twilio signature", NULL);
         Ccai_form_free(form);
         return false;

@@ -191,6 +191,8 @@ ccai_status Ccai_ctx_metrics_init(ccai_ctx *ctx)
         {"ccai_errors_total", CCAI_METRIC_COUNTER, "Errors by kind", NULL, 0},
         {"ccai_http_responses_total", CCAI_METRIC_COUNTER, "HTTP responses by status code", NULL,
          0},
+        {"ccai_webhooks_rejected_total", CCAI_METRIC_COUNTER,
+         "Provider webhooks refused as not authentic, by provider and reason", NULL, 0},
     };
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(fams); i++) {
         ccai_status st = Ccai_metrics_register(m, fams[i].name, fams[i].type, fams[i].help,
@@ -199,6 +201,13 @@ ccai_status Ccai_ctx_metrics_init(ccai_ctx *ctx)
             return st;
     }
     return CCAI_OK;
+}
+
+void Ccai_web_count_rejected(ccai_ctx *ctx, const char *provider, const char *reason)
+{
+    char labels[96];
+    snprintf(labels, sizeof labels, "provider=\"%s\",reason=\"%s\"", provider, reason);
+    Ccai_metrics_counter_add(ctx->metrics, "ccai_webhooks_rejected_total", labels, 1);
 }
 
 void Ccai_metrics_refresh(ccai_ctx *ctx)

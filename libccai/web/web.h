@@ -89,6 +89,11 @@ void Ccai_pages_metrics(ccai_http_exchange *x);
 /* Compare secrets in constant time (the length may leak, not the content). */
 bool Ccai_web_secret_equal(const char *a, const char *b);
 
+/* Count a provider webhook refused as not authentic (provider "twilio" or
+ * "acs"; reason "signature", "token", "secret"...), in
+ * ccai_webhooks_rejected_total. */
+void Ccai_web_count_rejected(ccai_ctx *ctx, const char *provider, const char *reason);
+
 /* The report key of a call: an unguessable value derived from its callback
  * secret, for links that open one report without the API token. 32 hex + NUL. */
 bool Ccai_web_report_key(const char *callback_secret, char out[33]);

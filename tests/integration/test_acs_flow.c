@@ -391,6 +391,15 @@ static void test_inbound_call(void **state)
                                  "CallConnected", NULL, ACS_TOKEN_VALID),
                      404);
     expect_no_request(&e, ":recognize", 100);
+    /* Operators see the forgeries. */
+    send_req(&e, "GET", "/metrics", NULL, "Authorization", "Bearer api", &a);
+    assert_int_equal(a.status, 200);
+    if (!strstr(a.body,
+                "ccai_webhooks_rejected_total{provider=\"acs\",reason=\"bearer_token\"} 5") ||
+        !strstr(a.body,
+                "ccai_webhooks_rejected_total{provider=\"acs\",reason=\"call_secret\"} 1") ||
+        !strstr(a.body, "ccai_webhooks_rejected_total{provider=\"acs\",reason=\"unknown_call\"} 1"))
+        fail_msg("metrics: %s", a.body);
 
     /* Connected: recording, then the language menu (4 languages). */
     callback(&e, "CallConnected", "{\"serverCallId\":\"srv-call-1\"}");

@@ -165,6 +165,10 @@ static void test_inbound_call(void **state)
                            NULL};
     webhook(&e, "/twilio/voice", voice, true, &a);
     assert_int_equal(a.status, 403); /* forged */
+    ccai_http_header auth[1] = {{"Authorization", "Bearer api"}};
+    assert_true(exchange_run(e.ctx, e.poll, "GET", "/metrics", auth, 1, NULL, "127.0.0.1", &a));
+    assert_non_null(
+        strstr(a.body, "ccai_webhooks_rejected_total{provider=\"twilio\",reason=\"signature\"} 1"));
 
     webhook(&e, "/twilio/voice", voice, false, &a);
     assert_int_equal(a.status, 200);
