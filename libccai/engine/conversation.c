@@ -585,7 +585,9 @@ static ccai_status build_messages(ccai_call *c, const json_t *tools, json_t **re
     Ccai_store *st = c->ctx->store;
     json_t *history = NULL, *reminders = NULL, *out = NULL, *tail = NULL;
     char *persona = NULL, *chat = NULL;
-    ccai_status s = Ccai_store_messages_json(st, c->row.id, &history);
+    /* Each stored message takes at least one of the history_max - 2 places
+     * below: the newest history_max rows are all that can be used. */
+    ccai_status s = Ccai_store_messages_tail_json(st, c->row.id, e->history_max, &history);
     if (s == CCAI_OK)
         s = Ccai_store_reminders_json(st, c->row.id, &reminders);
     if (s != CCAI_OK)

@@ -114,6 +114,7 @@ enum stmt_id {
     STMT_CALL_COUNT_PHONE,
     STMT_MESSAGE_APPEND,
     STMT_MESSAGES,
+    STMT_MESSAGES_TAIL,
     STMT_REMINDER_EXISTS,
     STMT_REMINDER_INSERT,
     STMT_REMINDER_UPDATE,
@@ -155,6 +156,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
                             "FROM messages WHERE call_id = ?1 RETURNING seq",
     [STMT_MESSAGES] = "SELECT seq, created_at, persona, action, style, content, lang, "
                       "tool_calls, engine FROM messages WHERE call_id = ?1 ORDER BY seq",
+    [STMT_MESSAGES_TAIL] = "SELECT * FROM (SELECT seq, created_at, persona, action, style, "
+                           "content, lang, tool_calls, engine FROM messages WHERE call_id = ?1 "
+                           "ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
     [STMT_REMINDER_EXISTS] = "SELECT 1 FROM reminders WHERE call_id = ?1 AND title = ?2",
     [STMT_REMINDER_INSERT] = "INSERT INTO reminders (call_id, title, description, due_at, owner, "
                              "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -968,8 +972,9 @@ typedef ccai_status (*row_to_json_fn)(Ccai_store *st, sqlite3_stmt *s, json_t **
 
 /* The rows of statement id for call_id, each converted by to_json, as an
  * array; NOT_FOUND when there are none and the call does not exist. */
+/* limit: bound to ?2 when >= 0. */
 static ccai_status call_rows_json(Ccai_store *st, enum stmt_id id, row_to_json_fn to_json,
-                                  const char *op, const char *call_id, json_t **ret)
+                                  const char *op, const char *call_id, int64_t limit, json_t **ret)
 {
     if (!st || !call_id || !ret)
         return CCAI_ERR_INVALID_ARG;
@@ -982,7 +987,7 @@ static ccai_status call_rows_json(Ccai_store *st, enum stmt_id id, row_to_json_f
         status = fail_nomem(st, op);
         goto cleanup;
     }
-    if (bind_text(s, 1, call_id)) {
+    if (bind_text(s, 1, call_id) || (limit >= 0 && bind_int(s, 2, limit))) {
         status = db_fail(st, op);
         goto cleanup;
     }
@@ -1018,7 +1023,16 @@ cleanup:
 
 ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret)
 {
-    return call_rows_json(st, STMT_MESSAGES, message_to_json, "read messages", call_id, ret);
+    return call_rows_json(st, STMT_MESSAGES, message_to_json, "read messages", call_id, -1, ret);
+}
+
+ccai_status Ccai_store_messages_tail_json(Ccai_store *st, const char *call_id, int64_t limit,
+                                          json_t **ret)
+{
+    if (limit < 0)
+        return CCAI_ERR_INVALID_ARG;
+    return call_rows_json(st, STMT_MESSAGES_TAIL, message_to_json, "read messages", call_id, limit,
+                          ret);
 }
 
 /* Remove one message (the caller's words a content filter refused: keeping
@@ -1119,7 +1133,7 @@ static ccai_status reminder_to_json(Ccai_store *st, sqlite3_stmt *s, json_t **re
 
 ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id, json_t **ret)
 {
-    return call_rows_json(st, STMT_REMINDERS, reminder_to_json, "read reminders", call_id, ret);
+    return call_rows_json(st, STMT_REMINDERS, reminder_to_json, "read reminders", call_id, -1, ret);
 }
 
 /* Jobs ------------------------------------------------------------------- */

@@ -107,6 +107,10 @@ ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
  * {seq, created_at (ISO 8601), persona, action, style, content, lang,
  *  tool_calls (array), engine}. */
 ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret);
+/* The newest limit messages, oldest first (what a turn's context can hold:
+ * a turn's cost does not grow with the call). */
+ccai_status Ccai_store_messages_tail_json(Ccai_store *st, const char *call_id, int64_t limit,
+                                          json_t **ret);
 
 /* Delete message seq of the call; NOT_FOUND when there is none. */
 ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq);

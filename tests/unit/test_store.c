@@ -461,6 +461,40 @@ static void test_call_list_limit_cap(void **state)
 
 /* Messages --------------------------------------------------------------- */
 
+/* The newest messages of a call only, oldest first. */
+static void test_messages_tail(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+1", NULL, 0);
+    insert_call(st, "call-2", "+2", NULL, 0);
+    for (int i = 1; i <= 10; i++) {
+        char text[16];
+        snprintf(text, sizeof text, "m%d", i);
+        Ccai_store_message m = msg(i % 2 ? "human" : "assistant", text);
+        assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    }
+    Ccai_store_message other = msg("human", "elsewhere");
+    assert_int_equal(Ccai_store_message_append(st, "call-2", &other, NULL), CCAI_OK);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 3, &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, i), "seq")),
+                         8 + (int)i);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 2), "content")),
+                        "m10");
+    json_decref(arr);
+    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 0, &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 100, &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 10);
+    json_decref(arr);
+    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", -1, &arr), CCAI_ERR_INVALID_ARG);
+    Ccai_store_close(st);
+}
+
 static void test_messages(void **state)
 {
     (void)state;
@@ -949,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_call_list),
         cmocka_unit_test(test_call_list_limit_cap),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_messages_tail),
         cmocka_unit_test(test_foreign_keys),
         cmocka_unit_test(test_reminders),
         cmocka_unit_test(test_jobs),
