@@ -3,6 +3,7 @@
 #include "support/wire.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/core_names.h>
@@ -623,6 +624,48 @@ char *acs_standin_event(const char *type, const char *call_connection_id, const 
     char *out = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
     return out;
+}
+
+static size_t discard(char *d, size_t sz, size_t n, void *ud)
+{
+    (void)d;
+    (void)ud;
+    return sz * n;
+}
+
+int acs_standin_deliver(acs_standin *s, const char *url, const char *audience,
+                        acs_standin_token how, const char *type, const char *call_connection_id,
+                        const char *data_json)
+{
+    char *body = acs_standin_event(type, call_connection_id, data_json);
+    char *bearer = acs_standin_bearer(s, audience, how);
+    size_t hl = bearer ? strlen(bearer) + sizeof "Authorization: " : 0;
+    char *auth = bearer ? malloc(hl) : NULL;
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = NULL;
+    long status = -1;
+    if (body && auth && e) {
+        snprintf(auth, hl, "Authorization: %s", bearer);
+        h = curl_slist_append(h, auth);
+        h = curl_slist_append(h, "Content-Type: application/json");
+        h = curl_slist_append(h, "Expect:");
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "Azure-Communication-Services/1.0 (stand-in)");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 15000L);
+        if (curl_easy_perform(e) == CURLE_OK)
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_slist_free_all(h);
+    if (e)
+        curl_easy_cleanup(e);
+    free(body);
+    free(bearer);
+    free(auth);
+    return (int)status;
 }
 
 acs_standin *acs_standin_start(const char *access_key)

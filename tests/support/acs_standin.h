@@ -132,6 +132,14 @@ int acs_standin_key_fetches(acs_standin *s);
  * object. */
 char *acs_standin_event(const char *type, const char *call_connection_id, const char *data_json);
 
+/* Deliver a callback as ACS does: POST acs_standin_event(type,
+ * call_connection_id, data_json) to url with "Authorization: Bearer"
+ * acs_standin_bearer(s, audience, how), from this thread. Returns the HTTP
+ * status, -1 when the request failed. */
+int acs_standin_deliver(acs_standin *s, const char *url, const char *audience,
+                        acs_standin_token how, const char *type, const char *call_connection_id,
+                        const char *data_json);
+
 /* NULL is fine. */
 void acs_standin_stop(acs_standin *s);
 

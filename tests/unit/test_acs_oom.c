@@ -13,6 +13,7 @@
 #include "channels/acs_sig.h"
 #include "channels/jwt.h"
 #include "channels/ssml.h"
+#include "core/json.h"
 #include "support/oom.h"
 
 #include <stdlib.h>
@@ -103,6 +104,24 @@ static ccai_status sc_ssml(void)
     return st;
 }
 
+static ccai_status sc_lexicon(void)
+{
+    static const char text[] = "[{\"grapheme\":\"contrat mini\",\"alias\":\"formule & co\","
+                               "\"lang\":\"fr-FR\"},{\"grapheme\":\"ACS\",\"alias\":\"A C S\"}]";
+    Ccai_json_err err;
+    ccai_status st;
+    json_t *entries = Ccai_json_load(text, sizeof text - 1, &err, &st);
+    if (!entries)
+        return st;
+    char *xml = NULL;
+    st = Ccai_ssml_lexicon(entries, "fr-FR", &xml);
+    if (st == CCAI_OK && !strstr(xml, "<alias>formule &amp; co</alias>"))
+        st = CCAI_ERR_INTERNAL;
+    ccai_free(xml);
+    json_decref(entries);
+    return st;
+}
+
 static ccai_status sc_chunk(void)
 {
     char text[1200];
@@ -155,6 +174,7 @@ static void test_oom_ssml(void **state)
     (void)state;
     exhaust("ssml build", sc_ssml);
     exhaust("ssml chunk", sc_chunk);
+    exhaust("ssml lexicon", sc_lexicon);
 }
 
 static void test_oom_sign(void **state)
