@@ -681,53 +681,80 @@ static size_t languages(const acs_call *a)
     return n;
 }
 
-/* A phrase of the prompts, rendered in the call's language settings. */
-static char *phrase(const acs_call *a, Ccai_tts_phrase which, const Ccai_prompt_var *vars, size_t n)
-{
-    uint32_t r = 0;
-    Ccai_random_bytes(&r, sizeof r);
-    return Ccai_prompts_render_tts_lang(Ccai_engine_prompts(a->acs->ctx->engine), which,
-                                        a->call->row.lang, r, vars, n);
-}
-
 static const json_t *lang_entry(const acs_call *a, const char *code)
 {
     return Ccai_conv_lang_entry(a->call, code);
 }
 
+/* The menu: each language offers itself, in its own words and voice
+ * ("Pour le français, tapez 1. For English, press 2."), as one SSML
+ * document with a voice per language; when that would not fit the text to
+ * speech limit, every line in the call's voice instead. */
 static void open_menu(acs_call *a)
 {
+    const ccai_ctx *ctx = a->acs->ctx;
+    const Ccai_prompts *prompts = Ccai_engine_prompts(ctx->engine);
     const json_t *avail = json_object_get(json_object_get(a->call->initiate, "lang"), "availables");
-    Ccai_buf b = {0};
-    size_t i;
+    const char *texts[MENU_MAX];
+    char *lines[MENU_MAX] = {0}, *plain[MENU_MAX] = {0};
+    Ccai_ssml_opts opts[MENU_MAX];
+    size_t n = 0, i, total = 0;
     const json_t *l;
-    size_t key = 0;
+    uint32_t r = 0;
+    Ccai_random_bytes(&r, sizeof r);
+    bool ok = true;
     json_array_foreach(avail, i, l)
     {
         const char *code = json_string_value(json_object_get(l, "short_code"));
-        if (!code || key == MENU_MAX)
+        if (!code || n == MENU_MAX)
             continue; /* numbered as the choices are */
         const char *label =
             json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
+        const char *voice = json_string_value(json_object_get(l, "voice"));
         char index[24];
-        snprintf(index, sizeof index, "%zu", ++key);
+        snprintf(index, sizeof index, "%zu", n + 1);
         Ccai_prompt_var vars[] = {{"label", label ? label : code}, {"index", index}};
-        char *line = phrase(a, CCAI_TTS_IVR_LANGUAGE, vars, CCAI_ARRAY_SIZE(vars));
-        if (line)
-            Ccai_buf_printf(&b, "%s%s", b.len ? " " : "", line);
-        ccai_free(line);
+        lines[n] = Ccai_prompts_render_tts_lang(prompts, CCAI_TTS_IVR_LANGUAGE, code, r, vars, 2);
+        plain[n] = Ccai_prompts_render_tts_lang(prompts, CCAI_TTS_IVR_LANGUAGE, NULL, r, vars, 2);
+        ok = ok && lines[n] && plain[n];
+        texts[n] = lines[n] ? lines[n] : "";
+        total += lines[n] ? strlen(lines[n]) + 1 : 0;
+        opts[n] = (Ccai_ssml_opts){
+            .lang = code,
+            .voice =
+                voice && *voice ? voice : cfg_str(ctx, "communication_services.fallback_voice"),
+            .voice_effect = cfg_str(ctx, "communication_services.voice_effect"),
+            .prosody_rate = a->call->rate,
+        };
+        if (!opts[n].voice)
+            opts[n].voice = "en-US-AvaMultilingualNeural";
+        n++;
     }
-    const json_t *cur = lang_entry(a, a->call->row.lang);
     a->menu = true;
     /* Seen in the call's state while the caller chooses. */
     Ccai_call_set_state(a->call, CCAI_CALL_LANGUAGE_MENU);
-    ccai_status st = b.len ? queue_text(a, b.data, a->call->row.lang,
-                                        json_string_value(json_object_get(cur, "voice")),
-                                        CCAI_STYLE_NONE, a->call->rate, M_MENU)
-                           : CCAI_ERR_NOMEM;
-    Ccai_buf_free(&b);
+    ccai_status st = ok && n ? CCAI_OK : CCAI_ERR_NOMEM;
+    char *ssml = NULL;
+    if (st == CCAI_OK && total < CCAI_SSML_CHUNK_MAX &&
+        (st = Ccai_ssml_build_multi(texts, opts, n, &ssml)) == CCAI_OK) {
+        st = enqueue(a, M_MENU, ssml, a->call->row.lang);
+    } else if (st == CCAI_OK) {
+        Ccai_buf b = {0};
+        for (size_t k = 0; k < n; k++)
+            Ccai_buf_printf(&b, "%s%s", b.len ? " " : "", plain[k]);
+        const json_t *cur = lang_entry(a, a->call->row.lang);
+        st = b.len ? queue_text(a, b.data, a->call->row.lang,
+                                json_string_value(json_object_get(cur, "voice")), CCAI_STYLE_NONE,
+                                a->call->rate, M_MENU)
+                   : CCAI_ERR_NOMEM;
+        Ccai_buf_free(&b);
+    }
+    for (size_t k = 0; k < n; k++) {
+        ccai_free(lines[k]);
+        ccai_free(plain[k]);
+    }
     if (st != CCAI_OK) {
-        Ccai_log(&a->acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: no language menu: %s",
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: no language menu: %s",
                  ccai_call_id(a->call), ccai_status_str(st));
         a->menu = false;
         a->engine_on = true;

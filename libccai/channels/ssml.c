@@ -264,14 +264,12 @@ ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang, char **re
     return *ret_xml ? CCAI_OK : CCAI_ERR_NOMEM;
 }
 
-ccai_status Ccai_ssml_build(const char *text, const Ccai_ssml_opts *opts, char **ret_ssml)
+/* One <voice> element: the part's text in its language and voice. */
+static bool voice_part(Ccai_buf *b, const char *text, const Ccai_ssml_opts *opts)
 {
-    if (!text || !opts || !opts->lang || !opts->voice || !ret_ssml ||
-        !(opts->style_degree >= 0 && opts->style_degree <= 2) || isnan(opts->prosody_rate))
-        return CCAI_ERR_INVALID_ARG;
     char *clean = Ccai_ssml_sanitize(text);
     if (!clean)
-        return CCAI_ERR_NOMEM;
+        return false;
     double rate = opts->prosody_rate == 0 ? 1.0 : opts->prosody_rate;
     if (rate < CCAI_SSML_RATE_MIN)
         rate = CCAI_SSML_RATE_MIN;
@@ -290,27 +288,55 @@ ccai_status Ccai_ssml_build(const char *text, const Ccai_ssml_opts *opts, char *
     const char *style = opts->style == CCAI_SSML_STYLE_CHEERFUL ? "cheerful"
                         : opts->style == CCAI_SSML_STYLE_SAD    ? "sad"
                                                                 : NULL;
-    Ccai_buf b = {NULL, 0, 0};
     bool ok =
-        Ccai_buf_puts(&b, "<speak version=\"1.0\" "
-                          "xmlns=\"http://www.w3.org/2001/10/synthesis\" "
-                          "xmlns:mstts=\"http://www.w3.org/2001/mstts\"") &&
-        attr(&b, "xml:lang", opts->lang) && Ccai_buf_puts(&b, "><voice") &&
-        attr(&b, "name", opts->voice) &&
-        (!opts->voice_effect || attr(&b, "effect", opts->voice_effect)) && Ccai_buf_puts(&b, ">") &&
-        (!opts->lexicon_uri || (Ccai_buf_puts(&b, "<lexicon") &&
-                                attr(&b, "uri", opts->lexicon_uri) && Ccai_buf_puts(&b, "/>"))) &&
-        Ccai_buf_puts(&b, "<lang") && attr(&b, "xml:lang", opts->lang) && Ccai_buf_puts(&b, ">") &&
-        (!style || Ccai_buf_printf(&b, "<mstts:express-as style=\"%s\" styledegree=\"%s\">", style,
-                                   degree)) &&
-        Ccai_buf_printf(&b, "<prosody rate=\"%+ld%%\">", pct) && escape(&b, clean, false) &&
-        Ccai_buf_puts(&b, "</prosody>") && (!style || Ccai_buf_puts(&b, "</mstts:express-as>")) &&
-        Ccai_buf_puts(&b, "</lang></voice></speak>");
+        Ccai_buf_puts(b, "<voice") && attr(b, "name", opts->voice) &&
+        (!opts->voice_effect || attr(b, "effect", opts->voice_effect)) && Ccai_buf_puts(b, ">") &&
+        (!opts->lexicon_uri || (Ccai_buf_puts(b, "<lexicon") && attr(b, "uri", opts->lexicon_uri) &&
+                                Ccai_buf_puts(b, "/>"))) &&
+        Ccai_buf_puts(b, "<lang") && attr(b, "xml:lang", opts->lang) && Ccai_buf_puts(b, ">") &&
+        (!style ||
+         Ccai_buf_printf(b, "<mstts:express-as style=\"%s\" styledegree=\"%s\">", style, degree)) &&
+        Ccai_buf_printf(b, "<prosody rate=\"%+ld%%\">", pct) && escape(b, clean, false) &&
+        Ccai_buf_puts(b, "</prosody>") && (!style || Ccai_buf_puts(b, "</mstts:express-as>")) &&
+        Ccai_buf_puts(b, "</lang></voice>");
     ccai_free(clean);
+    return ok;
+}
+
+static bool opts_valid(const Ccai_ssml_opts *o)
+{
+    return o && o->lang && o->voice && o->style_degree >= 0 && o->style_degree <= 2 &&
+           !isnan(o->prosody_rate);
+}
+
+ccai_status Ccai_ssml_build_multi(const char *const *texts, const Ccai_ssml_opts *opts, size_t n,
+                                  char **ret_ssml)
+{
+    if (!texts || !opts || n == 0 || !ret_ssml)
+        return CCAI_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) {
+        if (!texts[i] || !opts_valid(&opts[i]))
+            return CCAI_ERR_INVALID_ARG;
+    }
+    Ccai_buf b = {NULL, 0, 0};
+    bool ok = Ccai_buf_puts(&b, "<speak version=\"1.0\" "
+                                "xmlns=\"http://www.w3.org/2001/10/synthesis\" "
+                                "xmlns:mstts=\"http://www.w3.org/2001/mstts\"") &&
+              attr(&b, "xml:lang", opts[0].lang) && Ccai_buf_puts(&b, ">");
+    for (size_t i = 0; ok && i < n; i++)
+        ok = voice_part(&b, texts[i], &opts[i]);
+    ok = ok && Ccai_buf_puts(&b, "</speak>");
     char *out = ok ? Ccai_buf_steal(&b) : NULL;
     Ccai_buf_free(&b);
     if (!out)
         return CCAI_ERR_NOMEM;
     *ret_ssml = out;
     return CCAI_OK;
+}
+
+ccai_status Ccai_ssml_build(const char *text, const Ccai_ssml_opts *opts, char **ret_ssml)
+{
+    if (!text || !opts_valid(opts) || !ret_ssml)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_ssml_build_multi(&text, opts, 1, ret_ssml);
 }

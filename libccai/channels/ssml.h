@@ -84,4 +84,12 @@ ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang, char **re
  * Context: any thread. */
 ccai_status Ccai_ssml_build(const char *text, const Ccai_ssml_opts *opts, char **ret_ssml);
 
+/* The same document with several voices: texts[i] in opts[i]'s language
+ * and voice, one <voice> element each, in order (a language menu where
+ * each language speaks for itself). The <speak> takes opts[0]'s language.
+ * Statuses, ownership: as Ccai_ssml_build(); CCAI_ERR_INVALID_ARG also for
+ * n == 0. */
+ccai_status Ccai_ssml_build_multi(const char *const *texts, const Ccai_ssml_opts *opts, size_t n,
+                                  char **ret_ssml);
+
 #endif

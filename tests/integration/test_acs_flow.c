@@ -421,8 +421,17 @@ static void test_inbound_call(void **state)
     assert_string_equal(jstr(json_array_get(choices, 1), "tone"), "two");
     const char *prompt = jstr(j, "playPrompt.ssml.ssmlText");
     assert_non_null(prompt);
-    assert_non_null(strstr(prompt, "French"));
     assert_non_null(strstr(prompt, "<speak"));
+    /* Each language offers itself, in its own words and voice, in order. */
+    const char *fr = strstr(prompt, "<voice name=\"fr-FR-VivienneMultilingualNeural\"");
+    const char *en = strstr(prompt, "<voice name=\"en-US-ShimmerTurboMultilingualNeural\"");
+    const char *es = strstr(prompt, "<voice name=\"es-ES-ArabellaMultilingualNeural\"");
+    assert_true(fr && en && es && fr < en && en < es);
+    assert_non_null(strstr(fr, "<lang xml:lang=\"fr-FR\">"));
+    assert_true(strstr(fr, "apez 1") && strstr(fr, "apez 1") < en); /* "tapez 1", "Tapez 1" */
+    assert_true(strstr(en, "English") && strstr(en, "English") < es);
+    assert_non_null(strstr(es, "ulse 3"));      /* "pulse 3", "Pulse 3" */
+    assert_non_null(strstr(prompt, "Chinese")); /* no translation: the English phrase */
     assert_string_equal(
         jstr(json_object_get(json_object_get(j, "recognizeOptions"), "targetParticipant"),
              "phoneNumber.value"),

@@ -784,6 +784,30 @@ static void test_ssml_lexicon(void **state)
     json_decref(entries);
 }
 
+/* Several voices in one document, in order, each with its language. */
+static void test_ssml_multi(void **state)
+{
+    (void)state;
+    const char *texts[] = {"Pour le français, tapez 1.", "For English & more, press 2."};
+    Ccai_ssml_opts o[2] = {
+        {"fr-FR", "fr-FR-DeniseNeural", "eq_telecomhp8k", NULL, CCAI_SSML_STYLE_NONE, 0, 0},
+        {"en-US", "en-US-AvaNeural", NULL, NULL, CCAI_SSML_STYLE_NONE, 0, 1.2},
+    };
+    char *x = NULL;
+    assert_int_equal(Ccai_ssml_build_multi(texts, o, 2, &x), CCAI_OK);
+    assert_string_equal(
+        x, "<speak version=\"1.0\" xmlns=\"http://www.w3.org/2001/10/synthesis\" "
+           "xmlns:mstts=\"http://www.w3.org/2001/mstts\" xml:lang=\"fr-FR\">"
+           "<voice name=\"fr-FR-DeniseNeural\" effect=\"eq_telecomhp8k\"><lang xml:lang=\"fr-FR\">"
+           "<prosody rate=\"+0%\">Pour le français, tapez 1.</prosody></lang></voice>"
+           "<voice name=\"en-US-AvaNeural\"><lang xml:lang=\"en-US\"><prosody rate=\"+20%\">For "
+           "English &amp; more, press 2.</prosody></lang></voice></speak>");
+    ccai_free(x);
+    assert_int_equal(Ccai_ssml_build_multi(texts, o, 0, &x), CCAI_ERR_INVALID_ARG);
+    o[1].voice = NULL;
+    assert_int_equal(Ccai_ssml_build_multi(texts, o, 2, &x), CCAI_ERR_INVALID_ARG);
+}
+
 static void test_ssml_build(void **state)
 {
     (void)state;
@@ -940,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_jwks_parse),
         cmocka_unit_test(test_ssml_build),
         cmocka_unit_test(test_ssml_lexicon),
+        cmocka_unit_test(test_ssml_multi),
         cmocka_unit_test(test_ssml_hostile),
         cmocka_unit_test(test_ssml_chunk),
     };
