@@ -211,31 +211,17 @@ static acs_call *find_server_call(Ccai_acs *acs, const char *server_call_id)
     return NULL;
 }
 
-static void send_event(acs_call *a, ccai_event_type type, const char *text)
-{
-    ccai_event *ev = NULL;
-    if (ccai_event_new(type, &ev) != CCAI_OK)
-        return;
-    if (!text || ccai_event_set_text(ev, text) == CCAI_OK)
-        ccai_on_event(a->call, ev);
-    ccai_event_free(ev);
-}
-
 /* The call is over on ACS's side: the engine ends it, the handle goes. */
 static void call_over(Ccai_acs *acs, acs_call *a, const char *reason)
 {
-    send_event(a, CCAI_EVENT_HANGUP, reason);
+    Ccai_call_notify(a->call, CCAI_EVENT_HANGUP, reason);
     acs_call_free(acs, a);
 }
 
 static char *callback_url(const ccai_ctx *ctx, const ccai_call *c)
 {
-    const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
-    size_t n = base ? strlen(base) : 0;
-    while (n && base[n - 1] == '/')
-        n--;
-    return Ccai_asprintf("%.*s/acs/callback?call=%s&s=%s", (int)n, base ? base : "", c->row.id,
-                         c->row.callback_secret);
+    return Ccai_web_public_url(ctx, "/acs/callback?call=%s&s=%s", c->row.id,
+                               c->row.callback_secret);
 }
 
 /* REST operations ----------------------------------------------------------------------------- */
@@ -364,11 +350,11 @@ static bool media_not_sent(acs_call *a, media_kind kind, ccai_status st)
     Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot send a media request: %s", id,
              ccai_status_str(st));
     if (kind == M_PLAY)
-        send_event(a, CCAI_EVENT_SAY_FAILED, ccai_status_str(st));
+        Ccai_call_notify(a->call, CCAI_EVENT_SAY_FAILED, ccai_status_str(st));
     else if (kind == M_MENU)
         menu_failed(a);
     else if (kind == M_LISTEN && a->engine_on)
-        send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL); /* listen again, or goodbye */
+        Ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL); /* listen again, or goodbye */
     return find(acs, id) != NULL;
 }
 
@@ -469,14 +455,9 @@ static char *ssml_for(const acs_call *a, const char *text, const char *lang, con
     const ccai_ctx *ctx = a->acs->ctx;
     /* The configured lexicon, else ours when there is one. */
     char *lexicon = NULL;
-    const char *base = cfg_str(ctx, "server.public_url");
-    if (!cfg_str(ctx, "communication_services.lexicon_url") && base &&
-        json_array_size(Ccai_config_json(ctx->cfg, "conversation.lexicon")) > 0) {
-        size_t n = strlen(base);
-        while (n && base[n - 1] == '/')
-            n--;
-        lexicon = Ccai_asprintf("%.*s/lexicon.xml?lang=%s", (int)n, base, lang ? lang : "en-US");
-    }
+    if (!cfg_str(ctx, "communication_services.lexicon_url") && cfg_str(ctx, "server.public_url") &&
+        json_array_size(Ccai_config_json(ctx->cfg, "conversation.lexicon")) > 0)
+        lexicon = Ccai_web_public_url(ctx, "/lexicon.xml?lang=%s", lang ? lang : "en-US");
     Ccai_ssml_opts o = {
         .lang = lang ? lang : "en-US",
         .voice = voice && *voice ? voice : cfg_str(ctx, "communication_services.fallback_voice"),
@@ -552,7 +533,7 @@ static void transfer_now(acs_call *a)
         p ? Ccai_acs_transfer(acs->rest, a->conn_id, &tp, on_op_done, p, NULL) : CCAI_ERR_NOMEM;
     ccai_free(to);
     if (!pend_started(acs, p, st))
-        send_event(a, CCAI_EVENT_TRANSFER_FAILED, ccai_status_str(st));
+        Ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_FAILED, ccai_status_str(st));
 }
 
 /* Run the pending action once nothing is left to play. */
@@ -758,7 +739,7 @@ static void open_menu(acs_call *a)
                  ccai_call_id(a->call), ccai_status_str(st));
         a->menu = false;
         a->engine_on = true;
-        send_event(a, CCAI_EVENT_CONNECTED, NULL);
+        Ccai_call_notify(a->call, CCAI_EVENT_CONNECTED, NULL);
         return;
     }
     schedule(a);
@@ -773,7 +754,7 @@ static void menu_chosen(acs_call *a, const char *label)
     Ccai_log(&a->acs->ctx->log, CCAI_LOG_INFO, "acs: call %s: language %s", ccai_call_id(a->call),
              a->call->row.lang);
     a->engine_on = true;
-    send_event(a, CCAI_EVENT_CONNECTED, NULL);
+    Ccai_call_notify(a->call, CCAI_EVENT_CONNECTED, NULL);
 }
 
 /* Goodbye, then the engine hangs up (through op_hangup, after the play). */
@@ -781,8 +762,7 @@ static void goodbye(acs_call *a, bool store)
 {
     ccai_call *c = a->call;
     Ccai_call_enter(c);
-    Ccai_conv_say_phrase(c, CCAI_TTS_GOODBYE, false, store);
-    Ccai_call_hangup(c);
+    Ccai_conv_goodbye(c, store);
     if (a->after != AFTER_HANGUP) /* the engine had ended it already */
         set_after(a, AFTER_HANGUP);
     Ccai_call_leave(c);
@@ -837,7 +817,7 @@ static void on_connected(acs_call *a, const Ccai_acs_event *ev)
         open_menu(a);
     } else {
         a->engine_on = true;
-        send_event(a, CCAI_EVENT_CONNECTED, NULL);
+        Ccai_call_notify(a->call, CCAI_EVENT_CONNECTED, NULL);
     }
 }
 
@@ -868,14 +848,16 @@ static void on_recognized(acs_call *a, const Ccai_acs_event *ev)
         if (ev->speech_text && *ev->speech_text)
             speech_event(a, CCAI_EVENT_SPEECH, ev->speech_text, ev);
         else
-            send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+            Ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
         break;
     case CCAI_ACS_RECOGNITION_DTMF: speech_event(a, CCAI_EVENT_DTMF, ev->dtmf_tones, ev); break;
     case CCAI_ACS_RECOGNITION_CHOICES:
         speech_event(a, CCAI_EVENT_SPEECH, ev->choice_phrase ? ev->choice_phrase : ev->choice_label,
                      ev);
         break;
-    case CCAI_ACS_RECOGNITION_NONE: send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL); break;
+    case CCAI_ACS_RECOGNITION_NONE:
+        Ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        break;
     }
 }
 
@@ -888,7 +870,7 @@ static void on_recognize_failed(acs_call *a, const Ccai_acs_event *ev)
     if (!a->engine_on)
         return;
     if (Ccai_acs_event_is_silence_timeout(ev)) {
-        send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        Ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
         return;
     }
     /* The prompt could not play, or recognition broke: say so, listen
@@ -935,10 +917,10 @@ static void on_play_end(acs_call *a, const Ccai_acs_event *ev)
     if (a->after != AFTER_NONE && a->plays) /* still speaking: the guard waits on */
         Ccai_timer_start(a->acs->ctx, &a->guard, AFTER_GUARD_MS);
     if (ev->kind == CCAI_ACS_PLAY_COMPLETED)
-        send_event(a, CCAI_EVENT_SAY_DONE, NULL);
+        Ccai_call_notify(a->call, CCAI_EVENT_SAY_DONE, NULL);
     else if (ev->kind == CCAI_ACS_PLAY_FAILED)
-        send_event(a, CCAI_EVENT_SAY_FAILED,
-                   ev->result_message ? ev->result_message : "the play failed");
+        Ccai_call_notify(a->call, CCAI_EVENT_SAY_FAILED,
+                         ev->result_message ? ev->result_message : "the play failed");
     /* The context says what the last play was for, even if our count
      * drifted (an event lost or repeated). */
     const char *oc = ev->operation_context;
@@ -979,11 +961,11 @@ static bool call_event(Ccai_acs *acs, acs_call *a, const Ccai_acs_event *ev)
     }
     case CCAI_ACS_CALL_TRANSFER_ACCEPTED:
         a->ending = true;
-        send_event(a, CCAI_EVENT_TRANSFER_OK, ev->transfer_target);
+        Ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_OK, ev->transfer_target);
         break;
     case CCAI_ACS_CALL_TRANSFER_FAILED:
-        send_event(a, CCAI_EVENT_TRANSFER_FAILED,
-                   ev->result_message ? ev->result_message : "the transfer failed");
+        Ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_FAILED,
+                         ev->result_message ? ev->result_message : "the transfer failed");
         break;
     case CCAI_ACS_PLAY_COMPLETED:
     case CCAI_ACS_PLAY_FAILED:
@@ -1038,11 +1020,12 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
             if (mk == M_PLAY) {
                 if (a->plays)
                     a->plays--;
-                send_event(a, CCAI_EVENT_SAY_FAILED, reason_of(st, res));
+                Ccai_call_notify(a->call, CCAI_EVENT_SAY_FAILED, reason_of(st, res));
             } else if (mk == M_MENU) {
                 menu_failed(a);
             } else if (a->engine_on) {
-                send_event(a, CCAI_EVENT_SILENCE_TIMEOUT, NULL); /* listen again, or goodbye */
+                Ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT,
+                                 NULL); /* listen again, or goodbye */
             }
             if (!(a = find(acs, call_id)))
                 return;
@@ -1072,7 +1055,7 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
         break;
     case P_TRANSFER:
         if (st != CCAI_OK)
-            send_event(a, CCAI_EVENT_TRANSFER_FAILED, reason_of(st, res));
+            Ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_FAILED, reason_of(st, res));
         break;
     case P_HANGUP:
         if (st != CCAI_OK)
@@ -1151,11 +1134,7 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
         return;
     }
     char plus[40];
-    const char *from = ev->from_phone;
-    if (*from != '+' && strlen(from) < sizeof plus - 1) {
-        snprintf(plus, sizeof plus, "+%s", from);
-        from = plus;
-    }
+    const char *from = Ccai_phone_plus(ev->from_phone, plus, sizeof plus);
     /* The same caller again while we think they are still on the line: the
      * end of that call was lost; it is over now. */
     for (acs_call *old = acs->calls; old; old = old->next) {
@@ -1256,7 +1235,7 @@ static void recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
         return;
     acs_call *a = find_server_call(acs, ev->server_call_id);
     if (a) {
-        send_event(a, CCAI_EVENT_RECORDING, ev->recording_location);
+        Ccai_call_notify(a->call, CCAI_EVENT_RECORDING, ev->recording_location);
         return;
     }
     Ccai_store_call *row = NULL;
@@ -1418,7 +1397,7 @@ static bool adopt(Ccai_acs *acs, const Ccai_store_call *row, const Ccai_acs_even
     a->connected = true;
     a->engine_on = true;
     Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: call %s: taken back after a restart", row->id);
-    send_event(a, CCAI_EVENT_CONNECTED, NULL);
+    Ccai_call_notify(a->call, CCAI_EVENT_CONNECTED, NULL);
     return true;
 }
 

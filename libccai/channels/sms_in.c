@@ -6,15 +6,20 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *Ccai_phone_plus(const char *number, char *buf, size_t n)
+{
+    if (*number == '+' || strlen(number) + 2 > n)
+        return number;
+    snprintf(buf, n, "+%s", number);
+    return buf;
+}
+
 ccai_status Ccai_sms_inbound(ccai_ctx *ctx, const char *from, const char *body)
 {
     if (!ctx || !from || !body)
         return CCAI_ERR_INVALID_ARG;
     char plus[40];
-    if (*from != '+' && strlen(from) < sizeof plus - 1) {
-        snprintf(plus, sizeof plus, "+%s", from);
-        from = plus;
-    }
+    from = Ccai_phone_plus(from, plus, sizeof plus);
     char *phone = NULL;
     ccai_status st = ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, from, &phone, NULL);
     if (st != CCAI_OK) {

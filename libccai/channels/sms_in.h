@@ -13,4 +13,9 @@
  * worth a retry by the provider. */
 ccai_status Ccai_sms_inbound(ccai_ctx *ctx, const char *from, const char *body);
 
+/* number with its leading '+' ("33612345678" -> "+33612345678"; ACS sends
+ * numbers either way): number itself, or buf holding the prefixed copy. A
+ * number too long for buf is returned as it is (validation refuses it). */
+const char *Ccai_phone_plus(const char *number, char *buf, size_t n);
+
 #endif

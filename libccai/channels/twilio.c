@@ -81,12 +81,8 @@ static tw_call *find(Ccai_twilio *tw, const char *call_id)
 
 static char *call_url(ccai_ctx *ctx, const char *route, ccai_call *c)
 {
-    const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
-    size_t n = base ? strlen(base) : 0;
-    while (n && base[n - 1] == '/')
-        n--;
-    return Ccai_asprintf("%.*s/twilio/%s?call=%s&s=%s", (int)n, base ? base : "", route, c->row.id,
-                         c->row.callback_secret);
+    return Ccai_web_public_url(ctx, "/twilio/%s?call=%s&s=%s", route, c->row.id,
+                               c->row.callback_secret);
 }
 
 /* TwiML ------------------------------------------------------------------------- */
@@ -270,12 +266,8 @@ static bool verified(ccai_http_exchange *x, Ccai_form *form)
         return false;
     }
     const char *token = Ccai_config_str(ctx->cfg, "twilio.auth_token");
-    const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
-    size_t n = base ? strlen(base) : 0;
-    while (n && base[n - 1] == '/')
-        n--;
-    char *url = Ccai_asprintf("%.*s%s%s%s", (int)n, base ? base : "", x->path, x->query ? "?" : "",
-                              x->query ? x->query : "");
+    char *url =
+        Ccai_web_public_url(ctx, "%s%s%s", x->path, x->query ? "?" : "", x->query ? x->query : "");
     bool ok = url && token && *token &&
               Ccai_twilio_signature_valid(token, url, form, x->body, x->body_len,
                                           Ccai_web_header(x, "X-Twilio-Signature"));
@@ -303,16 +295,6 @@ static tw_call *call_of(ccai_http_exchange *x)
     ccai_free(id);
     ccai_free(secret);
     return t;
-}
-
-static void send_event(tw_call *t, ccai_event_type type, const char *text)
-{
-    ccai_event *ev = NULL;
-    if (ccai_event_new(type, &ev) != CCAI_OK)
-        return;
-    if (!text || ccai_event_set_text(ev, text) == CCAI_OK)
-        ccai_on_event(t->call, ev);
-    ccai_event_free(ev);
 }
 
 static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to, const char *sid,
@@ -387,7 +369,7 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
         }
     }
     Ccai_form_free(&f);
-    send_event(t, CCAI_EVENT_CONNECTED, NULL);
+    Ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
     /* Outbound calls asked Twilio to record when placed; inbound ones now. */
     if (inbound && Ccai_config_bool(x->ctx->cfg, "conversation.recording_enabled", false))
         start_recording(tw, t);
@@ -408,11 +390,11 @@ void Ccai_twilio_gather(ccai_http_exchange *x)
     const char *speech = Ccai_form_get(&f, "SpeechResult");
     const char *digits = Ccai_form_get(&f, "Digits");
     if (speech && *speech)
-        send_event(t, CCAI_EVENT_SPEECH, speech);
+        Ccai_call_notify(t->call, CCAI_EVENT_SPEECH, speech);
     else if (digits && *digits)
-        send_event(t, CCAI_EVENT_DTMF, digits);
+        Ccai_call_notify(t->call, CCAI_EVENT_DTMF, digits);
     else
-        send_event(t, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        Ccai_call_notify(t->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
     Ccai_form_free(&f);
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
@@ -428,7 +410,7 @@ void Ccai_twilio_next(ccai_http_exchange *x)
         Ccai_web_error(x, 404, "no such live call", NULL);
         return;
     }
-    send_event(t, CCAI_EVENT_SAY_DONE, NULL);
+    Ccai_call_notify(t->call, CCAI_EVENT_SAY_DONE, NULL);
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
@@ -445,11 +427,11 @@ void Ccai_twilio_dial(ccai_http_exchange *x)
     }
     const char *status = Ccai_form_get(&f, "DialCallStatus");
     if (status && (!strcmp(status, "completed") || !strcmp(status, "answered"))) {
-        send_event(t, CCAI_EVENT_TRANSFER_OK, Ccai_form_get(&f, "DialCallSid"));
+        Ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_OK, Ccai_form_get(&f, "DialCallSid"));
         t->out.hangup = true;
     } else {
         /* busy, no-answer, failed, canceled: apology, callback, goodbye. */
-        send_event(t, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
+        Ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
     }
     Ccai_form_free(&f);
     Ccai_outbox_answer_or_wait(&t->out, x);
@@ -465,10 +447,10 @@ void Ccai_twilio_status(ccai_http_exchange *x)
     if (t && status &&
         (!strcmp(status, "completed") || !strcmp(status, "busy") || !strcmp(status, "no-answer") ||
          !strcmp(status, "failed") || !strcmp(status, "canceled"))) {
-        send_event(t, CCAI_EVENT_HANGUP, status);
+        Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
         tw_free(channel(x->ctx), t);
     } else if (t && status && !strcmp(status, "ringing")) {
-        send_event(t, CCAI_EVENT_RINGING, NULL);
+        Ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
     }
     Ccai_form_free(&f);
     Ccai_web_respond(x, 204, "text/plain", "", 0);
@@ -482,7 +464,7 @@ void Ccai_twilio_recording(ccai_http_exchange *x)
     tw_call *t = call_of(x);
     const char *url = Ccai_form_get(&f, "RecordingUrl");
     if (t && url)
-        send_event(t, CCAI_EVENT_RECORDING, url);
+        Ccai_call_notify(t->call, CCAI_EVENT_RECORDING, url);
     Ccai_form_free(&f);
     Ccai_web_respond(x, 204, "text/plain", "", 0);
 }
@@ -537,7 +519,7 @@ static void on_placed(ccai_status st, const Ccai_twilio_result *res, void *ud)
     } else if (t) {
         Ccai_log(&p->ctx->log, CCAI_LOG_ERROR, "twilio: cannot place call %s: %s", p->call_id,
                  res && res->error_message ? res->error_message : ccai_status_str(st));
-        send_event(t, CCAI_EVENT_HANGUP, "the call could not be placed");
+        Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "the call could not be placed");
         tw_free(tw, t);
     }
     ccai_free(p);

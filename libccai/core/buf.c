@@ -38,19 +38,27 @@ bool Ccai_buf_puts(Ccai_buf *b, const char *s)
     return Ccai_buf_append(b, s, strlen(s));
 }
 
+bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    bool ok = n >= 0 && buf_reserve(b, (size_t)n);
+    if (ok) {
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+    return ok;
+}
+
 bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    bool ok = Ccai_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n))
-        return false;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return true;
+    return ok;
 }
 
 char *Ccai_buf_steal(Ccai_buf *b)

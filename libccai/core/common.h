@@ -34,6 +34,7 @@ typedef struct Ccai_buf {
 bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
 bool Ccai_buf_puts(Ccai_buf *b, const char *s);
 bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
+bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
 /* Hand the data to the caller (never NULL on success: "" for empty). */
 char *Ccai_buf_steal(Ccai_buf *b);
 void Ccai_buf_reset(Ccai_buf *b);

@@ -249,10 +249,10 @@ static void listen(ccai_call *c)
         Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
 }
 
-static void goodbye_and_hangup(ccai_call *c)
+void Ccai_conv_goodbye(ccai_call *c, bool store)
 {
     Ccai_timer_stop(c->ctx, &c->silence);
-    Ccai_conv_say_phrase(c, CCAI_TTS_GOODBYE, false, true);
+    Ccai_conv_say_phrase(c, CCAI_TTS_GOODBYE, false, store);
     Ccai_call_hangup(c);
 }
 
@@ -1028,7 +1028,7 @@ void Ccai_conv_silence(ccai_call *c)
         return;
     }
     if (++c->silences > engine_of(c)->retry_max) {
-        goodbye_and_hangup(c);
+        Ccai_conv_goodbye(c, true);
         return;
     }
     Ccai_conv_say_phrase(c, CCAI_TTS_TIMEOUT_SILENCE, true, false);
@@ -1054,5 +1054,5 @@ void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
     Ccai_store_reminder_upsert(c->ctx->store, c->row.id, "Call back the customer",
                                "The transfer to a human agent failed; call the customer back.",
                                Ccai_wall_ms() + 3600 * 1000, "assistant", NULL);
-    goodbye_and_hangup(c);
+    Ccai_conv_goodbye(c, true);
 }

@@ -79,6 +79,9 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
                                   const char *tool_calls_json, const char *engine,
                                   int64_t *ret_seq);
 ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
+/* A channel reports to the engine: ccai_on_event() with an event of type
+ * carrying text (NULL = none). */
+ccai_status Ccai_call_notify(ccai_call *c, ccai_event_type type, const char *text);
 /* ccai_call_start() going on with the stored call call_id, whatever its
  * age or direction (a channel taking a call back after a restart).
  * CCAI_ERR_NOT_FOUND when there is no such call. */
@@ -108,6 +111,8 @@ void Ccai_conv_partial(ccai_call *c);
 void Ccai_conv_silence(ccai_call *c);
 void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
+/* Say goodbye (stored when store), then hang up. */
+void Ccai_conv_goodbye(ccai_call *c, bool store);
 
 /* Speak one sentence through the channel; stored as an assistant message
  * when engine is not NULL. false when the channel refused it. */

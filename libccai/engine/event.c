@@ -70,3 +70,15 @@ CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *ev, double confide
     ev->confidence = confidence;
     return CCAI_OK;
 }
+
+ccai_status Ccai_call_notify(ccai_call *c, ccai_event_type type, const char *text)
+{
+    ccai_event *ev = NULL;
+    ccai_status st = ccai_event_new(type, &ev);
+    if (st == CCAI_OK && text)
+        st = ccai_event_set_text(ev, text);
+    if (st == CCAI_OK)
+        st = ccai_on_event(c, ev);
+    ccai_event_free(ev);
+    return st;
+}

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +77,22 @@ static void exchange_free(ccai_http_exchange *x)
     for (size_t i = 0; i < x->n_params; i++)
         ccai_free(x->params[i]);
     ccai_free(x);
+}
+
+char *Ccai_web_public_url(const ccai_ctx *ctx, const char *fmt, ...)
+{
+    const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
+    size_t n = base ? strlen(base) : 0;
+    while (n && base[n - 1] == '/')
+        n--;
+    Ccai_buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    bool ok = Ccai_buf_append(&b, base ? base : "", n) && Ccai_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    char *url = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    return url;
 }
 
 const char *Ccai_web_header(const ccai_http_exchange *x, const char *name)

@@ -89,6 +89,11 @@ void Ccai_pages_metrics(ccai_http_exchange *x);
 /* Compare secrets in constant time (the length may leak, not the content). */
 bool Ccai_web_secret_equal(const char *a, const char *b);
 
+/* server.public_url without its trailing slashes, followed by the
+ * formatted suffix ("/acs/callback?call=..."): the URL a provider is given
+ * or signed. NULL on NOMEM. Freed with ccai_free(). */
+char *Ccai_web_public_url(const ccai_ctx *ctx, const char *fmt, ...) CCAI_PRINTF(2, 3);
+
 /* Count a provider webhook refused as not authentic (provider "twilio" or
  * "acs"; reason "signature", "token", "secret"...), in
  * ccai_webhooks_rejected_total. */

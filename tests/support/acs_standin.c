@@ -14,6 +14,7 @@
 #include <openssl/sha.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,23 @@ static int apply_fault(int fd, const acs_standin_fault *f)
     return reply_error(fd, f->status, code, msg, extra);
 }
 
+static char *jwks_of(const EVP_PKEY *key);
+
+/* The signing keys, made on first use (most tests never sign a callback,
+ * and RSA key generation is slow). Called with s->lock held. */
+static bool ensure_keys(acs_standin *s)
+{
+    if (s->jwks)
+        return true;
+    if (!s->sign_key)
+        s->sign_key = EVP_RSA_gen(2048);
+    if (!s->forge_key)
+        s->forge_key = EVP_RSA_gen(2048);
+    if (s->sign_key && s->forge_key)
+        s->jwks = jwks_of(s->sign_key);
+    return s->jwks != NULL;
+}
+
 /* The OpenID configuration and key set are public, as ACS's are. */
 static int route_public(acs_standin *s, int fd, const logged *r)
 {
@@ -379,7 +397,8 @@ static int route_public(acs_standin *s, int fd, const logged *r)
     }
     if (strcmp(r->target, "/calling/keys") == 0) {
         s->key_fetches++;
-        return reply(fd, 200, "application/json", NULL, s->jwks);
+        return ensure_keys(s) ? reply(fd, 200, "application/json", NULL, s->jwks)
+                              : reply_error(fd, 500, "InternalServerError", "no keys", NULL);
     }
     return 0;
 }
@@ -588,7 +607,11 @@ char *acs_standin_bearer(acs_standin *s, const char *audience, acs_standin_token
              "{\"iss\":\"%s\",\"aud\":\"%s\",\"exp\":%lld,\"nbf\":%lld,\"iat\":%lld}",
              ACS_STANDIN_ISSUER, how == ACS_TOKEN_WRONG_AUDIENCE ? "some-other-resource" : audience,
              exp, exp - 7200, exp - 7200);
-    return sign_token(how == ACS_TOKEN_FORGED ? s->forge_key : s->sign_key, header, payload);
+    pthread_mutex_lock(&s->lock);
+    bool keys = ensure_keys(s);
+    pthread_mutex_unlock(&s->lock);
+    return keys ? sign_token(how == ACS_TOKEN_FORGED ? s->forge_key : s->sign_key, header, payload)
+                : NULL;
 }
 
 int acs_standin_key_fetches(acs_standin *s)
@@ -701,10 +724,6 @@ acs_standin *acs_standin_start(const char *access_key)
     s->port = ntohs(a.sin_port);
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
     snprintf(s->host, sizeof s->host, "127.0.0.1:%d", s->port);
-    s->sign_key = EVP_RSA_gen(2048);
-    s->forge_key = EVP_RSA_gen(2048);
-    if (!s->sign_key || !s->forge_key || !(s->jwks = jwks_of(s->sign_key)))
-        goto fail;
     if (pthread_create(&s->thread, NULL, server_main, s) != 0)
         goto fail;
     return s;
