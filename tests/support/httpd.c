@@ -1,4 +1,5 @@
 #include "support/httpd.h"
+#include "support/wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -164,20 +165,11 @@ test_httpd *test_httpd_start(test_handler handler, void *ud)
     h->handler = handler;
     h->ud = ud;
     pthread_mutex_init(&h->lock, NULL);
-    h->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(h->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof a;
-    if (bind(h->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(h->listen_fd, 64) != 0 ||
-        getsockname(h->listen_fd, (struct sockaddr *)&a, &alen) != 0) {
-        close(h->listen_fd);
+    if ((h->listen_fd = wire_listen_loopback(64, &h->port)) < 0) {
+        pthread_mutex_destroy(&h->lock);
         free(h);
         return NULL;
     }
-    h->port = ntohs(a.sin_port);
     if (pthread_create(&h->thread, NULL, accept_main, h) != 0) {
         close(h->listen_fd);
         free(h);

@@ -660,18 +660,8 @@ twilio_standin *twilio_standin_start(const char *account_sid, const char *auth_t
     free(enc);
     if (!s->expected_auth || pipe(s->wake) != 0)
         goto fail;
-    s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof a;
-    if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(s->listen_fd, 64) != 0 ||
-        getsockname(s->listen_fd, (struct sockaddr *)&a, &alen) != 0)
+    if ((s->listen_fd = wire_listen_loopback(64, &s->port)) < 0)
         goto fail;
-    s->port = ntohs(a.sin_port);
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
     if (pthread_create(&s->thread, NULL, server_main, s) != 0)
         goto fail;

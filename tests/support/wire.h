@@ -32,6 +32,9 @@ const char *wire_find_header(const char *head, const char *name, size_t *ret_len
 int wire_write_all(int fd, const char *p, size_t n);
 /* The reason phrase of a status code ("Status" for those not listed). */
 const char *wire_reason(int status);
+/* A listening TCP socket on 127.0.0.1, ephemeral port (SO_REUSEADDR):
+ * the descriptor, -1 on failure; *ret_port its port. */
+int wire_listen_loopback(int backlog, int *ret_port);
 /* Sleep, resuming after signals. */
 void wire_sleep_ms(int ms);
 
