@@ -239,6 +239,27 @@ void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, cons
                       : NULL);
 }
 
+void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail)
+{
+    const char *d = detail && *detail ? detail : ccai_status_str(st);
+    switch (st) {
+    case CCAI_ERR_STORE:
+        /* A lock, a full disk, a read-only file: worth retrying later. */
+        Ccai_web_add_header(x, "Retry-After", CCAI_WEB_STORE_RETRY_AFTER);
+        Ccai_web_error(x, 503, "the database is unavailable", d);
+        return;
+    case CCAI_ERR_NOMEM: Ccai_web_error(x, 500, "out of memory", NULL); return;
+    case CCAI_ERR_INVALID_ARG:
+    case CCAI_ERR_VALIDATION:
+    case CCAI_ERR_PARSE: Ccai_web_error(x, 400, message, d); return;
+    case CCAI_ERR_LIMIT: Ccai_web_error(x, 413, message, d); return;
+    case CCAI_ERR_NOT_FOUND: Ccai_web_error(x, 404, message, d); return;
+    case CCAI_ERR_STATE:
+    case CCAI_ERR_CONFLICT: Ccai_web_error(x, 409, message, d); return;
+    default: Ccai_web_error(x, 500, message, d); return;
+    }
+}
+
 /* Authentication ------------------------------------------------------------- */
 
 static bool loopback(const char *addr)
