@@ -75,9 +75,13 @@ void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, c
 /* Seconds a client waits before retrying after a store failure. */
 #define CCAI_WEB_STORE_RETRY_AFTER "2"
 
-/* Authentication of the REST API: the bearer token (server.api_token), or
- * a loopback peer when no token is configured. Answers 401 itself and
- * returns false when refused. */
+/* Authentication of the REST API: the bearer token (server.api_token);
+ * without a token, a client of this machine talking to it directly (a
+ * loopback peer, no proxy header, a Host naming this machine). Answers 401
+ * (403 without a token: nothing to authenticate with) and returns false
+ * when refused. Without a token the router also refuses, on every route but
+ * the provider webhooks, a Host that is not this machine's or the public
+ * URL's (421) and an Origin of another site (403). */
 bool Ccai_web_authorized(ccai_http_exchange *x);
 /* The same, also accepting ?token= (report pages opened in a browser). */
 bool Ccai_web_authorized_page(ccai_http_exchange *x);
