@@ -104,6 +104,14 @@ static uint64_t linger_ms(const chat_call *ch)
            1000u;
 }
 
+/* Run on_end in ms; idle: it waits for the client, no work in flight. */
+static void schedule_end(chat_call *ch, uint64_t ms, bool idle)
+{
+    Ccai_timer_stop(ch->ctx, &ch->end);
+    Ccai_timer_set_idle(&ch->end, idle);
+    Ccai_timer_start(ch->ctx, &ch->end, ms);
+}
+
 /* The bot hung up or transferred: end the call outside the engine's
  * callbacks; then the chat waits for the client (or goes if it was told). */
 static void on_end(Ccai_timer *t, void *ud)
@@ -115,13 +123,13 @@ static void on_end(Ccai_timer *t, void *ud)
                              ? Ccai_call_notify(ch->call, CCAI_EVENT_TRANSFER_OK, "http chat")
                              : Ccai_call_notify(ch->call, CCAI_EVENT_HANGUP, "the bot hung up");
         if (st == CCAI_ERR_STORE && ++ch->end_tries < CHAT_END_TRIES) {
-            Ccai_timer_start(ch->ctx, &ch->end, 1000);
+            schedule_end(ch, 1000, false);
             return;
         }
         ccai_call_free(ch->call);
         ch->call = NULL;
         if (!ch->release) {
-            Ccai_timer_start(ch->ctx, &ch->end, linger_ms(ch));
+            schedule_end(ch, linger_ms(ch), true);
             return;
         }
     }
@@ -164,7 +172,7 @@ static void answer(chat_call *ch, ccai_http_exchange *x, bool acks)
         drop_kept(ch, ch->n_kept);
     if (ch->ended && !acks) {
         ch->release = true;
-        Ccai_timer_start(ch->ctx, &ch->end, 0);
+        schedule_end(ch, 0, false);
     }
     Ccai_web_json(x, 200, doc);
 }
@@ -234,7 +242,7 @@ static int op_transfer(ccai_call *c, const char *number, void *ud)
     if (!Ccai_str_replace(&ch->transfer, number))
         return -1;
     ch->ended = true;
-    Ccai_timer_start(ch->ctx, &ch->end, 0);
+    schedule_end(ch, 0, false);
     return Ccai_outbox_transfer(&ch->out, number);
 }
 
@@ -243,7 +251,7 @@ static int op_hangup(ccai_call *c, void *ud)
     CCAI_UNUSED(c);
     chat_call *ch = ud;
     ch->ended = true;
-    Ccai_timer_start(ch->ctx, &ch->end, 0);
+    schedule_end(ch, 0, false);
     Ccai_outbox_hangup(&ch->out);
     return 0;
 }

@@ -287,6 +287,28 @@ static void test_disk_full(void **state)
     stop(&s);
 }
 
+/* Open chats wait for their clients, they are no work in flight: SIGTERM
+ * stops the server at once rather than after the whole grace period. */
+static void test_open_chat_does_not_hold_shutdown(void **state)
+{
+    (void)state;
+    srv s;
+    start(&s);
+    char path[96], next[96];
+    start_chat(&s, path, next);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(server_proc_stop(s.pid, SIGTERM), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s_taken = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (s_taken >= 5.0)
+        fail_msg("SIGTERM took %.1f s with one idle chat open", s_taken);
+    standin_stop(s.llm);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -299,6 +321,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_abandoned_poll),
         cmocka_unit_test(test_text_too_long),
         cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_open_chat_does_not_hold_shutdown),
     };
     int rc = cmocka_run_group_tests_name("server-chat", tests, NULL, NULL);
     curl_global_cleanup();
