@@ -39,8 +39,8 @@ bool Ccai_hostport_host(const char *s, size_t len, char out[CCAI_HOST_MAX + 1])
             return false;
     }
     if (hl && h[hl - 1] == '.')
-        hl--;
-    if (!hl || hl > CCAI_HOST_MAX)
+        hl--; /* the root of the DNS: "localhost." is "localhost" */
+    if (!hl || hl > CCAI_HOST_MAX || h[hl - 1] == '.')
         return false;
     for (size_t i = 0; i < hl; i++) {
         unsigned char c = (unsigned char)h[i];

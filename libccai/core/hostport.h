@@ -12,7 +12,8 @@
  * Host header, server.listen), into out: lowercase, without the brackets
  * and without one trailing dot. false when malformed: empty, a port that is
  * not 0..65535, unbalanced brackets, an IPv6 address without brackets,
- * spaces or control bytes, longer than CCAI_HOST_MAX. */
+ * spaces, control bytes, '/', '@', two trailing dots, longer than
+ * CCAI_HOST_MAX. */
 bool Ccai_hostport_host(const char *s, size_t len, char out[CCAI_HOST_MAX + 1]);
 
 /* host (as from Ccai_hostport_host) names this machine: "localhost", an

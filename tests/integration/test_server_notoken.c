@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,29 @@
 #include <unistd.h>
 
 static const char *server_path;
+
+/* Servers still running: a failed test leaves no process behind. */
+static pid_t live[8];
+
+static void track(pid_t pid, bool on)
+{
+    for (size_t i = 0; i < sizeof live / sizeof *live; i++) {
+        if (on ? live[i] == 0 : live[i] == pid) {
+            live[i] = on ? pid : 0;
+            return;
+        }
+    }
+}
+
+static int kill_leftovers(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof live / sizeof *live; i++) {
+        if (live[i] > 0)
+            server_proc_stop(live[i], SIGKILL);
+    }
+    return 0;
+}
 
 typedef struct srv {
     pid_t pid;
@@ -41,6 +65,7 @@ static void start(srv *s, const char *token_env)
                     (char *)"CONFIG_YAML=", (char *)token_env, NULL};
     s->pid = server_proc_start(server_path, envp, s->log, &s->port);
     assert_true(s->pid > 0);
+    track(s->pid, true);
 }
 
 static char *slurp(const char *path)
@@ -56,6 +81,7 @@ static char *slurp(const char *path)
 
 static void stop(srv *s)
 {
+    track(s->pid, false);
     assert_int_equal(server_proc_stop(s->pid, SIGTERM), 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
@@ -156,8 +182,10 @@ static void test_refuses_to_start(void **state)
     srv s = {0};
     s.pid = server_proc_start(server_path, with_token, "/dev/null", &s.port);
     assert_true(s.pid > 0);
+    track(s.pid, true);
     const char *tok[] = {"Authorization: Bearer tok", NULL};
     assert_int_equal(request(&s, "GET", "/call", NULL, tok, err), 200);
+    track(s.pid, false);
     assert_int_equal(server_proc_stop(s.pid, SIGTERM), 0);
 }
 
@@ -215,7 +243,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_refuses_to_start),
         cmocka_unit_test(test_local_only),
     };
-    int rc = cmocka_run_group_tests_name("server-notoken", tests, NULL, NULL);
+    int rc = cmocka_run_group_tests_name("server-notoken", tests, NULL, kill_leftovers);
     curl_global_cleanup();
     return rc;
 }
