@@ -353,12 +353,15 @@ int cmd_chat(cli *c, int argc, char **argv)
                          op_sms,
                          NULL,
                          op_state};
-    char initiate[128] = "";
-    if (lang)
-        snprintf(initiate, sizeof initiate, "{\"lang\":{\"default_short_code\":\"%.32s\"}}", lang);
-    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL,
-                          lang ? initiate : NULL,   NULL,         resume};
-    ccai_status st = ccai_call_start(c->ctx, &p, &ops, &ch, &ch.call);
+    /* The call's settings as JSON built by jansson: --lang is data. */
+    json_t *init = lang ? json_pack("{s:{s:s}}", "lang", "default_short_code", lang) : NULL;
+    char *initiate = init ? json_dumps(init, JSON_COMPACT) : NULL;
+    json_decref(init);
+    ccai_call_params p = {
+        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL, initiate, NULL, resume};
+    ccai_status st =
+        lang && !initiate ? CCAI_ERR_NOMEM : ccai_call_start(c->ctx, &p, &ops, &ch, &ch.call);
+    free(initiate);
     if (st != CCAI_OK) {
         fprintf(stderr, "ccai-cli: chat: cannot start the call: %s: %s\n", ccai_status_str(st),
                 ccai_ctx_errmsg(c->ctx));

@@ -945,17 +945,25 @@ static json_t *chat_answer(const reply *r, int json)
     return doc;
 }
 
-/* POST path with body; print the answer and follow "more" until the bot
- * listens or the call ends. 1 when the call ended, 0 when it listens,
- * an exit code + 100 on failure. */
-static int chat_exchange(client *cl, const char *id, const char *path, const char *body, int json,
-                         char *ret_id, size_t id_len)
+/* POST path with msg (its "after" set to *seq, the "seq" of the last
+ * answer received: an answer lost on the way is sent again); print the
+ * answer and follow "more" until the bot listens or the call ends. 1 when
+ * the call ended, 0 when it listens, an exit code + 100 on failure. */
+static int chat_exchange(client *cl, const char *id, const char *path, json_t *msg, json_int_t *seq,
+                         int json, char *ret_id, size_t id_len)
 {
     char next[128];
     for (;;) {
         reply r;
         memset(&r, 0, sizeof r);
+        char *body = NULL;
+        if (!msg || (*seq >= 0 && json_object_set_new(msg, "after", json_integer(*seq)) != 0) ||
+            !(body = json_dumps(msg, JSON_COMPACT))) {
+            free(body);
+            return 101;
+        }
         int rc = request(cl, "POST", path, body, &r);
+        free(body);
         if (rc != EXIT_SUCCESS) {
             reply_free(&r);
             return 100 + rc;
@@ -971,6 +979,8 @@ static int chat_exchange(client *cl, const char *id, const char *path, const cha
             snprintf(ret_id, id_len, "%s", json_string_value(json_object_get(doc, "call_id")));
         int ended = json_is_true(json_object_get(doc, "ended"));
         int more = json_is_true(json_object_get(doc, "more"));
+        if (json_is_integer(json_object_get(doc, "seq")))
+            *seq = json_integer_value(json_object_get(doc, "seq"));
         json_decref(doc);
         if (ended)
             return 1;
@@ -979,7 +989,7 @@ static int chat_exchange(client *cl, const char *id, const char *path, const cha
         /* The bot is still answering: ask for the rest. */
         snprintf(next, sizeof next, "/chat/%s/next", id ? id : ret_id);
         path = next;
-        body = "";
+        json_object_clear(msg);
     }
 }
 
@@ -990,11 +1000,10 @@ int remote_chat(cli *c, FILE *in, int interactive, int json, const char *phone, 
     if (rc != EXIT_SUCCESS)
         return rc;
     json_t *start = json_pack("{s:s?, s:s?}", "phone_number", phone, "lang", lang);
-    char *body = start ? json_dumps(start, JSON_COMPACT) : NULL;
-    json_decref(start);
     char id[64] = "";
-    int st = body ? chat_exchange(&cl, NULL, "/chat", body, json, id, sizeof id) : 101;
-    free(body);
+    json_int_t seq = -1; /* none yet: the first request acknowledges nothing */
+    int st = chat_exchange(&cl, NULL, "/chat", start, &seq, json, id, sizeof id);
+    json_decref(start);
     if (!json && st < 100)
         printf("call %s over %.*s (type /quit to hang up)\n", id, (int)cl.base_len, cl.base);
     char path[128], line[4096];
@@ -1020,10 +1029,8 @@ int remote_chat(cli *c, FILE *in, int interactive, int json, const char *phone, 
             else
                 msg = json_pack("{s:s}", "text", line);
         }
-        char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+        st = chat_exchange(&cl, id, path, msg, &seq, json, NULL, 0);
         json_decref(msg);
-        st = text ? chat_exchange(&cl, id, path, text, json, NULL, 0) : 101;
-        free(text);
     }
     if (st == 1 && *id && !json) {
         printf("\n--- call %s ended; its report: ", id);

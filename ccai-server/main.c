@@ -409,6 +409,13 @@ int main(int argc, char **argv)
     rc = listen_on(&s);
     if (rc != EXIT_SUCCESS)
         goto out;
+    const char *token = ccai_config_get(s.cfg, "server.api_token");
+    log_line(CCAI_LOG_INFO,
+             token ? "auth: token mode: the API needs Authorization: Bearer <server.api_token>"
+                   : "auth: no-token mode: serving this machine only (loopback clients asking "
+                     "for localhost, no proxy, no page of another site); set "
+                     "SERVER__API_TOKEN to serve others",
+             NULL);
     struct event *sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
     struct event *sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
     if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL)) {

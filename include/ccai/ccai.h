@@ -463,8 +463,10 @@ CCAI_EXPORT void ccai_ctx_socket_action(ccai_ctx *ctx, int fd, int events);
 CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
 
 /**
- * Non-zero while the context has work in flight (transfers, timers). Simple
- * hosts run their loop until it returns 0. @since 0.1
+ * Non-zero while the context has work in flight (transfers, timers), not
+ * counting the timers that wait for somebody else (a call's silence
+ * timeout): a call waiting for its caller is no work. Simple hosts run their
+ * loop until it returns 0. @since 0.1
  */
 CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);
 

@@ -7,12 +7,27 @@
  *   POST /chat/{id}/next                                   -> more of it
  *
  * An answer is {"call_id", "say": [{"text","style","lang"}], "more": bool,
- * "listening": bool, "ended": bool, "transfer": "+33..."|null}. It comes as
- * soon as the bot said something: with "more" true the client asks
- * /next for the rest (sentences stream while the LLM writes). */
+ * "listening": bool, "ended": bool, "transfer": "+33..."|null, "seq": N}. It
+ * comes as soon as the bot said something: with "more" true the client asks
+ * /next for the rest (sentences stream while the LLM writes).
+ *
+ * Nothing the bot says is lost to the client:
+ *  - a request that is cancelled (the client closed its connection) takes
+ *    nothing with it: what the bot says meanwhile waits for the next one;
+ *  - "seq" counts the sentences handed out so far; a client that sends it
+ *    back as "after" on its next request (any of the above) gets again the
+ *    sentences handed to a request it never saw the answer of (a connection
+ *    that died silently). Without "after", everything handed out counts as
+ *    received.
+ *
+ * A chat is a call like any other: the engine's silence timer runs, so a
+ * client that goes away ends its call with the goodbye of the silence rules.
+ * Once the call is over, the chat keeps what the client did not get yet for
+ * one silence timeout, then goes. server.max_chats caps the chats open. */
 #include "channels/chat_http.h"
 
 #include "channels/outbox.h"
+#include "config/config.h"
 #include "core/json.h"
 #include "engine/engine.h"
 #include "web/web.h"
@@ -20,18 +35,50 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Sentences kept for a client that may have missed them: the oldest go
+ * beyond this. */
+#define CHAT_KEEP_MAX 128
+/* Ending a call whose store fails: tries, one a second. */
+#define CHAT_END_TRIES 30
+
+/* A sentence handed to a request, kept until the client acknowledges it. */
+typedef struct chat_line {
+    char *text;
+    char *lang;
+    ccai_style style;
+} chat_line;
+
 typedef struct chat_call {
     struct chat_call *next;
     ccai_ctx *ctx;
-    ccai_call *call;
-    Ccai_outbox out;
-    Ccai_timer end; /* ends the call once a hang-up or transfer went out */
-    bool transfer_ok;
+    ccai_call *call; /* NULL once the call is over (the chat lingers) */
+    char id[40];
+    Ccai_outbox out; /* what the bot did that no request took yet */
+    chat_line *kept; /* handed out, not acknowledged: sentences seq - n_kept + 1 .. seq */
+    size_t n_kept;
+    uint64_t seq;      /* sentences handed out */
+    bool listening;    /* the bot waits for the caller */
+    bool ended;        /* the bot hung up or transferred */
+    char *transfer;    /* where to */
+    bool waiting_acks; /* the waiting request sent "after" */
+    bool release;      /* the client was told the end: go */
+    int end_tries;     /* ending the call failed (store) this many times */
+    Ccai_timer end;    /* ends the call, then the chat */
 } chat_call;
 
 static chat_call **list_of(ccai_ctx *ctx)
 {
     return (chat_call **)&ctx->chats;
+}
+
+static void drop_kept(chat_call *ch, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ccai_free(ch->kept[i].text);
+        ccai_free(ch->kept[i].lang);
+    }
+    memmove(ch->kept, ch->kept + n, (ch->n_kept - n) * sizeof *ch->kept);
+    ch->n_kept -= n;
 }
 
 static void chat_free(chat_call *ch)
@@ -44,53 +91,125 @@ static void chat_free(chat_call *ch)
     }
     Ccai_timer_stop(ch->ctx, &ch->end);
     Ccai_outbox_free(&ch->out);
+    drop_kept(ch, ch->n_kept);
+    ccai_free(ch->kept);
+    ccai_free(ch->transfer);
     ccai_call_free(ch->call);
     ccai_free(ch);
 }
 
-static void send_event(chat_call *ch, ccai_event_type type, const char *text)
+static uint64_t linger_ms(const chat_call *ch)
 {
-    ccai_event *ev = NULL;
-    if (ccai_event_new(type, &ev) != CCAI_OK)
-        return;
-    if (!text || ccai_event_set_text(ev, text) == CCAI_OK)
-        ccai_on_event(ch->call, ev);
-    ccai_event_free(ev);
+    return (uint64_t)Ccai_config_int(ch->ctx->cfg, "conversation.phone_silence_timeout_sec", 20) *
+           1000u;
 }
 
-/* The bot hung up or transferred, and the client was told: end the call
- * outside the engine's callbacks. */
+/* Run on_end in ms; idle: it waits for the client, no work in flight. */
+static void schedule_end(chat_call *ch, uint64_t ms, bool idle)
+{
+    Ccai_timer_stop(ch->ctx, &ch->end);
+    Ccai_timer_set_idle(&ch->end, idle);
+    Ccai_timer_start(ch->ctx, &ch->end, ms);
+}
+
+/* The bot hung up or transferred: end the call outside the engine's
+ * callbacks; then the chat waits for the client (or goes if it was told). */
 static void on_end(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     chat_call *ch = ud;
-    if (ch->transfer_ok)
-        send_event(ch, CCAI_EVENT_TRANSFER_OK, "http chat");
-    else
-        send_event(ch, CCAI_EVENT_HANGUP, "the bot hung up");
+    if (ch->call) {
+        ccai_status st = ch->transfer
+                             ? Ccai_call_notify(ch->call, CCAI_EVENT_TRANSFER_OK, "http chat")
+                             : Ccai_call_notify(ch->call, CCAI_EVENT_HANGUP, "the bot hung up");
+        if (st == CCAI_ERR_STORE && ++ch->end_tries < CHAT_END_TRIES) {
+            schedule_end(ch, 1000, false);
+            return;
+        }
+        ccai_call_free(ch->call);
+        ch->call = NULL;
+        if (!ch->release) {
+            schedule_end(ch, linger_ms(ch), true);
+            return;
+        }
+    }
     chat_free(ch);
 }
 
-static void render_json(Ccai_outbox *o, ccai_http_exchange *x, void *ud)
+/* Hand the queued sentences to x, with every one the client may have
+ * missed, and the bot's state. */
+static void answer(chat_call *ch, ccai_http_exchange *x, bool acks)
 {
-    chat_call *ch = ud;
-    json_t *say = json_array();
-    for (size_t i = 0; say && i < o->n; i++)
-        json_array_append_new(say, json_pack("{s:s, s:s, s:s}", "text", o->text[i], "style",
-                                             ccai_style_str(o->style[i]), "lang", o->lang[i]));
-    bool ended = o->hangup || o->dial;
-    json_t *doc =
-        say ? json_pack("{s:s, s:o, s:b, s:b, s:b, s:s?}", "call_id", ccai_call_id(ch->call), "say",
-                        say, "more", !o->listening && !ended, "listening", o->listening && !ended,
-                        "ended", ended, "transfer", o->dial)
-            : NULL;
-    if (ended) {
-        ch->transfer_ok = o->dial != NULL;
-        Ccai_timer_start(ch->ctx, &ch->end, 0);
+    Ccai_outbox *o = &ch->out;
+    /* o->n <= CCAI_OUTBOX_MAX < CHAT_KEEP_MAX: the excess is all kept. */
+    if (ch->n_kept + o->n > CHAT_KEEP_MAX)
+        drop_kept(ch, ch->n_kept + o->n - CHAT_KEEP_MAX);
+    chat_line *kept = Ccai_realloc(ch->kept, (ch->n_kept + o->n + 1) * sizeof *kept);
+    if (!kept) {
+        Ccai_web_error(x, 500, "out of memory", NULL);
+        return;
     }
+    ch->kept = kept;
+    for (size_t i = 0; i < o->n; i++) {
+        kept[ch->n_kept++] = (chat_line){o->text[i], o->lang[i], o->style[i]};
+        ccai_free(o->voice[i]);
+        ch->seq++;
+    }
+    o->n = 0;
     Ccai_outbox_reset(o);
+    json_t *say = json_array();
+    for (size_t i = 0; say && i < ch->n_kept; i++)
+        json_array_append_new(say, json_pack("{s:s, s:s, s:s}", "text", kept[i].text, "style",
+                                             ccai_style_str(kept[i].style), "lang", kept[i].lang));
+    bool listening = ch->listening && !ch->ended;
+    json_t *doc =
+        say ? json_pack("{s:s, s:o, s:b, s:b, s:b, s:s?, s:I}", "call_id", ch->id, "say", say,
+                        "more", !listening && !ch->ended, "listening", listening, "ended",
+                        ch->ended, "transfer", ch->transfer, "seq", (json_int_t)ch->seq)
+            : NULL;
+    /* A client that does not acknowledge got it all, as far as we know. */
+    if (!acks)
+        drop_kept(ch, ch->n_kept);
+    if (ch->ended && !acks) {
+        ch->release = true;
+        schedule_end(ch, 0, false);
+    }
     Ccai_web_json(x, 200, doc);
 }
+
+static void render(Ccai_outbox *o, ccai_http_exchange *x, void *ud)
+{
+    CCAI_UNUSED(o);
+    chat_call *ch = ud;
+    answer(ch, x, ch->waiting_acks);
+}
+
+/* Something to hand out now: sentences, the bot's turn being over, or the
+ * end of the call. */
+static bool ready(const chat_call *ch)
+{
+    return ch->out.n || ch->n_kept || ch->listening || ch->ended;
+}
+
+static void answer_or_wait(chat_call *ch, ccai_http_exchange *x, bool acks)
+{
+    if (ready(ch)) {
+        answer(ch, x, acks);
+        return;
+    }
+    if (ch->out.waiting) {
+        /* The client sent another request: the older one is abandoned. */
+        ccai_http_exchange *old = ch->out.waiting;
+        ch->out.waiting = NULL;
+        old->route_state = NULL;
+        old->on_cancel = NULL;
+        Ccai_web_error(old, 409, "superseded", "a newer request of this chat took the answer");
+    }
+    ch->waiting_acks = acks;
+    Ccai_outbox_answer_or_wait(&ch->out, x);
+}
+
+/* Ops: what the bot does. ------------------------------------------------- */
 
 static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
 {
@@ -102,33 +221,46 @@ static int op_listen(ccai_call *c, const char *lang, void *ud)
 {
     CCAI_UNUSED(c);
     CCAI_UNUSED(lang);
-    Ccai_outbox_listen(&((chat_call *)ud)->out);
+    chat_call *ch = ud;
+    ch->listening = true;
+    Ccai_outbox_listen(&ch->out);
     return 0;
 }
 
 static int op_stop(ccai_call *c, void *ud)
 {
+    /* Text cannot be taken back: what was said stays for the client. */
     CCAI_UNUSED(c);
-    Ccai_outbox_clear(&((chat_call *)ud)->out);
+    CCAI_UNUSED(ud);
     return 0;
 }
 
 static int op_transfer(ccai_call *c, const char *number, void *ud)
 {
     CCAI_UNUSED(c);
-    return Ccai_outbox_transfer(&((chat_call *)ud)->out, number);
+    chat_call *ch = ud;
+    if (!Ccai_str_replace(&ch->transfer, number))
+        return -1;
+    ch->ended = true;
+    schedule_end(ch, 0, false);
+    return Ccai_outbox_transfer(&ch->out, number);
 }
 
 static int op_hangup(ccai_call *c, void *ud)
 {
     CCAI_UNUSED(c);
-    Ccai_outbox_hangup(&((chat_call *)ud)->out);
+    chat_call *ch = ud;
+    ch->ended = true;
+    schedule_end(ch, 0, false);
+    Ccai_outbox_hangup(&ch->out);
     return 0;
 }
 
 static const ccai_call_ops chat_ops = {
     CCAI_CALL_OPS_VERSION, op_say, op_stop, op_listen, op_transfer, op_hangup, NULL, NULL, NULL,
 };
+
+/* Requests ----------------------------------------------------------------- */
 
 static json_t *body_json(ccai_http_exchange *x, bool required)
 {
@@ -139,7 +271,10 @@ static json_t *body_json(ccai_http_exchange *x, bool required)
     json_t *v = Ccai_json_load(x->body, x->body_len, &e, &st);
     if (!json_is_object(v)) {
         json_decref(v);
-        Ccai_web_error(x, 400, "invalid JSON body", "expected a JSON object");
+        if (st == CCAI_ERR_NOMEM)
+            Ccai_web_error(x, 500, "out of memory", NULL);
+        else
+            Ccai_web_error(x, 400, "invalid JSON body", "expected a JSON object");
         return NULL;
     }
     return v;
@@ -149,54 +284,186 @@ static chat_call *find(ccai_http_exchange *x)
 {
     const char *id = Ccai_web_param(x, 0);
     for (chat_call *ch = *list_of(x->ctx); ch; ch = ch->next) {
-        if (strcmp(ccai_call_id(ch->call), id) == 0)
+        if (strcmp(ch->id, id) == 0)
             return ch;
     }
     Ccai_web_error(x, 404, "no such chat", id);
     return NULL;
 }
 
+/* "after": the client got every sentence up to it; the ones after it are
+ * handed out again. *ret_acks tells whether the request carried it. */
+static bool take_ack(chat_call *ch, ccai_http_exchange *x, const json_t *body, bool *ret_acks)
+{
+    const json_t *after = json_object_get(body, "after");
+    *ret_acks = after != NULL;
+    if (!after) {
+        drop_kept(ch, ch->n_kept);
+        return true;
+    }
+    if (!json_is_integer(after) || json_integer_value(after) < 0) {
+        Ccai_web_error(x, 400, "invalid body",
+                       "after: the \"seq\" of the last answer received (an integer >= 0)");
+        return false;
+    }
+    uint64_t acked = (uint64_t)json_integer_value(after);
+    uint64_t first = ch->seq - ch->n_kept + 1; /* seq of kept[0] */
+    if (acked >= ch->seq)
+        drop_kept(ch, ch->n_kept);
+    else if (acked >= first)
+        drop_kept(ch, (size_t)(acked - first + 1));
+    return true;
+}
+
+/* The open chats (calls not over). */
+static size_t open_chats(ccai_ctx *ctx)
+{
+    size_t n = 0;
+    for (const chat_call *ch = *list_of(ctx); ch; ch = ch->next)
+        n += ch->call != NULL;
+    return n;
+}
+
+/* The "lang" of POST /chat: one of the available languages, else NULL
+ * with the error answered. */
+static bool valid_lang(ccai_http_exchange *x, const json_t *v)
+{
+    const json_t *avail =
+        json_object_get(Ccai_config_json(x->ctx->cfg, "conversation.initiate.lang"), "availables");
+    const char *lang = json_string_value(v);
+    Ccai_buf codes = {0};
+    size_t i;
+    const json_t *e;
+    json_array_foreach(avail, i, e)
+    {
+        const char *code = json_string_value(json_object_get(e, "short_code"));
+        if (lang && code && strcmp(code, lang) == 0) {
+            Ccai_buf_free(&codes);
+            return true;
+        }
+        if (code && !Ccai_buf_printf(&codes, "%s%s", codes.len ? ", " : "", code)) {
+            Ccai_buf_free(&codes);
+            Ccai_web_error(x, 500, "out of memory", NULL);
+            return false;
+        }
+    }
+    char *detail = lang && strlen(lang) <= 35
+                       ? Ccai_asprintf("lang: \"%s\" is not one of the available languages (%s)",
+                                       lang, codes.data ? codes.data : "none")
+                       : Ccai_asprintf("lang: expected one of the available languages (%s)",
+                                       codes.data ? codes.data : "none");
+    Ccai_buf_free(&codes);
+    if (detail)
+        Ccai_web_error(x, 400, "invalid body", detail);
+    else
+        Ccai_web_error(x, 500, "out of memory", NULL);
+    ccai_free(detail);
+    return false;
+}
+
 void Ccai_chat_start(ccai_http_exchange *x)
 {
+    int64_t max = Ccai_config_int(x->ctx->cfg, "server.max_chats", 1000);
+    if (open_chats(x->ctx) >= (uint64_t)max) {
+        char after[24];
+        snprintf(
+            after, sizeof after, "%lld",
+            (long long)Ccai_config_int(x->ctx->cfg, "conversation.phone_silence_timeout_sec", 20));
+        Ccai_web_add_header(x, "Retry-After", after);
+        Ccai_web_error(x, 503, "too many open chats",
+                       "server.max_chats are open: retry when one has ended");
+        return;
+    }
     json_t *body = body_json(x, false);
     if (!body)
         return;
-    const char *phone = json_string_value(json_object_get(body, "phone_number"));
-    const char *lang = json_string_value(json_object_get(body, "lang"));
-    char initiate[96] = "";
-    if (lang && strlen(lang) < 32)
-        snprintf(initiate, sizeof initiate, "{\"lang\":{\"default_short_code\":\"%s\"}}", lang);
+    const json_t *phone_v = json_object_get(body, "phone_number");
+    const json_t *lang_v = json_object_get(body, "lang");
+    if (phone_v && !json_is_string(phone_v)) {
+        json_decref(body);
+        Ccai_web_error(x, 400, "invalid body", "phone_number: expected an E.164 string");
+        return;
+    }
+    if (lang_v && !valid_lang(x, lang_v)) {
+        json_decref(body);
+        return;
+    }
+    /* The call's settings are built as JSON, never pasted into text. */
+    json_t *init = lang_v ? json_pack("{s:{s:O}}", "lang", "default_short_code", lang_v) : NULL;
+    char *initiate = init ? Ccai_json_dump(init, JSON_COMPACT) : NULL;
+    json_decref(init);
     chat_call *ch = Ccai_calloc(1, sizeof *ch);
-    if (!ch) {
+    if (!ch || (lang_v && !initiate)) {
+        ccai_free(ch);
+        ccai_free(initiate);
         json_decref(body);
         Ccai_web_error(x, 500, "out of memory", NULL);
         return;
     }
     ch->ctx = x->ctx;
-    Ccai_outbox_init(&ch->out, render_json, ch);
+    Ccai_outbox_init(&ch->out, render, ch);
     Ccai_timer_init(&ch->end, on_end, ch);
+    const char *phone = json_string_value(phone_v);
     ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
                           CCAI_INBOUND,
                           phone ? phone : "+33612345678",
                           NULL,
                           "http-chat",
                           NULL,
-                          *initiate ? initiate : NULL,
+                          initiate,
                           NULL,
                           0};
     ccai_status st = ccai_call_start(x->ctx, &p, &chat_ops, ch, &ch->call);
     json_decref(body);
+    ccai_free(initiate);
     if (st != CCAI_OK) {
         ccai_free(ch);
-        Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "cannot start the chat",
-                       ccai_ctx_errmsg(x->ctx));
+        Ccai_web_fail(x, st, "cannot start the chat", ccai_ctx_errmsg(x->ctx));
         return;
     }
-    ch->call->channel_silence = true; /* the client says when there was silence */
+    snprintf(ch->id, sizeof ch->id, "%s", ccai_call_id(ch->call));
     ch->next = *list_of(x->ctx);
     *list_of(x->ctx) = ch;
-    send_event(ch, CCAI_EVENT_CONNECTED, NULL);
-    Ccai_outbox_answer_or_wait(&ch->out, x);
+    st = Ccai_call_notify(ch->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st != CCAI_OK) {
+        Ccai_web_fail(x, st, "cannot start the chat", ccai_call_errmsg(ch->call));
+        chat_free(ch);
+        return;
+    }
+    answer_or_wait(ch, x, false);
+}
+
+/* A text, DTMF or SMS field: a string of at most CCAI_EVENT_TEXT_MAX bytes
+ * (413 beyond). NULL when absent or empty; *ret_bad when answered. */
+static const char *caller_field(ccai_http_exchange *x, const json_t *body, const char *name,
+                                bool *ret_bad)
+{
+    const json_t *v = json_object_get(body, name);
+    if (!v)
+        return NULL;
+    const char *s = json_string_value(v);
+    char detail[96];
+    if (!s) {
+        snprintf(detail, sizeof detail, "%s: expected a string", name);
+        Ccai_web_error(x, 400, "invalid body", detail);
+        *ret_bad = true;
+        return NULL;
+    }
+    size_t len = json_string_length(v);
+    if (strlen(s) != len) {
+        snprintf(detail, sizeof detail, "%s: a NUL character", name);
+        Ccai_web_error(x, 400, "invalid body", detail);
+        *ret_bad = true;
+        return NULL;
+    }
+    if (len > CCAI_EVENT_TEXT_MAX) {
+        snprintf(detail, sizeof detail, "%s: %zu bytes, at most %u", name, len,
+                 CCAI_EVENT_TEXT_MAX);
+        Ccai_web_error(x, 413, "request field too large", detail);
+        *ret_bad = true;
+        return NULL;
+    }
+    return *s ? s : NULL;
 }
 
 void Ccai_chat_say(ccai_http_exchange *x)
@@ -207,48 +474,79 @@ void Ccai_chat_say(ccai_http_exchange *x)
     json_t *body = body_json(x, true);
     if (!body)
         return;
-    const char *text = json_string_value(json_object_get(body, "text"));
-    const char *dtmf = json_string_value(json_object_get(body, "dtmf"));
-    const char *sms = json_string_value(json_object_get(body, "sms"));
-    if (json_is_true(json_object_get(body, "hangup"))) {
+    bool bad = false, acks = false;
+    const char *text = caller_field(x, body, "text", &bad);
+    const char *dtmf = bad ? NULL : caller_field(x, body, "dtmf", &bad);
+    const char *sms = bad ? NULL : caller_field(x, body, "sms", &bad);
+    bool silence = json_is_true(json_object_get(body, "silence"));
+    bool hangup = json_is_true(json_object_get(body, "hangup"));
+    if (!bad && !text && !dtmf && !sms && !silence && !hangup) {
+        Ccai_web_error(x, 400, "invalid body",
+                       "one of text, dtmf, sms, silence: true, hangup: true");
+        bad = true;
+    }
+    if (bad || !take_ack(ch, x, body, &acks)) {
         json_decref(body);
-        send_event(ch, CCAI_EVENT_HANGUP, "the caller hung up");
-        json_t *doc =
-            json_pack("{s:s, s:[], s:b, s:b, s:b, s:n}", "call_id", ccai_call_id(ch->call), "say",
-                      "more", 0, "listening", 0, "ended", 1, "transfer");
+        return;
+    }
+    if (!ch->call) {
+        /* The call is over: the client learns it, with what it missed. */
+        json_decref(body);
+        answer(ch, x, acks);
+        if (hangup)
+            chat_free(ch);
+        return;
+    }
+    ccai_status st;
+    if (hangup) {
+        json_decref(body);
+        st = Ccai_call_notify(ch->call, CCAI_EVENT_HANGUP, "the caller hung up");
+        if (st != CCAI_OK) {
+            Ccai_web_fail(x, st, "cannot hang up", ccai_call_errmsg(ch->call));
+            return;
+        }
+        ch->ended = true;
+        ch->listening = false;
+        answer(ch, x, false);
         chat_free(ch);
-        Ccai_web_json(x, 200, doc);
         return;
     }
     /* The bot's earlier words were delivered: what comes next is new. */
-    send_event(ch, CCAI_EVENT_SAY_DONE, NULL);
-    if (text && *text)
-        send_event(ch, CCAI_EVENT_SPEECH, text);
-    else if (dtmf && *dtmf)
-        send_event(ch, CCAI_EVENT_DTMF, dtmf);
-    else if (sms && *sms)
-        send_event(ch, CCAI_EVENT_SMS, sms);
-    else if (json_is_true(json_object_get(body, "silence")))
-        send_event(ch, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
-    else {
-        json_decref(body);
-        Ccai_web_error(x, 400, "invalid body",
-                       "one of text, dtmf, sms, silence: true, hangup: true");
+    Ccai_call_notify(ch->call, CCAI_EVENT_SAY_DONE, NULL);
+    bool was_listening = ch->listening;
+    if (!sms || text || dtmf || silence) {
+        /* The caller takes the turn: the bot listens no more. */
+        ch->listening = false;
+        ch->out.listening = false;
+    }
+    if (text)
+        st = Ccai_call_notify(ch->call, CCAI_EVENT_SPEECH, text);
+    else if (dtmf)
+        st = Ccai_call_notify(ch->call, CCAI_EVENT_DTMF, dtmf);
+    else if (sms)
+        st = Ccai_call_notify(ch->call, CCAI_EVENT_SMS, sms); /* read by the next turn */
+    else
+        st = Ccai_call_notify(ch->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+    json_decref(body);
+    if (st != CCAI_OK) {
+        /* Not taken: the bot still waits for it. */
+        ch->listening = ch->out.listening = was_listening;
+        Ccai_web_fail(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
         return;
     }
-    json_decref(body);
-    if (sms && !(text && *text)) {
-        /* An SMS is read by the next turn: nothing to wait for. */
-        Ccai_outbox_listen(&ch->out);
-    }
-    Ccai_outbox_answer_or_wait(&ch->out, x);
+    answer_or_wait(ch, x, acks);
 }
 
 void Ccai_chat_next(ccai_http_exchange *x)
 {
     chat_call *ch = find(x);
-    if (ch)
-        Ccai_outbox_answer_or_wait(&ch->out, x);
+    if (!ch)
+        return;
+    json_t *body = body_json(x, false);
+    bool acks = false;
+    if (body && take_ack(ch, x, body, &acks))
+        answer_or_wait(ch, x, acks);
+    json_decref(body);
 }
 
 void Ccai_chat_ctx_cleanup(ccai_ctx *ctx)

@@ -3,6 +3,7 @@
  * them), loaded from YAML with every error collected. */
 #include "config/config.h"
 #include "config/keys.h"
+#include "core/hostport.h"
 #include "core/json.h"
 
 #include <errno.h>
@@ -822,6 +823,88 @@ static void stage_text(const ccai_config *cfg, const Ccai_key *k, const char *me
     }
 }
 
+/* A key path in environment form: SERVER__API_TOKEN. */
+static void env_name(const char *path, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (const char *p = path; *p && o + 3 < outlen; p++) {
+        if (*p == '.') {
+            out[o++] = '_';
+            out[o++] = '_';
+        } else {
+            out[o++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        }
+    }
+    out[o] = '\0';
+}
+
+/* path is in a section the reference has and libccai ignores
+ * (DATABASE__COSMOS_DB__...): its variables are dropped on purpose. */
+static bool under_ignored(const char *path)
+{
+    for (size_t i = 0; i < Ccai_keys_count(); i++) {
+        const Ccai_key *k = Ccai_key_at(i);
+        size_t n = strlen(k->path);
+        if (k->type == CCAI_KEY_IGNORED && strncmp(path, k->path, n) == 0 &&
+            (path[n] == '.' || !path[n]))
+            return true;
+    }
+    return false;
+}
+
+/* A variable that looks meant for the configuration but names no key: a
+ * misspelt one (SERVER__API_TOKN) or a single underscore where sections
+ * need two (SERVER_API_TOKEN) would otherwise be dropped in silence, and a
+ * misspelt token silently leave the API without one. Its name only is
+ * logged, never its value. */
+static void warn_unknown_env(const ccai_config *cfg, const char *var, size_t name_len,
+                             const char *path)
+{
+    char hint[CCAI_KEY_PATH_MAX], hint_env[2 * CCAI_KEY_PATH_MAX];
+    const char *dot = strchr(path, '.');
+    if (dot) {
+        char head[CCAI_KEY_PATH_MAX];
+        memcpy(head, path, (size_t)(dot - path));
+        head[dot - path] = '\0';
+        if (!Ccai_key_is_section(head) || under_ignored(path))
+            return;
+        if (Ccai_key_suggest(path, hint, sizeof hint)) {
+            env_name(hint, hint_env, sizeof hint_env);
+            Ccai_log(&cfg->logger, CCAI_LOG_WARN,
+                     "config: environment variable %.*s names no configuration key (ignored); did "
+                     "you mean %s?",
+                     (int)name_len, var, hint_env);
+        } else {
+            Ccai_log(&cfg->logger, CCAI_LOG_WARN,
+                     "config: environment variable %.*s names no configuration key (ignored)",
+                     (int)name_len, var);
+        }
+        return;
+    }
+    /* No double underscore: read single ones as section separators where
+     * the prefix so far is a section (SERVER_API_TOKEN -> server.api_token). */
+    char guess[CCAI_KEY_PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof guess)
+        return;
+    memcpy(guess, path, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (guess[i] != '_')
+            continue;
+        guess[i] = '\0';
+        bool section = Ccai_key_is_section(guess);
+        guess[i] = section ? '.' : '_';
+    }
+    const char *member;
+    if (!strchr(guess, '.') || !resolve_key(guess, &member))
+        return;
+    env_name(guess, hint_env, sizeof hint_env);
+    Ccai_log(&cfg->logger, CCAI_LOG_WARN,
+             "config: environment variable %.*s is not read (sections are separated by a double "
+             "underscore); did you mean %s?",
+             (int)name_len, var, hint_env);
+}
+
 CCAI_EXPORT ccai_status ccai_config_apply_env(ccai_config *cfg, const char *const *envp)
 {
     if (!cfg)
@@ -857,6 +940,8 @@ CCAI_EXPORT ccai_status ccai_config_apply_env(ccai_config *cfg, const char *cons
         const Ccai_key *k = resolve_key(path, &member);
         if (k)
             stage_text(cfg, k, member, eq + 1, changes, &el, path);
+        else
+            warn_unknown_env(cfg, envp[i], (size_t)(eq - envp[i]), path);
     }
     ccai_status st = finish(cfg, &el, "<env>", CCAI_ERR_CONFIG, changes);
     json_decref(changes);
@@ -1109,6 +1194,34 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg)
     }
 
     require(cfg, &el, "database.sqlite.path", "(the SQLite database file)");
+
+    /* Without a token the API trusts this machine: it must not listen on
+     * others, and a token that is there but empty is a mistake. */
+    const char *token = Ccai_config_str(cfg, "server.api_token");
+    bool blank = token != NULL;
+    for (const char *t = token; t && *t && blank; t++)
+        blank = Ccai_is_space((unsigned char)*t);
+    if (blank)
+        errlist_add(&el, "server.api_token", 0, 0,
+                    "is empty: set a token, or leave server.api_token unset (no "
+                    "SERVER__API_TOKEN at all) to serve this machine only");
+    const char *listen = Ccai_config_str(cfg, "server.listen");
+    char host[CCAI_HOST_MAX + 1];
+    if (listen) {
+        char q[80];
+        Ccai_quote(listen, strlen(listen), q, sizeof q);
+        const char *colon = strrchr(listen, ':');
+        if (!colon || colon == listen || (listen[0] == '[' && colon[-1] != ']') ||
+            !Ccai_hostport_host(listen, strlen(listen), host))
+            errlist_add(&el, "server.listen", 0, 0,
+                        "expected HOST:PORT (127.0.0.1:8080, [::1]:8080), got %s", q);
+        else if (!token && !Ccai_host_is_loopback(host))
+            errlist_add(&el, "server.listen", 0, 0,
+                        "%s is not a loopback address and server.api_token is not set: without a "
+                        "token the API trusts every client of the address it listens on; set "
+                        "SERVER__API_TOKEN, or listen on 127.0.0.1",
+                        q);
+    }
 
     int64_t soft = Ccai_config_int(cfg, "conversation.answer_soft_timeout_sec", 0);
     int64_t hard = Ccai_config_int(cfg, "conversation.answer_hard_timeout_sec", 0);

@@ -168,6 +168,8 @@ static const Ccai_key keys[] = {
     KSECRET("server.api_token", "Bearer token of the REST API"),
     KI("server.max_body_bytes", 1048576, 1024, 1073741824, "Largest request body"),
     KI("server.request_timeout_ms", 30000, 1, 3600000, "Request timeout"),
+    KI("server.max_chats", 1000, 1, 1000000,
+       "Open HTTP chats (POST /chat) at most; one more gets 503"),
 
     KS("twilio.account_sid", NULL, "Twilio account SID"),
     KSECRET("twilio.auth_token", "Twilio auth token"),

@@ -953,6 +953,7 @@ static void on_silence_timer(Ccai_timer *timer, void *ud)
 void Ccai_conv_init(ccai_call *c)
 {
     Ccai_timer_init(&c->silence, on_silence_timer, c);
+    Ccai_timer_set_idle(&c->silence, true); /* waiting for the caller is no work */
     c->first_turn = true;
     c->offline_mode = engine_of(c)->n_models == 0;
 }

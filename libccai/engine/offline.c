@@ -602,17 +602,59 @@ struct Ccai_offline {
     Ccai_buf say;
     bool oom;
 
-    /* The current utterance. */
+    /* The current utterance: in a scratch block allocated for one
+     * Ccai_offline_input() (about 70 KB an idle call does not need to hold);
+     * NULL between turns. */
+    struct offline_scratch *scratch;
+    char *raw;
+    char *norm;
+    token *tok;
+    size_t ntok;
+    bool *used;
+    char *stripped;
+    char *lenient;
+    char *email_words;
+    email_item *email_items;
+};
+
+typedef struct offline_scratch {
     char raw[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     char norm[NORM_MAX];
     token tok[TOK_MAX];
-    size_t ntok;
     bool used[TOK_MAX];
     char stripped[NORM_MAX];
     char lenient[NORM_MAX];
     char email_words[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     email_item email_items[CCAI_OFFLINE_UTTERANCE_MAX / 2 + 2];
-};
+} offline_scratch;
+
+static bool scratch_take(Ccai_offline *o)
+{
+    offline_scratch *x = Ccai_malloc(sizeof *x);
+    if (!x)
+        return false;
+    o->scratch = x;
+    o->raw = x->raw;
+    o->norm = x->norm;
+    o->tok = x->tok;
+    o->used = x->used;
+    o->stripped = x->stripped;
+    o->lenient = x->lenient;
+    o->email_words = x->email_words;
+    o->email_items = x->email_items;
+    return true;
+}
+
+static void scratch_drop(Ccai_offline *o)
+{
+    ccai_free(o->scratch);
+    o->scratch = NULL;
+    o->raw = o->norm = o->stripped = o->lenient = o->email_words = NULL;
+    o->tok = NULL;
+    o->used = NULL;
+    o->email_items = NULL;
+    o->ntok = 0;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Normalisation                                                            */
@@ -2594,6 +2636,8 @@ ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
         return st;
     if (!utterance)
         return CCAI_ERR_INVALID_ARG;
+    if (!scratch_take(o))
+        return CCAI_ERR_NOMEM;
     turn_begin(o);
 
     /* Cut at the limit on a character boundary, drop outer white space. */
@@ -2609,7 +2653,7 @@ ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
         len--;
     memcpy(o->raw, utterance, len);
     o->raw[len] = '\0';
-    if (!normalise(o->raw, len, o->norm, sizeof o->norm, o->tok, TOK_MAX, &o->ntok))
+    if (!normalise(o->raw, len, o->norm, NORM_MAX, o->tok, TOK_MAX, &o->ntok))
         o->ntok = 0;
     strip_words(o->norm, o->tok, o->ntok, false, o->stripped);
     strip_words(o->norm, o->tok, o->ntok, true, o->lenient);
@@ -2622,6 +2666,7 @@ ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
         handle_utterance(o);
     }
     finish_turn(o);
+    scratch_drop(o);
     return turn_end(o, ret);
 }
 

@@ -247,7 +247,7 @@ CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx)
 {
     if (!ctx)
         return 0;
-    return ctx->n_reqs > 0 || ctx->timers.n > 0;
+    return ctx->n_reqs > 0 || ctx->timers.n > ctx->timers.n_idle;
 }
 
 CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx)

@@ -16,17 +16,23 @@ struct Ccai_timer {
     size_t heap_index; /* SIZE_MAX while not scheduled */
     Ccai_timer_fn fn;
     void *ud;
+    bool idle; /* waits for someone else (a silent caller): not work in flight */
 };
 
 /* A binary min-heap of timers ordered by (due, seq). */
 typedef struct Ccai_timer_heap {
     Ccai_timer **v;
     size_t n;
+    size_t n_idle; /* idle timers among the n */
     size_t cap;
     uint64_t next_seq;
 } Ccai_timer_heap;
 
 void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud);
+/* An idle timer waits for somebody else (a caller's silence, a client that
+ * may come back): scheduled, it does not make ccai_ctx_busy() true, so a
+ * host that drains its work on shutdown does not wait for it. */
+void Ccai_timer_set_idle(Ccai_timer *t, bool idle);
 bool Ccai_timer_active(const Ccai_timer *t);
 
 bool Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t); /* false on NOMEM */

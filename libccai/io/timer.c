@@ -1,6 +1,8 @@
 /* Timers: a binary min-heap of embedded timers on the host's one timer. */
 #include "io/ctx_private.h"
 
+#include <assert.h>
+
 void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud)
 {
     t->due = 0;
@@ -8,6 +10,13 @@ void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud)
     t->heap_index = SIZE_MAX;
     t->fn = fn;
     t->ud = ud;
+    t->idle = false;
+}
+
+void Ccai_timer_set_idle(Ccai_timer *t, bool idle)
+{
+    assert(!Ccai_timer_active(t)); /* the heap counts it as it was pushed */
+    t->idle = idle;
 }
 
 bool Ccai_timer_active(const Ccai_timer *t)
@@ -67,6 +76,7 @@ bool Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t)
         h->cap = cap;
     }
     t->seq = h->next_seq++;
+    h->n_idle += t->idle;
     h->v[h->n] = t;
     t->heap_index = h->n++;
     sift_up(h, t->heap_index);
@@ -80,6 +90,7 @@ void Ccai_timer_heap_remove(Ccai_timer_heap *h, Ccai_timer *t)
         return;
     t->heap_index = SIZE_MAX;
     h->n--;
+    h->n_idle -= t->idle;
     if (i == h->n)
         return;
     heap_set(h, i, h->v[h->n]);
@@ -100,7 +111,7 @@ void Ccai_timer_heap_free(Ccai_timer_heap *h)
         h->v[i]->heap_index = SIZE_MAX;
     ccai_free(h->v);
     h->v = NULL;
-    h->n = h->cap = 0;
+    h->n = h->n_idle = h->cap = 0;
 }
 
 ccai_status Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms)

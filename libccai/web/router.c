@@ -5,6 +5,7 @@
 #include "channels/chat_http.h"
 #include "channels/twilio.h"
 #include "config/config.h"
+#include "core/hostport.h"
 #include "core/json.h"
 #include "web/metrics.h"
 
@@ -14,7 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef enum auth { AUTH_NONE, AUTH_TOKEN } auth;
+/* AUTH_NONE: public, or checked by the route (report pages); AUTH_TOKEN:
+ * the API token; AUTH_PROVIDER: a provider webhook, authenticated by the
+ * provider's own scheme (signature, JWT, per-call secret) and reached
+ * through the public URL, so outside the no-token mode's Host rule. */
+typedef enum auth { AUTH_NONE, AUTH_TOKEN, AUTH_PROVIDER } auth;
 
 typedef struct route {
     const char *method;
@@ -35,18 +40,18 @@ static const route routes[] = {
     {"GET", "/report", Ccai_pages_report_list, AUTH_NONE},
     {"GET", "/report/:id", Ccai_pages_report_call, AUTH_NONE},
     /* Provider webhooks: signed by the provider, checked in the route. */
-    {"POST", "/twilio/voice", Ccai_twilio_voice, AUTH_NONE},
-    {"POST", "/twilio/gather", Ccai_twilio_gather, AUTH_NONE},
-    {"POST", "/twilio/next", Ccai_twilio_next, AUTH_NONE},
-    {"POST", "/twilio/dial", Ccai_twilio_dial, AUTH_NONE},
-    {"POST", "/twilio/status", Ccai_twilio_status, AUTH_NONE},
-    {"POST", "/twilio/recording", Ccai_twilio_recording, AUTH_NONE},
-    {"POST", "/twilio/sms", Ccai_twilio_sms, AUTH_NONE},
+    {"POST", "/twilio/voice", Ccai_twilio_voice, AUTH_PROVIDER},
+    {"POST", "/twilio/gather", Ccai_twilio_gather, AUTH_PROVIDER},
+    {"POST", "/twilio/next", Ccai_twilio_next, AUTH_PROVIDER},
+    {"POST", "/twilio/dial", Ccai_twilio_dial, AUTH_PROVIDER},
+    {"POST", "/twilio/status", Ccai_twilio_status, AUTH_PROVIDER},
+    {"POST", "/twilio/recording", Ccai_twilio_recording, AUTH_PROVIDER},
+    {"POST", "/twilio/sms", Ccai_twilio_sms, AUTH_PROVIDER},
     /* ACS: Event Grid (validation handshake, optional ?token=) and Call
      * Automation callbacks (bearer JWT and the call's secret). */
-    {"POST", "/acs/events", Ccai_acs_events_route, AUTH_NONE},
-    {"OPTIONS", "/acs/events", Ccai_acs_events_options, AUTH_NONE},
-    {"POST", "/acs/callback", Ccai_acs_callback_route, AUTH_NONE},
+    {"POST", "/acs/events", Ccai_acs_events_route, AUTH_PROVIDER},
+    {"OPTIONS", "/acs/events", Ccai_acs_events_options, AUTH_PROVIDER},
+    {"POST", "/acs/callback", Ccai_acs_callback_route, AUTH_PROVIDER},
     {"POST", "/call", Ccai_rest_call_create, AUTH_TOKEN},
     /* The local channel over HTTP (ccai-cli chat --server). */
     {"POST", "/chat", Ccai_chat_start, AUTH_TOKEN},
@@ -239,12 +244,32 @@ void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, cons
                       : NULL);
 }
 
+void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail)
+{
+    const char *d = detail && *detail ? detail : ccai_status_str(st);
+    switch (st) {
+    case CCAI_ERR_STORE:
+        /* A lock, a full disk, a read-only file: worth retrying later. */
+        Ccai_web_add_header(x, "Retry-After", CCAI_WEB_STORE_RETRY_AFTER);
+        Ccai_web_error(x, 503, "the database is unavailable", d);
+        return;
+    case CCAI_ERR_NOMEM: Ccai_web_error(x, 500, "out of memory", NULL); return;
+    case CCAI_ERR_INVALID_ARG:
+    case CCAI_ERR_VALIDATION:
+    case CCAI_ERR_PARSE: Ccai_web_error(x, 400, message, d); return;
+    case CCAI_ERR_LIMIT: Ccai_web_error(x, 413, message, d); return;
+    case CCAI_ERR_NOT_FOUND: Ccai_web_error(x, 404, message, d); return;
+    case CCAI_ERR_STATE:
+    case CCAI_ERR_CONFLICT: Ccai_web_error(x, 409, message, d); return;
+    default: Ccai_web_error(x, 500, message, d); return;
+    }
+}
+
 /* Authentication ------------------------------------------------------------- */
 
 static bool loopback(const char *addr)
 {
-    return addr && (strcmp(addr, "127.0.0.1") == 0 || strncmp(addr, "127.", 4) == 0 ||
-                    strcmp(addr, "::1") == 0 || strcmp(addr, "::ffff:127.0.0.1") == 0);
+    return addr && Ccai_host_is_loopback(addr);
 }
 
 /* Compare tokens in constant time (for equal lengths; the length leaks, the
@@ -255,12 +280,116 @@ bool Ccai_web_secret_equal(const char *a, const char *b)
     return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
 }
 
+static bool token_mode(const ccai_ctx *ctx)
+{
+    const char *token = Ccai_config_str(ctx->cfg, "server.api_token");
+    return token && *token;
+}
+
+/* A reverse proxy says who its client was: the peer address is the
+ * proxy's, not the client's. */
+static bool forwarded(const ccai_http_exchange *x)
+{
+    return Ccai_web_header(x, "forwarded") || Ccai_web_header(x, "x-forwarded-for") ||
+           Ccai_web_header(x, "x-forwarded-host") || Ccai_web_header(x, "x-real-ip");
+}
+
+/* The Host names this machine (or there is none): the request did not come
+ * through the public name, whatever proxy relayed it. */
+static bool local_host(const ccai_http_exchange *x)
+{
+    const char *value = Ccai_web_header(x, "host");
+    char host[CCAI_HOST_MAX + 1];
+    return !value ||
+           (Ccai_hostport_host(value, strlen(value), host) && Ccai_host_is_loopback(host));
+}
+
+/* Without a token: a client on this machine, talking to it directly. */
+static bool local_client(const ccai_http_exchange *x)
+{
+    return loopback(x->remote_addr) && !forwarded(x) && local_host(x);
+}
+
 static bool check_token(ccai_http_exchange *x, const char *given)
 {
-    const char *token = Ccai_config_str(x->ctx->cfg, "server.api_token");
-    if (!token || !*token)
-        return loopback(x->remote_addr);
-    return given && Ccai_web_secret_equal(given, token);
+    if (!token_mode(x->ctx))
+        return local_client(x);
+    return given && Ccai_web_secret_equal(given, Ccai_config_str(x->ctx->cfg, "server.api_token"));
+}
+
+/* The host of an http(s) URL (server.public_url, an Origin). */
+static bool url_host(const char *url, char out[CCAI_HOST_MAX + 1])
+{
+    char origin[512];
+    if (!url || !Ccai_url_origin(url, origin, sizeof origin))
+        return false;
+    const char *authority = strstr(origin, "://") + 3;
+    return Ccai_hostport_host(authority, strlen(authority), out);
+}
+
+/* A Host this server answers to without a token: this machine's names or
+ * the public URL's host. */
+static bool host_allowed(const ccai_ctx *ctx, const char *value)
+{
+    char host[CCAI_HOST_MAX + 1], pub[CCAI_HOST_MAX + 1];
+    if (!Ccai_hostport_host(value, strlen(value), host))
+        return false;
+    return Ccai_host_is_loopback(host) ||
+           (url_host(Ccai_config_str(ctx->cfg, "server.public_url"), pub) &&
+            strcmp(host, pub) == 0);
+}
+
+/* A browser's Origin: the server's own (the one the Host names, or the
+ * public URL's). Anything else, "null" included, is another site. */
+static bool origin_allowed(const ccai_http_exchange *x, const char *origin, const char *host)
+{
+    char own[600], pub[512];
+    const char *url = Ccai_config_str(x->ctx->cfg, "server.public_url");
+    if (url && Ccai_url_origin(url, pub, sizeof pub) && Ccai_strcasecmp(origin, pub) == 0)
+        return true;
+    if (!host) {
+        /* No Host (HTTP/1.0): an origin on this machine. */
+        char h[CCAI_HOST_MAX + 1];
+        return Ccai_url_origin(origin, own, sizeof own) && Ccai_strcasecmp(origin, own) == 0 &&
+               url_host(origin, h) && Ccai_host_is_loopback(h);
+    }
+    static const char *const schemes[] = {"http://", "https://"};
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(schemes); i++) {
+        snprintf(own, sizeof own, "%s%s", schemes[i], host);
+        if (Ccai_strcasecmp(origin, own) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Without a token, the server trusts this machine: only requests meant
+ * for it. A foreign Host is a DNS rebinding attempt or a misrouted
+ * request (421); a foreign Origin a page of another site in a browser of
+ * this machine (403). Answers and returns false when refused. */
+static bool local_request(ccai_http_exchange *x)
+{
+    if (token_mode(x->ctx))
+        return true;
+    const char *host = Ccai_web_header(x, "host");
+    if (host && !host_allowed(x->ctx, host)) {
+        char *detail = Ccai_asprintf("Host \"%.200s\" is not this server: without server.api_token "
+                                     "it answers to localhost, 127.0.0.1, [::1] and the host of "
+                                     "server.public_url",
+                                     host);
+        Ccai_web_error(x, 421, "misdirected request", detail);
+        ccai_free(detail);
+        return false;
+    }
+    const char *origin = Ccai_web_header(x, "origin");
+    if (origin && !origin_allowed(x, origin, host)) {
+        char *detail = Ccai_asprintf("Origin \"%.200s\" is another site: without "
+                                     "server.api_token only this server's own pages may call it",
+                                     origin);
+        Ccai_web_error(x, 403, "cross-origin request refused", detail);
+        ccai_free(detail);
+        return false;
+    }
+    return true;
 }
 
 static const char *bearer(const ccai_http_exchange *x)
@@ -277,6 +406,15 @@ bool Ccai_web_authorized(ccai_http_exchange *x)
 {
     if (check_token(x, bearer(x)))
         return true;
+    if (!token_mode(x->ctx)) {
+        Ccai_web_error(x, 403, "forbidden",
+                       loopback(x->remote_addr)
+                           ? "no server.api_token is set: requests through a proxy or the public "
+                             "name are not trusted; set a token"
+                           : "no server.api_token is set: only clients on this machine are "
+                             "served; set a token");
+        return false;
+    }
     Ccai_web_add_header(x, "WWW-Authenticate", "Bearer realm=\"ccai\"");
     Ccai_web_error(x, 401, "authentication required",
                    "send Authorization: Bearer <server.api_token>");
@@ -375,6 +513,8 @@ static void dispatch(ccai_http_exchange *x)
             x->n_params = 0;
             continue;
         }
+        if (r->auth != AUTH_PROVIDER && !local_request(x))
+            return;
         if (r->auth == AUTH_TOKEN && !Ccai_web_authorized(x))
             return;
         r->fn(x);

@@ -65,10 +65,23 @@ void Ccai_web_json_text(ccai_http_exchange *x, int status, const char *text);
 /* The reference's error envelope {"error":{"message","details":[]}}. */
 void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, const char *detail);
 bool Ccai_web_add_header(ccai_http_exchange *x, const char *name, const char *value);
+/* A failed operation in the error envelope, with the HTTP status its
+ * ccai_status stands for: CCAI_ERR_STORE 503 "the database is unavailable"
+ * with Retry-After; NOMEM 500; INVALID_ARG, VALIDATION, PARSE 400; LIMIT 413;
+ * NOT_FOUND 404; STATE, CONFLICT 409; anything else 500. message is the
+ * envelope's message (but for STORE and NOMEM), detail its detail (the
+ * status' name when NULL or empty). */
+void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail);
+/* Seconds a client waits before retrying after a store failure. */
+#define CCAI_WEB_STORE_RETRY_AFTER "2"
 
-/* Authentication of the REST API: the bearer token (server.api_token), or
- * a loopback peer when no token is configured. Answers 401 itself and
- * returns false when refused. */
+/* Authentication of the REST API: the bearer token (server.api_token);
+ * without a token, a client of this machine talking to it directly (a
+ * loopback peer, no proxy header, a Host naming this machine). Answers 401
+ * (403 without a token: nothing to authenticate with) and returns false
+ * when refused. Without a token the router also refuses, on every route but
+ * the provider webhooks, a Host that is not this machine's or the public
+ * URL's (421) and an Origin of another site (403). */
 bool Ccai_web_authorized(ccai_http_exchange *x);
 /* The same, also accepting ?token= (report pages opened in a browser). */
 bool Ccai_web_authorized_page(ccai_http_exchange *x);

@@ -56,7 +56,7 @@ check() {
     fi
 }
 
-echo "1..11"
+echo "1..13"
 
 : >"$tmp/server.out"
 SERVER__LISTEN=127.0.0.1:0 SERVER__API_TOKEN=t DATABASE__SQLITE__PATH="$tmp/ccai.sqlite" \
@@ -116,6 +116,17 @@ out=$(printf 'yesterday at 9 pm\n/quit\n' |
     "$cli" --server "$url" --token t chat --lang en-US --script - 2>&1)
 rc=$?
 check "chat --server talks to the bot over HTTP and shows the claim" 0 "incident_datetime"
+
+out=$(printf '/quit\n' |
+    "$cli" --server "$url" --token t chat --lang 'en-US"},"bot_name":"X' --script - 2>&1)
+rc=$?
+check "chat --server with a lang that is not one exits 1 with the 400 message" 1 \
+    "^ccai-cli: HTTP 400: invalid body (lang: "
+
+out=$(SERVER__LISTEN=0.0.0.0:8080 SERVER__API_TOKEN='' "$cli" config 2>&1)
+rc=$?
+check "config refuses an empty token and a non-loopback listen without one" 2 \
+    "server.api_token: is empty"
 
 out=$("$cli" --server "127.0.0.1:$port" health 2>&1)
 rc=$?

@@ -925,6 +925,88 @@ static void test_validate(void **state)
     assert_int_equal(ccai_config_error_count(cfg), 3);
 }
 
+typedef struct logall {
+    int warnings;
+    char text[4096];
+} logall;
+
+static void capture_all(ccai_log_level level, const char *msg, void *ud)
+{
+    logall *la = ud;
+    if (level == CCAI_LOG_WARN)
+        la->warnings++;
+    size_t n = strlen(la->text);
+    snprintf(la->text + n, sizeof la->text - n, "%s\n", msg);
+}
+
+/* Without server.api_token the API trusts the machine it listens on: a
+ * non-loopback listen address, or a token given empty, is a configuration
+ * error; a misspelt variable is named in a warning (never its value). */
+static void test_no_token_rules(void **state)
+{
+    ccai_config *cfg = *state;
+    static const char *const others[] = {"0.0.0.0:8080", "[::]:8080", "192.0.2.7:80",
+                                         "example.com:8080"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        assert_int_equal(ccai_config_set(cfg, "server.listen", others[i]), CCAI_OK);
+        assert_int_equal(ccai_config_validate(cfg), CCAI_ERR_CONFIG);
+        assert_int_equal(ccai_config_error_count(cfg), 1);
+        assert_error(cfg, 0, "server.listen", 0, 0, "is not a loopback address");
+        assert_non_null(strstr(ccai_config_errmsg(cfg), "SERVER__API_TOKEN"));
+    }
+    static const char *const local[] = {"127.0.0.1:0", "localhost:8080", "[::1]:8080",
+                                        "127.0.0.2:1"};
+    for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
+        assert_int_equal(ccai_config_set(cfg, "server.listen", local[i]), CCAI_OK);
+        if (ccai_config_validate(cfg) != CCAI_OK)
+            fail_msg("%s: %s", local[i], ccai_config_errmsg(cfg));
+    }
+    static const char *const malformed[] = {"8080", "::1:8080", "127.0.0.1:http", "[::1:80"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        assert_int_equal(ccai_config_set(cfg, "server.listen", malformed[i]), CCAI_OK);
+        assert_int_equal(ccai_config_validate(cfg), CCAI_ERR_CONFIG);
+        assert_error(cfg, 0, "server.listen", 0, 0, "expected HOST:PORT");
+    }
+    const char *with_token[] = {"SERVER__LISTEN=0.0.0.0:8080", "SERVER__API_TOKEN=s3cret", NULL};
+    assert_int_equal(ccai_config_apply_env(cfg, with_token), CCAI_OK);
+    assert_int_equal(ccai_config_validate(cfg), CCAI_OK);
+
+    /* SERVER__API_TOKEN= set but empty: not "no token". */
+    static const char *const empty[] = {"SERVER__API_TOKEN=", "SERVER__API_TOKEN=  "};
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        const char *env[] = {"SERVER__LISTEN=127.0.0.1:8080", empty[i], NULL};
+        assert_int_equal(ccai_config_apply_env(cfg, env), CCAI_OK);
+        assert_int_equal(ccai_config_validate(cfg), CCAI_ERR_CONFIG);
+        assert_int_equal(ccai_config_error_count(cfg), 1);
+        assert_error(cfg, 0, "server.api_token", 0, 0, "is empty");
+    }
+
+    logall la = {0};
+    assert_int_equal(ccai_config_set_logger(cfg, capture_all, &la, CCAI_LOG_DEBUG), CCAI_OK);
+    const char *env[] = {"SERVER__API_TOKN=hunter2",
+                         "SERVER_API_TOKEN=hunter3",
+                         "LOG_LEVEL=debug",
+                         "LLM__FAST__ENDPIONT=https://x",
+                         "PATH=/usr/bin",
+                         "HOME=/root",
+                         "DATABASE_URL=postgres://x",
+                         "CACHE__MODE=redis",
+                         "DATABASE__COSMOS_DB__ENDPOINT=https://x",
+                         "SERVER__API_TOKEN=s3cret",
+                         NULL};
+    assert_int_equal(ccai_config_apply_env(cfg, env), CCAI_OK);
+    if (la.warnings != 4)
+        fail_msg("%d warnings:\n%s", la.warnings, la.text);
+    assert_non_null(strstr(la.text, "SERVER__API_TOKN names no configuration key (ignored); did "
+                                    "you mean SERVER__API_TOKEN?"));
+    assert_non_null(strstr(la.text, "SERVER_API_TOKEN is not read (sections are separated by a "
+                                    "double underscore); did you mean SERVER__API_TOKEN?"));
+    assert_non_null(strstr(la.text, "LOG_LEVEL is not read"));
+    assert_non_null(strstr(la.text, "did you mean LLM__FAST__ENDPOINT?"));
+    assert_null(strstr(la.text, "hunter"));
+    assert_null(strstr(la.text, "s3cret"));
+}
+
 static void test_copy(void **state)
 {
     ccai_config *cfg = *state;
@@ -1123,6 +1205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_get, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_to_json, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_validate, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_no_token_rules, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_copy, setup_cfg, teardown_cfg),
         cmocka_unit_test(test_oom),
     };

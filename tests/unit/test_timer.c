@@ -172,6 +172,39 @@ static void test_ctx_timers_fire_in_order(void **state)
     ccai_config_free(cfg);
 }
 
+/* An idle timer (a silence timeout waiting for the caller) fires like any
+ * other but is no work in flight: a host draining its work on shutdown
+ * (ccai_ctx_busy) does not wait for it. */
+static void test_ctx_idle_timer(void **state)
+{
+    (void)state;
+    fake_loop l = {.now = 1000};
+    ccai_config *cfg;
+    ccai_ctx *ctx = make_ctx(&l, &cfg);
+    fired f = {.ctx = ctx};
+    tagged idle = {.tag = 1, .f = &f}, work = {.tag = 2, .f = &f};
+    Ccai_timer_init(&idle.t, on_fire, &idle);
+    Ccai_timer_set_idle(&idle.t, true);
+    Ccai_timer_init(&work.t, on_fire, &work);
+    assert_int_equal(Ccai_timer_start(ctx, &idle.t, 100), CCAI_OK);
+    assert_false(ccai_ctx_busy(ctx));
+    assert_int_equal(l.armed, 100);
+    assert_int_equal(Ccai_timer_start(ctx, &work.t, 200), CCAI_OK);
+    assert_true(ccai_ctx_busy(ctx));
+    assert_int_equal(Ccai_timer_start(ctx, &idle.t, 50), CCAI_OK); /* restarted: counted once */
+    Ccai_timer_stop(ctx, &work.t);
+    assert_false(ccai_ctx_busy(ctx));
+    l.now = 1050;
+    fire(ctx, &l);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.order[0], 1);
+    assert_false(ccai_ctx_busy(ctx));
+    assert_int_equal(Ccai_timer_start(ctx, &work.t, 10), CCAI_OK);
+    assert_true(ccai_ctx_busy(ctx));
+    ccai_ctx_free(ctx);
+    ccai_config_free(cfg);
+}
+
 static void test_ctx_timer_restart_does_not_spin(void **state)
 {
     (void)state;
@@ -236,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_heap_order_random),
         cmocka_unit_test(test_heap_remove_inactive_is_noop),
         cmocka_unit_test(test_ctx_timers_fire_in_order),
+        cmocka_unit_test(test_ctx_idle_timer),
         cmocka_unit_test(test_ctx_timer_restart_does_not_spin),
         cmocka_unit_test(test_ctx_many_timers),
     };

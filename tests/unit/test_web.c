@@ -364,6 +364,9 @@ static void test_openapi(void **state)
                                        "/twilio/status",
                                        "/twilio/sms",
                                        "/twilio/recording",
+                                       "/chat",
+                                       "/chat/{call_id}",
+                                       "/chat/{call_id}/next",
                                        "/openapi.json"};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(want); i++) {
         if (!json_object_get(paths, want[i]))
