@@ -297,8 +297,10 @@ static size_t url_max(const Ccai_h1 *c)
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     Ccai_h1 *c = p->data;
-    if (!c->method[0])
+    if (!c->method[0]) {
         snprintf(c->method, sizeof c->method, "%s", http_method_str((enum http_method)p->method));
+        c->head = p->method == HTTP_HEAD; /* no answer to HEAD has a body, errors included */
+    }
     if (len > url_max(c) - c->url_len) {
         /* Keep what fits, for the access line. */
         Ccai_buf_append(&c->arena, at, url_max(c) - c->url_len);
@@ -518,7 +520,6 @@ static int check_head(Ccai_h1 *c, http_parser *p)
     bool has_length = (p->flags & F_CONTENTLENGTH) != 0;
     if (has_length && !chunked && p->content_length > c->lim.max_body_bytes)
         return fail(c, 413, "request body too large", "see server.max_body_bytes");
-    c->head = p->method == HTTP_HEAD;
     if (c->expect_continue && p->http_minor >= 1 &&
         (chunked || (has_length && p->content_length > 0))) {
         bool was_empty = out_len(c) == 0;

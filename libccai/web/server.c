@@ -81,7 +81,7 @@ struct Ccai_server {
     ccai_http_access_fn access_fn;
     void *access_ud;
     time_t date_s;
-    char date[32];
+    char date[64]; /* 29 characters used */
 };
 
 /* Logs and metrics -------------------------------------------------------------- */
@@ -139,7 +139,8 @@ static void format_date(char out[32], void *ud)
                  tm.tm_hour, tm.tm_min, tm.tm_sec);
         s->date_s = t;
     }
-    memcpy(out, s->date, sizeof s->date);
+    memcpy(out, s->date, 31);
+    out[31] = '\0';
 }
 
 /* Connections ------------------------------------------------------------------- */
