@@ -581,10 +581,7 @@ static bool is_tchar(int ch)
  * unknown one is 501, anything else 400. */
 static bool looks_like_method(const char *d, size_t n)
 {
-    size_t i = 0;
-    while (i < n && (d[i] == '\r' || d[i] == '\n'))
-        i++;
-    size_t start = i;
+    size_t i = 0, start = 0;
     while (i < n && i - start <= 32 && is_tchar((unsigned char)d[i]))
         i++;
     return i > start && i - start <= 32 && i < n && d[i] == ' ';
@@ -594,10 +591,7 @@ static bool looks_like_method(const char *d, size_t n)
  * unknown one is told apart from garbage (see looks_like_method()). */
 static bool method_whole(const char *d, size_t n)
 {
-    size_t i = 0;
-    while (i < n && (d[i] == '\r' || d[i] == '\n'))
-        i++;
-    size_t start = i;
+    size_t i = 0, start = 0;
     while (i < n && i - start <= 32 && is_tchar((unsigned char)d[i]))
         i++;
     return i < n || i - start > 32;
@@ -679,14 +673,23 @@ void Ccai_h1_process(Ccai_h1 *c, uint64_t now)
     c->now = now;
     while ((c->phase == P_IDLE || c->phase == P_HEAD || c->phase == P_BODY) &&
            c->in.len > c->in_off && out_len(c) < OUT_HIGH) {
+        if (!c->begun) {
+            /* Empty lines before a request are ignored (RFC 9112 2.2): a
+             * client may send one after a body. */
+            while (c->in_off < c->in.len &&
+                   (c->in.data[c->in_off] == '\r' || c->in.data[c->in_off] == '\n'))
+                c->in_off++;
+            if (c->in_off == c->in.len)
+                break;
+            if (c->phase == P_IDLE) {
+                c->phase = P_HEAD;
+                c->t_start = c->first ? c->t_created : now;
+            }
+            if (!method_whole(c->in.data + c->in_off, c->in.len - c->in_off))
+                break;
+        }
         const char *data = c->in.data + c->in_off;
         size_t len = c->in.len - c->in_off;
-        if (c->phase == P_IDLE) {
-            c->phase = P_HEAD;
-            c->t_start = c->first ? c->t_created : now;
-        }
-        if (!c->begun && !method_whole(data, len))
-            break;
         size_t n = http_parser_execute(&c->parser, &settings, data, len);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         if (e == HPE_PAUSED) {

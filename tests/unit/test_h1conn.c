@@ -238,6 +238,24 @@ static void test_pipelining_in_order(void **state)
     }
 }
 
+/* An empty line after a body (as some clients send) is not the start of a
+ * request: the connection stays idle, no 408 at the header deadline. */
+static void test_empty_lines_between_requests(void **state)
+{
+    (void)state;
+    seen s = {.auto_status = 200};
+    Ccai_h1_limits l = limits();
+    Ccai_h1 *c = Ccai_h1_new(&l, &events, &s, 0);
+    feed(c, "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok\r\n", 1);
+    assert_int_equal(s.requests, 1);
+    drain(c, 1);
+    assert_int_equal(Ccai_h1_deadline(c), 5000); /* idle (answered at 0), not 1 + 1000 */
+    feed(c, "\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n", 2);
+    assert_int_equal(s.requests, 2);
+    assert_string_equal(s.path, "/b");
+    Ccai_h1_free(c);
+}
+
 static void test_answered_inside_callback_keeps_going(void **state)
 {
     (void)state;
@@ -614,6 +632,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_and_answer),
         cmocka_unit_test(test_pipelining_in_order),
+        cmocka_unit_test(test_empty_lines_between_requests),
         cmocka_unit_test(test_answered_inside_callback_keeps_going),
         cmocka_unit_test(test_duplicate_and_conflicting_length),
         cmocka_unit_test(test_bad_chunk_size),
