@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "http/h1conn.h"
+#include "support/oom.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -627,6 +628,44 @@ static void test_refuse(void **state)
     Ccai_h1_free(c);
 }
 
+/* Every allocation fails in turn: the connection answers 500 or closes,
+ * never misreads a request (no 4xx invented), and leaks nothing. */
+static ccai_status sc_pipeline(void)
+{
+    seen s = {.auto_status = 200};
+    Ccai_h1_limits l = limits();
+    Ccai_h1 *c = Ccai_h1_new(&l, &events, &s, 0);
+    if (!c)
+        return CCAI_ERR_NOMEM;
+    const char *reqs = "POST /a?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+                       "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "2\r\nde\r\n0\r\n\r\n"
+                       "GET /%41 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    ccai_status st = Ccai_h1_input(c, reqs, strlen(reqs), 1);
+    const char *out = Ccai_h1_get_state(c) == CCAI_H1_CLOSED ? "" : drain(c, 1);
+    int ok = 0, oom = 0, other = 0;
+    for (const char *p = out; (p = strstr(p, "HTTP/1.1 ")) != NULL; p += 9) {
+        int status = atoi(p + 9);
+        ok += status == 200;
+        oom += status == 500;
+        other += status != 200 && status != 500;
+    }
+    Ccai_h1_free(c);
+    if (other)
+        return CCAI_ERR_INTERNAL;
+    if (st == CCAI_OK && ok == 3 && s.requests == 3 && !strcmp(s.path, "/A"))
+        return CCAI_OK;
+    return st == CCAI_ERR_NOMEM || oom || ok < 3 ? CCAI_ERR_NOMEM : CCAI_ERR_INTERNAL;
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    int nomem = 0;
+    assert_true(oom_exhaust("h1conn pipeline", sc_pipeline, &nomem) > 10);
+    assert_true(nomem > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_read_ahead_bounded),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_refuse),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("h1conn", tests, NULL, NULL);
 }
