@@ -26,14 +26,14 @@ MESON_ARGS ?=
 LANG_CODE ?= en-US
 ARGS ?=
 FUZZ_TIME ?= 30
-FUZZ_TARGETS ?= config claim sse template offline form acs-sig acs-events hostport
+FUZZ_TARGETS ?= config claim sse template offline form acs-sig acs-events hostport httpd
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
 # Debian 12 packages: what builds and tests libccai ...
 DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python3 \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
-	libssl-dev libcmocka-dev sqlite3
+	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 

@@ -168,6 +168,24 @@ static long rss_kb(pid_t pid)
     return kb;
 }
 
+/* CPU time the process used so far, user + system, in ms: unlike wall
+ * time, not inflated by other work on a shared machine. */
+static double cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
 int main(int argc, char **argv)
 {
     int calls = 200, turns = 5, llm = 0, twilio = 0;
@@ -274,6 +292,7 @@ int main(int argc, char **argv)
         "Nobody was hurt.", "The other driver was a truck.", "My policy number is A-1234."};
     int done = 0, errors = 0, open_max = 0;
     long rss_peak = rss0;
+    double cpu0 = cpu_ms(server);
     double t0 = bench_now_ms();
     while (done < calls) {
         int running = 0;
@@ -401,12 +420,15 @@ int main(int argc, char **argv)
         curl_multi_poll(m, NULL, 0, 50, NULL);
     }
     double secs = (bench_now_ms() - t0) / 1000.0;
+    double cpu = cpu_ms(server) - cpu0;
     printf("== ccai-server under load: %d calls x %d turns over %s (%s)\n", calls, turns,
            twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
            llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
                : "no LLM: the offline dialogue answers");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
            n_req, secs, (double)n_req / secs, n_turn, (double)n_turn / secs, errors);
+    printf("  server CPU: %.0f ms for %zu requests = %.1f us per request\n", cpu, n_req,
+           n_req ? cpu * 1000.0 / (double)n_req : 0.0);
     bench_report("request latency", lat_req, n_req, "ms", 1.0);
     bench_report("turn (text in -> listening)", lat_turn, n_turn, "ms", 1.0);
     printf("  server RSS: %ld KB at start, peak %ld KB with up to %d calls open: %.1f KB per "

@@ -1,10 +1,13 @@
 /*
- * ccai-server: libccai behind libevent's HTTP server.
+ * ccai-server: libccai serving HTTP on a libevent loop.
  *
- * Thin on purpose: it listens, hands every request to ccai_ctx_http() and
- * writes the answer back. Routing, authentication, rendering and the
- * provider logic live in libccai. Logs are JSON lines on standard error;
- * access logs carry no query string (it may hold a token) and no body.
+ * Thin on purpose: it reads the configuration, drives the context with the
+ * libevent adapter and lets the context listen (ccai_ctx_listen(): the
+ * HTTP server, its limits and its error answers live in libccai, as do
+ * routing, authentication, rendering and the provider logic). Logs are
+ * JSON lines on standard error, libevent's own messages included (at most
+ * one a second); access lines carry no query string (it may hold a token)
+ * and no body, and any byte that is not UTF-8 is escaped.
  *
  * SIGTERM / SIGINT: stop accepting, let answers in flight and the engine's
  * work (turns, post-call jobs) finish for up to 10 s, then exit 0; a second
@@ -14,11 +17,7 @@
 #include <ccai/ccai.h>
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/util.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,204 +27,168 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_CONFIG       2
-#define EXIT_USAGE        64
-#define MAX_HEADERS       100
-#define SHUTDOWN_GRACE_MS 10000
+#define EXIT_CONFIG         2
+#define EXIT_USAGE          64
+#define SHUTDOWN_GRACE_MS   10000
+#define SD_LISTEN_FDS_START 3
 
 typedef struct server {
     struct event_base *base;
-    struct evhttp *http;
     ccai_libevent *loop;
     ccai_ctx *ctx;
     ccai_config *cfg;
-    int pending; /* answers not yet written */
     int stopping;
     uint64_t stop_deadline;
     struct event *stop_timer;
     int verbosity;
 } server;
 
-/* One request waiting for its answer. */
-typedef struct pending {
-    server *srv;
-    struct evhttp_request *req;
-    ccai_http_exchange *x;
-    uint64_t started;
-    char method[8];
-    char path[256];
-    char remote[64];
-} pending;
-
 /* Logging ------------------------------------------------------------------ */
 
-static void json_escape(FILE *out, const char *s)
+/* One log line, built in memory and written at once. */
+typedef struct line {
+    char buf[4096];
+    size_t len;
+} line;
+
+static void put(line *l, const char *s, size_t n)
 {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
+    if (n > sizeof l->buf - 3 - l->len) /* room for "}\n" */
+        n = sizeof l->buf - 3 - l->len;
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+static void puts_(line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at s, 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+    size_t need;
+    if (c >= 0xc2 && c <= 0xdf)
+        need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i <= need; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    }
+    return need + 1;
+}
+
+/* A JSON string's content: whatever the bytes, the line stays valid JSON
+ * (a byte that is not UTF-8 becomes the text \xHH). */
+static void put_json(line *l, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    char esc[8];
+    while (*p) {
+        size_t n;
+        if (*p == '"' || *p == '\\') {
+            snprintf(esc, sizeof esc, "\\%c", *p);
+            puts_(l, esc);
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            puts_(l, esc);
+            p++;
+        } else if (*p < 0x80) {
+            put(l, (const char *)p, 1);
+            p++;
+        } else if ((n = utf8_len(p)) != 0) {
+            put(l, (const char *)p, n);
+            p += n;
+        } else {
+            snprintf(esc, sizeof esc, "\\\\x%02x", *p);
+            puts_(l, esc);
+            p++;
+        }
     }
 }
 
-static void log_ts(FILE *out)
+static void line_start(line *l, const char *level)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    fprintf(out, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900,
-            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    int n = snprintf(l->buf, sizeof l->buf,
+                     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\"",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, level);
+    l->len = n > 0 && (size_t)n < sizeof l->buf ? (size_t)n : 0;
+}
+
+static void line_end(line *l)
+{
+    memcpy(l->buf + l->len, "}\n", 2);
+    fwrite(l->buf, 1, l->len + 2, stderr);
 }
 
 static void log_line(ccai_log_level level, const char *msg, void *ud)
 {
     (void)ud;
-    log_ts(stderr);
-    fprintf(stderr, ",\"level\":\"%s\",\"msg\":\"", ccai_log_level_str(level));
-    json_escape(stderr, msg);
-    fputs("\"}\n", stderr);
+    line l;
+    line_start(&l, ccai_log_level_str(level));
+    puts_(&l, ",\"msg\":\"");
+    put_json(&l, msg);
+    puts_(&l, "\"");
+    line_end(&l);
 }
 
-static void log_access(const pending *p, int status, size_t bytes)
+static void log_access(const ccai_http_access *a, void *ud)
 {
-    log_ts(stderr);
-    fprintf(stderr, ",\"level\":\"info\",\"event\":\"access\",\"remote\":\"");
-    json_escape(stderr, p->remote);
-    fprintf(stderr, "\",\"method\":\"%s\",\"path\":\"", p->method);
-    json_escape(stderr, p->path);
-    fprintf(stderr, "\",\"status\":%d,\"bytes\":%zu,\"ms\":%llu}\n", status, bytes,
-            (unsigned long long)(ccai_time_ms() - p->started));
+    (void)ud;
+    line l;
+    char nums[96];
+    line_start(&l, "info");
+    puts_(&l, ",\"event\":\"access\",\"remote\":\"");
+    put_json(&l, a->remote_addr);
+    puts_(&l, "\",\"method\":\"");
+    put_json(&l, a->method);
+    puts_(&l, "\",\"path\":\"");
+    put_json(&l, a->path);
+    snprintf(nums, sizeof nums, "\",\"status\":%d,\"bytes\":%zu,\"ms\":%llu", a->status, a->bytes,
+             (unsigned long long)a->duration_ms);
+    puts_(&l, nums);
+    line_end(&l);
 }
 
-/* HTTP ----------------------------------------------------------------------- */
-
-static void maybe_exit(server *s);
-
-static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
+/* libevent's own messages: into the JSON log, at most one a second. */
+static void on_libevent_log(int severity, const char *msg)
 {
-    (void)x;
-    pending *p = ud;
-    server *s = p->srv;
-    struct evkeyvalq *out = evhttp_request_get_output_headers(p->req);
-    evhttp_add_header(out, "Content-Type", res->content_type ? res->content_type : "text/plain");
-    evhttp_add_header(out, "Cache-Control", "no-store");
-    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-    for (size_t i = 0; i < res->n_headers; i++)
-        evhttp_add_header(out, res->headers[i].name, res->headers[i].value);
-    struct evbuffer *buf = evbuffer_new();
-    if (buf)
-        evbuffer_add(buf, res->body, res->body_len);
-    if (p->x) /* a late answer: the close callback must not fire on p any more */
-        evhttp_connection_set_closecb(evhttp_request_get_connection(p->req), NULL, NULL);
-    evhttp_send_reply(p->req, res->status, NULL, buf);
-    if (buf)
-        evbuffer_free(buf);
-    log_access(p, res->status, res->body_len);
-    if (p->x) {
-        /* Answered later: the pending record is ours to free. */
-        s->pending--;
-        free(p);
-        maybe_exit(s);
-    } else {
-        p->req = NULL; /* answered inside ccai_ctx_http() */
-    }
-}
-
-/* The client went away before a late answer. */
-static void on_conn_close(struct evhttp_connection *conn, void *arg)
-{
-    (void)conn;
-    pending *p = arg;
-    if (!p->x)
-        return;
-    ccai_http_exchange_cancel(p->x);
-    p->srv->pending--;
-    maybe_exit(p->srv);
-    free(p);
-}
-
-static void on_request(struct evhttp_request *req, void *arg)
-{
-    server *s = arg;
-    if (s->stopping) {
-        evhttp_send_error(req, 503, "shutting down");
+    static uint64_t last;
+    static unsigned dropped;
+    uint64_t now = ccai_time_ms();
+    if (last && now - last < 1000) {
+        dropped++;
         return;
     }
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
-    char *path = evhttp_uridecode(raw_path && *raw_path ? raw_path : "/", 0, NULL);
-    if (!path) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    const char *method = "GET";
-    switch (evhttp_request_get_command(req)) {
-    case EVHTTP_REQ_GET: method = "GET"; break;
-    case EVHTTP_REQ_POST: method = "POST"; break;
-    case EVHTTP_REQ_HEAD: method = "HEAD"; break;
-    case EVHTTP_REQ_PUT: method = "PUT"; break;
-    case EVHTTP_REQ_DELETE: method = "DELETE"; break;
-    case EVHTTP_REQ_PATCH: method = "PATCH"; break;
-    case EVHTTP_REQ_OPTIONS: method = "OPTIONS"; break;
-    default: method = "OTHER"; break;
-    }
-    ccai_http_header headers[MAX_HEADERS];
-    size_t n = 0;
-    for (struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first;
-         kv && n < MAX_HEADERS; kv = kv->next.tqe_next) {
-        headers[n].name = kv->key;
-        headers[n].value = kv->value;
-        n++;
-    }
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : NULL;
-    pending *p = calloc(1, sizeof *p);
-    if (!p || (len && !body)) {
-        free(p);
-        free(path);
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    char *addr = NULL;
-    uint16_t port = 0;
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    evhttp_connection_get_peer(conn, &addr, &port);
-    p->srv = s;
-    p->req = req;
-    p->started = ccai_time_ms();
-    snprintf(p->method, sizeof p->method, "%s", method);
-    snprintf(p->path, sizeof p->path, "%s", path);
-    snprintf(p->remote, sizeof p->remote, "%s", addr ? addr : "");
-    ccai_http_request r = {CCAI_HTTP_REQUEST_VERSION,
-                           method,
-                           path,
-                           uri ? evhttp_uri_get_query(uri) : NULL,
-                           headers,
-                           n,
-                           body,
-                           len,
-                           addr};
-    ccai_http_exchange *x = NULL;
-    ccai_status st = ccai_ctx_http(s->ctx, &r, on_answer, p, &x);
-    free(path);
-    if (st != CCAI_OK) {
-        evhttp_send_error(req, 500, NULL);
-        free(p);
-        return;
-    }
-    if (!x) {
-        free(p); /* answered already */
-        return;
-    }
-    p->x = x;
-    s->pending++;
-    evhttp_connection_set_closecb(conn, on_conn_close, p);
+    char text[600];
+    if (dropped)
+        snprintf(text, sizeof text, "libevent: %s (and %u more libevent messages)", msg, dropped);
+    else
+        snprintf(text, sizeof text, "libevent: %s", msg);
+    last = now;
+    dropped = 0;
+    log_line(severity >= EVENT_LOG_ERR    ? CCAI_LOG_ERROR
+             : severity >= EVENT_LOG_WARN ? CCAI_LOG_WARN
+                                          : CCAI_LOG_DEBUG,
+             text, NULL);
 }
 
 /* Shutdown ---------------------------------------------------------------------- */
@@ -234,7 +197,7 @@ static void maybe_exit(server *s)
 {
     if (!s->stopping)
         return;
-    if ((s->pending == 0 && !ccai_ctx_busy(s->ctx)) || ccai_time_ms() >= s->stop_deadline)
+    if (!ccai_ctx_busy(s->ctx) || ccai_time_ms() >= s->stop_deadline)
         event_base_loopbreak(s->base);
 }
 
@@ -254,14 +217,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         event_base_loopbreak(s->base);
         return;
     }
-    char msg[128];
+    char msg[160];
     snprintf(msg, sizeof msg,
-             "signal %d: no new requests; finishing %d answers and the work in flight", (int)sig,
-             s->pending);
+             "signal %d: not accepting any more; finishing %zu connections and the work in flight",
+             (int)sig, ccai_ctx_connections(s->ctx));
     log_line(CCAI_LOG_INFO, msg, NULL);
     s->stopping = 1;
     s->stop_deadline = ccai_time_ms() + SHUTDOWN_GRACE_MS;
-    struct timeval tv = {0, 200000};
+    ccai_ctx_listen_stop(s->ctx);
+    struct timeval tv = {0, 50000};
     s->stop_timer = event_new(s->base, -1, EV_PERSIST, on_stop_tick, s);
     if (s->stop_timer)
         event_add(s->stop_timer, &tv);
@@ -278,6 +242,7 @@ static int usage(FILE *out)
           "Configuration: --config FILE, else $CONFIG_YAML, else ./config.yaml when\n"
           "present, else the embedded defaults; then environment overrides\n"
           "(SERVER__LISTEN=0.0.0.0:8080). Logs: JSON lines on standard error.\n"
+          "Sockets passed by systemd (LISTEN_FDS) are served instead of server.listen.\n"
           "\n"
           "  -c, --config FILE  configuration file\n"
           "  -v, --verbose      debug logs\n"
@@ -312,49 +277,71 @@ static int load_config(server *s, const char *path)
     return EXIT_SUCCESS;
 }
 
-static int listen_on(server *s)
+/* Sockets handed over by systemd's socket activation (sd_listen_fds(3)). */
+static int systemd_fds(void)
 {
-    const char *listen = ccai_config_get(s->cfg, "server.listen");
-    char host[128];
-    snprintf(host, sizeof host, "%s", listen ? listen : "127.0.0.1:8080");
-    char *colon = strrchr(host, ':');
-    if (!colon) {
-        fprintf(stderr, "ccai-server: server.listen must be HOST:PORT, got \"%s\"\n", host);
-        return EXIT_CONFIG;
-    }
-    *colon = '\0';
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535) {
-        fprintf(stderr, "ccai-server: bad port in server.listen \"%s\"\n", listen);
-        return EXIT_CONFIG;
-    }
-    const char *h = host;
-    if (h[0] == '[') { /* [::1]:8080 */
-        h++;
-        size_t l = strlen(h);
-        if (l && h[l - 1] == ']')
-            ((char *)h)[l - 1] = '\0';
-    }
-    struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(s->http, h, (uint16_t)port);
-    if (!bound) {
-        fprintf(stderr, "ccai-server: cannot listen on %s: %s\n", listen ? listen : "",
-                strerror(errno));
-        return EXIT_FAILURE;
-    }
-    /* Port 0 picks a free one: say which (tests read it). */
+    const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+    if (!pid || !n || atol(pid) != (long)getpid())
+        return 0;
+    int count = atoi(n);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return count > 0 ? count : 0;
+}
+
+static void say_listening(int fd, uint16_t port, const char *what)
+{
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    evutil_socket_t fd = evhttp_bound_socket_get_fd(bound);
-    char msg[200];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        int p = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        snprintf(msg, sizeof msg, "listening on %s:%d", h, p);
-        log_line(CCAI_LOG_INFO, msg, NULL);
-        printf("%d\n", p);
-        fflush(stdout);
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        } else if (ss.ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
     }
+    char msg[200];
+    snprintf(msg, sizeof msg, "listening on %s%s%s:%u%s", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", (unsigned)port, what);
+    log_line(CCAI_LOG_INFO, msg, NULL);
+    /* Port 0 picks a free one: say which (tests read it). */
+    printf("%u\n", (unsigned)port);
+    fflush(stdout);
+}
+
+static int listen_on(server *s)
+{
+    int n = systemd_fds();
+    for (int i = 0; i < n; i++) {
+        int fd = SD_LISTEN_FDS_START + i;
+        if (ccai_ctx_listen_fd(s->ctx, fd) != CCAI_OK) {
+            fprintf(stderr, "ccai-server: cannot serve socket %d from systemd: %s\n", fd,
+                    ccai_ctx_errmsg(s->ctx));
+            return EXIT_FAILURE;
+        }
+        if (i == 0)
+            say_listening(fd, 0, " (systemd socket)");
+    }
+    if (n)
+        return EXIT_SUCCESS;
+    uint16_t port = 0;
+    ccai_status st = ccai_ctx_listen(s->ctx, NULL, &port);
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-server: cannot listen: %s\n", ccai_ctx_errmsg(s->ctx));
+        return st == CCAI_ERR_INVALID_ARG ? EXIT_CONFIG : EXIT_FAILURE;
+    }
+    const char *addr = ccai_config_get(s->cfg, "server.listen");
+    const char *colon = addr ? strrchr(addr, ':') : NULL;
+    char msg[200];
+    snprintf(msg, sizeof msg, "listening on %.*s:%u", colon ? (int)(colon - addr) : 0,
+             colon ? addr : "", (unsigned)port);
+    log_line(CCAI_LOG_INFO, msg, NULL);
+    printf("%u\n", (unsigned)port);
+    fflush(stdout);
     return EXIT_SUCCESS;
 }
 
@@ -376,6 +363,7 @@ int main(int argc, char **argv)
             return usage(stderr);
     }
     signal(SIGPIPE, SIG_IGN);
+    event_set_log_callback(on_libevent_log);
     int rc = load_config(&s, config);
     if (rc != EXIT_SUCCESS)
         goto out;
@@ -392,20 +380,8 @@ int main(int argc, char **argv)
         rc = st == CCAI_ERR_CONFIG ? EXIT_CONFIG : EXIT_FAILURE;
         goto out;
     }
-    s.http = evhttp_new(s.base);
-    if (!s.http)
+    if (ccai_ctx_set_access_log(s.ctx, log_access, NULL) != CCAI_OK)
         goto out;
-    const char *max_body = ccai_config_get(s.cfg, "server.max_body_bytes");
-    const char *timeout_ms = ccai_config_get(s.cfg, "server.request_timeout_ms");
-    /* libccai checks the size too; evhttp refuses bigger bodies before
-     * reading them (with a small margin so libccai's 413 explains it). */
-    evhttp_set_max_body_size(s.http, (ev_ssize_t)(max_body ? atoll(max_body) * 2 : 2097152));
-    evhttp_set_max_headers_size(s.http, 64 * 1024);
-    evhttp_set_timeout(s.http, timeout_ms ? (int)((atoll(timeout_ms) + 999) / 1000) : 30);
-    evhttp_set_allowed_methods(s.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-                                           EVHTTP_REQ_OPTIONS);
-    evhttp_set_gencb(s.http, on_request, &s);
     rc = listen_on(&s);
     if (rc != EXIT_SUCCESS)
         goto out;
@@ -430,8 +406,6 @@ int main(int argc, char **argv)
 out:
     if (s.stop_timer)
         event_free(s.stop_timer);
-    if (s.http)
-        evhttp_free(s.http);
     ccai_libevent_free(s.loop);
     if (s.base)
         event_base_free(s.base);

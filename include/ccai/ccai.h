@@ -463,10 +463,11 @@ CCAI_EXPORT void ccai_ctx_socket_action(ccai_ctx *ctx, int fd, int events);
 CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
 
 /**
- * Non-zero while the context has work in flight (transfers, timers), not
- * counting the timers that wait for somebody else (a call's silence
- * timeout): a call waiting for its caller is no work. Simple hosts run their
- * loop until it returns 0. @since 0.1
+ * Non-zero while the context has work in flight (transfers, timers, open
+ * connections of its HTTP server since 0.2), not counting the timers that
+ * wait for somebody else (a call's silence timeout): a call waiting for its
+ * caller is no work. Simple hosts run their loop until it returns 0.
+ * @since 0.1
  */
 CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);
 
@@ -740,8 +741,9 @@ CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phon
 /*
  * libccai answers HTTP itself: the REST API, health, metrics, the report
  * pages and the provider webhooks are routed, authenticated and rendered in
- * the library, so any host with an HTTP server (ccai-server uses libevent's
- * evhttp) serves them by handing each request over.
+ * the library, so any host with an HTTP server serves them by handing each
+ * request over; a host without one lets the context listen itself
+ * (ccai_ctx_listen(), below: ccai-server does).
  */
 
 /** One header line. */
@@ -808,6 +810,105 @@ CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *re
  * @since 0.1
  */
 CCAI_EXPORT void ccai_http_exchange_cancel(ccai_http_exchange *x);
+
+/* ------------------------------------------------------------------------ */
+/* HTTP server (libccai serves HTTP/1.1 itself)                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A host that has no HTTP server of its own lets the context listen: its
+ * sockets are watched through the same loop hooks, and every request goes
+ * the way of ccai_ctx_http(). The server is hardened for the open
+ * Internet: limits and deadlines from the configuration (server.*),
+ * keep-alive and pipelining (answers in order), a connection cap answered
+ * with 503, accept() errors backed off, a client that goes away while its
+ * answer is pending noticed at once (the exchange is cancelled), and every
+ * error it answers itself in the JSON error envelope.
+ *
+ * Lifecycle:
+ *   1. ccai_ctx_new(), then ccai_ctx_listen() and/or ccai_ctx_listen_fd().
+ *   2. Run the loop.
+ *   3. To stop gracefully: ccai_ctx_listen_stop(), run the loop until
+ *      ccai_ctx_busy() returns 0 (answers in flight written, connections
+ *      closed) or a grace period ends, then ccai_ctx_free().
+ */
+
+/**
+ * Listen on @p address: "HOST:PORT" with a numeric IPv4 host, "localhost",
+ * "*" or an empty host (every address), or "[IPv6]:PORT". NULL reads
+ * server.listen. Port 0 picks a free port. May be called again to listen on
+ * more addresses.
+ * @param ret_port may be NULL; receives the port bound.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (bad address: see
+ * ccai_ctx_errmsg()); CCAI_ERR_IO (socket, bind or listen failed:
+ * ccai_ctx_errmsg() says why); CCAI_ERR_STATE (after
+ * ccai_ctx_listen_stop()); CCAI_ERR_NOMEM.
+ * Ownership: the socket is the context's; closed by ccai_ctx_listen_stop()
+ * or ccai_ctx_free().
+ * Context: the context's thread; does not block (no name resolution).
+ * @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint16_t *ret_port);
+
+/**
+ * Serve an already bound, listening stream socket: systemd socket
+ * activation (LISTEN_FDS), a worker given a SO_REUSEPORT socket. It is made
+ * non-blocking and close-on-exec.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (not a listening stream socket);
+ * CCAI_ERR_IO; CCAI_ERR_STATE (after ccai_ctx_listen_stop()); CCAI_ERR_NOMEM.
+ * Ownership: on CCAI_OK the context owns @p fd and closes it; on failure it
+ * stays the caller's.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd);
+
+/**
+ * Stop serving, gracefully: the listening sockets are closed, idle
+ * keep-alive connections closed, answers in flight finish (with
+ * "Connection: close"), a request read from now on gets 503. The context
+ * stays busy (ccai_ctx_busy()) until its last connection is closed.
+ * Listening again is refused (CCAI_ERR_STATE). NULL accepted; a context
+ * that never listened is left as it is.
+ * Context: the context's thread; legal inside libccai callbacks. @since 0.2
+ */
+CCAI_EXPORT void ccai_ctx_listen_stop(ccai_ctx *ctx);
+
+/**
+ * Open HTTP connections of the server (those whose answers are pending
+ * included). ccai_ctx_busy() is non-zero while there is one.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT size_t ccai_ctx_connections(const ccai_ctx *ctx);
+
+/** One answer of the server, for an access log. A versioned table. */
+typedef struct ccai_http_access {
+    uint32_t version;
+    const char *remote_addr; /**< "127.0.0.1", "::1" */
+    const char *method;      /**< "-" when the request line could not be read */
+    /**
+     * The decoded path without the query (which may hold a secret), as
+     * valid UTF-8: control bytes and bytes that are not UTF-8 appear as the
+     * four characters \xHH; cut after 1024 bytes with "...". "-" when
+     * unknown.
+     */
+    const char *path;
+    int status;
+    size_t bytes;         /**< body bytes of the answer */
+    uint64_t duration_ms; /**< first byte of the request to the answer */
+} ccai_http_access;
+
+#define CCAI_HTTP_ACCESS_VERSION 1u
+
+/** Receives each access entry; strings are borrowed for the call. */
+typedef void (*ccai_http_access_fn)(const ccai_http_access *entry, void *ud);
+
+/**
+ * Send the server's access entries to @p fn (NULL: they go to the log sink
+ * at info level, one line each).
+ * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx, ccai_http_access_fn fn, void *ud);
 
 #ifdef __cplusplus
 }

@@ -48,6 +48,11 @@ typedef struct Ccai_logger {
 } Ccai_logger;
 
 void Ccai_log(const Ccai_logger *lg, ccai_log_level level, const char *fmt, ...) CCAI_PRINTF(3, 4);
+/* Append s[0..len) to b as text fit for a log line: valid UTF-8 is kept,
+ * control bytes and bytes that are not valid UTF-8 become \xHH, so a
+ * JSON writer can always quote the result. At most max bytes of s are
+ * shown; a cut is marked with "...". False on NOMEM. */
+bool Ccai_buf_append_loggable(Ccai_buf *b, const char *s, size_t len, size_t max);
 
 /* Clock: monotonic and wall time in milliseconds (core/util.c). */
 uint64_t Ccai_monotonic_ms(void);

@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "store/store.h"
 #include "web/metrics.h"
+#include "web/server.h"
 
 #include <string.h>
 
@@ -82,6 +83,9 @@ void Ccai_ctx_rearm(ccai_ctx *ctx)
 
 static void ctx_destroy(ccai_ctx *ctx)
 {
+    /* Connections first: their pending exchanges are cancelled before the
+     * routes that wait on them go. */
+    Ccai_server_free(ctx);
     Ccai_twilio_free(ctx);
     Ccai_acs_free(ctx);
     Ccai_chat_ctx_cleanup(ctx);
@@ -89,6 +93,7 @@ static void ctx_destroy(ccai_ctx *ctx)
     Ccai_jobs_free(ctx);
     Ccai_engine_free(ctx->engine);
     Ccai_http_ctx_cleanup(ctx);
+    Ccai_fd_cleanup(ctx);
     /* Timers belong to their owners (calls, requests), all gone by now. */
     Ccai_timer_heap_free(&ctx->timers);
     if (ctx->timer_armed)
@@ -216,7 +221,7 @@ CCAI_EXPORT void ccai_ctx_socket_action(ccai_ctx *ctx, int fd, int events)
     if (!ctx || ctx->free_pending)
         return;
     Ccai_ctx_enter(ctx);
-    Ccai_http_socket_action(ctx, fd, events);
+    Ccai_fd_dispatch(ctx, fd, events);
     Ccai_ctx_leave(ctx);
 }
 
@@ -247,7 +252,8 @@ CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx)
 {
     if (!ctx)
         return 0;
-    return ctx->n_reqs > 0 || ctx->timers.n > ctx->timers.n_idle;
+    return ctx->n_reqs > 0 || ctx->timers.n > ctx->timers.n_idle ||
+           Ccai_server_connections(ctx) > 0;
 }
 
 CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx)

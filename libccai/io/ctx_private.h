@@ -6,6 +6,7 @@
 
 struct Ccai_store;
 struct ccai_call;
+typedef struct Ccai_fd_entry Ccai_fd_entry;
 
 struct ccai_ctx {
     ccai_config *cfg;
@@ -26,13 +27,18 @@ struct ccai_ctx {
     int depth;
     bool free_pending;
 
+    /* io/fd.c: watched fds, indexed by fd */
+    struct Ccai_fd_entry *fd_entries;
+    size_t n_fd_entries;
+    /* web/server.c: the HTTP server, once listening */
+    struct Ccai_server *server;
+
     /* io/http.c */
     void *multi;
     uint64_t curl_deadline;
     struct Ccai_http_req *reqs;
     size_t n_reqs;
     bool curl_global;
-    struct sock_slot *sock_slots;
     bool in_curl;        /* inside curl_multi_socket_action() */
     bool cancel_pending; /* cancelled requests wait for the sweep */
 

@@ -55,60 +55,27 @@ uint64_t Ccai_http_deadline(const ccai_ctx *ctx)
 
 /* curl → host loop --------------------------------------------------------- */
 
-/* One per socket curl watches; kept in a list so that a context freed with
- * sockets still open unwatches every one of them. */
-typedef struct sock_slot {
-    struct sock_slot *prev, *next;
-    int fd;
-    void *host_slot;
-} sock_slot;
-
-static void slot_unlink(ccai_ctx *ctx, sock_slot *slot)
+static void on_curl_fd(ccai_ctx *ctx, int fd, int events, void *ud)
 {
-    if (slot->prev)
-        slot->prev->next = slot->next;
-    else
-        ctx->sock_slots = slot->next;
-    if (slot->next)
-        slot->next->prev = slot->prev;
+    CCAI_UNUSED(ud);
+    Ccai_http_socket_action(ctx, fd, events);
 }
 
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     ccai_ctx *ctx = userp;
-    sock_slot *slot = socketp;
     CCAI_UNUSED(easy);
+    CCAI_UNUSED(socketp);
+    if (what == CURL_POLL_REMOVE) {
+        Ccai_fd_forget(ctx, (int)s);
+        return 0;
+    }
     int events = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
         events |= CCAI_POLL_IN;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         events |= CCAI_POLL_OUT;
-
-    if (what == CURL_POLL_REMOVE) {
-        if (slot) {
-            ctx->hooks.watch_fd(ctx->loop_ud, (int)s, 0, &slot->host_slot);
-            slot_unlink(ctx, slot);
-            ccai_free(slot);
-            curl_multi_assign(multi_of(ctx), s, NULL);
-        }
-        return 0;
-    }
-    if (!slot) {
-        slot = Ccai_calloc(1, sizeof *slot);
-        if (!slot)
-            return -1;
-        slot->fd = (int)s;
-        slot->next = ctx->sock_slots;
-        if (slot->next)
-            slot->next->prev = slot;
-        ctx->sock_slots = slot;
-        curl_multi_assign(multi_of(ctx), s, slot);
-    }
-    if (ctx->hooks.watch_fd(ctx->loop_ud, (int)s, events, &slot->host_slot) != 0) {
-        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "loop: watch_fd(%d) failed", (int)s);
-        return -1;
-    }
-    return 0;
+    return Ccai_fd_watch(ctx, (int)s, events, on_curl_fd, NULL) == CCAI_OK ? 0 : -1;
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -560,12 +527,6 @@ void Ccai_http_ctx_cleanup(ccai_ctx *ctx)
     if (ctx->multi) {
         curl_multi_cleanup(multi_of(ctx));
         ctx->multi = NULL;
-    }
-    while (ctx->sock_slots) {
-        sock_slot *slot = ctx->sock_slots;
-        ctx->hooks.watch_fd(ctx->loop_ud, slot->fd, 0, &slot->host_slot);
-        slot_unlink(ctx, slot);
-        ccai_free(slot);
     }
     if (ctx->curl_global) {
         curl_global_cleanup();

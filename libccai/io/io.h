@@ -60,6 +60,23 @@ void Ccai_ctx_set_error(ccai_ctx *ctx, const char *fmt, ...) CCAI_PRINTF(2, 3);
 void Ccai_ctx_enter(ccai_ctx *ctx);
 bool Ccai_ctx_leave(ccai_ctx *ctx);
 
+/* Watched fds ------------------------------------------------------------ */
+
+/* Readiness of a watched fd (CCAI_POLL_IN/OUT/ERR bits, as the host said). */
+typedef void (*Ccai_fd_fn)(ccai_ctx *ctx, int fd, int events, void *ud);
+
+/* Watch fd for events (CCAI_POLL_IN | CCAI_POLL_OUT) through the host's
+ * watch_fd hook, or change what is watched; readiness calls fn. events 0
+ * forgets the fd (as Ccai_fd_forget()). Statuses: CCAI_OK, CCAI_ERR_NOMEM,
+ * CCAI_ERR_IO (the hook failed), CCAI_ERR_INVALID_ARG. */
+ccai_status Ccai_fd_watch(ccai_ctx *ctx, int fd, int events, Ccai_fd_fn fn, void *ud);
+/* Stop watching fd and forget its owner: call it before closing the fd. */
+void Ccai_fd_forget(ccai_ctx *ctx, int fd);
+/* ccai_ctx_socket_action(): hand the readiness to the fd's owner. */
+void Ccai_fd_dispatch(ccai_ctx *ctx, int fd, int events);
+/* Forget every fd (the context goes away). */
+void Ccai_fd_cleanup(ccai_ctx *ctx);
+
 /* HTTP client ------------------------------------------------------------ */
 
 typedef struct Ccai_http_req Ccai_http_req;
