@@ -264,12 +264,13 @@ static void poll_script(client *c)
     }
     char req[512];
     snprintf(req, sizeof req,
-             "POST /chat/%s/next HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok\r\n"
-             "Content-Length: 0\r\n\r\n",
+             "POST /chat/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok\r\n"
+             "Content-Length: 16\r\n\r\n{\"text\":\"hello\"}",
              c->id);
     roundtrip(idle, LIVENESS, c->out[1], sizeof c->out[1]);
-    /* The long-poll: answered 504 at server.request_timeout_ms, after the
-     * server stopped listening, with Connection: close. */
+    /* The caller's words wait for a model that never answers: answered 504
+     * at server.request_timeout_ms, after the server stopped listening, with
+     * Connection: close. */
     roundtrip(fd, req, c->out[0], sizeof c->out[0]);
     /* The idle keep-alive connection was closed by the stop. */
     char rest[64];
@@ -298,13 +299,29 @@ static void on_chat(ccai_http_exchange *x, const ccai_http_response *res, void *
 static void test_listen_stop(void **state)
 {
     (void)state;
+    /* A model that takes the connection and never answers (the kernel
+     * accepts it into the backlog of a socket nobody accepts on). */
+    int mute = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(mute, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(mute, 8), 0);
+    assert_int_equal(getsockname(mute, (struct sockaddr *)&sa, &sl), 0);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d/v1", ntohs(sa.sin_port));
     env e;
-    const char *settings[] = {"server.request_timeout_ms", "1500", NULL};
+    const char *settings[] = {"server.request_timeout_ms",
+                              "1500",
+                              "llm.fast.mode",
+                              "openai_compatible",
+                              "llm.fast.endpoint",
+                              endpoint,
+                              NULL};
     env_init(&e, settings);
     assert_int_equal(ccai_ctx_set_access_log(e.ctx, on_access, &e), CCAI_OK);
     uint16_t port = 0;
     assert_int_equal(ccai_ctx_listen(e.ctx, "127.0.0.1:0", &port), CCAI_OK);
-    /* A chat whose bot listens: its /next waits. */
+    /* A chat: the caller's words will wait for the model. */
     ccai_http_header h[] = {{"Authorization", "Bearer tok"}};
     ccai_http_request req = {CCAI_HTTP_REQUEST_VERSION, "POST", "/chat",    NULL, h, 1,
                              "{\"lang\":\"en-US\"}",    16,     "127.0.0.1"};
@@ -338,6 +355,7 @@ static void test_listen_stop(void **state)
     assert_string_equal(c.out[3], "refused"); /* nobody listens */
     settle(&e);
     env_free(&e);
+    close(mute);
 }
 
 int main(void)

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "support/llm_standin.h"
 #include "support/server_proc.h"
 
 #include <arpa/inet.h>
@@ -429,35 +430,52 @@ static json_t *post_json(int port, const char *path, const char *body)
     return doc;
 }
 
-/* A chat client long-polls for the bot's next words, gives up and goes
- * away (as a browser tab closed, or curl's --max-time). The server sees
- * it at once: its socket is closed (no CLOSE-WAIT), the exchange
- * cancelled, so the bot's next words go to the next request; and SIGTERM
- * does not wait for an answer nobody will read. */
+/* Send a chat request on a connection of its own, without reading. */
+static int send_chat(int port, const char *id, const char *body)
+{
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "POST /chat/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                     "tok\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     id, strlen(body), body);
+    int fd = dial(port);
+    send_all(fd, req, (size_t)n);
+    return fd;
+}
+
+/* A chat client waits for the bot's answer (the model is slow to start),
+ * gives up and goes away (a browser tab closed, curl's --max-time). The
+ * server sees it at once: its socket is closed (no CLOSE-WAIT), the
+ * exchange cancelled, so the bot's words go to the next request; and
+ * SIGTERM does not wait for an answer nobody will read. */
 static void test_abandoned_long_poll(void **state)
 {
     (void)state;
+    standin *llm = standin_start(NULL);
+    assert_non_null(llm);
+    char ep[128];
+    snprintf(ep, sizeof ep, "LLM__FAST__ENDPOINT=http://127.0.0.1:%d/v1", standin_port(llm));
+    const char *extra[] = {ep, "LLM__FAST__MODE=openai_compatible", NULL};
     proc p;
-    start(&p, NULL);
+    start(&p, extra);
     json_t *doc = post_json(p.port, "/chat", "{\"lang\":\"en-US\"}");
     char id[64];
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(doc, "call_id")));
     json_decref(doc);
     int base_fds = settled_fds(p.pid);
 
-    char req[256];
-    int n = snprintf(req, sizeof req,
-                     "POST /chat/%s/next HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-                     "tok\r\nContent-Length: 0\r\n\r\n",
-                     id);
-    int fd = dial(p.port);
-    send_all(fd, req, (size_t)n);
-    assert_false(readable(fd, 300)); /* the bot is listening: the poll waits */
-    assert_int_equal(open_fds(p.pid), base_fds + 1);
+    /* The model takes 1.5 s to its first word: the request waits. */
+    standin_spec slow = STANDIN_SPEC_INIT;
+    slow.content = "Your car was hit yesterday morning.";
+    slow.ttft_ms = 1500;
+    standin_push(llm, &slow);
+    int fd = send_chat(p.port, id, "{\"text\":\"My car was hit yesterday at 9 am.\"}");
+    assert_false(readable(fd, 300));                 /* the bot is thinking: the request waits */
+    assert_int_equal(open_fds(p.pid), base_fds + 2); /* the client, the model's stream */
     close(fd);
     int waits = 0, still = 1;
     for (; waits < 100 && still; waits++) {
-        still = close_wait(p.port) > 0 || open_fds(p.pid) != base_fds;
+        still = close_wait(p.port) > 0 || open_fds(p.pid) > base_fds + 1;
         if (still)
             usleep(10000);
     }
@@ -465,24 +483,22 @@ static void test_abandoned_long_poll(void **state)
         fail_msg("the server kept the abandoned connection: %d in CLOSE-WAIT, %d fds (was %d)",
                  close_wait(p.port), open_fds(p.pid), base_fds);
 
-    /* The bot's answer to what the caller says next comes back whole. */
+    /* The bot's answer, given while nobody asked, comes back whole. */
     char path[128];
-    snprintf(path, sizeof path, "/chat/%s", id);
-    doc = post_json(p.port, path, "{\"text\":\"My car was hit yesterday at 9 am.\"}");
+    snprintf(path, sizeof path, "/chat/%s/next", id);
+    doc = post_json(p.port, path, "");
     json_t *say = json_object_get(doc, "say");
-    if (json_array_size(say) == 0) {
+    const char *first = json_string_value(json_object_get(json_array_get(say, 0), "text"));
+    if (!first || !strstr(first, "car was hit")) {
         char *text = json_dumps(doc, 0);
         fail_msg("the answer lost the bot's words: %s", text);
     }
     json_decref(doc);
 
-    /* A poll abandoned again, then SIGTERM: no answer to wait for. */
-    fd = dial(p.port);
-    n = snprintf(req, sizeof req,
-                 "POST /chat/%s/next HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-                 "tok\r\nContent-Length: 0\r\n\r\n",
-                 id);
-    send_all(fd, req, (size_t)n);
+    /* A request abandoned again, then SIGTERM: no answer to wait for, only
+     * the model's stream to finish. */
+    standin_push(llm, &slow);
+    fd = send_chat(p.port, id, "{\"text\":\"And nobody was hurt.\"}");
     assert_false(readable(fd, 300));
     close(fd);
     usleep(100000);
@@ -493,6 +509,7 @@ static void test_abandoned_long_poll(void **state)
         fail_msg("SIGTERM took %.1f s", took);
     log_lines_are_json(p.log_path);
     cleanup(&p);
+    standin_stop(llm);
 }
 
 static double cpu_seconds(pid_t pid)
