@@ -290,6 +290,7 @@ static ccai_status offline_start(ccai_call *c, bool resumed)
         .available_langs = n ? langs : NULL,
         .now_ms = Ccai_wall_ms(),
         .utc_offset_min = off / 60,
+        .can_transfer = *initiate_str(c, "agent_phone_number") && c->ops.transfer,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);

@@ -31,8 +31,17 @@
 
 /* Longer utterances are cut (on a UTF-8 character boundary). */
 #define CCAI_OFFLINE_UTTERANCE_MAX 2000
-/* Failed answers to one question before it is skipped. */
+/* Turns without progress at one question (unusable answers, requests to
+ * repeat, ...) before the dialogue moves on: a field is put off (asked
+ * again once at the end), the confirmation is given up (the call goes to
+ * an advisor when one can take it, else the claim is kept as it is). */
 #define CCAI_OFFLINE_TRIES 3
+/* Times the summary is read for confirmation (the caller corrects a value
+ * between two) before the confirmation is given up. */
+#define CCAI_OFFLINE_CONFIRM_ROUNDS 4
+/* Turns in a row without progress, whatever the questions, that end the
+ * dialogue (hand-over to an advisor when one can take the call). */
+#define CCAI_OFFLINE_STUCK (3 * CCAI_OFFLINE_TRIES)
 /* Silences in a row that end the call (the earlier ones re-prompt). */
 #define CCAI_OFFLINE_SILENCES 3
 
@@ -82,6 +91,10 @@ typedef struct Ccai_offline_params {
      * against this local day. */
     int64_t now_ms;
     int utc_offset_min;
+    /* A human can take the call (an agent number is configured): a
+     * dialogue that cannot get its claim confirmed hands the call over
+     * instead of ending it. */
+    bool can_transfer;
 } Ccai_offline_params;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond
