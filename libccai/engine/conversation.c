@@ -258,10 +258,9 @@ void Ccai_conv_goodbye(ccai_call *c, bool store)
 
 /* Offline dialogue ---------------------------------------------------------- */
 
-static ccai_status offline_start(ccai_call *c, bool resumed)
+/* A new offline engine from the call as it is now (claim, language). */
+static ccai_status offline_new(ccai_call *c)
 {
-    if (c->offline)
-        return CCAI_OK;
     char *claim = Ccai_json_dump(c->claim, JSON_COMPACT);
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
     const char *langs[16];
@@ -294,7 +293,6 @@ static ccai_status offline_start(ccai_call *c, bool resumed)
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);
-    CCAI_UNUSED(resumed);
     return st;
 }
 
@@ -342,31 +340,45 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
     CCAI_UNUSED(asked);
 }
 
+/* The offline dialogue takes over a call it did not hold so far (every
+ * LLM failed, or no greeting was given): a fresh engine from the call as
+ * the LLM left it, the take-over sentence (when an LLM held the call),
+ * then the next missing field. The caller's last words (NULL: none) are
+ * passed for what they ask (goodbye, a human, a language), never as the
+ * answer to a question the dialogue did not ask. */
+static ccai_status offline_take_over(ccai_call *c, const char *text, const Ccai_offline_reply **r)
+{
+    Ccai_offline_free(c->offline);
+    c->offline = NULL;
+    ccai_status st = offline_new(c);
+    if (st != CCAI_OK)
+        return st;
+    char *intro = NULL;
+    if (engine_of(c)->n_models > 0) {
+        intro = Ccai_prompts_render_tts_lang(engine_of(c)->prompts, CCAI_TTS_OFFLINE_TAKE_OVER,
+                                             c->row.lang, random32(), NULL, 0);
+        if (!intro)
+            return CCAI_ERR_NOMEM;
+    }
+    st = Ccai_offline_take_over(c->offline, intro, text, r);
+    ccai_free(intro);
+    return st;
+}
+
 /* One offline turn on the caller's text (NULL: a silence). take_over: the
- * LLM just failed mid-call, the dialogue starts without its greeting. */
+ * LLM just failed mid-call. */
 static void offline_turn(ccai_call *c, const char *text, bool take_over)
 {
     const Ccai_offline_reply *r = NULL;
     ccai_status st;
     set_state(c, CCAI_CALL_TURN);
-    if (!c->offline) {
-        st = offline_start(c, true);
-        if (st == CCAI_OK)
-            st = Ccai_offline_start(c->offline, true, &r);
-        if (st == CCAI_OK && (text || take_over)) {
-            if (!take_over)
-                offline_act(c, r);
-            r = NULL;
-        }
-    }
-    if (text) {
+    if (take_over || !c->offline)
+        st = offline_take_over(c, text, &r);
+    else if (text)
         st = Ccai_offline_input(c->offline, text, &r);
-    } else if (!r) {
+    else
         st = Ccai_offline_silence(c->offline, &r);
-    } else {
-        st = CCAI_OK;
-    }
-    if (st == CCAI_OK && r) {
+    if (st == CCAI_OK) {
         set_state(c, CCAI_CALL_CONVERSATION);
         if (text)
             Ccai_metrics_counter_add(c->ctx->metrics, "ccai_turns_total", "engine=\"offline\"", 1);
@@ -689,8 +701,8 @@ static void llm_failed(Ccai_turn *t, const char *why)
     turn_free(t);
     set_state(c, CCAI_CALL_CONVERSATION);
     c->offline_mode = true;
-    /* The offline dialogue goes on from the caller's last words, without
-     * greeting again: the claim so far is kept. */
+    /* Without greeting again: it says what happens, keeps the claim so far
+     * and asks for what is missing. */
     offline_turn(c, text, true);
     ccai_free(text);
 }
@@ -974,7 +986,7 @@ void Ccai_conv_connected(ccai_call *c)
 {
     if (c->offline_mode) {
         const Ccai_offline_reply *r = NULL;
-        if (offline_start(c, c->resumed) == CCAI_OK &&
+        if ((c->offline || offline_new(c) == CCAI_OK) &&
             Ccai_offline_start(c->offline, c->resumed, &r) == CCAI_OK) {
             offline_act(c, r);
             return;

@@ -644,6 +644,7 @@ struct Ccai_offline {
     bool used[TOK_MAX];
     char stripped[NORM_MAX];
     char lenient[NORM_MAX];
+    char clause[NORM_MAX];
     char email_words[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     email_item email_items[CCAI_OFFLINE_UTTERANCE_MAX / 2 + 2];
 };
@@ -2528,21 +2529,20 @@ static void handle_ask(Ccai_offline *o)
     }
 }
 
-/* Language names: switch when the language is available. */
-static bool handle_lang(Ccai_offline *o)
+/* The language the utterance names ("French", "en espagnol"), -1. */
+static int named_lang(const Ccai_offline *o)
 {
-    int target = -1;
     for (size_t k = 0; k < CCAI_ARRAY_SIZE(lang_names); k++) {
         if (strcmp(o->stripped, lang_names[k].name) == 0)
-            target = lang_names[k].lang;
+            return lang_names[k].lang;
     }
-    if (target < 0)
-        return false;
-    if (target == o->st.lang) {
-        if (!missed(o))
-            ask_current(o, true);
-        return true;
-    }
+    return -1;
+}
+
+/* Switch to another language when the call may use it (SET_LANG and
+ * "let's continue in ..."), else say it is not available. */
+static bool switch_lang(Ccai_offline *o, int target)
+{
     for (size_t k = 0; k < o->navail; k++) {
         if (strncmp(o->avail[k], lang_prefix[target], 2) != 0 ||
             (o->avail[k][2] != '\0' && o->avail[k][2] != '-' && o->avail[k][2] != '_'))
@@ -2551,13 +2551,55 @@ static bool handle_lang(Ccai_offline *o)
         o->st.lang = target;
         o->st.lang_avail = (int)k;
         say_msg(o, M_LANG_SWITCH);
-        ask_current(o, true);
         return true;
     }
     say_msg(o, M_LANG_UNAVAILABLE);
-    if (!missed(o))
+    return false;
+}
+
+/* Language names: switch when the language is available. */
+static bool handle_lang(Ccai_offline *o)
+{
+    int target = named_lang(o);
+    if (target < 0)
+        return false;
+    if (target == o->st.lang) {
+        if (!missed(o))
+            ask_current(o, true);
+    } else if (switch_lang(o, target)) {
+        ask_current(o, true);
+    } else if (!missed(o)) {
         ask_current(o, false);
+    }
     return true;
+}
+
+/* The caller says goodbye: what was noted (unless it was just read for
+ * confirmation), goodbye, hang up. */
+static void say_goodbye(Ccai_offline *o)
+{
+    if (o->st.phase != PH_CONFIRM && anything_noted(o)) {
+        say_summary(o, M_SUMMARY, false);
+        flush_say(o, false);
+    }
+    say_msg(o, M_GOODBYE);
+    flush_say(o, false);
+    end_call(o, CCAI_OFFLINE_HANGUP);
+}
+
+/* A goodbye: the whole utterance, or its last clause ("OK thanks, that's
+ * all, goodbye."). */
+static bool says_goodbye(Ccai_offline *o)
+{
+    if (SAYS_LENIENT(o, cmd_goodbye))
+        return true;
+    size_t b = o->ntok;
+    while (b > 1 && !clause_break(o, b - 1))
+        b--;
+    if (b <= 1)
+        return false;
+    strip_words(o->norm, o->tok + b - 1, o->ntok - b + 1, true, o->clause);
+    return says(o->clause, cmd_goodbye, CCAI_ARRAY_SIZE(cmd_goodbye));
 }
 
 /* Nothing but punctuation and "hmm", "euh": nothing said. */
@@ -2584,14 +2626,8 @@ static void handle_utterance(Ccai_offline *o)
         end_call(o, CCAI_OFFLINE_TRANSFER);
         return;
     }
-    if (SAYS_LENIENT(o, cmd_goodbye)) {
-        if (o->st.phase != PH_CONFIRM && anything_noted(o)) {
-            say_summary(o, M_SUMMARY, false);
-            flush_say(o, false);
-        }
-        say_msg(o, M_GOODBYE);
-        flush_say(o, false);
-        end_call(o, CCAI_OFFLINE_HANGUP);
+    if (says_goodbye(o)) {
+        say_goodbye(o);
         return;
     }
     if (SAYS(o, cmd_repeat)) {
@@ -2874,17 +2910,10 @@ static void finish_turn(Ccai_offline *o)
     flush_say(o, o->st.phase != PH_ENDED);
 }
 
-ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
-                               const Ccai_offline_reply **ret)
+/* Take the utterance as the current one: cut at the limit on a character
+ * boundary, outer white space dropped, normalised. Returns its length. */
+static size_t load_utterance(Ccai_offline *o, const char *utterance)
 {
-    ccai_status st = turn_check(o, ret);
-    if (st != CCAI_OK)
-        return st;
-    if (!utterance)
-        return CCAI_ERR_INVALID_ARG;
-    turn_begin(o);
-
-    /* Cut at the limit on a character boundary, drop outer white space. */
     size_t len = strnlen(utterance, CCAI_OFFLINE_UTTERANCE_MAX + 1);
     if (len > CCAI_OFFLINE_UTTERANCE_MAX) {
         len = CCAI_OFFLINE_UTTERANCE_MAX;
@@ -2901,6 +2930,19 @@ ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
         o->ntok = 0;
     strip_words(o->norm, o->tok, o->ntok, false, o->stripped);
     strip_words(o->norm, o->tok, o->ntok, true, o->lenient);
+    return len;
+}
+
+ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
+                               const Ccai_offline_reply **ret)
+{
+    ccai_status st = turn_check(o, ret);
+    if (st != CCAI_OK)
+        return st;
+    if (!utterance)
+        return CCAI_ERR_INVALID_ARG;
+    turn_begin(o);
+    size_t len = load_utterance(o, utterance);
     o->st.silences = 0;
 
     if (len == 0) {
@@ -2913,6 +2955,48 @@ ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
     if (!o->missed)
         o->st.stuck = 0;
     finish_turn(o);
+    return turn_end(o, ret);
+}
+
+/* Append a whole sentence as it is (no "%s" expansion). */
+static void say_text(Ccai_offline *o, const char *text)
+{
+    if (o->oom || !text || !*text)
+        return;
+    if ((o->say.len && !Ccai_buf_puts(&o->say, " ")) || !Ccai_buf_puts(&o->say, text))
+        o->oom = true;
+}
+
+ccai_status Ccai_offline_take_over(Ccai_offline *o, const char *intro, const char *utterance,
+                                   const Ccai_offline_reply **ret)
+{
+    if (!o || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    if (o->st.phase != PH_NEW)
+        return CCAI_ERR_STATE;
+    turn_begin(o);
+    o->st.phase = PH_ASK;
+    if (utterance && load_utterance(o, utterance) > 0) {
+        /* Words that ask for something the dialogue can do; anything else
+         * answered a question this dialogue never asked. */
+        if (SAYS_LENIENT(o, cmd_transfer)) {
+            say_msg(o, M_TRANSFER);
+            flush_say(o, false);
+            end_call(o, CCAI_OFFLINE_TRANSFER);
+            return turn_end(o, ret);
+        }
+        if (says_goodbye(o)) {
+            say_goodbye(o);
+            return turn_end(o, ret);
+        }
+    }
+    say_text(o, intro);
+    flush_say(o, false);
+    int target = utterance && o->ntok > 0 ? named_lang(o) : -1;
+    if (target >= 0 && target != o->st.lang)
+        switch_lang(o, target);
+    advance(o);
+    flush_say(o, true);
     return turn_end(o, ret);
 }
 

@@ -12,7 +12,8 @@
  * 1. Ccai_offline_new() with the schema, the claim known so far and the
  *    wall clock (so that "yesterday" is deterministic);
  * 2. Ccai_offline_start() once: greeting and first question, or, for a
- *    resumed call, "welcome back" and what is already noted;
+ *    resumed call, "welcome back" and what is already noted; or, when the
+ *    dialogue takes over a call the LLM held, Ccai_offline_take_over();
  * 3. Ccai_offline_input() for each final caller utterance,
  *    Ccai_offline_silence() when the caller said nothing in time;
  * 4. the host performs the actions of each reply in order: SAY (speak),
@@ -107,6 +108,19 @@ void Ccai_offline_free(Ccai_offline *o);
  * "welcome back", a summary of what is known and the next question. Once
  * only (CCAI_ERR_STATE otherwise). */
 ccai_status Ccai_offline_start(Ccai_offline *o, bool resumed, const Ccai_offline_reply **ret);
+
+/* Instead of Ccai_offline_start(), when the dialogue takes over a call
+ * mid-way (every LLM failed): no greeting; @p intro (a sentence saying
+ * what happens, in the call's language; NULL or "" for none), then the
+ * next missing field is asked (or the claim read for confirmation), the
+ * claim given at creation kept. The caller's last words @p utterance
+ * (NULL: none), which the LLM did not answer, are acted on only when
+ * they ask for something the dialogue does whatever the question:
+ * goodbye (no intro then), a human (the same), a language; they are never
+ * taken as the answer to a question nobody asked. Once only, on a new
+ * engine (CCAI_ERR_STATE otherwise). Statuses: as Ccai_offline_start(). */
+ccai_status Ccai_offline_take_over(Ccai_offline *o, const char *intro, const char *utterance,
+                                   const Ccai_offline_reply **ret);
 
 /* One caller turn (a final transcript, UTF-8). Statuses: CCAI_OK,
  * CCAI_ERR_INVALID_ARG, CCAI_ERR_STATE (not started, or the dialogue is

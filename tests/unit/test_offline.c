@@ -1127,6 +1127,115 @@ static void test_reasks_are_bounded(void **state)
     ccai_claim_schema_unref(s);
 }
 
+static const Ccai_offline_reply *take_over(Ccai_offline *o, const char *intro, const char *words)
+{
+    const Ccai_offline_reply *r = NULL;
+    assert_int_equal(Ccai_offline_take_over(o, intro, words, &r), CCAI_OK);
+    assert_non_null(r);
+    return r;
+}
+
+/* The LLM held the call and failed: the dialogue says so and asks the next
+ * missing field; the caller's last words were an answer to the LLM, not
+ * to a question of the dialogue, and are used only for what they ask. */
+static void test_take_over(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    const char *llm_claim = "{\"incident_datetime\": \"2024-10-07 23:00\","
+                            " \"incident_description\": \"Flooded basement\"}";
+    const char *intro = "Sorry, I am having a technical problem, so let's go on with a few "
+                        "simple questions.";
+
+    Ccai_offline *o = make(s, "en-US", llm_claim, NULL);
+    const Ccai_offline_reply *r = take_over(o, intro, "It is at 5 rue de la Paix in Paris.");
+    assert_true(said(r, intro));
+    assert_true(said(r, "Could you tell me the location of the incident?"));
+    assert_false(said(r, "Hello"));
+    assert_false(said(r, "Welcome back"));
+    assert_false(said(r, "Sorry, I did not"));
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    assert_asks(r);
+    assert_int_equal(Ccai_offline_start(o, true, &r), CCAI_ERR_STATE);
+    assert_int_equal(Ccai_offline_take_over(o, intro, NULL, &r), CCAI_ERR_STATE);
+    expect_set(o, "5 rue de la Paix, Paris", "incident_location", "5 rue de la Paix, Paris");
+    assert_string_equal(Ccai_offline_claim_json(o),
+                        "{\"incident_datetime\":\"2024-10-07T23:00:00\",\"incident_description\":"
+                        "\"Flooded basement\",\"incident_location\":\"5 rue de la Paix, Paris\"}");
+    Ccai_offline_free(o);
+
+    /* Words that look like an answer to the next question are not one: the
+     * date question is asked, not answered with "Sorry, I did not
+     * understand that date". */
+    o = make(s, "en-US", "{}", NULL);
+    r = take_over(o, intro, "My neighbour's tree fell on the roof of my garage");
+    assert_true(said(r, "Could you tell me the date and time of the incident?"));
+    assert_false(said(r, "did not understand"));
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    Ccai_offline_free(o);
+    o = make(s, "en-US", "{}", NULL);
+    r = take_over(o, intro, "It happened yesterday at 5 pm");
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    assert_true(said(r, "Could you tell me the date and time of the incident?"));
+    Ccai_offline_free(o);
+
+    /* A goodbye: what was noted, goodbye, no talk of a problem. */
+    o = make(s, "en-US", llm_claim, NULL);
+    r = take_over(o, intro, "OK thanks, that's all, goodbye.");
+    assert_false(said(r, intro));
+    assert_true(said(r, "Here is what I noted."));
+    assert_true(said(r, "Description of the incident: Flooded basement."));
+    assert_true(said(r, "Thank you for your call. Goodbye!"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+
+    /* A person. */
+    o = make(s, "fr-FR", llm_claim, NULL);
+    r = take_over(o, "Je rencontre un problème technique.",
+                  "Je voudrais parler à un conseiller s'il vous plaît");
+    assert_true(said(r, "Je vous transfère à un conseiller"));
+    assert_false(said(r, "problème technique"));
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+
+    /* A language: switched, then the next question in that language. */
+    const char *const avail[] = {"en-US", "es-ES", NULL};
+    o = make(s, "en-US", llm_claim, avail);
+    r = take_over(o, intro, "Can we continue in Spanish, please?");
+    assert_true(said(r, intro));
+    assert_true(has(r, CCAI_OFFLINE_SET_LANG, "es-ES"));
+    assert_true(said(r, "Claro, sigamos en español."));
+    assert_true(said(r, "¿Podría indicarme el lugar del incidente?"));
+    assert_asks(r);
+    assert_string_equal(Ccai_offline_lang(o), "es-ES");
+    Ccai_offline_free(o);
+
+    /* The call's language; no intro; no last words (a silence). */
+    o = make(s, "fr-FR", llm_claim, NULL);
+    r = take_over(o, NULL, NULL);
+    assert_true(said(r, "Pourriez-vous me donner le lieu de l'incident ?"));
+    assert_asks(r);
+    Ccai_offline_free(o);
+
+    /* Everything already known: the claim is read for confirmation. */
+    o = make(s, "es-ES",
+             "{\"incident_datetime\": \"2024-10-07 23:00\", \"incident_description\": \"x\","
+             " \"incident_location\": \"Madrid\", \"injuries\": \"Ninguno\","
+             " \"involved_parties\": \"yo\", \"medical_records\": \"Ninguno\","
+             " \"policy_number\": \"P-1\", \"pre_existing_damages\": \"Ninguno\","
+             " \"witnesses\": \"Ninguno\", \"policyholder_email\": \"a@b.es\","
+             " \"policyholder_name\": \"Ana\", \"policyholder_phone\": \"+34612345678\"}",
+             NULL);
+    r = take_over(o, "Lo siento, tengo un problema técnico.", "vale");
+    assert_true(said(r, "Lo siento, tengo un problema técnico."));
+    assert_true(said(r, "Esto es lo que he anotado."));
+    assert_true(said(r, "¿Es todo correcto?"));
+    r = in(o, "sí, todo correcto");
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1149,6 +1258,7 @@ int main(void)
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_confirm_in_a_sentence),
         cmocka_unit_test(test_reasks_are_bounded),
+        cmocka_unit_test(test_take_over),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
