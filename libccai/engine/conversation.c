@@ -46,6 +46,7 @@ struct Ccai_engine {
     size_t next_evict;
     Ccai_prompts *prompts;
     Ccai_llm_model models[2];
+    Ccai_llm_health health[2]; /* shared by every call of the context */
     size_t n_models;
     uint32_t soft_ms, hard_ms, silence_ms;
     int retry_max;
@@ -150,6 +151,18 @@ void Ccai_engine_free(Ccai_engine *e)
 }
 
 /* Helpers ------------------------------------------------------------------ */
+
+/* Can an LLM be asked now (one is configured and does not cool down)? */
+static bool llm_ready(const ccai_call *c)
+{
+    const Ccai_engine *e = engine_of(c);
+    uint64_t now = Ccai_ctx_now(c->ctx);
+    for (size_t i = 0; i < e->n_models; i++) {
+        if (Ccai_llm_health_ready(&e->health[i], now))
+            return true;
+    }
+    return false;
+}
 
 static const char *initiate_str(const ccai_call *c, const char *key)
 {
@@ -688,7 +701,8 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
              t->c->row.id, model, attempt, (unsigned long long)delay_ms, reason);
 }
 
-/* Every model failed: the offline dialogue takes over the call. */
+/* Every model failed: the offline dialogue takes over the call, until an
+ * LLM can be asked again (Ccai_conv_caller_said). */
 static void llm_failed(Ccai_turn *t, const char *why)
 {
     ccai_call *c = t->c;
@@ -889,6 +903,7 @@ static void start_round(Ccai_turn *t)
             .messages = messages,
             .tools = tools,
             .models = {&e->models[0], e->n_models > 1 ? &e->models[1] : NULL},
+            .health = {&e->health[0], &e->health[1]},
             .budget_ms = e->hard_ms > elapsed ? e->hard_ms : 0,
         };
         st = Ccai_llm_chat(c->ctx, &o, &llm_callbacks, t, &t->llm);
@@ -1018,8 +1033,21 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
     barge_in(c);
     Ccai_timer_stop(c->ctx, &c->silence);
     c->silences = 0;
+    /* The offline dialogue answered while every LLM failed or cooled down:
+     * as soon as one can be asked again, it answers again. */
+    if (c->offline_mode && llm_ready(c))
+        c->offline_mode = false;
     if (c->offline_mode) {
         offline_turn(c, text, false);
+        return;
+    }
+    if (!llm_ready(c)) {
+        /* Every model cools down (rate limits, failures): no request can
+         * answer, the offline dialogue does, for now. */
+        Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: every LLM cools down: offline dialogue",
+                 c->row.id);
+        c->offline_mode = true;
+        offline_turn(c, text, true);
         return;
     }
     start_turn(c, text);
