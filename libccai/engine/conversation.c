@@ -269,6 +269,14 @@ void Ccai_conv_goodbye(ccai_call *c, bool store)
     Ccai_call_hangup(c);
 }
 
+const Ccai_tz *Ccai_conv_tz(ccai_call *c)
+{
+    if (c->tz)
+        return c->tz;
+    Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->ctx->log, &c->tz);
+    return c->tz;
+}
+
 /* Offline dialogue ---------------------------------------------------------- */
 
 /* A new offline engine from the call as it is now (claim, language). */
@@ -288,11 +296,8 @@ static ccai_status offline_new(ccai_call *c)
     langs[n] = NULL;
     ccai_claim_schema *schema = c->schema;
     int32_t off = 0;
-    Ccai_tz *tz = NULL;
-    if (Ccai_tz_load(Ccai_tz_for_phone(c->row.phone_number), &tz) == CCAI_OK) {
-        Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
-        Ccai_tz_free(tz);
-    }
+    const Ccai_tz *tz = Ccai_conv_tz(c);
+    Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
     Ccai_offline_params p = {
         .schema = schema,
         .claim_json = claim,
@@ -303,6 +308,7 @@ static ccai_status offline_new(ccai_call *c)
         .now_ms = Ccai_wall_ms(),
         .utc_offset_min = off / 60,
         .can_transfer = *initiate_str(c, "agent_phone_number") && c->ops.transfer,
+        .tz = tz,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);
@@ -570,8 +576,8 @@ static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminder
     Ccai_engine *e = engine_of(c);
     if (which == CCAI_PROMPT_DEFAULT_SYSTEM) {
         char date[CCAI_TZ_FORMAT_MAX];
-        if (Ccai_tz_format_now(Ccai_tz_for_phone(c->row.phone_number), Ccai_wall_ms(), &c->ctx->log,
-                               date, sizeof date) != CCAI_OK)
+        const Ccai_tz *tz = Ccai_conv_tz(c);
+        if (!tz || Ccai_tz_format(tz, Ccai_wall_ms(), date, sizeof date) != CCAI_OK)
             date[0] = '\0';
         const char *bot_phone = c->row.bot_phone_number ? c->row.bot_phone_number : "";
         Ccai_prompt_var vars[] = {
@@ -603,6 +609,28 @@ static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminder
     return out;
 }
 
+/* Reminders are stored in UTC; the prompt speaks the caller's local time
+ * (its date, the tools' times): their due times go in the same, with the
+ * offset. */
+static void reminders_to_local(ccai_call *c, json_t *reminders)
+{
+    const Ccai_tz *tz = Ccai_conv_tz(c);
+    size_t i;
+    json_t *r;
+    json_array_foreach(reminders, i, r)
+    {
+        const char *due = json_string_value(json_object_get(r, "due_date_time"));
+        char utc[CCAI_TZ_ISO_MAX], local[CCAI_TZ_ISO_MAX];
+        int64_t ms;
+        if (!tz || !due || strlen(due) < 19)
+            continue;
+        snprintf(utc, sizeof utc, "%.19sZ", due);
+        if (Ccai_tz_localize_iso(tz, utc, local, sizeof local, &ms) == CCAI_OK &&
+            Ccai_tz_iso_at(tz, ms, local, sizeof local) == CCAI_OK)
+            json_object_set_new(r, "due_date_time", json_string(local));
+    }
+}
+
 /* System prompts, then the newest history that fits the model's window
  * (context - max_tokens, counted conservatively) and the message cap. */
 static ccai_status build_messages(ccai_call *c, const json_t *tools, json_t **ret)
@@ -618,6 +646,7 @@ static ccai_status build_messages(ccai_call *c, const json_t *tools, json_t **re
         s = Ccai_store_reminders_json(st, c->row.id, &reminders);
     if (s != CCAI_OK)
         goto out;
+    reminders_to_local(c, reminders);
     s = CCAI_ERR_NOMEM;
     persona = render_system(c, CCAI_PROMPT_DEFAULT_SYSTEM, reminders);
     chat = render_system(c, CCAI_PROMPT_CHAT_SYSTEM, reminders);
@@ -995,6 +1024,8 @@ void Ccai_conv_cleanup(ccai_call *c)
     Ccai_timer_stop(c->ctx, &c->silence);
     Ccai_offline_free(c->offline);
     c->offline = NULL;
+    Ccai_tz_free(c->tz);
+    c->tz = NULL;
 }
 
 void Ccai_conv_connected(ccai_call *c)

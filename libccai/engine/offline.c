@@ -623,6 +623,7 @@ struct Ccai_offline {
     size_t navail;
     char *bot_name, *bot_company;
     bool can_transfer;
+    const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
     int now_minute; /* local minute of the day */
 
@@ -2210,10 +2211,24 @@ static void ask_current(Ccai_offline *o, bool hint)
     }
 }
 
-/* Store a valid value, confirm it, move on. @p value is taken. */
+/* Store a valid value, confirm it, move on. @p value is taken. A local
+ * date and time gets the caller's offset. */
 static void accept_value(Ccai_offline *o, char *value)
 {
     size_t i = o->st.cur;
+    char iso[CCAI_TZ_ISO_MAX];
+    if (o->tz && o->f[i].type == CCAI_FIELD_DATETIME &&
+        Ccai_tz_localize_iso(o->tz, value, iso, sizeof iso, NULL) == CCAI_OK &&
+        strcmp(iso, value) != 0) {
+        char *with_offset = Ccai_strdup(iso);
+        if (!with_offset) {
+            ccai_free(value);
+            o->oom = true;
+            return;
+        }
+        ccai_free(value);
+        value = with_offset;
+    }
     set_value(o, i, value);
     act(o, CCAI_OFFLINE_SET_FIELD, o->f[i].name, value);
     o->st.pending_date = false;
@@ -2812,6 +2827,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
             goto fail;
     }
     o->can_transfer = params->can_transfer;
+    o->tz = params->tz;
     if ((params->bot_name && params->bot_name[0] &&
          !(o->bot_name = Ccai_strdup(params->bot_name))) ||
         (params->bot_company && params->bot_company[0] &&

@@ -29,6 +29,7 @@
 #define CCAI_ENGINE_OFFLINE_H
 
 #include "core/common.h"
+#include "engine/tz.h"
 
 /* Longer utterances are cut (on a UTF-8 character boundary). */
 #define CCAI_OFFLINE_UTTERANCE_MAX 2000
@@ -96,6 +97,10 @@ typedef struct Ccai_offline_params {
      * dialogue that cannot get its claim confirmed hands the call over
      * instead of ending it. */
     bool can_transfer;
+    /* The caller's zone: a date and time noted is stored with its offset
+     * there ("2024-10-07T15:00:00-07:00", DST-correct). NULL stores them
+     * without an offset. Borrowed: must outlive the engine. */
+    const Ccai_tz *tz;
 } Ccai_offline_params;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond

@@ -1236,6 +1236,67 @@ static void test_take_over(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Dates noted for a caller in Los Angeles or Paris carry the offset of
+ * that date there, around the changes of daylight saving time too. */
+static void test_dates_in_callers_zone(void **state)
+{
+    (void)state;
+    Ccai_tz *la = NULL, *paris = NULL;
+    if (Ccai_tz_load("America/Los_Angeles", &la) != CCAI_OK ||
+        Ccai_tz_load("Europe/Paris", &paris) != CCAI_OK) {
+        Ccai_tz_free(la);
+        skip();
+    }
+    ccai_claim_schema *s = default_schema();
+    const struct {
+        const Ccai_tz *tz;
+        int offset_min; /* at NOW_MS */
+        const char *lang, *said, *value;
+    } cases[] = {
+        {la, -420, "en-US", "yesterday at 3 pm", "2024-10-07T15:00:00-07:00"},
+        {la, -420, "en-US", "January 5th at 10 am", "2024-01-05T10:00:00-08:00"},
+        {la, -420, "en-US", "March 10 at 2:30 am", "2024-03-10T03:30:00-07:00"},
+        {la, -420, "en-US", "2024-10-08T14:30:00Z", "2024-10-08T14:30:00Z"},
+        {paris, 120, "fr-FR", "hier soir", "2024-10-07T20:00:00+02:00"},
+        {paris, 120, "fr-FR", "le 26 mars à 2 h 30", "2024-03-26T02:30:00+01:00"},
+        {paris, 120, "fr-FR", "le 31 mars à 2 h 30", "2024-03-31T03:30:00+02:00"},
+        {paris, 120, "fr-FR", "le 29 octobre 2023 à 2 h 30", "2023-10-29T02:30:00+02:00"},
+        {paris, 120, "fr-FR", "le 29 octobre 2023 à 3 h 30", "2023-10-29T03:30:00+01:00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline_params p = {.schema = s,
+                                 .lang = cases[i].lang,
+                                 .now_ms = NOW_MS,
+                                 .utc_offset_min = cases[i].offset_min,
+                                 .tz = cases[i].tz};
+        Ccai_offline *o = NULL;
+        assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+        start(o, false);
+        expect_set(o, cases[i].said, "incident_datetime", cases[i].value);
+        Ccai_offline_free(o);
+    }
+    /* Read back in the caller's local time; a date alone is its midnight. */
+    Ccai_offline_params p = {
+        .schema = s, .lang = "en-US", .now_ms = NOW_MS, .utc_offset_min = -420, .tz = la};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "yesterday at 3 pm");
+    assert_true(said(r, "Noted: 7 October 2024 at 15:00."));
+    Ccai_offline_free(o);
+    o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    in(o, "January 3rd");
+    r = in(o, "I don't know");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-01-03T00:00:00-08:00");
+    assert_true(said(r, "Noted: 3 January 2024."));
+    Ccai_offline_free(o);
+    Ccai_tz_free(la);
+    Ccai_tz_free(paris);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1259,6 +1320,7 @@ int main(void)
         cmocka_unit_test(test_confirm_in_a_sentence),
         cmocka_unit_test(test_reasks_are_bounded),
         cmocka_unit_test(test_take_over),
+        cmocka_unit_test(test_dates_in_callers_zone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
