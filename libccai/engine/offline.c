@@ -425,6 +425,13 @@ static const char *const cmd_goodbye[] = {
     "hang up", "end the call", "au revoir",   "c'est tout",  "bonne journée", "raccrocher",
     "adieu",   "adiós",        "hasta luego", "eso es todo", "colgar",        "chao"};
 
+/* The explicit farewells among them: one of these ending a sentence ends
+ * the call ("OK thanks, that's all, goodbye."); "that's all" after an
+ * answer ("A pipe burst, that's all.") does not. */
+static const char *const cmd_farewell[] = {"goodbye",   "good bye",     "bye",   "bye bye",
+                                           "au revoir", "adieu",        "adiós", "hasta luego",
+                                           "chao",      "bonne journée"};
+
 static const char *const cmd_repeat[] = {"repeat",
                                          "repeat that",
                                          "say again",
@@ -2602,8 +2609,8 @@ static void say_goodbye(Ccai_offline *o)
     end_call(o, CCAI_OFFLINE_HANGUP);
 }
 
-/* A goodbye: the whole utterance, or its last clause ("OK thanks, that's
- * all, goodbye."). */
+/* A goodbye: the whole utterance, or a farewell as its last clause ("OK
+ * thanks, that's all, goodbye."). */
 static bool says_goodbye(Ccai_offline *o)
 {
     if (SAYS_LENIENT(o, cmd_goodbye))
@@ -2614,7 +2621,7 @@ static bool says_goodbye(Ccai_offline *o)
     if (b <= 1)
         return false;
     strip_words(o->norm, o->tok + b - 1, o->ntok - b + 1, true, o->clause);
-    return says(o->clause, cmd_goodbye, CCAI_ARRAY_SIZE(cmd_goodbye));
+    return says(o->clause, cmd_farewell, CCAI_ARRAY_SIZE(cmd_farewell));
 }
 
 /* Nothing but punctuation and "hmm", "euh": nothing said. */

@@ -137,11 +137,12 @@ static Ccai_llm_finish finish_parse(const char *s)
 static int64_t retry_after_upto(const char *retry_after, const char *retry_after_ms,
                                 int64_t now_wall_ms, int64_t max_ms)
 {
+    /* retry-after-ms, when usable, decides (as the official SDK). */
     if (retry_after_ms && *retry_after_ms) {
         char *end = NULL;
         double v = strtod(retry_after_ms, &end);
-        if (end != retry_after_ms && v > 0 && v <= (double)max_ms)
-            return (int64_t)v;
+        if (end != retry_after_ms && v > 0)
+            return v <= (double)max_ms ? (int64_t)v : -1;
     }
     if (!retry_after || !*retry_after)
         return -1;

@@ -360,6 +360,9 @@ static void test_ratelimit_durations(void **state)
     }
     assert_int_equal(Ccai_llm_duration_ms(NULL), -1);
     assert_int_equal(Ccai_llm_wait_hint_ms("3600", NULL, 0), 3600000);
+    /* retry-after-ms decides when usable, however long (found by fuzzing). */
+    assert_int_equal(Ccai_llm_retry_after_ms("33.503", "502050", 0), -1);
+    assert_int_equal(Ccai_llm_wait_hint_ms("33.503", "502050", 0), 502050);
     assert_int_equal(Ccai_llm_wait_hint_ms("7200", NULL, 0), -1);
     assert_int_equal(Ccai_llm_retry_after_ms("3600", NULL, 0), -1);
 }

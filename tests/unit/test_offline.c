@@ -1189,6 +1189,20 @@ static void test_take_over(void **state)
     assert_ends(r, CCAI_OFFLINE_HANGUP);
     Ccai_offline_free(o);
 
+    /* An answer that ends with "that's all" is no goodbye; "bye" is. */
+    o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    r = in(o, "Yesterday at 5 pm, that's all I remember.");
+    assert_non_null(set_value(r, "incident_datetime"));
+    r = in(o, "A pipe burst in the kitchen, that's all.");
+    assert_string_equal(set_value(r, "incident_description"),
+                        "A pipe burst in the kitchen, that's all.");
+    assert_asks(r);
+    r = in(o, "Sorry, I have to go. Bye!");
+    assert_true(said(r, "Thank you for your call. Goodbye!"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+
     /* A person. */
     o = make(s, "fr-FR", llm_claim, NULL);
     r = take_over(o, "Je rencontre un problème technique.",
