@@ -1931,6 +1931,10 @@ static void conn_run(standin *h, conn *c, uint64_t now)
             c->close_after_flush = 1;
         else if (s->act == ACT_END)
             c->end_after_flush = 1;
+        /* The stream is over before its last bytes can reach the client: a
+         * client that read the whole answer never sees it still active. */
+        if (s->act != ACT_NONE)
+            stream_count(h, c, 0);
         if (c->next < c->pl.n)
             c->due = now + (uint64_t)c->pl.v[c->next].delay_ms;
         conn_flush(h, c);
