@@ -11,7 +11,13 @@
  * Commands ("agent", "goodbye", "repeat", a language name, "skip") must
  * be the whole utterance once filler words ("please", "I want to speak
  * to", "s'il vous plaît", "por favor") are removed, so that an answer that
- * merely contains such a word ("a human was injured") stays an answer.
+ * merely contains such a word ("a human was injured") stays an answer; an
+ * explicit farewell may also end a longer sentence ("OK thanks, goodbye").
+ * Yes and no are read inside a sentence, with negation (answer_polarity).
+ *
+ * No question is asked for ever: each turn that does not move the dialogue
+ * on counts at its question (missed), and the dialogue moves on after a
+ * few, saying why.
  *
  * Spoken dates are resolved against the caller's local day (now_ms plus
  * utc_offset_min), always towards the past, since a claim reports what
