@@ -154,6 +154,8 @@ static const Ccai_key keys[] = {
     KT("prompts.tts.end_call_to_connect_agent_tpl", "Said before a transfer"),
     KT("prompts.tts.calltransfer_failure_tpl", "Said when a transfer failed"),
     KT("prompts.tts.connect_agent_tpl", "Said while connecting an agent"),
+    KT("prompts.tts.offline_take_over_tpl",
+       "Said when the offline dialogue takes over from the LLM"),
     KS("prompts.sounds.loading_tpl", NULL, "Sound played while waiting"),
     KS("prompts.sounds.ready_tpl", NULL, "Sound played when ready to listen"),
 

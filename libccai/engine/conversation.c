@@ -46,6 +46,7 @@ struct Ccai_engine {
     size_t next_evict;
     Ccai_prompts *prompts;
     Ccai_llm_model models[2];
+    Ccai_llm_health health[2]; /* shared by every call of the context */
     size_t n_models;
     uint32_t soft_ms, hard_ms, silence_ms;
     int retry_max;
@@ -150,6 +151,18 @@ void Ccai_engine_free(Ccai_engine *e)
 }
 
 /* Helpers ------------------------------------------------------------------ */
+
+/* Can an LLM be asked now (one is configured and does not cool down)? */
+static bool llm_ready(const ccai_call *c)
+{
+    const Ccai_engine *e = engine_of(c);
+    uint64_t now = Ccai_ctx_now(c->ctx);
+    for (size_t i = 0; i < e->n_models; i++) {
+        if (Ccai_llm_health_ready(&e->health[i], now))
+            return true;
+    }
+    return false;
+}
 
 static const char *initiate_str(const ccai_call *c, const char *key)
 {
@@ -256,12 +269,19 @@ void Ccai_conv_goodbye(ccai_call *c, bool store)
     Ccai_call_hangup(c);
 }
 
+const Ccai_tz *Ccai_conv_tz(ccai_call *c)
+{
+    if (c->tz)
+        return c->tz;
+    Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->ctx->log, &c->tz);
+    return c->tz;
+}
+
 /* Offline dialogue ---------------------------------------------------------- */
 
-static ccai_status offline_start(ccai_call *c, bool resumed)
+/* A new offline engine from the call as it is now (claim, language). */
+static ccai_status offline_new(ccai_call *c)
 {
-    if (c->offline)
-        return CCAI_OK;
     char *claim = Ccai_json_dump(c->claim, JSON_COMPACT);
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
     const char *langs[16];
@@ -276,11 +296,8 @@ static ccai_status offline_start(ccai_call *c, bool resumed)
     langs[n] = NULL;
     ccai_claim_schema *schema = c->schema;
     int32_t off = 0;
-    Ccai_tz *tz = NULL;
-    if (Ccai_tz_load(Ccai_tz_for_phone(c->row.phone_number), &tz) == CCAI_OK) {
-        Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
-        Ccai_tz_free(tz);
-    }
+    const Ccai_tz *tz = Ccai_conv_tz(c);
+    Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
     Ccai_offline_params p = {
         .schema = schema,
         .claim_json = claim,
@@ -290,10 +307,11 @@ static ccai_status offline_start(ccai_call *c, bool resumed)
         .available_langs = n ? langs : NULL,
         .now_ms = Ccai_wall_ms(),
         .utc_offset_min = off / 60,
+        .can_transfer = *initiate_str(c, "agent_phone_number") && c->ops.transfer,
+        .tz = tz,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);
-    CCAI_UNUSED(resumed);
     return st;
 }
 
@@ -341,31 +359,45 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
     CCAI_UNUSED(asked);
 }
 
+/* The offline dialogue takes over a call it did not hold so far (every
+ * LLM failed, or no greeting was given): a fresh engine from the call as
+ * the LLM left it, the take-over sentence (when an LLM held the call),
+ * then the next missing field. The caller's last words (NULL: none) are
+ * passed for what they ask (goodbye, a human, a language), never as the
+ * answer to a question the dialogue did not ask. */
+static ccai_status offline_take_over(ccai_call *c, const char *text, const Ccai_offline_reply **r)
+{
+    Ccai_offline_free(c->offline);
+    c->offline = NULL;
+    ccai_status st = offline_new(c);
+    if (st != CCAI_OK)
+        return st;
+    char *intro = NULL;
+    if (engine_of(c)->n_models > 0) {
+        intro = Ccai_prompts_render_tts_lang(engine_of(c)->prompts, CCAI_TTS_OFFLINE_TAKE_OVER,
+                                             c->row.lang, random32(), NULL, 0);
+        if (!intro)
+            return CCAI_ERR_NOMEM;
+    }
+    st = Ccai_offline_take_over(c->offline, intro, text, r);
+    ccai_free(intro);
+    return st;
+}
+
 /* One offline turn on the caller's text (NULL: a silence). take_over: the
- * LLM just failed mid-call, the dialogue starts without its greeting. */
+ * LLM just failed mid-call. */
 static void offline_turn(ccai_call *c, const char *text, bool take_over)
 {
     const Ccai_offline_reply *r = NULL;
     ccai_status st;
     set_state(c, CCAI_CALL_TURN);
-    if (!c->offline) {
-        st = offline_start(c, true);
-        if (st == CCAI_OK)
-            st = Ccai_offline_start(c->offline, true, &r);
-        if (st == CCAI_OK && (text || take_over)) {
-            if (!take_over)
-                offline_act(c, r);
-            r = NULL;
-        }
-    }
-    if (text) {
+    if (take_over || !c->offline)
+        st = offline_take_over(c, text, &r);
+    else if (text)
         st = Ccai_offline_input(c->offline, text, &r);
-    } else if (!r) {
+    else
         st = Ccai_offline_silence(c->offline, &r);
-    } else {
-        st = CCAI_OK;
-    }
-    if (st == CCAI_OK && r) {
+    if (st == CCAI_OK) {
         set_state(c, CCAI_CALL_CONVERSATION);
         if (text)
             Ccai_metrics_counter_add(c->ctx->metrics, "ccai_turns_total", "engine=\"offline\"", 1);
@@ -544,8 +576,8 @@ static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminder
     Ccai_engine *e = engine_of(c);
     if (which == CCAI_PROMPT_DEFAULT_SYSTEM) {
         char date[CCAI_TZ_FORMAT_MAX];
-        if (Ccai_tz_format_now(Ccai_tz_for_phone(c->row.phone_number), Ccai_wall_ms(), &c->ctx->log,
-                               date, sizeof date) != CCAI_OK)
+        const Ccai_tz *tz = Ccai_conv_tz(c);
+        if (!tz || Ccai_tz_format(tz, Ccai_wall_ms(), date, sizeof date) != CCAI_OK)
             date[0] = '\0';
         const char *bot_phone = c->row.bot_phone_number ? c->row.bot_phone_number : "";
         Ccai_prompt_var vars[] = {
@@ -577,6 +609,28 @@ static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminder
     return out;
 }
 
+/* Reminders are stored in UTC; the prompt speaks the caller's local time
+ * (its date, the tools' times): their due times go in the same, with the
+ * offset. */
+static void reminders_to_local(ccai_call *c, json_t *reminders)
+{
+    const Ccai_tz *tz = Ccai_conv_tz(c);
+    size_t i;
+    json_t *r;
+    json_array_foreach(reminders, i, r)
+    {
+        const char *due = json_string_value(json_object_get(r, "due_date_time"));
+        char utc[CCAI_TZ_ISO_MAX], local[CCAI_TZ_ISO_MAX];
+        int64_t ms;
+        if (!tz || !due || strlen(due) < 19)
+            continue;
+        snprintf(utc, sizeof utc, "%.19sZ", due);
+        if (Ccai_tz_localize_iso(tz, utc, local, sizeof local, &ms) == CCAI_OK &&
+            Ccai_tz_iso_at(tz, ms, local, sizeof local) == CCAI_OK)
+            json_object_set_new(r, "due_date_time", json_string(local));
+    }
+}
+
 /* System prompts, then the newest history that fits the model's window
  * (context - max_tokens, counted conservatively) and the message cap. */
 static ccai_status build_messages(ccai_call *c, const json_t *tools, json_t **ret)
@@ -592,6 +646,7 @@ static ccai_status build_messages(ccai_call *c, const json_t *tools, json_t **re
         s = Ccai_store_reminders_json(st, c->row.id, &reminders);
     if (s != CCAI_OK)
         goto out;
+    reminders_to_local(c, reminders);
     s = CCAI_ERR_NOMEM;
     persona = render_system(c, CCAI_PROMPT_DEFAULT_SYSTEM, reminders);
     chat = render_system(c, CCAI_PROMPT_CHAT_SYSTEM, reminders);
@@ -675,7 +730,8 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
              t->c->row.id, model, attempt, (unsigned long long)delay_ms, reason);
 }
 
-/* Every model failed: the offline dialogue takes over the call. */
+/* Every model failed: the offline dialogue takes over the call, until an
+ * LLM can be asked again (Ccai_conv_caller_said). */
 static void llm_failed(Ccai_turn *t, const char *why)
 {
     ccai_call *c = t->c;
@@ -688,8 +744,8 @@ static void llm_failed(Ccai_turn *t, const char *why)
     turn_free(t);
     set_state(c, CCAI_CALL_CONVERSATION);
     c->offline_mode = true;
-    /* The offline dialogue goes on from the caller's last words, without
-     * greeting again: the claim so far is kept. */
+    /* Without greeting again: it says what happens, keeps the claim so far
+     * and asks for what is missing. */
     offline_turn(c, text, true);
     ccai_free(text);
 }
@@ -876,6 +932,7 @@ static void start_round(Ccai_turn *t)
             .messages = messages,
             .tools = tools,
             .models = {&e->models[0], e->n_models > 1 ? &e->models[1] : NULL},
+            .health = {&e->health[0], &e->health[1]},
             .budget_ms = e->hard_ms > elapsed ? e->hard_ms : 0,
         };
         st = Ccai_llm_chat(c->ctx, &o, &llm_callbacks, t, &t->llm);
@@ -968,13 +1025,15 @@ void Ccai_conv_cleanup(ccai_call *c)
     Ccai_timer_stop(c->ctx, &c->silence);
     Ccai_offline_free(c->offline);
     c->offline = NULL;
+    Ccai_tz_free(c->tz);
+    c->tz = NULL;
 }
 
 void Ccai_conv_connected(ccai_call *c)
 {
     if (c->offline_mode) {
         const Ccai_offline_reply *r = NULL;
-        if (offline_start(c, c->resumed) == CCAI_OK &&
+        if ((c->offline || offline_new(c) == CCAI_OK) &&
             Ccai_offline_start(c->offline, c->resumed, &r) == CCAI_OK) {
             offline_act(c, r);
             return;
@@ -1006,8 +1065,21 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
     barge_in(c);
     Ccai_timer_stop(c->ctx, &c->silence);
     c->silences = 0;
+    /* The offline dialogue answered while every LLM failed or cooled down:
+     * as soon as one can be asked again, it answers again. */
+    if (c->offline_mode && llm_ready(c))
+        c->offline_mode = false;
     if (c->offline_mode) {
         offline_turn(c, text, false);
+        return;
+    }
+    if (!llm_ready(c)) {
+        /* Every model cools down (rate limits, failures): no request can
+         * answer, the offline dialogue does, for now. */
+        Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: every LLM cools down: offline dialogue",
+                 c->row.id);
+        c->offline_mode = true;
+        offline_turn(c, text, true);
         return;
     }
     start_turn(c, text);

@@ -23,6 +23,7 @@ struct ccai_event {
 
 struct Ccai_turn;
 struct Ccai_offline;
+struct Ccai_tz;
 
 struct ccai_call {
     ccai_ctx *ctx;
@@ -51,6 +52,7 @@ struct ccai_call {
     int silences;
     json_t *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
     bool channel_silence;   /* the channel reports silence: no timer of ours */
+    struct Ccai_tz *tz;     /* the caller's zone, loaded on first use */
 };
 
 /* The engine of a context: prompts and models (engine/conversation.c). */
@@ -113,6 +115,12 @@ void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
 /* Say goodbye (stored when store), then hang up. */
 void Ccai_conv_goodbye(ccai_call *c, bool store);
+
+/* The caller's time zone (from the phone number): the prompt's date, and
+ * the zone of every time without an offset the engine is given. UTC when
+ * it cannot be loaded (a warning is logged); NULL only when out of memory.
+ * Borrowed from the call. */
+const struct Ccai_tz *Ccai_conv_tz(ccai_call *c);
 
 /* Speak one sentence through the channel; stored as an assistant message
  * when engine is not NULL. false when the channel refused it. */

@@ -11,7 +11,13 @@
  * Commands ("agent", "goodbye", "repeat", a language name, "skip") must
  * be the whole utterance once filler words ("please", "I want to speak
  * to", "s'il vous plaît", "por favor") are removed, so that an answer that
- * merely contains such a word ("a human was injured") stays an answer.
+ * merely contains such a word ("a human was injured") stays an answer; an
+ * explicit farewell may also end a longer sentence ("OK thanks, goodbye").
+ * Yes and no are read inside a sentence, with negation (answer_polarity).
+ *
+ * No question is asked for ever: each turn that does not move the dialogue
+ * on counts at its question (missed), and the dialogue moves on after a
+ * few, saying why.
  *
  * Spoken dates are resolved against the caller's local day (now_ms plus
  * utc_offset_min), always towards the past, since a claim reports what
@@ -79,6 +85,8 @@ typedef enum msg {
     M_R_TEXT_BAD,
     M_SKIP_LATER,
     M_SKIP_MOVE_ON,
+    M_GIVE_UP_LATER,   /* a field as a noun phrase (field_np) */
+    M_GIVE_UP_MOVE_ON, /* the same */
     M_BACK_TO_SKIPPED,
     M_SUMMARY,
     M_SUMMARY_EMPTY,
@@ -86,6 +94,10 @@ typedef enum msg {
     M_MISSING,      /* labels */
     M_CONFIRM_ASK,
     M_CONFIRM_YES_NO,
+    M_CONFIRM_HANDOVER,
+    M_CONFIRM_AS_IS,
+    M_STUCK_HANDOVER,
+    M_STUCK_BYE,
     M_THANKS_BYE,
     M_WHICH,
     M_WHICH_AGAIN, /* an example label */
@@ -137,6 +149,8 @@ static const char *const phrases[L_COUNT][M_COUNT] = {
             [M_R_TEXT_BAD] = "Sorry, I could not note that.",
             [M_SKIP_LATER] = "Let's come back to that later.",
             [M_SKIP_MOVE_ON] = "No problem, let's move on.",
+            [M_GIVE_UP_LATER] = "I could not note %s; let's come back to it later.",
+            [M_GIVE_UP_MOVE_ON] = "I could not note %s, so let's move on.",
             [M_BACK_TO_SKIPPED] = "Let's come back to the questions we skipped.",
             [M_SUMMARY] = "Here is what I noted.",
             [M_SUMMARY_EMPTY] = "I could not note anything.",
@@ -144,6 +158,14 @@ static const char *const phrases[L_COUNT][M_COUNT] = {
             [M_MISSING] = "I still do not have: %s.",
             [M_CONFIRM_ASK] = "Is everything correct?",
             [M_CONFIRM_YES_NO] = "Sorry, is everything correct? Please answer yes or no.",
+            [M_CONFIRM_HANDOVER] = "I cannot get your confirmation, so I am transferring you to an "
+                                   "advisor who will check your claim with you. Please hold on.",
+            [M_CONFIRM_AS_IS] = "I cannot get your confirmation, so I am recording your claim as "
+                                "it is. You can call back at any time to change it. Goodbye!",
+            [M_STUCK_HANDOVER] = "I am having trouble understanding you, so I am transferring you "
+                                 "to an advisor. Please hold on.",
+            [M_STUCK_BYE] = "I am having trouble understanding you, so I will end the call. What "
+                            "I noted is saved; feel free to call back. Goodbye!",
             [M_THANKS_BYE] = "Thank you, your claim is recorded. Goodbye!",
             [M_WHICH] = "Which information would you like to change?",
             [M_WHICH_AGAIN] = "Sorry, which information? For example: the %s.",
@@ -194,6 +216,8 @@ static const char *const phrases[L_COUNT][M_COUNT] = {
             [M_R_TEXT_BAD] = "Désolé, je n'ai pas pu noter cela.",
             [M_SKIP_LATER] = "Nous y reviendrons plus tard.",
             [M_SKIP_MOVE_ON] = "Pas de souci, passons à la suite.",
+            [M_GIVE_UP_LATER] = "Je n'ai pas réussi à noter %s ; nous y reviendrons plus tard.",
+            [M_GIVE_UP_MOVE_ON] = "Je n'ai pas réussi à noter %s, passons à la suite.",
             [M_BACK_TO_SKIPPED] = "Revenons aux questions que nous avons laissées de côté.",
             [M_SUMMARY] = "Voici ce que j'ai noté.",
             [M_SUMMARY_EMPTY] = "Je n'ai rien pu noter.",
@@ -202,6 +226,17 @@ static const char *const phrases[L_COUNT][M_COUNT] = {
             [M_CONFIRM_ASK] = "Est-ce que tout est correct ?",
             [M_CONFIRM_YES_NO] =
                 "Pardon, est-ce que tout est correct ? Répondez par oui ou par non.",
+            [M_CONFIRM_HANDOVER] =
+                "Je n'arrive pas à obtenir votre confirmation, alors je vous transfère à un "
+                "conseiller qui vérifiera votre déclaration avec vous. Merci de patienter.",
+            [M_CONFIRM_AS_IS] =
+                "Je n'arrive pas à obtenir votre confirmation, alors j'enregistre votre "
+                "déclaration telle quelle. Vous pouvez rappeler à tout moment pour la modifier. "
+                "Au revoir !",
+            [M_STUCK_HANDOVER] = "J'ai du mal à vous comprendre, je vous transfère donc à un "
+                                 "conseiller. Merci de patienter.",
+            [M_STUCK_BYE] = "J'ai du mal à vous comprendre, je vais donc mettre fin à l'appel. Ce "
+                            "que j'ai noté est enregistré ; n'hésitez pas à rappeler. Au revoir !",
             [M_THANKS_BYE] = "Merci, votre déclaration est enregistrée. Au revoir !",
             [M_WHICH] = "Quelle information souhaitez-vous modifier ?",
             [M_WHICH_AGAIN] = "Pardon, quelle information ? Par exemple : %s.",
@@ -250,6 +285,8 @@ static const char *const phrases[L_COUNT][M_COUNT] = {
             [M_R_TEXT_BAD] = "Lo siento, no he podido anotar eso.",
             [M_SKIP_LATER] = "Volveremos a ello más tarde.",
             [M_SKIP_MOVE_ON] = "No hay problema, sigamos.",
+            [M_GIVE_UP_LATER] = "No he podido anotar %s; volveremos a ello más tarde.",
+            [M_GIVE_UP_MOVE_ON] = "No he podido anotar %s, así que sigamos.",
             [M_BACK_TO_SKIPPED] = "Volvamos a las preguntas que hemos dejado pendientes.",
             [M_SUMMARY] = "Esto es lo que he anotado.",
             [M_SUMMARY_EMPTY] = "No he podido anotar nada.",
@@ -257,6 +294,16 @@ static const char *const phrases[L_COUNT][M_COUNT] = {
             [M_MISSING] = "Todavía me falta: %s.",
             [M_CONFIRM_ASK] = "¿Es todo correcto?",
             [M_CONFIRM_YES_NO] = "Perdone, ¿es todo correcto? Responda sí o no.",
+            [M_CONFIRM_HANDOVER] = "No consigo obtener su confirmación, así que le transfiero a un "
+                                   "asesor que revisará su declaración con usted. Por favor, "
+                                   "espere.",
+            [M_CONFIRM_AS_IS] = "No consigo obtener su confirmación, así que registro su "
+                                "declaración tal como está. Puede volver a llamar en cualquier "
+                                "momento para cambiarla. ¡Adiós!",
+            [M_STUCK_HANDOVER] =
+                "Me cuesta entenderle, así que le transfiero a un asesor. Por favor, espere.",
+            [M_STUCK_BYE] = "Me cuesta entenderle, así que voy a terminar la llamada. Lo que he "
+                            "anotado queda guardado; no dude en volver a llamar. ¡Adiós!",
             [M_THANKS_BYE] = "Gracias, su declaración queda registrada. ¡Adiós!",
             [M_WHICH] = "¿Qué dato desea cambiar?",
             [M_WHICH_AGAIN] = "Perdone, ¿qué dato? Por ejemplo: %s.",
@@ -361,6 +408,11 @@ static const char *const fillers[] = {
     "paseme", "gracias", "pues", "al", "senor", "senora", "ahora", "seguir", "podemos", "puede",
     "podria"};
 
+/* Sounds that are no answer at all, even to a free-text question. */
+static const char *const hesitations[] = {"um",  "umm", "uh",  "uhm", "er", "erm", "hmm",
+                                          "hm",  "mm",  "mmm", "ah",  "oh", "eh",  "ehm",
+                                          "euh", "heu", "bah", "ben", "pff"};
+
 /* Interjections also dropped around "goodbye" and "agent". */
 static const char *const interjections[] = {"ok", "okay",   "yes",   "no",   "oui",   "non",
                                             "si", "bon",    "bien",  "vale", "bueno", "alright",
@@ -378,6 +430,13 @@ static const char *const cmd_goodbye[] = {
     "goodbye", "good bye",     "bye",         "bye bye",     "that's all",    "that is all",
     "hang up", "end the call", "au revoir",   "c'est tout",  "bonne journée", "raccrocher",
     "adieu",   "adiós",        "hasta luego", "eso es todo", "colgar",        "chao"};
+
+/* The explicit farewells among them: one of these ending a sentence ends
+ * the call ("OK thanks, that's all, goodbye."); "that's all" after an
+ * answer ("A pipe burst, that's all.") does not. */
+static const char *const cmd_farewell[] = {"goodbye",   "good bye",     "bye",   "bye bye",
+                                           "au revoir", "adieu",        "adiós", "hasta luego",
+                                           "chao",      "bonne journée"};
 
 static const char *const cmd_repeat[] = {"repeat",
                                          "repeat that",
@@ -436,78 +495,61 @@ static const char *const cmd_skip[] = {"skip",
                                        "más tarde",
                                        "paso"};
 
-static const char *const cmd_yes[] = {"yes",
-                                      "yeah",
-                                      "yep",
-                                      "yup",
-                                      "correct",
-                                      "that's correct",
-                                      "that's right",
-                                      "right",
-                                      "exactly",
-                                      "sure",
-                                      "of course",
-                                      "perfect",
-                                      "ok",
-                                      "okay",
-                                      "alright",
-                                      "fine",
-                                      "all good",
-                                      "it's correct",
-                                      "yes it is",
-                                      "yes that's correct",
-                                      "yes please",
-                                      "oui",
-                                      "ouais",
-                                      "exact",
-                                      "exactement",
-                                      "c'est ça",
-                                      "c'est correct",
-                                      "c'est bon",
-                                      "d'accord",
-                                      "parfait",
-                                      "tout à fait",
-                                      "bien sûr",
-                                      "oui c'est correct",
-                                      "oui c'est bon",
-                                      "oui c'est ça",
-                                      "sí",
-                                      "si",
-                                      "correcto",
-                                      "exacto",
-                                      "vale",
-                                      "claro",
-                                      "de acuerdo",
-                                      "perfecto",
-                                      "está bien",
-                                      "todo bien",
-                                      "sí es correcto"};
+/* Yes and no inside a sentence (normalised spelling, see answer_polarity).
+ * Words that say yes, words that say no (or "something is to change"),
+ * and negators that turn the polarity words after them around ("not
+ * correct", "pas correct", "no es correcto", "no mistakes", "rien à
+ * changer"). */
+static const char *const yes_words[] = {
+    /* en */
+    "yes", "yeah", "yea", "yep", "yup", "correct", "right", "exactly", "sure", "ok", "okay",
+    "alright", "perfect", "fine", "good", "great", "accurate", "true", "absolutely", "definitely",
+    "certainly", "indeed", "precisely", "affirmative", "agreed",
+    /* fr */
+    "oui", "ouais", "exact", "exacte", "exactement", "parfait", "juste", "bon", "bien",
+    "impeccable", "nickel", "absolument", "effectivement", "vrai", "correcte",
+    /* es */
+    "correcto", "correcta", "exacto", "exacta", "vale", "claro", "perfecto", "cierto",
+    "efectivamente", "verdad", "bueno", "okey"};
 
-static const char *const cmd_no[] = {"no",
-                                     "nope",
-                                     "not really",
-                                     "not correct",
-                                     "that's wrong",
-                                     "incorrect",
-                                     "wrong",
-                                     "no it's not",
-                                     "non",
-                                     "pas du tout",
-                                     "pas correct",
-                                     "c'est faux",
-                                     "faux",
-                                     "non c'est faux",
-                                     "incorrecto",
-                                     "no es correcto",
-                                     "está mal",
-                                     "change",
-                                     "change something",
-                                     "modify",
-                                     "changer",
-                                     "modifier",
-                                     "modifier quelque chose",
-                                     "cambiar",
-                                     "corregir"};
+static const char *const yes_phrases[] = {
+    "all good", "that s it",    "uh huh",       "mm hmm",   "go ahead", "think so",   "believe so",
+    "guess so", "of course",    "tout a fait",  "bien sur", "d accord", "de acuerdo", "eso es",
+    "asi es",   "por supuesto", "works for me", "me va",    "ca marche"};
+
+static const char *const no_words[] = {
+    /* en */
+    "nope", "nah", "wrong", "incorrect", "false", "inaccurate", "bad", "mistake", "mistakes",
+    "error", "errors", "typo", "problem", "problems", "change", "changes", "changed", "modify",
+    "fix", "update", "correction", "corrections", "almost", "doubt", "missing",
+    /* fr */
+    "faux", "fausse", "fausses", "incorrecte", "inexact", "inexacte", "mal", "mauvais", "mauvaise",
+    "erreur", "erreurs", "probleme", "problemes", "changer", "modifier", "corriger", "presque",
+    "doute", "manque",
+    /* es */
+    "incorrecto", "incorrecta", "inexacto", "falso", "falsa", "equivocado", "equivocada", "erroneo",
+    "erronea", "malo", "mala", "errores", "problema", "problemas", "cambiar", "corregir",
+    "modificar", "casi", "duda", "falta"};
+
+/* Negated, these say "I do not know" rather than no ("I'm not sure", "je
+ * ne sais pas", "no sé"). */
+static const char *const know_words[] = {"know", "sure",   "idea", "certain", "sais",  "sait",
+                                         "sur",  "savoir", "se",   "sabe",    "seguro"};
+
+/* "but the date": what follows is a correction (unless it is "yes"). */
+static const char *const contrast_words[] = {"but",  "except",  "mais", "sauf",
+                                             "pero", "excepto", "salvo"};
+
+typedef struct negator {
+    const char *word;
+    unsigned reach; /* tokens after it that it negates */
+} negator;
+
+static const negator negators[] = {
+    {"not", 4},    {"t", 4},       {"never", 4},   {"nothing", 4}, {"none", 4},  {"without", 4},
+    {"no", 2},     {"non", 2},     {"pas", 4},     {"ne", 3},      {"n", 3},     {"jamais", 4},
+    {"rien", 4},   {"aucun", 4},   {"aucune", 4},  {"sans", 4},    {"nunca", 4}, {"nada", 4},
+    {"ningun", 4}, {"ninguna", 4}, {"ninguno", 4}, {"sin", 4}};
 
 /* Answers that mean "nothing" to optional fields and to "which one?". */
 static const char *const cmd_none[] = {
@@ -554,6 +596,9 @@ typedef struct offline_state {
     int64_t pending_days;
     unsigned silences;
     unsigned which_tries;
+    unsigned confirm_tries;  /* unclear answers to "is everything correct?" */
+    unsigned confirm_rounds; /* times the summary was read for confirmation */
+    unsigned stuck;          /* turns in a row without progress, any question */
     unsigned char tries[CCAI_FIELDS_MAX];
     unsigned char skip[CCAI_FIELDS_MAX];
 } offline_state;
@@ -590,6 +635,8 @@ struct Ccai_offline {
     char **avail;
     size_t navail;
     char *bot_name, *bot_company;
+    bool can_transfer;
+    const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
     int now_minute; /* local minute of the day */
 
@@ -601,6 +648,7 @@ struct Ccai_offline {
     Ccai_offline_reply reply;
     Ccai_buf say;
     bool oom;
+    bool missed; /* this turn did not move the dialogue on */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);
@@ -613,6 +661,7 @@ struct Ccai_offline {
     bool *used;
     char *stripped;
     char *lenient;
+    char *clause;
     char *email_words;
     email_item *email_items;
 };
@@ -624,6 +673,7 @@ typedef struct offline_scratch {
     bool used[TOK_MAX];
     char stripped[NORM_MAX];
     char lenient[NORM_MAX];
+    char clause[NORM_MAX];
     char email_words[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     email_item email_items[CCAI_OFFLINE_UTTERANCE_MAX / 2 + 2];
 } offline_scratch;
@@ -640,6 +690,7 @@ static bool scratch_take(Ccai_offline *o)
     o->used = x->used;
     o->stripped = x->stripped;
     o->lenient = x->lenient;
+    o->clause = x->clause;
     o->email_words = x->email_words;
     o->email_items = x->email_items;
     return true;
@@ -649,7 +700,7 @@ static void scratch_drop(Ccai_offline *o)
 {
     ccai_free(o->scratch);
     o->scratch = NULL;
-    o->raw = o->norm = o->stripped = o->lenient = o->email_words = NULL;
+    o->raw = o->norm = o->stripped = o->lenient = o->clause = o->email_words = NULL;
     o->tok = NULL;
     o->used = NULL;
     o->email_items = NULL;
@@ -836,6 +887,146 @@ static bool tok_in(const Ccai_offline *o, size_t i, const char *const *list, siz
 #define TOK_IN(o, i, list) tok_in(o, i, list, CCAI_ARRAY_SIZE(list))
 
 /* ------------------------------------------------------------------------ */
+/* Yes or no in a sentence                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Does punctuation ("no, the date") separate token i from the one before? */
+static bool clause_break(const Ccai_offline *o, size_t i)
+{
+    if (i == 0)
+        return true;
+    for (size_t k = o->tok[i - 1].raw; k < o->tok[i].raw; k++) {
+        char ch = o->raw[k];
+        if (ch == ',' || ch == ';' || ch == '!' || ch == '?' ||
+            (ch == '.' && !(k > 0 && is_digit_ch(o->raw[k - 1]) && is_digit_ch(o->raw[k + 1]))))
+            return true;
+    }
+    return false;
+}
+
+/* Does the phrase (normalised words separated by single spaces) start at
+ * token i of the clause ending before token end? Its length in tokens. */
+static size_t phrase_at(const Ccai_offline *o, size_t i, size_t end, const char *phrase)
+{
+    size_t n = 0;
+    for (const char *p = phrase; *p;) {
+        const char *sp = strchr(p, ' ');
+        size_t len = sp ? (size_t)(sp - p) : strlen(p);
+        if (i + n >= end || o->tok[i + n].len != len ||
+            memcmp(o->norm + o->tok[i + n].start, p, len) != 0)
+            return 0;
+        n++;
+        p += len + (sp ? 1 : 0);
+    }
+    return n;
+}
+
+enum { POL_NONE = 0, POL_YES = 1, POL_NO = -1 };
+
+/* Polarity of the word or phrase at token i of the clause [b, e), and how
+ * many tokens it takes. A few words depend on their neighbours: "si" is a
+ * yes at either end of a clause or after "que" ("claro que sí"), not as
+ * "if"; "ça" is a yes after "est" ("c'est ça", "ce n'est pas ça"); an
+ * English "correct" after "to" or "please", or before "the", is the verb
+ * (a change). */
+static int polarity_at(const Ccai_offline *o, size_t i, size_t b, size_t e, size_t *ret_len)
+{
+    *ret_len = 1;
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(yes_phrases); k++) {
+        size_t n = phrase_at(o, i, e, yes_phrases[k]);
+        if (n) {
+            *ret_len = n;
+            return POL_YES;
+        }
+    }
+    static const char *const verb_lead[] = {"to",   "please", "can",   "could", "must",
+                                            "need", "should", "would", "me",    "you"};
+    static const char *const verb_object[] = {"the", "my", "this", "it", "his", "her", "their"};
+    if (tok_is(o, i, "correct") &&
+        ((i > b && TOK_IN(o, i - 1, verb_lead)) || (i + 1 < e && TOK_IN(o, i + 1, verb_object))))
+        return POL_NO;
+    if (TOK_IN(o, i, yes_words))
+        return POL_YES;
+    if (TOK_IN(o, i, no_words))
+        return POL_NO;
+    if (tok_is(o, i, "si"))
+        return i == b || i + 1 == e || tok_is(o, i - 1, "que") ? POL_YES : POL_NONE;
+    if (tok_is(o, i, "ca")) {
+        for (size_t k = i; k > b && i - k < 4; k--) {
+            if (tok_is(o, k - 1, "est"))
+                return POL_YES;
+        }
+        return POL_NONE;
+    }
+    if (TOK_IN(o, i, contrast_words) && i + 1 < e) {
+        size_t n;
+        int next = polarity_at(o, i + 1, b, e, &n);
+        return next == POL_YES ? POL_NONE : POL_NO; /* "mais oui" is a yes */
+    }
+    return POL_NONE;
+}
+
+static unsigned negator_reach(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(negators); k++) {
+        if (tok_is(o, i, negators[k].word))
+            return negators[k].reach;
+    }
+    return 0;
+}
+
+/* Is the answer a yes or a no? Each clause is read word by word: a
+ * polarity word counts as said unless a negator shortly before it turns it
+ * around; a negator that turns nothing around and hands over to no other
+ * negator ("no.", "not quite", "pas du tout") is a no itself. Any no wins
+ * (a correction follows), then any yes. */
+static int answer_polarity(const Ccai_offline *o)
+{
+    bool yes = false, no = false;
+    for (size_t b = 0; b < o->ntok;) {
+        size_t e = b + 1;
+        while (e < o->ntok && !clause_break(o, e))
+            e++;
+        /* Tokens before negated_to are in the reach of a negator. */
+        size_t negated_to = b;
+        for (size_t i = b; i < e;) {
+            unsigned reach = negator_reach(o, i);
+            size_t len = 1;
+            int pol = polarity_at(o, i, b, e, &len);
+            bool negated = i < negated_to;
+            if (reach) {
+                /* Does it negate a polarity word or hand over to a negator? */
+                bool acts = i > b && TOK_IN(o, i - 1, know_words); /* "je sais pas" */
+                for (size_t k = i + 1; k < e && k <= i + reach && !acts; k++) {
+                    size_t n;
+                    acts = negator_reach(o, k) || TOK_IN(o, k, know_words) ||
+                           polarity_at(o, k, b, e, &n) != POL_NONE;
+                }
+                if (i + reach + 1 > negated_to)
+                    negated_to = i + reach + 1;
+                if (!acts && !negated)
+                    no = true;
+                i++;
+                continue;
+            }
+            if (negated && TOK_IN(o, i, know_words))
+                pol = POL_NONE;
+            if (pol != POL_NONE) {
+                if (negated)
+                    pol = -pol;
+                if (pol == POL_YES)
+                    yes = true;
+                else
+                    no = true;
+            }
+            i += len;
+        }
+        b = e;
+    }
+    return no ? POL_NO : yes ? POL_YES : POL_NONE;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Reply building (sticky failure in o->oom)                                */
 /* ------------------------------------------------------------------------ */
 
@@ -982,6 +1173,7 @@ static void turn_begin(Ccai_offline *o)
     free_reply(o);
     o->saved = o->st;
     o->oom = false;
+    o->missed = false;
 }
 
 static ccai_status turn_end(Ccai_offline *o, const Ccai_offline_reply **ret)
@@ -1811,6 +2003,29 @@ static char *label_str(Ccai_offline *o, size_t i, bool capital)
     return s;
 }
 
+/* The field as a noun phrase for "I could not note %s": "the date of the
+ * incident", "la date de l'incident", "l'information « plaque »". NULL on
+ * NOMEM (o->oom set). */
+static char *field_np(Ccai_offline *o, size_t i)
+{
+    char *label = label_str(o, i, false);
+    if (!label)
+        return NULL;
+    char *np;
+    if (o->st.lang == L_EN)
+        np = Ccai_asprintf("the %s", label);
+    else if (o->f[i].known >= 0)
+        np = Ccai_strdup(label);
+    else if (o->st.lang == L_FR)
+        np = Ccai_asprintf("l'information « %s »", label);
+    else
+        np = Ccai_asprintf("el dato «%s»", label);
+    ccai_free(label);
+    if (!np)
+        o->oom = true;
+    return np;
+}
+
 /* A value as it is read back: dates in words, phone digits one by one. */
 static char *spoken_value(Ccai_offline *o, size_t i)
 {
@@ -1943,11 +2158,32 @@ static size_t next_field(const Ccai_offline *o)
     return o->nfields;
 }
 
+static void end_call(Ccai_offline *o, Ccai_offline_action_kind kind)
+{
+    act(o, kind, NULL, NULL);
+    o->st.phase = PH_ENDED;
+}
+
+/* The claim cannot be confirmed (unclear answers, or corrections without
+ * end): an advisor takes over when there is one, else the claim is kept
+ * as it is. Either way the caller hears why. */
+static void give_up_confirm(Ccai_offline *o)
+{
+    say_msg(o, o->can_transfer ? M_CONFIRM_HANDOVER : M_CONFIRM_AS_IS);
+    flush_say(o, false);
+    end_call(o, o->can_transfer ? CCAI_OFFLINE_TRANSFER : CCAI_OFFLINE_HANGUP);
+}
+
 static void go_confirm(Ccai_offline *o)
 {
     o->st.phase = PH_CONFIRM;
     o->st.editing = false;
     o->st.pending_date = false;
+    o->st.confirm_tries = 0;
+    if (++o->st.confirm_rounds > CCAI_OFFLINE_CONFIRM_ROUNDS) {
+        give_up_confirm(o);
+        return;
+    }
     say_summary(o, anything_noted(o) ? M_SUMMARY : M_SUMMARY_EMPTY, true);
     flush_say(o, false);
     say_msg(o, M_CONFIRM_ASK);
@@ -1993,13 +2229,24 @@ static void advance(Ccai_offline *o)
     go_confirm(o);
 }
 
-static void skip_current(Ccai_offline *o)
+/* Leave the current field: asked again once at the end when it is the
+ * first time (not while editing from the confirmation). @p failed: the
+ * answers could not be used (else the caller asked to skip it), which the
+ * caller is told. */
+static void skip_current(Ccai_offline *o, bool failed)
 {
     size_t i = o->st.cur;
     bool later = !o->st.second_pass && !o->st.editing;
     if (!o->st.editing)
         o->st.skip[i] = later ? SKIP_ONCE : SKIP_FINAL;
-    say_msg(o, later ? M_SKIP_LATER : M_SKIP_MOVE_ON);
+    if (failed) {
+        char *np = field_np(o, i);
+        if (np)
+            say_msg1(o, later ? M_GIVE_UP_LATER : M_GIVE_UP_MOVE_ON, np);
+        ccai_free(np);
+    } else {
+        say_msg(o, later ? M_SKIP_LATER : M_SKIP_MOVE_ON);
+    }
     advance(o);
 }
 
@@ -2021,16 +2268,24 @@ static void ask_current(Ccai_offline *o, bool hint)
     }
 }
 
-static void end_call(Ccai_offline *o, Ccai_offline_action_kind kind)
-{
-    act(o, kind, NULL, NULL);
-    o->st.phase = PH_ENDED;
-}
-
-/* Store a valid value, confirm it, move on. @p value is taken. */
+/* Store a valid value, confirm it, move on. @p value is taken. A local
+ * date and time gets the caller's offset. */
 static void accept_value(Ccai_offline *o, char *value)
 {
     size_t i = o->st.cur;
+    char iso[CCAI_TZ_ISO_MAX];
+    if (o->tz && o->f[i].type == CCAI_FIELD_DATETIME &&
+        Ccai_tz_localize_iso(o->tz, value, iso, sizeof iso, NULL) == CCAI_OK &&
+        strcmp(iso, value) != 0) {
+        char *with_offset = Ccai_strdup(iso);
+        if (!with_offset) {
+            ccai_free(value);
+            o->oom = true;
+            return;
+        }
+        ccai_free(value);
+        value = with_offset;
+    }
     set_value(o, i, value);
     act(o, CCAI_OFFLINE_SET_FIELD, o->f[i].name, value);
     o->st.pending_date = false;
@@ -2061,22 +2316,60 @@ static void accept_pending_date(Ccai_offline *o)
     if (st == CCAI_ERR_NOMEM)
         o->oom = true;
     o->st.pending_date = false;
-    skip_current(o);
+    skip_current(o, false);
 }
 
-static void reject(Ccai_offline *o, msg reason)
+/* One more turn that did not move the dialogue on at the question it
+ * waits for (an answer that cannot be used, a request to repeat, a
+ * language that is not available, nothing said). The CCAI_OFFLINE_TRIES-th
+ * moves on instead: the field is put off (or its date kept without the
+ * time), the confirmation is given up, "which one?" goes back to the
+ * confirmation. Returns true when it moved on: the caller of this must
+ * then not ask again. */
+static bool missed(Ccai_offline *o)
 {
-    size_t i = o->st.cur;
-    if (++o->st.tries[i] >= CCAI_OFFLINE_TRIES) {
+    o->missed = true;
+    if (++o->st.stuck >= CCAI_OFFLINE_STUCK) {
+        /* Question after question without one usable answer. */
+        say_msg(o, o->can_transfer ? M_STUCK_HANDOVER : M_STUCK_BYE);
+        flush_say(o, false);
+        end_call(o, o->can_transfer ? CCAI_OFFLINE_TRANSFER : CCAI_OFFLINE_HANGUP);
+        return true;
+    }
+    switch (o->st.phase) {
+    case PH_ASK: {
+        size_t i = o->st.cur;
+        if (++o->st.tries[i] < CCAI_OFFLINE_TRIES)
+            return false;
         o->st.tries[i] = 0;
         if (o->st.pending_date)
             accept_pending_date(o);
         else
-            skip_current(o);
-        return;
+            skip_current(o, true);
+        return true;
     }
+    case PH_CONFIRM:
+        if (++o->st.confirm_tries < CCAI_OFFLINE_TRIES)
+            return false;
+        give_up_confirm(o);
+        return true;
+    case PH_WHICH:
+        if (++o->st.which_tries < CCAI_OFFLINE_TRIES)
+            return false;
+        go_confirm(o);
+        return true;
+    case PH_NEW:
+    case PH_ENDED: break;
+    }
+    return false;
+}
+
+static void reject(Ccai_offline *o, msg reason)
+{
+    if (missed(o))
+        return;
     say_msg(o, reason);
-    ask_question(o, i, true);
+    ask_question(o, o->st.cur, true);
 }
 
 /* Validate with the claim module; reject with @p reason when it refuses. */
@@ -2125,8 +2418,13 @@ static void answer_datetime(Ccai_offline *o)
             reject(o, M_R_DATE_INVALID);
             return;
         }
+        /* Another date instead of the time: keep the newer one, but count
+         * it, or "yesterday", "yesterday", ... would ask for ever. */
+        bool again = o->st.pending_date;
         o->st.pending_date = true;
         o->st.pending_days = day;
+        if (again && missed(o))
+            return;
         ask_question(o, o->st.cur, false);
         return;
     }
@@ -2239,9 +2537,12 @@ static void edit_field(Ccai_offline *o, size_t f)
     ask_field(o, f);
 }
 
+/* "Is everything correct?": a yes ends the call; a no, or a field named
+ * ("the date is wrong"), goes to that field or asks which one. */
 static void handle_confirm(Ccai_offline *o)
 {
-    if (SAYS(o, cmd_yes)) {
+    int pol = answer_polarity(o);
+    if (pol == POL_YES) {
         say_msg(o, M_THANKS_BYE);
         flush_say(o, false);
         end_call(o, CCAI_OFFLINE_HANGUP);
@@ -2252,13 +2553,14 @@ static void handle_confirm(Ccai_offline *o)
         edit_field(o, f);
         return;
     }
-    if (SAYS_LENIENT(o, cmd_no)) {
+    if (pol == POL_NO) {
         o->st.phase = PH_WHICH;
         o->st.which_tries = 0;
         say_msg(o, M_WHICH);
         return;
     }
-    say_msg(o, M_CONFIRM_YES_NO);
+    if (!missed(o))
+        say_msg(o, M_CONFIRM_YES_NO);
 }
 
 static void handle_which(Ccai_offline *o)
@@ -2268,10 +2570,12 @@ static void handle_which(Ccai_offline *o)
         edit_field(o, f);
         return;
     }
-    if (SAYS(o, cmd_none) || SAYS(o, cmd_yes) || ++o->st.which_tries >= CCAI_OFFLINE_TRIES) {
+    if (SAYS(o, cmd_none) || answer_polarity(o) == POL_YES) {
         go_confirm(o);
         return;
     }
+    if (missed(o))
+        return;
     char *label = label_str(o, 0, false);
     if (label)
         say_msg1(o, M_WHICH_AGAIN, label);
@@ -2286,7 +2590,7 @@ static void handle_ask(Ccai_offline *o)
         if (o->st.pending_date)
             accept_pending_date(o);
         else
-            skip_current(o);
+            skip_current(o, false);
         return;
     }
     switch (o->f[i].type) {
@@ -2297,20 +2601,20 @@ static void handle_ask(Ccai_offline *o)
     }
 }
 
-/* Language names: switch when the language is available. */
-static bool handle_lang(Ccai_offline *o)
+/* The language the utterance names ("French", "en espagnol"), -1. */
+static int named_lang(const Ccai_offline *o)
 {
-    int target = -1;
     for (size_t k = 0; k < CCAI_ARRAY_SIZE(lang_names); k++) {
         if (strcmp(o->stripped, lang_names[k].name) == 0)
-            target = lang_names[k].lang;
+            return lang_names[k].lang;
     }
-    if (target < 0)
-        return false;
-    if (target == o->st.lang) {
-        ask_current(o, true);
-        return true;
-    }
+    return -1;
+}
+
+/* Switch to another language when the call may use it (SET_LANG and
+ * "let's continue in ..."), else say it is not available. */
+static bool switch_lang(Ccai_offline *o, int target)
+{
     for (size_t k = 0; k < o->navail; k++) {
         if (strncmp(o->avail[k], lang_prefix[target], 2) != 0 ||
             (o->avail[k][2] != '\0' && o->avail[k][2] != '-' && o->avail[k][2] != '_'))
@@ -2319,19 +2623,73 @@ static bool handle_lang(Ccai_offline *o)
         o->st.lang = target;
         o->st.lang_avail = (int)k;
         say_msg(o, M_LANG_SWITCH);
-        ask_current(o, true);
         return true;
     }
     say_msg(o, M_LANG_UNAVAILABLE);
-    ask_current(o, false);
+    return false;
+}
+
+/* Language names: switch when the language is available. */
+static bool handle_lang(Ccai_offline *o)
+{
+    int target = named_lang(o);
+    if (target < 0)
+        return false;
+    if (target == o->st.lang) {
+        if (!missed(o))
+            ask_current(o, true);
+    } else if (switch_lang(o, target)) {
+        ask_current(o, true);
+    } else if (!missed(o)) {
+        ask_current(o, false);
+    }
+    return true;
+}
+
+/* The caller says goodbye: what was noted (unless it was just read for
+ * confirmation), goodbye, hang up. */
+static void say_goodbye(Ccai_offline *o)
+{
+    if (o->st.phase != PH_CONFIRM && anything_noted(o)) {
+        say_summary(o, M_SUMMARY, false);
+        flush_say(o, false);
+    }
+    say_msg(o, M_GOODBYE);
+    flush_say(o, false);
+    end_call(o, CCAI_OFFLINE_HANGUP);
+}
+
+/* A goodbye: the whole utterance, or a farewell as its last clause ("OK
+ * thanks, that's all, goodbye."). */
+static bool says_goodbye(Ccai_offline *o)
+{
+    if (SAYS_LENIENT(o, cmd_goodbye))
+        return true;
+    size_t b = o->ntok;
+    while (b > 1 && !clause_break(o, b - 1))
+        b--;
+    if (b <= 1)
+        return false;
+    strip_words(o->norm, o->tok + b - 1, o->ntok - b + 1, true, o->clause);
+    return says(o->clause, cmd_farewell, CCAI_ARRAY_SIZE(cmd_farewell));
+}
+
+/* Nothing but punctuation and "hmm", "euh": nothing said. */
+static bool says_nothing(const Ccai_offline *o)
+{
+    for (size_t i = 0; i < o->ntok; i++) {
+        if (!TOK_IN(o, i, hesitations))
+            return false;
+    }
     return true;
 }
 
 static void handle_utterance(Ccai_offline *o)
 {
-    if (o->ntok == 0 && o->st.phase == PH_ASK && o->f[o->st.cur].type != CCAI_FIELD_TEXT) {
+    if (o->st.phase == PH_ASK && says_nothing(o)) {
         say_msg(o, M_R_TEXT_EMPTY);
-        ask_current(o, false);
+        if (!missed(o))
+            ask_current(o, false);
         return;
     }
     if (SAYS_LENIENT(o, cmd_transfer)) {
@@ -2340,18 +2698,13 @@ static void handle_utterance(Ccai_offline *o)
         end_call(o, CCAI_OFFLINE_TRANSFER);
         return;
     }
-    if (SAYS_LENIENT(o, cmd_goodbye)) {
-        if (o->st.phase != PH_CONFIRM && anything_noted(o)) {
-            say_summary(o, M_SUMMARY, false);
-            flush_say(o, false);
-        }
-        say_msg(o, M_GOODBYE);
-        flush_say(o, false);
-        end_call(o, CCAI_OFFLINE_HANGUP);
+    if (says_goodbye(o)) {
+        say_goodbye(o);
         return;
     }
     if (SAYS(o, cmd_repeat)) {
-        ask_current(o, true);
+        if (!missed(o))
+            ask_current(o, true);
         return;
     }
     if (handle_lang(o))
@@ -2530,6 +2883,8 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
         if (!(o->avail[k] = Ccai_strdup(code)))
             goto fail;
     }
+    o->can_transfer = params->can_transfer;
+    o->tz = params->tz;
     if ((params->bot_name && params->bot_name[0] &&
          !(o->bot_name = Ccai_strdup(params->bot_name))) ||
         (params->bot_company && params->bot_company[0] &&
@@ -2628,19 +2983,10 @@ static void finish_turn(Ccai_offline *o)
     flush_say(o, o->st.phase != PH_ENDED);
 }
 
-ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
-                               const Ccai_offline_reply **ret)
+/* Take the utterance as the current one: cut at the limit on a character
+ * boundary, outer white space dropped, normalised. Returns its length. */
+static size_t load_utterance(Ccai_offline *o, const char *utterance)
 {
-    ccai_status st = turn_check(o, ret);
-    if (st != CCAI_OK)
-        return st;
-    if (!utterance)
-        return CCAI_ERR_INVALID_ARG;
-    if (!scratch_take(o))
-        return CCAI_ERR_NOMEM;
-    turn_begin(o);
-
-    /* Cut at the limit on a character boundary, drop outer white space. */
     size_t len = strnlen(utterance, CCAI_OFFLINE_UTTERANCE_MAX + 1);
     if (len > CCAI_OFFLINE_UTTERANCE_MAX) {
         len = CCAI_OFFLINE_UTTERANCE_MAX;
@@ -2657,16 +3003,81 @@ ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
         o->ntok = 0;
     strip_words(o->norm, o->tok, o->ntok, false, o->stripped);
     strip_words(o->norm, o->tok, o->ntok, true, o->lenient);
+    return len;
+}
+
+ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
+                               const Ccai_offline_reply **ret)
+{
+    ccai_status st = turn_check(o, ret);
+    if (st != CCAI_OK)
+        return st;
+    if (!utterance)
+        return CCAI_ERR_INVALID_ARG;
+    if (!scratch_take(o))
+        return CCAI_ERR_NOMEM;
+    turn_begin(o);
+    size_t len = load_utterance(o, utterance);
     o->st.silences = 0;
 
     if (len == 0) {
         say_msg(o, M_R_TEXT_EMPTY);
-        ask_current(o, false);
+        if (!missed(o))
+            ask_current(o, false);
     } else {
         handle_utterance(o);
     }
+    if (!o->missed)
+        o->st.stuck = 0;
     finish_turn(o);
     scratch_drop(o);
+    return turn_end(o, ret);
+}
+
+/* Append a whole sentence as it is (no "%s" expansion). */
+static void say_text(Ccai_offline *o, const char *text)
+{
+    if (o->oom || !text || !*text)
+        return;
+    if ((o->say.len && !Ccai_buf_puts(&o->say, " ")) || !Ccai_buf_puts(&o->say, text))
+        o->oom = true;
+}
+
+ccai_status Ccai_offline_take_over(Ccai_offline *o, const char *intro, const char *utterance,
+                                   const Ccai_offline_reply **ret)
+{
+    if (!o || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    if (o->st.phase != PH_NEW)
+        return CCAI_ERR_STATE;
+    if (!scratch_take(o))
+        return CCAI_ERR_NOMEM;
+    turn_begin(o);
+    o->st.phase = PH_ASK;
+    if (utterance && load_utterance(o, utterance) > 0) {
+        /* Words that ask for something the dialogue can do; anything else
+         * answered a question this dialogue never asked. */
+        if (SAYS_LENIENT(o, cmd_transfer)) {
+            say_msg(o, M_TRANSFER);
+            flush_say(o, false);
+            end_call(o, CCAI_OFFLINE_TRANSFER);
+            scratch_drop(o);
+            return turn_end(o, ret);
+        }
+        if (says_goodbye(o)) {
+            say_goodbye(o);
+            scratch_drop(o);
+            return turn_end(o, ret);
+        }
+    }
+    say_text(o, intro);
+    flush_say(o, false);
+    int target = utterance && o->ntok > 0 ? named_lang(o) : -1;
+    scratch_drop(o);
+    if (target >= 0 && target != o->st.lang)
+        switch_lang(o, target);
+    advance(o);
+    flush_say(o, true);
     return turn_end(o, ret);
 }
 

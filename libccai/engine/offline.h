@@ -12,7 +12,8 @@
  * 1. Ccai_offline_new() with the schema, the claim known so far and the
  *    wall clock (so that "yesterday" is deterministic);
  * 2. Ccai_offline_start() once: greeting and first question, or, for a
- *    resumed call, "welcome back" and what is already noted;
+ *    resumed call, "welcome back" and what is already noted; or, when the
+ *    dialogue takes over a call the LLM held, Ccai_offline_take_over();
  * 3. Ccai_offline_input() for each final caller utterance,
  *    Ccai_offline_silence() when the caller said nothing in time;
  * 4. the host performs the actions of each reply in order: SAY (speak),
@@ -28,11 +29,21 @@
 #define CCAI_ENGINE_OFFLINE_H
 
 #include "core/common.h"
+#include "engine/tz.h"
 
 /* Longer utterances are cut (on a UTF-8 character boundary). */
 #define CCAI_OFFLINE_UTTERANCE_MAX 2000
-/* Failed answers to one question before it is skipped. */
+/* Turns without progress at one question (unusable answers, requests to
+ * repeat, ...) before the dialogue moves on: a field is put off (asked
+ * again once at the end), the confirmation is given up (the call goes to
+ * an advisor when one can take it, else the claim is kept as it is). */
 #define CCAI_OFFLINE_TRIES 3
+/* Times the summary is read for confirmation (the caller corrects a value
+ * between two) before the confirmation is given up. */
+#define CCAI_OFFLINE_CONFIRM_ROUNDS 4
+/* Turns in a row without progress, whatever the questions, that end the
+ * dialogue (hand-over to an advisor when one can take the call). */
+#define CCAI_OFFLINE_STUCK (3 * CCAI_OFFLINE_TRIES)
 /* Silences in a row that end the call (the earlier ones re-prompt). */
 #define CCAI_OFFLINE_SILENCES 3
 
@@ -82,6 +93,14 @@ typedef struct Ccai_offline_params {
      * against this local day. */
     int64_t now_ms;
     int utc_offset_min;
+    /* A human can take the call (an agent number is configured): a
+     * dialogue that cannot get its claim confirmed hands the call over
+     * instead of ending it. */
+    bool can_transfer;
+    /* The caller's zone: a date and time noted is stored with its offset
+     * there ("2024-10-07T15:00:00-07:00", DST-correct). NULL stores them
+     * without an offset. Borrowed: must outlive the engine. */
+    const Ccai_tz *tz;
 } Ccai_offline_params;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond
@@ -94,6 +113,19 @@ void Ccai_offline_free(Ccai_offline *o);
  * "welcome back", a summary of what is known and the next question. Once
  * only (CCAI_ERR_STATE otherwise). */
 ccai_status Ccai_offline_start(Ccai_offline *o, bool resumed, const Ccai_offline_reply **ret);
+
+/* Instead of Ccai_offline_start(), when the dialogue takes over a call
+ * mid-way (every LLM failed): no greeting; @p intro (a sentence saying
+ * what happens, in the call's language; NULL or "" for none), then the
+ * next missing field is asked (or the claim read for confirmation), the
+ * claim given at creation kept. The caller's last words @p utterance
+ * (NULL: none), which the LLM did not answer, are acted on only when
+ * they ask for something the dialogue does whatever the question:
+ * goodbye (no intro then), a human (the same), a language; they are never
+ * taken as the answer to a question nobody asked. Once only, on a new
+ * engine (CCAI_ERR_STATE otherwise). Statuses: as Ccai_offline_start(). */
+ccai_status Ccai_offline_take_over(Ccai_offline *o, const char *intro, const char *utterance,
+                                   const Ccai_offline_reply **ret);
 
 /* One caller turn (a final transcript, UTF-8). Statuses: CCAI_OK,
  * CCAI_ERR_INVALID_ARG, CCAI_ERR_STATE (not started, or the dialogue is

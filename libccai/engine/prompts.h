@@ -67,6 +67,7 @@ typedef enum Ccai_tts_phrase {
     CCAI_TTS_CALLTRANSFER_FAILURE,      /* - */
     CCAI_TTS_CONNECT_AGENT,             /* - */
     CCAI_TTS_WELCOME_BACK,              /* bot_name, bot_company */
+    CCAI_TTS_OFFLINE_TAKE_OVER,         /* - (the offline dialogue takes over from the LLM) */
     CCAI_TTS_PHRASE_COUNT
 } Ccai_tts_phrase;
 

@@ -6,14 +6,20 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/prompts.h"
+#include "engine/tz.h"
 
 #include <math.h>
 #include <stdio.h>
-#include <time.h>
 
 #define CUSTOMER_RESPONSE_DESC                                                               \
     "A phrase confirming the action, said to the customer while it runs: in the customer's " \
     "language, one short sentence, present tense, simple words."
+
+/* The prompt gives the date in the customer's zone: times without an offset
+ * are read in it. */
+#define LOCAL_TIME_DESC                                                               \
+    "When, ISO 8601 in the customer's local time (as the date you were given), e.g. " \
+    "\"2024-10-08T14:00:00\""
 
 /* Building schemas ----------------------------------------------------------- */
 
@@ -54,8 +60,9 @@ static char *fields_description(const ccai_call *c)
         Ccai_buf_printf(&b, "%s%s (%s%s%s)", i ? "; " : "", name, ccai_field_type_str(type),
                         desc ? ": " : "", desc ? desc : "");
     }
-    Ccai_buf_puts(&b, ". Dates as \"YYYY-MM-DD HH:MM\" (approximate ones are fine: "
-                      "\"last night\" is yesterday 23:00), phone numbers in E.164.");
+    Ccai_buf_puts(&b, ". Dates as \"YYYY-MM-DD HH:MM\" in the customer's local time, as the "
+                      "date you were given (approximate ones are fine: \"last night\" is "
+                      "yesterday 23:00), phone numbers in E.164.");
     return Ccai_buf_steal(&b);
 }
 
@@ -105,7 +112,7 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
              json_pack("{s:o, s:o, s:o, s:o}", "title",
                        prop("string", "Short verb and subject, e.g. \"Call back the customer\""),
                        "description", prop("string", "What to do, in English"), "due_date_time",
-                       prop("string", "When, ISO 8601, e.g. \"2024-10-08T14:00:00\""), "owner",
+                       prop("string", LOCAL_TIME_DESC), "owner",
                        prop("string", "\"customer\", \"assistant\" or the name of a third party")),
              true);
     t[n++] = tool("updated_claim", fields ? fields : "Update claim fields.",
@@ -149,9 +156,8 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
                       true);
     t[n++] = tool("schedule_callback",
                   "Schedule a call back to the customer at a date and time they agree to.",
-                  json_pack("{s:o, s:o}", "date_time",
-                            prop("string", "When, ISO 8601, e.g. \"2024-10-08T14:00:00\""),
-                            "reason", prop("string", "Why, in English")),
+                  json_pack("{s:o, s:o}", "date_time", prop("string", LOCAL_TIME_DESC), "reason",
+                            prop("string", "Why, in English")),
                   true);
     bool ok = fields && langs;
     for (size_t i = 0; i < n; i++) {
@@ -170,32 +176,20 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
 
 /* Running them ------------------------------------------------------------------ */
 
-/* "YYYY-MM-DDTHH:MM:SS[Z|+hh:mm]" (ccai_field_validate's output) in wall
- * ms; without an offset the time is taken as UTC. */
-static bool iso_to_ms(const char *iso, int64_t *ret)
+/* A date and time from the LLM, validated: normalised into out (a local
+ * time without an offset gets the caller's, DST-correct), its instant in
+ * *ret_ms. On failure *ret_why (may stay NULL) says why. */
+static ccai_status caller_time(ccai_call *c, const char *value, char out[CCAI_TZ_ISO_MAX],
+                               int64_t *ret_ms, char **ret_why)
 {
-    struct tm tm = {0};
-    int off_h = 0, off_m = 0;
-    char sign = 0;
-    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec) != 6)
-        return false;
-    const char *tz = iso + 19;
-    if (*tz == '+' || *tz == '-') {
-        sign = *tz;
-        if (sscanf(tz + 1, "%2d:%2d", &off_h, &off_m) != 2)
-            return false;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    int64_t t = (int64_t)timegm(&tm);
-    int64_t off = (int64_t)(off_h * 3600 + off_m * 60);
-    if (sign == '+')
-        t -= off;
-    else if (sign == '-')
-        t += off;
-    *ret = t * 1000;
-    return true;
+    char *norm = NULL;
+    ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, value, &norm, ret_why);
+    if (st != CCAI_OK)
+        return st;
+    const Ccai_tz *tz = Ccai_conv_tz(c);
+    st = tz ? Ccai_tz_localize_iso(tz, norm, out, CCAI_TZ_ISO_MAX, ret_ms) : CCAI_ERR_NOMEM;
+    ccai_free(norm);
+    return st;
 }
 
 static const char *arg_str(const json_t *args, const char *key)
@@ -237,7 +231,15 @@ static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outco
             continue;
         }
         char *norm = NULL, *why = NULL;
-        ccai_status st = ccai_field_validate(type, value, &norm, &why);
+        char when[CCAI_TZ_ISO_MAX];
+        ccai_status st;
+        if (type == CCAI_FIELD_DATETIME) {
+            st = caller_time(c, value, when, NULL, &why);
+            if (st == CCAI_OK && !(norm = Ccai_strdup(when)))
+                st = CCAI_ERR_NOMEM;
+        } else {
+            st = ccai_field_validate(type, value, &norm, &why);
+        }
         if (st == CCAI_OK && json_object_set_new(c->claim, field, json_string(norm)) == 0) {
             changed = true;
             Ccai_buf_printf(&b, "\n- %s: updated to \"%s\"", field, norm);
@@ -264,16 +266,13 @@ static char *run_reminder(ccai_call *c, const json_t *args)
         return Ccai_strdup("Failed: a reminder needs a title.");
     int64_t due_ms = 0;
     if (due && *due) {
-        char *norm = NULL, *why = NULL;
-        if (ccai_field_validate(CCAI_FIELD_DATETIME, due, &norm, &why) != CCAI_OK ||
-            !iso_to_ms(norm, &due_ms)) {
+        char when[CCAI_TZ_ISO_MAX], *why = NULL;
+        if (caller_time(c, due, when, &due_ms, &why) != CCAI_OK) {
             char *r = Ccai_asprintf("Failed to create reminder \"%s\": due_date_time: %s", title,
                                     why ? why : "invalid date");
-            ccai_free(norm);
             ccai_free(why);
             return r;
         }
-        ccai_free(norm);
     }
     bool created = false;
     ccai_status st = Ccai_store_reminder_upsert(c->ctx->store, c->row.id, title, desc ? desc : "",
@@ -327,19 +326,15 @@ static char *run_schedule_callback(ccai_call *c, const json_t *args)
 {
     const char *when = arg_str(args, "date_time");
     const char *reason = arg_str(args, "reason");
-    char *norm = NULL, *why = NULL;
+    char norm[CCAI_TZ_ISO_MAX], *why = NULL;
     int64_t at = 0;
-    if (!when || ccai_field_validate(CCAI_FIELD_DATETIME, when, &norm, &why) != CCAI_OK ||
-        !iso_to_ms(norm, &at)) {
+    if (!when || caller_time(c, when, norm, &at, &why) != CCAI_OK) {
         char *r = Ccai_asprintf("Failed: date_time: %s", why ? why : "required");
-        ccai_free(norm);
         ccai_free(why);
         return r;
     }
-    if (at < Ccai_wall_ms()) {
-        ccai_free(norm);
+    if (at < Ccai_wall_ms())
         return Ccai_strdup("Failed: date_time is in the past; ask for a future time.");
-    }
     json_t *p = json_pack("{s:s, s:s, s:s}", "phone_number", c->row.phone_number, "at", norm,
                           "reason", reason ? reason : "");
     char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
@@ -351,10 +346,8 @@ static char *run_schedule_callback(ccai_call *c, const json_t *args)
     if (st == CCAI_OK)
         Ccai_store_reminder_upsert(c->ctx->store, c->row.id, "Call back the customer",
                                    reason ? reason : "Scheduled call back", at, "assistant", NULL);
-    char *r = st == CCAI_OK ? Ccai_asprintf("Callback scheduled for %s.", norm)
-                            : Ccai_strdup("Failed to schedule the callback.");
-    ccai_free(norm);
-    return r;
+    return st == CCAI_OK ? Ccai_asprintf("Callback scheduled for %s.", norm)
+                         : Ccai_strdup("Failed to schedule the callback.");
 }
 
 static char *run_speech_lang(ccai_call *c, const json_t *args)

@@ -799,6 +799,120 @@ void Ccai_tz_lookup(const Ccai_tz *tz, int64_t t, int32_t *ret_utoff, const char
         *ret_isdst = isdst;
 }
 
+void Ccai_tz_from_local(const Ccai_tz *tz, int64_t local, int64_t *ret_t, int32_t *ret_utoff)
+{
+    /* Offsets run from -26 h to +26 h, and zones change at most once in a
+     * day: the offsets a day before and a day after are the only ones
+     * that can apply. */
+    int32_t early, late, at;
+    Ccai_tz_lookup(tz, local - 93600, &early, NULL, NULL);
+    Ccai_tz_lookup(tz, local + 93600, &late, NULL, NULL);
+    Ccai_tz_lookup(tz, local - early, &at, NULL, NULL);
+    bool early_ok = at == early;
+    Ccai_tz_lookup(tz, local - late, &at, NULL, NULL);
+    bool late_ok = at == late;
+    int64_t t;
+    if (early_ok && late_ok)
+        t = local - (early > late ? early : late); /* twice: the first */
+    else if (late_ok)
+        t = local - late;
+    else
+        t = local - early; /* valid, or in a gap: moved forward by it */
+    if (ret_t)
+        *ret_t = t;
+    if (ret_utoff)
+        Ccai_tz_lookup(tz, t, ret_utoff, NULL, NULL);
+}
+
+/* n decimal digits at s, or -1. */
+static int digits_at(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!Ccai_is_digit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static ccai_status iso_write(int64_t t, int32_t utoff, char *out, size_t outlen)
+{
+    int64_t local = t + utoff;
+    int64_t days = Ccai_floor_div(local, 86400), secs = local - days * 86400;
+    int64_t y;
+    int m, d;
+    Ccai_civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        return CCAI_ERR_INVALID_ARG;
+    int32_t a = utoff < 0 ? -utoff : utoff;
+    int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (int)y, m, d,
+                     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
+                     utoff < 0 ? '-' : '+', (int)(a / 3600), (int)(a / 60 % 60));
+    if (n < 0 || (size_t)n >= outlen) {
+        out[0] = '\0';
+        return CCAI_ERR_LIMIT;
+    }
+    return CCAI_OK;
+}
+
+ccai_status Ccai_tz_localize_iso(const Ccai_tz *tz, const char *iso, char *out, size_t outlen,
+                                 int64_t *ret_ms)
+{
+    if (!iso || !out)
+        return CCAI_ERR_INVALID_ARG;
+    if (outlen < CCAI_TZ_ISO_MAX)
+        return CCAI_ERR_LIMIT;
+    size_t len = strnlen(iso, CCAI_TZ_ISO_MAX);
+    if (len < 19 || iso[4] != '-' || iso[7] != '-' || iso[10] != 'T' || iso[13] != ':' ||
+        iso[16] != ':')
+        return CCAI_ERR_PARSE;
+    int y = digits_at(iso, 4), mo = digits_at(iso + 5, 2), d = digits_at(iso + 8, 2);
+    int h = digits_at(iso + 11, 2), mi = digits_at(iso + 14, 2), sec = digits_at(iso + 17, 2);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        sec < 0 || sec > 59)
+        return CCAI_ERR_PARSE;
+    int64_t local = Ccai_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    const char *z = iso + 19;
+    int64_t t;
+    if (len == 19) {
+        int32_t utoff;
+        Ccai_tz_from_local(tz, local, &t, &utoff);
+        ccai_status st = iso_write(t, utoff, out, outlen);
+        if (st != CCAI_OK)
+            return st == CCAI_ERR_INVALID_ARG ? CCAI_ERR_PARSE : st;
+    } else {
+        if (len == 20 && z[0] == 'Z') {
+            t = local;
+        } else {
+            int oh = len == 25 ? digits_at(z + 1, 2) : -1,
+                om = len == 25 ? digits_at(z + 4, 2) : -1;
+            if ((z[0] != '+' && z[0] != '-') || oh < 0 || oh > 23 || z[3] != ':' || om < 0 ||
+                om > 59)
+                return CCAI_ERR_PARSE;
+            int32_t off = (z[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+            t = local - off;
+        }
+        memcpy(out, iso, len);
+        out[len] = '\0';
+    }
+    if (ret_ms)
+        *ret_ms = t * 1000;
+    return CCAI_OK;
+}
+
+ccai_status Ccai_tz_iso_at(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t outlen)
+{
+    if (!out || outlen == 0)
+        return CCAI_ERR_INVALID_ARG;
+    int64_t t = Ccai_floor_div(wall_ms, 1000);
+    if (t < INT64_C(-62135596800) + 86400 || t > INT64_C(253402300799) - 86400)
+        return CCAI_ERR_INVALID_ARG;
+    int32_t utoff;
+    Ccai_tz_lookup(tz, t, &utoff, NULL, NULL);
+    return iso_write(t, utoff, out, outlen);
+}
+
 ccai_status Ccai_tz_format(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t outlen)
 {
     static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -827,23 +941,14 @@ ccai_status Ccai_tz_format(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t
     return CCAI_OK;
 }
 
-ccai_status Ccai_tz_format_now(const char *zone, int64_t wall_ms, const Ccai_logger *lg, char *out,
-                               size_t outlen)
+ccai_status Ccai_tz_load_or_utc(const char *zone, const Ccai_logger *lg, Ccai_tz **ret)
 {
-    if (!out || outlen == 0)
+    if (!ret)
         return CCAI_ERR_INVALID_ARG;
-    Ccai_tz *tz = NULL;
-    ccai_status st = Ccai_tz_load(zone, &tz);
-    if (st == CCAI_ERR_NOMEM)
+    ccai_status st = Ccai_tz_load(zone, ret);
+    if (st == CCAI_OK || st == CCAI_ERR_NOMEM)
         return st;
-    if (st != CCAI_OK) {
-        Ccai_log(lg, CCAI_LOG_WARN, "time zone \"%.*s\" unavailable (%s): dates given in UTC",
-                 CCAI_TZ_NAME_MAX, zone ? zone : "", ccai_status_str(st));
-        st = Ccai_tz_new_utc(&tz);
-        if (st != CCAI_OK)
-            return st;
-    }
-    st = Ccai_tz_format(tz, wall_ms, out, outlen);
-    Ccai_tz_free(tz);
-    return st;
+    Ccai_log(lg, CCAI_LOG_WARN, "time zone \"%.*s\" unavailable (%s): times in UTC",
+             CCAI_TZ_NAME_MAX, zone ? zone : "", ccai_status_str(st));
+    return Ccai_tz_new_utc(ret);
 }

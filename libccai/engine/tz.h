@@ -5,7 +5,8 @@
  * file (RFC 8536, versions 1 to 4) is parsed by a sans-I/O parser into a
  * Ccai_tz the caller owns; times after the last transition follow the
  * POSIX TZ rule of the file's footer ("CET-1CEST,M3.5.0,M10.5.0/3").
- * Nothing is cached: the library keeps no global state. */
+ * Nothing is cached: the library keeps no global state (a call keeps the
+ * zone of its caller, engine/conversation.c). */
 #ifndef CCAI_ENGINE_TZ_H
 #define CCAI_ENGINE_TZ_H
 
@@ -60,6 +61,34 @@ void Ccai_tz_free(Ccai_tz *tz);
 void Ccai_tz_lookup(const Ccai_tz *tz, int64_t t, int32_t *ret_utoff, const char **ret_abbr,
                     bool *ret_isdst);
 
+/* The instant of a local time: @p local is the wall-clock time in tz
+ * counted like Unix time (seconds since 1970-01-01 00:00 as if the zone
+ * were UTC). *ret_t gets the Unix time, *ret_utoff the offset in effect
+ * then. A local time that does not exist (skipped when the clocks go
+ * forward) is moved forward by the gap (02:30 becomes 03:30 the new
+ * offset); one that happens twice (the clocks go back) is the first one.
+ * tz NULL is UTC. Outputs may be NULL. */
+void Ccai_tz_from_local(const Ccai_tz *tz, int64_t local, int64_t *ret_t, int32_t *ret_utoff);
+
+/* Longest text Ccai_tz_localize_iso() / Ccai_tz_iso_at() write, NUL
+ * included ("2024-10-08T14:30:00-07:00"). */
+#define CCAI_TZ_ISO_MAX 32
+
+/* A date and time as ccai_field_validate() normalises it:
+ * "YYYY-MM-DDTHH:MM:SS", then nothing, "Z" or "+hh:mm"/"-hh:mm". Without
+ * an offset it is a local time in tz: written back with the offset in
+ * effect then ("2024-10-08T14:30:00-07:00", see Ccai_tz_from_local());
+ * with one it is copied as it is. *ret_ms (may be NULL) gets the instant
+ * (Unix milliseconds). Statuses: CCAI_OK; CCAI_ERR_PARSE (not that form,
+ * or a year outside 1..9999); CCAI_ERR_LIMIT (outlen below
+ * CCAI_TZ_ISO_MAX); CCAI_ERR_INVALID_ARG. */
+ccai_status Ccai_tz_localize_iso(const Ccai_tz *tz, const char *iso, char *out, size_t outlen,
+                                 int64_t *ret_ms);
+
+/* Unix milliseconds as a local time in tz with its offset,
+ * "2024-10-08T14:30:00-07:00". Statuses: as Ccai_tz_format(). */
+ccai_status Ccai_tz_iso_at(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t outlen);
+
 /* wall_ms (milliseconds since the epoch) as local time in tz, formatted
  * "Mon 15 Jul 2024, 12:43 (CEST)" (seconds left out on purpose: the text
  * goes into prompts and should not change every second). Statuses:
@@ -68,12 +97,10 @@ void Ccai_tz_lookup(const Ccai_tz *tz, int64_t t, int32_t *ret_utoff, const char
 #define CCAI_TZ_FORMAT_MAX 48
 ccai_status Ccai_tz_format(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t outlen);
 
-/* Load @zone, format wall_ms in it, free it. When the zone cannot be
- * loaded (tzdata not installed, invalid or unknown name) the time is given
- * in UTC, abbreviated "UTC", and a warning goes to @lg (may be NULL).
- * Statuses: CCAI_OK (also after a fall back to UTC); CCAI_ERR_LIMIT;
- * CCAI_ERR_NOMEM; CCAI_ERR_INVALID_ARG. */
-ccai_status Ccai_tz_format_now(const char *zone, int64_t wall_ms, const Ccai_logger *lg, char *out,
-                               size_t outlen);
+/* Load @zone; when it cannot be loaded (tzdata not installed, invalid or
+ * unknown name) UTC instead, and a warning goes to @lg (may be NULL).
+ * Statuses: CCAI_OK (also after a fall back to UTC); CCAI_ERR_NOMEM
+ * (never taken for a missing zone). Ownership: as Ccai_tz_load(). */
+ccai_status Ccai_tz_load_or_utc(const char *zone, const Ccai_logger *lg, Ccai_tz **ret);
 
 #endif

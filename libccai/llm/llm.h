@@ -2,6 +2,11 @@
  * servers (Ollama, vLLM, llama.cpp): streamed, with retries, backoff that
  * honours Retry-After, and fail-over from one model to the other.
  *
+ * A model that failed cools down (Ccai_llm_health, kept by the owner of
+ * the models across requests): while it does, requests go to the other
+ * model, and a model told to wait longer than the request can afford
+ * (Retry-After beyond the budget) hands over to the other one at once.
+ *
  * A retry after text was already delivered asks the model to continue from
  * what was said, and drops any repeat of it, so the caller never hears the
  * same words twice. */
@@ -77,13 +82,34 @@ typedef struct Ccai_llm_callbacks {
     void (*on_done)(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud);
 } Ccai_llm_callbacks;
 
+/* Cool-down after a model failed without saying how long to wait: this,
+ * doubled for each failure in a row, up to the maximum. */
+#define CCAI_LLM_COOLDOWN_MS     30000u
+#define CCAI_LLM_COOLDOWN_MAX_MS 300000u
+/* Longest wait a server may ask for that is honoured as a cool-down
+ * (quota exhausted: "retry-after: 3600"). */
+#define CCAI_LLM_COOLDOWN_HINT_MAX_MS 3600000u
+
+/* What a model's last answers say about it. Zero-initialised: healthy. */
+typedef struct Ccai_llm_health {
+    uint64_t until;    /* Ccai_ctx_now() before which the model is not asked */
+    unsigned failures; /* requests in a row it failed */
+} Ccai_llm_health;
+
+/* May the model be asked at @p now (Ccai_ctx_now())? NULL: yes. */
+bool Ccai_llm_health_ready(const Ccai_llm_health *h, uint64_t now);
+
 typedef struct Ccai_llm_opts {
     const json_t *messages;          /* OpenAI message array */
     const json_t *tools;             /* function tool array, NULL or empty for none */
     bool json_mode;                  /* response_format json_object, not streamed */
     const Ccai_llm_model *models[2]; /* primary, then fallback (may be NULL) */
-    uint32_t budget_ms;              /* no new attempt starts after this; 0 = none */
-    uint32_t max_backoff_ms;         /* 0 = 8000 */
+    /* The models' health (NULL: not tracked), read to skip a model that
+     * cools down (unless none is ready) and updated with what each
+     * request learns. Must outlive the request. */
+    Ccai_llm_health *health[2];
+    uint32_t budget_ms;      /* no new attempt starts after this; 0 = none */
+    uint32_t max_backoff_ms; /* 0 = 8000 */
 } Ccai_llm_opts;
 
 typedef struct Ccai_llm_call Ccai_llm_call;
@@ -100,5 +126,15 @@ void Ccai_llm_cancel(Ccai_llm_call *call);
  * unusable. Exposed for tests. */
 int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after_ms,
                                 int64_t now_wall_ms);
+/* The same for waits too long to retry after (up to
+ * CCAI_LLM_COOLDOWN_HINT_MAX_MS): how long the server asks not to be
+ * called, for a cool-down. */
+int64_t Ccai_llm_wait_hint_ms(const char *retry_after, const char *retry_after_ms,
+                              int64_t now_wall_ms);
+
+/* OpenAI's rate-limit reset durations ("1s", "6m0s", "12ms", "1.5s",
+ * "1h2m"): milliseconds, -1 when malformed, longer than 32 bytes or than a
+ * day. Exposed for tests and fuzzing. */
+int64_t Ccai_llm_duration_ms(const char *s);
 
 #endif

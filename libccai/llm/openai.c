@@ -134,21 +134,22 @@ static Ccai_llm_finish finish_parse(const char *s)
     return CCAI_FINISH_OTHER;
 }
 
-int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after_ms,
-                                int64_t now_wall_ms)
+static int64_t retry_after_upto(const char *retry_after, const char *retry_after_ms,
+                                int64_t now_wall_ms, int64_t max_ms)
 {
+    /* retry-after-ms, when usable, decides (as the official SDK). */
     if (retry_after_ms && *retry_after_ms) {
         char *end = NULL;
         double v = strtod(retry_after_ms, &end);
-        if (end != retry_after_ms && v > 0 && v <= RETRY_AFTER_MAX_MS)
-            return (int64_t)v;
+        if (end != retry_after_ms && v > 0)
+            return v <= (double)max_ms ? (int64_t)v : -1;
     }
     if (!retry_after || !*retry_after)
         return -1;
     char *end = NULL;
     double secs = strtod(retry_after, &end);
     if (end != retry_after && (*end == '\0' || Ccai_is_space((unsigned char)*end))) {
-        if (secs > 0 && secs * 1000.0 <= RETRY_AFTER_MAX_MS)
+        if (secs > 0 && secs * 1000.0 <= (double)max_ms)
             return (int64_t)(secs * 1000.0);
         return -1;
     }
@@ -160,7 +161,74 @@ int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after
         return -1;
     int64_t at = (int64_t)timegm(&tm) * 1000;
     int64_t delta = at - now_wall_ms;
-    return delta > 0 && delta <= RETRY_AFTER_MAX_MS ? delta : -1;
+    return delta > 0 && delta <= max_ms ? delta : -1;
+}
+
+int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after_ms,
+                                int64_t now_wall_ms)
+{
+    return retry_after_upto(retry_after, retry_after_ms, now_wall_ms, RETRY_AFTER_MAX_MS);
+}
+
+int64_t Ccai_llm_wait_hint_ms(const char *retry_after, const char *retry_after_ms,
+                              int64_t now_wall_ms)
+{
+    return retry_after_upto(retry_after, retry_after_ms, now_wall_ms,
+                            CCAI_LLM_COOLDOWN_HINT_MAX_MS);
+}
+
+int64_t Ccai_llm_duration_ms(const char *s)
+{
+    if (!s)
+        return -1;
+    size_t len = strnlen(s, 33);
+    if (len == 0 || len > 32)
+        return -1;
+    /* Thousandths of a millisecond: "0.5ms" and "1.234s" stay exact. */
+    int64_t total = 0;
+    for (size_t i = 0; i < len;) {
+        if (!Ccai_is_digit((unsigned char)s[i]))
+            return -1;
+        int64_t whole = 0, frac = 0, scale = 1;
+        while (i < len && Ccai_is_digit((unsigned char)s[i])) {
+            whole = whole * 10 + (s[i++] - '0');
+            if (whole > 86400000)
+                return -1;
+        }
+        if (i < len && s[i] == '.') {
+            i++;
+            if (i >= len || !Ccai_is_digit((unsigned char)s[i]))
+                return -1;
+            while (i < len && Ccai_is_digit((unsigned char)s[i])) {
+                if (scale < 1000000) {
+                    frac = frac * 10 + (s[i] - '0');
+                    scale *= 10;
+                }
+                i++;
+            }
+        }
+        int64_t unit; /* ms */
+        if (i + 1 < len && s[i] == 'm' && s[i + 1] == 's') {
+            unit = 1;
+            i += 2;
+        } else if (i < len && (s[i] == 'h' || s[i] == 'm' || s[i] == 's')) {
+            unit = s[i] == 'h' ? 3600000 : s[i] == 'm' ? 60000 : 1000;
+            i++;
+        } else {
+            return -1;
+        }
+        total += whole * unit * 1000 + frac * unit * 1000 / scale;
+        if (total > INT64_C(86400000) * 1000)
+            return -1;
+    }
+    return (total + 999) / 1000;
+}
+
+/* Health ------------------------------------------------------------------- */
+
+bool Ccai_llm_health_ready(const Ccai_llm_health *h, uint64_t now)
+{
+    return !h || now >= h->until;
 }
 
 /* Calls -------------------------------------------------------------------- */
@@ -173,6 +241,7 @@ struct Ccai_llm_call {
     json_t *tools;
     bool json_mode;
     const Ccai_llm_model *models[2];
+    Ccai_llm_health *health[2];
     uint32_t budget_ms;
     uint32_t max_backoff_ms;
     uint64_t started;
@@ -224,9 +293,55 @@ static const Ccai_llm_model *model_of(const Ccai_llm_call *c)
     return c->models[c->model_idx];
 }
 
+/* The model answered: healthy again. */
+static void health_ok(Ccai_llm_call *c)
+{
+    Ccai_llm_health *h = c->health[c->model_idx];
+    if (h) {
+        h->failures = 0;
+        h->until = 0;
+    }
+}
+
+/* The current model is given up on for this request: it cools down for
+ * as long as it asked (told_ms), else for the default, doubled for each
+ * failure in a row. */
+static void health_failed(Ccai_llm_call *c, int64_t told_ms)
+{
+    Ccai_llm_health *h = c->health[c->model_idx];
+    if (!h)
+        return;
+    uint64_t wait = CCAI_LLM_COOLDOWN_MS;
+    if (told_ms > 0) {
+        wait = (uint64_t)told_ms;
+    } else {
+        for (unsigned k = 0; k < h->failures && wait < CCAI_LLM_COOLDOWN_MAX_MS; k++)
+            wait *= 2;
+        if (wait > CCAI_LLM_COOLDOWN_MAX_MS)
+            wait = CCAI_LLM_COOLDOWN_MAX_MS;
+    }
+    if (h->failures < UINT32_MAX)
+        h->failures++;
+    uint64_t until = Ccai_ctx_now(c->ctx) + wait;
+    if (until > h->until)
+        h->until = until;
+}
+
+/* The model to fail over to now: the second one, when there is one and it
+ * does not cool down; -1 otherwise. */
+static int other_model(const Ccai_llm_call *c)
+{
+    if (c->model_idx != 0 || !c->models[1] ||
+        !Ccai_llm_health_ready(c->health[1], Ccai_ctx_now(c->ctx)))
+        return -1;
+    return 1;
+}
+
 static void finish_call(Ccai_llm_call *c, ccai_status st, const char *errmsg)
 {
     c->finished = true;
+    if (st == CCAI_OK)
+        health_ok(c);
     Ccai_tool_calls_finish(&c->calls);
     Ccai_llm_result res = {
         .finish = c->finish,
@@ -456,38 +571,75 @@ static bool is_content_filter(const Ccai_llm_call *c)
     return yes;
 }
 
+/* OpenAI's 429 without Retry-After: when the requests or tokens budget is
+ * spent ("x-ratelimit-remaining-requests: 0"), its refill time
+ * ("x-ratelimit-reset-requests: 20s"); -1 when unknown. */
+static int64_t ratelimit_reset_ms(const Ccai_http_req *req)
+{
+    static const char *const dims[][2] = {
+        {"x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"},
+        {"x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"},
+    };
+    int64_t best = -1;
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(dims); i++) {
+        const char *left = Ccai_http_header(req, dims[i][0]);
+        if (!left || strcmp(left, "0") != 0)
+            continue;
+        int64_t ms = Ccai_llm_duration_ms(Ccai_http_header(req, dims[i][1]));
+        if (ms > best)
+            best = ms;
+    }
+    return best;
+}
+
 static void on_backoff(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     start_attempt(ud);
 }
 
-/* Try again after delay_ms (or fail over, or give up). Takes reason. */
-static void retry(Ccai_llm_call *c, char *reason, int64_t hint_ms, bool same_model_ok)
+/* Try again after delay_ms (or fail over, or give up). Takes reason.
+ * hint_ms: the wait the server asked for, when short enough to retry
+ * after; told_ms: the same however long (for the cool-down), or -1. */
+static void retry(Ccai_llm_call *c, char *reason, int64_t hint_ms, int64_t told_ms,
+                  bool same_model_ok)
 {
     const Ccai_llm_model *m = model_of(c);
     Ccai_log(Ccai_ctx_logger(c->ctx), CCAI_LOG_WARN, "llm %s: attempt %d failed: %s",
              m ? m->name : "?", c->attempt, reason ? reason : "out of memory");
     ccai_free(c->last_error);
     c->last_error = reason;
+    uint64_t now = Ccai_ctx_now(c->ctx);
+    uint64_t deadline = c->started + c->budget_ms;
     uint64_t delay = 0;
-    if (same_model_ok && c->attempt < m->retries) {
+    bool same = same_model_ok && c->attempt < m->retries;
+    if (same) {
         if (hint_ms >= 0)
             delay = (uint64_t)hint_ms;
         else /* min(0.5 s * 2^n, max) with jitter in (0.75, 1]. */
             delay =
                 Ccai_backoff_ms(c->attempt, 500u, c->max_backoff_ms ? c->max_backoff_ms : 8000u);
-    } else {
-        c->model_idx++;
-        c->attempt = 0;
-        if (c->model_idx >= 2 || !c->models[c->model_idx]) {
-            c->model_idx--;
+        /* A wait that leaves the attempt after it less time than the wait
+         * itself (a Retry-After beyond the budget) is not worth it when
+         * the other model can answer now. */
+        if (c->budget_ms && (now + delay > deadline || delay > (deadline - now) / 2) &&
+            other_model(c) >= 0)
+            same = false;
+    }
+    if (!same) {
+        health_failed(c, told_ms);
+        int next = other_model(c);
+        if (next < 0) {
             finish_call(c, CCAI_ERR_HTTP, c->last_error ? c->last_error : "llm: failed");
             return;
         }
+        c->model_idx = next;
+        c->attempt = 0;
+        delay = 0;
     }
-    uint64_t now = Ccai_ctx_now(c->ctx);
-    if (c->budget_ms && now + delay > c->started + c->budget_ms) {
+    if (c->budget_ms && now + delay > deadline) {
+        if (same)
+            health_failed(c, told_ms);
         char *msg = Ccai_asprintf("%s (no time left to retry)",
                                   c->last_error ? c->last_error : "llm: failed");
         finish_call(c, CCAI_ERR_TIMEOUT, msg ? msg : "llm: out of time");
@@ -529,7 +681,7 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
             const char *text = json_string_value(json_object_get(msg, "content"));
             if (!body || !msg) {
                 json_decref(body);
-                retry(c, Ccai_strdup("malformed completion"), -1, true);
+                retry(c, Ccai_strdup("malformed completion"), -1, -1, true);
                 return;
             }
             c->finish = finish_parse(json_string_value(json_object_get(choice, "finish_reason")));
@@ -556,11 +708,11 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
         if (c->stream_error) {
             char *r = c->stream_error;
             c->stream_error = NULL;
-            retry(c, r, -1, true);
+            retry(c, r, -1, -1, true);
             return;
         }
         if (!c->done_marker && c->finish == CCAI_FINISH_NONE) {
-            retry(c, Ccai_strdup("the stream ended before its end"), -1, true);
+            retry(c, Ccai_strdup("the stream ended before its end"), -1, -1, true);
             return;
         }
         if (c->dedupe && c->held.len) {
@@ -581,16 +733,22 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
         bool again = retryable_status(status);
         if (should)
             again = strcmp(should, "true") == 0;
-        int64_t hint =
-            Ccai_llm_retry_after_ms(Ccai_http_header(req, "retry-after"),
-                                    Ccai_http_header(req, "retry-after-ms"), Ccai_wall_ms());
-        retry(c, msg, hint, again);
+        int64_t told =
+            Ccai_llm_wait_hint_ms(Ccai_http_header(req, "retry-after"),
+                                  Ccai_http_header(req, "retry-after-ms"), Ccai_wall_ms());
+        if (told < 0 && status == 429)
+            told = ratelimit_reset_ms(req);
+        /* Too long to wait for (quota exhausted): not this model again now
+         * (the official SDK does not retry beyond 120 s either). */
+        if (told > RETRY_AFTER_MAX_MS)
+            again = false;
+        retry(c, msg, told <= RETRY_AFTER_MAX_MS ? told : -1, told, again);
         return;
     }
     if (st == CCAI_ERR_CANCELLED && c->stream_error) {
         char *r = c->stream_error;
         c->stream_error = NULL;
-        retry(c, r, -1, true);
+        retry(c, r, -1, -1, true);
         return;
     }
     if (st == CCAI_ERR_CANCELLED) {
@@ -598,7 +756,7 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
         call_free(c);
         return;
     }
-    retry(c, Ccai_strdup(errmsg ? errmsg : ccai_status_str(st)), -1, true);
+    retry(c, Ccai_strdup(errmsg ? errmsg : ccai_status_str(st)), -1, -1, true);
 }
 
 static json_t *request_body(Ccai_llm_call *c, const Ccai_llm_model *m)
@@ -713,7 +871,7 @@ static void start_attempt(Ccai_llm_call *c)
     ccai_free(url);
     ccai_free(auth);
     if (st != CCAI_OK)
-        retry(c, Ccai_asprintf("cannot start the request: %s", ccai_status_str(st)), -1, true);
+        retry(c, Ccai_asprintf("cannot start the request: %s", ccai_status_str(st)), -1, -1, true);
 }
 
 ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
@@ -730,6 +888,11 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     c->json_mode = opts->json_mode;
     c->models[0] = opts->models[0];
     c->models[1] = opts->models[1];
+    c->health[0] = opts->health[0];
+    c->health[1] = c->models[1] ? opts->health[1] : NULL;
+    /* A primary that cools down hands over to the fallback at once. */
+    if (!Ccai_llm_health_ready(c->health[0], Ccai_ctx_now(ctx)) && other_model(c) == 1)
+        c->model_idx = 1;
     c->budget_ms = opts->budget_ms;
     c->max_backoff_ms = opts->max_backoff_ms;
     c->started = Ccai_ctx_now(ctx);

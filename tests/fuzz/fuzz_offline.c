@@ -55,9 +55,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const langs[] = {"en-US", "fr-FR", "es-ES", "de-DE"};
     static const char *const avail[] = {"en-GB", "fr-FR", "es-MX", NULL};
     Ccai_offline_params p = {
-        schema, "{\"policyholder_name\": \"Ann\"}", langs[data[0] & 3], "Bot", "Co", avail,
+        .schema = schema,
+        .claim_json = "{\"policyholder_name\": \"Ann\"}",
+        .lang = langs[data[0] & 3],
+        .bot_name = "Bot",
+        .bot_company = "Co",
+        .available_langs = avail,
         /* Around 2024-10-08, east and west of UTC. */
-        1728396000000LL + (int64_t)(data[0] >> 3) * 3600000, ((data[0] >> 3) & 3) * 300 - 600};
+        .now_ms = 1728396000000LL + (int64_t)(data[0] >> 3) * 3600000,
+        .utc_offset_min = ((data[0] >> 3) & 3) * 300 - 600,
+        .can_transfer = (data[0] & 2) != 0,
+    };
     Ccai_offline *o = NULL;
     check(Ccai_offline_new(&p, &o) == CCAI_OK);
     const Ccai_offline_reply *r = NULL;

@@ -925,10 +925,28 @@ static void build_head(buf *b, const head_opts *o)
     else
         buf_printf(b, "x-request-id: req_standin_%lu\r\n", o->seq);
     if (o->spec) {
-        if (o->spec->retry_after > 0)
-            buf_printf(b, "Retry-After: %d\r\n", o->spec->retry_after);
+        int ra = o->spec->retry_after;
+        if (ra > 0)
+            buf_printf(b, "retry-after: %d\r\n", ra);
         if (o->spec->retry_after_ms > 0)
             buf_printf(b, "retry-after-ms: %d\r\n", o->spec->retry_after_ms);
+        else if (o->status == 429 && o->azure && ra > 0)
+            buf_printf(b, "retry-after-ms: %d\r\n", ra * 1000);
+        /* The rate-limit family each service sends with its 429s: OpenAI
+         * says which budget ran out and when it refills (durations);
+         * Azure only what remains. */
+        if (o->status == 429 && o->azure)
+            buf_str(b, "x-ratelimit-remaining-requests: 0\r\n"
+                       "x-ratelimit-remaining-tokens: 0\r\n");
+        else if (o->status == 429)
+            buf_printf(b,
+                       "x-ratelimit-limit-requests: 500\r\n"
+                       "x-ratelimit-remaining-requests: 0\r\n"
+                       "x-ratelimit-reset-requests: %ds\r\n"
+                       "x-ratelimit-limit-tokens: 200000\r\n"
+                       "x-ratelimit-remaining-tokens: 199950\r\n"
+                       "x-ratelimit-reset-tokens: 15ms\r\n",
+                       ra > 0 ? ra : 1);
         add_extra_headers(b, o->spec->extra_headers);
     }
     buf_str(b, "\r\n");
@@ -1502,13 +1520,25 @@ static void plan_fault_status(plan *p, const standin_spec *s, int azure, int kee
     char *body = NULL;
     if (!s->body) {
         int st = s->status;
-        if (azure && st == 429)
-            body = azure_error("429", "Requests to the ChatCompletions_Create Operation have "
-                                      "exceeded the rate limit. Please retry after 1 second.");
-        else if (st == 429)
-            body = openai_error("Rate limit reached for requests", "requests", NULL,
-                                "rate_limit_exceeded");
-        else if (st == 503)
+        int wait = s->retry_after > 0 ? s->retry_after : 1;
+        char msg[400];
+        if (azure && st == 429) {
+            snprintf(msg, sizeof msg,
+                     "Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
+                     "version 2024-10-21 have exceeded token rate limit of your current OpenAI "
+                     "S0 pricing tier. Please retry after %d second%s. Please go here: "
+                     "https://aka.ms/oai/quotaincrease if you would like to further increase "
+                     "the default rate limit.",
+                     wait, wait == 1 ? "" : "s");
+            body = azure_error("429", msg);
+        } else if (st == 429) {
+            snprintf(msg, sizeof msg,
+                     "Rate limit reached for requests per min (RPM) in organization "
+                     "org-standin: Limit 500, Used 500, Requested 1. Please try again in %ds. "
+                     "Visit https://platform.openai.com/account/rate-limits to learn more.",
+                     wait);
+            body = openai_error(msg, "requests", NULL, "rate_limit_exceeded");
+        } else if (st == 503)
             body = openai_error("The engine is currently overloaded, please try again later.",
                                 "server_error", NULL, NULL);
         else if (st >= 500)
@@ -1901,6 +1931,10 @@ static void conn_run(standin *h, conn *c, uint64_t now)
             c->close_after_flush = 1;
         else if (s->act == ACT_END)
             c->end_after_flush = 1;
+        /* The stream is over before its last bytes can reach the client: a
+         * client that read the whole answer never sees it still active. */
+        if (s->act != ACT_NONE)
+            stream_count(h, c, 0);
         if (c->next < c->pl.n)
             c->due = now + (uint64_t)c->pl.v[c->next].delay_ms;
         conn_flush(h, c);

@@ -94,9 +94,15 @@ typedef struct standin_spec {
     int status;                /* 0 or 200 = normal reply; else an error reply */
     const char *body;          /* error body; NULL = OpenAI-style (Azure-style if azure) */
     const char *extra_headers; /* "Name: value" lines separated by \n, on any reply */
-    int retry_after;           /* > 0: Retry-After: <n> */
+    int retry_after;           /* > 0: retry-after: <n> */
     int retry_after_ms;        /* > 0: retry-after-ms: <n> */
-    int drop;                  /* close the connection without any response */
+    /* A 429 carries what the service sends with it: OpenAI's error body
+     * (type "requests", code "rate_limit_exceeded", "try again in <n>s")
+     * and x-ratelimit-limit/remaining/reset-requests|tokens (requests
+     * exhausted, reset after retry_after or 1 s); Azure's body (code
+     * "429", "retry after <n> seconds"), retry-after-ms from retry_after
+     * when not given, x-ratelimit-remaining-requests|tokens: 0. */
+    int drop; /* close the connection without any response */
 
     /* Stream faults. */
     int stall_after; /* after this many events, pause stall_ms */

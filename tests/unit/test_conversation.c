@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct host {
     uint64_t now;
@@ -102,7 +104,7 @@ typedef struct env {
 
 /* with_llm: an LLM is configured (never reached: no caller speech goes to
  * it in these tests), so the engine is in LLM mode. */
-static void env_init(env *e, bool with_llm, const char *lang)
+static void env_init_phone(env *e, bool with_llm, const char *lang, const char *phone)
 {
     memset(e, 0, sizeof *e);
     e->h.now = 1000000;
@@ -120,8 +122,13 @@ static void env_init(env *e, bool with_llm, const char *lang)
     char init[128];
     snprintf(init, sizeof init, "{\"lang\":{\"default_short_code\":\"%s\"}}", lang);
     ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, init, NULL, 0};
+        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL, init, NULL, 0};
     assert_int_equal(ccai_call_start(e->ctx, &p, &ops, &e->h, &e->call), CCAI_OK);
+}
+
+static void env_init(env *e, bool with_llm, const char *lang)
+{
+    env_init_phone(e, with_llm, lang, "+33612345678");
 }
 
 static void env_free(env *e)
@@ -205,7 +212,8 @@ static void test_offline_dialogue_and_silence(void **state)
     assert_non_null(strstr(e.h.said[e.h.says - 1], "description"));
     char *json = NULL;
     assert_int_equal(ccai_call_to_json(e.call, &json), CCAI_OK);
-    assert_non_null(strstr(json, "\"incident_datetime\":\"2024-10-08T14:30:00\""));
+    /* A Paris caller: noted with the offset of that day in Paris. */
+    assert_non_null(strstr(json, "\"incident_datetime\":\"2024-10-08T14:30:00+02:00\""));
     assert_non_null(strstr(json, "\"engine\":\"offline\""));
     ccai_free(json);
     /* Three silences: the offline dialogue says goodbye and hangs up. */
@@ -427,6 +435,210 @@ static void test_postcall_survives_restart(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Local time in a zone, with the C library as the independent oracle. */
+static void with_tz(const char *zone)
+{
+    if (zone)
+        setenv("TZ", zone, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+}
+
+/* "YYYY-MM-DD HH:MM" of wall time t in zone, and its offset "+hh:mm". */
+static void local_naive(const char *zone, time_t t, char naive[32], char off[8])
+{
+    with_tz(zone);
+    struct tm tm;
+    assert_non_null(localtime_r(&t, &tm));
+    strftime(naive, 32, "%Y-%m-%d %H:%M", &tm);
+    int g = (int)(tm.tm_gmtoff / 60) % (24 * 60);
+    snprintf(off, 8, "%c%02d:%02d", g < 0 ? '-' : '+', abs(g) / 60 % 24, abs(g) % 60);
+    with_tz(NULL);
+}
+
+/* The unix time of a local (unambiguous) time in zone. */
+static time_t local_to_unix(const char *zone, int y, int mo, int d, int h, int mi)
+{
+    with_tz(zone);
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_isdst = -1};
+    time_t t = mktime(&tm);
+    with_tz(NULL);
+    return t;
+}
+
+static const char *reminder_due(env *e, const char *title, char *buf, size_t len)
+{
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(e->call, &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    ccai_free(json);
+    size_t i;
+    json_t *r;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(doc, "reminders"), i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "title")), title) == 0)
+            snprintf(buf, len, "%s", json_string_value(json_object_get(r, "due_date_time")));
+    }
+    json_decref(doc);
+    return buf;
+}
+
+static const char *claim_value(env *e, const char *field, char *buf, size_t len)
+{
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(e->call, &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    ccai_free(json);
+    const char *v = json_string_value(json_object_get(json_object_get(doc, "claim"), field));
+    snprintf(buf, len, "%s", v ? v : "");
+    json_decref(doc);
+    return buf;
+}
+
+/* Times the LLM gives without an offset are the caller's local time (the
+ * prompt gives it the date in the caller's zone): a reminder "tomorrow at
+ * 9 am" from Los Angeles is due at 9 am there, a callback this afternoon is
+ * not "in the past", and claim times are stored with the caller's offset,
+ * daylight saving time included. */
+static void test_tool_times_are_the_callers(void **state)
+{
+    (void)state;
+    if (access("/usr/share/zoneinfo/America/Los_Angeles", R_OK) != 0)
+        skip();
+    const char *la = "America/Los_Angeles";
+    env e;
+    env_init_phone(&e, true, "en-US", "+14155550100");
+    event(&e, CCAI_EVENT_CONNECTED, NULL);
+    Ccai_tool_outcome out;
+    char naive[32], off[8], args[256], buf[64];
+
+    /* Tomorrow 9 am in Los Angeles. */
+    time_t now = time(NULL);
+    char today[32];
+    local_naive(la, now + 86400, today, off);
+    int y, mo, d;
+    assert_int_equal(sscanf(today, "%d-%d-%d", &y, &mo, &d), 3);
+    snprintf(args, sizeof args,
+             "{\"title\":\"Send the photos\",\"due_date_time\":\"%04d-%02d-%02dT09:00:00\","
+             "\"owner\":\"customer\"}",
+             y, mo, d);
+    char *r = run_tool(&e, "new_or_updated_reminder", args, &out);
+    assert_string_equal(r, "Reminder \"Send the photos\" created.");
+    ccai_free(r);
+    char want[64];
+    time_t due = local_to_unix(la, y, mo, d, 9, 0);
+    struct tm u;
+    gmtime_r(&due, &u);
+    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &u);
+    reminder_due(&e, "Send the photos", buf, sizeof buf);
+    if (strncmp(buf, want, strlen(want)) != 0)
+        fail_msg("due %s, expected %s (9 am in Los Angeles)", buf, want);
+
+    /* A callback in two hours, local time: in the future, not refused. */
+    local_naive(la, now + 2 * 3600, naive, off);
+    snprintf(args, sizeof args,
+             "{\"date_time\":\"%s\",\"reason\":\"the expert's visit\","
+             "\"customer_response\":\"I will call you back then.\"}",
+             naive);
+    r = run_tool(&e, "schedule_callback", args, &out);
+    char iso[64], expect[96];
+    snprintf(iso, sizeof iso, "%.10sT%s:00%s", naive, naive + 11, off);
+    snprintf(expect, sizeof expect, "Callback scheduled for %s.", iso);
+    if (strcmp(r, expect) != 0)
+        fail_msg("\"%s\", expected \"%s\"", r, expect);
+    ccai_free(r);
+    /* Due then: the job (not before) and the operators' reminder. */
+    Ccai_store_job *job = NULL;
+    assert_int_equal(Ccai_store_job_claim_kinds(Ccai_ctx_store(e.ctx), "callback",
+                                                Ccai_wall_ms() + 2 * 3600 * 1000 - 60000, 0, &job),
+                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_job_claim_kinds(Ccai_ctx_store(e.ctx), "callback",
+                                                Ccai_wall_ms() + 2 * 3600 * 1000, 0, &job),
+                     CCAI_OK);
+    assert_non_null(strstr(job->payload, iso));
+    Ccai_store_job_free(job);
+    time_t at = ((time_t)now + 2 * 3600) / 60 * 60;
+    gmtime_r(&at, &u);
+    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &u);
+    reminder_due(&e, "Call back the customer", buf, sizeof buf);
+    if (strncmp(buf, want, strlen(want)) != 0)
+        fail_msg("call back due %s, expected %s", buf, want);
+    /* Still refused when it really is in the past. */
+    local_naive(la, now - 3600, naive, off);
+    snprintf(args, sizeof args, "{\"date_time\":\"%s\"}", naive);
+    r = run_tool(&e, "schedule_callback", args, &out);
+    assert_non_null(strstr(r, "in the past"));
+    ccai_free(r);
+
+    /* Claim times carry the caller's offset, DST-correct; a time the LLM
+     * gave with an offset keeps it. */
+    static const struct {
+        const char *value, *stored;
+    } la_claims[] = {
+        {"2024-10-08 14:30", "2024-10-08T14:30:00-07:00"},
+        {"2025-01-15 14:30", "2025-01-15T14:30:00-08:00"},
+        {"2031-03-09 02:30", "2031-03-09T03:30:00-07:00"}, /* does not exist: moved on */
+        {"2031-11-02 01:30", "2031-11-02T01:30:00-07:00"}, /* twice: the first */
+        {"2024-10-08T14:30:00Z", "2024-10-08T14:30:00Z"},
+        {"2024-10-08T14:30:00+02:00", "2024-10-08T14:30:00+02:00"},
+    };
+    for (size_t i = 0; i < sizeof la_claims / sizeof la_claims[0]; i++) {
+        snprintf(args, sizeof args,
+                 "{\"updates\":[{\"field\":\"incident_datetime\",\"value\":\"%s\"}]}",
+                 la_claims[i].value);
+        r = run_tool(&e, "updated_claim", args, &out);
+        ccai_free(r);
+        claim_value(&e, "incident_datetime", buf, sizeof buf);
+        if (strcmp(buf, la_claims[i].stored) != 0)
+            fail_msg("%s from Los Angeles: %s, expected %s", la_claims[i].value, buf,
+                     la_claims[i].stored);
+    }
+    env_free(&e);
+
+    /* A Paris caller around the changes of 2031 (30 March, 26 October). */
+    env_init_phone(&e, true, "fr-FR", "+33612345678");
+    event(&e, CCAI_EVENT_CONNECTED, NULL);
+    static const struct {
+        const char *value, *stored;
+    } paris_claims[] = {
+        {"2031-03-29 09:00", "2031-03-29T09:00:00+01:00"},
+        {"2031-03-30 02:30", "2031-03-30T03:30:00+02:00"},
+        {"2031-03-30 09:00", "2031-03-30T09:00:00+02:00"},
+        {"2031-10-26 02:30", "2031-10-26T02:30:00+02:00"},
+        {"2031-10-26 03:30", "2031-10-26T03:30:00+01:00"},
+    };
+    for (size_t i = 0; i < sizeof paris_claims / sizeof paris_claims[0]; i++) {
+        snprintf(args, sizeof args,
+                 "{\"updates\":[{\"field\":\"incident_datetime\",\"value\":\"%s\"}]}",
+                 paris_claims[i].value);
+        r = run_tool(&e, "updated_claim", args, &out);
+        ccai_free(r);
+        claim_value(&e, "incident_datetime", buf, sizeof buf);
+        if (strcmp(buf, paris_claims[i].stored) != 0)
+            fail_msg("%s from Paris: %s, expected %s", paris_claims[i].value, buf,
+                     paris_claims[i].stored);
+    }
+    /* Reminders on either side of the spring change: 8:00 and 7:00 UTC. */
+    r = run_tool(&e, "new_or_updated_reminder",
+                 "{\"title\":\"Before\",\"due_date_time\":\"2031-03-29 09:00\"}", &out);
+    ccai_free(r);
+    r = run_tool(&e, "new_or_updated_reminder",
+                 "{\"title\":\"After\",\"due_date_time\":\"2031-03-30 09:00\"}", &out);
+    ccai_free(r);
+    assert_int_equal(
+        strncmp(reminder_due(&e, "Before", buf, sizeof buf), "2031-03-29T08:00:00", 19), 0);
+    assert_int_equal(strncmp(reminder_due(&e, "After", buf, sizeof buf), "2031-03-30T07:00:00", 19),
+                     0);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_transfer_failure),
         cmocka_unit_test(test_new_claim_continues_as_new_call),
         cmocka_unit_test(test_postcall_survives_restart),
+        cmocka_unit_test(test_tool_times_are_the_callers),
     };
     return cmocka_run_group_tests_name("conversation", tests, NULL, NULL);
 }

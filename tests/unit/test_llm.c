@@ -154,6 +154,219 @@ static void run(env *e, out *o, const json_t *tools, bool json_mode, bool fallba
     assert_true(o->done != 0);
 }
 
+/* As run(), fast then slow, within an answer budget, with health kept. */
+static void run_health(env *e, out *o, Ccai_llm_health h[2], uint32_t budget_ms)
+{
+    Ccai_llm_opts opts = {.messages = e->messages,
+                          .models = {&e->fast, &e->slow},
+                          .health = {&h[0], &h[1]},
+                          .budget_ms = budget_ms,
+                          .max_backoff_ms = 50};
+    assert_int_equal(Ccai_llm_chat(e->ctx, &opts, &cbs, o, &o->self), CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 15000;
+    while (!o->done && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(e->poll, 100), 0);
+    assert_true(o->done != 0);
+}
+
+/* The fast model's cool-down ends between lo and hi ms from now. */
+static void assert_cools(env *e, const Ccai_llm_health *h, uint64_t lo, uint64_t hi)
+{
+    uint64_t now = Ccai_ctx_now(e->ctx);
+    if (h->until < now + lo || h->until > now + hi)
+        fail_msg("cools down for %lld ms, expected %llu..%llu", (long long)(h->until - now),
+                 (unsigned long long)lo, (unsigned long long)hi);
+    assert_false(Ccai_llm_health_ready(h, now));
+}
+
+/* A 429 whose wait does not fit the answer budget hands over to the other
+ * model at once, and the first one cools down for as long as it said:
+ * "retry-after: 30" (OpenAI and Azure), OpenAI's x-ratelimit-reset-*
+ * without Retry-After, an exhausted quota ("retry-after: 3600", beyond
+ * what anybody retries after). Meanwhile requests start on the other
+ * model. */
+static void test_rate_limit_fails_over_and_cools_down(void **state)
+{
+    (void)state;
+    static const char *const modes[] = {"openai", "azure_openai"};
+    for (size_t m = 0; m < 2; m++) {
+        env e;
+        env_init(&e, modes[m], "k");
+        Ccai_llm_health h[2] = {{0, 0}, {0, 0}};
+        standin_spec r = STANDIN_SPEC_INIT;
+        r.status = 429;
+        r.retry_after = 30;
+        standin_push(e.si, &r);
+        standin_spec s = STANDIN_SPEC_INIT;
+        s.content = "From the slow model.";
+        standin_push(e.si, &s);
+        out o = {0};
+        uint64_t t0 = ccai_time_ms();
+        run_health(&e, &o, h, 15000);
+        assert_int_equal(o.st, CCAI_OK);
+        assert_string_equal(o.model, "slow");
+        assert_int_equal(o.attempts, 2);
+        assert_true(ccai_time_ms() - t0 < 5000); /* no wait */
+        assert_cools(&e, &h[0], 29000, 30500);
+        assert_int_equal(h[0].failures, 1);
+        assert_true(Ccai_llm_health_ready(&h[1], Ccai_ctx_now(e.ctx)));
+
+        /* The next request goes to the slow model directly. */
+        s.content = "Still the slow one.";
+        standin_push(e.si, &s);
+        memset(&o, 0, sizeof o);
+        run_health(&e, &o, h, 15000);
+        assert_string_equal(o.model, "slow");
+        assert_int_equal(o.attempts, 1);
+        assert_int_equal(standin_request_count(e.si), 3);
+        if (m == 1) {
+            char *dep = standin_request_deployment(e.si, 2);
+            assert_string_equal(dep, "slow");
+            free(dep);
+        }
+
+        /* Once it may be asked again, the fast model answers and is
+         * healthy again. */
+        h[0].until = Ccai_ctx_now(e.ctx);
+        s.content = "The fast one again.";
+        standin_push(e.si, &s);
+        memset(&o, 0, sizeof o);
+        run_health(&e, &o, h, 15000);
+        assert_string_equal(o.model, "fast");
+        assert_int_equal(h[0].failures, 0);
+        assert_true(Ccai_llm_health_ready(&h[0], Ccai_ctx_now(e.ctx)));
+        env_free(&e);
+    }
+
+    /* OpenAI without Retry-After: the spent budget's reset time. */
+    env e;
+    env_init(&e, "openai", "k");
+    Ccai_llm_health h[2] = {{0, 0}, {0, 0}};
+    standin_spec r = STANDIN_SPEC_INIT;
+    r.status = 429;
+    r.extra_headers = "x-ratelimit-reset-requests: 20s";
+    standin_push(e.si, &r);
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "From the slow model.";
+    standin_push(e.si, &s);
+    out o = {0};
+    run_health(&e, &o, h, 15000);
+    assert_string_equal(o.model, "slow");
+    assert_cools(&e, &h[0], 19000, 20500);
+
+    /* Quota exhausted: not retried, cools down for the hour it said,
+     * even without an answer budget. */
+    memset(h, 0, 2 * sizeof h[0]);
+    r.extra_headers = NULL;
+    r.retry_after = 3600;
+    standin_push(e.si, &r);
+    standin_push(e.si, &s);
+    memset(&o, 0, sizeof o);
+    run_health(&e, &o, h, 0);
+    assert_string_equal(o.model, "slow");
+    assert_int_equal(o.attempts, 2);
+    assert_cools(&e, &h[0], 3599000, 3600500);
+    env_free(&e);
+}
+
+/* Failures without a wait asked for: the default cool-down, doubled for
+ * each failure in a row; a success clears it. A wait that fits the budget
+ * is waited for on the same model. Without a healthy model, the last one
+ * failing ends the request. */
+static void test_cooldown_after_failures(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    Ccai_llm_health h[2] = {{0, 0}, {0, 0}};
+    standin_spec r = STANDIN_SPEC_INIT;
+    r.status = 500;
+    for (int i = 0; i < 3; i++)
+        standin_push(e.si, &r);
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = "From the slow model.";
+    standin_push(e.si, &s);
+    out o = {0};
+    run_health(&e, &o, h, 15000);
+    assert_string_equal(o.model, "slow");
+    assert_cools(&e, &h[0], CCAI_LLM_COOLDOWN_MS - 1000, CCAI_LLM_COOLDOWN_MS + 500);
+
+    h[0].until = 0; /* time passed */
+    for (int i = 0; i < 3; i++)
+        standin_push(e.si, &r);
+    standin_push(e.si, &s);
+    memset(&o, 0, sizeof o);
+    run_health(&e, &o, h, 15000);
+    assert_int_equal(h[0].failures, 2);
+    assert_cools(&e, &h[0], 2 * CCAI_LLM_COOLDOWN_MS - 1000, 2 * CCAI_LLM_COOLDOWN_MS + 500);
+
+    /* Both down: each cools down, the request fails. */
+    memset(h, 0, 2 * sizeof h[0]);
+    for (int i = 0; i < 6; i++)
+        standin_push(e.si, &r);
+    memset(&o, 0, sizeof o);
+    run_health(&e, &o, h, 15000);
+    assert_int_equal(o.st, CCAI_ERR_HTTP);
+    assert_false(Ccai_llm_health_ready(&h[0], Ccai_ctx_now(e.ctx)));
+    assert_false(Ccai_llm_health_ready(&h[1], Ccai_ctx_now(e.ctx)));
+
+    /* A short wait fits the budget: the same model after it. */
+    memset(h, 0, 2 * sizeof h[0]);
+    standin_spec q = STANDIN_SPEC_INIT;
+    q.status = 429;
+    q.retry_after = 1;
+    standin_push(e.si, &q);
+    s.content = "After a second.";
+    standin_push(e.si, &s);
+    memset(&o, 0, sizeof o);
+    uint64_t t0 = ccai_time_ms();
+    run_health(&e, &o, h, 15000);
+    assert_string_equal(o.model, "fast");
+    assert_true(ccai_time_ms() - t0 >= 950);
+    assert_int_equal(h[0].failures, 0);
+    env_free(&e);
+}
+
+static void test_ratelimit_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t ms;
+    } cases[] = {{"1s", 1000},
+                 {"6m0s", 360000},
+                 {"12ms", 12},
+                 {"1.5s", 1500},
+                 {"59.856s", 59856},
+                 {"1h2m3s", 3723000},
+                 {"0.5ms", 1},
+                 {"20s", 20000},
+                 {"24h", 86400000},
+                 {"", -1},
+                 {"s", -1},
+                 {"1", -1},
+                 {"1x", -1},
+                 {"1.s", -1},
+                 {"-1s", -1},
+                 {"25h", -1},
+                 {"1s ", -1},
+                 {"9999999999999999999s", -1},
+                 {"1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s", -1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t v = Ccai_llm_duration_ms(cases[i].s);
+        if (v != cases[i].ms)
+            fail_msg("\"%s\": %lld, expected %lld", cases[i].s, (long long)v,
+                     (long long)cases[i].ms);
+    }
+    assert_int_equal(Ccai_llm_duration_ms(NULL), -1);
+    assert_int_equal(Ccai_llm_wait_hint_ms("3600", NULL, 0), 3600000);
+    /* retry-after-ms decides when usable, however long (found by fuzzing). */
+    assert_int_equal(Ccai_llm_retry_after_ms("33.503", "502050", 0), -1);
+    assert_int_equal(Ccai_llm_wait_hint_ms("33.503", "502050", 0), 502050);
+    assert_int_equal(Ccai_llm_wait_hint_ms("7200", NULL, 0), -1);
+    assert_int_equal(Ccai_llm_retry_after_ms("3600", NULL, 0), -1);
+}
+
 static json_t *request(env *e, int i)
 {
     char *body = standin_request_body(e->si, i);
@@ -504,6 +717,9 @@ int main(void)
         cmocka_unit_test(test_json_mode),
         cmocka_unit_test(test_cancel_midway),
         cmocka_unit_test(test_retry_after_parsing),
+        cmocka_unit_test(test_rate_limit_fails_over_and_cools_down),
+        cmocka_unit_test(test_cooldown_after_failures),
+        cmocka_unit_test(test_ratelimit_durations),
         cmocka_unit_test(test_urls),
     };
     return cmocka_run_group_tests_name("llm", tests, NULL, NULL);

@@ -566,10 +566,17 @@ static void retry_after_429(void **state)
     request_on(e, "/v1/chat/completions", STREAM_BODY, "bearer", NULL, 0, &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 429);
-    assert_true(head_has(&r, "\r\nRetry-After: 2\r\n"));
+    assert_true(head_has(&r, "\r\nretry-after: 2\r\n"));
+    assert_true(head_has(&r, "\r\nx-ratelimit-remaining-requests: 0\r\n"));
+    assert_true(head_has(&r, "\r\nx-ratelimit-reset-requests: 2s\r\n"));
+    assert_true(head_has(&r, "\r\nx-ratelimit-reset-tokens: 15ms\r\n"));
     json_t *j = json_loads(r.body, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
                         "rate_limit_exceeded");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "type")),
+                        "requests");
+    assert_non_null(strstr(
+        json_string_value(json_object_get(json_object_get(j, "error"), "message")), "in 2s."));
     json_decref(j);
     assert_int_equal(r.connects, 1);
     resp_clear(&r);

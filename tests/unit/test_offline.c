@@ -25,7 +25,13 @@ static ccai_claim_schema *default_schema(void)
 static Ccai_offline *make(const ccai_claim_schema *schema, const char *lang, const char *claim,
                           const char *const *avail)
 {
-    Ccai_offline_params p = {schema, claim, lang, "Amelia", "Contoso", avail, NOW_MS, 0};
+    Ccai_offline_params p = {.schema = schema,
+                             .claim_json = claim,
+                             .lang = lang,
+                             .bot_name = "Amelia",
+                             .bot_company = "Contoso",
+                             .available_langs = avail,
+                             .now_ms = NOW_MS};
     Ccai_offline *o = NULL;
     assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
     return o;
@@ -318,7 +324,7 @@ static void test_invalid_answers(void **state)
     assert_true(said(r, "Sorry, that date or time does not exist."));
     /* Third failure: skipped, and asked again once at the end. */
     r = in(o, "whenever");
-    assert_true(said(r, "Let's come back to that later."));
+    assert_true(said(r, "I could not note the date of the event; let's come back to it later."));
     assert_true(said(r, "Could you tell me the email address of the policyholder?"));
     in(o, "a@b.co");
     in(o, "Ann Lee");
@@ -351,7 +357,8 @@ static void test_invalid_answers(void **state)
     assert_true(said(r, "Sorry, that number seems too short."));
     r = in(o, "0612345678");
     assert_null(set_value(r, "policyholder_phone"));
-    assert_true(said(r, "Let's come back to that later."));
+    assert_true(said(r, "I could not note the phone number of the policyholder; let's come back "
+                        "to it later."));
     Ccai_offline_free(o);
 
     /* A US caller may leave the country code out. */
@@ -600,8 +607,12 @@ static void test_custom_schema(void **state)
             " {\"name\": \"policyholder_phone\", \"type\": \"phone_number\"}]",
             (size_t)-1, &s, NULL),
         CCAI_OK);
-    const Ccai_offline_params p = {
-        s, "{\"policyholder_email\": \"a@b.fr\"}", "en-US", "Max", NULL, NULL, NOW_MS, 120};
+    const Ccai_offline_params p = {.schema = s,
+                                   .claim_json = "{\"policyholder_email\": \"a@b.fr\"}",
+                                   .lang = "en-US",
+                                   .bot_name = "Max",
+                                   .now_ms = NOW_MS,
+                                   .utc_offset_min = 120};
     Ccai_offline *o = NULL;
     assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
     const Ccai_offline_reply *r = start(o, false);
@@ -666,7 +677,12 @@ static const char *const script[] = {"euh",
 /* Run the script; the transcript of every action goes into *out. */
 static ccai_status run_script(const ccai_claim_schema *s, char **out)
 {
-    Ccai_offline_params p = {s, "{}", "fr-FR", "Amelia", "Contoso", NULL, NOW_MS, 0};
+    Ccai_offline_params p = {.schema = s,
+                             .claim_json = "{}",
+                             .lang = "fr-FR",
+                             .bot_name = "Amelia",
+                             .bot_company = "Contoso",
+                             .now_ms = NOW_MS};
     Ccai_offline *o = NULL;
     ccai_status st = Ccai_offline_new(&p, &o);
     if (st != CCAI_OK)
@@ -787,7 +803,7 @@ static void test_arguments(void **state)
     (void)state;
     ccai_claim_schema *s = default_schema();
     Ccai_offline *o = NULL;
-    Ccai_offline_params p = {NULL, NULL, NULL, NULL, NULL, NULL, NOW_MS, 0};
+    Ccai_offline_params p = {.now_ms = NOW_MS};
     assert_int_equal(Ccai_offline_new(&p, &o), CCAI_ERR_INVALID_ARG);
     p.schema = s;
     assert_int_equal(Ccai_offline_new(NULL, &o), CCAI_ERR_INVALID_ARG);
@@ -838,6 +854,463 @@ static void test_arguments(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A dialogue at the confirmation question: every field is known. */
+static Ccai_offline *at_confirmation(const ccai_claim_schema *s, const char *lang,
+                                     bool can_transfer)
+{
+    Ccai_offline_params p = {.schema = s,
+                             .claim_json = "{\"incident_datetime\": \"2024-10-07 15:00\","
+                                           " \"incident_description\": \"A pipe burst\","
+                                           " \"policyholder_email\": \"ann@example.com\","
+                                           " \"policyholder_name\": \"Ann Lee\","
+                                           " \"policyholder_phone\": \"+33612345678\"}",
+                             .lang = lang,
+                             .bot_name = "Amelia",
+                             .bot_company = "Contoso",
+                             .now_ms = NOW_MS,
+                             .can_transfer = can_transfer};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    const Ccai_offline_reply *r = start(o, true);
+    assert_true(said(r, "?"));
+    assert_asks(r);
+    return o;
+}
+
+static ccai_claim_schema *two_field_schema(void)
+{
+    ccai_claim_schema *s = NULL;
+    assert_int_equal(ccai_claim_schema_new(&s), CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "incident_datetime", CCAI_FIELD_DATETIME, NULL),
+                     CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "incident_description", CCAI_FIELD_TEXT, NULL),
+                     CCAI_OK);
+    return s;
+}
+
+/* Callers answer "is everything correct?" in a sentence, not with a bare
+ * yes or no (a call once looped 74 times on "yes, that's all correct"). */
+static void test_confirm_in_a_sentence(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = two_field_schema();
+    static const struct {
+        const char *lang, *text;
+    } yes[] = {
+        {"en-US", "yes, that's all correct"},
+        {"en-US", "Yes that's all correct"},
+        {"en-US", "yeah that's right"},
+        {"en-US", "Yep, all good."},
+        {"en-US", "That's correct, thank you."},
+        {"en-US", "it's all correct"},
+        {"en-US", "Everything is correct."},
+        {"en-US", "yes everything is fine"},
+        {"en-US", "Sounds good to me."},
+        {"en-US", "Looks good, thanks"},
+        {"en-US", "perfect, thank you"},
+        {"en-US", "Absolutely."},
+        {"en-US", "yes it is"},
+        {"en-US", "uh huh, that's right"},
+        {"en-US", "I think so"},
+        {"en-US", "Yes, there is nothing to change."},
+        {"en-US", "No mistakes, it's all correct."},
+        {"en-US", "Nothing's wrong, that's it."},
+        {"en-US", "correct"},
+        {"fr-FR", "oui c'est bien ça"},
+        {"fr-FR", "Oui, c'est bien ça."},
+        {"fr-FR", "ouais c'est ça"},
+        {"fr-FR", "C'est exact."},
+        {"fr-FR", "tout est correct"},
+        {"fr-FR", "Oui, tout est bon, merci."},
+        {"fr-FR", "c'est parfait"},
+        {"fr-FR", "tout à fait"},
+        {"fr-FR", "oui oui c'est juste"},
+        {"fr-FR", "Il n'y a rien à changer."},
+        {"fr-FR", "Bien sûr."},
+        {"es-ES", "sí, todo correcto"},
+        {"es-ES", "Sí, está bien."},
+        {"es-ES", "es correcto"},
+        {"es-ES", "todo bien, gracias"},
+        {"es-ES", "así es"},
+        {"es-ES", "claro que sí"},
+        {"es-ES", "Perfecto."},
+        {"es-ES", "De acuerdo."},
+        {"es-ES", "No hay nada que cambiar."},
+    };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        Ccai_offline *o = at_confirmation(s, yes[i].lang, false);
+        const Ccai_offline_reply *r = in(o, yes[i].text);
+        if (!Ccai_offline_ended(o) || !has(r, CCAI_OFFLINE_HANGUP, NULL))
+            fail_msg("\"%s\" (%s) was not taken as yes: \"%s\"", yes[i].text, yes[i].lang,
+                     r->n ? r->v[0].text : "");
+        assert_ends(r, CCAI_OFFLINE_HANGUP);
+        assert_true(said(r, yes[i].lang[0] == 'e' && yes[i].lang[1] == 'n'
+                                ? "your claim is recorded"
+                            : yes[i].lang[0] == 'f' ? "votre déclaration est"
+                                                    : "su declaración"));
+        Ccai_offline_free(o);
+    }
+
+    /* No, without saying what: "which one?". No and a field: that field. */
+    static const struct {
+        const char *lang, *text, *expect;
+    } no[] = {
+        {"en-US", "no", "Which information would you like to change?"},
+        {"en-US", "Nope.", "Which information would you like to change?"},
+        {"en-US", "that's not right", "Which information would you like to change?"},
+        {"en-US", "not correct", "Which information would you like to change?"},
+        {"en-US", "It is not correct.", "Which information would you like to change?"},
+        {"en-US", "That's wrong.", "Which information would you like to change?"},
+        {"en-US", "No, that's not it.", "Which information would you like to change?"},
+        {"en-US", "not quite", "Which information would you like to change?"},
+        {"en-US", "There is a mistake.", "Which information would you like to change?"},
+        {"en-US", "I don't think so", "Which information would you like to change?"},
+        {"en-US", "I'd like to change something", "Which information would you like to change?"},
+        {"en-US", "no, the date is wrong", "date and time of the incident"},
+        {"en-US", "Yes, but the date is wrong.", "date and time of the incident"},
+        {"en-US", "Everything is right except the description", "description of the incident"},
+        {"en-US", "The description isn't right", "description of the incident"},
+        {"fr-FR", "non ce n'est pas ça", "Quelle information souhaitez-vous modifier ?"},
+        {"fr-FR", "Non.", "Quelle information souhaitez-vous modifier ?"},
+        {"fr-FR", "pas correct", "Quelle information souhaitez-vous modifier ?"},
+        {"fr-FR", "Ce n'est pas correct.", "Quelle information souhaitez-vous modifier ?"},
+        {"fr-FR", "c'est faux", "Quelle information souhaitez-vous modifier ?"},
+        {"fr-FR", "Il y a une erreur.", "Quelle information souhaitez-vous modifier ?"},
+        {"fr-FR", "pas tout à fait", "Quelle information souhaitez-vous modifier ?"},
+        {"fr-FR", "Non, la date est fausse.", "la date et l'heure de l'incident"},
+        {"es-ES", "no, está mal", "¿Qué dato desea cambiar?"},
+        {"es-ES", "No.", "¿Qué dato desea cambiar?"},
+        {"es-ES", "no es correcto", "¿Qué dato desea cambiar?"},
+        {"es-ES", "Eso no es correcto.", "¿Qué dato desea cambiar?"},
+        {"es-ES", "está mal", "¿Qué dato desea cambiar?"},
+        {"es-ES", "Hay un error.", "¿Qué dato desea cambiar?"},
+        {"es-ES", "no del todo", "¿Qué dato desea cambiar?"},
+        {"es-ES", "No, la fecha está mal.", "la fecha y la hora del incidente"},
+    };
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        Ccai_offline *o = at_confirmation(s, no[i].lang, false);
+        const Ccai_offline_reply *r = in(o, no[i].text);
+        if (Ccai_offline_ended(o) || !said(r, no[i].expect))
+            fail_msg("\"%s\" (%s) was not taken as no: \"%s\"", no[i].text, no[i].lang,
+                     r->n ? r->v[r->n - 1].text : "");
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+
+    /* Neither: asked again, in the caller's language. */
+    Ccai_offline *o = at_confirmation(s, "en-US", false);
+    const Ccai_offline_reply *r = in(o, "maybe");
+    assert_true(said(r, "Please answer yes or no."));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* Every question is asked again a bounded number of times, then the
+ * dialogue moves on and says so. */
+static void test_reasks_are_bounded(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = two_field_schema();
+
+    /* The confirmation: three unclear answers, then the claim is kept as it
+     * is (no agent number) or handed to an advisor (agent number). */
+    Ccai_offline *o = at_confirmation(s, "en-US", false);
+    const Ccai_offline_reply *r = in(o, "hmm");
+    assert_true(said(r, "Please answer yes or no."));
+    r = in(o, "what do you mean");
+    assert_true(said(r, "Please answer yes or no."));
+    r = in(o, "banana");
+    assert_true(said(r, "recording your claim as it is"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+
+    o = at_confirmation(s, "fr-FR", true);
+    in(o, "euh");
+    in(o, "je sais pas trop quoi");
+    r = in(o, "peut-être");
+    assert_true(said(r, "je vous transfère à un conseiller"));
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+
+    /* Asking for the summary again counts too. */
+    o = at_confirmation(s, "es-ES", false);
+    for (int i = 0; i < 2; i++) {
+        r = in(o, "¿cómo?");
+        assert_asks(r);
+    }
+    r = in(o, "repita");
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+
+    /* Correcting over and over (a name the recogniser keeps getting
+     * wrong) ends too. */
+    o = at_confirmation(s, "en-US", true);
+    int turns = 0;
+    while (!Ccai_offline_ended(o) && turns < 40) {
+        r = in(o, "no, the description is wrong");
+        turns++;
+        if (!Ccai_offline_ended(o)) {
+            r = in(o, "A pipe burst in the kitchen");
+            turns++;
+        }
+    }
+    assert_true(Ccai_offline_ended(o));
+    assert_true(turns <= 12);
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+
+    /* A caller who never gives a usable answer, whatever the kind: each
+     * question is asked at most CCAI_OFFLINE_TRIES times in a row, and the
+     * call ends after CCAI_OFFLINE_STUCK such turns in a row, saying why. */
+    static const struct {
+        const char *text;
+        bool never_an_answer; /* a text field does not take it either */
+    } junk[] = {{"purple", false},        {"", true},    {"...", true},
+                {"what?", true},          {"hmm", true}, {"in Italian", false},
+                {"Spanish please", true}, {"ok", false}, {"no", false},
+                {"euh...", true}};
+    ccai_claim_schema *def = default_schema();
+    const char *const avail[] = {"en-US", NULL};
+    for (size_t k = 0; k < sizeof junk / sizeof junk[0]; k++) {
+        Ccai_offline_params p = {.schema = def,
+                                 .claim_json = "{}",
+                                 .lang = "en-US",
+                                 .available_langs = avail,
+                                 .now_ms = NOW_MS};
+        o = NULL;
+        assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+        r = start(o, false);
+        char last[512] = "";
+        int same = 0, n = 0;
+        while (!Ccai_offline_ended(o) && n < 500) {
+            r = in(o, junk[k].text);
+            n++;
+            const char *q = r->n && r->v[r->n - 1].text ? r->v[r->n - 1].text : "";
+            same = strcmp(q, last) == 0 ? same + 1 : 1;
+            snprintf(last, sizeof last, "%s", q);
+            if (same > CCAI_OFFLINE_TRIES)
+                fail_msg("\"%s\": \"%s\" asked %d times in a row", junk[k].text, q, same);
+        }
+        if (!Ccai_offline_ended(o))
+            fail_msg("\"%s\": still going after %d turns", junk[k].text, n);
+        if (junk[k].never_an_answer) {
+            assert_true(n <= CCAI_OFFLINE_STUCK);
+            assert_true(said(r, "I am having trouble understanding you, so I will end the call."));
+            assert_ends(r, CCAI_OFFLINE_HANGUP);
+        }
+        Ccai_offline_free(o);
+    }
+    Ccai_offline_params p = {.schema = def,
+                             .lang = "es-ES",
+                             .available_langs = avail,
+                             .now_ms = NOW_MS,
+                             .can_transfer = true};
+    o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    for (int i = 0; i < CCAI_OFFLINE_STUCK && !Ccai_offline_ended(o); i++)
+        r = in(o, "mmm");
+    assert_true(said(r, "Me cuesta entenderle, así que le transfiero a un asesor."));
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(def);
+
+    /* A field that cannot be noted is put off with a sentence that says so. */
+    o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    in(o, "purple");
+    in(o, "purple");
+    r = in(o, "purple");
+    assert_true(said(r, "I could not note the date and time of the incident"));
+    assert_true(said(r, "come back to it later"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static const Ccai_offline_reply *take_over(Ccai_offline *o, const char *intro, const char *words)
+{
+    const Ccai_offline_reply *r = NULL;
+    assert_int_equal(Ccai_offline_take_over(o, intro, words, &r), CCAI_OK);
+    assert_non_null(r);
+    return r;
+}
+
+/* The LLM held the call and failed: the dialogue says so and asks the next
+ * missing field; the caller's last words were an answer to the LLM, not
+ * to a question of the dialogue, and are used only for what they ask. */
+static void test_take_over(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    const char *llm_claim = "{\"incident_datetime\": \"2024-10-07 23:00\","
+                            " \"incident_description\": \"Flooded basement\"}";
+    const char *intro = "Sorry, I am having a technical problem, so let's go on with a few "
+                        "simple questions.";
+
+    Ccai_offline *o = make(s, "en-US", llm_claim, NULL);
+    const Ccai_offline_reply *r = take_over(o, intro, "It is at 5 rue de la Paix in Paris.");
+    assert_true(said(r, intro));
+    assert_true(said(r, "Could you tell me the location of the incident?"));
+    assert_false(said(r, "Hello"));
+    assert_false(said(r, "Welcome back"));
+    assert_false(said(r, "Sorry, I did not"));
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    assert_asks(r);
+    assert_int_equal(Ccai_offline_start(o, true, &r), CCAI_ERR_STATE);
+    assert_int_equal(Ccai_offline_take_over(o, intro, NULL, &r), CCAI_ERR_STATE);
+    expect_set(o, "5 rue de la Paix, Paris", "incident_location", "5 rue de la Paix, Paris");
+    assert_string_equal(Ccai_offline_claim_json(o),
+                        "{\"incident_datetime\":\"2024-10-07T23:00:00\",\"incident_description\":"
+                        "\"Flooded basement\",\"incident_location\":\"5 rue de la Paix, Paris\"}");
+    Ccai_offline_free(o);
+
+    /* Words that look like an answer to the next question are not one: the
+     * date question is asked, not answered with "Sorry, I did not
+     * understand that date". */
+    o = make(s, "en-US", "{}", NULL);
+    r = take_over(o, intro, "My neighbour's tree fell on the roof of my garage");
+    assert_true(said(r, "Could you tell me the date and time of the incident?"));
+    assert_false(said(r, "did not understand"));
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    Ccai_offline_free(o);
+    o = make(s, "en-US", "{}", NULL);
+    r = take_over(o, intro, "It happened yesterday at 5 pm");
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    assert_true(said(r, "Could you tell me the date and time of the incident?"));
+    Ccai_offline_free(o);
+
+    /* A goodbye: what was noted, goodbye, no talk of a problem. */
+    o = make(s, "en-US", llm_claim, NULL);
+    r = take_over(o, intro, "OK thanks, that's all, goodbye.");
+    assert_false(said(r, intro));
+    assert_true(said(r, "Here is what I noted."));
+    assert_true(said(r, "Description of the incident: Flooded basement."));
+    assert_true(said(r, "Thank you for your call. Goodbye!"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+
+    /* An answer that ends with "that's all" is no goodbye; "bye" is. */
+    o = make(s, "en-US", "{}", NULL);
+    start(o, false);
+    r = in(o, "Yesterday at 5 pm, that's all I remember.");
+    assert_non_null(set_value(r, "incident_datetime"));
+    r = in(o, "A pipe burst in the kitchen, that's all.");
+    assert_string_equal(set_value(r, "incident_description"),
+                        "A pipe burst in the kitchen, that's all.");
+    assert_asks(r);
+    r = in(o, "Sorry, I have to go. Bye!");
+    assert_true(said(r, "Thank you for your call. Goodbye!"));
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+
+    /* A person. */
+    o = make(s, "fr-FR", llm_claim, NULL);
+    r = take_over(o, "Je rencontre un problème technique.",
+                  "Je voudrais parler à un conseiller s'il vous plaît");
+    assert_true(said(r, "Je vous transfère à un conseiller"));
+    assert_false(said(r, "problème technique"));
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+
+    /* A language: switched, then the next question in that language. */
+    const char *const avail[] = {"en-US", "es-ES", NULL};
+    o = make(s, "en-US", llm_claim, avail);
+    r = take_over(o, intro, "Can we continue in Spanish, please?");
+    assert_true(said(r, intro));
+    assert_true(has(r, CCAI_OFFLINE_SET_LANG, "es-ES"));
+    assert_true(said(r, "Claro, sigamos en español."));
+    assert_true(said(r, "¿Podría indicarme el lugar del incidente?"));
+    assert_asks(r);
+    assert_string_equal(Ccai_offline_lang(o), "es-ES");
+    Ccai_offline_free(o);
+
+    /* The call's language; no intro; no last words (a silence). */
+    o = make(s, "fr-FR", llm_claim, NULL);
+    r = take_over(o, NULL, NULL);
+    assert_true(said(r, "Pourriez-vous me donner le lieu de l'incident ?"));
+    assert_asks(r);
+    Ccai_offline_free(o);
+
+    /* Everything already known: the claim is read for confirmation. */
+    o = make(s, "es-ES",
+             "{\"incident_datetime\": \"2024-10-07 23:00\", \"incident_description\": \"x\","
+             " \"incident_location\": \"Madrid\", \"injuries\": \"Ninguno\","
+             " \"involved_parties\": \"yo\", \"medical_records\": \"Ninguno\","
+             " \"policy_number\": \"P-1\", \"pre_existing_damages\": \"Ninguno\","
+             " \"witnesses\": \"Ninguno\", \"policyholder_email\": \"a@b.es\","
+             " \"policyholder_name\": \"Ana\", \"policyholder_phone\": \"+34612345678\"}",
+             NULL);
+    r = take_over(o, "Lo siento, tengo un problema técnico.", "vale");
+    assert_true(said(r, "Lo siento, tengo un problema técnico."));
+    assert_true(said(r, "Esto es lo que he anotado."));
+    assert_true(said(r, "¿Es todo correcto?"));
+    r = in(o, "sí, todo correcto");
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* Dates noted for a caller in Los Angeles or Paris carry the offset of
+ * that date there, around the changes of daylight saving time too. */
+static void test_dates_in_callers_zone(void **state)
+{
+    (void)state;
+    Ccai_tz *la = NULL, *paris = NULL;
+    if (Ccai_tz_load("America/Los_Angeles", &la) != CCAI_OK ||
+        Ccai_tz_load("Europe/Paris", &paris) != CCAI_OK) {
+        Ccai_tz_free(la);
+        skip();
+    }
+    ccai_claim_schema *s = default_schema();
+    const struct {
+        const Ccai_tz *tz;
+        int offset_min; /* at NOW_MS */
+        const char *lang, *said, *value;
+    } cases[] = {
+        {la, -420, "en-US", "yesterday at 3 pm", "2024-10-07T15:00:00-07:00"},
+        {la, -420, "en-US", "January 5th at 10 am", "2024-01-05T10:00:00-08:00"},
+        {la, -420, "en-US", "March 10 at 2:30 am", "2024-03-10T03:30:00-07:00"},
+        {la, -420, "en-US", "2024-10-08T14:30:00Z", "2024-10-08T14:30:00Z"},
+        {paris, 120, "fr-FR", "hier soir", "2024-10-07T20:00:00+02:00"},
+        {paris, 120, "fr-FR", "le 26 mars à 2 h 30", "2024-03-26T02:30:00+01:00"},
+        {paris, 120, "fr-FR", "le 31 mars à 2 h 30", "2024-03-31T03:30:00+02:00"},
+        {paris, 120, "fr-FR", "le 29 octobre 2023 à 2 h 30", "2023-10-29T02:30:00+02:00"},
+        {paris, 120, "fr-FR", "le 29 octobre 2023 à 3 h 30", "2023-10-29T03:30:00+01:00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline_params p = {.schema = s,
+                                 .lang = cases[i].lang,
+                                 .now_ms = NOW_MS,
+                                 .utc_offset_min = cases[i].offset_min,
+                                 .tz = cases[i].tz};
+        Ccai_offline *o = NULL;
+        assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+        start(o, false);
+        expect_set(o, cases[i].said, "incident_datetime", cases[i].value);
+        Ccai_offline_free(o);
+    }
+    /* Read back in the caller's local time; a date alone is its midnight. */
+    Ccai_offline_params p = {
+        .schema = s, .lang = "en-US", .now_ms = NOW_MS, .utc_offset_min = -420, .tz = la};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "yesterday at 3 pm");
+    assert_true(said(r, "Noted: 7 October 2024 at 15:00."));
+    Ccai_offline_free(o);
+    o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    in(o, "January 3rd");
+    r = in(o, "I don't know");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-01-03T00:00:00-08:00");
+    assert_true(said(r, "Noted: 3 January 2024."));
+    Ccai_offline_free(o);
+    Ccai_tz_free(la);
+    Ccai_tz_free(paris);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -858,6 +1331,10 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_confirm_in_a_sentence),
+        cmocka_unit_test(test_reasks_are_bounded),
+        cmocka_unit_test(test_take_over),
+        cmocka_unit_test(test_dates_in_callers_zone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

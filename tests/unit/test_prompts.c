@@ -486,10 +486,23 @@ static bool have_tzdata(void)
     return true;
 }
 
+/* The zone (UTC when unavailable) and wall_ms formatted in it. */
+static ccai_status format_now(const char *zone, int64_t wall_ms, const Ccai_logger *lg, char *out,
+                              size_t outlen)
+{
+    Ccai_tz *tz = NULL;
+    ccai_status st = Ccai_tz_load_or_utc(zone, lg, &tz);
+    if (st != CCAI_OK)
+        return st;
+    st = Ccai_tz_format(tz, wall_ms, out, outlen);
+    Ccai_tz_free(tz);
+    return st;
+}
+
 static void assert_format(const char *zone, int64_t unix_s, const char *want)
 {
     char out[CCAI_TZ_FORMAT_MAX];
-    assert_int_equal(Ccai_tz_format_now(zone, unix_s * 1000 + 999, NULL, out, sizeof out), CCAI_OK);
+    assert_int_equal(format_now(zone, unix_s * 1000 + 999, NULL, out, sizeof out), CCAI_OK);
     assert_string_equal(out, want);
 }
 
@@ -518,9 +531,8 @@ static void test_tz_format(void **state)
     assert_format("Europe/Paris", -946771200, "Mon 01 Jan 1940, 00:00 (WET)");
 
     char out[CCAI_TZ_FORMAT_MAX];
-    assert_int_equal(Ccai_tz_format_now("UTC", 0, NULL, out, 10), CCAI_ERR_LIMIT);
-    assert_int_equal(Ccai_tz_format_now("UTC", INT64_MAX, NULL, out, sizeof out),
-                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(format_now("UTC", 0, NULL, out, 10), CCAI_ERR_LIMIT);
+    assert_int_equal(format_now("UTC", INT64_MAX, NULL, out, sizeof out), CCAI_ERR_INVALID_ARG);
 }
 
 static void on_log(ccai_log_level level, const char *msg, void *ud)
@@ -535,18 +547,16 @@ static void test_tz_fallback(void **state)
     (void)state;
     char out[CCAI_TZ_FORMAT_MAX], last[256] = "";
     Ccai_logger lg = {on_log, last, CCAI_LOG_DEBUG};
-    assert_int_equal(Ccai_tz_format_now("Nowhere/Atlantis", 1721040180000, &lg, out, sizeof out),
-                     CCAI_OK);
+    assert_int_equal(format_now("Nowhere/Atlantis", 1721040180000, &lg, out, sizeof out), CCAI_OK);
     assert_string_equal(out, "Mon 15 Jul 2024, 10:43 (UTC)");
-    assert_string_equal(last, "time zone \"Nowhere/Atlantis\" unavailable (not found): dates "
-                              "given in UTC");
+    assert_string_equal(last, "time zone \"Nowhere/Atlantis\" unavailable (not found): times in "
+                              "UTC");
     last[0] = '\0';
-    assert_int_equal(Ccai_tz_format_now("../../etc/passwd", 1721040180000, &lg, out, sizeof out),
-                     CCAI_OK);
+    assert_int_equal(format_now("../../etc/passwd", 1721040180000, &lg, out, sizeof out), CCAI_OK);
     assert_string_equal(out, "Mon 15 Jul 2024, 10:43 (UTC)");
     assert_non_null(strstr(last, "invalid argument"));
     /* A directory is not a zone. */
-    assert_int_equal(Ccai_tz_format_now("America", 1721040180000, NULL, out, sizeof out), CCAI_OK);
+    assert_int_equal(format_now("America", 1721040180000, NULL, out, sizeof out), CCAI_OK);
     assert_string_equal(out, "Mon 15 Jul 2024, 10:43 (UTC)");
     /* From another tzdata directory, here one without zones. */
     Ccai_tz *tz = NULL;
@@ -618,6 +628,115 @@ static void test_tz_matches_libc(void **state)
     tzset();
     free(old);
     assert_int_equal(checked, 3000 * CCAI_ARRAY_SIZE(zones));
+}
+
+static void assert_local(const char *zone, const char *iso, const char *want, int64_t want_t)
+{
+    Ccai_tz *tz = NULL;
+    assert_int_equal(Ccai_tz_load(zone, &tz), CCAI_OK);
+    char out[CCAI_TZ_ISO_MAX];
+    int64_t ms = 0;
+    assert_int_equal(Ccai_tz_localize_iso(tz, iso, out, sizeof out, &ms), CCAI_OK);
+    if (strcmp(out, want) != 0 || ms != want_t * 1000)
+        fail_msg("%s in %s: %s (%lld), expected %s (%lld)", iso, zone, out, (long long)ms / 1000,
+                 want, (long long)want_t);
+    Ccai_tz_free(tz);
+}
+
+/* Local times to instants: the offset of that local time, DST-correct. A
+ * time that does not exist moves on by the gap, one that happens twice is
+ * the first; every other local time agrees with the C library's mktime(). */
+static void test_tz_local_times(void **state)
+{
+    (void)state;
+    if (!have_tzdata())
+        skip();
+    /* Los Angeles: 9 Mar 2031 02:00 PST -> 03:00 PDT; 2 Nov 2031 02:00 PDT
+     * -> 01:00 PST. Paris: 30 Mar 2031 02:00 -> 03:00; 26 Oct 03:00 -> 02:00. */
+    assert_local("America/Los_Angeles", "2031-01-15T09:00:00", "2031-01-15T09:00:00-08:00",
+                 1926262800);
+    assert_local("America/Los_Angeles", "2031-07-15T09:00:00", "2031-07-15T09:00:00-07:00",
+                 1941897600);
+    assert_local("America/Los_Angeles", "2031-03-09T01:59:00", "2031-03-09T01:59:00-08:00",
+                 1930816740);
+    assert_local("America/Los_Angeles", "2031-03-09T02:30:00", "2031-03-09T03:30:00-07:00",
+                 1930818600);
+    assert_local("America/Los_Angeles", "2031-03-09T03:00:00", "2031-03-09T03:00:00-07:00",
+                 1930816800);
+    assert_local("America/Los_Angeles", "2031-11-02T01:30:00", "2031-11-02T01:30:00-07:00",
+                 1951374600);
+    assert_local("America/Los_Angeles", "2031-11-02T02:00:00", "2031-11-02T02:00:00-08:00",
+                 1951380000);
+    assert_local("Europe/Paris", "2031-03-30T01:59:00", "2031-03-30T01:59:00+01:00", 1932598740);
+    assert_local("Europe/Paris", "2031-03-30T02:30:00", "2031-03-30T03:30:00+02:00", 1932600600);
+    assert_local("Europe/Paris", "2031-10-26T02:30:00", "2031-10-26T02:30:00+02:00", 1950741000);
+    assert_local("Europe/Paris", "2031-10-26T03:00:00", "2031-10-26T03:00:00+01:00", 1950746400);
+    assert_local("Asia/Kolkata", "2024-10-08T14:30:00", "2024-10-08T14:30:00+05:30", 1728378000);
+    assert_local("UTC", "2024-10-08T14:30:00", "2024-10-08T14:30:00+00:00", 1728397800);
+    /* With an offset: kept as it is. */
+    assert_local("Europe/Paris", "2024-10-08T14:30:00Z", "2024-10-08T14:30:00Z", 1728397800);
+    assert_local("Europe/Paris", "2024-10-08T14:30:00-07:00", "2024-10-08T14:30:00-07:00",
+                 1728423000);
+
+    /* Every hour of two years in both zones against mktime() (times that
+     * exist once only: libc's choice elsewhere is its own). */
+    static const char *const zones[] = {"America/Los_Angeles", "Europe/Paris"};
+    char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    for (size_t z = 0; z < 2; z++) {
+        Ccai_tz *tz = NULL;
+        assert_int_equal(Ccai_tz_load(zones[z], &tz), CCAI_OK);
+        char tzenv[80];
+        snprintf(tzenv, sizeof tzenv, ":%s", zones[z]);
+        setenv("TZ", tzenv, 1);
+        tzset();
+        for (int64_t local = 1924992000; local < 1924992000 + 2 * 365 * 86400; local += 3600 + 60) {
+            int64_t t;
+            int32_t off;
+            Ccai_tz_from_local(tz, local, &t, &off);
+            time_t tt = (time_t)t;
+            struct tm tm;
+            assert_non_null(localtime_r(&tt, &tm));
+            if (t + off != local) /* a gap: moved on by it */
+                continue;
+            assert_int_equal(off, tm.tm_gmtoff);
+            struct tm want;
+            time_t lt = (time_t)local;
+            gmtime_r(&lt, &want);
+            want.tm_isdst = -1;
+            time_t m = mktime(&want);
+            int32_t other;
+            Ccai_tz_lookup(tz, t - 3600, &other, NULL, NULL);
+            if (other == off || other < off) /* not a repeated hour */
+                assert_int_equal((int64_t)m, t);
+        }
+        Ccai_tz_free(tz);
+    }
+    if (old)
+        setenv("TZ", old, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(old);
+
+    /* Malformed, and a NULL zone (UTC). */
+    char out[CCAI_TZ_ISO_MAX];
+    static const char *const bad[] = {"2024-10-08",
+                                      "2024-10-08 14:30:00",
+                                      "2024-13-08T14:30:00",
+                                      "2024-10-08T14:30:00+2",
+                                      "2024-10-08T14:30:00+02:60",
+                                      "2024-10-08T14:30:00X",
+                                      "0000-10-08T14:30:00",
+                                      "x024-10-08T14:30:00"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(Ccai_tz_localize_iso(NULL, bad[i], out, sizeof out, NULL), CCAI_ERR_PARSE);
+    assert_int_equal(Ccai_tz_localize_iso(NULL, "2024-10-08T14:30:00", out, 8, NULL),
+                     CCAI_ERR_LIMIT);
+    assert_int_equal(Ccai_tz_localize_iso(NULL, "2024-10-08T14:30:00", out, sizeof out, NULL),
+                     CCAI_OK);
+    assert_string_equal(out, "2024-10-08T14:30:00+00:00");
+    assert_int_equal(Ccai_tz_iso_at(NULL, 1728397800123, out, sizeof out), CCAI_OK);
+    assert_string_equal(out, "2024-10-08T14:30:00+00:00");
 }
 
 /* TZif parser on built files ------------------------------------------------ */
@@ -872,8 +991,7 @@ static void test_oom(void **state)
         if (!done_tz) {
             allocs_left = n;
             char out[CCAI_TZ_FORMAT_MAX];
-            ccai_status st =
-                Ccai_tz_format_now("Europe/Paris", 1721040180000, NULL, out, sizeof out);
+            ccai_status st = format_now("Europe/Paris", 1721040180000, NULL, out, sizeof out);
             assert_true(st == CCAI_OK || st == CCAI_ERR_NOMEM);
             tz_failures += st == CCAI_ERR_NOMEM;
             if (st == CCAI_OK) {
@@ -909,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_tz_fallback),
         cmocka_unit_test(test_tz_known_zones_exist),
         cmocka_unit_test(test_tz_matches_libc),
+        cmocka_unit_test(test_tz_local_times),
         cmocka_unit_test(test_tz_parse_built),
         cmocka_unit_test(test_tz_parse_truncated),
         cmocka_unit_test(test_tz_utc),

@@ -1,5 +1,6 @@
-/* LLM turns against the stand-in: streamed sentences said and stored, and
- * hosts that re-enter the engine from inside say(): barge-in and free. */
+/* LLM turns against the stand-in: streamed sentences said and stored,
+ * hosts that re-enter the engine from inside say() (barge-in and free),
+ * and a rate-limited model on a clock the test moves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <ccai/adapters/poll.h>
 
+#include "io/io.h"
 #include "support/llm_standin.h"
 
 #include <jansson.h>
@@ -210,12 +212,126 @@ static void test_free_from_inside_say(void **state)
     env_free(&e);
 }
 
+/* The engine's clock: the real one plus what the test adds. */
+static uint64_t skewed_now(void *ud)
+{
+    return ccai_time_ms() + *(uint64_t *)ud;
+}
+
+static int said_text(const host *h, int from, const char *sub)
+{
+    for (int i = from; i < h->says && i < 32; i++) {
+        if (strstr(h->said[i], sub))
+            return 1;
+    }
+    return 0;
+}
+
+/* The fast model answers 429 with "retry-after: 30" (OpenAI's headers and
+ * body), longer than the answer budget; the slow model is healthy. The
+ * turn goes to the slow model at once (not a timeout, not the offline
+ * dialogue); while the fast one cools down the slow one answers; once its
+ * Retry-After has passed the fast one is asked again, and answers. */
+static void test_rate_limited_fast_model(void **state)
+{
+    (void)state;
+    standin *fast = standin_start(NULL), *slow = standin_start(NULL);
+    assert_non_null(fast);
+    assert_non_null(slow);
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(fast));
+    assert_int_equal(ccai_config_set(cfg, "llm.fast.mode", "openai"), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "llm.fast.endpoint", ep), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "llm.fast.model", "gpt-4o-mini"), CCAI_OK);
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(slow));
+    assert_int_equal(ccai_config_set(cfg, "llm.slow.mode", "openai"), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "llm.slow.endpoint", ep), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "llm.slow.model", "gpt-4o"), CCAI_OK);
+    ccai_poll *poll = NULL;
+    env e;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(ccai_poll_new(cfg, &poll, &e.ctx, NULL), CCAI_OK);
+    e.poll = poll;
+    uint64_t skew = 0;
+    Ccai_ctx_set_clock(e.ctx, skewed_now, &skew);
+    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
+                          CCAI_INBOUND,
+                          "+14155550100",
+                          NULL,
+                          "local",
+                          NULL,
+                          "{\"lang\":{\"default_short_code\":\"en-US\"}}",
+                          NULL,
+                          0};
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &e.h.call), CCAI_OK);
+    send(&e, CCAI_EVENT_CONNECTED, NULL);
+
+    standin_spec limited = STANDIN_SPEC_INIT;
+    limited.status = 429;
+    limited.retry_after = 30;
+    standin_push(fast, &limited);
+    standin_spec a = STANDIN_SPEC_INIT;
+    a.content = "I am sorry about your car. Where did it happen?";
+    standin_push(slow, &a);
+    int from = e.h.says;
+    uint64_t t0 = ccai_time_ms();
+    send(&e, CCAI_EVENT_SPEECH, "My car was hit in a parking lot.");
+    run_turn(&e);
+    assert_true(ccai_time_ms() - t0 < 10000); /* no wait for the 30 s */
+    assert_int_equal(standin_request_count(fast), 1);
+    assert_int_equal(standin_request_count(slow), 1);
+    assert_true(said_text(&e.h, from, "Where did it happen?"));
+    assert_false(said_text(&e.h, from, "technical problem"));
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(e.h.call, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"engine\":\"llm:slow\""));
+    assert_null(strstr(json, "\"engine\":\"offline\""));
+    ccai_free(json);
+
+    /* 10 s later: the fast model still cools down, the slow one answers. */
+    skew += 10000;
+    a.content = "Thank you. Was anyone hurt?";
+    standin_push(slow, &a);
+    from = e.h.says;
+    send(&e, CCAI_EVENT_SPEECH, "In front of the supermarket on Main Street.");
+    run_turn(&e);
+    assert_int_equal(standin_request_count(fast), 1);
+    assert_int_equal(standin_request_count(slow), 2);
+    assert_true(said_text(&e.h, from, "Was anyone hurt?"));
+
+    /* The Retry-After has passed: the fast model again. */
+    skew += 21000;
+    a.content = "Good. Do you have your policy number?";
+    standin_push(fast, &a);
+    from = e.h.says;
+    send(&e, CCAI_EVENT_SPEECH, "No, nobody was hurt.");
+    run_turn(&e);
+    assert_int_equal(standin_request_count(fast), 2);
+    assert_int_equal(standin_request_count(slow), 2);
+    assert_true(said_text(&e.h, from, "Do you have your policy number?"));
+    char *body = standin_request_body(fast, 1);
+    assert_non_null(strstr(body, "\"model\":\"gpt-4o-mini\""));
+    free(body);
+    assert_int_equal(standin_pending(fast), 0);
+    assert_int_equal(standin_pending(slow), 0);
+
+    ccai_call_free(e.h.call);
+    ccai_poll_free(poll);
+    ccai_config_free(cfg);
+    standin_stop(fast);
+    standin_stop(slow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streamed_sentences),
         cmocka_unit_test(test_barge_in_from_inside_say),
         cmocka_unit_test(test_free_from_inside_say),
+        cmocka_unit_test(test_rate_limited_fast_model),
     };
     return cmocka_run_group_tests_name("turn", tests, NULL, NULL);
 }
