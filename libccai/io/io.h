@@ -16,6 +16,7 @@ struct Ccai_timer {
     size_t heap_index; /* SIZE_MAX while not scheduled */
     Ccai_timer_fn fn;
     void *ud;
+    bool background; /* housekeeping, not work in flight: ccai_ctx_busy() ignores it */
 };
 
 /* A binary min-heap of timers ordered by (due, seq). */
@@ -24,9 +25,13 @@ typedef struct Ccai_timer_heap {
     size_t n;
     size_t cap;
     uint64_t next_seq;
+    size_t n_background; /* of the n, background timers */
 } Ccai_timer_heap;
 
 void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud);
+/* A timer for housekeeping that runs as long as the context: while only
+ * such timers are armed, the context is idle (ccai_ctx_busy() == 0). */
+void Ccai_timer_init_background(Ccai_timer *t, Ccai_timer_fn fn, void *ud);
 bool Ccai_timer_active(const Ccai_timer *t);
 
 bool Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t); /* false on NOMEM */

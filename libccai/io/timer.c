@@ -8,6 +8,13 @@ void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud)
     t->heap_index = SIZE_MAX;
     t->fn = fn;
     t->ud = ud;
+    t->background = false;
+}
+
+void Ccai_timer_init_background(Ccai_timer *t, Ccai_timer_fn fn, void *ud)
+{
+    Ccai_timer_init(t, fn, ud);
+    t->background = true;
 }
 
 bool Ccai_timer_active(const Ccai_timer *t)
@@ -69,6 +76,7 @@ bool Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t)
     t->seq = h->next_seq++;
     h->v[h->n] = t;
     t->heap_index = h->n++;
+    h->n_background += t->background;
     sift_up(h, t->heap_index);
     return true;
 }
@@ -80,6 +88,7 @@ void Ccai_timer_heap_remove(Ccai_timer_heap *h, Ccai_timer *t)
         return;
     t->heap_index = SIZE_MAX;
     h->n--;
+    h->n_background -= t->background;
     if (i == h->n)
         return;
     heap_set(h, i, h->v[h->n]);
@@ -100,7 +109,7 @@ void Ccai_timer_heap_free(Ccai_timer_heap *h)
         h->v[i]->heap_index = SIZE_MAX;
     ccai_free(h->v);
     h->v = NULL;
-    h->n = h->cap = 0;
+    h->n = h->cap = h->n_background = 0;
 }
 
 ccai_status Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms)
