@@ -25,6 +25,7 @@
 #include "web/web.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct tw_call {
@@ -72,6 +73,15 @@ static tw_call *find(Ccai_twilio *tw, const char *call_id)
 {
     for (tw_call *t = tw->calls; t; t = t->next) {
         if (strcmp(ccai_call_id(t->call), call_id) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static tw_call *find_sid(Ccai_twilio *tw, const char *sid)
+{
+    for (tw_call *t = tw ? tw->calls : NULL; t && sid && *sid; t = t->next) {
+        if (strcmp(t->sid, sid) == 0)
             return t;
     }
     return NULL;
@@ -437,36 +447,133 @@ void Ccai_twilio_dial(ccai_http_exchange *x)
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
+/* The call a status or recording callback is about, live here (*ret_live)
+ * or only stored (*ret_row, freed with Ccai_store_call_free()):
+ * - a URL of ours names it (?call=&s=, the secret checked against the
+ *   stored call: the call may have ended, or this process restarted);
+ * - Twilio's own callbacks, such as the status callback configured on the
+ *   phone number for inbound calls, carry none of our parameters: the call
+ *   is the one with that CallSid.
+ * Answers 404 itself and returns false for a per-call URL that names no
+ * call or carries a wrong secret; true with neither set when no call has
+ * that CallSid. */
+static bool callback_call(ccai_http_exchange *x, const Ccai_form *f, tw_call **ret_live,
+                          Ccai_store_call **ret_row)
+{
+    ccai_ctx *ctx = x->ctx;
+    Ccai_twilio *tw = channel(ctx);
+    *ret_live = NULL;
+    *ret_row = NULL;
+    char *id = Ccai_web_query(x, "call");
+    if (!id) {
+        const char *sid = Ccai_form_get(f, "CallSid");
+        *ret_live = find_sid(tw, sid);
+        if (!*ret_live && sid && *sid &&
+            Ccai_store_call_find_provider(ctx->store, "twilio", sid, ret_row) != CCAI_OK)
+            *ret_row = NULL;
+        return true;
+    }
+    char *secret = Ccai_web_query(x, "s");
+    tw_call *t = tw ? find(tw, id) : NULL;
+    Ccai_store_call *row = NULL;
+    const char *want = t ? t->call->row.callback_secret : NULL;
+    if (!t && Ccai_store_call_get(ctx->store, id, &row) == CCAI_OK)
+        want = row->callback_secret;
+    bool ok = want && secret && Ccai_web_secret_equal(secret, want);
+    ccai_free(id);
+    ccai_free(secret);
+    if (!ok) {
+        Ccai_store_call_free(row);
+        Ccai_web_count_rejected(ctx, "twilio", want ? "call_secret" : "unknown_call");
+        Ccai_web_error(x, 404, "no such call", NULL);
+        return false;
+    }
+    *ret_live = t;
+    *ret_row = row;
+    return true;
+}
+
+static bool terminal_status(const char *status)
+{
+    static const char *const ends[] = {"completed", "busy", "no-answer", "failed", "canceled"};
+    for (size_t i = 0; status && i < CCAI_ARRAY_SIZE(ends); i++) {
+        if (strcmp(status, ends[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 void Ccai_twilio_status(ccai_http_exchange *x)
 {
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
-    tw_call *t = call_of(x);
-    const char *status = Ccai_form_get(&f, "CallStatus");
-    if (t && status &&
-        (!strcmp(status, "completed") || !strcmp(status, "busy") || !strcmp(status, "no-answer") ||
-         !strcmp(status, "failed") || !strcmp(status, "canceled"))) {
-        Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
-        tw_free(channel(x->ctx), t);
-    } else if (t && status && !strcmp(status, "ringing")) {
-        Ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
+    tw_call *t = NULL;
+    Ccai_store_call *row = NULL;
+    if (!callback_call(x, &f, &t, &row)) {
+        Ccai_form_free(&f);
+        return;
     }
+    ccai_ctx *ctx = x->ctx;
+    const char *status = Ccai_form_get(&f, "CallStatus");
+    bool terminal = terminal_status(status);
+    /* Twilio may deliver a callback twice, or late (SequenceNumber tells):
+     * each is harmless out of order. "ringing" only moves a call that has
+     * not been answered; an end ends a call once, and whatever comes after
+     * finds it ended. */
+    if (t) {
+        if (terminal) {
+            Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
+            tw_free(channel(ctx), t);
+        } else if (status && !strcmp(status, "ringing")) {
+            Ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
+        }
+    } else if (row && terminal) {
+        /* Not held here (this process restarted, or the handle is gone):
+         * Twilio's word ends the stored call. */
+        Ccai_call_end_stored(ctx, row, status, true);
+    }
+    Ccai_store_call_free(row);
     Ccai_form_free(&f);
     Ccai_web_respond(x, 204, "text/plain", "", 0);
 }
 
+/* Twilio reports the recording once it is stored, after the call ended
+ * (RecordingStatus completed): it goes on the call whatever its state. */
 void Ccai_twilio_recording(ccai_http_exchange *x)
 {
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
-    tw_call *t = call_of(x);
+    tw_call *t = NULL;
+    Ccai_store_call *row = NULL;
+    if (!callback_call(x, &f, &t, &row)) {
+        Ccai_form_free(&f);
+        return;
+    }
+    ccai_ctx *ctx = x->ctx;
+    const char *id = t ? ccai_call_id(t->call) : row ? row->id : NULL;
+    const char *status = Ccai_form_get(&f, "RecordingStatus");
     const char *url = Ccai_form_get(&f, "RecordingUrl");
-    if (t && url)
-        Ccai_call_notify(t->call, CCAI_EVENT_RECORDING, url);
+    const char *duration = Ccai_form_get(&f, "RecordingDuration");
+    char *end = NULL;
+    long long seconds = duration ? strtoll(duration, &end, 10) : 0;
+    ccai_status st = CCAI_OK;
+    if (!id) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "twilio: recording of an unknown call");
+    } else if (status && strcmp(status, "completed") != 0) {
+        Ccai_log(&ctx->log, strcmp(status, "in-progress") == 0 ? CCAI_LOG_DEBUG : CCAI_LOG_WARN,
+                 "twilio: call %s: recording %s", id, status);
+    } else if (url && *url) {
+        st = Ccai_call_recording(ctx, id, url, Ccai_form_get(&f, "RecordingSid"),
+                                 end && !*end && seconds > 0 ? seconds * 1000 : 0);
+    }
+    Ccai_store_call_free(row);
     Ccai_form_free(&f);
-    Ccai_web_respond(x, 204, "text/plain", "", 0);
+    if (st != CCAI_OK)
+        Ccai_web_error(x, 500, "cannot store the recording", ccai_status_str(st));
+    else
+        Ccai_web_respond(x, 204, "text/plain", "", 0);
 }
 
 /* Inbound SMS: on the caller's live call, the next turn reads it; else it is
