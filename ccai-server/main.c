@@ -97,7 +97,10 @@ static void log_access(const pending *p, int status, size_t bytes)
     fprintf(stderr, ",\"level\":\"info\",\"event\":\"access\",\"remote\":\"");
     json_escape(stderr, p->remote);
     fprintf(stderr, "\",\"method\":\"%s\",\"path\":\"", p->method);
-    json_escape(stderr, p->path);
+    /* A path may name a caller (GET /call/+33...): personal data. */
+    char *masked = NULL;
+    json_escape(stderr, ccai_log_mask(p->path, &masked) == CCAI_OK ? masked : "(path)");
+    ccai_free(masked);
     fprintf(stderr, "\",\"status\":%d,\"bytes\":%zu,\"ms\":%llu}\n", status, bytes,
             (unsigned long long)(ccai_time_ms() - p->started));
 }
