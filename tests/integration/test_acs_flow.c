@@ -732,6 +732,23 @@ static const char *json_text_field(const char *json, const char *key, char *out,
     return out;
 }
 
+#define RECORDING_EVENT_FMT                                                                  \
+    "[{\"id\":\"7283825e-f8f1-4c61-a9ea-752c56890500\",\"topic\":\"/subscriptions/s/"        \
+    "resourcegroups/g/providers/microsoft.communication/communicationservices/r\","          \
+    "\"subject\":\"/recording/call/%s/recordingId/%s\",\"data\":{\"recordingStorageInfo\":"  \
+    "{\"recordingChunks\":[{\"documentId\":\"0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8\","  \
+    "\"index\":0,\"endReason\":\"SessionEnded\",\"contentLocation\":\"https://"              \
+    "storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/"   \
+    "audio\",\"metadataLocation\":\"https://storage.asm.skype.com/v1/objects/"               \
+    "0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/acsmetadata\",\"deleteLocation\":"   \
+    "\"https://storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/" \
+    "content/deletedata\"}]},\"recordingStartTime\":\"2026-11-25T10:00:05.6089755Z\","       \
+    "\"recordingDurationMs\":6620,\"sessionEndReason\":\"CallEnded\","                       \
+    "\"recordingContentType\":\"Audio\",\"recordingChannelType\":\"Unmixed\","               \
+    "\"recordingFormatType\":\"Wav\"},\"eventType\":\"Microsoft.Communication."              \
+    "RecordingFileStatusUpdated\",\"dataVersion\":\"1.0\",\"metadataVersion\":\"1\","        \
+    "\"eventTime\":\"2026-11-25T10:02:00.2199328Z\"}]"
+
 /* ACS stores the recording once the call is over: RecordingFileStatusUpdated
  * comes through Event Grid after CallDisconnected and names the call in its
  * subject by the correlationId (and the recording id), without any
@@ -756,29 +773,13 @@ static void test_recording_after_the_call(void **state)
     assert_non_null(strstr(json, "\"recording_url\":null"));
     free(json);
 
-    static const char fmt[] =
-        "[{\"id\":\"7283825e-f8f1-4c61-a9ea-752c56890500\",\"topic\":\"/subscriptions/s/"
-        "resourcegroups/g/providers/microsoft.communication/communicationservices/r\","
-        "\"subject\":\"/recording/call/%s/recordingId/%s\",\"data\":{\"recordingStorageInfo\":"
-        "{\"recordingChunks\":[{\"documentId\":\"0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8\","
-        "\"index\":0,\"endReason\":\"SessionEnded\",\"contentLocation\":\"https://"
-        "storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/"
-        "audio\",\"metadataLocation\":\"https://storage.asm.skype.com/v1/objects/"
-        "0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/acsmetadata\",\"deleteLocation\":"
-        "\"https://storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/"
-        "content/deletedata\"}]},\"recordingStartTime\":\"2026-11-25T10:00:05.6089755Z\","
-        "\"recordingDurationMs\":6620,\"sessionEndReason\":\"CallEnded\","
-        "\"recordingContentType\":\"Audio\",\"recordingChannelType\":\"Unmixed\","
-        "\"recordingFormatType\":\"Wav\"},\"eventType\":\"Microsoft.Communication."
-        "RecordingFileStatusUpdated\",\"dataVersion\":\"1.0\",\"metadataVersion\":\"1\","
-        "\"eventTime\":\"2026-11-25T10:02:00.2199328Z\"}]";
     char body[2048];
     answer a;
     /* A recording of a call nobody here knows: acknowledged, nothing kept. */
-    snprintf(body, sizeof body, fmt, "corr-unknown", "rec-x");
+    snprintf(body, sizeof body, RECORDING_EVENT_FMT, "corr-unknown", "rec-x");
     event_grid(&e, body, &a);
     assert_int_equal(a.status, 200);
-    snprintf(body, sizeof body, fmt, "corr-1", rec);
+    snprintf(body, sizeof body, RECORDING_EVENT_FMT, "corr-1", rec);
     event_grid(&e, body, &a);
     assert_int_equal(a.status, 200);
     json = stored_call(&e);

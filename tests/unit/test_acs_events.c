@@ -383,6 +383,19 @@ static void test_event_grid(void **state)
     Ccai_acs_events_free(&l);
 }
 
+#define RECORDING_EVENT_FMT                                                                    \
+    "[{\"id\":\"7283825e-f8f1-4c61-a9ea-752c56890500\",\"topic\":\"/subscriptions/s/"          \
+    "resourcegroups/g/providers/microsoft.communication/communicationservices/r\","            \
+    "\"subject\":\"%s\",\"data\":{\"recordingStorageInfo\":{\"recordingChunks\":[{"            \
+    "\"documentId\":\"0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8\",\"index\":0,"               \
+    "\"endReason\":\"SessionEnded\",\"contentLocation\":\"https://storage.asm.skype.com/v1/"   \
+    "objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/video\",\"metadataLocation\":" \
+    "\"https://storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/"   \
+    "content/acsmetadata\"}]},\"recordingStartTime\":\"2021-07-27T15:20:23.6089755Z\","        \
+    "\"recordingDurationMs\":6620,\"sessionEndReason\":\"CallEnded\"},\"eventType\":"          \
+    "\"Microsoft.Communication.RecordingFileStatusUpdated\",\"dataVersion\":\"1.0\","          \
+    "\"metadataVersion\":\"1\",\"eventTime\":\"2021-07-27T15:20:34.2199328Z\"}]"
+
 /* RecordingFileStatusUpdated names its call in the subject only, in the
  * forms Microsoft documents: the event schema's example
  * (azure-rest-api-specs, eventgrid Microsoft.Communication
@@ -393,18 +406,6 @@ static void test_event_grid(void **state)
 static void test_recording_subjects(void **state)
 {
     (void)state;
-    static const char *const fmt =
-        "[{\"id\":\"7283825e-f8f1-4c61-a9ea-752c56890500\",\"topic\":\"/subscriptions/s/"
-        "resourcegroups/g/providers/microsoft.communication/communicationservices/r\","
-        "\"subject\":\"%s\",\"data\":{\"recordingStorageInfo\":{\"recordingChunks\":[{"
-        "\"documentId\":\"0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8\",\"index\":0,"
-        "\"endReason\":\"SessionEnded\",\"contentLocation\":\"https://storage.asm.skype.com/v1/"
-        "objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/video\",\"metadataLocation\":"
-        "\"https://storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/"
-        "content/acsmetadata\"}]},\"recordingStartTime\":\"2021-07-27T15:20:23.6089755Z\","
-        "\"recordingDurationMs\":6620,\"sessionEndReason\":\"CallEnded\"},\"eventType\":"
-        "\"Microsoft.Communication.RecordingFileStatusUpdated\",\"dataVersion\":\"1.0\","
-        "\"metadataVersion\":\"1\",\"eventTime\":\"2021-07-27T15:20:34.2199328Z\"}]";
     static const struct {
         const char *subject, *correlation, *server_call, *recording;
     } cases[] = {
@@ -418,7 +419,7 @@ static void test_recording_subjects(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char body[2048];
-        snprintf(body, sizeof body, fmt, cases[i].subject);
+        snprintf(body, sizeof body, RECORDING_EVENT_FMT, cases[i].subject);
         Ccai_acs_events l = parse_ok(body, 1);
         const Ccai_acs_event *e = &l.events[0];
         assert_int_equal(e->kind, CCAI_ACS_RECORDING_FILE_STATUS_UPDATED);
