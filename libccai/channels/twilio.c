@@ -30,9 +30,11 @@
 
 typedef struct tw_call {
     struct tw_call *next;
+    struct Ccai_twilio *tw;
     ccai_call *call;
     char sid[64];
     Ccai_outbox out; /* what the bot did since the last TwiML went out */
+    Ccai_timer over; /* the call's <Hangup/> went out: Twilio ends it, so do we */
 } tw_call;
 
 typedef struct placing {
@@ -64,9 +66,21 @@ static void tw_free(Ccai_twilio *tw, tw_call *t)
             break;
         }
     }
+    Ccai_timer_stop(tw->ctx, &t->over);
     Ccai_outbox_free(&t->out);
     ccai_call_free(t->call);
     ccai_free(t);
+}
+
+/* Twilio hangs up on <Hangup/>: the call is over then, whether or not a
+ * status callback will say so (the phone number may have none). */
+static void on_over(Ccai_timer *timer, void *ud)
+{
+    CCAI_UNUSED(timer);
+    tw_call *t = ud;
+    if (ccai_call_get_state(t->call) < CCAI_CALL_ENDED)
+        Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "hangup");
+    tw_free(t->tw, t);
 }
 
 static tw_call *find(Ccai_twilio *tw, const char *call_id)
@@ -182,6 +196,8 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
         o->dial = NULL;
     } else if (o->hangup) {
         Ccai_twiml_hangup(&x);
+        /* Once this answer is out (not from inside the outbox). */
+        Ccai_timer_start(ctx, &t->over, 0);
     } else {
         /* The bot is still answering: play this, then come back for more. */
         next_url = call_url(ctx, "next", c);
@@ -313,8 +329,10 @@ static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to,
     tw_call *t = Ccai_calloc(1, sizeof *t);
     if (!t)
         return CCAI_ERR_NOMEM;
+    t->tw = tw;
     snprintf(t->sid, sizeof t->sid, "%s", sid ? sid : "");
     Ccai_outbox_init(&t->out, render_twiml, t);
+    Ccai_timer_init(&t->over, on_over, t);
     ccai_call_params p = {CCAI_CALL_PARAMS_VERSION, dir, from, to, "twilio", sid, initiate, NULL,
                           dir == CCAI_INBOUND};
     ccai_status st = ccai_call_start(tw->ctx, &p, &twilio_ops, t, &t->call);

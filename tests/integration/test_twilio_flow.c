@@ -563,6 +563,40 @@ static void test_inbound_status_on_the_number(void **state)
     env_free(&e);
 }
 
+/* A call the bot hangs up is over once its <Hangup/> went out, whether or
+ * not the phone number has a status callback: here the caller stays
+ * silent until the goodbye, and Twilio never reports the end. */
+static void test_hangup_ends_the_call(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    const char *sid = "CA00000000000000000000000000000010";
+    const char *from = "+33677776666";
+    answer a;
+    const char *voice[] = {"CallSid", sid, "From", from, "To", "+15550001111", NULL};
+    webhook(&e, "/twilio/voice", voice, false, &a);
+    assert_int_equal(a.status, 200);
+    char gather[512];
+    const char *silent[] = {"CallSid", sid, NULL}; /* no SpeechResult: the Gather timed out */
+    for (int i = 0; i < 10 && strstr(a.body, "<Gather"); i++) {
+        attr(a.body, "<Gather", "action", gather, sizeof gather);
+        webhook(&e, local(gather), silent, false, &a);
+        assert_int_equal(a.status, 200);
+    }
+    assert_non_null(strstr(a.body, "<Hangup/>"));
+    for (int i = 0; i < 10; i++)
+        ccai_poll_run_once(e.poll, 10);
+    char *json = call_json(&e, from);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_non_null(strstr(json, "\"end_reason\":\"hangup\""));
+    ccai_free(json);
+    ccai_http_header auth[1] = {{"Authorization", "Bearer api"}};
+    assert_true(exchange_run(e.ctx, e.poll, "GET", "/metrics", auth, 1, NULL, "127.0.0.1", &a));
+    assert_non_null(strstr(a.body, "\nccai_calls_in_progress 0\n"));
+    env_free(&e);
+}
+
 /* Twilio reports a recording once it is stored, after the call's completed
  * status, to the RecordingStatusCallback it was given: the call is no
  * longer live, the recording still lands on it. */
@@ -641,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_transfer_answered),
         cmocka_unit_test(test_outbound_call),
         cmocka_unit_test(test_inbound_status_on_the_number),
+        cmocka_unit_test(test_hangup_ends_the_call),
         cmocka_unit_test(test_recording_after_completed),
     };
     return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
