@@ -584,7 +584,8 @@ void Ccai_twilio_recording(ccai_http_exchange *x)
                  "twilio: call %s: recording %s", id, status);
     } else if (url && *url) {
         st = Ccai_call_recording(ctx, id, url, Ccai_form_get(&f, "RecordingSid"),
-                                 end && !*end && seconds > 0 ? seconds * 1000 : 0);
+                                 end && !*end && seconds > 0 && seconds < INT32_MAX ? seconds * 1000
+                                                                                    : 0);
     }
     Ccai_store_call_free(row);
     Ccai_form_free(&f);

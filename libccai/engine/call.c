@@ -462,13 +462,16 @@ static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const cc
         bot_phone = NULL;
     st = CCAI_ERR_NOMEM;
     if (found) {
-        /* A caller ringing back: the earlier call goes on, on this new leg. */
+        /* A caller ringing back: the earlier call goes on, on this new leg
+         * (whose provider ids replace the earlier leg's); a call taken back
+         * after a restart is the same leg. */
         c->row = *found;
         ccai_free(found);
         c->resumed = true;
         c->state = state_parse(c->row.state);
         if (!Ccai_str_replace(&c->row.channel, channel) ||
             !Ccai_str_replace(&c->row.provider_call_id, p->provider_call_id) ||
+            (!resume_id && !Ccai_str_replace(&c->row.correlation_id, NULL)) ||
             !Ccai_str_replace(&c->row.state, ccai_call_state_str(CCAI_CALL_NEW)) ||
             !Ccai_str_replace(&c->row.end_reason, NULL))
             goto fail;
