@@ -161,7 +161,10 @@ static void log_access(const ccai_http_access *a, void *ud)
     puts_(&l, "\",\"method\":\"");
     put_json(&l, a->method);
     puts_(&l, "\",\"path\":\"");
-    put_json(&l, a->path);
+    /* A path may name a caller (GET /call/+33...): personal data. */
+    char *masked = NULL;
+    put_json(&l, ccai_log_mask(a->path, &masked) == CCAI_OK ? masked : "(path)");
+    ccai_free(masked);
     snprintf(nums, sizeof nums, "\",\"status\":%d,\"bytes\":%zu,\"ms\":%llu", a->status, a->bytes,
              (unsigned long long)a->duration_ms);
     puts_(&l, nums);

@@ -146,11 +146,32 @@ typedef enum ccai_log_level {
  * Log sink. @p msg is one line without a trailing newline, borrowed for the
  * duration of the call. libccai never prints; without a sink it stays silent.
  * Secrets (keys, tokens, callback secrets) are never part of a message.
+ * Personal data stays out of lines above CCAI_LOG_DEBUG: phone numbers are
+ * masked there (ccai_log_mask()), and what the caller said or sent (speech,
+ * SMS text) is logged at debug level only.
  */
 typedef void (*ccai_log_fn)(ccai_log_level level, const char *msg, void *ud);
 
 /** Name of a level ("error", "warn", "info", "debug"). @since 0.1 */
 CCAI_EXPORT const char *ccai_log_level_str(ccai_log_level level);
+
+/**
+ * Mask the phone numbers in a line meant for a log, as libccai does in its
+ * own lines above debug level: a '+' (or its URL encoding "%2B") followed by
+ * 6 to 17 digits, maybe grouped by single spaces, dots, dashes or
+ * parentheses, keeps its '+', its first two and last two digits, the rest
+ * becoming six stars: "+33 6 12 34 56 78" gives "+33******78". A host masks
+ * its own lines with it (an access log's path may name a caller).
+ *
+ * @param text      NUL-terminated line.
+ * @param ret_text  receives the masked copy, never longer than @p text.
+ * @return CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
+ * Ownership: *ret_text is the caller's, released with ccai_free(); untouched
+ * on failure.
+ * Context: any thread; a pure function.
+ * @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_log_mask(const char *text, char **ret_text);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */

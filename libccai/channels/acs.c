@@ -224,6 +224,23 @@ static char *callback_url(const ccai_ctx *ctx, const ccai_call *c)
                                c->row.callback_secret);
 }
 
+/* Keep the ids ACS gives the call the first time they are seen, on the
+ * stored call: the serverCallId (recording, Event Grid) and the
+ * correlationId (recording files name the call by it). */
+static void remember_ids(acs_call *a, const char *server_call_id, const char *correlation_id)
+{
+    ccai_call *c = a->call;
+    bool changed = false;
+    if (server_call_id && *server_call_id && !*a->server_call_id) {
+        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", server_call_id);
+        changed = Ccai_str_replace(&c->row.provider_call_id, server_call_id);
+    }
+    if (correlation_id && *correlation_id && !c->row.correlation_id)
+        changed = Ccai_str_replace(&c->row.correlation_id, correlation_id) || changed;
+    if (changed)
+        Ccai_call_save(c);
+}
+
 /* REST operations ----------------------------------------------------------------------------- */
 
 static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud);
@@ -805,11 +822,7 @@ static void on_connected(acs_call *a, const Ccai_acs_event *ev)
     if (a->connected)
         return; /* delivered twice */
     a->connected = true;
-    if (ev->server_call_id && !*a->server_call_id) {
-        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", ev->server_call_id);
-        Ccai_str_replace(&a->call->row.provider_call_id, ev->server_call_id);
-        Ccai_call_save(a->call);
-    }
+    remember_ids(a, ev->server_call_id, ev->correlation_id);
     if (Ccai_config_bool(a->acs->ctx->cfg, "conversation.recording_enabled", false) &&
         *a->server_call_id)
         start_recording(a);
@@ -1044,14 +1057,8 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
         }
         if (res->id && !*a->conn_id)
             snprintf(a->conn_id, sizeof a->conn_id, "%s", res->id);
-        if (!*a->server_call_id) {
-            const char *sc = json_string_value(json_object_get(res->json, "serverCallId"));
-            if (sc) {
-                snprintf(a->server_call_id, sizeof a->server_call_id, "%s", sc);
-                Ccai_str_replace(&a->call->row.provider_call_id, sc);
-                Ccai_call_save(a->call);
-            }
-        }
+        remember_ids(a, json_string_value(json_object_get(res->json, "serverCallId")),
+                     json_string_value(json_object_get(res->json, "correlationId")));
         break;
     case P_TRANSFER:
         if (st != CCAI_OK)
@@ -1067,9 +1074,13 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
         if (st != CCAI_OK)
             Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: cannot start the recording: %s",
                      ccai_call_id(a->call), reason_of(st, res));
-        else
+        else {
+            /* Its files will be named by this id (RecordingFileStatusUpdated). */
+            if (res->id)
+                Ccai_call_recording(acs->ctx, ccai_call_id(a->call), NULL, res->id, 0);
             Ccai_log(&acs->ctx->log, CCAI_LOG_INFO, "acs: call %s: recording %s started",
                      ccai_call_id(a->call), res->id ? res->id : "?");
+        }
         break;
     }
 }
@@ -1156,8 +1167,7 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
                  ccai_status_str(st), ccai_ctx_errmsg(ctx));
         return;
     }
-    if (ev->server_call_id)
-        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", ev->server_call_id);
+    remember_ids(a, ev->server_call_id, ev->correlation_id);
     char *cb = callback_url(ctx, a->call);
     pend *p = cb ? pend_new(acs, a, P_ANSWER) : NULL;
     Ccai_acs_answer_params ap = {
@@ -1173,8 +1183,6 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
         call_over(acs, a, "could not be answered");
         return;
     }
-    if (ev->server_call_id && Ccai_str_replace(&a->call->row.provider_call_id, ev->server_call_id))
-        Ccai_call_save(a->call);
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: call %s: answering", ccai_call_id(a->call));
 }
 
@@ -1229,24 +1237,31 @@ size_t Ccai_acs_live_calls(const ccai_ctx *ctx)
 
 /* Event Grid ---------------------------------------------------------------------------------- */
 
-static void recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
+/* A recording file is stored: on the call it belongs to, whatever its state
+ * (the file comes after the call ended). The subject names the call by its
+ * correlationId, sometimes its serverCallId too. */
+static ccai_status recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
 {
-    if (!ev->recording_location || !ev->server_call_id)
-        return;
-    acs_call *a = find_server_call(acs, ev->server_call_id);
-    if (a) {
-        Ccai_call_notify(a->call, CCAI_EVENT_RECORDING, ev->recording_location);
-        return;
-    }
+    ccai_ctx *ctx = acs->ctx;
+    if (!ev->recording_location)
+        return CCAI_OK;
     Ccai_store_call *row = NULL;
-    ccai_status st =
-        Ccai_store_call_find_provider(acs->ctx->store, "acs", ev->server_call_id, &row);
-    if (st == CCAI_OK && Ccai_str_replace(&row->recording_url, ev->recording_location))
-        st = Ccai_store_call_update(acs->ctx->store, row);
-    if (st != CCAI_OK)
-        Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: recording of an unknown call: %s",
-                 ccai_status_str(st));
+    ccai_status st = CCAI_ERR_NOT_FOUND;
+    if (ev->correlation_id)
+        st = Ccai_store_call_find_correlation(ctx->store, "acs", ev->correlation_id, &row);
+    if (st == CCAI_ERR_NOT_FOUND && ev->server_call_id)
+        st = Ccai_store_call_find_provider(ctx->store, "acs", ev->server_call_id, &row);
+    if (st == CCAI_OK)
+        st = Ccai_call_recording(ctx, row->id, ev->recording_location, ev->recording_id,
+                                 ev->recording_duration_ms);
+    if (st == CCAI_OK)
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: call %s: recording stored", row->id);
+    else if (st == CCAI_ERR_NOT_FOUND)
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: recording %s of an unknown call (%s)",
+                 ev->recording_id ? ev->recording_id : "?",
+                 ev->correlation_id ? ev->correlation_id : "no correlation id");
     Ccai_store_call_free(row);
+    return st;
 }
 
 /* Parse a delivery's events; on failure answer 400 (500 when out of memory)
@@ -1321,7 +1336,11 @@ void Ccai_acs_events_route(ccai_http_exchange *x)
                      ev->sms_message_id ? ev->sms_message_id : "?",
                      ev->sms_delivery_status ? ev->sms_delivery_status : "?");
             break;
-        case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED: recording_stored(acs, ev); break;
+        case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED:
+            st = recording_stored(acs, ev);
+            if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
+                code = 500; /* the store failed: Event Grid delivers again */
+            break;
         default:
             Ccai_log(&ctx->log, CCAI_LOG_DEBUG, "acs: Event Grid %s ignored",
                      Ccai_acs_kind_name(ev->kind));
@@ -1401,6 +1420,25 @@ static bool adopt(Ccai_acs *acs, const Ccai_store_call *row, const Ccai_acs_even
     return true;
 }
 
+/* ACS says a call we hold no handle for is over (this process restarted
+ * during it, or it was never taken back): the stored call ends. */
+static void ended_elsewhere(Ccai_acs *acs, Ccai_store_call *row, const Ccai_acs_events *list)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        const Ccai_acs_event *ev = &list->events[i];
+        const char *reason = ev->kind == CCAI_ACS_CALL_DISCONNECTED ? "disconnected"
+                             : ev->kind == CCAI_ACS_CREATE_CALL_FAILED ||
+                                     ev->kind == CCAI_ACS_ANSWER_FAILED ||
+                                     ev->kind == CCAI_ACS_CONNECT_FAILED
+                                 ? Ccai_acs_kind_name(ev->kind)
+                                 : NULL;
+        if (reason) {
+            Ccai_call_end_stored(acs->ctx, row, reason, true);
+            return;
+        }
+    }
+}
+
 static void callback_authenticated(ccai_http_exchange *x)
 {
     ccai_ctx *ctx = x->ctx;
@@ -1444,6 +1482,8 @@ static void callback_authenticated(ccai_http_exchange *x)
         bool words = ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED &&
                      ((ev->speech_text && *ev->speech_text) || ev->dtmf_tones || ev->choice_label);
         first = words ? 0 : 1;
+    } else if (!a && row) {
+        ended_elsewhere(acs, row, &list);
     }
     Ccai_store_call_free(row);
     for (size_t i = first; i < list.n && (a = find(acs, id)) != NULL; i++)

@@ -291,8 +291,32 @@ static void get_recording_location(parser *p, const json_t *data, Ccai_acs_event
         return;
     }
     get_str(p, first, "contentLocation", &ev->recording_location);
-    if (!ev->recording_id)
-        get_str(p, first, "documentId", &ev->recording_id);
+}
+
+/* The value of one part of a RecordingFileStatusUpdated subject into *dst
+ * (when the data did not give it): what follows marker, up to the next
+ * marker or the end. Microsoft documents
+ *   /recording/call/{callId}/serverCallId/{serverCallId}/recordingId/{recordingId}
+ * and, in the event schema's examples, without the serverCallId part;
+ * {callId} is the call's correlationId. */
+static void subject_part(parser *p, const char *subject, const char *marker, char **dst)
+{
+    static const char *const markers[] = {"/recording/call/", "/serverCallId/", "/recordingId/"};
+    const char *at = subject ? strstr(subject, marker) : NULL;
+    if (p->status != CCAI_OK || *dst || !at)
+        return;
+    const char *v = at + strlen(marker);
+    size_t n = strlen(v);
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(markers); i++) {
+        const char *next = strstr(v, markers[i]);
+        if (next && (size_t)(next - v) < n)
+            n = (size_t)(next - v);
+    }
+    if (n == 0)
+        return;
+    *dst = Ccai_strndup(v, n);
+    if (!*dst)
+        fail(p, CCAI_ERR_NOMEM, "out of memory");
 }
 
 static void read_event(parser *p, Ccai_acs_kind kind, const json_t *elem, const json_t *data,
@@ -319,17 +343,17 @@ static void read_event(parser *p, Ccai_acs_kind kind, const json_t *elem, const 
         if (p->status == CCAI_OK && !ev->incoming_call_context)
             fail(p, CCAI_ERR_PARSE, "%s without \"incomingCallContext\"", "IncomingCall");
         return;
-    case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED:
+    case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED: {
+        get_str(p, data, "recordingId", &ev->recording_id);
         get_recording_location(p, data, ev);
-        /* Event Grid names the call in the subject only:
-         * "/recording/call/{callId}/serverCallId/{serverCallId}". */
-        if (p->status == CCAI_OK && !ev->server_call_id) {
-            const char *subject = json_string_value(json_object_get(elem, "subject"));
-            const char *at = subject ? strstr(subject, "/serverCallId/") : NULL;
-            if (at && at[14] && !(ev->server_call_id = Ccai_strdup(at + 14)))
-                fail(p, CCAI_ERR_NOMEM, "%s", "out of memory");
-        }
+        get_int(p, data, "recordingDurationMs", &ev->recording_duration_ms);
+        /* Event Grid names the call in the subject only. */
+        const char *subject = json_string_value(json_object_get(elem, "subject"));
+        subject_part(p, subject, "/recording/call/", &ev->correlation_id);
+        subject_part(p, subject, "/serverCallId/", &ev->server_call_id);
+        subject_part(p, subject, "/recordingId/", &ev->recording_id);
         return;
+    }
     case CCAI_ACS_SMS_RECEIVED:
     case CCAI_ACS_SMS_DELIVERY_REPORT:
         get_str_ci(p, data, "messageId", &ev->sms_message_id);

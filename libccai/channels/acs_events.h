@@ -94,10 +94,13 @@ typedef struct Ccai_acs_event {
     char *transferee;
 
     /* RecordingStateChanged (id, state "active"/"inactive") and
-     * RecordingFileStatusUpdated (location of the first chunk's content). */
+     * RecordingFileStatusUpdated (location of the first chunk's content,
+     * length; the call's correlation id, server call id and the recording
+     * id from the subject when the data has none). */
     char *recording_id;
     char *recording_state;
     char *recording_location;
+    int recording_duration_ms; /* 0 when absent */
 
     /* IncomingCall. Phone numbers are NULL for non-phone identifiers. */
     char *incoming_call_context;

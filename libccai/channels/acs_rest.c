@@ -23,6 +23,12 @@
 /* Which id a successful reply must carry. */
 typedef enum reply_id { ID_NONE, ID_CALL, ID_RECORDING, ID_SMS } reply_id;
 
+/* How ACS tells a repeat from a new request: not at all (the operation is
+ * not repeated after a transport failure), by the Repeatability-* headers
+ * (Call Automation), or by the repeatability fields in the body, built by
+ * the caller (SMS). */
+typedef enum repeat_mode { REPEAT_NO, REPEAT_HEADERS, REPEAT_BODY } repeat_mode;
+
 struct Ccai_acs_rest {
     ccai_ctx *ctx;
     char *base_url;  /* scheme://authority, no trailing '/' */
@@ -44,7 +50,7 @@ struct Ccai_acs_op {
     char *url;
     char *body;
     reply_id expect;
-    bool idempotent; /* carries repeatability headers: may be retried after a transport failure */
+    repeat_mode repeat; /* not REPEAT_NO: may be retried after a transport failure */
     char repeat_id[37];
     char repeat_first_sent[32];
     Ccai_acs_done_fn cb;
@@ -306,6 +312,36 @@ static const char *reply_id_of(reply_id kind, const json_t *json)
     return NULL;
 }
 
+/* The SMS API answers 202 for the request and says in it how each
+ * recipient fared: {"value":[{"httpStatusCode","successful",
+ * "repeatabilityResult","errorMessage"}]}. A recipient the service could
+ * not serve now (429, 5xx) is tried again with the same body; others are
+ * final. Returns true when it took care of the reply. */
+static bool sms_refused(Ccai_acs_op *op, const json_t *json, const char *body)
+{
+    const json_t *first = json_array_get(json_object_get(json, "value"), 0);
+    if (!first || json_is_true(json_object_get(first, "successful")))
+        return false;
+    long code = (long)json_integer_value(json_object_get(first, "httpStatusCode"));
+    const char *why = json_string_value(json_object_get(first, "errorMessage"));
+    const char *repeat = json_string_value(json_object_get(first, "repeatabilityResult"));
+    if ((code == 429 || code >= 500) && op->base.attempts < op->client->max_attempts) {
+        Ccai_log(Ccai_ctx_logger(op->client->ctx), CCAI_LOG_WARN, "acs: SMS: recipient %ld: %s",
+                 code, why ? why : "no message");
+        if (!schedule_retry(op, -1))
+            finish_error(op, CCAI_ERR_NOMEM, code, "acs: out of memory");
+        return true;
+    }
+    char *msg = Ccai_asprintf("acs: SMS refused for the recipient: HTTP %ld%s%s%s%s", code,
+                              repeat ? ", repeatability " : "", repeat ? repeat : "",
+                              why ? ": " : "", why ? why : "");
+    Ccai_acs_result res = {.http_status = code, .json = json, .body = body};
+    res.error_message = msg ? msg : "acs: SMS refused for the recipient";
+    finish(op, CCAI_ERR_HTTP, &res);
+    ccai_free(msg);
+    return true;
+}
+
 static void on_success_reply(Ccai_acs_op *op, long status, const char *body, size_t len)
 {
     Ccai_json_err jerr;
@@ -313,6 +349,10 @@ static void on_success_reply(Ccai_acs_op *op, long status, const char *body, siz
     json_t *json = len ? Ccai_json_load(body, len, &jerr, &jst) : NULL;
     Ccai_acs_result res = {.http_status = status, .json = json, .body = body};
     res.id = reply_id_of(op->expect, json);
+    if (op->expect == ID_SMS && sms_refused(op, json, body)) {
+        json_decref(json);
+        return;
+    }
     if (len && !json && jst == CCAI_ERR_NOMEM) {
         res.error_message = "acs: out of memory";
         finish(op, CCAI_ERR_NOMEM, &res);
@@ -346,7 +386,8 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
             on_error_reply(op, req, status, body, len);
         return;
     }
-    if (op->idempotent && st != CCAI_ERR_NOMEM && op->base.attempts < op->client->max_attempts) {
+    if (op->repeat != REPEAT_NO && st != CCAI_ERR_NOMEM &&
+        op->base.attempts < op->client->max_attempts) {
         if (!schedule_retry(op, -1))
             finish_error(op, CCAI_ERR_NOMEM, 0, "acs: out of memory");
         return;
@@ -372,12 +413,11 @@ static ccai_status http_start(Ccai_acs_op *op)
     char *h_date = Ccai_asprintf("x-ms-date: %s", sig.date);
     char *h_hash = Ccai_asprintf("x-ms-content-sha256: %s", sig.content_hash);
     char *h_auth = Ccai_asprintf("Authorization: %s", sig.authorization);
-    char *h_rid =
-        op->idempotent ? Ccai_asprintf("Repeatability-Request-ID: %s", op->repeat_id) : NULL;
-    char *h_rfs = op->idempotent
-                      ? Ccai_asprintf("Repeatability-First-Sent: %s", op->repeat_first_sent)
-                      : NULL;
-    if (!h_date || !h_hash || !h_auth || (op->idempotent && (!h_rid || !h_rfs))) {
+    bool repeat = op->repeat == REPEAT_HEADERS;
+    char *h_rid = repeat ? Ccai_asprintf("Repeatability-Request-ID: %s", op->repeat_id) : NULL;
+    char *h_rfs =
+        repeat ? Ccai_asprintf("Repeatability-First-Sent: %s", op->repeat_first_sent) : NULL;
+    if (!h_date || !h_hash || !h_auth || (repeat && (!h_rid || !h_rfs))) {
         st = CCAI_ERR_NOMEM;
         goto out;
     }
@@ -421,7 +461,7 @@ static void attempt(Ccai_acs_op *op)
 /* Start method {base}{path}?api-version=v with the JSON body (taken; NULL
  * for an empty body). */
 static ccai_status op_start(Ccai_acs_rest *c, const char *method, const char *path,
-                            const char *version, json_t *body, reply_id expect, bool idempotent,
+                            const char *version, json_t *body, reply_id expect, repeat_mode repeat,
                             Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret)
 {
     Ccai_acs_op *op = Ccai_calloc(1, sizeof *op);
@@ -436,12 +476,12 @@ static ccai_status op_start(Ccai_acs_rest *c, const char *method, const char *pa
     op->url = op->target ? Ccai_asprintf("%s%s", c->base_url, op->target) : NULL;
     op->client = c;
     op->expect = expect;
-    op->idempotent = idempotent;
+    op->repeat = repeat;
     op->cb = cb;
     op->ud = ud;
     Ccai_rest_op_init(&op->base, on_backoff, op);
     ccai_status st = op->body && op->url ? CCAI_OK : CCAI_ERR_NOMEM;
-    if (st == CCAI_OK && idempotent) {
+    if (st == CCAI_OK && repeat == REPEAT_HEADERS) {
         if (Ccai_uuid4(op->repeat_id))
             Ccai_acs_format_date(Ccai_wall_ms(), op->repeat_first_sent);
         else
@@ -599,7 +639,7 @@ ccai_status Ccai_acs_call_answer(Ccai_acs_rest *c, const Ccai_acs_answer_params 
     if (built(&b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
     return op_start(c, "POST", "/calling/callConnections:answer", c->call_api_version, body,
-                    ID_CALL, true, cb, ud, ret);
+                    ID_CALL, REPEAT_HEADERS, cb, ud, ret);
 }
 
 ccai_status Ccai_acs_call_create(Ccai_acs_rest *c, const Ccai_acs_create_params *p,
@@ -624,8 +664,8 @@ ccai_status Ccai_acs_call_create(Ccai_acs_rest *c, const Ccai_acs_create_params 
     put_intelligence(&b, body, p->cognitive_services_endpoint);
     if (built(&b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
-    return op_start(c, "POST", "/calling/callConnections", c->call_api_version, body, ID_CALL, true,
-                    cb, ud, ret);
+    return op_start(c, "POST", "/calling/callConnections", c->call_api_version, body, ID_CALL,
+                    REPEAT_HEADERS, cb, ud, ret);
 }
 
 /* A text or SSML play source; NULL (with b->nomem) on NOMEM. */
@@ -655,9 +695,9 @@ static ccai_status media_start(Ccai_acs_rest *c, const char *id, const char *ver
         json_decref(body);
         return CCAI_ERR_NOMEM;
     }
-    bool idempotent = strcmp(verb, "transferToParticipant") == 0;
+    repeat_mode repeat = strcmp(verb, "transferToParticipant") == 0 ? REPEAT_HEADERS : REPEAT_NO;
     ccai_status st =
-        op_start(c, "POST", path, c->call_api_version, body, ID_NONE, idempotent, cb, ud, ret);
+        op_start(c, "POST", path, c->call_api_version, body, ID_NONE, repeat, cb, ud, ret);
     ccai_free(path);
     return st;
 }
@@ -808,7 +848,7 @@ ccai_status Ccai_acs_hang_up(Ccai_acs_rest *c, const char *id, bool for_everyone
     if (!path)
         return CCAI_ERR_NOMEM;
     ccai_status st = op_start(c, for_everyone ? "POST" : "DELETE", path, c->call_api_version, NULL,
-                              ID_NONE, true, cb, ud, ret);
+                              ID_NONE, REPEAT_HEADERS, cb, ud, ret);
     ccai_free(path);
     return st;
 }
@@ -829,7 +869,7 @@ ccai_status Ccai_acs_cancel_media(Ccai_acs_rest *c, const char *id, Ccai_acs_don
     /* Not retried after a transport failure: a late duplicate could cancel
      * what was queued since. */
     ccai_status st =
-        op_start(c, "POST", path, c->call_api_version, NULL, ID_NONE, false, cb, ud, ret);
+        op_start(c, "POST", path, c->call_api_version, NULL, ID_NONE, REPEAT_NO, cb, ud, ret);
     ccai_free(path);
     return st;
 }
@@ -859,8 +899,21 @@ ccai_status Ccai_acs_recording_start(Ccai_acs_rest *c, const Ccai_acs_recording_
     }
     if (built(&b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
-    return op_start(c, "POST", "/calling/recordings", c->call_api_version, body, ID_RECORDING, true,
-                    cb, ud, ret);
+    return op_start(c, "POST", "/calling/recordings", c->call_api_version, body, ID_RECORDING,
+                    REPEAT_HEADERS, cb, ud, ret);
+}
+
+/* 36 characters: hexadecimal digits and hyphens in the 8-4-4-4-12 groups. */
+static bool valid_uuid(const char *s)
+{
+    for (size_t i = 0; i < 36; i++) {
+        bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+        unsigned char ch = (unsigned char)s[i];
+        bool hex = Ccai_is_digit(ch) || (Ccai_to_lower(ch) >= 'a' && Ccai_to_lower(ch) <= 'f');
+        if (hyphen ? ch != '-' : !hex)
+            return false;
+    }
+    return s[36] == '\0';
 }
 
 ccai_status Ccai_acs_sms_send(Ccai_acs_rest *c, const Ccai_acs_sms_params *p, Ccai_acs_done_fn cb,
@@ -871,10 +924,27 @@ ccai_status Ccai_acs_sms_send(Ccai_acs_rest *c, const Ccai_acs_sms_params *p, Cc
     const char *from = p->from ? p->from : c->phone_number;
     if (!from || !*from)
         return CCAI_ERR_INVALID_ARG;
+    if (!p->repeat_id != !p->repeat_first_sent || (p->repeat_id && !valid_uuid(p->repeat_id)) ||
+        (p->repeat_first_sent && (!*p->repeat_first_sent || strlen(p->repeat_first_sent) > 31)))
+        return CCAI_ERR_INVALID_ARG;
+    char rid[37], first[32];
+    if (p->repeat_id) {
+        snprintf(rid, sizeof rid, "%s", p->repeat_id);
+        snprintf(first, sizeof first, "%s", p->repeat_first_sent);
+    } else if (Ccai_uuid4(rid)) {
+        Ccai_acs_format_date(Ccai_wall_ms(), first);
+    } else {
+        return CCAI_ERR_INTERNAL;
+    }
     builder b = {0};
     json_t *body = obj(&b), *recipients = arr(&b), *to = obj(&b), *opts = obj(&b);
     put_str(&b, body, "from", from);
     put_str(&b, to, "to", p->to);
+    /* Per recipient, in the body, as the SMS API takes them (and Azure's
+     * SDKs send them): a repeat with the same pair is answered, not sent
+     * again. */
+    put_str(&b, to, "repeatabilityRequestId", rid);
+    put_str(&b, to, "repeatabilityFirstSent", first);
     append(&b, recipients, to);
     put(&b, body, "smsRecipients", recipients);
     put_str(&b, body, "message", p->message);
@@ -883,5 +953,5 @@ ccai_status Ccai_acs_sms_send(Ccai_acs_rest *c, const Ccai_acs_sms_params *p, Cc
     put(&b, body, "smsSendOptions", opts);
     if (built(&b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
-    return op_start(c, "POST", "/sms", c->sms_api_version, body, ID_SMS, true, cb, ud, ret);
+    return op_start(c, "POST", "/sms", c->sms_api_version, body, ID_SMS, REPEAT_BODY, cb, ud, ret);
 }

@@ -21,10 +21,12 @@
  * up to 120 s), else after an exponential backoff with jitter
  * (base_backoff_ms * 2^(n-1), at most max_backoff_ms). Operations ACS
  * de-duplicates (answer, create, transfer, terminate, hang up, start
- * recording, SMS) carry Repeatability-Request-ID / Repeatability-First-Sent,
- * the same on every attempt, and are also retried after a transport failure
- * (refused, timed out, cut); play and recognize are not, since a repeat
- * would speak or listen twice.
+ * recording) carry Repeatability-Request-ID / Repeatability-First-Sent,
+ * the same on every attempt; an SMS carries them as its recipient's
+ * repeatabilityRequestId / repeatabilityFirstSent (the SMS API reads them
+ * there). Those are also retried after a transport failure (refused, timed
+ * out, cut); play and recognize are not, since a repeat would speak or
+ * listen twice.
  *
  * Statuses reported to the callback: CCAI_OK (2xx); CCAI_ERR_NOT_FOUND
  * (404: unknown call connection or recording); CCAI_ERR_HTTP (any other
@@ -219,13 +221,22 @@ typedef struct Ccai_acs_recording_params {
 ccai_status Ccai_acs_recording_start(Ccai_acs_rest *client, const Ccai_acs_recording_params *p,
                                      Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
-/* POST /sms (202, id = messageId of the recipient). */
+/* POST /sms (202, id = messageId of the recipient). The recipient carries
+ * repeatabilityRequestId and repeatabilityFirstSent (the SMS API's
+ * repeatable requests: ACS answers a repeat of an accepted message without
+ * sending it again, for 5 minutes after the first-sent time); a caller
+ * that may send again later (a durable job) gives the same pair each
+ * time. A refused recipient is a failure: CCAI_ERR_HTTP with its
+ * httpStatusCode in http_status (412 once the first-sent time is outside
+ * ACS's tracking window). */
 typedef struct Ccai_acs_sms_params {
-    const char *to;       /* required, E.164 */
-    const char *from;     /* NULL = the client's phone_number; one is required */
-    const char *message;  /* required */
-    bool delivery_report; /* smsSendOptions.enableDeliveryReport */
-    const char *tag;      /* smsSendOptions.tag */
+    const char *to;                /* required, E.164 */
+    const char *from;              /* NULL = the client's phone_number; one is required */
+    const char *message;           /* required */
+    bool delivery_report;          /* smsSendOptions.enableDeliveryReport */
+    const char *tag;               /* smsSendOptions.tag */
+    const char *repeat_id;         /* a UUID, with repeat_first_sent; NULL = a new one */
+    const char *repeat_first_sent; /* RFC 1123 (Ccai_acs_format_date); NULL = now */
 } Ccai_acs_sms_params;
 
 ccai_status Ccai_acs_sms_send(Ccai_acs_rest *client, const Ccai_acs_sms_params *p,

@@ -25,13 +25,16 @@
 #include "web/web.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct tw_call {
     struct tw_call *next;
+    struct Ccai_twilio *tw;
     ccai_call *call;
     char sid[64];
     Ccai_outbox out; /* what the bot did since the last TwiML went out */
+    Ccai_timer over; /* the call's <Hangup/> went out: Twilio ends it, so do we */
 } tw_call;
 
 typedef struct placing {
@@ -63,15 +66,36 @@ static void tw_free(Ccai_twilio *tw, tw_call *t)
             break;
         }
     }
+    Ccai_timer_stop(tw->ctx, &t->over);
     Ccai_outbox_free(&t->out);
     ccai_call_free(t->call);
     ccai_free(t);
+}
+
+/* Twilio hangs up on <Hangup/>: the call is over then, whether or not a
+ * status callback will say so (the phone number may have none). */
+static void on_over(Ccai_timer *timer, void *ud)
+{
+    CCAI_UNUSED(timer);
+    tw_call *t = ud;
+    if (ccai_call_get_state(t->call) < CCAI_CALL_ENDED)
+        Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "hangup");
+    tw_free(t->tw, t);
 }
 
 static tw_call *find(Ccai_twilio *tw, const char *call_id)
 {
     for (tw_call *t = tw->calls; t; t = t->next) {
         if (strcmp(ccai_call_id(t->call), call_id) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static tw_call *find_sid(Ccai_twilio *tw, const char *sid)
+{
+    for (tw_call *t = tw ? tw->calls : NULL; t && sid && *sid; t = t->next) {
+        if (strcmp(t->sid, sid) == 0)
             return t;
     }
     return NULL;
@@ -172,6 +196,8 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
         o->dial = NULL;
     } else if (o->hangup) {
         Ccai_twiml_hangup(&x);
+        /* Once this answer is out (not from inside the outbox). */
+        Ccai_timer_start(ctx, &t->over, 0);
     } else {
         /* The bot is still answering: play this, then come back for more. */
         next_url = call_url(ctx, "next", c);
@@ -303,8 +329,10 @@ static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to,
     tw_call *t = Ccai_calloc(1, sizeof *t);
     if (!t)
         return CCAI_ERR_NOMEM;
+    t->tw = tw;
     snprintf(t->sid, sizeof t->sid, "%s", sid ? sid : "");
     Ccai_outbox_init(&t->out, render_twiml, t);
+    Ccai_timer_init(&t->over, on_over, t);
     ccai_call_params p = {CCAI_CALL_PARAMS_VERSION, dir, from, to, "twilio", sid, initiate, NULL,
                           dir == CCAI_INBOUND};
     ccai_status st = ccai_call_start(tw->ctx, &p, &twilio_ops, t, &t->call);
@@ -437,36 +465,134 @@ void Ccai_twilio_dial(ccai_http_exchange *x)
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
+/* The call a status or recording callback is about, live here (*ret_live)
+ * or only stored (*ret_row, freed with Ccai_store_call_free()):
+ * - a URL of ours names it (?call=&s=, the secret checked against the
+ *   stored call: the call may have ended, or this process restarted);
+ * - Twilio's own callbacks, such as the status callback configured on the
+ *   phone number for inbound calls, carry none of our parameters: the call
+ *   is the one with that CallSid.
+ * Answers 404 itself and returns false for a per-call URL that names no
+ * call or carries a wrong secret; true with neither set when no call has
+ * that CallSid. */
+static bool callback_call(ccai_http_exchange *x, const Ccai_form *f, tw_call **ret_live,
+                          Ccai_store_call **ret_row)
+{
+    ccai_ctx *ctx = x->ctx;
+    Ccai_twilio *tw = channel(ctx);
+    *ret_live = NULL;
+    *ret_row = NULL;
+    char *id = Ccai_web_query(x, "call");
+    if (!id) {
+        const char *sid = Ccai_form_get(f, "CallSid");
+        *ret_live = find_sid(tw, sid);
+        if (!*ret_live && sid && *sid &&
+            Ccai_store_call_find_provider(ctx->store, "twilio", sid, ret_row) != CCAI_OK)
+            *ret_row = NULL;
+        return true;
+    }
+    char *secret = Ccai_web_query(x, "s");
+    tw_call *t = tw ? find(tw, id) : NULL;
+    Ccai_store_call *row = NULL;
+    const char *want = t ? t->call->row.callback_secret : NULL;
+    if (!t && Ccai_store_call_get(ctx->store, id, &row) == CCAI_OK)
+        want = row->callback_secret;
+    bool ok = want && secret && Ccai_web_secret_equal(secret, want);
+    ccai_free(id);
+    ccai_free(secret);
+    if (!ok) {
+        Ccai_store_call_free(row);
+        Ccai_web_count_rejected(ctx, "twilio", want ? "call_secret" : "unknown_call");
+        Ccai_web_error(x, 404, "no such call", NULL);
+        return false;
+    }
+    *ret_live = t;
+    *ret_row = row;
+    return true;
+}
+
+static bool terminal_status(const char *status)
+{
+    static const char *const ends[] = {"completed", "busy", "no-answer", "failed", "canceled"};
+    for (size_t i = 0; status && i < CCAI_ARRAY_SIZE(ends); i++) {
+        if (strcmp(status, ends[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 void Ccai_twilio_status(ccai_http_exchange *x)
 {
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
-    tw_call *t = call_of(x);
-    const char *status = Ccai_form_get(&f, "CallStatus");
-    if (t && status &&
-        (!strcmp(status, "completed") || !strcmp(status, "busy") || !strcmp(status, "no-answer") ||
-         !strcmp(status, "failed") || !strcmp(status, "canceled"))) {
-        Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
-        tw_free(channel(x->ctx), t);
-    } else if (t && status && !strcmp(status, "ringing")) {
-        Ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
+    tw_call *t = NULL;
+    Ccai_store_call *row = NULL;
+    if (!callback_call(x, &f, &t, &row)) {
+        Ccai_form_free(&f);
+        return;
     }
+    ccai_ctx *ctx = x->ctx;
+    const char *status = Ccai_form_get(&f, "CallStatus");
+    bool terminal = terminal_status(status);
+    /* Twilio may deliver a callback twice, or late (SequenceNumber tells):
+     * each is harmless out of order. "ringing" only moves a call that has
+     * not been answered; an end ends a call once, and whatever comes after
+     * finds it ended. */
+    if (t) {
+        if (terminal) {
+            Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
+            tw_free(channel(ctx), t);
+        } else if (status && !strcmp(status, "ringing")) {
+            Ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
+        }
+    } else if (row && terminal) {
+        /* Not held here (this process restarted, or the handle is gone):
+         * Twilio's word ends the stored call. */
+        Ccai_call_end_stored(ctx, row, status, true);
+    }
+    Ccai_store_call_free(row);
     Ccai_form_free(&f);
     Ccai_web_respond(x, 204, "text/plain", "", 0);
 }
 
+/* Twilio reports the recording once it is stored, after the call ended
+ * (RecordingStatus completed): it goes on the call whatever its state. */
 void Ccai_twilio_recording(ccai_http_exchange *x)
 {
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
-    tw_call *t = call_of(x);
+    tw_call *t = NULL;
+    Ccai_store_call *row = NULL;
+    if (!callback_call(x, &f, &t, &row)) {
+        Ccai_form_free(&f);
+        return;
+    }
+    ccai_ctx *ctx = x->ctx;
+    const char *id = t ? ccai_call_id(t->call) : row ? row->id : NULL;
+    const char *status = Ccai_form_get(&f, "RecordingStatus");
     const char *url = Ccai_form_get(&f, "RecordingUrl");
-    if (t && url)
-        Ccai_call_notify(t->call, CCAI_EVENT_RECORDING, url);
+    const char *duration = Ccai_form_get(&f, "RecordingDuration");
+    char *end = NULL;
+    long long seconds = duration ? strtoll(duration, &end, 10) : 0;
+    ccai_status st = CCAI_OK;
+    if (!id) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "twilio: recording of an unknown call");
+    } else if (status && strcmp(status, "completed") != 0) {
+        Ccai_log(&ctx->log, strcmp(status, "in-progress") == 0 ? CCAI_LOG_DEBUG : CCAI_LOG_WARN,
+                 "twilio: call %s: recording %s", id, status);
+    } else if (url && *url) {
+        st = Ccai_call_recording(ctx, id, url, Ccai_form_get(&f, "RecordingSid"),
+                                 end && !*end && seconds > 0 && seconds < INT32_MAX ? seconds * 1000
+                                                                                    : 0);
+    }
+    Ccai_store_call_free(row);
     Ccai_form_free(&f);
-    Ccai_web_respond(x, 204, "text/plain", "", 0);
+    if (st != CCAI_OK)
+        Ccai_web_error(x, 500, "cannot store the recording", ccai_status_str(st));
+    else
+        Ccai_web_respond(x, 204, "text/plain", "", 0);
 }
 
 /* Inbound SMS: on the caller's live call, the next turn reads it; else it is

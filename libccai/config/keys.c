@@ -98,6 +98,9 @@ static const Ccai_key keys[] = {
     KI("conversation.answer_soft_timeout_sec", 4, 1, 600, "Say a waiting phrase after"),
     KI("conversation.phone_silence_timeout_sec", 20, 1, 3600, "Warn the caller after silence"),
     KI("conversation.callback_timeout_hour", 3, 0, 8760, "Resume window for callers; 0 = off"),
+    KI("conversation.takeback_window_sec", 600, 1, 86400,
+       "A call in progress with no sign of life for this long (its process died and no channel "
+       "took it back) ends as interrupted"),
     KI("conversation.recognition_retry_max", 3, 1, 20, "Speech recognition attempts"),
     KI("conversation.recognition_stt_complete_timeout_ms", 100, 0, 60000,
        "Silence that ends an utterance"),

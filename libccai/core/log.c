@@ -1,7 +1,107 @@
-/* Logging through the host's sink; libccai never prints. */
+/* Logging through the host's sink; libccai never prints.
+ *
+ * Phone numbers are personal data: above debug level they are masked in
+ * every line, whoever wrote it (a provider's error message quotes the
+ * number it refused). Texts the caller said or sent are logged at debug
+ * level only, by the callers of Ccai_log(). */
 #include "core/common.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#define MASK_DIGITS_MIN 6  /* shorter runs are not phone numbers */
+#define MASK_DIGITS_MAX 17 /* E.164 has at most 15, with some slack for formatting */
+
+/* The length of the phone number at p ('+' or its URL encoding "%2B",
+ * then digits, maybe grouped by single spaces, dots, dashes or
+ * parentheses), 0 when there is none; *digits counts its digits, *prefix
+ * the length of its '+'. */
+static size_t phone_at(const char *p, size_t *digits, size_t *prefix)
+{
+    size_t i;
+    if (p[0] == '+')
+        i = 1;
+    else if (p[0] == '%' && p[1] == '2' && (p[2] == 'B' || p[2] == 'b'))
+        i = 3;
+    else
+        return 0;
+    *prefix = i;
+    size_t n = 0, end = 0;
+    while (p[i]) {
+        if (Ccai_is_digit((unsigned char)p[i])) {
+            n++;
+            end = ++i;
+            continue;
+        }
+        /* One or two separators between digit groups: "+1 (415) 555-0199". */
+        size_t j = i;
+        while (j < i + 2 && p[j] && strchr(" .-()", p[j]))
+            j++;
+        if (j == i || !Ccai_is_digit((unsigned char)p[j]) || (!n && p[i] != '('))
+            break;
+        i = j;
+    }
+    *digits = n;
+    return n >= MASK_DIGITS_MIN && n <= MASK_DIGITS_MAX ? end : 0;
+}
+
+/* Mask into out (room for strlen(text) + 1; out may be text: the output
+ * never runs ahead of the input). A masked number keeps its '+', first two
+ * and last two digits, the others become six stars (fewer for a short
+ * number): "+33******78". Returns whether anything was masked. */
+static bool mask_into(const char *text, char *out)
+{
+    bool any = false;
+    size_t o = 0;
+    for (size_t i = 0; text[i];) {
+        size_t digits = 0, prefix = 0;
+        size_t len = phone_at(text + i, &digits, &prefix);
+        if (!len) {
+            out[o++] = text[i++];
+            continue;
+        }
+        any = true;
+        /* Read the whole number before writing over it. */
+        char masked[16];
+        size_t m = 0, seen = 0;
+        masked[m++] = '+';
+        for (size_t k = prefix; k < len; k++) {
+            char ch = text[i + k];
+            if (!Ccai_is_digit((unsigned char)ch))
+                continue;
+            seen++;
+            if (seen <= 2 || seen > digits - 2)
+                masked[m++] = ch;
+            else if (seen == 3)
+                for (size_t s = 0; s < digits - 4 && s < 6; s++)
+                    masked[m++] = '*';
+        }
+        memcpy(out + o, masked, m);
+        o += m;
+        i += len;
+    }
+    out[o] = '\0';
+    return any;
+}
+
+CCAI_EXPORT ccai_status ccai_log_mask(const char *text, char **ret_text)
+{
+    if (!text || !ret_text)
+        return CCAI_ERR_INVALID_ARG;
+    char *out = Ccai_malloc(strlen(text) + 1);
+    if (!out)
+        return CCAI_ERR_NOMEM;
+    mask_into(text, out);
+    *ret_text = out;
+    return CCAI_OK;
+}
+
+static void emit(const Ccai_logger *lg, ccai_log_level level, char *msg)
+{
+    if (level < CCAI_LOG_DEBUG)
+        mask_into(msg, msg);
+    lg->fn(level, msg, lg->ud);
+}
 
 void Ccai_log(const Ccai_logger *lg, ccai_log_level level, const char *fmt, ...)
 {
@@ -15,13 +115,13 @@ void Ccai_log(const Ccai_logger *lg, ccai_log_level level, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof stackbuf) {
-        lg->fn(level, stackbuf, lg->ud);
+        emit(lg, level, stackbuf);
         return;
     }
     va_start(ap, fmt);
     char *msg = Ccai_vasprintf(fmt, ap);
     va_end(ap);
-    lg->fn(level, msg ? msg : stackbuf, lg->ud);
+    emit(lg, level, msg ? msg : stackbuf);
     ccai_free(msg);
 }
 

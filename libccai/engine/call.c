@@ -102,6 +102,11 @@ static ccai_status call_doc(Ccai_store *st, const Ccai_store_call *row, json_t *
     bad |= set_new(doc, "next", json_text_or_null(row->next_json));
     bad |= set_new(doc, "synthesis", json_text_or_null(row->synthesis_json));
     bad |= set_new(doc, "recording_url", str_or_null(row->recording_url));
+    bad |= set_new(doc, "recording_id", str_or_null(row->recording_id));
+    bad |= set_new(doc, "recording_duration_ms",
+                   row->recording_duration_ms > 0 ? json_integer(row->recording_duration_ms)
+                                                  : json_null());
+    bad |= set_new(doc, "end_reason", str_or_null(row->end_reason));
     bad |= set_new(doc, "row_version", json_integer(row->row_version));
     /* A link that opens this call's report page without the API token. */
     char key[33];
@@ -457,14 +462,18 @@ static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const cc
         bot_phone = NULL;
     st = CCAI_ERR_NOMEM;
     if (found) {
-        /* A caller ringing back: the earlier call goes on, on this new leg. */
+        /* A caller ringing back: the earlier call goes on, on this new leg
+         * (whose provider ids replace the earlier leg's); a call taken back
+         * after a restart is the same leg. */
         c->row = *found;
         ccai_free(found);
         c->resumed = true;
         c->state = state_parse(c->row.state);
         if (!Ccai_str_replace(&c->row.channel, channel) ||
             !Ccai_str_replace(&c->row.provider_call_id, p->provider_call_id) ||
-            !Ccai_str_replace(&c->row.state, ccai_call_state_str(CCAI_CALL_NEW)))
+            (!resume_id && !Ccai_str_replace(&c->row.correlation_id, NULL)) ||
+            !Ccai_str_replace(&c->row.state, ccai_call_state_str(CCAI_CALL_NEW)) ||
+            !Ccai_str_replace(&c->row.end_reason, NULL))
             goto fail;
         st = Ccai_call_save(c);
         if (st != CCAI_OK) {
@@ -598,7 +607,8 @@ static void end_quietly(ccai_call *c, const char *reason)
     Ccai_conv_cleanup(c);
     if (!in_progress(c->state))
         return;
-    if (add_message(c, "assistant", "hangup", reason, NULL) != CCAI_OK)
+    if (add_message(c, "assistant", "hangup", reason, NULL) != CCAI_OK ||
+        !Ccai_str_replace(&c->row.end_reason, reason))
         return;
     ccai_call_ops none = c->ops;
     c->ops.state_changed = NULL; /* freeing fires no callbacks */
@@ -726,10 +736,14 @@ static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
     if (st != CCAI_OK)
         return store_fail(c, st);
     int64_t version = c->row.row_version;
-    char *prev = c->row.state;
+    char *prev = c->row.state, *prev_reason = c->row.end_reason;
     c->row.state = Ccai_strdup(ccai_call_state_str(CCAI_CALL_ENDED));
-    if (!c->row.state) {
+    c->row.end_reason = Ccai_strdup(ev->text && *ev->text ? ev->text : "hangup");
+    if (!c->row.state || !c->row.end_reason) {
+        ccai_free(c->row.state);
+        ccai_free(c->row.end_reason);
         c->row.state = prev;
+        c->row.end_reason = prev_reason;
         Ccai_store_rollback(ctx->store);
         return CCAI_ERR_NOMEM;
     }
@@ -753,10 +767,13 @@ static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
         Ccai_store_rollback(ctx->store);
         c->row.row_version = version;
         ccai_free(c->row.state);
+        ccai_free(c->row.end_reason);
         c->row.state = prev;
+        c->row.end_reason = prev_reason;
         return st;
     }
     ccai_free(prev);
+    ccai_free(prev_reason);
     Ccai_jobs_kick(ctx);
     ccai_call_state old = c->state;
     c->state = CCAI_CALL_ENDED;
@@ -793,6 +810,8 @@ static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
         return CCAI_OK;
     case CCAI_EVENT_TRANSFER_OK: {
         ccai_status st = add_message(c, "assistant", "transfer", ev->text, NULL);
+        if (st == CCAI_OK && !Ccai_str_replace(&c->row.end_reason, "transfer"))
+            st = CCAI_ERR_NOMEM;
         if (st == CCAI_OK)
             st = Ccai_call_set_state(c, CCAI_CALL_ENDED);
         if (st == CCAI_OK && c->caller_spoke) {
@@ -812,9 +831,9 @@ static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
     }
     case CCAI_EVENT_HANGUP: return on_hangup(c, ev);
     case CCAI_EVENT_RECORDING:
-        if (!Ccai_str_replace(&c->row.recording_url, ev->text))
-            return CCAI_ERR_NOMEM;
-        return Ccai_call_save(c);
+        if (!ev->text || !*ev->text)
+            return CCAI_ERR_INVALID_ARG;
+        return Ccai_call_recording(c->ctx, c->row.id, ev->text, NULL, 0);
     }
     return CCAI_ERR_INVALID_ARG;
 }
@@ -851,6 +870,151 @@ bool Ccai_call_leave(ccai_call *c)
     return false;
 }
 
+/* Calls no handle holds ----------------------------------------------------- */
+
+ccai_call *Ccai_call_live(const ccai_ctx *ctx, const char *id)
+{
+    for (ccai_call *c = ctx->calls; c; c = c->next) {
+        if (!c->free_pending && in_progress(c->state) && strcmp(c->row.id, id) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* The caller said or sent something since the call last (re)started: the
+ * human "call" message opens each leg. */
+static bool spoke_on_last_leg(const json_t *messages)
+{
+    for (size_t i = json_array_size(messages); i-- > 0;) {
+        const json_t *m = json_array_get(messages, i);
+        const char *p = json_string_value(json_object_get(m, "persona"));
+        const char *a = json_string_value(json_object_get(m, "action"));
+        const char *text = json_string_value(json_object_get(m, "content"));
+        if (!p || !a || strcmp(p, "human") != 0)
+            continue;
+        if (strcmp(a, "call") == 0)
+            return false;
+        if ((!strcmp(a, "talk") || !strcmp(a, "dtmf") || !strcmp(a, "sms")) && text && *text)
+            return true;
+    }
+    return false;
+}
+
+ccai_status Ccai_call_end_stored(ccai_ctx *ctx, Ccai_store_call *row, const char *reason,
+                                 bool by_caller)
+{
+    if (!in_progress(state_parse(row->state)))
+        return CCAI_OK;
+    if (Ccai_call_live(ctx, row->id))
+        return CCAI_ERR_STATE;
+    json_t *messages = NULL;
+    ccai_status st = Ccai_store_messages_json(ctx->store, row->id, &messages);
+    bool spoke = st == CCAI_OK && spoke_on_last_leg(messages);
+    json_decref(messages);
+    if (st != CCAI_OK)
+        return st;
+    char *payload = NULL;
+    if (spoke) {
+        json_t *p = json_pack("{s:s}", "reason", reason);
+        payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
+        json_decref(p);
+        if (!payload)
+            return CCAI_ERR_NOMEM;
+    }
+    int64_t version = row->row_version;
+    char *prev = row->state, *prev_reason = row->end_reason;
+    row->state = Ccai_strdup(ccai_call_state_str(CCAI_CALL_ENDED));
+    row->end_reason = Ccai_strdup(reason);
+    st = row->state && row->end_reason ? Ccai_store_begin(ctx->store) : CCAI_ERR_NOMEM;
+    if (st == CCAI_OK) {
+        Ccai_store_message m = {
+            .persona = by_caller ? "human" : "assistant",
+            .action = "hangup",
+            .style = ccai_style_str(CCAI_STYLE_NONE),
+            .content = reason,
+            .lang = row->lang,
+        };
+        st = Ccai_store_call_update(ctx->store, row);
+        if (st == CCAI_OK)
+            st = Ccai_store_message_append(ctx->store, row->id, &m, NULL);
+        if (st == CCAI_OK && payload)
+            st = Ccai_store_job_enqueue(ctx->store, "postcall", row->id, payload, Ccai_wall_ms(),
+                                        NULL);
+        if (st == CCAI_OK)
+            st = Ccai_store_commit(ctx->store);
+        if (st != CCAI_OK)
+            Ccai_store_rollback(ctx->store);
+    }
+    ccai_free(payload);
+    if (st != CCAI_OK) {
+        row->row_version = version;
+        ccai_free(row->state);
+        ccai_free(row->end_reason);
+        row->state = prev;
+        row->end_reason = prev_reason;
+        if (st != CCAI_ERR_CONFLICT)
+            Ccai_log(&ctx->log, CCAI_LOG_ERROR, "call %s: cannot end it: %s", row->id,
+                     Ccai_store_errmsg(ctx->store));
+        return st;
+    }
+    ccai_free(prev);
+    ccai_free(prev_reason);
+    Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: ended (%s)%s", row->id, reason,
+             spoke ? "" : ", the caller never spoke: no report");
+    if (spoke)
+        Ccai_jobs_kick(ctx);
+    return CCAI_OK;
+}
+
+ccai_status Ccai_call_recording(ccai_ctx *ctx, const char *call_id, const char *url,
+                                const char *recording_id, int64_t duration_ms)
+{
+    ccai_status st =
+        Ccai_store_call_set_recording(ctx->store, call_id, url, recording_id, duration_ms);
+    if (st != CCAI_OK)
+        return st;
+    ccai_call *c = Ccai_call_live(ctx, call_id);
+    if (!c)
+        return CCAI_OK;
+    if ((url && !Ccai_str_replace(&c->row.recording_url, url)) ||
+        (recording_id && !Ccai_str_replace(&c->row.recording_id, recording_id)))
+        return CCAI_ERR_NOMEM;
+    if (duration_ms > 0)
+        c->row.recording_duration_ms = duration_ms;
+    return CCAI_OK;
+}
+
+ccai_status Ccai_call_touch(ccai_call *c)
+{
+    ccai_ctx *ctx = c->ctx;
+    ccai_status st = Ccai_store_call_touch(ctx->store, &c->row);
+    if (st != CCAI_ERR_CONFLICT)
+        return st;
+    /* Another writer changed the row: what it wrote is the truth (every
+     * change of ours is stored before it is acted on). */
+    Ccai_store_call *fresh = NULL;
+    st = Ccai_store_call_get(ctx->store, c->row.id, &fresh);
+    if (st != CCAI_OK)
+        return st;
+    Ccai_log(&ctx->log, CCAI_LOG_WARN, "call %s: changed by another process (now %s)", c->row.id,
+             fresh->state);
+    Ccai_store_call_clear(&c->row);
+    c->row = *fresh;
+    ccai_free(fresh);
+    ccai_call_state now = state_parse(c->row.state);
+    if (in_progress(now))
+        return CCAI_OK;
+    /* Ended elsewhere: this handle stops acting on it. */
+    ccai_call_state old = c->state;
+    Ccai_conv_cleanup(c);
+    c->state = now;
+    Ccai_call_enter(c);
+    notify_state(c, old);
+    Ccai_call_leave(c);
+    return CCAI_ERR_STATE;
+}
+
+/* Stored calls --------------------------------------------------------------- */
 /* Stored calls --------------------------------------------------------------- */
 
 CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json)

@@ -66,6 +66,17 @@ struct Ccai_prompts;
 const struct Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name);
 const struct Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e);
 
+/* sweep.c: the live calls' heartbeat, and the end of the calls that no
+ * process holds any more. Started with the context. */
+typedef struct Ccai_sweep Ccai_sweep;
+ccai_status Ccai_sweep_new(ccai_ctx *ctx);
+void Ccai_sweep_free(ccai_ctx *ctx);
+/* A sign of life of a live call (Ccai_store_call_touch); on a conflict the
+ * stored row is read again, and when another process ended the call the
+ * handle ends too (without writing; the host hears of it) and
+ * CCAI_ERR_STATE is returned: the handle may be gone. */
+ccai_status Ccai_call_touch(ccai_call *c);
+
 /* postcall.c: durable jobs (post-call report, SMS outbox). */
 typedef struct Ccai_jobs Ccai_jobs;
 ccai_status Ccai_jobs_new(ccai_ctx *ctx);
@@ -89,6 +100,22 @@ ccai_status Ccai_call_notify(ccai_call *c, ccai_event_type type, const char *tex
  * CCAI_ERR_NOT_FOUND when there is no such call. */
 ccai_status Ccai_call_take_back(ccai_ctx *ctx, const char *call_id, const ccai_call_params *p,
                                 const ccai_call_ops *ops, void *userdata, ccai_call **ret);
+/* The live handle of stored call id in this context, NULL when none. */
+ccai_call *Ccai_call_live(const ccai_ctx *ctx, const char *id);
+/* End a stored call in progress that no handle of this context holds: the
+ * provider said it is over (reason: its word, "completed"...; by_caller)
+ * or nobody took it back ("interrupted"). In one commit: the hangup
+ * message, state "ended" and the reason, and the post-call job when the
+ * caller spoke since the call (re)started. Written only if the row is
+ * still as read: CCAI_ERR_CONFLICT when another writer changed it (a
+ * process took it back), CCAI_ERR_STATE when it is live here. row is
+ * updated. An ended call is left as it is (CCAI_OK). */
+ccai_status Ccai_call_end_stored(ccai_ctx *ctx, Ccai_store_call *row, const char *reason,
+                                 bool by_caller);
+/* Store what the provider says of call_id's recording, whatever its state
+ * (Ccai_store_call_set_recording); the live handle sees it too. */
+ccai_status Ccai_call_recording(ccai_ctx *ctx, const char *call_id, const char *url,
+                                const char *recording_id, int64_t duration_ms);
 /* Bracket engine work that may call the host (timers, LLM callbacks): a
  * ccai_call_free() from a host callback then waits for the frame to end.
  * leave() returns false when the call is gone. */

@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 
 #include "channels/acs_rest.h"
+#include "channels/acs_sig.h"
 #include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
@@ -144,7 +145,8 @@ void Ccai_jobs_kick(ccai_ctx *ctx)
     Ccai_timer_start(ctx, &j->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
-static void job_finish(Ccai_jobs *j, const char *error)
+/* retry: a failure may be tried again (up to JOB_ATTEMPTS, with backoff). */
+static void job_end(Ccai_jobs *j, const char *error, bool retry)
 {
     ccai_ctx *ctx = j->ctx;
     Ccai_store_job *job = j->job;
@@ -153,7 +155,7 @@ static void job_finish(Ccai_jobs *j, const char *error)
         Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld (%s): done", (long long)job->id, job->kind);
     } else {
         int64_t retry_at = 0;
-        if (job->attempts < JOB_ATTEMPTS)
+        if (retry && job->attempts < JOB_ATTEMPTS)
             retry_at =
                 Ccai_wall_ms() + (int64_t)(1000u << (job->attempts < 10 ? job->attempts : 10));
         Ccai_store_job_fail(ctx->store, job->id, error, retry_at);
@@ -162,6 +164,16 @@ static void job_finish(Ccai_jobs *j, const char *error)
     }
     job_clear(j);
     Ccai_jobs_kick(ctx);
+}
+
+static void job_finish(Ccai_jobs *j, const char *error)
+{
+    job_end(j, error, true);
+}
+
+static void job_give_up(Ccai_jobs *j, const char *error)
+{
+    job_end(j, error, false);
 }
 
 /* The stored conversation as text for the prompts. */
@@ -457,19 +469,53 @@ static void on_sms_sent(ccai_status st, const char *errmsg, void *ud)
 static void on_acs_sms_sent(ccai_status st, const Ccai_acs_result *res, void *ud)
 {
     Ccai_jobs *j = ud;
-    job_finish(j, st == CCAI_OK ? NULL : res->error_message ? res->error_message : "acs: failed");
+    const char *why = st == CCAI_OK        ? NULL
+                      : res->error_message ? res->error_message
+                                           : "acs: failed";
+    /* 412: the first attempt is older than ACS's repeatability window, so
+     * ACS cannot tell whether it sent it: sending it anew could send it
+     * twice. */
+    if (st != CCAI_OK && res->http_status == 412)
+        job_give_up(j, why);
+    else
+        job_finish(j, why);
 }
 
-/* Send through the ACS SMS API (signed like every ACS request). */
-static void send_acs_sms(Ccai_jobs *j, const char *to, const char *text)
+/* Send through the ACS SMS API (signed like every ACS request). The
+ * message's repeatability id and first-sent time are made on the first
+ * attempt and stored in the job before it is sent: every retry of the job
+ * (after a 5xx, a time-out, a restart) is then a repeat ACS recognises,
+ * never a second SMS. */
+static void send_acs_sms(Ccai_jobs *j, json_t *payload, const char *to, const char *text)
 {
     ccai_status st = j->acs ? CCAI_OK : Ccai_acs_rest_from_config(j->ctx, &j->acs);
+    const char *rid = json_string_value(json_object_get(payload, "repeatability_id"));
+    const char *first = json_string_value(json_object_get(payload, "repeatability_first_sent"));
+    if (st == CCAI_OK && (!rid || !first)) {
+        char id[37], date[32];
+        st = Ccai_uuid4(id) ? CCAI_OK : CCAI_ERR_INTERNAL;
+        Ccai_acs_format_date(Ccai_wall_ms(), date);
+        char *text_payload = NULL;
+        if (st == CCAI_OK &&
+            (json_object_set_new(payload, "repeatability_id", json_string(id)) ||
+             json_object_set_new(payload, "repeatability_first_sent", json_string(date)) ||
+             !(text_payload = Ccai_json_dump(payload, JSON_COMPACT))))
+            st = CCAI_ERR_NOMEM;
+        if (st == CCAI_OK)
+            st = Ccai_store_job_set_payload(j->ctx->store, j->job->id, text_payload);
+        ccai_free(text_payload);
+        rid = json_string_value(json_object_get(payload, "repeatability_id"));
+        first = json_string_value(json_object_get(payload, "repeatability_first_sent"));
+    }
     if (st == CCAI_OK) {
-        Ccai_acs_sms_params sp = {.to = to, .message = text};
+        Ccai_acs_sms_params sp = {
+            .to = to, .message = text, .repeat_id = rid, .repeat_first_sent = first};
         st = Ccai_acs_sms_send(j->acs, &sp, on_acs_sms_sent, j, NULL);
     }
     if (st != CCAI_OK)
-        job_finish(j, st == CCAI_ERR_CONFIG ? ccai_ctx_errmsg(j->ctx) : ccai_status_str(st));
+        job_finish(j, st == CCAI_ERR_CONFIG  ? ccai_ctx_errmsg(j->ctx)
+                      : st == CCAI_ERR_STORE ? Ccai_store_errmsg(j->ctx->store)
+                                             : ccai_status_str(st));
 }
 
 /* The SMS provider: Twilio's Messages.json when sms.mode is twilio, the ACS
@@ -494,12 +540,12 @@ static void run_sms(Ccai_jobs *j)
         return;
     }
     if (to && text && mode && strcmp(mode, "communication_services") == 0) {
-        send_acs_sms(j, to, text); /* the request body is built before it returns */
+        send_acs_sms(j, p, to, text); /* the request body is built before it returns */
         json_decref(p);
         return;
     }
     if (to && text)
-        Ccai_log(&j->ctx->log, CCAI_LOG_INFO, "sms to %s (outbox, no SMS provider): %s", to, text);
+        Ccai_log(&j->ctx->log, CCAI_LOG_DEBUG, "sms to %s (outbox, no SMS provider): %s", to, text);
     json_decref(p);
     job_finish(j, to && text ? NULL : "malformed SMS job");
 }

@@ -25,8 +25,17 @@ uint64_t Ccai_ctx_now(const ccai_ctx *ctx)
 
 void Ccai_ctx_set_clock(ccai_ctx *ctx, uint64_t (*now)(void *ud), void *ud)
 {
+    uint64_t before = Ccai_ctx_now(ctx);
     ctx->clock = now ? now : default_clock;
     ctx->clock_ud = now ? ud : NULL;
+    /* Timers keep the time they had left (one shift for all: the heap's
+     * order holds). */
+    uint64_t after = Ccai_ctx_now(ctx);
+    for (size_t i = 0; i < ctx->timers.n; i++) {
+        Ccai_timer *t = ctx->timers.v[i];
+        uint64_t left = t->due > before ? t->due - before : 0;
+        t->due = left > UINT64_MAX - after ? UINT64_MAX : after + left;
+    }
     Ccai_ctx_rearm(ctx);
 }
 
@@ -68,9 +77,11 @@ void Ccai_ctx_rearm(ccai_ctx *ctx)
         }
         return;
     }
-    if (ctx->timer_armed && ctx->timer_deadline == deadline)
-        return;
     uint64_t now = Ccai_ctx_now(ctx);
+    /* Armed for this deadline already, unless it passed (an injected clock
+     * that jumped): then the host's timer may be set for much later. */
+    if (ctx->timer_armed && ctx->timer_deadline == deadline && deadline > now)
+        return;
     uint64_t delay = deadline > now ? deadline - now : 0;
     if (delay > INT32_MAX)
         delay = INT32_MAX;
@@ -89,6 +100,7 @@ static void ctx_destroy(ccai_ctx *ctx)
     Ccai_twilio_free(ctx);
     Ccai_acs_free(ctx);
     Ccai_chat_ctx_cleanup(ctx);
+    Ccai_sweep_free(ctx);
     Ccai_calls_ctx_cleanup(ctx);
     Ccai_jobs_free(ctx);
     Ccai_engine_free(ctx->engine);
@@ -182,6 +194,8 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
         st = Ccai_engine_new(ctx, &ctx->engine, &why);
     if (st == CCAI_OK)
         st = Ccai_jobs_new(ctx);
+    if (st == CCAI_OK)
+        st = Ccai_sweep_new(ctx);
     if (st == CCAI_OK) {
         st = Ccai_twilio_init(ctx);
         if (st == CCAI_OK)

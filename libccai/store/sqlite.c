@@ -86,6 +86,16 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX jobs_due ON jobs (state, run_at);"
     "CREATE INDEX jobs_call ON jobs (call_id);",
+    /* 2: what a call's provider reports about it, and why it ended: the
+     * provider's correlation id (ACS names a call's recordings by it), the
+     * recording's id and length, the end reason; calls in progress by last
+     * activity (the sweep of calls nobody took back after a crash). */
+    "ALTER TABLE calls ADD COLUMN correlation_id TEXT;"
+    "ALTER TABLE calls ADD COLUMN end_reason TEXT;"
+    "ALTER TABLE calls ADD COLUMN recording_id TEXT;"
+    "ALTER TABLE calls ADD COLUMN recording_duration_ms INTEGER;"
+    "CREATE INDEX calls_correlation ON calls (correlation_id) WHERE correlation_id IS NOT NULL;"
+    "CREATE INDEX calls_live ON calls (updated_at) WHERE state NOT IN ('ended', 'done');",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(migrations) == CCAI_STORE_SCHEMA_VERSION,
@@ -94,7 +104,10 @@ _Static_assert(CCAI_ARRAY_SIZE(migrations) == CCAI_STORE_SCHEMA_VERSION,
 #define CALL_COLS                                                                                \
     "id, direction, phone_number, bot_phone_number, channel, provider_call_id, state, lang, "    \
     "initiate, claim, next, synthesis, recording_url, callback_secret, created_at, updated_at, " \
-    "row_version"
+    "row_version, correlation_id, end_reason, recording_id, recording_duration_ms"
+
+/* A call still in progress: neither ended nor done (the calls_live index). */
+#define CALL_LIVE "state NOT IN ('ended', 'done')"
 
 #define CALL_PHONE_FILTER "(phone_number = ?1 OR policyholder_phone = ?1)"
 
@@ -104,10 +117,14 @@ enum stmt_id {
     STMT_VERSION,
     STMT_CALL_INSERT,
     STMT_CALL_UPDATE,
+    STMT_CALL_TOUCH,
     STMT_CALL_VERSION,
     STMT_CALL_GET,
     STMT_CALL_FIND_LATEST,
     STMT_CALL_FIND_PROVIDER,
+    STMT_CALL_FIND_CORRELATION,
+    STMT_CALL_SET_RECORDING,
+    STMT_CALL_STALE,
     STMT_CALL_LIST_ALL,
     STMT_CALL_LIST_PHONE,
     STMT_CALL_COUNT_ALL,
@@ -124,6 +141,7 @@ enum stmt_id {
     STMT_JOB_DONE,
     STMT_JOB_FAIL,
     STMT_JOB_NEXT_DUE,
+    STMT_JOB_SET_PAYLOAD,
     STMT_COUNT
 };
 
@@ -131,19 +149,33 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
     [STMT_CALL_INSERT] = "INSERT INTO calls (" CALL_COLS ") VALUES "
                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                         "?16, 1)",
+                         "?16, 1, ?17, ?18, ?19, ?20)",
+    /* The recording columns are Ccai_store_call_set_recording()'s alone: a
+     * writer holding an older copy of the row never erases them. */
     [STMT_CALL_UPDATE] = "UPDATE calls SET direction = ?2, phone_number = ?3, "
                          "bot_phone_number = ?4, channel = ?5, provider_call_id = ?6, "
                          "state = ?7, lang = ?8, initiate = ?9, claim = ?10, next = ?11, "
-                         "synthesis = ?12, recording_url = ?13, callback_secret = ?14, "
-                         "updated_at = ?15, row_version = row_version + 1 "
+                         "synthesis = ?12, callback_secret = ?14, updated_at = ?15, "
+                         "correlation_id = ?17, end_reason = ?18, row_version = row_version + 1 "
                          "WHERE id = ?1 AND row_version = ?16",
+    [STMT_CALL_TOUCH] = "UPDATE calls SET updated_at = ?2, row_version = row_version + 1 "
+                        "WHERE id = ?1 AND row_version = ?3",
     [STMT_CALL_VERSION] = "SELECT row_version FROM calls WHERE id = ?1",
     [STMT_CALL_GET] = "SELECT " CALL_COLS " FROM calls WHERE id = ?1",
     [STMT_CALL_FIND_LATEST] = "SELECT " CALL_COLS " FROM calls WHERE " CALL_PHONE_FILTER
                               " AND created_at >= ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
     [STMT_CALL_FIND_PROVIDER] = "SELECT " CALL_COLS " FROM calls WHERE provider_call_id = ?1 AND "
                                 "channel = ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    [STMT_CALL_FIND_CORRELATION] = "SELECT " CALL_COLS " FROM calls WHERE correlation_id = ?1 AND "
+                                   "channel = ?2 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    [STMT_CALL_SET_RECORDING] = "UPDATE calls SET recording_url = COALESCE(?2, recording_url), "
+                                "recording_id = COALESCE(?3, recording_id), "
+                                "recording_duration_ms = COALESCE(?4, recording_duration_ms) "
+                                "WHERE id = ?1",
+    /* Last activity: the row's last write or the call's last message. */
+    [STMT_CALL_STALE] = "SELECT " CALL_COLS " FROM calls WHERE " CALL_LIVE " AND updated_at < ?1 "
+                        "AND COALESCE((SELECT MAX(m.created_at) FROM messages m "
+                        "WHERE m.call_id = calls.id), 0) < ?1 ORDER BY updated_at LIMIT ?2",
     [STMT_CALL_LIST_ALL] = "SELECT " CALL_COLS " FROM calls ORDER BY created_at DESC, rowid DESC "
                            "LIMIT ?2 OFFSET ?3",
     [STMT_CALL_LIST_PHONE] = "SELECT " CALL_COLS " FROM calls WHERE " CALL_PHONE_FILTER
@@ -183,6 +215,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                       "WHERE id = ?1",
     [STMT_JOB_NEXT_DUE] = "SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND "
                           "(?1 IS NULL OR instr(',' || ?1 || ',', ',' || kind || ',') > 0)",
+    [STMT_JOB_SET_PAYLOAD] = "UPDATE jobs SET payload = ?2, updated_at = ?3 WHERE id = ?1",
 };
 
 struct Ccai_store {
@@ -517,6 +550,9 @@ void Ccai_store_call_clear(Ccai_store_call *c)
     ccai_free(c->synthesis_json);
     ccai_free(c->recording_url);
     ccai_free(c->callback_secret);
+    ccai_free(c->correlation_id);
+    ccai_free(c->end_reason);
+    ccai_free(c->recording_id);
     memset(c, 0, sizeof *c);
 }
 
@@ -541,7 +577,8 @@ static bool call_valid(const Ccai_store_call *c)
            c->channel && c->state && c->initiate_json && c->callback_secret;
 }
 
-/* Bind ?2..?14 (every column but id and the times) from c. */
+/* Bind ?2..?14, ?17 and ?18 (every column but id, the times and the
+ * recording's id and length) from c. */
 static int bind_call_columns(sqlite3_stmt *s, const Ccai_store_call *c)
 {
     return bind_text(s, 2, direction_str(c->direction)) || bind_text(s, 3, c->phone_number) ||
@@ -550,7 +587,14 @@ static int bind_call_columns(sqlite3_stmt *s, const Ccai_store_call *c)
            bind_text(s, 8, c->lang) || bind_text(s, 9, c->initiate_json) ||
            bind_text(s, 10, c->claim_json ? c->claim_json : "{}") ||
            bind_text(s, 11, c->next_json) || bind_text(s, 12, c->synthesis_json) ||
-           bind_text(s, 13, c->recording_url) || bind_text(s, 14, c->callback_secret);
+           bind_text(s, 13, c->recording_url) || bind_text(s, 14, c->callback_secret) ||
+           bind_text(s, 17, c->correlation_id) || bind_text(s, 18, c->end_reason);
+}
+
+/* A length: 0 (unknown) is stored as NULL. */
+static int bind_length(sqlite3_stmt *s, int i, int64_t v)
+{
+    return v > 0 ? sqlite3_bind_int64(s, i, v) : sqlite3_bind_null(s, i);
 }
 
 /* A row of CALL_COLS into a new struct. */
@@ -577,13 +621,16 @@ static ccai_status read_call(Ccai_store *st, sqlite3_stmt *s, Ccai_store_call **
         !dup_col(s, 6, &c->state) || !dup_col(s, 7, &c->lang) ||
         !dup_col(s, 8, &c->initiate_json) || !dup_col(s, 9, &c->claim_json) ||
         !dup_col(s, 10, &c->next_json) || !dup_col(s, 11, &c->synthesis_json) ||
-        !dup_col(s, 12, &c->recording_url) || !dup_col(s, 13, &c->callback_secret)) {
+        !dup_col(s, 12, &c->recording_url) || !dup_col(s, 13, &c->callback_secret) ||
+        !dup_col(s, 17, &c->correlation_id) || !dup_col(s, 18, &c->end_reason) ||
+        !dup_col(s, 19, &c->recording_id)) {
         Ccai_store_call_free(c);
         return fail_nomem(st, "read call");
     }
     c->created_at = sqlite3_column_int64(s, 14);
     c->updated_at = sqlite3_column_int64(s, 15);
     c->row_version = sqlite3_column_int64(s, 16);
+    c->recording_duration_ms = sqlite3_column_int64(s, 20); /* NULL reads as 0 */
     *ret = c;
     return CCAI_OK;
 }
@@ -604,7 +651,8 @@ ccai_status Ccai_store_call_insert(Ccai_store *st, Ccai_store_call *c)
     if (status != CCAI_OK)
         return status;
     if (bind_text(s, 1, id) || bind_call_columns(s, c) || bind_int(s, 15, created) ||
-        bind_int(s, 16, updated)) {
+        bind_int(s, 16, updated) || bind_text(s, 19, c->recording_id) ||
+        bind_length(s, 20, c->recording_duration_ms)) {
         status = db_fail(st, "insert call");
         goto cleanup;
     }
@@ -624,22 +672,16 @@ cleanup:
     return status;
 }
 
-ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c)
+/* Step a conditional write of c (WHERE id AND row_version): on a match the
+ * version goes up and updated_at is now; else CONFLICT for a stale writer,
+ * NOT_FOUND for a missing row. Resets s. */
+static ccai_status call_write_step(Ccai_store *st, sqlite3_stmt *s, Ccai_store_call *c, int64_t now,
+                                   const char *op)
 {
-    if (!st || !c || !call_valid(c) || !c->id[0])
-        return CCAI_ERR_INVALID_ARG;
-    int64_t now = Ccai_wall_ms();
-    sqlite3_stmt *s = NULL, *v = NULL;
-    ccai_status status = stmt_get(st, STMT_CALL_UPDATE, &s);
-    if (status != CCAI_OK)
-        return status;
-    if (bind_text(s, 1, c->id) || bind_call_columns(s, c) || bind_int(s, 15, now) ||
-        bind_int(s, 16, c->row_version)) {
-        status = db_fail(st, "update call");
-        goto cleanup;
-    }
+    sqlite3_stmt *v = NULL;
+    ccai_status status = CCAI_OK;
     if (sqlite3_step(s) != SQLITE_DONE) {
-        status = db_fail(st, "update call");
+        status = db_fail(st, op);
         goto cleanup;
     }
     if (sqlite3_changes(st->db) == 1) {
@@ -652,7 +694,7 @@ ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c)
     if (status != CCAI_OK)
         goto cleanup;
     if (bind_text(v, 1, c->id)) {
-        status = db_fail(st, "update call");
+        status = db_fail(st, op);
         goto cleanup;
     }
     int rc = sqlite3_step(v);
@@ -662,14 +704,49 @@ ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c)
                       "expected %lld)",
                       c->id, (long long)sqlite3_column_int64(v, 0), (long long)c->row_version);
     else if (rc == SQLITE_DONE)
-        status = fail(st, CCAI_ERR_NOT_FOUND, "store: update call: no call %s", c->id);
+        status = fail(st, CCAI_ERR_NOT_FOUND, "store: %s: no call %s", op, c->id);
     else
-        status = db_fail(st, "update call");
+        status = db_fail(st, op);
 
 cleanup:
     stmt_done(s);
     stmt_done(v);
     return status;
+}
+
+ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c)
+{
+    if (!st || !c || !call_valid(c) || !c->id[0])
+        return CCAI_ERR_INVALID_ARG;
+    int64_t now = Ccai_wall_ms();
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_CALL_UPDATE, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_text(s, 1, c->id) || bind_call_columns(s, c) || bind_int(s, 15, now) ||
+        bind_int(s, 16, c->row_version)) {
+        status = db_fail(st, "update call");
+        stmt_done(s);
+        return status;
+    }
+    return call_write_step(st, s, c, now, "update call");
+}
+
+ccai_status Ccai_store_call_touch(Ccai_store *st, Ccai_store_call *c)
+{
+    if (!st || !c || !c->id[0])
+        return CCAI_ERR_INVALID_ARG;
+    int64_t now = Ccai_wall_ms();
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_CALL_TOUCH, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_text(s, 1, c->id) || bind_int(s, 2, now) || bind_int(s, 3, c->row_version)) {
+        status = db_fail(st, "touch call");
+        stmt_done(s);
+        return status;
+    }
+    return call_write_step(st, s, c, now, "touch call");
 }
 
 /* Step a statement selecting CALL_COLS for at most one row. */
@@ -736,6 +813,86 @@ ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
         status = call_fetch_one(st, s, "find call by provider id", ret);
     if (status == CCAI_ERR_NOT_FOUND)
         fail(st, status, "store: no %s call with provider id %s", channel, provider_call_id);
+    stmt_done(s);
+    return status;
+}
+
+ccai_status Ccai_store_call_find_correlation(Ccai_store *st, const char *channel,
+                                             const char *correlation_id, Ccai_store_call **ret)
+{
+    if (!st || !channel || !correlation_id || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_CALL_FIND_CORRELATION, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_text(s, 1, correlation_id) || bind_text(s, 2, channel))
+        status = db_fail(st, "find call by correlation id");
+    else
+        status = call_fetch_one(st, s, "find call by correlation id", ret);
+    if (status == CCAI_ERR_NOT_FOUND)
+        fail(st, status, "store: no %s call with correlation id %s", channel, correlation_id);
+    stmt_done(s);
+    return status;
+}
+
+ccai_status Ccai_store_call_set_recording(Ccai_store *st, const char *id, const char *url,
+                                          const char *recording_id, int64_t duration_ms)
+{
+    if (!st || !id || (!url && !recording_id && duration_ms <= 0))
+        return CCAI_ERR_INVALID_ARG;
+    if (!utf8_ok(url) || !utf8_ok(recording_id))
+        return fail(st, CCAI_ERR_INVALID_ARG, "store: set recording: text is not valid UTF-8");
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_CALL_SET_RECORDING, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_text(s, 1, id) || bind_text(s, 2, url) || bind_text(s, 3, recording_id) ||
+        bind_length(s, 4, duration_ms) || sqlite3_step(s) != SQLITE_DONE)
+        status = db_fail(st, "set recording");
+    else if (sqlite3_changes(st->db) != 1)
+        status = fail(st, CCAI_ERR_NOT_FOUND, "store: set recording: no call %s", id);
+    stmt_done(s);
+    return status;
+}
+
+ccai_status Ccai_store_calls_stale(Ccai_store *st, int64_t before_ms, size_t limit,
+                                   Ccai_store_call ***ret_calls, size_t *ret_n)
+{
+    if (!st || !ret_calls || !ret_n)
+        return CCAI_ERR_INVALID_ARG;
+    if (limit > STORE_LIST_MAX)
+        limit = STORE_LIST_MAX;
+    sqlite3_stmt *s = NULL;
+    Ccai_store_call **calls = limit ? Ccai_calloc(limit, sizeof *calls) : NULL;
+    size_t n = 0;
+    if (limit && !calls)
+        return fail_nomem(st, "stale calls");
+    ccai_status status = stmt_get(st, STMT_CALL_STALE, &s);
+    if (status != CCAI_OK)
+        goto cleanup;
+    if (bind_int(s, 1, before_ms) || bind_int(s, 2, (int64_t)limit)) {
+        status = db_fail(st, "stale calls");
+        goto cleanup;
+    }
+    int rc = SQLITE_DONE;
+    while (n < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        status = read_call(st, s, &calls[n]);
+        if (status != CCAI_OK)
+            goto cleanup;
+        n++;
+    }
+    if (n < limit && rc != SQLITE_DONE) {
+        status = db_fail(st, "stale calls");
+        goto cleanup;
+    }
+    *ret_calls = calls;
+    *ret_n = n;
+    calls = NULL;
+    n = 0;
+
+cleanup:
+    Ccai_store_call_list_free(calls, n);
     stmt_done(s);
     return status;
 }
@@ -1287,6 +1444,22 @@ ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error, i
         return status;
     }
     return job_update(st, s, id, "fail job");
+}
+
+ccai_status Ccai_store_job_set_payload(Ccai_store *st, int64_t id, const char *payload)
+{
+    if (!st || !payload)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_JOB_SET_PAYLOAD, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_int(s, 1, id) || bind_text(s, 2, payload) || bind_int(s, 3, Ccai_wall_ms())) {
+        status = db_fail(st, "set job payload");
+        stmt_done(s);
+        return status;
+    }
+    return job_update(st, s, id, "set job payload");
 }
 
 ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at)

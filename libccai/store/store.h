@@ -18,7 +18,7 @@
 typedef struct Ccai_store Ccai_store;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 1
+#define CCAI_STORE_SCHEMA_VERSION 2
 
 /* Open (creating if needed) and migrate. ":memory:" gives a private
  * in-memory database. On failure *ret_errmsg (may be NULL) says why. */
@@ -49,7 +49,11 @@ typedef struct Ccai_store_call {
     char *callback_secret;  /* required, per call */
     int64_t created_at;
     int64_t updated_at;
-    int64_t row_version; /* 1 after insert, +1 per update */
+    int64_t row_version;  /* 1 after insert, +1 per update */
+    char *correlation_id; /* the provider's other id of the call (ACS correlationId), or NULL */
+    char *end_reason;     /* why it ended ("completed", "interrupted", ...), or NULL */
+    char *recording_id;   /* the provider's id of the recording, or NULL */
+    int64_t recording_duration_ms; /* 0 when unknown */
 } Ccai_store_call;
 
 void Ccai_store_call_clear(Ccai_store_call *c); /* frees the strings, zeroes */
@@ -58,11 +62,18 @@ void Ccai_store_call_free(Ccai_store_call *c);  /* clear + free the struct */
 /* Insert a new call; sets created_at/updated_at when 0 and row_version = 1. */
 ccai_status Ccai_store_call_insert(Ccai_store *st, Ccai_store_call *c);
 
-/* Update every column of c where id = c->id AND row_version = c->row_version.
+/* Update every column of c but the recording's (recording_url, recording_id,
+ * recording_duration_ms: see Ccai_store_call_set_recording) where id = c->id
+ * AND row_version = c->row_version.
  * On success c->row_version is incremented and updated_at set.
  * CCAI_ERR_CONFLICT when the stored row_version differs (a stale writer),
  * CCAI_ERR_NOT_FOUND when there is no such call. */
 ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c);
+
+/* A sign of life of a call in progress: updated_at is now, row_version + 1,
+ * on the same condition and with the same statuses as
+ * Ccai_store_call_update(); nothing else is written. */
+ccai_status Ccai_store_call_touch(Ccai_store *st, Ccai_store_call *c);
 
 /* NOT_FOUND when absent. *ret freed with Ccai_store_call_free(). */
 ccai_status Ccai_store_call_get(Ccai_store *st, const char *id, Ccai_store_call **ret);
@@ -76,6 +87,27 @@ ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64
  * provider_call_id. NOT_FOUND when none. */
 ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
                                           const char *provider_call_id, Ccai_store_call **ret);
+
+/* The latest call of channel whose correlation_id is correlation_id.
+ * NOT_FOUND when none. */
+ccai_status Ccai_store_call_find_correlation(Ccai_store *st, const char *channel,
+                                             const char *correlation_id, Ccai_store_call **ret);
+
+/* Store what the provider says of the call's recording, whatever the call's
+ * state: each argument given (url and recording_id not NULL, duration_ms >
+ * 0) replaces the stored one. Neither row_version nor updated_at change (a
+ * recording is no sign of life of the call), and no Ccai_store_call_update()
+ * from an older copy of the row erases it. NOT_FOUND when there is no such
+ * call. */
+ccai_status Ccai_store_call_set_recording(Ccai_store *st, const char *id, const char *url,
+                                          const char *recording_id, int64_t duration_ms);
+
+/* Calls in progress (state neither "ended" nor "done") whose last activity
+ * (updated_at, and the time of their last message) is before before_ms,
+ * oldest first, at most limit. *ret_calls is an array of *ret_n pointers,
+ * freed with Ccai_store_call_list_free(). */
+ccai_status Ccai_store_calls_stale(Ccai_store *st, int64_t before_ms, size_t limit,
+                                   Ccai_store_call ***ret_calls, size_t *ret_n);
 
 /* The newest calls first (created_at DESC, then insertion order), filtered by
  * phone (caller number or policyholder phone) when phone is not NULL;
@@ -157,6 +189,10 @@ ccai_status Ccai_store_job_claim_kinds(Ccai_store *st, const char *kinds, int64_
                                        int64_t lease_ms, Ccai_store_job **ret);
 
 ccai_status Ccai_store_job_done(Ccai_store *st, int64_t id);
+
+/* Replace the job's payload (JSON text): what a retry must reuse, stored
+ * before the first attempt acts. */
+ccai_status Ccai_store_job_set_payload(Ccai_store *st, int64_t id, const char *payload);
 
 /* Record the error; with retry_at > 0 back to pending at retry_at, else
  * state failed for good. */

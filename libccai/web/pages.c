@@ -181,6 +181,8 @@ ccai_status Ccai_ctx_metrics_init(ccai_ctx *ctx)
     } fams[] = {
         {"ccai_calls_in_progress", CCAI_METRIC_GAUGE, "Calls in progress on this context", NULL, 0},
         {"ccai_calls_total", CCAI_METRIC_COUNTER, "Calls started or resumed", NULL, 0},
+        {"ccai_calls_interrupted_total", CCAI_METRIC_COUNTER,
+         "Calls ended because no process held them any more (a crash nobody took back)", NULL, 0},
         {"ccai_turns_total", CCAI_METRIC_COUNTER, "Caller turns answered, by engine", NULL, 0},
         {"ccai_turn_seconds", CCAI_METRIC_HISTOGRAM,
          "Caller words in to the end of the bot's answer", turn_buckets,

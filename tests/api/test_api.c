@@ -44,6 +44,21 @@ static void test_null_arguments(void **state)
     assert_string_equal(ccai_call_errmsg(NULL), "");
 }
 
+/* A host masks its own log lines as libccai masks its lines. */
+static void test_log_mask(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(ccai_log_mask("GET /call/%2B33612345678 from +33 6 12 34 56 78", &out),
+                     CCAI_OK);
+    assert_string_equal(out, "GET /call/+33******78 from +33******78");
+    ccai_free(out);
+    assert_int_equal(ccai_log_mask("job 42 done", &out), CCAI_OK);
+    assert_string_equal(out, "job 42 done");
+    ccai_free(out);
+    assert_int_equal(ccai_log_mask(NULL, &out), CCAI_ERR_INVALID_ARG);
+}
+
 static void test_config_roundtrip(void **state)
 {
     (void)state;
@@ -204,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_status),
         cmocka_unit_test(test_null_arguments),
+        cmocka_unit_test(test_log_mask),
         cmocka_unit_test(test_config_roundtrip),
         cmocka_unit_test(test_claim_schema),
         cmocka_unit_test(test_call_through_poll_adapter),

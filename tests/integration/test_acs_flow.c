@@ -720,6 +720,79 @@ static void test_outbound_silence(void **state)
     env_free(&e);
 }
 
+/* The value of "key":"..." in a JSON text (a short string), or "". */
+static const char *json_text_field(const char *json, const char *key, char *out, size_t len)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *v = strstr(json, pat);
+    out[0] = '\0';
+    if (v)
+        snprintf(out, len, "%.*s", (int)strcspn(v + strlen(pat), "\""), v + strlen(pat));
+    return out;
+}
+
+#define RECORDING_EVENT_FMT                                                                  \
+    "[{\"id\":\"7283825e-f8f1-4c61-a9ea-752c56890500\",\"topic\":\"/subscriptions/s/"        \
+    "resourcegroups/g/providers/microsoft.communication/communicationservices/r\","          \
+    "\"subject\":\"/recording/call/%s/recordingId/%s\",\"data\":{\"recordingStorageInfo\":"  \
+    "{\"recordingChunks\":[{\"documentId\":\"0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8\","  \
+    "\"index\":0,\"endReason\":\"SessionEnded\",\"contentLocation\":\"https://"              \
+    "storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/"   \
+    "audio\",\"metadataLocation\":\"https://storage.asm.skype.com/v1/objects/"               \
+    "0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/acsmetadata\",\"deleteLocation\":"   \
+    "\"https://storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/" \
+    "content/deletedata\"}]},\"recordingStartTime\":\"2026-11-25T10:00:05.6089755Z\","       \
+    "\"recordingDurationMs\":6620,\"sessionEndReason\":\"CallEnded\","                       \
+    "\"recordingContentType\":\"Audio\",\"recordingChannelType\":\"Unmixed\","               \
+    "\"recordingFormatType\":\"Wav\"},\"eventType\":\"Microsoft.Communication."              \
+    "RecordingFileStatusUpdated\",\"dataVersion\":\"1.0\",\"metadataVersion\":\"1\","        \
+    "\"eventTime\":\"2026-11-25T10:02:00.2199328Z\"}]"
+
+/* ACS stores the recording once the call is over: RecordingFileStatusUpdated
+ * comes through Event Grid after CallDisconnected and names the call in its
+ * subject by the correlationId (and the recording id), without any
+ * serverCallId, as in the event schema's example
+ * ("/recording/call/{call-id}/recordingId/{recording-id}"). */
+static void test_recording_after_the_call(void **state)
+{
+    (void)state;
+    const char *const one_lang[][2] = {{"conversation.initiate.lang", ONE_LANG}};
+    env e;
+    env_init_with(&e, one_lang, 1);
+    answer_incoming(&e, "srv-rec"); /* IncomingCall with correlationId corr-1 */
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-rec\",\"correlationId\":\"corr-1\"}");
+    expect_request(&e, "/calling/recordings");
+    expect_request(&e, ":recognize"); /* the greeting listens */
+    callback(&e, "CallDisconnected", "{\"serverCallId\":\"srv-rec\",\"correlationId\":\"corr-1\"}");
+    await_ended(&e, CALLER);
+    char *json = stored_call(&e);
+    char rec[96];
+    json_text_field(json, "recording_id", rec, sizeof rec); /* what ACS answered on start */
+    assert_int_equal(strncmp(rec, "rec-", 4), 0);
+    assert_non_null(strstr(json, "\"recording_url\":null"));
+    free(json);
+
+    char body[2048];
+    answer a;
+    /* A recording of a call nobody here knows: acknowledged, nothing kept. */
+    snprintf(body, sizeof body, RECORDING_EVENT_FMT, "corr-unknown", "rec-x");
+    event_grid(&e, body, &a);
+    assert_int_equal(a.status, 200);
+    snprintf(body, sizeof body, RECORDING_EVENT_FMT, "corr-1", rec);
+    event_grid(&e, body, &a);
+    assert_int_equal(a.status, 200);
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "\"recording_url\":\"https://storage.asm.skype.com/v1/objects/"
+                                 "0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/audio\""));
+    char got[96];
+    assert_string_equal(json_text_field(json, "recording_id", got, sizeof got), rec);
+    assert_non_null(strstr(json, "\"recording_duration_ms\":6620"));
+    assert_non_null(strstr(json, "\"end_reason\":\"disconnected\""));
+    free(json);
+    env_free(&e);
+}
+
 /* The call is gone on ACS's side (404 on a media request), and a key
  * server that cannot be reached: 503 so that ACS delivers again. */
 static void test_faults(void **state)
@@ -1056,6 +1129,7 @@ int main(void)
         cmocka_unit_test(test_event_grid),
         cmocka_unit_test(test_inbound_call),
         cmocka_unit_test(test_outbound_silence),
+        cmocka_unit_test(test_recording_after_the_call),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_dtmf_transfer_accepted),
         cmocka_unit_test(test_menu_unanswered),

@@ -37,12 +37,16 @@ typedef struct srv {
     char callback[1024];
     char conn[128];
     int seen;
+    const char *window; /* conversation.takeback_window_sec, NULL = the default */
+    int logs;           /* server logs written: one file per start */
 } srv;
 
 /* Start the server on s->dir's database. */
 static void spawn_server(srv *s)
 {
-    char db[128], ep[256], openid[256];
+    char db[128], ep[256], openid[256], window[96];
+    snprintf(window, sizeof window, "CONVERSATION__TAKEBACK_WINDOW_SEC=%s",
+             s->window ? s->window : "600");
     snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
     snprintf(ep, sizeof ep, "COMMUNICATION_SERVICES__ENDPOINT=%s", acs_standin_url(s->acs));
     snprintf(openid, sizeof openid,
@@ -60,9 +64,10 @@ static void spawn_server(srv *s)
                     (char *)"SERVER__PUBLIC_URL=" PUBLIC,
                     (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
                     (char *)"CONFIG_YAML=",
+                    window,
                     NULL};
     char log[160];
-    snprintf(log, sizeof log, "%s/server.log", s->dir);
+    snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->logs++);
     s->pid = server_proc_start(server_path, envp, log, &s->port);
     assert_true(s->pid > 0);
 }
@@ -84,13 +89,23 @@ static void restart(srv *s, int sig)
     spawn_server(s);
 }
 
-static void stop(srv *s)
+static void stop_keep_dir(srv *s)
 {
     assert_int_equal(server_proc_stop(s->pid, SIGTERM), 0);
     acs_standin_stop(s->acs);
+}
+
+static void remove_dir(srv *s)
+{
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
     assert_int_equal(system(cmd), 0);
+}
+
+static void stop(srv *s)
+{
+    stop_keep_dir(s);
+    remove_dir(s);
 }
 
 /* POST (body) or GET (NULL) path on the server with an Authorization
@@ -287,6 +302,170 @@ static void test_restart_during_a_call(void **state)
     stop(&s);
 }
 
+/* GET path until its body contains want (timeout_ms at most); the last
+ * body (free()). */
+static char *await_body(srv *s, const char *path, const char *want, int timeout_ms)
+{
+    char *body = NULL;
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        free(body);
+        body = NULL;
+        assert_int_equal(request(s, path, NULL, "Bearer tok", &body), 200);
+        if (strstr(body, want))
+            return body;
+        sleep_ms(50);
+    }
+    fail_msg("%s never showed %s: %s", path, want, body);
+    return body;
+}
+
+/* The server is killed (SIGKILL) during a call and started again; no
+ * channel takes the call back (ACS reports nothing more for it): once the
+ * take-back window has passed with no sign of life, the call ends as
+ * "interrupted" and gets its post-call report, so the API tells the truth.
+ * A call taken back within the window is left alone, and a second server
+ * sharing the database never ends a call the first one holds live, until
+ * the first one dies. */
+static void test_killed_call_nobody_takes_back(void **state)
+{
+    (void)state;
+    srv s = {.window = "3"};
+    start(&s);
+    ring_and_connect(&s, "+33644444444", "srv-lost");
+    assert_int_equal(deliver(&s, "RecognizeCompleted",
+                             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":"
+                             "\"my cellar is flooded\"}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    json_decref(expect_request(&s, ":recognize"));
+    restart(&s, SIGKILL);
+    char *body = await_body(&s, "/call/%2B33644444444", "\"in_progress\":false", 8000);
+    assert_non_null(strstr(body, "\"end_reason\":\"interrupted\""));
+    free(body);
+    /* The post-call report runs (offline: no LLM configured). */
+    body = await_body(&s, "/call/%2B33644444444", "\"state\":\"done\"", 8000);
+    assert_non_null(strstr(body, "\"synthesis\":{"));
+    free(body);
+    assert_int_equal(request(&s, "/metrics", NULL, "Bearer tok", &body), 200);
+    assert_non_null(strstr(body, "ccai_calls_interrupted_total 1"));
+    free(body);
+
+    /* Taken back within the window: still going well past it. */
+    ring_and_connect(&s, "+33655555555", "srv-back");
+    restart(&s, SIGKILL);
+    assert_int_equal(deliver(&s, "RecognizeFailed",
+                             "{\"resultInformation\":{\"code\":400,\"subCode\":8510}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    json_decref(expect_request(&s, ":recognize"));
+    sleep_ms(5000);
+    assert_int_equal(request(&s, "/call/%2B33655555555", NULL, "Bearer tok", &body), 200);
+    assert_non_null(strstr(body, "\"in_progress\":true"));
+    free(body);
+
+    /* A second server on the same database: it leaves the first one's
+     * live call alone... */
+    srv other = s;
+    other.logs = 100;
+    spawn_server(&other);
+    sleep_ms(5000);
+    assert_int_equal(request(&other, "/call/%2B33655555555", NULL, "Bearer tok", &body), 200);
+    assert_non_null(strstr(body, "\"in_progress\":true"));
+    free(body);
+    /* ...until the first one is killed and nobody takes the call back. */
+    server_proc_stop(s.pid, SIGKILL);
+    s.pid = other.pid;
+    s.port = other.port;
+    body = await_body(&s, "/call/%2B33655555555", "\"end_reason\":\"interrupted\"", 8000);
+    free(body);
+    stop(&s);
+}
+
+/* Everything the server logged in s->dir (every start), NUL-terminated;
+ * free(). */
+static char *server_logs(srv *s)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *all = malloc(cap);
+    assert_non_null(all);
+    for (int i = 0; i < 200; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/server%d.log", s->dir, i);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n;
+        char buf[4096];
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+            if (len + n + 1 > cap) {
+                cap = 2 * (len + n + 1);
+                all = realloc(all, cap);
+                assert_non_null(all);
+            }
+            memcpy(all + len, buf, n);
+            len += n;
+        }
+        fclose(f);
+    }
+    all[len] = '\0';
+    return all;
+}
+
+/* Personal data stays out of the logs at info level (the server's default):
+ * a call with an SMS from the caller, the post-call report's SMS through
+ * the outbox (no SMS provider configured), the call fetched by its number,
+ * a number ACS refuses. The log does show the masked number: the lines
+ * are there, without the data. */
+static void test_info_log_has_no_personal_data(void **state)
+{
+    (void)state;
+    srv s = {0};
+    start(&s);
+    ring_and_connect(&s, "+33677778888", "srv-pii");
+    const char *sms =
+        "[{\"id\":\"sms-9\",\"topic\":\"/subscriptions/x\",\"subject\":\"/phonenumber/"
+        "15550002222\",\"data\":{\"MessageId\":\"Incoming_9\",\"From\":\"33677778888\","
+        "\"To\":\"15550002222\",\"Message\":\"My policy number is P-7781, code ZEBRA\","
+        "\"ReceivedTimestamp\":\"2026-11-25T10:01:00Z\"},\"eventType\":"
+        "\"Microsoft.Communication.SMSReceived\",\"dataVersion\":\"1.0\","
+        "\"metadataVersion\":\"1\",\"eventTime\":\"2026-11-25T10:01:00Z\"}]";
+    assert_int_equal(request(&s, "/acs/events", sms, NULL, NULL), 200);
+    assert_int_equal(deliver(&s, "RecognizeCompleted",
+                             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":"
+                             "\"the kitchen ceiling collapsed\"}}",
+                             ACS_TOKEN_VALID),
+                     200);
+    json_decref(expect_request(&s, ":recognize"));
+    assert_int_equal(deliver(&s, "CallDisconnected", NULL, ACS_TOKEN_VALID), 200);
+    char *body = await_body(&s, "/call/%2B33677778888", "\"state\":\"done\"", 8000);
+    assert_non_null(strstr(body, "P-7781"));
+    free(body);
+    /* The report's SMS went to the outbox (a job done). */
+    body = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(body);
+        body = server_logs(&s);
+        if (strstr(body, "(sms): done"))
+            break;
+        sleep_ms(50);
+    }
+    assert_non_null(strstr(body, "(sms): done"));
+    free(body);
+    stop_keep_dir(&s);
+    char *logs = server_logs(&s);
+    static const char *const personal[] = {
+        "77778888", "7 77 78 88", "P-7781", "ZEBRA", "kitchen ceiling", "thank you for your call",
+    };
+    for (size_t i = 0; i < sizeof personal / sizeof personal[0]; i++) {
+        if (strstr(logs, personal[i]))
+            fail_msg("the info log shows \"%s\":\n%s", personal[i], logs);
+    }
+    assert_non_null(strstr(logs, "\"path\":\"/call/+33******88\""));
+    assert_null(strstr(logs, "\"level\":\"debug\""));
+    free(logs);
+    remove_dir(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -296,6 +475,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acs_call_through_the_server),
         cmocka_unit_test(test_restart_during_a_call),
+        cmocka_unit_test(test_killed_call_nobody_takes_back),
+        cmocka_unit_test(test_info_log_has_no_personal_data),
     };
     int rc = cmocka_run_group_tests_name("server-acs", tests, NULL, NULL);
     curl_global_cleanup();

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PUBLIC "https://bot.example.test"
@@ -29,18 +30,16 @@ typedef struct srv {
     int port;
     char dir[64];
     twilio_standin *tw;
+    int starts;
 } srv;
 
-static void start(srv *s)
+/* Start the server on s->dir's database; its log in server<n>.log. */
+static void spawn_server(srv *s)
 {
-    s->tw = twilio_standin_start(NULL, NULL);
-    assert_non_null(s->tw);
-    strcpy(s->dir, "/tmp/ccai-srvtw-XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
     char db[128], api[256], log[128];
     snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
     snprintf(api, sizeof api, "TWILIO__API_BASE_URL=%s", twilio_standin_url(s->tw));
-    snprintf(log, sizeof log, "%s/server.log", s->dir);
+    snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->starts++);
     char *envp[] = {db,
                     api,
                     (char *)"SERVER__LISTEN=127.0.0.1:0",
@@ -50,19 +49,69 @@ static void start(srv *s)
                     (char *)"TWILIO__AUTH_TOKEN=" TWILIO_STANDIN_TOKEN,
                     (char *)"TWILIO__PHONE_NUMBER=+15550001111",
                     (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
+                    (char *)"SMS__MODE=twilio",
                     (char *)"CONFIG_YAML=",
                     NULL};
     s->pid = server_proc_start(server_path, envp, log, &s->port);
     assert_true(s->pid > 0);
 }
 
-static void stop(srv *s)
+static void start(srv *s)
+{
+    memset(s, 0, sizeof *s);
+    s->tw = twilio_standin_start(NULL, NULL);
+    assert_non_null(s->tw);
+    strcpy(s->dir, "/tmp/ccai-srvtw-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    spawn_server(s);
+}
+
+static void stop_keep_dir(srv *s)
 {
     assert_int_equal(server_proc_stop(s->pid, SIGTERM), 0);
     twilio_standin_stop(s->tw);
+}
+
+static void remove_dir(srv *s)
+{
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
     assert_int_equal(system(cmd), 0);
+}
+
+static void stop(srv *s)
+{
+    stop_keep_dir(s);
+    remove_dir(s);
+}
+
+/* Everything the server logged (every start); free(). */
+static char *server_logs(srv *s)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *all = malloc(cap);
+    assert_non_null(all);
+    for (int i = 0; i < s->starts; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/server%d.log", s->dir, i);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n;
+        char buf[4096];
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+            if (len + n + 1 > cap) {
+                cap = 2 * (len + n + 1);
+                all = realloc(all, cap);
+                assert_non_null(all);
+            }
+            memcpy(all + len, buf, n);
+            len += n;
+        }
+        fclose(f);
+    }
+    all[len] = '\0';
+    return all;
 }
 
 /* POST a webhook to the server, signed for the public URL as Twilio would
@@ -166,6 +215,150 @@ static void test_signed_call_through_the_server(void **state)
     stop(&s);
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* GET path until its body contains want (8 s at most); free(). */
+static char *await_body(srv *s, const char *path, const char *want)
+{
+    char *body = NULL;
+    for (int i = 0; i < 160; i++) {
+        free(body);
+        body = NULL;
+        assert_int_equal(get(s, path, &body), 200);
+        if (strstr(body, want))
+            return body;
+        sleep_ms(50);
+    }
+    fail_msg("%s never showed %s: %s", path, want, body);
+    return body;
+}
+
+/* Messages.json requests the stand-in answered with 201, to `to`. */
+static int sms_sent(srv *s, const char *to)
+{
+    int n = 0;
+    for (int i = 0; i < twilio_standin_request_count(s->tw); i++) {
+        char *p = twilio_standin_request_path(s->tw, i);
+        char *t = twilio_standin_request_param(s->tw, i, "To", 0);
+        n += p && strstr(p, "/Messages.json") && t && !strcmp(t, to) &&
+             twilio_standin_request_status(s->tw, i) == 201;
+        free(p);
+        free(t);
+    }
+    return n;
+}
+
+/* An inbound call the caller speaks in; returns the next gather path. */
+static void call_and_speak(srv *s, const char *sid, const char *from, const char *words, char *path,
+                           size_t len)
+{
+    const char *voice[] = {"CallSid",   sid,       "AccountSid", TWILIO_STANDIN_SID,
+                           "From",      from,      "To",         "+15550001111",
+                           "Direction", "inbound", NULL};
+    char *res = NULL;
+    assert_int_equal(hook(s, "/twilio/voice", voice, 0, &res), 200);
+    gather_path(res, path, len);
+    free(res);
+    const char *speech[] = {"CallSid", sid, "SpeechResult", words, NULL};
+    assert_int_equal(hook(s, path, speech, 0, &res), 200);
+    assert_non_null(strstr(res, "<Gather"));
+    gather_path(res, path, len);
+    free(res);
+}
+
+/* The server is killed during a Twilio call; Twilio cannot reach it, ends
+ * the call and posts the completed status to the phone number's status
+ * URL (no query of ours) to the restarted server: the stored call ends
+ * there, with its post-call report. */
+static void test_killed_call_ended_by_twilio(void **state)
+{
+    (void)state;
+    srv s;
+    start(&s);
+    char path[512];
+    call_and_speak(&s, "CA0000000000000000000000000000000e", "+33622223333", "yesterday at 9 pm",
+                   path, sizeof path);
+    server_proc_stop(s.pid, SIGKILL);
+    spawn_server(&s);
+    const char *done[] = {
+        "AccountSid", TWILIO_STANDIN_SID, "CallSid",        "CA0000000000000000000000000000000e",
+        "CallStatus", "completed",        "CallDuration",   "40",
+        "Direction",  "inbound",          "From",           "+33622223333",
+        "To",         "+15550001111",     "SequenceNumber", "0",
+        NULL};
+    char *res = NULL;
+    assert_int_equal(hook(&s, "/twilio/status", done, 0, &res), 204);
+    free(res);
+    char *body = await_body(&s, "/call/%2B33622223333", "\"state\":\"done\"");
+    assert_non_null(strstr(body, "\"end_reason\":\"completed\""));
+    assert_non_null(strstr(body, "\"in_progress\":false"));
+    free(body);
+    for (int i = 0; i < 200 && !sms_sent(&s, "+33622223333"); i++)
+        sleep_ms(50);
+    assert_int_equal(sms_sent(&s, "+33622223333"), 1);
+    stop(&s);
+}
+
+/* Personal data stays out of the logs at info level (the server's
+ * default): a call, an SMS from the caller, the post-call report's SMS
+ * through Twilio (refused once by Twilio with the number in its error
+ * message, as Twilio words it), the call fetched by its number. The log
+ * shows the masked number: the lines are there, without the data. */
+static void test_info_log_has_no_personal_data(void **state)
+{
+    (void)state;
+    srv s;
+    start(&s);
+    twilio_standin_fault refused = {
+        .status = 400,
+        .code = 21211,
+        .message = "The 'To' number +33699990000 is not a valid phone number."};
+    twilio_standin_push_fault(s.tw, &refused);
+    char path[512];
+    call_and_speak(&s, "CA0000000000000000000000000000000f", "+33699990000",
+                   "the kitchen ceiling collapsed", path, sizeof path);
+    const char *sms[] = {"MessageSid", "SM0000000000000000000000000000000f",
+                         "AccountSid", TWILIO_STANDIN_SID,
+                         "From",       "+33699990000",
+                         "To",         "+15550001111",
+                         "Body",       "My policy number is P-7781, code ZEBRA",
+                         "NumMedia",   "0",
+                         NULL};
+    char *res = NULL;
+    assert_int_equal(hook(&s, "/twilio/sms", sms, 0, &res), 200);
+    free(res);
+    const char *done[] = {"CallSid",    "CA0000000000000000000000000000000f",
+                          "CallStatus", "completed",
+                          "From",       "+33699990000",
+                          "To",         "+15550001111",
+                          NULL};
+    assert_int_equal(hook(&s, "/twilio/status", done, 0, &res), 204);
+    free(res);
+    char *body = await_body(&s, "/call/%2B33699990000", "\"state\":\"done\"");
+    assert_non_null(strstr(body, "P-7781"));
+    free(body);
+    for (int i = 0; i < 300 && !sms_sent(&s, "+33699990000"); i++)
+        sleep_ms(50); /* the report's SMS, after Twilio refused it once */
+    assert_int_equal(sms_sent(&s, "+33699990000"), 1);
+    stop_keep_dir(&s);
+    char *logs = server_logs(&s);
+    static const char *const personal[] = {
+        "99990000", "P-7781", "ZEBRA", "kitchen ceiling", "thank you for your call",
+    };
+    for (size_t i = 0; i < sizeof personal / sizeof personal[0]; i++) {
+        if (strstr(logs, personal[i]))
+            fail_msg("the info log shows \"%s\":\n%s", personal[i], logs);
+    }
+    assert_non_null(strstr(logs, "The 'To' number +33******00 is not a valid phone number."));
+    assert_non_null(strstr(logs, "\"path\":\"/call/+33******00\""));
+    free(logs);
+    remove_dir(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -174,6 +367,8 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signed_call_through_the_server),
+        cmocka_unit_test(test_killed_call_ended_by_twilio),
+        cmocka_unit_test(test_info_log_has_no_personal_data),
     };
     int rc = cmocka_run_group_tests_name("server-twilio", tests, NULL, NULL);
     curl_global_cleanup();

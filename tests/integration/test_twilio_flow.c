@@ -404,12 +404,279 @@ static void test_outbound_call(void **state)
     env_free(&e);
 }
 
+/* Requests the Twilio stand-in got whose path contains what, and (to not
+ * NULL) whose To parameter is to. */
+static int count_requests(env *e, const char *what, const char *to)
+{
+    int n = 0;
+    for (int i = 0; i < twilio_standin_request_count(e->tw); i++) {
+        char *rp = twilio_standin_request_path(e->tw, i);
+        char *rto = to ? twilio_standin_request_param(e->tw, i, "To", 0) : NULL;
+        n += rp && strstr(rp, what) && (!to || (rto && !strcmp(rto, to)));
+        free(rp);
+        free(rto);
+    }
+    return n;
+}
+
+/* Run the loop until the Twilio stand-in got n requests matching (what,
+ * to), 10 s at most. */
+static void await_requests(env *e, const char *what, const char *to, int n)
+{
+    uint64_t until = ccai_time_ms() + 10000;
+    while (count_requests(e, what, to) < n && ccai_time_ms() < until)
+        ccai_poll_run_once(e->poll, 20);
+    assert_int_equal(count_requests(e, what, to), n);
+}
+
+static char *call_json(env *e, const char *phone)
+{
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_find_json(e->ctx, phone, 0, &json), CCAI_OK);
+    return json;
+}
+
+/* An inbound call, answered, the caller says one thing; returns the gather
+ * URL of the next turn in gather (local). */
+static void inbound_and_speak(env *e, const char *sid, const char *from, char *gather, size_t len)
+{
+    answer a;
+    const char *voice[] = {"CallSid",   sid,       "AccountSid",   TWILIO_STANDIN_SID, "From",
+                           from,        "To",      "+15550001111", "CallStatus",       "ringing",
+                           "Direction", "inbound", "ApiVersion",   "2010-04-01",       NULL};
+    webhook(e, "/twilio/voice", voice, false, &a);
+    assert_int_equal(a.status, 200);
+    attr(a.body, "<Gather", "action", gather, len);
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.content = "I am sorry to hear that. When did it happen?";
+    standin_push(e->llm, &sp);
+    const char *speech[] = {"CallSid", sid, "SpeechResult", "My basement is flooded", "Confidence",
+                            "0.9",     NULL};
+    webhook(e, local(gather), speech, false, &a);
+    assert_int_equal(a.status, 200);
+    char all[4096] = "";
+    follow(e, &a, all, sizeof all);
+    assert_non_null(strstr(a.body, "<Gather"));
+    attr(a.body, "<Gather", "action", gather, len);
+}
+
+/* Twilio posts an inbound call's status callback to the StatusCallback URL
+ * configured on the phone number: no query of ours, only its own
+ * parameters (CallSid...), signed over that URL as configured. The call
+ * ends there: post-call work, metrics. Twilio may deliver a callback twice
+ * or late (SequenceNumber): that changes nothing. */
+static void test_inbound_status_on_the_number(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    const char *sid = "CA0000000000000000000000000000000b";
+    const char *from = "+33611112222";
+    char gather[512];
+    inbound_and_speak(&e, sid, from, gather, sizeof gather);
+    answer a;
+    ccai_http_header auth[1] = {{"Authorization", "Bearer api"}};
+    assert_true(exchange_run(e.ctx, e.poll, "GET", "/metrics", auth, 1, NULL, "127.0.0.1", &a));
+    assert_non_null(strstr(a.body, "\nccai_calls_in_progress 1\n"));
+
+    const char *completed[] = {"AccountSid",
+                               TWILIO_STANDIN_SID,
+                               "ApiVersion",
+                               "2010-04-01",
+                               "CallSid",
+                               sid,
+                               "CallStatus",
+                               "completed",
+                               "CallDuration",
+                               "37",
+                               "Called",
+                               "+15550001111",
+                               "Caller",
+                               from,
+                               "Direction",
+                               "inbound",
+                               "From",
+                               from,
+                               "To",
+                               "+15550001111",
+                               "Timestamp",
+                               "Wed, 25 Nov 2026 10:01:07 +0000",
+                               "CallbackSource",
+                               "call-progress-events",
+                               "SequenceNumber",
+                               "0",
+                               NULL};
+    webhook(&e, "/twilio/status", completed, true, &a);
+    assert_int_equal(a.status, 403); /* the signature stays required */
+    webhook(&e, "/twilio/status", completed, false, &a);
+    assert_int_equal(a.status, 204);
+    char *json = call_json(&e, from);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_non_null(strstr(json, "\"end_reason\":\"completed\""));
+    ccai_free(json);
+    assert_true(exchange_run(e.ctx, e.poll, "GET", "/metrics", auth, 1, NULL, "127.0.0.1", &a));
+    assert_non_null(strstr(a.body, "\nccai_calls_in_progress 0\n"));
+    /* The post-call report went out: its SMS to the caller. */
+    await_requests(&e, "/Messages.json", from, 1);
+
+    /* The same callback again, and a "ringing" that was delivered late. */
+    webhook(&e, "/twilio/status", completed, false, &a);
+    assert_int_equal(a.status, 204);
+    const char *ringing[] = {"AccountSid", TWILIO_STANDIN_SID, "CallSid", sid,    "CallStatus",
+                             "ringing",    "SequenceNumber",   "0",       "From", from,
+                             "To",         "+15550001111",     NULL};
+    webhook(&e, "/twilio/status", ringing, false, &a);
+    assert_int_equal(a.status, 204);
+    /* A call nobody here knows: nothing to do. */
+    const char *other[] = {"CallSid", "CA0000000000000000000000000000ffff", "CallStatus",
+                           "completed", NULL};
+    webhook(&e, "/twilio/status", other, false, &a);
+    assert_int_equal(a.status, 204);
+    uint64_t until = ccai_time_ms() + 500;
+    while (ccai_time_ms() < until)
+        ccai_poll_run_once(e.poll, 20);
+    assert_int_equal(count_requests(&e, "/Messages.json", from), 1); /* one report only */
+    json = call_json(&e, from);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    ccai_free(json);
+
+    /* Each end Twilio reports ends the call: busy, no-answer, failed and
+     * canceled come when the caller hangs up before the bot answers. */
+    static const char *const ends[] = {"busy", "no-answer", "failed", "canceled"};
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(ends); i++) {
+        char csid[40], phone[16];
+        snprintf(csid, sizeof csid, "CA00000000000000000000000000000c%02zu", i);
+        snprintf(phone, sizeof phone, "+3361111333%zu", i);
+        const char *voice[] = {"CallSid", csid, "From", phone, "To", "+15550001111", NULL};
+        webhook(&e, "/twilio/voice", voice, false, &a);
+        assert_int_equal(a.status, 200);
+        const char *end[] = {"CallSid", csid, "CallStatus", ends[i], "From", phone, NULL};
+        webhook(&e, "/twilio/status", end, false, &a);
+        assert_int_equal(a.status, 204);
+        json = call_json(&e, phone);
+        assert_non_null(strstr(json, "\"in_progress\":false"));
+        char want[48];
+        snprintf(want, sizeof want, "\"end_reason\":\"%s\"", ends[i]);
+        assert_non_null(strstr(json, want));
+        ccai_free(json);
+    }
+    env_free(&e);
+}
+
+/* A call the bot hangs up is over once its <Hangup/> went out, whether or
+ * not the phone number has a status callback: here the caller stays
+ * silent until the goodbye, and Twilio never reports the end. */
+static void test_hangup_ends_the_call(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    const char *sid = "CA00000000000000000000000000000010";
+    const char *from = "+33677776666";
+    answer a;
+    const char *voice[] = {"CallSid", sid, "From", from, "To", "+15550001111", NULL};
+    webhook(&e, "/twilio/voice", voice, false, &a);
+    assert_int_equal(a.status, 200);
+    char gather[512];
+    const char *silent[] = {"CallSid", sid, NULL}; /* no SpeechResult: the Gather timed out */
+    for (int i = 0; i < 10 && strstr(a.body, "<Gather"); i++) {
+        attr(a.body, "<Gather", "action", gather, sizeof gather);
+        webhook(&e, local(gather), silent, false, &a);
+        assert_int_equal(a.status, 200);
+    }
+    assert_non_null(strstr(a.body, "<Hangup/>"));
+    for (int i = 0; i < 10; i++)
+        ccai_poll_run_once(e.poll, 10);
+    char *json = call_json(&e, from);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_non_null(strstr(json, "\"end_reason\":\"hangup\""));
+    ccai_free(json);
+    ccai_http_header auth[1] = {{"Authorization", "Bearer api"}};
+    assert_true(exchange_run(e.ctx, e.poll, "GET", "/metrics", auth, 1, NULL, "127.0.0.1", &a));
+    assert_non_null(strstr(a.body, "\nccai_calls_in_progress 0\n"));
+    env_free(&e);
+}
+
+/* Twilio reports a recording once it is stored, after the call's completed
+ * status, to the RecordingStatusCallback it was given: the call is no
+ * longer live, the recording still lands on it. */
+static void test_recording_after_completed(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    const char *sid = "CA0000000000000000000000000000000d";
+    const char *from = "+33644445555";
+    char gather[512];
+    inbound_and_speak(&e, sid, from, gather, sizeof gather);
+    await_requests(&e, "/Recordings.json", NULL, 1);
+    char *cb = NULL;
+    for (int i = 0; i < twilio_standin_request_count(e.tw) && !cb; i++) {
+        char *rp = twilio_standin_request_path(e.tw, i);
+        if (rp && strstr(rp, "/Recordings.json"))
+            cb = twilio_standin_request_param(e.tw, i, "RecordingStatusCallback", 0);
+        free(rp);
+    }
+    assert_non_null(cb);
+    const char *completed[] = {
+        "CallSid",        sid,  "CallStatus", "completed",    "CallDuration", "61",
+        "From",           from, "To",         "+15550001111", "Direction",    "inbound",
+        "SequenceNumber", "0",  NULL};
+    answer a;
+    webhook(&e, "/twilio/status", completed, false, &a);
+    assert_int_equal(a.status, 204);
+    const char *recorded[] = {"AccountSid",
+                              TWILIO_STANDIN_SID,
+                              "CallSid",
+                              sid,
+                              "RecordingSid",
+                              "RE0123456789abcdef0123456789abcdef",
+                              "RecordingUrl",
+                              "https://api.twilio.com/2010-04-01/Accounts/" TWILIO_STANDIN_SID
+                              "/Recordings/RE0123456789abcdef0123456789abcdef",
+                              "RecordingStatus",
+                              "completed",
+                              "RecordingDuration",
+                              "58",
+                              "RecordingChannels",
+                              "2",
+                              "RecordingStartTime",
+                              "Wed, 25 Nov 2026 10:00:09 +0000",
+                              "RecordingSource",
+                              "StartCallRecordingAPI",
+                              "RecordingTrack",
+                              "both",
+                              NULL};
+    /* A wrong secret in our URL is refused. */
+    char forged[512];
+    snprintf(forged, sizeof forged, "%s", local(cb));
+    char *sec = strstr(forged, "&s=");
+    assert_non_null(sec);
+    sec[3] = sec[3] == 'x' ? 'y' : 'x';
+    webhook(&e, forged, recorded, false, &a);
+    assert_int_equal(a.status, 404);
+    webhook(&e, local(cb), recorded, false, &a);
+    assert_int_equal(a.status, 204);
+    char *json = call_json(&e, from);
+    assert_non_null(strstr(json, "\"in_progress\":false"));
+    assert_non_null(strstr(json, "\"recording_url\":\"https://api.twilio.com/2010-04-01/"
+                                 "Accounts/" TWILIO_STANDIN_SID "/Recordings/RE0123456789abcdef"));
+    assert_non_null(strstr(json, "\"recording_id\":\"RE0123456789abcdef0123456789abcdef\""));
+    assert_non_null(strstr(json, "\"recording_duration_ms\":58000"));
+    ccai_free(json);
+    free(cb);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inbound_call),
         cmocka_unit_test(test_transfer_answered),
         cmocka_unit_test(test_outbound_call),
+        cmocka_unit_test(test_inbound_status_on_the_number),
+        cmocka_unit_test(test_hangup_ends_the_call),
+        cmocka_unit_test(test_recording_after_completed),
     };
     return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
 }

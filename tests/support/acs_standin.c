@@ -27,6 +27,18 @@
 #define HEAD_MAX      (16 * 1024)
 #define BODY_MAX      (1024 * 1024)
 #define MAX_SKEW_SECS (15 * 60)
+/* How long ACS tracks a repeatable request (Learn, "Repeatable requests"). */
+#define REPEAT_WINDOW_SECS (5 * 60)
+
+/* A recipient of an SMS the service executed: what a repeat with the same
+ * repeatabilityRequestId is compared with, and answered with. */
+typedef struct sms_rec {
+    char rid[40]; /* "" when the request was not repeatable */
+    char *from, *to, *message;
+    char message_id[96];
+    int status; /* the recipient's httpStatusCode */
+    int sent;   /* handed to the carrier */
+} sms_rec;
 
 typedef struct logged {
     char method[16];
@@ -62,6 +74,9 @@ struct acs_standin {
     EVP_PKEY *forge_key; /* same kid, not published: forged tokens */
     char *jwks;
     int key_fetches;
+    sms_rec *sms;
+    int n_sms, cap_sms;
+    int forced_sms_status; /* set by a fault for the request being served */
 };
 
 static char *dup_or_null(const char *s)
@@ -325,22 +340,145 @@ static int route_recording(acs_standin *s, int fd, json_t *j)
                                 "recordingKind", "azureCommunicationServices"));
 }
 
+static int guid_valid(const char *v)
+{
+    for (int i = 0; i < 36; i++) {
+        int hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+        if (hyphen ? v[i] != '-'
+                   : !((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f') ||
+                       (v[i] >= 'A' && v[i] <= 'F')))
+            return 0;
+    }
+    return v[36] == '\0';
+}
+
+/* RFC 1123 ("Tue, 26 Mar 2019 16:06:51 GMT") to epoch seconds, -1 when
+ * it is not one. */
+static long long rfc1123(const char *v)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end)
+        return -1;
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? -1 : (long long)t;
+}
+
+static json_t *sms_item(const char *to, const sms_rec *rec, const char *repeat, int status,
+                        const char *error)
+{
+    json_t *o =
+        json_pack("{s:s,s:i,s:b}", "to", to, "httpStatusCode", status, "successful", status == 202);
+    if (o && rec && rec->message_id[0])
+        json_object_set_new(o, "messageId", json_string(rec->message_id));
+    if (o && repeat)
+        json_object_set_new(o, "repeatabilityResult", json_string(repeat));
+    if (o && error)
+        json_object_set_new(o, "errorMessage", json_string(error));
+    return o;
+}
+
+static sms_rec *sms_find(acs_standin *s, const char *rid)
+{
+    for (int i = 0; *rid && i < s->n_sms; i++) {
+        if (strcmp(s->sms[i].rid, rid) == 0)
+            return &s->sms[i];
+    }
+    return NULL;
+}
+
+/* Send (or, with a forced status, fail to send) one recipient's message;
+ * rec is the earlier record of the same repeatable request, or NULL. */
+static sms_rec *sms_execute(acs_standin *s, sms_rec *rec, const char *rid, const char *from,
+                            const char *to, const char *message)
+{
+    if (!rec) {
+        if (s->n_sms == s->cap_sms) {
+            int cap = s->cap_sms ? 2 * s->cap_sms : 8;
+            sms_rec *v = realloc(s->sms, (size_t)cap * sizeof *v);
+            if (!v)
+                return NULL;
+            s->sms = v;
+            s->cap_sms = cap;
+        }
+        rec = &s->sms[s->n_sms++];
+        memset(rec, 0, sizeof *rec);
+        snprintf(rec->rid, sizeof rec->rid, "%s", rid ? rid : "");
+        rec->from = strdup(from);
+        rec->to = strdup(to);
+        rec->message = strdup(message);
+    }
+    if (s->forced_sms_status) {
+        rec->status = s->forced_sms_status;
+        rec->message_id[0] = '\0';
+        return rec;
+    }
+    rec->status = 202;
+    new_id(s, "Outgoing_", rec->message_id, sizeof rec->message_id);
+    rec->sent = 1;
+    return rec;
+}
+
+/* One recipient, as the SMS API serves it: repeatabilityRequestId (a
+ * GUID) and repeatabilityFirstSent (RFC 1123) make the request repeatable;
+ * both must be valid (400 rejected), the first-sent time within the
+ * tracking window (412 rejected); a repeat of an executed request is
+ * answered as it was and not sent again, unless it failed with a 5xx
+ * (then it is executed again); a repeat that is another request is
+ * rejected (400). */
+static json_t *sms_recipient(acs_standin *s, const json_t *r, const char *from, const char *message)
+{
+    const char *to = json_string_value(json_object_get(r, "to"));
+    const char *rid = json_string_value(json_object_get(r, "repeatabilityRequestId"));
+    const char *first = json_string_value(json_object_get(r, "repeatabilityFirstSent"));
+    if (!rid && !first) {
+        sms_rec *rec = sms_execute(s, NULL, NULL, from, to, message);
+        return rec ? sms_item(to, rec, NULL, rec->status,
+                              rec->status == 202 ? NULL : "ServiceUnavailable")
+                   : NULL;
+    }
+    long long first_at = first ? rfc1123(first) : -1;
+    if (first_at < 0)
+        return sms_item(to, NULL, "rejected", 400,
+                        "Request sent with Invalid DateTime value for repeatability-first-sent. "
+                        "Expected is DateTime ,RFC1123 pattern.");
+    if (!rid || !guid_valid(rid))
+        return sms_item(to, NULL, "rejected", 400,
+                        "Request sent with Invalid value for repeatability-request-id. Expected "
+                        "is a GUID.");
+    if ((long long)time(NULL) - first_at > REPEAT_WINDOW_SECS)
+        return sms_item(to, NULL, "rejected", 412,
+                        "Repeatability first sent header not within 5 minutes window.");
+    sms_rec *rec = sms_find(s, rid);
+    if (rec && (strcmp(rec->from, from) || strcmp(rec->to, to) || strcmp(rec->message, message)))
+        return sms_item(to, NULL, "rejected", 400,
+                        "Repeatability request id was used for another request.");
+    if (!rec || rec->status >= 500)
+        rec = sms_execute(s, rec, rid, from, to, message);
+    return rec ? sms_item(to, rec, "accepted", rec->status,
+                          rec->status == 202 ? NULL : "ServiceUnavailable")
+               : NULL;
+}
+
 static int route_sms(acs_standin *s, int fd, json_t *j)
 {
     json_t *rcpts = json_object_get(j, "smsRecipients");
-    if (!json_is_string(json_object_get(j, "from")) ||
-        !json_is_string(json_object_get(j, "message")) || json_array_size(rcpts) == 0)
-        return bad_request(fd, "from, smsRecipients and message are required.");
-    json_t *value = json_array();
+    const char *from = json_string_value(json_object_get(j, "from"));
+    const char *message = json_string_value(json_object_get(j, "message"));
+    if (!from || !message || json_array_size(rcpts) == 0 || json_array_size(rcpts) > 100)
+        return bad_request(fd, "from, smsRecipients (1 to 100) and message are required.");
     size_t i;
     json_t *r;
     json_array_foreach(rcpts, i, r)
     {
-        char id[80];
-        new_id(s, "Outgoing_", id, sizeof id);
-        json_array_append_new(value,
-                              json_pack("{s:O,s:s,s:i,s:b}", "to", json_object_get(r, "to"),
-                                        "messageId", id, "httpStatusCode", 202, "successful", 1));
+        if (!json_is_string(json_object_get(r, "to")))
+            return bad_request(fd, "Each of smsRecipients needs \"to\".");
+    }
+    json_t *value = json_array();
+    json_array_foreach(rcpts, i, r)
+    {
+        json_array_append_new(value, sms_recipient(s, r, from, message));
     }
     return reply_json(fd, 202, json_pack("{s:o}", "value", value));
 }
@@ -403,6 +541,8 @@ static int route_public(acs_standin *s, int fd, const logged *r)
     return 0;
 }
 
+static int dispatch(acs_standin *s, int fd, logged *r);
+
 static int route(acs_standin *s, int fd, logged *r)
 {
     int pub = route_public(s, fd, r);
@@ -412,18 +552,32 @@ static int route(acs_standin *s, int fd, logged *r)
     snprintf(r->auth_error, sizeof r->auth_error, "%s", sig_err);
     if (*sig_err)
         return reply_error(fd, 401, "Denied", sig_err, NULL);
-    if (s->n_faults > 0) {
-        acs_standin_fault f = s->faults[0];
-        memmove(s->faults, s->faults + 1, (size_t)(s->n_faults - 1) * sizeof *s->faults);
-        s->n_faults--;
+    if (s->n_faults == 0)
+        return dispatch(s, fd, r);
+    acs_standin_fault f = s->faults[0];
+    memmove(s->faults, s->faults + 1, (size_t)(s->n_faults - 1) * sizeof *s->faults);
+    s->n_faults--;
+    int status;
+    if (f.sms_recipient_status) {
+        s->forced_sms_status = f.sms_recipient_status;
+        status = dispatch(s, fd, r);
+        s->forced_sms_status = 0;
+    } else {
+        /* After: the service does the work, then the reply is lost. */
+        if (f.after)
+            dispatch(s, -1, r);
         pthread_mutex_unlock(&s->lock);
-        int status = apply_fault(fd, &f);
-        free((char *)f.code);
-        free((char *)f.message);
-        free((char *)f.raw_body);
+        status = apply_fault(fd, &f);
         pthread_mutex_lock(&s->lock);
-        return status;
     }
+    free((char *)f.code);
+    free((char *)f.message);
+    free((char *)f.raw_body);
+    return status;
+}
+
+static int dispatch(acs_standin *s, int fd, logged *r)
+{
     char path[2048];
     snprintf(path, sizeof path, "%s", r->target);
     char *q = strchr(path, '?');
@@ -763,6 +917,16 @@ void acs_standin_push_fault(acs_standin *s, const acs_standin_fault *f)
     pthread_mutex_unlock(&s->lock);
 }
 
+int acs_standin_sms_sent(acs_standin *s, const char *to)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = 0;
+    for (int i = 0; i < s->n_sms; i++)
+        n += s->sms[i].sent && (!to || strcmp(s->sms[i].to, to) == 0);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 int acs_standin_faults_pending(acs_standin *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -889,6 +1053,12 @@ void acs_standin_stop(acs_standin *s)
     for (int i = 0; i < s->n_calls; i++)
         free(s->calls[i]);
     free(s->calls);
+    for (int i = 0; i < s->n_sms; i++) {
+        free(s->sms[i].from);
+        free(s->sms[i].to);
+        free(s->sms[i].message);
+    }
+    free(s->sms);
     pthread_mutex_destroy(&s->lock);
     OPENSSL_cleanse(s->key, sizeof s->key);
     EVP_PKEY_free(s->sign_key);

@@ -31,8 +31,17 @@
  *   - POST .../{id}:cancelAllMediaOperations 202.
  *   - POST /calling/recordings (callLocator.serverCallId) 200
  *     {"recordingId","recordingState":"active","recordingKind":"azureCommunicationServices"}.
- *   - POST /sms (from, smsRecipients[].to, message) 202
- *     {"value":[{"to","messageId":"Outgoing_...","httpStatusCode":202,"successful":true}]}.
+ *   - POST /sms (from, smsRecipients[].to, message; 1 to 100 recipients) 202
+ *     {"value":[{"to","messageId":"Outgoing_...","httpStatusCode":202,"successful":true}]},
+ *     one item per recipient. A recipient with repeatabilityRequestId and
+ *     repeatabilityFirstSent is a repeatable request, as the SMS API takes
+ *     them (body, not headers; spec 2021-03-07 and its send example; Learn
+ *     "Repeatable requests"): the id must be a GUID and the date RFC 1123
+ *     (else that recipient fails 400, "repeatabilityResult":"rejected"),
+ *     the date at most 5 minutes old (else 412 rejected); a repeat of an
+ *     executed request gets the same answer (same messageId, "accepted")
+ *     and is not sent again, unless it had failed with a 5xx (it is then
+ *     executed again); the same id on another request is 400 rejected.
  *   - Other paths 404. Every reply closes the connection.
  *   Faults are taken, oldest first, by the next request that passed
  *   authentication, before routing; a 401 never consumes one.
@@ -61,18 +70,26 @@ const char *acs_standin_url(acs_standin *s);
 const char *acs_standin_host(acs_standin *s);
 
 typedef struct acs_standin_fault {
-    int status;           /* HTTP status: 429, 500, 503, 400, ... */
-    const char *code;     /* error.code; NULL = "TooManyRequests" / "InternalServerError" /
-                             "BadRequest" */
-    const char *message;  /* NULL = a generic one */
-    int retry_after;      /* > 0: Retry-After: <seconds> */
-    const char *raw_body; /* replaces the JSON error body (an HTML gateway page...) */
-    int drop;             /* close the connection without any reply */
-    int delay_ms;         /* wait before replying (or dropping) */
+    int status;               /* HTTP status: 429, 500, 503, 400, ... */
+    const char *code;         /* error.code; NULL = "TooManyRequests" / "InternalServerError" /
+                                 "BadRequest" */
+    const char *message;      /* NULL = a generic one */
+    int retry_after;          /* > 0: Retry-After: <seconds> */
+    const char *raw_body;     /* replaces the JSON error body (an HTML gateway page...) */
+    int drop;                 /* close the connection without any reply */
+    int delay_ms;             /* wait before replying (or dropping) */
+    int after;                /* serve the request first (an SMS is sent), then reply with
+                                 the fault instead: a reply lost after the service acted */
+    int sms_recipient_status; /* POST /sms: each recipient fails with this
+                                 httpStatusCode (503...) inside the 202, unsent;
+                                 the other fields are not used */
 } acs_standin_fault;
 
 void acs_standin_push_fault(acs_standin *s, const acs_standin_fault *f);
 int acs_standin_faults_pending(acs_standin *s);
+
+/* SMS messages handed to the carrier so far, to `to` (NULL: to anyone). */
+int acs_standin_sms_sent(acs_standin *s, const char *to);
 
 /* Register a connected call (as if answered earlier). */
 void acs_standin_add_call(acs_standin *s, const char *call_connection_id);

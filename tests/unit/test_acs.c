@@ -633,10 +633,25 @@ static void test_rest_recording_and_sms(void **state)
     assert_int_equal(o2.st, CCAI_OK);
     assert_int_equal(o2.http_status, 202);
     assert_int_equal(strncmp(o2.id, "Outgoing_", 9), 0);
-    assert_request(&e, 1, "POST", "/sms?api-version=2021-03-07",
-                   "{\"from\":\"+15550001111\",\"smsRecipients\":[{\"to\":\"+15550002222\"}],"
-                   "\"message\":\"Your claim CL-1 is filed. \xE2\x82\xAC\",\"smsSendOptions\":"
-                   "{\"enableDeliveryReport\":true,\"tag\":\"claim\"}}");
+    /* Repeatable as the SMS API takes it: per recipient, in the body. */
+    json_t *j = acs_standin_request_json(e.acs, 1);
+    json_t *rcpt = json_array_get(json_object_get(j, "smsRecipients"), 0);
+    const char *rid = json_string_value(json_object_get(rcpt, "repeatabilityRequestId"));
+    const char *first = json_string_value(json_object_get(rcpt, "repeatabilityFirstSent"));
+    assert_non_null(rid);
+    assert_int_equal(strlen(rid), 36);
+    assert_non_null(first);
+    assert_non_null(strstr(first, " GMT"));
+    char want[1024];
+    snprintf(want, sizeof want,
+             "{\"from\":\"+15550001111\",\"smsRecipients\":[{\"to\":\"+15550002222\","
+             "\"repeatabilityRequestId\":\"%s\",\"repeatabilityFirstSent\":\"%s\"}],"
+             "\"message\":\"Your claim CL-1 is filed. \xE2\x82\xAC\",\"smsSendOptions\":"
+             "{\"enableDeliveryReport\":true,\"tag\":\"claim\"}}",
+             rid, first);
+    assert_request(&e, 1, "POST", "/sms?api-version=2021-03-07", want);
+    json_decref(j);
+    assert_header(&e, 1, "Repeatability-Request-ID", NULL);
     s.to = "5550002222";
     assert_int_equal(Ccai_acs_sms_send(e.client, &s, on_done, &o2, NULL), CCAI_ERR_INVALID_ARG);
     env_free(&e);
@@ -730,6 +745,86 @@ static void test_rest_retries(void **state)
     assert_int_equal(o5.attempts, 1);
     assert_string_equal(o5.error_code, "");
     assert_string_equal(o5.errmsg, "acs: HTTP 502: <html><body>Bad  Gateway</body></html>");
+    env_free(&e);
+}
+
+/* An SMS whose reply is lost after ACS sent it (5xx, a cut connection, a
+ * time-out) or that ACS could not send now (a recipient's 503 inside the
+ * 202) is tried again with the same repeatabilityRequestId: the message
+ * goes out once. A caller's own id (a job tried again later) is answered
+ * as the first send was; outside ACS's window it is refused (412), never
+ * sent anew. */
+static void test_rest_sms_repeatable(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    const char *to = "+15550002222";
+    acs_standin_fault lost[] = {
+        {.status = 503, .after = 1},
+        {.drop = 1, .after = 1},
+        {.sms_recipient_status = 503},
+    };
+    for (size_t k = 0; k < sizeof lost / sizeof lost[0]; k++) {
+        int before = acs_standin_request_count(e.acs);
+        int sent = acs_standin_sms_sent(e.acs, to);
+        acs_standin_push_fault(e.acs, &lost[k]);
+        Ccai_acs_sms_params p = {.to = to, .message = "Your claim is filed."};
+        outcome o = {0};
+        assert_int_equal(Ccai_acs_sms_send(e.client, &p, on_done, &o, NULL), CCAI_OK);
+        run_until(&e, &o);
+        assert_int_equal(o.st, CCAI_OK);
+        assert_int_equal(o.attempts, 2);
+        assert_int_equal(strncmp(o.id, "Outgoing_", 9), 0);
+        assert_int_equal(acs_standin_sms_sent(e.acs, to), sent + 1); /* once */
+        char *b1 = acs_standin_request_body(e.acs, before);
+        char *b2 = acs_standin_request_body(e.acs, before + 1);
+        assert_string_equal(b1, b2); /* the same id and first-sent time */
+        free(b1);
+        free(b2);
+    }
+
+    /* The caller's id, sent again by a later operation. */
+    char rid[37], first[32];
+    assert_true(Ccai_uuid4(rid));
+    Ccai_acs_format_date(Ccai_wall_ms(), first);
+    Ccai_acs_sms_params p = {
+        .to = to, .message = "Report", .repeat_id = rid, .repeat_first_sent = first};
+    outcome o1 = {0}, o2 = {0};
+    assert_int_equal(Ccai_acs_sms_send(e.client, &p, on_done, &o1, NULL), CCAI_OK);
+    run_until(&e, &o1);
+    int sent = acs_standin_sms_sent(e.acs, to);
+    assert_int_equal(Ccai_acs_sms_send(e.client, &p, on_done, &o2, NULL), CCAI_OK);
+    run_until(&e, &o2);
+    assert_int_equal(o2.st, CCAI_OK);
+    assert_string_equal(o2.id, o1.id);
+    assert_non_null(strstr(o2.body, "\"repeatabilityResult\":\"accepted\""));
+    assert_int_equal(acs_standin_sms_sent(e.acs, to), sent);
+    /* The same id for another message: ACS refuses it. */
+    p.message = "Another report";
+    outcome o3 = {0};
+    assert_int_equal(Ccai_acs_sms_send(e.client, &p, on_done, &o3, NULL), CCAI_OK);
+    run_until(&e, &o3);
+    assert_int_equal(o3.st, CCAI_ERR_HTTP);
+    assert_int_equal(o3.http_status, 400);
+    assert_int_equal(o3.attempts, 1);
+    /* First sent 6 minutes ago: outside the window, 412. */
+    assert_true(Ccai_uuid4(rid));
+    Ccai_acs_format_date(Ccai_wall_ms() - 6 * 60 * 1000, first);
+    p.message = "Late";
+    outcome o4 = {0};
+    assert_int_equal(Ccai_acs_sms_send(e.client, &p, on_done, &o4, NULL), CCAI_OK);
+    run_until(&e, &o4);
+    assert_int_equal(o4.st, CCAI_ERR_HTTP);
+    assert_int_equal(o4.http_status, 412);
+    assert_non_null(strstr(o4.errmsg, "repeatability rejected"));
+    assert_int_equal(acs_standin_sms_sent(e.acs, to), sent);
+    /* Malformed pairs never leave. */
+    p.repeat_id = "not-a-uuid";
+    assert_int_equal(Ccai_acs_sms_send(e.client, &p, on_done, &o4, NULL), CCAI_ERR_INVALID_ARG);
+    p.repeat_id = rid;
+    p.repeat_first_sent = NULL;
+    assert_int_equal(Ccai_acs_sms_send(e.client, &p, on_done, &o4, NULL), CCAI_ERR_INVALID_ARG);
     env_free(&e);
 }
 
@@ -935,6 +1030,60 @@ static void test_sms_provider(void **state)
     sms_provider_run("b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMDAwMDA=", 401, false);
 }
 
+/* An SMS job whose every attempt seems to fail although ACS sent the
+ * message on the first (the replies were lost) is tried again later with
+ * the repeatability id and first-sent time it stored before its first
+ * attempt: ACS answers the repeat, the caller gets one SMS. */
+static void test_sms_job_retried_sends_once(void **state)
+{
+    (void)state;
+    acs_standin *acs = acs_standin_start(NULL);
+    assert_non_null(acs);
+    ccai_config *cfg;
+    ccai_poll *pl = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "sms.mode", "communication_services"), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "communication_services.endpoint", acs_standin_url(acs)),
+                     CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "communication_services.access_key", ACS_STANDIN_KEY),
+                     CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "communication_services.phone_number", "+15550007777"),
+                     CCAI_OK);
+    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
+    /* Sent, but the reply is a 500; then 500s until the client gives up. */
+    acs_standin_fault sent_lost = {.status = 500, .after = 1};
+    acs_standin_fault busy = {.status = 500};
+    acs_standin_push_fault(acs, &sent_lost);
+    for (int i = 0; i < 3; i++)
+        acs_standin_push_fault(acs, &busy);
+    assert_int_equal(Ccai_sms_send(ctx, NULL, "+15550002222", "Your claim is registered."),
+                     CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 30000;
+    int64_t due = 0;
+    while (ccai_time_ms() < deadline) {
+        assert_int_equal(ccai_poll_run_once(pl, 50), 0);
+        assert_int_equal(Ccai_store_job_next_due_kinds(Ccai_ctx_store(ctx), "sms", &due), CCAI_OK);
+        if (due < 0 && acs_standin_request_count(acs) >= 5)
+            break;
+    }
+    assert_true(due < 0); /* done */
+    int n = acs_standin_request_count(acs);
+    assert_int_equal(n, 5); /* 4 attempts of the first job run, 1 of the second */
+    assert_int_equal(acs_standin_request_status(acs, 4), 202);
+    assert_int_equal(acs_standin_sms_sent(acs, "+15550002222"), 1);
+    char *first = acs_standin_request_body(acs, 0);
+    char *last = acs_standin_request_body(acs, 4);
+    assert_string_equal(first, last);
+    assert_non_null(strstr(first, "\"repeatabilityRequestId\":\""));
+    free(first);
+    free(last);
+    ccai_poll_free(pl);
+    ccai_config_free(cfg);
+    acs_standin_stop(acs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -949,6 +1098,8 @@ int main(void)
         cmocka_unit_test(test_rest_recognize),
         cmocka_unit_test(test_rest_transfer_hang_up),
         cmocka_unit_test(test_rest_recording_and_sms),
+        cmocka_unit_test(test_rest_sms_repeatable),
+        cmocka_unit_test(test_sms_job_retried_sends_once),
         cmocka_unit_test(test_rest_retries),
         cmocka_unit_test(test_rest_wrong_key),
         cmocka_unit_test(test_rest_cancel_and_free),

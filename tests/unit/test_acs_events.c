@@ -378,7 +378,77 @@ static void test_event_grid(void **state)
     assert_null(l.events[0].to_raw_id);
     assert_int_equal(l.events[1].kind, CCAI_ACS_RECORDING_FILE_STATUS_UPDATED);
     assert_string_equal(l.events[1].recording_location, "https://blob/rec.wav");
-    assert_string_equal(l.events[1].recording_id, "doc-1");
+    assert_null(l.events[1].recording_id); /* a chunk's document is not the recording */
+    assert_string_equal(l.events[1].server_call_id, "srv");
+    Ccai_acs_events_free(&l);
+}
+
+#define RECORDING_EVENT_FMT                                                                    \
+    "[{\"id\":\"7283825e-f8f1-4c61-a9ea-752c56890500\",\"topic\":\"/subscriptions/s/"          \
+    "resourcegroups/g/providers/microsoft.communication/communicationservices/r\","            \
+    "\"subject\":\"%s\",\"data\":{\"recordingStorageInfo\":{\"recordingChunks\":[{"            \
+    "\"documentId\":\"0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8\",\"index\":0,"               \
+    "\"endReason\":\"SessionEnded\",\"contentLocation\":\"https://storage.asm.skype.com/v1/"   \
+    "objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/video\",\"metadataLocation\":" \
+    "\"https://storage.asm.skype.com/v1/objects/0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/"   \
+    "content/acsmetadata\"}]},\"recordingStartTime\":\"2021-07-27T15:20:23.6089755Z\","        \
+    "\"recordingDurationMs\":6620,\"sessionEndReason\":\"CallEnded\"},\"eventType\":"          \
+    "\"Microsoft.Communication.RecordingFileStatusUpdated\",\"dataVersion\":\"1.0\","          \
+    "\"metadataVersion\":\"1\",\"eventTime\":\"2021-07-27T15:20:34.2199328Z\"}]"
+
+/* RecordingFileStatusUpdated names its call in the subject only, in the
+ * forms Microsoft documents: the event schema's example
+ * (azure-rest-api-specs, eventgrid Microsoft.Communication
+ * recording_file_status_updated.json) "/recording/call/{call-id}/
+ * recordingId/{recording-id}", Learn's event page "/recording/call/
+ * {call-id}/serverCallId/{server-call-id}/recordingId/{recording-id}";
+ * {call-id} is the call's correlation id. */
+static void test_recording_subjects(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *subject, *correlation, *server_call, *recording;
+    } cases[] = {
+        {"/recording/call/add67a69-debe-4998-9f92-5a0d8f6dc00c/recordingId/"
+         "eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiI0",
+         "add67a69-debe-4998-9f92-5a0d8f6dc00c", NULL, "eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiI0"},
+        {"/recording/call/add67a69-debe-4998-9f92-5a0d8f6dc00c/serverCallId/"
+         "aHR0cHM6Ly9jb252LWRldi0yMS5jb252/recordingId/rec-77",
+         "add67a69-debe-4998-9f92-5a0d8f6dc00c", "aHR0cHM6Ly9jb252LWRldi0yMS5jb252", "rec-77"},
+        {"/recording/call/c-1/serverCallId/srv-call-1", "c-1", "srv-call-1", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[2048];
+        snprintf(body, sizeof body, RECORDING_EVENT_FMT, cases[i].subject);
+        Ccai_acs_events l = parse_ok(body, 1);
+        const Ccai_acs_event *e = &l.events[0];
+        assert_int_equal(e->kind, CCAI_ACS_RECORDING_FILE_STATUS_UPDATED);
+        assert_string_equal(e->recording_location,
+                            "https://storage.asm.skype.com/v1/objects/"
+                            "0-eus-d12-801b3f3fc462fe8a01e6810cbff729b8/content/video");
+        assert_int_equal(e->recording_duration_ms, 6620);
+        assert_string_equal(e->correlation_id, cases[i].correlation);
+        if (cases[i].server_call)
+            assert_string_equal(e->server_call_id, cases[i].server_call);
+        else
+            assert_null(e->server_call_id);
+        if (cases[i].recording)
+            assert_string_equal(e->recording_id, cases[i].recording);
+        else
+            assert_null(e->recording_id);
+        Ccai_acs_events_free(&l);
+    }
+    /* The data's own recordingId wins; a subject of another shape is no id. */
+    Ccai_acs_events l = parse_ok(
+        "[{\"eventType\":\"Microsoft.Communication.RecordingFileStatusUpdated\",\"subject\":"
+        "\"/recording/call/c-2/recordingId/from-subject\",\"data\":{\"recordingId\":"
+        "\"from-data\"}},{\"eventType\":\"Microsoft.Communication.RecordingFileStatusUpdated\","
+        "\"subject\":\"/recording/call/\",\"data\":{}}]",
+        2);
+    assert_string_equal(l.events[0].recording_id, "from-data");
+    assert_string_equal(l.events[0].correlation_id, "c-2");
+    assert_null(l.events[1].correlation_id);
+    assert_null(l.events[1].recording_location);
     Ccai_acs_events_free(&l);
 }
 
@@ -956,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_play_transfer_disconnect_recording),
         cmocka_unit_test(test_single_object_and_unknown),
         cmocka_unit_test(test_event_grid),
+        cmocka_unit_test(test_recording_subjects),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_jwt_valid),

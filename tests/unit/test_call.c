@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct host {
@@ -464,6 +465,149 @@ static void test_ctx_free_ends_calls(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A call as a killed process leaves it: in progress, last active at
+ * `active` (wall ms), the caller's words when spoke. */
+static void leave_orphan(Ccai_store *st, const char *id, int64_t active, bool spoke)
+{
+    Ccai_store_call c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.id, sizeof c.id, "%s", id);
+    c.direction = CCAI_INBOUND;
+    c.phone_number = Ccai_strdup("+14155550199");
+    c.channel = Ccai_strdup("acs");
+    c.state = Ccai_strdup("conversation");
+    c.lang = Ccai_strdup("en-US");
+    c.initiate_json = Ccai_strdup("{}");
+    c.claim_json = Ccai_strdup("{}");
+    c.callback_secret = Ccai_strdup("s");
+    c.created_at = c.updated_at = active;
+    assert_int_equal(Ccai_store_call_insert(st, &c), CCAI_OK);
+    Ccai_store_message m = {0, "human", "call", "none", "", "en-US", NULL, NULL, active};
+    assert_int_equal(Ccai_store_message_append(st, id, &m, NULL), CCAI_OK);
+    if (spoke) {
+        m.action = "talk";
+        m.content = "My roof is leaking";
+        assert_int_equal(Ccai_store_message_append(st, id, &m, NULL), CCAI_OK);
+    }
+    Ccai_store_call_clear(&c);
+}
+
+/* The stored call: state, end reason, how many "interrupted" ends. */
+static void stored(ccai_ctx *ctx, const char *id, char *state, char *reason, int *ends)
+{
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_get_json(ctx, id, &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    ccai_free(json);
+    snprintf(state, 16, "%s", json_string_value(json_object_get(doc, "state")));
+    const char *r = json_string_value(json_object_get(doc, "end_reason"));
+    snprintf(reason, 16, "%s", r ? r : "");
+    *ends = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(doc, "messages"), i, m)
+    {
+        const char *a = json_string_value(json_object_get(m, "action"));
+        const char *t = json_string_value(json_object_get(m, "content"));
+        *ends += a && t && !strcmp(a, "hangup") && !strcmp(t, "interrupted");
+    }
+    json_decref(doc);
+}
+
+static void run_both(ccai_poll *a, ccai_poll *b, int ms)
+{
+    uint64_t until = ccai_time_ms() + (uint64_t)ms;
+    while (ccai_time_ms() < until) {
+        assert_int_equal(ccai_poll_run_once(a, 10), 0);
+        assert_int_equal(ccai_poll_run_once(b, 10), 0);
+    }
+}
+
+/* Calls that outlive their process (engine/sweep.c), with two contexts on
+ * one database as two processes share it, and a one-second take-back
+ * window: a call nobody took back ends as "interrupted" (with its report
+ * when the caller spoke), at the next context's start or later; a call
+ * taken back within the window, or held live by the other context, is
+ * never ended; each is ended once, whichever context sweeps first. */
+static void test_sweep_interrupted_calls(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-sweep-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", path), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "conversation.takeback_window_sec", "1"), CCAI_OK);
+    ccai_poll *pa = NULL, *pb = NULL;
+    ccai_ctx *a = NULL, *b = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &pa, &a, NULL), CCAI_OK);
+    host ha = {0}, hb = {0};
+    env ea = {.cfg = cfg, .poll = pa, .ctx = a};
+    ccai_call *live = start(&ea, &ha, "+14155550150", 0, NULL);
+    char live_id[37];
+    strcpy(live_id, ccai_call_id(live));
+    assert_int_equal(send(live, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
+    assert_int_equal(send(live, CCAI_EVENT_SPEECH, "Hello?", 1), CCAI_OK);
+
+    int64_t now = Ccai_wall_ms();
+    Ccai_store *st = Ccai_ctx_store(a);
+    leave_orphan(st, "orphan-old", now - 10000, true);
+    leave_orphan(st, "orphan-silent", now - 10000, false);
+    leave_orphan(st, "orphan-fresh", now, true);
+    leave_orphan(st, "orphan-taken", now, true);
+
+    /* B starts: what is past the window ends at once. */
+    assert_int_equal(ccai_poll_new(cfg, &pb, &b, NULL), CCAI_OK);
+    char s1[16], r1[16];
+    int ends = 0;
+    stored(b, "orphan-old", s1, r1, &ends);
+    assert_string_equal(s1, "ended");
+    assert_string_equal(r1, "interrupted");
+    stored(b, "orphan-fresh", s1, r1, &ends);
+    assert_string_equal(s1, "conversation");
+    /* B's channel takes one back within the window. */
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+14155550199",
+                          .channel = "acs"};
+    ccai_call *taken = NULL;
+    hb.ctx = b;
+    assert_int_equal(Ccai_call_take_back(b, "orphan-taken", &p, &ops, &hb, &taken), CCAI_OK);
+    assert_int_equal(send(taken, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
+
+    run_both(pa, pb, 2600); /* more than two windows */
+    static const struct {
+        const char *id, *state, *reason;
+        int ends;
+    } want[] = {
+        {"orphan-old", "done", "interrupted", 1},     /* its report written: done */
+        {"orphan-silent", "ended", "interrupted", 1}, /* the caller never spoke: no report */
+        {"orphan-fresh", "done", "interrupted", 1},   /* past the window later */
+        {"orphan-taken", "conversation", "", 0},      /* live in B */
+    };
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(want); i++) {
+        stored(b, want[i].id, s1, r1, &ends);
+        if (strcmp(s1, want[i].state) || strcmp(r1, want[i].reason) || ends != want[i].ends)
+            fail_msg("%s: %s (%s), %d ends", want[i].id, s1, r1, ends);
+    }
+    stored(b, live_id, s1, r1, &ends); /* live in A: A keeps it fresh */
+    assert_string_equal(s1, "conversation");
+    assert_int_equal(ends, 0);
+    assert_int_equal(ccai_call_get_state(live), CCAI_CALL_CONVERSATION);
+    assert_int_equal(ccai_call_get_state(taken), CCAI_CALL_CONVERSATION);
+
+    ccai_call_free(taken);
+    ccai_call_free(live);
+    ccai_poll_free(pb);
+    ccai_poll_free(pa);
+    ccai_config_free(cfg);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_free_inside_callback),
         cmocka_unit_test(test_stale_writer_conflict),
         cmocka_unit_test(test_ctx_free_ends_calls),
+        cmocka_unit_test(test_sweep_interrupted_calls),
     };
     return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }

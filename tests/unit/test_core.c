@@ -194,6 +194,40 @@ static void test_log(void **state)
     Ccai_log(NULL, CCAI_LOG_ERROR, "no logger is fine");
 }
 
+/* Phone numbers are masked above debug level, in every line; debug lines
+ * keep them (a developer's). */
+static void test_log_masks_phone_numbers(void **state)
+{
+    (void)state;
+    logged l = {0};
+    Ccai_logger lg = {sink, &l, CCAI_LOG_DEBUG};
+    Ccai_log(&lg, CCAI_LOG_WARN, "twilio: HTTP 400, 21211: The 'To' number %s is not valid",
+             "+33612345678");
+    assert_string_equal(l.msg, "twilio: HTTP 400, 21211: The 'To' number +33******78 is not valid");
+    Ccai_log(&lg, CCAI_LOG_INFO,
+             "http: GET /call/%%2B33612345678 -> 500, sms to +1 (415) "
+             "555-0199 and +44 20 7946 0958.");
+    assert_string_equal(l.msg, "http: GET /call/+33******78 -> 500, sms to +14******99 and "
+                               "+44******58.");
+    Ccai_log(&lg, CCAI_LOG_DEBUG, "sms to %s", "+33612345678");
+    assert_string_equal(l.msg, "sms to +33612345678");
+    /* Not phone numbers: left alone. */
+    Ccai_log(&lg, CCAI_LOG_ERROR, "1+1 = 2, +12345 points, a+b, +, ++, 3 + 4");
+    assert_string_equal(l.msg, "1+1 = 2, +12345 points, a+b, +, ++, 3 + 4");
+    char big[1000];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    Ccai_log(&lg, CCAI_LOG_ERROR, "%s +33612345678", big); /* the heap path */
+    assert_non_null(strstr(l.msg, "z +33******78"));
+
+    char *out = NULL;
+    assert_int_equal(ccai_log_mask("to +123456 and +1234567890123456789012", &out), CCAI_OK);
+    assert_string_equal(out, "to +12**56 and +1234567890123456789012"); /* too long: no number */
+    ccai_free(out);
+    assert_int_equal(ccai_log_mask(NULL, &out), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_log_mask("x", NULL), CCAI_ERR_INVALID_ARG);
+}
+
 /* Retry delays double from base up to max, with jitter in (0.75, 1]. */
 static void test_backoff(void **state)
 {
@@ -237,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_status_strings),
         cmocka_unit_test(test_allocator_hooks),
         cmocka_unit_test(test_log),
+        cmocka_unit_test(test_log_masks_phone_numbers),
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_printable_excerpt),

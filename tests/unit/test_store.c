@@ -150,10 +150,89 @@ static void test_open_file_reopen(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
     assert_string_equal(raw_text(db, "PRAGMA journal_mode"), "wal");
-    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM schema_migrations"), "1");
-    assert_string_equal(raw_text(db, "SELECT MAX(version) FROM schema_migrations"), "1");
+    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM schema_migrations"), "2");
+    assert_string_equal(raw_text(db, "SELECT MAX(version) FROM schema_migrations"), "2");
     assert_string_equal(raw_text(db, "PRAGMA integrity_check"), "ok");
     sqlite3_close(db);
+    tmpdb_remove(&t);
+}
+
+/* A database written by the first release (schema 1) is brought to 2: its
+ * calls read with the new columns empty, and take them. */
+static void test_migrate_from_version_1(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    static const char v1[] =
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT "
+        "NULL);"
+        "INSERT INTO schema_migrations VALUES (1, 0);"
+        "CREATE TABLE calls (id TEXT PRIMARY KEY NOT NULL, direction TEXT NOT NULL CHECK "
+        "(direction IN ('inbound', 'outbound')), phone_number TEXT NOT NULL, bot_phone_number "
+        "TEXT, channel TEXT NOT NULL, provider_call_id TEXT, state TEXT NOT NULL, lang TEXT, "
+        "initiate TEXT NOT NULL CHECK (json_valid(initiate)), claim TEXT NOT NULL DEFAULT '{}' "
+        "CHECK (CASE WHEN json_valid(claim) THEN json_type(claim) = 'object' ELSE 0 END), next "
+        "TEXT CHECK (next IS NULL OR json_valid(next)), synthesis TEXT CHECK (synthesis IS NULL "
+        "OR json_valid(synthesis)), recording_url TEXT, callback_secret TEXT NOT NULL, "
+        "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, row_version INTEGER NOT "
+        "NULL, policyholder_phone TEXT GENERATED ALWAYS AS (json_extract(claim, "
+        "'$.policyholder_phone')) VIRTUAL);"
+        "CREATE INDEX calls_phone ON calls (phone_number, created_at);"
+        "CREATE INDEX calls_policyholder ON calls (policyholder_phone, created_at);"
+        "CREATE INDEX calls_created ON calls (created_at);"
+        "CREATE INDEX calls_provider ON calls (provider_call_id);"
+        "CREATE TABLE messages (call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE, "
+        "seq INTEGER NOT NULL CHECK (seq >= 1), created_at INTEGER NOT NULL, persona TEXT NOT "
+        "NULL CHECK (persona IN ('human', 'assistant', 'tool')), action TEXT NOT NULL, style "
+        "TEXT NOT NULL CHECK (style IN ('none', 'cheerful', 'sad')), content TEXT NOT NULL, lang "
+        "TEXT, tool_calls TEXT CHECK (tool_calls IS NULL OR CASE WHEN json_valid(tool_calls) "
+        "THEN json_type(tool_calls) = 'array' ELSE 0 END), engine TEXT, PRIMARY KEY (call_id, "
+        "seq));"
+        "CREATE TABLE reminders (call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE, "
+        "title TEXT NOT NULL, description TEXT, due_at INTEGER, owner TEXT, created_at INTEGER "
+        "NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (call_id, title));"
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, call_id "
+        "TEXT REFERENCES calls (id) ON DELETE SET NULL, payload TEXT CHECK (payload IS NULL OR "
+        "json_valid(payload)), run_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+        "last_error TEXT, state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', "
+        "'running', 'done', 'failed')), created_at INTEGER NOT NULL, updated_at INTEGER NOT "
+        "NULL);"
+        "CREATE INDEX jobs_due ON jobs (state, run_at);"
+        "CREATE INDEX jobs_call ON jobs (call_id);"
+        "INSERT INTO calls (id, direction, phone_number, channel, provider_call_id, state, "
+        "initiate, recording_url, callback_secret, created_at, updated_at, row_version) VALUES "
+        "('old-1', 'inbound', '+33600000001', 'acs', 'srv-1', 'conversation', '{}', "
+        "'https://rec.example/1.wav', 's', 10, 20, 3);";
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_schema_version(st), 2);
+    Ccai_store_call *c = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "old-1", &c), CCAI_OK);
+    assert_string_equal(c->recording_url, "https://rec.example/1.wav");
+    assert_null(c->correlation_id);
+    assert_null(c->end_reason);
+    assert_null(c->recording_id);
+    assert_int_equal(c->recording_duration_ms, 0);
+    assert_int_equal(c->row_version, 3);
+    assert_true(Ccai_str_replace(&c->correlation_id, "corr-1"));
+    assert_int_equal(Ccai_store_call_update(st, c), CCAI_OK);
+    Ccai_store_call_free(c);
+    assert_int_equal(Ccai_store_call_find_correlation(st, "acs", "corr-1", &c), CCAI_OK);
+    assert_string_equal(c->id, "old-1");
+    Ccai_store_call_free(c);
+    /* Still in progress, last active at 20 ms after the epoch: stale. */
+    Ccai_store_call **rows = NULL;
+    size_t n = 0;
+    assert_int_equal(Ccai_store_calls_stale(st, 1000, 10, &rows, &n), CCAI_OK);
+    assert_int_equal(n, 0); /* the update above was a sign of life */
+    Ccai_store_call_list_free(rows, n);
+    Ccai_store_close(st);
     tmpdb_remove(&t);
 }
 
@@ -180,7 +259,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(Ccai_store_open(t.path, &st, &err), CCAI_ERR_STORE);
     assert_null(st);
     assert_non_null(err);
-    assert_string_equal(err, "store: database schema version 99 is newer than this libccai (1)");
+    assert_string_equal(err, "store: database schema version 99 is newer than this libccai (2)");
     ccai_free(err);
     tmpdb_remove(&t);
 }
@@ -969,12 +1048,123 @@ static void test_out_of_memory(void **state)
     assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
 }
 
+/* What a provider reports after the call: kept whatever the state, and no
+ * update from an older copy of the row erases it. */
+static void test_call_recording(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    Ccai_store_call c;
+    call_init(&c, "rec-1", "+33600000001", NULL, 0);
+    assert_int_equal(Ccai_store_call_insert(st, &c), CCAI_OK);
+    assert_int_equal(Ccai_store_call_set_recording(st, "rec-1", "https://r/1.wav", "RE1", 42000),
+                     CCAI_OK);
+    assert_int_equal(c.row_version, 1); /* unchanged: no conflict for the holder */
+    assert_true(Ccai_str_replace(&c.state, "ended"));
+    assert_int_equal(Ccai_store_call_update(st, &c), CCAI_OK); /* c has no recording */
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "rec-1", &g), CCAI_OK);
+    assert_string_equal(g->recording_url, "https://r/1.wav");
+    assert_string_equal(g->recording_id, "RE1");
+    assert_int_equal(g->recording_duration_ms, 42000);
+    assert_string_equal(g->state, "ended");
+    Ccai_store_call_free(g);
+    /* Parts given later complete it; absent ones stay. */
+    assert_int_equal(Ccai_store_call_set_recording(st, "rec-1", "https://r/2.wav", NULL, 0),
+                     CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(st, "rec-1", &g), CCAI_OK);
+    assert_string_equal(g->recording_url, "https://r/2.wav");
+    assert_string_equal(g->recording_id, "RE1");
+    assert_int_equal(g->recording_duration_ms, 42000);
+    Ccai_store_call_free(g);
+    assert_int_equal(Ccai_store_call_set_recording(st, "nope", "https://r/3.wav", NULL, 0),
+                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_call_set_recording(st, "rec-1", NULL, NULL, 0),
+                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_call_set_recording(st, "rec-1", "\xff", NULL, 0),
+                     CCAI_ERR_INVALID_ARG);
+    Ccai_store_call_clear(&c);
+    Ccai_store_close(st);
+}
+
+/* Stale calls: in progress, no write and no message since the limit;
+ * touching one is a sign of life, from a stale copy a conflict. */
+static void test_calls_stale_and_touch(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    const char *ids[] = {"old-quiet", "old-talking", "old-ended", "recent"};
+    const char *states[] = {"conversation", "turn", "ended", "conversation"};
+    const int64_t when[] = {1000, 1000, 1000, 9000};
+    Ccai_store_call c[4];
+    for (int i = 0; i < 4; i++) {
+        call_init(&c[i], ids[i], "+33600000001", NULL, when[i]);
+        c[i].updated_at = when[i];
+        assert_true(Ccai_str_replace(&c[i].state, states[i]));
+        assert_int_equal(Ccai_store_call_insert(st, &c[i]), CCAI_OK);
+    }
+    Ccai_store_message m = msg("human", "still here");
+    m.created_at = 8000;
+    assert_int_equal(Ccai_store_message_append(st, "old-talking", &m, NULL), CCAI_OK);
+
+    Ccai_store_call **rows = NULL;
+    size_t n = 0;
+    assert_int_equal(Ccai_store_calls_stale(st, 5000, 10, &rows, &n), CCAI_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0]->id, "old-quiet");
+    Ccai_store_call_list_free(rows, n);
+    assert_int_equal(Ccai_store_calls_stale(st, 10000, 2, &rows, &n), CCAI_OK);
+    assert_int_equal(n, 2); /* at most the limit, oldest first */
+    assert_string_equal(rows[0]->id, "old-quiet");
+    Ccai_store_call_list_free(rows, n);
+
+    int64_t v = c[0].row_version;
+    assert_int_equal(Ccai_store_call_touch(st, &c[0]), CCAI_OK);
+    assert_int_equal(c[0].row_version, v + 1);
+    assert_true(c[0].updated_at > 5000);
+    assert_int_equal(Ccai_store_calls_stale(st, 5000, 10, &rows, &n), CCAI_OK);
+    assert_int_equal(n, 0);
+    Ccai_store_call_list_free(rows, n);
+    Ccai_store_call stale = c[0];
+    stale.row_version = v;
+    assert_int_equal(Ccai_store_call_touch(st, &stale), CCAI_ERR_CONFLICT);
+    assert_int_equal(Ccai_store_call_update(st, &stale), CCAI_ERR_CONFLICT);
+    Ccai_store_call ghost;
+    call_init(&ghost, "ghost", "+33600000001", NULL, 0);
+    assert_int_equal(Ccai_store_call_touch(st, &ghost), CCAI_ERR_NOT_FOUND);
+    Ccai_store_call_clear(&ghost);
+    for (int i = 0; i < 4; i++)
+        Ccai_store_call_clear(&c[i]);
+    Ccai_store_close(st);
+}
+
+/* A job's payload can be replaced before it acts (what its retries reuse). */
+static void test_job_payload(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    int64_t id = 0;
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", NULL, "{\"to\":\"+1\"}", 0, &id), CCAI_OK);
+    Ccai_store_job *j = NULL;
+    assert_int_equal(Ccai_store_job_claim(st, 10, 1000, &j), CCAI_OK);
+    assert_int_equal(Ccai_store_job_set_payload(st, id, "{\"to\":\"+1\",\"rid\":\"x\"}"), CCAI_OK);
+    assert_int_equal(Ccai_store_job_fail(st, id, "later", 20), CCAI_OK);
+    Ccai_store_job_free(j);
+    assert_int_equal(Ccai_store_job_claim(st, 30, 1000, &j), CCAI_OK);
+    assert_string_equal(j->payload, "{\"to\":\"+1\",\"rid\":\"x\"}");
+    Ccai_store_job_free(j);
+    assert_int_equal(Ccai_store_job_set_payload(st, id, "not json"), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_job_set_payload(st, id + 1, "{}"), CCAI_ERR_NOT_FOUND);
+    Ccai_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_memory),
         cmocka_unit_test(test_open_invalid),
         cmocka_unit_test(test_open_file_reopen),
+        cmocka_unit_test(test_migrate_from_version_1),
         cmocka_unit_test(test_newer_version_refused),
         cmocka_unit_test(test_call_insert_get),
         cmocka_unit_test(test_call_not_found),
@@ -989,6 +1179,9 @@ int main(void)
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_two_handles),
+        cmocka_unit_test(test_call_recording),
+        cmocka_unit_test(test_calls_stale_and_touch),
+        cmocka_unit_test(test_job_payload),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -5,6 +5,7 @@
 
 #include <cmocka.h>
 
+#include "engine/engine.h"
 #include "io/ctx_private.h"
 
 #include <stdlib.h>
@@ -121,6 +122,9 @@ static void fire(ccai_ctx *ctx, fake_loop *l)
     ccai_ctx_timeout(ctx);
 }
 
+/* A context whose only timers are the test's: the call sweep's periodic
+ * timer (engine/sweep.c) is stopped, so the host's timer can be seen
+ * disarmed. */
 static ccai_ctx *make_ctx(fake_loop *l, ccai_config **cfg)
 {
     assert_int_equal(ccai_config_new(cfg), CCAI_OK);
@@ -130,7 +134,44 @@ static ccai_ctx *make_ctx(fake_loop *l, ccai_config **cfg)
     l->armed = -1;
     assert_int_equal(ccai_ctx_new(*cfg, &hooks, l, &ctx, NULL), CCAI_OK);
     Ccai_ctx_set_clock(ctx, fake_now, l);
+    Ccai_sweep_free(ctx);
     return ctx;
+}
+
+/* The sweep's timer runs as long as the context, yet an idle context is
+ * not busy (a host loop that runs "while busy" ends); an injected clock
+ * keeps the time a timer had left. */
+static void test_ctx_background_timer(void **state)
+{
+    (void)state;
+    fake_loop l = {.now = 5000, .armed = -1};
+    ccai_config *cfg;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "conversation.takeback_window_sec", "8"), CCAI_OK);
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, fake_watch, fake_set_timer};
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_ctx_new(cfg, &hooks, &l, &ctx, NULL), CCAI_OK);
+    Ccai_ctx_set_clock(ctx, fake_now, &l);
+    assert_true(l.armed > 1900 && l.armed <= 2000); /* a quarter of the window */
+    assert_false(ccai_ctx_busy(ctx));
+    fired f = {.ctx = ctx};
+    tagged a = {.tag = 1, .f = &f};
+    Ccai_timer_init(&a.t, on_fire, &a);
+    assert_int_equal(Ccai_timer_start(ctx, &a.t, 100), CCAI_OK);
+    assert_true(ccai_ctx_busy(ctx)); /* work in flight */
+    assert_int_equal(l.armed, 100);
+    l.now += 100;
+    fire(ctx, &l);
+    assert_int_equal(f.n, 1);
+    assert_false(ccai_ctx_busy(ctx));
+    assert_true(l.armed > 1800 && l.armed <= 1900); /* the sweep again */
+    l.now += 2000;
+    fire(ctx, &l); /* the sweep ran and re-armed itself */
+    assert_true(l.armed > 1900 && l.armed <= 2000);
+    assert_false(ccai_ctx_busy(ctx));
+    ccai_ctx_free(ctx);
+    ccai_config_free(cfg);
 }
 
 static void test_ctx_timers_fire_in_order(void **state)
@@ -272,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_ctx_idle_timer),
         cmocka_unit_test(test_ctx_timer_restart_does_not_spin),
         cmocka_unit_test(test_ctx_many_timers),
+        cmocka_unit_test(test_ctx_background_timer),
     };
     return cmocka_run_group_tests_name("timer", tests, NULL, NULL);
 }

@@ -379,10 +379,11 @@ static void test_openapi(void **state)
     const json_t *schemas = json_object_get(comp, "schemas");
     const json_t *call_props = json_object_get(json_object_get(schemas, "Call"), "properties");
     static const char *const fields[] = {
-        "call_id",   "created_at", "updated_at",    "in_progress",      "state",
-        "direction", "channel",    "phone_number",  "bot_phone_number", "provider_call_id",
-        "lang",      "initiate",   "claim",         "messages",         "reminders",
-        "next",      "synthesis",  "recording_url", "row_version"};
+        "call_id",    "created_at", "updated_at",    "in_progress",      "state",
+        "direction",  "channel",    "phone_number",  "bot_phone_number", "provider_call_id",
+        "lang",       "initiate",   "claim",         "messages",         "reminders",
+        "next",       "synthesis",  "recording_url", "recording_id",     "recording_duration_ms",
+        "end_reason", "row_version"};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(fields); i++) {
         if (!json_object_get(call_props, fields[i]))
             fail_msg("Call schema lacks %s", fields[i]);

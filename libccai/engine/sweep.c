@@ -1,0 +1,123 @@
+/* Calls that outlive their process.
+ *
+ * A process killed mid-call leaves its calls "in progress" in the store.
+ * A channel may take such a call back when the provider next reports on it
+ * (ACS does, within its recognition timeout); when none does, nothing else
+ * would ever end it, and lists, metrics and reports would say it is still
+ * going. The rule, for any number of processes sharing the store:
+ *
+ *   1. Every process touches the calls it holds live (updated_at = now,
+ *      row_version + 1) every window / 4: a live call's last activity is
+ *      never older than that.
+ *   2. A call in progress whose last activity (updated_at, or its last
+ *      message) is older than the window (conversation.takeback_window_sec)
+ *      has no live holder. The sweep, run by every process at start and
+ *      every window / 4, ends it: state "ended", reason "interrupted", the
+ *      post-call job when the caller spoke.
+ *   3. The end is written only if the row is still as the sweep read it
+ *      (row_version): a process that took the call back, or touched it, in
+ *      between wins and the sweep leaves the call alone.
+ *
+ * So a call taken back within the window is never ended, and a process
+ * never ends a call another live process holds, unless that process's loop
+ * stalled for longer than three quarters of the window. */
+#include "engine/engine.h"
+
+#include "config/config.h"
+#include "web/metrics.h"
+
+#define SWEEP_BATCH      100 /* stale calls ended per run */
+#define SWEEP_PERIOD_MIN 250 /* ms */
+
+struct Ccai_sweep {
+    ccai_ctx *ctx;
+    Ccai_timer timer;
+};
+
+static int64_t window_ms(const ccai_ctx *ctx)
+{
+    return Ccai_config_int(ctx->cfg, "conversation.takeback_window_sec", 600) * 1000;
+}
+
+static uint64_t period_ms(const ccai_ctx *ctx)
+{
+    int64_t p = window_ms(ctx) / 4;
+    return p < SWEEP_PERIOD_MIN ? SWEEP_PERIOD_MIN : (uint64_t)p;
+}
+
+/* Rule 1. A call ended elsewhere may take others with it (the host hears
+ * of it and may free handles): the rest wait for the next run. */
+static void heartbeat(ccai_ctx *ctx)
+{
+    int64_t recent = Ccai_wall_ms() - (int64_t)period_ms(ctx);
+    for (ccai_call *c = ctx->calls; c; c = c->next) {
+        if (c->free_pending || c->state >= CCAI_CALL_ENDED || c->row.updated_at > recent)
+            continue; /* gone, or written since the last run */
+        ccai_status st = Ccai_call_touch(c);
+        if (st == CCAI_ERR_STATE)
+            return;
+        if (st != CCAI_OK)
+            Ccai_log(&ctx->log, CCAI_LOG_WARN, "call %s: heartbeat: %s", c->row.id,
+                     Ccai_store_errmsg(ctx->store));
+    }
+}
+
+/* Rules 2 and 3. */
+static void sweep(ccai_ctx *ctx)
+{
+    Ccai_store_call **rows = NULL;
+    size_t n = 0;
+    ccai_status st =
+        Ccai_store_calls_stale(ctx->store, Ccai_wall_ms() - window_ms(ctx), SWEEP_BATCH, &rows, &n);
+    if (st != CCAI_OK) {
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "sweep: %s", Ccai_store_errmsg(ctx->store));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (Ccai_call_live(ctx, rows[i]->id))
+            continue; /* held here: the heartbeat keeps it fresh */
+        st = Ccai_call_end_stored(ctx, rows[i], "interrupted", false);
+        if (st == CCAI_OK)
+            Ccai_metrics_counter_add(ctx->metrics, "ccai_calls_interrupted_total", NULL, 1);
+    }
+    Ccai_store_call_list_free(rows, n);
+}
+
+static void on_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    Ccai_sweep *s = ud;
+    ccai_ctx *ctx = s->ctx;
+    heartbeat(ctx);
+    sweep(ctx);
+    if (Ccai_timer_start(ctx, &s->timer, period_ms(ctx)) != CCAI_OK)
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "sweep: cannot schedule the next run");
+}
+
+ccai_status Ccai_sweep_new(ccai_ctx *ctx)
+{
+    Ccai_sweep *s = Ccai_calloc(1, sizeof *s);
+    if (!s)
+        return CCAI_ERR_NOMEM;
+    s->ctx = ctx;
+    Ccai_timer_init(&s->timer, on_timer, s);
+    Ccai_timer_set_idle(&s->timer, true); /* housekeeping: not work in flight */
+    sweep(ctx);                           /* what an earlier run left, at once */
+    ccai_status st = Ccai_timer_start(ctx, &s->timer, period_ms(ctx));
+    if (st != CCAI_OK) {
+        ccai_free(s);
+        return st;
+    }
+    ctx->sweep = s;
+    return CCAI_OK;
+}
+
+void Ccai_sweep_free(ccai_ctx *ctx)
+{
+    Ccai_sweep *s = ctx->sweep;
+    if (!s)
+        return;
+    Ccai_timer_stop(ctx, &s->timer);
+    ccai_free(s);
+    ctx->sweep = NULL;
+}
