@@ -1014,6 +1014,12 @@ static void on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
          * connection answered or created for nobody is hung up. */
         if ((kind == P_ANSWER || kind == P_CREATE) && st == CCAI_OK && res->id)
             Ccai_acs_hang_up(acs->rest, res->id, true, on_zombie_hung_up, acs, NULL);
+        /* A short call may end before ACS's reply to the recording start:
+         * the id still names its files (RecordingFileStatusUpdated). */
+        if (kind == P_RECORDING && st == CCAI_OK && res->id &&
+            Ccai_call_recording(acs->ctx, call_id, NULL, res->id, 0) != CCAI_OK)
+            Ccai_log(&acs->ctx->log, CCAI_LOG_WARN, "acs: call %s: recording id %s not stored",
+                     call_id, res->id);
         return;
     }
     if (st == CCAI_ERR_NOT_FOUND && kind != P_RECORDING) {
