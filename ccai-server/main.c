@@ -366,6 +366,9 @@ int main(int argc, char **argv)
             return usage(stderr);
     }
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit (LimitFSIZE, ulimit -f) makes a write fail like a
+     * full disk: the store answers 503 instead of the process dying. */
+    signal(SIGXFSZ, SIG_IGN);
     event_set_log_callback(on_libevent_log);
     int rc = load_config(&s, config);
     if (rc != EXIT_SUCCESS)

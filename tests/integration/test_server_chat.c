@@ -78,9 +78,9 @@ static void start(srv *s)
                     (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
                     (char *)"CONFIG_YAML=",
                     NULL};
-    /* A file-size limit (the full disk of test_disk_full) signals SIGXFSZ;
-     * a real full disk only fails the write: the server inherits "ignore". */
-    signal(SIGXFSZ, SIG_IGN);
+    /* The file-size limit of test_disk_full stands for a full disk: the
+     * server ignores SIGXFSZ itself, so its write fails as on a full disk. */
+    signal(SIGXFSZ, SIG_DFL);
     s->pid = server_proc_start(server_path, envp, log, &s->port);
     assert_true(s->pid > 0);
     track(s->pid, true);
