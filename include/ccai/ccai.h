@@ -427,7 +427,9 @@ typedef struct ccai_ctx ccai_ctx;
 
 /**
  * What libccai needs from the host's event loop: libcurl's multi_socket
- * contract. A versioned table: set version to CCAI_LOOP_HOOKS_VERSION.
+ * contract. A versioned table: set version to CCAI_LOOP_HOOKS_VERSION. A
+ * table of an earlier version is still accepted; members appended after it
+ * are then never read (version 1 ends after set_timer).
  */
 typedef struct ccai_loop_hooks {
     uint32_t version;
@@ -445,9 +447,18 @@ typedef struct ccai_loop_hooks {
      * call ccai_ctx_timeout(). Return 0 on success, -1 on failure.
      */
     int (*set_timer)(void *loop_ud, int64_t timeout_ms);
+    /**
+     * Version 2, may be NULL. Called once, when the context is really
+     * destroyed: by ccai_ctx_free(), or, when ccai_ctx_free() was called from
+     * inside a libccai callback, once that library frame unwound. No hook is
+     * called after it and the context is already gone, so the host may free
+     * what @p loop_ud points to (an adapter does: it lives exactly as long as
+     * its context). Never called when ccai_ctx_new() fails. @since 0.2
+     */
+    void (*cleanup)(void *loop_ud);
 } ccai_loop_hooks;
 
-#define CCAI_LOOP_HOOKS_VERSION 1u
+#define CCAI_LOOP_HOOKS_VERSION 2u
 
 /**
  * Create a context: the configuration is validated and copied, the
@@ -470,7 +481,10 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
 /**
  * Free a context, its calls and its transfers in flight. NULL is accepted.
  * Freeing fires no event callbacks. Legal from inside a libccai callback:
- * destruction is deferred until the library frame unwinds. @since 0.1
+ * destruction is deferred until the library frame unwinds. Until then the
+ * loop hooks may still be called (the teardown unwatches fds and disarms the
+ * timer); the hooks' cleanup member says when the context is gone.
+ * @since 0.1
  */
 CCAI_EXPORT void ccai_ctx_free(ccai_ctx *ctx);
 
