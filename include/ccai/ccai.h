@@ -89,7 +89,10 @@ typedef enum ccai_status {
     CCAI_ERR_CANCELLED = 13,   /**< cancelled by the host or by shutdown */
     CCAI_ERR_LIMIT = 14,       /**< a size or count limit was exceeded */
     CCAI_ERR_UNSUPPORTED = 15, /**< not supported by this build or version */
-    CCAI_ERR_INTERNAL = 16     /**< a bug in libccai: please report it */
+    CCAI_ERR_INTERNAL = 16,    /**< a bug in libccai: please report it */
+    /** the database is locked by another process: nothing was stored or done;
+        the same call may succeed later (@since 0.2) */
+    CCAI_ERR_BUSY = 17
 } ccai_status;
 
 /**
@@ -644,6 +647,9 @@ typedef struct ccai_call_ops {
  *   4. ccai_call_free() releases the handle (the stored call stays).
  * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG (missing phone number, bad
  * version), CCAI_ERR_VALIDATION (initiate_json rejected: ccai_ctx_errmsg()),
+ * CCAI_ERR_BUSY (the database is locked by another process: nothing was
+ * stored; start the call again later, e.g. on a timer of your loop: libccai
+ * never blocks the loop for longer than database.sqlite.busy_timeout_ms),
  * CCAI_ERR_STORE, CCAI_ERR_NOMEM.
  * Ownership: params copied; @p ops copied; *ret freed with ccai_call_free().
  * Context: the context's thread. @since 0.1
@@ -734,8 +740,11 @@ CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *event, double conf
  * Hand an event to the engine. What changes the call is stored before the
  * engine acts on it; the engine then answers through the call's ops.
  * Statuses: CCAI_OK; CCAI_ERR_STATE (the call has ended; the event is
- * ignored); CCAI_ERR_INVALID_ARG; CCAI_ERR_STORE (nothing was acted on);
- * CCAI_ERR_NOMEM.
+ * ignored); CCAI_ERR_INVALID_ARG; CCAI_ERR_BUSY (the database is locked by
+ * another process: the event was neither stored nor acted on, and no op was
+ * called; hand the same event again later, e.g. on a timer of your loop, or
+ * tell its sender to retry: a provider webhook answered 503); CCAI_ERR_STORE
+ * (nothing was acted on); CCAI_ERR_NOMEM.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
 CCAI_EXPORT ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);

@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "web/metrics.h"
 #include "web/server.h"
+#include "web/web.h"
 
 #include <string.h>
 
@@ -97,6 +98,7 @@ static void ctx_destroy(ccai_ctx *ctx)
     /* Connections first: their pending exchanges are cancelled before the
      * routes that wait on them go. */
     Ccai_server_free(ctx);
+    Ccai_web_ctx_cleanup(ctx);
     Ccai_twilio_free(ctx);
     Ccai_acs_free(ctx);
     Ccai_chat_ctx_cleanup(ctx);
@@ -184,7 +186,7 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (st == CCAI_OK) {
         const char *sync = Ccai_config_str(ctx->cfg, "database.sqlite.synchronous");
         st = Ccai_store_configure(
-            ctx->store, (int)Ccai_config_int(ctx->cfg, "database.sqlite.busy_timeout_ms", 5000),
+            ctx->store, (int)Ccai_config_int(ctx->cfg, "database.sqlite.busy_timeout_ms", 10),
             sync && strcmp(sync, "full") == 0);
         if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
             why = Ccai_strdup(Ccai_store_errmsg(ctx->store));

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/hostport.h"
 #include "core/json.h"
+#include "store/store.h"
 #include "web/metrics.h"
 
 #include <openssl/crypto.h>
@@ -448,6 +449,189 @@ bool Ccai_web_report_key(const char *secret, char out[33])
     return true;
 }
 
+/* A database locked by another process ------------------------------------------ */
+
+/* Held requests run again after this long, doubling while the database
+ * stays locked. One try per round: when the oldest request still finds it
+ * locked, the others would too, and each try may wait busy_timeout_ms. */
+#define HELD_RETRY_FIRST_MS 25
+#define HELD_RETRY_MAX_MS   400
+
+typedef struct Ccai_web_held {
+    ccai_http_exchange *head, **tail; /* oldest first */
+    Ccai_timer timer;
+    unsigned tries;
+    bool sweeping;   /* the timer runs the held requests again */
+    bool held_again; /* a request of this round met the lock again */
+    bool told;       /* the log said requests wait */
+} Ccai_web_held;
+
+static void dispatch(ccai_http_exchange *x);
+
+void Ccai_web_unavailable(ccai_http_exchange *x, ccai_status st, const char *detail)
+{
+    bool busy = st == CCAI_ERR_BUSY;
+    /* A lock held elsewhere is usually short; a database that failed needs
+     * someone to act. */
+    Ccai_web_add_header(x, "Retry-After", busy ? "1" : "30");
+    Ccai_web_error(x, 503,
+                   busy ? "the database is locked by another process"
+                        : "the database cannot store anything",
+                   detail);
+}
+
+void Ccai_web_store_error(ccai_http_exchange *x, ccai_status st, const char *message)
+{
+    if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE)
+        Ccai_web_unavailable(x, st, Ccai_store_errmsg(x->ctx->store));
+    else
+        Ccai_web_error(x, 500, message, ccai_status_str(st));
+}
+
+static uint64_t held_delay(const Ccai_web_held *h)
+{
+    uint64_t d = (uint64_t)HELD_RETRY_FIRST_MS << (h->tries < 8 ? h->tries : 8);
+    return d < HELD_RETRY_MAX_MS ? d : HELD_RETRY_MAX_MS;
+}
+
+static void held_append(Ccai_web_held *h, ccai_http_exchange *x)
+{
+    x->held = true;
+    x->held_next = NULL;
+    *h->tail = x;
+    h->tail = &x->held_next;
+}
+
+static void held_cancel(ccai_http_exchange *x)
+{
+    Ccai_web_held *h = x->ctx->held;
+    for (ccai_http_exchange **p = &h->head; *p; p = &(*p)->held_next) {
+        if (*p == x) {
+            *p = x->held_next;
+            if (!*p)
+                h->tail = p;
+            break;
+        }
+    }
+    x->held = false;
+    x->on_cancel = NULL;
+    if (!h->head)
+        Ccai_timer_stop(x->ctx, &h->timer);
+}
+
+static bool held_expired(const ccai_http_exchange *x)
+{
+    int64_t wait = Ccai_config_int(x->ctx->cfg, "server.store_wait_ms", 5000);
+    return Ccai_ctx_now(x->ctx) - x->started >= (uint64_t)(wait > 0 ? wait : 0);
+}
+
+static void on_held_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    ccai_ctx *ctx = ud;
+    Ccai_web_held *h = ctx->held;
+    ccai_http_exchange *list = h->head;
+    h->head = NULL;
+    h->tail = &h->head;
+    h->sweeping = true;
+    bool blocked = false;
+    while (list) {
+        ccai_http_exchange *x = list;
+        list = x->held_next;
+        x->held = false;
+        x->held_next = NULL;
+        x->on_cancel = NULL;
+        if (held_expired(x)) {
+            Ccai_web_unavailable(x, CCAI_ERR_BUSY, Ccai_store_errmsg(ctx->store));
+        } else if (blocked) {
+            held_append(h, x); /* in order, behind the one that met the lock */
+            x->on_cancel = held_cancel;
+        } else {
+            h->held_again = false;
+            dispatch(x); /* from the start: it answers, waits for the bot, or is held again */
+            blocked = h->held_again;
+        }
+    }
+    h->sweeping = false;
+    if (!blocked && h->told) {
+        h->told = false;
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "http: the database can write again");
+    }
+    h->tries = blocked ? h->tries + 1 : 0;
+    if (h->head)
+        Ccai_timer_start(ctx, &h->timer, held_delay(h));
+}
+
+void Ccai_web_store_busy(ccai_http_exchange *x)
+{
+    ccai_ctx *ctx = x->ctx;
+    if (!ctx->held) {
+        ctx->held = Ccai_calloc(1, sizeof *ctx->held);
+        if (ctx->held) {
+            ctx->held->tail = &ctx->held->head;
+            Ccai_timer_init(&ctx->held->timer, on_held_timer, ctx);
+        }
+    }
+    Ccai_web_held *h = ctx->held;
+    if (!h || held_expired(x)) {
+        Ccai_web_unavailable(x, CCAI_ERR_BUSY, Ccai_store_errmsg(ctx->store));
+        return;
+    }
+    /* The route is matched again when it runs again. */
+    for (size_t i = 0; i < x->n_params; i++) {
+        ccai_free(x->params[i]);
+        x->params[i] = NULL;
+    }
+    x->n_params = 0;
+    if (!h->told) { /* once per episode, not per request */
+        h->told = true;
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "http: requests wait for the database: %s",
+                 Ccai_store_errmsg(ctx->store));
+    }
+    held_append(h, x);
+    x->on_cancel = held_cancel;
+    if (h->sweeping)
+        h->held_again = true; /* the round stops here; the timer is set after it */
+    else if (!Ccai_timer_active(&h->timer))
+        Ccai_timer_start(ctx, &h->timer, held_delay(h));
+}
+
+void Ccai_web_ctx_cleanup(ccai_ctx *ctx)
+{
+    Ccai_web_held *h = ctx->held;
+    if (!h)
+        return;
+    Ccai_timer_stop(ctx, &h->timer);
+    while (h->head) {
+        ccai_http_exchange *x = h->head;
+        h->head = x->held_next;
+        x->held = false;
+        x->on_cancel = NULL;
+        Ccai_web_unavailable(x, CCAI_ERR_BUSY, "the server is shutting down");
+    }
+    ccai_free(h);
+    ctx->held = NULL;
+}
+
+/* A POST stores something: the route runs only when the database can write.
+ * Conversations (provider webhooks and the HTTP chat: Twilio never retries a
+ * webhook and a caller is waiting) wait for a lock held elsewhere; the REST
+ * API's own writes are refused at once (its clients retry after
+ * Retry-After). */
+static bool store_ready(ccai_http_exchange *x, bool waits)
+{
+    ccai_status st = Ccai_store_can_write(x->ctx->store);
+    if (st == CCAI_OK)
+        return true;
+    if (st == CCAI_ERR_BUSY && waits)
+        Ccai_web_store_busy(x);
+    else if (st == CCAI_ERR_NOMEM)
+        Ccai_web_error(x, 500, "out of memory", NULL);
+    else
+        Ccai_web_unavailable(x, st, Ccai_store_errmsg(x->ctx->store));
+    return false;
+}
+
 /* Routing ---------------------------------------------------------------------- */
 
 /* Match path against pattern; captures go to x->params. */
@@ -516,6 +700,9 @@ static void dispatch(ccai_http_exchange *x)
         if (r->auth != AUTH_PROVIDER && !local_request(x))
             return;
         if (r->auth == AUTH_TOKEN && !Ccai_web_authorized(x))
+            return;
+        if (strcmp(r->method, "POST") == 0 &&
+            !store_ready(x, r->auth == AUTH_NONE || strncmp(r->pattern, "/chat", 5) == 0))
             return;
         r->fn(x);
         return;
