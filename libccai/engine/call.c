@@ -363,13 +363,16 @@ static ccai_status unsaved_flush(ccai_call *c)
             .created_at = u->created_at,
         };
         ccai_status st = Ccai_store_message_append(c->ctx->store, c->row.id, &m, NULL);
-        if (st != CCAI_OK)
-            return st;
+        if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
+            return st;     /* the database, not the message: try again later */
+        if (st != CCAI_OK) /* this message can never be stored: not a reason to stop the call */
+            Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
+                     c->row.id, Ccai_store_errmsg(c->ctx->store));
         c->unsaved = u->next;
         if (!c->unsaved)
             c->unsaved_tail = &c->unsaved;
         unsaved_free(u);
-        n++;
+        n += st == CCAI_OK;
     }
     if (n)
         Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: %zu kept sentence(s) of the bot stored",

@@ -9,8 +9,10 @@
 
 #include "engine/engine.h"
 #include "support/db_lock.h"
+#include "support/twilio_standin.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -730,10 +732,101 @@ static void test_locked_store(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The state of job id, read by another connection ("" when none). */
+static void job_state(const char *path, int64_t id, char *out, size_t len, int64_t *attempts)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT state, attempts FROM jobs WHERE id = ?", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+        *attempts = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A durable job (an SMS through Twilio) whose outcome comes back while
+ * another process holds the lock: the outcome is kept and written once the
+ * lock is gone, instead of leaving the job "running" until its lease ends
+ * (when it would run, and send, again). */
+static void test_job_outcome_kept_while_locked(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-call-job-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    twilio_standin *tw = twilio_standin_start(NULL, NULL);
+    assert_non_null(tw);
+    env e;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
+    const char *kv[][2] = {
+        {"database.sqlite.path", path},
+        {"database.sqlite.busy_timeout_ms", "10"},
+        {"sms.mode", "twilio"},
+        {"twilio.account_sid", TWILIO_STANDIN_SID},
+        {"twilio.auth_token", TWILIO_STANDIN_TOKEN},
+        {"twilio.phone_number", "+15550001111"},
+        {"twilio.api_base_url", twilio_standin_url(tw)},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        assert_int_equal(ccai_config_set(e.cfg, kv[i][0], kv[i][1]), CCAI_OK);
+    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    /* Twilio answers late with a 500; the client tries again and the SMS
+     * goes out while the database is locked. */
+    twilio_standin_fault f = {.status = 500, .delay_ms = 1200};
+    twilio_standin_push_fault(tw, &f);
+    int64_t id = 0;
+    assert_int_equal(Ccai_store_job_enqueue(Ccai_ctx_store(e.ctx), "sms", NULL,
+                                            "{\"to\":\"+33612345678\",\"text\":\"Your claim\"}",
+                                            Ccai_wall_ms(), &id),
+                     CCAI_OK);
+    Ccai_jobs_kick(e.ctx);
+    char st[16];
+    int64_t attempts = 0;
+    uint64_t deadline = ccai_time_ms() + 5000;
+    while (twilio_standin_request_count(tw) < 1 && ccai_time_ms() < deadline)
+        run_for(&e, 20);
+    job_state(path, id, st, sizeof st, &attempts);
+    assert_string_equal(st, "running");
+
+    db_lock l;
+    assert_int_equal(db_lock_take(&l, path), 0);
+    run_for(&e, 1800); /* Twilio's 500 comes back meanwhile */
+    job_state(path, id, st, sizeof st, &attempts);
+    assert_string_equal(st, "running"); /* not stored yet: the lock */
+    assert_int_equal(db_lock_release(&l), 0);
+
+    deadline = ccai_time_ms() + 5000;
+    while (strcmp(st, "running") == 0 && ccai_time_ms() < deadline) {
+        run_for(&e, 20);
+        job_state(path, id, st, sizeof st, &attempts);
+    }
+    assert_string_equal(st, "done"); /* stored once the lock was gone */
+    assert_int_equal(attempts, 1);
+    int sent = 0;
+    for (int i = 0; i < twilio_standin_request_count(tw); i++)
+        sent += twilio_standin_request_status(tw, i) == 201;
+    assert_int_equal(sent, 1);
+    env_free(&e);
+    twilio_standin_stop(tw);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_locked_store),
+        cmocka_unit_test(test_job_outcome_kept_while_locked),
         cmocka_unit_test(test_start_stores_call),
         cmocka_unit_test(test_event_flow_and_persist_then_act),
         cmocka_unit_test(test_no_postcall_without_interaction),
