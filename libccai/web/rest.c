@@ -101,7 +101,7 @@ void Ccai_rest_calls_list(ccai_http_exchange *x)
         if (st == CCAI_OK)
             Ccai_web_json_text(x, 200, json); /* an empty list is 200, not 404 */
         else
-            Ccai_web_store_error(x, st, "cannot list calls");
+            Ccai_web_fail(x, st, "cannot list calls", NULL);
         ccai_free(json);
     }
     ccai_free(phone);
@@ -134,7 +134,7 @@ void Ccai_rest_call_get(ccai_http_exchange *x)
     else if (st == CCAI_ERR_NOT_FOUND)
         Ccai_web_error(x, 404, "call not found", key);
     else
-        Ccai_web_store_error(x, st, "cannot read the call");
+        Ccai_web_fail(x, st, "cannot read the call", NULL);
     ccai_free(json);
 }
 
@@ -197,6 +197,6 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
     if (st == CCAI_OK)
         Ccai_web_json_text(x, 201, json);
     else
-        Ccai_web_store_error(x, st, "cannot place the call");
+        Ccai_web_fail(x, st, "cannot place the call", NULL);
     ccai_free(json);
 }

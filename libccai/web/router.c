@@ -250,10 +250,7 @@ void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, c
     const char *d = detail && *detail ? detail : ccai_status_str(st);
     switch (st) {
     case CCAI_ERR_STORE:
-        /* A lock, a full disk, a read-only file: worth retrying later. */
-        Ccai_web_add_header(x, "Retry-After", CCAI_WEB_STORE_RETRY_AFTER);
-        Ccai_web_error(x, 503, "the database is unavailable", d);
-        return;
+    case CCAI_ERR_BUSY: Ccai_web_unavailable(x, st, d); return;
     case CCAI_ERR_NOMEM: Ccai_web_error(x, 500, "out of memory", NULL); return;
     case CCAI_ERR_INVALID_ARG:
     case CCAI_ERR_VALIDATION:
@@ -470,22 +467,13 @@ static void dispatch(ccai_http_exchange *x);
 
 void Ccai_web_unavailable(ccai_http_exchange *x, ccai_status st, const char *detail)
 {
+    /* Worth retrying later: a lock held elsewhere is usually short; a full
+     * disk or a read-only file needs someone to act first. */
     bool busy = st == CCAI_ERR_BUSY;
-    /* A lock held elsewhere is usually short; a database that failed needs
-     * someone to act. */
-    Ccai_web_add_header(x, "Retry-After", busy ? "1" : "30");
-    Ccai_web_error(x, 503,
-                   busy ? "the database is locked by another process"
-                        : "the database cannot store anything",
-                   detail);
-}
-
-void Ccai_web_store_error(ccai_http_exchange *x, ccai_status st, const char *message)
-{
-    if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE)
-        Ccai_web_unavailable(x, st, Ccai_store_errmsg(x->ctx->store));
-    else
-        Ccai_web_error(x, 500, message, ccai_status_str(st));
+    Ccai_web_add_header(x, "Retry-After", busy ? "1" : CCAI_WEB_STORE_RETRY_AFTER);
+    Ccai_web_error(
+        x, 503, busy ? "the database is locked by another process" : "the database is unavailable",
+        detail);
 }
 
 static uint64_t held_delay(const Ccai_web_held *h)
@@ -613,7 +601,14 @@ void Ccai_web_ctx_cleanup(ccai_ctx *ctx)
     ctx->held = NULL;
 }
 
-/* A POST stores something: the route runs only when the database can write.
+/* A POST stores something, but for a chat's /next (what the bot said
+ * already, which a locked database must not hold back). */
+static bool route_writes(const route *r)
+{
+    return strcmp(r->method, "POST") == 0 && r->fn != Ccai_chat_next;
+}
+
+/* A route that writes runs only when the database can write.
  * Conversations (provider webhooks and the HTTP chat: Twilio never retries a
  * webhook and a caller is waiting) wait for a lock held elsewhere; the REST
  * API's own writes are refused at once (its clients retry after
@@ -701,8 +696,8 @@ static void dispatch(ccai_http_exchange *x)
             return;
         if (r->auth == AUTH_TOKEN && !Ccai_web_authorized(x))
             return;
-        if (strcmp(r->method, "POST") == 0 &&
-            !store_ready(x, r->auth == AUTH_NONE || strncmp(r->pattern, "/chat", 5) == 0))
+        if (route_writes(r) &&
+            !store_ready(x, r->auth == AUTH_PROVIDER || strncmp(r->pattern, "/chat", 5) == 0))
             return;
         r->fn(x);
         return;

@@ -606,6 +606,11 @@ static void test_sweep_interrupted_calls(void **state)
     ccai_poll_free(pb);
     ccai_poll_free(pa);
     ccai_config_free(cfg);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* A database locked by another process ------------------------------------------ */
 
 typedef struct talker {
