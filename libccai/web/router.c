@@ -456,6 +456,7 @@ bool Ccai_web_report_key(const char *secret, char out[33])
 
 typedef struct Ccai_web_held {
     ccai_http_exchange *head, **tail; /* oldest first */
+    ccai_http_exchange *sweep;        /* the ones this round has yet to run */
     Ccai_timer timer;
     unsigned tries;
     bool sweeping;   /* the timer runs the held requests again */
@@ -482,28 +483,41 @@ static uint64_t held_delay(const Ccai_web_held *h)
     return d < HELD_RETRY_MAX_MS ? d : HELD_RETRY_MAX_MS;
 }
 
+static void held_cancel(ccai_http_exchange *x);
+
 static void held_append(Ccai_web_held *h, ccai_http_exchange *x)
 {
-    x->held = true;
     x->held_next = NULL;
+    x->on_cancel = held_cancel;
     *h->tail = x;
     h->tail = &x->held_next;
 }
 
+/* Unlink x from list; true when it was there. */
+static bool held_unlink(ccai_http_exchange **list, ccai_http_exchange ***tail,
+                        ccai_http_exchange *x)
+{
+    for (ccai_http_exchange **p = list; *p; p = &(*p)->held_next) {
+        if (*p == x) {
+            *p = x->held_next;
+            if (tail && !*p)
+                *tail = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The host cancelled a held request (its client went away): forget it,
+ * wherever it waits (a round may be running). */
 static void held_cancel(ccai_http_exchange *x)
 {
     Ccai_web_held *h = x->ctx->held;
-    for (ccai_http_exchange **p = &h->head; *p; p = &(*p)->held_next) {
-        if (*p == x) {
-            *p = x->held_next;
-            if (!*p)
-                h->tail = p;
-            break;
-        }
-    }
-    x->held = false;
+    if (!held_unlink(&h->head, &h->tail, x))
+        held_unlink(&h->sweep, NULL, x);
+    x->held_next = NULL;
     x->on_cancel = NULL;
-    if (!h->head)
+    if (!h->head && !h->sweep)
         Ccai_timer_stop(x->ctx, &h->timer);
 }
 
@@ -518,22 +532,20 @@ static void on_held_timer(Ccai_timer *t, void *ud)
     CCAI_UNUSED(t);
     ccai_ctx *ctx = ud;
     Ccai_web_held *h = ctx->held;
-    ccai_http_exchange *list = h->head;
+    h->sweep = h->head;
     h->head = NULL;
     h->tail = &h->head;
     h->sweeping = true;
     bool blocked = false;
-    while (list) {
-        ccai_http_exchange *x = list;
-        list = x->held_next;
-        x->held = false;
+    while (h->sweep) {
+        ccai_http_exchange *x = h->sweep;
+        h->sweep = x->held_next;
         x->held_next = NULL;
         x->on_cancel = NULL;
         if (held_expired(x)) {
             Ccai_web_unavailable(x, CCAI_ERR_BUSY, Ccai_store_errmsg(ctx->store));
-        } else if (blocked) {
+        } else if (blocked || ctx->free_pending) {
             held_append(h, x); /* in order, behind the one that met the lock */
-            x->on_cancel = held_cancel;
         } else {
             h->held_again = false;
             dispatch(x); /* from the start: it answers, waits for the bot, or is held again */
@@ -577,7 +589,6 @@ void Ccai_web_store_busy(ccai_http_exchange *x)
                  Ccai_store_errmsg(ctx->store));
     }
     held_append(h, x);
-    x->on_cancel = held_cancel;
     if (h->sweeping)
         h->held_again = true; /* the round stops here; the timer is set after it */
     else if (!Ccai_timer_active(&h->timer))
@@ -593,7 +604,6 @@ void Ccai_web_ctx_cleanup(ccai_ctx *ctx)
     while (h->head) {
         ccai_http_exchange *x = h->head;
         h->head = x->held_next;
-        x->held = false;
         x->on_cancel = NULL;
         Ccai_web_unavailable(x, CCAI_ERR_BUSY, "the server is shutting down");
     }

@@ -48,7 +48,6 @@ struct ccai_http_exchange {
     uint64_t started;
     /* Held while another process locks the database (Ccai_web_store_busy). */
     struct ccai_http_exchange *held_next;
-    bool held;
 };
 
 /* Request accessors. */
