@@ -89,7 +89,10 @@ typedef enum ccai_status {
     CCAI_ERR_CANCELLED = 13,   /**< cancelled by the host or by shutdown */
     CCAI_ERR_LIMIT = 14,       /**< a size or count limit was exceeded */
     CCAI_ERR_UNSUPPORTED = 15, /**< not supported by this build or version */
-    CCAI_ERR_INTERNAL = 16     /**< a bug in libccai: please report it */
+    CCAI_ERR_INTERNAL = 16,    /**< a bug in libccai: please report it */
+    /** the database is locked by another process: nothing was stored or done;
+        the same call may succeed later (@since 0.2) */
+    CCAI_ERR_BUSY = 17
 } ccai_status;
 
 /**
@@ -427,7 +430,9 @@ typedef struct ccai_ctx ccai_ctx;
 
 /**
  * What libccai needs from the host's event loop: libcurl's multi_socket
- * contract. A versioned table: set version to CCAI_LOOP_HOOKS_VERSION.
+ * contract. A versioned table: set version to CCAI_LOOP_HOOKS_VERSION. A
+ * table of an earlier version is still accepted; members appended after it
+ * are then never read (version 1 ends after set_timer).
  */
 typedef struct ccai_loop_hooks {
     uint32_t version;
@@ -445,9 +450,18 @@ typedef struct ccai_loop_hooks {
      * call ccai_ctx_timeout(). Return 0 on success, -1 on failure.
      */
     int (*set_timer)(void *loop_ud, int64_t timeout_ms);
+    /**
+     * Version 2, may be NULL. Called once, when the context is really
+     * destroyed: by ccai_ctx_free(), or, when ccai_ctx_free() was called from
+     * inside a libccai callback, once that library frame unwound. No hook is
+     * called after it and the context is already gone, so the host may free
+     * what @p loop_ud points to (an adapter does: it lives exactly as long as
+     * its context). Never called when ccai_ctx_new() fails. @since 0.2
+     */
+    void (*cleanup)(void *loop_ud);
 } ccai_loop_hooks;
 
-#define CCAI_LOOP_HOOKS_VERSION 1u
+#define CCAI_LOOP_HOOKS_VERSION 2u
 
 /**
  * Create a context: the configuration is validated and copied, the
@@ -470,7 +484,10 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
 /**
  * Free a context, its calls and its transfers in flight. NULL is accepted.
  * Freeing fires no event callbacks. Legal from inside a libccai callback:
- * destruction is deferred until the library frame unwinds. @since 0.1
+ * destruction is deferred until the library frame unwinds. Until then the
+ * loop hooks may still be called (the teardown unwatches fds and disarms the
+ * timer); the hooks' cleanup member says when the context is gone.
+ * @since 0.1
  */
 CCAI_EXPORT void ccai_ctx_free(ccai_ctx *ctx);
 
@@ -630,6 +647,9 @@ typedef struct ccai_call_ops {
  *   4. ccai_call_free() releases the handle (the stored call stays).
  * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG (missing phone number, bad
  * version), CCAI_ERR_VALIDATION (initiate_json rejected: ccai_ctx_errmsg()),
+ * CCAI_ERR_BUSY (the database is locked by another process: nothing was
+ * stored; start the call again later, e.g. on a timer of your loop: libccai
+ * never blocks the loop for longer than database.sqlite.busy_timeout_ms),
  * CCAI_ERR_STORE, CCAI_ERR_NOMEM.
  * Ownership: params copied; @p ops copied; *ret freed with ccai_call_free().
  * Context: the context's thread. @since 0.1
@@ -720,8 +740,11 @@ CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *event, double conf
  * Hand an event to the engine. What changes the call is stored before the
  * engine acts on it; the engine then answers through the call's ops.
  * Statuses: CCAI_OK; CCAI_ERR_STATE (the call has ended; the event is
- * ignored); CCAI_ERR_INVALID_ARG; CCAI_ERR_STORE (nothing was acted on);
- * CCAI_ERR_NOMEM.
+ * ignored); CCAI_ERR_INVALID_ARG; CCAI_ERR_BUSY (the database is locked by
+ * another process: the event was neither stored nor acted on, and no op was
+ * called; hand the same event again later, e.g. on a timer of your loop, or
+ * tell its sender to retry: a provider webhook answered 503); CCAI_ERR_STORE
+ * (nothing was acted on); CCAI_ERR_NOMEM.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
 CCAI_EXPORT ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);

@@ -122,7 +122,7 @@ static void on_end(Ccai_timer *t, void *ud)
         ccai_status st = ch->transfer
                              ? Ccai_call_notify(ch->call, CCAI_EVENT_TRANSFER_OK, "http chat")
                              : Ccai_call_notify(ch->call, CCAI_EVENT_HANGUP, "the bot hung up");
-        if (st == CCAI_ERR_STORE && ++ch->end_tries < CHAT_END_TRIES) {
+        if ((st == CCAI_ERR_STORE || st == CCAI_ERR_BUSY) && ++ch->end_tries < CHAT_END_TRIES) {
             schedule_end(ch, 1000, false);
             return;
         }
@@ -418,7 +418,10 @@ void Ccai_chat_start(ccai_http_exchange *x)
     ccai_free(initiate);
     if (st != CCAI_OK) {
         ccai_free(ch);
-        Ccai_web_fail(x, st, "cannot start the chat", ccai_ctx_errmsg(x->ctx));
+        if (st == CCAI_ERR_BUSY) /* nothing stored: run it again once the lock is gone */
+            Ccai_web_store_busy(x);
+        else
+            Ccai_web_fail(x, st, "cannot start the chat", ccai_ctx_errmsg(x->ctx));
         return;
     }
     snprintf(ch->id, sizeof ch->id, "%s", ccai_call_id(ch->call));
@@ -531,7 +534,10 @@ void Ccai_chat_say(ccai_http_exchange *x)
     if (st != CCAI_OK) {
         /* Not taken: the bot still waits for it. */
         ch->listening = ch->out.listening = was_listening;
-        Ccai_web_fail(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
+        if (st == CCAI_ERR_BUSY) /* held, then run again once the lock is gone */
+            Ccai_web_store_busy(x);
+        else
+            Ccai_web_fail(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
         return;
     }
     answer_or_wait(ch, x, acks);

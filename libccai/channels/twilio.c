@@ -383,6 +383,11 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
             return;
         }
         ccai_status st = start_call(tw, from, to, sid, CCAI_INBOUND, NULL, &t);
+        if (st == CCAI_ERR_BUSY) { /* Twilio waits: run it again once stored */
+            Ccai_form_free(&f);
+            Ccai_web_store_busy(x);
+            return;
+        }
         if (st != CCAI_OK) {
             /* A caller we cannot serve hears it instead of silence. */
             static const char sorry[] =
@@ -417,13 +422,20 @@ void Ccai_twilio_gather(ccai_http_exchange *x)
     }
     const char *speech = Ccai_form_get(&f, "SpeechResult");
     const char *digits = Ccai_form_get(&f, "Digits");
+    ccai_status st;
     if (speech && *speech)
-        Ccai_call_notify(t->call, CCAI_EVENT_SPEECH, speech);
+        st = Ccai_call_notify(t->call, CCAI_EVENT_SPEECH, speech);
     else if (digits && *digits)
-        Ccai_call_notify(t->call, CCAI_EVENT_DTMF, digits);
+        st = Ccai_call_notify(t->call, CCAI_EVENT_DTMF, digits);
     else
-        Ccai_call_notify(t->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        st = Ccai_call_notify(t->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
     Ccai_form_free(&f);
+    /* Twilio never retries a webhook: a caller's words that met a locked
+     * database wait for it here, and are answered once stored. */
+    if (st == CCAI_ERR_BUSY) {
+        Ccai_web_store_busy(x);
+        return;
+    }
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
@@ -541,7 +553,12 @@ void Ccai_twilio_status(ccai_http_exchange *x)
      * finds it ended. */
     if (t) {
         if (terminal) {
-            Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
+            if (Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status) == CCAI_ERR_BUSY) {
+                Ccai_store_call_free(row);
+                Ccai_form_free(&f);
+                Ccai_web_store_busy(x); /* the end is stored when the lock is gone */
+                return;
+            }
             tw_free(channel(ctx), t);
         } else if (status && !strcmp(status, "ringing")) {
             Ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);

@@ -164,7 +164,8 @@ static const Ccai_key keys[] = {
 
     KE("database.mode", "sqlite", db_modes, "Storage engine"),
     KS("database.sqlite.path", "ccai.sqlite", "SQLite database file"),
-    KI("database.sqlite.busy_timeout_ms", 5000, 0, 600000, "SQLite busy timeout"),
+    KI("database.sqlite.busy_timeout_ms", 10, 0, 600000,
+       "How long a write waits for a lock held by another process (on the event loop)"),
     KE("database.sqlite.synchronous", "normal", sync_modes,
        "normal: a commit survives a crash of the process (kill -9); full: also a power loss"),
 
@@ -188,6 +189,8 @@ static const Ccai_key keys[] = {
        "Keep-alive connection idle between requests, or a reader that stalls"),
     KI("server.max_chats", 1000, 1, 1000000,
        "Open HTTP chats (POST /chat) at most; one more gets 503"),
+    KI("server.store_wait_ms", 5000, 0, 60000,
+       "How long a webhook or chat request waits for a locked database before 503"),
 
     KS("twilio.account_sid", NULL, "Twilio account SID"),
     KSECRET("twilio.auth_token", "Twilio auth token"),

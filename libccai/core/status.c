@@ -31,6 +31,7 @@ CCAI_EXPORT const char *ccai_status_str(ccai_status status)
     case CCAI_ERR_LIMIT: return "limit exceeded";
     case CCAI_ERR_UNSUPPORTED: return "not supported";
     case CCAI_ERR_INTERNAL: return "internal error";
+    case CCAI_ERR_BUSY: return "database locked by another process";
     }
     return "unknown status";
 }

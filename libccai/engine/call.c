@@ -12,6 +12,9 @@
 
 #define CALLBACK_SECRET_LEN 32
 #define LIST_LIMIT_MAX      1000
+/* The bot's words kept while the database is locked: first retry, cap. */
+#define UNSAVED_RETRY_MS     100
+#define UNSAVED_RETRY_MAX_MS 2000
 
 /* Keys a POST /call body (initiate_json) may carry. */
 static const char *const initiate_keys[] = {
@@ -306,9 +309,119 @@ static void call_unlink(ccai_call *c)
     ctx->n_calls--;
 }
 
+/* The bot's words not stored yet -------------------------------------------- */
+
+/* Said while another process held the database locked (Ccai_call_add_message):
+ * kept in order, stored as soon as it can write. */
+typedef struct Ccai_unsaved {
+    struct Ccai_unsaved *next;
+    char *style, *content, *lang, *engine;
+    int64_t created_at;
+} Ccai_unsaved;
+
+static void unsaved_free(Ccai_unsaved *u)
+{
+    ccai_free(u->style);
+    ccai_free(u->content);
+    ccai_free(u->lang);
+    ccai_free(u->engine);
+    ccai_free(u);
+}
+
+static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
+{
+    Ccai_unsaved *u = Ccai_calloc(1, sizeof *u);
+    if (!u)
+        return CCAI_ERR_NOMEM;
+    u->style = Ccai_strdup(m->style);
+    u->content = Ccai_strdup(m->content);
+    u->lang = m->lang ? Ccai_strdup(m->lang) : NULL;
+    u->engine = m->engine ? Ccai_strdup(m->engine) : NULL;
+    u->created_at = m->created_at;
+    if (!u->style || !u->content || (m->lang && !u->lang) || (m->engine && !u->engine)) {
+        unsaved_free(u);
+        return CCAI_ERR_NOMEM;
+    }
+    *c->unsaved_tail = u;
+    c->unsaved_tail = &u->next;
+    return CCAI_OK;
+}
+
+/* Store what was kept, oldest first; stops at the first failure. */
+static ccai_status unsaved_flush(ccai_call *c)
+{
+    size_t n = 0;
+    while (c->unsaved) {
+        Ccai_unsaved *u = c->unsaved;
+        Ccai_store_message m = {
+            .persona = "assistant",
+            .action = "talk",
+            .style = u->style,
+            .content = u->content,
+            .lang = u->lang,
+            .engine = u->engine,
+            .created_at = u->created_at,
+        };
+        ccai_status st = Ccai_store_message_append(c->ctx->store, c->row.id, &m, NULL);
+        if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
+            return st;     /* the database, not the message: try again later */
+        if (st != CCAI_OK) /* this message can never be stored: not a reason to stop the call */
+            Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
+                     c->row.id, Ccai_store_errmsg(c->ctx->store));
+        c->unsaved = u->next;
+        if (!c->unsaved)
+            c->unsaved_tail = &c->unsaved;
+        unsaved_free(u);
+        n += st == CCAI_OK;
+    }
+    if (n)
+        Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: %zu kept sentence(s) of the bot stored",
+                 c->row.id, n);
+    c->unsaved_tries = 0;
+    Ccai_timer_stop(c->ctx, &c->unsaved_timer);
+    return CCAI_OK;
+}
+
+static void unsaved_retry_later(ccai_call *c)
+{
+    unsigned shift = c->unsaved_tries < 5 ? c->unsaved_tries : 5;
+    uint64_t delay = (uint64_t)UNSAVED_RETRY_MS << shift;
+    if (delay > UNSAVED_RETRY_MAX_MS)
+        delay = UNSAVED_RETRY_MAX_MS;
+    c->unsaved_tries++;
+    Ccai_timer_start(c->ctx, &c->unsaved_timer, delay);
+}
+
+static void on_unsaved_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    ccai_call *c = ud;
+    if (unsaved_flush(c) != CCAI_OK)
+        unsaved_retry_later(c);
+}
+
+static void unsaved_clear(ccai_call *c)
+{
+    size_t n = 0;
+    Ccai_timer_stop(c->ctx, &c->unsaved_timer);
+    while (c->unsaved) {
+        Ccai_unsaved *u = c->unsaved;
+        c->unsaved = u->next;
+        unsaved_free(u);
+        n++;
+    }
+    c->unsaved_tail = &c->unsaved;
+    if (n)
+        Ccai_log(&c->ctx->log, CCAI_LOG_ERROR,
+                 "call %s: %zu sentence(s) of the bot were never stored: the database stayed "
+                 "locked until the call was released",
+                 c->row.id, n);
+}
+
 static void call_destroy(ccai_call *c)
 {
     Ccai_conv_cleanup(c);
+    unsaved_clear(c);
     json_decref(c->initiate);
     json_decref(c->claim);
     json_decref(c->tools_cache[0]);
@@ -339,8 +452,34 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
         .lang = lang ? lang : c->row.lang,
         .tool_calls_json = tool_calls_json,
         .engine = engine,
+        .created_at = Ccai_wall_ms(), /* when it was said, also when stored later */
     };
-    ccai_status st = Ccai_store_message_append(c->ctx->store, c->row.id, &m, ret_seq);
+    /* What the bot said is already out: a lock held elsewhere must not lose
+     * it. Everything else keeps "stored, then acted on". */
+    bool keepable = strcmp(persona, "assistant") == 0 && strcmp(action, "talk") == 0 &&
+                    !tool_calls_json && !ret_seq;
+    ccai_status st;
+    if (keepable && Ccai_timer_active(&c->unsaved_timer)) {
+        st = CCAI_ERR_BUSY; /* locked a moment ago: queue it without waiting on the loop */
+    } else {
+        st = unsaved_flush(c); /* the kept words come first */
+        if (st == CCAI_OK)
+            st = Ccai_store_message_append(c->ctx->store, c->row.id, &m, ret_seq);
+    }
+    if (st == CCAI_ERR_BUSY && keepable) {
+        bool first = !c->unsaved;
+        st = unsaved_push(c, &m);
+        if (st == CCAI_OK) {
+            if (first)
+                Ccai_log(&c->ctx->log, CCAI_LOG_WARN,
+                         "call %s: the database is locked by another process: the bot's words "
+                         "are kept and stored when it can write",
+                         c->row.id);
+            if (!Ccai_timer_active(&c->unsaved_timer))
+                unsaved_retry_later(c);
+            return CCAI_OK;
+        }
+    }
     return st == CCAI_OK ? st : store_fail(c, st);
 }
 
@@ -431,6 +570,8 @@ static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const cc
     if (!c)
         goto fail;
     c->ctx = ctx;
+    c->unsaved_tail = &c->unsaved;
+    Ccai_timer_init(&c->unsaved_timer, on_unsaved_timer, c);
     c->ops = *ops;
     c->ud = userdata;
     st = build_initiate(ctx, p, phone, &initiate, &c->schema);
@@ -688,17 +829,88 @@ CCAI_EXPORT ccai_status ccai_call_to_json(const ccai_call *c, char **ret_json)
 
 /* Events ----------------------------------------------------------------------- */
 
+/* Store a message, the call's new state (and its end reason when
+ * end_reason is not NULL) and, with postcall_reason, its post-call job in one
+ * commit, then tell the host. One commit: the event is stored whole or not
+ * at all, so an event refused with CCAI_ERR_BUSY (the database locked by
+ * another process) can simply come again. */
+static ccai_status commit_message_and_state(ccai_call *c, const char *persona, const char *action,
+                                            const char *text, ccai_call_state s,
+                                            const char *end_reason, const char *postcall_reason)
+{
+    ccai_ctx *ctx = c->ctx;
+    /* The bot's kept words come before this message; stored on their own,
+     * they stay stored whatever happens next. */
+    ccai_status st = unsaved_flush(c);
+    if (st == CCAI_OK)
+        st = Ccai_store_begin(ctx->store);
+    if (st != CCAI_OK)
+        return store_fail(c, st);
+    int64_t version = c->row.row_version;
+    char *prev = c->row.state, *prev_reason = c->row.end_reason;
+    c->row.state = Ccai_strdup(ccai_call_state_str(s));
+    c->row.end_reason = end_reason ? Ccai_strdup(end_reason) : prev_reason;
+    if (!c->row.state || (end_reason && !c->row.end_reason)) {
+        ccai_free(c->row.state);
+        if (c->row.end_reason != prev_reason)
+            ccai_free(c->row.end_reason);
+        c->row.state = prev;
+        c->row.end_reason = prev_reason;
+        Ccai_store_rollback(ctx->store);
+        return CCAI_ERR_NOMEM;
+    }
+    st = add_message(c, persona, action, text, NULL);
+    if (st == CCAI_OK)
+        st = Ccai_call_save(c);
+    if (st == CCAI_OK && postcall_reason) {
+        char payload[64];
+        snprintf(payload, sizeof payload, "{\"reason\":\"%s\"}", postcall_reason);
+        st = Ccai_store_job_enqueue(ctx->store, "postcall", c->row.id, payload, Ccai_wall_ms(),
+                                    NULL);
+        if (st != CCAI_OK)
+            store_fail(c, st);
+    }
+    if (st == CCAI_OK) {
+        st = Ccai_store_commit(ctx->store);
+        if (st != CCAI_OK)
+            store_fail(c, st);
+    }
+    if (st != CCAI_OK) {
+        Ccai_store_rollback(ctx->store);
+        c->row.row_version = version;
+        ccai_free(c->row.state);
+        if (c->row.end_reason != prev_reason)
+            ccai_free(c->row.end_reason);
+        c->row.state = prev;
+        c->row.end_reason = prev_reason;
+        return st;
+    }
+    ccai_free(prev);
+    if (c->row.end_reason != prev_reason)
+        ccai_free(prev_reason);
+    ccai_call_state old = c->state;
+    c->state = s;
+    Ccai_log(&ctx->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
+             ccai_call_state_str(s));
+    notify_state(c, old);
+    return CCAI_OK;
+}
+
 /* The caller is on the line: store the "call" message, then converse. */
 static ccai_status on_connected(ccai_call *c)
 {
-    if (c->state != CCAI_CALL_NEW && c->state != CCAI_CALL_RINGING &&
-        c->state != CCAI_CALL_LANGUAGE_MENU)
+    if (c->state == CCAI_CALL_NEW || c->state == CCAI_CALL_RINGING ||
+        c->state == CCAI_CALL_LANGUAGE_MENU) {
+        ccai_status st =
+            commit_message_and_state(c, "human", "call", "", CCAI_CALL_CONNECTED, NULL, NULL);
+        if (st != CCAI_OK)
+            return st;
+    } else if (c->state != CCAI_CALL_CONNECTED) {
         return CCAI_OK; /* a repeated connected event changes nothing */
-    ccai_status st = add_message(c, "human", "call", "", NULL);
-    if (st == CCAI_OK)
-        st = Ccai_call_set_state(c, CCAI_CALL_CONNECTED);
-    if (st == CCAI_OK)
-        st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+    }
+    /* Connected (also left there by an earlier try that met a locked
+     * database): the conversation starts. */
+    ccai_status st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
     if (st == CCAI_OK)
         Ccai_conv_connected(c);
     return st;
@@ -731,55 +943,18 @@ static ccai_status on_caller_text(ccai_call *c, const ccai_event *ev, const char
 static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
 {
     ccai_ctx *ctx = c->ctx;
-    Ccai_conv_cleanup(c);
-    ccai_status st = Ccai_store_begin(ctx->store);
+    ccai_status st = commit_message_and_state(c, "human", "hangup", ev->text, CCAI_CALL_ENDED,
+                                              ev->text && *ev->text ? ev->text : "hangup",
+                                              c->caller_spoke ? "hangup" : NULL);
+    /* Refused for a lock held elsewhere, the event comes again: the
+     * conversation goes on meanwhile. */
+    if (st != CCAI_ERR_BUSY)
+        Ccai_conv_cleanup(c);
     if (st != CCAI_OK)
-        return store_fail(c, st);
-    int64_t version = c->row.row_version;
-    char *prev = c->row.state, *prev_reason = c->row.end_reason;
-    c->row.state = Ccai_strdup(ccai_call_state_str(CCAI_CALL_ENDED));
-    c->row.end_reason = Ccai_strdup(ev->text && *ev->text ? ev->text : "hangup");
-    if (!c->row.state || !c->row.end_reason) {
-        ccai_free(c->row.state);
-        ccai_free(c->row.end_reason);
-        c->row.state = prev;
-        c->row.end_reason = prev_reason;
-        Ccai_store_rollback(ctx->store);
-        return CCAI_ERR_NOMEM;
-    }
-    st = add_message(c, "human", "hangup", ev->text, NULL);
-    if (st == CCAI_OK)
-        st = Ccai_call_save(c);
-    if (st == CCAI_OK && c->caller_spoke) {
-        char payload[64];
-        snprintf(payload, sizeof payload, "{\"reason\":\"hangup\"}");
-        st = Ccai_store_job_enqueue(ctx->store, "postcall", c->row.id, payload, Ccai_wall_ms(),
-                                    NULL);
-        if (st != CCAI_OK)
-            store_fail(c, st);
-    }
-    if (st == CCAI_OK) {
-        st = Ccai_store_commit(ctx->store);
-        if (st != CCAI_OK)
-            store_fail(c, st);
-    }
-    if (st != CCAI_OK) {
-        Ccai_store_rollback(ctx->store);
-        c->row.row_version = version;
-        ccai_free(c->row.state);
-        ccai_free(c->row.end_reason);
-        c->row.state = prev;
-        c->row.end_reason = prev_reason;
         return st;
-    }
-    ccai_free(prev);
-    ccai_free(prev_reason);
     Ccai_jobs_kick(ctx);
-    ccai_call_state old = c->state;
-    c->state = CCAI_CALL_ENDED;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: ended (%s)", c->row.id,
              ev->text ? ev->text : "hangup");
-    notify_state(c, old);
     return CCAI_OK;
 }
 
@@ -809,16 +984,11 @@ static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
                  ev->text ? ev->text : "no reason given");
         return CCAI_OK;
     case CCAI_EVENT_TRANSFER_OK: {
-        ccai_status st = add_message(c, "assistant", "transfer", ev->text, NULL);
-        if (st == CCAI_OK && !Ccai_str_replace(&c->row.end_reason, "transfer"))
-            st = CCAI_ERR_NOMEM;
-        if (st == CCAI_OK)
-            st = Ccai_call_set_state(c, CCAI_CALL_ENDED);
-        if (st == CCAI_OK && c->caller_spoke) {
-            st = Ccai_store_job_enqueue(c->ctx->store, "postcall", c->row.id,
-                                        "{\"reason\":\"transfer\"}", Ccai_wall_ms(), NULL);
+        ccai_status st =
+            commit_message_and_state(c, "assistant", "transfer", ev->text, CCAI_CALL_ENDED,
+                                     "transfer", c->caller_spoke ? "transfer" : NULL);
+        if (st == CCAI_OK && c->caller_spoke)
             Ccai_jobs_kick(c->ctx);
-        }
         return st;
     }
     case CCAI_EVENT_TRANSFER_FAILED: {

@@ -24,6 +24,7 @@ struct ccai_event {
 struct Ccai_turn;
 struct Ccai_offline;
 struct Ccai_tz;
+struct Ccai_unsaved;
 
 struct ccai_call {
     ccai_ctx *ctx;
@@ -53,6 +54,12 @@ struct ccai_call {
     json_t *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
     bool channel_silence;   /* the channel reports silence: no timer of ours */
     struct Ccai_tz *tz;     /* the caller's zone, loaded on first use */
+
+    /* The bot's words said while another process held the database locked,
+     * in order, stored before anything else of the call (engine/call.c). */
+    struct Ccai_unsaved *unsaved, **unsaved_tail;
+    Ccai_timer unsaved_timer;
+    unsigned unsaved_tries;
 };
 
 /* The engine of a context: prompts and models (engine/conversation.c). */
@@ -87,6 +94,11 @@ void Ccai_jobs_kick(ccai_ctx *ctx);
 ccai_status Ccai_sms_send(ccai_ctx *ctx, const char *call_id, const char *to, const char *text);
 
 /* call.c, for the conversation and the tools */
+/* Store a message of the call. The bot's spoken words (persona "assistant",
+ * no tool calls, no ret_seq) that find the database locked by another process
+ * are kept in order and stored as soon as it can write, before any other
+ * message of the call (CCAI_OK); anything else fails with CCAI_ERR_BUSY then
+ * (a caller's words: the event is refused, nothing acted on). */
 ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char *action,
                                   ccai_style style, const char *content, const char *lang,
                                   const char *tool_calls_json, const char *engine,

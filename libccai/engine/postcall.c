@@ -19,10 +19,13 @@
 
 #include <stdio.h>
 
-#define JOB_KINDS      "postcall,sms"
-#define JOB_LEASE_MS   (5 * 60 * 1000)
-#define JOB_ATTEMPTS   5
-#define JSON_REPROMPTS 3
+#define JOB_KINDS    "postcall,sms"
+#define JOB_LEASE_MS (5 * 60 * 1000)
+#define JOB_ATTEMPTS 5
+/* The store could not be read or written (a lock another process holds, a
+ * failing disk): look again after this long rather than spin on the loop. */
+#define JOB_STORE_RETRY_MS 1000
+#define JSON_REPROMPTS     3
 
 static const char *const next_actions[] = {
     "case_closed",   "commercial_offer",     "customer_will_send_info",
@@ -67,6 +70,12 @@ struct Ccai_jobs {
     char *synthesis; /* JSON text */
     char *next;
     char *sms;
+    /* The outcome of a finished job that found the database locked: written
+     * before another job is claimed, so that a job done (an SMS sent) is not
+     * run again when its lease ends. unsaved_id 0: none. */
+    int64_t unsaved_id;
+    char *unsaved_error; /* NULL: done */
+    int64_t unsaved_retry_at;
 };
 
 static bool in_list(const char *s, const char *const *list, size_t n)
@@ -136,6 +145,11 @@ void Ccai_jobs_kick(ccai_ctx *ctx)
     Ccai_jobs *j = ctx->jobs;
     if (!j || j->job)
         return; /* the running job schedules the next one when it ends */
+    if (j->unsaved_id) {
+        if (!Ccai_timer_active(&j->timer))
+            Ccai_timer_start(ctx, &j->timer, JOB_STORE_RETRY_MS);
+        return;
+    }
     int64_t due = -1;
     if (Ccai_store_job_next_due_kinds(ctx->store, JOB_KINDS, &due) != CCAI_OK || due < 0) {
         Ccai_timer_stop(ctx, &j->timer);
@@ -145,20 +159,66 @@ void Ccai_jobs_kick(ccai_ctx *ctx)
     Ccai_timer_start(ctx, &j->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
+/* Write the outcome of job id; CCAI_ERR_BUSY keeps it for later. */
+static ccai_status job_store_outcome(Ccai_jobs *j, int64_t id, const char *error, int64_t retry_at)
+{
+    ccai_ctx *ctx = j->ctx;
+    ccai_status st = error ? Ccai_store_job_fail(ctx->store, id, error, retry_at)
+                           : Ccai_store_job_done(ctx->store, id);
+    if (st == CCAI_ERR_BUSY && !j->unsaved_id) {
+        char *copy = error ? Ccai_strdup(error) : NULL;
+        if (!error || copy) {
+            j->unsaved_id = id;
+            j->unsaved_error = copy;
+            j->unsaved_retry_at = retry_at;
+            Ccai_log(&ctx->log, CCAI_LOG_WARN, "job %lld: %s; kept until it can be stored",
+                     (long long)id, Ccai_store_errmsg(ctx->store));
+            return st;
+        }
+    }
+    if (st != CCAI_OK)
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "job %lld: %s", (long long)id,
+                 Ccai_store_errmsg(ctx->store));
+    return st;
+}
+
+/* The outcome kept by job_store_outcome(); false while it still cannot be
+ * written. */
+static bool job_flush_outcome(Ccai_jobs *j)
+{
+    if (!j->unsaved_id)
+        return true;
+    ccai_ctx *ctx = j->ctx;
+    ccai_status st = j->unsaved_error ? Ccai_store_job_fail(ctx->store, j->unsaved_id,
+                                                            j->unsaved_error, j->unsaved_retry_at)
+                                      : Ccai_store_job_done(ctx->store, j->unsaved_id);
+    if (st == CCAI_ERR_BUSY)
+        return false;
+    if (st != CCAI_OK)
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "job %lld: %s", (long long)j->unsaved_id,
+                 Ccai_store_errmsg(ctx->store));
+    else
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld: outcome stored", (long long)j->unsaved_id);
+    ccai_free(j->unsaved_error);
+    j->unsaved_error = NULL;
+    j->unsaved_id = 0;
+    return true;
+}
+
 /* retry: a failure may be tried again (up to JOB_ATTEMPTS, with backoff). */
 static void job_end(Ccai_jobs *j, const char *error, bool retry)
 {
     ccai_ctx *ctx = j->ctx;
     Ccai_store_job *job = j->job;
     if (!error) {
-        Ccai_store_job_done(ctx->store, job->id);
+        job_store_outcome(j, job->id, NULL, 0);
         Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld (%s): done", (long long)job->id, job->kind);
     } else {
         int64_t retry_at = 0;
         if (retry && job->attempts < JOB_ATTEMPTS)
             retry_at =
                 Ccai_wall_ms() + (int64_t)(1000u << (job->attempts < 10 ? job->attempts : 10));
-        Ccai_store_job_fail(ctx->store, job->id, error, retry_at);
+        job_store_outcome(j, job->id, error, retry_at);
         Ccai_log(&ctx->log, CCAI_LOG_WARN, "job %lld (%s): %s%s", (long long)job->id, job->kind,
                  error, retry_at ? ", will retry" : ", given up");
     }
@@ -555,12 +615,20 @@ static void run_next(Ccai_jobs *j)
     ccai_ctx *ctx = j->ctx;
     if (j->job)
         return;
+    if (!job_flush_outcome(j)) {
+        Ccai_timer_start(ctx, &j->timer, JOB_STORE_RETRY_MS);
+        return;
+    }
     ccai_status st =
         Ccai_store_job_claim_kinds(ctx->store, JOB_KINDS, Ccai_wall_ms(), JOB_LEASE_MS, &j->job);
-    if (st != CCAI_OK) {
-        if (st != CCAI_ERR_NOT_FOUND)
-            Ccai_log(&ctx->log, CCAI_LOG_ERROR, "jobs: %s", Ccai_store_errmsg(ctx->store));
+    if (st == CCAI_ERR_NOT_FOUND) {
         Ccai_jobs_kick(ctx);
+        return;
+    }
+    if (st != CCAI_OK) {
+        Ccai_log(&ctx->log, st == CCAI_ERR_BUSY ? CCAI_LOG_WARN : CCAI_LOG_ERROR, "jobs: %s",
+                 Ccai_store_errmsg(ctx->store));
+        Ccai_timer_start(ctx, &j->timer, JOB_STORE_RETRY_MS);
         return;
     }
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld (%s): attempt %lld", (long long)j->job->id,
@@ -595,6 +663,12 @@ void Ccai_jobs_free(ccai_ctx *ctx)
     if (!j)
         return;
     job_clear(j);
+    if (j->unsaved_id)
+        Ccai_log(&ctx->log, CCAI_LOG_ERROR,
+                 "job %lld: its outcome was never stored (the database stayed locked); it "
+                 "runs again after its lease",
+                 (long long)j->unsaved_id);
+    ccai_free(j->unsaved_error);
     Ccai_timer_stop(ctx, &j->timer);
     Ccai_acs_rest_free(j->acs);
     ccai_free(j);

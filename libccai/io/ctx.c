@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "web/metrics.h"
 #include "web/server.h"
+#include "web/web.h"
 
 #include <string.h>
 
@@ -97,6 +98,7 @@ static void ctx_destroy(ccai_ctx *ctx)
     /* Connections first: their pending exchanges are cancelled before the
      * routes that wait on them go. */
     Ccai_server_free(ctx);
+    Ccai_web_ctx_cleanup(ctx);
     Ccai_twilio_free(ctx);
     Ccai_acs_free(ctx);
     Ccai_chat_ctx_cleanup(ctx);
@@ -115,7 +117,13 @@ static void ctx_destroy(ccai_ctx *ctx)
     ccai_free(ctx->db_path);
     Ccai_err_free(&ctx->err);
     ccai_config_free(ctx->cfg);
+    /* Last: the host may free loop_ud (an adapter) now that no hook can be
+     * called any more. Not set on a context ccai_ctx_new() failed to make. */
+    void (*cleanup)(void *) = ctx->hooks.cleanup;
+    void *loop_ud = ctx->loop_ud;
     ccai_free(ctx);
+    if (cleanup)
+        cleanup(loop_ud);
 }
 
 void Ccai_ctx_enter(ccai_ctx *ctx)
@@ -139,8 +147,8 @@ bool Ccai_ctx_leave(ccai_ctx *ctx)
 CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hooks *hooks,
                                      void *loop_ud, ccai_ctx **ret, char **ret_errmsg)
 {
-    if (!cfg || !hooks || !ret || hooks->version != CCAI_LOOP_HOOKS_VERSION || !hooks->watch_fd ||
-        !hooks->set_timer)
+    if (!cfg || !hooks || !ret || hooks->version < 1 || hooks->version > CCAI_LOOP_HOOKS_VERSION ||
+        !hooks->watch_fd || !hooks->set_timer)
         return CCAI_ERR_INVALID_ARG;
 
     ccai_status st = CCAI_ERR_NOMEM;
@@ -148,7 +156,10 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     ccai_ctx *ctx = Ccai_calloc(1, sizeof *ctx);
     if (!ctx)
         return CCAI_ERR_NOMEM;
-    ctx->hooks = *hooks;
+    /* A version 1 table is shorter: copy only the members it has. */
+    ctx->hooks.version = hooks->version;
+    ctx->hooks.watch_fd = hooks->watch_fd;
+    ctx->hooks.set_timer = hooks->set_timer;
     ctx->loop_ud = loop_ud;
     ctx->clock = default_clock;
     ctx->curl_deadline = UINT64_MAX;
@@ -175,7 +186,7 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (st == CCAI_OK) {
         const char *sync = Ccai_config_str(ctx->cfg, "database.sqlite.synchronous");
         st = Ccai_store_configure(
-            ctx->store, (int)Ccai_config_int(ctx->cfg, "database.sqlite.busy_timeout_ms", 5000),
+            ctx->store, (int)Ccai_config_int(ctx->cfg, "database.sqlite.busy_timeout_ms", 10),
             sync && strcmp(sync, "full") == 0);
         if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
             why = Ccai_strdup(Ccai_store_errmsg(ctx->store));
@@ -206,6 +217,8 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (st != CCAI_OK)
         goto fail;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "ctx: ready (database %s)", ctx->db_path);
+    if (hooks->version >= 2)
+        ctx->hooks.cleanup = hooks->cleanup;
     *ret = ctx;
     return CCAI_OK;
 

@@ -50,6 +50,7 @@ struct ccai_ctx {
     struct Ccai_twilio *twilio;   /* channels/twilio.c, when configured */
     struct Ccai_acs *acs;         /* channels/acs.c, when configured */
     void *chats;                  /* channels/chat_http.c: open HTTP chats */
+    struct Ccai_web_held *held;   /* web/router.c: requests waiting for a locked store */
     struct ccai_call *calls;
     size_t n_calls;
 };

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Opening and migrating wait this long for a lock (start-up, not on a
+ * serving loop); Ccai_store_configure() sets the short wait of the loop. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_LIST_MAX        1000
 
@@ -96,6 +98,12 @@ static const char *const migrations[] = {
     "ALTER TABLE calls ADD COLUMN recording_duration_ms INTEGER;"
     "CREATE INDEX calls_correlation ON calls (correlation_id) WHERE correlation_id IS NOT NULL;"
     "CREATE INDEX calls_live ON calls (updated_at) WHERE state NOT IN ('ended', 'done');",
+    /* 3: one row the write check rewrites (Ccai_store_check_write): a real
+     * commit, so a lock held elsewhere, a read-only file or a full disk show. */
+    "CREATE TABLE store_health ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " checked_at INTEGER NOT NULL"
+    ");",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(migrations) == CCAI_STORE_SCHEMA_VERSION,
@@ -142,6 +150,7 @@ enum stmt_id {
     STMT_JOB_FAIL,
     STMT_JOB_NEXT_DUE,
     STMT_JOB_SET_PAYLOAD,
+    STMT_HEALTH,
     STMT_COUNT
 };
 
@@ -216,6 +225,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_JOB_NEXT_DUE] = "SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND "
                           "(?1 IS NULL OR instr(',' || ?1 || ',', ',' || kind || ',') > 0)",
     [STMT_JOB_SET_PAYLOAD] = "UPDATE jobs SET payload = ?2, updated_at = ?3 WHERE id = ?1",
+    [STMT_HEALTH] = "INSERT INTO store_health (id, checked_at) VALUES (1, ?1) "
+                    "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
 };
 
 struct Ccai_store {
@@ -224,12 +235,35 @@ struct Ccai_store {
     Ccai_err err;
     int schema_version;
     bool in_tx; /* an explicit transaction from Ccai_store_begin() is open */
+    /* The last failure of the database itself (full disk, read-only file, I/O
+     * error), until a commit succeeds again: Ccai_store_can_write(). */
+    char failure[256];
 };
 
 /* Errors ---------------------------------------------------------------- */
 
+/* Failures of the database itself, as opposed to a refused value (a
+ * constraint) or a lock held by another writer (CCAI_ERR_BUSY). */
+static bool db_broken(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM: return true;
+    default: return false;
+    }
+}
+
 static ccai_status status_of_sqlite(int rc)
 {
+    /* Another connection holds the write lock (past the busy timeout):
+     * nothing was written, the same write may succeed later. */
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        return CCAI_ERR_BUSY;
     switch (rc) {
     case SQLITE_NOMEM: return CCAI_ERR_NOMEM;
     case SQLITE_CONSTRAINT_FOREIGNKEY: return CCAI_ERR_NOT_FOUND;
@@ -246,6 +280,8 @@ static ccai_status db_fail(Ccai_store *st, const char *op)
 {
     int rc = sqlite3_extended_errcode(st->db);
     Ccai_err_set(&st->err, "store: %s: %s", op, sqlite3_errmsg(st->db));
+    if (db_broken(rc))
+        snprintf(st->failure, sizeof st->failure, "%s", Ccai_err_get(&st->err));
     return status_of_sqlite(rc);
 }
 
@@ -530,6 +566,52 @@ ccai_status Ccai_store_configure(Ccai_store *st, int busy_timeout_ms, bool sync_
 int Ccai_store_schema_version(Ccai_store *st)
 {
     return st ? st->schema_version : 0;
+}
+
+/* Writability ------------------------------------------------------------- */
+
+ccai_status Ccai_store_check_write(Ccai_store *st)
+{
+    if (!st)
+        return CCAI_ERR_INVALID_ARG;
+    if (st->in_tx)
+        return fail(st, CCAI_ERR_STATE, "store: check write: a transaction is open");
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_HEALTH, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_int(s, 1, Ccai_wall_ms()) || sqlite3_step(s) != SQLITE_DONE)
+        status = db_fail(st, "check write");
+    else
+        st->failure[0] = '\0'; /* a commit went through: the database works again */
+    stmt_done(s);
+    return status;
+}
+
+ccai_status Ccai_store_can_write(Ccai_store *st)
+{
+    if (!st)
+        return CCAI_ERR_INVALID_ARG;
+    if (st->in_tx)
+        return CCAI_OK; /* the caller holds the write lock */
+    /* A file opened read-only (no write permission) takes the write lock
+     * all the same: say it without trying. */
+    if (sqlite3_db_readonly(st->db, "main") == 1)
+        return fail(st, CCAI_ERR_STORE, "store: write: the database file is read-only");
+    /* A database that failed (full, I/O error) is tried for real: only a
+     * commit tells that it works again. */
+    if (st->failure[0])
+        return Ccai_store_check_write(st);
+    /* Take the write lock and give it back: no page is written, no fsync. */
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(st, "write");
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return CCAI_OK;
+}
+
+const char *Ccai_store_failure(const Ccai_store *st)
+{
+    return st && st->failure[0] ? st->failure : NULL;
 }
 
 /* Calls ------------------------------------------------------------------ */

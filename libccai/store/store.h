@@ -6,7 +6,10 @@
  *   on it at once.
  * - Times are wall-clock milliseconds since the epoch (UTC).
  * - JSON columns hold JSON text; NULL means "not set".
- * - Errors: the status plus text in Ccai_store_errmsg().
+ * - Errors: the status plus text in Ccai_store_errmsg(). CCAI_ERR_BUSY: another
+ *   connection (another process) held the write lock past the busy timeout;
+ *   nothing was written and the same write may succeed later. CCAI_ERR_STORE:
+ *   the database failed (full disk, read-only file, I/O error, ...).
  */
 #ifndef CCAI_STORE_STORE_H
 #define CCAI_STORE_STORE_H
@@ -18,7 +21,7 @@
 typedef struct Ccai_store Ccai_store;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 2
+#define CCAI_STORE_SCHEMA_VERSION 3
 
 /* Open (creating if needed) and migrate. ":memory:" gives a private
  * in-memory database. On failure *ret_errmsg (may be NULL) says why. */
@@ -28,8 +31,26 @@ const char *Ccai_store_errmsg(const Ccai_store *st);
 int Ccai_store_schema_version(Ccai_store *st);
 /* Busy timeout and durability (sync_full: an fsync per commit, surviving a
  * power loss; else a commit survives a crash of the process). Opened stores
- * start with sync_full and a 5 s busy timeout. */
+ * start with sync_full and a 5 s busy timeout (opening and migrating may
+ * wait for another process); a store used on an event loop is configured
+ * with a short one (database.sqlite.busy_timeout_ms): a write blocks the loop
+ * at most that long, then fails with CCAI_ERR_BUSY. */
 ccai_status Ccai_store_configure(Ccai_store *st, int busy_timeout_ms, bool sync_full);
+
+/* Whether the store can write now, for real: one commit (of store_health's
+ * row). CCAI_ERR_BUSY when another process holds the write lock,
+ * CCAI_ERR_STORE when the file is read-only, the disk full, ...; the text in
+ * Ccai_store_errmsg(). A success clears Ccai_store_failure(). */
+ccai_status Ccai_store_check_write(Ccai_store *st);
+/* The same, cheap enough for every request that will write: the write lock
+ * is taken and given back (no page written, no fsync); after a failure of
+ * the database itself (Ccai_store_failure() set) a real commit decides. OK
+ * inside an explicit transaction (the lock is held). */
+ccai_status Ccai_store_can_write(Ccai_store *st);
+/* The text of the last failure of the database itself (full disk, read-only
+ * file, I/O error), NULL when none since the last successful
+ * Ccai_store_check_write(). Borrowed until the next call on st. */
+const char *Ccai_store_failure(const Ccai_store *st);
 
 /* One row of `calls`. Strings are heap copies owned by the struct. */
 typedef struct Ccai_store_call {

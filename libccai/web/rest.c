@@ -27,7 +27,9 @@ static json_t *check(const char *id, const char *status, const char *detail)
                   : json_pack("{s:s, s:s}", "id", id, "status", status);
 }
 
-/* Ready when the store answers and the configured providers have their
+/* Ready when the store can write (one real commit: a lock another process
+ * holds, a read-only file or a full disk all fail it, without blocking the
+ * loop longer than the busy timeout) and the configured providers have their
  * credentials. An unconfigured LLM is not a failure: the offline dialogue
  * answers. */
 void Ccai_rest_readiness(ccai_http_exchange *x)
@@ -35,8 +37,7 @@ void Ccai_rest_readiness(ccai_http_exchange *x)
     ccai_ctx *ctx = x->ctx;
     json_t *checks = json_array();
     bool ok = true;
-    int64_t due = 0;
-    if (Ccai_store_job_next_due(ctx->store, &due) == CCAI_OK) {
+    if (Ccai_store_check_write(ctx->store) == CCAI_OK) {
         json_array_append_new(checks, check("store", "ok", ctx->db_path));
     } else {
         ok = false;
@@ -100,7 +101,7 @@ void Ccai_rest_calls_list(ccai_http_exchange *x)
         if (st == CCAI_OK)
             Ccai_web_json_text(x, 200, json); /* an empty list is 200, not 404 */
         else
-            Ccai_web_error(x, 500, "cannot list calls", ccai_status_str(st));
+            Ccai_web_fail(x, st, "cannot list calls", NULL);
         ccai_free(json);
     }
     ccai_free(phone);
@@ -133,7 +134,7 @@ void Ccai_rest_call_get(ccai_http_exchange *x)
     else if (st == CCAI_ERR_NOT_FOUND)
         Ccai_web_error(x, 404, "call not found", key);
     else
-        Ccai_web_error(x, 500, "cannot read the call", ccai_status_str(st));
+        Ccai_web_fail(x, st, "cannot read the call", NULL);
     ccai_free(json);
 }
 
@@ -196,6 +197,6 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
     if (st == CCAI_OK)
         Ccai_web_json_text(x, 201, json);
     else
-        Ccai_web_error(x, 500, "cannot place the call", ccai_status_str(st));
+        Ccai_web_fail(x, st, "cannot place the call", NULL);
     ccai_free(json);
 }

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "core/hostport.h"
 #include "core/json.h"
+#include "store/store.h"
 #include "web/metrics.h"
 
 #include <openssl/crypto.h>
@@ -249,10 +250,7 @@ void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, c
     const char *d = detail && *detail ? detail : ccai_status_str(st);
     switch (st) {
     case CCAI_ERR_STORE:
-        /* A lock, a full disk, a read-only file: worth retrying later. */
-        Ccai_web_add_header(x, "Retry-After", CCAI_WEB_STORE_RETRY_AFTER);
-        Ccai_web_error(x, 503, "the database is unavailable", d);
-        return;
+    case CCAI_ERR_BUSY: Ccai_web_unavailable(x, st, d); return;
     case CCAI_ERR_NOMEM: Ccai_web_error(x, 500, "out of memory", NULL); return;
     case CCAI_ERR_INVALID_ARG:
     case CCAI_ERR_VALIDATION:
@@ -448,6 +446,197 @@ bool Ccai_web_report_key(const char *secret, char out[33])
     return true;
 }
 
+/* A database locked by another process ------------------------------------------ */
+
+/* Held requests run again after this long, doubling while the database
+ * stays locked. One try per round: when the oldest request still finds it
+ * locked, the others would too, and each try may wait busy_timeout_ms. */
+#define HELD_RETRY_FIRST_MS 25
+#define HELD_RETRY_MAX_MS   400
+
+typedef struct Ccai_web_held {
+    ccai_http_exchange *head, **tail; /* oldest first */
+    ccai_http_exchange *sweep;        /* the ones this round has yet to run */
+    Ccai_timer timer;
+    unsigned tries;
+    bool sweeping;   /* the timer runs the held requests again */
+    bool held_again; /* a request of this round met the lock again */
+    bool told;       /* the log said requests wait */
+} Ccai_web_held;
+
+static void dispatch(ccai_http_exchange *x);
+
+void Ccai_web_unavailable(ccai_http_exchange *x, ccai_status st, const char *detail)
+{
+    /* Worth retrying later: a lock held elsewhere is usually short; a full
+     * disk or a read-only file needs someone to act first. */
+    bool busy = st == CCAI_ERR_BUSY;
+    Ccai_web_add_header(x, "Retry-After", busy ? "1" : CCAI_WEB_STORE_RETRY_AFTER);
+    Ccai_web_error(
+        x, 503, busy ? "the database is locked by another process" : "the database is unavailable",
+        detail);
+}
+
+static uint64_t held_delay(const Ccai_web_held *h)
+{
+    uint64_t d = (uint64_t)HELD_RETRY_FIRST_MS << (h->tries < 8 ? h->tries : 8);
+    return d < HELD_RETRY_MAX_MS ? d : HELD_RETRY_MAX_MS;
+}
+
+static void held_cancel(ccai_http_exchange *x);
+
+static void held_append(Ccai_web_held *h, ccai_http_exchange *x)
+{
+    x->held_next = NULL;
+    x->on_cancel = held_cancel;
+    *h->tail = x;
+    h->tail = &x->held_next;
+}
+
+/* Unlink x from list; true when it was there. */
+static bool held_unlink(ccai_http_exchange **list, ccai_http_exchange ***tail,
+                        ccai_http_exchange *x)
+{
+    for (ccai_http_exchange **p = list; *p; p = &(*p)->held_next) {
+        if (*p == x) {
+            *p = x->held_next;
+            if (tail && !*p)
+                *tail = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The host cancelled a held request (its client went away): forget it,
+ * wherever it waits (a round may be running). */
+static void held_cancel(ccai_http_exchange *x)
+{
+    Ccai_web_held *h = x->ctx->held;
+    if (!held_unlink(&h->head, &h->tail, x))
+        held_unlink(&h->sweep, NULL, x);
+    x->held_next = NULL;
+    x->on_cancel = NULL;
+    if (!h->head && !h->sweep)
+        Ccai_timer_stop(x->ctx, &h->timer);
+}
+
+static bool held_expired(const ccai_http_exchange *x)
+{
+    int64_t wait = Ccai_config_int(x->ctx->cfg, "server.store_wait_ms", 5000);
+    return Ccai_ctx_now(x->ctx) - x->started >= (uint64_t)(wait > 0 ? wait : 0);
+}
+
+static void on_held_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    ccai_ctx *ctx = ud;
+    Ccai_web_held *h = ctx->held;
+    h->sweep = h->head;
+    h->head = NULL;
+    h->tail = &h->head;
+    h->sweeping = true;
+    bool blocked = false;
+    while (h->sweep) {
+        ccai_http_exchange *x = h->sweep;
+        h->sweep = x->held_next;
+        x->held_next = NULL;
+        x->on_cancel = NULL;
+        if (held_expired(x)) {
+            Ccai_web_unavailable(x, CCAI_ERR_BUSY, Ccai_store_errmsg(ctx->store));
+        } else if (blocked || ctx->free_pending) {
+            held_append(h, x); /* in order, behind the one that met the lock */
+        } else {
+            h->held_again = false;
+            dispatch(x); /* from the start: it answers, waits for the bot, or is held again */
+            blocked = h->held_again;
+        }
+    }
+    h->sweeping = false;
+    if (!blocked && h->told) {
+        h->told = false;
+        Ccai_log(&ctx->log, CCAI_LOG_INFO, "http: the database can write again");
+    }
+    h->tries = blocked ? h->tries + 1 : 0;
+    if (h->head)
+        Ccai_timer_start(ctx, &h->timer, held_delay(h));
+}
+
+void Ccai_web_store_busy(ccai_http_exchange *x)
+{
+    ccai_ctx *ctx = x->ctx;
+    if (!ctx->held) {
+        ctx->held = Ccai_calloc(1, sizeof *ctx->held);
+        if (ctx->held) {
+            ctx->held->tail = &ctx->held->head;
+            Ccai_timer_init(&ctx->held->timer, on_held_timer, ctx);
+        }
+    }
+    Ccai_web_held *h = ctx->held;
+    if (!h || held_expired(x)) {
+        Ccai_web_unavailable(x, CCAI_ERR_BUSY, Ccai_store_errmsg(ctx->store));
+        return;
+    }
+    /* The route is matched again when it runs again. */
+    for (size_t i = 0; i < x->n_params; i++) {
+        ccai_free(x->params[i]);
+        x->params[i] = NULL;
+    }
+    x->n_params = 0;
+    if (!h->told) { /* once per episode, not per request */
+        h->told = true;
+        Ccai_log(&ctx->log, CCAI_LOG_WARN, "http: requests wait for the database: %s",
+                 Ccai_store_errmsg(ctx->store));
+    }
+    held_append(h, x);
+    if (h->sweeping)
+        h->held_again = true; /* the round stops here; the timer is set after it */
+    else if (!Ccai_timer_active(&h->timer))
+        Ccai_timer_start(ctx, &h->timer, held_delay(h));
+}
+
+void Ccai_web_ctx_cleanup(ccai_ctx *ctx)
+{
+    Ccai_web_held *h = ctx->held;
+    if (!h)
+        return;
+    Ccai_timer_stop(ctx, &h->timer);
+    while (h->head) {
+        ccai_http_exchange *x = h->head;
+        h->head = x->held_next;
+        x->on_cancel = NULL;
+        Ccai_web_unavailable(x, CCAI_ERR_BUSY, "the server is shutting down");
+    }
+    ccai_free(h);
+    ctx->held = NULL;
+}
+
+/* A POST stores something, but for a chat's /next (what the bot said
+ * already, which a locked database must not hold back). */
+static bool route_writes(const route *r)
+{
+    return strcmp(r->method, "POST") == 0 && r->fn != Ccai_chat_next;
+}
+
+/* A route that writes runs only when the database can write.
+ * Conversations (provider webhooks and the HTTP chat: Twilio never retries a
+ * webhook and a caller is waiting) wait for a lock held elsewhere; the REST
+ * API's own writes are refused at once (its clients retry after
+ * Retry-After). */
+static bool store_ready(ccai_http_exchange *x, bool waits)
+{
+    ccai_status st = Ccai_store_can_write(x->ctx->store);
+    if (st == CCAI_OK)
+        return true;
+    if (st == CCAI_ERR_BUSY && waits)
+        Ccai_web_store_busy(x);
+    else if (st == CCAI_ERR_NOMEM)
+        Ccai_web_error(x, 500, "out of memory", NULL);
+    else
+        Ccai_web_unavailable(x, st, Ccai_store_errmsg(x->ctx->store));
+    return false;
+}
+
 /* Routing ---------------------------------------------------------------------- */
 
 /* Match path against pattern; captures go to x->params. */
@@ -516,6 +705,9 @@ static void dispatch(ccai_http_exchange *x)
         if (r->auth != AUTH_PROVIDER && !local_request(x))
             return;
         if (r->auth == AUTH_TOKEN && !Ccai_web_authorized(x))
+            return;
+        if (route_writes(r) &&
+            !store_ready(x, r->auth == AUTH_PROVIDER || strncmp(r->pattern, "/chat", 5) == 0))
             return;
         r->fn(x);
         return;

@@ -46,6 +46,8 @@ struct ccai_http_exchange {
     void *route_state;
     void (*on_cancel)(ccai_http_exchange *x);
     uint64_t started;
+    /* Held while another process locks the database (Ccai_web_store_busy). */
+    struct ccai_http_exchange *held_next;
 };
 
 /* Request accessors. */
@@ -67,13 +69,28 @@ void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, cons
 bool Ccai_web_add_header(ccai_http_exchange *x, const char *name, const char *value);
 /* A failed operation in the error envelope, with the HTTP status its
  * ccai_status stands for: CCAI_ERR_STORE 503 "the database is unavailable"
- * with Retry-After; NOMEM 500; INVALID_ARG, VALIDATION, PARSE 400; LIMIT 413;
+ * with Retry-After; CCAI_ERR_BUSY 503 "the database is locked by another
+ * process" with Retry-After 1; NOMEM 500; INVALID_ARG, VALIDATION, PARSE 400; LIMIT 413;
  * NOT_FOUND 404; STATE, CONFLICT 409; anything else 500. message is the
  * envelope's message (but for STORE and NOMEM), detail its detail (the
  * status' name when NULL or empty). */
 void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail);
 /* Seconds a client waits before retrying after a store failure. */
 #define CCAI_WEB_STORE_RETRY_AFTER "2"
+
+/* The store cannot write (st CCAI_ERR_BUSY: locked by another process,
+ * Retry-After 1; else the database failed: read-only, full, ..., as
+ * Ccai_web_fail()): 503 with Retry-After, in the error envelope. */
+void Ccai_web_unavailable(ccai_http_exchange *x, ccai_status st, const char *detail);
+/* The route met a database locked by another process before it stored or
+ * did anything (CCAI_ERR_BUSY): the request is held, the loop keeps serving,
+ * and the route runs again from the start on the loop's timers until it gets
+ * through or server.store_wait_ms passed since the request came (then 503
+ * with Retry-After). For conversations (webhooks, the HTTP chat), whose
+ * senders do not retry or have a caller waiting. */
+void Ccai_web_store_busy(ccai_http_exchange *x);
+/* The context goes away: the requests still held get their 503. */
+void Ccai_web_ctx_cleanup(ccai_ctx *ctx);
 
 /* Authentication of the REST API: the bearer token (server.api_token);
  * without a token, a client of this machine talking to it directly (a

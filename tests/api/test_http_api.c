@@ -60,7 +60,7 @@ static ccai_ctx *make_ctx(ccai_config **cfg, const char *token)
     assert_int_equal(ccai_config_set(*cfg, "server.max_body_bytes", "2048"), CCAI_OK);
     if (token)
         assert_int_equal(ccai_config_set(*cfg, "server.api_token", token), CCAI_OK);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
     ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_ctx_new(*cfg, &hooks, NULL, &ctx, NULL), CCAI_OK);
     return ctx;

@@ -57,7 +57,7 @@ static ccai_ctx *make_ctx(ccai_config **cfg, const char *token, const char *publ
         assert_int_equal(ccai_config_set(*cfg, "server.api_token", token), CCAI_OK);
     if (public_url)
         assert_int_equal(ccai_config_set(*cfg, "server.public_url", public_url), CCAI_OK);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
     ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_ctx_new(*cfg, &hooks, NULL, &ctx, NULL), CCAI_OK);
     return ctx;

@@ -133,7 +133,7 @@ static ccai_status sc_ctx_and_call(void)
     ccai_status st = ccai_config_new(&cfg);
     if (st == CCAI_OK)
         st = ccai_config_set(cfg, "database.sqlite.path", ":memory:");
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
     if (st == CCAI_OK)
         st = ccai_ctx_new(cfg, &hooks, NULL, &ctx, &msg);
     ccai_free(msg);
@@ -204,7 +204,7 @@ static ccai_status sc_acs_webhooks(void)
     };
     for (size_t i = 0; st == CCAI_OK && i < sizeof kv / sizeof kv[0]; i++)
         st = ccai_config_set(cfg, kv[i][0], kv[i][1]);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
     if (st == CCAI_OK)
         st = ccai_ctx_new(cfg, &hooks, NULL, &ctx, &msg);
     ccai_free(msg);

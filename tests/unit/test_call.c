@@ -8,8 +8,11 @@
 #include <ccai/adapters/poll.h>
 
 #include "engine/engine.h"
+#include "support/db_lock.h"
+#include "support/twilio_standin.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,9 +611,227 @@ static void test_sweep_interrupted_calls(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A database locked by another process ------------------------------------------ */
+
+typedef struct talker {
+    int says;
+    char last[512];
+} talker;
+
+static int talker_say(ccai_call *call, const ccai_speech *sp, void *ud)
+{
+    (void)call;
+    talker *t = ud;
+    t->says++;
+    snprintf(t->last, sizeof t->last, "%s", sp->text);
+    return 0;
+}
+
+/* How many stored messages of the call have this persona and content, and
+ * the index of the first. */
+static int count_messages(ccai_call *c, const char *persona, const char *content, int *first)
+{
+    json_t *doc = doc_of(c);
+    int n = 0;
+    size_t i;
+    json_t *m;
+    *first = -1;
+    json_array_foreach(json_object_get(doc, "messages"), i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "persona")), persona) == 0 &&
+            strcmp(json_string_value(json_object_get(m, "content")), content) == 0) {
+            if (*first < 0)
+                *first = (int)i;
+            n++;
+        }
+    }
+    json_decref(doc);
+    return n;
+}
+
+static void run_for(env *e, uint64_t ms)
+{
+    uint64_t end = ccai_time_ms() + ms;
+    while (ccai_time_ms() < end)
+        assert_int_equal(ccai_poll_run_once(e->poll, 20), 0);
+}
+
+/* Another process (the sqlite3 shell inside BEGIN IMMEDIATE) holds the write
+ * lock: an event is refused with CCAI_ERR_BUSY having stored and done
+ * nothing (no op called), and can simply come again; a new call cannot
+ * start; what the bot says meanwhile (the silence timer's question) is kept
+ * and stored, in order, once the lock is gone; the caller's words that came
+ * again are stored exactly once and answered. */
+static void test_locked_store(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-call-lock-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    env e;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", path), CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "conversation.phone_silence_timeout_sec", "1"),
+                     CCAI_OK);
+    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    talker t = {0};
+    ccai_call_ops tops = {.version = CCAI_CALL_OPS_VERSION, .say = talker_say};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+14155550142",
+                          .initiate_json = "{\"lang\":{\"default_short_code\":\"en-US\"}}"};
+    ccai_call *c = NULL;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &tops, &t, &c), CCAI_OK);
+    assert_int_equal(send(c, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
+    int greeted = t.says;
+    assert_true(greeted > 0);
+
+    db_lock l;
+    assert_int_equal(db_lock_take(&l, path), 0);
+    static const char words[] = "A pipe burst in my kitchen yesterday evening";
+    int first = 0;
+    uint64_t t0 = ccai_time_ms();
+    assert_int_equal(send(c, CCAI_EVENT_SPEECH, words, 1), CCAI_ERR_BUSY);
+    printf("# an event against the lock was refused after %llu ms\n",
+           (unsigned long long)(ccai_time_ms() - t0));
+    assert_non_null(strstr(ccai_call_errmsg(c), "locked"));
+    assert_int_equal(t.says, greeted); /* nothing acted on */
+    assert_int_equal(count_messages(c, "human", words, &first), 0);
+    assert_int_equal(send(c, CCAI_EVENT_HANGUP, "caller hung up", 1), CCAI_ERR_BUSY);
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_CONVERSATION);
+    /* No call can start: nothing stored, nothing returned. */
+    ccai_call *other = NULL;
+    p.phone_number = "+14155550143";
+    assert_int_equal(ccai_call_start(e.ctx, &p, &tops, &t, &other), CCAI_ERR_BUSY);
+    assert_null(other);
+
+    /* The silence timer fires: the bot asks again; its words are kept. */
+    run_for(&e, 1300);
+    assert_int_equal(t.says, greeted + 1);
+    char asked[512];
+    snprintf(asked, sizeof asked, "%s", t.last);
+    assert_int_equal(count_messages(c, "assistant", asked, &first), 0);
+    assert_true(db_lock_held(path));
+    assert_int_equal(db_lock_release(&l), 0);
+
+    /* Released: the kept words are stored on the loop's timer. */
+    uint64_t deadline = ccai_time_ms() + 5000;
+    while (count_messages(c, "assistant", asked, &first) == 0 && ccai_time_ms() < deadline)
+        run_for(&e, 50);
+    int asked_at = -1;
+    assert_int_equal(count_messages(c, "assistant", asked, &asked_at), 1);
+    /* The caller's words come again: stored once, after the bot's, answered. */
+    assert_int_equal(send(c, CCAI_EVENT_SPEECH, words, 1), CCAI_OK);
+    int said_at = -1;
+    assert_int_equal(count_messages(c, "human", words, &said_at), 1);
+    assert_true(said_at > asked_at);
+    assert_true(t.says > greeted + 1);
+    assert_int_equal(send(c, CCAI_EVENT_HANGUP, "caller hung up", 1), CCAI_OK);
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_ENDED);
+    ccai_call_free(c);
+    env_free(&e);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The state of job id, read by another connection ("" when none). */
+static void job_state(const char *path, int64_t id, char *out, size_t len, int64_t *attempts)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT state, attempts FROM jobs WHERE id = ?", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+        *attempts = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A durable job (an SMS through Twilio) whose outcome comes back while
+ * another process holds the lock: the outcome is kept and written once the
+ * lock is gone, instead of leaving the job "running" until its lease ends
+ * (when it would run, and send, again). */
+static void test_job_outcome_kept_while_locked(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-call-job-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    twilio_standin *tw = twilio_standin_start(NULL, NULL);
+    assert_non_null(tw);
+    env e;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
+    const char *kv[][2] = {
+        {"database.sqlite.path", path},
+        {"database.sqlite.busy_timeout_ms", "10"},
+        {"sms.mode", "twilio"},
+        {"twilio.account_sid", TWILIO_STANDIN_SID},
+        {"twilio.auth_token", TWILIO_STANDIN_TOKEN},
+        {"twilio.phone_number", "+15550001111"},
+        {"twilio.api_base_url", twilio_standin_url(tw)},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        assert_int_equal(ccai_config_set(e.cfg, kv[i][0], kv[i][1]), CCAI_OK);
+    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    /* Twilio answers late with a 500; the client tries again and the SMS
+     * goes out while the database is locked. */
+    twilio_standin_fault f = {.status = 500, .delay_ms = 1200};
+    twilio_standin_push_fault(tw, &f);
+    int64_t id = 0;
+    assert_int_equal(Ccai_store_job_enqueue(Ccai_ctx_store(e.ctx), "sms", NULL,
+                                            "{\"to\":\"+33612345678\",\"text\":\"Your claim\"}",
+                                            Ccai_wall_ms(), &id),
+                     CCAI_OK);
+    Ccai_jobs_kick(e.ctx);
+    char st[16];
+    int64_t attempts = 0;
+    uint64_t deadline = ccai_time_ms() + 5000;
+    while (twilio_standin_request_count(tw) < 1 && ccai_time_ms() < deadline)
+        run_for(&e, 20);
+    job_state(path, id, st, sizeof st, &attempts);
+    assert_string_equal(st, "running");
+
+    db_lock l;
+    assert_int_equal(db_lock_take(&l, path), 0);
+    run_for(&e, 1800); /* Twilio's 500 comes back meanwhile */
+    job_state(path, id, st, sizeof st, &attempts);
+    assert_string_equal(st, "running"); /* not stored yet: the lock */
+    assert_int_equal(db_lock_release(&l), 0);
+
+    deadline = ccai_time_ms() + 5000;
+    while (strcmp(st, "running") == 0 && ccai_time_ms() < deadline) {
+        run_for(&e, 20);
+        job_state(path, id, st, sizeof st, &attempts);
+    }
+    assert_string_equal(st, "done"); /* stored once the lock was gone */
+    assert_int_equal(attempts, 1);
+    int sent = 0;
+    for (int i = 0; i < twilio_standin_request_count(tw); i++)
+        sent += twilio_standin_request_status(tw, i) == 201;
+    assert_int_equal(sent, 1);
+    env_free(&e);
+    twilio_standin_stop(tw);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_locked_store),
+        cmocka_unit_test(test_job_outcome_kept_while_locked),
         cmocka_unit_test(test_start_stores_call),
         cmocka_unit_test(test_event_flow_and_persist_then_act),
         cmocka_unit_test(test_no_postcall_without_interaction),

@@ -115,7 +115,7 @@ static void test_defaults(void **state)
     /* Internal typed getters. */
     assert_int_equal(Ccai_config_int(cfg, "llm.fast.context", -1), 128000);
     assert_int_equal(Ccai_config_int(cfg, "llm.fast.max_tokens", -1), 160);
-    assert_int_equal(Ccai_config_int(cfg, "database.sqlite.busy_timeout_ms", -1), 5000);
+    assert_int_equal(Ccai_config_int(cfg, "database.sqlite.busy_timeout_ms", -1), 10);
     assert_int_equal(Ccai_config_int(cfg, "server.max_body_bytes", -1), 1048576);
     assert_int_equal(Ccai_config_int(cfg, "llm.fast.seed", -1), 42);
     assert_int_equal(Ccai_config_int(cfg, "llm.fast.endpoint", -7), -7);

@@ -116,7 +116,7 @@ static void env_init_phone(env *e, bool with_llm, const char *lang, const char *
         assert_int_equal(ccai_config_set(e->cfg, "llm.fast.endpoint", "http://127.0.0.1:9/v1"),
                          CCAI_OK);
     }
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, h_watch, h_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, h_watch, h_timer, NULL};
     assert_int_equal(ccai_ctx_new(e->cfg, &hooks, &e->h, &e->ctx, NULL), CCAI_OK);
     Ccai_ctx_set_clock(e->ctx, h_now, &e->h);
     char init[128];
@@ -394,7 +394,7 @@ static void test_postcall_survives_restart(void **state)
     e.h.armed = -1;
     assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", path), CCAI_OK);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, h_watch, h_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, h_watch, h_timer, NULL};
     assert_int_equal(ccai_ctx_new(e.cfg, &hooks, &e.h, &e.ctx, NULL), CCAI_OK);
     ccai_call_params p = {
         CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};

@@ -1,6 +1,8 @@
 /* Unit tests of the SQLite store (store/sqlite.c). */
 #include "store/store.h"
 
+#include "support/db_lock.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,10 +10,14 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Helpers ---------------------------------------------------------------- */
@@ -150,8 +156,10 @@ static void test_open_file_reopen(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
     assert_string_equal(raw_text(db, "PRAGMA journal_mode"), "wal");
-    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM schema_migrations"), "2");
-    assert_string_equal(raw_text(db, "SELECT MAX(version) FROM schema_migrations"), "2");
+    char want[16];
+    snprintf(want, sizeof want, "%d", CCAI_STORE_SCHEMA_VERSION);
+    assert_string_equal(raw_text(db, "SELECT COUNT(*) FROM schema_migrations"), want);
+    assert_string_equal(raw_text(db, "SELECT MAX(version) FROM schema_migrations"), want);
     assert_string_equal(raw_text(db, "PRAGMA integrity_check"), "ok");
     sqlite3_close(db);
     tmpdb_remove(&t);
@@ -211,7 +219,7 @@ static void test_migrate_from_version_1(void **state)
 
     Ccai_store *st = NULL;
     assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
-    assert_int_equal(Ccai_store_schema_version(st), 2);
+    assert_int_equal(Ccai_store_schema_version(st), CCAI_STORE_SCHEMA_VERSION);
     Ccai_store_call *c = NULL;
     assert_int_equal(Ccai_store_call_get(st, "old-1", &c), CCAI_OK);
     assert_string_equal(c->recording_url, "https://rec.example/1.wav");
@@ -259,7 +267,10 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(Ccai_store_open(t.path, &st, &err), CCAI_ERR_STORE);
     assert_null(st);
     assert_non_null(err);
-    assert_string_equal(err, "store: database schema version 99 is newer than this libccai (2)");
+    char want[96];
+    snprintf(want, sizeof want, "store: database schema version 99 is newer than this libccai (%d)",
+             CCAI_STORE_SCHEMA_VERSION);
+    assert_string_equal(err, want);
     ccai_free(err);
     tmpdb_remove(&t);
 }
@@ -933,6 +944,172 @@ static void test_two_handles(void **state)
     tmpdb_remove(&t);
 }
 
+/* A database that cannot write ------------------------------------------------- */
+
+/* Another process holds the write lock (the sqlite3 shell inside BEGIN
+ * IMMEDIATE, as an operator or a second writer would): a write waits the
+ * short busy timeout of the loop, then says CCAI_ERR_BUSY having stored
+ * nothing; reads go on (WAL); released, the same write goes through. */
+static void test_locked_by_another_process(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_configure(st, 10, false), CCAI_OK);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
+
+    db_lock l;
+    assert_int_equal(db_lock_take(&l, t.path), 0);
+    Ccai_store_message m = msg("human", "my window is broken");
+    uint64_t t0 = Ccai_monotonic_ms();
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_ERR_BUSY);
+    uint64_t waited = Ccai_monotonic_ms() - t0;
+    printf("# a write against the lock failed after %llu ms (busy timeout 10 ms)\n",
+           (unsigned long long)waited);
+    assert_true(waited < 2000); /* generous: the point is it does not wait 5 s */
+    assert_non_null(strstr(Ccai_store_errmsg(st), "locked"));
+    assert_null(Ccai_store_failure(st)); /* a lock is not a broken database */
+    assert_int_equal(Ccai_store_can_write(st), CCAI_ERR_BUSY);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_ERR_BUSY);
+    bool created = false;
+    assert_int_equal(
+        Ccai_store_reminder_upsert(st, "call-1", "Call back", "soon", 0, "me", &created),
+        CCAI_ERR_BUSY);
+    assert_int_equal(Ccai_store_begin(st), CCAI_ERR_BUSY);
+    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", "call-1", NULL, 0, NULL),
+                     CCAI_ERR_BUSY);
+    /* Reads go on while another process writes. */
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    assert_true(db_lock_held(t.path));
+    assert_int_equal(db_lock_release(&l), 0);
+
+    /* Released: the same writes go through, once. */
+    assert_int_equal(Ccai_store_can_write(st), CCAI_OK);
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    Ccai_store_close(st);
+    tmpdb_remove(&t);
+}
+
+/* In a child process: privileges and limits change there. A failed check
+ * prints where and exits 1. */
+#define CHILD_CHECK(cond)                                                          \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
+            fprintf(stderr, "%s:%d: failed: %s (%s)\n", __FILE__, __LINE__, #cond, \
+                    st ? Ccai_store_errmsg(st) : "");                              \
+            _exit(1);                                                              \
+        }                                                                          \
+    } while (0)
+
+static int run_child(void (*fn)(const char *path), const char *path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fn(path);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void read_only_child(const char *path)
+{
+    Ccai_store *st = NULL;
+    /* root writes any file: be somebody else, as a service should. */
+    if (geteuid() == 0)
+        CHILD_CHECK(setgid(65534) == 0 && setuid(65534) == 0);
+    CHILD_CHECK(Ccai_store_open(path, &st, NULL) == CCAI_OK);
+    CHILD_CHECK(Ccai_store_configure(st, 10, false) == CCAI_OK);
+    Ccai_store_call *c = NULL;
+    CHILD_CHECK(Ccai_store_call_get(st, "call-1", &c) == CCAI_OK); /* reads work */
+    Ccai_store_call_free(c);
+    CHILD_CHECK(Ccai_store_can_write(st) == CCAI_ERR_STORE);
+    CHILD_CHECK(strstr(Ccai_store_errmsg(st), "read-only") != NULL);
+    CHILD_CHECK(Ccai_store_check_write(st) == CCAI_ERR_STORE);
+    CHILD_CHECK(strstr(Ccai_store_errmsg(st), "readonly") != NULL);
+    CHILD_CHECK(Ccai_store_failure(st) != NULL);
+    Ccai_store_message m = msg("human", "hello");
+    CHILD_CHECK(Ccai_store_message_append(st, "call-1", &m, NULL) == CCAI_ERR_STORE);
+    Ccai_store_close(st);
+}
+
+/* A database file without write permission: reads work, every write and
+ * the write checks fail with CCAI_ERR_STORE (not BUSY: waiting will not help). */
+static void test_read_only_file(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    Ccai_store_close(st);
+    assert_int_equal(chmod(t.path, 0444), 0);
+    assert_int_equal(chmod(t.dir, 0777), 0); /* -wal and -shm may be made */
+    assert_int_equal(run_child(read_only_child, t.path), 0);
+    tmpdb_remove(&t);
+}
+
+static void full_disk_child(const char *path)
+{
+    Ccai_store *st = NULL;
+    signal(SIGXFSZ, SIG_IGN); /* the write fails instead of killing the process */
+    CHILD_CHECK(Ccai_store_open(path, &st, NULL) == CCAI_OK);
+    CHILD_CHECK(Ccai_store_configure(st, 10, false) == CCAI_OK);
+    struct rlimit was, small;
+    CHILD_CHECK(getrlimit(RLIMIT_FSIZE, &was) == 0);
+    small = was;
+    small.rlim_cur = 256 * 1024;
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    static char big[4000];
+    memset(big, 'x', sizeof big - 1);
+    Ccai_store_message m = msg("human", big);
+    ccai_status s = CCAI_OK;
+    for (int i = 0; i < 1000 && s == CCAI_OK; i++)
+        s = Ccai_store_message_append(st, "call-1", &m, NULL);
+    CHILD_CHECK(s == CCAI_ERR_STORE);
+    CHILD_CHECK(Ccai_store_failure(st) != NULL);
+    /* Taking the lock works on a full disk; the check writes for real. */
+    CHILD_CHECK(Ccai_store_can_write(st) == CCAI_ERR_STORE);
+    CHILD_CHECK(Ccai_store_check_write(st) == CCAI_ERR_STORE);
+    /* Room again: the first real commit clears the failure. */
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &was) == 0);
+    CHILD_CHECK(Ccai_store_can_write(st) == CCAI_OK);
+    CHILD_CHECK(Ccai_store_failure(st) == NULL);
+    CHILD_CHECK(Ccai_store_message_append(st, "call-1", &m, NULL) == CCAI_OK);
+    Ccai_store_close(st);
+}
+
+/* The file cannot grow (RLIMIT_FSIZE: write(2) fails as on a full disk):
+ * writes fail with CCAI_ERR_STORE, the write checks say so until a commit
+ * works again. */
+static void test_full_disk(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    Ccai_store_close(st);
+    assert_int_equal(run_child(full_disk_child, t.path), 0);
+    tmpdb_remove(&t);
+}
+
 /* Out of memory ------------------------------------------------------------ */
 
 static long fail_countdown = -1; /* allocations left before one fails; -1: never */
@@ -1182,6 +1359,9 @@ int main(void)
         cmocka_unit_test(test_call_recording),
         cmocka_unit_test(test_calls_stale_and_touch),
         cmocka_unit_test(test_job_payload),
+        cmocka_unit_test(test_locked_by_another_process),
+        cmocka_unit_test(test_read_only_file),
+        cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

@@ -129,7 +129,7 @@ static ccai_ctx *make_ctx(fake_loop *l, ccai_config **cfg)
 {
     assert_int_equal(ccai_config_new(cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(*cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, fake_watch, fake_set_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, fake_watch, fake_set_timer, NULL};
     ccai_ctx *ctx = NULL;
     l->armed = -1;
     assert_int_equal(ccai_ctx_new(*cfg, &hooks, l, &ctx, NULL), CCAI_OK);
@@ -149,7 +149,7 @@ static void test_ctx_background_timer(void **state)
     assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "conversation.takeback_window_sec", "8"), CCAI_OK);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, fake_watch, fake_set_timer};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, fake_watch, fake_set_timer, NULL};
     ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_ctx_new(cfg, &hooks, &l, &ctx, NULL), CCAI_OK);
     Ccai_ctx_set_clock(ctx, fake_now, &l);

@@ -413,6 +413,17 @@ static void test_openapi(void **state)
     const json_t *sms = json_object_get(json_object_get(paths, "/twilio/sms"), "post");
     assert_non_null(json_object_get(sms, "security"));
     assert_int_equal(json_array_size(json_object_get(doc, "security")), 1);
+    /* Every POST may meet a database that cannot write: 503 with Retry-After. */
+    const char *key;
+    json_t *item;
+    json_object_foreach((json_t *)paths, key, item)
+    {
+        const json_t *post = json_object_get(item, "post");
+        if (post && !json_object_get(json_object_get(post, "responses"), "503"))
+            fail_msg("POST %s does not document 503", key);
+    }
+    const json_t *unavailable = json_object_get(json_object_get(comp, "responses"), "Unavailable");
+    assert_non_null(json_object_get(json_object_get(unavailable, "headers"), "Retry-After"));
     json_decref(doc);
 }
 

@@ -7,7 +7,14 @@
  *   ccai_ctx *ctx;
  *   ccai_libevent_new(base, cfg, &ev, &ctx, &err);
  *   ... ccai_call_start(ctx, ...); event_base_dispatch(base); ...
- *   ccai_libevent_free(ev);   (frees ctx, then the adapter)
+ *   ccai_libevent_free(ev);   (frees ctx; the adapter goes with it)
+ *
+ * Lifetime (hiredis's pattern): the adapter lives exactly as long as its
+ * context. ccai_libevent_free() (or ccai_ctx_free()) frees the context; the
+ * context's cleanup hook then frees the adapter, at once, or, when the free
+ * was called from inside a libccai callback, once the context's destruction
+ * (deferred until that callback returned) has made its last hook call and
+ * the adapter's own event callback has returned.
  */
 #ifndef CCAI_ADAPTERS_LIBEVENT_H
 #define CCAI_ADAPTERS_LIBEVENT_H
@@ -23,8 +30,33 @@ extern "C" {
 typedef struct ccai_libevent {
     struct event_base *base;
     struct event *timer;
-    ccai_ctx *ctx;
+    ccai_ctx *ctx; /* NULL once the context is gone */
+    int depth;     /* inside the adapter's event callbacks */
+    int gone;      /* the context is gone: free when the callbacks return */
 } ccai_libevent;
+
+static inline void ccai_libevent_destroy_(ccai_libevent *a)
+{
+    event_free(a->timer);
+    free(a);
+}
+
+/* The context is gone (hooks v2 cleanup): nothing calls the hooks any more. */
+static inline void ccai_libevent_cleanup_(void *loop_ud)
+{
+    ccai_libevent *a = (ccai_libevent *)loop_ud;
+    a->ctx = NULL;
+    if (a->depth > 0)
+        a->gone = 1; /* freed inside our callback: free when it returns */
+    else
+        ccai_libevent_destroy_(a);
+}
+
+static inline void ccai_libevent_leave_(ccai_libevent *a)
+{
+    if (--a->depth == 0 && a->gone)
+        ccai_libevent_destroy_(a);
+}
 
 static inline void ccai_libevent_on_fd_(evutil_socket_t fd, short what, void *arg)
 {
@@ -34,7 +66,9 @@ static inline void ccai_libevent_on_fd_(evutil_socket_t fd, short what, void *ar
         events |= CCAI_POLL_IN;
     if (what & EV_WRITE)
         events |= CCAI_POLL_OUT;
+    a->depth++;
     ccai_ctx_socket_action(a->ctx, (int)fd, events);
+    ccai_libevent_leave_(a);
 }
 
 static inline void ccai_libevent_on_timer_(evutil_socket_t fd, short what, void *arg)
@@ -42,7 +76,9 @@ static inline void ccai_libevent_on_timer_(evutil_socket_t fd, short what, void 
     ccai_libevent *a = (ccai_libevent *)arg;
     (void)fd;
     (void)what;
+    a->depth++;
     ccai_ctx_timeout(a->ctx);
+    ccai_libevent_leave_(a);
 }
 
 static inline int ccai_libevent_watch_fd_(void *loop_ud, int fd, int events, void **fd_slot)
@@ -110,10 +146,10 @@ static inline ccai_status ccai_libevent_new(struct event_base *base, const ccai_
     hooks.version = CCAI_LOOP_HOOKS_VERSION;
     hooks.watch_fd = ccai_libevent_watch_fd_;
     hooks.set_timer = ccai_libevent_set_timer_;
+    hooks.cleanup = ccai_libevent_cleanup_;
     st = ccai_ctx_new(cfg, &hooks, a, &a->ctx, ret_errmsg);
-    if (st != CCAI_OK) {
-        event_free(a->timer);
-        free(a);
+    if (st != CCAI_OK) { /* no cleanup call for a context never made */
+        ccai_libevent_destroy_(a);
         return st;
     }
     *ret_adapter = a;
@@ -121,14 +157,16 @@ static inline ccai_status ccai_libevent_new(struct event_base *base, const ccai_
     return CCAI_OK;
 }
 
-/** Free the context, then the adapter. NULL is accepted. */
+/**
+ * Free the context; the adapter goes with it (its cleanup hook), at once or,
+ * from inside a libccai callback, when the context's deferred destruction
+ * happens. Do not use @p a afterwards. NULL is accepted.
+ */
 static inline void ccai_libevent_free(ccai_libevent *a)
 {
     if (!a)
         return;
     ccai_ctx_free(a->ctx);
-    event_free(a->timer);
-    free(a);
 }
 
 #ifdef __cplusplus

@@ -7,7 +7,13 @@
  *   ccai_poll_new(cfg, &p, &ctx, &err);
  *   ... ccai_call_start(ctx, ...);
  *   ccai_poll_run(p, NULL, NULL);   (until the context is idle)
- *   ccai_poll_free(p);
+ *   ccai_poll_free(p);               (frees ctx; the adapter goes with it)
+ *
+ * Lifetime (hiredis's pattern): the adapter lives exactly as long as its
+ * context. ccai_poll_free() (or ccai_ctx_free()) frees the context; the
+ * context's cleanup hook then frees the adapter, at once, or, when the free
+ * was called from inside a callback of ccai_poll_run_once() or
+ * ccai_poll_run(), when that function returns (it then says so).
  */
 #ifndef CCAI_ADAPTERS_POLL_H
 #define CCAI_ADAPTERS_POLL_H
@@ -22,13 +28,41 @@ extern "C" {
 #endif
 
 typedef struct ccai_poll {
-    ccai_ctx *ctx;
+    ccai_ctx *ctx; /* NULL once the context is gone */
     struct pollfd *fds;
     size_t nfds;
     size_t cap;
     int timer_armed;
     uint64_t deadline_ms;
+    int depth; /* inside ccai_poll_run_once() / ccai_poll_run() */
+    int gone;  /* the context is gone: free when they return */
 } ccai_poll;
+
+static inline void ccai_poll_destroy_(ccai_poll *p)
+{
+    free(p->fds);
+    free(p);
+}
+
+/* The context is gone (hooks v2 cleanup): nothing calls the hooks any more. */
+static inline void ccai_poll_cleanup_(void *loop_ud)
+{
+    ccai_poll *p = (ccai_poll *)loop_ud;
+    p->ctx = NULL;
+    if (p->depth > 0)
+        p->gone = 1;
+    else
+        ccai_poll_destroy_(p);
+}
+
+/* Returns 1 when the adapter was freed (its context is gone), else 0. */
+static inline int ccai_poll_leave_(ccai_poll *p)
+{
+    if (--p->depth > 0 || !p->gone)
+        return p->gone;
+    ccai_poll_destroy_(p);
+    return 1;
+}
 
 static inline int ccai_poll_watch_fd_(void *loop_ud, int fd, int events, void **fd_slot)
 {
@@ -93,10 +127,10 @@ static inline ccai_status ccai_poll_new(const ccai_config *cfg, ccai_poll **ret_
     hooks.version = CCAI_LOOP_HOOKS_VERSION;
     hooks.watch_fd = ccai_poll_watch_fd_;
     hooks.set_timer = ccai_poll_set_timer_;
+    hooks.cleanup = ccai_poll_cleanup_;
     st = ccai_ctx_new(cfg, &hooks, p, &p->ctx, ret_errmsg);
-    if (st != CCAI_OK) {
-        free(p->fds);
-        free(p);
+    if (st != CCAI_OK) { /* no cleanup call for a context never made */
+        ccai_poll_destroy_(p);
         return st;
     }
     *ret_adapter = p;
@@ -104,11 +138,8 @@ static inline ccai_status ccai_poll_new(const ccai_config *cfg, ccai_poll **ret_
     return CCAI_OK;
 }
 
-/**
- * Wait at most @p max_wait_ms (-1: as long as needed) and dispatch what is
- * ready. Returns 0, or -1 when poll(2) failed.
- */
-static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
+/* One iteration; the caller holds p->depth, so p outlives it. */
+static inline int ccai_poll_dispatch_(ccai_poll *p, int max_wait_ms)
 {
     int timeout = max_wait_ms;
     int n;
@@ -124,7 +155,7 @@ static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
         return errno == EINTR ? 0 : -1;
     /* Dispatch from a snapshot: callbacks may change the fd set. */
     count = p->nfds;
-    for (i = 0; i < count && n > 0 && i < p->nfds; i++) {
+    for (i = 0; i < count && n > 0 && i < p->nfds && !p->gone; i++) {
         struct pollfd pfd = p->fds[i];
         int events = 0;
         if (!pfd.revents)
@@ -139,7 +170,7 @@ static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
             events |= CCAI_POLL_ERR;
         ccai_ctx_socket_action(p->ctx, pfd.fd, events);
     }
-    if (p->timer_armed && ccai_time_ms() >= p->deadline_ms) {
+    if (!p->gone && p->timer_armed && ccai_time_ms() >= p->deadline_ms) {
         p->timer_armed = 0;
         ccai_ctx_timeout(p->ctx);
     }
@@ -147,27 +178,48 @@ static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
 }
 
 /**
+ * Wait at most @p max_wait_ms (-1: as long as needed) and dispatch what is
+ * ready. Returns 0; 1 when the context was freed meanwhile (by a callback):
+ * the adapter is gone with it, do not use @p p again; -1 when poll(2) failed
+ * or @p p is NULL.
+ */
+static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
+{
+    int rc;
+    if (!p)
+        return -1;
+    p->depth++;
+    rc = ccai_poll_dispatch_(p, max_wait_ms);
+    return ccai_poll_leave_(p) ? 1 : rc;
+}
+
+/**
  * Run until @p done returns non-zero, or, with @p done NULL, until the
- * context is idle (ccai_ctx_busy() == 0). Returns 0, or -1 on a poll error.
+ * context is idle (ccai_ctx_busy() == 0). Returns 0; 1 when the context was
+ * freed meanwhile (by a callback or by @p done): the adapter is gone with it;
+ * -1 on a poll error or when @p p is NULL.
  */
 static inline int ccai_poll_run(ccai_poll *p, int (*done)(void *ud), void *ud)
 {
-    for (;;) {
-        if (done ? done(ud) : !ccai_ctx_busy(p->ctx))
-            return 0;
-        if (ccai_poll_run_once(p, 1000) != 0)
-            return -1;
-    }
+    int rc = 0;
+    if (!p)
+        return -1;
+    p->depth++;
+    while (rc == 0 && !p->gone && !(done ? done(ud) : !ccai_ctx_busy(p->ctx)))
+        rc = ccai_poll_dispatch_(p, 1000);
+    return ccai_poll_leave_(p) ? 1 : rc;
 }
 
-/** Free the context, then the adapter. NULL is accepted. */
+/**
+ * Free the context; the adapter goes with it (its cleanup hook), at once or,
+ * from inside a callback of ccai_poll_run_once() / ccai_poll_run(), when that
+ * function returns. Do not use @p p afterwards. NULL is accepted.
+ */
 static inline void ccai_poll_free(ccai_poll *p)
 {
     if (!p)
         return;
     ccai_ctx_free(p->ctx);
-    free(p->fds);
-    free(p);
 }
 
 #ifdef __cplusplus
