@@ -1,4 +1,5 @@
-/* A strict JSON parser into jansson values, and a checked dump. */
+/* A strict JSON parser into jansson values, a checked dump, and JSON text
+ * written without a tree. */
 #include "core/json.h"
 
 #include <limits.h>
@@ -91,6 +92,32 @@ static bool json_p_put_utf8(json_p_parser *p, unsigned long cp)
     return true;
 }
 
+/* The length of the multi-byte UTF-8 sequence at s[0..avail) (its first
+ * byte is >= 0x80), 0 when it is not valid: no overlong form, no surrogate,
+ * nothing above U+10FFFF (what jansson accepts too). */
+static size_t json_utf8_len(const unsigned char *s, size_t avail)
+{
+    unsigned char ch = s[0], lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (ch >= 0xC2 && ch <= 0xDF) {
+        n = 1;
+    } else if (ch >= 0xE0 && ch <= 0xEF) {
+        n = 2;
+        lo = ch == 0xE0 ? 0xA0 : 0x80;
+        hi = ch == 0xED ? 0x9F : 0xBF;
+    } else if (ch >= 0xF0 && ch <= 0xF4) {
+        n = 3;
+        lo = ch == 0xF0 ? 0x90 : 0x80;
+        hi = ch == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    bool ok = avail > n && s[1] >= lo && s[1] <= hi;
+    for (size_t k = 2; ok && k <= n; k++)
+        ok = s[k] >= 0x80 && s[k] <= 0xBF;
+    return ok ? n + 1 : 0;
+}
+
 /* A string into p->str: strict UTF-8, escapes and surrogate pairs checked,
  * no NUL (as jansson without JSON_ALLOW_NUL). p->i is on the opening quote. */
 static bool json_p_string(json_p_parser *p)
@@ -178,34 +205,16 @@ static bool json_p_string(json_p_parser *p)
             continue;
         }
         /* A multi-byte UTF-8 sequence, checked strictly. */
-        size_t n;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (ch >= 0xC2 && ch <= 0xDF) {
-            n = 1;
-        } else if (ch >= 0xE0 && ch <= 0xEF) {
-            n = 2;
-            lo = ch == 0xE0 ? 0xA0 : 0x80;
-            hi = ch == 0xED ? 0x9F : 0xBF;
-        } else if (ch >= 0xF0 && ch <= 0xF4) {
-            n = 3;
-            lo = ch == 0xF0 ? 0x90 : 0x80;
-            hi = ch == 0xF4 ? 0x8F : 0xBF;
-        } else {
+        size_t n = json_utf8_len(p->s + p->i, p->len - p->i);
+        if (!n) {
             json_p_fail(p, "invalid UTF-8 in a string");
             return false;
         }
-        bool ok = p->len - p->i > n && p->s[p->i + 1] >= lo && p->s[p->i + 1] <= hi;
-        for (size_t k = 2; ok && k <= n; k++)
-            ok = p->s[p->i + k] >= 0x80 && p->s[p->i + k] <= 0xBF;
-        if (!ok) {
-            json_p_fail(p, "invalid UTF-8 in a string");
-            return false;
-        }
-        if (!Ccai_buf_append(&p->str, p->s + p->i, n + 1)) {
+        if (!Ccai_buf_append(&p->str, p->s + p->i, n)) {
             p->nomem = true;
             return false;
         }
-        p->i += n + 1;
+        p->i += n;
     }
 }
 
@@ -467,6 +476,50 @@ char *Ccai_json_dump(const json_t *json, size_t flags)
     char *out = rc == 0 && !sink.failed ? Ccai_buf_steal(&sink.buf) : NULL;
     Ccai_buf_free(&sink.buf);
     return out;
+}
+
+bool Ccai_json_put_string(Ccai_buf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+    if (!Ccai_buf_append(b, "\"", 1))
+        return false;
+    while (i < n) {
+        unsigned char ch = s[i];
+        if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
+            i++;
+            continue;
+        }
+        if (ch >= 0x80) {
+            size_t k = json_utf8_len(s + i, n - i);
+            if (!k)
+                return false;
+            i += k;
+            continue;
+        }
+        char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+        size_t len = 2;
+        switch (ch) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default: len = 6; break;
+        }
+        if (!Ccai_buf_append(b, s + run, i - run) || !Ccai_buf_append(b, esc, len))
+            return false;
+        run = ++i;
+    }
+    return Ccai_buf_append(b, s + run, n - run) && Ccai_buf_append(b, "\"", 1);
+}
+
+bool Ccai_json_put_cstring(Ccai_buf *b, const char *s)
+{
+    return s && Ccai_json_put_string(b, s, strlen(s));
 }
 
 const char *Ccai_json_kind(const json_t *v)

@@ -29,6 +29,18 @@ json_t *Ccai_json_load(const char *s, size_t len, Ccai_json_err *err, ccai_statu
  * NULL on NOMEM. */
 char *Ccai_json_dump(const json_t *json, size_t flags);
 
+/* JSON text written without building a tree (a request of thousands of
+ * bytes per turn): the caller writes the punctuation, these the values.
+ *
+ * Append s[0..n) as a JSON string: exactly the bytes json_dumps() writes
+ * for json_stringn(s, n) ('"' and '\\' escaped, control characters as \b
+ * \f \n \r \t or \u00XX, UTF-8 kept as it is). false when s is not valid
+ * UTF-8 (json_stringn() refuses it too) or out of memory; b then holds part
+ * of the string. */
+bool Ccai_json_put_string(Ccai_buf *b, const char *s, size_t n);
+/* The same for a C string; false for NULL (as json_pack's "s"). */
+bool Ccai_json_put_cstring(Ccai_buf *b, const char *s);
+
 /* "an object", "an array", "a string", "a number", "a boolean", "null":
  * for error messages. */
 const char *Ccai_json_kind(const json_t *v);

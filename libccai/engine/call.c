@@ -424,8 +424,6 @@ static void call_destroy(ccai_call *c)
     unsaved_clear(c);
     json_decref(c->initiate);
     json_decref(c->claim);
-    json_decref(c->tools_cache[0]);
-    json_decref(c->tools_cache[1]);
     Ccai_store_call_clear(&c->row);
     ccai_claim_schema_unref(c->schema);
     Ccai_err_free(&c->err);

@@ -25,6 +25,7 @@ struct Ccai_turn;
 struct Ccai_offline;
 struct Ccai_tz;
 struct Ccai_unsaved;
+struct Ccai_tools_text;
 
 struct ccai_call {
     ccai_ctx *ctx;
@@ -51,9 +52,9 @@ struct ccai_call {
     bool speaking;   /* said something not yet reported done */
     Ccai_timer silence;
     int silences;
-    json_t *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
-    bool channel_silence;   /* the channel reports silence: no timer of ours */
-    struct Ccai_tz *tz;     /* the caller's zone, loaded on first use */
+    struct Ccai_tools_text *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
+    bool channel_silence;                   /* the channel reports silence: no timer of ours */
+    struct Ccai_tz *tz;                     /* the caller's zone, loaded on first use */
 
     /* The bot's words said while another process held the database locked,
      * in order, stored before anything else of the call (engine/call.c). */

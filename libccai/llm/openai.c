@@ -17,6 +17,8 @@
 
 /* Models ------------------------------------------------------------------- */
 
+static char *body_tail(const Ccai_llm_model *m, bool json_mode);
+
 static char *cfg_dup(const ccai_config *cfg, const char *which, const char *key)
 {
     char path[64];
@@ -67,6 +69,12 @@ ccai_status Ccai_llm_model_from_config(const ccai_config *cfg, const char *which
     m->retries = (int)cfg_int(cfg, which, "retries", 3);
     if (m->retries < 1)
         m->retries = 1;
+    m->body_tail[0] = body_tail(m, false);
+    m->body_tail[1] = body_tail(m, true);
+    if (!m->body_tail[0] || !m->body_tail[1]) {
+        Ccai_llm_model_clear(m);
+        return CCAI_ERR_NOMEM;
+    }
     return CCAI_OK;
 }
 
@@ -78,6 +86,8 @@ void Ccai_llm_model_clear(Ccai_llm_model *m)
     ccai_free(m->deployment);
     ccai_free(m->api_key);
     ccai_free(m->api_version);
+    ccai_free(m->body_tail[0]);
+    ccai_free(m->body_tail[1]);
     memset(m, 0, sizeof *m);
 }
 
@@ -237,8 +247,11 @@ struct Ccai_llm_call {
     ccai_ctx *ctx;
     Ccai_llm_callbacks cb;
     void *ud;
-    json_t *messages;
-    json_t *tools;
+    char *messages; /* the message array as JSON text */
+    size_t messages_len;
+    const char *tools; /* the tool array as JSON text, NULL for none */
+    size_t tools_len;
+    char *tools_own; /* tools, when written from a tree here */
     bool json_mode;
     const Ccai_llm_model *models[2];
     Ccai_llm_health *health[2];
@@ -276,8 +289,8 @@ static void call_free(Ccai_llm_call *c)
     Ccai_timer_stop(c->ctx, &c->backoff);
     if (c->req)
         Ccai_http_cancel(c->req);
-    json_decref(c->messages);
-    json_decref(c->tools);
+    ccai_free(c->messages);
+    ccai_free(c->tools_own);
     Ccai_sse_free(&c->sse);
     Ccai_buf_free(&c->body);
     Ccai_tool_calls_free(&c->calls);
@@ -759,58 +772,73 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
     retry(c, Ccai_strdup(errmsg ? errmsg : ccai_status_str(st)), -1, -1, true);
 }
 
-static json_t *request_body(Ccai_llm_call *c, const Ccai_llm_model *m)
+/* The members of the body after the messages, in the order the requests
+ * always had them, as JSON text: ,"model":..,"temperature":..,...} (with
+ * the body's closing brace); NULL when out of memory. Written by jansson
+ * (numbers as it writes them), once per model and mode. */
+static char *body_tail(const Ccai_llm_model *m, bool json_mode)
 {
     json_t *body = json_object();
-    bool resume = c->delivered.len && !c->json_mode;
-    /* A copy only when the continuation is appended to it. */
-    json_t *messages = resume ? json_copy(c->messages) : json_incref(c->messages);
-    if (!body || !messages)
-        goto fail;
-    if (resume) {
-        /* Continue after what the caller already heard. */
-        json_t *a = json_pack("{s:s, s:s%}", "role", "assistant", "content", c->delivered.data,
-                              c->delivered.len);
-        json_t *s = json_pack("{s:s, s:s}", "role", "system", "content",
-                              "Your previous answer was cut off after the text above. "
-                              "Continue exactly where it stopped, without repeating it.");
-        if (!a || !s || json_array_append_new(messages, a) || json_array_append_new(messages, s)) {
-            goto fail;
-        }
-    }
-    if (json_object_set_new(body, "messages", messages))
-        goto fail;
-    messages = NULL;
-    if (m->mode != CCAI_LLM_AZURE && m->model &&
-        json_object_set_new(body, "model", json_string(m->model)))
-        goto fail;
-    if (json_object_set_new(body, "temperature", json_real(m->temperature)) ||
-        json_object_set_new(body, "seed", json_integer(m->seed)) ||
-        json_object_set_new(body,
-                            m->mode == CCAI_LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
-                            json_integer(c->json_mode ? 4096 : m->max_tokens)))
-        goto fail;
-    if (c->json_mode) {
-        if (json_object_set_new(body, "response_format", json_pack("{s:s}", "type", "json_object")))
-            goto fail;
+    if (!body)
+        return NULL;
+    int bad = 0;
+    if (m->mode != CCAI_LLM_AZURE && m->model)
+        bad |= json_object_set_new(body, "model", json_string(m->model));
+    bad |= json_object_set_new(body, "temperature", json_real(m->temperature));
+    bad |= json_object_set_new(body, "seed", json_integer(m->seed));
+    bad |= json_object_set_new(body,
+                               m->mode == CCAI_LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
+                               json_integer(json_mode ? 4096 : m->max_tokens));
+    if (json_mode) {
+        bad |=
+            json_object_set_new(body, "response_format", json_pack("{s:s}", "type", "json_object"));
     } else {
-        if (json_object_set_new(body, "stream", json_true()))
-            goto fail;
-        if (m->mode != CCAI_LLM_COMPATIBLE &&
-            json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1)))
-            goto fail;
+        bad |= json_object_set_new(body, "stream", json_true());
+        if (m->mode != CCAI_LLM_COMPATIBLE)
+            bad |=
+                json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1));
     }
-    /* Never "tools": [] (rejected by Azure AI Inference: reference bug #399). */
-    if (c->tools && json_array_size(c->tools) > 0) {
-        if (json_object_set(body, "tools", c->tools) ||
-            json_object_set_new(body, "tool_choice", json_string("auto")))
-            goto fail;
-    }
-    return body;
-fail:
-    json_decref(messages);
+    char *text = bad ? NULL : Ccai_json_dump(body, JSON_COMPACT);
     json_decref(body);
-    return NULL;
+    if (text)
+        text[0] = ','; /* {"model":..} becomes ,"model":..} */
+    return text;
+}
+
+bool Ccai_llm_request_body(Ccai_buf *out, const Ccai_llm_model *m, bool json_mode,
+                           const char *messages, size_t messages_len, const char *tools,
+                           size_t tools_len, const char *delivered, size_t delivered_len)
+{
+    static const char cont[] = "Your previous answer was cut off after the text above. "
+                               "Continue exactly where it stopped, without repeating it.";
+    if (!messages || messages_len < 2 || messages[0] != '[' || messages[messages_len - 1] != ']')
+        return false;
+    char *own = NULL;
+    const char *tail = m->body_tail[json_mode];
+    if (!tail && !(tail = own = body_tail(m, json_mode)))
+        return false;
+    bool ok = Ccai_buf_append(out, "{\"messages\":", 12);
+    if (delivered_len && !json_mode) {
+        /* Continue after what the caller already heard. */
+        ok = ok && Ccai_buf_append(out, messages, messages_len - 1) &&
+             (messages_len == 2 || Ccai_buf_append(out, ",", 1)) &&
+             Ccai_buf_puts(out, "{\"role\":\"assistant\",\"content\":") &&
+             Ccai_json_put_string(out, delivered, delivered_len) &&
+             Ccai_buf_puts(out, "},{\"role\":\"system\",\"content\":") &&
+             Ccai_json_put_string(out, cont, sizeof cont - 1) && Ccai_buf_append(out, "}]", 2);
+    } else {
+        ok = ok && Ccai_buf_append(out, messages, messages_len);
+    }
+    /* The tools go before the tail's closing brace. Never "tools": []
+     * (rejected by Azure AI Inference: reference bug #399). */
+    ok = ok && Ccai_buf_append(out, tail, strlen(tail) - 1);
+    if (tools && tools_len > 2)
+        ok = ok && Ccai_buf_append(out, ",\"tools\":", 9) &&
+             Ccai_buf_append(out, tools, tools_len) &&
+             Ccai_buf_puts(out, ",\"tool_choice\":\"auto\"");
+    ok = ok && Ccai_buf_append(out, "}", 1);
+    ccai_free(own);
+    return ok;
 }
 
 static void start_attempt(Ccai_llm_call *c)
@@ -830,9 +858,11 @@ static void start_attempt(Ccai_llm_call *c)
     Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
     c->dedupe = c->delivered.len > 0;
 
-    json_t *body = request_body(c, m);
-    char *text = body ? Ccai_json_dump(body, JSON_COMPACT) : NULL;
-    json_decref(body);
+    Ccai_buf body = {0};
+    bool built = Ccai_llm_request_body(&body, m, c->json_mode, c->messages, c->messages_len,
+                                       c->tools, c->tools_len, c->delivered.data, c->delivered.len);
+    char *text = built ? Ccai_buf_steal(&body) : NULL;
+    Ccai_buf_free(&body);
     char *url = Ccai_llm_chat_url(m);
     char *auth = NULL;
     if (m->api_key)
@@ -877,11 +907,17 @@ static void start_attempt(Ccai_llm_call *c)
 ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
                           void *ud, Ccai_llm_call **ret)
 {
-    if (!ctx || !opts || !cb || !ret || !opts->messages || !opts->models[0])
+    if (!ctx || !opts || !cb || !ret || !opts->models[0] ||
+        !opts->messages == !opts->messages_json || (opts->tools && opts->tools_json)) {
+        if (opts)
+            ccai_free(opts->messages_json);
         return CCAI_ERR_INVALID_ARG;
+    }
     Ccai_llm_call *c = Ccai_calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        ccai_free(opts->messages_json);
         return CCAI_ERR_NOMEM;
+    }
     c->ctx = ctx;
     c->cb = *cb;
     c->ud = ud;
@@ -900,12 +936,21 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     Ccai_timer_init(&c->backoff, on_backoff, c);
     Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
     Ccai_tool_calls_init(&c->calls);
-    /* Shared, not copied: the caller does not change them afterwards. */
-    c->messages = json_incref((json_t *)opts->messages);
-    c->tools = opts->tools ? json_incref((json_t *)opts->tools) : NULL;
+    /* As JSON text: a tree is written once, not once per attempt. */
+    c->messages =
+        opts->messages_json ? opts->messages_json : Ccai_json_dump(opts->messages, JSON_COMPACT);
+    c->tools = opts->tools_json;
+    if (opts->tools)
+        c->tools = c->tools_own = Ccai_json_dump(opts->tools, JSON_COMPACT);
     if (!c->messages || (opts->tools && !c->tools)) {
         call_free(c);
         return CCAI_ERR_NOMEM;
+    }
+    c->messages_len = strlen(c->messages);
+    c->tools_len = c->tools ? strlen(c->tools) : 0;
+    if (c->messages_len < 2 || c->messages[0] != '[') {
+        call_free(c);
+        return CCAI_ERR_INVALID_ARG;
     }
     /* The first attempt starts from the loop, so that no callback fires
      * before this function returns. */

@@ -139,7 +139,7 @@ enum stmt_id {
     STMT_CALL_COUNT_PHONE,
     STMT_MESSAGE_APPEND,
     STMT_MESSAGES,
-    STMT_MESSAGES_TAIL,
+    STMT_MESSAGES_NEWEST,
     STMT_REMINDER_EXISTS,
     STMT_REMINDER_INSERT,
     STMT_REMINDER_UPDATE,
@@ -197,9 +197,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
                             "FROM messages WHERE call_id = ?1 RETURNING seq",
     [STMT_MESSAGES] = "SELECT seq, created_at, persona, action, style, content, lang, "
                       "tool_calls, engine FROM messages WHERE call_id = ?1 ORDER BY seq",
-    [STMT_MESSAGES_TAIL] = "SELECT * FROM (SELECT seq, created_at, persona, action, style, "
-                           "content, lang, tool_calls, engine FROM messages WHERE call_id = ?1 "
-                           "ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+    [STMT_MESSAGES_NEWEST] = "SELECT seq, created_at, persona, action, style, content, lang, "
+                             "tool_calls, engine FROM messages WHERE call_id = ?1 "
+                             "ORDER BY seq DESC LIMIT ?2",
     [STMT_REMINDER_EXISTS] = "SELECT 1 FROM reminders WHERE call_id = ?1 AND title = ?2",
     [STMT_REMINDER_INSERT] = "INSERT INTO reminders (call_id, title, description, due_at, owner, "
                              "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -1265,13 +1265,67 @@ ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t
     return call_rows_json(st, STMT_MESSAGES, message_to_json, "read messages", call_id, -1, ret);
 }
 
-ccai_status Ccai_store_messages_tail_json(Ccai_store *st, const char *call_id, int64_t limit,
-                                          json_t **ret)
+/* A text column as a borrowed string (NULL stays NULL); false when SQLite
+ * is out of memory or the text is not valid UTF-8 (*bad set). */
+static bool borrow_col(sqlite3_stmt *s, int i, const char **out, bool *bad)
 {
-    if (limit < 0)
+    *out = NULL;
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return true;
+    *out = (const char *)sqlite3_column_text(s, i);
+    if (!*out)
+        return false;
+    *bad = !utf8_valid(*out);
+    return !*bad;
+}
+
+ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
+                                       Ccai_store_message_fn fn, void *ud)
+{
+    static const char op[] = "read messages";
+    if (!st || !call_id || !fn || limit < 0)
         return CCAI_ERR_INVALID_ARG;
-    return call_rows_json(st, STMT_MESSAGES_TAIL, message_to_json, "read messages", call_id, limit,
-                          ret);
+    sqlite3_stmt *s = NULL;
+    ccai_status status = stmt_get(st, STMT_MESSAGES_NEWEST, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (bind_text(s, 1, call_id) || bind_int(s, 2, limit)) {
+        status = db_fail(st, op);
+        goto cleanup;
+    }
+    int rc;
+    size_t rows = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        Ccai_store_message m = {
+            .seq = sqlite3_column_int64(s, 0),
+            .created_at = sqlite3_column_int64(s, 1),
+        };
+        bool bad = false;
+        if (!borrow_col(s, 2, &m.persona, &bad) || !borrow_col(s, 3, &m.action, &bad) ||
+            !borrow_col(s, 4, &m.style, &bad) || !borrow_col(s, 5, &m.content, &bad) ||
+            !borrow_col(s, 6, &m.lang, &bad) || !borrow_col(s, 7, &m.tool_calls_json, &bad) ||
+            !borrow_col(s, 8, &m.engine, &bad)) {
+            status = bad ? fail(st, CCAI_ERR_STORE, "store: %s: message %lld is not valid UTF-8",
+                                op, (long long)m.seq)
+                         : fail_nomem(st, op);
+            goto cleanup;
+        }
+        rows++;
+        if (fn(&m, ud))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        status = db_fail(st, op);
+        goto cleanup;
+    }
+    stmt_done(s);
+    s = NULL;
+    if (rows == 0)
+        status = call_exists(st, call_id, op);
+
+cleanup:
+    stmt_done(s);
+    return status;
 }
 
 /* Remove one message (the caller's words a content filter refused: keeping

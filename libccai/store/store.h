@@ -160,10 +160,16 @@ ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
  * {seq, created_at (ISO 8601), persona, action, style, content, lang,
  *  tool_calls (array), engine}. */
 ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret);
-/* The newest limit messages, oldest first (what a turn's context can hold:
- * a turn's cost does not grow with the call). */
-ccai_status Ccai_store_messages_tail_json(Ccai_store *st, const char *call_id, int64_t limit,
-                                          json_t **ret);
+/* Receives one stored message; its strings are borrowed until it returns.
+ * Non-zero stops the reading. It must not call the store. */
+typedef int (*Ccai_store_message_fn)(const Ccai_store_message *m, void *ud);
+/* The newest limit messages, newest first, each given to fn (what a turn's
+ * context can hold: a turn's cost does not grow with the call, and no row
+ * older than the first that does not fit is read). NOT_FOUND when the call
+ * has no message and does not exist; CCAI_ERR_STORE when a stored text is
+ * not valid UTF-8. */
+ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
+                                       Ccai_store_message_fn fn, void *ud);
 
 /* Delete message seq of the call; NOT_FOUND when there is none. */
 ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq);

@@ -551,8 +551,26 @@ static void test_call_list_limit_cap(void **state)
 
 /* Messages --------------------------------------------------------------- */
 
-/* The newest messages of a call only, oldest first. */
-static void test_messages_tail(void **state)
+/* The newest messages of a call only, newest first, as long as the reader
+ * wants them. */
+typedef struct seen {
+    int n, stop_at;
+    int64_t seq[16];
+    char content[16][16];
+} seen;
+
+static int on_row(const Ccai_store_message *m, void *ud)
+{
+    seen *s = ud;
+    if (s->n < 16) {
+        s->seq[s->n] = m->seq;
+        snprintf(s->content[s->n], sizeof s->content[0], "%s", m->content);
+    }
+    s->n++;
+    return s->n == s->stop_at;
+}
+
+static void test_messages_newest(void **state)
 {
     (void)state;
     Ccai_store *st = open_memory();
@@ -566,22 +584,29 @@ static void test_messages_tail(void **state)
     }
     Ccai_store_message other = msg("human", "elsewhere");
     assert_int_equal(Ccai_store_message_append(st, "call-2", &other, NULL), CCAI_OK);
-    json_t *arr = NULL;
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 3, &arr), CCAI_OK);
-    assert_int_equal(json_array_size(arr), 3);
-    for (size_t i = 0; i < 3; i++)
-        assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, i), "seq")),
-                         8 + (int)i);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 2), "content")),
-                        "m10");
-    json_decref(arr);
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 0, &arr), CCAI_OK);
-    assert_int_equal(json_array_size(arr), 0);
-    json_decref(arr);
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 100, &arr), CCAI_OK);
-    assert_int_equal(json_array_size(arr), 10);
-    json_decref(arr);
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", -1, &arr), CCAI_ERR_INVALID_ARG);
+    seen s = {0};
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 3, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s.seq[i], 10 - i);
+    assert_string_equal(s.content[0], "m10");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 0, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 10);
+    /* The reader stops: no further row. */
+    memset(&s, 0, sizeof s);
+    s.stop_at = 2;
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.content[1], "m9");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "no-such-call", 5, on_row, &s),
+                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", -1, on_row, &s),
+                     CCAI_ERR_INVALID_ARG);
     Ccai_store_close(st);
 }
 
@@ -1350,7 +1375,7 @@ int main(void)
         cmocka_unit_test(test_call_list),
         cmocka_unit_test(test_call_list_limit_cap),
         cmocka_unit_test(test_messages),
-        cmocka_unit_test(test_messages_tail),
+        cmocka_unit_test(test_messages_newest),
         cmocka_unit_test(test_foreign_keys),
         cmocka_unit_test(test_reminders),
         cmocka_unit_test(test_jobs),
