@@ -138,6 +138,7 @@ enum stmt_id {
     STMT_CALL_COUNT_ALL,
     STMT_CALL_COUNT_PHONE,
     STMT_MESSAGE_APPEND,
+    STMT_MESSAGE_APPEND_NOSEQ,
     STMT_MESSAGES,
     STMT_MESSAGES_NEWEST,
     STMT_REMINDER_EXISTS,
@@ -191,10 +192,19 @@ static const char *const stmt_sql[STMT_COUNT] = {
                              " ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3",
     [STMT_CALL_COUNT_ALL] = "SELECT COUNT(*) FROM calls",
     [STMT_CALL_COUNT_PHONE] = "SELECT COUNT(*) FROM calls WHERE " CALL_PHONE_FILTER,
+    /* VALUES with a subquery, not INSERT ... SELECT FROM messages: reading
+     * the table written to made SQLite copy the row through a temporary
+     * table first (twice the instructions of the insert itself). */
     [STMT_MESSAGE_APPEND] = "INSERT INTO messages (call_id, seq, created_at, persona, action, "
-                            "style, content, lang, tool_calls, engine) "
-                            "SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 "
-                            "FROM messages WHERE call_id = ?1 RETURNING seq",
+                            "style, content, lang, tool_calls, engine) VALUES (?1, "
+                            "(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE call_id = ?1), "
+                            "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+    /* The same without its seq: RETURNING costs a temporary table too. */
+    [STMT_MESSAGE_APPEND_NOSEQ] =
+        "INSERT INTO messages (call_id, seq, created_at, persona, action, "
+        "style, content, lang, tool_calls, engine) VALUES (?1, "
+        "(SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE call_id = ?1), "
+        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [STMT_MESSAGES] = "SELECT seq, created_at, persona, action, style, content, lang, "
                       "tool_calls, engine FROM messages WHERE call_id = ?1 ORDER BY seq",
     [STMT_MESSAGES_NEWEST] = "SELECT seq, created_at, persona, action, style, content, lang, "
@@ -1080,7 +1090,8 @@ ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
     if (!utf8_ok(m->content) || !utf8_ok(m->action) || !utf8_ok(m->lang) || !utf8_ok(m->engine))
         return fail(st, CCAI_ERR_INVALID_ARG, "store: append message: text is not valid UTF-8");
     sqlite3_stmt *s = NULL;
-    ccai_status status = stmt_get(st, STMT_MESSAGE_APPEND, &s);
+    ccai_status status =
+        stmt_get(st, ret_seq ? STMT_MESSAGE_APPEND : STMT_MESSAGE_APPEND_NOSEQ, &s);
     if (status != CCAI_OK)
         return status;
     /* One statement computes seq and inserts: atomic without a transaction. */
