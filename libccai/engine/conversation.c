@@ -239,8 +239,10 @@ static void set_state(ccai_call *c, ccai_call_state s)
 
 /* Saying ------------------------------------------------------------------- */
 
-bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
-                   bool more_follows, const char *engine)
+/* Ccai_conv_say(); keep: store what was said with the turn's next batch
+ * (Ccai_call_keep_said), not now. */
+static bool say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
+                bool more_follows, const char *engine, bool keep)
 {
     if (!text || !*text || !c->ops.say || c->free_pending || c->state >= CCAI_CALL_ENDED)
         return false; /* nobody to speak to any more */
@@ -261,9 +263,17 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
     }
     c->speaking = true;
     /* Only what the channel took is stored as spoken. */
-    if (engine)
+    if (engine && keep)
+        Ccai_call_keep_said(c, style, text, engine);
+    else if (engine)
         Ccai_call_add_message(c, "assistant", "talk", style, text, NULL, NULL, engine, NULL);
     return true;
+}
+
+bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
+                   bool more_follows, const char *engine)
+{
+    return say(c, text, style, expects_reply, more_follows, engine, false);
 }
 
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store)
@@ -449,6 +459,7 @@ static void turn_free(Ccai_turn *t)
     if (!t)
         return;
     ccai_ctx *ctx = t->c->ctx;
+    Ccai_call_store_kept(t->c); /* what the turn said, before anything else */
     t->c->first_turn = false;
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
@@ -640,9 +651,17 @@ static int on_sentence(const char *text, ccai_style style, void *ud)
     Ccai_turn *t = ud;
     if (t->doomed)
         return 1; /* barge-in from inside say(): stop here */
-    if (Ccai_conv_say(t->c, text, style, false, true, t->engine))
+    /* Stored with the rest of what came in the same read (on_read). */
+    if (say(t->c, text, style, false, true, t->engine, true))
         t->said = true;
     return t->doomed;
+}
+
+/* The sentences of one read from the LLM were said: one commit for them. */
+static void on_read(void *ud)
+{
+    Ccai_turn *t = ud;
+    Ccai_call_store_kept(t->c);
 }
 
 static int on_text(const char *text, size_t len, void *ud)
@@ -735,6 +754,7 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
                                        (double)res->first_token_ms / 1000.0);
     }
     Ccai_sentences_flush(&t->sent, on_sentence, t);
+    Ccai_call_store_kept(c);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
     if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
@@ -806,7 +826,7 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     turn_end(t, true);
 }
 
-static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done};
+static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done, on_read};
 
 /* The tool schemas of a call (which: 1 leaves end_call out), shared with
  * every call of the same claim schema and languages. Borrowed from the call

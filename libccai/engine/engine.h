@@ -104,6 +104,17 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
                                   ccai_style style, const char *content, const char *lang,
                                   const char *tool_calls_json, const char *engine,
                                   int64_t *ret_seq);
+/* Keep the bot's spoken words (persona "assistant", action "talk") to store
+ * with the next write of the call, or with Ccai_call_store_kept(): the
+ * sentences of an answer that arrive together take one commit. Anything
+ * stored for the call stores them first, in order. Stored at once when
+ * they cannot be kept (out of memory). */
+ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *content,
+                                const char *engine);
+/* Store the kept words now, in one commit. A database locked by another
+ * process keeps them for a retry (logged); other failures are logged (what
+ * was said is said: the call goes on). */
+void Ccai_call_store_kept(ccai_call *c);
 ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
 /* A channel reports to the engine: ccai_on_event() with an event of type
  * carrying text (NULL = none). */

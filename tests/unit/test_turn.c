@@ -14,7 +14,9 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct host {
     ccai_call *call;
@@ -325,10 +327,101 @@ static void test_rate_limited_fast_model(void **state)
     standin_stop(slow);
 }
 
+/* Commits in a SQLite WAL file: frames of the current generation (the
+ * header's salts) whose "database size after commit" field is set. */
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int wal_commits(const char *db)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s-wal", db);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char hdr[32], fh[24];
+    assert_int_equal(fread(hdr, 1, sizeof hdr, f), sizeof hdr);
+    uint32_t page = be32(hdr + 8);
+    int commits = 0;
+    while (fread(fh, 1, sizeof fh, f) == sizeof fh) {
+        if (memcmp(fh + 8, hdr + 16, 8) != 0)
+            break; /* frames of an earlier generation */
+        commits += be32(fh + 4) != 0;
+        if (fseek(f, (long)page, SEEK_CUR) != 0)
+            break;
+    }
+    fclose(f);
+    return commits;
+}
+
+/* The sentences of an answer that arrive in one read are stored in one
+ * commit (they took one each: three fsyncs with synchronous=full), after
+ * the caller's words and in the order they were said. */
+static void test_sentences_of_one_read_one_commit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-turn-XXXXXX", db[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/t.sqlite", dir);
+    env e;
+    memset(&e, 0, sizeof e);
+    e.si = standin_start(NULL);
+    assert_non_null(e.si);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(e.si));
+    assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", db), CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "llm.fast.mode", "openai_compatible"), CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "llm.fast.endpoint", ep), CCAI_OK);
+    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
+                          CCAI_INBOUND,
+                          "+14155550100",
+                          NULL,
+                          "local",
+                          NULL,
+                          "{\"lang\":{\"default_short_code\":\"en-US\"}}",
+                          NULL,
+                          0};
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &e.h.call), CCAI_OK);
+    send(&e, CCAI_EVENT_CONNECTED, NULL);
+    int from = e.h.says;
+    static const char *const one_piece[] = {"One. Two. Three. "};
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.chunks = one_piece;
+    s.n_chunks = 1;
+    standin_push(e.si, &s);
+    int before = wal_commits(db);
+    send(&e, CCAI_EVENT_SPEECH, "Count for me.");
+    assert_int_equal(wal_commits(db), before + 1); /* the caller's words, before anything */
+    run_turn(&e);
+    assert_int_equal(e.h.says - from, 3);
+    assert_int_equal(wal_commits(db), before + 2);
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(e.h.call, &json), CCAI_OK);
+    const char *heard = strstr(json, "\"content\":\"Count for me.\"");
+    const char *one = strstr(json, "\"content\":\"One.\"");
+    const char *two = strstr(json, "\"content\":\"Two.\"");
+    const char *three = strstr(json, "\"content\":\"Three.\"");
+    assert_true(heard && one && two && three);
+    assert_true(heard < one && one < two && two < three);
+    ccai_free(json);
+    env_free(&e);
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char f[160];
+        snprintf(f, sizeof f, "%s%s", db, sfx[i]);
+        unlink(f);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streamed_sentences),
+        cmocka_unit_test(test_sentences_of_one_read_one_commit),
         cmocka_unit_test(test_barge_in_from_inside_say),
         cmocka_unit_test(test_free_from_inside_say),
         cmocka_unit_test(test_rate_limited_fast_model),
