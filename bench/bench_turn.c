@@ -190,12 +190,29 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* CPU time (user + system) of every thread of this process. */
-static uint64_t cpu_ns(void)
+/* CPU time of every thread of this process, in user space and in the
+ * kernel (system calls, the loopback network). */
+typedef struct cputime {
+    uint64_t user, sys; /* ns */
+} cputime;
+
+static cputime cpu_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    struct rusage ru;
+    cputime t = {0, 0};
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        t.user = (uint64_t)ru.ru_utime.tv_sec * 1000000000u + (uint64_t)ru.ru_utime.tv_usec * 1000u;
+        t.sys = (uint64_t)ru.ru_stime.tv_sec * 1000000000u + (uint64_t)ru.ru_stime.tv_usec * 1000u;
+    }
+    return t;
+}
+
+static cputime cpu_since(cputime t0)
+{
+    cputime t = cpu_now();
+    t.user -= t0.user;
+    t.sys -= t0.sys;
+    return t;
 }
 
 typedef struct series {
@@ -867,14 +884,14 @@ static void child_main(int in, int out)
             standin_push(si, &sp);
             free(pieces);
         }
-        uint64_t cpu0 = cpu_ns();
+        cputime cpu0 = cpu_now();
         write_all(out, &port, sizeof port);
         char cmd;
         if (!si || read_all(in, &cmd, 1) != 0)
             break;
         standin_stats st;
         standin_get_stats(si, &st);
-        uint64_t cpu = cpu_ns() - cpu0;
+        cputime cpu = cpu_since(cpu0);
         size_t n = (size_t)standin_request_count(si);
         standin_timing *t = calloc(n ? n : 1, sizeof *t);
         n = t ? standin_timings(si, 0, t, n) : 0;
@@ -1138,7 +1155,8 @@ static void run_calls(const opts *o, const run_cfg *r, const char *db, child *ch
     C.rss_base = rss_bytes();
     C.heap_base = heap_bytes();
     C.rss_peak = C.rss_base;
-    uint64_t t0 = now_ns(), cpu0 = cpu_ns();
+    uint64_t t0 = now_ns();
+    cputime cpu0 = cpu_now();
     for (int i = 0; i < r->calls; i++)
         heap_push(&C, t0 + (uint64_t)((double)r->ramp_ms * 1e6 * i / r->calls), i, ACT_START);
     uint64_t last_sample = 0, deadline = t0 + 3600ull * 1000000000u;
@@ -1163,13 +1181,14 @@ static void run_calls(const opts *o, const run_cfg *r, const char *db, child *ch
         }
         loop_once(&L, wait);
     }
-    uint64_t t1 = now_ns(), cpu = cpu_ns() - cpu0;
+    uint64_t t1 = now_ns();
+    cputime cpu = cpu_since(cpu0);
     double secs = (double)(t1 - t0) / 1e9;
 
     /* The stand-in's own side. */
     standin_stats st;
     memset(&st, 0, sizeof st);
-    uint64_t si_cpu = 0;
+    cputime si_cpu = {0, 0};
     size_t nt = 0;
     standin_timing *tm = NULL;
     series own_last = {0}, own_first = {0};
@@ -1213,12 +1232,17 @@ static void run_calls(const opts *o, const run_cfg *r, const char *db, child *ch
            "whole run incl. ramp and think time); %d calls completed\n",
            turns, active, active > 0 ? (double)turns / active : 0, (double)turns / secs,
            C.done - C.start_failures);
-    res->engine_us = turns ? (double)cpu / 1e3 / (double)turns : 0;
-    res->standin_us = turns ? (double)si_cpu / 1e3 / (double)turns : 0;
-    printf("  CPU time per turn (user + system): libccai's process %.0f us (%.0f%% of one core "
-           "over the run), the stand-in's process %.0f us (%.0f%%)\n",
-           res->engine_us, secs > 0 ? (double)cpu / 1e7 / secs : 0, res->standin_us,
-           secs > 0 ? (double)si_cpu / 1e7 / secs : 0);
+    double n = turns ? (double)turns : 1;
+    uint64_t cpu_all = cpu.user + cpu.sys, si_all = si_cpu.user + si_cpu.sys;
+    res->engine_us = turns ? (double)cpu_all / 1e3 / n : 0;
+    res->standin_us = turns ? (double)si_all / 1e3 / n : 0;
+    printf("  CPU time per turn: libccai's process %.0f us (user %.0f + system %.0f; %.0f%% of "
+           "one core over the run), the stand-in's process %.0f us (user %.0f + system %.0f; "
+           "%.0f%%)\n",
+           res->engine_us, (double)cpu.user / 1e3 / n, (double)cpu.sys / 1e3 / n,
+           secs > 0 ? (double)cpu_all / 1e7 / secs : 0, res->standin_us,
+           (double)si_cpu.user / 1e3 / n, (double)si_cpu.sys / 1e3 / n,
+           secs > 0 ? (double)si_all / 1e7 / secs : 0);
     if (capacity) {
         SUM.have_cap = 1;
         SUM.cap_wall_tps = active > 0 ? (double)turns / active : 0;

@@ -63,8 +63,10 @@ static json_t *str_or_null(const char *s)
 
 /* The public call document (the reference's CallGetModel, plus ours). The
  * callback secret never leaves the store. */
-static ccai_status call_doc(Ccai_store *st, const Ccai_store_call *row, json_t **ret)
+static ccai_status call_doc(ccai_ctx *ctx, const Ccai_store_call *row, json_t **ret)
 {
+    Ccai_store *st = ctx->store;
+    Ccai_conv_store_kept(ctx); /* the words said so far are part of it */
     char created[40], updated[40];
     Ccai_format_iso8601(row->created_at, created, sizeof created);
     Ccai_format_iso8601(row->updated_at, updated, sizeof updated);
@@ -532,9 +534,62 @@ ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *cont
     };
     ccai_status st = unsaved_push(c, &m);
     if (st != CCAI_OK) /* stored now, then */
-        st =
-            Ccai_call_add_message(c, "assistant", "talk", style, content, NULL, NULL, engine, NULL);
-    return st;
+        return Ccai_call_add_message(c, "assistant", "talk", style, content, NULL, NULL, engine,
+                                     NULL);
+    if (!Ccai_timer_active(&c->unsaved_timer)) /* else a retry is due: it stores them */
+        Ccai_conv_kept(c);
+    return CCAI_OK;
+}
+
+void Ccai_calls_store_kept(ccai_ctx *ctx, ccai_call *list)
+{
+    if (list && !list->kept_next) {
+        Ccai_call_store_kept(list);
+        return;
+    }
+    Ccai_store *store = ctx->store;
+    ccai_status st = Ccai_store_begin(store);
+    bool began = st == CCAI_OK;
+    for (ccai_call *c = list; st == CCAI_OK && c; c = c->kept_next) {
+        if (Ccai_timer_active(&c->unsaved_timer))
+            continue; /* a retry of its own is due */
+        for (const Ccai_unsaved *u = c->unsaved; st == CCAI_OK && u; u = u->next) {
+            Ccai_store_message m = {
+                .persona = "assistant",
+                .action = "talk",
+                .style = u->style,
+                .content = u->content,
+                .lang = u->lang,
+                .engine = u->engine,
+                .created_at = u->created_at,
+            };
+            st = Ccai_store_message_append(store, c->row.id, &m, NULL);
+            if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
+                break; /* the database, not the message: all of them later */
+            if (st != CCAI_OK)
+                Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
+                         c->row.id, Ccai_store_errmsg(store));
+            st = CCAI_OK;
+        }
+    }
+    if (st == CCAI_OK)
+        st = Ccai_store_commit(store);
+    if (st != CCAI_OK) {
+        if (began)
+            Ccai_store_rollback(store);
+        /* Each call on its own, now or after its retry delay. */
+        for (ccai_call *c = list; c; c = c->kept_next) {
+            if (!Ccai_timer_active(&c->unsaved_timer))
+                Ccai_call_store_kept(c);
+        }
+        return;
+    }
+    for (ccai_call *c = list; c; c = c->kept_next) {
+        if (Ccai_timer_active(&c->unsaved_timer))
+            continue;
+        unsaved_pop(c, NULL);
+        c->unsaved_tries = 0;
+    }
 }
 
 void Ccai_call_store_kept(ccai_call *c)
@@ -888,7 +943,7 @@ CCAI_EXPORT ccai_status ccai_call_to_json(const ccai_call *c, char **ret_json)
     if (!c || !ret_json)
         return CCAI_ERR_INVALID_ARG;
     json_t *doc = NULL;
-    ccai_status st = call_doc(c->ctx->store, &c->row, &doc);
+    ccai_status st = call_doc(c->ctx, &c->row, &doc);
     return st == CCAI_OK ? dump_doc(doc, ret_json) : st;
 }
 
@@ -1264,7 +1319,7 @@ CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_i
         return st;
     }
     json_t *doc = NULL;
-    st = call_doc(ctx->store, row, &doc);
+    st = call_doc(ctx, row, &doc);
     Ccai_store_call_free(row);
     return st == CCAI_OK ? dump_doc(doc, ret_json) : st;
 }
@@ -1291,7 +1346,7 @@ CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone
     if (st != CCAI_OK)
         return st;
     json_t *doc = NULL;
-    st = call_doc(ctx->store, row, &doc);
+    st = call_doc(ctx, row, &doc);
     Ccai_store_call_free(row);
     return st == CCAI_OK ? dump_doc(doc, ret_json) : st;
 }
@@ -1326,7 +1381,7 @@ CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phon
     st = calls && out ? CCAI_OK : CCAI_ERR_NOMEM;
     for (size_t i = 0; st == CCAI_OK && i < n; i++) {
         json_t *doc = NULL;
-        st = call_doc(ctx->store, rows[i], &doc);
+        st = call_doc(ctx, rows[i], &doc);
         if (st == CCAI_OK && json_array_append_new(calls, doc) != 0)
             st = CCAI_ERR_NOMEM;
     }

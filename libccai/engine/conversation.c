@@ -80,6 +80,10 @@ struct Ccai_engine {
     Ccai_llm_health health[2]; /* shared by every call of the context */
     size_t n_models;
     uint32_t soft_ms, hard_ms, silence_ms;
+    /* Calls whose spoken words wait for the next group commit. */
+    ccai_ctx *ctx;
+    ccai_call *kept;
+    Ccai_timer kept_timer;
     int retry_max;
     int max_rounds;
     int history_max;
@@ -109,11 +113,20 @@ static Ccai_engine *engine_of(const ccai_call *c)
 
 /* Engine ------------------------------------------------------------------- */
 
+/* The words the calls said since the last turn of the loop: one commit. */
+static void on_kept_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    Ccai_conv_store_kept(ud);
+}
+
 ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg)
 {
     Ccai_engine *e = Ccai_calloc(1, sizeof *e);
     if (!e)
         return CCAI_ERR_NOMEM;
+    e->ctx = ctx;
+    Ccai_timer_init(&e->kept_timer, on_kept_timer, ctx);
     char *why = NULL;
     e->prompts = Ccai_prompts_new(ctx->cfg, &why);
     if (!e->prompts) {
@@ -170,6 +183,7 @@ void Ccai_engine_free(Ccai_engine *e)
 {
     if (!e)
         return;
+    Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
     for (size_t i = 0; i < e->n_tools; i++) {
         ccai_free(e->tools[i].key);
         tools_text_unref(e->tools[i].tools[0]);
@@ -179,6 +193,53 @@ void Ccai_engine_free(Ccai_engine *e)
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
     ccai_free(e);
+}
+
+/* Group commit of spoken words ------------------------------------------------ */
+
+void Ccai_conv_kept(ccai_call *c)
+{
+    Ccai_engine *e = engine_of(c);
+    if (c->kept_listed)
+        return;
+    c->kept_listed = true;
+    c->kept_next = e->kept;
+    e->kept = c;
+    if (!Ccai_timer_active(&e->kept_timer))
+        Ccai_timer_start(c->ctx, &e->kept_timer, 0);
+}
+
+void Ccai_conv_store_kept(ccai_ctx *ctx)
+{
+    Ccai_engine *e = ctx->engine;
+    if (!e || !e->kept)
+        return;
+    ccai_call *list = e->kept;
+    e->kept = NULL;
+    Ccai_timer_stop(ctx, &e->kept_timer);
+    Ccai_calls_store_kept(ctx, list);
+    for (ccai_call *c = list, *next; c; c = next) {
+        next = c->kept_next;
+        c->kept_next = NULL;
+        c->kept_listed = false;
+    }
+}
+
+/* The call goes: its words now, and off the list. */
+static void kept_forget(ccai_call *c)
+{
+    Ccai_call_store_kept(c);
+    if (!c->kept_listed)
+        return;
+    Ccai_engine *e = engine_of(c);
+    for (ccai_call **p = &e->kept; *p; p = &(*p)->kept_next) {
+        if (*p == c) {
+            *p = c->kept_next;
+            break;
+        }
+    }
+    c->kept_next = NULL;
+    c->kept_listed = false;
 }
 
 /* Helpers ------------------------------------------------------------------ */
@@ -459,7 +520,6 @@ static void turn_free(Ccai_turn *t)
     if (!t)
         return;
     ccai_ctx *ctx = t->c->ctx;
-    Ccai_call_store_kept(t->c); /* what the turn said, before anything else */
     t->c->first_turn = false;
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
@@ -651,17 +711,10 @@ static int on_sentence(const char *text, ccai_style style, void *ud)
     Ccai_turn *t = ud;
     if (t->doomed)
         return 1; /* barge-in from inside say(): stop here */
-    /* Stored with the rest of what came in the same read (on_read). */
+    /* Stored at the next turn of the loop with all that was said meanwhile. */
     if (say(t->c, text, style, false, true, t->engine, true))
         t->said = true;
     return t->doomed;
-}
-
-/* The sentences of one read from the LLM were said: one commit for them. */
-static void on_read(void *ud)
-{
-    Ccai_turn *t = ud;
-    Ccai_call_store_kept(t->c);
 }
 
 static int on_text(const char *text, size_t len, void *ud)
@@ -754,7 +807,6 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
                                        (double)res->first_token_ms / 1000.0);
     }
     Ccai_sentences_flush(&t->sent, on_sentence, t);
-    Ccai_call_store_kept(c);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
     if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
@@ -826,7 +878,7 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     turn_end(t, true);
 }
 
-static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done, on_read};
+static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done};
 
 /* The tool schemas of a call (which: 1 leaves end_call out), shared with
  * every call of the same claim schema and languages. Borrowed from the call
@@ -980,6 +1032,7 @@ void Ccai_conv_cleanup(ccai_call *c)
         c->turn = NULL;
         turn_free(t);
     }
+    kept_forget(c);
     Ccai_timer_stop(c->ctx, &c->silence);
     Ccai_offline_free(c->offline);
     c->offline = NULL;

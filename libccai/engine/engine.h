@@ -61,6 +61,10 @@ struct ccai_call {
     struct Ccai_unsaved *unsaved, **unsaved_tail;
     Ccai_timer unsaved_timer;
     unsigned unsaved_tries;
+    /* Listed by the engine: words kept, to store at the next turn of the
+     * loop with those of the other calls (engine/conversation.c). */
+    struct ccai_call *kept_next;
+    bool kept_listed;
 };
 
 /* The engine of a context: prompts and models (engine/conversation.c). */
@@ -105,16 +109,19 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
                                   const char *tool_calls_json, const char *engine,
                                   int64_t *ret_seq);
 /* Keep the bot's spoken words (persona "assistant", action "talk") to store
- * with the next write of the call, or with Ccai_call_store_kept(): the
- * sentences of an answer that arrive together take one commit. Anything
- * stored for the call stores them first, in order. Stored at once when
- * they cannot be kept (out of memory). */
+ * at the next turn of the loop, in one commit with every sentence any call
+ * said meanwhile (group commit: an answer that streams in takes a commit
+ * per loop iteration, not one per sentence). Anything else stored for the
+ * call, or a read of its document, stores them first, in order. Stored at
+ * once when they cannot be kept (out of memory). */
 ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *content,
                                 const char *engine);
-/* Store the kept words now, in one commit. A database locked by another
- * process keeps them for a retry (logged); other failures are logged (what
- * was said is said: the call goes on). */
+/* Store the kept words of call c now, in one commit. A database locked by
+ * another process keeps them for a retry (logged); other failures are
+ * logged (what was said is said: the call goes on). */
 void Ccai_call_store_kept(ccai_call *c);
+/* The same for every call of list (linked by kept_next), in one commit. */
+void Ccai_calls_store_kept(ccai_ctx *ctx, ccai_call *list);
 ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
 /* A channel reports to the engine: ccai_on_event() with an event of type
  * carrying text (NULL = none). */
@@ -164,6 +171,11 @@ void Ccai_conv_partial(ccai_call *c);
 void Ccai_conv_silence(ccai_call *c);
 void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
+/* Call c kept words to store: list it for the next group commit. */
+void Ccai_conv_kept(ccai_call *c);
+/* Store the words every call kept, now (before the stored conversation is
+ * read). */
+void Ccai_conv_store_kept(ccai_ctx *ctx);
 /* Say goodbye (stored when store), then hang up. */
 void Ccai_conv_goodbye(ccai_call *c, bool store);
 

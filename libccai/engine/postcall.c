@@ -322,7 +322,7 @@ static void offline_report(Ccai_jobs *j)
 static void save_and_send(Ccai_jobs *j);
 
 static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud);
-static const Ccai_llm_callbacks json_callbacks = {.on_done = on_json_done};
+static const Ccai_llm_callbacks json_callbacks = {NULL, NULL, on_json_done};
 
 static ccai_status ask(Ccai_jobs *j)
 {

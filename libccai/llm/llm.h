@@ -83,10 +83,6 @@ typedef struct Ccai_llm_callbacks {
     /* Exactly once, unless cancelled: CCAI_OK with the result, or the last
      * error when every attempt on every model failed. res is borrowed. */
     void (*on_done)(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud);
-    /* Optional: the text of one read from the network was handed to
-     * on_text (several pieces, when the server sent them together): a
-     * moment to store what was said in one go. */
-    void (*on_read)(void *ud);
 } Ccai_llm_callbacks;
 
 /* Cool-down after a model failed without saying how long to wait: this,

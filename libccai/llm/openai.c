@@ -552,12 +552,7 @@ static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *
         stream_fail(c, "stream event too large", NULL);
     else if (st == CCAI_ERR_NOMEM)
         stream_fail(c, "out of memory", NULL);
-    if (!c->cancelled && c->cb.on_read) {
-        c->in_callback = true;
-        c->cb.on_read(c->ud);
-        c->in_callback = false;
-    }
-    return st != CCAI_OK || c->cancelled;
+    return st != CCAI_OK;
 }
 
 static bool retryable_status(long status)

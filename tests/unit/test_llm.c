@@ -86,7 +86,7 @@ static void on_done(ccai_status st, const Ccai_llm_result *r, const char *errmsg
         snprintf(o->text, sizeof o->text, "%s", r->text);
 }
 
-static const Ccai_llm_callbacks cbs = {on_text, on_retry, on_done, NULL};
+static const Ccai_llm_callbacks cbs = {on_text, on_retry, on_done};
 
 typedef struct env {
     standin *si;

@@ -355,51 +355,96 @@ static int wal_commits(const char *db)
     return commits;
 }
 
-/* The sentences of an answer that arrive in one read are stored in one
- * commit (they took one each: three fsyncs with synchronous=full), after
- * the caller's words and in the order they were said. */
-static void test_sentences_of_one_read_one_commit(void **state)
+/* A test database in a fresh directory, its context and the stand-in. */
+typedef struct fileenv {
+    char dir[32], db[128];
+    standin *si;
+    ccai_config *cfg;
+    ccai_poll *poll;
+    ccai_ctx *ctx;
+} fileenv;
+
+static void fileenv_init(fileenv *f)
 {
-    (void)state;
-    char dir[] = "/tmp/ccai-turn-XXXXXX", db[128];
-    assert_non_null(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/t.sqlite", dir);
-    env e;
-    memset(&e, 0, sizeof e);
-    e.si = standin_start(NULL);
-    assert_non_null(e.si);
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/ccai-turn-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/t.sqlite", f->dir);
+    f->si = standin_start(NULL);
+    assert_non_null(f->si);
     char ep[64];
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(e.si));
-    assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
-    assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", db), CCAI_OK);
-    assert_int_equal(ccai_config_set(e.cfg, "llm.fast.mode", "openai_compatible"), CCAI_OK);
-    assert_int_equal(ccai_config_set(e.cfg, "llm.fast.endpoint", ep), CCAI_OK);
-    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(f->si));
+    assert_int_equal(ccai_config_new(&f->cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(f->cfg, "database.sqlite.path", f->db), CCAI_OK);
+    assert_int_equal(ccai_config_set(f->cfg, "llm.fast.mode", "openai_compatible"), CCAI_OK);
+    assert_int_equal(ccai_config_set(f->cfg, "llm.fast.endpoint", ep), CCAI_OK);
+    assert_int_equal(ccai_poll_new(f->cfg, &f->poll, &f->ctx, NULL), CCAI_OK);
+}
+
+static void fileenv_call(fileenv *f, host *h, const char *phone)
+{
     ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
                           CCAI_INBOUND,
-                          "+14155550100",
+                          phone,
                           NULL,
                           "local",
                           NULL,
                           "{\"lang\":{\"default_short_code\":\"en-US\"}}",
                           NULL,
                           0};
-    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &e.h.call), CCAI_OK);
-    send(&e, CCAI_EVENT_CONNECTED, NULL);
-    int from = e.h.says;
+    assert_int_equal(ccai_call_start(f->ctx, &p, &ops, h, &h->call), CCAI_OK);
+}
+
+static void fileenv_free(fileenv *f)
+{
+    ccai_poll_free(f->poll);
+    ccai_config_free(f->cfg);
+    standin_stop(f->si);
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s%s", f->db, sfx[i]);
+        unlink(path);
+    }
+    rmdir(f->dir);
+}
+
+static void say_to(host *h, ccai_event_type type, const char *text)
+{
+    env e;
+    memset(&e, 0, sizeof e);
+    e.h.call = h->call;
+    send(&e, type, text);
+}
+
+/* The sentences of an answer are stored after the caller's words, in the
+ * order they were said, and those that come together take one commit (they
+ * took one each: three fsyncs with synchronous=full). */
+static void test_sentences_of_one_read_one_commit(void **state)
+{
+    (void)state;
+    fileenv f;
+    fileenv_init(&f);
+    host h;
+    memset(&h, 0, sizeof h);
+    fileenv_call(&f, &h, "+14155550100");
+    say_to(&h, CCAI_EVENT_CONNECTED, NULL);
+    int from = h.says;
     static const char *const one_piece[] = {"One. Two. Three. "};
     standin_spec s = STANDIN_SPEC_INIT;
     s.chunks = one_piece;
     s.n_chunks = 1;
-    standin_push(e.si, &s);
-    int before = wal_commits(db);
-    send(&e, CCAI_EVENT_SPEECH, "Count for me.");
-    assert_int_equal(wal_commits(db), before + 1); /* the caller's words, before anything */
-    run_turn(&e);
-    assert_int_equal(e.h.says - from, 3);
-    assert_int_equal(wal_commits(db), before + 2);
+    standin_push(f.si, &s);
+    int before = wal_commits(f.db);
+    say_to(&h, CCAI_EVENT_SPEECH, "Count for me.");
+    assert_int_equal(wal_commits(f.db), before + 1); /* the caller's words, before anything */
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while (ccai_call_get_state(h.call) == CCAI_CALL_TURN && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(f.poll, 50), 0);
+    assert_int_equal(h.says - from, 3);
     char *json = NULL;
-    assert_int_equal(ccai_call_to_json(e.h.call, &json), CCAI_OK);
+    assert_int_equal(ccai_call_to_json(h.call, &json), CCAI_OK); /* stores what was said */
+    assert_int_equal(wal_commits(f.db), before + 2);
     const char *heard = strstr(json, "\"content\":\"Count for me.\"");
     const char *one = strstr(json, "\"content\":\"One.\"");
     const char *two = strstr(json, "\"content\":\"Two.\"");
@@ -407,14 +452,62 @@ static void test_sentences_of_one_read_one_commit(void **state)
     assert_true(heard && one && two && three);
     assert_true(heard < one && one < two && two < three);
     ccai_free(json);
-    env_free(&e);
-    static const char *const sfx[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char f[160];
-        snprintf(f, sizeof f, "%s%s", db, sfx[i]);
-        unlink(f);
-    }
-    rmdir(dir);
+    ccai_call_free(h.call);
+    fileenv_free(&f);
+}
+
+/* Two calls whose answers arrive in the same turn of the loop: their six
+ * sentences take one commit (group commit), each call's in its order. */
+static void test_sentences_of_two_calls_one_commit(void **state)
+{
+    (void)state;
+    fileenv f;
+    fileenv_init(&f);
+    host a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    fileenv_call(&f, &a, "+14155550101");
+    fileenv_call(&f, &b, "+14155550102");
+    say_to(&a, CCAI_EVENT_CONNECTED, NULL);
+    say_to(&b, CCAI_EVENT_CONNECTED, NULL);
+    static const char *const one_piece[] = {"One. Two. Three. "};
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.chunks = one_piece;
+    s.n_chunks = 1;
+    s.ttft_ms = 1000; /* time to send both requests, then the answers wait */
+    standin_push(f.si, &s);
+    standin_push(f.si, &s);
+    int says = a.says + b.says;
+    say_to(&a, CCAI_EVENT_SPEECH, "Count for me.");
+    say_to(&b, CCAI_EVENT_SPEECH, "Count for me too.");
+    uint64_t deadline = ccai_time_ms() + 900;
+    while (standin_request_count(f.si) < 2 && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(f.poll, 5), 0);
+    assert_int_equal(standin_request_count(f.si), 2);
+    assert_int_equal(a.says + b.says, says); /* no answer yet */
+    int before = wal_commits(f.db);
+    /* Both answers arrive while the loop does not run. */
+    while (standin_last_token_sent_ns(f.si, 0) == 0 || standin_last_token_sent_ns(f.si, 1) == 0)
+        usleep(20000);
+    usleep(50000);
+    deadline = ccai_time_ms() + 10000;
+    while ((ccai_call_get_state(a.call) == CCAI_CALL_TURN ||
+            ccai_call_get_state(b.call) == CCAI_CALL_TURN) &&
+           ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(f.poll, 50), 0);
+    assert_int_equal(a.says + b.says, says + 6);
+    assert_int_equal(ccai_poll_run_once(f.poll, 0), 0); /* the turn of the loop ends */
+    assert_int_equal(wal_commits(f.db), before + 1);
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(b.call, &json), CCAI_OK);
+    const char *heard = strstr(json, "\"content\":\"Count for me too.\"");
+    const char *one = strstr(json, "\"content\":\"One.\"");
+    const char *three = strstr(json, "\"content\":\"Three.\"");
+    assert_true(heard && one && three && heard < one && one < three);
+    ccai_free(json);
+    ccai_call_free(a.call);
+    ccai_call_free(b.call);
+    fileenv_free(&f);
 }
 
 int main(void)
@@ -422,6 +515,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streamed_sentences),
         cmocka_unit_test(test_sentences_of_one_read_one_commit),
+        cmocka_unit_test(test_sentences_of_two_calls_one_commit),
         cmocka_unit_test(test_barge_in_from_inside_say),
         cmocka_unit_test(test_free_from_inside_say),
         cmocka_unit_test(test_rate_limited_fast_model),
