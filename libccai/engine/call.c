@@ -783,6 +783,10 @@ static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const cc
         c->initiate = json_incref(initiate);
         if (found_initiate(c) != CCAI_OK)
             goto fail;
+        /* Many calls, the same settings: one tree (the phone number is the
+         * row's). Read only from now on. */
+        json_object_del(c->initiate, "phone_number");
+        c->initiate = Ccai_conv_share_initiate(ctx, c->initiate);
     }
     c->rate = json_number_value(json_object_get(c->initiate, "prosody_rate"));
     if (c->rate < 0.75 || c->rate > 1.25)

@@ -38,6 +38,15 @@ typedef struct Ccai_tools_text {
     char json[];
 } Ccai_tools_text;
 
+/* A call's initiate (settings) as a tree: the same for the calls started
+ * with the same settings, so shared (13 KB each for the default settings). */
+#define INITIATE_CACHE 16
+
+typedef struct initiate_entry {
+    char *key; /* the tree as JSON, keys sorted */
+    json_t *tree;
+} initiate_entry;
+
 typedef struct tools_entry {
     char *key;                 /* the claim schema and languages as JSON */
     Ccai_tools_text *tools[2]; /* [0] all tools, [1] without end_call */
@@ -75,6 +84,8 @@ struct Ccai_engine {
     tools_entry tools[TOOLS_CACHE];
     size_t n_tools;
     size_t next_evict;
+    initiate_entry initiates[INITIATE_CACHE];
+    size_t n_initiates, next_initiate;
     Ccai_prompts *prompts;
     Ccai_llm_model models[2];
     Ccai_llm_health health[2]; /* shared by every call of the context */
@@ -184,6 +195,10 @@ void Ccai_engine_free(Ccai_engine *e)
     if (!e)
         return;
     Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
+    for (size_t i = 0; i < e->n_initiates; i++) {
+        ccai_free(e->initiates[i].key);
+        json_decref(e->initiates[i].tree);
+    }
     for (size_t i = 0; i < e->n_tools; i++) {
         ccai_free(e->tools[i].key);
         tools_text_unref(e->tools[i].tools[0]);
@@ -193,6 +208,32 @@ void Ccai_engine_free(Ccai_engine *e)
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
     ccai_free(e);
+}
+
+json_t *Ccai_conv_share_initiate(ccai_ctx *ctx, json_t *initiate)
+{
+    Ccai_engine *e = ctx->engine;
+    char *key = Ccai_json_dump(initiate, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!key)
+        return initiate; /* out of memory: the call keeps its own */
+    for (size_t i = 0; i < e->n_initiates; i++) {
+        if (strcmp(e->initiates[i].key, key) == 0) {
+            ccai_free(key);
+            json_decref(initiate);
+            return json_incref(e->initiates[i].tree);
+        }
+    }
+    initiate_entry *ent;
+    if (e->n_initiates < INITIATE_CACHE) {
+        ent = &e->initiates[e->n_initiates++];
+    } else { /* full: replace in turn (calls keep their references) */
+        ent = &e->initiates[e->next_initiate++ % INITIATE_CACHE];
+        ccai_free(ent->key);
+        json_decref(ent->tree);
+    }
+    ent->key = key;
+    ent->tree = json_incref(initiate);
+    return initiate;
 }
 
 /* Group commit of spoken words ------------------------------------------------ */

@@ -42,9 +42,10 @@ struct ccai_call {
     Ccai_err err;
 
     /* The conversation (engine/conversation.c). */
-    json_t *initiate;             /* parsed row.initiate_json */
-    json_t *claim;                /* parsed row.claim_json */
-    double rate;                  /* prosody rate, 0.75 .. 1.25 */
+    json_t *initiate; /* parsed row.initiate_json without phone_number (the row has it): shared
+                         by the calls of the same settings, never changed */
+    json_t *claim;    /* parsed row.claim_json */
+    double rate;      /* prosody rate, 0.75 .. 1.25 */
     struct Ccai_turn *turn;       /* the LLM turn in flight */
     struct Ccai_offline *offline; /* the offline engine, when it is in charge */
     bool offline_mode;
@@ -171,6 +172,9 @@ void Ccai_conv_partial(ccai_call *c);
 void Ccai_conv_silence(ccai_call *c);
 void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
+/* A call's initiate (taken): the same tree for every call whose settings
+ * are the same (a reference). */
+json_t *Ccai_conv_share_initiate(ccai_ctx *ctx, json_t *initiate);
 /* Call c kept words to store: list it for the next group commit. */
 void Ccai_conv_kept(ccai_call *c);
 /* Store the words every call kept, now (before the stored conversation is

@@ -510,12 +510,71 @@ static void test_sentences_of_two_calls_one_commit(void **state)
     fileenv_free(&f);
 }
 
+/* Calls with the same settings share one initiate tree; a call that
+ * changes its voice speed changes its own stored initiate (with its phone
+ * number), not the tree the others read, nor their stored settings. */
+static void test_speed_change_is_the_calls_own(void **state)
+{
+    (void)state;
+    fileenv f;
+    fileenv_init(&f);
+    host a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    fileenv_call(&f, &a, "+14155550101");
+    fileenv_call(&f, &b, "+14155550102");
+    say_to(&a, CCAI_EVENT_CONNECTED, NULL);
+    say_to(&b, CCAI_EVENT_CONNECTED, NULL);
+    static const standin_tool_call speed = {"call_1", "speech_speed", "{\"speed\":0.8}", NULL, 0,
+                                            1};
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.kind = STANDIN_TOOL_CALLS;
+    s.tool_calls = &speed;
+    s.n_tool_calls = 1;
+    standin_push(f.si, &s);
+    standin_spec t = STANDIN_SPEC_INIT;
+    t.content = "I will speak more slowly.";
+    standin_push(f.si, &t);
+    say_to(&a, CCAI_EVENT_SPEECH, "Please speak more slowly.");
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while (ccai_call_get_state(a.call) == CCAI_CALL_TURN && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(f.poll, 50), 0);
+    assert_int_equal(standin_request_count(f.si), 2);
+    char *ja = NULL, *jb = NULL;
+    assert_int_equal(ccai_call_to_json(a.call, &ja), CCAI_OK);
+    assert_int_equal(ccai_call_to_json(b.call, &jb), CCAI_OK);
+    json_t *da = json_loads(ja, 0, NULL), *db = json_loads(jb, 0, NULL);
+    json_t *ia = json_object_get(da, "initiate"), *ib = json_object_get(db, "initiate");
+    assert_true(json_number_value(json_object_get(ia, "prosody_rate")) == 0.8);
+    assert_true(json_number_value(json_object_get(ib, "prosody_rate")) == 1.0);
+    assert_string_equal(json_string_value(json_object_get(ia, "phone_number")), "+14155550101");
+    assert_string_equal(json_string_value(json_object_get(ib, "phone_number")), "+14155550102");
+    /* The other call's request still reads the settings all calls share. */
+    standin_push(f.si, &t);
+    say_to(&b, CCAI_EVENT_SPEECH, "Hello?");
+    deadline = ccai_time_ms() + 10000;
+    while (ccai_call_get_state(b.call) == CCAI_CALL_TURN && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(f.poll, 50), 0);
+    char *body = standin_request_body(f.si, 2);
+    assert_non_null(strstr(body, "\"speech_speed\""));
+    assert_non_null(strstr(body, "+14155550102")); /* the persona prompt's phone number */
+    free(body);
+    json_decref(da);
+    json_decref(db);
+    ccai_free(ja);
+    ccai_free(jb);
+    ccai_call_free(a.call);
+    ccai_call_free(b.call);
+    fileenv_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streamed_sentences),
         cmocka_unit_test(test_sentences_of_one_read_one_commit),
         cmocka_unit_test(test_sentences_of_two_calls_one_commit),
+        cmocka_unit_test(test_speed_change_is_the_calls_own),
         cmocka_unit_test(test_barge_in_from_inside_say),
         cmocka_unit_test(test_free_from_inside_say),
         cmocka_unit_test(test_rate_limited_fast_model),
