@@ -377,6 +377,14 @@ static size_t heap_bytes(void)
     return __atomic_load_n(&heap_live, __ATOMIC_RELAXED);
 }
 
+/* Bytes malloc'ed by every library of the process (libcurl and SQLite
+ * allocate with malloc, not through ccai_set_allocator). */
+static size_t malloc_bytes(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
 /* ---- log sink: count what went wrong ---------------------------------- */
 
 typedef struct logstat {
@@ -960,7 +968,7 @@ struct conc {
     int expected_says;
     series turn_ms, first_ms;
     uint64_t t_first_in, t_last_say;
-    size_t rss_base, rss_mid, rss_peak, heap_base, heap_mid;
+    size_t rss_base, rss_mid, rss_peak, heap_base, heap_mid, malloc_base, malloc_mid;
     int live_at_mid;
     unsigned rng;
 };
@@ -1042,6 +1050,7 @@ static void conc_turn_over(bcall *b)
          * first ones are already done, which live_at_mid shows). */
         C->rss_mid = rss_bytes();
         C->heap_mid = heap_bytes();
+        C->malloc_mid = malloc_bytes();
         C->live_at_mid = C->live;
     }
     uint64_t now = now_ns();
@@ -1154,6 +1163,7 @@ static void run_calls(const opts *o, const run_cfg *r, const char *db, child *ch
     malloc_trim(0);
     C.rss_base = rss_bytes();
     C.heap_base = heap_bytes();
+    C.malloc_base = malloc_bytes();
     C.rss_peak = C.rss_base;
     uint64_t t0 = now_ns();
     cputime cpu0 = cpu_now();
@@ -1268,11 +1278,14 @@ static void run_calls(const opts *o, const run_cfg *r, const char *db, child *ch
         double h = (double)C.heap_mid - (double)C.heap_base;
         res->rss_kb = d / 1024.0 / C.live_at_mid;
         res->heap_kb = h / 1024.0 / C.live_at_mid;
+        double all = (double)C.malloc_mid - (double)C.malloc_base;
         printf("  memory with %d calls in progress (all had one answer): RSS %+.1f MB = %.1f KB "
                "per call; libccai heap (ccai allocator, incl. jansson) %+.1f MB = %.1f KB per "
-               "call; RSS base %.1f MB, peak %.1f MB\n",
+               "call; malloc'ed by all libraries (libcurl, SQLite...) %.1f KB per call; RSS "
+               "base %.1f MB, peak %.1f MB\n",
                C.live_at_mid, d / 1048576.0, res->rss_kb, h / 1048576.0, res->heap_kb,
-               (double)C.rss_base / 1048576.0, (double)C.rss_peak / 1048576.0);
+               all / 1024.0 / C.live_at_mid, (double)C.rss_base / 1048576.0,
+               (double)C.rss_peak / 1048576.0);
     }
     series_free(&own_last);
     series_free(&own_first);

@@ -28,6 +28,14 @@
  * that share them share one (immutable) copy. */
 #define TOOLS_CACHE 16
 
+/* The bot's words are stored at most this long after they were said, with
+ * those of every other call said meanwhile (group commit): answers stream
+ * in a sentence at a time, each a commit of its own before. Nothing waits
+ * for them (anything else stored for the call, or a read of its document,
+ * stores them first); a crash in between loses words said less than this
+ * long ago, as a crash between say() and its own commit did. */
+#define KEPT_DELAY_MS 5
+
 /* The tool schemas of a call as JSON text, as the request carries them:
  * shared by the calls whose claim schema and languages are the same, and
  * held by each of them (reference counted: the cache may drop it). */
@@ -247,7 +255,7 @@ void Ccai_conv_kept(ccai_call *c)
     c->kept_next = e->kept;
     e->kept = c;
     if (!Ccai_timer_active(&e->kept_timer))
-        Ccai_timer_start(c->ctx, &e->kept_timer, 0);
+        Ccai_timer_start(c->ctx, &e->kept_timer, KEPT_DELAY_MS);
 }
 
 void Ccai_conv_store_kept(ccai_ctx *ctx)

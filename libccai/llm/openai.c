@@ -14,6 +14,7 @@
 #define ERROR_BODY_MAX     (16u * 1024u)
 #define SSE_EVENT_MAX      (1024u * 1024u)
 #define RETRY_AFTER_MAX_MS 120000
+#define LLM_RECV_BUFFER    4096
 
 /* Models ------------------------------------------------------------------- */
 
@@ -247,8 +248,12 @@ struct Ccai_llm_call {
     ccai_ctx *ctx;
     Ccai_llm_callbacks cb;
     void *ud;
-    char *messages; /* the message array as JSON text */
-    size_t messages_len;
+    /* The request's body, sent without a copy and kept for a retry: it
+     * starts with {"messages": and the message array without its closing
+     * bracket (head bytes), which every attempt reuses. */
+    Ccai_buf payload;
+    size_t head;
+    bool no_messages;  /* the array is empty */
     const char *tools; /* the tool array as JSON text, NULL for none */
     size_t tools_len;
     char *tools_own; /* tools, when written from a tree here */
@@ -289,7 +294,7 @@ static void call_free(Ccai_llm_call *c)
     Ccai_timer_stop(c->ctx, &c->backoff);
     if (c->req)
         Ccai_http_cancel(c->req);
-    ccai_free(c->messages);
+    Ccai_buf_free(&c->payload);
     ccai_free(c->tools_own);
     Ccai_sse_free(&c->sse);
     Ccai_buf_free(&c->body);
@@ -533,8 +538,19 @@ static void start_attempt(Ccai_llm_call *c);
 
 static void on_http_response(Ccai_http_req *req, long status, void *ud)
 {
-    CCAI_UNUSED(req);
-    ((Ccai_llm_call *)ud)->status = status;
+    Ccai_llm_call *c = ud;
+    c->status = status;
+    /* The body went out: only its head (the messages) is kept for a retry,
+     * not the model's settings and the tools, for the rest of the stream. */
+    if (Ccai_http_body_sent(req) && c->payload.len > c->head) {
+        char *head = Ccai_realloc(c->payload.data, c->head + 1);
+        if (head) {
+            head[c->head] = '\0';
+            c->payload.data = head;
+            c->payload.len = c->head;
+            c->payload.cap = c->head + 1;
+        }
+    }
 }
 
 static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *ud)
@@ -805,30 +821,37 @@ static char *body_tail(const Ccai_llm_model *m, bool json_mode)
     return text;
 }
 
-bool Ccai_llm_request_body(Ccai_buf *out, const Ccai_llm_model *m, bool json_mode,
-                           const char *messages, size_t messages_len, const char *tools,
-                           size_t tools_len, const char *delivered, size_t delivered_len)
+/* {"messages": and the array without its closing bracket. */
+static bool body_head(Ccai_buf *out, const char *messages, size_t len)
+{
+    if (!messages || len < 2 || messages[0] != '[' || messages[len - 1] != ']')
+        return false;
+    return Ccai_buf_append(out, "{\"messages\":", 12) && Ccai_buf_append(out, messages, len - 1);
+}
+
+/* The rest after the head: the end of the messages (with delivered text,
+ * when not json_mode, the assistant's words so far and a request to go
+ * on), the model's settings, the tools. */
+static bool body_rest(Ccai_buf *out, const Ccai_llm_model *m, bool json_mode, bool no_messages,
+                      const char *tools, size_t tools_len, const char *delivered,
+                      size_t delivered_len)
 {
     static const char cont[] = "Your previous answer was cut off after the text above. "
                                "Continue exactly where it stopped, without repeating it.";
-    if (!messages || messages_len < 2 || messages[0] != '[' || messages[messages_len - 1] != ']')
-        return false;
     char *own = NULL;
     const char *tail = m->body_tail[json_mode];
     if (!tail && !(tail = own = body_tail(m, json_mode)))
         return false;
-    bool ok = Ccai_buf_append(out, "{\"messages\":", 12);
+    bool ok = true;
     if (delivered_len && !json_mode) {
         /* Continue after what the caller already heard. */
-        ok = ok && Ccai_buf_append(out, messages, messages_len - 1) &&
-             (messages_len == 2 || Ccai_buf_append(out, ",", 1)) &&
+        ok = (no_messages || Ccai_buf_append(out, ",", 1)) &&
              Ccai_buf_puts(out, "{\"role\":\"assistant\",\"content\":") &&
              Ccai_json_put_string(out, delivered, delivered_len) &&
              Ccai_buf_puts(out, "},{\"role\":\"system\",\"content\":") &&
-             Ccai_json_put_string(out, cont, sizeof cont - 1) && Ccai_buf_append(out, "}]", 2);
-    } else {
-        ok = ok && Ccai_buf_append(out, messages, messages_len);
+             Ccai_json_put_string(out, cont, sizeof cont - 1) && Ccai_buf_append(out, "}", 1);
     }
+    ok = ok && Ccai_buf_append(out, "]", 1);
     /* The tools go before the tail's closing brace. Never "tools": []
      * (rejected by Azure AI Inference: reference bug #399). */
     ok = ok && Ccai_buf_append(out, tail, strlen(tail) - 1);
@@ -839,6 +862,15 @@ bool Ccai_llm_request_body(Ccai_buf *out, const Ccai_llm_model *m, bool json_mod
     ok = ok && Ccai_buf_append(out, "}", 1);
     ccai_free(own);
     return ok;
+}
+
+bool Ccai_llm_request_body(Ccai_buf *out, const Ccai_llm_model *m, bool json_mode,
+                           const char *messages, size_t messages_len, const char *tools,
+                           size_t tools_len, const char *delivered, size_t delivered_len)
+{
+    return body_head(out, messages, messages_len) &&
+           body_rest(out, m, json_mode, messages_len == 2, tools, tools_len, delivered,
+                     delivered_len);
 }
 
 static void start_attempt(Ccai_llm_call *c)
@@ -858,18 +890,17 @@ static void start_attempt(Ccai_llm_call *c)
     Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
     c->dedupe = c->delivered.len > 0;
 
-    Ccai_buf body = {0};
-    bool built = Ccai_llm_request_body(&body, m, c->json_mode, c->messages, c->messages_len,
-                                       c->tools, c->tools_len, c->delivered.data, c->delivered.len);
-    char *text = built ? Ccai_buf_steal(&body) : NULL;
-    Ccai_buf_free(&body);
+    /* The request before (if any) is over: its body is no longer sent. */
+    c->payload.len = c->head;
+    c->payload.data[c->head] = '\0';
+    bool built = body_rest(&c->payload, m, c->json_mode, c->no_messages, c->tools, c->tools_len,
+                           c->delivered.data, c->delivered.len);
     char *url = Ccai_llm_chat_url(m);
     char *auth = NULL;
     if (m->api_key)
         auth = m->mode == CCAI_LLM_AZURE ? Ccai_asprintf("api-key: %s", m->api_key)
                                          : Ccai_asprintf("Authorization: Bearer %s", m->api_key);
-    if (!text || !url || (m->api_key && !auth)) {
-        ccai_free(text);
+    if (!built || !url || (m->api_key && !auth)) {
         ccai_free(url);
         ccai_free(auth);
         finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
@@ -885,8 +916,11 @@ static void start_attempt(Ccai_llm_call *c)
         .method = "POST",
         .url = url,
         .headers = headers,
-        .body = text,
-        .body_len = strlen(text),
+        .body = c->payload.data,
+        .body_len = c->payload.len,
+        .body_borrowed = true,
+        /* SSE events are small: no 16 KiB read buffer per stream. */
+        .recv_buffer = LLM_RECV_BUFFER,
         .connect_timeout_ms = m->connect_ms,
         .first_byte_timeout_ms = m->first_byte_ms,
         .idle_timeout_ms = c->json_mode ? 0 : m->idle_ms,
@@ -897,7 +931,6 @@ static void start_attempt(Ccai_llm_call *c)
         .ud = c,
     };
     ccai_status st = Ccai_http_start(c->ctx, &o, &c->req);
-    ccai_free(text);
     ccai_free(url);
     ccai_free(auth);
     if (st != CCAI_OK)
@@ -937,21 +970,24 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
     Ccai_tool_calls_init(&c->calls);
     /* As JSON text: a tree is written once, not once per attempt. */
-    c->messages =
+    char *messages =
         opts->messages_json ? opts->messages_json : Ccai_json_dump(opts->messages, JSON_COMPACT);
     c->tools = opts->tools_json;
     if (opts->tools)
         c->tools = c->tools_own = Ccai_json_dump(opts->tools, JSON_COMPACT);
-    if (!c->messages || (opts->tools && !c->tools)) {
+    size_t len = messages ? strlen(messages) : 0;
+    ccai_status st = messages && (!opts->tools || c->tools) ? CCAI_OK : CCAI_ERR_NOMEM;
+    if (st == CCAI_OK && !body_head(&c->payload, messages, len))
+        st = len < 2 || messages[0] != '[' || messages[len - 1] != ']' ? CCAI_ERR_INVALID_ARG
+                                                                       : CCAI_ERR_NOMEM;
+    ccai_free(messages);
+    if (st != CCAI_OK) {
         call_free(c);
-        return CCAI_ERR_NOMEM;
+        return st;
     }
-    c->messages_len = strlen(c->messages);
+    c->head = c->payload.len;
+    c->no_messages = len == 2;
     c->tools_len = c->tools ? strlen(c->tools) : 0;
-    if (c->messages_len < 2 || c->messages[0] != '[') {
-        call_free(c);
-        return CCAI_ERR_INVALID_ARG;
-    }
     /* The first attempt starts from the loop, so that no callback fires
      * before this function returns. */
     if (Ccai_timer_start(ctx, &c->backoff, 0) != CCAI_OK) {

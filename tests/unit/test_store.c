@@ -570,6 +570,13 @@ static int on_row(const Ccai_store_message *m, void *ud)
     return s->n == s->stop_at;
 }
 
+static int count_rows(const Ccai_store_message *m, void *ud)
+{
+    (void)m;
+    (*(int *)ud)++;
+    return 0;
+}
+
 static void test_messages_newest(void **state)
 {
     (void)state;
@@ -1360,6 +1367,41 @@ static void test_job_payload(void **state)
     Ccai_store_close(st);
 }
 
+/* The store runs SQLite's checkpoints itself (after asking the kernel to
+ * write the WAL back as it grows): the WAL stays bounded, with either
+ * durability setting, and every commit is there after reopening. */
+static void test_wal_checkpoints(void **state)
+{
+    (void)state;
+    for (int full = 0; full < 2; full++) {
+        tmpdb t;
+        tmpdb_make(&t);
+        Ccai_store *st = NULL;
+        assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+        assert_int_equal(Ccai_store_configure(st, 1000, full), CCAI_OK);
+        insert_call(st, "call-1", "+1", NULL, 0);
+        char text[600];
+        memset(text, 'x', sizeof text - 1);
+        text[sizeof text - 1] = '\0';
+        for (int i = 0; i < 3000; i++) { /* some 6,000 WAL frames */
+            Ccai_store_message m = msg("assistant", text);
+            assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+        }
+        char wal[128];
+        snprintf(wal, sizeof wal, "%s-wal", t.path);
+        struct stat sb;
+        assert_int_equal(stat(wal, &sb), 0);
+        assert_true(sb.st_size < 1200 * (4096 + 24)); /* one checkpoint's worth, not 6,000 */
+        Ccai_store_close(st);
+        assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+        int n = 0;
+        assert_int_equal(Ccai_store_messages_newest(st, "call-1", 5000, count_rows, &n), CCAI_OK);
+        assert_int_equal(n, 3000);
+        Ccai_store_close(st);
+        tmpdb_remove(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1376,6 +1418,7 @@ int main(void)
         cmocka_unit_test(test_call_list_limit_cap),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_messages_newest),
+        cmocka_unit_test(test_wal_checkpoints),
         cmocka_unit_test(test_foreign_keys),
         cmocka_unit_test(test_reminders),
         cmocka_unit_test(test_jobs),
