@@ -738,8 +738,9 @@ static void chat_routes(const srv *a)
      * takes the answer and the waiting request is told so (409). */
     standin_spec slow = STANDIN_SPEC_INIT;
     slow.content = "Thank you. When did it happen?";
-    slow.ttft_ms = 1500;
+    slow.ttft_ms = 2500;
     standin_push(llm, &slow);
+    int asked = standin_request_count(llm);
     waiting w = {a,
                  {"chat: superseded by a newer poll",
                   "POST",
@@ -751,7 +752,9 @@ static void chat_routes(const srv *a)
                  0};
     if (pthread_create(&w.thread, NULL, wait_thread, &w) != 0)
         die("pthread_create");
-    sleep_ms(500);
+    /* The caller's words wait once the bot asked the LLM. */
+    for (int tries = 0; tries < 1000 && standin_request_count(llm) == asked; tries++)
+        sleep_ms(10);
     req poll = {"chat next: the answer", "POST", next, "{}", 0, {json, BEARER}, 200};
     exchange(a, &poll);
     pthread_join(w.thread, NULL);
