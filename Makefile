@@ -26,7 +26,8 @@ MESON_ARGS ?=
 LANG_CODE ?= en-US
 ARGS ?=
 FUZZ_TIME ?= 30
-FUZZ_TARGETS ?= config claim sse template offline form acs-sig acs-events hostport httpd ratelimit log-mask
+FUZZ_TARGETS ?= config claim sse template offline form acs-sig acs-events hostport httpd ratelimit log-mask \
+	wav media-frames
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
@@ -42,7 +43,8 @@ SRC_DIRS := include libccai ccai-cli ccai-server examples tests bench
 C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-type f 2>/dev/null | LC_ALL=C sort)
 SHELL_SCRIPTS := .ci/run tests/integration/examples.sh tests/integration/symbols.sh \
-	tests/integration/test_cli_client.sh tests/browser/run.sh tests/openapi/run.sh
+	tests/integration/test_cli_client.sh tests/browser/run.sh tests/openapi/run.sh \
+	tests/media/gen_speech.sh
 
 SUMMARY = $(PYTHON) .ci/test-summary
 

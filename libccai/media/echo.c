@@ -14,7 +14,7 @@ void Ccai_echo_gate_params_default(Ccai_echo_gate_params *p)
     p->min_delay_ms = 0;
     p->max_delay_ms = 300;
     p->erl_db = 6.0;
-    p->margin_db = 3.0;
+    p->margin_db = 0.0;
 }
 
 /* Bot levels on a 10 ms grid: slot k covers [k * 10, k * 10 + 10) ms of

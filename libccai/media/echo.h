@@ -27,7 +27,7 @@ typedef struct Ccai_echo_gate_params {
     uint32_t min_delay_ms; /* shortest echo delay considered (0) */
     uint32_t max_delay_ms; /* longest (300; at most 2000) */
     double erl_db;         /* echo return loss assumed: echo = bot level - erl_db (6) */
-    double margin_db;      /* the caller must exceed the expected echo by this (3) */
+    double margin_db;      /* the caller must exceed the expected echo by this (0) */
 } Ccai_echo_gate_params;
 
 void Ccai_echo_gate_params_default(Ccai_echo_gate_params *p);

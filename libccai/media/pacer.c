@@ -37,6 +37,7 @@ struct Ccai_pacer {
     /* Schedule: the next frame plays at next_play and is released from
      * next_play - lead_ms. */
     bool anchored;
+    bool dry; /* every queued frame has been released */
     uint64_t next_play;
     uint64_t burst_at; /* the now of the current tick */
     uint32_t burst;    /* frames released in it */
@@ -239,12 +240,14 @@ bool Ccai_pacer_next(Ccai_pacer *p, uint64_t now_ms, Ccai_pacer_item *ret)
         return true;
     }
     uint64_t frame = p->p.frame_ms, lead = p->p.lead_ms;
-    /* Nothing released yet, or the receiver has played everything: start
-     * the schedule from now. */
-    if (!p->anchored || now_ms > p->next_play) {
+    /* Nothing released yet, or the queue ran dry and the receiver has
+     * played everything since: start the schedule from now. (A late tick
+     * with audio waiting is not a restart: it catches up below.) */
+    if (!p->anchored || (p->dry && now_ms > p->next_play)) {
         p->anchored = true;
         p->next_play = now_ms;
     }
+    p->dry = false;
     if (now_ms + lead < p->next_play)
         return false;
     if (p->burst_at != now_ms) {
@@ -266,6 +269,8 @@ bool Ccai_pacer_next(Ccai_pacer *p, uint64_t now_ms, Ccai_pacer_item *ret)
     if (n->off >= n->len)
         p->done = pop(p);
     p->queued_frames--;
+    if (!p->queued_frames)
+        p->dry = true;
     p->next_play += frame;
     p->burst++;
     p->released_frames++;
@@ -277,7 +282,7 @@ uint64_t Ccai_pacer_next_due(const Ccai_pacer *p, uint64_t now_ms)
     const node *n = p->head;
     if (!n)
         return UINT64_MAX;
-    if (n->kind == CCAI_PACER_MARK || !p->anchored || now_ms > p->next_play)
+    if (n->kind == CCAI_PACER_MARK || !p->anchored || (p->dry && now_ms > p->next_play))
         return now_ms;
     uint64_t due = p->next_play > p->p.lead_ms ? p->next_play - p->p.lead_ms : 0;
     if (due <= now_ms && p->burst_at == now_ms &&

@@ -26,8 +26,6 @@ void Ccai_vad_params_default(Ccai_vad_params *p)
     p->agc = false;
 }
 
-typedef enum seg_state { SEG_NONE, SEG_PENDING, SEG_SPEAKING } seg_state;
-
 struct Ccai_vad {
     Ccai_vad_params p;
     uint32_t rate;
@@ -42,10 +40,12 @@ struct Ccai_vad {
     size_t in_sub;             /* frames in the current sub-window */
     double cur_min;            /* its minimum so far */
     double smooth;             /* smoothed frame power (linear) */
-    seg_state seg;             /* times below in samples since the start */
-    uint64_t pos;              /* samples fed */
-    uint64_t onset, last_voiced_end;
-    uint64_t voiced;
+    /* The segment: from a voiced frame until vad_silence_timeout_ms without
+     * one; its runs bridge gaps up to the hang-over. Times in samples. */
+    uint64_t pos; /* samples fed */
+    bool open, started;
+    uint64_t onset, last_voiced_end, voiced;
+    uint64_t run_onset, run_voiced;
     size_t acc_n; /* samples of the frame being filled */
     int16_t acc[MAX_FRAME];
     int16_t work[MAX_FRAME]; /* preprocessed copy */
@@ -190,9 +190,15 @@ static void analyse(Ccai_vad *v, const int16_t *x, double gate_db, Ccai_vad_fn f
         speex_preprocess_run(v->pre, v->work);
         x = v->work;
     }
+    uint64_t start = v->pos, end = v->pos + v->frame;
+    uint64_t hang = (uint64_t)v->p.hangover_ms * v->rate / 1000;
+    uint64_t cutoff = (uint64_t)v->p.cutoff_timeout_ms * v->rate / 1000;
+    uint64_t silence = (uint64_t)v->p.silence_timeout_ms * v->rate / 1000;
+    bool in_run = v->open && start - v->last_voiced_end <= hang;
+
     double level = frame_level(v, x);
     double floor_db = update_floor(v, level);
-    double rel = floor_db + v->p.snr_db - (v->seg != SEG_NONE ? v->p.hysteresis_db : 0.0);
+    double rel = floor_db + v->p.snr_db - (in_run ? v->p.hysteresis_db : 0.0);
     double thr = v->abs_db;
     if (rel > thr)
         thr = rel;
@@ -200,46 +206,46 @@ static void analyse(Ccai_vad *v, const int16_t *x, double gate_db, Ccai_vad_fn f
         thr = gate_db;
     bool voiced = level >= thr;
 
-    uint64_t start = v->pos, end = v->pos + v->frame;
-    uint64_t hang = (uint64_t)v->p.hangover_ms * v->rate / 1000;
-    uint64_t cutoff = (uint64_t)v->p.cutoff_timeout_ms * v->rate / 1000;
-    uint64_t silence = (uint64_t)v->p.silence_timeout_ms * v->rate / 1000;
     Ccai_vad_event ev = {0};
     bool have_ev = false;
-
     if (voiced) {
-        if (v->seg == SEG_NONE) {
-            v->seg = SEG_PENDING;
-            v->onset = start;
-            v->voiced = 0;
+        if (!v->open) {
+            v->open = true;
+            v->started = false;
+            v->onset = v->run_onset = start;
+            v->voiced = v->run_voiced = 0;
+        } else if (!in_run) {
+            v->run_onset = start;
+            v->run_voiced = 0;
         }
         v->voiced += v->frame;
+        v->run_voiced += v->frame;
         v->last_voiced_end = end;
-    }
-    if (v->seg == SEG_PENDING) {
-        if (end - v->last_voiced_end > hang) {
-            v->seg = SEG_NONE; /* a blip: too short to be speech */
-        } else if (end - v->onset >= cutoff && 2 * v->voiced >= cutoff) {
-            v->seg = SEG_SPEAKING;
+        if (!v->started && end - v->run_onset >= cutoff && 2 * v->run_voiced >= cutoff) {
+            v->started = true;
             ev.kind = CCAI_VAD_SPEECH_START;
             have_ev = true;
         }
-    } else if (v->seg == SEG_SPEAKING && end - v->last_voiced_end >= silence) {
-        v->seg = SEG_NONE;
-        ev.kind = CCAI_VAD_SPEECH_END;
-        ev.turn = v->voiced * 1000u >= (uint64_t)v->p.min_speech_ms * v->rate;
-        have_ev = true;
+    } else if (v->open && end - v->last_voiced_end >= silence) {
+        v->open = false;
+        bool turn = v->voiced * 1000u >= (uint64_t)v->p.min_speech_ms * v->rate;
+        if (turn || v->started) {
+            ev.kind = CCAI_VAD_SPEECH_END;
+            ev.turn = turn;
+            have_ev = true;
+        }
     }
     if (have_ev) {
         ev.at_ms = to_ms(v, end);
         ev.onset_ms = to_ms(v, v->onset);
         ev.last_voiced_ms = to_ms(v, v->last_voiced_end);
         ev.voiced_ms = (uint32_t)to_ms(v, v->voiced);
+        ev.started = v->started;
     }
     Ccai_vad_frame f = {
         .start_ms = to_ms(v, start),
         .voiced = voiced,
-        .speech = voiced || (v->seg != SEG_NONE && end - v->last_voiced_end <= hang),
+        .speech = voiced || (v->open && end - v->last_voiced_end <= hang),
         .level_db = (float)level,
         .floor_db = (float)floor_db,
         .threshold_db = (float)thr,
@@ -280,5 +286,5 @@ uint64_t Ccai_vad_position_ms(const Ccai_vad *v)
 
 bool Ccai_vad_in_speech(const Ccai_vad *v)
 {
-    return v->seg == SEG_SPEAKING;
+    return v->open && v->started;
 }

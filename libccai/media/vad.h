@@ -12,18 +12,21 @@
  *      noisier one within 2 s, speech or not;
  *   4. the frame is voiced when its level reaches the highest of: the
  *      absolute minimum (vad_threshold, on the reference's scale), the
- *      floor + snr_db (minus hysteresis_db while a segment is open), and
+ *      floor + snr_db (minus hysteresis_db inside a run), and
  *      the caller's gate (echo.h: the expected level of the bot's echo);
  *   5. the frame decision is "voiced, or inside the hang-over after a
  *      voiced frame".
- * Events:
- *   SPEECH_START once the decision has stayed on for vad_cutoff_timeout_ms
- *     with at least half of that voiced: the barge-in point. Its onset is
- *     the first voiced frame.
- *   SPEECH_END once vad_silence_timeout_ms passed without a voiced frame
- *     after a start: the end of the turn. turn is false when the segment
- *     held less than min_speech_ms of voiced frames (a cough, a click).
- * A segment whose decision drops before the cut-off ends without events. */
+ * Segments and events: a segment opens on a voiced frame and closes when
+ * vad_silence_timeout_ms pass without one; inside it, a run is voiced
+ * frames with gaps up to the hang-over.
+ *   SPEECH_START when a run spans vad_cutoff_timeout_ms, at least half of
+ *     it voiced: the caller is talking (the barge-in point). A burst shorter
+ *     than the cut-off (a click, most coughs) never starts.
+ *   SPEECH_END when the segment closes (the end of the turn), if it started
+ *     or held min_speech_ms of voiced frames; turn says the latter. So a
+ *     short "yes" ends a turn without a start, a started cough-length
+ *     segment ends with turn false, and a click gives no event at all.
+ */
 #ifndef CCAI_MEDIA_VAD_H
 #define CCAI_MEDIA_VAD_H
 
@@ -39,7 +42,7 @@ typedef struct Ccai_vad_params {
     double threshold;
     uint32_t silence_timeout_ms; /* vad_silence_timeout_ms: end of turn (500) */
     uint32_t cutoff_timeout_ms;  /* vad_cutoff_timeout_ms: speech before a start (250) */
-    uint32_t min_speech_ms;      /* voiced speech for a segment to count as a turn */
+    uint32_t min_speech_ms;      /* voiced frames for a segment to count as a turn */
     uint32_t hangover_ms;        /* the decision stays on this long after a voiced frame */
     double snr_db;               /* level above the noise floor to be voiced */
     double hysteresis_db;        /* snr_db lowered by this inside a segment */
@@ -62,6 +65,7 @@ typedef struct Ccai_vad_event {
     uint64_t last_voiced_ms; /* SPEECH_END: end of its last voiced frame */
     uint32_t voiced_ms;      /* voiced frames in the segment so far */
     bool turn;               /* SPEECH_END: voiced_ms >= min_speech_ms */
+    bool started;            /* SPEECH_END: a SPEECH_START came before it */
 } Ccai_vad_event;
 
 typedef struct Ccai_vad_frame {
@@ -95,7 +99,7 @@ void Ccai_vad_process(Ccai_vad *v, const int16_t *pcm, size_t n, double gate_db,
                       void *ud);
 /* Stream position in ms (samples fed so far). */
 uint64_t Ccai_vad_position_ms(const Ccai_vad *v);
-/* True while a segment has started and not ended. */
+/* True between a SPEECH_START and its SPEECH_END. */
 bool Ccai_vad_in_speech(const Ccai_vad *v);
 
 /* RMS level of n samples in dBFS (-100 for silence). */

@@ -2,6 +2,7 @@
 #include "support/speech.h"
 
 #include "media/codec.h"
+#include "media/resample.h"
 #include "media/wav.h"
 
 #include <math.h>
@@ -250,7 +251,7 @@ void speech_add_delayed(int16_t *dst, size_t n, const int16_t *src, size_t src_n
 typedef struct collect {
     bool *speech;
     size_t n_frames;
-    Ccai_vad_event ev[256];
+    Ccai_vad_event ev[512];
     size_t n_ev;
 } collect;
 
@@ -260,12 +261,17 @@ static void on_frame(const Ccai_vad_frame *f, const Ccai_vad_event *ev, void *ud
     size_t i = (size_t)(f->start_ms / SPEECH_FRAME_MS);
     if (i < c->n_frames)
         c->speech[i] = f->speech;
-    if (ev && c->n_ev < 256)
+    if (ev && c->n_ev < sizeof c->ev / sizeof c->ev[0])
         c->ev[c->n_ev++] = *ev;
 }
 
-bool speech_score_vad(const speech_track *t, const int16_t *pcm, const Ccai_vad_params *p,
-                      vad_score *ret)
+static bool overlaps(uint64_t a0, uint64_t a1, const speech_span *u)
+{
+    return a0 < u->end_ms + 200 && a1 + 200 > u->start_ms;
+}
+
+bool speech_score_vad(const speech_track *t, const int16_t *pcm, const double *gate,
+                      const Ccai_vad_params *p, vad_score *ret)
 {
     memset(ret, 0, sizeof *ret);
     Ccai_vad *v = NULL;
@@ -279,9 +285,9 @@ bool speech_score_vad(const speech_track *t, const int16_t *pcm, const Ccai_vad_
     if (!c->speech)
         abort();
     size_t chunk = t->rate * SPEECH_FRAME_MS / 1000;
-    for (size_t i = 0; i < t->n; i += chunk)
-        Ccai_vad_process(v, pcm + i, i + chunk <= t->n ? chunk : t->n - i, CCAI_VAD_NO_GATE,
-                         on_frame, c);
+    for (size_t i = 0, f = 0; i < t->n; i += chunk, f++)
+        Ccai_vad_process(v, pcm + i, i + chunk <= t->n ? chunk : t->n - i,
+                         gate ? gate[f] : CCAI_VAD_NO_GATE, on_frame, c);
     Ccai_vad_free(v);
 
     ret->frames = t->n_frames;
@@ -292,44 +298,45 @@ bool speech_score_vad(const speech_track *t, const int16_t *pcm, const Ccai_vad_
         ret->false_frames += !t->truth[i] && c->speech[i];
     }
     ret->utterances = t->n_utt;
-    bool used[256] = {0};
     for (size_t u = 0; u < t->n_utt; u++) {
         const speech_span *s = &t->utt[u];
-        bool found = false;
+        size_t turns = 0;
+        bool started = false;
+        double last_offset = 0;
         for (size_t e = 0; e < c->n_ev; e++) {
             const Ccai_vad_event *ev = &c->ev[e];
-            if (ev->kind != CCAI_VAD_SPEECH_START || used[e])
-                continue;
-            if (ev->onset_ms + 200 < s->start_ms || ev->onset_ms >= s->end_ms)
-                continue;
-            used[e] = true;
-            if (found) {
-                ret->split++;
-                continue;
+            if (ev->kind == CCAI_VAD_SPEECH_START) {
+                if (!started && overlaps(ev->onset_ms, ev->at_ms, s)) {
+                    started = true;
+                    ret->onset[ret->n_onset++] = (double)ev->at_ms - (double)s->start_ms;
+                    ret->utt_started[u] = true;
+                    ret->utt_onset[u] = (double)ev->at_ms - (double)s->start_ms;
+                }
+            } else if (ev->turn && overlaps(ev->onset_ms, ev->last_voiced_ms, s)) {
+                turns++;
+                last_offset = (double)ev->at_ms - (double)s->end_ms;
             }
-            found = true;
-            ret->detected++;
-            ret->onset[ret->n_onset++] = (double)ev->at_ms - (double)s->start_ms;
         }
-        if (!found)
-            continue;
-        /* The end that closes the last start inside this utterance. */
-        for (size_t e = 0; e < c->n_ev; e++) {
-            const Ccai_vad_event *ev = &c->ev[e];
-            if (ev->kind != CCAI_VAD_SPEECH_END || ev->last_voiced_ms < s->start_ms)
-                continue;
-            if (ev->onset_ms >= s->end_ms)
-                break;
-            if (ev->last_voiced_ms + 200 < s->end_ms)
-                continue; /* a split: a later end closes the utterance */
-            ret->offset[ret->n_offset++] = (double)ev->at_ms - (double)s->end_ms;
-            ret->turns_short += !ev->turn;
-            break;
+        ret->started += started;
+        if (turns) {
+            ret->detected++;
+            ret->split += turns - 1;
+            ret->offset[ret->n_offset++] = last_offset;
         }
     }
-    for (size_t e = 0; e < c->n_ev; e++)
-        if (c->ev[e].kind == CCAI_VAD_SPEECH_START && !used[e])
-            ret->false_starts++;
+    for (size_t e = 0; e < c->n_ev; e++) {
+        const Ccai_vad_event *ev = &c->ev[e];
+        uint64_t hi = ev->kind == CCAI_VAD_SPEECH_START ? ev->at_ms : ev->last_voiced_ms;
+        size_t n = 0;
+        for (size_t u = 0; u < t->n_utt; u++)
+            n += overlaps(ev->onset_ms, hi, &t->utt[u]);
+        if (ev->kind == CCAI_VAD_SPEECH_START)
+            ret->false_starts += n == 0;
+        else if (ev->turn) {
+            ret->false_turns += n == 0;
+            ret->merged += n > 1;
+        }
+    }
     free(c->speech);
     free(c);
     return true;
@@ -366,4 +373,89 @@ double speech_max(const double *v, size_t n)
         if (i == 0 || v[i] > m)
             m = v[i];
     return m;
+}
+
+bool speech_far(const speech_track *t, size_t n, speech_track *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    Ccai_media_format from = {CCAI_MEDIA_PCM16, t->rate, 1}, to = {CCAI_MEDIA_PCM16, 8000, 1};
+    Ccai_media_converter *c = NULL;
+    if (Ccai_media_converter_new(&from, &to, CCAI_RESAMPLE_QUALITY_DEFAULT, &c) != CCAI_OK)
+        return false;
+    uint8_t *in = malloc(t->n * 2 + 1);
+    size_t cap = Ccai_media_converter_max_out(c, t->n * 2), got = 0;
+    uint8_t *out = malloc(cap + 1);
+    if (!in || !out)
+        abort();
+    Ccai_pcm16le_write(t->pcm, t->n, in);
+    bool ok = Ccai_media_convert(c, in, t->n * 2, out, cap, &got) == CCAI_OK && got >= 2;
+    Ccai_media_converter_free(c);
+    if (ok) {
+        size_t m = got / 2;
+        ret->pcm = malloc(n * sizeof *ret->pcm + 1);
+        int16_t *one = malloc(m * sizeof *one);
+        if (!ret->pcm || !one)
+            abort();
+        Ccai_pcm16le_read(out, m, one);
+        for (size_t i = 0; i < n; i++)
+            ret->pcm[i] = one[i % m];
+        free(one);
+        ret->n = n;
+        ret->rate = 8000;
+        speech_ulaw_roundtrip(ret->pcm, n);
+        ok = label(ret);
+    }
+    free(in);
+    free(out);
+    if (!ok)
+        speech_free(ret);
+    return ok;
+}
+
+bool speech_echo_line(const speech_track *caller, const speech_track *far, size_t n,
+                      const echo_line *line, int16_t **ret_near, double **ret_gate)
+{
+    size_t fl = 160, frames = n / fl;
+    int16_t *near = calloc(n + 1, sizeof *near), *clean = calloc(fl, sizeof *clean);
+    double *gate = calloc(frames + 1, sizeof *gate);
+    if (!near || !clean || !gate)
+        abort();
+    speech_track line_noise = {.pcm = near, .n = n, .rate = 8000, .active_db = -65.0};
+    speech_add_noise(&line_noise, NOISE_PINK, 0.0, 99);
+    if (caller)
+        for (size_t i = 0; i < n && i < caller->n; i++)
+            near[i] = sat16((double)near[i] + caller->pcm[i]);
+    speech_add_delayed(near, n, far->pcm, far->n, 8000, line->delay_ms, line->echo_db);
+    speech_ulaw_roundtrip(near, n);
+
+    Ccai_echo_gate *g = NULL;
+    Ccai_echo_canceller *ec = NULL;
+    bool ok = true;
+    if (line->gate && Ccai_echo_gate_new(&line->gate_params, &g) != CCAI_OK)
+        ok = false;
+    if (ok && line->aec_tail_ms &&
+        Ccai_echo_canceller_new(8000, fl, line->aec_tail_ms, &ec) != CCAI_OK)
+        ok = false;
+    for (size_t f = 0; ok && f < frames; f++) {
+        uint64_t t = (uint64_t)f * 20;
+        const int16_t *far_f = far->pcm + f * fl;
+        if (g)
+            Ccai_echo_gate_far(g, t, far_f, fl, 8000);
+        gate[f] = g ? Ccai_echo_gate_level(g, t, 20) : CCAI_VAD_NO_GATE;
+        if (ec) {
+            memcpy(clean, near + f * fl, fl * sizeof *clean);
+            Ccai_echo_canceller_process(ec, clean, far_f, near + f * fl);
+        }
+    }
+    Ccai_echo_gate_free(g);
+    Ccai_echo_canceller_free(ec);
+    free(clean);
+    if (!ok) {
+        free(near);
+        free(gate);
+        return false;
+    }
+    *ret_near = near;
+    *ret_gate = gate;
+    return true;
 }
