@@ -21,10 +21,6 @@ typedef struct Ccai_media_format {
     uint32_t channels; /* 1 or 2 */
 } Ccai_media_format;
 
-/* Largest frame the media layer handles in one piece: 20 ms of 48 kHz
- * stereo PCM16 is 1920 samples; internal scratch buffers are this size. */
-#define CCAI_MEDIA_MAX_FRAME_SAMPLES 1920
-
 /* Silence in each encoding (mu-law 0xFF and A-law 0xD5 decode to 0 and +8;
  * mu-law 0x00 is a full-scale click). */
 #define CCAI_ULAW_SILENCE 0xFF

@@ -182,6 +182,17 @@ static void test_burst_events(void **state)
         assert_true(r.speech[i]);
     for (size_t i = 165; i < 250; i++)
         assert_false(r.speech[i]);
+
+    /* In speech between the start and the end only. */
+    Ccai_vad *v = NULL;
+    assert_int_equal(Ccai_vad_new(&p, RATE, &v), CCAI_OK);
+    Ccai_vad_process(v, x, RATE, CCAI_VAD_NO_GATE, NULL, NULL); /* to 1000 ms */
+    assert_false(Ccai_vad_in_speech(v));
+    Ccai_vad_process(v, x + RATE, RATE, CCAI_VAD_NO_GATE, NULL, NULL); /* to 2000 ms */
+    assert_true(Ccai_vad_in_speech(v));
+    Ccai_vad_process(v, x + 2 * RATE, 3 * RATE, CCAI_VAD_NO_GATE, NULL, NULL);
+    assert_false(Ccai_vad_in_speech(v));
+    Ccai_vad_free(v);
     free(x);
 }
 
