@@ -124,7 +124,11 @@ ccai_status Ccai_echo_canceller_new(uint32_t rate, size_t frame_samples, uint32_
         return CCAI_ERR_NOMEM;
     }
     int fs = (int)rate;
-    speex_echo_ctl(ec->st, SPEEX_ECHO_SET_SAMPLING_RATE, &fs);
+    if (speex_echo_ctl(ec->st, SPEEX_ECHO_SET_SAMPLING_RATE, &fs) != 0) {
+        speex_echo_state_destroy(ec->st);
+        ccai_free(ec);
+        return CCAI_ERR_INTERNAL;
+    }
     *ret = ec;
     return CCAI_OK;
 }

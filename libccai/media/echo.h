@@ -52,9 +52,10 @@ typedef struct Ccai_echo_canceller Ccai_echo_canceller;
 /* An echo canceller for frame_samples-sample mono frames at rate (8, 16,
  * 24 or 48 kHz; frames of 10 or 20 ms) whose filter covers tail_ms of echo
  * path (20..1000 ms; cost grows with it).
- * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_NOMEM. Ownership: *ret
- * freed with Ccai_echo_canceller_free(); speexdsp allocates its state with
- * calloc (no allocator hook in Debian's build). */
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_NOMEM; CCAI_ERR_INTERNAL
+ * (speexdsp refused the rate). Ownership: *ret freed with
+ * Ccai_echo_canceller_free(); speexdsp allocates its state with calloc (no
+ * allocator hook in Debian's build). */
 ccai_status Ccai_echo_canceller_new(uint32_t rate, size_t frame_samples, uint32_t tail_ms,
                                     Ccai_echo_canceller **ret);
 /* Accepts NULL. */

@@ -95,10 +95,11 @@ size_t Ccai_resampler_latency(const Ccai_resampler *r)
     return n > 0 ? (size_t)n : 0;
 }
 
-void Ccai_resampler_reset(Ccai_resampler *r)
+ccai_status Ccai_resampler_reset(Ccai_resampler *r)
 {
-    if (r->st)
-        speex_resampler_reset_mem(r->st);
+    if (r->st && speex_resampler_reset_mem(r->st) != RESAMPLER_ERR_SUCCESS)
+        return CCAI_ERR_INTERNAL;
+    return CCAI_OK;
 }
 
 /* The converter works in pieces of at most PIECE input sample frames so its
@@ -227,8 +228,8 @@ size_t Ccai_media_converter_pending(const Ccai_media_converter *c)
     return c->carry_len;
 }
 
-void Ccai_media_converter_reset(Ccai_media_converter *c)
+ccai_status Ccai_media_converter_reset(Ccai_media_converter *c)
 {
     c->carry_len = 0;
-    Ccai_resampler_reset(c->rs);
+    return Ccai_resampler_reset(c->rs);
 }

@@ -40,8 +40,9 @@ ccai_status Ccai_resampler_process(Ccai_resampler *r, const int16_t *in, size_t 
                                    int16_t *out, size_t out_cap, size_t *ret_out);
 /* Delay the filter adds, in output sample frames (0 for pass-through). */
 size_t Ccai_resampler_latency(const Ccai_resampler *r);
-/* Forget the history (a new stream on the same handle). */
-void Ccai_resampler_reset(Ccai_resampler *r);
+/* Forget the history (a new stream on the same handle).
+ * Statuses: CCAI_OK; CCAI_ERR_INTERNAL (speexdsp refused). */
+ccai_status Ccai_resampler_reset(Ccai_resampler *r);
 
 typedef struct Ccai_media_converter Ccai_media_converter;
 
@@ -65,7 +66,8 @@ ccai_status Ccai_media_convert(Ccai_media_converter *c, const uint8_t *in, size_
                                uint8_t *out, size_t out_cap, size_t *ret_out_len);
 /* Bytes of an incomplete sample frame held since the last call (0..3). */
 size_t Ccai_media_converter_pending(const Ccai_media_converter *c);
-/* Forget held bytes and the resampler history. */
-void Ccai_media_converter_reset(Ccai_media_converter *c);
+/* Forget held bytes and the resampler history.
+ * Statuses: CCAI_OK; CCAI_ERR_INTERNAL (speexdsp refused). */
+ccai_status Ccai_media_converter_reset(Ccai_media_converter *c);
 
 #endif

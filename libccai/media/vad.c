@@ -187,7 +187,8 @@ static void analyse(Ccai_vad *v, const int16_t *x, double gate_db, Ccai_vad_fn f
 {
     if (v->pre) {
         memcpy(v->work, x, v->frame * sizeof *x);
-        speex_preprocess_run(v->pre, v->work);
+        /* Its result is speexdsp's VAD decision, switched off here. */
+        (void)speex_preprocess_run(v->pre, v->work);
         x = v->work;
     }
     uint64_t start = v->pos, end = v->pos + v->frame;

@@ -11,6 +11,7 @@
 
 #include "media/echo.h"
 #include "media/vad.h"
+#include "support/oom.h"
 #include "support/speech.h"
 
 #include <math.h>
@@ -196,6 +197,36 @@ static void test_bot_echo(void **state)
     speech_free(&far);
 }
 
+static ccai_status sc_echo(void)
+{
+    Ccai_echo_gate_params p;
+    Ccai_echo_gate_params_default(&p);
+    Ccai_echo_gate *g = NULL;
+    ccai_status st = Ccai_echo_gate_new(&p, &g);
+    if (st != CCAI_OK)
+        return st;
+    Ccai_echo_canceller *ec = NULL;
+    st = Ccai_echo_canceller_new(8000, 80, 100, &ec);
+    if (st == CCAI_OK) {
+        int16_t near[80] = {0}, out[80];
+        Ccai_echo_gate_far(g, 0, near, 80, 8000);
+        Ccai_echo_canceller_process(ec, near, NULL, out);
+        if (Ccai_echo_gate_level(g, 0, 10) == CCAI_VAD_NO_GATE)
+            st = CCAI_ERR_INTERNAL;
+    }
+    Ccai_echo_canceller_free(ec);
+    Ccai_echo_gate_free(g);
+    return st;
+}
+
+static void test_oom(void **state)
+{
+    (void)state;
+    int nomem = 0;
+    assert_int_equal(oom_exhaust("echo", sc_echo, &nomem), 2);
+    assert_int_equal(nomem, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_gate_levels),
         cmocka_unit_test(test_canceller_contract),
         cmocka_unit_test(test_bot_echo),
+        cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
