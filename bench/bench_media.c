@@ -602,10 +602,13 @@ static void bench_speex_vad(void)
 }
 
 /* 7. The bot's audio fed back into the caller's line. */
-static void bench_echo(void)
+static void bench_echo(const char *set)
 {
     speech_track caller, bot, far;
-    if (!speech_load("caller-test", &caller) || !speech_load("bot-test", &bot))
+    char cn[32], bn[32];
+    snprintf(cn, sizeof cn, "caller-%s", set);
+    snprintf(bn, sizeof bn, "bot-%s", set);
+    if (!speech_load(cn, &caller) || !speech_load(bn, &bot))
         die("corpus");
     speech_set_level(&caller, -26.0);
     speech_set_level(&bot, -26.0);
@@ -617,8 +620,8 @@ static void bench_echo(void)
         bot_frames += far.truth[f];
     double bot_min = (double)bot_frames * 20.0 / 60000.0;
     printf("\n7. Echo: the bot's audio back at -10 dB into the caller's line (G.711 both ways,\n"
-           "   -65 dBFS line noise), %.1f min of bot speech; test set\n",
-           bot_min);
+           "   -65 dBFS line noise), %.1f min of bot speech; %s set\n",
+           bot_min, set);
     printf("    %-26s %5s  %-22s  %-40s\n", "handling", "delay", "echo alone: false",
            "caller talking over it: turns / barge-in / start ms");
     static const char *names[4] = {"none", "gate", "canceller (tail 256 ms)", "gate + canceller"};
@@ -722,6 +725,7 @@ int main(int argc, char **argv)
     den.denoise = true;
     bench_vad("test", &den, "with speexdsp denoise");
     bench_speex_vad();
-    bench_echo();
+    bench_echo("test");
+    bench_echo("dev");
     return 0;
 }
