@@ -873,7 +873,10 @@ bool Ccai_llm_request_body(Ccai_buf *out, const Ccai_llm_model *m, bool json_mod
                      delivered_len);
 }
 
-static void start_attempt(Ccai_llm_call *c)
+/* Build the attempt's body and start its request. CCAI_OK; else nothing
+ * fired: CCAI_ERR_NOMEM (building it), or CCAI_ERR_HTTP with what
+ * Ccai_http_start() said in *http_st. */
+static ccai_status send_attempt(Ccai_llm_call *c, ccai_status *http_st)
 {
     const Ccai_llm_model *m = model_of(c);
     c->attempt++;
@@ -900,41 +903,49 @@ static void start_attempt(Ccai_llm_call *c)
     if (m->api_key)
         auth = m->mode == CCAI_LLM_AZURE ? Ccai_asprintf("api-key: %s", m->api_key)
                                          : Ccai_asprintf("Authorization: Bearer %s", m->api_key);
-    if (!built || !url || (m->api_key && !auth)) {
-        ccai_free(url);
-        ccai_free(auth);
-        finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
-        return;
+    ccai_status st = CCAI_ERR_NOMEM;
+    if (built && url && (!m->api_key || auth)) {
+        const char *headers[] = {
+            "Content-Type: application/json",
+            c->json_mode ? "Accept: application/json" : "Accept: text/event-stream",
+            auth,
+            NULL,
+        };
+        Ccai_http_opts o = {
+            .method = "POST",
+            .url = url,
+            .headers = headers,
+            .body = c->payload.data,
+            .body_len = c->payload.len,
+            .body_borrowed = true,
+            /* SSE events are small: no 16 KiB read buffer per stream. */
+            .recv_buffer = LLM_RECV_BUFFER,
+            .connect_timeout_ms = m->connect_ms,
+            .first_byte_timeout_ms = m->first_byte_ms,
+            .idle_timeout_ms = c->json_mode ? 0 : m->idle_ms,
+            .total_timeout_ms = c->json_mode ? 120000 : 0,
+            .on_response = on_http_response,
+            .on_data = on_http_data,
+            .on_done = on_http_done,
+            .ud = c,
+        };
+        *http_st = Ccai_http_start(c->ctx, &o, &c->req);
+        st = *http_st == CCAI_OK ? CCAI_OK : CCAI_ERR_HTTP; /* retried, not given up */
     }
-    const char *headers[] = {
-        "Content-Type: application/json",
-        c->json_mode ? "Accept: application/json" : "Accept: text/event-stream",
-        auth,
-        NULL,
-    };
-    Ccai_http_opts o = {
-        .method = "POST",
-        .url = url,
-        .headers = headers,
-        .body = c->payload.data,
-        .body_len = c->payload.len,
-        .body_borrowed = true,
-        /* SSE events are small: no 16 KiB read buffer per stream. */
-        .recv_buffer = LLM_RECV_BUFFER,
-        .connect_timeout_ms = m->connect_ms,
-        .first_byte_timeout_ms = m->first_byte_ms,
-        .idle_timeout_ms = c->json_mode ? 0 : m->idle_ms,
-        .total_timeout_ms = c->json_mode ? 120000 : 0,
-        .on_response = on_http_response,
-        .on_data = on_http_data,
-        .on_done = on_http_done,
-        .ud = c,
-    };
-    ccai_status st = Ccai_http_start(c->ctx, &o, &c->req);
     ccai_free(url);
     ccai_free(auth);
-    if (st != CCAI_OK)
-        retry(c, Ccai_asprintf("cannot start the request: %s", ccai_status_str(st)), -1, -1, true);
+    return st;
+}
+
+static void start_attempt(Ccai_llm_call *c)
+{
+    ccai_status http_st = CCAI_OK;
+    ccai_status st = send_attempt(c, &http_st);
+    if (st == CCAI_ERR_NOMEM)
+        finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
+    else if (st != CCAI_OK)
+        retry(c, Ccai_asprintf("cannot start the request: %s", ccai_status_str(http_st)), -1, -1,
+              true);
 }
 
 ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
@@ -988,11 +999,16 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     c->head = c->payload.len;
     c->no_messages = len == 2;
     c->tools_len = c->tools ? strlen(c->tools) : 0;
-    /* The first attempt starts from the loop, so that no callback fires
-     * before this function returns. */
-    if (Ccai_timer_start(ctx, &c->backoff, 0) != CCAI_OK) {
-        call_free(c);
-        return CCAI_ERR_NOMEM;
+    /* The first request starts now (libcurl sends it from the loop: no
+     * callback fires before this function returns); one that cannot start
+     * is tried again from the loop, where a failure may call back. */
+    ccai_status http_st = CCAI_OK;
+    if (send_attempt(c, &http_st) != CCAI_OK) {
+        c->attempt = c->attempts_total = 0;
+        if (Ccai_timer_start(ctx, &c->backoff, 0) != CCAI_OK) {
+            call_free(c);
+            return CCAI_ERR_NOMEM;
+        }
     }
     *ret = c;
     return CCAI_OK;
