@@ -18,15 +18,7 @@
 /* Longest number token read as a real. */
 #define CCAI_JSON_NUMBER_MAX 64
 
-typedef struct json_p_parser {
-    const unsigned char *s;
-    size_t len, i;
-    unsigned depth;
-    bool nomem;
-    const char *why; /* first syntax error, at byte offset where */
-    size_t where;
-    Ccai_buf str; /* the last string read, unescaped */
-} json_p_parser;
+typedef Ccai_json_cursor json_p_parser;
 
 static json_t *json_p_fail(json_p_parser *p, const char *why)
 {
@@ -35,6 +27,12 @@ static json_t *json_p_fail(json_p_parser *p, const char *why)
         p->where = p->i;
     }
     return NULL;
+}
+
+static bool json_p_bad(json_p_parser *p, const char *why)
+{
+    json_p_fail(p, why);
+    return false;
 }
 
 static void json_p_ws(json_p_parser *p)
@@ -226,7 +224,10 @@ static size_t json_p_digits(json_p_parser *p)
     return p->i - start;
 }
 
-static json_t *json_p_number(json_p_parser *p)
+/* A number token, checked (the grammar, and a real's length and range):
+ * p->i past it; *is_int when it is an integer json_int_t holds (*ival),
+ * else a real (*dval). false on a syntax error. */
+static bool json_p_num(json_p_parser *p, bool *is_int, json_int_t *ival, double *dval)
 {
     size_t start = p->i;
     bool negative = p->s[p->i] == '-', is_real = false;
@@ -234,16 +235,16 @@ static json_t *json_p_number(json_p_parser *p)
         p->i++;
     size_t int_start = p->i, nint = json_p_digits(p);
     if (nint == 0)
-        return json_p_fail(p, "invalid number");
+        return json_p_bad(p, "invalid number");
     if (nint > 1 && p->s[int_start] == '0') {
         p->i = int_start + 1;
-        return json_p_fail(p, "invalid number (leading zero)");
+        return json_p_bad(p, "invalid number (leading zero)");
     }
     if (p->i < p->len && p->s[p->i] == '.') {
         p->i++;
         is_real = true;
         if (json_p_digits(p) == 0)
-            return json_p_fail(p, "invalid number (digits expected after '.')");
+            return json_p_bad(p, "invalid number (digits expected after '.')");
     }
     if (p->i < p->len && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
         p->i++;
@@ -251,10 +252,9 @@ static json_t *json_p_number(json_p_parser *p)
         if (p->i < p->len && (p->s[p->i] == '+' || p->s[p->i] == '-'))
             p->i++;
         if (json_p_digits(p) == 0)
-            return json_p_fail(p, "invalid number (digits expected in the exponent)");
+            return json_p_bad(p, "invalid number (digits expected in the exponent)");
     }
 
-    json_t *v = NULL;
     if (!is_real) {
         json_int_t n = 0;
         bool overflow = false;
@@ -269,10 +269,9 @@ static json_t *json_p_number(json_p_parser *p)
         if (!overflow && !negative && n == CCAI_JSON_INT_MIN)
             overflow = true;
         if (!overflow) {
-            v = json_integer(negative ? n : -n);
-            if (!v)
-                p->nomem = true;
-            return v;
+            *is_int = true;
+            *ival = negative ? n : -n;
+            return true;
         }
     }
     /* A real, or an integer too large for json_int_t. strtod() follows the
@@ -280,7 +279,7 @@ static json_t *json_p_number(json_p_parser *p)
     size_t n = p->i - start;
     if (n >= CCAI_JSON_NUMBER_MAX) {
         p->i = start;
-        return json_p_fail(p, "number too long");
+        return json_p_bad(p, "number too long");
     }
     char buf[CCAI_JSON_NUMBER_MAX + 8];
     size_t o = 0;
@@ -297,9 +296,21 @@ static json_t *json_p_number(json_p_parser *p)
     double d = strtod(buf, NULL);
     if (!isfinite(d)) {
         p->i = start;
-        return json_p_fail(p, "number out of range");
+        return json_p_bad(p, "number out of range");
     }
-    v = json_real(d);
+    *is_int = false;
+    *dval = d;
+    return true;
+}
+
+static json_t *json_p_number(json_p_parser *p)
+{
+    bool is_int = false;
+    json_int_t i = 0;
+    double d = 0;
+    if (!json_p_num(p, &is_int, &i, &d))
+        return NULL;
+    json_t *v = is_int ? json_integer(i) : json_real(d);
     if (!v)
         p->nomem = true;
     return v;
@@ -450,6 +461,163 @@ json_t *Ccai_json_load(const char *s, size_t len, Ccai_json_err *err, ccai_statu
     }
     err->column = (unsigned)(p.where - line_start + 1);
     return NULL;
+}
+
+/* Reading without a tree ---------------------------------------------------- */
+
+void Ccai_json_cursor_init(Ccai_json_cursor *c, const char *s, size_t len)
+{
+    Ccai_buf str = c->str; /* kept: its buffer serves the next text too */
+    memset(c, 0, sizeof *c);
+    c->s = (const unsigned char *)s;
+    c->len = len;
+    c->str = str;
+    Ccai_buf_reset(&c->str);
+}
+
+void Ccai_json_cursor_free(Ccai_json_cursor *c)
+{
+    Ccai_buf_free(&c->str);
+}
+
+int Ccai_json_peek(Ccai_json_cursor *c)
+{
+    json_p_ws(c);
+    if (c->why || c->nomem)
+        return 0;
+    if (c->i >= c->len) {
+        json_p_fail(c, "unexpected end of input");
+        return 0;
+    }
+    unsigned char ch = c->s[c->i];
+    if (ch == '{' || ch == '[' || ch == '"')
+        return ch;
+    if (ch == '-' || Ccai_is_digit(ch))
+        return '0';
+    if (ch == 't' || ch == 'f' || ch == 'n')
+        return ch;
+    json_p_fail(c, "unexpected character");
+    return 0;
+}
+
+bool Ccai_json_enter(Ccai_json_cursor *c)
+{
+    int k = Ccai_json_peek(c);
+    if (k != '{' && k != '[')
+        return k ? json_p_bad(c, "unexpected character") : false;
+    if (c->depth >= CCAI_JSON_MAX_DEPTH)
+        return json_p_bad(c, "nested too deeply");
+    c->depth++;
+    c->i++;
+    return true;
+}
+
+/* After a member or an element (or the opening): the next one, or the end. */
+static int json_p_next(Ccai_json_cursor *c, bool first, unsigned char close)
+{
+    json_p_ws(c);
+    if (first) {
+        if (c->i < c->len && c->s[c->i] == close) {
+            c->i++;
+            c->depth--;
+            return 0;
+        }
+        return 1;
+    }
+    if (c->i < c->len && c->s[c->i] == ',') {
+        c->i++;
+        return 1;
+    }
+    if (c->i < c->len && c->s[c->i] == close) {
+        c->i++;
+        c->depth--;
+        return 0;
+    }
+    json_p_fail(c, close == '}' ? "',' or '}' expected" : "',' or ']' expected");
+    return -1;
+}
+
+int Ccai_json_next_member(Ccai_json_cursor *c, bool first)
+{
+    int r = json_p_next(c, first, '}');
+    if (r != 1)
+        return r;
+    json_p_ws(c);
+    if (c->i >= c->len || c->s[c->i] != '"') {
+        json_p_fail(c, "a string key expected");
+        return -1;
+    }
+    if (!json_p_string(c))
+        return -1;
+    json_p_ws(c);
+    if (c->i >= c->len || c->s[c->i] != ':') {
+        json_p_fail(c, "':' expected after an object key");
+        return -1;
+    }
+    c->i++;
+    return 1;
+}
+
+int Ccai_json_next_element(Ccai_json_cursor *c, bool first)
+{
+    return json_p_next(c, first, ']');
+}
+
+bool Ccai_json_read_string(Ccai_json_cursor *c)
+{
+    if (Ccai_json_peek(c) != '"')
+        return c->why || c->nomem ? false : json_p_bad(c, "a string expected");
+    return json_p_string(c);
+}
+
+bool Ccai_json_read_number(Ccai_json_cursor *c, bool *is_int, json_int_t *ival)
+{
+    double d = 0;
+    if (Ccai_json_peek(c) != '0')
+        return c->why || c->nomem ? false : json_p_bad(c, "a number expected");
+    return json_p_num(c, is_int, ival, &d);
+}
+
+bool Ccai_json_skip(Ccai_json_cursor *c)
+{
+    int k = Ccai_json_peek(c);
+    switch (k) {
+    case 0: return false;
+    case '"': return json_p_string(c);
+    case '0': {
+        bool is_int;
+        json_int_t i;
+        double d;
+        return json_p_num(c, &is_int, &i, &d);
+    }
+    case '{':
+    case '[': {
+        if (!Ccai_json_enter(c))
+            return false;
+        int r;
+        for (bool first = true;; first = false) {
+            r = k == '{' ? Ccai_json_next_member(c, first) : Ccai_json_next_element(c, first);
+            if (r != 1)
+                return r == 0;
+            if (!Ccai_json_skip(c))
+                return false;
+        }
+    }
+    default:
+        if (json_p_word(c, "true") || json_p_word(c, "false") || json_p_word(c, "null"))
+            return true;
+        return json_p_bad(c, "unexpected character");
+    }
+}
+
+bool Ccai_json_finish(Ccai_json_cursor *c)
+{
+    json_p_ws(c);
+    if (c->why || c->nomem)
+        return false;
+    if (c->i < c->len)
+        return json_p_bad(c, "unexpected characters after the JSON value");
+    return true;
 }
 
 typedef struct json_p_sink {

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "io/io.h"
+#include "llm/chunk.h"
 #include "llm/sse.h"
 
 #include <stdio.h>
@@ -270,6 +271,7 @@ struct Ccai_llm_call {
     Ccai_http_req *req;
     long status;
     Ccai_sse sse;
+    Ccai_chunk_reader chunks;
     Ccai_buf body; /* error body, or the whole non-streamed body */
     Ccai_tool_calls calls;
     Ccai_llm_finish finish;
@@ -297,6 +299,7 @@ static void call_free(Ccai_llm_call *c)
     Ccai_buf_free(&c->payload);
     ccai_free(c->tools_own);
     Ccai_sse_free(&c->sse);
+    Ccai_chunk_reader_free(&c->chunks);
     Ccai_buf_free(&c->body);
     Ccai_tool_calls_free(&c->calls);
     Ccai_buf_free(&c->delivered);
@@ -450,60 +453,42 @@ static void stream_fail(Ccai_llm_call *c, const char *what, const char *detail)
     c->stream_error = Ccai_asprintf("%s%s", what, detail ? detail : "");
 }
 
-static bool any_filtered(const json_t *results)
+/* Act on a chunk; tree: the chunk parsed, when it has an error or tool
+ * calls (the reader leaves those to a tree). */
+static int on_chunk(Ccai_llm_call *c, const Ccai_chunk *chunk, const json_t *tree)
 {
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)results, k, v)
-    {
-        if (json_is_true(json_object_get(v, "filtered")))
-            return true;
-    }
-    return false;
-}
-
-static int on_chunk(Ccai_llm_call *c, const json_t *chunk)
-{
-    const json_t *err = json_object_get(chunk, "error");
-    if (err) {
+    if (!chunk->object)
+        return 0;
+    if (chunk->error) {
+        const json_t *err = json_object_get(tree, "error");
         const char *msg = json_string_value(json_object_get(err, "message"));
         stream_fail(c, "error in the stream: ", msg ? msg : "unknown");
         return 1;
     }
-    const json_t *usage = json_object_get(chunk, "usage");
-    if (json_is_object(usage)) {
-        c->prompt_tokens = json_integer_value(json_object_get(usage, "prompt_tokens"));
-        c->completion_tokens = json_integer_value(json_object_get(usage, "completion_tokens"));
+    if (chunk->usage) {
+        c->prompt_tokens = chunk->prompt_tokens;
+        c->completion_tokens = chunk->completion_tokens;
     }
-    const json_t *choices = json_object_get(chunk, "choices");
-    size_t i;
-    const json_t *ch;
-    json_array_foreach(choices, i, ch)
-    {
-        const json_t *idx = json_object_get(ch, "index");
-        if (idx && json_integer_value(idx) != 0)
+    for (size_t i = 0; i < chunk->n; i++) {
+        const Ccai_chunk_choice *ch = &chunk->v[i];
+        if (ch->skip)
             continue; /* n > 1 is never asked for */
-        const json_t *delta = json_object_get(ch, "delta");
-        const char *text = json_string_value(json_object_get(delta, "content"));
-        if (!text)
-            text = json_string_value(json_object_get(delta, "refusal"));
-        if (text && *text && on_content(c, text, strlen(text)))
+        if (ch->text_len && on_content(c, ch->text, ch->text_len))
             return 1;
-        const json_t *tc = json_object_get(delta, "tool_calls");
-        if (tc && !json_is_null(tc)) {
+        if (ch->tool_calls) {
             if (!c->first_token_ms)
                 c->first_token_ms = Ccai_ctx_now(c->ctx) - c->started;
-            ccai_status st = Ccai_tool_calls_apply(&c->calls, tc);
+            const json_t *choice = json_array_get(json_object_get(tree, "choices"), i);
+            ccai_status st = Ccai_tool_calls_apply(
+                &c->calls, json_object_get(json_object_get(choice, "delta"), "tool_calls"));
             if (st != CCAI_OK) {
                 stream_fail(c, "tool calls: ", ccai_status_str(st));
                 return 1;
             }
         }
-        const char *fr = json_string_value(json_object_get(ch, "finish_reason"));
-        if (fr)
-            c->finish = finish_parse(fr);
-        const json_t *cfr = json_object_get(ch, "content_filter_results");
-        if (json_is_object(cfr) && any_filtered(cfr))
+        if (ch->finish)
+            c->finish = finish_parse(ch->finish);
+        if (ch->filtered)
             c->finish = CCAI_FINISH_CONTENT_FILTER;
     }
     return 0;
@@ -520,15 +505,27 @@ static int on_sse(const char *event, const char *data, size_t len, void *ud)
         c->done_marker = true;
         return 0;
     }
-    Ccai_json_err jerr;
-    ccai_status st;
-    json_t *chunk = Ccai_json_load(data, len, &jerr, &st);
-    if (!chunk) {
-        stream_fail(c, "malformed chunk: ", st == CCAI_ERR_NOMEM ? "out of memory" : jerr.text);
+    /* The usual chunk is read without a tree; an error, tool calls and
+     * text that is not JSON (for the parser's own words) are parsed. */
+    Ccai_chunk chunk;
+    json_t *tree = NULL;
+    ccai_status st = Ccai_chunk_read(&c->chunks, data, len, &chunk);
+    if (st == CCAI_ERR_UNSUPPORTED || st == CCAI_ERR_PARSE) {
+        Ccai_json_err jerr;
+        tree = Ccai_json_load(data, len, &jerr, &st);
+        if (!tree) {
+            stream_fail(c, "malformed chunk: ", st == CCAI_ERR_NOMEM ? "out of memory" : jerr.text);
+            return 1;
+        }
+        st = Ccai_chunk_from_tree(&c->chunks, tree, &chunk);
+    }
+    if (st != CCAI_OK) {
+        json_decref(tree);
+        stream_fail(c, "malformed chunk: ", "out of memory");
         return 1;
     }
-    int stop = json_is_object(chunk) ? on_chunk(c, chunk) : 0;
-    json_decref(chunk);
+    int stop = on_chunk(c, &chunk, tree);
+    json_decref(tree);
     return stop;
 }
 
