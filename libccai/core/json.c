@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -646,6 +647,46 @@ char *Ccai_json_dump(const json_t *json, size_t flags)
     return out;
 }
 
+/* Eight bytes at a time: does the word hold a byte below 0x20, a '"', a
+ * '\\' or a byte of 0x80 and above (all of them plain text otherwise)? */
+#define JSON_ONES  0x0101010101010101ull
+#define JSON_HIGHS 0x8080808080808080ull
+
+static uint64_t json_word(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Some byte of x is zero (exact when no byte has its high bit set). */
+static uint64_t json_zero_byte(uint64_t x)
+{
+    return (x - JSON_ONES) & ~x & JSON_HIGHS;
+}
+
+static bool json_word_plain(uint64_t v)
+{
+    uint64_t below_space = (v - JSON_ONES * 0x20) & ~v & JSON_HIGHS;
+    return ((v & JSON_HIGHS) | below_space | json_zero_byte(v ^ (JSON_ONES * '"')) |
+            json_zero_byte(v ^ (JSON_ONES * '\\'))) == 0;
+}
+
+size_t Ccai_json_escapes(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, k = 0;
+    while (i < n) {
+        if (n - i >= 8 && json_word_plain(json_word(s + i))) {
+            i += 8;
+            continue;
+        }
+        unsigned char ch = s[i++];
+        k += ch < 0x20 || ch == '"' || ch == '\\';
+    }
+    return k;
+}
+
 bool Ccai_json_put_string(Ccai_buf *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -654,6 +695,10 @@ bool Ccai_json_put_string(Ccai_buf *b, const char *str, size_t n)
     if (!Ccai_buf_append(b, "\"", 1))
         return false;
     while (i < n) {
+        if (n - i >= 8 && json_word_plain(json_word(s + i))) {
+            i += 8;
+            continue;
+        }
         unsigned char ch = s[i];
         if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
             i++;

@@ -83,6 +83,9 @@ char *Ccai_json_dump(const json_t *json, size_t flags);
 bool Ccai_json_put_string(Ccai_buf *b, const char *s, size_t n);
 /* The same for a C string; false for NULL (as json_pack's "s"). */
 bool Ccai_json_put_cstring(Ccai_buf *b, const char *s);
+/* How many bytes of s[0..n) are escaped in JSON: '"', '\\' and those below
+ * 0x20. */
+size_t Ccai_json_escapes(const char *s, size_t n);
 
 /* "an object", "an array", "a string", "a number", "a boolean", "null":
  * for error messages. */

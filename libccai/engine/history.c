@@ -17,13 +17,7 @@
  * more for each character that may be escaped (\u00XX takes six). */
 static size_t est_string(const char *s, size_t n)
 {
-    size_t e = n + 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == '"' || ch == '\\')
-            e += 5;
-    }
-    return e;
+    return n + 2 + 5 * Ccai_json_escapes(s, n);
 }
 
 static size_t est_cstring(const char *s)

@@ -307,6 +307,21 @@ static void test_json_put_string(void **state)
             buf[k] = (char)(rt_below(&r, 3) ? 0x80 + rt_below(&r, 0x80) : rt_below(&r, 0x100));
         check_put_string(buf, n);
     }
+    /* What needs escaping, counted eight bytes at a time, as byte by byte. */
+    for (int i = 0; i < 20000; i++) {
+        size_t n = rt_below(&r, 64), want = 0;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t pick = rt_below(&r, 8);
+            buf[k] = (char)(pick == 0   ? rt_below(&r, 0x20)
+                            : pick == 1 ? '"'
+                            : pick == 2 ? '\\'
+                            : pick == 3 ? 0x80 + rt_below(&r, 0x80)
+                                        : 0x20 + rt_below(&r, 0x5f));
+            want += (unsigned char)buf[k] < 0x20 || buf[k] == '"' || buf[k] == '\\';
+        }
+        assert_int_equal(Ccai_json_escapes(buf, n), want);
+        check_put_string(buf, n);
+    }
 }
 
 int main(void)
