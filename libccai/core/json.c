@@ -659,17 +659,25 @@ static uint64_t json_word(const unsigned char *p)
     return v;
 }
 
-/* Some byte of x is zero (exact when no byte has its high bit set). */
+/* Some byte of x is zero. */
 static uint64_t json_zero_byte(uint64_t x)
 {
     return (x - JSON_ONES) & ~x & JSON_HIGHS;
 }
 
-static bool json_word_plain(uint64_t v)
+/* Some byte of v is escaped: below 0x20, '"' or '\\' (exact also with
+ * bytes of 0x80 and above: ~x leaves them out). */
+static uint64_t json_word_escapes(uint64_t v)
 {
     uint64_t below_space = (v - JSON_ONES * 0x20) & ~v & JSON_HIGHS;
-    return ((v & JSON_HIGHS) | below_space | json_zero_byte(v ^ (JSON_ONES * '"')) |
-            json_zero_byte(v ^ (JSON_ONES * '\\'))) == 0;
+    return below_space | json_zero_byte(v ^ (JSON_ONES * '"')) |
+           json_zero_byte(v ^ (JSON_ONES * '\\'));
+}
+
+/* Nothing to escape and no UTF-8 to check. */
+static bool json_word_plain(uint64_t v)
+{
+    return (json_word_escapes(v) | (v & JSON_HIGHS)) == 0;
 }
 
 size_t Ccai_json_escapes(const char *str, size_t n)
@@ -677,7 +685,7 @@ size_t Ccai_json_escapes(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, k = 0;
     while (i < n) {
-        if (n - i >= 8 && json_word_plain(json_word(s + i))) {
+        if (n - i >= 8 && !json_word_escapes(json_word(s + i))) {
             i += 8;
             continue;
         }

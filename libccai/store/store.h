@@ -21,7 +21,7 @@
 typedef struct Ccai_store Ccai_store;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 3
+#define CCAI_STORE_SCHEMA_VERSION 4
 
 /* Open (creating if needed) and migrate. ":memory:" gives a private
  * in-memory database. On failure *ret_errmsg (may be NULL) says why. */

@@ -165,8 +165,9 @@ static void test_open_file_reopen(void **state)
     tmpdb_remove(&t);
 }
 
-/* A database written by the first release (schema 1) is brought to 2: its
- * calls read with the new columns empty, and take them. */
+/* A database written by the first release (schema 1) is brought to the
+ * current schema: its calls read with the new columns empty, and take them;
+ * its messages are there, in order, under the same rules. */
 static void test_migrate_from_version_1(void **state)
 {
     (void)state;
@@ -213,7 +214,10 @@ static void test_migrate_from_version_1(void **state)
         "INSERT INTO calls (id, direction, phone_number, channel, provider_call_id, state, "
         "initiate, recording_url, callback_secret, created_at, updated_at, row_version) VALUES "
         "('old-1', 'inbound', '+33600000001', 'acs', 'srv-1', 'conversation', '{}', "
-        "'https://rec.example/1.wav', 's', 10, 20, 3);";
+        "'https://rec.example/1.wav', 's', 10, 20, 3);"
+        "INSERT INTO messages VALUES ('old-1', 1, 11, 'human', 'call', 'none', '', 'fr-FR', "
+        "NULL, NULL), ('old-1', 2, 12, 'assistant', 'talk', 'cheerful', 'Bonjour !', 'fr-FR', "
+        "'[{\"tool_id\":\"t1\"}]', 'llm:fast');";
     assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
@@ -240,7 +244,42 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(Ccai_store_calls_stale(st, 1000, 10, &rows, &n), CCAI_OK);
     assert_int_equal(n, 0); /* the update above was a sign of life */
     Ccai_store_call_list_free(rows, n);
+    /* The messages came along, in order, and the next one follows them. */
+    json_t *msgs = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "old-1", &msgs), CCAI_OK);
+    assert_int_equal(json_array_size(msgs), 2);
+    json_t *m2 = json_array_get(msgs, 1);
+    assert_string_equal(json_string_value(json_object_get(m2, "content")), "Bonjour !");
+    assert_string_equal(json_string_value(json_object_get(m2, "style")), "cheerful");
+    assert_string_equal(json_string_value(json_object_get(m2, "engine")), "llm:fast");
+    assert_int_equal(json_array_size(json_object_get(m2, "tool_calls")), 1);
+    json_decref(msgs);
+    Ccai_store_message m = msg("human", "Allo ?");
+    int64_t seq = 0;
+    assert_int_equal(Ccai_store_message_append(st, "old-1", &m, &seq), CCAI_OK);
+    assert_int_equal(seq, 3);
     Ccai_store_close(st);
+    /* Still the rules of version 1, in a table stored by its key. */
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_string_equal(raw_text(db, "SELECT instr(sql, 'WITHOUT ROWID') > 0 FROM sqlite_master "
+                                     "WHERE name = 'messages'"),
+                        "1");
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "INSERT INTO messages VALUES ('old-1', 9, 1, 'robot', "
+                                      "'talk', 'none', 'x', NULL, NULL, NULL)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "INSERT INTO messages VALUES ('old-1', 9, 1, 'human', "
+                                      "'talk', 'loud', 'x', NULL, NULL, NULL)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO messages VALUES ('old-1', 9, 1, 'tool', 'talk', "
+                                  "'sad', 'x', NULL, NULL, NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
     tmpdb_remove(&t);
 }
 
@@ -1115,6 +1154,11 @@ static void full_disk_child(const char *path)
         s = Ccai_store_message_append(st, "call-1", &m, NULL);
     CHILD_CHECK(s == CCAI_ERR_STORE);
     CHILD_CHECK(Ccai_store_failure(st) != NULL);
+    /* Full for the smallest write too: the failed append may have left the
+     * room of a page in the WAL (RLIMIT_FSIZE refuses writes at or past it,
+     * also inside the file). */
+    small.rlim_cur = 1;
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
     /* Taking the lock works on a full disk; the check writes for real. */
     CHILD_CHECK(Ccai_store_can_write(st) == CCAI_ERR_STORE);
     CHILD_CHECK(Ccai_store_check_write(st) == CCAI_ERR_STORE);
