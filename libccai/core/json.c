@@ -21,6 +21,39 @@
 
 typedef Ccai_json_cursor json_p_parser;
 
+/* Eight bytes at a time: does the word hold a byte below 0x20, a '"', a
+ * '\\' or a byte of 0x80 and above (all of them plain text otherwise)? */
+#define JSON_ONES  0x0101010101010101ull
+#define JSON_HIGHS 0x8080808080808080ull
+
+static uint64_t json_word(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Some byte of x is zero. */
+static uint64_t json_zero_byte(uint64_t x)
+{
+    return (x - JSON_ONES) & ~x & JSON_HIGHS;
+}
+
+/* Some byte of v is escaped: below 0x20, '"' or '\\' (exact also with
+ * bytes of 0x80 and above: ~x leaves them out). */
+static uint64_t json_word_escapes(uint64_t v)
+{
+    uint64_t below_space = (v - JSON_ONES * 0x20) & ~v & JSON_HIGHS;
+    return below_space | json_zero_byte(v ^ (JSON_ONES * '"')) |
+           json_zero_byte(v ^ (JSON_ONES * '\\'));
+}
+
+/* Nothing to escape and no UTF-8 to check. */
+static bool json_word_plain(uint64_t v)
+{
+    return (json_word_escapes(v) | (v & JSON_HIGHS)) == 0;
+}
+
 static json_t *json_p_fail(json_p_parser *p, const char *why)
 {
     if (!p->why && !p->nomem) {
@@ -129,7 +162,9 @@ static bool json_p_string(json_p_parser *p)
     p->i++;
     for (;;) {
         size_t start = p->i;
-        /* Copy runs of plain ASCII at once. */
+        /* Copy runs of plain ASCII at once, found eight bytes at a time. */
+        while (p->len - p->i >= 8 && json_word_plain(json_word(p->s + p->i)))
+            p->i += 8;
         while (p->i < p->len && p->s[p->i] >= 0x20 && p->s[p->i] < 0x80 && p->s[p->i] != '"' &&
                p->s[p->i] != '\\')
             p->i++;
@@ -645,39 +680,6 @@ char *Ccai_json_dump(const json_t *json, size_t flags)
     char *out = rc == 0 && !sink.failed ? Ccai_buf_steal(&sink.buf) : NULL;
     Ccai_buf_free(&sink.buf);
     return out;
-}
-
-/* Eight bytes at a time: does the word hold a byte below 0x20, a '"', a
- * '\\' or a byte of 0x80 and above (all of them plain text otherwise)? */
-#define JSON_ONES  0x0101010101010101ull
-#define JSON_HIGHS 0x8080808080808080ull
-
-static uint64_t json_word(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* Some byte of x is zero. */
-static uint64_t json_zero_byte(uint64_t x)
-{
-    return (x - JSON_ONES) & ~x & JSON_HIGHS;
-}
-
-/* Some byte of v is escaped: below 0x20, '"' or '\\' (exact also with
- * bytes of 0x80 and above: ~x leaves them out). */
-static uint64_t json_word_escapes(uint64_t v)
-{
-    uint64_t below_space = (v - JSON_ONES * 0x20) & ~v & JSON_HIGHS;
-    return below_space | json_zero_byte(v ^ (JSON_ONES * '"')) |
-           json_zero_byte(v ^ (JSON_ONES * '\\'));
-}
-
-/* Nothing to escape and no UTF-8 to check. */
-static bool json_word_plain(uint64_t v)
-{
-    return (json_word_escapes(v) | (v & JSON_HIGHS)) == 0;
 }
 
 size_t Ccai_json_escapes(const char *str, size_t n)

@@ -123,6 +123,10 @@ typedef struct Ccai_turn {
     uint64_t started;
     bool loading; /* the filler was said */
     char engine[32];
+    /* The round's request: its tools (the call's), and the newest stored
+     * message its history holds, to build it again for a retry. */
+    const struct Ccai_tools_text *tools;
+    int64_t history_seq;
 } Ccai_turn;
 
 static Ccai_engine *engine_of(const ccai_call *c)
@@ -685,6 +689,7 @@ static void reminders_to_local(ccai_call *c, json_t *reminders)
 typedef struct history_read {
     Ccai_history *h;
     ccai_status st;
+    int64_t newest; /* the seq of the newest message read */
 } history_read;
 
 /* One stored message, newest first: taken while it fits. */
@@ -692,6 +697,8 @@ static int on_history_row(const Ccai_store_message *m, void *ud)
 {
     history_read *r = ud;
     json_t *calls = NULL;
+    if (m->seq > r->newest)
+        r->newest = m->seq;
     if (m->tool_calls_json) {
         Ccai_json_err jerr;
         calls = Ccai_json_load(m->tool_calls_json, strlen(m->tool_calls_json), &jerr, &r->st);
@@ -712,8 +719,11 @@ static int on_history_row(const Ccai_store_message *m, void *ud)
 
 /* The request's messages as JSON text: system prompts, then the newest
  * history that fits the model's window (context - max_tokens, counted
- * conservatively, engine/history.h) and the message cap. */
-static ccai_status build_messages(ccai_call *c, const Ccai_tools_text *tools, char **ret)
+ * conservatively, engine/history.h) and the message cap. *seq: the newest
+ * stored message to consider (< 0: any), then the newest one used: a retry
+ * builds the same history again, whatever was said meanwhile. */
+static ccai_status build_messages(ccai_call *c, const Ccai_tools_text *tools, int64_t *seq,
+                                  char **ret)
 {
     Ccai_engine *e = engine_of(c);
     Ccai_store *st = c->ctx->store;
@@ -737,12 +747,14 @@ static ccai_status build_messages(ccai_call *c, const Ccai_tools_text *tools, ch
     /* Each stored message takes at least one of the history_max - 2 places:
      * the newest history_max rows are all that can be used. A stored
      * message and its tool results stay together. */
-    history_read r = {&h, CCAI_OK};
-    s = Ccai_store_messages_newest(st, c->row.id, e->history_max, on_history_row, &r);
+    history_read r = {&h, CCAI_OK, 0};
+    s = Ccai_store_messages_newest(st, c->row.id, e->history_max, *seq, on_history_row, &r);
     if (s == CCAI_OK)
         s = r.st;
     if (s != CCAI_OK)
         goto out;
+    if (*seq < 0)
+        *seq = r.newest;
     *ret = Ccai_history_take(&h);
     s = *ret ? CCAI_OK : CCAI_ERR_NOMEM;
 out:
@@ -973,6 +985,16 @@ static const Ccai_tools_text *tools_for(ccai_call *c, int which)
     return c->tools_cache[which];
 }
 
+/* A retry of the round: its messages again, the same history (the
+ * system prompts written anew, with the time of day of now). */
+static char *messages_again(void *ud)
+{
+    Ccai_turn *t = ud;
+    char *messages = NULL;
+    int64_t seq = t->history_seq;
+    return build_messages(t->c, t->tools, &seq, &messages) == CCAI_OK ? messages : NULL;
+}
+
 static void start_round(Ccai_turn *t)
 {
     ccai_call *c = t->c;
@@ -986,11 +1008,15 @@ static void start_round(Ccai_turn *t)
     const Ccai_tools_text *tools =
         t->no_tools ? NULL : tools_for(c, c->resumed && c->first_turn ? 1 : 0);
     char *messages = NULL;
-    ccai_status st = tools || t->no_tools ? build_messages(c, tools, &messages) : CCAI_ERR_NOMEM;
+    t->tools = tools;
+    t->history_seq = -1;
+    ccai_status st = tools || t->no_tools ? build_messages(c, tools, &t->history_seq, &messages)
+                                          : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {
         uint64_t elapsed = 0;
         Ccai_llm_opts o = {
             .messages_json = messages,
+            .messages_again = messages_again,
             .tools_json = tools ? tools->json : NULL,
             .models = {&e->models[0], e->n_models > 1 ? &e->models[1] : NULL},
             .health = {&e->health[0], &e->health[1]},

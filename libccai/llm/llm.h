@@ -112,6 +112,12 @@ typedef struct Ccai_llm_opts {
      * same as compact JSON text, borrowed (it must outlive the request). */
     const json_t *tools;
     const char *tools_json;
+    /* Optional, with messages_json: the same messages again (compact JSON
+     * text, taken; NULL when out of memory), for a retry. With it, the
+     * request keeps no copy of them once they went out (most of a
+     * request's bytes, for as long as its answer streams). Called from
+     * the loop, never from inside Ccai_llm_chat(). */
+    char *(*messages_again)(void *ud);
     bool json_mode;                  /* response_format json_object, not streamed */
     const Ccai_llm_model *models[2]; /* primary, then fallback (may be NULL) */
     /* The models' health (NULL: not tracked), read to skip a model that

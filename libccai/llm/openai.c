@@ -254,8 +254,9 @@ struct Ccai_llm_call {
      * bracket (head bytes), which every attempt reuses. */
     Ccai_buf payload;
     size_t head;
-    bool no_messages;  /* the array is empty */
-    const char *tools; /* the tool array as JSON text, NULL for none */
+    bool no_messages;                  /* the array is empty */
+    char *(*messages_again)(void *ud); /* NULL: the head is kept */
+    const char *tools;                 /* the tool array as JSON text, NULL for none */
     size_t tools_len;
     char *tools_own; /* tools, when written from a tree here */
     bool json_mode;
@@ -537,16 +538,21 @@ static void on_http_response(Ccai_http_req *req, long status, void *ud)
 {
     Ccai_llm_call *c = ud;
     c->status = status;
-    /* The body went out: only its head (the messages) is kept for a retry,
-     * not the model's settings and the tools, for the rest of the stream. */
-    if (Ccai_http_body_sent(req) && c->payload.len > c->head) {
-        char *head = Ccai_realloc(c->payload.data, c->head + 1);
-        if (head) {
-            head[c->head] = '\0';
-            c->payload.data = head;
-            c->payload.len = c->head;
-            c->payload.cap = c->head + 1;
-        }
+    /* The body went out: nothing of it is kept for the rest of the stream
+     * when the messages can be had again for a retry; else only its head
+     * (the messages), not the model's settings and the tools. */
+    if (!Ccai_http_body_sent(req) || c->payload.len <= c->head)
+        return;
+    if (c->messages_again) {
+        Ccai_buf_free(&c->payload);
+        return;
+    }
+    char *head = Ccai_realloc(c->payload.data, c->head + 1);
+    if (head) {
+        head[c->head] = '\0';
+        c->payload.data = head;
+        c->payload.len = c->head;
+        c->payload.cap = c->head + 1;
     }
 }
 
@@ -891,6 +897,18 @@ static ccai_status send_attempt(Ccai_llm_call *c, ccai_status *http_st)
     c->dedupe = c->delivered.len > 0;
 
     /* The request before (if any) is over: its body is no longer sent. */
+    if (!c->payload.data) { /* let go once it was sent: the messages again */
+        char *messages = c->messages_again(c->ud);
+        size_t len = messages ? strlen(messages) : 0;
+        bool ok = messages && body_head(&c->payload, messages, len);
+        ccai_free(messages);
+        if (!ok) {
+            Ccai_buf_free(&c->payload);
+            return CCAI_ERR_NOMEM;
+        }
+        c->head = c->payload.len;
+        c->no_messages = len == 2;
+    }
     c->payload.len = c->head;
     c->payload.data[c->head] = '\0';
     bool built = body_rest(&c->payload, m, c->json_mode, c->no_messages, c->tools, c->tools_len,
@@ -995,6 +1013,7 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     }
     c->head = c->payload.len;
     c->no_messages = len == 2;
+    c->messages_again = opts->messages_json ? opts->messages_again : NULL;
     c->tools_len = c->tools ? strlen(c->tools) : 0;
     /* The first request starts now (libcurl sends it from the loop: no
      * callback fires before this function returns); one that cannot start

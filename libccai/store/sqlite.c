@@ -240,7 +240,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_MESSAGES] = "SELECT seq, created_at, persona, action, style, content, lang, "
                       "tool_calls, engine FROM messages WHERE call_id = ?1 ORDER BY seq",
     [STMT_MESSAGES_NEWEST] = "SELECT seq, created_at, persona, action, style, content, lang, "
-                             "tool_calls, engine FROM messages WHERE call_id = ?1 "
+                             "tool_calls, engine FROM messages WHERE call_id = ?1 AND seq <= ?3 "
                              "ORDER BY seq DESC LIMIT ?2",
     [STMT_REMINDER_EXISTS] = "SELECT 1 FROM reminders WHERE call_id = ?1 AND title = ?2",
     [STMT_REMINDER_INSERT] = "INSERT INTO reminders (call_id, title, description, due_at, owner, "
@@ -1368,7 +1368,7 @@ static bool borrow_col(sqlite3_stmt *s, int i, const char **out, bool *bad)
 }
 
 ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
-                                       Ccai_store_message_fn fn, void *ud)
+                                       int64_t max_seq, Ccai_store_message_fn fn, void *ud)
 {
     static const char op[] = "read messages";
     if (!st || !call_id || !fn || limit < 0)
@@ -1377,7 +1377,8 @@ ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int6
     ccai_status status = stmt_get(st, STMT_MESSAGES_NEWEST, &s);
     if (status != CCAI_OK)
         return status;
-    if (bind_text(s, 1, call_id) || bind_int(s, 2, limit)) {
+    if (bind_text(s, 1, call_id) || bind_int(s, 2, limit) ||
+        bind_int(s, 3, max_seq >= 0 ? max_seq : INT64_MAX)) {
         status = db_fail(st, op);
         goto cleanup;
     }

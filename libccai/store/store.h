@@ -163,13 +163,13 @@ ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t
 /* Receives one stored message; its strings are borrowed until it returns.
  * Non-zero stops the reading. It must not call the store. */
 typedef int (*Ccai_store_message_fn)(const Ccai_store_message *m, void *ud);
-/* The newest limit messages, newest first, each given to fn (what a turn's
- * context can hold: a turn's cost does not grow with the call, and no row
- * older than the first that does not fit is read). NOT_FOUND when the call
- * has no message and does not exist; CCAI_ERR_STORE when a stored text is
- * not valid UTF-8. */
+/* The newest limit messages whose seq is at most max_seq (< 0: any),
+ * newest first, each given to fn (what a turn's context can hold: a turn's
+ * cost does not grow with the call, and no row older than the first that
+ * does not fit is read). NOT_FOUND when the call has no message and does
+ * not exist; CCAI_ERR_STORE when a stored text is not valid UTF-8. */
 ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
-                                       Ccai_store_message_fn fn, void *ud);
+                                       int64_t max_seq, Ccai_store_message_fn fn, void *ud);
 
 /* Delete message seq of the call; NOT_FOUND when there is none. */
 ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq);

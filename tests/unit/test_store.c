@@ -631,27 +631,33 @@ static void test_messages_newest(void **state)
     Ccai_store_message other = msg("human", "elsewhere");
     assert_int_equal(Ccai_store_message_append(st, "call-2", &other, NULL), CCAI_OK);
     seen s = {0};
-    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 3, on_row, &s), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 3, -1, on_row, &s), CCAI_OK);
     assert_int_equal(s.n, 3);
     for (int i = 0; i < 3; i++)
         assert_int_equal(s.seq[i], 10 - i);
     assert_string_equal(s.content[0], "m10");
     memset(&s, 0, sizeof s);
-    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 0, on_row, &s), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 0, -1, on_row, &s), CCAI_OK);
     assert_int_equal(s.n, 0);
     memset(&s, 0, sizeof s);
-    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, on_row, &s), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, -1, on_row, &s), CCAI_OK);
     assert_int_equal(s.n, 10);
     /* The reader stops: no further row. */
     memset(&s, 0, sizeof s);
     s.stop_at = 2;
-    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, on_row, &s), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, -1, on_row, &s), CCAI_OK);
     assert_int_equal(s.n, 2);
     assert_string_equal(s.content[1], "m9");
+    /* Up to a seq: the history as it was then. */
     memset(&s, 0, sizeof s);
-    assert_int_equal(Ccai_store_messages_newest(st, "no-such-call", 5, on_row, &s),
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 3, 6, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.seq[0], 6);
+    assert_int_equal(s.seq[2], 4);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "no-such-call", 5, -1, on_row, &s),
                      CCAI_ERR_NOT_FOUND);
-    assert_int_equal(Ccai_store_messages_newest(st, "call-1", -1, on_row, &s),
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", -1, -1, on_row, &s),
                      CCAI_ERR_INVALID_ARG);
     Ccai_store_close(st);
 }
@@ -1439,7 +1445,8 @@ static void test_wal_checkpoints(void **state)
         Ccai_store_close(st);
         assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
         int n = 0;
-        assert_int_equal(Ccai_store_messages_newest(st, "call-1", 5000, count_rows, &n), CCAI_OK);
+        assert_int_equal(Ccai_store_messages_newest(st, "call-1", 5000, -1, count_rows, &n),
+                         CCAI_OK);
         assert_int_equal(n, 3000);
         Ccai_store_close(st);
         tmpdb_remove(&t);

@@ -569,6 +569,56 @@ static void test_speed_change_is_the_calls_own(void **state)
     fileenv_free(&f);
 }
 
+/* A retry after the answer was cut: the request keeps none of its body once
+ * sent and builds its messages again; they must be those of the first try
+ * (the sentences said meanwhile are stored, not history of this round),
+ * with what was said and a request to go on after them. */
+static void test_retry_builds_the_same_messages(void **state)
+{
+    (void)state;
+    fileenv f;
+    fileenv_init(&f);
+    host h;
+    memset(&h, 0, sizeof h);
+    fileenv_call(&f, &h, "+14155550100");
+    say_to(&h, CCAI_EVENT_CONNECTED, NULL);
+    static const char *const pieces[] = {"One. ", "Two. ", "never"};
+    standin_spec cut = STANDIN_SPEC_INIT;
+    cut.chunks = pieces;
+    cut.n_chunks = 3;
+    cut.cut_after = 3; /* the role chunk, "One. ", "Two. ", then the connection closes */
+    standin_push(f.si, &cut);
+    standin_spec rest = STANDIN_SPEC_INIT;
+    rest.content = "Three.";
+    standin_push(f.si, &rest);
+    say_to(&h, CCAI_EVENT_SPEECH, "Count for me.");
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while (ccai_call_get_state(h.call) == CCAI_CALL_TURN && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(f.poll, 50), 0);
+    assert_int_equal(standin_request_count(f.si), 2);
+    char *b1 = standin_request_body(f.si, 0), *b2 = standin_request_body(f.si, 1);
+    json_t *r1 = json_loads(b1, 0, NULL), *r2 = json_loads(b2, 0, NULL);
+    json_t *m1 = json_object_get(r1, "messages"), *m2 = json_object_get(r2, "messages");
+    size_t n1 = json_array_size(m1);
+    assert_true(n1 >= 4);
+    assert_int_equal(json_array_size(m2), n1 + 2);
+    /* [0] is the persona prompt, with the time of day: it may have moved. */
+    for (size_t i = 1; i < n1; i++)
+        assert_true(json_equal(json_array_get(m1, i), json_array_get(m2, i)));
+    json_t *said = json_array_get(m2, n1), *go_on = json_array_get(m2, n1 + 1);
+    assert_string_equal(json_string_value(json_object_get(said, "role")), "assistant");
+    assert_string_equal(json_string_value(json_object_get(said, "content")), "One. Two. ");
+    assert_string_equal(json_string_value(json_object_get(go_on, "role")), "system");
+    assert_true(json_equal(json_object_get(r1, "tools"), json_object_get(r2, "tools")));
+    json_decref(r1);
+    json_decref(r2);
+    free(b1);
+    free(b2);
+    assert_true(said_text(&h, 0, "Three."));
+    ccai_call_free(h.call);
+    fileenv_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_sentences_of_one_read_one_commit),
         cmocka_unit_test(test_sentences_of_two_calls_one_commit),
         cmocka_unit_test(test_speed_change_is_the_calls_own),
+        cmocka_unit_test(test_retry_builds_the_same_messages),
         cmocka_unit_test(test_barge_in_from_inside_say),
         cmocka_unit_test(test_free_from_inside_say),
         cmocka_unit_test(test_rate_limited_fast_model),
