@@ -5,7 +5,7 @@
  */
 #include <ccai/adapters/poll.h>
 
-#include "io/ctx_private.h"
+#include "io/io.h"
 
 #include <stdio.h>
 #include <stdlib.h>

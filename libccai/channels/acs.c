@@ -1569,9 +1569,9 @@ ccai_status Ccai_acs_init(ccai_ctx *ctx)
     if (!acs)
         return CCAI_ERR_NOMEM;
     acs->ctx = ctx;
-    ccai_status st = Ccai_acs_rest_from_config(ctx, &acs->rest);
+    ccai_status st = Ccai_acs_rest_from_config(ctx, ctx->cfg, &acs->rest);
     if (st == CCAI_OK)
-        st = Ccai_acs_auth_from_config(ctx, &acs->auth);
+        st = Ccai_acs_auth_from_config(ctx, ctx->cfg, &acs->auth);
     if (st != CCAI_OK) {
         Ccai_acs_rest_free(acs->rest);
         ccai_free(acs);

@@ -158,18 +158,17 @@ ccai_status Ccai_acs_auth_new(ccai_ctx *ctx, const Ccai_acs_auth_opts *opts, Cca
     return CCAI_OK;
 }
 
-ccai_status Ccai_acs_auth_from_config(ccai_ctx *ctx, Ccai_acs_auth **ret)
+ccai_status Ccai_acs_auth_from_config(ccai_ctx *ctx, const ccai_config *cfg, Ccai_acs_auth **ret)
 {
-    if (!ctx || !ret)
+    if (!ctx || !cfg || !ret)
         return CCAI_ERR_INVALID_ARG;
-    const char *rid = Ccai_config_str(Ccai_ctx_config(ctx), "communication_services.resource_id");
+    const char *rid = Ccai_config_str(cfg, "communication_services.resource_id");
     if (!rid || !*rid) {
         Ccai_ctx_set_error(ctx, "acs auth: communication_services.resource_id is required to "
                                 "verify Call Automation callbacks");
         return CCAI_ERR_CONFIG;
     }
-    const char *url =
-        Ccai_config_str(Ccai_ctx_config(ctx), "communication_services.openid_config_url");
+    const char *url = Ccai_config_str(cfg, "communication_services.openid_config_url");
     Ccai_acs_auth_opts o = {.audience = rid, .openid_config_url = url && *url ? url : NULL};
     return Ccai_acs_auth_new(ctx, &o, ret);
 }

@@ -79,7 +79,7 @@ ccai_status Ccai_acs_auth_new(ccai_ctx *ctx, const Ccai_acs_auth_opts *opts, Cca
 /* Same with the defaults and communication_services.resource_id as audience.
  * Statuses: as above, CCAI_ERR_CONFIG when resource_id is not set (reason in
  * ccai_ctx_errmsg()). */
-ccai_status Ccai_acs_auth_from_config(ccai_ctx *ctx, Ccai_acs_auth **ret);
+ccai_status Ccai_acs_auth_from_config(ccai_ctx *ctx, const ccai_config *cfg, Ccai_acs_auth **ret);
 
 /* Cancel every pending check (no callbacks), stop the fetch, free. NULL
  * accepted; legal from inside a check's callback. */

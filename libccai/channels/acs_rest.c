@@ -152,11 +152,10 @@ ccai_status Ccai_acs_rest_new(ccai_ctx *ctx, const Ccai_acs_rest_opts *opts, Cca
     return CCAI_OK;
 }
 
-ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, Ccai_acs_rest **ret)
+ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg, Ccai_acs_rest **ret)
 {
-    if (!ctx || !ret)
+    if (!ctx || !cfg || !ret)
         return CCAI_ERR_INVALID_ARG;
-    const ccai_config *cfg = Ccai_ctx_config(ctx);
     Ccai_acs_rest_opts o = {
         .endpoint = Ccai_config_str(cfg, "communication_services.endpoint"),
         .access_key = Ccai_config_str(cfg, "communication_services.access_key"),

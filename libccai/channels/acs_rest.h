@@ -88,7 +88,7 @@ ccai_status Ccai_acs_rest_new(ccai_ctx *ctx, const Ccai_acs_rest_opts *opts, Cca
  * .access_key, .phone_number.
  * Statuses: as above, with CCAI_ERR_CONFIG when the endpoint or key is
  * missing or malformed (reason in ccai_ctx_errmsg()). */
-ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, Ccai_acs_rest **ret);
+ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg, Ccai_acs_rest **ret);
 
 /* Cancel every running operation (no callbacks) and free. NULL accepted.
  * Legal from inside an operation's callback. */

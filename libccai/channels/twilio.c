@@ -776,7 +776,7 @@ ccai_status Ccai_twilio_init(ccai_ctx *ctx)
     if (!tw)
         return CCAI_ERR_NOMEM;
     tw->ctx = ctx;
-    ccai_status st = Ccai_twilio_rest_from_config(ctx, &tw->rest);
+    ccai_status st = Ccai_twilio_rest_from_config(ctx, ctx->cfg, &tw->rest);
     if (st != CCAI_OK) {
         ccai_free(tw);
         return st;

@@ -107,11 +107,11 @@ ccai_status Ccai_twilio_rest_new(ccai_ctx *ctx, const Ccai_twilio_rest_opts *opt
     return CCAI_OK;
 }
 
-ccai_status Ccai_twilio_rest_from_config(ccai_ctx *ctx, Ccai_twilio_rest **ret)
+ccai_status Ccai_twilio_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg,
+                                         Ccai_twilio_rest **ret)
 {
-    if (!ctx || !ret)
+    if (!ctx || !cfg || !ret)
         return CCAI_ERR_INVALID_ARG;
-    const ccai_config *cfg = Ccai_ctx_config(ctx);
     Ccai_twilio_rest_opts o = {
         .account_sid = Ccai_config_str(cfg, "twilio.account_sid"),
         .auth_token = Ccai_config_str(cfg, "twilio.auth_token"),

@@ -77,7 +77,8 @@ ccai_status Ccai_twilio_rest_new(ccai_ctx *ctx, const Ccai_twilio_rest_opts *opt
  * twilio.auth_token, twilio.api_base_url, twilio.phone_number (default From).
  * Statuses: as above, with CCAI_ERR_CONFIG when the SID or token is missing
  * or the SID is malformed (reason in ccai_ctx_errmsg()). */
-ccai_status Ccai_twilio_rest_from_config(ccai_ctx *ctx, Ccai_twilio_rest **ret);
+ccai_status Ccai_twilio_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg,
+                                         Ccai_twilio_rest **ret);
 
 /* Cancel every running operation (no callbacks) and free. NULL accepted.
  * Legal from inside an operation's callback. */

@@ -5,7 +5,7 @@
 #include "claim/claim.h"
 #include "config/config.h"
 #include "core/json.h"
-#include "web/metrics.h"
+#include "core/metrics.h"
 #include "web/web.h"
 
 #include <stdio.h>
@@ -552,7 +552,7 @@ static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const cc
         ops->version != CCAI_CALL_OPS_VERSION || !p->phone_number ||
         (p->direction != CCAI_INBOUND && p->direction != CCAI_OUTBOUND))
         return CCAI_ERR_INVALID_ARG;
-    if (ctx->free_pending)
+    if (Ccai_loop_freeing(ctx))
         return CCAI_ERR_STATE;
 
     char *phone = NULL, *why = NULL;

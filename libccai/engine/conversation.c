@@ -14,12 +14,12 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "core/metrics.h"
+#include "core/tz.h"
 #include "engine/offline.h"
 #include "engine/prompts.h"
 #include "engine/speech.h"
-#include "engine/tz.h"
 #include "llm/llm.h"
-#include "web/metrics.h"
 
 #include <stdio.h>
 

@@ -548,7 +548,7 @@ static void on_acs_sms_sent(ccai_status st, const Ccai_acs_result *res, void *ud
  * never a second SMS. */
 static void send_acs_sms(Ccai_jobs *j, json_t *payload, const char *to, const char *text)
 {
-    ccai_status st = j->acs ? CCAI_OK : Ccai_acs_rest_from_config(j->ctx, &j->acs);
+    ccai_status st = j->acs ? CCAI_OK : Ccai_acs_rest_from_config(j->ctx, j->ctx->cfg, &j->acs);
     const char *rid = json_string_value(json_object_get(payload, "repeatability_id"));
     const char *first = json_string_value(json_object_get(payload, "repeatability_first_sent"));
     if (st == CCAI_OK && (!rid || !first)) {

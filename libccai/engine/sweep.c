@@ -24,7 +24,7 @@
 #include "engine/engine.h"
 
 #include "config/config.h"
-#include "web/metrics.h"
+#include "core/metrics.h"
 
 #define SWEEP_BATCH      100 /* stale calls ended per run */
 #define SWEEP_PERIOD_MIN 250 /* ms */

@@ -5,8 +5,8 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "core/tz.h"
 #include "engine/prompts.h"
-#include "engine/tz.h"
 
 #include <math.h>
 #include <stdio.h>

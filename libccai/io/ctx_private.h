@@ -6,41 +6,17 @@
 
 struct Ccai_store;
 struct ccai_call;
-typedef struct Ccai_fd_entry Ccai_fd_entry;
 
 struct ccai_ctx {
+    Ccai_loop *loop;
     ccai_config *cfg;
     Ccai_logger log;
-    ccai_loop_hooks hooks;
-    void *loop_ud;
-
-    uint64_t (*clock)(void *ud);
-    void *clock_ud;
-    Ccai_timer_heap timers;
-    bool timer_armed;
-    uint64_t timer_deadline;
 
     struct Ccai_store *store;
     char *db_path;
-    Ccai_err err;
 
-    int depth;
-    bool free_pending;
-
-    /* io/fd.c: watched fds, indexed by fd */
-    struct Ccai_fd_entry *fd_entries;
-    size_t n_fd_entries;
     /* web/server.c: the HTTP server, once listening */
     struct Ccai_server *server;
-
-    /* io/http.c */
-    void *multi;
-    uint64_t curl_deadline;
-    struct Ccai_http_req *reqs;
-    size_t n_reqs;
-    bool curl_global;
-    bool in_curl;        /* inside curl_multi_socket_action() */
-    bool cancel_pending; /* cancelled requests wait for the sweep */
 
     /* engine/: prompts and models, and the live call handles */
     struct Ccai_engine *engine;
@@ -60,8 +36,8 @@ struct ccai_ctx {
 ccai_status Ccai_ctx_metrics_init(ccai_ctx *ctx);
 void Ccai_metrics_refresh(ccai_ctx *ctx);
 
-/* Compute the earliest deadline and tell the host when it changed. */
-void Ccai_ctx_rearm(ccai_ctx *ctx);
+struct Ccai_store *Ccai_ctx_store(ccai_ctx *ctx);
+const ccai_config *Ccai_ctx_config(const ccai_ctx *ctx);
 
 /* engine/call.c: end every live call when the context goes away. */
 void Ccai_calls_ctx_cleanup(ccai_ctx *ctx);

@@ -4,8 +4,8 @@
 #include "channels/ssml.h"
 #include "config/config.h"
 #include "core/json.h"
+#include "core/metrics.h"
 #include "store/store.h"
-#include "web/metrics.h"
 #include "web/openapi.h"
 #include "web/report.h"
 

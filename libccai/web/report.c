@@ -7,7 +7,7 @@
 #include "web/report.h"
 
 #include "core/json.h"
-#include "engine/tz.h"
+#include "core/tz.h"
 
 #include <stdio.h>
 #include <stdlib.h>

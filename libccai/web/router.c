@@ -7,8 +7,8 @@
 #include "config/config.h"
 #include "core/hostport.h"
 #include "core/json.h"
+#include "core/metrics.h"
 #include "store/store.h"
-#include "web/metrics.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -544,7 +544,7 @@ static void on_held_timer(Ccai_timer *t, void *ud)
         x->on_cancel = NULL;
         if (held_expired(x)) {
             Ccai_web_unavailable(x, CCAI_ERR_BUSY, Ccai_store_errmsg(ctx->store));
-        } else if (blocked || ctx->free_pending) {
+        } else if (blocked || Ccai_loop_freeing(ctx)) {
             held_append(h, x); /* in order, behind the one that met the lock */
         } else {
             h->held_again = false;

@@ -14,8 +14,8 @@
 #include "web/server.h"
 
 #include "config/config.h"
+#include "core/metrics.h"
 #include "http/h1conn.h"
-#include "web/metrics.h"
 #include "web/web.h"
 
 #include <arpa/inet.h>
@@ -661,7 +661,7 @@ static uint16_t bound_port(int fd)
 
 CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint16_t *ret_port)
 {
-    if (!ctx || ctx->free_pending)
+    if (!ctx || Ccai_loop_freeing(ctx))
         return CCAI_ERR_INVALID_ARG;
     if (!address)
         address = Ccai_config_str(ctx->cfg, "server.listen");
@@ -704,7 +704,7 @@ CCAI_EXPORT ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd)
 {
     int listening = 0, type = 0;
     socklen_t l1 = sizeof listening, l2 = sizeof type;
-    if (!ctx || ctx->free_pending || fd < 0 ||
+    if (!ctx || Ccai_loop_freeing(ctx) || fd < 0 ||
         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l1) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l2) != 0 || !listening || type != SOCK_STREAM) {
         if (ctx)

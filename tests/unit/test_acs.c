@@ -930,7 +930,7 @@ static void test_rest_invalid(void **state)
     Ccai_acs_op_cancel(NULL);
 
     /* From configuration. */
-    assert_int_equal(Ccai_acs_rest_from_config(ctx, &c), CCAI_ERR_CONFIG);
+    assert_int_equal(Ccai_acs_rest_from_config(ctx, cfg, &c), CCAI_ERR_CONFIG);
     assert_non_null(strstr(ccai_ctx_errmsg(ctx), "communication_services.endpoint"));
     ccai_poll_free(pl);
     ccai_config_free(cfg);
@@ -954,7 +954,7 @@ static void test_rest_from_config(void **state)
                      CCAI_OK);
     assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
     Ccai_acs_rest *c = NULL;
-    assert_int_equal(Ccai_acs_rest_from_config(ctx, &c), CCAI_OK);
+    assert_int_equal(Ccai_acs_rest_from_config(ctx, cfg, &c), CCAI_OK);
     outcome o = {0};
     Ccai_acs_sms_params p = {.to = "+15550002222", .message = "hello"};
     assert_int_equal(Ccai_acs_sms_send(c, &p, on_done, &o, NULL), CCAI_OK);

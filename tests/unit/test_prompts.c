@@ -5,8 +5,8 @@
 
 #include <cmocka.h>
 
+#include "core/tz.h"
 #include "engine/prompts.h"
-#include "engine/tz.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "engine/engine.h"
-#include "io/ctx_private.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <string.h>

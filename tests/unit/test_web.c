@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "core/json.h"
-#include "web/metrics.h"
+#include "core/metrics.h"
 #include "web/openapi.h"
 #include "web/report.h"
 

@@ -7,8 +7,8 @@
  * POSIX TZ rule of the file's footer ("CET-1CEST,M3.5.0,M10.5.0/3").
  * Nothing is cached: the library keeps no global state (a call keeps the
  * zone of its caller, engine/conversation.c). */
-#ifndef CCAI_ENGINE_TZ_H
-#define CCAI_ENGINE_TZ_H
+#ifndef CCAI_CORE_TZ_H
+#define CCAI_CORE_TZ_H
 
 #include "core/common.h"
 

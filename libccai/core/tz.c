@@ -1,5 +1,5 @@
 /* Time zones: calling code table, TZif parser, POSIX TZ rules, formatting. */
-#include "engine/tz.h"
+#include "core/tz.h"
 
 #include <errno.h>
 #include <fcntl.h>

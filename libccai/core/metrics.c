@@ -1,5 +1,5 @@
 /* Counters, gauges and histograms, rendered as Prometheus text 0.0.4. */
-#include "web/metrics.h"
+#include "core/metrics.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* A metrics registry rendered in the Prometheus text exposition format,
- * version 0.0.4 (web/metrics.c).
+ * version 0.0.4 (core/metrics.c).
  *
  * A registry is a plain object: no global state, no locking. A host that
  * updates it from several threads serialises the calls itself.
@@ -20,8 +20,8 @@
  * checked, then used verbatim as the series identity: give the labels of a
  * family in a consistent order. Families are rendered in registration
  * order, series in order of first use. */
-#ifndef CCAI_WEB_METRICS_H
-#define CCAI_WEB_METRICS_H
+#ifndef CCAI_CORE_METRICS_H
+#define CCAI_CORE_METRICS_H
 
 #include "core/common.h"
 
