@@ -9,7 +9,7 @@
 #include "config/config.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
-#include "store/store.h"
+#include "store/sqlite.h"
 #include "web/server.h"
 #include "web/web.h"
 
@@ -95,25 +95,14 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
         goto fail;
     }
 
-    const char *path = Ccai_config_str(ctx->cfg, "database.sqlite.path");
-    if (!path || !*path)
-        path = "ccai.sqlite";
-    ctx->db_path = Ccai_strdup(path);
+    static const Ccai_store_backend *const backends[] = {&Ccai_sqlite_backend};
+    st = Ccai_store_open_config(ctx->cfg, backends, CCAI_ARRAY_SIZE(backends), &ctx->store, &why);
+    if (st != CCAI_OK)
+        goto fail;
+    ctx->db_path = Ccai_strdup(Ccai_store_location(ctx->store));
     st = CCAI_ERR_NOMEM;
     if (!ctx->db_path)
         goto fail;
-    st = Ccai_store_open(ctx->db_path, &ctx->store, &why);
-    if (st == CCAI_OK) {
-        const char *sync = Ccai_config_str(ctx->cfg, "database.sqlite.synchronous");
-        st = Ccai_store_configure(
-            ctx->store, (int)Ccai_config_int(ctx->cfg, "database.sqlite.busy_timeout_ms", 10),
-            sync && strcmp(sync, "full") == 0);
-        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
-            why = Ccai_strdup(Ccai_store_errmsg(ctx->store));
-    }
-    if (st != CCAI_OK)
-        goto fail;
-
     st = Ccai_ctx_metrics_init(ctx);
     if (st == CCAI_OK)
         st = Ccai_engine_new(ctx, &ctx->engine, &why);
