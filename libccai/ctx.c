@@ -9,8 +9,9 @@
 #include "config/config.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
+#include "http/router.h"
+#include "http/server.h"
 #include "store/sqlite.h"
-#include "web/server.h"
 #include "web/web.h"
 
 #include <string.h>
@@ -34,8 +35,9 @@ static void ctx_destroy(ccai_ctx *ctx)
 {
     /* Connections first: their pending exchanges are cancelled before the
      * routes that wait on them go. */
-    Ccai_server_free(ctx);
-    Ccai_web_ctx_cleanup(ctx);
+    Ccai_server_free(ctx->server);
+    Ccai_router_free(ctx->router);
+    ccai_free(ctx->web);
     Ccai_twilio_free(ctx);
     Ccai_acs_free(ctx);
     Ccai_chat_ctx_cleanup(ctx);
@@ -56,6 +58,39 @@ static void ctx_destroy(ccai_ctx *ctx)
     ccai_free(ctx);
     if (cleanup)
         cleanup(loop_ud);
+}
+
+/* The router, and every part's routes on it: the web layer's, then each
+ * channel's. */
+static ccai_status routes_init(ccai_ctx *ctx)
+{
+    Ccai_router_env re = {ctx, ctx->cfg, &ctx->log, ctx->store, ctx->metrics};
+    ccai_status st = Ccai_router_new(&re, &ctx->router);
+    if (st != CCAI_OK)
+        return st;
+    ctx->web = Ccai_calloc(1, sizeof *ctx->web);
+    if (!ctx->web)
+        return CCAI_ERR_NOMEM;
+    *ctx->web = (Ccai_web){ctx, ctx->cfg, ctx->store, ctx->metrics, ctx->engine};
+    st = Ccai_router_add(ctx->router, Ccai_web_routes, Ccai_web_n_routes, ctx->web);
+    if (st == CCAI_OK)
+        st = Ccai_router_add(ctx->router, Ccai_twilio_routes, Ccai_twilio_n_routes, NULL);
+    if (st == CCAI_OK)
+        st = Ccai_router_add(ctx->router, Ccai_acs_routes, Ccai_acs_n_routes, NULL);
+    if (st == CCAI_OK)
+        st = Ccai_router_add(ctx->router, Ccai_chat_routes, Ccai_chat_n_routes, NULL);
+    return st;
+}
+
+/* The HTTP server, made when the host first wants it. */
+static Ccai_server *server_of(ccai_ctx *ctx)
+{
+    if (!ctx->server) {
+        Ccai_server_env se = {ctx, ctx->cfg, &ctx->log, ctx->metrics, ctx->router};
+        if (Ccai_server_new(&se, &ctx->server) != CCAI_OK)
+            ctx->server = NULL;
+    }
+    return ctx->server;
 }
 
 static void on_unwound(void *ud)
@@ -103,9 +138,14 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     st = CCAI_ERR_NOMEM;
     if (!ctx->db_path)
         goto fail;
-    st = Ccai_ctx_metrics_init(ctx);
+    st = CCAI_ERR_NOMEM;
+    if (!(ctx->metrics = Ccai_metrics_new()))
+        goto fail;
+    st = Ccai_engine_metrics_init(ctx, ctx->metrics);
     if (st == CCAI_OK)
         st = Ccai_engine_new(ctx, &ctx->engine, &why);
+    if (st == CCAI_OK)
+        st = routes_init(ctx);
     if (st == CCAI_OK)
         st = Ccai_jobs_new(ctx);
     if (st == CCAI_OK)
@@ -160,7 +200,7 @@ CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx)
 {
     if (!ctx)
         return 0;
-    return Ccai_loop_busy(ctx) || Ccai_server_connections(ctx) > 0;
+    return Ccai_loop_busy(ctx) || Ccai_server_connections(ctx->server) > 0;
 }
 
 CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx)
@@ -171,4 +211,56 @@ CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx)
 CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx)
 {
     return ctx ? ctx->db_path : NULL;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
+                                      ccai_http_respond_fn respond, void *ud,
+                                      ccai_http_exchange **ret_exchange)
+{
+    if (ret_exchange)
+        *ret_exchange = NULL;
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_router_handle(ctx->router, req, respond, ud, ret_exchange);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint16_t *ret_port)
+{
+    if (!ctx || Ccai_loop_freeing(ctx))
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_server *s = server_of(ctx);
+    return s ? Ccai_server_listen(s, address, ret_port) : CCAI_ERR_NOMEM;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd)
+{
+    if (!ctx || Ccai_loop_freeing(ctx)) {
+        if (ctx)
+            Ccai_ctx_set_error(ctx, "listen: fd %d is not a listening stream socket", fd);
+        return CCAI_ERR_INVALID_ARG;
+    }
+    Ccai_server *s = server_of(ctx);
+    return s ? Ccai_server_listen_fd(s, fd) : CCAI_ERR_NOMEM;
+}
+
+CCAI_EXPORT void ccai_ctx_listen_stop(ccai_ctx *ctx)
+{
+    if (ctx)
+        Ccai_server_stop(ctx->server);
+}
+
+CCAI_EXPORT size_t ccai_ctx_connections(const ccai_ctx *ctx)
+{
+    return ctx ? Ccai_server_connections(ctx->server) : 0;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx, ccai_http_access_fn fn, void *ud)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_server *s = server_of(ctx);
+    if (!s)
+        return CCAI_ERR_NOMEM;
+    Ccai_server_set_access_log(s, fn, ud);
+    return CCAI_OK;
 }

@@ -38,7 +38,9 @@
 #include "core/json.h"
 #include "engine/engine.h"
 #include "engine/prompts.h"
-#include "web/web.h"
+#include "http/auth.h"
+#include "http/router.h"
+#include "io/ctx_private.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -220,8 +222,8 @@ static void call_over(Ccai_acs *acs, acs_call *a, const char *reason)
 
 static char *callback_url(const ccai_ctx *ctx, const ccai_call *c)
 {
-    return Ccai_web_public_url(ctx, "/acs/callback?call=%s&s=%s", c->row.id,
-                               c->row.callback_secret);
+    return Ccai_http_public_url(ctx->cfg, "/acs/callback?call=%s&s=%s", c->row.id,
+                                c->row.callback_secret);
 }
 
 /* Keep the ids ACS gives the call the first time they are seen, on the
@@ -474,7 +476,7 @@ static char *ssml_for(const acs_call *a, const char *text, const char *lang, con
     char *lexicon = NULL;
     if (!cfg_str(ctx, "communication_services.lexicon_url") && cfg_str(ctx, "server.public_url") &&
         json_array_size(Ccai_config_json(ctx->cfg, "conversation.lexicon")) > 0)
-        lexicon = Ccai_web_public_url(ctx, "/lexicon.xml?lang=%s", lang ? lang : "en-US");
+        lexicon = Ccai_http_public_url(ctx->cfg, "/lexicon.xml?lang=%s", lang ? lang : "en-US");
     Ccai_ssml_opts o = {
         .lang = lang ? lang : "en-US",
         .voice = voice && *voice ? voice : cfg_str(ctx, "communication_services.fallback_voice"),
@@ -1279,7 +1281,7 @@ static bool parse_or_answer(ccai_http_exchange *x, const char *what, Ccai_acs_ev
     if (st == CCAI_OK)
         return true;
     Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: %s: %s", what, why ? why : ccai_status_str(st));
-    Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, what, why);
+    Ccai_exchange_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, what, why);
     ccai_free(why);
     return false;
 }
@@ -1290,23 +1292,24 @@ static bool token_ok(ccai_http_exchange *x)
     const char *want = cfg_str(x->ctx, "communication_services.event_grid_token");
     if (!want)
         return true;
-    char *token = Ccai_web_query(x, "token");
-    bool ok = token && Ccai_web_secret_equal(token, want);
+    char *token = Ccai_exchange_query(x, "token");
+    bool ok = token && Ccai_http_secret_equal(token, want);
     ccai_free(token);
     if (!ok) {
         Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: Event Grid request without the right token");
-        Ccai_web_count_rejected(x->ctx, "acs", "event_grid_token");
-        Ccai_web_error(x, 401, "invalid or missing token", NULL);
+        Ccai_exchange_count_rejected(x, "acs", "event_grid_token");
+        Ccai_exchange_error(x, 401, "invalid or missing token", NULL);
     }
     return ok;
 }
 
-void Ccai_acs_events_route(ccai_http_exchange *x)
+static void route_events(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     ccai_ctx *ctx = x->ctx;
     Ccai_acs *acs = channel(ctx);
     if (!acs) {
-        Ccai_web_error(x, 404, "Azure Communication Services is not configured", NULL);
+        Ccai_exchange_error(x, 404, "Azure Communication Services is not configured", NULL);
         return;
     }
     if (!token_ok(x))
@@ -1322,7 +1325,7 @@ void Ccai_acs_events_route(ccai_http_exchange *x)
         if (ev->kind == CCAI_ACS_SUBSCRIPTION_VALIDATION) {
             Ccai_log(&ctx->log, CCAI_LOG_INFO, "acs: Event Grid subscription validated");
             json_t *j = json_pack("{s:s}", "validationResponse", ev->validation_code);
-            Ccai_web_json(x, 200, j); /* takes j */
+            Ccai_exchange_json(x, 200, j); /* takes j */
             Ccai_acs_events_free(&list);
             return;
         }
@@ -1355,34 +1358,35 @@ void Ccai_acs_events_route(ccai_http_exchange *x)
     }
     Ccai_acs_events_free(&list);
     if (code == 200)
-        Ccai_web_respond(x, 200, "application/json", "{}", 2);
+        Ccai_exchange_respond(x, 200, "application/json", "{}", 2);
     else
-        Ccai_web_error(x, code, "cannot store the event", ccai_status_str(st));
+        Ccai_exchange_error(x, code, "cannot store the event", ccai_status_str(st));
 }
 
 /* OPTIONS /acs/events: the CloudEvents webhook handshake Event Grid makes
  * before delivering in the CloudEvents schema ("abuse protection"): the
  * origin it names is allowed. */
-void Ccai_acs_events_options(ccai_http_exchange *x)
+static void route_events_options(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     if (!channel(x->ctx)) {
-        Ccai_web_error(x, 404, "Azure Communication Services is not configured", NULL);
+        Ccai_exchange_error(x, 404, "Azure Communication Services is not configured", NULL);
         return;
     }
     if (!token_ok(x))
         return;
-    const char *origin = Ccai_web_header(x, "WebHook-Request-Origin");
+    const char *origin = Ccai_exchange_header(x, "WebHook-Request-Origin");
     if (!origin || !*origin) {
-        Ccai_web_error(x, 400, "WebHook-Request-Origin is required", NULL);
+        Ccai_exchange_error(x, 400, "WebHook-Request-Origin is required", NULL);
         return;
     }
-    if (!Ccai_web_add_header(x, "WebHook-Allowed-Origin", origin) ||
-        !Ccai_web_add_header(x, "WebHook-Allowed-Rate", "*") ||
-        !Ccai_web_add_header(x, "Allow", "POST, OPTIONS")) {
-        Ccai_web_error(x, 500, "out of memory", NULL);
+    if (!Ccai_exchange_add_header(x, "WebHook-Allowed-Origin", origin) ||
+        !Ccai_exchange_add_header(x, "WebHook-Allowed-Rate", "*") ||
+        !Ccai_exchange_add_header(x, "Allow", "POST, OPTIONS")) {
+        Ccai_exchange_error(x, 500, "out of memory", NULL);
         return;
     }
-    Ccai_web_respond(x, 200, "text/plain", "", 0);
+    Ccai_exchange_respond(x, 200, "text/plain", "", 0);
 }
 
 /* Call Automation callbacks
@@ -1449,8 +1453,8 @@ static void callback_authenticated(ccai_http_exchange *x)
 {
     ccai_ctx *ctx = x->ctx;
     Ccai_acs *acs = channel(ctx);
-    char *id = Ccai_web_query(x, "call");
-    char *secret = Ccai_web_query(x, "s");
+    char *id = Ccai_exchange_query(x, "call");
+    char *secret = Ccai_exchange_query(x, "s");
     acs_call *a = id ? find(acs, id) : NULL;
     const char *want = a ? a->call->row.callback_secret : NULL;
     Ccai_store_call *row = NULL;
@@ -1459,15 +1463,15 @@ static void callback_authenticated(ccai_http_exchange *x)
     int code = 0;
     if (!want)
         code = 404;
-    else if (!secret || !Ccai_web_secret_equal(secret, want))
+    else if (!secret || !Ccai_http_secret_equal(secret, want))
         code = 401;
     ccai_free(secret);
     if (code) {
         Ccai_store_call_free(row);
         Ccai_log(&ctx->log, CCAI_LOG_WARN, "acs: callback for %s call %s",
                  code == 404 ? "an unknown" : "a wrong secret on", id ? id : "(none)");
-        Ccai_web_count_rejected(ctx, "acs", code == 404 ? "unknown_call" : "call_secret");
-        Ccai_web_error(x, code, code == 404 ? "no such call" : "invalid call secret", NULL);
+        Ccai_exchange_count_rejected(x, "acs", code == 404 ? "unknown_call" : "call_secret");
+        Ccai_exchange_error(x, code, code == 404 ? "no such call" : "invalid call secret", NULL);
         ccai_free(id);
         return;
     }
@@ -1478,7 +1482,7 @@ static void callback_authenticated(ccai_http_exchange *x)
         return;
     }
     /* Answer first: events may end the call, and ACS waits for nobody. */
-    Ccai_web_respond(x, 200, "application/json", "{}", 2);
+    Ccai_exchange_respond(x, 200, "application/json", "{}", 2);
     size_t first = 0;
     if (!a && row && list.n && adopt(acs, row, &list.events[0])) {
         /* The greeting listens now; only the caller's words are worth
@@ -1508,10 +1512,11 @@ static void callback_verdict(ccai_http_exchange *x, ccai_status st, const char *
     Ccai_log(&x->ctx->log, CCAI_LOG_WARN, "acs: callback %s: %s",
              later ? "cannot be authenticated now" : "rejected", why ? why : ccai_status_str(st));
     if (!later)
-        Ccai_web_count_rejected(x->ctx, "acs", "bearer_token");
+        Ccai_exchange_count_rejected(x, "acs", "bearer_token");
     /* 503 makes ACS deliver again; 401 is final. */
-    Ccai_web_error(x, later ? 503 : 401,
-                   later ? "cannot verify the token now" : "invalid or missing bearer token", NULL);
+    Ccai_exchange_error(x, later ? 503 : 401,
+                        later ? "cannot verify the token now" : "invalid or missing bearer token",
+                        NULL);
 }
 
 static void on_auth(ccai_status st, const json_t *claims, const char *errmsg, void *ud)
@@ -1529,18 +1534,19 @@ static void on_auth_cancel(ccai_http_exchange *x)
     x->route_state = NULL;
 }
 
-void Ccai_acs_callback_route(ccai_http_exchange *x)
+static void route_callback(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_acs *acs = channel(x->ctx);
     if (!acs) {
-        Ccai_web_error(x, 404, "Azure Communication Services is not configured", NULL);
+        Ccai_exchange_error(x, 404, "Azure Communication Services is not configured", NULL);
         return;
     }
     Ccai_acs_auth_op *op = NULL;
     json_t *claims = NULL;
     char *why = NULL;
-    ccai_status st = Ccai_acs_auth_check(acs->auth, Ccai_web_header(x, "Authorization"), on_auth, x,
-                                         &op, &claims, &why);
+    ccai_status st = Ccai_acs_auth_check(acs->auth, Ccai_exchange_header(x, "Authorization"),
+                                         on_auth, x, &op, &claims, &why);
     if (st == CCAI_ACS_AUTH_PENDING) {
         x->route_state = op;
         x->on_cancel = on_auth_cancel;
@@ -1605,3 +1611,14 @@ void Ccai_acs_free(ccai_ctx *ctx)
     ccai_free(acs);
     ctx->acs = NULL;
 }
+
+const Ccai_route Ccai_acs_routes[] = {
+    /* Event Grid (validation handshake, optional ?token=) and Call
+     * Automation callbacks (bearer JWT and the call's secret). */
+    {"POST", "/acs/events", route_events, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"OPTIONS", "/acs/events", route_events_options, CCAI_ROUTE_PROVIDER, 0},
+    {"POST", "/acs/callback", route_callback, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+};
+const size_t Ccai_acs_n_routes = CCAI_ARRAY_SIZE(Ccai_acs_routes);

@@ -4,9 +4,7 @@
 #ifndef CCAI_CHANNELS_ACS_H
 #define CCAI_CHANNELS_ACS_H
 
-#include "core/common.h"
-
-struct ccai_http_exchange;
+#include "http/router.h"
 
 typedef struct Ccai_acs Ccai_acs;
 
@@ -18,17 +16,17 @@ ccai_status Ccai_acs_init(ccai_ctx *ctx);
 /* Frees the live ACS calls' handles and the channel. */
 void Ccai_acs_free(ccai_ctx *ctx);
 
-/* POST /acs/events: Event Grid deliveries (subscription validation,
- * IncomingCall, SMSReceived, RecordingFileStatusUpdated). When
- * communication_services.event_grid_token is set, ?token= must match. */
-void Ccai_acs_events_route(struct ccai_http_exchange *x);
-/* OPTIONS /acs/events: the CloudEvents webhook validation handshake
- * (WebHook-Request-Origin -> WebHook-Allowed-Origin). */
-void Ccai_acs_events_options(struct ccai_http_exchange *x);
-/* POST /acs/callback?call=&s=: Call Automation callbacks. The bearer JWT
- * is checked against the published keys (401 when forged), then the
- * call's secret (401 when wrong, 404 for an unknown call). */
-void Ccai_acs_callback_route(struct ccai_http_exchange *x);
+/* The routes:
+ * - POST /acs/events: Event Grid deliveries (subscription validation,
+ *   IncomingCall, SMSReceived, RecordingFileStatusUpdated). When
+ *   communication_services.event_grid_token is set, ?token= must match.
+ * - OPTIONS /acs/events: the CloudEvents webhook validation handshake
+ *   (WebHook-Request-Origin -> WebHook-Allowed-Origin).
+ * - POST /acs/callback?call=&s=: Call Automation callbacks. The bearer JWT
+ *   is checked against the published keys (401 when forged), then the
+ *   call's secret (401 when wrong, 404 for an unknown call). */
+extern const Ccai_route Ccai_acs_routes[];
+extern const size_t Ccai_acs_n_routes;
 
 /* Place an outbound call through Call Automation (POST /call with
  * telephony communication_services): the call is stored at once and ACS is

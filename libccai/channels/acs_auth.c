@@ -2,9 +2,9 @@
  * RS256 verification of the bearer token. */
 #include "channels/acs_auth.h"
 
-#include "channels/jwt.h"
 #include "config/config.h"
 #include "core/json.h"
+#include "http/jwt.h"
 #include "io/io.h"
 
 #include <string.h>

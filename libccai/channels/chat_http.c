@@ -30,7 +30,8 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/engine.h"
-#include "web/web.h"
+#include "http/router.h"
+#include "io/ctx_private.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -146,7 +147,7 @@ static void answer(chat_call *ch, ccai_http_exchange *x, bool acks)
         drop_kept(ch, ch->n_kept + o->n - CHAT_KEEP_MAX);
     chat_line *kept = Ccai_realloc(ch->kept, (ch->n_kept + o->n + 1) * sizeof *kept);
     if (!kept) {
-        Ccai_web_error(x, 500, "out of memory", NULL);
+        Ccai_exchange_error(x, 500, "out of memory", NULL);
         return;
     }
     ch->kept = kept;
@@ -174,7 +175,7 @@ static void answer(chat_call *ch, ccai_http_exchange *x, bool acks)
         ch->release = true;
         schedule_end(ch, 0, false);
     }
-    Ccai_web_json(x, 200, doc);
+    Ccai_exchange_json(x, 200, doc);
 }
 
 static void render(Ccai_outbox *o, ccai_http_exchange *x, void *ud)
@@ -203,7 +204,7 @@ static void answer_or_wait(chat_call *ch, ccai_http_exchange *x, bool acks)
         ch->out.waiting = NULL;
         old->route_state = NULL;
         old->on_cancel = NULL;
-        Ccai_web_error(old, 409, "superseded", "a newer request of this chat took the answer");
+        Ccai_exchange_error(old, 409, "superseded", "a newer request of this chat took the answer");
     }
     ch->waiting_acks = acks;
     Ccai_outbox_answer_or_wait(&ch->out, x);
@@ -272,9 +273,9 @@ static json_t *body_json(ccai_http_exchange *x, bool required)
     if (!json_is_object(v)) {
         json_decref(v);
         if (st == CCAI_ERR_NOMEM)
-            Ccai_web_error(x, 500, "out of memory", NULL);
+            Ccai_exchange_error(x, 500, "out of memory", NULL);
         else
-            Ccai_web_error(x, 400, "invalid JSON body", "expected a JSON object");
+            Ccai_exchange_error(x, 400, "invalid JSON body", "expected a JSON object");
         return NULL;
     }
     return v;
@@ -282,12 +283,12 @@ static json_t *body_json(ccai_http_exchange *x, bool required)
 
 static chat_call *find(ccai_http_exchange *x)
 {
-    const char *id = Ccai_web_param(x, 0);
+    const char *id = Ccai_exchange_param(x, 0);
     for (chat_call *ch = *list_of(x->ctx); ch; ch = ch->next) {
         if (strcmp(ch->id, id) == 0)
             return ch;
     }
-    Ccai_web_error(x, 404, "no such chat", id);
+    Ccai_exchange_error(x, 404, "no such chat", id);
     return NULL;
 }
 
@@ -302,8 +303,8 @@ static bool take_ack(chat_call *ch, ccai_http_exchange *x, const json_t *body, b
         return true;
     }
     if (!json_is_integer(after) || json_integer_value(after) < 0) {
-        Ccai_web_error(x, 400, "invalid body",
-                       "after: the \"seq\" of the last answer received (an integer >= 0)");
+        Ccai_exchange_error(x, 400, "invalid body",
+                            "after: the \"seq\" of the last answer received (an integer >= 0)");
         return false;
     }
     uint64_t acked = (uint64_t)json_integer_value(after);
@@ -343,7 +344,7 @@ static bool valid_lang(ccai_http_exchange *x, const json_t *v)
         }
         if (code && !Ccai_buf_printf(&codes, "%s%s", codes.len ? ", " : "", code)) {
             Ccai_buf_free(&codes);
-            Ccai_web_error(x, 500, "out of memory", NULL);
+            Ccai_exchange_error(x, 500, "out of memory", NULL);
             return false;
         }
     }
@@ -354,24 +355,25 @@ static bool valid_lang(ccai_http_exchange *x, const json_t *v)
                                        codes.data ? codes.data : "none");
     Ccai_buf_free(&codes);
     if (detail)
-        Ccai_web_error(x, 400, "invalid body", detail);
+        Ccai_exchange_error(x, 400, "invalid body", detail);
     else
-        Ccai_web_error(x, 500, "out of memory", NULL);
+        Ccai_exchange_error(x, 500, "out of memory", NULL);
     ccai_free(detail);
     return false;
 }
 
-void Ccai_chat_start(ccai_http_exchange *x)
+static void route_start(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     int64_t max = Ccai_config_int(x->ctx->cfg, "server.max_chats", 1000);
     if (open_chats(x->ctx) >= (uint64_t)max) {
         char after[24];
         snprintf(
             after, sizeof after, "%lld",
             (long long)Ccai_config_int(x->ctx->cfg, "conversation.phone_silence_timeout_sec", 20));
-        Ccai_web_add_header(x, "Retry-After", after);
-        Ccai_web_error(x, 503, "too many open chats",
-                       "server.max_chats are open: retry when one has ended");
+        Ccai_exchange_add_header(x, "Retry-After", after);
+        Ccai_exchange_error(x, 503, "too many open chats",
+                            "server.max_chats are open: retry when one has ended");
         return;
     }
     json_t *body = body_json(x, false);
@@ -381,7 +383,7 @@ void Ccai_chat_start(ccai_http_exchange *x)
     const json_t *lang_v = json_object_get(body, "lang");
     if (phone_v && !json_is_string(phone_v)) {
         json_decref(body);
-        Ccai_web_error(x, 400, "invalid body", "phone_number: expected an E.164 string");
+        Ccai_exchange_error(x, 400, "invalid body", "phone_number: expected an E.164 string");
         return;
     }
     if (lang_v && !valid_lang(x, lang_v)) {
@@ -397,7 +399,7 @@ void Ccai_chat_start(ccai_http_exchange *x)
         ccai_free(ch);
         ccai_free(initiate);
         json_decref(body);
-        Ccai_web_error(x, 500, "out of memory", NULL);
+        Ccai_exchange_error(x, 500, "out of memory", NULL);
         return;
     }
     ch->ctx = x->ctx;
@@ -419,9 +421,9 @@ void Ccai_chat_start(ccai_http_exchange *x)
     if (st != CCAI_OK) {
         ccai_free(ch);
         if (st == CCAI_ERR_BUSY) /* nothing stored: run it again once the lock is gone */
-            Ccai_web_store_busy(x);
+            Ccai_exchange_hold(x);
         else
-            Ccai_web_fail(x, st, "cannot start the chat", ccai_ctx_errmsg(x->ctx));
+            Ccai_exchange_fail(x, st, "cannot start the chat", ccai_ctx_errmsg(x->ctx));
         return;
     }
     snprintf(ch->id, sizeof ch->id, "%s", ccai_call_id(ch->call));
@@ -429,7 +431,7 @@ void Ccai_chat_start(ccai_http_exchange *x)
     *list_of(x->ctx) = ch;
     st = Ccai_call_notify(ch->call, CCAI_EVENT_CONNECTED, NULL);
     if (st != CCAI_OK) {
-        Ccai_web_fail(x, st, "cannot start the chat", ccai_call_errmsg(ch->call));
+        Ccai_exchange_fail(x, st, "cannot start the chat", ccai_call_errmsg(ch->call));
         chat_free(ch);
         return;
     }
@@ -448,29 +450,30 @@ static const char *caller_field(ccai_http_exchange *x, const json_t *body, const
     char detail[96];
     if (!s) {
         snprintf(detail, sizeof detail, "%s: expected a string", name);
-        Ccai_web_error(x, 400, "invalid body", detail);
+        Ccai_exchange_error(x, 400, "invalid body", detail);
         *ret_bad = true;
         return NULL;
     }
     size_t len = json_string_length(v);
     if (strlen(s) != len) {
         snprintf(detail, sizeof detail, "%s: a NUL character", name);
-        Ccai_web_error(x, 400, "invalid body", detail);
+        Ccai_exchange_error(x, 400, "invalid body", detail);
         *ret_bad = true;
         return NULL;
     }
     if (len > CCAI_EVENT_TEXT_MAX) {
         snprintf(detail, sizeof detail, "%s: %zu bytes, at most %u", name, len,
                  CCAI_EVENT_TEXT_MAX);
-        Ccai_web_error(x, 413, "request field too large", detail);
+        Ccai_exchange_error(x, 413, "request field too large", detail);
         *ret_bad = true;
         return NULL;
     }
     return *s ? s : NULL;
 }
 
-void Ccai_chat_say(ccai_http_exchange *x)
+static void route_say(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     chat_call *ch = find(x);
     if (!ch)
         return;
@@ -484,8 +487,8 @@ void Ccai_chat_say(ccai_http_exchange *x)
     bool silence = json_is_true(json_object_get(body, "silence"));
     bool hangup = json_is_true(json_object_get(body, "hangup"));
     if (!bad && !text && !dtmf && !sms && !silence && !hangup) {
-        Ccai_web_error(x, 400, "invalid body",
-                       "one of text, dtmf, sms, silence: true, hangup: true");
+        Ccai_exchange_error(x, 400, "invalid body",
+                            "one of text, dtmf, sms, silence: true, hangup: true");
         bad = true;
     }
     if (bad || !take_ack(ch, x, body, &acks)) {
@@ -505,7 +508,7 @@ void Ccai_chat_say(ccai_http_exchange *x)
         json_decref(body);
         st = Ccai_call_notify(ch->call, CCAI_EVENT_HANGUP, "the caller hung up");
         if (st != CCAI_OK) {
-            Ccai_web_fail(x, st, "cannot hang up", ccai_call_errmsg(ch->call));
+            Ccai_exchange_fail(x, st, "cannot hang up", ccai_call_errmsg(ch->call));
             return;
         }
         ch->ended = true;
@@ -535,16 +538,17 @@ void Ccai_chat_say(ccai_http_exchange *x)
         /* Not taken: the bot still waits for it. */
         ch->listening = ch->out.listening = was_listening;
         if (st == CCAI_ERR_BUSY) /* held, then run again once the lock is gone */
-            Ccai_web_store_busy(x);
+            Ccai_exchange_hold(x);
         else
-            Ccai_web_fail(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
+            Ccai_exchange_fail(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
         return;
     }
     answer_or_wait(ch, x, acks);
 }
 
-void Ccai_chat_next(ccai_http_exchange *x)
+static void route_next(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     chat_call *ch = find(x);
     if (!ch)
         return;
@@ -560,3 +564,11 @@ void Ccai_chat_ctx_cleanup(ccai_ctx *ctx)
     while (*list_of(ctx))
         chat_free(*list_of(ctx));
 }
+
+const Ccai_route Ccai_chat_routes[] = {
+    {"POST", "/chat", route_start, CCAI_ROUTE_TOKEN, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/chat/:id", route_say, CCAI_ROUTE_TOKEN, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    /* What the bot said already: a locked database must not hold it back. */
+    {"POST", "/chat/:id/next", route_next, CCAI_ROUTE_TOKEN, 0},
+};
+const size_t Ccai_chat_n_routes = CCAI_ARRAY_SIZE(Ccai_chat_routes);

@@ -3,13 +3,10 @@
 #ifndef CCAI_CHANNELS_CHAT_HTTP_H
 #define CCAI_CHANNELS_CHAT_HTTP_H
 
-#include "core/common.h"
+#include "http/router.h"
 
-struct ccai_http_exchange;
-
-void Ccai_chat_start(struct ccai_http_exchange *x);
-void Ccai_chat_say(struct ccai_http_exchange *x);
-void Ccai_chat_next(struct ccai_http_exchange *x);
+extern const Ccai_route Ccai_chat_routes[];
+extern const size_t Ccai_chat_n_routes;
 /* Ends the chats still open when the context goes away. */
 void Ccai_chat_ctx_cleanup(ccai_ctx *ctx);
 

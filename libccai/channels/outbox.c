@@ -1,7 +1,7 @@
 /* The queue between the engine's ops and a webhook-driven channel. */
 #include "channels/outbox.h"
 
-#include "web/web.h"
+#include "http/exchange.h"
 
 #include <string.h>
 
@@ -35,7 +35,7 @@ void Ccai_outbox_free(Ccai_outbox *o)
         o->waiting = NULL;
         x->route_state = NULL;
         x->on_cancel = NULL;
-        Ccai_web_error(x, 410, "the call is over", NULL);
+        Ccai_exchange_error(x, 410, "the call is over", NULL);
     }
     Ccai_outbox_clear(o);
     ccai_free(o->dial);
@@ -112,7 +112,7 @@ void Ccai_outbox_answer_or_wait(Ccai_outbox *o, ccai_http_exchange *x)
         return;
     }
     if (o->waiting) /* a retried request: the older one is abandoned */
-        Ccai_web_respond(o->waiting, 409, "text/plain", "superseded", 10);
+        Ccai_exchange_respond(o->waiting, 409, "text/plain", "superseded", 10);
     o->waiting = x;
     x->route_state = o;
     x->on_cancel = on_cancel;

@@ -13,7 +13,6 @@
  * per-call URLs also carry the call's random secret. */
 #include "channels/twilio.h"
 
-#include "channels/form.h"
 #include "channels/outbox.h"
 #include "channels/sms_in.h"
 #include "channels/twilio_rest.h"
@@ -22,7 +21,10 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/engine.h"
-#include "web/web.h"
+#include "http/auth.h"
+#include "http/form.h"
+#include "http/router.h"
+#include "io/ctx_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,8 +107,8 @@ static tw_call *find_sid(Ccai_twilio *tw, const char *sid)
 
 static char *call_url(ccai_ctx *ctx, const char *route, ccai_call *c)
 {
-    return Ccai_web_public_url(ctx, "/twilio/%s?call=%s&s=%s", route, c->row.id,
-                               c->row.callback_secret);
+    return Ccai_http_public_url(ctx->cfg, "/twilio/%s?call=%s&s=%s", route, c->row.id,
+                                c->row.callback_secret);
 }
 
 /* TwiML ------------------------------------------------------------------------- */
@@ -213,10 +215,10 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
     ccai_free(hints);
     Ccai_outbox_reset(o);
     if (st != CCAI_OK) {
-        Ccai_web_error(hx, 500, "cannot build TwiML", ccai_status_str(st));
+        Ccai_exchange_error(hx, 500, "cannot build TwiML", ccai_status_str(st));
         return;
     }
-    Ccai_web_respond(hx, 200, "text/xml", xml, len);
+    Ccai_exchange_respond(hx, 200, "text/xml", xml, len);
     ccai_free(xml);
 }
 
@@ -287,22 +289,22 @@ static bool verified(ccai_http_exchange *x, Ccai_form *form)
     ccai_ctx *ctx = x->ctx;
     char *why = NULL;
     if (Ccai_form_parse(x->body, x->body_len, form, &why) != CCAI_OK) {
-        Ccai_web_error(x, 400, "malformed form body", why);
+        Ccai_exchange_error(x, 400, "malformed form body", why);
         ccai_free(why);
         return false;
     }
     const char *token = Ccai_config_str(ctx->cfg, "twilio.auth_token");
-    char *url =
-        Ccai_web_public_url(ctx, "%s%s%s", x->path, x->query ? "?" : "", x->query ? x->query : "");
+    char *url = Ccai_http_public_url(ctx->cfg, "%s%s%s", x->path, x->query ? "?" : "",
+                                     x->query ? x->query : "");
     bool ok = url && token && *token &&
               Ccai_twilio_signature_valid(token, url, form, x->body, x->body_len,
-                                          Ccai_web_header(x, "X-Twilio-Signature"));
+                                          Ccai_exchange_header(x, "X-Twilio-Signature"));
     ccai_free(url);
     if (!ok) {
         Ccai_log(&ctx->log, CCAI_LOG_WARN, "twilio: %s: bad or missing X-Twilio-Signature",
                  x->path);
-        Ccai_web_count_rejected(ctx, "twilio", "signature");
-        Ccai_web_error(x, 403, "invalid Twilio signature", NULL);
+        Ccai_exchange_count_rejected(x, "twilio", "signature");
+        Ccai_exchange_error(x, 403, "invalid Twilio signature", NULL);
         Ccai_form_free(form);
         return false;
     }
@@ -313,10 +315,10 @@ static bool verified(ccai_http_exchange *x, Ccai_form *form)
 static tw_call *call_of(ccai_http_exchange *x)
 {
     Ccai_twilio *tw = channel(x->ctx);
-    char *id = Ccai_web_query(x, "call");
-    char *secret = Ccai_web_query(x, "s");
+    char *id = Ccai_exchange_query(x, "call");
+    char *secret = Ccai_exchange_query(x, "s");
     tw_call *t = id && tw ? find(tw, id) : NULL;
-    if (t && (!secret || !Ccai_web_secret_equal(secret, t->call->row.callback_secret)))
+    if (t && (!secret || !Ccai_http_secret_equal(secret, t->call->row.callback_secret)))
         t = NULL;
     ccai_free(id);
     ccai_free(secret);
@@ -365,8 +367,9 @@ static void start_recording(Ccai_twilio *tw, tw_call *t)
     ccai_free(cb);
 }
 
-void Ccai_twilio_voice(ccai_http_exchange *x)
+static void route_voice(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
@@ -378,14 +381,14 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
         const char *to = Ccai_form_get(&f, "To");
         const char *sid = Ccai_form_get(&f, "CallSid");
         if (!tw || !from || !sid) {
-            Ccai_web_error(x, 400, "From and CallSid are required", NULL);
+            Ccai_exchange_error(x, 400, "From and CallSid are required", NULL);
             Ccai_form_free(&f);
             return;
         }
         ccai_status st = start_call(tw, from, to, sid, CCAI_INBOUND, NULL, &t);
         if (st == CCAI_ERR_BUSY) { /* Twilio waits: run it again once stored */
             Ccai_form_free(&f);
-            Ccai_web_store_busy(x);
+            Ccai_exchange_hold(x);
             return;
         }
         if (st != CCAI_OK) {
@@ -396,7 +399,7 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
                 "</Response>";
             Ccai_log(&x->ctx->log, CCAI_LOG_ERROR, "twilio: cannot start the call: %s: %s",
                      ccai_status_str(st), ccai_ctx_errmsg(x->ctx));
-            Ccai_web_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
+            Ccai_exchange_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
             Ccai_form_free(&f);
             return;
         }
@@ -409,14 +412,15 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
-void Ccai_twilio_gather(ccai_http_exchange *x)
+static void route_gather(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
     tw_call *t = call_of(x);
     if (!t) {
-        Ccai_web_error(x, 404, "no such live call", NULL);
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
         Ccai_form_free(&f);
         return;
     }
@@ -433,36 +437,38 @@ void Ccai_twilio_gather(ccai_http_exchange *x)
     /* Twilio never retries a webhook: a caller's words that met a locked
      * database wait for it here, and are answered once stored. */
     if (st == CCAI_ERR_BUSY) {
-        Ccai_web_store_busy(x);
+        Ccai_exchange_hold(x);
         return;
     }
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
-void Ccai_twilio_next(ccai_http_exchange *x)
+static void route_next(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
     Ccai_form_free(&f);
     tw_call *t = call_of(x);
     if (!t) {
-        Ccai_web_error(x, 404, "no such live call", NULL);
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
         return;
     }
     Ccai_call_notify(t->call, CCAI_EVENT_SAY_DONE, NULL);
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
-void Ccai_twilio_dial(ccai_http_exchange *x)
+static void route_dial(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
     tw_call *t = call_of(x);
     if (!t) {
         Ccai_form_free(&f);
-        Ccai_web_error(x, 404, "no such live call", NULL);
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
         return;
     }
     const char *status = Ccai_form_get(&f, "DialCallStatus");
@@ -494,7 +500,7 @@ static bool callback_call(ccai_http_exchange *x, const Ccai_form *f, tw_call **r
     Ccai_twilio *tw = channel(ctx);
     *ret_live = NULL;
     *ret_row = NULL;
-    char *id = Ccai_web_query(x, "call");
+    char *id = Ccai_exchange_query(x, "call");
     if (!id) {
         const char *sid = Ccai_form_get(f, "CallSid");
         *ret_live = find_sid(tw, sid);
@@ -503,19 +509,19 @@ static bool callback_call(ccai_http_exchange *x, const Ccai_form *f, tw_call **r
             *ret_row = NULL;
         return true;
     }
-    char *secret = Ccai_web_query(x, "s");
+    char *secret = Ccai_exchange_query(x, "s");
     tw_call *t = tw ? find(tw, id) : NULL;
     Ccai_store_call *row = NULL;
     const char *want = t ? t->call->row.callback_secret : NULL;
     if (!t && Ccai_store_call_get(ctx->store, id, &row) == CCAI_OK)
         want = row->callback_secret;
-    bool ok = want && secret && Ccai_web_secret_equal(secret, want);
+    bool ok = want && secret && Ccai_http_secret_equal(secret, want);
     ccai_free(id);
     ccai_free(secret);
     if (!ok) {
         Ccai_store_call_free(row);
-        Ccai_web_count_rejected(ctx, "twilio", want ? "call_secret" : "unknown_call");
-        Ccai_web_error(x, 404, "no such call", NULL);
+        Ccai_exchange_count_rejected(x, "twilio", want ? "call_secret" : "unknown_call");
+        Ccai_exchange_error(x, 404, "no such call", NULL);
         return false;
     }
     *ret_live = t;
@@ -533,8 +539,9 @@ static bool terminal_status(const char *status)
     return false;
 }
 
-void Ccai_twilio_status(ccai_http_exchange *x)
+static void route_status(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
@@ -556,7 +563,7 @@ void Ccai_twilio_status(ccai_http_exchange *x)
             if (Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status) == CCAI_ERR_BUSY) {
                 Ccai_store_call_free(row);
                 Ccai_form_free(&f);
-                Ccai_web_store_busy(x); /* the end is stored when the lock is gone */
+                Ccai_exchange_hold(x); /* the end is stored when the lock is gone */
                 return;
             }
             tw_free(channel(ctx), t);
@@ -570,13 +577,14 @@ void Ccai_twilio_status(ccai_http_exchange *x)
     }
     Ccai_store_call_free(row);
     Ccai_form_free(&f);
-    Ccai_web_respond(x, 204, "text/plain", "", 0);
+    Ccai_exchange_respond(x, 204, "text/plain", "", 0);
 }
 
 /* Twilio reports the recording once it is stored, after the call ended
  * (RecordingStatus completed): it goes on the call whatever its state. */
-void Ccai_twilio_recording(ccai_http_exchange *x)
+static void route_recording(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
@@ -607,15 +615,16 @@ void Ccai_twilio_recording(ccai_http_exchange *x)
     Ccai_store_call_free(row);
     Ccai_form_free(&f);
     if (st != CCAI_OK)
-        Ccai_web_error(x, 500, "cannot store the recording", ccai_status_str(st));
+        Ccai_exchange_error(x, 500, "cannot store the recording", ccai_status_str(st));
     else
-        Ccai_web_respond(x, 204, "text/plain", "", 0);
+        Ccai_exchange_respond(x, 204, "text/plain", "", 0);
 }
 
 /* Inbound SMS: on the caller's live call, the next turn reads it; else it is
  * stored on the caller's latest call. */
-void Ccai_twilio_sms(ccai_http_exchange *x)
+static void route_sms(ccai_http_exchange *x, void *ud)
 {
+    CCAI_UNUSED(ud);
     Ccai_form f = {0};
     if (!verified(x, &f))
         return;
@@ -625,15 +634,15 @@ void Ccai_twilio_sms(ccai_http_exchange *x)
     static const char empty[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
     if (!from || !body) {
         Ccai_form_free(&f);
-        Ccai_web_error(x, 400, "From and Body are required", NULL);
+        Ccai_exchange_error(x, 400, "From and Body are required", NULL);
         return;
     }
     ccai_status st = Ccai_sms_inbound(ctx, from, body);
     Ccai_form_free(&f);
     if (st == CCAI_OK || st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_VALIDATION) {
-        Ccai_web_respond(x, 200, "application/xml", empty, sizeof empty - 1);
+        Ccai_exchange_respond(x, 200, "application/xml", empty, sizeof empty - 1);
     } else {
-        Ccai_web_error(x, 500, "cannot store the SMS", ccai_status_str(st));
+        Ccai_exchange_error(x, 500, "cannot store the SMS", ccai_status_str(st));
     }
 }
 
@@ -807,3 +816,20 @@ void Ccai_twilio_free(ccai_ctx *ctx)
     ccai_free(tw);
     ctx->twilio = NULL;
 }
+
+const Ccai_route Ccai_twilio_routes[] = {
+    /* Signed by Twilio (X-Twilio-Signature), checked in the route; per-call
+     * routes carry the call's secret too. */
+    {"POST", "/twilio/voice", route_voice, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/gather", route_gather, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/next", route_next, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/dial", route_dial, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/status", route_status, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/recording", route_recording, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/sms", route_sms, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+};
+const size_t Ccai_twilio_n_routes = CCAI_ARRAY_SIZE(Ccai_twilio_routes);

@@ -2,9 +2,7 @@
 #ifndef CCAI_CHANNELS_TWILIO_H
 #define CCAI_CHANNELS_TWILIO_H
 
-#include "core/common.h"
-
-struct ccai_http_exchange;
+#include "http/router.h"
 
 typedef struct Ccai_twilio Ccai_twilio;
 
@@ -13,15 +11,11 @@ ccai_status Ccai_twilio_init(ccai_ctx *ctx);
 /* Ends the live Twilio calls (their handles) and frees the channel. */
 void Ccai_twilio_free(ccai_ctx *ctx);
 
-/* Webhook routes: each checks X-Twilio-Signature against
+/* Webhook routes (POST /twilio/voice, gather, next, dial, status,
+ * recording, sms): each checks X-Twilio-Signature against
  * server.public_url; per-call routes also the call's secret. */
-void Ccai_twilio_voice(struct ccai_http_exchange *x);     /* POST /twilio/voice */
-void Ccai_twilio_gather(struct ccai_http_exchange *x);    /* POST /twilio/gather */
-void Ccai_twilio_next(struct ccai_http_exchange *x);      /* POST /twilio/next */
-void Ccai_twilio_dial(struct ccai_http_exchange *x);      /* POST /twilio/dial */
-void Ccai_twilio_status(struct ccai_http_exchange *x);    /* POST /twilio/status */
-void Ccai_twilio_recording(struct ccai_http_exchange *x); /* POST /twilio/recording */
-void Ccai_twilio_sms(struct ccai_http_exchange *x);       /* POST /twilio/sms */
+extern const Ccai_route Ccai_twilio_routes[];
+extern const size_t Ccai_twilio_n_routes;
 
 /* Send an SMS through Twilio's Messages.json (the SMS provider when
  * sms.mode is twilio). done(st, errmsg, ud) fires once unless the start

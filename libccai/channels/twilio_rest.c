@@ -1,9 +1,9 @@
 /* Twilio REST client: calls and messages, with retries on 429 / 5xx. */
 #include "channels/twilio_rest.h"
 
-#include "channels/form.h"
 #include "config/config.h"
 #include "core/json.h"
+#include "http/form.h"
 #include "io/io.h"
 #include "io/restop.h"
 #include "llm/llm.h" /* Ccai_llm_retry_after_ms */

@@ -18,7 +18,7 @@
 #ifndef CCAI_CHANNELS_TWILIO_SIG_H
 #define CCAI_CHANNELS_TWILIO_SIG_H
 
-#include "channels/form.h"
+#include "http/form.h"
 
 /* The signature of url (+ params, NULL for none) as Base64 text, 28
  * characters. NULL on NOMEM, when OpenSSL fails, or when auth_token or url

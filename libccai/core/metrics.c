@@ -23,9 +23,16 @@ typedef struct family {
     size_t ns, cap;
 } family;
 
+typedef struct collector {
+    Ccai_metrics_collect_fn fn;
+    void *ud;
+} collector;
+
 struct Ccai_metrics {
     family *f;
     size_t n, cap;
+    collector *c; /* gauges set at each scrape, by whoever owns them */
+    size_t nc;
 };
 
 static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -114,7 +121,26 @@ void Ccai_metrics_free(Ccai_metrics *m)
         ccai_free(f->buckets);
     }
     ccai_free(m->f);
+    ccai_free(m->c);
     ccai_free(m);
+}
+
+ccai_status Ccai_metrics_add_collector(Ccai_metrics *m, Ccai_metrics_collect_fn fn, void *ud)
+{
+    if (!m || !fn)
+        return CCAI_ERR_INVALID_ARG;
+    collector *c = Ccai_realloc(m->c, (m->nc + 1) * sizeof *c);
+    if (!c)
+        return CCAI_ERR_NOMEM;
+    m->c = c;
+    c[m->nc++] = (collector){fn, ud};
+    return CCAI_OK;
+}
+
+void Ccai_metrics_collect(Ccai_metrics *m)
+{
+    for (size_t i = 0; m && i < m->nc; i++)
+        m->c[i].fn(m, m->c[i].ud);
 }
 
 ccai_status Ccai_metrics_register(Ccai_metrics *m, const char *name, Ccai_metric_type type,

@@ -1,7 +1,9 @@
 /* A metrics registry rendered in the Prometheus text exposition format,
  * version 0.0.4 (core/metrics.c).
  *
- * A registry is a plain object: no global state, no locking. A host that
+ * The registry is the context's: each part registers its families when it
+ * starts and counts into them; the web layer's GET /metrics collects and
+ * renders it. A registry is a plain object: no global state, no locking. A host that
  * updates it from several threads serialises the calls itself.
  *
  * Lifecycle:
@@ -10,8 +12,8 @@
  *      histogram buckets);
  *   3. Ccai_metrics_counter_add(), _gauge_set(), _gauge_add(),
  *      _histogram_observe() with a label set;
- *   4. Ccai_metrics_render() for each scrape of GET /metrics
- *      (Content-Type: CCAI_METRICS_CONTENT_TYPE);
+ *   4. Ccai_metrics_collect() then Ccai_metrics_render() for each scrape
+ *      of GET /metrics (Content-Type: CCAI_METRICS_CONTENT_TYPE);
  *   5. Ccai_metrics_free().
  *
  * Label sets are strings in the exposition syntax, `method="GET",code="200"`
@@ -79,6 +81,15 @@ ccai_status Ccai_metrics_gauge_add(Ccai_metrics *m, const char *name, const char
  * NaN. */
 ccai_status Ccai_metrics_histogram_observe(Ccai_metrics *m, const char *name, const char *labels,
                                            double value);
+
+/* A gauge read at scrape time (calls in progress): fn(m, ud) sets it when
+ * Ccai_metrics_collect() runs, before a render. Lets a part of the
+ * context publish its state without the page knowing that part.
+ * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM. */
+typedef void (*Ccai_metrics_collect_fn)(Ccai_metrics *m, void *ud);
+ccai_status Ccai_metrics_add_collector(Ccai_metrics *m, Ccai_metrics_collect_fn fn, void *ud);
+/* Run the collectors, in the order they were added. */
+void Ccai_metrics_collect(Ccai_metrics *m);
 
 /* The exposition text. NULL on out of memory or when @m is NULL.
  * Ownership: the caller's, freed with ccai_free(). */

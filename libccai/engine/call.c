@@ -6,7 +6,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/metrics.h"
-#include "web/web.h"
+#include "http/auth.h"
 
 #include <stdio.h>
 
@@ -113,7 +113,7 @@ static ccai_status call_doc(Ccai_store *st, const Ccai_store_call *row, json_t *
     bad |= set_new(doc, "row_version", json_integer(row->row_version));
     /* A link that opens this call's report page without the API token. */
     char key[33];
-    if (row->callback_secret && Ccai_web_report_key(row->callback_secret, key)) {
+    if (row->callback_secret && Ccai_http_report_key(row->callback_secret, key)) {
         char link[96];
         snprintf(link, sizeof link, "/report/%s?key=%s", row->id, key);
         bad |= set_new(doc, "report_path", json_string(link));

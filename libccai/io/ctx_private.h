@@ -15,7 +15,9 @@ struct ccai_ctx {
     struct Ccai_store *store;
     char *db_path;
 
-    /* web/server.c: the HTTP server, once listening */
+    struct Ccai_router *router;
+    struct Ccai_web *web;
+    /* http/server.c: the HTTP server, once listening */
     struct Ccai_server *server;
 
     /* engine/: prompts and models, and the live call handles */
@@ -26,15 +28,13 @@ struct ccai_ctx {
     struct Ccai_twilio *twilio;   /* channels/twilio.c, when configured */
     struct Ccai_acs *acs;         /* channels/acs.c, when configured */
     void *chats;                  /* channels/chat_http.c: open HTTP chats */
-    struct Ccai_web_held *held;   /* web/router.c: requests waiting for a locked store */
     struct ccai_call *calls;
     size_t n_calls;
 };
 
-/* The context's metrics families (web/pages.c), and the gauges read at
+/* engine/engine.c: the engine's metrics families, and the gauges read at
  * scrape time. */
-ccai_status Ccai_ctx_metrics_init(ccai_ctx *ctx);
-void Ccai_metrics_refresh(ccai_ctx *ctx);
+ccai_status Ccai_engine_metrics_init(ccai_ctx *ctx, struct Ccai_metrics *m);
 
 struct Ccai_store *Ccai_ctx_store(ccai_ctx *ctx);
 const ccai_config *Ccai_ctx_config(const ccai_ctx *ctx);

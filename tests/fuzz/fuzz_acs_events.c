@@ -5,8 +5,8 @@
  * key nobody holds; chunks are non-empty, shorter than the limit and never
  * start inside a UTF-8 sequence. */
 #include "channels/acs_events.h"
-#include "channels/jwt.h"
 #include "channels/ssml.h"
+#include "http/jwt.h"
 
 #include <stdlib.h>
 #include <string.h>

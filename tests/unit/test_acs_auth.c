@@ -2,7 +2,7 @@
  * serve-stale, sharing, cancel and free. */
 #include "channels/acs_auth.h"
 
-#include "channels/jwt.h"
+#include "http/jwt.h"
 #include "io/io.h"
 #include "support/httpd.h"
 

@@ -11,9 +11,9 @@
 
 #include "channels/acs_events.h"
 #include "channels/acs_sig.h"
-#include "channels/jwt.h"
 #include "channels/ssml.h"
 #include "core/json.h"
+#include "http/jwt.h"
 #include "support/oom.h"
 
 #include <stdlib.h>

@@ -8,10 +8,10 @@
 
 #include <ccai/adapters/poll.h>
 
-#include "channels/form.h"
 #include "channels/twilio_rest.h"
 #include "channels/twilio_sig.h"
 #include "channels/twiml.h"
+#include "http/form.h"
 #include "io/io.h"
 #include "support/twilio_standin.h"
 

@@ -1,5 +1,5 @@
 /* RS256 JWT verification against a JWKS, see jwt.h. */
-#include "channels/jwt.h"
+#include "http/jwt.h"
 
 #include "core/json.h"
 

@@ -1,13 +1,13 @@
 /* RS256 JSON Web Tokens, as ACS signs its Call Automation callbacks
- * (channels/jwt.c, protocols.md 3.7): a key set parsed from a JWKS document
+ * (http/jwt.c, protocols.md 3.7): a key set parsed from a JWKS document
  * and a verifier. No I/O: the caller fetches the JWKS (from the OpenID
  * configuration's jwks_uri) and passes the clock in.
  *
  * Only RS256 is accepted; "none", HS256 and every other alg are refused
  * whatever the key set holds, so a public key can never be used as an HMAC
  * secret. The header must name a kid present in the key set. */
-#ifndef CCAI_CHANNELS_JWT_H
-#define CCAI_CHANNELS_JWT_H
+#ifndef CCAI_HTTP_JWT_H
+#define CCAI_HTTP_JWT_H
 
 #include "core/common.h"
 

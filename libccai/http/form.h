@@ -1,6 +1,6 @@
 /* application/x-www-form-urlencoded bodies (Twilio webhooks, Twilio REST
  * requests, URL query strings): a sans-I/O parser with size limits and an
- * encoder (channels/form.c).
+ * encoder (http/form.c).
  *
  * Parsing follows the WHATWG URL "application/x-www-form-urlencoded parser"
  * with two deliberate strictnesses: a '%' not followed by two hex digits is
@@ -9,8 +9,8 @@
  * sequences ("a=1&&b=2", a trailing '&') are skipped; "name" without '='
  * gives the value "". Repeated names are all kept, in body order. Bytes are
  * not checked for UTF-8: signatures are computed over the decoded bytes. */
-#ifndef CCAI_CHANNELS_FORM_H
-#define CCAI_CHANNELS_FORM_H
+#ifndef CCAI_HTTP_FORM_H
+#define CCAI_HTTP_FORM_H
 
 #include "core/common.h"
 

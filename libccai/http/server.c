@@ -11,12 +11,11 @@
  * reserve to take the waiting connection, answer it 503 and close it;
  * without one, accepting pauses for a growing delay (10 ms to 1 s). Either
  * way the loop never spins and the log says so at most once a second. */
-#include "web/server.h"
+#include "http/server.h"
 
 #include "config/config.h"
-#include "core/metrics.h"
 #include "http/h1conn.h"
-#include "web/web.h"
+#include "io/io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,7 +61,8 @@ typedef struct conn {
 } conn;
 
 struct Ccai_server {
-    ccai_ctx *ctx;
+    Ccai_server_env env;
+    ccai_ctx *ctx; /* env.ctx */
     listener *listeners;
     bool stopped;
     bool paused; /* accepting paused after an accept() error */
@@ -101,10 +101,10 @@ static void log_limited(server *s, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (s->log_suppressed)
-        Ccai_log(&s->ctx->log, CCAI_LOG_WARN, "%s (and %u more like it since the last line)", msg,
+        Ccai_log(s->env.log, CCAI_LOG_WARN, "%s (and %u more like it since the last line)", msg,
                  s->log_suppressed);
     else
-        Ccai_log(&s->ctx->log, CCAI_LOG_WARN, "%s", msg);
+        Ccai_log(s->env.log, CCAI_LOG_WARN, "%s", msg);
     s->log_at = now;
     s->log_suppressed = 0;
 }
@@ -113,12 +113,12 @@ static void count_refused(server *s, const char *reason)
 {
     char labels[48];
     snprintf(labels, sizeof labels, "reason=\"%s\"", reason);
-    Ccai_metrics_counter_add(s->ctx->metrics, "ccai_http_refused_total", labels, 1);
+    Ccai_metrics_counter_add(s->env.metrics, "ccai_http_refused_total", labels, 1);
 }
 
 static void gauge_connections(server *s)
 {
-    Ccai_metrics_gauge_set(s->ctx->metrics, "ccai_http_connections", NULL,
+    Ccai_metrics_gauge_set(s->env.metrics, "ccai_http_connections", NULL,
                            (double)(s->n_conns + s->n_refusing));
 }
 
@@ -208,7 +208,7 @@ static void on_request(Ccai_h1 *h, const Ccai_h1_request *req, void *ud)
     };
     ccai_http_exchange *x = NULL;
     c->dispatching = true;
-    ccai_status st = ccai_ctx_http(c->srv->ctx, &r, on_answer, c, &x);
+    ccai_status st = Ccai_router_handle(c->srv->env.router, &r, on_answer, c, &x);
     c->dispatching = false;
     if (st != CCAI_OK) /* no callback fired */
         Ccai_h1_respond_error(h, 500, ccai_status_str(st), NULL, Ccai_ctx_now(c->srv->ctx));
@@ -247,7 +247,7 @@ static void on_answered(Ccai_h1 *h, const Ccai_h1_access *a, void *ud)
         s->access_fn(&e, s->access_ud);
         return;
     }
-    Ccai_log(&s->ctx->log, CCAI_LOG_INFO, "http: %s %s %s -> %d, %zu bytes, %llu ms", c->remote,
+    Ccai_log(s->env.log, CCAI_LOG_INFO, "http: %s %s %s -> %d, %zu bytes, %llu ms", c->remote,
              a->method, a->path, a->status, a->bytes, (unsigned long long)a->ms);
 }
 
@@ -443,7 +443,7 @@ static void accept_pause(server *s, int err)
     s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
-    Ccai_metrics_counter_add(s->ctx->metrics, "ccai_http_accept_errors_total", NULL, 1);
+    Ccai_metrics_counter_add(s->env.metrics, "ccai_http_accept_errors_total", NULL, 1);
     log_limited(s, "http: accept() failed: %s; not accepting for %llu ms", strerror(err),
                 (unsigned long long)s->backoff_ms);
     if (Ccai_timer_start(s->ctx, &s->backoff, s->backoff_ms) != CCAI_OK)
@@ -508,20 +508,19 @@ static void on_listen_ready(ccai_ctx *ctx, int fd, int events, void *ud)
     }
 }
 
-static server *server_get(ccai_ctx *ctx)
+ccai_status Ccai_server_new(const Ccai_server_env *env, Ccai_server **ret)
 {
-    if (ctx->server)
-        return ctx->server;
     server *s = Ccai_calloc(1, sizeof *s);
     if (!s)
-        return NULL;
-    s->ctx = ctx;
+        return CCAI_ERR_NOMEM;
+    s->env = *env;
+    s->ctx = env->ctx;
     s->reserve_fd = -1;
     Ccai_timer_init(&s->backoff, on_backoff, s);
-    const ccai_config *cfg = ctx->cfg;
+    const ccai_config *cfg = env->cfg;
     int64_t body = Ccai_config_int(cfg, "server.max_body_bytes", 1048576);
-    if (body <= 0 || (uint64_t)body > CCAI_WEB_BODY_MAX)
-        body = CCAI_WEB_BODY_MAX;
+    if (body <= 0 || (uint64_t)body > CCAI_HTTP_BODY_MAX)
+        body = CCAI_HTTP_BODY_MAX;
     s->limits.max_header_bytes = (size_t)Ccai_config_int(cfg, "server.max_header_bytes", 32768);
     s->limits.max_body_bytes = (size_t)body;
     s->limits.max_buffered = s->limits.max_header_bytes + READ_CHUNK;
@@ -559,15 +558,15 @@ static server *server_get(ccai_ctx *ctx)
     };
     bool ok = s->refusal != NULL;
     for (size_t i = 0; ok && i < CCAI_ARRAY_SIZE(fams); i++)
-        ok = Ccai_metrics_register(ctx->metrics, fams[i].name, fams[i].type, fams[i].help, NULL,
+        ok = Ccai_metrics_register(env->metrics, fams[i].name, fams[i].type, fams[i].help, NULL,
                                    0) == CCAI_OK;
     if (!ok) {
         ccai_free(s->refusal);
         ccai_free(s);
-        return NULL;
+        return CCAI_ERR_NOMEM;
     }
-    ctx->server = s;
-    return s;
+    *ret = s;
+    return CCAI_OK;
 }
 
 static ccai_status add_listener(ccai_ctx *ctx, server *s, int fd)
@@ -659,12 +658,11 @@ static uint16_t bound_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint16_t *ret_port)
+ccai_status Ccai_server_listen(server *s, const char *address, uint16_t *ret_port)
 {
-    if (!ctx || Ccai_loop_freeing(ctx))
-        return CCAI_ERR_INVALID_ARG;
+    ccai_ctx *ctx = s->ctx;
     if (!address)
-        address = Ccai_config_str(ctx->cfg, "server.listen");
+        address = Ccai_config_str(s->env.cfg, "server.listen");
     if (!address)
         address = "127.0.0.1:8080";
     struct sockaddr_storage ss;
@@ -676,9 +674,6 @@ CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint
                            address);
         return CCAI_ERR_INVALID_ARG;
     }
-    server *s = server_get(ctx);
-    if (!s)
-        return CCAI_ERR_NOMEM;
     if (s->stopped)
         return CCAI_ERR_STATE;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -700,20 +695,16 @@ CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint
     return CCAI_OK;
 }
 
-CCAI_EXPORT ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd)
+ccai_status Ccai_server_listen_fd(server *s, int fd)
 {
+    ccai_ctx *ctx = s->ctx;
     int listening = 0, type = 0;
     socklen_t l1 = sizeof listening, l2 = sizeof type;
-    if (!ctx || Ccai_loop_freeing(ctx) || fd < 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l1) != 0 ||
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l1) != 0 ||
         getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l2) != 0 || !listening || type != SOCK_STREAM) {
-        if (ctx)
-            Ccai_ctx_set_error(ctx, "listen: fd %d is not a listening stream socket", fd);
+        Ccai_ctx_set_error(ctx, "listen: fd %d is not a listening stream socket", fd);
         return CCAI_ERR_INVALID_ARG;
     }
-    server *s = server_get(ctx);
-    if (!s)
-        return CCAI_ERR_NOMEM;
     if (s->stopped)
         return CCAI_ERR_STATE;
     int fl = fcntl(fd, F_GETFL);
@@ -739,46 +730,32 @@ static void close_listeners(server *s)
     s->reserve_fd = -1;
 }
 
-CCAI_EXPORT void ccai_ctx_listen_stop(ccai_ctx *ctx)
+void Ccai_server_stop(server *s)
 {
-    server *s = ctx ? ctx->server : NULL;
     if (!s || s->stopped)
         return;
     s->stopped = true;
     close_listeners(s);
-    uint64_t now = Ccai_ctx_now(ctx);
+    uint64_t now = Ccai_ctx_now(s->ctx);
     for (conn *c = s->conns; c; c = c->next) {
         Ccai_h1_drain(c->h1, now);
         conn_kick(c);
     }
 }
 
-CCAI_EXPORT size_t ccai_ctx_connections(const ccai_ctx *ctx)
+void Ccai_server_set_access_log(server *s, ccai_http_access_fn fn, void *ud)
 {
-    return ctx ? Ccai_server_connections(ctx) : 0;
-}
-
-CCAI_EXPORT ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx, ccai_http_access_fn fn, void *ud)
-{
-    if (!ctx)
-        return CCAI_ERR_INVALID_ARG;
-    server *s = server_get(ctx);
-    if (!s)
-        return CCAI_ERR_NOMEM;
     s->access_fn = fn;
     s->access_ud = fn ? ud : NULL;
-    return CCAI_OK;
 }
 
-size_t Ccai_server_connections(const ccai_ctx *ctx)
+size_t Ccai_server_connections(const server *s)
 {
-    const server *s = ctx->server;
     return s ? s->n_conns + s->n_refusing : 0;
 }
 
-void Ccai_server_free(ccai_ctx *ctx)
+void Ccai_server_free(server *s)
 {
-    server *s = ctx->server;
     if (!s)
         return;
     s->stopped = true;
@@ -787,5 +764,4 @@ void Ccai_server_free(ccai_ctx *ctx)
         conn_close(s->conns);
     ccai_free(s->refusal);
     ccai_free(s);
-    ctx->server = NULL;
 }

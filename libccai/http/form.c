@@ -1,5 +1,5 @@
 /* application/x-www-form-urlencoded parser and encoder. */
-#include "channels/form.h"
+#include "http/form.h"
 
 #include <string.h>
 
