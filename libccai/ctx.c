@@ -4,8 +4,10 @@
 #include "io/ctx_private.h"
 
 #include "channels/acs.h"
+#include "channels/acs_sms.h"
 #include "channels/chat_http.h"
 #include "channels/twilio.h"
+#include "channels/twilio_sms.h"
 #include "config/config.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
@@ -45,6 +47,7 @@ static void ctx_destroy(ccai_ctx *ctx)
     Ccai_calls_ctx_cleanup(ctx);
     Ccai_jobs_free(ctx);
     Ccai_engine_free(ctx->engine);
+    Ccai_sms_provider_free(ctx->sms);
     /* The loop last of the parts: their timers and requests are gone. */
     void (*cleanup)(void *) = NULL;
     void *loop_ud = NULL;
@@ -80,6 +83,17 @@ static ccai_status routes_init(ccai_ctx *ctx)
     if (st == CCAI_OK)
         st = Ccai_router_add(ctx->router, Ccai_chat_routes, Ccai_chat_n_routes, NULL);
     return st;
+}
+
+/* The SMS provider sms.mode names ("none": the outbox). */
+static ccai_status sms_init(ccai_ctx *ctx)
+{
+    const char *mode = Ccai_config_str(ctx->cfg, "sms.mode");
+    if (mode && strcmp(mode, "twilio") == 0)
+        return Ccai_twilio_sms_new(ctx, ctx->cfg, &ctx->sms);
+    if (mode && strcmp(mode, "communication_services") == 0)
+        return Ccai_acs_sms_new(ctx, ctx->cfg, &ctx->sms);
+    return Ccai_sms_outbox_new(&ctx->log, &ctx->sms);
 }
 
 /* The HTTP server, made when the host first wants it. */
@@ -141,6 +155,12 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     st = CCAI_ERR_NOMEM;
     if (!(ctx->metrics = Ccai_metrics_new()))
         goto fail;
+    st = sms_init(ctx);
+    if (st != CCAI_OK) {
+        if (st != CCAI_ERR_NOMEM)
+            why = Ccai_strdup(Ccai_ctx_error(ctx));
+        goto fail;
+    }
     st = Ccai_engine_metrics_init(ctx, ctx->metrics);
     if (st == CCAI_OK)
         st = Ccai_engine_new(ctx, &ctx->engine, &why);

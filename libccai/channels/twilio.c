@@ -49,11 +49,8 @@ struct Ccai_twilio {
     ccai_ctx *ctx;
     Ccai_twilio_rest *rest;
     tw_call *calls;
-    placing *placings;    /* outbound calls Twilio has not confirmed yet */
-    struct sms_send *sms; /* provider SMS in flight */
+    placing *placings; /* outbound calls Twilio has not confirmed yet */
 };
-
-typedef struct sms_send sms_send;
 
 static Ccai_twilio *channel(ccai_ctx *ctx)
 {
@@ -725,55 +722,6 @@ ccai_status Ccai_twilio_place_call(ccai_ctx *ctx, const char *initiate_json, con
     return st;
 }
 
-/* SMS provider ------------------------------------------------------------------- */
-
-struct sms_send {
-    struct sms_send *next;
-    Ccai_twilio *tw;
-    Ccai_twilio_sms_done_fn done;
-    void *ud;
-};
-
-static void on_provider_sms(ccai_status st, const Ccai_twilio_result *res, void *ud)
-{
-    sms_send *s = ud;
-    for (sms_send **q = &s->tw->sms; *q; q = &(*q)->next) {
-        if (*q == s) {
-            *q = s->next;
-            break;
-        }
-    }
-    s->done(st,
-            st == CCAI_OK               ? NULL
-            : res && res->error_message ? res->error_message
-                                        : ccai_status_str(st),
-            s->ud);
-    ccai_free(s);
-}
-
-ccai_status Ccai_twilio_send_sms(ccai_ctx *ctx, const char *to, const char *text,
-                                 Ccai_twilio_sms_done_fn done, void *ud)
-{
-    Ccai_twilio *tw = channel(ctx);
-    if (!tw)
-        return CCAI_ERR_UNSUPPORTED;
-    sms_send *s = Ccai_calloc(1, sizeof *s);
-    if (!s)
-        return CCAI_ERR_NOMEM;
-    s->tw = tw;
-    s->done = done;
-    s->ud = ud;
-    Ccai_twilio_sms_params p = {.to = to, .body = text};
-    ccai_status st = Ccai_twilio_sms_send(tw->rest, &p, on_provider_sms, s, NULL);
-    if (st != CCAI_OK) {
-        ccai_free(s);
-        return st;
-    }
-    s->next = tw->sms;
-    tw->sms = s;
-    return CCAI_OK;
-}
-
 /* Life of the channel -------------------------------------------------------------- */
 
 ccai_status Ccai_twilio_init(ccai_ctx *ctx)
@@ -807,11 +755,6 @@ void Ccai_twilio_free(ccai_ctx *ctx)
         placing *p = tw->placings;
         tw->placings = p->next;
         ccai_free(p);
-    }
-    while (tw->sms) {
-        sms_send *m = tw->sms;
-        tw->sms = m->next;
-        ccai_free(m);
     }
     ccai_free(tw);
     ctx->twilio = NULL;

@@ -17,13 +17,6 @@ void Ccai_twilio_free(ccai_ctx *ctx);
 extern const Ccai_route Ccai_twilio_routes[];
 extern const size_t Ccai_twilio_n_routes;
 
-/* Send an SMS through Twilio's Messages.json (the SMS provider when
- * sms.mode is twilio). done(st, errmsg, ud) fires once unless the start
- * fails; CCAI_ERR_UNSUPPORTED when the channel is not configured. */
-typedef void (*Ccai_twilio_sms_done_fn)(ccai_status st, const char *errmsg, void *ud);
-ccai_status Ccai_twilio_send_sms(ccai_ctx *ctx, const char *to, const char *text,
-                                 Ccai_twilio_sms_done_fn done, void *ud);
-
 /* Place an outbound call (POST /call): the call is stored at once, Twilio
  * is asked to dial; *ret_call_id (freed with ccai_free()) names it.
  * CCAI_ERR_UNSUPPORTED when Twilio is not configured. */

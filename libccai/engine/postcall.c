@@ -1,5 +1,6 @@
 /* Durable jobs after a call: synthesis, next action and the SMS report
- * (kind "postcall"), and the default SMS provider's outbox (kind "sms").
+ * (kind "postcall"), and the SMS the engine sends (kind "sms"), through the
+ * SMS provider (sms/sms.h).
  *
  * Jobs live in the store, so they survive a restart: the runner claims one
  * due job at a time on the context's timers, and a job that fails is tried
@@ -9,13 +10,11 @@
  * they are written from the stored claim, so every call gets a report. */
 #include "engine/engine.h"
 
-#include "channels/acs_rest.h"
-#include "channels/acs_sig.h"
-#include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/prompts.h"
 #include "llm/llm.h"
+#include "sms/sms.h"
 
 #include <stdio.h>
 
@@ -57,7 +56,6 @@ typedef enum step { STEP_SYNTHESIS, STEP_NEXT, STEP_SMS, STEP_DONE } step;
 
 struct Ccai_jobs {
     ccai_ctx *ctx;
-    Ccai_acs_rest *acs; /* the ACS SMS client, made on first use */
     Ccai_timer timer;
     Ccai_store_job *job; /* the job in progress */
     Ccai_store_call *call;
@@ -520,94 +518,46 @@ static void run_postcall(Ccai_jobs *j)
         job_finish(j, "out of memory");
 }
 
-static void on_sms_sent(ccai_status st, const char *errmsg, void *ud)
+static void on_sms_sent(ccai_status st, const char *errmsg, bool permanent, void *ud)
 {
     Ccai_jobs *j = ud;
-    job_finish(j, st == CCAI_OK ? NULL : errmsg);
-}
-
-static void on_acs_sms_sent(ccai_status st, const Ccai_acs_result *res, void *ud)
-{
-    Ccai_jobs *j = ud;
-    const char *why = st == CCAI_OK        ? NULL
-                      : res->error_message ? res->error_message
-                                           : "acs: failed";
-    /* 412: the first attempt is older than ACS's repeatability window, so
-     * ACS cannot tell whether it sent it: sending it anew could send it
-     * twice. */
-    if (st != CCAI_OK && res->http_status == 412)
-        job_give_up(j, why);
+    if (st != CCAI_OK && permanent)
+        job_give_up(j, errmsg);
     else
-        job_finish(j, why);
+        job_finish(j, st == CCAI_OK ? NULL : errmsg);
 }
 
-/* Send through the ACS SMS API (signed like every ACS request). The
- * message's repeatability id and first-sent time are made on the first
- * attempt and stored in the job before it is sent: every retry of the job
- * (after a 5xx, a time-out, a restart) is then a repeat ACS recognises,
- * never a second SMS. */
-static void send_acs_sms(Ccai_jobs *j, json_t *payload, const char *to, const char *text)
-{
-    ccai_status st = j->acs ? CCAI_OK : Ccai_acs_rest_from_config(j->ctx, j->ctx->cfg, &j->acs);
-    const char *rid = json_string_value(json_object_get(payload, "repeatability_id"));
-    const char *first = json_string_value(json_object_get(payload, "repeatability_first_sent"));
-    if (st == CCAI_OK && (!rid || !first)) {
-        char id[37], date[32];
-        st = Ccai_uuid4(id) ? CCAI_OK : CCAI_ERR_INTERNAL;
-        Ccai_acs_format_date(Ccai_wall_ms(), date);
-        char *text_payload = NULL;
-        if (st == CCAI_OK &&
-            (json_object_set_new(payload, "repeatability_id", json_string(id)) ||
-             json_object_set_new(payload, "repeatability_first_sent", json_string(date)) ||
-             !(text_payload = Ccai_json_dump(payload, JSON_COMPACT))))
-            st = CCAI_ERR_NOMEM;
-        if (st == CCAI_OK)
-            st = Ccai_store_job_set_payload(j->ctx->store, j->job->id, text_payload);
-        ccai_free(text_payload);
-        rid = json_string_value(json_object_get(payload, "repeatability_id"));
-        first = json_string_value(json_object_get(payload, "repeatability_first_sent"));
-    }
-    if (st == CCAI_OK) {
-        Ccai_acs_sms_params sp = {
-            .to = to, .message = text, .repeat_id = rid, .repeat_first_sent = first};
-        st = Ccai_acs_sms_send(j->acs, &sp, on_acs_sms_sent, j, NULL);
-    }
-    if (st != CCAI_OK)
-        job_finish(j, st == CCAI_ERR_CONFIG  ? ccai_ctx_errmsg(j->ctx)
-                      : st == CCAI_ERR_STORE ? Ccai_store_errmsg(j->ctx->store)
-                                             : ccai_status_str(st));
-}
-
-/* The SMS provider: Twilio's Messages.json when sms.mode is twilio, the ACS
- * SMS API when it is communication_services, else the default one: the
- * outbox is the job row, sent to the log. */
+/* Through the SMS provider sms.mode names (sms/sms.h). What the provider
+ * adds to the message before its first attempt is stored in the job first,
+ * so every retry reuses it. */
 static void run_sms(Ccai_jobs *j)
 {
+    Ccai_sms_provider *sms = j->ctx->sms;
     Ccai_json_err e;
     ccai_status st;
     json_t *p =
         j->job->payload ? Ccai_json_load(j->job->payload, strlen(j->job->payload), &e, &st) : NULL;
-    const char *to = json_string_value(json_object_get(p, "to"));
-    const char *text = json_string_value(json_object_get(p, "text"));
-    const char *mode = Ccai_config_str(j->ctx->cfg, "sms.mode");
-    if (to && text && mode && strcmp(mode, "twilio") == 0) {
-        st = Ccai_twilio_send_sms(j->ctx, to, text, on_sms_sent, j);
+    if (!json_is_string(json_object_get(p, "to")) || !json_is_string(json_object_get(p, "text"))) {
         json_decref(p);
-        if (st != CCAI_OK)
-            job_finish(j, st == CCAI_ERR_UNSUPPORTED
-                              ? "sms.mode is twilio but twilio.account_sid is not configured"
-                              : ccai_status_str(st));
+        job_finish(j, "malformed SMS job");
         return;
     }
-    if (to && text && mode && strcmp(mode, "communication_services") == 0) {
-        send_acs_sms(j, p, to, text); /* the request body is built before it returns */
-        json_decref(p);
-        return;
+    char *why = NULL;
+    bool changed = false;
+    st = sms->prepare ? sms->prepare(sms, p, &changed, &why) : CCAI_OK;
+    if (st == CCAI_OK && changed) {
+        char *text = Ccai_json_dump(p, JSON_COMPACT);
+        st = text ? Ccai_store_job_set_payload(j->ctx->store, j->job->id, text) : CCAI_ERR_NOMEM;
+        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+            why = Ccai_strdup(Ccai_store_errmsg(j->ctx->store));
+        ccai_free(text);
     }
-    if (to && text)
-        Ccai_log(&j->ctx->log, CCAI_LOG_DEBUG, "sms to %s (outbox, no SMS provider): %s", to, text);
+    if (st == CCAI_OK)
+        st = sms->send(sms, p, on_sms_sent, j, &why); /* the request is built before it returns */
     json_decref(p);
-    job_finish(j, to && text ? NULL : "malformed SMS job");
+    if (st != CCAI_OK)
+        job_finish(j, why ? why : ccai_status_str(st));
+    ccai_free(why);
 }
 
 static void run_next(Ccai_jobs *j)
@@ -670,7 +620,6 @@ void Ccai_jobs_free(ccai_ctx *ctx)
                  (long long)j->unsaved_id);
     ccai_free(j->unsaved_error);
     Ccai_timer_stop(ctx, &j->timer);
-    Ccai_acs_rest_free(j->acs);
     ccai_free(j);
     ctx->jobs = NULL;
 }

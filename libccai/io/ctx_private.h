@@ -23,11 +23,12 @@ struct ccai_ctx {
     /* engine/: prompts and models, and the live call handles */
     struct Ccai_engine *engine;
     struct Ccai_jobs *jobs;
-    struct Ccai_sweep *sweep;     /* engine/sweep.c: heartbeat, calls nobody took back */
-    struct Ccai_metrics *metrics; /* GET /metrics (web/metrics.h) */
-    struct Ccai_twilio *twilio;   /* channels/twilio.c, when configured */
-    struct Ccai_acs *acs;         /* channels/acs.c, when configured */
-    void *chats;                  /* channels/chat_http.c: open HTTP chats */
+    struct Ccai_sweep *sweep;      /* engine/sweep.c: heartbeat, calls nobody took back */
+    struct Ccai_metrics *metrics;  /* GET /metrics (web/metrics.h) */
+    struct Ccai_sms_provider *sms; /* the one sms.mode names */
+    struct Ccai_twilio *twilio;    /* channels/twilio.c, when configured */
+    struct Ccai_acs *acs;          /* channels/acs.c, when configured */
+    void *chats;                   /* channels/chat_http.c: open HTTP chats */
     struct ccai_call *calls;
     size_t n_calls;
 };
