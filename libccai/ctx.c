@@ -1,51 +1,89 @@
-/* The context: the composition root. It builds every part from the
- * configuration, hands each what it needs, and routes the host's calls on
- * a context inward. */
-#include "io/ctx_private.h"
-
-#include "channels/acs.h"
-#include "channels/acs_sms.h"
-#include "channels/chat_http.h"
-#include "channels/twilio.h"
-#include "channels/twilio_sms.h"
+/* The context: the composition root, the one file that knows every part of
+ * libccai. It builds them from the configuration, bottom up, giving each
+ * what it needs (dependency injection):
+ *
+ *   loop (io)   the host's hooks, timers, fds, the HTTP client;
+ *   store       the backend database.mode names;
+ *   metrics     the registry every part registers its families in;
+ *   channels    one per class of the table below (channels/<name>/);
+ *   sms         the provider sms.mode names: a channel's, or the outbox;
+ *   engine      calls, conversations, jobs;
+ *   router      the web layer's routes and each channel's;
+ *   server      the HTTP server, made when the host first listens;
+ *
+ * and routes the host's calls on a context (ccai_ctx_*) inward. No other
+ * file sees struct ccai_ctx: a part reaches the context's loop through
+ * Ccai_ctx_loop() (io/io.h), and the public API through its handle. */
+#include "channels/acs/acs.h"
+#include "channels/chat/chat_http.h"
+#include "channels/twilio/twilio.h"
 #include "config/config.h"
+#include "core/json.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "io/io.h"
+#include "sms/sms.h"
 #include "store/sqlite.h"
 #include "web/web.h"
 
 #include <string.h>
+
+/* The channels of every context, in the order their routes are matched and
+ * POST /call picks one when the request names none. */
+static const Ccai_channel_class *const channel_classes[] = {
+    &Ccai_twilio_channel,
+    &Ccai_acs_channel,
+    &Ccai_chat_channel,
+};
+
+/* The store backends database.mode chooses from. */
+static const Ccai_store_backend *const store_backends[] = {&Ccai_sqlite_backend};
+
+#define N_CHANNELS CCAI_ARRAY_SIZE(channel_classes)
+
+struct ccai_ctx {
+    Ccai_loop *loop;
+    ccai_config *cfg;
+    Ccai_logger log;
+    Ccai_store *store;
+    char *db_path; /* ccai_ctx_database_path() */
+    Ccai_metrics *metrics;
+    Ccai_channel channels[N_CHANNELS];
+    Ccai_sms_provider *sms;
+    Ccai_engine *engine;
+    Ccai_router *router;
+    Ccai_web web;
+    Ccai_server *server; /* once the host listens */
+};
 
 Ccai_loop *Ccai_ctx_loop(const ccai_ctx *ctx)
 {
     return ctx->loop;
 }
 
-struct Ccai_store *Ccai_ctx_store(ccai_ctx *ctx)
+Ccai_store *Ccai_ctx_store(ccai_ctx *ctx)
 {
     return ctx->store;
 }
 
-const ccai_config *Ccai_ctx_config(const ccai_ctx *ctx)
+Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx)
 {
-    return ctx->cfg;
+    return ctx->engine;
 }
 
 static void ctx_destroy(ccai_ctx *ctx)
 {
     /* Connections first: their pending exchanges are cancelled before the
-     * routes that wait on them go. */
+     * routes that wait on them go; then held requests get their 503. */
     Ccai_server_free(ctx->server);
     Ccai_router_free(ctx->router);
-    ccai_free(ctx->web);
-    Ccai_twilio_free(ctx);
-    Ccai_acs_free(ctx);
-    Ccai_chat_ctx_cleanup(ctx);
-    Ccai_sweep_free(ctx);
-    Ccai_calls_ctx_cleanup(ctx);
-    Ccai_jobs_free(ctx);
+    /* Channels end their live calls' handles before the engine goes. */
+    for (size_t i = 0; i < N_CHANNELS; i++) {
+        if (ctx->channels[i].state)
+            ctx->channels[i].cls->free(ctx->channels[i].state);
+    }
     Ccai_engine_free(ctx->engine);
     Ccai_sms_provider_free(ctx->sms);
     /* The loop last of the parts: their timers and requests are gone. */
@@ -63,6 +101,36 @@ static void ctx_destroy(ccai_ctx *ctx)
         cleanup(loop_ud);
 }
 
+static void on_unwound(void *ud)
+{
+    ctx_destroy(ud);
+}
+
+static ccai_status channels_init(ccai_ctx *ctx)
+{
+    Ccai_channel_env env = {ctx, ctx->cfg, &ctx->log};
+    for (size_t i = 0; i < N_CHANNELS; i++) {
+        ctx->channels[i].cls = channel_classes[i];
+        ccai_status st = channel_classes[i]->init(&env, &ctx->channels[i].state);
+        if (st != CCAI_OK)
+            return st;
+    }
+    return CCAI_OK;
+}
+
+/* The SMS provider sms.mode names: a channel's, or the outbox ("none"). */
+static ccai_status sms_init(ccai_ctx *ctx)
+{
+    const char *mode = Ccai_config_str(ctx->cfg, "sms.mode");
+    Ccai_channel_env env = {ctx, ctx->cfg, &ctx->log};
+    for (size_t i = 0; mode && i < N_CHANNELS; i++) {
+        const Ccai_channel_class *cls = channel_classes[i];
+        if ((cls->caps & CCAI_CHANNEL_SMS) && strcmp(cls->sms_mode, mode) == 0)
+            return cls->sms_new(&env, &ctx->sms);
+    }
+    return Ccai_sms_outbox_new(&ctx->log, &ctx->sms);
+}
+
 /* The router, and every part's routes on it: the web layer's, then each
  * channel's. */
 static ccai_status routes_init(ccai_ctx *ctx)
@@ -71,29 +139,13 @@ static ccai_status routes_init(ccai_ctx *ctx)
     ccai_status st = Ccai_router_new(&re, &ctx->router);
     if (st != CCAI_OK)
         return st;
-    ctx->web = Ccai_calloc(1, sizeof *ctx->web);
-    if (!ctx->web)
-        return CCAI_ERR_NOMEM;
-    *ctx->web = (Ccai_web){ctx, ctx->cfg, ctx->store, ctx->metrics, ctx->engine};
-    st = Ccai_router_add(ctx->router, Ccai_web_routes, Ccai_web_n_routes, ctx->web);
-    if (st == CCAI_OK)
-        st = Ccai_router_add(ctx->router, Ccai_twilio_routes, Ccai_twilio_n_routes, NULL);
-    if (st == CCAI_OK)
-        st = Ccai_router_add(ctx->router, Ccai_acs_routes, Ccai_acs_n_routes, NULL);
-    if (st == CCAI_OK)
-        st = Ccai_router_add(ctx->router, Ccai_chat_routes, Ccai_chat_n_routes, NULL);
+    ctx->web =
+        (Ccai_web){ctx, ctx->cfg, ctx->store, ctx->metrics, ctx->engine, ctx->channels, N_CHANNELS};
+    st = Ccai_router_add(ctx->router, Ccai_web_routes, Ccai_web_n_routes, &ctx->web);
+    for (size_t i = 0; st == CCAI_OK && i < N_CHANNELS; i++)
+        st = Ccai_router_add(ctx->router, ctx->channels[i].cls->routes,
+                             ctx->channels[i].cls->n_routes, ctx->channels[i].state);
     return st;
-}
-
-/* The SMS provider sms.mode names ("none": the outbox). */
-static ccai_status sms_init(ccai_ctx *ctx)
-{
-    const char *mode = Ccai_config_str(ctx->cfg, "sms.mode");
-    if (mode && strcmp(mode, "twilio") == 0)
-        return Ccai_twilio_sms_new(ctx, ctx->cfg, &ctx->sms);
-    if (mode && strcmp(mode, "communication_services") == 0)
-        return Ccai_acs_sms_new(ctx, ctx->cfg, &ctx->sms);
-    return Ccai_sms_outbox_new(&ctx->log, &ctx->sms);
 }
 
 /* The HTTP server, made when the host first wants it. */
@@ -105,11 +157,6 @@ static Ccai_server *server_of(ccai_ctx *ctx)
             ctx->server = NULL;
     }
     return ctx->server;
-}
-
-static void on_unwound(void *ud)
-{
-    ctx_destroy(ud);
 }
 
 CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hooks *hooks,
@@ -125,8 +172,10 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (!ctx)
         return CCAI_ERR_NOMEM;
     ctx->cfg = Ccai_config_copy(cfg);
-    if (!ctx->cfg)
-        goto fail;
+    if (!ctx->cfg) {
+        ccai_free(ctx);
+        return CCAI_ERR_NOMEM;
+    }
     ctx->log = *Ccai_config_logger(ctx->cfg);
     st = Ccai_loop_new(ctx, hooks, loop_ud, &ctx->log, on_unwound, ctx, &ctx->loop);
     if (st != CCAI_OK) {
@@ -143,40 +192,25 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
             why = Ccai_asprintf("configuration: %s", ccai_config_errmsg(ctx->cfg));
         goto fail;
     }
-
-    static const Ccai_store_backend *const backends[] = {&Ccai_sqlite_backend};
-    st = Ccai_store_open_config(ctx->cfg, backends, CCAI_ARRAY_SIZE(backends), &ctx->store, &why);
+    st = Ccai_store_open_config(ctx->cfg, store_backends, CCAI_ARRAY_SIZE(store_backends),
+                                &ctx->store, &why);
     if (st != CCAI_OK)
         goto fail;
-    ctx->db_path = Ccai_strdup(Ccai_store_location(ctx->store));
     st = CCAI_ERR_NOMEM;
-    if (!ctx->db_path)
-        goto fail;
-    st = CCAI_ERR_NOMEM;
-    if (!(ctx->metrics = Ccai_metrics_new()))
+    if (!(ctx->db_path = Ccai_strdup(Ccai_store_location(ctx->store))) ||
+        !(ctx->metrics = Ccai_metrics_new()))
         goto fail;
     st = sms_init(ctx);
-    if (st != CCAI_OK) {
-        if (st != CCAI_ERR_NOMEM)
+    if (st == CCAI_OK) {
+        Ccai_engine_env ee = {ctx, ctx->cfg, &ctx->log, ctx->store, ctx->metrics, ctx->sms};
+        st = Ccai_engine_new(&ee, &ctx->engine, &why);
+        if (st == CCAI_OK)
+            st = channels_init(ctx);
+        if (st != CCAI_OK && st != CCAI_ERR_NOMEM && !why)
             why = Ccai_strdup(Ccai_ctx_error(ctx));
-        goto fail;
     }
-    st = Ccai_engine_metrics_init(ctx, ctx->metrics);
-    if (st == CCAI_OK)
-        st = Ccai_engine_new(ctx, &ctx->engine, &why);
     if (st == CCAI_OK)
         st = routes_init(ctx);
-    if (st == CCAI_OK)
-        st = Ccai_jobs_new(ctx);
-    if (st == CCAI_OK)
-        st = Ccai_sweep_new(ctx);
-    if (st == CCAI_OK) {
-        st = Ccai_twilio_init(ctx);
-        if (st == CCAI_OK)
-            st = Ccai_acs_init(ctx);
-        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
-            why = Ccai_strdup(Ccai_ctx_error(ctx));
-    }
     if (st != CCAI_OK)
         goto fail;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "ctx: ready (database %s)", ctx->db_path);
@@ -232,6 +266,97 @@ CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx)
 {
     return ctx ? ctx->db_path : NULL;
 }
+
+CCAI_EXPORT ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, char **ret_json)
+{
+    if (!ctx || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    json_t *doc = NULL;
+    ccai_status st = Ccai_store_describe(ctx->store, &doc);
+    if (st != CCAI_OK)
+        return st;
+    char *text = Ccai_json_dump(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        return CCAI_ERR_NOMEM;
+    *ret_json = text;
+    return CCAI_OK;
+}
+
+/* Calls and stored calls: the engine's. ---------------------------------------- */
+
+CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *params,
+                                        const ccai_call_ops *ops, void *userdata, ccai_call **ret)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_call_start(ctx->engine, params, ops, userdata, ret);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_call_get_json(ctx->engine, call_id, ret_json);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone_number,
+                                                int within_callback_window, char **ret_json)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_call_find_json(ctx->engine, phone_number, within_callback_window, ret_json);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phone_number,
+                                                 size_t limit, size_t offset, char **ret_json)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_calls_list_json(ctx->engine, phone_number, limit, offset, ret_json);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx, const char *channel,
+                                                    const char *provider_id, char **ret_call_id)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_call_find_provider(ctx->engine, channel, provider_id, ret_call_id);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx, const char *call_id,
+                                                   const char *secret)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_call_check_secret(ctx->engine, call_id, secret);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id, const char *reason,
+                                          int by_caller)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_call_end(ctx->engine, call_id, reason, by_caller != 0);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx, const char *call_id,
+                                                    const char *url, const char *recording_id,
+                                                    int64_t duration_ms)
+{
+    if (!ctx || !call_id || (!url && !recording_id && duration_ms <= 0))
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_call_recording(ctx->engine, call_id, url, recording_id, duration_ms);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from, const char *text)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_sms_inbound(ctx->engine, from, text);
+}
+
+/* HTTP: the router's and the server's. ------------------------------------------ */
 
 CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
                                       ccai_http_respond_fn respond, void *ud,

@@ -1,7 +1,5 @@
-/* The engine's part of the context: its metrics. */
+/* The engine of a context: what it is given, its parts, its metrics. */
 #include "engine/engine.h"
-
-#include "core/metrics.h"
 
 static const double turn_buckets[] = {0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13, 20};
 static const double ttft_buckets[] = {0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10};
@@ -11,8 +9,9 @@ static void collect(Ccai_metrics *m, void *ud)
     Ccai_metrics_gauge_set(m, "ccai_calls_in_progress", NULL, (double)Ccai_calls_in_progress(ud));
 }
 
-ccai_status Ccai_engine_metrics_init(ccai_ctx *ctx, Ccai_metrics *m)
+static ccai_status metrics_init(Ccai_engine *e)
 {
+    Ccai_metrics *m = e->metrics;
     static const struct {
         const char *name;
         Ccai_metric_type type;
@@ -39,5 +38,42 @@ ccai_status Ccai_engine_metrics_init(ccai_ctx *ctx, Ccai_metrics *m)
         if (st != CCAI_OK)
             return st;
     }
-    return Ccai_metrics_add_collector(m, collect, ctx);
+    return Ccai_metrics_add_collector(m, collect, e);
+}
+
+ccai_status Ccai_engine_new(const Ccai_engine_env *env, Ccai_engine **ret, char **ret_errmsg)
+{
+    Ccai_engine *e = Ccai_calloc(1, sizeof *e);
+    if (!e)
+        return CCAI_ERR_NOMEM;
+    e->ctx = env->ctx;
+    e->cfg = env->cfg;
+    e->log = *env->log;
+    e->store = env->store;
+    e->metrics = env->metrics;
+    e->sms = env->sms;
+    ccai_status st = metrics_init(e);
+    if (st == CCAI_OK)
+        st = Ccai_conv_engine_init(e, ret_errmsg);
+    if (st == CCAI_OK)
+        st = Ccai_jobs_new(e);
+    if (st == CCAI_OK)
+        st = Ccai_sweep_new(e);
+    if (st != CCAI_OK) {
+        Ccai_engine_free(e);
+        return st;
+    }
+    *ret = e;
+    return CCAI_OK;
+}
+
+void Ccai_engine_free(Ccai_engine *e)
+{
+    if (!e)
+        return;
+    Ccai_sweep_free(e);
+    Ccai_calls_cleanup(e);
+    Ccai_jobs_free(e);
+    Ccai_conv_engine_cleanup(e);
+    ccai_free(e);
 }

@@ -47,6 +47,8 @@ struct ccai_http_exchange {
     bool responded;
     bool cancelled;
     bool sync; /* inside ccai_ctx_http() */
+    /* The ud its route was registered with (Ccai_router_add()). */
+    void *route_ud;
     /* A route that answers later keeps its state here; cancel() calls
      * on_cancel so it can drop it. */
     void *route_state;

@@ -351,6 +351,7 @@ static void dispatch(ccai_http_exchange *x)
                 return;
             if ((r->flags & CCAI_ROUTE_WRITES) && !store_ready(x, r->flags & CCAI_ROUTE_WAITS))
                 return;
+            x->route_ud = set->ud;
             r->fn(x, set->ud);
             return;
         }

@@ -1,5 +1,5 @@
 /* The life of one retrying REST operation (io/restop.c), shared by the
- * provider clients (channels/twilio_rest.c, channels/acs_rest.c): its place
+ * provider clients (channels/twilio/twilio_rest.c, channels/acs/acs_rest.c): its place
  * in the client's list of running operations, the HTTP attempt in flight,
  * the backoff timer, and cancellation that is safe from inside the
  * operation's own callback.

@@ -1662,6 +1662,7 @@ static ccai_status sqlite_open_config(const ccai_config *cfg, Ccai_store **ret, 
 
 const Ccai_store_backend Ccai_sqlite_backend = {
     .name = "sqlite",
+    .writes_durable = true,
     .open = sqlite_open_config,
     .close = sqlite_close,
     .errmsg = sqlite_errmsg,

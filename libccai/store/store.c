@@ -75,6 +75,11 @@ ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud)
     return st->backend->sync(st, done, ud);
 }
 
+bool Ccai_store_writes_durable(const Ccai_store *st)
+{
+    return st->backend->writes_durable;
+}
+
 const char *Ccai_store_failure(const Ccai_store *st)
 {
     return st ? st->backend->failure(st) : NULL;

@@ -49,6 +49,9 @@ struct Ccai_store {
     const Ccai_store_backend *backend;
 };
 
+/* The store of a context (tests, tools): the composition root's. */
+Ccai_store *Ccai_ctx_store(ccai_ctx *ctx);
+
 /* Open the backend that database.mode names, as the configuration says
  * (database.<mode>.*), creating and migrating the schema as needed.
  * Statuses: CCAI_OK; CCAI_ERR_UNSUPPORTED (no such backend); the backend's
@@ -75,6 +78,9 @@ ccai_status Ccai_store_describe(Ccai_store *st, json_t **ret);
  * CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM (done does not fire). */
 typedef void (*Ccai_store_done_fn)(ccai_status status, void *ud);
 ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud);
+/* Whether a write is committed when it returns CCAI_OK (SQLite): the engine
+ * may then act at once, without waiting for sync(). */
+bool Ccai_store_writes_durable(const Ccai_store *st);
 
 /* Whether the store can write now, for real: one commit (of store_health's
  * row). CCAI_ERR_BUSY when another process holds the write lock,
@@ -276,7 +282,8 @@ ccai_status Ccai_store_rollback(Ccai_store *st);
  * file to copy for a new backend; the composition root lists the backends
  * (libccai/ctx.c) and database.mode picks one. */
 struct Ccai_store_backend {
-    const char *name; /* database.mode */
+    const char *name;    /* database.mode */
+    bool writes_durable; /* a write is committed when it returns CCAI_OK */
     ccai_status (*open)(const ccai_config *cfg, Ccai_store **ret, char **ret_errmsg);
     void (*close)(Ccai_store *st);
     const char *(*errmsg)(const Ccai_store *st);

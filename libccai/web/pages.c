@@ -1,11 +1,11 @@
 /* Report pages, metrics and the OpenAPI document over HTTP. */
 #include "web/web.h"
 
-#include "channels/ssml.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "core/metrics.h"
 #include "http/auth.h"
+#include "tts/ssml.h"
 #include "web/openapi.h"
 #include "web/report.h"
 

@@ -2,12 +2,8 @@
  * envelope for every failure. */
 #include "web/web.h"
 
-#include "channels/acs.h"
-#include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
-#include "engine/engine.h"
-#include "io/ctx_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +18,6 @@ void Ccai_rest_liveness(ccai_http_exchange *x, void *ud)
     Ccai_exchange_json_text(x, 200, "{\"status\":\"ok\"}");
 }
 
-static json_t *check(const char *id, const char *status, const char *detail)
-{
-    return detail ? json_pack("{s:s, s:s, s:s}", "id", id, "status", status, "detail", detail)
-                  : json_pack("{s:s, s:s}", "id", id, "status", status);
-}
-
 /* Ready when the store can write (one real commit: a lock another process
  * holds, a read-only file or a full disk all fail it, without blocking the
  * loop longer than the busy timeout) and the configured providers have their
@@ -36,39 +26,26 @@ static json_t *check(const char *id, const char *status, const char *detail)
 void Ccai_rest_readiness(ccai_http_exchange *x, void *ud)
 {
     Ccai_web *web = ud;
-    ccai_ctx *ctx = x->ctx;
     json_t *checks = json_array();
     bool ok = true;
     if (Ccai_store_check_write(web->store) == CCAI_OK) {
-        json_array_append_new(checks, check("store", "ok", Ccai_store_location(web->store)));
+        json_array_append_new(checks,
+                              Ccai_channel_check("store", "ok", Ccai_store_location(web->store)));
     } else {
         ok = false;
-        json_array_append_new(checks, check("store", "fail", Ccai_store_errmsg(web->store)));
+        json_array_append_new(checks,
+                              Ccai_channel_check("store", "fail", Ccai_store_errmsg(web->store)));
     }
     bool fast = Ccai_engine_model(web->engine, "fast") != NULL;
     bool slow = Ccai_engine_model(web->engine, "slow") != NULL;
-    json_array_append_new(checks,
-                          check("llm", "ok",
-                                fast || slow ? (fast && slow ? "fast and slow" : "one model")
-                                             : "none: the offline dialogue answers"));
-    const char *sid = Ccai_config_str(web->cfg, "twilio.account_sid");
-    const char *token = Ccai_config_str(web->cfg, "twilio.auth_token");
-    if (sid && *sid) {
-        bool creds = token && *token;
-        ok = ok && creds;
-        json_array_append_new(checks, check("twilio", creds ? "ok" : "fail",
-                                            creds ? NULL : "twilio.auth_token is not set"));
-    }
-    const char *acs = Ccai_config_str(web->cfg, "communication_services.endpoint");
-    if (acs && *acs) {
-        const char *key = Ccai_config_str(web->cfg, "communication_services.access_key");
-        bool creds = key && *key;
-        ok = ok && creds;
-        json_array_append_new(
-            checks, check("communication_services", creds ? "ok" : "fail",
-                          !creds      ? "communication_services.access_key is not set"
-                          : !ctx->acs ? "SMS only: communication_services.resource_id is not set"
-                                      : "calls and SMS"));
+    json_array_append_new(
+        checks, Ccai_channel_check("llm", "ok",
+                                   fast || slow ? (fast && slow ? "fast and slow" : "one model")
+                                                : "none: the offline dialogue answers"));
+    for (size_t i = 0; checks && i < web->n_channels; i++) {
+        const Ccai_channel *ch = &web->channels[i];
+        if (ch->cls->readiness)
+            ch->cls->readiness(ch->state, checks, &ok);
     }
     Ccai_exchange_json(
         x, ok ? 200 : 503,
@@ -142,11 +119,51 @@ void Ccai_rest_call_get(ccai_http_exchange *x, void *ud)
     ccai_free(json);
 }
 
+/* The channel POST /call places the call on: the one "telephony" names;
+ * without one, the first that can place calls and is configured, else the
+ * first that can (it says what to configure). NULL: no such name. */
+static const Ccai_channel *pick_channel(const Ccai_web *web, const char *telephony)
+{
+    const Ccai_channel *first = NULL;
+    for (size_t i = 0; i < web->n_channels; i++) {
+        const Ccai_channel *ch = &web->channels[i];
+        if (!(ch->cls->caps & CCAI_CHANNEL_CALLS_OUT))
+            continue;
+        if (telephony) {
+            for (size_t k = 0; k < CCAI_ARRAY_SIZE(ch->cls->telephony); k++) {
+                if (ch->cls->telephony[k] && strcmp(ch->cls->telephony[k], telephony) == 0)
+                    return ch;
+            }
+            continue;
+        }
+        if (ch->cls->configured(ch->state))
+            return ch;
+        if (!first)
+            first = ch;
+    }
+    return first;
+}
+
+/* "telephony: \"twilio\" or \"communication_services\"": the names, for
+ * a request that named none of them. */
+static char *telephony_choices(const Ccai_web *web)
+{
+    Ccai_buf b = {0};
+    Ccai_buf_puts(&b, "telephony: ");
+    size_t n = 0;
+    for (size_t i = 0; i < web->n_channels; i++) {
+        const Ccai_channel_class *cls = web->channels[i].cls;
+        if (cls->caps & CCAI_CHANNEL_CALLS_OUT)
+            Ccai_buf_printf(&b, "%s\"%s\"", n++ ? " or " : "", cls->telephony[0]);
+    }
+    return b.data ? Ccai_buf_steal(&b) : NULL;
+}
+
 /* POST /call: place an outbound call (the reference's CallInitiateModel
  * body, plus "telephony"); 201 with the stored call. */
 void Ccai_rest_call_create(ccai_http_exchange *x, void *ud)
 {
-    CCAI_UNUSED(ud);
+    Ccai_web *web = ud;
     Ccai_json_err jerr;
     ccai_status st;
     json_t *body = Ccai_json_load(x->body, x->body_len, &jerr, &st);
@@ -165,13 +182,12 @@ void Ccai_rest_call_create(ccai_http_exchange *x, void *ud)
         Ccai_exchange_error(x, 400, "invalid body", "phone_number (E.164) is required");
         return;
     }
-    /* Without "telephony": Twilio when configured, else ACS. */
-    bool acs = telephony ? !strcmp(telephony, "communication_services") || !strcmp(telephony, "acs")
-                         : !x->ctx->twilio && x->ctx->acs;
-    if (telephony && !acs && strcmp(telephony, "twilio") != 0) {
+    const Ccai_channel *ch = pick_channel(web, telephony);
+    if (!ch) {
         json_decref(body);
-        Ccai_exchange_error(x, 400, "invalid body",
-                            "telephony: \"twilio\" or \"communication_services\"");
+        char *detail = telephony_choices(web);
+        Ccai_exchange_error(x, 400, "invalid body", detail ? detail : "telephony");
+        ccai_free(detail);
         return;
     }
     json_object_del(body, "telephony");
@@ -179,17 +195,11 @@ void Ccai_rest_call_create(ccai_http_exchange *x, void *ud)
     char *initiate = phone_copy ? Ccai_json_dump(body, JSON_COMPACT) : NULL;
     json_decref(body);
     char *id = NULL;
-    st = !initiate ? CCAI_ERR_NOMEM
-         : acs     ? Ccai_acs_place_call(x->ctx, initiate, phone_copy, &id)
-                   : Ccai_twilio_place_call(x->ctx, initiate, phone_copy, &id);
+    st = initiate ? ch->cls->place_call(ch->state, initiate, phone_copy, &id) : CCAI_ERR_NOMEM;
     ccai_free(initiate);
     ccai_free(phone_copy);
     if (st == CCAI_ERR_UNSUPPORTED) {
-        Ccai_exchange_error(
-            x, 400, "no telephony provider configured",
-            acs ? "set communication_services.endpoint, access_key, resource_id and "
-                  "phone_number"
-                : "set twilio.account_sid, twilio.auth_token, twilio.phone_number");
+        Ccai_exchange_error(x, 400, "no telephony provider configured", ch->cls->setup);
         return;
     }
     if (st == CCAI_ERR_VALIDATION || st == CCAI_ERR_INVALID_ARG) {

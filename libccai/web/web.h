@@ -4,18 +4,21 @@
 #ifndef CCAI_WEB_WEB_H
 #define CCAI_WEB_WEB_H
 
+#include "channels/common/channel.h"
 #include "core/metrics.h"
+#include "engine/engine.h"
 #include "http/router.h"
 #include "store/store.h"
 
-struct Ccai_engine;
-
+/* What the web layer is given by the composition root. */
 typedef struct Ccai_web {
     ccai_ctx *ctx;
     const ccai_config *cfg;
     Ccai_store *store;
     Ccai_metrics *metrics;
-    struct Ccai_engine *engine;
+    Ccai_engine *engine;
+    const Ccai_channel *channels; /* POST /call places calls on one, readiness asks each */
+    size_t n_channels;
 } Ccai_web;
 
 /* The web routes, to serve with a Ccai_web as their ud. */

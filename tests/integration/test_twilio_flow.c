@@ -9,7 +9,7 @@
 
 #include <ccai/adapters/poll.h>
 
-#include "channels/twilio_sig.h"
+#include "channels/twilio/twilio_sig.h"
 #include "http/form.h"
 #include "support/exchange.h"
 #include "support/llm_standin.h"

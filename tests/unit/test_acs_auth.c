@@ -1,6 +1,6 @@
 /* ACS callback authentication: JWKS fetch, cache, rotation, rate limit,
  * serve-stale, sharing, cancel and free. */
-#include "channels/acs_auth.h"
+#include "channels/acs/acs_auth.h"
 
 #include "http/jwt.h"
 #include "io/io.h"

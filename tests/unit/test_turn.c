@@ -65,7 +65,7 @@ static int op_listen(ccai_call *c, const char *lang, void *ud)
 }
 
 static const ccai_call_ops ops = {
-    CCAI_CALL_OPS_VERSION, op_say, op_stop, op_listen, NULL, NULL, NULL, NULL, NULL};
+    .version = CCAI_CALL_OPS_VERSION, .say = op_say, .stop_speaking = op_stop, .listen = op_listen};
 
 typedef struct env {
     standin *si;
@@ -87,15 +87,13 @@ static void env_init(env *e)
     assert_int_equal(ccai_config_set(e->cfg, "llm.fast.mode", "openai_compatible"), CCAI_OK);
     assert_int_equal(ccai_config_set(e->cfg, "llm.fast.endpoint", ep), CCAI_OK);
     assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
-    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
-                          CCAI_INBOUND,
-                          "+14155550100",
-                          NULL,
-                          "local",
-                          NULL,
-                          "{\"lang\":{\"default_short_code\":\"en-US\"}}",
-                          NULL,
-                          0};
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+14155550100",
+        .channel = "local",
+        .initiate_json = "{\"lang\":{\"default_short_code\":\"en-US\"}}",
+    };
     assert_int_equal(ccai_call_start(e->ctx, &p, &ops, &e->h, &e->h.call), CCAI_OK);
 }
 
@@ -257,15 +255,13 @@ static void test_rate_limited_fast_model(void **state)
     e.poll = poll;
     uint64_t skew = 0;
     Ccai_ctx_set_clock(e.ctx, skewed_now, &skew);
-    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
-                          CCAI_INBOUND,
-                          "+14155550100",
-                          NULL,
-                          "local",
-                          NULL,
-                          "{\"lang\":{\"default_short_code\":\"en-US\"}}",
-                          NULL,
-                          0};
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+14155550100",
+        .channel = "local",
+        .initiate_json = "{\"lang\":{\"default_short_code\":\"en-US\"}}",
+    };
     assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &e.h.call), CCAI_OK);
     send(&e, CCAI_EVENT_CONNECTED, NULL);
 

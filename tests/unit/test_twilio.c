@@ -8,9 +8,9 @@
 
 #include <ccai/adapters/poll.h>
 
-#include "channels/twilio_rest.h"
-#include "channels/twilio_sig.h"
-#include "channels/twiml.h"
+#include "channels/twilio/twilio_rest.h"
+#include "channels/twilio/twilio_sig.h"
+#include "channels/twilio/twiml.h"
 #include "http/form.h"
 #include "io/io.h"
 #include "support/twilio_standin.h"
