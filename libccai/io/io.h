@@ -116,6 +116,12 @@ const char *Ccai_http_header(const Ccai_http_req *req, const char *name);
 /* Buffered body (on_data == NULL): valid during on_done. */
 const char *Ccai_http_body(const Ccai_http_req *req, size_t *ret_len);
 
+/* How long a server asked to wait (Retry-After: seconds or an HTTP date;
+ * retry-after-ms, when given and usable, decides, as OpenAI's SDK does), in
+ * ms from now_wall_ms; -1 when absent, unusable or beyond max_ms. */
+int64_t Ccai_http_retry_after_ms(const char *retry_after, const char *retry_after_ms,
+                                 int64_t now_wall_ms, int64_t max_ms);
+
 /* Requests in flight on the context. */
 size_t Ccai_http_in_flight(const ccai_ctx *ctx);
 

@@ -6,7 +6,6 @@
 #include "core/json.h"
 #include "io/io.h"
 #include "io/restop.h"
-#include "llm/llm.h" /* Ccai_llm_retry_after_ms */
 
 #include <openssl/crypto.h>
 
@@ -30,20 +29,17 @@ typedef enum reply_id { ID_NONE, ID_CALL, ID_RECORDING, ID_SMS } reply_id;
 typedef enum repeat_mode { REPEAT_NO, REPEAT_HEADERS, REPEAT_BODY } repeat_mode;
 
 struct Ccai_acs_rest {
-    ccai_ctx *ctx;
-    char *base_url;  /* scheme://authority, no trailing '/' */
-    char *host;      /* authority as signed: port only when not the default */
-    char *base_path; /* "" or "/prefix" */
+    Ccai_rest_client rest; /* context, running operations, retry policy */
+    char *base_url;        /* scheme://authority, no trailing '/' */
+    char *host;            /* authority as signed: port only when not the default */
+    char *base_path;       /* "" or "/prefix" */
     char *access_key;
     char *phone_number;
     char *call_api_version, *sms_api_version;
-    int max_attempts;
-    uint32_t base_backoff_ms, max_backoff_ms, timeout_ms;
-    Ccai_rest_op *ops; /* running operations */
 };
 
 struct Ccai_acs_op {
-    Ccai_rest_op base; /* first: the list holds Ccai_rest_op pointers */
+    Ccai_rest_op base; /* first: restop's */
     Ccai_acs_rest *client;
     const char *method;
     char *target; /* path and query, as signed */
@@ -128,7 +124,7 @@ ccai_status Ccai_acs_rest_new(ccai_ctx *ctx, const Ccai_acs_rest_opts *opts, Cca
     Ccai_acs_rest *c = Ccai_calloc(1, sizeof *c);
     if (!c)
         return CCAI_ERR_NOMEM;
-    c->ctx = ctx;
+    c->rest.ctx = ctx;
     ccai_status st = parse_endpoint(opts->endpoint, c);
     if (st != CCAI_OK) {
         Ccai_acs_rest_free(c);
@@ -139,10 +135,10 @@ ccai_status Ccai_acs_rest_new(ccai_ctx *ctx, const Ccai_acs_rest_opts *opts, Cca
     c->phone_number = phone ? Ccai_strdup(opts->phone_number) : NULL;
     c->call_api_version = Ccai_strdup(cv);
     c->sms_api_version = Ccai_strdup(sv);
-    c->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS;
-    c->base_backoff_ms = opts->base_backoff_ms ? opts->base_backoff_ms : DEFAULT_BACKOFF_MS;
-    c->max_backoff_ms = opts->max_backoff_ms ? opts->max_backoff_ms : DEFAULT_MAX_BACKOFF;
-    c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->rest.max_attempts = opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS;
+    c->rest.base_backoff_ms = opts->base_backoff_ms ? opts->base_backoff_ms : DEFAULT_BACKOFF_MS;
+    c->rest.max_backoff_ms = opts->max_backoff_ms ? opts->max_backoff_ms : DEFAULT_MAX_BACKOFF;
+    c->rest.timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     if (!c->access_key || (phone && !c->phone_number) || !c->call_api_version ||
         !c->sms_api_version) {
         Ccai_acs_rest_free(c);
@@ -175,17 +171,11 @@ ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg, Cca
     return st;
 }
 
-static void op_free(Ccai_acs_op *op, ccai_ctx *ctx);
-
 void Ccai_acs_rest_free(Ccai_acs_rest *c)
 {
     if (!c)
         return;
-    while (c->ops) {
-        Ccai_acs_op *op = (Ccai_acs_op *)c->ops;
-        Ccai_rest_op_unlink(&op->base);
-        op_free(op, c->ctx);
-    }
+    Ccai_rest_client_cancel_all(&c->rest);
     ccai_free(c->base_url);
     ccai_free(c->host);
     ccai_free(c->base_path);
@@ -198,12 +188,11 @@ void Ccai_acs_rest_free(Ccai_acs_rest *c)
     ccai_free(c);
 }
 
-/* Operations --------------------------------------------------------------- */
+/* Operations: the encoding and the signature; their life is restop's. ----- */
 
-/* Free an unlinked operation, stopping whatever it has in flight. */
-static void op_free(Ccai_acs_op *op, ccai_ctx *ctx)
+static void op_free(Ccai_rest_op *base)
 {
-    Ccai_rest_op_stop(ctx, &op->base);
+    Ccai_acs_op *op = (Ccai_acs_op *)base;
     ccai_free(op->target);
     ccai_free(op->url);
     ccai_free(op->body);
@@ -212,88 +201,56 @@ static void op_free(Ccai_acs_op *op, ccai_ctx *ctx)
 
 void Ccai_acs_op_cancel(Ccai_acs_op *op)
 {
-    if (!op || !Ccai_rest_op_cancel(&op->base))
-        return; /* inside its callback: freed when the callback returns */
-    Ccai_rest_op_unlink(&op->base);
-    op_free(op, op->client->ctx);
+    Ccai_rest_op_cancel(op ? &op->base : NULL);
 }
 
-static void finish(Ccai_acs_op *op, ccai_status st, Ccai_acs_result *res)
+/* How an operation ended, for its callback. */
+typedef struct outcome {
+    ccai_status st;
+    Ccai_acs_result res;
+} outcome;
+
+static void deliver(Ccai_rest_op *base, void *arg)
 {
-    ccai_ctx *ctx = op->client->ctx; /* outlives the client */
-    Ccai_rest_op_unlink(&op->base);
-    op->client = NULL; /* the callback may free the client */
-    res->attempts = op->base.attempts;
-    if (!res->body)
-        res->body = "";
-    op->base.in_callback = true;
-    op->cb(st, res, op->ud);
-    op->base.in_callback = false;
-    op_free(op, ctx);
+    Ccai_acs_op *op = (Ccai_acs_op *)base;
+    outcome *o = arg;
+    o->res.attempts = op->base.attempts;
+    if (!o->res.body)
+        o->res.body = "";
+    op->cb(o->st, &o->res, op->ud);
 }
 
-static void finish_error(Ccai_acs_op *op, ccai_status st, long http_status, const char *msg)
+static char *error_text(Ccai_rest_op *base, long status, const char *body, size_t len)
 {
-    Ccai_acs_result res = {.http_status = http_status, .error_message = msg};
-    finish(op, st, &res);
-}
-
-static void attempt(Ccai_acs_op *op);
-
-static void on_backoff(Ccai_timer *t, void *ud)
-{
-    CCAI_UNUSED(t);
-    attempt(ud);
-}
-
-/* Schedule the next attempt; hint_ms < 0 means exponential backoff. */
-static bool schedule_retry(Ccai_acs_op *op, int64_t hint_ms)
-{
-    Ccai_acs_rest *c = op->client;
-    return Ccai_rest_op_retry_later(c->ctx, &op->base, hint_ms, c->base_backoff_ms,
-                                    c->max_backoff_ms, "acs");
-}
-
-static void on_error_reply(Ccai_acs_op *op, Ccai_http_req *req, long status, const char *body,
-                           size_t len)
-{
+    CCAI_UNUSED(base);
     Ccai_json_err jerr;
     ccai_status jst;
     json_t *json = len ? Ccai_json_load(body, len, &jerr, &jst) : NULL;
-    Ccai_acs_result res = {.http_status = status, .json = json, .body = body};
     json_t *err = json_object_get(json, "error");
     const char *text = json_string_value(json_object_get(err, "message"));
-    res.error_code = json_string_value(json_object_get(err, "code"));
+    const char *code = json_string_value(json_object_get(err, "code"));
     char *excerpt = !text && len ? Ccai_printable_excerpt(body, len, ERROR_SNIPPET_MAX) : NULL;
     char *msg;
-    if (res.error_code)
-        msg = Ccai_asprintf("acs: HTTP %ld, %s: %s", status, res.error_code,
-                            text ? text : "no message");
+    if (code)
+        msg = Ccai_asprintf("acs: HTTP %ld, %s: %s", status, code, text ? text : "no message");
     else if (text || excerpt)
         msg = Ccai_asprintf("acs: HTTP %ld: %s", status, text ? text : excerpt);
     else
         msg = Ccai_asprintf("acs: HTTP %ld without an error body", status);
-    bool retryable = status == 429 || status >= 500;
-    if (retryable && op->base.attempts < op->client->max_attempts) {
-        int64_t hint =
-            Ccai_llm_retry_after_ms(Ccai_http_header(req, "retry-after"), NULL, Ccai_wall_ms());
-        if (msg)
-            Ccai_log(Ccai_ctx_logger(op->client->ctx), CCAI_LOG_WARN, "%s", msg);
-        ccai_free(msg);
-        ccai_free(excerpt);
-        json_decref(json);
-        if (!schedule_retry(op, hint))
-            finish_error(op, CCAI_ERR_NOMEM, status, "acs: out of memory");
-        return;
-    }
-    char *full = msg && op->base.attempts > 1
-                     ? Ccai_asprintf("%s (after %d attempts)", msg, op->base.attempts)
-                     : NULL;
-    res.error_message = full ? full : msg ? msg : "acs: error reply";
-    finish(op, status == 404 ? CCAI_ERR_NOT_FOUND : CCAI_ERR_HTTP, &res);
-    ccai_free(full);
-    ccai_free(msg);
     ccai_free(excerpt);
+    json_decref(json);
+    return msg;
+}
+
+static void failure(Ccai_rest_op *base, ccai_status st, long status, const char *body, size_t len,
+                    const char *message)
+{
+    Ccai_json_err jerr;
+    ccai_status jst;
+    json_t *json = len ? Ccai_json_load(body, len, &jerr, &jst) : NULL;
+    outcome o = {st, {.http_status = status, .json = json, .body = body, .error_message = message}};
+    o.res.error_code = json_string_value(json_object_get(json_object_get(json, "error"), "code"));
+    Ccai_rest_op_complete(base, deliver, &o);
     json_decref(json);
 }
 
@@ -324,82 +281,54 @@ static bool sms_refused(Ccai_acs_op *op, const json_t *json, const char *body)
     long code = (long)json_integer_value(json_object_get(first, "httpStatusCode"));
     const char *why = json_string_value(json_object_get(first, "errorMessage"));
     const char *repeat = json_string_value(json_object_get(first, "repeatabilityResult"));
-    if ((code == 429 || code >= 500) && op->base.attempts < op->client->max_attempts) {
-        Ccai_log(Ccai_ctx_logger(op->client->ctx), CCAI_LOG_WARN, "acs: SMS: recipient %ld: %s",
-                 code, why ? why : "no message");
-        if (!schedule_retry(op, -1))
-            finish_error(op, CCAI_ERR_NOMEM, code, "acs: out of memory");
-        return true;
-    }
+    bool again = code == 429 || code >= 500;
+    if (again)
+        Ccai_log(Ccai_ctx_logger(op->client->rest.ctx), CCAI_LOG_WARN,
+                 "acs: SMS: recipient %ld: %s", code, why ? why : "no message");
     char *msg = Ccai_asprintf("acs: SMS refused for the recipient: HTTP %ld%s%s%s%s", code,
                               repeat ? ", repeatability " : "", repeat ? repeat : "",
                               why ? ": " : "", why ? why : "");
-    Ccai_acs_result res = {.http_status = code, .json = json, .body = body};
-    res.error_message = msg ? msg : "acs: SMS refused for the recipient";
-    finish(op, CCAI_ERR_HTTP, &res);
+    const char *text = msg ? msg : "acs: SMS refused for the recipient";
+    if (again)
+        Ccai_rest_op_retry(&op->base, -1, CCAI_ERR_HTTP, code, body, text);
+    else
+        failure(&op->base, CCAI_ERR_HTTP, code, body, strlen(body), text);
     ccai_free(msg);
     return true;
 }
 
-static void on_success_reply(Ccai_acs_op *op, long status, const char *body, size_t len)
+static void success(Ccai_rest_op *base, long status, const char *body, size_t len)
 {
+    Ccai_acs_op *op = (Ccai_acs_op *)base;
     Ccai_json_err jerr;
     ccai_status jst = CCAI_OK;
     json_t *json = len ? Ccai_json_load(body, len, &jerr, &jst) : NULL;
-    Ccai_acs_result res = {.http_status = status, .json = json, .body = body};
-    res.id = reply_id_of(op->expect, json);
     if (op->expect == ID_SMS && sms_refused(op, json, body)) {
         json_decref(json);
         return;
     }
+    outcome o = {CCAI_OK, {.http_status = status, .json = json, .body = body}};
+    o.res.id = reply_id_of(op->expect, json);
     if (len && !json && jst == CCAI_ERR_NOMEM) {
-        res.error_message = "acs: out of memory";
-        finish(op, CCAI_ERR_NOMEM, &res);
+        o.st = CCAI_ERR_NOMEM;
+        o.res.error_message = "acs: out of memory";
     } else if (len && !json) {
-        res.error_message = "acs: the reply is not JSON";
-        finish(op, CCAI_ERR_PARSE, &res);
-    } else if (op->expect != ID_NONE && !res.id) {
-        res.error_message = op->expect == ID_CALL ? "acs: the reply carries no callConnectionId"
-                            : op->expect == ID_RECORDING ? "acs: the reply carries no recordingId"
-                                                         : "acs: the reply carries no messageId";
-        finish(op, CCAI_ERR_PARSE, &res);
-    } else {
-        finish(op, CCAI_OK, &res);
+        o.st = CCAI_ERR_PARSE;
+        o.res.error_message = "acs: the reply is not JSON";
+    } else if (op->expect != ID_NONE && !o.res.id) {
+        o.st = CCAI_ERR_PARSE;
+        o.res.error_message = op->expect == ID_CALL ? "acs: the reply carries no callConnectionId"
+                              : op->expect == ID_RECORDING ? "acs: the reply carries no recordingId"
+                                                           : "acs: the reply carries no messageId";
     }
+    Ccai_rest_op_complete(base, deliver, &o);
     json_decref(json);
 }
 
-static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const char *errmsg,
-                         void *ud)
-{
-    Ccai_acs_op *op = ud;
-    op->base.req = NULL;
-    if (st == CCAI_OK) {
-        size_t len = 0;
-        const char *body = Ccai_http_body(req, &len);
-        if (!body)
-            body = "";
-        if (status >= 200 && status < 300)
-            on_success_reply(op, status, body, len);
-        else
-            on_error_reply(op, req, status, body, len);
-        return;
-    }
-    if (op->repeat != REPEAT_NO && st != CCAI_ERR_NOMEM &&
-        op->base.attempts < op->client->max_attempts) {
-        if (!schedule_retry(op, -1))
-            finish_error(op, CCAI_ERR_NOMEM, 0, "acs: out of memory");
-        return;
-    }
-    char *msg = Ccai_asprintf("acs: %s", errmsg && *errmsg ? errmsg : ccai_status_str(st));
-    ccai_status out = st == CCAI_ERR_TIMEOUT || st == CCAI_ERR_NOMEM ? st : CCAI_ERR_HTTP;
-    finish_error(op, out, 0, msg ? msg : "acs: request failed");
-    ccai_free(msg);
-}
-
 /* Sign afresh (a new x-ms-date) and send one attempt. */
-static ccai_status http_start(Ccai_acs_op *op)
+static ccai_status send_attempt(Ccai_rest_op *base)
 {
+    Ccai_acs_op *op = (Ccai_acs_op *)base;
     Ccai_acs_rest *c = op->client;
     char date[32];
     Ccai_acs_signed sig;
@@ -430,12 +359,8 @@ static ccai_status http_start(Ccai_acs_op *op)
         .headers = headers,
         .body = op->body,
         .body_len = body_len,
-        .total_timeout_ms = c->timeout_ms,
-        .on_done = on_http_done,
-        .ud = op,
     };
-    op->base.attempts++;
-    st = Ccai_http_start(c->ctx, &o, &op->base.req);
+    st = Ccai_rest_op_http(&op->base, &o);
 out:
     ccai_free(h_date);
     ccai_free(h_hash);
@@ -447,15 +372,14 @@ out:
     return st;
 }
 
-static void attempt(Ccai_acs_op *op)
-{
-    ccai_status st = http_start(op);
-    if (st != CCAI_OK) {
-        char *msg = Ccai_asprintf("acs: cannot start the request: %s", ccai_status_str(st));
-        finish_error(op, st, 0, msg ? msg : "acs: cannot start the request");
-        ccai_free(msg);
-    }
-}
+static const Ccai_rest_class acs_ops = {
+    .tag = "acs",
+    .send = send_attempt,
+    .success = success,
+    .error_text = error_text,
+    .failure = failure,
+    .free = op_free,
+};
 
 /* Start method {base}{path}?api-version=v with the JSON body (taken; NULL
  * for an empty body). */
@@ -478,7 +402,6 @@ static ccai_status op_start(Ccai_acs_rest *c, const char *method, const char *pa
     op->repeat = repeat;
     op->cb = cb;
     op->ud = ud;
-    Ccai_rest_op_init(&op->base, on_backoff, op);
     ccai_status st = op->body && op->url ? CCAI_OK : CCAI_ERR_NOMEM;
     if (st == CCAI_OK && repeat == REPEAT_HEADERS) {
         if (Ccai_uuid4(op->repeat_id))
@@ -486,16 +409,17 @@ static ccai_status op_start(Ccai_acs_rest *c, const char *method, const char *pa
         else
             st = CCAI_ERR_INTERNAL;
     }
-    if (st == CCAI_OK)
-        st = http_start(op);
     if (st != CCAI_OK) {
-        op_free(op, c->ctx);
+        op_free(&op->base);
         return st;
     }
-    Ccai_rest_op_link(&c->ops, &op->base);
-    if (ret)
+    /* A transport failure is tried again only when ACS recognises the
+     * repeat (repeatability headers, or the SMS body's): it may have
+     * reached ACS. */
+    st = Ccai_rest_op_start(&c->rest, &op->base, &acs_ops, repeat != REPEAT_NO);
+    if (st == CCAI_OK && ret)
         *ret = op;
-    return CCAI_OK;
+    return st;
 }
 
 /* Request bodies ------------------------------------------------------------ */

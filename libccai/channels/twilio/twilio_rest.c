@@ -6,7 +6,6 @@
 #include "http/form.h"
 #include "io/io.h"
 #include "io/restop.h"
-#include "llm/llm.h" /* Ccai_llm_retry_after_ms */
 
 #include <openssl/evp.h>
 
@@ -23,22 +22,18 @@
 #define MAX_CALLBACK_EVENTS 16
 
 struct Ccai_twilio_rest {
-    ccai_ctx *ctx;
+    Ccai_rest_client rest; /* context, running operations, retry policy */
     char *account_sid;
     char *base_url; /* without a trailing '/' */
     char *from;
     char *auth_header; /* "Authorization: Basic ..." */
-    int max_attempts;
-    uint32_t base_backoff_ms, max_backoff_ms, timeout_ms;
-    Ccai_rest_op *ops; /* running operations */
 };
 
 struct Ccai_twilio_op {
-    Ccai_rest_op base; /* first: the list holds Ccai_rest_op pointers */
+    Ccai_rest_op base; /* first: restop's */
     Ccai_twilio_rest *client;
     char *url;
     char *body;
-    bool idempotent; /* may be retried after a transport failure */
     Ccai_twilio_done_fn cb;
     void *ud;
 };
@@ -89,15 +84,15 @@ ccai_status Ccai_twilio_rest_new(ccai_ctx *ctx, const Ccai_twilio_rest_opts *opt
     size_t base_len = strlen(base);
     while (base_len && base[base_len - 1] == '/')
         base_len--;
-    c->ctx = ctx;
+    c->rest.ctx = ctx;
     c->account_sid = Ccai_strdup(opts->account_sid);
     c->base_url = Ccai_strndup(base, base_len);
     c->from = opts->from && *opts->from ? Ccai_strdup(opts->from) : NULL;
     c->auth_header = basic_auth_header(opts->account_sid, opts->auth_token);
-    c->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS;
-    c->base_backoff_ms = opts->base_backoff_ms ? opts->base_backoff_ms : DEFAULT_BACKOFF_MS;
-    c->max_backoff_ms = opts->max_backoff_ms ? opts->max_backoff_ms : DEFAULT_MAX_BACKOFF;
-    c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->rest.max_attempts = opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS;
+    c->rest.base_backoff_ms = opts->base_backoff_ms ? opts->base_backoff_ms : DEFAULT_BACKOFF_MS;
+    c->rest.max_backoff_ms = opts->max_backoff_ms ? opts->max_backoff_ms : DEFAULT_MAX_BACKOFF;
+    c->rest.timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     if (!c->account_sid || !c->base_url || (opts->from && *opts->from && !c->from) ||
         !c->auth_header) {
         Ccai_twilio_rest_free(c);
@@ -129,17 +124,11 @@ ccai_status Ccai_twilio_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg,
     return Ccai_twilio_rest_new(ctx, &o, ret);
 }
 
-static void op_free(Ccai_twilio_op *op, ccai_ctx *ctx);
-
 void Ccai_twilio_rest_free(Ccai_twilio_rest *c)
 {
     if (!c)
         return;
-    while (c->ops) {
-        Ccai_twilio_op *op = (Ccai_twilio_op *)c->ops;
-        Ccai_rest_op_unlink(&op->base);
-        op_free(op, c->ctx);
-    }
+    Ccai_rest_client_cancel_all(&c->rest);
     ccai_free(c->account_sid);
     ccai_free(c->base_url);
     ccai_free(c->from);
@@ -149,12 +138,11 @@ void Ccai_twilio_rest_free(Ccai_twilio_rest *c)
     ccai_free(c);
 }
 
-/* Operations --------------------------------------------------------------- */
+/* Operations: the encoding; their life is restop's. ------------------------- */
 
-/* Free an unlinked operation, stopping whatever it has in flight. */
-static void op_free(Ccai_twilio_op *op, ccai_ctx *ctx)
+static void op_free(Ccai_rest_op *base)
 {
-    Ccai_rest_op_stop(ctx, &op->base);
+    Ccai_twilio_op *op = (Ccai_twilio_op *)base;
     ccai_free(op->url);
     ccai_free(op->body);
     ccai_free(op);
@@ -162,68 +150,57 @@ static void op_free(Ccai_twilio_op *op, ccai_ctx *ctx)
 
 void Ccai_twilio_op_cancel(Ccai_twilio_op *op)
 {
-    if (!op || !Ccai_rest_op_cancel(&op->base))
-        return; /* inside its callback: freed when the callback returns */
-    Ccai_rest_op_unlink(&op->base);
-    op_free(op, op->client->ctx);
+    Ccai_rest_op_cancel(op ? &op->base : NULL);
 }
 
-static void finish(Ccai_twilio_op *op, ccai_status st, Ccai_twilio_result *res)
+/* How an operation ended, for its callback. */
+typedef struct outcome {
+    ccai_status st;
+    Ccai_twilio_result res;
+} outcome;
+
+static void deliver(Ccai_rest_op *base, void *arg)
 {
-    ccai_ctx *ctx = op->client->ctx; /* outlives the client */
-    Ccai_rest_op_unlink(&op->base);
-    op->client = NULL; /* the callback may free the client */
-    res->attempts = op->base.attempts;
-    if (!res->body)
-        res->body = "";
-    op->base.in_callback = true;
-    op->cb(st, res, op->ud);
-    op->base.in_callback = false;
-    op_free(op, ctx);
+    Ccai_twilio_op *op = (Ccai_twilio_op *)base;
+    outcome *o = arg;
+    o->res.attempts = op->base.attempts;
+    if (!o->res.body)
+        o->res.body = "";
+    op->cb(o->st, &o->res, op->ud);
 }
 
-static void finish_error(Ccai_twilio_op *op, ccai_status st, long http_status, const char *msg)
-{
-    Ccai_twilio_result res = {.http_status = http_status, .error_message = msg};
-    finish(op, st, &res);
-}
-
-static void attempt(Ccai_twilio_op *op);
-
-static void on_backoff(Ccai_timer *t, void *ud)
-{
-    CCAI_UNUSED(t);
-    attempt(ud);
-}
-
-/* Schedule the next attempt; hint_ms < 0 means exponential backoff. */
-static bool schedule_retry(Ccai_twilio_op *op, int64_t hint_ms)
-{
-    Ccai_twilio_rest *c = op->client;
-    return Ccai_rest_op_retry_later(c->ctx, &op->base, hint_ms, c->base_backoff_ms,
-                                    c->max_backoff_ms, "twilio");
-}
-
-static void on_error_reply(Ccai_twilio_op *op, Ccai_http_req *req, long status, const char *body,
-                           size_t len)
+/* The result of a reply that is an error, decoded: Twilio's code, message
+ * and documentation link; RFC 9457 problem details too. *ret_json holds
+ * what res points into. */
+static const char *decode_error(const char *body, size_t len, Ccai_twilio_result *res,
+                                json_t **ret_json)
 {
     Ccai_json_err jerr;
     ccai_status jst;
     json_t *json = len ? Ccai_json_load(body, len, &jerr, &jst) : NULL;
-    Ccai_twilio_result res = {.http_status = status, .body = body};
     const char *text = NULL;
     if (json_is_object(json)) {
         json_t *code = json_object_get(json, "code");
         if (json_is_integer(code) && json_integer_value(code) > 0 &&
             json_integer_value(code) < 1000000)
-            res.error_code = (int)json_integer_value(code);
+            res->error_code = (int)json_integer_value(code);
         text = json_string_value(json_object_get(json, "message"));
         if (!text) /* RFC 9457 problem details */
             text = json_string_value(json_object_get(json, "detail"));
         if (!text)
             text = json_string_value(json_object_get(json, "title"));
-        res.more_info = json_string_value(json_object_get(json, "more_info"));
+        res->more_info = json_string_value(json_object_get(json, "more_info"));
     }
+    *ret_json = json;
+    return text;
+}
+
+static char *error_text(Ccai_rest_op *base, long status, const char *body, size_t len)
+{
+    CCAI_UNUSED(base);
+    Ccai_twilio_result res = {0};
+    json_t *json = NULL;
+    const char *text = decode_error(body, len, &res, &json);
     char *excerpt = !text && len ? Ccai_printable_excerpt(body, len, ERROR_SNIPPET_MAX) : NULL;
     char *msg;
     if (res.error_code)
@@ -233,80 +210,46 @@ static void on_error_reply(Ccai_twilio_op *op, Ccai_http_req *req, long status, 
         msg = Ccai_asprintf("twilio: HTTP %ld: %s", status, text ? text : excerpt);
     else
         msg = Ccai_asprintf("twilio: HTTP %ld without an error body", status);
-    bool retryable = status == 429 || status >= 500;
-    if (retryable && op->base.attempts < op->client->max_attempts) {
-        int64_t hint =
-            Ccai_llm_retry_after_ms(Ccai_http_header(req, "retry-after"), NULL, Ccai_wall_ms());
-        if (msg)
-            Ccai_log(Ccai_ctx_logger(op->client->ctx), CCAI_LOG_WARN, "%s", msg);
-        ccai_free(msg);
-        ccai_free(excerpt);
-        json_decref(json);
-        if (!schedule_retry(op, hint))
-            finish_error(op, CCAI_ERR_NOMEM, status, "twilio: out of memory");
-        return;
-    }
-    char *full = msg && op->base.attempts > 1
-                     ? Ccai_asprintf("%s (after %d attempts)", msg, op->base.attempts)
-                     : NULL;
-    res.error_message = full ? full : msg ? msg : "twilio: error reply";
-    finish(op, status == 404 ? CCAI_ERR_NOT_FOUND : CCAI_ERR_HTTP, &res);
-    ccai_free(full);
-    ccai_free(msg);
     ccai_free(excerpt);
+    json_decref(json);
+    return msg;
+}
+
+static void failure(Ccai_rest_op *base, ccai_status st, long status, const char *body, size_t len,
+                    const char *message)
+{
+    outcome o = {st, {.http_status = status, .body = body}};
+    json_t *json = NULL;
+    if (status)
+        decode_error(body, len, &o.res, &json);
+    o.res.error_message = message;
+    Ccai_rest_op_complete(base, deliver, &o);
     json_decref(json);
 }
 
-static void on_success_reply(Ccai_twilio_op *op, long status, const char *body, size_t len)
+static void success(Ccai_rest_op *base, long status, const char *body, size_t len)
 {
     Ccai_json_err jerr;
     ccai_status jst = CCAI_OK;
     json_t *json = Ccai_json_load(body, len, &jerr, &jst);
-    Ccai_twilio_result res = {.http_status = status, .body = body};
-    res.sid = json_string_value(json_object_get(json, "sid"));
-    res.status = json_string_value(json_object_get(json, "status"));
+    outcome o = {CCAI_OK, {.http_status = status, .body = body}};
+    o.res.sid = json_string_value(json_object_get(json, "sid"));
+    o.res.status = json_string_value(json_object_get(json, "status"));
     if (!json && jst == CCAI_ERR_NOMEM) {
-        res.error_message = "twilio: out of memory";
-        finish(op, CCAI_ERR_NOMEM, &res);
-    } else if (!res.sid) {
-        res.status = NULL;
-        res.error_message = "twilio: the reply carries no resource sid";
-        finish(op, CCAI_ERR_PARSE, &res);
-    } else {
-        finish(op, CCAI_OK, &res);
+        o.st = CCAI_ERR_NOMEM;
+        o.res.error_message = "twilio: out of memory";
+    } else if (!o.res.sid) {
+        o.st = CCAI_ERR_PARSE;
+        o.res.status = NULL;
+        o.res.error_message = "twilio: the reply carries no resource sid";
     }
+    Ccai_rest_op_complete(base, deliver, &o);
     json_decref(json);
 }
 
-static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const char *errmsg,
-                         void *ud)
+static ccai_status send_attempt(Ccai_rest_op *base)
 {
-    Ccai_twilio_op *op = ud;
-    op->base.req = NULL;
-    if (st == CCAI_OK) {
-        size_t len = 0;
-        const char *body = Ccai_http_body(req, &len);
-        if (!body)
-            body = "";
-        if (status >= 200 && status < 300)
-            on_success_reply(op, status, body, len);
-        else
-            on_error_reply(op, req, status, body, len);
-        return;
-    }
-    if (op->idempotent && st != CCAI_ERR_NOMEM && op->base.attempts < op->client->max_attempts) {
-        if (!schedule_retry(op, -1))
-            finish_error(op, CCAI_ERR_NOMEM, 0, "twilio: out of memory");
-        return;
-    }
-    char *msg = Ccai_asprintf("twilio: %s", errmsg && *errmsg ? errmsg : ccai_status_str(st));
-    ccai_status out = st == CCAI_ERR_TIMEOUT || st == CCAI_ERR_NOMEM ? st : CCAI_ERR_HTTP;
-    finish_error(op, out, 0, msg ? msg : "twilio: request failed");
-    ccai_free(msg);
-}
-
-static ccai_status http_start(Ccai_twilio_op *op)
-{
+    Ccai_twilio_op *op = (Ccai_twilio_op *)base;
     const char *headers[] = {
         op->client->auth_header,
         "Content-Type: application/x-www-form-urlencoded",
@@ -319,23 +262,18 @@ static ccai_status http_start(Ccai_twilio_op *op)
         .headers = headers,
         .body = op->body,
         .body_len = strlen(op->body),
-        .total_timeout_ms = op->client->timeout_ms,
-        .on_done = on_http_done,
-        .ud = op,
     };
-    op->base.attempts++;
-    return Ccai_http_start(op->client->ctx, &o, &op->base.req);
+    return Ccai_rest_op_http(&op->base, &o);
 }
 
-static void attempt(Ccai_twilio_op *op)
-{
-    ccai_status st = http_start(op);
-    if (st != CCAI_OK) {
-        char *msg = Ccai_asprintf("twilio: cannot start the request: %s", ccai_status_str(st));
-        finish_error(op, st, 0, msg ? msg : "twilio: cannot start the request");
-        ccai_free(msg);
-    }
-}
+static const Ccai_rest_class twilio_ops = {
+    .tag = "twilio",
+    .send = send_attempt,
+    .success = success,
+    .error_text = error_text,
+    .failure = failure,
+    .free = op_free,
+};
 
 /* Start POST {base}/2010-04-01/Accounts/{sid}{path} with body (taken). */
 static ccai_status op_start(Ccai_twilio_rest *c, const char *path, char *body, bool idempotent,
@@ -351,19 +289,18 @@ static ccai_status op_start(Ccai_twilio_rest *c, const char *path, char *body, b
     op->body = body;
     op->url = Ccai_asprintf("%s/2010-04-01/Accounts/%s%s", c->base_url, c->account_sid, path);
     op->client = c;
-    op->idempotent = idempotent;
     op->cb = cb;
     op->ud = ud;
-    Ccai_rest_op_init(&op->base, on_backoff, op);
-    ccai_status st = op->url ? http_start(op) : CCAI_ERR_NOMEM;
-    if (st != CCAI_OK) {
-        op_free(op, c->ctx);
-        return st;
+    if (!op->url) {
+        op_free(&op->base);
+        return CCAI_ERR_NOMEM;
     }
-    Ccai_rest_op_link(&c->ops, &op->base);
-    if (ret)
+    /* Only an idempotent request may be sent again after a transport
+     * failure: it may have reached Twilio. */
+    ccai_status st = Ccai_rest_op_start(&c->rest, &op->base, &twilio_ops, idempotent);
+    if (st == CCAI_OK && ret)
         *ret = op;
-    return CCAI_OK;
+    return st;
 }
 
 static char *int_param(char *buf, size_t size, int v)
