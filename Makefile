@@ -26,14 +26,15 @@ MESON_ARGS ?=
 LANG_CODE ?= en-US
 ARGS ?=
 FUZZ_TIME ?= 30
-FUZZ_TARGETS ?= config claim sse template offline form acs-sig acs-events hostport httpd ratelimit log-mask
+FUZZ_TARGETS ?= config claim sse template offline form acs-sig acs-events hostport httpd ratelimit log-mask \
+	wav media-frames
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
 # Debian 12 packages: what builds and tests libccai ...
 DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python3 \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
-	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev
+	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 
@@ -42,7 +43,8 @@ SRC_DIRS := include libccai ccai-cli ccai-server examples tests bench
 C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-type f 2>/dev/null | LC_ALL=C sort)
 SHELL_SCRIPTS := .ci/run tests/integration/examples.sh tests/integration/symbols.sh \
-	tests/integration/test_cli_client.sh tests/browser/run.sh
+	tests/integration/test_cli_client.sh tests/browser/run.sh tests/openapi/run.sh \
+	tests/media/gen_speech.sh
 
 SUMMARY = $(PYTHON) .ci/test-summary
 

@@ -2,7 +2,9 @@
 #include "engine/prompts.h"
 
 #include "config/config.h"
+#include "core/embedded.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -395,16 +397,12 @@ void Ccai_prompts_free(Ccai_prompts *p)
     ccai_free(p);
 }
 
-static const Ccai_prompt_file *embedded(const char *dir, const char *name, const char *ext)
+/* data/prompts/<dir>/<name><ext>, compiled in. */
+static const Ccai_embedded *embedded(const char *dir, const char *name, const char *ext)
 {
-    size_t dl = strlen(dir), nl = strlen(name);
-    for (size_t i = 0; i < Ccai_prompt_files_count; i++) {
-        const char *path = Ccai_prompt_files[i].path;
-        if (strncmp(path, dir, dl) == 0 && path[dl] == '/' &&
-            strncmp(path + dl + 1, name, nl) == 0 && strcmp(path + dl + 1 + nl, ext) == 0)
-            return &Ccai_prompt_files[i];
-    }
-    return NULL;
+    char path[128];
+    int n = snprintf(path, sizeof path, "prompts/%s/%s%s", dir, name, ext);
+    return n > 0 && (size_t)n < sizeof path ? Ccai_embedded_find(path) : NULL;
 }
 
 /* Errors are gathered, one per line, so that every bad template is named at
@@ -467,7 +465,7 @@ static bool load_llm(Ccai_prompts *p, const ccai_config *cfg, Ccai_llm_prompt i,
     snprintf(key, sizeof key, "prompts.llm.%s_tpl", llm_prompts[i].name);
     const char *text = cfg ? Ccai_config_str(cfg, key) : NULL;
     if (!text) {
-        const Ccai_prompt_file *f = embedded("llm", llm_prompts[i].name, ".md");
+        const Ccai_embedded *f = embedded("llm", llm_prompts[i].name, ".md");
         if (!f)
             return add_error(errs, key, -1, "no compiled-in default (libccai bug)");
         text = (const char *)f->data;
@@ -482,21 +480,21 @@ static bool load_tts_langs(Ccai_prompts *p, Ccai_tts_phrase i, Ccai_buf *errs)
 {
     const char *name = tts_phrases[i].name;
     size_t nl = strlen(name);
-    for (size_t f = 0; f < Ccai_prompt_files_count; f++) {
-        const char *path = Ccai_prompt_files[f].path;
-        if (strncmp(path, "tts/", 4) != 0)
+    for (size_t f = 0; f < Ccai_embedded_count; f++) {
+        const char *path = Ccai_embedded_files[f].path;
+        if (strncmp(path, "prompts/tts/", 12) != 0)
             continue;
-        const char *lang = path + 4, *slash = strchr(lang, '/');
+        const char *lang = path + 12, *slash = strchr(lang, '/');
         if (!slash || (size_t)(slash - lang) >= sizeof p->tts_lang[i][0].lang ||
             strncmp(slash + 1, name, nl) != 0 || strcmp(slash + 1 + nl, ".txt") != 0)
             continue;
         char key[96];
-        snprintf(key, sizeof key, "data/prompts/%s", path);
+        snprintf(key, sizeof key, "data/%s", path);
         if (p->n_tts_lang[i] == TTS_LANGS_MAX)
             return add_error(errs, key, -1, "too many languages (libccai bug)");
         lang_variants *lv = &p->tts_lang[i][p->n_tts_lang[i]++];
         snprintf(lv->lang, sizeof lv->lang, "%.*s", (int)(slash - lang), lang);
-        if (!variants_from_lines(&lv->vs, (const char *)Ccai_prompt_files[f].data))
+        if (!variants_from_lines(&lv->vs, (const char *)Ccai_embedded_files[f].data))
             return false;
         for (size_t j = 0; j < lv->vs.n; j++) {
             if (!check(lv->vs.v[j], tts_phrases[i].vars, key, (long)j, errs))
@@ -519,7 +517,7 @@ static bool load_tts(Ccai_prompts *p, const ccai_config *cfg, Ccai_tts_phrase i,
         if (!variant_add(vs, s, strlen(s)))
             return false;
     } else if (!v) {
-        const Ccai_prompt_file *f = embedded("tts", tts_phrases[i].name, ".txt");
+        const Ccai_embedded *f = embedded("tts", tts_phrases[i].name, ".txt");
         if (!f)
             return add_error(errs, key, -1, "no compiled-in default (libccai bug)");
         if (!variants_from_lines(vs, (const char *)f->data))

@@ -1,5 +1,5 @@
-/* The OpenAPI 3.0.3 description of ccai-server's HTTP API (web/openapi.c),
- * served at GET /openapi.json. */
+/* The OpenAPI 3.0.3 description of ccai-server's HTTP API (data/openapi.json,
+ * compiled in; web/openapi.c), served at GET /openapi.json. */
 #ifndef CCAI_WEB_OPENAPI_H
 #define CCAI_WEB_OPENAPI_H
 

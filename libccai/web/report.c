@@ -6,6 +6,7 @@
  * values alike, quotes included) or through the URL encoders below. */
 #include "web/report.h"
 
+#include "core/embedded.h"
 #include "core/json.h"
 #include "core/tz.h"
 
@@ -335,94 +336,6 @@ static int64_t time_key(const Ccai_tz *tz, const char *raw)
 
 /* Page frame ------------------------------------------------------------ */
 
-/* Split in parts: ISO C compilers need only support 4095-byte literals. */
-static const char *const css[] = {
-    ":root{--bg:#f4f6f9;--fg:#18202c;--muted:#5b6778;--card:#fff;--line:#e1e5eb;"
-    "--accent:#1f55c6;--human:#e9f0ff;--bot:#eaf6ed;--tool:#f7f0e1;--warn:#a4271b;"
-    "--warnbg:#fdecea;--chip:#e9edf2}"
-    "@media (prefers-color-scheme:dark){:root{--bg:#0f1318;--fg:#e5e9ef;--muted:#98a3b3;"
-    "--card:#181d25;--line:#2a313c;--accent:#8db2ff;--human:#1a2540;--bot:#17291d;"
-    "--tool:#2b2517;--warn:#ff8a80;--warnbg:#3a1714;--chip:#262d38}}"
-    "*{box-sizing:border-box}"
-    "html{-webkit-text-size-adjust:100%}"
-    "body{margin:0;background:var(--bg);color:var(--fg);"
-    "font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',sans-serif}"
-    "main{max-width:54rem;margin:0 auto;padding:1rem}"
-    "a{color:var(--accent)}"
-    "h1{font-size:1.6rem;line-height:1.2;margin:.25rem 0 .5rem;overflow-wrap:anywhere}"
-    "h1 a{color:inherit;text-decoration:none}"
-    "h2{font-size:1.1rem;margin:0 0 .75rem}"
-    "h3{font-size:1rem;margin:1rem 0 .25rem}"
-    ".kicker{margin:0;color:var(--muted);font-size:.85rem;text-transform:uppercase;"
-    "letter-spacing:.06em}"
-    "section{background:var(--card);border:1px solid var(--line);border-radius:12px;"
-    "padding:1rem 1.1rem;margin:1rem 0}"
-    ".meta{display:flex;flex-wrap:wrap;gap:.35rem 1.25rem;margin:.5rem 0 0;padding:0;"
-    "list-style:none;color:var(--muted);font-size:.9rem}"
-    ".meta b{color:var(--fg);font-weight:600}"
-    ".muted,.missing{color:var(--muted)}"
-    ".small{font-size:.8rem}"
-    ".badge{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.75rem;"
-    "font-weight:600;line-height:1.6;background:var(--chip);color:var(--fg);white-space:nowrap}"
-    ".live{background:#1e7b34;color:#fff}"
-    ".a-call{background:#1f55c6;color:#fff}.a-hangup{background:#6b7280;color:#fff}"
-    ".a-sms{background:#7c3aed;color:#fff}.a-dtmf{background:#0e7490;color:#fff}"
-    ".a-transfer{background:#b45309;color:#fff}"
-    ".s-high{background:#1e7b34;color:#fff}.s-partial{background:#b7791f;color:#fff}"
-    ".s-low{background:#c2410c;color:#fff}.s-terrible{background:#b91c1c;color:#fff}"
-    "table{width:100%;border-collapse:collapse}",
-    "th,td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid var(--line);"
-    "vertical-align:top;overflow-wrap:break-word}"
-    "table.list th{white-space:nowrap}"
-    ".nowrap{white-space:nowrap}"
-    "tr:last-child>th,tr:last-child>td{border-bottom:0}"
-    ".kv th{width:38%;font-weight:500;color:var(--muted)}"
-    ".kv code{font-size:.75rem;color:var(--muted)}"
-    ".task{white-space:pre-wrap;margin:0}"
-    ".timeline{list-style:none;margin:0;padding:0;display:flex;flex-direction:column}"
-    ".msg{padding:.55rem .8rem;border-radius:12px;margin:.35rem 0;max-width:88%}"
-    ".msg.human{background:var(--human);align-self:flex-start;border-bottom-left-radius:4px}"
-    ".msg.assistant{background:var(--bot);align-self:flex-end;border-bottom-right-radius:4px}"
-    ".msg.tool{background:var(--tool);align-self:stretch;max-width:100%}"
-    ".msg .hd{display:flex;flex-wrap:wrap;gap:.2rem .5rem;align-items:center;font-size:.8rem;"
-    "color:var(--muted)}"
-    ".msg .who{font-weight:600;color:var(--fg)}"
-    ".msg p{margin:.25rem 0 0;white-space:pre-wrap;overflow-wrap:anywhere}"
-    ".tc{margin:.4rem 0 0;padding:.4rem .5rem;border-left:3px solid var(--line);font-size:.85rem}"
-    ".tc code{font-weight:600}"
-    "pre{margin:.25rem 0;padding:.4rem .5rem;border-radius:6px;background:var(--bg);"
-    "font:.78rem/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
-    "white-space:pre-wrap;overflow-wrap:anywhere}"
-    ".reminders{list-style:none;margin:0;padding:0}"
-    ".reminders li{padding:.5rem .6rem;border-radius:8px;border:1px solid var(--line);"
-    "margin:.4rem 0}"
-    ".reminders li.overdue{background:var(--warnbg);border-color:var(--warn)}"
-    ".overdue .due{color:var(--warn);font-weight:600}"
-    ".md p{margin:.4rem 0}.md ul,.md ol{margin:.4rem 0;padding-left:1.4rem}"
-    "audio{width:100%;margin:.25rem 0}"
-    "form.search{display:flex;gap:.5rem;flex-wrap:wrap;margin:.75rem 0}"
-    "form.search input[type=search]{flex:1 1 14rem;min-width:0;padding:.55rem .7rem;"
-    "font:inherit;color:inherit;background:var(--card);border:1px solid var(--line);"
-    "border-radius:8px}"
-    "form.search button{padding:.55rem 1rem;font:inherit;font-weight:600;color:#fff;"
-    "background:var(--accent);border:0;border-radius:8px}"
-    "@media (prefers-color-scheme:dark){form.search button{color:#0f1318}}"
-    "nav.pages{display:flex;justify-content:space-between;gap:1rem;margin:.75rem 0 0}"
-    "footer{max-width:54rem;margin:0 auto;padding:0 1rem 2rem;color:var(--muted);"
-    "font-size:.8rem}"
-    "@media (max-width:640px){main{padding:.6rem}section{padding:.8rem}"
-    ".msg{max-width:96%}"
-    ".kv tr{display:block;padding:.4rem 0;border-bottom:1px solid var(--line)}"
-    ".kv tr:last-child{border-bottom:0}"
-    ".kv th,.kv td{display:block;width:auto;border:0;padding:.05rem .2rem}"
-    "table.list thead{display:none}"
-    "table.list tr{display:block;padding:.5rem 0;border-bottom:1px solid var(--line)}"
-    "table.list tr:last-child{border-bottom:0}"
-    "table.list td{display:flex;gap:.5rem;border:0;padding:.1rem .2rem}"
-    "table.list td::before{content:attr(data-label);min-width:6.5rem;color:var(--muted);"
-    "font-size:.85rem}}",
-};
-
 static void page_open(page *p, const char *title)
 {
     put(&p->o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -434,8 +347,9 @@ static void page_open(page *p, const char *title)
                "form-action 'self'; base-uri 'none'\"><title>");
     esc(&p->o, title);
     put(&p->o, "</title><style>");
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(css); i++)
-        put(&p->o, css[i]);
+    /* data/report.css, compiled in (core/embedded.h). */
+    const char *css = Ccai_embedded_text("report.css");
+    put(&p->o, css ? css : "");
     put(&p->o, "</style></head><body><main>\n");
 }
 

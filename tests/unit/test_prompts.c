@@ -5,12 +5,15 @@
 
 #include <cmocka.h>
 
+#include "core/embedded.h"
 #include "core/tz.h"
 #include "engine/prompts.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Helpers ------------------------------------------------------------------ */
@@ -363,45 +366,71 @@ static void test_config_errors(void **state)
     ccai_config_free(cfg);
 }
 
-/* The committed prompts_data.c is what scripts/embed-data.sh makes of
- * data/prompts. */
-static void test_embedded_data_fresh(void **state)
+/* The compiled-in table (generated at build time by scripts/embed-data.py)
+ * holds exactly the bytes of the files under data/ that it names, sorted
+ * for the lookup, and every file of data/prompts. */
+static size_t prompt_files_seen, prompt_files_missing;
+
+static int visit_prompt_file(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    const char *rel = strstr(path, "/data/prompts/");
+    if (type != FTW_F || !rel || strstr(rel, "/."))
+        return 0;
+    prompt_files_seen++;
+    if (!Ccai_embedded_find(rel + strlen("/data/"))) {
+        print_message("not compiled in: %s\n", rel + 1);
+        prompt_files_missing++;
+    }
+    return 0;
+}
+
+static void test_embedded_data(void **state)
 {
     (void)state;
     const char *src = getenv("CCAI_TEST_SRCDIR");
     if (!src || !src[0])
         skip();
-    char cmd[4096], path[4096];
-    snprintf(cmd, sizeof cmd, "sh '%s/scripts/embed-data.sh' '%s/data/prompts'", src, src);
-    snprintf(path, sizeof path, "%s/libccai/engine/prompts_data.c", src);
-    FILE *gen = popen(cmd, "r");
-    FILE *cur = fopen(path, "rb");
-    assert_non_null(gen);
-    assert_non_null(cur);
-    size_t line = 1, same = 0;
-    int a, b;
-    do {
-        a = fgetc(gen);
-        b = fgetc(cur);
-        if (a != b)
-            fail_msg("libccai/engine/prompts_data.c is stale at line %zu: run "
-                     "scripts/embed-data.sh data/prompts > libccai/engine/prompts_data.c",
-                     line);
-        line += a == '\n';
-        same++;
-    } while (a != EOF);
-    assert_int_equal(pclose(gen), 0);
-    fclose(cur);
-    assert_true(same > 1000);
+    assert_true(Ccai_embedded_count >= 3);
+    for (size_t i = 0; i < Ccai_embedded_count; i++) {
+        const Ccai_embedded *e = &Ccai_embedded_files[i];
+        if (i > 0 && strcmp(Ccai_embedded_files[i - 1].path, e->path) >= 0)
+            fail_msg("not sorted: %s before %s", Ccai_embedded_files[i - 1].path, e->path);
+        assert_ptr_equal(Ccai_embedded_find(e->path), e);
+        assert_int_equal(e->data[e->len], '\0');
+        char path[4096];
+        snprintf(path, sizeof path, "%s/data/%s", src, e->path);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            fail_msg("%s is compiled in but not in data/", e->path);
+        size_t same = 0;
+        int c;
+        while ((c = fgetc(f)) != EOF && same < e->len && c == e->data[same])
+            same++;
+        bool at_end = c == EOF || (same == e->len && fgetc(f) == EOF);
+        fclose(f);
+        if (same != e->len || !at_end)
+            fail_msg("data/%s differs from the compiled-in copy at byte %zu", e->path, same);
+    }
+    assert_non_null(Ccai_embedded_text("openapi.json"));
+    assert_non_null(Ccai_embedded_text("report.css"));
+    assert_null(Ccai_embedded_find("prompts"));
+    assert_null(Ccai_embedded_find("prompts/llm/no_such.md"));
+    assert_null(Ccai_embedded_find(""));
+
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/data/prompts", src);
+    prompt_files_seen = prompt_files_missing = 0;
+    assert_int_equal(nftw(dir, visit_prompt_file, 8, FTW_PHYS), 0);
+    assert_true(prompt_files_seen > 20);
+    assert_int_equal(prompt_files_missing, 0);
 
     /* And the table lists every default. */
     for (int i = 0; i < CCAI_PROMPT_LLM_COUNT; i++) {
         char want[128];
-        snprintf(want, sizeof want, "llm/%s.md", Ccai_llm_prompt_name((Ccai_llm_prompt)i));
-        bool found = false;
-        for (size_t f = 0; f < Ccai_prompt_files_count; f++)
-            found |= strcmp(Ccai_prompt_files[f].path, want) == 0;
-        assert_true(found);
+        snprintf(want, sizeof want, "prompts/llm/%s.md", Ccai_llm_prompt_name((Ccai_llm_prompt)i));
+        assert_non_null(Ccai_embedded_find(want));
     }
 }
 
@@ -1020,7 +1049,7 @@ int main(void)
         cmocka_unit_test(test_config_overrides),
         cmocka_unit_test(test_translations),
         cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_embedded_data_fresh),
+        cmocka_unit_test(test_embedded_data),
         cmocka_unit_test(test_tz_for_phone),
         cmocka_unit_test(test_tz_names),
         cmocka_unit_test(test_tz_format),

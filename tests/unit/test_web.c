@@ -367,13 +367,20 @@ static void test_openapi(void **state)
                                        "/chat",
                                        "/chat/{call_id}",
                                        "/chat/{call_id}/next",
-                                       "/openapi.json"};
+                                       "/openapi.json",
+                                       "/twilio/gather",
+                                       "/twilio/next",
+                                       "/twilio/dial",
+                                       "/lexicon.xml",
+                                       "/acs/events",
+                                       "/acs/callback"};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(want); i++) {
         if (!json_object_get(paths, want[i]))
             fail_msg("missing path %s", want[i]);
     }
     assert_non_null(json_object_get(json_object_get(paths, "/call"), "post"));
     assert_non_null(json_object_get(json_object_get(paths, "/call"), "get"));
+    assert_non_null(json_object_get(json_object_get(paths, "/acs/events"), "options"));
     const json_t *comp = json_object_get(doc, "components");
     assert_non_null(json_object_get(json_object_get(comp, "securitySchemes"), "bearerAuth"));
     const json_t *schemas = json_object_get(comp, "schemas");
@@ -413,13 +420,17 @@ static void test_openapi(void **state)
     const json_t *sms = json_object_get(json_object_get(paths, "/twilio/sms"), "post");
     assert_non_null(json_object_get(sms, "security"));
     assert_int_equal(json_array_size(json_object_get(doc, "security")), 1);
-    /* Every POST may meet a database that cannot write: 503 with Retry-After. */
+    /* Every POST may meet a database that cannot write: 503 with Retry-After;
+     * but the chat's /next, which stores nothing (router.c, route_writes). */
     const char *key;
     json_t *item;
     json_object_foreach((json_t *)paths, key, item)
     {
         const json_t *post = json_object_get(item, "post");
-        if (post && !json_object_get(json_object_get(post, "responses"), "503"))
+        const json_t *st503 = json_object_get(json_object_get(post, "responses"), "503");
+        if (post && strcmp(key, "/chat/{call_id}/next") == 0 && st503)
+            fail_msg("POST %s documents 503, but it writes nothing", key);
+        else if (post && strcmp(key, "/chat/{call_id}/next") != 0 && !st503)
             fail_msg("POST %s does not document 503", key);
     }
     const json_t *unavailable = json_object_get(json_object_get(comp, "responses"), "Unavailable");

@@ -1,0 +1,353 @@
+/* The offline dialogue: spoken contacts, numbers said in words, phone
+ * numbers (digits, the caller's region for national numbers) and e-mail
+ * addresses spelt out ("john dot doe at example dot com"). */
+#include "engine/offline_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Spoken phone numbers and email addresses                                 */
+/* ------------------------------------------------------------------------ */
+
+static int unit_word(const Ccai_offline *o, size_t i)
+{
+    static const char *const words[] = {
+        "zero",  "one",  "two",   "three", "four",  "five",   "six",    "seven", "eight",
+        "nine",  "zero", "un",    "deux",  "trois", "quatre", "cinq",   "six",   "sept",
+        "huit",  "neuf", "cero",  "uno",   "dos",   "tres",   "cuatro", "cinco", "seis",
+        "siete", "ocho", "nueve", "oh",    "une",   "una"};
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
+        if (Ccai_ofl_tok_is(o, i, words[k]))
+            return k < 30 ? (int)(k % 10) : k == 30 ? 0 : 1;
+    }
+    return -1;
+}
+
+static int teen_word(const Ccai_offline *o, size_t i)
+{
+    static const char *const words[] = {
+        "ten",       "eleven",   "twelve",    "thirteen",   "fourteen",  "fifteen",   "sixteen",
+        "seventeen", "eighteen", "nineteen",  "dix",        "onze",      "douze",     "treize",
+        "quatorze",  "quinze",   "seize",     "diez",       "once",      "doce",      "trece",
+        "catorce",   "quince",   "dieciseis", "diecisiete", "dieciocho", "diecinueve"};
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
+        if (Ccai_ofl_tok_is(o, i, words[k]))
+            return k < 10 ? 10 + (int)k : k < 17 ? (int)k : (int)k - 7;
+    }
+    return -1;
+}
+
+static int tens_word(const Ccai_offline *o, size_t i)
+{
+    static const char *const words[] = {
+        "twenty",   "thirty",  "forty",   "fifty",    "sixty",     "seventy",   "eighty",
+        "ninety",   "vingt",   "trente",  "quarante", "cinquante", "soixante",  "septante",
+        "huitante", "nonante", "veinte",  "treinta",  "cuarenta",  "cincuenta", "sesenta",
+        "setenta",  "ochenta", "noventa", "octante"};
+    static const int values[] = {20, 30, 40, 50, 60, 70, 80, 90, 20, 30, 40, 50, 60,
+                                 70, 80, 90, 20, 30, 40, 50, 60, 70, 80, 90, 80};
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
+        if (Ccai_ofl_tok_is(o, i, words[k]))
+            return values[k];
+    }
+    return -1;
+}
+
+/* A number from 0 to 99 said in words starting at token *i, advancing *i;
+ * -1 when token *i is no number word. Handles "trente-quatre", "vingt et
+ * un", "soixante-dix-huit", "quatre-vingt-douze", "thirty four",
+ * "treinta y cuatro", "veintiuno". */
+static int number_words(const Ccai_offline *o, size_t *i)
+{
+    size_t k = *i;
+    int v;
+    if (Ccai_ofl_tok_is(o, k, "quatre") &&
+        (Ccai_ofl_tok_is(o, k + 1, "vingt") || Ccai_ofl_tok_is(o, k + 1, "vingts"))) {
+        v = 80;
+        k += 2;
+    } else if ((v = tens_word(o, k)) >= 0) {
+        k++;
+    } else if ((v = teen_word(o, k)) >= 0) {
+        k++;
+        int u;
+        if (v == 10 && (u = unit_word(o, k)) >= 7) {
+            v += u;
+            k++;
+        }
+        *i = k;
+        return v;
+    } else if (o->tok[k].len > 5 && memcmp(o->norm + o->tok[k].start, "veinti", 6) == 0) {
+        static const char *const u[] = {"uno",  "dos",   "tres", "cuatro", "cinco",
+                                        "seis", "siete", "ocho", "nueve"};
+        const char *t = o->norm + o->tok[k].start + 6;
+        if (!Ccai_ofl_in_list(t, o->tok[k].len - 6, u, CCAI_ARRAY_SIZE(u)))
+            return -1;
+        for (size_t n = 0; n < CCAI_ARRAY_SIZE(u); n++) {
+            if (strlen(u[n]) == (size_t)o->tok[k].len - 6 &&
+                memcmp(u[n], t, (size_t)o->tok[k].len - 6) == 0)
+                v = 21 + (int)n;
+        }
+        *i = k + 1;
+        return v;
+    } else if ((v = unit_word(o, k)) >= 0) {
+        *i = k + 1;
+        return v;
+    } else {
+        return -1;
+    }
+    /* After tens: "et un", "y cuatro", a unit, or (60, 80) a teen. */
+    size_t j = k;
+    if (Ccai_ofl_tok_is(o, j, "et") || Ccai_ofl_tok_is(o, j, "y") || Ccai_ofl_tok_is(o, j, "and"))
+        j++;
+    int u;
+    if ((v == 60 || v == 80) && (u = teen_word(o, j)) >= 0) {
+        j++;
+        int u2;
+        if (u == 10 && (u2 = unit_word(o, j)) >= 7) {
+            u += u2;
+            j++;
+        }
+        v += u;
+        k = j;
+    } else if ((u = unit_word(o, j)) >= 1) {
+        v += u;
+        k = j + 1;
+    }
+    *i = k;
+    return v;
+}
+
+typedef struct region_rule {
+    const char *region; /* upper case, from "fr-FR" */
+    const char *cc;
+    unsigned national_len; /* digits with the trunk 0, 0 when no trunk prefix */
+    unsigned plain_len;    /* digits without trunk prefix (ES, US) */
+} region_rule;
+
+/* National numbers said without country code, for the caller's region. */
+static const region_rule regions[] = {{"FR", "33", 10, 0}, {"BE", "32", 10, 0}, {"CH", "41", 10, 0},
+                                      {"GB", "44", 11, 0}, {"DE", "49", 11, 0}, {"ES", "34", 0, 9},
+                                      {"US", "1", 0, 10},  {"CA", "1", 0, 10}};
+
+/* The digits said, with a "+" when one was said; a national number gets
+ * the country code of the call's region. */
+phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *out, size_t cap)
+{
+    char digits[PHONE_DIGITS_MAX + 1];
+    size_t nd = 0;
+    bool plus = false, overflow = false;
+    for (size_t i = 0; i < o->ntok;) {
+        size_t rep = 1;
+        if (nd == 0 && (Ccai_ofl_tok_is(o, i, "+") || Ccai_ofl_tok_is(o, i, "plus") ||
+                        Ccai_ofl_tok_is(o, i, "mas"))) {
+            plus = true;
+            i++;
+            continue;
+        }
+        if (Ccai_ofl_tok_is(o, i, "double") || Ccai_ofl_tok_is(o, i, "doble"))
+            rep = 2, i++;
+        else if (Ccai_ofl_tok_is(o, i, "triple"))
+            rep = 3, i++;
+        if (i >= o->ntok)
+            break;
+        const char *t = o->norm + o->tok[i].start;
+        size_t len = o->tok[i].len;
+        char piece[8];
+        size_t np = 0;
+        if (Ccai_ofl_is_digit_ch(t[0])) {
+            for (size_t r = 0; r < rep; r++) {
+                for (size_t k = 0; k < len; k++) {
+                    if (!Ccai_ofl_is_digit_ch(t[k]))
+                        continue;
+                    if (nd < PHONE_DIGITS_MAX)
+                        digits[nd++] = t[k];
+                    else
+                        overflow = true;
+                }
+            }
+            i++;
+            continue;
+        }
+        int v = number_words(o, &i);
+        if (v < 0) {
+            i++;
+            continue;
+        }
+        if (v >= 10 && rep == 1)
+            np = (size_t)snprintf(piece, sizeof piece, "%02d", v);
+        else
+            for (size_t r = 0; r < rep && np < 6; r++)
+                np += (size_t)snprintf(piece + np, sizeof piece - np, "%d", v);
+        for (size_t k = 0; k < np; k++) {
+            if (nd < PHONE_DIGITS_MAX)
+                digits[nd++] = piece[k];
+            else
+                overflow = true;
+        }
+    }
+    digits[nd] = '\0';
+    if (nd == 0)
+        return PH_NONE;
+    if (overflow)
+        return PH_LONG;
+    if (plus || (nd >= 2 && digits[0] == '0' && digits[1] == '0')) {
+        snprintf(out, cap, "%s%s", plus ? "+" : "", digits);
+        return PH_OK;
+    }
+    for (size_t r = 0; region && r < CCAI_ARRAY_SIZE(regions); r++) {
+        if (Ccai_strcasecmp(region, regions[r].region) != 0)
+            continue;
+        if (regions[r].national_len && nd == regions[r].national_len && digits[0] == '0') {
+            snprintf(out, cap, "+%s%s", regions[r].cc, digits + 1);
+            return PH_OK;
+        }
+        if (regions[r].plain_len && nd == regions[r].plain_len && digits[0] != '0' &&
+            digits[0] != '1') {
+            snprintf(out, cap, "+%s%s", regions[r].cc, digits);
+            return PH_OK;
+        }
+    }
+    if (nd < 8)
+        return PH_SHORT;
+    return PH_COUNTRY;
+}
+
+static bool email_stop(const char *w, size_t n)
+{
+    static const char *const stop[] = {
+        "my",    "email",    "e-mail", "mail",   "address", "is",          "it",
+        "its",   "it's",     "the",    "mon",    "ma",      "adresse",     "est",
+        "c'est", "courriel", "mi",     "correo", "es",      "electronico", "electrónico",
+        "son",   "sa",       "his",    "her",    "c",       "spelled",     "please"};
+    return Ccai_ofl_in_list(w, n, stop, CCAI_ARRAY_SIZE(stop));
+}
+
+static bool email_join(const email_item *a, const email_item *b)
+{
+    return a->len == 1 || b->len == 1 || Ccai_is_digit((unsigned char)a->w[0]) ||
+           Ccai_is_digit((unsigned char)b->w[0]);
+}
+
+/* "john dot doe at example dot com" -> "john.doe@example.com". Words are
+ * lower-cased; accents and other characters an address cannot hold are
+ * dropped. Writes "" when there is no "at". */
+void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap)
+{
+    email_item *items = o->email_items;
+    char *scratch = o->email_words;
+    size_t n = 0, s = 0;
+    const unsigned char *r = (const unsigned char *)o->raw;
+    size_t rlen = strlen(o->raw);
+    out[0] = '\0';
+    for (size_t i = 0; r[i];) {
+        while (r[i] && (Ccai_is_space(r[i]) || r[i] == ','))
+            i++;
+        if (!r[i])
+            break;
+        size_t w0 = s;
+        while (r[i] && !Ccai_is_space(r[i]) && r[i] != ',') {
+            uint32_t cp = '?';
+            size_t k = Ccai_ofl_utf8_next(r + i, rlen - i, &cp);
+            if (k == 0)
+                k = 1;
+            char c = 0;
+            if (cp < 0x80 &&
+                (Ccai_is_alpha((int)cp) || Ccai_is_digit((int)cp) || strchr("@._-+'", (int)cp)))
+                c = (char)Ccai_to_lower((int)cp);
+            else if (cp >= 0xC0 && cp <= 0xFF && Ccai_ofl_latin1_fold[cp - 0xC0] != ' ')
+                c = Ccai_ofl_latin1_fold[cp - 0xC0];
+            if (c)
+                scratch[s++] = c;
+            i += k;
+        }
+        while (s > w0 && (scratch[s - 1] == '.' || scratch[s - 1] == '\''))
+            s--;
+        if (s == w0)
+            continue;
+        const char *w = scratch + w0;
+        size_t len = s - w0;
+        static const char *const at[] = {"at", "@", "arobase", "arrobase", "arroba", "arobas"};
+        static const char *const dot[] = {"dot", ".", "point", "punto", "period"};
+        static const char *const dash[] = {"dash", "hyphen", "-", "tiret", "minus", "guion"};
+        static const char *const under[] = {"underscore", "_"};
+        char c = 0;
+        if (Ccai_ofl_in_list(w, len, at, CCAI_ARRAY_SIZE(at)))
+            c = '@';
+        else if (Ccai_ofl_in_list(w, len, dot, CCAI_ARRAY_SIZE(dot)))
+            c = '.';
+        else if (Ccai_ofl_in_list(w, len, under, CCAI_ARRAY_SIZE(under)))
+            c = '_';
+        else if (Ccai_ofl_in_list(w, len, dash, CCAI_ARRAY_SIZE(dash)))
+            c = '-';
+        /* "tiret bas", "guion bajo" */
+        if (n > 0 && items[n - 1].c == '-' &&
+            ((len == 3 && memcmp(w, "bas", 3) == 0) || (len == 4 && memcmp(w, "bajo", 4) == 0))) {
+            items[n - 1].c = '_';
+            continue;
+        }
+        items[n++] = (email_item){c, w, len};
+    }
+
+    size_t at_i = n;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].c == '@' || (!items[i].c && memchr(items[i].w, '@', items[i].len))) {
+            at_i = i;
+            break;
+        }
+    }
+    if (at_i == n)
+        return;
+    if (!items[at_i].c) { /* a literal address: take the word as it is */
+        snprintf(out, cap, "%.*s", (int)items[at_i].len, items[at_i].w);
+        return;
+    }
+    /* Local part: walk back while words are linked by connectors. */
+    size_t b = at_i;
+    while (b > 0) {
+        const email_item *prev = &items[b - 1];
+        if (prev->c == '@')
+            break;
+        if (prev->c) {
+            if (b - 1 == 0 || items[b - 2].c || b == at_i ||
+                email_stop(items[b - 2].w, items[b - 2].len))
+                break;
+            b -= 2;
+            continue;
+        }
+        if (email_stop(prev->w, prev->len))
+            break;
+        if (b == at_i || email_join(prev, &items[b]))
+            b--;
+        else
+            break;
+    }
+    /* Domain: walk forward the same way. */
+    size_t e = at_i + 1;
+    while (e < n) {
+        const email_item *it = &items[e];
+        if (it->c == '@' || (it->c == '_'))
+            break;
+        if (it->c) {
+            if (e + 1 >= n || items[e + 1].c || e == at_i + 1)
+                break;
+            e += 2;
+            continue;
+        }
+        if (e == at_i + 1 || email_join(&items[e - 1], it))
+            e++;
+        else
+            break;
+    }
+    size_t o_len = 0;
+    for (size_t i = b; i < e && o_len + 1 < cap; i++) {
+        if (items[i].c) {
+            out[o_len++] = items[i].c;
+        } else {
+            size_t k = items[i].len < cap - 1 - o_len ? items[i].len : cap - 1 - o_len;
+            memcpy(out + o_len, items[i].w, k);
+            o_len += k;
+        }
+    }
+    out[o_len] = '\0';
+}

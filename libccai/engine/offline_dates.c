@@ -1,0 +1,410 @@
+/* The offline dialogue: spoken dates and times, resolved against the
+ * caller's local day towards the past (offline.c tells the rules). */
+#include "engine/offline_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Calendar                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Monday is 0. 1970-01-01 was a Thursday. */
+static int weekday(int64_t days)
+{
+    return (int)(((days + 3) % 7 + 7) % 7);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Spoken dates                                                             */
+/* ------------------------------------------------------------------------ */
+
+static const char *const month_words[] = {
+    "january",   "february",  "march",    "april",    "may",        "june",    "july",
+    "august",    "september", "october",  "november", "december",   "janvier", "fevrier",
+    "mars",      "avril",     "mai",      "juin",     "juillet",    "aout",    "septembre",
+    "octobre",   "novembre",  "decembre", "enero",    "febrero",    "marzo",   "abril",
+    "mayo",      "junio",     "julio",    "agosto",   "septiembre", "octubre", "noviembre",
+    "diciembre", "jan",       "feb",      "mar",      "apr",        "jun",     "jul",
+    "aug",       "sep",       "oct",      "nov",      "dec"};
+
+static int month_of(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(month_words); k++) {
+        if (Ccai_ofl_tok_is(o, i, month_words[k])) {
+            if (k < 36)
+                return (int)(k % 12) + 1;
+            static const int abbr[] = {1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12};
+            return abbr[k - 36];
+        }
+    }
+    return 0;
+}
+
+static const char *const weekday_words[] = {
+    "monday", "tuesday", "wednesday", "thursday", "friday",   "saturday", "sunday",
+    "lundi",  "mardi",   "mercredi",  "jeudi",    "vendredi", "samedi",   "dimanche",
+    "lunes",  "martes",  "miercoles", "jueves",   "viernes",  "sabado",   "domingo"};
+
+static int weekday_of(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(weekday_words); k++) {
+        if (Ccai_ofl_tok_is(o, i, weekday_words[k]))
+            return (int)(k % 7);
+    }
+    return -1;
+}
+
+/* Leading decimal digits of a token (at most 4) and where they stop. */
+static int tok_number(const Ccai_offline *o, size_t i, size_t *ret_digits)
+{
+    const char *t = o->norm + o->tok[i].start;
+    size_t n = 0;
+    int v = 0;
+    while (n < o->tok[i].len && Ccai_ofl_is_digit_ch(t[n]) && n < 5) {
+        v = v * 10 + (t[n] - '0');
+        n++;
+    }
+    *ret_digits = n;
+    return n > 4 ? -1 : v;
+}
+
+/* A day of the month: "8", "8th", "1st", "1er", "premier", "first". */
+static int day_of(const Ccai_offline *o, size_t i)
+{
+    if (i >= o->ntok || o->used[i])
+        return 0;
+    if (Ccai_ofl_tok_is(o, i, "first") || Ccai_ofl_tok_is(o, i, "premier") ||
+        Ccai_ofl_tok_is(o, i, "primero"))
+        return 1;
+    size_t nd;
+    int v = tok_number(o, i, &nd);
+    if (nd == 0 || nd > 2 || v < 1 || v > 31)
+        return 0;
+    static const char *const suffixes[] = {"", "st", "nd", "rd", "th", "er", "re", "e", "eme", "o"};
+    const char *sfx = o->norm + o->tok[i].start + nd;
+    return Ccai_ofl_in_list(sfx, o->tok[i].len - nd, suffixes, CCAI_ARRAY_SIZE(suffixes)) ? v : 0;
+}
+
+static int hour_word(const Ccai_offline *o, size_t i)
+{
+    static const char *const words[] = {
+        "one",    "two",    "three",  "four",  "five", "six",   "seven",  "eight", "nine",
+        "ten",    "eleven", "twelve", "une",   "deux", "trois", "quatre", "cinq",  "six",
+        "sept",   "huit",   "neuf",   "dix",   "onze", "douze", "una",    "dos",   "tres",
+        "cuatro", "cinco",  "seis",   "siete", "ocho", "nueve", "diez",   "once",  "doce"};
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
+        if (Ccai_ofl_tok_is(o, i, words[k]))
+            return k < 12 ? (int)k + 1 : k < 24 ? (int)k - 11 : (int)k - 23;
+    }
+    return -1;
+}
+
+typedef struct dt_parse {
+    int day, month, year; /* 0 when not said */
+    bool have_rel;
+    int rel;
+    int wday;         /* -1 */
+    int hour, minute; /* -1 */
+    int part_hour;    /* -1 */
+    int meridiem;     /* 0, 1 am, 2 pm */
+    bool night;
+} dt_parse;
+
+static bool hour_marker(const Ccai_offline *o, size_t i)
+{
+    static const char *const words[] = {"h", "heure", "heures", "hour",  "hours", "hr",
+                                        "o", "pm",    "am",     "horas", "hs",    "hrs"};
+    return TOK_IN(o, i, words) || (Ccai_ofl_tok_is(o, i, "p") && Ccai_ofl_tok_is(o, i + 1, "m")) ||
+           (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m"));
+}
+
+static bool hour_lead(const Ccai_offline *o, size_t i)
+{
+    static const char *const words[] = {"at", "a",  "vers",   "around",  "about",   "las",
+                                        "la", "by", "toward", "towards", "environ", "sobre"};
+    return i > 0 && TOK_IN(o, i - 1, words);
+}
+
+/* "14:30", "14h30", "14h", "2pm", "2:30pm", "9.15" (after a lead word). */
+static bool parse_clock(const Ccai_offline *o, size_t i, dt_parse *p)
+{
+    const char *t = o->norm + o->tok[i].start;
+    size_t len = o->tok[i].len, nd;
+    int h = tok_number(o, i, &nd);
+    if (nd == 0 || nd > 2)
+        return false;
+    int m = 0;
+    size_t k = nd;
+    if (k < len && (t[k] == ':' || t[k] == 'h' || (t[k] == '.' && hour_lead(o, i)))) {
+        char sep = t[k++];
+        size_t m0 = k;
+        while (k < len && Ccai_ofl_is_digit_ch(t[k]) && k - m0 < 3)
+            m = m * 10 + (t[k++] - '0');
+        if (k - m0 != 2 && !(sep == 'h' && k == m0))
+            return false;
+    } else if (k == len) {
+        return false;
+    }
+    int mer = 0;
+    if (k + 2 == len && memcmp(t + k, "pm", 2) == 0)
+        mer = 2, k += 2;
+    else if (k + 2 == len && memcmp(t + k, "am", 2) == 0)
+        mer = 1, k += 2;
+    if (k != len || h > 24 || m > 59)
+        return false;
+    p->hour = h;
+    p->minute = m;
+    if (mer)
+        p->meridiem = mer;
+    return true;
+}
+
+/* Dates written with digits: "2024-10-08", "08/10/2024", "8/10", "8.10.2024". */
+static bool parse_numeric_date(const Ccai_offline *o, size_t i, dt_parse *p)
+{
+    const char *t = o->norm + o->tok[i].start;
+    size_t len = o->tok[i].len;
+    int part[3] = {0, 0, 0};
+    size_t digits[3] = {0, 0, 0}, np = 0;
+    char sep = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (Ccai_ofl_is_digit_ch(t[k])) {
+            if (digits[np] >= 4)
+                return false;
+            part[np] = part[np] * 10 + (t[k] - '0');
+            digits[np]++;
+        } else if ((t[k] == '-' || t[k] == '/' || t[k] == '.') && (!sep || sep == t[k]) && np < 2) {
+            sep = t[k];
+            np++;
+        } else {
+            return false;
+        }
+    }
+    if (!sep || np == 0)
+        return false;
+    if (digits[0] == 4 && np == 2) {
+        p->year = part[0];
+        p->month = part[1];
+        p->day = part[2];
+        return true;
+    }
+    if (digits[0] > 2 || digits[1] > 2 || (np == 2 && digits[2] != 4 && digits[2] != 2))
+        return false;
+    p->day = part[0];
+    p->month = part[1];
+    if (np == 2)
+        p->year = digits[2] == 2 ? 2000 + part[2] : part[2];
+    return true;
+}
+
+static bool is_year(const Ccai_offline *o, size_t i)
+{
+    size_t nd;
+    if (i >= o->ntok || o->used[i])
+        return false;
+    int v = tok_number(o, i, &nd);
+    return nd == 4 && nd == o->tok[i].len && v >= 1900 && v <= 2200;
+}
+
+/* Day, month and year around month names: "8 octobre 2024", "October 8th,
+ * 2024", "el 8 de octubre de 2024", "the 8th of October". */
+static void parse_month_names(Ccai_offline *o, dt_parse *p)
+{
+    for (size_t i = 0; i < o->ntok; i++) {
+        int m = month_of(o, i);
+        if (!m || p->month)
+            continue;
+        p->month = m;
+        o->used[i] = true;
+        size_t before = i;
+        if (before > 0 &&
+            (Ccai_ofl_tok_is(o, before - 1, "of") || Ccai_ofl_tok_is(o, before - 1, "de")))
+            before--;
+        int d = before > 0 ? day_of(o, before - 1) : 0;
+        size_t next = i + 1;
+        if (d) {
+            o->used[before - 1] = true;
+        } else if ((d = day_of(o, i + 1)) != 0) {
+            o->used[i + 1] = true;
+            next = i + 2;
+        }
+        p->day = d;
+        if (Ccai_ofl_tok_is(o, next, "de") || Ccai_ofl_tok_is(o, next, "of"))
+            next++;
+        if (is_year(o, next)) {
+            size_t nd;
+            p->year = tok_number(o, next, &nd);
+            o->used[next] = true;
+        }
+    }
+}
+
+static void parse_words(Ccai_offline *o, dt_parse *p)
+{
+    for (size_t i = 0; i < o->ntok; i++) {
+        if (o->used[i])
+            continue;
+        int wd = weekday_of(o, i);
+        if (wd >= 0) {
+            p->wday = wd;
+        } else if (Ccai_ofl_tok_is(o, i, "today") || Ccai_ofl_tok_is(o, i, "aujourd") ||
+                   Ccai_ofl_tok_is(o, i, "hoy")) {
+            p->have_rel = true;
+            p->rel = 0;
+        } else if (Ccai_ofl_tok_is(o, i, "yesterday") || Ccai_ofl_tok_is(o, i, "hier") ||
+                   Ccai_ofl_tok_is(o, i, "ayer")) {
+            p->have_rel = true;
+            p->rel =
+                (Ccai_ofl_tok_is(o, i - 1, "avant") || Ccai_ofl_tok_is(o, i - 1, "before")) && i > 0
+                    ? -2
+                    : -1;
+        } else if (Ccai_ofl_tok_is(o, i, "anteayer")) {
+            p->have_rel = true;
+            p->rel = -2;
+        } else if (Ccai_ofl_tok_is(o, i, "anoche")) {
+            p->have_rel = true;
+            p->rel = -1;
+            p->part_hour = 23;
+            p->meridiem = 2;
+        } else if (Ccai_ofl_tok_is(o, i, "tonight")) {
+            p->part_hour = 20;
+            p->meridiem = 2;
+        } else if (Ccai_ofl_tok_is(o, i, "night") || Ccai_ofl_tok_is(o, i, "nuit") ||
+                   Ccai_ofl_tok_is(o, i, "noche")) {
+            p->night = true;
+            p->part_hour = 23;
+            p->meridiem = 2;
+        } else if (Ccai_ofl_tok_is(o, i, "morning") || Ccai_ofl_tok_is(o, i, "matin") ||
+                   Ccai_ofl_tok_is(o, i, "matinee") ||
+                   (Ccai_ofl_tok_is(o, i, "manana") && i > 0 && Ccai_ofl_tok_is(o, i - 1, "la"))) {
+            p->part_hour = 9;
+            p->meridiem = 1;
+        } else if (Ccai_ofl_tok_is(o, i, "afternoon") || Ccai_ofl_tok_is(o, i, "tarde") ||
+                   (Ccai_ofl_tok_is(o, i, "midi") && i > 0 && Ccai_ofl_tok_is(o, i - 1, "apres"))) {
+            p->part_hour = 15;
+            p->meridiem = 2;
+        } else if (Ccai_ofl_tok_is(o, i, "evening") || Ccai_ofl_tok_is(o, i, "soir") ||
+                   Ccai_ofl_tok_is(o, i, "soiree")) {
+            p->part_hour = 20;
+            p->meridiem = 2;
+        } else if (Ccai_ofl_tok_is(o, i, "noon") || Ccai_ofl_tok_is(o, i, "midday") ||
+                   Ccai_ofl_tok_is(o, i, "midi") || Ccai_ofl_tok_is(o, i, "mediodia")) {
+            if (p->hour < 0)
+                p->hour = 12, p->minute = 0;
+        } else if (Ccai_ofl_tok_is(o, i, "midnight") || Ccai_ofl_tok_is(o, i, "minuit") ||
+                   Ccai_ofl_tok_is(o, i, "medianoche")) {
+            if (p->hour < 0)
+                p->hour = 0, p->minute = 0;
+        } else if (Ccai_ofl_tok_is(o, i, "pm") ||
+                   (Ccai_ofl_tok_is(o, i, "p") && Ccai_ofl_tok_is(o, i + 1, "m"))) {
+            p->meridiem = 2;
+        } else if (Ccai_ofl_tok_is(o, i, "am") ||
+                   (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m") && i > 0 &&
+                    p->hour >= 0)) {
+            p->meridiem = 1;
+        } else if (Ccai_ofl_tok_is(o, i, "demie") || Ccai_ofl_tok_is(o, i, "half") ||
+                   Ccai_ofl_tok_is(o, i, "media")) {
+            if (p->hour >= 0 && p->minute <= 0)
+                p->minute = 30;
+        } else if (Ccai_ofl_tok_is(o, i, "quart") || Ccai_ofl_tok_is(o, i, "quarter") ||
+                   Ccai_ofl_tok_is(o, i, "cuarto")) {
+            if (p->hour >= 0 && p->minute <= 0)
+                p->minute = 15;
+        } else if (parse_numeric_date(o, i, p) || parse_clock(o, i, p)) {
+            o->used[i] = true;
+        } else if (is_year(o, i) && !p->year) {
+            size_t nd;
+            p->year = tok_number(o, i, &nd);
+        } else {
+            size_t nd;
+            int v = tok_number(o, i, &nd);
+            if (nd != o->tok[i].len || nd > 2)
+                v = hour_word(o, i);
+            if (v < 0 || v > 24 || p->hour >= 0 || !(hour_marker(o, i + 1) || hour_lead(o, i)))
+                continue;
+            p->hour = v;
+            p->minute = 0;
+            /* "14 h 30", "14 heures 30", "2 30 pm" */
+            size_t k = i + 1;
+            if (Ccai_ofl_tok_is(o, k, "h") || Ccai_ofl_tok_is(o, k, "heure") ||
+                Ccai_ofl_tok_is(o, k, "heures"))
+                k++;
+            int mins = k < o->ntok ? tok_number(o, k, &nd) : -1;
+            if (k < o->ntok && nd == o->tok[k].len && nd == 2 && mins >= 0 && mins < 60) {
+                p->minute = mins;
+                o->used[k] = true;
+            }
+        }
+    }
+}
+
+/* Parse a spoken date into "YYYY-MM-DD HH:MM" (DT_FULL) or a day number
+ * (DT_DATE: no time said). With @p base_day >= INT64_MIN + 1, a time alone
+ * applies to that day (the answer to "and at what time?"). */
+dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
+                                     char out[64], int64_t *ret_day)
+{
+    dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false};
+    memset(o->used, 0, o->ntok * sizeof o->used[0]);
+    parse_month_names(o, &p);
+    parse_words(o, &p);
+
+    int64_t y = 0;
+    int m = 0, d = 0;
+    int64_t day;
+    bool date_said = true;
+    Ccai_civil_from_days(o->today, &y, &m, &d);
+    if (p.month && p.day) {
+        int64_t year = p.year ? p.year : y;
+        if (!p.year && p.month >= 1 && p.month <= 12 &&
+            Ccai_days_from_civil(year, p.month, p.day) > o->today)
+            year--;
+        y = year;
+        m = p.month;
+        d = p.day;
+        if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1900 || y > 2200) {
+            snprintf(out, 64, "%04d-%02d-%02d", (int)(y % 10000), m % 100, d % 100);
+            return DT_FULL; /* let the validator refuse it */
+        }
+        day = Ccai_days_from_civil(y, m, d);
+        /* 31 February: keep the numbers for the validator's message. */
+        int64_t yy;
+        int mm, dd;
+        Ccai_civil_from_days(day, &yy, &mm, &dd);
+        if (mm != m) {
+            snprintf(out, 64, "%04d-%02d-%02d", (int)y, m, d);
+            return DT_FULL;
+        }
+    } else if (p.have_rel) {
+        day = o->today + p.rel;
+    } else if (p.wday >= 0) {
+        day = o->today - (weekday(o->today) - p.wday + 7) % 7;
+    } else if (p.night) {
+        day = have_base ? base_day : o->today - 1;
+    } else if (p.hour >= 0 || p.part_hour >= 0) {
+        date_said = false;
+        day = have_base ? base_day : o->today;
+    } else {
+        return DT_FAIL;
+    }
+
+    int hour = p.hour >= 0 ? p.hour : p.part_hour;
+    int minute = p.hour >= 0 ? p.minute : 0;
+    if (hour >= 0 && p.hour >= 0 && p.meridiem == 2 && hour < 12)
+        hour += 12;
+    else if (hour == 12 && p.hour >= 0 && p.meridiem == 1)
+        hour = 0;
+    if (hour == 24)
+        hour = 0, day++;
+    if (!date_said && !have_base && hour >= 0 && hour * 60 + minute > o->now_minute)
+        day--;
+
+    if (hour < 0) {
+        *ret_day = day;
+        return DT_DATE;
+    }
+    Ccai_civil_from_days(day, &y, &m, &d);
+    snprintf(out, 64, "%04d-%02d-%02d %02d:%02d", (int)y, m, d, hour, minute < 0 ? 0 : minute);
+    return DT_FULL;
+}

@@ -1,0 +1,692 @@
+/* The offline dialogue: the form logic (ask each field, read the answers,
+ * confirm, correct, hand over or end; offline.c tells the whole design),
+ * and the commands the caller may say at any point. */
+#include "engine/offline_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Sounds that are no answer at all, even to a free-text question. */
+static const char *const hesitations[] = {"um",  "umm", "uh",  "uhm", "er", "erm", "hmm",
+                                          "hm",  "mm",  "mmm", "ah",  "oh", "eh",  "ehm",
+                                          "euh", "heu", "bah", "ben", "pff"};
+
+static const char *const cmd_transfer[] = {
+    "human",      "human being",  "human agent",    "agent",           "advisor",
+    "adviser",    "operator",     "representative", "real person",     "customer service",
+    "humain",     "agent humain", "conseiller",     "conseillère",     "opérateur",
+    "opératrice", "quelqu'un",    "vraie personne", "personne réelle", "service client",
+    "humano",     "agente",       "asesor",         "asesora",         "operador",
+    "operadora",  "persona real", "agente humano"};
+
+static const char *const cmd_goodbye[] = {
+    "goodbye", "good bye",     "bye",         "bye bye",     "that's all",    "that is all",
+    "hang up", "end the call", "au revoir",   "c'est tout",  "bonne journée", "raccrocher",
+    "adieu",   "adiós",        "hasta luego", "eso es todo", "colgar",        "chao"};
+
+/* The explicit farewells among them: one of these ending a sentence ends
+ * the call ("OK thanks, that's all, goodbye."); "that's all" after an
+ * answer ("A pipe burst, that's all.") does not. */
+static const char *const cmd_farewell[] = {"goodbye",   "good bye",     "bye",   "bye bye",
+                                           "au revoir", "adieu",        "adiós", "hasta luego",
+                                           "chao",      "bonne journée"};
+
+static const char *const cmd_repeat[] = {"repeat",
+                                         "repeat that",
+                                         "say again",
+                                         "say that again",
+                                         "come again",
+                                         "pardon",
+                                         "sorry",
+                                         "what",
+                                         "excuse me",
+                                         "didn't hear",
+                                         "didn't catch that",
+                                         "répétez",
+                                         "répéter",
+                                         "répète",
+                                         "comment",
+                                         "quoi",
+                                         "je n'ai pas compris",
+                                         "j'ai pas compris",
+                                         "répétez la question",
+                                         "repita",
+                                         "repite",
+                                         "repetir",
+                                         "cómo",
+                                         "perdón",
+                                         "qué",
+                                         "otra vez"};
+
+static const char *const cmd_skip[] = {"skip",
+                                       "next",
+                                       "pass",
+                                       "no",
+                                       "nope",
+                                       "i don't know",
+                                       "don't know",
+                                       "i do not know",
+                                       "no idea",
+                                       "not sure",
+                                       "i'm not sure",
+                                       "later",
+                                       "skip it",
+                                       "skip this",
+                                       "next question",
+                                       "je ne sais pas",
+                                       "je sais pas",
+                                       "sais pas",
+                                       "aucune idée",
+                                       "non",
+                                       "plus tard",
+                                       "suivant",
+                                       "question suivante",
+                                       "passons",
+                                       "no sé",
+                                       "ni idea",
+                                       "siguiente",
+                                       "más tarde",
+                                       "paso"};
+
+/* Answers that mean "nothing" to optional fields and to "which one?". */
+static const char *const cmd_none[] = {
+    "no",       "none",          "nothing",        "no one",
+    "nobody",   "not any",       "no injuries",    "no witnesses",
+    "non",      "aucun",         "aucune",         "rien",
+    "personne", "pas de blessé", "pas de blessés", "pas de témoin",
+    "nada",     "ninguno",       "ninguna",        "nadie",
+    "no hay"};
+
+typedef struct lang_name {
+    int lang;
+    const char *name;
+} lang_name;
+
+static const lang_name lang_names[] = {{L_EN, "english"},   {L_EN, "anglais"},  {L_EN, "ingles"},
+                                       {L_FR, "french"},    {L_FR, "francais"}, {L_FR, "frances"},
+                                       {L_ES, "spanish"},   {L_ES, "espagnol"}, {L_ES, "espanol"},
+                                       {L_ES, "castellano"}};
+
+/* Introductions dropped from names ("my name is John Doe"). */
+static const char *const name_intros[] = {
+    "my name is", "my full name is", "the name is", "name is",      "i am",        "i m",
+    "it s",       "it is",           "this is",     "je m appelle", "mon nom est", "mon nom c est",
+    "je suis",    "c est",           "me llamo",    "mi nombre es", "soy",         "es"};
+
+/* ------------------------------------------------------------------------ */
+/* The form-interpretation algorithm                                        */
+/* ------------------------------------------------------------------------ */
+
+size_t Ccai_ofl_next_field(const Ccai_offline *o)
+{
+    for (size_t i = 0; i < o->nfields; i++) {
+        if (!o->values[i] && o->st.skip[i] == SKIP_NONE)
+            return i;
+    }
+    return o->nfields;
+}
+
+void Ccai_ofl_end_call(Ccai_offline *o, Ccai_offline_action_kind kind)
+{
+    Ccai_ofl_act(o, kind, NULL, NULL);
+    o->st.phase = PH_ENDED;
+}
+
+/* The claim cannot be confirmed (unclear answers, or corrections without
+ * end): an advisor takes over when there is one, else the claim is kept
+ * as it is. Either way the caller hears why. */
+static void give_up_confirm(Ccai_offline *o)
+{
+    Ccai_ofl_say_msg(o, o->can_transfer ? M_CONFIRM_HANDOVER : M_CONFIRM_AS_IS);
+    Ccai_ofl_flush_say(o, false);
+    Ccai_ofl_end_call(o, o->can_transfer ? CCAI_OFFLINE_TRANSFER : CCAI_OFFLINE_HANGUP);
+}
+
+static void go_confirm(Ccai_offline *o)
+{
+    o->st.phase = PH_CONFIRM;
+    o->st.editing = false;
+    o->st.pending_date = false;
+    o->st.confirm_tries = 0;
+    if (++o->st.confirm_rounds > CCAI_OFFLINE_CONFIRM_ROUNDS) {
+        give_up_confirm(o);
+        return;
+    }
+    Ccai_ofl_say_summary(o, Ccai_ofl_anything_noted(o) ? M_SUMMARY : M_SUMMARY_EMPTY, true);
+    Ccai_ofl_flush_say(o, false);
+    Ccai_ofl_say_msg(o, M_CONFIRM_ASK);
+}
+
+static void ask_field(Ccai_offline *o, size_t i)
+{
+    o->st.phase = PH_ASK;
+    o->st.cur = i;
+    o->st.pending_date = false;
+    Ccai_ofl_ask_question(o, i, true);
+}
+
+/* Move on after the current field was answered or skipped. */
+void Ccai_ofl_advance(Ccai_offline *o)
+{
+    if (o->st.editing) {
+        Ccai_ofl_flush_say(o, false);
+        go_confirm(o);
+        return;
+    }
+    size_t i = Ccai_ofl_next_field(o);
+    if (i == o->nfields && !o->st.second_pass) {
+        bool any = false;
+        for (size_t k = 0; k < o->nfields; k++) {
+            if (o->st.skip[k] == SKIP_ONCE && !o->values[k]) {
+                o->st.skip[k] = SKIP_NONE;
+                o->st.tries[k] = 0;
+                any = true;
+            }
+        }
+        o->st.second_pass = true;
+        if (any) {
+            Ccai_ofl_say_msg(o, M_BACK_TO_SKIPPED);
+            i = Ccai_ofl_next_field(o);
+        }
+    }
+    if (i < o->nfields) {
+        ask_field(o, i);
+        return;
+    }
+    Ccai_ofl_flush_say(o, false);
+    go_confirm(o);
+}
+
+/* Leave the current field: asked again once at the end when it is the
+ * first time (not while editing from the confirmation). @p failed: the
+ * answers could not be used (else the caller asked to skip it), which the
+ * caller is told. */
+static void skip_current(Ccai_offline *o, bool failed)
+{
+    size_t i = o->st.cur;
+    bool later = !o->st.second_pass && !o->st.editing;
+    if (!o->st.editing)
+        o->st.skip[i] = later ? SKIP_ONCE : SKIP_FINAL;
+    if (failed) {
+        char *np = Ccai_ofl_field_np(o, i);
+        if (np)
+            Ccai_ofl_say_msg1(o, later ? M_GIVE_UP_LATER : M_GIVE_UP_MOVE_ON, np);
+        ccai_free(np);
+    } else {
+        Ccai_ofl_say_msg(o, later ? M_SKIP_LATER : M_SKIP_MOVE_ON);
+    }
+    Ccai_ofl_advance(o);
+}
+
+/* Repeat what the dialogue waits for. */
+void Ccai_ofl_ask_current(Ccai_offline *o, bool hint)
+{
+    switch (o->st.phase) {
+    case PH_ASK: Ccai_ofl_ask_question(o, o->st.cur, hint); break;
+    case PH_CONFIRM:
+        if (hint) {
+            Ccai_ofl_say_summary(o, M_SUMMARY, true);
+            Ccai_ofl_flush_say(o, false);
+        }
+        Ccai_ofl_say_msg(o, M_CONFIRM_ASK);
+        break;
+    case PH_WHICH: Ccai_ofl_say_msg(o, M_WHICH); break;
+    case PH_NEW:
+    case PH_ENDED: break;
+    }
+}
+
+/* Store a valid value, confirm it, move on. @p value is taken. A local
+ * date and time gets the caller's offset. */
+static void accept_value(Ccai_offline *o, char *value)
+{
+    size_t i = o->st.cur;
+    char iso[CCAI_TZ_ISO_MAX];
+    if (o->tz && o->f[i].type == CCAI_FIELD_DATETIME &&
+        Ccai_tz_localize_iso(o->tz, value, iso, sizeof iso, NULL) == CCAI_OK &&
+        strcmp(iso, value) != 0) {
+        char *with_offset = Ccai_strdup(iso);
+        if (!with_offset) {
+            ccai_free(value);
+            o->oom = true;
+            return;
+        }
+        ccai_free(value);
+        value = with_offset;
+    }
+    Ccai_ofl_set_value(o, i, value);
+    Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[i].name, value);
+    o->st.pending_date = false;
+    o->st.tries[i] = 0;
+    char *spoken = o->oom ? NULL : Ccai_ofl_spoken_value(o, i);
+    if (spoken && strlen(spoken) <= READBACK_MAX)
+        Ccai_ofl_say_msg1(o, M_NOTED_VALUE, spoken);
+    else if (spoken)
+        Ccai_ofl_say_msg(o, M_NOTED);
+    ccai_free(spoken);
+    Ccai_ofl_advance(o);
+}
+
+/* The date was understood but no time: keep the date alone. */
+static void accept_pending_date(Ccai_offline *o)
+{
+    int64_t y;
+    int m, d;
+    char buf[64];
+    Ccai_civil_from_days(o->st.pending_days, &y, &m, &d);
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
+    char *norm = NULL;
+    ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, buf, &norm, NULL);
+    if (st == CCAI_OK) {
+        accept_value(o, norm);
+        return;
+    }
+    if (st == CCAI_ERR_NOMEM)
+        o->oom = true;
+    o->st.pending_date = false;
+    skip_current(o, false);
+}
+
+/* One more turn that did not move the dialogue on at the question it
+ * waits for (an answer that cannot be used, a request to repeat, a
+ * language that is not available, nothing said). The CCAI_OFFLINE_TRIES-th
+ * moves on instead: the field is put off (or its date kept without the
+ * time), the confirmation is given up, "which one?" goes back to the
+ * confirmation. Returns true when it moved on: the caller of this must
+ * then not ask again. */
+bool Ccai_ofl_missed(Ccai_offline *o)
+{
+    o->missed = true;
+    if (++o->st.stuck >= CCAI_OFFLINE_STUCK) {
+        /* Question after question without one usable answer. */
+        Ccai_ofl_say_msg(o, o->can_transfer ? M_STUCK_HANDOVER : M_STUCK_BYE);
+        Ccai_ofl_flush_say(o, false);
+        Ccai_ofl_end_call(o, o->can_transfer ? CCAI_OFFLINE_TRANSFER : CCAI_OFFLINE_HANGUP);
+        return true;
+    }
+    switch (o->st.phase) {
+    case PH_ASK: {
+        size_t i = o->st.cur;
+        if (++o->st.tries[i] < CCAI_OFFLINE_TRIES)
+            return false;
+        o->st.tries[i] = 0;
+        if (o->st.pending_date)
+            accept_pending_date(o);
+        else
+            skip_current(o, true);
+        return true;
+    }
+    case PH_CONFIRM:
+        if (++o->st.confirm_tries < CCAI_OFFLINE_TRIES)
+            return false;
+        give_up_confirm(o);
+        return true;
+    case PH_WHICH:
+        if (++o->st.which_tries < CCAI_OFFLINE_TRIES)
+            return false;
+        go_confirm(o);
+        return true;
+    case PH_NEW:
+    case PH_ENDED: break;
+    }
+    return false;
+}
+
+static void reject(Ccai_offline *o, msg reason)
+{
+    if (Ccai_ofl_missed(o))
+        return;
+    Ccai_ofl_say_msg(o, reason);
+    Ccai_ofl_ask_question(o, o->st.cur, true);
+}
+
+/* Validate with the claim module; reject with @p reason when it refuses. */
+static void try_value(Ccai_offline *o, const char *candidate, msg reason)
+{
+    char *norm = NULL;
+    ccai_status st = ccai_field_validate(o->f[o->st.cur].type, candidate, &norm, NULL);
+    if (st == CCAI_OK)
+        accept_value(o, norm);
+    else if (st == CCAI_ERR_NOMEM)
+        o->oom = true;
+    else
+        reject(o, reason);
+}
+
+static void answer_datetime(Ccai_offline *o)
+{
+    const char *raw = o->raw;
+    while (Ccai_is_space((unsigned char)*raw))
+        raw++;
+    /* Written forms the validator reads, when they carry a time. */
+    if (!o->st.pending_date && strlen(raw) > 10) {
+        char *norm = NULL;
+        ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, raw, &norm, NULL);
+        if (st == CCAI_ERR_NOMEM) {
+            o->oom = true;
+            return;
+        }
+        if (st == CCAI_OK) {
+            accept_value(o, norm);
+            return;
+        }
+    }
+    char buf[64];
+    int64_t day = 0;
+    dt_result r = Ccai_ofl_parse_spoken_date(o, o->st.pending_date, o->st.pending_days, buf, &day);
+    if (r == DT_FAIL) {
+        reject(o, o->st.pending_date ? M_R_TIME_UNREADABLE : M_R_DATE_UNREADABLE);
+        return;
+    }
+    if (r == DT_DATE) {
+        int64_t y;
+        int m, d;
+        Ccai_civil_from_days(day, &y, &m, &d);
+        if (y < 1900 || y > 2200) {
+            reject(o, M_R_DATE_INVALID);
+            return;
+        }
+        /* Another date instead of the time: keep the newer one, but count
+         * it, or "yesterday", "yesterday", ... would ask for ever. */
+        bool again = o->st.pending_date;
+        o->st.pending_date = true;
+        o->st.pending_days = day;
+        if (again && Ccai_ofl_missed(o))
+            return;
+        Ccai_ofl_ask_question(o, o->st.cur, false);
+        return;
+    }
+    try_value(o, buf, M_R_DATE_INVALID);
+}
+
+static const char *call_region(const Ccai_offline *o)
+{
+    const char *code = o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
+    const char *dash = strchr(code, '-');
+    return dash ? dash + 1 : NULL;
+}
+
+static void answer_phone(Ccai_offline *o)
+{
+    char buf[PHONE_DIGITS_MAX + 8];
+    phone_reason r = Ccai_ofl_spoken_phone(o, call_region(o), buf, sizeof buf);
+    static const msg reasons[] = {M_R_PHONE_BAD, M_R_PHONE_NONE, M_R_PHONE_COUNTRY, M_R_PHONE_SHORT,
+                                  M_R_PHONE_LONG};
+    if (r != PH_OK) {
+        reject(o, reasons[r]);
+        return;
+    }
+    size_t digits = strlen(buf) - (buf[0] == '+' ? 1 : 2);
+    try_value(o, buf, digits < 8 ? M_R_PHONE_SHORT : digits > 15 ? M_R_PHONE_LONG : M_R_PHONE_BAD);
+}
+
+static void answer_email(Ccai_offline *o)
+{
+    char buf[CCAI_OFFLINE_UTTERANCE_MAX + 1];
+    Ccai_ofl_spoken_email(o, buf, sizeof buf);
+    if (!buf[0]) {
+        reject(o, M_R_EMAIL_NO_AT);
+        return;
+    }
+    try_value(o, buf, M_R_EMAIL_BAD);
+}
+
+static void answer_text(Ccai_offline *o)
+{
+    size_t i = o->st.cur;
+    if (o->f[i].optional && SAYS(o, cmd_none)) {
+        char *none = Ccai_strdup(Ccai_ofl_phrase(o, M_NONE_VALUE));
+        if (!none) {
+            o->oom = true;
+            return;
+        }
+        accept_value(o, none);
+        return;
+    }
+    const char *v = o->raw;
+    if (strstr(o->f[i].name, "name")) {
+        /* Drop "my name is" and a final period. */
+        char norm[PHRASE_NORM_MAX];
+        token toks[PHRASE_TOK_MAX];
+        for (size_t k = 0; k < CCAI_ARRAY_SIZE(name_intros); k++) {
+            size_t nt;
+            if (!Ccai_ofl_normalise(name_intros[k], strlen(name_intros[k]), norm, sizeof norm, toks,
+                                    PHRASE_TOK_MAX, &nt) ||
+                nt >= o->ntok)
+                continue;
+            bool match = true;
+            for (size_t t = 0; t < nt && match; t++)
+                match = toks[t].len == o->tok[t].len &&
+                        memcmp(norm + toks[t].start, o->norm + o->tok[t].start, toks[t].len) == 0;
+            if (match) {
+                v = o->raw + o->tok[nt].raw;
+                break;
+            }
+        }
+        size_t len = strlen(o->raw);
+        while (len > 0 && (o->raw[len - 1] == '.' || Ccai_is_space((unsigned char)o->raw[len - 1])))
+            o->raw[--len] = '\0';
+    }
+    try_value(o, v, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
+}
+
+/* Which field does the caller name ("the date", "change the email")? The
+ * field whose keywords the utterance uses most, when one stands out. */
+static size_t named_field(const Ccai_offline *o)
+{
+    size_t best = o->nfields;
+    int best_score = 0;
+    bool tie = false;
+    for (size_t f = 0; f < o->nfields; f++) {
+        int score = 0;
+        for (size_t t = 0; t < o->ntok; t++) {
+            char word[72];
+            if (o->tok[t].len < 3 || o->tok[t].len > 64)
+                continue;
+            snprintf(word, sizeof word, " %.*s ", (int)o->tok[t].len, o->norm + o->tok[t].start);
+            if (strstr(o->f[f].keywords, word))
+                score++;
+        }
+        if (score > best_score) {
+            best = f;
+            best_score = score;
+            tie = false;
+        } else if (score > 0 && score == best_score) {
+            tie = true;
+        }
+    }
+    return tie ? o->nfields : best;
+}
+
+static void edit_field(Ccai_offline *o, size_t f)
+{
+    o->st.editing = true;
+    o->st.tries[f] = 0;
+    ask_field(o, f);
+}
+
+/* "Is everything correct?": a yes ends the call; a no, or a field named
+ * ("the date is wrong"), goes to that field or asks which one. */
+static void handle_confirm(Ccai_offline *o)
+{
+    int pol = Ccai_ofl_answer_polarity(o);
+    if (pol == POL_YES) {
+        Ccai_ofl_say_msg(o, M_THANKS_BYE);
+        Ccai_ofl_flush_say(o, false);
+        Ccai_ofl_end_call(o, CCAI_OFFLINE_HANGUP);
+        return;
+    }
+    size_t f = named_field(o);
+    if (f < o->nfields) {
+        edit_field(o, f);
+        return;
+    }
+    if (pol == POL_NO) {
+        o->st.phase = PH_WHICH;
+        o->st.which_tries = 0;
+        Ccai_ofl_say_msg(o, M_WHICH);
+        return;
+    }
+    if (!Ccai_ofl_missed(o))
+        Ccai_ofl_say_msg(o, M_CONFIRM_YES_NO);
+}
+
+static void handle_which(Ccai_offline *o)
+{
+    size_t f = named_field(o);
+    if (f < o->nfields) {
+        edit_field(o, f);
+        return;
+    }
+    if (SAYS(o, cmd_none) || Ccai_ofl_answer_polarity(o) == POL_YES) {
+        go_confirm(o);
+        return;
+    }
+    if (Ccai_ofl_missed(o))
+        return;
+    char *label = Ccai_ofl_label_str(o, 0, false);
+    if (label)
+        Ccai_ofl_say_msg1(o, M_WHICH_AGAIN, label);
+    ccai_free(label);
+}
+
+static void handle_ask(Ccai_offline *o)
+{
+    size_t i = o->st.cur;
+    bool none = o->f[i].optional && o->f[i].type == CCAI_FIELD_TEXT && SAYS(o, cmd_none);
+    if (!none && SAYS(o, cmd_skip)) {
+        if (o->st.pending_date)
+            accept_pending_date(o);
+        else
+            skip_current(o, false);
+        return;
+    }
+    switch (o->f[i].type) {
+    case CCAI_FIELD_DATETIME: answer_datetime(o); break;
+    case CCAI_FIELD_EMAIL: answer_email(o); break;
+    case CCAI_FIELD_PHONE_NUMBER: answer_phone(o); break;
+    case CCAI_FIELD_TEXT: answer_text(o); break;
+    }
+}
+
+/* The language the utterance names ("French", "en espagnol"), -1. */
+int Ccai_ofl_named_lang(const Ccai_offline *o)
+{
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(lang_names); k++) {
+        if (strcmp(o->stripped, lang_names[k].name) == 0)
+            return lang_names[k].lang;
+    }
+    return -1;
+}
+
+/* Switch to another language when the call may use it (SET_LANG and
+ * "let's continue in ..."), else say it is not available. */
+bool Ccai_ofl_switch_lang(Ccai_offline *o, int target)
+{
+    for (size_t k = 0; k < o->navail; k++) {
+        if (strncmp(o->avail[k], Ccai_ofl_lang_prefix[target], 2) != 0 ||
+            (o->avail[k][2] != '\0' && o->avail[k][2] != '-' && o->avail[k][2] != '_'))
+            continue;
+        Ccai_ofl_act(o, CCAI_OFFLINE_SET_LANG, NULL, o->avail[k]);
+        o->st.lang = target;
+        o->st.lang_avail = (int)k;
+        Ccai_ofl_say_msg(o, M_LANG_SWITCH);
+        return true;
+    }
+    Ccai_ofl_say_msg(o, M_LANG_UNAVAILABLE);
+    return false;
+}
+
+/* Language names: switch when the language is available. */
+static bool handle_lang(Ccai_offline *o)
+{
+    int target = Ccai_ofl_named_lang(o);
+    if (target < 0)
+        return false;
+    if (target == o->st.lang) {
+        if (!Ccai_ofl_missed(o))
+            Ccai_ofl_ask_current(o, true);
+    } else if (Ccai_ofl_switch_lang(o, target)) {
+        Ccai_ofl_ask_current(o, true);
+    } else if (!Ccai_ofl_missed(o)) {
+        Ccai_ofl_ask_current(o, false);
+    }
+    return true;
+}
+
+/* The caller says goodbye: what was noted (unless it was just read for
+ * confirmation), goodbye, hang up. */
+void Ccai_ofl_say_goodbye(Ccai_offline *o)
+{
+    if (o->st.phase != PH_CONFIRM && Ccai_ofl_anything_noted(o)) {
+        Ccai_ofl_say_summary(o, M_SUMMARY, false);
+        Ccai_ofl_flush_say(o, false);
+    }
+    Ccai_ofl_say_msg(o, M_GOODBYE);
+    Ccai_ofl_flush_say(o, false);
+    Ccai_ofl_end_call(o, CCAI_OFFLINE_HANGUP);
+}
+
+/* A goodbye: the whole utterance, or a farewell as its last clause ("OK
+ * thanks, that's all, goodbye."). */
+bool Ccai_ofl_says_goodbye(Ccai_offline *o)
+{
+    if (SAYS_LENIENT(o, cmd_goodbye))
+        return true;
+    size_t b = o->ntok;
+    while (b > 1 && !Ccai_ofl_clause_break(o, b - 1))
+        b--;
+    if (b <= 1)
+        return false;
+    Ccai_ofl_strip_words(o->norm, o->tok + b - 1, o->ntok - b + 1, true, o->clause);
+    return Ccai_ofl_says(o->clause, cmd_farewell, CCAI_ARRAY_SIZE(cmd_farewell));
+}
+
+/* Nothing but punctuation and "hmm", "euh": nothing said. */
+static bool says_nothing(const Ccai_offline *o)
+{
+    for (size_t i = 0; i < o->ntok; i++) {
+        if (!TOK_IN(o, i, hesitations))
+            return false;
+    }
+    return true;
+}
+
+void Ccai_ofl_handle_utterance(Ccai_offline *o)
+{
+    if (o->st.phase == PH_ASK && says_nothing(o)) {
+        Ccai_ofl_say_msg(o, M_R_TEXT_EMPTY);
+        if (!Ccai_ofl_missed(o))
+            Ccai_ofl_ask_current(o, false);
+        return;
+    }
+    if (SAYS_LENIENT(o, cmd_transfer)) {
+        Ccai_ofl_say_msg(o, M_TRANSFER);
+        Ccai_ofl_flush_say(o, false);
+        Ccai_ofl_end_call(o, CCAI_OFFLINE_TRANSFER);
+        return;
+    }
+    if (Ccai_ofl_says_goodbye(o)) {
+        Ccai_ofl_say_goodbye(o);
+        return;
+    }
+    if (SAYS(o, cmd_repeat)) {
+        if (!Ccai_ofl_missed(o))
+            Ccai_ofl_ask_current(o, true);
+        return;
+    }
+    if (handle_lang(o))
+        return;
+    switch (o->st.phase) {
+    case PH_ASK: handle_ask(o); break;
+    case PH_CONFIRM: handle_confirm(o); break;
+    case PH_WHICH: handle_which(o); break;
+    case PH_NEW:
+    case PH_ENDED: break;
+    }
+}
+
+bool Ccai_ofl_asks_transfer(const Ccai_offline *o)
+{
+    return SAYS_LENIENT(o, cmd_transfer);
+}

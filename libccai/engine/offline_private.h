@@ -1,0 +1,256 @@
+/* The offline dialogue engine's private parts, shared by its files
+ * (engine/offline*.c; offline.c tells the design). Not for other modules:
+ * they use engine/offline.h. */
+#ifndef CCAI_ENGINE_OFFLINE_PRIVATE_H
+#define CCAI_ENGINE_OFFLINE_PRIVATE_H
+
+#include "engine/offline.h"
+
+/* Normalised text is at most 3 bytes per input byte ("+" -> " + "). */
+#define NORM_MAX (3 * CCAI_OFFLINE_UTTERANCE_MAX + 8)
+#define TOK_MAX  (NORM_MAX / 2 + 1)
+/* Phrases from the static tables are short. */
+#define PHRASE_NORM_MAX 128
+#define PHRASE_TOK_MAX  32
+/* Longest phone number the spoken-digit reader assembles. */
+#define PHONE_DIGITS_MAX 24
+/* Text values longer than this are confirmed without being read back. */
+#define READBACK_MAX 80
+
+enum { L_EN, L_FR, L_ES, L_COUNT };
+
+typedef enum msg {
+    M_HELLO_FULL, /* name, company */
+    M_HELLO_NAME, /* name */
+    M_HELLO,
+    M_INTRO,
+    M_WELCOME_BACK_FULL,
+    M_WELCOME_BACK_NAME,
+    M_WELCOME_BACK,
+    M_SO_FAR,
+    M_NOTHING_YET,
+    M_ASK_LABEL,  /* a label from the table below */
+    M_ASK_CUSTOM, /* a schema description */
+    M_ASK_TIME,
+    M_HINT_DATETIME,
+    M_HINT_TIME,
+    M_HINT_PHONE,
+    M_HINT_EMAIL,
+    M_NOTED_VALUE,
+    M_NOTED,
+    M_NONE_VALUE,
+    M_R_DATE_UNREADABLE,
+    M_R_DATE_INVALID,
+    M_R_TIME_UNREADABLE,
+    M_R_EMAIL_NO_AT,
+    M_R_EMAIL_BAD,
+    M_R_PHONE_NONE,
+    M_R_PHONE_COUNTRY,
+    M_R_PHONE_SHORT,
+    M_R_PHONE_LONG,
+    M_R_PHONE_BAD,
+    M_R_TEXT_EMPTY,
+    M_R_TEXT_BAD,
+    M_SKIP_LATER,
+    M_SKIP_MOVE_ON,
+    M_GIVE_UP_LATER,   /* a field as a noun phrase (field_np) */
+    M_GIVE_UP_MOVE_ON, /* the same */
+    M_BACK_TO_SKIPPED,
+    M_SUMMARY,
+    M_SUMMARY_EMPTY,
+    M_SUMMARY_LINE, /* label, value */
+    M_MISSING,      /* labels */
+    M_CONFIRM_ASK,
+    M_CONFIRM_YES_NO,
+    M_CONFIRM_HANDOVER,
+    M_CONFIRM_AS_IS,
+    M_STUCK_HANDOVER,
+    M_STUCK_BYE,
+    M_THANKS_BYE,
+    M_WHICH,
+    M_WHICH_AGAIN, /* an example label */
+    M_TRANSFER,
+    M_GOODBYE,
+    M_STILL_THERE,
+    M_SILENCE_BYE,
+    M_LANG_SWITCH,
+    M_LANG_UNAVAILABLE,
+    M_DATE_AT, /* day, month name, year, hour, minute (see say_date) */
+    M_COUNT
+} msg;
+
+/* Spoken labels of the reference's default fields. English labels follow
+ * "the"; French and Spanish ones carry their article. Optional fields take
+ * "no" / "none" as an answer (recorded as M_NONE_VALUE) instead of a skip. */
+typedef struct Ccai_ofl_known_field {
+    const char *name;
+    bool optional;
+    const char *label[L_COUNT];
+} Ccai_ofl_known_field;
+
+/* offline_lang.c: the language data. */
+extern const char *const Ccai_ofl_lang_prefix[L_COUNT];
+extern const char *const Ccai_ofl_lang_default_code[L_COUNT];
+/* "%s" is replaced by the arguments in order; nothing else is special. */
+extern const char *const Ccai_ofl_phrases[L_COUNT][M_COUNT];
+extern const char *const Ccai_ofl_month_names[L_COUNT][12];
+extern const Ccai_ofl_known_field Ccai_ofl_known_fields[];
+extern const size_t Ccai_ofl_known_fields_count;
+
+typedef enum phase { PH_NEW, PH_ASK, PH_CONFIRM, PH_WHICH, PH_ENDED } phase;
+
+enum { SKIP_NONE, SKIP_ONCE, SKIP_FINAL };
+
+/* Everything a turn may change except the values: copied to roll back. */
+typedef struct offline_state {
+    phase phase;
+    int lang;       /* phrase table */
+    int lang_avail; /* index of the current code in avail, -1: lang_code */
+    size_t cur;     /* field asked in PH_ASK */
+    bool editing;   /* PH_ASK entered from the confirmation */
+    bool second_pass;
+    bool pending_date; /* a date without time was given for cur */
+    int64_t pending_days;
+    unsigned silences;
+    unsigned which_tries;
+    unsigned confirm_tries;  /* unclear answers to "is everything correct?" */
+    unsigned confirm_rounds; /* times the summary was read for confirmation */
+    unsigned stuck;          /* turns in a row without progress, any question */
+    unsigned char tries[CCAI_FIELDS_MAX];
+    unsigned char skip[CCAI_FIELDS_MAX];
+} offline_state;
+
+typedef struct offline_field {
+    char *name;
+    ccai_field_type type;
+    char *desc;     /* NULL when none */
+    char *keywords; /* " word word ", normalised, to recognise "change the date" */
+    int known;      /* index in known_fields, -1 */
+    bool optional;
+} offline_field;
+
+typedef struct email_item {
+    char c;        /* '@', '.', '_', '-' for a connector, 0 for a word */
+    const char *w; /* word: in the scratch buffer */
+    size_t len;
+} email_item;
+
+typedef struct token {
+    uint16_t start, len; /* in norm */
+    uint16_t raw;        /* offset of the first byte in raw */
+} token;
+
+struct Ccai_offline {
+    size_t nfields;
+    offline_field f[CCAI_FIELDS_MAX];
+    char *values[CCAI_FIELDS_MAX];
+    char *undo[CCAI_FIELDS_MAX];
+    bool undo_set[CCAI_FIELDS_MAX];
+    char *claim_json;
+
+    char *lang_code;
+    char **avail;
+    size_t navail;
+    char *bot_name, *bot_company;
+    bool can_transfer;
+    const Ccai_tz *tz;
+    int64_t today;  /* local day number since 1970-01-01 */
+    int now_minute; /* local minute of the day */
+
+    offline_state st, saved;
+
+    Ccai_offline_action *acts;
+    char **texts;
+    size_t nacts, capacts;
+    Ccai_offline_reply reply;
+    Ccai_buf say;
+    bool oom;
+    bool missed; /* this turn did not move the dialogue on */
+
+    /* The current utterance: in a scratch block allocated for one
+     * Ccai_offline_input() (about 70 KB an idle call does not need to hold);
+     * NULL between turns. */
+    struct offline_scratch *scratch;
+    char *raw;
+    char *norm;
+    token *tok;
+    size_t ntok;
+    bool *used;
+    char *stripped;
+    char *lenient;
+    char *clause;
+    char *email_words;
+    email_item *email_items;
+};
+
+/* What answer_polarity() reads in an answer. */
+enum { POL_NONE = 0, POL_YES = 1, POL_NO = -1 };
+
+typedef enum dt_result { DT_FAIL, DT_DATE, DT_FULL } dt_result;
+
+typedef enum phone_reason { PH_OK, PH_NONE, PH_COUNTRY, PH_SHORT, PH_LONG } phone_reason;
+
+#define SAYS(o, list) Ccai_ofl_says((o)->stripped, list, CCAI_ARRAY_SIZE(list))
+#define SAYS_LENIENT(o, list) \
+    (SAYS(o, list) || Ccai_ofl_says((o)->lenient, list, CCAI_ARRAY_SIZE(list)))
+#define TOK_IN(o, i, list) Ccai_ofl_tok_in(o, i, list, CCAI_ARRAY_SIZE(list))
+
+/* offline_text.c */
+/* Latin-1 letters U+00C0..U+00FF without their accents; ' ' for signs. */
+extern const char Ccai_ofl_latin1_fold[];
+size_t Ccai_ofl_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
+bool Ccai_ofl_is_digit_ch(char c);
+bool Ccai_ofl_normalise(const char *s, size_t len, char *out, size_t cap, token *toks,
+                        size_t maxtok, size_t *ret_ntok);
+bool Ccai_ofl_in_list(const char *w, size_t n, const char *const *list, size_t count);
+void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool lenient,
+                          char *out);
+bool Ccai_ofl_says(const char *s, const char *const *list, size_t count);
+bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w);
+bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list, size_t count);
+bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i);
+int Ccai_ofl_answer_polarity(const Ccai_offline *o);
+
+/* offline_say.c */
+void Ccai_ofl_flush_say(Ccai_offline *o, bool expects);
+void Ccai_ofl_act(Ccai_offline *o, Ccai_offline_action_kind kind, const char *field,
+                  const char *text);
+const char *Ccai_ofl_phrase(const Ccai_offline *o, msg m);
+void Ccai_ofl_say_msg(Ccai_offline *o, msg m);
+void Ccai_ofl_say_msg1(Ccai_offline *o, msg m, const char *a);
+void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b);
+void Ccai_ofl_free_reply(Ccai_offline *o);
+void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value);
+char *Ccai_ofl_claim_to_json(const Ccai_offline *o);
+void Ccai_ofl_turn_begin(Ccai_offline *o);
+ccai_status Ccai_ofl_turn_end(Ccai_offline *o, const Ccai_offline_reply **ret);
+char *Ccai_ofl_label_str(Ccai_offline *o, size_t i, bool capital);
+char *Ccai_ofl_field_np(Ccai_offline *o, size_t i);
+char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i);
+void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint);
+bool Ccai_ofl_anything_noted(const Ccai_offline *o);
+void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing);
+
+/* offline_dates.c */
+dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
+                                     char out[64], int64_t *ret_day);
+
+/* offline_contacts.c */
+phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *out, size_t cap);
+void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap);
+
+/* offline_form.c */
+size_t Ccai_ofl_next_field(const Ccai_offline *o);
+void Ccai_ofl_end_call(Ccai_offline *o, Ccai_offline_action_kind kind);
+void Ccai_ofl_advance(Ccai_offline *o);
+void Ccai_ofl_ask_current(Ccai_offline *o, bool hint);
+bool Ccai_ofl_missed(Ccai_offline *o);
+int Ccai_ofl_named_lang(const Ccai_offline *o);
+bool Ccai_ofl_switch_lang(Ccai_offline *o, int target);
+void Ccai_ofl_say_goodbye(Ccai_offline *o);
+bool Ccai_ofl_says_goodbye(Ccai_offline *o);
+void Ccai_ofl_handle_utterance(Ccai_offline *o);
+/* The caller asks for a human (a transfer), the whole utterance. */
+bool Ccai_ofl_asks_transfer(const Ccai_offline *o);
+
+#endif

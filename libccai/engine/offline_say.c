@@ -1,0 +1,391 @@
+/* The offline dialogue: what the bot says (the reply being built, the
+ * phrases of the caller's language, the fields and values read out) and
+ * the values set during a turn (offline.c tells the whole design). */
+#include "core/json.h"
+#include "engine/offline_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Reply building (sticky failure in o->oom)                                */
+/* ------------------------------------------------------------------------ */
+
+static void push_action(Ccai_offline *o, Ccai_offline_action_kind kind, const char *field,
+                        char *text, bool expects)
+{
+    if (o->oom) {
+        ccai_free(text);
+        return;
+    }
+    if (o->nacts == o->capacts) {
+        size_t cap = o->capacts ? o->capacts * 2 : 8;
+        Ccai_offline_action *a = Ccai_realloc(o->acts, cap * sizeof *a);
+        if (!a)
+            goto nomem;
+        o->acts = a;
+        char **t = Ccai_realloc(o->texts, cap * sizeof *t);
+        if (!t)
+            goto nomem;
+        o->texts = t;
+        o->capacts = cap;
+    }
+    o->acts[o->nacts] = (Ccai_offline_action){kind, text, field, expects};
+    o->texts[o->nacts] = text;
+    o->nacts++;
+    return;
+
+nomem:
+    ccai_free(text);
+    o->oom = true;
+}
+
+/* Send the sentences gathered so far as one SAY. */
+void Ccai_ofl_flush_say(Ccai_offline *o, bool expects)
+{
+    if (o->oom || o->say.len == 0)
+        return;
+    char *text = Ccai_buf_steal(&o->say);
+    Ccai_buf_reset(&o->say);
+    if (!text) {
+        o->oom = true;
+        return;
+    }
+    push_action(o, CCAI_OFFLINE_SAY, NULL, text, expects);
+}
+
+void Ccai_ofl_act(Ccai_offline *o, Ccai_offline_action_kind kind, const char *field,
+                  const char *text)
+{
+    Ccai_ofl_flush_say(o, false);
+    if (o->oom)
+        return;
+    char *copy = NULL;
+    if (text && !(copy = Ccai_strdup(text))) {
+        o->oom = true;
+        return;
+    }
+    push_action(o, kind, field, copy, false);
+}
+
+/* Append a template with its "%s" replaced by a, then b. */
+static void sentence2(Ccai_offline *o, const char *tmpl, const char *a, const char *b)
+{
+    if (o->oom)
+        return;
+    bool ok = o->say.len == 0 || Ccai_buf_puts(&o->say, " ");
+    const char *args[2] = {a ? a : "", b ? b : ""};
+    int k = 0;
+    for (const char *p = tmpl; ok && *p;) {
+        const char *pct = strstr(p, "%s");
+        if (!pct) {
+            ok = Ccai_buf_puts(&o->say, p);
+            break;
+        }
+        ok = Ccai_buf_append(&o->say, p, (size_t)(pct - p)) &&
+             Ccai_buf_puts(&o->say, k < 2 ? args[k] : "");
+        k++;
+        p = pct + 2;
+    }
+    if (!ok)
+        o->oom = true;
+}
+
+const char *Ccai_ofl_phrase(const Ccai_offline *o, msg m)
+{
+    return Ccai_ofl_phrases[o->st.lang][m];
+}
+
+void Ccai_ofl_say_msg(Ccai_offline *o, msg m)
+{
+    sentence2(o, Ccai_ofl_phrase(o, m), NULL, NULL);
+}
+
+void Ccai_ofl_say_msg1(Ccai_offline *o, msg m, const char *a)
+{
+    sentence2(o, Ccai_ofl_phrase(o, m), a, NULL);
+}
+
+void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b)
+{
+    sentence2(o, Ccai_ofl_phrase(o, m), a, b);
+}
+
+void Ccai_ofl_free_reply(Ccai_offline *o)
+{
+    for (size_t i = 0; i < o->nacts; i++)
+        ccai_free(o->texts[i]);
+    o->nacts = 0;
+    Ccai_buf_reset(&o->say);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values and the turn transaction                                          */
+/* ------------------------------------------------------------------------ */
+
+void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value)
+{
+    if (!o->undo_set[i]) {
+        o->undo[i] = o->values[i];
+        o->undo_set[i] = true;
+    } else {
+        ccai_free(o->values[i]);
+    }
+    o->values[i] = value;
+}
+
+char *Ccai_ofl_claim_to_json(const Ccai_offline *o)
+{
+    json_t *obj = json_object();
+    if (!obj)
+        return NULL;
+    char *out = NULL;
+    for (size_t i = 0; i < o->nfields; i++) {
+        if (o->values[i] && json_object_set_new(obj, o->f[i].name, json_string(o->values[i])))
+            goto cleanup;
+    }
+    out = Ccai_json_dump(obj, JSON_COMPACT);
+cleanup:
+    json_decref(obj);
+    return out;
+}
+
+void Ccai_ofl_turn_begin(Ccai_offline *o)
+{
+    Ccai_ofl_free_reply(o);
+    o->saved = o->st;
+    o->oom = false;
+    o->missed = false;
+}
+
+ccai_status Ccai_ofl_turn_end(Ccai_offline *o, const Ccai_offline_reply **ret)
+{
+    char *json = NULL;
+    bool changed = false;
+    for (size_t i = 0; i < o->nfields; i++)
+        changed = changed || o->undo_set[i];
+    if (!o->oom && changed && !(json = Ccai_ofl_claim_to_json(o)))
+        o->oom = true;
+    if (o->oom) {
+        Ccai_ofl_free_reply(o);
+        for (size_t i = 0; i < o->nfields; i++) {
+            if (o->undo_set[i]) {
+                ccai_free(o->values[i]);
+                o->values[i] = o->undo[i];
+                o->undo[i] = NULL;
+                o->undo_set[i] = false;
+            }
+        }
+        o->st = o->saved;
+        o->oom = false;
+        return CCAI_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < o->nfields; i++) {
+        if (o->undo_set[i]) {
+            ccai_free(o->undo[i]);
+            o->undo[i] = NULL;
+            o->undo_set[i] = false;
+        }
+    }
+    if (json) {
+        ccai_free(o->claim_json);
+        o->claim_json = json;
+    }
+    o->reply.v = o->acts;
+    o->reply.n = o->nacts;
+    *ret = &o->reply;
+    return CCAI_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Speaking values and labels                                               */
+/* ------------------------------------------------------------------------ */
+
+static void append_label(Ccai_offline *o, Ccai_buf *b, size_t i, bool capital)
+{
+    const offline_field *f = &o->f[i];
+    const char *label;
+    char *tmp = NULL;
+    if (f->known >= 0) {
+        label = Ccai_ofl_known_fields[f->known].label[o->st.lang];
+    } else if (f->desc) {
+        label = f->desc;
+    } else {
+        if (!(tmp = Ccai_strdup(f->name))) {
+            o->oom = true;
+            return;
+        }
+        for (char *p = tmp; *p; p++)
+            if (*p == '_')
+                *p = ' ';
+        label = tmp;
+    }
+    size_t len = strlen(label);
+    while (len > 0 && (label[len - 1] == '.' || Ccai_is_space((unsigned char)label[len - 1])))
+        len--;
+    /* English questions put "the" before it: lower-case a capital that
+     * starts a word ("Date of birth"), not an acronym ("VIN"). */
+    char first = label[0];
+    if (capital)
+        first = (char)(Ccai_is_alpha((unsigned char)first) && first >= 'a' ? first - 32 : first);
+    else if (o->st.lang == L_EN && first >= 'A' && first <= 'Z' && len > 1 && label[1] >= 'a' &&
+             label[1] <= 'z')
+        first = (char)(first + 32);
+    if (len > 0 && (!Ccai_buf_append(b, &first, 1) || !Ccai_buf_append(b, label + 1, len - 1)))
+        o->oom = true;
+    ccai_free(tmp);
+}
+
+/* A label as a NUL-terminated string, or NULL on NOMEM (o->oom set). */
+char *Ccai_ofl_label_str(Ccai_offline *o, size_t i, bool capital)
+{
+    Ccai_buf b = {0};
+    append_label(o, &b, i, capital);
+    char *s = o->oom ? NULL : Ccai_buf_steal(&b);
+    Ccai_buf_free(&b);
+    if (!s)
+        o->oom = true;
+    return s;
+}
+
+/* The field as a noun phrase for "I could not note %s": "the date of the
+ * incident", "la date de l'incident", "l'information « plaque »". NULL on
+ * NOMEM (o->oom set). */
+char *Ccai_ofl_field_np(Ccai_offline *o, size_t i)
+{
+    char *label = Ccai_ofl_label_str(o, i, false);
+    if (!label)
+        return NULL;
+    char *np;
+    if (o->st.lang == L_EN)
+        np = Ccai_asprintf("the %s", label);
+    else if (o->f[i].known >= 0)
+        np = Ccai_strdup(label);
+    else if (o->st.lang == L_FR)
+        np = Ccai_asprintf("l'information « %s »", label);
+    else
+        np = Ccai_asprintf("el dato «%s»", label);
+    ccai_free(label);
+    if (!np)
+        o->oom = true;
+    return np;
+}
+
+/* A value as it is read back: dates in words, phone digits one by one. */
+char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i)
+{
+    const char *v = o->values[i];
+    char *out = NULL;
+    int y, mo, d, h, mi;
+    if (o->f[i].type == CCAI_FIELD_DATETIME &&
+        sscanf(v, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) == 5 && mo >= 1 && mo <= 12) {
+        char ds[8], ys[8], hs[8], ms[8];
+        snprintf(ds, sizeof ds, "%d", d);
+        snprintf(ys, sizeof ys, "%d", y);
+        snprintf(hs, sizeof hs, "%02d", h);
+        snprintf(ms, sizeof ms, "%02d", mi);
+        const char *month = Ccai_ofl_month_names[o->st.lang][mo - 1];
+        Ccai_buf b = {0};
+        const char *tmpl = Ccai_ofl_phrase(o, M_DATE_AT);
+        const char *args[5] = {ds, month, ys, hs, ms};
+        bool ok = true;
+        int k = 0;
+        /* Midnight is what a date without time becomes: say the date only. */
+        size_t stop = (h == 0 && mi == 0) ? 3 : 5;
+        for (const char *p = tmpl; ok && *p;) {
+            const char *pct = strstr(p, "%s");
+            if (!pct || (size_t)k == stop) {
+                if ((size_t)k < stop)
+                    ok = Ccai_buf_puts(&b, p);
+                break;
+            }
+            ok = Ccai_buf_append(&b, p, (size_t)(pct - p)) && Ccai_buf_puts(&b, args[k]);
+            k++;
+            p = pct + 2;
+        }
+        out = ok ? Ccai_buf_steal(&b) : NULL;
+        Ccai_buf_free(&b);
+    } else if (o->f[i].type == CCAI_FIELD_PHONE_NUMBER) {
+        size_t len = strlen(v);
+        out = Ccai_malloc(2 * len + 1);
+        if (out) {
+            size_t k = 0;
+            for (size_t j = 0; j < len; j++) {
+                if (k > 0)
+                    out[k++] = ' ';
+                out[k++] = v[j];
+            }
+            out[k] = '\0';
+        }
+    } else {
+        out = Ccai_strdup(v);
+        /* "Noted: fell off the stairs.." */
+        size_t len = out ? strlen(out) : 0;
+        while (len > 0 && (out[len - 1] == '.' || out[len - 1] == '!'))
+            out[--len] = '\0';
+    }
+    if (!out)
+        o->oom = true;
+    return out;
+}
+
+void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint)
+{
+    if (o->st.pending_date) {
+        Ccai_ofl_say_msg(o, M_ASK_TIME);
+        if (hint)
+            Ccai_ofl_say_msg(o, M_HINT_TIME);
+        return;
+    }
+    char *label = Ccai_ofl_label_str(o, i, false);
+    if (!label)
+        return;
+    Ccai_ofl_say_msg1(o, o->f[i].known >= 0 ? M_ASK_LABEL : M_ASK_CUSTOM, label);
+    ccai_free(label);
+    if (!hint)
+        return;
+    switch (o->f[i].type) {
+    case CCAI_FIELD_DATETIME: Ccai_ofl_say_msg(o, M_HINT_DATETIME); break;
+    case CCAI_FIELD_EMAIL: Ccai_ofl_say_msg(o, M_HINT_EMAIL); break;
+    case CCAI_FIELD_PHONE_NUMBER: Ccai_ofl_say_msg(o, M_HINT_PHONE); break;
+    case CCAI_FIELD_TEXT: break;
+    }
+}
+
+bool Ccai_ofl_anything_noted(const Ccai_offline *o)
+{
+    for (size_t i = 0; i < o->nfields; i++) {
+        if (o->values[i])
+            return true;
+    }
+    return false;
+}
+
+/* The values noted, one sentence each, then the fields still missing. */
+void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing)
+{
+    Ccai_ofl_say_msg(o, intro);
+    for (size_t i = 0; i < o->nfields && !o->oom; i++) {
+        if (!o->values[i])
+            continue;
+        char *label = Ccai_ofl_label_str(o, i, true);
+        char *value = label ? Ccai_ofl_spoken_value(o, i) : NULL;
+        if (value)
+            Ccai_ofl_say_msg2(o, M_SUMMARY_LINE, label, value);
+        ccai_free(label);
+        ccai_free(value);
+    }
+    if (!missing)
+        return;
+    Ccai_buf b = {0};
+    for (size_t i = 0; i < o->nfields && !o->oom; i++) {
+        if (o->values[i])
+            continue;
+        if (b.len && !Ccai_buf_puts(&b, ", "))
+            o->oom = true;
+        append_label(o, &b, i, false);
+    }
+    if (b.len)
+        Ccai_ofl_say_msg1(o, M_MISSING, b.data);
+    Ccai_buf_free(&b);
+}

@@ -1,0 +1,405 @@
+/* The offline dialogue: what the caller said, normalised and matched
+ * (offline.c tells the whole design).
+ *
+ * Caller words are matched on a normalised copy of the utterance: lower
+ * case, accents removed, punctuation turned into spaces, split in tokens.
+ * Commands must be the whole utterance once filler words are removed
+ * (strip_words); yes and no are read inside a sentence, with negation
+ * (answer_polarity). */
+#include "engine/offline_private.h"
+
+#include <string.h>
+
+/* Words dropped before commands are compared (normalised spelling). */
+static const char *const fillers[] = {
+    /* en */
+    "please", "i", "d", "want", "would", "like", "to", "speak", "talk", "with", "a", "an", "the",
+    "me", "can", "could", "may", "put", "through", "connect", "let", "s", "just", "um", "uh", "er",
+    "hmm", "hm", "well", "so", "thank", "thanks", "you", "in", "do", "need", "get", "give",
+    "transfer", "now", "sir", "madam", "hello", "hi", "actually", "then", "we", "continue",
+    "switch", "m", "ll",
+    /* fr */
+    "je", "j", "voudrais", "veux", "souhaite", "aimerais", "parler", "au", "avec", "un", "une",
+    "le", "la", "les", "l", "il", "vous", "plait", "svp", "moi", "passer", "passez", "pouvez",
+    "pourriez", "puis", "peux", "peut", "merci", "alors", "euh", "ben", "en", "bonjour", "monsieur",
+    "madame", "maintenant", "donc", "on", "continuer", "continuons", "parlez",
+    /* es */
+    "quiero", "quisiera", "hablar", "habla", "hablas", "con", "por", "favor", "el", "pasar", "pase",
+    "paseme", "gracias", "pues", "al", "senor", "senora", "ahora", "seguir", "podemos", "puede",
+    "podria"};
+
+/* Interjections also dropped around "goodbye" and "agent". */
+static const char *const interjections[] = {"ok", "okay",   "yes",   "no",   "oui",   "non",
+                                            "si", "bon",    "bien",  "vale", "bueno", "alright",
+                                            "oh", "accord", "right", "fine"};
+
+/* Yes and no inside a sentence (normalised spelling, see answer_polarity).
+ * Words that say yes, words that say no (or "something is to change"),
+ * and negators that turn the polarity words after them around ("not
+ * correct", "pas correct", "no es correcto", "no mistakes", "rien à
+ * changer"). */
+static const char *const yes_words[] = {
+    /* en */
+    "yes", "yeah", "yea", "yep", "yup", "correct", "right", "exactly", "sure", "ok", "okay",
+    "alright", "perfect", "fine", "good", "great", "accurate", "true", "absolutely", "definitely",
+    "certainly", "indeed", "precisely", "affirmative", "agreed",
+    /* fr */
+    "oui", "ouais", "exact", "exacte", "exactement", "parfait", "juste", "bon", "bien",
+    "impeccable", "nickel", "absolument", "effectivement", "vrai", "correcte",
+    /* es */
+    "correcto", "correcta", "exacto", "exacta", "vale", "claro", "perfecto", "cierto",
+    "efectivamente", "verdad", "bueno", "okey"};
+
+static const char *const yes_phrases[] = {
+    "all good", "that s it",    "uh huh",       "mm hmm",   "go ahead", "think so",   "believe so",
+    "guess so", "of course",    "tout a fait",  "bien sur", "d accord", "de acuerdo", "eso es",
+    "asi es",   "por supuesto", "works for me", "me va",    "ca marche"};
+
+static const char *const no_words[] = {
+    /* en */
+    "nope", "nah", "wrong", "incorrect", "false", "inaccurate", "bad", "mistake", "mistakes",
+    "error", "errors", "typo", "problem", "problems", "change", "changes", "changed", "modify",
+    "fix", "update", "correction", "corrections", "almost", "doubt", "missing",
+    /* fr */
+    "faux", "fausse", "fausses", "incorrecte", "inexact", "inexacte", "mal", "mauvais", "mauvaise",
+    "erreur", "erreurs", "probleme", "problemes", "changer", "modifier", "corriger", "presque",
+    "doute", "manque",
+    /* es */
+    "incorrecto", "incorrecta", "inexacto", "falso", "falsa", "equivocado", "equivocada", "erroneo",
+    "erronea", "malo", "mala", "errores", "problema", "problemas", "cambiar", "corregir",
+    "modificar", "casi", "duda", "falta"};
+
+/* Negated, these say "I do not know" rather than no ("I'm not sure", "je
+ * ne sais pas", "no sé"). */
+static const char *const know_words[] = {"know", "sure",   "idea", "certain", "sais",  "sait",
+                                         "sur",  "savoir", "se",   "sabe",    "seguro"};
+
+/* "but the date": what follows is a correction (unless it is "yes"). */
+static const char *const contrast_words[] = {"but",  "except",  "mais", "sauf",
+                                             "pero", "excepto", "salvo"};
+
+typedef struct negator {
+    const char *word;
+    unsigned reach; /* tokens after it that it negates */
+} negator;
+
+static const negator negators[] = {
+    {"not", 4},    {"t", 4},       {"never", 4},   {"nothing", 4}, {"none", 4},  {"without", 4},
+    {"no", 2},     {"non", 2},     {"pas", 4},     {"ne", 3},      {"n", 3},     {"jamais", 4},
+    {"rien", 4},   {"aucun", 4},   {"aucune", 4},  {"sans", 4},    {"nunca", 4}, {"nada", 4},
+    {"ningun", 4}, {"ninguna", 4}, {"ninguno", 4}, {"sin", 4}};
+
+/* ------------------------------------------------------------------------ */
+/* Normalisation                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Latin-1 letters U+00C0..U+00FF without their accents; ' ' for signs. */
+const char Ccai_ofl_latin1_fold[] =
+    "aaaaaaaceeeeiiiidnooooo ouuuuytsaaaaaaaceeeeiiiidnooooo ouuuuyty";
+
+/* Decode one UTF-8 sequence; 0 on invalid bytes (then one byte is skipped). */
+size_t Ccai_ofl_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n > len)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[k] & 0x3Fu);
+    }
+    *cp = v;
+    return n;
+}
+
+bool Ccai_ofl_is_digit_ch(char c)
+{
+    return Ccai_is_digit((unsigned char)c);
+}
+
+/* Normalise s[0..len) into out (tokens separated by one space) and fill
+ * toks: letters lower-cased without accents, digits kept; ":", "/", "-"
+ * and "." kept between digits; "+" is a token of its own; everything else
+ * separates. Returns false only if out or toks are too small (the callers
+ * size them so that this never happens). */
+bool Ccai_ofl_normalise(const char *s, size_t len, char *out, size_t cap, token *toks,
+                        size_t maxtok, size_t *ret_ntok)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t o = 0, nt = 0;
+    bool in_tok = false;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = ' ';
+        size_t n = Ccai_ofl_utf8_next(u + i, len - i, &cp);
+        if (n == 0) {
+            n = 1;
+            cp = ' ';
+        }
+        char map[3] = {0};
+        if (cp < 0x80 && (Ccai_is_alpha((int)cp) || Ccai_is_digit((int)cp))) {
+            map[0] = (char)Ccai_to_lower((int)cp);
+        } else if (cp == ':' || cp == '/' || cp == '-' || cp == '.') {
+            if (in_tok && o > 0 && Ccai_ofl_is_digit_ch(out[o - 1]) && i + 1 < len &&
+                Ccai_is_digit(u[i + 1]))
+                map[0] = (char)cp;
+        } else if (cp >= 0xC0 && cp <= 0xFF) {
+            map[0] = Ccai_ofl_latin1_fold[cp - 0xC0] == ' ' ? 0 : Ccai_ofl_latin1_fold[cp - 0xC0];
+        } else if (cp == 0x152 || cp == 0x153) {
+            map[0] = 'o';
+            map[1] = 'e';
+        } else if (cp == '+') {
+            map[0] = '+';
+        }
+        if (cp == '+' || !map[0]) {
+            in_tok = false;
+        }
+        if (map[0]) {
+            if (!in_tok) {
+                if (nt == maxtok || o + 2 >= cap)
+                    return false;
+                if (o > 0)
+                    out[o++] = ' ';
+                toks[nt].start = (uint16_t)o;
+                toks[nt].len = 0;
+                toks[nt].raw = (uint16_t)i;
+                nt++;
+                in_tok = true;
+            }
+            for (size_t k = 0; k < 2 && map[k]; k++) {
+                if (o + 2 >= cap)
+                    return false;
+                out[o++] = map[k];
+                toks[nt - 1].len++;
+            }
+            if (cp == '+')
+                in_tok = false;
+        }
+        i += n;
+    }
+    out[o] = '\0';
+    *ret_ntok = nt;
+    return true;
+}
+
+bool Ccai_ofl_in_list(const char *w, size_t n, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strlen(list[i]) == n && memcmp(list[i], w, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Join the tokens that are not fillers; with @p lenient, interjections at
+ * either end are dropped as well. */
+void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool lenient, char *out)
+{
+    size_t b = 0, e = ntok, o = 0;
+    while (lenient && b < e &&
+           Ccai_ofl_in_list(norm + toks[b].start, toks[b].len, interjections,
+                            CCAI_ARRAY_SIZE(interjections)))
+        b++;
+    while (lenient && e > b &&
+           Ccai_ofl_in_list(norm + toks[e - 1].start, toks[e - 1].len, interjections,
+                            CCAI_ARRAY_SIZE(interjections)))
+        e--;
+    for (size_t i = b; i < e; i++) {
+        const char *w = norm + toks[i].start;
+        if (Ccai_ofl_in_list(w, toks[i].len, fillers, CCAI_ARRAY_SIZE(fillers)))
+            continue;
+        if (lenient &&
+            Ccai_ofl_in_list(w, toks[i].len, interjections, CCAI_ARRAY_SIZE(interjections)))
+            continue;
+        if (o > 0)
+            out[o++] = ' ';
+        memcpy(out + o, w, toks[i].len);
+        o += toks[i].len;
+    }
+    out[o] = '\0';
+}
+
+/* Does the stripped utterance @p s say exactly one of the phrases? */
+bool Ccai_ofl_says(const char *s, const char *const *list, size_t count)
+{
+    if (!s[0])
+        return false;
+    for (size_t i = 0; i < count; i++) {
+        char norm[PHRASE_NORM_MAX], out[PHRASE_NORM_MAX];
+        token toks[PHRASE_TOK_MAX];
+        size_t nt;
+        if (!Ccai_ofl_normalise(list[i], strlen(list[i]), norm, sizeof norm, toks, PHRASE_TOK_MAX,
+                                &nt))
+            continue;
+        Ccai_ofl_strip_words(norm, toks, nt, false, out);
+        if (out[0] && strcmp(out, s) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w)
+{
+    return i < o->ntok && strlen(w) == o->tok[i].len &&
+           memcmp(o->norm + o->tok[i].start, w, o->tok[i].len) == 0;
+}
+
+bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list, size_t count)
+{
+    return i < o->ntok && Ccai_ofl_in_list(o->norm + o->tok[i].start, o->tok[i].len, list, count);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Yes or no in a sentence                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Does punctuation ("no, the date") separate token i from the one before? */
+bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i)
+{
+    if (i == 0)
+        return true;
+    for (size_t k = o->tok[i - 1].raw; k < o->tok[i].raw; k++) {
+        char ch = o->raw[k];
+        if (ch == ',' || ch == ';' || ch == '!' || ch == '?' ||
+            (ch == '.' && !(k > 0 && Ccai_ofl_is_digit_ch(o->raw[k - 1]) &&
+                            Ccai_ofl_is_digit_ch(o->raw[k + 1]))))
+            return true;
+    }
+    return false;
+}
+
+/* Does the phrase (normalised words separated by single spaces) start at
+ * token i of the clause ending before token end? Its length in tokens. */
+static size_t phrase_at(const Ccai_offline *o, size_t i, size_t end, const char *phrase)
+{
+    size_t n = 0;
+    for (const char *p = phrase; *p;) {
+        const char *sp = strchr(p, ' ');
+        size_t len = sp ? (size_t)(sp - p) : strlen(p);
+        if (i + n >= end || o->tok[i + n].len != len ||
+            memcmp(o->norm + o->tok[i + n].start, p, len) != 0)
+            return 0;
+        n++;
+        p += len + (sp ? 1 : 0);
+    }
+    return n;
+}
+
+/* Polarity of the word or phrase at token i of the clause [b, e), and how
+ * many tokens it takes. A few words depend on their neighbours: "si" is a
+ * yes at either end of a clause or after "que" ("claro que sí"), not as
+ * "if"; "ça" is a yes after "est" ("c'est ça", "ce n'est pas ça"); an
+ * English "correct" after "to" or "please", or before "the", is the verb
+ * (a change). */
+static int polarity_at(const Ccai_offline *o, size_t i, size_t b, size_t e, size_t *ret_len)
+{
+    *ret_len = 1;
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(yes_phrases); k++) {
+        size_t n = phrase_at(o, i, e, yes_phrases[k]);
+        if (n) {
+            *ret_len = n;
+            return POL_YES;
+        }
+    }
+    static const char *const verb_lead[] = {"to",   "please", "can",   "could", "must",
+                                            "need", "should", "would", "me",    "you"};
+    static const char *const verb_object[] = {"the", "my", "this", "it", "his", "her", "their"};
+    if (Ccai_ofl_tok_is(o, i, "correct") &&
+        ((i > b && TOK_IN(o, i - 1, verb_lead)) || (i + 1 < e && TOK_IN(o, i + 1, verb_object))))
+        return POL_NO;
+    if (TOK_IN(o, i, yes_words))
+        return POL_YES;
+    if (TOK_IN(o, i, no_words))
+        return POL_NO;
+    if (Ccai_ofl_tok_is(o, i, "si"))
+        return i == b || i + 1 == e || Ccai_ofl_tok_is(o, i - 1, "que") ? POL_YES : POL_NONE;
+    if (Ccai_ofl_tok_is(o, i, "ca")) {
+        for (size_t k = i; k > b && i - k < 4; k--) {
+            if (Ccai_ofl_tok_is(o, k - 1, "est"))
+                return POL_YES;
+        }
+        return POL_NONE;
+    }
+    if (TOK_IN(o, i, contrast_words) && i + 1 < e) {
+        size_t n;
+        int next = polarity_at(o, i + 1, b, e, &n);
+        return next == POL_YES ? POL_NONE : POL_NO; /* "mais oui" is a yes */
+    }
+    return POL_NONE;
+}
+
+static unsigned negator_reach(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(negators); k++) {
+        if (Ccai_ofl_tok_is(o, i, negators[k].word))
+            return negators[k].reach;
+    }
+    return 0;
+}
+
+/* Is the answer a yes or a no? Each clause is read word by word: a
+ * polarity word counts as said unless a negator shortly before it turns it
+ * around; a negator that turns nothing around and hands over to no other
+ * negator ("no.", "not quite", "pas du tout") is a no itself. Any no wins
+ * (a correction follows), then any yes. */
+int Ccai_ofl_answer_polarity(const Ccai_offline *o)
+{
+    bool yes = false, no = false;
+    for (size_t b = 0; b < o->ntok;) {
+        size_t e = b + 1;
+        while (e < o->ntok && !Ccai_ofl_clause_break(o, e))
+            e++;
+        /* Tokens before negated_to are in the reach of a negator. */
+        size_t negated_to = b;
+        for (size_t i = b; i < e;) {
+            unsigned reach = negator_reach(o, i);
+            size_t len = 1;
+            int pol = polarity_at(o, i, b, e, &len);
+            bool negated = i < negated_to;
+            if (reach) {
+                /* Does it negate a polarity word or hand over to a negator? */
+                bool acts = i > b && TOK_IN(o, i - 1, know_words); /* "je sais pas" */
+                for (size_t k = i + 1; k < e && k <= i + reach && !acts; k++) {
+                    size_t n;
+                    acts = negator_reach(o, k) || TOK_IN(o, k, know_words) ||
+                           polarity_at(o, k, b, e, &n) != POL_NONE;
+                }
+                if (i + reach + 1 > negated_to)
+                    negated_to = i + reach + 1;
+                if (!acts && !negated)
+                    no = true;
+                i++;
+                continue;
+            }
+            if (negated && TOK_IN(o, i, know_words))
+                pol = POL_NONE;
+            if (pol != POL_NONE) {
+                if (negated)
+                    pol = -pol;
+                if (pol == POL_YES)
+                    yes = true;
+                else
+                    no = true;
+            }
+            i += len;
+        }
+        b = e;
+    }
+    return no ? POL_NO : yes ? POL_YES : POL_NONE;
+}
