@@ -6,7 +6,8 @@
  *   store       the backend database.mode names;
  *   metrics     the registry every part registers its families in;
  *   channels    one per class of the table below (channels/<name>/);
- *   sms         the provider sms.mode names: a channel's, or the outbox;
+ *   sms         the provider sms.mode names: a channel's, the host's, or
+ *               the outbox;
  *   engine      calls, conversations, jobs;
  *   router      the web layer's routes and each channel's;
  *   server      the HTTP server, made when the host first listens;
@@ -118,10 +119,15 @@ static ccai_status channels_init(ccai_ctx *ctx)
     return CCAI_OK;
 }
 
-/* The SMS provider sms.mode names: a channel's, or the outbox ("none"). */
+/* The SMS provider sms.mode names: a channel's, the host's, or the outbox
+ * ("none"). */
 static ccai_status sms_init(ccai_ctx *ctx)
 {
     const char *mode = Ccai_config_str(ctx->cfg, "sms.mode");
+    void *ud = NULL;
+    const ccai_sms_ops *ops = Ccai_config_sms_ops(ctx->cfg, &ud);
+    if (mode && strcmp(mode, "host") == 0 && ops) /* validated: ops are set */
+        return Ccai_sms_host_new(ctx, ops, ud, &ctx->sms);
     Ccai_channel_env env = {ctx, ctx->cfg, &ctx->log};
     for (size_t i = 0; mode && i < N_CHANNELS; i++) {
         const Ccai_channel_class *cls = channel_classes[i];
@@ -254,7 +260,8 @@ CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx)
 {
     if (!ctx)
         return 0;
-    return Ccai_loop_busy(ctx) || Ccai_server_connections(ctx->server) > 0;
+    return Ccai_loop_busy(ctx) || Ccai_server_connections(ctx->server) > 0 ||
+           Ccai_sms_host_inflight(ctx->sms) > 0;
 }
 
 CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx)
@@ -354,6 +361,14 @@ CCAI_EXPORT ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from, co
     if (!ctx)
         return CCAI_ERR_INVALID_ARG;
     return Ccai_engine_sms_inbound(ctx->engine, from, text);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, ccai_status status,
+                                          int permanent, const char *errmsg)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_sms_host_done(ctx->sms, request_id, status, permanent != 0, errmsg);
 }
 
 /* HTTP: the router's and the server's. ------------------------------------------ */

@@ -501,8 +501,9 @@ CCAI_EXPORT void ccai_ctx_socket_action(ccai_ctx *ctx, int fd, int events);
 CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
 
 /**
- * Non-zero while the context has work in flight (transfers, timers, open
- * connections of its HTTP server since 0.2), not counting the timers that
+ * Non-zero while the context has work in flight (transfers, timers; since
+ * 0.2 the open connections of its HTTP server and the SMS its host's sender
+ * has not reported the end of, ccai_ctx_sms_done()), not counting the timers that
  * wait for somebody else (a call's silence timeout): a call waiting for its
  * caller is no work. Simple hosts run their loop until it returns 0.
  * @since 0.1
@@ -1052,6 +1053,54 @@ CCAI_EXPORT ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx, const char *c
  * Context: the context's thread. @since 0.2
  */
 CCAI_EXPORT ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from, const char *text);
+
+/**
+ * The host's SMS sender: how the engine's durable SMS (the post-call
+ * summary; the send_sms tool's when the call's channel has no
+ * ccai_call_ops.send_sms) leave when sms.mode is "host", so that a host's
+ * own channel sends them as Twilio's or ACS's do theirs. A versioned
+ * table: set version to CCAI_SMS_OPS_VERSION.
+ * @since 0.2
+ */
+typedef struct ccai_sms_ops {
+    uint32_t version;
+    /**
+     * Send @p text to @p to (E.164). Return 0 when the request is taken,
+     * then report its end, now or later, with ccai_ctx_sms_done() and
+     * @p request_id (once); return -1 when it cannot be sent at all (the
+     * engine tries again later, with backoff). Strings are borrowed for the
+     * callback. Context: the context's thread.
+     */
+    int (*send)(ccai_ctx *ctx, uint64_t request_id, const char *to, const char *text, void *ud);
+} ccai_sms_ops;
+
+#define CCAI_SMS_OPS_VERSION 1u
+
+/**
+ * Set the host's SMS sender (sms.mode "host") of the contexts created from
+ * @p cfg afterwards; NULL @p ops removes it. ccai_config_validate() (and so
+ * ccai_ctx_new()) refuses sms.mode "host" without one.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL cfg, a version of 0 or from
+ * the future, no send).
+ * Ownership: @p ops is copied; @p ud is the host's, passed to send.
+ * Context: as the configuration. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_config_set_sms_ops(ccai_config *cfg, const ccai_sms_ops *ops,
+                                                void *ud);
+
+/**
+ * The end of an SMS request of the host's sender (ccai_sms_ops.send):
+ * @p status CCAI_OK when the message left; otherwise @p errmsg (may be NULL)
+ * says why and @p permanent non-zero means trying again cannot help (the
+ * engine gives up; else it tries again later, with backoff).
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such request in flight: already
+ * reported, or another context's); CCAI_ERR_STATE (the
+ * context has no host sender); CCAI_ERR_INVALID_ARG.
+ * Ownership: @p errmsg is copied.
+ * Context: the context's thread; legal inside send. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, ccai_status status,
+                                          int permanent, const char *errmsg);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP front end (for servers)                                             */

@@ -6,7 +6,8 @@
  *   - "outbox" (the default, sms/outbox.c): the job row is the outbox; the
  *     message goes to the log;
  *   - "twilio": Twilio's Messages.json (channels/twilio/twilio_sms.c);
- *   - "communication_services": the ACS SMS API (channels/acs/acs_sms.c).
+ *   - "communication_services": the ACS SMS API (channels/acs/acs_sms.c);
+ *   - "host": the host's own sender (sms/host.c, ccai_config_set_sms_ops()).
  * A channel that can send SMS offers its provider (channels/common/channel.h);
  * sms/outbox.c is the file to copy for a new one.
  *
@@ -49,6 +50,19 @@ struct Ccai_sms_provider {
 /* The default provider: the message is logged at debug level (the job row
  * in the store is the outbox) and counts as sent. */
 ccai_status Ccai_sms_outbox_new(const Ccai_logger *log, Ccai_sms_provider **ret);
+
+/* The host's sender (sms.mode "host", ccai_config_set_sms_ops(), copied);
+ * its requests end with Ccai_sms_host_done() (ccai_ctx_sms_done()). */
+ccai_status Ccai_sms_host_new(ccai_ctx *ctx, const ccai_sms_ops *ops, void *ud,
+                              Ccai_sms_provider **ret);
+/* End request @p request_id of @p p. CCAI_ERR_STATE when @p p is not the
+ * host's, CCAI_ERR_NOT_FOUND when the request is not in flight. */
+ccai_status Ccai_sms_host_done(Ccai_sms_provider *p, uint64_t request_id, ccai_status status,
+                               bool permanent, const char *errmsg);
+
+/* How many requests of the host's sender are in flight (0 for another
+ * provider): work the context waits for (ccai_ctx_busy()). */
+size_t Ccai_sms_host_inflight(const Ccai_sms_provider *p);
 
 /* Free a provider; NULL accepted. */
 void Ccai_sms_provider_free(Ccai_sms_provider *p);

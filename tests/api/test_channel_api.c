@@ -502,6 +502,106 @@ static void test_store_describe(void **state)
     env_close(&e);
 }
 
+/* The host's SMS sender (sms.mode "host"): the engine's SMS leave through
+ * it, each a request the host ends by its id. */
+typedef struct sender {
+    ccai_ctx *ctx;
+    int sends;
+    uint64_t last_id;
+    char to[32];
+    char text[1024];
+    int answer_now; /* report the end inside send */
+} sender;
+
+static int on_sms_send(ccai_ctx *ctx, uint64_t id, const char *to, const char *text, void *ud)
+{
+    sender *s = ud;
+    assert_ptr_equal(ctx, s->ctx);
+    s->sends++;
+    s->last_id = id;
+    snprintf(s->to, sizeof s->to, "%s", to);
+    snprintf(s->text, sizeof s->text, "%s", text);
+    if (s->answer_now)
+        assert_int_equal(ccai_ctx_sms_done(ctx, id, CCAI_OK, 0, NULL), CCAI_OK);
+    return 0;
+}
+
+static void settle(env *e, int *until_nonzero)
+{
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while (!*until_nonzero && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(e->poll, 50), 0);
+}
+
+static void test_host_sms_sender(void **state)
+{
+    (void)state;
+    env e;
+    sender s = {0};
+    const ccai_sms_ops sms_ops = {.version = CCAI_SMS_OPS_VERSION, .send = on_sms_send};
+    ccai_sms_ops bad = sms_ops;
+
+    /* "host" without a sender is refused; a sender of no known version too. */
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "sms.mode", "host"), CCAI_OK);
+    assert_int_equal(ccai_config_validate(cfg), CCAI_ERR_CONFIG);
+    assert_non_null(strstr(ccai_config_errmsg(cfg), "ccai_config_set_sms_ops"));
+    bad.version = 0;
+    assert_int_equal(ccai_config_set_sms_ops(cfg, &bad, NULL), CCAI_ERR_INVALID_ARG);
+    bad.version = CCAI_SMS_OPS_VERSION + 1;
+    assert_int_equal(ccai_config_set_sms_ops(cfg, &bad, NULL), CCAI_ERR_INVALID_ARG);
+    bad = (ccai_sms_ops){.version = CCAI_SMS_OPS_VERSION};
+    assert_int_equal(ccai_config_set_sms_ops(cfg, &bad, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_config_set_sms_ops(NULL, &sms_ops, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_config_set_sms_ops(cfg, &sms_ops, &s), CCAI_OK);
+    assert_int_equal(ccai_config_validate(cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set_sms_ops(cfg, NULL, NULL), CCAI_OK);
+    assert_int_equal(ccai_config_validate(cfg), CCAI_ERR_CONFIG);
+    ccai_config_free(cfg);
+
+    /* A context without the host's sender has no requests to end. */
+    env_open(&e, ONE_LANG);
+    assert_int_equal(ccai_ctx_sms_done(e.ctx, 1, CCAI_OK, 0, NULL), CCAI_ERR_STATE);
+    assert_int_equal(ccai_ctx_sms_done(NULL, 1, CCAI_OK, 0, NULL), CCAI_ERR_INVALID_ARG);
+    ccai_poll_free(e.poll);
+
+    /* The post-call SMS through the host's sender, ended later. */
+    assert_int_equal(ccai_config_set(e.cfg, "sms.mode", "host"), CCAI_OK);
+    assert_int_equal(ccai_config_set_sms_ops(e.cfg, &sms_ops, &s), CCAI_OK);
+    assert_int_equal(ccai_poll_new(e.cfg, &e.poll, &e.ctx, NULL), CCAI_OK);
+    s.ctx = e.ctx;
+    line l = {0};
+    ccai_call *c = start(&e, &l, "+33612345678", 0);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "My car was hit."), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_HANGUP, "bye"), CCAI_OK);
+    settle(&e, &s.sends);
+    assert_int_equal(s.sends, 1);
+    assert_string_equal(s.to, "+33612345678");
+    assert_true(strlen(s.text) > 0);
+    assert_true(ccai_ctx_busy(e.ctx)); /* the job waits for the host's word */
+    assert_int_equal(ccai_ctx_sms_done(e.ctx, s.last_id + 1, CCAI_OK, 0, NULL), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(ccai_ctx_sms_done(e.ctx, s.last_id, CCAI_OK, 0, NULL), CCAI_OK);
+    assert_int_equal(ccai_ctx_sms_done(e.ctx, s.last_id, CCAI_OK, 0, NULL), CCAI_ERR_NOT_FOUND);
+    ccai_call_free(c);
+
+    /* A second call: the host ends the request inside send. */
+    s.answer_now = 1;
+    c = start(&e, &l, "+33612345679", 0);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "My car was hit."), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_HANGUP, "bye"), CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while ((s.sends < 2 || ccai_ctx_busy(e.ctx)) && ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(e.poll, 50), 0);
+    assert_int_equal(s.sends, 2);
+    assert_string_equal(s.to, "+33612345679");
+    assert_false(ccai_ctx_busy(e.ctx));
+    ccai_call_free(c);
+    env_close(&e);
+}
+
 /* A host built against 0.1: its tables end where 0.1's did. The library
  * reads none of the members 0.2 appended (ASan sees a read past these). */
 typedef struct params_v1 {
@@ -569,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_reports_silence),      cmocka_unit_test(test_stored_calls),
         cmocka_unit_test(test_sms_inbound),          cmocka_unit_test(test_goodbye_and_notify),
         cmocka_unit_test(test_store_describe),       cmocka_unit_test(test_version_1_tables),
+        cmocka_unit_test(test_host_sms_sender),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
