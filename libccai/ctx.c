@@ -208,7 +208,16 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
         goto fail;
     st = sms_init(ctx);
     if (st == CCAI_OK) {
-        Ccai_engine_env ee = {ctx, ctx->cfg, &ctx->log, ctx->store, ctx->metrics, ctx->sms};
+        /* A call that names no bot number has the ACS one (as in 0.1). */
+        Ccai_engine_env ee = {
+            ctx,
+            ctx->cfg,
+            &ctx->log,
+            ctx->store,
+            ctx->metrics,
+            ctx->sms,
+            Ccai_config_str(ctx->cfg, "communication_services.phone_number"),
+        };
         st = Ccai_engine_new(&ee, &ctx->engine, &why);
         if (st == CCAI_OK)
             st = channels_init(ctx);

@@ -16,12 +16,6 @@
 #define UNSAVED_RETRY_MS     100
 #define UNSAVED_RETRY_MAX_MS 2000
 
-/* Keys a POST /call body (initiate_json) may carry. */
-static const char *const initiate_keys[] = {
-    "phone_number",       "bot_name", "bot_company", "task",
-    "agent_phone_number", "lang",     "claim",       "prosody_rate",
-};
-
 bool Ccai_call_state_in_progress(ccai_call_state s)
 {
     return s < CCAI_CALL_ENDED;
@@ -34,154 +28,6 @@ ccai_call_state Ccai_call_state_parse(const char *s)
             return (ccai_call_state)i;
     }
     return CCAI_CALL_ENDED;
-}
-
-/* Initiate ------------------------------------------------------------------- */
-
-static bool known_initiate_key(const char *key)
-{
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(initiate_keys); i++) {
-        if (strcmp(key, initiate_keys[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* conversation.initiate from the configuration, overlaid with the call's own
- * initiate_json; the phone number and the effective claim schema are set. */
-static ccai_status build_initiate(Ccai_engine *e, const ccai_call_params *p, const char *phone,
-                                  json_t **ret_initiate, ccai_claim_schema **ret_schema)
-{
-    ccai_status st = CCAI_ERR_NOMEM;
-    ccai_claim_schema *schema = NULL;
-    json_t *overlay = NULL;
-    const json_t *conf = Ccai_config_json(e->cfg, "conversation.initiate");
-    json_t *init = conf && json_is_object(conf) ? json_deep_copy(conf) : json_object();
-    if (!init)
-        return CCAI_ERR_NOMEM;
-
-    if (p->initiate_json) {
-        Ccai_json_err jerr;
-        overlay = Ccai_json_load(p->initiate_json, strlen(p->initiate_json), &jerr, &st);
-        if (!overlay && st == CCAI_ERR_NOMEM)
-            goto out;
-        if (!overlay || !json_is_object(overlay)) {
-            st = CCAI_ERR_VALIDATION;
-            if (overlay)
-                Ccai_ctx_set_error(e->ctx, "initiate: expected a JSON object");
-            else
-                Ccai_ctx_set_error(e->ctx, "initiate: %s (line %u, column %u)", jerr.text,
-                                   jerr.line, jerr.column);
-            goto out;
-        }
-        const char *key;
-        json_t *value;
-        json_object_foreach(overlay, key, value)
-        {
-            if (!known_initiate_key(key)) {
-                st = CCAI_ERR_VALIDATION;
-                Ccai_ctx_set_error(e->ctx, "initiate: unknown field \"%s\"", key);
-                goto out;
-            }
-            if (strcmp(key, "phone_number") == 0)
-                continue;
-            if (strcmp(key, "prosody_rate") == 0) {
-                double r = json_number_value(value);
-                if (!json_is_number(value) || r < 0.75 || r > 1.25) {
-                    st = CCAI_ERR_VALIDATION;
-                    Ccai_ctx_set_error(e->ctx, "initiate: prosody_rate must be a number "
-                                               "between 0.75 and 1.25");
-                    goto out;
-                }
-            } else if (strcmp(key, "claim") == 0 || strcmp(key, "lang") == 0) {
-                if (!json_is_array(value) && !json_is_object(value)) {
-                    st = CCAI_ERR_VALIDATION;
-                    Ccai_ctx_set_error(e->ctx, "initiate: %s must be %s", key,
-                                       strcmp(key, "claim") == 0 ? "a list" : "an object");
-                    goto out;
-                }
-            } else if (!json_is_string(value)) {
-                st = CCAI_ERR_VALIDATION;
-                Ccai_ctx_set_error(e->ctx, "initiate: %s must be a string", key);
-                goto out;
-            }
-            /* A partial lang object (only default_short_code) keeps the
-             * configured languages. */
-            json_t *have = json_object_get(init, key);
-            if (strcmp(key, "lang") == 0 && json_is_object(value) && json_is_object(have)) {
-                if (json_object_update(have, value) != 0)
-                    goto out;
-                continue;
-            }
-            if (json_object_set(init, key, value) != 0)
-                goto out;
-        }
-    }
-
-    /* The claim schema: the caller's object, else initiate.claim, else the
-     * default insurance schema. */
-    if (p->claim_schema) {
-        schema = ccai_claim_schema_ref(p->claim_schema);
-    } else {
-        const json_t *claim = json_object_get(init, "claim");
-        if (json_is_array(claim) && json_array_size(claim) > 0) {
-            char *why = NULL;
-            st = Ccai_claim_schema_from_jansson(claim, &schema, &why);
-            if (st != CCAI_OK) {
-                if (st != CCAI_ERR_NOMEM) {
-                    st = CCAI_ERR_VALIDATION;
-                    Ccai_ctx_set_error(e->ctx, "initiate: %s", why ? why : "invalid claim");
-                }
-                ccai_free(why);
-                goto out;
-            }
-        } else {
-            st = ccai_claim_schema_new_default(&schema);
-            if (st != CCAI_OK)
-                goto out;
-        }
-        ccai_claim_schema_ref(schema); /* freeze */
-        ccai_claim_schema_unref(schema);
-    }
-    st = CCAI_ERR_NOMEM;
-    json_t *fields = Ccai_claim_schema_to_jansson(schema);
-    if (!fields || json_object_set_new(init, "claim", fields) != 0)
-        goto out;
-    if (json_object_set_new(init, "phone_number", json_string(phone)) != 0)
-        goto out;
-    *ret_initiate = init;
-    *ret_schema = schema;
-    init = NULL;
-    schema = NULL;
-    st = CCAI_OK;
-out:
-    json_decref(overlay);
-    json_decref(init);
-    ccai_claim_schema_unref(schema);
-    return st;
-}
-
-/* The call's language: initiate.lang.default_short_code when it is one of
- * the available languages, else the first available one (as the reference). */
-static const char *initial_lang(const json_t *initiate)
-{
-    const json_t *lang = json_object_get(initiate, "lang");
-    const char *def = json_string_value(json_object_get(lang, "default_short_code"));
-    const json_t *avail = json_object_get(lang, "availables");
-    const char *first = NULL;
-    size_t i;
-    const json_t *l;
-    json_array_foreach(avail, i, l)
-    {
-        const char *code = json_string_value(json_object_get(l, "short_code"));
-        if (!code)
-            continue;
-        if (!first)
-            first = code;
-        if (def && strcmp(code, def) == 0)
-            return code;
-    }
-    return first ? first : (def ? def : "en-US");
 }
 
 /* Life of a handle ------------------------------------------------------------ */
@@ -450,8 +296,6 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
     return Ccai_call_notify_state(c, old);
 }
 
-static ccai_status found_initiate(ccai_call *c);
-
 /* The members a table of its version has: a table of version 1 is shorter. */
 static bool params_copy(const ccai_call_params *p, ccai_call_params *out)
 {
@@ -570,14 +414,12 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
     st = find_resumed(e, p, phone, &found);
     if (st != CCAI_OK)
         goto fail;
-    st = build_initiate(e, p, found ? found->phone_number : phone, &initiate, &c->schema);
+    st = Ccai_initiate_build(e, p, found ? found->phone_number : phone, &initiate, &c->schema);
     if (st != CCAI_OK)
         goto fail;
 
     const char *channel = p->channel ? p->channel : "local";
-    const char *bot_phone = p->bot_phone_number
-                                ? p->bot_phone_number
-                                : Ccai_config_str(e->cfg, "communication_services.phone_number");
+    const char *bot_phone = p->bot_phone_number ? p->bot_phone_number : e->bot_phone_number;
     if (bot_phone && !*bot_phone)
         bot_phone = NULL;
     st = CCAI_ERR_NOMEM;
@@ -620,7 +462,7 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
             !Ccai_str_replace(&c->row.channel, channel) ||
             !Ccai_str_replace(&c->row.provider_call_id, p->provider_call_id) ||
             !Ccai_str_replace(&c->row.state, ccai_call_state_str(CCAI_CALL_NEW)) ||
-            !Ccai_str_replace(&c->row.lang, initial_lang(initiate)) ||
+            !Ccai_str_replace(&c->row.lang, Ccai_initiate_lang(initiate)) ||
             !Ccai_str_replace(&c->row.claim_json, "{}") ||
             !Ccai_str_replace(&c->row.callback_secret, secret))
             goto fail;
@@ -643,7 +485,7 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
         if (!c->claim)
             goto fail;
         c->initiate = json_incref(initiate);
-        if (found_initiate(c) != CCAI_OK)
+        if (Ccai_initiate_stored(c) != CCAI_OK)
             goto fail;
     }
     c->rate = json_number_value(json_object_get(c->initiate, "prosody_rate"));
@@ -668,21 +510,6 @@ fail:
     if (c)
         call_destroy(c);
     return st;
-}
-
-/* A resumed call keeps the initiate it was stored with. */
-static ccai_status found_initiate(ccai_call *c)
-{
-    if (!c->resumed)
-        return CCAI_OK;
-    Ccai_json_err jerr;
-    ccai_status st;
-    json_t *stored = Ccai_json_load(c->row.initiate_json, strlen(c->row.initiate_json), &jerr, &st);
-    if (!stored)
-        return st == CCAI_ERR_NOMEM ? st : CCAI_OK;
-    json_decref(c->initiate);
-    c->initiate = stored;
-    return CCAI_OK;
 }
 
 ccai_status Ccai_call_save_claim(ccai_call *c)

@@ -35,6 +35,9 @@ typedef struct Ccai_engine_env {
     Ccai_store *store;
     Ccai_metrics *metrics;
     Ccai_sms_provider *sms; /* how its SMS jobs leave */
+    /* The bot's number of a call whose params name none (borrowed for the
+     * engine's life; NULL or "" for none). */
+    const char *bot_phone_number;
 } Ccai_engine_env;
 
 /* The engine of a context (engine/engine.c). */
@@ -45,6 +48,7 @@ typedef struct Ccai_engine {
     Ccai_store *store;
     Ccai_metrics *metrics;
     Ccai_sms_provider *sms;
+    const char *bot_phone_number; /* Ccai_engine_env's */
 
     struct ccai_call *calls; /* the live handles */
     size_t n_calls;
@@ -154,6 +158,15 @@ ccai_status Ccai_engine_call_end(Ccai_engine *e, const char *call_id, const char
 ccai_status Ccai_engine_sms_inbound(Ccai_engine *e, const char *from, const char *text);
 /* Calls in progress (the calls-in-progress gauge). */
 size_t Ccai_calls_in_progress(const Ccai_engine *e);
+
+/* initiate.c: conversation.initiate overlaid with the call's initiate_json
+ * (errors on the context: CCAI_ERR_VALIDATION), the phone number and the
+ * effective claim schema set; the language a call starts in (borrowed from
+ * @p initiate); a resumed call's stored initiate in place of the built one. */
+ccai_status Ccai_initiate_build(Ccai_engine *e, const ccai_call_params *p, const char *phone,
+                                json_t **ret_initiate, ccai_claim_schema **ret_schema);
+const char *Ccai_initiate_lang(const json_t *initiate);
+ccai_status Ccai_initiate_stored(ccai_call *c);
 
 /* sweep.c: the live calls' heartbeat, and the end of the calls that no
  * process holds any more. Started with the context. */
