@@ -45,16 +45,22 @@ typedef struct server {
 
 /* Logging ------------------------------------------------------------------ */
 
-/* One log line, built in memory and written at once. */
+/* One log line, built in memory and written at once. A value too long for
+ * it is cut with "..." between two characters, never inside an escape or a
+ * UTF-8 sequence, and the line is always closed: it stays one JSON object. */
 typedef struct line {
     char buf[4096];
     size_t len;
 } line;
 
+/* Room a value leaves for what follows it on the line: the "..." of a cut,
+ * its closing quote, an access line's numbers, "}\n". */
+#define LINE_TAIL 128
+
 static void put(line *l, const char *s, size_t n)
 {
-    if (n > sizeof l->buf - 3 - l->len) /* room for "}\n" */
-        n = sizeof l->buf - 3 - l->len;
+    if (n > sizeof l->buf - 2 - l->len) /* room for "}\n" */
+        n = sizeof l->buf - 2 - l->len;
     memcpy(l->buf + l->len, s, n);
     l->len += n;
 }
@@ -97,26 +103,25 @@ static void put_json(line *l, const char *s)
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     char esc[8];
     while (*p) {
-        size_t n;
+        const char *unit = (const char *)p;
+        size_t n = 1, step = 1;
         if (*p == '"' || *p == '\\') {
-            snprintf(esc, sizeof esc, "\\%c", *p);
-            puts_(l, esc);
-            p++;
+            n = (size_t)snprintf(esc, sizeof esc, "\\%c", *p);
+            unit = esc;
         } else if (*p < 0x20 || *p == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            puts_(l, esc);
-            p++;
-        } else if (*p < 0x80) {
-            put(l, (const char *)p, 1);
-            p++;
-        } else if ((n = utf8_len(p)) != 0) {
-            put(l, (const char *)p, n);
-            p += n;
-        } else {
-            snprintf(esc, sizeof esc, "\\\\x%02x", *p);
-            puts_(l, esc);
-            p++;
+            n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
+            unit = esc;
+        } else if (*p >= 0x80 && (step = n = utf8_len(p)) == 0) {
+            n = (size_t)snprintf(esc, sizeof esc, "\\\\x%02x", *p);
+            unit = esc;
+            step = 1;
         }
+        if (l->len + n > sizeof l->buf - LINE_TAIL) {
+            puts_(l, "...");
+            return;
+        }
+        put(l, unit, n);
+        p += step;
     }
 }
 

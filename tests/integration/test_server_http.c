@@ -596,32 +596,40 @@ static void test_fd_limit(void **state)
 }
 
 /* Paths and headers of raw bytes that are not UTF-8: every log line is
- * still JSON. */
+ * still JSON, a line too long for the log too (a path of 1500 bytes that
+ * are not UTF-8, each written as the five characters \\xHH in JSON: the
+ * line is cut, never in the middle of an escape, and stays one object). */
 static void test_log_lines_stay_json(void **state)
 {
     (void)state;
     proc p;
     const char *env[] = {"LOG__LEVEL=debug", NULL};
     start(&p, env);
+    char long_path[4600 + 64];
+    size_t n = (size_t)snprintf(long_path, sizeof long_path, "GET /");
+    for (int i = 0; i < 1500; i++)
+        n += (size_t)snprintf(long_path + n, sizeof long_path - n, "%%ff");
+    snprintf(long_path + n, sizeof long_path - n,
+             " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     const char *reqs[] = {
-        "GET /\xff\xff\xfe HTTP/1.1\r\nHost: h\r\n\r\n",
-        "GET /call/\xc3\x28%ff\x01 HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \xff\r\n\r\n",
-        "GET /report/\xed\xa0\x80?token=\xff HTTP/1.1\r\nHost: \xfe\r\n\r\n",
+        "GET /\xff\xff\xfe HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        "GET /call/\xc3\x28%ff\x01 HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \xff\r\n"
+        "Connection: close\r\n\r\n",
+        "GET /report/\xed\xa0\x80?token=\xff HTTP/1.1\r\nHost: \xfe\r\nConnection: close\r\n\r\n",
         "\xff\xfe / HTTP/1.1\r\n\r\n",
+        long_path,
     };
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
-        int fd = dial(p.port);
-        send_all(fd, reqs[i], strlen(reqs[i]));
-        char *out = read_all(fd, 1000, NULL);
+        char *out = exchange(p.port, reqs[i], strlen(reqs[i]));
         assert_true(!strncmp(out, "HTTP/1.1 ", 9));
         free(out);
-        close(fd);
     }
     assert_int_equal(server_proc_stop(p.pid, SIGTERM), 0);
     int lines = log_lines_are_json(p.log_path);
-    assert_true(lines >= 4);
+    assert_true(lines >= 5);
     const char *log = slurp(p.log_path);
     assert_non_null(strstr(log, "\"path\":\"/\\\\xff\\\\xff\\\\xfe\""));
+    assert_non_null(strstr(log, "...\",\"status\":404")); /* cut, then closed */
     cleanup(&p);
 }
 
