@@ -253,7 +253,7 @@ static int usage(FILE *out)
           "Sockets passed by systemd (LISTEN_FDS) are served instead of server.listen.\n"
           "\n"
           "  -c, --config FILE  configuration file\n"
-          "  -v, --verbose      debug logs\n"
+          "  -v, --verbose      debug logs (whatever log.level says)\n"
           "  -h, --help         this help\n",
           out);
     return out == stdout ? EXIT_SUCCESS : EXIT_USAGE;
@@ -282,6 +282,14 @@ static int load_config(server *s, const char *path)
                 msg && *msg ? msg : "");
         return EXIT_CONFIG;
     }
+    /* From now on log.level says which lines count (-v: debug). */
+    ccai_log_level level = CCAI_LOG_INFO;
+    const char *want = ccai_config_get(s->cfg, "log.level");
+    for (int l = CCAI_LOG_ERROR; want && l <= CCAI_LOG_DEBUG; l++) {
+        if (strcmp(want, ccai_log_level_str((ccai_log_level)l)) == 0)
+            level = (ccai_log_level)l;
+    }
+    ccai_config_set_logger(s->cfg, log_line, NULL, s->verbosity ? CCAI_LOG_DEBUG : level);
     return EXIT_SUCCESS;
 }
 

@@ -630,6 +630,8 @@ static void test_log_lines_stay_json(void **state)
     const char *log = slurp(p.log_path);
     assert_non_null(strstr(log, "\"path\":\"/\\\\xff\\\\xff\\\\xfe\""));
     assert_non_null(strstr(log, "...\",\"status\":404")); /* cut, then closed */
+    /* LOG__LEVEL=debug was read: libccai's own lines of the same paths too. */
+    assert_non_null(strstr(log, "\"level\":\"debug\",\"msg\":\"http: GET /\\\\xff"));
     cleanup(&p);
 }
 
