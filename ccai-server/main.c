@@ -7,7 +7,8 @@
  * routing, authentication, rendering and the provider logic). Logs are
  * JSON lines on standard error, libevent's own messages included (at most
  * one a second); access lines carry no query string (it may hold a token)
- * and no body, and any byte that is not UTF-8 is escaped.
+ * and no body. libccai hands over valid UTF-8 only (bytes that are not
+ * UTF-8 come as the text \xHH): every line parses as JSON.
  *
  * SIGTERM / SIGINT: stop accepting, let answers in flight and the engine's
  * work (turns, post-call jobs) finish for up to 10 s, then exit 0; a second
@@ -70,51 +71,26 @@ static void puts_(line *l, const char *s)
     put(l, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t need;
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i <= need; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    }
-    return need + 1;
-}
-
-/* A JSON string's content: whatever the bytes, the line stays valid JSON
- * (a byte that is not UTF-8 becomes the text \xHH). */
+/* A JSON string's content. What libccai hands over (log lines, access
+ * entries) is valid UTF-8 without control bytes, so is this program's own
+ * text: '"' and '\\' are escaped, control bytes too (to be safe), and a
+ * UTF-8 sequence is never cut. */
 static void put_json(line *l, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     char esc[8];
     while (*p) {
-        const char *unit = (const char *)p;
-        size_t n = 1, step = 1;
+        const char *unit = esc;
+        size_t n, step = 1;
         if (*p == '"' || *p == '\\') {
             n = (size_t)snprintf(esc, sizeof esc, "\\%c", *p);
-            unit = esc;
         } else if (*p < 0x20 || *p == 0x7f) {
             n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
-            unit = esc;
-        } else if (*p >= 0x80 && (step = n = utf8_len(p)) == 0) {
-            n = (size_t)snprintf(esc, sizeof esc, "\\\\x%02x", *p);
-            unit = esc;
-            step = 1;
+        } else {
+            unit = (const char *)p;
+            while ((p[step] & 0xc0) == 0x80)
+                step++;
+            n = step;
         }
         if (l->len + n > sizeof l->buf - LINE_TAIL) {
             puts_(l, "...");
@@ -191,6 +167,11 @@ static void on_libevent_log(int severity, const char *msg)
         snprintf(text, sizeof text, "libevent: %s (and %u more libevent messages)", msg, dropped);
     else
         snprintf(text, sizeof text, "libevent: %s", msg);
+    /* Not libccai's: its text is made plain ASCII here (it is, in English). */
+    for (char *c = text; *c; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
+    }
     last = now;
     dropped = 0;
     log_line(severity >= EVENT_LOG_ERR    ? CCAI_LOG_ERROR

@@ -147,7 +147,11 @@ typedef enum ccai_log_level {
 
 /**
  * Log sink. @p msg is one line without a trailing newline, borrowed for the
- * duration of the call. libccai never prints; without a sink it stays silent.
+ * duration of the call: valid UTF-8 in which control bytes and bytes that
+ * are not UTF-8 appear as the four characters \xHH (as in
+ * ccai_http_access's path), so a sink may quote it as a JSON string by
+ * escaping '"' and '\\' only. libccai never prints; without a sink it stays
+ * silent.
  * Secrets (keys, tokens, callback secrets) are never part of a message.
  * Personal data stays out of lines above CCAI_LOG_DEBUG: phone numbers are
  * masked there (ccai_log_mask()), and what the caller said or sent (speech,
