@@ -586,6 +586,16 @@ static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const cc
             Ccai_ctx_set_error(ctx, "%s", Ccai_store_errmsg(ctx->store));
             goto fail;
         }
+        /* Read now, not when the channel looked: ended since (another
+         * process's sweep, the provider's end), or held here, it is not
+         * taken back; the save below is conditional on this read. */
+        if (!in_progress(state_parse(found->state)) || Ccai_call_live(ctx, resume_id)) {
+            Ccai_ctx_set_error(ctx, "call %s: %s, not taken back", resume_id,
+                               in_progress(state_parse(found->state)) ? "live here" : found->state);
+            Ccai_store_call_free(found);
+            st = CCAI_ERR_STATE;
+            goto fail;
+        }
     } else if (p->resume && hours > 0) {
         int64_t since = Ccai_wall_ms() - hours * 3600 * 1000;
         st = Ccai_store_call_find_latest(ctx->store, phone, since, &found);
@@ -1184,7 +1194,6 @@ ccai_status Ccai_call_touch(ccai_call *c)
     return CCAI_ERR_STATE;
 }
 
-/* Stored calls --------------------------------------------------------------- */
 /* Stored calls --------------------------------------------------------------- */
 
 CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json)

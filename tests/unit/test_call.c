@@ -611,6 +611,49 @@ static void test_sweep_interrupted_calls(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A channel takes back only a call that is still in progress: ACS's events
+ * for a call this process lost come while another process may be sweeping
+ * it (the channel read the row before the sweep ended it) or after the
+ * provider's end was stored. The ended call stays ended, with its reason,
+ * and a call held live here is not taken twice. */
+static void test_take_back_only_in_progress(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    Ccai_store *st = Ccai_ctx_store(e.ctx);
+    leave_orphan(st, "orphan-over", Ccai_wall_ms() - 10000, true);
+    Ccai_store_call *row = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "orphan-over", &row), CCAI_OK);
+    assert_int_equal(Ccai_call_end_stored(e.ctx, row, "interrupted", false), CCAI_OK);
+    Ccai_store_call_free(row);
+
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+14155550199",
+                          .channel = "acs"};
+    host h = {.ctx = e.ctx};
+    ccai_call *taken = NULL;
+    assert_int_equal(Ccai_call_take_back(e.ctx, "orphan-over", &p, &ops, &h, &taken),
+                     CCAI_ERR_STATE);
+    assert_null(taken);
+    char s1[16], r1[16];
+    int ends = 0;
+    stored(e.ctx, "orphan-over", s1, r1, &ends);
+    assert_string_equal(s1, "ended");
+    assert_string_equal(r1, "interrupted");
+    assert_int_equal(ends, 1);
+
+    leave_orphan(st, "orphan-live", Ccai_wall_ms(), true);
+    assert_int_equal(Ccai_call_take_back(e.ctx, "orphan-live", &p, &ops, &h, &taken), CCAI_OK);
+    ccai_call *twice = NULL;
+    assert_int_equal(Ccai_call_take_back(e.ctx, "orphan-live", &p, &ops, &h, &twice),
+                     CCAI_ERR_STATE);
+    assert_null(twice);
+    ccai_call_free(taken);
+    env_free(&e);
+}
+
 /* A database locked by another process ------------------------------------------ */
 
 typedef struct talker {
@@ -844,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_stale_writer_conflict),
         cmocka_unit_test(test_ctx_free_ends_calls),
         cmocka_unit_test(test_sweep_interrupted_calls),
+        cmocka_unit_test(test_take_back_only_in_progress),
     };
     return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }
