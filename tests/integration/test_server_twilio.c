@@ -221,11 +221,11 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* GET path until its body contains want (8 s at most); free(). */
+/* GET path until its body contains want (20 s at most); free(). */
 static char *await_body(srv *s, const char *path, const char *want)
 {
     char *body = NULL;
-    for (int i = 0; i < 160; i++) {
+    for (int i = 0; i < 400; i++) {
         free(body);
         body = NULL;
         assert_int_equal(get(s, path, &body), 200);
