@@ -263,6 +263,15 @@ void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, c
     }
 }
 
+void Ccai_web_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
+                           const char *detail)
+{
+    if (st == CCAI_ERR_BUSY)
+        Ccai_web_store_busy(x);
+    else
+        Ccai_web_fail(x, st, message, detail);
+}
+
 /* Authentication ------------------------------------------------------------- */
 
 static bool loopback(const char *addr)

@@ -75,6 +75,12 @@ bool Ccai_web_add_header(ccai_http_exchange *x, const char *name, const char *va
  * envelope's message (but for STORE and NOMEM), detail its detail (the
  * status' name when NULL or empty). */
 void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail);
+/* For conversations (provider webhooks, the HTTP chat) whose route failed
+ * with st having stored and done nothing: CCAI_ERR_BUSY (a lock held by
+ * another process) holds the request to run it again once the lock is gone
+ * (Ccai_web_store_busy()); anything else is answered as Ccai_web_fail(). */
+void Ccai_web_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
+                           const char *detail);
 /* Seconds a client waits before retrying after a store failure. */
 #define CCAI_WEB_STORE_RETRY_AFTER "2"
 

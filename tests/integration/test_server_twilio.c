@@ -14,9 +14,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,6 +306,79 @@ static void test_killed_call_ended_by_twilio(void **state)
     stop(&s);
 }
 
+/* The file-size limit of the server (LimitFSIZE, ulimit -f) at what its
+ * journal holds now: the next write that grows it fails as on a full disk. */
+static void fill_disk(srv *s, bool full)
+{
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s/db.sqlite-wal", s->dir);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    struct rlimit lim = {full ? (rlim_t)st.st_size : RLIM_INFINITY, RLIM_INFINITY};
+    assert_int_equal(prlimit(s->pid, RLIMIT_FSIZE, &lim, NULL), 0);
+}
+
+/* The disk is full when Twilio's callbacks come for a call the restarted
+ * server does not hold: the recording, then the end (the status callback
+ * on the phone number) cannot be stored. Each is answered 503 in the error
+ * envelope (Twilio's debugger shows it), not a 500, nor a 204 that drops
+ * the end; with room again, the same callbacks are stored. */
+static void test_full_disk_callbacks(void **state)
+{
+    (void)state;
+    srv s;
+    start(&s);
+    const char *sid = "CA0000000000000000000000000000000f";
+    char path[512];
+    call_and_speak(&s, sid, "+33633334444", "yesterday at 9 pm", path, sizeof path);
+    server_proc_stop(s.pid, SIGKILL);
+    spawn_server(&s);
+    const char *recorded[] = {"AccountSid",
+                              TWILIO_STANDIN_SID,
+                              "CallSid",
+                              sid,
+                              "RecordingSid",
+                              "RE00000000000000000000000000000f",
+                              "RecordingUrl",
+                              "https://api.twilio.com/2010-04-01/Accounts/" TWILIO_STANDIN_SID
+                              "/Recordings/RE00000000000000000000000000000f",
+                              "RecordingStatus",
+                              "completed",
+                              "RecordingDuration",
+                              "31",
+                              NULL};
+    const char *done[] = {"AccountSid", TWILIO_STANDIN_SID, "CallSid",        sid,
+                          "CallStatus", "completed",        "CallDuration",   "40",
+                          "Direction",  "inbound",          "From",           "+33633334444",
+                          "To",         "+15550001111",     "SequenceNumber", "0",
+                          NULL};
+    char *res = NULL;
+    fill_disk(&s, true);
+    assert_int_equal(hook(&s, "/twilio/recording", recorded, 0, &res), 503);
+    assert_non_null(strstr(res, "{\"error\":{\"message\":\"the database is unavailable\""));
+    free(res);
+    fill_disk(&s, false);
+    assert_int_equal(hook(&s, "/twilio/recording", recorded, 0, &res), 204);
+    free(res);
+
+    fill_disk(&s, true);
+    assert_int_equal(hook(&s, "/twilio/status", done, 0, &res), 503);
+    assert_non_null(strstr(res, "{\"error\":{\"message\":\"the database is unavailable\""));
+    free(res);
+    char *body = NULL;
+    assert_int_equal(get(&s, "/call/%2B33633334444", &body), 200);
+    assert_non_null(strstr(body, "\"in_progress\":true"));
+    free(body);
+    fill_disk(&s, false);
+    assert_int_equal(hook(&s, "/twilio/status", done, 0, &res), 204);
+    free(res);
+    body = await_body(&s, "/call/%2B33633334444", "\"state\":\"done\"");
+    assert_non_null(strstr(body, "\"end_reason\":\"completed\""));
+    assert_non_null(strstr(body, "\"recording_duration_ms\":31000"));
+    free(body);
+    stop(&s);
+}
+
 /* Personal data stays out of the logs at info level (the server's
  * default): a call, an SMS from the caller, the post-call report's SMS
  * through Twilio (refused once by Twilio with the number in its error
@@ -368,6 +444,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_signed_call_through_the_server),
         cmocka_unit_test(test_killed_call_ended_by_twilio),
+        cmocka_unit_test(test_full_disk_callbacks),
         cmocka_unit_test(test_info_log_has_no_personal_data),
     };
     int rc = cmocka_run_group_tests_name("server-twilio", tests, NULL, NULL);
