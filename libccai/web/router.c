@@ -226,8 +226,7 @@ void Ccai_web_json(ccai_http_exchange *x, int status, json_t *doc)
     char *text = doc ? Ccai_json_dump(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(doc);
     if (!text) {
-        static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"details\":[]}}";
-        Ccai_web_respond(x, 500, "application/json", oom, sizeof oom - 1);
+        Ccai_web_json_text(x, 500, CCAI_JSON_ERROR_NOMEM);
         return;
     }
     Ccai_web_json_text(x, status, text);
@@ -236,13 +235,9 @@ void Ccai_web_json(ccai_http_exchange *x, int status, json_t *doc)
 
 void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, const char *detail)
 {
-    json_t *details = json_array();
-    if (details && detail)
-        json_array_append_new(details, json_string(detail));
-    Ccai_web_json(x, status,
-                  details
-                      ? json_pack("{s:{s:s, s:o}}", "error", "message", message, "details", details)
-                      : NULL);
+    char *text = Ccai_json_error_envelope(message, detail);
+    Ccai_web_json_text(x, text ? status : 500, text ? text : CCAI_JSON_ERROR_NOMEM);
+    ccai_free(text);
 }
 
 void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail)

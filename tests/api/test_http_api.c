@@ -102,6 +102,12 @@ static void test_health_and_errors(void **state)
     assert_string_equal(a.content_type, "application/json");
     assert_string_equal(a.body,
                         "{\"error\":{\"message\":\"not found\",\"details\":[\"/nowhere\"]}}");
+    /* A client's bytes that are not UTF-8, quoted in a detail, are shown,
+     * not dropped. */
+    a = request(ctx, "GET", "/no\xffwhere", NULL, NULL, "127.0.0.1", NULL);
+    assert_int_equal(a.status, 404);
+    assert_string_equal(
+        a.body, "{\"error\":{\"message\":\"not found\",\"details\":[\"/no\\\\xffwhere\"]}}");
     a = request(ctx, "DELETE", "/call", NULL, "Bearer s3cret", "127.0.0.1", NULL);
     assert_int_equal(a.status, 405);
     assert_string_equal(a.allow, "GET, POST");
