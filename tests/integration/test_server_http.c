@@ -655,7 +655,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fd_limit),
         cmocka_unit_test(test_log_lines_stay_json),
     };
-    int rc = cmocka_run_group_tests_name("server-http", tests, NULL, NULL);
+    int rc = cmocka_run_group_tests_name("server-http", tests, NULL, server_proc_kill_leftovers);
     curl_global_cleanup();
     return rc;
 }

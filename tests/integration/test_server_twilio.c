@@ -91,29 +91,8 @@ static void stop(srv *s)
 /* Everything the server logged (every start); free(). */
 static char *server_logs(srv *s)
 {
-    size_t cap = 1 << 16, len = 0;
-    char *all = malloc(cap);
+    char *all = server_proc_logs(s->dir, s->starts);
     assert_non_null(all);
-    for (int i = 0; i < s->starts; i++) {
-        char path[160];
-        snprintf(path, sizeof path, "%s/server%d.log", s->dir, i);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n;
-        char buf[4096];
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-            if (len + n + 1 > cap) {
-                cap = 2 * (len + n + 1);
-                all = realloc(all, cap);
-                assert_non_null(all);
-            }
-            memcpy(all + len, buf, n);
-            len += n;
-        }
-        fclose(f);
-    }
-    all[len] = '\0';
     return all;
 }
 
@@ -447,7 +426,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_full_disk_callbacks),
         cmocka_unit_test(test_info_log_has_no_personal_data),
     };
-    int rc = cmocka_run_group_tests_name("server-twilio", tests, NULL, NULL);
+    int rc = cmocka_run_group_tests_name("server-twilio", tests, NULL, server_proc_kill_leftovers);
     curl_global_cleanup();
     return rc;
 }
