@@ -384,12 +384,11 @@ static ccai_status unsaved_flush(ccai_call *c)
 
 static void unsaved_retry_later(ccai_call *c)
 {
-    unsigned shift = c->unsaved_tries < 5 ? c->unsaved_tries : 5;
-    uint64_t delay = (uint64_t)UNSAVED_RETRY_MS << shift;
-    if (delay > UNSAVED_RETRY_MAX_MS)
-        delay = UNSAVED_RETRY_MAX_MS;
-    c->unsaved_tries++;
-    Ccai_timer_start(c->ctx, &c->unsaved_timer, delay);
+    if (c->unsaved_tries < 16)
+        c->unsaved_tries++;
+    Ccai_timer_start(
+        c->ctx, &c->unsaved_timer,
+        Ccai_backoff_ms((int)c->unsaved_tries, UNSAVED_RETRY_MS, UNSAVED_RETRY_MAX_MS));
 }
 
 static void on_unsaved_timer(Ccai_timer *t, void *ud)

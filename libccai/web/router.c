@@ -453,7 +453,8 @@ bool Ccai_web_report_key(const char *secret, char out[33])
 /* A database locked by another process ------------------------------------------ */
 
 /* Held requests run again after this long, doubling while the database
- * stays locked. One try per round: when the oldest request still finds it
+ * stays locked (Ccai_backoff_ms(): with jitter, as every process that
+ * waits for the lock does). One try per round: when the oldest request still finds it
  * locked, the others would too, and each try may wait busy_timeout_ms. */
 #define HELD_RETRY_FIRST_MS 25
 #define HELD_RETRY_MAX_MS   400
@@ -483,8 +484,8 @@ void Ccai_web_unavailable(ccai_http_exchange *x, ccai_status st, const char *det
 
 static uint64_t held_delay(const Ccai_web_held *h)
 {
-    uint64_t d = (uint64_t)HELD_RETRY_FIRST_MS << (h->tries < 8 ? h->tries : 8);
-    return d < HELD_RETRY_MAX_MS ? d : HELD_RETRY_MAX_MS;
+    return Ccai_backoff_ms((int)(h->tries < 16 ? h->tries + 1 : 16), HELD_RETRY_FIRST_MS,
+                           HELD_RETRY_MAX_MS);
 }
 
 static void held_cancel(ccai_http_exchange *x);
