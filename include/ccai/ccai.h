@@ -507,8 +507,10 @@ CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
 /**
  * Non-zero while the context has work in flight (transfers, timers, open
  * connections of its HTTP server since 0.2), not counting the timers that
- * wait for somebody else (a call's silence timeout): a call waiting for its
- * caller is no work. Simple hosts run their loop until it returns 0.
+ * wait for somebody else or tick in the background (a call's silence
+ * timeout, an ended HTTP chat waiting for its client, the periodic sweep of
+ * calls nobody holds): a call waiting for its caller is no work. Simple
+ * hosts run their loop until it returns 0.
  * @since 0.1
  */
 CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);
