@@ -872,10 +872,7 @@ static ccai_status commit_message_and_state(ccai_call *c, const char *persona, c
     if (st == CCAI_OK)
         st = Ccai_call_save(c);
     if (st == CCAI_OK && postcall_reason) {
-        char payload[64];
-        snprintf(payload, sizeof payload, "{\"reason\":\"%s\"}", postcall_reason);
-        st = Ccai_store_job_enqueue(ctx->store, "postcall", c->row.id, payload, Ccai_wall_ms(),
-                                    NULL);
+        st = Ccai_postcall_enqueue(ctx->store, c->row.id, postcall_reason);
         if (st != CCAI_OK)
             store_fail(c, st);
     }
@@ -1092,14 +1089,6 @@ ccai_status Ccai_call_end_stored(ccai_ctx *ctx, Ccai_store_call *row, const char
     json_decref(messages);
     if (st != CCAI_OK)
         return st;
-    char *payload = NULL;
-    if (spoke) {
-        json_t *p = json_pack("{s:s}", "reason", reason);
-        payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
-        json_decref(p);
-        if (!payload)
-            return CCAI_ERR_NOMEM;
-    }
     int64_t version = row->row_version;
     char *prev = row->state, *prev_reason = row->end_reason;
     row->state = Ccai_strdup(ccai_call_state_str(CCAI_CALL_ENDED));
@@ -1116,15 +1105,13 @@ ccai_status Ccai_call_end_stored(ccai_ctx *ctx, Ccai_store_call *row, const char
         st = Ccai_store_call_update(ctx->store, row);
         if (st == CCAI_OK)
             st = Ccai_store_message_append(ctx->store, row->id, &m, NULL);
-        if (st == CCAI_OK && payload)
-            st = Ccai_store_job_enqueue(ctx->store, "postcall", row->id, payload, Ccai_wall_ms(),
-                                        NULL);
+        if (st == CCAI_OK && spoke)
+            st = Ccai_postcall_enqueue(ctx->store, row->id, reason);
         if (st == CCAI_OK)
             st = Ccai_store_commit(ctx->store);
         if (st != CCAI_OK)
             Ccai_store_rollback(ctx->store);
     }
-    ccai_free(payload);
     if (st != CCAI_OK) {
         row->row_version = version;
         ccai_free(row->state);

@@ -90,6 +90,10 @@ ccai_status Ccai_jobs_new(ccai_ctx *ctx);
 void Ccai_jobs_free(ccai_ctx *ctx);
 /* Look for due jobs now (after an enqueue). */
 void Ccai_jobs_kick(ccai_ctx *ctx);
+/* Queue call_id's post-call job, due now, with why it is due ("hangup",
+ * "transfer", a provider's end...) in its payload; inside the caller's
+ * transaction when one is open. */
+ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason);
 /* Send an SMS through the SMS provider (the default: the outbox). */
 ccai_status Ccai_sms_send(ccai_ctx *ctx, const char *call_id, const char *to, const char *text);
 

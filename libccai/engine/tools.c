@@ -401,8 +401,7 @@ static char *run_new_claim(ccai_call *c)
     c->row.state = Ccai_strdup("ended");
     ccai_status s = c->row.state ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
     if (s == CCAI_OK)
-        s = Ccai_store_job_enqueue(st, "postcall", c->row.id, "{\"reason\":\"new_claim\"}",
-                                   Ccai_wall_ms(), NULL);
+        s = Ccai_postcall_enqueue(st, c->row.id, "new_claim");
     if (s == CCAI_OK)
         s = Ccai_store_call_insert(st, &n);
     if (s != CCAI_OK) {
