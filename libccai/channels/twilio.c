@@ -365,6 +365,15 @@ static void start_recording(Ccai_twilio *tw, tw_call *t)
     ccai_free(cb);
 }
 
+/* A caller we cannot serve hears it instead of silence. */
+static void say_sorry(ccai_http_exchange *x)
+{
+    static const char sorry[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number cannot "
+        "take your call right now. Please call again later.</Say><Hangup/></Response>";
+    Ccai_web_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
+}
+
 void Ccai_twilio_voice(ccai_http_exchange *x)
 {
     Ccai_form f = {0};
@@ -389,20 +398,24 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
             return;
         }
         if (st != CCAI_OK) {
-            /* A caller we cannot serve hears it instead of silence. */
-            static const char sorry[] =
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number "
-                "cannot take your call right now. Please call again later.</Say><Hangup/>"
-                "</Response>";
             Ccai_log(&x->ctx->log, CCAI_LOG_ERROR, "twilio: cannot start the call: %s: %s",
                      ccai_status_str(st), ccai_ctx_errmsg(x->ctx));
-            Ccai_web_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
             Ccai_form_free(&f);
+            say_sorry(x);
             return;
         }
     }
     Ccai_form_free(&f);
-    Ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    /* Not connected (nothing stored, the engine not started): nobody would
+     * ever answer this webhook; the caller hears why instead. */
+    ccai_status st = Ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st != CCAI_OK) {
+        Ccai_log(&x->ctx->log, CCAI_LOG_ERROR, "twilio: call %s: cannot connect it: %s",
+                 ccai_call_id(t->call), ccai_status_str(st));
+        tw_free(tw, t);
+        say_sorry(x);
+        return;
+    }
     /* Outbound calls asked Twilio to record when placed; inbound ones now. */
     if (inbound && Ccai_config_bool(x->ctx->cfg, "conversation.recording_enabled", false))
         start_recording(tw, t);
