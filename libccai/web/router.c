@@ -85,6 +85,12 @@ static void exchange_free(ccai_http_exchange *x)
     ccai_free(x);
 }
 
+size_t Ccai_web_body_max(const ccai_ctx *ctx)
+{
+    int64_t max = Ccai_config_int(ctx->cfg, "server.max_body_bytes", 1048576);
+    return max <= 0 || (uint64_t)max > CCAI_WEB_BODY_MAX ? CCAI_WEB_BODY_MAX : (size_t)max;
+}
+
 char *Ccai_web_public_url(const ccai_ctx *ctx, const char *fmt, ...)
 {
     const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
@@ -776,12 +782,9 @@ CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *re
     }
     Ccai_ctx_enter(ctx);
     x->sync = true;
-    int64_t max = Ccai_config_int(ctx->cfg, "server.max_body_bytes", 1048576);
-    if (max <= 0 || (uint64_t)max > CCAI_WEB_BODY_MAX)
-        max = CCAI_WEB_BODY_MAX;
     if (x->path[0] != '/')
         Ccai_web_error(x, 400, "bad request", "the path must start with /");
-    else if (x->body_len > (size_t)max)
+    else if (x->body_len > Ccai_web_body_max(ctx))
         Ccai_web_error(x, 413, "request body too large", "see server.max_body_bytes");
     else
         dispatch(x);

@@ -14,6 +14,11 @@
 #define CCAI_WEB_BODY_MAX   (8u * 1024u * 1024u)
 #define CCAI_WEB_PARAMS_MAX 4
 
+/* The largest request body: server.max_body_bytes, at most
+ * CCAI_WEB_BODY_MAX (the HTTP server reads no more, ccai_ctx_http()
+ * refuses more). */
+size_t Ccai_web_body_max(const ccai_ctx *ctx);
+
 typedef struct Ccai_web_hdr {
     char *name;
     char *value;
