@@ -706,6 +706,71 @@ static void test_urls(void **state)
     ccai_free(u);
 }
 
+/* Out of memory ---------------------------------------------------------------- */
+
+typedef struct failing {
+    long fail_at; /* the allocation that fails */
+    long count;
+} failing;
+
+static void *failing_malloc(size_t size, void *ud)
+{
+    failing *f = ud;
+    return f->count++ == f->fail_at ? NULL : malloc(size);
+}
+
+static void *failing_realloc(void *ptr, size_t size, void *ud)
+{
+    failing *f = ud;
+    return f->count++ == f->fail_at ? NULL : realloc(ptr, size);
+}
+
+static void failing_free(void *ptr, void *ud)
+{
+    (void)ud;
+    free(ptr);
+}
+
+/* Whichever allocation fails while a request is built, sent and its
+ * stream read, the request ends in its callback (a stream that this side
+ * had to stop is a failure to retry, not the caller's "stop"), and the
+ * caller's messages keep exactly their references (the request body that
+ * held them is given back once, not twice). */
+static void test_request_out_of_memory(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, "openai", "k");
+    json_incref(e.messages); /* the test's own reference, besides env's */
+    long k = 0;
+    for (bool reached = true; reached; k++) {
+        standin_spec s = STANDIN_SPEC_INIT;
+        s.content = "Noted.";
+        standin_push(e.si, &s);
+        out o = {0};
+        Ccai_llm_opts opts = {
+            .messages = e.messages, .models = {&e.fast, NULL}, .max_backoff_ms = 50};
+        failing f = {.fail_at = k};
+        ccai_allocator a = {CCAI_ALLOCATOR_VERSION, failing_malloc, failing_realloc, failing_free,
+                            &f};
+        assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
+        ccai_status st = Ccai_llm_chat(e.ctx, &opts, &cbs, &o, &o.self);
+        uint64_t deadline = ccai_time_ms() + 15000;
+        while (st == CCAI_OK && !o.done && ccai_time_ms() < deadline)
+            ccai_poll_run_once(e.poll, 10);
+        assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+        reached = f.count > k;
+        if (st == CCAI_OK && !o.done)
+            fail_msg("allocation %ld failed: the request never ended", k);
+        if (e.messages->refcount != 2)
+            fail_msg("allocation %ld failed: the messages have %zu references, not 2", k,
+                     (size_t)e.messages->refcount);
+    }
+    printf("# a request: %ld allocation points\n", k - 1);
+    json_decref(e.messages);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -725,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_cooldown_after_failures),
         cmocka_unit_test(test_ratelimit_durations),
         cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_request_out_of_memory),
     };
     return cmocka_run_group_tests_name("llm", tests, NULL, NULL);
 }
