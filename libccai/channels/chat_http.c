@@ -418,10 +418,8 @@ void Ccai_chat_start(ccai_http_exchange *x)
     ccai_free(initiate);
     if (st != CCAI_OK) {
         ccai_free(ch);
-        if (st == CCAI_ERR_BUSY) /* nothing stored: run it again once the lock is gone */
-            Ccai_web_store_busy(x);
-        else
-            Ccai_web_fail(x, st, "cannot start the chat", ccai_ctx_errmsg(x->ctx));
+        /* Nothing stored: a lock held elsewhere runs it again once gone. */
+        Ccai_web_fail_or_hold(x, st, "cannot start the chat", ccai_ctx_errmsg(x->ctx));
         return;
     }
     snprintf(ch->id, sizeof ch->id, "%s", ccai_call_id(ch->call));
@@ -504,8 +502,8 @@ void Ccai_chat_say(ccai_http_exchange *x)
     if (hangup) {
         json_decref(body);
         st = Ccai_call_notify(ch->call, CCAI_EVENT_HANGUP, "the caller hung up");
-        if (st != CCAI_OK) {
-            Ccai_web_fail(x, st, "cannot hang up", ccai_call_errmsg(ch->call));
+        if (st != CCAI_OK) { /* not stored: held, or refused, like any other event */
+            Ccai_web_fail_or_hold(x, st, "cannot hang up", ccai_call_errmsg(ch->call));
             return;
         }
         ch->ended = true;
@@ -534,10 +532,7 @@ void Ccai_chat_say(ccai_http_exchange *x)
     if (st != CCAI_OK) {
         /* Not taken: the bot still waits for it. */
         ch->listening = ch->out.listening = was_listening;
-        if (st == CCAI_ERR_BUSY) /* held, then run again once the lock is gone */
-            Ccai_web_store_busy(x);
-        else
-            Ccai_web_fail(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
+        Ccai_web_fail_or_hold(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
         return;
     }
     answer_or_wait(ch, x, acks);

@@ -365,6 +365,15 @@ static void start_recording(Ccai_twilio *tw, tw_call *t)
     ccai_free(cb);
 }
 
+/* A caller we cannot serve hears it instead of silence. */
+static void say_sorry(ccai_http_exchange *x)
+{
+    static const char sorry[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number cannot "
+        "take your call right now. Please call again later.</Say><Hangup/></Response>";
+    Ccai_web_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
+}
+
 void Ccai_twilio_voice(ccai_http_exchange *x)
 {
     Ccai_form f = {0};
@@ -389,20 +398,24 @@ void Ccai_twilio_voice(ccai_http_exchange *x)
             return;
         }
         if (st != CCAI_OK) {
-            /* A caller we cannot serve hears it instead of silence. */
-            static const char sorry[] =
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number "
-                "cannot take your call right now. Please call again later.</Say><Hangup/>"
-                "</Response>";
             Ccai_log(&x->ctx->log, CCAI_LOG_ERROR, "twilio: cannot start the call: %s: %s",
                      ccai_status_str(st), ccai_ctx_errmsg(x->ctx));
-            Ccai_web_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
             Ccai_form_free(&f);
+            say_sorry(x);
             return;
         }
     }
     Ccai_form_free(&f);
-    Ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    /* Not connected (nothing stored, the engine not started): nobody would
+     * ever answer this webhook; the caller hears why instead. */
+    ccai_status st = Ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st != CCAI_OK) {
+        Ccai_log(&x->ctx->log, CCAI_LOG_ERROR, "twilio: call %s: cannot connect it: %s",
+                 ccai_call_id(t->call), ccai_status_str(st));
+        tw_free(tw, t);
+        say_sorry(x);
+        return;
+    }
     /* Outbound calls asked Twilio to record when placed; inbound ones now. */
     if (inbound && Ccai_config_bool(x->ctx->cfg, "conversation.recording_enabled", false))
         start_recording(tw, t);
@@ -431,9 +444,11 @@ void Ccai_twilio_gather(ccai_http_exchange *x)
         st = Ccai_call_notify(t->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
     Ccai_form_free(&f);
     /* Twilio never retries a webhook: a caller's words that met a locked
-     * database wait for it here, and are answered once stored. */
-    if (st == CCAI_ERR_BUSY) {
-        Ccai_web_store_busy(x);
+     * database wait for it here, and are answered once stored; a database
+     * that failed is said at once (Twilio then tries the number's fallback
+     * URL) rather than waiting for a bot that was never told. */
+    if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM) {
+        Ccai_web_fail_or_hold(x, st, "cannot take the caller's words", NULL);
         return;
     }
     Ccai_outbox_answer_or_wait(&t->out, x);
@@ -551,26 +566,33 @@ void Ccai_twilio_status(ccai_http_exchange *x)
      * each is harmless out of order. "ringing" only moves a call that has
      * not been answered; an end ends a call once, and whatever comes after
      * finds it ended. */
+    ccai_status st = CCAI_OK;
     if (t) {
         if (terminal) {
-            if (Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status) == CCAI_ERR_BUSY) {
-                Ccai_store_call_free(row);
-                Ccai_form_free(&f);
-                Ccai_web_store_busy(x); /* the end is stored when the lock is gone */
-                return;
-            }
-            tw_free(channel(ctx), t);
+            st = Ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
+            /* Locked elsewhere: held, the end is stored when the lock is
+             * gone. Else the handle goes (releasing it tries to store the
+             * end again; the sweep ends what nothing could). */
+            if (st != CCAI_ERR_BUSY)
+                tw_free(channel(ctx), t);
         } else if (status && !strcmp(status, "ringing")) {
             Ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
         }
     } else if (row && terminal) {
         /* Not held here (this process restarted, or the handle is gone):
          * Twilio's word ends the stored call. */
-        Ccai_call_end_stored(ctx, row, status, true);
+        st = Ccai_call_end_stored(ctx, row, status, true);
     }
+    /* Ended already, or changed by another process (which took it back or
+     * ended it): nothing left to do. */
+    if (st == CCAI_ERR_STATE || st == CCAI_ERR_CONFLICT)
+        st = CCAI_OK;
     Ccai_store_call_free(row);
     Ccai_form_free(&f);
-    Ccai_web_respond(x, 204, "text/plain", "", 0);
+    if (st != CCAI_OK)
+        Ccai_web_fail_or_hold(x, st, "cannot end the call", NULL);
+    else
+        Ccai_web_respond(x, 204, "text/plain", "", 0);
 }
 
 /* Twilio reports the recording once it is stored, after the call ended
@@ -607,7 +629,7 @@ void Ccai_twilio_recording(ccai_http_exchange *x)
     Ccai_store_call_free(row);
     Ccai_form_free(&f);
     if (st != CCAI_OK)
-        Ccai_web_error(x, 500, "cannot store the recording", ccai_status_str(st));
+        Ccai_web_fail_or_hold(x, st, "cannot store the recording", NULL);
     else
         Ccai_web_respond(x, 204, "text/plain", "", 0);
 }
@@ -630,11 +652,10 @@ void Ccai_twilio_sms(ccai_http_exchange *x)
     }
     ccai_status st = Ccai_sms_inbound(ctx, from, body);
     Ccai_form_free(&f);
-    if (st == CCAI_OK || st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_VALIDATION) {
+    if (st == CCAI_OK || st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_VALIDATION)
         Ccai_web_respond(x, 200, "application/xml", empty, sizeof empty - 1);
-    } else {
-        Ccai_web_error(x, 500, "cannot store the SMS", ccai_status_str(st));
-    }
+    else
+        Ccai_web_fail_or_hold(x, st, "cannot store the SMS", NULL);
 }
 
 /* Outbound ------------------------------------------------------------------------ */

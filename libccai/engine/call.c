@@ -384,12 +384,11 @@ static ccai_status unsaved_flush(ccai_call *c)
 
 static void unsaved_retry_later(ccai_call *c)
 {
-    unsigned shift = c->unsaved_tries < 5 ? c->unsaved_tries : 5;
-    uint64_t delay = (uint64_t)UNSAVED_RETRY_MS << shift;
-    if (delay > UNSAVED_RETRY_MAX_MS)
-        delay = UNSAVED_RETRY_MAX_MS;
-    c->unsaved_tries++;
-    Ccai_timer_start(c->ctx, &c->unsaved_timer, delay);
+    if (c->unsaved_tries < 16)
+        c->unsaved_tries++;
+    Ccai_timer_start(
+        c->ctx, &c->unsaved_timer,
+        Ccai_backoff_ms((int)c->unsaved_tries, UNSAVED_RETRY_MS, UNSAVED_RETRY_MAX_MS));
 }
 
 static void on_unsaved_timer(Ccai_timer *t, void *ud)
@@ -584,6 +583,16 @@ static ccai_status call_start(ccai_ctx *ctx, const ccai_call_params *p, const cc
         st = Ccai_store_call_get(ctx->store, resume_id, &found);
         if (st != CCAI_OK) {
             Ccai_ctx_set_error(ctx, "%s", Ccai_store_errmsg(ctx->store));
+            goto fail;
+        }
+        /* Read now, not when the channel looked: ended since (another
+         * process's sweep, the provider's end), or held here, it is not
+         * taken back; the save below is conditional on this read. */
+        if (!in_progress(state_parse(found->state)) || Ccai_call_live(ctx, resume_id)) {
+            Ccai_ctx_set_error(ctx, "call %s: %s, not taken back", resume_id,
+                               in_progress(state_parse(found->state)) ? "live here" : found->state);
+            Ccai_store_call_free(found);
+            st = CCAI_ERR_STATE;
             goto fail;
         }
     } else if (p->resume && hours > 0) {
@@ -863,10 +872,7 @@ static ccai_status commit_message_and_state(ccai_call *c, const char *persona, c
     if (st == CCAI_OK)
         st = Ccai_call_save(c);
     if (st == CCAI_OK && postcall_reason) {
-        char payload[64];
-        snprintf(payload, sizeof payload, "{\"reason\":\"%s\"}", postcall_reason);
-        st = Ccai_store_job_enqueue(ctx->store, "postcall", c->row.id, payload, Ccai_wall_ms(),
-                                    NULL);
+        st = Ccai_postcall_enqueue(ctx->store, c->row.id, postcall_reason);
         if (st != CCAI_OK)
             store_fail(c, st);
     }
@@ -1083,14 +1089,6 @@ ccai_status Ccai_call_end_stored(ccai_ctx *ctx, Ccai_store_call *row, const char
     json_decref(messages);
     if (st != CCAI_OK)
         return st;
-    char *payload = NULL;
-    if (spoke) {
-        json_t *p = json_pack("{s:s}", "reason", reason);
-        payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
-        json_decref(p);
-        if (!payload)
-            return CCAI_ERR_NOMEM;
-    }
     int64_t version = row->row_version;
     char *prev = row->state, *prev_reason = row->end_reason;
     row->state = Ccai_strdup(ccai_call_state_str(CCAI_CALL_ENDED));
@@ -1107,15 +1105,13 @@ ccai_status Ccai_call_end_stored(ccai_ctx *ctx, Ccai_store_call *row, const char
         st = Ccai_store_call_update(ctx->store, row);
         if (st == CCAI_OK)
             st = Ccai_store_message_append(ctx->store, row->id, &m, NULL);
-        if (st == CCAI_OK && payload)
-            st = Ccai_store_job_enqueue(ctx->store, "postcall", row->id, payload, Ccai_wall_ms(),
-                                        NULL);
+        if (st == CCAI_OK && spoke)
+            st = Ccai_postcall_enqueue(ctx->store, row->id, reason);
         if (st == CCAI_OK)
             st = Ccai_store_commit(ctx->store);
         if (st != CCAI_OK)
             Ccai_store_rollback(ctx->store);
     }
-    ccai_free(payload);
     if (st != CCAI_OK) {
         row->row_version = version;
         ccai_free(row->state);
@@ -1184,7 +1180,6 @@ ccai_status Ccai_call_touch(ccai_call *c)
     return CCAI_ERR_STATE;
 }
 
-/* Stored calls --------------------------------------------------------------- */
 /* Stored calls --------------------------------------------------------------- */
 
 CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json)

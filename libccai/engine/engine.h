@@ -90,6 +90,10 @@ ccai_status Ccai_jobs_new(ccai_ctx *ctx);
 void Ccai_jobs_free(ccai_ctx *ctx);
 /* Look for due jobs now (after an enqueue). */
 void Ccai_jobs_kick(ccai_ctx *ctx);
+/* Queue call_id's post-call job, due now, with why it is due ("hangup",
+ * "transfer", a provider's end...) in its payload; inside the caller's
+ * transaction when one is open. */
+ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason);
 /* Send an SMS through the SMS provider (the default: the outbox). */
 ccai_status Ccai_sms_send(ccai_ctx *ctx, const char *call_id, const char *to, const char *text);
 
@@ -109,7 +113,9 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
 ccai_status Ccai_call_notify(ccai_call *c, ccai_event_type type, const char *text);
 /* ccai_call_start() going on with the stored call call_id, whatever its
  * age or direction (a channel taking a call back after a restart).
- * CCAI_ERR_NOT_FOUND when there is no such call. */
+ * CCAI_ERR_NOT_FOUND when there is no such call, CCAI_ERR_STATE when it is
+ * no longer in progress (ended by another process's sweep or the provider
+ * since the channel read it) or already live in this context. */
 ccai_status Ccai_call_take_back(ccai_ctx *ctx, const char *call_id, const ccai_call_params *p,
                                 const ccai_call_ops *ops, void *userdata, ccai_call **ret);
 /* The live handle of stored call id in this context, NULL when none. */

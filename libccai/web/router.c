@@ -85,6 +85,12 @@ static void exchange_free(ccai_http_exchange *x)
     ccai_free(x);
 }
 
+size_t Ccai_web_body_max(const ccai_ctx *ctx)
+{
+    int64_t max = Ccai_config_int(ctx->cfg, "server.max_body_bytes", 1048576);
+    return max <= 0 || (uint64_t)max > CCAI_WEB_BODY_MAX ? CCAI_WEB_BODY_MAX : (size_t)max;
+}
+
 char *Ccai_web_public_url(const ccai_ctx *ctx, const char *fmt, ...)
 {
     const char *base = Ccai_config_str(ctx->cfg, "server.public_url");
@@ -226,8 +232,7 @@ void Ccai_web_json(ccai_http_exchange *x, int status, json_t *doc)
     char *text = doc ? Ccai_json_dump(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(doc);
     if (!text) {
-        static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"details\":[]}}";
-        Ccai_web_respond(x, 500, "application/json", oom, sizeof oom - 1);
+        Ccai_web_json_text(x, 500, CCAI_JSON_ERROR_NOMEM);
         return;
     }
     Ccai_web_json_text(x, status, text);
@@ -236,13 +241,9 @@ void Ccai_web_json(ccai_http_exchange *x, int status, json_t *doc)
 
 void Ccai_web_error(ccai_http_exchange *x, int status, const char *message, const char *detail)
 {
-    json_t *details = json_array();
-    if (details && detail)
-        json_array_append_new(details, json_string(detail));
-    Ccai_web_json(x, status,
-                  details
-                      ? json_pack("{s:{s:s, s:o}}", "error", "message", message, "details", details)
-                      : NULL);
+    char *text = Ccai_json_error_envelope(message, detail);
+    Ccai_web_json_text(x, text ? status : 500, text ? text : CCAI_JSON_ERROR_NOMEM);
+    ccai_free(text);
 }
 
 void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail)
@@ -261,6 +262,15 @@ void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, c
     case CCAI_ERR_CONFLICT: Ccai_web_error(x, 409, message, d); return;
     default: Ccai_web_error(x, 500, message, d); return;
     }
+}
+
+void Ccai_web_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
+                           const char *detail)
+{
+    if (st == CCAI_ERR_BUSY)
+        Ccai_web_store_busy(x);
+    else
+        Ccai_web_fail(x, st, message, detail);
 }
 
 /* Authentication ------------------------------------------------------------- */
@@ -449,7 +459,8 @@ bool Ccai_web_report_key(const char *secret, char out[33])
 /* A database locked by another process ------------------------------------------ */
 
 /* Held requests run again after this long, doubling while the database
- * stays locked. One try per round: when the oldest request still finds it
+ * stays locked (Ccai_backoff_ms(): with jitter, as every process that
+ * waits for the lock does). One try per round: when the oldest request still finds it
  * locked, the others would too, and each try may wait busy_timeout_ms. */
 #define HELD_RETRY_FIRST_MS 25
 #define HELD_RETRY_MAX_MS   400
@@ -479,8 +490,8 @@ void Ccai_web_unavailable(ccai_http_exchange *x, ccai_status st, const char *det
 
 static uint64_t held_delay(const Ccai_web_held *h)
 {
-    uint64_t d = (uint64_t)HELD_RETRY_FIRST_MS << (h->tries < 8 ? h->tries : 8);
-    return d < HELD_RETRY_MAX_MS ? d : HELD_RETRY_MAX_MS;
+    return Ccai_backoff_ms((int)(h->tries < 16 ? h->tries + 1 : 16), HELD_RETRY_FIRST_MS,
+                           HELD_RETRY_MAX_MS);
 }
 
 static void held_cancel(ccai_http_exchange *x);
@@ -771,12 +782,9 @@ CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *re
     }
     Ccai_ctx_enter(ctx);
     x->sync = true;
-    int64_t max = Ccai_config_int(ctx->cfg, "server.max_body_bytes", 1048576);
-    if (max <= 0 || (uint64_t)max > CCAI_WEB_BODY_MAX)
-        max = CCAI_WEB_BODY_MAX;
     if (x->path[0] != '/')
         Ccai_web_error(x, 400, "bad request", "the path must start with /");
-    else if (x->body_len > (size_t)max)
+    else if (x->body_len > Ccai_web_body_max(ctx))
         Ccai_web_error(x, 413, "request body too large", "see server.max_body_bytes");
     else
         dispatch(x);

@@ -519,11 +519,8 @@ static server *server_get(ccai_ctx *ctx)
     s->reserve_fd = -1;
     Ccai_timer_init(&s->backoff, on_backoff, s);
     const ccai_config *cfg = ctx->cfg;
-    int64_t body = Ccai_config_int(cfg, "server.max_body_bytes", 1048576);
-    if (body <= 0 || (uint64_t)body > CCAI_WEB_BODY_MAX)
-        body = CCAI_WEB_BODY_MAX;
     s->limits.max_header_bytes = (size_t)Ccai_config_int(cfg, "server.max_header_bytes", 32768);
-    s->limits.max_body_bytes = (size_t)body;
+    s->limits.max_body_bytes = Ccai_web_body_max(ctx);
     s->limits.max_buffered = s->limits.max_header_bytes + READ_CHUNK;
     s->limits.header_timeout_ms = (uint64_t)Ccai_config_int(cfg, "server.header_timeout_ms", 10000);
     s->limits.body_timeout_ms = (uint64_t)Ccai_config_int(cfg, "server.body_timeout_ms", 10000);

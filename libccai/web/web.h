@@ -14,6 +14,11 @@
 #define CCAI_WEB_BODY_MAX   (8u * 1024u * 1024u)
 #define CCAI_WEB_PARAMS_MAX 4
 
+/* The largest request body: server.max_body_bytes, at most
+ * CCAI_WEB_BODY_MAX (the HTTP server reads no more, ccai_ctx_http()
+ * refuses more). */
+size_t Ccai_web_body_max(const ccai_ctx *ctx);
+
 typedef struct Ccai_web_hdr {
     char *name;
     char *value;
@@ -75,6 +80,12 @@ bool Ccai_web_add_header(ccai_http_exchange *x, const char *name, const char *va
  * envelope's message (but for STORE and NOMEM), detail its detail (the
  * status' name when NULL or empty). */
 void Ccai_web_fail(ccai_http_exchange *x, ccai_status st, const char *message, const char *detail);
+/* For conversations (provider webhooks, the HTTP chat) whose route failed
+ * with st having stored and done nothing: CCAI_ERR_BUSY (a lock held by
+ * another process) holds the request to run it again once the lock is gone
+ * (Ccai_web_store_busy()); anything else is answered as Ccai_web_fail(). */
+void Ccai_web_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
+                           const char *detail);
 /* Seconds a client waits before retrying after a store failure. */
 #define CCAI_WEB_STORE_RETRY_AFTER "2"
 
