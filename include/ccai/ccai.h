@@ -147,7 +147,11 @@ typedef enum ccai_log_level {
 
 /**
  * Log sink. @p msg is one line without a trailing newline, borrowed for the
- * duration of the call. libccai never prints; without a sink it stays silent.
+ * duration of the call: valid UTF-8 in which control bytes and bytes that
+ * are not UTF-8 appear as the four characters \xHH (as in
+ * ccai_http_access's path), so a sink may quote it as a JSON string by
+ * escaping '"' and '\\' only. libccai never prints; without a sink it stays
+ * silent.
  * Secrets (keys, tokens, callback secrets) are never part of a message.
  * Personal data stays out of lines above CCAI_LOG_DEBUG: phone numbers are
  * masked there (ccai_log_mask()), and what the caller said or sent (speech,
@@ -503,9 +507,11 @@ CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
 /**
  * Non-zero while the context has work in flight (transfers, timers; since
  * 0.2 the open connections of its HTTP server and the SMS its host's sender
- * has not reported the end of, ccai_ctx_sms_done()), not counting the timers that
- * wait for somebody else (a call's silence timeout): a call waiting for its
- * caller is no work. Simple hosts run their loop until it returns 0.
+ * has not reported the end of, ccai_ctx_sms_done()), not counting the
+ * timers that wait for somebody else or tick in the background (a call's
+ * silence timeout, an ended HTTP chat waiting for its client, the periodic
+ * sweep of calls nobody holds): a call waiting for its caller is no work.
+ * Simple hosts run their loop until it returns 0.
  * @since 0.1
  */
 CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);

@@ -130,12 +130,11 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
 
 static void unsaved_retry_later(ccai_call *c)
 {
-    unsigned shift = c->unsaved_tries < 5 ? c->unsaved_tries : 5;
-    uint64_t delay = (uint64_t)UNSAVED_RETRY_MS << shift;
-    if (delay > UNSAVED_RETRY_MAX_MS)
-        delay = UNSAVED_RETRY_MAX_MS;
-    c->unsaved_tries++;
-    Ccai_timer_start(c->ctx, &c->unsaved_timer, delay);
+    if (c->unsaved_tries < 16)
+        c->unsaved_tries++;
+    Ccai_timer_start(
+        c->ctx, &c->unsaved_timer,
+        Ccai_backoff_ms((int)c->unsaved_tries, UNSAVED_RETRY_MS, UNSAVED_RETRY_MAX_MS));
 }
 
 static void on_unsaved_timer(Ccai_timer *t, void *ud)
@@ -347,8 +346,14 @@ static ccai_status find_resumed(Ccai_engine *e, const ccai_call_params *p, const
     ccai_status st;
     if (p->resume_call_id) {
         st = Ccai_store_call_get(e->store, p->resume_call_id, ret);
-        if (st == CCAI_OK && !Ccai_call_state_in_progress(Ccai_call_state_parse((*ret)->state))) {
-            Ccai_ctx_set_error(e->ctx, "call %s has ended", p->resume_call_id);
+        /* Read now, not when the channel looked: ended since (another
+         * process's sweep, the provider's end), or held here, it is not
+         * taken back; the save below is conditional on this read. */
+        bool going =
+            st == CCAI_OK && Ccai_call_state_in_progress(Ccai_call_state_parse((*ret)->state));
+        if (st == CCAI_OK && (!going || Ccai_call_live(e, p->resume_call_id))) {
+            Ccai_ctx_set_error(e->ctx, "call %s: %s, not taken back", p->resume_call_id,
+                               going ? "live here" : (*ret)->state);
             Ccai_store_call_free(*ret);
             *ret = NULL;
             return CCAI_ERR_STATE;

@@ -185,6 +185,10 @@ ccai_status Ccai_jobs_new(Ccai_engine *e);
 void Ccai_jobs_free(Ccai_engine *e);
 /* Look for due jobs now (after an enqueue). */
 void Ccai_jobs_kick(Ccai_engine *e);
+/* Queue call_id's post-call job, due now, with why it is due ("hangup",
+ * "transfer", a provider's end...) in its payload; inside the caller's
+ * transaction when one is open. */
+ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason);
 /* Send an SMS through the SMS provider, as a durable job. */
 ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text);
 

@@ -123,9 +123,7 @@ static ccai_status commit_message_and_state(ccai_call *c, const char *persona, c
     if (st == CCAI_OK)
         st = Ccai_call_save(c);
     if (st == CCAI_OK && postcall_reason) {
-        char payload[64];
-        snprintf(payload, sizeof payload, "{\"reason\":\"%s\"}", postcall_reason);
-        st = Ccai_store_job_enqueue(e->store, "postcall", c->row.id, payload, Ccai_wall_ms(), NULL);
+        st = Ccai_postcall_enqueue(e->store, c->row.id, postcall_reason);
         if (st != CCAI_OK)
             Ccai_call_store_fail(c, st);
     }

@@ -157,6 +157,18 @@ void Ccai_jobs_kick(Ccai_engine *e)
     Ccai_timer_start(e->ctx, &j->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
+ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason)
+{
+    json_t *p = json_pack("{s:s}", "reason", reason);
+    char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    ccai_status status =
+        payload ? Ccai_store_job_enqueue(st, "postcall", call_id, payload, Ccai_wall_ms(), NULL)
+                : CCAI_ERR_NOMEM;
+    ccai_free(payload);
+    return status;
+}
+
 /* Write the outcome of job id; CCAI_ERR_BUSY keeps it for later. */
 static ccai_status job_store_outcome(Ccai_jobs *j, int64_t id, const char *error, int64_t retry_at)
 {

@@ -154,14 +154,6 @@ ccai_status Ccai_call_end_stored(Ccai_engine *e, Ccai_store_call *row, const cha
     json_decref(messages);
     if (st != CCAI_OK)
         return st;
-    char *payload = NULL;
-    if (spoke) {
-        json_t *p = json_pack("{s:s}", "reason", reason);
-        payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
-        json_decref(p);
-        if (!payload)
-            return CCAI_ERR_NOMEM;
-    }
     int64_t version = row->row_version;
     char *prev = row->state, *prev_reason = row->end_reason;
     row->state = Ccai_strdup(ccai_call_state_str(CCAI_CALL_ENDED));
@@ -178,15 +170,13 @@ ccai_status Ccai_call_end_stored(Ccai_engine *e, Ccai_store_call *row, const cha
         st = Ccai_store_call_update(e->store, row);
         if (st == CCAI_OK)
             st = Ccai_store_message_append(e->store, row->id, &m, NULL);
-        if (st == CCAI_OK && payload)
-            st = Ccai_store_job_enqueue(e->store, "postcall", row->id, payload, Ccai_wall_ms(),
-                                        NULL);
+        if (st == CCAI_OK && spoke)
+            st = Ccai_postcall_enqueue(e->store, row->id, reason);
         if (st == CCAI_OK)
             st = Ccai_store_commit(e->store);
         if (st != CCAI_OK)
             Ccai_store_rollback(e->store);
     }
-    ccai_free(payload);
     if (st != CCAI_OK) {
         row->row_version = version;
         ccai_free(row->state);

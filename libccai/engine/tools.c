@@ -314,8 +314,9 @@ static char *run_emergency(ccai_call *c, const json_t *args)
                                                       payload, Ccai_wall_ms(), NULL)
                              : CCAI_ERR_NOMEM;
     ccai_free(payload);
-    Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s: %s", c->row.id, service,
-             reason);
+    /* What happens and where is the caller's story: debug only. */
+    Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s", c->row.id, service);
+    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: emergency: %s", c->row.id, reason);
     if (st != CCAI_OK)
         return Ccai_strdup("Failed to record the emergency: tell the customer to call the "
                            "emergency number themselves.");
@@ -400,8 +401,7 @@ static char *run_new_claim(ccai_call *c)
     c->row.state = Ccai_strdup("ended");
     ccai_status s = c->row.state ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
     if (s == CCAI_OK)
-        s = Ccai_store_job_enqueue(st, "postcall", c->row.id, "{\"reason\":\"new_claim\"}",
-                                   Ccai_wall_ms(), NULL);
+        s = Ccai_postcall_enqueue(st, c->row.id, "new_claim");
     if (s == CCAI_OK)
         s = Ccai_store_call_insert(st, &n);
     if (s != CCAI_OK) {

@@ -142,6 +142,12 @@ void Ccai_exchange_respond(ccai_http_exchange *x, int status, const char *conten
         Ccai_exchange_free(x);
 }
 
+size_t Ccai_http_body_max(const ccai_config *cfg)
+{
+    int64_t max = Ccai_config_int(cfg, "server.max_body_bytes", 1048576);
+    return max <= 0 || (uint64_t)max > CCAI_HTTP_BODY_MAX ? CCAI_HTTP_BODY_MAX : (size_t)max;
+}
+
 void Ccai_exchange_json_text(ccai_http_exchange *x, int status, const char *text)
 {
     Ccai_exchange_respond(x, status, "application/json", text, strlen(text));
@@ -152,8 +158,7 @@ void Ccai_exchange_json(ccai_http_exchange *x, int status, json_t *doc)
     char *text = doc ? Ccai_json_dump(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(doc);
     if (!text) {
-        static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"details\":[]}}";
-        Ccai_exchange_respond(x, 500, "application/json", oom, sizeof oom - 1);
+        Ccai_exchange_json_text(x, 500, CCAI_JSON_ERROR_NOMEM);
         return;
     }
     Ccai_exchange_json_text(x, status, text);
@@ -162,13 +167,9 @@ void Ccai_exchange_json(ccai_http_exchange *x, int status, json_t *doc)
 
 void Ccai_exchange_error(ccai_http_exchange *x, int status, const char *message, const char *detail)
 {
-    json_t *details = json_array();
-    if (details && detail)
-        json_array_append_new(details, json_string(detail));
-    Ccai_exchange_json(
-        x, status,
-        details ? json_pack("{s:{s:s, s:o}}", "error", "message", message, "details", details)
-                : NULL);
+    char *text = Ccai_json_error_envelope(message, detail);
+    Ccai_exchange_json_text(x, text ? status : 500, text ? text : CCAI_JSON_ERROR_NOMEM);
+    ccai_free(text);
 }
 
 void Ccai_exchange_unavailable(ccai_http_exchange *x, ccai_status st, const char *detail)

@@ -14,6 +14,11 @@
 #define CCAI_HTTP_BODY_MAX   (8u * 1024u * 1024u)
 #define CCAI_HTTP_PARAMS_MAX 4
 
+/* The largest request body: server.max_body_bytes, at most
+ * CCAI_HTTP_BODY_MAX (the HTTP server reads no more, ccai_ctx_http()
+ * refuses more). */
+size_t Ccai_http_body_max(const ccai_config *cfg);
+
 /* Seconds a client waits before retrying after a store failure. */
 #define CCAI_HTTP_STORE_RETRY_AFTER "2"
 

@@ -101,8 +101,10 @@ void Ccai_exchange_free(ccai_http_exchange *x)
 /* A database locked by another process ------------------------------------------ */
 
 /* Held requests run again after this long, doubling while the database
- * stays locked. One try per round: when the oldest request still finds it
- * locked, the others would too, and each try may wait busy_timeout_ms. */
+ * stays locked (Ccai_backoff_ms(): with jitter, as every process that
+ * waits for the lock does). One try per round: when the oldest request still
+ * finds it locked, the others would too, and each try may wait
+ * busy_timeout_ms. */
 #define HELD_RETRY_FIRST_MS 25
 #define HELD_RETRY_MAX_MS   400
 
@@ -120,8 +122,8 @@ static void dispatch(ccai_http_exchange *x);
 
 static uint64_t held_delay(const Ccai_http_held *h)
 {
-    uint64_t d = (uint64_t)HELD_RETRY_FIRST_MS << (h->tries < 8 ? h->tries : 8);
-    return d < HELD_RETRY_MAX_MS ? d : HELD_RETRY_MAX_MS;
+    return Ccai_backoff_ms((int)(h->tries < 16 ? h->tries + 1 : 16), HELD_RETRY_FIRST_MS,
+                           HELD_RETRY_MAX_MS);
 }
 
 static void held_cancel(ccai_http_exchange *x);
@@ -236,6 +238,15 @@ void Ccai_exchange_hold(ccai_http_exchange *x)
         h->held_again = true; /* the round stops here; the timer is set after it */
     else if (!Ccai_timer_active(&h->timer))
         Ccai_timer_start(ctx, &h->timer, held_delay(h));
+}
+
+void Ccai_exchange_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
+                                const char *detail)
+{
+    if (st == CCAI_ERR_BUSY)
+        Ccai_exchange_hold(x);
+    else
+        Ccai_exchange_fail(x, st, message, detail);
 }
 
 void Ccai_router_free(Ccai_router *r)
@@ -417,12 +428,9 @@ ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
     }
     Ccai_ctx_enter(ctx);
     x->sync = true;
-    int64_t max = Ccai_config_int(r->env.cfg, "server.max_body_bytes", 1048576);
-    if (max <= 0 || (uint64_t)max > CCAI_HTTP_BODY_MAX)
-        max = CCAI_HTTP_BODY_MAX;
     if (x->path[0] != '/')
         Ccai_exchange_error(x, 400, "bad request", "the path must start with /");
-    else if (x->body_len > (size_t)max)
+    else if (x->body_len > Ccai_http_body_max(r->env.cfg))
         Ccai_exchange_error(x, 413, "request body too large", "see server.max_body_bytes");
     else
         dispatch(x);

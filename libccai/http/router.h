@@ -69,6 +69,12 @@ ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
  * with Retry-After). For conversations (webhooks, the HTTP chat), whose
  * senders do not retry or have a caller waiting. */
 void Ccai_exchange_hold(ccai_http_exchange *x);
+/* For conversations (provider webhooks, the HTTP chat) whose route failed
+ * with st having stored and done nothing: CCAI_ERR_BUSY (a lock held by
+ * another process) holds the request to run it again once the lock is gone
+ * (Ccai_exchange_hold()); anything else is answered as Ccai_exchange_fail(). */
+void Ccai_exchange_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
+                                const char *detail);
 
 /* For http/exchange.c: the router's counters, configuration and log. */
 Ccai_metrics *Ccai_router_metrics(const Ccai_router *r);

@@ -518,11 +518,8 @@ ccai_status Ccai_server_new(const Ccai_server_env *env, Ccai_server **ret)
     s->reserve_fd = -1;
     Ccai_timer_init(&s->backoff, on_backoff, s);
     const ccai_config *cfg = env->cfg;
-    int64_t body = Ccai_config_int(cfg, "server.max_body_bytes", 1048576);
-    if (body <= 0 || (uint64_t)body > CCAI_HTTP_BODY_MAX)
-        body = CCAI_HTTP_BODY_MAX;
     s->limits.max_header_bytes = (size_t)Ccai_config_int(cfg, "server.max_header_bytes", 32768);
-    s->limits.max_body_bytes = (size_t)body;
+    s->limits.max_body_bytes = Ccai_http_body_max(cfg);
     s->limits.max_buffered = s->limits.max_header_bytes + READ_CHUNK;
     s->limits.header_timeout_ms = (uint64_t)Ccai_config_int(cfg, "server.header_timeout_ms", 10000);
     s->limits.body_timeout_ms = (uint64_t)Ccai_config_int(cfg, "server.body_timeout_ms", 10000);

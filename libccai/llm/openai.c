@@ -334,12 +334,16 @@ static void finish_call(Ccai_llm_call *c, ccai_status st, const char *errmsg)
 
 /* Text ---------------------------------------------------------------------- */
 
+static void stream_fail(Ccai_llm_call *c, const char *what, const char *detail);
+
 static int deliver(Ccai_llm_call *c, const char *s, size_t n)
 {
     if (!n)
         return 0;
-    if (!Ccai_buf_append(&c->delivered, s, n))
+    if (!Ccai_buf_append(&c->delivered, s, n)) {
+        stream_fail(c, "out of memory", NULL);
         return -1;
+    }
     if (c->json_mode || !c->cb.on_text)
         return 0;
     c->in_callback = true;
@@ -355,8 +359,10 @@ static int deliver(Ccai_llm_call *c, const char *s, size_t n)
  * sentences it repeated and deliver the rest. */
 static int on_retry_text(Ccai_llm_call *c, const char *s, size_t n)
 {
-    if (!Ccai_buf_append(&c->held, s, n))
+    if (!Ccai_buf_append(&c->held, s, n)) {
+        stream_fail(c, "out of memory", NULL);
         return -1;
+    }
     size_t k = 0, total = c->held.len;
     size_t dlen = c->delivered.len;
     while (k < total && k < dlen && c->held.data[k] == c->delivered.data[k])
@@ -377,8 +383,10 @@ static int on_retry_text(Ccai_llm_call *c, const char *s, size_t n)
     c->dedupe = false;
     char *rest = Ccai_strndup(c->held.data + cut, total - cut);
     Ccai_buf_reset(&c->held);
-    if (!rest)
+    if (!rest) {
+        stream_fail(c, "out of memory", NULL);
         return -1;
+    }
     int stop = deliver(c, rest, strlen(rest));
     ccai_free(rest);
     return stop;
@@ -500,9 +508,16 @@ static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *
     Ccai_llm_call *c = ud;
     if (c->status < 200 || c->status >= 300 || c->json_mode) {
         size_t max = c->json_mode && c->status < 300 ? SSE_EVENT_MAX : ERROR_BODY_MAX;
-        if (c->body.len + len > max)
-            return c->json_mode ? 1 : 0;
-        return Ccai_buf_append(&c->body, data, len) ? 0 : 1;
+        if (c->body.len + len > max) {
+            if (!c->json_mode)
+                return 0; /* an error page: its start is enough */
+            stream_fail(c, "the answer is too large", NULL);
+            return 1;
+        }
+        if (Ccai_buf_append(&c->body, data, len))
+            return 0;
+        stream_fail(c, "out of memory", NULL);
+        return 1;
     }
     ccai_status st = Ccai_sse_feed(&c->sse, data, len, on_sse, c);
     if (st == CCAI_ERR_LIMIT)
@@ -715,15 +730,17 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
         retry(c, msg, told <= RETRY_AFTER_MAX_MS ? told : -1, told, again);
         return;
     }
-    if (st == CCAI_ERR_CANCELLED && c->stream_error) {
-        char *r = c->stream_error;
-        c->stream_error = NULL;
-        retry(c, r, -1, -1, true);
+    if (st == CCAI_ERR_CANCELLED && c->cancelled) {
+        /* on_text asked to stop: the caller is done with this answer. */
+        call_free(c);
         return;
     }
     if (st == CCAI_ERR_CANCELLED) {
-        /* on_text asked to stop: the caller is done with this answer. */
-        call_free(c);
+        /* This side stopped the transfer: the stream failed (its reason
+         * may not have fitted in memory). Never dropped without on_done. */
+        char *r = c->stream_error;
+        c->stream_error = NULL;
+        retry(c, r ? r : Ccai_strdup("the stream failed (out of memory)"), -1, -1, true);
         return;
     }
     retry(c, Ccai_strdup(errmsg ? errmsg : ccai_status_str(st)), -1, -1, true);
@@ -738,19 +755,28 @@ static json_t *request_body(Ccai_llm_call *c, const Ccai_llm_model *m)
     if (!body || !messages)
         goto fail;
     if (resume) {
-        /* Continue after what the caller already heard. */
+        /* Continue after what the caller already heard. The *_new calls
+         * take their value even when they fail. */
         json_t *a = json_pack("{s:s, s:s%}", "role", "assistant", "content", c->delivered.data,
                               c->delivered.len);
         json_t *s = json_pack("{s:s, s:s}", "role", "system", "content",
                               "Your previous answer was cut off after the text above. "
                               "Continue exactly where it stopped, without repeating it.");
-        if (!a || !s || json_array_append_new(messages, a) || json_array_append_new(messages, s)) {
+        bool appended = a && s && json_array_append_new(messages, a) == 0;
+        if (!appended) {
+            if (!s)
+                json_decref(a); /* not handed over */
+            json_decref(s);
             goto fail;
         }
+        if (json_array_append_new(messages, s))
+            goto fail;
     }
-    if (json_object_set_new(body, "messages", messages))
-        goto fail;
+    /* Taken by the body even when this fails. */
+    json_t *taken = messages;
     messages = NULL;
+    if (json_object_set_new(body, "messages", taken))
+        goto fail;
     if (m->mode != CCAI_LLM_AZURE && m->model &&
         json_object_set_new(body, "model", json_string(m->model)))
         goto fail;

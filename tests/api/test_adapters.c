@@ -15,6 +15,8 @@
 
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
+
+#include "support/api_http.h"
 #ifdef CCAI_TEST_LIBEVENT
 #include <ccai/adapters/libevent.h>
 #include <event2/event.h>
@@ -317,22 +319,6 @@ typedef struct hooks_v1 {
 static int cleanups;
 static void *cleanup_ud;
 
-static int nop_watch(void *loop_ud, int fd, int events, void **fd_slot)
-{
-    (void)loop_ud;
-    (void)fd;
-    (void)events;
-    (void)fd_slot;
-    return 0;
-}
-
-static int nop_timer(void *loop_ud, int64_t timeout_ms)
-{
-    (void)loop_ud;
-    (void)timeout_ms;
-    return 0;
-}
-
 static void count_cleanup(void *loop_ud)
 {
     cleanups++;
@@ -353,8 +339,8 @@ static void test_hooks_versions(void **state)
     hooks_v1 *v1 = (hooks_v1 *)malloc(sizeof *v1);
     assert_non_null(v1);
     v1->version = 1;
-    v1->watch_fd = nop_watch;
-    v1->set_timer = nop_timer;
+    v1->watch_fd = null_loop_watch;
+    v1->set_timer = null_loop_timer;
     assert_int_equal(ccai_ctx_new(cfg, (const ccai_loop_hooks *)(void *)v1, &marker, &ctx, NULL),
                      CCAI_OK);
     free(v1);
@@ -362,7 +348,7 @@ static void test_hooks_versions(void **state)
     assert_int_equal(cleanups, 0);
 
     /* Version 2: cleanup once, when the context is gone, with loop_ud. */
-    ccai_loop_hooks v2 = {CCAI_LOOP_HOOKS_VERSION, nop_watch, nop_timer, count_cleanup};
+    ccai_loop_hooks v2 = {CCAI_LOOP_HOOKS_VERSION, null_loop_watch, null_loop_timer, count_cleanup};
     assert_int_equal(CCAI_LOOP_HOOKS_VERSION, 2);
     assert_int_equal(ccai_ctx_new(cfg, &v2, &marker, &ctx, NULL), CCAI_OK);
     assert_int_equal(cleanups, 0);

@@ -513,10 +513,38 @@ static void stored(ccai_ctx *ctx, const char *id, char *state, char *reason, int
     json_decref(doc);
 }
 
-static void run_both(ccai_poll *a, ccai_poll *b, int ms)
+/* What test_sweep_interrupted_calls waits for: each orphan as it ends. */
+static const struct {
+    const char *id, *state, *reason;
+    int ends;
+} sweep_want[] = {
+    {"orphan-old", "done", "interrupted", 1},     /* its report written: done */
+    {"orphan-silent", "ended", "interrupted", 1}, /* the caller never spoke: no report */
+    {"orphan-fresh", "done", "interrupted", 1},   /* past the window later */
+    {"orphan-taken", "conversation", "", 0},      /* live in B */
+};
+
+/* The first orphan of sweep_want not (yet) as wanted, -1 when all are. */
+static int sweep_pending(ccai_ctx *ctx)
 {
-    uint64_t until = ccai_time_ms() + (uint64_t)ms;
-    while (ccai_time_ms() < until) {
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(sweep_want); i++) {
+        char s1[16], r1[16];
+        int ends = 0;
+        stored(ctx, sweep_want[i].id, s1, r1, &ends);
+        if (strcmp(s1, sweep_want[i].state) || strcmp(r1, sweep_want[i].reason) ||
+            ends != sweep_want[i].ends)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Run both contexts for at least min_ms, then until the sweep has done its
+ * work (a loaded machine may take longer), 30 s at most. */
+static void run_both(ccai_poll *a, ccai_poll *b, ccai_ctx *ctx_b, int min_ms)
+{
+    uint64_t start = ccai_time_ms();
+    while (ccai_time_ms() - start < (uint64_t)min_ms ||
+           (sweep_pending(ctx_b) >= 0 && ccai_time_ms() - start < 30000)) {
         assert_int_equal(ccai_poll_run_once(a, 10), 0);
         assert_int_equal(ccai_poll_run_once(b, 10), 0);
     }
@@ -574,20 +602,11 @@ static void test_sweep_interrupted_calls(void **state)
     assert_int_equal(ccai_call_start(b, &p, &ops, &hb, &taken), CCAI_OK);
     assert_int_equal(send(taken, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
 
-    run_both(pa, pb, 2600); /* more than two windows */
-    static const struct {
-        const char *id, *state, *reason;
-        int ends;
-    } want[] = {
-        {"orphan-old", "done", "interrupted", 1},     /* its report written: done */
-        {"orphan-silent", "ended", "interrupted", 1}, /* the caller never spoke: no report */
-        {"orphan-fresh", "done", "interrupted", 1},   /* past the window later */
-        {"orphan-taken", "conversation", "", 0},      /* live in B */
-    };
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(want); i++) {
-        stored(b, want[i].id, s1, r1, &ends);
-        if (strcmp(s1, want[i].state) || strcmp(r1, want[i].reason) || ends != want[i].ends)
-            fail_msg("%s: %s (%s), %d ends", want[i].id, s1, r1, ends);
+    run_both(pa, pb, b, 2600); /* more than two windows, then until the sweep is done */
+    int pending = sweep_pending(b);
+    if (pending >= 0) {
+        stored(b, sweep_want[pending].id, s1, r1, &ends);
+        fail_msg("%s: %s (%s), %d ends", sweep_want[pending].id, s1, r1, ends);
     }
     stored(b, live_id, s1, r1, &ends); /* live in A: A keeps it fresh */
     assert_string_equal(s1, "conversation");
@@ -603,6 +622,50 @@ static void test_sweep_interrupted_calls(void **state)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* A channel takes back only a call that is still in progress: ACS's events
+ * for a call this process lost come while another process may be sweeping
+ * it (the channel read the row before the sweep ended it) or after the
+ * provider's end was stored. The ended call stays ended, with its reason,
+ * and a call held live here is not taken twice. */
+static void test_take_back_only_in_progress(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    Ccai_store *st = Ccai_ctx_store(e.ctx);
+    leave_orphan(st, "orphan-over", Ccai_wall_ms() - 10000, true);
+    Ccai_store_call *row = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "orphan-over", &row), CCAI_OK);
+    assert_int_equal(Ccai_call_end_stored(Ccai_ctx_engine(e.ctx), row, "interrupted", false),
+                     CCAI_OK);
+    Ccai_store_call_free(row);
+
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+14155550199",
+                          .channel = "acs",
+                          .resume_call_id = "orphan-over"};
+    host h = {.ctx = e.ctx};
+    ccai_call *taken = NULL;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &taken), CCAI_ERR_STATE);
+    assert_null(taken);
+    char s1[16], r1[16];
+    int ends = 0;
+    stored(e.ctx, "orphan-over", s1, r1, &ends);
+    assert_string_equal(s1, "ended");
+    assert_string_equal(r1, "interrupted");
+    assert_int_equal(ends, 1);
+
+    leave_orphan(st, "orphan-live", Ccai_wall_ms(), true);
+    p.resume_call_id = "orphan-live";
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &taken), CCAI_OK);
+    ccai_call *twice = NULL;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &twice), CCAI_ERR_STATE);
+    assert_null(twice);
+    ccai_call_free(taken);
+    env_free(&e);
 }
 
 /* A database locked by another process ------------------------------------------ */
@@ -958,6 +1021,7 @@ int main(void)
         cmocka_unit_test(test_stale_writer_conflict),
         cmocka_unit_test(test_ctx_free_ends_calls),
         cmocka_unit_test(test_sweep_interrupted_calls),
+        cmocka_unit_test(test_take_back_only_in_progress),
     };
     return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }

@@ -239,6 +239,45 @@ static char *run_tool(env *e, const char *name, const char *args, Ccai_tool_outc
     return r;
 }
 
+typedef struct captured {
+    char lines[4096];
+} captured;
+
+static void capture(ccai_log_level level, const char *msg, void *ud)
+{
+    captured *c = ud;
+    size_t n = strlen(c->lines);
+    snprintf(c->lines + n, sizeof c->lines - n, "%s: %s\n", ccai_log_level_str(level), msg);
+}
+
+/* An emergency is logged as a warning (operators watch for it), but what
+ * happens and where, told by the caller, is personal data: debug only. */
+static void test_emergency_log(void **state)
+{
+    (void)state;
+    static const ccai_log_level levels[] = {CCAI_LOG_INFO, CCAI_LOG_DEBUG};
+    for (size_t i = 0; i < 2; i++) {
+        env e;
+        env_init(&e, true, "en-US");
+        captured cap = {""};
+        Ccai_ctx_engine(e.ctx)->log = (Ccai_logger){capture, &cap, levels[i]};
+        Ccai_tool_outcome out;
+        char *r = run_tool(&e, "notify_emergencies",
+                           "{\"service\":\"firefighters\",\"reason\":\"my husband is trapped by "
+                           "smoke\",\"location\":\"12 rue Royale\",\"contact\":\"+33612345678\"}",
+                           &out);
+        assert_non_null(strstr(r, "Notifying firefighters"));
+        ccai_free(r);
+        assert_non_null(strstr(cap.lines, "warn: call "));
+        assert_non_null(strstr(cap.lines, "EMERGENCY for firefighters"));
+        if (levels[i] == CCAI_LOG_INFO)
+            assert_null(strstr(cap.lines, "trapped"));
+        else
+            assert_non_null(strstr(cap.lines, "emergency: my husband is trapped by smoke"));
+        env_free(&e);
+    }
+}
+
 static void test_tools(void **state)
 {
     (void)state;
@@ -654,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_llm_mode_silence_then_goodbye),
         cmocka_unit_test(test_offline_dialogue_and_silence),
         cmocka_unit_test(test_tools),
+        cmocka_unit_test(test_emergency_log),
         cmocka_unit_test(test_transfer_failure),
         cmocka_unit_test(test_new_claim_continues_as_new_call),
         cmocka_unit_test(test_postcall_survives_restart),

@@ -428,10 +428,8 @@ static void route_start(ccai_http_exchange *x, void *ud)
     ccai_free(initiate);
     if (st != CCAI_OK) {
         ccai_free(ch);
-        if (st == CCAI_ERR_BUSY) /* nothing stored: run it again once the lock is gone */
-            Ccai_exchange_hold(x);
-        else
-            Ccai_exchange_fail(x, st, "cannot start the chat", ccai_ctx_errmsg(chat->ctx));
+        /* Nothing stored: a lock held elsewhere runs it again once gone. */
+        Ccai_exchange_fail_or_hold(x, st, "cannot start the chat", ccai_ctx_errmsg(chat->ctx));
         return;
     }
     snprintf(ch->id, sizeof ch->id, "%s", ccai_call_id(ch->call));
@@ -514,8 +512,8 @@ static void route_say(ccai_http_exchange *x, void *ud)
     if (hangup) {
         json_decref(body);
         st = ccai_call_notify(ch->call, CCAI_EVENT_HANGUP, "the caller hung up");
-        if (st != CCAI_OK) {
-            Ccai_exchange_fail(x, st, "cannot hang up", ccai_call_errmsg(ch->call));
+        if (st != CCAI_OK) { /* not stored: held, or refused, like any other event */
+            Ccai_exchange_fail_or_hold(x, st, "cannot hang up", ccai_call_errmsg(ch->call));
             return;
         }
         ch->ended = true;
@@ -544,10 +542,7 @@ static void route_say(ccai_http_exchange *x, void *ud)
     if (st != CCAI_OK) {
         /* Not taken: the bot still waits for it. */
         ch->listening = ch->out.listening = was_listening;
-        if (st == CCAI_ERR_BUSY) /* held, then run again once the lock is gone */
-            Ccai_exchange_hold(x);
-        else
-            Ccai_exchange_fail(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
+        Ccai_exchange_fail_or_hold(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
         return;
     }
     answer_or_wait(ch, x, acks);

@@ -381,6 +381,15 @@ static void start_recording(Ccai_twilio *tw, tw_call *t)
     ccai_free(cb);
 }
 
+/* A caller we cannot serve hears it instead of silence. */
+static void say_sorry(ccai_http_exchange *x)
+{
+    static const char sorry[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number cannot "
+        "take your call right now. Please call again later.</Say><Hangup/></Response>";
+    Ccai_exchange_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
+}
+
 static void route_voice(ccai_http_exchange *x, void *ud)
 {
     Ccai_twilio *tw = ud;
@@ -405,20 +414,24 @@ static void route_voice(ccai_http_exchange *x, void *ud)
             return;
         }
         if (st != CCAI_OK) {
-            /* A caller we cannot serve hears it instead of silence. */
-            static const char sorry[] =
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number "
-                "cannot take your call right now. Please call again later.</Say><Hangup/>"
-                "</Response>";
             Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: cannot start the call: %s: %s",
                      ccai_status_str(st), ccai_ctx_errmsg(tw->ctx));
-            Ccai_exchange_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
             Ccai_form_free(&f);
+            say_sorry(x);
             return;
         }
     }
     Ccai_form_free(&f);
-    ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    /* Not connected (nothing stored, the engine not started): nobody would
+     * ever answer this webhook; the caller hears why instead. */
+    ccai_status st = ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st != CCAI_OK) {
+        Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot connect it: %s",
+                 ccai_call_id(t->call), ccai_status_str(st));
+        tw_free(tw, t);
+        say_sorry(x);
+        return;
+    }
     /* Outbound calls asked Twilio to record when placed; inbound ones now. */
     if (inbound && Ccai_config_bool(tw->cfg, "conversation.recording_enabled", false))
         start_recording(tw, t);
@@ -448,9 +461,11 @@ static void route_gather(ccai_http_exchange *x, void *ud)
         st = ccai_call_notify(t->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
     Ccai_form_free(&f);
     /* Twilio never retries a webhook: a caller's words that met a locked
-     * database wait for it here, and are answered once stored. */
-    if (st == CCAI_ERR_BUSY) {
-        Ccai_exchange_hold(x);
+     * database wait for it here, and are answered once stored; a database
+     * that failed is said at once (Twilio then tries the number's fallback
+     * URL) rather than waiting for a bot that was never told. */
+    if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM) {
+        Ccai_exchange_fail_or_hold(x, st, "cannot take the caller's words", NULL);
         return;
     }
     Ccai_outbox_answer_or_wait(&t->out, x);
@@ -573,28 +588,33 @@ static void route_status(ccai_http_exchange *x, void *ud)
      * each is harmless out of order. "ringing" only moves a call that has
      * not been answered; an end ends a call once, and whatever comes after
      * finds it ended. */
+    ccai_status st = CCAI_OK;
     if (t) {
         if (terminal) {
-            if (ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status) == CCAI_ERR_BUSY) {
-                Ccai_form_free(&f);
-                Ccai_exchange_hold(x); /* the end is stored when the lock is gone */
-                return;
-            }
-            tw_free(tw, t);
+            st = ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
+            /* Locked elsewhere: held, the end is stored when the lock is
+             * gone. Else the handle goes (releasing it tries to store the
+             * end again; the sweep ends what nothing could). */
+            if (st != CCAI_ERR_BUSY)
+                tw_free(tw, t);
         } else if (status && !strcmp(status, "ringing")) {
             ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
         }
     } else if (id && terminal) {
         /* Not held here (this process restarted, or the handle is gone):
-         * Twilio's word ends the stored call (or it ended already). */
-        ccai_status st = ccai_ctx_call_end(tw->ctx, id, status, 1);
-        if (st != CCAI_OK && st != CCAI_ERR_CONFLICT)
-            Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: cannot end it: %s", id,
-                     ccai_status_str(st));
+         * Twilio's word ends the stored call. */
+        st = ccai_ctx_call_end(tw->ctx, id, status, 1);
     }
+    /* Ended already, or changed by another process (which took it back or
+     * ended it): nothing left to do. */
+    if (st == CCAI_ERR_STATE || st == CCAI_ERR_CONFLICT)
+        st = CCAI_OK;
     ccai_free(id);
     Ccai_form_free(&f);
-    Ccai_exchange_respond(x, 204, "text/plain", "", 0);
+    if (st != CCAI_OK)
+        Ccai_exchange_fail_or_hold(x, st, "cannot end the call", NULL);
+    else
+        Ccai_exchange_respond(x, 204, "text/plain", "", 0);
 }
 
 /* Twilio reports the recording once it is stored, after the call ended
@@ -631,7 +651,7 @@ static void route_recording(ccai_http_exchange *x, void *ud)
     ccai_free(stored);
     Ccai_form_free(&f);
     if (st != CCAI_OK)
-        Ccai_exchange_error(x, 500, "cannot store the recording", ccai_status_str(st));
+        Ccai_exchange_fail_or_hold(x, st, "cannot store the recording", NULL);
     else
         Ccai_exchange_respond(x, 204, "text/plain", "", 0);
 }
@@ -655,11 +675,10 @@ static void route_sms(ccai_http_exchange *x, void *ud)
     ccai_status st = ccai_ctx_sms_inbound(tw->ctx, from, body);
     Ccai_form_free(&f);
     if (st == CCAI_OK || st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_VALIDATION ||
-        st == CCAI_ERR_LIMIT) {
+        st == CCAI_ERR_LIMIT)
         Ccai_exchange_respond(x, 200, "application/xml", empty, sizeof empty - 1);
-    } else {
-        Ccai_exchange_error(x, 500, "cannot store the SMS", ccai_status_str(st));
-    }
+    else
+        Ccai_exchange_fail_or_hold(x, st, "cannot store the SMS", NULL);
 }
 
 /* Outbound ------------------------------------------------------------------------ */
