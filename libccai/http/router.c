@@ -330,6 +330,17 @@ nomem:
     return -1;
 }
 
+/* Whether method is in the Allow list (two parts may serve one path). */
+static bool allowed(const char *allow, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n) {
+        if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
 static void dispatch(ccai_http_exchange *x)
 {
     Ccai_router *router = x->router;
@@ -349,8 +360,10 @@ static void dispatch(ccai_http_exchange *x)
             if (strcmp(r->method, x->method) != 0 &&
                 !(strcmp(r->method, "GET") == 0 && strcmp(x->method, "HEAD") == 0)) {
                 path_known = true;
-                size_t len = strlen(allow);
-                snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", r->method);
+                if (!allowed(allow, r->method)) {
+                    size_t len = strlen(allow);
+                    snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", r->method);
+                }
                 for (size_t k = 0; k < x->n_params; k++)
                     ccai_free(x->params[k]);
                 x->n_params = 0;

@@ -1,5 +1,5 @@
-/* The asynchronous HTTP client against a local server: bodies, streams,
- * timeouts, cuts, cancellation, concurrency. */
+/* io/http.c, the asynchronous HTTP client, against a local server: bodies,
+ * streams, timeouts, cuts, cancellation, concurrency. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,5 @@
-/* web/: report pages, metrics exposition, OpenAPI document. */
+/* web/report.c: the report pages (escaping, claim types, sections, list,
+ * errors). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,8 +7,6 @@
 #include <cmocka.h>
 
 #include "core/json.h"
-#include "core/metrics.h"
-#include "web/openapi.h"
 #include "web/report.h"
 
 #include <stdlib.h>
@@ -247,204 +246,12 @@ static void test_report_error(void **state)
     ccai_free(html);
 }
 
-static void test_metrics_exposition(void **state)
-{
-    (void)state;
-    Ccai_metrics *m = Ccai_metrics_new();
-    assert_non_null(m);
-    assert_int_equal(Ccai_metrics_register(m, "ccai_http_requests_total", CCAI_METRIC_COUNTER,
-                                           "HTTP requests.\nBy route \\ code.", NULL, 0),
-                     CCAI_OK);
-    assert_int_equal(
-        Ccai_metrics_register(m, "ccai_calls_in_progress", CCAI_METRIC_GAUGE, NULL, NULL, 0),
-        CCAI_OK);
-    static const double b[] = {0.1, 0.5, 1};
-    assert_int_equal(
-        Ccai_metrics_register(m, "ccai_llm_seconds", CCAI_METRIC_HISTOGRAM, "LLM latency.", b, 3),
-        CCAI_OK);
-
-    char *l = Ccai_metrics_labels("route", "/call", "code", "200", NULL);
-    assert_string_equal(l, "route=\"/call\",code=\"200\"");
-    assert_int_equal(Ccai_metrics_counter_add(m, "ccai_http_requests_total", l, 1), CCAI_OK);
-    assert_int_equal(Ccai_metrics_counter_add(m, "ccai_http_requests_total", l, 2), CCAI_OK);
-    ccai_free(l);
-    l = Ccai_metrics_labels("route", "a\"b\\c\nd", NULL);
-    assert_string_equal(l, "route=\"a\\\"b\\\\c\\nd\"");
-    assert_int_equal(Ccai_metrics_counter_add(m, "ccai_http_requests_total", l, 0.5), CCAI_OK);
-    ccai_free(l);
-    assert_int_equal(Ccai_metrics_gauge_set(m, "ccai_calls_in_progress", NULL, 3), CCAI_OK);
-    assert_int_equal(Ccai_metrics_gauge_add(m, "ccai_calls_in_progress", "", -1), CCAI_OK);
-    const double obs[] = {0.05, 0.1, 0.3, 2};
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(obs); i++)
-        assert_int_equal(
-            Ccai_metrics_histogram_observe(m, "ccai_llm_seconds", "model=\"gpt\"", obs[i]),
-            CCAI_OK);
-
-    char *text = Ccai_metrics_render(m);
-    assert_non_null(text);
-    assert_string_equal(text,
-                        "# HELP ccai_http_requests_total HTTP requests.\\nBy route \\\\ code.\n"
-                        "# TYPE ccai_http_requests_total counter\n"
-                        "ccai_http_requests_total{route=\"/call\",code=\"200\"} 3\n"
-                        "ccai_http_requests_total{route=\"a\\\"b\\\\c\\nd\"} 0.5\n"
-                        "# TYPE ccai_calls_in_progress gauge\n"
-                        "ccai_calls_in_progress 2\n"
-                        "# HELP ccai_llm_seconds LLM latency.\n"
-                        "# TYPE ccai_llm_seconds histogram\n"
-                        "ccai_llm_seconds_bucket{model=\"gpt\",le=\"0.1\"} 2\n"
-                        "ccai_llm_seconds_bucket{model=\"gpt\",le=\"0.5\"} 3\n"
-                        "ccai_llm_seconds_bucket{model=\"gpt\",le=\"1\"} 3\n"
-                        "ccai_llm_seconds_bucket{model=\"gpt\",le=\"+Inf\"} 4\n"
-                        "ccai_llm_seconds_sum{model=\"gpt\"} 2.45\n"
-                        "ccai_llm_seconds_count{model=\"gpt\"} 4\n");
-    ccai_free(text);
-    Ccai_metrics_free(m);
-}
-
-static void test_metrics_errors(void **state)
-{
-    (void)state;
-    Ccai_metrics *m = Ccai_metrics_new();
-    assert_int_equal(Ccai_metrics_register(m, "9bad", CCAI_METRIC_COUNTER, NULL, NULL, 0),
-                     CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_metrics_register(m, "bad-name", CCAI_METRIC_COUNTER, NULL, NULL, 0),
-                     CCAI_ERR_INVALID_ARG);
-    static const double unsorted[] = {1, 0.5};
-    assert_int_equal(Ccai_metrics_register(m, "h", CCAI_METRIC_HISTOGRAM, NULL, unsorted, 2),
-                     CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_metrics_register(m, "h", CCAI_METRIC_HISTOGRAM, NULL, NULL, 0), CCAI_OK);
-    assert_int_equal(Ccai_metrics_register(m, "h", CCAI_METRIC_HISTOGRAM, "again", NULL, 0),
-                     CCAI_OK);
-    assert_int_equal(Ccai_metrics_register(m, "h", CCAI_METRIC_GAUGE, NULL, NULL, 0),
-                     CCAI_ERR_STATE);
-    assert_int_equal(Ccai_metrics_register(m, "c:total", CCAI_METRIC_COUNTER, NULL, NULL, 0),
-                     CCAI_OK);
-    assert_int_equal(Ccai_metrics_counter_add(m, "nope", NULL, 1), CCAI_ERR_NOT_FOUND);
-    assert_int_equal(Ccai_metrics_counter_add(m, "h", NULL, 1), CCAI_ERR_STATE);
-    assert_int_equal(Ccai_metrics_counter_add(m, "c:total", NULL, -1), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_metrics_counter_add(m, "c:total", "a=\"x", 1), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_metrics_counter_add(m, "c:total", "a=\"x\"\n", 1), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_metrics_counter_add(m, "c:total", "__a=\"x\"", 1), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_metrics_counter_add(m, "c:total", "a=\"\\x\"", 1), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_metrics_counter_add(m, "c:total", "a=\"1\",b=\"2\"", 1), CCAI_OK);
-    assert_int_equal(Ccai_metrics_histogram_observe(m, "h", "le=\"1\"", 1), CCAI_ERR_INVALID_ARG);
-    assert_null(Ccai_metrics_labels("bad key", "v", NULL));
-    assert_null(Ccai_metrics_labels("k", (const char *)NULL, NULL));
-    char *empty = Ccai_metrics_labels(NULL, NULL);
-    assert_string_equal(empty, "");
-    ccai_free(empty);
-    /* Default buckets: 11 bounds and +Inf. */
-    assert_int_equal(Ccai_metrics_histogram_observe(m, "h", NULL, 0.2), CCAI_OK);
-    char *text = Ccai_metrics_render(m);
-    assert_non_null(strstr(text, "h_bucket{le=\"0.005\"} 0\n"));
-    assert_non_null(strstr(text, "h_bucket{le=\"0.25\"} 1\n"));
-    assert_non_null(strstr(text, "h_bucket{le=\"10\"} 1\nh_bucket{le=\"+Inf\"} 1\n"));
-    assert_non_null(strstr(text, "h_sum 0.2\nh_count 1\n"));
-    ccai_free(text);
-    Ccai_metrics_free(m);
-    Ccai_metrics_free(NULL);
-}
-
-static void test_openapi(void **state)
-{
-    (void)state;
-    const char *text = Ccai_openapi_json();
-    json_t *doc = load(text);
-    assert_non_null(doc);
-    assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.0.3");
-    const json_t *paths = json_object_get(doc, "paths");
-    static const char *const want[] = {"/call",
-                                       "/call/{call_id_or_phone}",
-                                       "/health/liveness",
-                                       "/health/readiness",
-                                       "/metrics",
-                                       "/report",
-                                       "/report/{call_id}",
-                                       "/twilio/voice",
-                                       "/twilio/status",
-                                       "/twilio/sms",
-                                       "/twilio/recording",
-                                       "/chat",
-                                       "/chat/{call_id}",
-                                       "/chat/{call_id}/next",
-                                       "/openapi.json",
-                                       "/twilio/gather",
-                                       "/twilio/next",
-                                       "/twilio/dial",
-                                       "/lexicon.xml",
-                                       "/acs/events",
-                                       "/acs/callback"};
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(want); i++) {
-        if (!json_object_get(paths, want[i]))
-            fail_msg("missing path %s", want[i]);
-    }
-    assert_non_null(json_object_get(json_object_get(paths, "/call"), "post"));
-    assert_non_null(json_object_get(json_object_get(paths, "/call"), "get"));
-    assert_non_null(json_object_get(json_object_get(paths, "/acs/events"), "options"));
-    const json_t *comp = json_object_get(doc, "components");
-    assert_non_null(json_object_get(json_object_get(comp, "securitySchemes"), "bearerAuth"));
-    const json_t *schemas = json_object_get(comp, "schemas");
-    const json_t *call_props = json_object_get(json_object_get(schemas, "Call"), "properties");
-    static const char *const fields[] = {
-        "call_id",    "created_at", "updated_at",    "in_progress",      "state",
-        "direction",  "channel",    "phone_number",  "bot_phone_number", "provider_call_id",
-        "lang",       "initiate",   "claim",         "messages",         "reminders",
-        "next",       "synthesis",  "recording_url", "recording_id",     "recording_duration_ms",
-        "end_reason", "row_version"};
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(fields); i++) {
-        if (!json_object_get(call_props, fields[i]))
-            fail_msg("Call schema lacks %s", fields[i]);
-    }
-    const json_t *err =
-        json_object_get(json_object_get(json_object_get(schemas, "Error"), "properties"), "error");
-    assert_non_null(json_object_get(json_object_get(err, "properties"), "details"));
-    /* Every $ref points at a component that exists. */
-    const char *p = text;
-    while ((p = strstr(p, "\"$ref\": \"#/components/")) != NULL) {
-        p += strlen("\"$ref\": \"#/components/");
-        const char *slash = strchr(p, '/'), *end = strchr(p, '"');
-        assert_true(slash && end && slash < end);
-        char kind[32], name[64];
-        assert_true((size_t)(slash - p) < sizeof kind && (size_t)(end - slash - 1) < sizeof name);
-        memcpy(kind, p, (size_t)(slash - p));
-        kind[slash - p] = '\0';
-        memcpy(name, slash + 1, (size_t)(end - slash - 1));
-        name[end - slash - 1] = '\0';
-        if (!json_object_get(json_object_get(comp, kind), name))
-            fail_msg("dangling $ref %s/%s", kind, name);
-    }
-    /* Health, this document and webhooks are public; the rest needs the token. */
-    const json_t *live = json_object_get(json_object_get(paths, "/health/liveness"), "get");
-    assert_int_equal(json_array_size(json_object_get(live, "security")), 0);
-    assert_non_null(json_object_get(live, "security"));
-    const json_t *sms = json_object_get(json_object_get(paths, "/twilio/sms"), "post");
-    assert_non_null(json_object_get(sms, "security"));
-    assert_int_equal(json_array_size(json_object_get(doc, "security")), 1);
-    /* Every POST may meet a database that cannot write: 503 with Retry-After;
-     * but the chat's /next, which stores nothing (router.c, route_writes). */
-    const char *key;
-    json_t *item;
-    json_object_foreach((json_t *)paths, key, item)
-    {
-        const json_t *post = json_object_get(item, "post");
-        const json_t *st503 = json_object_get(json_object_get(post, "responses"), "503");
-        if (post && strcmp(key, "/chat/{call_id}/next") == 0 && st503)
-            fail_msg("POST %s documents 503, but it writes nothing", key);
-        else if (post && strcmp(key, "/chat/{call_id}/next") != 0 && !st503)
-            fail_msg("POST %s does not document 503", key);
-    }
-    const json_t *unavailable = json_object_get(json_object_get(comp, "responses"), "Unavailable");
-    assert_non_null(json_object_get(json_object_get(unavailable, "headers"), "Retry-After"));
-    json_decref(doc);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_escapes),  cmocka_unit_test(test_report_claim_types),
         cmocka_unit_test(test_report_sections), cmocka_unit_test(test_report_list),
-        cmocka_unit_test(test_report_error),    cmocka_unit_test(test_metrics_exposition),
-        cmocka_unit_test(test_metrics_errors),  cmocka_unit_test(test_openapi),
+        cmocka_unit_test(test_report_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

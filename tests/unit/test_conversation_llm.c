@@ -1,6 +1,7 @@
-/* LLM turns against the stand-in: streamed sentences said and stored,
- * hosts that re-enter the engine from inside say() (barge-in and free),
- * and a rate-limited model on a clock the test moves. */
+/* engine/conversation.c with a language model: turns against the stand-in,
+ * streamed sentences said and stored, hosts that re-enter the engine from
+ * inside say() (barge-in and free), and a rate-limited model on a clock the
+ * test moves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
