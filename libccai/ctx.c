@@ -198,8 +198,9 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
             why = Ccai_asprintf("configuration: %s", ccai_config_errmsg(ctx->cfg));
         goto fail;
     }
-    st = Ccai_store_open_config(ctx->cfg, store_backends, CCAI_ARRAY_SIZE(store_backends),
-                                &ctx->store, &why);
+    Ccai_store_env se = {ctx, ctx->cfg, &ctx->log};
+    st = Ccai_store_open_config(&se, store_backends, CCAI_ARRAY_SIZE(store_backends), &ctx->store,
+                                &why);
     if (st != CCAI_OK)
         goto fail;
     st = CCAI_ERR_NOMEM;

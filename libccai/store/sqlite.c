@@ -1639,8 +1639,10 @@ static ccai_status sqlite_rollback(Ccai_store *store)
 
 /* database.sqlite.*: the file (":memory:" for a private in-memory
  * database), the busy timeout of the loop and the durability. */
-static ccai_status sqlite_open_config(const ccai_config *cfg, Ccai_store **ret, char **ret_errmsg)
+static ccai_status sqlite_open_config(const Ccai_store_env *env, Ccai_store **ret,
+                                      char **ret_errmsg)
 {
+    const ccai_config *cfg = env->cfg; /* SQLite blocks: no loop to drive */
     const char *path = Ccai_config_str(cfg, "database.sqlite.path");
     const char *sync = Ccai_config_str(cfg, "database.sqlite.synchronous");
     Ccai_store *store = NULL;

@@ -6,18 +6,18 @@
 
 #include <string.h>
 
-ccai_status Ccai_store_open_config(const ccai_config *cfg,
+ccai_status Ccai_store_open_config(const Ccai_store_env *env,
                                    const Ccai_store_backend *const *backends, size_t n_backends,
                                    Ccai_store **ret, char **ret_errmsg)
 {
-    if (!cfg || !ret)
+    if (!env || !env->cfg || !ret)
         return CCAI_ERR_INVALID_ARG;
-    const char *mode = Ccai_config_str(cfg, "database.mode");
+    const char *mode = Ccai_config_str(env->cfg, "database.mode");
     if (!mode || !*mode)
         mode = "sqlite";
     for (size_t i = 0; i < n_backends; i++) {
         if (strcmp(backends[i]->name, mode) == 0)
-            return backends[i]->open(cfg, ret, ret_errmsg);
+            return backends[i]->open(env, ret, ret_errmsg);
     }
     if (ret_errmsg)
         *ret_errmsg = Ccai_asprintf("store: database.mode %s: no such backend in this build", mode);

@@ -52,12 +52,23 @@ struct Ccai_store {
 /* The store of a context (tests, tools): the composition root's. */
 Ccai_store *Ccai_ctx_store(ccai_ctx *ctx);
 
+/* What a backend is opened with (dependency injection): the context's
+ * handle, whose loop (io/io.h: Ccai_ctx_loop(), fds and timers) an
+ * asynchronous backend drives its connection on, the configuration
+ * (database.<mode>.*) and the log. io/ is a lower layer than store/ for
+ * that reason (libccai/layers.map). */
+typedef struct Ccai_store_env {
+    ccai_ctx *ctx;
+    const ccai_config *cfg;
+    const Ccai_logger *log;
+} Ccai_store_env;
+
 /* Open the backend that database.mode names, as the configuration says
  * (database.<mode>.*), creating and migrating the schema as needed.
  * Statuses: CCAI_OK; CCAI_ERR_UNSUPPORTED (no such backend); the backend's
  * (CCAI_ERR_STORE, CCAI_ERR_BUSY, CCAI_ERR_NOMEM). On failure *ret_errmsg
  * (may be NULL) says why, freed with ccai_free(). */
-ccai_status Ccai_store_open_config(const ccai_config *cfg,
+ccai_status Ccai_store_open_config(const Ccai_store_env *env,
                                    const Ccai_store_backend *const *backends, size_t n_backends,
                                    Ccai_store **ret, char **ret_errmsg);
 void Ccai_store_close(Ccai_store *st);
@@ -284,7 +295,7 @@ ccai_status Ccai_store_rollback(Ccai_store *st);
 struct Ccai_store_backend {
     const char *name;    /* database.mode */
     bool writes_durable; /* a write is committed when it returns CCAI_OK */
-    ccai_status (*open)(const ccai_config *cfg, Ccai_store **ret, char **ret_errmsg);
+    ccai_status (*open)(const Ccai_store_env *env, Ccai_store **ret, char **ret_errmsg);
     void (*close)(Ccai_store *st);
     const char *(*errmsg)(const Ccai_store *st);
     const char *(*location)(const Ccai_store *st);

@@ -1359,16 +1359,19 @@ static void test_backend_interface(void **state)
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", t.path), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.busy_timeout_ms", "25"), CCAI_OK);
 
-    /* No backend of that name in the list: refused, with the reason. */
+    /* No backend of that name in the list: refused, with the reason. SQLite
+     * needs no loop: no context. */
+    static const Ccai_logger quiet = {NULL, NULL, CCAI_LOG_ERROR};
+    const Ccai_store_env env = {NULL, cfg, &quiet};
     Ccai_store *st = NULL;
     char *why = NULL;
-    assert_int_equal(Ccai_store_open_config(cfg, NULL, 0, &st, &why), CCAI_ERR_UNSUPPORTED);
+    assert_int_equal(Ccai_store_open_config(&env, NULL, 0, &st, &why), CCAI_ERR_UNSUPPORTED);
     assert_null(st);
     assert_non_null(strstr(why, "database.mode sqlite"));
     ccai_free(why);
 
     const Ccai_store_backend *const backends[] = {&Ccai_sqlite_backend};
-    assert_int_equal(Ccai_store_open_config(cfg, backends, 1, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_open_config(&env, backends, 1, &st, NULL), CCAI_OK);
     assert_string_equal(Ccai_store_backend_name(st), "sqlite");
     assert_string_equal(Ccai_store_location(st), t.path);
     json_t *doc = NULL;
