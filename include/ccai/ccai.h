@@ -617,8 +617,10 @@ typedef struct ccai_call_params {
      * on where it was, on the same leg (provider ids kept unless given),
      * with its own initiate and language and without a language menu;
      * phone_number and direction may then be NULL / anything (the stored
-     * ones hold). ccai_call_start() fails with CCAI_ERR_NOT_FOUND when there
-     * is no such call, CCAI_ERR_STATE when it has ended.
+     * ones hold). The stored call is read when ccai_call_start() runs:
+     * CCAI_ERR_NOT_FOUND when there is no such call, CCAI_ERR_STATE when it
+     * has ended (another process's sweep, the provider's end) or a handle
+     * of this context holds it.
      */
     const char *resume_call_id;
 } ccai_call_params;
@@ -748,7 +750,7 @@ typedef struct ccai_call_ops {
  * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG (missing phone number, bad
  * version), CCAI_ERR_VALIDATION (initiate_json rejected: ccai_ctx_errmsg()),
  * CCAI_ERR_NOT_FOUND and CCAI_ERR_STATE (resume_call_id names no stored
- * call, or an ended one),
+ * call, or one ended or held here),
  * CCAI_ERR_BUSY (the database is locked by another process: nothing was
  * stored; start the call again later, e.g. on a timer of your loop: libccai
  * never blocks the loop for longer than database.sqlite.busy_timeout_ms),
