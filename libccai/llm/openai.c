@@ -134,47 +134,17 @@ static Ccai_llm_finish finish_parse(const char *s)
     return CCAI_FINISH_OTHER;
 }
 
-static int64_t retry_after_upto(const char *retry_after, const char *retry_after_ms,
-                                int64_t now_wall_ms, int64_t max_ms)
-{
-    /* retry-after-ms, when usable, decides (as the official SDK). */
-    if (retry_after_ms && *retry_after_ms) {
-        char *end = NULL;
-        double v = strtod(retry_after_ms, &end);
-        if (end != retry_after_ms && v > 0)
-            return v <= (double)max_ms ? (int64_t)v : -1;
-    }
-    if (!retry_after || !*retry_after)
-        return -1;
-    char *end = NULL;
-    double secs = strtod(retry_after, &end);
-    if (end != retry_after && (*end == '\0' || Ccai_is_space((unsigned char)*end))) {
-        if (secs > 0 && secs * 1000.0 <= (double)max_ms)
-            return (int64_t)(secs * 1000.0);
-        return -1;
-    }
-    /* HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT". */
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!rest)
-        return -1;
-    int64_t at = (int64_t)timegm(&tm) * 1000;
-    int64_t delta = at - now_wall_ms;
-    return delta > 0 && delta <= max_ms ? delta : -1;
-}
-
 int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after_ms,
                                 int64_t now_wall_ms)
 {
-    return retry_after_upto(retry_after, retry_after_ms, now_wall_ms, RETRY_AFTER_MAX_MS);
+    return Ccai_http_retry_after_ms(retry_after, retry_after_ms, now_wall_ms, RETRY_AFTER_MAX_MS);
 }
 
 int64_t Ccai_llm_wait_hint_ms(const char *retry_after, const char *retry_after_ms,
                               int64_t now_wall_ms)
 {
-    return retry_after_upto(retry_after, retry_after_ms, now_wall_ms,
-                            CCAI_LLM_COOLDOWN_HINT_MAX_MS);
+    return Ccai_http_retry_after_ms(retry_after, retry_after_ms, now_wall_ms,
+                                    CCAI_LLM_COOLDOWN_HINT_MAX_MS);
 }
 
 int64_t Ccai_llm_duration_ms(const char *s)

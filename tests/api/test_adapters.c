@@ -172,17 +172,15 @@ static void send_event(ccai_call *call, ccai_event_type type, const char *text)
 
 static ccai_call *start_call(host *h, const char *phone)
 {
-    ccai_call_ops ops = {
-        CCAI_CALL_OPS_VERSION, op_say, NULL, NULL, NULL, op_hangup, NULL, NULL, NULL};
-    ccai_call_params params = {CCAI_CALL_PARAMS_VERSION,
-                               CCAI_INBOUND,
-                               phone,
-                               "+33100000000",
-                               "local",
-                               NULL,
-                               "{\"lang\":{\"default_short_code\":\"en-US\"}}",
-                               NULL,
-                               0};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION, .say = op_say, .hangup = op_hangup};
+    ccai_call_params params = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = phone,
+        .bot_phone_number = "+33100000000",
+        .channel = "local",
+        .initiate_json = "{\"lang\":{\"default_short_code\":\"en-US\"}}",
+    };
     ccai_call *call = NULL;
     assert_int_equal(ccai_call_start(h->ctx, &params, &ops, h, &call), CCAI_OK);
     return call;

@@ -140,9 +140,11 @@ static void test_call_routes(void **state)
     assert_int_equal(a.status, 200); /* empty is 200, not 404 */
     assert_string_equal(a.body, "{\"total\":0,\"calls\":[]}");
 
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678",
+                          .channel = "local"};
     ccai_call *c1 = NULL, *c2 = NULL;
     assert_int_equal(ccai_call_start(ctx, &p, &ops, NULL, &c1), CCAI_OK);
     p.phone_number = "+14155550100";
@@ -192,9 +194,11 @@ static void test_pages_metrics_openapi(void **state)
     assert_non_null(strstr(a.body, "\"openapi\""));
     assert_non_null(strstr(a.body, "/call/{call_id_or_phone}"));
 
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678",
+                          .channel = "local"};
     ccai_call *c = NULL;
     assert_int_equal(ccai_call_start(ctx, &p, &ops, NULL, &c), CCAI_OK);
     ccai_event *ev = NULL;

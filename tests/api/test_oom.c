@@ -124,16 +124,15 @@ static ccai_status sc_ctx_and_call(void)
     if (st == CCAI_OK)
         st = ccai_ctx_new(cfg, &hooks, NULL, &ctx, &msg);
     ccai_free(msg);
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
-                          CCAI_INBOUND,
-                          "+33612345678",
-                          NULL,
-                          "local",
-                          NULL,
-                          "{\"bot_name\":\"Robin\"}",
-                          NULL,
-                          1};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION};
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+33612345678",
+        .channel = "local",
+        .initiate_json = "{\"bot_name\":\"Robin\"}",
+        .resume = 1,
+    };
     if (st == CCAI_OK)
         st = ccai_call_start(ctx, &p, &ops, NULL, &call);
     static const ccai_event_type seq[] = {CCAI_EVENT_CONNECTED, CCAI_EVENT_SPEECH, CCAI_EVENT_SMS,

@@ -9,8 +9,8 @@
 
 #include <ccai/adapters/poll.h>
 
-#include "channels/form.h"
-#include "channels/twilio_sig.h"
+#include "channels/twilio/twilio_sig.h"
+#include "http/form.h"
 #include "support/exchange.h"
 #include "support/llm_standin.h"
 #include "support/twilio_standin.h"

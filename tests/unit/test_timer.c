@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "engine/engine.h"
-#include "io/ctx_private.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +134,7 @@ static ccai_ctx *make_ctx(fake_loop *l, ccai_config **cfg)
     l->armed = -1;
     assert_int_equal(ccai_ctx_new(*cfg, &hooks, l, &ctx, NULL), CCAI_OK);
     Ccai_ctx_set_clock(ctx, fake_now, l);
-    Ccai_sweep_free(ctx);
+    Ccai_sweep_free(Ccai_ctx_engine(ctx));
     return ctx;
 }
 
