@@ -85,6 +85,9 @@ typedef struct rec {
     wsrec *ws;
     size_t nws, wscap;
     int client_close;
+    wsrec *sent;
+    size_t nsent, sentcap;
+    long bytes;
 } rec;
 
 struct svc_conn {
@@ -434,6 +437,63 @@ static void log_ws(svc *s, int i, const ws_msg *m)
     w->len = m->len;
     if (w->data)
         e->nws++;
+}
+
+void svc_note_sent(svc_conn *c, const char *text, size_t len)
+{
+    rec *e = rec_get(c->s, c->req);
+    if (!e)
+        return;
+    if (e->nsent == e->sentcap) {
+        size_t cap = e->sentcap ? e->sentcap * 2 : 64;
+        wsrec *v = realloc(e->sent, cap * sizeof *v);
+        if (!v)
+            return;
+        e->sent = v;
+        e->sentcap = cap;
+    }
+    wsrec *w = &e->sent[e->nsent];
+    w->opcode = WS_TEXT;
+    w->data = dupn(text, len);
+    w->len = len;
+    if (w->data)
+        e->nsent++;
+}
+
+void svc_note_bytes(svc_conn *c, long n)
+{
+    rec *e = rec_get(c->s, c->req);
+    if (e)
+        e->bytes += n;
+}
+
+int svc_sent_count(svc *s, int i)
+{
+    svc_lock(s);
+    rec *e = rec_get(s, i);
+    int v = e ? (int)e->nsent : 0;
+    svc_unlock(s);
+    return v;
+}
+
+char *svc_sent(svc *s, int i, int k)
+{
+    char *v = NULL;
+    svc_lock(s);
+    rec *e = rec_get(s, i);
+    if (e && k >= 0 && (size_t)k < e->nsent)
+        v = dupn(e->sent[k].data, e->sent[k].len);
+    svc_unlock(s);
+    return v;
+}
+
+long svc_bytes(svc *s, int i)
+{
+    svc_lock(s);
+    rec *e = rec_get(s, i);
+    long v = e ? e->bytes : 0;
+    svc_unlock(s);
+    return v;
 }
 
 void svc_set_status(svc_conn *c, int status)
@@ -1171,6 +1231,9 @@ void svc_stop(svc *s)
         for (size_t k = 0; k < e->nws; k++)
             free(e->ws[k].data);
         free(e->ws);
+        for (size_t k = 0; k < e->nsent; k++)
+            free(e->sent[k].data);
+        free(e->sent);
     }
     free(s->recs);
     pthread_mutex_destroy(&s->lock);

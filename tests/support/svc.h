@@ -130,6 +130,14 @@ int svc_ws_count(svc *s, int i);
 int svc_ws_message(svc *s, int i, int k, char **data, size_t *len);
 /* Close code the client sent (1005: none in the frame), 0 = no close frame. */
 int svc_ws_client_close(svc *s, int i);
+/* What the service sent on request i's connection, as it chose to note it
+ * (svc_note_sent: e.g. each JSON message), and a byte count it kept
+ * (svc_note_bytes: e.g. audio received). */
+void svc_note_sent(svc_conn *c, const char *text, size_t len);
+void svc_note_bytes(svc_conn *c, long n);
+int svc_sent_count(svc *s, int i);
+char *svc_sent(svc *s, int i, int k);
+long svc_bytes(svc *s, int i);
 /* Accepted connections so far. */
 int svc_connections(svc *s);
 
