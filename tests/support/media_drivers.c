@@ -616,6 +616,10 @@ static void *driver_main(void *arg)
                 t0 = mono_ms() - n * 20;
         }
     }
+    /* The connection is over: let the server see the TCP close now. */
+    int fd = d->kind == K_AS ? d->fd : ws_client_fd(d->ws);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
     pthread_mutex_lock(&d->lock);
     d->closed = 1;
     if (!d->close_code && d->kind != K_AS)
