@@ -12,6 +12,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 serve=${1:?usage: run.sh STANDIN_SERVE}
+serve=$(cd "$(dirname "$serve")" && pwd)/$(basename "$serve")
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "1..0 # SKIP node/npm not installed"
