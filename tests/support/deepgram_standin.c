@@ -232,7 +232,9 @@ static void finalize(dgc *g, uint64_t to, int speech_final, int from_finalize, i
     size_t w0 = g->finalized, w1 = g->revealed;
     if (to < g->cursor)
         to = g->cursor;
-    results(g, g->cursor, to, w0, w1, 1, speech_final && w1 > w0, from_finalize, all_words);
+    /* The endpoint ends an utterance that had words, even when an earlier
+     * segment already made them all final. */
+    results(g, g->cursor, to, w0, w1, 1, speech_final && g->nwords > 0, from_finalize, all_words);
     g->finalized = w1;
     g->cursor = to;
     if (all_words)
