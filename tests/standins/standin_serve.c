@@ -67,11 +67,10 @@ static json_t *state(void)
     int closed = media_driver_closed(drv);
     return json_pack("{s:b,s:i,s:o,s:i,s:i,s:i,s:i,s:b,s:i,s:i}", "ok", 1, "status",
                      media_driver_status(drv), "marks", mv, "heard_ms",
-                     (int)(n * 1000 / (size_t)drv_rate), "queued_ms",
-                     media_driver_queued_ms(drv), "clears", media_driver_clears(drv), "warnings",
-                     media_driver_warnings(drv), "closed", closed, "close_code",
-                     closed ? media_driver_wait_closed(drv, 0) : 0, "sent",
-                     media_driver_sent_count(drv));
+                     (int)(n * 1000 / (size_t)drv_rate), "queued_ms", media_driver_queued_ms(drv),
+                     "clears", media_driver_clears(drv), "warnings", media_driver_warnings(drv),
+                     "closed", closed, "close_code", closed ? media_driver_wait_closed(drv, 0) : 0,
+                     "sent", media_driver_sent_count(drv));
 }
 
 static json_t *command(json_t *j)
@@ -147,7 +146,8 @@ static json_t *command(json_t *j)
             }
             twilio_media_opts o = {.port = ival(j, "port"),
                                    .path = json_string_value(json_object_get(j, "path")),
-                                   .signed_url = json_string_value(json_object_get(j, "signed_url")),
+                                   .signed_url =
+                                       json_string_value(json_object_get(j, "signed_url")),
                                    .auth_token = json_string_value(json_object_get(j, "token")),
                                    .forge = ival(j, "forge"),
                                    .params = params};
@@ -165,8 +165,8 @@ static json_t *command(json_t *j)
         }
         if (!drv)
             return json_pack("{s:b,s:s}", "ok", 0, "error", "out of memory");
-        return json_pack("{s:b,s:i,s:s}", "ok", 1, "status", media_driver_status(drv),
-                         "stream_id", media_driver_stream_id(drv));
+        return json_pack("{s:b,s:i,s:s}", "ok", 1, "status", media_driver_status(drv), "stream_id",
+                         media_driver_stream_id(drv));
     }
     if (!drv)
         return json_pack("{s:b,s:s}", "ok", 0, "error", "no driver");
@@ -212,8 +212,8 @@ int main(void)
         fprintf(stderr, "standin-serve: could not start the stand-ins\n");
         return 1;
     }
-    answer(json_pack("{s:i,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s}", "deepgram",
-                     deepgram_standin_port(dg), "openai", openai_audio_standin_port(oa), "azure",
+    answer(json_pack("{s:i,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s}", "deepgram", deepgram_standin_port(dg),
+                     "openai", openai_audio_standin_port(oa), "azure",
                      azure_speech_standin_port(az), "elevenlabs", elevenlabs_standin_port(el),
                      "deepgram_key", DEEPGRAM_STANDIN_KEY, "openai_key", OPENAI_AUDIO_STANDIN_KEY,
                      "azure_key", AZURE_SPEECH_STANDIN_KEY, "elevenlabs_key",

@@ -36,7 +36,8 @@ static void reply_json(svc_conn *c, uint64_t at, int status, const char *extra, 
 static void error_reply(svc_conn *c, uint64_t at, int status, const char *code, const char *msg,
                         const char *extra)
 {
-    reply_json(c, at, status, extra, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    reply_json(c, at, status, extra,
+               json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
 /* ---- tokens: HS256 JWTs signed with the subscription key ---- */
@@ -60,8 +61,8 @@ static char *sign(const char *key, const char *input)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int ml = 0;
-    if (!HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)input, strlen(input),
-              mac, &ml))
+    if (!HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)input, strlen(input), mac,
+              &ml))
         return NULL;
     return b64url(mac, ml);
 }
@@ -231,8 +232,8 @@ static void stt(azure_speech_standin *a, svc_conn *c, const svc_req *r, const sp
     }
     size_t ns = 0, used = 0;
     size_t max = (size_t)w.rate * (size_t)w.channels * 2 * 60;
-    int16_t *pcm = sa_decode(SA_PCM16, w.channels, w.data, w.data_len < max ? w.data_len : max, &ns,
-                             &used);
+    int16_t *pcm =
+        sa_decode(SA_PCM16, w.channels, w.data, w.data_len < max ? w.data_len : max, &ns, &used);
     heard h = {0};
     if (pcm) {
         sa_vad v;
@@ -359,8 +360,8 @@ static char *ssml_text(const char *ssml, size_t len)
             static const struct {
                 const char *ent;
                 char c;
-            } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
-                        {"&apos;", '\''}};
+            } ents[] = {
+                {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
             int hit = 0;
             for (size_t i = 0; i < 5; i++) {
                 size_t el = strlen(ents[i].ent);
@@ -425,8 +426,11 @@ static void tts(azure_speech_standin *a, svc_conn *c, const svc_req *r, const sp
     size_t alen = 0;
     if (all) {
         if (fmt->riff)
-            alen = sa_wav_header(all, fmt->enc == SA_ULAW ? 7 : fmt->enc == SA_ALAW ? 6 : 1, 1,
-                                 fmt->rate, (uint32_t)blen);
+            alen = sa_wav_header(all,
+                                 fmt->enc == SA_ULAW   ? 7
+                                 : fmt->enc == SA_ALAW ? 6
+                                                       : 1,
+                                 1, fmt->rate, (uint32_t)blen);
         memcpy(all + alen, bytes, blen);
         alen += blen;
     }
@@ -447,8 +451,8 @@ static void on_request(svc_conn *c, const svc_req *r, void *ud)
 {
     azure_speech_standin *a = ud;
     static const char stt_sfx[] = "/cognitiveservices/v1";
-    int is_token = !strcmp(r->path, "/sts/v1.0/issueToken") ||
-                   !strcmp(r->path, "/sts/v1.0/issuetoken");
+    int is_token =
+        !strcmp(r->path, "/sts/v1.0/issueToken") || !strcmp(r->path, "/sts/v1.0/issuetoken");
     int is_tts = !strcmp(r->path, "/cognitiveservices/v1");
     int is_stt = 0;
     static const char *const modes[] = {"conversation", "interactive", "dictation"};

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define MODEL_UUID "1dbdfb4d-85b2-4659-9be1-6fc4f2d4f5bb"
-#define NET0001                                                                            \
+#define NET0001                                                                             \
     "Deepgram did not receive audio data or a text message within the timeout window. See " \
     "https://dpgr.am/net0001"
 #define WORD_MS 400 /* speech time per revealed word (about 2.5 words/s) */
@@ -185,8 +185,8 @@ static void results(dgc *g, uint64_t from, uint64_t to, size_t w0, size_t w1, in
     }
     size_t nw = json_array_size(words);
     double conf = nw ? conf_sum / (double)nw : 0.0;
-    json_t *alt = json_pack("{s:s,s:f,s:o}", "transcript", transcript, "confidence", conf,
-                            "words", words);
+    json_t *alt =
+        json_pack("{s:s,s:f,s:o}", "transcript", transcript, "confidence", conf, "words", words);
     json_t *m = json_object();
     json_object_set_new(m, "type", json_string("Results"));
     json_object_set_new(m, "channel_index", channel_pair(0, 1));
@@ -197,8 +197,8 @@ static void results(dgc *g, uint64_t from, uint64_t to, size_t w0, size_t w1, in
     json_object_set_new(m, "channel", json_pack("{s:[o]}", "alternatives", alt));
     json_object_set_new(m, "metadata",
                         json_pack("{s:s,s:{s:s,s:s,s:s},s:s}", "request_id", g->request_id,
-                                  "model_info", "name", "general-nova-3", "version",
-                                  "2025-01-01.0", "arch", "nova-3", "model_uuid", MODEL_UUID));
+                                  "model_info", "name", "general-nova-3", "version", "2025-01-01.0",
+                                  "arch", "nova-3", "model_uuid", MODEL_UUID));
     json_object_set_new(m, "from_finalize", json_boolean(from_finalize));
     emit_json(g, m);
     g->last_result = to;
@@ -244,8 +244,8 @@ static void finalize(dgc *g, uint64_t to, int speech_final, int from_finalize, i
 static void speech_started(dgc *g, uint64_t onset)
 {
     if (g->vad_events) {
-        json_t *m = json_pack("{s:s,s:[i],s:f}", "type", "SpeechStarted", "channel", 0,
-                              "timestamp", secs(onset));
+        json_t *m = json_pack("{s:s,s:[i],s:f}", "type", "SpeechStarted", "channel", 0, "timestamp",
+                              secs(onset));
         emit_json(g, m);
     }
     if (!g->utt_active) {
@@ -322,12 +322,11 @@ static void flush_and_close(dgc *g)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    json_t *m = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:f,s:i,s:[s],s:{s:{s:s,s:s,s:s}}}", "type", "Metadata",
-        "transaction_key", "deprecated", "request_id", g->request_id, "sha256", hex, "created",
-        created, "duration", secs(g->now_audio), "channels", g->channels, "models", MODEL_UUID,
-        "model_info", MODEL_UUID, "name", "general-nova-3", "version", "2025-01-01.0", "arch",
-        "nova-3");
+    json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:i,s:[s],s:{s:{s:s,s:s,s:s}}}", "type",
+                          "Metadata", "transaction_key", "deprecated", "request_id", g->request_id,
+                          "sha256", hex, "created", created, "duration", secs(g->now_audio),
+                          "channels", g->channels, "models", MODEL_UUID, "model_info", MODEL_UUID,
+                          "name", "general-nova-3", "version", "2025-01-01.0", "arch", "nova-3");
     emit_json(g, m);
     if (!g->dead) {
         svc_ws_close(g->c, svc_last_due(g->c), 1000, "");

@@ -73,16 +73,16 @@ typedef struct deepgram_standin_opts {
 /* In-stream faults are taken by the next accepted connection (a refused
  * upgrade for a wrong key never takes one); status faults refuse it. */
 typedef struct deepgram_standin_fault {
-    int status;             /* refuse the upgrade: 401, 402, 429, 500, 503 ... */
-    int retry_after;        /* with status: Retry-After seconds */
-    int handshake_delay_ms; /* the 101 (or the refusal) comes this late */
-    int after;              /* the faults below hit server message number after + 1 */
-    int drop;               /* TCP close instead of it, no close frame */
-    int garbage;            /* bytes that are no WebSocket frame instead of it */
-    int rsv1;               /* it goes in a frame with RSV1 set (no extension) */
-    int malformed_json;     /* it is cut in half (not JSON) */
-    int stall_ms;           /* it and every later message are this much later */
-    int close_code;         /* close with this code instead of it ... */
+    int status;               /* refuse the upgrade: 401, 402, 429, 500, 503 ... */
+    int retry_after;          /* with status: Retry-After seconds */
+    int handshake_delay_ms;   /* the 101 (or the refusal) comes this late */
+    int after;                /* the faults below hit server message number after + 1 */
+    int drop;                 /* TCP close instead of it, no close frame */
+    int garbage;              /* bytes that are no WebSocket frame instead of it */
+    int rsv1;                 /* it goes in a frame with RSV1 set (no extension) */
+    int malformed_json;       /* it is cut in half (not JSON) */
+    int stall_ms;             /* it and every later message are this much later */
+    int close_code;           /* close with this code instead of it ... */
     const char *close_reason; /* ... and this reason (NULL = "NET-0000") */
 } deepgram_standin_fault;
 

@@ -103,8 +103,8 @@ static int get_format(svc_conn *c, const svc_req *r, fmt *f)
     } else {
         reply_json(c, 0, 422, NULL,
                    json_pack("{s:[{s:s,s:[s,s],s:s,s:s}]}", "detail", "type", "enum", "loc",
-                             "query", "output_format", "msg", "Input should be a valid output format",
-                             "input", v));
+                             "query", "output_format", "msg",
+                             "Input should be a valid output format", "input", v));
     }
     return 0;
 }
@@ -119,9 +119,8 @@ static void http_tts(elevenlabs_standin *e, svc_conn *c, const svc_req *r, int s
     const char *text = json_string_value(json_object_get(j, "text"));
     if (!json_is_object(j) || !text) {
         json_t *d = json_pack("{s:[{s:s,s:[s,s],s:s}]}", "detail", "type",
-                              json_is_object(j) ? "missing" : "json_invalid", "loc", "body",
-                              "text", "msg",
-                              json_is_object(j) ? "Field required" : "JSON decode error");
+                              json_is_object(j) ? "missing" : "json_invalid", "loc", "body", "text",
+                              "msg", json_is_object(j) ? "Field required" : "JSON decode error");
         reply_json(c, 0, 422, NULL, d);
         json_decref(j);
         return;
@@ -247,8 +246,8 @@ static void el_message(elc *l, const ws_msg *m)
             svc_ws_close(l->c, 0, 1008, "Invalid API key");
         } else {
             l->started = 1;
-            json_t *sched = json_object_get(json_object_get(j, "generation_config"),
-                                            "chunk_length_schedule");
+            json_t *sched =
+                json_object_get(json_object_get(j, "generation_config"), "chunk_length_schedule");
             if (json_is_array(sched) && json_array_size(sched)) {
                 l->nsched = 0;
                 for (size_t i = 0; i < json_array_size(sched) && i < 8; i++) {
@@ -398,8 +397,7 @@ static void on_timer(svc_conn *c, void *ud)
         return;
     char msg[120];
     snprintf(msg, sizeof msg,
-             "Have not received a new text input within the timeout of %d seconds.",
-             l->timeout_s);
+             "Have not received a new text input within the timeout of %d seconds.", l->timeout_s);
     svc_ws_close(c, 0, 1008, msg);
 }
 

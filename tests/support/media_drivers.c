@@ -312,8 +312,8 @@ static void tick_send(media_driver *d)
         for (size_t i = 0; i < nd; i++) {
             char dg[2] = {digits[i], 0};
             json_t *m = tw_msg(d, "dtmf");
-            json_object_set_new(m, "dtmf", json_pack("{s:s,s:s}", "track", "inbound_track",
-                                                     "digit", dg));
+            json_object_set_new(m, "dtmf",
+                                json_pack("{s:s,s:s}", "track", "inbound_track", "digit", dg));
             send_json(d, m);
         }
         size_t len = 0;
@@ -391,8 +391,8 @@ static void on_ws_text(media_driver *d, const char *text, size_t len)
         } else if (!strcmp(ev, "media")) {
             size_t n = 0;
             int16_t *pcm = decode_b64(
-                json_string_value(json_object_get(json_object_get(j, "media"), "payload")),
-                SA_ULAW, &n);
+                json_string_value(json_object_get(json_object_get(j, "media"), "payload")), SA_ULAW,
+                &n);
             if (pcm && n)
                 q_push(d, pcm, n, NULL);
             else {
@@ -400,7 +400,8 @@ static void on_ws_text(media_driver *d, const char *text, size_t len)
                 d->warnings++;
             }
         } else if (!strcmp(ev, "mark")) {
-            const char *name = json_string_value(json_object_get(json_object_get(j, "mark"), "name"));
+            const char *name =
+                json_string_value(json_object_get(json_object_get(j, "mark"), "name"));
             if (name)
                 q_push(d, NULL, 0, name);
             else
@@ -414,8 +415,8 @@ static void on_ws_text(media_driver *d, const char *text, size_t len)
         const char *kind = json_string_value(get_ci(j, "kind"));
         if (kind && !strcasecmp(kind, "AudioData")) {
             size_t n = 0;
-            int16_t *pcm = decode_b64(json_string_value(get_ci(get_ci(j, "audioData"), "data")),
-                                      SA_PCM16, &n);
+            int16_t *pcm =
+                decode_b64(json_string_value(get_ci(get_ci(j, "audioData"), "data")), SA_PCM16, &n);
             if (pcm && n)
                 q_push(d, pcm, n, NULL);
             else {
@@ -534,8 +535,9 @@ static void do_hangup(media_driver *d)
 {
     if (d->kind == K_TWILIO) {
         json_t *m = tw_msg(d, "stop");
-        json_object_set_new(m, "stop", json_pack("{s:s,s:s}", "accountSid", d->account_sid,
-                                                 "callSid", d->call_sid));
+        json_object_set_new(
+            m, "stop",
+            json_pack("{s:s,s:s}", "accountSid", d->account_sid, "callSid", d->call_sid));
         send_json(d, m);
         ws_client_close(d->ws, 1000, "");
     } else if (d->kind == K_ACS) {

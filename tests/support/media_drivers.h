@@ -75,7 +75,7 @@ typedef struct acs_media_opts {
     int sample_rate;           /* 16000 (pcm16KMono, default) or 24000 */
     const char *participant;   /* participantRawID; NULL = "4:+15555550100" */
     const char *correlation_id, *call_connection_id; /* NULL = generated */
-    int dtmf;                  /* enableDtmfTones */
+    int dtmf;                                        /* enableDtmfTones */
     int timeout_ms;
 } acs_media_opts;
 

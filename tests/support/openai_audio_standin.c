@@ -40,8 +40,8 @@ static void reply_json(svc_conn *c, uint64_t at, int status, const char *extra, 
 static json_t *error_body(const char *message, const char *type, const char *param,
                           const char *code)
 {
-    return json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error", "message", message, "type", type,
-                     "param", param, "code", code);
+    return json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error", "message", message, "type", type, "param",
+                     param, "code", code);
 }
 
 static void bad_request(svc_conn *c, const char *message, const char *param, const char *code)
@@ -281,7 +281,7 @@ static void transcriptions(openai_audio_standin *a, svc_conn *c, const svc_req *
         return;
     }
     const char *dot = strrchr(file->filename, '.');
-    static const char *const exts[] = {"flac", "m4a", "mp3", "mp4", "mpeg", "mpga",
+    static const char *const exts[] = {"flac", "m4a", "mp3", "mp4",  "mpeg", "mpga",
                                        "oga",  "ogg", "wav", "webm", NULL};
     int ext_ok = 0;
     for (int i = 0; dot && exts[i]; i++)
@@ -329,9 +329,8 @@ static void transcriptions(openai_audio_standin *a, svc_conn *c, const svc_req *
     json_t *usage = is_gpt4o(model)
                         ? json_pack("{s:s,s:i,s:{s:i,s:i},s:i,s:i}", "type", "tokens",
                                     "input_tokens", audio_tokens, "input_token_details",
-                                    "text_tokens", 0, "audio_tokens", audio_tokens,
-                                    "output_tokens", words + 1, "total_tokens",
-                                    audio_tokens + words + 1)
+                                    "text_tokens", 0, "audio_tokens", audio_tokens, "output_tokens",
+                                    words + 1, "total_tokens", audio_tokens + words + 1)
                         : json_pack("{s:s,s:i}", "type", "duration", "seconds", (int)ceil(secs));
     char xrid[64];
     snprintf(xrid, sizeof xrid, "x-request-id: req_standin_audio_%lu\r\n", ++a->seq);
@@ -342,8 +341,8 @@ static void transcriptions(openai_audio_standin *a, svc_conn *c, const svc_req *
         for (size_t i = 0; i < nw; i++, k++) {
             char piece[512];
             snprintf(piece, sizeof piece, "%s%s", i ? " " : "", wv[i]);
-            char *ev = dumps(json_pack("{s:s,s:s}", "type", "transcript.text.delta", "delta",
-                                       piece));
+            char *ev =
+                dumps(json_pack("{s:s,s:s}", "type", "transcript.text.delta", "delta", piece));
             char sse[1024];
             int n = snprintf(sse, sizeof sse, "data: %s\n\n", ev ? ev : "{}");
             free(ev);
@@ -356,8 +355,8 @@ static void transcriptions(openai_audio_standin *a, svc_conn *c, const svc_req *
             svc_chunk(c, due, sse, (size_t)(f && k == f->after && f->malformed ? n / 2 : n));
             due += 30 + (f && k == f->after ? (uint64_t)f->stall_ms : 0);
         }
-        char *done = dumps(json_pack("{s:s,s:s,s:o}", "type", "transcript.text.done", "text", t,
-                                     "usage", usage));
+        char *done = dumps(
+            json_pack("{s:s,s:s,s:o}", "type", "transcript.text.done", "text", t, "usage", usage));
         usage = NULL;
         char *sse = malloc(strlen(done ? done : "{}") + 10);
         if (sse) {
@@ -378,11 +377,11 @@ static void transcriptions(openai_audio_standin *a, svc_conn *c, const svc_req *
         json_t *v = json_pack("{s:s,s:s,s:f,s:s}", "task", "transcribe", "language",
                               lang[0] ? lang : "english", "duration", secs, "text", t);
         double st = h.any ? h.first / 1000.0 : 0, en = h.any ? h.last / 1000.0 : secs;
-        json_object_set_new(
-            v, "segments",
-            json_pack("[{s:i,s:i,s:f,s:f,s:s,s:[],s:f,s:f,s:f,s:f}]", "id", 0, "seek", 0, "start",
-                      st, "end", en, "text", t, "tokens", "temperature", 0.0, "avg_logprob",
-                      -0.2, "compression_ratio", 1.1, "no_speech_prob", h.any ? 0.01 : 0.9));
+        json_object_set_new(v, "segments",
+                            json_pack("[{s:i,s:i,s:f,s:f,s:s,s:[],s:f,s:f,s:f,s:f}]", "id", 0,
+                                      "seek", 0, "start", st, "end", en, "text", t, "tokens",
+                                      "temperature", 0.0, "avg_logprob", -0.2, "compression_ratio",
+                                      1.1, "no_speech_prob", h.any ? 0.01 : 0.9));
         json_t *ws = json_array();
         for (size_t i = 0; i < nw; i++) {
             char plain[256];
@@ -477,8 +476,7 @@ static void speech(openai_audio_standin *a, svc_conn *c, const svc_req *r, const
         bad_request(c, "Missing required parameter: 'voice'.", "voice",
                     "missing_required_parameter");
     } else if (speed < 0.25 || speed > 4.0) {
-        bad_request(c, "Invalid 'speed': must be between 0.25 and 4.0.", "speed",
-                    "invalid_value");
+        bad_request(c, "Invalid 'speed': must be between 0.25 and 4.0.", "speed", "invalid_value");
     } else if (json_object_get(j, "instructions") && tts1) {
         bad_request(c, "Instructions are not supported for tts-1 and tts-1-hd.", "instructions",
                     "unsupported_parameter");
@@ -489,8 +487,7 @@ static void speech(openai_audio_standin *a, svc_conn *c, const svc_req *r, const
                     "stream_format", "unsupported_value");
     } else if (fmt && strcmp(fmt, "pcm") && strcmp(fmt, "wav") && strcmp(fmt, "mp3") &&
                strcmp(fmt, "opus") && strcmp(fmt, "aac") && strcmp(fmt, "flac")) {
-        bad_request(c, "Invalid value for 'response_format'.", "response_format",
-                    "invalid_value");
+        bad_request(c, "Invalid value for 'response_format'.", "response_format", "invalid_value");
     } else if (!fmt || (strcmp(fmt, "pcm") && strcmp(fmt, "wav"))) {
         snprintf(msg, sizeof msg,
                  "standin: response_format %s is not synthesised by the stand-in (use pcm or "
@@ -525,8 +522,8 @@ static void speech(openai_audio_standin *a, svc_conn *c, const svc_req *r, const
             for (size_t off = 0; all && off < alen; off += chunk, k++) {
                 size_t m = alen - off < chunk ? alen - off : chunk;
                 char *b64 = sa_b64(all + off, m);
-                char *ev = dumps(json_pack("{s:s,s:s}", "type", "speech.audio.delta", "audio",
-                                           b64 ? b64 : ""));
+                char *ev = dumps(
+                    json_pack("{s:s,s:s}", "type", "speech.audio.delta", "audio", b64 ? b64 : ""));
                 free(b64);
                 size_t evl = ev ? strlen(ev) : 0;
                 char *sse = malloc(evl + 10);
@@ -555,8 +552,8 @@ static void speech(openai_audio_standin *a, svc_conn *c, const svc_req *r, const
             }
             int in_tok = (int)strlen(input) / 4 + 1, out_tok = (int)(alen / 4800) * 10;
             char *done = dumps(json_pack("{s:s,s:{s:i,s:i,s:i}}", "type", "speech.audio.done",
-                                         "usage", "input_tokens", in_tok, "output_tokens",
-                                         out_tok, "total_tokens", in_tok + out_tok));
+                                         "usage", "input_tokens", in_tok, "output_tokens", out_tok,
+                                         "total_tokens", in_tok + out_tok));
             char *sse = malloc(strlen(done ? done : "{}") + 10);
             if (sse) {
                 int sl = sprintf(sse, "data: %s\n\n", done ? done : "{}");
@@ -629,14 +626,14 @@ static json_t *session_json(rtc *t)
     json_t *tr = t->model[0] ? json_pack("{s:s,s:s?,s:s}", "model", t->model, "language",
                                          t->language[0] ? t->language : NULL, "prompt", t->prompt)
                              : json_null();
-    json_t *td = t->vad ? json_pack("{s:s,s:f,s:i,s:i}", "type", "server_vad", "threshold",
-                                    t->threshold, "prefix_padding_ms", t->prefix_ms,
-                                    "silence_duration_ms", t->silence_ms)
-                        : json_null();
-    return json_pack("{s:s,s:s,s:s,s:{s:{s:o,s:o,s:n,s:o}},s:n}", "type", "transcription",
-                     "object", "realtime.transcription_session", "id", t->session_id, "audio",
-                     "input", "format", fmt, "transcription", tr, "noise_reduction",
-                     "turn_detection", td, "include");
+    json_t *td =
+        t->vad ? json_pack("{s:s,s:f,s:i,s:i}", "type", "server_vad", "threshold", t->threshold,
+                           "prefix_padding_ms", t->prefix_ms, "silence_duration_ms", t->silence_ms)
+               : json_null();
+    return json_pack("{s:s,s:s,s:s,s:{s:{s:o,s:o,s:n,s:o}},s:n}", "type", "transcription", "object",
+                     "realtime.transcription_session", "id", t->session_id, "audio", "input",
+                     "format", fmt, "transcription", tr, "noise_reduction", "turn_detection", td,
+                     "include");
 }
 
 static void rt_error(rtc *t, const char *code, const char *message, const char *param,
@@ -699,12 +696,12 @@ static void commit(rtc *t, uint64_t end, int with_speech)
     }
     double secs = (double)(end - t->buf_start) / 1000.0;
     int audio_tokens = (int)(secs * 10) + 1;
-    json_t *usage = whisper ? json_pack("{s:s,s:f}", "type", "duration", "seconds", secs)
-                            : json_pack("{s:s,s:i,s:{s:i,s:i},s:i,s:i}", "type", "tokens",
-                                        "input_tokens", audio_tokens, "input_token_details",
-                                        "text_tokens", 0, "audio_tokens", audio_tokens,
-                                        "output_tokens", (int)nw + 1, "total_tokens",
-                                        audio_tokens + (int)nw + 1);
+    json_t *usage = whisper
+                        ? json_pack("{s:s,s:f}", "type", "duration", "seconds", secs)
+                        : json_pack("{s:s,s:i,s:{s:i,s:i},s:i,s:i}", "type", "tokens",
+                                    "input_tokens", audio_tokens, "input_token_details",
+                                    "text_tokens", 0, "audio_tokens", audio_tokens, "output_tokens",
+                                    (int)nw + 1, "total_tokens", audio_tokens + (int)nw + 1);
     rt_send(t,
             json_pack("{s:s,s:s,s:i,s:s,s:o}", "type",
                       "conversation.item.input_audio_transcription.completed", "item_id", t->item,
@@ -843,8 +840,8 @@ static void rt_message(rtc *t, const ws_msg *m)
                      "Invalid 'session.type': this is a transcription session ('transcription').",
                      "session.type", eid);
         else if (!apply_session(t, s, eid))
-            rt_send(t, json_pack("{s:s,s:o}", "type", "session.updated", "session",
-                                 session_json(t)),
+            rt_send(t,
+                    json_pack("{s:s,s:o}", "type", "session.updated", "session", session_json(t)),
                     0);
     } else if (!strcmp(type, "input_audio_buffer.append")) {
         const char *b64 = json_string_value(json_object_get(j, "audio"));
@@ -880,9 +877,11 @@ static void rt_message(rtc *t, const ws_msg *m)
         rt_send(t, json_pack("{s:s}", "type", "input_audio_buffer.cleared"), 0);
     } else {
         char msg[256];
-        snprintf(msg, sizeof msg, "Invalid value: '%.100s'. Supported values are: "
+        snprintf(msg, sizeof msg,
+                 "Invalid value: '%.100s'. Supported values are: "
                  "'session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', "
-                 "'input_audio_buffer.clear'.", type);
+                 "'input_audio_buffer.clear'.",
+                 type);
         rt_error(t, "invalid_value", msg, "type", eid);
     }
     json_decref(j);
@@ -894,8 +893,10 @@ static void realtime(openai_audio_standin *a, svc_conn *c, const svc_req *r, int
     char intent[32];
     svc_query(r->query, "intent", intent, sizeof intent);
     if (strcmp(intent, "transcription")) {
-        bad_request(c, "standin: only transcription sessions (?intent=transcription) are "
-                       "simulated", NULL, NULL);
+        bad_request(c,
+                    "standin: only transcription sessions (?intent=transcription) are "
+                    "simulated",
+                    NULL, NULL);
         sf_clear(f);
         return;
     }

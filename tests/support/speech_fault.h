@@ -11,17 +11,17 @@
 #include <stdint.h>
 
 typedef struct speech_fault {
-    int status;       /* answer with this HTTP status and the service's error body
-                         (429, 500, 503...; on a WebSocket route: refuse the upgrade) */
-    int retry_after;  /* Retry-After: <seconds> with it */
-    int delay_ms;     /* slow first byte: the answer (or the 101) comes this much later */
-    int drop;         /* close the connection without any answer */
-    int after;        /* the faults below hit chunk / message number after + 1: */
-    int cut;          /*   the connection closes there (a disconnect mid-stream) */
-    int garbage;      /*   bytes that break the framing (chunked or WebSocket) */
-    int malformed;    /*   a JSON body / event cut in half */
-    int stall_ms;     /*   it and everything after it this much later */
-    int close_code;   /*   WebSocket: close with this code ... */
+    int status;               /* answer with this HTTP status and the service's error body
+                                 (429, 500, 503...; on a WebSocket route: refuse the upgrade) */
+    int retry_after;          /* Retry-After: <seconds> with it */
+    int delay_ms;             /* slow first byte: the answer (or the 101) comes this much later */
+    int drop;                 /* close the connection without any answer */
+    int after;                /* the faults below hit chunk / message number after + 1: */
+    int cut;                  /*   the connection closes there (a disconnect mid-stream) */
+    int garbage;              /*   bytes that break the framing (chunked or WebSocket) */
+    int malformed;            /*   a JSON body / event cut in half */
+    int stall_ms;             /*   it and everything after it this much later */
+    int close_code;           /*   WebSocket: close with this code ... */
     const char *close_reason; /* ... and reason (NULL = "") */
 } speech_fault;
 

@@ -56,7 +56,7 @@ typedef struct sa_vad {
     double threshold_db; /* default -40 dBFS */
     int16_t *pend;       /* samples of an incomplete frame */
     size_t npend;
-    uint64_t t_ms;       /* audio time at the end of the frames processed */
+    uint64_t t_ms; /* audio time at the end of the frames processed */
 } sa_vad;
 
 void sa_vad_init(sa_vad *v, int rate, double threshold_db);

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_HEAD       (64 * 1024)
-#define MAX_BODY       (64 * 1024 * 1024)
-#define WS_CLOSE_WAIT  2000
+#define MAX_HEAD      (64 * 1024)
+#define MAX_BODY      (64 * 1024 * 1024)
+#define WS_CLOSE_WAIT 2000
 
 typedef struct buf {
     char *p;
@@ -726,8 +726,7 @@ void svc_respond(svc_conn *c, uint64_t at, int status, const char *extra, const 
     svc_set_status(c, status);
 }
 
-void svc_respond_chunked(svc_conn *c, uint64_t at, int status, const char *extra,
-                         const char *ctype)
+void svc_respond_chunked(svc_conn *c, uint64_t at, int status, const char *extra, const char *ctype)
 {
     buf b = {0};
     head_into(&b, c, status, extra, ctype, -1);

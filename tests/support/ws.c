@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <wslay/wslay.h>
 
-#define DEFAULT_MAX_MSG  (16u * 1024u * 1024u)
-#define MAX_RESPONSE     (64 * 1024)
-#define WS_GUID          "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define DEFAULT_MAX_MSG (16u * 1024u * 1024u)
+#define MAX_RESPONSE    (64 * 1024)
+#define WS_GUID         "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 typedef struct bytes {
     uint8_t *p;

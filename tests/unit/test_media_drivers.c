@@ -111,8 +111,8 @@ static void twilio_stream(void **state)
 {
     (void)state;
     const char *params[] = {"call_id", "c-7", "token", "per-call-secret", NULL};
-    twilio_media_opts o = {.port = svc_port(S), .path = "/twilio/media", .auth_token = TOKEN,
-                           .params = params};
+    twilio_media_opts o = {
+        .port = svc_port(S), .path = "/twilio/media", .auth_token = TOKEN, .params = params};
     media_driver *d = twilio_media_connect(&o);
     assert_int_equal(media_driver_status(d), 101);
     /* The signature, as the Twilio stand-in (its own HMAC code) computes it. */
@@ -171,8 +171,8 @@ static void twilio_stream(void **state)
              "{\"event\":\"media\",\"streamSid\":\"%s\",\"media\":{\"payload\":\"%s\"}}", sid, b64);
     free(b64);
     server_send(msg);
-    snprintf(msg, sizeof msg, "{\"event\":\"mark\",\"streamSid\":\"%s\",\"mark\":{\"name\":\"m1\"}}",
-             sid);
+    snprintf(msg, sizeof msg,
+             "{\"event\":\"mark\",\"streamSid\":\"%s\",\"mark\":{\"name\":\"m1\"}}", sid);
     server_send(msg);
     sleep_ms(150);
     char *marks = media_driver_marks(d);
@@ -194,8 +194,8 @@ static void twilio_stream(void **state)
              "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioq");
     for (int i = 0; i < 20; i++)
         server_send(msg);
-    snprintf(msg, sizeof msg, "{\"event\":\"mark\",\"streamSid\":\"%s\",\"mark\":{\"name\":\"m2\"}}",
-             sid);
+    snprintf(msg, sizeof msg,
+             "{\"event\":\"mark\",\"streamSid\":\"%s\",\"mark\":{\"name\":\"m2\"}}", sid);
     server_send(msg);
     snprintf(msg, sizeof msg, "{\"event\":\"clear\",\"streamSid\":\"%s\"}", sid);
     server_send(msg);
@@ -243,8 +243,8 @@ static void twilio_stream(void **state)
 static void twilio_server_closes(void **state)
 {
     (void)state;
-    twilio_media_opts o = {.port = svc_port(S), .path = "/twilio/media", .auth_token = TOKEN,
-                           .forge = 1};
+    twilio_media_opts o = {
+        .port = svc_port(S), .path = "/twilio/media", .auth_token = TOKEN, .forge = 1};
     media_driver *d = twilio_media_connect(&o);
     assert_int_equal(media_driver_status(d), 101);
     char url[128];
@@ -267,8 +267,10 @@ static void acs_stream(void **state)
     (void)state;
     acs_standin *acs = acs_standin_start(NULL);
     char *bearer = acs_standin_bearer(acs, "resource-id", ACS_TOKEN_VALID);
-    acs_media_opts o = {.port = svc_port(S), .path = "/acs/wss/c1/secret",
-                        .authorization = bearer, .sample_rate = 24000};
+    acs_media_opts o = {.port = svc_port(S),
+                        .path = "/acs/wss/c1/secret",
+                        .authorization = bearer,
+                        .sample_rate = 24000};
     media_driver *d = acs_media_connect(&o);
     assert_int_equal(media_driver_status(d), 101);
     char *auth = svc_request_header(S, 0, "Authorization");
@@ -300,7 +302,8 @@ static void acs_stream(void **state)
     char *b64 = sa_b64(bytes, el);
     free(bytes);
     char *msg = malloc(strlen(b64) + 128);
-    sprintf(msg, "{\"Kind\":\"AudioData\",\"AudioData\":{\"Data\":\"%s\"},\"StopAudio\":null}", b64);
+    sprintf(msg, "{\"Kind\":\"AudioData\",\"AudioData\":{\"Data\":\"%s\"},\"StopAudio\":null}",
+            b64);
     server_send(msg);
     server_send(msg);
     free(msg);

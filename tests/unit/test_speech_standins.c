@@ -186,8 +186,8 @@ static json_t *body_json(const resp *r)
 static ws_client *ws_open(int port, const char *path, const char *header, const char *protocols)
 {
     const char *h[] = {header, NULL};
-    ws_client_opts o = {.port = port, .path = path, .headers = header ? h : NULL,
-                        .protocols = protocols};
+    ws_client_opts o = {
+        .port = port, .path = path, .headers = header ? h : NULL, .protocols = protocols};
     ws_client *c = ws_client_connect(&o);
     assert_non_null(c);
     return c;
@@ -280,8 +280,8 @@ static void dg_endpoint_follows_audio(void **state)
         if (json_is_true(json_object_get(j, "speech_final")))
             speech_final = 1;
         if (json_is_true(json_object_get(j, "is_final"))) {
-            json_t *alt = json_array_get(
-                json_object_get(json_object_get(j, "channel"), "alternatives"), 0);
+            json_t *alt =
+                json_array_get(json_object_get(json_object_get(j, "channel"), "alternatives"), 0);
             const char *t = json_string_value(json_object_get(alt, "transcript"));
             if (*t)
                 snprintf(turn + strlen(turn), sizeof turn - strlen(turn), "%s%s",
@@ -296,8 +296,8 @@ static void dg_endpoint_follows_audio(void **state)
     send_pcm16(c, zeros, 4800, 1600);
     while (!speech_final && (j = next_json(c, 1000, NULL))) {
         if (json_is_true(json_object_get(j, "is_final"))) {
-            json_t *alt = json_array_get(
-                json_object_get(json_object_get(j, "channel"), "alternatives"), 0);
+            json_t *alt =
+                json_array_get(json_object_get(json_object_get(j, "channel"), "alternatives"), 0);
             const char *t = json_string_value(json_object_get(alt, "transcript"));
             if (*t)
                 snprintf(turn + strlen(turn), sizeof turn - strlen(turn), "%s%s",
@@ -325,9 +325,9 @@ static void dg_no_endpointing_finalize_segments(void **state)
 {
     (void)state;
     deepgram_standin_say(DG, "one two three four");
-    ws_client *c = ws_open(deepgram_standin_port(DG),
-                           "/v1/listen?encoding=mulaw&sample_rate=8000&endpointing=false",
-                           DG_AUTH, NULL);
+    ws_client *c =
+        ws_open(deepgram_standin_port(DG),
+                "/v1/listen?encoding=mulaw&sample_rate=8000&endpointing=false", DG_AUTH, NULL);
     assert_int_equal(ws_client_status(c), 101);
     size_t n = 0;
     int16_t *p = speech("one two three four", 8000, 600, &n);
@@ -344,8 +344,8 @@ static void dg_no_endpointing_finalize_segments(void **state)
         if (json_is_true(json_object_get(j, "is_final"))) {
             finals++;
             from_finalize |= json_is_true(json_object_get(j, "from_finalize"));
-            json_t *alt = json_array_get(
-                json_object_get(json_object_get(j, "channel"), "alternatives"), 0);
+            json_t *alt =
+                json_array_get(json_object_get(json_object_get(j, "channel"), "alternatives"), 0);
             const char *t = json_string_value(json_object_get(alt, "transcript"));
             if (*t)
                 snprintf(heard + strlen(heard), sizeof heard - strlen(heard), "%s%s",
@@ -480,8 +480,9 @@ static void dg_close_stream_metadata(void **state)
     assert_string_equal(json_string_value(json_object_get(meta, "sha256")), hex);
     assert_true(json_real_value(json_object_get(meta, "duration")) > 0.49);
     json_decref(meta);
-    assert_int_equal(deepgram_standin_audio_bytes(DG, svc_request_count(deepgram_standin_svc(DG)) - 1),
-                     (long)sizeof a);
+    assert_int_equal(
+        deepgram_standin_audio_bytes(DG, svc_request_count(deepgram_standin_svc(DG)) - 1),
+        (long)sizeof a);
     ws_client_free(c);
     /* An empty binary message is the legacy close. */
     c = ws_open(deepgram_standin_port(DG), "/v1/listen?encoding=alaw&sample_rate=8000", DG_AUTH,
@@ -575,7 +576,9 @@ static void dg_faults(void **state)
     /* Malformed JSON in the first message. */
     f = (deepgram_standin_fault){.after = 0, .malformed_json = 1};
     deepgram_standin_push_fault(DG, &f);
-    ws_client *m = ws_open(deepgram_standin_port(DG), "/v1/listen?encoding=linear16&sample_rate=8000&vad_events=true", DG_AUTH, NULL);
+    ws_client *m =
+        ws_open(deepgram_standin_port(DG),
+                "/v1/listen?encoding=linear16&sample_rate=8000&vad_events=true", DG_AUTH, NULL);
     size_t ns = 0;
     int16_t *p = speech("x", 8000, 100, &ns);
     send_pcm16(m, p, ns, 800);
@@ -616,8 +619,8 @@ static openai_audio_standin *OA;
 static int oa_setup(void **state)
 {
     (void)state;
-    openai_audio_standin_opts o = {.stt_latency_ms = 50, .tts_ttfb_ms = 200, .tts_chunk_ms = 20,
-                                   .rt_latency_ms = 20};
+    openai_audio_standin_opts o = {
+        .stt_latency_ms = 50, .tts_ttfb_ms = 200, .tts_chunk_ms = 20, .rt_latency_ms = 20};
     OA = openai_audio_standin_start(&o);
     return OA ? 0 : -1;
 }
@@ -710,9 +713,11 @@ static void oa_speech_stream(void **state)
 {
     (void)state;
     const char *h[] = {OA_AUTH, "Content-Type: application/json", NULL};
-    const char *body = "{\"model\":\"gpt-4o-mini-tts\",\"voice\":\"coral\",\"input\":\"Your appointment "
-                       "is on Monday at ten.\",\"response_format\":\"pcm\"}";
-    resp r = http(openai_audio_standin_port(OA), "/v1/audio/speech", h, body, strlen(body), 0, NULL);
+    const char *body =
+        "{\"model\":\"gpt-4o-mini-tts\",\"voice\":\"coral\",\"input\":\"Your appointment "
+        "is on Monday at ten.\",\"response_format\":\"pcm\"}";
+    resp r =
+        http(openai_audio_standin_port(OA), "/v1/audio/speech", h, body, strlen(body), 0, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strcasestr(r.head, "transfer-encoding: chunked"));
     assert_true(r.first_ms >= 190);
@@ -724,8 +729,9 @@ static void oa_speech_stream(void **state)
     free(p);
     resp_free(&r);
     /* speed 2: half as long. */
-    const char *fast = "{\"model\":\"tts-1\",\"voice\":\"alloy\",\"input\":\"Your appointment is on "
-                       "Monday at ten.\",\"response_format\":\"pcm\",\"speed\":2}";
+    const char *fast =
+        "{\"model\":\"tts-1\",\"voice\":\"alloy\",\"input\":\"Your appointment is on "
+        "Monday at ten.\",\"response_format\":\"pcm\",\"speed\":2}";
     r = http(openai_audio_standin_port(OA), "/v1/audio/speech", h, fast, strlen(fast), 0, NULL);
     assert_true(r.len > ref * 2 * 4 / 10 && r.len < ref * 2 * 6 / 10);
     resp_free(&r);
@@ -758,8 +764,9 @@ static void oa_http_faults(void **state)
 {
     (void)state;
     const char *h[] = {OA_AUTH, "Content-Type: application/json", NULL};
-    const char *body = "{\"model\":\"tts-1\",\"voice\":\"alloy\",\"input\":\"A sentence long enough "
-                       "to need several chunks of audio.\",\"response_format\":\"pcm\"}";
+    const char *body =
+        "{\"model\":\"tts-1\",\"voice\":\"alloy\",\"input\":\"A sentence long enough "
+        "to need several chunks of audio.\",\"response_format\":\"pcm\"}";
     int port = openai_audio_standin_port(OA);
     speech_fault f = {.status = 429, .retry_after = 2};
     openai_audio_standin_push_fault(OA, &f);
@@ -827,11 +834,12 @@ static void oa_realtime_server_vad(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "session"), "type")),
                         "transcription");
     json_decref(j);
-    ws_client_send_text(c, "{\"type\":\"session.update\",\"session\":{\"type\":\"transcription\","
-                           "\"audio\":{\"input\":{\"format\":{\"type\":\"audio/pcmu\"},"
-                           "\"transcription\":{\"model\":\"gpt-4o-transcribe\",\"language\":\"en\"},"
-                           "\"turn_detection\":{\"type\":\"server_vad\",\"threshold\":0.5,"
-                           "\"prefix_padding_ms\":300,\"silence_duration_ms\":400}}}}}");
+    ws_client_send_text(c,
+                        "{\"type\":\"session.update\",\"session\":{\"type\":\"transcription\","
+                        "\"audio\":{\"input\":{\"format\":{\"type\":\"audio/pcmu\"},"
+                        "\"transcription\":{\"model\":\"gpt-4o-transcribe\",\"language\":\"en\"},"
+                        "\"turn_detection\":{\"type\":\"server_vad\",\"threshold\":0.5,"
+                        "\"prefix_padding_ms\":300,\"silence_duration_ms\":400}}}}}");
     j = next_json(c, 1000, NULL);
     assert_string_equal(type_of(j), "session.updated");
     json_decref(j);
@@ -871,11 +879,12 @@ static void oa_realtime_server_vad(void **state)
     ws_client_send_text(c, "{\"type\":\"response.create\",\"event_id\":\"ev1\"}");
     j = next_json(c, 1000, NULL);
     assert_string_equal(type_of(j), "error");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "error"), "event_id")), "ev1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "event_id")),
+                        "ev1");
     json_decref(j);
-    ws_client_send_text(c, "{\"type\":\"session.update\",\"session\":{\"type\":\"transcription\","
-                           "\"audio\":{\"input\":{\"format\":{\"type\":\"audio/pcm\",\"rate\":16000}}}}}");
+    ws_client_send_text(
+        c, "{\"type\":\"session.update\",\"session\":{\"type\":\"transcription\","
+           "\"audio\":{\"input\":{\"format\":{\"type\":\"audio/pcm\",\"rate\":16000}}}}}");
     j = next_json(c, 1000, NULL);
     assert_string_equal(type_of(j), "error");
     json_decref(j);
@@ -917,9 +926,9 @@ static void oa_realtime_manual_commit(void **state)
         assert_null(strstr(type_of(j), "speech_"));
         if (!strcmp(type_of(j), "conversation.item.input_audio_transcription.completed")) {
             assert_string_equal(json_string_value(json_object_get(j, "transcript")), "Yes please.");
-            assert_string_equal(json_string_value(json_object_get(
-                                    json_object_get(j, "usage"), "type")),
-                                "duration");
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(j, "usage"), "type")),
+                "duration");
             done = 1;
         }
         json_decref(j);
@@ -946,8 +955,7 @@ static azure_speech_standin *AZ;
 static int az_setup(void **state)
 {
     (void)state;
-    azure_speech_standin_opts o = {.stt_latency_ms = 50, .tts_ttfb_ms = 100,
-                                   .token_lifetime_s = 1};
+    azure_speech_standin_opts o = {.stt_latency_ms = 50, .tts_ttfb_ms = 100, .token_lifetime_s = 1};
     AZ = azure_speech_standin_start(&o);
     return AZ ? 0 : -1;
 }
@@ -1079,12 +1087,17 @@ static void az_tts(void **state)
         const char *ctype, *fmt, *body;
         int status;
     } bad[] = {
-        {"Content-Type: application/ssml+xml", "X-Microsoft-OutputFormat: audio-16khz-32kbitrate-mono-mp3", ssml, 400},
-        {"Content-Type: application/ssml+xml", "X-Microsoft-OutputFormat: raw-9khz-bogus", ssml, 400},
+        {"Content-Type: application/ssml+xml",
+         "X-Microsoft-OutputFormat: audio-16khz-32kbitrate-mono-mp3", ssml, 400},
+        {"Content-Type: application/ssml+xml", "X-Microsoft-OutputFormat: raw-9khz-bogus", ssml,
+         400},
         {"Content-Type: application/ssml+xml", "X-Standin: none", ssml, 400},
-        {"Content-Type: text/plain", "X-Microsoft-OutputFormat: raw-16khz-16bit-mono-pcm", ssml, 415},
-        {"Content-Type: application/ssml+xml", "X-Microsoft-OutputFormat: raw-16khz-16bit-mono-pcm", "Hello there.", 400},
-        {"Content-Type: application/ssml+xml", "X-Microsoft-OutputFormat: raw-16khz-16bit-mono-pcm", "<speak><voice name='x'>A & B</voice></speak>", 400},
+        {"Content-Type: text/plain", "X-Microsoft-OutputFormat: raw-16khz-16bit-mono-pcm", ssml,
+         415},
+        {"Content-Type: application/ssml+xml", "X-Microsoft-OutputFormat: raw-16khz-16bit-mono-pcm",
+         "Hello there.", 400},
+        {"Content-Type: application/ssml+xml", "X-Microsoft-OutputFormat: raw-16khz-16bit-mono-pcm",
+         "<speak><voice name='x'>A & B</voice></speak>", 400},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *h[] = {AZ_KEY, bad[i].ctype, bad[i].fmt, NULL};
@@ -1111,7 +1124,7 @@ static void az_tts(void **state)
 
 /* ================= ElevenLabs ================= */
 
-#define EL_KEY "xi-api-key: " ELEVENLABS_STANDIN_KEY
+#define EL_KEY  "xi-api-key: " ELEVENLABS_STANDIN_KEY
 #define EL_PATH "/v1/text-to-speech/" ELEVENLABS_STANDIN_VOICE
 
 static elevenlabs_standin *EL;
@@ -1176,8 +1189,9 @@ static void el_stream_input(void **state)
 {
     (void)state;
     int port = elevenlabs_standin_port(EL);
-    ws_client *c = ws_open(port, EL_PATH "/stream-input?model_id=eleven_flash_v2_5"
-                                         "&output_format=ulaw_8000",
+    ws_client *c = ws_open(port,
+                           EL_PATH "/stream-input?model_id=eleven_flash_v2_5"
+                                   "&output_format=ulaw_8000",
                            NULL, NULL);
     assert_int_equal(ws_client_status(c), 101);
     /* Key in the first message; the schedule starts at 50 characters. */
@@ -1238,8 +1252,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(dg_endpoint_follows_audio, dg_setup, dg_teardown),
-        cmocka_unit_test_setup_teardown(dg_no_endpointing_finalize_segments, dg_setup,
-                                        dg_teardown),
+        cmocka_unit_test_setup_teardown(dg_no_endpointing_finalize_segments, dg_setup, dg_teardown),
         cmocka_unit_test_setup_teardown(dg_keepalive_and_idle_close, dg_setup, dg_teardown),
         cmocka_unit_test_setup_teardown(dg_refusals, dg_setup, dg_teardown),
         cmocka_unit_test_setup_teardown(dg_container_and_data_error, dg_setup, dg_teardown),
