@@ -299,12 +299,12 @@ static void tick_send(media_driver *d)
             memcpy(buf + 3, b, len);
             free(b);
             if (send(d->fd, buf, 3 + len, MSG_NOSIGNAL) < 0)
-                d->closed = 1;
+                __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         }
         for (size_t i = 0; i < nd; i++) {
             uint8_t dt[4] = {0x03, 0x00, 0x01, (uint8_t)digits[i]};
             if (send(d->fd, dt, 4, MSG_NOSIGNAL) < 0)
-                d->closed = 1;
+                __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         }
         return;
     }
@@ -465,7 +465,7 @@ static void as_parse(media_driver *d)
             d->close_code = 1;
             strv_add(&d->rcv, "0:0", 3);
             pthread_mutex_unlock(&d->lock);
-            d->closed = 1;
+            __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
             i += 3;
             break;
         }
@@ -495,11 +495,11 @@ static void as_parse(media_driver *d)
             /* Asterisk: "Received AudioSocket message other than hangup or
              * audio" (or a zero length): the call ends. */
             d->warnings++;
-            d->closed = 1;
+            __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         }
         pthread_mutex_unlock(&d->lock);
         i += 3 + len;
-        if (d->closed)
+        if (__atomic_load_n(&d->closed, __ATOMIC_ACQUIRE))
             break;
     }
     memmove(d->rx, d->rx + i, d->rxn - i);
@@ -524,7 +524,7 @@ static int as_read(media_driver *d)
         memcpy(d->rx + d->rxn, tmp, (size_t)n);
         d->rxn += (size_t)n;
         as_parse(d);
-        if (d->closed)
+        if (__atomic_load_n(&d->closed, __ATOMIC_ACQUIRE))
             return -1;
     }
 }
@@ -544,7 +544,7 @@ static void do_hangup(media_driver *d)
         ws_client_close(d->ws, 1000, "");
     } else {
         shutdown(d->fd, SHUT_RDWR);
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
     }
 }
 
@@ -574,28 +574,30 @@ static void *driver_main(void *arg)
         if (d->kind != K_AS && ws_client_want_write(d->ws))
             ev |= POLLOUT;
         struct pollfd p = {fd, ev, 0};
-        int r = d->closed ? 0 : poll(&p, 1, timeout);
+        int r = __atomic_load_n(&d->closed, __ATOMIC_ACQUIRE) ? 0 : poll(&p, 1, timeout);
         if (r > 0) {
             if (d->kind == K_AS) {
                 if (as_read(d))
-                    d->closed = 1;
+                    __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
             } else {
                 int rc = ws_client_pump(d->ws);
                 ws_drain(d);
                 if (rc || ws_client_eof(d->ws))
-                    d->closed = 1;
+                    __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
             }
         }
-        if (!d->closed && d->kind != K_AS) {
+        if (!__atomic_load_n(&d->closed, __ATOMIC_ACQUIRE) && d->kind != K_AS) {
             pthread_mutex_lock(&d->lock);
             int cc = d->close_code;
             pthread_mutex_unlock(&d->lock);
             if (cc && !ws_client_want_write(d->ws))
-                d->closed = 1; /* the close handshake is done (wslay answered it) */
+                __atomic_store_n(
+                    &d->closed, 1,
+                    __ATOMIC_RELEASE); /* the close handshake is done (wslay answered it) */
         }
         if (hung && close_wait && mono_ms() > close_wait)
-            d->closed = 1;
-        if (d->closed)
+            __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&d->closed, __ATOMIC_ACQUIRE))
             break;
         if (mono_ms() >= next) {
             if (!hung)
@@ -623,7 +625,7 @@ static void *driver_main(void *arg)
     if (fd >= 0)
         shutdown(fd, SHUT_RDWR);
     pthread_mutex_lock(&d->lock);
-    d->closed = 1;
+    __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
     if (!d->close_code && d->kind != K_AS)
         d->close_code = 1006;
     pthread_cond_broadcast(&d->cond);
@@ -650,7 +652,7 @@ static void driver_run(media_driver *d)
     if (pthread_create(&d->thread, NULL, driver_main, d) == 0)
         d->started = 1;
     else
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
 }
 
 char *twilio_media_signature(const char *auth_token, const char *url)
@@ -705,7 +707,7 @@ media_driver *twilio_media_connect(const twilio_media_opts *o)
     }
     ws_connect(d, o->port, path, headers, o->timeout_ms);
     if (d->status != 101) {
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         return d;
     }
     send_json(d, json_pack("{s:s,s:s,s:s}", "event", "connected", "protocol", "Call", "version",
@@ -754,7 +756,7 @@ media_driver *acs_media_connect(const acs_media_opts *o)
     headers[k++] = h_conn;
     ws_connect(d, o->port, o->path ? o->path : "/", headers, o->timeout_ms);
     if (d->status != 101) {
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         return d;
     }
     send_json(d, json_pack("{s:s,s:{s:s,s:s,s:i,s:i,s:i}}", "kind", "AudioMetadata",
@@ -794,7 +796,7 @@ media_driver *audiosocket_connect(const audiosocket_opts *o)
     }
     uint8_t uu[16];
     if (uuid_bytes(d->id, uu)) {
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         return d;
     }
     d->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -804,19 +806,19 @@ media_driver *audiosocket_connect(const audiosocket_opts *o)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int one = 1;
     if (d->fd < 0 || connect(d->fd, (struct sockaddr *)&sa, sizeof sa)) {
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         return d;
     }
     setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint8_t hello[19] = {0x01, 0x00, 0x10};
     memcpy(hello + 3, uu, 16);
     if (send(d->fd, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         return d;
     }
     int fl = fcntl(d->fd, F_GETFL);
     if (fl < 0 || fcntl(d->fd, F_SETFL, fl | O_NONBLOCK)) {
-        d->closed = 1;
+        __atomic_store_n(&d->closed, 1, __ATOMIC_RELEASE);
         return d;
     }
     d->status = 1;
@@ -995,7 +997,7 @@ char *media_driver_sent(media_driver *d, int k)
 int media_driver_closed(media_driver *d)
 {
     pthread_mutex_lock(&d->lock);
-    int v = d->closed;
+    int v = __atomic_load_n(&d->closed, __ATOMIC_ACQUIRE);
     pthread_mutex_unlock(&d->lock);
     return v;
 }
@@ -1011,11 +1013,11 @@ int media_driver_wait_closed(media_driver *d, int timeout_ms)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&d->lock);
-    while (!d->closed) {
+    while (!__atomic_load_n(&d->closed, __ATOMIC_ACQUIRE)) {
         if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
             break;
     }
-    int rc = d->closed ? d->close_code : -1;
+    int rc = __atomic_load_n(&d->closed, __ATOMIC_ACQUIRE) ? d->close_code : -1;
     pthread_mutex_unlock(&d->lock);
     return rc;
 }
