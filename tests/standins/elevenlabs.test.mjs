@@ -24,7 +24,7 @@ test('textToSpeech.stream ulaw_8000: G.711 bytes arrive in several chunks', asyn
     text: 'Thank you for calling, how can I help?', modelId: 'eleven_flash_v2_5', outputFormat: 'ulaw_8000',
   });
   const { parts, all } = await drain(stream);
-  assert.ok(parts.length >= 3, `${parts.length} chunks`);
+  assert.ok(parts.length >= 2, `${parts.length} chunks`);
   assert.ok(all.length > 8000 * 1.0 && all.length < 8000 * 4, `${all.length} bytes`);
   // mu-law silence is 0xFF; speech is not.
   assert.ok(all.filter((b) => b !== 0xff && b !== 0x7f).length > all.length / 3);

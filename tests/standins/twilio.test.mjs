@@ -55,7 +55,7 @@ test('signature, start, 20 ms media, marks after playback, clear, dtmf, stop', a
   assert.deepEqual(start.start.customParameters, { call_id: 'c-42', token: 'secret' });
   assert.deepEqual(start.start.mediaFormat, { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 });
   const media = c.msgs.filter((m) => m.event === 'media');
-  assert.ok(media.length >= 40 && media.length <= 60, `${media.length} media messages in ~1 s`);
+  assert.ok(media.length >= 35 && media.length <= 80, `${media.length} media messages in ~1 s`);
   media.forEach((m, i) => {
     assert.equal(m.media.chunk, String(i + 1));
     assert.equal(m.media.timestamp, String(i * 20));
@@ -73,7 +73,7 @@ test('signature, start, 20 ms media, marks after playback, clear, dtmf, stop', a
   c.ws.send(JSON.stringify({ event: 'mark', streamSid: sid, mark: { name: 'utt-1' } }));
   assert.ok(await waitFor(() => c.msgs.some((m) => m.event === 'mark')));
   const markAt = c.times[c.msgs.findIndex((m) => m.event === 'mark')] - t0;
-  assert.ok(markAt >= 540 && markAt < 900, `mark echoed after ${markAt} ms`);
+  assert.ok(markAt >= 540 && markAt < 1500, `mark echoed after ${markAt} ms`);
   assert.deepEqual(c.msgs.find((m) => m.event === 'mark').mark, { name: 'utt-1' });
 
   // 2 s queued then clear: the pending mark comes back at once.
@@ -83,7 +83,7 @@ test('signature, start, 20 ms media, marks after playback, clear, dtmf, stop', a
   const tc = Date.now();
   c.ws.send(JSON.stringify({ event: 'clear', streamSid: sid }));
   assert.ok(await waitFor(() => c.msgs.some((m) => m.event === 'mark' && m.mark.name === 'utt-2')));
-  assert.ok(Date.now() - tc < 300, 'cleared mark echoed at once');
+  assert.ok(Date.now() - tc < 1000, 'cleared mark echoed at once, not after the 2 s of audio');
   let st = await serve.cmd({ cmd: 'state' });
   assert.equal(st.clears, 1);
   assert.equal(st.queued_ms, 0);

@@ -231,7 +231,7 @@ static deepgram_standin *DG;
 static int dg_setup(void **state)
 {
     (void)state;
-    deepgram_standin_opts o = {.latency_ms = 30, .idle_timeout_ms = 600, .segment_ms = 1500};
+    deepgram_standin_opts o = {.latency_ms = 30, .idle_timeout_ms = 1000, .segment_ms = 1500};
     DG = deepgram_standin_start(&o);
     return DG ? 0 : -1;
 }
@@ -368,7 +368,7 @@ static void dg_keepalive_and_idle_close(void **state)
     (void)state;
     ws_client *c = ws_open(deepgram_standin_port(DG), "/v1/listen?encoding=mulaw&sample_rate=8000",
                            DG_AUTH, NULL);
-    for (int i = 0; i < 5; i++) { /* 1 s of KeepAlive every 250 ms; idle timeout 600 ms */
+    for (int i = 0; i < 8; i++) { /* 2 s of KeepAlive every 250 ms; idle timeout 1 s */
         assert_int_equal(ws_client_send_text(c, "{\"type\":\"KeepAlive\"}"), 0);
         ws_msg m;
         assert_int_equal(ws_client_recv(c, 250, &m), 0);
