@@ -21,7 +21,7 @@
  */
 #include <ccai/adapters/poll.h>
 
-#include "channels/acs_auth.h"
+#include "channels/acs/acs_auth.h"
 #include "io/io.h"
 #include "support/acs_standin.h"
 #include "support/llm_standin.h"

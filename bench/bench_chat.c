@@ -1,4 +1,4 @@
-/* Memory of open HTTP chats (POST /chat, channels/chat_http.c): N chats
+/* Memory of open HTTP chats (POST /chat, channels/chat/chat_http.c): N chats
  * started through ccai_ctx_http() and left open, as a client that never
  * hangs up leaves them. Prints libccai's own heap per open chat (through a
  * counting allocator: the library, jansson's objects, not SQLite's page

@@ -5,7 +5,7 @@
  */
 #include <ccai/adapters/poll.h>
 
-#include "io/ctx_private.h"
+#include "io/io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,13 +106,15 @@ static int bench_calls(size_t calls, const char *sync)
     double *start = calloc(calls, sizeof *start);
     double *speech = calloc(calls, sizeof *speech);
     double *hangup = calloc(calls, sizeof *hangup);
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION};
     double t0 = now_us();
     for (size_t i = 0; i < calls; i++) {
         char phone[32];
         snprintf(phone, sizeof phone, "+1415%07zu", i);
-        ccai_call_params prm = {
-            CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL, NULL, NULL, 0};
+        ccai_call_params prm = {.version = CCAI_CALL_PARAMS_VERSION,
+                                .direction = CCAI_INBOUND,
+                                .phone_number = phone,
+                                .channel = "local"};
         ccai_call *c = NULL;
         double a = now_us();
         if (ccai_call_start(ctx, &prm, &ops, NULL, &c) != CCAI_OK) {

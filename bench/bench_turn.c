@@ -658,15 +658,16 @@ static void on_state(ccai_call *call, ccai_call_state old_state, ccai_call_state
 }
 
 static const ccai_call_ops OPS = {
-    CCAI_CALL_OPS_VERSION, on_say, NULL, NULL, NULL, NULL, NULL, NULL, on_state,
-};
+    .version = CCAI_CALL_OPS_VERSION, .say = on_say, .state_changed = on_state};
 
 static ccai_call *start_call(ccai_ctx *ctx, int idx, bcall *b)
 {
     char phone[32];
     snprintf(phone, sizeof phone, "+1415%07d", idx % 10000000);
-    ccai_call_params prm = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call_params prm = {.version = CCAI_CALL_PARAMS_VERSION,
+                            .direction = CCAI_INBOUND,
+                            .phone_number = phone,
+                            .channel = "local"};
     ccai_call *c = NULL;
     if (ccai_call_start(ctx, &prm, &OPS, b, &c) != CCAI_OK) {
         fprintf(stderr, "bench-turn: call start: %s\n", ccai_ctx_errmsg(ctx));

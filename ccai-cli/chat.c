@@ -344,21 +344,24 @@ int cmd_chat(cli *c, int argc, char **argv)
             fclose(ch.in);
         return rc;
     }
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION,
-                         op_say,
-                         op_stop,
-                         op_listen,
-                         op_transfer,
-                         op_hangup,
-                         op_sms,
-                         NULL,
-                         op_state};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION,
+                         .say = op_say,
+                         .stop_speaking = op_stop,
+                         .listen = op_listen,
+                         .transfer = op_transfer,
+                         .hangup = op_hangup,
+                         .send_sms = op_sms,
+                         .state_changed = op_state};
     /* The call's settings as JSON built by jansson: --lang is data. */
     json_t *init = lang ? json_pack("{s:{s:s}}", "lang", "default_short_code", lang) : NULL;
     char *initiate = init ? json_dumps(init, JSON_COMPACT) : NULL;
     json_decref(init);
-    ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL, initiate, NULL, resume};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = phone,
+                          .channel = "local",
+                          .initiate_json = initiate,
+                          .resume = resume};
     ccai_status st =
         lang && !initiate ? CCAI_ERR_NOMEM : ccai_call_start(c->ctx, &p, &ops, &ch, &ch.call);
     free(initiate);

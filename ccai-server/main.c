@@ -7,7 +7,8 @@
  * routing, authentication, rendering and the provider logic). Logs are
  * JSON lines on standard error, libevent's own messages included (at most
  * one a second); access lines carry no query string (it may hold a token)
- * and no body, and any byte that is not UTF-8 is escaped.
+ * and no body. libccai hands over valid UTF-8 only (bytes that are not
+ * UTF-8 come as the text \xHH): every line parses as JSON.
  *
  * SIGTERM / SIGINT: stop accepting, let answers in flight and the engine's
  * work (turns, post-call jobs) finish for up to 10 s, then exit 0; a second
@@ -45,16 +46,22 @@ typedef struct server {
 
 /* Logging ------------------------------------------------------------------ */
 
-/* One log line, built in memory and written at once. */
+/* One log line, built in memory and written at once. A value too long for
+ * it is cut with "..." between two characters, never inside an escape or a
+ * UTF-8 sequence, and the line is always closed: it stays one JSON object. */
 typedef struct line {
     char buf[4096];
     size_t len;
 } line;
 
+/* Room a value leaves for what follows it on the line: the "..." of a cut,
+ * its closing quote, an access line's numbers, "}\n". */
+#define LINE_TAIL 128
+
 static void put(line *l, const char *s, size_t n)
 {
-    if (n > sizeof l->buf - 3 - l->len) /* room for "}\n" */
-        n = sizeof l->buf - 3 - l->len;
+    if (n > sizeof l->buf - 2 - l->len) /* room for "}\n" */
+        n = sizeof l->buf - 2 - l->len;
     memcpy(l->buf + l->len, s, n);
     l->len += n;
 }
@@ -64,59 +71,33 @@ static void puts_(line *l, const char *s)
     put(l, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t need;
-    if (c >= 0xc2 && c <= 0xdf)
-        need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i <= need; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    }
-    return need + 1;
-}
-
-/* A JSON string's content: whatever the bytes, the line stays valid JSON
- * (a byte that is not UTF-8 becomes the text \xHH). */
+/* A JSON string's content. What libccai hands over (log lines, access
+ * entries) is valid UTF-8 without control bytes, so is this program's own
+ * text: '"' and '\\' are escaped, control bytes too (to be safe), and a
+ * UTF-8 sequence is never cut. */
 static void put_json(line *l, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     char esc[8];
     while (*p) {
-        size_t n;
+        const char *unit = esc;
+        size_t n, step = 1;
         if (*p == '"' || *p == '\\') {
-            snprintf(esc, sizeof esc, "\\%c", *p);
-            puts_(l, esc);
-            p++;
+            n = (size_t)snprintf(esc, sizeof esc, "\\%c", *p);
         } else if (*p < 0x20 || *p == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            puts_(l, esc);
-            p++;
-        } else if (*p < 0x80) {
-            put(l, (const char *)p, 1);
-            p++;
-        } else if ((n = utf8_len(p)) != 0) {
-            put(l, (const char *)p, n);
-            p += n;
+            n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
         } else {
-            snprintf(esc, sizeof esc, "\\\\x%02x", *p);
-            puts_(l, esc);
-            p++;
+            unit = (const char *)p;
+            while ((p[step] & 0xc0) == 0x80)
+                step++;
+            n = step;
         }
+        if (l->len + n > sizeof l->buf - LINE_TAIL) {
+            puts_(l, "...");
+            return;
+        }
+        put(l, unit, n);
+        p += step;
     }
 }
 
@@ -186,6 +167,11 @@ static void on_libevent_log(int severity, const char *msg)
         snprintf(text, sizeof text, "libevent: %s (and %u more libevent messages)", msg, dropped);
     else
         snprintf(text, sizeof text, "libevent: %s", msg);
+    /* Not libccai's: its text is made plain ASCII here (it is, in English). */
+    for (char *c = text; *c; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
+    }
     last = now;
     dropped = 0;
     log_line(severity >= EVENT_LOG_ERR    ? CCAI_LOG_ERROR
@@ -248,7 +234,7 @@ static int usage(FILE *out)
           "Sockets passed by systemd (LISTEN_FDS) are served instead of server.listen.\n"
           "\n"
           "  -c, --config FILE  configuration file\n"
-          "  -v, --verbose      debug logs\n"
+          "  -v, --verbose      debug logs (whatever log.level says)\n"
           "  -h, --help         this help\n",
           out);
     return out == stdout ? EXIT_SUCCESS : EXIT_USAGE;
@@ -277,6 +263,14 @@ static int load_config(server *s, const char *path)
                 msg && *msg ? msg : "");
         return EXIT_CONFIG;
     }
+    /* From now on log.level says which lines count (-v: debug). */
+    ccai_log_level level = CCAI_LOG_INFO;
+    const char *want = ccai_config_get(s->cfg, "log.level");
+    for (int l = CCAI_LOG_ERROR; want && l <= CCAI_LOG_DEBUG; l++) {
+        if (strcmp(want, ccai_log_level_str((ccai_log_level)l)) == 0)
+            level = (ccai_log_level)l;
+    }
+    ccai_config_set_logger(s->cfg, log_line, NULL, s->verbosity ? CCAI_LOG_DEBUG : level);
     return EXIT_SUCCESS;
 }
 

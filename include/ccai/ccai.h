@@ -147,7 +147,11 @@ typedef enum ccai_log_level {
 
 /**
  * Log sink. @p msg is one line without a trailing newline, borrowed for the
- * duration of the call. libccai never prints; without a sink it stays silent.
+ * duration of the call: valid UTF-8 in which control bytes and bytes that
+ * are not UTF-8 appear as the four characters \xHH (as in
+ * ccai_http_access's path), so a sink may quote it as a JSON string by
+ * escaping '"' and '\\' only. libccai never prints; without a sink it stays
+ * silent.
  * Secrets (keys, tokens, callback secrets) are never part of a message.
  * Personal data stays out of lines above CCAI_LOG_DEBUG: phone numbers are
  * masked there (ccai_log_mask()), and what the caller said or sent (speech,
@@ -501,10 +505,13 @@ CCAI_EXPORT void ccai_ctx_socket_action(ccai_ctx *ctx, int fd, int events);
 CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
 
 /**
- * Non-zero while the context has work in flight (transfers, timers, open
- * connections of its HTTP server since 0.2), not counting the timers that
- * wait for somebody else (a call's silence timeout): a call waiting for its
- * caller is no work. Simple hosts run their loop until it returns 0.
+ * Non-zero while the context has work in flight (transfers, timers; since
+ * 0.2 the open connections of its HTTP server and the SMS its host's sender
+ * has not reported the end of, ccai_ctx_sms_done()), not counting the
+ * timers that wait for somebody else or tick in the background (a call's
+ * silence timeout, an ended HTTP chat waiting for its client, the periodic
+ * sweep of calls nobody holds): a call waiting for its caller is no work.
+ * Simple hosts run their loop until it returns 0.
  * @since 0.1
  */
 CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);
@@ -516,10 +523,28 @@ CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);
 CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx);
 
 /**
- * Path of the database the context opened (":memory:" for an in-memory one).
- * Ownership: borrowed while the context lives. @since 0.1
+ * Deprecated since 0.2: one backend's concept; use ccai_ctx_store_describe().
+ * Where the context's store keeps its data: the SQLite file (":memory:" for
+ * an in-memory one), or for another backend its location without any
+ * secret. NULL when @p ctx is NULL.
+ * Ownership: borrowed while the context lives. Context: any thread that
+ * may use @p ctx. @since 0.1
  */
 CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx);
+
+/**
+ * Describe the context's store as a JSON object: {"backend": "sqlite",
+ * "location": the file (or, for another backend, where it is, never a
+ * password), "schema_version": N} plus the backend's own settings (SQLite:
+ * "synchronous", "busy_timeout_ms").
+ * @param ctx       the context.
+ * @param ret_json  receives the JSON text.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, char **ret_json);
 
 /* ------------------------------------------------------------------------ */
 /* Calls                                                                    */
@@ -531,8 +556,12 @@ typedef struct ccai_event ccai_event;
 typedef enum ccai_direction { CCAI_INBOUND = 0, CCAI_OUTBOUND = 1 } ccai_direction;
 
 /**
- * Call states: new → ringing → connected → (language_menu) → conversation ⇄
+ * Call states: new → ringing → (language_menu) → connected → conversation ⇄
  * turn → transferring | ending → ended → done (post-call work finished).
+ * language_menu: the caller chooses the language in the engine's language
+ * menu, which the engine offers through the call's ccai_call_ops.menu when
+ * the channel has one (any channel, a host's own included) and several
+ * languages are configured.
  */
 typedef enum ccai_call_state {
     CCAI_CALL_NEW = 0,
@@ -579,9 +608,31 @@ typedef struct ccai_call_params {
      * conversation.callback_timeout_hour (a caller ringing back).
      */
     int resume;
+    /* Version 2 (@since 0.2): read only when version >= 2. */
+    /** What the channel does itself: CCAI_CALL_* flags, 0 for none. */
+    uint32_t flags;
+    /**
+     * Take back the stored call of this id: a channel that restarted finds
+     * a call its provider still holds (a webhook naming it). The call goes
+     * on where it was, on the same leg (provider ids kept unless given),
+     * with its own initiate and language and without a language menu;
+     * phone_number and direction may then be NULL / anything (the stored
+     * ones hold). The stored call is read when ccai_call_start() runs:
+     * CCAI_ERR_NOT_FOUND when there is no such call, CCAI_ERR_STATE when it
+     * has ended (another process's sweep, the provider's end) or a handle
+     * of this context holds it.
+     */
+    const char *resume_call_id;
 } ccai_call_params;
 
-#define CCAI_CALL_PARAMS_VERSION 1u
+#define CCAI_CALL_PARAMS_VERSION 2u
+
+/**
+ * ccai_call_params.flags: the channel reports the caller's silence itself
+ * (CCAI_EVENT_SILENCE_TIMEOUT, as a provider's speech recognition does):
+ * the engine runs no silence timer of its own for the call. @since 0.2
+ */
+#define CCAI_CALL_REPORTS_SILENCE (1u << 0)
 
 typedef enum ccai_style {
     CCAI_STYLE_NONE = 0,
@@ -610,6 +661,44 @@ typedef struct ccai_speech {
 
 #define CCAI_SPEECH_VERSION 1u
 
+/** One choice of a menu (ccai_menu). Strings borrowed for the callback. */
+typedef struct ccai_menu_choice {
+    /** What CCAI_EVENT_CHOICE carries back when the caller picks it (the
+        language's short code, "fr-FR", in the language menu). */
+    const char *value;
+    /** The key that picks it: "1" .. "9". */
+    const char *dtmf;
+    /** Words that pick it (at least one), NULL-terminated. */
+    const char *const *phrases;
+    /** The line that offers it, in its own language ("Pour le français,
+        tapez 1."), with that language's code and voice (may be NULL). */
+    const char *text;
+    const char *lang;
+    const char *voice;
+} ccai_menu_choice;
+
+/**
+ * A menu the engine asks the channel to offer (ccai_call_ops.menu). A
+ * versioned table filled by libccai: read members beyond version 1 only
+ * when version says they exist; ccai_menu_choice grows with it.
+ */
+typedef struct ccai_menu {
+    uint32_t version;
+    /** What is chosen: "language" (the only menu today). */
+    const char *name;
+    const ccai_menu_choice *const *choices;
+    size_t n_choices;
+    /** The whole menu as one text in the call's language, lang and voice:
+        for a channel that says it in one voice (each choice's own line is
+        in its own language). */
+    const char *text;
+    const char *lang;
+    const char *voice; /**< may be NULL */
+    double rate;       /**< prosody rate, 0.75 .. 1.25 */
+} ccai_menu;
+
+#define CCAI_MENU_VERSION 1u
+
 /**
  * How the engine acts on a call: the host (or a channel of libccai) fills
  * these in. A versioned table: set version to CCAI_CALL_OPS_VERSION. Members
@@ -631,9 +720,20 @@ typedef struct ccai_call_ops {
     /** Informational: the state changed and is stored. */
     void (*state_changed)(ccai_call *call, ccai_call_state old_state, ccai_call_state new_state,
                           void *ud);
+    /* Version 2 (@since 0.2): read only when version >= 2. */
+    /**
+     * Offer the caller @p menu: say it (menu->text in one voice, or each
+     * choice's line in its own), then listen for one choice, by key or by
+     * words, and report it with CCAI_EVENT_CHOICE (its value; no text when
+     * nothing was recognised: the engine offers the menu again, then says
+     * goodbye). May be NULL: the engine then offers no menu. Today the
+     * engine offers the language menu when the call connects with several
+     * languages configured.
+     */
+    int (*menu)(ccai_call *call, const ccai_menu *menu, void *ud);
 } ccai_call_ops;
 
-#define CCAI_CALL_OPS_VERSION 1u
+#define CCAI_CALL_OPS_VERSION 2u
 
 /**
  * Start (or resume) a call: the call row is written to the store before this
@@ -645,8 +745,12 @@ typedef struct ccai_call_ops {
  *   3. A hangup event (or the engine's own hangup) moves it to ended; the
  *      post-call work then runs as durable jobs.
  *   4. ccai_call_free() releases the handle (the stored call stays).
+ * A table of an earlier version (params or ops) is accepted; the members
+ * appended since are then never read.
  * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG (missing phone number, bad
  * version), CCAI_ERR_VALIDATION (initiate_json rejected: ccai_ctx_errmsg()),
+ * CCAI_ERR_NOT_FOUND and CCAI_ERR_STATE (resume_call_id names no stored
+ * call, or one ended or held here),
  * CCAI_ERR_BUSY (the database is locked by another process: nothing was
  * stored; start the call again later, e.g. on a timer of your loop: libccai
  * never blocks the loop for longer than database.sqlite.busy_timeout_ms),
@@ -679,6 +783,83 @@ CCAI_EXPORT int ccai_call_resumed(const ccai_call *call);
 /** The userdata given to ccai_call_start(). @since 0.1 */
 CCAI_EXPORT void *ccai_call_userdata(const ccai_call *call);
 
+/**
+ * The call's other party: the caller (inbound) or callee (outbound), E.164.
+ * Ownership: borrowed while the handle lives. NULL when @p call is NULL.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT const char *ccai_call_phone_number(const ccai_call *call);
+
+/**
+ * Whether the call came in or went out (CCAI_INBOUND when @p call is NULL).
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_direction ccai_call_direction(const ccai_call *call);
+
+/**
+ * The call's random secret, for the URLs a channel gives its provider so
+ * that callbacks can be told from forgeries (compare what comes back with
+ * ccai_ctx_call_check_secret(), which also works once the handle is gone).
+ * Never log it.
+ * Ownership: borrowed while the handle lives. NULL when @p call is NULL.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT const char *ccai_call_secret(const ccai_call *call);
+
+/**
+ * The call's settings as JSON: conversation.initiate with the call's own
+ * overrides (bot_name, bot_company, lang.availables with each language's
+ * short_code, voice and pronunciations_en, claim, ...), what a channel
+ * reads to help its provider (speech hints).
+ * Ownership: borrowed while the handle lives. NULL when @p call is NULL.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT const char *ccai_call_initiate_json(const ccai_call *call);
+
+/**
+ * The provider's id of the call (Twilio CallSid, ACS serverCallId), or NULL.
+ * Ownership: borrowed until the next change of the call. Context: the
+ * context's thread. @since 0.2
+ */
+CCAI_EXPORT const char *ccai_call_provider_id(const ccai_call *call);
+
+/**
+ * Store the provider's ids of the call once the channel learns them (the
+ * CallSid a call's creation returned, ACS's serverCallId and
+ * correlationId), so that its later callbacks find the call
+ * (ccai_ctx_call_find_provider()). NULL leaves an id as it is.
+ * Statuses: CCAI_OK (stored); CCAI_ERR_INVALID_ARG; CCAI_ERR_STATE (the call
+ * has ended); CCAI_ERR_BUSY, CCAI_ERR_STORE (nothing changed);
+ * CCAI_ERR_NOMEM.
+ * Ownership: the ids are copied.
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_call_set_provider_ids(ccai_call *call, const char *provider_call_id,
+                                                   const char *correlation_id);
+
+/**
+ * The caller chose a language (a key of the channel's own menu, a setting
+ * of the line): the call speaks and listens in @p lang from the next
+ * sentence on. Stored before it returns.
+ * @param lang  a short code among conversation.initiate.lang.availables.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_NOT_FOUND (not an
+ * available language: nothing changed); CCAI_ERR_STATE (the call has
+ * ended); CCAI_ERR_BUSY, CCAI_ERR_STORE (nothing changed); CCAI_ERR_NOMEM.
+ * Ownership: @p lang is copied.
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_call_set_lang(ccai_call *call, const char *lang);
+
+/**
+ * End the call politely: the bot says its goodbye (stored) and hangs up
+ * through ccai_call_ops.hangup, as when the conversation ends itself. A
+ * call already ending is left as it is (CCAI_OK).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_STATE (the call has
+ * ended).
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_call_goodbye(ccai_call *call);
+
 /** Last error on this call ("" when none). Borrowed until the next call. @since 0.1 */
 CCAI_EXPORT const char *ccai_call_errmsg(const ccai_call *call);
 
@@ -705,8 +886,20 @@ typedef enum ccai_event_type {
     CCAI_EVENT_TRANSFER_OK = 8,
     CCAI_EVENT_TRANSFER_FAILED = 9, /**< text = reason */
     CCAI_EVENT_HANGUP = 10,         /**< text = reason */
-    CCAI_EVENT_RECORDING = 11       /**< text = recording URL */
+    CCAI_EVENT_RECORDING = 11,      /**< text = recording URL */
+    /** The caller's choice in a menu (ccai_call_ops.menu): text = the
+        choice's value; none when nothing was recognised. @since 0.2 */
+    CCAI_EVENT_CHOICE = 12,
+    /** The channel could not make out what the caller said (its recogniser
+        failed; not silence): the bot apologises and listens again, and
+        after conversation.recognition_retry_max in a row says goodbye.
+        text = reason. @since 0.2 */
+    CCAI_EVENT_NOT_UNDERSTOOD = 13
 } ccai_event_type;
+
+/** Longest text an event carries (speech, SMS body), in bytes: longer text
+    is refused with CCAI_ERR_LIMIT. @since 0.2 */
+#define CCAI_EVENT_TEXT_MAX (16u * 1024u)
 
 /** "ringing", "connected", "speech", ... @since 0.1 */
 CCAI_EXPORT const char *ccai_event_type_str(ccai_event_type type);
@@ -721,7 +914,10 @@ CCAI_EXPORT ccai_status ccai_event_new(ccai_event_type type, ccai_event **ret);
 /** Free an event; NULL accepted. @since 0.1 */
 CCAI_EXPORT void ccai_event_free(ccai_event *event);
 
-/** Set the text (speech, DTMF digits, SMS body, reason, URL); copied. @since 0.1 */
+/**
+ * Set the text (speech, DTMF digits, SMS body, reason, URL); copied.
+ * CCAI_ERR_LIMIT beyond CCAI_EVENT_TEXT_MAX bytes. @since 0.1
+ */
 CCAI_EXPORT ccai_status ccai_event_set_text(ccai_event *event, const char *text);
 
 /** Set the language short code of speech; copied. @since 0.1 */
@@ -748,6 +944,16 @@ CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *event, double conf
  * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
 CCAI_EXPORT ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);
+
+/**
+ * ccai_on_event() with an event of @p type carrying @p text (NULL for none):
+ * the common case without building an event.
+ * Statuses: as ccai_on_event(); CCAI_ERR_LIMIT (text longer than
+ * CCAI_EVENT_TEXT_MAX).
+ * Ownership: @p text is copied.
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_call_notify(ccai_call *call, ccai_event_type type, const char *text);
 
 /* ------------------------------------------------------------------------ */
 /* Stored calls (for servers, reports, exports)                             */
@@ -777,6 +983,132 @@ CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone
  */
 CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phone_number,
                                                  size_t limit, size_t offset, char **ret_json);
+
+/*
+ * Stored calls, for channels: what a channel does with a call its provider
+ * still talks about when no handle of this context holds it (this process
+ * restarted, the handle is gone, the call ended and a late callback came).
+ */
+
+/**
+ * The id of the latest call of @p channel (its ccai_call_params.channel)
+ * whose provider id or provider correlation id (ccai_call_set_provider_ids())
+ * is @p provider_id.
+ * @param ret_call_id  receives the call's id (36 characters).
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND; CCAI_ERR_INVALID_ARG;
+ * CCAI_ERR_STORE, CCAI_ERR_BUSY; CCAI_ERR_NOMEM.
+ * Ownership: *ret_call_id freed with ccai_free(); untouched on failure.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx, const char *channel,
+                                                    const char *provider_id, char **ret_call_id);
+
+/**
+ * Check a secret a callback URL carried against the stored call's
+ * (ccai_call_secret()), in constant time, whether or not a handle holds
+ * the call or it has ended.
+ * Statuses: CCAI_OK (it matches); CCAI_ERR_VALIDATION (it does not);
+ * CCAI_ERR_NOT_FOUND (no such call); CCAI_ERR_INVALID_ARG; CCAI_ERR_STORE,
+ * CCAI_ERR_BUSY; CCAI_ERR_NOMEM.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx, const char *call_id,
+                                                   const char *secret);
+
+/**
+ * End a stored call in progress that no handle of this context holds: its
+ * provider says it is over (@p reason: its word, "completed"; @p by_caller
+ * non-zero when the caller's side ended it). In one commit: the hangup
+ * message, state "ended" and the reason, and the post-call work when the
+ * caller spoke since the call last (re)started. A call already ended is left
+ * as it is.
+ * Statuses: CCAI_OK (ended now or before); CCAI_ERR_NOT_FOUND;
+ * CCAI_ERR_STATE (a handle of this context holds it: hand it a
+ * CCAI_EVENT_HANGUP instead); CCAI_ERR_CONFLICT (another process changed it
+ * meanwhile: it took the call back); CCAI_ERR_INVALID_ARG; CCAI_ERR_BUSY,
+ * CCAI_ERR_STORE (nothing stored); CCAI_ERR_NOMEM.
+ * Ownership: @p reason is copied.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id, const char *reason,
+                                          int by_caller);
+
+/**
+ * Store what the provider says of a call's recording, whatever the call's
+ * state (a recording is usually ready after the call ended): each of
+ * @p url, @p recording_id (not NULL) and @p duration_ms (> 0) replaces the
+ * stored one; a live handle of the call sees them too.
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND; CCAI_ERR_INVALID_ARG;
+ * CCAI_ERR_BUSY, CCAI_ERR_STORE (nothing stored); CCAI_ERR_NOMEM.
+ * Ownership: strings are copied.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx, const char *call_id,
+                                                    const char *url, const char *recording_id,
+                                                    int64_t duration_ms);
+
+/**
+ * An SMS from a caller, whatever brought it: a live call with that number
+ * reads it on its next turn (as CCAI_EVENT_SMS); otherwise it is stored on
+ * the caller's latest call. @p from may lack its '+'.
+ * Statuses: CCAI_OK (given to a call or stored); CCAI_ERR_NOT_FOUND (no
+ * call with that number) and CCAI_ERR_VALIDATION (@p from is not a phone
+ * number): dropped and logged, nothing to retry; CCAI_ERR_BUSY,
+ * CCAI_ERR_STORE, CCAI_ERR_NOMEM: worth a retry by the sender;
+ * CCAI_ERR_INVALID_ARG; CCAI_ERR_LIMIT (text longer than
+ * CCAI_EVENT_TEXT_MAX).
+ * Ownership: strings are copied.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from, const char *text);
+
+/**
+ * The host's SMS sender: how the engine's durable SMS (the post-call
+ * summary; the send_sms tool's when the call's channel has no
+ * ccai_call_ops.send_sms) leave when sms.mode is "host", so that a host's
+ * own channel sends them as Twilio's or ACS's do theirs. A versioned
+ * table: set version to CCAI_SMS_OPS_VERSION.
+ * @since 0.2
+ */
+typedef struct ccai_sms_ops {
+    uint32_t version;
+    /**
+     * Send @p text to @p to (E.164). Return 0 when the request is taken,
+     * then report its end, now or later, with ccai_ctx_sms_done() and
+     * @p request_id (once); return -1 when it cannot be sent at all (the
+     * engine tries again later, with backoff). Strings are borrowed for the
+     * callback. Context: the context's thread.
+     */
+    int (*send)(ccai_ctx *ctx, uint64_t request_id, const char *to, const char *text, void *ud);
+} ccai_sms_ops;
+
+#define CCAI_SMS_OPS_VERSION 1u
+
+/**
+ * Set the host's SMS sender (sms.mode "host") of the contexts created from
+ * @p cfg afterwards; NULL @p ops removes it. ccai_config_validate() (and so
+ * ccai_ctx_new()) refuses sms.mode "host" without one.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL cfg, a version of 0 or from
+ * the future, no send).
+ * Ownership: @p ops is copied; @p ud is the host's, passed to send.
+ * Context: as the configuration. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_config_set_sms_ops(ccai_config *cfg, const ccai_sms_ops *ops,
+                                                void *ud);
+
+/**
+ * The end of an SMS request of the host's sender (ccai_sms_ops.send):
+ * @p status CCAI_OK when the message left; otherwise @p errmsg (may be NULL)
+ * says why and @p permanent non-zero means trying again cannot help (the
+ * engine gives up; else it tries again later, with backoff).
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such request in flight: already
+ * reported, or another context's); CCAI_ERR_STATE (the
+ * context has no host sender); CCAI_ERR_INVALID_ARG.
+ * Ownership: @p errmsg is copied.
+ * Context: the context's thread; legal inside send. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, ccai_status status,
+                                          int permanent, const char *errmsg);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP front end (for servers)                                             */

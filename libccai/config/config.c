@@ -36,6 +36,8 @@ struct ccai_config {
     json_t *root;  /* effective tree */
     json_t *texts; /* dotted path -> text form of every non-string scalar */
     Ccai_logger logger;
+    ccai_sms_ops sms_ops; /* ccai_config_set_sms_ops(); version 0: none */
+    void *sms_ud;
     cfg_error *errors;
     size_t nerrors;
     char *errmsg;
@@ -326,6 +328,8 @@ ccai_config *Ccai_config_copy(const ccai_config *cfg)
     if (!c)
         return NULL;
     c->logger = cfg->logger;
+    c->sms_ops = cfg->sms_ops;
+    c->sms_ud = cfg->sms_ud;
     c->root = json_deep_copy(cfg->root);
     c->texts = json_deep_copy(cfg->texts);
     if (!c->root || !c->texts) {
@@ -342,6 +346,23 @@ CCAI_EXPORT ccai_status ccai_config_set_logger(ccai_config *cfg, ccai_log_fn fn,
         return CCAI_ERR_INVALID_ARG;
     cfg->logger = (Ccai_logger){fn, ud, min_level};
     return CCAI_OK;
+}
+
+CCAI_EXPORT ccai_status ccai_config_set_sms_ops(ccai_config *cfg, const ccai_sms_ops *ops, void *ud)
+{
+    if (!cfg || (ops && (ops->version < 1 || ops->version > CCAI_SMS_OPS_VERSION || !ops->send)))
+        return CCAI_ERR_INVALID_ARG;
+    /* Version 1 is the whole table today: members appended later are read
+     * only when ops->version says they exist. */
+    cfg->sms_ops = ops ? (ccai_sms_ops){1, ops->send} : (ccai_sms_ops){0};
+    cfg->sms_ud = ops ? ud : NULL;
+    return CCAI_OK;
+}
+
+const ccai_sms_ops *Ccai_config_sms_ops(const ccai_config *cfg, void **ret_ud)
+{
+    *ret_ud = cfg->sms_ud;
+    return cfg->sms_ops.version ? &cfg->sms_ops : NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1158,6 +1179,9 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg)
                 "when sms.mode is communication_services");
         require(cfg, &el, "communication_services.phone_number",
                 "when sms.mode is communication_services");
+    } else if (sms && strcmp(sms, "host") == 0 && !cfg->sms_ops.version) {
+        errlist_add(&el, "sms.mode", 0, 0,
+                    "sms.mode host needs the host's sender: ccai_config_set_sms_ops()");
     }
 
     const json_t *lang = Ccai_config_json(cfg, "conversation.initiate.lang");

@@ -25,4 +25,8 @@ const json_t *Ccai_config_json(const ccai_config *cfg, const char *key);
 /* The logger set with ccai_config_set_logger(). */
 const Ccai_logger *Ccai_config_logger(const ccai_config *cfg);
 
+/* The host's SMS sender set with ccai_config_set_sms_ops() (copied, at
+ * version 1), NULL when none; *ret_ud its userdata. */
+const ccai_sms_ops *Ccai_config_sms_ops(const ccai_config *cfg, void **ret_ud);
+
 #endif

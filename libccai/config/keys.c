@@ -11,7 +11,7 @@
 
 static const char *const llm_modes[] = {"none", "openai", "azure_openai", "openai_compatible",
                                         NULL};
-static const char *const sms_modes[] = {"none", "twilio", "communication_services", NULL};
+static const char *const sms_modes[] = {"none", "twilio", "communication_services", "host", NULL};
 static const char *const db_modes[] = {"sqlite", NULL};
 static const char *const sync_modes[] = {"normal", "full", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};

@@ -759,3 +759,30 @@ const char *Ccai_json_kind(const json_t *v)
     }
     return "a value";
 }
+
+/* A JSON string of text, made loggable (\xHH) when it is not UTF-8. */
+static json_t *string_of(const char *text)
+{
+    json_t *v = json_string(text);
+    if (v)
+        return v;
+    Ccai_buf b = {0};
+    if (Ccai_buf_append_loggable(&b, text, strlen(text), SIZE_MAX))
+        v = json_string(b.data);
+    Ccai_buf_free(&b);
+    return v;
+}
+
+char *Ccai_json_error_envelope(const char *message, const char *detail)
+{
+    json_t *details = json_array(), *err = json_object(), *doc = json_object();
+    bool ok =
+        details && err && doc && json_object_set_new(err, "message", string_of(message)) == 0 &&
+        (!detail || json_array_append_new(details, string_of(detail)) == 0) &&
+        json_object_set(err, "details", details) == 0 && json_object_set(doc, "error", err) == 0;
+    char *text = ok ? Ccai_json_dump(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(details);
+    json_decref(err);
+    json_decref(doc);
+    return text;
+}

@@ -91,4 +91,13 @@ size_t Ccai_json_escapes(const char *s, size_t n);
  * for error messages. */
 const char *Ccai_json_kind(const json_t *v);
 
+/* The reference's error envelope {"error":{"message":...,"details":[...]}}
+ * (details empty when detail is NULL), compact ASCII JSON, freed with
+ * ccai_free(). Text that is not UTF-8 (a client's bytes quoted in a
+ * detail) appears with \xHH instead of being dropped. NULL on NOMEM: then
+ * answer CCAI_JSON_ERROR_NOMEM. Every error answer is built here (the HTTP
+ * connection's own and the routes'). */
+char *Ccai_json_error_envelope(const char *message, const char *detail);
+#define CCAI_JSON_ERROR_NOMEM "{\"error\":{\"message\":\"out of memory\",\"details\":[]}}"
+
 #endif

@@ -3,7 +3,9 @@
  * Phone numbers are personal data: above debug level they are masked in
  * every line, whoever wrote it (a provider's error message quotes the
  * number it refused). Texts the caller said or sent are logged at debug
- * level only, by the callers of Ccai_log(). */
+ * level only, by the callers of Ccai_log(). Every line reaches the host
+ * as one line of valid UTF-8 (control bytes and bytes that are not UTF-8
+ * become \xHH), so a sink can quote it as JSON without looking at it. */
 #include "core/common.h"
 
 #include <stdio.h>
@@ -96,45 +98,7 @@ CCAI_EXPORT ccai_status ccai_log_mask(const char *text, char **ret_text)
     return CCAI_OK;
 }
 
-static void emit(const Ccai_logger *lg, ccai_log_level level, char *msg)
-{
-    if (level < CCAI_LOG_DEBUG)
-        mask_into(msg, msg);
-    lg->fn(level, msg, lg->ud);
-}
-
-void Ccai_log(const Ccai_logger *lg, ccai_log_level level, const char *fmt, ...)
-{
-    if (!lg || !lg->fn || level > lg->min_level)
-        return;
-    char stackbuf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(stackbuf, sizeof stackbuf, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof stackbuf) {
-        emit(lg, level, stackbuf);
-        return;
-    }
-    va_start(ap, fmt);
-    char *msg = Ccai_vasprintf(fmt, ap);
-    va_end(ap);
-    emit(lg, level, msg ? msg : stackbuf);
-    ccai_free(msg);
-}
-
-CCAI_EXPORT const char *ccai_log_level_str(ccai_log_level level)
-{
-    switch (level) {
-    case CCAI_LOG_ERROR: return "error";
-    case CCAI_LOG_WARN: return "warn";
-    case CCAI_LOG_INFO: return "info";
-    case CCAI_LOG_DEBUG: return "debug";
-    }
-    return "unknown";
-}
+/* Loggable text ------------------------------------------------------------ */
 
 /* Length of the valid UTF-8 sequence at s[0..n), 0 when it is not one
  * (overlong forms, surrogates and code points above U+10FFFF are not). */
@@ -168,30 +132,95 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return need + 1;
 }
 
+/* How many bytes at the start of s[0..n) are loggable as they are:
+ * printable ASCII and valid UTF-8. */
+static size_t loggable_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (s[i] >= 0x20 && s[i] < 0x7f) {
+            i++;
+            continue;
+        }
+        size_t u = s[i] >= 0x80 ? utf8_len(s + i, n - i) : 0;
+        if (!u)
+            break;
+        i += u;
+    }
+    return i;
+}
+
 bool Ccai_buf_append_loggable(Ccai_buf *b, const char *s, size_t len, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = len < max ? len : max;
     size_t i = 0;
     while (i < n) {
-        size_t run = i;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x7f)
-            run++;
-        if (run > i && !Ccai_buf_append(b, p + i, run - i))
+        size_t run = loggable_prefix(p + i, n - i);
+        if (run && !Ccai_buf_append(b, p + i, run))
             return false;
-        i = run;
-        if (i == n)
-            break;
-        size_t u = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 0;
-        if (u) {
-            if (!Ccai_buf_append(b, p + i, u))
-                return false;
-            i += u;
-        } else {
-            if (!Ccai_buf_printf(b, "\\x%02x", p[i]))
-                return false;
-            i++;
-        }
+        i += run;
+        if (i < n && !Ccai_buf_printf(b, "\\x%02x", p[i++]))
+            return false;
     }
     return len > max ? Ccai_buf_puts(b, "...") : Ccai_buf_append(b, "", 0);
+}
+
+/* Masked above debug level, then made loggable: the host gets one line of
+ * valid UTF-8 whatever went into it (a caller's words, a provider's error
+ * text, a cut multi-byte character). */
+static void emit(const Ccai_logger *lg, ccai_log_level level, char *msg)
+{
+    if (level < CCAI_LOG_DEBUG)
+        mask_into(msg, msg);
+    size_t len = strlen(msg);
+    if (loggable_prefix((const unsigned char *)msg, len) == len) {
+        lg->fn(level, msg, lg->ud);
+        return;
+    }
+    Ccai_buf b = {0};
+    if (Ccai_buf_append_loggable(&b, msg, len, len)) {
+        lg->fn(level, b.data, lg->ud);
+    } else {
+        /* Out of memory: in place, each byte that is not loggable is '?'. */
+        for (size_t i = loggable_prefix((const unsigned char *)msg, len); i < len;) {
+            msg[i++] = '?';
+            i += loggable_prefix((const unsigned char *)msg + i, len - i);
+        }
+        lg->fn(level, msg, lg->ud);
+    }
+    Ccai_buf_free(&b);
+}
+
+void Ccai_log(const Ccai_logger *lg, ccai_log_level level, const char *fmt, ...)
+{
+    if (!lg || !lg->fn || level > lg->min_level)
+        return;
+    char stackbuf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(stackbuf, sizeof stackbuf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof stackbuf) {
+        emit(lg, level, stackbuf);
+        return;
+    }
+    va_start(ap, fmt);
+    char *msg = Ccai_vasprintf(fmt, ap);
+    va_end(ap);
+    emit(lg, level, msg ? msg : stackbuf);
+    ccai_free(msg);
+}
+
+CCAI_EXPORT const char *ccai_log_level_str(ccai_log_level level)
+{
+    switch (level) {
+    case CCAI_LOG_ERROR: return "error";
+    case CCAI_LOG_WARN: return "warn";
+    case CCAI_LOG_INFO: return "info";
+    case CCAI_LOG_DEBUG: return "debug";
+    }
+    return "unknown";
 }

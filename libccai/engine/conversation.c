@@ -14,19 +14,15 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "core/metrics.h"
+#include "core/tz.h"
 #include "engine/history.h"
 #include "engine/offline.h"
 #include "engine/prompts.h"
 #include "engine/speech.h"
-#include "engine/tz.h"
 #include "llm/llm.h"
-#include "web/metrics.h"
 
 #include <stdio.h>
-
-/* Tool schemas depend on a call's claim schema and languages only; calls
- * that share them share one (immutable) copy. */
-#define TOOLS_CACHE 16
 
 /* The bot's words are stored at most this long after they were said, with
  * those of every other call said meanwhile (group commit): answers stream
@@ -45,20 +41,6 @@ typedef struct Ccai_tools_text {
     size_t len;
     char json[];
 } Ccai_tools_text;
-
-/* A call's initiate (settings) as a tree: the same for the calls started
- * with the same settings, so shared (13 KB each for the default settings). */
-#define INITIATE_CACHE 16
-
-typedef struct initiate_entry {
-    char *key; /* the tree as JSON, keys sorted */
-    json_t *tree;
-} initiate_entry;
-
-typedef struct tools_entry {
-    char *key;                 /* the claim schema and languages as JSON */
-    Ccai_tools_text *tools[2]; /* [0] all tools, [1] without end_call */
-} tools_entry;
 
 static void tools_text_unref(Ccai_tools_text *t)
 {
@@ -88,26 +70,6 @@ static Ccai_tools_text *tools_text_new(const json_t *tools)
     return t;
 }
 
-struct Ccai_engine {
-    tools_entry tools[TOOLS_CACHE];
-    size_t n_tools;
-    size_t next_evict;
-    initiate_entry initiates[INITIATE_CACHE];
-    size_t n_initiates, next_initiate;
-    Ccai_prompts *prompts;
-    Ccai_llm_model models[2];
-    Ccai_llm_health health[2]; /* shared by every call of the context */
-    size_t n_models;
-    uint32_t soft_ms, hard_ms, silence_ms;
-    /* Calls whose spoken words wait for the next group commit. */
-    ccai_ctx *ctx;
-    ccai_call *kept;
-    Ccai_timer kept_timer;
-    int retry_max;
-    int max_rounds;
-    int history_max;
-};
-
 typedef struct Ccai_turn {
     ccai_call *c;
     int round;
@@ -131,46 +93,39 @@ typedef struct Ccai_turn {
 
 static Ccai_engine *engine_of(const ccai_call *c)
 {
-    return c->ctx->engine;
+    return c->eng;
 }
 
 /* Engine ------------------------------------------------------------------- */
 
-/* The words the calls said since the last turn of the loop: one commit. */
+/* The words the calls said since the last group commit: one commit. */
 static void on_kept_timer(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     Ccai_conv_store_kept(ud);
 }
 
-ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg)
+ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
 {
-    Ccai_engine *e = Ccai_calloc(1, sizeof *e);
-    if (!e)
-        return CCAI_ERR_NOMEM;
-    e->ctx = ctx;
-    Ccai_timer_init(&e->kept_timer, on_kept_timer, ctx);
+    Ccai_timer_init(&e->kept_timer, on_kept_timer, e);
     char *why = NULL;
-    e->prompts = Ccai_prompts_new(ctx->cfg, &why);
+    e->prompts = Ccai_prompts_new(e->cfg, &why);
     if (!e->prompts) {
-        ccai_free(e);
         if (why && ret_errmsg)
             *ret_errmsg = why;
         else
             ccai_free(why);
         return why ? CCAI_ERR_CONFIG : CCAI_ERR_NOMEM;
     }
-    const ccai_config *cfg = ctx->cfg;
+    const ccai_config *cfg = e->cfg;
     bool slow_first = Ccai_config_bool(cfg, "conversation.slow_llm_for_chat", false);
     const char *order[2] = {slow_first ? "slow" : "fast", slow_first ? "fast" : "slow"};
     for (int i = 0; i < 2; i++) {
         ccai_status st = Ccai_llm_model_from_config(cfg, order[i], &e->models[e->n_models]);
         if (st == CCAI_OK)
             e->n_models++;
-        else if (st != CCAI_ERR_NOT_FOUND) {
-            Ccai_engine_free(e);
+        else if (st != CCAI_ERR_NOT_FOUND)
             return st;
-        }
     }
     e->soft_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_soft_timeout_sec", 4) * 1000u;
     e->hard_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_hard_timeout_sec", 15) * 1000u;
@@ -181,10 +136,9 @@ ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg)
     e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
     if (e->max_rounds < 1)
         e->max_rounds = 1;
-    Ccai_log(&ctx->log, CCAI_LOG_INFO, "engine: %s",
+    Ccai_log(&e->log, CCAI_LOG_INFO, "engine: %s",
              e->n_models ? (e->n_models == 2 ? "two LLMs (with fail-over)" : "one LLM")
                          : "no LLM configured: the offline dialogue answers");
-    *ret = e;
     return CCAI_OK;
 }
 
@@ -202,10 +156,8 @@ const Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e)
     return e->prompts;
 }
 
-void Ccai_engine_free(Ccai_engine *e)
+void Ccai_conv_engine_cleanup(Ccai_engine *e)
 {
-    if (!e)
-        return;
     Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
     for (size_t i = 0; i < e->n_initiates; i++) {
         ccai_free(e->initiates[i].key);
@@ -219,12 +171,10 @@ void Ccai_engine_free(Ccai_engine *e)
     Ccai_prompts_free(e->prompts);
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
-    ccai_free(e);
 }
 
-json_t *Ccai_conv_share_initiate(ccai_ctx *ctx, json_t *initiate)
+json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate)
 {
-    Ccai_engine *e = ctx->engine;
     char *key = Ccai_json_dump(initiate, JSON_COMPACT | JSON_SORT_KEYS);
     if (!key)
         return initiate; /* out of memory: the call keeps its own */
@@ -235,11 +185,11 @@ json_t *Ccai_conv_share_initiate(ccai_ctx *ctx, json_t *initiate)
             return json_incref(e->initiates[i].tree);
         }
     }
-    initiate_entry *ent;
-    if (e->n_initiates < INITIATE_CACHE) {
+    Ccai_initiate_entry *ent;
+    if (e->n_initiates < CCAI_INITIATE_CACHE) {
         ent = &e->initiates[e->n_initiates++];
     } else { /* full: replace in turn (calls keep their references) */
-        ent = &e->initiates[e->next_initiate++ % INITIATE_CACHE];
+        ent = &e->initiates[e->next_initiate++ % CCAI_INITIATE_CACHE];
         ccai_free(ent->key);
         json_decref(ent->tree);
     }
@@ -262,15 +212,14 @@ void Ccai_conv_kept(ccai_call *c)
         Ccai_timer_start(c->ctx, &e->kept_timer, KEPT_DELAY_MS);
 }
 
-void Ccai_conv_store_kept(ccai_ctx *ctx)
+void Ccai_conv_store_kept(Ccai_engine *e)
 {
-    Ccai_engine *e = ctx->engine;
     if (!e || !e->kept)
         return;
     ccai_call *list = e->kept;
     e->kept = NULL;
-    Ccai_timer_stop(ctx, &e->kept_timer);
-    Ccai_calls_store_kept(ctx, list);
+    Ccai_timer_stop(e->ctx, &e->kept_timer);
+    Ccai_calls_store_kept(e, list);
     for (ccai_call *c = list, *next; c; c = next) {
         next = c->kept_next;
         c->kept_next = NULL;
@@ -372,7 +321,7 @@ static bool say(ccai_call *c, const char *text, ccai_style style, bool expects_r
         .more_follows = more_follows,
     };
     if (c->ops.say(c, &sp, c->ud) != 0) {
-        Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: the channel refused to speak", c->row.id);
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: the channel refused to speak", c->row.id);
         return false;
     }
     c->speaking = true;
@@ -428,7 +377,7 @@ const Ccai_tz *Ccai_conv_tz(ccai_call *c)
 {
     if (c->tz)
         return c->tz;
-    Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->ctx->log, &c->tz);
+    Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->eng->log, &c->tz);
     return c->tz;
 }
 
@@ -555,12 +504,12 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
     if (st == CCAI_OK) {
         set_state(c, CCAI_CALL_CONVERSATION);
         if (text)
-            Ccai_metrics_counter_add(c->ctx->metrics, "ccai_turns_total", "engine=\"offline\"", 1);
+            Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"offline\"", 1);
         offline_act(c, r);
         return;
     }
     set_state(c, CCAI_CALL_CONVERSATION);
-    Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: offline dialogue: %s", c->row.id,
+    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: offline dialogue: %s", c->row.id,
              ccai_status_str(st));
     Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
     listen(c);
@@ -606,19 +555,19 @@ static bool turn_leave(Ccai_turn *t)
     return Ccai_call_leave(c) && alive;
 }
 
-static void count(ccai_ctx *ctx, const char *kind)
+static void count(Ccai_engine *e, const char *kind)
 {
     char labels[64];
     snprintf(labels, sizeof labels, "kind=\"%s\"", kind);
-    Ccai_metrics_counter_add(ctx->metrics, "ccai_errors_total", labels, 1);
+    Ccai_metrics_counter_add(e->metrics, "ccai_errors_total", labels, 1);
 }
 
 static void turn_end(Ccai_turn *t, bool listen_again)
 {
     ccai_call *c = t->c;
     double secs = (double)(Ccai_ctx_now(c->ctx) - t->started) / 1000.0;
-    Ccai_metrics_histogram_observe(c->ctx->metrics, "ccai_turn_seconds", "engine=\"llm\"", secs);
-    Ccai_metrics_counter_add(c->ctx->metrics, "ccai_turns_total", "engine=\"llm\"", 1);
+    Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_turn_seconds", "engine=\"llm\"", secs);
+    Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"llm\"", 1);
     c->turn = NULL;
     turn_free(t);
     set_state(c, CCAI_CALL_CONVERSATION);
@@ -726,7 +675,7 @@ static ccai_status build_messages(ccai_call *c, const Ccai_tools_text *tools, in
                                   char **ret)
 {
     Ccai_engine *e = engine_of(c);
-    Ccai_store *st = c->ctx->store;
+    Ccai_store *st = c->eng->store;
     json_t *reminders = NULL;
     char *persona = NULL, *chat = NULL;
     Ccai_history h;
@@ -793,8 +742,8 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
 {
     Ccai_turn *t = ud;
     snprintf(t->engine, sizeof t->engine, "llm:%s", model);
-    count(t->c->ctx, "llm_retry");
-    Ccai_log(&t->c->ctx->log, CCAI_LOG_WARN, "call %s: llm %s attempt %d in %llu ms (%s)",
+    count(t->c->eng, "llm_retry");
+    Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: llm %s attempt %d in %llu ms (%s)",
              t->c->row.id, model, attempt, (unsigned long long)delay_ms, reason);
 }
 
@@ -803,9 +752,9 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
 static void llm_failed(Ccai_turn *t, const char *why)
 {
     ccai_call *c = t->c;
-    Ccai_log(&c->ctx->log, CCAI_LOG_ERROR, "call %s: no LLM could answer (%s): offline dialogue",
+    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: no LLM could answer (%s): offline dialogue",
              c->row.id, why ? why : "unknown");
-    count(c->ctx, "llm_down");
+    count(c->eng, "llm_down");
     char *text = t->caller_text;
     t->caller_text = NULL;
     c->turn = NULL;
@@ -824,14 +773,14 @@ static void content_filtered(Ccai_turn *t)
 {
     ccai_call *c = t->c;
     json_t *history = NULL;
-    if (Ccai_store_messages_json(c->ctx->store, c->row.id, &history) == CCAI_OK) {
+    if (Ccai_store_messages_json(c->eng->store, c->row.id, &history) == CCAI_OK) {
         for (size_t i = json_array_size(history); i-- > 0;) {
             const json_t *m = json_array_get(history, i);
             const char *persona = json_string_value(json_object_get(m, "persona"));
             const char *action = json_string_value(json_object_get(m, "action"));
             if (persona && strcmp(persona, "human") == 0 && action &&
                 (strcmp(action, "talk") == 0 || strcmp(action, "sms") == 0)) {
-                Ccai_store_message_delete(c->ctx->store, c->row.id,
+                Ccai_store_message_delete(c->eng->store, c->row.id,
                                           json_integer_value(json_object_get(m, "seq")));
                 break;
             }
@@ -864,14 +813,14 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     if (res->first_token_ms) {
         char labels[48];
         snprintf(labels, sizeof labels, "model=\"%s\"", res->model_name);
-        Ccai_metrics_histogram_observe(c->ctx->metrics, "ccai_llm_first_token_seconds", labels,
+        Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_llm_first_token_seconds", labels,
                                        (double)res->first_token_ms / 1000.0);
     }
     Ccai_sentences_flush(&t->sent, on_sentence, t);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
     if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
-        count(c->ctx, "content_filter");
+        count(c->eng, "content_filter");
         content_filtered(t);
         return;
     }
@@ -955,16 +904,16 @@ static const Ccai_tools_text *tools_for(ccai_call *c, int which)
     json_decref(k);
     if (!key)
         return NULL;
-    tools_entry *ent = NULL;
+    Ccai_tools_entry *ent = NULL;
     for (size_t i = 0; i < e->n_tools && !ent; i++) {
         if (strcmp(e->tools[i].key, key) == 0)
             ent = &e->tools[i];
     }
     if (!ent) {
-        if (e->n_tools < TOOLS_CACHE) {
+        if (e->n_tools < CCAI_TOOLS_CACHE) {
             ent = &e->tools[e->n_tools++];
         } else { /* full: replace in turn (calls keep their own references) */
-            ent = &e->tools[e->next_evict++ % TOOLS_CACHE];
+            ent = &e->tools[e->next_evict++ % CCAI_TOOLS_CACHE];
             ccai_free(ent->key);
             tools_text_unref(ent->tools[0]);
             tools_text_unref(ent->tools[1]);
@@ -1044,9 +993,9 @@ static void on_hard(Ccai_timer *timer, void *ud)
 {
     CCAI_UNUSED(timer);
     Ccai_turn *t = ud;
-    Ccai_log(&t->c->ctx->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
+    Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
              engine_of(t->c)->hard_ms);
-    count(t->c->ctx, "hard_timeout");
+    count(t->c->eng, "hard_timeout");
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
         t->llm = NULL;
@@ -1166,7 +1115,7 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
     if (!llm_ready(c)) {
         /* Every model cools down (rate limits, failures): no request can
          * answer, the offline dialogue does, for now. */
-        Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: every LLM cools down: offline dialogue",
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: every LLM cools down: offline dialogue",
                  c->row.id);
         c->offline_mode = true;
         offline_turn(c, text, true);
@@ -1208,14 +1157,24 @@ void Ccai_conv_say_done(ccai_call *c)
 
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
 {
-    Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: transfer failed: %s", c->row.id,
+    Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: transfer failed: %s", c->row.id,
              reason ? reason : "no reason given");
     if (c->state == CCAI_CALL_TRANSFERRING)
         Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
     Ccai_conv_say_phrase(c, CCAI_TTS_CALLTRANSFER_FAILURE, false, true);
     /* Somebody calls back: a reminder the operators see. */
-    Ccai_store_reminder_upsert(c->ctx->store, c->row.id, "Call back the customer",
+    Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
                                "The transfer to a human agent failed; call the customer back.",
                                Ccai_wall_ms() + 3600 * 1000, "assistant", NULL);
     Ccai_conv_goodbye(c, true);
+}
+
+void Ccai_conv_not_understood(ccai_call *c)
+{
+    if (++c->not_understood >= engine_of(c)->retry_max) {
+        Ccai_conv_goodbye(c, true);
+        return;
+    }
+    Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+    listen(c);
 }

@@ -1,16 +1,89 @@
-/* Internal view of calls and events (engine/). */
+/* Internal view of the engine, its calls and events (engine/). Channels do
+ * not include this: they drive calls through the public API
+ * (<ccai/ccai.h>), as a host's own channel does. */
 #ifndef CCAI_ENGINE_ENGINE_H
 #define CCAI_ENGINE_ENGINE_H
 
 #include "core/common.h"
-#include "io/ctx_private.h"
+#include "core/metrics.h"
+#include "io/io.h"
+#include "llm/llm.h"
+#include "sms/sms.h"
 #include "store/store.h"
 
 #include <jansson.h>
 #include <string.h>
 
-/* Longest text an event may carry (speech, SMS): 16 KiB. */
-#define CCAI_EVENT_TEXT_MAX (16u * 1024u)
+struct Ccai_prompts;
+struct Ccai_jobs;
+struct Ccai_sweep;
+
+/* Tool schemas depend on a call's claim schema and languages only; calls
+ * that share them share one (immutable) copy (engine/conversation.c). */
+#define CCAI_TOOLS_CACHE 16
+
+struct Ccai_tools_text; /* the schemas as JSON text, reference counted */
+
+typedef struct Ccai_tools_entry {
+    char *key;                        /* the claim schema and languages as JSON */
+    struct Ccai_tools_text *tools[2]; /* [0] all tools, [1] without end_call */
+} Ccai_tools_entry;
+
+/* A call's initiate (its settings) as a tree is the same for the calls
+ * started with the same settings: shared (13 KB each for the defaults). */
+#define CCAI_INITIATE_CACHE 16
+
+typedef struct Ccai_initiate_entry {
+    char *key; /* the tree as JSON, keys sorted */
+    json_t *tree;
+} Ccai_initiate_entry;
+
+/* What the composition root gives the engine (dependency injection). */
+typedef struct Ccai_engine_env {
+    ccai_ctx *ctx; /* the context's handle: its loop (io) and error text */
+    const ccai_config *cfg;
+    const Ccai_logger *log;
+    Ccai_store *store;
+    Ccai_metrics *metrics;
+    Ccai_sms_provider *sms; /* how its SMS jobs leave */
+    /* The bot's number of a call whose params name none (borrowed for the
+     * engine's life; NULL or "" for none). */
+    const char *bot_phone_number;
+} Ccai_engine_env;
+
+/* The engine of a context (engine/engine.c). */
+typedef struct Ccai_engine {
+    ccai_ctx *ctx;
+    const ccai_config *cfg;
+    Ccai_logger log;
+    Ccai_store *store;
+    Ccai_metrics *metrics;
+    Ccai_sms_provider *sms;
+    const char *bot_phone_number; /* Ccai_engine_env's */
+
+    struct ccai_call *calls; /* the live handles */
+    size_t n_calls;
+    struct Ccai_jobs *jobs;   /* engine/postcall.c: durable jobs */
+    struct Ccai_sweep *sweep; /* engine/sweep.c: heartbeat, calls nobody took back */
+
+    /* engine/conversation.c: prompts, models, tools, timers. */
+    Ccai_tools_entry tools[CCAI_TOOLS_CACHE];
+    size_t n_tools;
+    size_t next_evict;
+    Ccai_initiate_entry initiates[CCAI_INITIATE_CACHE];
+    size_t n_initiates, next_initiate;
+    /* Calls whose spoken words wait for the next group commit. */
+    struct ccai_call *kept;
+    Ccai_timer kept_timer;
+    struct Ccai_prompts *prompts;
+    Ccai_llm_model models[2];
+    Ccai_llm_health health[2]; /* shared by every call of the context */
+    size_t n_models;
+    uint32_t soft_ms, hard_ms, silence_ms;
+    int retry_max;
+    int max_rounds;
+    int history_max;
+} Ccai_engine;
 
 struct ccai_event {
     ccai_event_type type;
@@ -25,10 +98,10 @@ struct Ccai_turn;
 struct Ccai_offline;
 struct Ccai_tz;
 struct Ccai_unsaved;
-struct Ccai_tools_text;
 
 struct ccai_call {
     ccai_ctx *ctx;
+    Ccai_engine *eng;
     struct ccai_call *prev, *next;
     ccai_call_ops ops;
     void *ud;
@@ -36,6 +109,7 @@ struct ccai_call {
     ccai_call_state state;
     ccai_claim_schema *schema;
     bool resumed;
+    bool taken_back; /* resumed by id after a restart: no language menu */
     bool caller_spoke;
     int depth;
     bool free_pending;
@@ -56,6 +130,10 @@ struct ccai_call {
     struct Ccai_tools_text *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
     bool channel_silence;                   /* the channel reports silence: no timer of ours */
     struct Ccai_tz *tz;                     /* the caller's zone, loaded on first use */
+    int menu_failures;                      /* of the language menu (engine/menu.c) */
+    int not_understood;                     /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
+
+    struct Ccai_pending_act *pending; /* acts waiting for a commit (async stores) */
 
     /* The bot's words said while another process held the database locked,
      * in order, stored before anything else of the call (engine/call.c). */
@@ -68,22 +146,54 @@ struct ccai_call {
     bool kept_listed;
 };
 
-/* The engine of a context: prompts and models (engine/conversation.c). */
-typedef struct Ccai_engine Ccai_engine;
-ccai_status Ccai_engine_new(ccai_ctx *ctx, Ccai_engine **ret, char **ret_errmsg);
-void Ccai_engine_free(Ccai_engine *e);
+/* The engine of a context (tests, tools): the composition root's. */
+Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx);
 
-struct Ccai_llm_model;
-struct Ccai_prompts;
+/* The engine: prompts and models, the live calls, the jobs and the sweep;
+ * its metrics families. On failure *ret_errmsg (may be NULL) says why.
+ * Freeing ends the live calls (without post-call work). */
+ccai_status Ccai_engine_new(const Ccai_engine_env *env, Ccai_engine **ret, char **ret_errmsg);
+void Ccai_engine_free(Ccai_engine *e);
+/* conversation.c's part of the engine. */
+ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg);
+void Ccai_conv_engine_cleanup(Ccai_engine *e);
+
 /* The model called "fast" or "slow", NULL when not configured. */
-const struct Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name);
+const Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name);
 const struct Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e);
+
+/* The public functions on a context, routed here by the composition root
+ * (libccai/ctx.c): same arguments and statuses. */
+ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *params,
+                                   const ccai_call_ops *ops, void *userdata, ccai_call **ret);
+ccai_status Ccai_engine_call_get_json(Ccai_engine *e, const char *call_id, char **ret_json);
+ccai_status Ccai_engine_call_find_json(Ccai_engine *e, const char *phone_number,
+                                       int within_callback_window, char **ret_json);
+ccai_status Ccai_engine_calls_list_json(Ccai_engine *e, const char *phone_number, size_t limit,
+                                        size_t offset, char **ret_json);
+ccai_status Ccai_engine_call_find_provider(Ccai_engine *e, const char *channel,
+                                           const char *provider_id, char **ret_call_id);
+ccai_status Ccai_engine_call_check_secret(Ccai_engine *e, const char *call_id, const char *secret);
+ccai_status Ccai_engine_call_end(Ccai_engine *e, const char *call_id, const char *reason,
+                                 bool by_caller);
+ccai_status Ccai_engine_sms_inbound(Ccai_engine *e, const char *from, const char *text);
+/* Calls in progress (the calls-in-progress gauge). */
+size_t Ccai_calls_in_progress(const Ccai_engine *e);
+
+/* initiate.c: conversation.initiate overlaid with the call's initiate_json
+ * (errors on the context: CCAI_ERR_VALIDATION), the phone number and the
+ * effective claim schema set; the language a call starts in (borrowed from
+ * @p initiate); a resumed call's stored initiate in place of the built one. */
+ccai_status Ccai_initiate_build(Ccai_engine *e, const ccai_call_params *p, const char *phone,
+                                json_t **ret_initiate, ccai_claim_schema **ret_schema);
+const char *Ccai_initiate_lang(const json_t *initiate);
+ccai_status Ccai_initiate_stored(ccai_call *c);
 
 /* sweep.c: the live calls' heartbeat, and the end of the calls that no
  * process holds any more. Started with the context. */
 typedef struct Ccai_sweep Ccai_sweep;
-ccai_status Ccai_sweep_new(ccai_ctx *ctx);
-void Ccai_sweep_free(ccai_ctx *ctx);
+ccai_status Ccai_sweep_new(Ccai_engine *e);
+void Ccai_sweep_free(Ccai_engine *e);
 /* A sign of life of a live call (Ccai_store_call_touch); on a conflict the
  * stored row is read again, and when another process ended the call the
  * handle ends too (without writing; the host hears of it) and
@@ -92,12 +202,16 @@ ccai_status Ccai_call_touch(ccai_call *c);
 
 /* postcall.c: durable jobs (post-call report, SMS outbox). */
 typedef struct Ccai_jobs Ccai_jobs;
-ccai_status Ccai_jobs_new(ccai_ctx *ctx);
-void Ccai_jobs_free(ccai_ctx *ctx);
+ccai_status Ccai_jobs_new(Ccai_engine *e);
+void Ccai_jobs_free(Ccai_engine *e);
 /* Look for due jobs now (after an enqueue). */
-void Ccai_jobs_kick(ccai_ctx *ctx);
-/* Send an SMS through the SMS provider (the default: the outbox). */
-ccai_status Ccai_sms_send(ccai_ctx *ctx, const char *call_id, const char *to, const char *text);
+void Ccai_jobs_kick(Ccai_engine *e);
+/* Queue call_id's post-call job, due now, with why it is due ("hangup",
+ * "transfer", a provider's end...) in its payload; inside the caller's
+ * transaction when one is open. */
+ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason);
+/* Send an SMS through the SMS provider, as a durable job. */
+ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text);
 
 /* call.c, for the conversation and the tools */
 /* Store a message of the call. The bot's spoken words (persona "assistant",
@@ -122,18 +236,32 @@ ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *cont
  * logged (what was said is said: the call goes on). */
 void Ccai_call_store_kept(ccai_call *c);
 /* The same for every call of list (linked by kept_next), in one commit. */
-void Ccai_calls_store_kept(ccai_ctx *ctx, ccai_call *list);
+void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list);
 ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
-/* A channel reports to the engine: ccai_on_event() with an event of type
- * carrying text (NULL = none). */
-ccai_status Ccai_call_notify(ccai_call *c, ccai_event_type type, const char *text);
-/* ccai_call_start() going on with the stored call call_id, whatever its
- * age or direction (a channel taking a call back after a restart).
- * CCAI_ERR_NOT_FOUND when there is no such call. */
-ccai_status Ccai_call_take_back(ccai_ctx *ctx, const char *call_id, const ccai_call_params *p,
-                                const ccai_call_ops *ops, void *userdata, ccai_call **ret);
+/* Persist, then act: run act(c, arg) once everything the call wrote so far
+ * is committed (Ccai_store_sync(): at once with SQLite; from the store's
+ * completion with an asynchronous backend, with a copy of arg). The one
+ * place the engine acts on a stored change: every act that follows a write
+ * goes through it. Returns the write's failure when the store reports one
+ * at once (the act is then not run). */
+typedef void (*Ccai_call_act_fn)(ccai_call *c, const char *text, int64_t num);
+ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
+                                   int64_t num);
+/* Tell the host the state changed (ops.state_changed), once it is stored. */
+ccai_status Ccai_call_notify_state(ccai_call *c, ccai_call_state old_state);
+/* A store failure on the call: its text in ccai_call_errmsg() and the log;
+ * returns st. */
+ccai_status Ccai_call_store_fail(ccai_call *c, ccai_status st);
+/* Store the bot's words kept while the database was locked, oldest first
+ * (they come before anything else the call stores). */
+ccai_status Ccai_call_flush_unsaved(ccai_call *c);
+/* States: not ended yet; from the stored text (unknown: ended). */
+bool Ccai_call_state_in_progress(ccai_call_state s);
+ccai_call_state Ccai_call_state_parse(const char *s);
+/* End every live call when the context goes away (no post-call work). */
+void Ccai_calls_cleanup(Ccai_engine *e);
 /* The live handle of stored call id in this context, NULL when none. */
-ccai_call *Ccai_call_live(const ccai_ctx *ctx, const char *id);
+ccai_call *Ccai_call_live(const Ccai_engine *e, const char *id);
 /* End a stored call in progress that no handle of this context holds: the
  * provider said it is over (reason: its word, "completed"...; by_caller)
  * or nobody took it back ("interrupted"). In one commit: the hangup
@@ -142,11 +270,11 @@ ccai_call *Ccai_call_live(const ccai_ctx *ctx, const char *id);
  * still as read: CCAI_ERR_CONFLICT when another writer changed it (a
  * process took it back), CCAI_ERR_STATE when it is live here. row is
  * updated. An ended call is left as it is (CCAI_OK). */
-ccai_status Ccai_call_end_stored(ccai_ctx *ctx, Ccai_store_call *row, const char *reason,
+ccai_status Ccai_call_end_stored(Ccai_engine *e, Ccai_store_call *row, const char *reason,
                                  bool by_caller);
 /* Store what the provider says of call_id's recording, whatever its state
  * (Ccai_store_call_set_recording); the live handle sees it too. */
-ccai_status Ccai_call_recording(ccai_ctx *ctx, const char *call_id, const char *url,
+ccai_status Ccai_call_recording(Ccai_engine *e, const char *call_id, const char *url,
                                 const char *recording_id, int64_t duration_ms);
 /* Bracket engine work that may call the host (timers, LLM callbacks): a
  * ccai_call_free() from a host callback then waits for the frame to end.
@@ -174,14 +302,38 @@ void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
 /* A call's initiate (taken): the same tree for every call whose settings
  * are the same (a reference). */
-json_t *Ccai_conv_share_initiate(ccai_ctx *ctx, json_t *initiate);
+json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate);
 /* Call c kept words to store: list it for the next group commit. */
 void Ccai_conv_kept(ccai_call *c);
 /* Store the words every call kept, now (before the stored conversation is
  * read). */
-void Ccai_conv_store_kept(ccai_ctx *ctx);
+void Ccai_conv_store_kept(Ccai_engine *e);
 /* Say goodbye (stored when store), then hang up. */
 void Ccai_conv_goodbye(ccai_call *c, bool store);
+/* The caller could not be understood (CCAI_EVENT_NOT_UNDERSTOOD): apologise
+ * and listen again, or say goodbye after conversation.recognition_retry_max
+ * in a row. */
+void Ccai_conv_not_understood(ccai_call *c);
+
+/* menu.c: the language menu, offered through ops.menu. */
+/* Whether the call gets the menu when it connects. */
+bool Ccai_menu_wanted(const ccai_call *c);
+/* Offer it: state language_menu (stored), then ops.menu; a channel that
+ * refuses it leaves the call connecting without one. */
+ccai_status Ccai_menu_open(ccai_call *c);
+/* CCAI_EVENT_CHOICE in the menu: the value chosen (the call's language,
+ * then it connects), or NULL: nothing recognised (offered again, then
+ * goodbye). */
+ccai_status Ccai_menu_choice(ccai_call *c, const char *value);
+
+/* event.c: the caller is on the line (no menu, or after it): the "call"
+ * message and state connected are stored, the conversation starts. */
+ccai_status Ccai_call_connect(ccai_call *c);
+
+/* stored.c: the public call document of a stored row (callback secret
+ * left out), and a document handed out as text (doc consumed). */
+ccai_status Ccai_call_doc(Ccai_store *st, const Ccai_store_call *row, json_t **ret);
+ccai_status Ccai_json_dump_doc(json_t *doc, char **ret_json);
 
 /* The caller's time zone (from the phone number): the prompt's date, and
  * the zone of every time without an offset the engine is given. UTC when

@@ -29,7 +29,7 @@
 #define CCAI_ENGINE_OFFLINE_H
 
 #include "core/common.h"
-#include "engine/tz.h"
+#include "core/tz.h"
 
 /* Longer utterances are cut (on a UTF-8 character boundary). */
 #define CCAI_OFFLINE_UTTERANCE_MAX 2000

@@ -1,5 +1,6 @@
 /* Durable jobs after a call: synthesis, next action and the SMS report
- * (kind "postcall"), and the default SMS provider's outbox (kind "sms").
+ * (kind "postcall"), and the SMS the engine sends (kind "sms"), through the
+ * SMS provider (sms/sms.h).
  *
  * Jobs live in the store, so they survive a restart: the runner claims one
  * due job at a time on the context's timers, and a job that fails is tried
@@ -9,13 +10,11 @@
  * they are written from the stored claim, so every call gets a report. */
 #include "engine/engine.h"
 
-#include "channels/acs_rest.h"
-#include "channels/acs_sig.h"
-#include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/prompts.h"
 #include "llm/llm.h"
+#include "sms/sms.h"
 
 #include <stdio.h>
 
@@ -56,8 +55,7 @@ static const char next_format[] =
 typedef enum step { STEP_SYNTHESIS, STEP_NEXT, STEP_SMS, STEP_DONE } step;
 
 struct Ccai_jobs {
-    ccai_ctx *ctx;
-    Ccai_acs_rest *acs; /* the ACS SMS client, made on first use */
+    Ccai_engine *e;
     Ccai_timer timer;
     Ccai_store_job *job; /* the job in progress */
     Ccai_store_call *call;
@@ -140,45 +138,57 @@ static void job_clear(Ccai_jobs *j)
     j->synthesis = j->next = j->sms = NULL;
 }
 
-void Ccai_jobs_kick(ccai_ctx *ctx)
+void Ccai_jobs_kick(Ccai_engine *e)
 {
-    Ccai_jobs *j = ctx->jobs;
+    Ccai_jobs *j = e->jobs;
     if (!j || j->job)
         return; /* the running job schedules the next one when it ends */
     if (j->unsaved_id) {
         if (!Ccai_timer_active(&j->timer))
-            Ccai_timer_start(ctx, &j->timer, JOB_STORE_RETRY_MS);
+            Ccai_timer_start(e->ctx, &j->timer, JOB_STORE_RETRY_MS);
         return;
     }
     int64_t due = -1;
-    if (Ccai_store_job_next_due_kinds(ctx->store, JOB_KINDS, &due) != CCAI_OK || due < 0) {
-        Ccai_timer_stop(ctx, &j->timer);
+    if (Ccai_store_job_next_due_kinds(e->store, JOB_KINDS, &due) != CCAI_OK || due < 0) {
+        Ccai_timer_stop(e->ctx, &j->timer);
         return;
     }
     int64_t now = Ccai_wall_ms();
-    Ccai_timer_start(ctx, &j->timer, due > now ? (uint64_t)(due - now) : 0);
+    Ccai_timer_start(e->ctx, &j->timer, due > now ? (uint64_t)(due - now) : 0);
+}
+
+ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason)
+{
+    json_t *p = json_pack("{s:s}", "reason", reason);
+    char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    ccai_status status =
+        payload ? Ccai_store_job_enqueue(st, "postcall", call_id, payload, Ccai_wall_ms(), NULL)
+                : CCAI_ERR_NOMEM;
+    ccai_free(payload);
+    return status;
 }
 
 /* Write the outcome of job id; CCAI_ERR_BUSY keeps it for later. */
 static ccai_status job_store_outcome(Ccai_jobs *j, int64_t id, const char *error, int64_t retry_at)
 {
-    ccai_ctx *ctx = j->ctx;
-    ccai_status st = error ? Ccai_store_job_fail(ctx->store, id, error, retry_at)
-                           : Ccai_store_job_done(ctx->store, id);
+    Ccai_engine *e = j->e;
+    ccai_status st = error ? Ccai_store_job_fail(e->store, id, error, retry_at)
+                           : Ccai_store_job_done(e->store, id);
     if (st == CCAI_ERR_BUSY && !j->unsaved_id) {
         char *copy = error ? Ccai_strdup(error) : NULL;
         if (!error || copy) {
             j->unsaved_id = id;
             j->unsaved_error = copy;
             j->unsaved_retry_at = retry_at;
-            Ccai_log(&ctx->log, CCAI_LOG_WARN, "job %lld: %s; kept until it can be stored",
-                     (long long)id, Ccai_store_errmsg(ctx->store));
+            Ccai_log(&e->log, CCAI_LOG_WARN, "job %lld: %s; kept until it can be stored",
+                     (long long)id, Ccai_store_errmsg(e->store));
             return st;
         }
     }
     if (st != CCAI_OK)
-        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "job %lld: %s", (long long)id,
-                 Ccai_store_errmsg(ctx->store));
+        Ccai_log(&e->log, CCAI_LOG_ERROR, "job %lld: %s", (long long)id,
+                 Ccai_store_errmsg(e->store));
     return st;
 }
 
@@ -188,17 +198,17 @@ static bool job_flush_outcome(Ccai_jobs *j)
 {
     if (!j->unsaved_id)
         return true;
-    ccai_ctx *ctx = j->ctx;
-    ccai_status st = j->unsaved_error ? Ccai_store_job_fail(ctx->store, j->unsaved_id,
+    Ccai_engine *e = j->e;
+    ccai_status st = j->unsaved_error ? Ccai_store_job_fail(e->store, j->unsaved_id,
                                                             j->unsaved_error, j->unsaved_retry_at)
-                                      : Ccai_store_job_done(ctx->store, j->unsaved_id);
+                                      : Ccai_store_job_done(e->store, j->unsaved_id);
     if (st == CCAI_ERR_BUSY)
         return false;
     if (st != CCAI_OK)
-        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "job %lld: %s", (long long)j->unsaved_id,
-                 Ccai_store_errmsg(ctx->store));
+        Ccai_log(&e->log, CCAI_LOG_ERROR, "job %lld: %s", (long long)j->unsaved_id,
+                 Ccai_store_errmsg(e->store));
     else
-        Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld: outcome stored", (long long)j->unsaved_id);
+        Ccai_log(&e->log, CCAI_LOG_INFO, "job %lld: outcome stored", (long long)j->unsaved_id);
     ccai_free(j->unsaved_error);
     j->unsaved_error = NULL;
     j->unsaved_id = 0;
@@ -208,22 +218,22 @@ static bool job_flush_outcome(Ccai_jobs *j)
 /* retry: a failure may be tried again (up to JOB_ATTEMPTS, with backoff). */
 static void job_end(Ccai_jobs *j, const char *error, bool retry)
 {
-    ccai_ctx *ctx = j->ctx;
+    Ccai_engine *e = j->e;
     Ccai_store_job *job = j->job;
     if (!error) {
         job_store_outcome(j, job->id, NULL, 0);
-        Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld (%s): done", (long long)job->id, job->kind);
+        Ccai_log(&e->log, CCAI_LOG_INFO, "job %lld (%s): done", (long long)job->id, job->kind);
     } else {
         int64_t retry_at = 0;
         if (retry && job->attempts < JOB_ATTEMPTS)
             retry_at =
                 Ccai_wall_ms() + (int64_t)(1000u << (job->attempts < 10 ? job->attempts : 10));
         job_store_outcome(j, job->id, error, retry_at);
-        Ccai_log(&ctx->log, CCAI_LOG_WARN, "job %lld (%s): %s%s", (long long)job->id, job->kind,
+        Ccai_log(&e->log, CCAI_LOG_WARN, "job %lld (%s): %s%s", (long long)job->id, job->kind,
                  error, retry_at ? ", will retry" : ", given up");
     }
     job_clear(j);
-    Ccai_jobs_kick(ctx);
+    Ccai_jobs_kick(e);
 }
 
 static void job_finish(Ccai_jobs *j, const char *error)
@@ -326,7 +336,7 @@ static const Ccai_llm_callbacks json_callbacks = {NULL, NULL, on_json_done};
 
 static ccai_status ask(Ccai_jobs *j)
 {
-    Ccai_engine *e = j->ctx->engine;
+    Ccai_engine *e = j->e;
     const Ccai_llm_model *slow = Ccai_engine_model(e, "slow");
     const Ccai_llm_model *fast = Ccai_engine_model(e, "fast");
     Ccai_llm_opts o = {
@@ -335,12 +345,12 @@ static ccai_status ask(Ccai_jobs *j)
         /* Post-call work asks the slow (better) model first, as the reference. */
         .models = {slow ? slow : fast, slow ? fast : NULL},
     };
-    return Ccai_llm_chat(j->ctx, &o, &json_callbacks, j, &j->llm);
+    return Ccai_llm_chat(j->e->ctx, &o, &json_callbacks, j, &j->llm);
 }
 
 static ccai_status start_step(Ccai_jobs *j)
 {
-    Ccai_engine *e = j->ctx->engine;
+    Ccai_engine *e = j->e;
     json_decref(j->convo);
     j->convo = NULL;
     j->reprompts = 0;
@@ -383,7 +393,7 @@ static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char 
     Ccai_jobs *j = ud;
     j->llm = NULL;
     if (st != CCAI_OK) {
-        Ccai_log(&j->ctx->log, CCAI_LOG_WARN, "job %lld: no LLM answered (%s): offline report",
+        Ccai_log(&j->e->log, CCAI_LOG_WARN, "job %lld: no LLM answered (%s): offline report",
                  (long long)j->job->id, errmsg ? errmsg : ccai_status_str(st));
         ccai_free(j->synthesis);
         ccai_free(j->next);
@@ -441,9 +451,9 @@ static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char 
  * policyholder's number when it differs. */
 static void save_and_send(Ccai_jobs *j)
 {
-    ccai_ctx *ctx = j->ctx;
+    Ccai_engine *e = j->e;
     Ccai_store_call *fresh = NULL;
-    ccai_status st = Ccai_store_call_get(ctx->store, j->call->id, &fresh);
+    ccai_status st = Ccai_store_call_get(e->store, j->call->id, &fresh);
     if (st == CCAI_OK) {
         if (j->synthesis)
             Ccai_str_replace(&fresh->synthesis_json, j->synthesis);
@@ -451,66 +461,65 @@ static void save_and_send(Ccai_jobs *j)
             Ccai_str_replace(&fresh->next_json, j->next);
         if (!strcmp(fresh->state, "ended"))
             Ccai_str_replace(&fresh->state, "done");
-        st = Ccai_store_call_update(ctx->store, fresh);
+        st = Ccai_store_call_update(e->store, fresh);
     }
     if (st != CCAI_OK) {
-        char *why = Ccai_asprintf("cannot store the report: %s", Ccai_store_errmsg(ctx->store));
+        char *why = Ccai_asprintf("cannot store the report: %s", Ccai_store_errmsg(e->store));
         Ccai_store_call_free(fresh);
         job_finish(j, why ? why : "cannot store the report");
         ccai_free(why);
         return;
     }
     if (j->sms && *j->sms) {
-        Ccai_json_err e;
+        Ccai_json_err jerr;
         ccai_status pst;
-        json_t *claim = Ccai_json_load(fresh->claim_json, strlen(fresh->claim_json), &e, &pst);
+        json_t *claim = Ccai_json_load(fresh->claim_json, strlen(fresh->claim_json), &jerr, &pst);
         const char *holder = json_string_value(json_object_get(claim, "policyholder_phone"));
-        Ccai_sms_send(ctx, fresh->id, fresh->phone_number, j->sms);
+        Ccai_sms_send(e, fresh->id, fresh->phone_number, j->sms);
         if (holder && strcmp(holder, fresh->phone_number) != 0)
-            Ccai_sms_send(ctx, fresh->id, holder, j->sms);
+            Ccai_sms_send(e, fresh->id, holder, j->sms);
         json_decref(claim);
     }
     Ccai_store_call_free(fresh);
     job_finish(j, NULL);
 }
 
-ccai_status Ccai_sms_send(ccai_ctx *ctx, const char *call_id, const char *to, const char *text)
+ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text)
 {
     json_t *p = json_pack("{s:s, s:s}", "to", to, "text", text);
     char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
     json_decref(p);
     ccai_status st =
-        payload ? Ccai_store_job_enqueue(ctx->store, "sms", call_id, payload, Ccai_wall_ms(), NULL)
+        payload ? Ccai_store_job_enqueue(e->store, "sms", call_id, payload, Ccai_wall_ms(), NULL)
                 : CCAI_ERR_NOMEM;
     ccai_free(payload);
-    Ccai_jobs_kick(ctx);
+    Ccai_jobs_kick(e);
     return st;
 }
 
 static void run_postcall(Ccai_jobs *j)
 {
-    ccai_ctx *ctx = j->ctx;
+    Ccai_engine *e = j->e;
     ccai_status st =
-        Ccai_store_call_get(ctx->store, j->job->call_id ? j->job->call_id : "", &j->call);
+        Ccai_store_call_get(e->store, j->job->call_id ? j->job->call_id : "", &j->call);
     if (st == CCAI_OK)
-        st = Ccai_store_messages_json(ctx->store, j->call->id, &j->messages);
+        st = Ccai_store_messages_json(e->store, j->call->id, &j->messages);
     if (st == CCAI_OK)
-        st = Ccai_store_reminders_json(ctx->store, j->call->id, &j->reminders);
+        st = Ccai_store_reminders_json(e->store, j->call->id, &j->reminders);
     if (st == CCAI_ERR_NOT_FOUND) {
         job_finish(j, NULL); /* the call is gone: nothing to report on */
         return;
     }
     if (st != CCAI_OK) {
-        job_finish(j, Ccai_store_errmsg(ctx->store));
+        job_finish(j, Ccai_store_errmsg(e->store));
         return;
     }
     if (!caller_spoke(j->messages)) {
-        Ccai_log(&ctx->log, CCAI_LOG_INFO, "call %s: the caller never spoke: no report",
-                 j->call->id);
+        Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: the caller never spoke: no report", j->call->id);
         job_finish(j, NULL);
         return;
     }
-    if (!Ccai_engine_model(ctx->engine, "fast") && !Ccai_engine_model(ctx->engine, "slow")) {
+    if (!Ccai_engine_model(e, "fast") && !Ccai_engine_model(e, "slow")) {
         offline_report(j);
         save_and_send(j);
         return;
@@ -520,118 +529,70 @@ static void run_postcall(Ccai_jobs *j)
         job_finish(j, "out of memory");
 }
 
-static void on_sms_sent(ccai_status st, const char *errmsg, void *ud)
+static void on_sms_sent(ccai_status st, const char *errmsg, bool permanent, void *ud)
 {
     Ccai_jobs *j = ud;
-    job_finish(j, st == CCAI_OK ? NULL : errmsg);
-}
-
-static void on_acs_sms_sent(ccai_status st, const Ccai_acs_result *res, void *ud)
-{
-    Ccai_jobs *j = ud;
-    const char *why = st == CCAI_OK        ? NULL
-                      : res->error_message ? res->error_message
-                                           : "acs: failed";
-    /* 412: the first attempt is older than ACS's repeatability window, so
-     * ACS cannot tell whether it sent it: sending it anew could send it
-     * twice. */
-    if (st != CCAI_OK && res->http_status == 412)
-        job_give_up(j, why);
+    if (st != CCAI_OK && permanent)
+        job_give_up(j, errmsg);
     else
-        job_finish(j, why);
+        job_finish(j, st == CCAI_OK ? NULL : errmsg);
 }
 
-/* Send through the ACS SMS API (signed like every ACS request). The
- * message's repeatability id and first-sent time are made on the first
- * attempt and stored in the job before it is sent: every retry of the job
- * (after a 5xx, a time-out, a restart) is then a repeat ACS recognises,
- * never a second SMS. */
-static void send_acs_sms(Ccai_jobs *j, json_t *payload, const char *to, const char *text)
-{
-    ccai_status st = j->acs ? CCAI_OK : Ccai_acs_rest_from_config(j->ctx, &j->acs);
-    const char *rid = json_string_value(json_object_get(payload, "repeatability_id"));
-    const char *first = json_string_value(json_object_get(payload, "repeatability_first_sent"));
-    if (st == CCAI_OK && (!rid || !first)) {
-        char id[37], date[32];
-        st = Ccai_uuid4(id) ? CCAI_OK : CCAI_ERR_INTERNAL;
-        Ccai_acs_format_date(Ccai_wall_ms(), date);
-        char *text_payload = NULL;
-        if (st == CCAI_OK &&
-            (json_object_set_new(payload, "repeatability_id", json_string(id)) ||
-             json_object_set_new(payload, "repeatability_first_sent", json_string(date)) ||
-             !(text_payload = Ccai_json_dump(payload, JSON_COMPACT))))
-            st = CCAI_ERR_NOMEM;
-        if (st == CCAI_OK)
-            st = Ccai_store_job_set_payload(j->ctx->store, j->job->id, text_payload);
-        ccai_free(text_payload);
-        rid = json_string_value(json_object_get(payload, "repeatability_id"));
-        first = json_string_value(json_object_get(payload, "repeatability_first_sent"));
-    }
-    if (st == CCAI_OK) {
-        Ccai_acs_sms_params sp = {
-            .to = to, .message = text, .repeat_id = rid, .repeat_first_sent = first};
-        st = Ccai_acs_sms_send(j->acs, &sp, on_acs_sms_sent, j, NULL);
-    }
-    if (st != CCAI_OK)
-        job_finish(j, st == CCAI_ERR_CONFIG  ? ccai_ctx_errmsg(j->ctx)
-                      : st == CCAI_ERR_STORE ? Ccai_store_errmsg(j->ctx->store)
-                                             : ccai_status_str(st));
-}
-
-/* The SMS provider: Twilio's Messages.json when sms.mode is twilio, the ACS
- * SMS API when it is communication_services, else the default one: the
- * outbox is the job row, sent to the log. */
+/* Through the SMS provider sms.mode names (sms/sms.h). What the provider
+ * adds to the message before its first attempt is stored in the job first,
+ * so every retry reuses it. */
 static void run_sms(Ccai_jobs *j)
 {
+    Ccai_sms_provider *sms = j->e->sms;
     Ccai_json_err e;
     ccai_status st;
     json_t *p =
         j->job->payload ? Ccai_json_load(j->job->payload, strlen(j->job->payload), &e, &st) : NULL;
-    const char *to = json_string_value(json_object_get(p, "to"));
-    const char *text = json_string_value(json_object_get(p, "text"));
-    const char *mode = Ccai_config_str(j->ctx->cfg, "sms.mode");
-    if (to && text && mode && strcmp(mode, "twilio") == 0) {
-        st = Ccai_twilio_send_sms(j->ctx, to, text, on_sms_sent, j);
+    if (!json_is_string(json_object_get(p, "to")) || !json_is_string(json_object_get(p, "text"))) {
         json_decref(p);
-        if (st != CCAI_OK)
-            job_finish(j, st == CCAI_ERR_UNSUPPORTED
-                              ? "sms.mode is twilio but twilio.account_sid is not configured"
-                              : ccai_status_str(st));
+        job_finish(j, "malformed SMS job");
         return;
     }
-    if (to && text && mode && strcmp(mode, "communication_services") == 0) {
-        send_acs_sms(j, p, to, text); /* the request body is built before it returns */
-        json_decref(p);
-        return;
+    char *why = NULL;
+    bool changed = false;
+    st = sms->prepare ? sms->prepare(sms, p, &changed, &why) : CCAI_OK;
+    if (st == CCAI_OK && changed) {
+        char *text = Ccai_json_dump(p, JSON_COMPACT);
+        st = text ? Ccai_store_job_set_payload(j->e->store, j->job->id, text) : CCAI_ERR_NOMEM;
+        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+            why = Ccai_strdup(Ccai_store_errmsg(j->e->store));
+        ccai_free(text);
     }
-    if (to && text)
-        Ccai_log(&j->ctx->log, CCAI_LOG_DEBUG, "sms to %s (outbox, no SMS provider): %s", to, text);
+    if (st == CCAI_OK)
+        st = sms->send(sms, p, on_sms_sent, j, &why); /* the request is built before it returns */
     json_decref(p);
-    job_finish(j, to && text ? NULL : "malformed SMS job");
+    if (st != CCAI_OK)
+        job_finish(j, why ? why : ccai_status_str(st));
+    ccai_free(why);
 }
 
 static void run_next(Ccai_jobs *j)
 {
-    ccai_ctx *ctx = j->ctx;
+    Ccai_engine *e = j->e;
     if (j->job)
         return;
     if (!job_flush_outcome(j)) {
-        Ccai_timer_start(ctx, &j->timer, JOB_STORE_RETRY_MS);
+        Ccai_timer_start(e->ctx, &j->timer, JOB_STORE_RETRY_MS);
         return;
     }
     ccai_status st =
-        Ccai_store_job_claim_kinds(ctx->store, JOB_KINDS, Ccai_wall_ms(), JOB_LEASE_MS, &j->job);
+        Ccai_store_job_claim_kinds(e->store, JOB_KINDS, Ccai_wall_ms(), JOB_LEASE_MS, &j->job);
     if (st == CCAI_ERR_NOT_FOUND) {
-        Ccai_jobs_kick(ctx);
+        Ccai_jobs_kick(e);
         return;
     }
     if (st != CCAI_OK) {
-        Ccai_log(&ctx->log, st == CCAI_ERR_BUSY ? CCAI_LOG_WARN : CCAI_LOG_ERROR, "jobs: %s",
-                 Ccai_store_errmsg(ctx->store));
-        Ccai_timer_start(ctx, &j->timer, JOB_STORE_RETRY_MS);
+        Ccai_log(&e->log, st == CCAI_ERR_BUSY ? CCAI_LOG_WARN : CCAI_LOG_ERROR, "jobs: %s",
+                 Ccai_store_errmsg(e->store));
+        Ccai_timer_start(e->ctx, &j->timer, JOB_STORE_RETRY_MS);
         return;
     }
-    Ccai_log(&ctx->log, CCAI_LOG_INFO, "job %lld (%s): attempt %lld", (long long)j->job->id,
+    Ccai_log(&e->log, CCAI_LOG_INFO, "job %lld (%s): attempt %lld", (long long)j->job->id,
              j->job->kind, (long long)j->job->attempts);
     if (strcmp(j->job->kind, "postcall") == 0)
         run_postcall(j);
@@ -645,32 +606,31 @@ static void on_timer(Ccai_timer *t, void *ud)
     run_next(ud);
 }
 
-ccai_status Ccai_jobs_new(ccai_ctx *ctx)
+ccai_status Ccai_jobs_new(Ccai_engine *e)
 {
     Ccai_jobs *j = Ccai_calloc(1, sizeof *j);
     if (!j)
         return CCAI_ERR_NOMEM;
-    j->ctx = ctx;
+    j->e = e;
     Ccai_timer_init(&j->timer, on_timer, j);
-    ctx->jobs = j;
-    Ccai_jobs_kick(ctx); /* jobs left by an earlier run */
+    e->jobs = j;
+    Ccai_jobs_kick(e); /* jobs left by an earlier run */
     return CCAI_OK;
 }
 
-void Ccai_jobs_free(ccai_ctx *ctx)
+void Ccai_jobs_free(Ccai_engine *e)
 {
-    Ccai_jobs *j = ctx->jobs;
+    Ccai_jobs *j = e->jobs;
     if (!j)
         return;
     job_clear(j);
     if (j->unsaved_id)
-        Ccai_log(&ctx->log, CCAI_LOG_ERROR,
+        Ccai_log(&e->log, CCAI_LOG_ERROR,
                  "job %lld: its outcome was never stored (the database stayed locked); it "
                  "runs again after its lease",
                  (long long)j->unsaved_id);
     ccai_free(j->unsaved_error);
-    Ccai_timer_stop(ctx, &j->timer);
-    Ccai_acs_rest_free(j->acs);
+    Ccai_timer_stop(e->ctx, &j->timer);
     ccai_free(j);
-    ctx->jobs = NULL;
+    e->jobs = NULL;
 }

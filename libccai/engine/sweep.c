@@ -24,61 +24,61 @@
 #include "engine/engine.h"
 
 #include "config/config.h"
-#include "web/metrics.h"
+#include "core/metrics.h"
 
 #define SWEEP_BATCH      100 /* stale calls ended per run */
 #define SWEEP_PERIOD_MIN 250 /* ms */
 
 struct Ccai_sweep {
-    ccai_ctx *ctx;
+    Ccai_engine *e;
     Ccai_timer timer;
 };
 
-static int64_t window_ms(const ccai_ctx *ctx)
+static int64_t window_ms(const Ccai_engine *e)
 {
-    return Ccai_config_int(ctx->cfg, "conversation.takeback_window_sec", 600) * 1000;
+    return Ccai_config_int(e->cfg, "conversation.takeback_window_sec", 600) * 1000;
 }
 
-static uint64_t period_ms(const ccai_ctx *ctx)
+static uint64_t period_ms(const Ccai_engine *e)
 {
-    int64_t p = window_ms(ctx) / 4;
+    int64_t p = window_ms(e) / 4;
     return p < SWEEP_PERIOD_MIN ? SWEEP_PERIOD_MIN : (uint64_t)p;
 }
 
 /* Rule 1. A call ended elsewhere may take others with it (the host hears
  * of it and may free handles): the rest wait for the next run. */
-static void heartbeat(ccai_ctx *ctx)
+static void heartbeat(Ccai_engine *e)
 {
-    int64_t recent = Ccai_wall_ms() - (int64_t)period_ms(ctx);
-    for (ccai_call *c = ctx->calls; c; c = c->next) {
+    int64_t recent = Ccai_wall_ms() - (int64_t)period_ms(e);
+    for (ccai_call *c = e->calls; c; c = c->next) {
         if (c->free_pending || c->state >= CCAI_CALL_ENDED || c->row.updated_at > recent)
             continue; /* gone, or written since the last run */
         ccai_status st = Ccai_call_touch(c);
         if (st == CCAI_ERR_STATE)
             return;
         if (st != CCAI_OK)
-            Ccai_log(&ctx->log, CCAI_LOG_WARN, "call %s: heartbeat: %s", c->row.id,
-                     Ccai_store_errmsg(ctx->store));
+            Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: heartbeat: %s", c->row.id,
+                     Ccai_store_errmsg(e->store));
     }
 }
 
 /* Rules 2 and 3. */
-static void sweep(ccai_ctx *ctx)
+static void sweep(Ccai_engine *e)
 {
     Ccai_store_call **rows = NULL;
     size_t n = 0;
     ccai_status st =
-        Ccai_store_calls_stale(ctx->store, Ccai_wall_ms() - window_ms(ctx), SWEEP_BATCH, &rows, &n);
+        Ccai_store_calls_stale(e->store, Ccai_wall_ms() - window_ms(e), SWEEP_BATCH, &rows, &n);
     if (st != CCAI_OK) {
-        Ccai_log(&ctx->log, CCAI_LOG_WARN, "sweep: %s", Ccai_store_errmsg(ctx->store));
+        Ccai_log(&e->log, CCAI_LOG_WARN, "sweep: %s", Ccai_store_errmsg(e->store));
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (Ccai_call_live(ctx, rows[i]->id))
+        if (Ccai_call_live(e, rows[i]->id))
             continue; /* held here: the heartbeat keeps it fresh */
-        st = Ccai_call_end_stored(ctx, rows[i], "interrupted", false);
+        st = Ccai_call_end_stored(e, rows[i], "interrupted", false);
         if (st == CCAI_OK)
-            Ccai_metrics_counter_add(ctx->metrics, "ccai_calls_interrupted_total", NULL, 1);
+            Ccai_metrics_counter_add(e->metrics, "ccai_calls_interrupted_total", NULL, 1);
     }
     Ccai_store_call_list_free(rows, n);
 }
@@ -87,37 +87,37 @@ static void on_timer(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     Ccai_sweep *s = ud;
-    ccai_ctx *ctx = s->ctx;
-    heartbeat(ctx);
-    sweep(ctx);
-    if (Ccai_timer_start(ctx, &s->timer, period_ms(ctx)) != CCAI_OK)
-        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "sweep: cannot schedule the next run");
+    Ccai_engine *e = s->e;
+    heartbeat(e);
+    sweep(e);
+    if (Ccai_timer_start(e->ctx, &s->timer, period_ms(e)) != CCAI_OK)
+        Ccai_log(&e->log, CCAI_LOG_ERROR, "sweep: cannot schedule the next run");
 }
 
-ccai_status Ccai_sweep_new(ccai_ctx *ctx)
+ccai_status Ccai_sweep_new(Ccai_engine *e)
 {
     Ccai_sweep *s = Ccai_calloc(1, sizeof *s);
     if (!s)
         return CCAI_ERR_NOMEM;
-    s->ctx = ctx;
+    s->e = e;
     Ccai_timer_init(&s->timer, on_timer, s);
     Ccai_timer_set_idle(&s->timer, true); /* housekeeping: not work in flight */
-    sweep(ctx);                           /* what an earlier run left, at once */
-    ccai_status st = Ccai_timer_start(ctx, &s->timer, period_ms(ctx));
+    sweep(e);                             /* what an earlier run left, at once */
+    ccai_status st = Ccai_timer_start(e->ctx, &s->timer, period_ms(e));
     if (st != CCAI_OK) {
         ccai_free(s);
         return st;
     }
-    ctx->sweep = s;
+    e->sweep = s;
     return CCAI_OK;
 }
 
-void Ccai_sweep_free(ccai_ctx *ctx)
+void Ccai_sweep_free(Ccai_engine *e)
 {
-    Ccai_sweep *s = ctx->sweep;
+    Ccai_sweep *s = e->sweep;
     if (!s)
         return;
-    Ccai_timer_stop(ctx, &s->timer);
+    Ccai_timer_stop(e->ctx, &s->timer);
     ccai_free(s);
-    ctx->sweep = NULL;
+    e->sweep = NULL;
 }

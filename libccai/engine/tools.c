@@ -5,8 +5,8 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "core/tz.h"
 #include "engine/prompts.h"
-#include "engine/tz.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -275,11 +275,11 @@ static char *run_reminder(ccai_call *c, const json_t *args)
         }
     }
     bool created = false;
-    ccai_status st = Ccai_store_reminder_upsert(c->ctx->store, c->row.id, title, desc ? desc : "",
+    ccai_status st = Ccai_store_reminder_upsert(c->eng->store, c->row.id, title, desc ? desc : "",
                                                 due_ms, owner, &created);
     if (st != CCAI_OK)
         return Ccai_asprintf("Failed to save reminder \"%s\": %s", title,
-                             Ccai_store_errmsg(c->ctx->store));
+                             Ccai_store_errmsg(c->eng->store));
     return Ccai_asprintf("Reminder \"%s\" %s.", title, created ? "created" : "updated");
 }
 
@@ -290,7 +290,7 @@ static char *run_send_sms(ccai_call *c, const json_t *args)
         return Ccai_strdup("Bad arguments: \"message\" is required.");
     bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
     if (!sent) /* No SMS on this channel: the configured SMS provider. */
-        sent = Ccai_sms_send(c->ctx, c->row.id, c->row.phone_number, text) == CCAI_OK;
+        sent = Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text) == CCAI_OK;
     if (!sent)
         return Ccai_strdup("Failed to send SMS.");
     Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL, NULL);
@@ -310,12 +310,13 @@ static char *run_emergency(ccai_call *c, const json_t *args)
         return Ccai_strdup("Bad arguments: service (police, firefighters, pharmacy, "
                            "veterinarian, hospital) and reason are required.");
     char *payload = Ccai_json_dump(args, JSON_COMPACT);
-    ccai_status st = payload ? Ccai_store_job_enqueue(c->ctx->store, "emergency", c->row.id,
+    ccai_status st = payload ? Ccai_store_job_enqueue(c->eng->store, "emergency", c->row.id,
                                                       payload, Ccai_wall_ms(), NULL)
                              : CCAI_ERR_NOMEM;
     ccai_free(payload);
-    Ccai_log(&c->ctx->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s: %s", c->row.id, service,
-             reason);
+    /* What happens and where is the caller's story: debug only. */
+    Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s", c->row.id, service);
+    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: emergency: %s", c->row.id, reason);
     if (st != CCAI_OK)
         return Ccai_strdup("Failed to record the emergency: tell the customer to call the "
                            "emergency number themselves.");
@@ -340,11 +341,11 @@ static char *run_schedule_callback(ccai_call *c, const json_t *args)
     char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
     json_decref(p);
     ccai_status st =
-        payload ? Ccai_store_job_enqueue(c->ctx->store, "callback", c->row.id, payload, at, NULL)
+        payload ? Ccai_store_job_enqueue(c->eng->store, "callback", c->row.id, payload, at, NULL)
                 : CCAI_ERR_NOMEM;
     ccai_free(payload);
     if (st == CCAI_OK)
-        Ccai_store_reminder_upsert(c->ctx->store, c->row.id, "Call back the customer",
+        Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
                                    reason ? reason : "Scheduled call back", at, "assistant", NULL);
     return st == CCAI_OK ? Ccai_asprintf("Callback scheduled for %s.", norm)
                          : Ccai_strdup("Failed to schedule the callback.");
@@ -376,7 +377,7 @@ static char *run_speech_lang(ccai_call *c, const json_t *args)
  * line, holding only the "call" message (reference issues #397, #403). */
 static char *run_new_claim(ccai_call *c)
 {
-    Ccai_store *st = c->ctx->store;
+    Ccai_store *st = c->eng->store;
     Ccai_store_call n = {0};
     char secret[33];
     bool ok = Ccai_uuid4(n.id) && Ccai_random_token(secret, 32);
@@ -400,8 +401,7 @@ static char *run_new_claim(ccai_call *c)
     c->row.state = Ccai_strdup("ended");
     ccai_status s = c->row.state ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
     if (s == CCAI_OK)
-        s = Ccai_store_job_enqueue(st, "postcall", c->row.id, "{\"reason\":\"new_claim\"}",
-                                   Ccai_wall_ms(), NULL);
+        s = Ccai_postcall_enqueue(st, c->row.id, "new_claim");
     if (s == CCAI_OK)
         s = Ccai_store_call_insert(st, &n);
     if (s != CCAI_OK) {
@@ -414,13 +414,13 @@ static char *run_new_claim(ccai_call *c)
         return Ccai_asprintf("Error: the claim could not be reset: %s", Ccai_store_errmsg(st));
     }
     ccai_free(state);
-    Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: new claim, continued as %s", c->row.id, n.id);
+    Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: new claim, continued as %s", c->row.id, n.id);
     Ccai_store_call_clear(&c->row);
     c->row = n;
     json_decref(c->claim);
     c->claim = fresh;
     Ccai_call_add_message(c, "human", "call", CCAI_STYLE_NONE, "", NULL, NULL, NULL, NULL);
-    Ccai_jobs_kick(c->ctx);
+    Ccai_jobs_kick(c->eng);
     return Ccai_strdup("Claim, reminders and messages reset: a new claim starts. The previous "
                        "one is saved and will be summarised.");
 }
@@ -454,7 +454,7 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
                              "try again.",
                              name, args ? "not an object" : jerr.text);
     }
-    Ccai_log(&c->ctx->log, CCAI_LOG_INFO, "call %s: tool %s", c->row.id, name);
+    Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: tool %s", c->row.id, name);
     const char *response = arg_str(args, "customer_response");
     bool after = strcmp(name, "speech_speed") == 0 || strcmp(name, "speech_lang") == 0;
     if (response && !after)

@@ -181,23 +181,15 @@ static void log_access(Ccai_h1 *c, int status, size_t bytes)
     Ccai_buf_free(&p);
 }
 
-/* The error envelope, as web/router.c writes it. */
+/* The error envelope (every error answer's, the routes' too). */
 static void queue_error(Ccai_h1 *c, int status, const char *message, const char *detail,
                         unsigned retry_after_s, bool close)
 {
-    json_t *details = json_array();
-    if (details && detail)
-        json_array_append_new(details, json_string(detail));
-    json_t *doc = details
-                      ? json_pack("{s:{s:s, s:o}}", "error", "message", message, "details", details)
-                      : NULL;
-    char *text = doc ? Ccai_json_dump(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    json_decref(doc);
-    static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"details\":[]}}";
+    char *text = Ccai_json_error_envelope(message, detail);
     char retry[24];
     snprintf(retry, sizeof retry, "%u", retry_after_s);
     ccai_http_header h = {"Retry-After", retry};
-    const char *body = text ? text : oom;
+    const char *body = text ? text : CCAI_JSON_ERROR_NOMEM;
     size_t len = strlen(body);
     if (serialize(c, text ? status : 500, "application/json", &h, retry_after_s ? 1 : 0, body, len,
                   close))

@@ -1,7 +1,7 @@
 /* The fds the context watches through the host's one watch_fd hook: the
  * HTTP client's (libcurl) and the HTTP server's sockets share it, and each
  * readiness the host reports goes to the owner of the fd. */
-#include "io/ctx_private.h"
+#include "io/loop.h"
 
 #include <string.h>
 
@@ -13,11 +13,11 @@ struct Ccai_fd_entry {
     int events;
 };
 
-static Ccai_fd_entry *entry_of(const ccai_ctx *ctx, int fd)
+static Ccai_fd_entry *entry_of(const Ccai_loop *l, int fd)
 {
-    if (fd < 0 || (size_t)fd >= ctx->n_fd_entries || !ctx->fd_entries[fd].fn)
+    if (fd < 0 || (size_t)fd >= l->n_fd_entries || !l->fd_entries[fd].fn)
         return NULL;
-    return &ctx->fd_entries[fd];
+    return &l->fd_entries[fd];
 }
 
 ccai_status Ccai_fd_watch(ccai_ctx *ctx, int fd, int events, Ccai_fd_fn fn, void *ud)
@@ -28,53 +28,59 @@ ccai_status Ccai_fd_watch(ccai_ctx *ctx, int fd, int events, Ccai_fd_fn fn, void
         Ccai_fd_forget(ctx, fd);
         return CCAI_OK;
     }
-    if ((size_t)fd >= ctx->n_fd_entries) {
-        size_t n = ctx->n_fd_entries ? ctx->n_fd_entries : 64;
+    Ccai_loop *l = Ccai_ctx_loop(ctx);
+    if ((size_t)fd >= l->n_fd_entries) {
+        size_t n = l->n_fd_entries ? l->n_fd_entries : 64;
         while (n <= (size_t)fd)
             n *= 2;
-        Ccai_fd_entry *v = Ccai_realloc(ctx->fd_entries, n * sizeof *v);
+        Ccai_fd_entry *v = Ccai_realloc(l->fd_entries, n * sizeof *v);
         if (!v)
             return CCAI_ERR_NOMEM;
-        memset(v + ctx->n_fd_entries, 0, (n - ctx->n_fd_entries) * sizeof *v);
-        ctx->fd_entries = v;
-        ctx->n_fd_entries = n;
+        memset(v + l->n_fd_entries, 0, (n - l->n_fd_entries) * sizeof *v);
+        l->fd_entries = v;
+        l->n_fd_entries = n;
     }
-    Ccai_fd_entry *e = &ctx->fd_entries[fd];
+    Ccai_fd_entry *e = &l->fd_entries[fd];
     e->fn = fn;
     e->ud = ud;
     if (e->events == events)
         return CCAI_OK;
-    if (ctx->hooks.watch_fd(ctx->loop_ud, fd, events, &e->host_slot) != 0) {
-        Ccai_log(&ctx->log, CCAI_LOG_ERROR, "loop: watch_fd(%d) failed", fd);
+    if (l->hooks.watch_fd(l->loop_ud, fd, events, &e->host_slot) != 0) {
+        Ccai_log(&l->log, CCAI_LOG_ERROR, "loop: watch_fd(%d) failed", fd);
         return CCAI_ERR_IO;
     }
     e->events = events;
     return CCAI_OK;
 }
 
-void Ccai_fd_forget(ccai_ctx *ctx, int fd)
+static void forget(Ccai_loop *l, int fd)
 {
-    Ccai_fd_entry *e = entry_of(ctx, fd);
+    Ccai_fd_entry *e = entry_of(l, fd);
     if (!e)
         return;
     if (e->events || e->host_slot)
-        ctx->hooks.watch_fd(ctx->loop_ud, fd, 0, &e->host_slot);
+        l->hooks.watch_fd(l->loop_ud, fd, 0, &e->host_slot);
     memset(e, 0, sizeof *e);
+}
+
+void Ccai_fd_forget(ccai_ctx *ctx, int fd)
+{
+    forget(Ccai_ctx_loop(ctx), fd);
 }
 
 void Ccai_fd_dispatch(ccai_ctx *ctx, int fd, int events)
 {
-    Ccai_fd_entry *e = entry_of(ctx, fd);
+    Ccai_fd_entry *e = entry_of(Ccai_ctx_loop(ctx), fd);
     /* An fd forgotten since the host polled: nobody wants its news. */
     if (e)
         e->fn(ctx, fd, events, e->ud);
 }
 
-void Ccai_fd_cleanup(ccai_ctx *ctx)
+void Ccai_fd_cleanup(Ccai_loop *l)
 {
-    for (size_t fd = 0; fd < ctx->n_fd_entries; fd++)
-        Ccai_fd_forget(ctx, (int)fd);
-    ccai_free(ctx->fd_entries);
-    ctx->fd_entries = NULL;
-    ctx->n_fd_entries = 0;
+    for (size_t fd = 0; fd < l->n_fd_entries; fd++)
+        forget(l, (int)fd);
+    ccai_free(l->fd_entries);
+    l->fd_entries = NULL;
+    l->n_fd_entries = 0;
 }

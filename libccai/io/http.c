@@ -1,8 +1,10 @@
 /* Asynchronous HTTP client on libcurl's multi_socket interface. */
-#include "io/ctx_private.h"
+#include "io/loop.h"
 
 #include <curl/curl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define HTTP_DEFAULT_CONNECT_MS   10000u
 #define HTTP_DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
@@ -40,17 +42,17 @@ struct Ccai_http_req {
 
 static CURLM *multi_of(const ccai_ctx *ctx)
 {
-    return (CURLM *)ctx->multi;
+    return (CURLM *)Ccai_ctx_loop(ctx)->multi;
 }
 
 size_t Ccai_http_in_flight(const ccai_ctx *ctx)
 {
-    return ctx->n_reqs;
+    return Ccai_ctx_loop(ctx)->n_reqs;
 }
 
-uint64_t Ccai_http_deadline(const ccai_ctx *ctx)
+uint64_t Ccai_http_deadline(const Ccai_loop *l)
 {
-    return ctx->curl_deadline;
+    return l->curl_deadline;
 }
 
 /* curl → host loop --------------------------------------------------------- */
@@ -80,31 +82,31 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
-    ccai_ctx *ctx = userp;
+    Ccai_loop *l = userp;
     CCAI_UNUSED(multi);
     if (timeout_ms < 0)
-        ctx->curl_deadline = UINT64_MAX;
+        l->curl_deadline = UINT64_MAX;
     else
-        ctx->curl_deadline = Ccai_ctx_now(ctx) + (uint64_t)timeout_ms;
+        l->curl_deadline = l->clock(l->clock_ud) + (uint64_t)timeout_ms;
     /* Re-armed by the entry point that led here (Ccai_ctx_leave). */
-    if (ctx->depth == 0)
-        Ccai_ctx_rearm(ctx);
+    if (l->depth == 0)
+        Ccai_loop_rearm(l);
     return 0;
 }
 
-ccai_status Ccai_http_ctx_init(ccai_ctx *ctx)
+ccai_status Ccai_http_loop_init(Ccai_loop *l)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return CCAI_ERR_INTERNAL;
-    ctx->curl_global = true;
+    l->curl_global = true;
     CURLM *multi = curl_multi_init();
     if (!multi)
         return CCAI_ERR_NOMEM;
-    ctx->multi = multi;
+    l->multi = multi;
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, ctx);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, l->ctx);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, ctx);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, l);
     /* Keep connections to the LLM and providers for reuse: with thousands
      * of calls the default cache (a few per transfer in flight) churns. */
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 4096L);
@@ -115,15 +117,15 @@ ccai_status Ccai_http_ctx_init(ccai_ctx *ctx)
 
 static void req_unlink(Ccai_http_req *r)
 {
-    ccai_ctx *ctx = r->ctx;
+    Ccai_loop *l = Ccai_ctx_loop(r->ctx);
     if (r->prev)
         r->prev->next = r->next;
-    else if (ctx->reqs == r)
-        ctx->reqs = r->next;
+    else if (l->reqs == r)
+        l->reqs = r->next;
     if (r->next)
         r->next->prev = r->prev;
     r->prev = r->next = NULL;
-    ctx->n_reqs--;
+    l->n_reqs--;
 }
 
 static void req_destroy(Ccai_http_req *r)
@@ -318,10 +320,11 @@ static ccai_status curl_status(CURLcode rc)
  * libcurl forbids removing a handle from inside its callbacks. */
 static void sweep_cancelled(ccai_ctx *ctx)
 {
-    if (!ctx->cancel_pending)
+    Ccai_loop *l = Ccai_ctx_loop(ctx);
+    if (!l->cancel_pending)
         return;
-    ctx->cancel_pending = false;
-    Ccai_http_req *r = ctx->reqs;
+    l->cancel_pending = false;
+    Ccai_http_req *r = l->reqs;
     while (r) {
         Ccai_http_req *next = r->next;
         if (r->cancelled && !r->finished && !r->in_callback) {
@@ -336,16 +339,18 @@ static void sweep_cancelled(ccai_ctx *ctx)
 static void run_curl(ccai_ctx *ctx, curl_socket_t fd, int mask)
 {
     int running = 0;
-    ctx->in_curl = true;
-    curl_multi_socket_action(multi_of(ctx), fd, mask, &running);
-    ctx->in_curl = false;
+    Ccai_loop *l = Ccai_ctx_loop(ctx);
+    l->in_curl = true;
+    curl_multi_socket_action(l->multi, fd, mask, &running);
+    l->in_curl = false;
 }
 
 static void check_done(ccai_ctx *ctx)
 {
     CURLMsg *m;
     int left;
-    while (!ctx->free_pending && (m = curl_multi_info_read(multi_of(ctx), &left))) {
+    Ccai_loop *l = Ccai_ctx_loop(ctx);
+    while (!l->free_pending && (m = curl_multi_info_read(l->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
         Ccai_http_req *r = NULL;
@@ -370,7 +375,7 @@ static void check_done(ccai_ctx *ctx)
 
 void Ccai_http_socket_action(ccai_ctx *ctx, int fd, int events)
 {
-    if (!ctx->multi)
+    if (!Ccai_ctx_loop(ctx)->multi)
         return;
     int mask = 0;
     if (events & CCAI_POLL_IN)
@@ -386,9 +391,10 @@ void Ccai_http_socket_action(ccai_ctx *ctx, int fd, int events)
 
 void Ccai_http_timeout(ccai_ctx *ctx)
 {
-    if (!ctx->multi)
+    Ccai_loop *l = Ccai_ctx_loop(ctx);
+    if (!l->multi)
         return;
-    ctx->curl_deadline = UINT64_MAX;
+    l->curl_deadline = UINT64_MAX;
     run_curl(ctx, CURL_SOCKET_TIMEOUT, 0);
     check_done(ctx);
     sweep_cancelled(ctx);
@@ -396,8 +402,9 @@ void Ccai_http_timeout(ccai_ctx *ctx)
 
 ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts, Ccai_http_req **ret)
 {
-    if (!ctx || !opts || !opts->url || !ret || !ctx->multi)
+    if (!ctx || !opts || !opts->url || !ret || !Ccai_ctx_loop(ctx)->multi)
         return CCAI_ERR_INVALID_ARG;
+    Ccai_loop *loop = Ccai_ctx_loop(ctx);
     if (opts->body_len > 64u * 1024u * 1024u)
         return CCAI_ERR_LIMIT;
     Ccai_http_req *r = Ccai_calloc(1, sizeof *r);
@@ -458,11 +465,11 @@ ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts, Ccai_http
     if (!ok)
         goto fail;
 
-    r->next = ctx->reqs;
-    if (ctx->reqs)
-        ctx->reqs->prev = r;
-    ctx->reqs = r;
-    ctx->n_reqs++;
+    r->next = loop->reqs;
+    if (loop->reqs)
+        loop->reqs->prev = r;
+    loop->reqs = r;
+    loop->n_reqs++;
     if (opts->first_byte_timeout_ms &&
         Ccai_timer_start(ctx, &r->first_byte_timer, opts->first_byte_timeout_ms) != CCAI_OK) {
         req_unlink(r);
@@ -494,8 +501,9 @@ void Ccai_http_cancel(Ccai_http_req *r)
     r->cancelled = true;
     if (r->finished)
         return; /* on_done is running: freed when it returns */
-    if (r->in_callback || r->ctx->in_curl) {
-        r->ctx->cancel_pending = true;
+    Ccai_loop *l = Ccai_ctx_loop(r->ctx);
+    if (r->in_callback || l->in_curl) {
+        l->cancel_pending = true;
         return;
     }
     req_unlink(r);
@@ -527,20 +535,50 @@ const char *Ccai_http_body(const Ccai_http_req *r, size_t *ret_len)
     return r->body.data ? r->body.data : "";
 }
 
-void Ccai_http_ctx_cleanup(ccai_ctx *ctx)
+void Ccai_http_loop_cleanup(Ccai_loop *l)
 {
-    while (ctx->reqs) {
-        Ccai_http_req *r = ctx->reqs;
+    while (l->reqs) {
+        Ccai_http_req *r = l->reqs;
         req_unlink(r);
         r->finished = true;
         req_destroy(r);
     }
-    if (ctx->multi) {
-        curl_multi_cleanup(multi_of(ctx));
-        ctx->multi = NULL;
+    if (l->multi) {
+        curl_multi_cleanup(l->multi);
+        l->multi = NULL;
     }
-    if (ctx->curl_global) {
+    if (l->curl_global) {
         curl_global_cleanup();
-        ctx->curl_global = false;
+        l->curl_global = false;
     }
+}
+
+int64_t Ccai_http_retry_after_ms(const char *retry_after, const char *retry_after_ms,
+                                 int64_t now_wall_ms, int64_t max_ms)
+{
+    /* retry-after-ms, when usable, decides (as the official SDK). */
+    if (retry_after_ms && *retry_after_ms) {
+        char *end = NULL;
+        double v = strtod(retry_after_ms, &end);
+        if (end != retry_after_ms && v > 0)
+            return v <= (double)max_ms ? (int64_t)v : -1;
+    }
+    if (!retry_after || !*retry_after)
+        return -1;
+    char *end = NULL;
+    double secs = strtod(retry_after, &end);
+    if (end != retry_after && (*end == '\0' || Ccai_is_space((unsigned char)*end))) {
+        if (secs > 0 && secs * 1000.0 <= (double)max_ms)
+            return (int64_t)(secs * 1000.0);
+        return -1;
+    }
+    /* HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT". */
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!rest)
+        return -1;
+    int64_t at = (int64_t)timegm(&tm) * 1000;
+    int64_t delta = at - now_wall_ms;
+    return delta > 0 && delta <= max_ms ? delta : -1;
 }

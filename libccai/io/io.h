@@ -1,4 +1,8 @@
-/* Internal view of ccai_ctx: timers and the asynchronous HTTP client. */
+/* The io layer: the context's loop (timers, watched fds, the clock, the
+ * asynchronous HTTP client), its log and error text, on the host's loop
+ * hooks. Every function takes the context's public handle; the loop behind
+ * it is found through Ccai_ctx_loop(), which the composition root
+ * (libccai/ctx.c) defines: io knows no other part of the context. */
 #ifndef CCAI_IO_IO_H
 #define CCAI_IO_IO_H
 
@@ -48,11 +52,10 @@ void Ccai_timer_stop(ccai_ctx *ctx, Ccai_timer *t);
 uint64_t Ccai_ctx_now(const ccai_ctx *ctx);
 void Ccai_ctx_set_clock(ccai_ctx *ctx, uint64_t (*now)(void *ud), void *ud);
 
-/* Logger and store of a context. */
+/* The context's logger, and its error text (ccai_ctx_errmsg()). */
 const Ccai_logger *Ccai_ctx_logger(const ccai_ctx *ctx);
-struct Ccai_store *Ccai_ctx_store(ccai_ctx *ctx);
-const ccai_config *Ccai_ctx_config(const ccai_ctx *ctx);
 void Ccai_ctx_set_error(ccai_ctx *ctx, const char *fmt, ...) CCAI_PRINTF(2, 3);
+const char *Ccai_ctx_error(const ccai_ctx *ctx);
 
 /* Re-entrancy guard: entry points bracket their work with enter/leave so
  * that a ccai_ctx_free() from inside a callback is deferred until the
@@ -72,10 +75,6 @@ typedef void (*Ccai_fd_fn)(ccai_ctx *ctx, int fd, int events, void *ud);
 ccai_status Ccai_fd_watch(ccai_ctx *ctx, int fd, int events, Ccai_fd_fn fn, void *ud);
 /* Stop watching fd and forget its owner: call it before closing the fd. */
 void Ccai_fd_forget(ccai_ctx *ctx, int fd);
-/* ccai_ctx_socket_action(): hand the readiness to the fd's owner. */
-void Ccai_fd_dispatch(ccai_ctx *ctx, int fd, int events);
-/* Forget every fd (the context goes away). */
-void Ccai_fd_cleanup(ccai_ctx *ctx);
 
 /* HTTP client ------------------------------------------------------------ */
 
@@ -124,15 +123,46 @@ bool Ccai_http_body_sent(const Ccai_http_req *req);
 /* Buffered body (on_data == NULL): valid during on_done. */
 const char *Ccai_http_body(const Ccai_http_req *req, size_t *ret_len);
 
+/* How long a server asked to wait (Retry-After: seconds or an HTTP date;
+ * retry-after-ms, when given and usable, decides, as OpenAI's SDK does), in
+ * ms from now_wall_ms; -1 when absent, unusable or beyond max_ms. */
+int64_t Ccai_http_retry_after_ms(const char *retry_after, const char *retry_after_ms,
+                                 int64_t now_wall_ms, int64_t max_ms);
+
 /* Requests in flight on the context. */
 size_t Ccai_http_in_flight(const ccai_ctx *ctx);
 
-/* Internal hooks between ctx.c and http.c. */
-ccai_status Ccai_http_ctx_init(ccai_ctx *ctx);
-void Ccai_http_ctx_cleanup(ccai_ctx *ctx);
-void Ccai_http_socket_action(ccai_ctx *ctx, int fd, int events);
-void Ccai_http_timeout(ccai_ctx *ctx);
-/* Monotonic deadline curl asked for, or UINT64_MAX. */
-uint64_t Ccai_http_deadline(const ccai_ctx *ctx);
+/* The loop of a context --------------------------------------------------- */
+
+typedef struct Ccai_loop Ccai_loop;
+
+/* The loop behind a context's handle: the one thing io needs of the
+ * context, defined by the composition root. */
+Ccai_loop *Ccai_ctx_loop(const ccai_ctx *ctx);
+
+/* For the root. Make the loop of ctx on the host's hooks (a table of any
+ * version up to CCAI_LOOP_HOOKS_VERSION: only the members it has are read),
+ * with libcurl's multi handle. destroy(destroy_ud) is how a ccai_ctx_free()
+ * deferred by Ccai_ctx_enter() runs once the outermost frame unwinds.
+ * Statuses: CCAI_OK, CCAI_ERR_NOMEM, CCAI_ERR_INTERNAL (libcurl). */
+ccai_status Ccai_loop_new(ccai_ctx *ctx, const ccai_loop_hooks *hooks, void *loop_ud,
+                          const Ccai_logger *log, void (*destroy)(void *ud), void *destroy_ud,
+                          Ccai_loop **ret);
+/* From now on (the context is made), the hooks' cleanup member counts. */
+void Ccai_loop_adopt_cleanup(Ccai_loop *l, const ccai_loop_hooks *hooks);
+/* Free the loop once everything on it is gone (requests are cancelled, fds
+ * forgotten, the host's timer disarmed); *ret_cleanup and *ret_loop_ud get
+ * the host's cleanup hook, for the root to call last (may be NULL). */
+void Ccai_loop_free(Ccai_loop *l, void (**ret_cleanup)(void *), void **ret_loop_ud);
+/* ccai_ctx_socket_action(), ccai_ctx_timeout(): readiness and the timer. */
+void Ccai_loop_socket_action(ccai_ctx *ctx, int fd, int events);
+void Ccai_loop_timeout(ccai_ctx *ctx);
+/* Work in flight on the loop: requests, timers that are not idle. */
+bool Ccai_loop_busy(const ccai_ctx *ctx);
+/* ccai_ctx_free() asked from inside a callback: true when the free is
+ * deferred (destroy runs later), false when the caller destroys now. */
+bool Ccai_loop_defer_free(ccai_ctx *ctx);
+/* A deferred free is pending: entry points do nothing. */
+bool Ccai_loop_freeing(const ccai_ctx *ctx);
 
 #endif

@@ -1,5 +1,5 @@
 /* Timers: a binary min-heap of embedded timers on the host's one timer. */
-#include "io/ctx_private.h"
+#include "io/loop.h"
 
 #include <assert.h>
 
@@ -116,12 +116,13 @@ void Ccai_timer_heap_free(Ccai_timer_heap *h)
 
 ccai_status Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms)
 {
-    Ccai_timer_heap_remove(&ctx->timers, t);
-    uint64_t now = Ccai_ctx_now(ctx);
+    Ccai_loop *l = Ccai_ctx_loop(ctx);
+    Ccai_timer_heap_remove(&l->timers, t);
+    uint64_t now = l->clock(l->clock_ud);
     t->due = delay_ms > UINT64_MAX - now ? UINT64_MAX : now + delay_ms;
-    if (!Ccai_timer_heap_push(&ctx->timers, t))
+    if (!Ccai_timer_heap_push(&l->timers, t))
         return CCAI_ERR_NOMEM;
-    Ccai_ctx_rearm(ctx);
+    Ccai_loop_rearm(l);
     return CCAI_OK;
 }
 
@@ -129,6 +130,7 @@ void Ccai_timer_stop(ccai_ctx *ctx, Ccai_timer *t)
 {
     if (!Ccai_timer_active(t))
         return;
-    Ccai_timer_heap_remove(&ctx->timers, t);
-    Ccai_ctx_rearm(ctx);
+    Ccai_loop *l = Ccai_ctx_loop(ctx);
+    Ccai_timer_heap_remove(&l->timers, t);
+    Ccai_loop_rearm(l);
 }

@@ -146,47 +146,17 @@ static Ccai_llm_finish finish_parse(const char *s)
     return CCAI_FINISH_OTHER;
 }
 
-static int64_t retry_after_upto(const char *retry_after, const char *retry_after_ms,
-                                int64_t now_wall_ms, int64_t max_ms)
-{
-    /* retry-after-ms, when usable, decides (as the official SDK). */
-    if (retry_after_ms && *retry_after_ms) {
-        char *end = NULL;
-        double v = strtod(retry_after_ms, &end);
-        if (end != retry_after_ms && v > 0)
-            return v <= (double)max_ms ? (int64_t)v : -1;
-    }
-    if (!retry_after || !*retry_after)
-        return -1;
-    char *end = NULL;
-    double secs = strtod(retry_after, &end);
-    if (end != retry_after && (*end == '\0' || Ccai_is_space((unsigned char)*end))) {
-        if (secs > 0 && secs * 1000.0 <= (double)max_ms)
-            return (int64_t)(secs * 1000.0);
-        return -1;
-    }
-    /* HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT". */
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!rest)
-        return -1;
-    int64_t at = (int64_t)timegm(&tm) * 1000;
-    int64_t delta = at - now_wall_ms;
-    return delta > 0 && delta <= max_ms ? delta : -1;
-}
-
 int64_t Ccai_llm_retry_after_ms(const char *retry_after, const char *retry_after_ms,
                                 int64_t now_wall_ms)
 {
-    return retry_after_upto(retry_after, retry_after_ms, now_wall_ms, RETRY_AFTER_MAX_MS);
+    return Ccai_http_retry_after_ms(retry_after, retry_after_ms, now_wall_ms, RETRY_AFTER_MAX_MS);
 }
 
 int64_t Ccai_llm_wait_hint_ms(const char *retry_after, const char *retry_after_ms,
                               int64_t now_wall_ms)
 {
-    return retry_after_upto(retry_after, retry_after_ms, now_wall_ms,
-                            CCAI_LLM_COOLDOWN_HINT_MAX_MS);
+    return Ccai_http_retry_after_ms(retry_after, retry_after_ms, now_wall_ms,
+                                    CCAI_LLM_COOLDOWN_HINT_MAX_MS);
 }
 
 int64_t Ccai_llm_duration_ms(const char *s)
@@ -386,12 +356,16 @@ static void finish_call(Ccai_llm_call *c, ccai_status st, const char *errmsg)
 
 /* Text ---------------------------------------------------------------------- */
 
+static void stream_fail(Ccai_llm_call *c, const char *what, const char *detail);
+
 static int deliver(Ccai_llm_call *c, const char *s, size_t n)
 {
     if (!n)
         return 0;
-    if (!Ccai_buf_append(&c->delivered, s, n))
+    if (!Ccai_buf_append(&c->delivered, s, n)) {
+        stream_fail(c, "out of memory", NULL);
         return -1;
+    }
     if (c->json_mode || !c->cb.on_text)
         return 0;
     c->in_callback = true;
@@ -407,8 +381,10 @@ static int deliver(Ccai_llm_call *c, const char *s, size_t n)
  * sentences it repeated and deliver the rest. */
 static int on_retry_text(Ccai_llm_call *c, const char *s, size_t n)
 {
-    if (!Ccai_buf_append(&c->held, s, n))
+    if (!Ccai_buf_append(&c->held, s, n)) {
+        stream_fail(c, "out of memory", NULL);
         return -1;
+    }
     size_t k = 0, total = c->held.len;
     size_t dlen = c->delivered.len;
     while (k < total && k < dlen && c->held.data[k] == c->delivered.data[k])
@@ -429,8 +405,10 @@ static int on_retry_text(Ccai_llm_call *c, const char *s, size_t n)
     c->dedupe = false;
     char *rest = Ccai_strndup(c->held.data + cut, total - cut);
     Ccai_buf_reset(&c->held);
-    if (!rest)
+    if (!rest) {
+        stream_fail(c, "out of memory", NULL);
         return -1;
+    }
     int stop = deliver(c, rest, strlen(rest));
     ccai_free(rest);
     return stop;
@@ -562,9 +540,16 @@ static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *
     Ccai_llm_call *c = ud;
     if (c->status < 200 || c->status >= 300 || c->json_mode) {
         size_t max = c->json_mode && c->status < 300 ? SSE_EVENT_MAX : ERROR_BODY_MAX;
-        if (c->body.len + len > max)
-            return c->json_mode ? 1 : 0;
-        return Ccai_buf_append(&c->body, data, len) ? 0 : 1;
+        if (c->body.len + len > max) {
+            if (!c->json_mode)
+                return 0; /* an error page: its start is enough */
+            stream_fail(c, "the answer is too large", NULL);
+            return 1;
+        }
+        if (Ccai_buf_append(&c->body, data, len))
+            return 0;
+        stream_fail(c, "out of memory", NULL);
+        return 1;
     }
     ccai_status st = Ccai_sse_feed(&c->sse, data, len, on_sse, c);
     if (st == CCAI_ERR_LIMIT)
@@ -777,15 +762,17 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
         retry(c, msg, told <= RETRY_AFTER_MAX_MS ? told : -1, told, again);
         return;
     }
-    if (st == CCAI_ERR_CANCELLED && c->stream_error) {
-        char *r = c->stream_error;
-        c->stream_error = NULL;
-        retry(c, r, -1, -1, true);
+    if (st == CCAI_ERR_CANCELLED && c->cancelled) {
+        /* on_text asked to stop: the caller is done with this answer. */
+        call_free(c);
         return;
     }
     if (st == CCAI_ERR_CANCELLED) {
-        /* on_text asked to stop: the caller is done with this answer. */
-        call_free(c);
+        /* This side stopped the transfer: the stream failed (its reason
+         * may not have fitted in memory). Never dropped without on_done. */
+        char *r = c->stream_error;
+        c->stream_error = NULL;
+        retry(c, r ? r : Ccai_strdup("the stream failed (out of memory)"), -1, -1, true);
         return;
     }
     retry(c, Ccai_strdup(errmsg ? errmsg : ccai_status_str(st)), -1, -1, true);

@@ -1,12 +1,15 @@
-/* Persistence on SQLite: the implementation of store/store.h.
+/* Persistence on SQLite: a backend of store/store.h (Ccai_sqlite_backend).
  *
  * One connection per store handle, used by one thread (NOMUTEX). Every
  * statement is prepared once and cached on the handle. Writes that take
  * several statements run in their own IMMEDIATE transaction, or in a
  * savepoint when the caller holds an explicit transaction (Ccai_store_begin).
+ * Every write is committed when it returns (WAL; synchronous FULL or NORMAL,
+ * Ccai_sqlite_configure()): the store's sync() completes at once.
  */
-#include "store/store.h"
+#include "store/sqlite.h"
 
+#include "config/config.h"
 #include "core/json.h"
 
 #include <fcntl.h>
@@ -16,7 +19,7 @@
 #include <unistd.h>
 
 /* Opening and migrating wait this long for a lock (start-up, not on a
- * serving loop); Ccai_store_configure() sets the short wait of the loop. */
+ * serving loop); Ccai_sqlite_configure() sets the short wait of the loop. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_LIST_MAX        1000
 /* WAL frames before a checkpoint (SQLite's default), and between two
@@ -271,7 +274,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
                     "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
 };
 
-struct Ccai_store {
+typedef struct Ccai_sqlite {
+    Ccai_store base; /* first: what store/store.c dispatches on */
+    char *path;
+    int busy_timeout_ms;
+    bool sync_full;
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];
     Ccai_err err;
@@ -280,11 +287,20 @@ struct Ccai_store {
     /* The last failure of the database itself (full disk, read-only file, I/O
      * error), until a commit succeeds again: Ccai_store_can_write(). */
     char failure[256];
-    bool sync_full;
     char *wal_path; /* NULL for a database in memory */
     int wal_fd;     /* the WAL, opened to ask for its write-back; -1 */
     int wal_asked;  /* frames in the WAL when write-back was last asked for */
-};
+} Ccai_sqlite;
+
+static Ccai_sqlite *sqlite_of(Ccai_store *store)
+{
+    return (Ccai_sqlite *)store;
+}
+
+static const Ccai_sqlite *sqlite_of_const(const Ccai_store *store)
+{
+    return (const Ccai_sqlite *)store;
+}
 
 /* Errors ---------------------------------------------------------------- */
 
@@ -322,7 +338,7 @@ static ccai_status status_of_sqlite(int rc)
 }
 
 /* Translate the connection's last error into a status and keep its text. */
-static ccai_status db_fail(Ccai_store *st, const char *op)
+static ccai_status db_fail(Ccai_sqlite *st, const char *op)
 {
     int rc = sqlite3_extended_errcode(st->db);
     Ccai_err_set(&st->err, "store: %s: %s", op, sqlite3_errmsg(st->db));
@@ -331,9 +347,10 @@ static ccai_status db_fail(Ccai_store *st, const char *op)
     return status_of_sqlite(rc);
 }
 
-static ccai_status fail(Ccai_store *st, ccai_status status, const char *fmt, ...) CCAI_PRINTF(3, 4);
+static ccai_status fail(Ccai_sqlite *st, ccai_status status, const char *fmt, ...)
+    CCAI_PRINTF(3, 4);
 
-static ccai_status fail(Ccai_store *st, ccai_status status, const char *fmt, ...)
+static ccai_status fail(Ccai_sqlite *st, ccai_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -344,14 +361,14 @@ static ccai_status fail(Ccai_store *st, ccai_status status, const char *fmt, ...
     return status;
 }
 
-static ccai_status fail_nomem(Ccai_store *st, const char *op)
+static ccai_status fail_nomem(Ccai_sqlite *st, const char *op)
 {
     return fail(st, CCAI_ERR_NOMEM, "store: %s: out of memory", op);
 }
 
 /* Statements ------------------------------------------------------------ */
 
-static ccai_status stmt_get(Ccai_store *st, enum stmt_id id, sqlite3_stmt **ret)
+static ccai_status stmt_get(Ccai_sqlite *st, enum stmt_id id, sqlite3_stmt **ret)
 {
     if (!st->stmts[id] && sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                              &st->stmts[id], NULL) != SQLITE_OK)
@@ -393,7 +410,7 @@ static bool dup_col(sqlite3_stmt *s, int i, char **out)
     return *out != NULL;
 }
 
-static ccai_status exec_sql(Ccai_store *st, const char *op, const char *sql)
+static ccai_status exec_sql(Ccai_sqlite *st, const char *op, const char *sql)
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(st, op);
@@ -405,14 +422,14 @@ static ccai_status exec_sql(Ccai_store *st, const char *op, const char *sql)
 /* An operation of several statements runs in its own transaction, or in a
  * savepoint inside the caller's explicit transaction so that a failure
  * undoes only this operation. */
-static ccai_status op_begin(Ccai_store *st, const char *op, bool write)
+static ccai_status op_begin(Ccai_sqlite *st, const char *op, bool write)
 {
     if (st->in_tx)
         return exec_sql(st, op, "SAVEPOINT ccai_op");
     return exec_sql(st, op, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
-static ccai_status op_end(Ccai_store *st, const char *op, ccai_status status)
+static ccai_status op_end(Ccai_sqlite *st, const char *op, ccai_status status)
 {
     if (status == CCAI_OK) {
         status = exec_sql(st, op, st->in_tx ? "RELEASE ccai_op" : "COMMIT");
@@ -467,7 +484,7 @@ static bool utf8_ok(const char *s)
 
 /* Open and migrate ----------------------------------------------------- */
 
-static ccai_status read_version(Ccai_store *st, int *ret)
+static ccai_status read_version(Ccai_sqlite *st, int *ret)
 {
     sqlite3_stmt *s = NULL;
     ccai_status status = stmt_get(st, STMT_VERSION, &s);
@@ -481,14 +498,14 @@ static ccai_status read_version(Ccai_store *st, int *ret)
     return status;
 }
 
-static ccai_status too_new(Ccai_store *st, int version)
+static ccai_status too_new(Ccai_sqlite *st, int version)
 {
     return fail(st, CCAI_ERR_STORE,
                 "store: database schema version %d is newer than this libccai (%d)", version,
                 CCAI_STORE_SCHEMA_VERSION);
 }
 
-static ccai_status migrate_step(Ccai_store *st, int version)
+static ccai_status migrate_step(Ccai_sqlite *st, int version)
 {
     char op[48];
     snprintf(op, sizeof op, "migrate to version %d", version);
@@ -517,7 +534,7 @@ static ccai_status migrate_step(Ccai_store *st, int version)
     return status;
 }
 
-static ccai_status store_migrate(Ccai_store *st)
+static ccai_status store_migrate(Ccai_sqlite *st)
 {
     ccai_status status = exec_sql(st, "create schema_migrations",
                                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -546,7 +563,7 @@ static ccai_status store_migrate(Ccai_store *st)
  * the checkpoint still syncs. */
 static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
 {
-    Ccai_store *st = ud;
+    Ccai_sqlite *st = ud;
 #ifdef __linux__
     if (!st->sync_full && st->wal_path) {
         if (frames < st->wal_asked)
@@ -565,16 +582,21 @@ static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-ccai_status Ccai_store_open(const char *path, Ccai_store **ret, char **ret_errmsg)
+static void sqlite_close(Ccai_store *store);
+
+ccai_status Ccai_sqlite_open(const char *path, Ccai_store **ret, char **ret_errmsg)
 {
     if (!path || !ret)
         return CCAI_ERR_INVALID_ARG;
-    Ccai_store *st = Ccai_calloc(1, sizeof *st);
-    if (!st) {
+    Ccai_sqlite *st = Ccai_calloc(1, sizeof *st);
+    if (!st || !(st->path = Ccai_strdup(path))) {
+        ccai_free(st);
         if (ret_errmsg)
             *ret_errmsg = Ccai_strdup("store: open: out of memory");
         return CCAI_ERR_NOMEM;
     }
+    st->base.backend = &Ccai_sqlite_backend;
+    st->busy_timeout_ms = STORE_BUSY_TIMEOUT_MS;
     st->wal_fd = -1;
     st->sync_full = true;
     ccai_status status;
@@ -608,15 +630,16 @@ cleanup:
     if (status != CCAI_OK) {
         if (ret_errmsg)
             *ret_errmsg = Ccai_strdup(st->err.msg ? st->err.msg : "store: open: out of memory");
-        Ccai_store_close(st);
+        sqlite_close(&st->base);
         return status;
     }
-    *ret = st;
+    *ret = &st->base;
     return CCAI_OK;
 }
 
-void Ccai_store_close(Ccai_store *st)
+static void sqlite_close(Ccai_store *store)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return;
     for (size_t i = 0; i < STMT_COUNT; i++)
@@ -627,18 +650,45 @@ void Ccai_store_close(Ccai_store *st)
         close(st->wal_fd);
     ccai_free(st->wal_path);
     Ccai_err_free(&st->err);
+    ccai_free(st->path);
     ccai_free(st);
 }
 
-const char *Ccai_store_errmsg(const Ccai_store *st)
+static const char *sqlite_errmsg(const Ccai_store *store)
 {
+    const Ccai_sqlite *st = sqlite_of_const(store);
     return st ? Ccai_err_get(&st->err) : "";
 }
 
-ccai_status Ccai_store_configure(Ccai_store *st, int busy_timeout_ms, bool sync_full)
+static const char *sqlite_location(const Ccai_store *store)
 {
+    return sqlite_of_const(store)->path;
+}
+
+static ccai_status sqlite_describe(Ccai_store *store, json_t *doc)
+{
+    Ccai_sqlite *st = sqlite_of(store);
+    if (json_object_set_new(doc, "synchronous", json_string(st->sync_full ? "full" : "normal")) ||
+        json_object_set_new(doc, "busy_timeout_ms", json_integer(st->busy_timeout_ms)))
+        return CCAI_ERR_NOMEM;
+    return CCAI_OK;
+}
+
+/* Every write was committed when it returned: what was accepted is durable. */
+static ccai_status sqlite_sync(Ccai_store *store, Ccai_store_done_fn done, void *ud)
+{
+    CCAI_UNUSED(store);
+    done(CCAI_OK, ud);
+    return CCAI_OK;
+}
+
+ccai_status Ccai_sqlite_configure(Ccai_store *store, int busy_timeout_ms, bool sync_full)
+{
+    Ccai_sqlite *st = store && store->backend == &Ccai_sqlite_backend ? sqlite_of(store) : NULL;
     if (!st || busy_timeout_ms < 0)
         return CCAI_ERR_INVALID_ARG;
+    st->busy_timeout_ms = busy_timeout_ms;
+    st->sync_full = sync_full;
     sqlite3_busy_timeout(st->db, busy_timeout_ms);
     /* In WAL mode NORMAL keeps every commit across a crash of the process
      * (the WAL is written before the commit returns); only an OS crash or a
@@ -650,15 +700,17 @@ ccai_status Ccai_store_configure(Ccai_store *st, int busy_timeout_ms, bool sync_
     return status;
 }
 
-int Ccai_store_schema_version(Ccai_store *st)
+static int sqlite_schema_version(Ccai_store *store)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     return st ? st->schema_version : 0;
 }
 
 /* Writability ------------------------------------------------------------- */
 
-ccai_status Ccai_store_check_write(Ccai_store *st)
+static ccai_status sqlite_check_write(Ccai_store *store)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
@@ -675,8 +727,9 @@ ccai_status Ccai_store_check_write(Ccai_store *st)
     return status;
 }
 
-ccai_status Ccai_store_can_write(Ccai_store *st)
+static ccai_status sqlite_can_write(Ccai_store *store)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
@@ -688,7 +741,7 @@ ccai_status Ccai_store_can_write(Ccai_store *st)
     /* A database that failed (full, I/O error) is tried for real: only a
      * commit tells that it works again. */
     if (st->failure[0])
-        return Ccai_store_check_write(st);
+        return sqlite_check_write(store);
     /* Take the write lock and give it back: no page is written, no fsync. */
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(st, "write");
@@ -696,40 +749,13 @@ ccai_status Ccai_store_can_write(Ccai_store *st)
     return CCAI_OK;
 }
 
-const char *Ccai_store_failure(const Ccai_store *st)
+static const char *sqlite_failure(const Ccai_store *store)
 {
+    const Ccai_sqlite *st = sqlite_of_const(store);
     return st && st->failure[0] ? st->failure : NULL;
 }
 
 /* Calls ------------------------------------------------------------------ */
-
-void Ccai_store_call_clear(Ccai_store_call *c)
-{
-    if (!c)
-        return;
-    ccai_free(c->phone_number);
-    ccai_free(c->bot_phone_number);
-    ccai_free(c->channel);
-    ccai_free(c->provider_call_id);
-    ccai_free(c->state);
-    ccai_free(c->lang);
-    ccai_free(c->initiate_json);
-    ccai_free(c->claim_json);
-    ccai_free(c->next_json);
-    ccai_free(c->synthesis_json);
-    ccai_free(c->recording_url);
-    ccai_free(c->callback_secret);
-    ccai_free(c->correlation_id);
-    ccai_free(c->end_reason);
-    ccai_free(c->recording_id);
-    memset(c, 0, sizeof *c);
-}
-
-void Ccai_store_call_free(Ccai_store_call *c)
-{
-    Ccai_store_call_clear(c);
-    ccai_free(c);
-}
 
 static const char *direction_str(ccai_direction d)
 {
@@ -767,7 +793,7 @@ static int bind_length(sqlite3_stmt *s, int i, int64_t v)
 }
 
 /* A row of CALL_COLS into a new struct. */
-static ccai_status read_call(Ccai_store *st, sqlite3_stmt *s, Ccai_store_call **ret)
+static ccai_status read_call(Ccai_sqlite *st, sqlite3_stmt *s, Ccai_store_call **ret)
 {
     Ccai_store_call *c = Ccai_calloc(1, sizeof *c);
     if (!c)
@@ -804,8 +830,9 @@ static ccai_status read_call(Ccai_store *st, sqlite3_stmt *s, Ccai_store_call **
     return CCAI_OK;
 }
 
-ccai_status Ccai_store_call_insert(Ccai_store *st, Ccai_store_call *c)
+static ccai_status sqlite_call_insert(Ccai_store *store, Ccai_store_call *c)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !c || !call_valid(c))
         return CCAI_ERR_INVALID_ARG;
     char id[sizeof c->id];
@@ -844,8 +871,8 @@ cleanup:
 /* Step a conditional write of c (WHERE id AND row_version): on a match the
  * version goes up and updated_at is now; else CONFLICT for a stale writer,
  * NOT_FOUND for a missing row. Resets s. */
-static ccai_status call_write_step(Ccai_store *st, sqlite3_stmt *s, Ccai_store_call *c, int64_t now,
-                                   const char *op)
+static ccai_status call_write_step(Ccai_sqlite *st, sqlite3_stmt *s, Ccai_store_call *c,
+                                   int64_t now, const char *op)
 {
     sqlite3_stmt *v = NULL;
     ccai_status status = CCAI_OK;
@@ -883,8 +910,9 @@ cleanup:
     return status;
 }
 
-ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c)
+static ccai_status sqlite_call_update(Ccai_store *store, Ccai_store_call *c)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !c || !call_valid(c) || !c->id[0])
         return CCAI_ERR_INVALID_ARG;
     int64_t now = Ccai_wall_ms();
@@ -901,8 +929,9 @@ ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c)
     return call_write_step(st, s, c, now, "update call");
 }
 
-ccai_status Ccai_store_call_touch(Ccai_store *st, Ccai_store_call *c)
+static ccai_status sqlite_call_touch(Ccai_store *store, Ccai_store_call *c)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !c || !c->id[0])
         return CCAI_ERR_INVALID_ARG;
     int64_t now = Ccai_wall_ms();
@@ -919,7 +948,7 @@ ccai_status Ccai_store_call_touch(Ccai_store *st, Ccai_store_call *c)
 }
 
 /* Step a statement selecting CALL_COLS for at most one row. */
-static ccai_status call_fetch_one(Ccai_store *st, sqlite3_stmt *s, const char *op,
+static ccai_status call_fetch_one(Ccai_sqlite *st, sqlite3_stmt *s, const char *op,
                                   Ccai_store_call **ret)
 {
     int rc = sqlite3_step(s);
@@ -930,8 +959,9 @@ static ccai_status call_fetch_one(Ccai_store *st, sqlite3_stmt *s, const char *o
     return read_call(st, s, ret);
 }
 
-ccai_status Ccai_store_call_get(Ccai_store *st, const char *id, Ccai_store_call **ret)
+static ccai_status sqlite_call_get(Ccai_store *store, const char *id, Ccai_store_call **ret)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !id || !ret)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -948,9 +978,10 @@ ccai_status Ccai_store_call_get(Ccai_store *st, const char *id, Ccai_store_call 
     return status;
 }
 
-ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64_t since_ms,
-                                        Ccai_store_call **ret)
+static ccai_status sqlite_call_find_latest(Ccai_store *store, const char *phone, int64_t since_ms,
+                                           Ccai_store_call **ret)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !phone || !ret)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -967,9 +998,10 @@ ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64
     return status;
 }
 
-ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
-                                          const char *provider_call_id, Ccai_store_call **ret)
+static ccai_status sqlite_call_find_provider(Ccai_store *store, const char *channel,
+                                             const char *provider_call_id, Ccai_store_call **ret)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !channel || !provider_call_id || !ret)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -986,9 +1018,10 @@ ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
     return status;
 }
 
-ccai_status Ccai_store_call_find_correlation(Ccai_store *st, const char *channel,
-                                             const char *correlation_id, Ccai_store_call **ret)
+static ccai_status sqlite_call_find_correlation(Ccai_store *store, const char *channel,
+                                                const char *correlation_id, Ccai_store_call **ret)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !channel || !correlation_id || !ret)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -1005,9 +1038,10 @@ ccai_status Ccai_store_call_find_correlation(Ccai_store *st, const char *channel
     return status;
 }
 
-ccai_status Ccai_store_call_set_recording(Ccai_store *st, const char *id, const char *url,
-                                          const char *recording_id, int64_t duration_ms)
+static ccai_status sqlite_call_set_recording(Ccai_store *store, const char *id, const char *url,
+                                             const char *recording_id, int64_t duration_ms)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !id || (!url && !recording_id && duration_ms <= 0))
         return CCAI_ERR_INVALID_ARG;
     if (!utf8_ok(url) || !utf8_ok(recording_id))
@@ -1025,9 +1059,10 @@ ccai_status Ccai_store_call_set_recording(Ccai_store *st, const char *id, const 
     return status;
 }
 
-ccai_status Ccai_store_calls_stale(Ccai_store *st, int64_t before_ms, size_t limit,
-                                   Ccai_store_call ***ret_calls, size_t *ret_n)
+static ccai_status sqlite_calls_stale(Ccai_store *store, int64_t before_ms, size_t limit,
+                                      Ccai_store_call ***ret_calls, size_t *ret_n)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret_calls || !ret_n)
         return CCAI_ERR_INVALID_ARG;
     if (limit > STORE_LIST_MAX)
@@ -1066,17 +1101,8 @@ cleanup:
     return status;
 }
 
-void Ccai_store_call_list_free(Ccai_store_call **calls, size_t n)
-{
-    if (!calls)
-        return;
-    for (size_t i = 0; i < n; i++)
-        Ccai_store_call_free(calls[i]);
-    ccai_free(calls);
-}
-
 /* The count and the page, read in one transaction so they agree. */
-static ccai_status call_list_locked(Ccai_store *st, const char *phone, size_t limit, size_t offset,
+static ccai_status call_list_locked(Ccai_sqlite *st, const char *phone, size_t limit, size_t offset,
                                     Ccai_store_call ***ret_calls, size_t *ret_n, size_t *ret_total)
 {
     sqlite3_stmt *cnt = NULL, *sel = NULL;
@@ -1131,9 +1157,11 @@ cleanup:
     return status;
 }
 
-ccai_status Ccai_store_call_list(Ccai_store *st, const char *phone, size_t limit, size_t offset,
-                                 Ccai_store_call ***ret_calls, size_t *ret_n, size_t *ret_total)
+static ccai_status sqlite_call_list(Ccai_store *store, const char *phone, size_t limit,
+                                    size_t offset, Ccai_store_call ***ret_calls, size_t *ret_n,
+                                    size_t *ret_total)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret_calls || !ret_n || !ret_total)
         return CCAI_ERR_INVALID_ARG;
     if (limit > STORE_LIST_MAX)
@@ -1159,9 +1187,10 @@ ccai_status Ccai_store_call_list(Ccai_store *st, const char *phone, size_t limit
 
 /* Messages --------------------------------------------------------------- */
 
-ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
-                                      const Ccai_store_message *m, int64_t *ret_seq)
+static ccai_status sqlite_message_append(Ccai_store *store, const char *call_id,
+                                         const Ccai_store_message *m, int64_t *ret_seq)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !call_id || !m || !m->persona || !m->action || !m->style || !m->content)
         return CCAI_ERR_INVALID_ARG;
     if (!utf8_ok(m->content) || !utf8_ok(m->action) || !utf8_ok(m->lang) || !utf8_ok(m->engine))
@@ -1201,7 +1230,7 @@ cleanup:
 }
 
 /* Set key to a string column; a NULL column is omitted. */
-static ccai_status json_set_col(Ccai_store *st, json_t *obj, const char *key, sqlite3_stmt *s,
+static ccai_status json_set_col(Ccai_sqlite *st, json_t *obj, const char *key, sqlite3_stmt *s,
                                 int i, const char *op)
 {
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
@@ -1220,7 +1249,7 @@ static ccai_status json_set_col(Ccai_store *st, json_t *obj, const char *key, sq
     return CCAI_OK;
 }
 
-static ccai_status json_set_time(Ccai_store *st, json_t *obj, const char *key, sqlite3_stmt *s,
+static ccai_status json_set_time(Ccai_sqlite *st, json_t *obj, const char *key, sqlite3_stmt *s,
                                  int i, const char *op)
 {
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
@@ -1233,7 +1262,7 @@ static ccai_status json_set_time(Ccai_store *st, json_t *obj, const char *key, s
 }
 
 /* When a call has no rows, say whether the call itself exists. */
-static ccai_status call_exists(Ccai_store *st, const char *id, const char *op)
+static ccai_status call_exists(Ccai_sqlite *st, const char *id, const char *op)
 {
     sqlite3_stmt *s = NULL;
     ccai_status status = stmt_get(st, STMT_CALL_VERSION, &s);
@@ -1248,7 +1277,7 @@ static ccai_status call_exists(Ccai_store *st, const char *id, const char *op)
     return status;
 }
 
-static ccai_status message_to_json(Ccai_store *st, sqlite3_stmt *s, json_t **ret)
+static ccai_status message_to_json(Ccai_sqlite *st, sqlite3_stmt *s, json_t **ret)
 {
     static const char op[] = "read messages";
     json_t *o = json_object();
@@ -1295,12 +1324,12 @@ cleanup:
     return CCAI_OK;
 }
 
-typedef ccai_status (*row_to_json_fn)(Ccai_store *st, sqlite3_stmt *s, json_t **ret);
+typedef ccai_status (*row_to_json_fn)(Ccai_sqlite *st, sqlite3_stmt *s, json_t **ret);
 
 /* The rows of statement id for call_id, each converted by to_json, as an
  * array; NOT_FOUND when there are none and the call does not exist. */
 /* limit: bound to ?2 when >= 0. */
-static ccai_status call_rows_json(Ccai_store *st, enum stmt_id id, row_to_json_fn to_json,
+static ccai_status call_rows_json(Ccai_sqlite *st, enum stmt_id id, row_to_json_fn to_json,
                                   const char *op, const char *call_id, int64_t limit, json_t **ret)
 {
     if (!st || !call_id || !ret)
@@ -1348,8 +1377,9 @@ cleanup:
     return CCAI_OK;
 }
 
-ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret)
+static ccai_status sqlite_messages_json(Ccai_store *store, const char *call_id, json_t **ret)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     return call_rows_json(st, STMT_MESSAGES, message_to_json, "read messages", call_id, -1, ret);
 }
 
@@ -1367,11 +1397,12 @@ static bool borrow_col(sqlite3_stmt *s, int i, const char **out, bool *bad)
     return !*bad;
 }
 
-ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
-                                       int64_t max_seq, Ccai_store_message_fn fn, void *ud)
+static ccai_status sqlite_messages_newest(Ccai_store *store, const char *call_id, int64_t limit,
+                                          int64_t max_seq, Ccai_store_message_fn fn, void *ud)
 {
     static const char op[] = "read messages";
-    if (!st || !call_id || !fn || limit < 0)
+    Ccai_sqlite *st = sqlite_of(store);
+    if (!call_id || !fn || limit < 0)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
     ccai_status status = stmt_get(st, STMT_MESSAGES_NEWEST, &s);
@@ -1419,8 +1450,9 @@ cleanup:
 
 /* Remove one message (the caller's words a content filter refused: keeping
  * them would make every later request fail the same way). */
-ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq)
+static ccai_status sqlite_message_delete(Ccai_store *store, const char *call_id, int64_t seq)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !call_id)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -1439,7 +1471,7 @@ ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64
 
 /* Reminders -------------------------------------------------------------- */
 
-static ccai_status reminder_upsert_locked(Ccai_store *st, const char *call_id, const char *title,
+static ccai_status reminder_upsert_locked(Ccai_sqlite *st, const char *call_id, const char *title,
                                           const char *description, int64_t due_at,
                                           const char *owner, bool *ret_created)
 {
@@ -1473,10 +1505,11 @@ cleanup:
     return status;
 }
 
-ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const char *call_id, const char *title,
-                                       const char *description, int64_t due_at, const char *owner,
-                                       bool *ret_created)
+static ccai_status sqlite_reminder_upsert(Ccai_store *store, const char *call_id, const char *title,
+                                          const char *description, int64_t due_at,
+                                          const char *owner, bool *ret_created)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     static const char op[] = "upsert reminder";
     if (!st || !call_id || !title)
         return CCAI_ERR_INVALID_ARG;
@@ -1493,7 +1526,7 @@ ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const char *call_id, cons
     return status;
 }
 
-static ccai_status reminder_to_json(Ccai_store *st, sqlite3_stmt *s, json_t **ret)
+static ccai_status reminder_to_json(Ccai_sqlite *st, sqlite3_stmt *s, json_t **ret)
 {
     static const char op[] = "read reminders";
     json_t *o = json_object();
@@ -1513,28 +1546,18 @@ static ccai_status reminder_to_json(Ccai_store *st, sqlite3_stmt *s, json_t **re
     return CCAI_OK;
 }
 
-ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id, json_t **ret)
+static ccai_status sqlite_reminders_json(Ccai_store *store, const char *call_id, json_t **ret)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     return call_rows_json(st, STMT_REMINDERS, reminder_to_json, "read reminders", call_id, -1, ret);
 }
 
 /* Jobs ------------------------------------------------------------------- */
 
-void Ccai_store_job_free(Ccai_store_job *j)
+static ccai_status sqlite_job_enqueue(Ccai_store *store, const char *kind, const char *call_id,
+                                      const char *payload, int64_t run_at, int64_t *ret_id)
 {
-    if (!j)
-        return;
-    ccai_free(j->kind);
-    ccai_free(j->call_id);
-    ccai_free(j->payload);
-    ccai_free(j->last_error);
-    ccai_free(j->state);
-    ccai_free(j);
-}
-
-ccai_status Ccai_store_job_enqueue(Ccai_store *st, const char *kind, const char *call_id,
-                                   const char *payload, int64_t run_at, int64_t *ret_id)
-{
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !kind)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -1557,7 +1580,7 @@ cleanup:
     return status;
 }
 
-static ccai_status job_claim_locked(Ccai_store *st, const char *kinds, int64_t now,
+static ccai_status job_claim_locked(Ccai_sqlite *st, const char *kinds, int64_t now,
                                     int64_t lease_ms, Ccai_store_job **ret)
 {
     static const char op[] = "claim job";
@@ -1600,15 +1623,10 @@ cleanup:
     return status;
 }
 
-ccai_status Ccai_store_job_claim(Ccai_store *st, int64_t now, int64_t lease_ms,
-                                 Ccai_store_job **ret)
+static ccai_status sqlite_job_claim_kinds(Ccai_store *store, const char *kinds, int64_t now,
+                                          int64_t lease_ms, Ccai_store_job **ret)
 {
-    return Ccai_store_job_claim_kinds(st, NULL, now, lease_ms, ret);
-}
-
-ccai_status Ccai_store_job_claim_kinds(Ccai_store *st, const char *kinds, int64_t now,
-                                       int64_t lease_ms, Ccai_store_job **ret)
-{
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret || now < 0 || lease_ms < 0)
         return CCAI_ERR_INVALID_ARG;
     /* A transaction so that a failure after the UPDATE (out of memory while
@@ -1627,7 +1645,7 @@ ccai_status Ccai_store_job_claim_kinds(Ccai_store *st, const char *kinds, int64_
 }
 
 /* Run an UPDATE of one job by id; NOT_FOUND when no row matched. */
-static ccai_status job_update(Ccai_store *st, sqlite3_stmt *s, int64_t id, const char *op)
+static ccai_status job_update(Ccai_sqlite *st, sqlite3_stmt *s, int64_t id, const char *op)
 {
     ccai_status status = CCAI_OK;
     if (sqlite3_step(s) != SQLITE_DONE)
@@ -1638,8 +1656,9 @@ static ccai_status job_update(Ccai_store *st, sqlite3_stmt *s, int64_t id, const
     return status;
 }
 
-ccai_status Ccai_store_job_done(Ccai_store *st, int64_t id)
+static ccai_status sqlite_job_done(Ccai_store *store, int64_t id)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -1654,8 +1673,10 @@ ccai_status Ccai_store_job_done(Ccai_store *st, int64_t id)
     return job_update(st, s, id, "finish job");
 }
 
-ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error, int64_t retry_at)
+static ccai_status sqlite_job_fail(Ccai_store *store, int64_t id, const char *error,
+                                   int64_t retry_at)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -1671,8 +1692,9 @@ ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error, i
     return job_update(st, s, id, "fail job");
 }
 
-ccai_status Ccai_store_job_set_payload(Ccai_store *st, int64_t id, const char *payload)
+static ccai_status sqlite_job_set_payload(Ccai_store *store, int64_t id, const char *payload)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !payload)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -1687,13 +1709,10 @@ ccai_status Ccai_store_job_set_payload(Ccai_store *st, int64_t id, const char *p
     return job_update(st, s, id, "set job payload");
 }
 
-ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at)
+static ccai_status sqlite_job_next_due_kinds(Ccai_store *store, const char *kinds,
+                                             int64_t *ret_run_at)
 {
-    return Ccai_store_job_next_due_kinds(st, NULL, ret_run_at);
-}
-
-ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds, int64_t *ret_run_at)
-{
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret_run_at)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
@@ -1712,8 +1731,9 @@ ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds, int
 
 /* Explicit transactions ------------------------------------------------- */
 
-ccai_status Ccai_store_begin(Ccai_store *st)
+static ccai_status sqlite_begin(Ccai_store *store)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
@@ -1724,8 +1744,9 @@ ccai_status Ccai_store_begin(Ccai_store *st)
     return status;
 }
 
-ccai_status Ccai_store_commit(Ccai_store *st)
+static ccai_status sqlite_commit(Ccai_store *store)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     if (!st->in_tx)
@@ -1744,8 +1765,9 @@ ccai_status Ccai_store_commit(Ccai_store *st)
     return status;
 }
 
-ccai_status Ccai_store_rollback(Ccai_store *st)
+static ccai_status sqlite_rollback(Ccai_store *store)
 {
+    Ccai_sqlite *st = sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     if (!st->in_tx)
@@ -1755,3 +1777,68 @@ ccai_status Ccai_store_rollback(Ccai_store *st)
         return CCAI_OK;
     return exec_sql(st, "rollback", "ROLLBACK");
 }
+
+/* database.sqlite.*: the file (":memory:" for a private in-memory
+ * database), the busy timeout of the loop and the durability. */
+static ccai_status sqlite_open_config(const Ccai_store_env *env, Ccai_store **ret,
+                                      char **ret_errmsg)
+{
+    const ccai_config *cfg = env->cfg; /* SQLite blocks: no loop to drive */
+    const char *path = Ccai_config_str(cfg, "database.sqlite.path");
+    const char *sync = Ccai_config_str(cfg, "database.sqlite.synchronous");
+    Ccai_store *store = NULL;
+    ccai_status st = Ccai_sqlite_open(path && *path ? path : "ccai.sqlite", &store, ret_errmsg);
+    if (st != CCAI_OK)
+        return st;
+    st = Ccai_sqlite_configure(store,
+                               (int)Ccai_config_int(cfg, "database.sqlite.busy_timeout_ms", 10),
+                               sync && strcmp(sync, "full") == 0);
+    if (st != CCAI_OK) {
+        if (ret_errmsg && st != CCAI_ERR_NOMEM)
+            *ret_errmsg = Ccai_strdup(sqlite_errmsg(store));
+        sqlite_close(store);
+        return st;
+    }
+    *ret = store;
+    return CCAI_OK;
+}
+
+const Ccai_store_backend Ccai_sqlite_backend = {
+    .name = "sqlite",
+    .writes_durable = true,
+    .open = sqlite_open_config,
+    .close = sqlite_close,
+    .errmsg = sqlite_errmsg,
+    .location = sqlite_location,
+    .describe = sqlite_describe,
+    .schema_version = sqlite_schema_version,
+    .sync = sqlite_sync,
+    .check_write = sqlite_check_write,
+    .can_write = sqlite_can_write,
+    .failure = sqlite_failure,
+    .call_insert = sqlite_call_insert,
+    .call_update = sqlite_call_update,
+    .call_touch = sqlite_call_touch,
+    .call_get = sqlite_call_get,
+    .call_find_latest = sqlite_call_find_latest,
+    .call_find_provider = sqlite_call_find_provider,
+    .call_find_correlation = sqlite_call_find_correlation,
+    .call_set_recording = sqlite_call_set_recording,
+    .calls_stale = sqlite_calls_stale,
+    .call_list = sqlite_call_list,
+    .message_append = sqlite_message_append,
+    .messages_json = sqlite_messages_json,
+    .messages_newest = sqlite_messages_newest,
+    .message_delete = sqlite_message_delete,
+    .reminder_upsert = sqlite_reminder_upsert,
+    .reminders_json = sqlite_reminders_json,
+    .job_enqueue = sqlite_job_enqueue,
+    .job_claim_kinds = sqlite_job_claim_kinds,
+    .job_done = sqlite_job_done,
+    .job_set_payload = sqlite_job_set_payload,
+    .job_fail = sqlite_job_fail,
+    .job_next_due_kinds = sqlite_job_next_due_kinds,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+};

@@ -1,16 +1,35 @@
-/* Persistence: the internal store interface (store/sqlite.c implements it).
+/* Persistence: the store interface the engine and the routes use. A
+ * backend implements it as a table of functions (Ccai_store_backend):
+ * store/sqlite.c today; PostgreSQL (libpq in non-blocking mode on the
+ * context's loop hooks) comes behind the same table.
  *
  * Rules:
- * - Every write is committed before the function returns CCAI_OK (WAL;
- *   synchronous FULL or NORMAL, Ccai_store_configure()): the caller may act
- *   on it at once.
  * - Times are wall-clock milliseconds since the epoch (UTC).
  * - JSON columns hold JSON text; NULL means "not set".
  * - Errors: the status plus text in Ccai_store_errmsg(). CCAI_ERR_BUSY: another
  *   connection (another process) held the write lock past the busy timeout;
  *   nothing was written and the same write may succeed later. CCAI_ERR_STORE:
  *   the database failed (full disk, read-only file, I/O error, ...).
- */
+ * - One thread per store: the context's.
+ *
+ * Persist, then act (the contract an asynchronous backend relies on):
+ * 1. A write returns CCAI_OK once the backend has accepted it: it is applied
+ *    in order, after every write accepted before it, and every later read
+ *    of this store sees it. A write that fails at once returns its error and
+ *    is not applied.
+ * 2. Durability is told by Ccai_store_sync(st, done, ud): done(status, ud)
+ *    fires exactly once, when every write accepted before the call is
+ *    committed (CCAI_OK) or when one of them failed for good (its status;
+ *    the writes after it are dropped). A call that fails fires nothing.
+ * 3. The engine acts on a change (tells the host, speaks, answers a
+ *    webhook, starts a job) only from such a completion: the one place is
+ *    Ccai_call_after_commit() (engine/engine.h).
+ * SQLite commits each write before it returns: its writes are durable when
+ * they return CCAI_OK and its sync() fires done before it returns, so the
+ * engine acts at once, as it always did. An asynchronous backend pipelines
+ * the writes and fires done from the loop when the commit's result comes
+ * back; reads stay synchronous, answered from what it keeps of the calls
+ * this context owns (issue 14 adds the leases that make that safe). */
 #ifndef CCAI_STORE_STORE_H
 #define CCAI_STORE_STORE_H
 
@@ -19,23 +38,60 @@
 #include <jansson.h>
 
 typedef struct Ccai_store Ccai_store;
+typedef struct Ccai_store_backend Ccai_store_backend;
 
 /* The schema version the migrations bring a database to. */
 #define CCAI_STORE_SCHEMA_VERSION 4
 
-/* Open (creating if needed) and migrate. ":memory:" gives a private
- * in-memory database. On failure *ret_errmsg (may be NULL) says why. */
-ccai_status Ccai_store_open(const char *path, Ccai_store **ret, char **ret_errmsg);
+/* Every backend's store begins with this: what the functions below
+ * dispatch on. */
+struct Ccai_store {
+    const Ccai_store_backend *backend;
+};
+
+/* The store of a context (tests, tools): the composition root's. */
+Ccai_store *Ccai_ctx_store(ccai_ctx *ctx);
+
+/* What a backend is opened with (dependency injection): the context's
+ * handle, whose loop (io/io.h: Ccai_ctx_loop(), fds and timers) an
+ * asynchronous backend drives its connection on, the configuration
+ * (database.<mode>.*) and the log. io/ is a lower layer than store/ for
+ * that reason (libccai/layers.map). */
+typedef struct Ccai_store_env {
+    ccai_ctx *ctx;
+    const ccai_config *cfg;
+    const Ccai_logger *log;
+} Ccai_store_env;
+
+/* Open the backend that database.mode names, as the configuration says
+ * (database.<mode>.*), creating and migrating the schema as needed.
+ * Statuses: CCAI_OK; CCAI_ERR_UNSUPPORTED (no such backend); the backend's
+ * (CCAI_ERR_STORE, CCAI_ERR_BUSY, CCAI_ERR_NOMEM). On failure *ret_errmsg
+ * (may be NULL) says why, freed with ccai_free(). */
+ccai_status Ccai_store_open_config(const Ccai_store_env *env,
+                                   const Ccai_store_backend *const *backends, size_t n_backends,
+                                   Ccai_store **ret, char **ret_errmsg);
 void Ccai_store_close(Ccai_store *st);
 const char *Ccai_store_errmsg(const Ccai_store *st);
 int Ccai_store_schema_version(Ccai_store *st);
-/* Busy timeout and durability (sync_full: an fsync per commit, surviving a
- * power loss; else a commit survives a crash of the process). Opened stores
- * start with sync_full and a 5 s busy timeout (opening and migrating may
- * wait for another process); a store used on an event loop is configured
- * with a short one (database.sqlite.busy_timeout_ms): a write blocks the loop
- * at most that long, then fails with CCAI_ERR_BUSY. */
-ccai_status Ccai_store_configure(Ccai_store *st, int busy_timeout_ms, bool sync_full);
+/* The backend's name ("sqlite"). */
+const char *Ccai_store_backend_name(const Ccai_store *st);
+/* Where the data lives, without any secret: the SQLite file, a
+ * PostgreSQL host and database. Borrowed while st lives. */
+const char *Ccai_store_location(const Ccai_store *st);
+/* What the store is, as a JSON object: {"backend", "location", "schema_version",
+ * and the backend's own settings}. */
+ccai_status Ccai_store_describe(Ccai_store *st, json_t **ret);
+
+/* Persist, then act: done(status, ud) fires once every write accepted
+ * before this call is committed, or one failed (see the top of the file).
+ * SQLite fires it before returning. Statuses: CCAI_OK (done fires);
+ * CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM (done does not fire). */
+typedef void (*Ccai_store_done_fn)(ccai_status status, void *ud);
+ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud);
+/* Whether a write is committed when it returns CCAI_OK (SQLite): the engine
+ * may then act at once, without waiting for sync(). */
+bool Ccai_store_writes_durable(const Ccai_store *st);
 
 /* Whether the store can write now, for real: one commit (of store_health's
  * row). CCAI_ERR_BUSY when another process holds the write lock,
@@ -234,5 +290,69 @@ ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds, int
 ccai_status Ccai_store_begin(Ccai_store *st);
 ccai_status Ccai_store_commit(Ccai_store *st);
 ccai_status Ccai_store_rollback(Ccai_store *st);
+
+/* Backends --------------------------------------------------------------- */
+
+/* What a backend implements: one function per operation above, with the
+ * same arguments and statuses (the store is the backend's own, its first
+ * member the Ccai_store). Every member is required. store/sqlite.c is the
+ * file to copy for a new backend; the composition root lists the backends
+ * (libccai/ctx.c) and database.mode picks one. */
+struct Ccai_store_backend {
+    const char *name;    /* database.mode */
+    bool writes_durable; /* a write is committed when it returns CCAI_OK */
+    ccai_status (*open)(const Ccai_store_env *env, Ccai_store **ret, char **ret_errmsg);
+    void (*close)(Ccai_store *st);
+    const char *(*errmsg)(const Ccai_store *st);
+    const char *(*location)(const Ccai_store *st);
+    ccai_status (*describe)(Ccai_store *st, json_t *doc);
+    int (*schema_version)(Ccai_store *st);
+    ccai_status (*sync)(Ccai_store *st, Ccai_store_done_fn done, void *ud);
+    ccai_status (*check_write)(Ccai_store *st);
+    ccai_status (*can_write)(Ccai_store *st);
+    const char *(*failure)(const Ccai_store *st);
+
+    ccai_status (*call_insert)(Ccai_store *st, Ccai_store_call *c);
+    ccai_status (*call_update)(Ccai_store *st, Ccai_store_call *c);
+    ccai_status (*call_touch)(Ccai_store *st, Ccai_store_call *c);
+    ccai_status (*call_get)(Ccai_store *st, const char *id, Ccai_store_call **ret);
+    ccai_status (*call_find_latest)(Ccai_store *st, const char *phone, int64_t since_ms,
+                                    Ccai_store_call **ret);
+    ccai_status (*call_find_provider)(Ccai_store *st, const char *channel,
+                                      const char *provider_call_id, Ccai_store_call **ret);
+    ccai_status (*call_find_correlation)(Ccai_store *st, const char *channel,
+                                         const char *correlation_id, Ccai_store_call **ret);
+    ccai_status (*call_set_recording)(Ccai_store *st, const char *id, const char *url,
+                                      const char *recording_id, int64_t duration_ms);
+    ccai_status (*calls_stale)(Ccai_store *st, int64_t before_ms, size_t limit,
+                               Ccai_store_call ***ret_calls, size_t *ret_n);
+    ccai_status (*call_list)(Ccai_store *st, const char *phone, size_t limit, size_t offset,
+                             Ccai_store_call ***ret_calls, size_t *ret_n, size_t *ret_total);
+
+    ccai_status (*message_append)(Ccai_store *st, const char *call_id, const Ccai_store_message *m,
+                                  int64_t *ret_seq);
+    ccai_status (*messages_json)(Ccai_store *st, const char *call_id, json_t **ret);
+    ccai_status (*messages_newest)(Ccai_store *st, const char *call_id, int64_t limit,
+                                   int64_t max_seq, Ccai_store_message_fn fn, void *ud);
+    ccai_status (*message_delete)(Ccai_store *st, const char *call_id, int64_t seq);
+
+    ccai_status (*reminder_upsert)(Ccai_store *st, const char *call_id, const char *title,
+                                   const char *description, int64_t due_at, const char *owner,
+                                   bool *ret_created);
+    ccai_status (*reminders_json)(Ccai_store *st, const char *call_id, json_t **ret);
+
+    ccai_status (*job_enqueue)(Ccai_store *st, const char *kind, const char *call_id,
+                               const char *payload, int64_t run_at, int64_t *ret_id);
+    ccai_status (*job_claim_kinds)(Ccai_store *st, const char *kinds, int64_t now, int64_t lease_ms,
+                                   Ccai_store_job **ret);
+    ccai_status (*job_done)(Ccai_store *st, int64_t id);
+    ccai_status (*job_set_payload)(Ccai_store *st, int64_t id, const char *payload);
+    ccai_status (*job_fail)(Ccai_store *st, int64_t id, const char *error, int64_t retry_at);
+    ccai_status (*job_next_due_kinds)(Ccai_store *st, const char *kinds, int64_t *ret_run_at);
+
+    ccai_status (*begin)(Ccai_store *st);
+    ccai_status (*commit)(Ccai_store *st);
+    ccai_status (*rollback)(Ccai_store *st);
+};
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "core/embedded.h"
 #include "core/json.h"
-#include "engine/tz.h"
+#include "core/tz.h"
 
 #include <stdio.h>
 #include <stdlib.h>

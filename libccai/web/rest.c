@@ -2,12 +2,8 @@
  * envelope for every failure. */
 #include "web/web.h"
 
-#include "channels/acs.h"
-#include "channels/twilio.h"
 #include "config/config.h"
 #include "core/json.h"
-#include "engine/engine.h"
-#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +12,10 @@
 #define LIST_DEFAULT 100
 #define LIST_MAX     1000
 
-void Ccai_rest_liveness(ccai_http_exchange *x)
+void Ccai_rest_liveness(ccai_http_exchange *x, void *ud)
 {
-    Ccai_web_json_text(x, 200, "{\"status\":\"ok\"}");
-}
-
-static json_t *check(const char *id, const char *status, const char *detail)
-{
-    return detail ? json_pack("{s:s, s:s, s:s}", "id", id, "status", status, "detail", detail)
-                  : json_pack("{s:s, s:s}", "id", id, "status", status);
+    CCAI_UNUSED(ud);
+    Ccai_exchange_json_text(x, 200, "{\"status\":\"ok\"}");
 }
 
 /* Ready when the store can write (one real commit: a lock another process
@@ -32,45 +23,33 @@ static json_t *check(const char *id, const char *status, const char *detail)
  * loop longer than the busy timeout) and the configured providers have their
  * credentials. An unconfigured LLM is not a failure: the offline dialogue
  * answers. */
-void Ccai_rest_readiness(ccai_http_exchange *x)
+void Ccai_rest_readiness(ccai_http_exchange *x, void *ud)
 {
-    ccai_ctx *ctx = x->ctx;
+    Ccai_web *web = ud;
     json_t *checks = json_array();
     bool ok = true;
-    if (Ccai_store_check_write(ctx->store) == CCAI_OK) {
-        json_array_append_new(checks, check("store", "ok", ctx->db_path));
+    if (Ccai_store_check_write(web->store) == CCAI_OK) {
+        json_array_append_new(checks,
+                              Ccai_channel_check("store", "ok", Ccai_store_location(web->store)));
     } else {
         ok = false;
-        json_array_append_new(checks, check("store", "fail", Ccai_store_errmsg(ctx->store)));
+        json_array_append_new(checks,
+                              Ccai_channel_check("store", "fail", Ccai_store_errmsg(web->store)));
     }
-    bool fast = Ccai_engine_model(ctx->engine, "fast") != NULL;
-    bool slow = Ccai_engine_model(ctx->engine, "slow") != NULL;
-    json_array_append_new(checks,
-                          check("llm", "ok",
-                                fast || slow ? (fast && slow ? "fast and slow" : "one model")
-                                             : "none: the offline dialogue answers"));
-    const char *sid = Ccai_config_str(ctx->cfg, "twilio.account_sid");
-    const char *token = Ccai_config_str(ctx->cfg, "twilio.auth_token");
-    if (sid && *sid) {
-        bool creds = token && *token;
-        ok = ok && creds;
-        json_array_append_new(checks, check("twilio", creds ? "ok" : "fail",
-                                            creds ? NULL : "twilio.auth_token is not set"));
+    bool fast = Ccai_engine_model(web->engine, "fast") != NULL;
+    bool slow = Ccai_engine_model(web->engine, "slow") != NULL;
+    json_array_append_new(
+        checks, Ccai_channel_check("llm", "ok",
+                                   fast || slow ? (fast && slow ? "fast and slow" : "one model")
+                                                : "none: the offline dialogue answers"));
+    for (size_t i = 0; checks && i < web->n_channels; i++) {
+        const Ccai_channel *ch = &web->channels[i];
+        if (ch->cls->readiness)
+            ch->cls->readiness(ch->state, checks, &ok);
     }
-    const char *acs = Ccai_config_str(ctx->cfg, "communication_services.endpoint");
-    if (acs && *acs) {
-        const char *key = Ccai_config_str(ctx->cfg, "communication_services.access_key");
-        bool creds = key && *key;
-        ok = ok && creds;
-        json_array_append_new(
-            checks, check("communication_services", creds ? "ok" : "fail",
-                          !creds      ? "communication_services.access_key is not set"
-                          : !ctx->acs ? "SMS only: communication_services.resource_id is not set"
-                                      : "calls and SMS"));
-    }
-    Ccai_web_json(x, ok ? 200 : 503,
-                  checks ? json_pack("{s:s, s:o}", "status", ok ? "ok" : "fail", "checks", checks)
-                         : NULL);
+    Ccai_exchange_json(
+        x, ok ? 200 : 503,
+        checks ? json_pack("{s:s, s:o}", "status", ok ? "ok" : "fail", "checks", checks) : NULL);
 }
 
 static bool parse_count(const char *s, size_t max, size_t *out)
@@ -85,23 +64,24 @@ static bool parse_count(const char *s, size_t max, size_t *out)
     return true;
 }
 
-void Ccai_rest_calls_list(ccai_http_exchange *x)
+void Ccai_rest_calls_list(ccai_http_exchange *x, void *ud)
 {
-    char *phone = Ccai_web_query(x, "phone_number");
-    char *limit_s = Ccai_web_query(x, "limit");
-    char *offset_s = Ccai_web_query(x, "offset");
+    CCAI_UNUSED(ud);
+    char *phone = Ccai_exchange_query(x, "phone_number");
+    char *limit_s = Ccai_exchange_query(x, "limit");
+    char *offset_s = Ccai_exchange_query(x, "offset");
     size_t limit = LIST_DEFAULT, offset = 0;
     if ((limit_s && !parse_count(limit_s, LIST_MAX, &limit)) ||
         (offset_s && !parse_count(offset_s, SIZE_MAX / 2, &offset))) {
-        Ccai_web_error(x, 400, "invalid query", "limit is 0..1000 and offset >= 0");
+        Ccai_exchange_error(x, 400, "invalid query", "limit is 0..1000 and offset >= 0");
     } else {
         char *json = NULL;
         ccai_status st =
             ccai_ctx_calls_list_json(x->ctx, phone && *phone ? phone : NULL, limit, offset, &json);
         if (st == CCAI_OK)
-            Ccai_web_json_text(x, 200, json); /* an empty list is 200, not 404 */
+            Ccai_exchange_json_text(x, 200, json); /* an empty list is 200, not 404 */
         else
-            Ccai_web_fail(x, st, "cannot list calls", NULL);
+            Ccai_exchange_fail(x, st, "cannot list calls", NULL);
         ccai_free(json);
     }
     ccai_free(phone);
@@ -123,25 +103,67 @@ static bool looks_like_uuid(const char *s)
     return true;
 }
 
-void Ccai_rest_call_get(ccai_http_exchange *x)
+void Ccai_rest_call_get(ccai_http_exchange *x, void *ud)
 {
-    const char *key = Ccai_web_param(x, 0);
+    CCAI_UNUSED(ud);
+    const char *key = Ccai_exchange_param(x, 0);
     char *json = NULL;
     ccai_status st = looks_like_uuid(key) ? ccai_ctx_call_get_json(x->ctx, key, &json)
                                           : ccai_ctx_call_find_json(x->ctx, key, 0, &json);
     if (st == CCAI_OK)
-        Ccai_web_json_text(x, 200, json);
+        Ccai_exchange_json_text(x, 200, json);
     else if (st == CCAI_ERR_NOT_FOUND)
-        Ccai_web_error(x, 404, "call not found", key);
+        Ccai_exchange_error(x, 404, "call not found", key);
     else
-        Ccai_web_fail(x, st, "cannot read the call", NULL);
+        Ccai_exchange_fail(x, st, "cannot read the call", NULL);
     ccai_free(json);
+}
+
+/* The channel POST /call places the call on: the one "telephony" names;
+ * without one, the first that can place calls and is configured, else the
+ * first that can (it says what to configure). NULL: no such name. */
+static const Ccai_channel *pick_channel(const Ccai_web *web, const char *telephony)
+{
+    const Ccai_channel *first = NULL;
+    for (size_t i = 0; i < web->n_channels; i++) {
+        const Ccai_channel *ch = &web->channels[i];
+        if (!(ch->cls->caps & CCAI_CHANNEL_CALLS_OUT))
+            continue;
+        if (telephony) {
+            for (size_t k = 0; k < CCAI_ARRAY_SIZE(ch->cls->telephony); k++) {
+                if (ch->cls->telephony[k] && strcmp(ch->cls->telephony[k], telephony) == 0)
+                    return ch;
+            }
+            continue;
+        }
+        if (ch->cls->configured(ch->state))
+            return ch;
+        if (!first)
+            first = ch;
+    }
+    return first;
+}
+
+/* "telephony: \"twilio\" or \"communication_services\"": the names, for
+ * a request that named none of them. */
+static char *telephony_choices(const Ccai_web *web)
+{
+    Ccai_buf b = {0};
+    Ccai_buf_puts(&b, "telephony: ");
+    size_t n = 0;
+    for (size_t i = 0; i < web->n_channels; i++) {
+        const Ccai_channel_class *cls = web->channels[i].cls;
+        if (cls->caps & CCAI_CHANNEL_CALLS_OUT)
+            Ccai_buf_printf(&b, "%s\"%s\"", n++ ? " or " : "", cls->telephony[0]);
+    }
+    return b.data ? Ccai_buf_steal(&b) : NULL;
 }
 
 /* POST /call: place an outbound call (the reference's CallInitiateModel
  * body, plus "telephony"); 201 with the stored call. */
-void Ccai_rest_call_create(ccai_http_exchange *x)
+void Ccai_rest_call_create(ccai_http_exchange *x, void *ud)
 {
+    Ccai_web *web = ud;
     Ccai_json_err jerr;
     ccai_status st;
     json_t *body = Ccai_json_load(x->body, x->body_len, &jerr, &st);
@@ -150,23 +172,22 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
         snprintf(detail, sizeof detail, "line %u, column %u: %s", jerr.line, jerr.column,
                  body ? "expected a JSON object" : jerr.text);
         json_decref(body);
-        Ccai_web_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "invalid JSON body", detail);
+        Ccai_exchange_error(x, st == CCAI_ERR_NOMEM ? 500 : 400, "invalid JSON body", detail);
         return;
     }
     const char *phone = json_string_value(json_object_get(body, "phone_number"));
     const char *telephony = json_string_value(json_object_get(body, "telephony"));
     if (!phone) {
         json_decref(body);
-        Ccai_web_error(x, 400, "invalid body", "phone_number (E.164) is required");
+        Ccai_exchange_error(x, 400, "invalid body", "phone_number (E.164) is required");
         return;
     }
-    /* Without "telephony": Twilio when configured, else ACS. */
-    bool acs = telephony ? !strcmp(telephony, "communication_services") || !strcmp(telephony, "acs")
-                         : !x->ctx->twilio && x->ctx->acs;
-    if (telephony && !acs && strcmp(telephony, "twilio") != 0) {
+    const Ccai_channel *ch = pick_channel(web, telephony);
+    if (!ch) {
         json_decref(body);
-        Ccai_web_error(x, 400, "invalid body",
-                       "telephony: \"twilio\" or \"communication_services\"");
+        char *detail = telephony_choices(web);
+        Ccai_exchange_error(x, 400, "invalid body", detail ? detail : "telephony");
+        ccai_free(detail);
         return;
     }
     json_object_del(body, "telephony");
@@ -174,20 +195,15 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
     char *initiate = phone_copy ? Ccai_json_dump(body, JSON_COMPACT) : NULL;
     json_decref(body);
     char *id = NULL;
-    st = !initiate ? CCAI_ERR_NOMEM
-         : acs     ? Ccai_acs_place_call(x->ctx, initiate, phone_copy, &id)
-                   : Ccai_twilio_place_call(x->ctx, initiate, phone_copy, &id);
+    st = initiate ? ch->cls->place_call(ch->state, initiate, phone_copy, &id) : CCAI_ERR_NOMEM;
     ccai_free(initiate);
     ccai_free(phone_copy);
     if (st == CCAI_ERR_UNSUPPORTED) {
-        Ccai_web_error(x, 400, "no telephony provider configured",
-                       acs ? "set communication_services.endpoint, access_key, resource_id and "
-                             "phone_number"
-                           : "set twilio.account_sid, twilio.auth_token, twilio.phone_number");
+        Ccai_exchange_error(x, 400, "no telephony provider configured", ch->cls->setup);
         return;
     }
     if (st == CCAI_ERR_VALIDATION || st == CCAI_ERR_INVALID_ARG) {
-        Ccai_web_error(x, 400, "invalid body", ccai_ctx_errmsg(x->ctx));
+        Ccai_exchange_error(x, 400, "invalid body", ccai_ctx_errmsg(x->ctx));
         return;
     }
     char *json = NULL;
@@ -195,8 +211,8 @@ void Ccai_rest_call_create(ccai_http_exchange *x)
         st = ccai_ctx_call_get_json(x->ctx, id, &json);
     ccai_free(id);
     if (st == CCAI_OK)
-        Ccai_web_json_text(x, 201, json);
+        Ccai_exchange_json_text(x, 201, json);
     else
-        Ccai_web_fail(x, st, "cannot place the call", NULL);
+        Ccai_exchange_fail(x, st, "cannot place the call", NULL);
     ccai_free(json);
 }

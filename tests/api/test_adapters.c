@@ -15,6 +15,8 @@
 
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
+
+#include "support/api_http.h"
 #ifdef CCAI_TEST_LIBEVENT
 #include <ccai/adapters/libevent.h>
 #include <event2/event.h>
@@ -170,17 +172,15 @@ static void send_event(ccai_call *call, ccai_event_type type, const char *text)
 
 static ccai_call *start_call(host *h, const char *phone)
 {
-    ccai_call_ops ops = {
-        CCAI_CALL_OPS_VERSION, op_say, NULL, NULL, NULL, op_hangup, NULL, NULL, NULL};
-    ccai_call_params params = {CCAI_CALL_PARAMS_VERSION,
-                               CCAI_INBOUND,
-                               phone,
-                               "+33100000000",
-                               "local",
-                               NULL,
-                               "{\"lang\":{\"default_short_code\":\"en-US\"}}",
-                               NULL,
-                               0};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION, .say = op_say, .hangup = op_hangup};
+    ccai_call_params params = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = phone,
+        .bot_phone_number = "+33100000000",
+        .channel = "local",
+        .initiate_json = "{\"lang\":{\"default_short_code\":\"en-US\"}}",
+    };
     ccai_call *call = NULL;
     assert_int_equal(ccai_call_start(h->ctx, &params, &ops, h, &call), CCAI_OK);
     return call;
@@ -319,22 +319,6 @@ typedef struct hooks_v1 {
 static int cleanups;
 static void *cleanup_ud;
 
-static int nop_watch(void *loop_ud, int fd, int events, void **fd_slot)
-{
-    (void)loop_ud;
-    (void)fd;
-    (void)events;
-    (void)fd_slot;
-    return 0;
-}
-
-static int nop_timer(void *loop_ud, int64_t timeout_ms)
-{
-    (void)loop_ud;
-    (void)timeout_ms;
-    return 0;
-}
-
 static void count_cleanup(void *loop_ud)
 {
     cleanups++;
@@ -355,8 +339,8 @@ static void test_hooks_versions(void **state)
     hooks_v1 *v1 = (hooks_v1 *)malloc(sizeof *v1);
     assert_non_null(v1);
     v1->version = 1;
-    v1->watch_fd = nop_watch;
-    v1->set_timer = nop_timer;
+    v1->watch_fd = null_loop_watch;
+    v1->set_timer = null_loop_timer;
     assert_int_equal(ccai_ctx_new(cfg, (const ccai_loop_hooks *)(void *)v1, &marker, &ctx, NULL),
                      CCAI_OK);
     free(v1);
@@ -364,7 +348,7 @@ static void test_hooks_versions(void **state)
     assert_int_equal(cleanups, 0);
 
     /* Version 2: cleanup once, when the context is gone, with loop_ud. */
-    ccai_loop_hooks v2 = {CCAI_LOOP_HOOKS_VERSION, nop_watch, nop_timer, count_cleanup};
+    ccai_loop_hooks v2 = {CCAI_LOOP_HOOKS_VERSION, null_loop_watch, null_loop_timer, count_cleanup};
     assert_int_equal(CCAI_LOOP_HOOKS_VERSION, 2);
     assert_int_equal(ccai_ctx_new(cfg, &v2, &marker, &ctx, NULL), CCAI_OK);
     assert_int_equal(cleanups, 0);

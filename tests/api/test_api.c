@@ -151,16 +151,12 @@ static void test_call_through_poll_adapter(void **state)
     assert_string_equal(ccai_ctx_database_path(ctx), path);
 
     spoke s = {0};
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, on_state};
-    ccai_call_params params = {CCAI_CALL_PARAMS_VERSION,
-                               CCAI_OUTBOUND,
-                               "+1 415 555 0100",
-                               "+33100000000",
-                               "local",
-                               NULL,
-                               NULL,
-                               NULL,
-                               0};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION, .state_changed = on_state};
+    ccai_call_params params = {.version = CCAI_CALL_PARAMS_VERSION,
+                               .direction = CCAI_OUTBOUND,
+                               .phone_number = "+1 415 555 0100",
+                               .bot_phone_number = "+33100000000",
+                               .channel = "local"};
     ccai_call *call = NULL;
     assert_int_equal(ccai_call_start(ctx, &params, &ops, &s, &call), CCAI_OK);
     ccai_event *ev = NULL;

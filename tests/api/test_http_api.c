@@ -8,50 +8,11 @@
 
 #include <ccai/ccai.h>
 
+#include "support/api_http.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct answer {
-    int calls;
-    int status;
-    char content_type[64];
-    char body[262144];
-    char allow[64];
-    char www_auth[64];
-} answer;
-
-static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
-{
-    (void)x;
-    answer *a = ud;
-    a->calls++;
-    a->status = res->status;
-    snprintf(a->content_type, sizeof a->content_type, "%s", res->content_type);
-    snprintf(a->body, sizeof a->body, "%.*s", (int)res->body_len, res->body);
-    for (size_t i = 0; i < res->n_headers; i++) {
-        if (!strcmp(res->headers[i].name, "Allow"))
-            snprintf(a->allow, sizeof a->allow, "%s", res->headers[i].value);
-        if (!strcmp(res->headers[i].name, "WWW-Authenticate"))
-            snprintf(a->www_auth, sizeof a->www_auth, "%s", res->headers[i].value);
-    }
-}
-
-static int no_watch(void *ud, int fd, int events, void **slot)
-{
-    (void)ud;
-    (void)fd;
-    (void)events;
-    (void)slot;
-    return 0;
-}
-
-static int no_timer(void *ud, int64_t ms)
-{
-    (void)ud;
-    (void)ms;
-    return 0;
-}
 
 static ccai_ctx *make_ctx(ccai_config **cfg, const char *token)
 {
@@ -60,28 +21,19 @@ static ccai_ctx *make_ctx(ccai_config **cfg, const char *token)
     assert_int_equal(ccai_config_set(*cfg, "server.max_body_bytes", "2048"), CCAI_OK);
     if (token)
         assert_int_equal(ccai_config_set(*cfg, "server.api_token", token), CCAI_OK);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
+    ccai_loop_hooks hooks = null_loop_hooks();
     ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_ctx_new(*cfg, &hooks, NULL, &ctx, NULL), CCAI_OK);
     return ctx;
 }
 
-static answer request(ccai_ctx *ctx, const char *method, const char *path, const char *query,
-                      const char *auth, const char *remote, const char *body)
+/* With Content-Type: application/json, and Authorization when auth. */
+static api_answer request(ccai_ctx *ctx, const char *method, const char *path, const char *query,
+                          const char *auth, const char *remote, const char *body)
 {
-    ccai_http_header headers[2] = {{"Authorization", auth ? auth : ""},
-                                   {"Content-Type", "application/json"}};
-    ccai_http_request req = {
-        CCAI_HTTP_REQUEST_VERSION, method, path, query, headers, auth ? 2 : 1, body,
-        body ? strlen(body) : 0,   remote};
-    if (!auth)
-        req.headers = headers + 1;
-    answer a = {0};
-    ccai_http_exchange *x = (ccai_http_exchange *)1;
-    assert_int_equal(ccai_ctx_http(ctx, &req, on_answer, &a, &x), CCAI_OK);
-    assert_null(x); /* these routes answer at once */
-    assert_int_equal(a.calls, 1);
-    return a;
+    const char *h[] = {"Content-Type", "application/json", auth ? "Authorization" : NULL, auth,
+                       NULL};
+    return api_request(ctx, method, path, query, h, remote, body);
 }
 
 static void test_health_and_errors(void **state)
@@ -89,7 +41,7 @@ static void test_health_and_errors(void **state)
     (void)state;
     ccai_config *cfg;
     ccai_ctx *ctx = make_ctx(&cfg, "s3cret");
-    answer a = request(ctx, "GET", "/health/liveness", NULL, NULL, "203.0.113.9", NULL);
+    api_answer a = request(ctx, "GET", "/health/liveness", NULL, NULL, "203.0.113.9", NULL);
     assert_int_equal(a.status, 200);
     assert_string_equal(a.body, "{\"status\":\"ok\"}");
     a = request(ctx, "GET", "/health/readiness", NULL, NULL, "203.0.113.9", NULL);
@@ -102,6 +54,12 @@ static void test_health_and_errors(void **state)
     assert_string_equal(a.content_type, "application/json");
     assert_string_equal(a.body,
                         "{\"error\":{\"message\":\"not found\",\"details\":[\"/nowhere\"]}}");
+    /* A client's bytes that are not UTF-8, quoted in a detail, are shown,
+     * not dropped. */
+    a = request(ctx, "GET", "/no\xffwhere", NULL, NULL, "127.0.0.1", NULL);
+    assert_int_equal(a.status, 404);
+    assert_string_equal(
+        a.body, "{\"error\":{\"message\":\"not found\",\"details\":[\"/no\\\\xffwhere\"]}}");
     a = request(ctx, "DELETE", "/call", NULL, "Bearer s3cret", "127.0.0.1", NULL);
     assert_int_equal(a.status, 405);
     assert_string_equal(a.allow, "GET, POST");
@@ -146,7 +104,7 @@ static void test_authentication(void **state)
     (void)state;
     ccai_config *cfg;
     ccai_ctx *ctx = make_ctx(&cfg, "s3cret");
-    answer a = request(ctx, "GET", "/call", NULL, NULL, "127.0.0.1", NULL);
+    api_answer a = request(ctx, "GET", "/call", NULL, NULL, "127.0.0.1", NULL);
     assert_int_equal(a.status, 401); /* a token is configured: loopback is no pass */
     assert_string_equal(a.www_auth, "Bearer realm=\"ccai\"");
     a = request(ctx, "GET", "/call", NULL, "Bearer s3cre", "127.0.0.1", NULL);
@@ -178,13 +136,15 @@ static void test_call_routes(void **state)
     (void)state;
     ccai_config *cfg;
     ccai_ctx *ctx = make_ctx(&cfg, "t");
-    answer a = request(ctx, "GET", "/call", NULL, "Bearer t", NULL, NULL);
+    api_answer a = request(ctx, "GET", "/call", NULL, "Bearer t", NULL, NULL);
     assert_int_equal(a.status, 200); /* empty is 200, not 404 */
     assert_string_equal(a.body, "{\"total\":0,\"calls\":[]}");
 
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678",
+                          .channel = "local"};
     ccai_call *c1 = NULL, *c2 = NULL;
     assert_int_equal(ccai_call_start(ctx, &p, &ops, NULL, &c1), CCAI_OK);
     p.phone_number = "+14155550100";
@@ -229,14 +189,16 @@ static void test_pages_metrics_openapi(void **state)
     (void)state;
     ccai_config *cfg;
     ccai_ctx *ctx = make_ctx(&cfg, "t");
-    answer a = request(ctx, "GET", "/openapi.json", NULL, NULL, "203.0.113.9", NULL);
+    api_answer a = request(ctx, "GET", "/openapi.json", NULL, NULL, "203.0.113.9", NULL);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "\"openapi\""));
     assert_non_null(strstr(a.body, "/call/{call_id_or_phone}"));
 
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678",
+                          .channel = "local"};
     ccai_call *c = NULL;
     assert_int_equal(ccai_call_start(ctx, &p, &ops, NULL, &c), CCAI_OK);
     ccai_event *ev = NULL;
@@ -293,13 +255,13 @@ static void test_invalid_arguments(void **state)
     (void)state;
     ccai_config *cfg;
     ccai_ctx *ctx = make_ctx(&cfg, NULL);
-    answer a = {0};
+    api_answer a = {0};
     ccai_http_request req = {99, "GET", "/", NULL, NULL, 0, NULL, 0, NULL};
-    assert_int_equal(ccai_ctx_http(ctx, &req, on_answer, &a, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_ctx_http(ctx, &req, api_on_answer, &a, NULL), CCAI_ERR_INVALID_ARG);
     req.version = CCAI_HTTP_REQUEST_VERSION;
     req.body_len = 4; /* with no body */
-    assert_int_equal(ccai_ctx_http(ctx, &req, on_answer, &a, NULL), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(ccai_ctx_http(NULL, &req, on_answer, &a, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_ctx_http(ctx, &req, api_on_answer, &a, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_ctx_http(NULL, &req, api_on_answer, &a, NULL), CCAI_ERR_INVALID_ARG);
     assert_int_equal(a.calls, 0); /* a call that fails fires no callback */
     ccai_http_exchange_cancel(NULL);
     ccai_ctx_free(ctx);

@@ -14,40 +14,11 @@
 
 #include <ccai/ccai.h>
 
+#include "support/api_http.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct answer {
-    int calls;
-    int status;
-    char body[65536];
-} answer;
-
-static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
-{
-    (void)x;
-    answer *a = ud;
-    a->calls++;
-    a->status = res->status;
-    snprintf(a->body, sizeof a->body, "%.*s", (int)res->body_len, res->body);
-}
-
-static int no_watch(void *ud, int fd, int events, void **slot)
-{
-    (void)ud;
-    (void)fd;
-    (void)events;
-    (void)slot;
-    return 0;
-}
-
-static int no_timer(void *ud, int64_t ms)
-{
-    (void)ud;
-    (void)ms;
-    return 0;
-}
 
 static ccai_ctx *make_ctx(ccai_config **cfg, const char *token, const char *public_url)
 {
@@ -57,32 +28,13 @@ static ccai_ctx *make_ctx(ccai_config **cfg, const char *token, const char *publ
         assert_int_equal(ccai_config_set(*cfg, "server.api_token", token), CCAI_OK);
     if (public_url)
         assert_int_equal(ccai_config_set(*cfg, "server.public_url", public_url), CCAI_OK);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
+    ccai_loop_hooks hooks = null_loop_hooks();
     ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_ctx_new(*cfg, &hooks, NULL, &ctx, NULL), CCAI_OK);
     return ctx;
 }
 
-/* headers: NULL-terminated name, value pairs. */
-static answer request(ccai_ctx *ctx, const char *method, const char *path, const char *query,
-                      const char *const *headers, const char *remote, const char *body)
-{
-    ccai_http_header h[8];
-    size_t n = 0;
-    for (; headers && headers[2 * n]; n++) {
-        assert_true(n < 8);
-        h[n].name = headers[2 * n];
-        h[n].value = headers[2 * n + 1];
-    }
-    ccai_http_request req = {CCAI_HTTP_REQUEST_VERSION, method, path, query, h, n, body,
-                             body ? strlen(body) : 0,   remote};
-    answer a = {0};
-    assert_int_equal(ccai_ctx_http(ctx, &req, on_answer, &a, NULL), CCAI_OK);
-    assert_int_equal(a.calls, 1);
-    return a;
-}
-
-static void assert_envelope(const answer *a, const char *message)
+static void assert_envelope(const api_answer *a, const char *message)
 {
     char want[128];
     snprintf(want, sizeof want, "{\"error\":{\"message\":\"%s\",\"details\":[", message);
@@ -107,14 +59,14 @@ static void test_foreign_host(void **state)
                                           "a b"};
     for (size_t i = 0; i < sizeof foreign / sizeof *foreign; i++) {
         const char *h[] = {"Host", foreign[i], NULL};
-        answer a = request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
+        api_answer a = api_request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 421);
         assert_envelope(&a, "misdirected request");
-        a = request(ctx, "POST", "/chat", NULL, h, "127.0.0.1", "{}");
+        a = api_request(ctx, "POST", "/chat", NULL, h, "127.0.0.1", "{}");
         assert_int_equal(a.status, 421);
-        a = request(ctx, "GET", "/health/readiness", NULL, h, "127.0.0.1", NULL);
+        a = api_request(ctx, "GET", "/health/readiness", NULL, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 421);
-        a = request(ctx, "GET", "/report", NULL, h, "127.0.0.1", NULL);
+        a = api_request(ctx, "GET", "/report", NULL, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 421);
     }
     /* This machine's names: served. */
@@ -123,7 +75,7 @@ static void test_foreign_host(void **state)
                                         "[::ffff:127.0.0.1]"};
     for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
         const char *h[] = {"Host", local[i], NULL};
-        answer a = request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
+        api_answer a = api_request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
         if (a.status != 200)
             fail_msg("Host %s: HTTP %d %s", local[i], a.status, a.body);
     }
@@ -131,7 +83,7 @@ static void test_foreign_host(void **state)
      * request is refused by its signature, not by the Host rule). */
     const char *h[] = {"Host", "bot.example.com", "Content-Type",
                        "application/x-www-form-urlencoded", NULL};
-    answer a = request(ctx, "POST", "/twilio/voice", NULL, h, "127.0.0.1", "CallSid=CA1");
+    api_answer a = api_request(ctx, "POST", "/twilio/voice", NULL, h, "127.0.0.1", "CallSid=CA1");
     assert_true(a.status != 421 && a.status >= 400);
     ccai_ctx_free(ctx);
     ccai_config_free(cfg);
@@ -149,25 +101,25 @@ static void test_foreign_origin(void **state)
                                           "http://127.0.0.1:8080/x", "file://"};
     for (size_t i = 0; i < sizeof foreign / sizeof *foreign; i++) {
         const char *h[] = {"Host", "127.0.0.1:8080", "Origin", foreign[i], NULL};
-        answer a = request(ctx, "POST", "/chat", NULL, h, "127.0.0.1", "{}");
+        api_answer a = api_request(ctx, "POST", "/chat", NULL, h, "127.0.0.1", "{}");
         if (a.status != 403)
             fail_msg("Origin %s: HTTP %d %s", foreign[i], a.status, a.body);
         assert_envelope(&a, "cross-origin request refused");
-        a = request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
+        a = api_request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 403);
     }
     /* The server's own pages (same origin), and clients that send none. */
     const char *same[] = {"Host", "127.0.0.1:8080", "Origin", "http://127.0.0.1:8080", NULL};
-    answer a = request(ctx, "POST", "/chat", NULL, same, "127.0.0.1", "{}");
+    api_answer a = api_request(ctx, "POST", "/chat", NULL, same, "127.0.0.1", "{}");
     assert_int_equal(a.status, 200);
     const char *same_name[] = {"Host", "localhost:8080", "Origin", "http://LOCALHOST:8080", NULL};
-    a = request(ctx, "GET", "/call", NULL, same_name, "127.0.0.1", NULL);
+    a = api_request(ctx, "GET", "/call", NULL, same_name, "127.0.0.1", NULL);
     assert_int_equal(a.status, 200);
     const char *cli[] = {"Host", "127.0.0.1:8080", "User-Agent", "ccai-cli", NULL};
-    a = request(ctx, "GET", "/call", NULL, cli, "127.0.0.1", NULL);
+    a = api_request(ctx, "GET", "/call", NULL, cli, "127.0.0.1", NULL);
     assert_int_equal(a.status, 200);
     const char *http10[] = {"Origin", "http://127.0.0.1:8080", NULL}; /* no Host */
-    a = request(ctx, "GET", "/call", NULL, http10, "127.0.0.1", NULL);
+    a = api_request(ctx, "GET", "/call", NULL, http10, "127.0.0.1", NULL);
     assert_int_equal(a.status, 200);
     ccai_ctx_free(ctx);
     ccai_config_free(cfg);
@@ -181,7 +133,8 @@ static void test_proxy_not_trusted(void **state)
     (void)state;
     ccai_config *cfg;
     ccai_ctx *ctx = make_ctx(&cfg, NULL, "https://bot.example.com/");
-    answer a = request(ctx, "POST", "/chat", NULL, NULL, "127.0.0.1", "{\"lang\":\"en-US\"}");
+    api_answer a =
+        api_request(ctx, "POST", "/chat", NULL, NULL, "127.0.0.1", "{\"lang\":\"en-US\"}");
     assert_int_equal(a.status, 200);
     char id[64] = "";
     const char *p = strstr(a.body, "\"call_id\":\"");
@@ -189,7 +142,7 @@ static void test_proxy_not_trusted(void **state)
     snprintf(id, sizeof id, "%.36s", p + 11);
     char path[96];
     snprintf(path, sizeof path, "/call/%s", id);
-    a = request(ctx, "GET", path, NULL, NULL, "127.0.0.1", NULL);
+    a = api_request(ctx, "GET", path, NULL, NULL, "127.0.0.1", NULL);
     assert_int_equal(a.status, 200);
     const char *rp = strstr(a.body, "\"report_path\":\"");
     assert_non_null(rp);
@@ -207,23 +160,23 @@ static void test_proxy_not_trusted(void **state)
     };
     for (size_t i = 0; i < sizeof relayed / sizeof *relayed; i++) {
         const char *h[] = {relayed[i][0], relayed[i][1], relayed[i][2], relayed[i][3], NULL};
-        a = request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
+        a = api_request(ctx, "GET", "/call", NULL, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 403);
         assert_envelope(&a, "forbidden");
         assert_non_null(strstr(a.body, "proxy"));
-        a = request(ctx, "POST", "/chat", NULL, h, "127.0.0.1", "{}");
+        a = api_request(ctx, "POST", "/chat", NULL, h, "127.0.0.1", "{}");
         assert_int_equal(a.status, 403);
-        a = request(ctx, "GET", "/report", NULL, h, "127.0.0.1", NULL);
+        a = api_request(ctx, "GET", "/report", NULL, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 401); /* the list needs the token */
-        a = request(ctx, "GET", report, q, h, "127.0.0.1", NULL);
+        a = api_request(ctx, "GET", report, q, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 200); /* the call's own link */
-        a = request(ctx, "GET", "/health/liveness", NULL, h, "127.0.0.1", NULL);
+        a = api_request(ctx, "GET", "/health/liveness", NULL, h, "127.0.0.1", NULL);
         assert_int_equal(a.status, 200);
     }
     /* The public origin's pages may call it (and are refused by the proxy
      * rule above when they need the token). */
     const char *pub[] = {"Host", "bot.example.com", "Origin", "https://bot.example.com", NULL};
-    a = request(ctx, "GET", "/health/readiness", NULL, pub, "127.0.0.1", NULL);
+    a = api_request(ctx, "GET", "/health/readiness", NULL, pub, "127.0.0.1", NULL);
     assert_int_equal(a.status, 200);
     ccai_ctx_free(ctx);
     ccai_config_free(cfg);
@@ -244,10 +197,10 @@ static void test_token_mode_unchanged(void **state)
                        "X-Forwarded-For",
                        "198.51.100.1",
                        NULL};
-    answer a = request(ctx, "GET", "/call", NULL, h, "10.0.0.5", NULL);
+    api_answer a = api_request(ctx, "GET", "/call", NULL, h, "10.0.0.5", NULL);
     assert_int_equal(a.status, 200);
     const char *no[] = {"Host", "127.0.0.1:8080", NULL};
-    a = request(ctx, "GET", "/call", NULL, no, "127.0.0.1", NULL);
+    a = api_request(ctx, "GET", "/call", NULL, no, "127.0.0.1", NULL);
     assert_int_equal(a.status, 401);
     ccai_ctx_free(ctx);
     ccai_config_free(cfg);

@@ -332,7 +332,7 @@ static void test_listen_stop(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, client_main, &c), 0);
     /* Both connections open, the keep-alive one answered, the poll read. */
-    uint64_t deadline = ccai_time_ms() + 5000;
+    uint64_t deadline = ccai_time_ms() + 20000;
     while ((e.n_access < 1 || ccai_ctx_connections(e.ctx) < 2) && ccai_time_ms() < deadline)
         ccai_poll_run_once(e.poll, 20);
     for (int i = 0; i < 10; i++)

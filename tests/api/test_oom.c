@@ -10,6 +10,8 @@
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
 
+#include "support/api_http.h"
+
 #include "support/oom.h"
 
 #include <stdio.h>
@@ -108,21 +110,6 @@ static ccai_status sc_claim(void)
     return st;
 }
 
-static int no_watch(void *ud, int fd, int events, void **slot)
-{
-    (void)ud;
-    (void)fd;
-    (void)events;
-    (void)slot;
-    return 0;
-}
-static int no_timer(void *ud, int64_t ms)
-{
-    (void)ud;
-    (void)ms;
-    return 0;
-}
-
 static ccai_status sc_ctx_and_call(void)
 {
     ccai_config *cfg = NULL;
@@ -133,20 +120,19 @@ static ccai_status sc_ctx_and_call(void)
     ccai_status st = ccai_config_new(&cfg);
     if (st == CCAI_OK)
         st = ccai_config_set(cfg, "database.sqlite.path", ":memory:");
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, null_loop_watch, null_loop_timer, NULL};
     if (st == CCAI_OK)
         st = ccai_ctx_new(cfg, &hooks, NULL, &ctx, &msg);
     ccai_free(msg);
-    ccai_call_ops ops = {CCAI_CALL_OPS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
-                          CCAI_INBOUND,
-                          "+33612345678",
-                          NULL,
-                          "local",
-                          NULL,
-                          "{\"bot_name\":\"Robin\"}",
-                          NULL,
-                          1};
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION};
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+33612345678",
+        .channel = "local",
+        .initiate_json = "{\"bot_name\":\"Robin\"}",
+        .resume = 1,
+    };
     if (st == CCAI_OK)
         st = ccai_call_start(ctx, &p, &ops, NULL, &call);
     static const ccai_event_type seq[] = {CCAI_EVENT_CONNECTED, CCAI_EVENT_SPEECH, CCAI_EVENT_SMS,
@@ -204,7 +190,7 @@ static ccai_status sc_acs_webhooks(void)
     };
     for (size_t i = 0; st == CCAI_OK && i < sizeof kv / sizeof kv[0]; i++)
         st = ccai_config_set(cfg, kv[i][0], kv[i][1]);
-    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, no_watch, no_timer, NULL};
+    ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, null_loop_watch, null_loop_timer, NULL};
     if (st == CCAI_OK)
         st = ccai_ctx_new(cfg, &hooks, NULL, &ctx, &msg);
     ccai_free(msg);

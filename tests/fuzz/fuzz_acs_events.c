@@ -4,9 +4,9 @@
  * fields each kind promises; a JWT never verifies against a key set whose
  * key nobody holds; chunks are non-empty, shorter than the limit and never
  * start inside a UTF-8 sequence. */
-#include "channels/acs_events.h"
-#include "channels/jwt.h"
-#include "channels/ssml.h"
+#include "channels/acs/acs_events.h"
+#include "http/jwt.h"
+#include "tts/ssml.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * and body. Properties checked: arbitrary headers never verify unless they
  * are the signature the signer computes, and what the signer produces for
  * the same fields always verifies (and no longer does once the body changes). */
-#include "channels/acs_sig.h"
+#include "channels/acs/acs_sig.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
  *    normalised datetime it succeeds with a value that validates, keeps
  *    its offset when localised again and names the same instant. */
 #include "claim/claim.h"
-#include "engine/tz.h"
+#include "core/tz.h"
 
 #include <stdlib.h>
 #include <string.h>

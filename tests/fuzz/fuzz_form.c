@@ -2,8 +2,8 @@
  * first byte splits the rest into a URL and a body. Properties checked:
  * a parsed form encodes and parses back to the same pairs, and a signature
  * computed over a URL and form validates against them. */
-#include "channels/form.h"
-#include "channels/twilio_sig.h"
+#include "channels/twilio/twilio_sig.h"
+#include "http/form.h"
 
 #include <stdlib.h>
 #include <string.h>

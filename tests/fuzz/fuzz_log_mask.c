@@ -3,7 +3,8 @@
  * above debug level. Properties checked: the result is never longer than
  * the input; text without '+' or "%2B" comes back unchanged; masking twice
  * changes nothing more (no number survives); the in-place path (Ccai_log)
- * gives the same line as the copying one. */
+ * gives the same line as the copying one, made loggable (valid UTF-8
+ * without control bytes: making it loggable again changes nothing). */
 #include "core/common.h"
 
 #include <stdlib.h>
@@ -40,8 +41,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     Ccai_logger lg = {sink, NULL, CCAI_LOG_INFO};
     Ccai_log(&lg, CCAI_LOG_WARN, "%s", text);
-    if (logged && strcmp(logged, once) != 0)
+    Ccai_buf want = {0}, again = {0};
+    if (logged && Ccai_buf_append_loggable(&want, once, strlen(once), SIZE_MAX) &&
+        strcmp(logged, want.data) != 0)
         abort();
+    if (logged && Ccai_buf_append_loggable(&again, logged, strlen(logged), SIZE_MAX) &&
+        strcmp(logged, again.data) != 0)
+        abort();
+    Ccai_buf_free(&want);
+    Ccai_buf_free(&again);
     ccai_free(logged);
     logged = NULL;
     ccai_free(twice);

@@ -1,7 +1,7 @@
 /* libFuzzer: the prompt template checker and renderer, and the TZif parser
  * with its POSIX TZ footer rules. The first byte picks the target. */
+#include "core/tz.h"
 #include "engine/prompts.h"
-#include "engine/tz.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Install the build into a temporary root, then build examples/embed-poll.c
-# and examples/embed-libevent.c out of tree against the installed ccai.pc and
-# headers only, run them and check what they print. TAP output.
+# Install the build into a temporary root, then build examples/embed-poll.c,
+# examples/embed-libevent.c and examples/embed-channel.c out of tree against
+# the installed ccai.pc and headers only, run them and check what they print
+# (embed-channel also checks the stored call itself: its exit status). TAP
+# output.
 #   examples.sh SRCDIR BUILDDIR
 # Run by meson test through sh: POSIX sh only.
 set -eu
@@ -131,6 +133,7 @@ run_example() {
 }
 
 run_example embed-poll ""
+run_example embed-channel ""
 if pkg-config --exists libevent; then
     run_example embed-libevent "$(pkg-config --cflags --libs libevent)"
 else

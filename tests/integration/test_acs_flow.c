@@ -232,11 +232,11 @@ static const char *local(const char *url)
     return url + strlen(PUBLIC_URL);
 }
 
-/* Run the loop until the caller's stored call is over (10 s at most). */
+/* Run the loop until the caller's stored call is over (20 s at most). */
 static void await_ended(env *e, const char *phone)
 {
     char *json = NULL;
-    for (int k = 0; k < 500; k++) {
+    for (int k = 0; k < 1000; k++) {
         assert_int_equal(ccai_ctx_call_find_json(e->ctx, phone, 0, &json), CCAI_OK);
         bool over = strstr(json, "\"in_progress\":false") != NULL;
         ccai_free(json);
@@ -769,7 +769,7 @@ static void test_recording_after_the_call(void **state)
     /* What ACS answered on start, maybe after the call's end. */
     char *json = NULL;
     char rec[96] = "";
-    for (int k = 0; k < 250 && strncmp(rec, "rec-", 4) != 0; k++) {
+    for (int k = 0; k < 1000 && strncmp(rec, "rec-", 4) != 0; k++) { /* 20 s at most */
         if (k)
             ccai_poll_run_once(e.poll, 20);
         free(json);
@@ -1006,7 +1006,7 @@ static void test_answer_race(void **state)
     answer a;
     incoming(&e, 1, BOT_NUMBER, "srv-r1", &a);
     /* The refused answer is logged once it was replied to. */
-    for (int k = 0; k < 500 && acs_standin_request_status(e.acs, 0) != 503; k++)
+    for (int k = 0; k < 2000 && acs_standin_request_status(e.acs, 0) != 503; k++)
         ccai_poll_run_once(e.poll, 10);
     assert_int_equal(acs_standin_request_status(e.acs, 0), 503);
     e.seen = acs_standin_request_count(e.acs); /* past the refused one */
@@ -1028,7 +1028,7 @@ static void test_answer_race(void **state)
     /* The first answer's retry succeeds after a second: that connection is
      * hung up. */
     int retried = -1;
-    for (int k = 0; k < 300 && retried < 0; k++) {
+    for (int k = 0; k < 2000 && retried < 0; k++) { /* 20 s at most */
         ccai_poll_run_once(e.poll, 10);
         for (int r = 0; r < acs_standin_request_count(e.acs); r++) {
             char *body = acs_standin_request_body(e.acs, r);

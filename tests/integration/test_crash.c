@@ -6,7 +6,7 @@
  *
  * CCAI_CRASH_SEED=n repeats a run (kill delays and the children's choices);
  * CCAI_CRASH_ROUNDS=n changes the number of rounds (default 200). */
-#include "store/store.h"
+#include "store/sqlite.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,11 +147,11 @@ static void child_new_call(Ccai_store_call *c)
 static void child_run(const char *path, int fd, unsigned seed, unsigned nops)
 {
     Ccai_store *st = NULL;
-    ccai_status s = Ccai_store_open(path, &st, NULL);
+    ccai_status s = Ccai_sqlite_open(path, &st, NULL);
     /* Odd rounds run as a context does by default (synchronous NORMAL):
      * kill -9 must lose no acknowledged write there either. */
     if (s == CCAI_OK && (seed & 1))
-        s = Ccai_store_configure(st, 5000, false);
+        s = Ccai_sqlite_configure(st, 5000, false);
     if (s != CCAI_OK)
         child_fail(fd, s);
     Ccai_store_call calls[CHILD_MAX_CALLS];
@@ -523,7 +523,7 @@ static void verify_round(const char *path, const recs *r, figures *fig)
      * killed before they committed). */
     Ccai_store *st = NULL;
     char *err = NULL;
-    ccai_status s = Ccai_store_open(path, &st, &err);
+    ccai_status s = Ccai_sqlite_open(path, &st, &err);
     if (s != CCAI_OK)
         fail_msg("reopen: %s", err ? err : "?");
     assert_int_equal(Ccai_store_schema_version(st), CCAI_STORE_SCHEMA_VERSION);
@@ -683,7 +683,7 @@ static void test_kill_inside_transaction(void **state)
     if (pid == 0) {
         close(p[0]);
         Ccai_store *st = NULL;
-        ccai_status s = Ccai_store_open(t.path, &st, NULL);
+        ccai_status s = Ccai_sqlite_open(t.path, &st, NULL);
         if (s != CCAI_OK || (s = Ccai_store_begin(st)) != CCAI_OK)
             child_fail(p[1], s);
         for (int i = 0; i < 200; i++) {
@@ -714,7 +714,7 @@ static void test_kill_inside_transaction(void **state)
     free(r.v);
 
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
     Ccai_store_call **calls = NULL;
     size_t n = 0, total = 0;
     assert_int_equal(Ccai_store_call_list(st, NULL, 10, 0, &calls, &n, &total), CCAI_OK);

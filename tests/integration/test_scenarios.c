@@ -592,7 +592,7 @@ static bool say_matches(run *r, const char *pattern, const said *sd)
     const char *text = sd->text;
     if (pattern[0] != '@')
         return contains_ci(text, pattern);
-    const Ccai_prompts *p = Ccai_engine_prompts(r->ctx->engine);
+    const Ccai_prompts *p = Ccai_engine_prompts(Ccai_ctx_engine(r->ctx));
     for (int i = 0; i < CCAI_TTS_PHRASE_COUNT; i++) {
         if (strcmp(Ccai_tts_phrase_name((Ccai_tts_phrase)i), pattern + 1) != 0)
             continue;

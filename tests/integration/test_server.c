@@ -9,13 +9,10 @@
 #include "support/server_proc.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -152,17 +149,9 @@ static void test_invalid_configuration(void **state)
 {
     (void)state;
     char *envp[] = {(char *)"CONFIG_YAML=conversation:\n  answer_hard_timeout_sec: soon\n", NULL};
-    char *argv[] = {(char *)server_path, NULL};
-    pid_t pid;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    assert_int_equal(posix_spawn(&pid, server_path, &fa, NULL, argv, envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 2);
+    char err[4096];
+    assert_int_equal(server_proc_run_to_exit(server_path, envp, err, sizeof err), 2);
+    assert_non_null(strstr(err, "conversation.answer_hard_timeout_sec"));
 }
 
 int main(int argc, char **argv)
@@ -177,7 +166,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_serves_and_stops),
         cmocka_unit_test(test_invalid_configuration),
     };
-    int rc = cmocka_run_group_tests_name("server", tests, NULL, NULL);
+    int rc = cmocka_run_group_tests_name("server", tests, NULL, server_proc_kill_leftovers);
     curl_global_cleanup();
     return rc;
 }

@@ -12,40 +12,13 @@
 #include "support/server_proc.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *server_path;
-
-/* Servers still running: a failed test leaves no process behind. */
-static pid_t live[8];
-
-static void track(pid_t pid, bool on)
-{
-    for (size_t i = 0; i < sizeof live / sizeof *live; i++) {
-        if (on ? live[i] == 0 : live[i] == pid) {
-            live[i] = on ? pid : 0;
-            return;
-        }
-    }
-}
-
-static int kill_leftovers(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof live / sizeof *live; i++) {
-        if (live[i] > 0)
-            server_proc_stop(live[i], SIGKILL);
-    }
-    return 0;
-}
 
 typedef struct srv {
     pid_t pid;
@@ -65,7 +38,6 @@ static void start(srv *s, const char *token_env)
                     (char *)"CONFIG_YAML=", (char *)token_env, NULL};
     s->pid = server_proc_start(server_path, envp, s->log, &s->port);
     assert_true(s->pid > 0);
-    track(s->pid, true);
 }
 
 static char *slurp(const char *path)
@@ -81,7 +53,6 @@ static char *slurp(const char *path)
 
 static void stop(srv *s)
 {
-    track(s->pid, false);
     assert_int_equal(server_proc_stop(s->pid, SIGTERM), 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
@@ -128,39 +99,14 @@ static long request(const srv *s, const char *method, const char *path, const ch
     return status;
 }
 
-/* Run the server with envp; its exit status, its standard error in err. */
+/* Run the server with envp until it refuses to start: its exit status,
+ * its standard error in err. */
 static int run_to_exit(char *const envp[], char *err, size_t errlen)
 {
-    char path[] = "/tmp/ccai-srvlocal-err-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fd, 2);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    char *argv[] = {(char *)server_path, NULL};
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, server_path, &fa, NULL, argv, envp), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    /* A server that started would wait for a signal: 10 s is a failure. */
-    for (int i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; i++)
-        usleep(10000);
-    if (waitpid(pid, &status, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        ssize_t n = pread(fd, err, errlen - 1, 0);
-        err[n > 0 ? n : 0] = '\0';
-        unlink(path);
-        close(fd);
+    int rc = server_proc_run_to_exit(server_path, envp, err, errlen);
+    if (rc < 0)
         fail_msg("the server started instead of refusing: %s", err);
-    }
-    ssize_t n = pread(fd, err, errlen - 1, 0);
-    err[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    return rc;
 }
 
 static void test_refuses_to_start(void **state)
@@ -182,10 +128,8 @@ static void test_refuses_to_start(void **state)
     srv s = {0};
     s.pid = server_proc_start(server_path, with_token, "/dev/null", &s.port);
     assert_true(s.pid > 0);
-    track(s.pid, true);
     const char *tok[] = {"Authorization: Bearer tok", NULL};
     assert_int_equal(request(&s, "GET", "/call", NULL, tok, err), 200);
-    track(s.pid, false);
     assert_int_equal(server_proc_stop(s.pid, SIGTERM), 0);
 }
 
@@ -243,7 +187,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_refuses_to_start),
         cmocka_unit_test(test_local_only),
     };
-    int rc = cmocka_run_group_tests_name("server-notoken", tests, NULL, kill_leftovers);
+    int rc = cmocka_run_group_tests_name("server-notoken", tests, NULL, server_proc_kill_leftovers);
     curl_global_cleanup();
     return rc;
 }

@@ -9,8 +9,8 @@
 
 #include <ccai/adapters/poll.h>
 
-#include "channels/form.h"
-#include "channels/twilio_sig.h"
+#include "channels/twilio/twilio_sig.h"
+#include "http/form.h"
 #include "support/exchange.h"
 #include "support/llm_standin.h"
 #include "support/twilio_standin.h"
@@ -668,6 +668,126 @@ static void test_recording_after_completed(void **state)
     env_free(&e);
 }
 
+/* Out of memory ------------------------------------------------------------------- */
+
+typedef struct failing {
+    long fail_at; /* the allocation that fails */
+    long count;
+} failing;
+
+static void *failing_malloc(size_t size, void *ud)
+{
+    failing *f = ud;
+    return f->count++ == f->fail_at ? NULL : malloc(size);
+}
+
+static void *failing_realloc(void *ptr, size_t size, void *ud)
+{
+    failing *f = ud;
+    return f->count++ == f->fail_at ? NULL : realloc(ptr, size);
+}
+
+static void failing_free(void *ptr, void *ud)
+{
+    (void)ud;
+    free(ptr);
+}
+
+static void on_failing_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
+{
+    (void)x;
+    *(int *)ud = res->status;
+}
+
+/* Post a webhook signed as Twilio signs it with allocation k failing, and
+ * run the loop until it is answered (5 s at most). The HTTP status, 0 when
+ * no answer came; *ret_reached: whether the run reached allocation k. */
+static int post_failing(env *e, const char *target, const char *const *pairs, long k,
+                        bool *ret_reached)
+{
+    char *body = Ccai_form_encode(pairs);
+    assert_non_null(body);
+    Ccai_form form = {0};
+    assert_int_equal(Ccai_form_parse(body, strlen(body), &form, NULL), CCAI_OK);
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", PUBLIC_URL, target);
+    char *sig = Ccai_twilio_signature(TWILIO_STANDIN_TOKEN, url, &form);
+    assert_non_null(sig);
+    Ccai_form_free(&form);
+    const char *q = strchr(target, '?');
+    char path[512];
+    snprintf(path, sizeof path, "%.*s", q ? (int)(q - target) : (int)strlen(target), target);
+    ccai_http_header h[2] = {{"X-Twilio-Signature", sig},
+                             {"Content-Type", "application/x-www-form-urlencoded"}};
+    ccai_http_request req = {CCAI_HTTP_REQUEST_VERSION,
+                             "POST",
+                             path,
+                             q ? q + 1 : NULL,
+                             h,
+                             2,
+                             body,
+                             strlen(body),
+                             "54.172.60.1"};
+    int status = 0;
+    failing f = {.fail_at = k};
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, failing_malloc, failing_realloc, failing_free, &f};
+    assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
+    ccai_http_exchange *x = NULL;
+    ccai_status st = ccai_ctx_http(e->ctx, &req, on_failing_answer, &status, &x);
+    for (int i = 0; i < 500 && st == CCAI_OK && !status; i++)
+        ccai_poll_run_once(e->poll, 10);
+    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+    ccai_free(sig);
+    ccai_free(body);
+    if (st == CCAI_OK && !status)
+        ccai_http_exchange_cancel(x);
+    *ret_reached = f.count > k;
+    return st == CCAI_OK ? status : -1;
+}
+
+/* Whichever allocation fails while Twilio's webhooks are served (an
+ * inbound call's first one; the caller's words, answered by the LLM), the
+ * webhook gets an answer (TwiML, a sorry, an error envelope) at once,
+ * never a request left waiting for a bot that was never told. */
+static void test_webhooks_answered_out_of_memory(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    long k = 0;
+    for (bool reached = true; reached; k++) {
+        char sid[40], from[32];
+        snprintf(sid, sizeof sid, "CA%032ld", k);
+        snprintf(from, sizeof from, "+336%08ld", k);
+        const char *voice[] = {"CallSid", sid, "From", from, "To", "+15550001111", NULL};
+        if (post_failing(&e, "/twilio/voice", voice, k, &reached) == 0)
+            fail_msg("allocation %ld of the voice webhook failed: no answer", k);
+    }
+    printf("# voice webhook: %ld allocation points, each answered\n", k - 1);
+    long voice_points = k;
+    for (k = 0;; k++) {
+        char sid[40], from[32], gather[512];
+        snprintf(sid, sizeof sid, "CA%032ld", voice_points + k);
+        snprintf(from, sizeof from, "+337%08ld", k);
+        const char *voice[] = {"CallSid", sid, "From", from, "To", "+15550001111", NULL};
+        answer a;
+        webhook(&e, "/twilio/voice", voice, false, &a);
+        assert_int_equal(a.status, 200);
+        attr(a.body, "<Gather", "action", gather, sizeof gather);
+        standin_spec sp = STANDIN_SPEC_INIT;
+        sp.content = "I am sorry to hear that. When did it happen?";
+        standin_push(e.llm, &sp);
+        const char *speech[] = {"CallSid", sid, "SpeechResult", "My basement is flooded", NULL};
+        bool reached = false;
+        if (post_failing(&e, local(gather), speech, k, &reached) == 0)
+            fail_msg("allocation %ld of the gather webhook failed: no answer", k);
+        if (!reached)
+            break;
+    }
+    printf("# gather webhook: %ld allocation points, each answered\n", k);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_inbound_status_on_the_number),
         cmocka_unit_test(test_hangup_ends_the_call),
         cmocka_unit_test(test_recording_after_completed),
+        cmocka_unit_test(test_webhooks_answered_out_of_memory),
     };
     return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
 }

@@ -5,11 +5,35 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Servers started and not stopped yet. */
+static pid_t live[16];
+
+static void track(pid_t pid, bool on)
+{
+    for (size_t i = 0; i < sizeof live / sizeof *live; i++) {
+        if (on ? live[i] == 0 : live[i] == pid) {
+            live[i] = on ? pid : 0;
+            return;
+        }
+    }
+}
+
+int server_proc_kill_leftovers(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof live / sizeof *live; i++) {
+        if (live[i] > 0)
+            server_proc_stop(live[i], SIGKILL);
+    }
+    return 0;
+}
 
 pid_t server_proc_start(const char *bin, char *const envp[], const char *log_path, int *ret_port)
 {
@@ -42,11 +66,13 @@ pid_t server_proc_start(const char *bin, char *const envp[], const char *log_pat
         return -1;
     }
     *ret_port = port;
+    track(pid, true);
     return pid;
 }
 
 int server_proc_stop(pid_t pid, int sig)
 {
+    track(pid, false);
     kill(pid, sig);
     int status = 0;
     if (waitpid(pid, &status, 0) != pid)
@@ -98,4 +124,70 @@ long server_proc_request(int port, const char *method, const char *path, const c
     else
         free(res);
     return code;
+}
+
+int server_proc_run_to_exit(const char *bin, char *const envp[], char *err, size_t errlen)
+{
+    char path[] = "/tmp/ccai-server-err-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd, 2);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    char *argv[] = {(char *)bin, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc == 0) {
+        /* A server that started waits for a signal. */
+        for (int i = 0; i < 1000 && waitpid(pid, &status, WNOHANG) == 0; i++)
+            usleep(10000);
+        if (waitpid(pid, &status, WNOHANG) == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            rc = -1;
+        }
+    }
+    ssize_t n = errlen ? pread(fd, err, errlen - 1, 0) : 0;
+    if (errlen)
+        err[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return rc == 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *server_proc_logs(const char *dir, int starts)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *all = malloc(cap);
+    for (int i = 0; all && i < starts; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/server%d.log", dir, i);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n;
+        char buf[4096];
+        while (all && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+            if (len + n + 1 > cap) {
+                cap = 2 * (len + n + 1);
+                char *grown = realloc(all, cap);
+                if (!grown) {
+                    free(all);
+                    all = NULL;
+                    break;
+                }
+                all = grown;
+            }
+            memcpy(all + len, buf, n);
+            len += n;
+        }
+        fclose(f);
+    }
+    if (all)
+        all[len] = '\0';
+    return all;
 }

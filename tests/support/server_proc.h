@@ -3,6 +3,7 @@
 #ifndef CCAI_TEST_SERVER_PROC_H
 #define CCAI_TEST_SERVER_PROC_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Spawn bin with only envp (NULL-terminated; it should set
@@ -12,6 +13,21 @@ pid_t server_proc_start(const char *bin, char *const envp[], const char *log_pat
 
 /* Send sig and reap the child: its exit status, or 128 + the signal. */
 int server_proc_stop(pid_t pid, int sig);
+
+/* A cmocka group teardown: SIGKILL every server started and not stopped
+ * (a failed assertion leaves no process behind). Returns 0. */
+int server_proc_kill_leftovers(void **state);
+
+/* Run bin with only envp (standard output to /dev/null) until it exits, as
+ * a server that refuses to start does: its exit status, its standard error
+ * in err (NUL-terminated). -1 when it was still running after 10 s (then
+ * killed): it started instead of refusing. */
+int server_proc_run_to_exit(const char *bin, char *const envp[], char *err, size_t errlen);
+
+/* What the servers started with their log in dir/server<i>.log, i from 0
+ * to starts - 1, wrote: one NUL-terminated malloc'd text (a missing file
+ * adds nothing). */
+char *server_proc_logs(const char *dir, int starts);
 
 /* method path on 127.0.0.1:port with an optional body (sent as JSON) and
  * Authorization header value (auth, NULL = none). Returns the HTTP status

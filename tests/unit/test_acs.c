@@ -8,8 +8,8 @@
 
 #include <ccai/adapters/poll.h>
 
-#include "channels/acs_rest.h"
-#include "channels/acs_sig.h"
+#include "channels/acs/acs_rest.h"
+#include "channels/acs/acs_sig.h"
 #include "engine/engine.h"
 #include "io/io.h"
 #include "store/store.h"
@@ -930,7 +930,7 @@ static void test_rest_invalid(void **state)
     Ccai_acs_op_cancel(NULL);
 
     /* From configuration. */
-    assert_int_equal(Ccai_acs_rest_from_config(ctx, &c), CCAI_ERR_CONFIG);
+    assert_int_equal(Ccai_acs_rest_from_config(ctx, cfg, &c), CCAI_ERR_CONFIG);
     assert_non_null(strstr(ccai_ctx_errmsg(ctx), "communication_services.endpoint"));
     ccai_poll_free(pl);
     ccai_config_free(cfg);
@@ -954,7 +954,7 @@ static void test_rest_from_config(void **state)
                      CCAI_OK);
     assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
     Ccai_acs_rest *c = NULL;
-    assert_int_equal(Ccai_acs_rest_from_config(ctx, &c), CCAI_OK);
+    assert_int_equal(Ccai_acs_rest_from_config(ctx, cfg, &c), CCAI_OK);
     outcome o = {0};
     Ccai_acs_sms_params p = {.to = "+15550002222", .message = "hello"};
     assert_int_equal(Ccai_acs_sms_send(c, &p, on_done, &o, NULL), CCAI_OK);
@@ -993,8 +993,9 @@ static void sms_provider_run(const char *key, int want_status, bool want_done)
     assert_int_equal(ccai_config_set(cfg, "communication_services.phone_number", "+15550007777"),
                      CCAI_OK);
     assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
-    assert_int_equal(Ccai_sms_send(ctx, NULL, "+15550002222", "Your claim is registered."),
-                     CCAI_OK);
+    assert_int_equal(
+        Ccai_sms_send(Ccai_ctx_engine(ctx), NULL, "+15550002222", "Your claim is registered."),
+        CCAI_OK);
     uint64_t deadline = ccai_time_ms() + 10000;
     while (acs_standin_request_count(acs) < 1 && ccai_time_ms() < deadline)
         assert_int_equal(ccai_poll_run_once(pl, 50), 0);
@@ -1058,8 +1059,9 @@ static void test_sms_job_retried_sends_once(void **state)
     acs_standin_push_fault(acs, &sent_lost);
     for (int i = 0; i < 3; i++)
         acs_standin_push_fault(acs, &busy);
-    assert_int_equal(Ccai_sms_send(ctx, NULL, "+15550002222", "Your claim is registered."),
-                     CCAI_OK);
+    assert_int_equal(
+        Ccai_sms_send(Ccai_ctx_engine(ctx), NULL, "+15550002222", "Your claim is registered."),
+        CCAI_OK);
     uint64_t deadline = ccai_time_ms() + 30000;
     int64_t due = 0;
     while (ccai_time_ms() < deadline) {

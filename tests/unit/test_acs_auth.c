@@ -1,8 +1,8 @@
 /* ACS callback authentication: JWKS fetch, cache, rotation, rate limit,
  * serve-stale, sharing, cancel and free. */
-#include "channels/acs_auth.h"
+#include "channels/acs/acs_auth.h"
 
-#include "channels/jwt.h"
+#include "http/jwt.h"
 #include "io/io.h"
 #include "support/httpd.h"
 
@@ -702,7 +702,7 @@ static void test_invalid(void **state)
     assert_int_equal(Ccai_acs_auth_fetches(NULL), 0);
 
     /* From configuration. */
-    assert_int_equal(Ccai_acs_auth_from_config(e.ctx, &a), CCAI_ERR_CONFIG);
+    assert_int_equal(Ccai_acs_auth_from_config(e.ctx, e.cfg, &a), CCAI_ERR_CONFIG);
     assert_non_null(strstr(ccai_ctx_errmsg(e.ctx), "resource_id"));
     env_free(&e);
 
@@ -713,7 +713,7 @@ static void test_invalid(void **state)
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "communication_services.resource_id", AUD), CCAI_OK);
     assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
-    assert_int_equal(Ccai_acs_auth_from_config(ctx, &a), CCAI_OK);
+    assert_int_equal(Ccai_acs_auth_from_config(ctx, cfg, &a), CCAI_OK);
     Ccai_acs_auth_free(a);
     ccai_poll_free(pl);
     ccai_config_free(cfg);

@@ -1,7 +1,7 @@
 /* ACS callback and Event Grid parsing, RS256 JWT verification and SSML. */
-#include "channels/acs_events.h"
-#include "channels/jwt.h"
-#include "channels/ssml.h"
+#include "channels/acs/acs_events.h"
+#include "http/jwt.h"
+#include "tts/ssml.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>

@@ -9,12 +9,12 @@
 
 #include <cmocka.h>
 
-#include "channels/acs_events.h"
-#include "channels/acs_sig.h"
-#include "channels/jwt.h"
-#include "channels/ssml.h"
+#include "channels/acs/acs_events.h"
+#include "channels/acs/acs_sig.h"
 #include "core/json.h"
+#include "http/jwt.h"
 #include "support/oom.h"
+#include "tts/ssml.h"
 
 #include <stdlib.h>
 #include <string.h>

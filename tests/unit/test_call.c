@@ -8,6 +8,7 @@
 #include <ccai/adapters/poll.h>
 
 #include "engine/engine.h"
+#include "store/sqlite.h"
 #include "support/db_lock.h"
 #include "support/twilio_standin.h"
 
@@ -343,15 +344,10 @@ static void test_initiate_overlay(void **state)
         {"{\"bot_name\":5}", "bot_name must be a string"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ccai_call_params p = {CCAI_CALL_PARAMS_VERSION,
-                              CCAI_INBOUND,
-                              "+14155550103",
-                              NULL,
-                              NULL,
-                              NULL,
-                              bad[i].json,
-                              NULL,
-                              0};
+        ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                              .direction = CCAI_INBOUND,
+                              .phone_number = "+14155550103",
+                              .initiate_json = bad[i].json};
         ccai_call *x = NULL;
         assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &x), CCAI_ERR_VALIDATION);
         assert_null(x);
@@ -369,7 +365,7 @@ static void test_invalid_params(void **state)
     host h = {0};
     ccai_call *x = NULL;
     ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "hello", NULL, NULL, NULL, NULL, NULL, 0};
+        .version = CCAI_CALL_PARAMS_VERSION, .direction = CCAI_INBOUND, .phone_number = "hello"};
     assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &x), CCAI_ERR_VALIDATION);
     assert_non_null(strstr(ccai_ctx_errmsg(e.ctx), "phone_number"));
     p.phone_number = NULL;
@@ -517,10 +513,38 @@ static void stored(ccai_ctx *ctx, const char *id, char *state, char *reason, int
     json_decref(doc);
 }
 
-static void run_both(ccai_poll *a, ccai_poll *b, int ms)
+/* What test_sweep_interrupted_calls waits for: each orphan as it ends. */
+static const struct {
+    const char *id, *state, *reason;
+    int ends;
+} sweep_want[] = {
+    {"orphan-old", "done", "interrupted", 1},     /* its report written: done */
+    {"orphan-silent", "ended", "interrupted", 1}, /* the caller never spoke: no report */
+    {"orphan-fresh", "done", "interrupted", 1},   /* past the window later */
+    {"orphan-taken", "conversation", "", 0},      /* live in B */
+};
+
+/* The first orphan of sweep_want not (yet) as wanted, -1 when all are. */
+static int sweep_pending(ccai_ctx *ctx)
 {
-    uint64_t until = ccai_time_ms() + (uint64_t)ms;
-    while (ccai_time_ms() < until) {
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(sweep_want); i++) {
+        char s1[16], r1[16];
+        int ends = 0;
+        stored(ctx, sweep_want[i].id, s1, r1, &ends);
+        if (strcmp(s1, sweep_want[i].state) || strcmp(r1, sweep_want[i].reason) ||
+            ends != sweep_want[i].ends)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Run both contexts for at least min_ms, then until the sweep has done its
+ * work (a loaded machine may take longer), 30 s at most. */
+static void run_both(ccai_poll *a, ccai_poll *b, ccai_ctx *ctx_b, int min_ms)
+{
+    uint64_t start = ccai_time_ms();
+    while (ccai_time_ms() - start < (uint64_t)min_ms ||
+           (sweep_pending(ctx_b) >= 0 && ccai_time_ms() - start < 30000)) {
         assert_int_equal(ccai_poll_run_once(a, 10), 0);
         assert_int_equal(ccai_poll_run_once(b, 10), 0);
     }
@@ -571,29 +595,18 @@ static void test_sweep_interrupted_calls(void **state)
     stored(b, "orphan-fresh", s1, r1, &ends);
     assert_string_equal(s1, "conversation");
     /* B's channel takes one back within the window. */
-    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
-                          .direction = CCAI_INBOUND,
-                          .phone_number = "+14155550199",
-                          .channel = "acs"};
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION, .channel = "acs", .resume_call_id = "orphan-taken"};
     ccai_call *taken = NULL;
     hb.ctx = b;
-    assert_int_equal(Ccai_call_take_back(b, "orphan-taken", &p, &ops, &hb, &taken), CCAI_OK);
+    assert_int_equal(ccai_call_start(b, &p, &ops, &hb, &taken), CCAI_OK);
     assert_int_equal(send(taken, CCAI_EVENT_CONNECTED, NULL, 1), CCAI_OK);
 
-    run_both(pa, pb, 2600); /* more than two windows */
-    static const struct {
-        const char *id, *state, *reason;
-        int ends;
-    } want[] = {
-        {"orphan-old", "done", "interrupted", 1},     /* its report written: done */
-        {"orphan-silent", "ended", "interrupted", 1}, /* the caller never spoke: no report */
-        {"orphan-fresh", "done", "interrupted", 1},   /* past the window later */
-        {"orphan-taken", "conversation", "", 0},      /* live in B */
-    };
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(want); i++) {
-        stored(b, want[i].id, s1, r1, &ends);
-        if (strcmp(s1, want[i].state) || strcmp(r1, want[i].reason) || ends != want[i].ends)
-            fail_msg("%s: %s (%s), %d ends", want[i].id, s1, r1, ends);
+    run_both(pa, pb, b, 2600); /* more than two windows, then until the sweep is done */
+    int pending = sweep_pending(b);
+    if (pending >= 0) {
+        stored(b, sweep_want[pending].id, s1, r1, &ends);
+        fail_msg("%s: %s (%s), %d ends", sweep_want[pending].id, s1, r1, ends);
     }
     stored(b, live_id, s1, r1, &ends); /* live in A: A keeps it fresh */
     assert_string_equal(s1, "conversation");
@@ -609,6 +622,50 @@ static void test_sweep_interrupted_calls(void **state)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* A channel takes back only a call that is still in progress: ACS's events
+ * for a call this process lost come while another process may be sweeping
+ * it (the channel read the row before the sweep ended it) or after the
+ * provider's end was stored. The ended call stays ended, with its reason,
+ * and a call held live here is not taken twice. */
+static void test_take_back_only_in_progress(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, NULL);
+    Ccai_store *st = Ccai_ctx_store(e.ctx);
+    leave_orphan(st, "orphan-over", Ccai_wall_ms() - 10000, true);
+    Ccai_store_call *row = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "orphan-over", &row), CCAI_OK);
+    assert_int_equal(Ccai_call_end_stored(Ccai_ctx_engine(e.ctx), row, "interrupted", false),
+                     CCAI_OK);
+    Ccai_store_call_free(row);
+
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+14155550199",
+                          .channel = "acs",
+                          .resume_call_id = "orphan-over"};
+    host h = {.ctx = e.ctx};
+    ccai_call *taken = NULL;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &taken), CCAI_ERR_STATE);
+    assert_null(taken);
+    char s1[16], r1[16];
+    int ends = 0;
+    stored(e.ctx, "orphan-over", s1, r1, &ends);
+    assert_string_equal(s1, "ended");
+    assert_string_equal(r1, "interrupted");
+    assert_int_equal(ends, 1);
+
+    leave_orphan(st, "orphan-live", Ccai_wall_ms(), true);
+    p.resume_call_id = "orphan-live";
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &taken), CCAI_OK);
+    ccai_call *twice = NULL;
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &h, &twice), CCAI_ERR_STATE);
+    assert_null(twice);
+    ccai_call_free(taken);
+    env_free(&e);
 }
 
 /* A database locked by another process ------------------------------------------ */
@@ -793,7 +850,7 @@ static void test_job_outcome_kept_while_locked(void **state)
                                             "{\"to\":\"+33612345678\",\"text\":\"Your claim\"}",
                                             Ccai_wall_ms(), &id),
                      CCAI_OK);
-    Ccai_jobs_kick(e.ctx);
+    Ccai_jobs_kick(Ccai_ctx_engine(e.ctx));
     char st[16];
     int64_t attempts = 0;
     uint64_t deadline = ccai_time_ms() + 5000;
@@ -827,9 +884,129 @@ static void test_job_outcome_kept_while_locked(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* An asynchronous store ------------------------------------------------------- */
+
+/* SQLite behind the store interface, but with the shape of an asynchronous
+ * backend (PostgreSQL's, store.h's contract): durability is told later, by
+ * the completion of Ccai_store_sync(). The engine must not act before. */
+typedef struct pending_sync {
+    Ccai_store_done_fn done;
+    void *ud;
+} pending_sync;
+
+static pending_sync deferred_q[32];
+static size_t deferred_n;
+
+static ccai_status deferred_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud)
+{
+    (void)st;
+    assert_true(deferred_n < 32);
+    deferred_q[deferred_n++] = (pending_sync){done, ud};
+    return CCAI_OK;
+}
+
+/* The commits come back, in order, with status. */
+static void deferred_commit(ccai_status status)
+{
+    size_t n = deferred_n;
+    pending_sync q[32];
+    memcpy(q, deferred_q, n * sizeof *q);
+    deferred_n = 0;
+    for (size_t i = 0; i < n; i++)
+        q[i].done(status, q[i].ud);
+}
+
+typedef struct teller {
+    int says, states;
+    ccai_call_state last;
+} teller;
+
+static int tell_say(ccai_call *c, const ccai_speech *sp, void *ud)
+{
+    (void)c;
+    (void)sp;
+    ((teller *)ud)->says++;
+    return 0;
+}
+
+static void tell_state(ccai_call *c, ccai_call_state from, ccai_call_state to, void *ud)
+{
+    (void)c;
+    (void)from;
+    teller *t = ud;
+    t->states++;
+    t->last = to;
+}
+
+static void test_acts_after_async_commit(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    ccai_poll *pl = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
+    Ccai_store *store = NULL;
+    assert_int_equal(Ccai_sqlite_open(":memory:", &store, NULL), CCAI_OK);
+    Ccai_store_backend async = Ccai_sqlite_backend;
+    async.writes_durable = false;
+    async.sync = deferred_sync;
+    store->backend = &async;
+    Ccai_metrics *metrics = Ccai_metrics_new();
+    Ccai_sms_provider *sms = NULL;
+    Ccai_logger log = {0};
+    assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
+    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL};
+    Ccai_engine *eng = NULL;
+    assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
+
+    static const ccai_call_ops tops = {
+        .version = CCAI_CALL_OPS_VERSION, .say = tell_say, .state_changed = tell_state};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678"};
+    teller t = {0};
+    ccai_call *c = NULL;
+    assert_int_equal(Ccai_engine_call_start(eng, &p, &tops, &t, &c), CCAI_OK);
+    /* Connected: stored, but not committed yet: nobody is told, nothing
+     * is said. */
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    assert_int_equal(t.states, 0);
+    assert_int_equal(t.says, 0);
+    assert_true(deferred_n > 0);
+    deferred_commit(CCAI_OK);
+    assert_int_equal(t.last, CCAI_CALL_CONVERSATION);
+    assert_true(t.says >= 1); /* the greeting, once committed */
+
+    /* The caller's words: the answer waits for their commit; a commit that
+     * fails drops the act and says why on the call. */
+    int says = t.says;
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "Hello?"), CCAI_OK);
+    assert_int_equal(t.says, says);
+    deferred_commit(CCAI_ERR_STORE);
+    assert_int_equal(t.says, says);
+    assert_true(strlen(ccai_call_errmsg(c)) > 0);
+
+    /* A handle freed while its acts wait: they are dropped. */
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "Anyone there?"), CCAI_OK);
+    ccai_call_free(c);
+    deferred_commit(CCAI_OK);
+    assert_int_equal(t.says, says);
+
+    Ccai_engine_free(eng);
+    Ccai_sms_provider_free(sms);
+    Ccai_metrics_free(metrics);
+    store->backend = &Ccai_sqlite_backend;
+    Ccai_store_close(store);
+    ccai_poll_free(pl);
+    ccai_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_acts_after_async_commit),
         cmocka_unit_test(test_locked_store),
         cmocka_unit_test(test_job_outcome_kept_while_locked),
         cmocka_unit_test(test_start_stores_call),
@@ -844,6 +1021,7 @@ int main(void)
         cmocka_unit_test(test_stale_writer_conflict),
         cmocka_unit_test(test_ctx_free_ends_calls),
         cmocka_unit_test(test_sweep_interrupted_calls),
+        cmocka_unit_test(test_take_back_only_in_progress),
     };
     return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }

@@ -92,8 +92,12 @@ static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
     return 0;
 }
 
-static const ccai_call_ops ops = {
-    CCAI_CALL_OPS_VERSION, op_say, NULL, op_listen, op_transfer, op_hangup, op_sms, NULL, NULL};
+static const ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION,
+                                  .say = op_say,
+                                  .listen = op_listen,
+                                  .transfer = op_transfer,
+                                  .hangup = op_hangup,
+                                  .send_sms = op_sms};
 
 typedef struct env {
     host h;
@@ -121,8 +125,11 @@ static void env_init_phone(env *e, bool with_llm, const char *lang, const char *
     Ccai_ctx_set_clock(e->ctx, h_now, &e->h);
     char init[128];
     snprintf(init, sizeof init, "{\"lang\":{\"default_short_code\":\"%s\"}}", lang);
-    ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, phone, NULL, "local", NULL, init, NULL, 0};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = phone,
+                          .channel = "local",
+                          .initiate_json = init};
     assert_int_equal(ccai_call_start(e->ctx, &p, &ops, &e->h, &e->call), CCAI_OK);
 }
 
@@ -230,6 +237,45 @@ static char *run_tool(env *e, const char *name, const char *args, Ccai_tool_outc
     char *r = Ccai_tools_run(e->call, name, args, "llm:test", out);
     assert_non_null(r);
     return r;
+}
+
+typedef struct captured {
+    char lines[4096];
+} captured;
+
+static void capture(ccai_log_level level, const char *msg, void *ud)
+{
+    captured *c = ud;
+    size_t n = strlen(c->lines);
+    snprintf(c->lines + n, sizeof c->lines - n, "%s: %s\n", ccai_log_level_str(level), msg);
+}
+
+/* An emergency is logged as a warning (operators watch for it), but what
+ * happens and where, told by the caller, is personal data: debug only. */
+static void test_emergency_log(void **state)
+{
+    (void)state;
+    static const ccai_log_level levels[] = {CCAI_LOG_INFO, CCAI_LOG_DEBUG};
+    for (size_t i = 0; i < 2; i++) {
+        env e;
+        env_init(&e, true, "en-US");
+        captured cap = {""};
+        Ccai_ctx_engine(e.ctx)->log = (Ccai_logger){capture, &cap, levels[i]};
+        Ccai_tool_outcome out;
+        char *r = run_tool(&e, "notify_emergencies",
+                           "{\"service\":\"firefighters\",\"reason\":\"my husband is trapped by "
+                           "smoke\",\"location\":\"12 rue Royale\",\"contact\":\"+33612345678\"}",
+                           &out);
+        assert_non_null(strstr(r, "Notifying firefighters"));
+        ccai_free(r);
+        assert_non_null(strstr(cap.lines, "warn: call "));
+        assert_non_null(strstr(cap.lines, "EMERGENCY for firefighters"));
+        if (levels[i] == CCAI_LOG_INFO)
+            assert_null(strstr(cap.lines, "trapped"));
+        else
+            assert_non_null(strstr(cap.lines, "emergency: my husband is trapped by smoke"));
+        env_free(&e);
+    }
 }
 
 static void test_tools(void **state)
@@ -396,8 +442,10 @@ static void test_postcall_survives_restart(void **state)
     assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", path), CCAI_OK);
     ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, h_watch, h_timer, NULL};
     assert_int_equal(ccai_ctx_new(e.cfg, &hooks, &e.h, &e.ctx, NULL), CCAI_OK);
-    ccai_call_params p = {
-        CCAI_CALL_PARAMS_VERSION, CCAI_INBOUND, "+33612345678", NULL, "local", NULL, NULL, NULL, 0};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678",
+                          .channel = "local"};
     assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &e.call), CCAI_OK);
     char id[37];
     strcpy(id, ccai_call_id(e.call));
@@ -645,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_llm_mode_silence_then_goodbye),
         cmocka_unit_test(test_offline_dialogue_and_silence),
         cmocka_unit_test(test_tools),
+        cmocka_unit_test(test_emergency_log),
         cmocka_unit_test(test_transfer_failure),
         cmocka_unit_test(test_new_claim_continues_as_new_call),
         cmocka_unit_test(test_postcall_survives_restart),

@@ -230,6 +230,37 @@ static void test_log_masks_phone_numbers(void **state)
     assert_int_equal(ccai_log_mask("x", NULL), CCAI_ERR_INVALID_ARG);
 }
 
+/* Every line reaches the sink as one line of valid UTF-8, at every level:
+ * a caller's words with a line break, a provider's error text that is not
+ * UTF-8, a multi-byte character cut by the length limit of a message. */
+static void test_log_lines_are_loggable(void **state)
+{
+    (void)state;
+    logged l = {0};
+    Ccai_logger lg = {sink, &l, CCAI_LOG_DEBUG};
+    Ccai_log(&lg, CCAI_LOG_DEBUG, "caller: %s", "two\nlines\tand \xc3\xa9t\xc3\xa9 \xff\xc3(");
+    assert_string_equal(l.msg, "caller: two\\x0alines\\x09and \xc3\xa9t\xc3\xa9 \\xff\\xc3(");
+    Ccai_log(&lg, CCAI_LOG_WARN, "acs: HTTP 400: %s", "\x01\x7f\xed\xa0\x80 +33612345678");
+    assert_string_equal(l.msg, "acs: HTTP 400: \\x01\\x7f\\xed\\xa0\\x80 +33******78");
+    char big[1100];
+    memset(big, 'z', sizeof big);
+    memcpy(big + sizeof big - 3, "\xe2\x82", 2); /* a cut euro sign at the end */
+    big[sizeof big - 1] = '\0';
+    Ccai_log(&lg, CCAI_LOG_ERROR, "%s", big); /* the heap path */
+    assert_int_equal(strlen(l.msg), sizeof big - 3 + 8);
+    assert_string_equal(l.msg + sizeof big - 3, "\\xe2\\x82");
+    Ccai_log(&lg, CCAI_LOG_INFO, "plain \xe2\x82\xac ascii");
+    assert_string_equal(l.msg, "plain \xe2\x82\xac ascii");
+
+    Ccai_buf b = {0};
+    assert_true(Ccai_buf_append_loggable(&b,
+                                         "/a\xff\xc3\xa9"
+                                         "b",
+                                         6, 4));
+    assert_string_equal(b.data, "/a\\xff\\xc3...");
+    Ccai_buf_free(&b);
+}
+
 /* Retry delays double from base up to max, with jitter in (0.75, 1]. */
 static void test_backoff(void **state)
 {
@@ -335,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_allocator_hooks),
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_log_masks_phone_numbers),
+        cmocka_unit_test(test_log_lines_are_loggable),
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_printable_excerpt),

@@ -1,5 +1,5 @@
 /* Unit tests of the SQLite store (store/sqlite.c). */
-#include "store/store.h"
+#include "store/sqlite.h"
 
 #include "support/db_lock.h"
 
@@ -26,7 +26,7 @@ static Ccai_store *open_memory(void)
 {
     Ccai_store *st = NULL;
     char *err = NULL;
-    assert_int_equal(Ccai_store_open(":memory:", &st, &err), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(":memory:", &st, &err), CCAI_OK);
     assert_null(err);
     assert_non_null(st);
     return st;
@@ -121,17 +121,17 @@ static void test_open_invalid(void **state)
     (void)state;
     Ccai_store *st = NULL;
     char *err = NULL;
-    assert_int_equal(Ccai_store_open(NULL, &st, &err), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_store_open(":memory:", NULL, &err), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_sqlite_open(NULL, &st, &err), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_sqlite_open(":memory:", NULL, &err), CCAI_ERR_INVALID_ARG);
     assert_null(st);
-    assert_int_equal(Ccai_store_open("/nonexistent-dir-ccai/x/db.sqlite", &st, &err),
+    assert_int_equal(Ccai_sqlite_open("/nonexistent-dir-ccai/x/db.sqlite", &st, &err),
                      CCAI_ERR_STORE);
     assert_null(st);
     assert_non_null(err);
     assert_non_null(strstr(err, "store: open /nonexistent-dir-ccai/x/db.sqlite: "));
     ccai_free(err);
     /* ret_errmsg is optional. */
-    assert_int_equal(Ccai_store_open("/nonexistent-dir-ccai/x/db.sqlite", &st, NULL),
+    assert_int_equal(Ccai_sqlite_open("/nonexistent-dir-ccai/x/db.sqlite", &st, NULL),
                      CCAI_ERR_STORE);
 }
 
@@ -141,11 +141,11 @@ static void test_open_file_reopen(void **state)
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
     insert_call(st, "call-1", "+33600000001", NULL, 1000);
     Ccai_store_close(st);
 
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
     assert_int_equal(Ccai_store_schema_version(st), CCAI_STORE_SCHEMA_VERSION);
     Ccai_store_call *c = NULL;
     assert_int_equal(Ccai_store_call_get(st, "call-1", &c), CCAI_OK);
@@ -222,7 +222,7 @@ static void test_migrate_from_version_1(void **state)
     sqlite3_close(db);
 
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
     assert_int_equal(Ccai_store_schema_version(st), CCAI_STORE_SCHEMA_VERSION);
     Ccai_store_call *c = NULL;
     assert_int_equal(Ccai_store_call_get(st, "old-1", &c), CCAI_OK);
@@ -289,7 +289,7 @@ static void test_newer_version_refused(void **state)
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
     Ccai_store_close(st);
 
     sqlite3 *db;
@@ -303,7 +303,7 @@ static void test_newer_version_refused(void **state)
 
     st = NULL;
     char *err = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, &err), CCAI_ERR_STORE);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, &err), CCAI_ERR_STORE);
     assert_null(st);
     assert_non_null(err);
     char want[96];
@@ -592,15 +592,15 @@ static void test_call_list_limit_cap(void **state)
 
 /* The newest messages of a call only, newest first, as long as the reader
  * wants them. */
-typedef struct seen {
+typedef struct newest_seen {
     int n, stop_at;
     int64_t seq[16];
     char content[16][16];
-} seen;
+} newest_seen;
 
 static int on_row(const Ccai_store_message *m, void *ud)
 {
-    seen *s = ud;
+    newest_seen *s = ud;
     if (s->n < 16) {
         s->seq[s->n] = m->seq;
         snprintf(s->content[s->n], sizeof s->content[0], "%s", m->content);
@@ -630,7 +630,7 @@ static void test_messages_newest(void **state)
     }
     Ccai_store_message other = msg("human", "elsewhere");
     assert_int_equal(Ccai_store_message_append(st, "call-2", &other, NULL), CCAI_OK);
-    seen s = {0};
+    newest_seen s = {0};
     assert_int_equal(Ccai_store_messages_newest(st, "call-1", 3, -1, on_row, &s), CCAI_OK);
     assert_int_equal(s.n, 3);
     for (int i = 0; i < 3; i++)
@@ -761,7 +761,7 @@ static void test_foreign_keys(void **state)
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
 
     Ccai_store_message m = msg("human", "hello");
     int64_t seq = 77;
@@ -1007,8 +1007,8 @@ static void test_two_handles(void **state)
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *a = NULL, *b = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &a, NULL), CCAI_OK);
-    assert_int_equal(Ccai_store_open(t.path, &b, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &a, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &b, NULL), CCAI_OK);
     assert_int_equal(Ccai_store_begin(a), CCAI_OK);
     insert_call(a, "call-1", "+1", NULL, 0);
     Ccai_store_call *g = NULL;
@@ -1033,8 +1033,8 @@ static void test_locked_by_another_process(void **state)
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
-    assert_int_equal(Ccai_store_configure(st, 10, false), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_configure(st, 10, false), CCAI_OK);
     insert_call(st, "call-1", "+33600000001", NULL, 1000);
     assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
 
@@ -1109,8 +1109,8 @@ static void read_only_child(const char *path)
     /* root writes any file: be somebody else, as a service should. */
     if (geteuid() == 0)
         CHILD_CHECK(setgid(65534) == 0 && setuid(65534) == 0);
-    CHILD_CHECK(Ccai_store_open(path, &st, NULL) == CCAI_OK);
-    CHILD_CHECK(Ccai_store_configure(st, 10, false) == CCAI_OK);
+    CHILD_CHECK(Ccai_sqlite_open(path, &st, NULL) == CCAI_OK);
+    CHILD_CHECK(Ccai_sqlite_configure(st, 10, false) == CCAI_OK);
     Ccai_store_call *c = NULL;
     CHILD_CHECK(Ccai_store_call_get(st, "call-1", &c) == CCAI_OK); /* reads work */
     Ccai_store_call_free(c);
@@ -1132,7 +1132,7 @@ static void test_read_only_file(void **state)
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
     insert_call(st, "call-1", "+33600000001", NULL, 1000);
     Ccai_store_close(st);
     assert_int_equal(chmod(t.path, 0444), 0);
@@ -1145,8 +1145,8 @@ static void full_disk_child(const char *path)
 {
     Ccai_store *st = NULL;
     signal(SIGXFSZ, SIG_IGN); /* the write fails instead of killing the process */
-    CHILD_CHECK(Ccai_store_open(path, &st, NULL) == CCAI_OK);
-    CHILD_CHECK(Ccai_store_configure(st, 10, false) == CCAI_OK);
+    CHILD_CHECK(Ccai_sqlite_open(path, &st, NULL) == CCAI_OK);
+    CHILD_CHECK(Ccai_sqlite_configure(st, 10, false) == CCAI_OK);
     struct rlimit was, small;
     CHILD_CHECK(getrlimit(RLIMIT_FSIZE, &was) == 0);
     small = was;
@@ -1185,7 +1185,7 @@ static void test_full_disk(void **state)
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
     insert_call(st, "call-1", "+33600000001", NULL, 1000);
     Ccai_store_close(st);
     assert_int_equal(run_child(full_disk_child, t.path), 0);
@@ -1295,7 +1295,7 @@ static void test_out_of_memory(void **state)
         Ccai_store *o = NULL;
         char *err = NULL;
         fail_countdown = n;
-        ccai_status s = Ccai_store_open(":memory:", &o, &err);
+        ccai_status s = Ccai_sqlite_open(":memory:", &o, &err);
         fail_countdown = -1;
         ccai_free(err);
         Ccai_store_close(o);
@@ -1427,8 +1427,8 @@ static void test_wal_checkpoints(void **state)
         tmpdb t;
         tmpdb_make(&t);
         Ccai_store *st = NULL;
-        assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
-        assert_int_equal(Ccai_store_configure(st, 1000, full), CCAI_OK);
+        assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
+        assert_int_equal(Ccai_sqlite_configure(st, 1000, full), CCAI_OK);
         insert_call(st, "call-1", "+1", NULL, 0);
         char text[600];
         memset(text, 'x', sizeof text - 1);
@@ -1443,7 +1443,7 @@ static void test_wal_checkpoints(void **state)
         assert_int_equal(stat(wal, &sb), 0);
         assert_true(sb.st_size < 1200 * (4096 + 24)); /* one checkpoint's worth, not 6,000 */
         Ccai_store_close(st);
-        assert_int_equal(Ccai_store_open(t.path, &st, NULL), CCAI_OK);
+        assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
         int n = 0;
         assert_int_equal(Ccai_store_messages_newest(st, "call-1", 5000, -1, count_rows, &n),
                          CCAI_OK);
@@ -1453,10 +1453,74 @@ static void test_wal_checkpoints(void **state)
     }
 }
 
+/* The interface: the backend by database.mode, what it says of itself, and
+ * its durability barrier (SQLite: before returning). */
+typedef struct sync_seen {
+    int calls;
+    ccai_status status;
+} sync_seen;
+
+static void on_sync(ccai_status status, void *ud)
+{
+    sync_seen *s = ud;
+    s->calls++;
+    s->status = status;
+}
+
+static void test_backend_interface(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", t.path), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.busy_timeout_ms", "25"), CCAI_OK);
+
+    /* No backend of that name in the list: refused, with the reason. SQLite
+     * needs no loop: no context. */
+    static const Ccai_logger quiet = {NULL, NULL, CCAI_LOG_ERROR};
+    const Ccai_store_env env = {NULL, cfg, &quiet};
+    Ccai_store *st = NULL;
+    char *why = NULL;
+    assert_int_equal(Ccai_store_open_config(&env, NULL, 0, &st, &why), CCAI_ERR_UNSUPPORTED);
+    assert_null(st);
+    assert_non_null(strstr(why, "database.mode sqlite"));
+    ccai_free(why);
+
+    const Ccai_store_backend *const backends[] = {&Ccai_sqlite_backend};
+    assert_int_equal(Ccai_store_open_config(&env, backends, 1, &st, NULL), CCAI_OK);
+    assert_string_equal(Ccai_store_backend_name(st), "sqlite");
+    assert_string_equal(Ccai_store_location(st), t.path);
+    json_t *doc = NULL;
+    assert_int_equal(Ccai_store_describe(st, &doc), CCAI_OK);
+    assert_string_equal(json_string_value(json_object_get(doc, "backend")), "sqlite");
+    assert_string_equal(json_string_value(json_object_get(doc, "location")), t.path);
+    assert_int_equal(json_integer_value(json_object_get(doc, "schema_version")),
+                     CCAI_STORE_SCHEMA_VERSION);
+    assert_string_equal(json_string_value(json_object_get(doc, "synchronous")), "normal");
+    assert_int_equal(json_integer_value(json_object_get(doc, "busy_timeout_ms")), 25);
+    json_decref(doc);
+
+    /* A write, then the barrier: done fires once, before sync returns. */
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", NULL, "{}", 0, NULL), CCAI_OK);
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync(st, on_sync, &seen), CCAI_OK);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.status, CCAI_OK);
+    assert_int_equal(Ccai_store_sync(st, NULL, &seen), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_sync(NULL, on_sync, &seen), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(seen.calls, 1);
+    Ccai_store_close(st);
+    ccai_config_free(cfg);
+    tmpdb_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_memory),
+        cmocka_unit_test(test_backend_interface),
         cmocka_unit_test(test_open_invalid),
         cmocka_unit_test(test_open_file_reopen),
         cmocka_unit_test(test_migrate_from_version_1),

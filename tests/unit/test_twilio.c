@@ -8,10 +8,10 @@
 
 #include <ccai/adapters/poll.h>
 
-#include "channels/form.h"
-#include "channels/twilio_rest.h"
-#include "channels/twilio_sig.h"
-#include "channels/twiml.h"
+#include "channels/twilio/twilio_rest.h"
+#include "channels/twilio/twilio_sig.h"
+#include "channels/twilio/twiml.h"
+#include "http/form.h"
 #include "io/io.h"
 #include "support/twilio_standin.h"
 
@@ -1095,7 +1095,7 @@ static void test_rest_errors(void **state)
     ro.auth_token = "";
     assert_int_equal(Ccai_twilio_rest_new(ctx, &ro, &c), CCAI_ERR_INVALID_ARG);
     assert_null(c);
-    assert_int_equal(Ccai_twilio_rest_from_config(ctx, &c), CCAI_ERR_CONFIG);
+    assert_int_equal(Ccai_twilio_rest_from_config(ctx, cfg, &c), CCAI_ERR_CONFIG);
     assert_non_null(strstr(ccai_ctx_errmsg(ctx), "twilio.account_sid"));
     ccai_poll_free(pl);
     ccai_config_free(cfg);
@@ -1338,7 +1338,7 @@ static void test_rest_from_config(void **state)
     assert_int_equal(ccai_config_set(cfg, "twilio.api_base_url", twilio_standin_url(tw)), CCAI_OK);
     assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
     Ccai_twilio_rest *c = NULL;
-    assert_int_equal(Ccai_twilio_rest_from_config(ctx, &c), CCAI_OK);
+    assert_int_equal(Ccai_twilio_rest_from_config(ctx, cfg, &c), CCAI_OK);
     outcome o = {0};
     Ccai_twilio_sms_params p = {.to = "+15550002222", .body = "hello"};
     assert_int_equal(Ccai_twilio_sms_send(c, &p, on_done, &o, NULL), CCAI_OK);

@@ -1,0 +1,426 @@
+/* A call on the ACS channel: the engine's ops (what the bot does becomes
+ * media requests, acs_media.c) and the Call Automation events of the call
+ * (CallConnected -> recording, then the engine connects: it greets or
+ * offers its language menu; RecognizeCompleted -> the caller's words;
+ * RecognizeFailed -> silence (sub-codes 8510/8532) or not understood;
+ * PlayCompleted -> what waits for the end of speech; transfers; the end).
+ * Everything the engine is told goes through the public API. */
+#include "channels/acs/acs_channel.h"
+
+#include "config/config.h"
+#include "http/exchange.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_reap(Ccai_timer *t, void *ud);
+
+/* The call is done with. The engine may be inside it (an op of ours led
+ * here) and still call an op with `a`: a stays, marked dead, until the next
+ * tick. */
+void Ccai_acs_call_free(Ccai_acs *acs, Ccai_acs_call *a)
+{
+    for (Ccai_acs_call **p = &acs->calls; *p; p = &(*p)->next) {
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+    }
+    Ccai_timer_stop(acs->ctx, &a->guard);
+    Ccai_timer_stop(acs->ctx, &a->kick);
+    Ccai_acs_queue_clear(a);
+    ccai_free(a->caller);
+    a->caller = NULL;
+    ccai_free(a->transfer_to);
+    a->transfer_to = NULL;
+    Ccai_acs_choices_clear(a);
+    ccai_call_free(a->call); /* deferred by the engine when inside */
+    a->dead = true;
+    a->next = acs->dead;
+    acs->dead = a;
+    Ccai_timer_init(&a->kick, on_reap, a);
+    /* On failure the channel's free reaps it. */
+    Ccai_timer_start(acs->ctx, &a->kick, 0);
+}
+
+static void on_reap(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    Ccai_acs_call *a = ud;
+    Ccai_acs *acs = a->acs;
+    for (Ccai_acs_call **p = &acs->dead; *p; p = &(*p)->next) {
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+    }
+    ccai_free(a);
+}
+
+void Ccai_acs_reap_all(Ccai_acs *acs)
+{
+    while (acs->dead) {
+        Ccai_acs_call *a = acs->dead;
+        acs->dead = a->next;
+        Ccai_timer_stop(acs->ctx, &a->kick);
+        ccai_free(a);
+    }
+}
+
+Ccai_acs_call *Ccai_acs_find(Ccai_acs *acs, const char *call_id)
+{
+    for (Ccai_acs_call *a = acs ? acs->calls : NULL; a; a = a->next) {
+        if (strcmp(ccai_call_id(a->call), call_id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+Ccai_acs_call *Ccai_acs_find_server_call(Ccai_acs *acs, const char *server_call_id)
+{
+    for (Ccai_acs_call *a = acs ? acs->calls : NULL; a; a = a->next) {
+        if (server_call_id && strcmp(a->server_call_id, server_call_id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+/* The call is over on ACS's side: the engine ends it, the handle goes. */
+void Ccai_acs_call_over(Ccai_acs *acs, Ccai_acs_call *a, const char *reason)
+{
+    ccai_call_notify(a->call, CCAI_EVENT_HANGUP, reason);
+    Ccai_acs_call_free(acs, a);
+}
+
+char *Ccai_acs_callback_url(const Ccai_acs *acs, const ccai_call *c)
+{
+    return Ccai_http_public_url(acs->cfg, "/acs/callback?call=%s&s=%s", ccai_call_id(c),
+                                ccai_call_secret(c));
+}
+
+/* Keep the ids ACS gives the call the first time they are seen, on the
+ * stored call: the serverCallId (recording, Event Grid) and the
+ * correlationId (recording files name the call by it). */
+void Ccai_acs_remember_ids(Ccai_acs_call *a, const char *server_call_id, const char *correlation_id)
+{
+    const char *server = NULL, *corr = NULL;
+    if (server_call_id && *server_call_id && !*a->server_call_id) {
+        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", server_call_id);
+        server = server_call_id;
+    }
+    if (correlation_id && *correlation_id && !a->correlation_kept)
+        corr = correlation_id;
+    if (!server && !corr)
+        return;
+    ccai_status st = ccai_call_set_provider_ids(a->call, server, corr);
+    if (st == CCAI_OK)
+        a->correlation_kept = a->correlation_kept || corr;
+    else /* the next event that names them tries again */
+        Ccai_log(a->acs->log, CCAI_LOG_WARN, "acs: call %s: ids not stored: %s",
+                 ccai_call_id(a->call), ccai_status_str(st));
+}
+
+/* Ops: the engine acts ------------------------------------------------------------------------ */
+
+static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
+{
+    CCAI_UNUSED(c);
+    Ccai_acs_call *a = ud;
+    if (a->dead || a->ending)
+        return -1;
+    bool prompt = sp->expects_reply && !sp->more_follows;
+    if (Ccai_acs_queue_text(a, sp->text, sp->lang, sp->voice, sp->style, sp->rate,
+                            prompt ? CCAI_ACS_M_LISTEN : CCAI_ACS_M_PLAY) != CCAI_OK ||
+        !Ccai_acs_schedule(a))
+        return -1;
+    a->prompted = prompt;
+    return 0;
+}
+
+static int op_listen(ccai_call *c, const char *lang, void *ud)
+{
+    CCAI_UNUSED(c);
+    Ccai_acs_call *a = ud;
+    if (a->dead)
+        return -1;
+    if (a->prompted) { /* the last sentence already listens */
+        a->prompted = false;
+        return 0;
+    }
+    if (a->ending || Ccai_acs_enqueue(a, CCAI_ACS_M_LISTEN, NULL, lang) != CCAI_OK ||
+        !Ccai_acs_schedule(a))
+        return -1;
+    return 0;
+}
+
+/* Barge-in: what is not sent is dropped; what ACS plays or holds is
+ * cancelled before anything else goes out, and the events of those plays
+ * no longer count (a new generation). */
+static int op_stop(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    Ccai_acs_call *a = ud;
+    if (a->dead)
+        return -1;
+    Ccai_acs_queue_clear(a);
+    a->prompted = false;
+    if (!a->plays || a->ending)
+        return 0;
+    a->plays = 0;
+    a->gen++;
+    a->cancel_pending = true;
+    return Ccai_acs_schedule(a) ? 0 : -1;
+}
+
+static int op_transfer(ccai_call *c, const char *number, void *ud)
+{
+    CCAI_UNUSED(c);
+    Ccai_acs_call *a = ud;
+    if (a->dead || a->ending || !Ccai_str_replace(&a->transfer_to, number))
+        return -1;
+    return Ccai_acs_set_after(a, CCAI_ACS_AFTER_TRANSFER) ? 0 : -1;
+}
+
+static int op_hangup(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    Ccai_acs_call *a = ud;
+    if (a->dead)
+        return -1;
+    return Ccai_acs_set_after(a, CCAI_ACS_AFTER_HANGUP) ? 0 : -1;
+}
+
+/* No send_sms: the engine sends through the configured SMS provider
+ * (ACS's when sms.mode is communication_services), as a durable job. */
+static const ccai_call_ops acs_ops = {
+    .version = CCAI_CALL_OPS_VERSION,
+    .say = op_say,
+    .stop_speaking = op_stop,
+    .listen = op_listen,
+    .transfer = op_transfer,
+    .hangup = op_hangup,
+    .menu = Ccai_acs_op_menu,
+};
+
+/* Callback events ----------------------------------------------------------------------------- */
+
+static void start_recording(Ccai_acs_call *a)
+{
+    Ccai_acs *acs = a->acs;
+    char *cb = Ccai_acs_callback_url(acs, a->call);
+    Ccai_acs_pend *p = cb ? Ccai_acs_pend_new(acs, a, CCAI_ACS_P_RECORDING) : NULL;
+    Ccai_acs_recording_params rp = {
+        .server_call_id = a->server_call_id,
+        .state_callback_uri = cb,
+        .channel_type = "unmixed",
+        .container_url = Ccai_acs_cfg(acs, "communication_services.recording_container_url"),
+    };
+    ccai_status st =
+        p ? Ccai_acs_recording_start(acs->rest, &rp, Ccai_acs_on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    if (!Ccai_acs_pend_started(acs, p, st))
+        Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: cannot start the recording: %s",
+                 ccai_call_id(a->call), ccai_status_str(st));
+    ccai_free(cb);
+}
+
+static void on_connected(Ccai_acs_call *a, const Ccai_acs_event *ev)
+{
+    if (a->connected)
+        return; /* delivered twice */
+    a->connected = true;
+    Ccai_acs_remember_ids(a, ev->server_call_id, ev->correlation_id);
+    if (Ccai_config_bool(a->acs->cfg, "conversation.recording_enabled", false) &&
+        *a->server_call_id)
+        start_recording(a);
+    /* The engine offers its language menu now (Ccai_acs_op_menu) when
+     * several languages are configured, else it greets. */
+    a->engine_on = true;
+    ccai_call_notify(a->call, CCAI_EVENT_CONNECTED, NULL);
+}
+
+static void speech_event(Ccai_acs_call *a, ccai_event_type type, const char *text,
+                         const Ccai_acs_event *ev)
+{
+    ccai_event *e = NULL;
+    if (ccai_event_new(type, &e) != CCAI_OK)
+        return;
+    if (ccai_event_set_text(e, text) == CCAI_OK &&
+        ccai_event_set_lang(e, ccai_call_lang(a->call)) == CCAI_OK &&
+        (!ev->has_confidence || ccai_event_set_confidence(e, ev->speech_confidence) == CCAI_OK))
+        ccai_on_event(a->call, e);
+    ccai_event_free(e);
+}
+
+static void on_recognized(Ccai_acs_call *a, const Ccai_acs_event *ev)
+{
+    if (a->menu) {
+        Ccai_acs_menu_answer(a, ev->choice_label);
+        return;
+    }
+    if (!a->engine_on)
+        return;
+    switch (ev->recognition) {
+    case CCAI_ACS_RECOGNITION_SPEECH:
+        if (ev->speech_text && *ev->speech_text)
+            speech_event(a, CCAI_EVENT_SPEECH, ev->speech_text, ev);
+        else
+            ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        break;
+    case CCAI_ACS_RECOGNITION_DTMF: speech_event(a, CCAI_EVENT_DTMF, ev->dtmf_tones, ev); break;
+    case CCAI_ACS_RECOGNITION_CHOICES:
+        speech_event(a, CCAI_EVENT_SPEECH, ev->choice_phrase ? ev->choice_phrase : ev->choice_label,
+                     ev);
+        break;
+    case CCAI_ACS_RECOGNITION_NONE:
+        ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        break;
+    }
+}
+
+static void on_recognize_failed(Ccai_acs_call *a, const Ccai_acs_event *ev)
+{
+    if (a->menu) {
+        Ccai_acs_menu_answer(a, NULL);
+        return;
+    }
+    if (!a->engine_on)
+        return;
+    if (Ccai_acs_event_is_silence_timeout(ev)) {
+        ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        return;
+    }
+    /* The prompt could not play, or recognition broke: the engine says so
+     * and listens again; not forever. */
+    Ccai_log(a->acs->log, CCAI_LOG_WARN, "acs: call %s: recognition failed: %d/%d %s",
+             ccai_call_id(a->call), ev->result_code, ev->result_sub_code,
+             ev->result_message ? ev->result_message : "");
+    ccai_call_notify(a->call, CCAI_EVENT_NOT_UNDERSTOOD,
+                     ev->result_message ? ev->result_message : "recognition failed");
+}
+
+static void on_play_end(Ccai_acs_call *a, const Ccai_acs_event *ev)
+{
+    if (!Ccai_acs_context_current(a, ev->operation_context))
+        return; /* a play cancelled by a barge-in: already uncounted */
+    if (a->plays)
+        a->plays--;
+    if (a->after != CCAI_ACS_AFTER_NONE && a->plays) /* still speaking: the guard waits on */
+        Ccai_timer_start(a->acs->ctx, &a->guard, CCAI_ACS_AFTER_GUARD_MS);
+    if (ev->kind == CCAI_ACS_PLAY_COMPLETED)
+        ccai_call_notify(a->call, CCAI_EVENT_SAY_DONE, NULL);
+    else if (ev->kind == CCAI_ACS_PLAY_FAILED)
+        ccai_call_notify(a->call, CCAI_EVENT_SAY_FAILED,
+                         ev->result_message ? ev->result_message : "the play failed");
+    /* The context says what the last play was for, even if our count
+     * drifted (an event lost or repeated). */
+    const char *oc = ev->operation_context;
+    if (a->after != CCAI_ACS_AFTER_NONE && !a->queue && !a->media_busy &&
+        (Ccai_acs_context_is(oc, CCAI_ACS_CTX_GOODBYE) ||
+         Ccai_acs_context_is(oc, CCAI_ACS_CTX_TRANSFER)))
+        a->plays = 0;
+    Ccai_acs_run_after(a);
+}
+
+/* One Call Automation event for a live call. Returns false when the call is
+ * gone. */
+bool Ccai_acs_call_event(Ccai_acs *acs, Ccai_acs_call *a, const Ccai_acs_event *ev)
+{
+    /* A caller ringing back resumes the same call (same URL): events of
+     * the previous connection are not this one's. */
+    if ((ev->call_connection_id && *a->conn_id && strcmp(ev->call_connection_id, a->conn_id)) ||
+        (ev->server_call_id && *a->server_call_id &&
+         strcmp(ev->server_call_id, a->server_call_id))) {
+        Ccai_log(acs->log, CCAI_LOG_DEBUG, "acs: call %s: %s of an earlier connection",
+                 ccai_call_id(a->call), Ccai_acs_kind_name(ev->kind));
+        return true;
+    }
+    if (ev->call_connection_id && !*a->conn_id)
+        snprintf(a->conn_id, sizeof a->conn_id, "%s", ev->call_connection_id);
+    Ccai_log(acs->log, CCAI_LOG_DEBUG, "acs: call %s: %s (%s)", ccai_call_id(a->call),
+             Ccai_acs_kind_name(ev->kind), ev->operation_context ? ev->operation_context : "-");
+    switch (ev->kind) {
+    case CCAI_ACS_CALL_CONNECTED: on_connected(a, ev); break;
+    case CCAI_ACS_CALL_DISCONNECTED: Ccai_acs_call_over(acs, a, "disconnected"); return false;
+    case CCAI_ACS_CREATE_CALL_FAILED:
+    case CCAI_ACS_ANSWER_FAILED:
+    case CCAI_ACS_CONNECT_FAILED: {
+        char why[256];
+        snprintf(why, sizeof why, "%s: %s", Ccai_acs_kind_name(ev->kind),
+                 ev->result_message ? ev->result_message : "no reason given");
+        Ccai_acs_call_over(acs, a, why);
+        return false;
+    }
+    case CCAI_ACS_CALL_TRANSFER_ACCEPTED:
+        a->ending = true;
+        ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_OK, ev->transfer_target);
+        break;
+    case CCAI_ACS_CALL_TRANSFER_FAILED:
+        ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_FAILED,
+                         ev->result_message ? ev->result_message : "the transfer failed");
+        break;
+    case CCAI_ACS_PLAY_COMPLETED:
+    case CCAI_ACS_PLAY_FAILED:
+    case CCAI_ACS_PLAY_CANCELED: on_play_end(a, ev); break;
+    case CCAI_ACS_RECOGNIZE_COMPLETED: on_recognized(a, ev); break;
+    case CCAI_ACS_RECOGNIZE_FAILED: on_recognize_failed(a, ev); break;
+    case CCAI_ACS_RECORDING_STATE_CHANGED:
+        Ccai_log(acs->log, CCAI_LOG_INFO, "acs: call %s: recording %s is %s", ccai_call_id(a->call),
+                 ev->recording_id ? ev->recording_id : "?",
+                 ev->recording_state ? ev->recording_state : "?");
+        break;
+    default: break; /* PlayStarted, RecognizeCanceled: nothing to do */
+    }
+    return true;
+}
+
+/* Starting calls ------------------------------------------------------------------------------ */
+
+ccai_status Ccai_acs_start_call(Ccai_acs *acs, const char *phone, const char *bot,
+                                ccai_direction dir, const char *initiate, const char *take_back,
+                                Ccai_acs_call **ret)
+{
+    Ccai_acs_call *a = Ccai_calloc(1, sizeof *a);
+    if (!a)
+        return CCAI_ERR_NOMEM;
+    a->acs = acs;
+    a->serial = ++acs->serials;
+    a->tail = &a->queue;
+    Ccai_timer_init(&a->guard, Ccai_acs_on_guard, a);
+    Ccai_timer_init(&a->kick, Ccai_acs_on_kick, a);
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = dir,
+        .phone_number = phone,
+        .bot_phone_number = bot,
+        .channel = "acs",
+        .initiate_json = initiate,
+        .resume = dir == CCAI_INBOUND,
+        /* ACS reports silence itself (RecognizeFailed 8510). */
+        .flags = CCAI_CALL_REPORTS_SILENCE,
+        .resume_call_id = take_back,
+    };
+    ccai_status st = ccai_call_start(acs->ctx, &p, &acs_ops, a, &a->call);
+    if (st == CCAI_OK && !(a->caller = Ccai_strdup(ccai_call_phone_number(a->call))))
+        st = CCAI_ERR_NOMEM;
+    if (st != CCAI_OK) {
+        ccai_call_free(a->call);
+        ccai_free(a);
+        return st;
+    }
+    a->direction = ccai_call_direction(a->call);
+    a->next = acs->calls;
+    acs->calls = a;
+    *ret = a;
+    return CCAI_OK;
+}
+
+/* "+33612345678" and "33612345678" are the same number. */
+bool Ccai_acs_same_number(const char *a, const char *b)
+{
+    if (!a || !b)
+        return false;
+    a += *a == '+';
+    b += *b == '+';
+    return strcmp(a, b) == 0;
+}

@@ -1,0 +1,119 @@
+/* The queue between the engine's ops and a webhook-driven channel. */
+#include "channels/common/outbox.h"
+
+#include "http/exchange.h"
+
+#include <string.h>
+
+void Ccai_outbox_init(Ccai_outbox *o, Ccai_outbox_render_fn render, void *ud)
+{
+    memset(o, 0, sizeof *o);
+    o->render = render;
+    o->ud = ud;
+}
+
+void Ccai_outbox_clear(Ccai_outbox *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        ccai_free(o->text[i]);
+        ccai_free(o->lang[i]);
+        ccai_free(o->voice[i]);
+    }
+    o->n = 0;
+}
+
+void Ccai_outbox_reset(Ccai_outbox *o)
+{
+    Ccai_outbox_clear(o);
+    o->listening = false;
+}
+
+void Ccai_outbox_free(Ccai_outbox *o)
+{
+    if (o->waiting) {
+        ccai_http_exchange *x = o->waiting;
+        o->waiting = NULL;
+        x->route_state = NULL;
+        x->on_cancel = NULL;
+        Ccai_exchange_error(x, 410, "the call is over", NULL);
+    }
+    Ccai_outbox_clear(o);
+    ccai_free(o->dial);
+    o->dial = NULL;
+}
+
+bool Ccai_outbox_empty(const Ccai_outbox *o)
+{
+    return !o->n && !o->listening && !o->hangup && !o->dial;
+}
+
+static void flush(Ccai_outbox *o)
+{
+    if (!o->waiting || Ccai_outbox_empty(o))
+        return;
+    ccai_http_exchange *x = o->waiting;
+    o->waiting = NULL;
+    x->route_state = NULL;
+    x->on_cancel = NULL;
+    o->render(o, x, o->ud);
+}
+
+int Ccai_outbox_say(Ccai_outbox *o, const ccai_speech *sp)
+{
+    if (o->n == CCAI_OUTBOX_MAX)
+        return -1;
+    size_t i = o->n;
+    o->text[i] = Ccai_strdup(sp->text);
+    o->lang[i] = Ccai_strdup(sp->lang ? sp->lang : "en-US");
+    o->voice[i] = sp->voice ? Ccai_strdup(sp->voice) : NULL;
+    o->style[i] = sp->style;
+    if (!o->text[i] || !o->lang[i] || (sp->voice && !o->voice[i])) {
+        ccai_free(o->text[i]);
+        ccai_free(o->lang[i]);
+        ccai_free(o->voice[i]);
+        return -1;
+    }
+    o->n++;
+    flush(o);
+    return 0;
+}
+
+void Ccai_outbox_listen(Ccai_outbox *o)
+{
+    o->listening = true;
+    flush(o);
+}
+
+int Ccai_outbox_transfer(Ccai_outbox *o, const char *number)
+{
+    if (!Ccai_str_replace(&o->dial, number))
+        return -1;
+    flush(o);
+    return 0;
+}
+
+void Ccai_outbox_hangup(Ccai_outbox *o)
+{
+    o->hangup = true;
+    flush(o);
+}
+
+static void on_cancel(ccai_http_exchange *x)
+{
+    Ccai_outbox *o = x->route_state;
+    if (o)
+        o->waiting = NULL;
+}
+
+void Ccai_outbox_answer_or_wait(Ccai_outbox *o, ccai_http_exchange *x)
+{
+    if (!Ccai_outbox_empty(o)) {
+        o->render(o, x, o->ud);
+        return;
+    }
+    if (o->waiting) /* a retried request: the older one is abandoned */
+        Ccai_exchange_respond(o->waiting, 409, "text/plain", "superseded", 10);
+    o->waiting = x;
+    x->route_state = o;
+    x->on_cancel = on_cancel;
+}

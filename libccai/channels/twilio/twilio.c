@@ -1,0 +1,860 @@
+/* The Twilio voice and SMS channel.
+ *
+ * Twilio asks for TwiML at each step of a call; the engine speaks through
+ * ccai_call_ops. The channel turns one into the other:
+ * - say() queues a sentence; listen() ends the bot's turn; transfer() and
+ *   hangup() end the call's TwiML with <Dial> or <Hangup>;
+ * - a webhook answers with what is queued: the sentences so far then a
+ *   <Redirect> to /twilio/next while the bot is still answering (the first
+ *   sentence plays while the LLM writes the rest), or the sentences inside
+ *   a <Gather input="speech dtmf" bargeIn="true"> once the bot listens;
+ *   when nothing is queued yet the webhook waits for the first sentence.
+ * Every webhook's X-Twilio-Signature is checked against server.public_url;
+ * per-call URLs also carry the call's random secret. The channel drives its
+ * calls through the public API only, as a host's own channel would. */
+#include "channels/twilio/twilio.h"
+
+#include "channels/common/outbox.h"
+#include "channels/twilio/twilio_rest.h"
+#include "channels/twilio/twilio_sig.h"
+#include "channels/twilio/twilio_sms.h"
+#include "channels/twilio/twiml.h"
+#include "config/config.h"
+#include "core/json.h"
+#include "http/auth.h"
+#include "http/form.h"
+#include "io/io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tw_call {
+    struct tw_call *next;
+    struct Ccai_twilio *tw;
+    ccai_call *call;
+    json_t *initiate; /* the call's settings: speech hints */
+    char sid[64];
+    Ccai_outbox out; /* what the bot did since the last TwiML went out */
+    Ccai_timer over; /* the call's <Hangup/> went out: Twilio ends it, so do we */
+} tw_call;
+
+typedef struct placing {
+    struct placing *next;
+    struct Ccai_twilio *tw;
+    char call_id[37];
+} placing;
+
+typedef struct Ccai_twilio {
+    ccai_ctx *ctx;
+    const ccai_config *cfg;
+    const Ccai_logger *log;
+    Ccai_twilio_rest *rest; /* NULL: twilio.account_sid is not configured */
+    tw_call *calls;
+    placing *placings; /* outbound calls Twilio has not confirmed yet */
+} Ccai_twilio;
+
+static void tw_free(Ccai_twilio *tw, tw_call *t)
+{
+    for (tw_call **p = &tw->calls; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
+    Ccai_timer_stop(tw->ctx, &t->over);
+    Ccai_outbox_free(&t->out);
+    ccai_call_free(t->call);
+    json_decref(t->initiate);
+    ccai_free(t);
+}
+
+/* Twilio hangs up on <Hangup/>: the call is over then, whether or not a
+ * status callback will say so (the phone number may have none). */
+static void on_over(Ccai_timer *timer, void *ud)
+{
+    CCAI_UNUSED(timer);
+    tw_call *t = ud;
+    if (ccai_call_get_state(t->call) < CCAI_CALL_ENDED)
+        ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "hangup");
+    tw_free(t->tw, t);
+}
+
+static tw_call *find(Ccai_twilio *tw, const char *call_id)
+{
+    for (tw_call *t = tw->calls; t; t = t->next) {
+        if (strcmp(ccai_call_id(t->call), call_id) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static tw_call *find_sid(Ccai_twilio *tw, const char *sid)
+{
+    for (tw_call *t = tw->calls; t && sid && *sid; t = t->next) {
+        if (strcmp(t->sid, sid) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+/* URLs ------------------------------------------------------------------------ */
+
+static char *call_url(const Ccai_twilio *tw, const char *route, ccai_call *c)
+{
+    return Ccai_http_public_url(tw->cfg, "/twilio/%s?call=%s&s=%s", route, ccai_call_id(c),
+                                ccai_call_secret(c));
+}
+
+/* TwiML ------------------------------------------------------------------------- */
+
+/* The configured voices name Azure voices ("fr-FR-VivienneMultilingualNeural");
+ * Twilio's <Say> takes its own ("Polly.Lea-Neural", "Google.fr-FR-Neural2-A",
+ * "alice"). Others are left out: Twilio then picks the language's default. */
+static const char *twilio_voice(const char *voice)
+{
+    if (!voice)
+        return NULL;
+    if (!strncmp(voice, "Polly.", 6) || !strncmp(voice, "Google.", 7) || !strcmp(voice, "alice") ||
+        !strcmp(voice, "man") || !strcmp(voice, "woman"))
+        return voice;
+    return NULL;
+}
+
+/* Phrases the recogniser should expect: the bot's and company's names and
+ * the languages the caller may ask for. */
+static char *speech_hints(const tw_call *t)
+{
+    Ccai_buf b = {0};
+    const char *keys[] = {"bot_name", "bot_company"};
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(keys); i++) {
+        const char *v = json_string_value(json_object_get(t->initiate, keys[i]));
+        if (v && *v)
+            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
+    }
+    const json_t *avail = json_object_get(json_object_get(t->initiate, "lang"), "availables");
+    size_t i;
+    const json_t *l;
+    json_array_foreach(avail, i, l)
+    {
+        const char *name =
+            json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
+        if (name && *name)
+            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
+    }
+    /* The words of the lexicon (product names...) are words callers say. */
+    json_array_foreach(Ccai_config_json(t->tw->cfg, "conversation.lexicon"), i, l)
+    {
+        const char *g = json_string_value(json_object_get(l, "grapheme"));
+        if (g && b.len + strlen(g) < 4000) /* Twilio caps hints; keep well under */
+            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", g);
+    }
+    return b.len ? Ccai_buf_steal(&b) : (Ccai_buf_free(&b), NULL);
+}
+
+/* The TwiML for what is queued (the outbox's render callback). */
+static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
+{
+    tw_call *t = ud;
+    ccai_call *c = t->call;
+    Ccai_twilio *tw = t->tw;
+    Ccai_twiml x;
+    Ccai_twiml_init(&x);
+    char *gather_url = NULL, *next_url = NULL, *dial_url = NULL, *hints = NULL;
+    if (o->listening && !o->hangup && !o->dial) {
+        gather_url = call_url(tw, "gather", c);
+        hints = speech_hints(t);
+        Ccai_twiml_gather_opts g = {
+            .input = "speech dtmf",
+            .action = gather_url,
+            .method = "POST",
+            .language = ccai_call_lang(c),
+            .hints = hints,
+            .speech_timeout = "auto",
+            .timeout = (int)Ccai_config_int(tw->cfg, "conversation.phone_silence_timeout_sec", 20),
+            .barge_in = CCAI_TWIML_TRUE,
+            .action_on_empty_result = CCAI_TWIML_TRUE,
+        };
+        Ccai_twiml_gather_begin(&x, &g);
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        Ccai_twiml_say_opts so = {.voice = twilio_voice(o->voice[i]), .language = o->lang[i]};
+        Ccai_twiml_say(&x, o->text[i], &so);
+    }
+    if (gather_url) {
+        Ccai_twiml_gather_end(&x);
+    } else if (o->dial) {
+        dial_url = call_url(tw, "dial", c);
+        Ccai_twiml_dial_opts d = {.action = dial_url, .method = "POST", .timeout = 30};
+        Ccai_twiml_dial_begin(&x, &d);
+        Ccai_twiml_number(&x, o->dial, NULL);
+        Ccai_twiml_dial_end(&x);
+        ccai_free(o->dial); /* the Dial is out: its action reports back */
+        o->dial = NULL;
+    } else if (o->hangup) {
+        Ccai_twiml_hangup(&x);
+        /* Once this answer is out (not from inside the outbox). */
+        Ccai_timer_start(tw->ctx, &t->over, 0);
+    } else {
+        /* The bot is still answering: play this, then come back for more. */
+        next_url = call_url(tw, "next", c);
+        Ccai_twiml_redirect(&x, next_url, "POST");
+    }
+    char *xml = NULL;
+    size_t len = 0;
+    ccai_status st = Ccai_twiml_finish(&x, &xml, &len);
+    Ccai_twiml_free(&x);
+    ccai_free(gather_url);
+    ccai_free(next_url);
+    ccai_free(dial_url);
+    ccai_free(hints);
+    Ccai_outbox_reset(o);
+    if (st != CCAI_OK) {
+        Ccai_exchange_error(hx, 500, "cannot build TwiML", ccai_status_str(st));
+        return;
+    }
+    Ccai_exchange_respond(hx, 200, "text/xml", xml, len);
+    ccai_free(xml);
+}
+
+/* Ops: the engine acts ---------------------------------------------------------- */
+
+static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
+{
+    CCAI_UNUSED(c);
+    return Ccai_outbox_say(&((tw_call *)ud)->out, sp);
+}
+
+static int op_listen(ccai_call *c, const char *lang, void *ud)
+{
+    CCAI_UNUSED(c);
+    CCAI_UNUSED(lang);
+    Ccai_outbox_listen(&((tw_call *)ud)->out);
+    return 0;
+}
+
+static int op_stop(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    /* Sentences not played yet are dropped; what plays is barged in by
+     * Twilio itself (bargeIn on the Gather). */
+    Ccai_outbox_clear(&((tw_call *)ud)->out);
+    return 0;
+}
+
+static int op_transfer(ccai_call *c, const char *number, void *ud)
+{
+    CCAI_UNUSED(c);
+    return Ccai_outbox_transfer(&((tw_call *)ud)->out, number);
+}
+
+static int op_hangup(ccai_call *c, void *ud)
+{
+    CCAI_UNUSED(c);
+    Ccai_outbox_hangup(&((tw_call *)ud)->out);
+    return 0;
+}
+
+static void on_sms_sent(ccai_status st, const Ccai_twilio_result *res, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    if (st != CCAI_OK)
+        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: SMS failed: %s",
+                 res && res->error_message ? res->error_message : ccai_status_str(st));
+}
+
+static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
+{
+    CCAI_UNUSED(c);
+    Ccai_twilio *tw = ((tw_call *)ud)->tw;
+    Ccai_twilio_sms_params p = {.to = to, .body = text};
+    return Ccai_twilio_sms_send(tw->rest, &p, on_sms_sent, tw, NULL) == CCAI_OK ? 0 : -1;
+}
+
+static const ccai_call_ops twilio_ops = {
+    .version = CCAI_CALL_OPS_VERSION,
+    .say = op_say,
+    .stop_speaking = op_stop,
+    .listen = op_listen,
+    .transfer = op_transfer,
+    .hangup = op_hangup,
+    .send_sms = op_sms,
+};
+
+/* Webhooks ---------------------------------------------------------------------- */
+
+/* Parse the form and check the signature over the public URL Twilio used.
+ * Answers 400/403 itself and returns false on failure. */
+static bool verified(Ccai_twilio *tw, ccai_http_exchange *x, Ccai_form *form)
+{
+    char *why = NULL;
+    if (Ccai_form_parse(x->body, x->body_len, form, &why) != CCAI_OK) {
+        Ccai_exchange_error(x, 400, "malformed form body", why);
+        ccai_free(why);
+        return false;
+    }
+    const char *token = Ccai_config_str(tw->cfg, "twilio.auth_token");
+    char *url = Ccai_http_public_url(tw->cfg, "%s%s%s", x->path, x->query ? "?" : "",
+                                     x->query ? x->query : "");
+    bool ok = url && token && *token &&
+              Ccai_twilio_signature_valid(token, url, form, x->body, x->body_len,
+                                          Ccai_exchange_header(x, "X-Twilio-Signature"));
+    ccai_free(url);
+    if (!ok) {
+        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: %s: bad or missing X-Twilio-Signature", x->path);
+        Ccai_exchange_count_rejected(x, "twilio", "signature");
+        Ccai_exchange_error(x, 403, "invalid Twilio signature", NULL);
+        Ccai_form_free(form);
+        return false;
+    }
+    return true;
+}
+
+/* The live call of a per-call URL, its secret checked. */
+static tw_call *call_of(Ccai_twilio *tw, ccai_http_exchange *x)
+{
+    char *id = Ccai_exchange_query(x, "call");
+    char *secret = Ccai_exchange_query(x, "s");
+    tw_call *t = id ? find(tw, id) : NULL;
+    if (t && (!secret || !Ccai_http_secret_equal(secret, ccai_call_secret(t->call))))
+        t = NULL;
+    ccai_free(id);
+    ccai_free(secret);
+    return t;
+}
+
+static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to, const char *sid,
+                              ccai_direction dir, const char *initiate, tw_call **ret)
+{
+    tw_call *t = Ccai_calloc(1, sizeof *t);
+    if (!t)
+        return CCAI_ERR_NOMEM;
+    t->tw = tw;
+    snprintf(t->sid, sizeof t->sid, "%s", sid ? sid : "");
+    Ccai_outbox_init(&t->out, render_twiml, t);
+    Ccai_timer_init(&t->over, on_over, t);
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = dir,
+        .phone_number = from,
+        .bot_phone_number = to,
+        .channel = "twilio",
+        .provider_call_id = sid,
+        .initiate_json = initiate,
+        .resume = dir == CCAI_INBOUND,
+        /* Twilio's Gather reports silence itself (an empty result). */
+        .flags = CCAI_CALL_REPORTS_SILENCE,
+    };
+    ccai_status st = ccai_call_start(tw->ctx, &p, &twilio_ops, t, &t->call);
+    if (st == CCAI_OK) {
+        const char *init = ccai_call_initiate_json(t->call);
+        Ccai_json_err e;
+        t->initiate = Ccai_json_load(init, strlen(init), &e, &st);
+        st = t->initiate ? CCAI_OK : CCAI_ERR_NOMEM; /* the store holds valid JSON */
+        if (st != CCAI_OK)
+            ccai_call_free(t->call);
+    }
+    if (st != CCAI_OK) {
+        ccai_free(t);
+        return st;
+    }
+    t->next = tw->calls;
+    tw->calls = t;
+    *ret = t;
+    return CCAI_OK;
+}
+
+static void on_recording_started(ccai_status st, const Ccai_twilio_result *res, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    if (st != CCAI_OK)
+        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: cannot start the recording: %s",
+                 res && res->error_message ? res->error_message : ccai_status_str(st));
+}
+
+static void start_recording(Ccai_twilio *tw, tw_call *t)
+{
+    char *cb = call_url(tw, "recording", t->call);
+    if (!cb ||
+        Ccai_twilio_call_record(tw->rest, t->sid, cb, on_recording_started, tw, NULL) != CCAI_OK)
+        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: cannot ask for the recording");
+    ccai_free(cb);
+}
+
+/* A caller we cannot serve hears it instead of silence. */
+static void say_sorry(ccai_http_exchange *x)
+{
+    static const char sorry[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Sorry, this number cannot "
+        "take your call right now. Please call again later.</Say><Hangup/></Response>";
+    Ccai_exchange_respond(x, 200, "text/xml", sorry, sizeof sorry - 1);
+}
+
+static void route_voice(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    tw_call *t = call_of(tw, x); /* an outbound call we placed, now answered */
+    bool inbound = !t;
+    if (!t) {
+        const char *from = Ccai_form_get(&f, "From");
+        const char *to = Ccai_form_get(&f, "To");
+        const char *sid = Ccai_form_get(&f, "CallSid");
+        if (!tw->rest || !from || !sid) {
+            Ccai_exchange_error(x, 400, "From and CallSid are required", NULL);
+            Ccai_form_free(&f);
+            return;
+        }
+        ccai_status st = start_call(tw, from, to, sid, CCAI_INBOUND, NULL, &t);
+        if (st == CCAI_ERR_BUSY) { /* Twilio waits: run it again once stored */
+            Ccai_form_free(&f);
+            Ccai_exchange_hold(x);
+            return;
+        }
+        if (st != CCAI_OK) {
+            Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: cannot start the call: %s: %s",
+                     ccai_status_str(st), ccai_ctx_errmsg(tw->ctx));
+            Ccai_form_free(&f);
+            say_sorry(x);
+            return;
+        }
+    }
+    Ccai_form_free(&f);
+    /* Not connected (nothing stored, the engine not started): nobody would
+     * ever answer this webhook; the caller hears why instead. */
+    ccai_status st = ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st != CCAI_OK) {
+        Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot connect it: %s",
+                 ccai_call_id(t->call), ccai_status_str(st));
+        tw_free(tw, t);
+        say_sorry(x);
+        return;
+    }
+    /* Outbound calls asked Twilio to record when placed; inbound ones now. */
+    if (inbound && Ccai_config_bool(tw->cfg, "conversation.recording_enabled", false))
+        start_recording(tw, t);
+    Ccai_outbox_answer_or_wait(&t->out, x);
+}
+
+static void route_gather(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    tw_call *t = call_of(tw, x);
+    if (!t) {
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
+        Ccai_form_free(&f);
+        return;
+    }
+    const char *speech = Ccai_form_get(&f, "SpeechResult");
+    const char *digits = Ccai_form_get(&f, "Digits");
+    ccai_status st;
+    if (speech && *speech)
+        st = ccai_call_notify(t->call, CCAI_EVENT_SPEECH, speech);
+    else if (digits && *digits)
+        st = ccai_call_notify(t->call, CCAI_EVENT_DTMF, digits);
+    else
+        st = ccai_call_notify(t->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+    Ccai_form_free(&f);
+    /* Twilio never retries a webhook: a caller's words that met a locked
+     * database wait for it here, and are answered once stored; a database
+     * that failed is said at once (Twilio then tries the number's fallback
+     * URL) rather than waiting for a bot that was never told. */
+    if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM) {
+        Ccai_exchange_fail_or_hold(x, st, "cannot take the caller's words", NULL);
+        return;
+    }
+    Ccai_outbox_answer_or_wait(&t->out, x);
+}
+
+static void route_next(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    Ccai_form_free(&f);
+    tw_call *t = call_of(tw, x);
+    if (!t) {
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
+        return;
+    }
+    ccai_call_notify(t->call, CCAI_EVENT_SAY_DONE, NULL);
+    Ccai_outbox_answer_or_wait(&t->out, x);
+}
+
+static void route_dial(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    tw_call *t = call_of(tw, x);
+    if (!t) {
+        Ccai_form_free(&f);
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
+        return;
+    }
+    const char *status = Ccai_form_get(&f, "DialCallStatus");
+    if (status && (!strcmp(status, "completed") || !strcmp(status, "answered"))) {
+        ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_OK, Ccai_form_get(&f, "DialCallSid"));
+        t->out.hangup = true;
+    } else {
+        /* busy, no-answer, failed, canceled: apology, callback, goodbye. */
+        ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
+    }
+    Ccai_form_free(&f);
+    Ccai_outbox_answer_or_wait(&t->out, x);
+}
+
+/* The call a status or recording callback is about, live here (*ret_live)
+ * or only stored (*ret_id, freed with ccai_free()):
+ * - a URL of ours names it (?call=&s=, the secret checked against the
+ *   stored call: the call may have ended, or this process restarted);
+ * - Twilio's own callbacks, such as the status callback configured on the
+ *   phone number for inbound calls, carry none of our parameters: the call
+ *   is the one with that CallSid.
+ * Answers 404 itself and returns false for a per-call URL that names no
+ * call or carries a wrong secret; true with neither set when no call has
+ * that CallSid. */
+static bool callback_call(Ccai_twilio *tw, ccai_http_exchange *x, const Ccai_form *f,
+                          tw_call **ret_live, char **ret_id)
+{
+    *ret_live = NULL;
+    *ret_id = NULL;
+    char *id = Ccai_exchange_query(x, "call");
+    if (!id) {
+        const char *sid = Ccai_form_get(f, "CallSid");
+        *ret_live = find_sid(tw, sid);
+        if (!*ret_live && sid && *sid &&
+            ccai_ctx_call_find_provider(tw->ctx, "twilio", sid, ret_id) != CCAI_OK)
+            *ret_id = NULL;
+        return true;
+    }
+    char *secret = Ccai_exchange_query(x, "s");
+    tw_call *t = find(tw, id);
+    ccai_status st;
+    if (t)
+        st = secret && Ccai_http_secret_equal(secret, ccai_call_secret(t->call))
+                 ? CCAI_OK
+                 : CCAI_ERR_VALIDATION;
+    else /* not live here: the stored call's (it may have ended, or this process restarted) */
+        st = ccai_ctx_call_check_secret(tw->ctx, id, secret ? secret : "");
+    ccai_free(secret);
+    if (st != CCAI_OK) {
+        ccai_free(id);
+        Ccai_exchange_count_rejected(x, "twilio",
+                                     st == CCAI_ERR_VALIDATION ? "call_secret" : "unknown_call");
+        Ccai_exchange_error(x, 404, "no such call", NULL);
+        return false;
+    }
+    *ret_live = t;
+    if (t)
+        ccai_free(id);
+    else
+        *ret_id = id;
+    return true;
+}
+
+static bool terminal_status(const char *status)
+{
+    static const char *const ends[] = {"completed", "busy", "no-answer", "failed", "canceled"};
+    for (size_t i = 0; status && i < CCAI_ARRAY_SIZE(ends); i++) {
+        if (strcmp(status, ends[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void route_status(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    tw_call *t = NULL;
+    char *id = NULL;
+    if (!callback_call(tw, x, &f, &t, &id)) {
+        Ccai_form_free(&f);
+        return;
+    }
+    const char *status = Ccai_form_get(&f, "CallStatus");
+    bool terminal = terminal_status(status);
+    /* Twilio may deliver a callback twice, or late (SequenceNumber tells):
+     * each is harmless out of order. "ringing" only moves a call that has
+     * not been answered; an end ends a call once, and whatever comes after
+     * finds it ended. */
+    ccai_status st = CCAI_OK;
+    if (t) {
+        if (terminal) {
+            st = ccai_call_notify(t->call, CCAI_EVENT_HANGUP, status);
+            /* Locked elsewhere: held, the end is stored when the lock is
+             * gone. Else the handle goes (releasing it tries to store the
+             * end again; the sweep ends what nothing could). */
+            if (st != CCAI_ERR_BUSY)
+                tw_free(tw, t);
+        } else if (status && !strcmp(status, "ringing")) {
+            ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
+        }
+    } else if (id && terminal) {
+        /* Not held here (this process restarted, or the handle is gone):
+         * Twilio's word ends the stored call. */
+        st = ccai_ctx_call_end(tw->ctx, id, status, 1);
+    }
+    /* Ended already, or changed by another process (which took it back or
+     * ended it): nothing left to do. */
+    if (st == CCAI_ERR_STATE || st == CCAI_ERR_CONFLICT)
+        st = CCAI_OK;
+    ccai_free(id);
+    Ccai_form_free(&f);
+    if (st != CCAI_OK)
+        Ccai_exchange_fail_or_hold(x, st, "cannot end the call", NULL);
+    else
+        Ccai_exchange_respond(x, 204, "text/plain", "", 0);
+}
+
+/* Twilio reports the recording once it is stored, after the call ended
+ * (RecordingStatus completed): it goes on the call whatever its state. */
+static void route_recording(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    tw_call *t = NULL;
+    char *stored = NULL;
+    if (!callback_call(tw, x, &f, &t, &stored)) {
+        Ccai_form_free(&f);
+        return;
+    }
+    const char *id = t ? ccai_call_id(t->call) : stored;
+    const char *status = Ccai_form_get(&f, "RecordingStatus");
+    const char *url = Ccai_form_get(&f, "RecordingUrl");
+    const char *duration = Ccai_form_get(&f, "RecordingDuration");
+    char *end = NULL;
+    long long seconds = duration ? strtoll(duration, &end, 10) : 0;
+    ccai_status st = CCAI_OK;
+    if (!id) {
+        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: recording of an unknown call");
+    } else if (status && strcmp(status, "completed") != 0) {
+        Ccai_log(tw->log, strcmp(status, "in-progress") == 0 ? CCAI_LOG_DEBUG : CCAI_LOG_WARN,
+                 "twilio: call %s: recording %s", id, status);
+    } else if (url && *url) {
+        st = ccai_ctx_call_set_recording(
+            tw->ctx, id, url, Ccai_form_get(&f, "RecordingSid"),
+            end && !*end && seconds > 0 && seconds < INT32_MAX ? seconds * 1000 : 0);
+    }
+    ccai_free(stored);
+    Ccai_form_free(&f);
+    if (st != CCAI_OK)
+        Ccai_exchange_fail_or_hold(x, st, "cannot store the recording", NULL);
+    else
+        Ccai_exchange_respond(x, 204, "text/plain", "", 0);
+}
+
+/* Inbound SMS: on the caller's live call, the next turn reads it; else it is
+ * stored on the caller's latest call. */
+static void route_sms(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    const char *from = Ccai_form_get(&f, "From");
+    const char *body = Ccai_form_get(&f, "Body");
+    static const char empty[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+    if (!from || !body) {
+        Ccai_form_free(&f);
+        Ccai_exchange_error(x, 400, "From and Body are required", NULL);
+        return;
+    }
+    ccai_status st = ccai_ctx_sms_inbound(tw->ctx, from, body);
+    Ccai_form_free(&f);
+    if (st == CCAI_OK || st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_VALIDATION ||
+        st == CCAI_ERR_LIMIT)
+        Ccai_exchange_respond(x, 200, "application/xml", empty, sizeof empty - 1);
+    else
+        Ccai_exchange_fail_or_hold(x, st, "cannot store the SMS", NULL);
+}
+
+/* Outbound ------------------------------------------------------------------------ */
+
+static void placing_unlink(Ccai_twilio *tw, placing *p)
+{
+    for (placing **q = &tw->placings; *q; q = &(*q)->next) {
+        if (*q == p) {
+            *q = p->next;
+            return;
+        }
+    }
+}
+
+static void on_placed(ccai_status st, const Ccai_twilio_result *res, void *ud)
+{
+    placing *p = ud;
+    Ccai_twilio *tw = p->tw;
+    placing_unlink(tw, p);
+    tw_call *t = find(tw, p->call_id);
+    if (st == CCAI_OK && t && res->sid) {
+        snprintf(t->sid, sizeof t->sid, "%s", res->sid);
+        st = ccai_call_set_provider_ids(t->call, res->sid, NULL);
+        if (st != CCAI_OK) /* its callbacks still find it: they carry our URL's id */
+            Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: CallSid not stored: %s", p->call_id,
+                     ccai_status_str(st));
+    } else if (t) {
+        Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: cannot place call %s: %s", p->call_id,
+                 res && res->error_message ? res->error_message : ccai_status_str(st));
+        ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "the call could not be placed");
+        tw_free(tw, t);
+    }
+    ccai_free(p);
+}
+
+static ccai_status place_call(void *state, const char *initiate_json, const char *to,
+                              char **ret_call_id)
+{
+    Ccai_twilio *tw = state;
+    if (!tw->rest)
+        return CCAI_ERR_UNSUPPORTED;
+    tw_call *t = NULL;
+    const char *from = Ccai_config_str(tw->cfg, "twilio.phone_number");
+    ccai_status st = start_call(tw, to, from, NULL, CCAI_OUTBOUND, initiate_json, &t);
+    if (st != CCAI_OK)
+        return st;
+    char *voice = call_url(tw, "voice", t->call);
+    char *status = call_url(tw, "status", t->call);
+    char *recording = call_url(tw, "recording", t->call);
+    placing *p = Ccai_calloc(1, sizeof *p);
+    static const char *const events[] = {"initiated", "ringing", "answered", "completed", NULL};
+    st = CCAI_ERR_NOMEM;
+    if (voice && status && recording && p) {
+        snprintf(p->call_id, sizeof p->call_id, "%s", ccai_call_id(t->call));
+        p->tw = tw;
+        Ccai_twilio_call_params cp = {
+            .to = ccai_call_phone_number(t->call),
+            .url = voice,
+            .method = "POST",
+            .status_callback = status,
+            .status_callback_events = events,
+            .status_callback_method = "POST",
+            .record = Ccai_config_bool(tw->cfg, "conversation.recording_enabled", false),
+            .recording_status_callback = recording,
+        };
+        st = Ccai_twilio_call_create(tw->rest, &cp, on_placed, p, NULL);
+        if (st == CCAI_OK) {
+            p->next = tw->placings;
+            tw->placings = p;
+        }
+    }
+    if (st == CCAI_OK && ret_call_id && !(*ret_call_id = Ccai_strdup(ccai_call_id(t->call))))
+        st = CCAI_ERR_NOMEM;
+    ccai_free(voice);
+    ccai_free(status);
+    ccai_free(recording);
+    if (st != CCAI_OK) {
+        ccai_free(p);
+        tw_free(tw, t);
+    }
+    return st;
+}
+
+/* Life of the channel -------------------------------------------------------------- */
+
+static ccai_status tw_init(const Ccai_channel_env *env, void **ret_state)
+{
+    Ccai_twilio *tw = Ccai_calloc(1, sizeof *tw);
+    if (!tw)
+        return CCAI_ERR_NOMEM;
+    tw->ctx = env->ctx;
+    tw->cfg = env->cfg;
+    tw->log = env->log;
+    /* Not configured: the routes refuse every webhook (no token to check
+     * a signature with), no call is placed. */
+    const char *sid = Ccai_config_str(env->cfg, "twilio.account_sid");
+    ccai_status st =
+        sid && *sid ? Ccai_twilio_rest_from_config(env->ctx, env->cfg, &tw->rest) : CCAI_OK;
+    if (st != CCAI_OK) {
+        ccai_free(tw);
+        return st;
+    }
+    *ret_state = tw;
+    return CCAI_OK;
+}
+
+static void tw_channel_free(void *state)
+{
+    Ccai_twilio *tw = state;
+    while (tw->calls)
+        tw_free(tw, tw->calls);
+    /* Freeing the client cancels its operations without callbacks. */
+    Ccai_twilio_rest_free(tw->rest);
+    while (tw->placings) {
+        placing *p = tw->placings;
+        tw->placings = p->next;
+        ccai_free(p);
+    }
+    ccai_free(tw);
+}
+
+static bool tw_configured(const void *state)
+{
+    return ((const Ccai_twilio *)state)->rest != NULL;
+}
+
+static ccai_status tw_sms_new(const Ccai_channel_env *env, Ccai_sms_provider **ret)
+{
+    return Ccai_twilio_sms_new(env->ctx, env->cfg, ret);
+}
+
+/* Ready when the credentials are there (checked when twilio.account_sid is
+ * set). */
+static void tw_readiness(const void *state, json_t *checks, bool *ok)
+{
+    const Ccai_twilio *tw = state;
+    const char *sid = Ccai_config_str(tw->cfg, "twilio.account_sid");
+    const char *token = Ccai_config_str(tw->cfg, "twilio.auth_token");
+    if (!sid || !*sid)
+        return;
+    bool creds = token && *token;
+    *ok = *ok && creds;
+    json_array_append_new(checks,
+                          Ccai_channel_check("twilio", creds ? "ok" : "fail",
+                                             creds ? NULL : "twilio.auth_token is not set"));
+}
+
+static const Ccai_route Ccai_twilio_routes[] = {
+    /* Signed by Twilio (X-Twilio-Signature), checked in the route; per-call
+     * routes carry the call's secret too. */
+    {"POST", "/twilio/voice", route_voice, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/gather", route_gather, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/next", route_next, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/dial", route_dial, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/status", route_status, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/recording", route_recording, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/sms", route_sms, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+};
+
+const Ccai_channel_class Ccai_twilio_channel = {
+    .name = "twilio",
+    .caps = CCAI_CHANNEL_CALLS_OUT | CCAI_CHANNEL_SMS | CCAI_CHANNEL_SMS_IN |
+            CCAI_CHANNEL_TRANSFER | CCAI_CHANNEL_RECORDING,
+    .init = tw_init,
+    .free = tw_channel_free,
+    .routes = Ccai_twilio_routes,
+    .n_routes = CCAI_ARRAY_SIZE(Ccai_twilio_routes),
+    .telephony = {"twilio", NULL},
+    .configured = tw_configured,
+    .place_call = place_call,
+    .setup = "set twilio.account_sid, twilio.auth_token, twilio.phone_number",
+    .sms_mode = "twilio",
+    .sms_new = tw_sms_new,
+    .readiness = tw_readiness,
+};
