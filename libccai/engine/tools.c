@@ -502,10 +502,16 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
             double was = c->rate, speed = json_number_value(v);
             c->rate = speed < 0.75 ? 0.75 : speed > 1.25 ? 1.25 : speed;
             result = Ccai_asprintf("Voice speed set to %.2f (was %.2f).", c->rate, was);
-            /* Kept with the call, so a caller who rings back keeps it. */
+            /* Kept with the call (its stored initiate: the tree is shared),
+             * so a caller who rings back keeps it. */
+            Ccai_json_err ijerr;
+            ccai_status ipst;
+            json_t *stored =
+                Ccai_json_load(c->row.initiate_json, strlen(c->row.initiate_json), &ijerr, &ipst);
             char *text = NULL;
-            if (json_object_set_new(c->initiate, "prosody_rate", json_real(c->rate)) == 0 &&
-                (text = Ccai_json_dump(c->initiate, JSON_COMPACT | JSON_ENSURE_ASCII))) {
+            if (json_is_object(stored) &&
+                json_object_set_new(stored, "prosody_rate", json_real(c->rate)) == 0 &&
+                (text = Ccai_json_dump(stored, JSON_COMPACT | JSON_ENSURE_ASCII))) {
                 char *prev = c->row.initiate_json;
                 c->row.initiate_json = text;
                 if (Ccai_call_save(c) == CCAI_OK) {
@@ -515,6 +521,7 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
                     ccai_free(text);
                 }
             }
+            json_decref(stored);
         }
     } else if (strcmp(name, "speech_lang") == 0) {
         result = run_speech_lang(c, args);

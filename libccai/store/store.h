@@ -41,7 +41,7 @@ typedef struct Ccai_store Ccai_store;
 typedef struct Ccai_store_backend Ccai_store_backend;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 3
+#define CCAI_STORE_SCHEMA_VERSION 4
 
 /* Every backend's store begins with this: what the functions below
  * dispatch on. */
@@ -216,10 +216,16 @@ ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
  * {seq, created_at (ISO 8601), persona, action, style, content, lang,
  *  tool_calls (array), engine}. */
 ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret);
-/* The newest limit messages, oldest first (what a turn's context can hold:
- * a turn's cost does not grow with the call). */
-ccai_status Ccai_store_messages_tail_json(Ccai_store *st, const char *call_id, int64_t limit,
-                                          json_t **ret);
+/* Receives one stored message; its strings are borrowed until it returns.
+ * Non-zero stops the reading. It must not call the store. */
+typedef int (*Ccai_store_message_fn)(const Ccai_store_message *m, void *ud);
+/* The newest limit messages whose seq is at most max_seq (< 0: any),
+ * newest first, each given to fn (what a turn's context can hold: a turn's
+ * cost does not grow with the call, and no row older than the first that
+ * does not fit is read). NOT_FOUND when the call has no message and does
+ * not exist; CCAI_ERR_STORE when a stored text is not valid UTF-8. */
+ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
+                                       int64_t max_seq, Ccai_store_message_fn fn, void *ud);
 
 /* Delete message seq of the call; NOT_FOUND when there is none. */
 ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq);
@@ -326,8 +332,8 @@ struct Ccai_store_backend {
     ccai_status (*message_append)(Ccai_store *st, const char *call_id, const Ccai_store_message *m,
                                   int64_t *ret_seq);
     ccai_status (*messages_json)(Ccai_store *st, const char *call_id, json_t **ret);
-    ccai_status (*messages_tail_json)(Ccai_store *st, const char *call_id, int64_t limit,
-                                      json_t **ret);
+    ccai_status (*messages_newest)(Ccai_store *st, const char *call_id, int64_t limit,
+                                   int64_t max_seq, Ccai_store_message_fn fn, void *ud);
     ccai_status (*message_delete)(Ccai_store *st, const char *call_id, int64_t seq);
 
     ccai_status (*reminder_upsert)(Ccai_store *st, const char *call_id, const char *title,
