@@ -167,9 +167,9 @@ static void repeat(gen *G, const char *item, unsigned count)
 
 static void gen_digits(gen *G)
 {
-    rule(G, "<digit>", units, CCAI_ARRAY_SIZE(units));
-    words(G, "<digit> = <digit> | oh;\n");
-    syn(G, "<answer> = ");
+    syn(G, "<digit> = ");
+    alternatives(G, units, CCAI_ARRAY_SIZE(units));
+    words(G, " | oh;\n<answer> = ");
     repeat(G, "<digit>", CCAI_GRAMMAR_DIGITS_MAX);
     syn(G, ";\n");
 }
@@ -249,7 +249,7 @@ static ccai_status gen_choice(gen *G, const char *const *choices, size_t n, Ccai
         return st;
     /* "the second one", "number two", "option two" for choice 2. */
     size_t nth = n < 10 ? n : 10;
-    syn(G, " | [the] (");
+    words(G, " | [the] (");
     alternatives(G, ordinals + 1, nth);
     words(G, ") [one] | (number | option) (");
     alternatives(G, units + 1, nth < 9 ? nth : 9);
@@ -286,13 +286,16 @@ ccai_status Ccai_grammar_build(Ccai_speech_kind kind, const char *const *choices
     gen G = {g, false};
     syn(&G, "#JSGF V1.0;\ngrammar ");
     syn(&G, Ccai_speech_kind_name(kind));
-    syn(&G, ";\npublic <utt> = <answer> | <command>;\n<command> = ");
+    syn(&G, ";\npublic <utt> = <answer> | <command>;\n");
+    /* "agent", "i want to speak to an agent", "repeat that please" */
+    words(&G, "<command> = [i want | i would like | can i] [to speak | to talk | speak | talk] "
+              "[to] [an | a] (");
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(commands); i++) {
         if (i)
             syn(&G, " | ");
         words(&G, commands[i].word);
     }
-    syn(&G, ";\n");
+    words(&G, ") [that] [please];\n");
     ccai_status st = CCAI_OK;
     switch (kind) {
     case CCAI_SPEECH_YESNO:

@@ -44,7 +44,8 @@ struct Ccai_tts {
     uint32_t next_id;
     Ccai_espeak_job *job;
     Ccai_err err;
-    bool stopped; /* the sink returned false during this step */
+    bool stopped;     /* the sink returned false during this step */
+    ccai_status fail; /* the output stage failed during this step */
     int depth;
     bool dead;
 };
@@ -290,7 +291,7 @@ static bool emit_frames(Ccai_tts *t, const uint8_t *data, size_t len)
 static bool on_pcm(void *ud, const int16_t *pcm, size_t n, uint32_t rate)
 {
     Ccai_tts *t = ud;
-    if (t->stopped || t->dead)
+    if (t->stopped || t->dead || t->fail != CCAI_OK)
         return false;
     (void)rate; /* the engine's rate is the voice's, fixed at creation */
     const int16_t *in = pcm;
@@ -298,7 +299,7 @@ static bool on_pcm(void *ud, const int16_t *pcm, size_t n, uint32_t rate)
     if (t->pre) {
         size_t cap = (size_t)((uint64_t)n * t->p.out.rate / t->native_rate) + 16;
         if (!ensure((void **)&t->pre_buf, &t->pre_cap, cap * sizeof *t->pre_buf)) {
-            t->stopped = true;
+            t->fail = CCAI_ERR_NOMEM;
             return false;
         }
         spx_uint32_t il = (spx_uint32_t)n, ol = (spx_uint32_t)cap;
@@ -311,9 +312,13 @@ static bool on_pcm(void *ud, const int16_t *pcm, size_t n, uint32_t rate)
         size_t k = in_n < sizeof le / 2 ? in_n : sizeof le / 2;
         Ccai_pcm16le_write(in, k, le);
         size_t cap = Ccai_media_converter_max_out(t->conv, k * 2), out = 0;
-        if (!ensure((void **)&t->scratch, &t->scratch_cap, cap) ||
-            Ccai_media_convert(t->conv, le, k * 2, t->scratch, t->scratch_cap, &out) != CCAI_OK) {
-            t->stopped = true;
+        if (!ensure((void **)&t->scratch, &t->scratch_cap, cap)) {
+            t->fail = CCAI_ERR_NOMEM;
+            return false;
+        }
+        ccai_status st = Ccai_media_convert(t->conv, le, k * 2, t->scratch, t->scratch_cap, &out);
+        if (st != CCAI_OK) {
+            t->fail = st;
             return false;
         }
         if (!emit_frames(t, t->scratch, out))
@@ -398,6 +403,8 @@ static void step_text(Ccai_tts *t)
             st = Ccai_espeak_job_io(t->job, on_pcm, t, &finished, &t->err);
             if (t->stopped)
                 st = CCAI_ERR_CANCELLED;
+            else if (t->fail != CCAI_OK)
+                st = t->fail;
             if (!finished && st == CCAI_OK)
                 return;
             Ccai_espeak_job_free(t->job);
@@ -410,8 +417,8 @@ static void step_text(Ccai_tts *t)
         st = Ccai_flite_speak(t->fv, pc->text, pc->rate, on_pcm, t);
         if (t->stopped)
             st = CCAI_ERR_CANCELLED;
-        else if (st == CCAI_ERR_CANCELLED) /* our own stop: out of memory */
-            st = CCAI_ERR_NOMEM;
+        else if (t->fail != CCAI_OK)
+            st = t->fail; /* our own stop */
     }
 #endif
     if (st == CCAI_ERR_CANCELLED || t->dead) {
@@ -421,6 +428,9 @@ static void step_text(Ccai_tts *t)
     if (st != CCAI_OK) {
         /* This text failed: what was made of it is dropped, the next one
          * goes on. */
+        t->fail = CCAI_OK;
+        Ccai_espeak_job_free(t->job);
+        t->job = NULL;
         t->frame_len = 0;
         Ccai_media_converter_reset(t->conv);
         if (t->pre)
