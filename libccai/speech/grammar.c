@@ -732,6 +732,9 @@ static ccai_status interpret_choice(const tokens *t, const char *const *choices,
     int best = -1;
     Ccai_buf norm = {0};
     tokens ct;
+    bool valid[CCAI_GRAMMAR_CHOICES_MAX] = {false};
+    if (n > CCAI_GRAMMAR_CHOICES_MAX)
+        n = CCAI_GRAMMAR_CHOICES_MAX;
     for (size_t c = 0; c < n; c++) {
         Ccai_buf_reset(&norm);
         ccai_status st =
@@ -742,6 +745,7 @@ static ccai_status interpret_choice(const tokens *t, const char *const *choices,
         }
         if (st != CCAI_OK)
             continue;
+        valid[c] = true;
         tokenize(norm.data, &ct);
         for (size_t i = 0; ct.n && i + ct.n <= t->n; i++) {
             size_t k = 0;
@@ -768,7 +772,7 @@ static ccai_status interpret_choice(const tokens *t, const char *const *choices,
                     best = 9;
             }
         }
-        if (best >= (int)n)
+        if (best >= (int)n || (best >= 0 && !valid[best]))
             best = -1;
     }
     if (best >= 0)

@@ -43,7 +43,8 @@ typedef struct decoder {
     ps_decoder_t *ps;
     dec_class cls;
     bool busy;
-    uint32_t searches; /* bit per kind whose grammar search is set */
+    uint32_t searches;       /* bit per kind whose grammar search is set */
+    float init_cmn[CMN_MAX]; /* the model's own cepstral mean, as created */
 } decoder;
 
 struct Ccai_sphinx_model {
@@ -87,7 +88,7 @@ struct Ccai_sphinx {
     uint8_t *scratch;
     size_t scratch_cap;
     float cmn[CMN_MAX];
-    bool cmn_set;
+    int32 cmn_len; /* cmn holds this call's mean (0: the model's own) */
     char *partial;
     int depth; /* callbacks in progress */
     bool dead; /* freed from inside a callback */
@@ -149,7 +150,7 @@ void Ccai_sphinx_params_default(Ccai_sphinx_params *p)
     p->max_hmm_per_frame = 10000;
     p->max_words_per_frame = 10;
     p->bestpath = true;
-    p->slice_ms = 20;
+    p->slice_ms = 10;
     p->max_utterance_ms = 30000;
     p->max_queue_ms = 10000;
     p->min_confidence = 0.2;
@@ -364,6 +365,15 @@ static ccai_status decoder_create(Ccai_sphinx_model *m, dec_class cls, decoder *
     } else if (d->ps) {
         st = CCAI_OK;
     }
+    if (st == CCAI_OK) {
+        /* A pooled decoder keeps the mean of the last call it served: each
+         * call starts from its own (telephone) or this one. */
+        cmn_t *cmn = ps_get_feat(d->ps)->cmn_struct;
+        if (!cmn || cmn->veclen > CMN_MAX)
+            st = CCAI_ERR_INTERNAL;
+        for (int32 i = 0; st == CCAI_OK && i < cmn->veclen; i++)
+            d->init_cmn[i] = cmn->cmn_mean[i];
+    }
     leave(prev);
     if (st != CCAI_OK) {
         if (d->ps)
@@ -537,7 +547,7 @@ ccai_status Ccai_sphinx_new(Ccai_sphinx_model *m, const Ccai_media_format *fmt, 
      * wideband from the model's own. */
     if (fmt->rate == 8000 || fmt->encoding != CCAI_MEDIA_PCM16) {
         memcpy(s->cmn, tel_cmn, sizeof tel_cmn);
-        s->cmn_set = true;
+        s->cmn_len = (int32)CCAI_ARRAY_SIZE(tel_cmn);
     }
     m->refs++;
     *ret = s;
@@ -552,10 +562,10 @@ static void release(Ccai_sphinx *s, decoder **dp)
     const Ccai_logger *prev = enter(s->m);
     /* Keep what the decoder learnt of this line for the next utterance. */
     cmn_t *cmn = ps_get_feat(d->ps)->cmn_struct;
-    if (d == s->primary && cmn && cmn->veclen <= CMN_MAX) {
+    if (d == s->primary) {
         for (int32 i = 0; i < cmn->veclen; i++)
             s->cmn[i] = cmn->cmn_mean[i];
-        s->cmn_set = true;
+        s->cmn_len = cmn->veclen;
     }
     leave(prev);
     d->busy = false;
@@ -652,12 +662,10 @@ static ccai_status start_utterance(Ccai_sphinx *s)
         if (!d)
             continue;
         cmn_t *cmn = ps_get_feat(d->ps)->cmn_struct;
-        if (s->cmn_set && cmn && cmn->veclen <= CMN_MAX) {
-            mfcc_t v[CMN_MAX];
-            for (int32 k = 0; k < cmn->veclen; k++)
-                v[k] = s->cmn[k];
-            cmn_live_set(cmn, v);
-        }
+        mfcc_t v[CMN_MAX];
+        for (int32 k = 0; k < cmn->veclen; k++)
+            v[k] = s->cmn_len == cmn->veclen ? s->cmn[k] : d->init_cmn[k];
+        cmn_live_set(cmn, v);
         /* A new stream for the decoder: its frame count (the words'
          * timings) starts again. */
         if (ps_start_stream(d->ps) < 0 || ps_start_utt(d->ps) < 0)

@@ -67,10 +67,13 @@ typedef struct Ccai_sphinx_params {
     uint32_t max_hmm_per_frame;   /* 10000 */
     uint32_t max_words_per_frame; /* 10 */
     bool bestpath;                /* lattice rescoring at the end (true) */
-    uint32_t slice_ms;            /* audio one feed/step decodes at most (20; 10..1000) */
-    uint32_t max_utterance_ms;    /* longer is ended with truncated set (30000) */
-    uint32_t max_queue_ms;        /* audio waiting to be decoded (10000) */
-    double min_confidence;        /* a grammar answer below is no match (0.2) */
+    /* Audio one feed/step decodes at most (10 = one pocketsphinx frame:
+     * the smallest bound on the time the host's loop spends in a call;
+     * 10..1000). */
+    uint32_t slice_ms;
+    uint32_t max_utterance_ms; /* longer is ended with truncated set (30000) */
+    uint32_t max_queue_ms;     /* audio waiting to be decoded (10000) */
+    double min_confidence;     /* a grammar answer below is no match (0.2) */
 } Ccai_sphinx_params;
 
 void Ccai_sphinx_params_default(Ccai_sphinx_params *p);

@@ -328,6 +328,18 @@ static void choices(void **state)
     Ccai_slot s;
     assert_int_equal(Ccai_slot_interpret(CCAI_SPEECH_CHOICE, "billing", NULL, 0, &s), CCAI_OK);
     assert_false(s.matched);
+    /* A choice without a word (no grammar could hold it) is never the
+     * answer, not even as "the second one" (found by fuzz-speech-slots). */
+    const char *holes[] = {"Billing", "", "?!"};
+    assert_int_equal(Ccai_slot_interpret(CCAI_SPEECH_CHOICE, "the second one", holes, 3, &s),
+                     CCAI_OK);
+    assert_false(s.matched);
+    assert_int_equal(Ccai_slot_interpret(CCAI_SPEECH_CHOICE, "number three", holes, 3, &s),
+                     CCAI_OK);
+    assert_false(s.matched);
+    assert_int_equal(Ccai_slot_interpret(CCAI_SPEECH_CHOICE, "the first one", holes, 3, &s),
+                     CCAI_OK);
+    assert_string_equal(s.value, "Billing");
 }
 
 static void commands(void **state)
