@@ -34,7 +34,8 @@ PYTHON ?= python3
 # Debian 12 packages: what builds and tests libccai ...
 DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python3 \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
-	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox
+	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox \
+	libpocketsphinx-dev libsphinxbase-dev pocketsphinx pocketsphinx-en-us flite1-dev
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 
