@@ -23,7 +23,7 @@
  */
 #include "media/resample.h"
 #include "speech/sphinx.h"
-#include "speech/tts.h"
+#include "speech/synth.h"
 #include "support/voice.h"
 
 #include "bench_stats.h"
@@ -101,16 +101,16 @@ static void add(samples *s, double x)
 /* ---- the recogniser's side --------------------------------------------- */
 
 typedef struct voice_spec {
-    Ccai_tts_engine engine;
+    Ccai_synth_engine engine;
     const char *name;
     double rate;
 } voice_spec;
 
 static const voice_spec voices[] = {
-    {CCAI_TTS_FLITE, "kal16", 1.0},  {CCAI_TTS_FLITE, "rms", 1.0},
-    {CCAI_TTS_FLITE, "slt", 1.0},    {CCAI_TTS_FLITE, "awb", 1.0},
-    {CCAI_TTS_FLITE, "kal16", 1.3},  {CCAI_TTS_FLITE, "rms", 0.85},
-    {CCAI_TTS_ESPEAK, "en-us", 1.0}, {CCAI_TTS_ESPEAK, "en-gb+m3", 0.9},
+    {CCAI_SYNTH_FLITE, "kal16", 1.0},  {CCAI_SYNTH_FLITE, "rms", 1.0},
+    {CCAI_SYNTH_FLITE, "slt", 1.0},    {CCAI_SYNTH_FLITE, "awb", 1.0},
+    {CCAI_SYNTH_FLITE, "kal16", 1.3},  {CCAI_SYNTH_FLITE, "rms", 0.85},
+    {CCAI_SYNTH_ESPEAK, "en-us", 1.0}, {CCAI_SYNTH_ESPEAK, "en-gb+m3", 0.9},
 };
 #define N_VOICES (quick ? 3 : CCAI_ARRAY_SIZE(voices))
 
@@ -248,8 +248,8 @@ static bool render(const voice_spec *v, const char *text, voice_audio *a)
 
 static void voice_label(const voice_spec *v, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s %s x%.2g", v->engine == CCAI_TTS_FLITE ? "flite" : "espeak-ng", v->name,
-             v->rate);
+    snprintf(out, cap, "%s %s x%.2g", v->engine == CCAI_SYNTH_FLITE ? "flite" : "espeak-ng",
+             v->name, v->rate);
 }
 
 static bool voice_ok(const voice_spec *v)
@@ -302,7 +302,7 @@ static void bench_free_text(Ccai_sphinx_model *m)
         printf("  %-26s %6zu %6.3f  %s\n", label, w_sum, (double)e_sum / (double)w_sum, first);
         tot_e += e_sum;
         tot_w += w_sum;
-        if (voices[v].engine == CCAI_TTS_FLITE) {
+        if (voices[v].engine == CCAI_SYNTH_FLITE) {
             flite_e += e_sum;
             flite_w += w_sum;
         }
@@ -464,7 +464,7 @@ static void bench_answers(Ccai_sphinx_model *m)
     /* Out of grammar: accepted as an answer anyway? */
     size_t accepted = 0, n = 0;
     for (size_t v = 0; v < N_VOICES; v++) {
-        if (!voice_ok(&voices[v]) || voices[v].engine != CCAI_TTS_FLITE)
+        if (!voice_ok(&voices[v]) || voices[v].engine != CCAI_SYNTH_FLITE)
             continue;
         stt_run run = {0};
         Ccai_sphinx *s;
@@ -641,18 +641,18 @@ typedef struct tts_result {
     double rtf, per_core;
 } tts_result;
 
-static tts_result bench_voice(Ccai_tts_engine e, const char *voice)
+static tts_result bench_voice(Ccai_synth_engine e, const char *voice)
 {
     tts_result res = {0, 0};
-    Ccai_tts_params p;
-    Ccai_tts_params_default(&p);
+    Ccai_synth_params p;
+    Ccai_synth_params_default(&p);
     p.engine = e;
     p.voice = voice;
     p.out = phone;
-    Ccai_tts_sink sink = {tts_audio, tts_done};
+    Ccai_synth_sink sink = {tts_audio, tts_done};
     tts_meas m = {0};
-    Ccai_tts *t;
-    if (Ccai_tts_new(&p, &sink, &m, &t, NULL) != CCAI_OK)
+    Ccai_synth *t;
+    if (Ccai_synth_new(&p, &sink, &m, &t, NULL) != CCAI_OK)
         die("tts");
     samples first = {0}, step = {0};
     double cpu = 0, audio_ms = 0;
@@ -661,17 +661,17 @@ static tts_result bench_voice(Ccai_tts_engine e, const char *voice)
             memset(&m, 0, sizeof m);
             double c0 = cpu_ms(), k0 = children_cpu_ms();
             m.t0 = bench_now_ms();
-            if (Ccai_tts_say(t, free_lines[i], strlen(free_lines[i]), NULL) != CCAI_OK)
+            if (Ccai_synth_say(t, free_lines[i], strlen(free_lines[i]), NULL) != CCAI_OK)
                 die("say");
             while (!m.done) {
-                Ccai_tts_fd fds[4];
-                size_t n = Ccai_tts_fds(t, fds, 4);
+                Ccai_synth_fd fds[4];
+                size_t n = Ccai_synth_fds(t, fds, 4);
                 if (n) {
                     struct timespec ts = {0, 100000};
                     nanosleep(&ts, NULL); /* stands in for the loop's wait */
                 }
                 double s0 = cpu_ms();
-                if (Ccai_tts_step(t) != CCAI_OK)
+                if (Ccai_synth_step(t) != CCAI_OK)
                     die("step");
                 if (pass)
                     add(&step, cpu_ms() - s0);
@@ -685,14 +685,14 @@ static tts_result bench_voice(Ccai_tts_engine e, const char *voice)
     res.rtf = cpu / audio_ms;
     res.per_core = audio_ms / cpu;
     char label[64];
-    snprintf(label, sizeof label, "%s %s", e == CCAI_TTS_FLITE ? "flite" : "espeak-ng", voice);
+    snprintf(label, sizeof label, "%s %s", e == CCAI_SYNTH_FLITE ? "flite" : "espeak-ng", voice);
     qsort(first.v, first.n, sizeof *first.v, bench_cmp_double);
     qsort(step.v, step.n, sizeof *step.v, bench_cmp_double);
     printf("  %-18s %5.0f Hz  first audio p50 %6.2f max %6.2f ms  RTF %.4f  %6.0f streams/core  "
            "longest step %.2f ms CPU\n",
-           label, (double)Ccai_tts_native_rate(t), first.v[first.n / 2], first.v[first.n - 1],
+           label, (double)Ccai_synth_native_rate(t), first.v[first.n / 2], first.v[first.n - 1],
            res.rtf, res.per_core, step.v[step.n - 1]);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     free(first.v);
     free(step.v);
     return res;
@@ -711,13 +711,13 @@ int main(int argc, char **argv)
     }
     if (access(CCAI_SPHINX_MODEL_DIR "/en-us/mdef", R_OK) != 0)
         die("pocketsphinx-en-us is not installed");
-    if (!voice_available(CCAI_TTS_FLITE))
+    if (!voice_available(CCAI_SYNTH_FLITE))
         die("this build has no flite");
     printf("bench-speech: build %s%s, %ld cores, %s; espeak-ng %s\n", CCAI_BENCH_BUILDTYPE,
            strcmp(CCAI_BENCH_SANITIZE, "none") ? " (sanitizers: figures are not representative)"
                                                : "",
            sysconf(_SC_NPROCESSORS_ONLN), quick ? "quick" : "full",
-           voice_available(CCAI_TTS_ESPEAK) ? "found" : "missing (its voices are skipped)");
+           voice_available(CCAI_SYNTH_ESPEAK) ? "found" : "missing (its voices are skipped)");
 
     double free_mb, grammar_mb;
     bench_memory(&free_mb, &grammar_mb);
@@ -739,15 +739,15 @@ int main(int argc, char **argv)
     Ccai_sphinx_model_free(m);
 
     printf("\n== TTS: time to first audio, CPU per second of audio ==\n");
-    tts_result kal16 = bench_voice(CCAI_TTS_FLITE, "kal16");
-    bench_voice(CCAI_TTS_FLITE, "kal");
-    tts_result slt = bench_voice(CCAI_TTS_FLITE, "slt");
-    bench_voice(CCAI_TTS_FLITE, "rms");
-    bench_voice(CCAI_TTS_FLITE, "awb");
+    tts_result kal16 = bench_voice(CCAI_SYNTH_FLITE, "kal16");
+    bench_voice(CCAI_SYNTH_FLITE, "kal");
+    tts_result slt = bench_voice(CCAI_SYNTH_FLITE, "slt");
+    bench_voice(CCAI_SYNTH_FLITE, "rms");
+    bench_voice(CCAI_SYNTH_FLITE, "awb");
     tts_result esp = {0, 0};
-    if (voice_available(CCAI_TTS_ESPEAK)) {
-        esp = bench_voice(CCAI_TTS_ESPEAK, "en-us");
-        bench_voice(CCAI_TTS_ESPEAK, "fr-fr");
+    if (voice_available(CCAI_SYNTH_ESPEAK)) {
+        esp = bench_voice(CCAI_SYNTH_ESPEAK, "en-us");
+        bench_voice(CCAI_SYNTH_ESPEAK, "fr-fr");
     }
 
     double stt_free = free_costs.cpu / free_costs.audio_ms;

@@ -370,15 +370,15 @@ ccai_status Ccai_espeak_job_io(Ccai_espeak_job *j, Ccai_pcm_fn fn, void *ud, boo
     return CCAI_OK;
 }
 
-size_t Ccai_espeak_job_fds(const Ccai_espeak_job *j, Ccai_tts_fd *fds, size_t cap)
+size_t Ccai_espeak_job_fds(const Ccai_espeak_job *j, Ccai_synth_fd *fds, size_t cap)
 {
     size_t n = 0;
     if (j->in_fd >= 0 && j->text_off < j->text_len && n < cap)
-        fds[n++] = (Ccai_tts_fd){j->in_fd, false, true};
+        fds[n++] = (Ccai_synth_fd){j->in_fd, false, true};
     if (j->out_fd >= 0 && n < cap)
-        fds[n++] = (Ccai_tts_fd){j->out_fd, true, false};
+        fds[n++] = (Ccai_synth_fd){j->out_fd, true, false};
     else if (j->out_fd < 0 && !j->reaped && j->pidfd >= 0 && n < cap)
-        fds[n++] = (Ccai_tts_fd){j->pidfd, true, false};
+        fds[n++] = (Ccai_synth_fd){j->pidfd, true, false};
     return n;
 }
 

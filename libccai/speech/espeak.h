@@ -82,7 +82,7 @@ ccai_status Ccai_espeak_job_io(Ccai_espeak_job *j, Ccai_pcm_fn fn, void *ud, boo
 /* The descriptors the next Ccai_espeak_job_io() waits for: 0 when it can
  * run at once (the process has ended but is not reaped and no pidfd is
  * available: call again soon). */
-size_t Ccai_espeak_job_fds(const Ccai_espeak_job *j, Ccai_tts_fd *fds, size_t cap);
+size_t Ccai_espeak_job_fds(const Ccai_espeak_job *j, Ccai_synth_fd *fds, size_t cap);
 /* Samples delivered so far. */
 uint64_t Ccai_espeak_job_samples(const Ccai_espeak_job *j);
 /* Kill the process if it runs (SIGKILL), reap it, close everything. NULL

@@ -8,9 +8,9 @@
 /* Audio from an engine: n mono 16-bit samples at rate; false stops it. */
 typedef bool (*Ccai_pcm_fn)(void *ud, const int16_t *pcm, size_t n, uint32_t rate);
 
-typedef struct Ccai_tts_fd {
+typedef struct Ccai_synth_fd {
     int fd;
     bool read, write; /* what to wait for */
-} Ccai_tts_fd;
+} Ccai_synth_fd;
 
 #endif

@@ -5,11 +5,11 @@
 #include <string.h>
 
 typedef struct parser {
-    Ccai_tts_text *out;
+    Ccai_synth_text *out;
     Ccai_buf cur; /* the piece being built */
     double rate;  /* of cur */
     double base;
-    double stack[CCAI_TTS_NEST_MAX];
+    double stack[CCAI_SYNTH_NEST_MAX];
     size_t depth;     /* <prosody> levels with a rate on the stack */
     size_t unstacked; /* deeper <prosody> levels, ignored */
     bool oom;
@@ -17,9 +17,9 @@ typedef struct parser {
 
 static double clamp_rate(double r)
 {
-    return r < CCAI_TTS_RATE_MIN   ? CCAI_TTS_RATE_MIN
-           : r > CCAI_TTS_RATE_MAX ? CCAI_TTS_RATE_MAX
-                                   : r;
+    return r < CCAI_SYNTH_RATE_MIN   ? CCAI_SYNTH_RATE_MIN
+           : r > CCAI_SYNTH_RATE_MAX ? CCAI_SYNTH_RATE_MAX
+                                     : r;
 }
 
 static double current_rate(const parser *P)
@@ -27,7 +27,7 @@ static double current_rate(const parser *P)
     return clamp_rate(P->base * (P->depth ? P->stack[P->depth - 1] : 1.0));
 }
 
-bool Ccai_tts_rate_parse(const char *s, size_t len, double *ret)
+bool Ccai_synth_rate_parse(const char *s, size_t len, double *ret)
 {
     static const struct {
         const char *name;
@@ -77,7 +77,7 @@ bool Ccai_tts_rate_parse(const char *s, size_t len, double *ret)
     return true;
 }
 
-void Ccai_tts_text_clear(Ccai_tts_text *t)
+void Ccai_synth_text_clear(Ccai_synth_text *t)
 {
     if (!t)
         return;
@@ -103,10 +103,10 @@ static void push_piece(parser *P, const char *s, size_t len, double rate)
                     (unsigned char)s[i] >= 0x80;
     if (!speakable || P->oom)
         return;
-    Ccai_tts_text *t = P->out;
+    Ccai_synth_text *t = P->out;
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
-        Ccai_tts_piece *v = Ccai_realloc(t->v, cap * sizeof *v);
+        Ccai_synth_piece *v = Ccai_realloc(t->v, cap * sizeof *v);
         if (!v) {
             P->oom = true;
             return;
@@ -124,22 +124,22 @@ static void push_piece(parser *P, const char *s, size_t len, double rate)
     t->n++;
 }
 
-/* Close the piece being built, cutting it into CCAI_TTS_PIECE_MAX parts. */
+/* Close the piece being built, cutting it into CCAI_SYNTH_PIECE_MAX parts. */
 static void flush(parser *P)
 {
     const char *s = P->cur.data ? P->cur.data : "";
     size_t len = P->cur.len;
-    while (len > CCAI_TTS_PIECE_MAX) {
+    while (len > CCAI_SYNTH_PIECE_MAX) {
         size_t cut = 0;
-        for (size_t i = CCAI_TTS_PIECE_MAX; i > CCAI_TTS_PIECE_MAX / 2 && !cut; i--)
+        for (size_t i = CCAI_SYNTH_PIECE_MAX; i > CCAI_SYNTH_PIECE_MAX / 2 && !cut; i--)
             if (s[i] == ' ' && s[i - 1] == ',')
                 cut = i;
-        for (size_t i = CCAI_TTS_PIECE_MAX; i > 0 && !cut; i--)
+        for (size_t i = CCAI_SYNTH_PIECE_MAX; i > 0 && !cut; i--)
             if (s[i] == ' ')
                 cut = i;
         if (!cut) {
             /* One long word: cut at a UTF-8 character boundary. */
-            cut = CCAI_TTS_PIECE_MAX;
+            cut = CCAI_SYNTH_PIECE_MAX;
             while (cut > 1 && ((unsigned char)s[cut] & 0xC0) == 0x80)
                 cut--;
         }
@@ -380,9 +380,9 @@ static size_t markup(parser *P, const char *s, size_t len)
             size_t vlen;
             double r = 1.0;
             if (!attribute(attrs, attrs_len, "rate", &v, &vlen) ||
-                !Ccai_tts_rate_parse(v, vlen, &r))
+                !Ccai_synth_rate_parse(v, vlen, &r))
                 r = 1.0;
-            if (P->depth < CCAI_TTS_NEST_MAX && !P->unstacked) {
+            if (P->depth < CCAI_SYNTH_NEST_MAX && !P->unstacked) {
                 double outer = P->depth ? P->stack[P->depth - 1] : 1.0;
                 P->stack[P->depth++] = outer * r;
                 rate_changed(P);
@@ -404,12 +404,13 @@ static bool sentence_end(char c)
     return c == '.' || c == '!' || c == '?' || c == ';' || c == ':';
 }
 
-ccai_status Ccai_tts_text_parse(const char *text, size_t len, double base_rate, Ccai_tts_text *ret)
+ccai_status Ccai_synth_text_parse(const char *text, size_t len, double base_rate,
+                                  Ccai_synth_text *ret)
 {
-    if (!ret || (!text && len) || !(base_rate >= CCAI_TTS_RATE_MIN) ||
-        !(base_rate <= CCAI_TTS_RATE_MAX))
+    if (!ret || (!text && len) || !(base_rate >= CCAI_SYNTH_RATE_MIN) ||
+        !(base_rate <= CCAI_SYNTH_RATE_MAX))
         return CCAI_ERR_INVALID_ARG;
-    if (len > CCAI_TTS_TEXT_MAX)
+    if (len > CCAI_SYNTH_TEXT_MAX)
         return CCAI_ERR_LIMIT;
     parser P;
     memset(&P, 0, sizeof P);

@@ -1,7 +1,7 @@
 /* libFuzzer: text and SSML-like markup for the offline voices
  * (speech/tts_text.c). The first byte picks the call's speed. Properties
  * checked: it answers OK or LIMIT (never another status), every piece is
- * non-empty, trimmed, at most CCAI_TTS_PIECE_MAX bytes, valid UTF-8
+ * non-empty, trimmed, at most CCAI_SYNTH_PIECE_MAX bytes, valid UTF-8
  * without control bytes or a comment's opening, with a rate within 0.5..2,
  * and the parse is deterministic;
  * the rate parser never returns a value <= 0. */
@@ -39,11 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
     double r;
-    if (Ccai_tts_rate_parse(text, len < 32 ? len : 32, &r) && !(r > 0))
+    if (Ccai_synth_rate_parse(text, len < 32 ? len : 32, &r) && !(r > 0))
         abort();
-    Ccai_tts_text a = {0}, b = {0};
-    ccai_status sa = Ccai_tts_text_parse(text, len, base, &a);
-    ccai_status sb = Ccai_tts_text_parse(text, len, base, &b);
+    Ccai_synth_text a = {0}, b = {0};
+    ccai_status sa = Ccai_synth_text_parse(text, len, base, &a);
+    ccai_status sb = Ccai_synth_text_parse(text, len, base, &b);
     if (sa != sb || (sa != CCAI_OK && sa != CCAI_ERR_LIMIT && sa != CCAI_ERR_NOMEM))
         abort();
     if (sa == CCAI_OK) {
@@ -52,15 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < a.n; i++) {
             const char *t = a.v[i].text;
             size_t tl = strlen(t);
-            if (!tl || tl > CCAI_TTS_PIECE_MAX || t[0] == ' ' || t[tl - 1] == ' ' ||
+            if (!tl || tl > CCAI_SYNTH_PIECE_MAX || t[0] == ' ' || t[tl - 1] == ' ' ||
                 strstr(t, "  ") || strcmp(t, b.v[i].text) != 0 || a.v[i].rate != b.v[i].rate ||
-                !(a.v[i].rate >= CCAI_TTS_RATE_MIN) || !(a.v[i].rate <= CCAI_TTS_RATE_MAX) ||
+                !(a.v[i].rate >= CCAI_SYNTH_RATE_MIN) || !(a.v[i].rate <= CCAI_SYNTH_RATE_MAX) ||
                 strstr(t, "<!--"))
                 abort();
             check_utf8((const unsigned char *)t);
         }
     }
-    Ccai_tts_text_clear(&a);
-    Ccai_tts_text_clear(&b);
+    Ccai_synth_text_clear(&a);
+    Ccai_synth_text_clear(&b);
     return 0;
 }

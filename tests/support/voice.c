@@ -41,11 +41,11 @@ static void on_done(void *ud, uint32_t id, ccai_status st)
         fprintf(stderr, "# voice: synthesis failed: %s\n", ccai_status_str(st));
 }
 
-bool voice_available(Ccai_tts_engine e)
+bool voice_available(Ccai_synth_engine e)
 {
-    if (!Ccai_tts_engine_available(e))
+    if (!Ccai_synth_engine_available(e))
         return false;
-    if (e == CCAI_TTS_FLITE)
+    if (e == CCAI_SYNTH_FLITE)
         return true;
     const char *path = getenv("PATH");
     char buf[4096];
@@ -71,31 +71,31 @@ static bool pad(render_ctx *c, const Ccai_media_format *fmt, uint32_t ms)
     return ok;
 }
 
-bool voice_render(Ccai_tts_engine e, const char *voice, double rate, const char *text,
+bool voice_render(Ccai_synth_engine e, const char *voice, double rate, const char *text,
                   const Ccai_media_format *fmt, uint32_t lead_ms, uint32_t tail_ms,
                   voice_audio *ret)
 {
     memset(ret, 0, sizeof *ret);
-    Ccai_tts_params p;
-    Ccai_tts_params_default(&p);
+    Ccai_synth_params p;
+    Ccai_synth_params_default(&p);
     p.engine = e;
     p.voice = voice;
     p.rate = rate;
     p.out = *fmt;
     render_ctx c = {0};
-    Ccai_tts_sink sink = {on_audio, on_done};
-    Ccai_tts *t = NULL;
+    Ccai_synth_sink sink = {on_audio, on_done};
+    Ccai_synth *t = NULL;
     Ccai_err err = {0};
-    if (Ccai_tts_new(&p, &sink, &c, &t, &err) != CCAI_OK) {
+    if (Ccai_synth_new(&p, &sink, &c, &t, &err) != CCAI_OK) {
         fprintf(stderr, "# voice: %s\n", Ccai_err_get(&err));
         Ccai_err_free(&err);
         return false;
     }
-    bool ok = pad(&c, fmt, lead_ms) && Ccai_tts_say(t, text, strlen(text), NULL) == CCAI_OK;
+    bool ok = pad(&c, fmt, lead_ms) && Ccai_synth_say(t, text, strlen(text), NULL) == CCAI_OK;
     size_t before = c.len;
     while (ok && !c.done) {
-        Ccai_tts_fd fds[4];
-        size_t n = Ccai_tts_fds(t, fds, 4);
+        Ccai_synth_fd fds[4];
+        size_t n = Ccai_synth_fds(t, fds, 4);
         if (n) {
             struct pollfd pf[4];
             for (size_t i = 0; i < n; i++) {
@@ -104,13 +104,13 @@ bool voice_render(Ccai_tts_engine e, const char *voice, double rate, const char 
             }
             poll(pf, n, 5000);
         }
-        if (Ccai_tts_step(t) != CCAI_OK)
+        if (Ccai_synth_step(t) != CCAI_OK)
             ok = false;
     }
     ok = ok && c.ok;
     size_t speech = c.len - before;
     ok = ok && pad(&c, fmt, tail_ms);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     Ccai_err_free(&err);
     if (!ok) {
         free(c.data);

@@ -5,7 +5,7 @@
 #ifndef CCAI_TEST_VOICE_H
 #define CCAI_TEST_VOICE_H
 
-#include "speech/tts.h"
+#include "speech/synth.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,10 +20,10 @@ typedef struct voice_audio {
 
 /* True when the engine can speak here (flite in this build; the espeak-ng
  * program in PATH). */
-bool voice_available(Ccai_tts_engine e);
+bool voice_available(Ccai_synth_engine e);
 /* Speak text with engine/voice at rate into fmt, lead_ms of silence
  * before and tail_ms after. False (and a message) when it fails. */
-bool voice_render(Ccai_tts_engine e, const char *voice, double rate, const char *text,
+bool voice_render(Ccai_synth_engine e, const char *voice, double rate, const char *text,
                   const Ccai_media_format *fmt, uint32_t lead_ms, uint32_t tail_ms,
                   voice_audio *ret);
 void voice_audio_free(voice_audio *a);

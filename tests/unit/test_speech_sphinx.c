@@ -95,7 +95,7 @@ static void need_model(void)
         skip(); /* pocketsphinx-en-us not installed */
 }
 
-static void need(Ccai_tts_engine e)
+static void need(Ccai_synth_engine e)
 {
     need_model();
     if (!voice_available(e))
@@ -128,7 +128,7 @@ static void feed_all(Ccai_sphinx *s, const voice_audio *a, bool end)
     }
 }
 
-static void say(Ccai_tts_engine e, const char *voice, double rate, const char *text,
+static void say(Ccai_synth_engine e, const char *voice, double rate, const char *text,
                 const Ccai_media_format *fmt, voice_audio *a)
 {
     if (!voice_render(e, voice, rate, text, fmt, 300, 400, a))
@@ -141,7 +141,7 @@ static void say(Ccai_tts_engine e, const char *voice, double rate, const char *t
 static void free_text_on_the_phone(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     static const struct {
         const char *voice;
         double rate;
@@ -159,7 +159,7 @@ static void free_text_on_the_phone(void **state)
     size_t hits = 0, total = 0, errors = 0, words = 0;
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(lines); i++) {
         voice_audio a;
-        say(CCAI_TTS_FLITE, lines[i].voice, lines[i].rate, lines[i].text, &phone, &a);
+        say(CCAI_SYNTH_FLITE, lines[i].voice, lines[i].rate, lines[i].text, &phone, &a);
         size_t finals = res.finals;
         feed_all(s, &a, true);
         voice_audio_free(&a);
@@ -192,12 +192,12 @@ static void free_text_on_the_phone(void **state)
 static void wideband(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     results res = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &wide, on_result, &res, &s), CCAI_OK);
     voice_audio a;
-    say(CCAI_TTS_FLITE, "kal16", 1.0, "is there anything else i can help you with", &wide, &a);
+    say(CCAI_SYNTH_FLITE, "kal16", 1.0, "is there anything else i can help you with", &wide, &a);
     feed_all(s, &a, true);
     voice_audio_free(&a);
     size_t n, h = voice_keywords("anything else help", res.text, &n);
@@ -227,7 +227,7 @@ static const grammar_case grammar_cases[] = {
 static void grammar_answers(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     results res = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &phone, on_result, &res, &s), CCAI_OK);
@@ -238,7 +238,7 @@ static void grammar_answers(void **state)
             const grammar_case *c = &grammar_cases[i];
             assert_int_equal(Ccai_sphinx_expect(s, c->kind, NULL, 0, false), CCAI_OK);
             voice_audio a;
-            say(CCAI_TTS_FLITE, voices[v], 1.0, c->text, &phone, &a);
+            say(CCAI_SYNTH_FLITE, voices[v], 1.0, c->text, &phone, &a);
             feed_all(s, &a, true);
             voice_audio_free(&a);
             bool ok = res.slot.matched && strcmp(res.slot.value, c->slot) == 0;
@@ -259,7 +259,7 @@ static void grammar_answers(void **state)
 static void grammar_beats_free_text(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     results res = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &phone, on_result, &res, &s), CCAI_OK);
@@ -267,7 +267,7 @@ static void grammar_beats_free_text(void **state)
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(grammar_cases); i++) {
         const grammar_case *c = &grammar_cases[i];
         voice_audio a;
-        say(CCAI_TTS_FLITE, "kal16", 1.0, c->text, &phone, &a);
+        say(CCAI_SYNTH_FLITE, "kal16", 1.0, c->text, &phone, &a);
         /* with the grammar, and the free model beside it */
         assert_int_equal(Ccai_sphinx_expect(s, c->kind, NULL, 0, true), CCAI_OK);
         feed_all(s, &a, true);
@@ -288,7 +288,7 @@ static void grammar_beats_free_text(void **state)
 static void choices_and_commands(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     results res = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &phone, on_result, &res, &s), CCAI_OK);
@@ -305,7 +305,7 @@ static void choices_and_commands(void **state)
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(cases); i++) {
         assert_int_equal(Ccai_sphinx_expect(s, CCAI_SPEECH_CHOICE, menu, 3, false), CCAI_OK);
         voice_audio a;
-        say(CCAI_TTS_FLITE, "kal16", 1.0, cases[i].text, &phone, &a);
+        say(CCAI_SYNTH_FLITE, "kal16", 1.0, cases[i].text, &phone, &a);
         feed_all(s, &a, true);
         voice_audio_free(&a);
         bool ok = cases[i].slot ? res.slot.matched && strcmp(res.slot.value, cases[i].slot) == 0
@@ -324,7 +324,7 @@ static void choices_and_commands(void **state)
 static void espeak_yes_no(void **state)
 {
     (void)state;
-    need(CCAI_TTS_ESPEAK);
+    need(CCAI_SYNTH_ESPEAK);
     results res = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &phone, on_result, &res, &s), CCAI_OK);
@@ -340,7 +340,7 @@ static void espeak_yes_no(void **state)
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(cases); i++) {
         assert_int_equal(Ccai_sphinx_expect(s, CCAI_SPEECH_YESNO, NULL, 0, false), CCAI_OK);
         voice_audio a;
-        say(CCAI_TTS_ESPEAK, cases[i].voice, 1.0, cases[i].text, &phone, &a);
+        say(CCAI_SYNTH_ESPEAK, cases[i].voice, 1.0, cases[i].text, &phone, &a);
         feed_all(s, &a, true);
         voice_audio_free(&a);
         bool ok = res.slot.matched && strcmp(res.slot.value, cases[i].slot) == 0;
@@ -355,12 +355,12 @@ static void espeak_yes_no(void **state)
 static void partials_before_final(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     results res = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &phone, on_result, &res, &s), CCAI_OK);
     voice_audio a;
-    say(CCAI_TTS_FLITE, "kal16", 1.0, "your order will arrive on the fifth of march", &phone, &a);
+    say(CCAI_SYNTH_FLITE, "kal16", 1.0, "your order will arrive on the fifth of march", &phone, &a);
     /* All but the trailing silence: partials, no final. */
     size_t frame = 160, speech = a.len - Ccai_media_bytes_per_ms(&phone, 400);
     for (size_t off = 0; off < speech; off += frame) {
@@ -384,9 +384,9 @@ static void partials_before_final(void **state)
 static void slices(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     voice_audio a;
-    say(CCAI_TTS_FLITE, "kal16", 1.0, "please say yes or no", &phone, &a);
+    say(CCAI_SYNTH_FLITE, "kal16", 1.0, "please say yes or no", &phone, &a);
     results one = {0}, frames = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &phone, on_result, &one, &s), CCAI_OK);
@@ -466,9 +466,9 @@ static void every_end_answered(void **state)
 static void cancel_and_free_inside(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     voice_audio a;
-    say(CCAI_TTS_FLITE, "kal16", 1.0, "would you like to speak to an agent", &phone, &a);
+    say(CCAI_SYNTH_FLITE, "kal16", 1.0, "would you like to speak to an agent", &phone, &a);
     results res = {0};
     Ccai_sphinx *s = NULL;
     assert_int_equal(Ccai_sphinx_new(model, &phone, on_result, &res, &s), CCAI_OK);
@@ -504,7 +504,7 @@ static void cancel_and_free_inside(void **state)
 static void pool_limit(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     Ccai_sphinx_params p;
     Ccai_sphinx_params_default(&p);
     p.lm_path = ""; /* grammars only: quick to make */
@@ -516,7 +516,7 @@ static void pool_limit(void **state)
     assert_int_equal(Ccai_sphinx_new(m, &phone, on_result, &r1, &a), CCAI_OK);
     assert_int_equal(Ccai_sphinx_new(m, &phone, on_result, &r2, &b), CCAI_OK);
     voice_audio yes;
-    say(CCAI_TTS_FLITE, "kal16", 1.0, "yes", &phone, &yes);
+    say(CCAI_SYNTH_FLITE, "kal16", 1.0, "yes", &phone, &yes);
     assert_int_equal(Ccai_sphinx_feed(a, yes.data, 160), CCAI_OK);
     /* The only decoder is taken: the second caller is refused, nothing
      * queued, and told why. */
@@ -553,7 +553,7 @@ static void pool_limit(void **state)
 static void long_utterances(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     Ccai_sphinx_params p;
     Ccai_sphinx_params_default(&p);
     p.lm_path = "";
@@ -565,7 +565,7 @@ static void long_utterances(void **state)
     assert_int_equal(Ccai_sphinx_new(m, &phone, on_result, &res, &s), CCAI_OK);
     assert_int_equal(Ccai_sphinx_expect(s, CCAI_SPEECH_DIGITS, NULL, 0, false), CCAI_OK);
     voice_audio a;
-    say(CCAI_TTS_FLITE, "kal16", 1.0, "one two three four five six seven eight", &phone, &a);
+    say(CCAI_SYNTH_FLITE, "kal16", 1.0, "one two three four five six seven eight", &phone, &a);
     assert_true(a.len > 2 * 8000);
     feed_all(s, &a, true);
     /* Cut every second; the last FINAL comes from the end. */
@@ -705,7 +705,7 @@ static ccai_status sc_stream(void)
 static void out_of_memory(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     Ccai_sphinx_params p;
     Ccai_sphinx_params_default(&p);
     p.lm_path = "";
@@ -713,7 +713,7 @@ static void out_of_memory(void **state)
     /* The decoder exists before the injection: pocketsphinx's own
      * allocations do not go through libccai's allocator. */
     assert_int_equal(Ccai_sphinx_model_reserve(oom_model, 0, 1), CCAI_OK);
-    say(CCAI_TTS_FLITE, "kal16", 1.0, "billing", &phone, &oom_audio);
+    say(CCAI_SYNTH_FLITE, "kal16", 1.0, "billing", &phone, &oom_audio);
     assert_true(oom_exhaust("sphinx stream", sc_stream, NULL) > 10);
     voice_audio_free(&oom_audio);
     Ccai_sphinx_model_free(oom_model);

@@ -11,7 +11,7 @@
 
 #include "media/vad.h"
 #include "speech/espeak.h"
-#include "speech/tts.h"
+#include "speech/synth.h"
 #include "support/oom.h"
 
 #include <errno.h>
@@ -34,8 +34,8 @@ typedef struct sink_state {
     ccai_status done_st[16];
     size_t n_done;
     size_t audio_after_done;
-    Ccai_tts *free_me;
-    Ccai_tts *say_more; /* queue a text from inside done */
+    Ccai_synth *free_me;
+    Ccai_synth *say_more; /* queue a text from inside done */
 } sink_state;
 
 static bool on_audio(void *ud, const uint8_t *d, size_t n)
@@ -52,7 +52,7 @@ static bool on_audio(void *ud, const uint8_t *d, size_t n)
     if (s->chunk_bytes && n != s->chunk_bytes)
         s->short_chunks++;
     if (s->free_me) {
-        Ccai_tts_free(s->free_me);
+        Ccai_synth_free(s->free_me);
         s->free_me = NULL;
         return true;
     }
@@ -68,17 +68,17 @@ static void on_done(void *ud, uint32_t id, ccai_status st)
     }
     s->n_done++;
     if (s->say_more) {
-        Ccai_tts *t = s->say_more;
+        Ccai_synth *t = s->say_more;
         s->say_more = NULL;
-        assert_int_equal(Ccai_tts_say(t, "More.", 5, NULL), CCAI_OK);
+        assert_int_equal(Ccai_synth_say(t, "More.", 5, NULL), CCAI_OK);
     }
 }
 
-static const Ccai_tts_sink sink = {on_audio, on_done};
+static const Ccai_synth_sink sink = {on_audio, on_done};
 
-static void need(Ccai_tts_engine e)
+static void need(Ccai_synth_engine e)
 {
-    if (!Ccai_tts_engine_available(e))
+    if (!Ccai_synth_engine_available(e))
         skip(); /* flite left out of this build */
 }
 
@@ -87,17 +87,17 @@ static bool have_espeak(void)
     return system("command -v espeak-ng >/dev/null 2>&1") == 0;
 }
 
-static Ccai_tts *make(Ccai_tts_engine e, const char *voice, double rate, sink_state *s)
+static Ccai_synth *make(Ccai_synth_engine e, const char *voice, double rate, sink_state *s)
 {
-    Ccai_tts_params p;
-    Ccai_tts_params_default(&p);
+    Ccai_synth_params p;
+    Ccai_synth_params_default(&p);
     p.engine = e;
     p.voice = voice;
     p.rate = rate;
     p.out = phone;
-    Ccai_tts *t = NULL;
+    Ccai_synth *t = NULL;
     Ccai_err err = {0};
-    ccai_status st = Ccai_tts_new(&p, &sink, s, &t, &err);
+    ccai_status st = Ccai_synth_new(&p, &sink, s, &t, &err);
     if (st != CCAI_OK)
         fail_msg("tts: %s %s", ccai_status_str(st), Ccai_err_get(&err));
     Ccai_err_free(&err);
@@ -107,12 +107,12 @@ static Ccai_tts *make(Ccai_tts_engine e, const char *voice, double rate, sink_st
 
 /* Step until idle, waiting on the descriptors it names (poll stands in
  * for the host's loop). */
-static void run(Ccai_tts *t)
+static void run(Ccai_synth *t)
 {
-    for (int guard = 0; Ccai_tts_busy(t); guard++) {
+    for (int guard = 0; Ccai_synth_busy(t); guard++) {
         assert_true(guard < 100000);
-        Ccai_tts_fd fds[4];
-        size_t n = Ccai_tts_fds(t, fds, 4);
+        Ccai_synth_fd fds[4];
+        size_t n = Ccai_synth_fds(t, fds, 4);
         if (n) {
             struct pollfd pf[4];
             for (size_t i = 0; i < n; i++) {
@@ -121,7 +121,7 @@ static void run(Ccai_tts *t)
             }
             assert_true(poll(pf, n, 10000) > 0); /* never stuck on a dead descriptor */
         }
-        assert_int_equal(Ccai_tts_step(t), CCAI_OK);
+        assert_int_equal(Ccai_synth_step(t), CCAI_OK);
     }
 }
 
@@ -150,19 +150,19 @@ static void no_children_left(void)
 static void flite_format_and_duration(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     sink_state s = {0};
-    Ccai_tts *t = make(CCAI_TTS_FLITE, NULL, 1.0, &s);
-    assert_int_equal(Ccai_tts_native_rate(t), 16000);
+    Ccai_synth *t = make(CCAI_SYNTH_FLITE, NULL, 1.0, &s);
+    assert_int_equal(Ccai_synth_native_rate(t), 16000);
     uint32_t id = 0;
     const char *text = "Hello, thank you for calling. How can I help you today?";
-    assert_int_equal(Ccai_tts_say(t, text, strlen(text), &id), CCAI_OK);
-    assert_true(Ccai_tts_busy(t));
-    Ccai_tts_fd fds[2];
-    assert_int_equal(Ccai_tts_fds(t, fds, 2), 0); /* in-process: nothing to wait for */
+    assert_int_equal(Ccai_synth_say(t, text, strlen(text), &id), CCAI_OK);
+    assert_true(Ccai_synth_busy(t));
+    Ccai_synth_fd fds[2];
+    assert_int_equal(Ccai_synth_fds(t, fds, 2), 0); /* in-process: nothing to wait for */
     /* One step, one sentence: the first audio comes before the second
      * sentence is made. */
-    assert_int_equal(Ccai_tts_step(t), CCAI_OK);
+    assert_int_equal(Ccai_synth_step(t), CCAI_OK);
     size_t first = s.len;
     assert_true(first > 0);
     assert_int_equal(s.n_done, 0);
@@ -177,18 +177,18 @@ static void flite_format_and_duration(void **state)
                   level_db(&s));
     assert_true(seconds(&s) > 2.0 && seconds(&s) < 6.0);
     assert_true(level_db(&s) > -35.0);
-    assert_false(Ccai_tts_busy(t));
-    Ccai_tts_free(t);
+    assert_false(Ccai_synth_busy(t));
+    Ccai_synth_free(t);
     free(s.data);
 }
 
 static double duration_at(const char *voice, double rate, const char *text)
 {
     sink_state s = {0};
-    Ccai_tts *t = make(CCAI_TTS_FLITE, voice, rate, &s);
-    assert_int_equal(Ccai_tts_say(t, text, strlen(text), NULL), CCAI_OK);
+    Ccai_synth *t = make(CCAI_SYNTH_FLITE, voice, rate, &s);
+    assert_int_equal(Ccai_synth_say(t, text, strlen(text), NULL), CCAI_OK);
     run(t);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     double d = seconds(&s);
     free(s.data);
     return d;
@@ -197,7 +197,7 @@ static double duration_at(const char *voice, double rate, const char *text)
 static void flite_speed(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     const char *text = "Your appointment is confirmed for Tuesday at three thirty.";
     double slow = duration_at("kal16", 0.75, text), fast = duration_at("kal16", 1.5, text);
     double normal = duration_at("kal16", 1.0, text);
@@ -218,18 +218,18 @@ static void flite_speed(void **state)
 static void flite_voices(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     const char *voices[] = {"kal16", "kal", "slt", "rms", "awb", "cmu_us_slt"};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(voices); i++) {
         sink_state s = {0};
-        Ccai_tts *t = make(CCAI_TTS_FLITE, voices[i], 1.0, &s);
-        assert_int_equal(Ccai_tts_native_rate(t), strcmp(voices[i], "kal") == 0 ? 8000 : 16000);
-        assert_int_equal(Ccai_tts_say(t, "Good morning.", 13, NULL), CCAI_OK);
+        Ccai_synth *t = make(CCAI_SYNTH_FLITE, voices[i], 1.0, &s);
+        assert_int_equal(Ccai_synth_native_rate(t), strcmp(voices[i], "kal") == 0 ? 8000 : 16000);
+        assert_int_equal(Ccai_synth_say(t, "Good morning.", 13, NULL), CCAI_OK);
         run(t);
         print_message("# %s: %.2f s, %.1f dBFS\n", voices[i], seconds(&s), level_db(&s));
         assert_true(seconds(&s) > 0.4 && seconds(&s) < 3.0);
         assert_true(level_db(&s) > -35.0);
-        Ccai_tts_free(t);
+        Ccai_synth_free(t);
         free(s.data);
     }
 }
@@ -237,14 +237,14 @@ static void flite_voices(void **state)
 static void queue_and_ids(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     sink_state s = {0};
-    Ccai_tts *t = make(CCAI_TTS_FLITE, NULL, 1.0, &s);
+    Ccai_synth *t = make(CCAI_SYNTH_FLITE, NULL, 1.0, &s);
     uint32_t ids[4];
-    assert_int_equal(Ccai_tts_say(t, "One.", 4, &ids[0]), CCAI_OK);
-    assert_int_equal(Ccai_tts_say(t, "<break/>", 8, &ids[1]), CCAI_OK); /* nothing to say */
-    assert_int_equal(Ccai_tts_say(t, "Two. Three.", 11, &ids[2]), CCAI_OK);
-    assert_int_equal(Ccai_tts_say(t, "", 0, &ids[3]), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "One.", 4, &ids[0]), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "<break/>", 8, &ids[1]), CCAI_OK); /* nothing to say */
+    assert_int_equal(Ccai_synth_say(t, "Two. Three.", 11, &ids[2]), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "", 0, &ids[3]), CCAI_OK);
     s.say_more = t; /* a text queued from inside done */
     run(t);
     assert_int_equal(s.n_done, 5);
@@ -257,12 +257,12 @@ static void queue_and_ids(void **state)
     assert_true(s.short_chunks <= 3);
     /* Queue limit */
     for (int i = 0; i < 256; i++)
-        assert_int_equal(Ccai_tts_say(t, "x", 1, NULL), CCAI_OK);
-    assert_int_equal(Ccai_tts_say(t, "x", 1, NULL), CCAI_ERR_LIMIT);
-    Ccai_tts_cancel(t);
+        assert_int_equal(Ccai_synth_say(t, "x", 1, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "x", 1, NULL), CCAI_ERR_LIMIT);
+    Ccai_synth_cancel(t);
     assert_int_equal(s.n_done, 5 + 256);
-    assert_false(Ccai_tts_busy(t));
-    Ccai_tts_free(t);
+    assert_false(Ccai_synth_busy(t));
+    Ccai_synth_free(t);
     free(s.data);
 }
 
@@ -270,52 +270,52 @@ static void queue_and_ids(void **state)
 static void cancel_mid_synthesis(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     sink_state s = {0};
     /* slt streams within a sentence: the stop lands inside flite. */
-    Ccai_tts *t = make(CCAI_TTS_FLITE, "slt", 1.0, &s);
+    Ccai_synth *t = make(CCAI_SYNTH_FLITE, "slt", 1.0, &s);
     const char *text = "This is a long sentence that the caller will interrupt half way through "
                        "because they already know the answer. And this one never starts.";
     uint32_t a, b;
-    assert_int_equal(Ccai_tts_say(t, text, strlen(text), &a), CCAI_OK);
-    assert_int_equal(Ccai_tts_say(t, "Queued after.", 13, &b), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, text, strlen(text), &a), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "Queued after.", 13, &b), CCAI_OK);
     s.stop_after = 5;
-    assert_int_equal(Ccai_tts_step(t), CCAI_OK);
+    assert_int_equal(Ccai_synth_step(t), CCAI_OK);
     assert_int_equal(s.chunks, 5); /* nothing after the stop */
     assert_int_equal(s.n_done, 2);
     assert_int_equal(s.done_ids[0], a);
     assert_int_equal(s.done_st[0], CCAI_ERR_CANCELLED);
     assert_int_equal(s.done_ids[1], b);
     assert_int_equal(s.done_st[1], CCAI_ERR_CANCELLED);
-    assert_false(Ccai_tts_busy(t));
+    assert_false(Ccai_synth_busy(t));
     /* The stream goes on with the next text, from a clean state. */
     s.stop_after = 0;
     size_t before = s.len;
-    assert_int_equal(Ccai_tts_say(t, "Yes?", 4, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "Yes?", 4, NULL), CCAI_OK);
     run(t);
     assert_int_equal(s.done_st[2], CCAI_OK);
     assert_true(s.len > before);
     /* Cancelled from outside between two steps. */
-    assert_int_equal(Ccai_tts_say(t, "First sentence. Second sentence.", 32, &a), CCAI_OK);
-    assert_int_equal(Ccai_tts_step(t), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "First sentence. Second sentence.", 32, &a), CCAI_OK);
+    assert_int_equal(Ccai_synth_step(t), CCAI_OK);
     size_t chunks = s.chunks;
-    Ccai_tts_cancel(t);
+    Ccai_synth_cancel(t);
     assert_int_equal(s.done_st[3], CCAI_ERR_CANCELLED);
-    assert_int_equal(Ccai_tts_step(t), CCAI_OK);
+    assert_int_equal(Ccai_synth_step(t), CCAI_OK);
     assert_int_equal(s.chunks, chunks);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     free(s.data);
 }
 
 static void free_inside_callback(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     sink_state s = {0};
-    Ccai_tts *t = make(CCAI_TTS_FLITE, NULL, 1.0, &s);
-    assert_int_equal(Ccai_tts_say(t, "Goodbye now.", 12, NULL), CCAI_OK);
+    Ccai_synth *t = make(CCAI_SYNTH_FLITE, NULL, 1.0, &s);
+    assert_int_equal(Ccai_synth_say(t, "Goodbye now.", 12, NULL), CCAI_OK);
     s.free_me = t;
-    assert_int_equal(Ccai_tts_step(t), CCAI_OK);
+    assert_int_equal(Ccai_synth_step(t), CCAI_OK);
     /* Freed (the sanitizer build checks the memory); no done came. */
     assert_null(s.free_me);
     assert_int_equal(s.n_done, 0);
@@ -325,50 +325,50 @@ static void free_inside_callback(void **state)
 static void refused(void **state)
 {
     (void)state;
-    Ccai_tts_params p;
-    Ccai_tts *t = (Ccai_tts *)0x1;
+    Ccai_synth_params p;
+    Ccai_synth *t = (Ccai_synth *)0x1;
     Ccai_err err = {0};
     sink_state s = {0};
-    Ccai_tts_params_default(&p);
+    Ccai_synth_params_default(&p);
     p.rate = 3;
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
-    Ccai_tts_params_default(&p);
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
+    Ccai_synth_params_default(&p);
     p.out.rate = 11025;
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
-    Ccai_tts_params_default(&p);
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
+    Ccai_synth_params_default(&p);
     p.frame_ms = 5;
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
-    Ccai_tts_params_default(&p);
-    p.engine = (Ccai_tts_engine)9;
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
-    Ccai_tts_sink half = {on_audio, NULL};
-    Ccai_tts_params_default(&p);
-    assert_int_equal(Ccai_tts_new(&p, &half, &s, &t, &err), CCAI_ERR_INVALID_ARG);
-    p.engine = CCAI_TTS_ESPEAK;
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
+    Ccai_synth_params_default(&p);
+    p.engine = (Ccai_synth_engine)9;
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
+    Ccai_synth_sink half = {on_audio, NULL};
+    Ccai_synth_params_default(&p);
+    assert_int_equal(Ccai_synth_new(&p, &half, &s, &t, &err), CCAI_ERR_INVALID_ARG);
+    p.engine = CCAI_SYNTH_ESPEAK;
     p.voice = "-x";
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
     p.voice = "fr; rm -rf /";
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
-    assert_ptr_equal(t, (Ccai_tts *)0x1);
-    if (Ccai_tts_engine_available(CCAI_TTS_FLITE)) {
-        Ccai_tts_params_default(&p);
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_INVALID_ARG);
+    assert_ptr_equal(t, (Ccai_synth *)0x1);
+    if (Ccai_synth_engine_available(CCAI_SYNTH_FLITE)) {
+        Ccai_synth_params_default(&p);
         p.voice = "nobody";
-        assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_NOT_FOUND);
+        assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_NOT_FOUND);
         assert_non_null(strstr(Ccai_err_get(&err), "nobody"));
-        Ccai_tts_params_default(&p);
+        Ccai_synth_params_default(&p);
         p.language = "fr-FR";
-        assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, &err), CCAI_ERR_UNSUPPORTED);
+        assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, &err), CCAI_ERR_UNSUPPORTED);
         assert_non_null(strstr(Ccai_err_get(&err), "English only"));
     }
     Ccai_err_free(&err);
-    Ccai_tts_free(NULL);
-    assert_false(Ccai_tts_busy(NULL));
-    assert_int_equal(Ccai_tts_engine_for("en-GB"), CCAI_TTS_FLITE);
-    assert_int_equal(Ccai_tts_engine_for("en"), CCAI_TTS_FLITE);
-    assert_int_equal(Ccai_tts_engine_for(NULL), CCAI_TTS_FLITE);
-    assert_int_equal(Ccai_tts_engine_for("fr-FR"), CCAI_TTS_ESPEAK);
-    assert_int_equal(Ccai_tts_engine_for("eng"), CCAI_TTS_ESPEAK);
-    assert_true(Ccai_tts_engine_available(CCAI_TTS_ESPEAK));
+    Ccai_synth_free(NULL);
+    assert_false(Ccai_synth_busy(NULL));
+    assert_int_equal(Ccai_synth_engine_for("en-GB"), CCAI_SYNTH_FLITE);
+    assert_int_equal(Ccai_synth_engine_for("en"), CCAI_SYNTH_FLITE);
+    assert_int_equal(Ccai_synth_engine_for(NULL), CCAI_SYNTH_FLITE);
+    assert_int_equal(Ccai_synth_engine_for("fr-FR"), CCAI_SYNTH_ESPEAK);
+    assert_int_equal(Ccai_synth_engine_for("eng"), CCAI_SYNTH_ESPEAK);
+    assert_true(Ccai_synth_engine_available(CCAI_SYNTH_ESPEAK));
 }
 
 static void espeak_voices(void **state)
@@ -391,17 +391,17 @@ static void espeak_voices(void **state)
     assert_false(Ccai_espeak_voice_valid("a/b"));
 }
 
-static Ccai_tts *make_espeak(const char *program, const char *voice, sink_state *s)
+static Ccai_synth *make_espeak(const char *program, const char *voice, sink_state *s)
 {
-    Ccai_tts_params p;
-    Ccai_tts_params_default(&p);
-    p.engine = CCAI_TTS_ESPEAK;
+    Ccai_synth_params p;
+    Ccai_synth_params_default(&p);
+    p.engine = CCAI_SYNTH_ESPEAK;
     p.voice = voice;
     p.out = phone;
     if (program)
         p.espeak_program = program;
-    Ccai_tts *t = NULL;
-    assert_int_equal(Ccai_tts_new(&p, &sink, s, &t, NULL), CCAI_OK);
+    Ccai_synth *t = NULL;
+    assert_int_equal(Ccai_synth_new(&p, &sink, s, &t, NULL), CCAI_OK);
     s->chunk_bytes = Ccai_media_bytes_per_ms(&phone, 20);
     return t;
 }
@@ -413,22 +413,22 @@ static void espeak_speaks(void **state)
         skip(); /* espeak-ng not installed */
     no_children_left();
     sink_state s = {0};
-    Ccai_tts_params p;
-    Ccai_tts_params_default(&p);
-    p.engine = CCAI_TTS_ESPEAK;
+    Ccai_synth_params p;
+    Ccai_synth_params_default(&p);
+    p.engine = CCAI_SYNTH_ESPEAK;
     p.language = "fr-FR";
     p.out = phone;
-    Ccai_tts *t = NULL;
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, NULL), CCAI_OK);
+    Ccai_synth *t = NULL;
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, NULL), CCAI_OK);
     s.chunk_bytes = 160;
-    assert_int_equal(Ccai_tts_native_rate(t), 22050);
+    assert_int_equal(Ccai_synth_native_rate(t), 22050);
     const char *text = "Bonjour, merci de votre appel. Comment puis-je vous aider ?";
     uint32_t id;
-    assert_int_equal(Ccai_tts_say(t, text, strlen(text), &id), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, text, strlen(text), &id), CCAI_OK);
     /* The first step starts the process: there are descriptors to wait for. */
-    assert_int_equal(Ccai_tts_step(t), CCAI_OK);
-    Ccai_tts_fd fds[4];
-    assert_true(Ccai_tts_fds(t, fds, 4) >= 1);
+    assert_int_equal(Ccai_synth_step(t), CCAI_OK);
+    Ccai_synth_fd fds[4];
+    assert_true(Ccai_synth_fds(t, fds, 4) >= 1);
     run(t);
     assert_int_equal(s.n_done, 1);
     assert_int_equal(s.done_st[0], CCAI_OK);
@@ -438,20 +438,20 @@ static void espeak_speaks(void **state)
     assert_true(seconds(&s) > 2.0 && seconds(&s) < 8.0);
     assert_true(level_db(&s) > -35.0);
     assert_true(s.short_chunks <= 1);
-    assert_int_equal(Ccai_tts_fds(t, fds, 4), 0);
+    assert_int_equal(Ccai_synth_fds(t, fds, 4), 0);
     no_children_left();
     /* Slower speech lasts longer. */
     double normal = seconds(&s);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     free(s.data);
     memset(&s, 0, sizeof s);
     p.rate = 0.6;
-    assert_int_equal(Ccai_tts_new(&p, &sink, &s, &t, NULL), CCAI_OK);
-    assert_int_equal(Ccai_tts_say(t, text, strlen(text), NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_new(&p, &sink, &s, &t, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, text, strlen(text), NULL), CCAI_OK);
     run(t);
     print_message("# at 0.6: %.2f s\n", seconds(&s));
     assert_true(seconds(&s) > normal * 1.3);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     free(s.data);
 }
 
@@ -467,39 +467,39 @@ static void espeak_failures(void **state)
     snprintf(hang, sizeof hang, "%s/tests/speech/hang.sh", src);
     /* No such program: the text fails, the next one is tried. */
     sink_state s = {0};
-    Ccai_tts *t = make_espeak("/nonexistent/espeak-ng", "en-us", &s);
-    assert_int_equal(Ccai_tts_say(t, "One.", 4, NULL), CCAI_OK);
-    assert_int_equal(Ccai_tts_say(t, "Two.", 4, NULL), CCAI_OK);
+    Ccai_synth *t = make_espeak("/nonexistent/espeak-ng", "en-us", &s);
+    assert_int_equal(Ccai_synth_say(t, "One.", 4, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "Two.", 4, NULL), CCAI_OK);
     run(t);
     assert_int_equal(s.n_done, 2);
     assert_int_equal(s.done_st[0], CCAI_ERR_IO);
     assert_int_equal(s.done_st[1], CCAI_ERR_IO);
     assert_int_equal(s.len, 0);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     /* An unknown voice: espeak-ng exits 1 without audio. */
     memset(&s, 0, sizeof s);
     t = make_espeak(NULL, "xx-nonexistent", &s);
-    assert_int_equal(Ccai_tts_say(t, "Hello.", 6, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "Hello.", 6, NULL), CCAI_OK);
     run(t);
     assert_int_equal(s.done_st[0], CCAI_ERR_IO);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     no_children_left();
     /* A program that writes something else than audio. */
     memset(&s, 0, sizeof s);
     t = make_espeak(not_audio, "en-us", &s);
-    assert_int_equal(Ccai_tts_say(t, "Hello.", 6, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "Hello.", 6, NULL), CCAI_OK);
     run(t);
     assert_int_equal(s.done_st[0], CCAI_ERR_PARSE);
     assert_int_equal(s.len, 0);
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     no_children_left();
     /* One that hangs after its header: cancelling kills it at once. */
     memset(&s, 0, sizeof s);
     t = make_espeak(hang, "en-us", &s);
-    assert_int_equal(Ccai_tts_say(t, "Hello.", 6, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, "Hello.", 6, NULL), CCAI_OK);
     for (int i = 0; i < 20; i++) {
-        Ccai_tts_fd fds[4];
-        size_t n = Ccai_tts_fds(t, fds, 4);
+        Ccai_synth_fd fds[4];
+        size_t n = Ccai_synth_fds(t, fds, 4);
         struct pollfd pf[4];
         for (size_t k = 0; k < n; k++) {
             pf[k].fd = fds[k].fd;
@@ -507,17 +507,17 @@ static void espeak_failures(void **state)
         }
         if (n)
             poll(pf, n, 50);
-        assert_int_equal(Ccai_tts_step(t), CCAI_OK);
+        assert_int_equal(Ccai_synth_step(t), CCAI_OK);
     }
-    assert_true(Ccai_tts_busy(t));
+    assert_true(Ccai_synth_busy(t));
     assert_int_equal(s.len, 0);
-    Ccai_tts_cancel(t);
+    Ccai_synth_cancel(t);
     assert_int_equal(s.done_st[0], CCAI_ERR_CANCELLED);
     no_children_left();
     /* And freeing a stream with a process running kills it too. */
-    assert_int_equal(Ccai_tts_say(t, "Hello.", 6, NULL), CCAI_OK);
-    assert_int_equal(Ccai_tts_step(t), CCAI_OK);
-    Ccai_tts_free(t);
+    assert_int_equal(Ccai_synth_say(t, "Hello.", 6, NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_step(t), CCAI_OK);
+    Ccai_synth_free(t);
     no_children_left();
 }
 
@@ -527,17 +527,17 @@ static void espeak_barge_in(void **state)
     if (!have_espeak())
         skip(); /* espeak-ng not installed */
     sink_state s = {0};
-    Ccai_tts *t = make_espeak(NULL, "de", &s);
+    Ccai_synth *t = make_espeak(NULL, "de", &s);
     const char *text = "Guten Tag. Das ist ein langer Satz, den der Anrufer unterbrechen wird, "
                        "bevor er zu Ende ist.";
-    assert_int_equal(Ccai_tts_say(t, text, strlen(text), NULL), CCAI_OK);
+    assert_int_equal(Ccai_synth_say(t, text, strlen(text), NULL), CCAI_OK);
     s.stop_after = 3;
     run(t);
     assert_int_equal(s.chunks, 3);
     assert_int_equal(s.n_done, 1);
     assert_int_equal(s.done_st[0], CCAI_ERR_CANCELLED);
     no_children_left();
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     free(s.data);
 }
 
@@ -626,20 +626,20 @@ static void wavstream(void **state)
 static ccai_status sc_tts(void)
 {
     sink_state s = {0};
-    Ccai_tts_params p;
-    Ccai_tts_params_default(&p);
+    Ccai_synth_params p;
+    Ccai_synth_params_default(&p);
     p.out = phone;
-    Ccai_tts *t = NULL;
+    Ccai_synth *t = NULL;
     const char *text = "One. <prosody rate=\"fast\">Two</prosody>.";
-    ccai_status st = Ccai_tts_new(&p, &sink, &s, &t, NULL);
+    ccai_status st = Ccai_synth_new(&p, &sink, &s, &t, NULL);
     if (st == CCAI_OK)
-        st = Ccai_tts_say(t, text, strlen(text), NULL);
-    while (st == CCAI_OK && Ccai_tts_busy(t))
-        st = Ccai_tts_step(t);
+        st = Ccai_synth_say(t, text, strlen(text), NULL);
+    while (st == CCAI_OK && Ccai_synth_busy(t))
+        st = Ccai_synth_step(t);
     /* A failure inside a text goes to its done. */
     if (st == CCAI_OK && s.n_done == 1 && s.done_st[0] != CCAI_OK)
         st = s.done_st[0];
-    Ccai_tts_free(t);
+    Ccai_synth_free(t);
     free(s.data);
     return st;
 }
@@ -647,7 +647,7 @@ static ccai_status sc_tts(void)
 static void out_of_memory(void **state)
 {
     (void)state;
-    need(CCAI_TTS_FLITE);
+    need(CCAI_SYNTH_FLITE);
     assert_true(oom_exhaust("flite stream", sc_tts, NULL) > 8);
 }
 

@@ -16,8 +16,8 @@
 /* Parse text at base and compare with the expected pieces ("text@rate"). */
 static void expect_pieces(const char *text, double base, const char *const *want, size_t n)
 {
-    Ccai_tts_text t = {0};
-    assert_int_equal(Ccai_tts_text_parse(text, strlen(text), base, &t), CCAI_OK);
+    Ccai_synth_text t = {0};
+    assert_int_equal(Ccai_synth_text_parse(text, strlen(text), base, &t), CCAI_OK);
     if (t.n != n) {
         for (size_t i = 0; i < t.n; i++)
             print_message("# piece %zu: \"%s\" @%.3f\n", i, t.v[i].text, t.v[i].rate);
@@ -29,7 +29,7 @@ static void expect_pieces(const char *text, double base, const char *const *want
         if (strcmp(got, want[i]) != 0)
             fail_msg("\"%s\" piece %zu: \"%s\", expected \"%s\"", text, i, got, want[i]);
     }
-    Ccai_tts_text_clear(&t);
+    Ccai_synth_text_clear(&t);
 }
 
 #define EXPECT(text, base, ...)                             \
@@ -40,11 +40,11 @@ static void expect_pieces(const char *text, double base, const char *const *want
 
 static void expect_none(const char *text)
 {
-    Ccai_tts_text t = {0};
-    assert_int_equal(Ccai_tts_text_parse(text, strlen(text), 1.0, &t), CCAI_OK);
+    Ccai_synth_text t = {0};
+    assert_int_equal(Ccai_synth_text_parse(text, strlen(text), 1.0, &t), CCAI_OK);
     if (t.n)
         fail_msg("\"%s\": %zu pieces, expected none (first \"%s\")", text, t.n, t.v[0].text);
-    Ccai_tts_text_clear(&t);
+    Ccai_synth_text_clear(&t);
 }
 
 static void sentences(void **state)
@@ -98,8 +98,8 @@ static void nesting_limit(void **state)
     for (int i = 0; i < 20; i++)
         assert_true(Ccai_buf_puts(&b, "</prosody>"));
     assert_true(Ccai_buf_puts(&b, " out"));
-    Ccai_tts_text t = {0};
-    assert_int_equal(Ccai_tts_text_parse(b.data, b.len, 1.0, &t), CCAI_OK);
+    Ccai_synth_text t = {0};
+    assert_int_equal(Ccai_synth_text_parse(b.data, b.len, 1.0, &t), CCAI_OK);
     assert_int_equal(t.n, 2);
     /* 16 levels count (1.05^16 = 2.18, clamped to 2), and after the 20
      * closings the rate is back to normal. */
@@ -107,7 +107,7 @@ static void nesting_limit(void **state)
     assert_true(fabs(t.v[0].rate - 2.0) < 1e-9);
     assert_string_equal(t.v[1].text, "out");
     assert_true(fabs(t.v[1].rate - 1.0) < 1e-9);
-    Ccai_tts_text_clear(&t);
+    Ccai_synth_text_clear(&t);
     Ccai_buf_free(&b);
 }
 
@@ -136,11 +136,11 @@ static void bytes(void **state)
      * sequence, a surrogate. */
     EXPECT("x\x80y \xc0\xafz \xe2\x82 w \xed\xa0\x80v", 1.0, "x y z w v@1");
     /* NUL inside the given length is a control byte. */
-    Ccai_tts_text t = {0};
-    assert_int_equal(Ccai_tts_text_parse("a\0b", 3, 1.0, &t), CCAI_OK);
+    Ccai_synth_text t = {0};
+    assert_int_equal(Ccai_synth_text_parse("a\0b", 3, 1.0, &t), CCAI_OK);
     assert_int_equal(t.n, 1);
     assert_string_equal(t.v[0].text, "a b");
-    Ccai_tts_text_clear(&t);
+    Ccai_synth_text_clear(&t);
 }
 
 static bool valid_utf8(const char *s)
@@ -164,45 +164,45 @@ static void long_pieces(void **state)
     Ccai_buf b = {0};
     for (int i = 0; i < 100; i++)
         assert_true(Ccai_buf_printf(&b, "word%d%s ", i, i == 40 ? "," : ""));
-    Ccai_tts_text t = {0};
-    assert_int_equal(Ccai_tts_text_parse(b.data, b.len, 1.0, &t), CCAI_OK);
+    Ccai_synth_text t = {0};
+    assert_int_equal(Ccai_synth_text_parse(b.data, b.len, 1.0, &t), CCAI_OK);
     assert_true(t.n >= 3);
-    assert_true(strlen(t.v[0].text) <= CCAI_TTS_PIECE_MAX);
+    assert_true(strlen(t.v[0].text) <= CCAI_SYNTH_PIECE_MAX);
     assert_string_equal(t.v[0].text + strlen(t.v[0].text) - 7, "word40,");
     size_t total = 0;
     for (size_t i = 0; i < t.n; i++) {
-        assert_true(strlen(t.v[i].text) <= CCAI_TTS_PIECE_MAX);
+        assert_true(strlen(t.v[i].text) <= CCAI_SYNTH_PIECE_MAX);
         total += strlen(t.v[i].text) + 1;
     }
     assert_int_equal(total, b.len); /* nothing lost: the cuts were spaces */
-    Ccai_tts_text_clear(&t);
+    Ccai_synth_text_clear(&t);
     /* One long word of two-byte characters: cut between characters. */
     Ccai_buf_reset(&b);
     for (int i = 0; i < 500; i++)
         assert_true(Ccai_buf_puts(&b, "\xc3\xa9"));
-    assert_int_equal(Ccai_tts_text_parse(b.data, b.len, 1.0, &t), CCAI_OK);
+    assert_int_equal(Ccai_synth_text_parse(b.data, b.len, 1.0, &t), CCAI_OK);
     assert_int_equal(t.n, 4);
     for (size_t i = 0; i < t.n; i++) {
-        assert_true(strlen(t.v[i].text) <= CCAI_TTS_PIECE_MAX);
+        assert_true(strlen(t.v[i].text) <= CCAI_SYNTH_PIECE_MAX);
         assert_true(valid_utf8(t.v[i].text));
     }
-    Ccai_tts_text_clear(&t);
+    Ccai_synth_text_clear(&t);
     Ccai_buf_free(&b);
 }
 
 static void limits(void **state)
 {
     (void)state;
-    Ccai_tts_text t = {0};
-    assert_int_equal(Ccai_tts_text_parse("x", (size_t)CCAI_TTS_TEXT_MAX + 1, 1.0, &t),
+    Ccai_synth_text t = {0};
+    assert_int_equal(Ccai_synth_text_parse("x", (size_t)CCAI_SYNTH_TEXT_MAX + 1, 1.0, &t),
                      CCAI_ERR_LIMIT);
-    assert_int_equal(Ccai_tts_text_parse("x", 1, 0.4, &t), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_tts_text_parse("x", 1, 2.1, &t), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_tts_text_parse("x", 1, NAN, &t), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_tts_text_parse(NULL, 1, 1.0, &t), CCAI_ERR_INVALID_ARG);
-    assert_int_equal(Ccai_tts_text_parse("x", 1, 1.0, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_synth_text_parse("x", 1, 0.4, &t), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_synth_text_parse("x", 1, 2.1, &t), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_synth_text_parse("x", 1, NAN, &t), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_synth_text_parse(NULL, 1, 1.0, &t), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_synth_text_parse("x", 1, 1.0, NULL), CCAI_ERR_INVALID_ARG);
     assert_int_equal(t.n, 0);
-    Ccai_tts_text_clear(NULL);
+    Ccai_synth_text_clear(NULL);
 }
 
 static void rates(void **state)
@@ -220,7 +220,7 @@ static void rates(void **state)
     };
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(cases); i++) {
         double r = -1;
-        bool ok = Ccai_tts_rate_parse(cases[i].s, strlen(cases[i].s), &r);
+        bool ok = Ccai_synth_rate_parse(cases[i].s, strlen(cases[i].s), &r);
         if (ok != (cases[i].want > 0) || (ok && fabs(r - cases[i].want) > 1e-9))
             fail_msg("rate \"%s\": %s %g, expected %g", cases[i].s, ok ? "ok" : "refused", r,
                      cases[i].want);
@@ -231,11 +231,11 @@ static ccai_status sc_parse(void)
 {
     const char *s = "<speak>One. <prosody rate=\"slow\">Two &amp; three</prosody>, four! "
                     "Five six seven eight nine ten.</speak>";
-    Ccai_tts_text t = {0};
-    ccai_status st = Ccai_tts_text_parse(s, strlen(s), 1.0, &t);
+    Ccai_synth_text t = {0};
+    ccai_status st = Ccai_synth_text_parse(s, strlen(s), 1.0, &t);
     if (st == CCAI_OK && t.n != 4)
         st = CCAI_ERR_INTERNAL;
-    Ccai_tts_text_clear(&t);
+    Ccai_synth_text_clear(&t);
     return st;
 }
 

@@ -1,5 +1,5 @@
 /* Offline TTS streams over flite and espeak-ng (see tts.h). */
-#include "speech/tts.h"
+#include "speech/synth.h"
 
 #include "media/resample.h"
 #include "speech/espeak.h"
@@ -16,14 +16,14 @@
 
 typedef struct text_item {
     uint32_t id;
-    Ccai_tts_text pieces;
+    Ccai_synth_text pieces;
     size_t next; /* the piece to synthesise next */
 } text_item;
 
-struct Ccai_tts {
-    Ccai_tts_params p;
+struct Ccai_synth {
+    Ccai_synth_params p;
     char *voice, *program;
-    Ccai_tts_sink sink;
+    Ccai_synth_sink sink;
     void *ud;
 #ifdef CCAI_HAVE_FLITE
     const Ccai_flite_voice *fv;
@@ -50,10 +50,10 @@ struct Ccai_tts {
     bool dead;
 };
 
-void Ccai_tts_params_default(Ccai_tts_params *p)
+void Ccai_synth_params_default(Ccai_synth_params *p)
 {
     memset(p, 0, sizeof *p);
-    p->engine = CCAI_TTS_FLITE;
+    p->engine = CCAI_SYNTH_FLITE;
     p->rate = 1.0;
     p->out.encoding = CCAI_MEDIA_PCM16;
     p->out.rate = 16000;
@@ -62,31 +62,31 @@ void Ccai_tts_params_default(Ccai_tts_params *p)
     p->espeak_program = "espeak-ng";
 }
 
-Ccai_tts_engine Ccai_tts_engine_for(const char *language)
+Ccai_synth_engine Ccai_synth_engine_for(const char *language)
 {
     bool en = language && (language[0] == 'e' || language[0] == 'E') &&
               (language[1] == 'n' || language[1] == 'N') &&
               (language[2] == '\0' || language[2] == '-' || language[2] == '_');
-    return en || !language ? CCAI_TTS_FLITE : CCAI_TTS_ESPEAK;
+    return en || !language ? CCAI_SYNTH_FLITE : CCAI_SYNTH_ESPEAK;
 }
 
-bool Ccai_tts_engine_available(Ccai_tts_engine e)
+bool Ccai_synth_engine_available(Ccai_synth_engine e)
 {
 #ifdef CCAI_HAVE_FLITE
-    if (e == CCAI_TTS_FLITE)
+    if (e == CCAI_SYNTH_FLITE)
         return true;
 #endif
-    return e == CCAI_TTS_ESPEAK;
+    return e == CCAI_SYNTH_ESPEAK;
 }
 
-static void pop(Ccai_tts *t)
+static void pop(Ccai_synth *t)
 {
-    Ccai_tts_text_clear(&t->q[t->q_head].pieces);
+    Ccai_synth_text_clear(&t->q[t->q_head].pieces);
     t->q_head = (t->q_head + 1) % QUEUE_MAX;
     t->q_len--;
 }
 
-static void destroy(Ccai_tts *t)
+static void destroy(Ccai_synth *t)
 {
     Ccai_espeak_job_free(t->job);
     while (t->q_len)
@@ -104,7 +104,7 @@ static void destroy(Ccai_tts *t)
     ccai_free(t);
 }
 
-void Ccai_tts_free(Ccai_tts *t)
+void Ccai_synth_free(Ccai_synth *t)
 {
     if (!t)
         return;
@@ -115,7 +115,7 @@ void Ccai_tts_free(Ccai_tts *t)
     destroy(t);
 }
 
-static ccai_status unwind(Ccai_tts *t, ccai_status st)
+static ccai_status unwind(Ccai_synth *t, ccai_status st)
 {
     if (t->dead && t->depth == 0) {
         destroy(t);
@@ -124,12 +124,12 @@ static ccai_status unwind(Ccai_tts *t, ccai_status st)
     return st;
 }
 
-ccai_status Ccai_tts_new(const Ccai_tts_params *p, const Ccai_tts_sink *sink, void *ud,
-                         Ccai_tts **ret, Ccai_err *err)
+ccai_status Ccai_synth_new(const Ccai_synth_params *p, const Ccai_synth_sink *sink, void *ud,
+                           Ccai_synth **ret, Ccai_err *err)
 {
-    Ccai_tts_params defaults;
+    Ccai_synth_params defaults;
     if (!p) {
-        Ccai_tts_params_default(&defaults);
+        Ccai_synth_params_default(&defaults);
         p = &defaults;
     }
     if (!sink || !sink->audio || !sink->done || !ret) {
@@ -137,25 +137,25 @@ ccai_status Ccai_tts_new(const Ccai_tts_params *p, const Ccai_tts_sink *sink, vo
             Ccai_err_set(err, "tts: a sink with both callbacks is needed");
         return CCAI_ERR_INVALID_ARG;
     }
-    if (!Ccai_media_format_valid(&p->out) || !(p->rate >= CCAI_TTS_RATE_MIN) ||
-        !(p->rate <= CCAI_TTS_RATE_MAX) || p->frame_ms < 10 || p->frame_ms > 1000) {
+    if (!Ccai_media_format_valid(&p->out) || !(p->rate >= CCAI_SYNTH_RATE_MIN) ||
+        !(p->rate <= CCAI_SYNTH_RATE_MAX) || p->frame_ms < 10 || p->frame_ms > 1000) {
         if (err)
             Ccai_err_set(err, "tts: output format, rate (0.5..2) or frame_ms (10..1000) invalid");
         return CCAI_ERR_INVALID_ARG;
     }
-    if (p->engine != CCAI_TTS_FLITE && p->engine != CCAI_TTS_ESPEAK) {
+    if (p->engine != CCAI_SYNTH_FLITE && p->engine != CCAI_SYNTH_ESPEAK) {
         if (err)
             Ccai_err_set(err, "tts: unknown engine %d", (int)p->engine);
         return CCAI_ERR_INVALID_ARG;
     }
-    if (!Ccai_tts_engine_available(p->engine)) {
+    if (!Ccai_synth_engine_available(p->engine)) {
         if (err)
             Ccai_err_set(err, "tts: this build has no flite (Debian: apt-get install flite1-dev)");
         return CCAI_ERR_UNSUPPORTED;
     }
     char voice[48];
-    if (p->engine == CCAI_TTS_FLITE) {
-        if (p->language && Ccai_tts_engine_for(p->language) != CCAI_TTS_FLITE) {
+    if (p->engine == CCAI_SYNTH_FLITE) {
+        if (p->language && Ccai_synth_engine_for(p->language) != CCAI_SYNTH_FLITE) {
             if (err)
                 Ccai_err_set(err, "tts: flite speaks English only, not %s", p->language);
             return CCAI_ERR_UNSUPPORTED;
@@ -173,7 +173,7 @@ ccai_status Ccai_tts_new(const Ccai_tts_params *p, const Ccai_tts_sink *sink, vo
             return CCAI_ERR_INVALID_ARG;
         }
     }
-    Ccai_tts *t = Ccai_calloc(1, sizeof *t);
+    Ccai_synth *t = Ccai_calloc(1, sizeof *t);
     if (!t)
         return CCAI_ERR_NOMEM;
     t->p = *p;
@@ -187,7 +187,7 @@ ccai_status Ccai_tts_new(const Ccai_tts_params *p, const Ccai_tts_sink *sink, vo
     ccai_status st = t->voice && t->program && t->q && t->frame ? CCAI_OK : CCAI_ERR_NOMEM;
     t->p.voice = t->p.language = t->p.espeak_program = NULL;
 #ifdef CCAI_HAVE_FLITE
-    if (st == CCAI_OK && p->engine == CCAI_TTS_FLITE) {
+    if (st == CCAI_OK && p->engine == CCAI_SYNTH_FLITE) {
         st = Ccai_flite_voice_get(voice, &t->fv);
         if (st == CCAI_OK)
             t->native_rate = Ccai_flite_voice_rate(t->fv);
@@ -195,7 +195,7 @@ ccai_status Ccai_tts_new(const Ccai_tts_params *p, const Ccai_tts_sink *sink, vo
             Ccai_err_set(err, "tts: flite has no voice \"%s\"", voice);
     }
 #endif
-    if (p->engine == CCAI_TTS_ESPEAK)
+    if (p->engine == CCAI_SYNTH_ESPEAK)
         t->native_rate = CCAI_ESPEAK_RATE;
     /* The converter takes PCM at a rate media/ supports: the voice's own
      * (flite: 8 or 16 kHz) or, after speexdsp, the output's. */
@@ -220,21 +220,21 @@ ccai_status Ccai_tts_new(const Ccai_tts_params *p, const Ccai_tts_sink *sink, vo
     return CCAI_OK;
 }
 
-uint32_t Ccai_tts_native_rate(const Ccai_tts *t)
+uint32_t Ccai_synth_native_rate(const Ccai_synth *t)
 {
     return t->native_rate;
 }
 
-ccai_status Ccai_tts_say(Ccai_tts *t, const char *text, size_t len, uint32_t *ret_id)
+ccai_status Ccai_synth_say(Ccai_synth *t, const char *text, size_t len, uint32_t *ret_id)
 {
     if (!t || t->dead || (!text && len))
         return CCAI_ERR_INVALID_ARG;
     if (t->q_len == QUEUE_MAX)
         return CCAI_ERR_LIMIT;
     text_item item = {0};
-    ccai_status st = Ccai_tts_text_parse(text, len, t->p.rate, &item.pieces);
+    ccai_status st = Ccai_synth_text_parse(text, len, t->p.rate, &item.pieces);
     if (st != CCAI_OK) {
-        Ccai_tts_text_clear(&item.pieces);
+        Ccai_synth_text_clear(&item.pieces);
         return st;
     }
     item.id = ++t->next_id;
@@ -245,7 +245,7 @@ ccai_status Ccai_tts_say(Ccai_tts *t, const char *text, size_t len, uint32_t *re
     return CCAI_OK;
 }
 
-bool Ccai_tts_busy(const Ccai_tts *t)
+bool Ccai_synth_busy(const Ccai_synth *t)
 {
     return t && !t->dead && t->q_len > 0;
 }
@@ -263,7 +263,7 @@ static bool ensure(void **buf, size_t *cap, size_t need)
 }
 
 /* Hand out the frames the buffer holds; false when the sink stops. */
-static bool emit_frames(Ccai_tts *t, const uint8_t *data, size_t len)
+static bool emit_frames(Ccai_synth *t, const uint8_t *data, size_t len)
 {
     while (len) {
         size_t take = t->frame_cap - t->frame_len;
@@ -290,7 +290,7 @@ static bool emit_frames(Ccai_tts *t, const uint8_t *data, size_t len)
 /* Engine audio: resample if needed, convert, cut into frames. */
 static bool on_pcm(void *ud, const int16_t *pcm, size_t n, uint32_t rate)
 {
-    Ccai_tts *t = ud;
+    Ccai_synth *t = ud;
     if (t->stopped || t->dead || t->fail != CCAI_OK)
         return false;
     (void)rate; /* the engine's rate is the voice's, fixed at creation */
@@ -329,7 +329,7 @@ static bool on_pcm(void *ud, const int16_t *pcm, size_t n, uint32_t rate)
     return true;
 }
 
-static void done(Ccai_tts *t, ccai_status st)
+static void done(Ccai_synth *t, ccai_status st)
 {
     uint32_t id = t->q[t->q_head].id;
     pop(t);
@@ -340,7 +340,7 @@ static void done(Ccai_tts *t, ccai_status st)
 
 /* The end of a text: its last, shorter frame, and the output stage reset
  * for the next one. */
-static void finish_text(Ccai_tts *t)
+static void finish_text(Ccai_synth *t)
 {
     if (t->frame_len) {
         size_t len = t->frame_len;
@@ -356,7 +356,7 @@ static void finish_text(Ccai_tts *t)
     Ccai_media_converter_reset(t->conv);
 }
 
-static void cancel_all(Ccai_tts *t)
+static void cancel_all(Ccai_synth *t)
 {
     Ccai_espeak_job_free(t->job);
     t->job = NULL;
@@ -369,7 +369,7 @@ static void cancel_all(Ccai_tts *t)
     t->stopped = false;
 }
 
-void Ccai_tts_cancel(Ccai_tts *t)
+void Ccai_synth_cancel(Ccai_synth *t)
 {
     if (!t || t->dead)
         return;
@@ -385,11 +385,11 @@ static ccai_status wpm_of(double rate, uint32_t *ret)
 }
 
 /* One step on the head text: a piece through flite, or espeak-ng's pipes. */
-static void step_text(Ccai_tts *t)
+static void step_text(Ccai_synth *t)
 {
     text_item *it = &t->q[t->q_head];
     ccai_status st = CCAI_OK;
-    if (t->p.engine == CCAI_TTS_ESPEAK) {
+    if (t->p.engine == CCAI_SYNTH_ESPEAK) {
         if (!t->job && it->next < it->pieces.n) {
             uint32_t wpm;
             wpm_of(it->pieces.v[it->next].rate, &wpm);
@@ -413,7 +413,7 @@ static void step_text(Ccai_tts *t)
     }
 #ifdef CCAI_HAVE_FLITE
     else if (it->next < it->pieces.n) {
-        const Ccai_tts_piece *pc = &it->pieces.v[it->next++];
+        const Ccai_synth_piece *pc = &it->pieces.v[it->next++];
         st = Ccai_flite_speak(t->fv, pc->text, pc->rate, on_pcm, t);
         if (t->stopped)
             st = CCAI_ERR_CANCELLED;
@@ -447,7 +447,7 @@ static void step_text(Ccai_tts *t)
     }
 }
 
-ccai_status Ccai_tts_step(Ccai_tts *t)
+ccai_status Ccai_synth_step(Ccai_synth *t)
 {
     if (!t || t->dead)
         return CCAI_ERR_INVALID_ARG;
@@ -456,7 +456,7 @@ ccai_status Ccai_tts_step(Ccai_tts *t)
     return unwind(t, CCAI_OK);
 }
 
-size_t Ccai_tts_fds(const Ccai_tts *t, Ccai_tts_fd *fds, size_t cap)
+size_t Ccai_synth_fds(const Ccai_synth *t, Ccai_synth_fd *fds, size_t cap)
 {
     if (!t || t->dead || !t->job)
         return 0;
