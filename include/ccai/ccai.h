@@ -106,24 +106,50 @@ CCAI_EXPORT const char *ccai_status_str(ccai_status status);
 /* Memory                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/** Allocator hooks. A versioned table: set version to CCAI_ALLOCATOR_VERSION. */
+/**
+ * Allocator hooks. A versioned table: set version to CCAI_ALLOCATOR_VERSION
+ * and zero-fill the rest; a table of an earlier version is accepted and the
+ * members appended after it are never read (version 1 ends after ud).
+ */
 typedef struct ccai_allocator {
     uint32_t version;
     void *(*malloc)(size_t size, void *ud);
     void *(*realloc)(void *ptr, size_t size, void *ud);
     void (*free)(void *ptr, void *ud);
     void *ud;
+    /* Version 2 (@since 0.2): read only when version >= 2. */
+    /** CCAI_ALLOCATOR_* flags, 0 for none. */
+    uint32_t flags;
 } ccai_allocator;
 
-#define CCAI_ALLOCATOR_VERSION 1u
+#define CCAI_ALLOCATOR_VERSION 2u
 
 /**
- * Route every allocation libccai makes itself through @p allocator (copied).
- * NULL restores malloc/realloc/free. This is the library's only global state.
- * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG for a table with a missing member
- * or an unknown version.
+ * ccai_allocator.flags: also route the process-wide hooks of the JSON
+ * library libccai uses (jansson's json_set_alloc_funcs()), so that the JSON
+ * values libccai builds are allocated through your hooks too. Without it
+ * they come from malloc(), and jansson's hooks are left as they are. Those
+ * hooks belong to the whole process: every other user of jansson in it then
+ * allocates through yours as well, and a JSON value must not outlive the
+ * hooks it was allocated with, so set it before any JSON value exists (no
+ * libccai object yet, no JSON of your own) and drop it only when none is
+ * left. The hooks found when libccai set its own are put back when a later
+ * ccai_set_allocator() drops the flag. @since 0.2
+ */
+#define CCAI_ALLOCATOR_JSON (1u << 0)
+
+/**
+ * Route every allocation libccai makes itself through @p allocator (copied),
+ * and, with CCAI_ALLOCATOR_JSON, its JSON library's too. NULL restores
+ * malloc/realloc/free (and the JSON library's earlier hooks).
+ * The allocator is process-wide state (see ccai_global_init() for the
+ * rest).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG for a table with a missing member,
+ * a version of 0 or newer than CCAI_ALLOCATOR_VERSION, or an unknown flag
+ * (nothing changed).
+ * Ownership: @p allocator is copied; its ud stays the caller's.
  * Context: call before the first object is created or after the last is
- * freed; not thread-safe. @since 0.1
+ * freed, while no other thread uses libccai; not thread-safe. @since 0.1
  */
 CCAI_EXPORT ccai_status ccai_set_allocator(const ccai_allocator *allocator);
 
@@ -133,6 +159,50 @@ CCAI_EXPORT ccai_status ccai_set_allocator(const ccai_allocator *allocator);
  * Context: any thread. @since 0.1
  */
 CCAI_EXPORT void ccai_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Process-wide state                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * libccai keeps three things for the whole process; everything else belongs
+ * to a handle. They are: the allocator (ccai_set_allocator()) and, when it
+ * asks for it, the JSON library's hooks it replaced (CCAI_ALLOCATOR_JSON);
+ * and libcurl's global initialisation (curl_global_init()), which every
+ * context holds while it lives and ccai_global_init() holds for the host.
+ */
+
+/**
+ * Initialise libcurl's process-wide state (curl_global_init()) and hold it
+ * until ccai_global_cleanup(). Optional: without it, each ccai_ctx_new()
+ * takes the initialisation and ccai_ctx_free() gives it back, the last one
+ * releasing it, so a process that makes and frees contexts one after the
+ * other initialises libcurl (and its TLS library) each time.
+ * libccai makes its own calls to curl_global_init() and
+ * curl_global_cleanup() one at a time, under a lock: contexts made and
+ * freed on several threads are safe. What libccai cannot know is whether
+ * other code of the process uses libcurl, or its TLS library, on another
+ * thread meanwhile; curl's own rule then applies. With a libcurl older than
+ * 7.84, or one whose curl_version_info() lacks CURL_VERSION_THREADSAFE, call
+ * ccai_global_init() from the main thread before any other thread starts,
+ * as curl asks of curl_global_init(), and the first ccai_ctx_new() of a
+ * thread will not initialise libcurl behind the other threads' backs.
+ * Statuses: CCAI_OK; CCAI_ERR_INTERNAL (libcurl's initialisation failed:
+ * nothing is held).
+ * Ownership: each CCAI_OK is given back by one ccai_global_cleanup().
+ * Context: any thread, under the rule above. @since 0.2
+ */
+CCAI_EXPORT ccai_status ccai_global_init(void);
+
+/**
+ * Give back one ccai_global_init(). libcurl's state is released when the
+ * last reference goes: this one and every context's. A call without a
+ * ccai_global_init() to match does nothing.
+ * Statuses: none (void).
+ * Ownership: gives back what ccai_global_init() took.
+ * Context: as ccai_global_init(). @since 0.2
+ */
+CCAI_EXPORT void ccai_global_cleanup(void);
 
 /* ------------------------------------------------------------------------ */
 /* Logging                                                                  */
@@ -1122,13 +1192,27 @@ CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, cc
  * (ccai_ctx_listen(), below: ccai-server does).
  */
 
-/** One header line. */
+/**
+ * One header line: the element of the header arrays of ccai_http_request
+ * and ccai_http_response. It has no version of its own and its layout is
+ * frozen (these two members, at every version of the library): an array's
+ * elements lie sizeof apart, so a member appended here would shift every
+ * element after the first for a host built with the other size, whatever
+ * the tables' versions said. The version of the enclosing table fixes the
+ * element; should a header line ever need more, that table gets a new
+ * version with a new array of a new element type, and keeps this one.
+ */
 typedef struct ccai_http_header {
     const char *name;
     const char *value;
 } ccai_http_header;
 
-/** A request as the host's server received it. A versioned table. */
+/**
+ * A request as the host's server received it. A versioned table: set
+ * version to CCAI_HTTP_REQUEST_VERSION and zero-fill the rest; a table of
+ * an earlier version is accepted and the members appended after it are
+ * never read.
+ */
 typedef struct ccai_http_request {
     uint32_t version;
     const char *method; /**< "GET", "POST", ... */
@@ -1143,7 +1227,11 @@ typedef struct ccai_http_request {
 
 #define CCAI_HTTP_REQUEST_VERSION 1u
 
-/** The answer, filled by libccai; borrowed for the duration of the callback. */
+/**
+ * The answer, filled by libccai; borrowed for the duration of the callback.
+ * A versioned table: read members beyond version 1 only when version says
+ * they exist (headers is an array of the frozen ccai_http_header).
+ */
 typedef struct ccai_http_response {
     uint32_t version;
     int status;
@@ -1256,7 +1344,10 @@ CCAI_EXPORT void ccai_ctx_listen_stop(ccai_ctx *ctx);
  */
 CCAI_EXPORT size_t ccai_ctx_connections(const ccai_ctx *ctx);
 
-/** One answer of the server, for an access log. A versioned table. */
+/**
+ * One answer of the server, for an access log. A versioned table filled by
+ * libccai: read members beyond version 1 only when version says they exist.
+ */
 typedef struct ccai_http_access {
     uint32_t version;
     const char *remote_addr; /**< "127.0.0.1", "::1" */

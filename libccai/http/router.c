@@ -417,14 +417,29 @@ static bool copy_request(ccai_http_exchange *x, const ccai_http_request *req)
     return true;
 }
 
+/* A request table of a version this library knows (1 to the current one),
+ * with what it must have. Version 1 is the whole table today: members
+ * appended later are read only when req->version says they exist. The
+ * header array's element, ccai_http_header, is frozen: its layout is the
+ * same at every version. */
+static bool request_valid(const ccai_http_request *req)
+{
+    if (req->version < 1 || req->version > CCAI_HTTP_REQUEST_VERSION || !req->method ||
+        !req->path || (req->n_headers && !req->headers) || (req->body_len && !req->body))
+        return false;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (!req->headers[i].name || !req->headers[i].value)
+            return false;
+    return true;
+}
+
 ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
                                ccai_http_respond_fn respond, void *ud,
                                ccai_http_exchange **ret_exchange)
 {
     if (ret_exchange)
         *ret_exchange = NULL;
-    if (!r || !req || !respond || req->version != CCAI_HTTP_REQUEST_VERSION || !req->method ||
-        !req->path || (req->n_headers && !req->headers) || (req->body_len && !req->body))
+    if (!r || !req || !respond || !request_valid(req))
         return CCAI_ERR_INVALID_ARG;
     ccai_http_exchange *x = Ccai_calloc(1, sizeof *x);
     if (!x)
