@@ -119,6 +119,9 @@ static void test_status_strings(void **state)
     assert_string_equal(ccai_call_state_str(CCAI_CALL_LANGUAGE_MENU), "language_menu");
     assert_string_equal(ccai_call_state_str((ccai_call_state)99), "unknown");
     assert_string_equal(ccai_event_type_str(CCAI_EVENT_RECORDING), "recording");
+    assert_string_equal(ccai_event_type_str(CCAI_EVENT_CHOICE), "choice");
+    assert_string_equal(ccai_event_type_str(CCAI_EVENT_NOT_UNDERSTOOD), "not_understood");
+    assert_string_equal(ccai_event_type_str((ccai_event_type)14), "unknown");
     assert_string_equal(ccai_style_str(CCAI_STYLE_SAD), "sad");
     assert_string_equal(ccai_log_level_str(CCAI_LOG_DEBUG), "debug");
     assert_string_equal(ccai_version(), CCAI_VERSION_STRING);
