@@ -31,6 +31,16 @@ extern "C" {
 #define CCAI_EXPORT
 #endif
 
+/* Inside libccai every status a function returns is used: the library's
+ * build (CCAI_BUILDING_LIBRARY) makes a discarded one an error, so that
+ * nothing it stores or sends fails unnoticed (docs/HACKING.md). A host's
+ * build sees nothing. */
+#if defined(CCAI_BUILDING_LIBRARY) && defined(__GNUC__)
+#define CCAI_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define CCAI_MUST_CHECK
+#endif
+
 #if defined(__GNUC__)
 #define CCAI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
@@ -159,7 +169,7 @@ typedef struct ccai_allocator {
  * Context: call before the first object is created or after the last is
  * freed, while no other thread uses libccai; not thread-safe. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_set_allocator(const ccai_allocator *allocator);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_set_allocator(const ccai_allocator *allocator);
 
 /**
  * Release memory that libccai handed to the caller (every `char **ret_x`).
@@ -204,7 +214,7 @@ CCAI_EXPORT void ccai_free(void *ptr);
  * Ownership: each CCAI_OK is given back by one ccai_global_cleanup().
  * Context: any thread, under the rule above. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_global_init(void);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_global_init(void);
 
 /**
  * Give back one ccai_global_init(). libcurl's state is released when the
@@ -265,7 +275,7 @@ CCAI_EXPORT const char *ccai_log_level_str(ccai_log_level level);
  * Context: any thread; a pure function.
  * @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_log_mask(const char *text, char **ret_text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_log_mask(const char *text, char **ret_text);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
@@ -280,7 +290,7 @@ typedef struct ccai_config ccai_config;
  * Ownership: the caller frees *ret with ccai_config_free().
  * Context: any thread; the object itself is not thread-safe. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_new(ccai_config **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_new(ccai_config **ret);
 
 /**
  * Free a configuration; NULL is accepted. Contexts created from it are not
@@ -303,8 +313,8 @@ CCAI_EXPORT void ccai_config_free(ccai_config *cfg);
  * Context: any thread, one at a time per configuration; @p fn is called on
  * the thread that uses the configuration or the context. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_set_logger(ccai_config *cfg, ccai_log_fn fn, void *ud,
-                                               ccai_log_level min_level);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set_logger(ccai_config *cfg, ccai_log_fn fn,
+                                                               void *ud, ccai_log_level min_level);
 
 /**
  * Merge a YAML file into @p cfg. Every problem is collected, not only the
@@ -318,7 +328,7 @@ CCAI_EXPORT ccai_status ccai_config_set_logger(ccai_config *cfg, ccai_log_fn fn,
  * Context: any thread, one at a time per configuration; the configuration's
  * log sink may be called (warnings) before it returns. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_load(ccai_config *cfg, const char *path);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_load(ccai_config *cfg, const char *path);
 
 /**
  * Like ccai_config_load() on a YAML document in memory. @p name is used in
@@ -329,8 +339,8 @@ CCAI_EXPORT ccai_status ccai_config_load(ccai_config *cfg, const char *path);
  * kept but the values merged.
  * Context: as ccai_config_load(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_load_string(ccai_config *cfg, const char *yaml, size_t len,
-                                                const char *name);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_load_string(ccai_config *cfg, const char *yaml,
+                                                                size_t len, const char *name);
 
 /**
  * Apply overrides from environment strings "KEY=VALUE" whose key maps to a
@@ -345,7 +355,8 @@ CCAI_EXPORT ccai_status ccai_config_load_string(ccai_config *cfg, const char *ya
  * Context: as ccai_config_load(); with a NULL @p envp, not while another
  * thread changes the environment (setenv()). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_apply_env(ccai_config *cfg, const char *const *envp);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_apply_env(ccai_config *cfg,
+                                                              const char *const *envp);
 
 /**
  * Set one key (dotted path, "llm.fast.endpoint") from its text form. Lists
@@ -356,7 +367,8 @@ CCAI_EXPORT ccai_status ccai_config_apply_env(ccai_config *cfg, const char *cons
  * Ownership: @p key and @p value are copied.
  * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_set(ccai_config *cfg, const char *key, const char *value);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set(ccai_config *cfg, const char *key,
+                                                        const char *value);
 
 /**
  * Read one scalar key in its text form ("true", "15", "gpt-4.1-nano"), or
@@ -375,7 +387,7 @@ CCAI_EXPORT const char *ccai_config_get(const ccai_config *cfg, const char *key)
  * Ownership: nothing changes hands.
  * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_validate(ccai_config *cfg);
 
 /**
  * The whole effective configuration as JSON. With @p redact non-zero every
@@ -385,7 +397,8 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg);
  * failure.
  * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_to_json(const ccai_config *cfg, int redact, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_to_json(const ccai_config *cfg, int redact,
+                                                            char **ret_json);
 
 /**
  * All errors of the last failed load/set/validate, one per line
@@ -414,9 +427,10 @@ CCAI_EXPORT size_t ccai_config_error_count(const ccai_config *cfg);
  * Ownership: strings borrowed until the next call on @p cfg.
  * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_error(const ccai_config *cfg, size_t index,
-                                          const char **ret_key, unsigned *ret_line,
-                                          unsigned *ret_column, const char **ret_message);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_error(const ccai_config *cfg, size_t index,
+                                                          const char **ret_key, unsigned *ret_line,
+                                                          unsigned *ret_column,
+                                                          const char **ret_message);
 
 /* ------------------------------------------------------------------------ */
 /* Claim schema                                                             */
@@ -455,7 +469,8 @@ CCAI_EXPORT const char *ccai_field_type_str(ccai_field_type type);
  * Ownership: nothing changes hands.
  * Context: any thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_field_type_parse(const char *name, ccai_field_type *ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_field_type_parse(const char *name,
+                                                              ccai_field_type *ret);
 
 /**
  * Create an empty, mutable schema with a reference count of 1. The three
@@ -466,7 +481,7 @@ CCAI_EXPORT ccai_status ccai_field_type_parse(const char *name, ccai_field_type 
  * Ownership: release with ccai_claim_schema_unref().
  * Context: any thread; one thread at a time until it is shared. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_new(ccai_claim_schema **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_new(ccai_claim_schema **ret);
 
 /**
  * Create the reference system's default insurance schema (nine fields, then
@@ -475,7 +490,7 @@ CCAI_EXPORT ccai_status ccai_claim_schema_new(ccai_claim_schema **ret);
  * Ownership: as ccai_claim_schema_new().
  * Context: as ccai_claim_schema_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_new_default(ccai_claim_schema **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_new_default(ccai_claim_schema **ret);
 
 /**
  * Append a field. @p description may be NULL.
@@ -487,8 +502,10 @@ CCAI_EXPORT ccai_status ccai_claim_schema_new_default(ccai_claim_schema **ret);
  * Ownership: @p name and @p description are copied.
  * Context: any thread, one at a time per schema. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_add(ccai_claim_schema *schema, const char *name,
-                                              ccai_field_type type, const char *description);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_add(ccai_claim_schema *schema,
+                                                              const char *name,
+                                                              ccai_field_type type,
+                                                              const char *description);
 
 /**
  * Parse the reference's JSON shape
@@ -505,8 +522,9 @@ CCAI_EXPORT ccai_status ccai_claim_schema_add(ccai_claim_schema *schema, const c
  * untouched when there is nothing to give.
  * Context: any thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_from_json(const char *json, size_t len,
-                                                    ccai_claim_schema **ret, char **ret_errmsg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_from_json(const char *json, size_t len,
+                                                                    ccai_claim_schema **ret,
+                                                                    char **ret_errmsg);
 
 /**
  * The schema, policyholder fields included, in the JSON shape
@@ -517,7 +535,8 @@ CCAI_EXPORT ccai_status ccai_claim_schema_from_json(const char *json, size_t len
  * Context: any thread; one at a time per schema until it is shared, then
  * from any number of threads. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_to_json(const ccai_claim_schema *schema, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_to_json(const ccai_claim_schema *schema,
+                                                                  char **ret_json);
 
 /**
  * Take a reference; the schema becomes immutable. Returns @p schema (NULL
@@ -555,9 +574,10 @@ CCAI_EXPORT size_t ccai_claim_schema_count(const ccai_claim_schema *schema);
  * Ownership: strings borrowed while the schema lives.
  * Context: as ccai_claim_schema_count(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_field(const ccai_claim_schema *schema, size_t index,
-                                                const char **ret_name, ccai_field_type *ret_type,
-                                                const char **ret_description);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_field(const ccai_claim_schema *schema,
+                                                                size_t index, const char **ret_name,
+                                                                ccai_field_type *ret_type,
+                                                                const char **ret_description);
 
 /**
  * Index of the field called @p name.
@@ -566,8 +586,8 @@ CCAI_EXPORT ccai_status ccai_claim_schema_field(const ccai_claim_schema *schema,
  * Ownership: nothing changes hands.
  * Context: as ccai_claim_schema_count(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_find(const ccai_claim_schema *schema, const char *name,
-                                               size_t *ret_index);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_find(const ccai_claim_schema *schema,
+                                                               const char *name, size_t *ret_index);
 
 /**
  * Validate and normalise one value for a type:
@@ -587,8 +607,9 @@ CCAI_EXPORT ccai_status ccai_claim_schema_find(const ccai_claim_schema *schema, 
  * ccai_free().
  * Context: any thread; a pure function. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_field_validate(ccai_field_type type, const char *value,
-                                            char **ret_normalized, char **ret_error);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_field_validate(ccai_field_type type, const char *value,
+                                                            char **ret_normalized,
+                                                            char **ret_error);
 
 /**
  * Validate a whole claim object (JSON text) against @p schema: unknown keys
@@ -602,10 +623,9 @@ CCAI_EXPORT ccai_status ccai_field_validate(ccai_field_type type, const char *va
  * with ccai_free().
  * Context: as ccai_claim_schema_count(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_validate_claim(const ccai_claim_schema *schema,
-                                                         const char *claim_json,
-                                                         char **ret_normalized_json,
-                                                         char **ret_error);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status
+ccai_claim_schema_validate_claim(const ccai_claim_schema *schema, const char *claim_json,
+                                 char **ret_normalized_json, char **ret_error);
 
 /* ------------------------------------------------------------------------ */
 /* Context and event-loop integration                                       */
@@ -673,8 +693,9 @@ typedef struct ccai_loop_hooks {
  * Ownership: @p cfg is copied; @p hooks is copied.
  * Context: the context belongs to the calling thread from now on. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hooks *hooks,
-                                     void *loop_ud, ccai_ctx **ret, char **ret_errmsg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_new(const ccai_config *cfg,
+                                                     const ccai_loop_hooks *hooks, void *loop_ud,
+                                                     ccai_ctx **ret, char **ret_errmsg);
 
 /**
  * Free a context, its calls and its transfers in flight. NULL is accepted.
@@ -756,7 +777,7 @@ CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx);
  * failure.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, char **ret_json);
 
 /* ------------------------------------------------------------------------ */
 /* Calls                                                                    */
@@ -980,8 +1001,10 @@ typedef struct ccai_call_ops {
  * Ownership: params copied; @p ops copied; *ret freed with ccai_call_free().
  * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *params,
-                                        const ccai_call_ops *ops, void *userdata, ccai_call **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_start(ccai_ctx *ctx,
+                                                        const ccai_call_params *params,
+                                                        const ccai_call_ops *ops, void *userdata,
+                                                        ccai_call **ret);
 
 /**
  * Release a call handle; NULL accepted. A call not yet ended is stored as
@@ -1094,8 +1117,9 @@ CCAI_EXPORT const char *ccai_call_provider_id(const ccai_call *call);
  * Ownership: the ids are copied.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_set_provider_ids(ccai_call *call, const char *provider_call_id,
-                                                   const char *correlation_id);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_set_provider_ids(ccai_call *call,
+                                                                   const char *provider_call_id,
+                                                                   const char *correlation_id);
 
 /**
  * The caller chose a language (a key of the channel's own menu, a setting
@@ -1108,7 +1132,7 @@ CCAI_EXPORT ccai_status ccai_call_set_provider_ids(ccai_call *call, const char *
  * Ownership: @p lang is copied.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_set_lang(ccai_call *call, const char *lang);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_set_lang(ccai_call *call, const char *lang);
 
 /**
  * End the call politely: the bot says its goodbye (stored) and hangs up
@@ -1119,7 +1143,7 @@ CCAI_EXPORT ccai_status ccai_call_set_lang(ccai_call *call, const char *lang);
  * Ownership: nothing changes hands.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_goodbye(ccai_call *call);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_goodbye(ccai_call *call);
 
 /**
  * Last error on this call ("" when none, or for NULL).
@@ -1139,7 +1163,7 @@ CCAI_EXPORT const char *ccai_call_errmsg(const ccai_call *call);
  * failure.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_call_to_json(const ccai_call *call, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_to_json(const ccai_call *call, char **ret_json);
 
 /* ------------------------------------------------------------------------ */
 /* Events (host/channel → engine)                                           */
@@ -1189,7 +1213,7 @@ CCAI_EXPORT const char *ccai_event_type_str(ccai_event_type type);
  * Ownership: *ret is the caller's, freed with ccai_event_free().
  * Context: any thread; an event is plain data, one thread at a time. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_new(ccai_event_type type, ccai_event **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_new(ccai_event_type type, ccai_event **ret);
 
 /**
  * Free an event; NULL accepted.
@@ -1207,7 +1231,7 @@ CCAI_EXPORT void ccai_event_free(ccai_event *event);
  * Ownership: @p text is copied.
  * Context: as ccai_event_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_set_text(ccai_event *event, const char *text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_text(ccai_event *event, const char *text);
 
 /**
  * Set the language short code of speech ("fr-FR"); NULL clears it.
@@ -1216,7 +1240,7 @@ CCAI_EXPORT ccai_status ccai_event_set_text(ccai_event *event, const char *text)
  * Ownership: @p lang is copied.
  * Context: as ccai_event_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_set_lang(ccai_event *event, const char *lang);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_lang(ccai_event *event, const char *lang);
 
 /**
  * Set the sender of an SMS; NULL clears it.
@@ -1225,7 +1249,8 @@ CCAI_EXPORT ccai_status ccai_event_set_lang(ccai_event *event, const char *lang)
  * Ownership: @p phone_number is copied.
  * Context: as ccai_event_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_set_from(ccai_event *event, const char *phone_number);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_from(ccai_event *event,
+                                                            const char *phone_number);
 
 /**
  * Mark speech final (non-zero, the default) or partial (0).
@@ -1233,7 +1258,7 @@ CCAI_EXPORT ccai_status ccai_event_set_from(ccai_event *event, const char *phone
  * Ownership: nothing changes hands.
  * Context: as ccai_event_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_set_final(ccai_event *event, int final);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_final(ccai_event *event, int final);
 
 /**
  * Speech recogniser confidence, 0..1 (default 1).
@@ -1242,7 +1267,8 @@ CCAI_EXPORT ccai_status ccai_event_set_final(ccai_event *event, int final);
  * Ownership: nothing changes hands.
  * Context: as ccai_event_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *event, double confidence);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_confidence(ccai_event *event,
+                                                                  double confidence);
 
 /**
  * Hand an event to the engine. What changes the call is stored before the
@@ -1257,7 +1283,7 @@ CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *event, double conf
  * caller's (reuse it or free it).
  * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);
 
 /**
  * ccai_on_event() with an event of @p type carrying @p text (NULL for none):
@@ -1267,7 +1293,8 @@ CCAI_EXPORT ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);
  * Ownership: @p text is copied.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_notify(ccai_call *call, ccai_event_type type, const char *text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_notify(ccai_call *call, ccai_event_type type,
+                                                         const char *text);
 
 /* ------------------------------------------------------------------------ */
 /* Stored calls (for servers, reports, exports)                             */
@@ -1282,7 +1309,8 @@ CCAI_EXPORT ccai_status ccai_call_notify(ccai_call *call, ccai_event_type type, 
  * failure.
  * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id,
+                                                               char **ret_json);
 
 /**
  * The latest call of @p phone_number (caller number or the claim's
@@ -1293,8 +1321,10 @@ CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_i
  * Ownership: as ccai_ctx_call_get_json().
  * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone_number,
-                                                int within_callback_window, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx,
+                                                                const char *phone_number,
+                                                                int within_callback_window,
+                                                                char **ret_json);
 
 /**
  * The newest calls, newest first: `{"total": N, "calls": [...]}` where total
@@ -1306,8 +1336,10 @@ CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone
  * failure.
  * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phone_number,
-                                                 size_t limit, size_t offset, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx,
+                                                                 const char *phone_number,
+                                                                 size_t limit, size_t offset,
+                                                                 char **ret_json);
 
 /*
  * Stored calls, for channels: what a channel does with a call its provider
@@ -1325,8 +1357,10 @@ CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phon
  * Ownership: *ret_call_id freed with ccai_free(); untouched on failure.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx, const char *channel,
-                                                    const char *provider_id, char **ret_call_id);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx,
+                                                                    const char *channel,
+                                                                    const char *provider_id,
+                                                                    char **ret_call_id);
 
 /**
  * Check a secret a callback URL carried against the stored call's
@@ -1338,8 +1372,9 @@ CCAI_EXPORT ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx, const char *c
  * Ownership: nothing changes hands.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx, const char *call_id,
-                                                   const char *secret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx,
+                                                                   const char *call_id,
+                                                                   const char *secret);
 
 /**
  * End a stored call in progress that no handle of this context holds: its
@@ -1356,8 +1391,8 @@ CCAI_EXPORT ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx, const char *ca
  * Ownership: @p reason is copied.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id, const char *reason,
-                                          int by_caller);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id,
+                                                          const char *reason, int by_caller);
 
 /**
  * Store what the provider says of a call's recording, whatever the call's
@@ -1369,9 +1404,11 @@ CCAI_EXPORT ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id, co
  * Ownership: strings are copied.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx, const char *call_id,
-                                                    const char *url, const char *recording_id,
-                                                    int64_t duration_ms);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx,
+                                                                    const char *call_id,
+                                                                    const char *url,
+                                                                    const char *recording_id,
+                                                                    int64_t duration_ms);
 
 /**
  * An SMS from a caller, whatever brought it: a live call with that number
@@ -1386,7 +1423,8 @@ CCAI_EXPORT ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx, const char *c
  * Ownership: strings are copied.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from, const char *text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from,
+                                                             const char *text);
 
 /**
  * The host's SMS sender: how the engine's durable SMS (the post-call
@@ -1419,8 +1457,8 @@ typedef struct ccai_sms_ops {
  * Ownership: @p ops is copied; @p ud is the host's, passed to send.
  * Context: as the configuration. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_config_set_sms_ops(ccai_config *cfg, const ccai_sms_ops *ops,
-                                                void *ud);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set_sms_ops(ccai_config *cfg,
+                                                                const ccai_sms_ops *ops, void *ud);
 
 /**
  * The end of an SMS request of the host's sender (ccai_sms_ops.send):
@@ -1433,8 +1471,9 @@ CCAI_EXPORT ccai_status ccai_config_set_sms_ops(ccai_config *cfg, const ccai_sms
  * Ownership: @p errmsg is copied.
  * Context: the context's thread; legal inside send. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, ccai_status status,
-                                          int permanent, const char *errmsg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id,
+                                                          ccai_status status, int permanent,
+                                                          const char *errmsg);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP front end (for servers)                                             */
@@ -1526,9 +1565,9 @@ typedef void (*ccai_http_respond_fn)(ccai_http_exchange *x, const ccai_http_resp
  * libccai's, valid until the callback fires or ccai_http_exchange_cancel().
  * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
-                                      ccai_http_respond_fn respond, void *ud,
-                                      ccai_http_exchange **ret_exchange);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
+                                                      ccai_http_respond_fn respond, void *ud,
+                                                      ccai_http_exchange **ret_exchange);
 
 /**
  * Cancel a pending exchange: its callback will not fire. NULL accepted, and
@@ -1576,7 +1615,8 @@ CCAI_EXPORT void ccai_http_exchange_cancel(ccai_http_exchange *x);
  * Context: the context's thread; does not block (no name resolution).
  * @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint16_t *ret_port);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address,
+                                                        uint16_t *ret_port);
 
 /**
  * Serve an already bound, listening stream socket: systemd socket
@@ -1588,7 +1628,7 @@ CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint
  * stays the caller's.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd);
 
 /**
  * Stop serving, gracefully: the listening sockets are closed, idle
@@ -1644,7 +1684,8 @@ typedef void (*ccai_http_access_fn)(const ccai_http_access *entry, void *ud);
  * Ownership: @p ud stays the caller's, passed to @p fn with each entry.
  * Context: the context's thread; @p fn is called on it. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx, ccai_http_access_fn fn, void *ud);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx,
+                                                                ccai_http_access_fn fn, void *ud);
 
 #ifdef __cplusplus
 }

@@ -66,7 +66,7 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *ret_cp)
 /* Append @p s quoted: escaped, cut after about QUOTE_MAX bytes on a
  * character boundary, invalid UTF-8 shown as \xNN so that the message is
  * always valid UTF-8 (it may end up in JSON). */
-static bool buf_quote(Ccai_buf *b, const char *s)
+static CCAI_MUST_CHECK bool buf_quote(Ccai_buf *b, const char *s)
 {
     const unsigned char *u = (const unsigned char *)s;
     bool ok = Ccai_buf_puts(b, "\"");
@@ -114,10 +114,10 @@ static void describe_char(const char *s, char *out, size_t outlen)
 /* Set *ret_error (when not NULL) to the quoted @p value (when not NULL),
  * then the formatted text. Returns CCAI_ERR_VALIDATION, or CCAI_ERR_NOMEM
  * when the message cannot be built. */
-static ccai_status fail(char **ret_error, const char *value, const char *fmt, ...)
+static CCAI_MUST_CHECK ccai_status fail(char **ret_error, const char *value, const char *fmt, ...)
     CCAI_PRINTF(3, 4);
 
-static ccai_status fail(char **ret_error, const char *value, const char *fmt, ...)
+static CCAI_MUST_CHECK ccai_status fail(char **ret_error, const char *value, const char *fmt, ...)
 {
     if (!ret_error)
         return CCAI_ERR_VALIDATION;
@@ -151,7 +151,7 @@ static void trim(const char *value, size_t *b, size_t *e)
     *e = len;
 }
 
-static ccai_status hand_out(char *out, char **ret_normalized)
+static CCAI_MUST_CHECK ccai_status hand_out(char *out, char **ret_normalized)
 {
     if (!out)
         return CCAI_ERR_NOMEM;
@@ -165,14 +165,15 @@ static ccai_status hand_out(char *out, char **ret_normalized)
 
 /* Unicode White_Space: speech-to-text and LLMs emit no-break and thin
  * spaces as readily as ASCII ones. */
-static bool unicode_space(uint32_t cp)
+static CCAI_MUST_CHECK bool unicode_space(uint32_t cp)
 {
     return Ccai_is_space((int)cp) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
            cp == 0x205F || cp == 0x3000;
 }
 
-static ccai_status validate_text(const char *value, char **ret_normalized, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_text(const char *value, char **ret_normalized,
+                                                 char **ret_error)
 {
     const unsigned char *s = (const unsigned char *)value;
     for (size_t i = 0; s[i];) {
@@ -252,7 +253,7 @@ static int digits_value(const char *s, size_t n)
     return v;
 }
 
-static bool prefix_nocase(const char *s, const char *word)
+static CCAI_MUST_CHECK bool prefix_nocase(const char *s, const char *word)
 {
     for (; *word; s++, word++) {
         if (Ccai_to_lower((unsigned char)*s) != *word)
@@ -263,7 +264,7 @@ static bool prefix_nocase(const char *s, const char *word)
 
 /* Date: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, or day first
  * DD/MM/YYYY, DD.MM.YYYY, DD-MM-YYYY. */
-static bool dt_parse_date(const char *s, size_t *pos, dt_value *dt)
+static CCAI_MUST_CHECK bool dt_parse_date(const char *s, size_t *pos, dt_value *dt)
 {
     size_t i = *pos, n = digit_run(s + i);
     if (n == 8) {
@@ -328,7 +329,7 @@ static size_t dt_parse_meridiem(const char *s, int *ret)
 
 /* Time: HH:MM, HH:MM:SS[.fff], HHhMM, HHh, HHMM, HHMMSS, H am/pm; then an
  * optional offset: Z, UTC, GMT, +HH, +HHMM, +HH:MM (UTC/GMT may carry one). */
-static bool dt_parse_time(const char *s, size_t *pos, dt_value *dt)
+static CCAI_MUST_CHECK bool dt_parse_time(const char *s, size_t *pos, dt_value *dt)
 {
     size_t i = *pos, n = digit_run(s + i);
     bool has_seconds = false;
@@ -430,7 +431,7 @@ static bool dt_parse_time(const char *s, size_t *pos, dt_value *dt)
     return true;
 }
 
-static bool is_leap(int year)
+static CCAI_MUST_CHECK bool is_leap(int year)
 {
     return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 }
@@ -440,7 +441,8 @@ static const char *const month_names[] = {
     "July",    "August",   "September", "October", "November", "December",
 };
 
-static ccai_status validate_datetime(const char *value, char **ret_normalized, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_datetime(const char *value, char **ret_normalized,
+                                                     char **ret_error)
 {
     size_t b, e;
     trim(value, &b, &e);
@@ -560,13 +562,13 @@ cleanup:
 /* email                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static bool email_local_char(int c)
+static CCAI_MUST_CHECK bool email_local_char(int c)
 {
     return c && (Ccai_is_alpha(c) || Ccai_is_digit(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c));
 }
 
 /* Does @p s hold @p word as a separate, space-delimited word? */
-static bool has_word(const char *s, const char *word)
+static CCAI_MUST_CHECK bool has_word(const char *s, const char *word)
 {
     size_t n = strlen(word);
     for (size_t i = 0; s[i]; i++) {
@@ -617,7 +619,8 @@ static const char *email_domain_problem(const char *s, size_t len, char *what, s
     return NULL;
 }
 
-static ccai_status validate_email(const char *value, char **ret_normalized, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_email(const char *value, char **ret_normalized,
+                                                  char **ret_error)
 {
     size_t b, e;
     trim(value, &b, &e);
@@ -695,7 +698,8 @@ cleanup:
 #define E164_MIN 8
 #define E164_MAX 15
 
-static ccai_status validate_phone(const char *value, char **ret_normalized, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_phone(const char *value, char **ret_normalized,
+                                                  char **ret_error)
 {
     size_t b, e;
     trim(value, &b, &e);
@@ -801,8 +805,9 @@ CCAI_EXPORT ccai_status ccai_field_validate(ccai_field_type type, const char *va
 
 /* Validate one value of the claim; *ret_json receives the normalised
  * string. Errors name the field. */
-static ccai_status validate_member(const char *name, ccai_field_type type, const json_t *value,
-                                   json_t **ret_json, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_member(const char *name, ccai_field_type type,
+                                                   const json_t *value, json_t **ret_json,
+                                                   char **ret_error)
 {
     char *text = NULL, *normalized = NULL, *error = NULL;
     const char *s;

@@ -116,7 +116,7 @@ static void clear_errors(ccai_config *cfg)
 
 /* Move the collected errors onto @cfg, with their text joined for
  * ccai_config_errmsg(). Consumes @el. False on NOMEM. */
-static bool install_errors(ccai_config *cfg, errlist *el, const char *name)
+static CCAI_MUST_CHECK bool install_errors(ccai_config *cfg, errlist *el, const char *name)
 {
     clear_errors(cfg);
     el->closing = true;
@@ -148,7 +148,8 @@ static bool install_errors(ccai_config *cfg, errlist *el, const char *name)
 
 /* Copy the segment of @p up to the next dot into @seg; the rest of the
  * path (or NULL for the last segment) in *rest. False when too long. */
-static bool split_segment(const char *p, char *seg, size_t seglen, const char **rest)
+static CCAI_MUST_CHECK bool split_segment(const char *p, char *seg, size_t seglen,
+                                          const char **rest)
 {
     const char *dot = strchr(p, '.');
     size_t n = dot ? (size_t)(dot - p) : strlen(p);
@@ -174,7 +175,7 @@ static json_t *tree_get(const json_t *root, const char *path)
 }
 
 /* Store @value (stolen) at @path, creating the sections on the way. */
-static bool tree_set(json_t *root, const char *path, json_t *value)
+static CCAI_MUST_CHECK bool tree_set(json_t *root, const char *path, json_t *value)
 {
     char seg[CCAI_KEY_PATH_MAX];
     json_t *cur = root;
@@ -229,7 +230,7 @@ static json_t *build_texts(const json_t *root)
 
 /* Apply @changes (path -> value; JSON null restores the default) to a copy
  * of the tree and switch to it: all or nothing. */
-static ccai_status commit(ccai_config *cfg, const json_t *changes)
+static CCAI_MUST_CHECK ccai_status commit(ccai_config *cfg, const json_t *changes)
 {
     json_t *root = json_deep_copy(cfg->root);
     if (!root)
@@ -264,8 +265,8 @@ nomem:
 }
 
 /* Finish an operation: errors win, then the changes are committed. */
-static ccai_status finish(ccai_config *cfg, errlist *el, const char *name, ccai_status on_error,
-                          const json_t *changes)
+static CCAI_MUST_CHECK ccai_status finish(ccai_config *cfg, errlist *el, const char *name,
+                                          ccai_status on_error, const json_t *changes)
 {
     if (el->nomem) {
         errlist_free(el);
@@ -390,7 +391,7 @@ static unsigned mark_col(yaml_mark_t m)
     return m.column + 1 > UINT32_MAX ? UINT32_MAX : (unsigned)m.column + 1;
 }
 
-static bool is_null_scalar(const yaml_node_t *n)
+static CCAI_MUST_CHECK bool is_null_scalar(const yaml_node_t *n)
 {
     if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
@@ -410,7 +411,7 @@ static const char *node_kind(const yaml_node_t *n)
 }
 
 /* Count a node against the document-wide limits; false once they are hit. */
-static bool visit(walk *w, const char *path, const yaml_node_t *n, unsigned depth)
+static CCAI_MUST_CHECK bool visit(walk *w, const char *path, const yaml_node_t *n, unsigned depth)
 {
     if (w->stop)
         return false;
@@ -557,7 +558,7 @@ static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth
 }
 
 /* True when @path was not seen yet in this document (and remembers it). */
-static bool first_time(walk *w, const char *path, unsigned line, unsigned col)
+static CCAI_MUST_CHECK bool first_time(walk *w, const char *path, unsigned line, unsigned col)
 {
     const json_t *prev = json_object_get(w->seen, path);
     if (prev) {
@@ -636,7 +637,7 @@ static void parse_error(errlist *el, const yaml_parser_t *p)
 
 /* libyaml's document loader slows down badly with deep nesting: check the
  * depth and the node count on the event stream before loading. */
-static ccai_status prescan(const char *yaml, size_t len, errlist *el)
+static CCAI_MUST_CHECK ccai_status prescan(const char *yaml, size_t len, errlist *el)
 {
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
@@ -690,7 +691,8 @@ static ccai_status prescan(const char *yaml, size_t len, errlist *el)
     return st;
 }
 
-static ccai_status load_yaml(ccai_config *cfg, const char *yaml, size_t len, const char *name)
+static CCAI_MUST_CHECK ccai_status load_yaml(ccai_config *cfg, const char *yaml, size_t len,
+                                             const char *name)
 {
     errlist el = {0};
     walk w = {cfg, name, NULL, &el, NULL, NULL, 0, false};
@@ -861,7 +863,7 @@ static void env_name(const char *path, char *out, size_t outlen)
 
 /* path is in a section the reference has and libccai ignores
  * (DATABASE__COSMOS_DB__...): its variables are dropped on purpose. */
-static bool under_ignored(const char *path)
+static CCAI_MUST_CHECK bool under_ignored(const char *path)
 {
     for (size_t i = 0; i < Ccai_keys_count(); i++) {
         const Ccai_key *k = Ccai_key_at(i);
@@ -1108,13 +1110,13 @@ CCAI_EXPORT ccai_status ccai_config_error(const ccai_config *cfg, size_t index,
 /* Cross-key rules                                                          */
 /* ------------------------------------------------------------------------ */
 
-static bool has_text(const ccai_config *cfg, const char *key)
+static CCAI_MUST_CHECK bool has_text(const ccai_config *cfg, const char *key)
 {
     const char *s = Ccai_config_str(cfg, key);
     return s && *s;
 }
 
-static bool is_e164(const char *s)
+static CCAI_MUST_CHECK bool is_e164(const char *s)
 {
     if (*s++ != '+')
         return false;

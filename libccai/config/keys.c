@@ -439,7 +439,7 @@ bool Ccai_text_valid(const char *s, size_t len)
     return true;
 }
 
-static bool parse_int(const char *s, size_t len, int64_t *out)
+static CCAI_MUST_CHECK bool parse_int(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -473,7 +473,7 @@ static bool parse_int(const char *s, size_t len, int64_t *out)
     return true;
 }
 
-static bool parse_double(const char *s, size_t len, double *out)
+static CCAI_MUST_CHECK bool parse_double(const char *s, size_t len, double *out)
 {
     /* Check the syntax ourselves: strtod also takes hex, inf, nan and the
      * locale's decimal point. */
@@ -517,7 +517,7 @@ static bool parse_double(const char *s, size_t len, double *out)
     return true;
 }
 
-static bool parse_bool(const char *s, size_t len, bool *out)
+static CCAI_MUST_CHECK bool parse_bool(const char *s, size_t len, bool *out)
 {
     static const char *const yes[] = {"true", "yes", "on", "1"};
     static const char *const no[] = {"false", "no", "off", "0"};
@@ -692,7 +692,7 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
     return bad(ret_msg, "cannot be set");
 }
 
-static bool is_identifier(const char *s)
+static CCAI_MUST_CHECK bool is_identifier(const char *s)
 {
     if (!(Ccai_is_alpha((unsigned char)s[0]) || s[0] == '_'))
         return false;
@@ -718,7 +718,7 @@ static const char *json_kind(const json_t *v)
     return "a value";
 }
 
-static bool is_nonempty_string(const json_t *v)
+static CCAI_MUST_CHECK bool is_nonempty_string(const json_t *v)
 {
     return json_is_string(v) && json_string_length(v) > 0;
 }

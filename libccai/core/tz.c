@@ -304,7 +304,7 @@ static int weekday(int64_t days)
     return (int)(((days % 7) + 11) % 7);
 }
 
-static bool is_leap(int64_t y)
+static CCAI_MUST_CHECK bool is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
@@ -348,7 +348,7 @@ struct Ccai_tz {
     tz_posix posix;
 };
 
-static bool parse_num(const char **pp, const char *end, int lo, int hi, int *ret)
+static CCAI_MUST_CHECK bool parse_num(const char **pp, const char *end, int lo, int hi, int *ret)
 {
     const char *p = *pp;
     int v = 0;
@@ -368,7 +368,7 @@ static bool parse_num(const char **pp, const char *end, int lo, int hi, int *ret
 }
 
 /* [+-]hh[:mm[:ss]] with hh up to max_h; returns seconds. */
-static bool parse_hms(const char **pp, const char *end, int max_h, int32_t *ret)
+static CCAI_MUST_CHECK bool parse_hms(const char **pp, const char *end, int max_h, int32_t *ret)
 {
     const char *p = *pp;
     int sign = 1, h, mi = 0, s = 0;
@@ -393,7 +393,7 @@ static bool parse_hms(const char **pp, const char *end, int max_h, int32_t *ret)
     return true;
 }
 
-static bool parse_abbr(const char **pp, const char *end, char out[ABBR_MAX])
+static CCAI_MUST_CHECK bool parse_abbr(const char **pp, const char *end, char out[ABBR_MAX])
 {
     const char *p = *pp;
     size_t n = 0;
@@ -424,7 +424,7 @@ static bool parse_abbr(const char **pp, const char *end, char out[ABBR_MAX])
     return true;
 }
 
-static bool parse_date(const char **pp, const char *end, tz_date *r)
+static CCAI_MUST_CHECK bool parse_date(const char **pp, const char *end, tz_date *r)
 {
     const char *p = *pp;
     memset(r, 0, sizeof *r);
@@ -456,7 +456,7 @@ static bool parse_date(const char **pp, const char *end, tz_date *r)
     return true;
 }
 
-static bool parse_posix(const char *s, size_t len, tz_posix *tp)
+static CCAI_MUST_CHECK bool parse_posix(const char *s, size_t len, tz_posix *tp)
 {
     const char *p = s, *end = s + len;
     int32_t off;
@@ -502,7 +502,7 @@ static int64_t rule_time(int64_t y, const tz_date *r, int32_t utoff_before)
     return day * 86400 + r->secs - utoff_before;
 }
 
-static bool posix_isdst(const tz_posix *tp, int64_t t)
+static CCAI_MUST_CHECK bool posix_isdst(const tz_posix *tp, int64_t t)
 {
     int64_t y;
     int m, d;
@@ -537,7 +537,7 @@ static int64_t be64(const uint8_t *p)
     return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
-static bool read_header(const uint8_t *p, size_t len, tzif_header *h)
+static CCAI_MUST_CHECK bool read_header(const uint8_t *p, size_t len, tzif_header *h)
 {
     if (len < TZIF_HEADER || memcmp(p, "TZif", 4) != 0)
         return false;
@@ -564,7 +564,8 @@ static size_t block_size(const tzif_header *h, size_t tsize)
            (size_t)h->leapcnt * (tsize + 4) + h->isstdcnt + h->isutcnt;
 }
 
-static ccai_status read_block(Ccai_tz *tz, const tzif_header *h, const uint8_t *p, size_t tsize)
+static CCAI_MUST_CHECK ccai_status read_block(Ccai_tz *tz, const tzif_header *h, const uint8_t *p,
+                                              size_t tsize)
 {
     tz->ntrans = h->timecnt;
     tz->ntypes = h->typecnt;
@@ -682,7 +683,7 @@ ccai_status Ccai_tz_new_utc(Ccai_tz **ret)
     return CCAI_OK;
 }
 
-static ccai_status read_file(const char *path, uint8_t **ret, size_t *ret_len)
+static CCAI_MUST_CHECK ccai_status read_file(const char *path, uint8_t **ret, size_t *ret_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -836,7 +837,7 @@ static int digits_at(const char *s, int n)
     return v;
 }
 
-static ccai_status iso_write(int64_t t, int32_t utoff, char *out, size_t outlen)
+static CCAI_MUST_CHECK ccai_status iso_write(int64_t t, int32_t utoff, char *out, size_t outlen)
 {
     int64_t local = t + utoff;
     int64_t days = Ccai_floor_div(local, 86400), secs = local - days * 86400;

@@ -74,7 +74,7 @@ static void unsaved_free(Ccai_unsaved *u)
     ccai_free(u);
 }
 
-static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
+static CCAI_MUST_CHECK ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
 {
     Ccai_unsaved *u = Ccai_calloc(1, sizeof *u);
     if (!u)
@@ -232,8 +232,9 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
 }
 
 /* A plain message (no style, tool calls or engine). */
-static ccai_status add_message(ccai_call *c, const char *persona, const char *action,
-                               const char *content, const char *lang)
+static CCAI_MUST_CHECK ccai_status add_message(ccai_call *c, const char *persona,
+                                               const char *action, const char *content,
+                                               const char *lang)
 {
     return Ccai_call_add_message(c, persona, action, CCAI_STYLE_NONE, content, lang, NULL, NULL,
                                  NULL);
@@ -296,7 +297,7 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 }
 
 /* The members a table of its version has: a table of version 1 is shorter. */
-static bool params_copy(const ccai_call_params *p, ccai_call_params *out)
+static CCAI_MUST_CHECK bool params_copy(const ccai_call_params *p, ccai_call_params *out)
 {
     if (p->version < 1 || p->version > CCAI_CALL_PARAMS_VERSION)
         return false;
@@ -317,7 +318,7 @@ static bool params_copy(const ccai_call_params *p, ccai_call_params *out)
     return true;
 }
 
-static bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
+static CCAI_MUST_CHECK bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
 {
     if (o->version < 1 || o->version > CCAI_CALL_OPS_VERSION)
         return false;
@@ -339,8 +340,8 @@ static bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
 /* The stored call a start goes on with: the one named (a channel taking
  * it back after a restart), or the caller's recent one (a caller ringing
  * back), else none (*ret NULL). */
-static ccai_status find_resumed(Ccai_engine *e, const ccai_call_params *p, const char *phone,
-                                Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_params *p,
+                                                const char *phone, Ccai_store_call **ret)
 {
     *ret = NULL;
     ccai_status st;
@@ -497,8 +498,10 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
     if (c->rate < 0.75 || c->rate > 1.25)
         c->rate = 1.0;
     Ccai_conv_init(c);
-    Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
-                             c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1);
+    /* Best effort: a sample lost (out of memory, the series cap) changes
+     * nothing of the call. */
+    CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
+                                          c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1));
     Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
              c->row.direction == CCAI_OUTBOUND ? "outbound" : "inbound",
              c->resumed ? "resumed" : "started", channel, "");
@@ -538,7 +541,12 @@ void Ccai_call_hangup(ccai_call *c)
 {
     if (!Ccai_call_state_in_progress(c->state) || c->state == CCAI_CALL_ENDING)
         return;
-    Ccai_call_set_state(c, CCAI_CALL_ENDING);
+    /* "ending" not stored (the store's reason is logged): the line hangs
+     * up all the same, a caller is never held on a bot that is done; the
+     * HANGUP event that follows, or the sweep, ends the stored call. */
+    if (Ccai_call_set_state(c, CCAI_CALL_ENDING) != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: hanging up, the state not stored",
+                 c->row.id);
     if (c->ops.hangup)
         c->ops.hangup(c, c->ud);
 }
@@ -549,13 +557,20 @@ static void end_quietly(ccai_call *c, const char *reason)
     Ccai_conv_cleanup(c);
     if (!Ccai_call_state_in_progress(c->state))
         return;
-    if (add_message(c, "assistant", "hangup", reason, NULL) != CCAI_OK ||
-        !Ccai_str_replace(&c->row.end_reason, reason))
-        return;
-    ccai_call_ops none = c->ops;
-    c->ops.state_changed = NULL; /* freeing fires no callbacks */
-    Ccai_call_set_state(c, CCAI_CALL_ENDED);
-    c->ops = none;
+    ccai_status st = add_message(c, "assistant", "hangup", reason, NULL);
+    if (st == CCAI_OK && !Ccai_str_replace(&c->row.end_reason, reason))
+        st = CCAI_ERR_NOMEM;
+    if (st == CCAI_OK) {
+        ccai_call_ops none = c->ops;
+        c->ops.state_changed = NULL; /* freeing fires no callbacks */
+        st = Ccai_call_set_state(c, CCAI_CALL_ENDED);
+        c->ops = none;
+    }
+    /* Nobody to tell: the stored call stays in progress until the sweep
+     * of calls nobody holds ends it (conversation.takeback_window_sec). */
+    if (st != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: %s, its end not stored: %s", c->row.id,
+                 reason, ccai_status_str(st));
 }
 
 CCAI_EXPORT void ccai_call_free(ccai_call *c)
@@ -655,7 +670,7 @@ CCAI_EXPORT const char *ccai_call_provider_id(const ccai_call *c)
 
 /* What a channel sets on a live call ------------------------------------------ */
 
-static bool settable(ccai_call *c)
+static CCAI_MUST_CHECK bool settable(ccai_call *c)
 {
     if (!c->free_pending && Ccai_call_state_in_progress(c->state))
         return true;
@@ -665,7 +680,7 @@ static bool settable(ccai_call *c)
 
 /* Replace *slot with a copy of value (NULL: keep it), write the row, and
  * restore the old value when the write fails. */
-static ccai_status save_field(ccai_call *c, char **slot, const char *value)
+static CCAI_MUST_CHECK ccai_status save_field(ccai_call *c, char **slot, const char *value)
 {
     if (!value)
         return CCAI_OK;
@@ -783,7 +798,10 @@ static void on_committed(ccai_status st, void *ud)
         Ccai_call_leave(c);
         Ccai_ctx_leave(ctx);
     } else if (c) {
-        Ccai_call_store_fail(c, st);
+        /* Not committed: nothing acts on it (persist, then act); the
+         * failure is logged, and the call's next event meets the store's
+         * state again. */
+        CCAI_DISCARD(Ccai_call_store_fail(c, st));
     }
     ccai_free(p->text);
     ccai_free(p);

@@ -11,6 +11,11 @@
 #include <math.h>
 #include <stdio.h>
 
+/* Issue 10: the statuses this file still drops are the turn-performance
+ * branch's (i10-perf) to handle; until it lands the compiler warns about
+ * them instead of refusing them (CCAI_MUST_CHECK, docs/HACKING.md). */
+#pragma GCC diagnostic warning "-Wunused-result"
+
 #define CUSTOMER_RESPONSE_DESC                                                               \
     "A phrase confirming the action, said to the customer while it runs: in the customer's " \
     "language, one short sentence, present tense, simple words."
@@ -179,8 +184,9 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
 /* A date and time from the LLM, validated: normalised into out (a local
  * time without an offset gets the caller's, DST-correct), its instant in
  * *ret_ms. On failure *ret_why (may stay NULL) says why. */
-static ccai_status caller_time(ccai_call *c, const char *value, char out[CCAI_TZ_ISO_MAX],
-                               int64_t *ret_ms, char **ret_why)
+static CCAI_MUST_CHECK ccai_status caller_time(ccai_call *c, const char *value,
+                                               char out[CCAI_TZ_ISO_MAX], int64_t *ret_ms,
+                                               char **ret_why)
 {
     char *norm = NULL;
     ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, value, &norm, ret_why);

@@ -92,7 +92,7 @@ static const char *reason(int status)
 }
 
 /* A header the host may not set (framing is ours) or cannot set safely. */
-static bool header_ok(const char *name, const char *value)
+static CCAI_MUST_CHECK bool header_ok(const char *name, const char *value)
 {
     if (!name || !value || !*name)
         return false;
@@ -109,15 +109,16 @@ static bool header_ok(const char *name, const char *value)
     return strpbrk(value, "\r\n") == NULL;
 }
 
-static bool head_line(Ccai_buf *o, const char *name, const char *value)
+static CCAI_MUST_CHECK bool head_line(Ccai_buf *o, const char *name, const char *value)
 {
     return Ccai_buf_puts(o, name) && Ccai_buf_append(o, ": ", 2) && Ccai_buf_puts(o, value) &&
            Ccai_buf_append(o, "\r\n", 2);
 }
 
 /* Queue one answer. False on NOMEM: the connection is closed. */
-static bool serialize(Ccai_h1 *c, int status, const char *ctype, const ccai_http_header *hs,
-                      size_t n, const char *body, size_t len, bool close)
+static CCAI_MUST_CHECK bool serialize(Ccai_h1 *c, int status, const char *ctype,
+                                      const ccai_http_header *hs, size_t n, const char *body,
+                                      size_t len, bool close)
 {
     bool was_empty = out_len(c) == 0;
     Ccai_buf *o = &c->out;
@@ -262,7 +263,7 @@ static int nomem(Ccai_h1 *c)
 }
 
 /* Close the piece being received with its NUL. */
-static bool end_piece(Ccai_h1 *c)
+static CCAI_MUST_CHECK bool end_piece(Ccai_h1 *c)
 {
     if (!Ccai_buf_append(&c->arena, "", 1))
         return false;
@@ -294,9 +295,10 @@ static int on_url(http_parser *p, const char *at, size_t len)
         c->head = p->method == HTTP_HEAD; /* no answer to HEAD has a body, errors included */
     }
     if (len > url_max(c) - c->url_len) {
-        /* Keep what fits, for the access line. */
-        Ccai_buf_append(&c->arena, at, url_max(c) - c->url_len);
-        c->url_len = url_max(c);
+        /* Keep what fits, for the access line; out of memory, it shows
+         * what came before (url_len counts what the arena holds). */
+        if (Ccai_buf_append(&c->arena, at, url_max(c) - c->url_len))
+            c->url_len = url_max(c);
         return fail(c, 414, "request target too long", "at most 8192 bytes");
     }
     if (!Ccai_buf_append(&c->arena, at, len))
@@ -394,7 +396,7 @@ static int decode_path(Ccai_h1 *c, const char *s, size_t n)
     return 0;
 }
 
-static bool token_is(const char *s, size_t n, const char *word)
+static CCAI_MUST_CHECK bool token_is(const char *s, size_t n, const char *word)
 {
     size_t wl = strlen(word);
     if (n != wl)
@@ -408,7 +410,7 @@ static bool token_is(const char *s, size_t n, const char *word)
 
 /* Every coding of every Transfer-Encoding line: true when the only one is
  * "chunked" (http-parser found it final; any other we cannot undo). */
-static bool transfer_encoding_ok(const char *v, size_t *n_codings)
+static CCAI_MUST_CHECK bool transfer_encoding_ok(const char *v, size_t *n_codings)
 {
     while (*v) {
         while (*v == ' ' || *v == '\t' || *v == ',')
@@ -428,7 +430,7 @@ static bool transfer_encoding_ok(const char *v, size_t *n_codings)
     return true;
 }
 
-static bool method_supported(unsigned m)
+static CCAI_MUST_CHECK bool method_supported(unsigned m)
 {
     switch (m) {
     case HTTP_GET:
@@ -564,14 +566,14 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
-static bool is_tchar(int ch)
+static CCAI_MUST_CHECK bool is_tchar(int ch)
 {
     return Ccai_is_alpha(ch) || Ccai_is_digit(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
 /* Is the start of a request a method token, followed by a space? Then an
  * unknown one is 501, anything else 400. */
-static bool looks_like_method(const char *d, size_t n)
+static CCAI_MUST_CHECK bool looks_like_method(const char *d, size_t n)
 {
     size_t i = 0, start = 0;
     while (i < n && i - start <= 32 && is_tchar((unsigned char)d[i]))
@@ -581,7 +583,7 @@ static bool looks_like_method(const char *d, size_t n)
 
 /* Hold the start of a request until its method is whole, so that an
  * unknown one is told apart from garbage (see looks_like_method()). */
-static bool method_whole(const char *d, size_t n)
+static CCAI_MUST_CHECK bool method_whole(const char *d, size_t n)
 {
     size_t i = 0, start = 0;
     while (i < n && i - start <= 32 && is_tchar((unsigned char)d[i]))

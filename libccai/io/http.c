@@ -106,7 +106,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long host_refs;
 
-static ccai_status global_ref(bool host)
+static CCAI_MUST_CHECK ccai_status global_ref(bool host)
 {
     pthread_mutex_lock(&global_lock);
     bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -351,7 +351,7 @@ static void on_idle_timeout(Ccai_timer *t, void *ud)
     abort_now(r, CCAI_ERR_TIMEOUT, msg);
 }
 
-static ccai_status curl_status(CURLcode rc)
+static CCAI_MUST_CHECK ccai_status curl_status(CURLcode rc)
 {
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return CCAI_ERR_TIMEOUT;
@@ -510,11 +510,8 @@ ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts, Ccai_http
         loop->reqs->prev = r;
     loop->reqs = r;
     loop->n_reqs++;
-    if (opts->first_byte_timeout_ms &&
-        Ccai_timer_start(ctx, &r->first_byte_timer, opts->first_byte_timeout_ms) != CCAI_OK) {
-        req_unlink(r);
-        goto fail;
-    }
+    if (opts->first_byte_timeout_ms)
+        Ccai_timer_start(ctx, &r->first_byte_timer, opts->first_byte_timeout_ms);
     if (curl_multi_add_handle(multi_of(ctx), e) != CURLM_OK) {
         req_unlink(r);
         st = CCAI_ERR_HTTP;

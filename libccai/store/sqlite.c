@@ -16,6 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Issue 10: the statuses this file still drops are the turn-performance
+ * branch's (i10-perf) to handle; until it lands the compiler warns about
+ * them instead of refusing them (CCAI_MUST_CHECK, docs/HACKING.md). */
+#pragma GCC diagnostic warning "-Wunused-result"
+
 /* Opening and migrating wait this long for a lock (start-up, not on a
  * serving loop); Ccai_sqlite_configure() sets the short wait of the loop. */
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -261,7 +266,7 @@ static const Ccai_sqlite *sqlite_of_const(const Ccai_store *store)
 
 /* Failures of the database itself, as opposed to a refused value (a
  * constraint) or a lock held by another writer (CCAI_ERR_BUSY). */
-static bool db_broken(int rc)
+static CCAI_MUST_CHECK bool db_broken(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_FULL:
@@ -275,7 +280,7 @@ static bool db_broken(int rc)
     }
 }
 
-static ccai_status status_of_sqlite(int rc)
+static CCAI_MUST_CHECK ccai_status status_of_sqlite(int rc)
 {
     /* Another connection holds the write lock (past the busy timeout):
      * nothing was written, the same write may succeed later. */
@@ -293,7 +298,7 @@ static ccai_status status_of_sqlite(int rc)
 }
 
 /* Translate the connection's last error into a status and keep its text. */
-static ccai_status db_fail(Ccai_sqlite *st, const char *op)
+static CCAI_MUST_CHECK ccai_status db_fail(Ccai_sqlite *st, const char *op)
 {
     int rc = sqlite3_extended_errcode(st->db);
     Ccai_err_set(&st->err, "store: %s: %s", op, sqlite3_errmsg(st->db));
@@ -302,10 +307,10 @@ static ccai_status db_fail(Ccai_sqlite *st, const char *op)
     return status_of_sqlite(rc);
 }
 
-static ccai_status fail(Ccai_sqlite *st, ccai_status status, const char *fmt, ...)
+static CCAI_MUST_CHECK ccai_status fail(Ccai_sqlite *st, ccai_status status, const char *fmt, ...)
     CCAI_PRINTF(3, 4);
 
-static ccai_status fail(Ccai_sqlite *st, ccai_status status, const char *fmt, ...)
+static CCAI_MUST_CHECK ccai_status fail(Ccai_sqlite *st, ccai_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -316,14 +321,14 @@ static ccai_status fail(Ccai_sqlite *st, ccai_status status, const char *fmt, ..
     return status;
 }
 
-static ccai_status fail_nomem(Ccai_sqlite *st, const char *op)
+static CCAI_MUST_CHECK ccai_status fail_nomem(Ccai_sqlite *st, const char *op)
 {
     return fail(st, CCAI_ERR_NOMEM, "store: %s: out of memory", op);
 }
 
 /* Statements ------------------------------------------------------------ */
 
-static ccai_status stmt_get(Ccai_sqlite *st, enum stmt_id id, sqlite3_stmt **ret)
+static CCAI_MUST_CHECK ccai_status stmt_get(Ccai_sqlite *st, enum stmt_id id, sqlite3_stmt **ret)
 {
     if (!st->stmts[id] && sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                              &st->stmts[id], NULL) != SQLITE_OK)
@@ -353,7 +358,7 @@ static int bind_int(sqlite3_stmt *s, int i, int64_t v)
 }
 
 /* Copy a text column; NULL stays NULL. false on out of memory. */
-static bool dup_col(sqlite3_stmt *s, int i, char **out)
+static CCAI_MUST_CHECK bool dup_col(sqlite3_stmt *s, int i, char **out)
 {
     *out = NULL;
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
@@ -365,7 +370,7 @@ static bool dup_col(sqlite3_stmt *s, int i, char **out)
     return *out != NULL;
 }
 
-static ccai_status exec_sql(Ccai_sqlite *st, const char *op, const char *sql)
+static CCAI_MUST_CHECK ccai_status exec_sql(Ccai_sqlite *st, const char *op, const char *sql)
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(st, op);
@@ -377,14 +382,14 @@ static ccai_status exec_sql(Ccai_sqlite *st, const char *op, const char *sql)
 /* An operation of several statements runs in its own transaction, or in a
  * savepoint inside the caller's explicit transaction so that a failure
  * undoes only this operation. */
-static ccai_status op_begin(Ccai_sqlite *st, const char *op, bool write)
+static CCAI_MUST_CHECK ccai_status op_begin(Ccai_sqlite *st, const char *op, bool write)
 {
     if (st->in_tx)
         return exec_sql(st, op, "SAVEPOINT ccai_op");
     return exec_sql(st, op, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
-static ccai_status op_end(Ccai_sqlite *st, const char *op, ccai_status status)
+static CCAI_MUST_CHECK ccai_status op_end(Ccai_sqlite *st, const char *op, ccai_status status)
 {
     if (status == CCAI_OK) {
         status = exec_sql(st, op, st->in_tx ? "RELEASE ccai_op" : "COMMIT");
@@ -401,7 +406,7 @@ static ccai_status op_end(Ccai_sqlite *st, const char *op, ccai_status status)
 
 /* UTF-8 ------------------------------------------------------------------- */
 
-static bool utf8_valid(const char *s)
+static CCAI_MUST_CHECK bool utf8_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -432,14 +437,14 @@ static bool utf8_valid(const char *s)
     return true;
 }
 
-static bool utf8_ok(const char *s)
+static CCAI_MUST_CHECK bool utf8_ok(const char *s)
 {
     return !s || utf8_valid(s);
 }
 
 /* Open and migrate ----------------------------------------------------- */
 
-static ccai_status read_version(Ccai_sqlite *st, int *ret)
+static CCAI_MUST_CHECK ccai_status read_version(Ccai_sqlite *st, int *ret)
 {
     sqlite3_stmt *s = NULL;
     ccai_status status = stmt_get(st, STMT_VERSION, &s);
@@ -453,14 +458,14 @@ static ccai_status read_version(Ccai_sqlite *st, int *ret)
     return status;
 }
 
-static ccai_status too_new(Ccai_sqlite *st, int version)
+static CCAI_MUST_CHECK ccai_status too_new(Ccai_sqlite *st, int version)
 {
     return fail(st, CCAI_ERR_STORE,
                 "store: database schema version %d is newer than this libccai (%d)", version,
                 CCAI_STORE_SCHEMA_VERSION);
 }
 
-static ccai_status migrate_step(Ccai_sqlite *st, int version)
+static CCAI_MUST_CHECK ccai_status migrate_step(Ccai_sqlite *st, int version)
 {
     char op[48];
     snprintf(op, sizeof op, "migrate to version %d", version);
@@ -489,7 +494,7 @@ static ccai_status migrate_step(Ccai_sqlite *st, int version)
     return status;
 }
 
-static ccai_status store_migrate(Ccai_sqlite *st)
+static CCAI_MUST_CHECK ccai_status store_migrate(Ccai_sqlite *st)
 {
     ccai_status status = exec_sql(st, "create schema_migrations",
                                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -583,7 +588,7 @@ static const char *sqlite_location(const Ccai_store *store)
     return sqlite_of_const(store)->path;
 }
 
-static ccai_status sqlite_describe(Ccai_store *store, json_t *doc)
+static CCAI_MUST_CHECK ccai_status sqlite_describe(Ccai_store *store, json_t *doc)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (json_object_set_new(doc, "synchronous", json_string(st->sync_full ? "full" : "normal")) ||
@@ -593,7 +598,7 @@ static ccai_status sqlite_describe(Ccai_store *store, json_t *doc)
 }
 
 /* Every write was committed when it returned: what was accepted is durable. */
-static ccai_status sqlite_sync(Ccai_store *store, Ccai_store_done_fn done, void *ud)
+static CCAI_MUST_CHECK ccai_status sqlite_sync(Ccai_store *store, Ccai_store_done_fn done, void *ud)
 {
     CCAI_UNUSED(store);
     done(CCAI_OK, ud);
@@ -623,7 +628,7 @@ static int sqlite_schema_version(Ccai_store *store)
 
 /* Writability ------------------------------------------------------------- */
 
-static ccai_status sqlite_check_write(Ccai_store *store)
+static CCAI_MUST_CHECK ccai_status sqlite_check_write(Ccai_store *store)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st)
@@ -642,7 +647,7 @@ static ccai_status sqlite_check_write(Ccai_store *store)
     return status;
 }
 
-static ccai_status sqlite_can_write(Ccai_store *store)
+static CCAI_MUST_CHECK ccai_status sqlite_can_write(Ccai_store *store)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st)
@@ -681,7 +686,7 @@ static const char *direction_str(ccai_direction d)
     return NULL;
 }
 
-static bool call_valid(const Ccai_store_call *c)
+static CCAI_MUST_CHECK bool call_valid(const Ccai_store_call *c)
 {
     return memchr(c->id, '\0', sizeof c->id) && direction_str(c->direction) && c->phone_number &&
            c->channel && c->state && c->initiate_json && c->callback_secret;
@@ -708,7 +713,8 @@ static int bind_length(sqlite3_stmt *s, int i, int64_t v)
 }
 
 /* A row of CALL_COLS into a new struct. */
-static ccai_status read_call(Ccai_sqlite *st, sqlite3_stmt *s, Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status read_call(Ccai_sqlite *st, sqlite3_stmt *s,
+                                             Ccai_store_call **ret)
 {
     Ccai_store_call *c = Ccai_calloc(1, sizeof *c);
     if (!c)
@@ -745,7 +751,7 @@ static ccai_status read_call(Ccai_sqlite *st, sqlite3_stmt *s, Ccai_store_call *
     return CCAI_OK;
 }
 
-static ccai_status sqlite_call_insert(Ccai_store *store, Ccai_store_call *c)
+static CCAI_MUST_CHECK ccai_status sqlite_call_insert(Ccai_store *store, Ccai_store_call *c)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !c || !call_valid(c))
@@ -786,8 +792,8 @@ cleanup:
 /* Step a conditional write of c (WHERE id AND row_version): on a match the
  * version goes up and updated_at is now; else CONFLICT for a stale writer,
  * NOT_FOUND for a missing row. Resets s. */
-static ccai_status call_write_step(Ccai_sqlite *st, sqlite3_stmt *s, Ccai_store_call *c,
-                                   int64_t now, const char *op)
+static CCAI_MUST_CHECK ccai_status call_write_step(Ccai_sqlite *st, sqlite3_stmt *s,
+                                                   Ccai_store_call *c, int64_t now, const char *op)
 {
     sqlite3_stmt *v = NULL;
     ccai_status status = CCAI_OK;
@@ -825,7 +831,7 @@ cleanup:
     return status;
 }
 
-static ccai_status sqlite_call_update(Ccai_store *store, Ccai_store_call *c)
+static CCAI_MUST_CHECK ccai_status sqlite_call_update(Ccai_store *store, Ccai_store_call *c)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !c || !call_valid(c) || !c->id[0])
@@ -844,7 +850,7 @@ static ccai_status sqlite_call_update(Ccai_store *store, Ccai_store_call *c)
     return call_write_step(st, s, c, now, "update call");
 }
 
-static ccai_status sqlite_call_touch(Ccai_store *store, Ccai_store_call *c)
+static CCAI_MUST_CHECK ccai_status sqlite_call_touch(Ccai_store *store, Ccai_store_call *c)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !c || !c->id[0])
@@ -863,8 +869,8 @@ static ccai_status sqlite_call_touch(Ccai_store *store, Ccai_store_call *c)
 }
 
 /* Step a statement selecting CALL_COLS for at most one row. */
-static ccai_status call_fetch_one(Ccai_sqlite *st, sqlite3_stmt *s, const char *op,
-                                  Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status call_fetch_one(Ccai_sqlite *st, sqlite3_stmt *s, const char *op,
+                                                  Ccai_store_call **ret)
 {
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE)
@@ -874,7 +880,8 @@ static ccai_status call_fetch_one(Ccai_sqlite *st, sqlite3_stmt *s, const char *
     return read_call(st, s, ret);
 }
 
-static ccai_status sqlite_call_get(Ccai_store *store, const char *id, Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_call_get(Ccai_store *store, const char *id,
+                                                   Ccai_store_call **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !id || !ret)
@@ -893,8 +900,8 @@ static ccai_status sqlite_call_get(Ccai_store *store, const char *id, Ccai_store
     return status;
 }
 
-static ccai_status sqlite_call_find_latest(Ccai_store *store, const char *phone, int64_t since_ms,
-                                           Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_call_find_latest(Ccai_store *store, const char *phone,
+                                                           int64_t since_ms, Ccai_store_call **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !phone || !ret)
@@ -913,8 +920,9 @@ static ccai_status sqlite_call_find_latest(Ccai_store *store, const char *phone,
     return status;
 }
 
-static ccai_status sqlite_call_find_provider(Ccai_store *store, const char *channel,
-                                             const char *provider_call_id, Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_call_find_provider(Ccai_store *store, const char *channel,
+                                                             const char *provider_call_id,
+                                                             Ccai_store_call **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !channel || !provider_call_id || !ret)
@@ -933,8 +941,10 @@ static ccai_status sqlite_call_find_provider(Ccai_store *store, const char *chan
     return status;
 }
 
-static ccai_status sqlite_call_find_correlation(Ccai_store *store, const char *channel,
-                                                const char *correlation_id, Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_call_find_correlation(Ccai_store *store,
+                                                                const char *channel,
+                                                                const char *correlation_id,
+                                                                Ccai_store_call **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !channel || !correlation_id || !ret)
@@ -953,8 +963,10 @@ static ccai_status sqlite_call_find_correlation(Ccai_store *store, const char *c
     return status;
 }
 
-static ccai_status sqlite_call_set_recording(Ccai_store *store, const char *id, const char *url,
-                                             const char *recording_id, int64_t duration_ms)
+static CCAI_MUST_CHECK ccai_status sqlite_call_set_recording(Ccai_store *store, const char *id,
+                                                             const char *url,
+                                                             const char *recording_id,
+                                                             int64_t duration_ms)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !id || (!url && !recording_id && duration_ms <= 0))
@@ -974,8 +986,9 @@ static ccai_status sqlite_call_set_recording(Ccai_store *store, const char *id, 
     return status;
 }
 
-static ccai_status sqlite_calls_stale(Ccai_store *store, int64_t before_ms, size_t limit,
-                                      Ccai_store_call ***ret_calls, size_t *ret_n)
+static CCAI_MUST_CHECK ccai_status sqlite_calls_stale(Ccai_store *store, int64_t before_ms,
+                                                      size_t limit, Ccai_store_call ***ret_calls,
+                                                      size_t *ret_n)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret_calls || !ret_n)
@@ -1017,8 +1030,10 @@ cleanup:
 }
 
 /* The count and the page, read in one transaction so they agree. */
-static ccai_status call_list_locked(Ccai_sqlite *st, const char *phone, size_t limit, size_t offset,
-                                    Ccai_store_call ***ret_calls, size_t *ret_n, size_t *ret_total)
+static CCAI_MUST_CHECK ccai_status call_list_locked(Ccai_sqlite *st, const char *phone,
+                                                    size_t limit, size_t offset,
+                                                    Ccai_store_call ***ret_calls, size_t *ret_n,
+                                                    size_t *ret_total)
 {
     sqlite3_stmt *cnt = NULL, *sel = NULL;
     Ccai_store_call **calls = NULL;
@@ -1072,9 +1087,10 @@ cleanup:
     return status;
 }
 
-static ccai_status sqlite_call_list(Ccai_store *store, const char *phone, size_t limit,
-                                    size_t offset, Ccai_store_call ***ret_calls, size_t *ret_n,
-                                    size_t *ret_total)
+static CCAI_MUST_CHECK ccai_status sqlite_call_list(Ccai_store *store, const char *phone,
+                                                    size_t limit, size_t offset,
+                                                    Ccai_store_call ***ret_calls, size_t *ret_n,
+                                                    size_t *ret_total)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret_calls || !ret_n || !ret_total)
@@ -1102,8 +1118,9 @@ static ccai_status sqlite_call_list(Ccai_store *store, const char *phone, size_t
 
 /* Messages --------------------------------------------------------------- */
 
-static ccai_status sqlite_message_append(Ccai_store *store, const char *call_id,
-                                         const Ccai_store_message *m, int64_t *ret_seq)
+static CCAI_MUST_CHECK ccai_status sqlite_message_append(Ccai_store *store, const char *call_id,
+                                                         const Ccai_store_message *m,
+                                                         int64_t *ret_seq)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !call_id || !m || !m->persona || !m->action || !m->style || !m->content)
@@ -1144,8 +1161,8 @@ cleanup:
 }
 
 /* Set key to a string column; a NULL column is omitted. */
-static ccai_status json_set_col(Ccai_sqlite *st, json_t *obj, const char *key, sqlite3_stmt *s,
-                                int i, const char *op)
+static CCAI_MUST_CHECK ccai_status json_set_col(Ccai_sqlite *st, json_t *obj, const char *key,
+                                                sqlite3_stmt *s, int i, const char *op)
 {
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
         return CCAI_OK;
@@ -1163,8 +1180,8 @@ static ccai_status json_set_col(Ccai_sqlite *st, json_t *obj, const char *key, s
     return CCAI_OK;
 }
 
-static ccai_status json_set_time(Ccai_sqlite *st, json_t *obj, const char *key, sqlite3_stmt *s,
-                                 int i, const char *op)
+static CCAI_MUST_CHECK ccai_status json_set_time(Ccai_sqlite *st, json_t *obj, const char *key,
+                                                 sqlite3_stmt *s, int i, const char *op)
 {
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
         return CCAI_OK;
@@ -1176,7 +1193,7 @@ static ccai_status json_set_time(Ccai_sqlite *st, json_t *obj, const char *key, 
 }
 
 /* When a call has no rows, say whether the call itself exists. */
-static ccai_status call_exists(Ccai_sqlite *st, const char *id, const char *op)
+static CCAI_MUST_CHECK ccai_status call_exists(Ccai_sqlite *st, const char *id, const char *op)
 {
     sqlite3_stmt *s = NULL;
     ccai_status status = stmt_get(st, STMT_CALL_VERSION, &s);
@@ -1191,7 +1208,7 @@ static ccai_status call_exists(Ccai_sqlite *st, const char *id, const char *op)
     return status;
 }
 
-static ccai_status message_to_json(Ccai_sqlite *st, sqlite3_stmt *s, json_t **ret)
+static CCAI_MUST_CHECK ccai_status message_to_json(Ccai_sqlite *st, sqlite3_stmt *s, json_t **ret)
 {
     static const char op[] = "read messages";
     json_t *o = json_object();
@@ -1243,8 +1260,9 @@ typedef ccai_status (*row_to_json_fn)(Ccai_sqlite *st, sqlite3_stmt *s, json_t *
 /* The rows of statement id for call_id, each converted by to_json, as an
  * array; NOT_FOUND when there are none and the call does not exist. */
 /* limit: bound to ?2 when >= 0. */
-static ccai_status call_rows_json(Ccai_sqlite *st, enum stmt_id id, row_to_json_fn to_json,
-                                  const char *op, const char *call_id, int64_t limit, json_t **ret)
+static CCAI_MUST_CHECK ccai_status call_rows_json(Ccai_sqlite *st, enum stmt_id id,
+                                                  row_to_json_fn to_json, const char *op,
+                                                  const char *call_id, int64_t limit, json_t **ret)
 {
     if (!st || !call_id || !ret)
         return CCAI_ERR_INVALID_ARG;
@@ -1291,14 +1309,15 @@ cleanup:
     return CCAI_OK;
 }
 
-static ccai_status sqlite_messages_json(Ccai_store *store, const char *call_id, json_t **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_messages_json(Ccai_store *store, const char *call_id,
+                                                        json_t **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     return call_rows_json(st, STMT_MESSAGES, message_to_json, "read messages", call_id, -1, ret);
 }
 
-static ccai_status sqlite_messages_tail_json(Ccai_store *store, const char *call_id, int64_t limit,
-                                             json_t **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_messages_tail_json(Ccai_store *store, const char *call_id,
+                                                             int64_t limit, json_t **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (limit < 0)
@@ -1309,7 +1328,8 @@ static ccai_status sqlite_messages_tail_json(Ccai_store *store, const char *call
 
 /* Remove one message (the caller's words a content filter refused: keeping
  * them would make every later request fail the same way). */
-static ccai_status sqlite_message_delete(Ccai_store *store, const char *call_id, int64_t seq)
+static CCAI_MUST_CHECK ccai_status sqlite_message_delete(Ccai_store *store, const char *call_id,
+                                                         int64_t seq)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !call_id)
@@ -1330,9 +1350,10 @@ static ccai_status sqlite_message_delete(Ccai_store *store, const char *call_id,
 
 /* Reminders -------------------------------------------------------------- */
 
-static ccai_status reminder_upsert_locked(Ccai_sqlite *st, const char *call_id, const char *title,
-                                          const char *description, int64_t due_at,
-                                          const char *owner, bool *ret_created)
+static CCAI_MUST_CHECK ccai_status reminder_upsert_locked(Ccai_sqlite *st, const char *call_id,
+                                                          const char *title,
+                                                          const char *description, int64_t due_at,
+                                                          const char *owner, bool *ret_created)
 {
     static const char op[] = "upsert reminder";
     sqlite3_stmt *ex = NULL, *w = NULL;
@@ -1364,9 +1385,10 @@ cleanup:
     return status;
 }
 
-static ccai_status sqlite_reminder_upsert(Ccai_store *store, const char *call_id, const char *title,
-                                          const char *description, int64_t due_at,
-                                          const char *owner, bool *ret_created)
+static CCAI_MUST_CHECK ccai_status sqlite_reminder_upsert(Ccai_store *store, const char *call_id,
+                                                          const char *title,
+                                                          const char *description, int64_t due_at,
+                                                          const char *owner, bool *ret_created)
 {
     Ccai_sqlite *st = sqlite_of(store);
     static const char op[] = "upsert reminder";
@@ -1385,7 +1407,7 @@ static ccai_status sqlite_reminder_upsert(Ccai_store *store, const char *call_id
     return status;
 }
 
-static ccai_status reminder_to_json(Ccai_sqlite *st, sqlite3_stmt *s, json_t **ret)
+static CCAI_MUST_CHECK ccai_status reminder_to_json(Ccai_sqlite *st, sqlite3_stmt *s, json_t **ret)
 {
     static const char op[] = "read reminders";
     json_t *o = json_object();
@@ -1405,7 +1427,8 @@ static ccai_status reminder_to_json(Ccai_sqlite *st, sqlite3_stmt *s, json_t **r
     return CCAI_OK;
 }
 
-static ccai_status sqlite_reminders_json(Ccai_store *store, const char *call_id, json_t **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_reminders_json(Ccai_store *store, const char *call_id,
+                                                         json_t **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     return call_rows_json(st, STMT_REMINDERS, reminder_to_json, "read reminders", call_id, -1, ret);
@@ -1413,8 +1436,9 @@ static ccai_status sqlite_reminders_json(Ccai_store *store, const char *call_id,
 
 /* Jobs ------------------------------------------------------------------- */
 
-static ccai_status sqlite_job_enqueue(Ccai_store *store, const char *kind, const char *call_id,
-                                      const char *payload, int64_t run_at, int64_t *ret_id)
+static CCAI_MUST_CHECK ccai_status sqlite_job_enqueue(Ccai_store *store, const char *kind,
+                                                      const char *call_id, const char *payload,
+                                                      int64_t run_at, int64_t *ret_id)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !kind)
@@ -1439,8 +1463,8 @@ cleanup:
     return status;
 }
 
-static ccai_status job_claim_locked(Ccai_sqlite *st, const char *kinds, int64_t now,
-                                    int64_t lease_ms, Ccai_store_job **ret)
+static CCAI_MUST_CHECK ccai_status job_claim_locked(Ccai_sqlite *st, const char *kinds, int64_t now,
+                                                    int64_t lease_ms, Ccai_store_job **ret)
 {
     static const char op[] = "claim job";
     sqlite3_stmt *s = NULL;
@@ -1482,8 +1506,9 @@ cleanup:
     return status;
 }
 
-static ccai_status sqlite_job_claim_kinds(Ccai_store *store, const char *kinds, int64_t now,
-                                          int64_t lease_ms, Ccai_store_job **ret)
+static CCAI_MUST_CHECK ccai_status sqlite_job_claim_kinds(Ccai_store *store, const char *kinds,
+                                                          int64_t now, int64_t lease_ms,
+                                                          Ccai_store_job **ret)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret || now < 0 || lease_ms < 0)
@@ -1504,7 +1529,8 @@ static ccai_status sqlite_job_claim_kinds(Ccai_store *store, const char *kinds, 
 }
 
 /* Run an UPDATE of one job by id; NOT_FOUND when no row matched. */
-static ccai_status job_update(Ccai_sqlite *st, sqlite3_stmt *s, int64_t id, const char *op)
+static CCAI_MUST_CHECK ccai_status job_update(Ccai_sqlite *st, sqlite3_stmt *s, int64_t id,
+                                              const char *op)
 {
     ccai_status status = CCAI_OK;
     if (sqlite3_step(s) != SQLITE_DONE)
@@ -1515,7 +1541,7 @@ static ccai_status job_update(Ccai_sqlite *st, sqlite3_stmt *s, int64_t id, cons
     return status;
 }
 
-static ccai_status sqlite_job_done(Ccai_store *store, int64_t id)
+static CCAI_MUST_CHECK ccai_status sqlite_job_done(Ccai_store *store, int64_t id)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st)
@@ -1532,8 +1558,8 @@ static ccai_status sqlite_job_done(Ccai_store *store, int64_t id)
     return job_update(st, s, id, "finish job");
 }
 
-static ccai_status sqlite_job_fail(Ccai_store *store, int64_t id, const char *error,
-                                   int64_t retry_at)
+static CCAI_MUST_CHECK ccai_status sqlite_job_fail(Ccai_store *store, int64_t id, const char *error,
+                                                   int64_t retry_at)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st)
@@ -1551,7 +1577,8 @@ static ccai_status sqlite_job_fail(Ccai_store *store, int64_t id, const char *er
     return job_update(st, s, id, "fail job");
 }
 
-static ccai_status sqlite_job_set_payload(Ccai_store *store, int64_t id, const char *payload)
+static CCAI_MUST_CHECK ccai_status sqlite_job_set_payload(Ccai_store *store, int64_t id,
+                                                          const char *payload)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !payload)
@@ -1568,8 +1595,8 @@ static ccai_status sqlite_job_set_payload(Ccai_store *store, int64_t id, const c
     return job_update(st, s, id, "set job payload");
 }
 
-static ccai_status sqlite_job_next_due_kinds(Ccai_store *store, const char *kinds,
-                                             int64_t *ret_run_at)
+static CCAI_MUST_CHECK ccai_status sqlite_job_next_due_kinds(Ccai_store *store, const char *kinds,
+                                                             int64_t *ret_run_at)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st || !ret_run_at)
@@ -1590,7 +1617,7 @@ static ccai_status sqlite_job_next_due_kinds(Ccai_store *store, const char *kind
 
 /* Explicit transactions ------------------------------------------------- */
 
-static ccai_status sqlite_begin(Ccai_store *store)
+static CCAI_MUST_CHECK ccai_status sqlite_begin(Ccai_store *store)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st)
@@ -1603,7 +1630,7 @@ static ccai_status sqlite_begin(Ccai_store *store)
     return status;
 }
 
-static ccai_status sqlite_commit(Ccai_store *store)
+static CCAI_MUST_CHECK ccai_status sqlite_commit(Ccai_store *store)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st)
@@ -1624,7 +1651,7 @@ static ccai_status sqlite_commit(Ccai_store *store)
     return status;
 }
 
-static ccai_status sqlite_rollback(Ccai_store *store)
+static CCAI_MUST_CHECK ccai_status sqlite_rollback(Ccai_store *store)
 {
     Ccai_sqlite *st = sqlite_of(store);
     if (!st)
@@ -1639,8 +1666,8 @@ static ccai_status sqlite_rollback(Ccai_store *store)
 
 /* database.sqlite.*: the file (":memory:" for a private in-memory
  * database), the busy timeout of the loop and the durability. */
-static ccai_status sqlite_open_config(const Ccai_store_env *env, Ccai_store **ret,
-                                      char **ret_errmsg)
+static CCAI_MUST_CHECK ccai_status sqlite_open_config(const Ccai_store_env *env, Ccai_store **ret,
+                                                      char **ret_errmsg)
 {
     const ccai_config *cfg = env->cfg; /* SQLite blocks: no loop to drive */
     const char *path = Ccai_config_str(cfg, "database.sqlite.path");

@@ -89,7 +89,7 @@ static void esc(out *o, const char *s)
         escn(o, s, strlen(s));
 }
 
-static bool unreserved(unsigned char c)
+static CCAI_MUST_CHECK bool unreserved(unsigned char c)
 {
     return Ccai_is_alpha(c) || Ccai_is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
@@ -135,7 +135,7 @@ static void urldec(out *o, const char *s, size_t n)
 
 /* http(s) and relative URLs only: no other scheme, no white space or
  * control characters anywhere. */
-static bool url_safe(const char *u)
+static CCAI_MUST_CHECK bool url_safe(const char *u)
 {
     if (!u || !*u)
         return false;
@@ -163,7 +163,7 @@ static const char *jstr(const json_t *obj, const char *key)
     return json_is_object(obj) ? json_string_value(json_object_get(obj, key)) : NULL;
 }
 
-static bool jfilled(const char *s)
+static CCAI_MUST_CHECK bool jfilled(const char *s)
 {
     return s && *s;
 }
@@ -183,7 +183,7 @@ static void civil_from_days(int64_t z, int *ry, int *rm, int *rd)
     *ry = (int)y;
 }
 
-static bool digits(const char **p, int n, int *ret)
+static CCAI_MUST_CHECK bool digits(const char **p, int n, int *ret)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
@@ -198,7 +198,7 @@ static bool digits(const char **p, int n, int *ret)
 
 /* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM]; with a zone, the
  * fields are converted to UTC. */
-static bool iso_parse(const char *s, iso *t, int64_t *ret_ms)
+static CCAI_MUST_CHECK bool iso_parse(const char *s, iso *t, int64_t *ret_ms)
 {
     memset(t, 0, sizeof *t);
     if (!s || !digits(&s, 4, &t->year) || *s++ != '-' || !digits(&s, 2, &t->month) || *s++ != '-' ||
