@@ -53,11 +53,12 @@ CCAI_MUST_CHECK bool Ccai_report_filled(const char *s);
 /* Times. The zone of phone, loaded once per page while consecutive rows
  * share it (NULL: UTC). */
 const Ccai_tz *Ccai_report_page_tz(Ccai_report_page *p, const char *phone);
-/* raw as <time datetime="raw">human</time>, in tz; brief leaves out the
- * weekday and the year. */
+/* raw as <time datetime="raw">human</time>: instants in tz, zone-less
+ * values as written; text that is not ISO 8601 escaped, without <time>.
+ * brief drops the date. */
 void Ccai_report_put_time(Ccai_html *o, const Ccai_tz *tz, const char *raw, bool brief);
 /* Milliseconds since the epoch of raw, for sorting and deadlines (a time
- * without a zone is in tz); INT64_MIN when it does not parse. */
+ * without a zone is read in tz); INT64_MAX when it does not parse. */
 int64_t Ccai_report_time_key(const Ccai_tz *tz, const char *raw);
 
 /* The page's frame: init, open (doctype, policy, style, title), then the
