@@ -1,5 +1,5 @@
-/* The configuration key table and value typing (config/keys.c). Private to
- * config/. */
+/* The configuration key table (config/keys.c) and value typing
+ * (config/keys_value.c). Private to config/. */
 #ifndef CCAI_CONFIG_KEYS_H
 #define CCAI_CONFIG_KEYS_H
 
