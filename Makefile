@@ -34,7 +34,8 @@ PYTHON ?= python3
 # Debian 12 packages: what builds and tests libccai ...
 DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python3 \
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
-	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox
+	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox \
+	libwslay-dev
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 
@@ -45,7 +46,7 @@ C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.c
 SHELL_SCRIPTS := .ci/run tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
 	tests/integration/test_cli_client.sh tests/browser/run.sh tests/openapi/run.sh \
-	tests/media/gen_speech.sh
+	tests/media/gen_speech.sh tests/standins/run.sh
 
 SUMMARY = $(PYTHON) .ci/test-summary
 
