@@ -26,7 +26,7 @@ MESON_ARGS ?=
 LANG_CODE ?= en-US
 ARGS ?=
 FUZZ_TIME ?= 30
-FUZZ_TARGETS ?= config claim sse template offline form acs-sig acs-events hostport httpd ratelimit log-mask \
+FUZZ_TARGETS ?= config claim sse chunk template offline form acs-sig acs-events hostport httpd ratelimit log-mask \
 	wav media-frames
 FUZZ_CC ?= clang
 PYTHON ?= python3

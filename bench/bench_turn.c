@@ -1,5 +1,5 @@
-/* Turn figures against the local LLM stand-in (tests/support/llm_standin.c).
- * It prints numbers and never judges them (DESIGN.md section 9 has the targets).
+/* Turn figures against the local LLM stand-in (tests/support/llm_standin.c),
+ * printed at the end next to the targets of DESIGN.md section 9.
  *
  * 1. Engine overhead per turn, the stand-in answering at once (ttft 0, no
  *    delay between chunks) so that only libccai's share is left:
@@ -7,22 +7,29 @@
  *        has read the whole request;
  *    (b) the stand-in has sent the first content piece -> ccai_call_ops.say
  *        fires for it.
- *    Both clocks are CLOCK_MONOTONIC of one process. Run once on the durable
- *    store (--db, SQLite WAL, synchronous=FULL: the caller's words are stored
- *    before the request leaves) and once on ":memory:".
- * 2. Concurrency: --calls calls of --turns turns each on ONE ccai_ctx (libevent
- *    adapter, or poll with --loop poll) against the stand-in in a child process
- *    with realistic latency (--ttft, --chunk-ms, --chunks pieces); per-turn
- *    latency (caller text in -> last say of the answer) against the
- *    stand-in's own (request read -> last content piece sent), throughput, and
- *    memory per call in progress (RSS delta, and libccai's own heap through
- *    ccai_set_allocator).
- * 3. The machine and the build.
+ *    Both clocks are CLOCK_MONOTONIC of one process. Run on the durable
+ *    store (--db, SQLite WAL) with synchronous=full (an fsync per commit),
+ *    with the library's default (normal) and on ":memory:".
+ * 2. Concurrency: --calls calls (a list: one run each) of --turns turns on
+ *    ONE ccai_ctx (libevent adapter, or poll with --loop poll) against the
+ *    stand-in in a child process with realistic latency (--ttft, --chunk-ms,
+ *    --chunks pieces); per-turn latency (caller text in -> last say of the
+ *    answer) against the stand-in's own (request read -> last content piece
+ *    sent), throughput, memory per call in progress (RSS delta, and
+ *    libccai's own heap through ccai_set_allocator), and the CPU time of
+ *    each process per turn (the stand-in's is its own, not libccai's).
+ * 3. Capacity of one engine thread: --cap-calls calls answer --cap-turns
+ *    turns each back to back, the stand-in answering at once; turns per
+ *    second of wall time, and per second of the engine process's CPU time
+ *    (user + system: what one engine thread sustains when the LLM is on
+ *    another machine), the stand-in's CPU per turn beside it.
+ * 4. The figures against the targets.
  *
- *   build/bench/bench-turn [--calls N] [--turns K] [--ttft MS] [--chunk-ms MS]
+ *   build/bench/bench-turn [--calls N[:MS][,...]] [--turns K] [--ttft MS] [--chunk-ms MS]
  *                          [--chunks N] [--db PATH] [--think-ms MS] [--ramp-ms MS]
- *                          [--lat-calls N] [--lat-turns K] [--loop libevent|poll]
- *                          [--no-latency] [--no-concurrency]
+ *                          [--lat-calls N] [--lat-turns K] [--cap-calls N] [--cap-turns K]
+ *                          [--loop libevent|poll] [--sync full|normal]
+ *                          [--no-latency] [--no-concurrency] [--no-capacity]
  */
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
@@ -54,22 +61,33 @@
 
 /* ---- options ---------------------------------------------------------- */
 
+#define MAX_RUNS 4
+
 typedef struct opts {
-    int calls, turns, ttft_ms, chunk_ms, chunks, think_ms, ramp_ms;
+    int calls[MAX_RUNS], n_calls; /* part 2: one run per entry */
+    int think[MAX_RUNS];          /* its callers' think time; < 0: think_ms */
+    int turns, ttft_ms, chunk_ms, chunks;
+    int think_ms, ramp_ms; /* < 0: as many ms as the run has calls */
     int lat_calls, lat_turns;
+    int cap_calls, cap_turns;
     int use_libevent;
-    int latency, concurrency;
+    int latency, concurrency, capacity;
     const char *db;   /* NULL: a file in a fresh temporary directory */
-    const char *sync; /* database.sqlite.synchronous for part 2; NULL = default */
+    const char *sync; /* database.sqlite.synchronous for parts 2 and 3; NULL = default */
 } opts;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: bench-turn [--calls N] [--turns K] [--ttft MS] [--chunk-ms MS] [--chunks N]\n"
-            "                  [--db PATH] [--think-ms MS] [--ramp-ms MS] [--lat-calls N]\n"
-            "                  [--lat-turns K] [--loop libevent|poll] [--sync full|normal]\n"
-            "                  [--no-latency] [--no-concurrency]\n");
+    fprintf(f, "usage: bench-turn [--calls N[:MS][,...]] [--turns K] [--ttft MS] [--chunk-ms MS]\n"
+               "                  [--chunks N] [--db PATH] [--think-ms MS] [--ramp-ms MS]\n"
+               "                  [--lat-calls N] [--lat-turns K] [--cap-calls N] [--cap-turns K]\n"
+               "                  [--loop libevent|poll] [--sync full|normal]\n"
+               "                  [--no-latency] [--no-concurrency] [--no-capacity]\n"
+               "  --calls: part 2 runs once per number of calls, N:MS with its callers' think\n"
+               "    time (default 1000:1000,5000:10000: about the same turns offered per second)\n"
+               "  --think-ms: callers think 0..MS between turns in runs without their own\n"
+               "    (default: as many ms as the run has calls)\n"
+               "  --ramp-ms: calls start over MS (default: as many ms as the run has calls)\n");
 }
 
 static int parse_int(const char *s, int min, int *out)
@@ -83,13 +101,35 @@ static int parse_int(const char *s, int min, int *out)
     return 0;
 }
 
+/* "1000,5000:10000": calls, and optionally the callers' think time. */
+static int parse_runs(const char *s, int *calls, int *think, int *n)
+{
+    char tmp[128];
+    if (!s || strlen(s) >= sizeof tmp)
+        return -1;
+    snprintf(tmp, sizeof tmp, "%s", s);
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(t, ':');
+        if (colon)
+            *colon = '\0';
+        if (*n == MAX_RUNS)
+            return -1;
+        think[*n] = -1;
+        if (parse_int(t, 1, &calls[*n]) != 0 || (colon && parse_int(colon + 1, 0, &think[*n]) != 0))
+            return -1;
+        (*n)++;
+    }
+    return *n ? 0 : -1;
+}
+
 static int parse_opts(int argc, char **argv, opts *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
         if (!strcmp(a, "--calls"))
-            rc = parse_int(v, 1, &o->calls), i++;
+            rc = parse_runs(v, o->calls, o->think, &o->n_calls), i++;
         else if (!strcmp(a, "--turns"))
             rc = parse_int(v, 1, &o->turns), i++;
         else if (!strcmp(a, "--ttft"))
@@ -106,6 +146,10 @@ static int parse_opts(int argc, char **argv, opts *o)
             rc = parse_int(v, 1, &o->lat_calls), i++;
         else if (!strcmp(a, "--lat-turns"))
             rc = parse_int(v, 1, &o->lat_turns), i++;
+        else if (!strcmp(a, "--cap-calls"))
+            rc = parse_int(v, 1, &o->cap_calls), i++;
+        else if (!strcmp(a, "--cap-turns"))
+            rc = parse_int(v, 1, &o->cap_turns), i++;
         else if (!strcmp(a, "--db"))
             rc = v ? (o->db = v, 0) : -1, i++;
         else if (!strcmp(a, "--sync"))
@@ -122,6 +166,8 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->latency = 0;
         else if (!strcmp(a, "--no-concurrency"))
             o->concurrency = 0;
+        else if (!strcmp(a, "--no-capacity"))
+            o->capacity = 0;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             exit(0);
@@ -149,6 +195,31 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of every thread of this process, in user space and in the
+ * kernel (system calls, the loopback network). */
+typedef struct cputime {
+    uint64_t user, sys; /* ns */
+} cputime;
+
+static cputime cpu_now(void)
+{
+    struct rusage ru;
+    cputime t = {0, 0};
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        t.user = (uint64_t)ru.ru_utime.tv_sec * 1000000000u + (uint64_t)ru.ru_utime.tv_usec * 1000u;
+        t.sys = (uint64_t)ru.ru_stime.tv_sec * 1000000000u + (uint64_t)ru.ru_stime.tv_usec * 1000u;
+    }
+    return t;
+}
+
+static cputime cpu_since(cputime t0)
+{
+    cputime t = cpu_now();
+    t.user -= t0.user;
+    t.sys -= t0.sys;
+    return t;
 }
 
 typedef struct series {
@@ -311,6 +382,14 @@ static void count_free(void *ptr, void *ud)
 static size_t heap_bytes(void)
 {
     return __atomic_load_n(&heap_live, __ATOMIC_RELAXED);
+}
+
+/* Bytes malloc'ed by every library of the process (libcurl and SQLite
+ * allocate with malloc, not through ccai_set_allocator). */
+static size_t malloc_bytes(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
 }
 
 /* ---- log sink: count what went wrong ---------------------------------- */
@@ -601,6 +680,25 @@ static ccai_call *start_call(ccai_ctx *ctx, int idx, bcall *b)
     return c;
 }
 
+/* ---- what the summary prints ------------------------------------------- */
+
+typedef struct conc_result {
+    int calls, think_ms;
+    double p50_ratio, p99_ratio;
+    double rss_kb, heap_kb;       /* per call in progress */
+    double engine_us, standin_us; /* CPU per turn */
+    int problems;
+} conc_result;
+
+static struct summary {
+    int have_lat;
+    double a_p99_us, b_p99_us; /* synchronous=normal, the library's default */
+    conc_result conc[MAX_RUNS];
+    int n_conc;
+    int have_cap;
+    double cap_cpu_tps, cap_wall_tps, cap_engine_us, cap_standin_us;
+} SUM;
+
 /* ---- part 1: engine overhead per turn ---------------------------------- */
 
 typedef struct lat_result {
@@ -717,6 +815,11 @@ static void part_latency(const opts *o, const char *db)
                    syncs[i] ? "" : " (library default)");
             report("(a) text in -> request read by the LLM", &r.a, "us");
             report("(b) first token sent -> first say", &r.b, "us");
+            if (i == 1 && !strcmp(sync, "normal")) {
+                SUM.have_lat = 1;
+                SUM.a_p99_us = pct(&r.a, 0.99);
+                SUM.b_p99_us = pct(&r.b, 0.99);
+            }
             printf("  %zu turns in %.2f s (%.0f turns/s end to end, one at a time); anomalies %d, "
                    "libccai warnings %d, errors %d\n",
                    r.a.n, r.seconds, r.seconds > 0 ? (double)r.a.n / r.seconds : 0.0, r.anomalies,
@@ -773,42 +876,48 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+/* One stand-in per configuration read from the pipe, until the pipe closes.
+ * Its CPU time (the process's, the stand-in's thread doing the work) goes
+ * back with its timings, so that the parent can tell its cost from ours. */
 static void child_main(int in, int out)
 {
     child_cfg cc;
-    if (read_all(in, &cc, sizeof cc) != 0)
-        _exit(0); /* no concurrency part after all */
-    standin_opts so = {0};
-    so.ttft_ms = cc.ttft_ms;
-    so.chunk_ms = cc.chunk_ms;
-    so.cycle = 1;
-    so.no_record = 1;
-    standin *si = standin_start(&so);
-    int port = si ? standin_port(si) : -1;
-    if (si) {
-        const char **pieces = NULL;
-        size_t np = 0;
-        answer_pieces(cc.chunks, &pieces, &np);
-        standin_spec sp = STANDIN_SPEC_INIT;
-        sp.chunks = pieces;
-        sp.n_chunks = np;
-        standin_push(si, &sp);
-        free(pieces);
-    }
-    write_all(out, &port, sizeof port);
-    char cmd;
-    if (si && read_all(in, &cmd, 1) == 0) {
+    while (read_all(in, &cc, sizeof cc) == 0) {
+        standin_opts so = {0};
+        so.ttft_ms = cc.ttft_ms;
+        so.chunk_ms = cc.chunk_ms;
+        so.cycle = 1;
+        so.no_record = 1;
+        standin *si = standin_start(&so);
+        int port = si ? standin_port(si) : -1;
+        if (si) {
+            const char **pieces = NULL;
+            size_t np = 0;
+            answer_pieces(cc.chunks, &pieces, &np);
+            standin_spec sp = STANDIN_SPEC_INIT;
+            sp.chunks = pieces;
+            sp.n_chunks = np;
+            standin_push(si, &sp);
+            free(pieces);
+        }
+        cputime cpu0 = cpu_now();
+        write_all(out, &port, sizeof port);
+        char cmd;
+        if (!si || read_all(in, &cmd, 1) != 0)
+            break;
         standin_stats st;
         standin_get_stats(si, &st);
+        cputime cpu = cpu_since(cpu0);
         size_t n = (size_t)standin_request_count(si);
         standin_timing *t = calloc(n ? n : 1, sizeof *t);
         n = t ? standin_timings(si, 0, t, n) : 0;
         write_all(out, &st, sizeof st);
+        write_all(out, &cpu, sizeof cpu);
         write_all(out, &n, sizeof n);
         write_all(out, t, n * sizeof *t);
         free(t);
+        standin_stop(si);
     }
-    standin_stop(si);
     _exit(0);
 }
 
@@ -849,8 +958,14 @@ typedef struct act {
     int idx, kind;
 } act;
 
+/* One run of part 2 or 3. */
+typedef struct run_cfg {
+    int calls, turns, ttft_ms, chunk_ms, chunks, think_ms, ramp_ms;
+} run_cfg;
+
 struct conc {
     const opts *o;
+    const run_cfg *r;
     ccai_ctx *ctx;
     bcall *calls;
     act *heap;
@@ -859,9 +974,9 @@ struct conc {
     int live, live_max, turning, turning_max, done, first_turns;
     int bad_turns, short_turns, start_failures;
     int expected_says;
-    series turn_ms, first_ms;
+    series turn_ms, first_ms, late_ms;
     uint64_t t_first_in, t_last_say;
-    size_t rss_base, rss_mid, rss_peak, heap_base, heap_mid;
+    size_t rss_base, rss_mid, rss_peak, heap_base, heap_mid, malloc_base, malloc_mid;
     int live_at_mid;
     unsigned rng;
 };
@@ -918,9 +1033,9 @@ static unsigned rnd(conc *C)
 
 static uint64_t think_ns(conc *C)
 {
-    if (!C->o->think_ms)
+    if (!C->r->think_ms)
         return 0;
-    return (uint64_t)(rnd(C) % (unsigned)(C->o->think_ms + 1)) * 1000000u;
+    return (uint64_t)(rnd(C) % (unsigned)(C->r->think_ms + 1)) * 1000000u;
 }
 
 static void conc_turn_over(bcall *b)
@@ -938,15 +1053,16 @@ static void conc_turn_over(bcall *b)
         C->bad_turns++;
     }
     b->turns_done++;
-    if (b->turns_done == 1 && ++C->first_turns == C->o->calls) {
+    if (b->turns_done == 1 && ++C->first_turns == C->r->calls) {
         /* Every call has answered once: all mid-conversation (unless the
          * first ones are already done, which live_at_mid shows). */
         C->rss_mid = rss_bytes();
         C->heap_mid = heap_bytes();
+        C->malloc_mid = malloc_bytes();
         C->live_at_mid = C->live;
     }
     uint64_t now = now_ns();
-    if (b->turns_done >= C->o->turns)
+    if (b->turns_done >= C->r->turns)
         heap_push(C, now, b->idx, ACT_FREE);
     else
         heap_push(C, now + think_ns(C), b->idx, ACT_TURN);
@@ -984,7 +1100,7 @@ static void conc_act(conc *C, act a)
             C->turning--;
             C->bad_turns++;
             b->turns_done++;
-            heap_push(C, now_ns(), a.idx, b->turns_done >= C->o->turns ? ACT_FREE : ACT_TURN);
+            heap_push(C, now_ns(), a.idx, b->turns_done >= C->r->turns ? ACT_FREE : ACT_TURN);
         }
         return;
     }
@@ -998,9 +1114,11 @@ static void conc_act(conc *C, act a)
     }
 }
 
-static void part_concurrency(const opts *o, const char *db, child *ch)
+/* Part 2 (capacity 0) or 3: one run against a fresh stand-in in the child. */
+static void run_calls(const opts *o, const run_cfg *r, const char *db, child *ch, int capacity,
+                      conc_result *res)
 {
-    child_cfg cc = {o->ttft_ms, o->chunk_ms, o->chunks};
+    child_cfg cc = {r->ttft_ms, r->chunk_ms, r->chunks};
     int port = -1;
     if (write_all(ch->to, &cc, sizeof cc) || read_all(ch->from, &port, sizeof port) || port <= 0) {
         fprintf(stderr, "bench-turn: the stand-in process did not start\n");
@@ -1008,7 +1126,7 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
     }
     const char **pieces = NULL;
     size_t np = 0;
-    answer_pieces(o->chunks, &pieces, &np);
+    answer_pieces(r->chunks, &pieces, &np);
     int says = sentences_of(pieces, np);
     free(pieces);
 
@@ -1021,43 +1139,58 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
     conc C;
     memset(&C, 0, sizeof C);
     C.o = o;
+    C.r = r;
     C.ctx = L.ctx;
     C.expected_says = says;
     C.rng = 12345u;
-    C.calls = calloc((size_t)o->calls, sizeof *C.calls);
+    C.calls = calloc((size_t)r->calls, sizeof *C.calls);
     if (!C.calls || ccai_event_new(CCAI_EVENT_SPEECH, &C.speech) != CCAI_OK) {
         fprintf(stderr, "bench-turn: out of memory\n");
         exit(1);
     }
     CONC = &C;
     int warns = LOG.warns, errors = LOG.errors;
-    double nominal = (double)o->ttft_ms + (double)(o->chunks - 1) * (double)o->chunk_ms;
-    printf("\n== 2. concurrency: %d calls x %d turns on one ccai_ctx (%s), store %s, "
-           "synchronous=%s\n",
-           o->calls, o->turns, o->use_libevent ? "libevent" : "poll", db, sync_of(cfg, db));
+    double nominal = (double)r->ttft_ms + (double)(r->chunks - 1) * (double)r->chunk_ms;
+    if (capacity)
+        printf("\n== 3. capacity of one engine thread: %d calls x %d turns back to back on one "
+               "ccai_ctx (%s), store %s, synchronous=%s\n",
+               r->calls, r->turns, o->use_libevent ? "libevent" : "poll", db, sync_of(cfg, db));
+    else
+        printf("\n== 2. concurrency: %d calls x %d turns on one ccai_ctx (%s), store %s, "
+               "synchronous=%s\n",
+               r->calls, r->turns, o->use_libevent ? "libevent" : "poll", db, sync_of(cfg, db));
     printf("  stand-in (own process, one thread): ttft %d ms, %d pieces %d ms apart "
-           "(nominal %.0f ms to the last piece); calls start over %d ms, callers think 0..%d ms\n",
-           o->ttft_ms, o->chunks, o->chunk_ms, nominal, o->ramp_ms, o->think_ms);
+           "(nominal %.0f ms to the last piece); calls start over %d ms, callers think 0..%d ms",
+           r->ttft_ms, r->chunks, r->chunk_ms, nominal, r->ramp_ms, r->think_ms);
+    if (!capacity)
+        printf(" (offered: about %.0f turns/s)",
+               (double)r->calls / ((nominal + (double)r->think_ms / 2) / 1000.0));
+    printf("\n");
     fflush(stdout);
 
     malloc_trim(0);
     C.rss_base = rss_bytes();
     C.heap_base = heap_bytes();
+    C.malloc_base = malloc_bytes();
     C.rss_peak = C.rss_base;
     uint64_t t0 = now_ns();
-    for (int i = 0; i < o->calls; i++)
-        heap_push(&C, t0 + (uint64_t)((double)o->ramp_ms * 1e6 * i / o->calls), i, ACT_START);
+    cputime cpu0 = cpu_now();
+    for (int i = 0; i < r->calls; i++)
+        heap_push(&C, t0 + (uint64_t)((double)r->ramp_ms * 1e6 * i / r->calls), i, ACT_START);
     uint64_t last_sample = 0, deadline = t0 + 3600ull * 1000000000u;
-    while (C.done < o->calls && now_ns() < deadline) {
+    while (C.done < r->calls && now_ns() < deadline) {
         uint64_t now = now_ns();
         while (C.nheap && C.heap[0].due <= now) {
-            conc_act(&C, heap_pop(&C));
+            act a = heap_pop(&C);
+            /* How late the host gets to what it planned: the loop was busy. */
+            series_add(&C.late_ms, (double)(now - a.due) / 1e6);
+            conc_act(&C, a);
             now = now_ns();
         }
         if (now - last_sample > 50000000u) {
-            size_t r = rss_bytes();
-            if (r > C.rss_peak)
-                C.rss_peak = r;
+            size_t rss = rss_bytes();
+            if (rss > C.rss_peak)
+                C.rss_peak = rss;
             last_sample = now;
         }
         int wait = 50;
@@ -1070,16 +1203,19 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
         loop_once(&L, wait);
     }
     uint64_t t1 = now_ns();
+    cputime cpu = cpu_since(cpu0);
     double secs = (double)(t1 - t0) / 1e9;
 
     /* The stand-in's own side. */
     standin_stats st;
     memset(&st, 0, sizeof st);
+    cputime si_cpu = {0, 0};
     size_t nt = 0;
     standin_timing *tm = NULL;
     series own_last = {0}, own_first = {0};
     char cmd = 'T';
     if (write_all(ch->to, &cmd, 1) == 0 && read_all(ch->from, &st, sizeof st) == 0 &&
+        read_all(ch->from, &si_cpu, sizeof si_cpu) == 0 &&
         read_all(ch->from, &nt, sizeof nt) == 0) {
         tm = calloc(nt ? nt : 1, sizeof *tm);
         if (!tm || read_all(ch->from, tm, nt * sizeof *tm) != 0)
@@ -1097,23 +1233,54 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
     report("stand-in own: request read -> last piece sent", &own_last, "ms");
     report("turn: caller text in -> first say", &C.first_ms, "ms");
     report("stand-in own: request read -> first piece sent", &own_first, "ms");
+    report("host's planned actions started late by", &C.late_ms, "ms");
     series_sort(&C.turn_ms);
     series_sort(&own_last);
     double p50 = pct(&C.turn_ms, 0.5), p99 = pct(&C.turn_ms, 0.99);
     double o50 = pct(&own_last, 0.5), o99 = pct(&own_last, 0.99);
-    printf("  ratio turn / stand-in own latency:  p50 %.3f   p99 %.3f\n", o50 > 0 ? p50 / o50 : 0,
-           o99 > 0 ? p99 / o99 : 0);
-    printf("  ratio turn / nominal %.0f ms:        p50 %.3f   p99 %.3f\n", nominal,
-           nominal > 0 ? p50 / nominal : 0, nominal > 0 ? p99 / nominal : 0);
+    res->calls = r->calls;
+    res->think_ms = r->think_ms;
+    res->p50_ratio = o50 > 0 ? p50 / o50 : 0;
+    res->p99_ratio = o99 > 0 ? p99 / o99 : 0;
+    if (!capacity) {
+        printf("  ratio turn / stand-in own latency:  p50 %.3f   p99 %.3f\n", res->p50_ratio,
+               res->p99_ratio);
+        printf("  ratio turn / nominal %.0f ms:        p50 %.3f   p99 %.3f\n", nominal,
+               nominal > 0 ? p50 / nominal : 0, nominal > 0 ? p99 / nominal : 0);
+    }
     size_t turns = C.turn_ms.n;
     double active = C.t_last_say > C.t_first_in ? (double)(C.t_last_say - C.t_first_in) / 1e9 : 0;
     printf("  throughput: %zu turns answered in %.2f s = %.0f turns/s (%.0f turns/s over the "
            "whole run incl. ramp and think time); %d calls completed\n",
            turns, active, active > 0 ? (double)turns / active : 0, (double)turns / secs,
            C.done - C.start_failures);
+    double n = turns ? (double)turns : 1;
+    uint64_t cpu_all = cpu.user + cpu.sys, si_all = si_cpu.user + si_cpu.sys;
+    res->engine_us = turns ? (double)cpu_all / 1e3 / n : 0;
+    res->standin_us = turns ? (double)si_all / 1e3 / n : 0;
+    printf("  CPU time per turn: libccai's process %.0f us (user %.0f + system %.0f; %.0f%% of "
+           "one core over the run), the stand-in's process %.0f us (user %.0f + system %.0f; "
+           "%.0f%%)\n",
+           res->engine_us, (double)cpu.user / 1e3 / n, (double)cpu.sys / 1e3 / n,
+           secs > 0 ? (double)cpu_all / 1e7 / secs : 0, res->standin_us,
+           (double)si_cpu.user / 1e3 / n, (double)si_cpu.sys / 1e3 / n,
+           secs > 0 ? (double)si_all / 1e7 / secs : 0);
+    if (capacity) {
+        SUM.have_cap = 1;
+        SUM.cap_wall_tps = active > 0 ? (double)turns / active : 0;
+        SUM.cap_cpu_tps = res->engine_us > 0 ? 1e6 / res->engine_us : 0;
+        SUM.cap_engine_us = res->engine_us;
+        SUM.cap_standin_us = res->standin_us;
+        printf("  one engine thread: %.0f turns per second of its CPU time (the stand-in on "
+               "another machine); %.0f turns/s of wall time here, sharing %ld cores with the "
+               "stand-in (%.0f turns per second of its CPU time)\n",
+               SUM.cap_cpu_tps, SUM.cap_wall_tps, sysconf(_SC_NPROCESSORS_ONLN),
+               res->standin_us > 0 ? 1e6 / res->standin_us : 0);
+    }
     printf("  calls in progress: max %d; turns in flight: max %d; stand-in: %d connections, "
            "max %d streams at once, %zu requests\n",
            C.live_max, C.turning_max, st.connections, st.max_active_streams, nt);
+    res->problems = C.bad_turns + C.short_turns + C.start_failures + LOG.errors - errors;
     printf("  problems: %d turns without an answer, %d turns with != %d says, %d call starts "
            "failed; libccai warnings %d, errors %d\n",
            C.bad_turns, C.short_turns, says, C.start_failures, LOG.warns - warns,
@@ -1121,18 +1288,23 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
     if (C.live_at_mid > 0) {
         double d = (double)C.rss_mid - (double)C.rss_base;
         double h = (double)C.heap_mid - (double)C.heap_base;
+        res->rss_kb = d / 1024.0 / C.live_at_mid;
+        res->heap_kb = h / 1024.0 / C.live_at_mid;
+        double all = (double)C.malloc_mid - (double)C.malloc_base;
         printf("  memory with %d calls in progress (all had one answer): RSS %+.1f MB = %.1f KB "
                "per call; libccai heap (ccai allocator, incl. jansson) %+.1f MB = %.1f KB per "
-               "call; RSS base %.1f MB, peak %.1f MB\n",
-               C.live_at_mid, d / 1048576.0, d / 1024.0 / C.live_at_mid, h / 1048576.0,
-               h / 1024.0 / C.live_at_mid, (double)C.rss_base / 1048576.0,
+               "call; malloc'ed by all libraries (libcurl, SQLite...) %.1f KB per call; RSS "
+               "base %.1f MB, peak %.1f MB\n",
+               C.live_at_mid, d / 1048576.0, res->rss_kb, h / 1048576.0, res->heap_kb,
+               all / 1024.0 / C.live_at_mid, (double)C.rss_base / 1048576.0,
                (double)C.rss_peak / 1048576.0);
     }
     series_free(&own_last);
     series_free(&own_first);
     series_free(&C.turn_ms);
     series_free(&C.first_ms);
-    for (int i = 0; i < o->calls; i++)
+    series_free(&C.late_ms);
+    for (int i = 0; i < r->calls; i++)
         ccai_call_free(C.calls[i].call);
     CONC = NULL;
     ccai_event_free(C.speech);
@@ -1142,25 +1314,101 @@ static void part_concurrency(const opts *o, const char *db, child *ch)
     ccai_config_free(cfg);
 }
 
+static void part_concurrency(const opts *o, const char *db, child *ch)
+{
+    for (int i = 0; i < o->n_calls; i++) {
+        run_cfg r = {
+            o->calls[i],
+            o->turns,
+            o->ttft_ms,
+            o->chunk_ms,
+            o->chunks,
+            o->think[i] >= 0   ? o->think[i]
+            : o->think_ms >= 0 ? o->think_ms
+                               : o->calls[i],
+            o->ramp_ms >= 0 ? o->ramp_ms : o->calls[i],
+        };
+        conc_result res;
+        memset(&res, 0, sizeof res);
+        run_calls(o, &r, db, ch, 0, &res);
+        if (res.calls)
+            SUM.conc[SUM.n_conc++] = res;
+        fflush(stdout);
+    }
+}
+
+static void part_capacity(const opts *o, const char *db, child *ch)
+{
+    run_cfg r = {o->cap_calls, o->cap_turns, 0, 0, o->chunks, 0, 0};
+    conc_result res;
+    memset(&res, 0, sizeof res);
+    run_calls(o, &r, db, ch, 1, &res);
+}
+
+/* ---- part 4: the figures against the targets ----------------------------- */
+
+static void target_line(const char *what, double v, const char *unit, const char *cmp,
+                        double target)
+{
+    int ok = !strcmp(cmp, ">=") ? v >= target : v <= target;
+    printf("  %-52s %10.2f %-8s target %s %-8g %s\n", what, v, unit, cmp, target,
+           ok ? "met" : "NOT MET");
+}
+
+static void part_summary(void)
+{
+    printf("\n== 4. targets (DESIGN.md section 9; this run, this machine)\n");
+    if (SUM.have_cap) {
+        target_line("turns/s, one engine thread (per CPU second)", SUM.cap_cpu_tps, "turns/s",
+                    ">=", 3000);
+        printf("  %-52s %10.2f %-8s (stand-in: %.0f us CPU per turn in its own process)\n",
+               "  the same, wall time with the stand-in on this box", SUM.cap_wall_tps, "turns/s",
+               SUM.cap_standin_us);
+    }
+    for (int i = 0; i < SUM.n_conc; i++) {
+        const conc_result *c = &SUM.conc[i];
+        char what[96];
+        snprintf(what, sizeof what, "%d calls (think 0..%d ms): p99 turn / stand-in", c->calls,
+                 c->think_ms);
+        target_line(what, c->p99_ratio, "ratio", "<=", c->calls > 1000 ? 1.10 : 1.05);
+    }
+    if (SUM.have_lat) {
+        target_line("(a) text in -> request on the wire, p99, sync=normal", SUM.a_p99_us, "us",
+                    "<=", 1000);
+        target_line("(b) first token -> first say, p99", SUM.b_p99_us, "us", "<=", 200);
+    }
+    for (int i = 0; i < SUM.n_conc; i++) {
+        const conc_result *c = &SUM.conc[i];
+        char what[96];
+        snprintf(what, sizeof what, "memory per call in progress, %d calls (RSS)", c->calls);
+        target_line(what, c->rss_kb, "KB", "<=", 32);
+        printf("  %-52s %10.2f %-8s\n", "  of which libccai's heap (incl. jansson)", c->heap_kb,
+               "KB");
+    }
+    for (int i = 0; i < SUM.n_conc; i++) {
+        if (SUM.conc[i].problems)
+            printf("  run with %d calls had %d problems (see above)\n", SUM.conc[i].calls,
+                   SUM.conc[i].problems);
+    }
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
     opts o = {
-        .calls = 1000,
-        .turns = 5,
-        .ttft_ms = 300,
-        .chunk_ms = 30,
-        .chunks = 10,
-        .think_ms = 1000,
-        .ramp_ms = 1000,
-        .lat_calls = 200,
-        .lat_turns = 10,
+        /* A caller speaks again 0..1 s after the answer (the issue's
+         * figures); with 5,000 calls 0..10 s: the turns offered per second
+         * stay about those of 1,000 calls (and of phone calls, where the
+         * answer is spoken first), the run tests 5,000 calls in progress. */
+        .calls = {1000, 5000}, .think = {1000, 10000}, .n_calls = 2,    .turns = 5,
+        .ttft_ms = 300,        .chunk_ms = 30,         .chunks = 10,    .think_ms = -1,
+        .ramp_ms = -1,         .lat_calls = 200,       .lat_turns = 10, .cap_calls = 200,
+        .cap_turns = 20,
 #ifdef CCAI_BENCH_LIBEVENT
         .use_libevent = 1,
 #endif
-        .latency = 1,
-        .concurrency = 1,
+        .latency = 1,          .concurrency = 1,       .capacity = 1,
     };
     if (parse_opts(argc, argv, &o) != 0)
         return 2;
@@ -1169,7 +1417,7 @@ int main(int argc, char **argv)
     /* Before any thread or libccai object: the stand-in's process, and the
      * counting allocator (it also takes jansson's process-wide hooks). */
     child ch = {0};
-    if (o.concurrency && child_fork(&ch) != 0) {
+    if ((o.concurrency || o.capacity) && child_fork(&ch) != 0) {
         fprintf(stderr, "bench-turn: fork: %s\n", strerror(errno));
         return 1;
     }
@@ -1198,8 +1446,11 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (o.concurrency)
         part_concurrency(&o, db, &ch);
+    if (o.capacity)
+        part_capacity(&o, db, &ch);
     child_end(&ch);
     printf("\nCalls end with ccai_call_free() (no hangup event): no post-call LLM jobs run.\n");
+    part_summary();
 
     if (own_dir) {
         const char *sfx[] = {"", "-wal", "-shm", "-journal"};

@@ -57,48 +57,74 @@ static void call_unlink(ccai_call *c)
 
 /* The bot's words not stored yet -------------------------------------------- */
 
-/* Said while another process held the database locked (Ccai_call_add_message):
- * kept in order, stored as soon as it can write. */
+/* Said and not stored yet, in order: the sentences of an answer that came
+ * in one read from the LLM (Ccai_call_keep_said: one commit for them all),
+ * or words said while another process held the database locked
+ * (Ccai_call_add_message: stored as soon as it can write). Anything else
+ * stored for the call stores them first. One allocation each. */
 typedef struct Ccai_unsaved {
     struct Ccai_unsaved *next;
-    char *style, *content, *lang, *engine;
+    const char *style, *content, *lang, *engine; /* in text[] */
     int64_t created_at;
+    char text[];
 } Ccai_unsaved;
 
-static void unsaved_free(Ccai_unsaved *u)
+static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
 {
-    ccai_free(u->style);
-    ccai_free(u->content);
-    ccai_free(u->lang);
-    ccai_free(u->engine);
-    ccai_free(u);
-}
-
-static CCAI_MUST_CHECK ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
-{
-    Ccai_unsaved *u = Ccai_calloc(1, sizeof *u);
+    const char *const src[4] = {m->style, m->content, m->lang, m->engine};
+    size_t len[4], total = 0;
+    for (size_t i = 0; i < 4; i++) {
+        len[i] = src[i] ? strlen(src[i]) + 1 : 0;
+        total += len[i];
+    }
+    Ccai_unsaved *u = Ccai_calloc(1, sizeof *u + total);
     if (!u)
         return CCAI_ERR_NOMEM;
-    u->style = Ccai_strdup(m->style);
-    u->content = Ccai_strdup(m->content);
-    u->lang = m->lang ? Ccai_strdup(m->lang) : NULL;
-    u->engine = m->engine ? Ccai_strdup(m->engine) : NULL;
-    u->created_at = m->created_at;
-    if (!u->style || !u->content || (m->lang && !u->lang) || (m->engine && !u->engine)) {
-        unsaved_free(u);
-        return CCAI_ERR_NOMEM;
+    const char **dst[4] = {&u->style, &u->content, &u->lang, &u->engine};
+    char *p = u->text;
+    for (size_t i = 0; i < 4; i++) {
+        if (!src[i])
+            continue;
+        memcpy(p, src[i], len[i]);
+        *dst[i] = p;
+        p += len[i];
     }
+    u->created_at = m->created_at;
     *c->unsaved_tail = u;
     c->unsaved_tail = &u->next;
     return CCAI_OK;
 }
 
-/* Store what was kept, oldest first; stops at the first failure. */
+/* Forget the kept words up to (not including) end. */
+static void unsaved_pop(ccai_call *c, Ccai_unsaved *end)
+{
+    while (c->unsaved != end) {
+        Ccai_unsaved *u = c->unsaved;
+        c->unsaved = u->next;
+        ccai_free(u);
+    }
+    if (!c->unsaved)
+        c->unsaved_tail = &c->unsaved;
+}
+
+/* Store what was kept, oldest first, in one commit when there are several
+ * (or inside the caller's transaction). A failure of the database keeps
+ * what it did not store for later; a message that can never be stored is
+ * dropped (logged), not a reason to stop the call. */
 ccai_status Ccai_call_flush_unsaved(ccai_call *c)
 {
+    Ccai_store *store = c->eng->store;
+    bool tx = c->unsaved && c->unsaved->next;
+    if (tx) {
+        ccai_status st = Ccai_store_begin(store);
+        if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
+            return st;
+        tx = st == CCAI_OK; /* else the caller's transaction holds them */
+    }
     size_t n = 0;
-    while (c->unsaved) {
-        Ccai_unsaved *u = c->unsaved;
+    ccai_status st = CCAI_OK;
+    for (Ccai_unsaved *u = c->unsaved, *next; u; u = next) {
+        next = u->next;
         Ccai_store_message m = {
             .persona = "assistant",
             .action = "talk",
@@ -108,19 +134,33 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
             .engine = u->engine,
             .created_at = u->created_at,
         };
-        ccai_status st = Ccai_store_message_append(c->eng->store, c->row.id, &m, NULL);
+        st = Ccai_store_message_append(store, c->row.id, &m, NULL);
         if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
-            return st;     /* the database, not the message: try again later */
+            break;         /* the database, not the message: try again later */
         if (st != CCAI_OK) /* this message can never be stored: not a reason to stop the call */
             Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
-                     c->row.id, Ccai_store_errmsg(c->eng->store));
-        c->unsaved = u->next;
-        if (!c->unsaved)
-            c->unsaved_tail = &c->unsaved;
-        unsaved_free(u);
+                     c->row.id, Ccai_store_errmsg(store));
         n += st == CCAI_OK;
+        st = CCAI_OK;
+        if (!tx)
+            unsaved_pop(c, next); /* committed on its own */
     }
-    if (n)
+    if (tx) {
+        if (st == CCAI_OK)
+            st = Ccai_store_commit(store);
+        if (st != CCAI_OK) {
+            /* The first failure is the one returned; one of the rollback
+             * too is logged. */
+            if (Ccai_store_rollback(store) != CCAI_OK)
+                Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+                         Ccai_store_errmsg(store));
+            return st; /* none of them is stored */
+        }
+        unsaved_pop(c, NULL);
+    }
+    if (st != CCAI_OK)
+        return st;
+    if (n && c->unsaved_tries)
         Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: %zu kept sentence(s) of the bot stored",
                  c->row.id, n);
     c->unsaved_tries = 0;
@@ -145,17 +185,25 @@ static void on_unsaved_timer(Ccai_timer *t, void *ud)
         unsaved_retry_later(c);
 }
 
+/* The database cannot take the kept words now: later, and say so once. */
+static void unsaved_later(ccai_call *c)
+{
+    if (!c->unsaved_tries)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN,
+                 "call %s: the database is locked by another process: the bot's words "
+                 "are kept and stored when it can write",
+                 c->row.id);
+    if (!Ccai_timer_active(&c->unsaved_timer))
+        unsaved_retry_later(c);
+}
+
 static void unsaved_clear(ccai_call *c)
 {
     size_t n = 0;
     Ccai_timer_stop(c->ctx, &c->unsaved_timer);
-    while (c->unsaved) {
-        Ccai_unsaved *u = c->unsaved;
-        c->unsaved = u->next;
-        unsaved_free(u);
+    for (const Ccai_unsaved *u = c->unsaved; u; u = u->next)
         n++;
-    }
-    c->unsaved_tail = &c->unsaved;
+    unsaved_pop(c, NULL);
     if (n)
         Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
                  "call %s: %zu sentence(s) of the bot were never stored: the database stayed "
@@ -172,8 +220,6 @@ static void call_destroy(ccai_call *c)
     unsaved_clear(c);
     json_decref(c->initiate);
     json_decref(c->claim);
-    json_decref(c->tools_cache[0]);
-    json_decref(c->tools_cache[1]);
     Ccai_store_call_clear(&c->row);
     ccai_claim_schema_unref(c->schema);
     Ccai_err_free(&c->err);
@@ -215,20 +261,97 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
             st = Ccai_store_message_append(c->eng->store, c->row.id, &m, ret_seq);
     }
     if (st == CCAI_ERR_BUSY && keepable) {
-        bool first = !c->unsaved;
         st = unsaved_push(c, &m);
         if (st == CCAI_OK) {
-            if (first)
-                Ccai_log(&c->eng->log, CCAI_LOG_WARN,
-                         "call %s: the database is locked by another process: the bot's words "
-                         "are kept and stored when it can write",
-                         c->row.id);
-            if (!Ccai_timer_active(&c->unsaved_timer))
-                unsaved_retry_later(c);
+            unsaved_later(c);
             return CCAI_OK;
         }
     }
     return st == CCAI_OK ? st : Ccai_call_store_fail(c, st);
+}
+
+ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *content,
+                                const char *engine)
+{
+    Ccai_store_message m = {
+        .persona = "assistant",
+        .action = "talk",
+        .style = ccai_style_str(style),
+        .content = content ? content : "",
+        .lang = c->row.lang,
+        .engine = engine,
+        .created_at = Ccai_wall_ms(), /* when it was said */
+    };
+    ccai_status st = unsaved_push(c, &m);
+    if (st != CCAI_OK) /* stored now, then */
+        return Ccai_call_add_message(c, "assistant", "talk", style, content, NULL, NULL, engine,
+                                     NULL);
+    if (!Ccai_timer_active(&c->unsaved_timer)) /* else a retry is due: it stores them */
+        Ccai_conv_kept(c);
+    return CCAI_OK;
+}
+
+void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list)
+{
+    if (list && !list->kept_next) {
+        Ccai_call_store_kept(list);
+        return;
+    }
+    Ccai_store *store = e->store;
+    ccai_status st = Ccai_store_begin(store);
+    bool began = st == CCAI_OK;
+    for (ccai_call *c = list; st == CCAI_OK && c; c = c->kept_next) {
+        if (Ccai_timer_active(&c->unsaved_timer))
+            continue; /* a retry of its own is due */
+        for (const Ccai_unsaved *u = c->unsaved; st == CCAI_OK && u; u = u->next) {
+            Ccai_store_message m = {
+                .persona = "assistant",
+                .action = "talk",
+                .style = u->style,
+                .content = u->content,
+                .lang = u->lang,
+                .engine = u->engine,
+                .created_at = u->created_at,
+            };
+            st = Ccai_store_message_append(store, c->row.id, &m, NULL);
+            if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
+                break; /* the database, not the message: all of them later */
+            if (st != CCAI_OK)
+                Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
+                         c->row.id, Ccai_store_errmsg(store));
+            st = CCAI_OK;
+        }
+    }
+    if (st == CCAI_OK)
+        st = Ccai_store_commit(store);
+    if (st != CCAI_OK) {
+        if (began && Ccai_store_rollback(store) != CCAI_OK)
+            Ccai_log(&e->log, CCAI_LOG_ERROR, "kept sentences: rollback: %s",
+                     Ccai_store_errmsg(store));
+        /* Each call on its own, now or after its retry delay. */
+        for (ccai_call *c = list; c; c = c->kept_next) {
+            if (!Ccai_timer_active(&c->unsaved_timer))
+                Ccai_call_store_kept(c);
+        }
+        return;
+    }
+    for (ccai_call *c = list; c; c = c->kept_next) {
+        if (Ccai_timer_active(&c->unsaved_timer))
+            continue;
+        unsaved_pop(c, NULL);
+        c->unsaved_tries = 0;
+    }
+}
+
+void Ccai_call_store_kept(ccai_call *c)
+{
+    if (!c->unsaved || Ccai_timer_active(&c->unsaved_timer))
+        return; /* nothing kept, or waiting for a lock held elsewhere */
+    ccai_status st = Ccai_call_flush_unsaved(c);
+    if (st == CCAI_ERR_BUSY)
+        unsaved_later(c);
+    else if (st != CCAI_OK) /* what was said is said: logged, the call goes on */
+        CCAI_DISCARD(Ccai_call_store_fail(c, st));
 }
 
 /* A plain message (no style, tool calls or engine). */
@@ -493,6 +616,10 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
         c->initiate = json_incref(initiate);
         if (Ccai_initiate_stored(c) != CCAI_OK)
             goto fail;
+        /* Many calls, the same settings: one tree (the phone number is the
+         * row's). Read only from now on. */
+        json_object_del(c->initiate, "phone_number");
+        c->initiate = Ccai_conv_share_initiate(e, c->initiate);
     }
     c->rate = json_number_value(json_object_get(c->initiate, "prosody_rate"));
     if (c->rate < 0.75 || c->rate > 1.25)
@@ -639,6 +766,7 @@ CCAI_EXPORT ccai_status ccai_call_to_json(const ccai_call *c, char **ret_json)
     if (!c || !ret_json)
         return CCAI_ERR_INVALID_ARG;
     json_t *doc = NULL;
+    Ccai_conv_store_kept(c->eng); /* the words said so far are part of it */
     ccai_status st = Ccai_call_doc(c->eng->store, &c->row, &doc);
     return st == CCAI_OK ? Ccai_json_dump_doc(doc, ret_json) : st;
 }

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/metrics.h"
 #include "core/tz.h"
+#include "engine/history.h"
 #include "engine/offline.h"
 #include "engine/prompts.h"
 #include "engine/speech.h"
@@ -23,18 +24,51 @@
 
 #include <stdio.h>
 
-/* Issue 10: the statuses this file still drops are the turn-performance
- * branch's (i10-perf) to handle; until it lands the compiler warns about
- * them instead of refusing them (CCAI_MUST_CHECK, docs/HACKING.md). */
-#pragma GCC diagnostic warning "-Wunused-result"
+/* The bot's words are stored at most this long after they were said, with
+ * those of every other call said meanwhile (group commit): answers stream
+ * in a sentence at a time, each a commit of its own before. Nothing waits
+ * for them (anything else stored for the call, or a read of its document,
+ * stores them first); a crash in between loses words said less than this
+ * long ago, as a crash between say() and its own commit did. */
+#define KEPT_DELAY_MS 5
 
-/* Conservative token estimate without a tokenizer: one token per three
- * bytes of UTF-8 (English averages four characters per token; accented and
- * CJK text take more bytes per character, which this also covers), plus a
- * few tokens of framing per message. Over-counting only trims history a
- * little early; under-counting would overflow the context window. */
-#define BYTES_PER_TOKEN    3
-#define TOKENS_PER_MESSAGE 4
+/* The tool schemas of a call as JSON text, as the request carries them:
+ * shared by the calls whose claim schema and languages are the same, and
+ * held by each of them (reference counted: the cache may drop it). */
+typedef struct Ccai_tools_text {
+    unsigned refs;
+    size_t tokens; /* what the token budget counts for them */
+    size_t len;
+    char json[];
+} Ccai_tools_text;
+
+static void tools_text_unref(Ccai_tools_text *t)
+{
+    if (t && --t->refs == 0)
+        ccai_free(t);
+}
+
+static Ccai_tools_text *tools_text_ref(Ccai_tools_text *t)
+{
+    t->refs++;
+    return t;
+}
+
+/* The schemas as JSON text, one reference; NULL when out of memory. */
+static Ccai_tools_text *tools_text_new(const json_t *tools)
+{
+    char *json = tools ? Ccai_json_dump(tools, JSON_COMPACT) : NULL;
+    size_t len = json ? strlen(json) : 0;
+    Ccai_tools_text *t = json ? Ccai_malloc(sizeof *t + len + 1) : NULL;
+    if (t) {
+        t->refs = 1;
+        t->tokens = Ccai_history_tokens(tools);
+        t->len = len;
+        memcpy(t->json, json, len + 1);
+    }
+    ccai_free(json);
+    return t;
+}
 
 typedef struct Ccai_turn {
     ccai_call *c;
@@ -51,6 +85,10 @@ typedef struct Ccai_turn {
     uint64_t started;
     bool loading; /* the filler was said */
     char engine[32];
+    /* The round's request: its tools (the call's), and the newest stored
+     * message its history holds, to build it again for a retry. */
+    const struct Ccai_tools_text *tools;
+    int64_t history_seq;
 } Ccai_turn;
 
 static Ccai_engine *engine_of(const ccai_call *c)
@@ -60,8 +98,16 @@ static Ccai_engine *engine_of(const ccai_call *c)
 
 /* Engine ------------------------------------------------------------------- */
 
+/* The words the calls said since the last group commit: one commit. */
+static void on_kept_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    Ccai_conv_store_kept(ud);
+}
+
 ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
 {
+    Ccai_timer_init(&e->kept_timer, on_kept_timer, e);
     char *why = NULL;
     e->prompts = Ccai_prompts_new(e->cfg, &why);
     if (!e->prompts) {
@@ -112,14 +158,90 @@ const Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e)
 
 void Ccai_conv_engine_cleanup(Ccai_engine *e)
 {
+    Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
+    for (size_t i = 0; i < e->n_initiates; i++) {
+        ccai_free(e->initiates[i].key);
+        json_decref(e->initiates[i].tree);
+    }
     for (size_t i = 0; i < e->n_tools; i++) {
         ccai_free(e->tools[i].key);
-        json_decref(e->tools[i].tools[0]);
-        json_decref(e->tools[i].tools[1]);
+        tools_text_unref(e->tools[i].tools[0]);
+        tools_text_unref(e->tools[i].tools[1]);
     }
     Ccai_prompts_free(e->prompts);
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
+}
+
+json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate)
+{
+    char *key = Ccai_json_dump(initiate, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!key)
+        return initiate; /* out of memory: the call keeps its own */
+    for (size_t i = 0; i < e->n_initiates; i++) {
+        if (strcmp(e->initiates[i].key, key) == 0) {
+            ccai_free(key);
+            json_decref(initiate);
+            return json_incref(e->initiates[i].tree);
+        }
+    }
+    Ccai_initiate_entry *ent;
+    if (e->n_initiates < CCAI_INITIATE_CACHE) {
+        ent = &e->initiates[e->n_initiates++];
+    } else { /* full: replace in turn (calls keep their references) */
+        ent = &e->initiates[e->next_initiate++ % CCAI_INITIATE_CACHE];
+        ccai_free(ent->key);
+        json_decref(ent->tree);
+    }
+    ent->key = key;
+    ent->tree = json_incref(initiate);
+    return initiate;
+}
+
+/* Group commit of spoken words ------------------------------------------------ */
+
+void Ccai_conv_kept(ccai_call *c)
+{
+    Ccai_engine *e = engine_of(c);
+    if (c->kept_listed)
+        return;
+    c->kept_listed = true;
+    c->kept_next = e->kept;
+    e->kept = c;
+    if (!Ccai_timer_active(&e->kept_timer))
+        Ccai_timer_start(c->ctx, &e->kept_timer, KEPT_DELAY_MS);
+}
+
+void Ccai_conv_store_kept(Ccai_engine *e)
+{
+    if (!e || !e->kept)
+        return;
+    ccai_call *list = e->kept;
+    e->kept = NULL;
+    Ccai_timer_stop(e->ctx, &e->kept_timer);
+    Ccai_calls_store_kept(e, list);
+    for (ccai_call *c = list, *next; c; c = next) {
+        next = c->kept_next;
+        c->kept_next = NULL;
+        c->kept_listed = false;
+    }
+}
+
+/* The call goes: its words now, and off the list. */
+static void kept_forget(ccai_call *c)
+{
+    Ccai_call_store_kept(c);
+    if (!c->kept_listed)
+        return;
+    Ccai_engine *e = engine_of(c);
+    for (ccai_call **p = &e->kept; *p; p = &(*p)->kept_next) {
+        if (*p == c) {
+            *p = c->kept_next;
+            break;
+        }
+    }
+    c->kept_next = NULL;
+    c->kept_listed = false;
 }
 
 /* Helpers ------------------------------------------------------------------ */
@@ -168,20 +290,31 @@ static const char *lang_name(const ccai_call *c)
 static uint32_t random32(void)
 {
     uint32_t r = 0;
-    Ccai_random_bytes(&r, sizeof r);
+    if (Ccai_random_bytes(&r, sizeof r) != CCAI_OK)
+        r = 0; /* no randomness to be had: the phrase's first wording */
     return r;
 }
 
+/* The conversation's own states (turn, conversation) once the call is in
+ * it. Turn and conversation are one stored state (call.c): storing fails
+ * only on the way from another one, and then the call keeps the state it
+ * had, which the log says; the conversation goes on. */
 static void set_state(ccai_call *c, ccai_call_state s)
 {
-    if (c->state < CCAI_CALL_TRANSFERRING)
-        Ccai_call_set_state(c, s);
+    if (c->state >= CCAI_CALL_TRANSFERRING)
+        return;
+    ccai_status st = Ccai_call_set_state(c, s);
+    if (st != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: state %s not stored: %s", c->row.id,
+                 ccai_call_state_str(s), ccai_status_str(st));
 }
 
 /* Saying ------------------------------------------------------------------- */
 
-bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
-                   bool more_follows, const char *engine)
+/* Ccai_conv_say(); keep: store what was said with the turn's next batch
+ * (Ccai_call_keep_said), not now. */
+static bool say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
+                bool more_follows, const char *engine, bool keep)
 {
     if (!text || !*text || !c->ops.say || c->free_pending || c->state >= CCAI_CALL_ENDED)
         return false; /* nobody to speak to any more */
@@ -201,10 +334,22 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
         return false;
     }
     c->speaking = true;
-    /* Only what the channel took is stored as spoken. */
-    if (engine)
-        Ccai_call_add_message(c, "assistant", "talk", style, text, NULL, NULL, engine, NULL);
+    /* Only what the channel took is stored as spoken: the words are out,
+     * a failure to store them cannot take them back. It is logged (and on
+     * the call, ccai_call_errmsg()) by Ccai_call_add_message(); a database
+     * locked by another process keeps them for later. */
+    if (engine && keep)
+        CCAI_DISCARD(Ccai_call_keep_said(c, style, text, engine));
+    else if (engine)
+        CCAI_DISCARD(
+            Ccai_call_add_message(c, "assistant", "talk", style, text, NULL, NULL, engine, NULL));
     return true;
+}
+
+bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
+                   bool more_follows, const char *engine)
+{
+    return say(c, text, style, expects_reply, more_follows, engine, false);
 }
 
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store)
@@ -245,7 +390,11 @@ const Ccai_tz *Ccai_conv_tz(ccai_call *c)
 {
     if (c->tz)
         return c->tz;
-    Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->eng->log, &c->tz);
+    /* Out of memory only (an unknown zone is UTC): NULL, each caller says
+     * what it does without a zone. */
+    if (Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->eng->log, &c->tz) !=
+        CCAI_OK)
+        c->tz = NULL;
     return c->tz;
 }
 
@@ -269,6 +418,10 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
     ccai_claim_schema *schema = c->schema;
     int32_t off = 0;
     const Ccai_tz *tz = Ccai_conv_tz(c);
+    if (!tz) {
+        ccai_free(claim);
+        return CCAI_ERR_NOMEM;
+    }
     Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
     Ccai_offline_params p = {
         .schema = schema,
@@ -287,24 +440,28 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
     return st;
 }
 
-/* Perform the actions of an offline reply, in order. */
+/* Perform the actions of an offline reply, in order. Persist, then act:
+ * what follows a field or a language that could not be stored (its
+ * confirmation, the next question) is not said; the caller hears the
+ * error phrase and is asked again (the failure is on the call and in the
+ * log). */
 static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
 {
-    bool asked = false, ended = false;
+    bool ended = false;
     for (size_t i = 0; i < r->n; i++) {
         const Ccai_offline_action *a = &r->v[i];
+        ccai_status st = CCAI_OK;
         switch (a->kind) {
         case CCAI_OFFLINE_SAY:
             Ccai_conv_say(c, a->text, CCAI_STYLE_NONE, a->expects_reply, i + 1 < r->n, "offline");
-            asked = asked || a->expects_reply;
             break;
         case CCAI_OFFLINE_SET_FIELD:
-            if (json_object_set_new(c->claim, a->field, json_string(a->text)) == 0)
-                Ccai_call_save_claim(c);
+            st = json_object_set_new(c->claim, a->field, json_string(a->text)) == 0
+                     ? Ccai_call_save_claim(c)
+                     : CCAI_ERR_NOMEM;
             break;
         case CCAI_OFFLINE_SET_LANG:
-            if (Ccai_str_replace(&c->row.lang, a->text))
-                Ccai_call_save(c);
+            st = Ccai_str_replace(&c->row.lang, a->text) ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
             break;
         case CCAI_OFFLINE_TRANSFER: {
             const char *agent = initiate_str(c, "agent_phone_number");
@@ -325,10 +482,15 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
             Ccai_call_hangup(c);
             break;
         }
+        if (st != CCAI_OK) {
+            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: offline dialogue: not stored: %s",
+                     c->row.id, ccai_status_str(st));
+            Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+            break;
+        }
     }
     if (!ended)
         listen(c);
-    CCAI_UNUSED(asked);
 }
 
 /* The offline dialogue takes over a call it did not hold so far (every
@@ -372,8 +534,11 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
         st = Ccai_offline_silence(c->offline, &r);
     if (st == CCAI_OK) {
         set_state(c, CCAI_CALL_CONVERSATION);
+        /* Best effort: a sample lost (out of memory, the series cap)
+         * changes nothing of the call. */
         if (text)
-            Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"offline\"", 1);
+            CCAI_DISCARD(Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total",
+                                                  "engine=\"offline\"", 1));
         offline_act(c, r);
         return;
     }
@@ -428,120 +593,24 @@ static void count(Ccai_engine *e, const char *kind)
 {
     char labels[64];
     snprintf(labels, sizeof labels, "kind=\"%s\"", kind);
-    Ccai_metrics_counter_add(e->metrics, "ccai_errors_total", labels, 1);
+    /* Best effort: a sample lost changes nothing of the call. */
+    CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_errors_total", labels, 1));
 }
 
 static void turn_end(Ccai_turn *t, bool listen_again)
 {
     ccai_call *c = t->c;
     double secs = (double)(Ccai_ctx_now(c->ctx) - t->started) / 1000.0;
-    Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_turn_seconds", "engine=\"llm\"", secs);
-    Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"llm\"", 1);
+    /* Best effort: a sample lost changes nothing of the call. */
+    CCAI_DISCARD(Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_turn_seconds",
+                                                "engine=\"llm\"", secs));
+    CCAI_DISCARD(
+        Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"llm\"", 1));
     c->turn = NULL;
     turn_free(t);
     set_state(c, CCAI_CALL_CONVERSATION);
     if (listen_again)
         listen(c);
-}
-
-/* One stored message as OpenAI messages (the reference's shapes). */
-static CCAI_MUST_CHECK ccai_status history_messages(const json_t *m, json_t *out)
-{
-    const char *persona = json_string_value(json_object_get(m, "persona"));
-    const char *action = json_string_value(json_object_get(m, "action"));
-    const char *style = json_string_value(json_object_get(m, "style"));
-    const char *content = json_string_value(json_object_get(m, "content"));
-    const json_t *calls = json_object_get(m, "tool_calls");
-    if (!persona || !action)
-        return CCAI_OK;
-    bool human = strcmp(persona, "human") == 0;
-    char *text = human ? Ccai_asprintf("action=%s %s", action, content ? content : "")
-                       : Ccai_asprintf("action=%s style=%s %s", action, style ? style : "none",
-                                       content ? content : "");
-    if (!text)
-        return CCAI_ERR_NOMEM;
-    for (char *p = text; *p; p++) {
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    }
-    json_t *msg = json_pack("{s:s, s:s}", "role", human ? "user" : "assistant", "content", text);
-    ccai_free(text);
-    if (!msg || json_array_append_new(out, msg))
-        return CCAI_ERR_NOMEM;
-    if (human || !json_is_array(calls) || json_array_size(calls) == 0)
-        return CCAI_OK;
-    json_t *tc = json_array();
-    if (!tc || json_object_set_new(msg, "tool_calls", tc))
-        return CCAI_ERR_NOMEM;
-    size_t i;
-    const json_t *call;
-    json_array_foreach(calls, i, call)
-    {
-        const char *id = json_string_value(json_object_get(call, "tool_id"));
-        const char *name = json_string_value(json_object_get(call, "function_name"));
-        const char *args = json_string_value(json_object_get(call, "function_arguments"));
-        if (!id || !name)
-            continue;
-        json_t *one = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "function",
-                                "function", "name", name, "arguments", args ? args : "{}");
-        if (!one || json_array_append_new(tc, one))
-            return CCAI_ERR_NOMEM;
-    }
-    json_array_foreach(calls, i, call)
-    {
-        const char *id = json_string_value(json_object_get(call, "tool_id"));
-        const char *result = json_string_value(json_object_get(call, "content"));
-        if (!id || !result)
-            continue;
-        json_t *one =
-            json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id", id, "content", result);
-        if (!one || json_array_append_new(out, one))
-            return CCAI_ERR_NOMEM;
-    }
-    return CCAI_OK;
-}
-
-/* Bytes the value takes as compact JSON, estimated without serialising it
- * (a dump per history message per turn was a quarter of the engine's CPU). */
-static size_t json_bytes(const json_t *v)
-{
-    size_t n = 0;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        const char *key;
-        json_t *val;
-        n = 2;
-        json_object_foreach((json_t *)v, key, val)
-        {
-            n += strlen(key) + 4 + json_bytes(val);
-        }
-        return n;
-    }
-    case JSON_ARRAY: {
-        size_t i;
-        json_t *val;
-        n = 2;
-        json_array_foreach(v, i, val)
-        {
-            n += json_bytes(val) + 1;
-        }
-        return n;
-    }
-    case JSON_STRING:
-        /* Escapes make it longer: count control characters and quotes twice. */
-        n = json_string_length(v) + 2;
-        for (const char *p = json_string_value(v); *p; p++) {
-            if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
-                n += 5;
-        }
-        return n;
-    default: return 24;
-    }
-}
-
-static size_t tokens_of(const json_t *v)
-{
-    return json_bytes(v) / BYTES_PER_TOKEN + TOKENS_PER_MESSAGE;
 }
 
 static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminders)
@@ -604,68 +673,80 @@ static void reminders_to_local(ccai_call *c, json_t *reminders)
     }
 }
 
-/* System prompts, then the newest history that fits the model's window
- * (context - max_tokens, counted conservatively) and the message cap. */
-static CCAI_MUST_CHECK ccai_status build_messages(ccai_call *c, const json_t *tools, json_t **ret)
+typedef struct history_read {
+    Ccai_history *h;
+    ccai_status st;
+    int64_t newest; /* the seq of the newest message read */
+} history_read;
+
+/* One stored message, newest first: taken while it fits. */
+static int on_history_row(const Ccai_store_message *m, void *ud)
+{
+    history_read *r = ud;
+    json_t *calls = NULL;
+    if (m->seq > r->newest)
+        r->newest = m->seq;
+    if (m->tool_calls_json) {
+        Ccai_json_err jerr;
+        calls = Ccai_json_load(m->tool_calls_json, strlen(m->tool_calls_json), &jerr, &r->st);
+        if (!calls) {
+            if (r->st == CCAI_ERR_PARSE)
+                r->st = CCAI_ERR_STORE; /* the store only holds valid JSON */
+            return 1;
+        }
+    }
+    r->st = Ccai_history_add(r->h, m, calls);
+    json_decref(calls);
+    if (r->st == CCAI_ERR_LIMIT) {
+        r->st = CCAI_OK; /* nothing older fits either */
+        return 1;
+    }
+    return r->st != CCAI_OK;
+}
+
+/* The request's messages as JSON text: system prompts, then the newest
+ * history that fits the model's window (context - max_tokens, counted
+ * conservatively, engine/history.h) and the message cap. *seq: the newest
+ * stored message to consider (< 0: any), then the newest one used: a retry
+ * builds the same history again, whatever was said meanwhile. */
+static ccai_status build_messages(ccai_call *c, const Ccai_tools_text *tools, int64_t *seq,
+                                  char **ret)
 {
     Ccai_engine *e = engine_of(c);
     Ccai_store *st = c->eng->store;
-    json_t *history = NULL, *reminders = NULL, *out = NULL, *tail = NULL;
+    json_t *reminders = NULL;
     char *persona = NULL, *chat = NULL;
-    /* Each stored message takes at least one of the history_max - 2 places
-     * below: the newest history_max rows are all that can be used. */
-    ccai_status s = Ccai_store_messages_tail_json(st, c->row.id, e->history_max, &history);
-    if (s == CCAI_OK)
-        s = Ccai_store_reminders_json(st, c->row.id, &reminders);
+    Ccai_history h;
+    Ccai_history_init(&h, NULL, NULL, 0, 0);
+    ccai_status s = Ccai_store_reminders_json(st, c->row.id, &reminders);
     if (s != CCAI_OK)
         goto out;
     reminders_to_local(c, reminders);
     s = CCAI_ERR_NOMEM;
     persona = render_system(c, CCAI_PROMPT_DEFAULT_SYSTEM, reminders);
     chat = render_system(c, CCAI_PROMPT_CHAT_SYSTEM, reminders);
-    out = json_array();
-    tail = json_array();
-    if (!persona || !chat || !out || !tail ||
-        json_array_append_new(out, json_pack("{s:s,s:s}", "role", "system", "content", persona)) ||
-        json_array_append_new(out, json_pack("{s:s,s:s}", "role", "system", "content", chat)))
+    if (!persona || !chat)
         goto out;
     const Ccai_llm_model *m = &e->models[0];
-    int64_t budget = m->context - m->max_tokens - (int64_t)tokens_of(out) -
-                     (int64_t)(tools ? tokens_of(tools) : 0);
-    int left = e->history_max - 2;
-    /* Newest first; a stored message and its tool results stay together. */
-    for (size_t i = json_array_size(history); i-- > 0 && left > 0;) {
-        json_t *group = json_array();
-        if (!group || history_messages(json_array_get(history, i), group) != CCAI_OK) {
-            json_decref(group);
-            goto out;
-        }
-        int64_t cost = (int64_t)tokens_of(group);
-        if (cost > budget || (int)json_array_size(group) > left) {
-            json_decref(group);
-            break;
-        }
-        budget -= cost;
-        left -= (int)json_array_size(group);
-        /* Prepend: tail holds oldest first. */
-        for (size_t k = json_array_size(group); k-- > 0;) {
-            if (json_array_insert(tail, 0, json_array_get(group, k))) {
-                json_decref(group);
-                goto out;
-            }
-        }
-        json_decref(group);
-    }
-    if (json_array_extend(out, tail))
+    Ccai_history_init(&h, persona, chat,
+                      m->context - m->max_tokens - (int64_t)(tools ? tools->tokens : 0),
+                      e->history_max);
+    /* Each stored message takes at least one of the history_max - 2 places:
+     * the newest history_max rows are all that can be used. A stored
+     * message and its tool results stay together. */
+    history_read r = {&h, CCAI_OK, 0};
+    s = Ccai_store_messages_newest(st, c->row.id, e->history_max, *seq, on_history_row, &r);
+    if (s == CCAI_OK)
+        s = r.st;
+    if (s != CCAI_OK)
         goto out;
-    *ret = out;
-    out = NULL;
-    s = CCAI_OK;
+    if (*seq < 0)
+        *seq = r.newest;
+    *ret = Ccai_history_take(&h);
+    s = *ret ? CCAI_OK : CCAI_ERR_NOMEM;
 out:
-    json_decref(history);
+    Ccai_history_free(&h);
     json_decref(reminders);
-    json_decref(out);
-    json_decref(tail);
     ccai_free(persona);
     ccai_free(chat);
     return s;
@@ -678,7 +759,8 @@ static int on_sentence(const char *text, ccai_style style, void *ud)
     Ccai_turn *t = ud;
     if (t->doomed)
         return 1; /* barge-in from inside say(): stop here */
-    if (Ccai_conv_say(t->c, text, style, false, true, t->engine))
+    /* Stored at the next turn of the loop with all that was said meanwhile. */
+    if (say(t->c, text, style, false, true, t->engine, true))
         t->said = true;
     return t->doomed;
 }
@@ -687,9 +769,15 @@ static int on_text(const char *text, size_t len, void *ud)
 {
     Ccai_turn *t = ud;
     turn_enter(t);
-    Ccai_sentences_feed(&t->sent, text, len, on_sentence, t);
-    /* A doomed turn already cancelled its request (llm is NULL). */
-    turn_leave(t);
+    /* CCAI_ERR_CANCELLED: on_sentence stopped it (the turn is doomed, its
+     * request already cancelled: llm is NULL). Out of memory: these words
+     * are not spoken (logged), the answer goes on. */
+    ccai_status st = Ccai_sentences_feed(&t->sent, text, len, on_sentence, t);
+    if (st == CCAI_ERR_NOMEM)
+        Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: out of memory splitting the answer",
+                 t->c->row.id);
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
     return 0;
 }
 
@@ -736,8 +824,14 @@ static void content_filtered(Ccai_turn *t)
             const char *action = json_string_value(json_object_get(m, "action"));
             if (persona && strcmp(persona, "human") == 0 && action &&
                 (strcmp(action, "talk") == 0 || strcmp(action, "sms") == 0)) {
-                Ccai_store_message_delete(c->eng->store, c->row.id,
-                                          json_integer_value(json_object_get(m, "seq")));
+                ccai_status st = Ccai_store_message_delete(
+                    c->eng->store, c->row.id, json_integer_value(json_object_get(m, "seq")));
+                /* Kept: the next request may be refused the same way, and
+                 * says so again; nothing else depends on it. */
+                if (st != CCAI_OK)
+                    Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+                             "call %s: the filtered words could not be forgotten: %s", c->row.id,
+                             Ccai_store_errmsg(c->eng->store));
                 break;
             }
         }
@@ -755,7 +849,8 @@ static void on_llm_done(ccai_status st, const Ccai_llm_result *res, const char *
     t->llm = NULL;
     turn_enter(t);
     llm_done(t, st, res, errmsg);
-    turn_leave(t);
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
 }
 
 static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, const char *errmsg)
@@ -769,10 +864,14 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     if (res->first_token_ms) {
         char labels[48];
         snprintf(labels, sizeof labels, "model=\"%s\"", res->model_name);
-        Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_llm_first_token_seconds", labels,
-                                       (double)res->first_token_ms / 1000.0);
+        /* Best effort: a sample lost changes nothing of the call. */
+        CCAI_DISCARD(Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_llm_first_token_seconds",
+                                                    labels, (double)res->first_token_ms / 1000.0));
     }
-    Ccai_sentences_flush(&t->sent, on_sentence, t);
+    /* CCAI_ERR_CANCELLED: a barge-in from inside say() (doomed, below). */
+    if (Ccai_sentences_flush(&t->sent, on_sentence, t) == CCAI_ERR_NOMEM)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: out of memory saying the answer's end",
+                 c->row.id);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
     if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
@@ -804,11 +903,22 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
         }
         char *text = record ? Ccai_json_dump(record, JSON_COMPACT) : NULL;
         json_decref(record);
-        Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE, "", NULL, text, t->engine,
-                              NULL);
+        ccai_status st_rec = text ? Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE,
+                                                          "", NULL, text, t->engine, NULL)
+                                  : CCAI_ERR_NOMEM;
         ccai_free(text);
         if (t->doomed)
             return;
+        /* Persist, then act: the next round reads the tool results from the
+         * store; without them it would ask for the same tools again. The
+         * failure is on the call and in the log: the turn ends here. */
+        if (st_rec != CCAI_OK && !(out.end_call || out.transfer)) {
+            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: tool results not stored: %s",
+                     c->row.id, ccai_status_str(st_rec));
+            Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+            turn_end(t, true);
+            return;
+        }
         if (out.end_call || out.transfer || c->state >= CCAI_CALL_TRANSFERRING) {
             turn_end(t, false);
             return;
@@ -847,11 +957,12 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
 static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done};
 
 /* The tool schemas of a call (which: 1 leaves end_call out), shared with
- * every call of the same claim schema and languages. A new reference. */
-static json_t *tools_for(ccai_call *c, int which)
+ * every call of the same claim schema and languages. Borrowed from the call
+ * (it holds a reference until Ccai_conv_cleanup). */
+static const Ccai_tools_text *tools_for(ccai_call *c, int which)
 {
     if (c->tools_cache[which])
-        return json_incref(c->tools_cache[which]);
+        return c->tools_cache[which];
     Ccai_engine *e = engine_of(c);
     json_t *k = json_pack("[O?,O?]", json_object_get(c->initiate, "claim"),
                           json_object_get(c->initiate, "lang"));
@@ -870,20 +981,33 @@ static json_t *tools_for(ccai_call *c, int which)
         } else { /* full: replace in turn (calls keep their own references) */
             ent = &e->tools[e->next_evict++ % CCAI_TOOLS_CACHE];
             ccai_free(ent->key);
-            json_decref(ent->tools[0]);
-            json_decref(ent->tools[1]);
+            tools_text_unref(ent->tools[0]);
+            tools_text_unref(ent->tools[1]);
         }
         memset(ent, 0, sizeof *ent);
         ent->key = key;
         key = NULL;
     }
     ccai_free(key);
-    if (!ent->tools[which])
-        ent->tools[which] = Ccai_tools_schemas(c, which == 0);
+    if (!ent->tools[which]) {
+        json_t *tools = Ccai_tools_schemas(c, which == 0);
+        ent->tools[which] = tools_text_new(tools);
+        json_decref(tools);
+    }
     if (!ent->tools[which])
         return NULL;
-    c->tools_cache[which] = json_incref(ent->tools[which]);
-    return json_incref(ent->tools[which]);
+    c->tools_cache[which] = tools_text_ref(ent->tools[which]);
+    return c->tools_cache[which];
+}
+
+/* A retry of the round: its messages again, the same history (the
+ * system prompts written anew, with the time of day of now). */
+static char *messages_again(void *ud)
+{
+    Ccai_turn *t = ud;
+    char *messages = NULL;
+    int64_t seq = t->history_seq;
+    return build_messages(t->c, t->tools, &seq, &messages) == CCAI_OK ? messages : NULL;
 }
 
 static void start_round(Ccai_turn *t)
@@ -896,22 +1020,25 @@ static void start_round(Ccai_turn *t)
     Ccai_sentences_init(&t->sent);
     /* end_call is kept from the first turn of a resumed call: the caller
      * rang back, this is no goodbye. */
-    json_t *tools = t->no_tools ? NULL : tools_for(c, c->resumed && c->first_turn ? 1 : 0);
-    json_t *messages = NULL;
-    ccai_status st = tools || t->no_tools ? build_messages(c, tools, &messages) : CCAI_ERR_NOMEM;
+    const Ccai_tools_text *tools =
+        t->no_tools ? NULL : tools_for(c, c->resumed && c->first_turn ? 1 : 0);
+    char *messages = NULL;
+    t->tools = tools;
+    t->history_seq = -1;
+    ccai_status st = tools || t->no_tools ? build_messages(c, tools, &t->history_seq, &messages)
+                                          : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {
         uint64_t elapsed = 0;
         Ccai_llm_opts o = {
-            .messages = messages,
-            .tools = tools,
+            .messages_json = messages,
+            .messages_again = messages_again,
+            .tools_json = tools ? tools->json : NULL,
             .models = {&e->models[0], e->n_models > 1 ? &e->models[1] : NULL},
             .health = {&e->health[0], &e->health[1]},
             .budget_ms = e->hard_ms > elapsed ? e->hard_ms : 0,
         };
         st = Ccai_llm_chat(c->ctx, &o, &llm_callbacks, t, &t->llm);
     }
-    json_decref(tools);
-    json_decref(messages);
     if (st != CCAI_OK)
         llm_failed(t, ccai_status_str(st));
 }
@@ -924,7 +1051,8 @@ static void on_soft(Ccai_timer *timer, void *ud)
         t->loading = true;
         turn_enter(t);
         Ccai_conv_say_phrase(t->c, CCAI_TTS_TIMEOUT_LOADING, false, false);
-        turn_leave(t);
+        /* The last thing done here: whether the turn lives on changes nothing. */
+        CCAI_DISCARD(turn_leave(t));
     }
 }
 
@@ -943,7 +1071,8 @@ static void on_hard(Ccai_timer *timer, void *ud)
     Ccai_conv_say_phrase(t->c, CCAI_TTS_ERROR, true, false); /* not stored */
     if (!t->doomed)
         turn_end(t, true);
-    turn_leave(t);
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
 }
 
 static void start_turn(ccai_call *c, const char *text)
@@ -995,11 +1124,16 @@ void Ccai_conv_cleanup(ccai_call *c)
         c->turn = NULL;
         turn_free(t);
     }
+    kept_forget(c);
     Ccai_timer_stop(c->ctx, &c->silence);
     Ccai_offline_free(c->offline);
     c->offline = NULL;
     Ccai_tz_free(c->tz);
     c->tz = NULL;
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(c->tools_cache); i++) {
+        tools_text_unref(c->tools_cache[i]);
+        c->tools_cache[i] = NULL;
+    }
 }
 
 void Ccai_conv_connected(ccai_call *c)
@@ -1093,13 +1227,24 @@ void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
 {
     Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: transfer failed: %s", c->row.id,
              reason ? reason : "no reason given");
-    if (c->state == CCAI_CALL_TRANSFERRING)
-        Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+    /* Not stored: the stored call stays "transferring" and ends as any
+     * call does (the goodbye's hang-up, below); logged. */
+    if (c->state == CCAI_CALL_TRANSFERRING) {
+        ccai_status st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+        if (st != CCAI_OK)
+            Ccai_log(&c->eng->log, CCAI_LOG_WARN,
+                     "call %s: back to the conversation, not stored: %s", c->row.id,
+                     ccai_status_str(st));
+    }
     Ccai_conv_say_phrase(c, CCAI_TTS_CALLTRANSFER_FAILURE, false, true);
-    /* Somebody calls back: a reminder the operators see. */
-    Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
-                               "The transfer to a human agent failed; call the customer back.",
-                               Ccai_wall_ms() + 3600 * 1000, "assistant", NULL);
+    /* Somebody calls back: a reminder the operators see. The caller was
+     * told already; one not stored is logged for the operators instead. */
+    if (Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
+                                   "The transfer to a human agent failed; call the customer back.",
+                                   Ccai_wall_ms() + 3600 * 1000, "assistant", NULL) != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+                 "call %s: call the customer back (the transfer failed): reminder not stored: %s",
+                 c->row.id, Ccai_store_errmsg(c->eng->store));
     Ccai_conv_goodbye(c, true);
 }
 

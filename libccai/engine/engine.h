@@ -22,10 +22,21 @@ struct Ccai_sweep;
  * that share them share one (immutable) copy (engine/conversation.c). */
 #define CCAI_TOOLS_CACHE 16
 
+struct Ccai_tools_text; /* the schemas as JSON text, reference counted */
+
 typedef struct Ccai_tools_entry {
-    char *key;        /* the claim schema and languages as JSON */
-    json_t *tools[2]; /* [0] all tools, [1] without end_call */
+    char *key;                        /* the claim schema and languages as JSON */
+    struct Ccai_tools_text *tools[2]; /* [0] all tools, [1] without end_call */
 } Ccai_tools_entry;
+
+/* A call's initiate (its settings) as a tree is the same for the calls
+ * started with the same settings: shared (13 KB each for the defaults). */
+#define CCAI_INITIATE_CACHE 16
+
+typedef struct Ccai_initiate_entry {
+    char *key; /* the tree as JSON, keys sorted */
+    json_t *tree;
+} Ccai_initiate_entry;
 
 /* What the composition root gives the engine (dependency injection). */
 typedef struct Ccai_engine_env {
@@ -59,6 +70,11 @@ typedef struct Ccai_engine {
     Ccai_tools_entry tools[CCAI_TOOLS_CACHE];
     size_t n_tools;
     size_t next_evict;
+    Ccai_initiate_entry initiates[CCAI_INITIATE_CACHE];
+    size_t n_initiates, next_initiate;
+    /* Calls whose spoken words wait for the next group commit. */
+    struct ccai_call *kept;
+    Ccai_timer kept_timer;
     struct Ccai_prompts *prompts;
     Ccai_llm_model models[2];
     Ccai_llm_health health[2]; /* shared by every call of the context */
@@ -100,9 +116,10 @@ struct ccai_call {
     Ccai_err err;
 
     /* The conversation (engine/conversation.c). */
-    json_t *initiate;             /* parsed row.initiate_json */
-    json_t *claim;                /* parsed row.claim_json */
-    double rate;                  /* prosody rate, 0.75 .. 1.25 */
+    json_t *initiate; /* parsed row.initiate_json without phone_number (the row has it): shared
+                         by the calls of the same settings, never changed */
+    json_t *claim;    /* parsed row.claim_json */
+    double rate;      /* prosody rate, 0.75 .. 1.25 */
     struct Ccai_turn *turn;       /* the LLM turn in flight */
     struct Ccai_offline *offline; /* the offline engine, when it is in charge */
     bool offline_mode;
@@ -110,11 +127,11 @@ struct ccai_call {
     bool speaking;   /* said something not yet reported done */
     Ccai_timer silence;
     int silences;
-    json_t *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
-    bool channel_silence;   /* the channel reports silence: no timer of ours */
-    struct Ccai_tz *tz;     /* the caller's zone, loaded on first use */
-    int menu_failures;      /* of the language menu (engine/menu.c) */
-    int not_understood;     /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
+    struct Ccai_tools_text *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
+    bool channel_silence;                   /* the channel reports silence: no timer of ours */
+    struct Ccai_tz *tz;                     /* the caller's zone, loaded on first use */
+    int menu_failures;                      /* of the language menu (engine/menu.c) */
+    int not_understood;                     /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
 
     struct Ccai_pending_act *pending; /* acts waiting for a commit (async stores) */
 
@@ -123,6 +140,10 @@ struct ccai_call {
     struct Ccai_unsaved *unsaved, **unsaved_tail;
     Ccai_timer unsaved_timer;
     unsigned unsaved_tries;
+    /* Listed by the engine: words kept, to store at the next turn of the
+     * loop with those of the other calls (engine/conversation.c). */
+    struct ccai_call *kept_next;
+    bool kept_listed;
 };
 
 /* The engine of a context (tests, tools): the composition root's. */
@@ -213,6 +234,20 @@ CCAI_MUST_CHECK ccai_status Ccai_call_add_message(ccai_call *c, const char *pers
                                                   const char *content, const char *lang,
                                                   const char *tool_calls_json, const char *engine,
                                                   int64_t *ret_seq);
+/* Keep the bot's spoken words (persona "assistant", action "talk") to store
+ * at the next turn of the loop, in one commit with every sentence any call
+ * said meanwhile (group commit: an answer that streams in takes a commit
+ * per loop iteration, not one per sentence). Anything else stored for the
+ * call, or a read of its document, stores them first, in order. Stored at
+ * once when they cannot be kept (out of memory). */
+CCAI_MUST_CHECK ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *content,
+                                                const char *engine);
+/* Store the kept words of call c now, in one commit. A database locked by
+ * another process keeps them for a retry (logged); other failures are
+ * logged (what was said is said: the call goes on). */
+void Ccai_call_store_kept(ccai_call *c);
+/* The same for every call of list (linked by kept_next), in one commit. */
+void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list);
 CCAI_MUST_CHECK ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
 /* Persist, then act: run act(c, arg) once everything the call wrote so far
  * is committed (Ccai_store_sync(): at once with SQLite; from the store's
@@ -277,6 +312,14 @@ void Ccai_conv_partial(ccai_call *c);
 void Ccai_conv_silence(ccai_call *c);
 void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
+/* A call's initiate (taken): the same tree for every call whose settings
+ * are the same (a reference). */
+json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate);
+/* Call c kept words to store: list it for the next group commit. */
+void Ccai_conv_kept(ccai_call *c);
+/* Store the words every call kept, now (before the stored conversation is
+ * read). */
+void Ccai_conv_store_kept(Ccai_engine *e);
 /* Say goodbye (stored when store), then hang up. */
 void Ccai_conv_goodbye(ccai_call *c, bool store);
 /* The caller could not be understood (CCAI_EVENT_NOT_UNDERSTOOD): apologise

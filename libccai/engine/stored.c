@@ -232,6 +232,7 @@ ccai_status Ccai_engine_call_get_json(Ccai_engine *e, const char *call_id, char 
         return st;
     }
     json_t *doc = NULL;
+    Ccai_conv_store_kept(e); /* the words said so far are part of it */
     st = Ccai_call_doc(e->store, row, &doc);
     Ccai_store_call_free(row);
     return st == CCAI_OK ? Ccai_json_dump_doc(doc, ret_json) : st;
@@ -259,6 +260,7 @@ ccai_status Ccai_engine_call_find_json(Ccai_engine *e, const char *phone_number,
     if (st != CCAI_OK)
         return st;
     json_t *doc = NULL;
+    Ccai_conv_store_kept(e); /* the words said so far are part of it */
     st = Ccai_call_doc(e->store, row, &doc);
     Ccai_store_call_free(row);
     return st == CCAI_OK ? Ccai_json_dump_doc(doc, ret_json) : st;
@@ -292,6 +294,7 @@ ccai_status Ccai_engine_calls_list_json(Ccai_engine *e, const char *phone_number
     json_t *calls = json_array();
     json_t *out = json_object();
     st = calls && out ? CCAI_OK : CCAI_ERR_NOMEM;
+    Ccai_conv_store_kept(e); /* the words said so far are part of them */
     for (size_t i = 0; st == CCAI_OK && i < n; i++) {
         json_t *doc = NULL;
         st = Ccai_call_doc(e->store, rows[i], &doc);

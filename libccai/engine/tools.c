@@ -11,11 +11,6 @@
 #include <math.h>
 #include <stdio.h>
 
-/* Issue 10: the statuses this file still drops are the turn-performance
- * branch's (i10-perf) to handle; until it lands the compiler warns about
- * them instead of refusing them (CCAI_MUST_CHECK, docs/HACKING.md). */
-#pragma GCC diagnostic warning "-Wunused-result"
-
 #define CUSTOMER_RESPONSE_DESC                                                               \
     "A phrase confirming the action, said to the customer while it runs: in the customer's " \
     "language, one short sentence, present tense, simple words."
@@ -53,28 +48,34 @@ static json_t *tool(const char *name, const char *desc, json_t *props, bool with
                      "properties", props, "required", required);
 }
 
+/* NULL when out of memory (the caller says less). */
 static char *fields_description(const ccai_call *c)
 {
     Ccai_buf b = {0};
-    Ccai_buf_puts(&b, "Update claim fields. Available fields: ");
+    bool ok = Ccai_buf_puts(&b, "Update claim fields. Available fields: ");
     size_t n = ccai_claim_schema_count(c->schema);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; ok && i < n; i++) {
         const char *name = NULL, *desc = NULL;
         ccai_field_type type;
-        ccai_claim_schema_field(c->schema, i, &name, &type, &desc);
-        Ccai_buf_printf(&b, "%s%s (%s%s%s)", i ? "; " : "", name, ccai_field_type_str(type),
-                        desc ? ": " : "", desc ? desc : "");
+        ok = ccai_claim_schema_field(c->schema, i, &name, &type, &desc) == CCAI_OK &&
+             Ccai_buf_printf(&b, "%s%s (%s%s%s)", i ? "; " : "", name, ccai_field_type_str(type),
+                             desc ? ": " : "", desc ? desc : "");
     }
-    Ccai_buf_puts(&b, ". Dates as \"YYYY-MM-DD HH:MM\" in the customer's local time, as the "
-                      "date you were given (approximate ones are fine: \"last night\" is "
-                      "yesterday 23:00), phone numbers in E.164.");
+    ok = ok && Ccai_buf_puts(&b, ". Dates as \"YYYY-MM-DD HH:MM\" in the customer's local time, "
+                                 "as the date you were given (approximate ones are fine: \"last "
+                                 "night\" is yesterday 23:00), phone numbers in E.164.");
+    if (!ok) {
+        Ccai_buf_free(&b);
+        return NULL;
+    }
     return Ccai_buf_steal(&b);
 }
 
+/* NULL when out of memory. */
 static char *langs_description(const ccai_call *c, json_t *codes)
 {
     Ccai_buf b = {0};
-    Ccai_buf_puts(&b, "Change the language of the conversation. Available: ");
+    bool ok = Ccai_buf_puts(&b, "Change the language of the conversation. Available: ");
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
     size_t i;
     const json_t *l;
@@ -86,7 +87,11 @@ static char *langs_description(const ccai_call *c, json_t *codes)
         if (!code)
             continue;
         json_array_append_new(codes, json_string(code));
-        Ccai_buf_printf(&b, "%s%s (%s)", i ? ", " : "", code, name ? name : code);
+        ok = ok && Ccai_buf_printf(&b, "%s%s (%s)", i ? ", " : "", code, name ? name : code);
+    }
+    if (!ok) {
+        Ccai_buf_free(&b);
+        return NULL;
     }
     return Ccai_buf_steal(&b);
 }
@@ -209,7 +214,7 @@ static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outco
     if (!json_is_array(updates))
         return Ccai_strdup("Bad arguments: \"updates\" must be a list of {field, value}.");
     Ccai_buf b = {0};
-    Ccai_buf_puts(&b, "# Updated fields");
+    bool ok = Ccai_buf_puts(&b, "# Updated fields"); /* false: out of memory for the report */
     size_t i;
     const json_t *u;
     bool changed = false;
@@ -225,15 +230,16 @@ static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outco
         }
         size_t index;
         ccai_field_type type;
-        if (!field || ccai_claim_schema_find(c->schema, field, &index) != CCAI_OK) {
-            Ccai_buf_printf(&b, "\n- %s: failed: no such field", field ? field : "(none)");
+        if (!field || ccai_claim_schema_find(c->schema, field, &index) != CCAI_OK ||
+            ccai_claim_schema_field(c->schema, index, NULL, &type, NULL) != CCAI_OK) {
+            ok = ok &&
+                 Ccai_buf_printf(&b, "\n- %s: failed: no such field", field ? field : "(none)");
             continue;
         }
-        ccai_claim_schema_field(c->schema, index, NULL, &type, NULL);
         if (!value || !*value) {
             json_object_del(c->claim, field);
             changed = true;
-            Ccai_buf_printf(&b, "\n- %s: cleared", field);
+            ok = ok && Ccai_buf_printf(&b, "\n- %s: cleared", field);
             continue;
         }
         char *norm = NULL, *why = NULL;
@@ -248,17 +254,23 @@ static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outco
         }
         if (st == CCAI_OK && json_object_set_new(c->claim, field, json_string(norm)) == 0) {
             changed = true;
-            Ccai_buf_printf(&b, "\n- %s: updated to \"%s\"", field, norm);
+            ok = ok && Ccai_buf_printf(&b, "\n- %s: updated to \"%s\"", field, norm);
         } else {
             /* The old value stays. */
-            Ccai_buf_printf(&b, "\n- %s: failed: %s", field, why ? why : ccai_status_str(st));
+            ok = ok &&
+                 Ccai_buf_printf(&b, "\n- %s: failed: %s", field, why ? why : ccai_status_str(st));
         }
         ccai_free(norm);
         ccai_free(why);
     }
+    /* Not saved: the model reads so (and the call's error says why). */
     if (changed && Ccai_call_save_claim(c) != CCAI_OK)
-        Ccai_buf_puts(&b, "\n(Error: the claim could not be saved.)");
+        ok = ok && Ccai_buf_puts(&b, "\n(Error: the claim could not be saved.)");
     out->changed = changed;
+    if (!ok) { /* no room for the report */
+        Ccai_buf_free(&b);
+        return NULL;
+    }
     return Ccai_buf_steal(&b);
 }
 
@@ -299,7 +311,10 @@ static char *run_send_sms(ccai_call *c, const json_t *args)
         sent = Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text) == CCAI_OK;
     if (!sent)
         return Ccai_strdup("Failed to send SMS.");
-    Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL, NULL);
+    /* The SMS is out: a record that cannot be stored is logged (and on
+     * the call) by Ccai_call_add_message(), it cannot call the SMS back. */
+    CCAI_DISCARD(Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL,
+                                       NULL, NULL));
     return Ccai_strdup("SMS sent.");
 }
 
@@ -350,9 +365,14 @@ static char *run_schedule_callback(ccai_call *c, const json_t *args)
         payload ? Ccai_store_job_enqueue(c->eng->store, "callback", c->row.id, payload, at, NULL)
                 : CCAI_ERR_NOMEM;
     ccai_free(payload);
-    if (st == CCAI_OK)
+    /* The callback itself is queued (the job): the reminder only shows it
+     * to the operators; one not stored is logged. */
+    if (st == CCAI_OK &&
         Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
-                                   reason ? reason : "Scheduled call back", at, "assistant", NULL);
+                                   reason ? reason : "Scheduled call back", at, "assistant",
+                                   NULL) != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: callback reminder not stored: %s",
+                 c->row.id, Ccai_store_errmsg(c->eng->store));
     return st == CCAI_OK ? Ccai_asprintf("Callback scheduled for %s.", norm)
                          : Ccai_strdup("Failed to schedule the callback.");
 }
@@ -425,7 +445,11 @@ static char *run_new_claim(ccai_call *c)
     c->row = n;
     json_decref(c->claim);
     c->claim = fresh;
-    Ccai_call_add_message(c, "human", "call", CCAI_STYLE_NONE, "", NULL, NULL, NULL, NULL);
+    /* The new document exists and the old one is queued: a "call" message
+     * not stored (logged, on the call) leaves the new one without its first
+     * line, nothing else; the report of the old one goes all the same. */
+    CCAI_DISCARD(
+        Ccai_call_add_message(c, "human", "call", CCAI_STYLE_NONE, "", NULL, NULL, NULL, NULL));
     Ccai_jobs_kick(c->eng);
     return Ccai_strdup("Claim, reminders and messages reset: a new claim starts. The previous "
                        "one is saved and will be summarised.");
@@ -508,10 +532,16 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
             double was = c->rate, speed = json_number_value(v);
             c->rate = speed < 0.75 ? 0.75 : speed > 1.25 ? 1.25 : speed;
             result = Ccai_asprintf("Voice speed set to %.2f (was %.2f).", c->rate, was);
-            /* Kept with the call, so a caller who rings back keeps it. */
+            /* Kept with the call (its stored initiate: the tree is shared),
+             * so a caller who rings back keeps it. */
+            Ccai_json_err ijerr;
+            ccai_status ipst;
+            json_t *stored =
+                Ccai_json_load(c->row.initiate_json, strlen(c->row.initiate_json), &ijerr, &ipst);
             char *text = NULL;
-            if (json_object_set_new(c->initiate, "prosody_rate", json_real(c->rate)) == 0 &&
-                (text = Ccai_json_dump(c->initiate, JSON_COMPACT | JSON_ENSURE_ASCII))) {
+            if (json_is_object(stored) &&
+                json_object_set_new(stored, "prosody_rate", json_real(c->rate)) == 0 &&
+                (text = Ccai_json_dump(stored, JSON_COMPACT | JSON_ENSURE_ASCII))) {
                 char *prev = c->row.initiate_json;
                 c->row.initiate_json = text;
                 if (Ccai_call_save(c) == CCAI_OK) {
@@ -521,6 +551,7 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
                     ccai_free(text);
                 }
             }
+            json_decref(stored);
         }
     } else if (strcmp(name, "speech_lang") == 0) {
         result = run_speech_lang(c, args);

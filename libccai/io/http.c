@@ -499,7 +499,11 @@ ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts, Ccai_http
     if (ok && opts->body)
         ok = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)opts->body_len) ==
                  CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, (const char *)opts->body) == CURLE_OK;
+             curl_easy_setopt(e, opts->body_borrowed ? CURLOPT_POSTFIELDS : CURLOPT_COPYPOSTFIELDS,
+                              (const char *)opts->body) == CURLE_OK;
+    /* A stream of small events needs no 16 KiB buffer per request. */
+    if (ok && opts->recv_buffer)
+        ok = curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)opts->recv_buffer) == CURLE_OK;
     if (ok && opts->method)
         ok = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, opts->method) == CURLE_OK;
     if (!ok)
@@ -546,6 +550,13 @@ void Ccai_http_cancel(Ccai_http_req *r)
     req_unlink(r);
     r->finished = true;
     req_destroy(r);
+}
+
+bool Ccai_http_body_sent(const Ccai_http_req *r)
+{
+    curl_off_t sent = 0;
+    return r && r->easy && curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK &&
+           sent >= 0 && (size_t)sent >= r->opts.body_len;
 }
 
 const char *Ccai_http_header(const Ccai_http_req *r, const char *name)

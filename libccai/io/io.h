@@ -93,8 +93,10 @@ typedef struct Ccai_http_opts {
     const char *method; /* "GET", "POST", ...; default GET, or POST with a body */
     const char *url;
     const char *const *headers; /* NULL-terminated "Name: value" lines */
-    const void *body;           /* copied */
+    const void *body;           /* copied, unless body_borrowed */
     size_t body_len;
+    bool body_borrowed;             /* body stays valid until on_done or the cancel: no copy */
+    size_t recv_buffer;             /* bytes read at a time; 0 = libcurl's 16 KiB */
     uint32_t connect_timeout_ms;    /* 0 = 10000 */
     uint32_t first_byte_timeout_ms; /* 0 = none: start → first response byte */
     uint32_t idle_timeout_ms;       /* 0 = none: gap between body bytes */
@@ -122,6 +124,11 @@ void Ccai_http_cancel(Ccai_http_req *req);
 /* Response header (case-insensitive name), the last one when repeated; valid
  * from on_response until on_done returns. NULL when absent. */
 const char *Ccai_http_header(const Ccai_http_req *req, const char *name);
+
+/* Whether the request's body went out whole: a borrowed body may be
+ * released from then on (asked from on_response: a server answers once it
+ * read the request, or early, before it is all sent). */
+bool Ccai_http_body_sent(const Ccai_http_req *req);
 
 /* Buffered body (on_data == NULL): valid during on_done. */
 const char *Ccai_http_body(const Ccai_http_req *req, size_t *ret_len);

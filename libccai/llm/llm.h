@@ -39,6 +39,9 @@ typedef struct Ccai_llm_model {
     int64_t seed;
     uint32_t connect_ms, first_byte_ms, idle_ms;
     int retries; /* attempts on this model before failing over */
+    /* The request body after the messages ([0] streamed, [1] json_mode),
+     * written once by Ccai_llm_model_from_config (NULL: per request). */
+    char *body_tail[2];
 } Ccai_llm_model;
 
 /* Read llm.<which>.* ("fast" or "slow"). mode none gives CCAI_ERR_NOT_FOUND. */
@@ -100,8 +103,21 @@ typedef struct Ccai_llm_health {
 CCAI_MUST_CHECK bool Ccai_llm_health_ready(const Ccai_llm_health *h, uint64_t now);
 
 typedef struct Ccai_llm_opts {
-    const json_t *messages;          /* OpenAI message array */
-    const json_t *tools;             /* function tool array, NULL or empty for none */
+    /* The OpenAI message array: a tree (written as JSON once), or the same
+     * as compact JSON text, taken (freed by the request, also when
+     * Ccai_llm_chat fails). One of the two. */
+    const json_t *messages;
+    char *messages_json;
+    /* The function tool array, NULL or empty for none: a tree, or the
+     * same as compact JSON text, borrowed (it must outlive the request). */
+    const json_t *tools;
+    const char *tools_json;
+    /* Optional, with messages_json: the same messages again (compact JSON
+     * text, taken; NULL when out of memory), for a retry. With it, the
+     * request keeps no copy of them once they went out (most of a
+     * request's bytes, for as long as its answer streams). Called from
+     * the loop, never from inside Ccai_llm_chat(). */
+    char *(*messages_again)(void *ud);
     bool json_mode;                  /* response_format json_object, not streamed */
     const Ccai_llm_model *models[2]; /* primary, then fallback (may be NULL) */
     /* The models' health (NULL: not tracked), read to skip a model that
@@ -114,14 +130,22 @@ typedef struct Ccai_llm_opts {
 
 typedef struct Ccai_llm_call Ccai_llm_call;
 
-/* Start. opts->messages and tools are referenced, not copied: they must not
- * change until on_done. A start that fails fires no callback. */
+/* Start. A start that fails fires no callback. */
 CCAI_MUST_CHECK ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts,
                                           const Ccai_llm_callbacks *cb, void *ud,
                                           Ccai_llm_call **ret);
 
 /* Stop: no callback fires afterwards. Safe inside the call's callbacks. */
 void Ccai_llm_cancel(Ccai_llm_call *call);
+
+/* Append the request body to out: {"messages": messages (a JSON array;
+ * with delivered text, when not json_mode, the assistant's words so far and
+ * a request to go on), the model's settings, "tools": tools when the array
+ * is not empty}. false when out of memory or when messages is no array.
+ * Exposed for tests. */
+bool Ccai_llm_request_body(Ccai_buf *out, const Ccai_llm_model *m, bool json_mode,
+                           const char *messages, size_t messages_len, const char *tools,
+                           size_t tools_len, const char *delivered, size_t delivered_len);
 
 /* Retry-After (seconds or HTTP date) / retry-after-ms, in ms; -1 if none or
  * unusable. Exposed for tests. */

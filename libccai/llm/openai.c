@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "io/io.h"
+#include "llm/chunk.h"
 #include "llm/sse.h"
 
 #include <stdio.h>
@@ -11,16 +12,14 @@
 #include <strings.h>
 #include <time.h>
 
-/* Issue 10: the statuses this file still drops are the turn-performance
- * branch's (i10-perf) to handle; until it lands the compiler warns about
- * them instead of refusing them (CCAI_MUST_CHECK, docs/HACKING.md). */
-#pragma GCC diagnostic warning "-Wunused-result"
-
 #define ERROR_BODY_MAX     (16u * 1024u)
 #define SSE_EVENT_MAX      (1024u * 1024u)
 #define RETRY_AFTER_MAX_MS 120000
+#define LLM_RECV_BUFFER    4096
 
 /* Models ------------------------------------------------------------------- */
+
+static char *body_tail(const Ccai_llm_model *m, bool json_mode);
 
 static char *cfg_dup(const ccai_config *cfg, const char *which, const char *key)
 {
@@ -72,6 +71,12 @@ ccai_status Ccai_llm_model_from_config(const ccai_config *cfg, const char *which
     m->retries = (int)cfg_int(cfg, which, "retries", 3);
     if (m->retries < 1)
         m->retries = 1;
+    m->body_tail[0] = body_tail(m, false);
+    m->body_tail[1] = body_tail(m, true);
+    if (!m->body_tail[0] || !m->body_tail[1]) {
+        Ccai_llm_model_clear(m);
+        return CCAI_ERR_NOMEM;
+    }
     return CCAI_OK;
 }
 
@@ -83,6 +88,8 @@ void Ccai_llm_model_clear(Ccai_llm_model *m)
     ccai_free(m->deployment);
     ccai_free(m->api_key);
     ccai_free(m->api_version);
+    ccai_free(m->body_tail[0]);
+    ccai_free(m->body_tail[1]);
     memset(m, 0, sizeof *m);
 }
 
@@ -212,8 +219,16 @@ struct Ccai_llm_call {
     ccai_ctx *ctx;
     Ccai_llm_callbacks cb;
     void *ud;
-    json_t *messages;
-    json_t *tools;
+    /* The request's body, sent without a copy and kept for a retry: it
+     * starts with {"messages": and the message array without its closing
+     * bracket (head bytes), which every attempt reuses. */
+    Ccai_buf payload;
+    size_t head;
+    bool no_messages;                  /* the array is empty */
+    char *(*messages_again)(void *ud); /* NULL: the head is kept */
+    const char *tools;                 /* the tool array as JSON text, NULL for none */
+    size_t tools_len;
+    char *tools_own; /* tools, when written from a tree here */
     bool json_mode;
     const Ccai_llm_model *models[2];
     Ccai_llm_health *health[2];
@@ -227,6 +242,7 @@ struct Ccai_llm_call {
     Ccai_http_req *req;
     long status;
     Ccai_sse sse;
+    Ccai_chunk_reader chunks;
     Ccai_buf body; /* error body, or the whole non-streamed body */
     Ccai_tool_calls calls;
     Ccai_llm_finish finish;
@@ -251,9 +267,10 @@ static void call_free(Ccai_llm_call *c)
     Ccai_timer_stop(c->ctx, &c->backoff);
     if (c->req)
         Ccai_http_cancel(c->req);
-    json_decref(c->messages);
-    json_decref(c->tools);
+    Ccai_buf_free(&c->payload);
+    ccai_free(c->tools_own);
     Ccai_sse_free(&c->sse);
+    Ccai_chunk_reader_free(&c->chunks);
     Ccai_buf_free(&c->body);
     Ccai_tool_calls_free(&c->calls);
     Ccai_buf_free(&c->delivered);
@@ -415,60 +432,42 @@ static void stream_fail(Ccai_llm_call *c, const char *what, const char *detail)
     c->stream_error = Ccai_asprintf("%s%s", what, detail ? detail : "");
 }
 
-static CCAI_MUST_CHECK bool any_filtered(const json_t *results)
+/* Act on a chunk; tree: the chunk parsed, when it has an error or tool
+ * calls (the reader leaves those to a tree). */
+static int on_chunk(Ccai_llm_call *c, const Ccai_chunk *chunk, const json_t *tree)
 {
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)results, k, v)
-    {
-        if (json_is_true(json_object_get(v, "filtered")))
-            return true;
-    }
-    return false;
-}
-
-static int on_chunk(Ccai_llm_call *c, const json_t *chunk)
-{
-    const json_t *err = json_object_get(chunk, "error");
-    if (err) {
+    if (!chunk->object)
+        return 0;
+    if (chunk->error) {
+        const json_t *err = json_object_get(tree, "error");
         const char *msg = json_string_value(json_object_get(err, "message"));
         stream_fail(c, "error in the stream: ", msg ? msg : "unknown");
         return 1;
     }
-    const json_t *usage = json_object_get(chunk, "usage");
-    if (json_is_object(usage)) {
-        c->prompt_tokens = json_integer_value(json_object_get(usage, "prompt_tokens"));
-        c->completion_tokens = json_integer_value(json_object_get(usage, "completion_tokens"));
+    if (chunk->usage) {
+        c->prompt_tokens = chunk->prompt_tokens;
+        c->completion_tokens = chunk->completion_tokens;
     }
-    const json_t *choices = json_object_get(chunk, "choices");
-    size_t i;
-    const json_t *ch;
-    json_array_foreach(choices, i, ch)
-    {
-        const json_t *idx = json_object_get(ch, "index");
-        if (idx && json_integer_value(idx) != 0)
+    for (size_t i = 0; i < chunk->n; i++) {
+        const Ccai_chunk_choice *ch = &chunk->v[i];
+        if (ch->skip)
             continue; /* n > 1 is never asked for */
-        const json_t *delta = json_object_get(ch, "delta");
-        const char *text = json_string_value(json_object_get(delta, "content"));
-        if (!text)
-            text = json_string_value(json_object_get(delta, "refusal"));
-        if (text && *text && on_content(c, text, strlen(text)))
+        if (ch->text_len && on_content(c, ch->text, ch->text_len))
             return 1;
-        const json_t *tc = json_object_get(delta, "tool_calls");
-        if (tc && !json_is_null(tc)) {
+        if (ch->tool_calls) {
             if (!c->first_token_ms)
                 c->first_token_ms = Ccai_ctx_now(c->ctx) - c->started;
-            ccai_status st = Ccai_tool_calls_apply(&c->calls, tc);
+            const json_t *choice = json_array_get(json_object_get(tree, "choices"), i);
+            ccai_status st = Ccai_tool_calls_apply(
+                &c->calls, json_object_get(json_object_get(choice, "delta"), "tool_calls"));
             if (st != CCAI_OK) {
                 stream_fail(c, "tool calls: ", ccai_status_str(st));
                 return 1;
             }
         }
-        const char *fr = json_string_value(json_object_get(ch, "finish_reason"));
-        if (fr)
-            c->finish = finish_parse(fr);
-        const json_t *cfr = json_object_get(ch, "content_filter_results");
-        if (json_is_object(cfr) && any_filtered(cfr))
+        if (ch->finish)
+            c->finish = finish_parse(ch->finish);
+        if (ch->filtered)
             c->finish = CCAI_FINISH_CONTENT_FILTER;
     }
     return 0;
@@ -485,15 +484,27 @@ static int on_sse(const char *event, const char *data, size_t len, void *ud)
         c->done_marker = true;
         return 0;
     }
-    Ccai_json_err jerr;
-    ccai_status st;
-    json_t *chunk = Ccai_json_load(data, len, &jerr, &st);
-    if (!chunk) {
-        stream_fail(c, "malformed chunk: ", st == CCAI_ERR_NOMEM ? "out of memory" : jerr.text);
+    /* The usual chunk is read without a tree; an error, tool calls and
+     * text that is not JSON (for the parser's own words) are parsed. */
+    Ccai_chunk chunk;
+    json_t *tree = NULL;
+    ccai_status st = Ccai_chunk_read(&c->chunks, data, len, &chunk);
+    if (st == CCAI_ERR_UNSUPPORTED || st == CCAI_ERR_PARSE) {
+        Ccai_json_err jerr;
+        tree = Ccai_json_load(data, len, &jerr, &st);
+        if (!tree) {
+            stream_fail(c, "malformed chunk: ", st == CCAI_ERR_NOMEM ? "out of memory" : jerr.text);
+            return 1;
+        }
+        st = Ccai_chunk_from_tree(&c->chunks, tree, &chunk);
+    }
+    if (st != CCAI_OK) {
+        json_decref(tree);
+        stream_fail(c, "malformed chunk: ", "out of memory");
         return 1;
     }
-    int stop = json_is_object(chunk) ? on_chunk(c, chunk) : 0;
-    json_decref(chunk);
+    int stop = on_chunk(c, &chunk, tree);
+    json_decref(tree);
     return stop;
 }
 
@@ -503,8 +514,24 @@ static void start_attempt(Ccai_llm_call *c);
 
 static void on_http_response(Ccai_http_req *req, long status, void *ud)
 {
-    CCAI_UNUSED(req);
-    ((Ccai_llm_call *)ud)->status = status;
+    Ccai_llm_call *c = ud;
+    c->status = status;
+    /* The body went out: nothing of it is kept for the rest of the stream
+     * when the messages can be had again for a retry; else only its head
+     * (the messages), not the model's settings and the tools. */
+    if (!Ccai_http_body_sent(req) || c->payload.len <= c->head)
+        return;
+    if (c->messages_again) {
+        Ccai_buf_free(&c->payload);
+        return;
+    }
+    char *head = Ccai_realloc(c->payload.data, c->head + 1);
+    if (head) {
+        head[c->head] = '\0';
+        c->payload.data = head;
+        c->payload.len = c->head;
+        c->payload.cap = c->head + 1;
+    }
 }
 
 static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *ud)
@@ -688,8 +715,15 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
             finish_call(c, CCAI_OK, NULL);
             return;
         }
-        if (!c->stream_error)
-            Ccai_sse_finish(&c->sse, on_sse, c);
+        if (!c->stream_error) {
+            /* CCAI_ERR_CANCELLED: on_sse failed the stream (stream_error
+             * says why) or the caller cancelled (below). */
+            ccai_status fst = Ccai_sse_finish(&c->sse, on_sse, c);
+            if (fst == CCAI_ERR_LIMIT)
+                stream_fail(c, "stream event too large", NULL);
+            else if (fst == CCAI_ERR_NOMEM)
+                stream_fail(c, "out of memory", NULL);
+        }
         if (c->cancelled) {
             call_free(c);
             return;
@@ -750,70 +784,95 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
     retry(c, Ccai_strdup(errmsg ? errmsg : ccai_status_str(st)), -1, -1, true);
 }
 
-static json_t *request_body(Ccai_llm_call *c, const Ccai_llm_model *m)
+/* The members of the body after the messages, in the order the requests
+ * always had them, as JSON text: ,"model":..,"temperature":..,...} (with
+ * the body's closing brace); NULL when out of memory. Written by jansson
+ * (numbers as it writes them), once per model and mode. */
+static char *body_tail(const Ccai_llm_model *m, bool json_mode)
 {
     json_t *body = json_object();
-    bool resume = c->delivered.len && !c->json_mode;
-    /* A copy only when the continuation is appended to it. */
-    json_t *messages = resume ? json_copy(c->messages) : json_incref(c->messages);
-    if (!body || !messages)
-        goto fail;
-    if (resume) {
-        /* Continue after what the caller already heard. The *_new calls
-         * take their value even when they fail. */
-        json_t *a = json_pack("{s:s, s:s%}", "role", "assistant", "content", c->delivered.data,
-                              c->delivered.len);
-        json_t *s = json_pack("{s:s, s:s}", "role", "system", "content",
-                              "Your previous answer was cut off after the text above. "
-                              "Continue exactly where it stopped, without repeating it.");
-        bool appended = a && s && json_array_append_new(messages, a) == 0;
-        if (!appended) {
-            if (!s)
-                json_decref(a); /* not handed over */
-            json_decref(s);
-            goto fail;
-        }
-        if (json_array_append_new(messages, s))
-            goto fail;
-    }
-    /* Taken by the body even when this fails. */
-    json_t *taken = messages;
-    messages = NULL;
-    if (json_object_set_new(body, "messages", taken))
-        goto fail;
-    if (m->mode != CCAI_LLM_AZURE && m->model &&
-        json_object_set_new(body, "model", json_string(m->model)))
-        goto fail;
-    if (json_object_set_new(body, "temperature", json_real(m->temperature)) ||
-        json_object_set_new(body, "seed", json_integer(m->seed)) ||
-        json_object_set_new(body,
-                            m->mode == CCAI_LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
-                            json_integer(c->json_mode ? 4096 : m->max_tokens)))
-        goto fail;
-    if (c->json_mode) {
-        if (json_object_set_new(body, "response_format", json_pack("{s:s}", "type", "json_object")))
-            goto fail;
+    if (!body)
+        return NULL;
+    int bad = 0;
+    if (m->mode != CCAI_LLM_AZURE && m->model)
+        bad |= json_object_set_new(body, "model", json_string(m->model));
+    bad |= json_object_set_new(body, "temperature", json_real(m->temperature));
+    bad |= json_object_set_new(body, "seed", json_integer(m->seed));
+    bad |= json_object_set_new(body,
+                               m->mode == CCAI_LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
+                               json_integer(json_mode ? 4096 : m->max_tokens));
+    if (json_mode) {
+        bad |=
+            json_object_set_new(body, "response_format", json_pack("{s:s}", "type", "json_object"));
     } else {
-        if (json_object_set_new(body, "stream", json_true()))
-            goto fail;
-        if (m->mode != CCAI_LLM_COMPATIBLE &&
-            json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1)))
-            goto fail;
+        bad |= json_object_set_new(body, "stream", json_true());
+        if (m->mode != CCAI_LLM_COMPATIBLE)
+            bad |=
+                json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1));
     }
-    /* Never "tools": [] (rejected by Azure AI Inference: reference bug #399). */
-    if (c->tools && json_array_size(c->tools) > 0) {
-        if (json_object_set(body, "tools", c->tools) ||
-            json_object_set_new(body, "tool_choice", json_string("auto")))
-            goto fail;
-    }
-    return body;
-fail:
-    json_decref(messages);
+    char *text = bad ? NULL : Ccai_json_dump(body, JSON_COMPACT);
     json_decref(body);
-    return NULL;
+    if (text)
+        text[0] = ','; /* {"model":..} becomes ,"model":..} */
+    return text;
 }
 
-static void start_attempt(Ccai_llm_call *c)
+/* {"messages": and the array without its closing bracket. */
+static bool body_head(Ccai_buf *out, const char *messages, size_t len)
+{
+    if (!messages || len < 2 || messages[0] != '[' || messages[len - 1] != ']')
+        return false;
+    return Ccai_buf_append(out, "{\"messages\":", 12) && Ccai_buf_append(out, messages, len - 1);
+}
+
+/* The rest after the head: the end of the messages (with delivered text,
+ * when not json_mode, the assistant's words so far and a request to go
+ * on), the model's settings, the tools. */
+static bool body_rest(Ccai_buf *out, const Ccai_llm_model *m, bool json_mode, bool no_messages,
+                      const char *tools, size_t tools_len, const char *delivered,
+                      size_t delivered_len)
+{
+    static const char cont[] = "Your previous answer was cut off after the text above. "
+                               "Continue exactly where it stopped, without repeating it.";
+    char *own = NULL;
+    const char *tail = m->body_tail[json_mode];
+    if (!tail && !(tail = own = body_tail(m, json_mode)))
+        return false;
+    bool ok = true;
+    if (delivered_len && !json_mode) {
+        /* Continue after what the caller already heard. */
+        ok = (no_messages || Ccai_buf_append(out, ",", 1)) &&
+             Ccai_buf_puts(out, "{\"role\":\"assistant\",\"content\":") &&
+             Ccai_json_put_string(out, delivered, delivered_len) &&
+             Ccai_buf_puts(out, "},{\"role\":\"system\",\"content\":") &&
+             Ccai_json_put_string(out, cont, sizeof cont - 1) && Ccai_buf_append(out, "}", 1);
+    }
+    ok = ok && Ccai_buf_append(out, "]", 1);
+    /* The tools go before the tail's closing brace. Never "tools": []
+     * (rejected by Azure AI Inference: reference bug #399). */
+    ok = ok && Ccai_buf_append(out, tail, strlen(tail) - 1);
+    if (tools && tools_len > 2)
+        ok = ok && Ccai_buf_append(out, ",\"tools\":", 9) &&
+             Ccai_buf_append(out, tools, tools_len) &&
+             Ccai_buf_puts(out, ",\"tool_choice\":\"auto\"");
+    ok = ok && Ccai_buf_append(out, "}", 1);
+    ccai_free(own);
+    return ok;
+}
+
+bool Ccai_llm_request_body(Ccai_buf *out, const Ccai_llm_model *m, bool json_mode,
+                           const char *messages, size_t messages_len, const char *tools,
+                           size_t tools_len, const char *delivered, size_t delivered_len)
+{
+    return body_head(out, messages, messages_len) &&
+           body_rest(out, m, json_mode, messages_len == 2, tools, tools_len, delivered,
+                     delivered_len);
+}
+
+/* Build the attempt's body and start its request. CCAI_OK; else nothing
+ * fired: CCAI_ERR_NOMEM (building it), or CCAI_ERR_HTTP with what
+ * Ccai_http_start() said in *http_st. */
+static ccai_status send_attempt(Ccai_llm_call *c, ccai_status *http_st)
 {
     const Ccai_llm_model *m = model_of(c);
     c->attempt++;
@@ -830,58 +889,87 @@ static void start_attempt(Ccai_llm_call *c)
     Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
     c->dedupe = c->delivered.len > 0;
 
-    json_t *body = request_body(c, m);
-    char *text = body ? Ccai_json_dump(body, JSON_COMPACT) : NULL;
-    json_decref(body);
+    /* The request before (if any) is over: its body is no longer sent. */
+    if (!c->payload.data) { /* let go once it was sent: the messages again */
+        char *messages = c->messages_again(c->ud);
+        size_t len = messages ? strlen(messages) : 0;
+        bool ok = messages && body_head(&c->payload, messages, len);
+        ccai_free(messages);
+        if (!ok) {
+            Ccai_buf_free(&c->payload);
+            return CCAI_ERR_NOMEM;
+        }
+        c->head = c->payload.len;
+        c->no_messages = len == 2;
+    }
+    c->payload.len = c->head;
+    c->payload.data[c->head] = '\0';
+    bool built = body_rest(&c->payload, m, c->json_mode, c->no_messages, c->tools, c->tools_len,
+                           c->delivered.data, c->delivered.len);
     char *url = Ccai_llm_chat_url(m);
     char *auth = NULL;
     if (m->api_key)
         auth = m->mode == CCAI_LLM_AZURE ? Ccai_asprintf("api-key: %s", m->api_key)
                                          : Ccai_asprintf("Authorization: Bearer %s", m->api_key);
-    if (!text || !url || (m->api_key && !auth)) {
-        ccai_free(text);
-        ccai_free(url);
-        ccai_free(auth);
-        finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
-        return;
+    ccai_status st = CCAI_ERR_NOMEM;
+    if (built && url && (!m->api_key || auth)) {
+        const char *headers[] = {
+            "Content-Type: application/json",
+            c->json_mode ? "Accept: application/json" : "Accept: text/event-stream",
+            auth,
+            NULL,
+        };
+        Ccai_http_opts o = {
+            .method = "POST",
+            .url = url,
+            .headers = headers,
+            .body = c->payload.data,
+            .body_len = c->payload.len,
+            .body_borrowed = true,
+            /* SSE events are small: no 16 KiB read buffer per stream. */
+            .recv_buffer = LLM_RECV_BUFFER,
+            .connect_timeout_ms = m->connect_ms,
+            .first_byte_timeout_ms = m->first_byte_ms,
+            .idle_timeout_ms = c->json_mode ? 0 : m->idle_ms,
+            .total_timeout_ms = c->json_mode ? 120000 : 0,
+            .on_response = on_http_response,
+            .on_data = on_http_data,
+            .on_done = on_http_done,
+            .ud = c,
+        };
+        *http_st = Ccai_http_start(c->ctx, &o, &c->req);
+        st = *http_st == CCAI_OK ? CCAI_OK : CCAI_ERR_HTTP; /* retried, not given up */
     }
-    const char *headers[] = {
-        "Content-Type: application/json",
-        c->json_mode ? "Accept: application/json" : "Accept: text/event-stream",
-        auth,
-        NULL,
-    };
-    Ccai_http_opts o = {
-        .method = "POST",
-        .url = url,
-        .headers = headers,
-        .body = text,
-        .body_len = strlen(text),
-        .connect_timeout_ms = m->connect_ms,
-        .first_byte_timeout_ms = m->first_byte_ms,
-        .idle_timeout_ms = c->json_mode ? 0 : m->idle_ms,
-        .total_timeout_ms = c->json_mode ? 120000 : 0,
-        .on_response = on_http_response,
-        .on_data = on_http_data,
-        .on_done = on_http_done,
-        .ud = c,
-    };
-    ccai_status st = Ccai_http_start(c->ctx, &o, &c->req);
-    ccai_free(text);
     ccai_free(url);
     ccai_free(auth);
-    if (st != CCAI_OK)
-        retry(c, Ccai_asprintf("cannot start the request: %s", ccai_status_str(st)), -1, -1, true);
+    return st;
+}
+
+static void start_attempt(Ccai_llm_call *c)
+{
+    ccai_status http_st = CCAI_OK;
+    ccai_status st = send_attempt(c, &http_st);
+    if (st == CCAI_ERR_NOMEM)
+        finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
+    else if (st != CCAI_OK)
+        retry(c, Ccai_asprintf("cannot start the request: %s", ccai_status_str(http_st)), -1, -1,
+              true);
 }
 
 ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
                           void *ud, Ccai_llm_call **ret)
 {
-    if (!ctx || !opts || !cb || !ret || !opts->messages || !opts->models[0])
+    if (!ctx || !opts || !cb || !ret || !opts->models[0] ||
+        !opts->messages == !opts->messages_json || (opts->tools && opts->tools_json)) {
+        if (opts)
+            ccai_free(opts->messages_json);
         return CCAI_ERR_INVALID_ARG;
+    }
     Ccai_llm_call *c = Ccai_calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        ccai_free(opts->messages_json);
         return CCAI_ERR_NOMEM;
+    }
     c->ctx = ctx;
     c->cb = *cb;
     c->ud = ud;
@@ -900,16 +988,34 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     Ccai_timer_init(&c->backoff, on_backoff, c);
     Ccai_sse_init(&c->sse, SSE_EVENT_MAX);
     Ccai_tool_calls_init(&c->calls);
-    /* Shared, not copied: the caller does not change them afterwards. */
-    c->messages = json_incref((json_t *)opts->messages);
-    c->tools = opts->tools ? json_incref((json_t *)opts->tools) : NULL;
-    if (!c->messages || (opts->tools && !c->tools)) {
+    /* As JSON text: a tree is written once, not once per attempt. */
+    char *messages =
+        opts->messages_json ? opts->messages_json : Ccai_json_dump(opts->messages, JSON_COMPACT);
+    c->tools = opts->tools_json;
+    if (opts->tools)
+        c->tools = c->tools_own = Ccai_json_dump(opts->tools, JSON_COMPACT);
+    size_t len = messages ? strlen(messages) : 0;
+    ccai_status st = messages && (!opts->tools || c->tools) ? CCAI_OK : CCAI_ERR_NOMEM;
+    if (st == CCAI_OK && !body_head(&c->payload, messages, len))
+        st = len < 2 || messages[0] != '[' || messages[len - 1] != ']' ? CCAI_ERR_INVALID_ARG
+                                                                       : CCAI_ERR_NOMEM;
+    ccai_free(messages);
+    if (st != CCAI_OK) {
         call_free(c);
-        return CCAI_ERR_NOMEM;
+        return st;
     }
-    /* The first attempt starts from the loop, so that no callback fires
-     * before this function returns. */
-    Ccai_timer_start(ctx, &c->backoff, 0);
+    c->head = c->payload.len;
+    c->no_messages = len == 2;
+    c->messages_again = opts->messages_json ? opts->messages_again : NULL;
+    c->tools_len = c->tools ? strlen(c->tools) : 0;
+    /* The first request starts now (libcurl sends it from the loop: no
+     * callback fires before this function returns); one that cannot start
+     * is tried again from the loop, where a failure may call back. */
+    ccai_status http_st = CCAI_OK;
+    if (send_attempt(c, &http_st) != CCAI_OK) {
+        c->attempt = c->attempts_total = 0;
+        Ccai_timer_start(ctx, &c->backoff, 0);
+    }
     *ret = c;
     return CCAI_OK;
 }

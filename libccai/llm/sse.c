@@ -85,9 +85,13 @@ ccai_status Ccai_sse_feed(Ccai_sse *p, const char *buf, size_t len, Ccai_sse_eve
     p->last_cr = false;
     while (i < len) {
         const char *start = buf + i;
-        size_t rest = len - i, k = 0;
-        while (k < rest && start[k] != '\n' && start[k] != '\r')
-            k++;
+        size_t rest = len - i, k;
+        /* The line ends at the first LF or CR (memchr: lines are long). */
+        const char *lf = memchr(start, '\n', rest);
+        k = lf ? (size_t)(lf - start) : rest;
+        const char *cr = memchr(start, '\r', k);
+        if (cr)
+            k = (size_t)(cr - start);
         if (p->line.len + k > p->max_event)
             return CCAI_ERR_LIMIT;
         if (k == rest) { /* no terminator yet: keep the partial line */

@@ -187,12 +187,12 @@ ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t
     return st->backend->messages_json(st, call_id, ret);
 }
 
-ccai_status Ccai_store_messages_tail_json(Ccai_store *st, const char *call_id, int64_t limit,
-                                          json_t **ret)
+ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
+                                       int64_t max_seq, Ccai_store_message_fn fn, void *ud)
 {
     if (!st)
         return CCAI_ERR_INVALID_ARG;
-    return st->backend->messages_tail_json(st, call_id, limit, ret);
+    return st->backend->messages_newest(st, call_id, limit, max_seq, fn, ud);
 }
 
 ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq)

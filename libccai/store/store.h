@@ -41,7 +41,7 @@ typedef struct Ccai_store Ccai_store;
 typedef struct Ccai_store_backend Ccai_store_backend;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 3
+#define CCAI_STORE_SCHEMA_VERSION 4
 
 /* Every backend's store begins with this: what the functions below
  * dispatch on. */
@@ -224,10 +224,17 @@ CCAI_MUST_CHECK ccai_status Ccai_store_message_append(Ccai_store *st, const char
  *  tool_calls (array), engine}. */
 CCAI_MUST_CHECK ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id,
                                                      json_t **ret);
-/* The newest limit messages, oldest first (what a turn's context can hold:
- * a turn's cost does not grow with the call). */
-CCAI_MUST_CHECK ccai_status Ccai_store_messages_tail_json(Ccai_store *st, const char *call_id,
-                                                          int64_t limit, json_t **ret);
+/* Receives one stored message; its strings are borrowed until it returns.
+ * Non-zero stops the reading. It must not call the store. */
+typedef int (*Ccai_store_message_fn)(const Ccai_store_message *m, void *ud);
+/* The newest limit messages whose seq is at most max_seq (< 0: any),
+ * newest first, each given to fn (what a turn's context can hold: a turn's
+ * cost does not grow with the call, and no row older than the first that
+ * does not fit is read). NOT_FOUND when the call has no message and does
+ * not exist; CCAI_ERR_STORE when a stored text is not valid UTF-8. */
+CCAI_MUST_CHECK ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id,
+                                                       int64_t limit, int64_t max_seq,
+                                                       Ccai_store_message_fn fn, void *ud);
 
 /* Delete message seq of the call; NOT_FOUND when there is none. */
 CCAI_MUST_CHECK ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id,
@@ -347,8 +354,9 @@ struct Ccai_store_backend {
     CCAI_MUST_CHECK ccai_status (*message_append)(Ccai_store *st, const char *call_id,
                                                   const Ccai_store_message *m, int64_t *ret_seq);
     CCAI_MUST_CHECK ccai_status (*messages_json)(Ccai_store *st, const char *call_id, json_t **ret);
-    CCAI_MUST_CHECK ccai_status (*messages_tail_json)(Ccai_store *st, const char *call_id,
-                                                      int64_t limit, json_t **ret);
+    CCAI_MUST_CHECK ccai_status (*messages_newest)(Ccai_store *st, const char *call_id,
+                                                   int64_t limit, int64_t max_seq,
+                                                   Ccai_store_message_fn fn, void *ud);
     CCAI_MUST_CHECK ccai_status (*message_delete)(Ccai_store *st, const char *call_id, int64_t seq);
 
     CCAI_MUST_CHECK ccai_status (*reminder_upsert)(Ccai_store *st, const char *call_id,

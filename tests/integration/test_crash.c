@@ -33,6 +33,7 @@
 #define TIME_BUDGET_MS    50000 /* stop early rather than run past ~60 s */
 #define CHILD_MAX_CALLS   6
 #define CHILD_REMINDERS   3 /* titles per call */
+#define BATCH_MESSAGES    3 /* sentences per batch */
 
 enum rec_kind {
     REC_CALL_INSERT = 1, /* id; a = row version (1) */
@@ -43,6 +44,8 @@ enum rec_kind {
     REC_JOB_CLAIM,       /* a = job id; b = attempts */
     REC_JOB_DONE,        /* a = job id */
     REC_GROUP,           /* id; a = seq (1); b = content marker: call + message, one commit */
+    REC_BATCH,           /* id; a = how many; b = first content marker: the bot's sentences of
+                            one read, appended without their seq in one commit */
     REC_READY,           /* the child holds an open transaction (uncommitted test) */
     REC_ERROR,           /* a = status; the child stops */
 };
@@ -211,6 +214,23 @@ static void child_run(const char *path, int fd, unsigned seed, unsigned nops)
             if ((s = Ccai_store_message_append(st, c->id, &m, &seq)) != CCAI_OK)
                 child_fail(fd, s);
             send_rec(fd, REC_MESSAGE, c->id, seq, marker);
+        } else if (pick < 72) {
+            /* As a turn stores the sentences that came in one read. */
+            int64_t first = marker;
+            send_rec(fd, REC_BATCH | REC_INTENT, c->id, BATCH_MESSAGES, first);
+            if ((s = Ccai_store_begin(st)) != CCAI_OK)
+                child_fail(fd, s);
+            for (int k = 0; k < BATCH_MESSAGES; k++) {
+                content_of(content, sizeof content, c->id, first + k);
+                Ccai_store_message m = {0,       "assistant", "talk",     "none", content,
+                                        "fr-FR", NULL,        "llm:fast", 0};
+                if ((s = Ccai_store_message_append(st, c->id, &m, NULL)) != CCAI_OK)
+                    child_fail(fd, s);
+            }
+            if ((s = Ccai_store_commit(st)) != CCAI_OK)
+                child_fail(fd, s);
+            send_rec(fd, REC_BATCH, c->id, BATCH_MESSAGES, first);
+            marker += BATCH_MESSAGES - 1;
         } else if (pick < 80) {
             int64_t k = (unsigned)rand_r(&seed) % CHILD_REMINDERS;
             char title[16];
@@ -477,6 +497,13 @@ static void verify_round(const char *path, const recs *r, figures *fig)
             assert_true(c->nmsgs < CCAI_ARRAY_SIZE(c->msgs));
             c->msgs[c->nmsgs++] = x->b;
             break;
+        case REC_BATCH:
+            assert_non_null(c);
+            for (int64_t k = 0; k < x->a; k++) {
+                assert_true(c->nmsgs < CCAI_ARRAY_SIZE(c->msgs));
+                c->msgs[c->nmsgs++] = x->b + k;
+            }
+            break;
         case REC_REMINDER:
             assert_non_null(c);
             c->reminder[x->a] = x->b;
@@ -529,6 +556,11 @@ static void verify_round(const char *path, const recs *r, figures *fig)
         size_t n = json_array_size(msgs);
         if (in_flight_here && ik == REC_MESSAGE && n == c->nmsgs + 1)
             c->msgs[c->nmsgs++] = inflight->b;
+        /* A batch in flight landed whole or not at all. */
+        if (in_flight_here && ik == REC_BATCH && n == c->nmsgs + (size_t)inflight->a) {
+            for (int64_t k = 0; k < inflight->a; k++)
+                c->msgs[c->nmsgs++] = inflight->b + k;
+        }
         assert_int_equal(n, c->nmsgs);
         for (size_t k = 0; k < n; k++) {
             json_t *o = json_array_get(msgs, k);

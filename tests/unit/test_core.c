@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include "core/common.h"
+#include "core/json.h"
+#include "support/randtext.h"
 
 #include <jansson.h>
 
@@ -365,6 +367,67 @@ static void test_printable_excerpt(void **state)
     ccai_free(s);
 }
 
+/* Ccai_json_put_string() writes what jansson writes for the same string,
+ * and refuses what jansson refuses (invalid UTF-8). */
+static void check_put_string(const char *s, size_t n)
+{
+    json_t *v = json_stringn(s, n);
+    Ccai_buf got = {0};
+    bool ok = Ccai_json_put_string(&got, s, n);
+    assert_int_equal(ok, v != NULL);
+    if (v) {
+        json_t *a = json_pack("[O]", v);
+        char *want = Ccai_json_dump(a, JSON_COMPACT);
+        assert_non_null(want);
+        want[strlen(want) - 1] = '\0';
+        assert_string_equal(got.data, want + 1);
+        ccai_free(want);
+        json_decref(a);
+    }
+    json_decref(v);
+    Ccai_buf_free(&got);
+}
+
+static void test_json_put_string(void **state)
+{
+    (void)state;
+    char buf[4096];
+    randtext r = {7};
+    check_put_string("", 0);
+    check_put_string("a\0b", 3); /* a NUL as \u0000 */
+    for (int ch = 0; ch < 0x80; ch++) {
+        char one = (char)ch;
+        check_put_string(&one, 1);
+    }
+    for (int i = 0; i < 20000; i++) {
+        const char *t = rt_text(&r, buf, sizeof buf, 40);
+        check_put_string(t, strlen(t));
+    }
+    /* Random bytes: mostly invalid UTF-8, cut sequences, overlong forms,
+     * surrogates, code points above U+10FFFF. */
+    for (int i = 0; i < 20000; i++) {
+        size_t n = rt_below(&r, 12);
+        for (size_t k = 0; k < n; k++)
+            buf[k] = (char)(rt_below(&r, 3) ? 0x80 + rt_below(&r, 0x80) : rt_below(&r, 0x100));
+        check_put_string(buf, n);
+    }
+    /* What needs escaping, counted eight bytes at a time, as byte by byte. */
+    for (int i = 0; i < 20000; i++) {
+        size_t n = rt_below(&r, 64), want = 0;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t pick = rt_below(&r, 8);
+            buf[k] = (char)(pick == 0   ? rt_below(&r, 0x20)
+                            : pick == 1 ? '"'
+                            : pick == 2 ? '\\'
+                            : pick == 3 ? 0x80 + rt_below(&r, 0x80)
+                                        : 0x20 + rt_below(&r, 0x5f));
+            want += (unsigned char)buf[k] < 0x20 || buf[k] == '"' || buf[k] == '\\';
+        }
+        assert_int_equal(Ccai_json_escapes(buf, n), want);
+        check_put_string(buf, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_printable_excerpt),
+        cmocka_unit_test(test_json_put_string),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

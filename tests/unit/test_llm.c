@@ -13,6 +13,7 @@
 #include "io/io.h"
 #include "llm/llm.h"
 #include "support/llm_standin.h"
+#include "support/randtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -706,6 +707,115 @@ static void test_urls(void **state)
     ccai_free(u);
 }
 
+/* The request body was a jansson tree dumped once per attempt; it is now
+ * written as text around the message array. The tree-based builder is kept
+ * here as the reference: both must give the same bytes for every model
+ * mode, JSON mode, tools or none, and a continuation after text already
+ * said. */
+static json_t *ref_request_body(const Ccai_llm_model *m, bool json_mode, json_t *msgs,
+                                json_t *tools, const char *delivered, size_t dlen)
+{
+    json_t *body = json_object();
+    bool resume = dlen && !json_mode;
+    json_t *messages = resume ? json_copy(msgs) : json_incref(msgs);
+    if (!body || !messages)
+        goto fail;
+    if (resume) {
+        json_t *a = json_pack("{s:s, s:s%}", "role", "assistant", "content", delivered, dlen);
+        json_t *s = json_pack("{s:s, s:s}", "role", "system", "content",
+                              "Your previous answer was cut off after the text above. "
+                              "Continue exactly where it stopped, without repeating it.");
+        if (!a || !s || json_array_append_new(messages, a) || json_array_append_new(messages, s)) {
+            goto fail;
+        }
+    }
+    if (json_object_set_new(body, "messages", messages))
+        goto fail;
+    messages = NULL;
+    if (m->mode != CCAI_LLM_AZURE && m->model &&
+        json_object_set_new(body, "model", json_string(m->model)))
+        goto fail;
+    if (json_object_set_new(body, "temperature", json_real(m->temperature)) ||
+        json_object_set_new(body, "seed", json_integer(m->seed)) ||
+        json_object_set_new(body,
+                            m->mode == CCAI_LLM_OPENAI ? "max_completion_tokens" : "max_tokens",
+                            json_integer(json_mode ? 4096 : m->max_tokens)))
+        goto fail;
+    if (json_mode) {
+        if (json_object_set_new(body, "response_format", json_pack("{s:s}", "type", "json_object")))
+            goto fail;
+    } else {
+        if (json_object_set_new(body, "stream", json_true()))
+            goto fail;
+        if (m->mode != CCAI_LLM_COMPATIBLE &&
+            json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1)))
+            goto fail;
+    }
+    if (tools && json_array_size(tools) > 0) {
+        if (json_object_set(body, "tools", tools) ||
+            json_object_set_new(body, "tool_choice", json_string("auto")))
+            goto fail;
+    }
+    return body;
+fail:
+    json_decref(messages);
+    json_decref(body);
+    return NULL;
+}
+
+static void test_request_body_same_as_tree(void **state)
+{
+    (void)state;
+    static const Ccai_llm_mode modes[] = {CCAI_LLM_OPENAI, CCAI_LLM_AZURE, CCAI_LLM_COMPATIBLE};
+    static const double temps[] = {0.0, 0.7, 1.0, 1e-7, 0.1 + 0.2, 2.0, -0.0};
+    randtext r = {42};
+    char model[64] = "gpt-4.1-nano";
+    for (int round = 0; round < 3000; round++) {
+        char buf[2048], said[1024];
+        Ccai_llm_model m = {0};
+        m.mode = modes[rt_below(&r, 3)];
+        m.model = rt_below(&r, 5) ? model : NULL;
+        m.temperature = temps[rt_below(&r, CCAI_ARRAY_SIZE(temps))];
+        m.seed = rt_below(&r, 3) ? 42 : (int64_t)rt_next(&r) - 100000;
+        m.max_tokens = rt_below(&r, 2) ? 160 : (int64_t)rt_below(&r, 100000);
+        bool json_mode = rt_below(&r, 4) == 0;
+        json_t *msgs = json_array();
+        uint32_t n = rt_below(&r, 6);
+        for (uint32_t i = 0; i < n; i++)
+            json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", i % 2 ? "assistant" : "user",
+                                                  "content", rt_text(&r, buf, sizeof buf, 40)));
+        json_t *tools = NULL;
+        uint32_t kind = rt_below(&r, 3);
+        if (kind == 1)
+            tools = json_array();
+        else if (kind == 2)
+            tools = json_pack("[{s:s,s:{s:s,s:s}}]", "type", "function", "function", "name",
+                              "end_call", "description", rt_text(&r, buf, sizeof buf, 10));
+        rt_text(&r, said, sizeof said, rt_below(&r, 2) ? 0 : 30);
+        size_t dlen = strlen(said);
+
+        json_t *tree = ref_request_body(&m, json_mode, msgs, tools, said, dlen);
+        assert_non_null(tree);
+        char *want = Ccai_json_dump(tree, JSON_COMPACT);
+        char *mtext = Ccai_json_dump(msgs, JSON_COMPACT);
+        char *ttext = tools ? Ccai_json_dump(tools, JSON_COMPACT) : NULL;
+        Ccai_buf got = {0};
+        assert_true(Ccai_llm_request_body(&got, &m, json_mode, mtext, strlen(mtext), ttext,
+                                          ttext ? strlen(ttext) : 0, said, dlen));
+        if (strcmp(want, got.data) != 0) {
+            fprintf(stderr, "round %d differs:\nwant %s\ngot  %s\n", round, want, got.data);
+            fail();
+        }
+        Ccai_buf_free(&got);
+        ccai_free(want);
+        ccai_free(mtext);
+        ccai_free(ttext);
+        json_decref(tree);
+        json_decref(tools);
+        json_decref(msgs);
+    }
+}
+
 /* Out of memory ---------------------------------------------------------------- */
 
 typedef struct failing {
@@ -791,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_cooldown_after_failures),
         cmocka_unit_test(test_ratelimit_durations),
         cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_request_body_same_as_tree),
         cmocka_unit_test(test_request_out_of_memory),
     };
     return cmocka_run_group_tests_name("llm", tests, NULL, NULL);

@@ -165,8 +165,9 @@ static void test_open_file_reopen(void **state)
     tmpdb_remove(&t);
 }
 
-/* A database written by the first release (schema 1) is brought to 2: its
- * calls read with the new columns empty, and take them. */
+/* A database written by the first release (schema 1) is brought to the
+ * current schema: its calls read with the new columns empty, and take them;
+ * its messages are there, in order, under the same rules. */
 static void test_migrate_from_version_1(void **state)
 {
     (void)state;
@@ -213,7 +214,10 @@ static void test_migrate_from_version_1(void **state)
         "INSERT INTO calls (id, direction, phone_number, channel, provider_call_id, state, "
         "initiate, recording_url, callback_secret, created_at, updated_at, row_version) VALUES "
         "('old-1', 'inbound', '+33600000001', 'acs', 'srv-1', 'conversation', '{}', "
-        "'https://rec.example/1.wav', 's', 10, 20, 3);";
+        "'https://rec.example/1.wav', 's', 10, 20, 3);"
+        "INSERT INTO messages VALUES ('old-1', 1, 11, 'human', 'call', 'none', '', 'fr-FR', "
+        "NULL, NULL), ('old-1', 2, 12, 'assistant', 'talk', 'cheerful', 'Bonjour !', 'fr-FR', "
+        "'[{\"tool_id\":\"t1\"}]', 'llm:fast');";
     assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
@@ -240,7 +244,42 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(Ccai_store_calls_stale(st, 1000, 10, &rows, &n), CCAI_OK);
     assert_int_equal(n, 0); /* the update above was a sign of life */
     Ccai_store_call_list_free(rows, n);
+    /* The messages came along, in order, and the next one follows them. */
+    json_t *msgs = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "old-1", &msgs), CCAI_OK);
+    assert_int_equal(json_array_size(msgs), 2);
+    json_t *m2 = json_array_get(msgs, 1);
+    assert_string_equal(json_string_value(json_object_get(m2, "content")), "Bonjour !");
+    assert_string_equal(json_string_value(json_object_get(m2, "style")), "cheerful");
+    assert_string_equal(json_string_value(json_object_get(m2, "engine")), "llm:fast");
+    assert_int_equal(json_array_size(json_object_get(m2, "tool_calls")), 1);
+    json_decref(msgs);
+    Ccai_store_message m = msg("human", "Allo ?");
+    int64_t seq = 0;
+    assert_int_equal(Ccai_store_message_append(st, "old-1", &m, &seq), CCAI_OK);
+    assert_int_equal(seq, 3);
     Ccai_store_close(st);
+    /* Still the rules of version 1, in a table stored by its key. */
+    assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+    assert_string_equal(raw_text(db, "SELECT instr(sql, 'WITHOUT ROWID') > 0 FROM sqlite_master "
+                                     "WHERE name = 'messages'"),
+                        "1");
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "INSERT INTO messages VALUES ('old-1', 9, 1, 'robot', "
+                                      "'talk', 'none', 'x', NULL, NULL, NULL)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "INSERT INTO messages VALUES ('old-1', 9, 1, 'human', "
+                                      "'talk', 'loud', 'x', NULL, NULL, NULL)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO messages VALUES ('old-1', 9, 1, 'tool', 'talk', "
+                                  "'sad', 'x', NULL, NULL, NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
     tmpdb_remove(&t);
 }
 
@@ -551,8 +590,33 @@ static void test_call_list_limit_cap(void **state)
 
 /* Messages --------------------------------------------------------------- */
 
-/* The newest messages of a call only, oldest first. */
-static void test_messages_tail(void **state)
+/* The newest messages of a call only, newest first, as long as the reader
+ * wants them. */
+typedef struct newest_seen {
+    int n, stop_at;
+    int64_t seq[16];
+    char content[16][16];
+} newest_seen;
+
+static int on_row(const Ccai_store_message *m, void *ud)
+{
+    newest_seen *s = ud;
+    if (s->n < 16) {
+        s->seq[s->n] = m->seq;
+        snprintf(s->content[s->n], sizeof s->content[0], "%s", m->content);
+    }
+    s->n++;
+    return s->n == s->stop_at;
+}
+
+static int count_rows(const Ccai_store_message *m, void *ud)
+{
+    (void)m;
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void test_messages_newest(void **state)
 {
     (void)state;
     Ccai_store *st = open_memory();
@@ -566,22 +630,35 @@ static void test_messages_tail(void **state)
     }
     Ccai_store_message other = msg("human", "elsewhere");
     assert_int_equal(Ccai_store_message_append(st, "call-2", &other, NULL), CCAI_OK);
-    json_t *arr = NULL;
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 3, &arr), CCAI_OK);
-    assert_int_equal(json_array_size(arr), 3);
-    for (size_t i = 0; i < 3; i++)
-        assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, i), "seq")),
-                         8 + (int)i);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 2), "content")),
-                        "m10");
-    json_decref(arr);
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 0, &arr), CCAI_OK);
-    assert_int_equal(json_array_size(arr), 0);
-    json_decref(arr);
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", 100, &arr), CCAI_OK);
-    assert_int_equal(json_array_size(arr), 10);
-    json_decref(arr);
-    assert_int_equal(Ccai_store_messages_tail_json(st, "call-1", -1, &arr), CCAI_ERR_INVALID_ARG);
+    newest_seen s = {0};
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 3, -1, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s.seq[i], 10 - i);
+    assert_string_equal(s.content[0], "m10");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 0, -1, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, -1, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 10);
+    /* The reader stops: no further row. */
+    memset(&s, 0, sizeof s);
+    s.stop_at = 2;
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100, -1, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.content[1], "m9");
+    /* Up to a seq: the history as it was then. */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 3, 6, on_row, &s), CCAI_OK);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.seq[0], 6);
+    assert_int_equal(s.seq[2], 4);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(Ccai_store_messages_newest(st, "no-such-call", 5, -1, on_row, &s),
+                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", -1, -1, on_row, &s),
+                     CCAI_ERR_INVALID_ARG);
     Ccai_store_close(st);
 }
 
@@ -1083,6 +1160,11 @@ static void full_disk_child(const char *path)
         s = Ccai_store_message_append(st, "call-1", &m, NULL);
     CHILD_CHECK(s == CCAI_ERR_STORE);
     CHILD_CHECK(Ccai_store_failure(st) != NULL);
+    /* Full for the smallest write too: the failed append may have left the
+     * room of a page in the WAL (RLIMIT_FSIZE refuses writes at or past it,
+     * also inside the file). */
+    small.rlim_cur = 1;
+    CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
     /* Taking the lock works on a full disk; the check writes for real. */
     CHILD_CHECK(Ccai_store_can_write(st) == CCAI_ERR_STORE);
     CHILD_CHECK(Ccai_store_check_write(st) == CCAI_ERR_STORE);
@@ -1336,6 +1418,42 @@ static void test_job_payload(void **state)
     Ccai_store_close(st);
 }
 
+/* The store runs SQLite's checkpoints itself (after asking the kernel to
+ * write the WAL back as it grows): the WAL stays bounded, with either
+ * durability setting, and every commit is there after reopening. */
+static void test_wal_checkpoints(void **state)
+{
+    (void)state;
+    for (int full = 0; full < 2; full++) {
+        tmpdb t;
+        tmpdb_make(&t);
+        Ccai_store *st = NULL;
+        assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
+        assert_int_equal(Ccai_sqlite_configure(st, 1000, full), CCAI_OK);
+        insert_call(st, "call-1", "+1", NULL, 0);
+        char text[600];
+        memset(text, 'x', sizeof text - 1);
+        text[sizeof text - 1] = '\0';
+        for (int i = 0; i < 3000; i++) { /* some 6,000 WAL frames */
+            Ccai_store_message m = msg("assistant", text);
+            assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+        }
+        char wal[128];
+        snprintf(wal, sizeof wal, "%s-wal", t.path);
+        struct stat sb;
+        assert_int_equal(stat(wal, &sb), 0);
+        assert_true(sb.st_size < 1200 * (4096 + 24)); /* one checkpoint's worth, not 6,000 */
+        Ccai_store_close(st);
+        assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
+        int n = 0;
+        assert_int_equal(Ccai_store_messages_newest(st, "call-1", 5000, -1, count_rows, &n),
+                         CCAI_OK);
+        assert_int_equal(n, 3000);
+        Ccai_store_close(st);
+        tmpdb_remove(&t);
+    }
+}
+
 /* The interface: the backend by database.mode, what it says of itself, and
  * its durability barrier (SQLite: before returning). */
 typedef struct sync_seen {
@@ -1415,7 +1533,8 @@ int main(void)
         cmocka_unit_test(test_call_list),
         cmocka_unit_test(test_call_list_limit_cap),
         cmocka_unit_test(test_messages),
-        cmocka_unit_test(test_messages_tail),
+        cmocka_unit_test(test_messages_newest),
+        cmocka_unit_test(test_wal_checkpoints),
         cmocka_unit_test(test_foreign_keys),
         cmocka_unit_test(test_reminders),
         cmocka_unit_test(test_jobs),
