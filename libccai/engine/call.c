@@ -664,18 +664,29 @@ ccai_status Ccai_call_save_claim(ccai_call *c)
     return CCAI_OK;
 }
 
+static void act_hangup(ccai_call *c, const char *text, int64_t num)
+{
+    CCAI_UNUSED(text);
+    CCAI_UNUSED(num);
+    if (c->ops.hangup)
+        c->ops.hangup(c, c->ud);
+}
+
 void Ccai_call_hangup(ccai_call *c)
 {
     if (!Ccai_call_state_in_progress(c->state) || c->state == CCAI_CALL_ENDING)
         return;
-    /* "ending" not stored (the store's reason is logged): the line hangs
-     * up all the same, a caller is never held on a bot that is done; the
-     * HANGUP event that follows, or the sweep, ends the stored call. */
-    if (Ccai_call_set_state(c, CCAI_CALL_ENDING) != CCAI_OK)
+    /* The line is hung up after the goodbye and "ending" are settled
+     * (never before their commit), and also when they could not be stored
+     * (the store's reason is logged): a caller is never held on a bot that
+     * is done, and hanging up depends on nothing stored (the HANGUP event
+     * that follows, or the sweep, ends the stored call). */
+    ccai_status st = Ccai_call_set_state(c, CCAI_CALL_ENDING);
+    if (st != CCAI_OK)
         Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: hanging up, the state not stored",
                  c->row.id);
-    if (c->ops.hangup)
-        c->ops.hangup(c, c->ud);
+    if (Ccai_call_after_writes(c, act_hangup, NULL, 0) != CCAI_OK)
+        act_hangup(c, NULL, 0); /* nothing to wait for (out of memory): now */
 }
 
 /* End a call that is going away without a hangup event. */
@@ -899,6 +910,7 @@ typedef struct Ccai_pending_act {
     Ccai_call_act_fn act;
     char *text;
     int64_t num;
+    bool always; /* also after a failed commit (Ccai_call_after_writes) */
 } Ccai_pending_act;
 
 static void pending_unlink(Ccai_pending_act *p)
@@ -918,25 +930,25 @@ static void on_committed(ccai_status st, void *ud)
     Ccai_pending_act *p = ud;
     ccai_call *c = p->c;
     pending_unlink(p);
-    if (c && st == CCAI_OK) {
+    if (c && st != CCAI_OK)
+        /* Not committed: an act that depended on it is not run (persist,
+         * then act); the failure is logged, and the call's next event
+         * meets the store's state again. */
+        CCAI_DISCARD(Ccai_call_store_fail(c, st));
+    if (c && (st == CCAI_OK || p->always)) {
         ccai_ctx *ctx = c->ctx;
         Ccai_ctx_enter(ctx);
         Ccai_call_enter(c);
         p->act(c, p->text, p->num);
         Ccai_call_leave(c);
         Ccai_ctx_leave(ctx);
-    } else if (c) {
-        /* Not committed: nothing acts on it (persist, then act); the
-         * failure is logged, and the call's next event meets the store's
-         * state again. */
-        CCAI_DISCARD(Ccai_call_store_fail(c, st));
     }
     ccai_free(p->text);
     ccai_free(p);
 }
 
-ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
-                                   int64_t num)
+static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *text, int64_t num,
+                              bool always)
 {
     Ccai_store *store = c->eng->store;
     if (Ccai_store_writes_durable(store)) {
@@ -951,6 +963,7 @@ ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const cha
     p->c = c;
     p->act = act;
     p->num = num;
+    p->always = always;
     p->next = c->pending;
     c->pending = p;
     ccai_status st = Ccai_store_sync(store, on_committed, p);
@@ -960,6 +973,18 @@ ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const cha
         ccai_free(p);
     }
     return st;
+}
+
+ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
+                                   int64_t num)
+{
+    return after_sync(c, act, text, num, false);
+}
+
+ccai_status Ccai_call_after_writes(ccai_call *c, Ccai_call_act_fn act, const char *text,
+                                   int64_t num)
+{
+    return after_sync(c, act, text, num, true);
 }
 
 /* The handle goes: acts still waiting for a commit are dropped. */

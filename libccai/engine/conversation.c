@@ -463,19 +463,11 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
         case CCAI_OFFLINE_SET_LANG:
             st = Ccai_str_replace(&c->row.lang, a->text) ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
             break;
-        case CCAI_OFFLINE_TRANSFER: {
-            const char *agent = initiate_str(c, "agent_phone_number");
+        case CCAI_OFFLINE_TRANSFER:
             ended = true;
-            Ccai_timer_stop(c->ctx, &c->silence);
-            if (*agent && c->ops.transfer &&
-                Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING) == CCAI_OK) {
-                if (c->ops.transfer(c, agent, c->ud) != 0)
-                    Ccai_conv_transfer_failed(c, "the channel cannot transfer");
-            } else {
-                Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
-            }
+            /* A failure is told to the caller there (transfer_failed). */
+            CCAI_DISCARD(Ccai_conv_transfer(c));
             break;
-        }
         case CCAI_OFFLINE_HANGUP:
             ended = true;
             Ccai_timer_stop(c->ctx, &c->silence);
@@ -1221,6 +1213,37 @@ void Ccai_conv_say_done(ccai_call *c)
     /* Silence counts from the end of what the bot said. */
     if (Ccai_timer_active(&c->silence))
         Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+}
+
+static void act_transfer(ccai_call *c, const char *agent, int64_t num)
+{
+    CCAI_UNUSED(num);
+    if (c->state != CCAI_CALL_TRANSFERRING)
+        return; /* ended meanwhile (the caller hung up) */
+    if (c->ops.transfer(c, agent, c->ud) != 0)
+        Ccai_conv_transfer_failed(c, "the channel cannot transfer");
+}
+
+bool Ccai_conv_transfer(ccai_call *c)
+{
+    const char *agent = initiate_str(c, "agent_phone_number");
+    Ccai_timer_stop(c->ctx, &c->silence);
+    if (!*agent || !c->ops.transfer) {
+        Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
+        return false;
+    }
+    /* Persist, then act: the channel transfers once "transferring" is
+     * committed; a call whose state could not be stored is not
+     * transferred (a transfer the store does not know of would leave the
+     * call in the wrong state for the provider's callbacks). */
+    ccai_status st = Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING);
+    if (st == CCAI_OK)
+        st = Ccai_call_after_commit(c, act_transfer, agent, 0);
+    if (st != CCAI_OK) {
+        Ccai_conv_transfer_failed(c, "the transfer could not be stored");
+        return false;
+    }
+    return c->state == CCAI_CALL_TRANSFERRING;
 }
 
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)

@@ -132,6 +132,7 @@ struct ccai_call {
     struct Ccai_tz *tz;                     /* the caller's zone, loaded on first use */
     int menu_failures;                      /* of the language menu (engine/menu.c) */
     int not_understood;                     /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
+    bool sms_failed; /* the last send_sms tool's SMS could not go (engine/tools.c) */
 
     struct Ccai_pending_act *pending; /* acts waiting for a commit (async stores) */
 
@@ -258,6 +259,12 @@ CCAI_MUST_CHECK ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 typedef void (*Ccai_call_act_fn)(ccai_call *c, const char *text, int64_t num);
 CCAI_MUST_CHECK ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act,
                                                    const char *text, int64_t num);
+/* The same for an act that depends on nothing stored but must not go
+ * before what the call wrote (the hang-up after the goodbye): run once the
+ * writes are settled, committed or not. Returns a failure of its own (out
+ * of memory): the act is then not run. */
+CCAI_MUST_CHECK ccai_status Ccai_call_after_writes(ccai_call *c, Ccai_call_act_fn act,
+                                                   const char *text, int64_t num);
 /* Tell the host the state changed (ops.state_changed), once it is stored. */
 CCAI_MUST_CHECK ccai_status Ccai_call_notify_state(ccai_call *c, ccai_call_state old_state);
 /* A store failure on the call: its text in ccai_call_errmsg() and the log;
@@ -312,6 +319,12 @@ void Ccai_conv_partial(ccai_call *c);
 void Ccai_conv_silence(ccai_call *c);
 void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
+/* Transfer to initiate's agent_phone_number: "transferring" is stored,
+ * then (once committed) the channel is asked. false: it failed and the
+ * caller was told (Ccai_conv_transfer_failed()); true: under way (with an
+ * asynchronous store, waiting for the commit: a failed commit asks no
+ * channel). */
+CCAI_MUST_CHECK bool Ccai_conv_transfer(ccai_call *c);
 /* A call's initiate (taken): the same tree for every call whose settings
  * are the same (a reference). */
 json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate);

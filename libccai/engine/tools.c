@@ -301,21 +301,46 @@ static char *run_reminder(ccai_call *c, const json_t *args)
     return Ccai_asprintf("Reminder \"%s\" %s.", title, created ? "created" : "updated");
 }
 
+/* An SMS that did not go is no part of what the call did. */
+static void unrecord_sms(ccai_call *c, int64_t seq)
+{
+    if (Ccai_store_message_delete(c->eng->store, c->row.id, seq) != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+                 "call %s: the record of an SMS not sent stays (message %lld): %s", c->row.id,
+                 (long long)seq, Ccai_store_errmsg(c->eng->store));
+}
+
+static void act_send_sms(ccai_call *c, const char *text, int64_t seq)
+{
+    bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
+    if (!sent) /* No SMS on this channel: the configured SMS provider (a job). */
+        sent = Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text) == CCAI_OK;
+    if (sent)
+        return;
+    c->sms_failed = true;
+    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: an SMS of the bot could not be sent",
+             c->row.id);
+    unrecord_sms(c, seq);
+}
+
 static char *run_send_sms(ccai_call *c, const json_t *args)
 {
     const char *text = arg_str(args, "message");
     if (!text || !*text)
         return Ccai_strdup("Bad arguments: \"message\" is required.");
-    bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
-    if (!sent) /* No SMS on this channel: the configured SMS provider. */
-        sent = Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text) == CCAI_OK;
-    if (!sent)
+    /* Persist, then act: the record first, the SMS once it is committed. */
+    int64_t seq = 0;
+    if (Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL,
+                              &seq) != CCAI_OK)
+        return Ccai_strdup("Failed to send SMS."); /* why: on the call and in the log */
+    c->sms_failed = false;
+    if (Ccai_call_after_commit(c, act_send_sms, text, seq) != CCAI_OK) {
+        unrecord_sms(c, seq);
         return Ccai_strdup("Failed to send SMS.");
-    /* The SMS is out: a record that cannot be stored is logged (and on
-     * the call) by Ccai_call_add_message(), it cannot call the SMS back. */
-    CCAI_DISCARD(Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL,
-                                       NULL, NULL));
-    return Ccai_strdup("SMS sent.");
+    }
+    /* With an asynchronous store the SMS goes once committed: the model
+     * reads it as sent, a failure then is logged and its record removed. */
+    return Ccai_strdup(c->sms_failed ? "Failed to send SMS." : "SMS sent.");
 }
 
 static char *run_emergency(ccai_call *c, const json_t *args)
@@ -497,17 +522,11 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
         out->end_call = true;
         result = Ccai_strdup("Call ended.");
     } else if (strcmp(name, "talk_to_human") == 0) {
-        const char *agent = json_string_value(json_object_get(c->initiate, "agent_phone_number"));
         Ccai_conv_say_phrase(c, CCAI_TTS_END_CALL_TO_CONNECT_AGENT, false, true);
         out->transfer = true;
-        if (agent && *agent && c->ops.transfer &&
-            Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING) == CCAI_OK &&
-            c->ops.transfer(c, agent, c->ud) == 0) {
-            result = Ccai_strdup("Transferring to a human agent.");
-        } else {
-            Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
-            result = Ccai_strdup("The transfer failed; a call back is planned.");
-        }
+        result =
+            Ccai_strdup(Ccai_conv_transfer(c) ? "Transferring to a human agent."
+                                              : "The transfer failed; a call back is planned.");
     } else if (strcmp(name, "new_claim") == 0) {
         result = run_new_claim(c);
         out->changed = true;
