@@ -16,59 +16,13 @@
 #include "core/json.h"
 #include "core/metrics.h"
 #include "core/tz.h"
-#include "engine/history.h"
 #include "engine/offline.h"
 #include "engine/prompts.h"
+#include "engine/request.h"
 #include "engine/speech.h"
 #include "llm/llm.h"
 
 #include <stdio.h>
-
-/* The bot's words are stored at most this long after they were said, with
- * those of every other call said meanwhile (group commit): answers stream
- * in a sentence at a time, each a commit of its own before. Nothing waits
- * for them (anything else stored for the call, or a read of its document,
- * stores them first); a crash in between loses words said less than this
- * long ago, as a crash between say() and its own commit did. */
-#define KEPT_DELAY_MS 5
-
-/* The tool schemas of a call as JSON text, as the request carries them:
- * shared by the calls whose claim schema and languages are the same, and
- * held by each of them (reference counted: the cache may drop it). */
-typedef struct Ccai_tools_text {
-    unsigned refs;
-    size_t tokens; /* what the token budget counts for them */
-    size_t len;
-    char json[];
-} Ccai_tools_text;
-
-static void tools_text_unref(Ccai_tools_text *t)
-{
-    if (t && --t->refs == 0)
-        ccai_free(t);
-}
-
-static Ccai_tools_text *tools_text_ref(Ccai_tools_text *t)
-{
-    t->refs++;
-    return t;
-}
-
-/* The schemas as JSON text, one reference; NULL when out of memory. */
-static Ccai_tools_text *tools_text_new(const json_t *tools)
-{
-    char *json = tools ? Ccai_json_dump(tools, JSON_COMPACT) : NULL;
-    size_t len = json ? strlen(json) : 0;
-    Ccai_tools_text *t = json ? Ccai_malloc(sizeof *t + len + 1) : NULL;
-    if (t) {
-        t->refs = 1;
-        t->tokens = Ccai_history_tokens(tools);
-        t->len = len;
-        memcpy(t->json, json, len + 1);
-    }
-    ccai_free(json);
-    return t;
-}
 
 typedef struct Ccai_turn {
     ccai_call *c;
@@ -91,165 +45,12 @@ typedef struct Ccai_turn {
     int64_t history_seq;
 } Ccai_turn;
 
-static Ccai_engine *engine_of(const ccai_call *c)
-{
-    return c->eng;
-}
-
-/* Engine ------------------------------------------------------------------- */
-
-/* The words the calls said since the last group commit: one commit. */
-static void on_kept_timer(Ccai_timer *t, void *ud)
-{
-    CCAI_UNUSED(t);
-    Ccai_conv_store_kept(ud);
-}
-
-ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
-{
-    Ccai_timer_init(&e->kept_timer, on_kept_timer, e);
-    char *why = NULL;
-    e->prompts = Ccai_prompts_new(e->cfg, &why);
-    if (!e->prompts) {
-        if (why && ret_errmsg)
-            *ret_errmsg = why;
-        else
-            ccai_free(why);
-        return why ? CCAI_ERR_CONFIG : CCAI_ERR_NOMEM;
-    }
-    const ccai_config *cfg = e->cfg;
-    bool slow_first = Ccai_config_bool(cfg, "conversation.slow_llm_for_chat", false);
-    const char *order[2] = {slow_first ? "slow" : "fast", slow_first ? "fast" : "slow"};
-    for (int i = 0; i < 2; i++) {
-        ccai_status st = Ccai_llm_model_from_config(cfg, order[i], &e->models[e->n_models]);
-        if (st == CCAI_OK)
-            e->n_models++;
-        else if (st != CCAI_ERR_NOT_FOUND)
-            return st;
-    }
-    e->soft_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_soft_timeout_sec", 4) * 1000u;
-    e->hard_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_hard_timeout_sec", 15) * 1000u;
-    e->silence_ms =
-        (uint32_t)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20) * 1000u;
-    e->retry_max = (int)Ccai_config_int(cfg, "conversation.recognition_retry_max", 3);
-    e->max_rounds = (int)Ccai_config_int(cfg, "conversation.max_llm_rounds", 3);
-    e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
-    if (e->max_rounds < 1)
-        e->max_rounds = 1;
-    Ccai_log(&e->log, CCAI_LOG_INFO, "engine: %s",
-             e->n_models ? (e->n_models == 2 ? "two LLMs (with fail-over)" : "one LLM")
-                         : "no LLM configured: the offline dialogue answers");
-    return CCAI_OK;
-}
-
-const Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name)
-{
-    for (size_t i = 0; e && i < e->n_models; i++) {
-        if (strcmp(e->models[i].name, name) == 0)
-            return &e->models[i];
-    }
-    return NULL;
-}
-
-const Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e)
-{
-    return e->prompts;
-}
-
-void Ccai_conv_engine_cleanup(Ccai_engine *e)
-{
-    Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
-    for (size_t i = 0; i < e->n_initiates; i++) {
-        ccai_free(e->initiates[i].key);
-        json_decref(e->initiates[i].tree);
-    }
-    for (size_t i = 0; i < e->n_tools; i++) {
-        ccai_free(e->tools[i].key);
-        tools_text_unref(e->tools[i].tools[0]);
-        tools_text_unref(e->tools[i].tools[1]);
-    }
-    Ccai_prompts_free(e->prompts);
-    for (size_t i = 0; i < 2; i++)
-        Ccai_llm_model_clear(&e->models[i]);
-}
-
-json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate)
-{
-    char *key = Ccai_json_dump(initiate, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!key)
-        return initiate; /* out of memory: the call keeps its own */
-    for (size_t i = 0; i < e->n_initiates; i++) {
-        if (strcmp(e->initiates[i].key, key) == 0) {
-            ccai_free(key);
-            json_decref(initiate);
-            return json_incref(e->initiates[i].tree);
-        }
-    }
-    Ccai_initiate_entry *ent;
-    if (e->n_initiates < CCAI_INITIATE_CACHE) {
-        ent = &e->initiates[e->n_initiates++];
-    } else { /* full: replace in turn (calls keep their references) */
-        ent = &e->initiates[e->next_initiate++ % CCAI_INITIATE_CACHE];
-        ccai_free(ent->key);
-        json_decref(ent->tree);
-    }
-    ent->key = key;
-    ent->tree = json_incref(initiate);
-    return initiate;
-}
-
-/* Group commit of spoken words ------------------------------------------------ */
-
-void Ccai_conv_kept(ccai_call *c)
-{
-    Ccai_engine *e = engine_of(c);
-    if (c->kept_listed)
-        return;
-    c->kept_listed = true;
-    c->kept_next = e->kept;
-    e->kept = c;
-    if (!Ccai_timer_active(&e->kept_timer))
-        Ccai_timer_start(c->ctx, &e->kept_timer, KEPT_DELAY_MS);
-}
-
-void Ccai_conv_store_kept(Ccai_engine *e)
-{
-    if (!e || !e->kept)
-        return;
-    ccai_call *list = e->kept;
-    e->kept = NULL;
-    Ccai_timer_stop(e->ctx, &e->kept_timer);
-    Ccai_calls_store_kept(e, list);
-    for (ccai_call *c = list, *next; c; c = next) {
-        next = c->kept_next;
-        c->kept_next = NULL;
-        c->kept_listed = false;
-    }
-}
-
-/* The call goes: its words now, and off the list. */
-static void kept_forget(ccai_call *c)
-{
-    Ccai_call_store_kept(c);
-    if (!c->kept_listed)
-        return;
-    Ccai_engine *e = engine_of(c);
-    for (ccai_call **p = &e->kept; *p; p = &(*p)->kept_next) {
-        if (*p == c) {
-            *p = c->kept_next;
-            break;
-        }
-    }
-    c->kept_next = NULL;
-    c->kept_listed = false;
-}
-
 /* Helpers ------------------------------------------------------------------ */
 
 /* Can an LLM be asked now (one is configured and does not cool down)? */
 static CCAI_MUST_CHECK bool llm_ready(const ccai_call *c)
 {
-    const Ccai_engine *e = engine_of(c);
+    const Ccai_engine *e = c->eng;
     uint64_t now = Ccai_ctx_now(c->ctx);
     for (size_t i = 0; i < e->n_models; i++) {
         if (Ccai_llm_health_ready(&e->health[i], now))
@@ -258,7 +59,7 @@ static CCAI_MUST_CHECK bool llm_ready(const ccai_call *c)
     return false;
 }
 
-static const char *initiate_str(const ccai_call *c, const char *key)
+const char *Ccai_conv_initiate_str(const ccai_call *c, const char *key)
 {
     const char *v = json_string_value(json_object_get(c->initiate, key));
     return v ? v : "";
@@ -276,15 +77,6 @@ const json_t *Ccai_conv_lang_entry(const ccai_call *c, const char *code)
             return l;
     }
     return NULL;
-}
-
-/* "French" for fr-FR: the first pronunciation, as the reference. */
-static const char *lang_name(const ccai_call *c)
-{
-    const json_t *l = Ccai_conv_lang_entry(c, c->row.lang);
-    const char *name =
-        json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
-    return name ? name : c->row.lang;
 }
 
 static uint32_t random32(void)
@@ -355,11 +147,11 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store)
 {
     Ccai_prompt_var vars[] = {
-        {"bot_name", initiate_str(c, "bot_name")},
-        {"bot_company", initiate_str(c, "bot_company")},
+        {"bot_name", Ccai_conv_initiate_str(c, "bot_name")},
+        {"bot_company", Ccai_conv_initiate_str(c, "bot_company")},
     };
-    char *text = Ccai_prompts_render_tts_lang(engine_of(c)->prompts, (Ccai_tts_phrase)phrase,
-                                              c->row.lang, random32(), vars, CCAI_ARRAY_SIZE(vars));
+    char *text = Ccai_prompts_render_tts_lang(c->eng->prompts, (Ccai_tts_phrase)phrase, c->row.lang,
+                                              random32(), vars, CCAI_ARRAY_SIZE(vars));
     bool ok = text && Ccai_conv_say(c, text, CCAI_STYLE_NONE, expects_reply, false,
                                     store ? "script" : NULL);
     ccai_free(text);
@@ -376,7 +168,7 @@ static void listen(ccai_call *c)
     if (c->ops.listen)
         c->ops.listen(c, c->row.lang, c->ud);
     if (!c->channel_silence)
-        Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+        Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
 }
 
 void Ccai_conv_goodbye(ccai_call *c, bool store)
@@ -427,12 +219,12 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
         .schema = schema,
         .claim_json = claim,
         .lang = c->row.lang,
-        .bot_name = initiate_str(c, "bot_name"),
-        .bot_company = initiate_str(c, "bot_company"),
+        .bot_name = Ccai_conv_initiate_str(c, "bot_name"),
+        .bot_company = Ccai_conv_initiate_str(c, "bot_company"),
         .available_langs = n ? langs : NULL,
         .now_ms = Ccai_wall_ms(),
         .utc_offset_min = off / 60,
-        .can_transfer = *initiate_str(c, "agent_phone_number") && c->ops.transfer,
+        .can_transfer = *Ccai_conv_initiate_str(c, "agent_phone_number") && c->ops.transfer,
         .tz = tz,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
@@ -500,8 +292,8 @@ static CCAI_MUST_CHECK ccai_status offline_take_over(ccai_call *c, const char *t
     if (st != CCAI_OK)
         return st;
     char *intro = NULL;
-    if (engine_of(c)->n_models > 0) {
-        intro = Ccai_prompts_render_tts_lang(engine_of(c)->prompts, CCAI_TTS_OFFLINE_TAKE_OVER,
+    if (c->eng->n_models > 0) {
+        intro = Ccai_prompts_render_tts_lang(c->eng->prompts, CCAI_TTS_OFFLINE_TAKE_OVER,
                                              c->row.lang, random32(), NULL, 0);
         if (!intro)
             return CCAI_ERR_NOMEM;
@@ -603,145 +395,6 @@ static void turn_end(Ccai_turn *t, bool listen_again)
     set_state(c, CCAI_CALL_CONVERSATION);
     if (listen_again)
         listen(c);
-}
-
-static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminders)
-{
-    Ccai_engine *e = engine_of(c);
-    if (which == CCAI_PROMPT_DEFAULT_SYSTEM) {
-        char date[CCAI_TZ_FORMAT_MAX];
-        const Ccai_tz *tz = Ccai_conv_tz(c);
-        if (!tz || Ccai_tz_format(tz, Ccai_wall_ms(), date, sizeof date) != CCAI_OK)
-            date[0] = '\0';
-        const char *bot_phone = c->row.bot_phone_number ? c->row.bot_phone_number : "";
-        Ccai_prompt_var vars[] = {
-            {"bot_name", initiate_str(c, "bot_name")},
-            {"bot_company", initiate_str(c, "bot_company")},
-            {"bot_phone_number", bot_phone},
-            {"phone_number", c->row.phone_number},
-            {"date", date},
-        };
-        return Ccai_prompts_render_llm(e->prompts, which, vars, CCAI_ARRAY_SIZE(vars));
-    }
-    char *claim = Ccai_json_dump(c->claim, JSON_COMPACT);
-    char *rem = Ccai_json_dump(reminders, JSON_COMPACT);
-    char *out = NULL;
-    if (claim && rem) {
-        Ccai_prompt_var vars[] = {
-            {"task", initiate_str(c, "task")},
-            {"default_lang", lang_name(c)},
-            {"bot_company", initiate_str(c, "bot_company")},
-            {"actions", "call, hangup, sms, talk"},
-            {"styles", "cheerful, none, sad"},
-            {"claim", claim},
-            {"reminders", rem},
-        };
-        out = Ccai_prompts_render_llm(e->prompts, which, vars, CCAI_ARRAY_SIZE(vars));
-    }
-    ccai_free(claim);
-    ccai_free(rem);
-    return out;
-}
-
-/* Reminders are stored in UTC; the prompt speaks the caller's local time
- * (its date, the tools' times): their due times go in the same, with the
- * offset. */
-static void reminders_to_local(ccai_call *c, json_t *reminders)
-{
-    const Ccai_tz *tz = Ccai_conv_tz(c);
-    size_t i;
-    json_t *r;
-    json_array_foreach(reminders, i, r)
-    {
-        const char *due = json_string_value(json_object_get(r, "due_date_time"));
-        char utc[CCAI_TZ_ISO_MAX], local[CCAI_TZ_ISO_MAX];
-        int64_t ms;
-        if (!tz || !due || strlen(due) < 19)
-            continue;
-        snprintf(utc, sizeof utc, "%.19sZ", due);
-        if (Ccai_tz_localize_iso(tz, utc, local, sizeof local, &ms) == CCAI_OK &&
-            Ccai_tz_iso_at(tz, ms, local, sizeof local) == CCAI_OK)
-            json_object_set_new(r, "due_date_time", json_string(local));
-    }
-}
-
-typedef struct history_read {
-    Ccai_history *h;
-    ccai_status st;
-    int64_t newest; /* the seq of the newest message read */
-} history_read;
-
-/* One stored message, newest first: taken while it fits. */
-static int on_history_row(const Ccai_store_message *m, void *ud)
-{
-    history_read *r = ud;
-    json_t *calls = NULL;
-    if (m->seq > r->newest)
-        r->newest = m->seq;
-    if (m->tool_calls_json) {
-        Ccai_json_err jerr;
-        calls = Ccai_json_load(m->tool_calls_json, strlen(m->tool_calls_json), &jerr, &r->st);
-        if (!calls) {
-            if (r->st == CCAI_ERR_PARSE)
-                r->st = CCAI_ERR_STORE; /* the store only holds valid JSON */
-            return 1;
-        }
-    }
-    r->st = Ccai_history_add(r->h, m, calls);
-    json_decref(calls);
-    if (r->st == CCAI_ERR_LIMIT) {
-        r->st = CCAI_OK; /* nothing older fits either */
-        return 1;
-    }
-    return r->st != CCAI_OK;
-}
-
-/* The request's messages as JSON text: system prompts, then the newest
- * history that fits the model's window (context - max_tokens, counted
- * conservatively, engine/history.h) and the message cap. *seq: the newest
- * stored message to consider (< 0: any), then the newest one used: a retry
- * builds the same history again, whatever was said meanwhile. */
-static ccai_status build_messages(ccai_call *c, const Ccai_tools_text *tools, int64_t *seq,
-                                  char **ret)
-{
-    Ccai_engine *e = engine_of(c);
-    Ccai_store *st = c->eng->store;
-    json_t *reminders = NULL;
-    char *persona = NULL, *chat = NULL;
-    Ccai_history h;
-    Ccai_history_init(&h, NULL, NULL, 0, 0);
-    ccai_status s = Ccai_store_reminders_json(st, c->row.id, &reminders);
-    if (s != CCAI_OK)
-        goto out;
-    reminders_to_local(c, reminders);
-    s = CCAI_ERR_NOMEM;
-    persona = render_system(c, CCAI_PROMPT_DEFAULT_SYSTEM, reminders);
-    chat = render_system(c, CCAI_PROMPT_CHAT_SYSTEM, reminders);
-    if (!persona || !chat)
-        goto out;
-    const Ccai_llm_model *m = &e->models[0];
-    Ccai_history_init(&h, persona, chat,
-                      m->context - m->max_tokens - (int64_t)(tools ? tools->tokens : 0),
-                      e->history_max);
-    /* Each stored message takes at least one of the history_max - 2 places:
-     * the newest history_max rows are all that can be used. A stored
-     * message and its tool results stay together. */
-    history_read r = {&h, CCAI_OK, 0};
-    s = Ccai_store_messages_newest(st, c->row.id, e->history_max, *seq, on_history_row, &r);
-    if (s == CCAI_OK)
-        s = r.st;
-    if (s != CCAI_OK)
-        goto out;
-    if (*seq < 0)
-        *seq = r.newest;
-    *ret = Ccai_history_take(&h);
-    s = *ret ? CCAI_OK : CCAI_ERR_NOMEM;
-out:
-    Ccai_history_free(&h);
-    json_decref(reminders);
-    ccai_free(persona);
-    ccai_free(chat);
-    return s;
 }
 
 static void start_round(Ccai_turn *t);
@@ -871,7 +524,7 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
         content_filtered(t);
         return;
     }
-    Ccai_engine *e = engine_of(c);
+    Ccai_engine *e = c->eng;
     bool rounds_left = t->round < e->max_rounds;
     size_t n = res->calls->n;
     if (n > 0) {
@@ -948,50 +601,6 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
 
 static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done};
 
-/* The tool schemas of a call (which: 1 leaves end_call out), shared with
- * every call of the same claim schema and languages. Borrowed from the call
- * (it holds a reference until Ccai_conv_cleanup). */
-static const Ccai_tools_text *tools_for(ccai_call *c, int which)
-{
-    if (c->tools_cache[which])
-        return c->tools_cache[which];
-    Ccai_engine *e = engine_of(c);
-    json_t *k = json_pack("[O?,O?]", json_object_get(c->initiate, "claim"),
-                          json_object_get(c->initiate, "lang"));
-    char *key = k ? Ccai_json_dump(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(k);
-    if (!key)
-        return NULL;
-    Ccai_tools_entry *ent = NULL;
-    for (size_t i = 0; i < e->n_tools && !ent; i++) {
-        if (strcmp(e->tools[i].key, key) == 0)
-            ent = &e->tools[i];
-    }
-    if (!ent) {
-        if (e->n_tools < CCAI_TOOLS_CACHE) {
-            ent = &e->tools[e->n_tools++];
-        } else { /* full: replace in turn (calls keep their own references) */
-            ent = &e->tools[e->next_evict++ % CCAI_TOOLS_CACHE];
-            ccai_free(ent->key);
-            tools_text_unref(ent->tools[0]);
-            tools_text_unref(ent->tools[1]);
-        }
-        memset(ent, 0, sizeof *ent);
-        ent->key = key;
-        key = NULL;
-    }
-    ccai_free(key);
-    if (!ent->tools[which]) {
-        json_t *tools = Ccai_tools_schemas(c, which == 0);
-        ent->tools[which] = tools_text_new(tools);
-        json_decref(tools);
-    }
-    if (!ent->tools[which])
-        return NULL;
-    c->tools_cache[which] = tools_text_ref(ent->tools[which]);
-    return c->tools_cache[which];
-}
-
 /* A retry of the round: its messages again, the same history (the
  * system prompts written anew, with the time of day of now). */
 static char *messages_again(void *ud)
@@ -999,13 +608,13 @@ static char *messages_again(void *ud)
     Ccai_turn *t = ud;
     char *messages = NULL;
     int64_t seq = t->history_seq;
-    return build_messages(t->c, t->tools, &seq, &messages) == CCAI_OK ? messages : NULL;
+    return Ccai_request_messages(t->c, t->tools, &seq, &messages) == CCAI_OK ? messages : NULL;
 }
 
 static void start_round(Ccai_turn *t)
 {
     ccai_call *c = t->c;
-    Ccai_engine *e = engine_of(c);
+    Ccai_engine *e = c->eng;
     t->round++;
     snprintf(t->engine, sizeof t->engine, "llm:%s", e->models[0].name);
     Ccai_sentences_free(&t->sent);
@@ -1013,12 +622,13 @@ static void start_round(Ccai_turn *t)
     /* end_call is kept from the first turn of a resumed call: the caller
      * rang back, this is no goodbye. */
     const Ccai_tools_text *tools =
-        t->no_tools ? NULL : tools_for(c, c->resumed && c->first_turn ? 1 : 0);
+        t->no_tools ? NULL : Ccai_request_tools(c, c->resumed && c->first_turn ? 1 : 0);
     char *messages = NULL;
     t->tools = tools;
     t->history_seq = -1;
-    ccai_status st = tools || t->no_tools ? build_messages(c, tools, &t->history_seq, &messages)
-                                          : CCAI_ERR_NOMEM;
+    ccai_status st = tools || t->no_tools
+                         ? Ccai_request_messages(c, tools, &t->history_seq, &messages)
+                         : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {
         uint64_t elapsed = 0;
         Ccai_llm_opts o = {
@@ -1053,7 +663,7 @@ static void on_hard(Ccai_timer *timer, void *ud)
     CCAI_UNUSED(timer);
     Ccai_turn *t = ud;
     Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
-             engine_of(t->c)->hard_ms);
+             t->c->eng->hard_ms);
     count(t->c->eng, "hard_timeout");
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
@@ -1069,7 +679,7 @@ static void on_hard(Ccai_timer *timer, void *ud)
 
 static void start_turn(ccai_call *c, const char *text)
 {
-    Ccai_engine *e = engine_of(c);
+    Ccai_engine *e = c->eng;
     Ccai_turn *t = Ccai_calloc(1, sizeof *t);
     if (!t) {
         Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
@@ -1106,7 +716,7 @@ void Ccai_conv_init(ccai_call *c)
     Ccai_timer_init(&c->silence, on_silence_timer, c);
     Ccai_timer_set_idle(&c->silence, true); /* waiting for the caller is no work */
     c->first_turn = true;
-    c->offline_mode = engine_of(c)->n_models == 0;
+    c->offline_mode = c->eng->n_models == 0;
 }
 
 void Ccai_conv_cleanup(ccai_call *c)
@@ -1116,14 +726,14 @@ void Ccai_conv_cleanup(ccai_call *c)
         c->turn = NULL;
         turn_free(t);
     }
-    kept_forget(c);
+    Ccai_conv_kept_forget(c);
     Ccai_timer_stop(c->ctx, &c->silence);
     Ccai_offline_free(c->offline);
     c->offline = NULL;
     Ccai_tz_free(c->tz);
     c->tz = NULL;
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(c->tools_cache); i++) {
-        tools_text_unref(c->tools_cache[i]);
+        Ccai_tools_text_unref(c->tools_cache[i]);
         c->tools_cache[i] = NULL;
     }
 }
@@ -1199,7 +809,7 @@ void Ccai_conv_silence(ccai_call *c)
         offline_turn(c, NULL, false);
         return;
     }
-    if (++c->silences > engine_of(c)->retry_max) {
+    if (++c->silences > c->eng->retry_max) {
         Ccai_conv_goodbye(c, true);
         return;
     }
@@ -1212,7 +822,7 @@ void Ccai_conv_say_done(ccai_call *c)
     c->speaking = false;
     /* Silence counts from the end of what the bot said. */
     if (Ccai_timer_active(&c->silence))
-        Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+        Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
 }
 
 static void act_transfer(ccai_call *c, const char *agent, int64_t num)
@@ -1226,7 +836,7 @@ static void act_transfer(ccai_call *c, const char *agent, int64_t num)
 
 bool Ccai_conv_transfer(ccai_call *c)
 {
-    const char *agent = initiate_str(c, "agent_phone_number");
+    const char *agent = Ccai_conv_initiate_str(c, "agent_phone_number");
     Ccai_timer_stop(c->ctx, &c->silence);
     if (!*agent || !c->ops.transfer) {
         Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
@@ -1273,7 +883,7 @@ void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
 
 void Ccai_conv_not_understood(ccai_call *c)
 {
-    if (++c->not_understood >= engine_of(c)->retry_max) {
+    if (++c->not_understood >= c->eng->retry_max) {
         Ccai_conv_goodbye(c, true);
         return;
     }

@@ -311,6 +311,8 @@ void Ccai_call_hangup(ccai_call *c);
 /* The call's available language entry {short_code, voice,
  * pronunciations_en} of code, or NULL; borrowed from the call. */
 const json_t *Ccai_conv_lang_entry(const ccai_call *c, const char *code);
+/* A string of the call's initiate document, "" when absent. */
+const char *Ccai_conv_initiate_str(const ccai_call *c, const char *key);
 void Ccai_conv_init(ccai_call *c);
 void Ccai_conv_cleanup(ccai_call *c);
 void Ccai_conv_connected(ccai_call *c);
@@ -333,6 +335,8 @@ void Ccai_conv_kept(ccai_call *c);
 /* Store the words every call kept, now (before the stored conversation is
  * read). */
 void Ccai_conv_store_kept(Ccai_engine *e);
+/* The call goes: its kept words stored now, and off the engine's list. */
+void Ccai_conv_kept_forget(ccai_call *c);
 /* Say goodbye (stored when store), then hang up. */
 void Ccai_conv_goodbye(ccai_call *c, bool store);
 /* The caller could not be understood (CCAI_EVENT_NOT_UNDERSTOOD): apologise
