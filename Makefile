@@ -44,6 +44,7 @@ SRC_DIRS := include libccai ccai-cli ccai-server examples tests bench
 C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-type f 2>/dev/null | LC_ALL=C sort)
 SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh tests/integration/examples.sh tests/integration/symbols.sh \
+	tests/integration/globals.sh \
 	tests/integration/test_cli_client.sh tests/browser/run.sh tests/openapi/run.sh \
 	tests/media/gen_speech.sh tests/standins/run.sh
 

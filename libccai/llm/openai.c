@@ -93,7 +93,7 @@ void Ccai_llm_model_clear(Ccai_llm_model *m)
     memset(m, 0, sizeof *m);
 }
 
-static bool ends_with(const char *s, const char *suffix)
+static CCAI_MUST_CHECK bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -559,7 +559,7 @@ static int on_http_data(Ccai_http_req *req, const char *data, size_t len, void *
     return st != CCAI_OK;
 }
 
-static bool retryable_status(long status)
+static CCAI_MUST_CHECK bool retryable_status(long status)
 {
     return status == 408 || status == 409 || status == 429 || status >= 500;
 }
@@ -577,7 +577,7 @@ static char *error_message(const Ccai_llm_call *c, long status)
     return out;
 }
 
-static bool is_content_filter(const Ccai_llm_call *c)
+static CCAI_MUST_CHECK bool is_content_filter(const Ccai_llm_call *c)
 {
     Ccai_json_err jerr;
     ccai_status st;
@@ -673,8 +673,7 @@ static void retry(Ccai_llm_call *c, char *reason, int64_t hint_ms, int64_t told_
             return;
         }
     }
-    if (Ccai_timer_start(c->ctx, &c->backoff, delay) != CCAI_OK)
-        finish_call(c, CCAI_ERR_NOMEM, "llm: out of memory");
+    Ccai_timer_start(c->ctx, &c->backoff, delay);
 }
 
 static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const char *errmsg,
@@ -716,8 +715,15 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
             finish_call(c, CCAI_OK, NULL);
             return;
         }
-        if (!c->stream_error)
-            Ccai_sse_finish(&c->sse, on_sse, c);
+        if (!c->stream_error) {
+            /* CCAI_ERR_CANCELLED: on_sse failed the stream (stream_error
+             * says why) or the caller cancelled (below). */
+            ccai_status fst = Ccai_sse_finish(&c->sse, on_sse, c);
+            if (fst == CCAI_ERR_LIMIT)
+                stream_fail(c, "stream event too large", NULL);
+            else if (fst == CCAI_ERR_NOMEM)
+                stream_fail(c, "out of memory", NULL);
+        }
         if (c->cancelled) {
             call_free(c);
             return;
@@ -1008,10 +1014,7 @@ ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_l
     ccai_status http_st = CCAI_OK;
     if (send_attempt(c, &http_st) != CCAI_OK) {
         c->attempt = c->attempts_total = 0;
-        if (Ccai_timer_start(ctx, &c->backoff, 0) != CCAI_OK) {
-            call_free(c);
-            return CCAI_ERR_NOMEM;
-        }
+        Ccai_timer_start(ctx, &c->backoff, 0);
     }
     *ret = c;
     return CCAI_OK;
