@@ -250,21 +250,6 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
             return st;
         }
     }
-    /* A provider named that this build does not know is a mistake in the
-     * configuration: said now, not at the first audio call. */
-    for (size_t i = 0; i < v->stt.n + v->tts.n; i++) {
-        bool stt = i < v->stt.n;
-        const char *name = stt ? v->stt.names[i] : v->tts.names[i - v->stt.n];
-        bool known =
-            stt ? Ccai_stt_provider_find(name) != NULL : Ccai_tts_provider_find(name) != NULL;
-        if (!known && strcmp(name, "sphinx") != 0) {
-            if (ret_errmsg)
-                *ret_errmsg = Ccai_asprintf("speech.%s.providers: no provider \"%s\" in this build",
-                                            stt ? "stt" : "tts", name);
-            Ccai_voice_free(v);
-            return CCAI_ERR_CONFIG;
-        }
-    }
     *ret = v;
     return CCAI_OK;
 }
@@ -368,6 +353,21 @@ static char *heard_words(const char *text, uint64_t heard_ms, uint64_t total_ms)
     return Ccai_strndup(text, (size_t)(p - text));
 }
 
+static size_t count_words(const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        n++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return n;
+}
+
 static void sentence_free(sentence *s)
 {
     if (!s)
@@ -418,8 +418,9 @@ static ccai_status stt_open_from(vcall *vc, size_t from)
             .options = cfg_str(v, "stt", name, "options"),
         };
         if (!p || (p->speaks && !p->speaks(&cfg, vc->lang))) {
-            Ccai_log(&v->log, CCAI_LOG_DEBUG, "call %s: stt %s cannot hear %s",
-                     ccai_call_id(vc->call), name, vc->lang);
+            Ccai_log(&v->log, p ? CCAI_LOG_DEBUG : CCAI_LOG_WARN, "call %s: stt %s: %s",
+                     ccai_call_id(vc->call), name,
+                     p ? "does not hear the call's language" : "no such provider in this build");
             continue;
         }
         Ccai_stt_open o = {vc->lang, vc->mono, &v->log, on_stt, vc};
@@ -470,8 +471,12 @@ static ccai_status tts_open_from(vcall *vc, size_t from)
             .voice = cfg_str(v, "tts", name, "voice"),
             .options = cfg_str(v, "tts", name, "options"),
         };
-        if (!p || (p->speaks && !p->speaks(&cfg, vc->lang)))
+        if (!p || (p->speaks && !p->speaks(&cfg, vc->lang))) {
+            Ccai_log(&v->log, p ? CCAI_LOG_DEBUG : CCAI_LOG_WARN, "call %s: tts %s: %s",
+                     ccai_call_id(vc->call), name,
+                     p ? "does not speak the call's language" : "no such provider in this build");
             continue;
+        }
         Ccai_tts_open o = {vc->lang, vc->out, &v->log, on_tts_audio, on_tts_done, vc};
         Ccai_tts *t = NULL;
         st = p->open(vc->ctx, &cfg, &o, &t);
@@ -966,9 +971,11 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
     Ccai_call_enter(call);
     switch (r->event) {
     case CCAI_STT_PARTIAL:
-        /* Words while the bot was cut: a real interruption. The engine
-         * drops its answer (a partial is its barge-in). */
-        if (vc->barged && r->text && *r->text) {
+        /* Words while the bot was cut: a real interruption (two at least:
+         * a lone word of a partial is often a noise or a backchannel,
+         * reference/media.md 7.2). The engine drops its answer (a partial
+         * is its barge-in). */
+        if (vc->barged && r->text && count_words(r->text) >= 2) {
             barge_confirm(vc);
             event_speech(vc, r->text, false, -1);
         }
@@ -1151,7 +1158,7 @@ static int op_stop_speaking(ccai_call *call, void *ud)
     vcall *vc = ud;
     /* The engine drops its answer (the caller's words, a key): what was
      * not heard is not stored as said. */
-    if (!vc->barged) {
+    if (!vc->barged && bot_talking(vc)) {
         vc->barged = true;
         cut(vc);
     }

@@ -30,8 +30,9 @@ typedef struct Ccai_voice_env {
 
 /* The voice layer of a context: the providers' chains and settings read
  * from the configuration (speech.*), its metrics families registered.
- * Statuses: CCAI_OK; CCAI_ERR_CONFIG (a provider named that this build
- * does not have: *ret_errmsg says which); CCAI_ERR_NOMEM. */
+ * A name no provider has is skipped (logged) when a call opens the chain:
+ * the host's or a test's providers are added after the context is made.
+ * Statuses: CCAI_OK; CCAI_ERR_NOMEM. */
 ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **ret_errmsg);
 /* Accepts NULL. The calls' sessions went with their handles before. */
 void Ccai_voice_free(Ccai_voice *v);
