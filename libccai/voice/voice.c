@@ -1280,7 +1280,7 @@ static void session_free(void *ud)
     Ccai_echo_gate_free(vc->gate);
     Ccai_echo_canceller_free(vc->aec);
     Ccai_pacer_free(vc->pacer);
-    Ccai_buf_reset(&vc->utt);
+    Ccai_buf_free(&vc->utt);
     ccai_free(vc->frame);
     ccai_free(vc->pre);
     ccai_free(vc->far);

@@ -236,12 +236,13 @@ static void tick(env *e, const uint8_t *src)
     size_t n = h->q_len - h->q_played < FRAME ? h->q_len - h->q_played : FRAME;
     uint8_t playing[FRAME];
     memset(playing, CCAI_ULAW_SILENCE, sizeof playing);
-    if (h->out.encoding == CCAI_MEDIA_ULAW && h->out.rate == 8000)
+    if (h->out.encoding == CCAI_MEDIA_ULAW && h->out.rate == 8000 && n)
         memcpy(playing, h->queue + h->q_played, n);
-    else
+    else if (h->out.encoding != CCAI_MEDIA_ULAW || h->out.rate != 8000)
         n = 0; /* other formats: not echoed, only counted */
     grow(&h->heard, &h->heard_cap, h->heard_len + FRAME);
-    memcpy(h->heard + h->heard_len, h->queue + h->q_played, n);
+    if (n)
+        memcpy(h->heard + h->heard_len, h->queue + h->q_played, n);
     h->heard_len += n;
     h->q_played += n ? n : (h->q_len - h->q_played < FRAME ? h->q_len - h->q_played : FRAME);
     /* Marks reached. */
