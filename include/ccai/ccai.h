@@ -822,6 +822,24 @@ typedef enum ccai_call_state {
  */
 CCAI_EXPORT const char *ccai_call_state_str(ccai_call_state state);
 
+/** How audio is encoded (ccai_audio_format). @since 0.2 */
+typedef enum ccai_audio_encoding {
+    CCAI_AUDIO_NONE = 0,  /**< no audio: a text call */
+    CCAI_AUDIO_PCM16 = 1, /**< signed 16-bit little-endian linear PCM */
+    CCAI_AUDIO_ULAW = 2,  /**< G.711 mu-law (RTP PCMU, Twilio audio/x-mulaw) */
+    CCAI_AUDIO_ALAW = 3   /**< G.711 A-law (RTP PCMA) */
+} ccai_audio_encoding;
+
+/**
+ * An audio format: encoding, sample rate (8000, 16000, 24000 or 48000)
+ * and channels (1, or 2 interleaved: mixed down on the way in). @since 0.2
+ */
+typedef struct ccai_audio_format {
+    ccai_audio_encoding encoding;
+    uint32_t sample_rate;
+    uint32_t channels;
+} ccai_audio_format;
+
 /**
  * How to start a call. A versioned table: set version to
  * CCAI_CALL_PARAMS_VERSION; members are only ever appended. Unset strings may
@@ -866,9 +884,42 @@ typedef struct ccai_call_params {
      * of this context holds it.
      */
     const char *resume_call_id;
+    /* Version 3 (@since 0.2): read only when version >= 3. */
+    /**
+     * The caller's audio as the host feeds it (ccai_call_audio_in()).
+     * encoding 0: a text call, as before version 3 (the host says and
+     * listens itself). Otherwise an audio call: libccai recognises the
+     * caller's speech, speaks the bot's words and calls play_audio, clear_audio
+     * and mark of the ops (version 3).
+     */
+    ccai_audio_format audio_in;
+    /** The bot's audio as play_audio delivers it; encoding 0: as audio_in. */
+    ccai_audio_format audio_out;
+    /** CCAI_AUDIO_* flags, 0 for none. */
+    uint32_t audio_flags;
+    /** Duration of the frames play_audio gets in CCAI_AUDIO_PACED mode, in
+        ms (10, 20, 30, 40 or 60); 0: 20. */
+    uint32_t audio_frame_ms;
 } ccai_call_params;
 
-#define CCAI_CALL_PARAMS_VERSION 2u
+#define CCAI_CALL_PARAMS_VERSION 3u
+
+/**
+ * ccai_call_params.audio_flags: libccai calls play_audio every
+ * audio_frame_ms on the context's timers, each frame when it is due (for a
+ * sink without a jitter buffer: an RTP stream, AudioSocket). Without it,
+ * play_audio gets the audio as soon as it is synthesised and the host's
+ * sink plays it in order (Twilio, ACS queue it themselves). @since 0.2
+ */
+#define CCAI_AUDIO_PACED (1u << 0)
+/**
+ * ccai_call_params.audio_flags: run speexdsp's echo canceller on the
+ * caller's audio, with the bot's audio as its reference. Meant for
+ * CCAI_AUDIO_PACED calls, where libccai knows when each frame plays; the
+ * echo gate (always on) keeps the bot's echo from interrupting it in any
+ * mode. @since 0.2
+ */
+#define CCAI_AUDIO_ECHO_CANCEL (1u << 1)
 
 /**
  * ccai_call_params.flags: the channel reports the caller's silence itself
@@ -948,6 +999,21 @@ typedef struct ccai_menu {
 #define CCAI_MENU_VERSION 1u
 
 /**
+ * Audio of the bot for ccai_call_ops.play_audio. A versioned table filled
+ * by libccai: read members beyond version 1 only when version says they
+ * exist. @since 0.2
+ */
+typedef struct ccai_audio_frame {
+    uint32_t version;
+    ccai_audio_format format; /**< the call's audio_out */
+    const void *data;         /**< borrowed for the callback */
+    size_t len;               /**< bytes, whole samples */
+    uint32_t duration_ms;     /**< len in ms (rounded down) */
+} ccai_audio_frame;
+
+#define CCAI_AUDIO_FRAME_VERSION 1u
+
+/**
  * How the engine acts on a call: the host (or a channel of libccai) fills
  * these in. A versioned table: set version to CCAI_CALL_OPS_VERSION. Members
  * the host does not support may be NULL; the engine then does without (a
@@ -979,9 +1045,36 @@ typedef struct ccai_call_ops {
      * languages configured.
      */
     int (*menu)(ccai_call *call, const ccai_menu *menu, void *ud);
+    /* Version 3 (@since 0.2): read only when version >= 3, and only for an
+     * audio call (ccai_call_params.audio_in set). In an audio call libccai
+     * speaks and listens itself: say, stop_speaking, listen and menu are
+     * never called; the others are, as in a text call. */
+    /**
+     * Play the bot's audio: @p frame (its format is the call's audio_out)
+     * after what came before. Required for an audio call. The frame and its
+     * data are borrowed for the callback. Return -1 when the host cannot
+     * take it (it is dropped and logged).
+     */
+    int (*play_audio)(ccai_call *call, const ccai_audio_frame *frame, void *ud);
+    /**
+     * Barge-in: drop every frame of the bot's audio not played yet (Twilio's
+     * "clear", ACS's StopAudio; an RTP sender stops). May be NULL with
+     * CCAI_AUDIO_PACED (nothing waits at the host).
+     */
+    int (*clear_audio)(ccai_call *call, void *ud);
+    /**
+     * A mark after the audio given so far (one per sentence, named
+     * @p name): once everything before it was played to the caller, the
+     * host calls ccai_call_audio_marked() with the name (Twilio's mark). A
+     * clear drops the marks not reached (no ccai_call_audio_marked() for
+     * them). May be NULL: libccai then estimates what was played from its
+     * own clock. Not called with CCAI_AUDIO_PACED (libccai's clock is the
+     * playout).
+     */
+    int (*mark)(ccai_call *call, const char *name, void *ud);
 } ccai_call_ops;
 
-#define CCAI_CALL_OPS_VERSION 2u
+#define CCAI_CALL_OPS_VERSION 3u
 
 /**
  * Start (or resume) a call: the call row is written to the store before this
@@ -1149,6 +1242,42 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_set_lang(ccai_call *call, cons
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_goodbye(ccai_call *call);
+
+/**
+ * The caller's audio of an audio call, as it arrives from the line: any
+ * number of bytes in the call's audio_in format (frames of any size; a
+ * partial sample is kept for the next call). libccai detects speech,
+ * recognises it and hands the caller's words to the engine; speech while
+ * the bot talks interrupts it (clear_audio). DTMF keys still come as
+ * CCAI_EVENT_DTMF events (ccai_on_event()).
+ * @param call  an audio call (ccai_call_params.audio_in set).
+ * @param data  the audio; may be NULL when @p len is 0.
+ * @param len   its length in bytes, at most 1 s of audio per call.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL call, NULL data with a
+ * length, or a length that is not a whole number of samples, such as an
+ * odd byte count of PCM16: nothing of it is taken, ccai_call_errmsg() says
+ * why; the call goes on);
+ * CCAI_ERR_LIMIT (more than 1 s at once: nothing taken); CCAI_ERR_STATE
+ * (not an audio call, or the call has ended); CCAI_ERR_NOMEM.
+ * Ownership: @p data is copied or processed before it returns.
+ * Context: the context's thread; legal inside the call's callbacks except
+ * play_audio. Never blocks: recognition runs in slices on the context's
+ * timers. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_audio_in(ccai_call *call, const void *data,
+                                                           size_t len);
+
+/**
+ * The host played everything before mark @p name (ccai_call_ops.mark): the
+ * caller heard the sentence it ends. Marks the host drops on a clear are
+ * simply never reported.
+ * Statuses: CCAI_OK (also for a name no longer waited for: a late mark
+ * after a clear); CCAI_ERR_INVALID_ARG (NULL argument); CCAI_ERR_STATE (not
+ * an audio call).
+ * Ownership: @p name is borrowed for the call.
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_audio_marked(ccai_call *call, const char *name);
 
 /**
  * Last error on this call ("" when none, or for NULL).

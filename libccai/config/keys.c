@@ -48,6 +48,21 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
         p, CCAI_KEY_IGNORED, NULL, 0, 0, 0, 0, NULL, "ignored: not used by libccai" \
     }
 
+/* One speech provider's settings (speech.stt.<name>.*, speech.tts.<name>.*). */
+#define STT_KEYS(name)                                                            \
+    KS("speech.stt." name ".endpoint", NULL, "Base URL of the provider"),         \
+        KSECRET("speech.stt." name ".api_key", "API key"),                        \
+        KS("speech.stt." name ".region", NULL, "Region of the resource (Azure)"), \
+        KS("speech.stt." name ".model", NULL, "Model name"),                      \
+        KS("speech.stt." name ".options", NULL, "Extra settings the provider documents")
+#define TTS_KEYS(name)                                                                      \
+    KS("speech.tts." name ".endpoint", NULL, "Base URL of the provider (espeak: program)"), \
+        KSECRET("speech.tts." name ".api_key", "API key"),                                  \
+        KS("speech.tts." name ".region", NULL, "Region of the resource (Azure)"),           \
+        KS("speech.tts." name ".model", NULL, "Model name"),                                \
+        KS("speech.tts." name ".voice", NULL, "Voice when the language names none"),        \
+        KS("speech.tts." name ".options", NULL, "Extra settings the provider documents")
+
 #define DEFAULT_TASK                                                                         \
     "Helpdesk agent for an insurance company. Help the customer file an insurance claim: "   \
     "understand what happened, collect every field of the claim, reassure the customer and " \
@@ -159,6 +174,31 @@ static const Ccai_key keys[] = {
        "Said when the offline dialogue takes over from the LLM"),
     KS("prompts.sounds.loading_tpl", NULL, "Sound played while waiting"),
     KS("prompts.sounds.ready_tpl", NULL, "Sound played when ready to listen"),
+
+    /* Audio calls (libccai/voice/): the speech providers, tried in order
+     * (a provider that fails mid-call hands over to the next: the offline
+     * ones end every chain), and the caller's turn-taking. */
+    KT("speech.stt.providers", "Speech-to-text providers in order (default [sphinx])"),
+    KT("speech.tts.providers", "Text-to-speech providers in order (default [flite])"),
+    STT_KEYS("deepgram"),
+    STT_KEYS("openai"),
+    STT_KEYS("openai-realtime"),
+    STT_KEYS("azure"),
+    STT_KEYS("sphinx"),
+    TTS_KEYS("azure"),
+    TTS_KEYS("openai"),
+    TTS_KEYS("elevenlabs"),
+    TTS_KEYS("flite"),
+    TTS_KEYS("espeak"),
+    KD("speech.vad_threshold", 0.05, 0.0, 10.0,
+       "Voice activity: RMS level of speech on the reference's scale (threshold/10)"),
+    KI("speech.vad_silence_timeout_ms", 500, 20, 60000, "Silence that ends the caller's turn"),
+    KI("speech.vad_cutoff_timeout_ms", 250, 20, 60000,
+       "Speech that interrupts the bot (barge-in) and starts a turn"),
+    KI("speech.vad_min_speech_ms", 150, 0, 60000, "Voiced speech for a sound to count as a turn"),
+    KS("speech.recording_dir", NULL,
+       "Where audio calls are recorded (both directions, a 2-channel WAV per call) when "
+       "conversation.recording_enabled; default: beside the database"),
 
     KE("database.mode", "sqlite", db_modes, "Storage engine"),
     KS("database.sqlite.path", "ccai.sqlite", "SQLite database file"),

@@ -215,6 +215,10 @@ static void pending_drop(ccai_call *c);
 
 static void call_destroy(ccai_call *c)
 {
+    if (c->attached_free)
+        c->attached_free(c->attached);
+    c->attached = NULL;
+    c->attached_free = NULL;
     pending_drop(c);
     Ccai_conv_cleanup(c);
     unsaved_clear(c);
@@ -764,7 +768,88 @@ CCAI_EXPORT int ccai_call_resumed(const ccai_call *c)
 
 CCAI_EXPORT void *ccai_call_userdata(const ccai_call *c)
 {
-    return c ? c->ud : NULL;
+    if (!c)
+        return NULL;
+    return c->attached ? c->host_ud : c->ud;
+}
+
+void Ccai_call_attach(ccai_call *c, void *att, void (*free_fn)(void *att), void *host_ud)
+{
+    c->attached = att;
+    c->attached_free = free_fn;
+    c->host_ud = host_ud;
+}
+
+void *Ccai_call_attachment(const ccai_call *c)
+{
+    return c ? c->attached : NULL;
+}
+
+typedef struct said_find {
+    const char *said;
+    int64_t seq, created_at;
+    char *style, *engine, *lang;
+    bool found, nomem;
+} said_find;
+
+static int said_match(const Ccai_store_message *m, void *ud)
+{
+    said_find *f = ud;
+    if (!m->persona || strcmp(m->persona, "assistant") != 0 || !m->action ||
+        strcmp(m->action, "talk") != 0 || !m->content || strcmp(m->content, f->said) != 0)
+        return 0;
+    f->found = true;
+    f->seq = m->seq;
+    f->created_at = m->created_at;
+    f->style = m->style ? Ccai_strdup(m->style) : NULL;
+    f->engine = m->engine ? Ccai_strdup(m->engine) : NULL;
+    f->lang = m->lang ? Ccai_strdup(m->lang) : NULL;
+    f->nomem = (m->style && !f->style) || (m->engine && !f->engine) || (m->lang && !f->lang);
+    return 1;
+}
+
+ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard)
+{
+    if (!said)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_store *store = c->eng->store;
+    ccai_status st = Ccai_call_flush_unsaved(c);
+    if (st != CCAI_OK)
+        return st;
+    said_find f = {.said = said};
+    st = Ccai_store_messages_newest(store, c->row.id, 32, -1, said_match, &f);
+    if (st == CCAI_OK && f.nomem)
+        st = CCAI_ERR_NOMEM;
+    if (st == CCAI_OK && !f.found)
+        st = CCAI_ERR_NOT_FOUND;
+    if (st == CCAI_OK)
+        st = Ccai_store_begin(store);
+    if (st == CCAI_OK) {
+        st = Ccai_store_message_delete(store, c->row.id, f.seq);
+        if (st == CCAI_OK && heard && *heard) {
+            Ccai_store_message m = {
+                .persona = "assistant",
+                .action = "talk",
+                .style = f.style,
+                .content = heard,
+                .lang = f.lang,
+                .engine = f.engine,
+                .created_at = f.created_at,
+            };
+            st = Ccai_store_message_append(store, c->row.id, &m, NULL);
+        }
+        if (st == CCAI_OK)
+            st = Ccai_store_commit(store);
+        /* The first failure is the one returned; one of the rollback too is
+         * logged. */
+        if (st != CCAI_OK && Ccai_store_rollback(store) != CCAI_OK)
+            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+                     Ccai_store_errmsg(store));
+    }
+    ccai_free(f.style);
+    ccai_free(f.engine);
+    ccai_free(f.lang);
+    return st;
 }
 
 CCAI_EXPORT const char *ccai_call_errmsg(const ccai_call *c)

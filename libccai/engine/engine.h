@@ -145,7 +145,30 @@ struct ccai_call {
      * loop with those of the other calls (engine/conversation.c). */
     struct ccai_call *kept_next;
     bool kept_listed;
+
+    /* An upper layer's state on the call (the voice session of an audio
+     * call, libccai/voice/): freed with the handle (Ccai_call_attach). */
+    void *attached;
+    void (*attached_free)(void *attached);
+    void *host_ud; /* what ccai_call_userdata() returns when attached */
 };
+
+/* Attach an upper layer's state to call c (the voice session of an audio
+ * call, which gives the engine its own ops and userdata): free_fn(att) runs
+ * when the handle goes (ccai_call_free(), the context's end), after the
+ * call is stored as ended and before the handle is freed; host_ud is then
+ * what ccai_call_userdata() returns (the host's, not the session's). */
+void Ccai_call_attach(ccai_call *c, void *att, void (*free_fn)(void *att), void *host_ud);
+/* What was attached, or NULL. */
+void *Ccai_call_attachment(const ccai_call *c);
+
+/* The caller heard only @p heard of the bot's sentence @p said (barge-in
+ * in an audio call): the newest stored sentence of the bot whose words are
+ * @p said (among its last 32 messages) is replaced by @p heard, or removed
+ * when heard is NULL or "". Kept words are stored first; one commit.
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such sentence: nothing
+ * changed); the store's failures. */
+ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard);
 
 /* The engine of a context (tests, tools): the composition root's. */
 Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx);

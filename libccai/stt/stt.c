@@ -1,10 +1,15 @@
 /* The built-in speech-to-text providers, by configuration name. */
 #include "stt/stt.h"
 
+#include "stt/sphinx.h"
+
 #include <string.h>
 
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_stt_provider *const providers[] = {
+#ifdef CCAI_HAVE_POCKETSPHINX
+    &Ccai_stt_sphinx,
+#endif
     NULL,
 };
 

@@ -264,6 +264,52 @@ static void test_global_init(void **state)
     ccai_config_free(cfg);
 }
 
+static int play_none(ccai_call *call, const ccai_audio_frame *f, void *ud)
+{
+    (void)call;
+    (void)f;
+    (void)ud;
+    return 0;
+}
+
+/* The audio API through the shared library: formats libccai does not take
+ * and a missing play_audio are refused at the start, a text call takes no
+ * audio, NULL arguments are refused. */
+static void test_audio_api(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    ccai_poll *p = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, NULL), CCAI_OK);
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION, .play_audio = play_none};
+    ccai_call_params params = {.version = CCAI_CALL_PARAMS_VERSION,
+                               .direction = CCAI_INBOUND,
+                               .phone_number = "+14155550100",
+                               .audio_in = {CCAI_AUDIO_ULAW, 11025, 1}};
+    ccai_call *call = NULL;
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_ERR_INVALID_ARG);
+    assert_non_null(strstr(ccai_ctx_errmsg(ctx), "11025"));
+    params.audio_in = (ccai_audio_format){CCAI_AUDIO_PCM16, 16000, 3};
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_ERR_INVALID_ARG);
+    params.audio_in = (ccai_audio_format){CCAI_AUDIO_ULAW, 8000, 1};
+    ops.play_audio = NULL;
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_ERR_INVALID_ARG);
+    /* A text call (no audio_in): no audio taken. */
+    params.audio_in.encoding = CCAI_AUDIO_NONE;
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_OK);
+    unsigned char frame[160] = {0};
+    assert_int_equal(ccai_call_audio_in(call, frame, sizeof frame), CCAI_ERR_STATE);
+    assert_int_equal(ccai_call_audio_marked(call, "m1"), CCAI_ERR_STATE);
+    assert_int_equal(ccai_call_audio_marked(call, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_call_audio_in(NULL, frame, sizeof frame), CCAI_ERR_INVALID_ARG);
+    ccai_call_free(call);
+    ccai_poll_free(p);
+    ccai_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_call_through_poll_adapter),
         cmocka_unit_test(test_ctx_new_bad_database),
         cmocka_unit_test(test_global_init),
+        cmocka_unit_test(test_audio_api),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }
