@@ -107,7 +107,7 @@ static void on_unwound(void *ud)
     ctx_destroy(ud);
 }
 
-static ccai_status channels_init(ccai_ctx *ctx)
+static CCAI_MUST_CHECK ccai_status channels_init(ccai_ctx *ctx)
 {
     Ccai_channel_env env = {ctx, ctx->cfg, &ctx->log};
     for (size_t i = 0; i < N_CHANNELS; i++) {
@@ -121,7 +121,7 @@ static ccai_status channels_init(ccai_ctx *ctx)
 
 /* The SMS provider sms.mode names: a channel's, the host's, or the outbox
  * ("none"). */
-static ccai_status sms_init(ccai_ctx *ctx)
+static CCAI_MUST_CHECK ccai_status sms_init(ccai_ctx *ctx)
 {
     const char *mode = Ccai_config_str(ctx->cfg, "sms.mode");
     void *ud = NULL;
@@ -139,7 +139,7 @@ static ccai_status sms_init(ccai_ctx *ctx)
 
 /* The router, and every part's routes on it: the web layer's, then each
  * channel's. */
-static ccai_status routes_init(ccai_ctx *ctx)
+static CCAI_MUST_CHECK ccai_status routes_init(ccai_ctx *ctx)
 {
     Ccai_router_env re = {ctx, ctx->cfg, &ctx->log, ctx->store, ctx->metrics};
     ccai_status st = Ccai_router_new(&re, &ctx->router);

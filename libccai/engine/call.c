@@ -149,7 +149,11 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
         if (st == CCAI_OK)
             st = Ccai_store_commit(store);
         if (st != CCAI_OK) {
-            Ccai_store_rollback(store);
+            /* The first failure is the one returned; one of the rollback
+             * too is logged. */
+            if (Ccai_store_rollback(store) != CCAI_OK)
+                Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+                         Ccai_store_errmsg(store));
             return st; /* none of them is stored */
         }
         unsaved_pop(c, NULL);
@@ -321,8 +325,9 @@ void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list)
     if (st == CCAI_OK)
         st = Ccai_store_commit(store);
     if (st != CCAI_OK) {
-        if (began)
-            Ccai_store_rollback(store);
+        if (began && Ccai_store_rollback(store) != CCAI_OK)
+            Ccai_log(&e->log, CCAI_LOG_ERROR, "kept sentences: rollback: %s",
+                     Ccai_store_errmsg(store));
         /* Each call on its own, now or after its retry delay. */
         for (ccai_call *c = list; c; c = c->kept_next) {
             if (!Ccai_timer_active(&c->unsaved_timer))
@@ -345,13 +350,14 @@ void Ccai_call_store_kept(ccai_call *c)
     ccai_status st = Ccai_call_flush_unsaved(c);
     if (st == CCAI_ERR_BUSY)
         unsaved_later(c);
-    else if (st != CCAI_OK)
-        Ccai_call_store_fail(c, st);
+    else if (st != CCAI_OK) /* what was said is said: logged, the call goes on */
+        CCAI_DISCARD(Ccai_call_store_fail(c, st));
 }
 
 /* A plain message (no style, tool calls or engine). */
-static ccai_status add_message(ccai_call *c, const char *persona, const char *action,
-                               const char *content, const char *lang)
+static CCAI_MUST_CHECK ccai_status add_message(ccai_call *c, const char *persona,
+                                               const char *action, const char *content,
+                                               const char *lang)
 {
     return Ccai_call_add_message(c, persona, action, CCAI_STYLE_NONE, content, lang, NULL, NULL,
                                  NULL);
@@ -414,7 +420,7 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 }
 
 /* The members a table of its version has: a table of version 1 is shorter. */
-static bool params_copy(const ccai_call_params *p, ccai_call_params *out)
+static CCAI_MUST_CHECK bool params_copy(const ccai_call_params *p, ccai_call_params *out)
 {
     if (p->version < 1 || p->version > CCAI_CALL_PARAMS_VERSION)
         return false;
@@ -435,7 +441,7 @@ static bool params_copy(const ccai_call_params *p, ccai_call_params *out)
     return true;
 }
 
-static bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
+static CCAI_MUST_CHECK bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
 {
     if (o->version < 1 || o->version > CCAI_CALL_OPS_VERSION)
         return false;
@@ -457,8 +463,8 @@ static bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
 /* The stored call a start goes on with: the one named (a channel taking
  * it back after a restart), or the caller's recent one (a caller ringing
  * back), else none (*ret NULL). */
-static ccai_status find_resumed(Ccai_engine *e, const ccai_call_params *p, const char *phone,
-                                Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_params *p,
+                                                const char *phone, Ccai_store_call **ret)
 {
     *ret = NULL;
     ccai_status st;
@@ -619,8 +625,10 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
     if (c->rate < 0.75 || c->rate > 1.25)
         c->rate = 1.0;
     Ccai_conv_init(c);
-    Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
-                             c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1);
+    /* Best effort: a sample lost (out of memory, the series cap) changes
+     * nothing of the call. */
+    CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
+                                          c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1));
     Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
              c->row.direction == CCAI_OUTBOUND ? "outbound" : "inbound",
              c->resumed ? "resumed" : "started", channel, "");
@@ -656,13 +664,29 @@ ccai_status Ccai_call_save_claim(ccai_call *c)
     return CCAI_OK;
 }
 
+static void act_hangup(ccai_call *c, const char *text, int64_t num)
+{
+    CCAI_UNUSED(text);
+    CCAI_UNUSED(num);
+    if (c->ops.hangup)
+        c->ops.hangup(c, c->ud);
+}
+
 void Ccai_call_hangup(ccai_call *c)
 {
     if (!Ccai_call_state_in_progress(c->state) || c->state == CCAI_CALL_ENDING)
         return;
-    Ccai_call_set_state(c, CCAI_CALL_ENDING);
-    if (c->ops.hangup)
-        c->ops.hangup(c, c->ud);
+    /* The line is hung up after the goodbye and "ending" are settled
+     * (never before their commit), and also when they could not be stored
+     * (the store's reason is logged): a caller is never held on a bot that
+     * is done, and hanging up depends on nothing stored (the HANGUP event
+     * that follows, or the sweep, ends the stored call). */
+    ccai_status st = Ccai_call_set_state(c, CCAI_CALL_ENDING);
+    if (st != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: hanging up, the state not stored",
+                 c->row.id);
+    if (Ccai_call_after_writes(c, act_hangup, NULL, 0) != CCAI_OK)
+        act_hangup(c, NULL, 0); /* nothing to wait for (out of memory): now */
 }
 
 /* End a call that is going away without a hangup event. */
@@ -671,13 +695,20 @@ static void end_quietly(ccai_call *c, const char *reason)
     Ccai_conv_cleanup(c);
     if (!Ccai_call_state_in_progress(c->state))
         return;
-    if (add_message(c, "assistant", "hangup", reason, NULL) != CCAI_OK ||
-        !Ccai_str_replace(&c->row.end_reason, reason))
-        return;
-    ccai_call_ops none = c->ops;
-    c->ops.state_changed = NULL; /* freeing fires no callbacks */
-    Ccai_call_set_state(c, CCAI_CALL_ENDED);
-    c->ops = none;
+    ccai_status st = add_message(c, "assistant", "hangup", reason, NULL);
+    if (st == CCAI_OK && !Ccai_str_replace(&c->row.end_reason, reason))
+        st = CCAI_ERR_NOMEM;
+    if (st == CCAI_OK) {
+        ccai_call_ops none = c->ops;
+        c->ops.state_changed = NULL; /* freeing fires no callbacks */
+        st = Ccai_call_set_state(c, CCAI_CALL_ENDED);
+        c->ops = none;
+    }
+    /* Nobody to tell: the stored call stays in progress until the sweep
+     * of calls nobody holds ends it (conversation.takeback_window_sec). */
+    if (st != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: %s, its end not stored: %s", c->row.id,
+                 reason, ccai_status_str(st));
 }
 
 CCAI_EXPORT void ccai_call_free(ccai_call *c)
@@ -778,7 +809,7 @@ CCAI_EXPORT const char *ccai_call_provider_id(const ccai_call *c)
 
 /* What a channel sets on a live call ------------------------------------------ */
 
-static bool settable(ccai_call *c)
+static CCAI_MUST_CHECK bool settable(ccai_call *c)
 {
     if (!c->free_pending && Ccai_call_state_in_progress(c->state))
         return true;
@@ -788,7 +819,7 @@ static bool settable(ccai_call *c)
 
 /* Replace *slot with a copy of value (NULL: keep it), write the row, and
  * restore the old value when the write fails. */
-static ccai_status save_field(ccai_call *c, char **slot, const char *value)
+static CCAI_MUST_CHECK ccai_status save_field(ccai_call *c, char **slot, const char *value)
 {
     if (!value)
         return CCAI_OK;
@@ -879,6 +910,7 @@ typedef struct Ccai_pending_act {
     Ccai_call_act_fn act;
     char *text;
     int64_t num;
+    bool always; /* also after a failed commit (Ccai_call_after_writes) */
 } Ccai_pending_act;
 
 static void pending_unlink(Ccai_pending_act *p)
@@ -898,22 +930,25 @@ static void on_committed(ccai_status st, void *ud)
     Ccai_pending_act *p = ud;
     ccai_call *c = p->c;
     pending_unlink(p);
-    if (c && st == CCAI_OK) {
+    if (c && st != CCAI_OK)
+        /* Not committed: an act that depended on it is not run (persist,
+         * then act); the failure is logged, and the call's next event
+         * meets the store's state again. */
+        CCAI_DISCARD(Ccai_call_store_fail(c, st));
+    if (c && (st == CCAI_OK || p->always)) {
         ccai_ctx *ctx = c->ctx;
         Ccai_ctx_enter(ctx);
         Ccai_call_enter(c);
         p->act(c, p->text, p->num);
         Ccai_call_leave(c);
         Ccai_ctx_leave(ctx);
-    } else if (c) {
-        Ccai_call_store_fail(c, st);
     }
     ccai_free(p->text);
     ccai_free(p);
 }
 
-ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
-                                   int64_t num)
+static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *text, int64_t num,
+                              bool always)
 {
     Ccai_store *store = c->eng->store;
     if (Ccai_store_writes_durable(store)) {
@@ -928,6 +963,7 @@ ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const cha
     p->c = c;
     p->act = act;
     p->num = num;
+    p->always = always;
     p->next = c->pending;
     c->pending = p;
     ccai_status st = Ccai_store_sync(store, on_committed, p);
@@ -937,6 +973,18 @@ ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const cha
         ccai_free(p);
     }
     return st;
+}
+
+ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
+                                   int64_t num)
+{
+    return after_sync(c, act, text, num, false);
+}
+
+ccai_status Ccai_call_after_writes(ccai_call *c, Ccai_call_act_fn act, const char *text,
+                                   int64_t num)
+{
+    return after_sync(c, act, text, num, true);
 }
 
 /* The handle goes: acts still waiting for a commit are dropped. */

@@ -8,6 +8,7 @@
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,59 @@ static void test_ctx_new_bad_database(void **state)
     ccai_config_free(cfg);
 }
 
+/* Contexts made and freed on several threads at once: libccai's calls to
+ * curl_global_init() and curl_global_cleanup() take turns. */
+static void *contexts_in_a_row(void *arg)
+{
+    ccai_config *cfg = arg;
+    for (int i = 0; i < 10; i++) {
+        ccai_poll *p = NULL;
+        ccai_ctx *ctx = NULL;
+        if (ccai_poll_new(cfg, &p, &ctx, NULL) != CCAI_OK)
+            return (void *)1;
+        ccai_poll_free(p);
+    }
+    return NULL;
+}
+
+static void contexts_on_threads(ccai_config *cfg)
+{
+    pthread_t th[4];
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, contexts_in_a_row, cfg), 0);
+    for (size_t i = 0; i < 4; i++) {
+        void *rc = NULL;
+        assert_int_equal(pthread_join(th[i], &rc), 0);
+        assert_null(rc);
+    }
+}
+
+static void test_global_init(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+
+    /* Without the host's initialisation: each context takes its own. */
+    contexts_on_threads(cfg);
+
+    /* With it, held across the contexts; nested, and given back once each. */
+    assert_int_equal(ccai_global_init(), CCAI_OK);
+    assert_int_equal(ccai_global_init(), CCAI_OK);
+    contexts_on_threads(cfg);
+    ccai_poll *p = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, NULL), CCAI_OK);
+    ccai_global_cleanup();
+    ccai_global_cleanup();
+    /* One too many: it cannot give back the living context's reference. */
+    ccai_global_cleanup();
+    assert_int_equal(ccai_poll_run(p, NULL, NULL), 0);
+    ccai_poll_free(p);
+    ccai_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_claim_schema),
         cmocka_unit_test(test_call_through_poll_adapter),
         cmocka_unit_test(test_ctx_new_bad_database),
+        cmocka_unit_test(test_global_init),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }
