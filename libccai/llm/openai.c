@@ -13,9 +13,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define ERROR_BODY_MAX     (16u * 1024u)
-#define SSE_EVENT_MAX      (1024u * 1024u)
-#define LLM_RECV_BUFFER    4096
+#define ERROR_BODY_MAX  (16u * 1024u)
+#define SSE_EVENT_MAX   (1024u * 1024u)
+#define LLM_RECV_BUFFER 4096
 
 /* Calls -------------------------------------------------------------------- */
 

@@ -257,9 +257,8 @@ static Ccai_tts_item *detach_queue(Ccai_tts_cloud *c)
 
 static void pump(Ccai_tts_cloud *c)
 {
-    if (!c->cur && c->head && !c->failed && !Ccai_timer_active(&c->kick) &&
-        Ccai_timer_start(c->ctx, &c->kick, 0) != CCAI_OK)
-        Ccai_log(&c->log, CCAI_LOG_ERROR, "tts %s: cannot schedule the next sentence", pname(c));
+    if (!c->cur && c->head && !c->failed && !Ccai_timer_active(&c->kick))
+        Ccai_timer_start(c->ctx, &c->kick, 0);
 }
 
 /* The sentence in flight is over. */
@@ -393,9 +392,8 @@ static void retry_or_fail(Ccai_tts_cloud *c, ccai_status st, int64_t told_ms, co
         c->stats.retries++;
         c->req = NULL;
         Ccai_buf_reset(&c->err_body);
-        if (Ccai_timer_start(c->ctx, &c->kick, delay) == CCAI_OK)
-            return;
-        snprintf(text, sizeof text, "%s (cannot schedule a retry)", msg);
+        Ccai_timer_start(c->ctx, &c->kick, delay);
+        return;
     }
     finish(c, st, true, text);
 }
@@ -457,10 +455,7 @@ static void on_kick(Ccai_timer *t, void *ud)
         c->attempt = 0;
         c->bytes = 0;
         c->first_ms = 0;
-        if (Ccai_timer_start(c->ctx, &c->first_byte, c->first_byte_ms) != CCAI_OK) {
-            finish(c, CCAI_ERR_NOMEM, false, "out of memory");
-            return;
-        }
+        Ccai_timer_start(c->ctx, &c->first_byte, c->first_byte_ms);
     }
     c->attempt++;
     start_request(c);
@@ -611,11 +606,8 @@ ccai_status Ccai_tts_cloud_say(Ccai_tts *t, const Ccai_tts_text *text, uint32_t 
     it->id = c->next_id++;
     if (!c->next_id)
         c->next_id = 1;
-    if (!c->cur && !c->head && !Ccai_timer_active(&c->kick) &&
-        Ccai_timer_start(c->ctx, &c->kick, 0) != CCAI_OK) {
-        item_free(it);
-        return CCAI_ERR_NOMEM;
-    }
+    if (!c->cur && !c->head && !Ccai_timer_active(&c->kick))
+        Ccai_timer_start(c->ctx, &c->kick, 0);
     if (c->tail)
         c->tail->next = it;
     else
