@@ -1,10 +1,11 @@
 /* The built-in speech-to-text providers, by configuration name. */
-#include "stt/stt.h"
+#include "stt/cloud.h"
 
 #include <string.h>
 
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_stt_provider *const providers[] = {
+    &Ccai_stt_deepgram,
     NULL,
 };
 
