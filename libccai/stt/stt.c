@@ -6,6 +6,7 @@
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_stt_provider *const providers[] = {
     &Ccai_stt_deepgram,
+    &Ccai_stt_openai_realtime,
     NULL,
 };
 
