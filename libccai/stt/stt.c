@@ -5,9 +5,7 @@
 
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_stt_provider *const providers[] = {
-    &Ccai_stt_deepgram,
-    &Ccai_stt_openai_realtime,
-    NULL,
+    &Ccai_stt_deepgram, &Ccai_stt_openai_realtime, &Ccai_stt_openai, &Ccai_stt_azure, NULL,
 };
 
 const Ccai_stt_provider *Ccai_stt_provider_find(const char *name)

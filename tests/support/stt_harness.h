@@ -38,7 +38,7 @@ typedef struct sh_env {
     bool close_on_fatal; /* close the stream from inside the callback */
 } sh_env;
 
-static void sh_on_result(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
+static inline void sh_on_result(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
 {
     sh_env *e = ud;
     assert_ptr_equal(s, e->s);
@@ -60,7 +60,7 @@ static void sh_on_result(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
     }
 }
 
-static void sh_init(sh_env *e)
+static inline void sh_init(sh_env *e)
 {
     memset(e, 0, sizeof *e);
     assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
@@ -68,7 +68,7 @@ static void sh_init(sh_env *e)
     assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
 }
 
-static void sh_free(sh_env *e)
+static inline void sh_free(sh_env *e)
 {
     Ccai_stt_close(e->s);
     e->s = NULL;
@@ -76,8 +76,8 @@ static void sh_free(sh_env *e)
     ccai_config_free(e->cfg);
 }
 
-static ccai_status sh_open(sh_env *e, const char *provider, const Ccai_stt_config *cfg,
-                           Ccai_media_format call_in)
+static inline ccai_status sh_open(sh_env *e, const char *provider, const Ccai_stt_config *cfg,
+                                  Ccai_media_format call_in)
 {
     const Ccai_stt_provider *p = Ccai_stt_provider_find(provider);
     assert_non_null(p);
@@ -92,7 +92,7 @@ static ccai_status sh_open(sh_env *e, const char *provider, const Ccai_stt_confi
 }
 
 /* Index of the first result of kind ev at or after from, or -1. */
-static int sh_find(const sh_env *e, Ccai_stt_event ev, int from)
+static inline int sh_find(const sh_env *e, Ccai_stt_event ev, int from)
 {
     for (int i = from; i < e->n && i < SH_MAX; i++) {
         if (e->r[i].event == ev)
@@ -101,7 +101,7 @@ static int sh_find(const sh_env *e, Ccai_stt_event ev, int from)
     return -1;
 }
 
-static int sh_count(const sh_env *e, Ccai_stt_event ev)
+static inline int sh_count(const sh_env *e, Ccai_stt_event ev)
 {
     int c = 0;
     for (int i = 0; i < e->n && i < SH_MAX; i++)
@@ -111,7 +111,7 @@ static int sh_count(const sh_env *e, Ccai_stt_event ev)
 
 /* Run the loop until n results of kind ev (any kind: 0) arrived, or
  * timeout_ms passed; returns whether they did. */
-static bool sh_wait(sh_env *e, Ccai_stt_event ev, int n, int timeout_ms)
+static inline bool sh_wait(sh_env *e, Ccai_stt_event ev, int n, int timeout_ms)
 {
     uint64_t deadline = ccai_time_ms() + (uint64_t)timeout_ms;
     for (;;) {
@@ -125,7 +125,7 @@ static bool sh_wait(sh_env *e, Ccai_stt_event ev, int n, int timeout_ms)
 }
 
 /* Run the loop for ms (results may arrive meanwhile). */
-static void sh_run(sh_env *e, int ms)
+static inline void sh_run(sh_env *e, int ms)
 {
     uint64_t deadline = ccai_time_ms() + (uint64_t)ms;
     while (ccai_time_ms() < deadline)
@@ -134,14 +134,15 @@ static void sh_run(sh_env *e, int ms)
 
 /* Speech-like audio for text followed by silence_ms of silence, in the
  * stream's format (Ccai_stt.in); malloc'd. */
-static uint8_t *sh_speech(const Ccai_media_format *f, const char *text, int silence_ms, size_t *len)
+static inline uint8_t *sh_speech(const Ccai_media_format *f, const char *text, int silence_ms,
+                                 size_t *len)
 {
     size_t n = 0;
     int16_t *pcm = text && *text ? sa_synth(text, (int)f->rate, 1.0, &n, NULL, NULL) : NULL;
     size_t total = n + (size_t)silence_ms * f->rate / 1000;
     int16_t *all = calloc(total ? total : 1, sizeof *all);
     assert_non_null(all);
-    if (n)
+    if (pcm && n)
         memcpy(all, pcm, n * sizeof *pcm);
     free(pcm);
     sa_enc enc = f->encoding == CCAI_MEDIA_ULAW   ? SA_ULAW
@@ -155,7 +156,7 @@ static uint8_t *sh_speech(const Ccai_media_format *f, const char *text, int sile
 
 /* Feed audio in 20 ms frames, running the loop between them (no pacing:
  * the stand-ins time their answers by audio, not by the clock). */
-static void sh_feed(sh_env *e, const uint8_t *audio, size_t len)
+static inline void sh_feed(sh_env *e, const uint8_t *audio, size_t len)
 {
     size_t frame = Ccai_media_bytes_per_ms(&e->s->in, 20);
     for (size_t off = 0; off < len && e->s; off += frame) {
@@ -165,7 +166,7 @@ static void sh_feed(sh_env *e, const uint8_t *audio, size_t len)
     }
 }
 
-static void sh_say(sh_env *e, const char *text, int silence_ms)
+static inline void sh_say(sh_env *e, const char *text, int silence_ms)
 {
     size_t len = 0;
     uint8_t *a = sh_speech(&e->s->in, text, silence_ms, &len);
