@@ -106,7 +106,7 @@ static ccai_status oa_body(Ccai_stt_utt *u, const uint8_t *wav, size_t len, Ccai
 {
     char boundary[40];
     char token[25];
-    if (!Ccai_random_token(token, sizeof token))
+    if (!Ccai_random_token(token, sizeof token - 1))
         return CCAI_ERR_INTERNAL;
     snprintf(boundary, sizeof boundary, "ccai-%s", token);
     char lang[16];
