@@ -44,7 +44,8 @@ DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 SRC_DIRS := include libccai ccai-cli ccai-server examples tests bench
 C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-type f 2>/dev/null | LC_ALL=C sort)
-SHELL_SCRIPTS := .ci/run tests/integration/examples.sh tests/integration/symbols.sh \
+SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh tests/integration/examples.sh tests/integration/symbols.sh \
+	tests/integration/globals.sh \
 	tests/integration/test_cli_client.sh tests/browser/run.sh tests/openapi/run.sh \
 	tests/media/gen_speech.sh tests/standins/run.sh
 
@@ -125,22 +126,7 @@ $(FUZZDIR)/build.ninja: | deps
 
 fuzz: $(FUZZDIR)/build.ninja
 	ninja -C $(FUZZDIR) $(foreach t,$(FUZZ_TARGETS),tests/fuzz/fuzz-$(t))
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		seeds=tests/fuzz/corpus/$$t; \
-		work=$(FUZZDIR)/corpus/$$t; \
-		mkdir -p "$$work" $(FUZZDIR)/artifacts; \
-		if [ ! -d "$$seeds" ]; then echo "fuzz: no seed corpus $$seeds"; seeds=; fi; \
-		dict=; if [ -f tests/fuzz/$$t.dict ]; then dict=-dict=tests/fuzz/$$t.dict; fi; \
-		echo "+ fuzz-$$t for $(FUZZ_TIME) s on $${seeds:-an empty corpus}"; \
-		$(FUZZDIR)/tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_TIME) -timeout=10 \
-			-rss_limit_mb=2048 -print_final_stats=1 \
-			-artifact_prefix=$(FUZZDIR)/artifacts/$$t- $$dict "$$work" $$seeds \
-			>$(FUZZDIR)/fuzz-$$t.log 2>&1 \
-			|| { tail -n 60 $(FUZZDIR)/fuzz-$$t.log; echo "fuzz: fuzz-$$t FAILED"; exit 1; }; \
-		grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' \
-			$(FUZZDIR)/fuzz-$$t.log || true; \
-		echo "fuzz: fuzz-$$t ok"; \
-	done
+	scripts/fuzz-run.sh $(FUZZDIR) $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 format:
 	clang-format -i $(C_SOURCES)

@@ -87,7 +87,8 @@ int main(int argc, char **argv)
             return 64;
         }
     }
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL};
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL,
+                        CCAI_ALLOCATOR_JSON};
     if (chats < 1 || ccai_set_allocator(&a) != CCAI_OK)
         return 1;
     ccai_config *cfg = NULL;

@@ -429,7 +429,8 @@ static void bench_stages(const audio *a)
 /* 3 and 4. Streams per core and memory per stream. */
 static void bench_streams(const audio *a, size_t n_streams, uint32_t seconds, bool aec)
 {
-    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL};
+    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL,
+                         CCAI_ALLOCATOR_JSON};
     if (ccai_set_allocator(&al) != CCAI_OK)
         die("allocator");
     struct mallinfo2 m0 = mallinfo2();

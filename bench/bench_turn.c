@@ -1421,7 +1421,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-turn: fork: %s\n", strerror(errno));
         return 1;
     }
-    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL};
+    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL,
+                         CCAI_ALLOCATOR_JSON};
     ccai_set_allocator(&al);
 
     char dir[] = "/tmp/ccai-bench-turn-XXXXXX";

@@ -9,6 +9,8 @@
  *   sms         the provider sms.mode names: a channel's, the host's, or
  *               the outbox;
  *   engine      calls, conversations, jobs;
+ *   voice       audio calls: the speech providers' chains, turn-taking
+ *               (a call whose params ask for audio is started through it);
  *   router      the web layer's routes and each channel's;
  *   server      the HTTP server, made when the host first listens;
  *
@@ -27,6 +29,8 @@
 #include "io/io.h"
 #include "sms/sms.h"
 #include "store/sqlite.h"
+#include "stt/sphinx.h"
+#include "voice/voice.h"
 #include "web/web.h"
 
 #include <string.h>
@@ -54,6 +58,7 @@ struct ccai_ctx {
     Ccai_channel channels[N_CHANNELS];
     Ccai_sms_provider *sms;
     Ccai_engine *engine;
+    Ccai_voice *voice;
     Ccai_router *router;
     Ccai_web web;
     Ccai_server *server; /* once the host listens */
@@ -74,6 +79,11 @@ Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx)
     return ctx->engine;
 }
 
+Ccai_voice *Ccai_ctx_voice(ccai_ctx *ctx)
+{
+    return ctx->voice;
+}
+
 static void ctx_destroy(ccai_ctx *ctx)
 {
     /* Connections first: their pending exchanges are cancelled before the
@@ -85,7 +95,12 @@ static void ctx_destroy(ccai_ctx *ctx)
         if (ctx->channels[i].state)
             ctx->channels[i].cls->free(ctx->channels[i].state);
     }
+    /* The audio calls' sessions go with their handles, in the engine's end. */
     Ccai_engine_free(ctx->engine);
+    Ccai_voice_free(ctx->voice);
+#ifdef CCAI_HAVE_POCKETSPHINX
+    Ccai_stt_sphinx_release();
+#endif
     Ccai_sms_provider_free(ctx->sms);
     /* The loop last of the parts: their timers and requests are gone. */
     void (*cleanup)(void *) = NULL;
@@ -107,7 +122,7 @@ static void on_unwound(void *ud)
     ctx_destroy(ud);
 }
 
-static ccai_status channels_init(ccai_ctx *ctx)
+static CCAI_MUST_CHECK ccai_status channels_init(ccai_ctx *ctx)
 {
     Ccai_channel_env env = {ctx, ctx->cfg, &ctx->log};
     for (size_t i = 0; i < N_CHANNELS; i++) {
@@ -121,7 +136,7 @@ static ccai_status channels_init(ccai_ctx *ctx)
 
 /* The SMS provider sms.mode names: a channel's, the host's, or the outbox
  * ("none"). */
-static ccai_status sms_init(ccai_ctx *ctx)
+static CCAI_MUST_CHECK ccai_status sms_init(ccai_ctx *ctx)
 {
     const char *mode = Ccai_config_str(ctx->cfg, "sms.mode");
     void *ud = NULL;
@@ -139,7 +154,7 @@ static ccai_status sms_init(ccai_ctx *ctx)
 
 /* The router, and every part's routes on it: the web layer's, then each
  * channel's. */
-static ccai_status routes_init(ccai_ctx *ctx)
+static CCAI_MUST_CHECK ccai_status routes_init(ccai_ctx *ctx)
 {
     Ccai_router_env re = {ctx, ctx->cfg, &ctx->log, ctx->store, ctx->metrics};
     ccai_status st = Ccai_router_new(&re, &ctx->router);
@@ -220,6 +235,10 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
             Ccai_config_str(ctx->cfg, "communication_services.phone_number"),
         };
         st = Ccai_engine_new(&ee, &ctx->engine, &why);
+        if (st == CCAI_OK) {
+            Ccai_voice_env ve = {ctx, ctx->cfg, &ctx->log, ctx->metrics, ctx->engine};
+            st = Ccai_voice_new(&ve, &ctx->voice, &why);
+        }
         if (st == CCAI_OK)
             st = channels_init(ctx);
         if (st != CCAI_OK && st != CCAI_ERR_NOMEM && !why)
@@ -307,7 +326,23 @@ CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *p
 {
     if (!ctx)
         return CCAI_ERR_INVALID_ARG;
+    if (Ccai_voice_wanted(params))
+        return Ccai_voice_call_start(ctx->voice, params, ops, userdata, ret);
     return Ccai_engine_call_start(ctx->engine, params, ops, userdata, ret);
+}
+
+CCAI_EXPORT ccai_status ccai_call_audio_in(ccai_call *call, const void *data, size_t len)
+{
+    if (!call)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_voice_audio_in(call, data, len);
+}
+
+CCAI_EXPORT ccai_status ccai_call_audio_marked(ccai_call *call, const char *name)
+{
+    if (!call || !name)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_voice_audio_marked(call, name);
 }
 
 CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json)

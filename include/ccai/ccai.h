@@ -31,6 +31,16 @@ extern "C" {
 #define CCAI_EXPORT
 #endif
 
+/* Inside libccai every status a function returns is used: the library's
+ * build (CCAI_BUILDING_LIBRARY) makes a discarded one an error, so that
+ * nothing it stores or sends fails unnoticed (docs/HACKING.md). A host's
+ * build sees nothing. */
+#if defined(CCAI_BUILDING_LIBRARY) && defined(__GNUC__)
+#define CCAI_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define CCAI_MUST_CHECK
+#endif
+
 #if defined(__GNUC__)
 #define CCAI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
@@ -51,12 +61,16 @@ extern "C" {
 
 /**
  * Run-time version of the loaded library, as "MAJOR.MINOR.PATCH".
- * Ownership: static string. Context: any thread. @since 0.1
+ * Statuses: none (never NULL).
+ * Ownership: static string.
+ * Context: any thread. @since 0.1
  */
 CCAI_EXPORT const char *ccai_version(void);
 
 /**
  * Run-time version as CCAI_VERSION_NUM would spell it.
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
  * Context: any thread. @since 0.1
  */
 CCAI_EXPORT unsigned ccai_version_num(void);
@@ -64,6 +78,8 @@ CCAI_EXPORT unsigned ccai_version_num(void);
 /**
  * The monotonic clock libccai uses for every timer, in milliseconds. Hosts
  * and adapters use it to keep deadlines in the same time base.
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
  * Context: any thread. @since 0.1
  */
 CCAI_EXPORT uint64_t ccai_time_ms(void);
@@ -98,7 +114,9 @@ typedef enum ccai_status {
 /**
  * A short English description of a status ("out of memory"). Never NULL;
  * unknown values give "unknown status".
- * Ownership: static string. Context: any thread. @since 0.1
+ * Statuses: none.
+ * Ownership: static string.
+ * Context: any thread. @since 0.1
  */
 CCAI_EXPORT const char *ccai_status_str(ccai_status status);
 
@@ -106,33 +124,112 @@ CCAI_EXPORT const char *ccai_status_str(ccai_status status);
 /* Memory                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/** Allocator hooks. A versioned table: set version to CCAI_ALLOCATOR_VERSION. */
+/**
+ * Allocator hooks. A versioned table: set version to CCAI_ALLOCATOR_VERSION
+ * and zero-fill the rest; a table of an earlier version is accepted and the
+ * members appended after it are never read (version 1 ends after ud).
+ */
 typedef struct ccai_allocator {
     uint32_t version;
     void *(*malloc)(size_t size, void *ud);
     void *(*realloc)(void *ptr, size_t size, void *ud);
     void (*free)(void *ptr, void *ud);
     void *ud;
+    /* Version 2 (@since 0.2): read only when version >= 2. */
+    /** CCAI_ALLOCATOR_* flags, 0 for none. */
+    uint32_t flags;
 } ccai_allocator;
 
-#define CCAI_ALLOCATOR_VERSION 1u
+#define CCAI_ALLOCATOR_VERSION 2u
 
 /**
- * Route every allocation libccai makes itself through @p allocator (copied).
- * NULL restores malloc/realloc/free. This is the library's only global state.
- * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG for a table with a missing member
- * or an unknown version.
- * Context: call before the first object is created or after the last is
- * freed; not thread-safe. @since 0.1
+ * ccai_allocator.flags: also route the process-wide hooks of the JSON
+ * library libccai uses (jansson's json_set_alloc_funcs()), so that the JSON
+ * values libccai builds are allocated through your hooks too. Without it
+ * they come from malloc(), and jansson's hooks are left as they are. Those
+ * hooks belong to the whole process: every other user of jansson in it then
+ * allocates through yours as well, and a JSON value must not outlive the
+ * hooks it was allocated with, so set it before any JSON value exists (no
+ * libccai object yet, no JSON of your own) and drop it only when none is
+ * left. The hooks found when libccai set its own are put back when a later
+ * ccai_set_allocator() drops the flag. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_set_allocator(const ccai_allocator *allocator);
+#define CCAI_ALLOCATOR_JSON (1u << 0)
+
+/**
+ * Route every allocation libccai makes itself through @p allocator (copied),
+ * and, with CCAI_ALLOCATOR_JSON, its JSON library's too. NULL restores
+ * malloc/realloc/free (and the JSON library's earlier hooks).
+ * The allocator is process-wide state (see ccai_global_init() for the
+ * rest).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG for a table with a missing member,
+ * a version of 0 or newer than CCAI_ALLOCATOR_VERSION, or an unknown flag
+ * (nothing changed).
+ * Ownership: @p allocator is copied; its ud stays the caller's.
+ * Context: call before the first object is created or after the last is
+ * freed, while no other thread uses libccai; not thread-safe. @since 0.1
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_set_allocator(const ccai_allocator *allocator);
 
 /**
  * Release memory that libccai handed to the caller (every `char **ret_x`).
  * NULL is accepted.
+ * Statuses: none (void).
+ * Ownership: takes back what a libccai function handed out; memory from
+ * anywhere else must not come here (it goes to the allocator set with
+ * ccai_set_allocator()).
  * Context: any thread. @since 0.1
  */
 CCAI_EXPORT void ccai_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Process-wide state                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * libccai keeps four things for the whole process; everything else belongs
+ * to a handle. They are: the allocator (ccai_set_allocator()) and, when it
+ * asks for it, the JSON library's hooks it replaced (CCAI_ALLOCATOR_JSON);
+ * libcurl's global initialisation (curl_global_init()), which every
+ * context holds while it lives and ccai_global_init() holds for the host;
+ * and the offline speech engines' one-time set-up, done on first use under
+ * pthread_once and kept until the process ends: flite's initialisation and
+ * its voices (read-only once registered), pocketsphinx's log callback
+ * (sphinxbase has one per process: a host that uses sphinxbase itself
+ * loses its own).
+ */
+
+/**
+ * Initialise libcurl's process-wide state (curl_global_init()) and hold it
+ * until ccai_global_cleanup(). Optional: without it, each ccai_ctx_new()
+ * takes the initialisation and ccai_ctx_free() gives it back, the last one
+ * releasing it, so a process that makes and frees contexts one after the
+ * other initialises libcurl (and its TLS library) each time.
+ * libccai makes its own calls to curl_global_init() and
+ * curl_global_cleanup() one at a time, under a lock: contexts made and
+ * freed on several threads are safe. What libccai cannot know is whether
+ * other code of the process uses libcurl, or its TLS library, on another
+ * thread meanwhile; curl's own rule then applies. With a libcurl older than
+ * 7.84, or one whose curl_version_info() lacks CURL_VERSION_THREADSAFE, call
+ * ccai_global_init() from the main thread before any other thread starts,
+ * as curl asks of curl_global_init(), and the first ccai_ctx_new() of a
+ * thread will not initialise libcurl behind the other threads' backs.
+ * Statuses: CCAI_OK; CCAI_ERR_INTERNAL (libcurl's initialisation failed:
+ * nothing is held).
+ * Ownership: each CCAI_OK is given back by one ccai_global_cleanup().
+ * Context: any thread, under the rule above. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_global_init(void);
+
+/**
+ * Give back one ccai_global_init(). libcurl's state is released when the
+ * last reference goes: this one and every context's. A call without a
+ * ccai_global_init() to match does nothing.
+ * Statuses: none (void).
+ * Ownership: gives back what ccai_global_init() took.
+ * Context: as ccai_global_init(). @since 0.2
+ */
+CCAI_EXPORT void ccai_global_cleanup(void);
 
 /* ------------------------------------------------------------------------ */
 /* Logging                                                                  */
@@ -159,7 +256,12 @@ typedef enum ccai_log_level {
  */
 typedef void (*ccai_log_fn)(ccai_log_level level, const char *msg, void *ud);
 
-/** Name of a level ("error", "warn", "info", "debug"). @since 0.1 */
+/**
+ * Name of a level: "error", "warn", "info", "debug"; "unknown" otherwise.
+ * Statuses: none (never NULL).
+ * Ownership: static string.
+ * Context: any thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_log_level_str(ccai_log_level level);
 
 /**
@@ -172,13 +274,13 @@ CCAI_EXPORT const char *ccai_log_level_str(ccai_log_level level);
  *
  * @param text      NUL-terminated line.
  * @param ret_text  receives the masked copy, never longer than @p text.
- * @return CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
  * Ownership: *ret_text is the caller's, released with ccai_free(); untouched
  * on failure.
  * Context: any thread; a pure function.
  * @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_log_mask(const char *text, char **ret_text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_log_mask(const char *text, char **ret_text);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
@@ -193,98 +295,147 @@ typedef struct ccai_config ccai_config;
  * Ownership: the caller frees *ret with ccai_config_free().
  * Context: any thread; the object itself is not thread-safe. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_new(ccai_config **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_new(ccai_config **ret);
 
-/** Free a configuration; NULL is accepted. @since 0.1 */
+/**
+ * Free a configuration; NULL is accepted. Contexts created from it are not
+ * affected: each made its own copy.
+ * Statuses: none (void).
+ * Ownership: @p cfg and every string borrowed from it (ccai_config_get(),
+ * ccai_config_errmsg(), ccai_config_error()) are gone.
+ * Context: any thread, one at a time per configuration. @since 0.1
+ */
 CCAI_EXPORT void ccai_config_free(ccai_config *cfg);
 
 /**
  * Set the log sink used while loading and inherited by contexts created from
- * this configuration. Messages below @p min_level are dropped.
- * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG. @since 0.1
+ * this configuration afterwards. Messages below @p min_level are dropped.
+ * @p fn may be NULL: nothing is logged.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p cfg, a level beyond
+ * CCAI_LOG_DEBUG).
+ * Ownership: @p ud stays the caller's; it is passed to @p fn for as long as
+ * the configuration or a context created from it lives.
+ * Context: any thread, one at a time per configuration; @p fn is called on
+ * the thread that uses the configuration or the context. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_set_logger(ccai_config *cfg, ccai_log_fn fn, void *ud,
-                                               ccai_log_level min_level);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set_logger(ccai_config *cfg, ccai_log_fn fn,
+                                                               void *ud, ccai_log_level min_level);
 
 /**
  * Merge a YAML file into @p cfg. Every problem is collected, not only the
  * first: each with its key path, line and column, and what was expected.
  * On any error nothing is merged.
- * Statuses: CCAI_OK; CCAI_ERR_IO (file unreadable); CCAI_ERR_PARSE (not
- * YAML); CCAI_ERR_CONFIG (valid YAML, invalid values or unknown keys);
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_IO
+ * (file unreadable); CCAI_ERR_PARSE (not YAML); CCAI_ERR_CONFIG (valid
+ * YAML, invalid values or unknown keys, or a document larger than 1 MiB);
  * CCAI_ERR_NOMEM. Error text: ccai_config_errmsg(), ccai_config_error().
- * @since 0.1
+ * Ownership: @p path is read during the call; nothing of it is kept.
+ * Context: any thread, one at a time per configuration; the configuration's
+ * log sink may be called (warnings) before it returns. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_load(ccai_config *cfg, const char *path);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_load(ccai_config *cfg, const char *path);
 
 /**
  * Like ccai_config_load() on a YAML document in memory. @p name is used in
- * error messages (e.g. "<env CONFIG_YAML>"), may be NULL.
- * @since 0.1
+ * error messages (e.g. "<env CONFIG_YAML>"), may be NULL ("<string>").
+ * Statuses: as ccai_config_load() without CCAI_ERR_IO; CCAI_ERR_INVALID_ARG
+ * also for a NULL @p yaml with a non-zero @p len.
+ * Ownership: @p yaml and @p name are read during the call; nothing of them is
+ * kept but the values merged.
+ * Context: as ccai_config_load(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_load_string(ccai_config *cfg, const char *yaml, size_t len,
-                                                const char *name);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_load_string(ccai_config *cfg, const char *yaml,
+                                                                size_t len, const char *name);
 
 /**
  * Apply overrides from environment strings "KEY=VALUE" whose key maps to a
  * configuration key with `__` as separator (`LLM__FAST__ENDPOINT=...` sets
  * llm.fast.endpoint). @p envp may be NULL for the process environment.
- * Variables that map to no configuration key are ignored.
- * Statuses: as ccai_config_load(). @since 0.1
+ * Variables that map to no configuration key are ignored (a warning is
+ * logged when the name looks like one).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p cfg); CCAI_ERR_CONFIG (a
+ * value does not fit its key: nothing merged); CCAI_ERR_NOMEM.
+ * Ownership: @p envp is read during the call; nothing of it is kept but the
+ * values merged.
+ * Context: as ccai_config_load(); with a NULL @p envp, not while another
+ * thread changes the environment (setenv()). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_apply_env(ccai_config *cfg, const char *const *envp);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_apply_env(ccai_config *cfg,
+                                                              const char *const *envp);
 
 /**
  * Set one key (dotted path, "llm.fast.endpoint") from its text form. Lists
  * and maps (conversation.initiate.claim, ...) take JSON text.
  * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (unknown key); CCAI_ERR_CONFIG (value
  * does not fit: see ccai_config_errmsg()); CCAI_ERR_NOMEM;
- * CCAI_ERR_INVALID_ARG. @since 0.1
+ * CCAI_ERR_INVALID_ARG (a NULL argument).
+ * Ownership: @p key and @p value are copied.
+ * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_set(ccai_config *cfg, const char *key, const char *value);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set(ccai_config *cfg, const char *key,
+                                                        const char *value);
 
 /**
  * Read one scalar key in its text form ("true", "15", "gpt-4.1-nano"), or
- * NULL when unset or not a scalar.
- * Ownership: borrowed until the next change to @p cfg. @since 0.1
+ * NULL when unset, not a scalar, or @p cfg or @p key is NULL.
+ * Statuses: none (NULL when there is nothing to read).
+ * Ownership: borrowed until the next change to @p cfg.
+ * Context: any thread, one at a time per configuration. @since 0.1
  */
 CCAI_EXPORT const char *ccai_config_get(const ccai_config *cfg, const char *key);
 
 /**
  * Check cross-key rules (e.g. an LLM mode needs an endpoint) and that every
  * required key is set. ccai_ctx_new() runs it too.
- * Statuses: CCAI_OK, CCAI_ERR_CONFIG (errors listed), CCAI_ERR_NOMEM. @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_CONFIG (errors listed: ccai_config_errmsg());
+ * CCAI_ERR_INVALID_ARG (NULL @p cfg); CCAI_ERR_NOMEM.
+ * Ownership: nothing changes hands.
+ * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_validate(ccai_config *cfg);
 
 /**
  * The whole effective configuration as JSON. With @p redact non-zero every
  * secret reads "***".
- * Ownership: *ret_json is the caller's, freed with ccai_free(). @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_to_json(const ccai_config *cfg, int redact, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_to_json(const ccai_config *cfg, int redact,
+                                                            char **ret_json);
 
 /**
  * All errors of the last failed load/set/validate, one per line
  * ("config.yaml:12:5: llm.fast.context: expected an integer >= 1, got \"big\"").
- * Empty string when there were none.
- * Ownership: borrowed until the next call on @p cfg. @since 0.1
+ * Empty string when there were none or @p cfg is NULL.
+ * Statuses: none (never NULL).
+ * Ownership: borrowed until the next call on @p cfg.
+ * Context: any thread, one at a time per configuration. @since 0.1
  */
 CCAI_EXPORT const char *ccai_config_errmsg(const ccai_config *cfg);
 
-/** Number of errors ccai_config_errmsg() lists. @since 0.1 */
+/**
+ * Number of errors ccai_config_errmsg() lists (0 for a NULL @p cfg).
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
+ * Context: any thread, one at a time per configuration. @since 0.1
+ */
 CCAI_EXPORT size_t ccai_config_error_count(const ccai_config *cfg);
 
 /**
  * One error of the last failed operation. Any out pointer may be NULL. Line
  * and column are 1-based, 0 when the error has no position (environment,
  * ccai_config_set()).
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (index out of range);
+ * CCAI_ERR_INVALID_ARG (NULL @p cfg).
  * Ownership: strings borrowed until the next call on @p cfg.
- * Statuses: CCAI_OK, CCAI_ERR_NOT_FOUND (index out of range). @since 0.1
+ * Context: any thread, one at a time per configuration. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_config_error(const ccai_config *cfg, size_t index,
-                                          const char **ret_key, unsigned *ret_line,
-                                          unsigned *ret_column, const char **ret_message);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_error(const ccai_config *cfg, size_t index,
+                                                          const char **ret_key, unsigned *ret_line,
+                                                          unsigned *ret_column,
+                                                          const char **ret_message);
 
 /* ------------------------------------------------------------------------ */
 /* Claim schema                                                             */
@@ -308,29 +459,43 @@ typedef enum ccai_field_type {
 /** Most fields in one schema (including the policyholder fields). */
 #define CCAI_FIELDS_MAX 64
 
-/** "text", "datetime", "email", "phone_number"; "unknown" otherwise. @since 0.1 */
+/**
+ * "text", "datetime", "email", "phone_number"; "unknown" otherwise.
+ * Statuses: none (never NULL).
+ * Ownership: static string.
+ * Context: any thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_field_type_str(ccai_field_type type);
 
 /**
  * Parse a type name as ccai_field_type_str() prints it.
- * Statuses: CCAI_OK, CCAI_ERR_NOT_FOUND, CCAI_ERR_INVALID_ARG. @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such type); CCAI_ERR_INVALID_ARG
+ * (a NULL argument).
+ * Ownership: nothing changes hands.
+ * Context: any thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_field_type_parse(const char *name, ccai_field_type *ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_field_type_parse(const char *name,
+                                                              ccai_field_type *ret);
 
 /**
  * Create an empty, mutable schema with a reference count of 1. The three
  * policyholder fields (policyholder_email, policyholder_name,
  * policyholder_phone) are always part of a schema: they follow the fields
  * added, unless a field of the same name was added.
- * Ownership: release with ccai_claim_schema_unref(). @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p ret); CCAI_ERR_NOMEM.
+ * Ownership: release with ccai_claim_schema_unref().
+ * Context: any thread; one thread at a time until it is shared. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_new(ccai_claim_schema **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_new(ccai_claim_schema **ret);
 
 /**
  * Create the reference system's default insurance schema (nine fields, then
- * the policyholder fields). Same ownership as ccai_claim_schema_new(). @since 0.1
+ * the policyholder fields).
+ * Statuses: as ccai_claim_schema_new().
+ * Ownership: as ccai_claim_schema_new().
+ * Context: as ccai_claim_schema_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_new_default(ccai_claim_schema **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_new_default(ccai_claim_schema **ret);
 
 /**
  * Append a field. @p description may be NULL.
@@ -338,58 +503,96 @@ CCAI_EXPORT ccai_status ccai_claim_schema_new_default(ccai_claim_schema **ret);
  * description); CCAI_ERR_CONFLICT (name already present); CCAI_ERR_LIMIT
  * (CCAI_FIELDS_MAX reached); CCAI_ERR_STATE (the schema is shared: it was
  * ref'ed or handed to a call and is immutable from then on);
- * CCAI_ERR_NOMEM. @since 0.1
+ * CCAI_ERR_NOMEM.
+ * Ownership: @p name and @p description are copied.
+ * Context: any thread, one at a time per schema. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_add(ccai_claim_schema *schema, const char *name,
-                                              ccai_field_type type, const char *description);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_add(ccai_claim_schema *schema,
+                                                              const char *name,
+                                                              ccai_field_type type,
+                                                              const char *description);
 
 /**
  * Parse the reference's JSON shape
- * `[{"name": "...", "type": "text|datetime|email|phone_number", "description": "..."}]`.
- * @p len may be (size_t)-1 for a NUL-terminated string. On error, when
- * @p ret_errmsg is not NULL, it receives a message naming the element and
- * the problem (freed with ccai_free()).
- * Statuses: CCAI_OK, CCAI_ERR_PARSE, CCAI_ERR_VALIDATION, CCAI_ERR_LIMIT,
- * CCAI_ERR_NOMEM, CCAI_ERR_INVALID_ARG. @since 0.1
+ * `[{"name": "...", "type": "text|datetime|email|phone_number", "description": "..."}]`
+ * (at most 256 KiB). @p len may be (size_t)-1 for a NUL-terminated string.
+ * On error, when @p ret_errmsg is not NULL, it receives a message naming the
+ * element and the problem.
+ * Statuses: CCAI_OK; CCAI_ERR_PARSE (not JSON); CCAI_ERR_VALIDATION (not the
+ * shape, or a field libccai refuses); CCAI_ERR_LIMIT (too large, or more
+ * than CCAI_FIELDS_MAX fields); CCAI_ERR_NOMEM; CCAI_ERR_INVALID_ARG (a
+ * NULL @p json or @p ret).
+ * Ownership: *ret (reference count 1) is released with
+ * ccai_claim_schema_unref(); *ret_errmsg is freed with ccai_free(); both
+ * untouched when there is nothing to give.
+ * Context: any thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_from_json(const char *json, size_t len,
-                                                    ccai_claim_schema **ret, char **ret_errmsg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_from_json(const char *json, size_t len,
+                                                                    ccai_claim_schema **ret,
+                                                                    char **ret_errmsg);
 
 /**
  * The schema, policyholder fields included, in the JSON shape
- * ccai_claim_schema_from_json() reads. *ret_json is freed with ccai_free().
- * @since 0.1
+ * ccai_claim_schema_from_json() reads.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: any thread; one at a time per schema until it is shared, then
+ * from any number of threads. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_to_json(const ccai_claim_schema *schema, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_to_json(const ccai_claim_schema *schema,
+                                                                  char **ret_json);
 
 /**
- * Take a reference; the schema becomes immutable. Returns @p schema.
- * Context: not thread-safe against concurrent ref/unref of the same schema. @since 0.1
+ * Take a reference; the schema becomes immutable. Returns @p schema (NULL
+ * for NULL).
+ * Statuses: none (returns @p schema).
+ * Ownership: the caller holds one more reference, given back with
+ * ccai_claim_schema_unref().
+ * Context: any thread; not thread-safe against a concurrent ref/unref of
+ * the same schema. @since 0.1
  */
 CCAI_EXPORT ccai_claim_schema *ccai_claim_schema_ref(ccai_claim_schema *schema);
 
-/** Drop a reference; the last one frees. NULL is accepted. @since 0.1 */
+/**
+ * Drop a reference; the last one frees. NULL is accepted.
+ * Statuses: none (void).
+ * Ownership: gives back one reference; after the last, the strings borrowed
+ * from the schema are gone.
+ * Context: as ccai_claim_schema_ref(). @since 0.1
+ */
 CCAI_EXPORT void ccai_claim_schema_unref(ccai_claim_schema *schema);
 
-/** Number of fields, policyholder fields included. @since 0.1 */
+/**
+ * Number of fields, policyholder fields included (0 for NULL).
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
+ * Context: any thread; several at once once the schema is shared. @since 0.1
+ */
 CCAI_EXPORT size_t ccai_claim_schema_count(const ccai_claim_schema *schema);
 
 /**
  * Field @p index (0-based, in order). Out pointers may be NULL; the
  * description is NULL when the field has none.
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (index out of range);
+ * CCAI_ERR_INVALID_ARG (NULL @p schema).
  * Ownership: strings borrowed while the schema lives.
- * Statuses: CCAI_OK, CCAI_ERR_NOT_FOUND, CCAI_ERR_INVALID_ARG. @since 0.1
+ * Context: as ccai_claim_schema_count(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_field(const ccai_claim_schema *schema, size_t index,
-                                                const char **ret_name, ccai_field_type *ret_type,
-                                                const char **ret_description);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_field(const ccai_claim_schema *schema,
+                                                                size_t index, const char **ret_name,
+                                                                ccai_field_type *ret_type,
+                                                                const char **ret_description);
 
 /**
  * Index of the field called @p name.
- * Statuses: CCAI_OK, CCAI_ERR_NOT_FOUND, CCAI_ERR_INVALID_ARG. @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND; CCAI_ERR_INVALID_ARG (a NULL
+ * argument).
+ * Ownership: nothing changes hands.
+ * Context: as ccai_claim_schema_count(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_find(const ccai_claim_schema *schema, const char *name,
-                                               size_t *ret_index);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_claim_schema_find(const ccai_claim_schema *schema,
+                                                               const char *name, size_t *ret_index);
 
 /**
  * Validate and normalise one value for a type:
@@ -402,24 +605,32 @@ CCAI_EXPORT ccai_status ccai_claim_schema_find(const ccai_claim_schema *schema, 
  *   parentheses are removed and a leading "00" becomes "+".
  * On failure *ret_error (when not NULL) receives a sentence fit to be read
  * back to an LLM, naming the expected format.
- * Ownership: *ret_normalized and *ret_error are freed with ccai_free().
- * Statuses: CCAI_OK, CCAI_ERR_VALIDATION, CCAI_ERR_NOMEM,
- * CCAI_ERR_INVALID_ARG. @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_VALIDATION; CCAI_ERR_NOMEM;
+ * CCAI_ERR_INVALID_ARG (a NULL @p value or @p ret_normalized, an unknown
+ * type).
+ * Ownership: *ret_normalized and *ret_error are the caller's, freed with
+ * ccai_free().
+ * Context: any thread; a pure function. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_field_validate(ccai_field_type type, const char *value,
-                                            char **ret_normalized, char **ret_error);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_field_validate(ccai_field_type type, const char *value,
+                                                            char **ret_normalized,
+                                                            char **ret_error);
 
 /**
  * Validate a whole claim object (JSON text) against @p schema: unknown keys
  * are dropped, null values removed, every value validated and normalised.
- * On the first invalid field, *ret_error names the field and the reason.
- * Statuses: CCAI_OK, CCAI_ERR_PARSE, CCAI_ERR_VALIDATION, CCAI_ERR_NOMEM,
- * CCAI_ERR_INVALID_ARG. @since 0.1
+ * On the first invalid field, *ret_error (when not NULL) names the field and
+ * the reason.
+ * Statuses: CCAI_OK; CCAI_ERR_PARSE (not JSON); CCAI_ERR_VALIDATION;
+ * CCAI_ERR_NOMEM; CCAI_ERR_INVALID_ARG (a NULL @p schema, @p claim_json or
+ * @p ret_normalized_json).
+ * Ownership: *ret_normalized_json and *ret_error are the caller's, freed
+ * with ccai_free().
+ * Context: as ccai_claim_schema_count(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_claim_schema_validate_claim(const ccai_claim_schema *schema,
-                                                         const char *claim_json,
-                                                         char **ret_normalized_json,
-                                                         char **ret_error);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status
+ccai_claim_schema_validate_claim(const ccai_claim_schema *schema, const char *claim_json,
+                                 char **ret_normalized_json, char **ret_error);
 
 /* ------------------------------------------------------------------------ */
 /* Context and event-loop integration                                       */
@@ -476,14 +687,20 @@ typedef struct ccai_loop_hooks {
  *   3. The host calls ccai_ctx_socket_action() / ccai_ctx_timeout() as the
  *      hooks ask; calls are started with ccai_call_start().
  *   4. ccai_ctx_free() (calls still open are ended without post-call work).
- * Statuses: CCAI_OK, CCAI_ERR_CONFIG, CCAI_ERR_STORE, CCAI_ERR_IO,
- * CCAI_ERR_NOMEM, CCAI_ERR_INVALID_ARG. On failure, when @p ret_errmsg is not
- * NULL it receives the reason (freed with ccai_free()).
+ * Statuses: CCAI_OK; CCAI_ERR_CONFIG (ccai_config_validate() refused it);
+ * CCAI_ERR_STORE, CCAI_ERR_BUSY (the database cannot be opened or
+ * migrated, or another process holds its lock); CCAI_ERR_IO;
+ * CCAI_ERR_INTERNAL (libcurl's global initialisation failed);
+ * CCAI_ERR_NOMEM; CCAI_ERR_INVALID_ARG (a NULL @p cfg, @p hooks or @p ret,
+ * hooks of version 0 or newer than CCAI_LOOP_HOOKS_VERSION, a NULL
+ * watch_fd or set_timer). On failure no hook's cleanup is called, and when
+ * @p ret_errmsg is not NULL it receives the reason (freed with ccai_free()).
  * Ownership: @p cfg is copied; @p hooks is copied.
  * Context: the context belongs to the calling thread from now on. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hooks *hooks,
-                                     void *loop_ud, ccai_ctx **ret, char **ret_errmsg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_new(const ccai_config *cfg,
+                                                     const ccai_loop_hooks *hooks, void *loop_ud,
+                                                     ccai_ctx **ret, char **ret_errmsg);
 
 /**
  * Free a context, its calls and its transfers in flight. NULL is accepted.
@@ -491,17 +708,33 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
  * destruction is deferred until the library frame unwinds. Until then the
  * loop hooks may still be called (the teardown unwatches fds and disarms the
  * timer); the hooks' cleanup member says when the context is gone.
- * @since 0.1
+ * Statuses: none (void).
+ * Ownership: the context and every handle and string borrowed from it (its
+ * calls included) are gone, or as good as gone when destruction is
+ * deferred: use none of them afterwards.
+ * Context: the context's thread; legal inside its callbacks. @since 0.1
  */
 CCAI_EXPORT void ccai_ctx_free(ccai_ctx *ctx);
 
 /**
- * Tell libccai that @p fd is ready (CCAI_POLL_IN/OUT/ERR bits).
- * Context: the context's thread. @since 0.1
+ * Tell libccai that @p fd is ready (CCAI_POLL_IN/OUT/ERR bits). Does
+ * nothing for a NULL context or one being freed.
+ * Statuses: none (void): what goes wrong is handled or reported through
+ * the context's callbacks.
+ * Ownership: @p fd stays libccai's (it asked for it to be watched).
+ * Context: the context's thread, from the host's loop; never from inside a
+ * loop hook. @since 0.1
  */
 CCAI_EXPORT void ccai_ctx_socket_action(ccai_ctx *ctx, int fd, int events);
 
-/** Tell libccai its timer fired. Context: the context's thread. @since 0.1 */
+/**
+ * Tell libccai its timer fired. Does nothing for a NULL context or one
+ * being freed.
+ * Statuses: none (void).
+ * Ownership: nothing changes hands.
+ * Context: the context's thread, from the host's loop; never from inside a
+ * loop hook. @since 0.1
+ */
 CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
 
 /**
@@ -511,14 +744,18 @@ CCAI_EXPORT void ccai_ctx_timeout(ccai_ctx *ctx);
  * timers that wait for somebody else or tick in the background (a call's
  * silence timeout, an ended HTTP chat waiting for its client, the periodic
  * sweep of calls nobody holds): a call waiting for its caller is no work.
- * Simple hosts run their loop until it returns 0.
- * @since 0.1
+ * Simple hosts run their loop until it returns 0. 0 for NULL.
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
+ * Context: the context's thread. @since 0.1
  */
 CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);
 
 /**
- * Text of the last error on this context ("" when none).
- * Ownership: borrowed until the next call on @p ctx. @since 0.1
+ * Text of the last error on this context ("" when none, or for NULL).
+ * Statuses: none (never NULL).
+ * Ownership: borrowed until the next call on @p ctx.
+ * Context: the context's thread. @since 0.1
  */
 CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx);
 
@@ -527,8 +764,9 @@ CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx);
  * Where the context's store keeps its data: the SQLite file (":memory:" for
  * an in-memory one), or for another backend its location without any
  * secret. NULL when @p ctx is NULL.
- * Ownership: borrowed while the context lives. Context: any thread that
- * may use @p ctx. @since 0.1
+ * Statuses: none.
+ * Ownership: borrowed while the context lives.
+ * Context: any thread that may use @p ctx. @since 0.1
  */
 CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx);
 
@@ -544,7 +782,7 @@ CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx);
  * failure.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, char **ret_json);
 
 /* ------------------------------------------------------------------------ */
 /* Calls                                                                    */
@@ -576,8 +814,31 @@ typedef enum ccai_call_state {
     CCAI_CALL_DONE = 9
 } ccai_call_state;
 
-/** "new", "ringing", ..., "done"; "unknown" otherwise. @since 0.1 */
+/**
+ * "new", "ringing", ..., "done"; "unknown" otherwise.
+ * Statuses: none (never NULL).
+ * Ownership: static string.
+ * Context: any thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_call_state_str(ccai_call_state state);
+
+/** How audio is encoded (ccai_audio_format). @since 0.2 */
+typedef enum ccai_audio_encoding {
+    CCAI_AUDIO_NONE = 0,  /**< no audio: a text call */
+    CCAI_AUDIO_PCM16 = 1, /**< signed 16-bit little-endian linear PCM */
+    CCAI_AUDIO_ULAW = 2,  /**< G.711 mu-law (RTP PCMU, Twilio audio/x-mulaw) */
+    CCAI_AUDIO_ALAW = 3   /**< G.711 A-law (RTP PCMA) */
+} ccai_audio_encoding;
+
+/**
+ * An audio format: encoding, sample rate (8000, 16000, 24000 or 48000)
+ * and channels (1, or 2 interleaved: mixed down on the way in). @since 0.2
+ */
+typedef struct ccai_audio_format {
+    ccai_audio_encoding encoding;
+    uint32_t sample_rate;
+    uint32_t channels;
+} ccai_audio_format;
 
 /**
  * How to start a call. A versioned table: set version to
@@ -623,9 +884,42 @@ typedef struct ccai_call_params {
      * of this context holds it.
      */
     const char *resume_call_id;
+    /* Version 3 (@since 0.2): read only when version >= 3. */
+    /**
+     * The caller's audio as the host feeds it (ccai_call_audio_in()).
+     * encoding 0: a text call, as before version 3 (the host says and
+     * listens itself). Otherwise an audio call: libccai recognises the
+     * caller's speech, speaks the bot's words and calls play_audio, clear_audio
+     * and mark of the ops (version 3).
+     */
+    ccai_audio_format audio_in;
+    /** The bot's audio as play_audio delivers it; encoding 0: as audio_in. */
+    ccai_audio_format audio_out;
+    /** CCAI_AUDIO_* flags, 0 for none. */
+    uint32_t audio_flags;
+    /** Duration of the frames play_audio gets in CCAI_AUDIO_PACED mode, in
+        ms (10, 20, 30, 40 or 60); 0: 20. */
+    uint32_t audio_frame_ms;
 } ccai_call_params;
 
-#define CCAI_CALL_PARAMS_VERSION 2u
+#define CCAI_CALL_PARAMS_VERSION 3u
+
+/**
+ * ccai_call_params.audio_flags: libccai calls play_audio every
+ * audio_frame_ms on the context's timers, each frame when it is due (for a
+ * sink without a jitter buffer: an RTP stream, AudioSocket). Without it,
+ * play_audio gets the audio as soon as it is synthesised and the host's
+ * sink plays it in order (Twilio, ACS queue it themselves). @since 0.2
+ */
+#define CCAI_AUDIO_PACED (1u << 0)
+/**
+ * ccai_call_params.audio_flags: run speexdsp's echo canceller on the
+ * caller's audio, with the bot's audio as its reference. Meant for
+ * CCAI_AUDIO_PACED calls, where libccai knows when each frame plays; the
+ * echo gate (always on) keeps the bot's echo from interrupting it in any
+ * mode. @since 0.2
+ */
+#define CCAI_AUDIO_ECHO_CANCEL (1u << 1)
 
 /**
  * ccai_call_params.flags: the channel reports the caller's silence itself
@@ -640,7 +934,12 @@ typedef enum ccai_style {
     CCAI_STYLE_SAD = 2
 } ccai_style;
 
-/** "none", "cheerful", "sad". @since 0.1 */
+/**
+ * "none", "cheerful", "sad" ("none" for an unknown value).
+ * Statuses: none (never NULL).
+ * Ownership: static string.
+ * Context: any thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_style_str(ccai_style style);
 
 /**
@@ -700,6 +999,21 @@ typedef struct ccai_menu {
 #define CCAI_MENU_VERSION 1u
 
 /**
+ * Audio of the bot for ccai_call_ops.play_audio. A versioned table filled
+ * by libccai: read members beyond version 1 only when version says they
+ * exist. @since 0.2
+ */
+typedef struct ccai_audio_frame {
+    uint32_t version;
+    ccai_audio_format format; /**< the call's audio_out */
+    const void *data;         /**< borrowed for the callback */
+    size_t len;               /**< bytes, whole samples */
+    uint32_t duration_ms;     /**< len in ms (rounded down) */
+} ccai_audio_frame;
+
+#define CCAI_AUDIO_FRAME_VERSION 1u
+
+/**
  * How the engine acts on a call: the host (or a channel of libccai) fills
  * these in. A versioned table: set version to CCAI_CALL_OPS_VERSION. Members
  * the host does not support may be NULL; the engine then does without (a
@@ -731,9 +1045,36 @@ typedef struct ccai_call_ops {
      * languages configured.
      */
     int (*menu)(ccai_call *call, const ccai_menu *menu, void *ud);
+    /* Version 3 (@since 0.2): read only when version >= 3, and only for an
+     * audio call (ccai_call_params.audio_in set). In an audio call libccai
+     * speaks and listens itself: say, stop_speaking, listen and menu are
+     * never called; the others are, as in a text call. */
+    /**
+     * Play the bot's audio: @p frame (its format is the call's audio_out)
+     * after what came before. Required for an audio call. The frame and its
+     * data are borrowed for the callback. Return -1 when the host cannot
+     * take it (it is dropped and logged).
+     */
+    int (*play_audio)(ccai_call *call, const ccai_audio_frame *frame, void *ud);
+    /**
+     * Barge-in: drop every frame of the bot's audio not played yet (Twilio's
+     * "clear", ACS's StopAudio; an RTP sender stops). May be NULL with
+     * CCAI_AUDIO_PACED (nothing waits at the host).
+     */
+    int (*clear_audio)(ccai_call *call, void *ud);
+    /**
+     * A mark after the audio given so far (one per sentence, named
+     * @p name): once everything before it was played to the caller, the
+     * host calls ccai_call_audio_marked() with the name (Twilio's mark). A
+     * clear drops the marks not reached (no ccai_call_audio_marked() for
+     * them). May be NULL: libccai then estimates what was played from its
+     * own clock. Not called with CCAI_AUDIO_PACED (libccai's clock is the
+     * playout).
+     */
+    int (*mark)(ccai_call *call, const char *name, void *ud);
 } ccai_call_ops;
 
-#define CCAI_CALL_OPS_VERSION 2u
+#define CCAI_CALL_OPS_VERSION 3u
 
 /**
  * Start (or resume) a call: the call row is written to the store before this
@@ -758,40 +1099,77 @@ typedef struct ccai_call_ops {
  * Ownership: params copied; @p ops copied; *ret freed with ccai_call_free().
  * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_call_start(ccai_ctx *ctx, const ccai_call_params *params,
-                                        const ccai_call_ops *ops, void *userdata, ccai_call **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_start(ccai_ctx *ctx,
+                                                        const ccai_call_params *params,
+                                                        const ccai_call_ops *ops, void *userdata,
+                                                        ccai_call **ret);
 
 /**
  * Release a call handle; NULL accepted. A call not yet ended is stored as
- * ended ("handle released"). Legal inside the call's own callbacks.
- * @since 0.1
+ * ended ("handle released"), without calling its ops. Legal inside the
+ * call's own callbacks: the handle goes when the library frame unwinds.
+ * Statuses: none (void). A call whose end cannot be stored (database
+ * locked, failing) stays "in progress" in the store: the sweep of calls
+ * nobody holds ends it later (conversation.takeback_window_sec).
+ * Ownership: the handle and every string borrowed from it are gone; the
+ * stored call stays.
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
 CCAI_EXPORT void ccai_call_free(ccai_call *call);
 
-/** The call's UUID (36 characters). Borrowed while the handle lives. @since 0.1 */
+/**
+ * The call's UUID (36 characters); NULL for NULL.
+ * Statuses: none.
+ * Ownership: borrowed while the handle lives.
+ * Context: the context's thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_call_id(const ccai_call *call);
 
-/** Current state. @since 0.1 */
+/**
+ * Current state (CCAI_CALL_ENDED for NULL).
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
+ * Context: the context's thread. @since 0.1
+ */
 CCAI_EXPORT ccai_call_state ccai_call_get_state(const ccai_call *call);
 
-/** Current language short code. Borrowed until the next event. @since 0.1 */
+/**
+ * Current language short code ("fr-FR"); NULL for NULL.
+ * Statuses: none.
+ * Ownership: borrowed until the next event or ccai_call_set_lang() on the
+ * call.
+ * Context: the context's thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_call_lang(const ccai_call *call);
 
-/** Non-zero when ccai_call_start() resumed an earlier call. @since 0.1 */
+/**
+ * Non-zero when ccai_call_start() resumed an earlier call (0 for NULL).
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
+ * Context: the context's thread. @since 0.1
+ */
 CCAI_EXPORT int ccai_call_resumed(const ccai_call *call);
 
-/** The userdata given to ccai_call_start(). @since 0.1 */
+/**
+ * The userdata given to ccai_call_start() (NULL for NULL).
+ * Statuses: none.
+ * Ownership: the host's pointer, handed back as it was.
+ * Context: the context's thread. @since 0.1
+ */
 CCAI_EXPORT void *ccai_call_userdata(const ccai_call *call);
 
 /**
  * The call's other party: the caller (inbound) or callee (outbound), E.164.
- * Ownership: borrowed while the handle lives. NULL when @p call is NULL.
+ * Statuses: none (NULL when @p call is NULL).
+ * Ownership: borrowed while the handle lives.
  * Context: the context's thread. @since 0.2
  */
 CCAI_EXPORT const char *ccai_call_phone_number(const ccai_call *call);
 
 /**
  * Whether the call came in or went out (CCAI_INBOUND when @p call is NULL).
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
  * Context: the context's thread. @since 0.2
  */
 CCAI_EXPORT ccai_direction ccai_call_direction(const ccai_call *call);
@@ -801,7 +1179,8 @@ CCAI_EXPORT ccai_direction ccai_call_direction(const ccai_call *call);
  * that callbacks can be told from forgeries (compare what comes back with
  * ccai_ctx_call_check_secret(), which also works once the handle is gone).
  * Never log it.
- * Ownership: borrowed while the handle lives. NULL when @p call is NULL.
+ * Statuses: none (NULL when @p call is NULL).
+ * Ownership: borrowed while the handle lives.
  * Context: the context's thread. @since 0.2
  */
 CCAI_EXPORT const char *ccai_call_secret(const ccai_call *call);
@@ -811,15 +1190,17 @@ CCAI_EXPORT const char *ccai_call_secret(const ccai_call *call);
  * overrides (bot_name, bot_company, lang.availables with each language's
  * short_code, voice and pronunciations_en, claim, ...), what a channel
  * reads to help its provider (speech hints).
- * Ownership: borrowed while the handle lives. NULL when @p call is NULL.
+ * Statuses: none (NULL when @p call is NULL).
+ * Ownership: borrowed while the handle lives.
  * Context: the context's thread. @since 0.2
  */
 CCAI_EXPORT const char *ccai_call_initiate_json(const ccai_call *call);
 
 /**
  * The provider's id of the call (Twilio CallSid, ACS serverCallId), or NULL.
- * Ownership: borrowed until the next change of the call. Context: the
- * context's thread. @since 0.2
+ * Statuses: none.
+ * Ownership: borrowed until the next change of the call.
+ * Context: the context's thread. @since 0.2
  */
 CCAI_EXPORT const char *ccai_call_provider_id(const ccai_call *call);
 
@@ -834,8 +1215,9 @@ CCAI_EXPORT const char *ccai_call_provider_id(const ccai_call *call);
  * Ownership: the ids are copied.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_set_provider_ids(ccai_call *call, const char *provider_call_id,
-                                                   const char *correlation_id);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_set_provider_ids(ccai_call *call,
+                                                                   const char *provider_call_id,
+                                                                   const char *correlation_id);
 
 /**
  * The caller chose a language (a key of the channel's own menu, a setting
@@ -848,7 +1230,7 @@ CCAI_EXPORT ccai_status ccai_call_set_provider_ids(ccai_call *call, const char *
  * Ownership: @p lang is copied.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_set_lang(ccai_call *call, const char *lang);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_set_lang(ccai_call *call, const char *lang);
 
 /**
  * End the call politely: the bot says its goodbye (stored) and hangs up
@@ -856,19 +1238,66 @@ CCAI_EXPORT ccai_status ccai_call_set_lang(ccai_call *call, const char *lang);
  * call already ending is left as it is (CCAI_OK).
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_STATE (the call has
  * ended).
+ * Ownership: nothing changes hands.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_goodbye(ccai_call *call);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_goodbye(ccai_call *call);
 
-/** Last error on this call ("" when none). Borrowed until the next call. @since 0.1 */
+/**
+ * The caller's audio of an audio call, as it arrives from the line: any
+ * number of bytes in the call's audio_in format (frames of any size; a
+ * partial sample is kept for the next call). libccai detects speech,
+ * recognises it and hands the caller's words to the engine; speech while
+ * the bot talks interrupts it (clear_audio). DTMF keys still come as
+ * CCAI_EVENT_DTMF events (ccai_on_event()).
+ * @param call  an audio call (ccai_call_params.audio_in set).
+ * @param data  the audio; may be NULL when @p len is 0.
+ * @param len   its length in bytes, at most 1 s of audio per call.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL call, NULL data with a
+ * length, or a length that is not a whole number of samples, such as an
+ * odd byte count of PCM16: nothing of it is taken, ccai_call_errmsg() says
+ * why; the call goes on);
+ * CCAI_ERR_LIMIT (more than 1 s at once: nothing taken); CCAI_ERR_STATE
+ * (not an audio call, or the call has ended); CCAI_ERR_NOMEM.
+ * Ownership: @p data is copied or processed before it returns.
+ * Context: the context's thread; legal inside the call's callbacks except
+ * play_audio. Never blocks: recognition runs in slices on the context's
+ * timers. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_audio_in(ccai_call *call, const void *data,
+                                                           size_t len);
+
+/**
+ * The host played everything before mark @p name (ccai_call_ops.mark): the
+ * caller heard the sentence it ends. Marks the host drops on a clear are
+ * simply never reported.
+ * Statuses: CCAI_OK (also for a name no longer waited for: a late mark
+ * after a clear); CCAI_ERR_INVALID_ARG (NULL argument); CCAI_ERR_STATE (not
+ * an audio call).
+ * Ownership: @p name is borrowed for the call.
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_audio_marked(ccai_call *call, const char *name);
+
+/**
+ * Last error on this call ("" when none, or for NULL).
+ * Statuses: none (never NULL).
+ * Ownership: borrowed until the next call on the handle.
+ * Context: the context's thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_call_errmsg(const ccai_call *call);
 
 /**
  * The stored call document as JSON (call_id, created_at, in_progress,
- * state, initiate, claim, messages, reminders, next, synthesis, ...).
- * *ret_json freed with ccai_free(). @since 0.1
+ * state, initiate, claim, messages, reminders, next, synthesis, ...), read
+ * from the store.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_STORE,
+ * CCAI_ERR_BUSY (the store could not be read); CCAI_ERR_NOMEM.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_call_to_json(const ccai_call *call, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_to_json(const ccai_call *call, char **ret_json);
 
 /* ------------------------------------------------------------------------ */
 /* Events (host/channel → engine)                                           */
@@ -901,36 +1330,79 @@ typedef enum ccai_event_type {
     is refused with CCAI_ERR_LIMIT. @since 0.2 */
 #define CCAI_EVENT_TEXT_MAX (16u * 1024u)
 
-/** "ringing", "connected", "speech", ... @since 0.1 */
+/**
+ * "ringing", "connected", "speech", ..., "choice", "not_understood";
+ * "unknown" otherwise.
+ * Statuses: none (never NULL).
+ * Ownership: static string.
+ * Context: any thread. @since 0.1
+ */
 CCAI_EXPORT const char *ccai_event_type_str(ccai_event_type type);
 
 /**
  * Create an event of @p type. Fill it with the setters, hand it to
  * ccai_on_event(), free it (or reuse it) afterwards.
- * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM. @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p ret, an unknown type);
+ * CCAI_ERR_NOMEM.
+ * Ownership: *ret is the caller's, freed with ccai_event_free().
+ * Context: any thread; an event is plain data, one thread at a time. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_new(ccai_event_type type, ccai_event **ret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_new(ccai_event_type type, ccai_event **ret);
 
-/** Free an event; NULL accepted. @since 0.1 */
+/**
+ * Free an event; NULL accepted.
+ * Statuses: none (void).
+ * Ownership: the event and its copies of the texts are gone.
+ * Context: as ccai_event_new(). @since 0.1
+ */
 CCAI_EXPORT void ccai_event_free(ccai_event *event);
 
 /**
- * Set the text (speech, DTMF digits, SMS body, reason, URL); copied.
- * CCAI_ERR_LIMIT beyond CCAI_EVENT_TEXT_MAX bytes. @since 0.1
+ * Set the text (speech, DTMF digits, SMS body, reason, URL); NULL clears it.
+ * Statuses: CCAI_OK; CCAI_ERR_LIMIT (more than CCAI_EVENT_TEXT_MAX bytes:
+ * the event keeps its text); CCAI_ERR_INVALID_ARG (NULL @p event);
+ * CCAI_ERR_NOMEM.
+ * Ownership: @p text is copied.
+ * Context: as ccai_event_new(). @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_event_set_text(ccai_event *event, const char *text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_text(ccai_event *event, const char *text);
 
-/** Set the language short code of speech; copied. @since 0.1 */
-CCAI_EXPORT ccai_status ccai_event_set_lang(ccai_event *event, const char *lang);
+/**
+ * Set the language short code of speech ("fr-FR"); NULL clears it.
+ * Statuses: CCAI_OK; CCAI_ERR_LIMIT (more than 35 bytes);
+ * CCAI_ERR_INVALID_ARG (NULL @p event); CCAI_ERR_NOMEM.
+ * Ownership: @p lang is copied.
+ * Context: as ccai_event_new(). @since 0.1
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_lang(ccai_event *event, const char *lang);
 
-/** Set the sender of an SMS; copied. @since 0.1 */
-CCAI_EXPORT ccai_status ccai_event_set_from(ccai_event *event, const char *phone_number);
+/**
+ * Set the sender of an SMS; NULL clears it.
+ * Statuses: CCAI_OK; CCAI_ERR_LIMIT (more than 64 bytes);
+ * CCAI_ERR_INVALID_ARG (NULL @p event); CCAI_ERR_NOMEM.
+ * Ownership: @p phone_number is copied.
+ * Context: as ccai_event_new(). @since 0.1
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_from(ccai_event *event,
+                                                            const char *phone_number);
 
-/** Mark speech final (1, the default) or partial (0). @since 0.1 */
-CCAI_EXPORT ccai_status ccai_event_set_final(ccai_event *event, int final);
+/**
+ * Mark speech final (non-zero, the default) or partial (0).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p event).
+ * Ownership: nothing changes hands.
+ * Context: as ccai_event_new(). @since 0.1
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_final(ccai_event *event, int final);
 
-/** Speech recogniser confidence, 0..1 (default 1). @since 0.1 */
-CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *event, double confidence);
+/**
+ * Speech recogniser confidence, 0..1 (default 1).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p event, NaN or out of
+ * 0..1: the event keeps its confidence).
+ * Ownership: nothing changes hands.
+ * Context: as ccai_event_new(). @since 0.1
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_event_set_confidence(ccai_event *event,
+                                                                  double confidence);
 
 /**
  * Hand an event to the engine. What changes the call is stored before the
@@ -941,9 +1413,11 @@ CCAI_EXPORT ccai_status ccai_event_set_confidence(ccai_event *event, double conf
  * called; hand the same event again later, e.g. on a timer of your loop, or
  * tell its sender to retry: a provider webhook answered 503); CCAI_ERR_STORE
  * (nothing was acted on); CCAI_ERR_NOMEM.
+ * Ownership: the engine copies what it keeps of @p event, which stays the
+ * caller's (reuse it or free it).
  * Context: the context's thread; legal inside the call's callbacks. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);
 
 /**
  * ccai_on_event() with an event of @p type carrying @p text (NULL for none):
@@ -953,7 +1427,8 @@ CCAI_EXPORT ccai_status ccai_on_event(ccai_call *call, const ccai_event *event);
  * Ownership: @p text is copied.
  * Context: the context's thread; legal inside the call's callbacks. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_call_notify(ccai_call *call, ccai_event_type type, const char *text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_notify(ccai_call *call, ccai_event_type type,
+                                                         const char *text);
 
 /* ------------------------------------------------------------------------ */
 /* Stored calls (for servers, reports, exports)                             */
@@ -961,28 +1436,44 @@ CCAI_EXPORT ccai_status ccai_call_notify(ccai_call *call, ccai_event_type type, 
 
 /**
  * One stored call as JSON (see ccai_call_to_json()).
- * Statuses: CCAI_OK, CCAI_ERR_NOT_FOUND, CCAI_ERR_STORE, CCAI_ERR_NOMEM,
- * CCAI_ERR_INVALID_ARG. @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND; CCAI_ERR_STORE, CCAI_ERR_BUSY (the
+ * store could not be read: ccai_ctx_errmsg()); CCAI_ERR_NOMEM;
+ * CCAI_ERR_INVALID_ARG (a NULL argument).
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_get_json(ccai_ctx *ctx, const char *call_id,
+                                                               char **ret_json);
 
 /**
  * The latest call of @p phone_number (caller number or the claim's
  * policyholder_phone). With @p within_callback_window non-zero, only a call
  * created within conversation.callback_timeout_hour.
- * Statuses: as ccai_ctx_call_get_json(). @since 0.1
+ * Statuses: as ccai_ctx_call_get_json(); CCAI_ERR_NOT_FOUND also when
+ * @p phone_number is not a phone number.
+ * Ownership: as ccai_ctx_call_get_json().
+ * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx, const char *phone_number,
-                                                int within_callback_window, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_find_json(ccai_ctx *ctx,
+                                                                const char *phone_number,
+                                                                int within_callback_window,
+                                                                char **ret_json);
 
 /**
  * The newest calls, newest first: `{"total": N, "calls": [...]}` where total
  * counts every match. @p phone_number may be NULL for all calls; @p limit is
  * capped at 1000.
- * Statuses: CCAI_OK, CCAI_ERR_STORE, CCAI_ERR_NOMEM, CCAI_ERR_INVALID_ARG. @since 0.1
+ * Statuses: CCAI_OK; CCAI_ERR_STORE, CCAI_ERR_BUSY; CCAI_ERR_NOMEM;
+ * CCAI_ERR_INVALID_ARG (NULL @p ctx or @p ret_json).
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phone_number,
-                                                 size_t limit, size_t offset, char **ret_json);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx,
+                                                                 const char *phone_number,
+                                                                 size_t limit, size_t offset,
+                                                                 char **ret_json);
 
 /*
  * Stored calls, for channels: what a channel does with a call its provider
@@ -1000,8 +1491,10 @@ CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phon
  * Ownership: *ret_call_id freed with ccai_free(); untouched on failure.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx, const char *channel,
-                                                    const char *provider_id, char **ret_call_id);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx,
+                                                                    const char *channel,
+                                                                    const char *provider_id,
+                                                                    char **ret_call_id);
 
 /**
  * Check a secret a callback URL carried against the stored call's
@@ -1010,10 +1503,12 @@ CCAI_EXPORT ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx, const char *c
  * Statuses: CCAI_OK (it matches); CCAI_ERR_VALIDATION (it does not);
  * CCAI_ERR_NOT_FOUND (no such call); CCAI_ERR_INVALID_ARG; CCAI_ERR_STORE,
  * CCAI_ERR_BUSY; CCAI_ERR_NOMEM.
+ * Ownership: nothing changes hands.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx, const char *call_id,
-                                                   const char *secret);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx,
+                                                                   const char *call_id,
+                                                                   const char *secret);
 
 /**
  * End a stored call in progress that no handle of this context holds: its
@@ -1030,8 +1525,8 @@ CCAI_EXPORT ccai_status ccai_ctx_call_check_secret(ccai_ctx *ctx, const char *ca
  * Ownership: @p reason is copied.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id, const char *reason,
-                                          int by_caller);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id,
+                                                          const char *reason, int by_caller);
 
 /**
  * Store what the provider says of a call's recording, whatever the call's
@@ -1043,9 +1538,11 @@ CCAI_EXPORT ccai_status ccai_ctx_call_end(ccai_ctx *ctx, const char *call_id, co
  * Ownership: strings are copied.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx, const char *call_id,
-                                                    const char *url, const char *recording_id,
-                                                    int64_t duration_ms);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx,
+                                                                    const char *call_id,
+                                                                    const char *url,
+                                                                    const char *recording_id,
+                                                                    int64_t duration_ms);
 
 /**
  * An SMS from a caller, whatever brought it: a live call with that number
@@ -1060,7 +1557,8 @@ CCAI_EXPORT ccai_status ccai_ctx_call_set_recording(ccai_ctx *ctx, const char *c
  * Ownership: strings are copied.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from, const char *text);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from,
+                                                             const char *text);
 
 /**
  * The host's SMS sender: how the engine's durable SMS (the post-call
@@ -1093,8 +1591,8 @@ typedef struct ccai_sms_ops {
  * Ownership: @p ops is copied; @p ud is the host's, passed to send.
  * Context: as the configuration. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_config_set_sms_ops(ccai_config *cfg, const ccai_sms_ops *ops,
-                                                void *ud);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set_sms_ops(ccai_config *cfg,
+                                                                const ccai_sms_ops *ops, void *ud);
 
 /**
  * The end of an SMS request of the host's sender (ccai_sms_ops.send):
@@ -1107,8 +1605,9 @@ CCAI_EXPORT ccai_status ccai_config_set_sms_ops(ccai_config *cfg, const ccai_sms
  * Ownership: @p errmsg is copied.
  * Context: the context's thread; legal inside send. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, ccai_status status,
-                                          int permanent, const char *errmsg);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id,
+                                                          ccai_status status, int permanent,
+                                                          const char *errmsg);
 
 /* ------------------------------------------------------------------------ */
 /* HTTP front end (for servers)                                             */
@@ -1122,13 +1621,27 @@ CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, cc
  * (ccai_ctx_listen(), below: ccai-server does).
  */
 
-/** One header line. */
+/**
+ * One header line: the element of the header arrays of ccai_http_request
+ * and ccai_http_response. It has no version of its own and its layout is
+ * frozen (these two members, at every version of the library): an array's
+ * elements lie sizeof apart, so a member appended here would shift every
+ * element after the first for a host built with the other size, whatever
+ * the tables' versions said. The version of the enclosing table fixes the
+ * element; should a header line ever need more, that table gets a new
+ * version with a new array of a new element type, and keeps this one.
+ */
 typedef struct ccai_http_header {
     const char *name;
     const char *value;
 } ccai_http_header;
 
-/** A request as the host's server received it. A versioned table. */
+/**
+ * A request as the host's server received it. A versioned table: set
+ * version to CCAI_HTTP_REQUEST_VERSION and zero-fill the rest; a table of
+ * an earlier version is accepted and the members appended after it are
+ * never read.
+ */
 typedef struct ccai_http_request {
     uint32_t version;
     const char *method; /**< "GET", "POST", ... */
@@ -1143,7 +1656,11 @@ typedef struct ccai_http_request {
 
 #define CCAI_HTTP_REQUEST_VERSION 1u
 
-/** The answer, filled by libccai; borrowed for the duration of the callback. */
+/**
+ * The answer, filled by libccai; borrowed for the duration of the callback.
+ * A versioned table: read members beyond version 1 only when version says
+ * they exist (headers is an array of the frozen ccai_http_header).
+ */
 typedef struct ccai_http_response {
     uint32_t version;
     int status;
@@ -1172,18 +1689,26 @@ typedef void (*ccai_http_respond_fn)(ccai_http_exchange *x, const ccai_http_resp
  * *ret_exchange (may be NULL) receives a handle to cancel a response that is
  * still pending (the client went away), or NULL when the response was
  * already delivered.
- * Statuses: CCAI_OK (the callback fired or will fire); CCAI_ERR_INVALID_ARG;
+ * Statuses: CCAI_OK (the callback fired or will fire); CCAI_ERR_INVALID_ARG
+ * (a NULL @p ctx, @p req or @p respond, a version of 0 or newer than
+ * CCAI_HTTP_REQUEST_VERSION, a NULL method, path or header name or value,
+ * a NULL headers or body with a non-zero count or length: no callback);
  * CCAI_ERR_NOMEM (no callback). Errors of the request itself (unknown path,
  * bad body, authentication) are HTTP responses, not statuses.
+ * Ownership: @p req is copied; @p ud stays the caller's; *ret_exchange is
+ * libccai's, valid until the callback fires or ccai_http_exchange_cancel().
  * Context: the context's thread. @since 0.1
  */
-CCAI_EXPORT ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
-                                      ccai_http_respond_fn respond, void *ud,
-                                      ccai_http_exchange **ret_exchange);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_http(ccai_ctx *ctx, const ccai_http_request *req,
+                                                      ccai_http_respond_fn respond, void *ud,
+                                                      ccai_http_exchange **ret_exchange);
 
 /**
- * Cancel a pending exchange: its callback will not fire. NULL accepted.
- * @since 0.1
+ * Cancel a pending exchange: its callback will not fire. NULL accepted, and
+ * so is an exchange whose callback is running (nothing happens).
+ * Statuses: none (void).
+ * Ownership: the exchange is gone; do not use @p x again.
+ * Context: the context's thread; legal inside libccai callbacks. @since 0.1
  */
 CCAI_EXPORT void ccai_http_exchange_cancel(ccai_http_exchange *x);
 
@@ -1224,7 +1749,8 @@ CCAI_EXPORT void ccai_http_exchange_cancel(ccai_http_exchange *x);
  * Context: the context's thread; does not block (no name resolution).
  * @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint16_t *ret_port);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address,
+                                                        uint16_t *ret_port);
 
 /**
  * Serve an already bound, listening stream socket: systemd socket
@@ -1236,7 +1762,7 @@ CCAI_EXPORT ccai_status ccai_ctx_listen(ccai_ctx *ctx, const char *address, uint
  * stays the caller's.
  * Context: the context's thread. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd);
 
 /**
  * Stop serving, gracefully: the listening sockets are closed, idle
@@ -1245,18 +1771,25 @@ CCAI_EXPORT ccai_status ccai_ctx_listen_fd(ccai_ctx *ctx, int fd);
  * stays busy (ccai_ctx_busy()) until its last connection is closed.
  * Listening again is refused (CCAI_ERR_STATE). NULL accepted; a context
  * that never listened is left as it is.
+ * Statuses: none (void).
+ * Ownership: the listening sockets the context owned are closed.
  * Context: the context's thread; legal inside libccai callbacks. @since 0.2
  */
 CCAI_EXPORT void ccai_ctx_listen_stop(ccai_ctx *ctx);
 
 /**
  * Open HTTP connections of the server (those whose answers are pending
- * included). ccai_ctx_busy() is non-zero while there is one.
+ * included); 0 for NULL. ccai_ctx_busy() is non-zero while there is one.
+ * Statuses: none (a plain value).
+ * Ownership: nothing changes hands.
  * Context: the context's thread. @since 0.2
  */
 CCAI_EXPORT size_t ccai_ctx_connections(const ccai_ctx *ctx);
 
-/** One answer of the server, for an access log. A versioned table. */
+/**
+ * One answer of the server, for an access log. A versioned table filled by
+ * libccai: read members beyond version 1 only when version says they exist.
+ */
 typedef struct ccai_http_access {
     uint32_t version;
     const char *remote_addr; /**< "127.0.0.1", "::1" */
@@ -1281,10 +1814,12 @@ typedef void (*ccai_http_access_fn)(const ccai_http_access *entry, void *ud);
 /**
  * Send the server's access entries to @p fn (NULL: they go to the log sink
  * at info level, one line each).
- * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM.
- * Context: the context's thread. @since 0.2
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p ctx); CCAI_ERR_NOMEM.
+ * Ownership: @p ud stays the caller's, passed to @p fn with each entry.
+ * Context: the context's thread; @p fn is called on it. @since 0.2
  */
-CCAI_EXPORT ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx, ccai_http_access_fn fn, void *ud);
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx,
+                                                                ccai_http_access_fn fn, void *ud);
 
 #ifdef __cplusplus
 }

@@ -78,12 +78,12 @@ CCAI_EXPORT ccai_status ccai_field_type_parse(const char *name, ccai_field_type 
     return CCAI_ERR_NOT_FOUND;
 }
 
-static bool type_valid(ccai_field_type type)
+static CCAI_MUST_CHECK bool type_valid(ccai_field_type type)
 {
     return (unsigned)type < CCAI_ARRAY_SIZE(type_names);
 }
 
-static bool name_valid(const char *name)
+static CCAI_MUST_CHECK bool name_valid(const char *name)
 {
     size_t len = strlen(name);
     if (len == 0 || len > CCAI_FIELD_NAME_MAX || Ccai_is_digit((unsigned char)name[0]))
@@ -98,7 +98,7 @@ static bool name_valid(const char *name)
 
 /* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF):
  * descriptions end up in JSON documents and prompts. */
-static bool utf8_valid(const char *str)
+static CCAI_MUST_CHECK bool utf8_valid(const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
     while (*s) {
@@ -136,7 +136,7 @@ static bool utf8_valid(const char *str)
     return true;
 }
 
-static bool description_valid(const char *description)
+static CCAI_MUST_CHECK bool description_valid(const char *description)
 {
     return !description ||
            (strlen(description) <= CCAI_FIELD_DESCRIPTION_MAX && utf8_valid(description));
@@ -162,7 +162,8 @@ static size_t view_count(const ccai_claim_schema *schema)
 }
 
 /* Field @p index of the view into *out; false past the end. */
-static bool view_field(const ccai_claim_schema *schema, size_t index, Ccai_field_def *out)
+static CCAI_MUST_CHECK bool view_field(const ccai_claim_schema *schema, size_t index,
+                                       Ccai_field_def *out)
 {
     if (index < schema->nfields) {
         const Ccai_field *f = &schema->fields[index];
@@ -182,7 +183,7 @@ static bool view_field(const ccai_claim_schema *schema, size_t index, Ccai_field
     return false;
 }
 
-static bool stored_has(const ccai_claim_schema *schema, const char *name)
+static CCAI_MUST_CHECK bool stored_has(const ccai_claim_schema *schema, const char *name)
 {
     for (size_t i = 0; i < schema->nfields; i++) {
         if (strcmp(schema->fields[i].name, name) == 0)
@@ -192,8 +193,8 @@ static bool stored_has(const ccai_claim_schema *schema, const char *name)
 }
 
 /* Append without validating the arguments (the callers did). */
-static ccai_status schema_append(ccai_claim_schema *schema, const char *name, ccai_field_type type,
-                                 const char *description)
+static CCAI_MUST_CHECK ccai_status schema_append(ccai_claim_schema *schema, const char *name,
+                                                 ccai_field_type type, const char *description)
 {
     if (stored_has(schema, name))
         return CCAI_ERR_CONFLICT;
@@ -341,7 +342,7 @@ CCAI_EXPORT ccai_status ccai_claim_schema_find(const ccai_claim_schema *schema, 
 /* Append @p s quoted for an error message: escaped, cut after QUOTE_MAX
  * bytes. Only rejected names and types are quoted, so any bytes (NULs
  * included) may arrive here. */
-static bool buf_quote(Ccai_buf *b, const char *s, size_t len)
+static CCAI_MUST_CHECK bool buf_quote(Ccai_buf *b, const char *s, size_t len)
 {
     bool ok = Ccai_buf_puts(b, "\"");
     for (size_t i = 0; ok && i < len && i < QUOTE_MAX; i++) {
@@ -360,11 +361,13 @@ static bool buf_quote(Ccai_buf *b, const char *s, size_t len)
 
 /* Set *ret_errmsg to "claim[index]: " + [quoted name + ": "] + message.
  * Returns @p status, or CCAI_ERR_NOMEM when the message cannot be built. */
-static ccai_status element_error(char **ret_errmsg, ccai_status status, size_t index,
-                                 const json_t *name, const char *fmt, ...) CCAI_PRINTF(5, 6);
+static CCAI_MUST_CHECK ccai_status element_error(char **ret_errmsg, ccai_status status,
+                                                 size_t index, const json_t *name, const char *fmt,
+                                                 ...) CCAI_PRINTF(5, 6);
 
-static ccai_status element_error(char **ret_errmsg, ccai_status status, size_t index,
-                                 const json_t *name, const char *fmt, ...)
+static CCAI_MUST_CHECK ccai_status element_error(char **ret_errmsg, ccai_status status,
+                                                 size_t index, const json_t *name, const char *fmt,
+                                                 ...)
 {
     if (!ret_errmsg)
         return status;
@@ -392,8 +395,8 @@ static ccai_status element_error(char **ret_errmsg, ccai_status status, size_t i
 }
 
 /* One element of the array; on error *ret_errmsg is set as documented. */
-static ccai_status add_element(ccai_claim_schema *schema, size_t index, const json_t *elem,
-                               char **ret_errmsg)
+static CCAI_MUST_CHECK ccai_status add_element(ccai_claim_schema *schema, size_t index,
+                                               const json_t *elem, char **ret_errmsg)
 {
     if (!json_is_object(elem))
         return element_error(ret_errmsg, CCAI_ERR_VALIDATION, index, NULL,

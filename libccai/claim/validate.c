@@ -2,7 +2,8 @@
  *
  * Error texts are read back to the LLM (or spoken by the IVR), so each one
  * quotes the value, says what is wrong in plain words and shows the format
- * that would have been accepted. */
+ * that would have been accepted. Dates and times: validate_datetime.c. */
+#include "claim/validate.h"
 #include "claim/claim.h"
 #include "core/json.h"
 
@@ -12,12 +13,8 @@
 /* Longest excerpt of a value quoted in an error message, in bytes. */
 #define QUOTE_MAX 60u
 
-#define DATETIME_HINT "use YYYY-MM-DD HH:MM, e.g. 2024-10-08 14:30"
-#define EMAIL_HINT    "use the form name@example.com"
-#define PHONE_HINT    "e.g. +33 6 12 34 56 78"
-
-#define YEAR_MIN 1900
-#define YEAR_MAX 2200
+#define EMAIL_HINT "use the form name@example.com"
+#define PHONE_HINT "e.g. +33 6 12 34 56 78"
 
 /* Length of the strict UTF-8 sequence at @p s (no overlong forms,
  * surrogates or code points past U+10FFFF) with its code point; 0 when the
@@ -66,7 +63,7 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *ret_cp)
 /* Append @p s quoted: escaped, cut after about QUOTE_MAX bytes on a
  * character boundary, invalid UTF-8 shown as \xNN so that the message is
  * always valid UTF-8 (it may end up in JSON). */
-static bool buf_quote(Ccai_buf *b, const char *s)
+static CCAI_MUST_CHECK bool buf_quote(Ccai_buf *b, const char *s)
 {
     const unsigned char *u = (const unsigned char *)s;
     bool ok = Ccai_buf_puts(b, "\"");
@@ -114,10 +111,7 @@ static void describe_char(const char *s, char *out, size_t outlen)
 /* Set *ret_error (when not NULL) to the quoted @p value (when not NULL),
  * then the formatted text. Returns CCAI_ERR_VALIDATION, or CCAI_ERR_NOMEM
  * when the message cannot be built. */
-static ccai_status fail(char **ret_error, const char *value, const char *fmt, ...)
-    CCAI_PRINTF(3, 4);
-
-static ccai_status fail(char **ret_error, const char *value, const char *fmt, ...)
+ccai_status Ccai_valid_fail(char **ret_error, const char *value, const char *fmt, ...)
 {
     if (!ret_error)
         return CCAI_ERR_VALIDATION;
@@ -140,7 +134,7 @@ static ccai_status fail(char **ret_error, const char *value, const char *fmt, ..
 }
 
 /* The value without leading and trailing ASCII whitespace, as [*b, *e). */
-static void trim(const char *value, size_t *b, size_t *e)
+void Ccai_valid_trim(const char *value, size_t *b, size_t *e)
 {
     size_t len = strlen(value), i = 0;
     while (i < len && Ccai_is_space((unsigned char)value[i]))
@@ -151,12 +145,21 @@ static void trim(const char *value, size_t *b, size_t *e)
     *e = len;
 }
 
-static ccai_status hand_out(char *out, char **ret_normalized)
+ccai_status Ccai_valid_hand_out(char *out, char **ret_normalized)
 {
     if (!out)
         return CCAI_ERR_NOMEM;
     *ret_normalized = out;
     return CCAI_OK;
+}
+
+bool Ccai_valid_prefix_nocase(const char *s, const char *word)
+{
+    for (; *word; s++, word++) {
+        if (Ccai_to_lower((unsigned char)*s) != *word)
+            return false;
+    }
+    return true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -165,24 +168,26 @@ static ccai_status hand_out(char *out, char **ret_normalized)
 
 /* Unicode White_Space: speech-to-text and LLMs emit no-break and thin
  * spaces as readily as ASCII ones. */
-static bool unicode_space(uint32_t cp)
+static CCAI_MUST_CHECK bool unicode_space(uint32_t cp)
 {
     return Ccai_is_space((int)cp) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
            cp == 0x205F || cp == 0x3000;
 }
 
-static ccai_status validate_text(const char *value, char **ret_normalized, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_text(const char *value, char **ret_normalized,
+                                                 char **ret_error)
 {
     const unsigned char *s = (const unsigned char *)value;
     for (size_t i = 0; s[i];) {
         uint32_t cp;
         size_t n = utf8_decode(s + i, &cp);
         if (n == 0)
-            return fail(ret_error, NULL,
-                        "the text is not valid UTF-8 (byte 0x%02X at offset %zu); send it as "
-                        "plain UTF-8 text",
-                        s[i], i);
+            return Ccai_valid_fail(
+                ret_error, NULL,
+                "the text is not valid UTF-8 (byte 0x%02X at offset %zu); send it as "
+                "plain UTF-8 text",
+                s[i], i);
         i += n;
     }
 
@@ -209,10 +214,11 @@ static ccai_status validate_text(const char *value, char **ret_normalized, char 
 
     ccai_status st = CCAI_OK;
     if (len == 0)
-        st = fail(ret_error, NULL, "the text is empty; give the value in words");
+        st = Ccai_valid_fail(ret_error, NULL, "the text is empty; give the value in words");
     else if (len > CCAI_TEXT_MAX)
-        st = fail(ret_error, NULL, "the text is too long (%zu bytes, at most %d); summarise it",
-                  len, CCAI_TEXT_MAX);
+        st = Ccai_valid_fail(ret_error, NULL,
+                             "the text is too long (%zu bytes, at most %d); summarise it", len,
+                             CCAI_TEXT_MAX);
     if (st != CCAI_OK) {
         ccai_free(out);
         return st;
@@ -222,355 +228,21 @@ static ccai_status validate_text(const char *value, char **ret_normalized, char 
 }
 
 /* ------------------------------------------------------------------------ */
-/* datetime                                                                 */
-/* ------------------------------------------------------------------------ */
-
-typedef enum dt_offset { DT_OFFSET_NONE, DT_OFFSET_UTC, DT_OFFSET_NUMERIC } dt_offset;
-
-typedef struct dt_value {
-    int year, month, day, hour, minute, second;
-    bool day_first;   /* read as DD/MM/YYYY: say so when the month is wrong */
-    int meridiem;     /* 0 none, 1 am, 2 pm */
-    dt_offset offset; /* offset_sign is +1 or -1 */
-    int offset_sign, offset_hour, offset_minute;
-} dt_value;
-
-static size_t digit_run(const char *s)
-{
-    size_t n = 0;
-    while (Ccai_is_digit((unsigned char)s[n]))
-        n++;
-    return n;
-}
-
-/* Value of @p n (at most 8) digits. */
-static int digits_value(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-static bool prefix_nocase(const char *s, const char *word)
-{
-    for (; *word; s++, word++) {
-        if (Ccai_to_lower((unsigned char)*s) != *word)
-            return false;
-    }
-    return true;
-}
-
-/* Date: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, or day first
- * DD/MM/YYYY, DD.MM.YYYY, DD-MM-YYYY. */
-static bool dt_parse_date(const char *s, size_t *pos, dt_value *dt)
-{
-    size_t i = *pos, n = digit_run(s + i);
-    if (n == 8) {
-        dt->year = digits_value(s + i, 4);
-        dt->month = digits_value(s + i + 4, 2);
-        dt->day = digits_value(s + i + 6, 2);
-        *pos = i + 8;
-        return true;
-    }
-    if (n != 4 && n != 1 && n != 2)
-        return false;
-    int first = digits_value(s + i, n);
-    bool year_first = n == 4;
-    i += n;
-    char sep = s[i];
-    if (sep != '-' && sep != '/' && sep != '.')
-        return false;
-    i++;
-    size_t m = digit_run(s + i);
-    if (m < 1 || m > 2)
-        return false;
-    dt->month = digits_value(s + i, m);
-    i += m;
-    if (s[i] != sep)
-        return false;
-    i++;
-    size_t last = digit_run(s + i);
-    if (year_first ? (last < 1 || last > 2) : last != 4)
-        return false;
-    if (year_first) {
-        dt->year = first;
-        dt->day = digits_value(s + i, last);
-    } else {
-        dt->day = first;
-        dt->year = digits_value(s + i, last);
-        dt->day_first = true;
-    }
-    *pos = i + last;
-    return true;
-}
-
-/* am, pm, a.m., p.m. followed by the end, a space or an offset. */
-static size_t dt_parse_meridiem(const char *s, int *ret)
-{
-    static const struct {
-        const char *word;
-        int value;
-    } words[] = {{"a.m.", 1}, {"p.m.", 2}, {"am", 1}, {"pm", 2}};
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
-        size_t n = strlen(words[k].word);
-        if (!prefix_nocase(s, words[k].word))
-            continue;
-        char after = s[n];
-        if (after && !Ccai_is_space((unsigned char)after) && after != '+' && after != '-' &&
-            after != 'Z' && after != 'z')
-            continue;
-        *ret = words[k].value;
-        return n;
-    }
-    return 0;
-}
-
-/* Time: HH:MM, HH:MM:SS[.fff], HHhMM, HHh, HHMM, HHMMSS, H am/pm; then an
- * optional offset: Z, UTC, GMT, +HH, +HHMM, +HH:MM (UTC/GMT may carry one). */
-static bool dt_parse_time(const char *s, size_t *pos, dt_value *dt)
-{
-    size_t i = *pos, n = digit_run(s + i);
-    bool has_seconds = false;
-    if (n == 4 || n == 6) {
-        dt->hour = digits_value(s + i, 2);
-        dt->minute = digits_value(s + i + 2, 2);
-        if (n == 6) {
-            dt->second = digits_value(s + i + 4, 2);
-            has_seconds = true;
-        }
-        i += n;
-    } else if (n == 1 || n == 2) {
-        dt->hour = digits_value(s + i, n);
-        i += n;
-        if (s[i] == ':') {
-            i++;
-            if (digit_run(s + i) != 2)
-                return false;
-            dt->minute = digits_value(s + i, 2);
-            i += 2;
-            if (s[i] == ':') {
-                i++;
-                if (digit_run(s + i) != 2)
-                    return false;
-                dt->second = digits_value(s + i, 2);
-                i += 2;
-                has_seconds = true;
-            }
-        } else if (s[i] == 'h' || s[i] == 'H') {
-            i++;
-            size_t m = digit_run(s + i);
-            if (m == 2)
-                dt->minute = digits_value(s + i, 2);
-            else if (m != 0)
-                return false;
-            i += m;
-        } else {
-            /* A bare hour only with am/pm ("2 pm"), checked below. */
-            dt->meridiem = -1;
-        }
-    } else {
-        return false;
-    }
-
-    /* The fraction of a second is dropped: claims are kept to the second. */
-    if (has_seconds && (s[i] == '.' || s[i] == ',') && Ccai_is_digit((unsigned char)s[i + 1])) {
-        i++;
-        i += digit_run(s + i);
-    }
-
-    size_t j = i;
-    while (Ccai_is_space((unsigned char)s[j]))
-        j++;
-    int meridiem = 0;
-    size_t mlen = dt_parse_meridiem(s + j, &meridiem);
-    if (mlen) {
-        dt->meridiem = meridiem;
-        i = j + mlen;
-        j = i;
-        while (Ccai_is_space((unsigned char)s[j]))
-            j++;
-    } else if (dt->meridiem < 0) {
-        return false;
-    }
-
-    if (s[j] == 'Z' || s[j] == 'z') {
-        dt->offset = DT_OFFSET_UTC;
-        j++;
-    } else if (prefix_nocase(s + j, "utc") || prefix_nocase(s + j, "gmt")) {
-        dt->offset = DT_OFFSET_UTC;
-        j += 3;
-    }
-    if (s[j] == '+' || s[j] == '-') {
-        dt->offset = DT_OFFSET_NUMERIC;
-        dt->offset_sign = s[j] == '-' ? -1 : 1;
-        j++;
-        size_t m = digit_run(s + j);
-        if (m == 4) {
-            dt->offset_hour = digits_value(s + j, 2);
-            dt->offset_minute = digits_value(s + j + 2, 2);
-            j += 4;
-        } else if (m == 1 || m == 2) {
-            dt->offset_hour = digits_value(s + j, m);
-            j += m;
-            if (s[j] == ':') {
-                j++;
-                if (digit_run(s + j) != 2)
-                    return false;
-                dt->offset_minute = digits_value(s + j, 2);
-                j += 2;
-            }
-        } else {
-            return false;
-        }
-    }
-    if (dt->offset == DT_OFFSET_NONE)
-        j = i;
-    *pos = j;
-    return true;
-}
-
-static bool is_leap(int year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-static const char *const month_names[] = {
-    "January", "February", "March",     "April",   "May",      "June",
-    "July",    "August",   "September", "October", "November", "December",
-};
-
-static ccai_status validate_datetime(const char *value, char **ret_normalized, char **ret_error)
-{
-    size_t b, e;
-    trim(value, &b, &e);
-    if (b == e)
-        return fail(ret_error, NULL, "the date is empty; " DATETIME_HINT);
-
-    /* Parse a trimmed copy so that the grammar sees the end of the value. */
-    char *s = Ccai_strndup(value + b, e - b);
-    if (!s)
-        return CCAI_ERR_NOMEM;
-    dt_value dt = {0};
-    size_t i = 0;
-    ccai_status st = CCAI_OK;
-    bool ok = dt_parse_date(s, &i, &dt);
-    if (ok && s[i]) {
-        if (s[i] == 'T' || s[i] == 't') {
-            i++;
-        } else if (Ccai_is_space((unsigned char)s[i])) {
-            while (Ccai_is_space((unsigned char)s[i]))
-                i++;
-        } else {
-            ok = false;
-        }
-        ok = ok && dt_parse_time(s, &i, &dt) && s[i] == '\0';
-    }
-    if (!ok) {
-        st = fail(ret_error, s,
-                  "is not a date and time I can read; " DATETIME_HINT
-                  " (also accepted: 2024-10-08T14:30:00Z, DD/MM/YYYY HH:MM day first)");
-        goto cleanup;
-    }
-
-    if (dt.year < YEAR_MIN || dt.year > YEAR_MAX) {
-        st = fail(ret_error, s, "is not a valid date: the year must be between %d and %d; %s",
-                  YEAR_MIN, YEAR_MAX, DATETIME_HINT);
-        goto cleanup;
-    }
-    if (dt.month < 1 || dt.month > 12) {
-        st = fail(ret_error, s, "is not a valid date: the month must be between 1 and 12%s; %s",
-                  dt.day_first ? " (dates with slashes are read day first, DD/MM/YYYY)" : "",
-                  DATETIME_HINT);
-        goto cleanup;
-    }
-    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int dim = month_days[dt.month - 1];
-    if (dt.month == 2 && !is_leap(dt.year))
-        dim = 28;
-    if (dt.day < 1) {
-        st = fail(ret_error, s, "is not a valid date: the day must be at least 1; %s",
-                  DATETIME_HINT);
-        goto cleanup;
-    }
-    if (dt.day > dim) {
-        if (dt.month == 2 && dt.day == 29)
-            st = fail(ret_error, s,
-                      "is not a valid date: %d is not a leap year, February has 28 days; %s",
-                      dt.year, DATETIME_HINT);
-        else if (dt.month == 2)
-            st = fail(ret_error, s, "is not a valid date: February has 28 or 29 days; %s",
-                      DATETIME_HINT);
-        else
-            st = fail(ret_error, s, "is not a valid date: %s has %d days; %s",
-                      month_names[dt.month - 1], dim, DATETIME_HINT);
-        goto cleanup;
-    }
-    if (dt.meridiem > 0) {
-        if (dt.hour < 1 || dt.hour > 12) {
-            st = fail(ret_error, s,
-                      "is not a valid time: with am or pm the hour must be between 1 and 12; %s",
-                      DATETIME_HINT);
-            goto cleanup;
-        }
-        dt.hour = dt.hour % 12 + (dt.meridiem == 2 ? 12 : 0);
-    }
-    if (dt.hour > 23) {
-        st = fail(ret_error, s, "is not a valid time: the hour must be between 0 and 23; %s",
-                  DATETIME_HINT);
-        goto cleanup;
-    }
-    if (dt.minute > 59) {
-        st = fail(ret_error, s, "is not a valid time: the minutes must be between 0 and 59; %s",
-                  DATETIME_HINT);
-        goto cleanup;
-    }
-    /* Leap seconds are refused: most consumers of the normalised value
-     * (SQLite, JavaScript, Python) reject second 60. */
-    if (dt.second > 59) {
-        st = fail(ret_error, s, "is not a valid time: the seconds must be between 0 and 59; %s",
-                  DATETIME_HINT);
-        goto cleanup;
-    }
-    if (dt.offset == DT_OFFSET_NUMERIC &&
-        (dt.offset_minute > 59 || dt.offset_hour * 60 + dt.offset_minute > 14 * 60)) {
-        st = fail(ret_error, s,
-                  "is not a valid time: the UTC offset must be between -14:00 and +14:00; "
-                  "use YYYY-MM-DDTHH:MM:SS+HH:MM, e.g. 2024-10-08T14:30:00+02:00");
-        goto cleanup;
-    }
-
-    char out[40];
-    int n = snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d", dt.year, dt.month, dt.day,
-                     dt.hour, dt.minute, dt.second);
-    if (dt.offset == DT_OFFSET_UTC)
-        snprintf(out + n, sizeof out - (size_t)n, "Z");
-    else if (dt.offset == DT_OFFSET_NUMERIC)
-        snprintf(out + n, sizeof out - (size_t)n, "%c%02d:%02d",
-                 dt.offset_sign < 0 && dt.offset_hour + dt.offset_minute > 0 ? '-' : '+',
-                 dt.offset_hour, dt.offset_minute);
-    st = hand_out(Ccai_strdup(out), ret_normalized);
-
-cleanup:
-    ccai_free(s);
-    return st;
-}
-
-/* ------------------------------------------------------------------------ */
 /* email                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static bool email_local_char(int c)
+static CCAI_MUST_CHECK bool email_local_char(int c)
 {
     return c && (Ccai_is_alpha(c) || Ccai_is_digit(c) || strchr("!#$%&'*+/=?^_`{|}~.-", c));
 }
 
 /* Does @p s hold @p word as a separate, space-delimited word? */
-static bool has_word(const char *s, const char *word)
+static CCAI_MUST_CHECK bool has_word(const char *s, const char *word)
 {
     size_t n = strlen(word);
     for (size_t i = 0; s[i]; i++) {
-        if ((i == 0 || Ccai_is_space((unsigned char)s[i - 1])) && prefix_nocase(s + i, word) &&
+        if ((i == 0 || Ccai_is_space((unsigned char)s[i - 1])) &&
+            Ccai_valid_prefix_nocase(s + i, word) &&
             (!s[i + n] || Ccai_is_space((unsigned char)s[i + n])))
             return true;
     }
@@ -617,12 +289,13 @@ static const char *email_domain_problem(const char *s, size_t len, char *what, s
     return NULL;
 }
 
-static ccai_status validate_email(const char *value, char **ret_normalized, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_email(const char *value, char **ret_normalized,
+                                                  char **ret_error)
 {
     size_t b, e;
-    trim(value, &b, &e);
+    Ccai_valid_trim(value, &b, &e);
     if (b == e)
-        return fail(ret_error, NULL, "the email address is empty; " EMAIL_HINT);
+        return Ccai_valid_fail(ret_error, NULL, "the email address is empty; " EMAIL_HINT);
 
     char *s = Ccai_strndup(value + b, e - b);
     if (!s)
@@ -673,8 +346,8 @@ static ccai_status validate_email(const char *value, char **ret_normalized, char
     if (!problem)
         problem = email_domain_problem(s + at + 1, len - at - 1, what, sizeof what);
     if (problem) {
-        st = fail(ret_error, s, "is not a valid email address: %s%s%s; " EMAIL_HINT, what,
-                  what[0] ? " " : "", problem);
+        st = Ccai_valid_fail(ret_error, s, "is not a valid email address: %s%s%s; " EMAIL_HINT,
+                             what, what[0] ? " " : "", problem);
         goto cleanup;
     }
 
@@ -695,13 +368,15 @@ cleanup:
 #define E164_MIN 8
 #define E164_MAX 15
 
-static ccai_status validate_phone(const char *value, char **ret_normalized, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_phone(const char *value, char **ret_normalized,
+                                                  char **ret_error)
 {
     size_t b, e;
-    trim(value, &b, &e);
+    Ccai_valid_trim(value, &b, &e);
     if (b == e)
-        return fail(ret_error, NULL,
-                    "the phone number is empty; give it with the country code, " PHONE_HINT);
+        return Ccai_valid_fail(
+            ret_error, NULL,
+            "the phone number is empty; give it with the country code, " PHONE_HINT);
 
     char *s = Ccai_strndup(value + b, e - b);
     /* "+" and the digits: never longer than the value. */
@@ -731,16 +406,17 @@ static ccai_status validate_phone(const char *value, char **ret_normalized, char
         if (Ccai_is_space(c) || c == '.' || c == '-' || c == '(' || c == ')')
             continue;
         if (c == '+') {
-            st = fail(ret_error, s,
-                      "is not a valid phone number: the + may only come first; " PHONE_HINT);
+            st = Ccai_valid_fail(
+                ret_error, s,
+                "is not a valid phone number: the + may only come first; " PHONE_HINT);
             goto cleanup;
         }
         char what[32];
         describe_char(s + i, what, sizeof what);
-        st = fail(ret_error, s,
-                  "is not a valid phone number: %s is not allowed; use digits with the "
-                  "country code, " PHONE_HINT,
-                  what);
+        st = Ccai_valid_fail(ret_error, s,
+                             "is not a valid phone number: %s is not allowed; use digits with the "
+                             "country code, " PHONE_HINT,
+                             what);
         goto cleanup;
     }
     out[1 + ndigits] = '\0';
@@ -748,27 +424,30 @@ static ccai_status validate_phone(const char *value, char **ret_normalized, char
     const char *digits = out + 1;
     if (!plus) {
         if (ndigits < 2 || digits[0] != '0' || digits[1] != '0') {
-            st = fail(ret_error, s,
-                      "is not a valid phone number: include the country code, " PHONE_HINT);
+            st = Ccai_valid_fail(
+                ret_error, s, "is not a valid phone number: include the country code, " PHONE_HINT);
             goto cleanup;
         }
         digits += 2;
         ndigits -= 2;
     }
     if (ndigits == 0) {
-        st = fail(ret_error, s, "is not a valid phone number: it has no digits; " PHONE_HINT);
+        st = Ccai_valid_fail(ret_error, s,
+                             "is not a valid phone number: it has no digits; " PHONE_HINT);
         goto cleanup;
     }
     if (digits[0] == '0') {
-        st = fail(ret_error, s,
-                  "is not a valid phone number: the country code cannot start with 0; " PHONE_HINT);
+        st = Ccai_valid_fail(
+            ret_error, s,
+            "is not a valid phone number: the country code cannot start with 0; " PHONE_HINT);
         goto cleanup;
     }
     if (ndigits < E164_MIN || ndigits > E164_MAX) {
-        st = fail(ret_error, s,
-                  "is not a valid phone number: it has %zu digit%s after the country prefix, an "
-                  "international number has %d to %d; " PHONE_HINT,
-                  ndigits, ndigits == 1 ? "" : "s", E164_MIN, E164_MAX);
+        st = Ccai_valid_fail(
+            ret_error, s,
+            "is not a valid phone number: it has %zu digit%s after the country prefix, an "
+            "international number has %d to %d; " PHONE_HINT,
+            ndigits, ndigits == 1 ? "" : "s", E164_MIN, E164_MAX);
         goto cleanup;
     }
     memmove(out + 1, digits, ndigits + 1);
@@ -792,7 +471,7 @@ CCAI_EXPORT ccai_status ccai_field_validate(ccai_field_type type, const char *va
         return CCAI_ERR_INVALID_ARG;
     switch (type) {
     case CCAI_FIELD_TEXT: return validate_text(value, ret_normalized, ret_error);
-    case CCAI_FIELD_DATETIME: return validate_datetime(value, ret_normalized, ret_error);
+    case CCAI_FIELD_DATETIME: return Ccai_valid_datetime(value, ret_normalized, ret_error);
     case CCAI_FIELD_EMAIL: return validate_email(value, ret_normalized, ret_error);
     case CCAI_FIELD_PHONE_NUMBER: return validate_phone(value, ret_normalized, ret_error);
     }
@@ -801,8 +480,9 @@ CCAI_EXPORT ccai_status ccai_field_validate(ccai_field_type type, const char *va
 
 /* Validate one value of the claim; *ret_json receives the normalised
  * string. Errors name the field. */
-static ccai_status validate_member(const char *name, ccai_field_type type, const json_t *value,
-                                   json_t **ret_json, char **ret_error)
+static CCAI_MUST_CHECK ccai_status validate_member(const char *name, ccai_field_type type,
+                                                   const json_t *value, json_t **ret_json,
+                                                   char **ret_error)
 {
     char *text = NULL, *normalized = NULL, *error = NULL;
     const char *s;
@@ -810,7 +490,8 @@ static ccai_status validate_member(const char *name, ccai_field_type type, const
     if (json_is_string(value)) {
         s = json_string_value(value);
         if (strlen(s) != json_string_length(value))
-            return fail(ret_error, NULL, "field %s: the value contains a NUL character", name);
+            return Ccai_valid_fail(ret_error, NULL, "field %s: the value contains a NUL character",
+                                   name);
     } else if (json_is_number(value) && type == CCAI_FIELD_TEXT) {
         /* A policy number the LLM sent as a number is still a policy number. */
         text = Ccai_json_dump(value, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
@@ -818,14 +499,14 @@ static ccai_status validate_member(const char *name, ccai_field_type type, const
             return CCAI_ERR_NOMEM;
         s = text;
     } else {
-        return fail(ret_error, NULL, "field %s: expected a string, got %s", name,
-                    Ccai_json_kind(value));
+        return Ccai_valid_fail(ret_error, NULL, "field %s: expected a string, got %s", name,
+                               Ccai_json_kind(value));
     }
 
     st = ccai_field_validate(type, s, &normalized, ret_error ? &error : NULL);
     if (st == CCAI_ERR_VALIDATION) {
         if (ret_error)
-            st = fail(ret_error, NULL, "field %s: %s", name, error);
+            st = Ccai_valid_fail(ret_error, NULL, "field %s: %s", name, error);
         goto cleanup;
     }
     if (st != CCAI_OK)
@@ -850,8 +531,8 @@ ccai_status Ccai_claim_validate_object(const ccai_claim_schema *schema, json_t *
     if (!schema || !claim)
         return CCAI_ERR_INVALID_ARG;
     if (!json_is_object(claim))
-        return fail(ret_error, NULL, "the claim must be a JSON object, got %s",
-                    Ccai_json_kind(claim));
+        return Ccai_valid_fail(ret_error, NULL, "the claim must be a JSON object, got %s",
+                               Ccai_json_kind(claim));
 
     /* Build the result aside, in schema order, so that a validation error
      * leaves the claim untouched. */
@@ -903,8 +584,8 @@ CCAI_EXPORT ccai_status ccai_claim_schema_validate_claim(const ccai_claim_schema
     if (!claim) {
         if (st != CCAI_ERR_PARSE)
             return st;
-        st = fail(ret_error, NULL, "the claim is not valid JSON: line %u, column %u: %s", jerr.line,
-                  jerr.column, jerr.text);
+        st = Ccai_valid_fail(ret_error, NULL, "the claim is not valid JSON: line %u, column %u: %s",
+                             jerr.line, jerr.column, jerr.text);
         return st == CCAI_ERR_VALIDATION ? CCAI_ERR_PARSE : st;
     }
     st = Ccai_claim_validate_object(schema, claim, ret_error);

@@ -18,7 +18,7 @@ const json_t *Ccai_config_root(const ccai_config *cfg);
 const char *Ccai_config_str(const ccai_config *cfg, const char *key);
 int64_t Ccai_config_int(const ccai_config *cfg, const char *key, int64_t def);
 double Ccai_config_double(const ccai_config *cfg, const char *key, double def);
-bool Ccai_config_bool(const ccai_config *cfg, const char *key, bool def);
+CCAI_MUST_CHECK bool Ccai_config_bool(const ccai_config *cfg, const char *key, bool def);
 /* Lists and maps (conversation.initiate.claim, ...); borrowed or NULL. */
 const json_t *Ccai_config_json(const ccai_config *cfg, const char *key);
 

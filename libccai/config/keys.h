@@ -1,5 +1,5 @@
-/* The configuration key table and value typing (config/keys.c). Private to
- * config/. */
+/* The configuration key table (config/keys.c) and value typing
+ * (config/keys_value.c). Private to config/. */
 #ifndef CCAI_CONFIG_KEYS_H
 #define CCAI_CONFIG_KEYS_H
 
@@ -44,10 +44,10 @@ const Ccai_key *Ccai_key_at(size_t index);
 /* The key named exactly @path (ignored sections included), or NULL. */
 const Ccai_key *Ccai_key_find(const char *path);
 /* True when @path is a proper prefix (whole segments) of a key. */
-bool Ccai_key_is_section(const char *path);
+CCAI_MUST_CHECK bool Ccai_key_is_section(const char *path);
 /* A known name close to the last segment of @path, written as a full
  * dotted path into @out; false when nothing is close. */
-bool Ccai_key_suggest(const char *path, char *out, size_t outlen);
+CCAI_MUST_CHECK bool Ccai_key_suggest(const char *path, char *out, size_t outlen);
 
 typedef enum Ccai_conv {
     CCAI_CONV_OK,
@@ -77,7 +77,7 @@ Ccai_conv Ccai_key_default(const Ccai_key *k, json_t **ret);
 void Ccai_key_format(const json_t *v, char *out, size_t outlen);
 
 /* True for UTF-8 text without NUL characters. */
-bool Ccai_text_valid(const char *s, size_t len);
+CCAI_MUST_CHECK bool Ccai_text_valid(const char *s, size_t len);
 
 /* A value quoted for a message: at most ~48 bytes, control characters
  * escaped. */

@@ -1,4 +1,6 @@
-/* Allocation through the host's hooks: the library's only global state. */
+/* Allocation through the host's hooks. The allocator and jansson's saved
+ * hooks are two of libccai's three pieces of process-wide state (the third
+ * is the global initialisation, io/http.c); see ccai_set_allocator(). */
 #include "core/common.h"
 
 #include <jansson.h>
@@ -25,11 +27,17 @@ static void default_free(void *ptr, void *ud)
 }
 
 static ccai_allocator allocator = {
-    CCAI_ALLOCATOR_VERSION, default_malloc, default_realloc, default_free, NULL,
+    CCAI_ALLOCATOR_VERSION, default_malloc, default_realloc, default_free, NULL, 0,
 };
 
-/* jansson has process-wide hooks without user data; route them to ours so
- * the JSON documents libccai builds obey the host's allocator too. */
+/* jansson has process-wide hooks without user data. Only when the host asks
+ * (CCAI_ALLOCATOR_JSON) are they routed to ours, so that the JSON values
+ * libccai builds obey the host's allocator too; the hooks found then are
+ * kept, to be given back when the host stops asking. */
+static json_malloc_t json_saved_malloc;
+static json_free_t json_saved_free;
+static bool json_routed;
+
 static void *json_hook_malloc(size_t size)
 {
     return allocator.malloc(size, allocator.ud);
@@ -40,20 +48,43 @@ static void json_hook_free(void *ptr)
         allocator.free(ptr, allocator.ud);
 }
 
+static void json_route(bool on)
+{
+    if (on == json_routed)
+        return;
+    if (on) {
+        json_get_alloc_funcs(&json_saved_malloc, &json_saved_free);
+        json_set_alloc_funcs(json_hook_malloc, json_hook_free);
+    } else {
+        json_set_alloc_funcs(json_saved_malloc, json_saved_free);
+    }
+    json_routed = on;
+}
+
 CCAI_EXPORT ccai_status ccai_set_allocator(const ccai_allocator *a)
 {
     if (!a) {
-        allocator.malloc = default_malloc;
-        allocator.realloc = default_realloc;
-        allocator.free = default_free;
-        allocator.ud = NULL;
-        json_set_alloc_funcs(malloc, free);
+        json_route(false);
+        allocator = (ccai_allocator){
+            CCAI_ALLOCATOR_VERSION, default_malloc, default_realloc, default_free, NULL, 0,
+        };
         return CCAI_OK;
     }
-    if (a->version != CCAI_ALLOCATOR_VERSION || !a->malloc || !a->realloc || !a->free)
+    if (a->version < 1 || a->version > CCAI_ALLOCATOR_VERSION || !a->malloc || !a->realloc ||
+        !a->free)
         return CCAI_ERR_INVALID_ARG;
-    allocator = *a;
-    json_set_alloc_funcs(json_hook_malloc, json_hook_free);
+    /* A table of version 1 ends after ud: read flags only when it has them. */
+    uint32_t flags = a->version >= 2 ? a->flags : 0;
+    if (flags & ~(uint32_t)CCAI_ALLOCATOR_JSON)
+        return CCAI_ERR_INVALID_ARG;
+    /* jansson's hooks go back to what they were before libccai's own
+     * allocator changes under them. */
+    if (!(flags & CCAI_ALLOCATOR_JSON))
+        json_route(false);
+    allocator = (ccai_allocator){
+        CCAI_ALLOCATOR_VERSION, a->malloc, a->realloc, a->free, a->ud, flags,
+    };
+    json_route(flags & CCAI_ALLOCATOR_JSON);
     return CCAI_OK;
 }
 

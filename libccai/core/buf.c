@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool buf_reserve(Ccai_buf *b, size_t extra)
+static CCAI_MUST_CHECK bool buf_reserve(Ccai_buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)
         return false;

@@ -11,6 +11,10 @@
 
 #define CCAI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define CCAI_UNUSED(x)     ((void)(x))
+/* A status dropped on purpose, where it cannot change what happens next;
+ * every use says why on its line or just above. (GCC does not let a (void)
+ * cast silence CCAI_MUST_CHECK, see <ccai/ccai.h>; this does.) */
+#define CCAI_DISCARD(expr) ((void)!(expr))
 
 /* Allocation through the host's hooks (core/alloc.c). jansson is routed
  * through the same hooks, so text from json_dumps() is freed with ccai_free(). */
@@ -22,7 +26,7 @@ char *Ccai_strndup(const char *s, size_t n);
 char *Ccai_asprintf(const char *fmt, ...) CCAI_PRINTF(1, 2);
 char *Ccai_vasprintf(const char *fmt, va_list ap) CCAI_PRINTF(1, 0);
 /* Replace *dst with a copy of src (NULL allowed); false on NOMEM, *dst kept. */
-bool Ccai_str_replace(char **dst, const char *src);
+CCAI_MUST_CHECK bool Ccai_str_replace(char **dst, const char *src);
 
 /* Growable byte buffer, always NUL-terminated when data != NULL. */
 typedef struct Ccai_buf {
@@ -31,10 +35,10 @@ typedef struct Ccai_buf {
     size_t cap;
 } Ccai_buf;
 
-bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
-bool Ccai_buf_puts(Ccai_buf *b, const char *s);
-bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
-bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
+CCAI_MUST_CHECK bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
+CCAI_MUST_CHECK bool Ccai_buf_puts(Ccai_buf *b, const char *s);
+CCAI_MUST_CHECK bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
+CCAI_MUST_CHECK bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
 /* Hand the data to the caller (never NULL on success: "" for empty). */
 char *Ccai_buf_steal(Ccai_buf *b);
 void Ccai_buf_reset(Ccai_buf *b);
@@ -52,7 +56,7 @@ void Ccai_log(const Ccai_logger *lg, ccai_log_level level, const char *fmt, ...)
  * control bytes and bytes that are not valid UTF-8 become \xHH, so a
  * JSON writer can always quote the result. At most max bytes of s are
  * shown; a cut is marked with "...". False on NOMEM. */
-bool Ccai_buf_append_loggable(Ccai_buf *b, const char *s, size_t len, size_t max);
+CCAI_MUST_CHECK bool Ccai_buf_append_loggable(Ccai_buf *b, const char *s, size_t len, size_t max);
 
 /* Clock: monotonic and wall time in milliseconds (core/util.c). */
 uint64_t Ccai_monotonic_ms(void);
@@ -76,11 +80,11 @@ uint64_t Ccai_backoff_ms(int attempt, uint32_t base_ms, uint32_t max_ms);
 char *Ccai_printable_excerpt(const char *body, size_t len, size_t max);
 
 /* Cryptographically random bytes; false when the system has none. */
-bool Ccai_random_bytes(void *out, size_t len);
+CCAI_MUST_CHECK bool Ccai_random_bytes(void *out, size_t len);
 /* A random RFC 4122 version 4 UUID, 36 characters + NUL. */
-bool Ccai_uuid4(char out[37]);
+CCAI_MUST_CHECK bool Ccai_uuid4(char out[37]);
 /* A random token of len alphanumeric characters + NUL. */
-bool Ccai_random_token(char *out, size_t len);
+CCAI_MUST_CHECK bool Ccai_random_token(char *out, size_t len);
 
 /* Per-handle error text. */
 typedef struct Ccai_err {

@@ -4,7 +4,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-static bool port_ok(const char *p, size_t n)
+static CCAI_MUST_CHECK bool port_ok(const char *p, size_t n)
 {
     if (n == 0 || n > 5)
         return false;

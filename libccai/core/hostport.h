@@ -14,15 +14,15 @@
  * not 0..65535, unbalanced brackets, an IPv6 address without brackets,
  * spaces, control bytes, '/', '@', two trailing dots, longer than
  * CCAI_HOST_MAX. */
-bool Ccai_hostport_host(const char *s, size_t len, char out[CCAI_HOST_MAX + 1]);
+CCAI_MUST_CHECK bool Ccai_hostport_host(const char *s, size_t len, char out[CCAI_HOST_MAX + 1]);
 
 /* host (as from Ccai_hostport_host) names this machine: "localhost", an
  * IPv4 address in 127.0.0.0/8, "::1" or an IPv4-mapped 127.x address. */
-bool Ccai_host_is_loopback(const char *host);
+CCAI_MUST_CHECK bool Ccai_host_is_loopback(const char *host);
 
 /* The origin "scheme://host[:port]" of an http or https URL (server.public_url,
  * an Origin header), lowercase, into out; false for other schemes, a
  * malformed host (Ccai_hostport_host), or longer than outlen - 1. */
-bool Ccai_url_origin(const char *url, char *out, size_t outlen);
+CCAI_MUST_CHECK bool Ccai_url_origin(const char *url, char *out, size_t outlen);
 
 #endif

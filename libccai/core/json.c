@@ -94,7 +94,7 @@ static long json_p_hex4(json_p_parser *p)
     return v;
 }
 
-static bool json_p_put_utf8(json_p_parser *p, unsigned long cp)
+static CCAI_MUST_CHECK bool json_p_put_utf8(json_p_parser *p, unsigned long cp)
 {
     unsigned char b[4];
     size_t n;
@@ -152,7 +152,7 @@ static size_t json_utf8_len(const unsigned char *s, size_t avail)
 
 /* A string into p->str: strict UTF-8, escapes and surrogate pairs checked,
  * no NUL (as jansson without JSON_ALLOW_NUL). p->i is on the opening quote. */
-static bool json_p_string(json_p_parser *p)
+static CCAI_MUST_CHECK bool json_p_string(json_p_parser *p)
 {
     Ccai_buf_reset(&p->str);
     if (!Ccai_buf_append(&p->str, "", 0)) {
@@ -352,7 +352,7 @@ static json_t *json_p_number(json_p_parser *p)
     return v;
 }
 
-static bool json_p_word(json_p_parser *p, const char *word)
+static CCAI_MUST_CHECK bool json_p_word(json_p_parser *p, const char *word)
 {
     size_t n = strlen(word);
     if (p->len - p->i < n || memcmp(p->s + p->i, word, n) != 0)

@@ -50,10 +50,9 @@ static size_t phone_at(const char *p, size_t *digits, size_t *prefix)
 /* Mask into out (room for strlen(text) + 1; out may be text: the output
  * never runs ahead of the input). A masked number keeps its '+', first two
  * and last two digits, the others become six stars (fewer for a short
- * number): "+33******78". Returns whether anything was masked. */
-static bool mask_into(const char *text, char *out)
+ * number): "+33******78". */
+static void mask_into(const char *text, char *out)
 {
-    bool any = false;
     size_t o = 0;
     for (size_t i = 0; text[i];) {
         size_t digits = 0, prefix = 0;
@@ -62,7 +61,6 @@ static bool mask_into(const char *text, char *out)
             out[o++] = text[i++];
             continue;
         }
-        any = true;
         /* Read the whole number before writing over it. */
         char masked[16];
         size_t m = 0, seen = 0;
@@ -83,7 +81,6 @@ static bool mask_into(const char *text, char *out)
         i += len;
     }
     out[o] = '\0';
-    return any;
 }
 
 CCAI_EXPORT ccai_status ccai_log_mask(const char *text, char **ret_text)

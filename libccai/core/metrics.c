@@ -37,7 +37,7 @@ struct Ccai_metrics {
 
 static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-static bool name_valid(const char *s, bool colon)
+static CCAI_MUST_CHECK bool name_valid(const char *s, bool colon)
 {
     if (!s || !*s || Ccai_is_digit((unsigned char)*s))
         return false;
@@ -49,7 +49,7 @@ static bool name_valid(const char *s, bool colon)
     return true;
 }
 
-static bool label_name_valid(const char *s, size_t n)
+static CCAI_MUST_CHECK bool label_name_valid(const char *s, size_t n)
 {
     if (n == 0 || Ccai_is_digit((unsigned char)*s) || (n >= 2 && s[0] == '_' && s[1] == '_'))
         return false;
@@ -63,7 +63,7 @@ static bool label_name_valid(const char *s, size_t n)
 
 /* `name="value"(,name="value")*` with only \\, \" and \n escapes; "le" is
  * refused when @histogram. */
-static bool labels_valid(const char *s, bool histogram)
+static CCAI_MUST_CHECK bool labels_valid(const char *s, bool histogram)
 {
     if (!s || !*s)
         return true;
@@ -197,8 +197,8 @@ ccai_status Ccai_metrics_register(Ccai_metrics *m, const char *name, Ccai_metric
 
 /* The series of @labels in the family @name of type @type, created on
  * first use. */
-static ccai_status lookup(Ccai_metrics *m, const char *name, Ccai_metric_type type,
-                          const char *labels, series **ret)
+static CCAI_MUST_CHECK ccai_status lookup(Ccai_metrics *m, const char *name, Ccai_metric_type type,
+                                          const char *labels, series **ret)
 {
     if (!m || !name)
         return CCAI_ERR_INVALID_ARG;
@@ -321,8 +321,8 @@ static void put_help(Ccai_buf *b, bool *bad, const char *help)
 }
 
 /* name{labels[,extra]} value */
-static bool put_sample(Ccai_buf *b, const char *name, const char *suffix, const char *labels,
-                       const char *extra, const char *value)
+static CCAI_MUST_CHECK bool put_sample(Ccai_buf *b, const char *name, const char *suffix,
+                                       const char *labels, const char *extra, const char *value)
 {
     bool braces = *labels || extra;
     return Ccai_buf_printf(b, "%s%s%s%s%s%s%s %s\n", name, suffix, braces ? "{" : "", labels,

@@ -58,36 +58,38 @@ void Ccai_metrics_free(Ccai_metrics *m);
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (bad name or buckets);
  * CCAI_ERR_STATE (the name exists with another type); CCAI_ERR_LIMIT;
  * CCAI_ERR_NOMEM. Ownership: inputs are copied. */
-ccai_status Ccai_metrics_register(Ccai_metrics *m, const char *name, Ccai_metric_type type,
-                                  const char *help, const double *buckets, size_t n_buckets);
+CCAI_MUST_CHECK ccai_status Ccai_metrics_register(Ccai_metrics *m, const char *name,
+                                                  Ccai_metric_type type, const char *help,
+                                                  const double *buckets, size_t n_buckets);
 
 /* Add @value (finite, >= 0) to a counter. Statuses: CCAI_OK;
  * CCAI_ERR_NOT_FOUND (unregistered name); CCAI_ERR_STATE (not a counter);
  * CCAI_ERR_INVALID_ARG (bad label set or value); CCAI_ERR_LIMIT;
  * CCAI_ERR_NOMEM. */
-ccai_status Ccai_metrics_counter_add(Ccai_metrics *m, const char *name, const char *labels,
-                                     double value);
+CCAI_MUST_CHECK ccai_status Ccai_metrics_counter_add(Ccai_metrics *m, const char *name,
+                                                     const char *labels, double value);
 
 /* Set a gauge, or add to it (@delta may be negative). Statuses: as
  * Ccai_metrics_counter_add(), any value allowed (NaN and infinities are
  * valid gauge values). */
-ccai_status Ccai_metrics_gauge_set(Ccai_metrics *m, const char *name, const char *labels,
-                                   double value);
-ccai_status Ccai_metrics_gauge_add(Ccai_metrics *m, const char *name, const char *labels,
-                                   double delta);
+CCAI_MUST_CHECK ccai_status Ccai_metrics_gauge_set(Ccai_metrics *m, const char *name,
+                                                   const char *labels, double value);
+CCAI_MUST_CHECK ccai_status Ccai_metrics_gauge_add(Ccai_metrics *m, const char *name,
+                                                   const char *labels, double delta);
 
 /* Record one observation (for durations, in seconds). The label set may not
  * use "le". Statuses: as Ccai_metrics_counter_add(); the value must not be
  * NaN. */
-ccai_status Ccai_metrics_histogram_observe(Ccai_metrics *m, const char *name, const char *labels,
-                                           double value);
+CCAI_MUST_CHECK ccai_status Ccai_metrics_histogram_observe(Ccai_metrics *m, const char *name,
+                                                           const char *labels, double value);
 
 /* A gauge read at scrape time (calls in progress): fn(m, ud) sets it when
  * Ccai_metrics_collect() runs, before a render. Lets a part of the
  * context publish its state without the page knowing that part.
  * Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM. */
 typedef void (*Ccai_metrics_collect_fn)(Ccai_metrics *m, void *ud);
-ccai_status Ccai_metrics_add_collector(Ccai_metrics *m, Ccai_metrics_collect_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_metrics_add_collector(Ccai_metrics *m, Ccai_metrics_collect_fn fn,
+                                                       void *ud);
 /* Run the collectors, in the order they were added. */
 void Ccai_metrics_collect(Ccai_metrics *m);
 

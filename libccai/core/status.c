@@ -60,9 +60,9 @@ CCAI_EXPORT const char *ccai_style_str(ccai_style style)
 CCAI_EXPORT const char *ccai_event_type_str(ccai_event_type type)
 {
     static const char *const names[] = {
-        "ringing",         "connected",       "speech",     "dtmf",
-        "silence_timeout", "say_done",        "say_failed", "sms",
-        "transfer_ok",     "transfer_failed", "hangup",     "recording",
+        "ringing",  "connected",  "speech", "dtmf",           "silence_timeout",
+        "say_done", "say_failed", "sms",    "transfer_ok",    "transfer_failed",
+        "hangup",   "recording",  "choice", "not_understood",
     };
     if ((unsigned)type < CCAI_ARRAY_SIZE(names))
         return names[type];

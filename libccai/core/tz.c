@@ -1,4 +1,6 @@
-/* Time zones: calling code table, TZif parser, POSIX TZ rules, formatting. */
+/* Time zones: the TZif parser, POSIX TZ rules, lookup and formatting (the
+ * zone of a phone number is tz_phone.c). One unit: every part reads or
+ * fills the same Ccai_tz. */
 #include "core/tz.h"
 
 #include <errno.h>
@@ -7,273 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Calling codes ----------------------------------------------------------- */
-
-typedef struct cc_zone {
-    const char *prefix; /* digits after the "+" */
-    const char *zone;
-} cc_zone;
-
-/* One zone per country: the most populated one where a country has several.
- * Entries longer than a country code refine it (NANP area codes, +7 6/7
- * for Kazakhstan). */
-static const cc_zone cc_zones[] = {
-    {"1", "America/New_York"},
-    {"1204", "America/Winnipeg"},
-    {"1206", "America/Los_Angeles"},
-    {"1213", "America/Los_Angeles"},
-    {"1242", "America/Nassau"},
-    {"1246", "America/Barbados"},
-    {"1303", "America/Denver"},
-    {"1310", "America/Los_Angeles"},
-    {"1312", "America/Chicago"},
-    {"1345", "America/Cayman"},
-    {"1403", "America/Edmonton"},
-    {"1408", "America/Los_Angeles"},
-    {"1415", "America/Los_Angeles"},
-    {"1441", "Atlantic/Bermuda"},
-    {"1469", "America/Chicago"},
-    {"1602", "America/Phoenix"},
-    {"1604", "America/Vancouver"},
-    {"1650", "America/Los_Angeles"},
-    {"1671", "Pacific/Guam"},
-    {"1713", "America/Chicago"},
-    {"1714", "America/Los_Angeles"},
-    {"1773", "America/Chicago"},
-    {"1778", "America/Vancouver"},
-    {"1787", "America/Puerto_Rico"},
-    {"1808", "Pacific/Honolulu"},
-    {"1809", "America/Santo_Domingo"},
-    {"1818", "America/Los_Angeles"},
-    {"1829", "America/Santo_Domingo"},
-    {"1849", "America/Santo_Domingo"},
-    {"1868", "America/Port_of_Spain"},
-    {"1876", "America/Jamaica"},
-    {"1907", "America/Anchorage"},
-    {"1939", "America/Puerto_Rico"},
-    {"20", "Africa/Cairo"},
-    {"211", "Africa/Juba"},
-    {"212", "Africa/Casablanca"},
-    {"213", "Africa/Algiers"},
-    {"216", "Africa/Tunis"},
-    {"218", "Africa/Tripoli"},
-    {"220", "Africa/Banjul"},
-    {"221", "Africa/Dakar"},
-    {"222", "Africa/Nouakchott"},
-    {"223", "Africa/Bamako"},
-    {"224", "Africa/Conakry"},
-    {"225", "Africa/Abidjan"},
-    {"226", "Africa/Ouagadougou"},
-    {"227", "Africa/Niamey"},
-    {"228", "Africa/Lome"},
-    {"229", "Africa/Porto-Novo"},
-    {"230", "Indian/Mauritius"},
-    {"231", "Africa/Monrovia"},
-    {"232", "Africa/Freetown"},
-    {"233", "Africa/Accra"},
-    {"234", "Africa/Lagos"},
-    {"235", "Africa/Ndjamena"},
-    {"236", "Africa/Bangui"},
-    {"237", "Africa/Douala"},
-    {"238", "Atlantic/Cape_Verde"},
-    {"239", "Africa/Sao_Tome"},
-    {"240", "Africa/Malabo"},
-    {"241", "Africa/Libreville"},
-    {"242", "Africa/Brazzaville"},
-    {"243", "Africa/Kinshasa"},
-    {"244", "Africa/Luanda"},
-    {"245", "Africa/Bissau"},
-    {"248", "Indian/Mahe"},
-    {"249", "Africa/Khartoum"},
-    {"250", "Africa/Kigali"},
-    {"251", "Africa/Addis_Ababa"},
-    {"252", "Africa/Mogadishu"},
-    {"253", "Africa/Djibouti"},
-    {"254", "Africa/Nairobi"},
-    {"255", "Africa/Dar_es_Salaam"},
-    {"256", "Africa/Kampala"},
-    {"257", "Africa/Bujumbura"},
-    {"258", "Africa/Maputo"},
-    {"260", "Africa/Lusaka"},
-    {"261", "Indian/Antananarivo"},
-    {"262", "Indian/Reunion"},
-    {"263", "Africa/Harare"},
-    {"264", "Africa/Windhoek"},
-    {"265", "Africa/Blantyre"},
-    {"266", "Africa/Maseru"},
-    {"267", "Africa/Gaborone"},
-    {"268", "Africa/Mbabane"},
-    {"269", "Indian/Comoro"},
-    {"27", "Africa/Johannesburg"},
-    {"290", "Atlantic/St_Helena"},
-    {"291", "Africa/Asmara"},
-    {"297", "America/Aruba"},
-    {"298", "Atlantic/Faroe"},
-    {"299", "America/Nuuk"},
-    {"30", "Europe/Athens"},
-    {"31", "Europe/Amsterdam"},
-    {"32", "Europe/Brussels"},
-    {"33", "Europe/Paris"},
-    {"34", "Europe/Madrid"},
-    {"350", "Europe/Gibraltar"},
-    {"351", "Europe/Lisbon"},
-    {"352", "Europe/Luxembourg"},
-    {"353", "Europe/Dublin"},
-    {"354", "Atlantic/Reykjavik"},
-    {"355", "Europe/Tirane"},
-    {"356", "Europe/Malta"},
-    {"357", "Asia/Nicosia"},
-    {"358", "Europe/Helsinki"},
-    {"359", "Europe/Sofia"},
-    {"36", "Europe/Budapest"},
-    {"370", "Europe/Vilnius"},
-    {"371", "Europe/Riga"},
-    {"372", "Europe/Tallinn"},
-    {"373", "Europe/Chisinau"},
-    {"374", "Asia/Yerevan"},
-    {"375", "Europe/Minsk"},
-    {"376", "Europe/Andorra"},
-    {"377", "Europe/Monaco"},
-    {"378", "Europe/San_Marino"},
-    {"380", "Europe/Kyiv"},
-    {"381", "Europe/Belgrade"},
-    {"382", "Europe/Podgorica"},
-    {"383", "Europe/Belgrade"},
-    {"385", "Europe/Zagreb"},
-    {"386", "Europe/Ljubljana"},
-    {"387", "Europe/Sarajevo"},
-    {"389", "Europe/Skopje"},
-    {"39", "Europe/Rome"},
-    {"40", "Europe/Bucharest"},
-    {"41", "Europe/Zurich"},
-    {"420", "Europe/Prague"},
-    {"421", "Europe/Bratislava"},
-    {"423", "Europe/Vaduz"},
-    {"43", "Europe/Vienna"},
-    {"44", "Europe/London"},
-    {"45", "Europe/Copenhagen"},
-    {"46", "Europe/Stockholm"},
-    {"47", "Europe/Oslo"},
-    {"48", "Europe/Warsaw"},
-    {"49", "Europe/Berlin"},
-    {"500", "Atlantic/Stanley"},
-    {"501", "America/Belize"},
-    {"502", "America/Guatemala"},
-    {"503", "America/El_Salvador"},
-    {"504", "America/Tegucigalpa"},
-    {"505", "America/Managua"},
-    {"506", "America/Costa_Rica"},
-    {"507", "America/Panama"},
-    {"508", "America/Miquelon"},
-    {"509", "America/Port-au-Prince"},
-    {"51", "America/Lima"},
-    {"52", "America/Mexico_City"},
-    {"53", "America/Havana"},
-    {"54", "America/Argentina/Buenos_Aires"},
-    {"55", "America/Sao_Paulo"},
-    {"56", "America/Santiago"},
-    {"57", "America/Bogota"},
-    {"58", "America/Caracas"},
-    {"590", "America/Guadeloupe"},
-    {"591", "America/La_Paz"},
-    {"592", "America/Guyana"},
-    {"593", "America/Guayaquil"},
-    {"594", "America/Cayenne"},
-    {"595", "America/Asuncion"},
-    {"596", "America/Martinique"},
-    {"597", "America/Paramaribo"},
-    {"598", "America/Montevideo"},
-    {"599", "America/Curacao"},
-    {"60", "Asia/Kuala_Lumpur"},
-    {"61", "Australia/Sydney"},
-    {"62", "Asia/Jakarta"},
-    {"63", "Asia/Manila"},
-    {"64", "Pacific/Auckland"},
-    {"65", "Asia/Singapore"},
-    {"66", "Asia/Bangkok"},
-    {"670", "Asia/Dili"},
-    {"673", "Asia/Brunei"},
-    {"675", "Pacific/Port_Moresby"},
-    {"676", "Pacific/Tongatapu"},
-    {"679", "Pacific/Fiji"},
-    {"685", "Pacific/Apia"},
-    {"687", "Pacific/Noumea"},
-    {"689", "Pacific/Tahiti"},
-    {"7", "Europe/Moscow"},
-    {"76", "Asia/Almaty"},
-    {"77", "Asia/Almaty"},
-    {"81", "Asia/Tokyo"},
-    {"82", "Asia/Seoul"},
-    {"84", "Asia/Ho_Chi_Minh"},
-    {"852", "Asia/Hong_Kong"},
-    {"853", "Asia/Macau"},
-    {"855", "Asia/Phnom_Penh"},
-    {"856", "Asia/Vientiane"},
-    {"86", "Asia/Shanghai"},
-    {"880", "Asia/Dhaka"},
-    {"886", "Asia/Taipei"},
-    {"90", "Europe/Istanbul"},
-    {"91", "Asia/Kolkata"},
-    {"92", "Asia/Karachi"},
-    {"93", "Asia/Kabul"},
-    {"94", "Asia/Colombo"},
-    {"95", "Asia/Yangon"},
-    {"960", "Indian/Maldives"},
-    {"961", "Asia/Beirut"},
-    {"962", "Asia/Amman"},
-    {"963", "Asia/Damascus"},
-    {"964", "Asia/Baghdad"},
-    {"965", "Asia/Kuwait"},
-    {"966", "Asia/Riyadh"},
-    {"967", "Asia/Aden"},
-    {"968", "Asia/Muscat"},
-    {"970", "Asia/Hebron"},
-    {"971", "Asia/Dubai"},
-    {"972", "Asia/Jerusalem"},
-    {"973", "Asia/Bahrain"},
-    {"974", "Asia/Qatar"},
-    {"975", "Asia/Thimphu"},
-    {"976", "Asia/Ulaanbaatar"},
-    {"977", "Asia/Kathmandu"},
-    {"98", "Asia/Tehran"},
-    {"992", "Asia/Dushanbe"},
-    {"993", "Asia/Ashgabat"},
-    {"994", "Asia/Baku"},
-    {"995", "Asia/Tbilisi"},
-    {"996", "Asia/Bishkek"},
-    {"998", "Asia/Tashkent"},
-};
-
-const char *Ccai_tz_for_phone(const char *e164)
-{
-    if (!e164)
-        return "UTC";
-    const char *p = e164;
-    if (p[0] == '+')
-        p++;
-    else if (p[0] == '0' && p[1] == '0')
-        p += 2;
-    else
-        return "UTC";
-    if (!Ccai_is_digit((unsigned char)p[0]))
-        return "UTC";
-    const char *best = "UTC";
-    size_t best_len = 0;
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(cc_zones); i++) {
-        size_t n = strlen(cc_zones[i].prefix);
-        if (n > best_len && strncmp(p, cc_zones[i].prefix, n) == 0) {
-            best = cc_zones[i].zone;
-            best_len = n;
-        }
-    }
-    return best;
-}
-
-const char *Ccai_tz_known_zone(size_t index)
-{
-    return index < CCAI_ARRAY_SIZE(cc_zones) ? cc_zones[index].zone : NULL;
-}
 
 bool Ccai_tz_name_valid(const char *zone)
 {
@@ -304,7 +39,7 @@ static int weekday(int64_t days)
     return (int)(((days % 7) + 11) % 7);
 }
 
-static bool is_leap(int64_t y)
+static CCAI_MUST_CHECK bool is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
@@ -348,7 +83,7 @@ struct Ccai_tz {
     tz_posix posix;
 };
 
-static bool parse_num(const char **pp, const char *end, int lo, int hi, int *ret)
+static CCAI_MUST_CHECK bool parse_num(const char **pp, const char *end, int lo, int hi, int *ret)
 {
     const char *p = *pp;
     int v = 0;
@@ -368,7 +103,7 @@ static bool parse_num(const char **pp, const char *end, int lo, int hi, int *ret
 }
 
 /* [+-]hh[:mm[:ss]] with hh up to max_h; returns seconds. */
-static bool parse_hms(const char **pp, const char *end, int max_h, int32_t *ret)
+static CCAI_MUST_CHECK bool parse_hms(const char **pp, const char *end, int max_h, int32_t *ret)
 {
     const char *p = *pp;
     int sign = 1, h, mi = 0, s = 0;
@@ -393,7 +128,7 @@ static bool parse_hms(const char **pp, const char *end, int max_h, int32_t *ret)
     return true;
 }
 
-static bool parse_abbr(const char **pp, const char *end, char out[ABBR_MAX])
+static CCAI_MUST_CHECK bool parse_abbr(const char **pp, const char *end, char out[ABBR_MAX])
 {
     const char *p = *pp;
     size_t n = 0;
@@ -424,7 +159,7 @@ static bool parse_abbr(const char **pp, const char *end, char out[ABBR_MAX])
     return true;
 }
 
-static bool parse_date(const char **pp, const char *end, tz_date *r)
+static CCAI_MUST_CHECK bool parse_date(const char **pp, const char *end, tz_date *r)
 {
     const char *p = *pp;
     memset(r, 0, sizeof *r);
@@ -456,7 +191,7 @@ static bool parse_date(const char **pp, const char *end, tz_date *r)
     return true;
 }
 
-static bool parse_posix(const char *s, size_t len, tz_posix *tp)
+static CCAI_MUST_CHECK bool parse_posix(const char *s, size_t len, tz_posix *tp)
 {
     const char *p = s, *end = s + len;
     int32_t off;
@@ -502,7 +237,7 @@ static int64_t rule_time(int64_t y, const tz_date *r, int32_t utoff_before)
     return day * 86400 + r->secs - utoff_before;
 }
 
-static bool posix_isdst(const tz_posix *tp, int64_t t)
+static CCAI_MUST_CHECK bool posix_isdst(const tz_posix *tp, int64_t t)
 {
     int64_t y;
     int m, d;
@@ -537,7 +272,7 @@ static int64_t be64(const uint8_t *p)
     return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
-static bool read_header(const uint8_t *p, size_t len, tzif_header *h)
+static CCAI_MUST_CHECK bool read_header(const uint8_t *p, size_t len, tzif_header *h)
 {
     if (len < TZIF_HEADER || memcmp(p, "TZif", 4) != 0)
         return false;
@@ -564,7 +299,8 @@ static size_t block_size(const tzif_header *h, size_t tsize)
            (size_t)h->leapcnt * (tsize + 4) + h->isstdcnt + h->isutcnt;
 }
 
-static ccai_status read_block(Ccai_tz *tz, const tzif_header *h, const uint8_t *p, size_t tsize)
+static CCAI_MUST_CHECK ccai_status read_block(Ccai_tz *tz, const tzif_header *h, const uint8_t *p,
+                                              size_t tsize)
 {
     tz->ntrans = h->timecnt;
     tz->ntypes = h->typecnt;
@@ -682,7 +418,7 @@ ccai_status Ccai_tz_new_utc(Ccai_tz **ret)
     return CCAI_OK;
 }
 
-static ccai_status read_file(const char *path, uint8_t **ret, size_t *ret_len)
+static CCAI_MUST_CHECK ccai_status read_file(const char *path, uint8_t **ret, size_t *ret_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -836,7 +572,7 @@ static int digits_at(const char *s, int n)
     return v;
 }
 
-static ccai_status iso_write(int64_t t, int32_t utoff, char *out, size_t outlen)
+static CCAI_MUST_CHECK ccai_status iso_write(int64_t t, int32_t utoff, char *out, size_t outlen)
 {
     int64_t local = t + utoff;
     int64_t days = Ccai_floor_div(local, 86400), secs = local - days * 86400;

@@ -33,24 +33,24 @@ const char *Ccai_tz_known_zone(size_t index);
 
 /* True when @zone is a name Ccai_tz_load() accepts: 1 to CCAI_TZ_NAME_MAX
  * characters of [A-Za-z0-9_+-/], no leading '/', no empty component. */
-bool Ccai_tz_name_valid(const char *zone);
+CCAI_MUST_CHECK bool Ccai_tz_name_valid(const char *zone);
 
 /* Parse a TZif file held in buf[0..len). The 64-bit section is used when
  * the file has one. Statuses: CCAI_OK; CCAI_ERR_PARSE (truncated, corrupt,
  * or a footer rule this parser does not understand); CCAI_ERR_LIMIT (more
  * than CCAI_TZ_FILE_MAX bytes); CCAI_ERR_NOMEM; CCAI_ERR_INVALID_ARG.
  * Ownership: *ret is the caller's (Ccai_tz_free()), untouched on failure. */
-ccai_status Ccai_tz_parse(const uint8_t *buf, size_t len, Ccai_tz **ret);
+CCAI_MUST_CHECK ccai_status Ccai_tz_parse(const uint8_t *buf, size_t len, Ccai_tz **ret);
 
 /* Read and parse CCAI_TZ_DIR/<zone>. Statuses: as Ccai_tz_parse(), and
  * CCAI_ERR_INVALID_ARG (invalid name), CCAI_ERR_NOT_FOUND (no such zone
  * file), CCAI_ERR_IO. Ownership: as Ccai_tz_parse(). */
-ccai_status Ccai_tz_load(const char *zone, Ccai_tz **ret);
+CCAI_MUST_CHECK ccai_status Ccai_tz_load(const char *zone, Ccai_tz **ret);
 /* The same from another directory (tests, hosts shipping their tzdata). */
-ccai_status Ccai_tz_load_from(const char *dir, const char *zone, Ccai_tz **ret);
+CCAI_MUST_CHECK ccai_status Ccai_tz_load_from(const char *dir, const char *zone, Ccai_tz **ret);
 
 /* UTC, abbreviated "UTC". Statuses: CCAI_OK, CCAI_ERR_NOMEM. */
-ccai_status Ccai_tz_new_utc(Ccai_tz **ret);
+CCAI_MUST_CHECK ccai_status Ccai_tz_new_utc(Ccai_tz **ret);
 
 /* Accepts NULL. */
 void Ccai_tz_free(Ccai_tz *tz);
@@ -82,12 +82,13 @@ void Ccai_tz_from_local(const Ccai_tz *tz, int64_t local, int64_t *ret_t, int32_
  * (Unix milliseconds). Statuses: CCAI_OK; CCAI_ERR_PARSE (not that form,
  * or a year outside 1..9999); CCAI_ERR_LIMIT (outlen below
  * CCAI_TZ_ISO_MAX); CCAI_ERR_INVALID_ARG. */
-ccai_status Ccai_tz_localize_iso(const Ccai_tz *tz, const char *iso, char *out, size_t outlen,
-                                 int64_t *ret_ms);
+CCAI_MUST_CHECK ccai_status Ccai_tz_localize_iso(const Ccai_tz *tz, const char *iso, char *out,
+                                                 size_t outlen, int64_t *ret_ms);
 
 /* Unix milliseconds as a local time in tz with its offset,
  * "2024-10-08T14:30:00-07:00". Statuses: as Ccai_tz_format(). */
-ccai_status Ccai_tz_iso_at(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t outlen);
+CCAI_MUST_CHECK ccai_status Ccai_tz_iso_at(const Ccai_tz *tz, int64_t wall_ms, char *out,
+                                           size_t outlen);
 
 /* wall_ms (milliseconds since the epoch) as local time in tz, formatted
  * "Mon 15 Jul 2024, 12:43 (CEST)" (seconds left out on purpose: the text
@@ -95,12 +96,14 @@ ccai_status Ccai_tz_iso_at(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t
  * CCAI_OK; CCAI_ERR_LIMIT (out too small: CCAI_TZ_FORMAT_MAX bytes are
  * always enough); CCAI_ERR_INVALID_ARG (also for a year outside 1..9999). */
 #define CCAI_TZ_FORMAT_MAX 48
-ccai_status Ccai_tz_format(const Ccai_tz *tz, int64_t wall_ms, char *out, size_t outlen);
+CCAI_MUST_CHECK ccai_status Ccai_tz_format(const Ccai_tz *tz, int64_t wall_ms, char *out,
+                                           size_t outlen);
 
 /* Load @zone; when it cannot be loaded (tzdata not installed, invalid or
  * unknown name) UTC instead, and a warning goes to @lg (may be NULL).
  * Statuses: CCAI_OK (also after a fall back to UTC); CCAI_ERR_NOMEM
  * (never taken for a missing zone). Ownership: as Ccai_tz_load(). */
-ccai_status Ccai_tz_load_or_utc(const char *zone, const Ccai_logger *lg, Ccai_tz **ret);
+CCAI_MUST_CHECK ccai_status Ccai_tz_load_or_utc(const char *zone, const Ccai_logger *lg,
+                                                Ccai_tz **ret);
 
 #endif

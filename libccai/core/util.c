@@ -47,8 +47,11 @@ uint64_t Ccai_backoff_ms(int attempt, uint32_t base_ms, uint32_t max_ms)
     uint64_t base = (uint64_t)base_ms << shift;
     if (base > max_ms)
         base = max_ms;
+    /* Without random bytes every client waits the whole delay: still a
+     * backoff, only without the spread. */
     unsigned char r = 255;
-    Ccai_random_bytes(&r, 1);
+    if (!Ccai_random_bytes(&r, 1))
+        r = 255;
     return base * (750u + (uint64_t)r * 250u / 255u) / 1000u;
 }
 

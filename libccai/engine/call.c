@@ -1,7 +1,9 @@
 /* Calls: the life of a handle, its state and its persistence. Persist,
  * then act: every change is committed to the store before the host hears
  * about it (Ccai_call_after_commit()). Events are engine/event.c's, stored
- * calls no handle holds engine/stored.c's. */
+ * calls no handle holds engine/stored.c's, and its writes (the bot's words
+ * kept for the group commit, acts waiting for their commit)
+ * engine/call_writes.c's. */
 #include "engine/engine.h"
 
 #include "claim/claim.h"
@@ -12,9 +14,6 @@
 #include <stdio.h>
 
 #define CALLBACK_SECRET_LEN 32
-/* The bot's words kept while the database is locked: first retry, cap. */
-#define UNSAVED_RETRY_MS     100
-#define UNSAVED_RETRY_MAX_MS 2000
 
 bool Ccai_call_state_in_progress(ccai_call_state s)
 {
@@ -55,165 +54,15 @@ static void call_unlink(ccai_call *c)
     e->n_calls--;
 }
 
-/* The bot's words not stored yet -------------------------------------------- */
-
-/* Said and not stored yet, in order: the sentences of an answer that came
- * in one read from the LLM (Ccai_call_keep_said: one commit for them all),
- * or words said while another process held the database locked
- * (Ccai_call_add_message: stored as soon as it can write). Anything else
- * stored for the call stores them first. One allocation each. */
-typedef struct Ccai_unsaved {
-    struct Ccai_unsaved *next;
-    const char *style, *content, *lang, *engine; /* in text[] */
-    int64_t created_at;
-    char text[];
-} Ccai_unsaved;
-
-static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
-{
-    const char *const src[4] = {m->style, m->content, m->lang, m->engine};
-    size_t len[4], total = 0;
-    for (size_t i = 0; i < 4; i++) {
-        len[i] = src[i] ? strlen(src[i]) + 1 : 0;
-        total += len[i];
-    }
-    Ccai_unsaved *u = Ccai_calloc(1, sizeof *u + total);
-    if (!u)
-        return CCAI_ERR_NOMEM;
-    const char **dst[4] = {&u->style, &u->content, &u->lang, &u->engine};
-    char *p = u->text;
-    for (size_t i = 0; i < 4; i++) {
-        if (!src[i])
-            continue;
-        memcpy(p, src[i], len[i]);
-        *dst[i] = p;
-        p += len[i];
-    }
-    u->created_at = m->created_at;
-    *c->unsaved_tail = u;
-    c->unsaved_tail = &u->next;
-    return CCAI_OK;
-}
-
-/* Forget the kept words up to (not including) end. */
-static void unsaved_pop(ccai_call *c, Ccai_unsaved *end)
-{
-    while (c->unsaved != end) {
-        Ccai_unsaved *u = c->unsaved;
-        c->unsaved = u->next;
-        ccai_free(u);
-    }
-    if (!c->unsaved)
-        c->unsaved_tail = &c->unsaved;
-}
-
-/* Store what was kept, oldest first, in one commit when there are several
- * (or inside the caller's transaction). A failure of the database keeps
- * what it did not store for later; a message that can never be stored is
- * dropped (logged), not a reason to stop the call. */
-ccai_status Ccai_call_flush_unsaved(ccai_call *c)
-{
-    Ccai_store *store = c->eng->store;
-    bool tx = c->unsaved && c->unsaved->next;
-    if (tx) {
-        ccai_status st = Ccai_store_begin(store);
-        if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
-            return st;
-        tx = st == CCAI_OK; /* else the caller's transaction holds them */
-    }
-    size_t n = 0;
-    ccai_status st = CCAI_OK;
-    for (Ccai_unsaved *u = c->unsaved, *next; u; u = next) {
-        next = u->next;
-        Ccai_store_message m = {
-            .persona = "assistant",
-            .action = "talk",
-            .style = u->style,
-            .content = u->content,
-            .lang = u->lang,
-            .engine = u->engine,
-            .created_at = u->created_at,
-        };
-        st = Ccai_store_message_append(store, c->row.id, &m, NULL);
-        if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
-            break;         /* the database, not the message: try again later */
-        if (st != CCAI_OK) /* this message can never be stored: not a reason to stop the call */
-            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
-                     c->row.id, Ccai_store_errmsg(store));
-        n += st == CCAI_OK;
-        st = CCAI_OK;
-        if (!tx)
-            unsaved_pop(c, next); /* committed on its own */
-    }
-    if (tx) {
-        if (st == CCAI_OK)
-            st = Ccai_store_commit(store);
-        if (st != CCAI_OK) {
-            Ccai_store_rollback(store);
-            return st; /* none of them is stored */
-        }
-        unsaved_pop(c, NULL);
-    }
-    if (st != CCAI_OK)
-        return st;
-    if (n && c->unsaved_tries)
-        Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: %zu kept sentence(s) of the bot stored",
-                 c->row.id, n);
-    c->unsaved_tries = 0;
-    Ccai_timer_stop(c->ctx, &c->unsaved_timer);
-    return CCAI_OK;
-}
-
-static void unsaved_retry_later(ccai_call *c)
-{
-    if (c->unsaved_tries < 16)
-        c->unsaved_tries++;
-    Ccai_timer_start(
-        c->ctx, &c->unsaved_timer,
-        Ccai_backoff_ms((int)c->unsaved_tries, UNSAVED_RETRY_MS, UNSAVED_RETRY_MAX_MS));
-}
-
-static void on_unsaved_timer(Ccai_timer *t, void *ud)
-{
-    CCAI_UNUSED(t);
-    ccai_call *c = ud;
-    if (Ccai_call_flush_unsaved(c) != CCAI_OK)
-        unsaved_retry_later(c);
-}
-
-/* The database cannot take the kept words now: later, and say so once. */
-static void unsaved_later(ccai_call *c)
-{
-    if (!c->unsaved_tries)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN,
-                 "call %s: the database is locked by another process: the bot's words "
-                 "are kept and stored when it can write",
-                 c->row.id);
-    if (!Ccai_timer_active(&c->unsaved_timer))
-        unsaved_retry_later(c);
-}
-
-static void unsaved_clear(ccai_call *c)
-{
-    size_t n = 0;
-    Ccai_timer_stop(c->ctx, &c->unsaved_timer);
-    for (const Ccai_unsaved *u = c->unsaved; u; u = u->next)
-        n++;
-    unsaved_pop(c, NULL);
-    if (n)
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
-                 "call %s: %zu sentence(s) of the bot were never stored: the database stayed "
-                 "locked until the call was released",
-                 c->row.id, n);
-}
-
-static void pending_drop(ccai_call *c);
-
 static void call_destroy(ccai_call *c)
 {
-    pending_drop(c);
+    if (c->attached_free)
+        c->attached_free(c->attached);
+    c->attached = NULL;
+    c->attached_free = NULL;
+    Ccai_call_pending_drop(c);
     Ccai_conv_cleanup(c);
-    unsaved_clear(c);
+    Ccai_call_unsaved_clear(c);
     json_decref(c->initiate);
     json_decref(c->claim);
     Ccai_store_call_clear(&c->row);
@@ -222,136 +71,10 @@ static void call_destroy(ccai_call *c)
     ccai_free(c);
 }
 
-ccai_status Ccai_call_store_fail(ccai_call *c, ccai_status st)
-{
-    const char *why = Ccai_store_errmsg(c->eng->store);
-    Ccai_err_set(&c->err, "%s", why && *why ? why : ccai_status_str(st));
-    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: %s", c->row.id, Ccai_err_get(&c->err));
-    return st;
-}
-
-ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char *action,
-                                  ccai_style style, const char *content, const char *lang,
-                                  const char *tool_calls_json, const char *engine, int64_t *ret_seq)
-{
-    Ccai_store_message m = {
-        .persona = persona,
-        .action = action,
-        .style = ccai_style_str(style),
-        .content = content ? content : "",
-        .lang = lang ? lang : c->row.lang,
-        .tool_calls_json = tool_calls_json,
-        .engine = engine,
-        .created_at = Ccai_wall_ms(), /* when it was said, also when stored later */
-    };
-    /* What the bot said is already out: a lock held elsewhere must not lose
-     * it. Everything else keeps "stored, then acted on". */
-    bool keepable = strcmp(persona, "assistant") == 0 && strcmp(action, "talk") == 0 &&
-                    !tool_calls_json && !ret_seq;
-    ccai_status st;
-    if (keepable && Ccai_timer_active(&c->unsaved_timer)) {
-        st = CCAI_ERR_BUSY; /* locked a moment ago: queue it without waiting on the loop */
-    } else {
-        st = Ccai_call_flush_unsaved(c); /* the kept words come first */
-        if (st == CCAI_OK)
-            st = Ccai_store_message_append(c->eng->store, c->row.id, &m, ret_seq);
-    }
-    if (st == CCAI_ERR_BUSY && keepable) {
-        st = unsaved_push(c, &m);
-        if (st == CCAI_OK) {
-            unsaved_later(c);
-            return CCAI_OK;
-        }
-    }
-    return st == CCAI_OK ? st : Ccai_call_store_fail(c, st);
-}
-
-ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *content,
-                                const char *engine)
-{
-    Ccai_store_message m = {
-        .persona = "assistant",
-        .action = "talk",
-        .style = ccai_style_str(style),
-        .content = content ? content : "",
-        .lang = c->row.lang,
-        .engine = engine,
-        .created_at = Ccai_wall_ms(), /* when it was said */
-    };
-    ccai_status st = unsaved_push(c, &m);
-    if (st != CCAI_OK) /* stored now, then */
-        return Ccai_call_add_message(c, "assistant", "talk", style, content, NULL, NULL, engine,
-                                     NULL);
-    if (!Ccai_timer_active(&c->unsaved_timer)) /* else a retry is due: it stores them */
-        Ccai_conv_kept(c);
-    return CCAI_OK;
-}
-
-void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list)
-{
-    if (list && !list->kept_next) {
-        Ccai_call_store_kept(list);
-        return;
-    }
-    Ccai_store *store = e->store;
-    ccai_status st = Ccai_store_begin(store);
-    bool began = st == CCAI_OK;
-    for (ccai_call *c = list; st == CCAI_OK && c; c = c->kept_next) {
-        if (Ccai_timer_active(&c->unsaved_timer))
-            continue; /* a retry of its own is due */
-        for (const Ccai_unsaved *u = c->unsaved; st == CCAI_OK && u; u = u->next) {
-            Ccai_store_message m = {
-                .persona = "assistant",
-                .action = "talk",
-                .style = u->style,
-                .content = u->content,
-                .lang = u->lang,
-                .engine = u->engine,
-                .created_at = u->created_at,
-            };
-            st = Ccai_store_message_append(store, c->row.id, &m, NULL);
-            if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
-                break; /* the database, not the message: all of them later */
-            if (st != CCAI_OK)
-                Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
-                         c->row.id, Ccai_store_errmsg(store));
-            st = CCAI_OK;
-        }
-    }
-    if (st == CCAI_OK)
-        st = Ccai_store_commit(store);
-    if (st != CCAI_OK) {
-        if (began)
-            Ccai_store_rollback(store);
-        /* Each call on its own, now or after its retry delay. */
-        for (ccai_call *c = list; c; c = c->kept_next) {
-            if (!Ccai_timer_active(&c->unsaved_timer))
-                Ccai_call_store_kept(c);
-        }
-        return;
-    }
-    for (ccai_call *c = list; c; c = c->kept_next) {
-        if (Ccai_timer_active(&c->unsaved_timer))
-            continue;
-        unsaved_pop(c, NULL);
-        c->unsaved_tries = 0;
-    }
-}
-
-void Ccai_call_store_kept(ccai_call *c)
-{
-    if (!c->unsaved || Ccai_timer_active(&c->unsaved_timer))
-        return; /* nothing kept, or waiting for a lock held elsewhere */
-    ccai_status st = Ccai_call_flush_unsaved(c);
-    if (st == CCAI_ERR_BUSY)
-        unsaved_later(c);
-    else if (st != CCAI_OK)
-        Ccai_call_store_fail(c, st);
-}
-
 /* A plain message (no style, tool calls or engine). */
-static ccai_status add_message(ccai_call *c, const char *persona, const char *action,
-                               const char *content, const char *lang)
+static CCAI_MUST_CHECK ccai_status add_message(ccai_call *c, const char *persona,
+                                               const char *action, const char *content,
+                                               const char *lang)
 {
     return Ccai_call_add_message(c, persona, action, CCAI_STYLE_NONE, content, lang, NULL, NULL,
                                  NULL);
@@ -414,7 +137,7 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 }
 
 /* The members a table of its version has: a table of version 1 is shorter. */
-static bool params_copy(const ccai_call_params *p, ccai_call_params *out)
+static CCAI_MUST_CHECK bool params_copy(const ccai_call_params *p, ccai_call_params *out)
 {
     if (p->version < 1 || p->version > CCAI_CALL_PARAMS_VERSION)
         return false;
@@ -435,7 +158,7 @@ static bool params_copy(const ccai_call_params *p, ccai_call_params *out)
     return true;
 }
 
-static bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
+static CCAI_MUST_CHECK bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
 {
     if (o->version < 1 || o->version > CCAI_CALL_OPS_VERSION)
         return false;
@@ -457,8 +180,8 @@ static bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
 /* The stored call a start goes on with: the one named (a channel taking
  * it back after a restart), or the caller's recent one (a caller ringing
  * back), else none (*ret NULL). */
-static ccai_status find_resumed(Ccai_engine *e, const ccai_call_params *p, const char *phone,
-                                Ccai_store_call **ret)
+static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_params *p,
+                                                const char *phone, Ccai_store_call **ret)
 {
     *ret = NULL;
     ccai_status st;
@@ -529,8 +252,7 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
         goto fail;
     c->ctx = ctx;
     c->eng = e;
-    c->unsaved_tail = &c->unsaved;
-    Ccai_timer_init(&c->unsaved_timer, on_unsaved_timer, c);
+    Ccai_call_writes_init(c);
     c->ops = ops;
     c->ud = userdata;
     c->channel_silence = (p->flags & CCAI_CALL_REPORTS_SILENCE) != 0;
@@ -619,8 +341,10 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
     if (c->rate < 0.75 || c->rate > 1.25)
         c->rate = 1.0;
     Ccai_conv_init(c);
-    Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
-                             c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1);
+    /* Best effort: a sample lost (out of memory, the series cap) changes
+     * nothing of the call. */
+    CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
+                                          c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1));
     Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
              c->row.direction == CCAI_OUTBOUND ? "outbound" : "inbound",
              c->resumed ? "resumed" : "started", channel, "");
@@ -656,13 +380,29 @@ ccai_status Ccai_call_save_claim(ccai_call *c)
     return CCAI_OK;
 }
 
+static void act_hangup(ccai_call *c, const char *text, int64_t num)
+{
+    CCAI_UNUSED(text);
+    CCAI_UNUSED(num);
+    if (c->ops.hangup)
+        c->ops.hangup(c, c->ud);
+}
+
 void Ccai_call_hangup(ccai_call *c)
 {
     if (!Ccai_call_state_in_progress(c->state) || c->state == CCAI_CALL_ENDING)
         return;
-    Ccai_call_set_state(c, CCAI_CALL_ENDING);
-    if (c->ops.hangup)
-        c->ops.hangup(c, c->ud);
+    /* The line is hung up after the goodbye and "ending" are settled
+     * (never before their commit), and also when they could not be stored
+     * (the store's reason is logged): a caller is never held on a bot that
+     * is done, and hanging up depends on nothing stored (the HANGUP event
+     * that follows, or the sweep, ends the stored call). */
+    ccai_status st = Ccai_call_set_state(c, CCAI_CALL_ENDING);
+    if (st != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: hanging up, the state not stored",
+                 c->row.id);
+    if (Ccai_call_after_writes(c, act_hangup, NULL, 0) != CCAI_OK)
+        act_hangup(c, NULL, 0); /* nothing to wait for (out of memory): now */
 }
 
 /* End a call that is going away without a hangup event. */
@@ -671,13 +411,20 @@ static void end_quietly(ccai_call *c, const char *reason)
     Ccai_conv_cleanup(c);
     if (!Ccai_call_state_in_progress(c->state))
         return;
-    if (add_message(c, "assistant", "hangup", reason, NULL) != CCAI_OK ||
-        !Ccai_str_replace(&c->row.end_reason, reason))
-        return;
-    ccai_call_ops none = c->ops;
-    c->ops.state_changed = NULL; /* freeing fires no callbacks */
-    Ccai_call_set_state(c, CCAI_CALL_ENDED);
-    c->ops = none;
+    ccai_status st = add_message(c, "assistant", "hangup", reason, NULL);
+    if (st == CCAI_OK && !Ccai_str_replace(&c->row.end_reason, reason))
+        st = CCAI_ERR_NOMEM;
+    if (st == CCAI_OK) {
+        ccai_call_ops none = c->ops;
+        c->ops.state_changed = NULL; /* freeing fires no callbacks */
+        st = Ccai_call_set_state(c, CCAI_CALL_ENDED);
+        c->ops = none;
+    }
+    /* Nobody to tell: the stored call stays in progress until the sweep
+     * of calls nobody holds ends it (conversation.takeback_window_sec). */
+    if (st != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: %s, its end not stored: %s", c->row.id,
+                 reason, ccai_status_str(st));
 }
 
 CCAI_EXPORT void ccai_call_free(ccai_call *c)
@@ -733,7 +480,88 @@ CCAI_EXPORT int ccai_call_resumed(const ccai_call *c)
 
 CCAI_EXPORT void *ccai_call_userdata(const ccai_call *c)
 {
-    return c ? c->ud : NULL;
+    if (!c)
+        return NULL;
+    return c->attached ? c->host_ud : c->ud;
+}
+
+void Ccai_call_attach(ccai_call *c, void *att, void (*free_fn)(void *att), void *host_ud)
+{
+    c->attached = att;
+    c->attached_free = free_fn;
+    c->host_ud = host_ud;
+}
+
+void *Ccai_call_attachment(const ccai_call *c)
+{
+    return c ? c->attached : NULL;
+}
+
+typedef struct said_find {
+    const char *said;
+    int64_t seq, created_at;
+    char *style, *engine, *lang;
+    bool found, nomem;
+} said_find;
+
+static int said_match(const Ccai_store_message *m, void *ud)
+{
+    said_find *f = ud;
+    if (!m->persona || strcmp(m->persona, "assistant") != 0 || !m->action ||
+        strcmp(m->action, "talk") != 0 || !m->content || strcmp(m->content, f->said) != 0)
+        return 0;
+    f->found = true;
+    f->seq = m->seq;
+    f->created_at = m->created_at;
+    f->style = m->style ? Ccai_strdup(m->style) : NULL;
+    f->engine = m->engine ? Ccai_strdup(m->engine) : NULL;
+    f->lang = m->lang ? Ccai_strdup(m->lang) : NULL;
+    f->nomem = (m->style && !f->style) || (m->engine && !f->engine) || (m->lang && !f->lang);
+    return 1;
+}
+
+ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard)
+{
+    if (!said)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_store *store = c->eng->store;
+    ccai_status st = Ccai_call_flush_unsaved(c);
+    if (st != CCAI_OK)
+        return st;
+    said_find f = {.said = said};
+    st = Ccai_store_messages_newest(store, c->row.id, 32, -1, said_match, &f);
+    if (st == CCAI_OK && f.nomem)
+        st = CCAI_ERR_NOMEM;
+    if (st == CCAI_OK && !f.found)
+        st = CCAI_ERR_NOT_FOUND;
+    if (st == CCAI_OK)
+        st = Ccai_store_begin(store);
+    if (st == CCAI_OK) {
+        st = Ccai_store_message_delete(store, c->row.id, f.seq);
+        if (st == CCAI_OK && heard && *heard) {
+            Ccai_store_message m = {
+                .persona = "assistant",
+                .action = "talk",
+                .style = f.style,
+                .content = heard,
+                .lang = f.lang,
+                .engine = f.engine,
+                .created_at = f.created_at,
+            };
+            st = Ccai_store_message_append(store, c->row.id, &m, NULL);
+        }
+        if (st == CCAI_OK)
+            st = Ccai_store_commit(store);
+        /* The first failure is the one returned; one of the rollback too is
+         * logged. */
+        if (st != CCAI_OK && Ccai_store_rollback(store) != CCAI_OK)
+            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+                     Ccai_store_errmsg(store));
+    }
+    ccai_free(f.style);
+    ccai_free(f.engine);
+    ccai_free(f.lang);
+    return st;
 }
 
 CCAI_EXPORT const char *ccai_call_errmsg(const ccai_call *c)
@@ -778,7 +606,7 @@ CCAI_EXPORT const char *ccai_call_provider_id(const ccai_call *c)
 
 /* What a channel sets on a live call ------------------------------------------ */
 
-static bool settable(ccai_call *c)
+static CCAI_MUST_CHECK bool settable(ccai_call *c)
 {
     if (!c->free_pending && Ccai_call_state_in_progress(c->state))
         return true;
@@ -788,7 +616,7 @@ static bool settable(ccai_call *c)
 
 /* Replace *slot with a copy of value (NULL: keep it), write the row, and
  * restore the old value when the write fails. */
-static ccai_status save_field(ccai_call *c, char **slot, const char *value)
+static CCAI_MUST_CHECK ccai_status save_field(ccai_call *c, char **slot, const char *value)
 {
     if (!value)
         return CCAI_OK;
@@ -868,83 +696,6 @@ CCAI_EXPORT ccai_status ccai_call_goodbye(ccai_call *c)
     Ccai_call_leave(c);
     Ccai_ctx_leave(ctx);
     return CCAI_OK;
-}
-
-/* Persist, then act ------------------------------------------------------------- */
-
-/* An act waiting for the commit of an asynchronous store. */
-typedef struct Ccai_pending_act {
-    struct Ccai_pending_act *next;
-    ccai_call *c; /* NULL once the handle is gone: the act is dropped */
-    Ccai_call_act_fn act;
-    char *text;
-    int64_t num;
-} Ccai_pending_act;
-
-static void pending_unlink(Ccai_pending_act *p)
-{
-    if (!p->c)
-        return;
-    for (Ccai_pending_act **q = &p->c->pending; *q; q = &(*q)->next) {
-        if (*q == p) {
-            *q = p->next;
-            break;
-        }
-    }
-}
-
-static void on_committed(ccai_status st, void *ud)
-{
-    Ccai_pending_act *p = ud;
-    ccai_call *c = p->c;
-    pending_unlink(p);
-    if (c && st == CCAI_OK) {
-        ccai_ctx *ctx = c->ctx;
-        Ccai_ctx_enter(ctx);
-        Ccai_call_enter(c);
-        p->act(c, p->text, p->num);
-        Ccai_call_leave(c);
-        Ccai_ctx_leave(ctx);
-    } else if (c) {
-        Ccai_call_store_fail(c, st);
-    }
-    ccai_free(p->text);
-    ccai_free(p);
-}
-
-ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
-                                   int64_t num)
-{
-    Ccai_store *store = c->eng->store;
-    if (Ccai_store_writes_durable(store)) {
-        act(c, text, num);
-        return CCAI_OK;
-    }
-    Ccai_pending_act *p = Ccai_calloc(1, sizeof *p);
-    if (!p || (text && !(p->text = Ccai_strdup(text)))) {
-        ccai_free(p);
-        return CCAI_ERR_NOMEM;
-    }
-    p->c = c;
-    p->act = act;
-    p->num = num;
-    p->next = c->pending;
-    c->pending = p;
-    ccai_status st = Ccai_store_sync(store, on_committed, p);
-    if (st != CCAI_OK) {
-        pending_unlink(p);
-        ccai_free(p->text);
-        ccai_free(p);
-    }
-    return st;
-}
-
-/* The handle goes: acts still waiting for a commit are dropped. */
-static void pending_drop(ccai_call *c)
-{
-    for (Ccai_pending_act *p = c->pending; p; p = p->next)
-        p->c = NULL;
-    c->pending = NULL;
 }
 
 void Ccai_call_enter(ccai_call *c)

@@ -16,59 +16,13 @@
 #include "core/json.h"
 #include "core/metrics.h"
 #include "core/tz.h"
-#include "engine/history.h"
 #include "engine/offline.h"
 #include "engine/prompts.h"
+#include "engine/request.h"
 #include "engine/speech.h"
 #include "llm/llm.h"
 
 #include <stdio.h>
-
-/* The bot's words are stored at most this long after they were said, with
- * those of every other call said meanwhile (group commit): answers stream
- * in a sentence at a time, each a commit of its own before. Nothing waits
- * for them (anything else stored for the call, or a read of its document,
- * stores them first); a crash in between loses words said less than this
- * long ago, as a crash between say() and its own commit did. */
-#define KEPT_DELAY_MS 5
-
-/* The tool schemas of a call as JSON text, as the request carries them:
- * shared by the calls whose claim schema and languages are the same, and
- * held by each of them (reference counted: the cache may drop it). */
-typedef struct Ccai_tools_text {
-    unsigned refs;
-    size_t tokens; /* what the token budget counts for them */
-    size_t len;
-    char json[];
-} Ccai_tools_text;
-
-static void tools_text_unref(Ccai_tools_text *t)
-{
-    if (t && --t->refs == 0)
-        ccai_free(t);
-}
-
-static Ccai_tools_text *tools_text_ref(Ccai_tools_text *t)
-{
-    t->refs++;
-    return t;
-}
-
-/* The schemas as JSON text, one reference; NULL when out of memory. */
-static Ccai_tools_text *tools_text_new(const json_t *tools)
-{
-    char *json = tools ? Ccai_json_dump(tools, JSON_COMPACT) : NULL;
-    size_t len = json ? strlen(json) : 0;
-    Ccai_tools_text *t = json ? Ccai_malloc(sizeof *t + len + 1) : NULL;
-    if (t) {
-        t->refs = 1;
-        t->tokens = Ccai_history_tokens(tools);
-        t->len = len;
-        memcpy(t->json, json, len + 1);
-    }
-    ccai_free(json);
-    return t;
-}
 
 typedef struct Ccai_turn {
     ccai_call *c;
@@ -91,165 +45,12 @@ typedef struct Ccai_turn {
     int64_t history_seq;
 } Ccai_turn;
 
-static Ccai_engine *engine_of(const ccai_call *c)
-{
-    return c->eng;
-}
-
-/* Engine ------------------------------------------------------------------- */
-
-/* The words the calls said since the last group commit: one commit. */
-static void on_kept_timer(Ccai_timer *t, void *ud)
-{
-    CCAI_UNUSED(t);
-    Ccai_conv_store_kept(ud);
-}
-
-ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
-{
-    Ccai_timer_init(&e->kept_timer, on_kept_timer, e);
-    char *why = NULL;
-    e->prompts = Ccai_prompts_new(e->cfg, &why);
-    if (!e->prompts) {
-        if (why && ret_errmsg)
-            *ret_errmsg = why;
-        else
-            ccai_free(why);
-        return why ? CCAI_ERR_CONFIG : CCAI_ERR_NOMEM;
-    }
-    const ccai_config *cfg = e->cfg;
-    bool slow_first = Ccai_config_bool(cfg, "conversation.slow_llm_for_chat", false);
-    const char *order[2] = {slow_first ? "slow" : "fast", slow_first ? "fast" : "slow"};
-    for (int i = 0; i < 2; i++) {
-        ccai_status st = Ccai_llm_model_from_config(cfg, order[i], &e->models[e->n_models]);
-        if (st == CCAI_OK)
-            e->n_models++;
-        else if (st != CCAI_ERR_NOT_FOUND)
-            return st;
-    }
-    e->soft_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_soft_timeout_sec", 4) * 1000u;
-    e->hard_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_hard_timeout_sec", 15) * 1000u;
-    e->silence_ms =
-        (uint32_t)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20) * 1000u;
-    e->retry_max = (int)Ccai_config_int(cfg, "conversation.recognition_retry_max", 3);
-    e->max_rounds = (int)Ccai_config_int(cfg, "conversation.max_llm_rounds", 3);
-    e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
-    if (e->max_rounds < 1)
-        e->max_rounds = 1;
-    Ccai_log(&e->log, CCAI_LOG_INFO, "engine: %s",
-             e->n_models ? (e->n_models == 2 ? "two LLMs (with fail-over)" : "one LLM")
-                         : "no LLM configured: the offline dialogue answers");
-    return CCAI_OK;
-}
-
-const Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name)
-{
-    for (size_t i = 0; e && i < e->n_models; i++) {
-        if (strcmp(e->models[i].name, name) == 0)
-            return &e->models[i];
-    }
-    return NULL;
-}
-
-const Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e)
-{
-    return e->prompts;
-}
-
-void Ccai_conv_engine_cleanup(Ccai_engine *e)
-{
-    Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
-    for (size_t i = 0; i < e->n_initiates; i++) {
-        ccai_free(e->initiates[i].key);
-        json_decref(e->initiates[i].tree);
-    }
-    for (size_t i = 0; i < e->n_tools; i++) {
-        ccai_free(e->tools[i].key);
-        tools_text_unref(e->tools[i].tools[0]);
-        tools_text_unref(e->tools[i].tools[1]);
-    }
-    Ccai_prompts_free(e->prompts);
-    for (size_t i = 0; i < 2; i++)
-        Ccai_llm_model_clear(&e->models[i]);
-}
-
-json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate)
-{
-    char *key = Ccai_json_dump(initiate, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!key)
-        return initiate; /* out of memory: the call keeps its own */
-    for (size_t i = 0; i < e->n_initiates; i++) {
-        if (strcmp(e->initiates[i].key, key) == 0) {
-            ccai_free(key);
-            json_decref(initiate);
-            return json_incref(e->initiates[i].tree);
-        }
-    }
-    Ccai_initiate_entry *ent;
-    if (e->n_initiates < CCAI_INITIATE_CACHE) {
-        ent = &e->initiates[e->n_initiates++];
-    } else { /* full: replace in turn (calls keep their references) */
-        ent = &e->initiates[e->next_initiate++ % CCAI_INITIATE_CACHE];
-        ccai_free(ent->key);
-        json_decref(ent->tree);
-    }
-    ent->key = key;
-    ent->tree = json_incref(initiate);
-    return initiate;
-}
-
-/* Group commit of spoken words ------------------------------------------------ */
-
-void Ccai_conv_kept(ccai_call *c)
-{
-    Ccai_engine *e = engine_of(c);
-    if (c->kept_listed)
-        return;
-    c->kept_listed = true;
-    c->kept_next = e->kept;
-    e->kept = c;
-    if (!Ccai_timer_active(&e->kept_timer))
-        Ccai_timer_start(c->ctx, &e->kept_timer, KEPT_DELAY_MS);
-}
-
-void Ccai_conv_store_kept(Ccai_engine *e)
-{
-    if (!e || !e->kept)
-        return;
-    ccai_call *list = e->kept;
-    e->kept = NULL;
-    Ccai_timer_stop(e->ctx, &e->kept_timer);
-    Ccai_calls_store_kept(e, list);
-    for (ccai_call *c = list, *next; c; c = next) {
-        next = c->kept_next;
-        c->kept_next = NULL;
-        c->kept_listed = false;
-    }
-}
-
-/* The call goes: its words now, and off the list. */
-static void kept_forget(ccai_call *c)
-{
-    Ccai_call_store_kept(c);
-    if (!c->kept_listed)
-        return;
-    Ccai_engine *e = engine_of(c);
-    for (ccai_call **p = &e->kept; *p; p = &(*p)->kept_next) {
-        if (*p == c) {
-            *p = c->kept_next;
-            break;
-        }
-    }
-    c->kept_next = NULL;
-    c->kept_listed = false;
-}
-
 /* Helpers ------------------------------------------------------------------ */
 
 /* Can an LLM be asked now (one is configured and does not cool down)? */
-static bool llm_ready(const ccai_call *c)
+static CCAI_MUST_CHECK bool llm_ready(const ccai_call *c)
 {
-    const Ccai_engine *e = engine_of(c);
+    const Ccai_engine *e = c->eng;
     uint64_t now = Ccai_ctx_now(c->ctx);
     for (size_t i = 0; i < e->n_models; i++) {
         if (Ccai_llm_health_ready(&e->health[i], now))
@@ -258,7 +59,7 @@ static bool llm_ready(const ccai_call *c)
     return false;
 }
 
-static const char *initiate_str(const ccai_call *c, const char *key)
+const char *Ccai_conv_initiate_str(const ccai_call *c, const char *key)
 {
     const char *v = json_string_value(json_object_get(c->initiate, key));
     return v ? v : "";
@@ -278,26 +79,26 @@ const json_t *Ccai_conv_lang_entry(const ccai_call *c, const char *code)
     return NULL;
 }
 
-/* "French" for fr-FR: the first pronunciation, as the reference. */
-static const char *lang_name(const ccai_call *c)
-{
-    const json_t *l = Ccai_conv_lang_entry(c, c->row.lang);
-    const char *name =
-        json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
-    return name ? name : c->row.lang;
-}
-
 static uint32_t random32(void)
 {
     uint32_t r = 0;
-    Ccai_random_bytes(&r, sizeof r);
+    if (Ccai_random_bytes(&r, sizeof r) != CCAI_OK)
+        r = 0; /* no randomness to be had: the phrase's first wording */
     return r;
 }
 
+/* The conversation's own states (turn, conversation) once the call is in
+ * it. Turn and conversation are one stored state (call.c): storing fails
+ * only on the way from another one, and then the call keeps the state it
+ * had, which the log says; the conversation goes on. */
 static void set_state(ccai_call *c, ccai_call_state s)
 {
-    if (c->state < CCAI_CALL_TRANSFERRING)
-        Ccai_call_set_state(c, s);
+    if (c->state >= CCAI_CALL_TRANSFERRING)
+        return;
+    ccai_status st = Ccai_call_set_state(c, s);
+    if (st != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: state %s not stored: %s", c->row.id,
+                 ccai_call_state_str(s), ccai_status_str(st));
 }
 
 /* Saying ------------------------------------------------------------------- */
@@ -325,11 +126,15 @@ static bool say(ccai_call *c, const char *text, ccai_style style, bool expects_r
         return false;
     }
     c->speaking = true;
-    /* Only what the channel took is stored as spoken. */
+    /* Only what the channel took is stored as spoken: the words are out,
+     * a failure to store them cannot take them back. It is logged (and on
+     * the call, ccai_call_errmsg()) by Ccai_call_add_message(); a database
+     * locked by another process keeps them for later. */
     if (engine && keep)
-        Ccai_call_keep_said(c, style, text, engine);
+        CCAI_DISCARD(Ccai_call_keep_said(c, style, text, engine));
     else if (engine)
-        Ccai_call_add_message(c, "assistant", "talk", style, text, NULL, NULL, engine, NULL);
+        CCAI_DISCARD(
+            Ccai_call_add_message(c, "assistant", "talk", style, text, NULL, NULL, engine, NULL));
     return true;
 }
 
@@ -342,11 +147,11 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store)
 {
     Ccai_prompt_var vars[] = {
-        {"bot_name", initiate_str(c, "bot_name")},
-        {"bot_company", initiate_str(c, "bot_company")},
+        {"bot_name", Ccai_conv_initiate_str(c, "bot_name")},
+        {"bot_company", Ccai_conv_initiate_str(c, "bot_company")},
     };
-    char *text = Ccai_prompts_render_tts_lang(engine_of(c)->prompts, (Ccai_tts_phrase)phrase,
-                                              c->row.lang, random32(), vars, CCAI_ARRAY_SIZE(vars));
+    char *text = Ccai_prompts_render_tts_lang(c->eng->prompts, (Ccai_tts_phrase)phrase, c->row.lang,
+                                              random32(), vars, CCAI_ARRAY_SIZE(vars));
     bool ok = text && Ccai_conv_say(c, text, CCAI_STYLE_NONE, expects_reply, false,
                                     store ? "script" : NULL);
     ccai_free(text);
@@ -363,7 +168,7 @@ static void listen(ccai_call *c)
     if (c->ops.listen)
         c->ops.listen(c, c->row.lang, c->ud);
     if (!c->channel_silence)
-        Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+        Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
 }
 
 void Ccai_conv_goodbye(ccai_call *c, bool store)
@@ -377,14 +182,18 @@ const Ccai_tz *Ccai_conv_tz(ccai_call *c)
 {
     if (c->tz)
         return c->tz;
-    Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->eng->log, &c->tz);
+    /* Out of memory only (an unknown zone is UTC): NULL, each caller says
+     * what it does without a zone. */
+    if (Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->eng->log, &c->tz) !=
+        CCAI_OK)
+        c->tz = NULL;
     return c->tz;
 }
 
 /* Offline dialogue ---------------------------------------------------------- */
 
 /* A new offline engine from the call as it is now (claim, language). */
-static ccai_status offline_new(ccai_call *c)
+static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
 {
     char *claim = Ccai_json_dump(c->claim, JSON_COMPACT);
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
@@ -401,17 +210,21 @@ static ccai_status offline_new(ccai_call *c)
     ccai_claim_schema *schema = c->schema;
     int32_t off = 0;
     const Ccai_tz *tz = Ccai_conv_tz(c);
+    if (!tz) {
+        ccai_free(claim);
+        return CCAI_ERR_NOMEM;
+    }
     Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
     Ccai_offline_params p = {
         .schema = schema,
         .claim_json = claim,
         .lang = c->row.lang,
-        .bot_name = initiate_str(c, "bot_name"),
-        .bot_company = initiate_str(c, "bot_company"),
+        .bot_name = Ccai_conv_initiate_str(c, "bot_name"),
+        .bot_company = Ccai_conv_initiate_str(c, "bot_company"),
         .available_langs = n ? langs : NULL,
         .now_ms = Ccai_wall_ms(),
         .utc_offset_min = off / 60,
-        .can_transfer = *initiate_str(c, "agent_phone_number") && c->ops.transfer,
+        .can_transfer = *Ccai_conv_initiate_str(c, "agent_phone_number") && c->ops.transfer,
         .tz = tz,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
@@ -419,48 +232,49 @@ static ccai_status offline_new(ccai_call *c)
     return st;
 }
 
-/* Perform the actions of an offline reply, in order. */
+/* Perform the actions of an offline reply, in order. Persist, then act:
+ * what follows a field or a language that could not be stored (its
+ * confirmation, the next question) is not said; the caller hears the
+ * error phrase and is asked again (the failure is on the call and in the
+ * log). */
 static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
 {
-    bool asked = false, ended = false;
+    bool ended = false;
     for (size_t i = 0; i < r->n; i++) {
         const Ccai_offline_action *a = &r->v[i];
+        ccai_status st = CCAI_OK;
         switch (a->kind) {
         case CCAI_OFFLINE_SAY:
             Ccai_conv_say(c, a->text, CCAI_STYLE_NONE, a->expects_reply, i + 1 < r->n, "offline");
-            asked = asked || a->expects_reply;
             break;
         case CCAI_OFFLINE_SET_FIELD:
-            if (json_object_set_new(c->claim, a->field, json_string(a->text)) == 0)
-                Ccai_call_save_claim(c);
+            st = json_object_set_new(c->claim, a->field, json_string(a->text)) == 0
+                     ? Ccai_call_save_claim(c)
+                     : CCAI_ERR_NOMEM;
             break;
         case CCAI_OFFLINE_SET_LANG:
-            if (Ccai_str_replace(&c->row.lang, a->text))
-                Ccai_call_save(c);
+            st = Ccai_str_replace(&c->row.lang, a->text) ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
             break;
-        case CCAI_OFFLINE_TRANSFER: {
-            const char *agent = initiate_str(c, "agent_phone_number");
+        case CCAI_OFFLINE_TRANSFER:
             ended = true;
-            Ccai_timer_stop(c->ctx, &c->silence);
-            if (*agent && c->ops.transfer &&
-                Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING) == CCAI_OK) {
-                if (c->ops.transfer(c, agent, c->ud) != 0)
-                    Ccai_conv_transfer_failed(c, "the channel cannot transfer");
-            } else {
-                Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
-            }
+            /* A failure is told to the caller there (transfer_failed). */
+            CCAI_DISCARD(Ccai_conv_transfer(c));
             break;
-        }
         case CCAI_OFFLINE_HANGUP:
             ended = true;
             Ccai_timer_stop(c->ctx, &c->silence);
             Ccai_call_hangup(c);
             break;
         }
+        if (st != CCAI_OK) {
+            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: offline dialogue: not stored: %s",
+                     c->row.id, ccai_status_str(st));
+            Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+            break;
+        }
     }
     if (!ended)
         listen(c);
-    CCAI_UNUSED(asked);
 }
 
 /* The offline dialogue takes over a call it did not hold so far (every
@@ -469,7 +283,8 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
  * then the next missing field. The caller's last words (NULL: none) are
  * passed for what they ask (goodbye, a human, a language), never as the
  * answer to a question the dialogue did not ask. */
-static ccai_status offline_take_over(ccai_call *c, const char *text, const Ccai_offline_reply **r)
+static CCAI_MUST_CHECK ccai_status offline_take_over(ccai_call *c, const char *text,
+                                                     const Ccai_offline_reply **r)
 {
     Ccai_offline_free(c->offline);
     c->offline = NULL;
@@ -477,8 +292,8 @@ static ccai_status offline_take_over(ccai_call *c, const char *text, const Ccai_
     if (st != CCAI_OK)
         return st;
     char *intro = NULL;
-    if (engine_of(c)->n_models > 0) {
-        intro = Ccai_prompts_render_tts_lang(engine_of(c)->prompts, CCAI_TTS_OFFLINE_TAKE_OVER,
+    if (c->eng->n_models > 0) {
+        intro = Ccai_prompts_render_tts_lang(c->eng->prompts, CCAI_TTS_OFFLINE_TAKE_OVER,
                                              c->row.lang, random32(), NULL, 0);
         if (!intro)
             return CCAI_ERR_NOMEM;
@@ -503,8 +318,11 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
         st = Ccai_offline_silence(c->offline, &r);
     if (st == CCAI_OK) {
         set_state(c, CCAI_CALL_CONVERSATION);
+        /* Best effort: a sample lost (out of memory, the series cap)
+         * changes nothing of the call. */
         if (text)
-            Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"offline\"", 1);
+            CCAI_DISCARD(Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total",
+                                                  "engine=\"offline\"", 1));
         offline_act(c, r);
         return;
     }
@@ -546,7 +364,7 @@ static void turn_enter(Ccai_turn *t)
     Ccai_call_enter(t->c);
 }
 
-static bool turn_leave(Ccai_turn *t)
+static CCAI_MUST_CHECK bool turn_leave(Ccai_turn *t)
 {
     ccai_call *c = t->c;
     bool alive = --t->busy > 0 || !t->doomed;
@@ -559,159 +377,24 @@ static void count(Ccai_engine *e, const char *kind)
 {
     char labels[64];
     snprintf(labels, sizeof labels, "kind=\"%s\"", kind);
-    Ccai_metrics_counter_add(e->metrics, "ccai_errors_total", labels, 1);
+    /* Best effort: a sample lost changes nothing of the call. */
+    CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_errors_total", labels, 1));
 }
 
 static void turn_end(Ccai_turn *t, bool listen_again)
 {
     ccai_call *c = t->c;
     double secs = (double)(Ccai_ctx_now(c->ctx) - t->started) / 1000.0;
-    Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_turn_seconds", "engine=\"llm\"", secs);
-    Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"llm\"", 1);
+    /* Best effort: a sample lost changes nothing of the call. */
+    CCAI_DISCARD(Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_turn_seconds",
+                                                "engine=\"llm\"", secs));
+    CCAI_DISCARD(
+        Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total", "engine=\"llm\"", 1));
     c->turn = NULL;
     turn_free(t);
     set_state(c, CCAI_CALL_CONVERSATION);
     if (listen_again)
         listen(c);
-}
-
-static char *render_system(ccai_call *c, Ccai_llm_prompt which, json_t *reminders)
-{
-    Ccai_engine *e = engine_of(c);
-    if (which == CCAI_PROMPT_DEFAULT_SYSTEM) {
-        char date[CCAI_TZ_FORMAT_MAX];
-        const Ccai_tz *tz = Ccai_conv_tz(c);
-        if (!tz || Ccai_tz_format(tz, Ccai_wall_ms(), date, sizeof date) != CCAI_OK)
-            date[0] = '\0';
-        const char *bot_phone = c->row.bot_phone_number ? c->row.bot_phone_number : "";
-        Ccai_prompt_var vars[] = {
-            {"bot_name", initiate_str(c, "bot_name")},
-            {"bot_company", initiate_str(c, "bot_company")},
-            {"bot_phone_number", bot_phone},
-            {"phone_number", c->row.phone_number},
-            {"date", date},
-        };
-        return Ccai_prompts_render_llm(e->prompts, which, vars, CCAI_ARRAY_SIZE(vars));
-    }
-    char *claim = Ccai_json_dump(c->claim, JSON_COMPACT);
-    char *rem = Ccai_json_dump(reminders, JSON_COMPACT);
-    char *out = NULL;
-    if (claim && rem) {
-        Ccai_prompt_var vars[] = {
-            {"task", initiate_str(c, "task")},
-            {"default_lang", lang_name(c)},
-            {"bot_company", initiate_str(c, "bot_company")},
-            {"actions", "call, hangup, sms, talk"},
-            {"styles", "cheerful, none, sad"},
-            {"claim", claim},
-            {"reminders", rem},
-        };
-        out = Ccai_prompts_render_llm(e->prompts, which, vars, CCAI_ARRAY_SIZE(vars));
-    }
-    ccai_free(claim);
-    ccai_free(rem);
-    return out;
-}
-
-/* Reminders are stored in UTC; the prompt speaks the caller's local time
- * (its date, the tools' times): their due times go in the same, with the
- * offset. */
-static void reminders_to_local(ccai_call *c, json_t *reminders)
-{
-    const Ccai_tz *tz = Ccai_conv_tz(c);
-    size_t i;
-    json_t *r;
-    json_array_foreach(reminders, i, r)
-    {
-        const char *due = json_string_value(json_object_get(r, "due_date_time"));
-        char utc[CCAI_TZ_ISO_MAX], local[CCAI_TZ_ISO_MAX];
-        int64_t ms;
-        if (!tz || !due || strlen(due) < 19)
-            continue;
-        snprintf(utc, sizeof utc, "%.19sZ", due);
-        if (Ccai_tz_localize_iso(tz, utc, local, sizeof local, &ms) == CCAI_OK &&
-            Ccai_tz_iso_at(tz, ms, local, sizeof local) == CCAI_OK)
-            json_object_set_new(r, "due_date_time", json_string(local));
-    }
-}
-
-typedef struct history_read {
-    Ccai_history *h;
-    ccai_status st;
-    int64_t newest; /* the seq of the newest message read */
-} history_read;
-
-/* One stored message, newest first: taken while it fits. */
-static int on_history_row(const Ccai_store_message *m, void *ud)
-{
-    history_read *r = ud;
-    json_t *calls = NULL;
-    if (m->seq > r->newest)
-        r->newest = m->seq;
-    if (m->tool_calls_json) {
-        Ccai_json_err jerr;
-        calls = Ccai_json_load(m->tool_calls_json, strlen(m->tool_calls_json), &jerr, &r->st);
-        if (!calls) {
-            if (r->st == CCAI_ERR_PARSE)
-                r->st = CCAI_ERR_STORE; /* the store only holds valid JSON */
-            return 1;
-        }
-    }
-    r->st = Ccai_history_add(r->h, m, calls);
-    json_decref(calls);
-    if (r->st == CCAI_ERR_LIMIT) {
-        r->st = CCAI_OK; /* nothing older fits either */
-        return 1;
-    }
-    return r->st != CCAI_OK;
-}
-
-/* The request's messages as JSON text: system prompts, then the newest
- * history that fits the model's window (context - max_tokens, counted
- * conservatively, engine/history.h) and the message cap. *seq: the newest
- * stored message to consider (< 0: any), then the newest one used: a retry
- * builds the same history again, whatever was said meanwhile. */
-static ccai_status build_messages(ccai_call *c, const Ccai_tools_text *tools, int64_t *seq,
-                                  char **ret)
-{
-    Ccai_engine *e = engine_of(c);
-    Ccai_store *st = c->eng->store;
-    json_t *reminders = NULL;
-    char *persona = NULL, *chat = NULL;
-    Ccai_history h;
-    Ccai_history_init(&h, NULL, NULL, 0, 0);
-    ccai_status s = Ccai_store_reminders_json(st, c->row.id, &reminders);
-    if (s != CCAI_OK)
-        goto out;
-    reminders_to_local(c, reminders);
-    s = CCAI_ERR_NOMEM;
-    persona = render_system(c, CCAI_PROMPT_DEFAULT_SYSTEM, reminders);
-    chat = render_system(c, CCAI_PROMPT_CHAT_SYSTEM, reminders);
-    if (!persona || !chat)
-        goto out;
-    const Ccai_llm_model *m = &e->models[0];
-    Ccai_history_init(&h, persona, chat,
-                      m->context - m->max_tokens - (int64_t)(tools ? tools->tokens : 0),
-                      e->history_max);
-    /* Each stored message takes at least one of the history_max - 2 places:
-     * the newest history_max rows are all that can be used. A stored
-     * message and its tool results stay together. */
-    history_read r = {&h, CCAI_OK, 0};
-    s = Ccai_store_messages_newest(st, c->row.id, e->history_max, *seq, on_history_row, &r);
-    if (s == CCAI_OK)
-        s = r.st;
-    if (s != CCAI_OK)
-        goto out;
-    if (*seq < 0)
-        *seq = r.newest;
-    *ret = Ccai_history_take(&h);
-    s = *ret ? CCAI_OK : CCAI_ERR_NOMEM;
-out:
-    Ccai_history_free(&h);
-    json_decref(reminders);
-    ccai_free(persona);
-    ccai_free(chat);
-    return s;
 }
 
 static void start_round(Ccai_turn *t);
@@ -731,9 +414,15 @@ static int on_text(const char *text, size_t len, void *ud)
 {
     Ccai_turn *t = ud;
     turn_enter(t);
-    Ccai_sentences_feed(&t->sent, text, len, on_sentence, t);
-    /* A doomed turn already cancelled its request (llm is NULL). */
-    turn_leave(t);
+    /* CCAI_ERR_CANCELLED: on_sentence stopped it (the turn is doomed, its
+     * request already cancelled: llm is NULL). Out of memory: these words
+     * are not spoken (logged), the answer goes on. */
+    ccai_status st = Ccai_sentences_feed(&t->sent, text, len, on_sentence, t);
+    if (st == CCAI_ERR_NOMEM)
+        Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: out of memory splitting the answer",
+                 t->c->row.id);
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
     return 0;
 }
 
@@ -780,8 +469,14 @@ static void content_filtered(Ccai_turn *t)
             const char *action = json_string_value(json_object_get(m, "action"));
             if (persona && strcmp(persona, "human") == 0 && action &&
                 (strcmp(action, "talk") == 0 || strcmp(action, "sms") == 0)) {
-                Ccai_store_message_delete(c->eng->store, c->row.id,
-                                          json_integer_value(json_object_get(m, "seq")));
+                ccai_status st = Ccai_store_message_delete(
+                    c->eng->store, c->row.id, json_integer_value(json_object_get(m, "seq")));
+                /* Kept: the next request may be refused the same way, and
+                 * says so again; nothing else depends on it. */
+                if (st != CCAI_OK)
+                    Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+                             "call %s: the filtered words could not be forgotten: %s", c->row.id,
+                             Ccai_store_errmsg(c->eng->store));
                 break;
             }
         }
@@ -799,7 +494,8 @@ static void on_llm_done(ccai_status st, const Ccai_llm_result *res, const char *
     t->llm = NULL;
     turn_enter(t);
     llm_done(t, st, res, errmsg);
-    turn_leave(t);
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
 }
 
 static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, const char *errmsg)
@@ -813,10 +509,14 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     if (res->first_token_ms) {
         char labels[48];
         snprintf(labels, sizeof labels, "model=\"%s\"", res->model_name);
-        Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_llm_first_token_seconds", labels,
-                                       (double)res->first_token_ms / 1000.0);
+        /* Best effort: a sample lost changes nothing of the call. */
+        CCAI_DISCARD(Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_llm_first_token_seconds",
+                                                    labels, (double)res->first_token_ms / 1000.0));
     }
-    Ccai_sentences_flush(&t->sent, on_sentence, t);
+    /* CCAI_ERR_CANCELLED: a barge-in from inside say() (doomed, below). */
+    if (Ccai_sentences_flush(&t->sent, on_sentence, t) == CCAI_ERR_NOMEM)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: out of memory saying the answer's end",
+                 c->row.id);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
     if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
@@ -824,7 +524,7 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
         content_filtered(t);
         return;
     }
-    Ccai_engine *e = engine_of(c);
+    Ccai_engine *e = c->eng;
     bool rounds_left = t->round < e->max_rounds;
     size_t n = res->calls->n;
     if (n > 0) {
@@ -848,11 +548,22 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
         }
         char *text = record ? Ccai_json_dump(record, JSON_COMPACT) : NULL;
         json_decref(record);
-        Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE, "", NULL, text, t->engine,
-                              NULL);
+        ccai_status st_rec = text ? Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE,
+                                                          "", NULL, text, t->engine, NULL)
+                                  : CCAI_ERR_NOMEM;
         ccai_free(text);
         if (t->doomed)
             return;
+        /* Persist, then act: the next round reads the tool results from the
+         * store; without them it would ask for the same tools again. The
+         * failure is on the call and in the log: the turn ends here. */
+        if (st_rec != CCAI_OK && !(out.end_call || out.transfer)) {
+            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: tool results not stored: %s",
+                     c->row.id, ccai_status_str(st_rec));
+            Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+            turn_end(t, true);
+            return;
+        }
         if (out.end_call || out.transfer || c->state >= CCAI_CALL_TRANSFERRING) {
             turn_end(t, false);
             return;
@@ -890,50 +601,6 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
 
 static const Ccai_llm_callbacks llm_callbacks = {on_text, on_retry, on_llm_done};
 
-/* The tool schemas of a call (which: 1 leaves end_call out), shared with
- * every call of the same claim schema and languages. Borrowed from the call
- * (it holds a reference until Ccai_conv_cleanup). */
-static const Ccai_tools_text *tools_for(ccai_call *c, int which)
-{
-    if (c->tools_cache[which])
-        return c->tools_cache[which];
-    Ccai_engine *e = engine_of(c);
-    json_t *k = json_pack("[O?,O?]", json_object_get(c->initiate, "claim"),
-                          json_object_get(c->initiate, "lang"));
-    char *key = k ? Ccai_json_dump(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(k);
-    if (!key)
-        return NULL;
-    Ccai_tools_entry *ent = NULL;
-    for (size_t i = 0; i < e->n_tools && !ent; i++) {
-        if (strcmp(e->tools[i].key, key) == 0)
-            ent = &e->tools[i];
-    }
-    if (!ent) {
-        if (e->n_tools < CCAI_TOOLS_CACHE) {
-            ent = &e->tools[e->n_tools++];
-        } else { /* full: replace in turn (calls keep their own references) */
-            ent = &e->tools[e->next_evict++ % CCAI_TOOLS_CACHE];
-            ccai_free(ent->key);
-            tools_text_unref(ent->tools[0]);
-            tools_text_unref(ent->tools[1]);
-        }
-        memset(ent, 0, sizeof *ent);
-        ent->key = key;
-        key = NULL;
-    }
-    ccai_free(key);
-    if (!ent->tools[which]) {
-        json_t *tools = Ccai_tools_schemas(c, which == 0);
-        ent->tools[which] = tools_text_new(tools);
-        json_decref(tools);
-    }
-    if (!ent->tools[which])
-        return NULL;
-    c->tools_cache[which] = tools_text_ref(ent->tools[which]);
-    return c->tools_cache[which];
-}
-
 /* A retry of the round: its messages again, the same history (the
  * system prompts written anew, with the time of day of now). */
 static char *messages_again(void *ud)
@@ -941,13 +608,13 @@ static char *messages_again(void *ud)
     Ccai_turn *t = ud;
     char *messages = NULL;
     int64_t seq = t->history_seq;
-    return build_messages(t->c, t->tools, &seq, &messages) == CCAI_OK ? messages : NULL;
+    return Ccai_request_messages(t->c, t->tools, &seq, &messages) == CCAI_OK ? messages : NULL;
 }
 
 static void start_round(Ccai_turn *t)
 {
     ccai_call *c = t->c;
-    Ccai_engine *e = engine_of(c);
+    Ccai_engine *e = c->eng;
     t->round++;
     snprintf(t->engine, sizeof t->engine, "llm:%s", e->models[0].name);
     Ccai_sentences_free(&t->sent);
@@ -955,12 +622,13 @@ static void start_round(Ccai_turn *t)
     /* end_call is kept from the first turn of a resumed call: the caller
      * rang back, this is no goodbye. */
     const Ccai_tools_text *tools =
-        t->no_tools ? NULL : tools_for(c, c->resumed && c->first_turn ? 1 : 0);
+        t->no_tools ? NULL : Ccai_request_tools(c, c->resumed && c->first_turn ? 1 : 0);
     char *messages = NULL;
     t->tools = tools;
     t->history_seq = -1;
-    ccai_status st = tools || t->no_tools ? build_messages(c, tools, &t->history_seq, &messages)
-                                          : CCAI_ERR_NOMEM;
+    ccai_status st = tools || t->no_tools
+                         ? Ccai_request_messages(c, tools, &t->history_seq, &messages)
+                         : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {
         uint64_t elapsed = 0;
         Ccai_llm_opts o = {
@@ -985,7 +653,8 @@ static void on_soft(Ccai_timer *timer, void *ud)
         t->loading = true;
         turn_enter(t);
         Ccai_conv_say_phrase(t->c, CCAI_TTS_TIMEOUT_LOADING, false, false);
-        turn_leave(t);
+        /* The last thing done here: whether the turn lives on changes nothing. */
+        CCAI_DISCARD(turn_leave(t));
     }
 }
 
@@ -994,7 +663,7 @@ static void on_hard(Ccai_timer *timer, void *ud)
     CCAI_UNUSED(timer);
     Ccai_turn *t = ud;
     Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
-             engine_of(t->c)->hard_ms);
+             t->c->eng->hard_ms);
     count(t->c->eng, "hard_timeout");
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
@@ -1004,12 +673,13 @@ static void on_hard(Ccai_timer *timer, void *ud)
     Ccai_conv_say_phrase(t->c, CCAI_TTS_ERROR, true, false); /* not stored */
     if (!t->doomed)
         turn_end(t, true);
-    turn_leave(t);
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
 }
 
 static void start_turn(ccai_call *c, const char *text)
 {
-    Ccai_engine *e = engine_of(c);
+    Ccai_engine *e = c->eng;
     Ccai_turn *t = Ccai_calloc(1, sizeof *t);
     if (!t) {
         Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
@@ -1046,7 +716,7 @@ void Ccai_conv_init(ccai_call *c)
     Ccai_timer_init(&c->silence, on_silence_timer, c);
     Ccai_timer_set_idle(&c->silence, true); /* waiting for the caller is no work */
     c->first_turn = true;
-    c->offline_mode = engine_of(c)->n_models == 0;
+    c->offline_mode = c->eng->n_models == 0;
 }
 
 void Ccai_conv_cleanup(ccai_call *c)
@@ -1056,14 +726,14 @@ void Ccai_conv_cleanup(ccai_call *c)
         c->turn = NULL;
         turn_free(t);
     }
-    kept_forget(c);
+    Ccai_conv_kept_forget(c);
     Ccai_timer_stop(c->ctx, &c->silence);
     Ccai_offline_free(c->offline);
     c->offline = NULL;
     Ccai_tz_free(c->tz);
     c->tz = NULL;
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(c->tools_cache); i++) {
-        tools_text_unref(c->tools_cache[i]);
+        Ccai_tools_text_unref(c->tools_cache[i]);
         c->tools_cache[i] = NULL;
     }
 }
@@ -1139,7 +809,7 @@ void Ccai_conv_silence(ccai_call *c)
         offline_turn(c, NULL, false);
         return;
     }
-    if (++c->silences > engine_of(c)->retry_max) {
+    if (++c->silences > c->eng->retry_max) {
         Ccai_conv_goodbye(c, true);
         return;
     }
@@ -1152,26 +822,68 @@ void Ccai_conv_say_done(ccai_call *c)
     c->speaking = false;
     /* Silence counts from the end of what the bot said. */
     if (Ccai_timer_active(&c->silence))
-        Ccai_timer_start(c->ctx, &c->silence, engine_of(c)->silence_ms);
+        Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
+}
+
+static void act_transfer(ccai_call *c, const char *agent, int64_t num)
+{
+    CCAI_UNUSED(num);
+    if (c->state != CCAI_CALL_TRANSFERRING)
+        return; /* ended meanwhile (the caller hung up) */
+    if (c->ops.transfer(c, agent, c->ud) != 0)
+        Ccai_conv_transfer_failed(c, "the channel cannot transfer");
+}
+
+bool Ccai_conv_transfer(ccai_call *c)
+{
+    const char *agent = Ccai_conv_initiate_str(c, "agent_phone_number");
+    Ccai_timer_stop(c->ctx, &c->silence);
+    if (!*agent || !c->ops.transfer) {
+        Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
+        return false;
+    }
+    /* Persist, then act: the channel transfers once "transferring" is
+     * committed; a call whose state could not be stored is not
+     * transferred (a transfer the store does not know of would leave the
+     * call in the wrong state for the provider's callbacks). */
+    ccai_status st = Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING);
+    if (st == CCAI_OK)
+        st = Ccai_call_after_commit(c, act_transfer, agent, 0);
+    if (st != CCAI_OK) {
+        Ccai_conv_transfer_failed(c, "the transfer could not be stored");
+        return false;
+    }
+    return c->state == CCAI_CALL_TRANSFERRING;
 }
 
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
 {
     Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: transfer failed: %s", c->row.id,
              reason ? reason : "no reason given");
-    if (c->state == CCAI_CALL_TRANSFERRING)
-        Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+    /* Not stored: the stored call stays "transferring" and ends as any
+     * call does (the goodbye's hang-up, below); logged. */
+    if (c->state == CCAI_CALL_TRANSFERRING) {
+        ccai_status st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
+        if (st != CCAI_OK)
+            Ccai_log(&c->eng->log, CCAI_LOG_WARN,
+                     "call %s: back to the conversation, not stored: %s", c->row.id,
+                     ccai_status_str(st));
+    }
     Ccai_conv_say_phrase(c, CCAI_TTS_CALLTRANSFER_FAILURE, false, true);
-    /* Somebody calls back: a reminder the operators see. */
-    Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
-                               "The transfer to a human agent failed; call the customer back.",
-                               Ccai_wall_ms() + 3600 * 1000, "assistant", NULL);
+    /* Somebody calls back: a reminder the operators see. The caller was
+     * told already; one not stored is logged for the operators instead. */
+    if (Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
+                                   "The transfer to a human agent failed; call the customer back.",
+                                   Ccai_wall_ms() + 3600 * 1000, "assistant", NULL) != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+                 "call %s: call the customer back (the transfer failed): reminder not stored: %s",
+                 c->row.id, Ccai_store_errmsg(c->eng->store));
     Ccai_conv_goodbye(c, true);
 }
 
 void Ccai_conv_not_understood(ccai_call *c)
 {
-    if (++c->not_understood >= engine_of(c)->retry_max) {
+    if (++c->not_understood >= c->eng->retry_max) {
         Ccai_conv_goodbye(c, true);
         return;
     }

@@ -6,10 +6,12 @@ static const double ttft_buckets[] = {0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2,
 
 static void collect(Ccai_metrics *m, void *ud)
 {
-    Ccai_metrics_gauge_set(m, "ccai_calls_in_progress", NULL, (double)Ccai_calls_in_progress(ud));
+    /* Best effort: out of memory, the scrape shows no gauge this time. */
+    CCAI_DISCARD(Ccai_metrics_gauge_set(m, "ccai_calls_in_progress", NULL,
+                                        (double)Ccai_calls_in_progress(ud)));
 }
 
-static ccai_status metrics_init(Ccai_engine *e)
+static CCAI_MUST_CHECK ccai_status metrics_init(Ccai_engine *e)
 {
     Ccai_metrics *m = e->metrics;
     static const struct {

@@ -132,6 +132,7 @@ struct ccai_call {
     struct Ccai_tz *tz;                     /* the caller's zone, loaded on first use */
     int menu_failures;                      /* of the language menu (engine/menu.c) */
     int not_understood;                     /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
+    bool sms_failed; /* the last send_sms tool's SMS could not go (engine/tools.c) */
 
     struct Ccai_pending_act *pending; /* acts waiting for a commit (async stores) */
 
@@ -144,7 +145,30 @@ struct ccai_call {
      * loop with those of the other calls (engine/conversation.c). */
     struct ccai_call *kept_next;
     bool kept_listed;
+
+    /* An upper layer's state on the call (the voice session of an audio
+     * call, libccai/voice/): freed with the handle (Ccai_call_attach). */
+    void *attached;
+    void (*attached_free)(void *attached);
+    void *host_ud; /* what ccai_call_userdata() returns when attached */
 };
+
+/* Attach an upper layer's state to call c (the voice session of an audio
+ * call, which gives the engine its own ops and userdata): free_fn(att) runs
+ * when the handle goes (ccai_call_free(), the context's end), after the
+ * call is stored as ended and before the handle is freed; host_ud is then
+ * what ccai_call_userdata() returns (the host's, not the session's). */
+void Ccai_call_attach(ccai_call *c, void *att, void (*free_fn)(void *att), void *host_ud);
+/* What was attached, or NULL. */
+void *Ccai_call_attachment(const ccai_call *c);
+
+/* The caller heard only @p heard of the bot's sentence @p said (barge-in
+ * in an audio call): the newest stored sentence of the bot whose words are
+ * @p said (among its last 32 messages) is replaced by @p heard, or removed
+ * when heard is NULL or "". Kept words are stored first; one commit.
+ * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such sentence: nothing
+ * changed); the store's failures. */
+ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard);
 
 /* The engine of a context (tests, tools): the composition root's. */
 Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx);
@@ -152,10 +176,11 @@ Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx);
 /* The engine: prompts and models, the live calls, the jobs and the sweep;
  * its metrics families. On failure *ret_errmsg (may be NULL) says why.
  * Freeing ends the live calls (without post-call work). */
-ccai_status Ccai_engine_new(const Ccai_engine_env *env, Ccai_engine **ret, char **ret_errmsg);
+CCAI_MUST_CHECK ccai_status Ccai_engine_new(const Ccai_engine_env *env, Ccai_engine **ret,
+                                            char **ret_errmsg);
 void Ccai_engine_free(Ccai_engine *e);
 /* conversation.c's part of the engine. */
-ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg);
+CCAI_MUST_CHECK ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg);
 void Ccai_conv_engine_cleanup(Ccai_engine *e);
 
 /* The model called "fast" or "slow", NULL when not configured. */
@@ -164,19 +189,25 @@ const struct Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e);
 
 /* The public functions on a context, routed here by the composition root
  * (libccai/ctx.c): same arguments and statuses. */
-ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *params,
-                                   const ccai_call_ops *ops, void *userdata, ccai_call **ret);
-ccai_status Ccai_engine_call_get_json(Ccai_engine *e, const char *call_id, char **ret_json);
-ccai_status Ccai_engine_call_find_json(Ccai_engine *e, const char *phone_number,
-                                       int within_callback_window, char **ret_json);
-ccai_status Ccai_engine_calls_list_json(Ccai_engine *e, const char *phone_number, size_t limit,
-                                        size_t offset, char **ret_json);
-ccai_status Ccai_engine_call_find_provider(Ccai_engine *e, const char *channel,
-                                           const char *provider_id, char **ret_call_id);
-ccai_status Ccai_engine_call_check_secret(Ccai_engine *e, const char *call_id, const char *secret);
-ccai_status Ccai_engine_call_end(Ccai_engine *e, const char *call_id, const char *reason,
-                                 bool by_caller);
-ccai_status Ccai_engine_sms_inbound(Ccai_engine *e, const char *from, const char *text);
+CCAI_MUST_CHECK ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *params,
+                                                   const ccai_call_ops *ops, void *userdata,
+                                                   ccai_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_engine_call_get_json(Ccai_engine *e, const char *call_id,
+                                                      char **ret_json);
+CCAI_MUST_CHECK ccai_status Ccai_engine_call_find_json(Ccai_engine *e, const char *phone_number,
+                                                       int within_callback_window, char **ret_json);
+CCAI_MUST_CHECK ccai_status Ccai_engine_calls_list_json(Ccai_engine *e, const char *phone_number,
+                                                        size_t limit, size_t offset,
+                                                        char **ret_json);
+CCAI_MUST_CHECK ccai_status Ccai_engine_call_find_provider(Ccai_engine *e, const char *channel,
+                                                           const char *provider_id,
+                                                           char **ret_call_id);
+CCAI_MUST_CHECK ccai_status Ccai_engine_call_check_secret(Ccai_engine *e, const char *call_id,
+                                                          const char *secret);
+CCAI_MUST_CHECK ccai_status Ccai_engine_call_end(Ccai_engine *e, const char *call_id,
+                                                 const char *reason, bool by_caller);
+CCAI_MUST_CHECK ccai_status Ccai_engine_sms_inbound(Ccai_engine *e, const char *from,
+                                                    const char *text);
 /* Calls in progress (the calls-in-progress gauge). */
 size_t Ccai_calls_in_progress(const Ccai_engine *e);
 
@@ -184,34 +215,37 @@ size_t Ccai_calls_in_progress(const Ccai_engine *e);
  * (errors on the context: CCAI_ERR_VALIDATION), the phone number and the
  * effective claim schema set; the language a call starts in (borrowed from
  * @p initiate); a resumed call's stored initiate in place of the built one. */
-ccai_status Ccai_initiate_build(Ccai_engine *e, const ccai_call_params *p, const char *phone,
-                                json_t **ret_initiate, ccai_claim_schema **ret_schema);
+CCAI_MUST_CHECK ccai_status Ccai_initiate_build(Ccai_engine *e, const ccai_call_params *p,
+                                                const char *phone, json_t **ret_initiate,
+                                                ccai_claim_schema **ret_schema);
 const char *Ccai_initiate_lang(const json_t *initiate);
-ccai_status Ccai_initiate_stored(ccai_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_initiate_stored(ccai_call *c);
 
 /* sweep.c: the live calls' heartbeat, and the end of the calls that no
  * process holds any more. Started with the context. */
 typedef struct Ccai_sweep Ccai_sweep;
-ccai_status Ccai_sweep_new(Ccai_engine *e);
+CCAI_MUST_CHECK ccai_status Ccai_sweep_new(Ccai_engine *e);
 void Ccai_sweep_free(Ccai_engine *e);
 /* A sign of life of a live call (Ccai_store_call_touch); on a conflict the
  * stored row is read again, and when another process ended the call the
  * handle ends too (without writing; the host hears of it) and
  * CCAI_ERR_STATE is returned: the handle may be gone. */
-ccai_status Ccai_call_touch(ccai_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_call_touch(ccai_call *c);
 
 /* postcall.c: durable jobs (post-call report, SMS outbox). */
 typedef struct Ccai_jobs Ccai_jobs;
-ccai_status Ccai_jobs_new(Ccai_engine *e);
+CCAI_MUST_CHECK ccai_status Ccai_jobs_new(Ccai_engine *e);
 void Ccai_jobs_free(Ccai_engine *e);
 /* Look for due jobs now (after an enqueue). */
 void Ccai_jobs_kick(Ccai_engine *e);
 /* Queue call_id's post-call job, due now, with why it is due ("hangup",
  * "transfer", a provider's end...) in its payload; inside the caller's
  * transaction when one is open. */
-ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason);
+CCAI_MUST_CHECK ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id,
+                                                  const char *reason);
 /* Send an SMS through the SMS provider, as a durable job. */
-ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text);
+CCAI_MUST_CHECK ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to,
+                                          const char *text);
 
 /* call.c, for the conversation and the tools */
 /* Store a message of the call. The bot's spoken words (persona "assistant",
@@ -219,25 +253,26 @@ ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, c
  * are kept in order and stored as soon as it can write, before any other
  * message of the call (CCAI_OK); anything else fails with CCAI_ERR_BUSY then
  * (a caller's words: the event is refused, nothing acted on). */
-ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char *action,
-                                  ccai_style style, const char *content, const char *lang,
-                                  const char *tool_calls_json, const char *engine,
-                                  int64_t *ret_seq);
+CCAI_MUST_CHECK ccai_status Ccai_call_add_message(ccai_call *c, const char *persona,
+                                                  const char *action, ccai_style style,
+                                                  const char *content, const char *lang,
+                                                  const char *tool_calls_json, const char *engine,
+                                                  int64_t *ret_seq);
 /* Keep the bot's spoken words (persona "assistant", action "talk") to store
  * at the next turn of the loop, in one commit with every sentence any call
  * said meanwhile (group commit: an answer that streams in takes a commit
  * per loop iteration, not one per sentence). Anything else stored for the
  * call, or a read of its document, stores them first, in order. Stored at
  * once when they cannot be kept (out of memory). */
-ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *content,
-                                const char *engine);
+CCAI_MUST_CHECK ccai_status Ccai_call_keep_said(ccai_call *c, ccai_style style, const char *content,
+                                                const char *engine);
 /* Store the kept words of call c now, in one commit. A database locked by
  * another process keeps them for a retry (logged); other failures are
  * logged (what was said is said: the call goes on). */
 void Ccai_call_store_kept(ccai_call *c);
 /* The same for every call of list (linked by kept_next), in one commit. */
 void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list);
-ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
+CCAI_MUST_CHECK ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
 /* Persist, then act: run act(c, arg) once everything the call wrote so far
  * is committed (Ccai_store_sync(): at once with SQLite; from the store's
  * completion with an asynchronous backend, with a copy of arg). The one
@@ -245,18 +280,30 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s);
  * goes through it. Returns the write's failure when the store reports one
  * at once (the act is then not run). */
 typedef void (*Ccai_call_act_fn)(ccai_call *c, const char *text, int64_t num);
-ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
-                                   int64_t num);
+CCAI_MUST_CHECK ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act,
+                                                   const char *text, int64_t num);
+/* The same for an act that depends on nothing stored but must not go
+ * before what the call wrote (the hang-up after the goodbye): run once the
+ * writes are settled, committed or not. Returns a failure of its own (out
+ * of memory): the act is then not run. */
+CCAI_MUST_CHECK ccai_status Ccai_call_after_writes(ccai_call *c, Ccai_call_act_fn act,
+                                                   const char *text, int64_t num);
 /* Tell the host the state changed (ops.state_changed), once it is stored. */
-ccai_status Ccai_call_notify_state(ccai_call *c, ccai_call_state old_state);
+CCAI_MUST_CHECK ccai_status Ccai_call_notify_state(ccai_call *c, ccai_call_state old_state);
 /* A store failure on the call: its text in ccai_call_errmsg() and the log;
  * returns st. */
-ccai_status Ccai_call_store_fail(ccai_call *c, ccai_status st);
+CCAI_MUST_CHECK ccai_status Ccai_call_store_fail(ccai_call *c, ccai_status st);
 /* Store the bot's words kept while the database was locked, oldest first
  * (they come before anything else the call stores). */
-ccai_status Ccai_call_flush_unsaved(ccai_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_call_flush_unsaved(ccai_call *c);
+/* The handle goes (engine/call_writes.c): the kept words that could not be
+ * stored are dropped (logged), and acts still waiting for a commit. */
+void Ccai_call_unsaved_clear(ccai_call *c);
+/* A new handle: nothing kept, the retry timer ready. */
+void Ccai_call_writes_init(ccai_call *c);
+void Ccai_call_pending_drop(ccai_call *c);
 /* States: not ended yet; from the stored text (unknown: ended). */
-bool Ccai_call_state_in_progress(ccai_call_state s);
+CCAI_MUST_CHECK bool Ccai_call_state_in_progress(ccai_call_state s);
 ccai_call_state Ccai_call_state_parse(const char *s);
 /* End every live call when the context goes away (no post-call work). */
 void Ccai_calls_cleanup(Ccai_engine *e);
@@ -270,20 +317,21 @@ ccai_call *Ccai_call_live(const Ccai_engine *e, const char *id);
  * still as read: CCAI_ERR_CONFLICT when another writer changed it (a
  * process took it back), CCAI_ERR_STATE when it is live here. row is
  * updated. An ended call is left as it is (CCAI_OK). */
-ccai_status Ccai_call_end_stored(Ccai_engine *e, Ccai_store_call *row, const char *reason,
-                                 bool by_caller);
+CCAI_MUST_CHECK ccai_status Ccai_call_end_stored(Ccai_engine *e, Ccai_store_call *row,
+                                                 const char *reason, bool by_caller);
 /* Store what the provider says of call_id's recording, whatever its state
  * (Ccai_store_call_set_recording); the live handle sees it too. */
-ccai_status Ccai_call_recording(Ccai_engine *e, const char *call_id, const char *url,
-                                const char *recording_id, int64_t duration_ms);
+CCAI_MUST_CHECK ccai_status Ccai_call_recording(Ccai_engine *e, const char *call_id,
+                                                const char *url, const char *recording_id,
+                                                int64_t duration_ms);
 /* Bracket engine work that may call the host (timers, LLM callbacks): a
  * ccai_call_free() from a host callback then waits for the frame to end.
  * leave() returns false when the call is gone. */
 void Ccai_call_enter(ccai_call *c);
 bool Ccai_call_leave(ccai_call *c);
-ccai_status Ccai_call_save(ccai_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_call_save(ccai_call *c);
 /* Store c->claim into the row (and save it). */
-ccai_status Ccai_call_save_claim(ccai_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_call_save_claim(ccai_call *c);
 /* Hang up for good: goodbye said by the caller of this, hangup asked of
  * the channel, state ending. */
 void Ccai_call_hangup(ccai_call *c);
@@ -292,6 +340,8 @@ void Ccai_call_hangup(ccai_call *c);
 /* The call's available language entry {short_code, voice,
  * pronunciations_en} of code, or NULL; borrowed from the call. */
 const json_t *Ccai_conv_lang_entry(const ccai_call *c, const char *code);
+/* A string of the call's initiate document, "" when absent. */
+const char *Ccai_conv_initiate_str(const ccai_call *c, const char *key);
 void Ccai_conv_init(ccai_call *c);
 void Ccai_conv_cleanup(ccai_call *c);
 void Ccai_conv_connected(ccai_call *c);
@@ -300,6 +350,12 @@ void Ccai_conv_partial(ccai_call *c);
 void Ccai_conv_silence(ccai_call *c);
 void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);
+/* Transfer to initiate's agent_phone_number: "transferring" is stored,
+ * then (once committed) the channel is asked. false: it failed and the
+ * caller was told (Ccai_conv_transfer_failed()); true: under way (with an
+ * asynchronous store, waiting for the commit: a failed commit asks no
+ * channel). */
+CCAI_MUST_CHECK bool Ccai_conv_transfer(ccai_call *c);
 /* A call's initiate (taken): the same tree for every call whose settings
  * are the same (a reference). */
 json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate);
@@ -308,6 +364,8 @@ void Ccai_conv_kept(ccai_call *c);
 /* Store the words every call kept, now (before the stored conversation is
  * read). */
 void Ccai_conv_store_kept(Ccai_engine *e);
+/* The call goes: its kept words stored now, and off the engine's list. */
+void Ccai_conv_kept_forget(ccai_call *c);
 /* Say goodbye (stored when store), then hang up. */
 void Ccai_conv_goodbye(ccai_call *c, bool store);
 /* The caller could not be understood (CCAI_EVENT_NOT_UNDERSTOOD): apologise
@@ -317,23 +375,23 @@ void Ccai_conv_not_understood(ccai_call *c);
 
 /* menu.c: the language menu, offered through ops.menu. */
 /* Whether the call gets the menu when it connects. */
-bool Ccai_menu_wanted(const ccai_call *c);
+CCAI_MUST_CHECK bool Ccai_menu_wanted(const ccai_call *c);
 /* Offer it: state language_menu (stored), then ops.menu; a channel that
  * refuses it leaves the call connecting without one. */
-ccai_status Ccai_menu_open(ccai_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_menu_open(ccai_call *c);
 /* CCAI_EVENT_CHOICE in the menu: the value chosen (the call's language,
  * then it connects), or NULL: nothing recognised (offered again, then
  * goodbye). */
-ccai_status Ccai_menu_choice(ccai_call *c, const char *value);
+CCAI_MUST_CHECK ccai_status Ccai_menu_choice(ccai_call *c, const char *value);
 
 /* event.c: the caller is on the line (no menu, or after it): the "call"
  * message and state connected are stored, the conversation starts. */
-ccai_status Ccai_call_connect(ccai_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_call_connect(ccai_call *c);
 
 /* stored.c: the public call document of a stored row (callback secret
  * left out), and a document handed out as text (doc consumed). */
-ccai_status Ccai_call_doc(Ccai_store *st, const Ccai_store_call *row, json_t **ret);
-ccai_status Ccai_json_dump_doc(json_t *doc, char **ret_json);
+CCAI_MUST_CHECK ccai_status Ccai_call_doc(Ccai_store *st, const Ccai_store_call *row, json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_json_dump_doc(json_t *doc, char **ret_json);
 
 /* The caller's time zone (from the phone number): the prompt's date, and
  * the zone of every time without an offset the engine is given. UTC when

@@ -29,7 +29,7 @@ CCAI_EXPORT void ccai_event_free(ccai_event *ev)
     ccai_free(ev);
 }
 
-static ccai_status set_str(char **dst, const char *value, size_t max)
+static CCAI_MUST_CHECK ccai_status set_str(char **dst, const char *value, size_t max)
 {
     if (value && strlen(value) > max)
         return CCAI_ERR_LIMIT;
@@ -94,9 +94,21 @@ CCAI_EXPORT ccai_status ccai_call_notify(ccai_call *c, ccai_event_type type, con
  * commit, then tell the host. One commit: the event is stored whole or not
  * at all, so an event refused with CCAI_ERR_BUSY (the database locked by
  * another process) can simply come again. */
-static ccai_status commit_message_and_state(ccai_call *c, const char *persona, const char *action,
-                                            const char *text, ccai_call_state s,
-                                            const char *end_reason, const char *postcall_reason)
+/* Undo the open transaction after a failure (already told). A rollback
+ * that fails too is logged: the first failure is what the caller hears. */
+static void rollback(ccai_call *c)
+{
+    Ccai_engine *e = c->eng;
+    if (Ccai_store_rollback(e->store) != CCAI_OK)
+        Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+                 Ccai_store_errmsg(e->store));
+}
+
+static CCAI_MUST_CHECK ccai_status commit_message_and_state(ccai_call *c, const char *persona,
+                                                            const char *action, const char *text,
+                                                            ccai_call_state s,
+                                                            const char *end_reason,
+                                                            const char *postcall_reason)
 {
     Ccai_engine *e = c->eng;
     /* The bot's kept words come before this message; stored on their own,
@@ -116,7 +128,7 @@ static ccai_status commit_message_and_state(ccai_call *c, const char *persona, c
             ccai_free(c->row.end_reason);
         c->row.state = prev;
         c->row.end_reason = prev_reason;
-        Ccai_store_rollback(e->store);
+        rollback(c);
         return CCAI_ERR_NOMEM;
     }
     st = Ccai_call_add_message(c, persona, action, CCAI_STYLE_NONE, text, NULL, NULL, NULL, NULL);
@@ -125,15 +137,15 @@ static ccai_status commit_message_and_state(ccai_call *c, const char *persona, c
     if (st == CCAI_OK && postcall_reason) {
         st = Ccai_postcall_enqueue(e->store, c->row.id, postcall_reason);
         if (st != CCAI_OK)
-            Ccai_call_store_fail(c, st);
+            st = Ccai_call_store_fail(c, st);
     }
     if (st == CCAI_OK) {
         st = Ccai_store_commit(e->store);
         if (st != CCAI_OK)
-            Ccai_call_store_fail(c, st);
+            st = Ccai_call_store_fail(c, st);
     }
     if (st != CCAI_OK) {
-        Ccai_store_rollback(e->store);
+        rollback(c);
         c->row.row_version = version;
         ccai_free(c->row.state);
         if (c->row.end_reason != prev_reason)
@@ -180,7 +192,7 @@ ccai_status Ccai_call_connect(ccai_call *c)
 }
 
 /* Connected: the language menu first when the call gets one. */
-static ccai_status on_connected(ccai_call *c)
+static CCAI_MUST_CHECK ccai_status on_connected(ccai_call *c)
 {
     if ((c->state == CCAI_CALL_NEW || c->state == CCAI_CALL_RINGING) && Ccai_menu_wanted(c))
         return Ccai_menu_open(c);
@@ -192,7 +204,8 @@ static void act_caller_said(ccai_call *c, const char *text, int64_t seq)
     Ccai_conv_caller_said(c, text, seq);
 }
 
-static ccai_status on_caller_text(ccai_call *c, const ccai_event *ev, const char *action)
+static CCAI_MUST_CHECK ccai_status on_caller_text(ccai_call *c, const ccai_event *ev,
+                                                  const char *action)
 {
     if (c->state == CCAI_CALL_NEW || c->state == CCAI_CALL_RINGING ||
         c->state == CCAI_CALL_LANGUAGE_MENU) {
@@ -226,7 +239,7 @@ static void act_jobs(ccai_call *c, const char *text, int64_t num)
     Ccai_jobs_kick(c->eng);
 }
 
-static ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
+static CCAI_MUST_CHECK ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
 {
     ccai_status st = commit_message_and_state(c, "human", "hangup", ev->text, CCAI_CALL_ENDED,
                                               ev->text && *ev->text ? ev->text : "hangup",
@@ -248,7 +261,7 @@ static void act_transfer_failed(ccai_call *c, const char *reason, int64_t num)
     Ccai_conv_transfer_failed(c, reason);
 }
 
-static ccai_status dispatch(ccai_call *c, const ccai_event *ev)
+static CCAI_MUST_CHECK ccai_status dispatch(ccai_call *c, const ccai_event *ev)
 {
     switch (ev->type) {
     case CCAI_EVENT_RINGING:

@@ -13,7 +13,7 @@ static const char *const initiate_keys[] = {
     "agent_phone_number", "lang",     "claim",       "prosody_rate",
 };
 
-static bool known_initiate_key(const char *key)
+static CCAI_MUST_CHECK bool known_initiate_key(const char *key)
 {
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(initiate_keys); i++) {
         if (strcmp(key, initiate_keys[i]) == 0)

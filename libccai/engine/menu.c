@@ -55,12 +55,14 @@ static void built_free(built *b)
 /* Each language offers itself in its own words (the prompt's variant the
  * same for all); the whole menu in the call's language for a channel that
  * says it in one voice. false when out of memory. */
-static bool build(ccai_call *c, built *b)
+static CCAI_MUST_CHECK bool build(ccai_call *c, built *b)
 {
     const Ccai_prompts *prompts = Ccai_engine_prompts(c->eng);
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
+    /* Without random bytes, the first of the prompt's variants. */
     uint32_t r = 0;
-    Ccai_random_bytes(&r, sizeof r);
+    if (!Ccai_random_bytes(&r, sizeof r))
+        r = 0;
     size_t n = 0, i;
     const json_t *l;
     bool ok = true;
@@ -111,7 +113,7 @@ static bool build(ccai_call *c, built *b)
 }
 
 /* Offer the menu; true when the channel took it. */
-static bool offer(ccai_call *c)
+static CCAI_MUST_CHECK bool offer(ccai_call *c)
 {
     built b = {0};
     bool ok = build(c, &b);
@@ -128,8 +130,17 @@ static void act_offer(ccai_call *c, const char *text, int64_t num)
 {
     CCAI_UNUSED(text);
     CCAI_UNUSED(num);
-    if (!offer(c))
-        Ccai_call_connect(c);
+    if (offer(c))
+        return;
+    /* Nothing returns to a channel from here: a call that can neither
+     * have its menu nor go on (the store failed, said in the log) is hung
+     * up rather than left in silence. */
+    ccai_status st = Ccai_call_connect(c);
+    if (st != CCAI_OK) {
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: cannot go on without the menu: %s",
+                 c->row.id, ccai_status_str(st));
+        Ccai_call_hangup(c);
+    }
 }
 
 ccai_status Ccai_menu_open(ccai_call *c)

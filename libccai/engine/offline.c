@@ -53,7 +53,7 @@ typedef struct offline_scratch {
     email_item email_items[CCAI_OFFLINE_UTTERANCE_MAX / 2 + 2];
 } offline_scratch;
 
-static bool scratch_take(Ccai_offline *o)
+static CCAI_MUST_CHECK bool scratch_take(Ccai_offline *o)
 {
     offline_scratch *x = Ccai_malloc(sizeof *x);
     if (!x)
@@ -97,7 +97,7 @@ static int lang_index(const char *code)
     return L_EN;
 }
 
-static bool kw_add(Ccai_buf *b, const char *text)
+static CCAI_MUST_CHECK bool kw_add(Ccai_buf *b, const char *text)
 {
     static const char *const stop[] = {
         "the",     "and",        "for",      "any",     "with", "during",       "des",
@@ -150,7 +150,7 @@ static char *field_keywords(const offline_field *f)
     return out;
 }
 
-static bool ascii_ieq_prefix(const char *s, const char *word)
+static CCAI_MUST_CHECK bool ascii_ieq_prefix(const char *s, const char *word)
 {
     for (size_t i = 0; word[i]; i++) {
         if (Ccai_to_lower((unsigned char)s[i]) != word[i])
@@ -159,7 +159,7 @@ static bool ascii_ieq_prefix(const char *s, const char *word)
     return true;
 }
 
-static bool contains_nocase(const char *s, const char *word)
+static CCAI_MUST_CHECK bool contains_nocase(const char *s, const char *word)
 {
     for (; *s; s++) {
         if (ascii_ieq_prefix(s, word))
@@ -168,7 +168,7 @@ static bool contains_nocase(const char *s, const char *word)
     return false;
 }
 
-static ccai_status load_claim(Ccai_offline *o, const char *claim_json)
+static CCAI_MUST_CHECK ccai_status load_claim(Ccai_offline *o, const char *claim_json)
 {
     Ccai_json_err err;
     ccai_status st = CCAI_OK;
@@ -334,7 +334,7 @@ ccai_status Ccai_offline_start(Ccai_offline *o, bool resumed, const Ccai_offline
     return Ccai_ofl_turn_end(o, ret);
 }
 
-static ccai_status turn_check(Ccai_offline *o, const Ccai_offline_reply **ret)
+static CCAI_MUST_CHECK ccai_status turn_check(Ccai_offline *o, const Ccai_offline_reply **ret)
 {
     if (!o || !ret)
         return CCAI_ERR_INVALID_ARG;

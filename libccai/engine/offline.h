@@ -106,13 +106,14 @@ typedef struct Ccai_offline_params {
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond
  * +-24 h); CCAI_ERR_PARSE (claim_json is not a JSON object);
  * CCAI_ERR_NOMEM. Ownership: *ret is freed with Ccai_offline_free(). */
-ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **ret);
+CCAI_MUST_CHECK ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **ret);
 void Ccai_offline_free(Ccai_offline *o);
 
 /* First turn: greeting, explanation and first question; with @p resumed,
  * "welcome back", a summary of what is known and the next question. Once
  * only (CCAI_ERR_STATE otherwise). */
-ccai_status Ccai_offline_start(Ccai_offline *o, bool resumed, const Ccai_offline_reply **ret);
+CCAI_MUST_CHECK ccai_status Ccai_offline_start(Ccai_offline *o, bool resumed,
+                                               const Ccai_offline_reply **ret);
 
 /* Instead of Ccai_offline_start(), when the dialogue takes over a call
  * mid-way (every LLM failed): no greeting; @p intro (a sentence saying
@@ -124,19 +125,20 @@ ccai_status Ccai_offline_start(Ccai_offline *o, bool resumed, const Ccai_offline
  * goodbye (no intro then), a human (the same), a language; they are never
  * taken as the answer to a question nobody asked. Once only, on a new
  * engine (CCAI_ERR_STATE otherwise). Statuses: as Ccai_offline_start(). */
-ccai_status Ccai_offline_take_over(Ccai_offline *o, const char *intro, const char *utterance,
-                                   const Ccai_offline_reply **ret);
+CCAI_MUST_CHECK ccai_status Ccai_offline_take_over(Ccai_offline *o, const char *intro,
+                                                   const char *utterance,
+                                                   const Ccai_offline_reply **ret);
 
 /* One caller turn (a final transcript, UTF-8). Statuses: CCAI_OK,
  * CCAI_ERR_INVALID_ARG, CCAI_ERR_STATE (not started, or the dialogue is
  * over), CCAI_ERR_NOMEM. */
-ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
-                               const Ccai_offline_reply **ret);
+CCAI_MUST_CHECK ccai_status Ccai_offline_input(Ccai_offline *o, const char *utterance,
+                                               const Ccai_offline_reply **ret);
 
 /* The caller said nothing: "are you still there?" and the question again;
  * the CCAI_OFFLINE_SILENCES-th silence in a row says goodbye and hangs up.
  * Statuses: as Ccai_offline_input(). */
-ccai_status Ccai_offline_silence(Ccai_offline *o, const Ccai_offline_reply **ret);
+CCAI_MUST_CHECK ccai_status Ccai_offline_silence(Ccai_offline *o, const Ccai_offline_reply **ret);
 
 /* The claim values as a JSON object (schema fields that have a value, in
  * schema order). Never NULL; borrowed until the next turn or free. */
@@ -147,6 +149,6 @@ const char *Ccai_offline_claim_json(const Ccai_offline *o);
 const char *Ccai_offline_lang(const Ccai_offline *o);
 
 /* True once a TRANSFER or HANGUP was returned. */
-bool Ccai_offline_ended(const Ccai_offline *o);
+CCAI_MUST_CHECK bool Ccai_offline_ended(const Ccai_offline *o);
 
 #endif

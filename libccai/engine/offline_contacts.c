@@ -213,7 +213,7 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *ou
     return PH_COUNTRY;
 }
 
-static bool email_stop(const char *w, size_t n)
+static CCAI_MUST_CHECK bool email_stop(const char *w, size_t n)
 {
     static const char *const stop[] = {
         "my",    "email",    "e-mail", "mail",   "address", "is",          "it",
@@ -223,7 +223,7 @@ static bool email_stop(const char *w, size_t n)
     return Ccai_ofl_in_list(w, n, stop, CCAI_ARRAY_SIZE(stop));
 }
 
-static bool email_join(const email_item *a, const email_item *b)
+static CCAI_MUST_CHECK bool email_join(const email_item *a, const email_item *b)
 {
     return a->len == 1 || b->len == 1 || Ccai_is_digit((unsigned char)a->w[0]) ||
            Ccai_is_digit((unsigned char)b->w[0]);

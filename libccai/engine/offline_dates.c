@@ -111,7 +111,7 @@ typedef struct dt_parse {
     bool night;
 } dt_parse;
 
-static bool hour_marker(const Ccai_offline *o, size_t i)
+static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
 {
     static const char *const words[] = {"h", "heure", "heures", "hour",  "hours", "hr",
                                         "o", "pm",    "am",     "horas", "hs",    "hrs"};
@@ -119,7 +119,7 @@ static bool hour_marker(const Ccai_offline *o, size_t i)
            (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m"));
 }
 
-static bool hour_lead(const Ccai_offline *o, size_t i)
+static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i)
 {
     static const char *const words[] = {"at", "a",  "vers",   "around",  "about",   "las",
                                         "la", "by", "toward", "towards", "environ", "sobre"};
@@ -127,7 +127,7 @@ static bool hour_lead(const Ccai_offline *o, size_t i)
 }
 
 /* "14:30", "14h30", "14h", "2pm", "2:30pm", "9.15" (after a lead word). */
-static bool parse_clock(const Ccai_offline *o, size_t i, dt_parse *p)
+static CCAI_MUST_CHECK bool parse_clock(const Ccai_offline *o, size_t i, dt_parse *p)
 {
     const char *t = o->norm + o->tok[i].start;
     size_t len = o->tok[i].len, nd;
@@ -161,7 +161,7 @@ static bool parse_clock(const Ccai_offline *o, size_t i, dt_parse *p)
 }
 
 /* Dates written with digits: "2024-10-08", "08/10/2024", "8/10", "8.10.2024". */
-static bool parse_numeric_date(const Ccai_offline *o, size_t i, dt_parse *p)
+static CCAI_MUST_CHECK bool parse_numeric_date(const Ccai_offline *o, size_t i, dt_parse *p)
 {
     const char *t = o->norm + o->tok[i].start;
     size_t len = o->tok[i].len;
@@ -198,7 +198,7 @@ static bool parse_numeric_date(const Ccai_offline *o, size_t i, dt_parse *p)
     return true;
 }
 
-static bool is_year(const Ccai_offline *o, size_t i)
+static CCAI_MUST_CHECK bool is_year(const Ccai_offline *o, size_t i)
 {
     size_t nd;
     if (i >= o->ntok || o->used[i])

@@ -598,7 +598,7 @@ bool Ccai_ofl_switch_lang(Ccai_offline *o, int target)
 }
 
 /* Language names: switch when the language is available. */
-static bool handle_lang(Ccai_offline *o)
+static CCAI_MUST_CHECK bool handle_lang(Ccai_offline *o)
 {
     int target = Ccai_ofl_named_lang(o);
     if (target < 0)
@@ -643,7 +643,7 @@ bool Ccai_ofl_says_goodbye(Ccai_offline *o)
 }
 
 /* Nothing but punctuation and "hmm", "euh": nothing said. */
-static bool says_nothing(const Ccai_offline *o)
+static CCAI_MUST_CHECK bool says_nothing(const Ccai_offline *o)
 {
     for (size_t i = 0; i < o->ntok; i++) {
         if (!TOK_IN(o, i, hesitations))

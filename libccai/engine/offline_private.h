@@ -199,16 +199,18 @@ typedef enum phone_reason { PH_OK, PH_NONE, PH_COUNTRY, PH_SHORT, PH_LONG } phon
 /* Latin-1 letters U+00C0..U+00FF without their accents; ' ' for signs. */
 extern const char Ccai_ofl_latin1_fold[];
 size_t Ccai_ofl_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
-bool Ccai_ofl_is_digit_ch(char c);
-bool Ccai_ofl_normalise(const char *s, size_t len, char *out, size_t cap, token *toks,
-                        size_t maxtok, size_t *ret_ntok);
-bool Ccai_ofl_in_list(const char *w, size_t n, const char *const *list, size_t count);
+CCAI_MUST_CHECK bool Ccai_ofl_is_digit_ch(char c);
+CCAI_MUST_CHECK bool Ccai_ofl_normalise(const char *s, size_t len, char *out, size_t cap,
+                                        token *toks, size_t maxtok, size_t *ret_ntok);
+CCAI_MUST_CHECK bool Ccai_ofl_in_list(const char *w, size_t n, const char *const *list,
+                                      size_t count);
 void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool lenient,
                           char *out);
-bool Ccai_ofl_says(const char *s, const char *const *list, size_t count);
-bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w);
-bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list, size_t count);
-bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i);
+CCAI_MUST_CHECK bool Ccai_ofl_says(const char *s, const char *const *list, size_t count);
+CCAI_MUST_CHECK bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w);
+CCAI_MUST_CHECK bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list,
+                                     size_t count);
+CCAI_MUST_CHECK bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i);
 int Ccai_ofl_answer_polarity(const Ccai_offline *o);
 
 /* offline_say.c */
@@ -223,12 +225,12 @@ void Ccai_ofl_free_reply(Ccai_offline *o);
 void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value);
 char *Ccai_ofl_claim_to_json(const Ccai_offline *o);
 void Ccai_ofl_turn_begin(Ccai_offline *o);
-ccai_status Ccai_ofl_turn_end(Ccai_offline *o, const Ccai_offline_reply **ret);
+CCAI_MUST_CHECK ccai_status Ccai_ofl_turn_end(Ccai_offline *o, const Ccai_offline_reply **ret);
 char *Ccai_ofl_label_str(Ccai_offline *o, size_t i, bool capital);
 char *Ccai_ofl_field_np(Ccai_offline *o, size_t i);
 char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i);
 void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint);
-bool Ccai_ofl_anything_noted(const Ccai_offline *o);
+CCAI_MUST_CHECK bool Ccai_ofl_anything_noted(const Ccai_offline *o);
 void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing);
 
 /* offline_dates.c */
@@ -244,13 +246,13 @@ size_t Ccai_ofl_next_field(const Ccai_offline *o);
 void Ccai_ofl_end_call(Ccai_offline *o, Ccai_offline_action_kind kind);
 void Ccai_ofl_advance(Ccai_offline *o);
 void Ccai_ofl_ask_current(Ccai_offline *o, bool hint);
-bool Ccai_ofl_missed(Ccai_offline *o);
+CCAI_MUST_CHECK bool Ccai_ofl_missed(Ccai_offline *o);
 int Ccai_ofl_named_lang(const Ccai_offline *o);
 bool Ccai_ofl_switch_lang(Ccai_offline *o, int target);
 void Ccai_ofl_say_goodbye(Ccai_offline *o);
-bool Ccai_ofl_says_goodbye(Ccai_offline *o);
+CCAI_MUST_CHECK bool Ccai_ofl_says_goodbye(Ccai_offline *o);
 void Ccai_ofl_handle_utterance(Ccai_offline *o);
 /* The caller asks for a human (a transfer), the whole utterance. */
-bool Ccai_ofl_asks_transfer(const Ccai_offline *o);
+CCAI_MUST_CHECK bool Ccai_ofl_asks_transfer(const Ccai_offline *o);
 
 #endif

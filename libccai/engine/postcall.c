@@ -76,7 +76,7 @@ struct Ccai_jobs {
     int64_t unsaved_retry_at;
 };
 
-static bool in_list(const char *s, const char *const *list, size_t n)
+static CCAI_MUST_CHECK bool in_list(const char *s, const char *const *list, size_t n)
 {
     for (size_t i = 0; s && i < n; i++) {
         if (strcmp(s, list[i]) == 0)
@@ -170,7 +170,10 @@ ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const cha
 }
 
 /* Write the outcome of job id; CCAI_ERR_BUSY keeps it for later. */
-static ccai_status job_store_outcome(Ccai_jobs *j, int64_t id, const char *error, int64_t retry_at)
+/* Store a job's outcome; what cannot be stored is logged, and kept for a
+ * later try when the database is locked (job_flush_outcome()): nothing is
+ * left for the caller to do. */
+static void job_store_outcome(Ccai_jobs *j, int64_t id, const char *error, int64_t retry_at)
 {
     Ccai_engine *e = j->e;
     ccai_status st = error ? Ccai_store_job_fail(e->store, id, error, retry_at)
@@ -183,18 +186,19 @@ static ccai_status job_store_outcome(Ccai_jobs *j, int64_t id, const char *error
             j->unsaved_retry_at = retry_at;
             Ccai_log(&e->log, CCAI_LOG_WARN, "job %lld: %s; kept until it can be stored",
                      (long long)id, Ccai_store_errmsg(e->store));
-            return st;
+            return;
         }
     }
+    /* Not stored: the job stays claimed until its lease ends, then runs
+     * again. */
     if (st != CCAI_OK)
         Ccai_log(&e->log, CCAI_LOG_ERROR, "job %lld: %s", (long long)id,
                  Ccai_store_errmsg(e->store));
-    return st;
 }
 
 /* The outcome kept by job_store_outcome(); false while it still cannot be
  * written. */
-static bool job_flush_outcome(Ccai_jobs *j)
+static CCAI_MUST_CHECK bool job_flush_outcome(Ccai_jobs *j)
 {
     if (!j->unsaved_id)
         return true;
@@ -246,24 +250,28 @@ static void job_give_up(Ccai_jobs *j, const char *error)
     job_end(j, error, false);
 }
 
-/* The stored conversation as text for the prompts. */
+/* The stored conversation as text for the prompts; NULL on NOMEM (a
+ * conversation cut short would make a wrong report). */
 static char *messages_text(const json_t *messages)
 {
     Ccai_buf b = {0};
     size_t i;
     const json_t *m;
+    bool ok = true;
     json_array_foreach(messages, i, m)
     {
         const char *content = json_string_value(json_object_get(m, "content"));
-        if (!content || !*content)
+        if (!ok || !content || !*content)
             continue;
-        Ccai_buf_printf(&b, "%s (%s): %s\n", json_string_value(json_object_get(m, "persona")),
-                        json_string_value(json_object_get(m, "action")), content);
+        ok = Ccai_buf_printf(&b, "%s (%s): %s\n", json_string_value(json_object_get(m, "persona")),
+                             json_string_value(json_object_get(m, "action")), content);
     }
-    return Ccai_buf_steal(&b);
+    char *text = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    return text;
 }
 
-static bool caller_spoke(const json_t *messages)
+static CCAI_MUST_CHECK bool caller_spoke(const json_t *messages)
 {
     size_t i;
     const json_t *m;
@@ -288,8 +296,9 @@ static const char *initiate_field(const Ccai_jobs *j, const char *key, json_t **
     return v ? v : "";
 }
 
-/* Deterministic report when no LLM can write one. */
-static void offline_report(Ccai_jobs *j)
+/* Deterministic report when no LLM can write one. false on NOMEM: a report
+ * or an SMS cut short is no report. */
+static CCAI_MUST_CHECK bool offline_report(Ccai_jobs *j)
 {
     Ccai_json_err e;
     ccai_status st;
@@ -297,16 +306,17 @@ static void offline_report(Ccai_jobs *j)
     json_t *init = NULL;
     Ccai_buf lng = {0}, sms = {0};
     size_t filled = json_object_size(claim);
-    Ccai_buf_puts(&lng, "I noted the following about your case:");
+    bool ok = Ccai_buf_puts(&lng, "I noted the following about your case:");
     const char *key;
     json_t *v;
     json_object_foreach(claim, key, v)
     {
-        Ccai_buf_printf(&lng, " %s: %s;", key, json_string_value(v) ? json_string_value(v) : "");
+        ok = ok && Ccai_buf_printf(&lng, " %s: %s;", key,
+                                   json_string_value(v) ? json_string_value(v) : "");
     }
     if (!filled)
-        Ccai_buf_puts(&lng, " nothing yet.");
-    Ccai_buf_puts(&lng, " A colleague will follow up.");
+        ok = ok && Ccai_buf_puts(&lng, " nothing yet.");
+    ok = ok && Ccai_buf_puts(&lng, " A colleague will follow up.");
     json_t *syn =
         json_pack("{s:s, s:s, s:s, s:s}", "short", "your request", "long", lng.data ? lng.data : "",
                   "satisfaction", "unknow", "improvement_suggestions",
@@ -316,17 +326,23 @@ static void offline_report(Ccai_jobs *j)
                              filled ? "The claim was taken down by the automated dialogue; an "
                                       "expert must review it."
                                     : "The customer gave no claim details during the call.");
-    Ccai_buf_printf(&sms, "Hello, thank you for your call. %s %s from %s.",
-                    lng.data ? lng.data : "", initiate_field(j, "bot_name", &init),
-                    initiate_field(j, "bot_company", &init));
+    ok = ok && Ccai_buf_printf(&sms, "Hello, thank you for your call. %s %s from %s.",
+                               lng.data ? lng.data : "", initiate_field(j, "bot_name", &init),
+                               initiate_field(j, "bot_company", &init));
+    /* In place of whatever the model wrote before it gave up. */
+    ccai_free(j->synthesis);
+    ccai_free(j->next);
+    ccai_free(j->sms);
     j->synthesis = syn ? Ccai_json_dump(syn, JSON_COMPACT) : NULL;
     j->next = next ? Ccai_json_dump(next, JSON_COMPACT) : NULL;
-    j->sms = Ccai_buf_steal(&sms);
+    j->sms = ok ? Ccai_buf_steal(&sms) : NULL;
     json_decref(syn);
     json_decref(next);
     json_decref(claim);
     json_decref(init);
     Ccai_buf_free(&lng);
+    Ccai_buf_free(&sms);
+    return ok && j->synthesis && j->next && j->sms;
 }
 
 static void save_and_send(Ccai_jobs *j);
@@ -334,7 +350,7 @@ static void save_and_send(Ccai_jobs *j);
 static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud);
 static const Ccai_llm_callbacks json_callbacks = {NULL, NULL, on_json_done};
 
-static ccai_status ask(Ccai_jobs *j)
+static CCAI_MUST_CHECK ccai_status ask(Ccai_jobs *j)
 {
     Ccai_engine *e = j->e;
     const Ccai_llm_model *slow = Ccai_engine_model(e, "slow");
@@ -348,7 +364,7 @@ static ccai_status ask(Ccai_jobs *j)
     return Ccai_llm_chat(j->e->ctx, &o, &json_callbacks, j, &j->llm);
 }
 
-static ccai_status start_step(Ccai_jobs *j)
+static CCAI_MUST_CHECK ccai_status start_step(Ccai_jobs *j)
 {
     Ccai_engine *e = j->e;
     json_decref(j->convo);
@@ -398,8 +414,10 @@ static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char 
         ccai_free(j->synthesis);
         ccai_free(j->next);
         j->synthesis = j->next = NULL;
-        offline_report(j);
-        save_and_send(j);
+        if (offline_report(j))
+            save_and_send(j);
+        else
+            job_finish(j, "out of memory");
         return;
     }
     const char *text = res->text ? res->text : "";
@@ -428,8 +446,10 @@ static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char 
     json_decref(v);
     if (j->reprompts++ >= JSON_REPROMPTS) {
         /* The model does not manage: a report from the claim instead. */
-        offline_report(j);
-        save_and_send(j);
+        if (offline_report(j))
+            save_and_send(j);
+        else
+            job_finish(j, "out of memory");
         return;
     }
     /* Re-ask, quoting the answer and what is wrong with it. */
@@ -447,44 +467,10 @@ static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char 
     }
 }
 
-/* Store the report on the call, then queue the SMS to the caller and to the
- * policyholder's number when it differs. */
-static void save_and_send(Ccai_jobs *j)
-{
-    Ccai_engine *e = j->e;
-    Ccai_store_call *fresh = NULL;
-    ccai_status st = Ccai_store_call_get(e->store, j->call->id, &fresh);
-    if (st == CCAI_OK) {
-        if (j->synthesis)
-            Ccai_str_replace(&fresh->synthesis_json, j->synthesis);
-        if (j->next)
-            Ccai_str_replace(&fresh->next_json, j->next);
-        if (!strcmp(fresh->state, "ended"))
-            Ccai_str_replace(&fresh->state, "done");
-        st = Ccai_store_call_update(e->store, fresh);
-    }
-    if (st != CCAI_OK) {
-        char *why = Ccai_asprintf("cannot store the report: %s", Ccai_store_errmsg(e->store));
-        Ccai_store_call_free(fresh);
-        job_finish(j, why ? why : "cannot store the report");
-        ccai_free(why);
-        return;
-    }
-    if (j->sms && *j->sms) {
-        Ccai_json_err jerr;
-        ccai_status pst;
-        json_t *claim = Ccai_json_load(fresh->claim_json, strlen(fresh->claim_json), &jerr, &pst);
-        const char *holder = json_string_value(json_object_get(claim, "policyholder_phone"));
-        Ccai_sms_send(e, fresh->id, fresh->phone_number, j->sms);
-        if (holder && strcmp(holder, fresh->phone_number) != 0)
-            Ccai_sms_send(e, fresh->id, holder, j->sms);
-        json_decref(claim);
-    }
-    Ccai_store_call_free(fresh);
-    job_finish(j, NULL);
-}
-
-ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text)
+/* Queue an SMS job (not yet run: the caller kicks the jobs once it is
+ * committed). */
+static CCAI_MUST_CHECK ccai_status sms_enqueue(Ccai_engine *e, const char *call_id, const char *to,
+                                               const char *text)
 {
     json_t *p = json_pack("{s:s, s:s}", "to", to, "text", text);
     char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
@@ -493,7 +479,78 @@ ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, c
         payload ? Ccai_store_job_enqueue(e->store, "sms", call_id, payload, Ccai_wall_ms(), NULL)
                 : CCAI_ERR_NOMEM;
     ccai_free(payload);
-    Ccai_jobs_kick(e);
+    return st;
+}
+
+/* The report on the call and its SMS (to the caller, and to the
+ * policyholder's number when it differs), in one commit: stored whole or
+ * not at all, so that a retry of the job neither loses nor repeats an
+ * SMS. */
+static CCAI_MUST_CHECK ccai_status store_report(Ccai_jobs *j, Ccai_store_call *fresh)
+{
+    Ccai_engine *e = j->e;
+    if ((j->synthesis && !Ccai_str_replace(&fresh->synthesis_json, j->synthesis)) ||
+        (j->next && !Ccai_str_replace(&fresh->next_json, j->next)) ||
+        (!strcmp(fresh->state, "ended") && !Ccai_str_replace(&fresh->state, "done")))
+        return CCAI_ERR_NOMEM;
+    const char *holder = NULL;
+    json_t *claim = NULL;
+    if (j->sms && *j->sms) {
+        Ccai_json_err jerr;
+        ccai_status pst;
+        claim = Ccai_json_load(fresh->claim_json, strlen(fresh->claim_json), &jerr, &pst);
+        if (!claim && pst == CCAI_ERR_NOMEM)
+            return CCAI_ERR_NOMEM;
+        holder = json_string_value(json_object_get(claim, "policyholder_phone"));
+    }
+    ccai_status st = Ccai_store_begin(e->store);
+    if (st != CCAI_OK) {
+        json_decref(claim);
+        return st;
+    }
+    st = Ccai_store_call_update(e->store, fresh);
+    if (st == CCAI_OK && j->sms && *j->sms)
+        st = sms_enqueue(e, fresh->id, fresh->phone_number, j->sms);
+    if (st == CCAI_OK && holder && strcmp(holder, fresh->phone_number) != 0)
+        st = sms_enqueue(e, fresh->id, holder, j->sms);
+    if (st == CCAI_OK)
+        st = Ccai_store_commit(e->store);
+    json_decref(claim);
+    if (st != CCAI_OK) {
+        char *why = Ccai_strdup(Ccai_store_errmsg(e->store));
+        /* The first failure is the one told; one of the rollback too is
+         * logged. */
+        if (Ccai_store_rollback(e->store) != CCAI_OK)
+            Ccai_log(&e->log, CCAI_LOG_ERROR, "job %lld: rollback: %s", (long long)j->job->id,
+                     Ccai_store_errmsg(e->store));
+        Ccai_log(&e->log, CCAI_LOG_WARN, "job %lld: cannot store the report: %s",
+                 (long long)j->job->id, why ? why : ccai_status_str(st));
+        ccai_free(why);
+    }
+    return st;
+}
+
+/* Store the report and its SMS, then run the SMS (persist, then act). */
+static void save_and_send(Ccai_jobs *j)
+{
+    Ccai_engine *e = j->e;
+    Ccai_store_call *fresh = NULL;
+    ccai_status st = Ccai_store_call_get(e->store, j->call->id, &fresh);
+    if (st == CCAI_OK)
+        st = store_report(j, fresh);
+    Ccai_store_call_free(fresh);
+    if (st != CCAI_OK) {
+        job_finish(j, st == CCAI_ERR_NOMEM ? "out of memory" : "cannot store the report");
+        return;
+    }
+    job_finish(j, NULL); /* kicks the jobs: the SMS go */
+}
+
+ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text)
+{
+    ccai_status st = sms_enqueue(e, call_id, to, text);
+    if (st == CCAI_OK)
+        Ccai_jobs_kick(e);
     return st;
 }
 
@@ -520,8 +577,10 @@ static void run_postcall(Ccai_jobs *j)
         return;
     }
     if (!Ccai_engine_model(e, "fast") && !Ccai_engine_model(e, "slow")) {
-        offline_report(j);
-        save_and_send(j);
+        if (offline_report(j))
+            save_and_send(j);
+        else
+            job_finish(j, "out of memory");
         return;
     }
     j->step = STEP_SYNTHESIS;

@@ -28,7 +28,7 @@ typedef struct tok {
     const char *why; /* TOK_BAD */
 } tok;
 
-static bool name_char(unsigned char c, bool first)
+static CCAI_MUST_CHECK bool name_char(unsigned char c, bool first)
 {
     return Ccai_is_alpha(c) || c == '_' || (!first && Ccai_is_digit(c));
 }
@@ -102,7 +102,7 @@ static void position(const char *tpl, const char *p, size_t *line, size_t *col)
     *col = (size_t)(p - bol) + 1;
 }
 
-static bool is_allowed(const char *const *allowed, const char *name, size_t len)
+static CCAI_MUST_CHECK bool is_allowed(const char *const *allowed, const char *name, size_t len)
 {
     for (size_t i = 0; allowed && allowed[i]; i++) {
         if (strlen(allowed[i]) == len && memcmp(allowed[i], name, len) == 0)
@@ -111,7 +111,7 @@ static bool is_allowed(const char *const *allowed, const char *name, size_t len)
     return false;
 }
 
-static ccai_status fail(char **ret_error, ccai_status st, char *msg)
+static CCAI_MUST_CHECK ccai_status fail(char **ret_error, ccai_status st, char *msg)
 {
     if (!msg)
         return CCAI_ERR_NOMEM;
@@ -162,7 +162,7 @@ ccai_status Ccai_prompt_check(const char *tpl, const char *const *allowed, char 
 
 /* Rendering ---------------------------------------------------------------- */
 
-static bool blank_line(const char *s, size_t n)
+static CCAI_MUST_CHECK bool blank_line(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
@@ -173,7 +173,7 @@ static bool blank_line(const char *s, size_t n)
 
 /* textwrap.dedent(): remove the leading white space every non-blank line
  * shares; blank lines become empty. Then trim the whole text. */
-static bool dedent(const char *tpl, Ccai_buf *out)
+static CCAI_MUST_CHECK bool dedent(const char *tpl, Ccai_buf *out)
 {
     const char *prefix = NULL;
     size_t plen = 0;
@@ -227,7 +227,7 @@ static const Ccai_prompt_var *find_var(const Ccai_prompt_var *vars, size_t n, co
     return NULL;
 }
 
-static bool put(Ccai_buf *b, const char *s, size_t n)
+static CCAI_MUST_CHECK bool put(Ccai_buf *b, const char *s, size_t n)
 {
     return b->len + n <= CCAI_PROMPT_OUT_MAX && Ccai_buf_append(b, s, n);
 }
@@ -407,7 +407,7 @@ static const Ccai_embedded *embedded(const char *dir, const char *name, const ch
 
 /* Errors are gathered, one per line, so that every bad template is named at
  * once. Returns false on NOMEM. */
-static bool add_error(Ccai_buf *errs, const char *key, long item, const char *msg)
+static CCAI_MUST_CHECK bool add_error(Ccai_buf *errs, const char *key, long item, const char *msg)
 {
     if (errs->len && !Ccai_buf_puts(errs, "\n"))
         return false;
@@ -417,8 +417,8 @@ static bool add_error(Ccai_buf *errs, const char *key, long item, const char *ms
 }
 
 /* Check one template; false on NOMEM. */
-static bool check(const char *tpl, const char *const *vars, const char *key, long item,
-                  Ccai_buf *errs)
+static CCAI_MUST_CHECK bool check(const char *tpl, const char *const *vars, const char *key,
+                                  long item, Ccai_buf *errs)
 {
     char *why = NULL;
     ccai_status st = Ccai_prompt_check(tpl, vars, &why);
@@ -429,7 +429,7 @@ static bool check(const char *tpl, const char *const *vars, const char *key, lon
     return ok;
 }
 
-static bool variant_add(variants *vs, const char *s, size_t len)
+static CCAI_MUST_CHECK bool variant_add(variants *vs, const char *s, size_t len)
 {
     while (len && Ccai_is_space((unsigned char)*s)) {
         s++;
@@ -448,7 +448,7 @@ static bool variant_add(variants *vs, const char *s, size_t len)
 }
 
 /* One variant per non-blank line. */
-static bool variants_from_lines(variants *vs, const char *text)
+static CCAI_MUST_CHECK bool variants_from_lines(variants *vs, const char *text)
 {
     for (const char *l = text; *l;) {
         size_t n = strcspn(l, "\n");
@@ -459,7 +459,8 @@ static bool variants_from_lines(variants *vs, const char *text)
     return true;
 }
 
-static bool load_llm(Ccai_prompts *p, const ccai_config *cfg, Ccai_llm_prompt i, Ccai_buf *errs)
+static CCAI_MUST_CHECK bool load_llm(Ccai_prompts *p, const ccai_config *cfg, Ccai_llm_prompt i,
+                                     Ccai_buf *errs)
 {
     char key[96];
     snprintf(key, sizeof key, "prompts.llm.%s_tpl", llm_prompts[i].name);
@@ -476,7 +477,7 @@ static bool load_llm(Ccai_prompts *p, const ccai_config *cfg, Ccai_llm_prompt i,
 }
 
 /* The compiled-in translations of phrase i: tts/<lang>/<name>.txt. */
-static bool load_tts_langs(Ccai_prompts *p, Ccai_tts_phrase i, Ccai_buf *errs)
+static CCAI_MUST_CHECK bool load_tts_langs(Ccai_prompts *p, Ccai_tts_phrase i, Ccai_buf *errs)
 {
     const char *name = tts_phrases[i].name;
     size_t nl = strlen(name);
@@ -504,7 +505,8 @@ static bool load_tts_langs(Ccai_prompts *p, Ccai_tts_phrase i, Ccai_buf *errs)
     return true;
 }
 
-static bool load_tts(Ccai_prompts *p, const ccai_config *cfg, Ccai_tts_phrase i, Ccai_buf *errs)
+static CCAI_MUST_CHECK bool load_tts(Ccai_prompts *p, const ccai_config *cfg, Ccai_tts_phrase i,
+                                     Ccai_buf *errs)
 {
     char key[96];
     snprintf(key, sizeof key, "prompts.tts.%s_tpl", tts_phrases[i].name);

@@ -30,7 +30,8 @@ typedef struct Ccai_prompt_var {
  * CCAI_ERR_INVALID_ARG. On a validation or limit error *ret_error (when
  * not NULL) receives why, e.g. "unknown placeholder {clam}; allowed: task,
  * default_lang"; the caller frees it with ccai_free(). */
-ccai_status Ccai_prompt_check(const char *tpl, const char *const *allowed, char **ret_error);
+CCAI_MUST_CHECK ccai_status Ccai_prompt_check(const char *tpl, const char *const *allowed,
+                                              char **ret_error);
 
 /* Render @tpl: the template's common indentation removed, leading and
  * trailing white space trimmed, placeholders replaced by the value of the

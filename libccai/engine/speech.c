@@ -14,7 +14,7 @@ void Ccai_sentences_free(Ccai_sentences *s)
     Ccai_buf_free(&s->pending);
 }
 
-static bool starts_with_word(const char *p, const char *word, size_t *len)
+static CCAI_MUST_CHECK bool starts_with_word(const char *p, const char *word, size_t *len)
 {
     size_t n = strlen(word);
     for (size_t i = 0; i < n; i++) {
@@ -64,7 +64,7 @@ char *Ccai_speech_strip_prefixes(char *p, ccai_style *style)
 }
 
 /* Emit bytes [0, n) of pending as one sentence and drop them. */
-static ccai_status emit(Ccai_sentences *s, size_t n, Ccai_sentence_fn fn, void *ud)
+static CCAI_MUST_CHECK ccai_status emit(Ccai_sentences *s, size_t n, Ccai_sentence_fn fn, void *ud)
 {
     char *text = Ccai_strndup(s->pending.data, n);
     if (!text)
@@ -95,11 +95,11 @@ static ccai_status emit(Ccai_sentences *s, size_t n, Ccai_sentence_fn fn, void *
     return stop ? CCAI_ERR_CANCELLED : CCAI_OK;
 }
 
-static bool is_strong(char c)
+static CCAI_MUST_CHECK bool is_strong(char c)
 {
     return c == '!' || c == '?' || c == ';';
 }
-static bool is_weak(char c)
+static CCAI_MUST_CHECK bool is_weak(char c)
 {
     return c == '.' || c == '-' || c == ':';
 }

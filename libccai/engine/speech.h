@@ -30,10 +30,10 @@ typedef struct Ccai_sentences {
 void Ccai_sentences_init(Ccai_sentences *s);
 void Ccai_sentences_free(Ccai_sentences *s);
 /* CCAI_OK, CCAI_ERR_NOMEM, CCAI_ERR_CANCELLED (the callback stopped it). */
-ccai_status Ccai_sentences_feed(Ccai_sentences *s, const char *delta, size_t len,
-                                Ccai_sentence_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_sentences_feed(Ccai_sentences *s, const char *delta, size_t len,
+                                                Ccai_sentence_fn fn, void *ud);
 /* End of the answer: what is left is a sentence too. */
-ccai_status Ccai_sentences_flush(Ccai_sentences *s, Ccai_sentence_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_sentences_flush(Ccai_sentences *s, Ccai_sentence_fn fn, void *ud);
 
 /* Strip "action=..", "content=" and "style=.." prefixes in place (any
  * order, repeated); *style is set when a style prefix was found. Returns

@@ -124,7 +124,7 @@ ccai_call *Ccai_call_live(const Ccai_engine *e, const char *id)
 
 /* The caller said or sent something since the call last (re)started: the
  * human "call" message opens each leg. */
-static bool spoke_on_last_leg(const json_t *messages)
+static CCAI_MUST_CHECK bool spoke_on_last_leg(const json_t *messages)
 {
     for (size_t i = json_array_size(messages); i-- > 0;) {
         const json_t *m = json_array_get(messages, i);
@@ -174,8 +174,11 @@ ccai_status Ccai_call_end_stored(Ccai_engine *e, Ccai_store_call *row, const cha
             st = Ccai_postcall_enqueue(e->store, row->id, reason);
         if (st == CCAI_OK)
             st = Ccai_store_commit(e->store);
-        if (st != CCAI_OK)
-            Ccai_store_rollback(e->store);
+        /* The first failure is the one told below; one of the rollback
+         * too is logged. */
+        if (st != CCAI_OK && Ccai_store_rollback(e->store) != CCAI_OK)
+            Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: rollback: %s", row->id,
+                     Ccai_store_errmsg(e->store));
     }
     if (st != CCAI_OK) {
         row->row_version = version;

@@ -48,28 +48,34 @@ static json_t *tool(const char *name, const char *desc, json_t *props, bool with
                      "properties", props, "required", required);
 }
 
+/* NULL when out of memory (the caller says less). */
 static char *fields_description(const ccai_call *c)
 {
     Ccai_buf b = {0};
-    Ccai_buf_puts(&b, "Update claim fields. Available fields: ");
+    bool ok = Ccai_buf_puts(&b, "Update claim fields. Available fields: ");
     size_t n = ccai_claim_schema_count(c->schema);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; ok && i < n; i++) {
         const char *name = NULL, *desc = NULL;
         ccai_field_type type;
-        ccai_claim_schema_field(c->schema, i, &name, &type, &desc);
-        Ccai_buf_printf(&b, "%s%s (%s%s%s)", i ? "; " : "", name, ccai_field_type_str(type),
-                        desc ? ": " : "", desc ? desc : "");
+        ok = ccai_claim_schema_field(c->schema, i, &name, &type, &desc) == CCAI_OK &&
+             Ccai_buf_printf(&b, "%s%s (%s%s%s)", i ? "; " : "", name, ccai_field_type_str(type),
+                             desc ? ": " : "", desc ? desc : "");
     }
-    Ccai_buf_puts(&b, ". Dates as \"YYYY-MM-DD HH:MM\" in the customer's local time, as the "
-                      "date you were given (approximate ones are fine: \"last night\" is "
-                      "yesterday 23:00), phone numbers in E.164.");
+    ok = ok && Ccai_buf_puts(&b, ". Dates as \"YYYY-MM-DD HH:MM\" in the customer's local time, "
+                                 "as the date you were given (approximate ones are fine: \"last "
+                                 "night\" is yesterday 23:00), phone numbers in E.164.");
+    if (!ok) {
+        Ccai_buf_free(&b);
+        return NULL;
+    }
     return Ccai_buf_steal(&b);
 }
 
+/* NULL when out of memory. */
 static char *langs_description(const ccai_call *c, json_t *codes)
 {
     Ccai_buf b = {0};
-    Ccai_buf_puts(&b, "Change the language of the conversation. Available: ");
+    bool ok = Ccai_buf_puts(&b, "Change the language of the conversation. Available: ");
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
     size_t i;
     const json_t *l;
@@ -81,7 +87,11 @@ static char *langs_description(const ccai_call *c, json_t *codes)
         if (!code)
             continue;
         json_array_append_new(codes, json_string(code));
-        Ccai_buf_printf(&b, "%s%s (%s)", i ? ", " : "", code, name ? name : code);
+        ok = ok && Ccai_buf_printf(&b, "%s%s (%s)", i ? ", " : "", code, name ? name : code);
+    }
+    if (!ok) {
+        Ccai_buf_free(&b);
+        return NULL;
     }
     return Ccai_buf_steal(&b);
 }
@@ -179,8 +189,9 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
 /* A date and time from the LLM, validated: normalised into out (a local
  * time without an offset gets the caller's, DST-correct), its instant in
  * *ret_ms. On failure *ret_why (may stay NULL) says why. */
-static ccai_status caller_time(ccai_call *c, const char *value, char out[CCAI_TZ_ISO_MAX],
-                               int64_t *ret_ms, char **ret_why)
+static CCAI_MUST_CHECK ccai_status caller_time(ccai_call *c, const char *value,
+                                               char out[CCAI_TZ_ISO_MAX], int64_t *ret_ms,
+                                               char **ret_why)
 {
     char *norm = NULL;
     ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, value, &norm, ret_why);
@@ -203,7 +214,7 @@ static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outco
     if (!json_is_array(updates))
         return Ccai_strdup("Bad arguments: \"updates\" must be a list of {field, value}.");
     Ccai_buf b = {0};
-    Ccai_buf_puts(&b, "# Updated fields");
+    bool ok = Ccai_buf_puts(&b, "# Updated fields"); /* false: out of memory for the report */
     size_t i;
     const json_t *u;
     bool changed = false;
@@ -219,15 +230,16 @@ static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outco
         }
         size_t index;
         ccai_field_type type;
-        if (!field || ccai_claim_schema_find(c->schema, field, &index) != CCAI_OK) {
-            Ccai_buf_printf(&b, "\n- %s: failed: no such field", field ? field : "(none)");
+        if (!field || ccai_claim_schema_find(c->schema, field, &index) != CCAI_OK ||
+            ccai_claim_schema_field(c->schema, index, NULL, &type, NULL) != CCAI_OK) {
+            ok = ok &&
+                 Ccai_buf_printf(&b, "\n- %s: failed: no such field", field ? field : "(none)");
             continue;
         }
-        ccai_claim_schema_field(c->schema, index, NULL, &type, NULL);
         if (!value || !*value) {
             json_object_del(c->claim, field);
             changed = true;
-            Ccai_buf_printf(&b, "\n- %s: cleared", field);
+            ok = ok && Ccai_buf_printf(&b, "\n- %s: cleared", field);
             continue;
         }
         char *norm = NULL, *why = NULL;
@@ -242,17 +254,23 @@ static char *run_updated_claim(ccai_call *c, const json_t *args, Ccai_tool_outco
         }
         if (st == CCAI_OK && json_object_set_new(c->claim, field, json_string(norm)) == 0) {
             changed = true;
-            Ccai_buf_printf(&b, "\n- %s: updated to \"%s\"", field, norm);
+            ok = ok && Ccai_buf_printf(&b, "\n- %s: updated to \"%s\"", field, norm);
         } else {
             /* The old value stays. */
-            Ccai_buf_printf(&b, "\n- %s: failed: %s", field, why ? why : ccai_status_str(st));
+            ok = ok &&
+                 Ccai_buf_printf(&b, "\n- %s: failed: %s", field, why ? why : ccai_status_str(st));
         }
         ccai_free(norm);
         ccai_free(why);
     }
+    /* Not saved: the model reads so (and the call's error says why). */
     if (changed && Ccai_call_save_claim(c) != CCAI_OK)
-        Ccai_buf_puts(&b, "\n(Error: the claim could not be saved.)");
+        ok = ok && Ccai_buf_puts(&b, "\n(Error: the claim could not be saved.)");
     out->changed = changed;
+    if (!ok) { /* no room for the report */
+        Ccai_buf_free(&b);
+        return NULL;
+    }
     return Ccai_buf_steal(&b);
 }
 
@@ -283,18 +301,46 @@ static char *run_reminder(ccai_call *c, const json_t *args)
     return Ccai_asprintf("Reminder \"%s\" %s.", title, created ? "created" : "updated");
 }
 
+/* An SMS that did not go is no part of what the call did. */
+static void unrecord_sms(ccai_call *c, int64_t seq)
+{
+    if (Ccai_store_message_delete(c->eng->store, c->row.id, seq) != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+                 "call %s: the record of an SMS not sent stays (message %lld): %s", c->row.id,
+                 (long long)seq, Ccai_store_errmsg(c->eng->store));
+}
+
+static void act_send_sms(ccai_call *c, const char *text, int64_t seq)
+{
+    bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
+    if (!sent) /* No SMS on this channel: the configured SMS provider (a job). */
+        sent = Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text) == CCAI_OK;
+    if (sent)
+        return;
+    c->sms_failed = true;
+    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: an SMS of the bot could not be sent",
+             c->row.id);
+    unrecord_sms(c, seq);
+}
+
 static char *run_send_sms(ccai_call *c, const json_t *args)
 {
     const char *text = arg_str(args, "message");
     if (!text || !*text)
         return Ccai_strdup("Bad arguments: \"message\" is required.");
-    bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
-    if (!sent) /* No SMS on this channel: the configured SMS provider. */
-        sent = Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text) == CCAI_OK;
-    if (!sent)
+    /* Persist, then act: the record first, the SMS once it is committed. */
+    int64_t seq = 0;
+    if (Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL,
+                              &seq) != CCAI_OK)
+        return Ccai_strdup("Failed to send SMS."); /* why: on the call and in the log */
+    c->sms_failed = false;
+    if (Ccai_call_after_commit(c, act_send_sms, text, seq) != CCAI_OK) {
+        unrecord_sms(c, seq);
         return Ccai_strdup("Failed to send SMS.");
-    Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL, NULL);
-    return Ccai_strdup("SMS sent.");
+    }
+    /* With an asynchronous store the SMS goes once committed: the model
+     * reads it as sent, a failure then is logged and its record removed. */
+    return Ccai_strdup(c->sms_failed ? "Failed to send SMS." : "SMS sent.");
 }
 
 static char *run_emergency(ccai_call *c, const json_t *args)
@@ -344,9 +390,14 @@ static char *run_schedule_callback(ccai_call *c, const json_t *args)
         payload ? Ccai_store_job_enqueue(c->eng->store, "callback", c->row.id, payload, at, NULL)
                 : CCAI_ERR_NOMEM;
     ccai_free(payload);
-    if (st == CCAI_OK)
+    /* The callback itself is queued (the job): the reminder only shows it
+     * to the operators; one not stored is logged. */
+    if (st == CCAI_OK &&
         Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
-                                   reason ? reason : "Scheduled call back", at, "assistant", NULL);
+                                   reason ? reason : "Scheduled call back", at, "assistant",
+                                   NULL) != CCAI_OK)
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: callback reminder not stored: %s",
+                 c->row.id, Ccai_store_errmsg(c->eng->store));
     return st == CCAI_OK ? Ccai_asprintf("Callback scheduled for %s.", norm)
                          : Ccai_strdup("Failed to schedule the callback.");
 }
@@ -419,7 +470,11 @@ static char *run_new_claim(ccai_call *c)
     c->row = n;
     json_decref(c->claim);
     c->claim = fresh;
-    Ccai_call_add_message(c, "human", "call", CCAI_STYLE_NONE, "", NULL, NULL, NULL, NULL);
+    /* The new document exists and the old one is queued: a "call" message
+     * not stored (logged, on the call) leaves the new one without its first
+     * line, nothing else; the report of the old one goes all the same. */
+    CCAI_DISCARD(
+        Ccai_call_add_message(c, "human", "call", CCAI_STYLE_NONE, "", NULL, NULL, NULL, NULL));
     Ccai_jobs_kick(c->eng);
     return Ccai_strdup("Claim, reminders and messages reset: a new claim starts. The previous "
                        "one is saved and will be summarised.");
@@ -467,17 +522,11 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
         out->end_call = true;
         result = Ccai_strdup("Call ended.");
     } else if (strcmp(name, "talk_to_human") == 0) {
-        const char *agent = json_string_value(json_object_get(c->initiate, "agent_phone_number"));
         Ccai_conv_say_phrase(c, CCAI_TTS_END_CALL_TO_CONNECT_AGENT, false, true);
         out->transfer = true;
-        if (agent && *agent && c->ops.transfer &&
-            Ccai_call_set_state(c, CCAI_CALL_TRANSFERRING) == CCAI_OK &&
-            c->ops.transfer(c, agent, c->ud) == 0) {
-            result = Ccai_strdup("Transferring to a human agent.");
-        } else {
-            Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
-            result = Ccai_strdup("The transfer failed; a call back is planned.");
-        }
+        result =
+            Ccai_strdup(Ccai_conv_transfer(c) ? "Transferring to a human agent."
+                                              : "The transfer failed; a call back is planned.");
     } else if (strcmp(name, "new_claim") == 0) {
         result = run_new_claim(c);
         out->changed = true;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool loopback(const char *addr)
+static CCAI_MUST_CHECK bool loopback(const char *addr)
 {
     return addr && Ccai_host_is_loopback(addr);
 }
@@ -23,7 +23,7 @@ bool Ccai_http_secret_equal(const char *a, const char *b)
     return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
 }
 
-static bool token_mode(const ccai_config *cfg)
+static CCAI_MUST_CHECK bool token_mode(const ccai_config *cfg)
 {
     const char *token = Ccai_config_str(cfg, "server.api_token");
     return token && *token;
@@ -31,7 +31,7 @@ static bool token_mode(const ccai_config *cfg)
 
 /* A reverse proxy says who its client was: the peer address is the
  * proxy's, not the client's. */
-static bool forwarded(const ccai_http_exchange *x)
+static CCAI_MUST_CHECK bool forwarded(const ccai_http_exchange *x)
 {
     return Ccai_exchange_header(x, "forwarded") || Ccai_exchange_header(x, "x-forwarded-for") ||
            Ccai_exchange_header(x, "x-forwarded-host") || Ccai_exchange_header(x, "x-real-ip");
@@ -39,7 +39,7 @@ static bool forwarded(const ccai_http_exchange *x)
 
 /* The Host names this machine (or there is none): the request did not come
  * through the public name, whatever proxy relayed it. */
-static bool local_host(const ccai_http_exchange *x)
+static CCAI_MUST_CHECK bool local_host(const ccai_http_exchange *x)
 {
     const char *value = Ccai_exchange_header(x, "host");
     char host[CCAI_HOST_MAX + 1];
@@ -48,12 +48,12 @@ static bool local_host(const ccai_http_exchange *x)
 }
 
 /* Without a token: a client on this machine, talking to it directly. */
-static bool local_client(const ccai_http_exchange *x)
+static CCAI_MUST_CHECK bool local_client(const ccai_http_exchange *x)
 {
     return loopback(x->remote_addr) && !forwarded(x) && local_host(x);
 }
 
-static bool check_token(ccai_http_exchange *x, const char *given)
+static CCAI_MUST_CHECK bool check_token(ccai_http_exchange *x, const char *given)
 {
     if (!token_mode(Ccai_router_config(x->router)))
         return local_client(x);
@@ -62,7 +62,7 @@ static bool check_token(ccai_http_exchange *x, const char *given)
 }
 
 /* The host of an http(s) URL (server.public_url, an Origin). */
-static bool url_host(const char *url, char out[CCAI_HOST_MAX + 1])
+static CCAI_MUST_CHECK bool url_host(const char *url, char out[CCAI_HOST_MAX + 1])
 {
     char origin[512];
     if (!url || !Ccai_url_origin(url, origin, sizeof origin))
@@ -73,7 +73,7 @@ static bool url_host(const char *url, char out[CCAI_HOST_MAX + 1])
 
 /* A Host this server answers to without a token: this machine's names or
  * the public URL's host. */
-static bool host_allowed(const ccai_config *cfg, const char *value)
+static CCAI_MUST_CHECK bool host_allowed(const ccai_config *cfg, const char *value)
 {
     char host[CCAI_HOST_MAX + 1], pub[CCAI_HOST_MAX + 1];
     if (!Ccai_hostport_host(value, strlen(value), host))
@@ -84,7 +84,8 @@ static bool host_allowed(const ccai_config *cfg, const char *value)
 
 /* A browser's Origin: the server's own (the one the Host names, or the
  * public URL's). Anything else, "null" included, is another site. */
-static bool origin_allowed(const ccai_http_exchange *x, const char *origin, const char *host)
+static CCAI_MUST_CHECK bool origin_allowed(const ccai_http_exchange *x, const char *origin,
+                                           const char *host)
 {
     char own[600], pub[512];
     const char *url = Ccai_config_str(Ccai_router_config(x->router), "server.public_url");
@@ -159,9 +160,13 @@ bool Ccai_http_authorized(ccai_http_exchange *x)
                   "served; set a token");
         return false;
     }
-    Ccai_exchange_add_header(x, "WWW-Authenticate", "Bearer realm=\"ccai\"");
-    Ccai_exchange_error(x, 401, "authentication required",
-                        "send Authorization: Bearer <server.api_token>");
+    /* A 401 must say how to authenticate (RFC 9110): without memory for
+     * the header, no 401. */
+    if (Ccai_exchange_add_header(x, "WWW-Authenticate", "Bearer realm=\"ccai\""))
+        Ccai_exchange_error(x, 401, "authentication required",
+                            "send Authorization: Bearer <server.api_token>");
+    else
+        Ccai_exchange_fail(x, CCAI_ERR_NOMEM, NULL, NULL);
     return false;
 }
 

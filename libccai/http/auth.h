@@ -11,21 +11,21 @@
  * loopback peer, no proxy header, a Host naming this machine). Answers 401
  * (403 without a token: nothing to authenticate with) and returns false
  * when refused. */
-bool Ccai_http_authorized(ccai_http_exchange *x);
+CCAI_MUST_CHECK bool Ccai_http_authorized(ccai_http_exchange *x);
 /* The same, also accepting ?token= (report pages opened in a browser). */
-bool Ccai_http_authorized_page(ccai_http_exchange *x);
+CCAI_MUST_CHECK bool Ccai_http_authorized_page(ccai_http_exchange *x);
 /* Without a token, the server trusts this machine: only requests meant
  * for it. A foreign Host (a DNS rebinding attempt or a misrouted request)
  * is answered 421, a foreign Origin (a page of another site in a browser of
  * this machine) 403; false when refused. Every route but the provider
  * webhooks goes through it. */
-bool Ccai_http_local_request(ccai_http_exchange *x);
+CCAI_MUST_CHECK bool Ccai_http_local_request(ccai_http_exchange *x);
 
 /* Compare secrets in constant time (the length may leak, not the content). */
-bool Ccai_http_secret_equal(const char *a, const char *b);
+CCAI_MUST_CHECK bool Ccai_http_secret_equal(const char *a, const char *b);
 
 /* The report key of a call: an unguessable value derived from its callback
  * secret, for links that open one report without the API token. 32 hex + NUL. */
-bool Ccai_http_report_key(const char *callback_secret, char out[33]);
+CCAI_MUST_CHECK bool Ccai_http_report_key(const char *callback_secret, char out[33]);
 
 #endif

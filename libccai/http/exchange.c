@@ -132,8 +132,10 @@ void Ccai_exchange_respond(ccai_http_exchange *x, int status, const char *conten
              (unsigned long long)(Ccai_ctx_now(x->ctx) - x->started));
     char labels[32];
     snprintf(labels, sizeof labels, "code=\"%d\"", status);
-    Ccai_metrics_counter_add(Ccai_router_metrics(x->router), "ccai_http_responses_total", labels,
-                             1);
+    /* Best effort: a sample lost (out of memory, the series cap) changes
+     * nothing of the answer. */
+    CCAI_DISCARD(Ccai_metrics_counter_add(Ccai_router_metrics(x->router),
+                                          "ccai_http_responses_total", labels, 1));
     if (!x->cancelled)
         x->respond(x, &res, x->ud);
     ccai_free(hs);
@@ -177,7 +179,10 @@ void Ccai_exchange_unavailable(ccai_http_exchange *x, ccai_status st, const char
     /* Worth retrying later: a lock held elsewhere is usually short; a full
      * disk or a read-only file needs someone to act first. */
     bool busy = st == CCAI_ERR_BUSY;
-    Ccai_exchange_add_header(x, "Retry-After", busy ? "1" : CCAI_HTTP_STORE_RETRY_AFTER);
+    /* Retry-After is advice (RFC 9110): out of memory, the 503 goes
+     * without it. */
+    CCAI_DISCARD(
+        Ccai_exchange_add_header(x, "Retry-After", busy ? "1" : CCAI_HTTP_STORE_RETRY_AFTER));
     Ccai_exchange_error(
         x, 503, busy ? "the database is locked by another process" : "the database is unavailable",
         detail);
@@ -206,6 +211,7 @@ void Ccai_exchange_count_rejected(ccai_http_exchange *x, const char *provider, c
 {
     char labels[96];
     snprintf(labels, sizeof labels, "provider=\"%s\",reason=\"%s\"", provider, reason);
-    Ccai_metrics_counter_add(Ccai_router_metrics(x->router), "ccai_webhooks_rejected_total", labels,
-                             1);
+    /* Best effort, as the responses counted in Ccai_exchange_respond(). */
+    CCAI_DISCARD(Ccai_metrics_counter_add(Ccai_router_metrics(x->router),
+                                          "ccai_webhooks_rejected_total", labels, 1));
 }

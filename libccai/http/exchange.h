@@ -80,7 +80,8 @@ void Ccai_exchange_json_text(ccai_http_exchange *x, int status, const char *text
 /* The reference's error envelope {"error":{"message","details":[]}}. */
 void Ccai_exchange_error(ccai_http_exchange *x, int status, const char *message,
                          const char *detail);
-bool Ccai_exchange_add_header(ccai_http_exchange *x, const char *name, const char *value);
+CCAI_MUST_CHECK bool Ccai_exchange_add_header(ccai_http_exchange *x, const char *name,
+                                              const char *value);
 /* A failed operation in the error envelope, with the HTTP status its
  * ccai_status stands for: CCAI_ERR_STORE 503 "the database is unavailable"
  * with Retry-After; CCAI_ERR_BUSY 503 "the database is locked by another

@@ -16,7 +16,8 @@ static int hex_value(int c)
 
 /* Decode s[0..len) (at offset base of the body, for messages) into a new
  * string. Decoding never grows the text, so one allocation of len + 1. */
-static ccai_status decode(const char *s, size_t len, size_t base, char **ret, char **ret_err)
+static CCAI_MUST_CHECK ccai_status decode(const char *s, size_t len, size_t base, char **ret,
+                                          char **ret_err)
 {
     char *out = Ccai_malloc(len + 1);
     if (!out)

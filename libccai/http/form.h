@@ -36,7 +36,8 @@ typedef struct Ccai_form {
  * receives a one-line English reason with the byte offset, freed with
  * ccai_free() (left NULL when that allocation fails).
  * Context: pure function, any thread. */
-ccai_status Ccai_form_parse(const char *body, size_t len, Ccai_form *out, char **ret_err);
+CCAI_MUST_CHECK ccai_status Ccai_form_parse(const char *body, size_t len, Ccai_form *out,
+                                            char **ret_err);
 
 /* First value of name (case-sensitive), or NULL. Borrowed from f, valid
  * until Ccai_form_free(f). f may be NULL. */
@@ -57,6 +58,6 @@ void Ccai_form_free(Ccai_form *f);
 char *Ccai_form_encode(const char *const *pairs);
 
 /* Append the encoding of s[0..len) (one name or value) to b. false on NOMEM. */
-bool Ccai_form_escape(Ccai_buf *b, const char *s, size_t len);
+CCAI_MUST_CHECK bool Ccai_form_escape(Ccai_buf *b, const char *s, size_t len);
 
 #endif

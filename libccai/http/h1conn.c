@@ -1,5 +1,6 @@
 /* One HTTP/1.1 server connection without I/O (see the header). */
 #include "http/h1conn.h"
+#include "http/h1syntax.h"
 
 #include "core/json.h"
 
@@ -85,44 +86,21 @@ static uint64_t add_ms(uint64_t t, uint64_t ms)
 
 /* Answers ------------------------------------------------------------------- */
 
-static const char *reason(int status)
-{
-    const char *r = http_status_str((enum http_status)status);
-    return r && r[0] != '<' ? r : "Status";
-}
-
-/* A header the host may not set (framing is ours) or cannot set safely. */
-static bool header_ok(const char *name, const char *value)
-{
-    if (!name || !value || !*name)
-        return false;
-    static const char *const ours[] = {"content-length", "transfer-encoding", "connection",
-                                       "content-type",   "cache-control",     "date"};
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(ours); i++) {
-        if (Ccai_strcasecmp(name, ours[i]) == 0)
-            return false;
-    }
-    for (const char *p = name; *p; p++) {
-        if (*p <= ' ' || *p == ':' || (unsigned char)*p >= 0x7f)
-            return false;
-    }
-    return strpbrk(value, "\r\n") == NULL;
-}
-
-static bool head_line(Ccai_buf *o, const char *name, const char *value)
+static CCAI_MUST_CHECK bool head_line(Ccai_buf *o, const char *name, const char *value)
 {
     return Ccai_buf_puts(o, name) && Ccai_buf_append(o, ": ", 2) && Ccai_buf_puts(o, value) &&
            Ccai_buf_append(o, "\r\n", 2);
 }
 
 /* Queue one answer. False on NOMEM: the connection is closed. */
-static bool serialize(Ccai_h1 *c, int status, const char *ctype, const ccai_http_header *hs,
-                      size_t n, const char *body, size_t len, bool close)
+static CCAI_MUST_CHECK bool serialize(Ccai_h1 *c, int status, const char *ctype,
+                                      const ccai_http_header *hs, size_t n, const char *body,
+                                      size_t len, bool close)
 {
     bool was_empty = out_len(c) == 0;
     Ccai_buf *o = &c->out;
     bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
-    bool ok = Ccai_buf_printf(o, "HTTP/1.1 %d %s\r\n", status, reason(status));
+    bool ok = Ccai_buf_printf(o, "HTTP/1.1 %d %s\r\n", status, Ccai_h1_reason(status));
     if (ok && c->ev.date) {
         char date[32] = "";
         c->ev.date(date, c->ud);
@@ -135,7 +113,7 @@ static bool serialize(Ccai_h1 *c, int status, const char *ctype, const ccai_http
     if (ok)
         ok = Ccai_buf_puts(o, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
     for (size_t i = 0; ok && i < n; i++) {
-        if (header_ok(hs[i].name, hs[i].value))
+        if (Ccai_h1_header_ok(hs[i].name, hs[i].value))
             ok = head_line(o, hs[i].name, hs[i].value);
     }
     if (ok && close)
@@ -262,7 +240,7 @@ static int nomem(Ccai_h1 *c)
 }
 
 /* Close the piece being received with its NUL. */
-static bool end_piece(Ccai_h1 *c)
+static CCAI_MUST_CHECK bool end_piece(Ccai_h1 *c)
 {
     if (!Ccai_buf_append(&c->arena, "", 1))
         return false;
@@ -294,9 +272,10 @@ static int on_url(http_parser *p, const char *at, size_t len)
         c->head = p->method == HTTP_HEAD; /* no answer to HEAD has a body, errors included */
     }
     if (len > url_max(c) - c->url_len) {
-        /* Keep what fits, for the access line. */
-        Ccai_buf_append(&c->arena, at, url_max(c) - c->url_len);
-        c->url_len = url_max(c);
+        /* Keep what fits, for the access line; out of memory, it shows
+         * what came before (url_len counts what the arena holds). */
+        if (Ccai_buf_append(&c->arena, at, url_max(c) - c->url_len))
+            c->url_len = url_max(c);
         return fail(c, 414, "request target too long", "at most 8192 bytes");
     }
     if (!Ccai_buf_append(&c->arena, at, len))
@@ -355,14 +334,6 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return Ccai_buf_append(&c->arena, at, len) ? 0 : nomem(c);
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = Ccai_to_lower(ch);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* Percent-decode a path: "%" must be followed by two hex digits, and the
  * result may not hold a NUL (it would cut the path short in C). */
 static int decode_path(Ccai_h1 *c, const char *s, size_t n)
@@ -376,8 +347,8 @@ static int decode_path(Ccai_h1 *c, const char *s, size_t n)
             out[w++] = s[i];
             continue;
         }
-        int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+        int hi = i + 2 < n ? Ccai_h1_hexval((unsigned char)s[i + 1]) : -1;
+        int lo = i + 2 < n ? Ccai_h1_hexval((unsigned char)s[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             ccai_free(out);
             return fail(c, 400, "bad request", "invalid percent-encoding in the path");
@@ -394,60 +365,12 @@ static int decode_path(Ccai_h1 *c, const char *s, size_t n)
     return 0;
 }
 
-static bool token_is(const char *s, size_t n, const char *word)
-{
-    size_t wl = strlen(word);
-    if (n != wl)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (Ccai_to_lower((unsigned char)s[i]) != word[i])
-            return false;
-    }
-    return true;
-}
-
-/* Every coding of every Transfer-Encoding line: true when the only one is
- * "chunked" (http-parser found it final; any other we cannot undo). */
-static bool transfer_encoding_ok(const char *v, size_t *n_codings)
-{
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',')
-            v++;
-        const char *start = v;
-        while (*v && *v != ',')
-            v++;
-        const char *end = v;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end == start)
-            continue;
-        if (!token_is(start, (size_t)(end - start), "chunked"))
-            return false;
-        (*n_codings)++;
-    }
-    return true;
-}
-
-static bool method_supported(unsigned m)
-{
-    switch (m) {
-    case HTTP_GET:
-    case HTTP_HEAD:
-    case HTTP_POST:
-    case HTTP_PUT:
-    case HTTP_DELETE:
-    case HTTP_PATCH:
-    case HTTP_OPTIONS: return true;
-    default: return false;
-    }
-}
-
 /* Check what the request says about itself before reading its body. */
 static int check_head(Ccai_h1 *c, http_parser *p)
 {
     if (p->http_major != 1)
         return fail(c, 505, "HTTP version not supported", "HTTP/1.0 and HTTP/1.1 only");
-    if (!method_supported(p->method))
+    if (!Ccai_h1_method_supported(p->method))
         return fail(c, 501, "method not implemented",
                     "GET, HEAD, POST, PUT, DELETE, PATCH and OPTIONS are");
     c->view = Ccai_calloc(c->n_hdrs ? c->n_hdrs : 1, sizeof *c->view);
@@ -472,7 +395,7 @@ static int check_head(Ccai_h1 *c, http_parser *p)
             hosts++;
         } else if (Ccai_strcasecmp(name, "transfer-encoding") == 0) {
             te = true;
-            if (!transfer_encoding_ok(value, &codings))
+            if (!Ccai_h1_transfer_encoding_ok(value, &codings))
                 return fail(c, 501, "transfer-coding not implemented", "only chunked is");
         } else if (Ccai_strcasecmp(name, "expect") == 0) {
             if (Ccai_strcasecmp(value, "100-continue") != 0)
@@ -564,31 +487,6 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
-static bool is_tchar(int ch)
-{
-    return Ccai_is_alpha(ch) || Ccai_is_digit(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-/* Is the start of a request a method token, followed by a space? Then an
- * unknown one is 501, anything else 400. */
-static bool looks_like_method(const char *d, size_t n)
-{
-    size_t i = 0, start = 0;
-    while (i < n && i - start <= 32 && is_tchar((unsigned char)d[i]))
-        i++;
-    return i > start && i - start <= 32 && i < n && d[i] == ' ';
-}
-
-/* Hold the start of a request until its method is whole, so that an
- * unknown one is told apart from garbage (see looks_like_method()). */
-static bool method_whole(const char *d, size_t n)
-{
-    size_t i = 0, start = 0;
-    while (i < n && i - start <= 32 && is_tchar((unsigned char)d[i]))
-        i++;
-    return i < n || i - start > 32;
-}
-
 static void parse_failed(Ccai_h1 *c, enum http_errno e, const char *data, size_t len)
 {
     int status = 400;
@@ -598,7 +496,7 @@ static void parse_failed(Ccai_h1 *c, enum http_errno e, const char *data, size_t
         status = c->fail_status ? c->fail_status : 500;
         msg = c->fail_msg ? c->fail_msg : "internal error";
         detail = c->fail_detail;
-    } else if (e == HPE_INVALID_METHOD && looks_like_method(data, len)) {
+    } else if (e == HPE_INVALID_METHOD && Ccai_h1_looks_like_method(data, len)) {
         status = 501;
         msg = "method not implemented";
         detail = "GET, HEAD, POST, PUT, DELETE, PATCH and OPTIONS are";
@@ -677,7 +575,7 @@ void Ccai_h1_process(Ccai_h1 *c, uint64_t now)
                 c->phase = P_HEAD;
                 c->t_start = c->first ? c->t_created : now;
             }
-            if (!method_whole(c->in.data + c->in_off, c->in.len - c->in_off))
+            if (!Ccai_h1_method_whole(c->in.data + c->in_off, c->in.len - c->in_off))
                 break;
         }
         const char *data = c->in.data + c->in_off;

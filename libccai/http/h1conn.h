@@ -95,7 +95,7 @@ void Ccai_h1_free(Ccai_h1 *c);
 
 /* Bytes read from the peer (at most Ccai_h1_read_room()). Complete requests
  * go to events.request before it returns. CCAI_ERR_NOMEM closes. */
-ccai_status Ccai_h1_input(Ccai_h1 *c, const char *data, size_t len, uint64_t now);
+CCAI_MUST_CHECK ccai_status Ccai_h1_input(Ccai_h1 *c, const char *data, size_t len, uint64_t now);
 /* The peer closed its side (or reset). A request waiting for its answer is
  * abandoned. */
 void Ccai_h1_eof(Ccai_h1 *c, uint64_t now);
@@ -135,6 +135,6 @@ void Ccai_h1_timeout(Ccai_h1 *c, uint64_t now);
 
 Ccai_h1_state Ccai_h1_get_state(const Ccai_h1 *c);
 /* A request was handed to events.request and waits for its answer. */
-bool Ccai_h1_waiting(const Ccai_h1 *c);
+CCAI_MUST_CHECK bool Ccai_h1_waiting(const Ccai_h1 *c);
 
 #endif

@@ -89,8 +89,8 @@ static void set_err(char **ret_err, const char *fmt, ...)
 }
 
 /* jwk.n / jwk.e into a public RSA EVP_PKEY. */
-static ccai_status rsa_from_ne(const unsigned char *n, size_t nlen, const unsigned char *e,
-                               size_t elen, EVP_PKEY **ret)
+static CCAI_MUST_CHECK ccai_status rsa_from_ne(const unsigned char *n, size_t nlen,
+                                               const unsigned char *e, size_t elen, EVP_PKEY **ret)
 {
     ccai_status st = CCAI_ERR_PARSE;
     BIGNUM *bn_n = BN_bin2bn(n, (int)nlen, NULL);
@@ -137,7 +137,7 @@ static const char *obj_str(const json_t *obj, const char *key)
 }
 
 /* One JWKS entry: CCAI_OK with *ret NULL when the key is skipped. */
-static ccai_status read_key(const json_t *k, jwk *ret, char **ret_err)
+static CCAI_MUST_CHECK ccai_status read_key(const json_t *k, jwk *ret, char **ret_err)
 {
     ret->kid = NULL;
     ret->pkey = NULL;
@@ -279,8 +279,8 @@ static EVP_PKEY *find_key(const Ccai_jwks *ks, const char *kid)
 }
 
 /* Decode one base64url part holding a JSON object. */
-static ccai_status load_part(const char *s, size_t len, const char *what, json_t **ret,
-                             char **ret_err)
+static CCAI_MUST_CHECK ccai_status load_part(const char *s, size_t len, const char *what,
+                                             json_t **ret, char **ret_err)
 {
     size_t n;
     unsigned char *raw = Ccai_base64url_decode(s, len, &n);
@@ -308,8 +308,9 @@ static ccai_status load_part(const char *s, size_t len, const char *what, json_t
     return CCAI_OK;
 }
 
-static ccai_status verify_sig(EVP_PKEY *pkey, const char *signed_part, size_t signed_len,
-                              const unsigned char *sig, size_t sig_len)
+static CCAI_MUST_CHECK ccai_status verify_sig(EVP_PKEY *pkey, const char *signed_part,
+                                              size_t signed_len, const unsigned char *sig,
+                                              size_t sig_len)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)
@@ -322,7 +323,7 @@ static ccai_status verify_sig(EVP_PKEY *pkey, const char *signed_part, size_t si
 }
 
 /* A NumericDate claim in milliseconds; false when absent or not a number. */
-static bool claim_time_ms(const json_t *claims, const char *key, int64_t *ret)
+static CCAI_MUST_CHECK bool claim_time_ms(const json_t *claims, const char *key, int64_t *ret)
 {
     const json_t *v = json_object_get(claims, key);
     if (!json_is_number(v))
@@ -334,7 +335,7 @@ static bool claim_time_ms(const json_t *claims, const char *key, int64_t *ret)
     return true;
 }
 
-static bool aud_matches(const json_t *aud, const char *expected)
+static CCAI_MUST_CHECK bool aud_matches(const json_t *aud, const char *expected)
 {
     if (json_is_string(aud))
         return strcmp(json_string_value(aud), expected) == 0;
@@ -348,7 +349,8 @@ static bool aud_matches(const json_t *aud, const char *expected)
     return false;
 }
 
-static ccai_status check_claims(const json_t *claims, const Ccai_jwt_expect *x, char **ret_err)
+static CCAI_MUST_CHECK ccai_status check_claims(const json_t *claims, const Ccai_jwt_expect *x,
+                                                char **ret_err)
 {
     int64_t exp_ms, nbf_ms;
     int64_t skew = x->skew_ms > INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)x->skew_ms;

@@ -35,8 +35,8 @@ typedef struct Ccai_jwks Ccai_jwks;
  * one-line reason, freed with ccai_free().
  * Context: pure function, any thread; a key set is immutable afterwards and
  * may be shared between threads for verification. */
-ccai_status Ccai_jwks_from_json(const char *json, size_t len, uint64_t fetched_ms, uint64_t ttl_ms,
-                                Ccai_jwks **ret, char **ret_err);
+CCAI_MUST_CHECK ccai_status Ccai_jwks_from_json(const char *json, size_t len, uint64_t fetched_ms,
+                                                uint64_t ttl_ms, Ccai_jwks **ret, char **ret_err);
 
 /* NULL is accepted. */
 void Ccai_jwks_free(Ccai_jwks *jwks);
@@ -46,7 +46,7 @@ size_t Ccai_jwks_count(const Ccai_jwks *jwks);
 
 /* true when jwks is NULL or now_ms >= fetched_ms + ttl_ms: fetch again. A
  * clock that went backwards (now_ms < fetched_ms) also counts as stale. */
-bool Ccai_jwks_stale(const Ccai_jwks *jwks, uint64_t now_ms);
+CCAI_MUST_CHECK bool Ccai_jwks_stale(const Ccai_jwks *jwks, uint64_t now_ms);
 
 /* What a token must satisfy. issuer and audience are required: checks cannot
  * be switched off by leaving them NULL. */
@@ -74,8 +74,9 @@ typedef struct Ccai_jwt_expect {
  * object (a new reference, json_decref()). ret_err may be NULL; on failures
  * other than NOMEM it receives a one-line reason, freed with ccai_free().
  * Context: any thread. */
-ccai_status Ccai_jwt_verify(const char *token, size_t len, const Ccai_jwks *keys,
-                            const Ccai_jwt_expect *expect, json_t **ret_claims, char **ret_err);
+CCAI_MUST_CHECK ccai_status Ccai_jwt_verify(const char *token, size_t len, const Ccai_jwks *keys,
+                                            const Ccai_jwt_expect *expect, json_t **ret_claims,
+                                            char **ret_err);
 
 /* Decode base64url (RFC 4648 section 5, no padding, no white space, unused
  * trailing bits zero) into a new buffer of *ret_len bytes plus a NUL.

@@ -164,7 +164,7 @@ static void held_cancel(ccai_http_exchange *x)
         Ccai_timer_stop(x->ctx, &h->timer);
 }
 
-static bool held_expired(const ccai_http_exchange *x)
+static CCAI_MUST_CHECK bool held_expired(const ccai_http_exchange *x)
 {
     int64_t wait = Ccai_config_int(x->router->env.cfg, "server.store_wait_ms", 5000);
     return Ccai_ctx_now(x->ctx) - x->started >= (uint64_t)(wait > 0 ? wait : 0);
@@ -273,7 +273,7 @@ void Ccai_router_free(Ccai_router *r)
  * webhook and a caller is waiting) wait for a lock held elsewhere; the REST
  * API's own writes are refused at once (its clients retry after
  * Retry-After). */
-static bool store_ready(ccai_http_exchange *x, bool waits)
+static CCAI_MUST_CHECK bool store_ready(ccai_http_exchange *x, bool waits)
 {
     Ccai_store *store = x->router->env.store;
     ccai_status st = Ccai_store_can_write(store);
@@ -331,7 +331,7 @@ nomem:
 }
 
 /* Whether method is in the Allow list (two parts may serve one path). */
-static bool allowed(const char *allow, const char *method)
+static CCAI_MUST_CHECK bool allowed(const char *allow, const char *method)
 {
     size_t n = strlen(method);
     for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n) {
@@ -381,14 +381,18 @@ static void dispatch(ccai_http_exchange *x)
         }
     }
     if (path_known) {
-        Ccai_exchange_add_header(x, "Allow", allow);
-        Ccai_exchange_error(x, 405, "method not allowed", allow);
+        /* A 405 names the methods allowed (RFC 9110): without memory for the
+         * header, no 405. */
+        if (Ccai_exchange_add_header(x, "Allow", allow))
+            Ccai_exchange_error(x, 405, "method not allowed", allow);
+        else
+            Ccai_exchange_fail(x, CCAI_ERR_NOMEM, NULL, NULL);
         return;
     }
     Ccai_exchange_error(x, 404, "not found", x->path);
 }
 
-static bool copy_request(ccai_http_exchange *x, const ccai_http_request *req)
+static CCAI_MUST_CHECK bool copy_request(ccai_http_exchange *x, const ccai_http_request *req)
 {
     x->method = Ccai_strdup(req->method);
     x->path = Ccai_strdup(req->path);
@@ -417,14 +421,29 @@ static bool copy_request(ccai_http_exchange *x, const ccai_http_request *req)
     return true;
 }
 
+/* A request table of a version this library knows (1 to the current one),
+ * with what it must have. Version 1 is the whole table today: members
+ * appended later are read only when req->version says they exist. The
+ * header array's element, ccai_http_header, is frozen: its layout is the
+ * same at every version. */
+static CCAI_MUST_CHECK bool request_valid(const ccai_http_request *req)
+{
+    if (req->version < 1 || req->version > CCAI_HTTP_REQUEST_VERSION || !req->method ||
+        !req->path || (req->n_headers && !req->headers) || (req->body_len && !req->body))
+        return false;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (!req->headers[i].name || !req->headers[i].value)
+            return false;
+    return true;
+}
+
 ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
                                ccai_http_respond_fn respond, void *ud,
                                ccai_http_exchange **ret_exchange)
 {
     if (ret_exchange)
         *ret_exchange = NULL;
-    if (!r || !req || !respond || req->version != CCAI_HTTP_REQUEST_VERSION || !req->method ||
-        !req->path || (req->n_headers && !req->headers) || (req->body_len && !req->body))
+    if (!r || !req || !respond || !request_valid(req))
         return CCAI_ERR_INVALID_ARG;
     ccai_http_exchange *x = Ccai_calloc(1, sizeof *x);
     if (!x)

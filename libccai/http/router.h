@@ -51,16 +51,17 @@ typedef struct Ccai_router_env {
     Ccai_metrics *metrics;
 } Ccai_router_env;
 
-ccai_status Ccai_router_new(const Ccai_router_env *env, Ccai_router **ret);
+CCAI_MUST_CHECK ccai_status Ccai_router_new(const Ccai_router_env *env, Ccai_router **ret);
 /* Requests still held for the store are answered 503. */
 void Ccai_router_free(Ccai_router *r);
 /* Serve routes[0..n) (kept by reference: a static table) with ud. Routes
  * are matched in the order they were added. */
-ccai_status Ccai_router_add(Ccai_router *r, const Ccai_route *routes, size_t n, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_router_add(Ccai_router *r, const Ccai_route *routes, size_t n,
+                                            void *ud);
 /* ccai_ctx_http(). */
-ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
-                               ccai_http_respond_fn respond, void *ud,
-                               ccai_http_exchange **ret_exchange);
+CCAI_MUST_CHECK ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
+                                               ccai_http_respond_fn respond, void *ud,
+                                               ccai_http_exchange **ret_exchange);
 
 /* The route met a database locked by another process before it stored or
  * did anything (CCAI_ERR_BUSY): the request is held, the loop keeps serving,

@@ -113,13 +113,16 @@ static void count_refused(server *s, const char *reason)
 {
     char labels[48];
     snprintf(labels, sizeof labels, "reason=\"%s\"", reason);
-    Ccai_metrics_counter_add(s->env.metrics, "ccai_http_refused_total", labels, 1);
+    /* Best effort: a sample lost (out of memory, the series cap) changes
+     * nothing the server does. */
+    CCAI_DISCARD(Ccai_metrics_counter_add(s->env.metrics, "ccai_http_refused_total", labels, 1));
 }
 
 static void gauge_connections(server *s)
 {
-    Ccai_metrics_gauge_set(s->env.metrics, "ccai_http_connections", NULL,
-                           (double)(s->n_conns + s->n_refusing));
+    /* Best effort, as count_refused(). */
+    CCAI_DISCARD(Ccai_metrics_gauge_set(s->env.metrics, "ccai_http_connections", NULL,
+                                        (double)(s->n_conns + s->n_refusing)));
 }
 
 /* RFC 7231 IMF-fixdate, in English whatever the locale. */
@@ -178,8 +181,7 @@ static void conn_close(conn *c)
  * arrived from inside someone else's callback). */
 static void conn_kick(conn *c)
 {
-    if (Ccai_timer_start(c->srv->ctx, &c->timer, 0) != CCAI_OK)
-        Ccai_h1_abort(c->h1, Ccai_ctx_now(c->srv->ctx));
+    Ccai_timer_start(c->srv->ctx, &c->timer, 0);
 }
 
 static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
@@ -268,8 +270,10 @@ static void on_conn_ready(ccai_ctx *ctx, int fd, int events, void *ud)
     if (room) {
         char buf[READ_CHUNK];
         ssize_t n = recv(fd, buf, room < sizeof buf ? room : sizeof buf, 0);
+        /* Out of memory, the connection closed itself: conn_update() below
+         * finds it closed. */
         if (n > 0)
-            Ccai_h1_input(c->h1, buf, (size_t)n, now);
+            CCAI_DISCARD(Ccai_h1_input(c->h1, buf, (size_t)n, now));
         else if (n == 0)
             Ccai_h1_eof(c->h1, now);
         else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -326,13 +330,8 @@ static void conn_update(conn *c)
     /* A deadline that moved later lets the timer fire early and re-arm. */
     if (due == UINT64_MAX)
         Ccai_timer_stop(ctx, &c->timer);
-    else if ((!Ccai_timer_active(&c->timer) || due < c->timer.due) &&
-             Ccai_timer_start(ctx, &c->timer, due > now ? due - now : 0) != CCAI_OK) {
-        Ccai_h1_abort(c->h1, now);
-        c->updating = false;
-        conn_close(c);
-        return;
-    }
+    else if (!Ccai_timer_active(&c->timer) || due < c->timer.due)
+        Ccai_timer_start(ctx, &c->timer, due > now ? due - now : 0);
     c->updating = false;
 }
 
@@ -411,14 +410,23 @@ static void conn_open(server *s, int fd, const struct sockaddr_storage *ss)
 
 static void on_listen_ready(ccai_ctx *ctx, int fd, int events, void *ud);
 
-static void watch_listeners(server *s, bool on)
+static void unwatch_listeners(server *s)
+{
+    for (listener *l = s->listeners; l; l = l->next)
+        Ccai_fd_forget(s->ctx, l->fd);
+}
+
+/* Watch every listener again; false (none watched) when one could not be:
+ * a listener left unwatched would leave its clients unanswered. */
+static CCAI_MUST_CHECK bool watch_listeners(server *s)
 {
     for (listener *l = s->listeners; l; l = l->next) {
-        if (on)
-            Ccai_fd_watch(s->ctx, l->fd, CCAI_POLL_IN, on_listen_ready, l);
-        else
-            Ccai_fd_forget(s->ctx, l->fd);
+        if (Ccai_fd_watch(s->ctx, l->fd, CCAI_POLL_IN, on_listen_ready, l) != CCAI_OK) {
+            unwatch_listeners(s);
+            return false;
+        }
     }
+    return true;
 }
 
 static void reserve_open(server *s)
@@ -431,9 +439,16 @@ static void on_backoff(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     server *s = ud;
-    s->paused = false;
     reserve_open(s);
-    watch_listeners(s, true);
+    if (watch_listeners(s)) {
+        s->paused = false;
+        return;
+    }
+    /* The loop refused the listeners (its hook failed, or memory ran
+     * out): not accepting, as after a failed accept(), and trying again. */
+    log_limited(s, "http: cannot watch the listening sockets; trying again in %llu ms",
+                (unsigned long long)s->backoff_ms);
+    Ccai_timer_start(s->ctx, &s->backoff, s->backoff_ms);
 }
 
 /* accept() failed for want of a resource: stop watching the listeners for
@@ -443,13 +458,14 @@ static void accept_pause(server *s, int err)
     s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (s->backoff_ms > BACKOFF_MAX_MS)
         s->backoff_ms = BACKOFF_MAX_MS;
-    Ccai_metrics_counter_add(s->env.metrics, "ccai_http_accept_errors_total", NULL, 1);
+    /* Best effort, as count_refused(). */
+    CCAI_DISCARD(
+        Ccai_metrics_counter_add(s->env.metrics, "ccai_http_accept_errors_total", NULL, 1));
     log_limited(s, "http: accept() failed: %s; not accepting for %llu ms", strerror(err),
                 (unsigned long long)s->backoff_ms);
-    if (Ccai_timer_start(s->ctx, &s->backoff, s->backoff_ms) != CCAI_OK)
-        return; /* keep accepting: better a busy loop than a deaf server */
+    Ccai_timer_start(s->ctx, &s->backoff, s->backoff_ms);
     s->paused = true;
-    watch_listeners(s, false);
+    unwatch_listeners(s);
 }
 
 typedef enum reserve_result { RESERVE_NONE, RESERVE_REFUSED, RESERVE_EMPTY } reserve_result;
@@ -566,7 +582,7 @@ ccai_status Ccai_server_new(const Ccai_server_env *env, Ccai_server **ret)
     return CCAI_OK;
 }
 
-static ccai_status add_listener(ccai_ctx *ctx, server *s, int fd)
+static CCAI_MUST_CHECK ccai_status add_listener(ccai_ctx *ctx, server *s, int fd)
 {
     listener *l = Ccai_calloc(1, sizeof *l);
     if (!l)
@@ -588,7 +604,8 @@ static ccai_status add_listener(ccai_ctx *ctx, server *s, int fd)
 
 /* "host:port", "[v6]:port"; host may be empty or "*" (any address) or
  * "localhost"; otherwise numeric (resolving a name would block). */
-static bool parse_address(const char *text, struct sockaddr_storage *ss, socklen_t *ret_len)
+static CCAI_MUST_CHECK bool parse_address(const char *text, struct sockaddr_storage *ss,
+                                          socklen_t *ret_len)
 {
     char host[INET6_ADDRSTRLEN + 2];
     const char *colon;

@@ -20,15 +20,16 @@ typedef struct Ccai_server_env {
 
 /* A server with nothing to listen on yet (its limits from server.*).
  * Statuses: CCAI_OK, CCAI_ERR_NOMEM. */
-ccai_status Ccai_server_new(const Ccai_server_env *env, Ccai_server **ret);
+CCAI_MUST_CHECK ccai_status Ccai_server_new(const Ccai_server_env *env, Ccai_server **ret);
 /* Close every connection (a pending exchange is cancelled, so its route
  * lets go of it) and every listening socket. Accepts NULL. */
 void Ccai_server_free(Ccai_server *s);
 
 /* ccai_ctx_listen(), ccai_ctx_listen_fd(), ccai_ctx_listen_stop(),
  * ccai_ctx_set_access_log(): the same arguments and statuses. */
-ccai_status Ccai_server_listen(Ccai_server *s, const char *address, uint16_t *ret_port);
-ccai_status Ccai_server_listen_fd(Ccai_server *s, int fd);
+CCAI_MUST_CHECK ccai_status Ccai_server_listen(Ccai_server *s, const char *address,
+                                               uint16_t *ret_port);
+CCAI_MUST_CHECK ccai_status Ccai_server_listen_fd(Ccai_server *s, int fd);
 void Ccai_server_stop(Ccai_server *s);
 void Ccai_server_set_access_log(Ccai_server *s, ccai_http_access_fn fn, void *ud);
 

@@ -2,6 +2,7 @@
 #include "io/loop.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -94,10 +95,53 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/* libcurl's global state: process-wide state of libccai's (see
+ * ccai_global_init()). Every context and every ccai_global_init() holds a
+ * reference: curl_global_init() for each, curl_global_cleanup() when it is
+ * given back, libcurl counting them and doing the work for the first and
+ * the last. The lock keeps libccai's own calls from running at the same
+ * time on several threads: neither is thread-safe before libcurl 7.84.
+ * host_refs counts the ccai_global_init() not given back yet, so that an
+ * unmatched ccai_global_cleanup() cannot take a context's reference. */
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long host_refs;
+
+static CCAI_MUST_CHECK ccai_status global_ref(bool host)
+{
+    pthread_mutex_lock(&global_lock);
+    bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    if (ok && host)
+        host_refs++;
+    pthread_mutex_unlock(&global_lock);
+    return ok ? CCAI_OK : CCAI_ERR_INTERNAL;
+}
+
+static void global_unref(bool host)
+{
+    pthread_mutex_lock(&global_lock);
+    if (!host || host_refs > 0) {
+        if (host)
+            host_refs--;
+        curl_global_cleanup();
+    }
+    pthread_mutex_unlock(&global_lock);
+}
+
+CCAI_EXPORT ccai_status ccai_global_init(void)
+{
+    return global_ref(true);
+}
+
+CCAI_EXPORT void ccai_global_cleanup(void)
+{
+    global_unref(true);
+}
+
 ccai_status Ccai_http_loop_init(Ccai_loop *l)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return CCAI_ERR_INTERNAL;
+    ccai_status st = global_ref(false);
+    if (st != CCAI_OK)
+        return st;
     l->curl_global = true;
     CURLM *multi = curl_multi_init();
     if (!multi)
@@ -307,7 +351,7 @@ static void on_idle_timeout(Ccai_timer *t, void *ud)
     abort_now(r, CCAI_ERR_TIMEOUT, msg);
 }
 
-static ccai_status curl_status(CURLcode rc)
+static CCAI_MUST_CHECK ccai_status curl_status(CURLcode rc)
 {
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return CCAI_ERR_TIMEOUT;
@@ -470,11 +514,8 @@ ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts, Ccai_http
         loop->reqs->prev = r;
     loop->reqs = r;
     loop->n_reqs++;
-    if (opts->first_byte_timeout_ms &&
-        Ccai_timer_start(ctx, &r->first_byte_timer, opts->first_byte_timeout_ms) != CCAI_OK) {
-        req_unlink(r);
-        goto fail;
-    }
+    if (opts->first_byte_timeout_ms)
+        Ccai_timer_start(ctx, &r->first_byte_timer, opts->first_byte_timeout_ms);
     if (curl_multi_add_handle(multi_of(ctx), e) != CURLM_OK) {
         req_unlink(r);
         st = CCAI_ERR_HTTP;
@@ -548,7 +589,7 @@ void Ccai_http_loop_cleanup(Ccai_loop *l)
         l->multi = NULL;
     }
     if (l->curl_global) {
-        curl_global_cleanup();
+        global_unref(false);
         l->curl_global = false;
     }
 }

@@ -13,22 +13,25 @@
 typedef struct Ccai_timer Ccai_timer;
 typedef void (*Ccai_timer_fn)(Ccai_timer *timer, void *ud);
 
-/* Embedded in its owner; the heap never allocates a timer. */
+/* Embedded in its owner: the heap links the timers themselves and never
+ * allocates, so scheduling a timer cannot fail. */
 struct Ccai_timer {
-    uint64_t due;      /* monotonic ms */
-    uint64_t seq;      /* insertion order: equal deadlines fire FIFO */
-    size_t heap_index; /* SIZE_MAX while not scheduled */
+    uint64_t due; /* monotonic ms */
+    uint64_t seq; /* insertion order: equal deadlines fire FIFO */
+    /* Pairing heap links: the first child, the next sibling, and the
+     * previous sibling (the parent for a first child). */
+    Ccai_timer *child, *next, *prev;
     Ccai_timer_fn fn;
     void *ud;
-    bool idle; /* waits for someone else (a silent caller): not work in flight */
+    bool active; /* scheduled */
+    bool idle;   /* waits for someone else (a silent caller): not work in flight */
 };
 
-/* A binary min-heap of timers ordered by (due, seq). */
+/* A pairing heap of timers ordered by (due, seq). */
 typedef struct Ccai_timer_heap {
-    Ccai_timer **v;
+    Ccai_timer *root;
     size_t n;
     size_t n_idle; /* idle timers among the n */
-    size_t cap;
     uint64_t next_seq;
 } Ccai_timer_heap;
 
@@ -37,15 +40,20 @@ void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud);
  * may come back): scheduled, it does not make ccai_ctx_busy() true, so a
  * host that drains its work on shutdown does not wait for it. */
 void Ccai_timer_set_idle(Ccai_timer *t, bool idle);
-bool Ccai_timer_active(const Ccai_timer *t);
+CCAI_MUST_CHECK bool Ccai_timer_active(const Ccai_timer *t);
 
-bool Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t); /* false on NOMEM */
+void Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t);
 void Ccai_timer_heap_remove(Ccai_timer_heap *h, Ccai_timer *t);
 Ccai_timer *Ccai_timer_heap_peek(const Ccai_timer_heap *h);
+/* Shift every timer's deadline: due becomes shift(due, ud). The shift must
+ * keep the order (the context's clock change moves them all alike). */
+void Ccai_timer_heap_shift(Ccai_timer_heap *h, uint64_t (*shift)(uint64_t due, void *ud), void *ud);
+/* Unschedule every timer. */
 void Ccai_timer_heap_free(Ccai_timer_heap *h);
 
-/* Schedule t on the context in delay_ms (re-schedules an active timer). */
-ccai_status Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms);
+/* Schedule t on the context in delay_ms (re-schedules an active timer).
+ * Never fails: the heap links the timer itself. */
+void Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms);
 void Ccai_timer_stop(ccai_ctx *ctx, Ccai_timer *t);
 
 /* The context's clock: monotonic ms, replaceable by tests. */
@@ -72,7 +80,8 @@ typedef void (*Ccai_fd_fn)(ccai_ctx *ctx, int fd, int events, void *ud);
  * watch_fd hook, or change what is watched; readiness calls fn. events 0
  * forgets the fd (as Ccai_fd_forget()). Statuses: CCAI_OK, CCAI_ERR_NOMEM,
  * CCAI_ERR_IO (the hook failed), CCAI_ERR_INVALID_ARG. */
-ccai_status Ccai_fd_watch(ccai_ctx *ctx, int fd, int events, Ccai_fd_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_fd_watch(ccai_ctx *ctx, int fd, int events, Ccai_fd_fn fn,
+                                          void *ud);
 /* Stop watching fd and forget its owner: call it before closing the fd. */
 void Ccai_fd_forget(ccai_ctx *ctx, int fd);
 
@@ -105,7 +114,8 @@ typedef struct Ccai_http_opts {
 } Ccai_http_opts;
 
 /* Start a request. A start that fails fires no callback. */
-ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts, Ccai_http_req **ret);
+CCAI_MUST_CHECK ccai_status Ccai_http_start(ccai_ctx *ctx, const Ccai_http_opts *opts,
+                                            Ccai_http_req **ret);
 
 /* Cancel: no callback fires afterwards; the request is freed. Safe from
  * inside the request's own callbacks (then deferred). */
@@ -145,9 +155,10 @@ Ccai_loop *Ccai_ctx_loop(const ccai_ctx *ctx);
  * with libcurl's multi handle. destroy(destroy_ud) is how a ccai_ctx_free()
  * deferred by Ccai_ctx_enter() runs once the outermost frame unwinds.
  * Statuses: CCAI_OK, CCAI_ERR_NOMEM, CCAI_ERR_INTERNAL (libcurl). */
-ccai_status Ccai_loop_new(ccai_ctx *ctx, const ccai_loop_hooks *hooks, void *loop_ud,
-                          const Ccai_logger *log, void (*destroy)(void *ud), void *destroy_ud,
-                          Ccai_loop **ret);
+CCAI_MUST_CHECK ccai_status Ccai_loop_new(ccai_ctx *ctx, const ccai_loop_hooks *hooks,
+                                          void *loop_ud, const Ccai_logger *log,
+                                          void (*destroy)(void *ud), void *destroy_ud,
+                                          Ccai_loop **ret);
 /* From now on (the context is made), the hooks' cleanup member counts. */
 void Ccai_loop_adopt_cleanup(Ccai_loop *l, const ccai_loop_hooks *hooks);
 /* Free the loop once everything on it is gone (requests are cancelled, fds
@@ -158,11 +169,11 @@ void Ccai_loop_free(Ccai_loop *l, void (**ret_cleanup)(void *), void **ret_loop_
 void Ccai_loop_socket_action(ccai_ctx *ctx, int fd, int events);
 void Ccai_loop_timeout(ccai_ctx *ctx);
 /* Work in flight on the loop: requests, timers that are not idle. */
-bool Ccai_loop_busy(const ccai_ctx *ctx);
+CCAI_MUST_CHECK bool Ccai_loop_busy(const ccai_ctx *ctx);
 /* ccai_ctx_free() asked from inside a callback: true when the free is
  * deferred (destroy runs later), false when the caller destroys now. */
-bool Ccai_loop_defer_free(ccai_ctx *ctx);
+CCAI_MUST_CHECK bool Ccai_loop_defer_free(ccai_ctx *ctx);
 /* A deferred free is pending: entry points do nothing. */
-bool Ccai_loop_freeing(const ccai_ctx *ctx);
+CCAI_MUST_CHECK bool Ccai_loop_freeing(const ccai_ctx *ctx);
 
 #endif

@@ -16,6 +16,15 @@ uint64_t Ccai_ctx_now(const ccai_ctx *ctx)
     return l->clock(l->clock_ud);
 }
 
+/* A deadline on the old clock (clocks[0] its now) on the new one
+ * (clocks[1]): the same time left. */
+static uint64_t shift_due(uint64_t due, void *ud)
+{
+    const uint64_t *clocks = ud;
+    uint64_t left = due > clocks[0] ? due - clocks[0] : 0;
+    return left > UINT64_MAX - clocks[1] ? UINT64_MAX : clocks[1] + left;
+}
+
 void Ccai_ctx_set_clock(ccai_ctx *ctx, uint64_t (*now)(void *ud), void *ud)
 {
     Ccai_loop *l = Ccai_ctx_loop(ctx);
@@ -24,12 +33,8 @@ void Ccai_ctx_set_clock(ccai_ctx *ctx, uint64_t (*now)(void *ud), void *ud)
     l->clock_ud = now ? ud : NULL;
     /* Timers keep the time they had left (one shift for all: the heap's
      * order holds). */
-    uint64_t after = Ccai_ctx_now(ctx);
-    for (size_t i = 0; i < l->timers.n; i++) {
-        Ccai_timer *t = l->timers.v[i];
-        uint64_t left = t->due > before ? t->due - before : 0;
-        t->due = left > UINT64_MAX - after ? UINT64_MAX : after + left;
-    }
+    uint64_t clocks[2] = {before, Ccai_ctx_now(ctx)};
+    Ccai_timer_heap_shift(&l->timers, shift_due, clocks);
     Ccai_loop_rearm(l);
 }
 

@@ -48,7 +48,7 @@ struct Ccai_loop {
 void Ccai_loop_rearm(Ccai_loop *l);
 
 /* Internal hooks between loop.c and http.c, fd.c. */
-ccai_status Ccai_http_loop_init(Ccai_loop *l);
+CCAI_MUST_CHECK ccai_status Ccai_http_loop_init(Ccai_loop *l);
 void Ccai_http_loop_cleanup(Ccai_loop *l);
 void Ccai_http_socket_action(ccai_ctx *ctx, int fd, int events);
 void Ccai_http_timeout(ccai_ctx *ctx);

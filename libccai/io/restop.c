@@ -74,8 +74,8 @@ static void on_backoff(Ccai_timer *t, void *ud)
 }
 
 /* Arm the backoff timer: hint_ms when >= 0 (Retry-After), else the
- * exponential backoff with jitter. false on NOMEM. */
-static bool retry_later(Ccai_rest_op *op, int64_t hint_ms)
+ * exponential backoff with jitter. */
+static void retry_later(Ccai_rest_op *op, int64_t hint_ms)
 {
     Ccai_rest_client *c = op->client;
     uint64_t delay = hint_ms >= 0
@@ -83,7 +83,7 @@ static bool retry_later(Ccai_rest_op *op, int64_t hint_ms)
                          : Ccai_backoff_ms(op->attempts, c->base_backoff_ms, c->max_backoff_ms);
     Ccai_log(Ccai_ctx_logger(c->ctx), CCAI_LOG_WARN, "%s: attempt %d failed, retry in %llu ms",
              op->cls->tag, op->attempts, (unsigned long long)delay);
-    return Ccai_timer_start(c->ctx, &op->backoff, delay) == CCAI_OK;
+    Ccai_timer_start(c->ctx, &op->backoff, delay);
 }
 
 static void on_error_reply(Ccai_rest_op *op, Ccai_http_req *req, long status, const char *body,
@@ -96,8 +96,7 @@ static void on_error_reply(Ccai_rest_op *op, Ccai_http_req *req, long status, co
         if (msg)
             Ccai_log(Ccai_ctx_logger(op->client->ctx), CCAI_LOG_WARN, "%s", msg);
         ccai_free(msg);
-        if (!retry_later(op, hint))
-            fail_nomem(op, status);
+        retry_later(op, hint);
         return;
     }
     char *full =
@@ -127,8 +126,7 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
         return;
     }
     if (op->retry_transport && st != CCAI_ERR_NOMEM && op->attempts < op->client->max_attempts) {
-        if (!retry_later(op, -1))
-            fail_nomem(op, 0);
+        retry_later(op, -1);
         return;
     }
     char *msg =
@@ -170,8 +168,7 @@ void Ccai_rest_op_retry(Ccai_rest_op *op, int64_t hint_ms, ccai_status st, long 
                         const char *body, const char *message)
 {
     if (op->attempts < op->client->max_attempts) {
-        if (!retry_later(op, hint_ms))
-            fail_nomem(op, status);
+        retry_later(op, hint_ms);
         return;
     }
     if (message)

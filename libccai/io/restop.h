@@ -32,7 +32,7 @@ typedef struct Ccai_rest_class {
     const char *tag; /* "twilio", "acs": the log's and the messages' prefix */
     /* Build one attempt (sign it afresh) and start it with
      * Ccai_rest_op_http(). A failure fails the operation. */
-    ccai_status (*send)(Ccai_rest_op *op);
+    CCAI_MUST_CHECK ccai_status (*send)(Ccai_rest_op *op);
     /* A 2xx reply (body NUL-terminated): end the operation with
      * Ccai_rest_op_complete(), or ask for another attempt with
      * Ccai_rest_op_retry(). */
@@ -76,11 +76,11 @@ struct Ccai_rest_op {
 /* Link op (zeroed by the caller but for its own fields) in client's list
  * and send its first attempt. On failure nothing is linked, no callback
  * fires, and op is freed (class->free). */
-ccai_status Ccai_rest_op_start(Ccai_rest_client *client, Ccai_rest_op *op,
-                               const Ccai_rest_class *cls, bool retry_transport);
+CCAI_MUST_CHECK ccai_status Ccai_rest_op_start(Ccai_rest_client *client, Ccai_rest_op *op,
+                                               const Ccai_rest_class *cls, bool retry_transport);
 /* From class->send: start the attempt's HTTP request (o's on_done and ud
  * are restop's; its total time-out is the client's). */
-ccai_status Ccai_rest_op_http(Ccai_rest_op *op, Ccai_http_opts *o);
+CCAI_MUST_CHECK ccai_status Ccai_rest_op_http(Ccai_rest_op *op, Ccai_http_opts *o);
 /* From class->success: another attempt after hint_ms (>= 0) or the
  * backoff (< 0), while attempts remain; else the operation fails with
  * message (NULL: "<tag>: out of memory" when no timer). */

@@ -1,4 +1,4 @@
-/* Timers: a binary min-heap of embedded timers on the host's one timer. */
+/* Timers: a pairing heap of embedded timers on the host's one timer. */
 #include "io/loop.h"
 
 #include <assert.h>
@@ -7,9 +7,10 @@ void Ccai_timer_init(Ccai_timer *t, Ccai_timer_fn fn, void *ud)
 {
     t->due = 0;
     t->seq = 0;
-    t->heap_index = SIZE_MAX;
+    t->child = t->next = t->prev = NULL;
     t->fn = fn;
     t->ud = ud;
+    t->active = false;
     t->idle = false;
 }
 
@@ -21,109 +22,153 @@ void Ccai_timer_set_idle(Ccai_timer *t, bool idle)
 
 bool Ccai_timer_active(const Ccai_timer *t)
 {
-    return t->heap_index != SIZE_MAX;
+    return t->active;
 }
 
-static bool timer_less(const Ccai_timer *a, const Ccai_timer *b)
+static CCAI_MUST_CHECK bool timer_less(const Ccai_timer *a, const Ccai_timer *b)
 {
     return a->due < b->due || (a->due == b->due && a->seq < b->seq);
 }
 
-static void heap_set(Ccai_timer_heap *h, size_t i, Ccai_timer *t)
+/* Two heaps (roots without siblings) into one: the later root becomes the
+ * first child of the earlier. */
+static Ccai_timer *meld(Ccai_timer *a, Ccai_timer *b)
 {
-    h->v[i] = t;
-    t->heap_index = i;
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    if (timer_less(b, a)) {
+        Ccai_timer *x = a;
+        a = b;
+        b = x;
+    }
+    b->prev = a;
+    b->next = a->child;
+    if (a->child)
+        a->child->prev = b;
+    a->child = b;
+    a->next = a->prev = NULL;
+    return a;
 }
 
-static void sift_up(Ccai_timer_heap *h, size_t i)
+/* The children of a removed node, first..., into one heap: meld them in
+ * pairs from the left, then the pairs from the right (the two passes that
+ * give the pairing heap its amortised O(log n) removal). */
+static Ccai_timer *merge_pairs(Ccai_timer *first)
 {
-    Ccai_timer *t = h->v[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!timer_less(t, h->v[parent]))
-            break;
-        heap_set(h, i, h->v[parent]);
-        i = parent;
+    Ccai_timer *pairs = NULL; /* melded pairs, the last first, linked by next */
+    while (first) {
+        Ccai_timer *a = first, *b = a->next;
+        first = b ? b->next : NULL;
+        a->next = a->prev = NULL;
+        if (b)
+            b->next = b->prev = NULL;
+        Ccai_timer *m = meld(a, b);
+        m->next = pairs;
+        pairs = m;
     }
-    heap_set(h, i, t);
+    Ccai_timer *root = NULL;
+    while (pairs) {
+        Ccai_timer *m = pairs;
+        pairs = m->next;
+        m->next = NULL;
+        root = meld(root, m);
+    }
+    return root;
 }
 
-static void sift_down(Ccai_timer_heap *h, size_t i)
+void Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t)
 {
-    Ccai_timer *t = h->v[i];
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= h->n)
-            break;
-        if (child + 1 < h->n && timer_less(h->v[child + 1], h->v[child]))
-            child++;
-        if (!timer_less(h->v[child], t))
-            break;
-        heap_set(h, i, h->v[child]);
-        i = child;
-    }
-    heap_set(h, i, t);
-}
-
-bool Ccai_timer_heap_push(Ccai_timer_heap *h, Ccai_timer *t)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 16;
-        Ccai_timer **v = Ccai_realloc(h->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        h->v = v;
-        h->cap = cap;
-    }
     t->seq = h->next_seq++;
+    t->child = t->next = t->prev = NULL;
+    t->active = true;
+    h->n++;
     h->n_idle += t->idle;
-    h->v[h->n] = t;
-    t->heap_index = h->n++;
-    sift_up(h, t->heap_index);
-    return true;
+    h->root = meld(h->root, t);
 }
 
 void Ccai_timer_heap_remove(Ccai_timer_heap *h, Ccai_timer *t)
 {
-    size_t i = t->heap_index;
-    if (i == SIZE_MAX || i >= h->n || h->v[i] != t)
+    if (!t->active)
         return;
-    t->heap_index = SIZE_MAX;
+    if (t == h->root) {
+        h->root = merge_pairs(t->child);
+    } else {
+        /* Cut t and its subtree out of its parent's list of children. */
+        if (t->prev->child == t)
+            t->prev->child = t->next;
+        else
+            t->prev->next = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        h->root = meld(h->root, merge_pairs(t->child));
+    }
+    t->child = t->next = t->prev = NULL;
+    t->active = false;
     h->n--;
     h->n_idle -= t->idle;
-    if (i == h->n)
-        return;
-    heap_set(h, i, h->v[h->n]);
-    if (i > 0 && timer_less(h->v[i], h->v[(i - 1) / 2]))
-        sift_up(h, i);
-    else
-        sift_down(h, i);
 }
 
 Ccai_timer *Ccai_timer_heap_peek(const Ccai_timer_heap *h)
 {
-    return h->n ? h->v[0] : NULL;
+    return h->root;
+}
+
+/* Every node once, depth first, without a stack: up through prev (a
+ * first child's prev is its parent) when a subtree is done. */
+static Ccai_timer *walk_next(Ccai_timer *t)
+{
+    if (t->child)
+        return t->child;
+    while (t) {
+        if (t->next)
+            return t->next;
+        while (t->prev && t->prev->child != t)
+            t = t->prev; /* back to the first sibling */
+        t = t->prev;     /* its parent, NULL at the root */
+    }
+    return NULL;
+}
+
+void Ccai_timer_heap_shift(Ccai_timer_heap *h, uint64_t (*shift)(uint64_t due, void *ud), void *ud)
+{
+    for (Ccai_timer *t = h->root; t; t = walk_next(t))
+        t->due = shift(t->due, ud);
+    /* Timers already due all land on the new now, where their order is
+     * their seq, not their place in the heap: take the heap apart and
+     * build it again. */
+    Ccai_timer *list = NULL;
+    while (h->root) {
+        Ccai_timer *t = h->root;
+        h->root = merge_pairs(t->child);
+        t->child = NULL;
+        t->next = list;
+        list = t;
+    }
+    while (list) {
+        Ccai_timer *t = list;
+        list = t->next;
+        t->next = t->prev = NULL;
+        h->root = meld(h->root, t);
+    }
 }
 
 void Ccai_timer_heap_free(Ccai_timer_heap *h)
 {
-    for (size_t i = 0; i < h->n; i++)
-        h->v[i]->heap_index = SIZE_MAX;
-    ccai_free(h->v);
-    h->v = NULL;
-    h->n = h->n_idle = h->cap = 0;
+    while (h->root)
+        Ccai_timer_heap_remove(h, h->root);
+    h->n = h->n_idle = 0;
 }
 
-ccai_status Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms)
+void Ccai_timer_start(ccai_ctx *ctx, Ccai_timer *t, uint64_t delay_ms)
 {
     Ccai_loop *l = Ccai_ctx_loop(ctx);
     Ccai_timer_heap_remove(&l->timers, t);
     uint64_t now = l->clock(l->clock_ud);
     t->due = delay_ms > UINT64_MAX - now ? UINT64_MAX : now + delay_ms;
-    if (!Ccai_timer_heap_push(&l->timers, t))
-        return CCAI_ERR_NOMEM;
+    Ccai_timer_heap_push(&l->timers, t);
     Ccai_loop_rearm(l);
-    return CCAI_OK;
 }
 
 void Ccai_timer_stop(ccai_ctx *ctx, Ccai_timer *t)

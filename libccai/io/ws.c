@@ -1139,10 +1139,7 @@ ccai_status Ccai_ws_connect(ccai_ctx *ctx, const Ccai_ws_opts *o, Ccai_ws **ret)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)ws->o.connect_timeout_ms) == CURLE_OK;
     if (!ok)
         goto fail;
-    if (Ccai_timer_start(ctx, &ws->deadline, ws->o.connect_timeout_ms) != CCAI_OK) {
-        st = CCAI_ERR_NOMEM;
-        goto fail;
-    }
+    Ccai_timer_start(ctx, &ws->deadline, ws->o.connect_timeout_ms);
     if (curl_multi_add_handle(ws->multi, e) != CURLM_OK)
         goto fail;
     *ret = ws;

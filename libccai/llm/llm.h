@@ -45,8 +45,8 @@ typedef struct Ccai_llm_model {
 } Ccai_llm_model;
 
 /* Read llm.<which>.* ("fast" or "slow"). mode none gives CCAI_ERR_NOT_FOUND. */
-ccai_status Ccai_llm_model_from_config(const ccai_config *cfg, const char *which,
-                                       Ccai_llm_model *out);
+CCAI_MUST_CHECK ccai_status Ccai_llm_model_from_config(const ccai_config *cfg, const char *which,
+                                                       Ccai_llm_model *out);
 void Ccai_llm_model_clear(Ccai_llm_model *m);
 /* The chat completions URL of a model; freed with ccai_free(). */
 char *Ccai_llm_chat_url(const Ccai_llm_model *m);
@@ -100,7 +100,7 @@ typedef struct Ccai_llm_health {
 } Ccai_llm_health;
 
 /* May the model be asked at @p now (Ccai_ctx_now())? NULL: yes. */
-bool Ccai_llm_health_ready(const Ccai_llm_health *h, uint64_t now);
+CCAI_MUST_CHECK bool Ccai_llm_health_ready(const Ccai_llm_health *h, uint64_t now);
 
 typedef struct Ccai_llm_opts {
     /* The OpenAI message array: a tree (written as JSON once), or the same
@@ -131,8 +131,9 @@ typedef struct Ccai_llm_opts {
 typedef struct Ccai_llm_call Ccai_llm_call;
 
 /* Start. A start that fails fires no callback. */
-ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts, const Ccai_llm_callbacks *cb,
-                          void *ud, Ccai_llm_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_llm_chat(ccai_ctx *ctx, const Ccai_llm_opts *opts,
+                                          const Ccai_llm_callbacks *cb, void *ud,
+                                          Ccai_llm_call **ret);
 
 /* Stop: no callback fires afterwards. Safe inside the call's callbacks. */
 void Ccai_llm_cancel(Ccai_llm_call *call);

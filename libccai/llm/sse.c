@@ -16,7 +16,7 @@ void Ccai_sse_free(Ccai_sse *p)
     Ccai_buf_free(&p->event);
 }
 
-static ccai_status dispatch(Ccai_sse *p, Ccai_sse_event_fn fn, void *ud)
+static CCAI_MUST_CHECK ccai_status dispatch(Ccai_sse *p, Ccai_sse_event_fn fn, void *ud)
 {
     bool had = p->has_data;
     p->has_data = false;
@@ -31,7 +31,7 @@ static ccai_status dispatch(Ccai_sse *p, Ccai_sse_event_fn fn, void *ud)
     return stop ? CCAI_ERR_CANCELLED : CCAI_OK;
 }
 
-static ccai_status add_data(Ccai_sse *p, const char *v, size_t n)
+static CCAI_MUST_CHECK ccai_status add_data(Ccai_sse *p, const char *v, size_t n)
 {
     if (p->has_data && !Ccai_buf_append(&p->data, "\n", 1))
         return CCAI_ERR_NOMEM;
@@ -43,8 +43,8 @@ static ccai_status add_data(Ccai_sse *p, const char *v, size_t n)
     return CCAI_OK;
 }
 
-static ccai_status process_line(Ccai_sse *p, const char *l, size_t n, Ccai_sse_event_fn fn,
-                                void *ud)
+static CCAI_MUST_CHECK ccai_status process_line(Ccai_sse *p, const char *l, size_t n,
+                                                Ccai_sse_event_fn fn, void *ud)
 {
     if (n == 0)
         return dispatch(p, fn, ud);

@@ -23,10 +23,11 @@ typedef struct Ccai_sse {
 void Ccai_sse_init(Ccai_sse *p, size_t max_event_bytes);
 /* CCAI_OK; CCAI_ERR_LIMIT (a line or an event exceeds the limit);
  * CCAI_ERR_NOMEM; CCAI_ERR_CANCELLED (the callback asked to stop). */
-ccai_status Ccai_sse_feed(Ccai_sse *p, const char *buf, size_t len, Ccai_sse_event_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_sse_feed(Ccai_sse *p, const char *buf, size_t len,
+                                          Ccai_sse_event_fn fn, void *ud);
 /* End of stream: a pending event without its blank line is dispatched (as
  * browsers do not, but servers that close right after data mean it). */
-ccai_status Ccai_sse_finish(Ccai_sse *p, Ccai_sse_event_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_sse_finish(Ccai_sse *p, Ccai_sse_event_fn fn, void *ud);
 void Ccai_sse_free(Ccai_sse *p);
 
 #endif

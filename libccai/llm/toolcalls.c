@@ -40,7 +40,7 @@ static Ccai_tool_call *by_index(Ccai_tool_calls *tc, long index)
     return NULL;
 }
 
-static bool take_once(char **dst, const char *value)
+static CCAI_MUST_CHECK bool take_once(char **dst, const char *value)
 {
     if (*dst || !value || !*value)
         return true;

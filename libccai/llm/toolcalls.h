@@ -33,7 +33,7 @@ void Ccai_tool_calls_free(Ccai_tool_calls *tc);
 /* Apply one chunk's delta.tool_calls array. CCAI_ERR_LIMIT when there are
  * too many calls or too long arguments, CCAI_ERR_PARSE for a malformed
  * element, CCAI_ERR_NOMEM. */
-ccai_status Ccai_tool_calls_apply(Ccai_tool_calls *tc, const json_t *deltas);
+CCAI_MUST_CHECK ccai_status Ccai_tool_calls_apply(Ccai_tool_calls *tc, const json_t *deltas);
 
 /* After the stream: give every call an id and a name check. Calls without
  * a name are dropped (nothing can run them); returns how many remain. */

@@ -27,8 +27,9 @@ typedef struct Ccai_media_format {
 #define CCAI_ALAW_SILENCE 0xD5
 
 /* True when f names a supported encoding, rate and channel count. */
-bool Ccai_media_format_valid(const Ccai_media_format *f);
-bool Ccai_media_format_equal(const Ccai_media_format *a, const Ccai_media_format *b);
+CCAI_MUST_CHECK bool Ccai_media_format_valid(const Ccai_media_format *f);
+CCAI_MUST_CHECK bool Ccai_media_format_equal(const Ccai_media_format *a,
+                                             const Ccai_media_format *b);
 /* "pcm16", "ulaw", "alaw"; "?" for anything else. */
 const char *Ccai_media_encoding_name(Ccai_media_encoding e);
 /* 2 for PCM16, 1 for G.711, 0 for an unknown encoding. */

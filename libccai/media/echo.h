@@ -37,7 +37,8 @@ typedef struct Ccai_echo_gate Ccai_echo_gate;
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (min > max, max > 2000, erl_db
  * or margin_db outside -20..60); CCAI_ERR_NOMEM. Ownership: *ret freed with
  * Ccai_echo_gate_free(). */
-ccai_status Ccai_echo_gate_new(const Ccai_echo_gate_params *p, Ccai_echo_gate **ret);
+CCAI_MUST_CHECK ccai_status Ccai_echo_gate_new(const Ccai_echo_gate_params *p,
+                                               Ccai_echo_gate **ret);
 /* Accepts NULL. */
 void Ccai_echo_gate_free(Ccai_echo_gate *g);
 /* The bot's audio: n mono samples at rate, released (played) from now_ms. */
@@ -56,8 +57,8 @@ typedef struct Ccai_echo_canceller Ccai_echo_canceller;
  * (speexdsp refused the rate). Ownership: *ret freed with
  * Ccai_echo_canceller_free(); speexdsp allocates its state with calloc (no
  * allocator hook in Debian's build). */
-ccai_status Ccai_echo_canceller_new(uint32_t rate, size_t frame_samples, uint32_t tail_ms,
-                                    Ccai_echo_canceller **ret);
+CCAI_MUST_CHECK ccai_status Ccai_echo_canceller_new(uint32_t rate, size_t frame_samples,
+                                                    uint32_t tail_ms, Ccai_echo_canceller **ret);
 /* Accepts NULL. */
 void Ccai_echo_canceller_free(Ccai_echo_canceller *ec);
 size_t Ccai_echo_canceller_frame(const Ccai_echo_canceller *ec);

@@ -58,25 +58,25 @@ typedef struct Ccai_pacer Ccai_pacer;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (frame_ms, or a zero limit);
  * CCAI_ERR_NOMEM. Ownership: *ret freed with Ccai_pacer_free(). */
-ccai_status Ccai_pacer_new(const Ccai_pacer_params *p, Ccai_pacer **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pacer_new(const Ccai_pacer_params *p, Ccai_pacer **ret);
 /* Accepts NULL. */
 void Ccai_pacer_free(Ccai_pacer *p);
 /* Queue len bytes of audio in fmt (copied).
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (format); CCAI_ERR_LIMIT (the
  * queue would exceed max_queue_ms); CCAI_ERR_NOMEM. Nothing is queued on
  * failure. */
-ccai_status Ccai_pacer_push(Ccai_pacer *p, const Ccai_media_format *fmt, const uint8_t *data,
-                            size_t len);
+CCAI_MUST_CHECK ccai_status Ccai_pacer_push(Ccai_pacer *p, const Ccai_media_format *fmt,
+                                            const uint8_t *data, size_t len);
 /* Queue a mark (label copied, at most 255 bytes) after the audio queued so
  * far. Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_LIMIT (max_marks);
  * CCAI_ERR_NOMEM. */
-ccai_status Ccai_pacer_mark(Ccai_pacer *p, const char *label);
+CCAI_MUST_CHECK ccai_status Ccai_pacer_mark(Ccai_pacer *p, const char *label);
 /* Pad a partial frame so it can go out (the end of an utterance).
  * Statuses: CCAI_OK; CCAI_ERR_NOMEM. */
-ccai_status Ccai_pacer_flush(Ccai_pacer *p);
+CCAI_MUST_CHECK ccai_status Ccai_pacer_flush(Ccai_pacer *p);
 /* The next item due at now_ms into *ret (its pointers are valid until the
  * next call on the pacer); false when nothing is due. Call until false. */
-bool Ccai_pacer_next(Ccai_pacer *p, uint64_t now_ms, Ccai_pacer_item *ret);
+CCAI_MUST_CHECK bool Ccai_pacer_next(Ccai_pacer *p, uint64_t now_ms, Ccai_pacer_item *ret);
 /* When something is next due (<= now_ms: at once); UINT64_MAX when nothing
  * can go out (empty, or only a partial frame waiting). */
 uint64_t Ccai_pacer_next_due(const Ccai_pacer *p, uint64_t now_ms);

@@ -9,7 +9,7 @@ struct Ccai_resampler {
     uint32_t in_rate, out_rate, channels;
 };
 
-static bool rate_ok(uint32_t r)
+static CCAI_MUST_CHECK bool rate_ok(uint32_t r)
 {
     return r == 8000 || r == 16000 || r == 24000 || r == 48000;
 }
@@ -161,8 +161,8 @@ size_t Ccai_media_converter_max_out(const Ccai_media_converter *c, size_t in_len
 }
 
 /* Convert frames whole input sample frames at in. */
-static ccai_status convert_piece(Ccai_media_converter *c, const uint8_t *in, size_t frames,
-                                 uint8_t *out, size_t *out_len)
+static CCAI_MUST_CHECK ccai_status convert_piece(Ccai_media_converter *c, const uint8_t *in,
+                                                 size_t frames, uint8_t *out, size_t *out_len)
 {
     size_t fch = c->from.channels, tch = c->to.channels;
     Ccai_media_decode(c->from.encoding, in, frames * fch, c->dec);

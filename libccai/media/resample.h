@@ -23,8 +23,9 @@ typedef struct Ccai_resampler Ccai_resampler;
  * give a pass-through copy.
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (rate, channels or quality);
  * CCAI_ERR_NOMEM. Ownership: *ret is freed with Ccai_resampler_free(). */
-ccai_status Ccai_resampler_new(uint32_t in_rate, uint32_t out_rate, uint32_t channels, int quality,
-                               Ccai_resampler **ret);
+CCAI_MUST_CHECK ccai_status Ccai_resampler_new(uint32_t in_rate, uint32_t out_rate,
+                                               uint32_t channels, int quality,
+                                               Ccai_resampler **ret);
 /* Accepts NULL. */
 void Ccai_resampler_free(Ccai_resampler *r);
 /* The most sample frames (per channel) Ccai_resampler_process() can write
@@ -36,13 +37,14 @@ size_t Ccai_resampler_max_out(const Ccai_resampler *r, size_t in_frames);
  * as in one block. *ret_out receives the frames written.
  * Statuses: CCAI_OK; CCAI_ERR_LIMIT (out_cap below Ccai_resampler_max_out():
  * nothing consumed); CCAI_ERR_INTERNAL (speexdsp refused). */
-ccai_status Ccai_resampler_process(Ccai_resampler *r, const int16_t *in, size_t in_frames,
-                                   int16_t *out, size_t out_cap, size_t *ret_out);
+CCAI_MUST_CHECK ccai_status Ccai_resampler_process(Ccai_resampler *r, const int16_t *in,
+                                                   size_t in_frames, int16_t *out, size_t out_cap,
+                                                   size_t *ret_out);
 /* Delay the filter adds, in output sample frames (0 for pass-through). */
 size_t Ccai_resampler_latency(const Ccai_resampler *r);
 /* Forget the history (a new stream on the same handle).
  * Statuses: CCAI_OK; CCAI_ERR_INTERNAL (speexdsp refused). */
-ccai_status Ccai_resampler_reset(Ccai_resampler *r);
+CCAI_MUST_CHECK ccai_status Ccai_resampler_reset(Ccai_resampler *r);
 
 typedef struct Ccai_media_converter Ccai_media_converter;
 
@@ -51,8 +53,9 @@ typedef struct Ccai_media_converter Ccai_media_converter;
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_NOMEM.
  * Ownership: formats are copied; *ret is freed with
  * Ccai_media_converter_free(). */
-ccai_status Ccai_media_converter_new(const Ccai_media_format *from, const Ccai_media_format *to,
-                                     int quality, Ccai_media_converter **ret);
+CCAI_MUST_CHECK ccai_status Ccai_media_converter_new(const Ccai_media_format *from,
+                                                     const Ccai_media_format *to, int quality,
+                                                     Ccai_media_converter **ret);
 /* Accepts NULL. */
 void Ccai_media_converter_free(Ccai_media_converter *c);
 /* The most bytes Ccai_media_convert() can write for in_len input bytes. */
@@ -62,12 +65,13 @@ size_t Ccai_media_converter_max_out(const Ccai_media_converter *c, size_t in_len
  * receives the bytes written, whole sample frames of the output format.
  * Statuses: CCAI_OK; CCAI_ERR_LIMIT (out_cap below
  * Ccai_media_converter_max_out(): nothing consumed); CCAI_ERR_INTERNAL. */
-ccai_status Ccai_media_convert(Ccai_media_converter *c, const uint8_t *in, size_t in_len,
-                               uint8_t *out, size_t out_cap, size_t *ret_out_len);
+CCAI_MUST_CHECK ccai_status Ccai_media_convert(Ccai_media_converter *c, const uint8_t *in,
+                                               size_t in_len, uint8_t *out, size_t out_cap,
+                                               size_t *ret_out_len);
 /* Bytes of an incomplete sample frame held since the last call (0..3). */
 size_t Ccai_media_converter_pending(const Ccai_media_converter *c);
 /* Forget held bytes and the resampler history.
  * Statuses: CCAI_OK; CCAI_ERR_INTERNAL (speexdsp refused). */
-ccai_status Ccai_media_converter_reset(Ccai_media_converter *c);
+CCAI_MUST_CHECK ccai_status Ccai_media_converter_reset(Ccai_media_converter *c);
 
 #endif

@@ -51,7 +51,7 @@ struct Ccai_vad {
     int16_t work[MAX_FRAME]; /* preprocessed copy */
 };
 
-static bool params_ok(const Ccai_vad_params *p)
+static CCAI_MUST_CHECK bool params_ok(const Ccai_vad_params *p)
 {
     return p->threshold >= 0.0 && p->threshold <= 10.0 && p->silence_timeout_ms >= 20 &&
            p->silence_timeout_ms <= 60000 && p->cutoff_timeout_ms >= 20 &&

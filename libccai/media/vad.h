@@ -89,7 +89,7 @@ typedef struct Ccai_vad Ccai_vad;
  * CCAI_ERR_NOMEM. Ownership: params copied; *ret freed with
  * Ccai_vad_free(). The speexdsp preprocessor, when enabled, is allocated by
  * speexdsp with calloc (no allocator hook in Debian's build). */
-ccai_status Ccai_vad_new(const Ccai_vad_params *p, uint32_t rate, Ccai_vad **ret);
+CCAI_MUST_CHECK ccai_status Ccai_vad_new(const Ccai_vad_params *p, uint32_t rate, Ccai_vad **ret);
 /* Accepts NULL. */
 void Ccai_vad_free(Ccai_vad *v);
 /* Feed n mono samples; gate_db is the level a frame must reach on top of
@@ -100,7 +100,7 @@ void Ccai_vad_process(Ccai_vad *v, const int16_t *pcm, size_t n, double gate_db,
 /* Stream position in ms (samples fed so far). */
 uint64_t Ccai_vad_position_ms(const Ccai_vad *v);
 /* True between a SPEECH_START and its SPEECH_END. */
-bool Ccai_vad_in_speech(const Ccai_vad *v);
+CCAI_MUST_CHECK bool Ccai_vad_in_speech(const Ccai_vad *v);
 
 /* RMS level of n samples in dBFS (-100 for silence). */
 double Ccai_media_level_db(const int16_t *pcm, size_t n);

@@ -43,7 +43,7 @@ static const uint8_t guid_tail[14] = {0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80,
                                       0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71};
 
 /* The fmt chunk body (len bytes) into *info. */
-static ccai_status parse_fmt(const uint8_t *p, uint32_t len, Ccai_wav_info *info)
+static CCAI_MUST_CHECK ccai_status parse_fmt(const uint8_t *p, uint32_t len, Ccai_wav_info *info)
 {
     if (len < 16)
         return CCAI_ERR_PARSE;
@@ -189,7 +189,7 @@ struct Ccai_wav_writer {
     size_t hdr_len;
 };
 
-static ccai_status write_all(int fd, const void *data, size_t len)
+static CCAI_MUST_CHECK ccai_status write_all(int fd, const void *data, size_t len)
 {
     const uint8_t *p = data;
     while (len) {
@@ -204,7 +204,7 @@ static ccai_status write_all(int fd, const void *data, size_t len)
     return CCAI_OK;
 }
 
-static ccai_status pwrite_all(int fd, const void *data, size_t len, off_t at)
+static CCAI_MUST_CHECK ccai_status pwrite_all(int fd, const void *data, size_t len, off_t at)
 {
     const uint8_t *p = data;
     while (len) {
@@ -313,7 +313,7 @@ struct Ccai_wav_reader {
     size_t held_len;
 };
 
-static ccai_status read_some(int fd, uint8_t *buf, size_t cap, size_t *ret)
+static CCAI_MUST_CHECK ccai_status read_some(int fd, uint8_t *buf, size_t cap, size_t *ret)
 {
     for (;;) {
         ssize_t n = read(fd, buf, cap);

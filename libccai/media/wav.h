@@ -31,14 +31,15 @@ typedef struct Ccai_wav_info {
  * CCAI_ERR_PARSE (not a WAV file, fmt missing or inconsistent);
  * CCAI_ERR_UNSUPPORTED (another sample format, RIFX, RF64);
  * CCAI_ERR_LIMIT (the samples start beyond max_header bytes). */
-ccai_status Ccai_wav_parse_header(const uint8_t *buf, size_t len, size_t max_header,
-                                  Ccai_wav_info *ret, size_t *ret_need);
+CCAI_MUST_CHECK ccai_status Ccai_wav_parse_header(const uint8_t *buf, size_t len, size_t max_header,
+                                                  Ccai_wav_info *ret, size_t *ret_need);
 
 /* The header of a file of data_len sample bytes (capped at the RIFF
  * maximum) in out; *ret_len its size. CCAI_ERR_INVALID_ARG for a format
  * Ccai_media_format_valid() refuses. */
-ccai_status Ccai_wav_header_build(const Ccai_media_format *f, uint64_t data_len,
-                                  uint8_t out[CCAI_WAV_HEADER_MAX], size_t *ret_len);
+CCAI_MUST_CHECK ccai_status Ccai_wav_header_build(const Ccai_media_format *f, uint64_t data_len,
+                                                  uint8_t out[CCAI_WAV_HEADER_MAX],
+                                                  size_t *ret_len);
 
 typedef struct Ccai_wav_writer Ccai_wav_writer;
 
@@ -46,20 +47,20 @@ typedef struct Ccai_wav_writer Ccai_wav_writer;
  * "unknown" until the first sync or the close.
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_IO (errno kept);
  * CCAI_ERR_NOMEM. Ownership: *ret is closed by Ccai_wav_writer_close(). */
-ccai_status Ccai_wav_writer_open(const char *path, const Ccai_media_format *f,
-                                 Ccai_wav_writer **ret);
+CCAI_MUST_CHECK ccai_status Ccai_wav_writer_open(const char *path, const Ccai_media_format *f,
+                                                 Ccai_wav_writer **ret);
 /* Append len bytes of samples in the file's format (whole sample frames).
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (not whole frames);
  * CCAI_ERR_LIMIT (the RIFF 4 GiB limit: nothing written); CCAI_ERR_IO. */
-ccai_status Ccai_wav_writer_write(Ccai_wav_writer *w, const void *data, size_t len);
+CCAI_MUST_CHECK ccai_status Ccai_wav_writer_write(Ccai_wav_writer *w, const void *data, size_t len);
 /* Patch the header with the sizes so far: a crash after it leaves a valid
  * file. Statuses: CCAI_OK; CCAI_ERR_IO. */
-ccai_status Ccai_wav_writer_sync(Ccai_wav_writer *w);
+CCAI_MUST_CHECK ccai_status Ccai_wav_writer_sync(Ccai_wav_writer *w);
 /* Bytes of samples written so far. */
 uint64_t Ccai_wav_writer_bytes(const Ccai_wav_writer *w);
 /* Pad, patch the header, close and free (w may be NULL). The handle is
  * gone whatever the status. Statuses: CCAI_OK; CCAI_ERR_IO. */
-ccai_status Ccai_wav_writer_close(Ccai_wav_writer *w);
+CCAI_MUST_CHECK ccai_status Ccai_wav_writer_close(Ccai_wav_writer *w);
 
 typedef struct Ccai_wav_reader Ccai_wav_reader;
 
@@ -68,12 +69,13 @@ typedef struct Ccai_wav_reader Ccai_wav_reader;
  * a file that ends inside its header), plus CCAI_ERR_IO (unreadable) and
  * CCAI_ERR_NOMEM. Ownership: *ret
  * freed with Ccai_wav_reader_close(). */
-ccai_status Ccai_wav_reader_open(const char *path, Ccai_wav_reader **ret);
+CCAI_MUST_CHECK ccai_status Ccai_wav_reader_open(const char *path, Ccai_wav_reader **ret);
 const Ccai_wav_info *Ccai_wav_reader_info(const Ccai_wav_reader *r);
 /* Read up to cap bytes of samples (whole sample frames; cap at least one
  * frame); *ret_len == 0 at the end. Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG
  * (cap below a frame); CCAI_ERR_IO. */
-ccai_status Ccai_wav_reader_read(Ccai_wav_reader *r, uint8_t *buf, size_t cap, size_t *ret_len);
+CCAI_MUST_CHECK ccai_status Ccai_wav_reader_read(Ccai_wav_reader *r, uint8_t *buf, size_t cap,
+                                                 size_t *ret_len);
 /* Accepts NULL. */
 void Ccai_wav_reader_close(Ccai_wav_reader *r);
 
@@ -81,7 +83,8 @@ void Ccai_wav_reader_close(Ccai_wav_reader *r);
  * frames). Statuses: as the reader's, plus CCAI_ERR_LIMIT (longer).
  * Ownership: *ret_pcm is freed with ccai_free() (NULL for a file without
  * samples). */
-ccai_status Ccai_wav_read_pcm16(const char *path, size_t max_frames, int16_t **ret_pcm,
-                                size_t *ret_frames, Ccai_wav_info *ret_info);
+CCAI_MUST_CHECK ccai_status Ccai_wav_read_pcm16(const char *path, size_t max_frames,
+                                                int16_t **ret_pcm, size_t *ret_frames,
+                                                Ccai_wav_info *ret_info);
 
 #endif

@@ -35,8 +35,8 @@ static pending *take(host *h, uint64_t id)
     return NULL;
 }
 
-static ccai_status host_send(Ccai_sms_provider *base, const json_t *message, Ccai_sms_done_fn done,
-                             void *ud, char **ret_errmsg)
+static CCAI_MUST_CHECK ccai_status host_send(Ccai_sms_provider *base, const json_t *message,
+                                             Ccai_sms_done_fn done, void *ud, char **ret_errmsg)
 {
     host *h = (host *)base;
     pending *p = Ccai_calloc(1, sizeof *p);

@@ -6,8 +6,8 @@ typedef struct outbox {
     const Ccai_logger *log;
 } outbox;
 
-static ccai_status outbox_send(Ccai_sms_provider *p, const json_t *message, Ccai_sms_done_fn done,
-                               void *ud, char **ret_errmsg)
+static CCAI_MUST_CHECK ccai_status outbox_send(Ccai_sms_provider *p, const json_t *message,
+                                               Ccai_sms_done_fn done, void *ud, char **ret_errmsg)
 {
     CCAI_UNUSED(ret_errmsg);
     outbox *o = (outbox *)p;

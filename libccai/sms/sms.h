@@ -37,28 +37,29 @@ struct Ccai_sms_provider {
      * every attempt must reuse; *ret_changed when it did (then the engine
      * stores the message before sending it). On failure *ret_errmsg (freed
      * with ccai_free(), may be NULL) says why. */
-    ccai_status (*prepare)(Ccai_sms_provider *p, json_t *message, bool *ret_changed,
-                           char **ret_errmsg);
+    CCAI_MUST_CHECK ccai_status (*prepare)(Ccai_sms_provider *p, json_t *message, bool *ret_changed,
+                                           char **ret_errmsg);
     /* Send one message; done fires exactly once unless this returns an
      * error (then *ret_errmsg, freed with ccai_free(), may say why). */
-    ccai_status (*send)(Ccai_sms_provider *p, const json_t *message, Ccai_sms_done_fn done,
-                        void *ud, char **ret_errmsg);
+    CCAI_MUST_CHECK ccai_status (*send)(Ccai_sms_provider *p, const json_t *message,
+                                        Ccai_sms_done_fn done, void *ud, char **ret_errmsg);
     /* Cancel the sends in flight (no callback fires) and free. */
     void (*free)(Ccai_sms_provider *p);
 };
 
 /* The default provider: the message is logged at debug level (the job row
  * in the store is the outbox) and counts as sent. */
-ccai_status Ccai_sms_outbox_new(const Ccai_logger *log, Ccai_sms_provider **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sms_outbox_new(const Ccai_logger *log, Ccai_sms_provider **ret);
 
 /* The host's sender (sms.mode "host", ccai_config_set_sms_ops(), copied);
  * its requests end with Ccai_sms_host_done() (ccai_ctx_sms_done()). */
-ccai_status Ccai_sms_host_new(ccai_ctx *ctx, const ccai_sms_ops *ops, void *ud,
-                              Ccai_sms_provider **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sms_host_new(ccai_ctx *ctx, const ccai_sms_ops *ops, void *ud,
+                                              Ccai_sms_provider **ret);
 /* End request @p request_id of @p p. CCAI_ERR_STATE when @p p is not the
  * host's, CCAI_ERR_NOT_FOUND when the request is not in flight. */
-ccai_status Ccai_sms_host_done(Ccai_sms_provider *p, uint64_t request_id, ccai_status status,
-                               bool permanent, const char *errmsg);
+CCAI_MUST_CHECK ccai_status Ccai_sms_host_done(Ccai_sms_provider *p, uint64_t request_id,
+                                               ccai_status status, bool permanent,
+                                               const char *errmsg);
 
 /* How many requests of the host's sender are in flight (0 for another
  * provider): work the context waits for (ccai_ctx_busy()). */

@@ -353,7 +353,10 @@ static void finish_text(Ccai_synth *t)
     }
     if (t->pre)
         speex_resampler_reset_mem(t->pre);
-    Ccai_media_converter_reset(t->conv);
+    /* A converter that cannot forget keeps a few samples of resampler
+     * history (speexdsp refuses only a state it never had): the next text
+     * starts with them, nothing depends on it. */
+    CCAI_DISCARD(Ccai_media_converter_reset(t->conv));
 }
 
 static void cancel_all(Ccai_synth *t)
@@ -363,7 +366,7 @@ static void cancel_all(Ccai_synth *t)
     t->frame_len = 0;
     if (t->pre)
         speex_resampler_reset_mem(t->pre);
-    Ccai_media_converter_reset(t->conv);
+    CCAI_DISCARD(Ccai_media_converter_reset(t->conv)); /* as in finish_text() */
     while (t->q_len && !t->dead)
         done(t, CCAI_ERR_CANCELLED);
     t->stopped = false;
@@ -432,7 +435,7 @@ static void step_text(Ccai_synth *t)
         Ccai_espeak_job_free(t->job);
         t->job = NULL;
         t->frame_len = 0;
-        Ccai_media_converter_reset(t->conv);
+        CCAI_DISCARD(Ccai_media_converter_reset(t->conv)); /* as in finish_text() */
         if (t->pre)
             speex_resampler_reset_mem(t->pre);
         done(t, st);

@@ -68,9 +68,10 @@ typedef struct Ccai_store_env {
  * Statuses: CCAI_OK; CCAI_ERR_UNSUPPORTED (no such backend); the backend's
  * (CCAI_ERR_STORE, CCAI_ERR_BUSY, CCAI_ERR_NOMEM). On failure *ret_errmsg
  * (may be NULL) says why, freed with ccai_free(). */
-ccai_status Ccai_store_open_config(const Ccai_store_env *env,
-                                   const Ccai_store_backend *const *backends, size_t n_backends,
-                                   Ccai_store **ret, char **ret_errmsg);
+CCAI_MUST_CHECK ccai_status Ccai_store_open_config(const Ccai_store_env *env,
+                                                   const Ccai_store_backend *const *backends,
+                                                   size_t n_backends, Ccai_store **ret,
+                                                   char **ret_errmsg);
 void Ccai_store_close(Ccai_store *st);
 const char *Ccai_store_errmsg(const Ccai_store *st);
 int Ccai_store_schema_version(Ccai_store *st);
@@ -81,28 +82,28 @@ const char *Ccai_store_backend_name(const Ccai_store *st);
 const char *Ccai_store_location(const Ccai_store *st);
 /* What the store is, as a JSON object: {"backend", "location", "schema_version",
  * and the backend's own settings}. */
-ccai_status Ccai_store_describe(Ccai_store *st, json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_describe(Ccai_store *st, json_t **ret);
 
 /* Persist, then act: done(status, ud) fires once every write accepted
  * before this call is committed, or one failed (see the top of the file).
  * SQLite fires it before returning. Statuses: CCAI_OK (done fires);
  * CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM (done does not fire). */
 typedef void (*Ccai_store_done_fn)(ccai_status status, void *ud);
-ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud);
 /* Whether a write is committed when it returns CCAI_OK (SQLite): the engine
  * may then act at once, without waiting for sync(). */
-bool Ccai_store_writes_durable(const Ccai_store *st);
+CCAI_MUST_CHECK bool Ccai_store_writes_durable(const Ccai_store *st);
 
 /* Whether the store can write now, for real: one commit (of store_health's
  * row). CCAI_ERR_BUSY when another process holds the write lock,
  * CCAI_ERR_STORE when the file is read-only, the disk full, ...; the text in
  * Ccai_store_errmsg(). A success clears Ccai_store_failure(). */
-ccai_status Ccai_store_check_write(Ccai_store *st);
+CCAI_MUST_CHECK ccai_status Ccai_store_check_write(Ccai_store *st);
 /* The same, cheap enough for every request that will write: the write lock
  * is taken and given back (no page written, no fsync); after a failure of
  * the database itself (Ccai_store_failure() set) a real commit decides. OK
  * inside an explicit transaction (the lock is held). */
-ccai_status Ccai_store_can_write(Ccai_store *st);
+CCAI_MUST_CHECK ccai_status Ccai_store_can_write(Ccai_store *st);
 /* The text of the last failure of the database itself (full disk, read-only
  * file, I/O error), NULL when none since the last successful
  * Ccai_store_check_write(). Borrowed until the next call on st. */
@@ -137,7 +138,7 @@ void Ccai_store_call_clear(Ccai_store_call *c); /* frees the strings, zeroes */
 void Ccai_store_call_free(Ccai_store_call *c);  /* clear + free the struct */
 
 /* Insert a new call; sets created_at/updated_at when 0 and row_version = 1. */
-ccai_status Ccai_store_call_insert(Ccai_store *st, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_insert(Ccai_store *st, Ccai_store_call *c);
 
 /* Update every column of c but the recording's (recording_url, recording_id,
  * recording_duration_ms: see Ccai_store_call_set_recording) where id = c->id
@@ -145,30 +146,33 @@ ccai_status Ccai_store_call_insert(Ccai_store *st, Ccai_store_call *c);
  * On success c->row_version is incremented and updated_at set.
  * CCAI_ERR_CONFLICT when the stored row_version differs (a stale writer),
  * CCAI_ERR_NOT_FOUND when there is no such call. */
-ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_update(Ccai_store *st, Ccai_store_call *c);
 
 /* A sign of life of a call in progress: updated_at is now, row_version + 1,
  * on the same condition and with the same statuses as
  * Ccai_store_call_update(); nothing else is written. */
-ccai_status Ccai_store_call_touch(Ccai_store *st, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_touch(Ccai_store *st, Ccai_store_call *c);
 
 /* NOT_FOUND when absent. *ret freed with Ccai_store_call_free(). */
-ccai_status Ccai_store_call_get(Ccai_store *st, const char *id, Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_get(Ccai_store *st, const char *id,
+                                                Ccai_store_call **ret);
 
 /* The latest call whose phone_number or claim.policyholder_phone equals
  * phone (exact E.164 match), created at or after since_ms (0 = no limit). */
-ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone, int64_t since_ms,
-                                        Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_find_latest(Ccai_store *st, const char *phone,
+                                                        int64_t since_ms, Ccai_store_call **ret);
 
 /* The latest call of channel ("acs", "twilio") whose provider_call_id is
  * provider_call_id. NOT_FOUND when none. */
-ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
-                                          const char *provider_call_id, Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_find_provider(Ccai_store *st, const char *channel,
+                                                          const char *provider_call_id,
+                                                          Ccai_store_call **ret);
 
 /* The latest call of channel whose correlation_id is correlation_id.
  * NOT_FOUND when none. */
-ccai_status Ccai_store_call_find_correlation(Ccai_store *st, const char *channel,
-                                             const char *correlation_id, Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_find_correlation(Ccai_store *st, const char *channel,
+                                                             const char *correlation_id,
+                                                             Ccai_store_call **ret);
 
 /* Store what the provider says of the call's recording, whatever the call's
  * state: each argument given (url and recording_id not NULL, duration_ms >
@@ -176,22 +180,24 @@ ccai_status Ccai_store_call_find_correlation(Ccai_store *st, const char *channel
  * recording is no sign of life of the call), and no Ccai_store_call_update()
  * from an older copy of the row erases it. NOT_FOUND when there is no such
  * call. */
-ccai_status Ccai_store_call_set_recording(Ccai_store *st, const char *id, const char *url,
-                                          const char *recording_id, int64_t duration_ms);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_set_recording(Ccai_store *st, const char *id,
+                                                          const char *url, const char *recording_id,
+                                                          int64_t duration_ms);
 
 /* Calls in progress (state neither "ended" nor "done") whose last activity
  * (updated_at, and the time of their last message) is before before_ms,
  * oldest first, at most limit. *ret_calls is an array of *ret_n pointers,
  * freed with Ccai_store_call_list_free(). */
-ccai_status Ccai_store_calls_stale(Ccai_store *st, int64_t before_ms, size_t limit,
-                                   Ccai_store_call ***ret_calls, size_t *ret_n);
+CCAI_MUST_CHECK ccai_status Ccai_store_calls_stale(Ccai_store *st, int64_t before_ms, size_t limit,
+                                                   Ccai_store_call ***ret_calls, size_t *ret_n);
 
 /* The newest calls first (created_at DESC, then insertion order), filtered by
  * phone (caller number or policyholder phone) when phone is not NULL;
  * *ret_total counts all matches. *ret_calls is an array of *ret_n
  * pointers, freed with Ccai_store_call_list_free(). */
-ccai_status Ccai_store_call_list(Ccai_store *st, const char *phone, size_t limit, size_t offset,
-                                 Ccai_store_call ***ret_calls, size_t *ret_n, size_t *ret_total);
+CCAI_MUST_CHECK ccai_status Ccai_store_call_list(Ccai_store *st, const char *phone, size_t limit,
+                                                 size_t offset, Ccai_store_call ***ret_calls,
+                                                 size_t *ret_n, size_t *ret_total);
 void Ccai_store_call_list_free(Ccai_store_call **calls, size_t n);
 
 /* Messages ------------------------------------------------------------- */
@@ -209,13 +215,15 @@ typedef struct Ccai_store_message {
 } Ccai_store_message;
 
 /* Append at the end of the call's conversation; *ret_seq (may be NULL). */
-ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
-                                      const Ccai_store_message *m, int64_t *ret_seq);
+CCAI_MUST_CHECK ccai_status Ccai_store_message_append(Ccai_store *st, const char *call_id,
+                                                      const Ccai_store_message *m,
+                                                      int64_t *ret_seq);
 
 /* The call's messages in order, as a JSON array of objects
  * {seq, created_at (ISO 8601), persona, action, style, content, lang,
  *  tool_calls (array), engine}. */
-ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id, json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_messages_json(Ccai_store *st, const char *call_id,
+                                                     json_t **ret);
 /* Receives one stored message; its strings are borrowed until it returns.
  * Non-zero stops the reading. It must not call the store. */
 typedef int (*Ccai_store_message_fn)(const Ccai_store_message *m, void *ud);
@@ -224,23 +232,27 @@ typedef int (*Ccai_store_message_fn)(const Ccai_store_message *m, void *ud);
  * cost does not grow with the call, and no row older than the first that
  * does not fit is read). NOT_FOUND when the call has no message and does
  * not exist; CCAI_ERR_STORE when a stored text is not valid UTF-8. */
-ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id, int64_t limit,
-                                       int64_t max_seq, Ccai_store_message_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_store_messages_newest(Ccai_store *st, const char *call_id,
+                                                       int64_t limit, int64_t max_seq,
+                                                       Ccai_store_message_fn fn, void *ud);
 
 /* Delete message seq of the call; NOT_FOUND when there is none. */
-ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64_t seq);
+CCAI_MUST_CHECK ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id,
+                                                      int64_t seq);
 
 /* Reminders ------------------------------------------------------------ */
 
 /* Insert or update by (call_id, title). *ret_created (may be NULL) tells
  * which. due_at is wall ms. */
-ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const char *call_id, const char *title,
-                                       const char *description, int64_t due_at, const char *owner,
-                                       bool *ret_created);
+CCAI_MUST_CHECK ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const char *call_id,
+                                                       const char *title, const char *description,
+                                                       int64_t due_at, const char *owner,
+                                                       bool *ret_created);
 
 /* JSON array {title, description, due_date_time (ISO 8601), owner,
  * created_at, updated_at}, ordered by due date. */
-ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id, json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id,
+                                                      json_t **ret);
 
 /* Jobs (durable queue) -------------------------------------------------- */
 
@@ -257,39 +269,44 @@ typedef struct Ccai_store_job {
 
 void Ccai_store_job_free(Ccai_store_job *j);
 
-ccai_status Ccai_store_job_enqueue(Ccai_store *st, const char *kind, const char *call_id,
-                                   const char *payload, int64_t run_at, int64_t *ret_id);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_enqueue(Ccai_store *st, const char *kind,
+                                                   const char *call_id, const char *payload,
+                                                   int64_t run_at, int64_t *ret_id);
 
 /* Claim the oldest due pending job (run_at <= now): state running,
  * attempts + 1. NOT_FOUND when none is due. Jobs left running by a crashed
  * process are claimable again once their lease (run_at + lease) passed. */
-ccai_status Ccai_store_job_claim(Ccai_store *st, int64_t now, int64_t lease_ms,
-                                 Ccai_store_job **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_claim(Ccai_store *st, int64_t now, int64_t lease_ms,
+                                                 Ccai_store_job **ret);
 
 /* The same, only jobs whose kind is in kinds: a comma-separated list
  * ("postcall,sms"); NULL means any kind. */
-ccai_status Ccai_store_job_claim_kinds(Ccai_store *st, const char *kinds, int64_t now,
-                                       int64_t lease_ms, Ccai_store_job **ret);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_claim_kinds(Ccai_store *st, const char *kinds,
+                                                       int64_t now, int64_t lease_ms,
+                                                       Ccai_store_job **ret);
 
-ccai_status Ccai_store_job_done(Ccai_store *st, int64_t id);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_done(Ccai_store *st, int64_t id);
 
 /* Replace the job's payload (JSON text): what a retry must reuse, stored
  * before the first attempt acts. */
-ccai_status Ccai_store_job_set_payload(Ccai_store *st, int64_t id, const char *payload);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_set_payload(Ccai_store *st, int64_t id,
+                                                       const char *payload);
 
 /* Record the error; with retry_at > 0 back to pending at retry_at, else
  * state failed for good. */
-ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error, int64_t retry_at);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error,
+                                                int64_t retry_at);
 
 /* Earliest run_at of a pending job, or -1 when there is none. */
-ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at);
-ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds, int64_t *ret_run_at);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at);
+CCAI_MUST_CHECK ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds,
+                                                          int64_t *ret_run_at);
 
 /* Transactions: group several writes into one commit. Nested begin is an
  * error (CCAI_ERR_STATE). */
-ccai_status Ccai_store_begin(Ccai_store *st);
-ccai_status Ccai_store_commit(Ccai_store *st);
-ccai_status Ccai_store_rollback(Ccai_store *st);
+CCAI_MUST_CHECK ccai_status Ccai_store_begin(Ccai_store *st);
+CCAI_MUST_CHECK ccai_status Ccai_store_commit(Ccai_store *st);
+CCAI_MUST_CHECK ccai_status Ccai_store_rollback(Ccai_store *st);
 
 /* Backends --------------------------------------------------------------- */
 
@@ -301,58 +318,69 @@ ccai_status Ccai_store_rollback(Ccai_store *st);
 struct Ccai_store_backend {
     const char *name;    /* database.mode */
     bool writes_durable; /* a write is committed when it returns CCAI_OK */
-    ccai_status (*open)(const Ccai_store_env *env, Ccai_store **ret, char **ret_errmsg);
+    CCAI_MUST_CHECK ccai_status (*open)(const Ccai_store_env *env, Ccai_store **ret,
+                                        char **ret_errmsg);
     void (*close)(Ccai_store *st);
     const char *(*errmsg)(const Ccai_store *st);
     const char *(*location)(const Ccai_store *st);
-    ccai_status (*describe)(Ccai_store *st, json_t *doc);
+    CCAI_MUST_CHECK ccai_status (*describe)(Ccai_store *st, json_t *doc);
     int (*schema_version)(Ccai_store *st);
-    ccai_status (*sync)(Ccai_store *st, Ccai_store_done_fn done, void *ud);
-    ccai_status (*check_write)(Ccai_store *st);
-    ccai_status (*can_write)(Ccai_store *st);
+    CCAI_MUST_CHECK ccai_status (*sync)(Ccai_store *st, Ccai_store_done_fn done, void *ud);
+    CCAI_MUST_CHECK ccai_status (*check_write)(Ccai_store *st);
+    CCAI_MUST_CHECK ccai_status (*can_write)(Ccai_store *st);
     const char *(*failure)(const Ccai_store *st);
 
-    ccai_status (*call_insert)(Ccai_store *st, Ccai_store_call *c);
-    ccai_status (*call_update)(Ccai_store *st, Ccai_store_call *c);
-    ccai_status (*call_touch)(Ccai_store *st, Ccai_store_call *c);
-    ccai_status (*call_get)(Ccai_store *st, const char *id, Ccai_store_call **ret);
-    ccai_status (*call_find_latest)(Ccai_store *st, const char *phone, int64_t since_ms,
-                                    Ccai_store_call **ret);
-    ccai_status (*call_find_provider)(Ccai_store *st, const char *channel,
-                                      const char *provider_call_id, Ccai_store_call **ret);
-    ccai_status (*call_find_correlation)(Ccai_store *st, const char *channel,
-                                         const char *correlation_id, Ccai_store_call **ret);
-    ccai_status (*call_set_recording)(Ccai_store *st, const char *id, const char *url,
-                                      const char *recording_id, int64_t duration_ms);
-    ccai_status (*calls_stale)(Ccai_store *st, int64_t before_ms, size_t limit,
-                               Ccai_store_call ***ret_calls, size_t *ret_n);
-    ccai_status (*call_list)(Ccai_store *st, const char *phone, size_t limit, size_t offset,
-                             Ccai_store_call ***ret_calls, size_t *ret_n, size_t *ret_total);
+    CCAI_MUST_CHECK ccai_status (*call_insert)(Ccai_store *st, Ccai_store_call *c);
+    CCAI_MUST_CHECK ccai_status (*call_update)(Ccai_store *st, Ccai_store_call *c);
+    CCAI_MUST_CHECK ccai_status (*call_touch)(Ccai_store *st, Ccai_store_call *c);
+    CCAI_MUST_CHECK ccai_status (*call_get)(Ccai_store *st, const char *id, Ccai_store_call **ret);
+    CCAI_MUST_CHECK ccai_status (*call_find_latest)(Ccai_store *st, const char *phone,
+                                                    int64_t since_ms, Ccai_store_call **ret);
+    CCAI_MUST_CHECK ccai_status (*call_find_provider)(Ccai_store *st, const char *channel,
+                                                      const char *provider_call_id,
+                                                      Ccai_store_call **ret);
+    CCAI_MUST_CHECK ccai_status (*call_find_correlation)(Ccai_store *st, const char *channel,
+                                                         const char *correlation_id,
+                                                         Ccai_store_call **ret);
+    CCAI_MUST_CHECK ccai_status (*call_set_recording)(Ccai_store *st, const char *id,
+                                                      const char *url, const char *recording_id,
+                                                      int64_t duration_ms);
+    CCAI_MUST_CHECK ccai_status (*calls_stale)(Ccai_store *st, int64_t before_ms, size_t limit,
+                                               Ccai_store_call ***ret_calls, size_t *ret_n);
+    CCAI_MUST_CHECK ccai_status (*call_list)(Ccai_store *st, const char *phone, size_t limit,
+                                             size_t offset, Ccai_store_call ***ret_calls,
+                                             size_t *ret_n, size_t *ret_total);
 
-    ccai_status (*message_append)(Ccai_store *st, const char *call_id, const Ccai_store_message *m,
-                                  int64_t *ret_seq);
-    ccai_status (*messages_json)(Ccai_store *st, const char *call_id, json_t **ret);
-    ccai_status (*messages_newest)(Ccai_store *st, const char *call_id, int64_t limit,
-                                   int64_t max_seq, Ccai_store_message_fn fn, void *ud);
-    ccai_status (*message_delete)(Ccai_store *st, const char *call_id, int64_t seq);
+    CCAI_MUST_CHECK ccai_status (*message_append)(Ccai_store *st, const char *call_id,
+                                                  const Ccai_store_message *m, int64_t *ret_seq);
+    CCAI_MUST_CHECK ccai_status (*messages_json)(Ccai_store *st, const char *call_id, json_t **ret);
+    CCAI_MUST_CHECK ccai_status (*messages_newest)(Ccai_store *st, const char *call_id,
+                                                   int64_t limit, int64_t max_seq,
+                                                   Ccai_store_message_fn fn, void *ud);
+    CCAI_MUST_CHECK ccai_status (*message_delete)(Ccai_store *st, const char *call_id, int64_t seq);
 
-    ccai_status (*reminder_upsert)(Ccai_store *st, const char *call_id, const char *title,
-                                   const char *description, int64_t due_at, const char *owner,
-                                   bool *ret_created);
-    ccai_status (*reminders_json)(Ccai_store *st, const char *call_id, json_t **ret);
+    CCAI_MUST_CHECK ccai_status (*reminder_upsert)(Ccai_store *st, const char *call_id,
+                                                   const char *title, const char *description,
+                                                   int64_t due_at, const char *owner,
+                                                   bool *ret_created);
+    CCAI_MUST_CHECK ccai_status (*reminders_json)(Ccai_store *st, const char *call_id,
+                                                  json_t **ret);
 
-    ccai_status (*job_enqueue)(Ccai_store *st, const char *kind, const char *call_id,
-                               const char *payload, int64_t run_at, int64_t *ret_id);
-    ccai_status (*job_claim_kinds)(Ccai_store *st, const char *kinds, int64_t now, int64_t lease_ms,
-                                   Ccai_store_job **ret);
-    ccai_status (*job_done)(Ccai_store *st, int64_t id);
-    ccai_status (*job_set_payload)(Ccai_store *st, int64_t id, const char *payload);
-    ccai_status (*job_fail)(Ccai_store *st, int64_t id, const char *error, int64_t retry_at);
-    ccai_status (*job_next_due_kinds)(Ccai_store *st, const char *kinds, int64_t *ret_run_at);
+    CCAI_MUST_CHECK ccai_status (*job_enqueue)(Ccai_store *st, const char *kind,
+                                               const char *call_id, const char *payload,
+                                               int64_t run_at, int64_t *ret_id);
+    CCAI_MUST_CHECK ccai_status (*job_claim_kinds)(Ccai_store *st, const char *kinds, int64_t now,
+                                                   int64_t lease_ms, Ccai_store_job **ret);
+    CCAI_MUST_CHECK ccai_status (*job_done)(Ccai_store *st, int64_t id);
+    CCAI_MUST_CHECK ccai_status (*job_set_payload)(Ccai_store *st, int64_t id, const char *payload);
+    CCAI_MUST_CHECK ccai_status (*job_fail)(Ccai_store *st, int64_t id, const char *error,
+                                            int64_t retry_at);
+    CCAI_MUST_CHECK ccai_status (*job_next_due_kinds)(Ccai_store *st, const char *kinds,
+                                                      int64_t *ret_run_at);
 
-    ccai_status (*begin)(Ccai_store *st);
-    ccai_status (*commit)(Ccai_store *st);
-    ccai_status (*rollback)(Ccai_store *st);
+    CCAI_MUST_CHECK ccai_status (*begin)(Ccai_store *st);
+    CCAI_MUST_CHECK ccai_status (*commit)(Ccai_store *st);
+    CCAI_MUST_CHECK ccai_status (*rollback)(Ccai_store *st);
 };
 
 #endif

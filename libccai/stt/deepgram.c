@@ -556,11 +556,12 @@ static ccai_status dg_open(ccai_ctx *ctx, const Ccai_stt_config *cfg, const Ccai
     g->auth = Ccai_buf_steal(&a);
     /* Connect from the loop: hints given by expect() right after open()
      * are in the URL (Deepgram takes keyterms only when connecting). */
-    if (!g->url || !g->auth || Ccai_timer_start(ctx, &g->connect_timer, 0) != CCAI_OK) {
+    if (!g->url || !g->auth) {
         dg_release(g);
         dg_destroy(&g->base);
         return CCAI_ERR_NOMEM;
     }
+    Ccai_timer_start(ctx, &g->connect_timer, 0);
     *ret = &g->base;
     return CCAI_OK;
 }

@@ -535,13 +535,12 @@ static ccai_status rt_open(ccai_ctx *ctx, const Ccai_stt_config *cfg, const Ccai
     ccai_status st =
         t->url && t->auth ? build_session(t, cfg, NULL, extra, &t->session) : CCAI_ERR_NOMEM;
     json_decref(extra);
-    if (st == CCAI_OK && Ccai_timer_start(ctx, &t->connect_timer, 0) != CCAI_OK)
-        st = CCAI_ERR_NOMEM;
     if (st != CCAI_OK) {
         rt_release(t);
         rt_destroy(&t->base);
         return st;
     }
+    Ccai_timer_start(ctx, &t->connect_timer, 0);
     *ret = &t->base;
     return CCAI_OK;
 }

@@ -1,11 +1,20 @@
 /* The built-in speech-to-text providers, by configuration name. */
 #include "stt/cloud.h"
 
+#include "stt/sphinx.h"
+
 #include <string.h>
 
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_stt_provider *const providers[] = {
-    &Ccai_stt_deepgram, &Ccai_stt_openai_realtime, &Ccai_stt_openai, &Ccai_stt_azure, NULL,
+    &Ccai_stt_deepgram,
+    &Ccai_stt_openai_realtime,
+    &Ccai_stt_openai,
+    &Ccai_stt_azure,
+#ifdef CCAI_HAVE_POCKETSPHINX
+    &Ccai_stt_sphinx,
+#endif
+    NULL,
 };
 
 const Ccai_stt_provider *Ccai_stt_provider_find(const char *name)

@@ -37,7 +37,7 @@ static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
     return n;
 }
 
-static bool allowed(uint32_t cp)
+static CCAI_MUST_CHECK bool allowed(uint32_t cp)
 {
     if (cp < 0x80)
         return Ccai_is_alpha((int)cp) || Ccai_is_digit((int)cp) ||
@@ -204,7 +204,7 @@ ccai_status Ccai_ssml_chunk(const char *text, size_t max, char ***ret_chunks, si
     return CCAI_OK;
 }
 
-static bool escape(Ccai_buf *b, const char *s, bool attr)
+static CCAI_MUST_CHECK bool escape(Ccai_buf *b, const char *s, bool attr)
 {
     for (; *s; s++) {
         bool ok;
@@ -227,7 +227,7 @@ static bool escape(Ccai_buf *b, const char *s, bool attr)
     return true;
 }
 
-static bool attr(Ccai_buf *b, const char *name, const char *value)
+static CCAI_MUST_CHECK bool attr(Ccai_buf *b, const char *name, const char *value)
 {
     return Ccai_buf_printf(b, " %s=\"", name) && escape(b, value, true) && Ccai_buf_puts(b, "\"");
 }
@@ -265,7 +265,7 @@ ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang, char **re
 }
 
 /* One <voice> element: the part's text in its language and voice. */
-static bool voice_part(Ccai_buf *b, const char *text, const Ccai_ssml_opts *opts)
+static CCAI_MUST_CHECK bool voice_part(Ccai_buf *b, const char *text, const Ccai_ssml_opts *opts)
 {
     char *clean = Ccai_ssml_sanitize(text);
     if (!clean)
@@ -303,7 +303,7 @@ static bool voice_part(Ccai_buf *b, const char *text, const Ccai_ssml_opts *opts
     return ok;
 }
 
-static bool opts_valid(const Ccai_ssml_opts *o)
+static CCAI_MUST_CHECK bool opts_valid(const Ccai_ssml_opts *o)
 {
     return o && o->lang && o->voice && o->style_degree >= 0 && o->style_degree <= 2 &&
            !isnan(o->prosody_rate);

@@ -66,7 +66,8 @@ char *Ccai_ssml_sanitize(const char *text);
  * Ownership: *ret_chunks is a NULL-terminated array of *ret_n strings,
  * released with Ccai_ssml_chunks_free(); untouched on failure.
  * Context: any thread. */
-ccai_status Ccai_ssml_chunk(const char *text, size_t max, char ***ret_chunks, size_t *ret_n);
+CCAI_MUST_CHECK ccai_status Ccai_ssml_chunk(const char *text, size_t max, char ***ret_chunks,
+                                            size_t *ret_n);
 
 /* Free a chunk array (NULL accepted). */
 void Ccai_ssml_chunks_free(char **chunks);
@@ -77,7 +78,8 @@ void Ccai_ssml_chunks_free(char **chunks);
  * characters become spaces.
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (lang empty, ret_xml NULL);
  * CCAI_ERR_NOMEM. Ownership: *ret_xml freed with ccai_free(). */
-ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang, char **ret_xml);
+CCAI_MUST_CHECK ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang,
+                                              char **ret_xml);
 
 /* Build the document above around Ccai_ssml_sanitize(text).
  *
@@ -85,14 +87,16 @@ ccai_status Ccai_ssml_lexicon(const json_t *entries, const char *lang, char **re
  * ret_ssml NULL; style_degree outside 0..2); CCAI_ERR_NOMEM.
  * Ownership: *ret_ssml is freed with ccai_free(); untouched on failure.
  * Context: any thread. */
-ccai_status Ccai_ssml_build(const char *text, const Ccai_ssml_opts *opts, char **ret_ssml);
+CCAI_MUST_CHECK ccai_status Ccai_ssml_build(const char *text, const Ccai_ssml_opts *opts,
+                                            char **ret_ssml);
 
 /* The same document with several voices: texts[i] in opts[i]'s language
  * and voice, one <voice> element each, in order (a language menu where
  * each language speaks for itself). The <speak> takes opts[0]'s language.
  * Statuses, ownership: as Ccai_ssml_build(); CCAI_ERR_INVALID_ARG also for
  * n == 0. */
-ccai_status Ccai_ssml_build_multi(const char *const *texts, const Ccai_ssml_opts *opts, size_t n,
-                                  char **ret_ssml);
+CCAI_MUST_CHECK ccai_status Ccai_ssml_build_multi(const char *const *texts,
+                                                  const Ccai_ssml_opts *opts, size_t n,
+                                                  char **ret_ssml);
 
 #endif

@@ -1,10 +1,14 @@
 /* The built-in text-to-speech providers, by configuration name. */
 #include "tts/tts.h"
 
+#include "tts/offline.h"
+
 #include <string.h>
 
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_tts_provider *const providers[] = {
+    &Ccai_tts_flite,
+    &Ccai_tts_espeak,
     NULL,
 };
 

@@ -20,10 +20,13 @@ static void html(ccai_http_exchange *x, int status, char *page)
         Ccai_exchange_error(x, 500, "out of memory", NULL);
         return;
     }
-    Ccai_exchange_add_header(x, "Content-Security-Policy",
-                             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                             "media-src *; form-action 'self'");
-    Ccai_exchange_respond(x, status, "text/html; charset=utf-8", page, strlen(page));
+    /* A page never goes without its policy. */
+    if (Ccai_exchange_add_header(x, "Content-Security-Policy",
+                                 "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
+                                 "data:; media-src *; form-action 'self'"))
+        Ccai_exchange_respond(x, status, "text/html; charset=utf-8", page, strlen(page));
+    else
+        Ccai_exchange_error(x, 500, "out of memory", NULL);
     ccai_free(page);
 }
 
@@ -32,25 +35,28 @@ static void html_error(ccai_http_exchange *x, int status, const char *message)
     html(x, status, Ccai_report_error_html(status, message));
 }
 
-/* "?token=..." to carry on internal links, or "". */
+/* "?token=..." to carry on internal links, or "". NULL on NOMEM: a link
+ * with a token cut short would not open. */
 static char *access_query(ccai_http_exchange *x)
 {
     char *t = Ccai_exchange_query(x, "token");
-    char *q = NULL;
-    if (t && *t) {
-        Ccai_buf b = {0};
-        Ccai_buf_puts(&b, "?token=");
-        for (const char *p = t; *p; p++) {
-            if (Ccai_is_alpha((unsigned char)*p) || Ccai_is_digit((unsigned char)*p) ||
-                strchr("-._~", *p))
-                Ccai_buf_append(&b, p, 1);
-            else
-                Ccai_buf_printf(&b, "%%%02X", (unsigned char)*p);
-        }
-        q = Ccai_buf_steal(&b);
+    if (!t || !*t) {
+        ccai_free(t);
+        return Ccai_strdup("");
+    }
+    Ccai_buf b = {0};
+    bool ok = Ccai_buf_puts(&b, "?token=");
+    for (const char *p = t; ok && *p; p++) {
+        if (Ccai_is_alpha((unsigned char)*p) || Ccai_is_digit((unsigned char)*p) ||
+            strchr("-._~", *p))
+            ok = Ccai_buf_append(&b, p, 1);
+        else
+            ok = Ccai_buf_printf(&b, "%%%02X", (unsigned char)*p);
     }
     ccai_free(t);
-    return q ? q : Ccai_strdup("");
+    char *q = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    return q;
 }
 
 void Ccai_pages_report_list(ccai_http_exchange *x, void *ud)

@@ -1,5 +1,6 @@
-/* The report web pages: server-rendered HTML for one call and for the list
- * of calls (web/report.c).
+/* The report web pages: server-rendered HTML for one call (web/report.c)
+ * and for the list of calls (web/report_list.c), written with
+ * web/report_page.h.
  *
  * Pages are self-contained: the CSS is inline, there is no script, no font
  * and no request to another origin, so they work offline and under a

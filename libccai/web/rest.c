@@ -52,7 +52,7 @@ void Ccai_rest_readiness(ccai_http_exchange *x, void *ud)
         checks ? json_pack("{s:s, s:o}", "status", ok ? "ok" : "fail", "checks", checks) : NULL);
 }
 
-static bool parse_count(const char *s, size_t max, size_t *out)
+static CCAI_MUST_CHECK bool parse_count(const char *s, size_t max, size_t *out)
 {
     if (!s || !*s)
         return false;
@@ -89,7 +89,7 @@ void Ccai_rest_calls_list(ccai_http_exchange *x, void *ud)
     ccai_free(offset_s);
 }
 
-static bool looks_like_uuid(const char *s)
+static CCAI_MUST_CHECK bool looks_like_uuid(const char *s)
 {
     if (strlen(s) != 36)
         return false;
@@ -149,14 +149,16 @@ static const Ccai_channel *pick_channel(const Ccai_web *web, const char *telepho
 static char *telephony_choices(const Ccai_web *web)
 {
     Ccai_buf b = {0};
-    Ccai_buf_puts(&b, "telephony: ");
+    bool ok = Ccai_buf_puts(&b, "telephony: ");
     size_t n = 0;
-    for (size_t i = 0; i < web->n_channels; i++) {
+    for (size_t i = 0; ok && i < web->n_channels; i++) {
         const Ccai_channel_class *cls = web->channels[i].cls;
         if (cls->caps & CCAI_CHANNEL_CALLS_OUT)
-            Ccai_buf_printf(&b, "%s\"%s\"", n++ ? " or " : "", cls->telephony[0]);
+            ok = Ccai_buf_printf(&b, "%s\"%s\"", n++ ? " or " : "", cls->telephony[0]);
     }
-    return b.data ? Ccai_buf_steal(&b) : NULL;
+    char *text = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    return text;
 }
 
 /* POST /call: place an outbound call (the reference's CallInitiateModel

@@ -8,6 +8,7 @@
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,105 @@ static void test_ctx_new_bad_database(void **state)
     ccai_config_free(cfg);
 }
 
+/* Contexts made and freed on several threads at once: libccai's calls to
+ * curl_global_init() and curl_global_cleanup() take turns. */
+static void *contexts_in_a_row(void *arg)
+{
+    ccai_config *cfg = arg;
+    for (int i = 0; i < 10; i++) {
+        ccai_poll *p = NULL;
+        ccai_ctx *ctx = NULL;
+        if (ccai_poll_new(cfg, &p, &ctx, NULL) != CCAI_OK)
+            return (void *)1;
+        ccai_poll_free(p);
+    }
+    return NULL;
+}
+
+static void contexts_on_threads(ccai_config *cfg)
+{
+    pthread_t th[4];
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, contexts_in_a_row, cfg), 0);
+    for (size_t i = 0; i < 4; i++) {
+        void *rc = NULL;
+        assert_int_equal(pthread_join(th[i], &rc), 0);
+        assert_null(rc);
+    }
+}
+
+static void test_global_init(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+
+    /* Without the host's initialisation: each context takes its own. */
+    contexts_on_threads(cfg);
+
+    /* With it, held across the contexts; nested, and given back once each. */
+    assert_int_equal(ccai_global_init(), CCAI_OK);
+    assert_int_equal(ccai_global_init(), CCAI_OK);
+    contexts_on_threads(cfg);
+    ccai_poll *p = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, NULL), CCAI_OK);
+    ccai_global_cleanup();
+    ccai_global_cleanup();
+    /* One too many: it cannot give back the living context's reference. */
+    ccai_global_cleanup();
+    assert_int_equal(ccai_poll_run(p, NULL, NULL), 0);
+    ccai_poll_free(p);
+    ccai_config_free(cfg);
+}
+
+static int play_none(ccai_call *call, const ccai_audio_frame *f, void *ud)
+{
+    (void)call;
+    (void)f;
+    (void)ud;
+    return 0;
+}
+
+/* The audio API through the shared library: formats libccai does not take
+ * and a missing play_audio are refused at the start, a text call takes no
+ * audio, NULL arguments are refused. */
+static void test_audio_api(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    ccai_poll *p = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, NULL), CCAI_OK);
+    ccai_call_ops ops = {.version = CCAI_CALL_OPS_VERSION, .play_audio = play_none};
+    ccai_call_params params = {.version = CCAI_CALL_PARAMS_VERSION,
+                               .direction = CCAI_INBOUND,
+                               .phone_number = "+14155550100",
+                               .audio_in = {CCAI_AUDIO_ULAW, 11025, 1}};
+    ccai_call *call = NULL;
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_ERR_INVALID_ARG);
+    assert_non_null(strstr(ccai_ctx_errmsg(ctx), "11025"));
+    params.audio_in = (ccai_audio_format){CCAI_AUDIO_PCM16, 16000, 3};
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_ERR_INVALID_ARG);
+    params.audio_in = (ccai_audio_format){CCAI_AUDIO_ULAW, 8000, 1};
+    ops.play_audio = NULL;
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_ERR_INVALID_ARG);
+    /* A text call (no audio_in): no audio taken. */
+    params.audio_in.encoding = CCAI_AUDIO_NONE;
+    assert_int_equal(ccai_call_start(ctx, &params, &ops, NULL, &call), CCAI_OK);
+    unsigned char frame[160] = {0};
+    assert_int_equal(ccai_call_audio_in(call, frame, sizeof frame), CCAI_ERR_STATE);
+    assert_int_equal(ccai_call_audio_marked(call, "m1"), CCAI_ERR_STATE);
+    assert_int_equal(ccai_call_audio_marked(call, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_call_audio_in(NULL, frame, sizeof frame), CCAI_ERR_INVALID_ARG);
+    ccai_call_free(call);
+    ccai_poll_free(p);
+    ccai_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +320,8 @@ int main(void)
         cmocka_unit_test(test_claim_schema),
         cmocka_unit_test(test_call_through_poll_adapter),
         cmocka_unit_test(test_ctx_new_bad_database),
+        cmocka_unit_test(test_global_init),
+        cmocka_unit_test(test_audio_api),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <ccai/adapters/poll.h>
 
 #include "support/acs_standin.h"
+#include "support/db_lock.h"
 #include "support/exchange.h"
 #include "support/llm_standin.h"
 
@@ -1130,6 +1131,64 @@ static void test_ssml(void **state)
     env_free(&e);
 }
 
+/* ACS refuses a transfer while another process (the real sqlite3 shell)
+ * holds the database's write lock: the failure cannot be stored when it
+ * comes back, so the channel keeps it and hands it again once the lock is
+ * gone; the bot then apologises (the failure was lost before, and the
+ * caller left in silence). */
+static void test_transfer_failure_waits_for_a_lock(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-acs-lock-XXXXXX", path[96];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/db.sqlite", dir);
+    const char *const extra[][2] = {
+        {"conversation.initiate.lang", ONE_LANG},
+        {"conversation.recording_enabled", "false"},
+        {"database.sqlite.path", path},
+    };
+    env e;
+    env_init_with(&e, extra, 3);
+    answer_incoming(&e, "srv-lock");
+    callback(&e, "CallConnected", NULL);
+    json_decref(req_json(&e, expect_request(&e, ":recognize"))); /* the greeting */
+    push_tool_call(&e, "t1", "talk_to_human", "{}");
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"An agent "
+             "please\"}}");
+    expect_request(&e, ":play");
+    /* ACS takes its time, then refuses the transfer. */
+    acs_standin_fault f = {.status = 400, .message = "Invalid transfer target.", .delay_ms = 1500};
+    acs_standin_push_fault(e.acs, &f);
+    callback(&e, "PlayCompleted", "{\"operationContext\":\"ccai:transfer\"}");
+    db_lock lock;
+    assert_int_equal(db_lock_take(&lock, path), 0);
+    expect_no_request(&e, ":play", 2500); /* refused meanwhile: kept, nothing said */
+    bool refused = false;
+    for (int i = e.seen; i < acs_standin_request_count(e.acs); i++) {
+        char *p = acs_standin_request_path(e.acs, i);
+        refused = refused || (strstr(p, ":transferToParticipant") &&
+                              acs_standin_request_status(e.acs, i) == 400);
+        free(p);
+    }
+    assert_true(refused);
+    char *json = stored_call(&e);
+    assert_null(strstr(json, "The transfer to a human agent failed"));
+    free(json);
+    assert_true(db_lock_held(path));
+    assert_int_equal(db_lock_release(&lock), 0);
+
+    /* The engine hears it now: the bot apologises, a call back is due. */
+    expect_request(&e, ":play");
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "The transfer to a human agent failed"));
+    free(json);
+    env_free(&e);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1138,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_outbound_silence),
         cmocka_unit_test(test_recording_after_the_call),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_transfer_failure_waits_for_a_lock),
         cmocka_unit_test(test_dtmf_transfer_accepted),
         cmocka_unit_test(test_menu_unanswered),
         cmocka_unit_test(test_answer_race),

@@ -730,7 +730,8 @@ static int post_failing(env *e, const char *target, const char *const *pairs, lo
                              "54.172.60.1"};
     int status = 0;
     failing f = {.fail_at = k};
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, failing_malloc, failing_realloc, failing_free, &f};
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, failing_malloc, failing_realloc, failing_free, &f,
+                        CCAI_ALLOCATOR_JSON};
     assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
     ccai_http_exchange *x = NULL;
     ccai_status st = ccai_ctx_http(e->ctx, &req, on_failing_answer, &status, &x);

@@ -45,7 +45,8 @@ static void t_free(void *ptr, void *ud)
 
 long oom_exhaust(const char *name, oom_scenario fn, int *ret_nomem)
 {
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL};
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL,
+                        CCAI_ALLOCATOR_JSON};
     assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
     long k;
     int nomem = 0;

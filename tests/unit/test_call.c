@@ -919,7 +919,32 @@ static void deferred_commit(ccai_status status)
 typedef struct teller {
     int says, states;
     ccai_call_state last;
+    int transfers, hangups, sms;
 } teller;
+
+static int tell_transfer(ccai_call *c, const char *number, void *ud)
+{
+    (void)c;
+    (void)number;
+    ((teller *)ud)->transfers++;
+    return 0;
+}
+
+static int tell_hangup(ccai_call *c, void *ud)
+{
+    (void)c;
+    ((teller *)ud)->hangups++;
+    return 0;
+}
+
+static int tell_sms(ccai_call *c, const char *to, const char *text, void *ud)
+{
+    (void)c;
+    (void)to;
+    (void)text;
+    ((teller *)ud)->sms++;
+    return 0;
+}
 
 static int tell_say(ccai_call *c, const ccai_speech *sp, void *ud)
 {
@@ -1003,10 +1028,102 @@ static void test_acts_after_async_commit(void **state)
     ccai_config_free(cfg);
 }
 
+/* The acts a tool decides (SMS, transfer) go once what they rest on is
+ * committed, never on a failed commit; the hang-up waits for the writes
+ * before it (the goodbye) and goes even when they fail: a caller is not
+ * held on a bot that is done. */
+static void test_tool_acts_after_async_commit(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    ccai_poll *pl = NULL;
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
+    Ccai_store *store = NULL;
+    assert_int_equal(Ccai_sqlite_open(":memory:", &store, NULL), CCAI_OK);
+    Ccai_store_backend async = Ccai_sqlite_backend;
+    async.writes_durable = false;
+    async.sync = deferred_sync;
+    store->backend = &async;
+    Ccai_metrics *metrics = Ccai_metrics_new();
+    Ccai_sms_provider *sms = NULL;
+    Ccai_logger log = {0};
+    assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
+    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL};
+    Ccai_engine *eng = NULL;
+    assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
+
+    static const ccai_call_ops tops = {.version = CCAI_CALL_OPS_VERSION,
+                                       .say = tell_say,
+                                       .state_changed = tell_state,
+                                       .transfer = tell_transfer,
+                                       .hangup = tell_hangup,
+                                       .send_sms = tell_sms};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678",
+                          .initiate_json = "{\"agent_phone_number\":\"+33198765432\"}"};
+    teller t = {0};
+    ccai_call *c = NULL;
+    assert_int_equal(Ccai_engine_call_start(eng, &p, &tops, &t, &c), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    deferred_commit(CCAI_OK);
+    assert_int_equal(t.last, CCAI_CALL_CONVERSATION);
+
+    /* SMS: its record first; the SMS only once that is committed. */
+    Ccai_tool_outcome out;
+    char *r =
+        Ccai_tools_run(c, "send_sms", "{\"message\":\"Your claim is 42.\"}", "llm:fast", &out);
+    assert_non_null(r);
+    ccai_free(r);
+    assert_int_equal(t.sms, 0);
+    assert_true(deferred_n > 0);
+    deferred_commit(CCAI_ERR_STORE);
+    assert_int_equal(t.sms, 0);
+    r = Ccai_tools_run(c, "send_sms", "{\"message\":\"Your claim is 42.\"}", "llm:fast", &out);
+    ccai_free(r);
+    assert_int_equal(t.sms, 0);
+    deferred_commit(CCAI_OK);
+    assert_int_equal(t.sms, 1);
+
+    /* Transfer: "transferring" stored, the channel asked once committed;
+     * a failed commit asks nothing of it. */
+    r = Ccai_tools_run(c, "talk_to_human", "{}", "llm:fast", &out);
+    assert_true(out.transfer);
+    ccai_free(r);
+    assert_int_equal(t.transfers, 0);
+    assert_true(deferred_n > 0);
+    deferred_commit(CCAI_ERR_STORE);
+    assert_int_equal(t.transfers, 0);
+    assert_int_equal(t.hangups, 0);
+
+    /* Hang-up: not before the writes it follows are settled; then even if
+     * they failed. */
+    Ccai_call_hangup(c);
+    assert_int_equal(t.hangups, 0);
+    assert_true(deferred_n > 0);
+    deferred_commit(CCAI_ERR_STORE);
+    assert_int_equal(t.hangups, 1);
+    assert_int_equal(t.transfers, 0);
+
+    ccai_call_free(c);
+    deferred_commit(CCAI_OK);
+    Ccai_engine_free(eng);
+    Ccai_sms_provider_free(sms);
+    Ccai_metrics_free(metrics);
+    store->backend = &Ccai_sqlite_backend;
+    Ccai_store_close(store);
+    ccai_poll_free(pl);
+    ccai_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acts_after_async_commit),
+        cmocka_unit_test(test_tool_acts_after_async_commit),
         cmocka_unit_test(test_locked_store),
         cmocka_unit_test(test_job_outcome_kept_while_locked),
         cmocka_unit_test(test_start_stores_call),

@@ -1141,7 +1141,8 @@ static void test_oom(void **state)
     (void)state;
     const oom_op ops[] = {op_new,       op_load,    op_load_bad, op_set_lang,
                           op_set_claim, op_set_bad, op_env,      op_misc};
-    const ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL};
+    const ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL,
+                              CCAI_ALLOCATOR_JSON};
     for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
         /* What the operation gives when memory does not run out. */
         ccai_config *ref = NULL;

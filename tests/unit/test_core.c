@@ -9,6 +9,8 @@
 #include "core/json.h"
 #include "support/randtext.h"
 
+#include <jansson.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +121,9 @@ static void test_status_strings(void **state)
     assert_string_equal(ccai_call_state_str(CCAI_CALL_LANGUAGE_MENU), "language_menu");
     assert_string_equal(ccai_call_state_str((ccai_call_state)99), "unknown");
     assert_string_equal(ccai_event_type_str(CCAI_EVENT_RECORDING), "recording");
+    assert_string_equal(ccai_event_type_str(CCAI_EVENT_CHOICE), "choice");
+    assert_string_equal(ccai_event_type_str(CCAI_EVENT_NOT_UNDERSTOOD), "not_understood");
+    assert_string_equal(ccai_event_type_str((ccai_event_type)14), "unknown");
     assert_string_equal(ccai_style_str(CCAI_STYLE_SAD), "sad");
     assert_string_equal(ccai_log_level_str(CCAI_LOG_DEBUG), "debug");
     assert_string_equal(ccai_version(), CCAI_VERSION_STRING);
@@ -147,11 +152,19 @@ static void count_free(void *p, void *ud)
 static void test_allocator_hooks(void **state)
 {
     (void)state;
-    ccai_allocator bad = {99, count_malloc, count_realloc, count_free, NULL};
+    ccai_allocator bad = {.version = 99, count_malloc, count_realloc, count_free, NULL, 0};
     assert_int_equal(ccai_set_allocator(&bad), CCAI_ERR_INVALID_ARG);
-    ccai_allocator half = {CCAI_ALLOCATOR_VERSION, count_malloc, NULL, count_free, NULL};
+    bad.version = 0;
+    assert_int_equal(ccai_set_allocator(&bad), CCAI_ERR_INVALID_ARG);
+    bad.version = CCAI_ALLOCATOR_VERSION + 1;
+    assert_int_equal(ccai_set_allocator(&bad), CCAI_ERR_INVALID_ARG);
+    ccai_allocator half = {CCAI_ALLOCATOR_VERSION, count_malloc, NULL, count_free, NULL, 0};
     assert_int_equal(ccai_set_allocator(&half), CCAI_ERR_INVALID_ARG);
-    ccai_allocator good = {CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL};
+    ccai_allocator unknown_flag = {
+        CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL, 1u << 7};
+    assert_int_equal(ccai_set_allocator(&unknown_flag), CCAI_ERR_INVALID_ARG);
+    ccai_allocator good = {
+        CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL, 0};
     assert_int_equal(ccai_set_allocator(&good), CCAI_OK);
     counted = 0;
     char *s = Ccai_strdup("x");
@@ -162,6 +175,66 @@ static void test_allocator_hooks(void **state)
     s = Ccai_strdup("x");
     assert_int_equal(counted, 0);
     ccai_free(s);
+}
+
+/* A host's own jansson hooks, to see whether libccai leaves them alone. */
+static size_t host_json_allocs;
+static void *host_json_malloc(size_t n)
+{
+    host_json_allocs++;
+    return malloc(n);
+}
+static void host_json_free(void *p)
+{
+    free(p);
+}
+
+/* jansson's hooks are the process's: ccai_set_allocator() routes them only
+ * when asked (CCAI_ALLOCATOR_JSON), and gives back the host's. */
+static void test_allocator_json_opt_in(void **state)
+{
+    (void)state;
+    json_malloc_t m0 = NULL;
+    json_free_t f0 = NULL;
+    json_get_alloc_funcs(&m0, &f0);
+    json_set_alloc_funcs(host_json_malloc, host_json_free);
+
+    ccai_allocator plain = {
+        CCAI_ALLOCATOR_VERSION, count_malloc, count_realloc, count_free, NULL, 0};
+    assert_int_equal(ccai_set_allocator(&plain), CCAI_OK);
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
+    json_get_alloc_funcs(&m, &f);
+    assert_ptr_equal(m, host_json_malloc);
+    assert_ptr_equal(f, host_json_free);
+    counted = host_json_allocs = 0;
+    json_decref(json_string("left alone"));
+    assert_int_equal(counted, 0);
+    assert_true(host_json_allocs > 0);
+
+    ccai_allocator routed = plain;
+    routed.flags = CCAI_ALLOCATOR_JSON;
+    assert_int_equal(ccai_set_allocator(&routed), CCAI_OK);
+    counted = host_json_allocs = 0;
+    json_decref(json_string("routed"));
+    assert_true(counted > 0);
+    assert_int_equal(host_json_allocs, 0);
+    /* Setting it again (another allocator, still routed) keeps the host's
+     * hooks to give back. */
+    assert_int_equal(ccai_set_allocator(&routed), CCAI_OK);
+
+    /* Dropping the flag, or the allocator, puts the host's hooks back. */
+    assert_int_equal(ccai_set_allocator(&plain), CCAI_OK);
+    json_get_alloc_funcs(&m, &f);
+    assert_ptr_equal(m, host_json_malloc);
+    assert_ptr_equal(f, host_json_free);
+    assert_int_equal(ccai_set_allocator(&routed), CCAI_OK);
+    assert_int_equal(ccai_set_allocator(NULL), CCAI_OK);
+    json_get_alloc_funcs(&m, &f);
+    assert_ptr_equal(m, host_json_malloc);
+    assert_ptr_equal(f, host_json_free);
+
+    json_set_alloc_funcs(m0, f0);
 }
 
 typedef struct logged {
@@ -364,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_status_strings),
         cmocka_unit_test(test_allocator_hooks),
+        cmocka_unit_test(test_allocator_json_opt_in),
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_log_masks_phone_numbers),
         cmocka_unit_test(test_log_lines_are_loggable),

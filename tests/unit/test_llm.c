@@ -861,8 +861,9 @@ static void test_request_out_of_memory(void **state)
         Ccai_llm_opts opts = {
             .messages = e.messages, .models = {&e.fast, NULL}, .max_backoff_ms = 50};
         failing f = {.fail_at = k};
-        ccai_allocator a = {CCAI_ALLOCATOR_VERSION, failing_malloc, failing_realloc, failing_free,
-                            &f};
+        ccai_allocator a = {
+            CCAI_ALLOCATOR_VERSION, failing_malloc, failing_realloc, failing_free, &f,
+            CCAI_ALLOCATOR_JSON};
         assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
         ccai_status st = Ccai_llm_chat(e.ctx, &opts, &cbs, &o, &o.self);
         uint64_t deadline = ccai_time_ms() + 15000;

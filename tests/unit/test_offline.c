@@ -771,7 +771,8 @@ static void test_out_of_memory(void **state)
     ccai_claim_schema *s = default_schema();
     char *clean = NULL;
     assert_int_equal(run_script(s, &clean), CCAI_OK);
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL};
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, t_malloc, t_realloc, t_free, NULL,
+                        CCAI_ALLOCATOR_JSON};
     assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
     long k;
     for (k = 0;; k++) {

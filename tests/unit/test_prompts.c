@@ -461,7 +461,8 @@ static void oom_free(void *ptr, void *ud)
 static void test_oom(void **state)
 {
     (void)state;
-    const ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL};
+    const ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL,
+                              CCAI_ALLOCATOR_JSON};
     ccai_config *cfg = config_with("prompts.tts.hello_tpl", "[\"Hi {bot_name}\", \"Yo {nme}\"]");
     bool done_prompts = false, done_render = false;
     for (long n = 0; n < 100000 && !(done_prompts && done_render); n++) {

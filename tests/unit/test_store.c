@@ -1267,7 +1267,8 @@ static ccai_status oom_round(Ccai_store *st, long n)
 static void test_out_of_memory(void **state)
 {
     (void)state;
-    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL};
+    ccai_allocator al = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL,
+                         CCAI_ALLOCATOR_JSON};
     assert_int_equal(ccai_set_allocator(&al), CCAI_OK);
     Ccai_store *st = open_memory();
     insert_call(st, "call-1", "+1", NULL, 0);

@@ -69,7 +69,8 @@ typedef ccai_status (*oom_fn)(void);
 static void run_oom(const char *name, oom_fn fn)
 {
     oom_state o = {.fail_at = -1};
-    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, &o};
+    ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, &o,
+                        CCAI_ALLOCATOR_JSON};
     assert_int_equal(ccai_set_allocator(&a), CCAI_OK);
     assert_int_equal(fn(), CCAI_OK);
     long total = o.count;

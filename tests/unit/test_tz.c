@@ -571,7 +571,8 @@ static void test_tz_oom(void **state)
     (void)state;
     if (!have_tzdata())
         skip();
-    const ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL};
+    const ccai_allocator a = {CCAI_ALLOCATOR_VERSION, oom_malloc, oom_realloc, oom_free, NULL,
+                              CCAI_ALLOCATOR_JSON};
     bool done_tz = false;
     long tz_failures = 0;
     for (long n = 0; n < 100000 && !done_tz; n++) {

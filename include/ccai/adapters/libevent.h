@@ -22,6 +22,7 @@
 #include <ccai/ccai.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,8 +123,17 @@ static inline int ccai_libevent_set_timer_(void *loop_ud, int64_t timeout_ms)
 }
 
 /**
- * Create a context driven by @p base. On success *ret_adapter and *ret_ctx
- * are set; free both with ccai_libevent_free(). Statuses as ccai_ctx_new().
+ * Create a context driven by @p base: ccai_ctx_new() with this adapter's
+ * loop hooks.
+ * Statuses: as ccai_ctx_new(); CCAI_ERR_INVALID_ARG also for a NULL
+ * @p base, @p ret_adapter or @p ret_ctx; CCAI_ERR_NOMEM when the adapter or
+ * its timer event cannot be made.
+ * Ownership: *ret_adapter and *ret_ctx are the caller's, both freed with
+ * ccai_libevent_free() (or ccai_ctx_free()); untouched on failure;
+ * @p base stays the caller's and must outlive the adapter; *ret_errmsg as
+ * ccai_ctx_new().
+ * Context: the thread that runs @p base; the context belongs to it from now
+ * on. @since 0.1
  */
 static inline ccai_status ccai_libevent_new(struct event_base *base, const ccai_config *cfg,
                                             ccai_libevent **ret_adapter, ccai_ctx **ret_ctx,
@@ -143,6 +153,7 @@ static inline ccai_status ccai_libevent_new(struct event_base *base, const ccai_
         free(a);
         return CCAI_ERR_NOMEM;
     }
+    memset(&hooks, 0, sizeof hooks); /* members of later versions: unset */
     hooks.version = CCAI_LOOP_HOOKS_VERSION;
     hooks.watch_fd = ccai_libevent_watch_fd_;
     hooks.set_timer = ccai_libevent_set_timer_;
@@ -161,6 +172,11 @@ static inline ccai_status ccai_libevent_new(struct event_base *base, const ccai_
  * Free the context; the adapter goes with it (its cleanup hook), at once or,
  * from inside a libccai callback, when the context's deferred destruction
  * happens. Do not use @p a afterwards. NULL is accepted.
+ * Statuses: none (void).
+ * Ownership: the adapter, its events and its context are gone (see
+ * ccai_ctx_free()); the event_base stays the caller's.
+ * Context: the thread that runs the event_base; legal inside the context's
+ * callbacks. @since 0.1
  */
 static inline void ccai_libevent_free(ccai_libevent *a)
 {

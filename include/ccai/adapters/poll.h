@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -112,7 +113,18 @@ static inline int ccai_poll_set_timer_(void *loop_ud, int64_t timeout_ms)
     return 0;
 }
 
-/** Create a context driven by poll(2). Free with ccai_poll_free(). */
+/**
+ * Create a context driven by poll(2): ccai_ctx_new() with this adapter's
+ * loop hooks.
+ * Statuses: as ccai_ctx_new(); CCAI_ERR_INVALID_ARG also for a NULL
+ * @p ret_adapter or @p ret_ctx; CCAI_ERR_NOMEM when the adapter cannot be
+ * allocated.
+ * Ownership: *ret_adapter and *ret_ctx are the caller's, both freed with
+ * ccai_poll_free() (or ccai_ctx_free()); untouched on failure; *ret_errmsg
+ * as ccai_ctx_new().
+ * Context: the context belongs to the calling thread from now on.
+ * @since 0.1
+ */
 static inline ccai_status ccai_poll_new(const ccai_config *cfg, ccai_poll **ret_adapter,
                                         ccai_ctx **ret_ctx, char **ret_errmsg)
 {
@@ -124,6 +136,7 @@ static inline ccai_status ccai_poll_new(const ccai_config *cfg, ccai_poll **ret_
     p = (ccai_poll *)calloc(1, sizeof *p);
     if (!p)
         return CCAI_ERR_NOMEM;
+    memset(&hooks, 0, sizeof hooks); /* members of later versions: unset */
     hooks.version = CCAI_LOOP_HOOKS_VERSION;
     hooks.watch_fd = ccai_poll_watch_fd_;
     hooks.set_timer = ccai_poll_set_timer_;
@@ -181,7 +194,11 @@ static inline int ccai_poll_dispatch_(ccai_poll *p, int max_wait_ms)
  * Wait at most @p max_wait_ms (-1: as long as needed) and dispatch what is
  * ready. Returns 0; 1 when the context was freed meanwhile (by a callback):
  * the adapter is gone with it, do not use @p p again; -1 when poll(2) failed
- * or @p p is NULL.
+ * (errno says why; EINTR counts as nothing ready) or @p p is NULL.
+ * Statuses: none (the int above).
+ * Ownership: nothing changes hands (see 1 above).
+ * Context: the context's thread; not from inside a libccai callback.
+ * @since 0.1
  */
 static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
 {
@@ -195,9 +212,14 @@ static inline int ccai_poll_run_once(ccai_poll *p, int max_wait_ms)
 
 /**
  * Run until @p done returns non-zero, or, with @p done NULL, until the
- * context is idle (ccai_ctx_busy() == 0). Returns 0; 1 when the context was
- * freed meanwhile (by a callback or by @p done): the adapter is gone with it;
- * -1 on a poll error or when @p p is NULL.
+ * context is idle (ccai_ctx_busy() == 0). @p done is asked before each
+ * wait, which lasts at most a second. Returns 0; 1 when the context was
+ * freed meanwhile (by a callback or by @p done): the adapter is gone with
+ * it; -1 on a poll error or when @p p is NULL.
+ * Statuses: none (the int above).
+ * Ownership: @p ud stays the caller's, passed to @p done.
+ * Context: the context's thread; not from inside a libccai callback.
+ * @since 0.1
  */
 static inline int ccai_poll_run(ccai_poll *p, int (*done)(void *ud), void *ud)
 {
@@ -214,6 +236,9 @@ static inline int ccai_poll_run(ccai_poll *p, int (*done)(void *ud), void *ud)
  * Free the context; the adapter goes with it (its cleanup hook), at once or,
  * from inside a callback of ccai_poll_run_once() / ccai_poll_run(), when that
  * function returns. Do not use @p p afterwards. NULL is accepted.
+ * Statuses: none (void).
+ * Ownership: the adapter and its context are gone (see ccai_ctx_free()).
+ * Context: the context's thread; legal inside its callbacks. @since 0.1
  */
 static inline void ccai_poll_free(ccai_poll *p)
 {

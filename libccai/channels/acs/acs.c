@@ -89,12 +89,21 @@ const char *Ccai_acs_reason(ccai_status st, const Ccai_acs_result *res)
     return res && res->error_message ? res->error_message : ccai_status_str(st);
 }
 
-void Ccai_acs_on_zombie_hung_up(ccai_status st, const Ccai_acs_result *res, void *ud)
+static void on_zombie_hung_up(ccai_status st, const Ccai_acs_result *res, void *ud)
 {
     Ccai_acs *acs = ud;
     if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
         Ccai_log(acs->log, CCAI_LOG_WARN, "acs: cannot hang up a call left over: %s",
                  Ccai_acs_reason(st, res));
+}
+
+void Ccai_acs_hang_up_zombie(Ccai_acs *acs, const char *connection_id)
+{
+    ccai_status st = Ccai_acs_hang_up(acs->rest, connection_id, true, on_zombie_hung_up, acs, NULL);
+    /* Nobody waits on it: ACS ends a call left in silence itself, later. */
+    if (st != CCAI_OK)
+        Ccai_log(acs->log, CCAI_LOG_WARN, "acs: cannot hang up a call left over: %s",
+                 ccai_status_str(st));
 }
 
 /* REST completions ---------------------------------------------------------------------------- */
@@ -115,7 +124,7 @@ void Ccai_acs_on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
         /* The call ended meanwhile, or this is a newer handle of it. A
          * connection answered or created for nobody is hung up. */
         if ((kind == CCAI_ACS_P_ANSWER || kind == CCAI_ACS_P_CREATE) && st == CCAI_OK && res->id)
-            Ccai_acs_hang_up(acs->rest, res->id, true, Ccai_acs_on_zombie_hung_up, acs, NULL);
+            Ccai_acs_hang_up_zombie(acs, res->id);
         /* A short call may end before ACS's reply to the recording start:
          * the id still names its files (RecordingFileStatusUpdated). */
         if (kind == CCAI_ACS_P_RECORDING && st == CCAI_OK && res->id &&
@@ -162,7 +171,7 @@ void Ccai_acs_on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
         break;
     case CCAI_ACS_P_TRANSFER:
         if (st != CCAI_OK)
-            ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_FAILED, Ccai_acs_reason(st, res));
+            Ccai_notify(&a->notify, CCAI_EVENT_TRANSFER_FAILED, Ccai_acs_reason(st, res));
         break;
     case CCAI_ACS_P_HANGUP:
         if (st != CCAI_OK)
@@ -189,8 +198,8 @@ void Ccai_acs_on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
 
 /* Outbound calls ------------------------------------------------------------------------------ */
 
-static ccai_status place_call(void *state, const char *initiate_json, const char *to,
-                              char **ret_call_id)
+static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_json,
+                                              const char *to, char **ret_call_id)
 {
     Ccai_acs *acs = state;
     ccai_ctx *ctx = acs->ctx;
@@ -242,7 +251,7 @@ static ccai_status place_call(void *state, const char *initiate_json, const char
  * - Ended on our side (the process stopped cleanly): ACS's call is hung up
  *   rather than left in silence.
  * Returns true when the call was taken back. */
-static bool adopt(Ccai_acs *acs, const char *id, const Ccai_acs_event *ev)
+static CCAI_MUST_CHECK bool adopt(Ccai_acs *acs, const char *id, const Ccai_acs_event *ev)
 {
     bool waiting = ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED ||
                    ev->kind == CCAI_ACS_RECOGNIZE_FAILED || ev->kind == CCAI_ACS_PLAY_COMPLETED;
@@ -254,8 +263,7 @@ static bool adopt(Ccai_acs *acs, const char *id, const Ccai_acs_event *ev)
     if (st != CCAI_OK) {
         Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: %s; hanging up ACS's call", id,
                  st == CCAI_ERR_STATE ? "ended here, live at ACS" : ccai_status_str(st));
-        Ccai_acs_hang_up(acs->rest, ev->call_connection_id, true, Ccai_acs_on_zombie_hung_up, acs,
-                         NULL);
+        Ccai_acs_hang_up_zombie(acs, ev->call_connection_id);
         return false;
     }
     snprintf(a->conn_id, sizeof a->conn_id, "%s", ev->call_connection_id);
@@ -265,7 +273,7 @@ static bool adopt(Ccai_acs *acs, const char *id, const Ccai_acs_event *ev)
     a->connected = true;
     a->engine_on = true;
     Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: taken back after a restart", id);
-    ccai_call_notify(a->call, CCAI_EVENT_CONNECTED, NULL);
+    Ccai_notify(&a->notify, CCAI_EVENT_CONNECTED, NULL);
     return true;
 }
 
@@ -396,7 +404,7 @@ static void route_callback(ccai_http_exchange *x, void *ud)
 
 /* Life of the channel ---------------------------------------------------------------- */
 
-static ccai_status acs_init(const Ccai_channel_env *env, void **ret_state)
+static CCAI_MUST_CHECK ccai_status acs_init(const Ccai_channel_env *env, void **ret_state)
 {
     Ccai_acs *acs = Ccai_calloc(1, sizeof *acs);
     if (!acs)
@@ -444,12 +452,12 @@ static void acs_channel_free(void *state)
     ccai_free(acs);
 }
 
-static bool acs_configured(const void *state)
+static CCAI_MUST_CHECK bool acs_configured(const void *state)
 {
     return ((const Ccai_acs *)state)->rest != NULL;
 }
 
-static ccai_status acs_sms_new(const Ccai_channel_env *env, Ccai_sms_provider **ret)
+static CCAI_MUST_CHECK ccai_status acs_sms_new(const Ccai_channel_env *env, Ccai_sms_provider **ret)
 {
     return Ccai_acs_sms_new(env->ctx, env->cfg, ret);
 }

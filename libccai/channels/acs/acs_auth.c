@@ -98,7 +98,7 @@ static void free_list(Ccai_acs_auth_op **head)
 /* Construction --------------------------------------------------------------- */
 
 /* "http(s)://host[...]" without white space or control bytes. */
-static bool valid_url(const char *url, bool *ret_http)
+static CCAI_MUST_CHECK bool valid_url(const char *url, bool *ret_http)
 {
     const char *p;
     if (strncmp(url, "https://", 8) == 0) {
@@ -209,8 +209,9 @@ static char *errf(const char *fmt, ...)
 
 /* Verify with the cached key set. after_failed_fetch: the refresh that this
  * check waited for failed, so an unknown kid cannot be decided (HTTP). */
-static ccai_status verify_token(Ccai_acs_auth *a, const char *token, size_t len,
-                                bool after_failed_fetch, json_t **ret_claims, char **ret_err)
+static CCAI_MUST_CHECK ccai_status verify_token(Ccai_acs_auth *a, const char *token, size_t len,
+                                                bool after_failed_fetch, json_t **ret_claims,
+                                                char **ret_err)
 {
     if (!a->keys) {
         *ret_err = errf("acs auth: no key set: %s",
@@ -236,7 +237,7 @@ static ccai_status verify_token(Ccai_acs_auth *a, const char *token, size_t len,
 }
 
 /* May a fetch start now? At most one per CCAI_ACS_AUTH_REFETCH_MS. */
-static bool may_fetch(const Ccai_acs_auth *a, uint64_t now, uint64_t interval)
+static CCAI_MUST_CHECK bool may_fetch(const Ccai_acs_auth *a, uint64_t now, uint64_t interval)
 {
     return !a->attempted || now < a->last_attempt || now - a->last_attempt >= interval;
 }
@@ -287,7 +288,7 @@ static void fetch_failed(Ccai_acs_auth *a, const char *fmt, ...)
     drain(a, true);
 }
 
-static ccai_status http_get(Ccai_acs_auth *a, const char *url);
+static CCAI_MUST_CHECK ccai_status http_get(Ccai_acs_auth *a, const char *url);
 
 static void on_config(Ccai_acs_auth *a, const char *body, size_t len)
 {
@@ -359,7 +360,7 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
         on_jwks(a, body, len);
 }
 
-static ccai_status http_get(Ccai_acs_auth *a, const char *url)
+static CCAI_MUST_CHECK ccai_status http_get(Ccai_acs_auth *a, const char *url)
 {
     static const char *const headers[] = {"Accept: application/json", NULL};
     Ccai_http_opts o = {
@@ -378,7 +379,7 @@ static ccai_status http_get(Ccai_acs_auth *a, const char *url)
 }
 
 /* Start fetching the OpenID configuration, then the JWKS. */
-static ccai_status start_fetch(Ccai_acs_auth *a, uint64_t now)
+static CCAI_MUST_CHECK ccai_status start_fetch(Ccai_acs_auth *a, uint64_t now)
 {
     a->attempted = true;
     a->last_attempt = now;
@@ -398,7 +399,7 @@ static ccai_status start_fetch(Ccai_acs_auth *a, uint64_t now)
 
 /* The token of "Bearer <token>": scheme case-insensitive, then one or more
  * spaces or tabs; trailing white space ignored; no white space inside. */
-static bool bearer_token(const char *h, const char **ret, size_t *ret_len)
+static CCAI_MUST_CHECK bool bearer_token(const char *h, const char **ret, size_t *ret_len)
 {
     if (!h)
         return false;
@@ -429,8 +430,9 @@ static bool bearer_token(const char *h, const char **ret, size_t *ret_len)
     return true;
 }
 
-static ccai_status enqueue(Ccai_acs_auth *a, const char *token, size_t len,
-                           Ccai_acs_auth_done_fn cb, void *ud, Ccai_acs_auth_op **ret_op)
+static CCAI_MUST_CHECK ccai_status enqueue(Ccai_acs_auth *a, const char *token, size_t len,
+                                           Ccai_acs_auth_done_fn cb, void *ud,
+                                           Ccai_acs_auth_op **ret_op)
 {
     Ccai_acs_auth_op *op = Ccai_calloc(1, sizeof *op);
     char *copy = op ? Ccai_strndup(token, len) : NULL;

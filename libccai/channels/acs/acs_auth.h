@@ -74,12 +74,14 @@ typedef void (*Ccai_acs_auth_done_fn)(ccai_status st, const json_t *claims, cons
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL ctx/opts/ret, no audience,
  * empty issuer, a URL that is not http(s)://host...); CCAI_ERR_NOMEM.
  * Ownership: *ret freed with Ccai_acs_auth_free(); untouched on failure. */
-ccai_status Ccai_acs_auth_new(ccai_ctx *ctx, const Ccai_acs_auth_opts *opts, Ccai_acs_auth **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_auth_new(ccai_ctx *ctx, const Ccai_acs_auth_opts *opts,
+                                              Ccai_acs_auth **ret);
 
 /* Same with the defaults and communication_services.resource_id as audience.
  * Statuses: as above, CCAI_ERR_CONFIG when resource_id is not set (reason in
  * ccai_ctx_errmsg()). */
-ccai_status Ccai_acs_auth_from_config(ccai_ctx *ctx, const ccai_config *cfg, Ccai_acs_auth **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_auth_from_config(ccai_ctx *ctx, const ccai_config *cfg,
+                                                      Ccai_acs_auth **ret);
 
 /* Cancel every pending check (no callbacks), stop the fetch, free. NULL
  * accepted; legal from inside a check's callback. */
@@ -99,9 +101,10 @@ void Ccai_acs_auth_free(Ccai_acs_auth *auth);
  *     json_decref()), *ret_err a reason on failure (ccai_free(); NULL on
  *     NOMEM). CCAI_ERR_INVALID_ARG for NULL auth, cb or ret_op.
  * ret_claims and ret_err may be NULL. */
-ccai_status Ccai_acs_auth_check(Ccai_acs_auth *auth, const char *authorization,
-                                Ccai_acs_auth_done_fn cb, void *ud, Ccai_acs_auth_op **ret_op,
-                                json_t **ret_claims, char **ret_err);
+CCAI_MUST_CHECK ccai_status Ccai_acs_auth_check(Ccai_acs_auth *auth, const char *authorization,
+                                                Ccai_acs_auth_done_fn cb, void *ud,
+                                                Ccai_acs_auth_op **ret_op, json_t **ret_claims,
+                                                char **ret_err);
 
 /* Stop a pending check: no callback fires afterwards. NULL accepted; legal
  * inside any callback, including the check's own (then a no-op). */

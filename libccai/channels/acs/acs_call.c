@@ -29,6 +29,7 @@ void Ccai_acs_call_free(Ccai_acs *acs, Ccai_acs_call *a)
     }
     Ccai_timer_stop(acs->ctx, &a->guard);
     Ccai_timer_stop(acs->ctx, &a->kick);
+    Ccai_notifier_clear(&a->notify);
     Ccai_acs_queue_clear(a);
     ccai_free(a->caller);
     a->caller = NULL;
@@ -89,7 +90,11 @@ Ccai_acs_call *Ccai_acs_find_server_call(Ccai_acs *acs, const char *server_call_
 /* The call is over on ACS's side: the engine ends it, the handle goes. */
 void Ccai_acs_call_over(Ccai_acs *acs, Ccai_acs_call *a, const char *reason)
 {
-    ccai_call_notify(a->call, CCAI_EVENT_HANGUP, reason);
+    /* The handle goes next: an end the engine could not store (it logged
+     * why) is stored by the handle's release, or by the sweep of calls
+     * nobody holds. */
+    Ccai_notifier_clear(&a->notify);
+    CCAI_DISCARD(ccai_call_notify(a->call, CCAI_EVENT_HANGUP, reason));
     Ccai_acs_call_free(acs, a);
 }
 
@@ -131,9 +136,9 @@ static int op_say(ccai_call *c, const ccai_speech *sp, void *ud)
         return -1;
     bool prompt = sp->expects_reply && !sp->more_follows;
     if (Ccai_acs_queue_text(a, sp->text, sp->lang, sp->voice, sp->style, sp->rate,
-                            prompt ? CCAI_ACS_M_LISTEN : CCAI_ACS_M_PLAY) != CCAI_OK ||
-        !Ccai_acs_schedule(a))
+                            prompt ? CCAI_ACS_M_LISTEN : CCAI_ACS_M_PLAY) != CCAI_OK)
         return -1;
+    Ccai_acs_schedule(a);
     a->prompted = prompt;
     return 0;
 }
@@ -148,9 +153,9 @@ static int op_listen(ccai_call *c, const char *lang, void *ud)
         a->prompted = false;
         return 0;
     }
-    if (a->ending || Ccai_acs_enqueue(a, CCAI_ACS_M_LISTEN, NULL, lang) != CCAI_OK ||
-        !Ccai_acs_schedule(a))
+    if (a->ending || Ccai_acs_enqueue(a, CCAI_ACS_M_LISTEN, NULL, lang) != CCAI_OK)
         return -1;
+    Ccai_acs_schedule(a);
     return 0;
 }
 
@@ -170,7 +175,8 @@ static int op_stop(ccai_call *c, void *ud)
     a->plays = 0;
     a->gen++;
     a->cancel_pending = true;
-    return Ccai_acs_schedule(a) ? 0 : -1;
+    Ccai_acs_schedule(a);
+    return 0;
 }
 
 static int op_transfer(ccai_call *c, const char *number, void *ud)
@@ -179,7 +185,8 @@ static int op_transfer(ccai_call *c, const char *number, void *ud)
     Ccai_acs_call *a = ud;
     if (a->dead || a->ending || !Ccai_str_replace(&a->transfer_to, number))
         return -1;
-    return Ccai_acs_set_after(a, CCAI_ACS_AFTER_TRANSFER) ? 0 : -1;
+    Ccai_acs_set_after(a, CCAI_ACS_AFTER_TRANSFER);
+    return 0;
 }
 
 static int op_hangup(ccai_call *c, void *ud)
@@ -188,7 +195,8 @@ static int op_hangup(ccai_call *c, void *ud)
     Ccai_acs_call *a = ud;
     if (a->dead)
         return -1;
-    return Ccai_acs_set_after(a, CCAI_ACS_AFTER_HANGUP) ? 0 : -1;
+    Ccai_acs_set_after(a, CCAI_ACS_AFTER_HANGUP);
+    return 0;
 }
 
 /* No send_sms: the engine sends through the configured SMS provider
@@ -236,20 +244,31 @@ static void on_connected(Ccai_acs_call *a, const Ccai_acs_event *ev)
     /* The engine offers its language menu now (Ccai_acs_op_menu) when
      * several languages are configured, else it greets. */
     a->engine_on = true;
-    ccai_call_notify(a->call, CCAI_EVENT_CONNECTED, NULL);
+    Ccai_notify(&a->notify, CCAI_EVENT_CONNECTED, NULL);
 }
 
 static void speech_event(Ccai_acs_call *a, ccai_event_type type, const char *text,
                          const Ccai_acs_event *ev)
 {
     ccai_event *e = NULL;
-    if (ccai_event_new(type, &e) != CCAI_OK)
+    ccai_status st = ccai_event_new(type, &e);
+    if (st == CCAI_OK)
+        st = ccai_event_set_text(e, text);
+    if (st == CCAI_OK)
+        st = ccai_event_set_lang(e, ccai_call_lang(a->call));
+    if (st == CCAI_OK && ev->has_confidence)
+        st = ccai_event_set_confidence(e, ev->speech_confidence);
+    if (st == CCAI_OK) {
+        Ccai_notify_event(&a->notify, type, e);
         return;
-    if (ccai_event_set_text(e, text) == CCAI_OK &&
-        ccai_event_set_lang(e, ccai_call_lang(a->call)) == CCAI_OK &&
-        (!ev->has_confidence || ccai_event_set_confidence(e, ev->speech_confidence) == CCAI_OK))
-        ccai_on_event(a->call, e);
+    }
     ccai_event_free(e);
+    /* Words that cannot be told as they came (out of memory, longer than
+     * an event carries): the bot says it did not understand and listens
+     * again, rather than wait for words that never come. */
+    Ccai_log(a->acs->log, CCAI_LOG_WARN, "acs: call %s: the caller's %s cannot be told: %s",
+             ccai_call_id(a->call), ccai_event_type_str(type), ccai_status_str(st));
+    Ccai_notify(&a->notify, CCAI_EVENT_NOT_UNDERSTOOD, ccai_status_str(st));
 }
 
 static void on_recognized(Ccai_acs_call *a, const Ccai_acs_event *ev)
@@ -265,7 +284,7 @@ static void on_recognized(Ccai_acs_call *a, const Ccai_acs_event *ev)
         if (ev->speech_text && *ev->speech_text)
             speech_event(a, CCAI_EVENT_SPEECH, ev->speech_text, ev);
         else
-            ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+            Ccai_notify(&a->notify, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
         break;
     case CCAI_ACS_RECOGNITION_DTMF: speech_event(a, CCAI_EVENT_DTMF, ev->dtmf_tones, ev); break;
     case CCAI_ACS_RECOGNITION_CHOICES:
@@ -273,7 +292,7 @@ static void on_recognized(Ccai_acs_call *a, const Ccai_acs_event *ev)
                      ev);
         break;
     case CCAI_ACS_RECOGNITION_NONE:
-        ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        Ccai_notify(&a->notify, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
         break;
     }
 }
@@ -287,7 +306,7 @@ static void on_recognize_failed(Ccai_acs_call *a, const Ccai_acs_event *ev)
     if (!a->engine_on)
         return;
     if (Ccai_acs_event_is_silence_timeout(ev)) {
-        ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
+        Ccai_notify(&a->notify, CCAI_EVENT_SILENCE_TIMEOUT, NULL);
         return;
     }
     /* The prompt could not play, or recognition broke: the engine says so
@@ -295,8 +314,8 @@ static void on_recognize_failed(Ccai_acs_call *a, const Ccai_acs_event *ev)
     Ccai_log(a->acs->log, CCAI_LOG_WARN, "acs: call %s: recognition failed: %d/%d %s",
              ccai_call_id(a->call), ev->result_code, ev->result_sub_code,
              ev->result_message ? ev->result_message : "");
-    ccai_call_notify(a->call, CCAI_EVENT_NOT_UNDERSTOOD,
-                     ev->result_message ? ev->result_message : "recognition failed");
+    Ccai_notify(&a->notify, CCAI_EVENT_NOT_UNDERSTOOD,
+                ev->result_message ? ev->result_message : "recognition failed");
 }
 
 static void on_play_end(Ccai_acs_call *a, const Ccai_acs_event *ev)
@@ -308,10 +327,10 @@ static void on_play_end(Ccai_acs_call *a, const Ccai_acs_event *ev)
     if (a->after != CCAI_ACS_AFTER_NONE && a->plays) /* still speaking: the guard waits on */
         Ccai_timer_start(a->acs->ctx, &a->guard, CCAI_ACS_AFTER_GUARD_MS);
     if (ev->kind == CCAI_ACS_PLAY_COMPLETED)
-        ccai_call_notify(a->call, CCAI_EVENT_SAY_DONE, NULL);
+        Ccai_notify(&a->notify, CCAI_EVENT_SAY_DONE, NULL);
     else if (ev->kind == CCAI_ACS_PLAY_FAILED)
-        ccai_call_notify(a->call, CCAI_EVENT_SAY_FAILED,
-                         ev->result_message ? ev->result_message : "the play failed");
+        Ccai_notify(&a->notify, CCAI_EVENT_SAY_FAILED,
+                    ev->result_message ? ev->result_message : "the play failed");
     /* The context says what the last play was for, even if our count
      * drifted (an event lost or repeated). */
     const char *oc = ev->operation_context;
@@ -353,11 +372,11 @@ bool Ccai_acs_call_event(Ccai_acs *acs, Ccai_acs_call *a, const Ccai_acs_event *
     }
     case CCAI_ACS_CALL_TRANSFER_ACCEPTED:
         a->ending = true;
-        ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_OK, ev->transfer_target);
+        Ccai_notify(&a->notify, CCAI_EVENT_TRANSFER_OK, ev->transfer_target);
         break;
     case CCAI_ACS_CALL_TRANSFER_FAILED:
-        ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_FAILED,
-                         ev->result_message ? ev->result_message : "the transfer failed");
+        Ccai_notify(&a->notify, CCAI_EVENT_TRANSFER_FAILED,
+                    ev->result_message ? ev->result_message : "the transfer failed");
         break;
     case CCAI_ACS_PLAY_COMPLETED:
     case CCAI_ACS_PLAY_FAILED:
@@ -375,6 +394,20 @@ bool Ccai_acs_call_event(Ccai_acs *acs, Ccai_acs_call *a, const Ccai_acs_event *
 }
 
 /* Starting calls ------------------------------------------------------------------------------ */
+
+/* The engine cannot take the call's events any more (the database failed,
+ * or stayed locked by another process): ACS's call is hung up rather than
+ * left in silence, and the call ends here. */
+static void on_gave_up(void *ud, ccai_status st)
+{
+    Ccai_acs_call *a = ud;
+    Ccai_acs *acs = a->acs;
+    Ccai_log(acs->log, CCAI_LOG_ERROR, "acs: call %s: the engine cannot go on (%s): hanging up",
+             ccai_call_id(a->call), ccai_status_str(st));
+    if (*a->conn_id && !a->ending)
+        Ccai_acs_hang_up_zombie(acs, a->conn_id);
+    Ccai_acs_call_over(acs, a, "the engine could not go on");
+}
 
 ccai_status Ccai_acs_start_call(Ccai_acs *acs, const char *phone, const char *bot,
                                 ccai_direction dir, const char *initiate, const char *take_back,
@@ -409,6 +442,7 @@ ccai_status Ccai_acs_start_call(Ccai_acs *acs, const char *phone, const char *bo
         return st;
     }
     a->direction = ccai_call_direction(a->call);
+    Ccai_notifier_init(&a->notify, acs->ctx, acs->log, a->call, on_gave_up, a);
     a->next = acs->calls;
     acs->calls = a;
     *ret = a;

@@ -15,6 +15,7 @@
 #include "channels/acs/acs_auth.h"
 #include "channels/acs/acs_events.h"
 #include "channels/acs/acs_rest.h"
+#include "channels/common/notify.h"
 #include "io/io.h"
 
 /* Operation contexts of our media requests. */
@@ -84,7 +85,8 @@ typedef struct Ccai_acs_call {
     unsigned gen;        /* bumped by each cancel: older plays' events are stale */
     uint64_t serial;     /* this handle, among the handles of the same stored call */
     Ccai_timer guard;
-    Ccai_timer kick; /* sends what the engine queued, once its action is over */
+    Ccai_timer kick;      /* sends what the engine queued, once its action is over */
+    Ccai_notifier notify; /* what the call's events tell the engine */
 } Ccai_acs_call;
 
 /* A REST operation in flight, found again by call id when it reports. */
@@ -125,23 +127,25 @@ const char *Ccai_acs_cfg(const Ccai_acs *acs, const char *key);
 /* acs.c: REST operations and their completion. */
 Ccai_acs_pend *Ccai_acs_pend_new(Ccai_acs *acs, const Ccai_acs_call *a, Ccai_acs_pend_kind kind);
 /* Track p once its operation started; free it when it did not. */
-bool Ccai_acs_pend_started(Ccai_acs *acs, Ccai_acs_pend *p, ccai_status st);
+CCAI_MUST_CHECK bool Ccai_acs_pend_started(Ccai_acs *acs, Ccai_acs_pend *p, ccai_status st);
 void Ccai_acs_on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud);
 /* A connection we hold no handle for, hung up without waiting. */
-void Ccai_acs_on_zombie_hung_up(ccai_status st, const Ccai_acs_result *res, void *ud);
+/* Hang up a connection no call of ours holds (answered or taken back for
+ * nobody): best effort, a failure logged. */
+void Ccai_acs_hang_up_zombie(Ccai_acs *acs, const char *connection_id);
 const char *Ccai_acs_reason(ccai_status st, const Ccai_acs_result *res);
 /* Parse a delivery's events; on failure answer 400 (500 when out of
  * memory) and return false. what names the delivery in the log and the
  * answer. */
-bool Ccai_acs_parse_or_answer(Ccai_acs *acs, ccai_http_exchange *x, const char *what,
-                              Ccai_acs_events *list);
+CCAI_MUST_CHECK bool Ccai_acs_parse_or_answer(Ccai_acs *acs, ccai_http_exchange *x,
+                                              const char *what, Ccai_acs_events *list);
 
 /* acs_call.c */
 /* Start (or resume) a call on this channel; take_back: the stored call to
  * go on with after a restart, else NULL. */
-ccai_status Ccai_acs_start_call(Ccai_acs *acs, const char *phone, const char *bot,
-                                ccai_direction dir, const char *initiate, const char *take_back,
-                                Ccai_acs_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_start_call(Ccai_acs *acs, const char *phone, const char *bot,
+                                                ccai_direction dir, const char *initiate,
+                                                const char *take_back, Ccai_acs_call **ret);
 /* The handle goes (reaped on the next tick: the engine may be inside it). */
 void Ccai_acs_call_free(Ccai_acs *acs, Ccai_acs_call *a);
 /* Free the handles reaped already (the channel goes). */
@@ -157,35 +161,36 @@ void Ccai_acs_remember_ids(Ccai_acs_call *a, const char *server_call_id,
 /* One Call Automation event for a live call; false when the call is gone. */
 bool Ccai_acs_call_event(Ccai_acs *acs, Ccai_acs_call *a, const Ccai_acs_event *ev);
 /* "+33612345678" and "33612345678" are the same number. */
-bool Ccai_acs_same_number(const char *a, const char *b);
+CCAI_MUST_CHECK bool Ccai_acs_same_number(const char *a, const char *b);
 
 /* acs_media.c */
 void Ccai_acs_queue_clear(Ccai_acs_call *a);
 /* Send what is queued, one request at a time, then what waits for that. */
 void Ccai_acs_pump(Ccai_acs_call *a);
 /* Send the queue from the loop, once the engine's current action is over. */
-bool Ccai_acs_schedule(Ccai_acs_call *a);
+void Ccai_acs_schedule(Ccai_acs_call *a);
 void Ccai_acs_on_kick(Ccai_timer *t, void *ud);
 void Ccai_acs_on_guard(Ccai_timer *t, void *ud);
-ccai_status Ccai_acs_enqueue(Ccai_acs_call *a, Ccai_acs_media_kind kind, char *ssml,
-                             const char *lang);
+CCAI_MUST_CHECK ccai_status Ccai_acs_enqueue(Ccai_acs_call *a, Ccai_acs_media_kind kind, char *ssml,
+                                             const char *lang);
 /* SSML for one chunk; NULL on failure. */
 char *Ccai_acs_ssml_for(const Ccai_acs_call *a, const char *text, const char *lang,
                         const char *voice, ccai_style style, double rate);
 /* Queue text as plays, the last chunk as the prompt of `last`. */
-ccai_status Ccai_acs_queue_text(Ccai_acs_call *a, const char *text, const char *lang,
-                                const char *voice, ccai_style style, double rate,
-                                Ccai_acs_media_kind last);
+CCAI_MUST_CHECK ccai_status Ccai_acs_queue_text(Ccai_acs_call *a, const char *text,
+                                                const char *lang, const char *voice,
+                                                ccai_style style, double rate,
+                                                Ccai_acs_media_kind last);
 /* Run what waits for the end of speech once nothing is left to play. */
 void Ccai_acs_run_after(Ccai_acs_call *a);
 /* Hang up or transfer once what is queued has been heard. */
-bool Ccai_acs_set_after(Ccai_acs_call *a, Ccai_acs_after what);
+void Ccai_acs_set_after(Ccai_acs_call *a, Ccai_acs_after what);
 /* A media request ended badly; false when the call is gone. */
 bool Ccai_acs_media_failed(Ccai_acs_call *a, Ccai_acs_media_kind kind, const char *why);
 /* An operation context of ours ("ccai:goodbye#2") is `what`. */
-bool Ccai_acs_context_is(const char *oc, const char *what);
+CCAI_MUST_CHECK bool Ccai_acs_context_is(const char *oc, const char *what);
 /* Of the current generation: not cancelled by a barge-in since. */
-bool Ccai_acs_context_current(const Ccai_acs_call *a, const char *oc);
+CCAI_MUST_CHECK bool Ccai_acs_context_current(const Ccai_acs_call *a, const char *oc);
 
 /* acs_menu.c */
 /* ccai_call_ops.menu. */

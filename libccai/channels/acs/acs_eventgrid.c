@@ -44,8 +44,7 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
             Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: the caller rang again; ended",
                      ccai_call_id(old->call));
             if (*old->conn_id && !old->ending) /* should it still be up: not left in silence */
-                Ccai_acs_hang_up(acs->rest, old->conn_id, true, Ccai_acs_on_zombie_hung_up, acs,
-                                 NULL);
+                Ccai_acs_hang_up_zombie(acs, old->conn_id);
             Ccai_acs_call_over(acs, old, "the caller rang again");
             break;
         }
@@ -82,7 +81,7 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
 /* A recording file is stored: on the call it belongs to, whatever its state
  * (the file comes after the call ended). The subject names the call by its
  * correlationId, sometimes its serverCallId too. */
-static ccai_status recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
+static CCAI_MUST_CHECK ccai_status recording_stored(Ccai_acs *acs, const Ccai_acs_event *ev)
 {
     ccai_ctx *ctx = acs->ctx;
     if (!ev->recording_location)
@@ -122,7 +121,7 @@ bool Ccai_acs_parse_or_answer(Ccai_acs *acs, ccai_http_exchange *x, const char *
 }
 
 /* The subscription's ?token=, when one is configured; answers 401 itself. */
-static bool token_ok(Ccai_acs *acs, ccai_http_exchange *x)
+static CCAI_MUST_CHECK bool token_ok(Ccai_acs *acs, ccai_http_exchange *x)
 {
     const char *want = Ccai_acs_cfg(acs, "communication_services.event_grid_token");
     if (!want)

@@ -144,8 +144,8 @@ typedef struct Ccai_acs_events {
  * on PARSE / LIMIT it receives a one-line English reason naming the element
  * index, freed with ccai_free() (left NULL when that allocation fails).
  * Context: pure function, any thread. */
-ccai_status Ccai_acs_events_parse(const char *body, size_t len, Ccai_acs_events *out,
-                                  char **ret_err);
+CCAI_MUST_CHECK ccai_status Ccai_acs_events_parse(const char *body, size_t len,
+                                                  Ccai_acs_events *out, char **ret_err);
 
 /* Free the events and zero *list. NULL and zeroed lists are accepted. */
 void Ccai_acs_events_free(Ccai_acs_events *list);
@@ -156,6 +156,6 @@ const char *Ccai_acs_kind_name(Ccai_acs_kind kind);
 
 /* true for a RecognizeFailed whose sub-code (8510, 8532) says the caller was silent
  * (as opposed to a wrong tone, an unmatched choice or an internal error). */
-bool Ccai_acs_event_is_silence_timeout(const Ccai_acs_event *ev);
+CCAI_MUST_CHECK bool Ccai_acs_event_is_silence_timeout(const Ccai_acs_event *ev);
 
 #endif

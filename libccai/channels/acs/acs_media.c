@@ -39,8 +39,8 @@ static void context_of(const Ccai_acs_call *a, const char *what, char *out, size
     snprintf(out, n, "%s#%u", what, a->gen);
 }
 
-static ccai_status send_recognize(Ccai_acs_call *a, const Ccai_acs_media *m, const char *context,
-                                  Ccai_acs_pend *p)
+static CCAI_MUST_CHECK ccai_status send_recognize(Ccai_acs_call *a, const Ccai_acs_media *m,
+                                                  const char *context, Ccai_acs_pend *p)
 {
     Ccai_acs *acs = a->acs;
     const ccai_config *cfg = acs->cfg;
@@ -77,17 +77,18 @@ bool Ccai_acs_media_failed(Ccai_acs_call *a, Ccai_acs_media_kind kind, const cha
     char id[37];
     snprintf(id, sizeof id, "%s", ccai_call_id(a->call));
     if (kind == CCAI_ACS_M_PLAY)
-        ccai_call_notify(a->call, CCAI_EVENT_SAY_FAILED, why);
+        Ccai_notify(&a->notify, CCAI_EVENT_SAY_FAILED, why);
     else if (kind == CCAI_ACS_M_MENU)
         Ccai_acs_menu_answer(a, NULL);
     else if (kind == CCAI_ACS_M_LISTEN && a->engine_on && !a->menu)
-        ccai_call_notify(a->call, CCAI_EVENT_SILENCE_TIMEOUT, NULL); /* listen again, or goodbye */
+        Ccai_notify(&a->notify, CCAI_EVENT_SILENCE_TIMEOUT, NULL); /* listen again, or goodbye */
     return Ccai_acs_find(acs, id) != NULL;
 }
 
 /* A media request could not even start: report it as its failure would
  * be. Returns false when the call is gone. */
-static bool media_not_sent(Ccai_acs_call *a, Ccai_acs_media_kind kind, ccai_status st)
+static CCAI_MUST_CHECK bool media_not_sent(Ccai_acs_call *a, Ccai_acs_media_kind kind,
+                                           ccai_status st)
 {
     Ccai_log(a->acs->log, CCAI_LOG_WARN, "acs: call %s: cannot send a media request: %s",
              ccai_call_id(a->call), ccai_status_str(st));
@@ -164,9 +165,10 @@ void Ccai_acs_on_kick(Ccai_timer *t, void *ud)
     Ccai_acs_pump(ud);
 }
 
-bool Ccai_acs_schedule(Ccai_acs_call *a)
+void Ccai_acs_schedule(Ccai_acs_call *a)
 {
-    return Ccai_timer_active(&a->kick) || Ccai_timer_start(a->acs->ctx, &a->kick, 0) == CCAI_OK;
+    if (!Ccai_timer_active(&a->kick))
+        Ccai_timer_start(a->acs->ctx, &a->kick, 0);
 }
 
 ccai_status Ccai_acs_enqueue(Ccai_acs_call *a, Ccai_acs_media_kind kind, char *ssml,
@@ -272,7 +274,7 @@ static void transfer_now(Ccai_acs_call *a)
                        : CCAI_ERR_NOMEM;
     ccai_free(to);
     if (!Ccai_acs_pend_started(acs, p, st))
-        ccai_call_notify(a->call, CCAI_EVENT_TRANSFER_FAILED, ccai_status_str(st));
+        Ccai_notify(&a->notify, CCAI_EVENT_TRANSFER_FAILED, ccai_status_str(st));
 }
 
 /* Run the pending action once nothing is left to play. */
@@ -303,11 +305,11 @@ void Ccai_acs_on_guard(Ccai_timer *t, void *ud)
 
 /* Hang up or transfer once what is queued has been heard. Runs from the
  * loop, so that the engine's current step is over first. */
-bool Ccai_acs_set_after(Ccai_acs_call *a, Ccai_acs_after what)
+void Ccai_acs_set_after(Ccai_acs_call *a, Ccai_acs_after what)
 {
     a->after = what;
     Ccai_timer_start(a->acs->ctx, &a->guard, CCAI_ACS_AFTER_GUARD_MS);
-    return Ccai_acs_schedule(a);
+    Ccai_acs_schedule(a);
 }
 
 /* An operation context of ours ("ccai:goodbye#2") is `what`. */

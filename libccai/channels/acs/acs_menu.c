@@ -22,7 +22,7 @@ void Ccai_acs_choices_clear(Ccai_acs_call *a)
 }
 
 /* Keep the choices for the recognition, which goes out later. */
-static bool keep_choices(Ccai_acs_call *a, const ccai_menu *m)
+static CCAI_MUST_CHECK bool keep_choices(Ccai_acs_call *a, const ccai_menu *m)
 {
     Ccai_acs_choices_clear(a);
     for (size_t i = 0; i < m->n_choices && i < CCAI_ACS_MENU_MAX; i++) {
@@ -42,7 +42,7 @@ static bool keep_choices(Ccai_acs_call *a, const ccai_menu *m)
 }
 
 /* The menu in each language's own voice, as one document. */
-static ccai_status queue_voices(Ccai_acs_call *a, const ccai_menu *m)
+static CCAI_MUST_CHECK ccai_status queue_voices(Ccai_acs_call *a, const ccai_menu *m)
 {
     const Ccai_acs *acs = a->acs;
     const char *texts[CCAI_ACS_MENU_MAX];
@@ -79,8 +79,9 @@ int Ccai_acs_op_menu(ccai_call *c, const ccai_menu *m, void *ud)
                          ? queue_voices(a, m)
                          : Ccai_acs_queue_text(a, m->text, m->lang, m->voice, CCAI_STYLE_NONE,
                                                m->rate, CCAI_ACS_M_MENU);
-    if (st != CCAI_OK || !Ccai_acs_schedule(a))
+    if (st != CCAI_OK)
         return -1;
+    Ccai_acs_schedule(a);
     a->menu = true;
     return 0;
 }
@@ -88,5 +89,5 @@ int Ccai_acs_op_menu(ccai_call *c, const ccai_menu *m, void *ud)
 void Ccai_acs_menu_answer(Ccai_acs_call *a, const char *label)
 {
     a->menu = false; /* the engine may open it again from the event */
-    ccai_call_notify(a->call, CCAI_EVENT_CHOICE, label);
+    Ccai_notify(&a->notify, CCAI_EVENT_CHOICE, label);
 }

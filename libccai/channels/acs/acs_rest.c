@@ -56,7 +56,7 @@ struct Ccai_acs_op {
 /* Client ------------------------------------------------------------------- */
 
 /* Split "http(s)://authority[/path]" into base URL, signed host, path. */
-static ccai_status parse_endpoint(const char *endpoint, Ccai_acs_rest *c)
+static CCAI_MUST_CHECK ccai_status parse_endpoint(const char *endpoint, Ccai_acs_rest *c)
 {
     bool https;
     const char *p;
@@ -96,14 +96,14 @@ static ccai_status parse_endpoint(const char *endpoint, Ccai_acs_rest *c)
     return c->host && c->base_url && c->base_path ? CCAI_OK : CCAI_ERR_NOMEM;
 }
 
-static bool valid_key(const char *key)
+static CCAI_MUST_CHECK bool valid_key(const char *key)
 {
     Ccai_acs_signed s;
     return key && *key &&
            Ccai_acs_sign(key, "GET", "/", "h", "d", NULL, 0, &s) != CCAI_ERR_INVALID_ARG;
 }
 
-static bool valid_version(const char *v)
+static CCAI_MUST_CHECK bool valid_version(const char *v)
 {
     for (size_t i = 0; v[i]; i++) {
         if (!Ccai_is_alpha((unsigned char)v[i]) && !Ccai_is_digit((unsigned char)v[i]) &&
@@ -273,7 +273,7 @@ static const char *reply_id_of(reply_id kind, const json_t *json)
  * "repeatabilityResult","errorMessage"}]}. A recipient the service could
  * not serve now (429, 5xx) is tried again with the same body; others are
  * final. Returns true when it took care of the reply. */
-static bool sms_refused(Ccai_acs_op *op, const json_t *json, const char *body)
+static CCAI_MUST_CHECK bool sms_refused(Ccai_acs_op *op, const json_t *json, const char *body)
 {
     const json_t *first = json_array_get(json_object_get(json, "value"), 0);
     if (!first || json_is_true(json_object_get(first, "successful")))
@@ -326,7 +326,7 @@ static void success(Ccai_rest_op *base, long status, const char *body, size_t le
 }
 
 /* Sign afresh (a new x-ms-date) and send one attempt. */
-static ccai_status send_attempt(Ccai_rest_op *base)
+static CCAI_MUST_CHECK ccai_status send_attempt(Ccai_rest_op *base)
 {
     Ccai_acs_op *op = (Ccai_acs_op *)base;
     Ccai_acs_rest *c = op->client;
@@ -383,9 +383,10 @@ static const Ccai_rest_class acs_ops = {
 
 /* Start method {base}{path}?api-version=v with the JSON body (taken; NULL
  * for an empty body). */
-static ccai_status op_start(Ccai_acs_rest *c, const char *method, const char *path,
-                            const char *version, json_t *body, reply_id expect, repeat_mode repeat,
-                            Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret)
+static CCAI_MUST_CHECK ccai_status op_start(Ccai_acs_rest *c, const char *method, const char *path,
+                                            const char *version, json_t *body, reply_id expect,
+                                            repeat_mode repeat, Ccai_acs_done_fn cb, void *ud,
+                                            Ccai_acs_op **ret)
 {
     Ccai_acs_op *op = Ccai_calloc(1, sizeof *op);
     if (!op) {
@@ -472,7 +473,7 @@ static json_t *arr(builder *b)
     return a;
 }
 
-static bool valid_phone(const char *s)
+static CCAI_MUST_CHECK bool valid_phone(const char *s)
 {
     if (s[0] != '+' || !s[1] || strlen(s) > 32)
         return false;
@@ -483,7 +484,7 @@ static bool valid_phone(const char *s)
     return true;
 }
 
-static bool valid_participant(const char *s)
+static CCAI_MUST_CHECK bool valid_participant(const char *s)
 {
     if (!s)
         return false;
@@ -516,7 +517,7 @@ static json_t *phone_model(builder *b, const char *number)
     return o;
 }
 
-static bool valid_id(const char *s)
+static CCAI_MUST_CHECK bool valid_id(const char *s)
 {
     size_t n = 0;
     if (!s)
@@ -529,7 +530,7 @@ static bool valid_id(const char *s)
     return n > 0 && n <= ID_MAX;
 }
 
-static ccai_status built(builder *b, json_t *body)
+static CCAI_MUST_CHECK ccai_status built(builder *b, json_t *body)
 {
     if (b->nomem || !body) {
         json_decref(body);
@@ -608,8 +609,9 @@ static json_t *play_source(builder *b, const char *ssml, const char *text, const
     return src;
 }
 
-static ccai_status media_start(Ccai_acs_rest *c, const char *id, const char *verb, json_t *body,
-                               builder *b, Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret)
+static CCAI_MUST_CHECK ccai_status media_start(Ccai_acs_rest *c, const char *id, const char *verb,
+                                               json_t *body, builder *b, Ccai_acs_done_fn cb,
+                                               void *ud, Ccai_acs_op **ret)
 {
     if (built(b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
@@ -648,7 +650,7 @@ ccai_status Ccai_acs_play(Ccai_acs_rest *c, const char *id, const Ccai_acs_play_
     return media_start(c, id, "play", body, &b, cb, ud, ret);
 }
 
-static bool valid_tone(const char *t)
+static CCAI_MUST_CHECK bool valid_tone(const char *t)
 {
     static const char *const tones[] = {"zero", "one",   "two",   "three",   "four", "five",
                                         "six",  "seven", "eight", "nine",    "a",    "b",
@@ -660,7 +662,7 @@ static bool valid_tone(const char *t)
     return false;
 }
 
-static bool valid_recognize(const Ccai_acs_recognize_params *p)
+static CCAI_MUST_CHECK bool valid_recognize(const Ccai_acs_recognize_params *p)
 {
     if (!valid_participant(p->target) || (unsigned)p->kind > CCAI_ACS_RECOGNIZE_CHOICES ||
         p->initial_silence_timeout_s < 0 || p->initial_silence_timeout_s > 300 ||
@@ -776,7 +778,7 @@ ccai_status Ccai_acs_hang_up(Ccai_acs_rest *c, const char *id, bool for_everyone
     return st;
 }
 
-static bool one_of(const char *v, const char *a, const char *b2, const char *c3)
+static CCAI_MUST_CHECK bool one_of(const char *v, const char *a, const char *b2, const char *c3)
 {
     return !v || strcmp(v, a) == 0 || strcmp(v, b2) == 0 || (c3 && strcmp(v, c3) == 0);
 }
@@ -827,7 +829,7 @@ ccai_status Ccai_acs_recording_start(Ccai_acs_rest *c, const Ccai_acs_recording_
 }
 
 /* 36 characters: hexadecimal digits and hyphens in the 8-4-4-4-12 groups. */
-static bool valid_uuid(const char *s)
+static CCAI_MUST_CHECK bool valid_uuid(const char *s)
 {
     for (size_t i = 0; i < 36; i++) {
         bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;

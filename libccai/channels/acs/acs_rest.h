@@ -82,13 +82,15 @@ typedef void (*Ccai_acs_done_fn)(ccai_status st, const Ccai_acs_result *res, voi
  * that is not http(s)://host[:port][/path], an access key that is not
  * Base64); CCAI_ERR_NOMEM.
  * Ownership: *ret freed with Ccai_acs_rest_free(); untouched on failure. */
-ccai_status Ccai_acs_rest_new(ccai_ctx *ctx, const Ccai_acs_rest_opts *opts, Ccai_acs_rest **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_rest_new(ccai_ctx *ctx, const Ccai_acs_rest_opts *opts,
+                                              Ccai_acs_rest **ret);
 
 /* Same from the context's configuration: communication_services.endpoint,
  * .access_key, .phone_number.
  * Statuses: as above, with CCAI_ERR_CONFIG when the endpoint or key is
  * missing or malformed (reason in ccai_ctx_errmsg()). */
-ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg, Ccai_acs_rest **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg,
+                                                      Ccai_acs_rest **ret);
 
 /* Cancel every running operation (no callbacks) and free. NULL accepted.
  * Legal from inside an operation's callback. */
@@ -112,8 +114,9 @@ typedef struct Ccai_acs_answer_params {
  * CCAI_ERR_NOMEM; what Ccai_http_start() returns. ret may be NULL; *ret is
  * valid until the callback returns or the operation is cancelled. Same for
  * every operation below. */
-ccai_status Ccai_acs_call_answer(Ccai_acs_rest *client, const Ccai_acs_answer_params *p,
-                                 Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_call_answer(Ccai_acs_rest *client,
+                                                 const Ccai_acs_answer_params *p,
+                                                 Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
 /* POST /calling/callConnections (201 CallConnectionProperties). */
 typedef struct Ccai_acs_create_params {
@@ -125,8 +128,9 @@ typedef struct Ccai_acs_create_params {
     const char *cognitive_services_endpoint;
 } Ccai_acs_create_params;
 
-ccai_status Ccai_acs_call_create(Ccai_acs_rest *client, const Ccai_acs_create_params *p,
-                                 Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_call_create(Ccai_acs_rest *client,
+                                                 const Ccai_acs_create_params *p,
+                                                 Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
 /* POST /calling/callConnections/{id}:play with one play source: SSML
  * ({"kind":"ssml","ssml":{"ssmlText":..}}), or text with an optional voice. */
@@ -142,9 +146,9 @@ typedef struct Ccai_acs_play_params {
 } Ccai_acs_play_params;
 
 /* call_connection_id: letters, digits and "-_.". */
-ccai_status Ccai_acs_play(Ccai_acs_rest *client, const char *call_connection_id,
-                          const Ccai_acs_play_params *p, Ccai_acs_done_fn cb, void *ud,
-                          Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_play(Ccai_acs_rest *client, const char *call_connection_id,
+                                          const Ccai_acs_play_params *p, Ccai_acs_done_fn cb,
+                                          void *ud, Ccai_acs_op **ret);
 
 typedef enum Ccai_acs_recognize_kind {
     CCAI_ACS_RECOGNIZE_SPEECH,
@@ -180,9 +184,10 @@ typedef struct Ccai_acs_recognize_params {
     const char *operation_callback_uri;
 } Ccai_acs_recognize_params;
 
-ccai_status Ccai_acs_recognize(Ccai_acs_rest *client, const char *call_connection_id,
-                               const Ccai_acs_recognize_params *p, Ccai_acs_done_fn cb, void *ud,
-                               Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_recognize(Ccai_acs_rest *client,
+                                               const char *call_connection_id,
+                                               const Ccai_acs_recognize_params *p,
+                                               Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
 /* POST /calling/callConnections/{id}:transferToParticipant (202). */
 typedef struct Ccai_acs_transfer_params {
@@ -193,20 +198,22 @@ typedef struct Ccai_acs_transfer_params {
     const char *operation_callback_uri;
 } Ccai_acs_transfer_params;
 
-ccai_status Ccai_acs_transfer(Ccai_acs_rest *client, const char *call_connection_id,
-                              const Ccai_acs_transfer_params *p, Ccai_acs_done_fn cb, void *ud,
-                              Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_transfer(Ccai_acs_rest *client, const char *call_connection_id,
+                                              const Ccai_acs_transfer_params *p,
+                                              Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
 /* for_everyone: POST .../{id}:terminate (the call ends for all); else
  * DELETE .../{id} (the agent leaves). Both 204. */
-ccai_status Ccai_acs_hang_up(Ccai_acs_rest *client, const char *call_connection_id,
-                             bool for_everyone, Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_hang_up(Ccai_acs_rest *client, const char *call_connection_id,
+                                             bool for_everyone, Ccai_acs_done_fn cb, void *ud,
+                                             Ccai_acs_op **ret);
 
 /* POST .../{id}:cancelAllMediaOperations (202): stop what plays and what
  * listens (barge-in); the cancelled operations report PlayCanceled /
  * RecognizeCanceled. */
-ccai_status Ccai_acs_cancel_media(Ccai_acs_rest *client, const char *call_connection_id,
-                                  Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_cancel_media(Ccai_acs_rest *client,
+                                                  const char *call_connection_id,
+                                                  Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
 /* POST /calling/recordings (200 RecordingStateResponse, id = recordingId). */
 typedef struct Ccai_acs_recording_params {
@@ -218,8 +225,10 @@ typedef struct Ccai_acs_recording_params {
     const char *container_url;      /* externalStorage: an Azure Blob container; NULL = ACS's */
 } Ccai_acs_recording_params;
 
-ccai_status Ccai_acs_recording_start(Ccai_acs_rest *client, const Ccai_acs_recording_params *p,
-                                     Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_recording_start(Ccai_acs_rest *client,
+                                                     const Ccai_acs_recording_params *p,
+                                                     Ccai_acs_done_fn cb, void *ud,
+                                                     Ccai_acs_op **ret);
 
 /* POST /sms (202, id = messageId of the recipient). The recipient carries
  * repeatabilityRequestId and repeatabilityFirstSent (the SMS API's
@@ -239,8 +248,8 @@ typedef struct Ccai_acs_sms_params {
     const char *repeat_first_sent; /* RFC 1123 (Ccai_acs_format_date); NULL = now */
 } Ccai_acs_sms_params;
 
-ccai_status Ccai_acs_sms_send(Ccai_acs_rest *client, const Ccai_acs_sms_params *p,
-                              Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_sms_send(Ccai_acs_rest *client, const Ccai_acs_sms_params *p,
+                                              Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
 
 /* Stop an operation: no callback fires afterwards. NULL accepted; legal
  * inside any callback, including the operation's own (then a no-op). */

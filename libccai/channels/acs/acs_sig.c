@@ -40,7 +40,7 @@ bool Ccai_acs_content_hash(const void *body, size_t len, char out[48])
     return true;
 }
 
-static bool is_b64_char(unsigned char c)
+static CCAI_MUST_CHECK bool is_b64_char(unsigned char c)
 {
     return Ccai_is_alpha(c) || Ccai_is_digit(c) || c == '+' || c == '/';
 }
@@ -65,7 +65,7 @@ static int b64_decode_key(const char *s, unsigned char out[KEY_BYTES_MAX])
     return k - (int)pad;
 }
 
-static bool printable(const char *s)
+static CCAI_MUST_CHECK bool printable(const char *s)
 {
     for (; *s; s++) {
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -74,7 +74,7 @@ static bool printable(const char *s)
     return true;
 }
 
-static bool valid_method(const char *m)
+static CCAI_MUST_CHECK bool valid_method(const char *m)
 {
     size_t n = 0;
     for (; m[n]; n++) {
@@ -85,9 +85,10 @@ static bool valid_method(const char *m)
 }
 
 /* Base64 signature of the request into sig (44 characters + NUL). */
-static ccai_status compute_signature(const char *access_key, const char *method,
-                                     const char *path_and_query, const char *host, const char *date,
-                                     const char *content_hash, char sig[48])
+static CCAI_MUST_CHECK ccai_status compute_signature(const char *access_key, const char *method,
+                                                     const char *path_and_query, const char *host,
+                                                     const char *date, const char *content_hash,
+                                                     char sig[48])
 {
     if (!access_key || !method || !path_and_query || !host || !date || !*host || !*date ||
         !*path_and_query || !valid_method(method) || !printable(path_and_query) ||
@@ -134,7 +135,7 @@ ccai_status Ccai_acs_sign(const char *access_key, const char *method, const char
 }
 
 /* Constant-time equality of two NUL-terminated strings of a known length. */
-static bool ct_equal(const char *a, const char *b, size_t n)
+static CCAI_MUST_CHECK bool ct_equal(const char *a, const char *b, size_t n)
 {
     return strlen(a) == n && strlen(b) == n && CRYPTO_memcmp(a, b, n) == 0;
 }

@@ -43,7 +43,7 @@ void Ccai_acs_format_date(int64_t wall_ms, char out[32]);
 
 /* Base64(SHA-256(body[0..len))) into out (44 characters + NUL). body may
  * be NULL when len is 0. Returns false when OpenSSL fails. */
-bool Ccai_acs_content_hash(const void *body, size_t len, char out[48]);
+CCAI_MUST_CHECK bool Ccai_acs_content_hash(const void *body, size_t len, char out[48]);
 
 /* Sign a request. access_key is the Base64 access key as the portal shows
  * it; date is the x-ms-date value to send (format it with
@@ -55,9 +55,10 @@ bool Ccai_acs_content_hash(const void *body, size_t len, char out[48]);
  * NULL with len > 0); CCAI_ERR_NOMEM; CCAI_ERR_INTERNAL (OpenSSL failed).
  * Ownership: borrows everything; *out is written only on CCAI_OK.
  * Context: any thread. */
-ccai_status Ccai_acs_sign(const char *access_key, const char *method, const char *path_and_query,
-                          const char *host, const char *date, const void *body, size_t body_len,
-                          Ccai_acs_signed *out);
+CCAI_MUST_CHECK ccai_status Ccai_acs_sign(const char *access_key, const char *method,
+                                          const char *path_and_query, const char *host,
+                                          const char *date, const void *body, size_t body_len,
+                                          Ccai_acs_signed *out);
 
 /* Whether a received request is signed with access_key: content_hash (the
  * x-ms-content-sha256 header) must be the hash of body, and authorization
@@ -67,8 +68,9 @@ ccai_status Ccai_acs_sign(const char *access_key, const char *method, const char
  * that does not verify, NULL arguments and allocation failures included
  * (fails closed). Does not judge the date's freshness.
  * Ownership: borrows everything. Context: any thread. */
-bool Ccai_acs_verify(const char *access_key, const char *method, const char *path_and_query,
-                     const char *host, const char *date, const char *content_hash, const void *body,
-                     size_t body_len, const char *authorization);
+CCAI_MUST_CHECK bool Ccai_acs_verify(const char *access_key, const char *method,
+                                     const char *path_and_query, const char *host, const char *date,
+                                     const char *content_hash, const void *body, size_t body_len,
+                                     const char *authorization);
 
 #endif

@@ -26,8 +26,8 @@ typedef struct acs_sms {
     sending *sends;      /* in flight */
 } acs_sms;
 
-static ccai_status acs_prepare(Ccai_sms_provider *p, json_t *message, bool *ret_changed,
-                               char **ret_errmsg)
+static CCAI_MUST_CHECK ccai_status acs_prepare(Ccai_sms_provider *p, json_t *message,
+                                               bool *ret_changed, char **ret_errmsg)
 {
     CCAI_UNUSED(p);
     *ret_changed = false;
@@ -69,8 +69,8 @@ static void on_sent(ccai_status st, const Ccai_acs_result *res, void *ud)
     done(st, why, permanent, done_ud);
 }
 
-static ccai_status acs_send(Ccai_sms_provider *p, const json_t *message, Ccai_sms_done_fn done,
-                            void *ud, char **ret_errmsg)
+static CCAI_MUST_CHECK ccai_status acs_send(Ccai_sms_provider *p, const json_t *message,
+                                            Ccai_sms_done_fn done, void *ud, char **ret_errmsg)
 {
     acs_sms *a = (acs_sms *)p;
     ccai_status st = a->rest ? CCAI_OK : Ccai_acs_rest_from_config(a->ctx, a->cfg, &a->rest);

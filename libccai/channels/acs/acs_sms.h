@@ -7,6 +7,7 @@
 /* sms.mode communication_services: the client is made from
  * communication_services.* on the first send (a configuration error fails
  * that send, with the reason). */
-ccai_status Ccai_acs_sms_new(ccai_ctx *ctx, const ccai_config *cfg, Ccai_sms_provider **ret);
+CCAI_MUST_CHECK ccai_status Ccai_acs_sms_new(ccai_ctx *ctx, const ccai_config *cfg,
+                                             Ccai_sms_provider **ret);
 
 #endif

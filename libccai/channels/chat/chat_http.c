@@ -191,7 +191,7 @@ static void render(Ccai_outbox *o, ccai_http_exchange *x, void *ud)
 
 /* Something to hand out now: sentences, the bot's turn being over, or the
  * end of the call. */
-static bool ready(const chat_call *ch)
+static CCAI_MUST_CHECK bool ready(const chat_call *ch)
 {
     return ch->out.n || ch->n_kept || ch->listening || ch->ended;
 }
@@ -303,7 +303,8 @@ static chat_call *find(Ccai_chat *chat, ccai_http_exchange *x)
 
 /* "after": the client got every sentence up to it; the ones after it are
  * handed out again. *ret_acks tells whether the request carried it. */
-static bool take_ack(chat_call *ch, ccai_http_exchange *x, const json_t *body, bool *ret_acks)
+static CCAI_MUST_CHECK bool take_ack(chat_call *ch, ccai_http_exchange *x, const json_t *body,
+                                     bool *ret_acks)
 {
     const json_t *after = json_object_get(body, "after");
     *ret_acks = after != NULL;
@@ -336,7 +337,7 @@ static size_t open_chats(const Ccai_chat *chat)
 
 /* The "lang" of POST /chat: one of the available languages, else NULL
  * with the error answered. */
-static bool valid_lang(Ccai_chat *chat, ccai_http_exchange *x, const json_t *v)
+static CCAI_MUST_CHECK bool valid_lang(Ccai_chat *chat, ccai_http_exchange *x, const json_t *v)
 {
     const json_t *avail =
         json_object_get(Ccai_config_json(chat->cfg, "conversation.initiate.lang"), "availables");
@@ -380,7 +381,9 @@ static void route_start(ccai_http_exchange *x, void *ud)
         snprintf(
             after, sizeof after, "%lld",
             (long long)Ccai_config_int(chat->cfg, "conversation.phone_silence_timeout_sec", 20));
-        Ccai_exchange_add_header(x, "Retry-After", after);
+        /* Retry-After is advice (RFC 9110): out of memory, the 503 goes
+         * without it. */
+        CCAI_DISCARD(Ccai_exchange_add_header(x, "Retry-After", after));
         Ccai_exchange_error(x, 503, "too many open chats",
                             "server.max_chats are open: retry when one has ended");
         return;
@@ -522,8 +525,14 @@ static void route_say(ccai_http_exchange *x, void *ud)
         chat_free(ch);
         return;
     }
-    /* The bot's earlier words were delivered: what comes next is new. */
-    ccai_call_notify(ch->call, CCAI_EVENT_SAY_DONE, NULL);
+    /* The bot's earlier words were delivered: what comes next is new. Not
+     * taken: held or refused, as the caller's words below would be. */
+    st = ccai_call_notify(ch->call, CCAI_EVENT_SAY_DONE, NULL);
+    if (st != CCAI_OK && st != CCAI_ERR_STATE) {
+        json_decref(body);
+        Ccai_exchange_fail_or_hold(x, st, "the bot cannot take this", ccai_call_errmsg(ch->call));
+        return;
+    }
     bool was_listening = ch->listening;
     if (!sms || text || dtmf || silence) {
         /* The caller takes the turn: the bot listens no more. */
@@ -562,7 +571,7 @@ static void route_next(ccai_http_exchange *x, void *ud)
 
 /* Life of the channel -------------------------------------------------------- */
 
-static ccai_status chat_init(const Ccai_channel_env *env, void **ret_state)
+static CCAI_MUST_CHECK ccai_status chat_init(const Ccai_channel_env *env, void **ret_state)
 {
     Ccai_chat *chat = Ccai_calloc(1, sizeof *chat);
     if (!chat)

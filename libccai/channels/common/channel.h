@@ -42,7 +42,7 @@ typedef struct Ccai_channel_class {
      * not configured still has one (its routes answer that it is not);
      * a configuration that is wrong fails, with the reason in
      * ccai_ctx_errmsg(). */
-    ccai_status (*init)(const Ccai_channel_env *env, void **ret_state);
+    CCAI_MUST_CHECK ccai_status (*init)(const Ccai_channel_env *env, void **ret_state);
     /* Ends its live calls' handles, cancels what it has in flight. */
     void (*free)(void *state);
     /* Its webhooks, served with the state as their ud. */
@@ -53,18 +53,18 @@ typedef struct Ccai_channel_class {
      * by (the first is the one error messages give). */
     const char *telephony[2];
     /* Ready to place calls. */
-    bool (*configured)(const void *state);
+    CCAI_MUST_CHECK bool (*configured)(const void *state);
     /* Place a call to @p to with the initiate overrides (JSON): stored at
      * once, the provider asked to dial; *ret_call_id (ccai_free()) names it.
      * CCAI_ERR_UNSUPPORTED when not configured (setup says what to set);
      * CCAI_ERR_INVALID_ARG, CCAI_ERR_VALIDATION with ccai_ctx_errmsg(). */
-    ccai_status (*place_call)(void *state, const char *initiate_json, const char *to,
-                              char **ret_call_id);
+    CCAI_MUST_CHECK ccai_status (*place_call)(void *state, const char *initiate_json,
+                                              const char *to, char **ret_call_id);
     const char *setup;
 
     /* CCAI_CHANNEL_SMS: the provider for sms.mode == sms_mode. */
     const char *sms_mode;
-    ccai_status (*sms_new)(const Ccai_channel_env *env, Ccai_sms_provider **ret);
+    CCAI_MUST_CHECK ccai_status (*sms_new)(const Ccai_channel_env *env, Ccai_sms_provider **ret);
 
     /* May be NULL: append its readiness check ({"id", "status", "detail"})
      * to checks, *ok false when it fails. */

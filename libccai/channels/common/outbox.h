@@ -35,7 +35,7 @@ struct Ccai_outbox {
 void Ccai_outbox_init(Ccai_outbox *o, Ccai_outbox_render_fn render, void *ud);
 /* Answers a waiting request with 410 ("the call is over"). */
 void Ccai_outbox_free(Ccai_outbox *o);
-bool Ccai_outbox_empty(const Ccai_outbox *o);
+CCAI_MUST_CHECK bool Ccai_outbox_empty(const Ccai_outbox *o);
 /* Drop the sentences not delivered yet (barge-in). */
 void Ccai_outbox_clear(Ccai_outbox *o);
 /* Clear everything after rendering. */

@@ -75,8 +75,11 @@ static void on_over(Ccai_timer *timer, void *ud)
 {
     CCAI_UNUSED(timer);
     tw_call *t = ud;
+    /* The handle goes next: an end the engine could not store (it logged
+     * why) is stored by the handle's release, or by the sweep of calls
+     * nobody holds. */
     if (ccai_call_get_state(t->call) < CCAI_CALL_ENDED)
-        ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "hangup");
+        CCAI_DISCARD(ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "hangup"));
     tw_free(t->tw, t);
 }
 
@@ -122,15 +125,17 @@ static const char *twilio_voice(const char *voice)
 }
 
 /* Phrases the recogniser should expect: the bot's and company's names and
- * the languages the caller may ask for. */
+ * the languages the caller may ask for. Hints are advice: NULL when there
+ * are none, or no memory for them. */
 static char *speech_hints(const tw_call *t)
 {
     Ccai_buf b = {0};
+    bool ok = true;
     const char *keys[] = {"bot_name", "bot_company"};
-    for (size_t i = 0; i < CCAI_ARRAY_SIZE(keys); i++) {
+    for (size_t i = 0; ok && i < CCAI_ARRAY_SIZE(keys); i++) {
         const char *v = json_string_value(json_object_get(t->initiate, keys[i]));
         if (v && *v)
-            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
+            ok = Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
     }
     const json_t *avail = json_object_get(json_object_get(t->initiate, "lang"), "availables");
     size_t i;
@@ -139,17 +144,19 @@ static char *speech_hints(const tw_call *t)
     {
         const char *name =
             json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
-        if (name && *name)
-            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
+        if (ok && name && *name)
+            ok = Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
     }
     /* The words of the lexicon (product names...) are words callers say. */
     json_array_foreach(Ccai_config_json(t->tw->cfg, "conversation.lexicon"), i, l)
     {
         const char *g = json_string_value(json_object_get(l, "grapheme"));
-        if (g && b.len + strlen(g) < 4000) /* Twilio caps hints; keep well under */
-            Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", g);
+        if (ok && g && b.len + strlen(g) < 4000) /* Twilio caps hints; keep well under */
+            ok = Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", g);
     }
-    return b.len ? Ccai_buf_steal(&b) : (Ccai_buf_free(&b), NULL);
+    char *hints = ok && b.len ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    return hints;
 }
 
 /* The TwiML for what is queued (the outbox's render callback). */
@@ -285,7 +292,7 @@ static const ccai_call_ops twilio_ops = {
 
 /* Parse the form and check the signature over the public URL Twilio used.
  * Answers 400/403 itself and returns false on failure. */
-static bool verified(Ccai_twilio *tw, ccai_http_exchange *x, Ccai_form *form)
+static CCAI_MUST_CHECK bool verified(Ccai_twilio *tw, ccai_http_exchange *x, Ccai_form *form)
 {
     char *why = NULL;
     if (Ccai_form_parse(x->body, x->body_len, form, &why) != CCAI_OK) {
@@ -323,8 +330,9 @@ static tw_call *call_of(Ccai_twilio *tw, ccai_http_exchange *x)
     return t;
 }
 
-static ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to, const char *sid,
-                              ccai_direction dir, const char *initiate, tw_call **ret)
+static CCAI_MUST_CHECK ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to,
+                                              const char *sid, ccai_direction dir,
+                                              const char *initiate, tw_call **ret)
 {
     tw_call *t = Ccai_calloc(1, sizeof *t);
     if (!t)
@@ -483,7 +491,14 @@ static void route_next(ccai_http_exchange *x, void *ud)
         Ccai_exchange_error(x, 404, "no such live call", NULL);
         return;
     }
-    ccai_call_notify(t->call, CCAI_EVENT_SAY_DONE, NULL);
+    /* Twilio waits for this answer: a locked database holds it, one that
+     * failed is said (as route_gather()). A call that has ended meanwhile
+     * still gets its answer (the outbox's hang-up). */
+    ccai_status st = ccai_call_notify(t->call, CCAI_EVENT_SAY_DONE, NULL);
+    if (st != CCAI_OK && st != CCAI_ERR_STATE) {
+        Ccai_exchange_fail_or_hold(x, st, "cannot take the end of the bot's words", NULL);
+        return;
+    }
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
@@ -500,14 +515,19 @@ static void route_dial(ccai_http_exchange *x, void *ud)
         return;
     }
     const char *status = Ccai_form_get(&f, "DialCallStatus");
-    if (status && (!strcmp(status, "completed") || !strcmp(status, "answered"))) {
-        ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_OK, Ccai_form_get(&f, "DialCallSid"));
-        t->out.hangup = true;
-    } else {
-        /* busy, no-answer, failed, canceled: apology, callback, goodbye. */
-        ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
-    }
+    bool ok = status && (!strcmp(status, "completed") || !strcmp(status, "answered"));
+    /* busy, no-answer, failed, canceled: apology, callback, goodbye. */
+    ccai_status st =
+        ok ? ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_OK, Ccai_form_get(&f, "DialCallSid"))
+           : ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
     Ccai_form_free(&f);
+    /* As route_next(): Twilio waits for this answer. */
+    if (st != CCAI_OK && st != CCAI_ERR_STATE) {
+        Ccai_exchange_fail_or_hold(x, st, "cannot take the transfer's outcome", NULL);
+        return;
+    }
+    if (ok)
+        t->out.hangup = true;
     Ccai_outbox_answer_or_wait(&t->out, x);
 }
 
@@ -521,8 +541,8 @@ static void route_dial(ccai_http_exchange *x, void *ud)
  * Answers 404 itself and returns false for a per-call URL that names no
  * call or carries a wrong secret; true with neither set when no call has
  * that CallSid. */
-static bool callback_call(Ccai_twilio *tw, ccai_http_exchange *x, const Ccai_form *f,
-                          tw_call **ret_live, char **ret_id)
+static CCAI_MUST_CHECK bool callback_call(Ccai_twilio *tw, ccai_http_exchange *x,
+                                          const Ccai_form *f, tw_call **ret_live, char **ret_id)
 {
     *ret_live = NULL;
     *ret_id = NULL;
@@ -560,7 +580,7 @@ static bool callback_call(Ccai_twilio *tw, ccai_http_exchange *x, const Ccai_for
     return true;
 }
 
-static bool terminal_status(const char *status)
+static CCAI_MUST_CHECK bool terminal_status(const char *status)
 {
     static const char *const ends[] = {"completed", "busy", "no-answer", "failed", "canceled"};
     for (size_t i = 0; status && i < CCAI_ARRAY_SIZE(ends); i++) {
@@ -598,7 +618,7 @@ static void route_status(ccai_http_exchange *x, void *ud)
             if (st != CCAI_ERR_BUSY)
                 tw_free(tw, t);
         } else if (status && !strcmp(status, "ringing")) {
-            ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
+            st = ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
         }
     } else if (id && terminal) {
         /* Not held here (this process restarted, or the handle is gone):
@@ -612,7 +632,8 @@ static void route_status(ccai_http_exchange *x, void *ud)
     ccai_free(id);
     Ccai_form_free(&f);
     if (st != CCAI_OK)
-        Ccai_exchange_fail_or_hold(x, st, "cannot end the call", NULL);
+        Ccai_exchange_fail_or_hold(
+            x, st, terminal ? "cannot end the call" : "cannot take the call's status", NULL);
     else
         Ccai_exchange_respond(x, 204, "text/plain", "", 0);
 }
@@ -708,14 +729,15 @@ static void on_placed(ccai_status st, const Ccai_twilio_result *res, void *ud)
     } else if (t) {
         Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: cannot place call %s: %s", p->call_id,
                  res && res->error_message ? res->error_message : ccai_status_str(st));
-        ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "the call could not be placed");
+        /* As on_over(): the handle goes next. */
+        CCAI_DISCARD(ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "the call could not be placed"));
         tw_free(tw, t);
     }
     ccai_free(p);
 }
 
-static ccai_status place_call(void *state, const char *initiate_json, const char *to,
-                              char **ret_call_id)
+static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_json,
+                                              const char *to, char **ret_call_id)
 {
     Ccai_twilio *tw = state;
     if (!tw->rest)
@@ -764,7 +786,7 @@ static ccai_status place_call(void *state, const char *initiate_json, const char
 
 /* Life of the channel -------------------------------------------------------------- */
 
-static ccai_status tw_init(const Ccai_channel_env *env, void **ret_state)
+static CCAI_MUST_CHECK ccai_status tw_init(const Ccai_channel_env *env, void **ret_state)
 {
     Ccai_twilio *tw = Ccai_calloc(1, sizeof *tw);
     if (!tw)
@@ -800,12 +822,12 @@ static void tw_channel_free(void *state)
     ccai_free(tw);
 }
 
-static bool tw_configured(const void *state)
+static CCAI_MUST_CHECK bool tw_configured(const void *state)
 {
     return ((const Ccai_twilio *)state)->rest != NULL;
 }
 
-static ccai_status tw_sms_new(const Ccai_channel_env *env, Ccai_sms_provider **ret)
+static CCAI_MUST_CHECK ccai_status tw_sms_new(const Ccai_channel_env *env, Ccai_sms_provider **ret)
 {
     return Ccai_twilio_sms_new(env->ctx, env->cfg, ret);
 }

@@ -40,7 +40,7 @@ struct Ccai_twilio_op {
 
 /* Client ------------------------------------------------------------------- */
 
-static bool valid_sid(const char *s)
+static CCAI_MUST_CHECK bool valid_sid(const char *s)
 {
     size_t n = 0;
     if (!s)
@@ -247,7 +247,7 @@ static void success(Ccai_rest_op *base, long status, const char *body, size_t le
     json_decref(json);
 }
 
-static ccai_status send_attempt(Ccai_rest_op *base)
+static CCAI_MUST_CHECK ccai_status send_attempt(Ccai_rest_op *base)
 {
     Ccai_twilio_op *op = (Ccai_twilio_op *)base;
     const char *headers[] = {
@@ -276,8 +276,9 @@ static const Ccai_rest_class twilio_ops = {
 };
 
 /* Start POST {base}/2010-04-01/Accounts/{sid}{path} with body (taken). */
-static ccai_status op_start(Ccai_twilio_rest *c, const char *path, char *body, bool idempotent,
-                            Ccai_twilio_done_fn cb, void *ud, Ccai_twilio_op **ret)
+static CCAI_MUST_CHECK ccai_status op_start(Ccai_twilio_rest *c, const char *path, char *body,
+                                            bool idempotent, Ccai_twilio_done_fn cb, void *ud,
+                                            Ccai_twilio_op **ret)
 {
     if (!body)
         return CCAI_ERR_NOMEM;
@@ -353,8 +354,9 @@ ccai_status Ccai_twilio_call_create(Ccai_twilio_rest *c, const Ccai_twilio_call_
     return op_start(c, "/Calls.json", Ccai_form_encode(pairs), false, cb, ud, ret);
 }
 
-static ccai_status call_update(Ccai_twilio_rest *c, const char *call_sid, const char *const *pairs,
-                               Ccai_twilio_done_fn cb, void *ud, Ccai_twilio_op **ret)
+static CCAI_MUST_CHECK ccai_status call_update(Ccai_twilio_rest *c, const char *call_sid,
+                                               const char *const *pairs, Ccai_twilio_done_fn cb,
+                                               void *ud, Ccai_twilio_op **ret)
 {
     if (!c || !cb || !valid_sid(call_sid))
         return CCAI_ERR_INVALID_ARG;

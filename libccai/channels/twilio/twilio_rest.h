@@ -70,15 +70,15 @@ typedef void (*Ccai_twilio_done_fn)(ccai_status st, const Ccai_twilio_result *re
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL ctx/opts/ret, missing or
  * malformed account_sid, missing auth_token); CCAI_ERR_NOMEM.
  * Ownership: *ret freed with Ccai_twilio_rest_free(); untouched on failure. */
-ccai_status Ccai_twilio_rest_new(ccai_ctx *ctx, const Ccai_twilio_rest_opts *opts,
-                                 Ccai_twilio_rest **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_rest_new(ccai_ctx *ctx, const Ccai_twilio_rest_opts *opts,
+                                                 Ccai_twilio_rest **ret);
 
 /* Same from the context's configuration: twilio.account_sid,
  * twilio.auth_token, twilio.api_base_url, twilio.phone_number (default From).
  * Statuses: as above, with CCAI_ERR_CONFIG when the SID or token is missing
  * or the SID is malformed (reason in ccai_ctx_errmsg()). */
-ccai_status Ccai_twilio_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg,
-                                         Ccai_twilio_rest **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg,
+                                                         Ccai_twilio_rest **ret);
 
 /* Cancel every running operation (no callbacks) and free. NULL accepted.
  * Legal from inside an operation's callback. */
@@ -111,30 +111,36 @@ typedef struct Ccai_twilio_call_params {
  * CCAI_ERR_NOMEM; what Ccai_http_start() returns.
  * ret may be NULL; *ret is valid until the callback returns or the operation
  * is cancelled. Same for every operation below. */
-ccai_status Ccai_twilio_call_create(Ccai_twilio_rest *client, const Ccai_twilio_call_params *p,
-                                    Ccai_twilio_done_fn cb, void *ud, Ccai_twilio_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_call_create(Ccai_twilio_rest *client,
+                                                    const Ccai_twilio_call_params *p,
+                                                    Ccai_twilio_done_fn cb, void *ud,
+                                                    Ccai_twilio_op **ret);
 
 /* POST .../Calls/{call_sid}.json with Url (and Method when not NULL): the
  * live call fetches and runs new TwiML. call_sid: letters and digits. */
-ccai_status Ccai_twilio_call_redirect(Ccai_twilio_rest *client, const char *call_sid,
-                                      const char *url, const char *method, Ccai_twilio_done_fn cb,
-                                      void *ud, Ccai_twilio_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_call_redirect(Ccai_twilio_rest *client,
+                                                      const char *call_sid, const char *url,
+                                                      const char *method, Ccai_twilio_done_fn cb,
+                                                      void *ud, Ccai_twilio_op **ret);
 
 /* POST .../Calls/{call_sid}.json with Twiml=<Response>..</Response>. */
-ccai_status Ccai_twilio_call_update_twiml(Ccai_twilio_rest *client, const char *call_sid,
-                                          const char *twiml, Ccai_twilio_done_fn cb, void *ud,
-                                          Ccai_twilio_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_call_update_twiml(Ccai_twilio_rest *client,
+                                                          const char *call_sid, const char *twiml,
+                                                          Ccai_twilio_done_fn cb, void *ud,
+                                                          Ccai_twilio_op **ret);
 
 /* POST .../Calls/{call_sid}.json with Status=completed (hang up an answered
  * call) or, with cancel, Status=canceled (a queued or ringing one). */
-ccai_status Ccai_twilio_call_end(Ccai_twilio_rest *client, const char *call_sid, bool cancel,
-                                 Ccai_twilio_done_fn cb, void *ud, Ccai_twilio_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_call_end(Ccai_twilio_rest *client, const char *call_sid,
+                                                 bool cancel, Ccai_twilio_done_fn cb, void *ud,
+                                                 Ccai_twilio_op **ret);
 
 /* POST .../Calls/{call_sid}/Recordings.json: record a live call (both
  * channels); Twilio posts the recording to status_callback when done. */
-ccai_status Ccai_twilio_call_record(Ccai_twilio_rest *client, const char *call_sid,
-                                    const char *status_callback, Ccai_twilio_done_fn cb, void *ud,
-                                    Ccai_twilio_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_call_record(Ccai_twilio_rest *client, const char *call_sid,
+                                                    const char *status_callback,
+                                                    Ccai_twilio_done_fn cb, void *ud,
+                                                    Ccai_twilio_op **ret);
 
 /* POST /2010-04-01/Accounts/{sid}/Messages.json. */
 typedef struct Ccai_twilio_sms_params {
@@ -145,8 +151,10 @@ typedef struct Ccai_twilio_sms_params {
     const char *status_callback;
 } Ccai_twilio_sms_params;
 
-ccai_status Ccai_twilio_sms_send(Ccai_twilio_rest *client, const Ccai_twilio_sms_params *p,
-                                 Ccai_twilio_done_fn cb, void *ud, Ccai_twilio_op **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_sms_send(Ccai_twilio_rest *client,
+                                                 const Ccai_twilio_sms_params *p,
+                                                 Ccai_twilio_done_fn cb, void *ud,
+                                                 Ccai_twilio_op **ret);
 
 /* Stop an operation: no callback fires afterwards. NULL accepted; legal
  * inside any callback, including the operation's own (then a no-op). */

@@ -24,7 +24,8 @@ static int pair_cmp(const void *a, const void *b)
 }
 
 /* url[0..url_len) then the sorted name/value concatenation. */
-static bool signed_string(Ccai_buf *b, const char *url, size_t url_len, const Ccai_form *params)
+static CCAI_MUST_CHECK bool signed_string(Ccai_buf *b, const char *url, size_t url_len,
+                                          const Ccai_form *params)
 {
     if (!Ccai_buf_append(b, url, url_len))
         return false;
@@ -47,7 +48,7 @@ static bool signed_string(Ccai_buf *b, const char *url, size_t url_len, const Cc
 }
 
 /* Base64(HMAC-SHA1(token, data)) into out[SIG_B64_LEN + 1]. */
-static bool hmac_b64(const char *token, const char *data, size_t len, char *out)
+static CCAI_MUST_CHECK bool hmac_b64(const char *token, const char *data, size_t len, char *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
@@ -61,8 +62,9 @@ static bool hmac_b64(const char *token, const char *data, size_t len, char *out)
 }
 
 /* Sign head[0..head_len) + mid + tail, then the parameters. */
-static bool sign(const char *token, const char *head, size_t head_len, const char *mid,
-                 const char *tail, const Ccai_form *params, char *out)
+static CCAI_MUST_CHECK bool sign(const char *token, const char *head, size_t head_len,
+                                 const char *mid, const char *tail, const Ccai_form *params,
+                                 char *out)
 {
     Ccai_buf b = {0};
     bool ok = Ccai_buf_append(&b, head, head_len) && Ccai_buf_puts(&b, mid) &&
@@ -81,7 +83,8 @@ char *Ccai_twilio_signature(const char *auth_token, const char *url, const Ccai_
 
 /* Where the port of url sits: [colon, auth_end) is ":port" (colon ==
  * auth_end when there is none). false when url has no "scheme://". */
-static bool find_port(const char *url, size_t *ret_colon, size_t *ret_auth_end, bool *ret_https)
+static CCAI_MUST_CHECK bool find_port(const char *url, size_t *ret_colon, size_t *ret_auth_end,
+                                      bool *ret_https)
 {
     const char *sep = strstr(url, "://");
     if (!sep || sep == url)
@@ -129,7 +132,8 @@ static const char *body_hash_param(const char *url, size_t *ret_len)
     return NULL;
 }
 
-static bool body_hash_ok(const char *hash, size_t hash_len, const char *body, size_t body_len)
+static CCAI_MUST_CHECK bool body_hash_ok(const char *hash, size_t hash_len, const char *body,
+                                         size_t body_len)
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -147,7 +151,7 @@ static bool body_hash_ok(const char *hash, size_t hash_len, const char *body, si
     return true;
 }
 
-static bool same_sig(const char *computed, const char *header)
+static CCAI_MUST_CHECK bool same_sig(const char *computed, const char *header)
 {
     return strlen(header) == SIG_B64_LEN && CRYPTO_memcmp(computed, header, SIG_B64_LEN) == 0;
 }

@@ -40,7 +40,8 @@ char *Ccai_twilio_signature(const char *auth_token, const char *url, const Ccai_
  * or empty auth token, a NULL url or header, a body hash mismatch, or an
  * allocation failure (fails closed).
  * Ownership: borrows everything. Context: any thread. */
-bool Ccai_twilio_signature_valid(const char *auth_token, const char *url, const Ccai_form *params,
-                                 const char *body, size_t body_len, const char *signature_header);
+CCAI_MUST_CHECK bool Ccai_twilio_signature_valid(const char *auth_token, const char *url,
+                                                 const Ccai_form *params, const char *body,
+                                                 size_t body_len, const char *signature_header);
 
 #endif

@@ -36,8 +36,8 @@ static void on_sent(ccai_status st, const Ccai_twilio_result *res, void *ud)
          false, done_ud);
 }
 
-static ccai_status tw_send(Ccai_sms_provider *p, const json_t *message, Ccai_sms_done_fn done,
-                           void *ud, char **ret_errmsg)
+static CCAI_MUST_CHECK ccai_status tw_send(Ccai_sms_provider *p, const json_t *message,
+                                           Ccai_sms_done_fn done, void *ud, char **ret_errmsg)
 {
     tw_sms *t = (tw_sms *)p;
     if (!t->rest) {

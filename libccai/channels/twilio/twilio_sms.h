@@ -7,6 +7,7 @@
 /* sms.mode twilio. Without twilio.account_sid every send fails, saying so.
  * Statuses: CCAI_OK; CCAI_ERR_CONFIG (twilio.* malformed, reason in
  * ccai_ctx_errmsg()); CCAI_ERR_NOMEM. */
-ccai_status Ccai_twilio_sms_new(ccai_ctx *ctx, const ccai_config *cfg, Ccai_sms_provider **ret);
+CCAI_MUST_CHECK ccai_status Ccai_twilio_sms_new(ccai_ctx *ctx, const ccai_config *cfg,
+                                                Ccai_sms_provider **ret);
 
 #endif

@@ -99,7 +99,7 @@ static void escape(Ccai_twiml *t, const char *text, bool attr)
 
 /* Close a pending start tag before content, after checking the verb may
  * appear where the builder stands ("R": <Response>, "G": <Gather>, ...). */
-static bool prepare(Ccai_twiml *t, const char *allowed_in)
+static CCAI_MUST_CHECK bool prepare(Ccai_twiml *t, const char *allowed_in)
 {
     if (t->status != CCAI_OK)
         return false;

@@ -108,7 +108,7 @@ void Ccai_twiml_reject(Ccai_twiml *t, const char *reason);
  * Ownership: on CCAI_OK *ret_xml (NUL-terminated, length in *ret_len when
  * ret_len is not NULL) is the caller's, freed with ccai_free(). On every
  * return the builder's memory is released; Ccai_twiml_free() stays legal. */
-ccai_status Ccai_twiml_finish(Ccai_twiml *t, char **ret_xml, size_t *ret_len);
+CCAI_MUST_CHECK ccai_status Ccai_twiml_finish(Ccai_twiml *t, char **ret_xml, size_t *ret_len);
 
 /* Release an unfinished document. NULL is accepted. */
 void Ccai_twiml_free(Ccai_twiml *t);

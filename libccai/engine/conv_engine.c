@@ -1,0 +1,166 @@
+/* The conversation's engine-wide part: the models and timeouts read from
+ * the configuration, the caches shared by calls (initiate documents, tool
+ * schemas), and the group commit of the bot's spoken words. */
+#include "engine/engine.h"
+
+#include "config/config.h"
+#include "core/json.h"
+#include "engine/prompts.h"
+#include "engine/request.h"
+#include "llm/llm.h"
+
+/* The bot's words are stored at most this long after they were said, with
+ * those of every other call said meanwhile (group commit): answers stream
+ * in a sentence at a time, each a commit of its own before. Nothing waits
+ * for them (anything else stored for the call, or a read of its document,
+ * stores them first); a crash in between loses words said less than this
+ * long ago, as a crash between say() and its own commit did. */
+#define KEPT_DELAY_MS 5
+
+/* Engine ------------------------------------------------------------------- */
+
+/* The words the calls said since the last group commit: one commit. */
+static void on_kept_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    Ccai_conv_store_kept(ud);
+}
+
+ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
+{
+    Ccai_timer_init(&e->kept_timer, on_kept_timer, e);
+    char *why = NULL;
+    e->prompts = Ccai_prompts_new(e->cfg, &why);
+    if (!e->prompts) {
+        if (why && ret_errmsg)
+            *ret_errmsg = why;
+        else
+            ccai_free(why);
+        return why ? CCAI_ERR_CONFIG : CCAI_ERR_NOMEM;
+    }
+    const ccai_config *cfg = e->cfg;
+    bool slow_first = Ccai_config_bool(cfg, "conversation.slow_llm_for_chat", false);
+    const char *order[2] = {slow_first ? "slow" : "fast", slow_first ? "fast" : "slow"};
+    for (int i = 0; i < 2; i++) {
+        ccai_status st = Ccai_llm_model_from_config(cfg, order[i], &e->models[e->n_models]);
+        if (st == CCAI_OK)
+            e->n_models++;
+        else if (st != CCAI_ERR_NOT_FOUND)
+            return st;
+    }
+    e->soft_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_soft_timeout_sec", 4) * 1000u;
+    e->hard_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_hard_timeout_sec", 15) * 1000u;
+    e->silence_ms =
+        (uint32_t)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20) * 1000u;
+    e->retry_max = (int)Ccai_config_int(cfg, "conversation.recognition_retry_max", 3);
+    e->max_rounds = (int)Ccai_config_int(cfg, "conversation.max_llm_rounds", 3);
+    e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
+    if (e->max_rounds < 1)
+        e->max_rounds = 1;
+    Ccai_log(&e->log, CCAI_LOG_INFO, "engine: %s",
+             e->n_models ? (e->n_models == 2 ? "two LLMs (with fail-over)" : "one LLM")
+                         : "no LLM configured: the offline dialogue answers");
+    return CCAI_OK;
+}
+
+const Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name)
+{
+    for (size_t i = 0; e && i < e->n_models; i++) {
+        if (strcmp(e->models[i].name, name) == 0)
+            return &e->models[i];
+    }
+    return NULL;
+}
+
+const Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e)
+{
+    return e->prompts;
+}
+
+void Ccai_conv_engine_cleanup(Ccai_engine *e)
+{
+    Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
+    for (size_t i = 0; i < e->n_initiates; i++) {
+        ccai_free(e->initiates[i].key);
+        json_decref(e->initiates[i].tree);
+    }
+    for (size_t i = 0; i < e->n_tools; i++) {
+        ccai_free(e->tools[i].key);
+        Ccai_tools_text_unref(e->tools[i].tools[0]);
+        Ccai_tools_text_unref(e->tools[i].tools[1]);
+    }
+    Ccai_prompts_free(e->prompts);
+    for (size_t i = 0; i < 2; i++)
+        Ccai_llm_model_clear(&e->models[i]);
+}
+
+json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate)
+{
+    char *key = Ccai_json_dump(initiate, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!key)
+        return initiate; /* out of memory: the call keeps its own */
+    for (size_t i = 0; i < e->n_initiates; i++) {
+        if (strcmp(e->initiates[i].key, key) == 0) {
+            ccai_free(key);
+            json_decref(initiate);
+            return json_incref(e->initiates[i].tree);
+        }
+    }
+    Ccai_initiate_entry *ent;
+    if (e->n_initiates < CCAI_INITIATE_CACHE) {
+        ent = &e->initiates[e->n_initiates++];
+    } else { /* full: replace in turn (calls keep their references) */
+        ent = &e->initiates[e->next_initiate++ % CCAI_INITIATE_CACHE];
+        ccai_free(ent->key);
+        json_decref(ent->tree);
+    }
+    ent->key = key;
+    ent->tree = json_incref(initiate);
+    return initiate;
+}
+
+/* Group commit of spoken words ------------------------------------------------ */
+
+void Ccai_conv_kept(ccai_call *c)
+{
+    Ccai_engine *e = c->eng;
+    if (c->kept_listed)
+        return;
+    c->kept_listed = true;
+    c->kept_next = e->kept;
+    e->kept = c;
+    if (!Ccai_timer_active(&e->kept_timer))
+        Ccai_timer_start(c->ctx, &e->kept_timer, KEPT_DELAY_MS);
+}
+
+void Ccai_conv_store_kept(Ccai_engine *e)
+{
+    if (!e || !e->kept)
+        return;
+    ccai_call *list = e->kept;
+    e->kept = NULL;
+    Ccai_timer_stop(e->ctx, &e->kept_timer);
+    Ccai_calls_store_kept(e, list);
+    for (ccai_call *c = list, *next; c; c = next) {
+        next = c->kept_next;
+        c->kept_next = NULL;
+        c->kept_listed = false;
+    }
+}
+
+/* The call goes: its words now, and off the list. */
+void Ccai_conv_kept_forget(ccai_call *c)
+{
+    Ccai_call_store_kept(c);
+    if (!c->kept_listed)
+        return;
+    Ccai_engine *e = c->eng;
+    for (ccai_call **p = &e->kept; *p; p = &(*p)->kept_next) {
+        if (*p == c) {
+            *p = c->kept_next;
+            break;
+        }
+    }
+    c->kept_next = NULL;
+    c->kept_listed = false;
+}

@@ -1,0 +1,156 @@
+/* What the parts of the SQLite backend share (store/sqlite.c: opening,
+ * migrating, errors, statements, transactions, the backend's table;
+ * sqlite_schema.c: the schema's migrations and every statement's SQL;
+ * sqlite_calls.c, sqlite_messages.c (messages and reminders),
+ * sqlite_jobs.c: the rows). Nothing outside store/sqlite*.c includes it. */
+#ifndef CCAI_STORE_SQLITE_PRIVATE_H
+#define CCAI_STORE_SQLITE_PRIVATE_H
+
+#include "store/sqlite.h"
+
+#include <sqlite3.h>
+
+/* The statements, each prepared once and cached on the handle. */
+enum Ccai_sqlite_stmt_id {
+    STMT_VERSION,
+    STMT_CALL_INSERT,
+    STMT_CALL_UPDATE,
+    STMT_CALL_TOUCH,
+    STMT_CALL_VERSION,
+    STMT_CALL_GET,
+    STMT_CALL_FIND_LATEST,
+    STMT_CALL_FIND_PROVIDER,
+    STMT_CALL_FIND_CORRELATION,
+    STMT_CALL_SET_RECORDING,
+    STMT_CALL_STALE,
+    STMT_CALL_LIST_ALL,
+    STMT_CALL_LIST_PHONE,
+    STMT_CALL_COUNT_ALL,
+    STMT_CALL_COUNT_PHONE,
+    STMT_MESSAGE_APPEND,
+    STMT_MESSAGE_APPEND_NOSEQ,
+    STMT_MESSAGES,
+    STMT_MESSAGES_NEWEST,
+    STMT_REMINDER_EXISTS,
+    STMT_REMINDER_INSERT,
+    STMT_REMINDER_UPDATE,
+    STMT_REMINDERS,
+    STMT_JOB_ENQUEUE,
+    STMT_JOB_CLAIM,
+    STMT_JOB_DONE,
+    STMT_JOB_FAIL,
+    STMT_JOB_NEXT_DUE,
+    STMT_JOB_SET_PAYLOAD,
+    STMT_HEALTH,
+    STMT_COUNT
+};
+
+/* migrations[i] brings the schema to version i + 1 (sqlite_schema.c). */
+extern const char *const Ccai_sqlite_migrations[CCAI_STORE_SCHEMA_VERSION];
+/* The SQL of each statement. */
+extern const char *const Ccai_sqlite_stmt_sql[STMT_COUNT];
+
+typedef struct Ccai_sqlite {
+    Ccai_store base; /* first: what store/store.c dispatches on */
+    char *path;
+    int busy_timeout_ms;
+    bool sync_full;
+    sqlite3 *db;
+    sqlite3_stmt *stmts[STMT_COUNT];
+    Ccai_err err;
+    int schema_version;
+    bool in_tx; /* an explicit transaction from Ccai_store_begin() is open */
+    /* The last failure of the database itself (full disk, read-only file, I/O
+     * error), until a commit succeeds again: Ccai_store_can_write(). */
+    char failure[256];
+    char *wal_path; /* NULL for a database in memory */
+    int wal_fd;     /* the WAL, opened to ask for its write-back; -1 */
+    int wal_asked;  /* frames in the WAL when write-back was last asked for */
+} Ccai_sqlite;
+
+static inline Ccai_sqlite *Ccai_sqlite_of(Ccai_store *store)
+{
+    return (Ccai_sqlite *)store;
+}
+
+static inline const Ccai_sqlite *Ccai_sqlite_of_const(const Ccai_store *store)
+{
+    return (const Ccai_sqlite *)store;
+}
+
+/* Errors, statements, one operation's transaction (store/sqlite.c; each
+ * is described there). */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_db_fail(Ccai_sqlite *st, const char *op);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_fail(Ccai_sqlite *st, ccai_status status, const char *fmt,
+                                             ...) CCAI_PRINTF(3, 4);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_fail_nomem(Ccai_sqlite *st, const char *op);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_stmt_get(Ccai_sqlite *st, enum Ccai_sqlite_stmt_id id,
+                                                 sqlite3_stmt **ret);
+void Ccai_sqlite_stmt_done(sqlite3_stmt *s);
+int Ccai_sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
+int Ccai_sqlite_bind_int(sqlite3_stmt *s, int i, int64_t v);
+CCAI_MUST_CHECK bool Ccai_sqlite_dup_col(sqlite3_stmt *s, int i, char **out);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_sql(Ccai_sqlite *st, const char *op, const char *sql);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op, bool write);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, ccai_status status);
+CCAI_MUST_CHECK bool Ccai_sqlite_utf8_valid(const char *s);
+CCAI_MUST_CHECK bool Ccai_sqlite_utf8_ok(const char *s);
+
+/* The backend's operations on rows (the table is in store/sqlite.c; each
+ * as its store/store.h counterpart). */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_insert(Ccai_store *store, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_update(Ccai_store *store, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_touch(Ccai_store *store, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_get(Ccai_store *store, const char *id,
+                                                 Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_find_latest(Ccai_store *store, const char *phone,
+                                                         int64_t since_ms, Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_find_provider(Ccai_store *store, const char *channel,
+                                                           const char *provider_call_id,
+                                                           Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_find_correlation(Ccai_store *store,
+                                                              const char *channel,
+                                                              const char *correlation_id,
+                                                              Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_set_recording(Ccai_store *store, const char *id,
+                                                           const char *url,
+                                                           const char *recording_id,
+                                                           int64_t duration_ms);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_calls_stale(Ccai_store *store, int64_t before_ms,
+                                                    size_t limit, Ccai_store_call ***ret_calls,
+                                                    size_t *ret_n);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_list(Ccai_store *store, const char *phone,
+                                                  size_t limit, size_t offset,
+                                                  Ccai_store_call ***ret_calls, size_t *ret_n,
+                                                  size_t *ret_total);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_append(Ccai_store *store, const char *call_id,
+                                                       const Ccai_store_message *m,
+                                                       int64_t *ret_seq);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_messages_json(Ccai_store *store, const char *call_id,
+                                                      json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_messages_newest(Ccai_store *store, const char *call_id,
+                                                        int64_t limit, int64_t max_seq,
+                                                        Ccai_store_message_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_delete(Ccai_store *store, const char *call_id,
+                                                       int64_t seq);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_reminder_upsert(Ccai_store *store, const char *call_id,
+                                                        const char *title, const char *description,
+                                                        int64_t due_at, const char *owner,
+                                                        bool *ret_created);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_reminders_json(Ccai_store *store, const char *call_id,
+                                                       json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_enqueue(Ccai_store *store, const char *kind,
+                                                    const char *call_id, const char *payload,
+                                                    int64_t run_at, int64_t *ret_id);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_claim_kinds(Ccai_store *store, const char *kinds,
+                                                        int64_t now, int64_t lease_ms,
+                                                        Ccai_store_job **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_done(Ccai_store *store, int64_t id);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_fail(Ccai_store *store, int64_t id, const char *error,
+                                                 int64_t retry_at);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_set_payload(Ccai_store *store, int64_t id,
+                                                        const char *payload);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_next_due_kinds(Ccai_store *store, const char *kinds,
+                                                           int64_t *ret_run_at);
+
+#endif

@@ -1,0 +1,427 @@
+/* What every report page is written with (see report_page.h): the HTML
+ * writer, escaping and URL encoding, values read from a call document, times
+ * in the caller's time zone, the page's frame and internal links, and rows
+ * sorted by time. */
+#include "web/report_page.h"
+
+#include "core/embedded.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void Ccai_html_putn(Ccai_html *o, const char *s, size_t n)
+{
+    if (!o->bad && !Ccai_buf_append(&o->b, s, n))
+        o->bad = true;
+}
+
+void Ccai_html_put(Ccai_html *o, const char *s)
+{
+    Ccai_html_putn(o, s, strlen(s));
+}
+
+void Ccai_html_putf(Ccai_html *o, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        o->bad = true;
+    else
+        Ccai_html_putn(o, tmp, (size_t)n);
+}
+
+/* HTML escaping valid in text and in quoted attribute values. C0 controls
+ * other than tab and line breaks are dropped (HTML does not allow them). */
+void Ccai_html_escn(Ccai_html *o, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *rep = NULL;
+        switch (c) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default:
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+                rep = "";
+            break;
+        }
+        if (!rep)
+            continue;
+        Ccai_html_putn(o, s + run, i - run);
+        Ccai_html_put(o, rep);
+        run = i + 1;
+    }
+    Ccai_html_putn(o, s + run, n - run);
+}
+
+void Ccai_html_esc(Ccai_html *o, const char *s)
+{
+    if (s)
+        Ccai_html_escn(o, s, strlen(s));
+}
+
+static CCAI_MUST_CHECK bool unreserved(unsigned char c)
+{
+    return Ccai_is_alpha(c) || Ccai_is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Percent-encode everything but RFC 3986 unreserved characters and @keep. */
+void Ccai_html_urlenc(Ccai_html *o, const char *s, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (unreserved(c) || (keep && strchr(keep, c))) {
+            Ccai_html_putn(o, s, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            Ccai_html_putn(o, e, 3);
+        }
+    }
+}
+
+/* JSON access that never trusts the document's shape. */
+const char *Ccai_report_str(const json_t *obj, const char *key)
+{
+    return json_is_object(obj) ? json_string_value(json_object_get(obj, key)) : NULL;
+}
+
+bool Ccai_report_filled(const char *s)
+{
+    return s && *s;
+}
+
+/* Time ----------------------------------------------------------------- */
+
+typedef struct iso {
+    int year, month, day, hour, minute, second, milli;
+    bool has_time, has_zone;
+    int64_t days; /* since 1970-01-01 */
+} iso;
+
+static void civil_from_days(int64_t z, int *ry, int *rm, int *rd)
+{
+    int64_t y;
+    Ccai_civil_from_days(z, &y, rm, rd);
+    *ry = (int)y;
+}
+
+static CCAI_MUST_CHECK bool digits(const char **p, int n, int *ret)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!Ccai_is_digit((unsigned char)(*p)[i]))
+            return false;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *ret = v;
+    return true;
+}
+
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM]; with a zone, the
+ * fields are converted to UTC. */
+static CCAI_MUST_CHECK bool iso_parse(const char *s, iso *t, int64_t *ret_ms)
+{
+    memset(t, 0, sizeof *t);
+    if (!s || !digits(&s, 4, &t->year) || *s++ != '-' || !digits(&s, 2, &t->month) || *s++ != '-' ||
+        !digits(&s, 2, &t->day))
+        return false;
+    if (t->month < 1 || t->month > 12 || t->day < 1 || t->day > 31)
+        return false;
+    if (*s == 'T' || *s == 't' || *s == ' ') {
+        s++;
+        if (!digits(&s, 2, &t->hour) || *s++ != ':' || !digits(&s, 2, &t->minute))
+            return false;
+        if (*s == ':') {
+            s++;
+            if (!digits(&s, 2, &t->second))
+                return false;
+            if (*s == '.' || *s == ',') {
+                s++;
+                int scale = 100;
+                if (!Ccai_is_digit((unsigned char)*s))
+                    return false;
+                for (; Ccai_is_digit((unsigned char)*s); s++, scale /= 10)
+                    t->milli += (*s - '0') * scale;
+            }
+        }
+        if (t->hour > 23 || t->minute > 59 || t->second > 60)
+            return false;
+        t->has_time = true;
+    }
+    int off = 0;
+    if (*s == 'Z' || *s == 'z') {
+        s++;
+        t->has_zone = true;
+    } else if (t->has_time && (*s == '+' || *s == '-')) {
+        int sign = *s++ == '-' ? -1 : 1, oh, om;
+        if (!digits(&s, 2, &oh))
+            return false;
+        if (*s == ':')
+            s++;
+        if (!digits(&s, 2, &om) || oh > 23 || om > 59)
+            return false;
+        off = sign * (oh * 60 + om);
+        t->has_zone = true;
+    }
+    if (*s)
+        return false;
+    t->days = Ccai_days_from_civil(t->year, t->month, t->day);
+    *ret_ms = ((t->days * 86400 + t->hour * 3600 + t->minute * 60 + t->second) - off * 60) * 1000 +
+              t->milli;
+    return true;
+}
+
+static const char *const wday_names[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static int wday_index(int64_t days)
+{
+    int w = (int)(days % 7);
+    return w < 0 ? w + 7 : w;
+}
+
+/* The zone of @phone, loaded once per page while consecutive rows share it. */
+const Ccai_tz *Ccai_report_page_tz(Ccai_report_page *p, const char *phone)
+{
+    const char *zone = Ccai_tz_for_phone(phone);
+    if (p->tz && p->zone && strcmp(zone, p->zone) == 0)
+        return p->tz;
+    Ccai_tz_free(p->tz);
+    p->tz = NULL;
+    p->zone = NULL;
+    if (Ccai_tz_load(zone, &p->tz) != CCAI_OK && Ccai_tz_new_utc(&p->tz) != CCAI_OK) {
+        p->o.bad = true;
+        return NULL;
+    }
+    p->zone = zone;
+    return p->tz;
+}
+
+/* @raw as <time datetime="raw">human</time>: instants in @tz ("Tue 24 Nov
+ * 2026, 19:38 (CET)"), zone-less values as written. Text that is not
+ * ISO 8601 is shown escaped, without <time>. @brief drops the date. */
+void Ccai_report_put_time(Ccai_html *o, const Ccai_tz *tz, const char *raw, bool brief)
+{
+    iso t;
+    int64_t ms;
+    if (!raw || !iso_parse(raw, &t, &ms)) {
+        Ccai_html_esc(o, raw);
+        return;
+    }
+    const char *abbr = NULL;
+    int y = t.year, mo = t.month, d = t.day, h = t.hour, mi = t.minute;
+    int64_t days = t.days;
+    if (t.has_zone && tz) {
+        int32_t utoff = 0;
+        Ccai_tz_lookup(tz, ms / 1000, &utoff, &abbr, NULL);
+        int64_t local = ms / 1000 + utoff;
+        days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+        int64_t sod = local - days * 86400;
+        civil_from_days(days, &y, &mo, &d);
+        h = (int)(sod / 3600);
+        mi = (int)(sod / 60 % 60);
+    } else if (t.has_zone) {
+        abbr = "UTC";
+    }
+    Ccai_html_put(o, "<time datetime=\"");
+    Ccai_html_esc(o, raw);
+    Ccai_html_put(o, "\">");
+    if (!brief || !t.has_time)
+        Ccai_html_putf(o, "%s %d %s %04d", wday_names[wday_index(days)], d, month_names[mo - 1], y);
+    if (t.has_time)
+        Ccai_html_putf(o, "%s%02d:%02d", brief ? "" : ", ", h, mi);
+    if (t.has_time && abbr && !brief) {
+        Ccai_html_put(o, " (");
+        Ccai_html_esc(o, abbr);
+        Ccai_html_put(o, ")");
+    }
+    Ccai_html_put(o, "</time>");
+}
+
+/* Milliseconds since the epoch of @raw for sorting and for deadlines;
+ * zone-less values are read in @tz. INT64_MAX when unreadable. */
+int64_t Ccai_report_time_key(const Ccai_tz *tz, const char *raw)
+{
+    iso t;
+    int64_t ms;
+    if (!raw || !iso_parse(raw, &t, &ms))
+        return INT64_MAX;
+    if (!t.has_zone && tz) {
+        int32_t utoff = 0;
+        Ccai_tz_lookup(tz, ms / 1000, &utoff, NULL, NULL);
+        ms -= (int64_t)utoff * 1000;
+    }
+    return ms;
+}
+
+/* Page frame ------------------------------------------------------------ */
+
+void Ccai_report_page_open(Ccai_report_page *p, const char *title)
+{
+    Ccai_html_put(&p->o,
+                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                  "<meta name=\"color-scheme\" content=\"light dark\">"
+                  "<meta name=\"referrer\" content=\"no-referrer\">"
+                  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                  "style-src 'unsafe-inline'; img-src data:; media-src 'self' http: https:; "
+                  "form-action 'self'; base-uri 'none'\"><title>");
+    Ccai_html_esc(&p->o, title);
+    Ccai_html_put(&p->o, "</title><style>");
+    /* data/report.css, compiled in (core/embedded.h). */
+    const char *css = Ccai_embedded_text("report.css");
+    Ccai_html_put(&p->o, css ? css : "");
+    Ccai_html_put(&p->o, "</style></head><body><main>\n");
+}
+
+char *Ccai_report_page_close(Ccai_report_page *p)
+{
+    Ccai_html_put(&p->o, "</main><footer>Generated by libccai ");
+    Ccai_html_esc(&p->o, ccai_version());
+    Ccai_html_put(&p->o, "</footer></body></html>\n");
+    Ccai_tz_free(p->tz);
+    p->tz = NULL;
+    if (p->o.bad) {
+        Ccai_buf_free(&p->o.b);
+        return NULL;
+    }
+    return Ccai_buf_steal(&p->o.b);
+}
+
+void Ccai_report_page_init(Ccai_report_page *p, const char *base_path, const char *access_query)
+{
+    memset(p, 0, sizeof *p);
+    p->base = base_path ? base_path : "";
+    p->query = access_query ? access_query : "";
+    p->now_ms = Ccai_wall_ms();
+}
+
+/* The access query with its leading '?' removed. */
+const char *Ccai_report_query_body(const Ccai_report_page *p)
+{
+    return p->query[0] == '?' ? p->query + 1 : p->query;
+}
+
+/* base + path + access query, attribute-escaped. */
+void Ccai_report_put_href(Ccai_report_page *p, const char *path, const char *id)
+{
+    Ccai_html u = {0};
+    Ccai_html_put(&u, p->base);
+    Ccai_html_put(&u, path);
+    if (id)
+        Ccai_html_urlenc(&u, id, NULL);
+    if (*Ccai_report_query_body(p)) {
+        Ccai_html_put(&u, "?");
+        Ccai_html_put(&u, Ccai_report_query_body(p));
+    }
+    if (u.bad)
+        p->o.bad = true;
+    else
+        Ccai_html_escn(&p->o, u.b.data ? u.b.data : "", u.b.len);
+    Ccai_buf_free(&u.b);
+}
+
+/* "requires_expertise" -> "Requires expertise", escaped. */
+void Ccai_html_put_human(Ccai_html *o, const char *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; s[i]; i++) {
+        char c = s[i] == '_' ? ' ' : s[i];
+        if (i == 0 && c >= 'a' && c <= 'z')
+            c = (char)(c - 32);
+        Ccai_html_escn(o, &c, 1);
+    }
+}
+
+void Ccai_html_put_missing(Ccai_html *o)
+{
+    Ccai_html_put(o, "<span class=\"missing\" title=\"not provided\">&mdash;</span>");
+}
+
+static const char *satisfaction_label(const char *s, const char **ret_class)
+{
+    static const struct {
+        const char *value, *label, *cls;
+    } map[] = {
+        {"terrible", "Terrible", "s-terrible"}, {"low", "Low", "s-low"},
+        {"partial", "Partial", "s-partial"},    {"high", "High", "s-high"},
+        {"unknow", "Unknown", "s-unknown"},     {"unknown", "Unknown", "s-unknown"},
+    };
+    for (size_t i = 0; s && i < CCAI_ARRAY_SIZE(map); i++) {
+        if (strcmp(s, map[i].value) == 0) {
+            *ret_class = map[i].cls;
+            return map[i].label;
+        }
+    }
+    *ret_class = "s-unknown";
+    return NULL;
+}
+
+void Ccai_report_put_satisfaction(Ccai_html *o, const char *s, bool prefix)
+{
+    if (!Ccai_report_filled(s)) {
+        Ccai_html_put_missing(o);
+        return;
+    }
+    const char *cls;
+    const char *label = satisfaction_label(s, &cls);
+    Ccai_html_putf(o, "<span class=\"badge %s\">%s", cls, prefix ? "Satisfaction: " : "");
+    if (label)
+        Ccai_html_put(o, label);
+    else
+        Ccai_html_put_human(o, s);
+    Ccai_html_put(o, "</span>");
+}
+
+static int sorted_cmp(const void *a, const void *b)
+{
+    const Ccai_report_sorted *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int sorted_cmp_desc(const void *a, const void *b)
+{
+    const Ccai_report_sorted *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The array's objects sorted by @key_of; NULL with *n = 0 when empty. */
+Ccai_report_sorted *Ccai_report_sort(Ccai_report_page *p, const json_t *arr,
+                                     int64_t (*key_of)(const json_t *, void *), void *ud,
+                                     bool descending, size_t *n)
+{
+    *n = 0;
+    size_t len = json_array_size(arr);
+    if (!len)
+        return NULL;
+    Ccai_report_sorted *v = Ccai_calloc(len, sizeof *v);
+    if (!v) {
+        p->o.bad = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        const json_t *e = json_array_get(arr, i);
+        if (!json_is_object(e))
+            continue;
+        v[*n] = (Ccai_report_sorted){e, key_of(e, ud), i};
+        (*n)++;
+    }
+    qsort(v, *n, sizeof *v, descending ? sorted_cmp_desc : sorted_cmp);
+    return v;
+}
