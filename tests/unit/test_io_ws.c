@@ -337,6 +337,25 @@ static void test_fragments_and_ping(void **state)
     env_free(&e);
 }
 
+static void test_ping_interval(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, M_SILENT, NULL);
+    Ccai_ws_opts o = {.ping_interval_ms = 100, .idle_timeout_ms = 2000};
+    connect_ws(&e, &o);
+    /* The server answers our pings with pongs: the idle timer never fires. */
+    uint64_t deadline = ccai_time_ms() + 2500;
+    while (ccai_time_ms() < deadline)
+        assert_int_equal(ccai_poll_run_once(e.poll, 50), 0);
+    assert_int_equal(e.r.closed, 0);
+    int pings = 0;
+    for (int k = 0; k < svc_ws_count(e.server, 0); k++)
+        pings += svc_ws_message(e.server, 0, k, NULL, NULL) == WS_PING;
+    assert_true(pings >= 10);
+    env_free(&e);
+}
+
 static void expect_failure(mode m, Ccai_ws_opts *o, ccai_status st, const char *errpart)
 {
     env e;
@@ -584,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_client_close_handshake),
         cmocka_unit_test(test_server_close_code),
         cmocka_unit_test(test_fragments_and_ping),
+        cmocka_unit_test(test_ping_interval),
         cmocka_unit_test(test_bad_accept_key),
         cmocka_unit_test(test_extension_not_offered),
         cmocka_unit_test(test_refused_upgrade),

@@ -161,6 +161,35 @@ static void test_hints_become_keyterms(void **state)
     dg_free(&t);
 }
 
+static void test_keepalive_holds_a_silent_stream(void **state)
+{
+    (void)state;
+    sh_env e;
+    sh_init(&e);
+    /* Deepgram closes a stream without messages after ~10 s; a shorter one
+     * here, still longer than our KeepAlive interval (4 s). */
+    deepgram_standin_opts o = {.latency_ms = 20, .idle_timeout_ms = 6000};
+    deepgram_standin *d = deepgram_standin_start(&o);
+    assert_non_null(d);
+    char ep[64];
+    snprintf(ep, sizeof ep, "ws://127.0.0.1:%d", deepgram_standin_port(d));
+    Ccai_stt_config cfg = {.endpoint = ep, .api_key = DEEPGRAM_STANDIN_KEY};
+    assert_int_equal(sh_open(&e, "deepgram", &cfg, ulaw8), CCAI_OK);
+    sh_run(&e, 7000);
+    assert_int_equal(sh_count(&e, CCAI_STT_ERROR), 0);
+    bool keepalive = false;
+    svc *sv = deepgram_standin_svc(d);
+    for (int k = 0; k < svc_ws_count(sv, 0); k++) {
+        char *data = NULL;
+        if (svc_ws_message(sv, 0, k, &data, NULL) == WS_TEXT && strstr(data, "KeepAlive"))
+            keepalive = true;
+        free(data);
+    }
+    assert_true(keepalive);
+    sh_free(&e);
+    deepgram_standin_stop(d);
+}
+
 /* Faults ------------------------------------------------------------------------ */
 
 static void expect_fatal(dg_env *t, ccai_status st, const char *part)
@@ -367,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_end_sends_finalize),
         cmocka_unit_test(test_cancel_drops_the_utterance),
         cmocka_unit_test(test_hints_become_keyterms),
+        cmocka_unit_test(test_keepalive_holds_a_silent_stream),
         cmocka_unit_test(test_wrong_key_is_fatal),
         cmocka_unit_test(test_429_retried_then_works),
         cmocka_unit_test(test_429_after_retries_is_fatal),
