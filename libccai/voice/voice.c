@@ -1318,7 +1318,10 @@ static void session_free(void *ud)
 
 bool Ccai_voice_wanted(const ccai_call_params *p)
 {
-    return p && p->version >= 3 && p->audio_in.encoding != CCAI_AUDIO_NONE;
+    /* A version from the future is refused by the engine: its table may be
+     * any size, so nothing past what the version promises is read here. */
+    return p && p->version >= 3 && p->version <= CCAI_CALL_PARAMS_VERSION &&
+           p->audio_in.encoding != CCAI_AUDIO_NONE;
 }
 
 static bool format_ok(ccai_ctx *ctx, const char *what, const ccai_audio_format *f)
