@@ -700,6 +700,9 @@ int cmd_voice(cli *c, int argc, char **argv)
         if (st != CCAI_OK) {
             fprintf(stderr, "ccai-cli: voice: cannot start the call: %s: %s\n", ccai_status_str(st),
                     ccai_ctx_errmsg(c->ctx));
+            if (st == CCAI_ERR_CONFIG && !lang)
+                fprintf(stderr, "ccai-cli: voice: the offline recogniser hears English only: "
+                                "try --lang en-US\n");
             rc = st == CCAI_ERR_CONFIG ? EXIT_CONFIG : EXIT_FAILURE;
         }
     }

@@ -61,11 +61,19 @@ field() {
     printf '%s\n' "$2" | sed -n "s/^$1 //p"
 }
 
-echo "1..14"
+echo "1..16"
 
 out=$("$cli" voice --fast --barge-in --say hello 2>&1)
 rc=$?
 check "--fast with --barge-in is a usage error" 64 "do not mix"
+
+# The embedded defaults speak French; pocketsphinx hears English only.
+out=$("$cli" voice --say bonjour --out fr.wav 2>&1)
+rc=$?
+check "no recogniser for the call's language: exit 2, with the way out" 2 "try --lang en-US"
+out=$(ls fr.wav 2>&1)
+rc=$?
+check "... and no empty WAV file is left behind" 2 "fr.wav"
 
 echo "not audio" >notes.wav
 out=$("$cli" voice notes.wav --say hello --lang en-US 2>&1)
