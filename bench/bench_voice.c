@@ -21,6 +21,10 @@
  *       engine's own cost and a decoder's memory: this is the end-to-end
  *       figure beside them).
  *
+ * A caller frame goes to ccai_call_audio_in() when its 20 ms have been
+ * captured (at the end of its audio): the speech onset is the start of the
+ * first speech frame, the end of speech the end of the last.
+ *
  * Time: the context runs on an injected clock. (a) and (d) are pure
  * simulated time (20 ms ticks, timers fired when due; the CPU used is
  * measured); in (b) and (c) the clock is simulated time plus the real time
@@ -613,7 +617,9 @@ static void call_tick(bcall *c, double now, const uint8_t *offline_turn, size_t 
                 c->talk_len = SPEECH_MS * 8;
             }
             c->talk_pos = 0;
-            c->t_onset = now;
+            /* A frame goes in once its 20 ms are captured: the first
+             * speech frame's audio began a frame before it arrives. */
+            c->t_onset = now - TICK_MS;
             c->onset_open = c->m == INTERRUPTS;
         }
     }
@@ -624,7 +630,7 @@ static void call_tick(bcall *c, double now, const uint8_t *offline_turn, size_t 
         c->talk_pos += FRAME;
         if (c->talk_pos + FRAME > c->talk_len) {
             c->talk = NULL;
-            c->t_speech_end = now + TICK_MS;
+            c->t_speech_end = now; /* the end of this frame's audio */
             c->bot_talking = false;
             c->next_turn_at = now + 1500;
             c->barge_after = 300 + (double)(rand() % 1200);
