@@ -15,10 +15,16 @@ fi
 build=$(cd "$1" && pwd)
 cli=$build/ccai-cli/ccai-cli
 hear=$build/tests/integration/cli-voice-hear
+standin=$build/tests/llm-standin
 tmp=${TMPDIR:-/tmp}/ccai-cli-voice.$$
+pid=
 
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -61,19 +67,11 @@ field() {
     printf '%s\n' "$2" | sed -n "s/^$1 //p"
 }
 
-echo "1..16"
+echo "1..17"
 
 out=$("$cli" voice --fast --barge-in --say hello 2>&1)
 rc=$?
 check "--fast with --barge-in is a usage error" 64 "do not mix"
-
-# The embedded defaults speak French; pocketsphinx hears English only.
-out=$("$cli" voice --say bonjour --out fr.wav 2>&1)
-rc=$?
-check "no recogniser for the call's language: exit 2, with the way out" 2 "try --lang en-US"
-out=$(ls fr.wav 2>&1)
-rc=$?
-check "... and no empty WAV file is left behind" 2 "fr.wav"
 
 echo "not audio" >notes.wav
 out=$("$cli" voice notes.wav --say hello --lang en-US 2>&1)
@@ -83,6 +81,15 @@ check "a file that is not a WAV: exit 1, named, with the reason" 1 \
 out=$("$cli" --compact calls --json 2>&1)
 rc=$?
 check "... and no call was started" 0 '^{"total":0,'
+
+# The embedded defaults speak French; pocketsphinx hears English only. (Its
+# own database: libccai stores the call before its providers fail to open.)
+out=$(DATABASE__SQLITE__PATH=$tmp/fr.sqlite "$cli" voice --say bonjour --out fr.wav 2>&1)
+rc=$?
+check "no recogniser for the call's language: exit 2, with the way out" 2 "try --lang en-US"
+out=$(ls fr.wav 2>&1)
+rc=$?
+check "... and no empty WAV file is left behind" 2 "fr.wav"
 
 # The caller's first turn: a WAV at espeak-ng's own rate (22 050 Hz), which
 # the CLI converts to the call's 16 kHz.
@@ -133,6 +140,26 @@ fi
 out=$("$cli" --compact calls --json 2>&1)
 rc=$?
 check "the call is stored" 0 '^{"total":1,'
+
+# With an LLM configured (the OpenAI-compatible stand-in, which echoes), the
+# answer is the LLM's.
+: >standin.out
+"$standin" >standin.out 2>standin.err &
+pid=$!
+port=
+tries=0
+while [ -z "$port" ] && [ "$tries" -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
+    IFS= read -r port <standin.out || port=
+    [ -n "$port" ] || { tries=$((tries + 1)); sleep 0.2; }
+done
+out=$(LLM__FAST__MODE=openai_compatible LLM__FAST__ENDPOINT=http://127.0.0.1:${port:-1}/v1 \
+    LLM__FAST__MODEL=m DATABASE__SQLITE__PATH=$tmp/llm.sqlite \
+    "$cli" voice answer.wav --lang en-US --fast --wait 10 2>&1)
+rc=$?
+check "with an LLM configured, the bot answers with its words" 0 "^bot: You said:"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+pid=
 
 # The caller talks over the greeting: the bot's audio is cleared.
 out=$("$cli" voice --say "stop please i want to talk to an agent" --barge-in=1500 \
