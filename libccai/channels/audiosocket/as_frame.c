@@ -1,11 +1,9 @@
 /* AudioSocket framing: see as_frame.h. */
 #include "channels/audiosocket/as_frame.h"
 
-
 uint32_t Ccai_as_kind_rate(uint8_t kind)
 {
-    static const uint32_t rates[] = {8000,  12000, 16000, 24000, 32000,
-                                     44100, 48000, 96000, 192000};
+    static const uint32_t rates[] = {8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000, 192000};
     if (kind < CCAI_AS_KIND_SLIN || kind > CCAI_AS_KIND_SLIN_LAST)
         return 0;
     return rates[kind - CCAI_AS_KIND_SLIN];
@@ -86,8 +84,7 @@ Ccai_as_result Ccai_as_parse(const uint8_t *buf, size_t len, Ccai_as_msg *ret, s
         if (plen >= 1)
             ret->error_code = buf[3];
         return CCAI_AS_MESSAGE;
-    default:
-        break;
+    default: break;
     }
     ret->rate = Ccai_as_kind_rate(buf[0]);
     if (!ret->rate) {
@@ -95,8 +92,8 @@ Ccai_as_result Ccai_as_parse(const uint8_t *buf, size_t len, Ccai_as_msg *ret, s
         return CCAI_AS_BAD;
     }
     if (plen == 0 || plen % 2) {
-        ret->why = plen ? "an audio message of an odd length (16-bit samples)"
-                        : "an empty audio message";
+        ret->why =
+            plen ? "an audio message of an odd length (16-bit samples)" : "an empty audio message";
         return CCAI_AS_BAD;
     }
     return CCAI_AS_MESSAGE;

@@ -35,10 +35,10 @@ enum {
 #define CCAI_AS_FRAME_BYTES 320u
 
 typedef enum Ccai_as_result {
-    CCAI_AS_MORE = 0,   /* a whole message is not there yet */
+    CCAI_AS_MORE = 0,    /* a whole message is not there yet */
     CCAI_AS_MESSAGE = 1, /* *ret is one message, *ret_used bytes long */
-    CCAI_AS_BAD = 2,    /* one message (*ret_used bytes) to skip or refuse: ret->why */
-    CCAI_AS_BROKEN = 3, /* the stream cannot be read on: ret->why */
+    CCAI_AS_BAD = 2,     /* one message (*ret_used bytes) to skip or refuse: ret->why */
+    CCAI_AS_BROKEN = 3,  /* the stream cannot be read on: ret->why */
 } Ccai_as_result;
 
 typedef struct Ccai_as_msg {

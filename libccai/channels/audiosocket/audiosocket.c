@@ -54,10 +54,15 @@
 #define MAX_UNSENT (10u * (3u + CCAI_AS_FRAME_BYTES))
 /* Peers in audiosocket.allow, at most. */
 #define MAX_ALLOW 64
-/* The hang-up waits for the bot's last frame: play_audio quiet this long. */
-#define HANGUP_QUIET_MS 100u
-/* ... but no longer than this. */
-#define HANGUP_WAIT_MS 30000u
+/* The engine hangs up as soon as its goodbye is stored, while the voice
+ * layer is still synthesising and pacing it out: the hang-up waits until
+ * the bot's audio has come and stopped for HANGUP_QUIET_MS, or none came
+ * within HANGUP_FIRST_MS (no goodbye), and never longer than
+ * HANGUP_WAIT_MS. */
+#define HANGUP_QUIET_MS 400u
+#define HANGUP_FIRST_MS 3000u
+#define HANGUP_WAIT_MS  30000u
+#define HANGUP_TICK_MS  50u
 /* A closed connection whose events wait for the engine is checked again. */
 #define LINGER_MS 100u
 
@@ -355,9 +360,11 @@ static void on_timer(Ccai_timer *t, void *ud)
     as_conn *c = ud;
     Ccai_audiosocket *as = c->as;
     if (c->hangup_due && !c->closing) {
-        uint64_t now = Ccai_ctx_now(as->ctx);
-        if (now - c->last_play < HANGUP_QUIET_MS && now - c->hangup_at < HANGUP_WAIT_MS) {
-            schedule(c, HANGUP_QUIET_MS);
+        uint64_t now = Ccai_ctx_now(as->ctx), waited = now - c->hangup_at;
+        bool heard = c->last_play + HANGUP_TICK_MS >= c->hangup_at;
+        bool wait = heard ? now - c->last_play < HANGUP_QUIET_MS : waited < HANGUP_FIRST_MS;
+        if (wait && waited < HANGUP_WAIT_MS) {
+            schedule(c, HANGUP_TICK_MS);
             return;
         }
         Ccai_log(as->log, CCAI_LOG_INFO, "audiosocket: call %s: the bot hung up",
@@ -524,8 +531,8 @@ static CCAI_MUST_CHECK ccai_status start_call(as_conn *c, bool *ret_over)
             json_t *j = st == CCAI_OK ? json_loads(doc, 0, NULL) : NULL;
             ccai_free(doc);
             const char *why = json_string_value(json_object_get(j, "end_reason"));
-            bool released = why && (strcmp(why, "handle released") == 0 ||
-                                    strcmp(why, "context freed") == 0);
+            bool released =
+                why && (strcmp(why, "handle released") == 0 || strcmp(why, "context freed") == 0);
             char *latest = NULL;
             if (released && ccai_ctx_call_find_json(as->ctx, number, 1, &latest) == CCAI_OK) {
                 json_t *l = json_loads(latest, 0, NULL);
@@ -538,8 +545,8 @@ static CCAI_MUST_CHECK ccai_status start_call(as_conn *c, bool *ret_over)
             ccai_free(latest);
             if (!released) {
                 Ccai_log(as->log, CCAI_LOG_WARN,
-                         "audiosocket: %s: the call of UUID %s (%s) is over (%s): refused",
-                         c->peer, c->uuid, id, why ? why : "ended");
+                         "audiosocket: %s: the call of UUID %s (%s) is over (%s): refused", c->peer,
+                         c->uuid, id, why ? why : "ended");
                 json_decref(j);
                 ccai_free(id);
                 *ret_over = true;
@@ -635,8 +642,10 @@ static CCAI_MUST_CHECK bool on_message(as_conn *c, Ccai_as_result r, const Ccai_
     }
     if (r == CCAI_AS_BAD) {
         /* The framing holds: the message is skipped, the call goes on. */
-        Ccai_log(as->log, CCAI_LOG_WARN, "audiosocket: call %s: %s (kind 0x%02x, %zu bytes): "
-                 "skipped", who, m->why, m->kind, used - 3);
+        Ccai_log(as->log, CCAI_LOG_WARN,
+                 "audiosocket: call %s: %s (kind 0x%02x, %zu bytes): "
+                 "skipped",
+                 who, m->why, m->kind, used - 3);
         return true;
     }
     switch (m->kind) {
@@ -694,8 +703,7 @@ static void on_readable(as_conn *c)
                          "came)",
                          who, c->in_len);
             else
-                Ccai_log(as->log, CCAI_LOG_INFO, "audiosocket: %s: Asterisk closed the call",
-                         who);
+                Ccai_log(as->log, CCAI_LOG_INFO, "audiosocket: %s: Asterisk closed the call", who);
             finish(c, n < 0 ? "the connection broke" : "the caller hung up", false);
             return;
         }
@@ -759,8 +767,8 @@ static void on_accept(ccai_ctx *ctx, int fd, int events, void *ud)
         if (!peer_allowed(as, &ss, peer, sizeof peer)) {
             as->refused++;
             Ccai_log(as->log, CCAI_LOG_WARN,
-                     "audiosocket: refused a connection from %s: not in audiosocket.allow%s",
-                     peer, as->n_allow ? "" : " (unset: loopback peers only)");
+                     "audiosocket: refused a connection from %s: not in audiosocket.allow%s", peer,
+                     as->n_allow ? "" : " (unset: loopback peers only)");
             close(cfd);
             continue;
         }
@@ -778,8 +786,7 @@ static void on_accept(ccai_ctx *ctx, int fd, int events, void *ud)
         c->next = as->conns;
         as->conns = c;
         if (Ccai_fd_watch(ctx, cfd, CCAI_POLL_IN, on_io, c) != CCAI_OK) {
-            Ccai_log(as->log, CCAI_LOG_ERROR, "audiosocket: %s: cannot watch the connection",
-                     peer);
+            Ccai_log(as->log, CCAI_LOG_ERROR, "audiosocket: %s: cannot watch the connection", peer);
             conn_free(c);
         }
     }
