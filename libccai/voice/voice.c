@@ -108,6 +108,7 @@ typedef struct vcall {
     size_t conv_cap;
     uint64_t in_ms; /* caller audio so far (the context's clock at its start) */
     uint64_t in_base;
+    uint64_t frame_at; /* the context's clock at the frame the VAD analyses */
 
     /* The utterance. */
     bool utt_open, utt_ended;
@@ -1066,6 +1067,8 @@ static void utt_open(vcall *vc)
 static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
 {
     vcall *vc = ud;
+    /* The line while the caller is silent measures the echo path. */
+    Ccai_echo_gate_near(vc->gate, vc->frame_at, FRAME_MS, fr->level_db, fr->speech);
     if (fr->speech && !vc->utt_open && !vc->utt_ended)
         utt_open(vc);
     if (fr->speech)
@@ -1136,6 +1139,7 @@ static void caller_frame(vcall *vc, int16_t *pcm, size_t n)
         }
     }
     double gate = Ccai_echo_gate_level(vc->gate, start, FRAME_MS);
+    vc->frame_at = start;
     pre_push(vc, near, n);
     if (vc->utt_open)
         utt_add(vc, near, n);
