@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/metrics.h"
+#include "engine/offline.h"
 
 #include <stdio.h>
 
@@ -806,6 +807,12 @@ static int said_match(const Ccai_store_message *m, void *ud)
     f->lang = m->lang ? Ccai_strdup(m->lang) : NULL;
     f->nomem = (m->style && !f->style) || (m->engine && !f->engine) || (m->lang && !f->lang);
     return 1;
+}
+
+Ccai_speech_kind Ccai_call_expected(const ccai_call *c)
+{
+    return c && c->offline_mode && c->offline ? Ccai_offline_expected(c->offline)
+                                              : CCAI_SPEECH_FREE;
 }
 
 ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard)

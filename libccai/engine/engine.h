@@ -9,6 +9,7 @@
 #include "io/io.h"
 #include "llm/llm.h"
 #include "sms/sms.h"
+#include "speech/grammar.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -169,6 +170,10 @@ void *Ccai_call_attachment(const ccai_call *c);
  * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such sentence: nothing
  * changed); the store's failures. */
 ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard);
+/* What the caller's next words are expected to be, for the voice layer's
+ * recogniser: the offline dialogue's question (Ccai_offline_expected())
+ * when it holds the call, FREE when the LLM does. */
+Ccai_speech_kind Ccai_call_expected(const ccai_call *c);
 
 /* The engine of a context (tests, tools): the composition root's. */
 Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx);

@@ -119,6 +119,9 @@ typedef struct vcall {
     bool answer_pending;
 
     /* STT. */
+    Ccai_stt_kind expect; /* what the next utterance was expected to be */
+    char *hint_buf;       /* the claim's field names as words */
+    const char **hints;   /* into hint_buf, NULL-terminated */
     size_t stt_idx;
     Ccai_stt *stt;
     const Ccai_stt_provider *stt_prov;
@@ -206,7 +209,7 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
     if (st == CCAI_OK)
         st = read_chain(v, "speech.tts.providers", "flite", &v->tts, &names);
     if (st != CCAI_OK) {
-        Ccai_buf_reset(&names);
+        Ccai_buf_free(&names);
         ccai_free(v);
         return st;
     }
@@ -414,6 +417,7 @@ static void event_speech(vcall *vc, const char *text, bool final, double confide
 /* Providers: opening, with the fallback chain ------------------------------ */
 
 static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud);
+static void expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *choices, size_t n);
 static void on_tts_audio(Ccai_tts *t, uint32_t id, const uint8_t *audio, size_t len, void *ud);
 static void on_tts_done(Ccai_tts *t, const Ccai_tts_done *d, void *ud);
 
@@ -974,12 +978,29 @@ static void stt_fallback(vcall *vc, const char *why)
         vc->utt_open = vc->utt_ended = false;
         return;
     }
-    /* The utterance in progress, again, to the new recogniser. */
+    /* The answer type, and the utterance in progress again, to the new
+     * recogniser. */
+    if (vc->expect != CCAI_STT_FREE)
+        expect_next(vc, vc->expect, NULL, 0);
     if (vc->utt_open || vc->utt_ended) {
         stt_feed_pcm(vc, (const int16_t *)(const void *)vc->utt.data, vc->utt.len / 2);
         if (vc->utt_ended)
             Ccai_stt_end(vc->stt);
     }
+}
+
+/* A slot as words the engine reads: a date's "--MM-DD" becomes "DD/MM"
+ * (the offline dialogue reads numeric dates day first); the rest as it is
+ * ("yes", the digits, the address, "tuesday"). */
+static const char *slot_words(Ccai_stt_kind kind, const char *slot, char *buf, size_t cap)
+{
+    unsigned m, d;
+    char tail;
+    if (kind == CCAI_STT_DATE && sscanf(slot, "--%2u-%2u%c", &m, &d, &tail) == 2) {
+        snprintf(buf, cap, "%u/%u", d, m);
+        return buf;
+    }
+    return slot;
 }
 
 static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
@@ -1009,7 +1030,14 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         if (!mine)
             vc->utt_open = false; /* the provider's own end of utterance */
         Ccai_buf_reset(&vc->utt);
-        const char *text = r->slot && *r->slot && (!r->text || !*r->text) ? r->slot : r->text;
+        /* The grammar resolved the answer (the recogniser keeps a slot
+         * only above its confidence floor): its canonical form is the
+         * caller's words. */
+        char slot[64];
+        const char *text = r->text;
+        if (r->slot && *r->slot && (vc->expect != CCAI_STT_FREE || !text || !*text))
+            text = slot_words(vc->expect, r->slot, slot, sizeof slot);
+        vc->expect = CCAI_STT_FREE;
         if (!text || !*text) {
             barge_resume(vc);
             break;
@@ -1196,6 +1224,40 @@ static int op_stop_speaking(ccai_call *call, void *ud)
     return 0;
 }
 
+/* The engine's answer types (speech/grammar.h) as the STT interface's. */
+static Ccai_stt_kind stt_kind(Ccai_speech_kind k)
+{
+    switch (k) {
+    case CCAI_SPEECH_YESNO: return CCAI_STT_YESNO;
+    case CCAI_SPEECH_DIGITS: return CCAI_STT_DIGITS;
+    case CCAI_SPEECH_NUMBER: return CCAI_STT_NUMBER;
+    case CCAI_SPEECH_DATE: return CCAI_STT_DATE;
+    case CCAI_SPEECH_EMAIL: return CCAI_STT_EMAIL;
+    case CCAI_SPEECH_CHOICE: return CCAI_STT_CHOICE;
+    case CCAI_SPEECH_FREE: break;
+    }
+    return CCAI_STT_FREE;
+}
+
+/* Tell the recogniser what the caller's next words should be: the
+ * offline dialogue's answer type (a grammar beside the free model), or
+ * free text with the claim's field names as hints (the LLM holds the
+ * call). A provider that cannot take it still hears free text. */
+static void expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *choices, size_t n)
+{
+    Ccai_stt_expect e = {
+        .kind = kind,
+        .choices = choices,
+        .n_choices = n,
+        .hints = kind == CCAI_STT_FREE ? (const char *const *)vc->hints : NULL,
+    };
+    ccai_status st = Ccai_stt_expect_next(vc->stt, &e);
+    vc->expect = st == CCAI_OK ? kind : CCAI_STT_FREE;
+    if (st != CCAI_OK)
+        Ccai_log(&vc->v->log, CCAI_LOG_DEBUG, "call %s: stt %s: no answer type %d: %s",
+                 ccai_call_id(vc->call), vc->stt_prov->name, (int)kind, ccai_status_str(st));
+}
+
 static int op_listen(ccai_call *call, const char *lang, void *ud)
 {
     CCAI_UNUSED(call);
@@ -1212,10 +1274,8 @@ static int op_listen(ccai_call *call, const char *lang, void *ud)
             tts_open_from(vc, 0);
         }
     }
-    if (vc->stt && !vc->utt_open && !vc->utt_ended) {
-        Ccai_stt_expect e = {.kind = CCAI_STT_FREE};
-        Ccai_stt_expect_next(vc->stt, &e);
-    }
+    if (vc->stt && !vc->utt_open && !vc->utt_ended)
+        expect_next(vc, stt_kind(Ccai_call_expected(vc->call)), NULL, 0);
     return 0;
 }
 
@@ -1317,6 +1377,8 @@ static void session_free(void *ud)
     ccai_free(vc->pre_tmp);
     ccai_free(vc->conv_buf);
     ccai_free(vc->wav_path);
+    ccai_free(vc->hint_buf);
+    ccai_free(vc->hints);
     ccai_free(vc);
 }
 
@@ -1409,6 +1471,40 @@ static void record_open(vcall *vc)
     }
 }
 
+/* The claim's field names as words ("incident_city" -> "incident city"):
+ * the hints of free text. */
+static ccai_status hints_init(vcall *vc)
+{
+    const ccai_claim_schema *schema = vc->call->schema;
+    size_t n = schema ? ccai_claim_schema_count(schema) : 0;
+    Ccai_buf b = {0};
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL;
+        if (ccai_claim_schema_field(schema, i, &name, NULL, NULL) != CCAI_OK || !name)
+            continue;
+        size_t off = b.len;
+        if (!Ccai_buf_append(&b, name, strlen(name) + 1)) {
+            Ccai_buf_free(&b);
+            return CCAI_ERR_NOMEM;
+        }
+        for (char *p = b.data + off; *p; p++)
+            if (*p == '_' || *p == '-')
+                *p = ' ';
+        used++;
+    }
+    vc->hints = Ccai_calloc(used + 1, sizeof *vc->hints);
+    if (!vc->hints) {
+        Ccai_buf_free(&b);
+        return CCAI_ERR_NOMEM;
+    }
+    vc->hint_buf = b.data;
+    const char *p = b.data;
+    for (size_t i = 0; i < used; i++, p += strlen(p) + 1)
+        vc->hints[i] = p;
+    return CCAI_OK;
+}
+
 ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
                                   const ccai_call_ops *ops, void *userdata, ccai_call **ret)
 {
@@ -1449,6 +1545,10 @@ ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
     vc->ended = false;
     vc->in_base = now_ms(vc);
     snprintf(vc->lang, sizeof vc->lang, "%s", ccai_call_lang(vc->call));
+    if ((st = hints_init(vc)) != CCAI_OK) {
+        ccai_call_free(vc->call);
+        return st;
+    }
     if ((st = stt_open_from(vc, 0)) != CCAI_OK || (st = tts_open_from(vc, 0)) != CCAI_OK) {
         Ccai_ctx_set_error(v->ctx, "audio call: no %s provider could open for %s",
                            vc->stt ? "text-to-speech" : "speech-to-text", vc->lang);
