@@ -165,8 +165,9 @@ void *Ccai_call_attachment(const ccai_call *c);
 
 /* The caller heard only @p heard of the bot's sentence @p said (barge-in
  * in an audio call): the newest stored sentence of the bot whose words are
- * @p said (among its last 32 messages) is replaced by @p heard, or removed
- * when heard is NULL or "". Kept words are stored first; one commit.
+ * @p said (among its last 32 messages) gets @p heard as its words in place
+ * (its position before what was stored after it stays), or is removed
+ * when heard is NULL or "". One commit.
  * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such sentence: nothing
  * changed); the store's failures. */
 ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard);

@@ -368,6 +368,19 @@ static const char *nth_message(json_t *doc, const char *persona, const char *act
     return NULL;
 }
 
+/* The seq of the first stored message whose content is content (-1). */
+static json_int_t seq_of(json_t *doc, const char *content)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(doc, "messages"), i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "content")), content) == 0)
+            return json_integer_value(json_object_get(m, "seq"));
+    }
+    return -1;
+}
+
 static void lower(char *s)
 {
     for (; *s; s++)
@@ -462,6 +475,11 @@ static void barge_in_run(double echo_db)
     env_call(&e, 0, none_fmt);
     wait_ms(&e, 1200); /* part of the greeting plays */
     assert_int_equal(e.h.clears, 0);
+    json_t *before = messages(&e);
+    const char *first = nth_message(before, "assistant", "talk", 0);
+    assert_non_null(first);
+    json_int_t first_seq = seq_of(before, first);
+    assert_true(first_seq > 0);
     voice_audio a;
     assert_true(voice_render(CCAI_SYNTH_ESPEAK, "en-us", 0.9, "stop please i want an agent", &ulaw8,
                              100, 0, &a));
@@ -488,6 +506,11 @@ static void barge_in_run(double echo_db)
     const char *said = nth_message(doc, "assistant", "talk", 0);
     assert_non_null(said);
     fprintf(stderr, "# stored as heard: %s\n", said);
+    /* In its place: the words cut, the seq of the sentence as it was said
+     * (the sentences stored after it were not heard: removed). */
+    assert_true(strncmp(first, said, strlen(said)) == 0);
+    assert_int_equal(seq_of(doc, said), first_seq);
+    json_decref(before);
     /* Heard for ~1.5 s: only its first words are kept. */
     size_t words = 0;
     for (const char *p = said; *p; p++)
@@ -515,6 +538,37 @@ static void test_voice_barge_in_echo(void **state)
     if (!have_all())
         skip();
     barge_in_run(-10);
+}
+
+/* What was heard of a sentence replaces its words where it stands: the
+ * sentences stored after it stay after it. */
+static void test_voice_said_heard_in_place(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    env e;
+    env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    json_t *doc = messages(&e);
+    char *first = strdup(nth_message(doc, "assistant", "talk", 0));
+    const char *second = nth_message(doc, "assistant", "talk", 1);
+    assert_non_null(second);
+    json_int_t seq1 = seq_of(doc, first), seq2 = seq_of(doc, second);
+    assert_true(seq1 < seq2);
+    char *second_copy = strdup(second);
+    json_decref(doc);
+    assert_int_equal(Ccai_call_said_heard(e.call, first, "Hello,"), CCAI_OK);
+    doc = messages(&e);
+    assert_int_equal(seq_of(doc, "Hello,"), seq1);
+    assert_int_equal(seq_of(doc, second_copy), seq2);
+    assert_string_equal(nth_message(doc, "assistant", "talk", 0), "Hello,");
+    json_decref(doc);
+    assert_int_equal(Ccai_call_said_heard(e.call, "never said", "x"), CCAI_ERR_NOT_FOUND);
+    free(first);
+    free(second_copy);
+    env_free(&e);
 }
 
 /* A cough while the bot talks (shorter than a turn): the bot stops, then
@@ -787,10 +841,15 @@ static void test_voice_tts_fallback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_voice_call_offline),  cmocka_unit_test(test_voice_barge_in),
-        cmocka_unit_test(test_voice_barge_in_echo), cmocka_unit_test(test_voice_false_interruption),
-        cmocka_unit_test(test_voice_echo),          cmocka_unit_test(test_voice_malformed),
-        cmocka_unit_test(test_voice_grammar),       cmocka_unit_test(test_voice_tts_fallback),
+        cmocka_unit_test(test_voice_call_offline),
+        cmocka_unit_test(test_voice_barge_in),
+        cmocka_unit_test(test_voice_barge_in_echo),
+        cmocka_unit_test(test_voice_false_interruption),
+        cmocka_unit_test(test_voice_echo),
+        cmocka_unit_test(test_voice_malformed),
+        cmocka_unit_test(test_voice_said_heard_in_place),
+        cmocka_unit_test(test_voice_grammar),
+        cmocka_unit_test(test_voice_tts_fallback),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
