@@ -383,6 +383,9 @@ CCAI_MUST_CHECK ccai_status Ccai_menu_open(ccai_call *c);
  * then it connects), or NULL: nothing recognised (offered again, then
  * goodbye). */
 CCAI_MUST_CHECK ccai_status Ccai_menu_choice(ccai_call *c, const char *value);
+/* A key pressed while the menu is open (CCAI_EVENT_DTMF in language_menu):
+ * the choice of that key, or nothing recognised (offered again). */
+CCAI_MUST_CHECK ccai_status Ccai_menu_key(ccai_call *c, const char *digits);
 
 /* event.c: the caller is on the line (no menu, or after it): the "call"
  * message and state connected are stored, the conversation starts. */

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CHAIN       8
 #define MAX_EXTRA       8
@@ -154,6 +155,14 @@ typedef struct vcall {
         uint64_t heard_ms, total_ms;
     } * held_heard;
     size_t n_held;
+
+    /* The language menu offered (ops.menu): each phrase's choice. */
+    bool menu_open;
+    Ccai_buf menu_buf;          /* the values and phrases, NUL-separated */
+    const char *menu_values[9]; /* into menu_buf */
+    const char *menu_phrases[27];
+    size_t menu_of[27]; /* a phrase's choice */
+    size_t menu_n, menu_n_phrases;
 
     /* Recording. */
     Ccai_wav_writer *wav;
@@ -418,6 +427,7 @@ static void event_speech(vcall *vc, const char *text, bool final, double confide
 
 static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud);
 static void expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *choices, size_t n);
+static void menu_answer(vcall *vc, const char *slot, const char *text);
 static void on_tts_audio(Ccai_tts *t, uint32_t id, const uint8_t *audio, size_t len, void *ud);
 static void on_tts_done(Ccai_tts *t, const Ccai_tts_done *d, void *ud);
 
@@ -1038,6 +1048,11 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         if (r->slot && *r->slot && (vc->expect != CCAI_STT_FREE || !text || !*text))
             text = slot_words(vc->expect, r->slot, slot, sizeof slot);
         vc->expect = CCAI_STT_FREE;
+        if (vc->menu_open) {
+            barge_confirm(vc);
+            menu_answer(vc, r->slot, r->text);
+            break;
+        }
         if (!text || !*text) {
             barge_resume(vc);
             break;
@@ -1177,23 +1192,22 @@ static void caller_frame(vcall *vc, int16_t *pcm, size_t n)
 
 /* The session's ops for the engine ------------------------------------------- */
 
-static int op_say(ccai_call *call, const ccai_speech *sp, void *ud)
+/* A sentence to speak: queued for the synthesiser, or held while the
+ * caller may be interrupting. -1 when out of memory. */
+static int speak(vcall *vc, const char *text, const char *lang, const char *voice, double rate,
+                 ccai_style style)
 {
-    CCAI_UNUSED(call);
-    vcall *vc = ud;
     if (vc->ended)
         return -1;
     sentence *s = Ccai_calloc(1, sizeof *s);
-    if (!s || !(s->text = Ccai_strdup(sp->text)) ||
-        (sp->lang && !(s->lang = Ccai_strdup(sp->lang))) ||
-        (sp->voice && !(s->voice = Ccai_strdup(sp->voice)))) {
+    if (!s || !(s->text = Ccai_strdup(text)) || (lang && !(s->lang = Ccai_strdup(lang))) ||
+        (voice && !(s->voice = Ccai_strdup(voice)))) {
         sentence_free(s);
         return -1;
     }
-    s->rate = sp->rate > 0 ? sp->rate : 1;
-    s->style = sp->style;
+    s->rate = rate > 0 ? rate : 1;
+    s->style = style;
     s->seq = ++vc->next_seq;
-    vc->engine_speaking = true;
     if (vc->barged) {
         /* The caller may be interrupting: held with the cut ones. */
         sentence **tail = &vc->held;
@@ -1207,6 +1221,16 @@ static int op_say(ccai_call *call, const ccai_speech *sp, void *ud)
     if (tts_send(vc, s, s->text) != CCAI_OK)
         tts_fallback(vc, "refused the sentence");
     return 0;
+}
+
+static int op_say(ccai_call *call, const ccai_speech *sp, void *ud)
+{
+    CCAI_UNUSED(call);
+    vcall *vc = ud;
+    int rc = speak(vc, sp->text, sp->lang, sp->voice, sp->rate, sp->style);
+    if (rc == 0)
+        vc->engine_speaking = true;
+    return rc;
 }
 
 static int op_stop_speaking(ccai_call *call, void *ud)
@@ -1279,6 +1303,71 @@ static int op_listen(ccai_call *call, const char *lang, void *ud)
     return 0;
 }
 
+static void menu_close(vcall *vc)
+{
+    vc->menu_open = false;
+    vc->menu_n = vc->menu_n_phrases = 0;
+    Ccai_buf_reset(&vc->menu_buf);
+}
+
+/* The language menu: said in one voice (menu->text, the call's language),
+ * the recogniser told the choices' words (a choice grammar); the answer is
+ * a key (CCAI_EVENT_DTMF, which the engine maps) or the words of a choice
+ * (menu_answer()). */
+static int op_menu(ccai_call *call, const ccai_menu *menu, void *ud)
+{
+    CCAI_UNUSED(call);
+    vcall *vc = ud;
+    if (vc->ended || !menu->text || !*menu->text)
+        return -1;
+    menu_close(vc);
+    /* Offsets first: the buffer may move while it grows. */
+    size_t voff[9], poff[27];
+    for (size_t k = 0; k < menu->n_choices && vc->menu_n < 9; k++) {
+        const ccai_menu_choice *ch = menu->choices[k];
+        voff[vc->menu_n] = vc->menu_buf.len;
+        if (!Ccai_buf_append(&vc->menu_buf, ch->value, strlen(ch->value) + 1))
+            goto nomem;
+        for (size_t j = 0; ch->phrases && ch->phrases[j] && vc->menu_n_phrases < 27; j++) {
+            poff[vc->menu_n_phrases] = vc->menu_buf.len;
+            vc->menu_of[vc->menu_n_phrases++] = vc->menu_n;
+            if (!Ccai_buf_append(&vc->menu_buf, ch->phrases[j], strlen(ch->phrases[j]) + 1))
+                goto nomem;
+        }
+        vc->menu_n++;
+    }
+    for (size_t k = 0; k < vc->menu_n; k++)
+        vc->menu_values[k] = vc->menu_buf.data + voff[k];
+    for (size_t k = 0; k < vc->menu_n_phrases; k++)
+        vc->menu_phrases[k] = vc->menu_buf.data + poff[k];
+    if (speak(vc, menu->text, menu->lang, menu->voice, menu->rate, CCAI_STYLE_NONE) != 0)
+        goto nomem;
+    vc->menu_open = true;
+    if (vc->stt && !vc->utt_open && !vc->utt_ended)
+        expect_next(vc, CCAI_STT_CHOICE, vc->menu_phrases, vc->menu_n_phrases);
+    return 0;
+nomem:
+    menu_close(vc);
+    return -1;
+}
+
+/* The caller's words while the menu is open: the choice whose words they
+ * are (the grammar's slot, or a phrase among free words), or none (the
+ * engine offers the menu again). */
+static void menu_answer(vcall *vc, const char *slot, const char *text)
+{
+    const char *value = NULL;
+    for (size_t k = 0; k < vc->menu_n_phrases && !value; k++) {
+        const char *ph = vc->menu_phrases[k];
+        if ((slot && strcasecmp(slot, ph) == 0) || (text && *ph && strcasestr(text, ph)))
+            value = vc->menu_values[vc->menu_of[k]];
+    }
+    char *v = value ? Ccai_strdup(value) : NULL;
+    menu_close(vc);
+    notify(vc, CCAI_EVENT_CHOICE, v);
+    ccai_free(v);
+}
+
 static int op_transfer(ccai_call *call, const char *number, void *ud)
 {
     vcall *vc = ud;
@@ -1320,6 +1409,7 @@ static const ccai_call_ops session_ops = {
     .say = op_say,
     .stop_speaking = op_stop_speaking,
     .listen = op_listen,
+    .menu = op_menu,
     .transfer = op_transfer,
     .hangup = op_hangup,
     .send_sms = op_sms,
@@ -1378,6 +1468,7 @@ static void session_free(void *ud)
     ccai_free(vc->conv_buf);
     ccai_free(vc->wav_path);
     ccai_free(vc->hint_buf);
+    Ccai_buf_free(&vc->menu_buf);
     ccai_free(vc->hints);
     ccai_free(vc);
 }

@@ -208,7 +208,8 @@ static void env_call(env *e, uint32_t flags, ccai_audio_format out)
         .phone_number = "+14155550100",
         .channel = "local",
         .initiate_json = e->initiate ? e->initiate
-                                     : "{\"lang\":{\"default_short_code\":\"en-US\"},"
+                                     : "{\"lang\":{\"default_short_code\":\"en-US\","
+                                       "\"availables\":[{\"short_code\":\"en-US\"}]},"
                                        "\"claim\":[{\"name\":\"incident_city\",\"type\":"
                                        "\"text\"}]}",
         .audio_in = e->in,
@@ -705,7 +706,8 @@ static void test_voice_grammar(void **state)
         skip();
     env e;
     env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
-    e.initiate = "{\"lang\":{\"default_short_code\":\"en-US\"},"
+    e.initiate = "{\"lang\":{\"default_short_code\":\"en-US\","
+                 "\"availables\":[{\"short_code\":\"en-US\"}]},"
                  "\"claim\":[{\"name\":\"incident_date\",\"type\":\"datetime\"}]}";
     env_call(&e, 0, none_fmt);
     wait_quiet(&e, 30000);
@@ -727,6 +729,68 @@ static void test_voice_grammar(void **state)
     assert_non_null(next);
     fprintf(stderr, "# the bot went on: %s\n", next);
     json_decref(doc);
+    env_free(&e);
+}
+
+/* Two languages: the engine offers its language menu, which the voice
+ * layer says and recognises (a key, or the caller's words through a
+ * choice grammar). */
+static const char menu_initiate[] =
+    "{\"lang\":{\"default_short_code\":\"en-US\",\"availables\":["
+    "{\"short_code\":\"en-US\",\"pronunciations_en\":[\"English\"]},"
+    "{\"short_code\":\"es-ES\",\"pronunciations_en\":[\"Spanish\"]}]},"
+    "\"claim\":[{\"name\":\"incident_city\",\"type\":\"text\"}]}";
+
+static void test_voice_menu(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    /* By key. */
+    env e;
+    env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
+    e.initiate = menu_initiate;
+    env_call(&e, 0, none_fmt);
+    assert_int_equal(ccai_call_get_state(e.call), CCAI_CALL_LANGUAGE_MENU);
+    wait_quiet(&e, 30000);
+    assert_true(e.h.heard_len > 8000); /* the menu was said */
+    char got[4096];
+    recognise(e.h.heard, e.h.heard_len, got, sizeof got);
+    fprintf(stderr, "# the menu, heard back: %s\n", got);
+    /* (Its wording is one of the prompt's variants, chosen at random.) */
+    assert_true(strlen(got) > 0);
+    assert_int_equal(ccai_call_notify(e.call, CCAI_EVENT_DTMF, "2"), CCAI_OK);
+    run_due(&e);
+    assert_string_equal(ccai_call_lang(e.call), "es-ES");
+    assert_true(ccai_call_get_state(e.call) >= CCAI_CALL_CONNECTED);
+    json_t *doc = messages(&e);
+    assert_null(nth_message(doc, "human", "dtmf", 0)); /* a choice, not the caller's words */
+    json_decref(doc);
+    env_free(&e);
+
+    /* By words. */
+    env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
+    e.initiate = menu_initiate;
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    say(&e, "spanish");
+    wait_ms(&e, 1500);
+    fprintf(stderr, "# said 'spanish': the call speaks %s\n", ccai_call_lang(e.call));
+    assert_string_equal(ccai_call_lang(e.call), "es-ES");
+    assert_true(ccai_call_get_state(e.call) >= CCAI_CALL_CONNECTED);
+    env_free(&e);
+
+    /* A key no choice has: offered again. */
+    env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
+    e.initiate = menu_initiate;
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    size_t before = e.h.total_given;
+    assert_int_equal(ccai_call_notify(e.call, CCAI_EVENT_DTMF, "7"), CCAI_OK);
+    run_due(&e);
+    wait_quiet(&e, 30000);
+    assert_int_equal(ccai_call_get_state(e.call), CCAI_CALL_LANGUAGE_MENU);
+    assert_true(e.h.total_given > before + 8000);
     env_free(&e);
 }
 
@@ -847,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_voice_false_interruption),
         cmocka_unit_test(test_voice_echo),
         cmocka_unit_test(test_voice_malformed),
+        cmocka_unit_test(test_voice_menu),
         cmocka_unit_test(test_voice_said_heard_in_place),
         cmocka_unit_test(test_voice_grammar),
         cmocka_unit_test(test_voice_tts_fallback),
