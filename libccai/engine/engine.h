@@ -124,8 +124,11 @@ struct ccai_call {
     struct Ccai_turn *turn;       /* the LLM turn in flight */
     struct Ccai_offline *offline; /* the offline engine, when it is in charge */
     bool offline_mode;
-    bool first_turn; /* no turn yet on this leg */
-    bool speaking;   /* said something not yet reported done */
+    bool first_turn;       /* no turn yet on this leg */
+    bool speaking;         /* said something not yet reported done */
+    bool says_done;        /* the channel reports SAY_DONE once the caller heard it all
+                              (audio calls): silence counts from there */
+    bool silence_deferred; /* listening: the silence timer starts at SAY_DONE */
     Ccai_timer silence;
     int silences;
     struct Ccai_tools_text *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */

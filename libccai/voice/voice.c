@@ -64,6 +64,7 @@ struct Ccai_voice {
     const Ccai_tts_provider *extra_tts[MAX_EXTRA];
     size_t n_extra_stt, n_extra_tts;
     Ccai_vad_params vad;
+    uint32_t result_timeout_ms; /* end() -> FINAL at most */
     bool record;
     char *record_dir;
 };
@@ -115,8 +116,9 @@ typedef struct vcall {
     bool utt_open, utt_ended;
     Ccai_buf utt; /* PCM16 mono, for a fallback to the next provider */
     uint64_t utt_last_speech;
-    uint64_t end_sent_at;   /* end() sent (context clock) */
-    uint64_t speech_end_at; /* the caller stopped: answer latency from here */
+    uint64_t end_sent_at;    /* end() sent (context clock) */
+    Ccai_timer result_timer; /* end() without its FINAL in time */
+    uint64_t speech_end_at;  /* the caller stopped: answer latency from here */
     bool answer_pending;
 
     /* STT. */
@@ -235,6 +237,7 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
         (uint32_t)Ccai_config_int(v->cfg, "speech.vad_cutoff_timeout_ms", v->vad.cutoff_timeout_ms);
     v->vad.min_speech_ms =
         (uint32_t)Ccai_config_int(v->cfg, "speech.vad_min_speech_ms", v->vad.min_speech_ms);
+    v->result_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.stt_result_timeout_ms", 5000);
     v->record = Ccai_config_bool(v->cfg, "conversation.recording_enabled", false);
     const char *dir = Ccai_config_str(v->cfg, "speech.recording_dir");
     if (dir && *dir && !(v->record_dir = Ccai_strdup(dir))) {
@@ -428,6 +431,7 @@ static void event_speech(vcall *vc, const char *text, bool final, double confide
 static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud);
 static void expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *choices, size_t n);
 static void menu_answer(vcall *vc, const char *slot, const char *text);
+static void end_utterance(vcall *vc);
 static void on_tts_audio(Ccai_tts *t, uint32_t id, const uint8_t *audio, size_t len, void *ud);
 static void on_tts_done(Ccai_tts *t, const Ccai_tts_done *d, void *ud);
 
@@ -995,7 +999,7 @@ static void stt_fallback(vcall *vc, const char *why)
     if (vc->utt_open || vc->utt_ended) {
         stt_feed_pcm(vc, (const int16_t *)(const void *)vc->utt.data, vc->utt.len / 2);
         if (vc->utt_ended)
-            Ccai_stt_end(vc->stt);
+            end_utterance(vc);
     }
 }
 
@@ -1033,6 +1037,7 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         break;
     case CCAI_STT_FINAL: {
         bool mine = vc->utt_ended;
+        Ccai_timer_stop(vc->ctx, &vc->result_timer);
         if (mine)
             metric(vc, "ccai_voice_stt_final_seconds", vc->stt_prov->name,
                    now_ms(vc) - vc->end_sent_at);
@@ -1066,6 +1071,7 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
     }
     case CCAI_STT_SPEECH_STARTED: break;
     case CCAI_STT_ERROR:
+        Ccai_timer_stop(vc->ctx, &vc->result_timer);
         stt_fallback(vc, r->errmsg ? r->errmsg : ccai_status_str(r->status));
         break;
     }
@@ -1107,6 +1113,41 @@ static void utt_open(vcall *vc)
     utt_add(vc, vc->pre_tmp, n);
 }
 
+/* end() to the recogniser, its FINAL awaited at most result_timeout_ms. */
+static void end_utterance(vcall *vc)
+{
+    if (Ccai_stt_end(vc->stt) != CCAI_OK) {
+        stt_fallback(vc, "end refused");
+        return;
+    }
+    Ccai_timer_start(vc->ctx, &vc->result_timer, vc->v->result_timeout_ms);
+}
+
+/* No FINAL in time: the next recogniser of the chain hears the utterance;
+ * with none left the current one drops it and the caller was not
+ * understood (the engine asks again): never a hang. */
+static void on_result_timeout(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    vcall *vc = ud;
+    if (vc->ended || !vc->utt_ended || !vc->stt)
+        return;
+    ccai_call *call = vc->call;
+    Ccai_call_enter(call);
+    Ccai_log(&vc->v->log, CCAI_LOG_WARN, "call %s: stt %s: no words %u ms after the turn ended",
+             ccai_call_id(vc->call), vc->stt_prov->name, (unsigned)vc->v->result_timeout_ms);
+    if (vc->stt_idx + 1 < vc->v->stt.n) {
+        stt_fallback(vc, "no result in time");
+    } else {
+        Ccai_stt_cancel(vc->stt);
+        vc->utt_ended = false;
+        Ccai_buf_reset(&vc->utt);
+        barge_resume(vc);
+        notify(vc, CCAI_EVENT_NOT_UNDERSTOOD, "the recogniser gave no words in time");
+    }
+    Ccai_call_leave(call);
+}
+
 static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
 {
     vcall *vc = ud;
@@ -1146,8 +1187,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
     vc->utt_ended = true;
     vc->end_sent_at = now_ms(vc);
     vc->speech_end_at = vc->end_sent_at;
-    if (Ccai_stt_end(vc->stt) != CCAI_OK)
-        stt_fallback(vc, "end refused");
+    end_utterance(vc);
 }
 
 /* One 20 ms frame of the caller (mono PCM16 at the call's rate). */
@@ -1427,6 +1467,7 @@ static void session_stop(vcall *vc)
     stt_close(vc);
     tts_close(vc);
     Ccai_timer_stop(vc->ctx, &vc->pace_timer);
+    Ccai_timer_stop(vc->ctx, &vc->result_timer);
     if (vc->wav) {
         uint64_t bytes = Ccai_wav_writer_bytes(vc->wav);
         ccai_status st = Ccai_wav_writer_close(vc->wav);
@@ -1533,6 +1574,7 @@ static ccai_status session_init(vcall *vc, const ccai_call_params *p)
         !(vc->far = Ccai_calloc(vc->far_cap, sizeof *vc->far)))
         return CCAI_ERR_NOMEM;
     Ccai_timer_init(&vc->pace_timer, on_pace, vc);
+    Ccai_timer_init(&vc->result_timer, on_result_timeout, vc);
     vc->q_tail = &vc->q;
     return CCAI_OK;
 }
@@ -1633,6 +1675,7 @@ ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
         return st;
     }
     Ccai_call_attach(vc->call, vc, session_free, userdata);
+    vc->call->says_done = true; /* SAY_DONE once the caller heard it all */
     vc->ended = false;
     vc->in_base = now_ms(vc);
     snprintf(vc->lang, sizeof vc->lang, "%s", ccai_call_lang(vc->call));

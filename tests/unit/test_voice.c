@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "io/io.h"
 #include "media/vad.h"
+#include "media/wav.h"
 #include "speech/sphinx.h"
 #include "support/voice.h"
 #include "voice/voice.h"
@@ -794,6 +795,363 @@ static void test_voice_menu(void **state)
     env_free(&e);
 }
 
+/* Recognisers that fail: "dying-stt" reports a fatal ERROR once it has
+ * heard 300 ms of an utterance (a connection that drops mid-utterance);
+ * "mute-stt" takes everything and never answers end(). */
+typedef struct fake_stt {
+    Ccai_stt base;
+    ccai_ctx *ctx;
+    Ccai_stt_open o;
+    Ccai_timer timer;
+    size_t bytes;
+    bool dead;
+} fake_stt;
+
+static int stt_opened, stt_died, stt_ends;
+static size_t stt_heard_at_death;
+static const Ccai_stt_provider dying_stt, mute_stt;
+
+static void fake_stt_fire(Ccai_timer *t, void *ud)
+{
+    (void)t;
+    fake_stt *f = ud;
+    Ccai_stt_result r = {.event = CCAI_STT_ERROR,
+                         .status = CCAI_ERR_IO,
+                         .fatal = true,
+                         .errmsg = "connection reset"};
+    f->o.fn(&f->base, &r, f->o.ud);
+}
+
+static ccai_status fake_stt_open(ccai_ctx *ctx, const Ccai_stt_config *cfg, const Ccai_stt_open *o,
+                                 Ccai_stt **ret, const Ccai_stt_provider *p)
+{
+    (void)cfg;
+    fake_stt *f = calloc(1, sizeof *f);
+    f->base.provider = p;
+    f->base.in = (Ccai_media_format){CCAI_MEDIA_PCM16, 8000, 1};
+    f->ctx = ctx;
+    f->o = *o;
+    Ccai_timer_init(&f->timer, fake_stt_fire, f);
+    stt_opened++;
+    *ret = &f->base;
+    return CCAI_OK;
+}
+
+static ccai_status dying_stt_open(ccai_ctx *ctx, const Ccai_stt_config *cfg, const Ccai_stt_open *o,
+                                  Ccai_stt **ret)
+{
+    return fake_stt_open(ctx, cfg, o, ret, &dying_stt);
+}
+
+static ccai_status mute_stt_open(ccai_ctx *ctx, const Ccai_stt_config *cfg, const Ccai_stt_open *o,
+                                 Ccai_stt **ret)
+{
+    return fake_stt_open(ctx, cfg, o, ret, &mute_stt);
+}
+
+static ccai_status fake_stt_feed(Ccai_stt *s, const uint8_t *audio, size_t len)
+{
+    (void)audio;
+    fake_stt *f = (fake_stt *)s;
+    if (f->dead)
+        return CCAI_ERR_STATE;
+    f->bytes += len;
+    if (s->provider == &dying_stt && f->bytes >= 4800) { /* 300 ms */
+        f->dead = true;
+        stt_died++;
+        stt_heard_at_death = f->bytes;
+        Ccai_timer_start(f->ctx, &f->timer, 0);
+    }
+    return CCAI_OK;
+}
+
+static ccai_status fake_stt_end(Ccai_stt *s)
+{
+    (void)s;
+    stt_ends++;
+    return CCAI_OK;
+}
+
+static void fake_stt_cancel(Ccai_stt *s)
+{
+    ((fake_stt *)s)->bytes = 0;
+}
+
+static void fake_stt_close(Ccai_stt *s)
+{
+    fake_stt *f = (fake_stt *)s;
+    Ccai_timer_stop(f->ctx, &f->timer);
+    free(f);
+}
+
+static const Ccai_stt_provider dying_stt = {
+    .name = "dying-stt",
+    .open = dying_stt_open,
+    .feed = fake_stt_feed,
+    .end = fake_stt_end,
+    .cancel = fake_stt_cancel,
+    .close = fake_stt_close,
+};
+
+static const Ccai_stt_provider mute_stt = {
+    .name = "mute-stt",
+    .open = mute_stt_open,
+    .feed = fake_stt_feed,
+    .end = fake_stt_end,
+    .cancel = fake_stt_cancel,
+    .close = fake_stt_close,
+};
+
+static size_t count_messages(json_t *doc, const char *persona, const char *action)
+{
+    size_t n = 0;
+    while (nth_message(doc, persona, action, n))
+        n++;
+    return n;
+}
+
+/* A recogniser that dies mid-utterance: the next of the chain gets the
+ * utterance's audio from its start, and the caller's words arrive. */
+static void test_voice_stt_fallback(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    env e;
+    const char *keys[] = {"speech.stt.providers", "[\"dying-stt\", \"sphinx\"]", NULL};
+    env_start(&e, keys, ulaw_fmt, none_fmt, 0);
+    assert_int_equal(Ccai_voice_add_stt(Ccai_ctx_voice(e.ctx), &dying_stt), CCAI_OK);
+    stt_opened = stt_died = stt_ends = 0;
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    say(&e, "the city of london");
+    wait_ms(&e, 1500);
+    wait_quiet(&e, 30000);
+    assert_int_equal(stt_opened, 1);
+    assert_int_equal(stt_died, 1);
+    assert_int_equal(stt_ends, 0); /* it died before the turn ended */
+    json_t *doc = messages(&e);
+    const char *words = nth_message(doc, "human", "talk", 0);
+    fprintf(stderr, "# died after %zu bytes; sphinx heard: %s\n", stt_heard_at_death,
+            words ? words : "(nothing)");
+    assert_non_null(words);
+    assert_true(strlen(words) > 0);
+    assert_non_null(nth_message(doc, "assistant", "talk", 1)); /* answered */
+    json_decref(doc);
+    env_free(&e);
+}
+
+/* A recogniser that never answers end(): after speech.stt_result_timeout_ms
+ * the next of the chain hears the turn; with none left, the caller was not
+ * understood (the engine says so and listens again). No hang either way. */
+static void test_voice_stt_result_timeout(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    env e;
+    const char *keys[] = {"speech.stt.providers", "[\"mute-stt\"]", "speech.stt_result_timeout_ms",
+                          "1000", NULL};
+    env_start(&e, keys, ulaw_fmt, none_fmt, 0);
+    assert_int_equal(Ccai_voice_add_stt(Ccai_ctx_voice(e.ctx), &mute_stt), CCAI_OK);
+    stt_opened = stt_died = stt_ends = 0;
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    json_t *doc = messages(&e);
+    size_t said = count_messages(doc, "assistant", "talk");
+    json_decref(doc);
+    size_t given = e.h.total_given;
+    say(&e, "the city of london");
+    wait_ms(&e, 2000);
+    wait_quiet(&e, 30000);
+    assert_int_equal(stt_ends, 1);
+    doc = messages(&e);
+    assert_null(nth_message(doc, "human", "talk", 0));
+    /* The bot spoke again (not understood: asked again). */
+    assert_true(e.h.total_given > given + 8000);
+    assert_true(count_messages(doc, "assistant", "talk") > said);
+    fprintf(stderr, "# no words in time, the bot said: %s\n",
+            nth_message(doc, "assistant", "talk", count_messages(doc, "assistant", "talk") - 1));
+    json_decref(doc);
+    assert_int_equal(e.h.hangups, 0);
+    env_free(&e);
+
+    /* With pocketsphinx after it: sphinx hears the turn. */
+    const char *keys2[] = {"speech.stt.providers", "[\"mute-stt\", \"sphinx\"]",
+                           "speech.stt_result_timeout_ms", "1000", NULL};
+    env_start(&e, keys2, ulaw_fmt, none_fmt, 0);
+    assert_int_equal(Ccai_voice_add_stt(Ccai_ctx_voice(e.ctx), &mute_stt), CCAI_OK);
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    say(&e, "the city of london");
+    wait_ms(&e, 2500);
+    wait_quiet(&e, 30000);
+    doc = messages(&e);
+    assert_non_null(nth_message(doc, "human", "talk", 0));
+    json_decref(doc);
+    env_free(&e);
+}
+
+/* The caller says nothing: the engine's silence prompts, then goodbye and
+ * the hang-up, in an audio call as in a text one. */
+static void test_voice_silence(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    env e;
+    const char *keys[] = {"conversation.phone_silence_timeout_sec", "2", NULL};
+    env_start(&e, keys, ulaw_fmt, none_fmt, 0);
+    env_call(&e, 0, none_fmt);
+    json_t *doc = messages(&e);
+    size_t said = count_messages(doc, "assistant", "talk");
+    json_decref(doc);
+    uint64_t t0 = e.h.now;
+    for (int i = 0; i < 30 && e.h.q_played < e.h.q_len; i++) {
+        wait_ms(&e, 1000); /* the greeting plays */
+    }
+    size_t given = e.h.total_given;
+    for (int i = 0; i < 60 && !e.h.hangups; i++)
+        wait_ms(&e, 1000);
+    assert_int_equal(e.h.hangups, 1);
+    doc = messages(&e);
+    size_t now = count_messages(doc, "assistant", "talk");
+    fprintf(stderr,
+            "# silence: hang-up after %llu ms, %zu bytes of prompts; %zu sentences stored "
+            "(%zu before); last: %s\n",
+            (unsigned long long)(e.h.now - t0), e.h.total_given - given, now, said,
+            nth_message(doc, "assistant", "talk", now - 1));
+    /* Prompts before the goodbye: the greeting, at least two silences of
+     * 2 s and three sentences of audio. */
+    assert_true(e.h.now - t0 >= 8000);
+    assert_true(e.h.total_given - given > 3 * 8000);
+    assert_null(nth_message(doc, "human", "talk", 0));
+    json_decref(doc);
+    env_free(&e);
+}
+
+/* Keys in an audio call: CCAI_EVENT_DTMF from the host (RFC 4733) is the
+ * caller's answer, stored as keys, and the bot answers it. */
+static void test_voice_dtmf(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    env e;
+    env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    size_t given = e.h.total_given;
+    assert_int_equal(ccai_call_notify(e.call, CCAI_EVENT_DTMF, "4155"), CCAI_OK);
+    run_due(&e);
+    wait_quiet(&e, 30000);
+    json_t *doc = messages(&e);
+    assert_string_equal(nth_message(doc, "human", "dtmf", 0), "4155");
+    assert_non_null(nth_message(doc, "assistant", "talk", 1));
+    assert_true(e.h.total_given > given);
+    json_decref(doc);
+    env_free(&e);
+}
+
+/* Recording: a 2-channel WAV at the caller's rate, the caller on the left
+ * and the bot on the right, as long as the call's audio, its path stored
+ * on the call once it ends. */
+static void test_voice_recording(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    char dir[] = "/tmp/ccai-voice-rec-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    env e;
+    const char *keys[] = {"conversation.recording_enabled", "true", "speech.recording_dir", dir,
+                          NULL};
+    env_start(&e, keys, ulaw_fmt, none_fmt, 0);
+    env_call(&e, 0, none_fmt);
+    uint64_t t0 = e.h.now;
+    wait_quiet(&e, 30000);
+    wait_ms(&e, 400);
+    uint64_t fed_ms = e.h.now - t0;
+    assert_int_equal(ccai_call_notify(e.call, CCAI_EVENT_HANGUP, NULL), CCAI_OK);
+    run_due(&e);
+    json_t *doc = messages(&e);
+    const char *path = json_string_value(json_object_get(doc, "recording_url"));
+    assert_non_null(path);
+    json_int_t dur = json_integer_value(json_object_get(doc, "recording_duration_ms"));
+    Ccai_wav_reader *r = NULL;
+    assert_int_equal(Ccai_wav_reader_open(path, &r), CCAI_OK);
+    const Ccai_wav_info *info = Ccai_wav_reader_info(r);
+    assert_int_equal(info->channels, 2);
+    assert_int_equal(info->rate, 8000);
+    assert_int_equal(info->encoding, CCAI_MEDIA_PCM16);
+    size_t cap = 1 << 20, len = 0, n;
+    uint8_t *buf = malloc(cap);
+    do {
+        assert_int_equal(Ccai_wav_reader_read(r, buf + len, cap - len, &n), CCAI_OK);
+        len += n;
+    } while (n && len < cap);
+    Ccai_wav_reader_close(r);
+    size_t frames = len / 4;
+    uint64_t wav_ms = frames * 1000 / 8000;
+    fprintf(stderr, "# recording: %llu ms (stored %lld ms), caller audio fed %llu ms\n",
+            (unsigned long long)wav_ms, (long long)dur, (unsigned long long)fed_ms);
+    assert_true(wav_ms + 40 >= fed_ms && wav_ms <= fed_ms + 40);
+    assert_true(dur + 40 >= (json_int_t)wav_ms && dur <= (json_int_t)wav_ms + 40);
+    /* Left: the silent caller; right: the bot, recognised back. */
+    int16_t *left = malloc(frames * 2);
+    uint8_t *right = malloc(frames);
+    for (size_t i = 0; i < frames; i++) {
+        left[i] = (int16_t)(buf[4 * i] | buf[4 * i + 1] << 8);
+        int16_t rs = (int16_t)(buf[4 * i + 2] | buf[4 * i + 3] << 8);
+        Ccai_media_encode(CCAI_MEDIA_ULAW, &rs, 1, &right[i]);
+    }
+    assert_true(Ccai_media_level_db(left, frames) < -60.0);
+    char got[4096];
+    recognise(right, frames, got, sizeof got);
+    size_t total = 0;
+    size_t hits = voice_keywords("hello will take have few questions tell", got, &total);
+    fprintf(stderr, "# the bot's channel, recognised: %s (%zu of %zu key words)\n", got, hits,
+            total);
+    assert_true(hits >= 3);
+    free(left);
+    free(right);
+    free(buf);
+    json_decref(doc);
+    env_free(&e);
+    unlink(path ? path : "");
+    rmdir(dir);
+}
+
+/* libccai paces the playout (CCAI_AUDIO_PACED: frames on its timers, 20 ms
+ * apart) and cancels the echo (CCAI_AUDIO_ECHO_CANCEL) on a line that
+ * returns the bot at -10 dB: the greeting plays whole, nothing barges in;
+ * the caller talking over the bot still stops it. */
+static void test_voice_paced_echo_cancel(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    env e;
+    env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
+    e.h.echo_db = -10;
+    env_call(&e, CCAI_AUDIO_PACED | CCAI_AUDIO_ECHO_CANCEL, none_fmt);
+    wait_ms(&e, 1000);
+    /* Paced: frames arrive as they are due, nothing piles up at the host. */
+    assert_true(e.h.q_len - e.h.q_played <= 2 * FRAME);
+    assert_true(e.h.frames > 10);
+    wait_quiet(&e, 30000);
+    json_t *doc = messages(&e);
+    assert_null(nth_message(doc, "human", "talk", 0));
+    char got[4096];
+    recognise(e.h.heard, e.h.heard_len, got, sizeof got);
+    size_t total = 0;
+    size_t hits = voice_keywords("hello will take have few questions tell", got, &total);
+    fprintf(stderr, "# paced with the canceller, heard: %s (%zu of %zu)\n", got, hits, total);
+    assert_true(hits >= 3);
+    json_decref(doc);
+    env_free(&e);
+}
+
 /* A synthesiser that dies mid-sentence: the next of the chain speaks the
  * rest, the caller hears no dead air. */
 typedef struct dying {
@@ -911,6 +1269,12 @@ int main(void)
         cmocka_unit_test(test_voice_false_interruption),
         cmocka_unit_test(test_voice_echo),
         cmocka_unit_test(test_voice_malformed),
+        cmocka_unit_test(test_voice_stt_fallback),
+        cmocka_unit_test(test_voice_stt_result_timeout),
+        cmocka_unit_test(test_voice_silence),
+        cmocka_unit_test(test_voice_dtmf),
+        cmocka_unit_test(test_voice_recording),
+        cmocka_unit_test(test_voice_paced_echo_cancel),
         cmocka_unit_test(test_voice_menu),
         cmocka_unit_test(test_voice_said_heard_in_place),
         cmocka_unit_test(test_voice_grammar),
