@@ -27,7 +27,7 @@ LANG_CODE ?= en-US
 ARGS ?=
 FUZZ_TIME ?= 30
 FUZZ_TARGETS ?= config claim sse chunk template offline form acs-sig acs-events hostport httpd ratelimit log-mask \
-	wav media-frames pron-dict speech-slots tts-text wavstream
+	wav media-frames pron-dict speech-slots tts-text wavstream voice-audio
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
