@@ -1516,7 +1516,10 @@ static void session_free(void *ud)
 
 bool Ccai_voice_wanted(const ccai_call_params *p)
 {
-    return p && p->version >= 3 && p->audio_in.encoding != CCAI_AUDIO_NONE;
+    /* A version from the future is not read at all (the engine refuses
+     * it): its table may be shorter than ours. */
+    return p && p->version >= 3 && p->version <= CCAI_CALL_PARAMS_VERSION &&
+           p->audio_in.encoding != CCAI_AUDIO_NONE;
 }
 
 static bool format_ok(ccai_ctx *ctx, const char *what, const ccai_audio_format *f)
