@@ -305,6 +305,12 @@ CCAI_MUST_CHECK ccai_status Ccai_call_store_fail(ccai_call *c, ccai_status st);
 /* Store the bot's words kept while the database was locked, oldest first
  * (they come before anything else the call stores). */
 CCAI_MUST_CHECK ccai_status Ccai_call_flush_unsaved(ccai_call *c);
+/* The handle goes (engine/call_writes.c): the kept words that could not be
+ * stored are dropped (logged), and acts still waiting for a commit. */
+void Ccai_call_unsaved_clear(ccai_call *c);
+/* A new handle: nothing kept, the retry timer ready. */
+void Ccai_call_writes_init(ccai_call *c);
+void Ccai_call_pending_drop(ccai_call *c);
 /* States: not ended yet; from the stored text (unknown: ended). */
 CCAI_MUST_CHECK bool Ccai_call_state_in_progress(ccai_call_state s);
 ccai_call_state Ccai_call_state_parse(const char *s);

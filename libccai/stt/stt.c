@@ -1,5 +1,5 @@
 /* The built-in speech-to-text providers, by configuration name. */
-#include "stt/stt.h"
+#include "stt/cloud.h"
 
 #include "stt/sphinx.h"
 
@@ -7,6 +7,10 @@
 
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_stt_provider *const providers[] = {
+    &Ccai_stt_deepgram,
+    &Ccai_stt_openai_realtime,
+    &Ccai_stt_openai,
+    &Ccai_stt_azure,
 #ifdef CCAI_HAVE_POCKETSPHINX
     &Ccai_stt_sphinx,
 #endif

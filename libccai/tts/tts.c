@@ -1,15 +1,15 @@
 /* The built-in text-to-speech providers, by configuration name. */
 #include "tts/tts.h"
 
+#include "tts/cloud.h"
 #include "tts/offline.h"
 
 #include <string.h>
 
 /* One line per provider of this build (each file defines its table). */
 static const Ccai_tts_provider *const providers[] = {
-    &Ccai_tts_flite,
-    &Ccai_tts_espeak,
-    NULL,
+    &Ccai_tts_flite,  &Ccai_tts_espeak,     &Ccai_tts_azure,
+    &Ccai_tts_openai, &Ccai_tts_elevenlabs, NULL,
 };
 
 const Ccai_tts_provider *Ccai_tts_provider_find(const char *name)

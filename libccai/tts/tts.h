@@ -95,7 +95,9 @@ struct Ccai_tts_provider {
                         Ccai_tts **ret);
     /* Queue a text; *ret_id names it in the callbacks. Statuses: CCAI_OK;
      * CCAI_ERR_LIMIT (too long or too many queued); CCAI_ERR_STATE (after
-     * a fatal done); CCAI_ERR_NOMEM. */
+     * a fatal done); CCAI_ERR_NOMEM; CCAI_ERR_INVALID_ARG (no text, or
+     * only white space); CCAI_ERR_UNSUPPORTED (SSML to a provider without
+     * CCAI_TTS_SSML). */
     ccai_status (*say)(Ccai_tts *t, const Ccai_tts_text *text, uint32_t *ret_id);
     void (*cancel)(Ccai_tts *t);
     /* No callback after it; NULL accepted. */

@@ -1516,8 +1516,8 @@ static void session_free(void *ud)
 
 bool Ccai_voice_wanted(const ccai_call_params *p)
 {
-    /* A version from the future is not read at all (the engine refuses
-     * it): its table may be shorter than ours. */
+    /* A version from the future is refused by the engine: its table may be
+     * any size, so nothing past what the version promises is read here. */
     return p && p->version >= 3 && p->version <= CCAI_CALL_PARAMS_VERSION &&
            p->audio_in.encoding != CCAI_AUDIO_NONE;
 }

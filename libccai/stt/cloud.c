@@ -1,0 +1,200 @@
+/* What the cloud speech-to-text providers share (stt/cloud.h). */
+#include "stt/cloud.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct Ccai_stt_qitem {
+    Ccai_stt_qitem *next;
+    Ccai_stt_result r;
+    char *text, *lang, *slot, *errmsg;
+};
+
+static void item_free(Ccai_stt_qitem *it)
+{
+    ccai_free(it->text);
+    ccai_free(it->lang);
+    ccai_free(it->slot);
+    ccai_free(it->errmsg);
+    ccai_free(it);
+}
+
+static void on_deliver(Ccai_timer *t, void *ud)
+{
+    Ccai_stt_queue *q = ud;
+    CCAI_UNUSED(t);
+    q->depth++;
+    while (q->head && !q->closing) {
+        Ccai_stt_qitem *it = q->head;
+        q->head = it->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->fn(q->s, &it->r, q->ud);
+        item_free(it);
+    }
+    q->depth--;
+    if (q->closing && q->depth == 0)
+        q->destroy(q->s);
+}
+
+void Ccai_stt_queue_init(Ccai_stt_queue *q, ccai_ctx *ctx, Ccai_stt *s, const Ccai_stt_open *o,
+                         void (*destroy)(Ccai_stt *s))
+{
+    memset(q, 0, sizeof *q);
+    q->ctx = ctx;
+    q->s = s;
+    q->fn = o->fn;
+    q->ud = o->ud;
+    q->destroy = destroy;
+    Ccai_timer_init(&q->timer, on_deliver, q);
+}
+
+static char *dup_or_null(const char *s, bool *ok)
+{
+    if (!s)
+        return NULL;
+    char *d = Ccai_strdup(s);
+    if (!d)
+        *ok = false;
+    return d;
+}
+
+bool Ccai_stt_queue_push(Ccai_stt_queue *q, const Ccai_stt_result *r)
+{
+    if (q->fatal || q->closing)
+        return true;
+    Ccai_stt_qitem *it = Ccai_calloc(1, sizeof *it);
+    if (!it)
+        return false;
+    bool ok = true;
+    it->r = *r;
+    it->text = dup_or_null(r->text, &ok);
+    it->lang = dup_or_null(r->lang, &ok);
+    it->slot = dup_or_null(r->slot, &ok);
+    it->errmsg = dup_or_null(r->errmsg, &ok);
+    if (!ok) {
+        item_free(it);
+        return false;
+    }
+    it->r.text = it->text;
+    it->r.lang = it->lang;
+    it->r.slot = it->slot;
+    it->r.errmsg = it->errmsg;
+    if (q->tail)
+        q->tail->next = it;
+    else
+        q->head = it;
+    q->tail = it;
+    if (r->event == CCAI_STT_ERROR && r->fatal)
+        q->fatal = true;
+    if (!Ccai_timer_active(&q->timer))
+        Ccai_timer_start(q->ctx, &q->timer, 0);
+    return true;
+}
+
+bool Ccai_stt_queue_text(Ccai_stt_queue *q, Ccai_stt_event ev, const char *text, double confidence,
+                         const char *lang, bool from_end, uint32_t audio_ms)
+{
+    Ccai_stt_result r = {
+        .event = ev,
+        .text = text ? text : "",
+        .confidence = confidence,
+        .lang = lang,
+        .from_end = from_end,
+        .audio_ms = audio_ms,
+    };
+    return Ccai_stt_queue_push(q, &r);
+}
+
+bool Ccai_stt_queue_error(Ccai_stt_queue *q, ccai_status st, bool fatal, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    Ccai_stt_result r = {
+        .event = CCAI_STT_ERROR,
+        .text = "",
+        .confidence = -1,
+        .status = st,
+        .fatal = fatal,
+        .errmsg = msg,
+    };
+    return Ccai_stt_queue_push(q, &r);
+}
+
+bool Ccai_stt_queue_close(Ccai_stt_queue *q)
+{
+    q->closing = true;
+    return q->depth == 0;
+}
+
+void Ccai_stt_queue_free(Ccai_stt_queue *q)
+{
+    Ccai_timer_stop(q->ctx, &q->timer);
+    while (q->head) {
+        Ccai_stt_qitem *it = q->head;
+        q->head = it->next;
+        item_free(it);
+    }
+    q->tail = NULL;
+}
+
+/* Helpers ------------------------------------------------------------------- */
+
+bool Ccai_stt_url_escape(Ccai_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~';
+        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        if (!(keep ? Ccai_buf_append(b, p, 1) : Ccai_buf_append(b, enc, 3)))
+            return false;
+    }
+    return true;
+}
+
+bool Ccai_stt_base64(Ccai_buf *b, const uint8_t *data, size_t len)
+{
+    size_t out = 4 * ((len + 2) / 3);
+    size_t at = b->len;
+    /* Reserve out + 1 bytes, then encode in place, 48 KiB at a time. */
+    char *zero = Ccai_calloc(1, out + 1);
+    if (!zero)
+        return false;
+    bool ok = Ccai_buf_append(b, zero, out);
+    ccai_free(zero);
+    if (!ok)
+        return false;
+    size_t done = 0, w = at;
+    while (done < len) {
+        size_t n = len - done < 49152 ? len - done : 49152;
+        int wrote = EVP_EncodeBlock((unsigned char *)b->data + w, data + done, (int)n);
+        done += n;
+        w += (size_t)wrote;
+    }
+    b->len = at + out;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+void Ccai_stt_lang_primary(const char *lang, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; lang && lang[i] && lang[i] != '-' && lang[i] != '_' && i + 1 < n; i++)
+        out[i] = (char)((lang[i] >= 'A' && lang[i] <= 'Z') ? lang[i] + 32 : lang[i]);
+    out[i] = '\0';
+}
+
+bool Ccai_stt_query_ok(const char *options)
+{
+    for (const unsigned char *p = (const unsigned char *)options; p && *p; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '#')
+            return false;
+    }
+    return true;
+}
