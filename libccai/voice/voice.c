@@ -1672,6 +1672,10 @@ ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
     }
     vc->ended = true; /* no provider until the call exists */
     ccai_call_ops mine = session_ops;
+    /* The language menu when the host asks for one (its menu op set: it
+     * is never called, libccai says the menu and hears the choice). */
+    if (!ops->menu)
+        mine.menu = NULL;
     st = Ccai_engine_call_start(v->engine, params, &mine, vc, &vc->call);
     if (st != CCAI_OK) {
         session_free(vc);

@@ -132,8 +132,19 @@ static int op_hangup(ccai_call *c, void *ud)
     return 0;
 }
 
+/* The host asks for the language menu (libccai says it: never called). */
+static int op_menu(ccai_call *c, const ccai_menu *m, void *ud)
+{
+    (void)c;
+    (void)m;
+    (void)ud;
+    fail_msg("ops.menu called in an audio call");
+    return -1;
+}
+
 static const ccai_call_ops ops = {
     .version = CCAI_CALL_OPS_VERSION,
+    .menu = op_menu,
     .hangup = op_hangup,
     .play_audio = op_play,
     .clear_audio = op_clear,
@@ -778,6 +789,24 @@ static void test_voice_menu(void **state)
     wait_ms(&e, 1500);
     fprintf(stderr, "# said 'spanish': the call speaks %s\n", ccai_call_lang(e.call));
     assert_string_equal(ccai_call_lang(e.call), "es-ES");
+    assert_true(ccai_call_get_state(e.call) >= CCAI_CALL_CONNECTED);
+    env_free(&e);
+
+    /* A host without a menu op gets no menu (ccai-cli, AudioSocket). */
+    env_start(&e, NULL, ulaw_fmt, none_fmt, 0);
+    ccai_call_params np = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+14155550100",
+        .initiate_json = menu_initiate,
+        .audio_in = ulaw_fmt,
+    };
+    ccai_call_ops no_menu = ops;
+    no_menu.menu = NULL;
+    assert_int_equal(ccai_call_start(e.ctx, &np, &no_menu, &e.h, &e.call), CCAI_OK);
+    e.h.call = e.call;
+    assert_int_equal(ccai_call_notify(e.call, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    run_due(&e);
     assert_true(ccai_call_get_state(e.call) >= CCAI_CALL_CONNECTED);
     env_free(&e);
 
