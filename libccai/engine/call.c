@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/metrics.h"
+#include "engine/offline.h"
 
 #include <stdio.h>
 
@@ -499,9 +500,8 @@ void *Ccai_call_attachment(const ccai_call *c)
 
 typedef struct said_find {
     const char *said;
-    int64_t seq, created_at;
-    char *style, *engine, *lang;
-    bool found, nomem;
+    int64_t seq;
+    bool found;
 } said_find;
 
 static int said_match(const Ccai_store_message *m, void *ud)
@@ -512,12 +512,13 @@ static int said_match(const Ccai_store_message *m, void *ud)
         return 0;
     f->found = true;
     f->seq = m->seq;
-    f->created_at = m->created_at;
-    f->style = m->style ? Ccai_strdup(m->style) : NULL;
-    f->engine = m->engine ? Ccai_strdup(m->engine) : NULL;
-    f->lang = m->lang ? Ccai_strdup(m->lang) : NULL;
-    f->nomem = (m->style && !f->style) || (m->engine && !f->engine) || (m->lang && !f->lang);
     return 1;
+}
+
+Ccai_speech_kind Ccai_call_expected(const ccai_call *c)
+{
+    return c && c->offline_mode && c->offline ? Ccai_offline_expected(c->offline)
+                                              : CCAI_SPEECH_FREE;
 }
 
 ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard)
@@ -530,26 +531,15 @@ ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *hea
         return st;
     said_find f = {.said = said};
     st = Ccai_store_messages_newest(store, c->row.id, 32, -1, said_match, &f);
-    if (st == CCAI_OK && f.nomem)
-        st = CCAI_ERR_NOMEM;
     if (st == CCAI_OK && !f.found)
         st = CCAI_ERR_NOT_FOUND;
     if (st == CCAI_OK)
         st = Ccai_store_begin(store);
     if (st == CCAI_OK) {
-        st = Ccai_store_message_delete(store, c->row.id, f.seq);
-        if (st == CCAI_OK && heard && *heard) {
-            Ccai_store_message m = {
-                .persona = "assistant",
-                .action = "talk",
-                .style = f.style,
-                .content = heard,
-                .lang = f.lang,
-                .engine = f.engine,
-                .created_at = f.created_at,
-            };
-            st = Ccai_store_message_append(store, c->row.id, &m, NULL);
-        }
+        /* In place: the sentence keeps its position before what followed
+         * it (the caller's words, a tool call). */
+        st = heard && *heard ? Ccai_store_message_set_content(store, c->row.id, f.seq, heard)
+                             : Ccai_store_message_delete(store, c->row.id, f.seq);
         if (st == CCAI_OK)
             st = Ccai_store_commit(store);
         /* The first failure is the one returned; one of the rollback too is
@@ -558,9 +548,6 @@ ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *hea
             Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                      Ccai_store_errmsg(store));
     }
-    ccai_free(f.style);
-    ccai_free(f.engine);
-    ccai_free(f.lang);
     return st;
 }
 

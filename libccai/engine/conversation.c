@@ -160,20 +160,31 @@ bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool sto
 
 static void on_silence_timer(Ccai_timer *t, void *ud);
 
-/* The bot is done: listen, and count silence from now. */
+static void silence_stop(ccai_call *c)
+{
+    c->silence_deferred = false;
+    Ccai_timer_stop(c->ctx, &c->silence);
+}
+
+/* The bot is done: listen, and count silence from now, or, when the
+ * channel says when the caller has heard the bot's words, from then. */
 static void listen(ccai_call *c)
 {
     if (c->state >= CCAI_CALL_TRANSFERRING)
         return;
     if (c->ops.listen)
         c->ops.listen(c, c->row.lang, c->ud);
-    if (!c->channel_silence)
+    if (c->channel_silence)
+        return;
+    if (c->says_done && c->speaking)
+        c->silence_deferred = true;
+    else
         Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
 }
 
 void Ccai_conv_goodbye(ccai_call *c, bool store)
 {
-    Ccai_timer_stop(c->ctx, &c->silence);
+    silence_stop(c);
     Ccai_conv_say_phrase(c, CCAI_TTS_GOODBYE, false, store);
     Ccai_call_hangup(c);
 }
@@ -262,7 +273,7 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
             break;
         case CCAI_OFFLINE_HANGUP:
             ended = true;
-            Ccai_timer_stop(c->ctx, &c->silence);
+            silence_stop(c);
             Ccai_call_hangup(c);
             break;
         }
@@ -727,7 +738,7 @@ void Ccai_conv_cleanup(ccai_call *c)
         turn_free(t);
     }
     Ccai_conv_kept_forget(c);
-    Ccai_timer_stop(c->ctx, &c->silence);
+    silence_stop(c);
     Ccai_offline_free(c->offline);
     c->offline = NULL;
     Ccai_tz_free(c->tz);
@@ -772,7 +783,7 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
 {
     CCAI_UNUSED(seq);
     barge_in(c);
-    Ccai_timer_stop(c->ctx, &c->silence);
+    silence_stop(c);
     c->silences = 0;
     /* The offline dialogue answered while every LLM failed or cooled down:
      * as soon as one can be asked again, it answers again. */
@@ -798,7 +809,7 @@ void Ccai_conv_partial(ccai_call *c)
 {
     /* The caller talks over the bot: stop speaking, drop the answer. */
     barge_in(c);
-    Ccai_timer_stop(c->ctx, &c->silence);
+    silence_stop(c);
 }
 
 void Ccai_conv_silence(ccai_call *c)
@@ -821,8 +832,10 @@ void Ccai_conv_say_done(ccai_call *c)
 {
     c->speaking = false;
     /* Silence counts from the end of what the bot said. */
-    if (Ccai_timer_active(&c->silence))
+    if (Ccai_timer_active(&c->silence) || c->silence_deferred) {
+        c->silence_deferred = false;
         Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
+    }
 }
 
 static void act_transfer(ccai_call *c, const char *agent, int64_t num)
@@ -837,7 +850,7 @@ static void act_transfer(ccai_call *c, const char *agent, int64_t num)
 bool Ccai_conv_transfer(ccai_call *c)
 {
     const char *agent = Ccai_conv_initiate_str(c, "agent_phone_number");
-    Ccai_timer_stop(c->ctx, &c->silence);
+    silence_stop(c);
     if (!*agent || !c->ops.transfer) {
         Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
         return false;

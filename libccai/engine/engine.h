@@ -9,6 +9,7 @@
 #include "io/io.h"
 #include "llm/llm.h"
 #include "sms/sms.h"
+#include "speech/grammar.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -123,8 +124,11 @@ struct ccai_call {
     struct Ccai_turn *turn;       /* the LLM turn in flight */
     struct Ccai_offline *offline; /* the offline engine, when it is in charge */
     bool offline_mode;
-    bool first_turn; /* no turn yet on this leg */
-    bool speaking;   /* said something not yet reported done */
+    bool first_turn;       /* no turn yet on this leg */
+    bool speaking;         /* said something not yet reported done */
+    bool says_done;        /* the channel reports SAY_DONE once the caller heard it all
+                              (audio calls): silence counts from there */
+    bool silence_deferred; /* listening: the silence timer starts at SAY_DONE */
     Ccai_timer silence;
     int silences;
     struct Ccai_tools_text *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
@@ -164,11 +168,16 @@ void *Ccai_call_attachment(const ccai_call *c);
 
 /* The caller heard only @p heard of the bot's sentence @p said (barge-in
  * in an audio call): the newest stored sentence of the bot whose words are
- * @p said (among its last 32 messages) is replaced by @p heard, or removed
- * when heard is NULL or "". Kept words are stored first; one commit.
+ * @p said (among its last 32 messages) gets @p heard as its words in place
+ * (its position before what was stored after it stays), or is removed
+ * when heard is NULL or "". One commit.
  * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND (no such sentence: nothing
  * changed); the store's failures. */
 ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *heard);
+/* What the caller's next words are expected to be, for the voice layer's
+ * recogniser: the offline dialogue's question (Ccai_offline_expected())
+ * when it holds the call, FREE when the LLM does. */
+Ccai_speech_kind Ccai_call_expected(const ccai_call *c);
 
 /* The engine of a context (tests, tools): the composition root's. */
 Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx);
@@ -383,6 +392,9 @@ CCAI_MUST_CHECK ccai_status Ccai_menu_open(ccai_call *c);
  * then it connects), or NULL: nothing recognised (offered again, then
  * goodbye). */
 CCAI_MUST_CHECK ccai_status Ccai_menu_choice(ccai_call *c, const char *value);
+/* A key pressed while the menu is open (CCAI_EVENT_DTMF in language_menu):
+ * the choice of that key, or nothing recognised (offered again). */
+CCAI_MUST_CHECK ccai_status Ccai_menu_key(ccai_call *c, const char *digits);
 
 /* event.c: the caller is on the line (no menu, or after it): the "call"
  * message and state connected are stored, the conversation starts. */

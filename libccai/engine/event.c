@@ -275,7 +275,12 @@ static CCAI_MUST_CHECK ccai_status dispatch(ccai_call *c, const ccai_event *ev)
             return CCAI_OK;
         }
         return on_caller_text(c, ev, "talk");
-    case CCAI_EVENT_DTMF: return on_caller_text(c, ev, "dtmf");
+    case CCAI_EVENT_DTMF:
+        /* A key while the language menu is open chooses (the channel
+         * that offers the menu by voice passes keys on as they come). */
+        if (c->state == CCAI_CALL_LANGUAGE_MENU)
+            return Ccai_menu_key(c, ev->text);
+        return on_caller_text(c, ev, "dtmf");
     case CCAI_EVENT_SMS: return on_caller_text(c, ev, "sms");
     case CCAI_EVENT_SILENCE_TIMEOUT:
         if (c->state == CCAI_CALL_CONVERSATION)

@@ -172,3 +172,22 @@ ccai_status Ccai_menu_choice(ccai_call *c, const char *value)
     Ccai_conv_goodbye(c, false);
     return CCAI_OK;
 }
+
+ccai_status Ccai_menu_key(ccai_call *c, const char *digits)
+{
+    /* The key of the n-th language offered (build()'s order). */
+    const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
+    size_t n = 0, i;
+    const json_t *l;
+    const char *value = NULL;
+    json_array_foreach(avail, i, l)
+    {
+        const char *code = json_string_value(json_object_get(l, "short_code"));
+        if (!code || n == MENU_MAX)
+            continue;
+        n++;
+        if (digits && digits[0] == (char)('0' + n) && !digits[1])
+            value = code;
+    }
+    return Ccai_menu_choice(c, value);
+}

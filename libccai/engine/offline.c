@@ -476,6 +476,23 @@ const char *Ccai_offline_lang(const Ccai_offline *o)
     return o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
 }
 
+Ccai_speech_kind Ccai_offline_expected(const Ccai_offline *o)
+{
+    if (!o)
+        return CCAI_SPEECH_FREE;
+    if (o->st.phase == PH_CONFIRM)
+        return CCAI_SPEECH_YESNO;
+    if (o->st.phase != PH_ASK || o->st.cur >= o->nfields)
+        return CCAI_SPEECH_FREE;
+    switch (o->f[o->st.cur].type) {
+    case CCAI_FIELD_DATETIME: return o->st.pending_date ? CCAI_SPEECH_FREE : CCAI_SPEECH_DATE;
+    case CCAI_FIELD_EMAIL: return CCAI_SPEECH_EMAIL;
+    case CCAI_FIELD_PHONE_NUMBER: return CCAI_SPEECH_DIGITS;
+    case CCAI_FIELD_TEXT: break;
+    }
+    return CCAI_SPEECH_FREE;
+}
+
 bool Ccai_offline_ended(const Ccai_offline *o)
 {
     return o && o->st.phase == PH_ENDED;

@@ -30,6 +30,7 @@
 
 #include "core/common.h"
 #include "core/tz.h"
+#include "speech/grammar.h"
 
 /* Longer utterances are cut (on a UTF-8 character boundary). */
 #define CCAI_OFFLINE_UTTERANCE_MAX 2000
@@ -147,6 +148,13 @@ const char *Ccai_offline_claim_json(const Ccai_offline *o);
 /* The language code the dialogue currently speaks (the one given at
  * creation, or the last SET_LANG). Borrowed while the engine lives. */
 const char *Ccai_offline_lang(const Ccai_offline *o);
+
+/* What the dialogue's last question expects as the caller's answer, for a
+ * recogniser that can narrow its vocabulary (speech/grammar.h): YESNO
+ * while a summary waits for confirmation, DATE for a date field (FREE
+ * once the day is known and the time is asked), EMAIL, DIGITS for a phone
+ * number; FREE for a text field, a "which one?" and whatever else. */
+Ccai_speech_kind Ccai_offline_expected(const Ccai_offline *o);
 
 /* True once a TRANSFER or HANGUP was returned. */
 CCAI_MUST_CHECK bool Ccai_offline_ended(const Ccai_offline *o);

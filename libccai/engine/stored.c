@@ -207,7 +207,12 @@ ccai_status Ccai_call_recording(Ccai_engine *e, const char *call_id, const char 
         Ccai_store_call_set_recording(e->store, call_id, url, recording_id, duration_ms);
     if (st != CCAI_OK)
         return st;
-    ccai_call *c = Ccai_call_live(e, call_id);
+    /* The handle's row too, ended or not: a recording is finished when the
+     * call ends (an audio call's own), and a later write of the row must
+     * not lose it. */
+    ccai_call *c = e->calls;
+    while (c && (c->free_pending || strcmp(c->row.id, call_id) != 0))
+        c = c->next;
     if (!c)
         return CCAI_OK;
     if ((url && !Ccai_str_replace(&c->row.recording_url, url)) ||

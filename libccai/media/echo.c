@@ -8,6 +8,14 @@
 #define SLOT_MS     10
 #define MAX_DELAY   2000
 #define QUIET_LEVEL (-100.0)
+/* Adaptive: bot audio quieter than this says nothing of the echo path. */
+#define FAR_ACTIVE_DB (-50.0)
+/* Adaptive: the measured ERL is the smallest difference seen, which the
+ * echo only approaches when its frame meets the loudest bot slot: the gate
+ * keeps this much above it (G.711 quantisation, slot boundaries). */
+#define ADAPT_MARGIN_DB 3.0
+#define MAX_MEASURES    512 /* erl_window_ms / 10 ms frames at most */
+#define MAX_WINDOW      5000
 
 void Ccai_echo_gate_params_default(Ccai_echo_gate_params *p)
 {
@@ -15,6 +23,9 @@ void Ccai_echo_gate_params_default(Ccai_echo_gate_params *p)
     p->max_delay_ms = 300;
     p->erl_db = 6.0;
     p->margin_db = 0.0;
+    p->adaptive = true;
+    p->max_erl_db = 40.0;
+    p->erl_window_ms = 3000;
 }
 
 /* Bot levels on a 10 ms grid: slot k covers [k * 10, k * 10 + 10) ms of
@@ -26,8 +37,17 @@ typedef struct slot {
     bool used;
 } slot;
 
+/* One measurement of the echo path: bot level minus line level. */
+typedef struct measure {
+    uint64_t at;
+    double erl;
+} measure;
+
 struct Ccai_echo_gate {
     Ccai_echo_gate_params p;
+    double erl;                     /* the ERL assumed now */
+    measure measures[MAX_MEASURES]; /* a ring, oldest at pos when full */
+    size_t n_measures, pos;
     size_t n_slots;
     slot slots[];
 };
@@ -35,7 +55,9 @@ struct Ccai_echo_gate {
 ccai_status Ccai_echo_gate_new(const Ccai_echo_gate_params *p, Ccai_echo_gate **ret)
 {
     if (!p || !ret || p->min_delay_ms > p->max_delay_ms || p->max_delay_ms > MAX_DELAY ||
-        p->erl_db < -20.0 || p->erl_db > 60.0 || p->margin_db < -20.0 || p->margin_db > 60.0)
+        p->erl_db < -20.0 || p->erl_db > 60.0 || p->margin_db < -20.0 || p->margin_db > 60.0 ||
+        (p->adaptive && (p->max_erl_db < p->erl_db || p->max_erl_db > 60.0 ||
+                         p->erl_window_ms < 200 || p->erl_window_ms > MAX_WINDOW)))
         return CCAI_ERR_INVALID_ARG;
     /* The window plus a frame of audio either side. */
     size_t n = p->max_delay_ms / SLOT_MS + 2 * 100 / SLOT_MS + 2;
@@ -43,6 +65,7 @@ ccai_status Ccai_echo_gate_new(const Ccai_echo_gate_params *p, Ccai_echo_gate **
     if (!g)
         return CCAI_ERR_NOMEM;
     g->p = *p;
+    g->erl = p->erl_db;
     g->n_slots = n;
     *ret = g;
     return CCAI_OK;
@@ -76,13 +99,15 @@ void Ccai_echo_gate_far(Ccai_echo_gate *g, uint64_t now_ms, const int16_t *pcm, 
     }
 }
 
-double Ccai_echo_gate_level(const Ccai_echo_gate *g, uint64_t start_ms, uint32_t dur_ms)
+/* The loudest bot level within the delay window of caller audio heard
+ * from start_ms for dur_ms; false when there is none. */
+static bool far_max(const Ccai_echo_gate *g, uint64_t start_ms, uint32_t dur_ms, double *ret)
 {
     uint64_t lo = start_ms > g->p.max_delay_ms ? start_ms - g->p.max_delay_ms : 0;
     uint64_t end = start_ms + dur_ms;
     uint64_t hi = end > g->p.min_delay_ms ? end - g->p.min_delay_ms : 0;
     if (hi <= lo)
-        return CCAI_VAD_NO_GATE;
+        return false;
     uint64_t first = lo / SLOT_MS, last = (hi - 1) / SLOT_MS;
     if (last - first >= g->n_slots)
         first = last - g->n_slots + 1;
@@ -96,9 +121,47 @@ double Ccai_echo_gate_level(const Ccai_echo_gate *g, uint64_t start_ms, uint32_t
                 best = s->level;
         }
     }
-    if (!any)
+    *ret = best;
+    return any;
+}
+
+double Ccai_echo_gate_level(const Ccai_echo_gate *g, uint64_t start_ms, uint32_t dur_ms)
+{
+    double best;
+    if (!far_max(g, start_ms, dur_ms, &best))
         return CCAI_VAD_NO_GATE;
-    return best - g->p.erl_db + g->p.margin_db;
+    double margin = g->p.margin_db + (g->n_measures ? ADAPT_MARGIN_DB : 0.0);
+    return best - g->erl + margin;
+}
+
+void Ccai_echo_gate_near(Ccai_echo_gate *g, uint64_t start_ms, uint32_t dur_ms, double level_db,
+                         bool voiced)
+{
+    double far;
+    if (!g->p.adaptive || voiced || !far_max(g, start_ms, dur_ms, &far) || far < FAR_ACTIVE_DB)
+        return;
+    double erl = far - level_db;
+    if (erl > g->p.max_erl_db)
+        erl = g->p.max_erl_db;
+    if (erl < 0.0)
+        erl = 0.0;
+    size_t i = g->n_measures < MAX_MEASURES ? g->n_measures++ : g->pos;
+    if (g->n_measures == MAX_MEASURES)
+        g->pos = (i + 1) % MAX_MEASURES;
+    g->measures[i] = (measure){start_ms, erl};
+    /* The smallest of the window: echo never comes back with less loss. */
+    uint64_t from = start_ms > g->p.erl_window_ms ? start_ms - g->p.erl_window_ms : 0;
+    double min = g->p.max_erl_db;
+    for (size_t k = 0; k < g->n_measures; k++) {
+        if (g->measures[k].at >= from && g->measures[k].erl < min)
+            min = g->measures[k].erl;
+    }
+    g->erl = min;
+}
+
+double Ccai_echo_gate_erl(const Ccai_echo_gate *g)
+{
+    return g->erl;
 }
 
 struct Ccai_echo_canceller {

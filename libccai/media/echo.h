@@ -5,9 +5,20 @@
  * level of the audio released to the caller over the last max_delay_ms and
  * gives, for a stretch of caller audio, the level it must reach to be the
  * caller rather than echo: the loudest bot level within the echo delay
- * window, minus the echo return loss assumed (erl_db), plus margin_db.
- * That level is the gate_db argument of Ccai_vad_process(). No alignment
- * needed: the window covers any delay up to max_delay_ms.
+ * window, minus the echo return loss (ERL), plus margin_db. That level is
+ * the gate_db argument of Ccai_vad_process(). No alignment needed: the
+ * window covers any delay up to max_delay_ms.
+ *
+ * The ERL is erl_db until the line has been measured; adaptive, the gate
+ * measures it from the bot's own audio coming back while the caller is
+ * silent (Ccai_echo_gate_near(): the loudest bot level of the window minus
+ * the caller's line level, frames the VAD did not call voiced): the
+ * smallest such difference over the last erl_window_ms, never more than
+ * max_erl_db, is the ERL (a line that echoes nothing gets max_erl_db: the
+ * caller then only has to beat the VAD). A caller's quiet words among the
+ * measurements can only lower it (a stricter gate), never let echo through;
+ * echo reaches at most the ERL measured, which ADAPT_MARGIN_DB (3 dB in
+ * echo.c, once measured) keeps below the gate.
  *
  * Ccai_echo_canceller (optional): speexdsp's adaptive echo canceller
  * (speex_echo_state), frame by frame, with the audio released at the same
@@ -24,10 +35,14 @@
 #include "core/common.h"
 
 typedef struct Ccai_echo_gate_params {
-    uint32_t min_delay_ms; /* shortest echo delay considered (0) */
-    uint32_t max_delay_ms; /* longest (300; at most 2000) */
-    double erl_db;         /* echo return loss assumed: echo = bot level - erl_db (6) */
-    double margin_db;      /* the caller must exceed the expected echo by this (0) */
+    uint32_t min_delay_ms;  /* shortest echo delay considered (0) */
+    uint32_t max_delay_ms;  /* longest (300; at most 2000) */
+    double erl_db;          /* echo return loss assumed: echo = bot level - erl_db (6);
+                               adaptive: until the line is measured */
+    double margin_db;       /* the caller must exceed the expected echo by this (0) */
+    bool adaptive;          /* measure the ERL (Ccai_echo_gate_near()) (true) */
+    double max_erl_db;      /* adaptive: the highest ERL assumed (40; erl_db..60) */
+    uint32_t erl_window_ms; /* adaptive: measurements remembered (3000; 200..5000) */
 } Ccai_echo_gate_params;
 
 void Ccai_echo_gate_params_default(Ccai_echo_gate_params *p);
@@ -35,7 +50,8 @@ void Ccai_echo_gate_params_default(Ccai_echo_gate_params *p);
 typedef struct Ccai_echo_gate Ccai_echo_gate;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (min > max, max > 2000, erl_db
- * or margin_db outside -20..60); CCAI_ERR_NOMEM. Ownership: *ret freed with
+ * or margin_db outside -20..60, max_erl_db or erl_window_ms out of range
+ * when adaptive); CCAI_ERR_NOMEM. Ownership: *ret freed with
  * Ccai_echo_gate_free(). */
 CCAI_MUST_CHECK ccai_status Ccai_echo_gate_new(const Ccai_echo_gate_params *p,
                                                Ccai_echo_gate **ret);
@@ -47,6 +63,14 @@ void Ccai_echo_gate_far(Ccai_echo_gate *g, uint64_t now_ms, const int16_t *pcm, 
 /* The gate for caller audio heard from start_ms for dur_ms: a level in
  * dBFS, or CCAI_VAD_NO_GATE when no bot audio lies in the delay window. */
 double Ccai_echo_gate_level(const Ccai_echo_gate *g, uint64_t start_ms, uint32_t dur_ms);
+/* Adaptive gate: the caller's line heard from start_ms for dur_ms was at
+ * level_db (dBFS, as the VAD measured it); voiced: the VAD took it for the
+ * caller (not a measurement of the echo). No effect when not adaptive, or
+ * when the bot was quiet (below -50 dBFS) within the delay window. */
+void Ccai_echo_gate_near(Ccai_echo_gate *g, uint64_t start_ms, uint32_t dur_ms, double level_db,
+                         bool voiced);
+/* The echo return loss the gate assumes now, in dB. */
+double Ccai_echo_gate_erl(const Ccai_echo_gate *g);
 
 typedef struct Ccai_echo_canceller Ccai_echo_canceller;
 

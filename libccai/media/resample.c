@@ -189,6 +189,10 @@ ccai_status Ccai_media_convert(Ccai_media_converter *c, const uint8_t *in, size_
                                uint8_t *out, size_t out_cap, size_t *ret_out_len)
 {
     *ret_out_len = 0;
+    /* Nothing in (in may then be NULL, which memcpy may not be given even
+     * for 0 bytes): nothing out, the carried partial sample kept. */
+    if (!in_len)
+        return CCAI_OK;
     if (out_cap < Ccai_media_converter_max_out(c, in_len))
         return CCAI_ERR_LIMIT;
     size_t block = Ccai_media_block_bytes(&c->from);

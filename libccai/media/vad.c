@@ -222,7 +222,10 @@ static void analyse(Ccai_vad *v, const int16_t *x, double gate_db, Ccai_vad_fn f
         v->voiced += v->frame;
         v->run_voiced += v->frame;
         v->last_voiced_end = end;
-        if (!v->started && end - v->run_onset >= cutoff && 2 * v->run_voiced >= cutoff) {
+        /* The last frame that ends within the cut-off of the run's onset
+         * decides (240 ms for 250 on 20 ms frames): the start is never
+         * later than the cut-off after the onset. */
+        if (!v->started && end - v->run_onset + v->frame > cutoff && 2 * v->run_voiced >= cutoff) {
             v->started = true;
             ev.kind = CCAI_VAD_SPEECH_START;
             have_ev = true;

@@ -19,8 +19,10 @@
  * Segments and events: a segment opens on a voiced frame and closes when
  * vad_silence_timeout_ms pass without one; inside it, a run is voiced
  * frames with gaps up to the hang-over.
- *   SPEECH_START when a run spans vad_cutoff_timeout_ms, at least half of
- *     it voiced: the caller is talking (the barge-in point). A burst shorter
+ *   SPEECH_START at the end of the last frame within vad_cutoff_timeout_ms
+ *     of the run's onset (240 ms for 250: never later than the cut-off),
+ *     at least half the cut-off voiced: the caller is talking (the
+ *     barge-in point). A burst shorter
  *     than the cut-off (a click, most coughs) never starts.
  *   SPEECH_END when the segment closes (the end of the turn), if it started
  *     or held min_speech_ms of voiced frames; turn says the latter. So a

@@ -9,6 +9,8 @@
 #include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/err.h>
 #include <sphinxbase/feat.h>
+#include <sphinxbase/fsg_model.h>
+#include <sphinxbase/jsgf.h>
 #include <sphinxbase/ngram_model.h>
 #include <stdio.h>
 #include <string.h>
@@ -630,6 +632,30 @@ static const char *search_name(Ccai_speech_kind kind)
     return kind == CCAI_SPEECH_CHOICE ? SEARCH_CHOICE : Ccai_speech_kind_name(kind);
 }
 
+/* ps_set_jsgf_string(), with the parsed grammar freed: Debian's
+ * pocketsphinx (5prealpha) never frees it (jsgf_grammar_new() and all that
+ * the parser hangs under it, ~8 KB per grammar, leaked at every choice
+ * grammar: LeakSanitizer). The same steps: the public rule, the FSG at the
+ * decoder's language weight, the search named name. */
+static int set_jsgf(ps_decoder_t *ps, const char *name, const char *text)
+{
+    jsgf_t *jsgf = jsgf_parse_string(text, NULL);
+    if (!jsgf)
+        return -1;
+    int rc = -1;
+    jsgf_rule_t *rule = jsgf_get_public_rule(jsgf);
+    if (rule) {
+        float lw = (float)cmd_ln_float32_r(ps_get_config(ps), "-lw");
+        fsg_model_t *fsg = jsgf_build_fsg(jsgf, rule, ps_get_logmath(ps), lw);
+        if (fsg) {
+            rc = ps_set_fsg(ps, name, fsg);
+            fsg_model_free(fsg); /* the search holds its own reference */
+        }
+    }
+    jsgf_grammar_free(jsgf);
+    return rc;
+}
+
 /* Make d run e's grammar: its words added, its search set (built once per
  * decoder for the fixed grammars, every time for choices). */
 static ccai_status set_grammar(Ccai_sphinx *s, decoder *d, const expectation *e)
@@ -640,7 +666,7 @@ static ccai_status set_grammar(Ccai_sphinx *s, decoder *d, const expectation *e)
         for (size_t i = 0; i < e->grammar.n_words; i++)
             if (!add_word(s->m, ps, e->grammar.words[i], i + 1 == e->grammar.n_words))
                 return CCAI_ERR_INTERNAL;
-        if (ps_set_jsgf_string(ps, search_name(e->kind), e->grammar.jsgf.data) < 0)
+        if (set_jsgf(ps, search_name(e->kind), e->grammar.jsgf.data) < 0)
             return CCAI_ERR_INTERNAL;
         d->searches |= bit;
     }

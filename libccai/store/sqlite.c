@@ -582,6 +582,7 @@ const Ccai_store_backend Ccai_sqlite_backend = {
     .messages_json = Ccai_sqlite_messages_json,
     .messages_newest = Ccai_sqlite_messages_newest,
     .message_delete = Ccai_sqlite_message_delete,
+    .message_set_content = Ccai_sqlite_message_set_content,
     .reminder_upsert = Ccai_sqlite_reminder_upsert,
     .reminders_json = Ccai_sqlite_reminders_json,
     .job_enqueue = Ccai_sqlite_job_enqueue,

@@ -302,6 +302,30 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_delete(Ccai_store *store, const 
     return status;
 }
 
+/* Replace one message's words in place (what the caller heard of the bot's
+ * sentence after a barge-in): its seq keeps its place in the history. */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_set_content(Ccai_store *store, const char *call_id,
+                                                            int64_t seq, const char *content)
+{
+    Ccai_sqlite *st = Ccai_sqlite_of(store);
+    if (!st || !call_id || !content)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "UPDATE messages SET content = ? WHERE call_id = ? AND seq = ?",
+                           -1, &s, NULL) != SQLITE_OK)
+        return Ccai_sqlite_db_fail(st, "set message content");
+    ccai_status status = CCAI_OK;
+    if (Ccai_sqlite_bind_text(s, 1, content) || Ccai_sqlite_bind_text(s, 2, call_id) ||
+        Ccai_sqlite_bind_int(s, 3, seq) || sqlite3_step(s) != SQLITE_DONE)
+        status = Ccai_sqlite_db_fail(st, "set message content");
+    else if (sqlite3_changes(st->db) == 0)
+        status = Ccai_sqlite_fail(st, CCAI_ERR_NOT_FOUND,
+                                  "store: set message content: no message %lld in call %s",
+                                  (long long)seq, call_id);
+    sqlite3_finalize(s);
+    return status;
+}
+
 /* Reminders -------------------------------------------------------------- */
 
 static CCAI_MUST_CHECK ccai_status reminder_upsert_locked(Ccai_sqlite *st, const char *call_id,

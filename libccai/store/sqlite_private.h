@@ -133,6 +133,8 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_messages_newest(Ccai_store *store, const
                                                         Ccai_store_message_fn fn, void *ud);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_delete(Ccai_store *store, const char *call_id,
                                                        int64_t seq);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_set_content(Ccai_store *store, const char *call_id,
+                                                            int64_t seq, const char *content);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_reminder_upsert(Ccai_store *store, const char *call_id,
                                                         const char *title, const char *description,
                                                         int64_t due_at, const char *owner,

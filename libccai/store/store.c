@@ -202,6 +202,14 @@ ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id, int64
     return st->backend->message_delete(st, call_id, seq);
 }
 
+ccai_status Ccai_store_message_set_content(Ccai_store *st, const char *call_id, int64_t seq,
+                                           const char *content)
+{
+    if (!st)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->message_set_content(st, call_id, seq, content);
+}
+
 ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const char *call_id, const char *title,
                                        const char *description, int64_t due_at, const char *owner,
                                        bool *ret_created)

@@ -239,6 +239,13 @@ CCAI_MUST_CHECK ccai_status Ccai_store_messages_newest(Ccai_store *st, const cha
 /* Delete message seq of the call; NOT_FOUND when there is none. */
 CCAI_MUST_CHECK ccai_status Ccai_store_message_delete(Ccai_store *st, const char *call_id,
                                                       int64_t seq);
+/* Replace the content of message seq of the call in place: its seq (its
+ * position among the call's messages), persona, action, style, language,
+ * time and engine stay. content is not NULL (remove a message with
+ * Ccai_store_message_delete()). NOT_FOUND when there is none;
+ * INVALID_ARG for a NULL call_id or content. */
+CCAI_MUST_CHECK ccai_status Ccai_store_message_set_content(Ccai_store *st, const char *call_id,
+                                                           int64_t seq, const char *content);
 
 /* Reminders ------------------------------------------------------------ */
 
@@ -358,6 +365,8 @@ struct Ccai_store_backend {
                                                    int64_t limit, int64_t max_seq,
                                                    Ccai_store_message_fn fn, void *ud);
     CCAI_MUST_CHECK ccai_status (*message_delete)(Ccai_store *st, const char *call_id, int64_t seq);
+    CCAI_MUST_CHECK ccai_status (*message_set_content)(Ccai_store *st, const char *call_id,
+                                                       int64_t seq, const char *content);
 
     CCAI_MUST_CHECK ccai_status (*reminder_upsert)(Ccai_store *st, const char *call_id,
                                                    const char *title, const char *description,

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_CHAIN       8
 #define MAX_EXTRA       8
@@ -63,6 +64,7 @@ struct Ccai_voice {
     const Ccai_tts_provider *extra_tts[MAX_EXTRA];
     size_t n_extra_stt, n_extra_tts;
     Ccai_vad_params vad;
+    uint32_t result_timeout_ms; /* end() -> FINAL at most */
     bool record;
     char *record_dir;
 };
@@ -108,16 +110,21 @@ typedef struct vcall {
     size_t conv_cap;
     uint64_t in_ms; /* caller audio so far (the context's clock at its start) */
     uint64_t in_base;
+    uint64_t frame_at; /* the context's clock at the frame the VAD analyses */
 
     /* The utterance. */
     bool utt_open, utt_ended;
     Ccai_buf utt; /* PCM16 mono, for a fallback to the next provider */
     uint64_t utt_last_speech;
-    uint64_t end_sent_at;   /* end() sent (context clock) */
-    uint64_t speech_end_at; /* the caller stopped: answer latency from here */
+    uint64_t end_sent_at;    /* end() sent (context clock) */
+    Ccai_timer result_timer; /* end() without its FINAL in time */
+    uint64_t speech_end_at;  /* the caller stopped: answer latency from here */
     bool answer_pending;
 
     /* STT. */
+    Ccai_stt_kind expect; /* what the next utterance was expected to be */
+    char *hint_buf;       /* the claim's field names as words */
+    const char **hints;   /* into hint_buf, NULL-terminated */
     size_t stt_idx;
     Ccai_stt *stt;
     const Ccai_stt_provider *stt_prov;
@@ -150,6 +157,14 @@ typedef struct vcall {
         uint64_t heard_ms, total_ms;
     } * held_heard;
     size_t n_held;
+
+    /* The language menu offered (ops.menu): each phrase's choice. */
+    bool menu_open;
+    Ccai_buf menu_buf;          /* the values and phrases, NUL-separated */
+    const char *menu_values[9]; /* into menu_buf */
+    const char *menu_phrases[27];
+    size_t menu_of[27]; /* a phrase's choice */
+    size_t menu_n, menu_n_phrases;
 
     /* Recording. */
     Ccai_wav_writer *wav;
@@ -205,7 +220,7 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
     if (st == CCAI_OK)
         st = read_chain(v, "speech.tts.providers", "flite", &v->tts, &names);
     if (st != CCAI_OK) {
-        Ccai_buf_reset(&names);
+        Ccai_buf_free(&names);
         ccai_free(v);
         return st;
     }
@@ -222,6 +237,7 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
         (uint32_t)Ccai_config_int(v->cfg, "speech.vad_cutoff_timeout_ms", v->vad.cutoff_timeout_ms);
     v->vad.min_speech_ms =
         (uint32_t)Ccai_config_int(v->cfg, "speech.vad_min_speech_ms", v->vad.min_speech_ms);
+    v->result_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.stt_result_timeout_ms", 5000);
     v->record = Ccai_config_bool(v->cfg, "conversation.recording_enabled", false);
     const char *dir = Ccai_config_str(v->cfg, "speech.recording_dir");
     if (dir && *dir && !(v->record_dir = Ccai_strdup(dir))) {
@@ -413,6 +429,9 @@ static void event_speech(vcall *vc, const char *text, bool final, double confide
 /* Providers: opening, with the fallback chain ------------------------------ */
 
 static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud);
+static void expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *choices, size_t n);
+static void menu_answer(vcall *vc, const char *slot, const char *text);
+static void end_utterance(vcall *vc);
 static void on_tts_audio(Ccai_tts *t, uint32_t id, const uint8_t *audio, size_t len, void *ud);
 static void on_tts_done(Ccai_tts *t, const Ccai_tts_done *d, void *ud);
 
@@ -973,12 +992,29 @@ static void stt_fallback(vcall *vc, const char *why)
         vc->utt_open = vc->utt_ended = false;
         return;
     }
-    /* The utterance in progress, again, to the new recogniser. */
+    /* The answer type, and the utterance in progress again, to the new
+     * recogniser. */
+    if (vc->expect != CCAI_STT_FREE)
+        expect_next(vc, vc->expect, NULL, 0);
     if (vc->utt_open || vc->utt_ended) {
         stt_feed_pcm(vc, (const int16_t *)(const void *)vc->utt.data, vc->utt.len / 2);
         if (vc->utt_ended)
-            Ccai_stt_end(vc->stt);
+            end_utterance(vc);
     }
+}
+
+/* A slot as words the engine reads: a date's "--MM-DD" becomes "DD/MM"
+ * (the offline dialogue reads numeric dates day first); the rest as it is
+ * ("yes", the digits, the address, "tuesday"). */
+static const char *slot_words(Ccai_stt_kind kind, const char *slot, char *buf, size_t cap)
+{
+    unsigned m, d;
+    char tail;
+    if (kind == CCAI_STT_DATE && sscanf(slot, "--%2u-%2u%c", &m, &d, &tail) == 2) {
+        snprintf(buf, cap, "%u/%u", d, m);
+        return buf;
+    }
+    return slot;
 }
 
 static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
@@ -1001,6 +1037,7 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         break;
     case CCAI_STT_FINAL: {
         bool mine = vc->utt_ended;
+        Ccai_timer_stop(vc->ctx, &vc->result_timer);
         if (mine)
             metric(vc, "ccai_voice_stt_final_seconds", vc->stt_prov->name,
                    now_ms(vc) - vc->end_sent_at);
@@ -1008,7 +1045,19 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         if (!mine)
             vc->utt_open = false; /* the provider's own end of utterance */
         Ccai_buf_reset(&vc->utt);
-        const char *text = r->slot && *r->slot && (!r->text || !*r->text) ? r->slot : r->text;
+        /* The grammar resolved the answer (the recogniser keeps a slot
+         * only above its confidence floor): its canonical form is the
+         * caller's words. */
+        char slot[64];
+        const char *text = r->text;
+        if (r->slot && *r->slot && (vc->expect != CCAI_STT_FREE || !text || !*text))
+            text = slot_words(vc->expect, r->slot, slot, sizeof slot);
+        vc->expect = CCAI_STT_FREE;
+        if (vc->menu_open) {
+            barge_confirm(vc);
+            menu_answer(vc, r->slot, r->text);
+            break;
+        }
         if (!text || !*text) {
             barge_resume(vc);
             break;
@@ -1022,6 +1071,7 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
     }
     case CCAI_STT_SPEECH_STARTED: break;
     case CCAI_STT_ERROR:
+        Ccai_timer_stop(vc->ctx, &vc->result_timer);
         stt_fallback(vc, r->errmsg ? r->errmsg : ccai_status_str(r->status));
         break;
     }
@@ -1063,9 +1113,46 @@ static void utt_open(vcall *vc)
     utt_add(vc, vc->pre_tmp, n);
 }
 
+/* end() to the recogniser, its FINAL awaited at most result_timeout_ms. */
+static void end_utterance(vcall *vc)
+{
+    if (Ccai_stt_end(vc->stt) != CCAI_OK) {
+        stt_fallback(vc, "end refused");
+        return;
+    }
+    Ccai_timer_start(vc->ctx, &vc->result_timer, vc->v->result_timeout_ms);
+}
+
+/* No FINAL in time: the next recogniser of the chain hears the utterance;
+ * with none left the current one drops it and the caller was not
+ * understood (the engine asks again): never a hang. */
+static void on_result_timeout(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    vcall *vc = ud;
+    if (vc->ended || !vc->utt_ended || !vc->stt)
+        return;
+    ccai_call *call = vc->call;
+    Ccai_call_enter(call);
+    Ccai_log(&vc->v->log, CCAI_LOG_WARN, "call %s: stt %s: no words %u ms after the turn ended",
+             ccai_call_id(vc->call), vc->stt_prov->name, (unsigned)vc->v->result_timeout_ms);
+    if (vc->stt_idx + 1 < vc->v->stt.n) {
+        stt_fallback(vc, "no result in time");
+    } else {
+        Ccai_stt_cancel(vc->stt);
+        vc->utt_ended = false;
+        Ccai_buf_reset(&vc->utt);
+        barge_resume(vc);
+        notify(vc, CCAI_EVENT_NOT_UNDERSTOOD, "the recogniser gave no words in time");
+    }
+    Ccai_call_leave(call);
+}
+
 static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
 {
     vcall *vc = ud;
+    /* The line while the caller is silent measures the echo path. */
+    Ccai_echo_gate_near(vc->gate, vc->frame_at, FRAME_MS, fr->level_db, fr->speech);
     if (fr->speech && !vc->utt_open && !vc->utt_ended)
         utt_open(vc);
     if (fr->speech)
@@ -1100,8 +1187,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
     vc->utt_ended = true;
     vc->end_sent_at = now_ms(vc);
     vc->speech_end_at = vc->end_sent_at;
-    if (Ccai_stt_end(vc->stt) != CCAI_OK)
-        stt_fallback(vc, "end refused");
+    end_utterance(vc);
 }
 
 /* One 20 ms frame of the caller (mono PCM16 at the call's rate). */
@@ -1136,6 +1222,7 @@ static void caller_frame(vcall *vc, int16_t *pcm, size_t n)
         }
     }
     double gate = Ccai_echo_gate_level(vc->gate, start, FRAME_MS);
+    vc->frame_at = start;
     pre_push(vc, near, n);
     if (vc->utt_open)
         utt_add(vc, near, n);
@@ -1145,23 +1232,22 @@ static void caller_frame(vcall *vc, int16_t *pcm, size_t n)
 
 /* The session's ops for the engine ------------------------------------------- */
 
-static int op_say(ccai_call *call, const ccai_speech *sp, void *ud)
+/* A sentence to speak: queued for the synthesiser, or held while the
+ * caller may be interrupting. -1 when out of memory. */
+static int speak(vcall *vc, const char *text, const char *lang, const char *voice, double rate,
+                 ccai_style style)
 {
-    CCAI_UNUSED(call);
-    vcall *vc = ud;
     if (vc->ended)
         return -1;
     sentence *s = Ccai_calloc(1, sizeof *s);
-    if (!s || !(s->text = Ccai_strdup(sp->text)) ||
-        (sp->lang && !(s->lang = Ccai_strdup(sp->lang))) ||
-        (sp->voice && !(s->voice = Ccai_strdup(sp->voice)))) {
+    if (!s || !(s->text = Ccai_strdup(text)) || (lang && !(s->lang = Ccai_strdup(lang))) ||
+        (voice && !(s->voice = Ccai_strdup(voice)))) {
         sentence_free(s);
         return -1;
     }
-    s->rate = sp->rate > 0 ? sp->rate : 1;
-    s->style = sp->style;
+    s->rate = rate > 0 ? rate : 1;
+    s->style = style;
     s->seq = ++vc->next_seq;
-    vc->engine_speaking = true;
     if (vc->barged) {
         /* The caller may be interrupting: held with the cut ones. */
         sentence **tail = &vc->held;
@@ -1177,6 +1263,16 @@ static int op_say(ccai_call *call, const ccai_speech *sp, void *ud)
     return 0;
 }
 
+static int op_say(ccai_call *call, const ccai_speech *sp, void *ud)
+{
+    CCAI_UNUSED(call);
+    vcall *vc = ud;
+    int rc = speak(vc, sp->text, sp->lang, sp->voice, sp->rate, sp->style);
+    if (rc == 0)
+        vc->engine_speaking = true;
+    return rc;
+}
+
 static int op_stop_speaking(ccai_call *call, void *ud)
 {
     CCAI_UNUSED(call);
@@ -1190,6 +1286,40 @@ static int op_stop_speaking(ccai_call *call, void *ud)
     barge_confirm(vc);
     vc->engine_speaking = false;
     return 0;
+}
+
+/* The engine's answer types (speech/grammar.h) as the STT interface's. */
+static Ccai_stt_kind stt_kind(Ccai_speech_kind k)
+{
+    switch (k) {
+    case CCAI_SPEECH_YESNO: return CCAI_STT_YESNO;
+    case CCAI_SPEECH_DIGITS: return CCAI_STT_DIGITS;
+    case CCAI_SPEECH_NUMBER: return CCAI_STT_NUMBER;
+    case CCAI_SPEECH_DATE: return CCAI_STT_DATE;
+    case CCAI_SPEECH_EMAIL: return CCAI_STT_EMAIL;
+    case CCAI_SPEECH_CHOICE: return CCAI_STT_CHOICE;
+    case CCAI_SPEECH_FREE: break;
+    }
+    return CCAI_STT_FREE;
+}
+
+/* Tell the recogniser what the caller's next words should be: the
+ * offline dialogue's answer type (a grammar beside the free model), or
+ * free text with the claim's field names as hints (the LLM holds the
+ * call). A provider that cannot take it still hears free text. */
+static void expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *choices, size_t n)
+{
+    Ccai_stt_expect e = {
+        .kind = kind,
+        .choices = choices,
+        .n_choices = n,
+        .hints = kind == CCAI_STT_FREE ? (const char *const *)vc->hints : NULL,
+    };
+    ccai_status st = Ccai_stt_expect_next(vc->stt, &e);
+    vc->expect = st == CCAI_OK ? kind : CCAI_STT_FREE;
+    if (st != CCAI_OK)
+        Ccai_log(&vc->v->log, CCAI_LOG_DEBUG, "call %s: stt %s: no answer type %d: %s",
+                 ccai_call_id(vc->call), vc->stt_prov->name, (int)kind, ccai_status_str(st));
 }
 
 static int op_listen(ccai_call *call, const char *lang, void *ud)
@@ -1208,11 +1338,74 @@ static int op_listen(ccai_call *call, const char *lang, void *ud)
             tts_open_from(vc, 0);
         }
     }
-    if (vc->stt && !vc->utt_open && !vc->utt_ended) {
-        Ccai_stt_expect e = {.kind = CCAI_STT_FREE};
-        Ccai_stt_expect_next(vc->stt, &e);
-    }
+    if (vc->stt && !vc->utt_open && !vc->utt_ended)
+        expect_next(vc, stt_kind(Ccai_call_expected(vc->call)), NULL, 0);
     return 0;
+}
+
+static void menu_close(vcall *vc)
+{
+    vc->menu_open = false;
+    vc->menu_n = vc->menu_n_phrases = 0;
+    Ccai_buf_reset(&vc->menu_buf);
+}
+
+/* The language menu: said in one voice (menu->text, the call's language),
+ * the recogniser told the choices' words (a choice grammar); the answer is
+ * a key (CCAI_EVENT_DTMF, which the engine maps) or the words of a choice
+ * (menu_answer()). */
+static int op_menu(ccai_call *call, const ccai_menu *menu, void *ud)
+{
+    CCAI_UNUSED(call);
+    vcall *vc = ud;
+    if (vc->ended || !menu->text || !*menu->text)
+        return -1;
+    menu_close(vc);
+    /* Offsets first: the buffer may move while it grows. */
+    size_t voff[9], poff[27];
+    for (size_t k = 0; k < menu->n_choices && vc->menu_n < 9; k++) {
+        const ccai_menu_choice *ch = menu->choices[k];
+        voff[vc->menu_n] = vc->menu_buf.len;
+        if (!Ccai_buf_append(&vc->menu_buf, ch->value, strlen(ch->value) + 1))
+            goto nomem;
+        for (size_t j = 0; ch->phrases && ch->phrases[j] && vc->menu_n_phrases < 27; j++) {
+            poff[vc->menu_n_phrases] = vc->menu_buf.len;
+            vc->menu_of[vc->menu_n_phrases++] = vc->menu_n;
+            if (!Ccai_buf_append(&vc->menu_buf, ch->phrases[j], strlen(ch->phrases[j]) + 1))
+                goto nomem;
+        }
+        vc->menu_n++;
+    }
+    for (size_t k = 0; k < vc->menu_n; k++)
+        vc->menu_values[k] = vc->menu_buf.data + voff[k];
+    for (size_t k = 0; k < vc->menu_n_phrases; k++)
+        vc->menu_phrases[k] = vc->menu_buf.data + poff[k];
+    if (speak(vc, menu->text, menu->lang, menu->voice, menu->rate, CCAI_STYLE_NONE) != 0)
+        goto nomem;
+    vc->menu_open = true;
+    if (vc->stt && !vc->utt_open && !vc->utt_ended)
+        expect_next(vc, CCAI_STT_CHOICE, vc->menu_phrases, vc->menu_n_phrases);
+    return 0;
+nomem:
+    menu_close(vc);
+    return -1;
+}
+
+/* The caller's words while the menu is open: the choice whose words they
+ * are (the grammar's slot, or a phrase among free words), or none (the
+ * engine offers the menu again). */
+static void menu_answer(vcall *vc, const char *slot, const char *text)
+{
+    const char *value = NULL;
+    for (size_t k = 0; k < vc->menu_n_phrases && !value; k++) {
+        const char *ph = vc->menu_phrases[k];
+        if ((slot && strcasecmp(slot, ph) == 0) || (text && *ph && strcasestr(text, ph)))
+            value = vc->menu_values[vc->menu_of[k]];
+    }
+    char *v = value ? Ccai_strdup(value) : NULL;
+    menu_close(vc);
+    notify(vc, CCAI_EVENT_CHOICE, v);
+    ccai_free(v);
 }
 
 static int op_transfer(ccai_call *call, const char *number, void *ud)
@@ -1256,6 +1449,7 @@ static const ccai_call_ops session_ops = {
     .say = op_say,
     .stop_speaking = op_stop_speaking,
     .listen = op_listen,
+    .menu = op_menu,
     .transfer = op_transfer,
     .hangup = op_hangup,
     .send_sms = op_sms,
@@ -1273,6 +1467,7 @@ static void session_stop(vcall *vc)
     stt_close(vc);
     tts_close(vc);
     Ccai_timer_stop(vc->ctx, &vc->pace_timer);
+    Ccai_timer_stop(vc->ctx, &vc->result_timer);
     if (vc->wav) {
         uint64_t bytes = Ccai_wav_writer_bytes(vc->wav);
         ccai_status st = Ccai_wav_writer_close(vc->wav);
@@ -1313,6 +1508,9 @@ static void session_free(void *ud)
     ccai_free(vc->pre_tmp);
     ccai_free(vc->conv_buf);
     ccai_free(vc->wav_path);
+    ccai_free(vc->hint_buf);
+    Ccai_buf_free(&vc->menu_buf);
+    ccai_free(vc->hints);
     ccai_free(vc);
 }
 
@@ -1379,6 +1577,7 @@ static ccai_status session_init(vcall *vc, const ccai_call_params *p)
         !(vc->far = Ccai_calloc(vc->far_cap, sizeof *vc->far)))
         return CCAI_ERR_NOMEM;
     Ccai_timer_init(&vc->pace_timer, on_pace, vc);
+    Ccai_timer_init(&vc->result_timer, on_result_timeout, vc);
     vc->q_tail = &vc->q;
     return CCAI_OK;
 }
@@ -1406,6 +1605,40 @@ static void record_open(vcall *vc)
                  vc->wav_path ? vc->wav_path : "(no memory)");
         vc->wav = NULL;
     }
+}
+
+/* The claim's field names as words ("incident_city" -> "incident city"):
+ * the hints of free text. */
+static ccai_status hints_init(vcall *vc)
+{
+    const ccai_claim_schema *schema = vc->call->schema;
+    size_t n = schema ? ccai_claim_schema_count(schema) : 0;
+    Ccai_buf b = {0};
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL;
+        if (ccai_claim_schema_field(schema, i, &name, NULL, NULL) != CCAI_OK || !name)
+            continue;
+        size_t off = b.len;
+        if (!Ccai_buf_append(&b, name, strlen(name) + 1)) {
+            Ccai_buf_free(&b);
+            return CCAI_ERR_NOMEM;
+        }
+        for (char *p = b.data + off; *p; p++)
+            if (*p == '_' || *p == '-')
+                *p = ' ';
+        used++;
+    }
+    vc->hints = Ccai_calloc(used + 1, sizeof *vc->hints);
+    if (!vc->hints) {
+        Ccai_buf_free(&b);
+        return CCAI_ERR_NOMEM;
+    }
+    vc->hint_buf = b.data;
+    const char *p = b.data;
+    for (size_t i = 0; i < used; i++, p += strlen(p) + 1)
+        vc->hints[i] = p;
+    return CCAI_OK;
 }
 
 ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
@@ -1439,15 +1672,24 @@ ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
     }
     vc->ended = true; /* no provider until the call exists */
     ccai_call_ops mine = session_ops;
+    /* The language menu when the host asks for one (its menu op set: it
+     * is never called, libccai says the menu and hears the choice). */
+    if (!ops->menu)
+        mine.menu = NULL;
     st = Ccai_engine_call_start(v->engine, params, &mine, vc, &vc->call);
     if (st != CCAI_OK) {
         session_free(vc);
         return st;
     }
     Ccai_call_attach(vc->call, vc, session_free, userdata);
+    vc->call->says_done = true; /* SAY_DONE once the caller heard it all */
     vc->ended = false;
     vc->in_base = now_ms(vc);
     snprintf(vc->lang, sizeof vc->lang, "%s", ccai_call_lang(vc->call));
+    if ((st = hints_init(vc)) != CCAI_OK) {
+        ccai_call_free(vc->call);
+        return st;
+    }
     if ((st = stt_open_from(vc, 0)) != CCAI_OK || (st = tts_open_from(vc, 0)) != CCAI_OK) {
         Ccai_ctx_set_error(v->ctx, "audio call: no %s provider could open for %s",
                            vc->stt ? "text-to-speech" : "speech-to-text", vc->lang);

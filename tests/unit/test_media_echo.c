@@ -92,6 +92,67 @@ static void test_gate_levels(void **state)
     Ccai_echo_gate_free(g);
 }
 
+/* Adaptive: the echo path is measured while the caller is silent; the gate
+ * follows the echo expected, not the bot's level. */
+static void test_gate_adapts(void **state)
+{
+    (void)state;
+    Ccai_echo_gate_params p;
+    Ccai_echo_gate_params_default(&p);
+    assert_true(p.adaptive);
+    Ccai_echo_gate_params bad = p;
+    bad.max_erl_db = 3.0; /* below erl_db */
+    Ccai_echo_gate *g = NULL;
+    assert_int_equal(Ccai_echo_gate_new(&bad, &g), CCAI_ERR_INVALID_ARG);
+    bad = p;
+    bad.erl_window_ms = 100;
+    assert_int_equal(Ccai_echo_gate_new(&bad, &g), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_echo_gate_new(&p, &g), CCAI_OK);
+    int16_t f[160];
+    fill(f, 160, -20.0);
+    /* Unmeasured: the assumed 6 dB. */
+    Ccai_echo_gate_far(g, 1000, f, 160, 8000);
+    assert_true(fabs(Ccai_echo_gate_level(g, 1000, 20) - (-26.0)) < 0.01);
+    /* The line brings the bot back 12 dB down; a louder voiced frame (the
+     * caller) is not a measurement. */
+    uint64_t t = 1000;
+    for (int i = 0; i < 50; i++, t += 20) {
+        Ccai_echo_gate_far(g, t, f, 160, 8000);
+        Ccai_echo_gate_near(g, t, 20, -32.0, false);
+        Ccai_echo_gate_near(g, t, 20, -15.0, true);
+    }
+    assert_true(fabs(Ccai_echo_gate_erl(g) - 12.0) < 0.01);
+    /* Expected echo -32, plus the 3 dB margin: -29. */
+    assert_true(fabs(Ccai_echo_gate_level(g, t - 20, 20) - (-29.0)) < 0.01);
+    /* A quiet bot (below -50 dBFS) measures nothing. */
+    int16_t q[160];
+    fill(q, 160, -60.0);
+    for (int i = 0; i < 200; i++, t += 20) {
+        Ccai_echo_gate_far(g, t, q, 160, 8000);
+        Ccai_echo_gate_near(g, t, 20, -100.0, false);
+    }
+    assert_true(fabs(Ccai_echo_gate_erl(g) - 12.0) < 0.01);
+    /* A line that brings nothing back, measured for longer than the
+     * window: the highest ERL assumed, and the caller's quiet word
+     * (unvoiced) among it lowers it again at once. */
+    for (int i = 0; i < 200; i++, t += 20) {
+        Ccai_echo_gate_far(g, t, f, 160, 8000);
+        Ccai_echo_gate_near(g, t, 20, -100.0, false);
+    }
+    assert_true(fabs(Ccai_echo_gate_erl(g) - 40.0) < 0.01);
+    Ccai_echo_gate_far(g, t, f, 160, 8000);
+    Ccai_echo_gate_near(g, t, 20, -25.0, false);
+    assert_true(fabs(Ccai_echo_gate_erl(g) - 5.0) < 0.01);
+    Ccai_echo_gate_free(g);
+    /* Not adaptive: measurements change nothing. */
+    p.adaptive = false;
+    assert_int_equal(Ccai_echo_gate_new(&p, &g), CCAI_OK);
+    Ccai_echo_gate_far(g, 1000, f, 160, 8000);
+    Ccai_echo_gate_near(g, 1000, 20, -100.0, false);
+    assert_true(fabs(Ccai_echo_gate_level(g, 1000, 20) - (-26.0)) < 0.01);
+    Ccai_echo_gate_free(g);
+}
+
 static void test_canceller_contract(void **state)
 {
     (void)state;
@@ -230,11 +291,9 @@ static void test_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gate_params),
-        cmocka_unit_test(test_gate_levels),
-        cmocka_unit_test(test_canceller_contract),
-        cmocka_unit_test(test_bot_echo),
-        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_gate_params), cmocka_unit_test(test_gate_levels),
+        cmocka_unit_test(test_gate_adapts), cmocka_unit_test(test_canceller_contract),
+        cmocka_unit_test(test_bot_echo),    cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,6 +227,29 @@ static size_t convert_all(Ccai_media_converter *c, const uint8_t *in, size_t len
     return total;
 }
 
+/* Nothing in (NULL, 0: a flush or an empty frame): nothing out, and a
+ * partial sample carried stays for the next bytes (UBSan: no memcpy from
+ * NULL). */
+static void test_converter_empty(void **state)
+{
+    (void)state;
+    Ccai_media_format f_pcm = {CCAI_MEDIA_PCM16, 8000, 1};
+    Ccai_media_format f_ulaw = {CCAI_MEDIA_ULAW, 8000, 1};
+    Ccai_media_converter *c = NULL;
+    assert_int_equal(Ccai_media_converter_new(&f_pcm, &f_ulaw, 3, &c), CCAI_OK);
+    uint8_t out[64];
+    size_t n = 99;
+    assert_int_equal(Ccai_media_convert(c, NULL, 0, out, sizeof out, &n), CCAI_OK);
+    assert_int_equal(n, 0);
+    const uint8_t half[1] = {0x10};
+    assert_int_equal(Ccai_media_convert(c, half, 1, out, sizeof out, &n), CCAI_OK);
+    assert_int_equal(Ccai_media_converter_pending(c), 1);
+    assert_int_equal(Ccai_media_convert(c, NULL, 0, out, sizeof out, &n), CCAI_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(Ccai_media_converter_pending(c), 1);
+    Ccai_media_converter_free(c);
+}
+
 static void test_converter(void **state)
 {
     (void)state;
@@ -403,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_tone_fidelity),
         cmocka_unit_test(test_alias_rejection),
         cmocka_unit_test(test_limits_and_reset),
+        cmocka_unit_test(test_converter_empty),
         cmocka_unit_test(test_converter),
         cmocka_unit_test(test_converter_all_pairs),
         cmocka_unit_test(test_oom),

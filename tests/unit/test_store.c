@@ -662,6 +662,56 @@ static void test_messages_newest(void **state)
     Ccai_store_close(st);
 }
 
+/* A message's words replaced in place (what the caller heard of the bot's
+ * sentence): its seq, and so its place before what came after it, stays,
+ * and so does everything else of it. */
+static void test_message_set_content(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+1", NULL, 0);
+    Ccai_store_message m = msg("assistant", "Hello, I will take down your claim now.");
+    m.style = "cheerful";
+    m.lang = "en-US";
+    m.engine = "offline";
+    m.created_at = 1728352800123;
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    m = msg("human", "stop please");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_message_set_content(st, "call-1", 1, "Hello, I will"), CCAI_OK);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    json_t *o = json_array_get(arr, 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 1);
+    assert_string_equal(json_string_value(json_object_get(o, "content")), "Hello, I will");
+    assert_string_equal(json_string_value(json_object_get(o, "persona")), "assistant");
+    assert_string_equal(json_string_value(json_object_get(o, "style")), "cheerful");
+    assert_string_equal(json_string_value(json_object_get(o, "lang")), "en-US");
+    assert_string_equal(json_string_value(json_object_get(o, "engine")), "offline");
+    assert_string_equal(json_string_value(json_object_get(o, "created_at")),
+                        "2024-10-08T02:00:00.123Z");
+    o = json_array_get(arr, 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 2);
+    assert_string_equal(json_string_value(json_object_get(o, "content")), "stop please");
+    json_decref(arr);
+    /* The next message still follows the last. */
+    int64_t seq = 0;
+    m = msg("assistant", "An agent, of course.");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, &seq), CCAI_OK);
+    assert_int_equal(seq, 3);
+    /* Nothing there, bad arguments: nothing changes. */
+    assert_int_equal(Ccai_store_message_set_content(st, "call-1", 9, "x"), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_message_set_content(st, "call-2", 1, "x"), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_message_set_content(st, "call-1", 1, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_message_set_content(st, NULL, 1, "x"), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "content")),
+                        "Hello, I will");
+    json_decref(arr);
+    Ccai_store_close(st);
+}
+
 static void test_messages(void **state)
 {
     (void)state;
@@ -1533,6 +1583,7 @@ int main(void)
         cmocka_unit_test(test_call_list),
         cmocka_unit_test(test_call_list_limit_cap),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_message_set_content),
         cmocka_unit_test(test_messages_newest),
         cmocka_unit_test(test_wal_checkpoints),
         cmocka_unit_test(test_foreign_keys),
