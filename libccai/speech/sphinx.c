@@ -819,6 +819,9 @@ static ccai_status finish(Ccai_sphinx *s)
     int rc = ps_end_utt(s->primary->ps);
     if (s->beside && ps_end_utt(s->beside->ps) < 0)
         rc = -1;
+    /* Ended here: drop_utterance() below must not end it again
+     * (pocketsphinx logs "Utterance is not started" for each). */
+    s->in_utt = false;
     Ccai_sphinx_result r;
     memset(&r, 0, sizeof r);
     r.event = CCAI_SPHINX_FINAL;
