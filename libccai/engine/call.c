@@ -428,6 +428,14 @@ static void end_quietly(ccai_call *c, const char *reason)
                  reason, ccai_status_str(st));
 }
 
+void Ccai_call_free_ended(ccai_call *c, const char *reason)
+{
+    if (!c)
+        return;
+    end_quietly(c, reason);
+    ccai_call_free(c);
+}
+
 CCAI_EXPORT void ccai_call_free(ccai_call *c)
 {
     if (!c)

@@ -310,6 +310,10 @@ CCAI_MUST_CHECK ccai_status Ccai_call_flush_unsaved(ccai_call *c);
 void Ccai_call_unsaved_clear(ccai_call *c);
 /* A new handle: nothing kept, the retry timer ready. */
 void Ccai_call_writes_init(ccai_call *c);
+/* Release a handle whose call could not go on (a host's audio call without
+ * a speech provider): stored as ended with reason (not "handle released"),
+ * no callback fires. NULL accepted. */
+void Ccai_call_free_ended(ccai_call *c, const char *reason);
 void Ccai_call_pending_drop(ccai_call *c);
 /* States: not ended yet; from the stored text (unknown: ended). */
 CCAI_MUST_CHECK bool Ccai_call_state_in_progress(ccai_call_state s);

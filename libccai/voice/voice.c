@@ -1691,9 +1691,13 @@ ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
         return st;
     }
     if ((st = stt_open_from(vc, 0)) != CCAI_OK || (st = tts_open_from(vc, 0)) != CCAI_OK) {
-        Ccai_ctx_set_error(v->ctx, "audio call: no %s provider could open for %s",
-                           vc->stt ? "text-to-speech" : "speech-to-text", vc->lang);
-        ccai_call_free(vc->call); /* frees the session */
+        char why[96];
+        snprintf(why, sizeof why, "no %s provider could open for %s",
+                 vc->stt ? "text-to-speech" : "speech-to-text", vc->lang);
+        Ccai_ctx_set_error(v->ctx, "audio call: %s", why);
+        /* Stored as what happened (the row exists: persist, then act),
+         * not as a handle the host released. Frees the session. */
+        Ccai_call_free_ended(vc->call, why);
         return st == CCAI_ERR_NOMEM ? st : CCAI_ERR_CONFIG;
     }
     record_open(vc);

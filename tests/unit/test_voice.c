@@ -687,6 +687,20 @@ static void test_voice_malformed(void **state)
     ccai_call_ops no_play = ops;
     no_play.play_audio = NULL;
     assert_int_equal(ccai_call_start(e.ctx, &p, &no_play, &e.h, &c), CCAI_ERR_INVALID_ARG);
+    /* No recogniser for the call: refused, and the stored call says why
+     * (not "handle released"). */
+    /* (pocketsphinx, the only one configured, hears English only) */
+    p.initiate_json = "{\"lang\":{\"default_short_code\":\"fr-FR\","
+                      "\"availables\":[{\"short_code\":\"fr-FR\"}]}}";
+    assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &c), CCAI_ERR_CONFIG);
+    assert_null(c);
+    assert_non_null(strstr(ccai_ctx_errmsg(e.ctx), "speech-to-text"));
+    char *list = NULL;
+    assert_int_equal(ccai_ctx_calls_list_json(e.ctx, NULL, 10, 0, &list), CCAI_OK);
+    assert_non_null(strstr(list, "no speech-to-text provider could open for fr-FR"));
+    assert_null(strstr(list, "handle released"));
+    ccai_free(list);
+    p.initiate_json = NULL;
     /* A text call has no audio. */
     p.audio_in = none_fmt;
     assert_int_equal(ccai_call_start(e.ctx, &p, &ops, &e.h, &c), CCAI_OK);
