@@ -438,7 +438,10 @@ static ccai_status stt_open_from(vcall *vc, size_t from)
                      p ? "does not hear the call's language" : "no such provider in this build");
             continue;
         }
-        Ccai_stt_open o = {vc->lang, vc->mono, &v->log, on_stt, vc};
+        /* The call's own encoding: a provider that takes it as it is
+         * (G.711 for Deepgram, OpenAI Realtime) gets the frames encoded
+         * back to it, half the bytes of PCM16. */
+        Ccai_stt_open o = {vc->lang, {vc->in.encoding, vc->in.rate, 1}, &v->log, on_stt, vc};
         Ccai_stt *s = NULL;
         st = p->open(vc->ctx, &cfg, &o, &s);
         if (st != CCAI_OK) {
