@@ -700,7 +700,10 @@ static ccai_status tts_send(vcall *vc, sentence *s, const char *text)
 {
     if (!vc->tts)
         return CCAI_ERR_STATE;
-    Ccai_tts_text t = {text, false, s->lang, s->voice, NULL, s->rate};
+    /* The language's voice is an Azure voice name: another provider would
+     * refuse it (ElevenLabs: 404, the sentence lost to the fallback). */
+    const char *voice = vc->tts_prov->caps & CCAI_TTS_LANG_VOICE ? s->voice : NULL;
+    Ccai_tts_text t = {text, false, s->lang, voice, NULL, s->rate};
     ccai_status st = Ccai_tts_say(vc->tts, &t, &s->tts_id);
     if (st == CCAI_OK) {
         s->sent = true;

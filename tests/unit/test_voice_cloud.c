@@ -496,6 +496,8 @@ static void test_deepgram_azure(void **state)
     char *said = bot_words(&e);
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
+        /* Azure speaks with the language's voice. */
+        assert_non_null(strstr(ssml[i], "name=\"en-US-ShimmerTurboMultilingualNeural\""));
         char *words = ssml_words(ssml[i]);
         assert_non_null(strstr(said, words)); /* a sentence the bot stored */
         size_t len = 0;
@@ -527,10 +529,190 @@ static void test_deepgram_azure(void **state)
     azure_speech_standin_stop(az);
 }
 
+/* The JSON member `name` of each request body to path_prefix of s, in
+ * order (malloc'd strings). */
+static char **json_texts(svc *s, const char *path_prefix, const char *name, size_t *n)
+{
+    char **v = bodies(s, path_prefix, n);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *j = json_loads(v[i], 0, NULL);
+        assert_non_null(j);
+        const char *t = json_string_value(json_object_get(j, name));
+        assert_non_null(t);
+        free(v[i]);
+        v[i] = strdup(t);
+        json_decref(j);
+    }
+    return v;
+}
+
+/* The caller's line, recognised by the stand-in as scripted (pushed by
+ * the caller of this), answered: the human words stored are the
+ * stand-in's, the bot answered. */
+static void converse(env *e, const char *line, const char *recognised)
+{
+    say(e, line);
+    wait_quiet(e, 30000);
+    json_t *doc = messages(e);
+    const char *human = nth_message(doc, "human", 0);
+    assert_non_null(human);
+    assert_string_equal(human, recognised);
+    assert_non_null(nth_message(doc, "assistant", 1));
+    json_decref(doc);
+    assert_false(e->h.bad_format);
+    assert_int_equal(e->h.clears, 0);
+    const logline *l = find_log(e, "falling back", NULL);
+    if (l)
+        fprintf(stderr, "# %s\n", l->msg);
+    assert_null(l);
+}
+
+/* 2a. OpenAI Realtime transcription + OpenAI speech (PCM 24 kHz, which
+ * the voice layer turns into the call's mu-law 8 kHz). */
+static void test_openai_realtime_openai_tts(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    openai_audio_standin *oa = openai_audio_standin_start(&(openai_audio_standin_opts){0});
+    char ws[64], http[64];
+    snprintf(ws, sizeof ws, "ws://127.0.0.1:%d", openai_audio_standin_port(oa));
+    snprintf(http, sizeof http, "http://127.0.0.1:%d/v1", openai_audio_standin_port(oa));
+    const char *keys[] = {"speech.stt.providers",
+                          "[\"openai-realtime\", \"sphinx\"]",
+                          "speech.stt.openai-realtime.endpoint",
+                          ws,
+                          "speech.stt.openai-realtime.api_key",
+                          OPENAI_AUDIO_STANDIN_KEY,
+                          "speech.tts.providers",
+                          "[\"openai\", \"flite\"]",
+                          "speech.tts.openai.endpoint",
+                          http,
+                          "speech.tts.openai.api_key",
+                          OPENAI_AUDIO_STANDIN_KEY,
+                          NULL};
+    env e;
+    env_start(&e, keys);
+    env_call(&e);
+    wait_quiet(&e, 30000);
+    openai_audio_standin_say(oa, "I live in Paris.");
+    converse(&e, "I live in Paris", "I live in Paris.");
+    assert_int_equal(openai_audio_standin_pending(oa), 0);
+    /* The session asked for the call's mu-law. */
+    svc *s = openai_audio_standin_svc(oa);
+    bool pcmu = false;
+    for (int i = 0; i < svc_request_count(s); i++) {
+        for (int k = 0; k < svc_ws_count(s, i); k++) {
+            char *m = NULL;
+            size_t len = 0;
+            if (svc_ws_message(s, i, k, &m, &len) > 0 && m) {
+                pcmu |= strstr(m, "session.update") && strstr(m, "audio/pcmu");
+                free(m);
+            }
+        }
+    }
+    assert_true(pcmu);
+    /* The bot's audio: OpenAI's 24 kHz PCM for each sentence, resampled
+     * to 8 kHz: a third of its samples, to within the resampler's few
+     * milliseconds per sentence. */
+    size_t n = 0;
+    /* OpenAI's own voice (the language's is an Azure name it refuses). */
+    char **voices = json_texts(s, "/v1/audio/speech", "voice", &n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(voices[i], "alloy");
+    bodies_free(voices, n);
+    char **texts = json_texts(s, "/v1/audio/speech", "input", &n);
+    assert_true(n >= 2);
+    size_t want = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t samples = 0;
+        free(sa_synth(texts[i], 24000, 1.0, &samples, NULL, NULL));
+        want += samples / 3;
+    }
+    bodies_free(texts, n);
+    fprintf(stderr, "# openai: %zu bytes of bot audio for %zu expected\n", e.h.got_len, want);
+    assert_true(e.h.got_len + 8 * 5 * n >= want && e.h.got_len <= want + 8 * 5 * n);
+    assert_int_equal(e.h.reached, (int)n);
+    env_free(&e);
+    openai_audio_standin_stop(oa);
+}
+
+/* 2b. Azure short-audio recognition per utterance + ElevenLabs (mu-law
+ * 8 kHz, the call's own format: its bytes as they are). */
+static void test_azure_stt_elevenlabs(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    azure_speech_standin *az = azure_speech_standin_start(&(azure_speech_standin_opts){0});
+    elevenlabs_standin *el = elevenlabs_standin_start(&(elevenlabs_standin_opts){0});
+    char az_ep[64], el_ep[64];
+    snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
+    snprintf(el_ep, sizeof el_ep, "http://127.0.0.1:%d", elevenlabs_standin_port(el));
+    const char *keys[] = {"speech.stt.providers",
+                          "[\"azure\", \"sphinx\"]",
+                          "speech.stt.azure.endpoint",
+                          az_ep,
+                          "speech.stt.azure.api_key",
+                          AZURE_SPEECH_STANDIN_KEY,
+                          "speech.tts.providers",
+                          "[\"elevenlabs\", \"flite\"]",
+                          "speech.tts.elevenlabs.endpoint",
+                          el_ep,
+                          "speech.tts.elevenlabs.api_key",
+                          ELEVENLABS_STANDIN_KEY,
+                          NULL};
+    env e;
+    env_start(&e, keys);
+    env_call(&e);
+    wait_quiet(&e, 30000);
+    azure_speech_standin_say(az, "I live in Berlin.");
+    converse(&e, "I live in Berlin", "I live in Berlin.");
+    assert_int_equal(azure_speech_standin_pending(az), 0);
+    /* One recognition request for the one utterance, a 16 kHz WAV. */
+    size_t n = 0;
+    char **wav = bodies(azure_speech_standin_svc(az), "/speech/recognition/", &n);
+    assert_int_equal(n, 1);
+    bodies_free(wav, n);
+    /* ElevenLabs' own voice (the language's is an Azure name: 404). */
+    svc *es = elevenlabs_standin_svc(el);
+    for (int i = 0; i < svc_request_count(es); i++) {
+        char *target = svc_request_target(es, i);
+        assert_non_null(strstr(target, "/v1/text-to-speech/" ELEVENLABS_STANDIN_VOICE "/stream"));
+        assert_non_null(strstr(target, "output_format=ulaw_8000"));
+        free(target);
+    }
+    /* The bot's audio: ElevenLabs' ulaw_8000 bytes, sentence by sentence. */
+    char **texts = json_texts(elevenlabs_standin_svc(el), "/v1/text-to-speech/", "text", &n);
+    assert_true(n >= 2);
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        uint8_t *want = standin_ulaw(texts[i], &len);
+        assert_true(off + len <= e.h.got_len);
+        assert_memory_equal(e.h.got + off, want, len);
+        off += len;
+        free(want);
+    }
+    assert_int_equal(off, e.h.got_len);
+    assert_int_equal(e.h.reached, (int)n);
+    bodies_free(texts, n);
+    api_answer *a = calloc(1, sizeof *a);
+    metrics(&e, a);
+    assert_int_equal(hist_count(a, "ccai_voice_stt_final_seconds", "azure"), 1);
+    assert_int_equal(hist_count(a, "ccai_voice_tts_first_byte_seconds", "elevenlabs"), (long)n);
+    free(a);
+    env_free(&e);
+    azure_speech_standin_stop(az);
+    elevenlabs_standin_stop(el);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deepgram_azure),
+        cmocka_unit_test(test_openai_realtime_openai_tts),
+        cmocka_unit_test(test_azure_stt_elevenlabs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
