@@ -80,8 +80,8 @@ typedef struct sentence {
     bool started;      /* some audio released */
     uint64_t start_ms; /* output position (since the last clear) of its audio */
     uint64_t audio_ms; /* audio delivered */
-    uint64_t said_at;
-    uint32_t seq; /* its mark's number */
+    uint64_t said_at;  /* given to the TTS stream, until its first audio (0: came) */
+    uint32_t seq;      /* its mark's number */
 } sentence;
 
 typedef struct vcall {
@@ -489,10 +489,16 @@ static ccai_status tts_open_from(vcall *vc, size_t from)
             .voice = cfg_str(v, "tts", name, "voice"),
             .options = cfg_str(v, "tts", name, "options"),
         };
+        /* A cloud voice without its key says no to every language: a
+         * setting missing, not a language. */
+        bool no_key = p && !(p->caps & CCAI_TTS_LOCAL) && (!cfg.api_key || !*cfg.api_key);
         if (!p || (p->speaks && !p->speaks(&cfg, vc->lang))) {
-            Ccai_log(&v->log, p ? CCAI_LOG_DEBUG : CCAI_LOG_WARN, "call %s: tts %s: %s",
-                     ccai_call_id(vc->call), name,
-                     p ? "does not speak the call's language" : "no such provider in this build");
+            Ccai_log(&v->log, p && !no_key ? CCAI_LOG_DEBUG : CCAI_LOG_WARN,
+                     "call %s: tts %s: %s%s%s", ccai_call_id(vc->call), name,
+                     !p       ? "no such provider in this build"
+                     : no_key ? "skipped: speech.tts."
+                              : "does not speak the call's language",
+                     no_key ? name : "", no_key ? ".api_key is not set" : "");
             continue;
         }
         Ccai_tts_open o = {vc->lang, vc->out, &v->log, on_tts_audio, on_tts_done, vc};
@@ -760,9 +766,13 @@ static void on_tts_audio(Ccai_tts *t, uint32_t id, const uint8_t *audio, size_t 
     sentence *s = sentence_of(vc, id);
     if (!s)
         return;
-    if (!s->audio_ms && s->said_at)
+    /* Per provider: the fallback's first audio of the rest of a sentence
+     * counts for it. */
+    if (s->said_at) {
         metric(vc, "ccai_voice_tts_first_byte_seconds", vc->tts_prov->name,
                now_ms(vc) - s->said_at);
+        s->said_at = 0;
+    }
     ccai_call *call = vc->call;
     Ccai_call_enter(call);
     out_audio(vc, s, audio, len);

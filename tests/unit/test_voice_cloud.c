@@ -58,6 +58,8 @@ typedef struct host {
     size_t played; /* bytes of got played (or dropped by a clear) */
     hmark marks[256];
     size_t n_marks;
+    size_t mark_at[256]; /* every mark given: its position in got */
+    size_t n_mark_at;
     int reached; /* marks reported */
     int clears, frames;
     bool bad_format;
@@ -80,7 +82,7 @@ typedef struct env {
     ccai_call *call;
     uint64_t t0;
     size_t ticks;
-    logline logs[512];
+    logline logs[2048];
     size_t n_logs;
 } env;
 
@@ -93,6 +95,9 @@ static bool have_all(void)
 static void on_log(ccai_log_level level, const char *msg, void *ud)
 {
     env *e = ud;
+    /* The decoder's own chatter is not the voice layer's. */
+    if (!strncmp(msg, "pocketsphinx:", 13))
+        return;
     if (e->n_logs < CCAI_ARRAY_SIZE(e->logs)) {
         e->logs[e->n_logs].level = level;
         snprintf(e->logs[e->n_logs].msg, sizeof e->logs[0].msg, "%s", msg);
@@ -108,6 +113,18 @@ static const logline *find_log(const env *e, const char *a, const char *b)
             return &e->logs[i];
     }
     return NULL;
+}
+
+/* The log line containing a and b, at level; the test fails without it. */
+static void must_log(const env *e, const char *a, const char *b, ccai_log_level level)
+{
+    const logline *l = find_log(e, a, b);
+    if (!l)
+        fail_msg("no log line with \"%s\" and \"%s\"", a, b);
+    else {
+        fprintf(stderr, "# log: %s\n", l->msg);
+        assert_int_equal(l->level, level);
+    }
 }
 
 static int op_play(ccai_call *c, const ccai_audio_frame *f, void *ud)
@@ -149,6 +166,8 @@ static int op_mark(ccai_call *c, const char *name, void *ud)
     snprintf(h->marks[h->n_marks].name, sizeof h->marks[0].name, "%s", name);
     h->marks[h->n_marks].at = h->got_len;
     h->n_marks++;
+    if (h->n_mark_at < CCAI_ARRAY_SIZE(h->mark_at))
+        h->mark_at[h->n_mark_at++] = h->got_len;
     return 0;
 }
 
@@ -707,12 +726,300 @@ static void test_azure_stt_elevenlabs(void **state)
     elevenlabs_standin_stop(el);
 }
 
-int main(void)
+/* 3. Providers failing mid-call. --------------------------------------- */
+
+/* Until the host got more than `have` bytes of bot audio (at most max_ms). */
+static void wait_audio(env *e, size_t have, uint32_t max_ms)
 {
+    for (uint32_t t = 0; t < max_ms && e->h.got_len <= have; t += 20)
+        tick(e, NULL);
+    assert_true(e->h.got_len > have);
+}
+
+/* Dead air allowed in a bot turn when a synthesiser dies: a cut
+ * connection is seen at once (no timeout waits: libcurl reports the close
+ * in the loop turn it happens), so what is left is flite's time to its
+ * first audio, in-process, minus what the host still holds (nothing much
+ * here: the stand-in sends in real time). 300 ms: a pause a caller takes
+ * for one between words, not for a dead line. A stall instead of a cut
+ * would add first_byte_timeout_ms (5 s) before the switch: not tested
+ * here, see the report. */
+#define FLITE_FIRST_AUDIO_MS 300
+/* With 429 beyond the retries: the waits before attempts 2 and 3
+ * (Ccai_backoff_ms: 200 ms then 400 ms at most, with no Retry-After) and
+ * three answers on loopback, then flite. */
+#define RETRY_WAITS_MS (200 + 400)
+
+/* Deepgram drops the connection in the middle of the caller's utterance:
+ * sphinx gets the utterance's audio and the caller's words arrive. Azure
+ * cuts the answer's first sentence after 400 ms of audio: flite speaks the
+ * rest of it (not all of it again) and the sentences after it, without
+ * dead air. Both switches are logged and in the metrics by provider. */
+static void test_fallback_mid_call(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    deepgram_standin *dg = deepgram_standin_start(&(deepgram_standin_opts){0});
+    /* Azure at real time (a loaded service: 100 ms of audio every 100 ms):
+     * the host holds only what is in flight, so a late fallback would be
+     * heard as dead air. */
+    azure_speech_standin *az =
+        azure_speech_standin_start(&(azure_speech_standin_opts){.tts_chunk_ms = 100});
+    char dg_ep[64], az_ep[64];
+    snprintf(dg_ep, sizeof dg_ep, "ws://127.0.0.1:%d", deepgram_standin_port(dg));
+    snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
+    const char *keys[] = {"speech.stt.providers",
+                          "[\"deepgram\", \"sphinx\"]",
+                          "speech.stt.deepgram.endpoint",
+                          dg_ep,
+                          "speech.stt.deepgram.api_key",
+                          DEEPGRAM_STANDIN_KEY,
+                          "speech.tts.providers",
+                          "[\"azure\", \"flite\"]",
+                          "speech.tts.azure.endpoint",
+                          az_ep,
+                          "speech.tts.azure.api_key",
+                          AZURE_SPEECH_STANDIN_KEY,
+                          NULL};
+    /* SpeechStarted goes out, then the connection drops where the first
+     * interim result (1 s into the speech) would. */
+    deepgram_standin_push_fault(dg, &(deepgram_standin_fault){.after = 1, .drop = 1});
+    deepgram_standin_say(dg, "I live in London by the river.");
+    env e;
+    env_start(&e, keys);
+    env_call(&e);
+    wait_quiet(&e, 30000);
+    assert_null(find_log(&e, "falling back", NULL));
+    size_t greeting = e.h.got_len, greeting_marks = e.h.n_mark_at;
+    int greeting_requests = svc_request_count(azure_speech_standin_svc(az));
+
+    azure_speech_standin_push_fault(az, &(speech_fault){.after = 4, .cut = 1});
+    say(&e, "I live in the city of London near the river");
+    size_t from = e.ticks;
+    wait_quiet(&e, 30000);
+
+    /* The words came through sphinx (Deepgram's never did). */
+    assert_non_null(find_log(&e, "stt deepgram failed", "falling back"));
+    json_t *doc = messages(&e);
+    const char *human = nth_message(doc, "human", 0);
+    assert_non_null(human);
+    fprintf(stderr, "# after the drop, sphinx heard: %s\n", human);
+    assert_true(strlen(human) > 0);
+    assert_string_not_equal(human, "I live in London by the river.");
+    assert_non_null(nth_message(doc, "assistant", 1)); /* answered */
+    json_decref(doc);
+
+    /* The answer's first sentence: 400 ms of Azure's audio, byte for byte,
+     * then flite for the rest of it, up to its mark. */
+    assert_non_null(find_log(&e, "tts azure failed", "falling back"));
+    svc *s = azure_speech_standin_svc(az);
+    assert_int_equal(svc_request_count(s), greeting_requests + 1); /* none after the cut */
+    size_t n = 0;
+    char **ssml = bodies(s, "/cognitiveservices/v1", &n);
+    char *words = ssml_words(ssml[n - 1]);
+    size_t len = 0;
+    uint8_t *azure = standin_ulaw(words, &len);
+    assert_true(len > 4 * 800);
+    assert_memory_equal(e.h.got + greeting, azure, 4 * 800);
+    free(azure);
+    assert_true(e.h.n_mark_at > greeting_marks);
+    size_t rest = e.h.mark_at[greeting_marks] - greeting - 4 * 800;
+    voice_audio whole;
+    assert_true(voice_render(CCAI_SYNTH_FLITE, NULL, 1.0, words, &ulaw8, 0, 0, &whole));
+    fprintf(stderr, "# \"%s\": azure 400 ms, then flite %zu ms (all of it by flite: %zu ms)\n",
+            words, rest / 8, whole.len / 8);
+    assert_true(rest > 0 && rest < whole.len);
+    voice_audio_free(&whole);
+    free(words);
+    bodies_free(ssml, n);
+
+    /* No dead air in the answer, on the audio timeline. */
+    uint32_t gap = max_gap_ms(&e, from, e.ticks);
+    fprintf(stderr, "# longest gap in the answer: %u ms (bound %u)\n", gap,
+            (unsigned)FLITE_FIRST_AUDIO_MS);
+    assert_true(gap <= FLITE_FIRST_AUDIO_MS);
+    assert_int_equal(e.h.clears, 0);
+    assert_false(e.h.bad_format);
+
+    api_answer *a = calloc(1, sizeof *a);
+    metrics(&e, a);
+    assert_int_equal(hist_count(a, "ccai_voice_stt_final_seconds", "sphinx"), 1);
+    assert_true(hist_count(a, "ccai_voice_tts_first_byte_seconds", "azure") >=
+                (long)greeting_requests + 1);
+    assert_true(hist_count(a, "ccai_voice_tts_first_byte_seconds", "flite") >= 1);
+    assert_int_equal(hist_count(a, "ccai_voice_answer_seconds", "azure"), 1);
+    free(a);
+    env_free(&e);
+    deepgram_standin_stop(dg);
+    azure_speech_standin_stop(az);
+}
+
+/* Azure answers 429 to every attempt of the greeting's second sentence:
+ * after the retries flite speaks it, within the retries' waits. */
+static void test_tts_429_beyond_retries(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    /* Azure at real time (a loaded service: 100 ms of audio every 100 ms):
+     * the host holds only what is in flight, so a late fallback would be
+     * heard as dead air. */
+    azure_speech_standin *az =
+        azure_speech_standin_start(&(azure_speech_standin_opts){.tts_chunk_ms = 100});
+    char az_ep[64];
+    snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
+    const char *keys[] = {"speech.tts.providers",
+                          "[\"azure\", \"flite\"]",
+                          "speech.tts.azure.endpoint",
+                          az_ep,
+                          "speech.tts.azure.api_key",
+                          AZURE_SPEECH_STANDIN_KEY,
+                          NULL};
+    env e;
+    env_start(&e, keys);
+    env_call(&e);
+    wait_audio(&e, 0, 5000);
+    /* The first sentence is under way: the next request takes these. */
+    for (int i = 0; i < 3; i++)
+        azure_speech_standin_push_fault(az, &(speech_fault){.status = 429});
+    wait_quiet(&e, 30000);
+    assert_int_equal(
+        azure_speech_standin_svc(az) ? svc_request_count(azure_speech_standin_svc(az)) : 0, 4);
+    const logline *l = find_log(&e, "tts azure failed", "falling back");
+    assert_non_null(l);
+    fprintf(stderr, "# %s\n", l->msg);
+    assert_non_null(strstr(l->msg, "429"));
+    assert_non_null(strstr(l->msg, "after 3 attempts"));
+    uint32_t gap = max_gap_ms(&e, 0, e.ticks);
+    fprintf(stderr, "# longest gap in the greeting: %u ms (bound %u)\n", gap,
+            (unsigned)(RETRY_WAITS_MS + FLITE_FIRST_AUDIO_MS));
+    assert_true(gap <= RETRY_WAITS_MS + FLITE_FIRST_AUDIO_MS);
+    char *said = bot_words(&e);
+    assert_true(strlen(said) > 20);
+    free(said);
+    /* The sentences after the first were spoken (by flite): over a second
+     * of audio after the first mark. */
+    assert_true(e.h.n_mark_at >= 2);
+    assert_true(e.h.got_len > e.h.mark_at[0] + 8000);
+    api_answer *a = calloc(1, sizeof *a);
+    metrics(&e, a);
+    assert_int_equal(hist_count(a, "ccai_voice_tts_first_byte_seconds", "azure"), 1);
+    assert_true(hist_count(a, "ccai_voice_tts_first_byte_seconds", "flite") >= 1);
+    free(a);
+    assert_int_equal(e.h.reached, (int)e.h.n_mark_at);
+    env_free(&e);
+    azure_speech_standin_stop(az);
+}
+
+/* 4. Refused at the start (401): the next provider from the first
+ * sentence, the refusing one never asked again. */
+static void test_refused_at_start(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    deepgram_standin *dg = deepgram_standin_start(&(deepgram_standin_opts){0});
+    azure_speech_standin *az = azure_speech_standin_start(&(azure_speech_standin_opts){0});
+    char dg_ep[64], az_ep[64];
+    snprintf(dg_ep, sizeof dg_ep, "ws://127.0.0.1:%d", deepgram_standin_port(dg));
+    snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
+    const char *keys[] = {"speech.stt.providers",
+                          "[\"deepgram\", \"sphinx\"]",
+                          "speech.stt.deepgram.endpoint",
+                          dg_ep,
+                          "speech.stt.deepgram.api_key",
+                          "a-revoked-key",
+                          "speech.tts.providers",
+                          "[\"azure\", \"flite\"]",
+                          "speech.tts.azure.endpoint",
+                          az_ep,
+                          "speech.tts.azure.api_key",
+                          "a-revoked-key",
+                          NULL};
+    env e;
+    env_start(&e, keys);
+    env_call(&e);
+    wait_quiet(&e, 30000);
+    /* One request each, refused; everything the caller heard is flite's. */
+    assert_int_equal(svc_request_count(deepgram_standin_svc(dg)), 1);
+    assert_int_equal(svc_request_status(deepgram_standin_svc(dg), 0), 401);
+    assert_int_equal(svc_request_count(azure_speech_standin_svc(az)), 1);
+    assert_int_equal(svc_request_status(azure_speech_standin_svc(az), 0), 401);
+    const logline *l = find_log(&e, "tts azure failed", "falling back");
+    assert_non_null(l);
+    assert_non_null(strstr(l->msg, "401"));
+    assert_null(strstr(l->msg, "a-revoked-key"));
+    assert_non_null(find_log(&e, "stt deepgram failed", "falling back"));
+    assert_true(e.h.got_len > 8000);
+    assert_int_equal(e.h.reached, (int)e.h.n_mark_at);
+    /* The caller is heard by sphinx. */
+    say(&e, "I live in the city of London");
+    wait_quiet(&e, 30000);
+    json_t *doc = messages(&e);
+    const char *human = nth_message(doc, "human", 0);
+    assert_non_null(human);
+    assert_true(strlen(human) > 0);
+    json_decref(doc);
+    api_answer *a = calloc(1, sizeof *a);
+    metrics(&e, a);
+    assert_int_equal(hist_count(a, "ccai_voice_tts_first_byte_seconds", "azure"), -1);
+    assert_true(hist_count(a, "ccai_voice_tts_first_byte_seconds", "flite") >= 1);
+    assert_int_equal(hist_count(a, "ccai_voice_stt_final_seconds", "sphinx"), 1);
+    free(a);
+    env_free(&e);
+    deepgram_standin_stop(dg);
+    azure_speech_standin_stop(az);
+}
+
+/* 5. Wrong settings: an unknown provider, a cloud provider without its
+ * key: said in the log when the call starts (the chains are read when
+ * the context starts, the providers opened per call), and the call runs
+ * on the offline providers. */
+static void test_wrong_settings(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    const char *keys[] = {"speech.stt.providers", "[\"dipgram\", \"deepgram\", \"sphinx\"]",
+                          "speech.tts.providers", "[\"eleven-labs\", \"elevenlabs\", \"flite\"]",
+                          NULL};
+    env e;
+    env_start(&e, keys);
+    assert_null(find_log(&e, "dipgram", NULL));
+    env_call(&e);
+    must_log(&e, "stt dipgram", "no such provider", CCAI_LOG_WARN);
+    must_log(&e, "tts eleven-labs", "no such provider", CCAI_LOG_WARN);
+    must_log(&e, "stt deepgram", "speech.stt.deepgram.api_key", CCAI_LOG_WARN);
+    must_log(&e, "tts elevenlabs", "speech.tts.elevenlabs.api_key", CCAI_LOG_WARN);
+    wait_quiet(&e, 30000);
+    assert_true(e.h.got_len > 8000);
+    say(&e, "I live in the city of London");
+    wait_quiet(&e, 30000);
+    json_t *doc = messages(&e);
+    assert_non_null(nth_message(doc, "human", 0));
+    assert_non_null(nth_message(doc, "assistant", 1));
+    json_decref(doc);
+    api_answer *a = calloc(1, sizeof *a);
+    metrics(&e, a);
+    assert_int_equal(hist_count(a, "ccai_voice_stt_final_seconds", "sphinx"), 1);
+    assert_true(hist_count(a, "ccai_voice_tts_first_byte_seconds", "flite") >= 2);
+    free(a);
+    env_free(&e);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deepgram_azure),
         cmocka_unit_test(test_openai_realtime_openai_tts),
         cmocka_unit_test(test_azure_stt_elevenlabs),
+        cmocka_unit_test(test_fallback_mid_call),
+        cmocka_unit_test(test_tts_429_beyond_retries),
+        cmocka_unit_test(test_refused_at_start),
+        cmocka_unit_test(test_wrong_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
