@@ -1017,9 +1017,15 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         break;
     case CCAI_STT_FINAL: {
         bool mine = vc->utt_ended;
-        if (mine)
+        uint64_t now = now_ms(vc);
+        /* The provider's own end of utterance (Deepgram's endpointing, the
+         * Realtime server VAD) comes before the voice layer's: timed from
+         * the end of the caller's last voiced frame. */
+        uint64_t spoke_to = vc->in_base + vc->utt_last_speech + FRAME_MS;
+        bool theirs = !mine && vc->utt_open && spoke_to <= now;
+        if (mine || theirs)
             metric(vc, "ccai_voice_stt_final_seconds", vc->stt_prov->name,
-                   now_ms(vc) - vc->end_sent_at);
+                   now - (mine ? vc->end_sent_at : spoke_to));
         vc->utt_ended = false;
         if (!mine)
             vc->utt_open = false; /* the provider's own end of utterance */
@@ -1031,7 +1037,7 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         }
         barge_confirm(vc);
         if (!mine)
-            vc->speech_end_at = now_ms(vc);
+            vc->speech_end_at = theirs ? spoke_to : now;
         vc->answer_pending = true;
         event_speech(vc, text, true, r->confidence);
         break;

@@ -290,6 +290,25 @@ static size_t say(env *e, const char *text)
     return len;
 }
 
+/* Until the host got more than `have` bytes of bot audio (at most max_ms). */
+static void wait_audio(env *e, size_t have, uint32_t max_ms)
+{
+    for (uint32_t t = 0; t < max_ms && e->h.got_len <= have; t += 20)
+        tick(e, NULL);
+    assert_true(e->h.got_len > have);
+}
+
+/* The caller says line; then until the bot's answer has started and all
+ * of it played (a recogniser may take its time: the host is quiet before
+ * the answer comes). */
+static void say_and_wait_answer(env *e, const char *line)
+{
+    size_t before = e->h.got_len;
+    say(e, line);
+    wait_audio(e, before, 30000);
+    wait_quiet(e, 30000);
+}
+
 /* Dead air: the longest run of ms, on the audio timeline, in which the
  * host had nothing to play between the first and the last bot audio
  * played in ticks [from, to). */
@@ -484,6 +503,7 @@ static void test_deepgram_azure(void **state)
 
     deepgram_standin_say(dg, "I live in London.");
     size_t spoken = say(&e, "I live in London");
+    wait_audio(&e, greeting, 30000);
     wait_quiet(&e, 30000);
 
     /* Deepgram got the caller's audio as mu-law (pre-roll included) and
@@ -537,9 +557,8 @@ static void test_deepgram_azure(void **state)
     metrics(&e, a);
     assert_int_equal(hist_count(a, "ccai_voice_tts_first_byte_seconds", "azure"), (long)n);
     /* Deepgram's own endpointing gave the words before the voice layer's
-     * end of turn: there is no end()-to-final time to observe (the
-     * histogram counts the recognisers the voice layer waited for). The
-     * caller's turn answered, by Azure's voice: */
+     * end of turn: timed from the caller's last voiced frame. */
+    assert_int_equal(hist_count(a, "ccai_voice_stt_final_seconds", "deepgram"), 1);
     assert_int_equal(hist_count(a, "ccai_voice_answer_seconds", "azure"), 1);
     assert_int_equal(hist_count(a, "ccai_voice_tts_first_byte_seconds", "flite"), -1);
     free(a);
@@ -570,8 +589,7 @@ static char **json_texts(svc *s, const char *path_prefix, const char *name, size
  * stand-in's, the bot answered. */
 static void converse(env *e, const char *line, const char *recognised)
 {
-    say(e, line);
-    wait_quiet(e, 30000);
+    say_and_wait_answer(e, line);
     json_t *doc = messages(e);
     const char *human = nth_message(doc, "human", 0);
     assert_non_null(human);
@@ -652,6 +670,11 @@ static void test_openai_realtime_openai_tts(void **state)
     fprintf(stderr, "# openai: %zu bytes of bot audio for %zu expected\n", e.h.got_len, want);
     assert_true(e.h.got_len + 8 * 5 * n >= want && e.h.got_len <= want + 8 * 5 * n);
     assert_int_equal(e.h.reached, (int)n);
+    api_answer *a = calloc(1, sizeof *a);
+    metrics(&e, a);
+    assert_int_equal(hist_count(a, "ccai_voice_stt_final_seconds", "openai-realtime"), 1);
+    assert_int_equal(hist_count(a, "ccai_voice_tts_first_byte_seconds", "openai"), (long)n);
+    free(a);
     env_free(&e);
     openai_audio_standin_stop(oa);
 }
@@ -728,14 +751,6 @@ static void test_azure_stt_elevenlabs(void **state)
 
 /* 3. Providers failing mid-call. --------------------------------------- */
 
-/* Until the host got more than `have` bytes of bot audio (at most max_ms). */
-static void wait_audio(env *e, size_t have, uint32_t max_ms)
-{
-    for (uint32_t t = 0; t < max_ms && e->h.got_len <= have; t += 20)
-        tick(e, NULL);
-    assert_true(e->h.got_len > have);
-}
-
 /* Dead air allowed in a bot turn when a synthesiser dies: a cut
  * connection is seen at once (no timeout waits: libcurl reports the close
  * in the loop turn it happens), so what is left is flite's time to its
@@ -795,9 +810,8 @@ static void test_fallback_mid_call(void **state)
     int greeting_requests = svc_request_count(azure_speech_standin_svc(az));
 
     azure_speech_standin_push_fault(az, &(speech_fault){.after = 4, .cut = 1});
-    say(&e, "I live in the city of London near the river");
     size_t from = e.ticks;
-    wait_quiet(&e, 30000);
+    say_and_wait_answer(&e, "I live in the city of London near the river");
 
     /* The words came through sphinx (Deepgram's never did). */
     assert_non_null(find_log(&e, "stt deepgram failed", "falling back"));
@@ -954,8 +968,7 @@ static void test_refused_at_start(void **state)
     assert_true(e.h.got_len > 8000);
     assert_int_equal(e.h.reached, (int)e.h.n_mark_at);
     /* The caller is heard by sphinx. */
-    say(&e, "I live in the city of London");
-    wait_quiet(&e, 30000);
+    say_and_wait_answer(&e, "I live in the city of London");
     json_t *doc = messages(&e);
     const char *human = nth_message(doc, "human", 0);
     assert_non_null(human);
@@ -994,8 +1007,7 @@ static void test_wrong_settings(void **state)
     must_log(&e, "tts elevenlabs", "speech.tts.elevenlabs.api_key", CCAI_LOG_WARN);
     wait_quiet(&e, 30000);
     assert_true(e.h.got_len > 8000);
-    say(&e, "I live in the city of London");
-    wait_quiet(&e, 30000);
+    say_and_wait_answer(&e, "I live in the city of London");
     json_t *doc = messages(&e);
     assert_non_null(nth_message(doc, "human", 0));
     assert_non_null(nth_message(doc, "assistant", 1));
