@@ -28,7 +28,8 @@ ARGS ?=
 FUZZ_TIME ?= 30
 FUZZ_TARGETS ?= config claim sse chunk template offline form acs-sig acs-events hostport httpd ratelimit log-mask \
 	wav media-frames pron-dict speech-slots tts-text wavstream tts-errors \
-	ws-response ws-frames stt-deepgram stt-openai-realtime stt-openai stt-azure
+	ws-response ws-frames stt-deepgram stt-openai-realtime stt-openai stt-azure cli-wav \
+	audiosocket
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
@@ -46,7 +47,7 @@ C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.c
 	-type f 2>/dev/null | LC_ALL=C sort)
 SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
-	tests/integration/test_cli_client.sh tests/browser/run.sh tests/openapi/run.sh \
+	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh tests/browser/run.sh tests/openapi/run.sh \
 	tests/media/gen_speech.sh tests/standins/run.sh
 
 SUMMARY = $(PYTHON) .ci/test-summary

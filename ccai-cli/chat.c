@@ -258,14 +258,16 @@ static int read_line(chat *ch, char *buf, size_t len)
     return 1;
 }
 
-static void print_final(chat *ch)
+/* The stored call at its end: claim, next action, synthesis (text), or one
+ * {"event":"end","call":...} line (json). */
+void print_call_summary(cli *c, const char *call_id, int json)
 {
     char *text = NULL;
-    if (ccai_ctx_call_get_json(ch->c->ctx, ccai_call_id(ch->call), &text) != CCAI_OK)
+    if (ccai_ctx_call_get_json(c->ctx, call_id, &text) != CCAI_OK)
         return;
     json_t *doc = json_loads(text, 0, NULL);
-    if (ch->json) {
-        emit(ch, json_pack("{s:s, s:O?}", "event", "end", "call", doc));
+    if (json) {
+        emit(NULL, json_pack("{s:s, s:O?}", "event", "end", "call", doc));
     } else if (doc) {
         printf("\n--- call %s (%s)\n", json_string_value(json_object_get(doc, "call_id")),
                json_string_value(json_object_get(doc, "state")));
@@ -414,7 +416,7 @@ int cmd_chat(cli *c, int argc, char **argv)
     uint64_t deadline = ccai_time_ms() + (uint64_t)wait * 1000u;
     void *args[2] = {c->ctx, &deadline};
     ccai_poll_run(c->loop, idle_or_late, args);
-    print_final(&ch);
+    print_call_summary(c, ccai_call_id(ch.call), ch.json);
     ccai_call_free(ch.call);
     json_decref(ch.claim);
     if (ch.in != stdin)

@@ -524,7 +524,8 @@ static int cmd_status(cli *c)
     printf("config:   %s\n", c->config_label);
     printf("database: %s (%lld call%s)\n", ccai_ctx_database_path(c->ctx), total,
            total == 1 ? "" : "s");
-    printf("\nCommands: config, db, calls, show, place, export, health, chat, version.\n"
+    printf("\nCommands: config, db, calls, show, place, export, health, chat, voice,\n"
+           "version.\n"
            "See 'ccai-cli --help' or 'ccai-cli help COMMAND'.\n");
     return EXIT_SUCCESS;
 }
@@ -606,6 +607,35 @@ static const command commands[] = {
      "\n"
      "In a line: /sms TEXT sends an SMS, /dtmf DIGITS presses keys, an empty\n"
      "line is a silence, /quit hangs up.\n"},
+    {"voice", cmd_voice,
+     "voice [WAV | --say TEXT]... [--out FILE] [--both FILE] [--rate HZ] [--fast]\n"
+     "        [--barge-in[=MS]] [--gap MS] [--voice NAME] [--phone NUMBER] [--lang CODE]\n"
+     "        [--wait SECONDS]",
+     "An audio call without a sound card: the caller's turns, in order, are\n"
+     "WAV files (PCM16, mono or stereo, 8000 to 48000 Hz: converted) and lines\n"
+     "spoken by espeak-ng (--say; run as a program). Each turn goes to libccai\n"
+     "as 20 ms frames once the bot has finished speaking; the bot's audio is\n"
+     "played out 20 ms at a time, as a line would. Prints the transcript (what\n"
+     "the bot recognised of the caller, the bot's sentences), then the claim.\n"
+     "Uses the configured speech providers and LLM, else pocketsphinx, flite\n"
+     "and the offline dialogue.\n"
+     "\n"
+     "  --say TEXT       a turn spoken by espeak-ng in the call's language\n"
+     "  --out FILE       write the bot's side (what it played, with silence\n"
+     "                   where nothing played) as a mono PCM16 WAV\n"
+     "  --both FILE      write both sides as a 2-channel WAV (left the caller)\n"
+     "  --rate HZ        the call's audio: PCM16 at 8000, 16000 (default),\n"
+     "                   24000 or 48000 Hz\n"
+     "  --fast           feed the caller's turns and the silence around them\n"
+     "                   as fast as libccai takes them (the bot still plays in\n"
+     "                   real time: libccai's clock is the real one)\n"
+     "  --barge-in[=MS]  start each turn MS ms (default 1200) into the bot's\n"
+     "                   answer instead of after it: the caller interrupts\n"
+     "  --gap MS         silence before each turn (default 300)\n"
+     "  --voice NAME     espeak-ng's voice (default: the call's language)\n"
+     "  --phone NUMBER   the caller's number (default +33612345678)\n"
+     "  --lang CODE      the call's language (default: the configured one)\n"
+     "  --wait SECONDS   wait this long for the post-call report (default 120)\n"},
     {"version", cmd_version, "version", "Print the versions of ccai-cli and of libccai.\n"},
     {"help", cmd_help, "help [COMMAND]", "Print the usage of ccai-cli or of one command.\n"},
 };

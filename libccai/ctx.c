@@ -18,6 +18,7 @@
  * file sees struct ccai_ctx: a part reaches the context's loop through
  * Ccai_ctx_loop() (io/io.h), and the public API through its handle. */
 #include "channels/acs/acs.h"
+#include "channels/audiosocket/audiosocket.h"
 #include "channels/chat/chat_http.h"
 #include "channels/twilio/twilio.h"
 #include "config/config.h"
@@ -41,6 +42,7 @@ static const Ccai_channel_class *const channel_classes[] = {
     &Ccai_twilio_channel,
     &Ccai_acs_channel,
     &Ccai_chat_channel,
+    &Ccai_audiosocket_channel,
 };
 
 /* The store backends database.mode chooses from. */

@@ -230,6 +230,12 @@ static const Ccai_key keys[] = {
     KI("server.store_wait_ms", 5000, 0, 60000,
        "How long a webhook or chat request waits for a locked database before 503"),
 
+    KS("audiosocket.listen", "",
+       "Asterisk AudioSocket listener address:port (\"127.0.0.1:9092\"); empty: none"),
+    KS("audiosocket.allow", "",
+       "Peers (addresses or CIDRs, comma-separated) that may connect to the AudioSocket "
+       "listener; empty: loopback only"),
+
     KS("twilio.account_sid", NULL, "Twilio account SID"),
     KSECRET("twilio.auth_token", "Twilio auth token"),
     KS("twilio.phone_number", NULL, "Twilio number (E.164)"),

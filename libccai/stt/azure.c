@@ -4,7 +4,7 @@
  * &format=detailed with Ocp-Apim-Subscription-Key; RecognitionStatus
  * Success gives the best NBest entry (Display, Confidence), NoMatch and the
  * timeouts an empty FINAL. Only final results; at most 60 s of audio.
- * media.md 4.2; docs/speech.md. */
+ * media.md 4.2; docs/speech-to-text.md. */
 #include "stt/utterance.h"
 
 #include "core/json.h"

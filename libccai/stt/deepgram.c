@@ -2,7 +2,7 @@
  * stt/stt.h: the call's audio as binary messages, results as they come
  * (interim -> PARTIAL, is_final pieces gathered, speech_final or
  * UtteranceEnd -> FINAL, SpeechStarted), Finalize for end(), KeepAlive while
- * no audio flows, CloseStream on close. media.md 4.1; docs/speech.md. */
+ * no audio flows, CloseStream on close. media.md 4.1; docs/speech-to-text.md. */
 #include "stt/cloud.h"
 
 #include "core/json.h"

@@ -1,7 +1,7 @@
 /* OpenAI /v1/audio/transcriptions per utterance behind stt/stt.h: end()
  * uploads the utterance as a WAV file (multipart/form-data: file, model,
  * language, prompt from the hints, response_format json) and its text is
- * the FINAL. media.md 4.3; docs/speech.md. */
+ * the FINAL. media.md 4.3; docs/speech-to-text.md. */
 #include "stt/utterance.h"
 
 #include "core/json.h"

@@ -5,7 +5,7 @@
  * input_audio_buffer.append (base64 of G.711 at 8 kHz as the call has it,
  * else PCM16 at 24 kHz), speech_started / transcription deltas / completed
  * to results; end() waits for the server VAD's item, or commits the buffer
- * when turn detection is off. media.md 4.3; docs/speech.md. */
+ * when turn detection is off. media.md 4.3; docs/speech-to-text.md. */
 #include "stt/cloud.h"
 
 #include "core/json.h"
