@@ -315,7 +315,7 @@ static ccai_status azure_open(ccai_ctx *ctx, const Ccai_tts_config *cfg, const C
 
 const Ccai_tts_provider Ccai_tts_azure = {
     .name = "azure",
-    .caps = CCAI_TTS_STREAMING | CCAI_TTS_SSML,
+    .caps = CCAI_TTS_STREAMING | CCAI_TTS_SSML | CCAI_TTS_LANG_VOICE,
     .speaks = azure_speaks,
     .open = azure_open,
     .say = Ccai_tts_cloud_say,

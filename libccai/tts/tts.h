@@ -85,6 +85,10 @@ typedef struct Ccai_tts_open {
 #define CCAI_TTS_STREAMING (1u << 0) /* audio arrives while it is synthesised */
 #define CCAI_TTS_SSML      (1u << 1) /* takes SSML */
 #define CCAI_TTS_LOCAL     (1u << 2) /* no network: the fallback's end */
+/* The call language's voice (lang availables[].voice, which names Azure
+ * neural voices, as the ACS channel's SSML does) is one of its voices;
+ * the other providers speak with their speech.tts.<name>.voice. */
+#define CCAI_TTS_LANG_VOICE (1u << 3)
 
 struct Ccai_tts_provider {
     const char *name; /* "azure", "openai", "elevenlabs", "flite", "espeak" */

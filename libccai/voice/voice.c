@@ -82,8 +82,8 @@ typedef struct sentence {
     bool started;      /* some audio released */
     uint64_t start_ms; /* output position (since the last clear) of its audio */
     uint64_t audio_ms; /* audio delivered */
-    uint64_t said_at;
-    uint32_t seq; /* its mark's number */
+    uint64_t said_at;  /* given to the TTS stream, until its first audio (0: came) */
+    uint32_t seq;      /* its mark's number */
 } sentence;
 
 typedef struct vcall {
@@ -457,7 +457,10 @@ static ccai_status stt_open_from(vcall *vc, size_t from)
                      p ? "does not hear the call's language" : "no such provider in this build");
             continue;
         }
-        Ccai_stt_open o = {vc->lang, vc->mono, &v->log, on_stt, vc};
+        /* The call's own encoding: a provider that takes it as it is
+         * (G.711 for Deepgram, OpenAI Realtime) gets the frames encoded
+         * back to it, half the bytes of PCM16. */
+        Ccai_stt_open o = {vc->lang, {vc->in.encoding, vc->in.rate, 1}, &v->log, on_stt, vc};
         Ccai_stt *s = NULL;
         st = p->open(vc->ctx, &cfg, &o, &s);
         if (st != CCAI_OK) {
@@ -505,10 +508,16 @@ static ccai_status tts_open_from(vcall *vc, size_t from)
             .voice = cfg_str(v, "tts", name, "voice"),
             .options = cfg_str(v, "tts", name, "options"),
         };
+        /* A cloud voice without its key says no to every language: a
+         * setting missing, not a language. */
+        bool no_key = p && !(p->caps & CCAI_TTS_LOCAL) && (!cfg.api_key || !*cfg.api_key);
         if (!p || (p->speaks && !p->speaks(&cfg, vc->lang))) {
-            Ccai_log(&v->log, p ? CCAI_LOG_DEBUG : CCAI_LOG_WARN, "call %s: tts %s: %s",
-                     ccai_call_id(vc->call), name,
-                     p ? "does not speak the call's language" : "no such provider in this build");
+            Ccai_log(&v->log, p && !no_key ? CCAI_LOG_DEBUG : CCAI_LOG_WARN,
+                     "call %s: tts %s: %s%s%s", ccai_call_id(vc->call), name,
+                     !p       ? "no such provider in this build"
+                     : no_key ? "skipped: speech.tts."
+                              : "does not speak the call's language",
+                     no_key ? name : "", no_key ? ".api_key is not set" : "");
             continue;
         }
         Ccai_tts_open o = {vc->lang, vc->out, &v->log, on_tts_audio, on_tts_done, vc};
@@ -716,7 +725,10 @@ static ccai_status tts_send(vcall *vc, sentence *s, const char *text)
 {
     if (!vc->tts)
         return CCAI_ERR_STATE;
-    Ccai_tts_text t = {text, false, s->lang, s->voice, NULL, s->rate};
+    /* The language's voice is an Azure voice name: another provider would
+     * refuse it (ElevenLabs: 404, the sentence lost to the fallback). */
+    const char *voice = vc->tts_prov->caps & CCAI_TTS_LANG_VOICE ? s->voice : NULL;
+    Ccai_tts_text t = {text, false, s->lang, voice, NULL, s->rate};
     ccai_status st = Ccai_tts_say(vc->tts, &t, &s->tts_id);
     if (st == CCAI_OK) {
         s->sent = true;
@@ -773,9 +785,13 @@ static void on_tts_audio(Ccai_tts *t, uint32_t id, const uint8_t *audio, size_t 
     sentence *s = sentence_of(vc, id);
     if (!s)
         return;
-    if (!s->audio_ms && s->said_at)
+    /* Per provider: the fallback's first audio of the rest of a sentence
+     * counts for it. */
+    if (s->said_at) {
         metric(vc, "ccai_voice_tts_first_byte_seconds", vc->tts_prov->name,
                now_ms(vc) - s->said_at);
+        s->said_at = 0;
+    }
     ccai_call *call = vc->call;
     Ccai_call_enter(call);
     out_audio(vc, s, audio, len);
@@ -1038,9 +1054,15 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
     case CCAI_STT_FINAL: {
         bool mine = vc->utt_ended;
         Ccai_timer_stop(vc->ctx, &vc->result_timer);
-        if (mine)
+        uint64_t now = now_ms(vc);
+        /* The provider's own end of utterance (Deepgram's endpointing, the
+         * Realtime server VAD) comes before the voice layer's: timed from
+         * the end of the caller's last voiced frame. */
+        uint64_t spoke_to = vc->in_base + vc->utt_last_speech + FRAME_MS;
+        bool theirs = !mine && vc->utt_open && spoke_to <= now;
+        if (mine || theirs)
             metric(vc, "ccai_voice_stt_final_seconds", vc->stt_prov->name,
-                   now_ms(vc) - vc->end_sent_at);
+                   now - (mine ? vc->end_sent_at : spoke_to));
         vc->utt_ended = false;
         if (!mine)
             vc->utt_open = false; /* the provider's own end of utterance */
@@ -1064,7 +1086,7 @@ static void on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         }
         barge_confirm(vc);
         if (!mine)
-            vc->speech_end_at = now_ms(vc);
+            vc->speech_end_at = theirs ? spoke_to : now;
         vc->answer_pending = true;
         event_speech(vc, text, true, r->confidence);
         break;
