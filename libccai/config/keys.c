@@ -196,6 +196,9 @@ static const Ccai_key keys[] = {
     KI("speech.vad_cutoff_timeout_ms", 250, 20, 60000,
        "Speech that interrupts the bot (barge-in) and starts a turn"),
     KI("speech.vad_min_speech_ms", 150, 0, 60000, "Voiced speech for a sound to count as a turn"),
+    KB("speech.vad_denoise", false,
+       "speexdsp noise suppression before the voice detector (noisy lines)"),
+    KB("speech.vad_agc", false, "speexdsp automatic gain control before the voice detector"),
     KI("speech.stt_result_timeout_ms", 5000, 100, 60000,
        "End of the caller's turn to the recogniser's words at most; then the next recogniser "
        "of the chain, or the caller was not understood"),

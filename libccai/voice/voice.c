@@ -237,6 +237,8 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
         (uint32_t)Ccai_config_int(v->cfg, "speech.vad_cutoff_timeout_ms", v->vad.cutoff_timeout_ms);
     v->vad.min_speech_ms =
         (uint32_t)Ccai_config_int(v->cfg, "speech.vad_min_speech_ms", v->vad.min_speech_ms);
+    v->vad.denoise = Ccai_config_bool(v->cfg, "speech.vad_denoise", v->vad.denoise);
+    v->vad.agc = Ccai_config_bool(v->cfg, "speech.vad_agc", v->vad.agc);
     v->result_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.stt_result_timeout_ms", 5000);
     v->record = Ccai_config_bool(v->cfg, "conversation.recording_enabled", false);
     const char *dir = Ccai_config_str(v->cfg, "speech.recording_dir");

@@ -1096,6 +1096,30 @@ static void test_voice_dtmf(void **state)
     env_free(&e);
 }
 
+/* speech.vad_denoise and speech.vad_agc: speexdsp's preprocessing before
+ * the detector; the caller's turn is still detected and recognised. */
+static void test_voice_denoise_agc(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    env e;
+    const char *keys[] = {"speech.vad_denoise", "true", "speech.vad_agc", "true", NULL};
+    env_start(&e, keys, ulaw_fmt, none_fmt, 0);
+    env_call(&e, 0, none_fmt);
+    wait_quiet(&e, 30000);
+    say(&e, "the city of london");
+    wait_ms(&e, 1500);
+    wait_quiet(&e, 30000);
+    json_t *doc = messages(&e);
+    const char *words = nth_message(doc, "human", "talk", 0);
+    assert_non_null(words);
+    assert_true(strlen(words) > 0);
+    assert_non_null(nth_message(doc, "assistant", "talk", 1)); /* answered */
+    json_decref(doc);
+    env_free(&e);
+}
+
 /* Recording: a 2-channel WAV at the caller's rate, the caller on the left
  * and the bot on the right, as long as the call's audio, its path stored
  * on the call once it ends. */
@@ -1316,6 +1340,7 @@ int main(void)
         cmocka_unit_test(test_voice_stt_result_timeout),
         cmocka_unit_test(test_voice_silence),
         cmocka_unit_test(test_voice_dtmf),
+        cmocka_unit_test(test_voice_denoise_agc),
         cmocka_unit_test(test_voice_recording),
         cmocka_unit_test(test_voice_paced_echo_cancel),
         cmocka_unit_test(test_voice_menu),
