@@ -27,6 +27,7 @@
 #define CCAI_HTTP_WSS_H
 
 #include "http/exchange.h"
+#include "io/ws.h" /* CCAI_WS_TEXT, CCAI_WS_BINARY */
 
 typedef struct Ccai_wss Ccai_wss;
 
