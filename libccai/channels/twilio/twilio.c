@@ -1328,8 +1328,19 @@ static void route_reconnect(ccai_http_exchange *x, void *ud)
     char *id = Ccai_exchange_query(x, "call");
     char *secret = Ccai_exchange_query(x, "s");
     ccai_status st = CCAI_ERR_NOT_FOUND;
-    if (id && !t && tw->stream && tw->rest)
+    if (id && find(tw, id))
+        st = CCAI_ERR_VALIDATION; /* live here: the secret was wrong */
+    else if (id && !t && tw->stream && tw->rest)
         st = ccai_ctx_call_check_secret(tw->ctx, id, secret ? secret : "");
+    if (st == CCAI_ERR_VALIDATION) {
+        /* Not a URL of ours: the call it names is not touched. */
+        Ccai_form_free(&f);
+        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: reconnect with a wrong secret", id);
+        ccai_free(id);
+        ccai_free(secret);
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
+        return;
+    }
     if (st == CCAI_OK)
         st = start_call(tw, NULL, NULL, Ccai_form_get(&f, "CallSid"), CCAI_INBOUND, NULL, id, &t);
     Ccai_form_free(&f);
