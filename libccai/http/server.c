@@ -316,6 +316,8 @@ static void ws_update(conn *c)
             continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             Ccai_wss_io_cut(c->ws, now);
+        else
+            Ccai_wss_io_written(c->ws, 0, now); /* the peer's wait starts now */
         break;
     }
     if (Ccai_wss_io_finished(c->ws)) {

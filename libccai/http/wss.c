@@ -136,6 +136,9 @@ struct Ccai_wss {
     bool fired; /* on_close */
     bool cut;   /* the socket ended */
     bool closing_sent_at_set;
+    /* Output queued after none was waiting: its wait starts at the next
+     * look at the clock (t_out is the last write's time until then). */
+    bool out_fresh;
     ccai_status fail; /* a failure found here (timeout, nomem), CCAI_OK none */
     const char *fail_msg;
     uint64_t t_in, t_out, t_close, t_ping;
@@ -231,8 +234,11 @@ ccai_status Ccai_wss_send(Ccai_wss *ws, int kind, const void *data, size_t len)
         return CCAI_ERR_STATE;
     if (kind != CCAI_WS_TEXT && kind != CCAI_WS_BINARY)
         return CCAI_ERR_INVALID_ARG;
-    if (len > ws->o.max_out || Ccai_wss_pending_out(ws) > ws->o.max_out - len)
+    size_t pending = Ccai_wss_pending_out(ws);
+    if (len > ws->o.max_out || pending > ws->o.max_out - len)
         return CCAI_ERR_LIMIT;
+    if (!pending)
+        ws->out_fresh = true;
     ccai_status st = Ccai_ws_core_send(ws->core, kind, data ? data : "", len);
     if (st == CCAI_OK)
         wake(ws);
@@ -332,8 +338,9 @@ const uint8_t *Ccai_wss_io_output(Ccai_wss *ws, size_t *len)
 
 void Ccai_wss_io_written(Ccai_wss *ws, size_t n, uint64_t now)
 {
-    if (n)
+    if (n || ws->out_fresh)
         ws->t_out = now;
+    ws->out_fresh = false;
     Ccai_ws_core_consume(ws->core, n);
 }
 
@@ -347,7 +354,7 @@ uint64_t Ccai_wss_io_deadline(const Ccai_wss *ws)
     if (Ccai_wss_io_finished(ws))
         return 0;
     uint64_t d = add_ms(ws->t_in, ws->o.idle_timeout_ms);
-    if (Ccai_wss_pending_out(ws)) {
+    if (Ccai_wss_pending_out(ws) && !ws->out_fresh) {
         uint64_t w = add_ms(ws->t_out, ws->o.idle_timeout_ms);
         d = w < d ? w : d;
     }
@@ -377,6 +384,12 @@ void Ccai_wss_io_timeout(Ccai_wss *ws, uint64_t now)
         /* A close the owner asked for: its timeout starts now. */
         ws->t_close = now;
         ws->closing_sent_at_set = true;
+    }
+    if (ws->out_fresh) {
+        /* Queued after a quiet spell (a send's wake lands here before
+         * anything is written): the peer has not been slow yet. */
+        ws->t_out = now;
+        ws->out_fresh = false;
     }
     if (now >= add_ms(ws->t_in, ws->o.idle_timeout_ms)) {
         fail(ws, CCAI_ERR_TIMEOUT, "no byte from the peer within the idle timeout");

@@ -117,7 +117,8 @@ void Ccai_wss_io_adopt(Ccai_wss *ws, void (*wake)(void *ud), void *ud, const cha
 void Ccai_wss_io_input(Ccai_wss *ws, const uint8_t *data, size_t len, uint64_t now);
 /* The socket ended (EOF, reset, write error). */
 void Ccai_wss_io_cut(Ccai_wss *ws, uint64_t now);
-/* Bytes to write, and how many were. */
+/* Bytes to write, and how many were (0: the socket took none: output
+ * queued after a quiet spell starts waiting for the peer then). */
 const uint8_t *Ccai_wss_io_output(Ccai_wss *ws, size_t *len);
 void Ccai_wss_io_written(Ccai_wss *ws, size_t n, uint64_t now);
 /* Monotonic deadline of the next timeout (UINT64_MAX: none). */

@@ -664,8 +664,8 @@ static void on_stream_message(Ccai_wss *ws, int kind, const uint8_t *data, size_
             break;
         case CCAI_TWS_MARK: stream_marked(t, m->mark); break;
         case CCAI_TWS_STOP: t->stopped = true; break;
-        case CCAI_TWS_CONNECTED:
-        case CCAI_TWS_OTHER: break;
+        case CCAI_TWS_OTHER: stream_bad(t, "an unknown event"); break;
+        case CCAI_TWS_CONNECTED: break;
         }
     }
     ccai_free(m);
