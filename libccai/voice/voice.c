@@ -1580,6 +1580,36 @@ ccai_status Ccai_voice_audio_in(ccai_call *call, const void *data, size_t len)
     return CCAI_OK;
 }
 
+ccai_status Ccai_voice_audio_lost(ccai_call *call, const char *name)
+{
+    vcall *vc = Ccai_call_attachment(call);
+    if (!vc)
+        return CCAI_ERR_STATE;
+    if (!name)
+        return CCAI_ERR_INVALID_ARG;
+    uint32_t seq;
+    if (vc->ended || !mark_seq(name, &seq))
+        return CCAI_OK;
+    /* The sentences up to that mark were sent whole and never confirmed
+     * played: the caller did not hear them; the transcript says so. */
+    while (vc->q && (int32_t)(vc->q->seq - seq) <= 0 && vc->q->done) {
+        sentence *s = vc->q;
+        vc->q = s->next;
+        if (!vc->q)
+            vc->q_tail = &vc->q;
+        ccai_status st = Ccai_call_said_heard(vc->call, s->text, "");
+        if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
+            Ccai_log(&vc->v->log, CCAI_LOG_WARN,
+                     "call %s: cannot store that the caller did not hear the bot: %s",
+                     ccai_call_id(vc->call), ccai_status_str(st));
+        sentence_free(s);
+    }
+    if (!vc->q)
+        after_run(vc);
+    say_done_check(vc);
+    return CCAI_OK;
+}
+
 ccai_status Ccai_voice_audio_marked(ccai_call *call, const char *name)
 {
     vcall *vc = Ccai_call_attachment(call);

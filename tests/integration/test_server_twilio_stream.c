@@ -785,6 +785,69 @@ static void test_stream_transfer_bridged(void **state)
     standin_stop(llm);
 }
 
+/* The stream drops while the bot speaks: the words Twilio had not played
+ * (no mark came back) were not heard, and the transcript does not say
+ * they were. */
+static bool said_stored(srv *s, const char *id, const char *words)
+{
+    char *body = get_call(s, id);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    json_t *msgs = json_object_get(j, "messages");
+    bool found = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m)
+    {
+        const char *p = json_string_value(json_object_get(m, "persona"));
+        const char *c = json_string_value(json_object_get(m, "content"));
+        if (p && c && !strcmp(p, "assistant") && strstr(c, words))
+            found = true;
+    }
+    json_decref(j);
+    return found;
+}
+
+static void test_stream_drop_unheard(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start(&s);
+    twiml t;
+    inbound(&s, &t);
+    media_driver *d = connect_stream(&s, &t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    /* The greeting's first words are playing, more of it is queued. */
+    size_t n = 0;
+    for (int i = 0; i < 300; i++) {
+        int16_t *h = media_driver_heard(d, &n);
+        free(h);
+        if (n >= 8000 && media_driver_queued_ms(d) >= 1500)
+            break;
+        sleep_ms(20);
+    }
+    assert_true(n >= 8000);
+    assert_true(media_driver_queued_ms(d) >= 1500);
+    char *marks = media_driver_marks(d);
+    assert_string_equal(marks, ""); /* nothing of it confirmed played */
+    free(marks);
+    assert_true(wait_message(&s, t.id, "assistant", "talk", NULL, 5000));
+    assert_true(said_stored(&s, t.id, "Hello, this is"));
+    /* The network fails mid-sentence. */
+    media_driver_free(d);
+    assert_true(wait_log(&s, "media stream ended", 5000));
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; i++) {
+        gone = !said_stored(&s, t.id, "Hello, this is");
+        if (!gone)
+            sleep_ms(100);
+    }
+    assert_true(gone);
+    stop(&s);
+}
+
 /* An outbound call (POST /call) in stream mode ----------------------------------- */
 
 static void test_stream_outbound(void **state)
@@ -876,6 +939,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stream_transfer_no_answer),
         cmocka_unit_test(test_stream_transfer_bridged),
         cmocka_unit_test(test_stream_outbound),
+        cmocka_unit_test(test_stream_drop_unheard),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
 }

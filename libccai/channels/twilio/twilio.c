@@ -26,6 +26,7 @@
 #include "http/form.h"
 #include "http/wss.h"
 #include "io/io.h"
+#include "voice/voice.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -682,14 +683,16 @@ static void on_stream_close(Ccai_wss *ws, const Ccai_wss_end *e, void *ud)
     Ccai_log(tw->log, expected ? CCAI_LOG_INFO : CCAI_LOG_WARN,
              "twilio: call %s: media stream ended%s: %s", ccai_call_id(t->call),
              t->stopped ? " (stop)" : "", e->errmsg);
-    /* The marks sent on it will never come back: what played has played. */
+    /* The marks sent on it will never come back: Twilio had not played
+     * their audio (a mark comes back once what precedes it played), so
+     * the caller did not hear it. */
     char names[MAX_MARKS][64];
     size_t n = t->n_marks;
     memcpy(names, t->marks, n * sizeof names[0]);
     t->n_marks = 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(names[i], HANGUP_MARK) != 0 && strcmp(names[i], TRANSFER_MARK) != 0)
-            CCAI_DISCARD(ccai_call_audio_marked(t->call, names[i])); /* ended: nothing to do */
+            CCAI_DISCARD(Ccai_voice_audio_lost(t->call, names[i])); /* ended: nothing to do */
     }
     if (t->hanging) {
         end_by_rest(t);
