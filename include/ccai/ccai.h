@@ -1048,7 +1048,9 @@ typedef struct ccai_call_ops {
     /* Version 3 (@since 0.2): read only when version >= 3, and only for an
      * audio call (ccai_call_params.audio_in set). In an audio call libccai
      * speaks and listens itself: say, stop_speaking, listen and menu are
-     * never called; the others are, as in a text call. */
+     * never called; the others are, as in a text call, hangup and transfer
+     * once the caller heard what the bot said before them (its goodbye;
+     * 30 s at most). */
     /**
      * Play the bot's audio: @p frame (its format is the call's audio_out)
      * after what came before. Required for an audio call. The frame and its
