@@ -264,7 +264,8 @@ static int next_frame(media_driver *d, int16_t *out, size_t n)
     pthread_mutex_lock(&d->lock);
     size_t avail = d->nsay - d->sayoff;
     size_t take = avail < n ? avail : n;
-    memcpy(out, d->say + d->sayoff, take * sizeof *out);
+    if (take) /* d->say is NULL before the caller said anything */
+        memcpy(out, d->say + d->sayoff, take * sizeof *out);
     memset(out + take, 0, (n - take) * sizeof *out);
     d->sayoff += take;
     if (d->sayoff == d->nsay)
@@ -934,7 +935,8 @@ int16_t *media_driver_heard(media_driver *d, size_t *n)
     int16_t *v = malloc((d->nheard ? d->nheard : 1) * sizeof *v);
     *n = 0;
     if (v) {
-        memcpy(v, d->heard, d->nheard * sizeof *v);
+        if (d->nheard)
+            memcpy(v, d->heard, d->nheard * sizeof *v);
         *n = d->nheard;
     }
     pthread_mutex_unlock(&d->lock);
