@@ -1051,7 +1051,8 @@ typedef struct ccai_call_ops {
      * never called (with menu set, the host asks for the language menu:
      * libccai says it and hears the choice, a key the host reports as
      * CCAI_EVENT_DTMF or the caller's words); the others are, as in a
-     * text call. */
+     * text call, hangup and transfer once the caller heard what the bot
+     * said before them (its goodbye; 30 s at most). */
     /**
      * Play the bot's audio: @p frame (its format is the call's audio_out)
      * after what came before. Required for an audio call. The frame and its

@@ -11,6 +11,7 @@
 static const char *const llm_modes[] = {"none", "openai", "azure_openai", "openai_compatible",
                                         NULL};
 static const char *const sms_modes[] = {"none", "twilio", "communication_services", "host", NULL};
+static const char *const twilio_voices[] = {"gather", "stream", NULL};
 static const char *const db_modes[] = {"sqlite", NULL};
 static const char *const sync_modes[] = {"normal", "full", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -246,6 +247,9 @@ static const Ccai_key keys[] = {
     KSECRET("twilio.auth_token", "Twilio auth token"),
     KS("twilio.phone_number", NULL, "Twilio number (E.164)"),
     KS("twilio.api_base_url", "https://api.twilio.com", "Twilio REST API base URL"),
+    KE("twilio.voice", "gather", twilio_voices,
+       "Twilio voice: gather (Twilio's <Say>/<Gather>) or stream (Media Streams, libccai's "
+       "STT/TTS)"),
 
     KS("public_domain", NULL, "Public domain of the deployment (reference)"),
     KS("resources.public_url", NULL, "Public URL of static resources"),

@@ -61,6 +61,10 @@ struct ccai_http_exchange {
     uint64_t started;
     /* Held while another process locks the database (Ccai_exchange_hold). */
     struct ccai_http_exchange *held_next;
+    /* Its connection can become a WebSocket (libccai's own server). */
+    bool can_upgrade;
+    /* The WebSocket session a 101 answer hands over (http/wss.h). */
+    struct Ccai_wss *upgrade;
 };
 
 /* Request accessors. */

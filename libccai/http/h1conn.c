@@ -16,13 +16,16 @@
 #define LINGER_READ 65536
 /* A body buffer larger than this is released after its request. */
 #define KEEP_BODY_CAP 16384
+/* What a connection reads at once between its 101 and the switch. */
+#define READ_AFTER_UPGRADE 4096
 
 typedef enum phase {
-    P_IDLE,    /* between requests */
-    P_HEAD,    /* reading the request line and headers */
-    P_BODY,    /* reading the body */
-    P_WAIT,    /* the request is handed on; its answer is awaited */
-    P_CLOSING, /* the last answer is queued: flush it, then linger */
+    P_IDLE,     /* between requests */
+    P_HEAD,     /* reading the request line and headers */
+    P_BODY,     /* reading the body */
+    P_WAIT,     /* the request is handed on; its answer is awaited */
+    P_CLOSING,  /* the last answer is queued: flush it, then linger */
+    P_UPGRADED, /* 101 queued: the connection speaks another protocol once it is out */
     P_CLOSED
 } phase;
 
@@ -97,6 +100,7 @@ static CCAI_MUST_CHECK bool serialize(Ccai_h1 *c, int status, const char *ctype,
                                       const ccai_http_header *hs, size_t n, const char *body,
                                       size_t len, bool close)
 {
+    bool upgrade = status == 101;
     bool was_empty = out_len(c) == 0;
     Ccai_buf *o = &c->out;
     bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
@@ -116,7 +120,9 @@ static CCAI_MUST_CHECK bool serialize(Ccai_h1 *c, int status, const char *ctype,
         if (Ccai_h1_header_ok(hs[i].name, hs[i].value))
             ok = head_line(o, hs[i].name, hs[i].value);
     }
-    if (ok && close)
+    if (ok && upgrade)
+        ok = Ccai_buf_puts(o, "Connection: Upgrade\r\n");
+    else if (ok && close)
         ok = Ccai_buf_puts(o, "Connection: close\r\n");
     else if (ok && c->parser.http_minor == 0)
         ok = Ccai_buf_puts(o, "Connection: keep-alive\r\n");
@@ -669,6 +675,7 @@ void Ccai_h1_eof(Ccai_h1 *c, uint64_t now)
     case P_HEAD:
     case P_BODY: c->phase = P_CLOSED; break; /* a request cut short: nobody to answer */
     case P_WAIT: close_now(c); break;
+    case P_UPGRADED:
     case P_CLOSED: break;
     }
 }
@@ -686,6 +693,8 @@ size_t Ccai_h1_read_room(const Ccai_h1 *c)
         return 0;
     if (c->phase == P_CLOSING)
         return LINGER_READ;
+    if (c->phase == P_UPGRADED) /* kept for the new protocol */
+        return c->in.len - c->in_off >= c->lim.max_buffered ? 0 : READ_AFTER_UPGRADE;
     size_t buffered = c->in.len - c->in_off;
     return buffered >= c->lim.max_buffered ? 0 : c->lim.max_buffered - buffered;
 }
@@ -700,6 +709,30 @@ void Ccai_h1_respond(Ccai_h1 *c, const ccai_http_response *res, uint64_t now)
                   res->body_len, close))
         log_access(c, res->status, res->body_len);
     finish(c, close);
+}
+
+void Ccai_h1_upgrade(Ccai_h1 *c, const ccai_http_response *res, uint64_t now)
+{
+    if (c->phase != P_WAIT)
+        return;
+    c->now = now;
+    if (c->draining) {
+        queue_error(c, 503, "shutting down", "the server is stopping; try again", 1, true);
+        finish(c, true);
+        return;
+    }
+    if (!serialize(c, 101, NULL, res->headers, res->n_headers, NULL, 0, false))
+        return;
+    log_access(c, 101, 0);
+    reset_request(c);
+    c->begun = false;
+    c->phase = P_UPGRADED;
+}
+
+const char *Ccai_h1_leftover(const Ccai_h1 *c, size_t *ret_len)
+{
+    *ret_len = c->phase == P_UPGRADED ? c->in.len - c->in_off : 0;
+    return *ret_len ? c->in.data + c->in_off : NULL;
 }
 
 void Ccai_h1_respond_error(Ccai_h1 *c, int status, const char *message, const char *detail,
@@ -785,6 +818,7 @@ uint64_t Ccai_h1_deadline(const Ccai_h1 *c)
         if (!pending)
             p = add_ms(c->t_linger, CCAI_H1_LINGER_MS);
         break;
+    case P_UPGRADED:
     case P_CLOSED: break;
     }
     return p < d ? p : d;
@@ -817,6 +851,7 @@ void Ccai_h1_timeout(Ccai_h1 *c, uint64_t now)
         Ccai_h1_respond_error(c, 504, "no answer in time", "see server.request_timeout_ms", now);
         c->ev.abandon(c, c->ud);
         break;
+    case P_UPGRADED:
     case P_CLOSED: break;
     }
 }
@@ -827,6 +862,8 @@ Ccai_h1_state Ccai_h1_get_state(const Ccai_h1 *c)
         return CCAI_H1_CLOSED;
     if (c->phase == P_CLOSING && out_len(c) == 0)
         return CCAI_H1_LINGER;
+    if (c->phase == P_UPGRADED && out_len(c) == 0)
+        return CCAI_H1_UPGRADED;
     return CCAI_H1_OPEN;
 }
 

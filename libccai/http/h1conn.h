@@ -85,7 +85,10 @@ typedef struct Ccai_h1_events {
 typedef enum Ccai_h1_state {
     CCAI_H1_OPEN,   /* read and write as Ccai_h1_read_room() and Ccai_h1_output() say */
     CCAI_H1_LINGER, /* shut the write side, read until EOF (dropped) or the deadline */
-    CCAI_H1_CLOSED  /* close the socket */
+    CCAI_H1_CLOSED, /* close the socket */
+    /* The 101 answer is out: the socket speaks the new protocol from
+     * Ccai_h1_leftover() on; Ccai_h1_free() the connection. */
+    CCAI_H1_UPGRADED
 } Ccai_h1_state;
 
 /* NULL on NOMEM. limits and events are copied; now is the accept time. */
@@ -109,6 +112,14 @@ size_t Ccai_h1_read_room(const Ccai_h1 *c);
  * waiting). The next pipelined request is read at the next
  * Ccai_h1_input(), Ccai_h1_written() or Ccai_h1_process(). */
 void Ccai_h1_respond(Ccai_h1 *c, const ccai_http_response *res, uint64_t now);
+/* Answer the waiting request with 101 Switching Protocols: res's headers
+ * (Upgrade, Sec-WebSocket-Accept ...) and Connection: Upgrade; then no
+ * more HTTP on this connection. A draining connection answers 503
+ * instead. */
+void Ccai_h1_upgrade(Ccai_h1 *c, const ccai_http_response *res, uint64_t now);
+/* After an upgrade: the bytes the peer sent after its request (NULL and 0
+ * when none); borrowed until the next call. */
+const char *Ccai_h1_leftover(const Ccai_h1 *c, size_t *ret_len);
 /* Answer the waiting request with the error envelope (the host could not
  * hand it on). */
 void Ccai_h1_respond_error(Ccai_h1 *c, int status, const char *message, const char *detail,

@@ -437,9 +437,9 @@ static CCAI_MUST_CHECK bool request_valid(const ccai_http_request *req)
     return true;
 }
 
-ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
-                               ccai_http_respond_fn respond, void *ud,
-                               ccai_http_exchange **ret_exchange)
+static ccai_status handle(Ccai_router *r, const ccai_http_request *req,
+                          ccai_http_respond_fn respond, void *ud, bool can_upgrade,
+                          ccai_http_exchange **ret_exchange)
 {
     if (ret_exchange)
         *ret_exchange = NULL;
@@ -454,6 +454,7 @@ ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
     x->respond = respond;
     x->ud = ud;
     x->started = Ccai_ctx_now(ctx);
+    x->can_upgrade = can_upgrade;
     if (!copy_request(x, req)) {
         Ccai_exchange_free(x);
         return CCAI_ERR_NOMEM;
@@ -473,6 +474,20 @@ ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
         *ret_exchange = x;
     Ccai_ctx_leave(ctx);
     return CCAI_OK;
+}
+
+ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_request *req,
+                               ccai_http_respond_fn respond, void *ud,
+                               ccai_http_exchange **ret_exchange)
+{
+    return handle(r, req, respond, ud, false, ret_exchange);
+}
+
+ccai_status Ccai_router_handle_conn(Ccai_router *r, const ccai_http_request *req,
+                                    ccai_http_respond_fn respond, void *ud,
+                                    ccai_http_exchange **ret_exchange)
+{
+    return handle(r, req, respond, ud, true, ret_exchange);
 }
 
 CCAI_EXPORT void ccai_http_exchange_cancel(ccai_http_exchange *x)

@@ -63,6 +63,13 @@ CCAI_MUST_CHECK ccai_status Ccai_router_handle(Ccai_router *r, const ccai_http_r
                                                ccai_http_respond_fn respond, void *ud,
                                                ccai_http_exchange **ret_exchange);
 
+/* The same for a connection of libccai's own server (http/server.c),
+ * which can become a WebSocket (http/wss.h: the respond callback finds the
+ * session with Ccai_wss_of_answer()). */
+CCAI_MUST_CHECK ccai_status Ccai_router_handle_conn(Ccai_router *r, const ccai_http_request *req,
+                                                    ccai_http_respond_fn respond, void *ud,
+                                                    ccai_http_exchange **ret_exchange);
+
 /* The route met a database locked by another process before it stored or
  * did anything (CCAI_ERR_BUSY): the request is held, the loop keeps serving,
  * and the route runs again from the start on the loop's timers until it gets

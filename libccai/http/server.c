@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "http/h1conn.h"
+#include "http/wss.h"
 #include "io/io.h"
 
 #include <arpa/inet.h>
@@ -56,7 +57,9 @@ typedef struct conn {
     bool refusing;         /* over the cap: answered 503 */
     bool dispatching;      /* inside ccai_ctx_http() */
     bool updating;
-    bool shut; /* write side shut while lingering */
+    bool shut;    /* write side shut while lingering */
+    Ccai_wss *ws; /* the WebSocket this connection became (after its 101) */
+    bool ws_on;   /* the 101 is out: the socket is the WebSocket's */
     char remote[INET6_ADDRSTRLEN];
 } conn;
 
@@ -149,6 +152,7 @@ static void format_date(char out[32], void *ud)
 /* Connections ------------------------------------------------------------------- */
 
 static void conn_update(conn *c);
+static void on_conn_ready(ccai_ctx *ctx, int fd, int events, void *ud);
 
 static void conn_close(conn *c)
 {
@@ -163,6 +167,11 @@ static void conn_close(conn *c)
     Ccai_fd_forget(ctx, c->fd);
     close(c->fd);
     Ccai_h1_free(c->h1);
+    if (c->ws) {
+        Ccai_wss *ws = c->ws;
+        c->ws = NULL;
+        Ccai_wss_io_free(ws); /* its owner hears the end */
+    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -184,12 +193,27 @@ static void conn_kick(conn *c)
     Ccai_timer_start(c->srv->ctx, &c->timer, 0);
 }
 
+static void ws_wake(void *ud)
+{
+    conn_kick(ud);
+}
+
 static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
 {
-    CCAI_UNUSED(x);
     conn *c = ud;
     c->x = NULL;
-    Ccai_h1_respond(c->h1, res, Ccai_ctx_now(c->srv->ctx));
+    uint64_t now = Ccai_ctx_now(c->srv->ctx);
+    Ccai_wss *ws = Ccai_wss_of_answer(x);
+    if (ws && res->status == 101 && !c->srv->stopped) {
+        /* A WebSocket: the 101 goes out, then the socket is the session's. */
+        Ccai_h1_upgrade(c->h1, res, now);
+        c->ws = ws;
+        Ccai_wss_io_adopt(ws, ws_wake, c, c->remote, now);
+    } else if (ws) {
+        Ccai_h1_respond_error(c->h1, 503, "shutting down", "the server is stopping", now);
+    } else {
+        Ccai_h1_respond(c->h1, res, now);
+    }
     if (!c->dispatching)
         conn_kick(c);
 }
@@ -210,7 +234,7 @@ static void on_request(Ccai_h1 *h, const Ccai_h1_request *req, void *ud)
     };
     ccai_http_exchange *x = NULL;
     c->dispatching = true;
-    ccai_status st = Ccai_router_handle(c->srv->env.router, &r, on_answer, c, &x);
+    ccai_status st = Ccai_router_handle_conn(c->srv->env.router, &r, on_answer, c, &x);
     c->dispatching = false;
     if (st != CCAI_OK) /* no callback fired */
         Ccai_h1_respond_error(h, 500, ccai_status_str(st), NULL, Ccai_ctx_now(c->srv->ctx));
@@ -257,8 +281,78 @@ static void on_conn_timer(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     conn *c = ud;
-    Ccai_h1_timeout(c->h1, Ccai_ctx_now(c->srv->ctx));
+    if (c->ws_on)
+        Ccai_wss_io_timeout(c->ws, Ccai_ctx_now(c->srv->ctx));
+    else
+        Ccai_h1_timeout(c->h1, Ccai_ctx_now(c->srv->ctx));
     conn_update(c);
+}
+
+/* A WebSocket connection: read what came into the session. */
+static void ws_read(conn *c, uint64_t now)
+{
+    uint8_t buf[READ_CHUNK];
+    ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+    if (n > 0)
+        Ccai_wss_io_input(c->ws, buf, (size_t)n, now);
+    else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        Ccai_wss_io_cut(c->ws, now);
+}
+
+/* The WebSocket's bytes out, its watch and its timer. */
+static void ws_update(conn *c)
+{
+    ccai_ctx *ctx = c->srv->ctx;
+    uint64_t now = Ccai_ctx_now(ctx);
+    size_t len;
+    const uint8_t *out;
+    while ((out = Ccai_wss_io_output(c->ws, &len)) != NULL) {
+        ssize_t n = send(c->fd, out, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            Ccai_wss_io_written(c->ws, (size_t)n, now);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            Ccai_wss_io_cut(c->ws, now);
+        else
+            Ccai_wss_io_written(c->ws, 0, now); /* the peer's wait starts now */
+        break;
+    }
+    if (Ccai_wss_io_finished(c->ws)) {
+        c->updating = false;
+        conn_close(c);
+        return;
+    }
+    int events = CCAI_POLL_IN | (Ccai_wss_io_output(c->ws, &len) ? CCAI_POLL_OUT : 0);
+    if (events != c->events) {
+        if (Ccai_fd_watch(ctx, c->fd, events, on_conn_ready, c) == CCAI_OK) {
+            c->events = events;
+        } else {
+            c->updating = false;
+            conn_close(c);
+            return;
+        }
+    }
+    uint64_t due = Ccai_wss_io_deadline(c->ws);
+    if (due == UINT64_MAX)
+        Ccai_timer_stop(ctx, &c->timer);
+    else if (!Ccai_timer_active(&c->timer) || due < c->timer.due)
+        Ccai_timer_start(ctx, &c->timer, due > now ? due - now : 0);
+    c->updating = false;
+}
+
+/* The 101 is out: the bytes read after the request are the session's. */
+static void ws_switch(conn *c, uint64_t now)
+{
+    c->ws_on = true;
+    size_t len = 0;
+    const char *left = Ccai_h1_leftover(c->h1, &len);
+    if (len)
+        Ccai_wss_io_input(c->ws, (const uint8_t *)left, len, now);
+    Ccai_h1_free(c->h1);
+    c->h1 = NULL;
 }
 
 static void on_conn_ready(ccai_ctx *ctx, int fd, int events, void *ud)
@@ -266,6 +360,11 @@ static void on_conn_ready(ccai_ctx *ctx, int fd, int events, void *ud)
     CCAI_UNUSED(events);
     conn *c = ud;
     uint64_t now = Ccai_ctx_now(ctx);
+    if (c->ws_on) {
+        ws_read(c, now);
+        conn_update(c);
+        return;
+    }
     size_t room = Ccai_h1_read_room(c->h1);
     if (room) {
         char buf[READ_CHUNK];
@@ -290,6 +389,10 @@ static void conn_update(conn *c)
     c->updating = true;
     ccai_ctx *ctx = c->srv->ctx;
     uint64_t now = Ccai_ctx_now(ctx);
+    if (c->ws_on) {
+        ws_update(c);
+        return;
+    }
     Ccai_h1_process(c->h1, now);
     size_t len;
     const char *out;
@@ -306,6 +409,11 @@ static void conn_update(conn *c)
         break;
     }
     Ccai_h1_state st = Ccai_h1_get_state(c->h1);
+    if (st == CCAI_H1_UPGRADED && c->ws) {
+        ws_switch(c, now);
+        ws_update(c);
+        return;
+    }
     if (st == CCAI_H1_LINGER && !c->shut) {
         shutdown(c->fd, SHUT_WR);
         c->shut = true;
@@ -752,7 +860,10 @@ void Ccai_server_stop(server *s)
     close_listeners(s);
     uint64_t now = Ccai_ctx_now(s->ctx);
     for (conn *c = s->conns; c; c = c->next) {
-        Ccai_h1_drain(c->h1, now);
+        if (c->ws_on)
+            Ccai_wss_io_shutdown(c->ws, now);
+        else
+            Ccai_h1_drain(c->h1, now);
         conn_kick(c);
     }
 }

@@ -305,7 +305,7 @@ static void core_msg(wslay_event_context_ptr wc, const struct wslay_event_on_msg
     ccai_free(copy);
 }
 
-Ccai_ws_core *Ccai_ws_core_new(size_t max_message, Ccai_ws_core_fn on_message, void *ud)
+static Ccai_ws_core *core_new(bool server, size_t max_message, Ccai_ws_core_fn on_message, void *ud)
 {
     Ccai_ws_core *c = Ccai_calloc(1, sizeof *c);
     if (!c)
@@ -318,13 +318,25 @@ Ccai_ws_core *Ccai_ws_core_new(size_t max_message, Ccai_ws_core_fn on_message, v
         .genmask_callback = core_genmask,
         .on_msg_recv_callback = core_msg,
     };
-    if (wslay_event_context_client_init(&c->wc, &cb, c) != 0) {
+    int rc = server ? wslay_event_context_server_init(&c->wc, &cb, c)
+                    : wslay_event_context_client_init(&c->wc, &cb, c);
+    if (rc != 0) {
         ccai_free(c);
         return NULL;
     }
     wslay_event_config_set_max_recv_msg_length(c->wc,
                                                max_message ? max_message : WS_DEFAULT_MAX_MSG);
     return c;
+}
+
+Ccai_ws_core *Ccai_ws_core_new(size_t max_message, Ccai_ws_core_fn on_message, void *ud)
+{
+    return core_new(false, max_message, on_message, ud);
+}
+
+Ccai_ws_core *Ccai_ws_core_new_server(size_t max_message, Ccai_ws_core_fn on_message, void *ud)
+{
+    return core_new(true, max_message, on_message, ud);
 }
 
 void Ccai_ws_core_free(Ccai_ws_core *c)

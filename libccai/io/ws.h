@@ -137,6 +137,9 @@ typedef void (*Ccai_ws_core_fn)(void *ud, int kind, const uint8_t *data, size_t 
 
 /* A client side (masks what it sends, refuses masked frames). NULL on NOMEM. */
 Ccai_ws_core *Ccai_ws_core_new(size_t max_message, Ccai_ws_core_fn on_message, void *ud);
+/* A server side (http/wss.c): sends unmasked frames, refuses unmasked
+ * ones (wslay fails the connection with 1002). NULL on NOMEM. */
+Ccai_ws_core *Ccai_ws_core_new_server(size_t max_message, Ccai_ws_core_fn on_message, void *ud);
 void Ccai_ws_core_free(Ccai_ws_core *c);
 /* Statuses: CCAI_OK; CCAI_ERR_NOMEM (the core is then unusable). */
 ccai_status Ccai_ws_core_feed(Ccai_ws_core *c, const uint8_t *data, size_t len);
@@ -145,7 +148,7 @@ ccai_status Ccai_ws_core_send(Ccai_ws_core *c, int kind, const void *data, size_
 ccai_status Ccai_ws_core_close(Ccai_ws_core *c, int code, const char *reason);
 void Ccai_ws_core_out(Ccai_ws_core *c, const uint8_t **p, size_t *n);
 void Ccai_ws_core_consume(Ccai_ws_core *c, size_t n);
-/* The server's close arrived (its code: 1005 when none), or 0. */
+/* The peer's close arrived (its code: 1005 when none), or 0. */
 int Ccai_ws_core_close_received(const Ccai_ws_core *c);
 /* We sent (or queued) a close: its code, or 0. */
 int Ccai_ws_core_close_sent(const Ccai_ws_core *c);

@@ -45,7 +45,8 @@
 #define MAX_FAR_MS      2000 /* bot audio waiting to meet caller audio */
 #define AEC_TAIL_MS     200
 #define MARK_PREFIX     "ccai-s"
-#define TEXT_MS_PER_CHR 60 /* a sentence's length guessed from its text */
+#define TEXT_MS_PER_CHR 60    /* a sentence's length guessed from its text */
+#define AFTER_MAX_MS    30000 /* a hang-up waits this long at most for the last words */
 
 typedef struct chain {
     const char *names[MAX_CHAIN];
@@ -142,6 +143,12 @@ typedef struct vcall {
     uint32_t next_seq;
     Ccai_pacer *pacer;
     Ccai_timer pace_timer;
+    /* The engine's hang-up or transfer, held until the caller has heard
+     * what the bot said before it (its goodbye, the transfer's
+     * announcement): the host acts on the call after the last words. */
+    enum { AFTER_NONE, AFTER_HANGUP, AFTER_TRANSFER } after;
+    char after_number[64];
+    Ccai_timer after_timer;
     uint64_t out_pos_ms; /* audio released to the pacer since the last clear */
     int16_t *pcm;        /* the caller's audio of one ccai_call_audio_in() */
     size_t pcm_cap;
@@ -570,6 +577,7 @@ static void pace_schedule(vcall *vc)
 }
 
 static void say_done_check(vcall *vc);
+static void after_run(vcall *vc);
 
 /* The sentence of mark seq was heard whole. */
 static void heard_through(vcall *vc, uint32_t seq)
@@ -581,6 +589,8 @@ static void heard_through(vcall *vc, uint32_t seq)
             vc->q_tail = &vc->q;
         sentence_free(s);
     }
+    if (!vc->q)
+        after_run(vc);
     say_done_check(vc);
 }
 
@@ -888,6 +898,7 @@ static void cut(vcall *vc)
     vc->q_tail = &vc->q;
     vc->out_pos_ms = 0;
     vc->far_len = 0;
+    after_run(vc); /* nothing left to hear */
 }
 
 static void held_drop(vcall *vc)
@@ -1432,16 +1443,66 @@ static void menu_answer(vcall *vc, const char *slot, const char *text)
     ccai_free(v);
 }
 
+/* What waited for the last words, now (the bot's audio was heard, was
+ * cut, or did not come within AFTER_MAX_MS). */
+static void after_run(vcall *vc)
+{
+    int what = vc->after;
+    if (what == AFTER_NONE)
+        return;
+    vc->after = AFTER_NONE;
+    Ccai_timer_stop(vc->ctx, &vc->after_timer);
+    int rc = what == AFTER_HANGUP ? vc->host.hangup(vc->call, vc->host_ud)
+                                  : vc->host.transfer(vc->call, vc->after_number, vc->host_ud);
+    if (rc != 0)
+        Ccai_log(&vc->v->log, CCAI_LOG_WARN, "call %s: the host refused the %s",
+                 ccai_call_id(vc->call), what == AFTER_HANGUP ? "hang-up" : "transfer");
+    if (rc != 0 && what == AFTER_TRANSFER)
+        notify(vc, CCAI_EVENT_TRANSFER_FAILED, "the channel cannot transfer");
+}
+
+static void on_after_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    vcall *vc = ud;
+    ccai_call *call = vc->call;
+    Ccai_call_enter(call);
+    Ccai_log(&vc->v->log, CCAI_LOG_WARN,
+             "call %s: the bot's last words were not heard within %d s: acting now",
+             ccai_call_id(vc->call), AFTER_MAX_MS / 1000);
+    after_run(vc);
+    Ccai_call_leave(call);
+}
+
+/* At once when nothing the bot said waits to be heard; else once it was. */
+static int after_words(vcall *vc, int what, const char *number)
+{
+    if (!bot_talking(vc) || vc->barged)
+        return what == AFTER_HANGUP ? vc->host.hangup(vc->call, vc->host_ud)
+                                    : vc->host.transfer(vc->call, number, vc->host_ud);
+    vc->after = what;
+    if (number)
+        snprintf(vc->after_number, sizeof vc->after_number, "%s", number);
+    Ccai_timer_start(vc->ctx, &vc->after_timer, AFTER_MAX_MS);
+    return 0;
+}
+
 static int op_transfer(ccai_call *call, const char *number, void *ud)
 {
+    CCAI_UNUSED(call);
     vcall *vc = ud;
-    return vc->host.transfer ? vc->host.transfer(call, number, vc->host_ud) : -1;
+    if (!vc->host.transfer || !number || strlen(number) >= sizeof vc->after_number)
+        return -1;
+    return after_words(vc, AFTER_TRANSFER, number);
 }
 
 static int op_hangup(ccai_call *call, void *ud)
 {
+    CCAI_UNUSED(call);
     vcall *vc = ud;
-    return vc->host.hangup ? vc->host.hangup(call, vc->host_ud) : -1;
+    if (!vc->host.hangup)
+        return -1;
+    return after_words(vc, AFTER_HANGUP, NULL);
 }
 
 static int op_sms(ccai_call *call, const char *to, const char *text, void *ud)
@@ -1492,6 +1553,8 @@ static void session_stop(vcall *vc)
     tts_close(vc);
     Ccai_timer_stop(vc->ctx, &vc->pace_timer);
     Ccai_timer_stop(vc->ctx, &vc->result_timer);
+    Ccai_timer_stop(vc->ctx, &vc->after_timer);
+    vc->after = AFTER_NONE;
     if (vc->wav) {
         uint64_t bytes = Ccai_wav_writer_bytes(vc->wav);
         ccai_status st = Ccai_wav_writer_close(vc->wav);
@@ -1602,6 +1665,7 @@ static ccai_status session_init(vcall *vc, const ccai_call_params *p)
         return CCAI_ERR_NOMEM;
     Ccai_timer_init(&vc->pace_timer, on_pace, vc);
     Ccai_timer_init(&vc->result_timer, on_result_timeout, vc);
+    Ccai_timer_init(&vc->after_timer, on_after_timer, vc);
     vc->q_tail = &vc->q;
     return CCAI_OK;
 }
@@ -1783,6 +1847,36 @@ ccai_status Ccai_voice_audio_in(ccai_call *call, const void *data, size_t len)
     }
     Ccai_call_leave(call);
     Ccai_ctx_leave(ctx);
+    return CCAI_OK;
+}
+
+ccai_status Ccai_voice_audio_lost(ccai_call *call, const char *name)
+{
+    vcall *vc = Ccai_call_attachment(call);
+    if (!vc)
+        return CCAI_ERR_STATE;
+    if (!name)
+        return CCAI_ERR_INVALID_ARG;
+    uint32_t seq;
+    if (vc->ended || !mark_seq(name, &seq))
+        return CCAI_OK;
+    /* The sentences up to that mark were sent whole and never confirmed
+     * played: the caller did not hear them; the transcript says so. */
+    while (vc->q && (int32_t)(vc->q->seq - seq) <= 0 && vc->q->done) {
+        sentence *s = vc->q;
+        vc->q = s->next;
+        if (!vc->q)
+            vc->q_tail = &vc->q;
+        ccai_status st = Ccai_call_said_heard(vc->call, s->text, "");
+        if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
+            Ccai_log(&vc->v->log, CCAI_LOG_WARN,
+                     "call %s: cannot store that the caller did not hear the bot: %s",
+                     ccai_call_id(vc->call), ccai_status_str(st));
+        sentence_free(s);
+    }
+    if (!vc->q)
+        after_run(vc);
+    say_done_check(vc);
     return CCAI_OK;
 }
 

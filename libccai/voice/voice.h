@@ -61,5 +61,10 @@ ccai_status Ccai_voice_call_start(Ccai_voice *v, const ccai_call_params *params,
 /* ccai_call_audio_in() and ccai_call_audio_marked(). */
 ccai_status Ccai_voice_audio_in(ccai_call *call, const void *data, size_t len);
 ccai_status Ccai_voice_audio_marked(ccai_call *call, const char *name);
+/* The host lost the bot's audio up to mark name without playing it (a
+ * Twilio stream dropped before its echo): those sentences were not heard;
+ * their stored words are removed. CCAI_OK (also for a name not waited
+ * for), CCAI_ERR_STATE (not an audio call), CCAI_ERR_INVALID_ARG. */
+CCAI_MUST_CHECK ccai_status Ccai_voice_audio_lost(ccai_call *call, const char *name);
 
 #endif

@@ -18,8 +18,10 @@
 #include "support/server_proc.h"
 #include "support/twilio_standin.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -463,6 +466,146 @@ static void twilio_routes(const srv *a)
                                           "From", "+33612345678", NULL};
     twilio_hook(a, "sms: no Body", "/twilio/sms", sms_bad, false, 400, &r);
     reply_free(&r);
+}
+
+/* Twilio stream mode ---------------------------------------------------------- */
+
+/* A WebSocket upgrade GET sent over a plain socket (libcurl has no server
+ * WebSocket to talk to here and would wait past a 101): the answer's head
+ * and, when it is not a 101, its body (Content-Length) are recorded; the
+ * connection is closed right after. */
+static void raw_upgrade(const srv *s, const char *name, const char *path,
+                        const char *const *headers, int expect)
+{
+    char request[4096];
+    int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", path,
+                     s->port);
+    for (size_t i = 0; headers[i]; i++)
+        n += snprintf(request + n, sizeof request - (size_t)n, "%s\r\n", headers[i]);
+    n += snprintf(request + n, sizeof request - (size_t)n, "\r\n");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {15, 0};
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        send(fd, request, (size_t)n, MSG_NOSIGNAL) != n)
+        die("cannot send a WebSocket upgrade");
+    char buf[16384];
+    size_t len = 0;
+    const char *end = NULL;
+    long content_length = -1;
+    for (;;) {
+        ssize_t k = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (k <= 0)
+            break;
+        len += (size_t)k;
+        buf[len] = '\0';
+        if (!end && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+            const char *cl = strcasestr(buf, "\r\nContent-Length:");
+            content_length = cl && cl < end ? strtol(cl + 17, NULL, 10) : 0;
+            if (!strncmp(buf, "HTTP/1.1 101", 12))
+                content_length = 0;
+        }
+        if (end && (long)(len - (size_t)(end + 4 - buf)) >= content_length)
+            break;
+    }
+    close(fd);
+    reply out = {0};
+    out.headers = json_object();
+    if (end) {
+        out.status = strtol(buf + 9, NULL, 10);
+        for (const char *line = strstr(buf, "\r\n") + 2; line < end;) {
+            const char *eol = strstr(line, "\r\n");
+            on_header((char *)line, 1, (size_t)(eol + 2 - line), &out);
+            line = eol + 2;
+        }
+        out.len = len - (size_t)(end + 4 - buf);
+        out.body = strndup(end + 4, out.len);
+    } else {
+        out.body = strdup("");
+    }
+    json_t *req_headers = json_array();
+    for (size_t i = 0; headers[i]; i++)
+        json_array_append_new(req_headers, json_string(headers[i]));
+    json_t *body = json_stringn(out.body, out.len);
+    json_t *rec =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:I, s:o, s:o, s:b}", "name", name, "server",
+                  s->name, "method", "GET", "target", path, "request_headers", req_headers,
+                  "expect", expect, "status", (json_int_t)out.status, "headers", out.headers,
+                  "body", body ? body : json_string(""), "body_utf8", body != NULL);
+    pthread_mutex_lock(&records_lock);
+    json_array_append_new(records, rec);
+    pthread_mutex_unlock(&records_lock);
+    if (out.status == 0) {
+        fprintf(stderr, "record: GET %s: no answer to the upgrade\n", path);
+        failures++;
+    }
+    free(out.body);
+}
+
+/* GET /twilio/stream/{id} and POST /twilio/reconnect on a stream-mode
+ * server: Twilio's signed upgrade (101) and its refusals, the <Redirect>
+ * after <Connect> with the call live, unknown here, or a wrong secret. */
+static void twilio_stream_routes(const srv *c)
+{
+    static const char *const voice[] = {
+        "CallSid",      CALLSID,   "AccountSid", TWILIO_STANDIN_SID, "From",
+        "+33612345678", "To",      BOT_TW,       "CallStatus",       "ringing",
+        "Direction",    "inbound", NULL};
+    reply r;
+    twilio_hook(c, "voice (stream mode): an inbound call", "/twilio/voice", voice, false, 200, &r);
+    char stream[256], back[2048];
+    twiml_url(r.body, "<Stream", "url", stream, sizeof stream);
+    twiml_url(r.body, "<Redirect", NULL, back, sizeof back);
+    reply_free(&r);
+    static const char wss[] = "wss://bot.example.test";
+    if (strncmp(stream, wss, strlen(wss)) != 0 || !*back)
+        die("no <Connect><Stream> and <Redirect> in the stream-mode answer");
+    const char *path = stream + strlen(wss);
+
+    static const char *const only[] = {"CallSid", CALLSID, NULL};
+    twilio_hook(c, "reconnect: the stream dropped, the call is live", back, only, false, 200, &r);
+    reply_free(&r);
+    twilio_hook(c, "reconnect: forged signature", back, only, true, 403, &r);
+    reply_free(&r);
+    char bad[2048];
+    snprintf(bad, sizeof bad, "%s", back);
+    wrong_secret(bad);
+    twilio_hook(c, "reconnect: wrong call secret", bad, only, false, 404, &r);
+    reply_free(&r);
+    twilio_hook(c, "reconnect: a call never stored here (an apology, then Hangup)",
+                "/twilio/reconnect?call=" UNKNOWN "&s=x", only, false, 200, &r);
+    reply_free(&r);
+
+    /* The upgrade, signed over the wss:// URL as Twilio does. */
+    char url[512], sig[512], forged[512], unknown_sig[512];
+    static const char *const none[] = {NULL};
+    snprintf(url, sizeof url, "%s%s", wss, path);
+    char *sg = twilio_standin_signature(TWILIO_STANDIN_TOKEN, url, none);
+    snprintf(sig, sizeof sig, "X-Twilio-Signature: %s", sg);
+    sg[0] = sg[0] == 'A' ? 'B' : 'A';
+    snprintf(forged, sizeof forged, "X-Twilio-Signature: %s", sg);
+    free(sg);
+    char unknown_path[128];
+    snprintf(unknown_path, sizeof unknown_path, "/twilio/stream/" UNKNOWN);
+    snprintf(url, sizeof url, "%s%s", wss, unknown_path);
+    sg = twilio_standin_signature(TWILIO_STANDIN_TOKEN, url, none);
+    snprintf(unknown_sig, sizeof unknown_sig, "X-Twilio-Signature: %s", sg);
+    free(sg);
+    const char *up = "Upgrade: websocket", *conn = "Connection: Upgrade",
+               *key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+               *v13 = "Sec-WebSocket-Version: 13";
+    const char *h_forged[] = {up, conn, key, v13, forged, NULL};
+    raw_upgrade(c, "stream: forged signature", path, h_forged, 403);
+    const char *h_unknown[] = {up, conn, key, v13, unknown_sig, NULL};
+    raw_upgrade(c, "stream: no such call", unknown_path, h_unknown, 404);
+    const char *h_plain[] = {v13, sig, NULL};
+    raw_upgrade(c, "stream: not a WebSocket upgrade", path, h_plain, 400);
+    const char *h_v8[] = {up, conn, key, "Sec-WebSocket-Version: 8", sig, NULL};
+    raw_upgrade(c, "stream: another WebSocket version", path, h_v8, 426);
+    const char *h_ok[] = {up, conn, key, v13, sig, NULL};
+    raw_upgrade(c, "stream: Twilio's signed upgrade", path, h_ok, 101);
 }
 
 /* ACS ---------------------------------------------------------------------- */
@@ -907,6 +1050,25 @@ static const char server_a_yaml[] =
     "  event_grid_token: " EG_TOKEN "\n"
     "sms: {mode: twilio}\n";
 
+/* C: Twilio in stream mode (the speech providers: the offline defaults). */
+static const char server_c_yaml[] =
+    "database: {sqlite: {path: \"@DB@\"}}\n"
+    "server:\n"
+    "  api_token: " TOKEN "\n"
+    "  public_url: " PUBLIC "\n"
+    "conversation:\n"
+    "  initiate:\n"
+    "    agent_phone_number: \"" AGENT "\"\n"
+    "    lang: {default_short_code: en-US}\n"
+    "llm:\n"
+    "  fast: {mode: openai_compatible, endpoint: \"http://127.0.0.1:%d/v1\", retries: 0}\n"
+    "twilio:\n"
+    "  account_sid: " TWILIO_STANDIN_SID "\n"
+    "  auth_token: " TWILIO_STANDIN_TOKEN "\n"
+    "  phone_number: \"" BOT_TW "\"\n"
+    "  api_base_url: \"%s\"\n"
+    "  voice: stream\n";
+
 static const char server_b_yaml[] = "database: {sqlite: {path: \"@DB@\"}}\n"
                                     "server:\n"
                                     "  max_chats: 1\n"
@@ -934,9 +1096,12 @@ int main(int argc, char **argv)
     char yaml_a[8192];
     snprintf(yaml_a, sizeof yaml_a, server_a_yaml, standin_port(llm), twilio_standin_url(tw),
              acs_standin_url(acs), acs_standin_url(acs));
-    srv a, b;
+    char yaml_c[4096];
+    snprintf(yaml_c, sizeof yaml_c, server_c_yaml, standin_port(llm), twilio_standin_url(tw));
+    srv a, b, c;
     start_server(&a, "A", yaml_a);
     start_server(&b, "B", server_b_yaml);
+    start_server(&c, "C", yaml_c);
 
     reply doc;
     req get_doc = {"openapi", "GET", "/openapi.json", NULL, 0, {NULL}, 200};
@@ -954,9 +1119,11 @@ int main(int argc, char **argv)
     chat_routes(&a);
     locked_routes(&a);
     notoken_routes(&b);
+    twilio_stream_routes(&c);
 
     stop_server(&a);
     stop_server(&b);
+    stop_server(&c);
     standin_stop(llm);
     twilio_standin_stop(tw);
     acs_standin_stop(acs);

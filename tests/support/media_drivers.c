@@ -76,6 +76,13 @@ struct media_driver {
     size_t nheard, heardcap;
     strv marks, rcv, snt;
     int clears, warnings;
+    /* raw messages the test wants sent (media_driver_send_raw) */
+    struct rawmsg {
+        int opcode;
+        char *data;
+        size_t len;
+    } * raw;
+    size_t nraw;
 };
 
 static uint64_t mono_ms(void)
@@ -257,7 +264,8 @@ static int next_frame(media_driver *d, int16_t *out, size_t n)
     pthread_mutex_lock(&d->lock);
     size_t avail = d->nsay - d->sayoff;
     size_t take = avail < n ? avail : n;
-    memcpy(out, d->say + d->sayoff, take * sizeof *out);
+    if (take) /* d->say is NULL before the caller said anything */
+        memcpy(out, d->say + d->sayoff, take * sizeof *out);
     memset(out + take, 0, (n - take) * sizeof *out);
     d->sayoff += take;
     if (d->sayoff == d->nsay)
@@ -276,8 +284,26 @@ static void iso_now(char *out, size_t n)
     snprintf(out + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* The raw messages queued by the test, on the driver's thread. */
+static void raw_send(media_driver *d)
+{
+    pthread_mutex_lock(&d->lock);
+    struct rawmsg *raw = d->raw;
+    size_t n = d->nraw;
+    d->raw = NULL;
+    d->nraw = 0;
+    pthread_mutex_unlock(&d->lock);
+    for (size_t i = 0; i < n; i++) {
+        ws_client_send(d->ws, raw[i].opcode, raw[i].data, raw[i].len);
+        free(raw[i].data);
+    }
+    free(raw);
+}
+
 static void tick_send(media_driver *d)
 {
+    if (d->kind != K_AS)
+        raw_send(d);
     size_t n = (size_t)d->rate / 50;
     int16_t frame[960];
     int speech = next_frame(d, frame, n);
@@ -879,6 +905,23 @@ void media_driver_dtmf(media_driver *d, char digit)
     pthread_mutex_unlock(&d->lock);
 }
 
+void media_driver_send_raw(media_driver *d, int binary, const void *data, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return;
+    memcpy(copy, data, len);
+    pthread_mutex_lock(&d->lock);
+    struct rawmsg *r = realloc(d->raw, (d->nraw + 1) * sizeof *r);
+    if (r) {
+        d->raw = r;
+        d->raw[d->nraw++] = (struct rawmsg){binary ? WS_BINARY : WS_TEXT, copy, len};
+    } else {
+        free(copy);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
 void media_driver_hangup(media_driver *d)
 {
     pthread_mutex_lock(&d->lock);
@@ -892,7 +935,8 @@ int16_t *media_driver_heard(media_driver *d, size_t *n)
     int16_t *v = malloc((d->nheard ? d->nheard : 1) * sizeof *v);
     *n = 0;
     if (v) {
-        memcpy(v, d->heard, d->nheard * sizeof *v);
+        if (d->nheard)
+            memcpy(v, d->heard, d->nheard * sizeof *v);
         *n = d->nheard;
     }
     pthread_mutex_unlock(&d->lock);
@@ -1044,6 +1088,9 @@ void media_driver_free(media_driver *d)
     free(d->rx);
     free(d->ftimes);
     free(d->refusal);
+    for (size_t i = 0; i < d->nraw; i++)
+        free(d->raw[i].data);
+    free(d->raw);
     strv_free(&d->marks);
     strv_free(&d->rcv);
     strv_free(&d->snt);

@@ -103,6 +103,9 @@ void media_driver_say(media_driver *d, const int16_t *pcm, size_t n);
 /* Milliseconds of caller audio still to send. */
 int media_driver_say_pending_ms(media_driver *d);
 void media_driver_dtmf(media_driver *d, char digit);
+/* Twilio / ACS: a message of the test's own, sent as it is on the next
+ * 20 ms tick (binary: a binary frame, else text): malformed input. */
+void media_driver_send_raw(media_driver *d, int binary, const void *data, size_t len);
 /* The caller hangs up (Twilio: stop then close; ACS: close 1000;
  * AudioSocket: close the socket). */
 void media_driver_hangup(media_driver *d);

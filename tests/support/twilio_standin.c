@@ -719,6 +719,33 @@ int twilio_standin_faults_pending(twilio_standin *s)
     return n;
 }
 
+int twilio_standin_add_inbound(twilio_standin *s, const char *call_sid, const char *from,
+                               const char *to)
+{
+    pthread_mutex_lock(&s->lock);
+    int rc = -1;
+    if (strlen(call_sid) < sizeof s->calls[0].sid && !find_call(s, call_sid)) {
+        if (s->n_calls == s->cap_calls) {
+            int cap = s->cap_calls ? 2 * s->cap_calls : 8;
+            call *c = realloc(s->calls, (size_t)cap * sizeof *c);
+            if (c) {
+                s->calls = c;
+                s->cap_calls = cap;
+            }
+        }
+        if (s->n_calls < s->cap_calls) {
+            call *c = &s->calls[s->n_calls++];
+            snprintf(c->sid, sizeof c->sid, "%s", call_sid);
+            c->to = strdup(to);
+            c->from = strdup(from);
+            c->status = strdup("in-progress");
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 int twilio_standin_set_call_status(twilio_standin *s, const char *call_sid, const char *status)
 {
     pthread_mutex_lock(&s->lock);

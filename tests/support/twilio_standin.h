@@ -69,6 +69,10 @@ int twilio_standin_faults_pending(twilio_standin *s);
 
 /* Calls created so far: set a status ("in-progress", ...), read it back
  * (NULL for an unknown call). */
+/* An inbound call Twilio put through to us (status in-progress): REST
+ * updates of it work as on Twilio. 0, -1 (known already, out of memory). */
+int twilio_standin_add_inbound(twilio_standin *s, const char *call_sid, const char *from,
+                               const char *to);
 int twilio_standin_set_call_status(twilio_standin *s, const char *call_sid, const char *status);
 char *twilio_standin_call_status(twilio_standin *s, const char *call_sid);
 

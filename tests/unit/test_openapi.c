@@ -47,6 +47,8 @@ static void test_openapi(void **state)
                                        "/twilio/gather",
                                        "/twilio/next",
                                        "/twilio/dial",
+                                       "/twilio/stream/{id}",
+                                       "/twilio/reconnect",
                                        "/lexicon.xml",
                                        "/acs/events",
                                        "/acs/callback"};

@@ -294,6 +294,30 @@ void Ccai_twiml_redirect(Ccai_twiml *t, const char *url, const char *method)
     close_with_text(t, "Redirect", url);
 }
 
+void Ccai_twiml_connect_stream(Ccai_twiml *t, const char *url, const char *const *params)
+{
+    if (!url) {
+        fail(t, CCAI_ERR_INVALID_ARG);
+        return;
+    }
+    if (!prepare(t, "R"))
+        return;
+    puts_(t, "<Connect><Stream");
+    attr(t, "url", url);
+    if (!params || !params[0]) {
+        puts_(t, "/></Connect>");
+        return;
+    }
+    puts_(t, ">");
+    for (const char *const *p = params; p[0] && p[1]; p += 2) {
+        puts_(t, "<Parameter");
+        attr(t, "name", p[0]);
+        attr(t, "value", p[1]);
+        puts_(t, "/>");
+    }
+    puts_(t, "</Stream></Connect>");
+}
+
 void Ccai_twiml_hangup(Ccai_twiml *t)
 {
     if (prepare(t, "R"))

@@ -94,6 +94,11 @@ void Ccai_twiml_dial_end(Ccai_twiml *t);
 
 /* <Redirect method>url</Redirect>; method may be NULL. */
 void Ccai_twiml_redirect(Ccai_twiml *t, const char *url, const char *method);
+/* <Connect><Stream url><Parameter name value/>...</Stream></Connect>: a
+ * bidirectional Media Stream (url wss://, no query: Twilio refuses one);
+ * params "name", "value", ..., NULL (may be NULL), arriving in the stream's
+ * start.customParameters. */
+void Ccai_twiml_connect_stream(Ccai_twiml *t, const char *url, const char *const *params);
 /* <Hangup/>. */
 void Ccai_twiml_hangup(Ccai_twiml *t);
 /* <Reject reason="busy|rejected"/>; reason may be NULL. */

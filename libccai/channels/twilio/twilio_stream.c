@@ -1,0 +1,208 @@
+/* Twilio Media Streams messages (see the header). */
+#include "channels/twilio/twilio_stream.h"
+
+#include "core/json.h"
+
+#include <string.h>
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64_value(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+')
+        return 62;
+    if (ch == '/')
+        return 63;
+    return -1;
+}
+
+/* Standard Base64 with its padding into out[0..cap). 0 ok, -1 invalid,
+ * -2 too long. */
+static int b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *ret_len)
+{
+    *ret_len = 0;
+    if (n % 4)
+        return -1;
+    size_t pad = n && s[n - 1] == '=' ? (n > 1 && s[n - 2] == '=' ? 2 : 1) : 0;
+    size_t len = n / 4 * 3 - pad;
+    if (len > cap)
+        return -2;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (size_t k = 0; k < 4; k++) {
+            bool padding = i + k >= n - pad;
+            v[k] = padding ? (s[i + k] == '=' ? 0 : -1) : b64_value((unsigned char)s[i + k]);
+            if (v[k] < 0)
+                return -1;
+        }
+        uint32_t q =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint8_t b[3] = {(uint8_t)(q >> 16), (uint8_t)(q >> 8), (uint8_t)q};
+        for (size_t k = 0; k < 3 && w < len; k++)
+            out[w++] = b[k];
+    }
+    *ret_len = len;
+    return 0;
+}
+
+static CCAI_MUST_CHECK bool copy_str(char *dst, size_t cap, const json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s) {
+        dst[0] = '\0';
+        return true;
+    }
+    size_t n = strlen(s);
+    if (n >= cap)
+        return false;
+    memcpy(dst, s, n + 1);
+    return true;
+}
+
+ccai_status Ccai_twilio_stream_parse(const char *text, size_t len, Ccai_twilio_stream_msg *m,
+                                     const char **why)
+{
+    m->event = CCAI_TWS_OTHER;
+    m->stream_sid[0] = m->call_sid[0] = m->token[0] = m->encoding[0] = m->mark[0] = '\0';
+    m->sample_rate = 0;
+    m->audio_len = 0;
+    m->digit = 0;
+    *why = NULL;
+    Ccai_json_err e;
+    ccai_status st = CCAI_OK;
+    json_t *doc = Ccai_json_load(text, len, &e, &st);
+    if (!doc) {
+        *why = "not JSON";
+        return st;
+    }
+    st = CCAI_ERR_PARSE;
+    const char *ev = json_string_value(json_object_get(doc, "event"));
+    if (!json_is_object(doc) || !ev) {
+        *why = "no event";
+        goto out;
+    }
+    if (!copy_str(m->stream_sid, sizeof m->stream_sid, json_object_get(doc, "streamSid"))) {
+        st = CCAI_ERR_LIMIT;
+        *why = "streamSid too long";
+        goto out;
+    }
+    if (!strcmp(ev, "connected")) {
+        m->event = CCAI_TWS_CONNECTED;
+    } else if (!strcmp(ev, "start")) {
+        m->event = CCAI_TWS_START;
+        const json_t *s = json_object_get(doc, "start");
+        const json_t *fmt = json_object_get(s, "mediaFormat");
+        if (!m->stream_sid[0] &&
+            !copy_str(m->stream_sid, sizeof m->stream_sid, json_object_get(s, "streamSid"))) {
+            st = CCAI_ERR_LIMIT;
+            *why = "streamSid too long";
+            goto out;
+        }
+        if (!copy_str(m->call_sid, sizeof m->call_sid, json_object_get(s, "callSid")) ||
+            !copy_str(m->token, sizeof m->token,
+                      json_object_get(json_object_get(s, "customParameters"), "token")) ||
+            !copy_str(m->encoding, sizeof m->encoding, json_object_get(fmt, "encoding"))) {
+            st = CCAI_ERR_LIMIT;
+            *why = "a start field too long";
+            goto out;
+        }
+        const json_t *rate = json_object_get(fmt, "sampleRate");
+        m->sample_rate = json_is_integer(rate) ? (long)json_integer_value(rate) : 0;
+        if (!m->stream_sid[0]) {
+            *why = "a start without streamSid";
+            goto out;
+        }
+    } else if (!strcmp(ev, "media")) {
+        m->event = CCAI_TWS_MEDIA;
+        const json_t *p = json_object_get(json_object_get(doc, "media"), "payload");
+        const char *b64 = json_string_value(p);
+        if (!b64) {
+            *why = "a media without payload";
+            goto out;
+        }
+        int rc = b64_decode(b64, json_string_length(p), m->audio, sizeof m->audio, &m->audio_len);
+        if (rc == -2) {
+            st = CCAI_ERR_LIMIT;
+            *why = "a media payload over 1 s of audio";
+            goto out;
+        }
+        if (rc) {
+            *why = "a media payload that is not Base64";
+            goto out;
+        }
+    } else if (!strcmp(ev, "dtmf")) {
+        m->event = CCAI_TWS_DTMF;
+        const char *d = json_string_value(json_object_get(json_object_get(doc, "dtmf"), "digit"));
+        if (!d || strlen(d) != 1 || !strchr("0123456789*#ABCD", d[0])) {
+            *why = "a dtmf without a digit";
+            goto out;
+        }
+        m->digit = d[0];
+    } else if (!strcmp(ev, "mark")) {
+        m->event = CCAI_TWS_MARK;
+        const json_t *n = json_object_get(json_object_get(doc, "mark"), "name");
+        if (!copy_str(m->mark, sizeof m->mark, n)) {
+            st = CCAI_ERR_LIMIT;
+            *why = "a mark name too long";
+            goto out;
+        }
+        if (!m->mark[0]) {
+            *why = "a mark without a name";
+            goto out;
+        }
+    } else if (!strcmp(ev, "stop")) {
+        m->event = CCAI_TWS_STOP;
+        if (!copy_str(m->call_sid, sizeof m->call_sid,
+                      json_object_get(json_object_get(doc, "stop"), "callSid")))
+            m->call_sid[0] = '\0';
+    }
+    st = CCAI_OK;
+out:
+    json_decref(doc);
+    return st;
+}
+
+static CCAI_MUST_CHECK bool head(Ccai_buf *out, const char *event, const char *stream_sid)
+{
+    Ccai_buf_reset(out);
+    return Ccai_buf_puts(out, "{\"event\":\"") && Ccai_buf_puts(out, event) &&
+           Ccai_buf_puts(out, "\",\"streamSid\":") && Ccai_json_put_cstring(out, stream_sid);
+}
+
+bool Ccai_twilio_stream_media(Ccai_buf *out, const char *stream_sid, const uint8_t *ulaw, size_t n)
+{
+    if (!head(out, "media", stream_sid) || !Ccai_buf_puts(out, ",\"media\":{\"payload\":\""))
+        return false;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t q = (uint32_t)ulaw[i] << 16;
+        if (i + 1 < n)
+            q |= (uint32_t)ulaw[i + 1] << 8;
+        if (i + 2 < n)
+            q |= ulaw[i + 2];
+        char c[4] = {b64_alphabet[q >> 18 & 63], b64_alphabet[q >> 12 & 63],
+                     i + 1 < n ? b64_alphabet[q >> 6 & 63] : '=',
+                     i + 2 < n ? b64_alphabet[q & 63] : '='};
+        if (!Ccai_buf_append(out, c, 4))
+            return false;
+    }
+    return Ccai_buf_puts(out, "\"}}");
+}
+
+bool Ccai_twilio_stream_mark(Ccai_buf *out, const char *stream_sid, const char *name)
+{
+    return head(out, "mark", stream_sid) && Ccai_buf_puts(out, ",\"mark\":{\"name\":") &&
+           Ccai_json_put_cstring(out, name) && Ccai_buf_puts(out, "}}");
+}
+
+bool Ccai_twilio_stream_clear(Ccai_buf *out, const char *stream_sid)
+{
+    return head(out, "clear", stream_sid) && Ccai_buf_puts(out, "}");
+}

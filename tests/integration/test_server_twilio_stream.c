@@ -1,0 +1,945 @@
+/* Twilio in stream mode (twilio.voice: stream) through the real ccai-server
+ * process: the incoming-call webhook signed by the stand-in, the
+ * <Connect><Stream> TwiML, the Media Stream played by the Twilio caller of
+ * tests/support/media_drivers.h (signed upgrade, connected/start/media/
+ * dtmf/stop, marks echoed once played, clear), the caller's speech made at
+ * test time with espeak-ng and recognised offline (pocketsphinx), the bot's
+ * audio (flite) heard by the caller, and the take-back after the server is
+ * killed mid-call: Twilio runs the <Redirect> after <Connect>, a restarted
+ * server takes the call back from the store and the caller hears it again.
+ * Skipped without pocketsphinx's model, flite or espeak-ng. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "speech/sphinx.h"
+#include "support/llm_standin.h"
+#include "support/media_drivers.h"
+#include "support/server_proc.h"
+#include "support/twilio_standin.h"
+#include "support/voice.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PUBLIC  "https://bot.example.test"
+#define CALLSID "CA0123456789abcdef0123456789abcdef"
+
+static const char *server_path;
+
+typedef struct srv {
+    pid_t pid;
+    int port;
+    char dir[64];
+    twilio_standin *tw;
+    int starts;
+    const char *extra[7]; /* more NAME=value settings, NULL-terminated */
+} srv;
+
+static void spawn_server(srv *s)
+{
+    char db[128], api[256], log[128];
+    snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
+    snprintf(api, sizeof api, "TWILIO__API_BASE_URL=%s", twilio_standin_url(s->tw));
+    snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->starts++);
+    char *envp[] = {db,
+                    api,
+                    (char *)"SERVER__LISTEN=127.0.0.1:0",
+                    (char *)"SERVER__API_TOKEN=tok",
+                    (char *)"SERVER__PUBLIC_URL=" PUBLIC,
+                    (char *)"TWILIO__ACCOUNT_SID=" TWILIO_STANDIN_SID,
+                    (char *)"TWILIO__AUTH_TOKEN=" TWILIO_STANDIN_TOKEN,
+                    (char *)"TWILIO__PHONE_NUMBER=+15550001111",
+                    (char *)"TWILIO__VOICE=stream",
+                    (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
+                    (char *)"CONFIG_YAML=",
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL};
+    size_t n = 0;
+    while (envp[n])
+        n++;
+    for (size_t i = 0; i < 6 && s->extra[i]; i++)
+        envp[n++] = (char *)s->extra[i];
+    s->pid = server_proc_start(server_path, envp, log, &s->port);
+    assert_true(s->pid > 0);
+}
+
+static bool have_speech(void)
+{
+    return access(CCAI_SPHINX_MODEL_DIR "/en-us/mdef", R_OK) == 0 &&
+           voice_available(CCAI_SYNTH_FLITE) && voice_available(CCAI_SYNTH_ESPEAK);
+}
+
+/* extra: more settings, NULL-terminated (NULL: none). */
+static void start_with(srv *s, const char *const *extra)
+{
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; extra && extra[i] && i < 6; i++)
+        s->extra[i] = extra[i];
+    s->tw = twilio_standin_start(NULL, NULL);
+    assert_non_null(s->tw);
+    strcpy(s->dir, "/tmp/ccai-twstream-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    spawn_server(s);
+}
+
+static void start(srv *s)
+{
+    start_with(s, NULL);
+}
+
+static void stop(srv *s)
+{
+    if (s->pid > 0)
+        server_proc_stop(s->pid, SIGTERM);
+    twilio_standin_stop(s->tw);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static char *logs(srv *s)
+{
+    char *all = server_proc_logs(s->dir, s->starts);
+    assert_non_null(all);
+    return all;
+}
+
+static int hook(srv *s, const char *path, const char *const *params, char **ret)
+{
+    char url[512], pub[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
+    snprintf(pub, sizeof pub, PUBLIC "%s", path);
+    twilio_standin_webhook_opts o = {
+        .url = url, .auth_token = TWILIO_STANDIN_TOKEN, .params = params, .signed_url = pub};
+    int status = twilio_standin_webhook_ex(&o, ret);
+    assert_true(status > 0);
+    return status;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The text between a and b in s (malloc'd), NULL when absent. */
+static char *between(const char *s, const char *a, const char *b)
+{
+    const char *p = strstr(s, a);
+    if (!p)
+        return NULL;
+    p += strlen(a);
+    const char *e = strstr(p, b);
+    return e ? strndup(p, (size_t)(e - p)) : NULL;
+}
+
+typedef struct twiml {
+    char path[128]; /* /twilio/stream/<id> */
+    char id[64];
+    char token[128];
+    char back[512]; /* the Redirect's path and query, unescaped */
+} twiml;
+
+static void read_twiml(const char *body, twiml *t)
+{
+    char *url = between(body, "<Stream url=\"", "\"");
+    assert_non_null(url);
+    assert_true(strncmp(url, "wss://bot.example.test/twilio/stream/", 37) == 0);
+    assert_null(strchr(url, '?')); /* Twilio's <Stream url> takes no query */
+    snprintf(t->path, sizeof t->path, "%s", url + strlen("wss://bot.example.test"));
+    snprintf(t->id, sizeof t->id, "%s", url + 37);
+    free(url);
+    char *tok = between(body, "<Parameter name=\"token\" value=\"", "\"");
+    assert_non_null(tok);
+    snprintf(t->token, sizeof t->token, "%s", tok);
+    free(tok);
+    /* Connect, then the way back when the stream drops. */
+    assert_non_null(strstr(body, "</Connect><Redirect method=\"POST\">"));
+    char *back = between(body, "<Redirect method=\"POST\">" PUBLIC, "</Redirect>");
+    assert_non_null(back);
+    char *amp = strstr(back, "&amp;");
+    assert_non_null(amp);
+    memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
+    snprintf(t->back, sizeof t->back, "%s", back);
+    free(back);
+}
+
+static media_driver *connect_stream(srv *s, const twiml *t, int forge)
+{
+    char signed_url[256];
+    snprintf(signed_url, sizeof signed_url, "wss://bot.example.test%s", t->path);
+    const char *params[] = {"token", t->token, NULL};
+    twilio_media_opts o = {.port = s->port,
+                           .path = t->path,
+                           .signed_url = signed_url,
+                           .auth_token = TWILIO_STANDIN_TOKEN,
+                           .forge = forge,
+                           .account_sid = TWILIO_STANDIN_SID,
+                           .call_sid = CALLSID,
+                           .params = params};
+    media_driver *d = twilio_media_connect(&o);
+    assert_non_null(d);
+    return d;
+}
+
+/* Until the caller has heard at least ms of the bot and nothing is queued. */
+static size_t wait_heard(media_driver *d, size_t min_samples, int max_ms)
+{
+    size_t n = 0;
+    for (int t = 0; t < max_ms; t += 100) {
+        int16_t *h = media_driver_heard(d, &n);
+        free(h);
+        if (n >= min_samples && media_driver_queued_ms(d) == 0)
+            break;
+        sleep_ms(100);
+    }
+    return n;
+}
+
+static void say(media_driver *d, const char *text)
+{
+    static const Ccai_media_format pcm8 = {CCAI_MEDIA_PCM16, 8000, 1};
+    voice_audio a;
+    assert_true(voice_render(CCAI_SYNTH_ESPEAK, "en-us", 0.9, text, &pcm8, 100, 300, &a));
+    media_driver_say(d, (const int16_t *)a.data, a.len / 2);
+    voice_audio_free(&a);
+}
+
+static char *get_call(srv *s, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/call/%s", id);
+    char *body = NULL;
+    long code = server_proc_request(s->port, "GET", path, NULL, "Bearer tok", &body);
+    assert_int_equal(code, 200);
+    return body;
+}
+
+static int count(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+static void test_stream_call(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start(&s);
+    const char *params[] = {"AccountSid", TWILIO_STANDIN_SID, "CallSid",   CALLSID,
+                            "From",       "+15550002222",     "To",        "+15550001111",
+                            "CallStatus", "ringing",          "Direction", "inbound",
+                            "ApiVersion", "2010-04-01",       NULL};
+    char *res = NULL;
+    assert_int_equal(hook(&s, "/twilio/voice", params, &res), 200);
+    twiml t;
+    read_twiml(res, &t);
+    free(res);
+
+    /* A forged signature: 403 before any WebSocket. */
+    media_driver *bad = connect_stream(&s, &t, 1);
+    assert_int_equal(media_driver_status(bad), 403);
+    media_driver_free(bad);
+
+    media_driver *d = connect_stream(&s, &t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    /* The greeting plays; its marks come back. */
+    size_t heard = wait_heard(d, 8000, 30000);
+    assert_true(heard >= 8000);
+    char *marks = media_driver_marks(d);
+    assert_non_null(marks);
+    assert_true(strlen(marks) > 0);
+    free(marks);
+    assert_int_equal(media_driver_warnings(d), 0); /* only media, mark, clear, well formed */
+
+    /* The caller answers: recognised offline and stored. */
+    say(d, "the city of london");
+    /* Barge-in: once the bot's reply is playing, the caller talks over it:
+     * Twilio is told to clear. */
+    int clears = media_driver_clears(d);
+    for (int i = 0; i < 300 && media_driver_queued_ms(d) < 1000; i++)
+        sleep_ms(100);
+    assert_true(media_driver_queued_ms(d) >= 1000);
+    char *call = get_call(&s, t.id);
+    assert_true(count(call, "\"persona\":\"human\"") >= 1);
+    free(call);
+    say(d, "hello can you hear me now i want to talk about my claim please");
+    for (int i = 0; i < 150 && media_driver_clears(d) == clears; i++)
+        sleep_ms(100);
+    assert_true(media_driver_clears(d) > clears);
+    /* A DTMF press reaches the call. */
+    media_driver_dtmf(d, '1');
+    sleep_ms(3000);
+    char *all = logs(&s);
+    assert_null(strstr(all, "not taken"));
+    free(all);
+
+    /* The server dies mid-call; Twilio runs the <Redirect>, the restarted
+     * server takes the call back and the caller hears it again. */
+    char *before = get_call(&s, t.id);
+    int humans = count(before, "\"persona\":\"human\"");
+    free(before);
+    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
+    s.pid = -1;
+    media_driver_wait_closed(d, 5000);
+    media_driver_free(d);
+    spawn_server(&s);
+    assert_int_equal(hook(&s, t.back, params, &res), 200);
+    twiml t2;
+    read_twiml(res, &t2);
+    free(res);
+    assert_string_equal(t2.id, t.id);
+    d = connect_stream(&s, &t2, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    char *after = get_call(&s, t.id);
+    assert_true(count(after, "\"persona\":\"human\"") >= humans); /* nothing lost */
+    free(after);
+    all = logs(&s);
+    assert_non_null(strstr(all, "taken back after a restart"));
+    free(all);
+
+    /* The caller hangs up: stop, close; the call ends. */
+    media_driver_hangup(d);
+    assert_true(media_driver_wait_closed(d, 5000) >= 0);
+    media_driver_free(d);
+    bool ended = false;
+    for (int i = 0; i < 100 && !ended; i++) {
+        char *c = get_call(&s, t.id);
+        ended = strstr(c, "\"state\":\"ended\"") != NULL;
+        free(c);
+        if (!ended)
+            sleep_ms(100);
+    }
+    assert_true(ended);
+    stop(&s);
+}
+
+/* More helpers --------------------------------------------------------------- */
+
+static const char *const inbound_params[] = {
+    "AccountSid", TWILIO_STANDIN_SID, "CallSid",    CALLSID,   "From",      "+15550002222",
+    "To",         "+15550001111",     "CallStatus", "ringing", "Direction", "inbound",
+    "ApiVersion", "2010-04-01",       NULL};
+
+/* Twilio's incoming-call webhook: the stream-mode TwiML read into t. */
+static void inbound(srv *s, twiml *t)
+{
+    assert_int_equal(twilio_standin_add_inbound(s->tw, CALLSID, "+15550002222", "+15550001111"), 0);
+    char *res = NULL;
+    assert_int_equal(hook(s, "/twilio/voice", inbound_params, &res), 200);
+    read_twiml(res, t);
+    free(res);
+}
+
+/* An object of j (at any depth) with these members. */
+static bool find_obj(json_t *j, const char *persona, const char *action, const char *content)
+{
+    if (json_is_object(j)) {
+        const char *p = json_string_value(json_object_get(j, "persona"));
+        const char *a = json_string_value(json_object_get(j, "action"));
+        const char *c = json_string_value(json_object_get(j, "content"));
+        if (p && a && c && !strcmp(p, persona) && !strcmp(a, action) &&
+            (!content || !strcmp(c, content)))
+            return true;
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            if (find_obj(v, persona, action, content))
+                return true;
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            if (find_obj(v, persona, action, content))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Until the call stores a message (content NULL: any), max_ms. */
+static bool wait_message(srv *s, const char *id, const char *persona, const char *action,
+                         const char *content, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 100) {
+        char *body = get_call(s, id);
+        json_t *j = json_loads(body, 0, NULL);
+        free(body);
+        bool found = j && find_obj(j, persona, action, content);
+        json_decref(j);
+        if (found)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+/* Until the call is over (ended; done once its post-call work ran;
+ * transferred). */
+static bool wait_over(srv *s, const char *id, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 100) {
+        char *c = get_call(s, id);
+        bool ok = strstr(c, "\"state\":\"ended\"") || strstr(c, "\"state\":\"done\"") ||
+                  strstr(c, "\"state\":\"transferred\"");
+        free(c);
+        if (ok)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+static bool wait_log(srv *s, const char *what, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 100) {
+        char *all = logs(s);
+        bool ok = strstr(all, what) != NULL;
+        free(all);
+        if (ok)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+/* The first REST request to the stand-in from index from on whose form
+ * parameter name contains value (NULL: present); -1 within max_ms. Polled
+ * every 10 ms: what the caller has heard when it arrives is looked at at
+ * once. */
+static int wait_rest(srv *s, int from, const char *name, const char *value, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 10) {
+        int n = twilio_standin_request_count(s->tw);
+        for (int i = from; i < n; i++) {
+            char *v = twilio_standin_request_param(s->tw, i, name, 0);
+            bool ok = v && (!value || strstr(v, value));
+            free(v);
+            if (ok)
+                return i;
+        }
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+static bool has_mark(media_driver *d, const char *name)
+{
+    char *m = media_driver_marks(d);
+    bool ok = m && strstr(m, name) != NULL;
+    free(m);
+    return ok;
+}
+
+/* A GET with these header lines to the server over a plain socket: the
+ * status of the answer, its head in head (cap bytes). */
+static int raw_get(srv *s, const char *path, const char *const *headers, char *head, size_t cap)
+{
+    char req[2048];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", path, s->port);
+    for (size_t i = 0; headers[i]; i++)
+        n += snprintf(req + n, sizeof req - (size_t)n, "%s\r\n", headers[i]);
+    n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {10, 0};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    size_t len = 0;
+    head[0] = '\0';
+    while (len + 1 < cap && !strstr(head, "\r\n\r\n")) {
+        ssize_t k = recv(fd, head + len, cap - 1 - len, 0);
+        if (k <= 0)
+            break;
+        len += (size_t)k;
+        head[len] = '\0';
+    }
+    close(fd);
+    return len > 12 ? atoi(head + 9) : -1;
+}
+
+/* Refusals of the upgrade by HTTP, the call left alone ------------------------ */
+
+static void test_stream_bad_input(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start(&s);
+    twiml t;
+    inbound(&s, &t);
+
+    /* Signed, for a live call, but not a WebSocket upgrade / version 8. */
+    char url[256], sig[256], head[4096];
+    snprintf(url, sizeof url, "wss://bot.example.test%s", t.path);
+    char *sg = twilio_media_signature(TWILIO_STANDIN_TOKEN, url);
+    snprintf(sig, sizeof sig, "X-Twilio-Signature: %s", sg);
+    free(sg);
+    const char *plain[] = {sig, "Sec-WebSocket-Version: 13", NULL};
+    assert_int_equal(raw_get(&s, t.path, plain, head, sizeof head), 400);
+    const char *v8[] = {sig,
+                        "Upgrade: websocket",
+                        "Connection: Upgrade",
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                        "Sec-WebSocket-Version: 8",
+                        NULL};
+    assert_int_equal(raw_get(&s, t.path, v8, head, sizeof head), 426);
+    assert_non_null(strcasestr(head, "\r\nSec-WebSocket-Version: 13\r\n"));
+
+    /* The real stream still opens after them. */
+    media_driver *d = connect_stream(&s, &t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+
+    /* Malformed messages: each logged, ignored; the call goes on (a key
+     * pressed after them is stored). */
+    media_driver_send_raw(d, 1, "\x01\x02\x03", 3);
+    media_driver_send_raw(d, 0, "{\"event\":\"media\",", 17);
+    char unknown[256];
+    snprintf(unknown, sizeof unknown,
+             "{\"event\":\"transcription\",\"sequenceNumber\":\"99\",\"streamSid\":\"%s\"}",
+             media_driver_stream_id(d));
+    media_driver_send_raw(d, 0, unknown, strlen(unknown));
+    media_driver_dtmf(d, '5');
+    assert_true(wait_message(&s, t.id, "human", "dtmf", "5", 10000));
+    assert_true(wait_log(&s, "media stream: a binary frame (ignored)", 5000));
+    assert_true(wait_log(&s, "media stream: not JSON (ignored)", 5000));
+    assert_true(wait_log(&s, "media stream: an unknown event (ignored)", 5000));
+    assert_false(media_driver_closed(d));
+
+    /* A 2 MB message: the stream is closed with 1009 and logged; Twilio
+     * runs the <Redirect>, the call goes on on a new stream. */
+    size_t big_len = 2u * 1024 * 1024;
+    char *big = malloc(big_len);
+    assert_non_null(big);
+    int k = snprintf(big, big_len,
+                     "{\"event\":\"media\",\"streamSid\":\"%s\",\"media\":{\"payload\":\"",
+                     media_driver_stream_id(d));
+    memset(big + k, 'A', big_len - (size_t)k - 3);
+    memcpy(big + big_len - 3, "\"}}", 3);
+    media_driver_send_raw(d, 0, big, big_len);
+    free(big);
+    assert_int_equal(media_driver_wait_closed(d, 10000), 1009);
+    media_driver_free(d);
+    assert_true(wait_log(&s, "over the size limit", 5000));
+    char *res = NULL;
+    assert_int_equal(hook(&s, t.back, inbound_params, &res), 200);
+    twiml t2;
+    read_twiml(res, &t2);
+    free(res);
+    assert_string_equal(t2.id, t.id);
+    d = connect_stream(&s, &t2, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    media_driver_dtmf(d, '7');
+    assert_true(wait_message(&s, t.id, "human", "dtmf", "7", 10000));
+    media_driver_hangup(d);
+    media_driver_wait_closed(d, 5000);
+    media_driver_free(d);
+    assert_true(wait_over(&s, t.id, 10000));
+    stop(&s);
+}
+
+/* The stream drops while the server stays up ----------------------------------- */
+
+static void test_stream_drop_reconnect(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start(&s);
+    twiml t;
+    inbound(&s, &t);
+    media_driver *d = connect_stream(&s, &t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    /* The network fails: no stop, no close frame. */
+    media_driver_free(d);
+    assert_true(wait_log(&s, "media stream ended", 5000));
+    /* Twilio goes on with the TwiML: the <Redirect> to this same server. */
+    char *res = NULL;
+    assert_int_equal(hook(&s, t.back, inbound_params, &res), 200);
+    twiml t2;
+    read_twiml(res, &t2);
+    free(res);
+    assert_string_equal(t2.id, t.id);
+    assert_string_equal(t2.token, t.token);
+    assert_true(wait_log(&s, "the media stream dropped: reconnecting", 1000));
+    d = connect_stream(&s, &t2, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    /* The same call goes on: a key is stored and answered on the new stream. */
+    media_driver_dtmf(d, '3');
+    assert_true(wait_message(&s, t.id, "human", "dtmf", "3", 10000));
+    assert_true(wait_heard(d, 2000, 30000) >= 2000);
+    char *all = logs(&s);
+    assert_null(strstr(all, "taken back after a restart")); /* not a restart */
+    free(all);
+    media_driver_hangup(d);
+    media_driver_wait_closed(d, 5000);
+    media_driver_free(d);
+    assert_true(wait_over(&s, t.id, 10000));
+    stop(&s);
+}
+
+/* The bot hangs up through REST after its last words ---------------------------- */
+
+static void test_stream_bot_hangs_up(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    /* The caller stays silent: after the offline dialogue's silences, its
+     * goodbye, then the hang-up. */
+    const char *extra[] = {"CONVERSATION__PHONE_SILENCE_TIMEOUT_SEC=1", NULL};
+    srv s;
+    start_with(&s, extra);
+    twiml t;
+    inbound(&s, &t);
+    media_driver *d = connect_stream(&s, &t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    int rest = wait_rest(&s, 0, "Status", "completed", 120000);
+    assert_true(rest >= 0);
+    /* When Twilio is told to end the call, the caller has heard everything
+     * the bot sent, up to the hang-up's mark. */
+    assert_true(has_mark(d, "ccai-hangup"));
+    assert_int_equal(media_driver_queued_ms(d), 0);
+    char *path = twilio_standin_request_path(s.tw, rest);
+    assert_non_null(strstr(path, "/Calls/" CALLSID ".json"));
+    free(path);
+    char *status = twilio_standin_call_status(s.tw, CALLSID);
+    assert_string_equal(status, "completed");
+    free(status);
+    /* Twilio ends the stream (stop, close). */
+    media_driver_hangup(d);
+    media_driver_wait_closed(d, 5000);
+    media_driver_free(d);
+    assert_true(wait_over(&s, t.id, 10000));
+    assert_true(wait_message(&s, t.id, "assistant", "talk", NULL, 1000));
+    stop(&s);
+}
+
+/* A transfer in stream mode: <Dial> through REST, the dial's outcome ------------ */
+
+static void push_transfer(standin *llm)
+{
+    static standin_tool_call tc = {.id = "t1", .name = "talk_to_human", .arguments = "{}"};
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.kind = STANDIN_TOOL_CALLS;
+    sp.tool_calls = &tc;
+    sp.n_tool_calls = 1;
+    standin_push(llm, &sp);
+}
+
+/* The caller presses a key, the LLM asks for a human: the REST update with
+ * the <Dial> after the announcement played; its action's path. */
+static void ask_transfer(srv *s, standin *llm, media_driver *d, int *from, char *action, size_t cap)
+{
+    push_transfer(llm);
+    media_driver_dtmf(d, '0');
+    int i = wait_rest(s, *from, "Twiml", "<Dial", 60000);
+    assert_true(i >= 0);
+    *from = i + 1;
+    assert_true(has_mark(d, "ccai-transfer"));
+    char *twiml_doc = twilio_standin_request_param(s->tw, i, "Twiml", 0);
+    assert_non_null(strstr(twiml_doc, "<Number>+15550009999</Number>"));
+    char *a = between(twiml_doc, "action=\"" PUBLIC, "\"");
+    assert_non_null(a);
+    char *amp;
+    while ((amp = strstr(a, "&amp;")) != NULL)
+        memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
+    snprintf(action, cap, "%s", a);
+    free(a);
+    free(twiml_doc);
+    /* The new TwiML ends the stream. */
+    media_driver_hangup(d);
+    media_driver_wait_closed(d, 5000);
+}
+
+/* A stream-mode call with the LLM stand-in and an agent number; the
+ * greeting heard. */
+static media_driver *transfer_call(srv *s, standin **llm, twiml *t)
+{
+    *llm = standin_start(NULL);
+    assert_non_null(*llm);
+    static char endpoint[128];
+    snprintf(endpoint, sizeof endpoint, "LLM__FAST__ENDPOINT=http://127.0.0.1:%d/v1",
+             standin_port(*llm));
+    const char *extra[] = {"LLM__FAST__MODE=openai_compatible", endpoint, "LLM__FAST__RETRIES=0",
+                           "CONVERSATION__INITIATE__AGENT_PHONE_NUMBER=+15550009999", NULL};
+    start_with(s, extra);
+    inbound(s, t);
+    media_driver *d = connect_stream(s, t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    return d;
+}
+
+/* The agent does not answer: Twilio requests the <Dial>'s action; its
+ * answer is a new stream, on which the bot apologises, says goodbye and
+ * hangs up through REST once that was heard. */
+static void test_stream_transfer_no_answer(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    standin *llm;
+    twiml t;
+    media_driver *d = transfer_call(&s, &llm, &t);
+    int from = 0;
+    char action[512];
+    ask_transfer(&s, llm, d, &from, action, sizeof action);
+    media_driver_free(d);
+    const char *no_answer[] = {"AccountSid", TWILIO_STANDIN_SID, "CallSid",
+                               CALLSID,      "DialCallStatus",   "no-answer",
+                               "Direction",  "inbound",          NULL};
+    char *res = NULL;
+    assert_int_equal(hook(&s, action, no_answer, &res), 200);
+    twiml t2;
+    read_twiml(res, &t2);
+    free(res);
+    assert_string_equal(t2.id, t.id);
+    d = connect_stream(&s, &t2, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    int rest = wait_rest(&s, from, "Status", "completed", 60000);
+    assert_true(rest >= 0);
+    assert_true(has_mark(d, "ccai-hangup"));
+    assert_int_equal(media_driver_queued_ms(d), 0);
+    size_t n = 0;
+    int16_t *h = media_driver_heard(d, &n);
+    free(h);
+    assert_true(n >= 8000); /* the apology and the goodbye, on the new stream */
+    assert_true(wait_log(&s, "transfer failed: no-answer", 1000));
+    media_driver_hangup(d);
+    media_driver_wait_closed(d, 5000);
+    media_driver_free(d);
+    assert_true(wait_over(&s, t.id, 10000));
+    stop(&s);
+    standin_stop(llm);
+}
+
+/* The agent answers: Twilio requests the action with DialCallStatus
+ * completed once the bridged call is over; the call ends for us. */
+static void test_stream_transfer_bridged(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    standin *llm;
+    twiml t;
+    media_driver *d = transfer_call(&s, &llm, &t);
+    int from = 0;
+    char action[512];
+    ask_transfer(&s, llm, d, &from, action, sizeof action);
+    media_driver_free(d);
+    const char *bridged[] = {"AccountSid",
+                             TWILIO_STANDIN_SID,
+                             "CallSid",
+                             CALLSID,
+                             "DialCallStatus",
+                             "completed",
+                             "DialCallSid",
+                             "CA0000000000000000000000000000dd01",
+                             "DialCallDuration",
+                             "42",
+                             NULL};
+    char *res = NULL;
+    assert_int_equal(hook(&s, action, bridged, &res), 200);
+    assert_non_null(strstr(res, "<Hangup/>"));
+    free(res);
+    assert_true(wait_over(&s, t.id, 10000));
+    /* Stored as transferred, to the agent's leg. */
+    assert_true(wait_message(&s, t.id, "assistant", "transfer",
+                             "CA0000000000000000000000000000dd01", 5000));
+    assert_false(wait_log(&s, "transfer failed", 100));
+    stop(&s);
+    standin_stop(llm);
+}
+
+/* The stream drops while the bot speaks: the words Twilio had not played
+ * (no mark came back) were not heard, and the transcript does not say
+ * they were. */
+static bool said_stored(srv *s, const char *id, const char *words)
+{
+    char *body = get_call(s, id);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    json_t *msgs = json_object_get(j, "messages");
+    bool found = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m)
+    {
+        const char *p = json_string_value(json_object_get(m, "persona"));
+        const char *c = json_string_value(json_object_get(m, "content"));
+        if (p && c && !strcmp(p, "assistant") && strstr(c, words))
+            found = true;
+    }
+    json_decref(j);
+    return found;
+}
+
+static void test_stream_drop_unheard(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start(&s);
+    twiml t;
+    inbound(&s, &t);
+    media_driver *d = connect_stream(&s, &t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    /* The greeting's first words are playing, more of it is queued. */
+    size_t n = 0;
+    for (int i = 0; i < 300; i++) {
+        int16_t *h = media_driver_heard(d, &n);
+        free(h);
+        if (n >= 8000 && media_driver_queued_ms(d) >= 1500)
+            break;
+        sleep_ms(20);
+    }
+    assert_true(n >= 8000);
+    assert_true(media_driver_queued_ms(d) >= 1500);
+    char *marks = media_driver_marks(d);
+    assert_string_equal(marks, ""); /* nothing of it confirmed played */
+    free(marks);
+    assert_true(wait_message(&s, t.id, "assistant", "talk", NULL, 5000));
+    assert_true(said_stored(&s, t.id, "Hello, this is"));
+    /* The network fails mid-sentence. */
+    media_driver_free(d);
+    assert_true(wait_log(&s, "media stream ended", 5000));
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; i++) {
+        gone = !said_stored(&s, t.id, "Hello, this is");
+        if (!gone)
+            sleep_ms(100);
+    }
+    assert_true(gone);
+    stop(&s);
+}
+
+/* An outbound call (POST /call) in stream mode ----------------------------------- */
+
+static void test_stream_outbound(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start(&s);
+    char *body = NULL;
+    long code = server_proc_request(s.port, "POST", "/call",
+                                    "{\"phone_number\":\"+33612345678\",\"telephony\":\"twilio\"}",
+                                    "Bearer tok", &body);
+    assert_int_equal(code, 201);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(j);
+    char id[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(j, "call_id")));
+    json_decref(j);
+    /* Twilio was asked to place it; it then requests our Url. */
+    int i = wait_rest(&s, 0, "Url", NULL, 10000);
+    assert_true(i >= 0);
+    char *url = twilio_standin_request_param(s.tw, i, "Url", 0);
+    assert_non_null(url);
+    assert_true(strncmp(url, PUBLIC, strlen(PUBLIC)) == 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s", url + strlen(PUBLIC));
+    free(url);
+    /* Twilio's CallSid for it: the one the server stored from the REST answer. */
+    char sid[64] = "";
+    for (int k = 0; k < 100 && !sid[0]; k++) {
+        char *c = get_call(&s, id);
+        char *p = between(c, "\"provider_call_id\":\"", "\"");
+        if (p)
+            snprintf(sid, sizeof sid, "%s", p);
+        free(p);
+        free(c);
+        if (!sid[0])
+            sleep_ms(100);
+    }
+    assert_true(strncmp(sid, "CA", 2) == 0);
+    const char *answered[] = {"AccountSid", TWILIO_STANDIN_SID, "CallSid",   sid,
+                              "From",       "+15550001111",     "To",        "+33612345678",
+                              "CallStatus", "in-progress",      "Direction", "outbound-api",
+                              NULL};
+    char *res = NULL;
+    assert_int_equal(hook(&s, path, answered, &res), 200);
+    twiml t;
+    read_twiml(res, &t);
+    free(res);
+    assert_string_equal(t.id, id);
+    char signed_url[256];
+    snprintf(signed_url, sizeof signed_url, "wss://bot.example.test%s", t.path);
+    const char *params[] = {"token", t.token, NULL};
+    twilio_media_opts o = {.port = s.port,
+                           .path = t.path,
+                           .signed_url = signed_url,
+                           .auth_token = TWILIO_STANDIN_TOKEN,
+                           .account_sid = TWILIO_STANDIN_SID,
+                           .call_sid = sid,
+                           .params = params};
+    media_driver *d = twilio_media_connect(&o);
+    assert_non_null(d);
+    assert_int_equal(media_driver_status(d), 101);
+    /* The bot speaks first; a key pressed is stored. */
+    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    media_driver_dtmf(d, '9');
+    assert_true(wait_message(&s, id, "human", "dtmf", "9", 10000));
+    media_driver_hangup(d);
+    media_driver_wait_closed(d, 5000);
+    media_driver_free(d);
+    assert_true(wait_over(&s, id, 10000));
+    stop(&s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CCAI_SERVER\n", argv[0]);
+        return 2;
+    }
+    server_path = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stream_call),
+        cmocka_unit_test(test_stream_bad_input),
+        cmocka_unit_test(test_stream_drop_reconnect),
+        cmocka_unit_test(test_stream_bot_hangs_up),
+        cmocka_unit_test(test_stream_transfer_no_answer),
+        cmocka_unit_test(test_stream_transfer_bridged),
+        cmocka_unit_test(test_stream_outbound),
+        cmocka_unit_test(test_stream_drop_unheard),
+    };
+    return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
+}
