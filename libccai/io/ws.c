@@ -1,4 +1,9 @@
-/* WebSocket client: wslay's framing over libcurl's connection (io/ws.h). */
+/* WebSocket client: wslay's framing over libcurl's connection (io/ws.h).
+ *
+ * Size (~1200 lines): the sans-I/O framing core (client and server, used
+ * by http/wss.c too), the upgrade answer's parser and the client's
+ * connection on the loop. The core and the parser are the seam: they move
+ * to io/ws_core.c with the ACS media WebSocket (issue 12). */
 #include "io/ws.h"
 
 #include <curl/curl.h>

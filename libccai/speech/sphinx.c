@@ -1,4 +1,8 @@
-/* Offline speech-to-text with pocketsphinx (see sphinx.h). */
+/* Offline speech-to-text with pocketsphinx (see sphinx.h).
+ *
+ * Size (~1000 lines): the model and its decoder pool, and the stream
+ * (queue, slices, results) share pocketsphinx's state and its log hook;
+ * the seam is the pool (model, decoders, grammars) against the stream. */
 #include "speech/sphinx.h"
 
 #include "media/resample.h"

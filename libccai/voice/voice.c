@@ -1,4 +1,16 @@
-/* Audio calls: see voice.h. One session per audio call:
+/* Audio calls: see voice.h.
+ *
+ * Size (~1900 lines, over the ~900 of docs/HACKING.md): one file while the
+ * audio layer settles (issues 11-12 changed it weekly): the caller side,
+ * the bot side, barge-in and the provider chains share one state (vcall:
+ * what was said, queued, heard, expected) whose invariants are easier to
+ * keep in one place. The seams for the split are drawn: providers and
+ * their fallback chains; the bot side (sentences, pacing, marks, what was
+ * heard); the caller side (VAD, turn-taking, barge-in, the menu). The
+ * split comes with the rest of issue 12 (the ACS media and SIP channels
+ * use the session too).
+ *
+ * One session per audio call:
  *
  *   caller audio (audio_in) -> decode/resample to PCM16 mono (in rate)
  *     -> 20 ms frames: [echo canceller] -> recording (left) -> VAD gated by

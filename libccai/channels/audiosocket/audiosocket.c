@@ -1,4 +1,8 @@
-/* Asterisk AudioSocket: Asterisk's AudioSocket() application (or its
+/* Size (~930 lines, just over ~900): the listener and the call of one
+ * connection; the seam is the listener (accept, allow-list) against the
+ * call, if it grows.
+ *
+ * Asterisk AudioSocket: Asterisk's AudioSocket() application (or its
  * channel driver) connects to us over TCP, one connection per call, and
  * speaks the framing of as_frame.h. The channel is an audio call of the
  * public API, like a host's own channel (examples/embed-channel.c):

@@ -1,5 +1,11 @@
 /* The Twilio voice and SMS channel.
  *
+ * Size (~1550 lines): the Gather mode and the Media Streams mode share the
+ * call, its webhooks and its REST operations; the seam for the split is
+ * the mode (twilio_gather.c / twilio_stream_call.c beside the shared call
+ * and webhooks), to be taken with the ACS media channel (issue 12), which
+ * gets the same cut.
+ *
  * Twilio asks for TwiML at each step of a call; the engine speaks through
  * ccai_call_ops. The channel turns one into the other:
  * - say() queues a sentence; listen() ends the bot's turn; transfer() and
