@@ -33,6 +33,29 @@ bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len)
     return true;
 }
 
+bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *in = data;
+    if (len > (SIZE_MAX - 3) / 4 * 3 || !buf_reserve(b, 4 * ((len + 2) / 3)))
+        return false;
+    char *o = b->data + b->len;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t q = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            q |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            q |= in[i + 2];
+        *o++ = abc[q >> 18 & 63];
+        *o++ = abc[q >> 12 & 63];
+        *o++ = i + 1 < len ? abc[q >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? abc[q & 63] : '=';
+    }
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = '\0';
+    return true;
+}
+
 bool Ccai_buf_puts(Ccai_buf *b, const char *s)
 {
     return Ccai_buf_append(b, s, strlen(s));

@@ -37,6 +37,8 @@ typedef struct Ccai_buf {
 
 CCAI_MUST_CHECK bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
 CCAI_MUST_CHECK bool Ccai_buf_puts(Ccai_buf *b, const char *s);
+/* Append data as base64 (RFC 4648, padded), written in place. */
+CCAI_MUST_CHECK bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len);
 CCAI_MUST_CHECK bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
 CCAI_MUST_CHECK bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
 /* Hand the data to the caller (never NULL on success: "" for empty). */

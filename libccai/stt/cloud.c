@@ -158,30 +158,6 @@ bool Ccai_stt_url_escape(Ccai_buf *b, const char *s)
     return true;
 }
 
-bool Ccai_stt_base64(Ccai_buf *b, const uint8_t *data, size_t len)
-{
-    size_t out = 4 * ((len + 2) / 3);
-    size_t at = b->len;
-    /* Reserve out + 1 bytes, then encode in place, 48 KiB at a time. */
-    char *zero = Ccai_calloc(1, out + 1);
-    if (!zero)
-        return false;
-    bool ok = Ccai_buf_append(b, zero, out);
-    ccai_free(zero);
-    if (!ok)
-        return false;
-    size_t done = 0, w = at;
-    while (done < len) {
-        size_t n = len - done < 49152 ? len - done : 49152;
-        int wrote = EVP_EncodeBlock((unsigned char *)b->data + w, data + done, (int)n);
-        done += n;
-        w += (size_t)wrote;
-    }
-    b->len = at + out;
-    b->data[b->len] = '\0';
-    return true;
-}
-
 void Ccai_stt_lang_primary(const char *lang, char *out, size_t n)
 {
     size_t i = 0;

@@ -53,8 +53,6 @@ void Ccai_stt_queue_free(Ccai_stt_queue *q);
 
 /* Append s percent-encoded (RFC 3986 unreserved kept) to b. */
 bool Ccai_stt_url_escape(Ccai_buf *b, const char *s);
-/* Base64 (standard, padded) of data into b. */
-bool Ccai_stt_base64(Ccai_buf *b, const uint8_t *data, size_t len);
 /* The language's primary subtag ("en" of "en-US") into out. */
 void Ccai_stt_lang_primary(const char *lang, char *out, size_t n);
 /* Whether options (extra query parameters) are safe to append to a URL:

@@ -248,7 +248,7 @@ static ccai_status send_audio(rt_stream *t, const uint8_t *audio, size_t len)
 {
     Ccai_buf_reset(&t->ev);
     if (!Ccai_buf_puts(&t->ev, "{\"type\":\"input_audio_buffer.append\",\"audio\":\"") ||
-        !Ccai_stt_base64(&t->ev, audio, len) || !Ccai_buf_puts(&t->ev, "\"}"))
+        !Ccai_buf_base64(&t->ev, audio, len) || !Ccai_buf_puts(&t->ev, "\"}"))
         return CCAI_ERR_NOMEM;
     ccai_status st = send_text(t, t->ev.data, t->ev.len);
     if (st == CCAI_OK) {

@@ -14,6 +14,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* RFC 4648 section 10's vectors, appended after what the buffer holds. */
+static void test_buf_base64(void **state)
+{
+    (void)state;
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const out[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (size_t i = 0; i < 7; i++) {
+        Ccai_buf b = {0};
+        assert_true(Ccai_buf_puts(&b, "x:"));
+        assert_true(Ccai_buf_base64(&b, in[i], strlen(in[i])));
+        assert_string_equal(b.data + 2, out[i]);
+        assert_int_equal(b.len, 2 + strlen(out[i]));
+        Ccai_buf_free(&b);
+    }
+    const uint8_t bin[] = {0x00, 0xff, 0xfe, 0x80};
+    Ccai_buf b = {0};
+    assert_true(Ccai_buf_base64(&b, bin, sizeof bin));
+    assert_string_equal(b.data, "AP/+gA==");
+    Ccai_buf_free(&b);
+}
+
 static void test_buf(void **state)
 {
     (void)state;
@@ -432,6 +454,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_buf_base64),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_uuid_and_token),
         cmocka_unit_test(test_time),

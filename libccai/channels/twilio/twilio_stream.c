@@ -5,9 +5,6 @@
 
 #include <string.h>
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static int b64_value(unsigned char ch)
 {
     if (ch >= 'A' && ch <= 'Z')
@@ -181,18 +178,8 @@ bool Ccai_twilio_stream_media(Ccai_buf *out, const char *stream_sid, const uint8
 {
     if (!head(out, "media", stream_sid) || !Ccai_buf_puts(out, ",\"media\":{\"payload\":\""))
         return false;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t q = (uint32_t)ulaw[i] << 16;
-        if (i + 1 < n)
-            q |= (uint32_t)ulaw[i + 1] << 8;
-        if (i + 2 < n)
-            q |= ulaw[i + 2];
-        char c[4] = {b64_alphabet[q >> 18 & 63], b64_alphabet[q >> 12 & 63],
-                     i + 1 < n ? b64_alphabet[q >> 6 & 63] : '=',
-                     i + 2 < n ? b64_alphabet[q & 63] : '='};
-        if (!Ccai_buf_append(out, c, 4))
-            return false;
-    }
+    if (!Ccai_buf_base64(out, ulaw, n))
+        return false;
     return Ccai_buf_puts(out, "\"}}");
 }
 
