@@ -5,6 +5,7 @@
  * Success gives the best NBest entry (Display, Confidence), NoMatch and the
  * timeouts an empty FINAL. Only final results; at most 60 s of audio.
  * media.md 4.2; docs/speech-to-text.md. */
+#include "stt/cloud.h"
 #include "stt/utterance.h"
 
 #include "core/json.h"
@@ -25,19 +26,6 @@ void Ccai_az_answer_free(Ccai_az_answer *a)
     memset(a, 0, sizeof *a);
 }
 
-static bool copy_str(json_t *o, const char *k, char **out, bool *nomem)
-{
-    json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v))
-        return false;
-    *out = Ccai_strndup(json_string_value(v), json_string_length(v));
-    if (!*out)
-        *nomem = true;
-    return *out != NULL;
-}
-
 ccai_status Ccai_az_parse(const char *s, size_t len, Ccai_az_answer *a)
 {
     memset(a, 0, sizeof *a);
@@ -55,14 +43,14 @@ ccai_status Ccai_az_parse(const char *s, size_t len, Ccai_az_answer *a)
         goto out;
     json_t *e = json_object_get(root, "error");
     if (e && !json_is_null(e)) {
-        if (!json_is_object(e) || !copy_str(e, "message", &a->error, &nomem))
+        if (!json_is_object(e) || !Ccai_stt_json_str(e, "message", &a->error, &nomem))
             goto out;
         if (!a->error && !(a->error = Ccai_strdup(""))) {
             nomem = true;
             goto out;
         }
     }
-    if (!copy_str(root, "RecognitionStatus", &a->status, &nomem))
+    if (!Ccai_stt_json_str(root, "RecognitionStatus", &a->status, &nomem))
         goto out;
     json_t *nbest = json_object_get(root, "NBest");
     if (nbest && !json_is_null(nbest)) {
@@ -70,7 +58,7 @@ ccai_status Ccai_az_parse(const char *s, size_t len, Ccai_az_answer *a)
             goto out;
         json_t *best = json_array_get(nbest, 0);
         if (best) {
-            if (!json_is_object(best) || !copy_str(best, "Display", &a->text, &nomem))
+            if (!json_is_object(best) || !Ccai_stt_json_str(best, "Display", &a->text, &nomem))
                 goto out;
             json_t *c = json_object_get(best, "Confidence");
             if (c && !json_is_number(c))
@@ -81,7 +69,7 @@ ccai_status Ccai_az_parse(const char *s, size_t len, Ccai_az_answer *a)
                 a->confidence = -1;
         }
     }
-    if (!a->text && !copy_str(root, "DisplayText", &a->text, &nomem))
+    if (!a->text && !Ccai_stt_json_str(root, "DisplayText", &a->text, &nomem))
         goto out;
     json_t *d = json_object_get(root, "Duration");
     if (json_is_integer(d) && json_integer_value(d) > 0)

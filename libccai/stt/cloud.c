@@ -158,6 +158,19 @@ bool Ccai_stt_url_escape(Ccai_buf *b, const char *s)
     return true;
 }
 
+bool Ccai_stt_json_str(json_t *o, const char *k, char **out, bool *nomem)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v))
+        return false;
+    *out = Ccai_strndup(json_string_value(v), json_string_length(v));
+    if (!*out)
+        *nomem = true;
+    return *out != NULL;
+}
+
 void Ccai_stt_lang_primary(const char *lang, char *out, size_t n)
 {
     size_t i = 0;

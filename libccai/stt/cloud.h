@@ -7,7 +7,9 @@
 #define CCAI_STT_CLOUD_H
 
 #include "io/io.h"
+
 #include "stt/stt.h"
+#include <jansson.h>
 
 extern const Ccai_stt_provider Ccai_stt_deepgram;
 extern const Ccai_stt_provider Ccai_stt_openai_realtime;
@@ -54,6 +56,9 @@ void Ccai_stt_queue_free(Ccai_stt_queue *q);
 /* Append s percent-encoded (RFC 3986 unreserved kept) to b. */
 bool Ccai_stt_url_escape(Ccai_buf *b, const char *s);
 /* The language's primary subtag ("en" of "en-US") into out. */
+/* Member k of object o as a new string into *out: absent or null leaves it
+ * NULL (true); not a string is false; out of memory is false with *nomem. */
+bool Ccai_stt_json_str(json_t *o, const char *k, char **out, bool *nomem);
 void Ccai_stt_lang_primary(const char *lang, char *out, size_t n);
 /* Whether options (extra query parameters) are safe to append to a URL:
  * name=value pairs joined by '&', no space or control character. */

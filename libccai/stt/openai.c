@@ -2,6 +2,7 @@
  * uploads the utterance as a WAV file (multipart/form-data: file, model,
  * language, prompt from the hints, response_format json) and its text is
  * the FINAL. media.md 4.3; docs/speech-to-text.md. */
+#include "stt/cloud.h"
 #include "stt/utterance.h"
 
 #include "core/json.h"
@@ -24,19 +25,6 @@ void Ccai_oa_answer_free(Ccai_oa_answer *a)
     memset(a, 0, sizeof *a);
 }
 
-static bool copy_str(json_t *o, const char *k, char **out, bool *nomem)
-{
-    json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v))
-        return false;
-    *out = Ccai_strndup(json_string_value(v), json_string_length(v));
-    if (!*out)
-        *nomem = true;
-    return *out != NULL;
-}
-
 ccai_status Ccai_oa_parse(const char *s, size_t len, Ccai_oa_answer *a)
 {
     memset(a, 0, sizeof *a);
@@ -54,14 +42,15 @@ ccai_status Ccai_oa_parse(const char *s, size_t len, Ccai_oa_answer *a)
         goto out;
     json_t *e = json_object_get(root, "error");
     if (e && !json_is_null(e)) {
-        if (!json_is_object(e) || !copy_str(e, "message", &a->error, &nomem))
+        if (!json_is_object(e) || !Ccai_stt_json_str(e, "message", &a->error, &nomem))
             goto out;
         if (!a->error && !(a->error = Ccai_strdup(""))) {
             nomem = true;
             goto out;
         }
     }
-    if (!copy_str(root, "text", &a->text, &nomem) || !copy_str(root, "language", &a->lang, &nomem))
+    if (!Ccai_stt_json_str(root, "text", &a->text, &nomem) ||
+        !Ccai_stt_json_str(root, "language", &a->lang, &nomem))
         goto out;
     if (!a->text && !a->error)
         goto out; /* neither an answer nor an error */
