@@ -121,6 +121,8 @@ static void entities(void **state)
     EXPECT("&bogus; &#0; &#xD800; &#x110000; &# &#; &amp", 1.0, "&bogus;@1", "&#0;@1", "&#xD800;@1",
            "&#x110000;@1", "&amp@1");
     EXPECT("bell&#7;here", 1.0, "bell here@1");
+    /* An escaped comment is text, said as written, not a comment. */
+    EXPECT("a &lt;!-- b --&gt; c", 1.0, "a <!-- b --> c@1");
 }
 
 static void bytes(void **state)
