@@ -166,7 +166,14 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
         Ccai_twiml_gather_begin(&x, &g);
     }
     for (size_t i = 0; i < o->n; i++) {
-        Ccai_twiml_say_opts so = {.voice = twilio_voice(o->voice[i]), .language = o->lang[i]};
+        /* Style (cheerful, sad) is Azure's express-as: Twilio's voices
+         * have none; the rate goes as SSML where the voice takes it. */
+        const char *voice = twilio_voice(o->voice[i]);
+        Ccai_twiml_say_opts so = {
+            .voice = voice,
+            .language = o->lang[i],
+            .rate = Ccai_twiml_voice_takes_prosody(voice) ? o->rate[i] : 0,
+        };
         Ccai_twiml_say(&x, o->text[i], &so);
     }
     if (gather_url) {
