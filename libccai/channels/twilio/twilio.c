@@ -311,22 +311,9 @@ static int op_hangup(ccai_call *c, void *ud)
     return 0;
 }
 
-static void on_sms_sent(ccai_status st, const Ccai_twilio_result *res, void *ud)
-{
-    Ccai_twilio *tw = ud;
-    if (st != CCAI_OK)
-        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: SMS failed: %s",
-                 res && res->error_message ? res->error_message : ccai_status_str(st));
-}
-
-static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
-{
-    CCAI_UNUSED(c);
-    Ccai_twilio *tw = ((tw_call *)ud)->tw;
-    Ccai_twilio_sms_params p = {.to = to, .body = text};
-    return Ccai_twilio_sms_send(tw->rest, &p, on_sms_sent, tw, NULL) == CCAI_OK ? 0 : -1;
-}
-
+/* No send_sms: the engine sends through the configured SMS provider
+ * (sms.mode twilio: a durable job, retried, whose delivery Twilio reports
+ * to /twilio/sms-status), so the LLM is told what really happened. */
 static const ccai_call_ops twilio_ops = {
     .version = CCAI_CALL_OPS_VERSION,
     .say = op_say,
@@ -334,7 +321,6 @@ static const ccai_call_ops twilio_ops = {
     .listen = op_listen,
     .transfer = op_transfer,
     .hangup = op_hangup,
-    .send_sms = op_sms,
 };
 
 /* Webhooks ---------------------------------------------------------------------- */
@@ -558,13 +544,10 @@ static void on_bye(Ccai_timer *timer, void *ud)
         transfer_now(t);
 }
 
-static int op_sms(ccai_call *c, const char *to, const char *text, void *ud);
-
 static const ccai_call_ops twilio_stream_ops = {
     .version = CCAI_CALL_OPS_VERSION,
     .transfer = op_stream_transfer,
     .hangup = op_stream_hangup,
-    .send_sms = op_sms,
     .play_audio = op_play_audio,
     .clear_audio = op_clear_audio,
     .mark = op_mark,
