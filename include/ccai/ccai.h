@@ -1571,7 +1571,8 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, cons
  * A report never takes a message back (they may come out of order: a
  * "sent" after its "delivered" is recorded, the status stays delivered).
  * Twilio's and ACS's channels call it from the status callbacks they
- * receive; a host's channel with its own SMS service does the same.
+ * receive. A host's sender (sms.mode "host") finds a message's reference
+ * as "ref" in the call document's "sms" list.
  * @param ctx the context.
  * @param ref libccai's reference of the message, as it gave it to the
  *        service ("ref" in the message: Twilio's StatusCallback ?ref=, the

@@ -603,10 +603,14 @@ static void sms_accepted(Ccai_jobs *j, const char *message_id)
 {
     Ccai_engine *e = j->e;
     Ccai_json_err jerr;
-    ccai_status st;
-    json_t *p = j->job->payload
-                    ? Ccai_json_load(j->job->payload, strlen(j->job->payload), &jerr, &st)
+    /* As stored now: with what the first attempt added, and a delivery
+     * report that came first. */
+    Ccai_store_job *now_job = NULL;
+    ccai_status st = Ccai_store_job_get(e->store, j->job->id, &now_job);
+    json_t *p = st == CCAI_OK && now_job->payload
+                    ? Ccai_json_load(now_job->payload, strlen(now_job->payload), &jerr, &st)
                     : NULL;
+    Ccai_store_job_free(now_job);
     char iso[32];
     Ccai_format_iso8601(Ccai_wall_ms(), iso, sizeof iso);
     const char *now = json_string_value(json_object_get(p, "status"));
