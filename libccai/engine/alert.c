@@ -24,6 +24,7 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "http/auth.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -369,16 +370,19 @@ void Ccai_alerts_free(Ccai_engine *e)
 
 /* The tool ---------------------------------------------------------------------- */
 
-/* The public URL of the call's report, NULL when server.public_url is not
- * set. */
-static char *report_url(const Ccai_engine *e, const char *call_id)
+/* The public URL of the call's report, with the key that opens it without
+ * the API token (the on-call operator has none); NULL when
+ * server.public_url is not set. */
+static char *report_url(const Ccai_engine *e, const Ccai_store_call *row)
 {
     const char *base = Ccai_config_str(e->cfg, "server.public_url");
-    if (!base || !*base)
+    char key[33];
+    if (!base || !*base || !row->callback_secret ||
+        !Ccai_http_report_key(row->callback_secret, key))
         return NULL;
     size_t n = strlen(base);
-    return Ccai_asprintf("%.*s/report/%s", (int)(n && base[n - 1] == '/' ? n - 1 : n), base,
-                         call_id);
+    return Ccai_asprintf("%.*s/report/%s?key=%s", (int)(n && base[n - 1] == '/' ? n - 1 : n), base,
+                         row->id, key);
 }
 
 char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, const char *location,
@@ -389,7 +393,7 @@ char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, co
     bool sms_ok = e->sms && strcmp(e->sms->name, "none") != 0;
     char iso[32];
     Ccai_format_iso8601(Ccai_wall_ms(), iso, sizeof iso);
-    char *url = report_url(e, c->row.id);
+    char *url = report_url(e, &c->row);
     Ccai_buf told = {0};
     size_t queued = 0, skipped = 0;
     ccai_status st = Ccai_store_begin(e->store);

@@ -603,6 +603,7 @@ static void test_alerts_reach_targets(void **state)
         assert_non_null(strstr(rcv.bodies[k], "\"location\":\"12 rue Royale, Lyon\""));
         assert_non_null(strstr(rcv.bodies[k], "\"caller\":\"" CALLER "\""));
         assert_non_null(strstr(rcv.bodies[k], "\"report_url\":\"" PUBLIC_URL "/report/"));
+        assert_non_null(strstr(rcv.bodies[k], "?key=")); /* opens without the API token */
     }
     /* The SMS to the on-call number: refused once, then accepted. */
     assert_int_equal(count_requests(&e, "/Messages.json"), 2);
