@@ -350,6 +350,9 @@ ccai_status Ccai_alerts_new(Ccai_engine *e)
         return CCAI_ERR_NOMEM;
     a->e = e;
     Ccai_timer_init(&a->timer, on_timer, a);
+    /* A retry minutes away is no work in flight (ccai_ctx_busy()): the
+     * job is in the store, the next start runs it. */
+    Ccai_timer_set_idle(&a->timer, true);
     e->alerts = a;
     Ccai_alerts_kick(e); /* alerts left by an earlier run */
     return CCAI_OK;
