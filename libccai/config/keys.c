@@ -128,6 +128,17 @@ static const Ccai_key keys[] = {
     LLM_KEYS("fast", "gpt-4.1-nano"),
     LLM_KEYS("slow", "gpt-4.1"),
 
+    KI("callbacks.max_attempts", 3, 1, 20, "Dials of a callback before it is given up"),
+    KI("callbacks.retry_delay_sec", 600, 1, 86400,
+       "Wait before dialling an unanswered callback again (doubled each time)"),
+
+    {"emergencies.targets", CCAI_KEY_TARGETS, "[]", 0, 0, 0, 0, NULL,
+     "Who notify_emergencies alerts: [{sms: +E.164}, {webhook: https://...}]"},
+    KSECRET("emergencies.webhook_secret", "Key of the alerts' X-Ccai-Signature (HMAC-SHA256)"),
+    KI("emergencies.max_attempts", 20, 1, 1000, "Tries of an alert before it is given up"),
+    KI("emergencies.retry_delay_sec", 5, 1, 300,
+       "Wait before trying an alert again (doubled each time, at most 5 minutes)"),
+
     KE("sms.mode", "none", sms_modes, "SMS provider"),
     KS("sms.twilio.account_sid", NULL, "Twilio account SID for SMS"),
     KSECRET("sms.twilio.auth_token", "Twilio auth token for SMS"),
@@ -173,6 +184,7 @@ static const Ccai_key keys[] = {
     KT("prompts.tts.connect_agent_tpl", "Said while connecting an agent"),
     KT("prompts.tts.offline_take_over_tpl",
        "Said when the offline dialogue takes over from the LLM"),
+    KT("prompts.tts.callback_tpl", "Said when a callback's callee answers ({about}: what for)"),
     KS("prompts.sounds.loading_tpl", NULL, "Sound played while waiting"),
     KS("prompts.sounds.ready_tpl", NULL, "Sound played when ready to listen"),
 

@@ -250,22 +250,9 @@ static int op_hangup(ccai_call *c, void *ud)
     return 0;
 }
 
-static void on_sms_sent(ccai_status st, const Ccai_twilio_result *res, void *ud)
-{
-    Ccai_twilio *tw = ud;
-    if (st != CCAI_OK)
-        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: SMS failed: %s",
-                 res && res->error_message ? res->error_message : ccai_status_str(st));
-}
-
-int Ccai_tw_op_sms(ccai_call *c, const char *to, const char *text, void *ud)
-{
-    CCAI_UNUSED(c);
-    Ccai_twilio *tw = ((tw_call *)ud)->tw;
-    Ccai_twilio_sms_params p = {.to = to, .body = text};
-    return Ccai_twilio_sms_send(tw->rest, &p, on_sms_sent, tw, NULL) == CCAI_OK ? 0 : -1;
-}
-
+/* No send_sms: the engine sends through the configured SMS provider
+ * (sms.mode twilio: a durable job, retried, whose delivery Twilio reports
+ * to /twilio/sms-status), so the LLM is told what really happened. */
 static const ccai_call_ops twilio_ops = {
     .version = CCAI_CALL_OPS_VERSION,
     .say = op_say,
@@ -273,7 +260,6 @@ static const ccai_call_ops twilio_ops = {
     .listen = op_listen,
     .transfer = op_transfer,
     .hangup = op_hangup,
-    .send_sms = Ccai_tw_op_sms,
 };
 
 /* Webhooks ---------------------------------------------------------------------- */
@@ -711,6 +697,50 @@ static void route_sms(ccai_http_exchange *x, void *ud)
         Ccai_exchange_fail_or_hold(x, st, "cannot store the SMS", NULL);
 }
 
+/* POST /twilio/sms-status?ref=<ref>: the status callback of a message we
+ * sent (its StatusCallback, twilio_sms.c), form-encoded and signed like
+ * every webhook: MessageSid, MessageStatus, ErrorCode on failure. The
+ * statuses of a message on its way (queued, sending, accepted, ...) are
+ * acknowledged and not stored. */
+static void route_sms_status(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    char *ref = Ccai_exchange_query(x, "ref");
+    const char *sid = Ccai_form_get(&f, "MessageSid");
+    const char *status = Ccai_form_get(&f, "MessageStatus");
+    if (!status)
+        status = Ccai_form_get(&f, "SmsStatus");
+    const char *code = Ccai_form_get(&f, "ErrorCode");
+    static const char *const final[] = {"sent", "delivered", "undelivered", "failed"};
+    bool known = false;
+    for (size_t i = 0; status && i < CCAI_ARRAY_SIZE(final); i++)
+        known = known || strcmp(status, final[i]) == 0;
+    ccai_status st = CCAI_OK;
+    if (!ref || !sid || !status) {
+        Ccai_form_free(&f);
+        ccai_free(ref);
+        Ccai_exchange_error(x, 400, "ref, MessageSid and MessageStatus are required", NULL);
+        return;
+    }
+    if (known) {
+        char detail[64];
+        if (code && *code)
+            snprintf(detail, sizeof detail, "error %.40s", code);
+        st = ccai_ctx_sms_status(tw->ctx, ref, sid, status, code && *code ? detail : NULL);
+    }
+    Ccai_form_free(&f);
+    ccai_free(ref);
+    if (st == CCAI_OK)
+        Ccai_exchange_respond(x, 200, "text/plain", "", 0);
+    else if (st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_INVALID_ARG)
+        Ccai_exchange_error(x, 404, "no such message", ccai_ctx_errmsg(tw->ctx));
+    else
+        Ccai_exchange_fail_or_hold(x, st, "cannot store the SMS status", NULL);
+}
+
 /* POST /twilio/reconnect?call=&s=: the TwiML after <Connect> runs, so the
  * call's stream ended while the call is up: a network failure (the call is
  * live here: a new stream), or this process restarted (the call is taken
@@ -931,6 +961,8 @@ static const Ccai_route Ccai_twilio_routes[] = {
     {"POST", "/twilio/recording", route_recording, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     {"POST", "/twilio/sms", route_sms, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/sms-status", route_sms_status, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     /* Stream mode: the Media Stream (signed upgrade) and the way back. */
     {"GET", "/twilio/stream/:id", Ccai_tw_route_stream, CCAI_ROUTE_PROVIDER, 0},
     {"POST", "/twilio/reconnect", route_reconnect, CCAI_ROUTE_PROVIDER,

@@ -79,7 +79,6 @@ tw_call *Ccai_tw_find(Ccai_twilio *tw, const char *call_id);
 /* https://<public url>/twilio/<route>?call=<id>&s=<secret>; NULL on NOMEM. */
 char *Ccai_tw_call_url(const Ccai_twilio *tw, const char *route, ccai_call *c);
 void Ccai_tw_placing_unlink(Ccai_twilio *tw, placing *p);
-int Ccai_tw_op_sms(ccai_call *c, const char *to, const char *text, void *ud);
 
 /* twilio_media.c */
 extern const ccai_call_ops Ccai_tw_stream_ops;

@@ -192,7 +192,6 @@ const ccai_call_ops Ccai_tw_stream_ops = {
     .version = CCAI_CALL_OPS_VERSION,
     .transfer = op_stream_transfer,
     .hangup = op_stream_hangup,
-    .send_sms = Ccai_tw_op_sms,
     .play_audio = op_play_audio,
     .clear_audio = op_clear_audio,
     .mark = op_mark,
