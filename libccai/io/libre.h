@@ -27,8 +27,7 @@
 #endif
 /* What libccai uses of libre, not <re.h>: its re_json.h clashes with
  * jansson's names. */
-#include <re_types.h>
-
+/* clang-format off: libre's headers need this order */
 #include <re_dns.h>
 #include <re_fmt.h>
 #include <re_httpauth.h>
@@ -48,6 +47,10 @@
 #include <re_srtp.h>
 #include <re_telev.h>
 #include <re_tls.h>
+#include <re_tmr.h>
+#include <re_types.h>
+#include <re_uri.h>
+/* clang-format on */
 #include <re_tmr.h>
 #include <re_uri.h>
 #endif
