@@ -38,12 +38,13 @@
 #define HAVE_INTTYPES_H 1
 #define HAVE_STDBOOL_H  1
 #define HAVE_INET6      1
-/* clang-format off: libre's headers need this order */
+/* libre's headers need this order. */
+/* clang-format off */
+#include <re_types.h>
 #include <re_fmt.h>
 #include <re_list.h>
 #include <re_main.h>
 #include <re_tmr.h>
-#include <re_types.h>
 /* clang-format on */
 #include <sys/resource.h>
 #endif

@@ -27,29 +27,30 @@
 #endif
 /* What libccai uses of libre, not <re.h>: its re_json.h clashes with
  * jansson's names. */
-/* clang-format off: libre's headers need this order */
-#include <re_dns.h>
+/* libre's headers need this order. */
+/* clang-format off */
+#include <re_types.h>
 #include <re_fmt.h>
-#include <re_httpauth.h>
-#include <re_list.h>
-#include <re_main.h>
 #include <re_mbuf.h>
+#include <re_msg.h>
+#include <re_list.h>
+#include <re_sa.h>
+#include <re_dns.h>
+#include <re_httpauth.h>
+#include <re_main.h>
 #include <re_md5.h>
 #include <re_mem.h>
-#include <re_msg.h>
 #include <re_net.h>
-#include <re_sa.h>
 #include <re_sdp.h>
+#include <re_uri.h>
 #include <re_sip.h>
 #include <re_sipevent.h>
 #include <re_sipreg.h>
 #include <re_sipsess.h>
-#include <re_srtp.h>
 #include <re_telev.h>
-#include <re_tls.h>
 #include <re_tmr.h>
-#include <re_types.h>
-#include <re_uri.h>
+#include <re_srtp.h>
+#include <re_tls.h>
 /* clang-format on */
 #include <re_tmr.h>
 #include <re_uri.h>
