@@ -52,8 +52,6 @@
 #include <re_srtp.h>
 #include <re_tls.h>
 /* clang-format on */
-#include <re_tmr.h>
-#include <re_uri.h>
 #endif
 
 /* Whether ctx runs on libre's loop (made by ccai_ctx_new_libre()): what
