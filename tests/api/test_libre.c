@@ -49,7 +49,7 @@ static void *client(void *arg)
     size_t got = 0;
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
         static const char req[] =
-            "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+            "GET /health/liveness HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
         if (write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1)) {
             ssize_t n;
             while (got < sizeof e->answer - 1 &&
@@ -121,6 +121,8 @@ static void test_libre_serves_http(void **state)
     tmr_cancel(&e.deadline);
     assert_false(e.timed_out);
     assert_null(e.ctx);
+    if (!strstr(e.answer, "HTTP/1.1 200"))
+        fprintf(stderr, "# %s\n", e.answer);
     assert_non_null(strstr(e.answer, "HTTP/1.1 200"));
     close(e.done_pipe[1]);
     ccai_config_free(cfg);
