@@ -239,6 +239,43 @@ snd_path {self.rec}
             self.p.kill()
 
 
+def raw_invite(port, media, extra=""):
+    """One INVITE over UDP as a phone would send it, with @p media after the
+    session lines; the first final answer's status line."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    me = s.getsockname()[1]
+    body = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+            media)
+    if media.startswith("this"):
+        body = media
+    cid = "%d-%f@test" % (me, time.time())
+    msg = (f"INVITE sip:bot@127.0.0.1:{port} SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{me}{int(time.time() * 1000)}\r\n"
+           "Max-Forwards: 70\r\n"
+           f"From: <sip:raw@127.0.0.1:{me}>;tag=raw{me}\r\n"
+           f"To: <sip:bot@127.0.0.1:{port}>\r\n"
+           f"Call-ID: {cid}\r\nCSeq: 1 INVITE\r\n"
+           f"Contact: <sip:raw@127.0.0.1:{me}>\r\n" + extra +
+           f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n" + body)
+    s.sendto(msg.encode(), ("127.0.0.1", port))
+    s.settimeout(5)
+    try:
+        while True:
+            d = s.recv(65536).decode(errors="replace")
+            code = int(d.split(" ", 2)[1])
+            if code >= 200:
+                ack = (f"ACK sip:bot@127.0.0.1:{port} SIP/2.0\r\n" +
+                       msg.split("\r\n", 1)[1].split("Contact:")[0].replace(
+                           "CSeq: 1 INVITE", "CSeq: 1 ACK") + "Content-Length: 0\r\n\r\n")
+                s.sendto(ack.encode(), ("127.0.0.1", port))
+                return d.split("\r\n", 1)[0]
+    except socket.timeout:
+        return ""
+    finally:
+        s.close()
+
+
 def msgs(call, persona, action):
     return [m.get("content") for m in call["messages"]
             if m["persona"] == persona and m["action"] == action]
@@ -264,6 +301,19 @@ def main():
     agent_uri = "sip:agent@127.0.0.1:9"  # no transfer in these calls
     srv = Server(sip_port, agent_uri, db)
     bot = f"sip:bot@127.0.0.1:{sip_port}"
+
+    # 0. What a phone may send that we cannot take: a clear answer each,
+    #    nothing stored.
+    before = len(srv.calls())
+    ok(raw_invite(sip_port, "m=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n")
+       .startswith("SIP/2.0 488"), "an offer of G.729 only: 488")
+    ok(raw_invite(sip_port, "this is not sdp\r\n").startswith("SIP/2.0 488"),
+       "a malformed SDP: 488")
+    ok(raw_invite(sip_port, "m=audio 4000 RTP/AVP 0\r\n", "Session-Expires: 30\r\n")
+       .startswith("SIP/2.0 422"), "Session-Expires below 90 s: 422 (Min-SE)")
+    ok(len(srv.calls()) == before and
+       "no PCMU or PCMA" in srv.text() and "malformed SDP" in srv.text(),
+       "each refusal is logged, no call stored")
 
     # 1. A call: greeting heard, the claim from the caller's words, a key,
     #    the caller hangs up.

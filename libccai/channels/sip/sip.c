@@ -586,8 +586,9 @@ static void sip_readiness(const void *state, json_t *checks, bool *ok)
     snprintf(detail, sizeof detail, "%s%s%s", s->listen_text,
              want_reg ? (s->registered ? ", registered at " : ", not registered at ") : "",
              want_reg ? reg : "");
-    json_t *c = Ccai_channel_check("sip", want_reg && !s->registered ? "warn" : "pass", detail);
-    if (!c || json_array_append_new(checks, c) != 0)
+    bool fine = !want_reg || s->registered;
+    json_t *c = Ccai_channel_check("sip", fine ? "ok" : "fail", detail);
+    if (!c || json_array_append_new(checks, c) != 0 || !fine)
         *ok = false;
 }
 
