@@ -19,6 +19,9 @@
  * Ccai_ctx_loop() (io/io.h), and the public API through its handle. */
 #include "channels/acs/acs.h"
 #include "channels/audiosocket/audiosocket.h"
+#ifdef CCAI_HAVE_SIP
+#include "channels/sip/sip.h"
+#endif
 #include "channels/chat/chat_http.h"
 #include "channels/twilio/twilio.h"
 #include "config/config.h"
@@ -39,10 +42,10 @@
 /* The channels of every context, in the order their routes are matched and
  * POST /call picks one when the request names none. */
 static const Ccai_channel_class *const channel_classes[] = {
-    &Ccai_twilio_channel,
-    &Ccai_acs_channel,
-    &Ccai_chat_channel,
-    &Ccai_audiosocket_channel,
+    &Ccai_twilio_channel, &Ccai_acs_channel, &Ccai_chat_channel, &Ccai_audiosocket_channel,
+#ifdef CCAI_HAVE_SIP
+    &Ccai_sip_channel,
+#endif
 };
 
 /* The store backends database.mode chooses from. */

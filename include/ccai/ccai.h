@@ -703,6 +703,23 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_new(const ccai_config *cfg,
                                                      ccai_ctx **ret, char **ret_errmsg);
 
 /**
+ * Create a context on libre's loop (libre 1.1.0, the SIP stack under
+ * baresip): its loop hooks are libre's fd_listen() and tmr_start(), so a
+ * host that runs re_main() (a baresip module, a libre SIP server,
+ * ccai-server with sip.listen set) runs libccai there, and the SIP channel
+ * (sip.*) works only on such a context. The calling thread has called
+ * libre_init() (and fd_setsize() to watch fds numbered 1024 and up) and
+ * runs re_main(); ccai_ctx_free() stops watching its fds and disarms its
+ * timer, so re_main() can return with nothing of libccai left on it.
+ * Statuses: as ccai_ctx_new(); CCAI_ERR_UNSUPPORTED when libccai was built
+ * without libre (@p ret_errmsg says so).
+ * Ownership: as ccai_ctx_new(); the adapter goes with the context.
+ * Context: the thread that runs libre's loop owns the context. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_new_libre(const ccai_config *cfg, ccai_ctx **ret,
+                                                           char **ret_errmsg);
+
+/**
  * Free a context, its calls and its transfers in flight. NULL is accepted.
  * Freeing fires no event callbacks. Legal from inside a libccai callback:
  * destruction is deferred until the library frame unwinds. Until then the

@@ -255,6 +255,33 @@ static const Ccai_key keys[] = {
        "Peers (addresses or CIDRs, comma-separated) that may connect to the AudioSocket "
        "listener; empty: loopback only"),
 
+    KS("sip.listen", "",
+       "SIP listener HOST:PORT, UDP and TCP (\"0.0.0.0:5060\"); empty: no SIP channel. Needs "
+       "a context on libre's loop (ccai-server does it)"),
+    KS("sip.transports", "udp,tcp", "SIP transports on sip.listen: udp, tcp or both"),
+    KS("sip.tls_cert", "", "PEM file (certificate and key): SIP over TLS on sip.listen's port + 1"),
+    KS("sip.allow", "",
+       "Peers (addresses or CIDRs, comma-separated) whose INVITEs are taken; empty: loopback "
+       "and private networks (10/8, 172.16/12, 192.168/16, fc00::/7, fe80::/10)"),
+    KS("sip.auth_user", "",
+       "Digest user callers must give (default sip.user) when "
+       "sip.auth_password is set"),
+    KSECRET("sip.auth_password", "Digest password asked of every caller; empty: none asked"),
+    KS("sip.user", "bot", "The bot's SIP user: sip:bot@host"),
+    KS("sip.trunk", "",
+       "Outbound proxy for POST /call and transfers to a number (\"sip:pbx.example.com\"): "
+       "sip:<number>@<its host>"),
+    KS("sip.registrar", "", "REGISTER there (\"sip:pbx.example.com\") with sip.username"),
+    KS("sip.username", "", "Digest user towards sip.trunk and sip.registrar"),
+    KSECRET("sip.password", "Digest password towards sip.trunk and sip.registrar"),
+    KS("sip.agent_uri", "",
+       "Where a transfer goes (REFER), \"sip:agent@pbx.example.com\"; empty: the agent's "
+       "number at sip.trunk"),
+    KS("sip.codecs", "PCMU,PCMA", "G.711 codecs offered and taken, in order of preference"),
+    KS("sip.rtp_ports", "10000-20000", "UDP ports for RTP, LOW-HIGH"),
+    KI("sip.rtp_timeout_sec", 30, 0, 3600,
+       "No RTP from the peer for this long (not on hold): the call ends; 0: never"),
+
     KS("twilio.account_sid", NULL, "Twilio account SID"),
     KSECRET("twilio.auth_token", "Twilio auth token"),
     KS("twilio.phone_number", NULL, "Twilio number (E.164)"),
