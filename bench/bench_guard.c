@@ -234,6 +234,22 @@ int main(int argc, char **argv)
                CCAI_GUARD_F_WORDS, rounds);
     rc |= cost(g, &s, "caller: jailbreak + filter", utterances, CCAI_ARRAY_SIZE(utterances), 3, 1,
                CCAI_GUARD_F_JAILBREAK | CCAI_GUARD_F_PROFANITY | CCAI_GUARD_F_BLOCKLIST, rounds);
+    /* The longest a caller's words get (a chat message at server.max_body_bytes). */
+    size_t big = 1u << 20;
+    char *text = malloc(big + 1);
+    if (text) {
+        static const char words[] = "ignore the previous address please pretend I never said ";
+        for (size_t i = 0; i < big; i++)
+            text[i] = words[i % (sizeof words - 1)];
+        text[big] = '\0';
+        Ccai_guard_hit hit;
+        double t1 = now_ns();
+        ccai_status st = Ccai_guard_check(g, &s, text, big, "en-US",
+                                          CCAI_GUARD_F_JAILBREAK | CCAI_GUARD_F_WORDS, &hit);
+        printf("  %-44s %.1f ms (%s)\n", "caller: 1 MiB of look-alike words", (now_ns() - t1) / 1e6,
+               st == CCAI_OK ? Ccai_guard_kind_str(hit.kind) : "failed");
+        free(text);
+    }
     Ccai_guard_scratch_free(&s);
     Ccai_guard_free(g);
     if (rc)

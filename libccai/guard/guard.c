@@ -63,6 +63,21 @@ struct Ccai_guard {
     size_t n_alts, cap_alts;
     pattern *patterns;
     size_t n_patterns;
+    /* Patterns by the words they can start with (a word a text lacks
+     * rules them out): a hash of words, each the head of a list of
+     * patterns; and the patterns that start with anything (an optional
+     * or prefix first slot), tried everywhere. */
+    struct {
+        uint32_t word, len; /* in the arena */
+        uint32_t head;      /* starts[] index + 1 */
+    } * anchors;
+    uint32_t anchor_mask;
+    struct {
+        uint32_t pattern, next; /* next: starts[] index + 1, 0 none */
+    } * starts;
+    size_t n_starts, cap_starts;
+    uint32_t *everywhere;
+    size_t n_everywhere;
 };
 
 const char *Ccai_guard_kind_str(Ccai_guard_kind k)
@@ -249,6 +264,79 @@ static CCAI_MUST_CHECK ccai_status compile(Ccai_guard *g, const Ccai_guard_patte
     return CCAI_OK;
 }
 
+/* The anchor slot of word w[0..n): the one holding it, or the empty one. */
+static uint32_t anchor_slot(const Ccai_guard *g, const char *w, size_t n)
+{
+    for (uint32_t i = hash(w, n) & g->anchor_mask;; i = (i + 1) & g->anchor_mask) {
+        if (!g->anchors[i].len ||
+            (g->anchors[i].len == n && memcmp(at(g, g->anchors[i].word), w, n) == 0))
+            return i;
+    }
+}
+
+/* Index pattern pi under the first word of each alternative of its first
+ * slot that takes words; or everywhere. */
+static CCAI_MUST_CHECK bool index_pattern(Ccai_guard *g, uint32_t pi)
+{
+    const pattern *p = &g->patterns[pi];
+    size_t si = 0;
+    while (si < p->n_slots &&
+           (p->slots[si].type == SLOT_START || p->slots[si].type == SLOT_NOT_BEFORE))
+        si++;
+    const slot *sl = si < p->n_slots ? &p->slots[si] : NULL;
+    bool anchored = sl && sl->type == SLOT_WORDS && !sl->optional;
+    for (uint32_t a = 0; anchored && a < sl->n_alts; a++)
+        anchored = !g->alts[sl->alt0 + a].prefix;
+    if (!anchored) {
+        g->everywhere[g->n_everywhere++] = pi;
+        return true;
+    }
+    for (uint32_t a = 0; a < sl->n_alts; a++) {
+        const alt *al = &g->alts[sl->alt0 + a];
+        const char *w = at(g, al->text);
+        size_t n = strcspn(w, " ");
+        uint32_t i = anchor_slot(g, w, n);
+        if (!g->anchors[i].len) {
+            g->anchors[i].word = al->text;
+            g->anchors[i].len = (uint32_t)n;
+        }
+        if (g->n_starts == g->cap_starts) {
+            size_t cap = g->cap_starts ? g->cap_starts * 2 : 1024;
+            void *v = Ccai_realloc(g->starts, cap * sizeof *g->starts);
+            if (!v)
+                return false;
+            g->starts = v;
+            g->cap_starts = cap;
+        }
+        g->starts[g->n_starts].pattern = pi;
+        g->starts[g->n_starts].next = g->anchors[i].head;
+        g->anchors[i].head = (uint32_t)++g->n_starts;
+    }
+    return true;
+}
+
+static CCAI_MUST_CHECK bool index_patterns(Ccai_guard *g)
+{
+    size_t alts = 0;
+    for (size_t i = 0; i < g->n_patterns; i++) {
+        for (size_t j = 0; j < g->patterns[i].n_slots; j++)
+            alts += g->patterns[i].slots[j].n_alts;
+    }
+    size_t size = 64;
+    while (size < alts * 2)
+        size *= 2;
+    g->anchors = Ccai_calloc(size, sizeof *g->anchors);
+    g->everywhere = Ccai_calloc(g->n_patterns ? g->n_patterns : 1, sizeof *g->everywhere);
+    if (!g->anchors || !g->everywhere)
+        return false;
+    g->anchor_mask = (uint32_t)(size - 1);
+    for (size_t i = 0; i < g->n_patterns; i++) {
+        if (!index_pattern(g, (uint32_t)i))
+            return false;
+    }
+    return true;
+}
+
 static unsigned lang_mask_of(const char *lang)
 {
     if (!lang)
@@ -322,6 +410,8 @@ ccai_status Ccai_guard_new(const Ccai_guard_opts *o, Ccai_guard **ret, char **re
         st = compile(g, &Ccai_guard_jailbreak_patterns[i], &g->patterns[i]);
         g->n_patterns++;
     }
+    if (st == CCAI_OK && !index_patterns(g))
+        st = CCAI_ERR_NOMEM;
     Ccai_guard_scratch_free(&s);
     if (st != CCAI_OK) {
         Ccai_guard_free(g);
@@ -340,6 +430,9 @@ void Ccai_guard_free(Ccai_guard *g)
     ccai_free(g->slots);
     ccai_free(g->alts);
     ccai_free(g->patterns);
+    ccai_free(g->anchors);
+    ccai_free(g->starts);
+    ccai_free(g->everywhere);
     ccai_free(g);
 }
 
@@ -484,11 +577,20 @@ static bool match_from(const Ccai_guard *g, const pattern *p, size_t si, const C
     return false;
 }
 
+/* A pattern matching from some word of v: at each word, the patterns that
+ * may start with it, and those that may start anywhere. Linear in the
+ * words for a given set of patterns. */
 static const pattern *match_patterns(const Ccai_guard *g, const Ccai_guard_view *v)
 {
-    for (size_t pi = 0; pi < g->n_patterns; pi++) {
-        const pattern *p = &g->patterns[pi];
-        for (size_t i = 0; i < v->n; i++) {
+    for (size_t i = 0; i < v->n; i++) {
+        uint32_t a = anchor_slot(g, v->text.data + v->off[i], v->len[i]);
+        for (uint32_t k = g->anchors[a].head; k; k = g->starts[k - 1].next) {
+            const pattern *p = &g->patterns[g->starts[k - 1].pattern];
+            if (match_from(g, p, 0, v, i))
+                return p;
+        }
+        for (size_t e = 0; e < g->n_everywhere; e++) {
+            const pattern *p = &g->patterns[g->everywhere[e]];
             if (match_from(g, p, 0, v, i))
                 return p;
         }
