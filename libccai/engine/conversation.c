@@ -144,7 +144,7 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
                    bool more_follows, const char *engine)
 {
     /* What the LLM wrote (a tool's customer_response) passes the filter. */
-    if (engine && strncmp(engine, "llm", 3) == 0 && !Ccai_guardrails_bot_ok(c, text))
+    if (engine && strncmp(engine, "llm", 3) == 0 && !Ccai_guardrails_bot_ok(c, text, false))
         return false;
     return say(c, text, style, expects_reply, more_follows, engine, false);
 }
@@ -445,7 +445,7 @@ static int on_sentence(const char *text, ccai_style style, void *ud)
         return 1; /* barge-in from inside say(), or kept back: stop here */
     /* Kept back by the content filter: not said, not stored, and nothing
      * after it (bot_filtered). */
-    if (!Ccai_guardrails_bot_ok(t->c, text)) {
+    if (!Ccai_guardrails_bot_ok(t->c, text, true)) {
         t->filtered = true;
         return 1;
     }

@@ -35,17 +35,18 @@ static const char *act_str(Ccai_guard_act a)
 static CCAI_MUST_CHECK bool texts_of(const ccai_config *cfg, const char *key, const char ***ret,
                                      size_t *n)
 {
-    const json_t *v = Ccai_config_json(cfg, key);
+    const json_t *v = Ccai_config_json(cfg, key); /* a list; a string is read below */
+    const char *one = v ? NULL : Ccai_config_str(cfg, key);
     *ret = NULL;
     *n = 0;
-    size_t count = json_is_array(v) ? json_array_size(v) : json_is_string(v) ? 1 : 0;
+    size_t count = json_is_array(v) ? json_array_size(v) : one ? 1 : 0;
     if (!count)
         return true;
     const char **out = Ccai_calloc(count, sizeof *out);
     if (!out)
         return false;
     for (size_t i = 0; i < count; i++)
-        out[i] = json_string_value(json_is_array(v) ? json_array_get(v, i) : v);
+        out[i] = one ? one : json_string_value(json_array_get(v, i));
     *ret = out;
     *n = count;
     return true;
@@ -120,19 +121,18 @@ void Ccai_guardrails_free(Ccai_engine *e)
 /* Log, count and store a hit on the call. Best effort: a record that
  * cannot be stored is in the log; the verdict stands. */
 static void record(ccai_call *c, const char *kind, const char *side, const char *source,
-                   const char *rule, const char *category, Ccai_guard_act act, const char *text)
+                   const char *rule, const char *category, const char *action, const char *text)
 {
     Ccai_engine *e = c->eng;
     char labels[160];
     snprintf(labels, sizeof labels, "kind=\"%s\",side=\"%s\",source=\"%s\",action=\"%s\"", kind,
-             side, source, act_str(act));
+             side, source, action);
     /* Best effort: a sample lost changes nothing of the call. */
     CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, METRIC, labels, 1));
     Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: guardrails: %s in the %s's words (%s: %s, %s): %s",
-             c->row.id, kind, side, source, rule ? rule : "-", category ? category : "-",
-             act_str(act));
+             c->row.id, kind, side, source, rule ? rule : "-", category ? category : "-", action);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s}", "kind", kind, "side", side, "source",
-                          source, "rule", rule, "category", category, "action", act_str(act));
+                          source, "rule", rule, "category", category, "action", action);
     if (o && text) {
         size_t n = strlen(text);
         if (n > EXCERPT_MAX) { /* cut on a character boundary */
@@ -190,12 +190,12 @@ Ccai_guard_act Ccai_guardrails_caller(ccai_call *c, const char *text, int64_t se
     bool jb = hit.kind == CCAI_GUARD_JAILBREAK;
     Ccai_guard_act act = jb ? g->action : CCAI_GUARD_ACT_ERROR;
     forget(c, seq);
-    record(c, Ccai_guard_kind_str(hit.kind), "caller", "local", hit.rule, hit.category, act,
-           jb ? text : NULL);
+    record(c, Ccai_guard_kind_str(hit.kind), "caller", "local", hit.rule, hit.category,
+           act_str(act), jb ? text : NULL);
     return act;
 }
 
-bool Ccai_guardrails_bot_ok(ccai_call *c, const char *text)
+bool Ccai_guardrails_bot_ok(ccai_call *c, const char *text, bool streamed)
 {
     struct Ccai_guardrails *g = c->eng->guardrails;
     if (!g || !g->filter || !text)
@@ -213,7 +213,7 @@ bool Ccai_guardrails_bot_ok(ccai_call *c, const char *text)
     if (hit.kind == CCAI_GUARD_NONE)
         return true;
     record(c, Ccai_guard_kind_str(hit.kind), "bot", "local", hit.rule, hit.category,
-           CCAI_GUARD_ACT_ERROR, NULL);
+           streamed ? act_str(CCAI_GUARD_ACT_ERROR) : "withheld", NULL);
     return false;
 }
 
@@ -222,6 +222,6 @@ Ccai_guard_act Ccai_guardrails_provider(ccai_call *c, bool blocked)
     struct Ccai_guardrails *g = c->eng->guardrails;
     Ccai_guard_act act = !blocked ? CCAI_GUARD_ACT_NONE : g ? g->action : CCAI_GUARD_ACT_REFUSE;
     record(c, "jailbreak", "caller", "provider", "prompt shield", blocked ? "filtered" : "detected",
-           act, NULL);
+           act_str(act), NULL);
     return act;
 }

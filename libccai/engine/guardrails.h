@@ -34,8 +34,10 @@ void Ccai_guardrails_free(Ccai_engine *e);
 Ccai_guard_act Ccai_guardrails_caller(ccai_call *c, const char *text, int64_t seq);
 
 /* A sentence the LLM wrote, before it is said: false when it must not be
- * said nor stored (the hit is recorded). */
-CCAI_MUST_CHECK bool Ccai_guardrails_bot_ok(ccai_call *c, const char *text);
+ * said nor stored (the hit is recorded: action "error" for a sentence of
+ * the streamed answer, which stops there and says the error phrase;
+ * "withheld" for another, a tool's customer_response, left unsaid). */
+CCAI_MUST_CHECK bool Ccai_guardrails_bot_ok(ccai_call *c, const char *text, bool streamed);
 
 /* The provider's prompt shield saw a jailbreak: blocked (the request was
  * refused with content_filter) gives the configured action; annotated

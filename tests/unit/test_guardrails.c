@@ -264,6 +264,43 @@ static void test_bot_sentence_kept_back(void **state)
     env_free(&e);
 }
 
+/* A tool's customer_response naming a competitor is left unsaid; the tool
+ * runs and the answer goes on. */
+static void test_customer_response_withheld(void **state)
+{
+    (void)state;
+    const char *const kv[] = {"guardrails.competitors", "Allianz", NULL};
+    env e;
+    env_init(&e, false, "en-US", kv);
+    int before = e.h.says;
+    standin_tool_call tc = {
+        .id = "c1",
+        .name = "updated_claim",
+        .arguments = "{\"customer_response\":\"Noted, we pay faster than Allianz.\","
+                     "\"updates\":[{\"field\":\"policy_number\",\"value\":\"B01371946\"}]}",
+    };
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.kind = STANDIN_TOOL_CALLS;
+    s.tool_calls = &tc;
+    s.n_tool_calls = 1;
+    standin_push(e.si, &s);
+    standin_spec s2 = STANDIN_SPEC_INIT;
+    s2.content = "Thank you, what happened?";
+    standin_push(e.si, &s2);
+    caller(&e, "My policy number is B01371946.");
+    assert_false(said(&e.h, before, "Allianz"));
+    assert_true(said(&e.h, before, "what happened?"));
+    json_t *m = messages(&e);
+    assert_non_null(find(m, "assistant", "guard", "\"action\":\"withheld\""));
+    assert_null(find(m, "assistant", "talk", "Allianz"));
+    json_decref(m);
+    char *json = NULL;
+    assert_int_equal(ccai_call_to_json(e.h.call, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"policy_number\":\"B01371946\""));
+    ccai_free(json);
+    env_free(&e);
+}
+
 /* The caller swears in French: nothing is asked of the model, the words
  * are forgotten, the error phrase is said in French. */
 static void test_caller_profanity(void **state)
@@ -492,6 +529,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bot_sentence_kept_back),
+        cmocka_unit_test(test_customer_response_withheld),
         cmocka_unit_test(test_caller_profanity),
         cmocka_unit_test(test_jailbreak_refused),
         cmocka_unit_test(test_jailbreak_handover),
