@@ -16,6 +16,7 @@
 #include <string.h>
 
 struct Ccai_prompts;
+struct Ccai_guardrails;
 struct Ccai_jobs;
 struct Ccai_sweep;
 struct Ccai_callbacks;
@@ -108,6 +109,7 @@ typedef struct Ccai_engine {
     struct ccai_call *kept;
     Ccai_timer kept_timer;
     struct Ccai_prompts *prompts;
+    struct Ccai_guardrails *guardrails; /* engine/guardrails.c */
     Ccai_llm_model models[2];
     Ccai_llm_health health[2]; /* shared by every call of the context */
     size_t n_models;
