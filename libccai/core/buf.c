@@ -56,6 +56,49 @@ bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len)
     return true;
 }
 
+static int b64_value(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+')
+        return 62;
+    if (ch == '/')
+        return 63;
+    return -1;
+}
+
+ccai_status Ccai_base64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *ret_len)
+{
+    *ret_len = 0;
+    if (n % 4)
+        return CCAI_ERR_PARSE;
+    size_t pad = n && s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
+    size_t len = n / 4 * 3 - pad;
+    if (len > cap)
+        return CCAI_ERR_LIMIT;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (size_t k = 0; k < 4; k++) {
+            bool padding = i + k >= n - pad;
+            v[k] = padding ? (s[i + k] == '=' ? 0 : -1) : b64_value((unsigned char)s[i + k]);
+            if (v[k] < 0)
+                return CCAI_ERR_PARSE;
+        }
+        uint32_t q =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint8_t b[3] = {(uint8_t)(q >> 16), (uint8_t)(q >> 8), (uint8_t)q};
+        for (size_t k = 0; k < 3 && w < len; k++)
+            out[w++] = b[k];
+    }
+    *ret_len = len;
+    return CCAI_OK;
+}
+
 bool Ccai_buf_puts(Ccai_buf *b, const char *s)
 {
     return Ccai_buf_append(b, s, strlen(s));

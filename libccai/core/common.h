@@ -39,6 +39,13 @@ CCAI_MUST_CHECK bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
 CCAI_MUST_CHECK bool Ccai_buf_puts(Ccai_buf *b, const char *s);
 /* Append data as base64 (RFC 4648, padded), written in place. */
 CCAI_MUST_CHECK bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len);
+/* Decode standard padded base64 (RFC 4648) s[0..n) into out[0..cap): the
+ * media messages' audio (Twilio, ACS). CCAI_OK (*ret_len bytes);
+ * CCAI_ERR_PARSE (not base64: a length not a multiple of 4, a character
+ * outside the alphabet, misplaced padding); CCAI_ERR_LIMIT (more than cap
+ * bytes: nothing written). */
+CCAI_MUST_CHECK ccai_status Ccai_base64_decode(const char *s, size_t n, uint8_t *out, size_t cap,
+                                               size_t *ret_len);
 CCAI_MUST_CHECK bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
 CCAI_MUST_CHECK bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
 /* Hand the data to the caller (never NULL on success: "" for empty). */
