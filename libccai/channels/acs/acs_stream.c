@@ -140,12 +140,12 @@ ccai_status Ccai_acs_stream_parse(const char *text, size_t len, Ccai_acs_stream_
 bool Ccai_acs_stream_audio(Ccai_buf *out, const uint8_t *pcm, size_t n)
 {
     Ccai_buf_reset(out);
-    return Ccai_buf_puts(out, "{\"Kind\":\"AudioData\",\"AudioData\":{\"Data\":\"") &&
-           Ccai_buf_base64(out, pcm, n) && Ccai_buf_puts(out, "\"},\"StopAudio\":null}");
+    return Ccai_buf_puts(out, "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"") &&
+           Ccai_buf_base64(out, pcm, n) && Ccai_buf_puts(out, "\"}}");
 }
 
 bool Ccai_acs_stream_stop(Ccai_buf *out)
 {
     Ccai_buf_reset(out);
-    return Ccai_buf_puts(out, "{\"Kind\":\"StopAudio\",\"AudioData\":null,\"StopAudio\":{}}");
+    return Ccai_buf_puts(out, "{\"kind\":\"StopAudio\",\"stopAudio\":{}}");
 }

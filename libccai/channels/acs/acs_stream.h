@@ -44,12 +44,15 @@ typedef struct Ccai_acs_stream_msg {
 CCAI_MUST_CHECK ccai_status Ccai_acs_stream_parse(const char *text, size_t len,
                                                   Ccai_acs_stream_msg *m, const char **why);
 
-/* {"Kind":"AudioData","AudioData":{"Data":<base64 PCM>},"StopAudio":null}
- * (the documented PascalCase form, media.md 2.5) into out (reset first).
- * False on NOMEM. */
+/* {"kind":"AudioData","audioData":{"data":<base64 PCM>}} into out (reset
+ * first). ACS takes keys in any case (media.md 2.5: .NET sends PascalCase,
+ * the JS SDK "audioData", the reference this form in production); this one
+ * is also what the SDKs' StreamingData parser reads as AudioData
+ * (tests/standins/acs.test.mjs judges it with Azure's). False on NOMEM. */
 CCAI_MUST_CHECK bool Ccai_acs_stream_audio(Ccai_buf *out, const uint8_t *pcm, size_t n);
-/* {"Kind":"StopAudio","AudioData":null,"StopAudio":{}}: ACS drops the audio
- * it queued. */
+/* {"kind":"StopAudio","stopAudio":{}}: ACS drops the audio it queued (the
+ * JS SDK's createOutboundStopAudioData() but for the kind's case, which
+ * ACS ignores; the reference's form). */
 CCAI_MUST_CHECK bool Ccai_acs_stream_stop(Ccai_buf *out);
 
 #endif
