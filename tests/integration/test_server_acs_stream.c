@@ -625,6 +625,41 @@ static void test_stream_takeback_by_event(void **state)
     stop(&s);
 }
 
+/* ACS cannot reach our WebSocket any more (its callbacks still can): the
+ * stream drops, every start fails (MediaStreamingFailed). The server asks
+ * for the stream three times, then says why in its log, apologises through
+ * Call Automation and hangs up; what was stored stays. */
+static void test_stream_peer_vanishes(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    acs_live_opts lo = defaults;
+    lo.reconnect_attempts = 0;
+    const char *extra[] = {
+        "COMMUNICATION_SERVICES__COGNITIVE_SERVICES_ENDPOINT=https://speech.example.test/", NULL};
+    start_with(&s, extra, lo);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+    media_driver_dtmf(d, '4');
+    assert_true(wait_call(&s, id, "\"content\":\"4\"", 10000));
+    int from = acs_standin_request_count(s.acs);
+    acs_live_block_stream(s.live, 1);
+    acs_live_drop(s.live);
+    assert_true(wait_log(&s, "the media stream could not be started again", 60000));
+    char *all = logs(&s);
+    assert_int_equal(count(all, "starting media streaming (attempt"), 3);
+    free(all);
+    int play = wait_request(&s, from, ":play", 5000);
+    assert_true(play >= 0);
+    assert_true(wait_request(&s, play, ":terminate", 15000) > play);
+    assert_true(wait_over(&s, id, 15000));
+    assert_true(wait_call(&s, id, "\"content\":\"4\"", 1000)); /* nothing lost */
+    free(id);
+    stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -640,6 +675,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stream_bad_input),
         cmocka_unit_test(test_stream_wrong_format),
         cmocka_unit_test(test_stream_takeback_by_event),
+        cmocka_unit_test(test_stream_peer_vanishes),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
 }

@@ -36,7 +36,7 @@ struct acs_live {
     media_driver *cur;
     media_driver **all;
     int n_all;
-    int streams, refused, ended;
+    int streams, refused, ended, blocked;
     char *log;
     /* after a drop */
     int reconnecting, attempts_left;
@@ -169,7 +169,12 @@ static int connect_stream(acs_live *l)
     const char *path = under_public(l, l->transport, "wss://");
     pthread_mutex_lock(&l->lock);
     int port = l->port;
+    if (l->blocked)
+        l->refused++;
+    int blocked = l->blocked;
     pthread_mutex_unlock(&l->lock);
+    if (blocked)
+        return 0;
     char *bearer = acs_standin_bearer(l->acs, l->audience, ACS_TOKEN_VALID);
     acs_media_opts o = {.port = port,
                         .path = path ? path : "/",
@@ -492,6 +497,13 @@ void acs_live_caller_hangup(acs_live *l)
 void acs_live_drop(acs_live *l)
 {
     push_job(l, J_DROP);
+}
+
+void acs_live_block_stream(acs_live *l, int block)
+{
+    pthread_mutex_lock(&l->lock);
+    l->blocked = block;
+    pthread_mutex_unlock(&l->lock);
 }
 
 char *acs_live_log(acs_live *l)

@@ -73,6 +73,10 @@ void acs_live_caller_hangup(acs_live *l);
 /* The network drops the stream (no close frame): ACS's reconnection
  * follows as after any drop. */
 void acs_live_drop(acs_live *l);
+/* ACS cannot open the media WebSocket any more (a firewall, TLS, a proxy
+ * between it and us): every connection it tries fails at once, as if
+ * refused; callbacks still arrive. */
+void acs_live_block_stream(acs_live *l, int block);
 /* Callbacks delivered so far, "Type status\n" each (malloc'd). */
 char *acs_live_log(acs_live *l);
 /* CallDisconnected was delivered (the call is over at ACS). */
