@@ -582,8 +582,14 @@ static void test_stream_wrong_format(void **state)
     assert_true(wait_request(&s, play, ":terminate", 15000) > play);
     for (int t = 0; t < 100 && !acs_live_ended(s.live); t++)
         sleep_ms(100);
+    /* The apology played before the call ended (ACS's report of the
+     * refused stream may come between them). */
     char *events = acs_live_log(s.live);
-    assert_non_null(strstr(events, "PlayCompleted 200\nCallDisconnected 200\n"));
+    const char *played = strstr(events, "PlayCompleted 200\n");
+    const char *ended = strstr(events, "CallDisconnected 200\n");
+    assert_non_null(played);
+    assert_non_null(ended);
+    assert_true(played < ended);
     free(events);
     assert_true(wait_over(&s, id, 15000));
     free(id);
