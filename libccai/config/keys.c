@@ -12,6 +12,8 @@ static const char *const llm_modes[] = {"none", "openai", "azure_openai", "opena
                                         NULL};
 static const char *const sms_modes[] = {"none", "twilio", "communication_services", "host", NULL};
 static const char *const twilio_voices[] = {"gather", "stream", NULL};
+static const char *const acs_voices[] = {"recognize", "stream", NULL};
+static const char *const acs_audio_formats[] = {"pcm16kmono", "pcm24kmono", NULL};
 static const char *const db_modes[] = {"sqlite", NULL};
 static const char *const sync_modes[] = {"normal", "full", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -167,6 +169,12 @@ static const Ccai_key keys[] = {
        "Voice for a language configured without one"),
     KI("communication_services.end_silence_timeout_ms", 1000, 0, 10000,
        "Silence that ends the caller's utterance"),
+    KE("communication_services.voice", "recognize", acs_voices,
+       "ACS voice: recognize (Call Automation's play/recognize) or stream (bidirectional media "
+       "streaming, libccai's STT/TTS)"),
+    KE("communication_services.audio_format", "pcm16kmono", acs_audio_formats,
+       "Stream mode: the media stream's audio, 16-bit mono PCM at 16 kHz (pcm16KMono) or 24 kHz "
+       "(pcm24KMono), both ways"),
 
     KS("prompts.llm.default_system_tpl", NULL, "System prompt common to every LLM request"),
     KS("prompts.llm.chat_system_tpl", NULL, "System prompt of the conversation"),
