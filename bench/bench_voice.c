@@ -15,7 +15,8 @@
  *   (c) barge-in: the caller's speech onset -> clear_audio, p50/p99 with
  *       the default settings (VAD cut-off 250 ms, echo gate on), and the
  *       ccai_call_audio_in() that decided it -> clear_audio (an upper bound
- *       of decision -> clear sent);
+ *       of decision -> clear sent); then on a line that echoes the bot
+ *       back at -10 dB after 0 to 240 ms (false clears counted);
  *   (d) the offline stack in whole calls: pocketsphinx + flite calls per
  *       core in real time and memory per call (bench-speech has each
  *       engine's own cost and a decoder's memory: this is the end-to-end
@@ -159,6 +160,35 @@ static void voiced(int16_t *out, size_t n, uint32_t rate, double f0, double leve
     }
 }
 
+/* The same with the rhythm of speech: syllables of 80-250 ms at levels
+ * 0-12 dB apart, and a 100-400 ms pause every few of them (a seeded
+ * generator): unlike the steady 4 Hz envelope, nothing in it repeats. */
+static void syllabic(int16_t *out, size_t n, uint32_t rate, double f0, double level_db,
+                     uint32_t seed)
+{
+    double amp = pow(10, level_db / 20) * 32768 * sqrt(2) / 1.2;
+    size_t i = 0;
+    while (i < n) {
+        seed = seed * 1103515245u + 12345u;
+        size_t syl = (size_t)rate * (80 + (seed >> 16) % 171) / 1000;
+        double gain = pow(10, -(double)((seed >> 8) % 13) / 20);
+        for (size_t k = 0; k < syl && i < n; k++, i++) {
+            double t = (double)i / rate, s = 0;
+            double env = gain * sin(M_PI * (double)k / (double)syl);
+            for (int h = 1; h <= 5; h++)
+                s += sin(2 * M_PI * h * f0 * t) / h;
+            double v = amp * env * s;
+            out[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+        }
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 16) % 4 == 0) {
+            size_t pause = (size_t)rate * (100 + (seed >> 8) % 301) / 1000;
+            for (size_t k = 0; k < pause && i < n; k++)
+                out[i++] = 0;
+        }
+    }
+}
+
 static uint8_t *caller_speech; /* SPEECH_MS at 8 kHz mu-law, per voice */
 #define CALLER_VOICES 8
 static int16_t *bot_speech; /* 4 s at 24 kHz PCM16 */
@@ -202,7 +232,17 @@ typedef struct bcall {
     double t_onset, t_in_start;
     bool onset_open;
     int clears;
+    /* (c) over echo: what the host was given (non-paced), the line's last
+     * 2 s as played (silence included), the echo's delay. */
+    uint8_t *given;
+    size_t given_cap;
+    uint8_t line[16000];
+    size_t line_pos;
+    uint32_t echo_delay_ms;
+    int false_clears;
 } bcall;
+
+static double echo_db; /* the bot's audio back on the caller's line (0: none) */
 
 typedef struct samples {
     double *v;
@@ -275,8 +315,20 @@ static int op_play(ccai_call *call, const ccai_audio_frame *f, void *ud)
         c->bot_since = now;
     }
     c->last_audio = now;
-    if (!c->paced)
+    if (!c->paced) {
+        if (echo_db < 0) {
+            if (c->q_len + f->len > c->given_cap) {
+                size_t cap = (c->q_len + f->len) * 2;
+                uint8_t *b = realloc(c->given, cap);
+                if (!b)
+                    die("memory");
+                c->given = b;
+                c->given_cap = cap;
+            }
+            memcpy(c->given + c->q_len, f->data, f->len);
+        }
         c->q_len += f->len;
+    }
     st.frames_played++;
     return 0;
 }
@@ -287,6 +339,8 @@ static int op_clear(ccai_call *call, void *ud)
     bcall *c = ud;
     double now = bt();
     c->clears++;
+    if (!c->onset_open)
+        c->false_clears++;
     if (c->onset_open) {
         add(&st.onset_clear, now - c->t_onset);
         add(&st.decision_clear, bench_now_ms() - c->t_in_start);
@@ -589,6 +643,11 @@ static void call_start(bench *b, bcall *c)
  * marks reached come back, the caller's frame goes in. */
 static void call_tick(bcall *c, double now, const uint8_t *offline_turn, size_t offline_len)
 {
+    uint8_t playing[FRAME];
+    memset(playing, CCAI_ULAW_SILENCE, sizeof playing);
+    if (echo_db < 0 && !c->paced && c->q_played < c->q_len)
+        memcpy(playing, c->given + c->q_played,
+               c->q_len - c->q_played < FRAME ? c->q_len - c->q_played : FRAME);
     if (!c->paced && c->q_played < c->q_len) {
         c->q_played = c->q_played + FRAME < c->q_len ? c->q_played + FRAME : c->q_len;
         c->last_audio = now;
@@ -637,6 +696,22 @@ static void call_tick(bcall *c, double now, const uint8_t *offline_turn, size_t 
         }
     } else {
         memset(silence, CCAI_ULAW_SILENCE, sizeof silence);
+    }
+    uint8_t mixed[FRAME];
+    if (echo_db < 0) {
+        /* The line brings back what played echo_delay_ms ago. */
+        memcpy(c->line + c->line_pos, playing, FRAME);
+        size_t back = (size_t)c->echo_delay_ms * 8;
+        const uint8_t *echo = c->line + (c->line_pos + sizeof c->line - back) % sizeof c->line;
+        c->line_pos = (c->line_pos + FRAME) % sizeof c->line;
+        double gain = pow(10, echo_db / 20);
+        int16_t pcm[FRAME];
+        for (size_t i = 0; i < FRAME; i++) {
+            double v = Ccai_ulaw_decode(f[i]) + Ccai_ulaw_decode(echo[i]) * gain;
+            pcm[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+        }
+        Ccai_media_encode(CCAI_MEDIA_ULAW, pcm, FRAME, mixed);
+        f = mixed;
     }
     c->t_in_start = bench_now_ms();
     ccai_status s = ccai_call_audio_in(c->call, f, FRAME);
@@ -786,15 +861,24 @@ static void bench_latency(void)
     bench_close(&b);
 }
 
-static void bench_barge(double bot_db)
+static void bench_barge(double bot_db, double echo)
 {
     size_t n = 20;
     double seconds = quick ? 60 : 240;
-    voiced(bot_speech, (size_t)BOT_SPEECH_MS * 24, 24000, 210, bot_db, 0.3);
+    if (echo < 0) /* the delay of an echo is told by the rhythm of speech */
+        syllabic(bot_speech, (size_t)BOT_SPEECH_MS * 24, 24000, 210, bot_db, 7);
+    else
+        voiced(bot_speech, (size_t)BOT_SPEECH_MS * 24, 24000, 210, bot_db, 0.3);
+    echo_db = echo;
     printf("\n== (c) barge-in: %zu calls x %.0f s, the caller (-20 dBFS) talks over the bot's "
            "answers (%.0f dBFS) 300-1500 ms into them; default VAD (cut-off 250 ms) and echo "
-           "gate ==\n",
+           "gate",
            n, seconds, bot_db);
+    if (echo < 0)
+        printf("; the bot's speech in syllables and pauses, and the line echoes it at %.0f dB "
+               "after 0, 60, 120, 180 or 240 ms (per call)",
+               echo);
+    printf(" ==\n");
     real_work = true;
     bench b;
     st_reset();
@@ -806,13 +890,25 @@ static void bench_barge(double bot_db)
         b.calls[i].paced = false;
         b.calls[i].m = INTERRUPTS;
         b.calls[i].barge_after = 300 + (double)(rand() % 1200);
+        b.calls[i].echo_delay_ms = (uint32_t)(i % 5) * 60;
+        memset(b.calls[i].line, CCAI_ULAW_SILENCE, sizeof b.calls[i].line);
         call_start(&b, &b.calls[i]);
     }
     run_for(&b, seconds * 1000, NULL, 0);
     size_t clears = 0;
-    for (size_t i = 0; i < n; i++)
+    int false_by_delay[5] = {0};
+    for (size_t i = 0; i < n; i++) {
         clears += (size_t)b.calls[i].clears;
-    printf("  %zu interruptions, %zu clears\n", st.onset_clear.n, clears);
+        false_by_delay[i % 5] += b.calls[i].false_clears;
+        free(b.calls[i].given);
+    }
+    if (echo < 0)
+        printf("  false clears by echo delay 0/60/120/180/240 ms: %d/%d/%d/%d/%d\n",
+               false_by_delay[0], false_by_delay[1], false_by_delay[2], false_by_delay[3],
+               false_by_delay[4]);
+    /* A clear with no caller talking (the echo barged in) is a false one. */
+    printf("  %zu interruptions, %zu clears (%lld false)\n", st.onset_clear.n, clears,
+           (long long)clears - (long long)st.onset_clear.n);
     bench_report("speech onset -> clear_audio", st.onset_clear.v, st.onset_clear.n, "ms", 1);
     bench_report("audio_in() that decided -> clear_audio", st.decision_clear.v, st.decision_clear.n,
                  "ms", 1);
@@ -934,8 +1030,9 @@ int main(int argc, char **argv)
 
     bench_streams();
     bench_latency();
-    bench_barge(-26);
-    bench_barge(-46);
+    bench_barge(-26, 0);
+    bench_barge(-46, 0);
+    bench_barge(-20, -10);
     bench_offline();
 
     free(caller_speech);

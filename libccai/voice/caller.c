@@ -240,6 +240,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
 {
     vcall *vc = ud;
     /* The line while the caller is silent measures the echo path. */
+    Ccai_echo_gate_caller_talking(vc->gate, Ccai_vad_in_speech(vc->vad));
     Ccai_echo_gate_near(vc->gate, vc->frame_at, FRAME_MS, fr->level_db, fr->speech);
     if (fr->speech && !vc->utt_open && !vc->utt_ended)
         utt_open(vc);
