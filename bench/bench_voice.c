@@ -17,6 +17,8 @@
  *       ccai_call_audio_in() that decided it -> clear_audio (an upper bound
  *       of decision -> clear sent); then on a line that echoes the bot
  *       back at -10 dB after 0 to 240 ms (false clears counted);
+ *   (e) early start (speech.early_start): the caller's last speech -> the
+ *       answer's first frame with the LLM stand-in, with and without it;
  *   (d) the offline stack in whole calls: pocketsphinx + flite calls per
  *       core in real time and memory per call (bench-speech has each
  *       engine's own cost and a decoder's memory: this is the end-to-end
@@ -34,11 +36,14 @@
  *
  *   build-rel/bench/bench-voice [--quick]
  */
+#include <ccai/adapters/poll.h>
+
 #include "core/metrics.h"
 #include "engine/engine.h"
 #include "io/io.h"
 #include "media/codec.h"
 #include "speech/sphinx.h"
+#include "support/llm_standin.h"
 #include "support/voice.h"
 #include "voice/voice.h"
 
@@ -240,6 +245,8 @@ typedef struct bcall {
     size_t line_pos;
     uint32_t echo_delay_ms;
     int false_clears;
+    /* (e): the caller stopped talking, the answer's first frame awaited. */
+    bool awaiting;
 } bcall;
 
 static double echo_db; /* the bot's audio back on the caller's line (0: none) */
@@ -260,6 +267,7 @@ static void add(samples *s, double x)
 static struct {
     samples vad_end, stt, engine, tts, pipeline_paced, pipeline_host, total;
     samples onset_clear, decision_clear;
+    samples answer; /* (e): the caller's last speech -> the answer's first frame */
     size_t frames_played, bad_audio;
 } st;
 
@@ -267,7 +275,7 @@ static void st_reset(void)
 {
     samples *all[] = {&st.vad_end,        &st.stt,           &st.engine, &st.tts,
                       &st.pipeline_paced, &st.pipeline_host, &st.total,  &st.onset_clear,
-                      &st.decision_clear};
+                      &st.decision_clear, &st.answer};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]->v);
     memset(&st, 0, sizeof st);
@@ -309,6 +317,10 @@ static int op_play(ccai_call *call, const ccai_audio_frame *f, void *ud)
         add(c->paced ? &st.pipeline_paced : &st.pipeline_host, now - c->t_audio);
         add(&st.total, now - c->t_end);
         c->stage = 0;
+    }
+    if (c->awaiting) {
+        add(&st.answer, now - c->t_speech_end);
+        c->awaiting = false;
     }
     if (!c->bot_talking) {
         c->bot_talking = true;
@@ -386,13 +398,24 @@ typedef struct sstt {
     Ccai_stt base;
     ccai_ctx *ctx;
     Ccai_stt_open o;
-    Ccai_timer timer;
+    Ccai_timer timer, partial_timer;
     bcall *c;
-    uint64_t fed;
+    uint64_t fed, partial_at;
 } sstt;
 
 static const Ccai_stt_provider stt_standin;
 static uint32_t stt_delay_ms = 150, tts_delay_ms = 80;
+/* (e): the recogniser also gives the words so far, every 200 ms of audio
+ * (a streaming provider's interim results). */
+static bool stt_partials;
+
+static void stt_partial(Ccai_timer *t, void *ud)
+{
+    (void)t;
+    sstt *s = ud;
+    Ccai_stt_result r = {.event = CCAI_STT_PARTIAL, .text = "the city of london", .confidence = -1};
+    s->o.fn(&s->base, &r, s->o.ud);
+}
 
 static void stt_fire(Ccai_timer *t, void *ud)
 {
@@ -409,7 +432,8 @@ static void stt_fire(Ccai_timer *t, void *ud)
                          .confidence = 0.9,
                          .audio_ms = (uint32_t)(s->fed / 32),
                          .from_end = true};
-    s->fed = 0;
+    s->fed = s->partial_at = 0;
+    Ccai_timer_stop(s->ctx, &s->partial_timer);
     s->o.fn(&s->base, &r, s->o.ud);
 }
 
@@ -426,6 +450,7 @@ static ccai_status stt_open(ccai_ctx *ctx, const Ccai_stt_config *cfg, const Cca
     s->o = *o;
     s->c = opening;
     Ccai_timer_init(&s->timer, stt_fire, s);
+    Ccai_timer_init(&s->partial_timer, stt_partial, s);
     *ret = &s->base;
     return CCAI_OK;
 }
@@ -439,6 +464,11 @@ static ccai_status stt_feed(Ccai_stt *t, const uint8_t *audio, size_t len)
         sink ^= audio[i];
     (void)sink;
     s->fed += len;
+    /* 16 kHz PCM16: 6 400 bytes per 200 ms. */
+    if (stt_partials && s->fed >= s->partial_at + 6400) {
+        s->partial_at = s->fed;
+        Ccai_timer_start(s->ctx, &s->partial_timer, 0);
+    }
     return CCAI_OK;
 }
 
@@ -458,13 +488,15 @@ static void stt_cancel(Ccai_stt *t)
 {
     sstt *s = (sstt *)t;
     Ccai_timer_stop(s->ctx, &s->timer);
-    s->fed = 0;
+    Ccai_timer_stop(s->ctx, &s->partial_timer);
+    s->fed = s->partial_at = 0;
 }
 
 static void stt_close(Ccai_stt *t)
 {
     sstt *s = (sstt *)t;
     Ccai_timer_stop(s->ctx, &s->timer);
+    Ccai_timer_stop(s->ctx, &s->partial_timer);
     free(s);
 }
 
@@ -690,6 +722,7 @@ static void call_tick(bcall *c, double now, const uint8_t *offline_turn, size_t 
         if (c->talk_pos + FRAME > c->talk_len) {
             c->talk = NULL;
             c->t_speech_end = now; /* the end of this frame's audio */
+            c->awaiting = true;
             c->bot_talking = false;
             c->next_turn_at = now + 1500;
             c->barge_after = 300 + (double)(rand() % 1200);
@@ -918,6 +951,105 @@ static void bench_barge(double bot_db, double echo)
     bench_close(&b);
 }
 
+/* (e) ------------------------------------------------------------------------ */
+
+/* One run of (e): n calls answered by the LLM stand-in (first token after
+ * llm_ttft_ms) on the real loop (poll adapter, real clock: the LLM is a
+ * real HTTP server), speech.early_start on or off. */
+static void early_run(bool early, size_t n, double seconds, standin *llm, double *ret_used)
+{
+    st_reset();
+    real_work = true;
+    jump_to(bt());
+    bench b;
+    memset(&b, 0, sizeof b);
+    b.due = -1;
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(llm));
+    ccai_poll *poll = NULL;
+    if (ccai_config_new(&b.cfg) != CCAI_OK ||
+        ccai_config_set(b.cfg, "database.sqlite.path", ":memory:") != CCAI_OK ||
+        ccai_config_set(b.cfg, "speech.stt.providers", "[\"bench-stt\"]") != CCAI_OK ||
+        ccai_config_set(b.cfg, "speech.tts.providers", "[\"bench-tts\"]") != CCAI_OK ||
+        ccai_config_set(b.cfg, "speech.early_start", early ? "true" : "false") != CCAI_OK ||
+        ccai_config_set(b.cfg, "llm.fast.mode", "openai_compatible") != CCAI_OK ||
+        ccai_config_set(b.cfg, "llm.fast.endpoint", ep) != CCAI_OK)
+        die("config");
+    char *err = NULL;
+    if (ccai_poll_new(b.cfg, &poll, &b.ctx, &err) != CCAI_OK)
+        die(err ? err : "context");
+    if (Ccai_voice_add_stt(Ccai_ctx_voice(b.ctx), &stt_standin) != CCAI_OK ||
+        Ccai_voice_add_tts(Ccai_ctx_voice(b.ctx), &tts_standin) != CCAI_OK)
+        die("providers");
+    b.calls = calloc(n, sizeof *b.calls);
+    b.n = n;
+    for (size_t i = 0; i < n; i++) {
+        b.calls[i].id = (int)i;
+        b.calls[i].m = ANSWERS;
+        b.calls[i].next_turn_at = bt() + (double)(rand() % 2000);
+        call_start(&b, &b.calls[i]);
+    }
+    double end = bt() + seconds * 1000, next = bt();
+    while (bt() < end) {
+        double now = bt();
+        for (size_t i = 0; i < n; i++)
+            call_tick(&b.calls[i], now, NULL, 0);
+        next += TICK_MS;
+        for (double t = bt(); t < next; t = bt())
+            if (ccai_poll_run_once(poll, (int)(next - t) + 1) != 0)
+                die("poll");
+    }
+    *ret_used = 0;
+    /* The early turns used, from the metrics page. */
+    char *doc = Ccai_metrics_render(Ccai_ctx_engine(b.ctx)->metrics);
+    if (doc) {
+        const char *p = strstr(doc, "ccai_llm_early_turns_total{outcome=\"used\"} ");
+        *ret_used =
+            p ? strtod(p + strlen("ccai_llm_early_turns_total{outcome=\"used\"} "), NULL) : 0;
+        ccai_free(doc);
+    }
+    for (size_t i = 0; i < n; i++)
+        ccai_call_free(b.calls[i].call);
+    free(b.calls);
+    ccai_poll_free(poll);
+    ccai_config_free(b.cfg);
+}
+
+static void bench_early(void)
+{
+    size_t n = 10;
+    double seconds = quick ? 20 : 60;
+    const int ttft = 400;
+    printf("\n== (e) early start: %zu calls x %.0f s on the real loop, the caller waits for the "
+           "bot; stand-in STT (words so far every 200 ms of audio, final %u ms after end()), LLM "
+           "stand-in over HTTP (first token %d ms), TTS first byte %u ms ==\n",
+           n, seconds, (unsigned)stt_delay_ms, ttft, (unsigned)tts_delay_ms);
+    standin *llm =
+        standin_start(&(standin_opts){.ttft_ms = ttft, .chunk_ms = 5, .cycle = 1, .no_record = 1});
+    if (!llm)
+        die("llm stand-in");
+    standin_spec spec = STANDIN_SPEC_INIT;
+    spec.content = "Thank you, that is noted. What else happened?";
+    standin_push(llm, &spec);
+    stt_partials = true;
+    double p50[2], p99[2], used[2];
+    size_t turns[2];
+    for (int early = 0; early < 2; early++) {
+        early_run(early, n, seconds, llm, &used[early]);
+        turns[early] = st.answer.n;
+        bench_report(early ? "caller's last speech -> first bot frame, early start"
+                           : "caller's last speech -> first bot frame, no early start",
+                     st.answer.v, st.answer.n, "ms", 1);
+        p50[early] = pct(&st.answer, 0.5);
+        p99[early] = pct(&st.answer, 0.99);
+    }
+    stt_partials = false;
+    printf("  early turns used: %.0f of %zu answers\n", used[1], turns[1]);
+    printf("  saved by early start: p50 %.0f ms, p99 %.0f ms\n", p50[0] - p50[1], p99[0] - p99[1]);
+    standin_stop(llm);
+    st_reset();
+}
+
 /* (d) ------------------------------------------------------------------------ */
 
 static void bench_offline(void)
@@ -1033,6 +1165,7 @@ int main(int argc, char **argv)
     bench_barge(-26, 0);
     bench_barge(-46, 0);
     bench_barge(-20, -10);
+    bench_early();
     bench_offline();
 
     free(caller_speech);
