@@ -1044,7 +1044,9 @@ static void bench_early(void)
         p99[early] = pct(&st.answer, 0.99);
     }
     stt_partials = false;
-    printf("  early turns used: %.0f of %zu answers\n", used[1], turns[1]);
+    printf("  early turns taken: %.0f (answers measured: %zu; the last turns' answers may not "
+           "have played when the run ended)\n",
+           used[1], turns[1]);
     printf("  saved by early start: p50 %.0f ms, p99 %.0f ms\n", p50[0] - p50[1], p99[0] - p99[1]);
     standin_stop(llm);
     st_reset();
