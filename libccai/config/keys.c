@@ -226,6 +226,11 @@ static const Ccai_key keys[] = {
     KI("speech.stt_result_timeout_ms", 5000, 100, 60000,
        "End of the caller's turn to the recogniser's words at most; then the next recogniser "
        "of the chain, or the caller was not understood"),
+    KB("speech.early_start", false,
+       "Start the LLM on the caller's words so far (partial results that stand while the "
+       "caller is silent), its answer held until the final words match; see docs/media.md"),
+    KI("speech.early_start_ms", 200, 20, 5000,
+       "Early start: how long the partial words and the caller's silence must last"),
     KS("speech.recording_dir", NULL,
        "Where audio calls are recorded (both directions, a 2-channel WAV per call) when "
        "conversation.recording_enabled; default: beside the database"),

@@ -23,6 +23,7 @@
 #include "engine/speech.h"
 #include "llm/llm.h"
 
+#include <ctype.h>
 #include <stdio.h>
 
 typedef struct Ccai_turn {
@@ -45,6 +46,18 @@ typedef struct Ccai_turn {
      * message its history holds, to build it again for a retry. */
     const struct Ccai_tools_text *tools;
     int64_t history_seq;
+    /* Early (Ccai_conv_early_start): started on the caller's words not
+     * final yet; its sentences are held (nothing said or stored) and its
+     * end kept (no tool run) until the final words take it (adopt) or
+     * drop it. */
+    bool early;
+    Ccai_buf held;       /* the sentences held: style byte, text, NUL; ... */
+    bool ended;          /* the LLM answered meanwhile: what it said */
+    ccai_status end_st;  /* ... its status */
+    char *end_err;       /* ... its error text */
+    Ccai_llm_result end; /* ... the result, its strings and tool calls copied */
+    Ccai_tool_calls end_calls;
+    char *end_text, *end_model;
 } Ccai_turn;
 
 /* Helpers ------------------------------------------------------------------ */
@@ -378,7 +391,8 @@ static void turn_free(Ccai_turn *t)
     if (!t)
         return;
     ccai_ctx *ctx = t->c->ctx;
-    t->c->first_turn = false;
+    if (!t->early)
+        t->c->first_turn = false;
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
         t->llm = NULL;
@@ -391,6 +405,11 @@ static void turn_free(Ccai_turn *t)
     }
     Ccai_sentences_free(&t->sent);
     ccai_free(t->caller_text);
+    Ccai_buf_free(&t->held);
+    ccai_free(t->end_err);
+    Ccai_tool_calls_free(&t->end_calls);
+    ccai_free(t->end_text);
+    ccai_free(t->end_model);
     ccai_free(t);
 }
 
@@ -443,6 +462,22 @@ static int on_sentence(const char *text, ccai_style style, void *ud)
     Ccai_turn *t = ud;
     if (t->doomed || t->filtered)
         return 1; /* barge-in from inside say(), or kept back: stop here */
+    if (t->early) {
+        /* Held: nothing is said or stored before the words are final (the
+         * content filter looks at it then, early_adopt). */
+        char st = (char)style;
+        if (Ccai_buf_append(&t->held, &st, 1) && Ccai_buf_append(&t->held, text, strlen(text) + 1))
+            return 0;
+        /* Out of memory: the early answer is not usable; the final words
+         * start a turn of their own. */
+        if (t->llm) {
+            Ccai_llm_cancel(t->llm);
+            t->llm = NULL;
+        }
+        t->ended = true;
+        t->end_st = CCAI_ERR_NOMEM;
+        return 1;
+    }
     /* Kept back by the content filter: not said, not stored, and nothing
      * after it (bot_filtered). */
     if (!Ccai_guardrails_bot_ok(t->c, text, true)) {
@@ -549,10 +584,17 @@ static void bot_filtered(Ccai_turn *t)
 
 static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, const char *errmsg);
 
+static void early_keep_end(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res,
+                           const char *errmsg);
+
 static void on_llm_done(ccai_status st, const Ccai_llm_result *res, const char *errmsg, void *ud)
 {
     Ccai_turn *t = ud;
     t->llm = NULL;
+    if (t->early) {
+        early_keep_end(t, st, res, errmsg);
+        return;
+    }
     turn_enter(t);
     llm_done(t, st, res, errmsg);
     /* The last thing done here: whether the turn lives on changes nothing. */
@@ -677,7 +719,10 @@ static char *messages_again(void *ud)
     Ccai_turn *t = ud;
     char *messages = NULL;
     int64_t seq = t->history_seq;
-    return Ccai_request_messages(t->c, t->tools, &seq, &messages) == CCAI_OK ? messages : NULL;
+    return Ccai_request_messages_early(t->c, t->tools, &seq, t->early ? t->caller_text : NULL,
+                                       &messages) == CCAI_OK
+               ? messages
+               : NULL;
 }
 
 static void start_round(Ccai_turn *t)
@@ -696,7 +741,8 @@ static void start_round(Ccai_turn *t)
     t->tools = tools;
     t->history_seq = -1;
     ccai_status st = tools || t->no_tools
-                         ? Ccai_request_messages(c, tools, &t->history_seq, &messages)
+                         ? Ccai_request_messages_early(c, tools, &t->history_seq,
+                                                       t->early ? t->caller_text : NULL, &messages)
                          : CCAI_ERR_NOMEM;
     if (st == CCAI_OK) {
         uint64_t elapsed = 0;
@@ -709,6 +755,12 @@ static void start_round(Ccai_turn *t)
             .budget_ms = e->hard_ms > elapsed ? e->hard_ms : 0,
         };
         st = Ccai_llm_chat(c->ctx, &o, &llm_callbacks, t, &t->llm);
+    }
+    if (st != CCAI_OK && t->early) {
+        /* Kept as its end: the final words start a turn of their own. */
+        t->ended = true;
+        t->end_st = st;
+        return;
     }
     if (st != CCAI_OK)
         llm_failed(t, ccai_status_str(st));
@@ -769,6 +821,190 @@ static void start_turn(ccai_call *c, const char *text)
     start_round(t);
 }
 
+/* Early start ------------------------------------------------------------------ */
+
+/* Words compared as the recogniser's partial and final results differ
+ * (case, punctuation, spacing): letters and digits, lower case, one
+ * space between words. */
+static bool same_words(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a && !(isalnum((unsigned char)*a) || (unsigned char)*a >= 0x80))
+            a++;
+        while (*b && !(isalnum((unsigned char)*b) || (unsigned char)*b >= 0x80))
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        while ((isalnum((unsigned char)*a) || (unsigned char)*a >= 0x80) &&
+               (isalnum((unsigned char)*b) || (unsigned char)*b >= 0x80)) {
+            if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+                return false;
+            a++;
+            b++;
+        }
+        bool a_word = isalnum((unsigned char)*a) || (unsigned char)*a >= 0x80;
+        bool b_word = isalnum((unsigned char)*b) || (unsigned char)*b >= 0x80;
+        if (a_word != b_word)
+            return false; /* one word goes on, the other ended */
+    }
+}
+
+static void early_count(ccai_call *c, const char *outcome)
+{
+    char labels[48];
+    snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
+    /* Best effort: a sample lost changes nothing of the call. */
+    CCAI_DISCARD(
+        Ccai_metrics_counter_add(c->eng->metrics, "ccai_llm_early_turns_total", labels, 1));
+}
+
+/* The LLM answered an early turn before the final words: its end is kept
+ * (copied) for when they come. */
+static void early_keep_end(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res,
+                           const char *errmsg)
+{
+    t->ended = true;
+    t->end_st = st;
+    if (st != CCAI_OK) {
+        t->end_err = errmsg ? Ccai_strdup(errmsg) : NULL;
+        return;
+    }
+    t->end = *res;
+    t->end.calls = NULL;
+    t->end.text = NULL;
+    t->end.model_name = NULL;
+    bool ok = (!res->text || (t->end_text = Ccai_strdup(res->text))) &&
+              (t->end_model = Ccai_strdup(res->model_name ? res->model_name : ""));
+    for (size_t i = 0; ok && res->calls && i < res->calls->n; i++) {
+        const Ccai_tool_call *from = &res->calls->v[i];
+        Ccai_tool_call *to = &t->end_calls.v[t->end_calls.n++];
+        to->index = from->index;
+        ok = (!from->id || (to->id = Ccai_strdup(from->id))) &&
+             (!from->name || (to->name = Ccai_strdup(from->name))) &&
+             (!from->args.data || Ccai_buf_append(&to->args, from->args.data, from->args.len));
+    }
+    if (!ok)
+        t->end_st = CCAI_ERR_NOMEM; /* not usable: the final words start a turn */
+}
+
+ccai_status Ccai_conv_early_start(ccai_call *c, const char *text)
+{
+    if (!text || !*text)
+        return CCAI_ERR_INVALID_ARG;
+    /* Safe only where nothing else is under way: the conversation waits
+     * for the caller (no turn, the bot's words all heard, an LLM can be
+     * asked), so the early request is the one the final words would make. */
+    if (c->early || c->turn || c->offline_mode || c->speaking || c->free_pending ||
+        c->state != CCAI_CALL_CONVERSATION || !llm_ready(c))
+        return CCAI_ERR_STATE;
+    /* Words the guardrails would keep from the LLM are not sent early
+     * either: the final words meet them (Ccai_conv_caller_said). */
+    if (!Ccai_guardrails_caller_clean(c, text))
+        return CCAI_ERR_STATE;
+    /* The bot's words kept for the next group commit belong in the
+     * history the request reads. */
+    Ccai_call_store_kept(c);
+    Ccai_turn *t = Ccai_calloc(1, sizeof *t);
+    if (!t || !(t->caller_text = Ccai_strdup(text))) {
+        ccai_free(t);
+        return CCAI_ERR_NOMEM;
+    }
+    t->c = c;
+    t->early = true;
+    snprintf(t->engine, sizeof t->engine, "llm");
+    Ccai_sentences_init(&t->sent);
+    Ccai_tool_calls_init(&t->end_calls);
+    Ccai_timer_init(&t->soft, on_soft, t);
+    Ccai_timer_init(&t->hard, on_hard, t);
+    c->early = t;
+    start_round(t);
+    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: early turn on the caller's words so far",
+             c->row.id);
+    return CCAI_OK;
+}
+
+static void early_drop(ccai_call *c, Ccai_turn *t, const char *why)
+{
+    if (!t)
+        return;
+    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: early turn dropped: %s", c->row.id, why);
+    early_count(c, "dropped");
+    turn_free(t);
+}
+
+void Ccai_conv_early_cancel(ccai_call *c)
+{
+    Ccai_turn *t = c->early;
+    c->early = NULL;
+    early_drop(c, t, "the caller's words were not final");
+}
+
+typedef struct newest_read {
+    int64_t seq;
+} newest_read;
+
+static int on_newest(const Ccai_store_message *m, void *ud)
+{
+    ((newest_read *)ud)->seq = m->seq;
+    return 1;
+}
+
+/* The final words (stored as message seq) are those the early turn was
+ * asked with, and nothing else was stored between: its request is the one
+ * they would make. */
+static bool early_fits(ccai_call *c, const Ccai_turn *t, const char *text, int64_t seq)
+{
+    if (!same_words(t->caller_text, text) || (t->ended && t->end_st != CCAI_OK))
+        return false;
+    newest_read r = {-1};
+    if (Ccai_store_messages_newest(c->eng->store, c->row.id, 1, seq - 1, on_newest, &r) != CCAI_OK)
+        return false;
+    return r.seq == (t->history_seq < 0 ? -1 : t->history_seq);
+}
+
+/* The early turn becomes the turn: its held sentences are said now, and
+ * what the LLM ended with (tools included) is acted on now. */
+static void early_adopt(ccai_call *c, Ccai_turn *t, int64_t seq)
+{
+    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: early turn taken: the final words are its",
+             c->row.id);
+    early_count(c, "used");
+    t->early = false;
+    t->history_seq = seq; /* a retry reads the words from the store */
+    t->started = Ccai_ctx_now(c->ctx);
+    c->turn = t;
+    set_state(c, CCAI_CALL_TURN);
+    Ccai_timer_start(c->ctx, &t->soft, c->eng->soft_ms);
+    Ccai_timer_start(c->ctx, &t->hard, c->eng->hard_ms);
+    turn_enter(t);
+    for (size_t off = 0; off < t->held.len && !t->doomed;) {
+        ccai_style style = (ccai_style)t->held.data[off];
+        const char *text = t->held.data + off + 1;
+        off += strlen(text) + 2;
+        /* The content filter, as on_sentence() does for a streamed one. */
+        if (!Ccai_guardrails_bot_ok(c, text, true)) {
+            t->filtered = true;
+            break;
+        }
+        /* Stored at the next turn of the loop, as a streamed sentence. */
+        if (say(c, text, style, false, true, t->engine, true))
+            t->said = true;
+    }
+    Ccai_buf_free(&t->held);
+    if (t->filtered && !t->doomed)
+        bot_filtered(t);
+    else if (!t->doomed && t->ended) {
+        t->ended = false;
+        Ccai_llm_result res = t->end;
+        res.calls = &t->end_calls;
+        res.text = t->end_text;
+        res.model_name = t->end_model;
+        llm_done(t, CCAI_OK, &res, NULL);
+    }
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
+}
+
 /* Entry points from call.c ----------------------------------------------------- */
 
 static void on_silence_timer(Ccai_timer *timer, void *ud)
@@ -793,6 +1029,11 @@ void Ccai_conv_cleanup(ccai_call *c)
     if (c->turn) {
         Ccai_turn *t = c->turn;
         c->turn = NULL;
+        turn_free(t);
+    }
+    if (c->early) {
+        Ccai_turn *t = c->early;
+        c->early = NULL;
         turn_free(t);
     }
     Ccai_conv_kept_forget(c);
@@ -878,6 +1119,8 @@ static void barge_in(ccai_call *c)
 
 void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
 {
+    Ccai_turn *early = c->early;
+    c->early = NULL;
     barge_in(c);
     silence_stop(c);
     c->silences = 0;
@@ -885,6 +1128,7 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
      * blocks, never reach the LLM. */
     Ccai_guard_act act = Ccai_guardrails_caller(c, text, seq);
     if (act != CCAI_GUARD_ACT_NONE) {
+        early_drop(c, early, "the caller's words were kept back");
         if (guard_act(c, act))
             listen(c);
         return;
@@ -893,6 +1137,11 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
      * as soon as one can be asked again, it answers again. */
     if (c->offline_mode && llm_ready(c))
         c->offline_mode = false;
+    if (early && !c->offline_mode && llm_ready(c) && early_fits(c, early, text, seq)) {
+        early_adopt(c, early, seq);
+        return;
+    }
+    early_drop(c, early, "the final words differ");
     if (c->offline_mode) {
         offline_turn(c, text, false);
         return;

@@ -41,6 +41,9 @@ static CCAI_MUST_CHECK ccai_status metrics_init(Ccai_engine *e)
          NULL, 0},
         {"ccai_sms_delivery_total", CCAI_METRIC_COUNTER,
          "SMS delivery reports by status (sent, delivered, undelivered, failed)", NULL, 0},
+        {"ccai_llm_early_turns_total", CCAI_METRIC_COUNTER,
+         "LLM turns started early on the caller's words so far, by outcome (used, dropped)", NULL,
+         0},
     };
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(fams); i++) {
         ccai_status st = Ccai_metrics_register(m, fams[i].name, fams[i].type, fams[i].help,

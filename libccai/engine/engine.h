@@ -155,6 +155,7 @@ struct ccai_call {
     json_t *claim;    /* parsed row.claim_json */
     double rate;      /* prosody rate, 0.75 .. 1.25 */
     struct Ccai_turn *turn;       /* the LLM turn in flight */
+    struct Ccai_turn *early;      /* an early turn on words not final (Ccai_conv_early_start) */
     struct Ccai_offline *offline; /* the offline engine, when it is in charge */
     bool offline_mode;
     bool first_turn;       /* no turn yet on this leg */
@@ -404,6 +405,20 @@ void Ccai_conv_cleanup(ccai_call *c);
 void Ccai_conv_connected(ccai_call *c);
 void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq);
 void Ccai_conv_partial(ccai_call *c);
+/* Early start (audio calls, speech.early_start): the LLM turn starts on
+ * the caller's words so far (text: a partial result the recogniser holds
+ * steady while the caller is silent), its output held: nothing is said or
+ * stored and no tool runs. The final words then take it when they are the
+ * same words (case, punctuation and spacing aside) and nothing else was
+ * stored meanwhile: its sentences are said at once, its tools run then;
+ * else it is dropped (the request cancelled) and the final words start a
+ * turn of their own. Only when nothing else is under way: the call in
+ * conversation, no turn, the bot's words all heard, an LLM ready.
+ * Statuses: CCAI_OK; CCAI_ERR_STATE (not now); CCAI_ERR_INVALID_ARG (no
+ * words); CCAI_ERR_NOMEM. Counted in ccai_llm_early_turns_total. */
+CCAI_MUST_CHECK ccai_status Ccai_conv_early_start(ccai_call *c, const char *text);
+/* Drop the early turn (the caller went on, or no final words came). */
+void Ccai_conv_early_cancel(ccai_call *c);
 void Ccai_conv_silence(ccai_call *c);
 void Ccai_conv_say_done(ccai_call *c);
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason);

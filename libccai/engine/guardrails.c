@@ -195,6 +195,19 @@ Ccai_guard_act Ccai_guardrails_caller(ccai_call *c, const char *text, int64_t se
     return act;
 }
 
+bool Ccai_guardrails_caller_clean(ccai_call *c, const char *text)
+{
+    struct Ccai_guardrails *g = c->eng->guardrails;
+    if (!g || !text)
+        return true;
+    unsigned mask = (g->jailbreak ? CCAI_GUARD_F_JAILBREAK : 0) |
+                    (g->filter_caller ? CCAI_GUARD_F_PROFANITY | CCAI_GUARD_F_BLOCKLIST : 0);
+    Ccai_guard_hit hit;
+    return !mask || (Ccai_guard_check(g->guard, &g->scratch, text, strlen(text), c->row.lang, mask,
+                                      &hit) == CCAI_OK &&
+                     hit.kind == CCAI_GUARD_NONE);
+}
+
 bool Ccai_guardrails_bot_ok(ccai_call *c, const char *text, bool streamed)
 {
     struct Ccai_guardrails *g = c->eng->guardrails;

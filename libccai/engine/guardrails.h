@@ -33,6 +33,11 @@ void Ccai_guardrails_free(Ccai_engine *e);
  * words) and the hit recorded; the caller of this acts as told. */
 Ccai_guard_act Ccai_guardrails_caller(ccai_call *c, const char *text, int64_t seq);
 
+/* Whether words the caller is still saying would pass the checks above:
+ * nothing recorded, nothing deleted (an early LLM start asks it; out of
+ * memory: false). */
+CCAI_MUST_CHECK bool Ccai_guardrails_caller_clean(ccai_call *c, const char *text);
+
 /* A sentence the LLM wrote, before it is said: false when it must not be
  * said nor stored (the hit is recorded: action "error" for a sentence of
  * the streamed answer, which stops there and says the error phrase;

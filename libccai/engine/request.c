@@ -150,6 +150,12 @@ static int on_history_row(const Ccai_store_message *m, void *ud)
 ccai_status Ccai_request_messages(ccai_call *c, const Ccai_tools_text *tools, int64_t *seq,
                                   char **ret)
 {
+    return Ccai_request_messages_early(c, tools, seq, NULL, ret);
+}
+
+ccai_status Ccai_request_messages_early(ccai_call *c, const Ccai_tools_text *tools, int64_t *seq,
+                                        const char *early, char **ret)
+{
     Ccai_engine *e = c->eng;
     Ccai_store *st = c->eng->store;
     json_t *reminders = NULL;
@@ -173,6 +179,13 @@ ccai_status Ccai_request_messages(ccai_call *c, const Ccai_tools_text *tools, in
      * the newest history_max rows are all that can be used. A stored
      * message and its tool results stay together. */
     history_read r = {&h, CCAI_OK, 0};
+    if (early) {
+        Ccai_store_message words = {
+            .persona = "human", .action = "talk", .style = "none", .content = early};
+        s = Ccai_history_add(&h, &words, NULL);
+        if (s != CCAI_OK)
+            goto out;
+    }
     s = Ccai_store_messages_newest(st, c->row.id, e->history_max, *seq, on_history_row, &r);
     if (s == CCAI_OK)
         s = r.st;

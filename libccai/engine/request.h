@@ -30,5 +30,11 @@ const Ccai_tools_text *Ccai_request_tools(ccai_call *c, int which);
  * a retry builds the same history again, whatever was said meanwhile. */
 CCAI_MUST_CHECK ccai_status Ccai_request_messages(ccai_call *c, const Ccai_tools_text *tools,
                                                   int64_t *seq, char **ret);
+/* The same with the caller's words early (not stored: an early start on
+ * a partial result) as the newest message, written as they will be once
+ * stored ("human", "talk"). */
+CCAI_MUST_CHECK ccai_status Ccai_request_messages_early(ccai_call *c, const Ccai_tools_text *tools,
+                                                        int64_t *seq, const char *early,
+                                                        char **ret);
 
 #endif

@@ -20,6 +20,17 @@
  * echo reaches at most the ERL measured, which ADAPT_MARGIN_DB (3 dB in
  * echo.c, once measured) keeps below the gate.
  *
+ * Aligned (align, the default), the gate also estimates the echo's delay:
+ * the lag at which the line's levels, while the caller is silent, follow
+ * the bot's best over the last 2 s (correlation of the levels, at least
+ * 0.6, over at least 400 ms of bot audio; again every 200 ms). Once known,
+ * the window shrinks to 40 ms either side of that delay, so the caller
+ * must beat the echo of what the bot says now, not the bot's loudest
+ * sound of the last max_delay_ms: a caller talking over the bot gets
+ * through sooner on a line that echoes. When nothing correlates any more
+ * (the echo went, the path changed) the delay is unknown again and the
+ * whole window is used.
+ *
  * Ccai_echo_canceller (optional): speexdsp's adaptive echo canceller
  * (speex_echo_state), frame by frame, with the audio released at the same
  * moment as its reference. It needs the echo delay within its tail, so it
@@ -43,6 +54,7 @@ typedef struct Ccai_echo_gate_params {
     bool adaptive;          /* measure the ERL (Ccai_echo_gate_near()) (true) */
     double max_erl_db;      /* adaptive: the highest ERL assumed (40; erl_db..60) */
     uint32_t erl_window_ms; /* adaptive: measurements remembered (3000; 200..5000) */
+    bool align;             /* estimate the echo's delay and gate around it (true) */
 } Ccai_echo_gate_params;
 
 void Ccai_echo_gate_params_default(Ccai_echo_gate_params *p);
@@ -71,6 +83,14 @@ void Ccai_echo_gate_near(Ccai_echo_gate *g, uint64_t start_ms, uint32_t dur_ms, 
                          bool voiced);
 /* The echo return loss the gate assumes now, in dB. */
 double Ccai_echo_gate_erl(const Ccai_echo_gate *g);
+/* Whether the caller is talking (the VAD started speech): the line is
+ * then no measure of the echo's delay. Frames the VAD calls voiced while
+ * the caller is not known to talk still are: echo the gate let through
+ * (misaligned) is what tells the delay again. */
+void Ccai_echo_gate_caller_talking(Ccai_echo_gate *g, bool talking);
+/* The echo's delay the gate estimated (ms after the bot's audio was
+ * released), or -1 while it is not known (see align above). */
+int64_t Ccai_echo_gate_delay(const Ccai_echo_gate *g);
 
 typedef struct Ccai_echo_canceller Ccai_echo_canceller;
 

@@ -46,7 +46,12 @@ struct Ccai_vad {
     bool open, started;
     uint64_t onset, last_voiced_end, voiced;
     uint64_t run_onset, run_voiced;
-    size_t acc_n; /* samples of the frame being filled */
+    uint64_t run_end;     /* the run's last voiced or masked frame ends here */
+    uint64_t under_since; /* loud frames under the gate since (UINT64_MAX: none) */
+    uint64_t under_end;   /* the last of them ends here */
+    uint64_t hist;        /* voiced frames, the newest in bit 0 */
+    bool run_masked;      /* the run went on through masked frames */
+    size_t acc_n;         /* samples of the frame being filled */
     int16_t acc[MAX_FRAME];
     int16_t work[MAX_FRAME]; /* preprocessed copy */
 };
@@ -85,6 +90,7 @@ ccai_status Ccai_vad_new(const Ccai_vad_params *p, uint32_t rate, Ccai_vad **ret
     v->p = *p;
     v->rate = rate;
     v->frame = (size_t)rate * FRAME_MS / 1000;
+    v->under_since = UINT64_MAX;
     v->abs_db = p->threshold > 0.0 ? 20.0 * log10(p->threshold / 10.0) : 2.0 * LEVEL_MIN;
     init_highpass(v);
     if (p->denoise || p->agc) {
@@ -195,7 +201,7 @@ static void analyse(Ccai_vad *v, const int16_t *x, double gate_db, Ccai_vad_fn f
     uint64_t hang = (uint64_t)v->p.hangover_ms * v->rate / 1000;
     uint64_t cutoff = (uint64_t)v->p.cutoff_timeout_ms * v->rate / 1000;
     uint64_t silence = (uint64_t)v->p.silence_timeout_ms * v->rate / 1000;
-    bool in_run = v->open && start - v->last_voiced_end <= hang;
+    bool in_run = v->open && start - v->run_end <= hang;
 
     double level = frame_level(v, x);
     double floor_db = update_floor(v, level);
@@ -203,9 +209,27 @@ static void analyse(Ccai_vad *v, const int16_t *x, double gate_db, Ccai_vad_fn f
     double thr = v->abs_db;
     if (rel > thr)
         thr = rel;
+    bool loud = level >= thr;
     if (gate_db > thr)
         thr = gate_db;
     bool voiced = level >= thr;
+    /* Masked: speech but for the gate (the bot's echo is as loud). The
+     * caller may be talking under it: it does not break a run, nor count
+     * as voiced. */
+    bool masked = loud && !voiced && in_run;
+    /* A run that begins out of such frames began under the echo: its
+     * onset is taken back over them, by half the cut-off at most (the
+     * start still needs half the cut-off voiced). */
+    uint64_t onset = start;
+    if (v->under_since != UINT64_MAX)
+        onset = start - v->under_since > cutoff / 2 ? start - cutoff / 2 : v->under_since;
+    if (loud && !voiced) {
+        if (v->under_since == UINT64_MAX)
+            v->under_since = start;
+        v->under_end = end;
+    } else if (voiced || start - v->under_end > hang) {
+        v->under_since = UINT64_MAX; /* gaps up to the hang-over join them */
+    }
 
     Ccai_vad_event ev = {0};
     bool have_ev = false;
@@ -213,24 +237,43 @@ static void analyse(Ccai_vad *v, const int16_t *x, double gate_db, Ccai_vad_fn f
         if (!v->open) {
             v->open = true;
             v->started = false;
-            v->onset = v->run_onset = start;
+            v->onset = v->run_onset = onset;
             v->voiced = v->run_voiced = 0;
+            v->run_masked = false;
         } else if (!in_run) {
-            v->run_onset = start;
+            v->run_onset = onset;
             v->run_voiced = 0;
+            v->run_masked = false;
         }
         v->voiced += v->frame;
         v->run_voiced += v->frame;
         v->last_voiced_end = end;
+    }
+    v->hist = v->hist << 1 | (voiced ? 1u : 0u);
+    if (voiced || masked) {
+        v->run_end = end;
+        if (masked)
+            v->run_masked = true;
+        /* Half the cut-off voiced: over the run, or, when masked frames
+         * held it together, within the last cut-off (the echo let through
+         * now and then is no caller). */
+        uint64_t heard = v->run_voiced;
+        if (v->run_masked) {
+            size_t k = (size_t)((cutoff + v->frame - 1) / v->frame);
+            heard = 0;
+            for (size_t b = 0; b < k && b < 64; b++)
+                heard += (v->hist >> b & 1u) * v->frame;
+        }
         /* The last frame that ends within the cut-off of the run's onset
          * decides (240 ms for 250 on 20 ms frames): the start is never
          * later than the cut-off after the onset. */
-        if (!v->started && end - v->run_onset + v->frame > cutoff && 2 * v->run_voiced >= cutoff) {
+        if (!v->started && end - v->run_onset + v->frame > cutoff && 2 * heard >= cutoff) {
             v->started = true;
             ev.kind = CCAI_VAD_SPEECH_START;
             have_ev = true;
         }
-    } else if (v->open && end - v->last_voiced_end >= silence) {
+    }
+    if (!voiced && !have_ev && v->open && end - v->last_voiced_end >= silence) {
         v->open = false;
         bool turn = v->voiced * 1000u >= (uint64_t)v->p.min_speech_ms * v->rate;
         if (turn || v->started) {

@@ -83,6 +83,47 @@ static const char *slot_words(Ccai_stt_kind kind, const char *slot, char *buf, s
     }
     return slot;
 }
+/* Early start ---------------------------------------------------------------- */
+
+void Ccai_voice_partial_reset(vcall *vc, bool taken)
+{
+    if (vc->early && !taken)
+        Ccai_conv_early_cancel(vc->call);
+    vc->early = false;
+    ccai_free(vc->partial);
+    vc->partial = NULL;
+}
+
+/* Where safe, the engine starts the LLM on the caller's words so far: the
+ * recogniser's partial words have stood for early_start_ms and the caller
+ * has been silent as long (the VAD heard no voiced frame), on free speech
+ * (no answer type, no menu), no barge-in pending; the engine adds its own
+ * conditions (Ccai_conv_early_start()). */
+static void early_check(vcall *vc)
+{
+    const Ccai_voice *v = vc->v;
+    if (!v->early_start || vc->early || !vc->partial || !vc->utt_open || vc->barged ||
+        vc->menu_open || vc->expect != CCAI_STT_FREE)
+        return;
+    uint64_t now = now_ms(vc), spoke_to = vc->in_base + vc->utt_last_speech + FRAME_MS;
+    if (now < vc->partial_at + v->early_start_ms || now < spoke_to + v->early_start_ms)
+        return;
+    vc->early = Ccai_conv_early_start(vc->call, vc->partial) == CCAI_OK;
+}
+
+/* The recogniser's words so far: a change drops an early turn on the old
+ * ones (the caller went on). */
+static void partial_words(vcall *vc, const char *text)
+{
+    if (!vc->v->early_start || !text || !*text || !vc->utt_open)
+        return;
+    if (vc->partial && strcmp(vc->partial, text) == 0)
+        return;
+    Ccai_voice_partial_reset(vc, false);
+    vc->partial = Ccai_strdup(text); /* out of memory: no early start */
+    vc->partial_at = now_ms(vc);
+    early_check(vc);
+}
 
 void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
 {
@@ -101,6 +142,7 @@ void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
             Ccai_voice_barge_confirm(vc);
             event_speech(vc, r->text, false, -1);
         }
+        partial_words(vc, r->text);
         break;
     case CCAI_STT_FINAL: {
         bool mine = vc->utt_ended;
@@ -127,11 +169,13 @@ void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
             text = slot_words(vc->expect, r->slot, slot, sizeof slot);
         vc->expect = CCAI_STT_FREE;
         if (vc->menu_open) {
+            Ccai_voice_partial_reset(vc, false);
             Ccai_voice_barge_confirm(vc);
             menu_answer(vc, r->slot, r->text);
             break;
         }
         if (!text || !*text) {
+            Ccai_voice_partial_reset(vc, false);
             Ccai_voice_barge_resume(vc);
             break;
         }
@@ -139,6 +183,8 @@ void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
         if (!mine)
             vc->speech_end_at = theirs ? spoke_to : now;
         vc->answer_pending = true;
+        /* The engine takes or drops an early turn on them. */
+        Ccai_voice_partial_reset(vc, true);
         event_speech(vc, text, true, r->confidence);
         break;
     }
@@ -213,6 +259,7 @@ void Ccai_voice_on_result_timeout(Ccai_timer *t, void *ud)
         Ccai_voice_stt_fallback(vc, "no result in time");
     } else {
         Ccai_stt_cancel(vc->stt);
+        Ccai_voice_partial_reset(vc, false);
         vc->utt_ended = false;
         Ccai_buf_reset(&vc->utt);
         Ccai_voice_barge_resume(vc);
@@ -240,6 +287,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
 {
     vcall *vc = ud;
     /* The line while the caller is silent measures the echo path. */
+    Ccai_echo_gate_caller_talking(vc->gate, Ccai_vad_in_speech(vc->vad));
     Ccai_echo_gate_near(vc->gate, vc->frame_at, FRAME_MS, fr->level_db, fr->speech);
     if (fr->speech && !vc->utt_open && !vc->utt_ended)
         utt_open(vc);
@@ -253,6 +301,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
                 Ccai_stt_cancel(vc->stt);
             vc->utt_open = false;
             Ccai_buf_reset(&vc->utt);
+            Ccai_voice_partial_reset(vc, false);
         }
         return;
     }
@@ -266,6 +315,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
         return;
     vc->utt_open = false;
     if (!ev->turn || !vc->stt) {
+        Ccai_voice_partial_reset(vc, false);
         if (vc->stt)
             Ccai_stt_cancel(vc->stt);
         Ccai_buf_reset(&vc->utt);
@@ -316,6 +366,7 @@ void Ccai_voice_caller_frame(vcall *vc, int16_t *pcm, size_t n)
         utt_add(vc, near, n);
     Ccai_vad_process(vc->vad, near, n, gate, on_vad, vc);
     vc->in_ms += FRAME_MS;
+    early_check(vc);
 }
 
 /* The engine's answer types (speech/grammar.h) as the STT interface's. */

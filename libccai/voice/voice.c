@@ -75,6 +75,8 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
     v->vad.denoise = Ccai_config_bool(v->cfg, "speech.vad_denoise", v->vad.denoise);
     v->vad.agc = Ccai_config_bool(v->cfg, "speech.vad_agc", v->vad.agc);
     v->result_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.stt_result_timeout_ms", 5000);
+    v->early_start = Ccai_config_bool(v->cfg, "speech.early_start", false);
+    v->early_start_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.early_start_ms", 200);
     v->record = Ccai_config_bool(v->cfg, "conversation.recording_enabled", false);
     const char *dir = Ccai_config_str(v->cfg, "speech.recording_dir");
     if (dir && *dir && !(v->record_dir = Ccai_strdup(dir))) {
@@ -249,6 +251,7 @@ static void session_free(void *ud)
     ccai_free(vc->conv_buf);
     ccai_free(vc->wav_path);
     ccai_free(vc->hint_buf);
+    ccai_free(vc->partial);
     Ccai_buf_free(&vc->menu_buf);
     ccai_free(vc->hints);
     ccai_free(vc);

@@ -80,6 +80,8 @@ struct Ccai_voice {
     size_t n_extra_stt, n_extra_tts;
     Ccai_vad_params vad;
     uint32_t result_timeout_ms; /* end() -> FINAL at most */
+    bool early_start;           /* speech.early_start: the LLM on steady partial words */
+    uint32_t early_start_ms;    /* speech.early_start_ms: steady and silent this long */
     bool record;
     char *record_dir;
 };
@@ -135,6 +137,12 @@ typedef struct vcall {
     Ccai_timer result_timer; /* end() without its FINAL in time */
     uint64_t speech_end_at;  /* the caller stopped: answer latency from here */
     bool answer_pending;
+
+    /* Early start: the recogniser's partial words of the utterance, since
+     * when they stand, and whether the engine has an early turn on them. */
+    char *partial;
+    uint64_t partial_at;
+    bool early;
 
     /* STT. */
     Ccai_stt_kind expect; /* what the next utterance was expected to be */
@@ -267,6 +275,10 @@ void Ccai_voice_stt_feed(vcall *vc, const int16_t *pcm, size_t n);
 void Ccai_voice_end_utterance(vcall *vc);
 /* Tell the recogniser what the caller's next words should be. */
 void Ccai_voice_expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *choices, size_t n);
+/* The utterance's partial words are gone (final, dropped, cancelled):
+ * an early turn on them is dropped unless the final words took it (taken:
+ * the engine had them). */
+void Ccai_voice_partial_reset(vcall *vc, bool taken);
 /* Timers and callbacks. */
 void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud);
 void Ccai_voice_on_result_timeout(Ccai_timer *t, void *ud);

@@ -114,12 +114,23 @@ static void test_gate_adapts(void **state)
     Ccai_echo_gate_far(g, 1000, f, 160, 8000);
     assert_true(fabs(Ccai_echo_gate_level(g, 1000, 20) - (-26.0)) < 0.01);
     /* The line brings the bot back 12 dB down; a louder voiced frame (the
-     * caller) is not a measurement. */
+     * caller) is not a measurement, nor are the 100 ms before it (the
+     * caller's first sounds, quieter than the VAD needs). The loss is
+     * used once 400 ms of line are measured: the assumed 6 dB until then. */
     uint64_t t = 1000;
-    for (int i = 0; i < 50; i++, t += 20) {
+    for (int i = 0; i < 30; i++, t += 20) {
         Ccai_echo_gate_far(g, t, f, 160, 8000);
         Ccai_echo_gate_near(g, t, 20, -32.0, false);
-        Ccai_echo_gate_near(g, t, 20, -15.0, true);
+    }
+    assert_true(fabs(Ccai_echo_gate_erl(g) - 6.0) < 0.01);
+    for (int i = 0; i < 100; i++, t += 20) {
+        Ccai_echo_gate_far(g, t, f, 160, 8000);
+        Ccai_echo_gate_near(g, t, 20, i % 10 == 9 ? -28.0 : -32.0, false);
+        if (i % 10 == 9) {
+            t += 20;
+            Ccai_echo_gate_far(g, t, f, 160, 8000);
+            Ccai_echo_gate_near(g, t, 20, -15.0, true);
+        }
     }
     assert_true(fabs(Ccai_echo_gate_erl(g) - 12.0) < 0.01);
     /* Expected echo -32, plus the 3 dB margin: -29. */
@@ -134,14 +145,22 @@ static void test_gate_adapts(void **state)
     assert_true(fabs(Ccai_echo_gate_erl(g) - 12.0) < 0.01);
     /* A line that brings nothing back, measured for longer than the
      * window: the highest ERL assumed, and the caller's quiet word
-     * (unvoiced) among it lowers it again at once. */
+     * (unvoiced) among it lowers it again (once measured: 100 ms on). */
     for (int i = 0; i < 200; i++, t += 20) {
         Ccai_echo_gate_far(g, t, f, 160, 8000);
         Ccai_echo_gate_near(g, t, 20, -100.0, false);
     }
     assert_true(fabs(Ccai_echo_gate_erl(g) - 40.0) < 0.01);
+    for (int i = 0; i < 1 + 6; i++, t += 20) {
+        Ccai_echo_gate_far(g, t, f, 160, 8000);
+        Ccai_echo_gate_near(g, t, 20, i < 1 ? -25.0 : -100.0, false);
+    }
+    assert_true(fabs(Ccai_echo_gate_erl(g) - 5.0) < 0.01);
+    /* A pause of the bot longer than the window forgets nothing: the
+     * window counts the line measured, not the clock. */
+    t += 60000;
     Ccai_echo_gate_far(g, t, f, 160, 8000);
-    Ccai_echo_gate_near(g, t, 20, -25.0, false);
+    Ccai_echo_gate_near(g, t, 20, -100.0, false);
     assert_true(fabs(Ccai_echo_gate_erl(g) - 5.0) < 0.01);
     Ccai_echo_gate_free(g);
     /* Not adaptive: measurements change nothing. */
@@ -150,6 +169,103 @@ static void test_gate_adapts(void **state)
     Ccai_echo_gate_far(g, 1000, f, 160, 8000);
     Ccai_echo_gate_near(g, 1000, 20, -100.0, false);
     assert_true(fabs(Ccai_echo_gate_level(g, 1000, 20) - (-26.0)) < 0.01);
+    Ccai_echo_gate_free(g);
+}
+
+/* Speech-like levels of the bot: syllables (60-200 ms) at -14..-30 dBFS
+ * and pauses (100-400 ms), from a seeded generator. */
+static void bot_levels(double *lv, size_t n, uint32_t seed)
+{
+    size_t i = 0;
+    while (i < n) {
+        seed = seed * 1103515245u + 12345u;
+        size_t syl = 3 + (seed >> 16) % 8;
+        double level = -14.0 - (double)((seed >> 8) % 16);
+        for (size_t k = 0; k < syl && i < n; k++)
+            lv[i++] = level;
+        seed = seed * 1103515245u + 12345u;
+        if ((seed >> 16) % 3 == 0) {
+            size_t pause = 5 + (seed >> 8) % 15;
+            for (size_t k = 0; k < pause && i < n; k++)
+                lv[i++] = -100.0;
+        }
+    }
+}
+
+/* Aligned: the gate finds the echo's delay from the line while the caller
+ * is silent, and then waits for the echo of what the bot says now, not
+ * for its loudest sound of the last max_delay_ms. */
+static void test_gate_delay(void **state)
+{
+    (void)state;
+    enum { FRAMES = 400 }; /* 8 s of 20 ms frames */
+    double lv[FRAMES];
+    const uint32_t delays[] = {0, 60, 140, 280};
+    for (size_t d = 0; d < CCAI_ARRAY_SIZE(delays); d++) {
+        bot_levels(lv, FRAMES, 11 + (uint32_t)d);
+        Ccai_echo_gate_params p;
+        Ccai_echo_gate_params_default(&p);
+        assert_true(p.align);
+        Ccai_echo_gate *g = NULL, *wide = NULL;
+        assert_int_equal(Ccai_echo_gate_new(&p, &g), CCAI_OK);
+        assert_int_equal(Ccai_echo_gate_delay(g), -1);
+        /* The same bot and line through an unaligned gate. */
+        p.align = false;
+        assert_int_equal(Ccai_echo_gate_new(&p, &wide), CCAI_OK);
+        int16_t f[160];
+        size_t lag = delays[d] / 20, quieter = 0;
+        for (size_t i = 0; i < FRAMES; i++) {
+            uint64_t t = 10000 + i * 20;
+            if (lv[i] > -90.0) {
+                fill(f, 160, lv[i]);
+                Ccai_echo_gate_far(g, t, f, 160, 8000);
+                Ccai_echo_gate_far(wide, t, f, 160, 8000);
+            }
+            /* The line: the bot 10 dB down after the delay, over -70 dBFS
+             * of noise. */
+            double echo = i >= lag && lv[i - lag] > -90.0 ? lv[i - lag] - 10.0 : -100.0;
+            double line = 10.0 * log10(pow(10.0, echo / 10.0) + pow(10.0, -7.0));
+            /* Once the delay is known (4 s in), the gate of each frame is
+             * above the echo it brings (no false barge-in) and, where the
+             * bot went quiet 60+ ms before the echo's source, far under
+             * what the whole window asks. */
+            if (i >= 200) {
+                double gate = Ccai_echo_gate_level(g, t, 20);
+                assert_true(echo < -90.0 || gate >= echo);
+                if (lv[i - lag] < -90.0 && lv[i - lag - 3] < -90.0 && i - lag + 3 < FRAMES &&
+                    lv[i - lag + 3] < -90.0 && Ccai_echo_gate_level(wide, t, 20) > gate + 10.0)
+                    quieter++;
+            }
+            Ccai_echo_gate_near(g, t, 20, line, false);
+            Ccai_echo_gate_near(wide, t, 20, line, false);
+        }
+        print_message("# echo after %u ms: estimated %lld ms, ERL %.1f dB; %zu frames gated "
+                      "10 dB lower than without the delay\n",
+                      delays[d], (long long)Ccai_echo_gate_delay(g), Ccai_echo_gate_erl(g),
+                      quieter);
+        assert_true(llabs(Ccai_echo_gate_delay(g) - (int64_t)delays[d]) <= 10);
+        assert_true(fabs(Ccai_echo_gate_erl(g) - 10.0) < 1.5);
+        assert_true(quieter >= 5);
+        assert_int_equal(Ccai_echo_gate_delay(wide), -1);
+        Ccai_echo_gate_free(g);
+        Ccai_echo_gate_free(wide);
+    }
+    /* A line that brings nothing back: no delay, whatever the bot says. */
+    Ccai_echo_gate_params p;
+    Ccai_echo_gate_params_default(&p);
+    Ccai_echo_gate *g = NULL;
+    assert_int_equal(Ccai_echo_gate_new(&p, &g), CCAI_OK);
+    bot_levels(lv, FRAMES, 5);
+    int16_t f[160];
+    for (size_t i = 0; i < FRAMES; i++) {
+        uint64_t t = 10000 + i * 20;
+        if (lv[i] > -90.0) {
+            fill(f, 160, lv[i]);
+            Ccai_echo_gate_far(g, t, f, 160, 8000);
+        }
+        Ccai_echo_gate_near(g, t, 20, -70.0 + (double)(i % 3) * 0.1, false);
+    }
+    assert_int_equal(Ccai_echo_gate_delay(g), -1);
     Ccai_echo_gate_free(g);
 }
 
@@ -291,9 +407,13 @@ static void test_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gate_params), cmocka_unit_test(test_gate_levels),
-        cmocka_unit_test(test_gate_adapts), cmocka_unit_test(test_canceller_contract),
-        cmocka_unit_test(test_bot_echo),    cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_gate_params),
+        cmocka_unit_test(test_gate_levels),
+        cmocka_unit_test(test_gate_adapts),
+        cmocka_unit_test(test_gate_delay),
+        cmocka_unit_test(test_canceller_contract),
+        cmocka_unit_test(test_bot_echo),
+        cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -370,6 +370,62 @@ static void test_gate(void **state)
     free(x);
 }
 
+/* A caller under the bot's echo: sounds as loud as the echo (under the
+ * gate, above the absolute threshold) cannot be told from it. Inside a run
+ * they do not break it (a short pause of the caller's hidden by the echo),
+ * and before one they are its onset (the caller's first, quieter sounds):
+ * the start comes within the cut-off of the caller's onset. They never
+ * start speech on their own, nor hold a turn open. */
+static void test_gate_masked(void **state)
+{
+    (void)state;
+    Ccai_vad_params p;
+    Ccai_vad_params_default(&p);
+    const double gate = -30.0;
+    /* "stop ... please": 160 ms loud, 240 ms under the echo, loud again. */
+    int16_t *x = noise(3000, -60.0);
+    burst(x, 1000, 1160, -16.0);
+    burst(x, 1160, 1400, -38.0);
+    burst(x, 1400, 2000, -16.0);
+    rec r;
+    run(&p, x, 3000, 160, gate, &r);
+    assert_true(r.n_ev >= 1);
+    assert_int_equal(r.ev[0].kind, CCAI_VAD_SPEECH_START);
+    print_message("# a pause under the echo: start %u ms after the onset\n",
+                  (unsigned)(r.ev[0].at_ms - 1000));
+    assert_true(r.ev[0].at_ms - 1000 <= 260);
+    free(x);
+    /* A quiet onset under the echo, then loud. */
+    x = noise(3000, -60.0);
+    burst(x, 1000, 1100, -38.0);
+    burst(x, 1100, 1700, -16.0);
+    run(&p, x, 3000, 160, gate, &r);
+    assert_true(r.n_ev >= 1);
+    assert_int_equal(r.ev[0].kind, CCAI_VAD_SPEECH_START);
+    print_message("# an onset under the echo: start %u ms after it\n",
+                  (unsigned)(r.ev[0].at_ms - 1000));
+    assert_true(r.ev[0].at_ms - 1000 <= 260);
+    free(x);
+    /* The echo alone: nothing. */
+    x = noise(3000, -60.0);
+    burst(x, 500, 2800, -36.0);
+    run(&p, x, 3000, 160, gate, &r);
+    assert_int_equal(r.n_ev, 0);
+    assert_int_equal(r.n_voiced, 0);
+    free(x);
+    /* A turn over the echo ends 500 ms after its last voiced frame, the
+     * echo going on. */
+    x = noise(4000, -60.0);
+    burst(x, 1000, 1600, -16.0);
+    burst(x, 1600, 3900, -38.0);
+    run(&p, x, 4000, 160, gate, &r);
+    assert_int_equal(r.n_ev, 2);
+    assert_int_equal(r.ev[1].kind, CCAI_VAD_SPEECH_END);
+    assert_true(r.ev[1].turn);
+    assert_true(r.ev[1].at_ms <= 1600 + 500 + 100);
+    free(x);
+}
+
 static void test_preprocessing(void **state)
 {
     (void)state;
@@ -481,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_floor_follows_noise),
         cmocka_unit_test(test_absolute_threshold),
         cmocka_unit_test(test_gate),
+        cmocka_unit_test(test_gate_masked),
         cmocka_unit_test(test_preprocessing),
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_oom),
