@@ -967,7 +967,9 @@ int main(int argc, char **argv)
         die("config");
     if (libre_init() != 0)
         die("libre_init");
-    fd_setsize(-1);
+    /* Both ends of every call in one process: up to 2 sockets a call. */
+    if (fd_setsize(8192) != 0)
+        die("fd_setsize");
     char *why = NULL;
     if (ccai_ctx_new_libre(cfg, &ctx, &why) != CCAI_OK)
         die(why ? why : "context");

@@ -13,15 +13,29 @@ recorded (sndfile), driven over ctrl_tcp (dial, sndcode, hangup).
               4733), the caller hangs up (BYE)
   barge-in    the caller talks over the greeting: the voice layer stops
               it; then says nothing: the bot hangs up (BYE from us)
+  transfer    the LLM stand-in (llm-standin) answers the caller's words
+              with a talk_to_human tool call: the bot sends REFER to
+              sip.agent_uri, the caller's baresip calls the agent (a second
+              baresip, auto-answer) and NOTIFYs 200, the bot's leg ends as
+              a transfer; a phone that refuses REFER (call_transfer=no):
+              the transfer fails, the bot says so and hangs up (BYE)
   take-back   ccai-server is killed (-9) mid-call and started again on the
               same address: it re-INVITEs baresip, says it is back, the
               claim is intact and the call goes on
+  outbound    POST /call with telephony sip: through a trunk that asks for
+              digest (a responder here checks the Authorization against
+              RFC 2617, qop=auth, then answers 486: the call ends busy);
+              through baresip as the trunk (auto-answer): it hears the
+              greeting; stopped (SIGSTOP: no RTP), the bot hangs up after
+              sip.rtp_timeout_sec (BYE)
 
 Usage: test_sip_baresip.py BUILD_DIR. TAP on stdout; exit 77 (skip) only
 when baresip, espeak-ng, sox or pocketsphinx's model is missing.
 """
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -34,6 +48,7 @@ import urllib.request
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 SERVER = os.path.join(BUILD, "ccai-server", "ccai-server")
 HEAR = os.path.join(BUILD, "tests", "integration", "cli-voice-hear")
+LLM = os.path.join(BUILD, "tests", "llm-standin")
 MODEL = "/usr/share/pocketsphinx/model/en-us/en-us/mdef"
 
 
@@ -76,8 +91,16 @@ def wav(name, text, pad_s=60, speed=140):
 
 
 class Server:
-    def __init__(self, sip_port, agent_uri, db, silence_s=20):
+    def __init__(self, sip_port, agent_uri, db, silence_s=20, llm_port=None, sip_extra=""):
         self.sip_port = sip_port
+        llm = ""
+        if llm_port:
+            llm = f"""llm:
+  fast:
+    mode: openai_compatible
+    endpoint: http://127.0.0.1:{llm_port}/v1
+    model: standin
+"""
         cfg = os.path.join(TMP, "config.yaml")
         with open(cfg, "w") as f:
             f.write(f"""server:
@@ -91,7 +114,7 @@ sip:
   listen: 127.0.0.1:{sip_port}
   rtp_ports: 12000-12998
   agent_uri: "{agent_uri}"
-conversation:
+{sip_extra}{llm}conversation:
   phone_silence_timeout_sec: {silence_s}
   initiate:
     agent_phone_number: "+33612345678"
@@ -130,6 +153,13 @@ conversation:
         raise AssertionError("timed out waiting for " + what + ": " +
                              json.dumps(self.calls()[:1])[:2000])
 
+    def post_call(self, body):
+        req = urllib.request.Request(f"http://localhost:{self.http}/call",
+                                     data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.load(r)
+
     def kill(self):
         self.p.send_signal(signal.SIGKILL)
         self.p.wait()
@@ -138,7 +168,7 @@ conversation:
 class Phone:
     """A baresip instance driven over ctrl_tcp (netstring JSON)."""
 
-    def __init__(self, name, user, source):
+    def __init__(self, name, user, source, answer="manual", account=""):
         self.dir = os.path.join(TMP, name)
         self.rec = os.path.join(self.dir, "rec")
         os.makedirs(self.rec)
@@ -168,7 +198,7 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
 snd_path {self.rec}
 """)
         with open(os.path.join(self.dir, "accounts"), "w") as f:
-            f.write(f"<sip:{user}@127.0.0.1:{self.sip_port}>;regint=0\n")
+            f.write(f"<sip:{user}@127.0.0.1:{self.sip_port}>;regint=0;answermode={answer}{account}\n")
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.p = subprocess.Popen(["baresip", "-4", "-f", self.dir, "-t", "300"],
                                   stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
@@ -276,6 +306,71 @@ def raw_invite(port, media, extra=""):
         s.close()
 
 
+class Trunk:
+    """A SIP trunk that asks for digest (RFC 2617, qop=auth, as providers'
+    trunks do): INVITE without credentials: 401 with a challenge; with
+    them: the response checked against RFC 2617's computation, then 486
+    Busy Here (the callee's line is busy)."""
+
+    def __init__(self, user, password, realm="trunk.test"):
+        self.user, self.password, self.realm = user, password, realm
+        self.nonce = "n%x" % int(time.time() * 1e6)
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.invites = []  # (Authorization or None, request URI, verdict)
+
+    @staticmethod
+    def md5(text):
+        return hashlib.md5(text.encode()).hexdigest()
+
+    def check(self, auth, method):
+        f = dict((k, v.strip('"')) for k, v in
+                 re.findall(r'(\w+)=("[^"]*"|[^,\s]+)', auth.split(" ", 1)[1]))
+        ha1 = self.md5(f"{self.user}:{self.realm}:{self.password}")
+        ha2 = self.md5(f"{method}:{f.get('uri', '')}")
+        if f.get("qop") == "auth":
+            want = self.md5(f"{ha1}:{f.get('nonce')}:{f.get('nc')}:{f.get('cnonce')}:auth:{ha2}")
+        else:
+            want = self.md5(f"{ha1}:{f.get('nonce')}:{ha2}")
+        return (f.get("username") == self.user and f.get("realm") == self.realm and
+                f.get("nonce") == self.nonce and f.get("response") == want, f)
+
+    def reply(self, req, addr, code, extra=""):
+        heads = [l for l in req.split("\r\n")[1:]
+                 if l.split(":", 1)[0].strip().lower() in ("via", "v", "from", "f", "to", "t",
+                                                          "call-id", "i", "cseq")]
+        heads = [h + (";tag=trunk" if h.lower().startswith(("to:", "t:")) and "tag=" not in h
+                      else "") for h in heads]
+        msg = ("SIP/2.0 %s\r\n" % code + "\r\n".join(heads) + "\r\n" + extra +
+               "Content-Length: 0\r\n\r\n")
+        self.s.sendto(msg.encode(), addr)
+
+    def serve(self, until):
+        self.s.settimeout(0.2)
+        while time.time() < until:
+            try:
+                d, addr = self.s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            req = d.decode(errors="replace")
+            if not req.startswith("INVITE "):
+                continue  # the ACKs of our answers
+            auth = re.search(r"^(?:Authorization|Proxy-Authorization):\s*(.*)$", req,
+                             re.M | re.I)
+            uri = req.split(" ")[1]
+            if not auth:
+                self.invites.append((None, uri, None))
+                self.reply(req, addr, "401 Unauthorized",
+                           f'WWW-Authenticate: Digest realm="{self.realm}", '
+                           f'nonce="{self.nonce}", qop="auth", algorithm=MD5\r\n')
+                continue
+            good, fields = self.check(auth.group(1).strip(), "INVITE")
+            self.invites.append((fields, uri, good))
+            self.reply(req, addr, "486 Busy Here" if good else "403 Forbidden")
+            return
+
+
 def msgs(call, persona, action):
     return [m.get("content") for m in call["messages"]
             if m["persona"] == persona and m["action"] == action]
@@ -290,6 +385,137 @@ def ok(cond, what):
     print(("ok %d - " if cond else "not ok %d - ") % N + what, flush=True)
     if not cond:
         raise AssertionError(what)
+
+
+def transfer(srv, sip_port, db, silence, city):
+    """3. Transfer: the LLM stand-in answers the caller's words with a
+    talk_to_human tool call (no recogniser has to hear "agent"); the bot
+    REFERs the caller's baresip to sip.agent_uri, a second baresip that
+    answers by itself; baresip calls it, NOTIFYs 200, and the bot ends
+    its leg."""
+    srv.kill()
+    script = os.path.join(TMP, "llm.jsonl")
+    with open(script, "w") as f:
+        f.write(json.dumps({"kind": "tool_calls",
+                            "tool_calls": [{"name": "talk_to_human", "arguments": "{}"}]}) + "\n")
+    llm_log = open(os.path.join(TMP, "llm.log"), "w")
+    llm = subprocess.Popen([LLM, "--script", script, "--cycle"], stdout=subprocess.PIPE,
+                           stderr=llm_log)
+    PROCS.append(llm)
+    llm_port = int(llm.stdout.readline())
+    agent = Phone("agent", "agent", silence, answer="auto")
+    agent_uri = f"sip:agent@127.0.0.1:{agent.sip_port}"
+    srv = Server(sip_port, agent_uri, db, llm_port=llm_port)
+    t = Phone("caller3", "carol", silence)
+    t.cmd("dial", f"sip:bot@127.0.0.1:{sip_port}")
+    t.wait_event("CALL_ESTABLISHED", 10)
+    time.sleep(8)
+    t.cmd("ausrc", "aufile," + city)
+    e = agent.wait_event("CALL_ESTABLISHED", 60)
+    ok("carol@" in e.get("peeruri", ""),
+       "the agent's baresip answers a call from the caller's: " + e.get("peeruri", ""))
+    c = srv.call(lambda c: not c["in_progress"], 20, "the end of the bot's leg")
+    ok("REFER to " + agent_uri in srv.text() and "transferred to " + agent_uri in srv.text(),
+       "the bot sent REFER and baresip's NOTIFY said 200")
+    ok(c["end_reason"] == "transfer" and msgs(c, "human", "talk"),
+       "the caller spoke, the bot's leg ends as a transfer: " + str(c["end_reason"]))
+    t.pump()
+    ok(any(x.get("type") == "CALL_ESTABLISHED" and "agent@" in x.get("peeruri", "")
+           for x in t.events), "the caller's baresip is connected to the agent")
+    t.cmd("hangup")
+    agent.wait_event("CALL_CLOSED", 10)
+    t.stop()
+    # A phone that refuses REFER (baresip's call_transfer=no): the
+    # transfer fails; the engine tells the caller, leaves a call-back
+    # reminder and says goodbye (the reference system's behaviour): BYE.
+    r = Phone("caller3b", "erin", silence, account=";call_transfer=no")
+    r.cmd("dial", f"sip:bot@127.0.0.1:{sip_port}")
+    r.wait_event("CALL_ESTABLISHED", 10)
+    time.sleep(8)
+    r.cmd("ausrc", "aufile," + city)
+    c = srv.call(lambda c: c["in_progress"], 10, "the second call")
+    cid = c["call_id"]
+    c = srv.call(lambda c: c["call_id"] == cid and not c["in_progress"], 60,
+                 "the end after the failed transfer")
+    r.cmd("ausrc", "aufile," + silence)
+    failed = [l for l in srv.text().splitlines() if "the transfer to " + agent_uri in l]
+    print("# " + (json.loads(failed[0])["msg"] if failed else "no failure logged"))
+    ok(failed and "refused REFER" in failed[0], "a phone that refuses REFER: the transfer fails")
+    print("# then the bot said: %r" % msgs(c, "assistant", "talk")[-2:])
+    agent.pump()
+    closed = r.wait_event("CALL_CLOSED", 10)
+    ok(c["end_reason"] == "the bot hung up" and "bot@" in closed.get("peeruri", "") and
+       not any(x.get("type") == "CALL_INCOMING" for x in agent.events),
+       "the bot tells the caller and hangs up (BYE); the agent is not called: " +
+       str(c["end_reason"]))
+    r.stop()
+    agent.stop()
+    srv.kill()
+    return Server(sip_port, "sip:agent@127.0.0.1:9", db)
+
+
+def outbound(srv, sip_port, db, silence):
+    """5. Outbound calls (POST /call, telephony sip) through sip.trunk:
+    digest on the trunk, baresip answering and hearing the greeting, then
+    going silent on the network (no RTP): the bot hangs up."""
+    srv.kill()
+    # Digest asked by the trunk; the callee busy.
+    # The trunk's own check first, on RFC 2617 section 3.5's example.
+    rfc = Trunk("Mufasa", "Circle Of Life", "testrealm@host.com")
+    rfc.nonce = "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+    ok(rfc.check('Digest username="Mufasa", realm="testrealm@host.com", '
+                 'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", '
+                 'qop=auth, nc=00000001, cnonce="0a4f113b", '
+                 'response="6629fae49393a05397450978507c4ef1"', "GET")[0],
+       "the trunk's digest check gives RFC 2617's example response")
+    rfc.s.close()
+    trunk = Trunk("ccai-trunk", "s3cret-pass")
+    extra = (f"  trunk: sip:127.0.0.1:{trunk.port}\n"
+             "  username: ccai-trunk\n  password: s3cret-pass\n")
+    srv = Server(sip_port, "sip:agent@127.0.0.1:9", db, sip_extra=extra)
+    status, doc = srv.post_call({"phone_number": "+33611111111", "telephony": "sip"})
+    ok(status == 201, "POST /call with telephony sip: 201")
+    trunk.serve(time.time() + 15)
+    ok(len(trunk.invites) == 2 and trunk.invites[0][0] is None,
+       "the INVITE goes to the trunk, which challenges it (401)")
+    fields, uri, good = trunk.invites[1]
+    print("# Authorization: username=%s realm=%s uri=%s qop=%s" %
+          (fields.get("username"), fields.get("realm"), fields.get("uri"), fields.get("qop")))
+    ok(good and uri.startswith("sip:+33611111111@127.0.0.1"),
+       "the INVITE again with digest: the response is RFC 2617's (qop=auth)")
+    c = srv.call(lambda c: c["call_id"] == doc["call_id"] and not c["in_progress"], 15,
+                 "the busy call's end")
+    ok(c["end_reason"] == "busy", "the trunk's 486 ends the call as busy: " +
+       str(c["end_reason"]))
+    srv.kill()
+
+    # baresip behind the trunk answers (auto); then goes silent at the
+    # network level (SIGSTOP: no RTP) and the bot hangs up.
+    callee = Phone("callee", "+33622222222", silence, answer="auto")
+    extra = f"  trunk: sip:127.0.0.1:{callee.sip_port}\n  rtp_timeout_sec: 3\n"
+    srv = Server(sip_port, "sip:agent@127.0.0.1:9", db, sip_extra=extra)
+    status, doc = srv.post_call({"phone_number": "+33622222222", "telephony": "sip"})
+    e = callee.wait_event("CALL_ESTABLISHED", 15)
+    ok(status == 201 and "bot@" in e.get("peeruri", ""),
+       "the bot's call reaches baresip through the trunk and is answered")
+    c = srv.call(lambda c: c["call_id"] == doc["call_id"] and msgs(c, "assistant", "talk"), 15,
+                 "the greeting")
+    time.sleep(10)
+    callee.p.send_signal(signal.SIGSTOP)
+    c = srv.call(lambda c: c["call_id"] == doc["call_id"] and not c["in_progress"], 20,
+                 "the end after the RTP timeout")
+    callee.p.send_signal(signal.SIGCONT)
+    ok("RTP timeout" in str(c["end_reason"]) and "no RTP from" in srv.text(),
+       "no RTP for sip.rtp_timeout_sec: the bot hangs up: " + str(c["end_reason"]))
+    closed = callee.wait_event("CALL_CLOSED", 40)
+    ok("bot@" in closed.get("peeruri", ""), "baresip gets the bot's BYE once it runs again")
+    words, hits = callee.heard(["hello", "contoso", "claim", "questions", "city", "happened"])
+    print("# baresip heard: %s" % words)
+    ok(hits >= 2, "baresip's recording of the outbound greeting is recognised (%d key words)" %
+       hits)
+    callee.stop()
+    srv.kill()
+    return Server(sip_port, "sip:agent@127.0.0.1:9", db)
 
 
 def main():
@@ -362,7 +588,7 @@ def main():
        "a silent caller: the bot hangs up (BYE): " + str(c["end_reason"]))
     b.stop()
     srv.kill()
-    srv = Server(sip_port, agent_uri, db)
+    srv = transfer(srv, sip_port, db, silence, city)
 
     # 4. Take-back: killed mid-call, started again on the same address.
     k = Phone("caller4", "dave", silence)
@@ -390,6 +616,7 @@ def main():
     c = srv.call(lambda c: not c["in_progress"], 10, "the end")
     ok(c["end_reason"] == "the caller hung up", "the caller hangs up the call taken back")
     k.stop()
+    srv = outbound(srv, sip_port, db, silence)
     print("1..%d" % N)
 
 
