@@ -55,6 +55,7 @@ ccai_status Ccai_engine_new(const Ccai_engine_env *env, Ccai_engine **ret, char 
     e->metrics = env->metrics;
     e->sms = env->sms;
     e->bot_phone_number = env->bot_phone_number;
+    e->rag = env->rag;
     ccai_status st = metrics_init(e);
     if (st == CCAI_OK)
         st = Ccai_conv_engine_init(e, ret_errmsg);

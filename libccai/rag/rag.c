@@ -33,6 +33,7 @@ typedef struct vindex {
 } vindex;
 
 typedef struct embed_job embed_job;
+typedef struct api_req api_req;
 
 struct Ccai_rag {
     ccai_ctx *ctx;
@@ -49,7 +50,16 @@ struct Ccai_rag {
     size_t next_idx;
     Ccai_rag_search *searches; /* in flight */
     embed_job *job;
+    api_req *reqs; /* the public API's, in flight */
     Ccai_err err;
+};
+
+/* A public API operation in flight: its host's callback. */
+struct api_req {
+    Ccai_rag *r;
+    ccai_docs_done_fn done;
+    void *ud;
+    api_req *prev, *next;
 };
 
 /* Helpers ---------------------------------------------------------------- */
@@ -826,6 +836,11 @@ void Ccai_rag_free(Ccai_rag *r)
         search_free(r->searches);
     if (r->job)
         job_free(r->job);
+    while (r->reqs) {
+        api_req *q = r->reqs;
+        r->reqs = q->next;
+        ccai_free(q);
+    }
     Ccai_cache_free(r->cache);
     Ccai_embedder_free(r->emb);
     for (size_t i = 0; i < N_INDEXES; i++)
@@ -1329,4 +1344,92 @@ json_t *Ccai_rag_results_json(const Ccai_rag_results *res)
     return json_pack("{s:s?, s:s, s:b, s:I, s:I, s:o}", "lang", res->lang, "mode",
                      res->hybrid ? "hybrid" : "bm25", "cached", res->cached, "chunks_in_lang",
                      (json_int_t)res->in_lang, "chunks", (json_int_t)res->total, "results", rows);
+}
+
+/* The public API's operations --------------------------------------------------- */
+
+static api_req *req_new(Ccai_rag *r, ccai_docs_done_fn done, void *ud)
+{
+    api_req *q = Ccai_calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    *q = (api_req){r, done, ud, NULL, r->reqs};
+    if (r->reqs)
+        r->reqs->prev = q;
+    r->reqs = q;
+    return q;
+}
+
+static void req_end(api_req *q, ccai_status st, const json_t *json)
+{
+    Ccai_rag *r = q->r;
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        r->reqs = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    char *text = st == CCAI_OK && json ? Ccai_json_dump(json, JSON_COMPACT) : NULL;
+    if (st == CCAI_OK && !text)
+        st = CCAI_ERR_NOMEM;
+    if (st != CCAI_OK)
+        Ccai_ctx_set_error(r->ctx, "%s",
+                           *Ccai_rag_errmsg(r) ? Ccai_rag_errmsg(r) : ccai_status_str(st));
+    ccai_docs_done_fn done = q->done;
+    void *ud = q->ud;
+    ccai_free(q);
+    if (done)
+        done(st, text, ud);
+    ccai_free(text);
+}
+
+static void on_api_search(ccai_status st, const Ccai_rag_results *res, void *ud)
+{
+    json_t *doc = st == CCAI_OK ? Ccai_rag_results_json(res) : NULL;
+    req_end(ud, st == CCAI_OK && !doc ? CCAI_ERR_NOMEM : st, doc);
+    json_decref(doc);
+}
+
+ccai_status Ccai_rag_api_search(Ccai_rag *r, const char *query, const char *lang, size_t limit,
+                                ccai_docs_done_fn done, void *ud)
+{
+    if (!r || !query || !done)
+        return CCAI_ERR_INVALID_ARG;
+    api_req *q = req_new(r, done, ud);
+    if (!q)
+        return CCAI_ERR_NOMEM;
+    const char *queries[] = {query};
+    ccai_status st = Ccai_rag_search_start(r, queries, 1, lang, limit, on_api_search, q, NULL);
+    if (st != CCAI_OK) {
+        r->reqs = q->next;
+        if (q->next)
+            q->next->prev = NULL;
+        ccai_free(q);
+    }
+    return st;
+}
+
+static void on_api_embed(ccai_status st, const json_t *json, void *ud)
+{
+    req_end(ud, st, json);
+}
+
+ccai_status Ccai_rag_api_embed(Ccai_rag *r, ccai_docs_done_fn done, void *ud)
+{
+    if (!r)
+        return CCAI_ERR_INVALID_ARG;
+    api_req *q = req_new(r, done, ud);
+    if (!q)
+        return CCAI_ERR_NOMEM;
+    ccai_status st = Ccai_rag_embed_pending(r, on_api_embed, q);
+    if (st != CCAI_OK) {
+        r->reqs = q->next;
+        if (q->next)
+            q->next->prev = NULL;
+        ccai_free(q);
+        if (st == CCAI_ERR_UNSUPPORTED)
+            Ccai_err_set(&r->err, "documents: no embeddings configured "
+                                  "(documents.embeddings.mode none): search is BM25 only");
+    }
+    return st;
 }

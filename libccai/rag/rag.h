@@ -100,6 +100,16 @@ char *Ccai_rag_format(const Ccai_rag_results *res);
  * heading, lang, content}]}. */
 json_t *Ccai_rag_results_json(const Ccai_rag_results *res);
 
+/* The public API's asynchronous operations (ccai_ctx_docs_search(),
+ * ccai_ctx_docs_embed()): done gets the JSON text; Ccai_rag_free() drops
+ * those in flight without a callback. */
+CCAI_MUST_CHECK ccai_status Ccai_rag_api_search(Ccai_rag *r, const char *query, const char *lang,
+                                                size_t limit, ccai_docs_done_fn done, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_rag_api_embed(Ccai_rag *r, ccai_docs_done_fn done, void *ud);
+
+/* The documents of a context: the composition root's (libccai/ctx.c). */
+Ccai_rag *Ccai_ctx_rag(ccai_ctx *ctx);
+
 /* The FTS5 query of a question: its words (stop words of English, French
  * and Spanish left out), each as a prefix, OR'ed; NULL when no word is
  * left, or out of memory (*ret_nomem). Exposed for tests. */
