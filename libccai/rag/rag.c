@@ -795,6 +795,7 @@ struct Ccai_rag_search {
     char lang[16]; /* "" : every language */
     int64_t gen, in_lang, total;
     size_t limit;
+    ccai_status failed; /* a ranking could not be read: the search fails */
     bool starting;
     Ccai_timer timer;
     Ccai_rag_fn fn;
@@ -888,11 +889,13 @@ static void deliver(Ccai_rag_search *s)
         total += s->q[i].n;
     ranked *all = total ? Ccai_calloc(total, sizeof *all) : NULL;
     Ccai_rag_results res = {0};
-    res.lang = *s->lang ? s->lang : NULL;
+    char lang[16]; /* s goes before fn is told */
+    memcpy(lang, s->lang, sizeof lang);
+    res.lang = *lang ? lang : NULL;
     res.in_lang = s->in_lang;
     res.total = s->total;
     res.cached = s->nq > 0;
-    ccai_status st = total && !all ? CCAI_ERR_NOMEM : CCAI_OK;
+    ccai_status st = s->failed != CCAI_OK ? s->failed : total && !all ? CCAI_ERR_NOMEM : CCAI_OK;
     size_t n = 0;
     for (size_t i = 0; st == CCAI_OK && i < s->nq; i++) {
         query_state *q = &s->q[i];
@@ -947,7 +950,7 @@ static void deliver(Ccai_rag_search *s)
             st = CCAI_ERR_NOMEM;
     }
     ccai_free(all);
-    if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+    if (st != CCAI_OK && st != CCAI_ERR_NOMEM && s->failed == CCAI_OK)
         Ccai_err_set(&r->err, "%s", Ccai_docstore_errmsg(r->ds));
     Ccai_rag_fn fn = s->fn;
     void *ud = s->ud;
@@ -1148,9 +1151,20 @@ static void compute(query_state *q)
     if (match)
         st = Ccai_docstore_match(r->ds, match, *s->lang ? s->lang : NULL, CANDIDATES, bm25_one, &c);
     ccai_free(match);
-    if (st != CCAI_OK)
-        Ccai_log(r->log, CCAI_LOG_WARN, "documents: full-text search failed: %s",
+    if (st != CCAI_OK) {
+        /* Not "nothing found": the search failed, and says so. */
+        Ccai_log(r->log, CCAI_LOG_ERROR, "documents: full-text search failed: %s",
                  Ccai_docstore_errmsg(r->ds));
+        Ccai_err_set(&r->err, "%s", Ccai_docstore_errmsg(r->ds));
+        s->failed = st;
+        query_done(q);
+        return;
+    }
+    if (nomem) {
+        s->failed = CCAI_ERR_NOMEM;
+        query_done(q);
+        return;
+    }
     if (c.n) {
         q->v = Ccai_calloc(c.n, sizeof *q->v);
         if (q->v) {
@@ -1168,8 +1182,7 @@ static void compute(query_state *q)
         query_done(q);
         return;
     }
-    if (st == CCAI_OK && !nomem)
-        remember(q);
+    remember(q);
     query_done(q);
 }
 

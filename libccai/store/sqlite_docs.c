@@ -105,8 +105,9 @@ static const char *const sql[Q_COUNT_ALL] = {
                "  WHERE c.source_id = s.id AND v.model = ?1)"
                " FROM doc_sources s ORDER BY s.path",
     [Q_COUNT] = "SELECT COUNT(*) FROM doc_chunks WHERE ?1 IS NULL OR lang_prefix = ?1",
-    [Q_MATCH] = "SELECT " HIT_COLS ", -doc_fts.rank FROM doc_fts JOIN " HIT_FROM
-                " ON c.id = doc_fts.rowid WHERE doc_fts MATCH ?1"
+    [Q_MATCH] = "SELECT " HIT_COLS ", -doc_fts.rank FROM doc_fts"
+                " JOIN doc_chunks c ON c.id = doc_fts.rowid"
+                " JOIN doc_sources s ON s.id = c.source_id WHERE doc_fts MATCH ?1"
                 " AND (?2 IS NULL OR c.lang_prefix = ?2) ORDER BY doc_fts.rank LIMIT ?3",
     [Q_CHUNK_GET] = "SELECT " HIT_COLS " FROM " HIT_FROM " WHERE c.id = ?1",
     [Q_UNEMBEDDED] = "SELECT " HIT_COLS " FROM " HIT_FROM " WHERE NOT EXISTS (SELECT 1 FROM"
