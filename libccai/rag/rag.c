@@ -333,7 +333,7 @@ static void job_end(Ccai_timer *t, void *ud)
     int64_t pending = 0;
     if (Ccai_docstore_count(r->ds, NULL, &pending) != CCAI_OK)
         pending = -1;
-    json_t *doc = json_pack("{s:I, s:s, s:s?}", "embedded", (json_int_t)j->embedded, "model",
+    json_t *doc = json_pack("{s:I, s:s, s:s*}", "embedded", (json_int_t)j->embedded, "model",
                             Ccai_embedder_model(r->emb), "error", j->errmsg);
     r->job = NULL;
     if (j->done)
@@ -347,6 +347,8 @@ static void job_finish(embed_job *j, ccai_status st, const char *why)
     j->st = st;
     if (why && !j->errmsg)
         j->errmsg = Ccai_strdup(why);
+    if (st != CCAI_OK)
+        Ccai_err_set(&j->r->err, "documents: embedding: %s", why ? why : ccai_status_str(st));
     if (st != CCAI_OK)
         Ccai_log(j->r->log, CCAI_LOG_WARN, "documents: embedding stopped: %s",
                  why ? why : ccai_status_str(st));
