@@ -113,7 +113,7 @@ static void put_text(parser *p, const char *s, size_t len, bool keep_lines)
             continue;
         }
         size_t n = utf8_seq((const unsigned char *)s + i, len - i);
-        if (n == 0 || (n == 1 && c < 0x20)) {
+        if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F))) {
             if (n == 0)
                 put_utf8(p, 0xFFFD);
             i++;
@@ -266,9 +266,12 @@ static void put_decoded(parser *p, const char *s, size_t len, bool keep_lines)
             continue;
         }
         put_text(p, s + run, i - run, keep_lines);
-        if (cp == 0xA0 || cp == 0x2002 || cp == 0x2003 || cp == 0x2009)
+        /* Spaces of all widths are a space; control characters (C0, DEL,
+         * C1) and the soft hyphen are no text. */
+        if (cp == 0xA0 || cp == 0x2002 || cp == 0x2003 || cp == 0x2009 || cp == '\t' ||
+            cp == '\n' || cp == '\r')
             put_text(p, " ", 1, keep_lines);
-        else if (cp != 0xAD)
+        else if (cp >= 0x20 && !(cp >= 0x7F && cp <= 0x9F) && cp != 0xAD)
             put_utf8(p, cp);
         i += n;
         run = i;
