@@ -13,12 +13,41 @@
  * SIGTERM / SIGINT: stop accepting, let answers in flight and the engine's
  * work (turns, post-call jobs) finish for up to 10 s, then exit 0; a second
  * signal exits at once.
+ *
+ * SIP (sip.listen set, built with libre): one loop, libre's, for all of
+ * the context. libre 1.1.0 can only be run by re_main() (no "poll once",
+ * its epoll set is private), so libre has to own the loop of the thread
+ * that serves SIP; libccai needs nothing of a loop but two hooks, which
+ * map onto libre's fd_listen()/tmr_start() (ccai_ctx_new_libre()). So the
+ * whole context (HTTP server, libcurl, timers, the store, SIP and RTP)
+ * runs on re_main() in this one thread, and nothing crosses threads:
+ * POST /call places a SIP call with a plain function call, a take-back
+ * after a restart reads the store on the same thread. A SIP worker thread
+ * with a second context beside the libevent one would need a hand-off for
+ * every POST /call, a second engine and store connection, and buys no
+ * core: a context is one thread however it is split (docs/threading.md);
+ * more cores are more processes sharing the store. Without sip.listen the
+ * libevent loop below runs, as before.
  */
 #include <ccai/adapters/libevent.h>
 #include <ccai/ccai.h>
 
 #include <arpa/inet.h>
 #include <event2/event.h>
+#ifdef CCAI_SERVER_LIBRE
+#define HAVE_INTTYPES_H 1
+#define HAVE_STDBOOL_H  1
+#define HAVE_INET6      1
+/* libre's headers need this order. */
+/* clang-format off */
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_list.h>
+#include <re_main.h>
+#include <re_tmr.h>
+/* clang-format on */
+#include <sys/resource.h>
+#endif
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +71,10 @@ typedef struct server {
     uint64_t stop_deadline;
     struct event *stop_timer;
     int verbosity;
+#ifdef CCAI_SERVER_LIBRE
+    int on_libre; /* sip.listen: the context runs on re_main() */
+    struct tmr libre_stop;
+#endif
 } server;
 
 /* Logging ------------------------------------------------------------------ */
@@ -182,12 +215,23 @@ static void on_libevent_log(int severity, const char *msg)
 
 /* Shutdown ---------------------------------------------------------------------- */
 
+static void loop_break(server *s)
+{
+#ifdef CCAI_SERVER_LIBRE
+    if (s->on_libre) {
+        re_cancel();
+        return;
+    }
+#endif
+    event_base_loopbreak(s->base);
+}
+
 static void maybe_exit(server *s)
 {
     if (!s->stopping)
         return;
     if (!ccai_ctx_busy(s->ctx) || ccai_time_ms() >= s->stop_deadline)
-        event_base_loopbreak(s->base);
+        loop_break(s);
 }
 
 static void on_stop_tick(evutil_socket_t fd, short what, void *arg)
@@ -197,13 +241,22 @@ static void on_stop_tick(evutil_socket_t fd, short what, void *arg)
     maybe_exit(arg);
 }
 
+#ifdef CCAI_SERVER_LIBRE
+static void on_libre_stop_tick(void *arg)
+{
+    server *s = arg;
+    tmr_start(&s->libre_stop, 50, on_libre_stop_tick, s);
+    maybe_exit(s);
+}
+#endif
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     server *s = arg;
     if (s->stopping) {
         log_line(CCAI_LOG_WARN, "second signal: exiting now", NULL);
-        event_base_loopbreak(s->base);
+        loop_break(s);
         return;
     }
     char msg[160];
@@ -214,6 +267,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     s->stopping = 1;
     s->stop_deadline = ccai_time_ms() + SHUTDOWN_GRACE_MS;
     ccai_ctx_listen_stop(s->ctx);
+#ifdef CCAI_SERVER_LIBRE
+    if (s->on_libre) {
+        tmr_start(&s->libre_stop, 50, on_libre_stop_tick, s);
+        maybe_exit(s);
+        return;
+    }
+#endif
     struct timeval tv = {0, 50000};
     s->stop_timer = event_new(s->base, -1, EV_PERSIST, on_stop_tick, s);
     if (s->stop_timer)
@@ -342,6 +402,74 @@ static int listen_on(server *s)
     return EXIT_SUCCESS;
 }
 
+static void say_auth(server *s)
+{
+    const char *token = ccai_config_get(s->cfg, "server.api_token");
+    log_line(CCAI_LOG_INFO,
+             token ? "auth: token mode: the API needs Authorization: Bearer <server.api_token>"
+                   : "auth: no-token mode: serving this machine only (loopback clients asking "
+                     "for localhost, no proxy, no page of another site); set "
+                     "SERVER__API_TOKEN to serve others",
+             NULL);
+}
+
+#ifdef CCAI_SERVER_LIBRE
+/* re_main() calls it on the loop (libre's "thread-safe signal handler"). */
+static server *libre_server;
+
+static void on_libre_signal(int sig)
+{
+    on_signal(sig, 0, libre_server);
+}
+
+/* The whole context on libre's loop: see the top of the file. */
+static int run_libre(server *s)
+{
+    int err = libre_init();
+    if (err) {
+        fprintf(stderr, "ccai-server: libre: %s\n", strerror(err));
+        return EXIT_FAILURE;
+    }
+    /* libre indexes fds by number below this (default 1024): every call
+     * has an RTP socket, HTTP clients and libcurl theirs. */
+    struct rlimit rl;
+    int maxfds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+                         rl.rlim_cur > 1024 && rl.rlim_cur < 1048576
+                     ? (int)rl.rlim_cur
+                     : 1024;
+    (void)fd_setsize(maxfds);
+    s->on_libre = 1;
+    libre_server = s;
+    tmr_init(&s->libre_stop);
+    char *why = NULL;
+    ccai_status st = ccai_ctx_new_libre(s->cfg, &s->ctx, &why);
+    int rc = EXIT_FAILURE;
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-server: %s%s%s\n", ccai_status_str(st), why ? ": " : "",
+                why ? why : "");
+        ccai_free(why);
+        rc = st == CCAI_ERR_CONFIG ? EXIT_CONFIG : EXIT_FAILURE;
+        goto out;
+    }
+    if (ccai_ctx_set_access_log(s->ctx, log_access, NULL) != CCAI_OK)
+        goto out;
+    rc = listen_on(s);
+    if (rc != EXIT_SUCCESS)
+        goto out;
+    say_auth(s);
+    log_line(CCAI_LOG_INFO, "loop: libre (sip.listen is set)", NULL);
+    err = re_main(on_libre_signal);
+    rc = err ? EXIT_FAILURE : EXIT_SUCCESS;
+    log_line(CCAI_LOG_INFO, "stopped", NULL);
+out:
+    tmr_cancel(&s->libre_stop);
+    ccai_ctx_free(s->ctx);
+    s->ctx = NULL;
+    libre_close();
+    return rc;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     server s;
@@ -368,6 +496,13 @@ int main(int argc, char **argv)
     if (rc != EXIT_SUCCESS)
         goto out;
     rc = EXIT_FAILURE;
+#ifdef CCAI_SERVER_LIBRE
+    const char *sip_listen = ccai_config_get(s.cfg, "sip.listen");
+    if (sip_listen && *sip_listen) {
+        rc = run_libre(&s);
+        goto out;
+    }
+#endif
     s.base = event_base_new();
     if (!s.base)
         goto out;
@@ -385,13 +520,7 @@ int main(int argc, char **argv)
     rc = listen_on(&s);
     if (rc != EXIT_SUCCESS)
         goto out;
-    const char *token = ccai_config_get(s.cfg, "server.api_token");
-    log_line(CCAI_LOG_INFO,
-             token ? "auth: token mode: the API needs Authorization: Bearer <server.api_token>"
-                   : "auth: no-token mode: serving this machine only (loopback clients asking "
-                     "for localhost, no proxy, no page of another site); set "
-                     "SERVER__API_TOKEN to serve others",
-             NULL);
+    say_auth(&s);
     struct event *sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
     struct event *sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
     if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL)) {

@@ -21,6 +21,9 @@
  * Ccai_ctx_loop() (io/io.h), and the public API through its handle. */
 #include "channels/acs/acs.h"
 #include "channels/audiosocket/audiosocket.h"
+#ifdef CCAI_HAVE_SIP
+#include "channels/sip/sip.h"
+#endif
 #include "channels/chat/chat_http.h"
 #include "channels/twilio/twilio.h"
 #include "config/config.h"
@@ -42,10 +45,10 @@
 /* The channels of every context, in the order their routes are matched and
  * POST /call picks one when the request names none. */
 static const Ccai_channel_class *const channel_classes[] = {
-    &Ccai_twilio_channel,
-    &Ccai_acs_channel,
-    &Ccai_chat_channel,
-    &Ccai_audiosocket_channel,
+    &Ccai_twilio_channel, &Ccai_acs_channel, &Ccai_chat_channel, &Ccai_audiosocket_channel,
+#ifdef CCAI_HAVE_SIP
+    &Ccai_sip_channel,
+#endif
 };
 
 /* The store backends database.mode chooses from. */
@@ -164,6 +167,44 @@ static CCAI_MUST_CHECK ccai_status sms_init(ccai_ctx *ctx)
     return Ccai_sms_outbox_new(&ctx->log, &ctx->sms);
 }
 
+/* The dialer the engine places callbacks with: a channel of the table. */
+static const Ccai_channel *dial_channel(const ccai_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; name && i < N_CHANNELS; i++) {
+        const Ccai_channel *ch = &ctx->channels[i];
+        if (ch->state && strcmp(ch->cls->name, name) == 0 &&
+            (ch->cls->caps & CCAI_CHANNEL_CALLS_OUT) && ch->cls->configured(ch->state))
+            return ch;
+    }
+    return NULL;
+}
+
+static const char *dial_pick(void *ud, const char *channel, const char **ret_why)
+{
+    ccai_ctx *ctx = ud;
+    const Ccai_channel *ch = dial_channel(ctx, channel);
+    for (size_t i = 0; !ch && i < N_CHANNELS; i++)
+        ch = dial_channel(ctx, ctx->channels[i].cls->name);
+    if (!ch)
+        *ret_why = "no telephony channel is configured to place calls (twilio.*, "
+                   "communication_services.*)";
+    return ch ? ch->cls->name : NULL;
+}
+
+static CCAI_MUST_CHECK ccai_status dial_place(void *ud, const char *channel, const char *to,
+                                              char **ret_call_id)
+{
+    ccai_ctx *ctx = ud;
+    const Ccai_channel *ch = dial_channel(ctx, channel);
+    if (!ch) {
+        Ccai_ctx_set_error(ctx, "channel %s cannot place calls", channel ? channel : "(none)");
+        return CCAI_ERR_UNSUPPORTED;
+    }
+    return ch->cls->place_call(ch->state, NULL, to, ret_call_id);
+}
+
+static const Ccai_dialer dialer = {NULL, dial_pick, dial_place};
+
 /* The router, and every part's routes on it: the web layer's, then each
  * channel's. */
 static CCAI_MUST_CHECK ccai_status routes_init(ccai_ctx *ctx)
@@ -234,12 +275,14 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (!(ctx->db_path = Ccai_strdup(Ccai_store_location(ctx->store))) ||
         !(ctx->metrics = Ccai_metrics_new()))
         goto fail;
-    Ccai_rag_env re = {ctx, ctx->cfg, &ctx->log, ctx->store};
-    st = Ccai_rag_new(&re, &ctx->rag, &why);
+    Ccai_rag_env rge = {ctx, ctx->cfg, &ctx->log, ctx->store};
+    st = Ccai_rag_new(&rge, &ctx->rag, &why);
     if (st == CCAI_OK)
         st = sms_init(ctx);
     if (st == CCAI_OK) {
         /* A call that names no bot number has the ACS one (as in 0.1). */
+        Ccai_dialer d = dialer;
+        d.ud = ctx;
         Ccai_engine_env ee = {
             ctx,
             ctx->cfg,
@@ -248,6 +291,7 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
             ctx->metrics,
             ctx->sms,
             Ccai_config_str(ctx->cfg, "communication_services.phone_number"),
+            &d,
             ctx->rag,
         };
         st = Ccai_engine_new(&ee, &ctx->engine, &why);
@@ -422,6 +466,14 @@ CCAI_EXPORT ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from, co
     if (!ctx)
         return CCAI_ERR_INVALID_ARG;
     return Ccai_engine_sms_inbound(ctx->engine, from, text);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_sms_status(ccai_ctx *ctx, const char *ref, const char *message_id,
+                                            const char *status, const char *detail)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    return Ccai_engine_sms_status(ctx->engine, ref, message_id, status, detail);
 }
 
 CCAI_EXPORT ccai_status ccai_ctx_sms_done(ccai_ctx *ctx, uint64_t request_id, ccai_status status,

@@ -703,6 +703,23 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_new(const ccai_config *cfg,
                                                      ccai_ctx **ret, char **ret_errmsg);
 
 /**
+ * Create a context on libre's loop (libre 1.1.0, the SIP stack under
+ * baresip): its loop hooks are libre's fd_listen() and tmr_start(), so a
+ * host that runs re_main() (a baresip module, a libre SIP server,
+ * ccai-server with sip.listen set) runs libccai there, and the SIP channel
+ * (sip.*) works only on such a context. The calling thread has called
+ * libre_init() (and fd_setsize() to watch fds numbered 1024 and up) and
+ * runs re_main(); ccai_ctx_free() stops watching its fds and disarms its
+ * timer, so re_main() can return with nothing of libccai left on it.
+ * Statuses: as ccai_ctx_new(); CCAI_ERR_UNSUPPORTED when libccai was built
+ * without libre (@p ret_errmsg says so).
+ * Ownership: as ccai_ctx_new(); the adapter goes with the context.
+ * Context: the thread that runs libre's loop owns the context. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_new_libre(const ccai_config *cfg, ccai_ctx **ret,
+                                                           char **ret_errmsg);
+
+/**
  * Free a context, its calls and its transfers in flight. NULL is accepted.
  * Freeing fires no event callbacks. Legal from inside a libccai callback:
  * destruction is deferred until the library frame unwinds. Until then the
@@ -1673,6 +1690,36 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_call_set_recording(ccai_ctx *ct
  */
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_sms_inbound(ccai_ctx *ctx, const char *from,
                                                              const char *text);
+
+/**
+ * What the SMS service reports of the delivery of a message libccai sent:
+ * stored with the message (the call's report and document show it), and,
+ * when it failed while its call is live, read by the LLM at its next turn.
+ * A report never takes a message back (they may come out of order: a
+ * "sent" after its "delivered" is recorded, the status stays delivered).
+ * Twilio's and ACS's channels call it from the status callbacks they
+ * receive. A host's sender (sms.mode "host") finds a message's reference
+ * as "ref" in the call document's "sms" list.
+ * @param ctx the context.
+ * @param ref libccai's reference of the message, as it gave it to the
+ *        service ("ref" in the message: Twilio's StatusCallback ?ref=, the
+ *        ACS delivery report's tag).
+ * @param message_id the service's id of the message (Twilio MessageSid,
+ *        ACS messageId), or NULL; when both are known they must match.
+ * @param status "sent", "delivered", "undelivered" or "failed" (lower case).
+ * @param detail the service's reason (an error code, ACS's
+ *        deliveryStatusDetails), or NULL.
+ * Statuses: CCAI_OK (stored); CCAI_ERR_INVALID_ARG (no reference, another
+ * status); CCAI_ERR_NOT_FOUND (no message of libccai under that reference,
+ * or another message id: nothing changed); CCAI_ERR_BUSY, CCAI_ERR_STORE,
+ * CCAI_ERR_NOMEM (worth a retry by the service: answer it with a 5xx).
+ * Text in ccai_ctx_errmsg().
+ * Ownership: strings are copied.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_sms_status(ccai_ctx *ctx, const char *ref,
+                                                            const char *message_id,
+                                                            const char *status, const char *detail);
 
 /**
  * The host's SMS sender: how the engine's durable SMS (the post-call

@@ -131,6 +131,17 @@ static const Ccai_key keys[] = {
     LLM_KEYS("fast", "gpt-4.1-nano"),
     LLM_KEYS("slow", "gpt-4.1"),
 
+    KI("callbacks.max_attempts", 3, 1, 20, "Dials of a callback before it is given up"),
+    KI("callbacks.retry_delay_sec", 600, 1, 86400,
+       "Wait before dialling an unanswered callback again (doubled each time)"),
+
+    {"emergencies.targets", CCAI_KEY_TARGETS, "[]", 0, 0, 0, 0, NULL,
+     "Who notify_emergencies alerts: [{sms: +E.164}, {webhook: https://...}]"},
+    KSECRET("emergencies.webhook_secret", "Key of the alerts' X-Ccai-Signature (HMAC-SHA256)"),
+    KI("emergencies.max_attempts", 20, 1, 1000, "Tries of an alert before it is given up"),
+    KI("emergencies.retry_delay_sec", 5, 1, 300,
+       "Wait before trying an alert again (doubled each time, at most 5 minutes)"),
+
     KE("sms.mode", "none", sms_modes, "SMS provider"),
     KS("sms.twilio.account_sid", NULL, "Twilio account SID for SMS"),
     KSECRET("sms.twilio.auth_token", "Twilio auth token for SMS"),
@@ -176,6 +187,7 @@ static const Ccai_key keys[] = {
     KT("prompts.tts.connect_agent_tpl", "Said while connecting an agent"),
     KT("prompts.tts.offline_take_over_tpl",
        "Said when the offline dialogue takes over from the LLM"),
+    KT("prompts.tts.callback_tpl", "Said when a callback's callee answers ({about}: what for)"),
     KS("prompts.sounds.loading_tpl", NULL, "Sound played while waiting"),
     KS("prompts.sounds.ready_tpl", NULL, "Sound played when ready to listen"),
 
@@ -280,6 +292,33 @@ static const Ccai_key keys[] = {
     KS("audiosocket.allow", "",
        "Peers (addresses or CIDRs, comma-separated) that may connect to the AudioSocket "
        "listener; empty: loopback only"),
+
+    KS("sip.listen", "",
+       "SIP listener HOST:PORT, UDP and TCP (\"0.0.0.0:5060\"); empty: no SIP channel. Needs "
+       "a context on libre's loop (ccai-server does it)"),
+    KS("sip.transports", "udp,tcp", "SIP transports on sip.listen: udp, tcp or both"),
+    KS("sip.tls_cert", "", "PEM file (certificate and key): SIP over TLS on sip.listen's port + 1"),
+    KS("sip.allow", "",
+       "Peers (addresses or CIDRs, comma-separated) whose INVITEs are taken; empty: loopback "
+       "and private networks (10/8, 172.16/12, 192.168/16, fc00::/7, fe80::/10)"),
+    KS("sip.auth_user", "",
+       "Digest user callers must give (default sip.user) when "
+       "sip.auth_password is set"),
+    KSECRET("sip.auth_password", "Digest password asked of every caller; empty: none asked"),
+    KS("sip.user", "bot", "The bot's SIP user: sip:bot@host"),
+    KS("sip.trunk", "",
+       "Outbound proxy for POST /call and transfers to a number (\"sip:pbx.example.com\"): "
+       "sip:<number>@<its host>"),
+    KS("sip.registrar", "", "REGISTER there (\"sip:pbx.example.com\") with sip.username"),
+    KS("sip.username", "", "Digest user towards sip.trunk and sip.registrar"),
+    KSECRET("sip.password", "Digest password towards sip.trunk and sip.registrar"),
+    KS("sip.agent_uri", "",
+       "Where a transfer goes (REFER), \"sip:agent@pbx.example.com\"; empty: the agent's "
+       "number at sip.trunk"),
+    KS("sip.codecs", "PCMU,PCMA", "G.711 codecs offered and taken, in order of preference"),
+    KS("sip.rtp_ports", "10000-20000", "UDP ports for RTP, LOW-HIGH"),
+    KI("sip.rtp_timeout_sec", 30, 0, 3600,
+       "No RTP from the peer for this long (not on hold): the call ends; 0: never"),
 
     KS("twilio.account_sid", NULL, "Twilio account SID"),
     KSECRET("twilio.auth_token", "Twilio auth token"),

@@ -18,6 +18,7 @@ typedef enum Ccai_key_type {
     CCAI_KEY_LANG,    /* {default_short_code, availables: [...]}, merged member-wise */
     CCAI_KEY_TEXTS,   /* a string or a list of strings */
     CCAI_KEY_LEXICON, /* list of {grapheme, alias, lang?}: words spoken otherwise */
+    CCAI_KEY_TARGETS, /* list of {sms: E.164} | {webhook: URL}: who emergencies alert */
     CCAI_KEY_IGNORED, /* a reference section accepted and dropped */
 } Ccai_key_type;
 
@@ -38,6 +39,10 @@ typedef struct Ccai_key {
 /* conversation.lexicon: entries, and bytes of a grapheme or alias. */
 #define CCAI_LEXICON_MAX      1000
 #define CCAI_LEXICON_TEXT_MAX 400
+
+/* emergencies.targets: entries, and bytes of a URL. */
+#define CCAI_TARGETS_MAX    32
+#define CCAI_TARGET_URL_MAX 2000
 
 size_t Ccai_keys_count(void);
 const Ccai_key *Ccai_key_at(size_t index);

@@ -65,6 +65,9 @@ void Ccai_key_expected(const Ccai_key *k, char *out, size_t outlen)
     case CCAI_KEY_LEXICON:
         snprintf(out, outlen, "a list of entries {grapheme, alias, lang}");
         return;
+    case CCAI_KEY_TARGETS:
+        snprintf(out, outlen, "a list of targets {sms: +E.164} or {webhook: https://...}");
+        return;
     case CCAI_KEY_IGNORED: snprintf(out, outlen, "anything"); return;
     }
     snprintf(out, outlen, "a value");
@@ -396,7 +399,8 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
     }
     case CCAI_KEY_CLAIM:
     case CCAI_KEY_LANG:
-    case CCAI_KEY_LEXICON: return parse_json_value(k, s, len, current, ret, ret_msg);
+    case CCAI_KEY_LEXICON:
+    case CCAI_KEY_TARGETS: return parse_json_value(k, s, len, current, ret, ret_msg);
     case CCAI_KEY_IGNORED: break;
     }
     return bad(ret_msg, "cannot be set");
@@ -525,6 +529,48 @@ static Ccai_conv check_lexicon(const json_t *v, char **ret_msg)
     return CCAI_CONV_OK;
 }
 
+/* emergencies.targets: each entry one target, {"sms": "+E.164"} (an
+ * on-call number) or {"webhook": "http(s)://..."}. */
+static Ccai_conv check_targets(const json_t *v, char **ret_msg)
+{
+    if (!json_is_array(v))
+        return bad(ret_msg, "expected a list of targets {sms} or {webhook}, got %s", json_kind(v));
+    if (json_array_size(v) > CCAI_TARGETS_MAX)
+        return bad(ret_msg, "too many targets (%zu, at most %d)", json_array_size(v),
+                   CCAI_TARGETS_MAX);
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_object(e) || json_object_size(e) != 1)
+            return bad(ret_msg, "target %zu: expected a mapping with one member, sms or webhook",
+                       i + 1);
+        const char *to = json_string_value(json_object_get(e, "sms"));
+        const char *url = json_string_value(json_object_get(e, "webhook"));
+        if (to) {
+            size_t n = strlen(to), digits = 0;
+            bool ok = n >= 4 && n <= 16 && to[0] == '+';
+            for (size_t k = 1; ok && k < n; k++, digits++)
+                ok = to[k] >= '0' && to[k] <= '9';
+            if (!ok || digits < 3)
+                return bad(ret_msg,
+                           "target %zu: sms must be a phone number in E.164 (+33612345678)", i + 1);
+        } else if (url) {
+            size_t n = strlen(url);
+            bool scheme = strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0;
+            if (!scheme || n > CCAI_TARGET_URL_MAX || !Ccai_text_valid(url, n) ||
+                strpbrk(url, " \t\r\n"))
+                return bad(ret_msg,
+                           "target %zu: webhook must be an http(s) URL of at most %d bytes", i + 1,
+                           CCAI_TARGET_URL_MAX);
+        } else {
+            return bad(ret_msg, "target %zu: expected sms (a phone number) or webhook (a URL)",
+                       i + 1);
+        }
+    }
+    return CCAI_CONV_OK;
+}
+
 static Ccai_conv check_lang_entry(size_t i, const json_t *e, char **ret_msg)
 {
     if (!json_is_object(e))
@@ -613,6 +659,7 @@ Ccai_conv Ccai_key_check_json(const Ccai_key *k, const json_t *v, const json_t *
     switch (k->type) {
     case CCAI_KEY_CLAIM: c = check_claim(v, ret_msg); break;
     case CCAI_KEY_LEXICON: c = check_lexicon(v, ret_msg); break;
+    case CCAI_KEY_TARGETS: c = check_targets(v, ret_msg); break;
     case CCAI_KEY_LANG: return check_lang(v, current, ret, ret_msg);
     case CCAI_KEY_TEXTS:
         if (json_is_array(v)) {

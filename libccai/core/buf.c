@@ -56,6 +56,56 @@ bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len)
     return true;
 }
 
+static int base64_value(unsigned char c, bool url)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+int Ccai_base64_decode(const char *s, size_t n, bool url, uint8_t *out, size_t cap, size_t *ret_len)
+{
+    *ret_len = 0;
+    if (!url) {
+        if (n % 4)
+            return -1;
+        /* the padding: at most two '=' at the end, making the length whole */
+        for (int k = 0; k < 2 && n && s[n - 1] == '='; k++)
+            n--;
+    }
+    if (n % 4 == 1)
+        return -1;
+    if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
+        return -2;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = base64_value((unsigned char)s[i], url);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return -1;
+    *ret_len = o;
+    return 0;
+}
+
 bool Ccai_buf_puts(Ccai_buf *b, const char *s)
 {
     return Ccai_buf_append(b, s, strlen(s));

@@ -39,6 +39,12 @@ CCAI_MUST_CHECK bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
 CCAI_MUST_CHECK bool Ccai_buf_puts(Ccai_buf *b, const char *s);
 /* Append data as base64 (RFC 4648, padded), written in place. */
 CCAI_MUST_CHECK bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len);
+/* Decode base64 s[0..n) into out[0..cap): the standard alphabet with its
+ * padding, or (url) the URL-safe one without padding (RFC 4648 5, as JWTs
+ * use it). Strict: one encoding per byte string (the bits after the last
+ * byte are zero). 0 and *ret_len bytes; -1 not base64; -2 over cap. */
+CCAI_MUST_CHECK int Ccai_base64_decode(const char *s, size_t n, bool url, uint8_t *out, size_t cap,
+                                       size_t *ret_len);
 CCAI_MUST_CHECK bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
 CCAI_MUST_CHECK bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
 /* Hand the data to the caller (never NULL on success: "" for empty). */

@@ -69,6 +69,7 @@ static void call_destroy(ccai_call *c)
     Ccai_store_call_clear(&c->row);
     ccai_claim_schema_unref(c->schema);
     Ccai_err_free(&c->err);
+    ccai_free(c->callback_about);
     ccai_free(c);
 }
 
@@ -186,6 +187,19 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
 {
     *ret = NULL;
     ccai_status st;
+    if (e->dialing.call_id && !e->dialing.taken && !p->resume_call_id &&
+        p->direction == CCAI_OUTBOUND) {
+        /* A callback being dialled (engine/callback.c): its call goes on,
+         * whatever its state, unless a handle holds it. */
+        if (Ccai_call_live(e, e->dialing.call_id)) {
+            Ccai_ctx_set_error(e->ctx, "call %s is live here: not called back", e->dialing.call_id);
+            return CCAI_ERR_STATE;
+        }
+        st = Ccai_store_call_get(e->store, e->dialing.call_id, ret);
+        if (st != CCAI_OK)
+            Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
+        return st;
+    }
     if (p->resume_call_id) {
         st = Ccai_store_call_get(e->store, p->resume_call_id, ret);
         /* Read now, not when the channel looked: ended since (another
@@ -278,6 +292,12 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
         found = NULL;
         c->resumed = true;
         c->taken_back = p->resume_call_id != NULL;
+        if (e->dialing.call_id && !e->dialing.taken && strcmp(c->row.id, e->dialing.call_id) == 0) {
+            e->dialing.taken = true;
+            c->callback_job = e->dialing.job_id;
+            if (e->dialing.about && !Ccai_str_replace(&c->callback_about, e->dialing.about))
+                goto fail;
+        }
         c->state = Ccai_call_state_parse(c->row.state);
         if (!Ccai_str_replace(&c->row.channel, channel) ||
             ((!c->taken_back || p->provider_call_id) &&
@@ -736,4 +756,18 @@ ccai_status Ccai_call_touch(ccai_call *c)
         c->ops.state_changed(c, old, c->state, c->ud);
     Ccai_call_leave(c);
     return CCAI_ERR_STATE;
+}
+
+void Ccai_call_notice(Ccai_engine *e, const char *call_id, const char *text)
+{
+    ccai_call *c = call_id ? Ccai_call_live(e, call_id) : NULL;
+    if (!c || c->free_pending || !Ccai_call_state_in_progress(c->state))
+        return; /* no conversation to tell: the report shows it */
+    /* Read by the LLM at its next turn (the stored conversation is its
+     * history); not spoken. */
+    ccai_status st = Ccai_call_add_message(c, "assistant", "notice", CCAI_STYLE_NONE, text, NULL,
+                                           NULL, "system", NULL);
+    if (st != CCAI_OK)
+        Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: notice not stored (%s): %s", call_id,
+                 ccai_status_str(st), text);
 }

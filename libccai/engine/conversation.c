@@ -849,8 +849,47 @@ void Ccai_conv_cleanup(ccai_call *c)
     }
 }
 
+/* A callback's opening: who calls, and about what (what the LLM gave when
+ * it scheduled it, else the report's subject, else the claim). */
+static CCAI_MUST_CHECK bool say_callback(ccai_call *c, bool expects_reply)
+{
+    const char *about = c->callback_about && *c->callback_about ? c->callback_about : NULL;
+    json_t *syn = NULL;
+    if (!about && c->row.synthesis_json) {
+        Ccai_json_err jerr;
+        ccai_status pst;
+        syn = Ccai_json_load(c->row.synthesis_json, strlen(c->row.synthesis_json), &jerr, &pst);
+        about = json_string_value(json_object_get(syn, "short"));
+    }
+    Ccai_prompt_var vars[] = {
+        {"bot_name", Ccai_conv_initiate_str(c, "bot_name")},
+        {"bot_company", Ccai_conv_initiate_str(c, "bot_company")},
+        {"about", about && *about ? about : Ccai_conv_initiate_str(c, "task")},
+    };
+    char *text = Ccai_prompts_render_tts_lang(c->eng->prompts, CCAI_TTS_CALLBACK, c->row.lang,
+                                              random32(), vars, CCAI_ARRAY_SIZE(vars));
+    json_decref(syn);
+    bool ok = text && Ccai_conv_say(c, text, CCAI_STYLE_NONE, expects_reply, false, "script");
+    ccai_free(text);
+    return ok;
+}
+
 void Ccai_conv_connected(ccai_call *c)
 {
+    if (c->callback_job) {
+        /* The callee of a callback: told why we call, then the LLM (the
+         * conversation it resumes holds the claim and what was said). */
+        if (c->offline_mode) {
+            /* Not said (the channel refused it): the offline dialogue's
+             * greeting still opens. */
+            CCAI_DISCARD(say_callback(c, false));
+        } else {
+            if (!say_callback(c, true))
+                Ccai_conv_say_phrase(c, CCAI_TTS_WELCOME_BACK, true, true);
+            listen(c);
+            return;
+        }
+    }
     if (c->offline_mode) {
         const Ccai_offline_reply *r = NULL;
         if ((c->offline || offline_new(c) == CCAI_OK) &&

@@ -33,6 +33,14 @@ static CCAI_MUST_CHECK ccai_status metrics_init(Ccai_engine *e)
          "Request start to the first token of the LLM, by model", ttft_buckets,
          CCAI_ARRAY_SIZE(ttft_buckets)},
         {"ccai_errors_total", CCAI_METRIC_COUNTER, "Errors by kind", NULL, 0},
+        {"ccai_callbacks_total", CCAI_METRIC_COUNTER,
+         "Callbacks by outcome: scheduled, dialed, answered, unanswered, given_up", NULL, 0},
+        {"ccai_alerts_total", CCAI_METRIC_COUNTER,
+         "Emergency alerts by target type and outcome: queued, acknowledged, failed, given_up, "
+         "no_target",
+         NULL, 0},
+        {"ccai_sms_delivery_total", CCAI_METRIC_COUNTER,
+         "SMS delivery reports by status (sent, delivered, undelivered, failed)", NULL, 0},
     };
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(fams); i++) {
         ccai_status st = Ccai_metrics_register(m, fams[i].name, fams[i].type, fams[i].help,
@@ -56,11 +64,17 @@ ccai_status Ccai_engine_new(const Ccai_engine_env *env, Ccai_engine **ret, char 
     e->sms = env->sms;
     e->bot_phone_number = env->bot_phone_number;
     e->rag = env->rag;
+    if (env->dialer)
+        e->dialer = *env->dialer;
     ccai_status st = metrics_init(e);
     if (st == CCAI_OK)
         st = Ccai_conv_engine_init(e, ret_errmsg);
     if (st == CCAI_OK)
         st = Ccai_jobs_new(e);
+    if (st == CCAI_OK)
+        st = Ccai_callbacks_new(e);
+    if (st == CCAI_OK)
+        st = Ccai_alerts_new(e);
     if (st == CCAI_OK)
         st = Ccai_sweep_new(e);
     if (st != CCAI_OK) {
@@ -78,6 +92,8 @@ void Ccai_engine_free(Ccai_engine *e)
     Ccai_sweep_free(e);
     Ccai_calls_cleanup(e);
     Ccai_jobs_free(e);
+    Ccai_callbacks_free(e);
+    Ccai_alerts_free(e);
     Ccai_conv_engine_cleanup(e);
     ccai_free(e);
 }

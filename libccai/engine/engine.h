@@ -18,6 +18,8 @@
 struct Ccai_prompts;
 struct Ccai_jobs;
 struct Ccai_sweep;
+struct Ccai_callbacks;
+struct Ccai_alerts;
 
 /* Tool schemas depend on a call's claim schema and languages only; calls
  * that share them share one (immutable) copy (engine/conversation.c). */
@@ -39,6 +41,23 @@ typedef struct Ccai_initiate_entry {
     json_t *tree;
 } Ccai_initiate_entry;
 
+/* How the engine places a call through a channel (a callback), filled by
+ * the composition root from its channel table (the engine does not know
+ * the channels). */
+typedef struct Ccai_dialer {
+    void *ud;
+    /* The channel a callback of a call of @p channel goes out on: itself
+     * when it places calls and is configured, else the first that does;
+     * NULL when none can (the reason in *ret_why, static text). */
+    const char *(*pick)(void *ud, const char *channel, const char **ret_why);
+    /* Place a call to @p to on channel @p channel: the channel starts its
+     * handle (ccai_call_start()) before this returns and asks its provider
+     * to dial; *ret_call_id (ccai_free()) names the call. Statuses as
+     * Ccai_channel_class.place_call. */
+    CCAI_MUST_CHECK ccai_status (*place)(void *ud, const char *channel, const char *to,
+                                         char **ret_call_id);
+} Ccai_dialer;
+
 /* What the composition root gives the engine (dependency injection). */
 typedef struct Ccai_engine_env {
     ccai_ctx *ctx; /* the context's handle: its loop (io) and error text */
@@ -50,7 +69,8 @@ typedef struct Ccai_engine_env {
     /* The bot's number of a call whose params name none (borrowed for the
      * engine's life; NULL or "" for none). */
     const char *bot_phone_number;
-    struct Ccai_rag *rag; /* the documents search_document searches */
+    const Ccai_dialer *dialer; /* may be NULL: no call is ever placed (copied) */
+    struct Ccai_rag *rag;      /* the documents search_document searches */
 } Ccai_engine_env;
 
 /* The engine of a context (engine/engine.c). */
@@ -66,8 +86,19 @@ typedef struct Ccai_engine {
 
     struct ccai_call *calls; /* the live handles */
     size_t n_calls;
-    struct Ccai_jobs *jobs;   /* engine/postcall.c: durable jobs */
-    struct Ccai_sweep *sweep; /* engine/sweep.c: heartbeat, calls nobody took back */
+    struct Ccai_jobs *jobs;           /* engine/postcall.c: durable jobs */
+    struct Ccai_sweep *sweep;         /* engine/sweep.c: heartbeat, calls nobody took back */
+    struct Ccai_callbacks *callbacks; /* engine/callback.c: calls placed back */
+    struct Ccai_alerts *alerts;       /* engine/alert.c: emergency alerts */
+    Ccai_dialer dialer;               /* all NULL: none */
+    /* The callback being dialled: the channel's ccai_call_start(), run
+     * inside the dialer's place(), resumes this call (engine/callback.c). */
+    struct {
+        const char *call_id;
+        int64_t job_id;
+        const char *about;
+        bool taken;
+    } dialing;
 
     /* engine/conversation.c: prompts, models, tools, timers. */
     Ccai_tools_entry tools[CCAI_TOOLS_CACHE];
@@ -139,6 +170,12 @@ struct ccai_call {
     int menu_failures;                      /* of the language menu (engine/menu.c) */
     int not_understood;                     /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
     bool sms_failed; /* the last send_sms tool's SMS could not go (engine/tools.c) */
+    bool sms_queued; /* ... went to the SMS provider's queue, not the channel */
+    /* A callback's leg (engine/callback.c): its job, what it is about, and
+     * whether the callee answered. 0: not a callback. */
+    int64_t callback_job;
+    char *callback_about;
+    bool callback_answered;
 
     struct Ccai_pending_act *pending; /* acts waiting for a commit (async stores) */
 
@@ -254,9 +291,14 @@ void Ccai_jobs_kick(Ccai_engine *e);
  * transaction when one is open. */
 CCAI_MUST_CHECK ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id,
                                                   const char *reason);
-/* Send an SMS through the SMS provider, as a durable job. */
+/* Send an SMS through the SMS provider, as a durable job; seq (> 0) is the
+ * call's message it sends (its record shows the delivery). */
 CCAI_MUST_CHECK ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to,
-                                          const char *text);
+                                          const char *text, int64_t seq);
+/* A delivery report of the SMS whose reference is ref (ccai_ctx_sms_status()). */
+CCAI_MUST_CHECK ccai_status Ccai_engine_sms_status(Ccai_engine *e, const char *ref,
+                                                   const char *message_id, const char *status,
+                                                   const char *detail);
 
 /* call.c, for the conversation and the tools */
 /* Store a message of the call. The bot's spoken words (persona "assistant",
@@ -423,6 +465,40 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
                    bool more_follows, const char *engine);
 /* Speak a configured phrase (one variant at random); stored when asked. */
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store);
+
+/* callback.c: calls placed back at the time the caller chose, as durable
+ * jobs (kind "callback") re-armed at start and by the sweep. */
+typedef struct Ccai_callbacks Ccai_callbacks;
+CCAI_MUST_CHECK ccai_status Ccai_callbacks_new(Ccai_engine *e);
+void Ccai_callbacks_free(Ccai_engine *e);
+/* Look for due callbacks now. */
+void Ccai_callbacks_kick(Ccai_engine *e);
+/* The schedule_callback tool: a callback of call c at @p at (wall ms;
+ * @p when its ISO text) about @p about. Returns what the LLM reads (NULL
+ * on NOMEM). */
+char *Ccai_callback_schedule(ccai_call *c, int64_t at, const char *when, const char *about);
+/* The callback's leg c was answered (the callee is on the line). */
+void Ccai_callback_answered(ccai_call *c);
+/* The callback's leg c ended unanswered (@p reason: the provider's word):
+ * tried again later, or given up. */
+void Ccai_callback_unanswered(ccai_call *c, const char *reason);
+
+/* alert.c: emergency alerts to the configured targets (an SMS to the
+ * on-call numbers, a signed webhook), durable jobs (kind "alert") tried
+ * until a target acknowledges. */
+typedef struct Ccai_alerts Ccai_alerts;
+CCAI_MUST_CHECK ccai_status Ccai_alerts_new(Ccai_engine *e);
+void Ccai_alerts_free(Ccai_engine *e);
+void Ccai_alerts_kick(Ccai_engine *e);
+/* The notify_emergencies tool: one alert job per target. Returns what the
+ * LLM reads (NULL on NOMEM). */
+char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, const char *location,
+                       const char *contact);
+
+/* A notice the LLM reads at its next turn (a failed SMS, an alert
+ * acknowledged): stored on the call as an assistant "notice" message when
+ * its handle is live here. */
+void Ccai_call_notice(Ccai_engine *e, const char *call_id, const char *text);
 
 /* tools.c */
 typedef struct Ccai_tool_outcome {

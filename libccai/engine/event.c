@@ -183,6 +183,8 @@ ccai_status Ccai_call_connect(ccai_call *c)
     } else if (c->state != CCAI_CALL_CONNECTED) {
         return CCAI_OK; /* a repeated connected event changes nothing */
     }
+    /* A callback's callee picked up. */
+    Ccai_callback_answered(c);
     /* Connected (also left there by an earlier try that met a locked
      * database): the conversation starts. */
     ccai_status st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
@@ -252,6 +254,8 @@ static CCAI_MUST_CHECK ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
         return st;
     Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: ended (%s)", c->row.id,
              ev->text ? ev->text : "hangup");
+    /* A callback's leg that never connected: tried again, or given up. */
+    Ccai_callback_unanswered(c, ev->text);
     return Ccai_call_after_commit(c, act_jobs, NULL, 0);
 }
 

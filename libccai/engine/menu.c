@@ -22,7 +22,8 @@
 
 bool Ccai_menu_wanted(const ccai_call *c)
 {
-    if (c->taken_back || c->ops.version < 2 || !c->ops.menu)
+    /* A callback's callee speaks the call's language already. */
+    if (c->taken_back || c->callback_job || c->ops.version < 2 || !c->ops.menu)
         return false;
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
     size_t n = 0, i;

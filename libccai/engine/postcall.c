@@ -17,6 +17,7 @@
 #include "sms/sms.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define JOB_KINDS    "postcall,sms"
 #define JOB_LEASE_MS (5 * 60 * 1000)
@@ -470,9 +471,15 @@ static void on_json_done(ccai_status st, const Ccai_llm_result *res, const char 
 /* Queue an SMS job (not yet run: the caller kicks the jobs once it is
  * committed). */
 static CCAI_MUST_CHECK ccai_status sms_enqueue(Ccai_engine *e, const char *call_id, const char *to,
-                                               const char *text)
+                                               const char *text, int64_t seq)
 {
-    json_t *p = json_pack("{s:s, s:s}", "to", to, "text", text);
+    json_t *p = json_pack("{s:s, s:s, s:s}", "to", to, "text", text, "status", "queued");
+    /* The call's message it sends (send_sms), whose record shows its
+     * delivery. */
+    if (p && seq > 0 && json_object_set_new(p, "seq", json_integer(seq)) != 0) {
+        json_decref(p);
+        p = NULL;
+    }
     char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
     json_decref(p);
     ccai_status st =
@@ -510,9 +517,9 @@ static CCAI_MUST_CHECK ccai_status store_report(Ccai_jobs *j, Ccai_store_call *f
     }
     st = Ccai_store_call_update(e->store, fresh);
     if (st == CCAI_OK && j->sms && *j->sms)
-        st = sms_enqueue(e, fresh->id, fresh->phone_number, j->sms);
+        st = sms_enqueue(e, fresh->id, fresh->phone_number, j->sms, 0);
     if (st == CCAI_OK && holder && strcmp(holder, fresh->phone_number) != 0)
-        st = sms_enqueue(e, fresh->id, holder, j->sms);
+        st = sms_enqueue(e, fresh->id, holder, j->sms, 0);
     if (st == CCAI_OK)
         st = Ccai_store_commit(e->store);
     json_decref(claim);
@@ -546,9 +553,10 @@ static void save_and_send(Ccai_jobs *j)
     job_finish(j, NULL); /* kicks the jobs: the SMS go */
 }
 
-ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text)
+ccai_status Ccai_sms_send(Ccai_engine *e, const char *call_id, const char *to, const char *text,
+                          int64_t seq)
 {
-    ccai_status st = sms_enqueue(e, call_id, to, text);
+    ccai_status st = sms_enqueue(e, call_id, to, text, seq);
     if (st == CCAI_OK)
         Ccai_jobs_kick(e);
     return st;
@@ -588,9 +596,60 @@ static void run_postcall(Ccai_jobs *j)
         job_finish(j, "out of memory");
 }
 
-static void on_sms_sent(ccai_status st, const char *errmsg, bool permanent, void *ud)
+/* The provider took the message: its id and status "accepted" go into the
+ * job (what its delivery reports are matched with, and the report shows);
+ * not stored, the report says less (logged). */
+static void sms_accepted(Ccai_jobs *j, const char *message_id)
+{
+    Ccai_engine *e = j->e;
+    Ccai_json_err jerr;
+    /* As stored now: with what the first attempt added, and a delivery
+     * report that came first. */
+    Ccai_store_job *now_job = NULL;
+    ccai_status st = Ccai_store_job_get(e->store, j->job->id, &now_job);
+    json_t *p = st == CCAI_OK && now_job->payload
+                    ? Ccai_json_load(now_job->payload, strlen(now_job->payload), &jerr, &st)
+                    : NULL;
+    Ccai_store_job_free(now_job);
+    char iso[32];
+    Ccai_format_iso8601(Ccai_wall_ms(), iso, sizeof iso);
+    const char *now = json_string_value(json_object_get(p, "status"));
+    /* A delivery report may have come first. */
+    bool keep = now && strcmp(now, "queued") != 0;
+    char *text = NULL;
+    if (json_is_object(p) &&
+        (keep || json_object_set_new(p, "status", json_string("accepted")) == 0) &&
+        json_object_set_new(p, "accepted_at", json_string(iso)) == 0 &&
+        (!message_id || json_object_set_new(p, "message_id", json_string(message_id)) == 0))
+        text = Ccai_json_dump(p, JSON_COMPACT);
+    st = text ? Ccai_store_job_set_payload(e->store, j->job->id, text) : CCAI_ERR_NOMEM;
+    if (st != CCAI_OK)
+        Ccai_log(&e->log, CCAI_LOG_WARN, "job %lld: the SMS's id is not stored: %s",
+                 (long long)j->job->id,
+                 st == CCAI_ERR_NOMEM ? "out of memory" : Ccai_store_errmsg(e->store));
+    ccai_free(text);
+    json_decref(p);
+}
+
+/* The last try failed: the call's LLM learns it (when the call is live). */
+static void sms_lost(Ccai_jobs *j, const char *errmsg)
+{
+    char *notice = Ccai_asprintf("The SMS to the customer could not be sent (%s): tell the "
+                                 "customer they will not receive it.",
+                                 errmsg ? errmsg : "refused");
+    if (notice)
+        Ccai_call_notice(j->e, j->job->call_id, notice);
+    ccai_free(notice);
+}
+
+static void on_sms_sent(ccai_status st, const char *message_id, const char *errmsg, bool permanent,
+                        void *ud)
 {
     Ccai_jobs *j = ud;
+    if (st == CCAI_OK)
+        sms_accepted(j, message_id);
+    else if (j->job->call_id && (permanent || j->job->attempts >= JOB_ATTEMPTS))
+        sms_lost(j, errmsg);
     if (st != CCAI_OK && permanent)
         job_give_up(j, errmsg);
     else
@@ -614,7 +673,19 @@ static void run_sms(Ccai_jobs *j)
     }
     char *why = NULL;
     bool changed = false;
-    st = sms->prepare ? sms->prepare(sms, p, &changed, &why) : CCAI_OK;
+    st = CCAI_OK;
+    /* Our reference of the message: its delivery reports carry it. */
+    if (!json_is_string(json_object_get(p, "ref"))) {
+        char ref[24];
+        snprintf(ref, sizeof ref, "%lld", (long long)j->job->id);
+        st = json_object_set_new(p, "ref", json_string(ref)) == 0 ? CCAI_OK : CCAI_ERR_NOMEM;
+        changed = true;
+    }
+    if (st == CCAI_OK && sms->prepare) {
+        bool prepared = false;
+        st = sms->prepare(sms, p, &prepared, &why);
+        changed = changed || prepared;
+    }
     if (st == CCAI_OK && changed) {
         char *text = Ccai_json_dump(p, JSON_COMPACT);
         st = text ? Ccai_store_job_set_payload(j->e->store, j->job->id, text) : CCAI_ERR_NOMEM;
@@ -692,4 +763,105 @@ void Ccai_jobs_free(Ccai_engine *e)
     Ccai_timer_stop(e->ctx, &j->timer);
     ccai_free(j);
     e->jobs = NULL;
+}
+
+/* Delivery reports ------------------------------------------------------------- */
+
+/* How far a message got: a report never takes it back (they may arrive
+ * out of order). */
+static int status_rank(const char *s)
+{
+    static const char *const order[] = {"queued",    "accepted",    "sending", "sent",
+                                        "delivered", "undelivered", "failed"};
+    for (size_t i = 0; s && i < CCAI_ARRAY_SIZE(order); i++) {
+        if (strcmp(s, order[i]) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+ccai_status Ccai_engine_sms_status(Ccai_engine *e, const char *ref, const char *message_id,
+                                   const char *status, const char *detail)
+{
+    char *end = NULL;
+    long long id = ref ? strtoll(ref, &end, 10) : 0;
+    if (!ref || !*ref || *end || id <= 0 || !status || status_rank(status) < 3 ||
+        (detail && strlen(detail) > 1000) || (message_id && strlen(message_id) > 200)) {
+        Ccai_ctx_set_error(e->ctx, "sms status: a reference and one of sent, delivered, "
+                                   "undelivered, failed are required");
+        return CCAI_ERR_INVALID_ARG;
+    }
+    Ccai_store_job *job = NULL;
+    ccai_status st = Ccai_store_job_get(e->store, id, &job);
+    if (st == CCAI_OK && strcmp(job->kind, "sms") != 0)
+        st = CCAI_ERR_NOT_FOUND;
+    if (st != CCAI_OK) {
+        Ccai_ctx_set_error(e->ctx, "sms status: %s",
+                           st == CCAI_ERR_NOT_FOUND ? "no such message"
+                                                    : Ccai_store_errmsg(e->store));
+        Ccai_store_job_free(job);
+        return st;
+    }
+    Ccai_json_err jerr;
+    ccai_status pst;
+    json_t *p =
+        job->payload ? Ccai_json_load(job->payload, strlen(job->payload), &jerr, &pst) : NULL;
+    const char *known = json_string_value(json_object_get(p, "message_id"));
+    if (!json_is_object(p) || (known && message_id && strcmp(known, message_id) != 0)) {
+        /* Not the message we sent under that reference. */
+        Ccai_ctx_set_error(e->ctx, "sms status: no such message");
+        json_decref(p);
+        Ccai_store_job_free(job);
+        return CCAI_ERR_NOT_FOUND;
+    }
+    char iso[32];
+    Ccai_format_iso8601(Ccai_wall_ms(), iso, sizeof iso);
+    json_t *history = json_object_get(p, "statuses");
+    if (!json_is_array(history)) {
+        history = json_array();
+        if (!history || json_object_set_new(p, "statuses", history) != 0) {
+            json_decref(p);
+            Ccai_store_job_free(job);
+            return CCAI_ERR_NOMEM;
+        }
+    }
+    const char *was = json_string_value(json_object_get(p, "status"));
+    bool forward = status_rank(status) >= status_rank(was);
+    bool fail = strcmp(status, "undelivered") == 0 || strcmp(status, "failed") == 0;
+    char *text = NULL;
+    if (json_array_append_new(history, json_pack("{s:s, s:s, s:s?}", "status", status, "at", iso,
+                                                 "detail", detail)) == 0 &&
+        (!forward ||
+         (json_object_set_new(p, "status", json_string(status)) == 0 &&
+          json_object_set_new(p, "status_at", json_string(iso)) == 0 &&
+          (!detail || json_object_set_new(p, "status_detail", json_string(detail)) == 0))) &&
+        (known || !message_id ||
+         json_object_set_new(p, "message_id", json_string(message_id)) == 0))
+        text = Ccai_json_dump(p, JSON_COMPACT);
+    st = text ? Ccai_store_job_set_payload(e->store, job->id, text) : CCAI_ERR_NOMEM;
+    ccai_free(text);
+    if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+        Ccai_ctx_set_error(e->ctx, "sms status: %s", Ccai_store_errmsg(e->store));
+    if (st == CCAI_OK) {
+        char labels[48];
+        snprintf(labels, sizeof labels, "status=\"%s\"", status);
+        /* Best effort: a sample lost changes nothing of the report. */
+        CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_sms_delivery_total", labels, 1));
+        Ccai_log(&e->log, fail ? CCAI_LOG_WARN : CCAI_LOG_INFO, "call %s: SMS %lld: %s%s%s",
+                 job->call_id ? job->call_id : "?", (long long)job->id, status, detail ? ": " : "",
+                 detail ? detail : "");
+        if (fail && forward && job->call_id) {
+            const char *body = json_string_value(json_object_get(p, "text"));
+            char *notice = Ccai_asprintf("The SMS \"%.120s%s\" was not delivered to the customer "
+                                         "(%s%s%s): tell them they will not receive it.",
+                                         body ? body : "", body && strlen(body) > 120 ? "..." : "",
+                                         status, detail ? ": " : "", detail ? detail : "");
+            if (notice)
+                Ccai_call_notice(e, job->call_id, notice);
+            ccai_free(notice);
+        }
+    }
+    json_decref(p);
+    Ccai_store_job_free(job);
+    return st;
 }

@@ -302,6 +302,7 @@ static const char *const vars_none[] = {NULL};
 static const char *const vars_bot[] = {"bot_name", "bot_company", NULL};
 static const char *const vars_company[] = {"bot_company", NULL};
 static const char *const vars_ivr[] = {"label", "index", NULL};
+static const char *const vars_callback[] = {"bot_name", "bot_company", "about", NULL};
 
 static const struct {
     const char *name;
@@ -330,6 +331,7 @@ static const struct {
     [CCAI_TTS_CONNECT_AGENT] = {"connect_agent", vars_none},
     [CCAI_TTS_WELCOME_BACK] = {"welcome_back", vars_bot},
     [CCAI_TTS_OFFLINE_TAKE_OVER] = {"offline_take_over", vars_none},
+    [CCAI_TTS_CALLBACK] = {"callback", vars_callback},
 };
 
 const char *Ccai_llm_prompt_name(Ccai_llm_prompt which)

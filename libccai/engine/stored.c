@@ -36,6 +36,72 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* The work done for the call, from its jobs: "sms" (each SMS and its
+ * delivery), "callbacks" (each callback and its dials), "alerts" (each
+ * alert and its tries): the payload (what the report shows) with the
+ * job's id, state, tries, last error and when it runs next. A message the
+ * send_sms tool recorded gets its SMS's status as "delivery". */
+static CCAI_MUST_CHECK ccai_status work_doc(Ccai_store *st, const char *call_id, json_t *doc,
+                                            json_t *messages)
+{
+    Ccai_store_job **jobs = NULL;
+    size_t n = 0;
+    ccai_status s = Ccai_store_jobs_of_call(st, call_id, "sms,callback,alert", 200, &jobs, &n);
+    if (s != CCAI_OK)
+        return s;
+    json_t *lists[3] = {json_array(), json_array(), json_array()};
+    static const char *const names[3] = {"sms", "callbacks", "alerts"};
+    int bad = !lists[0] || !lists[1] || !lists[2];
+    for (size_t i = 0; !bad && i < n; i++) {
+        Ccai_store_job *j = jobs[i];
+        json_t *o = json_text_or_null(j->payload);
+        if (!o) {
+            bad = 1;
+            break;
+        }
+        if (!json_is_object(o)) {
+            json_decref(o);
+            continue;
+        }
+        char next[40], upd[40];
+        Ccai_format_iso8601(j->run_at, next, sizeof next);
+        Ccai_format_iso8601(j->updated_at, upd, sizeof upd);
+        bool pending = strcmp(j->state, "pending") == 0;
+        bad |= set_new(o, "job_id", json_integer(j->id));
+        bad |= set_new(o, "job_state", json_string(j->state));
+        bad |= set_new(o, "attempts", json_integer(j->attempts));
+        bad |= set_new(o, "last_error", str_or_null(j->last_error));
+        bad |= set_new(o, "next_run_at", pending ? json_string(next) : json_null());
+        bad |= set_new(o, "updated_at", json_string(upd));
+        /* What sends an SMS, not what the report shows. */
+        json_object_del(o, "repeatability_id");
+        json_object_del(o, "repeatability_first_sent");
+        int which = strcmp(j->kind, "sms") == 0 ? 0 : strcmp(j->kind, "callback") == 0 ? 1 : 2;
+        json_int_t seq = json_integer_value(json_object_get(o, "seq"));
+        if (which == 0 && seq > 0) {
+            size_t k;
+            json_t *m;
+            json_array_foreach(messages, k, m)
+            {
+                if (json_integer_value(json_object_get(m, "seq")) == seq) {
+                    json_t *d = json_pack("{s:O?, s:O?, s:O?, s:O?}", "status",
+                                          json_object_get(o, "status"), "status_at",
+                                          json_object_get(o, "status_at"), "detail",
+                                          json_object_get(o, "status_detail"), "message_id",
+                                          json_object_get(o, "message_id"));
+                    bad |= set_new(m, "delivery", d);
+                    break;
+                }
+            }
+        }
+        bad |= json_array_append_new(lists[which], o);
+    }
+    Ccai_store_job_list_free(jobs, n);
+    for (size_t i = 0; i < 3; i++)
+        bad |= set_new(doc, names[i], lists[i]);
+    return bad ? CCAI_ERR_NOMEM : CCAI_OK;
+}
+
 /* The public call document (the reference's CallGetModel, plus ours). The
  * callback secret never leaves the store. */
 ccai_status Ccai_call_doc(Ccai_store *st, const Ccai_store_call *row, json_t **ret)
@@ -75,6 +141,12 @@ ccai_status Ccai_call_doc(Ccai_store *st, const Ccai_store_call *row, json_t **r
     bad |= set_new(doc, "lang", str_or_null(row->lang));
     bad |= set_new(doc, "initiate", json_text_or_null(row->initiate_json));
     bad |= set_new(doc, "claim", json_text_or_null(row->claim_json));
+    if (!bad && (s = work_doc(st, row->id, doc, messages)) != CCAI_OK) {
+        json_decref(doc);
+        json_decref(messages);
+        json_decref(reminders);
+        return s;
+    }
     bad |= set_new(doc, "messages", messages);
     bad |= set_new(doc, "reminders", reminders);
     bad |= set_new(doc, "next", json_text_or_null(row->next_json));

@@ -93,6 +93,9 @@ static void on_timer(Ccai_timer *t, void *ud)
     Ccai_engine *e = s->e;
     heartbeat(e);
     sweep(e);
+    /* Callbacks and alerts another process queued in the shared store. */
+    Ccai_callbacks_kick(e);
+    Ccai_alerts_kick(e);
     Ccai_timer_start(e->ctx, &s->timer, period_ms(e));
 }
 

@@ -170,7 +170,10 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
     t[n++] = tool("schedule_callback",
                   "Schedule a call back to the customer at a date and time they agree to.",
                   json_pack("{s:o, s:o}", "date_time", prop("string", LOCAL_TIME_DESC), "reason",
-                            prop("string", "Why, in English")),
+                            prop("string", "What the call back is about, in the customer's "
+                                           "language, as said after \"you asked us to call "
+                                           "you back about\", e.g. \"your claim for the "
+                                           "broken window\"")),
                   true);
     bool ok = fields && langs;
     for (size_t i = 0; i < n; i++) {
@@ -316,8 +319,11 @@ static void unrecord_sms(ccai_call *c, int64_t seq)
 static void act_send_sms(ccai_call *c, const char *text, int64_t seq)
 {
     bool sent = c->ops.send_sms && c->ops.send_sms(c, c->row.phone_number, text, c->ud) == 0;
-    if (!sent) /* No SMS on this channel: the configured SMS provider (a job). */
-        sent = Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text) == CCAI_OK;
+    if (!sent && strcmp(c->eng->sms->name, "none") != 0) {
+        /* No SMS on this channel: the configured SMS provider (a job). */
+        sent = c->sms_queued =
+            Ccai_sms_send(c->eng, c->row.id, c->row.phone_number, text, seq) == CCAI_OK;
+    }
     if (sent)
         return;
     c->sms_failed = true;
@@ -326,24 +332,50 @@ static void act_send_sms(ccai_call *c, const char *text, int64_t seq)
     unrecord_sms(c, seq);
 }
 
+/* The truth about an SMS: sent (the call's channel took it), queued (the
+ * SMS provider sends it as a durable job; a failure or a failed delivery
+ * reaches the LLM at a later turn), or impossible (no way to send one, a
+ * number that cannot receive it). */
 static char *run_send_sms(ccai_call *c, const json_t *args)
 {
     const char *text = arg_str(args, "message");
     if (!text || !*text)
         return Ccai_strdup("Bad arguments: \"message\" is required.");
+    const Ccai_sms_provider *sms = c->eng->sms;
+    if (!c->ops.send_sms && (!sms || strcmp(sms->name, "none") == 0)) {
+        Ccai_log(&c->eng->log, CCAI_LOG_WARN,
+                 "call %s: send_sms: no SMS provider is configured (sms.mode)", c->row.id);
+        return Ccai_strdup("Impossible: SMS cannot be sent from this service (no SMS provider is "
+                           "configured). Tell the customer no SMS will come, and give the "
+                           "details by voice instead.");
+    }
+    char *norm = NULL, *why = NULL;
+    if (ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, c->row.phone_number, &norm, &why) != CCAI_OK) {
+        char *r = Ccai_asprintf("Impossible: the customer's number cannot receive an SMS (%s). "
+                                "Tell the customer, and give the details by voice instead.",
+                                why ? why : "not a phone number");
+        ccai_free(why);
+        return r;
+    }
+    ccai_free(norm);
     /* Persist, then act: the record first, the SMS once it is committed. */
     int64_t seq = 0;
     if (Ccai_call_add_message(c, "assistant", "sms", CCAI_STYLE_NONE, text, NULL, NULL, NULL,
                               &seq) != CCAI_OK)
-        return Ccai_strdup("Failed to send SMS."); /* why: on the call and in the log */
-    c->sms_failed = false;
+        return Ccai_strdup("Failed: the SMS could not be recorded, so it was not sent.");
+    c->sms_failed = c->sms_queued = false;
     if (Ccai_call_after_commit(c, act_send_sms, text, seq) != CCAI_OK) {
         unrecord_sms(c, seq);
-        return Ccai_strdup("Failed to send SMS.");
+        return Ccai_strdup("Failed: the SMS was not sent.");
     }
-    /* With an asynchronous store the SMS goes once committed: the model
-     * reads it as sent, a failure then is logged and its record removed. */
-    return Ccai_strdup(c->sms_failed ? "Failed to send SMS." : "SMS sent.");
+    if (c->sms_failed)
+        return Ccai_strdup("Failed: the SMS was not sent.");
+    /* The channel took it (with an asynchronous store the act comes later:
+     * the SMS is then only queued). */
+    if (c->ops.send_sms && !c->sms_queued && Ccai_store_writes_durable(c->eng->store))
+        return Ccai_strdup("SMS sent.");
+    return Ccai_strdup("SMS queued: it is being sent now. You will be told if it cannot be "
+                       "delivered.");
 }
 
 static char *run_emergency(ccai_call *c, const json_t *args)
@@ -358,18 +390,8 @@ static char *run_emergency(ccai_call *c, const json_t *args)
     if (!known || !reason)
         return Ccai_strdup("Bad arguments: service (police, firefighters, pharmacy, "
                            "veterinarian, hospital) and reason are required.");
-    char *payload = Ccai_json_dump(args, JSON_COMPACT);
-    ccai_status st = payload ? Ccai_store_job_enqueue(c->eng->store, "emergency", c->row.id,
-                                                      payload, Ccai_wall_ms(), NULL)
-                             : CCAI_ERR_NOMEM;
-    ccai_free(payload);
-    /* What happens and where is the caller's story: debug only. */
-    Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s", c->row.id, service);
-    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: emergency: %s", c->row.id, reason);
-    if (st != CCAI_OK)
-        return Ccai_strdup("Failed to record the emergency: tell the customer to call the "
-                           "emergency number themselves.");
-    return Ccai_asprintf("Notifying %s for: %s. The operators have been alerted.", service, reason);
+    return Ccai_alert_raise(c, service, reason, arg_str(args, "location"),
+                            arg_str(args, "contact"));
 }
 
 static char *run_schedule_callback(ccai_call *c, const json_t *args)
@@ -385,24 +407,7 @@ static char *run_schedule_callback(ccai_call *c, const json_t *args)
     }
     if (at < Ccai_wall_ms())
         return Ccai_strdup("Failed: date_time is in the past; ask for a future time.");
-    json_t *p = json_pack("{s:s, s:s, s:s}", "phone_number", c->row.phone_number, "at", norm,
-                          "reason", reason ? reason : "");
-    char *payload = p ? Ccai_json_dump(p, JSON_COMPACT) : NULL;
-    json_decref(p);
-    ccai_status st =
-        payload ? Ccai_store_job_enqueue(c->eng->store, "callback", c->row.id, payload, at, NULL)
-                : CCAI_ERR_NOMEM;
-    ccai_free(payload);
-    /* The callback itself is queued (the job): the reminder only shows it
-     * to the operators; one not stored is logged. */
-    if (st == CCAI_OK &&
-        Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
-                                   reason ? reason : "Scheduled call back", at, "assistant",
-                                   NULL) != CCAI_OK)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: callback reminder not stored: %s",
-                 c->row.id, Ccai_store_errmsg(c->eng->store));
-    return st == CCAI_OK ? Ccai_asprintf("Callback scheduled for %s.", norm)
-                         : Ccai_strdup("Failed to schedule the callback.");
+    return Ccai_callback_schedule(c, at, norm, reason);
 }
 
 static char *run_speech_lang(ccai_call *c, const json_t *args)

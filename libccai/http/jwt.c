@@ -23,56 +23,24 @@ struct Ccai_jwks {
     uint64_t ttl_ms;
 };
 
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 unsigned char *Ccai_base64url_decode(const char *s, size_t len, size_t *ret_len)
 {
     *ret_len = 0;
     if (!s || len % 4 == 1)
         return NULL;
-    size_t out_len = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
-    unsigned char *out = Ccai_malloc(out_len + 1);
+    size_t cap = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    unsigned char *out = Ccai_malloc(cap + 1);
     if (!out) {
         *ret_len = SIZE_MAX;
         return NULL;
     }
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)s[i]);
-        if (v < 0) {
-            ccai_free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    /* Leftover bits must be zero: one encoding per byte string. */
-    if (acc != 0) {
+    size_t n;
+    if (Ccai_base64_decode(s, len, true, out, cap, &n) != 0) {
         ccai_free(out);
         return NULL;
     }
-    out[o] = '\0';
-    *ret_len = o;
+    out[n] = '\0';
+    *ret_len = n;
     return out;
 }
 

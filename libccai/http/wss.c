@@ -408,7 +408,7 @@ void Ccai_wss_io_timeout(Ccai_wss *ws, uint64_t now)
         ws->t_ping = now;
         /* Best effort: a ping that cannot be queued (out of memory) is
          * found by the idle timeout instead. */
-        CCAI_DISCARD(Ccai_ws_core_send(ws->core, 9, "", 0));
+        CCAI_DISCARD(Ccai_ws_core_send(ws->core, CCAI_WS_PING, "", 0));
     }
 }
 

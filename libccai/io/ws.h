@@ -26,6 +26,7 @@ typedef struct Ccai_ws Ccai_ws;
 /* Message kinds (the opcodes on the wire). */
 #define CCAI_WS_TEXT   1
 #define CCAI_WS_BINARY 2
+#define CCAI_WS_PING   9 /* Ccai_ws_core_send() only */
 
 /* How a connection ended (on_close). */
 typedef struct Ccai_ws_end {
@@ -143,7 +144,7 @@ Ccai_ws_core *Ccai_ws_core_new_server(size_t max_message, Ccai_ws_core_fn on_mes
 void Ccai_ws_core_free(Ccai_ws_core *c);
 /* Statuses: CCAI_OK; CCAI_ERR_NOMEM (the core is then unusable). */
 ccai_status Ccai_ws_core_feed(Ccai_ws_core *c, const uint8_t *data, size_t len);
-/* Queue a message, a ping (kind 9) or a close (Ccai_ws_core_close). */
+/* Queue a message, a ping (CCAI_WS_PING) or a close (Ccai_ws_core_close). */
 ccai_status Ccai_ws_core_send(Ccai_ws_core *c, int kind, const void *data, size_t len);
 ccai_status Ccai_ws_core_close(Ccai_ws_core *c, int code, const char *reason);
 void Ccai_ws_core_out(Ccai_ws_core *c, const uint8_t **p, size_t *n);

@@ -109,6 +109,6 @@ ccai_status Ccai_sms_host_done(Ccai_sms_provider *base, uint64_t request_id, cca
     ccai_free(p);
     if (status != CCAI_OK && !errmsg)
         errmsg = ccai_status_str(status);
-    done(status, status == CCAI_OK ? NULL : errmsg, status != CCAI_OK && permanent, ud);
+    done(status, NULL, status == CCAI_OK ? NULL : errmsg, status != CCAI_OK && permanent, ud);
     return CCAI_OK;
 }

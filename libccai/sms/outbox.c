@@ -14,7 +14,7 @@ static CCAI_MUST_CHECK ccai_status outbox_send(Ccai_sms_provider *p, const json_
     Ccai_log(o->log, CCAI_LOG_DEBUG, "sms to %s (outbox, no SMS provider): %s",
              json_string_value(json_object_get(message, "to")),
              json_string_value(json_object_get(message, "text")));
-    done(CCAI_OK, NULL, false, ud);
+    done(CCAI_OK, NULL, NULL, false, ud);
     return CCAI_OK;
 }
 

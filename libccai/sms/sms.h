@@ -11,8 +11,12 @@
  * A channel that can send SMS offers its provider (channels/common/channel.h);
  * sms/outbox.c is the file to copy for a new one.
  *
- * A message is a JSON object, the job's payload: {"to": E.164, "text": ...}
- * plus what the provider added before the first attempt (prepare). The
+ * A message is a JSON object, the job's payload: {"to": E.164, "text": ...,
+ * "ref": the engine's reference of it} plus what the provider added before
+ * the first attempt (prepare). A provider whose service reports delivery
+ * asks it to report to us with ref (Twilio's per-message StatusCallback,
+ * ACS's delivery report tag); the channel hands the report to
+ * ccai_ctx_sms_status(). The
  * engine retries a failed send with backoff, so a provider whose service
  * can tell a repeat from a new message (ACS's repeatability headers) puts
  * the repeat's identity in the message before the first attempt: the
@@ -26,10 +30,12 @@
 
 typedef struct Ccai_sms_provider Ccai_sms_provider;
 
-/* The end of one send: st CCAI_OK when the service took the message, else
+/* The end of one send: st CCAI_OK when the service took the message
+ * (message_id: the service's id of it, NULL when it gives none), else
  * errmsg says why; permanent: trying again cannot help (the engine gives
  * up rather than retry). */
-typedef void (*Ccai_sms_done_fn)(ccai_status st, const char *errmsg, bool permanent, void *ud);
+typedef void (*Ccai_sms_done_fn)(ccai_status st, const char *message_id, const char *errmsg,
+                                 bool permanent, void *ud);
 
 struct Ccai_sms_provider {
     const char *name; /* the sms.mode it serves */

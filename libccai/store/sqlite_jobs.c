@@ -190,3 +190,90 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_next_due_kinds(Ccai_store *store, co
     Ccai_sqlite_stmt_done(s);
     return status;
 }
+
+/* One row of JOB_COLS + updated_at into a new job; false on NOMEM. */
+static CCAI_MUST_CHECK bool job_of_row(sqlite3_stmt *s, Ccai_store_job **ret)
+{
+    Ccai_store_job *j = Ccai_calloc(1, sizeof *j);
+    if (!j || !Ccai_sqlite_dup_col(s, 1, &j->kind) || !Ccai_sqlite_dup_col(s, 2, &j->call_id) ||
+        !Ccai_sqlite_dup_col(s, 3, &j->payload) || !Ccai_sqlite_dup_col(s, 6, &j->last_error) ||
+        !Ccai_sqlite_dup_col(s, 7, &j->state)) {
+        Ccai_store_job_free(j);
+        return false;
+    }
+    j->id = sqlite3_column_int64(s, 0);
+    j->run_at = sqlite3_column_int64(s, 4);
+    j->attempts = sqlite3_column_int64(s, 5);
+    j->updated_at = sqlite3_column_int64(s, 8);
+    *ret = j;
+    return true;
+}
+
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_get(Ccai_store *store, int64_t id, Ccai_store_job **ret)
+{
+    static const char op[] = "read job";
+    Ccai_sqlite *st = Ccai_sqlite_of(store);
+    if (!st || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_stmt *s = NULL;
+    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_JOB_GET, &s);
+    if (status != CCAI_OK)
+        return status;
+    int rc = Ccai_sqlite_bind_int(s, 1, id) ? SQLITE_ERROR : sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        status =
+            Ccai_sqlite_fail(st, CCAI_ERR_NOT_FOUND, "store: %s: no job %lld", op, (long long)id);
+    else if (rc != SQLITE_ROW)
+        status = Ccai_sqlite_db_fail(st, op);
+    else if (!job_of_row(s, ret))
+        status = Ccai_sqlite_fail_nomem(st, op);
+    Ccai_sqlite_stmt_done(s);
+    return status;
+}
+
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_jobs_of_call(Ccai_store *store, const char *call_id,
+                                                     const char *kinds, size_t limit,
+                                                     Ccai_store_job ***ret, size_t *ret_n)
+{
+    static const char op[] = "read the jobs of a call";
+    Ccai_sqlite *st = Ccai_sqlite_of(store);
+    if (!st || !call_id || !ret || !ret_n || limit > INT64_MAX)
+        return CCAI_ERR_INVALID_ARG;
+    sqlite3_stmt *s = NULL;
+    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_JOBS_OF_CALL, &s);
+    if (status != CCAI_OK)
+        return status;
+    Ccai_store_job **jobs = NULL;
+    size_t n = 0, cap = 0;
+    int rc = Ccai_sqlite_bind_text(s, 1, call_id) || Ccai_sqlite_bind_text(s, 2, kinds) ||
+                     Ccai_sqlite_bind_int(s, 3, (int64_t)limit)
+                 ? SQLITE_ERROR
+                 : SQLITE_ROW;
+    while (rc == SQLITE_ROW && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            Ccai_store_job **grown = Ccai_realloc(jobs, ncap * sizeof *grown);
+            if (!grown) {
+                status = Ccai_sqlite_fail_nomem(st, op);
+                break;
+            }
+            jobs = grown;
+            cap = ncap;
+        }
+        if (!job_of_row(s, &jobs[n])) {
+            status = Ccai_sqlite_fail_nomem(st, op);
+            break;
+        }
+        n++;
+    }
+    if (status == CCAI_OK && rc != SQLITE_DONE)
+        status = Ccai_sqlite_db_fail(st, op);
+    Ccai_sqlite_stmt_done(s);
+    if (status != CCAI_OK) {
+        Ccai_store_job_list_free(jobs, n);
+        return status;
+    }
+    *ret = jobs;
+    *ret_n = n;
+    return CCAI_OK;
+}

@@ -41,6 +41,8 @@ enum Ccai_sqlite_stmt_id {
     STMT_JOB_FAIL,
     STMT_JOB_NEXT_DUE,
     STMT_JOB_SET_PAYLOAD,
+    STMT_JOB_GET,
+    STMT_JOBS_OF_CALL,
     STMT_HEALTH,
     STMT_COUNT
 };
@@ -152,6 +154,11 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_fail(Ccai_store *store, int64_t id, 
                                                  int64_t retry_at);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_set_payload(Ccai_store *store, int64_t id,
                                                         const char *payload);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_get(Ccai_store *store, int64_t id,
+                                                Ccai_store_job **ret);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_jobs_of_call(Ccai_store *store, const char *call_id,
+                                                     const char *kinds, size_t limit,
+                                                     Ccai_store_job ***ret, size_t *ret_n);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_next_due_kinds(Ccai_store *store, const char *kinds,
                                                            int64_t *ret_run_at);
 

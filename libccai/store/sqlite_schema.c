@@ -213,6 +213,11 @@ const char *const Ccai_sqlite_stmt_sql[STMT_COUNT] = {
     [STMT_JOB_NEXT_DUE] = "SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND "
                           "(?1 IS NULL OR instr(',' || ?1 || ',', ',' || kind || ',') > 0)",
     [STMT_JOB_SET_PAYLOAD] = "UPDATE jobs SET payload = ?2, updated_at = ?3 WHERE id = ?1",
+    [STMT_JOB_GET] = "SELECT " JOB_COLS ", updated_at FROM jobs WHERE id = ?1",
+    /* The jobs_call index. */
+    [STMT_JOBS_OF_CALL] = "SELECT " JOB_COLS ", updated_at FROM jobs WHERE call_id = ?1 AND "
+                          "(?2 IS NULL OR instr(',' || ?2 || ',', ',' || kind || ',') > 0) "
+                          "ORDER BY id LIMIT ?3",
     [STMT_HEALTH] = "INSERT INTO store_health (id, checked_at) VALUES (1, ?1) "
                     "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
 };

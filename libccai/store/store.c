@@ -271,6 +271,28 @@ ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const char *kinds, int
     return st->backend->job_next_due_kinds(st, kinds, ret_run_at);
 }
 
+ccai_status Ccai_store_job_get(Ccai_store *st, int64_t id, Ccai_store_job **ret)
+{
+    if (!st || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->job_get(st, id, ret);
+}
+
+ccai_status Ccai_store_jobs_of_call(Ccai_store *st, const char *call_id, const char *kinds,
+                                    size_t limit, Ccai_store_job ***ret, size_t *ret_n)
+{
+    if (!st || !call_id || !ret || !ret_n)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->jobs_of_call(st, call_id, kinds, limit, ret, ret_n);
+}
+
+void Ccai_store_job_list_free(Ccai_store_job **jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++)
+        Ccai_store_job_free(jobs[i]);
+    ccai_free(jobs);
+}
+
 ccai_status Ccai_store_check_write(Ccai_store *st)
 {
     if (!st)

@@ -265,13 +265,14 @@ CCAI_MUST_CHECK ccai_status Ccai_store_reminders_json(Ccai_store *st, const char
 
 typedef struct Ccai_store_job {
     int64_t id;
-    char *kind;       /* "postcall", "callback", "sms", ... */
-    char *call_id;    /* may be NULL */
-    char *payload;    /* JSON text, may be NULL */
-    int64_t run_at;   /* wall ms */
-    int64_t attempts; /* times it was claimed */
-    char *last_error; /* may be NULL */
-    char *state;      /* "pending" | "running" | "done" | "failed" */
+    char *kind;         /* "postcall", "callback", "sms", ... */
+    char *call_id;      /* may be NULL */
+    char *payload;      /* JSON text, may be NULL */
+    int64_t run_at;     /* wall ms */
+    int64_t attempts;   /* times it was claimed */
+    char *last_error;   /* may be NULL */
+    char *state;        /* "pending" | "running" | "done" | "failed" */
+    int64_t updated_at; /* wall ms of its last change (Ccai_store_job_get, _jobs_of_call) */
 } Ccai_store_job;
 
 void Ccai_store_job_free(Ccai_store_job *j);
@@ -303,6 +304,18 @@ CCAI_MUST_CHECK ccai_status Ccai_store_job_set_payload(Ccai_store *st, int64_t i
  * state failed for good. */
 CCAI_MUST_CHECK ccai_status Ccai_store_job_fail(Ccai_store *st, int64_t id, const char *error,
                                                 int64_t retry_at);
+
+/* Job id, whatever its state. NOT_FOUND when there is none. */
+CCAI_MUST_CHECK ccai_status Ccai_store_job_get(Ccai_store *st, int64_t id, Ccai_store_job **ret);
+
+/* The jobs of a call whose kind is in kinds (as Ccai_store_job_claim_kinds;
+ * NULL: any), oldest first, at most limit: what the report shows of the
+ * work done for the call (its SMS, callbacks, alerts). *ret is an array
+ * of *ret_n pointers, freed with Ccai_store_job_list_free(). */
+CCAI_MUST_CHECK ccai_status Ccai_store_jobs_of_call(Ccai_store *st, const char *call_id,
+                                                    const char *kinds, size_t limit,
+                                                    Ccai_store_job ***ret, size_t *ret_n);
+void Ccai_store_job_list_free(Ccai_store_job **jobs, size_t n);
 
 /* Earliest run_at of a pending job, or -1 when there is none. */
 CCAI_MUST_CHECK ccai_status Ccai_store_job_next_due(Ccai_store *st, int64_t *ret_run_at);
@@ -386,6 +399,10 @@ struct Ccai_store_backend {
                                             int64_t retry_at);
     CCAI_MUST_CHECK ccai_status (*job_next_due_kinds)(Ccai_store *st, const char *kinds,
                                                       int64_t *ret_run_at);
+    CCAI_MUST_CHECK ccai_status (*job_get)(Ccai_store *st, int64_t id, Ccai_store_job **ret);
+    CCAI_MUST_CHECK ccai_status (*jobs_of_call)(Ccai_store *st, const char *call_id,
+                                                const char *kinds, size_t limit,
+                                                Ccai_store_job ***ret, size_t *ret_n);
 
     CCAI_MUST_CHECK ccai_status (*begin)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*commit)(Ccai_store *st);

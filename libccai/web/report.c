@@ -460,6 +460,102 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
     ccai_free(rs);
 }
 
+/* Words for an outcome stored as a token ("given_up": "given up"). */
+static void put_outcome(Ccai_html *o, const char *outcome)
+{
+    if (!Ccai_report_filled(outcome)) {
+        Ccai_html_put_missing(o);
+        return;
+    }
+    Ccai_html_put(o, "<b>");
+    for (const char *c = outcome; *c; c++)
+        Ccai_html_putn(o, *c == '_' ? " " : c, 1);
+    Ccai_html_put(o, "</b>");
+}
+
+/* "at: outcome" lines of a callback's dials or an alert's tries. */
+static void put_steps(Ccai_html *o, const json_t *steps, const Ccai_tz *tz, const char *what)
+{
+    size_t i;
+    const json_t *d;
+    if (!json_array_size(steps))
+        return;
+    Ccai_html_put(o, "<ol class=\"small\">");
+    json_array_foreach(steps, i, d)
+    {
+        Ccai_html_putf(o, "<li>%s %zu, ", what, i + 1);
+        if (Ccai_report_filled(Ccai_report_str(d, "at")))
+            Ccai_report_put_time(o, tz, Ccai_report_str(d, "at"), false);
+        Ccai_html_put(o, ": ");
+        const char *r = Ccai_report_str(d, "outcome");
+        Ccai_html_esc(o, Ccai_report_filled(r) ? r : Ccai_report_str(d, "result"));
+        Ccai_html_put(o, "</li>");
+    }
+    Ccai_html_put(o, "</ol>");
+}
+
+/* What was done for the caller after the words: callbacks and their
+ * dials, emergency alerts and their tries, SMS and their delivery. */
+static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz *tz)
+{
+    Ccai_html *o = &p->o;
+    const json_t *cbs = json_object_get(doc, "callbacks");
+    const json_t *alerts = json_object_get(doc, "alerts");
+    const json_t *sms = json_object_get(doc, "sms");
+    if (!json_array_size(cbs) && !json_array_size(alerts) && !json_array_size(sms))
+        return;
+    Ccai_html_put(o, "<section id=\"follow-up\"><h2>Follow-up</h2><ul class=\"reminders\">");
+    size_t i;
+    const json_t *v;
+    json_array_foreach(cbs, i, v)
+    {
+        Ccai_html_put(o, "<li><strong>Callback</strong> for ");
+        Ccai_report_put_time(o, tz, Ccai_report_str(v, "at"), false);
+        Ccai_html_put(o, " &middot; ");
+        put_outcome(o, Ccai_report_str(v, "outcome"));
+        if (Ccai_report_filled(Ccai_report_str(v, "about"))) {
+            Ccai_html_put(o, "<div>About ");
+            Ccai_html_esc(o, Ccai_report_str(v, "about"));
+            Ccai_html_put(o, "</div>");
+        }
+        if (Ccai_report_filled(Ccai_report_str(v, "last_error"))) {
+            Ccai_html_put(o, "<div class=\"small\">");
+            Ccai_html_esc(o, Ccai_report_str(v, "last_error"));
+            Ccai_html_put(o, "</div>");
+        }
+        put_steps(o, json_object_get(v, "dials"), tz, "Dial");
+        Ccai_html_put(o, "</li>");
+    }
+    json_array_foreach(alerts, i, v)
+    {
+        Ccai_html_put(o, "<li><strong>Emergency alert</strong> (");
+        Ccai_html_esc(o, Ccai_report_str(v, "service"));
+        Ccai_html_put(o, ") to ");
+        const char *to = Ccai_report_str(v, "to");
+        Ccai_html_esc(o, Ccai_report_filled(to) ? to : Ccai_report_str(v, "url"));
+        Ccai_html_put(o, " &middot; ");
+        put_outcome(o, Ccai_report_str(v, "outcome"));
+        put_steps(o, json_object_get(v, "tries"), tz, "Try");
+        Ccai_html_put(o, "</li>");
+    }
+    json_array_foreach(sms, i, v)
+    {
+        Ccai_html_put(o, "<li><strong>SMS</strong> to ");
+        Ccai_html_esc(o, Ccai_report_str(v, "to"));
+        Ccai_html_put(o, " &middot; ");
+        put_outcome(o, Ccai_report_str(v, "status"));
+        if (Ccai_report_filled(Ccai_report_str(v, "status_detail"))) {
+            Ccai_html_put(o, " (");
+            Ccai_html_esc(o, Ccai_report_str(v, "status_detail"));
+            Ccai_html_put(o, ")");
+        }
+        Ccai_html_put(o, "<div>");
+        Ccai_html_esc(o, Ccai_report_str(v, "text"));
+        Ccai_html_put(o, "</div></li>");
+    }
+    Ccai_html_put(o, "</ul></section>\n");
+}
+
 static void put_next(Ccai_html *o, const json_t *doc)
 {
     const json_t *next = json_object_get(doc, "next");
@@ -601,6 +697,7 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     put_claim(&p, call_doc, tz);
     put_timeline(&p, call_doc, tz);
     put_reminders(&p, call_doc, tz);
+    put_follow_up(&p, call_doc, tz);
     put_next(o, call_doc);
     put_recording(o, Ccai_report_str(call_doc, "recording_url"));
 

@@ -584,6 +584,29 @@ static void test_host_sms_sender(void **state)
     assert_int_equal(ccai_ctx_sms_done(e.ctx, s.last_id + 1, CCAI_OK, 0, NULL), CCAI_ERR_NOT_FOUND);
     assert_int_equal(ccai_ctx_sms_done(e.ctx, s.last_id, CCAI_OK, 0, NULL), CCAI_OK);
     assert_int_equal(ccai_ctx_sms_done(e.ctx, s.last_id, CCAI_OK, 0, NULL), CCAI_ERR_NOT_FOUND);
+    /* Its delivery, reported under the reference the call's document
+     * gives the message (what Twilio's and ACS's channels get back from
+     * their service). */
+    char *doc = doc_of(&e, ccai_call_id(c));
+    char *copy = strdup(doc);
+    ccai_free(doc);
+    const char *k = strstr(copy, "\"ref\":\"");
+    assert_non_null(k);
+    char ref[32];
+    snprintf(ref, sizeof ref, "%.*s", (int)strcspn(k + 7, "\""), k + 7);
+    free(copy);
+    assert_int_equal(ccai_ctx_sms_status(e.ctx, ref, "m-1", "delivered", NULL), CCAI_OK);
+    assert_int_equal(ccai_ctx_sms_status(e.ctx, ref, "m-2", "failed", NULL), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(ccai_ctx_sms_status(e.ctx, ref, "m-1", "sent", NULL), CCAI_OK); /* late */
+    assert_int_equal(ccai_ctx_sms_status(e.ctx, "999999", NULL, "delivered", NULL),
+                     CCAI_ERR_NOT_FOUND);
+    assert_int_equal(ccai_ctx_sms_status(e.ctx, ref, NULL, "queued", NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_ctx_sms_status(e.ctx, NULL, NULL, "sent", NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(ccai_ctx_sms_status(NULL, ref, NULL, "sent", NULL), CCAI_ERR_INVALID_ARG);
+    doc = doc_of(&e, ccai_call_id(c));
+    assert_non_null(strstr(doc, "\"status\":\"delivered\"")); /* a report never goes back */
+    assert_non_null(strstr(doc, "\"message_id\":\"m-1\""));
+    ccai_free(doc);
     ccai_call_free(c);
 
     /* A second call: the host ends the request inside send. */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PUBLIC_URL  "https://bot.example.test"
 #define BOT_NUMBER  "+15550002222"
@@ -253,6 +254,22 @@ static char *stored_call(env *e)
     char *json = NULL;
     assert_int_equal(ccai_ctx_call_find_json(e->ctx, CALLER, 0, &json), CCAI_OK);
     return json;
+}
+
+/* A string member of the caller's stored call into out; false when absent. */
+static bool stored_member(env *e, const char *key, char *out, size_t len)
+{
+    char *doc = stored_call(e);
+    char *json = strdup(doc);
+    ccai_free(doc);
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *m = strstr(json, pat);
+    size_t at = m ? (size_t)(m - json) + strlen(pat) : 0;
+    if (m)
+        snprintf(out, len, "%.*s", (int)strcspn(json + at, "\""), json + at);
+    free(json);
+    return m != NULL;
 }
 
 static const char incoming_fmt[] =
@@ -869,8 +886,37 @@ static void test_dtmf_transfer_accepted(void **state)
     j = req_json(&e, expect_request(&e, "/sms"));
     assert_string_equal(jstr(j, "message"), "Your claim number is C-42.");
     assert_string_equal(jstr(json_array_get(json_object_get(j, "smsRecipients"), 0), "to"), CALLER);
+    /* ACS is asked for the delivery report, tagged with our reference. */
+    assert_true(json_is_true(
+        json_object_get(json_object_get(j, "smsSendOptions"), "enableDeliveryReport")));
+    char tag[32];
+    snprintf(tag, sizeof tag, "%s", jstr(j, "smsSendOptions.tag"));
     json_decref(j);
     expect_request(&e, ":recognize");
+    /* ACS's report comes through Event Grid: the message failed. */
+    char mid[128] = "";
+    for (int k = 0; k < 200 && !stored_member(&e, "message_id", mid, sizeof mid); k++)
+        ccai_poll_run_once(e.poll, 20);
+    assert_true(*mid);
+    char report[2048];
+    snprintf(report, sizeof report,
+             "[{\"id\":\"dr-1\",\"topic\":\"/subscriptions/x/resourceGroups/y/providers/"
+             "Microsoft.Communication/communicationServices/z\",\"subject\":\"/phonenumber/"
+             "%s\",\"eventType\":\"Microsoft.Communication.SMSDeliveryReportReceived\","
+             "\"eventTime\":\"2026-11-25T10:00:05Z\",\"dataVersion\":\"1.0\","
+             "\"metadataVersion\":\"1\",\"data\":{\"messageId\":\"%s\",\"from\":\"%s\","
+             "\"to\":\"%s\",\"deliveryStatus\":\"Failed\",\"deliveryStatusDetails\":"
+             "\"No route to the destination.\",\"deliveryAttempts\":[{\"timestamp\":"
+             "\"2026-11-25T10:00:04Z\",\"segmentsSucceeded\":0,\"segmentsFailed\":1}],"
+             "\"receivedTimestamp\":\"2026-11-25T10:00:05Z\",\"tag\":\"%s\"}}]",
+             BOT_NUMBER + 1, mid, BOT_NUMBER + 1, CALLER, tag);
+    answer dr;
+    event_grid(&e, report, &dr);
+    assert_int_equal(dr.status, 200);
+    json = stored_call(&e);
+    assert_non_null(strstr(json, "\"delivery\":{\"status\":\"failed\""));
+    assert_non_null(strstr(json, "No route to the destination."));
+    free(json);
     /* A play that fails is logged; the call goes on. */
     callback(&e, "PlayFailed",
              "{\"operationContext\":\"ccai:talk\",\"resultInformation\":{\"code\":500,"
@@ -1189,6 +1235,65 @@ static void test_transfer_failure_waits_for_a_lock(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A callback over ACS: scheduled in a call, placed through Call
+ * Automation at its time, the same call resumed with why we call. */
+static void test_callback(void **state)
+{
+    (void)state;
+    const char *const one_lang[][2] = {
+        {"conversation.initiate.lang", ONE_LANG},
+        {"conversation.recording_enabled", "false"},
+    };
+    env e;
+    env_init_with(&e, one_lang, 2);
+    answer_incoming(&e, "srv-cb");
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-cb\"}");
+    expect_request(&e, ":recognize");
+    char when[40], args[256];
+    time_t t = time(NULL) + 2;
+    struct tm u;
+    gmtime_r(&t, &u);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &u);
+    snprintf(args, sizeof args,
+             "{\"date_time\":\"%s\",\"reason\":\"the visit of the expert\","
+             "\"customer_response\":\"I will call you back.\"}",
+             when);
+    push_tool_call(&e, "c1", "schedule_callback", args);
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.content = "Talk to you soon.";
+    standin_push(e.llm, &sp);
+    callback(&e, "RecognizeCompleted",
+             "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"Call me "
+             "back in a moment\"}}");
+    expect_request(&e, ":recognize");
+    callback(&e, "CallDisconnected", NULL);
+    await_ended(&e, CALLER);
+    char before[1024];
+    snprintf(before, sizeof before, "%s", e.callback);
+
+    /* Due: ACS is asked to create the call, to the caller, for the same
+     * call (its callback URL names it). */
+    int i = expect_request(&e, "/calling/callConnections");
+    json_t *j = req_json(&e, i);
+    const json_t *target = json_array_get(json_object_get(j, "targets"), 0);
+    assert_string_equal(jstr(target, "phoneNumber.value"), CALLER);
+    snprintf(e.callback, sizeof e.callback, "%s", local(jstr(j, "callbackUri")));
+    json_decref(j);
+    assert_int_equal(strncmp(e.callback, before, (size_t)(strstr(before, "&s=") - before)), 0);
+    char *conn = acs_standin_request_created(e.acs, i);
+    snprintf(e.conn, sizeof e.conn, "%s", conn);
+    free(conn);
+    callback(&e, "CallConnected", NULL);
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"), "call you back"));
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"), "the visit of the expert"));
+    json_decref(j);
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "\"outcome\":\"answered\""));
+    free(json);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1202,6 +1307,7 @@ int main(void)
         cmocka_unit_test(test_menu_unanswered),
         cmocka_unit_test(test_answer_race),
         cmocka_unit_test(test_ssml),
+        cmocka_unit_test(test_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

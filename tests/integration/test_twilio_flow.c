@@ -365,8 +365,12 @@ static void test_outbound_call(void **state)
     (void)state;
     env e;
     env_init(&e);
-    const char *body = "{\"phone_number\":\"+33 6 12 34 56 78\",\"bot_name\":\"Robin\","
-                       "\"task\":\"Confirm the appointment.\",\"telephony\":\"twilio\"}";
+    /* A Polly voice and a slower rate: Twilio's <Say> gets SSML prosody. */
+    const char *body =
+        "{\"phone_number\":\"+33 6 12 34 56 78\",\"bot_name\":\"Robin\","
+        "\"task\":\"Confirm the appointment.\",\"telephony\":\"twilio\",\"prosody_rate\":0.85,"
+        "\"lang\":{\"default_short_code\":\"en-US\",\"availables\":[{\"short_code\":\"en-US\","
+        "\"voice\":\"Polly.Joanna-Neural\",\"pronunciations_en\":[\"English\"]}]}}";
     ccai_http_header h[1] = {{"Authorization", "Bearer api"}};
     answer a;
     assert_true(exchange_run(e.ctx, e.poll, "POST", "/call", h, 1, body, "127.0.0.1", &a));
@@ -394,6 +398,8 @@ static void test_outbound_call(void **state)
     assert_int_equal(v.status, 200);
     assert_non_null(strstr(v.body, "<Gather"));
     assert_non_null(strstr(v.body, "Robin")); /* the greeting names the bot */
+    assert_non_null(strstr(v.body, "<Say voice=\"Polly.Joanna-Neural\" language=\"en-US\">"
+                                   "<prosody rate=\"85%\">"));
     free(to);
     free(url);
     free(status);

@@ -466,6 +466,45 @@ static void twilio_routes(const srv *a)
                                           "From", "+33612345678", NULL};
     twilio_hook(a, "sms: no Body", "/twilio/sms", sms_bad, false, 400, &r);
     reply_free(&r);
+    static const char *const delivered[] = {"MessageSid",
+                                            "SM0000000000000000000000000000aa03",
+                                            "MessageStatus",
+                                            "delivered",
+                                            "SmsStatus",
+                                            "delivered",
+                                            "AccountSid",
+                                            TWILIO_STANDIN_SID,
+                                            "To",
+                                            "+33612345678",
+                                            "From",
+                                            BOT_TW,
+                                            "ApiVersion",
+                                            "2010-04-01",
+                                            NULL};
+    twilio_hook(a, "sms-status: no message of ours", "/twilio/sms-status?ref=999999", delivered,
+                false, 404, &r);
+    reply_free(&r);
+    twilio_hook(a, "sms-status: no MessageStatus", "/twilio/sms-status?ref=1", sms_bad, false, 400,
+                &r);
+    reply_free(&r);
+    static const char *const sending[] = {"MessageSid",
+                                          "SM0000000000000000000000000000aa04",
+                                          "MessageStatus",
+                                          "sending",
+                                          "SmsStatus",
+                                          "sending",
+                                          "AccountSid",
+                                          TWILIO_STANDIN_SID,
+                                          "To",
+                                          "+33612345678",
+                                          "From",
+                                          BOT_TW,
+                                          "ApiVersion",
+                                          "2010-04-01",
+                                          NULL};
+    twilio_hook(a, "sms-status: on its way (not stored)", "/twilio/sms-status?ref=1", sending,
+                false, 200, &r);
+    reply_free(&r);
 }
 
 /* Twilio stream mode ---------------------------------------------------------- */

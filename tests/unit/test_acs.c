@@ -994,7 +994,7 @@ static void sms_provider_run(const char *key, int want_status, bool want_done)
                      CCAI_OK);
     assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
     assert_int_equal(
-        Ccai_sms_send(Ccai_ctx_engine(ctx), NULL, "+15550002222", "Your claim is registered."),
+        Ccai_sms_send(Ccai_ctx_engine(ctx), NULL, "+15550002222", "Your claim is registered.", 0),
         CCAI_OK);
     uint64_t deadline = ccai_time_ms() + 10000;
     while (acs_standin_request_count(acs) < 1 && ccai_time_ms() < deadline)
@@ -1060,7 +1060,7 @@ static void test_sms_job_retried_sends_once(void **state)
     for (int i = 0; i < 3; i++)
         acs_standin_push_fault(acs, &busy);
     assert_int_equal(
-        Ccai_sms_send(Ccai_ctx_engine(ctx), NULL, "+15550002222", "Your claim is registered."),
+        Ccai_sms_send(Ccai_ctx_engine(ctx), NULL, "+15550002222", "Your claim is registered.", 0),
         CCAI_OK);
     uint64_t deadline = ccai_time_ms() + 30000;
     int64_t due = 0;

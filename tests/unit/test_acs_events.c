@@ -83,6 +83,8 @@ static void test_sms_events(void **state)
     assert_string_equal(b->sms_text, "Bonjour");
     assert_int_equal(r->kind, CCAI_ACS_SMS_DELIVERY_REPORT);
     assert_string_equal(r->sms_delivery_status, "Delivered");
+    assert_string_equal(r->sms_delivery_details, "No error.");
+    assert_string_equal(r->sms_tag, "x");
     assert_null(r->sms_text);
     assert_string_equal(Ccai_acs_kind_name(r->kind), "SMSDeliveryReportReceived");
     Ccai_acs_events_free(&l);

@@ -695,6 +695,36 @@ static void test_env(void **state)
 }
 
 /* conversation.lexicon: a list of {grapheme, alias, lang?}, checked. */
+/* emergencies.targets: on-call numbers and webhooks, each checked. */
+static void test_targets(void **state)
+{
+    ccai_config *cfg = *state;
+    assert_int_equal(load(cfg, "emergencies:\n  targets:\n    - sms: \"+33612345678\"\n"
+                               "    - webhook: https://oncall.example.com/hook?x=1\n"),
+                     CCAI_OK);
+    static const struct {
+        const char *yaml, *says;
+    } bad[] = {
+        {"emergencies:\n  targets: nope\n", "expected a list of targets"},
+        {"emergencies:\n  targets:\n    - {sms: \"0612345678\"}\n", "E.164"},
+        {"emergencies:\n  targets:\n    - {webhook: ftp://x}\n", "http(s) URL"},
+        {"emergencies:\n  targets:\n    - {sms: \"+33612345678\", webhook: https://x}\n",
+         "one member"},
+        {"emergencies:\n  targets:\n    - {pager: 42}\n", "expected sms"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ccai_config *c = NULL;
+        assert_int_equal(ccai_config_new(&c), CCAI_OK);
+        assert_int_equal(load(c, bad[i].yaml), CCAI_ERR_CONFIG);
+        if (!strstr(ccai_config_errmsg(c), bad[i].says))
+            fail_msg("%s: got %s", bad[i].yaml, ccai_config_errmsg(c));
+        ccai_config_free(c);
+    }
+    assert_int_equal(ccai_config_set(cfg, "emergencies.targets", "[{\"sms\":\"+1555\"}]"), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "emergencies.targets", "[{\"sms\":\"x\"}]"),
+                     CCAI_ERR_CONFIG);
+}
+
 static void test_lexicon(void **state)
 {
     ccai_config *cfg = *state;
@@ -1204,6 +1234,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_sample_config, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_env, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_targets, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_lexicon, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_set_get, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_to_json, setup_cfg, teardown_cfg),

@@ -115,6 +115,11 @@ static void env_init_phone(env *e, bool with_llm, const char *lang, const char *
     e->h.armed = -1;
     assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(e->cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    /* A channel that can call back (nothing is due while a test runs). */
+    assert_int_equal(ccai_config_set(e->cfg, "twilio.account_sid", "AC0"), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "twilio.auth_token", "t"), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "twilio.phone_number", "+15550001111"), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "twilio.api_base_url", "http://127.0.0.1:9"), CCAI_OK);
     if (with_llm) {
         assert_int_equal(ccai_config_set(e->cfg, "llm.fast.mode", "openai_compatible"), CCAI_OK);
         assert_int_equal(ccai_config_set(e->cfg, "llm.fast.endpoint", "http://127.0.0.1:9/v1"),
@@ -250,8 +255,9 @@ static void capture(ccai_log_level level, const char *msg, void *ud)
     snprintf(c->lines + n, sizeof c->lines - n, "%s: %s\n", ccai_log_level_str(level), msg);
 }
 
-/* An emergency is logged as a warning (operators watch for it), but what
- * happens and where, told by the caller, is personal data: debug only. */
+/* An emergency nobody can be alerted of is logged as an error (operators
+ * watch for it), but what happens and where, told by the caller, is
+ * personal data: debug only. The LLM is told no operator was alerted. */
 static void test_emergency_log(void **state)
 {
     (void)state;
@@ -266,9 +272,9 @@ static void test_emergency_log(void **state)
                            "{\"service\":\"firefighters\",\"reason\":\"my husband is trapped by "
                            "smoke\",\"location\":\"12 rue Royale\",\"contact\":\"+33612345678\"}",
                            &out);
-        assert_non_null(strstr(r, "Notifying firefighters"));
+        assert_non_null(strstr(r, "No operator can be alerted"));
         ccai_free(r);
-        assert_non_null(strstr(cap.lines, "warn: call "));
+        assert_non_null(strstr(cap.lines, "error: call "));
         assert_non_null(strstr(cap.lines, "EMERGENCY for firefighters"));
         if (levels[i] == CCAI_LOG_INFO)
             assert_null(strstr(cap.lines, "trapped"));
@@ -337,13 +343,14 @@ static void test_tools(void **state)
     ccai_free(r);
     r = run_tool(&e, "schedule_callback",
                  "{\"date_time\":\"2031-05-06T09:30:00Z\",\"reason\":\"expert visit\"}", &out);
-    assert_string_equal(r, "Callback scheduled for 2031-05-06T09:30:00Z.");
+    assert_string_equal(r, "Callback scheduled for 2031-05-06T09:30:00Z: we will call "
+                           "+33612345678 then, and try again later if there is no answer.");
     ccai_free(r);
     r = run_tool(&e, "notify_emergencies",
                  "{\"service\":\"firefighters\",\"reason\":\"smoke in the kitchen\","
                  "\"location\":\"Lyon\",\"contact\":\"+33612345678\"}",
                  &out);
-    assert_non_null(strstr(r, "Notifying firefighters"));
+    assert_non_null(strstr(r, "No operator can be alerted"));
     ccai_free(r);
     r = run_tool(&e, "send_sms", "{\"message\":\"Your claim number is 42.\"}", &out);
     assert_string_equal(r, "SMS sent.");
@@ -357,12 +364,11 @@ static void test_tools(void **state)
     Ccai_tools_cancel(out.wait);
     memset(&out, 0, sizeof out);
 
-    /* The durable side: the emergency and the callback are jobs. */
+    /* The durable side: the callback is a job; no alert without a target. */
     Ccai_store *st = Ccai_ctx_store(e.ctx);
     Ccai_store_job *job = NULL;
-    assert_int_equal(Ccai_store_job_claim_kinds(st, "emergency", Ccai_wall_ms(), 0, &job), CCAI_OK);
-    assert_non_null(strstr(job->payload, "smoke in the kitchen"));
-    Ccai_store_job_free(job);
+    assert_int_equal(Ccai_store_job_claim_kinds(st, "alert", Ccai_wall_ms(), 0, &job),
+                     CCAI_ERR_NOT_FOUND);
     assert_int_equal(Ccai_store_job_claim_kinds(st, "callback", Ccai_wall_ms(), 0, &job),
                      CCAI_ERR_NOT_FOUND); /* not due before 2031 */
 
@@ -602,8 +608,8 @@ static void test_tool_times_are_the_callers(void **state)
     r = run_tool(&e, "schedule_callback", args, &out);
     char iso[64], expect[96];
     snprintf(iso, sizeof iso, "%.10sT%s:00%s", naive, naive + 11, off);
-    snprintf(expect, sizeof expect, "Callback scheduled for %s.", iso);
-    if (strcmp(r, expect) != 0)
+    snprintf(expect, sizeof expect, "Callback scheduled for %s: ", iso);
+    if (strncmp(r, expect, strlen(expect)) != 0)
         fail_msg("\"%s\", expected \"%s\"", r, expect);
     ccai_free(r);
     /* Due then: the job (not before) and the operators' reminder. */

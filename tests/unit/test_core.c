@@ -34,6 +34,28 @@ static void test_buf_base64(void **state)
     assert_true(Ccai_buf_base64(&b, bin, sizeof bin));
     assert_string_equal(b.data, "AP/+gA==");
     Ccai_buf_free(&b);
+    /* Decoding: RFC 4648's vectors back, both alphabets, strictness. */
+    uint8_t d[16];
+    size_t n;
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(Ccai_base64_decode(out[i], strlen(out[i]), false, d, sizeof d, &n), 0);
+        assert_int_equal(n, strlen(in[i]));
+        assert_memory_equal(d, in[i], n);
+    }
+    assert_int_equal(Ccai_base64_decode("AP/+gA==", 8, false, d, sizeof d, &n), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(d, bin, 4);
+    assert_int_equal(Ccai_base64_decode("AP_-gA", 6, true, d, sizeof d, &n), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(d, bin, 4);
+    static const char *const bad[] = {
+        "Zg=", "Zg", "Zh==", "Z===", "Zm9v=", "Zm 9v", "Zm9-", "AP_+", "====", "Zg==Zg=="};
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(bad); i++)
+        assert_int_equal(Ccai_base64_decode(bad[i], strlen(bad[i]), false, d, sizeof d, &n), -1);
+    assert_int_equal(Ccai_base64_decode("Zg==", 4, true, d, sizeof d, &n), -1); /* url: no '=' */
+    assert_int_equal(Ccai_base64_decode("aGl", 3, true, d, sizeof d, &n), -1);  /* trailing bits */
+    assert_int_equal(Ccai_base64_decode("Zm9vYmFy", 8, false, d, 5, &n), -2);
+    assert_int_equal(Ccai_base64_decode("Zm9vYmE=", 8, false, d, 5, &n), 0);
 }
 
 static void test_buf(void **state)

@@ -17,13 +17,16 @@ typedef struct outcome {
     int calls;
     ccai_status st;
     char errmsg[128];
+    char message_id[64];
     bool permanent;
 } outcome;
 
-static void on_done(ccai_status st, const char *errmsg, bool permanent, void *ud)
+static void on_done(ccai_status st, const char *message_id, const char *errmsg, bool permanent,
+                    void *ud)
 {
     outcome *o = ud;
     o->calls++;
+    snprintf(o->message_id, sizeof o->message_id, "%s", message_id ? message_id : "");
     o->st = st;
     o->permanent = permanent;
     snprintf(o->errmsg, sizeof o->errmsg, "%s", errmsg ? errmsg : "");

@@ -536,6 +536,31 @@ static void test_twiml_documents(void **state)
                             "<Redirect method=\"POST\">https://agent.example.test/twilio/voice"
                             "</Redirect></Response>");
 
+    /* A speaking rate: SSML <prosody> inside <Say>, as Twilio's library
+     * writes it (say.prosody({rate: '85%'}, text)), escaped, clamped to
+     * Polly's 20% .. 200%; none at the voice's own rate. */
+    Ccai_twiml_init(&t);
+    Ccai_twiml_say(
+        &t, "Fish & chips",
+        &(Ccai_twiml_say_opts){.voice = "Polly.Lea-Neural", .language = "fr-FR", .rate = 0.85});
+    Ccai_twiml_say(&t, "Quick",
+                   &(Ccai_twiml_say_opts){.voice = "Google.en-US-Neural2-F", .rate = 9});
+    Ccai_twiml_say(&t, "Same", &(Ccai_twiml_say_opts){.voice = "Polly.Joanna", .rate = 1.0});
+    Ccai_twiml_say(&t, "", &(Ccai_twiml_say_opts){.voice = "Polly.Joanna", .rate = 0.8});
+    expect_twiml(&t, PROLOG "<Response><Say voice=\"Polly.Lea-Neural\" language=\"fr-FR\">"
+                            "<prosody rate=\"85%\">Fish &amp; chips</prosody></Say>"
+                            "<Say voice=\"Google.en-US-Neural2-F\"><prosody rate=\"200%\">Quick"
+                            "</prosody></Say><Say voice=\"Polly.Joanna\">Same</Say>"
+                            "<Say voice=\"Polly.Joanna\"/></Response>");
+    assert_true(Ccai_twiml_voice_takes_prosody("Polly.Joanna"));
+    assert_true(Ccai_twiml_voice_takes_prosody("Polly.Joanna-Neural"));
+    assert_true(Ccai_twiml_voice_takes_prosody("Google.fr-FR-Wavenet-A"));
+    assert_false(Ccai_twiml_voice_takes_prosody("Polly.Ruth-Generative"));
+    assert_false(Ccai_twiml_voice_takes_prosody("Google.en-US-Chirp3-HD-Aoede"));
+    assert_false(Ccai_twiml_voice_takes_prosody("alice"));
+    assert_false(Ccai_twiml_voice_takes_prosody("man"));
+    assert_false(Ccai_twiml_voice_takes_prosody(NULL));
+
     /* Transfer, then hang up. */
     Ccai_twiml_init(&t);
     Ccai_twiml_say(&t, "Transferring you now.", NULL);

@@ -76,6 +76,30 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
     Ccai_log(acs->log, CCAI_LOG_INFO, "acs: call %s: answering", ccai_call_id(a->call));
 }
 
+/* SMSDeliveryReportReceived of a message we sent: its tag is our reference
+ * (acs_sms.c). A report of a message not ours (no tag, another sender on
+ * the resource) is logged only. Returns a failure worth a redelivery. */
+static CCAI_MUST_CHECK ccai_status delivery_report(Ccai_acs *acs, const Ccai_acs_event *ev)
+{
+    if (!ev->sms_tag || !ev->sms_delivery_status)
+        return CCAI_OK;
+    const char *s = ev->sms_delivery_status;
+    const char *status = Ccai_strcasecmp(s, "Delivered") == 0 ? "delivered"
+                         : Ccai_strcasecmp(s, "Sent") == 0    ? "sent"
+                                                              : "failed";
+    char detail[300];
+    snprintf(detail, sizeof detail, "%s%s%.200s", s, ev->sms_delivery_details ? ": " : "",
+             ev->sms_delivery_details ? ev->sms_delivery_details : "");
+    ccai_status st = ccai_ctx_sms_status(acs->ctx, ev->sms_tag, ev->sms_message_id, status,
+                                         strcmp(status, "delivered") == 0 ? NULL : detail);
+    if (st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_INVALID_ARG) {
+        Ccai_log(acs->log, CCAI_LOG_INFO, "acs: SMS %s: not a message of ours (tag %s)",
+                 ev->sms_message_id ? ev->sms_message_id : "?", ev->sms_tag);
+        return CCAI_OK;
+    }
+    return st;
+}
+
 /* Event Grid ---------------------------------------------------------------------------------- */
 
 /* A recording file is stored: on the call it belongs to, whatever its state
@@ -178,6 +202,9 @@ void Ccai_acs_route_events(ccai_http_exchange *x, void *ud)
             Ccai_log(acs->log, CCAI_LOG_INFO, "acs: SMS %s: %s",
                      ev->sms_message_id ? ev->sms_message_id : "?",
                      ev->sms_delivery_status ? ev->sms_delivery_status : "?");
+            st = delivery_report(acs, ev);
+            if (st != CCAI_OK)
+                code = 500; /* the store failed: Event Grid delivers again */
             break;
         case CCAI_ACS_RECORDING_FILE_STATUS_UPDATED:
             st = recording_stored(acs, ev);

@@ -366,6 +366,8 @@ static void read_event(parser *p, Ccai_acs_kind kind, const json_t *elem, const 
                 fail(p, CCAI_ERR_PARSE, "SMSReceived without \"from\" or \"message\"");
         } else {
             get_str_ci(p, data, "deliveryStatus", &ev->sms_delivery_status);
+            get_str_ci(p, data, "deliveryStatusDetails", &ev->sms_delivery_details);
+            get_str_ci(p, data, "tag", &ev->sms_tag);
         }
         return;
     default: break;
@@ -421,6 +423,8 @@ static void event_clear(Ccai_acs_event *ev)
                      &ev->sms_text,
                      &ev->sms_received_at,
                      &ev->sms_delivery_status,
+                     &ev->sms_delivery_details,
+                     &ev->sms_tag,
                      &ev->validation_code,
                      &ev->validation_url};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(strs); i++)

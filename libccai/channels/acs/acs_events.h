@@ -116,9 +116,11 @@ typedef struct Ccai_acs_event {
     char *sms_message_id;
     char *sms_from;
     char *sms_to;
-    char *sms_text;            /* SMSReceived: the message */
-    char *sms_received_at;     /* receivedTimestamp, ISO 8601 */
-    char *sms_delivery_status; /* delivery report: "Delivered", "Failed", ... */
+    char *sms_text;             /* SMSReceived: the message */
+    char *sms_received_at;      /* receivedTimestamp, ISO 8601 */
+    char *sms_delivery_status;  /* delivery report: "Delivered", "Failed", ... */
+    char *sms_delivery_details; /* delivery report: deliveryStatusDetails */
+    char *sms_tag;              /* delivery report: the tag the send gave */
 
     /* SubscriptionValidation: answer {"validationResponse": code}. */
     char *validation_code;

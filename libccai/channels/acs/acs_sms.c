@@ -66,7 +66,7 @@ static void on_sent(ccai_status st, const Ccai_acs_result *res, void *ud)
     Ccai_sms_done_fn done = s->done;
     void *done_ud = s->ud;
     ccai_free(s);
-    done(st, why, permanent, done_ud);
+    done(st, st == CCAI_OK ? res->id : NULL, why, permanent, done_ud);
 }
 
 static CCAI_MUST_CHECK ccai_status acs_send(Ccai_sms_provider *p, const json_t *message,
@@ -89,6 +89,10 @@ static CCAI_MUST_CHECK ccai_status acs_send(Ccai_sms_provider *p, const json_t *
         .repeat_id = json_string_value(json_object_get(message, "repeatability_id")),
         .repeat_first_sent =
             json_string_value(json_object_get(message, "repeatability_first_sent")),
+        /* The delivery report comes back through Event Grid with our
+         * reference (acs_eventgrid.c). */
+        .delivery_report = json_is_string(json_object_get(message, "ref")),
+        .tag = json_string_value(json_object_get(message, "ref")),
     };
     st = Ccai_acs_sms_send(a->rest, &sp, on_sent, s, NULL);
     if (st != CCAI_OK) {

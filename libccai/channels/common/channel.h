@@ -54,8 +54,10 @@ typedef struct Ccai_channel_class {
     const char *telephony[2];
     /* Ready to place calls. */
     CCAI_MUST_CHECK bool (*configured)(const void *state);
-    /* Place a call to @p to with the initiate overrides (JSON): stored at
-     * once, the provider asked to dial; *ret_call_id (ccai_free()) names it.
+    /* Place a call to @p to with the initiate overrides (JSON, may be NULL):
+     * stored at once (ccai_call_start() before this returns: a callback the
+     * engine places resumes its call there), the provider asked to dial;
+     * *ret_call_id (ccai_free()) names it.
      * CCAI_ERR_UNSUPPORTED when not configured (setup says what to set);
      * CCAI_ERR_INVALID_ARG, CCAI_ERR_VALIDATION with ccai_ctx_errmsg(). */
     CCAI_MUST_CHECK ccai_status (*place_call)(void *state, const char *initiate_json,

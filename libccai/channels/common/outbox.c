@@ -67,6 +67,7 @@ int Ccai_outbox_say(Ccai_outbox *o, const ccai_speech *sp)
     o->lang[i] = Ccai_strdup(sp->lang ? sp->lang : "en-US");
     o->voice[i] = sp->voice ? Ccai_strdup(sp->voice) : NULL;
     o->style[i] = sp->style;
+    o->rate[i] = sp->rate > 0 ? sp->rate : 1.0;
     if (!o->text[i] || !o->lang[i] || (sp->voice && !o->voice[i])) {
         ccai_free(o->text[i]);
         ccai_free(o->lang[i]);

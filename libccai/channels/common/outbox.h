@@ -23,6 +23,7 @@ struct Ccai_outbox {
     char *lang[CCAI_OUTBOX_MAX];
     char *voice[CCAI_OUTBOX_MAX];
     ccai_style style[CCAI_OUTBOX_MAX];
+    double rate[CCAI_OUTBOX_MAX]; /* prosody rate, 1.0 the voice's own */
     size_t n;
     bool listening; /* the bot's turn is over: it waits for the caller */
     bool hangup;

@@ -1,10 +1,6 @@
-/* The Twilio voice and SMS channel.
- *
- * Size (~1550 lines): the Gather mode and the Media Streams mode share the
- * call, its webhooks and its REST operations; the seam for the split is
- * the mode (twilio_gather.c / twilio_stream_call.c beside the shared call
- * and webhooks), to be taken with the ACS media channel (issue 12), which
- * gets the same cut.
+/* The Twilio voice and SMS channel: the call, its webhooks and Gather mode;
+ * stream mode (Media Streams) is twilio_media.c, the shared parts are in
+ * twilio_call.h.
  *
  * Twilio asks for TwiML at each step of a call; the engine speaks through
  * ccai_call_ops. The channel turns one into the other:
@@ -18,85 +14,21 @@
  * Every webhook's X-Twilio-Signature is checked against server.public_url;
  * per-call URLs also carry the call's random secret. The channel drives its
  * calls through the public API only, as a host's own channel would. */
-#include "channels/twilio/twilio.h"
+#include "channels/twilio/twilio_call.h"
 
-#include "channels/common/outbox.h"
 #include "channels/twilio/twilio_rest.h"
 #include "channels/twilio/twilio_sig.h"
 #include "channels/twilio/twilio_sms.h"
-#include "channels/twilio/twilio_stream.h"
 #include "channels/twilio/twiml.h"
 #include "config/config.h"
 #include "core/json.h"
 #include "http/auth.h"
 #include "http/form.h"
-#include "http/wss.h"
 #include "io/io.h"
-#include "voice/voice.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Bot audio waiting for the stream (none connected yet, or reconnecting):
- * bytes, and the marks placed after some of them. */
-typedef struct pending_mark {
-    size_t at;
-    char name[64];
-} pending_mark;
-
-/* Marks sent since the last clear, waiting for Twilio's echo. */
-#define MAX_MARKS 64
-
-typedef struct tw_call {
-    struct tw_call *next;
-    struct Ccai_twilio *tw;
-    ccai_call *call;
-    json_t *initiate; /* the call's settings: speech hints */
-    char sid[64];
-    Ccai_outbox out; /* what the bot did since the last TwiML went out */
-    Ccai_timer over; /* the call's <Hangup/> went out: Twilio ends it, so do we */
-    /* Stream mode (twilio.voice: stream): an audio call on a Media Stream. */
-    bool audio;
-    bool connected;             /* CONNECTED told to the engine */
-    Ccai_wss *ws;               /* the Media Stream, NULL while none is connected */
-    bool started;               /* its "start" came and was checked */
-    bool stopped;               /* its "stop" came */
-    bool transferring, hanging; /* we redirect or end the call through REST */
-    char stream_sid[64];
-    Ccai_buf pending; /* bot audio waiting for a stream */
-    pending_mark pmarks[MAX_MARKS];
-    size_t n_pmarks;
-    char marks[MAX_MARKS][64]; /* sent since the last clear */
-    size_t n_marks;
-    Ccai_buf msg;     /* one message being built */
-    unsigned bad;     /* malformed messages logged */
-    bool full_logged; /* pending audio over its cap, said once */
-    Ccai_timer gone;  /* the stream ended: the caller hung up unless Twilio comes back */
-    Ccai_timer bye;   /* the hang-up waits for the goodbye to play, at most this long */
-    bool ending;      /* the REST end is asked */
-    char transfer_to[64];
-} tw_call;
-
-/* A REST operation on a call, until Twilio answers it. */
-typedef enum rest_kind { REST_PLACE, REST_TRANSFER, REST_END } rest_kind;
-
-typedef struct placing {
-    struct placing *next;
-    struct Ccai_twilio *tw;
-    char call_id[37];
-    rest_kind kind;
-} placing;
-
-typedef struct Ccai_twilio {
-    ccai_ctx *ctx;
-    const ccai_config *cfg;
-    const Ccai_logger *log;
-    Ccai_twilio_rest *rest; /* NULL: twilio.account_sid is not configured */
-    bool stream;            /* twilio.voice: stream */
-    tw_call *calls;
-    placing *placings; /* outbound calls Twilio has not confirmed yet */
-} Ccai_twilio;
 
 static void tw_free(Ccai_twilio *tw, tw_call *t)
 {
@@ -120,7 +52,7 @@ static void tw_free(Ccai_twilio *tw, tw_call *t)
 
 /* Twilio hangs up on <Hangup/>: the call is over then, whether or not a
  * status callback will say so (the phone number may have none). */
-static void on_over(Ccai_timer *timer, void *ud)
+void Ccai_tw_over(Ccai_timer *timer, void *ud)
 {
     CCAI_UNUSED(timer);
     tw_call *t = ud;
@@ -132,7 +64,7 @@ static void on_over(Ccai_timer *timer, void *ud)
     tw_free(t->tw, t);
 }
 
-static tw_call *find(Ccai_twilio *tw, const char *call_id)
+tw_call *Ccai_tw_find(Ccai_twilio *tw, const char *call_id)
 {
     for (tw_call *t = tw->calls; t; t = t->next) {
         if (strcmp(ccai_call_id(t->call), call_id) == 0)
@@ -152,7 +84,7 @@ static tw_call *find_sid(Ccai_twilio *tw, const char *sid)
 
 /* URLs ------------------------------------------------------------------------ */
 
-static char *call_url(const Ccai_twilio *tw, const char *route, ccai_call *c)
+char *Ccai_tw_call_url(const Ccai_twilio *tw, const char *route, ccai_call *c)
 {
     return Ccai_http_public_url(tw->cfg, "/twilio/%s?call=%s&s=%s", route, ccai_call_id(c),
                                 ccai_call_secret(c));
@@ -218,7 +150,7 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
     Ccai_twiml_init(&x);
     char *gather_url = NULL, *next_url = NULL, *dial_url = NULL, *hints = NULL;
     if (o->listening && !o->hangup && !o->dial) {
-        gather_url = call_url(tw, "gather", c);
+        gather_url = Ccai_tw_call_url(tw, "gather", c);
         hints = speech_hints(t);
         Ccai_twiml_gather_opts g = {
             .input = "speech dtmf",
@@ -234,13 +166,20 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
         Ccai_twiml_gather_begin(&x, &g);
     }
     for (size_t i = 0; i < o->n; i++) {
-        Ccai_twiml_say_opts so = {.voice = twilio_voice(o->voice[i]), .language = o->lang[i]};
+        /* Style (cheerful, sad) is Azure's express-as: Twilio's voices
+         * have none; the rate goes as SSML where the voice takes it. */
+        const char *voice = twilio_voice(o->voice[i]);
+        Ccai_twiml_say_opts so = {
+            .voice = voice,
+            .language = o->lang[i],
+            .rate = Ccai_twiml_voice_takes_prosody(voice) ? o->rate[i] : 0,
+        };
         Ccai_twiml_say(&x, o->text[i], &so);
     }
     if (gather_url) {
         Ccai_twiml_gather_end(&x);
     } else if (o->dial) {
-        dial_url = call_url(tw, "dial", c);
+        dial_url = Ccai_tw_call_url(tw, "dial", c);
         Ccai_twiml_dial_opts d = {.action = dial_url, .method = "POST", .timeout = 30};
         Ccai_twiml_dial_begin(&x, &d);
         Ccai_twiml_number(&x, o->dial, NULL);
@@ -253,7 +192,7 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
         Ccai_timer_start(tw->ctx, &t->over, 0);
     } else {
         /* The bot is still answering: play this, then come back for more. */
-        next_url = call_url(tw, "next", c);
+        next_url = Ccai_tw_call_url(tw, "next", c);
         Ccai_twiml_redirect(&x, next_url, "POST");
     }
     char *xml = NULL;
@@ -311,22 +250,9 @@ static int op_hangup(ccai_call *c, void *ud)
     return 0;
 }
 
-static void on_sms_sent(ccai_status st, const Ccai_twilio_result *res, void *ud)
-{
-    Ccai_twilio *tw = ud;
-    if (st != CCAI_OK)
-        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: SMS failed: %s",
-                 res && res->error_message ? res->error_message : ccai_status_str(st));
-}
-
-static int op_sms(ccai_call *c, const char *to, const char *text, void *ud)
-{
-    CCAI_UNUSED(c);
-    Ccai_twilio *tw = ((tw_call *)ud)->tw;
-    Ccai_twilio_sms_params p = {.to = to, .body = text};
-    return Ccai_twilio_sms_send(tw->rest, &p, on_sms_sent, tw, NULL) == CCAI_OK ? 0 : -1;
-}
-
+/* No send_sms: the engine sends through the configured SMS provider
+ * (sms.mode twilio: a durable job, retried, whose delivery Twilio reports
+ * to /twilio/sms-status), so the LLM is told what really happened. */
 static const ccai_call_ops twilio_ops = {
     .version = CCAI_CALL_OPS_VERSION,
     .say = op_say,
@@ -334,7 +260,6 @@ static const ccai_call_ops twilio_ops = {
     .listen = op_listen,
     .transfer = op_transfer,
     .hangup = op_hangup,
-    .send_sms = op_sms,
 };
 
 /* Webhooks ---------------------------------------------------------------------- */
@@ -371,507 +296,12 @@ static tw_call *call_of(Ccai_twilio *tw, ccai_http_exchange *x)
 {
     char *id = Ccai_exchange_query(x, "call");
     char *secret = Ccai_exchange_query(x, "s");
-    tw_call *t = id ? find(tw, id) : NULL;
+    tw_call *t = id ? Ccai_tw_find(tw, id) : NULL;
     if (t && (!secret || !Ccai_http_secret_equal(secret, ccai_call_secret(t->call))))
         t = NULL;
     ccai_free(id);
     ccai_free(secret);
     return t;
-}
-
-/* Stream mode ------------------------------------------------------------------
- *
- * twilio.voice: stream. The call's TwiML is <Connect><Stream> to
- * /twilio/stream/<call id> (the call's secret in a <Parameter>, checked on
- * "start": Twilio's <Stream url> takes no query) followed by a <Redirect> to
- * /twilio/reconnect: when the WebSocket drops (this process died, the
- * network failed) Twilio goes on with the TwiML and the caller comes back,
- * here or to a restarted server, which takes the call back from the store.
- * The call is an audio call (G.711 mu-law 8 kHz both ways): the voice layer
- * listens and speaks; "media" goes to ccai_call_audio_in(), play_audio to
- * "media" in 20 ms messages, marks both ways, clear on barge-in; transfer
- * and hang-up update the call through REST once the bot's last words have
- * played (their mark came back). */
-
-#define STREAM_CHUNK   160           /* 20 ms of 8 kHz mu-law per media message */
-#define PENDING_MAX    (60u * 8000u) /* bot audio kept for a stream to come: 60 s */
-#define STREAM_GONE_MS 3000          /* a stream ended: Twilio's redirect, or the caller left */
-#define BYE_MAX_MS     30000         /* the last words play at most this long */
-#define STREAM_IDLE_MS 15000         /* Twilio sends media every 20 ms */
-#define STREAM_MAX_MSG (64u * 1024u) /* a media message is ~300 bytes */
-#define STREAM_MAX_OUT (4u * 1024u * 1024u)
-#define HANGUP_MARK    "ccai-hangup"
-#define TRANSFER_MARK  "ccai-transfer"
-#define BAD_LOGGED     10
-
-static const ccai_audio_format ulaw_8k = {CCAI_AUDIO_ULAW, 8000, 1};
-
-static void end_by_rest(tw_call *t);
-static void transfer_now(tw_call *t);
-
-static void stream_bad(tw_call *t, const char *what)
-{
-    t->bad++;
-    if (t->bad <= BAD_LOGGED)
-        Ccai_log(t->tw->log, CCAI_LOG_WARN, "twilio: call %s: media stream: %s (ignored)%s",
-                 ccai_call_id(t->call), what,
-                 t->bad == BAD_LOGGED ? "; further ones are not logged" : "");
-}
-
-static bool live_stream(const tw_call *t)
-{
-    return t->ws && t->started;
-}
-
-/* t->msg out on the stream. */
-static bool stream_send(tw_call *t)
-{
-    ccai_status st = Ccai_wss_send(t->ws, CCAI_WS_TEXT, t->msg.data, t->msg.len);
-    if (st != CCAI_OK)
-        stream_bad(t, st == CCAI_ERR_LIMIT ? "Twilio does not read: bot audio dropped"
-                                           : "cannot send to the stream");
-    return st == CCAI_OK;
-}
-
-static void send_audio(tw_call *t, const uint8_t *p, size_t n)
-{
-    for (size_t off = 0; off < n; off += STREAM_CHUNK) {
-        size_t k = n - off < STREAM_CHUNK ? n - off : STREAM_CHUNK;
-        if (!Ccai_twilio_stream_media(&t->msg, t->stream_sid, p + off, k) || !stream_send(t))
-            return;
-    }
-}
-
-static void send_mark(tw_call *t, const char *name)
-{
-    if (!Ccai_twilio_stream_mark(&t->msg, t->stream_sid, name) || !stream_send(t))
-        return;
-    if (t->n_marks < MAX_MARKS)
-        snprintf(t->marks[t->n_marks++], sizeof t->marks[0], "%s", name);
-}
-
-/* What waited for a stream goes out on it, marks in their places. */
-static void flush_pending(tw_call *t)
-{
-    const uint8_t *p = (const uint8_t *)t->pending.data;
-    size_t off = 0;
-    for (size_t i = 0; i < t->n_pmarks; i++) {
-        if (t->pmarks[i].at > off)
-            send_audio(t, p + off, t->pmarks[i].at - off);
-        off = t->pmarks[i].at;
-        send_mark(t, t->pmarks[i].name);
-    }
-    if (t->pending.len > off)
-        send_audio(t, p + off, t->pending.len - off);
-    Ccai_buf_reset(&t->pending);
-    t->n_pmarks = 0;
-    t->full_logged = false;
-}
-
-static int op_play_audio(ccai_call *c, const ccai_audio_frame *f, void *ud)
-{
-    CCAI_UNUSED(c);
-    tw_call *t = ud;
-    if (live_stream(t)) {
-        send_audio(t, f->data, f->len);
-        return 0;
-    }
-    if (t->pending.len + f->len > PENDING_MAX) {
-        if (!t->full_logged)
-            Ccai_log(t->tw->log, CCAI_LOG_WARN,
-                     "twilio: call %s: no media stream for 60 s of bot audio: dropping it",
-                     ccai_call_id(t->call));
-        t->full_logged = true;
-        return -1;
-    }
-    return f->len && !Ccai_buf_append(&t->pending, f->data, f->len) ? -1 : 0;
-}
-
-static int op_clear_audio(ccai_call *c, void *ud)
-{
-    CCAI_UNUSED(c);
-    tw_call *t = ud;
-    Ccai_buf_reset(&t->pending);
-    t->n_pmarks = 0;
-    /* Twilio echoes the marks it drops: those are not "played". */
-    t->n_marks = 0;
-    if (live_stream(t) && Ccai_twilio_stream_clear(&t->msg, t->stream_sid))
-        return stream_send(t) ? 0 : -1;
-    return 0;
-}
-
-static int op_mark(ccai_call *c, const char *name, void *ud)
-{
-    CCAI_UNUSED(c);
-    tw_call *t = ud;
-    if (live_stream(t)) {
-        send_mark(t, name);
-        return 0;
-    }
-    if (t->n_pmarks == MAX_MARKS)
-        return -1;
-    t->pmarks[t->n_pmarks].at = t->pending.len;
-    snprintf(t->pmarks[t->n_pmarks].name, sizeof t->pmarks[0].name, "%s", name);
-    t->n_pmarks++;
-    return 0;
-}
-
-/* After the bot's last words (their mark), or at once without a stream. */
-static void after_audio(tw_call *t, const char *mark, void (*then)(tw_call *))
-{
-    if (live_stream(t) && t->n_marks < MAX_MARKS) {
-        send_mark(t, mark);
-        Ccai_timer_start(t->tw->ctx, &t->bye, BYE_MAX_MS);
-        return;
-    }
-    then(t);
-}
-
-static int op_stream_hangup(ccai_call *c, void *ud)
-{
-    CCAI_UNUSED(c);
-    tw_call *t = ud;
-    t->hanging = true;
-    after_audio(t, HANGUP_MARK, end_by_rest);
-    return 0;
-}
-
-static int op_stream_transfer(ccai_call *c, const char *number, void *ud)
-{
-    CCAI_UNUSED(c);
-    tw_call *t = ud;
-    if (!t->tw->rest || !t->sid[0] || !number || strlen(number) >= sizeof t->transfer_to)
-        return -1;
-    snprintf(t->transfer_to, sizeof t->transfer_to, "%s", number);
-    t->transferring = true;
-    after_audio(t, TRANSFER_MARK, transfer_now);
-    return 0;
-}
-
-static void on_bye(Ccai_timer *timer, void *ud)
-{
-    CCAI_UNUSED(timer);
-    tw_call *t = ud;
-    if (t->hanging)
-        end_by_rest(t);
-    else if (t->transferring)
-        transfer_now(t);
-}
-
-static int op_sms(ccai_call *c, const char *to, const char *text, void *ud);
-
-static const ccai_call_ops twilio_stream_ops = {
-    .version = CCAI_CALL_OPS_VERSION,
-    .transfer = op_stream_transfer,
-    .hangup = op_stream_hangup,
-    .send_sms = op_sms,
-    .play_audio = op_play_audio,
-    .clear_audio = op_clear_audio,
-    .mark = op_mark,
-};
-
-/* Twilio's echo of a mark: played (or dropped by a clear: then no longer
- * in t->marks). */
-static void stream_marked(tw_call *t, const char *name)
-{
-    size_t i = 0;
-    while (i < t->n_marks && strcmp(t->marks[i], name) != 0)
-        i++;
-    if (i == t->n_marks)
-        return;
-    memmove(t->marks[i], t->marks[i + 1], (t->n_marks - i - 1) * sizeof t->marks[0]);
-    t->n_marks--;
-    if (!strcmp(name, HANGUP_MARK)) {
-        end_by_rest(t);
-        return;
-    }
-    if (!strcmp(name, TRANSFER_MARK)) {
-        transfer_now(t);
-        return;
-    }
-    ccai_status st = ccai_call_audio_marked(t->call, name);
-    if (st != CCAI_OK)
-        Ccai_log(t->tw->log, CCAI_LOG_WARN, "twilio: call %s: mark %s not taken: %s",
-                 ccai_call_id(t->call), name, ccai_status_str(st));
-}
-
-static void stream_started(tw_call *t, const Ccai_twilio_stream_msg *m)
-{
-    Ccai_twilio *tw = t->tw;
-    const char *id = ccai_call_id(t->call);
-    if (!m->token[0] || !Ccai_http_secret_equal(m->token, ccai_call_secret(t->call)) ||
-        (t->sid[0] && strcmp(m->call_sid, t->sid) != 0)) {
-        Ccai_log(tw->log, CCAI_LOG_WARN,
-                 "twilio: call %s: a media stream whose start names another call (token or "
-                 "callSid): closed with 1008",
-                 id);
-        CCAI_DISCARD(Ccai_wss_close(t->ws, 1008, "not this call's stream"));
-        Ccai_wss_release(t->ws);
-        t->ws = NULL;
-        return;
-    }
-    if (strcmp(m->encoding, "audio/x-mulaw") != 0 || (m->sample_rate && m->sample_rate != 8000))
-        Ccai_log(tw->log, CCAI_LOG_WARN,
-                 "twilio: call %s: media format %s at %ld Hz announced: taken as mu-law 8 kHz", id,
-                 m->encoding[0] ? m->encoding : "(none)", m->sample_rate);
-    t->started = true;
-    t->stopped = false;
-    snprintf(t->stream_sid, sizeof t->stream_sid, "%s", m->stream_sid);
-    Ccai_timer_stop(tw->ctx, &t->gone);
-    Ccai_log(tw->log, CCAI_LOG_INFO, "twilio: call %s: media stream %s started", id, t->stream_sid);
-    flush_pending(t);
-    if (t->connected)
-        return;
-    t->connected = true;
-    ccai_status st = ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
-    if (st != CCAI_OK) {
-        Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot connect it: %s: hanging up", id,
-                 ccai_status_str(st));
-        t->hanging = true;
-        end_by_rest(t);
-    }
-}
-
-static void on_stream_message(Ccai_wss *ws, int kind, const uint8_t *data, size_t len, void *ud)
-{
-    CCAI_UNUSED(ws);
-    tw_call *t = ud;
-    if (kind != CCAI_WS_TEXT) {
-        stream_bad(t, "a binary frame");
-        return;
-    }
-    Ccai_twilio_stream_msg *m = Ccai_malloc(sizeof *m);
-    const char *why = NULL;
-    ccai_status st =
-        m ? Ccai_twilio_stream_parse((const char *)data, len, m, &why) : CCAI_ERR_NOMEM;
-    if (st != CCAI_OK) {
-        stream_bad(t, why ? why : ccai_status_str(st));
-        ccai_free(m);
-        return;
-    }
-    if (m->event != CCAI_TWS_CONNECTED && m->event != CCAI_TWS_START && !t->started) {
-        stream_bad(t, "a message before start");
-    } else if (m->event != CCAI_TWS_CONNECTED && m->event != CCAI_TWS_START &&
-               strcmp(m->stream_sid, t->stream_sid) != 0) {
-        stream_bad(t, "a message of another streamSid");
-    } else {
-        char digit[2] = {m->digit, '\0'};
-        switch (m->event) {
-        case CCAI_TWS_START: stream_started(t, m); break;
-        case CCAI_TWS_MEDIA:
-            st = ccai_call_audio_in(t->call, m->audio, m->audio_len);
-            if (st != CCAI_OK && st != CCAI_ERR_STATE)
-                stream_bad(t, ccai_call_errmsg(t->call));
-            break;
-        case CCAI_TWS_DTMF:
-            st = ccai_call_notify(t->call, CCAI_EVENT_DTMF, digit);
-            if (st != CCAI_OK && st != CCAI_ERR_STATE)
-                Ccai_log(t->tw->log, CCAI_LOG_WARN, "twilio: call %s: DTMF %s not taken: %s",
-                         ccai_call_id(t->call), digit, ccai_status_str(st));
-            break;
-        case CCAI_TWS_MARK: stream_marked(t, m->mark); break;
-        case CCAI_TWS_STOP: t->stopped = true; break;
-        case CCAI_TWS_OTHER: stream_bad(t, "an unknown event"); break;
-        case CCAI_TWS_CONNECTED: break;
-        }
-    }
-    ccai_free(m);
-}
-
-static void on_stream_close(Ccai_wss *ws, const Ccai_wss_end *e, void *ud)
-{
-    CCAI_UNUSED(ws);
-    tw_call *t = ud;
-    Ccai_twilio *tw = t->tw;
-    t->ws = NULL;
-    t->started = false;
-    bool expected = t->stopped || t->hanging || t->transferring;
-    Ccai_log(tw->log, expected ? CCAI_LOG_INFO : CCAI_LOG_WARN,
-             "twilio: call %s: media stream ended%s: %s", ccai_call_id(t->call),
-             t->stopped ? " (stop)" : "", e->errmsg);
-    /* The marks sent on it will never come back: Twilio had not played
-     * their audio (a mark comes back once what precedes it played), so
-     * the caller did not hear it. */
-    char names[MAX_MARKS][64];
-    size_t n = t->n_marks;
-    memcpy(names, t->marks, n * sizeof names[0]);
-    t->n_marks = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(names[i], HANGUP_MARK) != 0 && strcmp(names[i], TRANSFER_MARK) != 0)
-            CCAI_DISCARD(Ccai_voice_audio_lost(t->call, names[i])); /* ended: nothing to do */
-    }
-    if (t->hanging) {
-        end_by_rest(t);
-        return;
-    }
-    if (t->transferring) {
-        transfer_now(t);
-        return;
-    }
-    /* Twilio runs the <Redirect> while the call is up (then the stream comes
-     * back); nothing within STREAM_GONE_MS: the caller hung up. */
-    Ccai_timer_start(tw->ctx, &t->gone, STREAM_GONE_MS);
-}
-
-/* wss://host/twilio/stream/<id> from server.public_url (https -> wss). */
-static char *stream_url(const Ccai_twilio *tw, const char *path)
-{
-    char *base = Ccai_http_public_url(tw->cfg, "%s", path);
-    if (!base)
-        return NULL;
-    char *url = NULL;
-    if (!strncmp(base, "https://", 8))
-        url = Ccai_asprintf("wss://%s", base + 8);
-    else if (!strncmp(base, "http://", 7))
-        url = Ccai_asprintf("ws://%s", base + 7);
-    else
-        url = Ccai_strdup(base);
-    ccai_free(base);
-    return url;
-}
-
-/* The TwiML of a stream-mode call: its stream, then back to us. */
-static void answer_stream(Ccai_twilio *tw, tw_call *t, ccai_http_exchange *x)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/twilio/stream/%s", ccai_call_id(t->call));
-    char *url = stream_url(tw, path);
-    char *back = call_url(tw, "reconnect", t->call);
-    const char *params[] = {"token", ccai_call_secret(t->call), NULL};
-    Ccai_twiml w;
-    Ccai_twiml_init(&w);
-    Ccai_twiml_connect_stream(&w, url, params);
-    Ccai_twiml_redirect(&w, back, "POST");
-    char *xml = NULL;
-    size_t len = 0;
-    ccai_status st = Ccai_twiml_finish(&w, &xml, &len);
-    Ccai_twiml_free(&w);
-    ccai_free(url);
-    ccai_free(back);
-    if (st != CCAI_OK) {
-        Ccai_exchange_error(x, 500, "cannot build TwiML", ccai_status_str(st));
-        return;
-    }
-    Ccai_exchange_respond(x, 200, "text/xml", xml, len);
-    ccai_free(xml);
-}
-
-static void placing_unlink(Ccai_twilio *tw, placing *p);
-
-/* Twilio answered a transfer's or an end's REST update. */
-static void on_updated(ccai_status st, const Ccai_twilio_result *res, void *ud)
-{
-    placing *p = ud;
-    Ccai_twilio *tw = p->tw;
-    placing_unlink(tw, p);
-    tw_call *t = find(tw, p->call_id);
-    const char *why = res && res->error_message ? res->error_message : ccai_status_str(st);
-    if (t && p->kind == REST_END) {
-        if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
-            Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot hang up through REST: %s",
-                     p->call_id, why);
-        on_over(&t->over, t); /* our side ends here either way */
-    } else if (t && st != CCAI_OK) {
-        Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot transfer through REST: %s",
-                 p->call_id, why);
-        t->transferring = false;
-        st = ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_FAILED, "the transfer could not start");
-        if (st != CCAI_OK && st != CCAI_ERR_STATE)
-            Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: transfer failure not taken: %s",
-                     p->call_id, ccai_status_str(st));
-    }
-    ccai_free(p);
-}
-
-static placing *rest_op(tw_call *t, rest_kind kind)
-{
-    placing *p = Ccai_calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->tw = t->tw;
-    p->kind = kind;
-    snprintf(p->call_id, sizeof p->call_id, "%s", ccai_call_id(t->call));
-    return p;
-}
-
-/* Hang up through REST (Status=completed); the call ends here when Twilio
- * answers. Without a CallSid, or REST refusing to start, at once. */
-static void end_by_rest(tw_call *t)
-{
-    Ccai_twilio *tw = t->tw;
-    Ccai_timer_stop(tw->ctx, &t->bye);
-    if (t->ending)
-        return;
-    t->ending = true;
-    placing *p = tw->rest && t->sid[0] ? rest_op(t, REST_END) : NULL;
-    if (p && Ccai_twilio_call_end(tw->rest, t->sid, false, on_updated, p, NULL) == CCAI_OK) {
-        p->next = tw->placings;
-        tw->placings = p;
-        return;
-    }
-    ccai_free(p);
-    Ccai_timer_start(tw->ctx, &t->over, 0); /* not from inside the engine's callback */
-}
-
-/* Transfer through REST: the call's TwiML becomes a <Dial> whose action
- * (/twilio/dial) reports the outcome. */
-static void transfer_now(tw_call *t)
-{
-    Ccai_twilio *tw = t->tw;
-    Ccai_timer_stop(tw->ctx, &t->bye);
-    if (!t->transferring || t->ending)
-        return;
-    char *dial_url = call_url(tw, "dial", t->call);
-    Ccai_twiml w;
-    Ccai_twiml_init(&w);
-    Ccai_twiml_dial_opts d = {.action = dial_url, .method = "POST", .timeout = 30};
-    Ccai_twiml_dial_begin(&w, &d);
-    Ccai_twiml_number(&w, t->transfer_to, NULL);
-    Ccai_twiml_dial_end(&w);
-    char *xml = NULL;
-    ccai_status st = Ccai_twiml_finish(&w, &xml, NULL);
-    Ccai_twiml_free(&w);
-    ccai_free(dial_url);
-    placing *p = st == CCAI_OK ? rest_op(t, REST_TRANSFER) : NULL;
-    st = p ? Ccai_twilio_call_update_twiml(tw->rest, t->sid, xml, on_updated, p, NULL)
-           : CCAI_ERR_NOMEM;
-    ccai_free(xml);
-    if (st == CCAI_OK) {
-        p->next = tw->placings;
-        tw->placings = p;
-        return;
-    }
-    ccai_free(p);
-    Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot ask for the transfer: %s",
-             ccai_call_id(t->call), ccai_status_str(st));
-    t->transferring = false;
-    st = ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_FAILED, "the transfer could not start");
-    if (st != CCAI_OK && st != CCAI_ERR_STATE)
-        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: transfer failure not taken: %s",
-                 ccai_call_id(t->call), ccai_status_str(st));
-}
-
-/* The <Dial> of a stream-mode call is over: bridged (the call ends), or
- * not (the bot apologises on a new stream). */
-static void dial_done_stream(Ccai_twilio *tw, tw_call *t, ccai_http_exchange *x, bool ok,
-                             const char *status, const char *dial_sid)
-{
-    t->transferring = false;
-    ccai_status st =
-        ok ? ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_OK, dial_sid)
-           : ccai_call_notify(t->call, CCAI_EVENT_TRANSFER_FAILED, status ? status : "unknown");
-    if (st != CCAI_OK && st != CCAI_ERR_STATE) {
-        Ccai_exchange_fail_or_hold(x, st, "cannot take the transfer's outcome", NULL);
-        return;
-    }
-    if (!ok) {
-        answer_stream(tw, t, x);
-        return;
-    }
-    static const char bye[] =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>";
-    Ccai_timer_start(tw->ctx, &t->over, 0);
-    Ccai_exchange_respond(x, 200, "text/xml", bye, sizeof bye - 1);
 }
 
 static CCAI_MUST_CHECK ccai_status start_call(Ccai_twilio *tw, const char *from, const char *to,
@@ -885,9 +315,9 @@ static CCAI_MUST_CHECK ccai_status start_call(Ccai_twilio *tw, const char *from,
     t->tw = tw;
     snprintf(t->sid, sizeof t->sid, "%s", sid ? sid : "");
     Ccai_outbox_init(&t->out, render_twiml, t);
-    Ccai_timer_init(&t->over, on_over, t);
-    Ccai_timer_init(&t->gone, on_over, t);
-    Ccai_timer_init(&t->bye, on_bye, t);
+    Ccai_timer_init(&t->over, Ccai_tw_over, t);
+    Ccai_timer_init(&t->gone, Ccai_tw_over, t);
+    Ccai_timer_init(&t->bye, Ccai_tw_on_bye, t);
     t->audio = tw->stream;
     ccai_call_params p = {
         .version = CCAI_CALL_PARAMS_VERSION,
@@ -902,10 +332,11 @@ static CCAI_MUST_CHECK ccai_status start_call(Ccai_twilio *tw, const char *from,
          * stream the voice layer hears it. */
         .flags = t->audio ? 0 : CCAI_CALL_REPORTS_SILENCE,
         .resume_call_id = take_back,
-        .audio_in = t->audio ? ulaw_8k : (ccai_audio_format){CCAI_AUDIO_NONE, 0, 0},
+        .audio_in = t->audio ? (ccai_audio_format){CCAI_AUDIO_ULAW, 8000, 1}
+                             : (ccai_audio_format){CCAI_AUDIO_NONE, 0, 0},
     };
     ccai_status st =
-        ccai_call_start(tw->ctx, &p, t->audio ? &twilio_stream_ops : &twilio_ops, t, &t->call);
+        ccai_call_start(tw->ctx, &p, t->audio ? &Ccai_tw_stream_ops : &twilio_ops, t, &t->call);
     if (st == CCAI_OK) {
         const char *init = ccai_call_initiate_json(t->call);
         Ccai_json_err e;
@@ -934,7 +365,7 @@ static void on_recording_started(ccai_status st, const Ccai_twilio_result *res, 
 
 static void start_recording(Ccai_twilio *tw, tw_call *t)
 {
-    char *cb = call_url(tw, "recording", t->call);
+    char *cb = Ccai_tw_call_url(tw, "recording", t->call);
     if (!cb ||
         Ccai_twilio_call_record(tw->rest, t->sid, cb, on_recording_started, tw, NULL) != CCAI_OK)
         Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: cannot ask for the recording");
@@ -986,7 +417,7 @@ static void route_voice(ccai_http_exchange *x, void *ud)
         /* The engine is told the call is connected when its stream starts. */
         if (inbound && Ccai_config_bool(tw->cfg, "conversation.recording_enabled", false))
             start_recording(tw, t);
-        answer_stream(tw, t, x);
+        Ccai_tw_answer_stream(tw, t, x);
         return;
     }
     /* Not connected (nothing stored, the engine not started): nobody would
@@ -1076,7 +507,7 @@ static void route_dial(ccai_http_exchange *x, void *ud)
     const char *status = Ccai_form_get(&f, "DialCallStatus");
     bool ok = status && (!strcmp(status, "completed") || !strcmp(status, "answered"));
     if (t->audio) {
-        dial_done_stream(tw, t, x, ok, status, Ccai_form_get(&f, "DialCallSid"));
+        Ccai_tw_dial_done_stream(tw, t, x, ok, status, Ccai_form_get(&f, "DialCallSid"));
         Ccai_form_free(&f);
         return;
     }
@@ -1120,7 +551,7 @@ static CCAI_MUST_CHECK bool callback_call(Ccai_twilio *tw, ccai_http_exchange *x
         return true;
     }
     char *secret = Ccai_exchange_query(x, "s");
-    tw_call *t = find(tw, id);
+    tw_call *t = Ccai_tw_find(tw, id);
     ccai_status st;
     if (t)
         st = secret && Ccai_http_secret_equal(secret, ccai_call_secret(t->call))
@@ -1266,53 +697,48 @@ static void route_sms(ccai_http_exchange *x, void *ud)
         Ccai_exchange_fail_or_hold(x, st, "cannot store the SMS", NULL);
 }
 
-/* GET /twilio/stream/<call id>: Twilio's Media Stream. The upgrade carries
- * X-Twilio-Signature over the wss:// URL (no query, no parameters: media.md
- * 1.2); the call's secret comes in the stream's start (customParameters). */
-static void route_stream(ccai_http_exchange *x, void *ud)
+/* POST /twilio/sms-status?ref=<ref>: the status callback of a message we
+ * sent (its StatusCallback, twilio_sms.c), form-encoded and signed like
+ * every webhook: MessageSid, MessageStatus, ErrorCode on failure. The
+ * statuses of a message on its way (queued, sending, accepted, ...) are
+ * acknowledged and not stored. */
+static void route_sms_status(ccai_http_exchange *x, void *ud)
 {
     Ccai_twilio *tw = ud;
-    const char *token = Ccai_config_str(tw->cfg, "twilio.auth_token");
-    char *url = stream_url(tw, x->path);
-    Ccai_form q = {0};
-    char *why = NULL;
-    bool parsed = !x->query || Ccai_form_parse(x->query, strlen(x->query), &q, &why) == CCAI_OK;
-    ccai_free(why);
-    bool ok = parsed && url && token && *token &&
-              Ccai_twilio_signature_valid(token, url, x->query ? &q : NULL, NULL, 0,
-                                          Ccai_exchange_header(x, "X-Twilio-Signature"));
-    ccai_free(url);
-    Ccai_form_free(&q);
-    if (!ok) {
-        Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: %s: bad or missing X-Twilio-Signature", x->path);
-        Ccai_exchange_count_rejected(x, "twilio", "signature");
-        Ccai_exchange_error(x, 403, "invalid Twilio signature", NULL);
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    char *ref = Ccai_exchange_query(x, "ref");
+    const char *sid = Ccai_form_get(&f, "MessageSid");
+    const char *status = Ccai_form_get(&f, "MessageStatus");
+    if (!status)
+        status = Ccai_form_get(&f, "SmsStatus");
+    const char *code = Ccai_form_get(&f, "ErrorCode");
+    static const char *const final[] = {"sent", "delivered", "undelivered", "failed"};
+    bool known = false;
+    for (size_t i = 0; status && i < CCAI_ARRAY_SIZE(final); i++)
+        known = known || strcmp(status, final[i]) == 0;
+    ccai_status st = CCAI_OK;
+    if (!ref || !sid || !status) {
+        Ccai_form_free(&f);
+        ccai_free(ref);
+        Ccai_exchange_error(x, 400, "ref, MessageSid and MessageStatus are required", NULL);
         return;
     }
-    tw_call *t = find(tw, Ccai_exchange_param(x, 0));
-    if (!t || !t->audio) {
-        Ccai_exchange_error(x, 404, "no such live call", "not a stream-mode call live here");
-        return;
+    if (known) {
+        char detail[64];
+        if (code && *code)
+            snprintf(detail, sizeof detail, "error %.40s", code);
+        st = ccai_ctx_sms_status(tw->ctx, ref, sid, status, code && *code ? detail : NULL);
     }
-    if (t->ws) {
-        Ccai_exchange_error(x, 409, "the call has a media stream already", NULL);
-        return;
-    }
-    Ccai_wss_opts o = {
-        .idle_timeout_ms = STREAM_IDLE_MS,
-        .max_message = STREAM_MAX_MSG,
-        .max_out = STREAM_MAX_OUT,
-        .on_message = on_stream_message,
-        .on_close = on_stream_close,
-        .ud = t,
-    };
-    Ccai_wss *ws = NULL;
-    if (Ccai_wss_accept(x, &o, &ws) != CCAI_OK)
-        return; /* answered */
-    t->ws = ws;
-    t->started = t->stopped = false;
-    t->bad = 0;
-    Ccai_timer_stop(tw->ctx, &t->gone);
+    Ccai_form_free(&f);
+    ccai_free(ref);
+    if (st == CCAI_OK)
+        Ccai_exchange_respond(x, 200, "text/plain", "", 0);
+    else if (st == CCAI_ERR_NOT_FOUND || st == CCAI_ERR_INVALID_ARG)
+        Ccai_exchange_error(x, 404, "no such message", ccai_ctx_errmsg(tw->ctx));
+    else
+        Ccai_exchange_fail_or_hold(x, st, "cannot store the SMS status", NULL);
 }
 
 /* POST /twilio/reconnect?call=&s=: the TwiML after <Connect> runs, so the
@@ -1331,13 +757,13 @@ static void route_reconnect(ccai_http_exchange *x, void *ud)
         Ccai_timer_stop(tw->ctx, &t->gone);
         Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: the media stream dropped: reconnecting",
                  ccai_call_id(t->call));
-        answer_stream(tw, t, x);
+        Ccai_tw_answer_stream(tw, t, x);
         return;
     }
     char *id = Ccai_exchange_query(x, "call");
     char *secret = Ccai_exchange_query(x, "s");
     ccai_status st = CCAI_ERR_NOT_FOUND;
-    if (id && find(tw, id))
+    if (id && Ccai_tw_find(tw, id))
         st = CCAI_ERR_VALIDATION; /* live here: the secret was wrong */
     else if (id && !t && tw->stream && tw->rest)
         st = ccai_ctx_call_check_secret(tw->ctx, id, secret ? secret : "");
@@ -1370,12 +796,12 @@ static void route_reconnect(ccai_http_exchange *x, void *ud)
     Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: taken back after a restart", id);
     ccai_free(id);
     ccai_free(secret);
-    answer_stream(tw, t, x);
+    Ccai_tw_answer_stream(tw, t, x);
 }
 
 /* Outbound ------------------------------------------------------------------------ */
 
-static void placing_unlink(Ccai_twilio *tw, placing *p)
+void Ccai_tw_placing_unlink(Ccai_twilio *tw, placing *p)
 {
     for (placing **q = &tw->placings; *q; q = &(*q)->next) {
         if (*q == p) {
@@ -1389,8 +815,8 @@ static void on_placed(ccai_status st, const Ccai_twilio_result *res, void *ud)
 {
     placing *p = ud;
     Ccai_twilio *tw = p->tw;
-    placing_unlink(tw, p);
-    tw_call *t = find(tw, p->call_id);
+    Ccai_tw_placing_unlink(tw, p);
+    tw_call *t = Ccai_tw_find(tw, p->call_id);
     if (st == CCAI_OK && t && res->sid) {
         snprintf(t->sid, sizeof t->sid, "%s", res->sid);
         st = ccai_call_set_provider_ids(t->call, res->sid, NULL);
@@ -1400,7 +826,7 @@ static void on_placed(ccai_status st, const Ccai_twilio_result *res, void *ud)
     } else if (t) {
         Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: cannot place call %s: %s", p->call_id,
                  res && res->error_message ? res->error_message : ccai_status_str(st));
-        /* As on_over(): the handle goes next. */
+        /* As Ccai_tw_over(): the handle goes next. */
         CCAI_DISCARD(ccai_call_notify(t->call, CCAI_EVENT_HANGUP, "the call could not be placed"));
         tw_free(tw, t);
     }
@@ -1418,9 +844,9 @@ static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_
     ccai_status st = start_call(tw, to, from, NULL, CCAI_OUTBOUND, initiate_json, NULL, &t);
     if (st != CCAI_OK)
         return st;
-    char *voice = call_url(tw, "voice", t->call);
-    char *status = call_url(tw, "status", t->call);
-    char *recording = call_url(tw, "recording", t->call);
+    char *voice = Ccai_tw_call_url(tw, "voice", t->call);
+    char *status = Ccai_tw_call_url(tw, "status", t->call);
+    char *recording = Ccai_tw_call_url(tw, "recording", t->call);
     placing *p = Ccai_calloc(1, sizeof *p);
     static const char *const events[] = {"initiated", "ringing", "answered", "completed", NULL};
     st = CCAI_ERR_NOMEM;
@@ -1535,8 +961,10 @@ static const Ccai_route Ccai_twilio_routes[] = {
     {"POST", "/twilio/recording", route_recording, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     {"POST", "/twilio/sms", route_sms, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/sms-status", route_sms_status, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     /* Stream mode: the Media Stream (signed upgrade) and the way back. */
-    {"GET", "/twilio/stream/:id", route_stream, CCAI_ROUTE_PROVIDER, 0},
+    {"GET", "/twilio/stream/:id", Ccai_tw_route_stream, CCAI_ROUTE_PROVIDER, 0},
     {"POST", "/twilio/reconnect", route_reconnect, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
 };

@@ -5,51 +5,6 @@
 
 #include <string.h>
 
-static int b64_value(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
-/* Standard Base64 with its padding into out[0..cap). 0 ok, -1 invalid,
- * -2 too long. */
-static int b64_decode(const char *s, size_t n, uint8_t *out, size_t cap, size_t *ret_len)
-{
-    *ret_len = 0;
-    if (n % 4)
-        return -1;
-    size_t pad = n && s[n - 1] == '=' ? (n > 1 && s[n - 2] == '=' ? 2 : 1) : 0;
-    size_t len = n / 4 * 3 - pad;
-    if (len > cap)
-        return -2;
-    size_t w = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        for (size_t k = 0; k < 4; k++) {
-            bool padding = i + k >= n - pad;
-            v[k] = padding ? (s[i + k] == '=' ? 0 : -1) : b64_value((unsigned char)s[i + k]);
-            if (v[k] < 0)
-                return -1;
-        }
-        uint32_t q =
-            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        uint8_t b[3] = {(uint8_t)(q >> 16), (uint8_t)(q >> 8), (uint8_t)q};
-        for (size_t k = 0; k < 3 && w < len; k++)
-            out[w++] = b[k];
-    }
-    *ret_len = len;
-    return 0;
-}
-
 static CCAI_MUST_CHECK bool copy_str(char *dst, size_t cap, const json_t *v)
 {
     const char *s = json_string_value(v);
@@ -125,7 +80,8 @@ ccai_status Ccai_twilio_stream_parse(const char *text, size_t len, Ccai_twilio_s
             *why = "a media without payload";
             goto out;
         }
-        int rc = b64_decode(b64, json_string_length(p), m->audio, sizeof m->audio, &m->audio_len);
+        int rc = Ccai_base64_decode(b64, json_string_length(p), false, m->audio, sizeof m->audio,
+                                    &m->audio_len);
         if (rc == -2) {
             st = CCAI_ERR_LIMIT;
             *why = "a media payload over 1 s of audio";

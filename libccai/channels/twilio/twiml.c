@@ -1,8 +1,9 @@
 /* TwiML builder: compact, escaped, sticky errors. */
 #include "channels/twilio/twiml.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
-
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
 
 static void fail(Ccai_twiml *t, ccai_status st)
@@ -165,6 +166,17 @@ void Ccai_twiml_init(Ccai_twiml *t)
     t->tag_pending = true;
 }
 
+bool Ccai_twiml_voice_takes_prosody(const char *voice)
+{
+    if (!voice)
+        return false;
+    if (!strncmp(voice, "Polly.", 6))
+        return !strstr(voice, "-Generative");
+    if (!strncmp(voice, "Google.", 7))
+        return !strstr(voice, "Chirp");
+    return false;
+}
+
 void Ccai_twiml_say(Ccai_twiml *t, const char *text, const Ccai_twiml_say_opts *opts)
 {
     if (!text) {
@@ -178,7 +190,18 @@ void Ccai_twiml_say(Ccai_twiml *t, const char *text, const Ccai_twiml_say_opts *
         attr(t, "voice", opts->voice);
         attr(t, "language", opts->language);
     }
-    close_with_text(t, "Say", text);
+    /* Polly takes 20% .. 200% of its own rate; Google 25% .. 400%. */
+    long pct = opts && opts->rate > 0 ? lround(opts->rate * 100.0) : 100;
+    if (pct == 100 || !*text) {
+        close_with_text(t, "Say", text);
+        return;
+    }
+    pct = pct < 20 ? 20 : pct > 200 ? 200 : pct;
+    char open_tag[40];
+    snprintf(open_tag, sizeof open_tag, "><prosody rate=\"%ld%%\">", pct);
+    puts_(t, open_tag);
+    escape(t, text, false);
+    puts_(t, "</prosody></Say>");
 }
 
 void Ccai_twiml_play(Ccai_twiml *t, const char *url, const char *digits)

@@ -45,6 +45,10 @@ typedef struct Ccai_twiml {
 typedef struct Ccai_twiml_say_opts {
     const char *voice;    /* "alice", "Polly.Joanna-Neural", "Google.en-US-Neural2-F" */
     const char *language; /* "en-US" */
+    /* Speaking rate (1.0: the voice's own, 0: not set): written as SSML
+     * <prosody rate="85%"> inside <Say>, which only Amazon Polly and Google
+     * voices take: the caller decides (Ccai_twiml_voice_takes_prosody). */
+    double rate;
 } Ccai_twiml_say_opts;
 
 typedef struct Ccai_twiml_gather_opts {
@@ -76,6 +80,11 @@ typedef struct Ccai_twiml_dial_opts {
 /* Start a document; t needs no other initialisation. */
 void Ccai_twiml_init(Ccai_twiml *t);
 
+/* Whether Twilio's <Say> with this voice takes SSML <prosody rate>: Amazon
+ * Polly's standard and neural voices and Google's (not Polly's generative
+ * ones nor Google's Chirp voices, which take no SSML; not the basic "man",
+ * "woman", "alice", nor no voice: Twilio's default is basic). */
+bool Ccai_twiml_voice_takes_prosody(const char *voice);
 /* <Say voice language>text</Say>. opts may be NULL. */
 void Ccai_twiml_say(Ccai_twiml *t, const char *text, const Ccai_twiml_say_opts *opts);
 /* <Play>url</Play>, or with url NULL and digits set <Play digits="..."/>. */

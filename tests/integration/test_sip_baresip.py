@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Calls to ccai-server's SIP channel from baresip (Debian baresip-core), on
+loopback, offline speech (pocketsphinx hears, flite speaks, the offline
+dialogue answers).
+
+baresip is the caller as a softphone is: headless, its own configuration in
+a temporary directory, the caller's lines spoken by espeak-ng into WAV files
+it plays (aufile, switched line by line over ctrl_tcp), what it hears
+recorded (sndfile), driven over ctrl_tcp (dial, sndcode, hangup).
+
+  call        greeting heard by baresip (pocketsphinx on its recording),
+              the claim filled from the caller's words, a DTMF key (RFC
+              4733), the caller hangs up (BYE)
+  barge-in    the caller talks over the greeting: the voice layer stops
+              it; then says nothing: the bot hangs up (BYE from us)
+  take-back   ccai-server is killed (-9) mid-call and started again on the
+              same address: it re-INVITEs baresip, says it is back, the
+              claim is intact and the call goes on
+
+Usage: test_sip_baresip.py BUILD_DIR. TAP on stdout; exit 77 (skip) only
+when baresip, espeak-ng, sox or pocketsphinx's model is missing.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+SERVER = os.path.join(BUILD, "ccai-server", "ccai-server")
+HEAR = os.path.join(BUILD, "tests", "integration", "cli-voice-hear")
+MODEL = "/usr/share/pocketsphinx/model/en-us/en-us/mdef"
+
+
+def skip(why):
+    print("1..0 # SKIP " + why)
+    sys.exit(77)
+
+
+for tool in ("baresip", "espeak-ng", "sox"):
+    if not shutil.which(tool):
+        skip(tool + " is not installed (Debian: baresip-core, espeak-ng, sox)")
+if not os.path.exists(MODEL):
+    skip("pocketsphinx's en-us model is not installed (pocketsphinx-en-us)")
+
+TMP = tempfile.mkdtemp(prefix="ccai-sip-")
+PROCS = []
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wav(name, text, pad_s=60, speed=140):
+    """text spoken by espeak-ng, 8 kHz mono s16, then pad_s of silence
+    (baresip hangs up when its aufile ends)."""
+    raw = os.path.join(TMP, name + "-raw.wav")
+    out = os.path.join(TMP, name + ".wav")
+    if text:
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(speed), "-w", raw, text], check=True)
+        subprocess.run(["sox", raw, "-r", "8000", "-c", "1", "-b", "16", out, "pad", "0.3",
+                        str(pad_s)], check=True)
+    else:
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", out, "trim", "0",
+                        str(pad_s)], check=True)
+    return out
+
+
+class Server:
+    def __init__(self, sip_port, agent_uri, db, silence_s=20):
+        self.sip_port = sip_port
+        cfg = os.path.join(TMP, "config.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""server:
+  listen: 127.0.0.1:0
+database:
+  sqlite:
+    path: {db}
+log:
+  level: debug
+sip:
+  listen: 127.0.0.1:{sip_port}
+  rtp_ports: 12000-12998
+  agent_uri: "{agent_uri}"
+conversation:
+  phone_silence_timeout_sec: {silence_s}
+  initiate:
+    agent_phone_number: "+33612345678"
+    lang:
+      default_short_code: en-US
+    claim:
+      - name: incident_city
+        type: text
+        description: the city where it happened
+""")
+        self.log_path = os.path.join(TMP, "server-%d.log" % len(PROCS))
+        self.log = open(self.log_path, "w")
+        self.p = subprocess.Popen([SERVER, "-c", cfg], stdout=subprocess.PIPE, stderr=self.log,
+                                  env=dict(os.environ, CONFIG_YAML=""))
+        PROCS.append(self.p)
+        line = self.p.stdout.readline()
+        if not line.strip().isdigit():
+            raise AssertionError("ccai-server did not start: " + self.text()[-2000:])
+        self.http = int(line)
+
+    def text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def calls(self):
+        with urllib.request.urlopen(f"http://localhost:{self.http}/call") as r:
+            return json.load(r)["calls"]
+
+    def call(self, pred, timeout, what):
+        end = time.time() + timeout
+        while time.time() < end:
+            cs = self.calls()
+            if cs and pred(cs[0]):
+                return cs[0]
+            time.sleep(0.3)
+        raise AssertionError("timed out waiting for " + what + ": " +
+                             json.dumps(self.calls()[:1])[:2000])
+
+    def kill(self):
+        self.p.send_signal(signal.SIGKILL)
+        self.p.wait()
+
+
+class Phone:
+    """A baresip instance driven over ctrl_tcp (netstring JSON)."""
+
+    def __init__(self, name, user, source):
+        self.dir = os.path.join(TMP, name)
+        self.rec = os.path.join(self.dir, "rec")
+        os.makedirs(self.rec)
+        self.sip_port = free_port()
+        self.ctrl_port = free_port(socket.SOCK_STREAM)
+        rtp = free_port()
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write(f"""poll_method epoll
+sip_listen 127.0.0.1:{self.sip_port}
+net_interface 127.0.0.1
+audio_source aufile,{source}
+audio_player aubridge,nil
+audio_alert aubridge,nil
+audio_buffer 20-160
+rtp_ports {rtp}-{rtp + 40}
+rtcp_mux no
+jitter_buffer_delay 5-10
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module aubridge.so
+module sndfile.so
+module_tmp account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
+snd_path {self.rec}
+""")
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(f"<sip:{user}@127.0.0.1:{self.sip_port}>;regint=0\n")
+        self.log = open(os.path.join(self.dir, "log"), "w")
+        self.p = subprocess.Popen(["baresip", "-4", "-f", self.dir, "-t", "300"],
+                                  stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        PROCS.append(self.p)
+        end = time.time() + 10
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.ctrl_port), 1)
+                break
+            except OSError:
+                if time.time() > end:
+                    raise
+                time.sleep(0.2)
+        self.sock.settimeout(0.2)
+        self.buf = b""
+        self.events = []
+        self.token = 0
+
+    def pump(self):
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    break
+                self.buf += d
+        except (socket.timeout, BlockingIOError):
+            pass
+        while b":" in self.buf:
+            n, rest = self.buf.split(b":", 1)
+            n = int(n)
+            if len(rest) < n + 1:
+                break
+            self.events.append(json.loads(rest[:n]))
+            self.buf = rest[n + 1:]
+
+    def cmd(self, command, params=""):
+        self.token += 1
+        body = json.dumps({"command": command, "params": params, "token": str(self.token)})
+        self.sock.sendall(b"%d:%s," % (len(body), body.encode()))
+
+    def wait_event(self, kind, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            self.pump()
+            for e in self.events:
+                if e.get("event") and e.get("type") == kind:
+                    self.events.remove(e)
+                    return e
+            time.sleep(0.1)
+        raise AssertionError("baresip: no %s within %d s" % (kind, timeout))
+
+    def heard(self, keywords):
+        """What pocketsphinx hears in the received audio, and how many of
+        the key words."""
+        files = sorted(f for f in os.listdir(self.rec) if f.endswith("-dec.wav"))
+        assert files, "baresip recorded nothing"
+        out = subprocess.run([HEAR, os.path.join(self.rec, files[-1]), "0", " ".join(keywords)],
+                             capture_output=True, text=True).stdout
+        heard = [l for l in out.splitlines() if l.startswith("heard ")]
+        hits = [l for l in out.splitlines() if l.startswith("keywords ")]
+        return (heard[0][6:] if heard else ""), (int(hits[0].split()[1]) if hits else 0)
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def raw_invite(port, media, extra=""):
+    """One INVITE over UDP as a phone would send it, with @p media after the
+    session lines; the first final answer's status line."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    me = s.getsockname()[1]
+    body = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+            media)
+    if media.startswith("this"):
+        body = media
+    cid = "%d-%f@test" % (me, time.time())
+    msg = (f"INVITE sip:bot@127.0.0.1:{port} SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{me}{int(time.time() * 1000)}\r\n"
+           "Max-Forwards: 70\r\n"
+           f"From: <sip:raw@127.0.0.1:{me}>;tag=raw{me}\r\n"
+           f"To: <sip:bot@127.0.0.1:{port}>\r\n"
+           f"Call-ID: {cid}\r\nCSeq: 1 INVITE\r\n"
+           f"Contact: <sip:raw@127.0.0.1:{me}>\r\n" + extra +
+           f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n" + body)
+    s.sendto(msg.encode(), ("127.0.0.1", port))
+    s.settimeout(5)
+    try:
+        while True:
+            d = s.recv(65536).decode(errors="replace")
+            code = int(d.split(" ", 2)[1])
+            if code >= 200:
+                ack = (f"ACK sip:bot@127.0.0.1:{port} SIP/2.0\r\n" +
+                       msg.split("\r\n", 1)[1].split("Contact:")[0].replace(
+                           "CSeq: 1 INVITE", "CSeq: 1 ACK") + "Content-Length: 0\r\n\r\n")
+                s.sendto(ack.encode(), ("127.0.0.1", port))
+                return d.split("\r\n", 1)[0]
+    except socket.timeout:
+        return ""
+    finally:
+        s.close()
+
+
+def msgs(call, persona, action):
+    return [m.get("content") for m in call["messages"]
+            if m["persona"] == persona and m["action"] == action]
+
+
+N = 0
+
+
+def ok(cond, what):
+    global N
+    N += 1
+    print(("ok %d - " if cond else "not ok %d - ") % N + what, flush=True)
+    if not cond:
+        raise AssertionError(what)
+
+
+def main():
+    silence = wav("silence", None, 200)
+    city = wav("city", "the city of london")
+    talk = wav("talk", "wait wait please wait a moment I have a question about my policy", 30)
+    db = os.path.join(TMP, "ccai.db")
+    sip_port = free_port()
+    agent_uri = "sip:agent@127.0.0.1:9"  # no transfer in these calls
+    srv = Server(sip_port, agent_uri, db)
+    bot = f"sip:bot@127.0.0.1:{sip_port}"
+
+    # 0. What a phone may send that we cannot take: a clear answer each,
+    #    nothing stored.
+    before = len(srv.calls())
+    ok(raw_invite(sip_port, "m=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n")
+       .startswith("SIP/2.0 488"), "an offer of G.729 only: 488")
+    ok(raw_invite(sip_port, "this is not sdp\r\n").startswith("SIP/2.0 488"),
+       "a malformed SDP: 488")
+    ok(raw_invite(sip_port, "m=audio 4000 RTP/AVP 0\r\n", "Session-Expires: 30\r\n")
+       .startswith("SIP/2.0 422"), "Session-Expires below 90 s: 422 (Min-SE)")
+    ok(len(srv.calls()) == before and
+       "no PCMU or PCMA" in srv.text() and "malformed SDP" in srv.text(),
+       "each refusal is logged, no call stored")
+
+    # 1. A call: greeting heard, the claim from the caller's words, a key,
+    #    the caller hangs up.
+    a = Phone("caller", "alice", silence)
+    a.cmd("dial", bot)
+    a.wait_event("CALL_ESTABLISHED", 10)
+    c = srv.call(lambda c: msgs(c, "assistant", "talk"), 15, "the greeting")
+    ok(c["channel"] == "sip" and c["in_progress"], "the SIP call is stored in progress")
+    time.sleep(12)  # the greeting and the first question play out
+    a.cmd("ausrc", "aufile," + city)
+    c = srv.call(lambda c: c["claim"].get("incident_city"), 40, "the claim's city")
+    print("# the caller said 'the city of london', recognised: %r" % c["claim"]["incident_city"])
+    ok(True, "the claim is filled from the caller's audio")
+    a.cmd("ausrc", "aufile," + silence)
+    time.sleep(1)
+    a.cmd("sndcode", "5")
+    c = srv.call(lambda c: "5" in msgs(c, "human", "dtmf"), 10, "the key 5")
+    ok(msgs(c, "human", "dtmf") == ["5"], "a DTMF key (RFC 4733) is stored once")
+    time.sleep(4)
+    a.cmd("hangup")
+    a.wait_event("CALL_CLOSED", 10)
+    c = srv.call(lambda c: not c["in_progress"], 10, "the end")
+    ok(c["end_reason"] == "the caller hung up", "the caller's BYE ends the call: " +
+       str(c["end_reason"]))
+    time.sleep(1)
+    words, hits = a.heard(["hello", "contoso", "claim", "questions", "city", "happened"])
+    print("# baresip heard: %s" % words)
+    ok(hits >= 2, "baresip's recording of the bot is recognised (%d key words)" % hits)
+    a.stop()
+
+    # 2. Barge-in over the greeting; then the caller says nothing: the bot
+    #    gives up and hangs up (BYE from us). Silence timeout 3 s here.
+    srv.kill()
+    srv = Server(sip_port, agent_uri, db, silence_s=3)
+    b = Phone("caller2", "bob", silence)
+    b.cmd("dial", bot)
+    b.wait_event("CALL_ESTABLISHED", 10)
+    time.sleep(2.5)
+    b.cmd("ausrc", "aufile," + talk)
+    time.sleep(8)
+    ok("barge-in" in srv.text(), "the caller's speech over the greeting is a barge-in")
+    b.cmd("ausrc", "aufile," + silence)
+    b.wait_event("CALL_CLOSED", 60)
+    c = srv.call(lambda c: not c["in_progress"], 10, "the end")
+    ok(c["end_reason"] == "the bot hung up" and "the bot hung up: BYE" in srv.text(),
+       "a silent caller: the bot hangs up (BYE): " + str(c["end_reason"]))
+    b.stop()
+    srv.kill()
+    srv = Server(sip_port, agent_uri, db)
+
+    # 4. Take-back: killed mid-call, started again on the same address.
+    k = Phone("caller4", "dave", silence)
+    k.cmd("dial", bot)
+    k.wait_event("CALL_ESTABLISHED", 10)
+    time.sleep(12)
+    k.cmd("ausrc", "aufile," + city)
+    c = srv.call(lambda c: c["claim"].get("incident_city"), 40, "the claim's city")
+    k.cmd("ausrc", "aufile," + silence)
+    claim, call_id = c["claim"]["incident_city"], c["call_id"]
+    talks = len(msgs(c, "assistant", "talk"))
+    time.sleep(2)
+    srv.kill()
+    time.sleep(1)
+    srv = Server(sip_port, agent_uri, db)
+    c = srv.call(lambda c: c["call_id"] == call_id and len(msgs(c, "assistant", "talk")) > talks,
+                 30, "the bot speaking again after the restart")
+    ok("taken back after a restart" in srv.text(), "the restarted server re-INVITEs the peer")
+    ok(c["in_progress"] and c["claim"].get("incident_city") == claim,
+       "the call goes on with its claim intact")
+    print("# after the restart the bot said: %r" % msgs(c, "assistant", "talk")[talks])
+    time.sleep(3)
+    k.cmd("hangup")
+    k.wait_event("CALL_CLOSED", 10)
+    c = srv.call(lambda c: not c["in_progress"], 10, "the end")
+    ok(c["end_reason"] == "the caller hung up", "the caller hangs up the call taken back")
+    k.stop()
+    print("1..%d" % N)
+
+
+try:
+    main()
+    rc = 0
+except AssertionError as e:
+    print("not ok %d - %s" % (N + 1, e))
+    print("1..%d" % (N + 1))
+    rc = 1
+finally:
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if os.environ.get("SIP_TEST_KEEP"):
+        print("# kept " + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+sys.exit(rc)
