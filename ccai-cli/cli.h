@@ -49,6 +49,8 @@ int usage_error(const char *cmd, const char *fmt, ...) CCAI_PRINTF(2, 3);
 int option_value(int argc, char **argv, int *i, const char *name, const char **ret);
 
 int cmd_chat(cli *c, int argc, char **argv);
+/* docs.c: import, list, search, remove the documentation. */
+int cmd_docs(cli *c, int argc, char **argv);
 /* The stored call at its end (chat.c): claim, next action, synthesis. */
 void print_call_summary(cli *c, const char *call_id, int json);
 /* voice.c: an audio call driven from WAV files and espeak-ng. */

@@ -636,6 +636,26 @@ static const command commands[] = {
      "  --phone NUMBER   the caller's number (default +33612345678)\n"
      "  --lang CODE      the call's language (default: the configured one)\n"
      "  --wait SECONDS   wait this long for the post-call report (default 120)\n"},
+    {"docs", cmd_docs,
+     "docs import PATH... [--lang CODE] [--no-embed] [--json] | docs list [--json]\n"
+     "        | docs search QUESTION [--lang CODE] [--limit N] [--json] | docs remove PATH...\n"
+     "        | docs embed",
+     "The documentation the search_document tool searches, in the local database.\n"
+     "\n"
+     "  import PATH...   import Markdown, HTML and text files (a directory: its\n"
+     "                   .md, .markdown, .html, .htm, .txt files, recursively),\n"
+     "                   chunked by heading; an unchanged file is skipped, a\n"
+     "                   changed one replaced. Then computes the chunks' vectors\n"
+     "                   when documents.embeddings is configured (not with\n"
+     "                   --no-embed). --lang: the documents' language (default:\n"
+     "                   their front matter or <html lang>, else\n"
+     "                   documents.default_lang)\n"
+     "  list             the imported documents: language, chunks, vectors\n"
+     "  search QUESTION  what the bot finds: the ranked chunks with their source,\n"
+     "                   heading and scores (BM25, vector, fused). --lang: the\n"
+     "                   call's language (default: every language)\n"
+     "  remove PATH...   remove imported documents and their chunks\n"
+     "  embed            compute the vectors the chunks lack\n"},
     {"version", cmd_version, "version", "Print the versions of ccai-cli and of libccai.\n"},
     {"help", cmd_help, "help [COMMAND]", "Print the usage of ccai-cli or of one command.\n"},
 };

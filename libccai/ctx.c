@@ -8,6 +8,8 @@
  *   channels    one per class of the table below (channels/<name>/);
  *   sms         the provider sms.mode names: a channel's, the host's, or
  *               the outbox;
+ *   rag         the documents search_document searches (documents.*,
+ *               its embeddings client and query cache);
  *   engine      calls, conversations, jobs;
  *   voice       audio calls: the speech providers' chains, turn-taking
  *               (a call whose params ask for audio is started through it);
@@ -31,6 +33,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "io/io.h"
+#include "rag/rag.h"
 #include "sms/sms.h"
 #include "store/sqlite.h"
 #include "stt/sphinx.h"
@@ -62,6 +65,7 @@ struct ccai_ctx {
     Ccai_metrics *metrics;
     Ccai_channel channels[N_CHANNELS];
     Ccai_sms_provider *sms;
+    Ccai_rag *rag;
     Ccai_engine *engine;
     Ccai_voice *voice;
     Ccai_router *router;
@@ -82,6 +86,11 @@ Ccai_store *Ccai_ctx_store(ccai_ctx *ctx)
 Ccai_engine *Ccai_ctx_engine(ccai_ctx *ctx)
 {
     return ctx->engine;
+}
+
+Ccai_rag *Ccai_ctx_rag(ccai_ctx *ctx)
+{
+    return ctx->rag;
 }
 
 Ccai_voice *Ccai_ctx_voice(ccai_ctx *ctx)
@@ -107,6 +116,7 @@ static void ctx_destroy(ccai_ctx *ctx)
     Ccai_stt_sphinx_release();
 #endif
     Ccai_sms_provider_free(ctx->sms);
+    Ccai_rag_free(ctx->rag); /* its searches end with the calls */
     /* The loop last of the parts: their timers and requests are gone. */
     void (*cleanup)(void *) = NULL;
     void *loop_ud = NULL;
@@ -265,7 +275,10 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (!(ctx->db_path = Ccai_strdup(Ccai_store_location(ctx->store))) ||
         !(ctx->metrics = Ccai_metrics_new()))
         goto fail;
-    st = sms_init(ctx);
+    Ccai_rag_env rge = {ctx, ctx->cfg, &ctx->log, ctx->store};
+    st = Ccai_rag_new(&rge, &ctx->rag, &why);
+    if (st == CCAI_OK)
+        st = sms_init(ctx);
     if (st == CCAI_OK) {
         /* A call that names no bot number has the ACS one (as in 0.1). */
         Ccai_dialer d = dialer;
@@ -279,6 +292,7 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
             ctx->sms,
             Ccai_config_str(ctx->cfg, "communication_services.phone_number"),
             &d,
+            ctx->rag,
         };
         st = Ccai_engine_new(&ee, &ctx->engine, &why);
         if (st == CCAI_OK) {

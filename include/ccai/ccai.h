@@ -802,6 +802,116 @@ CCAI_EXPORT const char *ccai_ctx_database_path(const ccai_ctx *ctx);
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, char **ret_json);
 
 /* ------------------------------------------------------------------------ */
+/* Documents (what the search_document tool searches)                       */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The end of an asynchronous documents operation: its status and, on
+ * CCAI_OK, its JSON document (else NULL; the text is in ccai_ctx_errmsg()).
+ * Ownership: @p json is borrowed during the call.
+ * Context: called from the context's loop (ccai_ctx_socket_action(),
+ * ccai_ctx_timeout()), never from inside the call that started it.
+ */
+typedef void (*ccai_docs_done_fn)(ccai_status status, const char *json, void *ud);
+
+/**
+ * Import one document (Markdown, HTML or plain text, told by its name or
+ * its first bytes) into the context's documents: chunked by heading with
+ * overlap (documents.chunk_*), with its title and language. A file whose
+ * bytes, chunking and language did not change is left as it is; a changed
+ * one has its chunks replaced. Embeddings are computed separately
+ * (ccai_ctx_docs_embed()).
+ * @param ctx       the context.
+ * @param path      the file; it is stored under its absolute path.
+ * @param lang      its language ("fr-FR", "en"), or NULL: the document's own
+ *                  (front matter lang/language, <html lang>), else
+ *                  documents.default_lang, else the conversation's default.
+ * @param ret_json  receives {"path", "status": "imported" | "replaced" |
+ *                  "unchanged", "format", "title", "lang", "chunks"}.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument, @p lang no
+ * language tag); CCAI_ERR_IO (the file cannot be read); CCAI_ERR_LIMIT
+ * (larger than 16 MiB or 20000 chunks); CCAI_ERR_STORE, CCAI_ERR_BUSY;
+ * CCAI_ERR_NOMEM. The text in ccai_ctx_errmsg(); nothing is changed on
+ * failure.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread; it reads the file and writes the store at
+ * once (blocking). @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_docs_import(ccai_ctx *ctx, const char *path,
+                                                             const char *lang, char **ret_json);
+
+/**
+ * Remove an imported document and its chunks.
+ * @param ctx       the context.
+ * @param path      the document as imported (a relative path is made
+ *                  absolute when the file still exists).
+ * @param ret_json  receives {"path", "chunks"} (the chunks removed).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_NOT_FOUND (never
+ * imported); CCAI_ERR_STORE, CCAI_ERR_BUSY; CCAI_ERR_NOMEM.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_docs_remove(ccai_ctx *ctx, const char *path,
+                                                             char **ret_json);
+
+/**
+ * The imported documents: {"embeddings": the model or null, "sources":
+ * [{"path", "title", "lang", "format", "hash", "bytes", "imported_at" (ms
+ * since the epoch), "chunks", "embedded" (chunks with a vector of the
+ * configured model)}]}, by path.
+ * @param ctx       the context.
+ * @param ret_json  receives the JSON text.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_STORE; CCAI_ERR_NOMEM.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_docs_list_json(ccai_ctx *ctx, char **ret_json);
+
+/**
+ * Compute the vectors of every chunk that has none for the configured
+ * embeddings model (documents.embeddings.*), batch after batch, on the
+ * context's loop; then @p done gets {"embedded": N, "model", "error"?}.
+ * @param ctx   the context.
+ * @param done  called once at the end (may be NULL).
+ * @param ud    given to @p done.
+ * Statuses: CCAI_OK (done fires); CCAI_ERR_INVALID_ARG; CCAI_ERR_UNSUPPORTED
+ * (documents.embeddings.mode is none: search is BM25 only);
+ * CCAI_ERR_STATE (already running); CCAI_ERR_NOMEM. No callback on failure.
+ * Ownership: nothing changes hands.
+ * Context: the context's thread; ccai_ctx_free() cancels it (no callback).
+ * @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_docs_embed(ccai_ctx *ctx, ccai_docs_done_fn done,
+                                                            void *ud);
+
+/**
+ * Search the documents as the search_document tool does: BM25 (full text)
+ * among the chunks of @p lang, fused with the cosine of their vectors when
+ * embeddings are configured, the ranking cached (cache.*). @p done gets
+ * {"lang", "mode": "bm25" | "hybrid", "cached", "chunks_in_lang", "chunks",
+ * "results": [{"rank", "score", "bm25", "bm25_rank", "cosine",
+ * "vector_rank", "source", "heading", "lang", "content"}]}, best first.
+ * @param ctx    the context.
+ * @param query  the question.
+ * @param lang   a language tag (its primary subtag counts), or NULL: every
+ *               language; a language without documents searches them all.
+ * @param limit  results at most; 0: documents.top_n.
+ * @param done   called once, from the loop.
+ * @param ud     given to @p done.
+ * Statuses: CCAI_OK (done fires); CCAI_ERR_INVALID_ARG (an empty query, a
+ * NULL argument); CCAI_ERR_STORE; CCAI_ERR_NOMEM. No callback on failure.
+ * Ownership: nothing changes hands.
+ * Context: the context's thread; ccai_ctx_free() cancels it (no callback).
+ * @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_docs_search(ccai_ctx *ctx, const char *query,
+                                                             const char *lang, size_t limit,
+                                                             ccai_docs_done_fn done, void *ud);
+
+/* ------------------------------------------------------------------------ */
 /* Calls                                                                    */
 /* ------------------------------------------------------------------------ */
 

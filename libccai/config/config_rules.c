@@ -57,6 +57,24 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg)
         require(cfg, &el, key, why);
     }
 
+    /* The documents search: its embeddings endpoint, its chunking, its cache. */
+    const char *emb = Ccai_config_str(cfg, "documents.embeddings.mode");
+    if (emb && strcmp(emb, "none") != 0 && !has_text(cfg, "documents.embeddings.endpoint") &&
+        !has_text(cfg, "llm.fast.endpoint"))
+        Ccai_cfg_errlist_add(&el, "documents.embeddings.endpoint", 0, 0,
+                             "required (or llm.fast.endpoint) when documents.embeddings.mode "
+                             "is %s",
+                             emb);
+    if (Ccai_config_int(cfg, "documents.chunk_overlap_chars", 0) * 2 >=
+        Ccai_config_int(cfg, "documents.chunk_max_chars", 1500))
+        Ccai_cfg_errlist_add(&el, "documents.chunk_overlap_chars", 0, 0,
+                             "must be less than half of documents.chunk_max_chars");
+    const char *cache = Ccai_config_str(cfg, "cache.mode");
+    if (cache && strcmp(cache, "redis") == 0 && Ccai_config_bool(cfg, "cache.redis.ssl", false))
+        Ccai_cfg_errlist_add(&el, "cache.redis.ssl", 0, 0,
+                             "TLS to Redis is not supported by this build (hiredis 0.14): "
+                             "reach Redis on a trusted network, or through a TLS tunnel");
+
     const char *sms = Ccai_config_str(cfg, "sms.mode");
     if (sms && strcmp(sms, "twilio") == 0) {
         static const char *const parts[] = {"account_sid", "auth_token", "phone_number"};

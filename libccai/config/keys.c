@@ -18,6 +18,9 @@ static const char *const db_modes[] = {"sqlite", NULL};
 static const char *const sync_modes[] = {"normal", "full", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const jailbreak_actions[] = {"refuse", "handover", "end", NULL};
+static const char *const embed_modes[] = {"none", "openai", "azure_openai", "openai_compatible",
+                                          NULL};
+static const char *const cache_modes[] = {"store", "memory", "redis", NULL};
 
 #define KS(p, d, doc)                                \
     {                                                \
@@ -257,6 +260,41 @@ static const Ccai_key keys[] = {
     KE("database.sqlite.synchronous", "normal", sync_modes,
        "normal: a commit survives a crash of the process (kill -9); full: also a power loss"),
 
+    /* The documentation search_document searches (libccai/rag/). */
+    KS("documents.default_lang", "",
+       "Language of an imported document that names none (front matter, <html lang>); empty: "
+       "conversation.initiate.lang.default_short_code"),
+    KI("documents.chunk_max_chars", 1500, 200, 100000, "Longest chunk, in bytes"),
+    KI("documents.chunk_overlap_chars", 200, 0, 49999,
+       "Bytes of a long section's previous chunk repeated at the start of the next"),
+    KI("documents.top_n", 5, 1, 20, "Chunks a search gives the model at most"),
+    KI("documents.cache_ttl_sec", 86400, 1, 31536000, "How long a question's ranking is cached"),
+    KD("documents.min_similarity", 0.3, -1.0, 1.0,
+       "Cosine below which a chunk is not found by its vector"),
+    KE("documents.embeddings.mode", "none", embed_modes,
+       "Embeddings for hybrid search; none: BM25 (full text) only"),
+    KS("documents.embeddings.endpoint", NULL, "Base URL of the API; default: llm.fast.endpoint"),
+    KSECRET("documents.embeddings.api_key", "API key; default: llm.fast.api_key"),
+    KS("documents.embeddings.model", "text-embedding-3-small", "Embeddings model"),
+    KS("documents.embeddings.deployment", NULL, "Azure OpenAI deployment; default: the model"),
+    KS("documents.embeddings.api_version", "2024-10-21", "Azure OpenAI API version"),
+    KI("documents.embeddings.dimensions", 0, 0, 8192, "Dimensions asked for; 0: the model's"),
+    KI("documents.embeddings.batch", 16, 1, 256, "Chunks embedded per request"),
+    KI("documents.embeddings.timeout_ms", 10000, 100, 600000, "One request, start to end"),
+    KI("documents.embeddings.retries", 2, 0, 10, "Retries of a failed request"),
+
+    KE("cache.mode", "store", cache_modes,
+       "Query cache: store (the database; memory is read as store) or redis"),
+    KS("cache.redis.host", "127.0.0.1", "Redis server (an address or a name in /etc/hosts)"),
+    KI("cache.redis.port", 6379, 1, 65535, "Redis port"),
+    KI("cache.redis.database", 0, 0, 1000, "Redis database number"),
+    KSECRET("cache.redis.password", "Redis password (AUTH)"),
+    KB("cache.redis.ssl", false, "TLS to Redis: not supported by this build (hiredis 0.14)"),
+    KS("cache.redis.prefix", "ccai:", "Prefix of every key"),
+    KI("cache.redis.timeout_ms", 1000, 10, 60000,
+       "An answer later than this is a miss (the search goes on uncached)"),
+    KIGNORED("cache.memory"),
+
     KS("server.listen", "127.0.0.1:8080", "HTTP server address:port"),
     KS("server.public_url", "", "Public base URL of the server"),
     KSECRET("server.api_token", "Bearer token of the REST API"),
@@ -328,7 +366,6 @@ static const Ccai_key keys[] = {
 
     KIGNORED("ai_search"),
     KIGNORED("ai_translation"),
-    KIGNORED("cache"),
     KIGNORED("cognitive_service"),
     KIGNORED("app_configuration"),
     KIGNORED("queue"),

@@ -58,6 +58,16 @@ typedef struct Ccai_turn {
     Ccai_llm_result end; /* ... the result, its strings and tool calls copied */
     Ccai_tool_calls end_calls;
     char *end_text, *end_model;
+    /* The round's tool calls, run in order (copied: a tool that answers
+     * later outlives the LLM's result), what they answered so far, and
+     * the tool being waited for. */
+    struct turn_tool {
+        char *id, *name, *args;
+    } * tc;
+    size_t n_tc, tool_i;
+    json_t *record;
+    Ccai_tool_outcome out;
+    struct Ccai_tool_wait *wait;
 } Ccai_turn;
 
 /* Helpers ------------------------------------------------------------------ */
@@ -386,6 +396,22 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
 
 /* Turns --------------------------------------------------------------------- */
 
+/* Forget the round's tool calls and their results. */
+static void tools_clear(Ccai_turn *t)
+{
+    for (size_t i = 0; i < t->n_tc; i++) {
+        ccai_free(t->tc[i].id);
+        ccai_free(t->tc[i].name);
+        ccai_free(t->tc[i].args);
+    }
+    ccai_free(t->tc);
+    t->tc = NULL;
+    t->n_tc = t->tool_i = 0;
+    json_decref(t->record);
+    t->record = NULL;
+    memset(&t->out, 0, sizeof t->out);
+}
+
 static void turn_free(Ccai_turn *t)
 {
     if (!t)
@@ -399,10 +425,13 @@ static void turn_free(Ccai_turn *t)
     }
     Ccai_timer_stop(ctx, &t->soft);
     Ccai_timer_stop(ctx, &t->hard);
+    Ccai_tools_cancel(t->wait);
+    t->wait = NULL;
     if (t->busy) {
         t->doomed = true; /* a host callback ended the turn: free on the way out */
         return;
     }
+    tools_clear(t);
     Ccai_sentences_free(&t->sent);
     ccai_free(t->caller_text);
     Ccai_buf_free(&t->held);
@@ -582,6 +611,121 @@ static void bot_filtered(Ccai_turn *t)
     content_filtered(t, CCAI_GUARD_ACT_ERROR);
 }
 
+/* Tool calls ------------------------------------------------------------------ */
+
+static CCAI_MUST_CHECK bool tools_copy(Ccai_turn *t, const Ccai_tool_calls *calls)
+{
+    tools_clear(t);
+    t->tc = Ccai_calloc(calls->n, sizeof *t->tc);
+    t->record = json_array();
+    if (!t->tc || !t->record)
+        return false;
+    for (size_t i = 0; i < calls->n; i++) {
+        const Ccai_tool_call *tc = &calls->v[i];
+        struct turn_tool *o = &t->tc[t->n_tc++];
+        o->id = Ccai_strdup(tc->id);
+        o->name = Ccai_strdup(tc->name);
+        o->args = Ccai_strdup(tc->args.data ? tc->args.data : "{}");
+        if (!o->id || !o->name || !o->args)
+            return false;
+    }
+    return true;
+}
+
+/* One tool's result into the round's record (result taken). */
+static void tool_answered(Ccai_turn *t, char *result, const Ccai_tool_outcome *one)
+{
+    const struct turn_tool *tc = &t->tc[t->tool_i++];
+    t->out.end_call |= one->end_call;
+    t->out.transfer |= one->transfer;
+    json_t *r = t->record ? json_pack("{s:s, s:s, s:s, s:s}", "tool_id", tc->id, "function_name",
+                                      tc->name, "function_arguments", tc->args, "content",
+                                      result ? result : "Error: out of memory.")
+                          : NULL;
+    ccai_free(result);
+    if (!r || json_array_append_new(t->record, r)) {
+        json_decref(t->record);
+        t->record = NULL;
+    }
+}
+
+/* Every tool has answered: store the results, then the next round. */
+static void tools_done(Ccai_turn *t)
+{
+    ccai_call *c = t->c;
+    Ccai_tool_outcome out = t->out;
+    bool rounds_left = t->round < c->eng->max_rounds;
+    char *text = t->record ? Ccai_json_dump(t->record, JSON_COMPACT) : NULL;
+    tools_clear(t);
+    ccai_status st_rec = text ? Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE, "",
+                                                      NULL, text, t->engine, NULL)
+                              : CCAI_ERR_NOMEM;
+    ccai_free(text);
+    if (t->doomed)
+        return;
+    /* Persist, then act: the next round reads the tool results from the
+     * store; without them it would ask for the same tools again. The
+     * failure is on the call and in the log: the turn ends here. */
+    if (st_rec != CCAI_OK && !(out.end_call || out.transfer)) {
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: tool results not stored: %s", c->row.id,
+                 ccai_status_str(st_rec));
+        Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
+        turn_end(t, true);
+        return;
+    }
+    if (out.end_call || out.transfer || c->state >= CCAI_CALL_TRANSFERRING) {
+        turn_end(t, false);
+        return;
+    }
+    /* Rounds used up: one last request without tools, so that the
+     * caller hears what was done. */
+    if (!rounds_left && !t->no_tools) {
+        t->no_tools = true;
+        start_round(t);
+        return;
+    }
+    if (rounds_left) {
+        start_round(t);
+        return;
+    }
+    turn_end(t, true);
+}
+
+/* Run the round's tools from t->tool_i on, in order; one that answers
+ * later holds the others until Ccai_conv_tool_result(). */
+static void run_tools(Ccai_turn *t)
+{
+    while (t->record && t->tool_i < t->n_tc && !t->doomed) {
+        const struct turn_tool *tc = &t->tc[t->tool_i];
+        Ccai_tool_outcome one = {0};
+        char *result = Ccai_tools_run(t->c, tc->name, tc->args, t->engine, &one);
+        if (one.wait) {
+            t->wait = one.wait;
+            return;
+        }
+        tool_answered(t, result, &one);
+    }
+    if (!t->doomed)
+        tools_done(t);
+}
+
+void Ccai_conv_tool_result(ccai_call *c, char *result)
+{
+    Ccai_turn *t = c->turn;
+    if (!t || !t->wait ||
+        t->tool_i >= t->n_tc) { /* no turn waits for it (cannot happen: cancelled) */
+        ccai_free(result);
+        return;
+    }
+    t->wait = NULL;
+    turn_enter(t);
+    Ccai_tool_outcome none = {0};
+    tool_answered(t, result, &none);
+    run_tools(t);
+    /* The last thing done here: whether the turn lives on changes nothing. */
+    CCAI_DISCARD(turn_leave(t));
+}
+
 static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, const char *errmsg);
 
 static void early_keep_end(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res,
@@ -639,58 +783,14 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     bool rounds_left = t->round < e->max_rounds;
     size_t n = res->calls->n;
     if (n > 0) {
-        json_t *record = json_array();
-        Ccai_tool_outcome out = {0};
-        for (size_t i = 0; record && i < n; i++) {
-            const Ccai_tool_call *tc = &res->calls->v[i];
-            const char *args = tc->args.data ? tc->args.data : "{}";
-            Ccai_tool_outcome one = {0};
-            char *result = Ccai_tools_run(c, tc->name, args, t->engine, &one);
-            out.end_call |= one.end_call;
-            out.transfer |= one.transfer;
-            json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "tool_id", tc->id, "function_name",
-                                  tc->name, "function_arguments", args, "content",
-                                  result ? result : "Error: out of memory.");
-            ccai_free(result);
-            if (!r || json_array_append_new(record, r)) {
-                json_decref(record);
-                record = NULL;
-            }
-        }
-        char *text = record ? Ccai_json_dump(record, JSON_COMPACT) : NULL;
-        json_decref(record);
-        ccai_status st_rec = text ? Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE,
-                                                          "", NULL, text, t->engine, NULL)
-                                  : CCAI_ERR_NOMEM;
-        ccai_free(text);
-        if (t->doomed)
-            return;
-        /* Persist, then act: the next round reads the tool results from the
-         * store; without them it would ask for the same tools again. The
-         * failure is on the call and in the log: the turn ends here. */
-        if (st_rec != CCAI_OK && !(out.end_call || out.transfer)) {
-            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: tool results not stored: %s",
-                     c->row.id, ccai_status_str(st_rec));
+        if (!tools_copy(t, res->calls)) {
+            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: out of memory for the tool calls",
+                     c->row.id);
             Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
             turn_end(t, true);
             return;
         }
-        if (out.end_call || out.transfer || c->state >= CCAI_CALL_TRANSFERRING) {
-            turn_end(t, false);
-            return;
-        }
-        /* Rounds used up: one last request without tools, so that the
-         * caller hears what was done. */
-        if (!rounds_left && !t->no_tools) {
-            t->no_tools = true;
-            start_round(t);
-            return;
-        }
-        if (rounds_left) {
-            start_round(t);
-            return;
-        }
-        turn_end(t, true);
+        run_tools(t);
         return;
     }
     if (!res->text || !*res->text) {

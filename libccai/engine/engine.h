@@ -71,6 +71,7 @@ typedef struct Ccai_engine_env {
      * engine's life; NULL or "" for none). */
     const char *bot_phone_number;
     const Ccai_dialer *dialer; /* may be NULL: no call is ever placed (copied) */
+    struct Ccai_rag *rag;      /* the documents search_document searches */
 } Ccai_engine_env;
 
 /* The engine of a context (engine/engine.c). */
@@ -82,6 +83,7 @@ typedef struct Ccai_engine {
     Ccai_metrics *metrics;
     Ccai_sms_provider *sms;
     const char *bot_phone_number; /* Ccai_engine_env's */
+    struct Ccai_rag *rag;         /* Ccai_engine_env's */
 
     struct ccai_call *calls; /* the live handles */
     size_t n_calls;
@@ -520,7 +522,18 @@ typedef struct Ccai_tool_outcome {
     bool end_call; /* the call is ending: no further LLM round */
     bool transfer; /* handed to a human */
     bool changed;  /* something the next round must see */
+    /* The tool answers later (search_document asks the embeddings
+     * endpoint, the cache): its result is NULL now and comes through
+     * Ccai_conv_tool_result(); the turn waits for it, and stops it with
+     * Ccai_tools_cancel() when the turn ends first. */
+    struct Ccai_tool_wait *wait;
 } Ccai_tool_outcome;
+
+/* Stop a tool that answers later: its result never comes. NULL accepted. */
+void Ccai_tools_cancel(struct Ccai_tool_wait *w);
+/* conversation.c: the result of the call's tool that answered later
+ * (taken; NULL: out of memory); the turn goes on with its next tool. */
+void Ccai_conv_tool_result(ccai_call *c, char *result);
 
 /* The tool schemas for this call (end_call left out when asked). */
 json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call);

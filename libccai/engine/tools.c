@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/tz.h"
 #include "engine/prompts.h"
+#include "rag/rag.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -137,10 +138,12 @@ json_t *Ccai_tools_schemas(const ccai_call *c, bool with_end_call)
                   "or asks for it.",
                   json_object(), false);
     t[n++] = tool("search_document",
-                  "Search the internal documentation (contracts, law, regulations, procedures, "
-                  "guides) with several queries in English.",
+                  "Search the company's documentation (contracts, coverage, law, regulations, "
+                  "procedures, guides, contacts) for information you do not have. Write the "
+                  "queries in the language of the conversation: its documents are searched.",
                   json_pack("{s:{s:s, s:s, s:{s:s}}}", "queries", "type", "array", "description",
-                            "Queries, each from another point of view", "items", "type", "string"),
+                            "Queries, each from another point of view and with other words",
+                            "items", "type", "string"),
                   true);
     t[n++] =
         tool("notify_emergencies",
@@ -485,6 +488,79 @@ static char *run_new_claim(ccai_call *c)
                        "one is saved and will be summarised.");
 }
 
+/* search_document: the documents of the call's language (rag/rag.h),
+ * asked on the loop; the turn waits for the answer. */
+typedef struct Ccai_tool_wait {
+    ccai_call *c;
+    Ccai_rag_search *search;
+} Ccai_tool_wait;
+
+void Ccai_tools_cancel(Ccai_tool_wait *w)
+{
+    if (!w)
+        return;
+    Ccai_rag_search_cancel(w->search);
+    ccai_free(w);
+}
+
+static void on_search(ccai_status st, const Ccai_rag_results *res, void *ud)
+{
+    Ccai_tool_wait *w = ud;
+    ccai_call *c = w->c;
+    ccai_free(w); /* the search is over */
+    char *text;
+    if (st == CCAI_OK) {
+        Ccai_log(&c->eng->log, CCAI_LOG_INFO,
+                 "call %s: search_document: %zu result(s), %s, language %s%s", c->row.id, res->n,
+                 res->hybrid ? "hybrid" : "BM25", res->lang ? res->lang : "any",
+                 res->cached ? ", cached" : "");
+        text = Ccai_rag_format(res);
+    } else {
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: search_document failed: %s", c->row.id,
+                 Ccai_rag_errmsg(c->eng->rag));
+        text = Ccai_strdup("# Search results\nThe documentation could not be searched (an "
+                           "internal error). Do not make the answer up: say you cannot check "
+                           "it now.");
+    }
+    Ccai_conv_tool_result(c, text);
+}
+
+static char *run_search(ccai_call *c, const json_t *args, Ccai_tool_outcome *out)
+{
+    const json_t *qs = json_object_get(args, "queries");
+    const char *queries[CCAI_RAG_MAX_QUERIES];
+    size_t n = 0, i;
+    const json_t *q;
+    if (json_is_string(qs)) /* one query not in a list: read as meant */
+        queries[n++] = json_string_value(qs);
+    json_array_foreach(qs, i, q)
+    {
+        if (json_is_string(q) && *json_string_value(q) && n < CCAI_RAG_MAX_QUERIES)
+            queries[n++] = json_string_value(q);
+    }
+    if (n == 0)
+        return Ccai_strdup("Bad arguments: \"queries\" must be a list of questions.");
+    if (!c->eng->rag)
+        return Ccai_strdup("# Search results\nNo documentation is available here: answer from "
+                           "what you know, and say so when you are not sure.");
+    Ccai_tool_wait *w = Ccai_calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->c = c;
+    ccai_status st =
+        Ccai_rag_search_start(c->eng->rag, queries, n, c->row.lang, 0, on_search, w, &w->search);
+    if (st != CCAI_OK) {
+        ccai_free(w);
+        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: search_document: %s", c->row.id,
+                 Ccai_rag_errmsg(c->eng->rag));
+        return Ccai_strdup("# Search results\nThe documentation could not be searched (an "
+                           "internal error). Do not make the answer up: say you cannot check it "
+                           "now.");
+    }
+    out->wait = w;
+    return NULL;
+}
+
 char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, const char *engine,
                      Ccai_tool_outcome *out)
 {
@@ -541,9 +617,7 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
     } else if (strcmp(name, "updated_claim") == 0) {
         result = run_updated_claim(c, args, out);
     } else if (strcmp(name, "search_document") == 0) {
-        /* No document store is configured in this build yet: say so. */
-        result = Ccai_strdup("# Search results\nNo documents are available: answer from what "
-                             "you know, and say when you are not sure.");
+        result = run_search(c, args, out);
     } else if (strcmp(name, "notify_emergencies") == 0) {
         result = run_emergency(c, args);
     } else if (strcmp(name, "send_sms") == 0) {

@@ -982,7 +982,7 @@ static void test_acts_after_async_commit(void **state)
     Ccai_sms_provider *sms = NULL;
     Ccai_logger log = {0};
     assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
-    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL};
+    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL, NULL};
     Ccai_engine *eng = NULL;
     assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
 
@@ -1051,7 +1051,7 @@ static void test_tool_acts_after_async_commit(void **state)
     Ccai_sms_provider *sms = NULL;
     Ccai_logger log = {0};
     assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
-    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL};
+    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL, NULL};
     Ccai_engine *eng = NULL;
     assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
 
