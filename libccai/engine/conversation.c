@@ -237,6 +237,7 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
         .utc_offset_min = off / 60,
         .can_transfer = *Ccai_conv_initiate_str(c, "agent_phone_number") && c->ops.transfer,
         .tz = tz,
+        .caller_number = c->row.phone_number,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);

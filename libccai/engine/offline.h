@@ -102,6 +102,9 @@ typedef struct Ccai_offline_params {
      * there ("2024-10-07T15:00:00-07:00", DST-correct). NULL stores them
      * without an offset. Borrowed: must outlive the engine. */
     const Ccai_tz *tz;
+    /* The caller's number (E.164; NULL: unknown): "this number", "the one
+     * I'm calling from" give it, and its country reads national numbers. */
+    const char *caller_number;
 } Ccai_offline_params;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond
@@ -155,6 +158,13 @@ const char *Ccai_offline_lang(const Ccai_offline *o);
  * once the day is known and the time is asked), EMAIL, DIGITS for a phone
  * number; FREE for a text field, a "which one?" and whatever else. */
 Ccai_speech_kind Ccai_offline_expected(const Ccai_offline *o);
+
+/* The fields the last question asked (one, or two asked together: "When
+ * and where did it happen?"), their names in @p fields (borrowed while the
+ * engine lives); *ret_time (may be NULL) is true when only the time of a
+ * date already given is asked. 0 when no field is asked (confirmation,
+ * ended). */
+size_t Ccai_offline_asking(const Ccai_offline *o, const char **fields, size_t max, bool *ret_time);
 
 /* True once a TRANSFER or HANGUP was returned. */
 CCAI_MUST_CHECK bool Ccai_offline_ended(const Ccai_offline *o);
