@@ -137,9 +137,8 @@ static CCAI_MUST_CHECK bool sentence_break(const Ccai_offline *o, size_t i)
         if (ch == '!' || ch == '?' || ch == ';' || ch == ':' || ch == 0xBF /* ¿ */ ||
             (ch == 0xE2 && (unsigned char)o->raw[k + 1] == 0x80 &&
              (unsigned char)o->raw[k + 2] == 0xA6) /* … */
-            ||
-            (ch == '.' && !(k > 0 && Ccai_ofl_is_digit_ch(o->raw[k - 1]) &&
-                            Ccai_ofl_is_digit_ch(o->raw[k + 1]))))
+            || (ch == '.' && !(k > 0 && Ccai_ofl_is_digit_ch(o->raw[k - 1]) &&
+                               Ccai_ofl_is_digit_ch(o->raw[k + 1]))))
             return true;
     }
     return false;
@@ -319,12 +318,32 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     size_t len = o->tok[k].len;
     unsigned char rc = (unsigned char)o->raw[o->tok[k].raw];
     if (Ccai_ofl_is_digit_ch(t[0])) {
+        /* "3rd", "2pm", "14h30", "2:30": a date or a time, not a code */
+        for (size_t j = 0; j < len; j++) {
+            if (!Ccai_ofl_is_digit_ch(t[j]) && t[j] != '-')
+                return false;
+        }
         for (size_t j = 0; j < len && *ol + 1 < cap; j++) {
             if (t[j] != '-' && t[j] != '/' && t[j] != '.' && t[j] != ':')
                 out[(*ol)++] = (char)upper((unsigned char)t[j]);
         }
         *i = k + 1;
         return true;
+    }
+    if (len >= 2 && Ccai_is_alpha((unsigned char)t[0])) {
+        /* written: "WA3301872", "POL" before "2024" */
+        bool digit = false, caps = true;
+        for (size_t j = 0; j < len; j++) {
+            digit = digit || Ccai_ofl_is_digit_ch(t[j]);
+            unsigned char rj = (unsigned char)o->raw[o->tok[k].raw + j];
+            caps = caps && (is_upper(rj) || Ccai_is_digit(rj));
+        }
+        if ((digit || (caps && len <= 4)) && (caps || digit)) {
+            for (size_t j = 0; j < len && *ol + 1 < cap; j++)
+                out[(*ol)++] = (char)upper((unsigned char)t[j]);
+            *i = k + 1;
+            return true;
+        }
     }
     size_t rep = 1, k0 = k;
     if (sec_at(o, "spell.double", k, k + 1) && k + 1 < e)
@@ -826,7 +845,17 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
         char db[64];
         int64_t day = 0;
         bool base = asked[fdt] && o->st.pending_date;
-        dt_result r = Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, corr, db, &day);
+        char *written = NULL;
+        /* Written forms the validator reads ("2024-10-08T14:30:00Z"). */
+        if (!base && strlen(o->raw) > 10 && !strchr(o->raw, ' ') &&
+            ccai_field_validate(CCAI_FIELD_DATETIME, o->raw, &written, NULL) == CCAI_OK) {
+            put(o, fd, fdt, written);
+            for (size_t i = 0; i < o->ntok; i++)
+                o->mask[i] = true;
+        }
+        dt_result r = written
+                          ? DT_FAIL
+                          : Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, corr, db, &day);
         if (r == DT_FULL) {
             char *norm = NULL;
             if (ccai_field_validate(CCAI_FIELD_DATETIME, db, &norm, NULL) == CCAI_OK)
@@ -841,7 +870,7 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
                 put(o, fd, fdt, Ccai_asprintf("%04d-%02d-%02d", (int)y, m, d));
             }
         }
-        if (fd->v[fdt]) {
+        if (fd->v[fdt] && !written) {
             for (size_t i = 0; i < o->ntok; i++)
                 o->mask[i] = o->mask[i] || o->used[i];
         }
