@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "engine/offline.h"
 #include "engine/prompts.h"
 #include "engine/request.h"
 #include "llm/llm.h"
@@ -90,6 +91,7 @@ void Ccai_conv_engine_cleanup(Ccai_engine *e)
         Ccai_tools_text_unref(e->tools[i].tools[1]);
     }
     Ccai_prompts_free(e->prompts);
+    Ccai_offline_lexicon_free(e->offline_lex);
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
 }

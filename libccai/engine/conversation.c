@@ -226,6 +226,12 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
         return CCAI_ERR_NOMEM;
     }
     Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
+    ccai_status lst =
+        c->eng->offline_lex ? CCAI_OK : Ccai_offline_lexicon_new(&c->eng->offline_lex);
+    if (lst != CCAI_OK) {
+        ccai_free(claim);
+        return lst;
+    }
     Ccai_offline_params p = {
         .schema = schema,
         .claim_json = claim,
@@ -238,6 +244,7 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
         .can_transfer = *Ccai_conv_initiate_str(c, "agent_phone_number") && c->ops.transfer,
         .tz = tz,
         .caller_number = c->row.phone_number,
+        .lexicon = c->eng->offline_lex,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);

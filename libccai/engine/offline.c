@@ -252,9 +252,12 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
             goto fail;
     }
     o->can_transfer = params->can_transfer;
-    if (!Ccai_ofl_lex()) {
-        st = CCAI_ERR_STATE;
-        goto fail;
+    o->lex = params->lexicon;
+    if (!o->lex) {
+        if ((st = Ccai_offline_lexicon_new(&o->own_lex)) != CCAI_OK)
+            goto fail;
+        st = CCAI_ERR_NOMEM;
+        o->lex = o->own_lex;
     }
     if (params->caller_number && params->caller_number[0] == '+' &&
         ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, params->caller_number, &o->caller_number,
@@ -303,6 +306,7 @@ void Ccai_offline_free(Ccai_offline *o)
     ccai_free(o->bot_company);
     ccai_free(o->caller_number);
     ccai_free(o->claim_json);
+    Ccai_offline_lexicon_free(o->own_lex);
     Ccai_ofl_free_reply(o);
     ccai_free(o->acts);
     ccai_free(o->texts);

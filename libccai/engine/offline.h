@@ -50,6 +50,17 @@
 
 typedef struct Ccai_offline Ccai_offline;
 
+/* The offline dialogue's word lists and phrases (data/offline/<lang>.txt,
+ * compiled in), parsed: read-only once made, shared by the dialogues of a
+ * context (the engine keeps one, made at its first offline call). */
+typedef struct Ccai_ofl_lexicon Ccai_ofl_lexicon;
+
+/* Statuses: CCAI_OK; CCAI_ERR_NOMEM; CCAI_ERR_PARSE (a data file compiled
+ * in is malformed: a build error). Ownership: *ret is freed with
+ * Ccai_offline_lexicon_free(). */
+CCAI_MUST_CHECK ccai_status Ccai_offline_lexicon_new(Ccai_ofl_lexicon **ret);
+void Ccai_offline_lexicon_free(Ccai_ofl_lexicon *lx);
+
 typedef enum Ccai_offline_action_kind {
     CCAI_OFFLINE_SAY,       /* text: one utterance to speak */
     CCAI_OFFLINE_SET_FIELD, /* field, text: the normalised value to store */
@@ -105,6 +116,9 @@ typedef struct Ccai_offline_params {
     /* The caller's number (E.164; NULL: unknown): "this number", "the one
      * I'm calling from" give it, and its country reads national numbers. */
     const char *caller_number;
+    /* The word lists (Ccai_offline_lexicon_new()), borrowed: must outlive
+     * the engine. NULL: the engine makes its own. */
+    const Ccai_ofl_lexicon *lexicon;
 } Ccai_offline_params;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond

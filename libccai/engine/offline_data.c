@@ -6,21 +6,16 @@
  * phrases of the answers that vary. Adding words or a phrase is editing a
  * file; the format is in data/offline/en.txt.
  *
- * Each file is parsed once per process (Ccai_ofl_lex(), thread-safe) by a
- * sans-I/O parser with limits (Ccai_ofl_lex_parse(), fuzzed in
- * tests/fuzz/fuzz_offline_lex.c). Entries keep their text as written (to
- * be said) and a normalised copy (to be matched: lower case, no accents,
- * punctuation as spaces). */
+ * The files are parsed once per context (Ccai_offline_lexicon_new(), kept
+ * by the engine and shared by its calls) by a sans-I/O parser with limits
+ * (Ccai_ofl_lex_parse(), fuzzed in tests/fuzz/fuzz_offline_lex.c). Entries keep their text as
+ * written (to be said) and a normalised copy (to be matched: lower case, no accents, punctuation as
+ * spaces). */
 #include "core/embedded.h"
 #include "engine/offline_private.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-
-static Ccai_ofl_lexicon lexicon;
-static bool lexicon_ok;
-static pthread_once_t lexicon_once = PTHREAD_ONCE_INIT;
 
 static CCAI_MUST_CHECK bool grow(void **v, size_t *cap, size_t n, size_t size)
 {
@@ -127,24 +122,33 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
     memset(lx, 0, sizeof *lx);
 }
 
-static void lexicon_load(void)
+ccai_status Ccai_offline_lexicon_new(Ccai_ofl_lexicon **ret)
 {
+    if (!ret)
+        return CCAI_ERR_INVALID_ARG;
+    *ret = NULL;
+    Ccai_ofl_lexicon *lx = Ccai_calloc(1, sizeof *lx);
+    if (!lx)
+        return CCAI_ERR_NOMEM;
     for (int l = 0; l < L_COUNT; l++) {
         char path[32];
         snprintf(path, sizeof path, "offline/%s.txt", Ccai_ofl_lang_prefix[l]);
         const Ccai_embedded *f = Ccai_embedded_find(path);
-        if (!f || Ccai_ofl_lex_parse(&lexicon, l, (const char *)f->data, f->len) != CCAI_OK) {
-            Ccai_ofl_lex_free(&lexicon);
-            return;
+        ccai_status st =
+            f ? Ccai_ofl_lex_parse(lx, l, (const char *)f->data, f->len) : CCAI_ERR_PARSE;
+        if (st != CCAI_OK) {
+            Ccai_offline_lexicon_free(lx);
+            return st;
         }
     }
-    lexicon_ok = true;
+    *ret = lx;
+    return CCAI_OK;
 }
 
-const Ccai_ofl_lexicon *Ccai_ofl_lex(void)
+void Ccai_offline_lexicon_free(Ccai_ofl_lexicon *lx)
 {
-    pthread_once(&lexicon_once, lexicon_load);
-    return lexicon_ok ? &lexicon : NULL;
+    Ccai_ofl_lex_free(lx);
+    ccai_free(lx);
 }
 
 size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,

@@ -56,7 +56,7 @@ static size_t match_at(const Ccai_offline *o, size_t i, size_t e, const char *no
 /* The longest entry of @p section (any language) starting at token i. */
 static size_t sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e)
 {
-    const Ccai_ofl_lexicon *lx = Ccai_ofl_lex();
+    const Ccai_ofl_lexicon *lx = o->lex;
     size_t best = 0;
     for (int l = 0; l < L_COUNT; l++) {
         const Ccai_ofl_entry *ent;
@@ -106,9 +106,9 @@ static CCAI_MUST_CHECK bool field_sec_has(const Ccai_offline *o, const char *kin
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k)
 {
     const Ccai_ofl_entry *ent;
-    size_t n = Ccai_ofl_lex_get(Ccai_ofl_lex(), o->st.lang, section, &ent);
+    size_t n = Ccai_ofl_lex_get(o->lex, o->st.lang, section, &ent);
     if (!n)
-        n = Ccai_ofl_lex_get(Ccai_ofl_lex(), L_EN, section, &ent);
+        n = Ccai_ofl_lex_get(o->lex, L_EN, section, &ent);
     return n ? ent[k % n].text : NULL;
 }
 
@@ -116,7 +116,7 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_entry *ent;
-    size_t n = Ccai_ofl_lex_get(Ccai_ofl_lex(), L_EN, "order", &ent);
+    size_t n = Ccai_ofl_lex_get(o->lex, L_EN, "order", &ent);
     for (size_t k = 0; k < n; k++) {
         if (strcmp(ent[k].text, o->f[i].name) == 0)
             return k;
@@ -288,7 +288,7 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 /* The letter a spelling word stands for ("alpha", "hotel"), 0. */
 static char spelled_letter(const Ccai_offline *o, size_t i)
 {
-    const Ccai_ofl_lexicon *lx = Ccai_ofl_lex();
+    const Ccai_ofl_lexicon *lx = o->lex;
     for (int l = 0; l < L_COUNT; l++) {
         const Ccai_ofl_entry *ent;
         size_t n = Ccai_ofl_lex_get(lx, l, "spell", &ent);

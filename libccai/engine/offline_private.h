@@ -187,6 +187,8 @@ struct Ccai_offline {
     size_t navail;
     char *bot_name, *bot_company;
     char *caller_number; /* E.164, NULL when unknown */
+    const Ccai_ofl_lexicon *lex;
+    Ccai_ofl_lexicon *own_lex; /* params gave none */
     bool can_transfer;
     const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
@@ -285,7 +287,6 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
 CCAI_MUST_CHECK ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
                                                size_t len);
 void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx);
-const Ccai_ofl_lexicon *Ccai_ofl_lex(void);
 size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,
                         const Ccai_ofl_entry **ret);
 
