@@ -245,6 +245,7 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
         .tz = tz,
         .caller_number = c->row.phone_number,
         .lexicon = c->eng->offline_lex,
+        .rate = c->rate,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);
@@ -273,6 +274,9 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
             break;
         case CCAI_OFFLINE_SET_LANG:
             st = Ccai_str_replace(&c->row.lang, a->text) ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
+            break;
+        case CCAI_OFFLINE_SET_RATE: /* the next sentences, as speech_speed does */
+            c->rate = strtod(a->text, NULL);
             break;
         case CCAI_OFFLINE_TRANSFER:
             ended = true;

@@ -252,6 +252,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
             goto fail;
     }
     o->can_transfer = params->can_transfer;
+    o->rate = params->rate >= 0.75 && params->rate <= 1.25 ? params->rate : 1.0;
     o->lex = params->lexicon;
     if (!o->lex) {
         if ((st = Ccai_offline_lexicon_new(&o->own_lex)) != CCAI_OK)

@@ -18,6 +18,7 @@
  *    Ccai_offline_silence() when the caller said nothing in time;
  * 4. the host performs the actions of each reply in order: SAY (speak),
  *    SET_FIELD (store the claim value), SET_LANG (switch STT/TTS),
+ *    SET_RATE (speak at that rate, as the speech_speed tool does),
  *    TRANSFER (hand the call to a human), HANGUP (end the call). After a
  *    TRANSFER or a HANGUP the dialogue is over: further turns return
  *    CCAI_ERR_STATE (create a new, resumed engine if a transfer fails);
@@ -66,7 +67,8 @@ typedef enum Ccai_offline_action_kind {
     CCAI_OFFLINE_SET_FIELD, /* field, text: the normalised value to store */
     CCAI_OFFLINE_TRANSFER,  /* hand the call to a human agent */
     CCAI_OFFLINE_HANGUP,    /* end the call */
-    CCAI_OFFLINE_SET_LANG   /* text: the language code to switch to */
+    CCAI_OFFLINE_SET_LANG,  /* text: the language code to switch to */
+    CCAI_OFFLINE_SET_RATE   /* text: the speaking rate to use from now on ("0.85") */
 } Ccai_offline_action_kind;
 
 typedef struct Ccai_offline_action {
@@ -119,6 +121,9 @@ typedef struct Ccai_offline_params {
     /* The word lists (Ccai_offline_lexicon_new()), borrowed: must outlive
      * the engine. NULL: the engine makes its own. */
     const Ccai_ofl_lexicon *lexicon;
+    /* The call's speaking rate (prosody, 0.75 .. 1.25; 0 means 1): "slower,
+     * please" lowers it a step (SET_RATE). */
+    double rate;
 } Ccai_offline_params;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond

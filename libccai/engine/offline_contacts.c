@@ -422,7 +422,10 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
             /* Local part: walk back over words and connectors. */
             while (b > 0 && !items[b].brk) {
                 const email_item *prev = &items[b - 1];
-                if (prev->c == '@' || (!prev->c && email_stop(prev->w, prev->len)))
+                /* "J O H N": a letter among spelled letters is no "o" (or) */
+                bool spelled = prev->len == 1 && b >= 2 && !items[b - 2].c &&
+                               items[b - 2].len == 1 && !items[b - 1].brk;
+                if (prev->c == '@' || (!prev->c && !spelled && email_stop(prev->w, prev->len)))
                     break;
                 if (prev->c && (b - 1 == 0 || items[b - 2].c || b == at_i || items[b - 1].brk))
                     break;

@@ -28,7 +28,7 @@ static const char *const month_words[] = {
     "diciembre", "jan",       "feb",      "mar",      "apr",        "jun",     "jul",
     "aug",       "sep",       "oct",      "nov",      "dec"};
 
-static int month_of(const Ccai_offline *o, size_t i)
+int Ccai_ofl_month_of(const Ccai_offline *o, size_t i)
 {
     for (size_t k = 0; k < CCAI_ARRAY_SIZE(month_words); k++) {
         if (Ccai_ofl_tok_is(o, i, month_words[k])) {
@@ -283,7 +283,7 @@ static CCAI_MUST_CHECK bool is_year(const Ccai_offline *o, size_t i)
 static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 {
     for (size_t i = b; i < e; i++) {
-        int m = o->used[i] ? 0 : month_of(o, i);
+        int m = o->used[i] ? 0 : Ccai_ofl_month_of(o, i);
         if (!m || p->month)
             continue;
         p->month = m;
@@ -370,7 +370,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
     for (size_t i = b; i < e; i++) {
         if (o->used[i])
             continue;
-        size_t next;
+        size_t next, i0 = i;
         int wd = weekday_of(o, i);
         if (wd >= 0) {
             if (negated_tok(o, b, i))
@@ -467,6 +467,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             bool marker = hour_marker(o, k);
             if (!(marker || hour_lead(o, i)) || (!marker && address_next(o, k - 1)))
                 continue;
+            /* "il y a une erreur", "at one point": an article, no hour */
+            static const char *const article[] = {"un", "une", "una", "uno", "one"};
+            if (!marker && TOK_IN(o, i, article) && !(i > b && Ccai_ofl_tok_is(o, i - 1, "la")))
+                continue;
             p->hour = v;
             p->minute = 0;
             /* "14 h 30", "14 heures 30", "2 30 pm", "six thirty", "et quart" */
@@ -484,6 +488,9 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             }
             i = k - 1;
         }
+        /* The words read (not those skipped by a continue): no free text. */
+        for (size_t k = i0; k <= i && k < e; k++)
+            o->used[k] = true;
     }
 }
 
@@ -524,6 +531,21 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     parse_words(o, 0, corr, &p);
     parse_month_names(o, corr, o->ntok, &q);
     parse_words(o, corr, o->ntok, &q);
+    /* "the 4th of October... no, sorry, the 5th": a day alone corrects the
+     * day of the month said before */
+    if (corr > 0 && p.month && !q.month && !q.have_rel && q.wday < 0) {
+        static const char *const art[] = {"the", "le", "el", "on"};
+        for (size_t i = corr; i < o->ntok; i++) {
+            int d = o->used[i] ? 0 : day_of(o, i);
+            bool lead = i > corr && TOK_IN(o, i - 1, art);
+            const char *t = o->norm + o->tok[i].start;
+            if (d && (lead || !Ccai_ofl_is_digit_ch(t[o->tok[i].len - 1]))) {
+                p.day = d;
+                o->used[i] = true;
+                break;
+            }
+        }
+    }
     merge(&p, &q);
 
     int64_t y = 0;

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define VALUE_MAX 600
+#define VALUE_MAX (CCAI_OFFLINE_UTTERANCE_MAX + 1) /* a value loses nothing said */
 
 static int upper(int c)
 {
@@ -112,16 +112,28 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
     return n ? ent[k % n].text : NULL;
 }
 
-/* Position of a field in the data files' [order], else after them. */
-size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i)
+/* Position of field i in the data files' [order], or -1. */
+static long order_of(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_entry *ent;
     size_t n = Ccai_ofl_lex_get(o->lex, L_EN, "order", &ent);
     for (size_t k = 0; k < n; k++) {
         if (strcmp(ent[k].text, o->f[i].name) == 0)
-            return k;
+            return (long)k;
     }
-    return n + i;
+    return -1;
+}
+
+/* The order questions are asked in: the data files' [order] for a schema
+ * made of its fields (the default one: what happened first); the schema's
+ * own order for a schema with fields of its own (its author's form). */
+size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i)
+{
+    for (size_t j = 0; j < o->nfields; j++) {
+        if (order_of(o, j) < 0)
+            return i;
+    }
+    return (size_t)order_of(o, i);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -200,8 +212,35 @@ static CCAI_MUST_CHECK bool negated_at(const Ccai_offline *o, size_t b, size_t i
 
 /* The raw text of tokens [b, e), without hesitations and fillers at its
  * start and its final punctuation. */
-static char *raw_span(const Ccai_offline *o, size_t b, size_t e)
+static CCAI_MUST_CHECK bool filler(const Ccai_offline *o, size_t i)
 {
+    return sec_at(o, "filler", i, i + 1) == 1;
+}
+
+/* Token i is taken by an extractor, or a filler word before one ("at" in
+ * "at 3 pm"): no part of a free-text value at its edges. */
+static CCAI_MUST_CHECK bool taken_edge(const Ccai_offline *o, size_t i, size_t e)
+{
+    if (o->mask[i])
+        return true;
+    size_t k = i;
+    while (k < e && filler(o, k) && !o->mask[k])
+        k++;
+    return k > i && k < e && o->mask[k];
+}
+
+static char *raw_span(Ccai_offline *o, size_t b, size_t e)
+{
+    /* "Yesterday at 3 pm, at the supermarket": the date is not the place. */
+    while (b < e && taken_edge(o, b, e))
+        b++;
+    size_t e0 = e;
+    while (e > b && o->mask[e - 1])
+        e--;
+    /* "... on Market Street this afternoon at quarter past one" */
+    bool cut = e < e0 || (e < o->ntok && o->mask[e]);
+    while (cut && e > b && (o->mask[e - 1] || filler(o, e - 1)))
+        e--;
     while (b < e && (hesitation(o, b) || sec_at(o, "correction", b, e) > 0 ||
                      Ccai_ofl_tok_is(o, b, "and") || Ccai_ofl_tok_is(o, b, "et") ||
                      Ccai_ofl_tok_is(o, b, "y") || Ccai_ofl_tok_is(o, b, "ok") ||
@@ -222,6 +261,8 @@ static char *raw_span(const Ccai_offline *o, size_t b, size_t e)
     if (r1 - r0 > VALUE_MAX)
         r1 = r0 + VALUE_MAX;
     char *s = Ccai_malloc(r1 - r0 + 1);
+    if (!s)
+        o->oom = true;
     if (s) {
         memcpy(s, o->raw + r0, r1 - r0);
         s[r1 - r0] = '\0';
@@ -259,6 +300,15 @@ static CCAI_MUST_CHECK bool code_field(const Ccai_offline *o, size_t i)
     return o->f[i].type == CCAI_FIELD_TEXT && !name_field(o, i) &&
            (strstr(n, "number") || strstr(n, "policy") || strstr(n, "code") || strstr(n, "_id") ||
             strstr(n, "plate"));
+}
+
+/* ccai_field_validate(), a failed allocation recorded. */
+static CCAI_MUST_CHECK bool valid(Ccai_offline *o, ccai_field_type t, const char *v, char **norm)
+{
+    ccai_status st = ccai_field_validate(t, v, norm, NULL);
+    if (st == CCAI_ERR_NOMEM)
+        o->oom = true;
+    return st == CCAI_OK;
 }
 
 static void put(Ccai_offline *o, found *fd, size_t f, char *v)
@@ -323,8 +373,15 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
             if (!Ccai_ofl_is_digit_ch(t[j]) && t[j] != '-')
                 return false;
         }
+        /* "8 h", "3 pm", "mars 2024", "2024 à": a time or a year */
+        static const char *const time_marks[] = {"h",  "heure", "heures", "hours",
+                                                 "pm", "am",    "horas",  "hora"};
+        if (TOK_IN(o, k + 1, time_marks) ||
+            (Ccai_ofl_tok_is(o, k + 1, "o") && Ccai_ofl_tok_is(o, k + 2, "clock")) ||
+            (len == 4 && k > 0 && Ccai_ofl_month_of(o, k - 1)))
+            return false;
         for (size_t j = 0; j < len && *ol + 1 < cap; j++) {
-            if (t[j] != '-' && t[j] != '/' && t[j] != '.' && t[j] != ':')
+            if (t[j] != '/' && t[j] != '.' && t[j] != ':')
                 out[(*ol)++] = (char)upper((unsigned char)t[j]);
         }
         *i = k + 1;
@@ -356,7 +413,7 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     char c = 0;
     int v = -1;
     size_t next = k + 1;
-    if (len == 1 && Ccai_is_alpha((unsigned char)t[0]) &&
+    if (len == 1 && Ccai_is_alpha((unsigned char)t[0]) && rc < 0x80 &&
         (is_upper(rc) || started || (k + 1 < e && o->tok[k + 1].len == 1 && !o->mask[k + 1]))) {
         c = (char)upper((unsigned char)t[0]);
         /* "H as in hotel" */
@@ -398,6 +455,17 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     return true;
 }
 
+/* "POL-2024-778": a dash written between token i - 1 and token i. */
+static CCAI_MUST_CHECK bool written_dash(const Ccai_offline *o, size_t i)
+{
+    if (i == 0 || i >= o->ntok)
+        return false;
+    size_t r = o->tok[i - 1].raw + 1;
+    while (r < o->tok[i].raw && !Ccai_is_space((unsigned char)o->raw[r]) && o->raw[r] != '-')
+        r++;
+    return r + 1 == o->tok[i].raw && o->raw[r] == '-';
+}
+
 /* The code said from token b: its text (upper case) and where it ends. */
 static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, size_t cap,
                         size_t *ret_end)
@@ -409,8 +477,13 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
             i++;
             continue;
         }
-        if (!code_piece(o, &i, e, out, &ol, cap, started))
+        size_t ol0 = ol;
+        if (started && written_dash(o, i) && ol + 1 < cap)
+            out[ol++] = '-';
+        if (!code_piece(o, &i, e, out, &ol, cap, started)) {
+            ol = ol0;
             break;
+        }
         started = true;
         last = i;
     }
@@ -476,7 +549,7 @@ static void extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
         if ((cued && !best_cued) ||
             (cued == best_cued && (!best[0] || !asked || n >= strlen(best)))) {
             snprintf(best, sizeof best, "%s", buf);
-            best_b = start;
+            best_b = cued ? i : start; /* "my policy number is" goes too */
             best_e = end;
             best_cued = cued;
         }
@@ -491,35 +564,48 @@ static void extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
 
 /* ---- names ---- */
 
+/* "O" of "O'Neil", "D" of "D'Angelo": a letter that starts a name. */
+static CCAI_MUST_CHECK bool name_elision(const Ccai_offline *o, size_t i)
+{
+    size_t r = o->tok[i].raw;
+    return o->tok[i].len == 1 && is_upper((unsigned char)o->raw[r]) &&
+           (o->raw[r + 1] == '\'' || (unsigned char)o->raw[r + 1] == 0xE2);
+}
+
 static CCAI_MUST_CHECK bool name_word(const Ccai_offline *o, size_t i)
 {
     unsigned char c = (unsigned char)o->raw[o->tok[i].raw];
-    if (o->mask[i] || o->tok[i].len < 2)
+    if (o->mask[i] || (o->tok[i].len < 2 && !name_elision(o, i)))
         return false;
     static const char *const particles[] = {"de",  "le", "la", "van", "von",
                                             "del", "di", "du", "da"};
     return is_upper(c) || c >= 0xC3 || TOK_IN(o, i, particles);
 }
 
-static char *name_from(const Ccai_offline *o, size_t b, size_t e, bool any_case)
+static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_t *ret_end)
 {
     size_t k = b;
     while (k < e && k - b < 5 && !(k > b && Ccai_ofl_clause_break(o, k)) &&
-           (any_case ? (o->tok[k].len >= 2 && !o->mask[k] && !hesitation(o, k)) : name_word(o, k)))
+           (any_case ? ((o->tok[k].len >= 2 || name_elision(o, k)) && !o->mask[k] &&
+                        !hesitation(o, k) && !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+                     : name_word(o, k)))
         k++;
     /* particles do not end a name */
     while (k > b && o->tok[k - 1].len <= 3 && !is_upper((unsigned char)o->raw[o->tok[k - 1].raw]))
         k--;
     if (k == b)
         return NULL;
+    *ret_end = k;
     size_t r0 = o->tok[b].raw;
     size_t r1 = o->tok[k - 1].raw;
     while (o->raw[r1] && !Ccai_is_space((unsigned char)o->raw[r1]) && o->raw[r1] != ',' &&
            o->raw[r1] != '.' && o->raw[r1] != '!' && o->raw[r1] != '?')
         r1++;
     char *s = Ccai_malloc(r1 - r0 + 1);
-    if (!s)
+    if (!s) {
+        o->oom = true;
         return NULL;
+    }
     memcpy(s, o->raw + r0, r1 - r0);
     s[r1 - r0] = '\0';
     /* "carlos mendez" -> "Carlos Mendez" */
@@ -535,6 +621,7 @@ static char *name_from(const Ccai_offline *o, size_t b, size_t e, bool any_case)
 static void extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char *best = NULL;
+    size_t mb = 0, me = 0, end = 0;
     for (size_t i = 0; i < o->ntok; i++) {
         char sec[CCAI_OFL_SECTION_MAX];
         snprintf(sec, sizeof sec, "cue.%s", o->f[f].name);
@@ -547,10 +634,12 @@ static void extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
             b++;
         if (b >= o->ntok)
             continue;
-        char *n = name_from(o, b, o->ntok, false);
+        char *n = name_from(o, b, o->ntok, false, &end);
         if (n) {
             ccai_free(best);
             best = n;
+            mb = i;
+            me = end;
         }
     }
     if (!best && asked) {
@@ -560,11 +649,14 @@ static void extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
                                Ccai_ofl_tok_is(o, b, "s") || Ccai_ofl_tok_is(o, b, "c") ||
                                Ccai_ofl_tok_is(o, b, "est")))
             b++;
-        if (b < o->ntok)
-            best = name_from(o, b, o->ntok, true);
+        if (b < o->ntok && (best = name_from(o, b, o->ntok, true, &end)) != NULL)
+            mb = b, me = end;
     }
-    if (best)
-        put(o, fd, f, best);
+    if (!best)
+        return;
+    for (size_t k = mb; k < me; k++)
+        o->mask[k] = true;
+    put(o, fd, f, best);
 }
 
 /* ---- free text ---- */
@@ -599,6 +691,14 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
             if (!address)
                 return NULL;
             k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
+        } else {
+            /* "at the Safeway on Market Street": the place before the street */
+            for (size_t j = k; j > b && k - j < 3 && !o->mask[j - 1]; j--) {
+                if (sec_at(o, "location.lead", j - 1, j) == 1) {
+                    k = j - 1;
+                    break;
+                }
+            }
         }
         best = k;
     } else {
@@ -622,13 +722,60 @@ static char *none_value(Ccai_offline *o)
     return Ccai_strdup(Ccai_ofl_phrase(o, M_NONE_VALUE));
 }
 
-/* Content tokens of [b, e) left once the extractors took theirs. */
+/* Content tokens of [b, e) left once the extractors took theirs (not
+ * hesitations, not the words that say nothing alone: "at", "vers"). */
 static size_t content_left(const Ccai_offline *o, size_t b, size_t e)
 {
     size_t n = 0;
     for (size_t i = b; i < e; i++)
-        n += !o->mask[i] && !hesitation(o, i);
+        n += !o->mask[i] && !hesitation(o, i) && !filler(o, i);
     return n;
+}
+
+/* A sentence that is an address and nothing else ("At home, 12 Elm Street")
+ * answers no other question than the location. */
+static CCAI_MUST_CHECK bool pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
+                                          size_t e)
+{
+    size_t fl = 0;
+    while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
+        fl++;
+    if (fl >= o->nfields || f == fl || asked[fl])
+        return false;
+    bool address;
+    char *loc = location_in(o, b, e, &address);
+    char *all = loc && address ? raw_span(o, b, e) : NULL;
+    bool same = all && strcmp(all, loc) == 0;
+    ccai_free(loc);
+    ccai_free(all);
+    return same;
+}
+
+/* The field a sentence given to asked field f is about: f when it has
+ * f's words or no other field's; else the first unfilled, unasked free-text
+ * field whose topic words it has. */
+static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const found *fd, size_t b,
+                          size_t e)
+{
+    size_t p;
+    /* what happened may be told in any words */
+    if (strcmp(o->f[f].name, "incident_description") == 0 ||
+        field_sec_has(o, "topic", f, b, e, &p) || field_sec_has(o, "cue", f, b, e, &p))
+        return f;
+    if (strcmp(o->f[f].name, "incident_location") == 0) {
+        bool address;
+        char *loc = location_in(o, b, e, &address);
+        ccai_free(loc);
+        if (loc)
+            return f;
+    }
+    for (size_t g = 0; g < o->nfields; g++) {
+        if (g == f || asked[g] || o->values[g] || fd->v[g] || o->f[g].type != CCAI_FIELD_TEXT)
+            continue;
+        if (field_sec_has(o, "topic", g, b, e, &p))
+            return g;
+    }
+    return f;
 }
 
 static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv, size_t ns,
@@ -648,9 +795,14 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     }
     if (nat > 0 && live > 0) {
         if (all_negative && live == 1) {
+            /* "Nobody else": none for what may be none, the words for the
+             * others ("who was involved?"). */
+            size_t s1 = 0;
+            while (s1 + 1 < ns && sv[s1].used)
+                s1++;
             for (size_t k = 0; k < nat; k++)
-                if (o->f[asked_text[k]].optional)
-                    put(o, fd, asked_text[k], none_value(o));
+                put(o, fd, asked_text[k],
+                    o->f[asked_text[k]].optional ? none_value(o) : raw_span(o, sv[s1].b, sv[s1].e));
             for (size_t s = 0; s < ns; s++)
                 sv[s].used = true;
         } else {
@@ -687,6 +839,20 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             for (size_t s = 0; s < nsv; s++) {
                 size_t f = owner[s];
                 if (f >= o->nfields || sv[s].used)
+                    continue;
+                /* "A car hit my fence" to "when and where?": what it is
+                 * about says which field it answers. */
+                size_t g = topic_owner(o, f, asked, fd, sv[s].b, sv[s].e);
+                if (g != f) {
+                    bool address;
+                    sv[s].used = true;
+                    put(o, fd, g,
+                        strcmp(o->f[g].name, "incident_location") == 0
+                            ? location_in(o, sv[s].b, sv[s].e, &address)
+                            : raw_span(o, sv[s].b, sv[s].e));
+                    continue;
+                }
+                if (pure_location(o, f, asked, sv[s].b, sv[s].e))
                     continue;
                 sv[s].used = true;
                 if (o->f[f].optional && negative_answer(o, sv[s].b, sv[s].e)) {
@@ -780,6 +946,20 @@ static const char *caller_region(const Ccai_offline *o)
 static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
                         size_t ns)
 {
+    /* "that's all I remember", "c'est tout", "no, sorry": about the answer,
+     * not in it */
+    static const char *const meta[] = {"meta", "correction"};
+    for (size_t m = 0; m < CCAI_ARRAY_SIZE(meta); m++) {
+        for (size_t pos = 0, len; sec_find(o, meta[m], pos, o->ntok, &pos, &len); pos += len) {
+            /* "No. No." alone is an answer, not a correction */
+            if (m == 1 && content_left(o, 0, pos) + content_left(o, pos + len, o->ntok) == 0)
+                continue;
+            for (size_t k = pos; k < pos + len; k++)
+                o->mask[k] = true;
+            if (m == 1 && pos > 0 && sec_at(o, "negation", pos - 1, pos) == 1)
+                o->mask[pos - 1] = true; /* the "no" of "no, sorry" */
+        }
+    }
     /* e-mail */
     char buf[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     size_t r0, r1;
@@ -791,15 +971,10 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
             put(o, fd, fe, Ccai_strdup(buf));
         }
     }
-    /* codes and names before numbers and dates */
+    /* codes before numbers and dates */
     for (size_t f = 0; f < o->nfields; f++) {
         if (code_field(o, f))
             extract_code(o, fd, f, asked[f]);
-    }
-    for (size_t f = 0; f < o->nfields; f++) {
-        if (name_field(o, f)) {
-            extract_name(o, fd, f, asked[f]);
-        }
     }
     /* phone: "this number", or digits when asked or cued */
     size_t fp = field_of_type(o, CCAI_FIELD_PHONE_NUMBER, asked);
@@ -822,11 +997,26 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
                 cued = true;
                 b = pos;
             }
+            /* "+33 6 12 ...", "plus four four ...": a number whatever was asked */
+            for (size_t k = 0; k < o->ntok && !cued; k++) {
+                const char *t = o->norm + o->tok[k].start;
+                if (!o->mask[k] && o->tok[k].len >= 4 && t[0] == '0' && t[1] == '0') {
+                    cued = true; /* "0044 20 7946 0958" */
+                    b = k;
+                } else if (!o->mask[k] &&
+                           (Ccai_ofl_tok_is(o, k, "plus") || Ccai_ofl_tok_is(o, k, "+")) &&
+                           k + 1 < o->ntok && !o->mask[k + 1]) {
+                    size_t j = k + 1;
+                    cued = Ccai_ofl_is_digit_ch(o->norm[o->tok[k + 1].start]) ||
+                           Ccai_ofl_number_words(o, &j) >= 0;
+                    b = k;
+                }
+            }
             char pb[PHONE_DIGITS_MAX + 8];
             if (cued &&
                 Ccai_ofl_spoken_phone(o, b, o->ntok, caller_region(o), pb, sizeof pb) == PH_OK) {
                 char *norm = NULL;
-                if (ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, pb, &norm, NULL) == CCAI_OK) {
+                if (valid(o, CCAI_FIELD_PHONE_NUMBER, pb, &norm)) {
                     for (size_t k = b; k < o->ntok; k++) {
                         size_t j = k;
                         if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
@@ -839,6 +1029,11 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
             }
         }
     }
+    /* names once the numbers are taken ("plus 33 6 ..." is no name) */
+    for (size_t f = 0; f < o->nfields; f++) {
+        if (name_field(o, f))
+            extract_name(o, fd, f, asked[f]);
+    }
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
     if (fdt < o->nfields) {
@@ -848,7 +1043,7 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
         char *written = NULL;
         /* Written forms the validator reads ("2024-10-08T14:30:00Z"). */
         if (!base && strlen(o->raw) > 10 && !strchr(o->raw, ' ') &&
-            ccai_field_validate(CCAI_FIELD_DATETIME, o->raw, &written, NULL) == CCAI_OK) {
+            valid(o, CCAI_FIELD_DATETIME, o->raw, &written)) {
             put(o, fd, fdt, written);
             for (size_t i = 0; i < o->ntok; i++)
                 o->mask[i] = true;
@@ -858,7 +1053,7 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
                           : Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, corr, db, &day);
         if (r == DT_FULL) {
             char *norm = NULL;
-            if (ccai_field_validate(CCAI_FIELD_DATETIME, db, &norm, NULL) == CCAI_OK)
+            if (valid(o, CCAI_FIELD_DATETIME, db, &norm))
                 put(o, fd, fdt, norm);
         } else if (r == DT_DATE) {
             int64_t y;
@@ -870,9 +1065,39 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
                 put(o, fd, fdt, Ccai_asprintf("%04d-%02d-%02d", (int)y, m, d));
             }
         }
-        if (fd->v[fdt] && !written) {
+        if ((fd->v[fdt] || r != DT_FAIL) && !written) {
+            /* a date that does not exist is no place or description either */
             for (size_t i = 0; i < o->ntok; i++)
                 o->mask[i] = o->mask[i] || o->used[i];
+        }
+    }
+    /* "my e-mail is", "mon numéro c'est": the cue of a value found goes
+     * with it, it is no free text */
+    for (size_t f = 0; f < o->nfields; f++) {
+        size_t pos = 0, len;
+        char sec[CCAI_OFL_SECTION_MAX];
+        if (!fd->v[f] || (size_t)snprintf(sec, sizeof sec, "cue.%s", o->f[f].name) >= sizeof sec)
+            continue;
+        while (sec_find(o, sec, pos, o->ntok, &pos, &len)) {
+            for (size_t k = pos; k < pos + len; k++)
+                o->mask[k] = true;
+            pos += len;
+        }
+    }
+    /* "C'était le 4... non, pardon, le 5": what the correction replaced
+     * is no free text either */
+    bool typed = false;
+    for (size_t f = 0; f < o->nfields; f++)
+        typed = typed || (fd->v[f] && o->f[f].type != CCAI_FIELD_TEXT);
+    for (size_t s = 0; s < ns && typed && corr > 0; s++) {
+        if (sv[s].b < corr && corr <= sv[s].e) {
+            for (size_t k = sv[s].b; k < corr; k++)
+                o->mask[k] = true;
+        } else if (sv[s].e < corr && s + 1 < ns && sv[s + 1].b < corr && corr <= sv[s + 1].e &&
+                   content_left(o, sv[s + 1].b, corr) == 0) {
+            /* "It was the 4th. No, sorry, the 5th." */
+            for (size_t k = sv[s].b; k < sv[s].e; k++)
+                o->mask[k] = true;
         }
     }
     /* free text */
@@ -1011,6 +1236,42 @@ static void answer_question(Ccai_offline *o)
     say_phrase(o, "say.question_later", 0, NULL);
 }
 
+size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
+{
+    for (size_t k = 0; k < o->st.ngroup && o->st.ngroup > 1; k++) {
+        size_t f = o->st.group[k];
+        if (f < o->nfields && o->f[f].type == CCAI_FIELD_EMAIL && !o->values[f] &&
+            (sec_has(o, "sym.at", 0, o->ntok) || sec_has(o, "sym.dot", 0, o->ntok) ||
+             strchr(o->raw, '@')))
+            return f;
+    }
+    return o->st.cur;
+}
+
+void Ccai_ofl_say_ack(Ccai_offline *o)
+{
+    say_phrase(o, "say.ack", o->st.acks++, NULL);
+}
+
+/* Does [b, e) ask for a person (a person word, with a request verb or
+ * alone)? *ret_from: where the clause that asks starts ("Se me inundó la
+ * cocina, quiero hablar con una persona": at "quiero"). */
+static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_t e,
+                                          size_t *ret_from)
+{
+    size_t pp, lp, pv, lv;
+    if (!sec_find(o, "transfer.person", b, e, &pp, &lp))
+        return false;
+    bool verb = sec_find(o, "transfer.verb", b, e, &pv, &lv);
+    if (!verb && content_left(o, b, e) > 3)
+        return false;
+    size_t k = verb && pv < pp ? pv : pp;
+    while (k > b && !Ccai_ofl_clause_break(o, k))
+        k--;
+    *ret_from = k;
+    return true;
+}
+
 void Ccai_ofl_handle_answer(Ccai_offline *o)
 {
     bool asked[CCAI_FIELDS_MAX] = {false};
@@ -1037,6 +1298,14 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
              Ccai_ofl_tok_is(o, b, "pourquoi") || Ccai_ofl_tok_is(o, b, "cubre") ||
              Ccai_ofl_tok_is(o, b, "cuanto")))
             sv[ns].question = true;
+        /* the words that ask for a person are no answer: their clause on */
+        size_t from;
+        if (o->to_person && !sv[ns].question && person_clause(o, b, e, &from)) {
+            for (size_t i = from; i < e; i++)
+                o->mask[i] = true;
+            if (from == b)
+                sv[ns].question = true;
+        }
         if (sv[ns].question) {
             question = true;
             for (size_t i = b; i < e; i++)
@@ -1064,17 +1333,25 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     memset(&fd, 0, sizeof fd);
     extract_all(o, &fd, asked, corr, sv, ns);
 
-    size_t nset = 0, ncorrected = 0;
+    size_t nset = 0, ncorrected = 0, nknown = 0;
     bool typed_set[CCAI_FIELDS_MAX] = {false};
     size_t fdt = o->nfields;
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
         if (!fd.v[f])
             continue;
+        nknown++;
         bool had = o->values[f] != NULL;
-        if (had && !asked[f] && !correcting)
+        /* A value noted changes on a correction, or when asked again; an
+         * other e-mail address said is one (nobody gives two). */
+        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL)
             continue;
         if (o->f[f].type == CCAI_FIELD_DATETIME && fd.date_only) {
             char *t = had && correcting ? with_old_time(o, f, fd.v[f]) : NULL;
+            if (!t && had && correcting && o->values[f] && strlen(o->values[f]) >= 16 &&
+                o->values[f][10] == 'T') {
+                o->oom = true; /* with_old_time() could not allocate */
+                break;
+            }
             if (t) {
                 if (store(o, f, t))
                     nset++, ncorrected++, typed_set[f] = true;
@@ -1127,6 +1404,16 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             Ccai_ofl_advance(o);
             return;
         }
+        if (nknown > 0 && content_left(o, 0, o->ntok) == 0) {
+            /* Only what was noted already ("my e-mail is" again): no value
+             * for the question asked, and no echo of it. */
+            say_phrase(o, "say.already", 0, NULL);
+            o->missed = true;
+            if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+                return;
+            Ccai_ofl_ask_current(o, false);
+            return;
+        }
         Ccai_ofl_reject_current(o);
         return;
     }
@@ -1140,10 +1427,11 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
         if (!typed_set[f] || !o->values[f])
             continue;
-        const char *sec = o->f[f].type == CCAI_FIELD_EMAIL          ? "say.ack_email"
-                          : o->f[f].type == CCAI_FIELD_PHONE_NUMBER ? "say.ack_phone"
-                          : o->f[f].type == CCAI_FIELD_DATETIME     ? "say.ack_date"
-                                                                    : "say.ack_policy";
+        const char *sec = o->f[f].type == CCAI_FIELD_EMAIL             ? "say.ack_email"
+                          : o->f[f].type == CCAI_FIELD_PHONE_NUMBER    ? "say.ack_phone"
+                          : o->f[f].type == CCAI_FIELD_DATETIME        ? "say.ack_date"
+                          : strcmp(o->f[f].name, "policy_number") == 0 ? "say.ack_policy"
+                                                                       : "say.ack_code";
         char *rb = readback(o, f);
         if (rb)
             say_phrase(o, sec, 0, rb);
@@ -1178,7 +1466,10 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
     extract_all(o, &fd, asked, corr, sv, 0);
     o->st.ngroup = saved;
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
-        if (fd.v[f] && !fd.date_only && o->f[f].type != CCAI_FIELD_TEXT && store(o, f, fd.v[f]))
+        /* typed values, codes and names said with their cue ("the policy
+         * number is ...", "my name is ..."); not free text */
+        bool typed = o->f[f].type != CCAI_FIELD_TEXT || code_field(o, f) || name_field(o, f);
+        if (fd.v[f] && !fd.date_only && typed && store(o, f, fd.v[f]))
             *ret_any = true;
         ccai_free(fd.v[f]);
     }
@@ -1192,17 +1483,25 @@ CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
         return false;
     memset(m, 0, o->ntok * sizeof m[0]);
     if (sec_find(o, "transfer.person", 0, o->ntok, &pp, &lp)) {
-        if (sec_find(o, "transfer.verb", 0, o->ntok, &pv, &lv) && pv < pp)
+        /* "can I speak to someone?", "is there someone I can speak to?" */
+        if (sec_find(o, "transfer.verb", 0, o->ntok, &pv, &lv) && (pv < pp || pv < pp + lp + 4))
             return true;
-        if (pp == 0 && lp + 2 >= o->ntok)
+        /* "an agent, please", not "a human was hurt" */
+        size_t k = pp + lp;
+        while (k < o->ntok && (sec_at(o, "polite", k, k + 1) == 1 || hesitation(o, k)))
+            k++;
+        if (pp == 0 && k == o->ntok)
             return true;
     }
     for (size_t i = 0; i < o->ntok; i++) {
         size_t n = sec_at(o, "transfer.alone", i, o->ntok);
-        if (n &&
-            (i == 0 || Ccai_ofl_tok_is(o, i - 1, "a") || Ccai_ofl_tok_is(o, i - 1, "an") ||
-             Ccai_ofl_tok_is(o, i - 1, "un")) &&
-            o->ntok <= n + 3)
+        if (!n || !(i == 0 || Ccai_ofl_tok_is(o, i - 1, "a") || Ccai_ofl_tok_is(o, i - 1, "an") ||
+                    Ccai_ofl_tok_is(o, i - 1, "un")))
+            continue;
+        size_t k = i + n;
+        while (k < o->ntok && (sec_at(o, "polite", k, k + 1) == 1 || hesitation(o, k)))
+            k++;
+        if (k == o->ntok && o->ntok <= n + 3)
             return true;
     }
     return false;

@@ -56,7 +56,13 @@ static const char *const cmd_repeat[] = {"repeat",
                                          "cómo",
                                          "perdón",
                                          "qué",
-                                         "otra vez"};
+                                         "otra vez",
+                                         "sorry repeat",
+                                         "sorry repeat that",
+                                         "pardon répéter",
+                                         "pardon répétez",
+                                         "perdón repetir",
+                                         "perdón repita"};
 
 static const char *const cmd_skip[] = {"skip",
                                        "next",
@@ -228,8 +234,16 @@ static void skip_current(Ccai_offline *o, bool failed)
 {
     size_t i = o->st.cur;
     bool later = !o->st.second_pass && !o->st.editing;
-    if (!o->st.editing)
+    if (!o->st.editing) {
         o->st.skip[i] = later ? SKIP_ONCE : SKIP_FINAL;
+        /* "skip" to "was anyone hurt, and did anyone see a doctor?" skips
+         * both; answers that could not be used skip their own field */
+        for (size_t k = 0; k < o->st.ngroup && !failed; k++) {
+            size_t f = o->st.group[k];
+            if (f < o->nfields && !o->values[f])
+                o->st.skip[f] = later ? SKIP_ONCE : SKIP_FINAL;
+        }
+    }
     if (failed) {
         char *np = Ccai_ofl_field_np(o, i);
         if (np)
@@ -281,8 +295,11 @@ static void accept_value(Ccai_offline *o, char *value)
     Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[i].name, value);
     o->st.pending_date = false;
     o->st.tries[i] = 0;
-    char *spoken = o->oom ? NULL : Ccai_ofl_spoken_value(o, i);
-    if (spoken && strlen(spoken) <= READBACK_MAX)
+    /* Free text is not echoed; a typed value is read back. */
+    char *spoken = o->oom || o->f[i].type == CCAI_FIELD_TEXT ? NULL : Ccai_ofl_spoken_value(o, i);
+    if (!o->oom && o->f[i].type == CCAI_FIELD_TEXT)
+        Ccai_ofl_say_ack(o);
+    else if (spoken && strlen(spoken) <= READBACK_MAX)
         Ccai_ofl_say_msg1(o, M_NOTED_VALUE, spoken);
     else if (spoken)
         Ccai_ofl_say_msg(o, M_NOTED);
@@ -452,7 +469,12 @@ static void answer_email(Ccai_offline *o)
     size_t r0, r1;
     Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1);
     if (!buf[0]) {
-        reject(o, M_R_EMAIL_NO_AT);
+        /* an at sign heard, but no address around it */
+        static const char *const at[] = {"at", "arobase", "arrobase", "arroba", "arobas"};
+        bool heard = strchr(o->raw, '@') != NULL;
+        for (size_t k = 0; k < o->ntok && !heard; k++)
+            heard = TOK_IN(o, k, at);
+        reject(o, heard ? M_R_EMAIL_BAD : M_R_EMAIL_NO_AT);
         return;
     }
     try_value(o, buf, M_R_EMAIL_BAD);
@@ -493,6 +515,14 @@ static void answer_text(Ccai_offline *o)
         size_t len = strlen(o->raw);
         while (len > 0 && (o->raw[len - 1] == '.' || Ccai_is_space((unsigned char)o->raw[len - 1])))
             o->raw[--len] = '\0';
+        /* a name has letters ("0044 20 7946 0958" is none) */
+        bool letters = false;
+        for (const char *p = v; *p && !letters; p++)
+            letters = Ccai_is_alpha((unsigned char)*p) || (unsigned char)*p >= 0xC3;
+        if (!letters) {
+            reject(o, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
+            return;
+        }
     }
     try_value(o, v, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
 }
@@ -600,6 +630,7 @@ void Ccai_ofl_skip_or_date(Ccai_offline *o)
  * says why it cannot use the answer. */
 void Ccai_ofl_reject_current(Ccai_offline *o)
 {
+    o->st.cur = Ccai_ofl_attempted_field(o);
     size_t i = o->st.cur;
     switch (o->f[i].type) {
     case CCAI_FIELD_DATETIME: answer_datetime(o); break;
@@ -712,6 +743,15 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
         return;
     }
     if (SAYS_LENIENT(o, cmd_transfer) || Ccai_ofl_asks_person(o)) {
+        /* "My name is Ann Lee, policy W A 3 3, I'd like to talk to
+         * someone": the facts said are kept for the advisor. */
+        if (o->st.phase == PH_ASK) {
+            size_t from = o->nacts;
+            o->to_person = true;
+            Ccai_ofl_handle_answer(o);
+            o->to_person = false;
+            Ccai_ofl_keep_values_only(o, from);
+        }
         Ccai_ofl_say_msg(o, M_TRANSFER);
         Ccai_ofl_flush_say(o, false);
         Ccai_ofl_end_call(o, CCAI_OFFLINE_TRANSFER);
@@ -727,6 +767,13 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
         return;
     }
     if (Ccai_ofl_says_slower(o)) {
+        /* a step slower, down to the slowest rate the voices take */
+        if (o->rate > 0.75 + 1e-9) {
+            char r[16];
+            o->rate = o->rate - 0.15 < 0.75 ? 0.75 : o->rate - 0.15;
+            snprintf(r, sizeof r, "%.2f", o->rate);
+            Ccai_ofl_act(o, CCAI_OFFLINE_SET_RATE, NULL, r);
+        }
         const char *t = Ccai_ofl_lex_phrase(o, "say.slower", 0);
         if (t && ((o->say.len && !Ccai_buf_puts(&o->say, " ")) || !Ccai_buf_puts(&o->say, t)))
             o->oom = true;

@@ -190,6 +190,7 @@ struct Ccai_offline {
     const Ccai_ofl_lexicon *lex;
     Ccai_ofl_lexicon *own_lex; /* params gave none */
     bool can_transfer;
+    double rate; /* the speaking rate, lowered by "slower" */
     const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
     int now_minute; /* local minute of the day */
@@ -202,7 +203,8 @@ struct Ccai_offline {
     Ccai_offline_reply reply;
     Ccai_buf say;
     bool oom;
-    bool missed; /* this turn did not move the dialogue on */
+    bool missed;    /* this turn did not move the dialogue on */
+    bool to_person; /* the turn asks for a person: its facts are noted first */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);
@@ -260,6 +262,8 @@ void Ccai_ofl_say_msg(Ccai_offline *o, msg m);
 void Ccai_ofl_say_msg1(Ccai_offline *o, msg m, const char *a);
 void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b);
 void Ccai_ofl_free_reply(Ccai_offline *o);
+/* Drop what the turn said from action @p from on, keep its SET_FIELDs. */
+void Ccai_ofl_keep_values_only(Ccai_offline *o, size_t from);
 void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value);
 char *Ccai_ofl_claim_to_json(const Ccai_offline *o);
 void Ccai_ofl_turn_begin(Ccai_offline *o);
@@ -272,6 +276,8 @@ CCAI_MUST_CHECK bool Ccai_ofl_anything_noted(const Ccai_offline *o);
 void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing);
 
 /* offline_dates.c */
+/* The month token i names (1..12; "oct", "octobre", "octubre"), 0. */
+int Ccai_ofl_month_of(const Ccai_offline *o, size_t i);
 dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day, size_t corr,
                                      char out[64], int64_t *ret_day);
 
@@ -292,6 +298,11 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
 
 /* offline_extract.c */
 void Ccai_ofl_handle_answer(Ccai_offline *o);
+/* The field of the question asked the caller tried to answer: of "your
+ * phone number and e-mail?", the e-mail when the words sound like one. */
+size_t Ccai_ofl_attempted_field(const Ccai_offline *o);
+/* "Thank you.", "Got it.": an acknowledgement that varies. */
+void Ccai_ofl_say_ack(Ccai_offline *o);
 void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any);
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o);
 CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o);

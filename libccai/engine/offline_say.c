@@ -111,6 +111,21 @@ void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b)
     sentence2(o, Ccai_ofl_phrase(o, m), a, b);
 }
 
+void Ccai_ofl_keep_values_only(Ccai_offline *o, size_t from)
+{
+    size_t w = from;
+    for (size_t i = from; i < o->nacts; i++) {
+        if (o->acts[i].kind == CCAI_OFFLINE_SET_FIELD) {
+            o->acts[w] = o->acts[i];
+            o->texts[w++] = o->texts[i];
+        } else {
+            ccai_free(o->texts[i]);
+        }
+    }
+    o->nacts = w;
+    Ccai_buf_reset(&o->say);
+}
+
 void Ccai_ofl_free_reply(Ccai_offline *o)
 {
     for (size_t i = 0; i < o->nacts; i++)
