@@ -312,10 +312,9 @@ static void email_fix_items(email_item *items, size_t *pn, char *digits_buf)
             if (v >= 0 && dpos + 3 < CCAI_OFFLINE_UTTERANCE_MAX) {
                 /* tens then a unit: "seventy one", "treinta y tres" */
                 size_t j = i + 1;
-                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c && items[j].len <= 3 &&
-                    (memcmp(items[j].w, "y", items[j].len) == 0 ||
-                     memcmp(items[j].w, "et", items[j].len) == 0 ||
-                     memcmp(items[j].w, "and", items[j].len) == 0))
+                static const char *const conj[] = {"y", "et", "and"};
+                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
+                    Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)))
                     j++;
                 int u;
                 if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
@@ -425,6 +424,8 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                 /* "J O H N": a letter among spelled letters is no "o" (or) */
                 bool spelled = prev->len == 1 && b >= 2 && !items[b - 2].c &&
                                items[b - 2].len == 1 && !items[b - 1].brk;
+                /* "o point garnier": a word joined by a dot is in the address */
+                spelled = spelled || (prev->len == 1 && items[b].c && items[b].c != '@');
                 if (prev->c == '@' || (!prev->c && !spelled && email_stop(prev->w, prev->len)))
                     break;
                 if (prev->c && (b - 1 == 0 || items[b - 2].c || b == at_i || items[b - 1].brk))

@@ -377,8 +377,12 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 continue;
             p->wday = wd;
             static const char *const last[] = {"dernier", "derniere", "pasado", "pasada"};
-            if ((i > b && Ccai_ofl_tok_is(o, i - 1, "last")) || TOK_IN(o, i + 1, last))
+            if (i > b && Ccai_ofl_tok_is(o, i - 1, "last"))
                 p->last = true;
+            if (TOK_IN(o, i + 1, last)) {
+                p->last = true;
+                i++; /* "jeudi dernier": both words are the date */
+            }
         } else if (Ccai_ofl_tok_is(o, i, "today") || Ccai_ofl_tok_is(o, i, "aujourd") ||
                    Ccai_ofl_tok_is(o, i, "hoy")) {
             p->have_rel = true;
