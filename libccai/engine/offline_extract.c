@@ -473,6 +473,8 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
     size_t ol = 0, i = b, last = b;
     bool started = false;
     while (i < e) {
+        if (started && sentence_break(o, i))
+            break; /* "A U 5 5 1 2 0. I had ...": the sentence ended the code */
         if (started && (hesitation(o, i) || Ccai_ofl_tok_is(o, i, "and"))) {
             i++;
             continue;

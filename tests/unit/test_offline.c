@@ -1459,6 +1459,13 @@ static void test_volunteered_facts(void **state)
     assert_true(said(r, "¿Hubo algún herido"));
     Ccai_offline_free(o);
 
+    /* A spelled code ends with its sentence ("... 2 0. I had": no "I"). */
+    o = make_from(s, "en-US", NULL);
+    r = in(o, "My policy number is A U 5 5 1 2 0. I had an accident.");
+    assert_string_equal(set_value(r, "policy_number"), "AU55120");
+    assert_string_equal(set_value(r, "incident_description"), "I had an accident");
+    Ccai_offline_free(o);
+
     /* Another question's answer while "what happened?" is asked: noted,
      * and what happened is asked again, without the date as the story. */
     o = make_from(s, "en-US", NULL);
