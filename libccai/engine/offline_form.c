@@ -644,7 +644,12 @@ static void handle_ask(Ccai_offline *o)
 {
     size_t i = o->st.cur;
     bool none = o->f[i].optional && o->f[i].type == CCAI_FIELD_TEXT && SAYS(o, cmd_none);
-    if (!none && SAYS(o, cmd_skip)) {
+    /* "Moi. Non." to "who was involved, and any witness?" answers both: a
+     * skip is one clause */
+    bool one_clause = true;
+    for (size_t k = 1; k < o->ntok && one_clause; k++)
+        one_clause = !Ccai_ofl_clause_break(o, k);
+    if (!none && one_clause && SAYS(o, cmd_skip)) {
         Ccai_ofl_skip_or_date(o);
         return;
     }

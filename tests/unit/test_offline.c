@@ -458,6 +458,19 @@ static void test_skip_and_come_back(void **state)
     r = in(o, "yes");
     assert_ends(r, CCAI_OFFLINE_HANGUP);
     Ccai_offline_free(o);
+
+    /* "Non" is a skip alone, an answer after another one ("Moi. Non." to
+     * "who was involved, and were there witnesses?"). */
+    o = make(s, "fr-FR", "{}", NULL);
+    start(o, false);
+    in(o, "Mon vélo a été volé.");
+    in(o, "Ce matin vers sept heures, dans le local à vélos, 40 rue Garibaldi à Lyon.");
+    r = in(o, "Non.");
+    assert_true(said(r, "Qui était impliqué, et y a-t-il eu des témoins ?"));
+    r = in(o, "Moi. Non.");
+    assert_string_equal(set_value(r, "involved_parties"), "Moi");
+    assert_string_equal(set_value(r, "witnesses"), "Aucun");
+    Ccai_offline_free(o);
     ccai_claim_schema_unref(s);
 }
 
