@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/guardrails.h"
+#include "engine/offline.h"
 #include "engine/prompts.h"
 #include "engine/request.h"
 #include "llm/llm.h"
@@ -95,6 +96,7 @@ void Ccai_conv_engine_cleanup(Ccai_engine *e)
     }
     Ccai_prompts_free(e->prompts);
     Ccai_guardrails_free(e);
+    Ccai_offline_lexicon_free(e->offline_lex);
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
 }

@@ -276,6 +276,12 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
         return CCAI_ERR_NOMEM;
     }
     Ccai_tz_lookup(tz, Ccai_wall_ms() / 1000, &off, NULL, NULL);
+    ccai_status lst =
+        c->eng->offline_lex ? CCAI_OK : Ccai_offline_lexicon_new(&c->eng->offline_lex);
+    if (lst != CCAI_OK) {
+        ccai_free(claim);
+        return lst;
+    }
     Ccai_offline_params p = {
         .schema = schema,
         .claim_json = claim,
@@ -287,6 +293,9 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
         .utc_offset_min = off / 60,
         .can_transfer = *Ccai_conv_initiate_str(c, "agent_phone_number") && c->ops.transfer,
         .tz = tz,
+        .caller_number = c->row.phone_number,
+        .lexicon = c->eng->offline_lex,
+        .rate = c->rate,
     };
     ccai_status st = claim ? Ccai_offline_new(&p, &c->offline) : CCAI_ERR_NOMEM;
     ccai_free(claim);
@@ -315,6 +324,9 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
             break;
         case CCAI_OFFLINE_SET_LANG:
             st = Ccai_str_replace(&c->row.lang, a->text) ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
+            break;
+        case CCAI_OFFLINE_SET_RATE: /* the next sentences, as speech_speed does */
+            c->rate = strtod(a->text, NULL);
             break;
         case CCAI_OFFLINE_TRANSFER:
             ended = true;

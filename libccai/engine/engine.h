@@ -111,7 +111,8 @@ typedef struct Ccai_engine {
     struct ccai_call *kept;
     Ccai_timer kept_timer;
     struct Ccai_prompts *prompts;
-    struct Ccai_guardrails *guardrails; /* engine/guardrails.c */
+    struct Ccai_guardrails *guardrails;   /* engine/guardrails.c */
+    struct Ccai_ofl_lexicon *offline_lex; /* made at the first offline call */
     Ccai_llm_model models[2];
     Ccai_llm_health health[2]; /* shared by every call of the context */
     size_t n_models;

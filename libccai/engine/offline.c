@@ -51,6 +51,7 @@ typedef struct offline_scratch {
     char clause[NORM_MAX];
     char email_words[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     email_item email_items[CCAI_OFFLINE_UTTERANCE_MAX / 2 + 2];
+    bool mask[TOK_MAX];
 } offline_scratch;
 
 static CCAI_MUST_CHECK bool scratch_take(Ccai_offline *o)
@@ -68,6 +69,7 @@ static CCAI_MUST_CHECK bool scratch_take(Ccai_offline *o)
     o->clause = x->clause;
     o->email_words = x->email_words;
     o->email_items = x->email_items;
+    o->mask = x->mask;
     return true;
 }
 
@@ -79,6 +81,7 @@ static void scratch_drop(Ccai_offline *o)
     o->tok = NULL;
     o->used = NULL;
     o->email_items = NULL;
+    o->mask = NULL;
     o->ntok = 0;
 }
 
@@ -249,6 +252,18 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
             goto fail;
     }
     o->can_transfer = params->can_transfer;
+    o->rate = params->rate >= 0.75 && params->rate <= 1.25 ? params->rate : 1.0;
+    o->lex = params->lexicon;
+    if (!o->lex) {
+        if ((st = Ccai_offline_lexicon_new(&o->own_lex)) != CCAI_OK)
+            goto fail;
+        st = CCAI_ERR_NOMEM;
+        o->lex = o->own_lex;
+    }
+    if (params->caller_number && params->caller_number[0] == '+' &&
+        ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, params->caller_number, &o->caller_number,
+                            NULL) == CCAI_ERR_NOMEM)
+        goto fail;
     o->tz = params->tz;
     if ((params->bot_name && params->bot_name[0] &&
          !(o->bot_name = Ccai_strdup(params->bot_name))) ||
@@ -264,6 +279,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
     if (st != CCAI_OK)
         goto fail;
     o->st.phase = PH_NEW;
+    o->st.last_set = o->nfields;
     *ret = o;
     return CCAI_OK;
 
@@ -289,7 +305,9 @@ void Ccai_offline_free(Ccai_offline *o)
     ccai_free(o->lang_code);
     ccai_free(o->bot_name);
     ccai_free(o->bot_company);
+    ccai_free(o->caller_number);
     ccai_free(o->claim_json);
+    Ccai_offline_lexicon_free(o->own_lex);
     Ccai_ofl_free_reply(o);
     ccai_free(o->acts);
     ccai_free(o->texts);
@@ -491,6 +509,27 @@ Ccai_speech_kind Ccai_offline_expected(const Ccai_offline *o)
     case CCAI_FIELD_TEXT: break;
     }
     return CCAI_SPEECH_FREE;
+}
+
+size_t Ccai_offline_asking(const Ccai_offline *o, const char **fields, size_t max, bool *ret_time)
+{
+    if (ret_time)
+        *ret_time = false;
+    if (!o || o->st.phase != PH_ASK || o->st.cur >= o->nfields)
+        return 0;
+    if (o->st.pending_date) {
+        if (ret_time)
+            *ret_time = true;
+        if (max > 0)
+            fields[0] = o->f[o->st.cur].name;
+        return max > 0;
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < o->st.ngroup && n < max; k++)
+        fields[n++] = o->f[o->st.group[k]].name;
+    if (n == 0 && max > 0)
+        fields[n++] = o->f[o->st.cur].name;
+    return n;
 }
 
 bool Ccai_offline_ended(const Ccai_offline *o)

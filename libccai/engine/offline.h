@@ -18,6 +18,7 @@
  *    Ccai_offline_silence() when the caller said nothing in time;
  * 4. the host performs the actions of each reply in order: SAY (speak),
  *    SET_FIELD (store the claim value), SET_LANG (switch STT/TTS),
+ *    SET_RATE (speak at that rate, as the speech_speed tool does),
  *    TRANSFER (hand the call to a human), HANGUP (end the call). After a
  *    TRANSFER or a HANGUP the dialogue is over: further turns return
  *    CCAI_ERR_STATE (create a new, resumed engine if a transfer fails);
@@ -50,12 +51,24 @@
 
 typedef struct Ccai_offline Ccai_offline;
 
+/* The offline dialogue's word lists and phrases (data/offline/<lang>.txt,
+ * compiled in), parsed: read-only once made, shared by the dialogues of a
+ * context (the engine keeps one, made at its first offline call). */
+typedef struct Ccai_ofl_lexicon Ccai_ofl_lexicon;
+
+/* Statuses: CCAI_OK; CCAI_ERR_NOMEM; CCAI_ERR_PARSE (a data file compiled
+ * in is malformed: a build error). Ownership: *ret is freed with
+ * Ccai_offline_lexicon_free(). */
+CCAI_MUST_CHECK ccai_status Ccai_offline_lexicon_new(Ccai_ofl_lexicon **ret);
+void Ccai_offline_lexicon_free(Ccai_ofl_lexicon *lx);
+
 typedef enum Ccai_offline_action_kind {
     CCAI_OFFLINE_SAY,       /* text: one utterance to speak */
     CCAI_OFFLINE_SET_FIELD, /* field, text: the normalised value to store */
     CCAI_OFFLINE_TRANSFER,  /* hand the call to a human agent */
     CCAI_OFFLINE_HANGUP,    /* end the call */
-    CCAI_OFFLINE_SET_LANG   /* text: the language code to switch to */
+    CCAI_OFFLINE_SET_LANG,  /* text: the language code to switch to */
+    CCAI_OFFLINE_SET_RATE   /* text: the speaking rate to use from now on ("0.85") */
 } Ccai_offline_action_kind;
 
 typedef struct Ccai_offline_action {
@@ -102,6 +115,15 @@ typedef struct Ccai_offline_params {
      * there ("2024-10-07T15:00:00-07:00", DST-correct). NULL stores them
      * without an offset. Borrowed: must outlive the engine. */
     const Ccai_tz *tz;
+    /* The caller's number (E.164; NULL: unknown): "this number", "the one
+     * I'm calling from" give it, and its country reads national numbers. */
+    const char *caller_number;
+    /* The word lists (Ccai_offline_lexicon_new()), borrowed: must outlive
+     * the engine. NULL: the engine makes its own. */
+    const Ccai_ofl_lexicon *lexicon;
+    /* The call's speaking rate (prosody, 0.75 .. 1.25; 0 means 1): "slower,
+     * please" lowers it a step (SET_RATE). */
+    double rate;
 } Ccai_offline_params;
 
 /* Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (no schema, offset beyond
@@ -155,6 +177,13 @@ const char *Ccai_offline_lang(const Ccai_offline *o);
  * once the day is known and the time is asked), EMAIL, DIGITS for a phone
  * number; FREE for a text field, a "which one?" and whatever else. */
 Ccai_speech_kind Ccai_offline_expected(const Ccai_offline *o);
+
+/* The fields the last question asked (one, or two asked together: "When
+ * and where did it happen?"), their names in @p fields (borrowed while the
+ * engine lives); *ret_time (may be NULL) is true when only the time of a
+ * date already given is asked. 0 when no field is asked (confirmation,
+ * ended). */
+size_t Ccai_offline_asking(const Ccai_offline *o, const char **fields, size_t max, bool *ret_time);
 
 /* True once a TRANSFER or HANGUP was returned. */
 CCAI_MUST_CHECK bool Ccai_offline_ended(const Ccai_offline *o);

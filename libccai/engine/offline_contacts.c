@@ -58,8 +58,10 @@ static int tens_word(const Ccai_offline *o, size_t i)
  * -1 when token *i is no number word. Handles "trente-quatre", "vingt et
  * un", "soixante-dix-huit", "quatre-vingt-douze", "thirty four",
  * "treinta y cuatro", "veintiuno". */
-static int number_words(const Ccai_offline *o, size_t *i)
+int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i)
 {
+    if (*i >= o->ntok)
+        return -1;
     size_t k = *i;
     int v;
     if (Ccai_ofl_tok_is(o, k, "quatre") &&
@@ -132,12 +134,17 @@ static const region_rule regions[] = {{"FR", "33", 10, 0}, {"BE", "32", 10, 0}, 
 
 /* The digits said, with a "+" when one was said; a national number gets
  * the country code of the call's region. */
-phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *out, size_t cap)
+phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
+                                   char *out, size_t cap)
 {
     char digits[PHONE_DIGITS_MAX + 1];
     size_t nd = 0;
     bool plus = false, overflow = false;
-    for (size_t i = 0; i < o->ntok;) {
+    for (size_t i = b; i < e;) {
+        if (o->mask && o->mask[i]) {
+            i++;
+            continue;
+        }
         size_t rep = 1;
         if (nd == 0 && (Ccai_ofl_tok_is(o, i, "+") || Ccai_ofl_tok_is(o, i, "plus") ||
                         Ccai_ofl_tok_is(o, i, "mas"))) {
@@ -149,7 +156,7 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *ou
             rep = 2, i++;
         else if (Ccai_ofl_tok_is(o, i, "triple"))
             rep = 3, i++;
-        if (i >= o->ntok)
+        if (i >= e)
             break;
         const char *t = o->norm + o->tok[i].start;
         size_t len = o->tok[i].len;
@@ -169,7 +176,7 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *ou
             i++;
             continue;
         }
-        int v = number_words(o, &i);
+        int v = Ccai_ofl_number_words(o, &i);
         if (v < 0) {
             i++;
             continue;
@@ -216,37 +223,145 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *ou
 static CCAI_MUST_CHECK bool email_stop(const char *w, size_t n)
 {
     static const char *const stop[] = {
-        "my",    "email",    "e-mail", "mail",   "address", "is",          "it",
-        "its",   "it's",     "the",    "mon",    "ma",      "adresse",     "est",
-        "c'est", "courriel", "mi",     "correo", "es",      "electronico", "electrónico",
-        "son",   "sa",       "his",    "her",    "c",       "spelled",     "please"};
+        "my",       "email",   "e-mail", "mail",        "address", "is",       "it",    "its",
+        "it's",     "the",     "mon",    "ma",          "adresse", "est",      "c'est", "courriel",
+        "mi",       "correo",  "es",     "electronico", "son",     "sa",       "his",   "her",
+        "c",        "spelled", "please", "use",         "one",     "that's",   "make",  "that",
+        "oui",      "yes",     "si",     "sorry",       "pardon",  "perdon",   "non",   "no",
+        "actually", "and",     "et",     "y",           "or",      "ou",       "o",     "without",
+        "with",     "thanks",  "merci",  "gracias",     "work",    "personal", "perso", "le",
+        "el",       "en",      "at",     "to",          "write",   "note",     "so",    "uh",
+        "um",       "euh",     "eh",     "ok",          "okay",    "vale"};
     return Ccai_ofl_in_list(w, n, stop, CCAI_ARRAY_SIZE(stop));
 }
 
-static CCAI_MUST_CHECK bool email_join(const email_item *a, const email_item *b)
+/* The value of a number said in one word ("seventy", "dix-sept",
+ * "quatre-vingt-deux", "veintidos"), -1. Written forms the normaliser
+ * would split are split here the same way. */
+static int word_number(const char *w, size_t n)
 {
-    return a->len == 1 || b->len == 1 || Ccai_is_digit((unsigned char)a->w[0]) ||
-           Ccai_is_digit((unsigned char)b->w[0]);
+    static const char *const words[] = {
+        "zero",        "one",        "two",         "three",        "four",        "five",
+        "six",         "seven",      "eight",       "nine",         "ten",         "eleven",
+        "twelve",      "thirteen",   "fourteen",    "fifteen",      "sixteen",     "seventeen",
+        "eighteen",    "nineteen",   "twenty",      "thirty",       "forty",       "fifty",
+        "sixty",       "seventy",    "eighty",      "ninety",       "zero",        "un",
+        "deux",        "trois",      "quatre",      "cinq",         "six",         "sept",
+        "huit",        "neuf",       "dix",         "onze",         "douze",       "treize",
+        "quatorze",    "quinze",     "seize",       "vingt",        "trente",      "quarante",
+        "cinquante",   "soixante",   "cero",        "uno",          "dos",         "tres",
+        "cuatro",      "cinco",      "seis",        "siete",        "ocho",        "nueve",
+        "diez",        "once",       "doce",        "trece",        "catorce",     "quince",
+        "dieciseis",   "diecisiete", "dieciocho",   "diecinueve",   "veinte",      "treinta",
+        "cuarenta",    "cincuenta",  "sesenta",     "setenta",      "ochenta",     "noventa",
+        "veintiuno",   "veintidos",  "veintitres",  "veinticuatro", "veinticinco", "veintiseis",
+        "veintisiete", "veintiocho", "veintinueve", "vingts"};
+    static const int values[] = {
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 30,
+        40, 50, 60, 70, 80, 90, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+        16, 20, 30, 40, 50, 60, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+        16, 17, 18, 19, 20, 30, 40, 50, 60, 70, 80, 90, 21, 22, 23, 24, 25, 26, 27, 28, 29, 20};
+    /* hyphenated: "quatre-vingt-deux", "dix-sept", "vingt-et-un" */
+    if (memchr(w, '-', n)) {
+        int total = 0, prev = -1;
+        bool any = false;
+        for (size_t k = 0; k < n;) {
+            size_t e = k;
+            while (e < n && w[e] != '-')
+                e++;
+            if (e > k && !(e - k == 2 && memcmp(w + k, "et", 2) == 0)) {
+                int v = word_number(w + k, e - k);
+                if (v < 0)
+                    return -1;
+                if (v == 20 && prev == 4)
+                    total += 76; /* quatre (4) + vingt: 80 */
+                else
+                    total += v;
+                prev = v;
+                any = true;
+            }
+            k = e + 1;
+        }
+        return any && total < 100 ? total : -1;
+    }
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
+        if (strlen(words[k]) == n && memcmp(words[k], w, n) == 0)
+            return values[k];
+    }
+    return -1;
+}
+
+/* Spelling helpers in an address: "double u" is a w, "double l" two l's. */
+static void email_fix_items(email_item *items, size_t *pn, char *digits_buf)
+{
+    size_t n = *pn, out = 0;
+    size_t dpos = 0;
+    for (size_t i = 0; i < n; i++) {
+        email_item it = items[i];
+        if (!it.c && it.len == 6 && memcmp(it.w, "double", 6) == 0 && i + 1 < n &&
+            !items[i + 1].c &&
+            ((items[i + 1].len == 1 && (items[i + 1].w[0] == 'u' || items[i + 1].w[0] == 'v')) ||
+             (items[i + 1].len == 3 && memcmp(items[i + 1].w, "you", 3) == 0) ||
+             (items[i + 1].len == 2 && memcmp(items[i + 1].w, "ve", 2) == 0))) {
+            it.w = "w";
+            it.len = 1;
+            it.raw1 = items[i + 1].raw1;
+            i++;
+        } else if (!it.c) {
+            int v = word_number(it.w, it.len);
+            if (v >= 0 && dpos + 3 < CCAI_OFFLINE_UTTERANCE_MAX) {
+                /* tens then a unit: "seventy one", "treinta y tres" */
+                size_t j = i + 1;
+                static const char *const conj[] = {"y", "et", "and"};
+                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
+                    Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)))
+                    j++;
+                int u;
+                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
+                    (u = word_number(items[j].w, items[j].len)) >= 1 && u <= 9) {
+                    v += u;
+                    it.raw1 = items[j].raw1;
+                    i = j;
+                }
+                char *d = digits_buf + dpos;
+                int k = snprintf(d, 4, "%d", v);
+                it.w = d;
+                it.len = (size_t)k;
+                dpos += (size_t)k + 1;
+            }
+        }
+        items[out++] = it;
+    }
+    *pn = out;
 }
 
 /* "john dot doe at example dot com" -> "john.doe@example.com". Words are
  * lower-cased; accents and other characters an address cannot hold are
- * dropped. Writes "" when there is no "at". */
-void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap)
+ * dropped; numbers in words become digits, "double u" a w. The last
+ * address said that validates wins ("x at y dot com, sorry, z at y dot
+ * com"). Writes "" when there is none. */
+void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_raw0,
+                           size_t *ret_raw1)
 {
     email_item *items = o->email_items;
     char *scratch = o->email_words;
+    char digits[CCAI_OFFLINE_UTTERANCE_MAX];
     size_t n = 0, s = 0;
     const unsigned char *r = (const unsigned char *)o->raw;
     size_t rlen = strlen(o->raw);
+    bool brk = true;
     out[0] = '\0';
+    *ret_raw0 = *ret_raw1 = 0;
     for (size_t i = 0; r[i];) {
-        while (r[i] && (Ccai_is_space(r[i]) || r[i] == ','))
+        while (r[i] && (Ccai_is_space(r[i]) || strchr(",;:!?", r[i]))) {
+            if (r[i] != ' ')
+                brk = true;
             i++;
+        }
         if (!r[i])
             break;
-        size_t w0 = s;
-        while (r[i] && !Ccai_is_space(r[i]) && r[i] != ',') {
+        size_t w0 = s, raw0 = i;
+        while (r[i] && !Ccai_is_space(r[i]) && !strchr(",;:!?", r[i])) {
             uint32_t cp = '?';
             size_t k = Ccai_ofl_utf8_next(r + i, rlen - i, &cp);
             if (k == 0)
@@ -261,8 +376,11 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap)
                 scratch[s++] = c;
             i += k;
         }
-        while (s > w0 && (scratch[s - 1] == '.' || scratch[s - 1] == '\''))
+        bool ends_sentence = false;
+        while (s > w0 && (scratch[s - 1] == '.' || scratch[s - 1] == '\'')) {
+            ends_sentence = ends_sentence || scratch[s - 1] == '.';
             s--;
+        }
         if (s == w0)
             continue;
         const char *w = scratch + w0;
@@ -284,70 +402,79 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap)
         if (n > 0 && items[n - 1].c == '-' &&
             ((len == 3 && memcmp(w, "bas", 3) == 0) || (len == 4 && memcmp(w, "bajo", 4) == 0))) {
             items[n - 1].c = '_';
+            items[n - 1].raw1 = (uint16_t)i;
+            brk = ends_sentence;
             continue;
         }
-        items[n++] = (email_item){c, w, len};
+        items[n++] = (email_item){c, w, len, brk, (uint16_t)raw0, (uint16_t)i};
+        brk = ends_sentence;
     }
+    email_fix_items(items, &n, digits);
 
-    size_t at_i = n;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].c == '@' || (!items[i].c && memchr(items[i].w, '@', items[i].len))) {
-            at_i = i;
-            break;
-        }
-    }
-    if (at_i == n)
-        return;
-    if (!items[at_i].c) { /* a literal address: take the word as it is */
-        snprintf(out, cap, "%.*s", (int)items[at_i].len, items[at_i].w);
-        return;
-    }
-    /* Local part: walk back while words are linked by connectors. */
-    size_t b = at_i;
-    while (b > 0) {
-        const email_item *prev = &items[b - 1];
-        if (prev->c == '@')
-            break;
-        if (prev->c) {
-            if (b - 1 == 0 || items[b - 2].c || b == at_i ||
-                email_stop(items[b - 2].w, items[b - 2].len))
-                break;
-            b -= 2;
-            continue;
-        }
-        if (email_stop(prev->w, prev->len))
-            break;
-        if (b == at_i || email_join(prev, &items[b]))
-            b--;
-        else
-            break;
-    }
-    /* Domain: walk forward the same way. */
-    size_t e = at_i + 1;
-    while (e < n) {
-        const email_item *it = &items[e];
-        if (it->c == '@' || (it->c == '_'))
-            break;
-        if (it->c) {
-            if (e + 1 >= n || items[e + 1].c || e == at_i + 1)
-                break;
-            e += 2;
-            continue;
-        }
-        if (e == at_i + 1 || email_join(&items[e - 1], it))
-            e++;
-        else
-            break;
-    }
-    size_t o_len = 0;
-    for (size_t i = b; i < e && o_len + 1 < cap; i++) {
-        if (items[i].c) {
-            out[o_len++] = items[i].c;
+    for (size_t at_i = 0; at_i < n; at_i++) {
+        char cand[CCAI_OFFLINE_UTTERANCE_MAX + 1];
+        size_t b = at_i, e = at_i + 1;
+        if (!items[at_i].c && memchr(items[at_i].w, '@', items[at_i].len)) {
+            /* a literal address: take the word as it is */
+            snprintf(cand, sizeof cand, "%.*s", (int)items[at_i].len, items[at_i].w);
+        } else if (items[at_i].c == '@') {
+            /* Local part: walk back over words and connectors. */
+            while (b > 0 && !items[b].brk) {
+                const email_item *prev = &items[b - 1];
+                /* "J O H N": a letter among spelled letters is no "o" (or) */
+                bool spelled = prev->len == 1 && b >= 2 && !items[b - 2].c &&
+                               items[b - 2].len == 1 && !items[b - 1].brk;
+                /* "o point garnier": a word joined by a dot is in the address */
+                spelled = spelled || (prev->len == 1 && items[b].c && items[b].c != '@');
+                if (prev->c == '@' || (!prev->c && !spelled && email_stop(prev->w, prev->len)))
+                    break;
+                if (prev->c && (b - 1 == 0 || items[b - 2].c || b == at_i || items[b - 1].brk))
+                    break;
+                b--;
+            }
+            if (b == at_i)
+                continue;
+            /* Domain: words until the first dot, then dot-word pairs. */
+            bool dotted = false;
+            while (e < n && !items[e].brk) {
+                const email_item *it = &items[e];
+                if (it->c == '@' || it->c == '_')
+                    break;
+                if (it->c) {
+                    if (e + 1 >= n || items[e + 1].c || e == at_i + 1 || items[e + 1].brk)
+                        break;
+                    dotted = dotted || it->c == '.';
+                    e += 2;
+                    continue;
+                }
+                if (dotted || (e > at_i + 1 && email_stop(it->w, it->len)))
+                    break;
+                e++;
+            }
+            size_t ol = 0;
+            for (size_t i = b; i < e && ol + 1 < sizeof cand; i++) {
+                if (items[i].c) {
+                    cand[ol++] = items[i].c;
+                } else {
+                    size_t k =
+                        items[i].len < sizeof cand - 1 - ol ? items[i].len : sizeof cand - 1 - ol;
+                    memcpy(cand + ol, items[i].w, k);
+                    ol += k;
+                }
+            }
+            cand[ol] = '\0';
         } else {
-            size_t k = items[i].len < cap - 1 - o_len ? items[i].len : cap - 1 - o_len;
-            memcpy(out + o_len, items[i].w, k);
-            o_len += k;
+            continue;
         }
+        char *norm = NULL;
+        ccai_status st = ccai_field_validate(CCAI_FIELD_EMAIL, cand, &norm, NULL);
+        if (st == CCAI_OK && strchr(norm, '.') && strchr(strchr(norm, '@'), '.')) {
+            snprintf(out, cap, "%s", norm);
+            *ret_raw0 = items[b].raw0;
+            *ret_raw1 = items[e - 1].raw1;
+        } else if (st == CCAI_ERR_NOMEM) {
+            o->oom = true;
+        }
+        ccai_free(norm);
     }
-    out[o_len] = '\0';
 }

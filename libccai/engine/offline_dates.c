@@ -28,7 +28,7 @@ static const char *const month_words[] = {
     "diciembre", "jan",       "feb",      "mar",      "apr",        "jun",     "jul",
     "aug",       "sep",       "oct",      "nov",      "dec"};
 
-static int month_of(const Ccai_offline *o, size_t i)
+int Ccai_ofl_month_of(const Ccai_offline *o, size_t i)
 {
     for (size_t k = 0; k < CCAI_ARRAY_SIZE(month_words); k++) {
         if (Ccai_ofl_tok_is(o, i, month_words[k])) {
@@ -86,18 +86,30 @@ static int day_of(const Ccai_offline *o, size_t i)
     return Ccai_ofl_in_list(sfx, o->tok[i].len - nd, suffixes, CCAI_ARRAY_SIZE(suffixes)) ? v : 0;
 }
 
-static int hour_word(const Ccai_offline *o, size_t i)
+/* An hour or a number of minutes said in words or digits at token *i
+ * ("dix-sept", "twenty", "14"), advancing *i past it; -1 when none. */
+static int spoken_int(const Ccai_offline *o, size_t *i)
 {
-    static const char *const words[] = {
-        "one",    "two",    "three",  "four",  "five", "six",   "seven",  "eight", "nine",
-        "ten",    "eleven", "twelve", "une",   "deux", "trois", "quatre", "cinq",  "six",
-        "sept",   "huit",   "neuf",   "dix",   "onze", "douze", "una",    "dos",   "tres",
-        "cuatro", "cinco",  "seis",   "siete", "ocho", "nueve", "diez",   "once",  "doce"};
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
-        if (Ccai_ofl_tok_is(o, i, words[k]))
-            return k < 12 ? (int)k + 1 : k < 24 ? (int)k - 11 : (int)k - 23;
+    if (*i >= o->ntok)
+        return -1;
+    size_t nd;
+    int v = tok_number(o, *i, &nd);
+    if (nd > 0 && nd == o->tok[*i].len && nd <= 2) {
+        (*i)++;
+        return v;
     }
-    return -1;
+    if (nd > 0)
+        return -1;
+    if (Ccai_ofl_tok_is(o, *i, "oh") || Ccai_ofl_tok_is(o, *i, "zero"))
+        return -1;
+    return Ccai_ofl_number_words(o, i);
+}
+
+static CCAI_MUST_CHECK bool hesitation_tok(const Ccai_offline *o, size_t i)
+{
+    static const char *const words[] = {"uh", "um", "er",   "erm", "euh", "heu",
+                                        "eh", "em", "like", "say", "d",   "i"};
+    return TOK_IN(o, i, words);
 }
 
 typedef struct dt_parse {
@@ -109,6 +121,7 @@ typedef struct dt_parse {
     int part_hour;    /* -1 */
     int meridiem;     /* 0, 1 am, 2 pm */
     bool night;
+    bool last; /* "last Tuesday", "mardi dernier": before today */
 } dt_parse;
 
 static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
@@ -121,9 +134,67 @@ static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
 
 static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i)
 {
-    static const char *const words[] = {"at", "a",  "vers",   "around",  "about",   "las",
-                                        "la", "by", "toward", "towards", "environ", "sobre"};
+    static const char *const words[] = {
+        "at",      "a",       "vers",    "around", "about", "las",   "la",    "by",
+        "toward",  "towards", "environ", "sobre",  "hacia", "since", "until", "approximately",
+        "roughly", "after",   "before",  "des"};
+    while (i > 0 && hesitation_tok(o, i - 1))
+        i--;
     return i > 0 && TOK_IN(o, i - 1, words);
+}
+
+/* A number followed by a street or a capitalised word is an address
+ * ("at 12 Elm Street"), not an hour. */
+static CCAI_MUST_CHECK bool address_next(const Ccai_offline *o, size_t i)
+{
+    if (i + 1 >= o->ntok)
+        return false;
+    unsigned char c = (unsigned char)o->raw[o->tok[i + 1].raw];
+    return (c >= 'A' && c <= 'Z' && !hour_marker(o, i + 1)) || Ccai_ofl_tok_is(o, i + 1, "rue") ||
+           Ccai_ofl_tok_is(o, i + 1, "street") || Ccai_ofl_tok_is(o, i + 1, "avenue") ||
+           Ccai_ofl_tok_is(o, i + 1, "calle");
+}
+
+/* Minutes after an hour: "thirty", "15", "et quart", "y media", "menos
+ * cuarto", "moins le quart", "and a half". Returns the minutes to add
+ * (negative: before the hour), tokens taken in *k. */
+static CCAI_MUST_CHECK bool minutes_after(const Ccai_offline *o, size_t *k, int *ret)
+{
+    size_t j = *k;
+    bool minus = false;
+    if (Ccai_ofl_tok_is(o, j, "menos") || Ccai_ofl_tok_is(o, j, "moins")) {
+        minus = true;
+        j++;
+        if (Ccai_ofl_tok_is(o, j, "le"))
+            j++;
+    } else if (Ccai_ofl_tok_is(o, j, "et") || Ccai_ofl_tok_is(o, j, "y") ||
+               Ccai_ofl_tok_is(o, j, "and")) {
+        j++;
+        if (Ccai_ofl_tok_is(o, j, "a"))
+            j++;
+    }
+    int m = -1;
+    if (Ccai_ofl_tok_is(o, j, "quart") || Ccai_ofl_tok_is(o, j, "cuarto") ||
+        Ccai_ofl_tok_is(o, j, "quarter")) {
+        m = 15;
+        j++;
+    } else if (Ccai_ofl_tok_is(o, j, "demie") || Ccai_ofl_tok_is(o, j, "demi") ||
+               Ccai_ofl_tok_is(o, j, "media") || Ccai_ofl_tok_is(o, j, "half")) {
+        m = 30;
+        j++;
+    } else if (j != *k || !minus) {
+        size_t t = j;
+        int v = spoken_int(o, &t);
+        if (v >= 1 && v < 60 && (j != *k || v >= 10)) {
+            m = v;
+            j = t;
+        }
+    }
+    if (m < 0)
+        return false;
+    *ret = minus ? -m : m;
+    *k = j;
+    return true;
 }
 
 /* "14:30", "14h30", "14h", "2pm", "2:30pm", "9.15" (after a lead word). */
@@ -209,30 +280,30 @@ static CCAI_MUST_CHECK bool is_year(const Ccai_offline *o, size_t i)
 
 /* Day, month and year around month names: "8 octobre 2024", "October 8th,
  * 2024", "el 8 de octubre de 2024", "the 8th of October". */
-static void parse_month_names(Ccai_offline *o, dt_parse *p)
+static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 {
-    for (size_t i = 0; i < o->ntok; i++) {
-        int m = month_of(o, i);
+    for (size_t i = b; i < e; i++) {
+        int m = o->used[i] ? 0 : Ccai_ofl_month_of(o, i);
         if (!m || p->month)
             continue;
         p->month = m;
         o->used[i] = true;
         size_t before = i;
-        if (before > 0 &&
+        if (before > b &&
             (Ccai_ofl_tok_is(o, before - 1, "of") || Ccai_ofl_tok_is(o, before - 1, "de")))
             before--;
-        int d = before > 0 ? day_of(o, before - 1) : 0;
+        int d = before > b ? day_of(o, before - 1) : 0;
         size_t next = i + 1;
         if (d) {
             o->used[before - 1] = true;
-        } else if ((d = day_of(o, i + 1)) != 0) {
+        } else if (i + 1 < e && (d = day_of(o, i + 1)) != 0) {
             o->used[i + 1] = true;
             next = i + 2;
         }
         p->day = d;
         if (Ccai_ofl_tok_is(o, next, "de") || Ccai_ofl_tok_is(o, next, "of"))
             next++;
-        if (is_year(o, next)) {
+        if (next < e && is_year(o, next)) {
             size_t nd;
             p->year = tok_number(o, next, &nd);
             o->used[next] = true;
@@ -240,23 +311,89 @@ static void parse_month_names(Ccai_offline *o, dt_parse *p)
     }
 }
 
-static void parse_words(Ccai_offline *o, dt_parse *p)
+/* Is token i said negated ("not Monday", "pas mercredi", "no el lunes")? */
+static CCAI_MUST_CHECK bool negated_tok(const Ccai_offline *o, size_t b, size_t i)
 {
-    for (size_t i = 0; i < o->ntok; i++) {
+    static const char *const neg[] = {"not", "pas", "no", "non"};
+    for (size_t k = i; k > b && i - k < 3; k--) {
+        if (TOK_IN(o, k - 1, neg))
+            return true;
+    }
+    return false;
+}
+
+/* "half past eight", "quarter to six", "twenty past nine", "ten to five". */
+static CCAI_MUST_CHECK bool parse_past_to(const Ccai_offline *o, size_t i, size_t e, dt_parse *p,
+                                          size_t *ret_next)
+{
+    size_t k = i;
+    int m;
+    if (Ccai_ofl_tok_is(o, k, "half")) {
+        m = 30;
+        k++;
+    } else if (Ccai_ofl_tok_is(o, k, "quarter") ||
+               (Ccai_ofl_tok_is(o, k, "a") && Ccai_ofl_tok_is(o, k + 1, "quarter"))) {
+        m = 15;
+        k += Ccai_ofl_tok_is(o, k, "a") ? 2 : 1;
+    } else {
+        m = spoken_int(o, &k);
+        if (m < 1 || m > 30)
+            return false;
+        if (Ccai_ofl_tok_is(o, k, "minutes"))
+            k++;
+    }
+    bool to = Ccai_ofl_tok_is(o, k, "to") || Ccai_ofl_tok_is(o, k, "before");
+    if (!to && !Ccai_ofl_tok_is(o, k, "past") && !Ccai_ofl_tok_is(o, k, "after"))
+        return false;
+    k++;
+    if (k >= e)
+        return false;
+    int h = spoken_int(o, &k);
+    if (h < 0) {
+        if (Ccai_ofl_tok_is(o, k, "noon") || Ccai_ofl_tok_is(o, k, "midday"))
+            h = 12, k++;
+        else if (Ccai_ofl_tok_is(o, k, "midnight"))
+            h = 0, k++;
+        else
+            return false;
+    }
+    if (h > 24)
+        return false;
+    p->hour = to ? (h + 23) % 24 : h;
+    p->minute = to ? 60 - m : m;
+    *ret_next = k;
+    return true;
+}
+
+static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
+{
+    for (size_t i = b; i < e; i++) {
         if (o->used[i])
             continue;
+        size_t next, i0 = i;
         int wd = weekday_of(o, i);
         if (wd >= 0) {
+            if (negated_tok(o, b, i))
+                continue;
             p->wday = wd;
+            static const char *const last[] = {"dernier", "derniere", "pasado", "pasada"};
+            if (i > b && Ccai_ofl_tok_is(o, i - 1, "last"))
+                p->last = true;
+            if (TOK_IN(o, i + 1, last)) {
+                p->last = true;
+                i++; /* "jeudi dernier": both words are the date */
+            }
         } else if (Ccai_ofl_tok_is(o, i, "today") || Ccai_ofl_tok_is(o, i, "aujourd") ||
                    Ccai_ofl_tok_is(o, i, "hoy")) {
             p->have_rel = true;
             p->rel = 0;
         } else if (Ccai_ofl_tok_is(o, i, "yesterday") || Ccai_ofl_tok_is(o, i, "hier") ||
                    Ccai_ofl_tok_is(o, i, "ayer")) {
+            if (negated_tok(o, b, i))
+                continue;
             p->have_rel = true;
             p->rel =
-                (Ccai_ofl_tok_is(o, i - 1, "avant") || Ccai_ofl_tok_is(o, i - 1, "before")) && i > 0
+                (Ccai_ofl_tok_is(o, i - 1, "avant") || Ccai_ofl_tok_is(o, i - 1, "before")) && i > b
                     ? -2
                     : -1;
         } else if (Ccai_ofl_tok_is(o, i, "anteayer")) {
@@ -267,6 +404,7 @@ static void parse_words(Ccai_offline *o, dt_parse *p)
             p->rel = -1;
             p->part_hour = 23;
             p->meridiem = 2;
+            p->night = true;
         } else if (Ccai_ofl_tok_is(o, i, "tonight")) {
             p->part_hour = 20;
             p->meridiem = 2;
@@ -277,11 +415,19 @@ static void parse_words(Ccai_offline *o, dt_parse *p)
             p->meridiem = 2;
         } else if (Ccai_ofl_tok_is(o, i, "morning") || Ccai_ofl_tok_is(o, i, "matin") ||
                    Ccai_ofl_tok_is(o, i, "matinee") ||
-                   (Ccai_ofl_tok_is(o, i, "manana") && i > 0 && Ccai_ofl_tok_is(o, i - 1, "la"))) {
+                   (Ccai_ofl_tok_is(o, i, "manana") && i > b &&
+                    (Ccai_ofl_tok_is(o, i - 1, "la") || Ccai_ofl_tok_is(o, i - 1, "esta")))) {
             p->part_hour = 9;
             p->meridiem = 1;
+            if (Ccai_ofl_tok_is(o, i - 1, "esta") || Ccai_ofl_tok_is(o, i - 1, "this") ||
+                Ccai_ofl_tok_is(o, i - 1, "ce")) {
+                if (!p->have_rel && !p->month && p->wday < 0) {
+                    p->have_rel = true;
+                    p->rel = 0;
+                }
+            }
         } else if (Ccai_ofl_tok_is(o, i, "afternoon") || Ccai_ofl_tok_is(o, i, "tarde") ||
-                   (Ccai_ofl_tok_is(o, i, "midi") && i > 0 && Ccai_ofl_tok_is(o, i - 1, "apres"))) {
+                   (Ccai_ofl_tok_is(o, i, "midi") && i > b && Ccai_ofl_tok_is(o, i - 1, "apres"))) {
             p->part_hour = 15;
             p->meridiem = 2;
         } else if (Ccai_ofl_tok_is(o, i, "evening") || Ccai_ofl_tok_is(o, i, "soir") ||
@@ -290,8 +436,15 @@ static void parse_words(Ccai_offline *o, dt_parse *p)
             p->meridiem = 2;
         } else if (Ccai_ofl_tok_is(o, i, "noon") || Ccai_ofl_tok_is(o, i, "midday") ||
                    Ccai_ofl_tok_is(o, i, "midi") || Ccai_ofl_tok_is(o, i, "mediodia")) {
-            if (p->hour < 0)
+            if (p->hour < 0) {
                 p->hour = 12, p->minute = 0;
+                size_t k = i + 1;
+                int mins;
+                if (minutes_after(o, &k, &mins) && mins > 0) {
+                    p->minute = mins;
+                    i = k - 1;
+                }
+            }
         } else if (Ccai_ofl_tok_is(o, i, "midnight") || Ccai_ofl_tok_is(o, i, "minuit") ||
                    Ccai_ofl_tok_is(o, i, "medianoche")) {
             if (p->hour < 0)
@@ -300,55 +453,104 @@ static void parse_words(Ccai_offline *o, dt_parse *p)
                    (Ccai_ofl_tok_is(o, i, "p") && Ccai_ofl_tok_is(o, i + 1, "m"))) {
             p->meridiem = 2;
         } else if (Ccai_ofl_tok_is(o, i, "am") ||
-                   (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m") && i > 0 &&
+                   (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m") && i > b &&
                     p->hour >= 0)) {
             p->meridiem = 1;
-        } else if (Ccai_ofl_tok_is(o, i, "demie") || Ccai_ofl_tok_is(o, i, "half") ||
-                   Ccai_ofl_tok_is(o, i, "media")) {
-            if (p->hour >= 0 && p->minute <= 0)
-                p->minute = 30;
-        } else if (Ccai_ofl_tok_is(o, i, "quart") || Ccai_ofl_tok_is(o, i, "quarter") ||
-                   Ccai_ofl_tok_is(o, i, "cuarto")) {
-            if (p->hour >= 0 && p->minute <= 0)
-                p->minute = 15;
+        } else if (p->hour < 0 && parse_past_to(o, i, e, p, &next)) {
+            i = next - 1;
         } else if (parse_numeric_date(o, i, p) || parse_clock(o, i, p)) {
             o->used[i] = true;
         } else if (is_year(o, i) && !p->year) {
             size_t nd;
             p->year = tok_number(o, i, &nd);
         } else {
-            size_t nd;
-            int v = tok_number(o, i, &nd);
-            if (nd != o->tok[i].len || nd > 2)
-                v = hour_word(o, i);
-            if (v < 0 || v > 24 || p->hour >= 0 || !(hour_marker(o, i + 1) || hour_lead(o, i)))
+            size_t k = i;
+            int v = spoken_int(o, &k);
+            if (v < 0 || v > 24 || p->hour >= 0 || k > e)
+                continue;
+            bool marker = hour_marker(o, k);
+            if (!(marker || hour_lead(o, i)) || (!marker && address_next(o, k - 1)))
+                continue;
+            /* "il y a une erreur", "at one point": an article, no hour */
+            static const char *const article[] = {"un", "une", "una", "uno", "one"};
+            if (!marker && TOK_IN(o, i, article) && !(i > b && Ccai_ofl_tok_is(o, i - 1, "la")))
                 continue;
             p->hour = v;
             p->minute = 0;
-            /* "14 h 30", "14 heures 30", "2 30 pm" */
-            size_t k = i + 1;
+            /* "14 h 30", "14 heures 30", "2 30 pm", "six thirty", "et quart" */
             if (Ccai_ofl_tok_is(o, k, "h") || Ccai_ofl_tok_is(o, k, "heure") ||
-                Ccai_ofl_tok_is(o, k, "heures"))
-                k++;
-            int mins = k < o->ntok ? tok_number(o, k, &nd) : -1;
-            if (k < o->ntok && nd == o->tok[k].len && nd == 2 && mins >= 0 && mins < 60) {
+                Ccai_ofl_tok_is(o, k, "heures") || Ccai_ofl_tok_is(o, k, "o") ||
+                Ccai_ofl_tok_is(o, k, "hours"))
+                k += Ccai_ofl_tok_is(o, k, "o") && Ccai_ofl_tok_is(o, k + 1, "clock") ? 2 : 1;
+            int mins;
+            if (k < e && minutes_after(o, &k, &mins)) {
+                if (mins < 0) {
+                    p->hour = (p->hour + 23) % 24;
+                    mins += 60;
+                }
                 p->minute = mins;
-                o->used[k] = true;
             }
+            i = k - 1;
         }
+        /* The words read (not those skipped by a continue): no free text. */
+        for (size_t k = i0; k <= i && k < e; k++)
+            o->used[k] = true;
+    }
+}
+
+static void merge(dt_parse *p, const dt_parse *q)
+{
+    bool q_date = q->month || q->have_rel || q->wday >= 0;
+    if (q_date) {
+        p->day = q->day, p->month = q->month, p->year = q->year;
+        p->have_rel = q->have_rel, p->rel = q->rel;
+        p->wday = q->wday, p->last = q->last;
+    }
+    if (q->hour >= 0 || q->part_hour >= 0) {
+        p->hour = q->hour, p->minute = q->minute;
+        if (q->part_hour >= 0 || q_date) {
+            p->part_hour = q->part_hour;
+            p->night = q->night;
+        }
+        if (q->meridiem)
+            p->meridiem = q->meridiem;
     }
 }
 
 /* Parse a spoken date into "YYYY-MM-DD HH:MM" (DT_FULL) or a day number
- * (DT_DATE: no time said). With @p base_day >= INT64_MIN + 1, a time alone
- * applies to that day (the answer to "and at what time?"). */
-dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
+ * (DT_DATE: no time said). With @p have_base, a time alone applies to
+ * @p base_day (the answer to "and at what time?"). Tokens in o->mask are
+ * left alone; what follows token @p corr (a correction: "Monday, no,
+ * Sunday") overrides what precedes it. */
+dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day, size_t corr,
                                      char out[64], int64_t *ret_day)
 {
-    dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false};
-    memset(o->used, 0, o->ntok * sizeof o->used[0]);
-    parse_month_names(o, &p);
-    parse_words(o, &p);
+    dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false};
+    dt_parse q = p;
+    for (size_t i = 0; i < o->ntok; i++)
+        o->used[i] = o->mask && o->mask[i];
+    if (corr > o->ntok)
+        corr = 0;
+    parse_month_names(o, 0, corr, &p);
+    parse_words(o, 0, corr, &p);
+    parse_month_names(o, corr, o->ntok, &q);
+    parse_words(o, corr, o->ntok, &q);
+    /* "the 4th of October... no, sorry, the 5th": a day alone corrects the
+     * day of the month said before */
+    if (corr > 0 && p.month && !q.month && !q.have_rel && q.wday < 0) {
+        static const char *const art[] = {"the", "le", "el", "on"};
+        for (size_t i = corr; i < o->ntok; i++) {
+            int d = o->used[i] ? 0 : day_of(o, i);
+            bool lead = i > corr && TOK_IN(o, i - 1, art);
+            const char *t = o->norm + o->tok[i].start;
+            if (d && (lead || !Ccai_ofl_is_digit_ch(t[o->tok[i].len - 1]))) {
+                p.day = d;
+                o->used[i] = true;
+                break;
+            }
+        }
+    }
+    merge(&p, &q);
 
     int64_t y = 0;
     int m = 0, d = 0;
@@ -379,7 +581,10 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     } else if (p.have_rel) {
         day = o->today + p.rel;
     } else if (p.wday >= 0) {
-        day = o->today - (weekday(o->today) - p.wday + 7) % 7;
+        int back = (weekday(o->today) - p.wday + 7) % 7;
+        if (back == 0 && p.last)
+            back = 7;
+        day = o->today - back;
     } else if (p.night) {
         day = have_base ? base_day : o->today - 1;
     } else if (p.hour >= 0 || p.part_hour >= 0) {
@@ -391,12 +596,19 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
 
     int hour = p.hour >= 0 ? p.hour : p.part_hour;
     int minute = p.hour >= 0 ? p.minute : 0;
-    if (hour >= 0 && p.hour >= 0 && p.meridiem == 2 && hour < 12)
+    if (p.hour >= 0 && p.night && hour < 6) {
+        /* "two in the night", "last night at 2 am": after midnight */
+        if (date_said || !have_base)
+            day++;
+    } else if (hour >= 0 && p.hour >= 0 && p.meridiem == 2 && hour < 12) {
         hour += 12;
-    else if (hour == 12 && p.hour >= 0 && p.meridiem == 1)
+    } else if (hour == 12 && p.hour >= 0 && p.meridiem == 1) {
         hour = 0;
+    }
     if (hour == 24)
         hour = 0, day++;
+    if (day > o->today)
+        day = o->today;
     if (!date_said && !have_base && hour >= 0 && hour * 60 + minute > o->now_minute)
         day--;
 

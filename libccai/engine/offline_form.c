@@ -56,7 +56,13 @@ static const char *const cmd_repeat[] = {"repeat",
                                          "cómo",
                                          "perdón",
                                          "qué",
-                                         "otra vez"};
+                                         "otra vez",
+                                         "sorry repeat",
+                                         "sorry repeat that",
+                                         "pardon répéter",
+                                         "pardon répétez",
+                                         "perdón repetir",
+                                         "perdón repita"};
 
 static const char *const cmd_skip[] = {"skip",
                                        "next",
@@ -117,13 +123,20 @@ static const char *const name_intros[] = {
 /* The form-interpretation algorithm                                        */
 /* ------------------------------------------------------------------------ */
 
+/* The next field to ask, in the data files' order. */
 size_t Ccai_ofl_next_field(const Ccai_offline *o)
 {
+    size_t best = o->nfields, best_rank = (size_t)-1;
     for (size_t i = 0; i < o->nfields; i++) {
-        if (!o->values[i] && o->st.skip[i] == SKIP_NONE)
-            return i;
+        if (o->values[i] || o->st.skip[i] != SKIP_NONE)
+            continue;
+        size_t r = Ccai_ofl_field_rank(o, i);
+        if (r < best_rank) {
+            best = i;
+            best_rank = r;
+        }
     }
-    return o->nfields;
+    return best;
 }
 
 void Ccai_ofl_end_call(Ccai_offline *o, Ccai_offline_action_kind kind)
@@ -157,12 +170,28 @@ static void go_confirm(Ccai_offline *o)
     Ccai_ofl_say_msg(o, M_CONFIRM_ASK);
 }
 
+/* Ask field i, with the field that one question asks with it ("When and
+ * where did it happen?": a section "ask.<i>+<j>" of the data files) when
+ * that one is missing too. */
 static void ask_field(Ccai_offline *o, size_t i)
 {
     o->st.phase = PH_ASK;
     o->st.cur = i;
     o->st.pending_date = false;
-    Ccai_ofl_ask_question(o, i, true);
+    o->st.group[0] = i;
+    o->st.ngroup = 1;
+    for (size_t j = 0; j < o->nfields && !o->st.editing; j++) {
+        if (j == i || o->values[j] || o->st.skip[j] != SKIP_NONE)
+            continue;
+        char sec[2 * CCAI_FIELD_NAME_MAX + 8];
+        snprintf(sec, sizeof sec, "ask.%s+%s", o->f[i].name, o->f[j].name);
+        if (strlen(sec) < CCAI_OFL_SECTION_MAX && Ccai_ofl_lex_phrase(o, sec, 0)) {
+            o->st.group[1] = j;
+            o->st.ngroup = 2;
+            break;
+        }
+    }
+    Ccai_ofl_ask_question(o, i, o->st.tries[i] > 0);
 }
 
 /* Move on after the current field was answered or skipped. */
@@ -205,8 +234,16 @@ static void skip_current(Ccai_offline *o, bool failed)
 {
     size_t i = o->st.cur;
     bool later = !o->st.second_pass && !o->st.editing;
-    if (!o->st.editing)
+    if (!o->st.editing) {
         o->st.skip[i] = later ? SKIP_ONCE : SKIP_FINAL;
+        /* "skip" to "was anyone hurt, and did anyone see a doctor?" skips
+         * both; answers that could not be used skip their own field */
+        for (size_t k = 0; k < o->st.ngroup && !failed; k++) {
+            size_t f = o->st.group[k];
+            if (f < o->nfields && !o->values[f])
+                o->st.skip[f] = later ? SKIP_ONCE : SKIP_FINAL;
+        }
+    }
     if (failed) {
         char *np = Ccai_ofl_field_np(o, i);
         if (np)
@@ -258,8 +295,11 @@ static void accept_value(Ccai_offline *o, char *value)
     Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[i].name, value);
     o->st.pending_date = false;
     o->st.tries[i] = 0;
-    char *spoken = o->oom ? NULL : Ccai_ofl_spoken_value(o, i);
-    if (spoken && strlen(spoken) <= READBACK_MAX)
+    /* Free text is not echoed; a typed value is read back. */
+    char *spoken = o->oom || o->f[i].type == CCAI_FIELD_TEXT ? NULL : Ccai_ofl_spoken_value(o, i);
+    if (!o->oom && o->f[i].type == CCAI_FIELD_TEXT)
+        Ccai_ofl_say_ack(o);
+    else if (spoken && strlen(spoken) <= READBACK_MAX)
         Ccai_ofl_say_msg1(o, M_NOTED_VALUE, spoken);
     else if (spoken)
         Ccai_ofl_say_msg(o, M_NOTED);
@@ -373,7 +413,9 @@ static void answer_datetime(Ccai_offline *o)
     }
     char buf[64];
     int64_t day = 0;
-    dt_result r = Ccai_ofl_parse_spoken_date(o, o->st.pending_date, o->st.pending_days, buf, &day);
+    memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
+    dt_result r =
+        Ccai_ofl_parse_spoken_date(o, o->st.pending_date, o->st.pending_days, 0, buf, &day);
     if (r == DT_FAIL) {
         reject(o, o->st.pending_date ? M_R_TIME_UNREADABLE : M_R_DATE_UNREADABLE);
         return;
@@ -409,7 +451,8 @@ static const char *call_region(const Ccai_offline *o)
 static void answer_phone(Ccai_offline *o)
 {
     char buf[PHONE_DIGITS_MAX + 8];
-    phone_reason r = Ccai_ofl_spoken_phone(o, call_region(o), buf, sizeof buf);
+    memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
+    phone_reason r = Ccai_ofl_spoken_phone(o, 0, o->ntok, call_region(o), buf, sizeof buf);
     static const msg reasons[] = {M_R_PHONE_BAD, M_R_PHONE_NONE, M_R_PHONE_COUNTRY, M_R_PHONE_SHORT,
                                   M_R_PHONE_LONG};
     if (r != PH_OK) {
@@ -423,9 +466,15 @@ static void answer_phone(Ccai_offline *o)
 static void answer_email(Ccai_offline *o)
 {
     char buf[CCAI_OFFLINE_UTTERANCE_MAX + 1];
-    Ccai_ofl_spoken_email(o, buf, sizeof buf);
+    size_t r0, r1;
+    Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1);
     if (!buf[0]) {
-        reject(o, M_R_EMAIL_NO_AT);
+        /* an at sign heard, but no address around it */
+        static const char *const at[] = {"at", "arobase", "arrobase", "arroba", "arobas"};
+        bool heard = strchr(o->raw, '@') != NULL;
+        for (size_t k = 0; k < o->ntok && !heard; k++)
+            heard = TOK_IN(o, k, at);
+        reject(o, heard ? M_R_EMAIL_BAD : M_R_EMAIL_NO_AT);
         return;
     }
     try_value(o, buf, M_R_EMAIL_BAD);
@@ -466,6 +515,14 @@ static void answer_text(Ccai_offline *o)
         size_t len = strlen(o->raw);
         while (len > 0 && (o->raw[len - 1] == '.' || Ccai_is_space((unsigned char)o->raw[len - 1])))
             o->raw[--len] = '\0';
+        /* a name has letters ("0044 20 7946 0958" is none) */
+        bool letters = false;
+        for (const char *p = v; *p && !letters; p++)
+            letters = Ccai_is_alpha((unsigned char)*p) || (unsigned char)*p >= 0xC3;
+        if (!letters) {
+            reject(o, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
+            return;
+        }
     }
     try_value(o, v, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
 }
@@ -509,6 +566,17 @@ static void edit_field(Ccai_offline *o, size_t f)
  * ("the date is wrong"), goes to that field or asks which one. */
 static void handle_confirm(Ccai_offline *o)
 {
+    bool changed = false;
+    Ccai_ofl_handle_confirm_values(o, &changed);
+    if (o->oom)
+        return;
+    if (changed) {
+        Ccai_ofl_say_msg(o, M_NOTED);
+        Ccai_ofl_flush_say(o, false);
+        o->st.confirm_rounds = o->st.confirm_rounds > 0 ? o->st.confirm_rounds - 1 : 0;
+        go_confirm(o);
+        return;
+    }
     int pol = Ccai_ofl_answer_polarity(o);
     if (pol == POL_YES) {
         Ccai_ofl_say_msg(o, M_THANKS_BYE);
@@ -550,23 +618,42 @@ static void handle_which(Ccai_offline *o)
     ccai_free(label);
 }
 
-static void handle_ask(Ccai_offline *o)
+void Ccai_ofl_skip_or_date(Ccai_offline *o)
 {
+    if (o->st.pending_date)
+        accept_pending_date(o);
+    else
+        skip_current(o, false);
+}
+
+/* Nothing found for the question asked: the reading of its own type, which
+ * says why it cannot use the answer. */
+void Ccai_ofl_reject_current(Ccai_offline *o)
+{
+    o->st.cur = Ccai_ofl_attempted_field(o);
     size_t i = o->st.cur;
-    bool none = o->f[i].optional && o->f[i].type == CCAI_FIELD_TEXT && SAYS(o, cmd_none);
-    if (!none && SAYS(o, cmd_skip)) {
-        if (o->st.pending_date)
-            accept_pending_date(o);
-        else
-            skip_current(o, false);
-        return;
-    }
     switch (o->f[i].type) {
     case CCAI_FIELD_DATETIME: answer_datetime(o); break;
     case CCAI_FIELD_EMAIL: answer_email(o); break;
     case CCAI_FIELD_PHONE_NUMBER: answer_phone(o); break;
     case CCAI_FIELD_TEXT: answer_text(o); break;
     }
+}
+
+static void handle_ask(Ccai_offline *o)
+{
+    size_t i = o->st.cur;
+    bool none = o->f[i].optional && o->f[i].type == CCAI_FIELD_TEXT && SAYS(o, cmd_none);
+    /* "Moi. Non." to "who was involved, and any witness?" answers both: a
+     * skip is one clause */
+    bool one_clause = true;
+    for (size_t k = 1; k < o->ntok && one_clause; k++)
+        one_clause = !Ccai_ofl_clause_break(o, k);
+    if (!none && one_clause && SAYS(o, cmd_skip)) {
+        Ccai_ofl_skip_or_date(o);
+        return;
+    }
+    Ccai_ofl_handle_answer(o);
 }
 
 /* The language the utterance names ("French", "en espagnol"), -1. */
@@ -660,7 +747,16 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
             Ccai_ofl_ask_current(o, false);
         return;
     }
-    if (SAYS_LENIENT(o, cmd_transfer)) {
+    if (SAYS_LENIENT(o, cmd_transfer) || Ccai_ofl_asks_person(o)) {
+        /* "My name is Ann Lee, policy W A 3 3, I'd like to talk to
+         * someone": the facts said are kept for the advisor. */
+        if (o->st.phase == PH_ASK) {
+            size_t from = o->nacts;
+            o->to_person = true;
+            Ccai_ofl_handle_answer(o);
+            o->to_person = false;
+            Ccai_ofl_keep_values_only(o, from);
+        }
         Ccai_ofl_say_msg(o, M_TRANSFER);
         Ccai_ofl_flush_say(o, false);
         Ccai_ofl_end_call(o, CCAI_OFFLINE_TRANSFER);
@@ -673,6 +769,21 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
     if (SAYS(o, cmd_repeat)) {
         if (!Ccai_ofl_missed(o))
             Ccai_ofl_ask_current(o, true);
+        return;
+    }
+    if (Ccai_ofl_says_slower(o)) {
+        /* a step slower, down to the slowest rate the voices take */
+        if (o->rate > 0.75 + 1e-9) {
+            char r[16];
+            o->rate = o->rate - 0.15 < 0.75 ? 0.75 : o->rate - 0.15;
+            snprintf(r, sizeof r, "%.2f", o->rate);
+            Ccai_ofl_act(o, CCAI_OFFLINE_SET_RATE, NULL, r);
+        }
+        const char *t = Ccai_ofl_lex_phrase(o, "say.slower", 0);
+        if (t && ((o->say.len && !Ccai_buf_puts(&o->say, " ")) || !Ccai_buf_puts(&o->say, t)))
+            o->oom = true;
+        if (!Ccai_ofl_missed(o))
+            Ccai_ofl_ask_current(o, false);
         return;
     }
     if (handle_lang(o))
@@ -688,5 +799,5 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
 
 bool Ccai_ofl_asks_transfer(const Ccai_offline *o)
 {
-    return SAYS_LENIENT(o, cmd_transfer);
+    return SAYS_LENIENT(o, cmd_transfer) || Ccai_ofl_asks_person(o);
 }

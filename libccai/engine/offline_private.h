@@ -101,6 +101,9 @@ typedef enum phase { PH_NEW, PH_ASK, PH_CONFIRM, PH_WHICH, PH_ENDED } phase;
 
 enum { SKIP_NONE, SKIP_ONCE, SKIP_FINAL };
 
+/* Fields one question asks together ("When and where did it happen?"). */
+#define OFL_GROUP_MAX 3
+
 /* Everything a turn may change except the values: copied to roll back. */
 typedef struct offline_state {
     phase phase;
@@ -113,9 +116,13 @@ typedef struct offline_state {
     int64_t pending_days;
     unsigned silences;
     unsigned which_tries;
-    unsigned confirm_tries;  /* unclear answers to "is everything correct?" */
-    unsigned confirm_rounds; /* times the summary was read for confirmation */
-    unsigned stuck;          /* turns in a row without progress, any question */
+    unsigned confirm_tries;      /* unclear answers to "is everything correct?" */
+    unsigned confirm_rounds;     /* times the summary was read for confirmation */
+    unsigned stuck;              /* turns in a row without progress, any question */
+    unsigned acks;               /* acknowledgements said, to vary them */
+    size_t group[OFL_GROUP_MAX]; /* the fields the last question asked */
+    size_t ngroup;
+    size_t last_set; /* the field noted last, nfields: none */
     unsigned char tries[CCAI_FIELDS_MAX];
     unsigned char skip[CCAI_FIELDS_MAX];
 } offline_state;
@@ -133,7 +140,34 @@ typedef struct email_item {
     char c;        /* '@', '.', '_', '-' for a connector, 0 for a word */
     const char *w; /* word: in the scratch buffer */
     size_t len;
+    bool brk;            /* a comma or a sentence end comes before it */
+    uint16_t raw0, raw1; /* its bytes in raw */
 } email_item;
+
+/* The data files (offline_data.c). */
+#define CCAI_OFL_SECTION_MAX  72
+#define CCAI_OFL_LINE_MAX     200
+#define CCAI_OFL_SECTIONS_MAX 160
+#define CCAI_OFL_ENTRIES_MAX  4096
+
+typedef struct Ccai_ofl_entry {
+    const char *text; /* as written */
+    const char *norm; /* normalised, tokens separated by one space */
+    unsigned ntok;
+} Ccai_ofl_entry;
+
+typedef struct Ccai_ofl_section {
+    char name[CCAI_OFL_SECTION_MAX];
+    int lang;
+    size_t first, n;
+} Ccai_ofl_section;
+
+typedef struct Ccai_ofl_lexicon {
+    Ccai_ofl_section *sec;
+    size_t nsec, capsec;
+    Ccai_ofl_entry *ent;
+    size_t nent, capent;
+} Ccai_ofl_lexicon;
 
 typedef struct token {
     uint16_t start, len; /* in norm */
@@ -152,7 +186,11 @@ struct Ccai_offline {
     char **avail;
     size_t navail;
     char *bot_name, *bot_company;
+    char *caller_number; /* E.164, NULL when unknown */
+    const Ccai_ofl_lexicon *lex;
+    Ccai_ofl_lexicon *own_lex; /* params gave none */
     bool can_transfer;
+    double rate; /* the speaking rate, lowered by "slower" */
     const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
     int now_minute; /* local minute of the day */
@@ -165,7 +203,8 @@ struct Ccai_offline {
     Ccai_offline_reply reply;
     Ccai_buf say;
     bool oom;
-    bool missed; /* this turn did not move the dialogue on */
+    bool missed;    /* this turn did not move the dialogue on */
+    bool to_person; /* the turn asks for a person: its facts are noted first */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);
@@ -181,6 +220,7 @@ struct Ccai_offline {
     char *clause;
     char *email_words;
     email_item *email_items;
+    bool *mask; /* tokens an extractor took */
 };
 
 /* What answer_polarity() reads in an answer. */
@@ -222,6 +262,8 @@ void Ccai_ofl_say_msg(Ccai_offline *o, msg m);
 void Ccai_ofl_say_msg1(Ccai_offline *o, msg m, const char *a);
 void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b);
 void Ccai_ofl_free_reply(Ccai_offline *o);
+/* Drop what the turn said from action @p from on, keep its SET_FIELDs. */
+void Ccai_ofl_keep_values_only(Ccai_offline *o, size_t from);
 void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value);
 char *Ccai_ofl_claim_to_json(const Ccai_offline *o);
 void Ccai_ofl_turn_begin(Ccai_offline *o);
@@ -234,12 +276,38 @@ CCAI_MUST_CHECK bool Ccai_ofl_anything_noted(const Ccai_offline *o);
 void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing);
 
 /* offline_dates.c */
-dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
+/* The month token i names (1..12; "oct", "octobre", "octubre"), 0. */
+int Ccai_ofl_month_of(const Ccai_offline *o, size_t i);
+dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day, size_t corr,
                                      char out[64], int64_t *ret_day);
 
 /* offline_contacts.c */
-phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, const char *region, char *out, size_t cap);
-void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap);
+int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i);
+phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
+                                   char *out, size_t cap);
+/* The last address said that validates, "" when none; its bytes in raw. */
+void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_raw0,
+                           size_t *ret_raw1);
+
+/* offline_data.c */
+CCAI_MUST_CHECK ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
+                                               size_t len);
+void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx);
+size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,
+                        const Ccai_ofl_entry **ret);
+
+/* offline_extract.c */
+void Ccai_ofl_handle_answer(Ccai_offline *o);
+/* The field of the question asked the caller tried to answer: of "your
+ * phone number and e-mail?", the e-mail when the words sound like one. */
+size_t Ccai_ofl_attempted_field(const Ccai_offline *o);
+/* "Thank you.", "Got it.": an acknowledgement that varies. */
+void Ccai_ofl_say_ack(Ccai_offline *o);
+void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any);
+CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o);
+CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o);
+const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k);
+size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i);
 
 /* offline_form.c */
 size_t Ccai_ofl_next_field(const Ccai_offline *o);
@@ -252,6 +320,8 @@ bool Ccai_ofl_switch_lang(Ccai_offline *o, int target);
 void Ccai_ofl_say_goodbye(Ccai_offline *o);
 CCAI_MUST_CHECK bool Ccai_ofl_says_goodbye(Ccai_offline *o);
 void Ccai_ofl_handle_utterance(Ccai_offline *o);
+void Ccai_ofl_skip_or_date(Ccai_offline *o);
+void Ccai_ofl_reject_current(Ccai_offline *o);
 /* The caller asks for a human (a transfer), the whole utterance. */
 CCAI_MUST_CHECK bool Ccai_ofl_asks_transfer(const Ccai_offline *o);
 

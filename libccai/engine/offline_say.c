@@ -111,6 +111,21 @@ void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b)
     sentence2(o, Ccai_ofl_phrase(o, m), a, b);
 }
 
+void Ccai_ofl_keep_values_only(Ccai_offline *o, size_t from)
+{
+    size_t w = from;
+    for (size_t i = from; i < o->nacts; i++) {
+        if (o->acts[i].kind == CCAI_OFFLINE_SET_FIELD) {
+            o->acts[w] = o->acts[i];
+            o->texts[w++] = o->texts[i];
+        } else {
+            ccai_free(o->texts[i]);
+        }
+    }
+    o->nacts = w;
+    Ccai_buf_reset(&o->say);
+}
+
 void Ccai_ofl_free_reply(Ccai_offline *o)
 {
     for (size_t i = 0; i < o->nacts; i++)
@@ -337,11 +352,22 @@ void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint)
             Ccai_ofl_say_msg(o, M_HINT_TIME);
         return;
     }
-    char *label = Ccai_ofl_label_str(o, i, false);
-    if (!label)
-        return;
-    Ccai_ofl_say_msg1(o, o->f[i].known >= 0 ? M_ASK_LABEL : M_ASK_CUSTOM, label);
-    ccai_free(label);
+    char sec[2 * CCAI_FIELD_NAME_MAX + 8];
+    if (o->st.ngroup > 1 && o->st.group[0] == i)
+        snprintf(sec, sizeof sec, "ask.%s+%s", o->f[i].name, o->f[o->st.group[1]].name);
+    else
+        snprintf(sec, sizeof sec, "ask.%s", o->f[i].name);
+    const char *q = strlen(sec) < CCAI_OFL_SECTION_MAX ? Ccai_ofl_lex_phrase(o, sec, 0) : NULL;
+    if (q) {
+        if ((o->say.len && !Ccai_buf_puts(&o->say, " ")) || !Ccai_buf_puts(&o->say, q))
+            o->oom = true;
+    } else {
+        char *label = Ccai_ofl_label_str(o, i, false);
+        if (!label)
+            return;
+        Ccai_ofl_say_msg1(o, o->f[i].known >= 0 ? M_ASK_LABEL : M_ASK_CUSTOM, label);
+        ccai_free(label);
+    }
     if (!hint)
         return;
     switch (o->f[i].type) {

@@ -28,6 +28,11 @@ static void check_reply(const Ccai_offline_reply *r)
         case CCAI_OFFLINE_SAY: check(a->text && a->text[0] && !a->field); break;
         case CCAI_OFFLINE_SET_FIELD: check(a->text && a->field); break;
         case CCAI_OFFLINE_SET_LANG: check(a->text && a->text[0]); break;
+        case CCAI_OFFLINE_SET_RATE: {
+            double rate = strtod(a->text, NULL);
+            check(rate >= 0.75 && rate <= 1.25);
+            break;
+        }
         case CCAI_OFFLINE_TRANSFER:
         case CCAI_OFFLINE_HANGUP: check(!a->text && i + 1 == r->n); break;
         default: check(false);
@@ -47,7 +52,10 @@ static void check_claim(const ccai_claim_schema *schema, const char *claim)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static ccai_claim_schema *schema;
+    static Ccai_ofl_lexicon *lex; /* made once, as an engine does */
     if (!schema && ccai_claim_schema_new_default(&schema) != CCAI_OK)
+        return 0;
+    if (!lex && Ccai_offline_lexicon_new(&lex) != CCAI_OK)
         return 0;
     if (size == 0 || size > 64 * 1024)
         return 0;
@@ -65,6 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .now_ms = 1728396000000LL + (int64_t)(data[0] >> 3) * 3600000,
         .utc_offset_min = ((data[0] >> 3) & 3) * 300 - 600,
         .can_transfer = (data[0] & 2) != 0,
+        .caller_number = (data[0] & 8) ? "+14155550123" : NULL,
+        .lexicon = lex,
     };
     Ccai_offline *o = NULL;
     check(Ccai_offline_new(&p, &o) == CCAI_OK);

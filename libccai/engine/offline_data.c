@@ -1,0 +1,167 @@
+/* The offline dialogue's word lists and phrases per language, read from the
+ * data files compiled in (data/offline/<lang>.txt, core/embedded.h): cue
+ * phrases that introduce a field's value, words that tell what a sentence
+ * is about, the words of intents (a person, a question, "I don't know",
+ * a correction, "this number"), spelling alphabets, spoken symbols and the
+ * phrases of the answers that vary. Adding words or a phrase is editing a
+ * file; the format is in data/offline/en.txt.
+ *
+ * The files are parsed once per context (Ccai_offline_lexicon_new(), kept
+ * by the engine and shared by its calls) by a sans-I/O parser with limits
+ * (Ccai_ofl_lex_parse(), fuzzed in tests/fuzz/fuzz_offline_lex.c). Entries keep their text as
+ * written (to be said) and a normalised copy (to be matched: lower case, no accents, punctuation as
+ * spaces). */
+#include "core/embedded.h"
+#include "engine/offline_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static CCAI_MUST_CHECK bool grow(void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *p = Ccai_realloc(*v, c * size);
+    if (!p)
+        return false;
+    *v = p;
+    *cap = c;
+    return true;
+}
+
+static CCAI_MUST_CHECK bool section_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= CCAI_OFL_SECTION_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+'))
+            return false;
+    }
+    return true;
+}
+
+static CCAI_MUST_CHECK ccai_status add_entry(Ccai_ofl_lexicon *lx, const char *s, size_t n)
+{
+    char norm[CCAI_OFL_LINE_MAX * 3 + 8];
+    token toks[CCAI_OFL_LINE_MAX];
+    size_t nt = 0;
+    if (!Ccai_ofl_normalise(s, n, norm, sizeof norm, toks, CCAI_ARRAY_SIZE(toks), &nt))
+        return CCAI_ERR_PARSE;
+    if (!grow((void **)&lx->ent, &lx->capent, lx->nent, sizeof *lx->ent))
+        return CCAI_ERR_NOMEM;
+    char *text = Ccai_malloc(n + 1);
+    char *nn = Ccai_strdup(norm);
+    if (!text || !nn) {
+        ccai_free(text);
+        ccai_free(nn);
+        return CCAI_ERR_NOMEM;
+    }
+    memcpy(text, s, n);
+    text[n] = '\0';
+    lx->ent[lx->nent++] = (Ccai_ofl_entry){text, nn, (unsigned)nt};
+    lx->sec[lx->nsec - 1].n++;
+    return CCAI_OK;
+}
+
+ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_t len)
+{
+    if (!lx || (!text && len) || lang < 0)
+        return CCAI_ERR_INVALID_ARG;
+    size_t entries = 0, sections = 0;
+    bool in_section = false;
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && text[e] != '\n')
+            e++;
+        size_t b = i, n = e - i;
+        i = e + 1;
+        while (n > 0 && (text[b] == ' ' || text[b] == '\t'))
+            b++, n--;
+        while (n > 0 &&
+               (text[b + n - 1] == ' ' || text[b + n - 1] == '\t' || text[b + n - 1] == '\r'))
+            n--;
+        if (n == 0 || text[b] == '#')
+            continue;
+        if (n > CCAI_OFL_LINE_MAX || memchr(text + b, '\0', n))
+            return CCAI_ERR_PARSE;
+        if (text[b] == '[') {
+            if (text[b + n - 1] != ']' || !section_name_ok(text + b + 1, n - 2) ||
+                ++sections > CCAI_OFL_SECTIONS_MAX)
+                return CCAI_ERR_PARSE;
+            if (!grow((void **)&lx->sec, &lx->capsec, lx->nsec, sizeof *lx->sec))
+                return CCAI_ERR_NOMEM;
+            Ccai_ofl_section *s = &lx->sec[lx->nsec++];
+            memset(s, 0, sizeof *s);
+            memcpy(s->name, text + b + 1, n - 2);
+            s->lang = lang;
+            s->first = lx->nent;
+            in_section = true;
+            continue;
+        }
+        if (!in_section || ++entries > CCAI_OFL_ENTRIES_MAX)
+            return CCAI_ERR_PARSE;
+        ccai_status st = add_entry(lx, text + b, n);
+        if (st != CCAI_OK)
+            return st;
+    }
+    return CCAI_OK;
+}
+
+void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
+{
+    if (!lx)
+        return;
+    for (size_t i = 0; i < lx->nent; i++) {
+        ccai_free((char *)lx->ent[i].text);
+        ccai_free((char *)lx->ent[i].norm);
+    }
+    ccai_free(lx->ent);
+    ccai_free(lx->sec);
+    memset(lx, 0, sizeof *lx);
+}
+
+ccai_status Ccai_offline_lexicon_new(Ccai_ofl_lexicon **ret)
+{
+    if (!ret)
+        return CCAI_ERR_INVALID_ARG;
+    *ret = NULL;
+    Ccai_ofl_lexicon *lx = Ccai_calloc(1, sizeof *lx);
+    if (!lx)
+        return CCAI_ERR_NOMEM;
+    for (int l = 0; l < L_COUNT; l++) {
+        char path[32];
+        snprintf(path, sizeof path, "offline/%s.txt", Ccai_ofl_lang_prefix[l]);
+        const Ccai_embedded *f = Ccai_embedded_find(path);
+        ccai_status st =
+            f ? Ccai_ofl_lex_parse(lx, l, (const char *)f->data, f->len) : CCAI_ERR_PARSE;
+        if (st != CCAI_OK) {
+            Ccai_offline_lexicon_free(lx);
+            return st;
+        }
+    }
+    *ret = lx;
+    return CCAI_OK;
+}
+
+void Ccai_offline_lexicon_free(Ccai_ofl_lexicon *lx)
+{
+    Ccai_ofl_lex_free(lx);
+    ccai_free(lx);
+}
+
+size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,
+                        const Ccai_ofl_entry **ret)
+{
+    *ret = NULL;
+    if (!lx)
+        return 0;
+    for (size_t s = 0; s < lx->nsec; s++) {
+        if (lx->sec[s].lang == lang && strcmp(lx->sec[s].name, section) == 0) {
+            *ret = lx->ent + lx->sec[s].first;
+            return lx->sec[s].n;
+        }
+    }
+    return 0;
+}
