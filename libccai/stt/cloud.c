@@ -187,3 +187,31 @@ bool Ccai_stt_query_ok(const char *options)
     }
     return true;
 }
+
+void Ccai_stt_ws_judge(const Ccai_ws_end *e, bool opened, int attempts, int max_attempts,
+                       const char *what, Ccai_stt_ws_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    if (e->http_status && e->http_status != 101) {
+        /* 429 and 5xx are retried before the stream has ever opened. */
+        if ((e->http_status == 429 || e->http_status >= 500) && !opened &&
+            attempts < max_attempts) {
+            int64_t wait = Ccai_http_retry_after_ms(e->retry_after, NULL, 0, 5000);
+            out->retry = true;
+            out->wait_ms = wait < 0 ? (uint64_t)250 << attempts : (uint64_t)wait;
+            return;
+        }
+        out->st = CCAI_ERR_HTTP;
+        snprintf(out->msg, sizeof out->msg, "the connection was refused with HTTP %ld%s: %.200s",
+                 e->http_status, attempts > 1 ? " (after retries)" : "", e->reason);
+        return;
+    }
+    if (e->close_code) {
+        out->st = CCAI_ERR_IO;
+        snprintf(out->msg, sizeof out->msg, "the service closed the %s (%d %.120s)", what,
+                 e->close_code, e->reason);
+        return;
+    }
+    out->st = e->status == CCAI_OK ? CCAI_ERR_IO : e->status;
+    snprintf(out->msg, sizeof out->msg, "%s", e->errmsg);
+}

@@ -7,6 +7,7 @@
 #define CCAI_STT_CLOUD_H
 
 #include "io/io.h"
+#include "io/ws.h"
 
 #include "stt/stt.h"
 #include <jansson.h>
@@ -50,6 +51,24 @@ bool Ccai_stt_queue_error(Ccai_stt_queue *q, ccai_status st, bool fatal, const c
  * false when fn is running (the queue calls destroy once it returns). */
 bool Ccai_stt_queue_close(Ccai_stt_queue *q);
 void Ccai_stt_queue_free(Ccai_stt_queue *q);
+
+/* The streaming providers' WebSocket ---------------------------------------- */
+
+/* What the end of a streaming provider's WebSocket (io/ws.h) means: try
+ * again after wait_ms (a 429 or 5xx before the stream ever opened, with
+ * attempts left: the service's Retry-After up to 5 s, else 250 ms, 500 ms),
+ * or a fatal error, its status and text in msg ("the connection was
+ * refused with HTTP 401...", "the service closed the <what> (1011 ...)",
+ * the connection's own failure). */
+typedef struct Ccai_stt_ws_outcome {
+    bool retry;
+    uint64_t wait_ms;
+    ccai_status st;
+    char msg[400];
+} Ccai_stt_ws_outcome;
+
+void Ccai_stt_ws_judge(const Ccai_ws_end *e, bool opened, int attempts, int max_attempts,
+                       const char *what, Ccai_stt_ws_outcome *out);
 
 /* Helpers ----------------------------------------------------------------- */
 

@@ -376,33 +376,15 @@ static void dg_on_close(Ccai_ws *ws, const Ccai_ws_end *e, void *ud)
     g->ws = NULL;
     if (g->dead)
         return;
-    char msg[400];
-    if (e->http_status && e->http_status != 101) {
-        /* 429 and 5xx are retried before the stream has ever opened. */
-        bool retry = (e->http_status == 429 || e->http_status >= 500) && !g->opened &&
-                     g->attempts < DG_MAX_ATTEMPTS;
-        if (retry) {
-            int64_t wait = Ccai_http_retry_after_ms(e->retry_after, NULL, 0, 5000);
-            if (wait < 0)
-                wait = 250 << g->attempts;
-            Ccai_log(g->log, CCAI_LOG_INFO, "stt deepgram: HTTP %ld, retry in %lld ms",
-                     e->http_status, (long long)wait);
-            Ccai_timer_start(g->ctx, &g->connect_timer, (uint64_t)wait);
-            return;
-        }
-        snprintf(msg, sizeof msg, "the connection was refused with HTTP %ld%s: %.200s",
-                 e->http_status, g->attempts > 1 ? " (after retries)" : "", e->reason);
-        dg_fail(g, CCAI_ERR_HTTP, msg);
+    Ccai_stt_ws_outcome o;
+    Ccai_stt_ws_judge(e, g->opened, g->attempts, DG_MAX_ATTEMPTS, "stream", &o);
+    if (o.retry) {
+        Ccai_log(g->log, CCAI_LOG_INFO, "stt deepgram: HTTP %ld, retry in %llu ms", e->http_status,
+                 (unsigned long long)o.wait_ms);
+        Ccai_timer_start(g->ctx, &g->connect_timer, o.wait_ms);
         return;
     }
-    if (e->close_code) {
-        snprintf(msg, sizeof msg, "the service closed the stream (%d %.120s)", e->close_code,
-                 e->reason);
-        dg_fail(g, CCAI_ERR_IO, msg);
-        return;
-    }
-    snprintf(msg, sizeof msg, "%s", e->errmsg);
-    dg_fail(g, e->status == CCAI_OK ? CCAI_ERR_IO : e->status, msg);
+    dg_fail(g, o.st, o.msg);
 }
 
 static void dg_connect(dg_stream *g)

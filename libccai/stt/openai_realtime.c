@@ -387,30 +387,13 @@ static void rt_on_close(Ccai_ws *ws, const Ccai_ws_end *e, void *ud)
     t->ws = NULL;
     if (t->dead)
         return;
-    char msg[400];
-    if (e->http_status && e->http_status != 101) {
-        bool retry = (e->http_status == 429 || e->http_status >= 500) && !t->opened &&
-                     t->attempts < RT_MAX_ATTEMPTS;
-        if (retry) {
-            int64_t wait = Ccai_http_retry_after_ms(e->retry_after, NULL, 0, 5000);
-            if (wait < 0)
-                wait = 250 << t->attempts;
-            Ccai_timer_start(t->ctx, &t->connect_timer, (uint64_t)wait);
-            return;
-        }
-        snprintf(msg, sizeof msg, "the connection was refused with HTTP %ld%s: %.200s",
-                 e->http_status, t->attempts > 1 ? " (after retries)" : "", e->reason);
-        rt_fail(t, CCAI_ERR_HTTP, msg);
+    Ccai_stt_ws_outcome o;
+    Ccai_stt_ws_judge(e, t->opened, t->attempts, RT_MAX_ATTEMPTS, "session", &o);
+    if (o.retry) {
+        Ccai_timer_start(t->ctx, &t->connect_timer, o.wait_ms);
         return;
     }
-    if (e->close_code) {
-        snprintf(msg, sizeof msg, "the service closed the session (%d %.120s)", e->close_code,
-                 e->reason);
-        rt_fail(t, CCAI_ERR_IO, msg);
-        return;
-    }
-    snprintf(msg, sizeof msg, "%s", e->errmsg);
-    rt_fail(t, e->status == CCAI_OK ? CCAI_ERR_IO : e->status, msg);
+    rt_fail(t, o.st, o.msg);
 }
 
 static void rt_connect(rt_stream *t)
