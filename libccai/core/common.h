@@ -36,6 +36,9 @@ typedef struct Ccai_buf {
 } Ccai_buf;
 
 CCAI_MUST_CHECK bool Ccai_buf_append(Ccai_buf *b, const void *data, size_t len);
+/* Code point cp (<= 0x10FFFF, the caller checks) as UTF-8 into out: its
+ * length, 1 to 4. */
+size_t Ccai_utf8_encode(uint32_t cp, char out[4]);
 CCAI_MUST_CHECK bool Ccai_buf_puts(Ccai_buf *b, const char *s);
 /* Append data as base64 (RFC 4648, padded), written in place. */
 CCAI_MUST_CHECK bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len);

@@ -96,27 +96,9 @@ static long json_p_hex4(json_p_parser *p)
 
 static CCAI_MUST_CHECK bool json_p_put_utf8(json_p_parser *p, unsigned long cp)
 {
-    unsigned char b[4];
+    char b[4];
     size_t n;
-    if (cp < 0x80) {
-        b[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (unsigned char)(0xC0 | (cp >> 6));
-        b[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (unsigned char)(0xE0 | (cp >> 12));
-        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (unsigned char)(0xF0 | (cp >> 18));
-        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (unsigned char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
+    n = Ccai_utf8_encode((uint32_t)cp, b);
     if (!Ccai_buf_append(&p->str, b, n)) {
         p->nomem = true;
         return false;
