@@ -35,6 +35,7 @@ when baresip, espeak-ng, sox or pocketsphinx's model is missing.
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -65,14 +66,36 @@ if not os.path.exists(MODEL):
 
 TMP = tempfile.mkdtemp(prefix="ccai-sip-")
 PROCS = []
+USED = set()
 
 
-def free_port(kind=socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+def port_free(port):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+def free_port(kind=None, span=1):
+    """A port (the first of span) free for both UDP and TCP, drawn from
+    20000-29999: below the kernel's ephemeral range (32768-60999), so no
+    other test binding port 0 takes it between our checks, our restarts of
+    ccai-server on the same address, or a phone's start. The tests run in
+    parallel, hence random and checked."""
+    del kind
+    rng = random.Random(os.getpid() ^ int(time.time() * 1000))
+    for _ in range(500):
+        base = rng.randrange(20000, 30000 - span)
+        if base in USED or not all(port_free(base + i) for i in range(span)):
+            continue
+        USED.update(range(base, base + span))
+        return base
+    raise AssertionError("no free port")
 
 
 def wav(name, text, pad_s=60, speed=140):
@@ -173,8 +196,8 @@ class Phone:
         self.rec = os.path.join(self.dir, "rec")
         os.makedirs(self.rec)
         self.sip_port = free_port()
-        self.ctrl_port = free_port(socket.SOCK_STREAM)
-        rtp = free_port()
+        self.ctrl_port = free_port()
+        rtp = free_port(span=41)
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write(f"""poll_method epoll
 sip_listen 127.0.0.1:{self.sip_port}
@@ -203,14 +226,18 @@ snd_path {self.rec}
         self.p = subprocess.Popen(["baresip", "-4", "-f", self.dir, "-t", "300"],
                                   stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         PROCS.append(self.p)
-        end = time.time() + 10
+        end = time.time() + 20
         while True:
             try:
                 self.sock = socket.create_connection(("127.0.0.1", self.ctrl_port), 1)
                 break
             except OSError:
-                if time.time() > end:
-                    raise
+                if time.time() > end or self.p.poll() is not None:
+                    self.log.flush()
+                    with open(os.path.join(self.dir, "log")) as f:
+                        tail = f.read()[-1500:]
+                    raise AssertionError("baresip %s: no control port %d (exit %s): %s" %
+                                         (name, self.ctrl_port, self.p.poll(), tail))
                 time.sleep(0.2)
         self.sock.settimeout(0.2)
         self.buf = b""
