@@ -27,6 +27,7 @@ struct Ccai_span {
 
 struct Ccai_tracer {
     Ccai_tracer_opts o;
+    uint64_t rng; /* splitmix64 state, seeded from the system's randomness */
     char *service_name;
     Ccai_span *head, *tail;
     size_t queued;
@@ -40,11 +41,33 @@ static uint64_t wall_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Trace and span ids need to be unique, not secret (the OpenTelemetry SDKs
+ * use a plain generator too): splitmix64, seeded once. */
+static uint64_t next_random(Ccai_tracer *t)
+{
+    uint64_t z = (t->rng += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static void random_id(Ccai_tracer *t, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t r = next_random(t);
+        memcpy(out + i, &r, n - i < 8 ? n - i : 8);
+    }
+}
+
 Ccai_tracer *Ccai_tracer_new(const Ccai_tracer_opts *opts)
 {
     Ccai_tracer *t = Ccai_calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    if (!Ccai_random_bytes(&t->rng, sizeof t->rng)) {
+        ccai_free(t);
+        return NULL;
+    }
     t->o = *opts;
     t->service_name = Ccai_strdup(opts->service_name ? opts->service_name : "ccai");
     if (!t->service_name) {
@@ -85,10 +108,11 @@ static Ccai_span *span_new(Ccai_tracer *t, const char *name, Ccai_span_kind kind
     s->kind = kind;
     s->name = Ccai_strdup(name);
     s->attrs = json_array();
-    if (!s->name || !s->attrs || !Ccai_random_bytes(s->span_id, sizeof s->span_id)) {
+    if (!s->name || !s->attrs) {
         span_free(s);
         return NULL;
     }
+    random_id(t, s->span_id, sizeof s->span_id);
     s->start_ns = wall_ns();
     t->st.started++;
     return s;
@@ -98,19 +122,12 @@ Ccai_span *Ccai_trace_root(Ccai_tracer *t, const char *name, Ccai_span_kind kind
 {
     if (!t || t->o.sample_ratio <= 0)
         return NULL;
-    if (t->o.sample_ratio < 1) {
-        uint64_t r;
-        if (!Ccai_random_bytes(&r, sizeof r))
-            return NULL;
-        if ((double)(r >> 11) / (double)(UINT64_C(1) << 53) >= t->o.sample_ratio)
-            return NULL;
-    }
-    Ccai_span *s = span_new(t, name, kind);
-    if (s && !Ccai_random_bytes(s->trace_id, sizeof s->trace_id)) {
-        t->st.started--;
-        span_free(s);
+    if (t->o.sample_ratio < 1 &&
+        (double)(next_random(t) >> 11) / (double)(UINT64_C(1) << 53) >= t->o.sample_ratio)
         return NULL;
-    }
+    Ccai_span *s = span_new(t, name, kind);
+    if (s)
+        random_id(t, s->trace_id, sizeof s->trace_id);
     return s;
 }
 

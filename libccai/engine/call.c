@@ -398,14 +398,14 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
     if (c->rate < 0.75 || c->rate > 1.25)
         c->rate = 1.0;
     Ccai_conv_init(c);
+    trace_start(c);
     /* Best effort: a sample lost (out of memory, the series cap) changes
      * nothing of the call. */
     CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
                                           c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1));
-    Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
+    Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
              c->row.direction == CCAI_OUTBOUND ? "outbound" : "inbound",
              c->resumed ? "resumed" : "started", channel, "");
-    trace_start(c);
     json_decref(initiate);
     ccai_free(phone);
     call_link(c);
@@ -775,7 +775,7 @@ ccai_status Ccai_call_touch(ccai_call *c)
     st = Ccai_store_call_get(e->store, c->row.id, &fresh);
     if (st != CCAI_OK)
         return st;
-    Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: changed by another process (now %s)", c->row.id,
+    Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: changed by another process (now %s)", c->row.id,
              fresh->state);
     Ccai_store_call_clear(&c->row);
     c->row = *fresh;

@@ -100,7 +100,7 @@ static void rollback(ccai_call *c)
 {
     Ccai_engine *e = c->eng;
     if (Ccai_store_rollback(e->store) != CCAI_OK)
-        Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                  Ccai_store_errmsg(e->store));
 }
 
@@ -159,7 +159,7 @@ static CCAI_MUST_CHECK ccai_status commit_message_and_state(ccai_call *c, const 
         ccai_free(prev_reason);
     ccai_call_state old = c->state;
     c->state = s;
-    Ccai_log(&e->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
+    Ccai_log(&c->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
              ccai_call_state_str(s));
     return Ccai_call_notify_state(c, old);
 }

@@ -320,6 +320,12 @@ static void test_call_traced_to_the_collector(void **state)
         with += strstr(lg.lines[k], want) != NULL;
     print_message("# %d log lines name the trace\n", with);
     assert_true(with > 0);
+    char started[128];
+    snprintf(started, sizeof started, "call %s: inbound started on local", id);
+    for (int k = 0; k < lg.n; k++) {
+        if (strstr(lg.lines[k], started))
+            assert_non_null(strstr(lg.lines[k], want));
+    }
 
     static char m[1 << 18];
     metrics(ctx, m, sizeof m);
