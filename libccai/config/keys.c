@@ -12,9 +12,12 @@ static const char *const llm_modes[] = {"none", "openai", "azure_openai", "opena
                                         NULL};
 static const char *const sms_modes[] = {"none", "twilio", "communication_services", "host", NULL};
 static const char *const twilio_voices[] = {"gather", "stream", NULL};
+static const char *const acs_voices[] = {"recognize", "stream", NULL};
+static const char *const acs_audio_formats[] = {"pcm16kmono", "pcm24kmono", NULL};
 static const char *const db_modes[] = {"sqlite", NULL};
 static const char *const sync_modes[] = {"normal", "full", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const jailbreak_actions[] = {"refuse", "handover", "end", NULL};
 
 #define KS(p, d, doc)                                \
     {                                                \
@@ -166,6 +169,12 @@ static const Ccai_key keys[] = {
        "Voice for a language configured without one"),
     KI("communication_services.end_silence_timeout_ms", 1000, 0, 10000,
        "Silence that ends the caller's utterance"),
+    KE("communication_services.voice", "recognize", acs_voices,
+       "ACS voice: recognize (Call Automation's play/recognize) or stream (bidirectional media "
+       "streaming, libccai's STT/TTS)"),
+    KE("communication_services.audio_format", "pcm16kmono", acs_audio_formats,
+       "Stream mode: the media stream's audio, 16-bit mono PCM at 16 kHz (pcm16KMono) or 24 kHz "
+       "(pcm24KMono), both ways"),
 
     KS("prompts.llm.default_system_tpl", NULL, "System prompt common to every LLM request"),
     KS("prompts.llm.chat_system_tpl", NULL, "System prompt of the conversation"),
@@ -185,6 +194,8 @@ static const Ccai_key keys[] = {
     KT("prompts.tts.offline_take_over_tpl",
        "Said when the offline dialogue takes over from the LLM"),
     KT("prompts.tts.callback_tpl", "Said when a callback's callee answers ({about}: what for)"),
+    KT("prompts.tts.jailbreak_refusal_tpl",
+       "Said when the caller's words look like a jailbreak (guardrails.jailbreak_action: refuse)"),
     KS("prompts.sounds.loading_tpl", NULL, "Sound played while waiting"),
     KS("prompts.sounds.ready_tpl", NULL, "Sound played when ready to listen"),
 
@@ -218,6 +229,21 @@ static const Ccai_key keys[] = {
     KS("speech.recording_dir", NULL,
        "Where audio calls are recorded (both directions, a 2-channel WAV per call) when "
        "conversation.recording_enabled; default: beside the database"),
+
+    /* Guardrails (engine/guardrails.c, guard/). */
+    KB("guardrails.filter", true,
+       "Local content filter: a bot sentence with a listed word is not said (nor stored)"),
+    KB("guardrails.filter_caller", true,
+       "The content filter on the caller's words too (the words are forgotten, the error "
+       "phrase said)"),
+    KB("guardrails.profanity", true, "The built-in profanity lists (en, fr, es)"),
+    KT("guardrails.blocklist", "More words or phrases the filter blocks, any language"),
+    KT("guardrails.competitors", "Competitor names the bot never says"),
+    KB("guardrails.jailbreak", true,
+       "Look for jailbreak attempts in the caller's words before the LLM sees them"),
+    KE("guardrails.jailbreak_action", "refuse", jailbreak_actions,
+       "On a jailbreak attempt (ours or the provider's): refuse politely and go on, hand over "
+       "to the agent, or end the call"),
 
     KE("database.mode", "sqlite", db_modes, "Storage engine"),
     KS("database.sqlite.path", "ccai.sqlite", "SQLite database file"),

@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "engine/guardrails.h"
 #include "engine/prompts.h"
 #include "engine/request.h"
 #include "llm/llm.h"
@@ -48,6 +49,9 @@ ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
             return st;
     }
     e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
+    ccai_status gst = Ccai_guardrails_new(e, ret_errmsg);
+    if (gst != CCAI_OK)
+        return gst;
     Ccai_log(&e->log, CCAI_LOG_INFO, "engine: %s",
              e->n_models ? (e->n_models == 2 ? "two LLMs (with fail-over)" : "one LLM")
                          : "no LLM configured: the offline dialogue answers");
@@ -116,6 +120,7 @@ void Ccai_conv_engine_cleanup(Ccai_engine *e)
         Ccai_tools_text_unref(e->tools[i].tools[1]);
     }
     Ccai_prompts_free(e->prompts);
+    Ccai_guardrails_free(e);
     for (size_t i = 0; i < 2; i++)
         Ccai_llm_model_clear(&e->models[i]);
 }

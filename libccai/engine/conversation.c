@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/metrics.h"
 #include "core/tz.h"
+#include "engine/guardrails.h"
 #include "engine/offline.h"
 #include "engine/prompts.h"
 #include "engine/request.h"
@@ -35,6 +36,7 @@ typedef struct Ccai_turn {
     bool doomed;       /* freed while busy: free when the callback ends */
     bool said;         /* a sentence of this turn was spoken */
     bool no_tools;     /* the last round: tool results are in, now talk */
+    bool filtered;     /* the content filter kept a sentence back: the answer stops */
     char *caller_text; /* what started the turn (for the offline take-over) */
     uint64_t started;
     uint32_t hard_ms;           /* answer_hard_timeout_sec when the turn started */
@@ -143,7 +145,32 @@ static bool say(ccai_call *c, const char *text, ccai_style style, bool expects_r
 bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expects_reply,
                    bool more_follows, const char *engine)
 {
+    /* What the LLM wrote (a tool's customer_response) passes the filter. */
+    if (engine && strncmp(engine, "llm", 3) == 0 && !Ccai_guardrails_bot_ok(c, text, false))
+        return false;
     return say(c, text, style, expects_reply, more_follows, engine, false);
+}
+
+/* Act on the guardrails' verdict. Returns whether the caller is listened to
+ * again (the conversation goes on). */
+static bool guard_act(ccai_call *c, Ccai_guard_act act)
+{
+    switch (act) {
+    case CCAI_GUARD_ACT_NONE: return true;
+    case CCAI_GUARD_ACT_ERROR:
+        Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false); /* not stored, as the reference */
+        return true;
+    case CCAI_GUARD_ACT_REFUSE:
+        Ccai_conv_say_phrase(c, CCAI_TTS_JAILBREAK_REFUSAL, true, false);
+        return true;
+    case CCAI_GUARD_ACT_HANDOVER:
+        Ccai_conv_say_phrase(c, CCAI_TTS_END_CALL_TO_CONNECT_AGENT, false, true);
+        /* A failure is told to the caller there (transfer_failed). */
+        CCAI_DISCARD(Ccai_conv_transfer(c));
+        return false;
+    case CCAI_GUARD_ACT_END: Ccai_conv_goodbye(c, true); return false;
+    }
+    return true;
 }
 
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store)
@@ -415,12 +442,19 @@ static void turn_end(Ccai_turn *t, bool listen_again)
 }
 
 static void start_round(Ccai_turn *t);
+static void bot_filtered(Ccai_turn *t);
 
 static int on_sentence(const char *text, ccai_style style, void *ud)
 {
     Ccai_turn *t = ud;
-    if (t->doomed)
-        return 1; /* barge-in from inside say(): stop here */
+    if (t->doomed || t->filtered)
+        return 1; /* barge-in from inside say(), or kept back: stop here */
+    /* Kept back by the content filter: not said, not stored, and nothing
+     * after it (bot_filtered). */
+    if (!Ccai_guardrails_bot_ok(t->c, text, true)) {
+        t->filtered = true;
+        return 1;
+    }
     /* Stored at the next turn of the loop with all that was said meanwhile. */
     if (say(t->c, text, style, false, true, t->engine, true))
         t->said = true;
@@ -438,6 +472,8 @@ static int on_text(const char *text, size_t len, void *ud)
     if (st == CCAI_ERR_NOMEM)
         Ccai_log(&t->c->log, CCAI_LOG_WARN, "call %s: out of memory splitting the answer",
                  t->c->row.id);
+    if (t->filtered && !t->doomed)
+        bot_filtered(t);
     /* The last thing done here: whether the turn lives on changes nothing. */
     CCAI_DISCARD(turn_leave(t));
     return 0;
@@ -474,8 +510,9 @@ static void llm_failed(Ccai_turn *t, const char *why)
 }
 
 /* The caller's last words were refused by a content filter: forget them,
- * so the next request does not fail the same way, and say so. */
-static void content_filtered(Ccai_turn *t)
+ * so the next request does not fail the same way, and act (the error
+ * phrase, or what a jailbreak asks for). */
+static void content_filtered(Ccai_turn *t, Ccai_guard_act act)
 {
     ccai_call *c = t->c;
     json_t *history = NULL;
@@ -499,8 +536,21 @@ static void content_filtered(Ccai_turn *t)
         }
         json_decref(history);
     }
-    Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false); /* not stored */
-    turn_end(t, true);
+    turn_end(t, guard_act(c, act));
+}
+
+/* A sentence of the answer was kept back by the content filter: the rest
+ * of the answer is not wanted. As the reference on a filtered completion:
+ * the caller's last words are forgotten and the error phrase is said
+ * (neither the sentence nor the phrase is stored). */
+static void bot_filtered(Ccai_turn *t)
+{
+    if (t->llm) {
+        Ccai_llm_cancel(t->llm);
+        t->llm = NULL;
+    }
+    count(t->c->eng, "content_filter");
+    content_filtered(t, CCAI_GUARD_ACT_ERROR);
 }
 
 static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, const char *errmsg);
@@ -546,11 +596,19 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
                  c->row.id);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
-    if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
-        count(c->eng, "content_filter");
-        content_filtered(t);
+    if (t->filtered) {
+        bot_filtered(t);
         return;
     }
+    if (res->finish == CCAI_FINISH_CONTENT_FILTER) {
+        count(c->eng, "content_filter");
+        /* The prompt shield's jailbreak: the configured action. */
+        content_filtered(t,
+                         res->jailbreak ? Ccai_guardrails_provider(c, true) : CCAI_GUARD_ACT_ERROR);
+        return;
+    }
+    if (res->jailbreak) /* annotate mode: the answer came, the attempt is recorded */
+        CCAI_DISCARD(Ccai_guardrails_provider(c, false));
     Ccai_engine *e = c->eng;
     bool rounds_left = t->round < Ccai_engine_max_rounds(e);
     size_t n = res->calls->n;
@@ -851,10 +909,17 @@ static void barge_in(ccai_call *c)
 
 void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
 {
-    CCAI_UNUSED(seq);
     barge_in(c);
     silence_stop(c);
     c->silences = 0;
+    /* Before anything answers them: a jailbreak, or words the filter
+     * blocks, never reach the LLM. */
+    Ccai_guard_act act = Ccai_guardrails_caller(c, text, seq);
+    if (act != CCAI_GUARD_ACT_NONE) {
+        if (guard_act(c, act))
+            listen(c);
+        return;
+    }
     /* The offline dialogue answered while every LLM failed or cooled down:
      * as soon as one can be asked again, it answers again. */
     if (c->offline_mode && llm_ready(c))

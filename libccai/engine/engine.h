@@ -17,6 +17,7 @@
 #include <string.h>
 
 struct Ccai_prompts;
+struct Ccai_guardrails;
 struct Ccai_jobs;
 struct Ccai_sweep;
 struct Ccai_callbacks;
@@ -109,8 +110,9 @@ typedef struct Ccai_engine {
     struct ccai_call *kept;
     Ccai_timer kept_timer;
     struct Ccai_prompts *prompts;
-    Ccai_llm_model models[2];  /* fast, then slow (those configured) */
-    Ccai_llm_health health[2]; /* shared by every call of the context */
+    struct Ccai_guardrails *guardrails; /* engine/guardrails.c */
+    Ccai_llm_model models[2];           /* fast, then slow (those configured) */
+    Ccai_llm_health health[2];          /* shared by every call of the context */
     size_t n_models;
     int history_max;
 } Ccai_engine;

@@ -332,6 +332,7 @@ static const struct {
     [CCAI_TTS_WELCOME_BACK] = {"welcome_back", vars_bot},
     [CCAI_TTS_OFFLINE_TAKE_OVER] = {"offline_take_over", vars_none},
     [CCAI_TTS_CALLBACK] = {"callback", vars_callback},
+    [CCAI_TTS_JAILBREAK_REFUSAL] = {"jailbreak_refusal", vars_none},
 };
 
 const char *Ccai_llm_prompt_name(Ccai_llm_prompt which)

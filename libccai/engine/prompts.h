@@ -70,6 +70,7 @@ typedef enum Ccai_tts_phrase {
     CCAI_TTS_WELCOME_BACK,              /* bot_name, bot_company */
     CCAI_TTS_OFFLINE_TAKE_OVER,         /* - (the offline dialogue takes over from the LLM) */
     CCAI_TTS_CALLBACK,                  /* bot_name, bot_company, about (a callback's opening) */
+    CCAI_TTS_JAILBREAK_REFUSAL,         /* - (guardrails.jailbreak_action refuse) */
     CCAI_TTS_PHRASE_COUNT
 } Ccai_tts_phrase;
 

@@ -122,6 +122,8 @@ static int on_history_row(const Ccai_store_message *m, void *ud)
     json_t *calls = NULL;
     if (m->seq > r->newest)
         r->newest = m->seq;
+    if (m->action && strcmp(m->action, "guard") == 0)
+        return 0; /* a guardrails record: for people, never for the model */
     if (m->tool_calls_json) {
         Ccai_json_err jerr;
         calls = Ccai_json_load(m->tool_calls_json, strlen(m->tool_calls_json), &jerr, &r->st);

@@ -143,10 +143,10 @@ static bool read_delta(reader *x, Ccai_chunk_choice *ch, size_t *content, size_t
     }
 }
 
-/* One category of a verdict: {"filtered": true, ...}? */
-static bool read_category(reader *x, bool *filtered)
+/* One category of a verdict: {"filtered": true, "detected": true, ...}? */
+static bool read_category(reader *x, bool *filtered, bool *detected)
 {
-    *filtered = false;
+    *filtered = *detected = false;
     if (Ccai_json_peek(x->c) != '{')
         return Ccai_json_skip(x->c);
     if (!Ccai_json_enter(x->c))
@@ -160,6 +160,9 @@ static bool read_category(reader *x, bool *filtered)
         if (key_is(x, "filtered", 1, &seen, &dup)) {
             *filtered = Ccai_json_peek(x->c) == 't';
             ok = dup ? unsupported(x) : Ccai_json_skip(x->c);
+        } else if (key_is(x, "detected", 2, &seen, &dup)) {
+            *detected = Ccai_json_peek(x->c) == 't';
+            ok = dup ? unsupported(x) : Ccai_json_skip(x->c);
         } else {
             ok = Ccai_json_skip(x->c);
         }
@@ -168,7 +171,9 @@ static bool read_category(reader *x, bool *filtered)
     }
 }
 
-static bool read_verdict(reader *x, bool *filtered)
+/* A verdict {"<category>": {...}, ...}: whether a category is filtered,
+ * and (jailbreak not NULL) whether "jailbreak" is detected or filtered. */
+static bool read_verdict(reader *x, bool *filtered, bool *jailbreak)
 {
     *filtered = false;
     if (Ccai_json_peek(x->c) != '{')
@@ -200,9 +205,12 @@ static bool read_verdict(reader *x, bool *filtered)
                 ok = false;
             }
         }
-        bool one = false;
-        ok = ok && read_category(x, &one);
+        bool one = false, detected = false;
+        bool is_jailbreak = ok && k->len == 9 && memcmp(k->data, "jailbreak", 9) == 0;
+        ok = ok && read_category(x, &one, &detected);
         *filtered = *filtered || one;
+        if (jailbreak && is_jailbreak && (one || detected))
+            *jailbreak = true;
     }
     x->r->text.len = mark; /* the names are not needed any more */
     return ok;
@@ -237,7 +245,7 @@ static bool read_choice(reader *x, Ccai_chunk_choice *ch)
             else
                 ok = Ccai_json_skip(x->c);
         } else if (key_is(x, "content_filter_results", 8, &seen, &dup)) {
-            ok = !dup ? read_verdict(x, &ch->filtered) : unsupported(x);
+            ok = !dup ? read_verdict(x, &ch->filtered, NULL) : unsupported(x);
         } else {
             ok = Ccai_json_skip(x->c);
         }
@@ -272,6 +280,44 @@ static bool read_choices(reader *x, Ccai_chunk *out)
     }
 }
 
+/* One entry of prompt_filter_results: {"prompt_index": 0,
+ * "content_filter_results": {...}}. */
+static bool read_prompt_result(reader *x, Ccai_chunk *out)
+{
+    if (Ccai_json_peek(x->c) != '{')
+        return Ccai_json_skip(x->c);
+    if (!Ccai_json_enter(x->c))
+        return false;
+    unsigned seen = 0;
+    for (bool first = true;; first = false) {
+        int m = Ccai_json_next_member(x->c, first);
+        if (m <= 0)
+            return m == 0;
+        bool dup = false, ok, filtered = false;
+        if (key_is(x, "content_filter_results", 1, &seen, &dup))
+            ok = !dup ? read_verdict(x, &filtered, &out->prompt_jailbreak) : unsupported(x);
+        else
+            ok = Ccai_json_skip(x->c);
+        if (!ok)
+            return false;
+    }
+}
+
+static bool read_prompt_results(reader *x, Ccai_chunk *out)
+{
+    if (Ccai_json_peek(x->c) != '[')
+        return Ccai_json_skip(x->c);
+    if (!Ccai_json_enter(x->c))
+        return false;
+    for (bool first = true;; first = false) {
+        int m = Ccai_json_next_element(x->c, first);
+        if (m <= 0)
+            return m == 0;
+        if (!read_prompt_result(x, out))
+            return false;
+    }
+}
+
 static bool read_chunk(reader *x, Ccai_chunk *out)
 {
     if (Ccai_json_peek(x->c) != '{')
@@ -294,6 +340,9 @@ static bool read_chunk(reader *x, Ccai_chunk *out)
             ok = !dup ? read_usage(x, out) : unsupported(x);
         } else if (key_is(x, "choices", 4, &seen, &dup)) {
             ok = !dup ? read_choices(x, out) : unsupported(x);
+        } else if (key_is(x, "prompt_filter_results", 8, &seen, &dup) ||
+                   key_is(x, "prompt_annotations", 16, &seen, &dup)) {
+            ok = !dup ? read_prompt_results(x, out) : unsupported(x);
         } else {
             ok = Ccai_json_skip(x->c);
         }
@@ -341,6 +390,22 @@ static bool any_filtered(const json_t *verdict)
     return false;
 }
 
+/* Any entry of a prompt_filter_results array with a jailbreak found. */
+static bool any_jailbreak(const json_t *results)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(results, i, r)
+    {
+        const json_t *v = json_object_get(r, "content_filter_results");
+        const json_t *jb = json_is_object(v) ? json_object_get(v, "jailbreak") : NULL;
+        if (json_is_true(json_object_get(jb, "filtered")) ||
+            json_is_true(json_object_get(jb, "detected")))
+            return true;
+    }
+    return false;
+}
+
 ccai_status Ccai_chunk_from_tree(Ccai_chunk_reader *r, const json_t *chunk, Ccai_chunk *out)
 {
     memset(out, 0, sizeof *out);
@@ -348,6 +413,8 @@ ccai_status Ccai_chunk_from_tree(Ccai_chunk_reader *r, const json_t *chunk, Ccai
         return CCAI_OK;
     out->object = true;
     out->error = json_object_get(chunk, "error") != NULL;
+    out->prompt_jailbreak = any_jailbreak(json_object_get(chunk, "prompt_filter_results")) ||
+                            any_jailbreak(json_object_get(chunk, "prompt_annotations"));
     const json_t *usage = json_object_get(chunk, "usage");
     if (json_is_object(usage)) {
         out->usage = true;

@@ -1,7 +1,8 @@
 /* One chunk of a streamed chat completion (the JSON of one SSE event),
  * reduced to what the client acts on (llm/chunk.c): the usage, and per
  * choice its index, its text, whether it carries tool calls, its finish
- * reason and a content filter's verdict.
+ * reason and a content filter's verdict; and whether Azure's prompt shield
+ * saw a jailbreak in the prompt.
  *
  * A chunk arrives every few words, so it is read without building a tree
  * when it has the usual shape (Ccai_chunk_read: a sans-I/O reader over the
@@ -31,7 +32,11 @@ typedef struct Ccai_chunk_choice {
 typedef struct Ccai_chunk {
     bool object; /* the chunk is an object: nothing else counts otherwise */
     bool error;  /* it has an "error" member */
-    bool usage;  /* "usage" is an object: */
+    /* Azure's prompt shield: an entry of "prompt_filter_results" (or the
+     * older "prompt_annotations") whose content_filter_results say
+     * "jailbreak": {"detected": true} or {"filtered": true}. */
+    bool prompt_jailbreak;
+    bool usage;                               /* "usage" is an object: */
     int64_t prompt_tokens, completion_tokens; /* its integers, 0 when absent or not integers */
     const Ccai_chunk_choice *v;               /* "choices", in order (the reader's) */
     size_t n;

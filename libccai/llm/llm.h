@@ -64,6 +64,10 @@ const char *Ccai_llm_finish_str(Ccai_llm_finish f);
 
 typedef struct Ccai_llm_result {
     Ccai_llm_finish finish;
+    /* Azure's prompt shield saw a jailbreak in the prompt: the stream's
+     * prompt_filter_results (annotate mode: the answer came anyway) or the
+     * 400 content_filter refusal's verdict (finish is then content_filter). */
+    bool jailbreak;
     Ccai_tool_calls *calls; /* assembled tool calls (finished) */
     const char *text;       /* all the text delivered, for non-streamed use */
     const char *model_name; /* which model answered: "fast" / "slow" */

@@ -50,6 +50,7 @@ struct Ccai_llm_call {
     Ccai_buf body; /* error body, or the whole non-streamed body */
     Ccai_tool_calls calls;
     Ccai_llm_finish finish;
+    bool jailbreak; /* the provider saw a jailbreak in the prompt */
     bool done_marker;
     char *stream_error;
     int64_t prompt_tokens, completion_tokens;
@@ -141,6 +142,7 @@ static void finish_call(Ccai_llm_call *c, ccai_status st, const char *errmsg)
     Ccai_tool_calls_finish(&c->calls);
     Ccai_llm_result res = {
         .finish = c->finish,
+        .jailbreak = c->jailbreak,
         .calls = &c->calls,
         .text = c->delivered.data ? c->delivered.data : "",
         .model_name = model_of(c) ? model_of(c)->name : "",
@@ -248,6 +250,8 @@ static int on_chunk(Ccai_llm_call *c, const Ccai_chunk *chunk, const json_t *tre
         stream_fail(c, "error in the stream: ", msg ? msg : "unknown");
         return 1;
     }
+    if (chunk->prompt_jailbreak)
+        c->jailbreak = true;
     if (chunk->usage) {
         c->prompt_tokens = chunk->prompt_tokens;
         c->completion_tokens = chunk->completion_tokens;
@@ -381,13 +385,28 @@ static char *error_message(const Ccai_llm_call *c, long status)
     return out;
 }
 
-static CCAI_MUST_CHECK bool is_content_filter(const Ccai_llm_call *c)
+/* A 400 that refuses the prompt: {"error": {"code": "content_filter", ...}}.
+ * Its verdict says whether the prompt shield saw a jailbreak: Azure sends
+ * "innererror": {"content_filter_result": {"jailbreak": {"filtered": true,
+ * "detected": true}}}; its OpenAPI document names them inner_error and
+ * content_filter_results. */
+static CCAI_MUST_CHECK bool is_content_filter(Ccai_llm_call *c)
 {
     Ccai_json_err jerr;
     ccai_status st;
     json_t *body = c->body.len ? Ccai_json_load(c->body.data, c->body.len, &jerr, &st) : NULL;
-    const char *code = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
+    const json_t *err = json_object_get(body, "error");
+    const char *code = json_string_value(json_object_get(err, "code"));
     bool yes = code && strcmp(code, "content_filter") == 0;
+    static const char *const inner[][2] = {{"innererror", "content_filter_result"},
+                                           {"inner_error", "content_filter_results"}};
+    for (size_t i = 0; yes && i < CCAI_ARRAY_SIZE(inner); i++) {
+        const json_t *jb = json_object_get(
+            json_object_get(json_object_get(err, inner[i][0]), inner[i][1]), "jailbreak");
+        if (json_is_true(json_object_get(jb, "filtered")) ||
+            json_is_true(json_object_get(jb, "detected")))
+            c->jailbreak = true;
+    }
     json_decref(body);
     return yes;
 }
@@ -598,6 +617,7 @@ static ccai_status send_attempt(Ccai_llm_call *c, ccai_status *http_st)
     c->attempt++;
     c->attempts_total++;
     c->status = 0;
+    c->jailbreak = false;
     c->finish = CCAI_FINISH_NONE;
     c->done_marker = false;
     ccai_free(c->stream_error);

@@ -294,7 +294,8 @@ static void put_claim(Ccai_report_page *p, const json_t *doc, const Ccai_tz *tz)
     Ccai_html_put(o, "</tbody></table></section>\n");
 }
 
-static const char *const known_actions[] = {"call", "talk", "sms", "dtmf", "hangup", "transfer"};
+static const char *const known_actions[] = {"call",   "talk",     "sms",  "dtmf",
+                                            "hangup", "transfer", "guard"};
 
 static void put_action_badge(Ccai_html *o, const char *action)
 {

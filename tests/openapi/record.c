@@ -762,6 +762,55 @@ static void acs_routes(const srv *a)
 /* REST, pages, health ------------------------------------------------------- */
 
 /* The "call_id" of a JSON body, into out (37 bytes). */
+/* GET /acs/media on an ACS stream-mode server: ACS's upgrade for a call it
+ * answered (the bearer token it signs, the call's secret in the
+ * transportUrl) and the refusals. */
+static void acs_media_routes(const srv *c)
+{
+    static const char incoming[] =
+        "[{\"id\":\"i1\",\"eventType\":\"Microsoft.Communication.IncomingCall\",\"data\":{"
+        "\"to\":{\"kind\":\"phoneNumber\",\"phoneNumber\":{\"value\":\"" BOT_ACS "\"}},"
+        "\"from\":{\"kind\":\"phoneNumber\",\"phoneNumber\":{\"value\":\"+33612345678\"}},"
+        "\"serverCallId\":\"srv-media\",\"incomingCallContext\":\"ctx-media\"}}]";
+    int before = acs_standin_request_count(acs);
+    req r = {"events: an incoming call (stream mode)", "POST", "/acs/events", incoming, 0,
+             {"Content-Type: application/json"},       200};
+    exchange(c, &r);
+    char path[1024] = "";
+    for (int t = 0; t < 500 && !*path; t++) {
+        for (int i = before; i < acs_standin_request_count(acs) && !*path; i++) {
+            json_t *j = acs_standin_request_json(acs, i);
+            const char *u = json_string_value(
+                json_object_get(json_object_get(j, "mediaStreamingOptions"), "transportUrl"));
+            if (u && !strncmp(u, "wss://bot.example.test", 22))
+                snprintf(path, sizeof path, "%s", u + 22);
+            json_decref(j);
+        }
+        if (!*path)
+            sleep_ms(20);
+    }
+    if (!*path)
+        die("no answer with mediaStreamingOptions");
+    char *bearer = acs_standin_bearer(acs, RESOURCE, ACS_TOKEN_VALID);
+    char auth[4096];
+    snprintf(auth, sizeof auth, "Authorization: %s", bearer);
+    free(bearer);
+    const char *up = "Upgrade: websocket", *conn = "Connection: Upgrade",
+               *key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+               *v13 = "Sec-WebSocket-Version: 13";
+    const char *h_none[] = {up, conn, key, v13, NULL};
+    raw_upgrade(c, "media: no bearer token", path, h_none, 401);
+    char wrong[1024];
+    snprintf(wrong, sizeof wrong, "%s", path);
+    wrong_secret(wrong);
+    const char *h_ok[] = {up, conn, key, v13, auth, NULL};
+    raw_upgrade(c, "media: wrong call secret", wrong, h_ok, 401);
+    raw_upgrade(c, "media: no such call", "/acs/media?call=" UNKNOWN "&s=x", h_ok, 404);
+    const char *h_plain[] = {auth, NULL};
+    raw_upgrade(c, "media: not a WebSocket upgrade", path, h_plain, 400);
+    raw_upgrade(c, "media: ACS's upgrade", path, h_ok, 101);
+}
+
 static void call_id_of(const char *body, char *out)
 {
     json_t *j = json_loads(body, 0, NULL);
@@ -1107,7 +1156,8 @@ static const char server_a_yaml[] =
     "  event_grid_token: " EG_TOKEN "\n"
     "sms: {mode: twilio}\n";
 
-/* C: Twilio in stream mode (the speech providers: the offline defaults). */
+/* C: Twilio and ACS in stream mode (the speech providers: the offline
+ * defaults). */
 static const char server_c_yaml[] =
     "database: {sqlite: {path: \"@DB@\"}}\n"
     "server:\n"
@@ -1124,6 +1174,13 @@ static const char server_c_yaml[] =
     "  auth_token: " TWILIO_STANDIN_TOKEN "\n"
     "  phone_number: \"" BOT_TW "\"\n"
     "  api_base_url: \"%s\"\n"
+    "  voice: stream\n"
+    "communication_services:\n"
+    "  endpoint: \"%s\"\n"
+    "  access_key: \"" ACS_STANDIN_KEY "\"\n"
+    "  phone_number: \"" BOT_ACS "\"\n"
+    "  resource_id: " RESOURCE "\n"
+    "  openid_config_url: \"%s/calling/.well-known/acsopenidconfiguration\"\n"
     "  voice: stream\n";
 
 static const char server_b_yaml[] = "database: {sqlite: {path: \"@DB@\"}}\n"
@@ -1154,7 +1211,8 @@ int main(int argc, char **argv)
     snprintf(yaml_a, sizeof yaml_a, server_a_yaml, standin_port(llm), twilio_standin_url(tw),
              acs_standin_url(acs), acs_standin_url(acs));
     char yaml_c[4096];
-    snprintf(yaml_c, sizeof yaml_c, server_c_yaml, standin_port(llm), twilio_standin_url(tw));
+    snprintf(yaml_c, sizeof yaml_c, server_c_yaml, standin_port(llm), twilio_standin_url(tw),
+             acs_standin_url(acs), acs_standin_url(acs));
     srv a, b, c;
     start_server(&a, "A", yaml_a);
     start_server(&b, "B", server_b_yaml);
@@ -1177,6 +1235,7 @@ int main(int argc, char **argv)
     locked_routes(&a);
     notoken_routes(&b);
     twilio_stream_routes(&c);
+    acs_media_routes(&c);
 
     stop_server(&a);
     stop_server(&b);

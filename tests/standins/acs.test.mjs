@@ -7,6 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocketServer } from 'ws';
 import { StreamingData, createOutboundAudioData, createOutboundStopAudioData } from '@azure/communication-call-automation';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { startServe, sleep, pcm16 } from './serve.mjs';
 
 let serve;
@@ -82,4 +84,37 @@ test('AudioMetadata then AudioData every 20 ms, as the SDK parses them; SDK outb
   assert.equal(h.ok, true);
   assert.ok(await waitFor(() => c.closed !== undefined));
   assert.equal(c.closed, 1000);
+});
+
+// libccai's own messages (ACS_STREAM_OUT prints what its builders make):
+// its AudioData is what the SDK's StreamingData parser reads as AudioData;
+// its StopAudio is the SDK's createOutboundStopAudioData() but for the
+// kind's case (ACS reads keys and kinds in any case). And the other way:
+// what the SDK's models say ACS sends, parsed by libccai's parser.
+test('libccai AudioData/StopAudio as the SDK reads and builds them; ACS messages as libccai parses them', { skip: !process.env.ACS_STREAM_OUT }, async () => {
+  const child = spawn(process.env.ACS_STREAM_OUT, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const got = [];
+  lines.on('line', (l) => got.push(l));
+  const inbound = [
+    JSON.stringify({ kind: 'AudioMetadata', audioMetadata: { subscriptionId: 'x', encoding: 'PCM', sampleRate: 24000, channels: 1, length: 960 } }),
+    JSON.stringify({ kind: 'AudioData', audioData: { timestamp: new Date().toISOString(), participantRawID: '4:+15555550100', data: pcm16(16000, 20, 0).toString('base64'), silent: false } }),
+    JSON.stringify({ kind: 'DtmfData', dtmfData: { data: '#' } }),
+    createOutboundAudioData(pcm16(16000, 20, 0).toString('base64')),
+  ];
+  for (const m of inbound.slice(0, 3)) StreamingData.parse(m); // ACS's messages, as the SDK reads them
+  child.stdin.end(inbound.join('\n') + '\n');
+  await new Promise((r) => child.once('exit', r));
+  assert.equal(got.length, 2 + inbound.length);
+  const audio = StreamingData.parse(got[0]);
+  assert.equal(StreamingData.getStreamingKind(), 'AudioData');
+  const bytes = Buffer.from(audio.data, 'base64');
+  assert.equal(bytes.length, 640);
+  bytes.forEach((b, i) => assert.equal(b, i % 256));
+  const lower = (o) => JSON.parse(JSON.stringify(o).toLowerCase());
+  assert.deepEqual(lower(JSON.parse(got[1])), lower(JSON.parse(createOutboundStopAudioData())));
+  assert.equal(got[2], '0 24000 0 -');
+  assert.equal(got[3], '1 0 640 -');
+  assert.equal(got[4], '2 0 0 #');
+  assert.equal(got[5], '1 0 640 -'); // the JS SDK's own outbound form is read too
 });

@@ -76,7 +76,10 @@ struct acs_standin {
     int key_fetches;
     sms_rec *sms;
     int n_sms, cap_sms;
-    int forced_sms_status; /* set by a fault for the request being served */
+    int forced_sms_status;                     /* set by a fault for the request being served */
+    char created_server[64], created_corr[64]; /* with created */
+    acs_standin_hook hook;
+    void *hook_ud;
 };
 
 static char *dup_or_null(const char *s)
@@ -273,6 +276,8 @@ static int route_connect(acs_standin *s, int fd, json_t *j, int answer)
     new_id(s, "", corr, sizeof corr);
     add_call(s, id);
     snprintf(s->created, sizeof s->created, "%s", id);
+    snprintf(s->created_server, sizeof s->created_server, "%s", server);
+    snprintf(s->created_corr, sizeof s->created_corr, "%s", corr);
     json_t *out =
         json_pack("{s:s,s:s,s:s,s:O,s:s}", "callConnectionId", id, "serverCallId", server,
                   "callConnectionState", "connecting", "callbackUri", cb, "correlationId", corr);
@@ -300,6 +305,9 @@ static int route_call_action(acs_standin *s, int fd, const char *method, const c
     if (i < 0)
         return call_not_found(fd);
     if (strcmp(verb, "cancelAllMediaOperations") == 0)
+        return reply(fd, 202, "", NULL, NULL);
+    /* Media streaming (2025-06-15): the outcome comes as an event. */
+    if (strcmp(verb, "startMediaStreaming") == 0 || strcmp(verb, "stopMediaStreaming") == 0)
         return reply(fd, 202, "", NULL, NULL);
     if (is_delete || strcmp(verb, "terminate") == 0) {
         end_call(s, i);
@@ -632,6 +640,21 @@ static void serve(acs_standin *s, int fd)
     s->created[0] = '\0';
     r.status = route(s, fd, &r);
     snprintf(r.created, sizeof r.created, "%s", s->created);
+    if (s->hook && *r.auth_error == '\0') {
+        char path[2048];
+        snprintf(path, sizeof path, "%s", r.target);
+        char *q = strchr(path, '?');
+        if (q)
+            *q = '\0';
+        acs_standin_served info = {r.method,
+                                   path,
+                                   r.json,
+                                   r.status,
+                                   s->created,
+                                   s->created[0] ? s->created_server : "",
+                                   s->created[0] ? s->created_corr : ""};
+        s->hook(&info, s->hook_ud);
+    }
     if (s->n_log == s->cap_log) {
         int cap = s->cap_log ? 2 * s->cap_log : 16;
         logged *l = realloc(s->log, (size_t)cap * sizeof *l);
@@ -766,6 +789,14 @@ char *acs_standin_bearer(acs_standin *s, const char *audience, acs_standin_token
     pthread_mutex_unlock(&s->lock);
     return keys ? sign_token(how == ACS_TOKEN_FORGED ? s->forge_key : s->sign_key, header, payload)
                 : NULL;
+}
+
+void acs_standin_set_hook(acs_standin *s, acs_standin_hook hook, void *ud)
+{
+    pthread_mutex_lock(&s->lock);
+    s->hook = hook;
+    s->hook_ud = ud;
+    pthread_mutex_unlock(&s->lock);
 }
 
 int acs_standin_key_fetches(acs_standin *s)

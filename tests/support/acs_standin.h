@@ -28,7 +28,8 @@
  *     :transferToParticipant (targetParticipant) 202 {"operationContext":..},
  *     :terminate 204, DELETE /calling/callConnections/{id} 204. An unknown
  *     or ended call gives 404 {"error":{"code":"8522","message":"Call not found"}}.
- *   - POST .../{id}:cancelAllMediaOperations 202.
+ *   - POST .../{id}:cancelAllMediaOperations 202; :startMediaStreaming and
+ *     :stopMediaStreaming 202 (their outcome is an event: acs_live.h plays it).
  *   - POST /calling/recordings (callLocator.serverCallId) 200
  *     {"recordingId","recordingState":"active","recordingKind":"azureCommunicationServices"}.
  *   - POST /sms (from, smsRecipients[].to, message; 1 to 100 recipients) 202
@@ -156,6 +157,21 @@ char *acs_standin_event(const char *type, const char *call_connection_id, const 
 int acs_standin_deliver(acs_standin *s, const char *url, const char *audience,
                         acs_standin_token how, const char *type, const char *call_connection_id,
                         const char *data_json);
+
+/* A request served (signature valid), for what plays the rest of ACS
+ * (acs_live.h): borrowed for the call. */
+typedef struct acs_standin_served {
+    const char *method;
+    const char *path;                            /* without the query */
+    const json_t *json;                          /* the body, NULL if none */
+    int status;                                  /* replied */
+    const char *created;                         /* answer/create: the callConnectionId, else "" */
+    const char *server_call_id, *correlation_id; /* of created */
+} acs_standin_served;
+/* Called from the server thread, with its lock held, after each request
+ * served: it must not call the stand-in. NULL removes it. */
+typedef void (*acs_standin_hook)(const acs_standin_served *r, void *ud);
+void acs_standin_set_hook(acs_standin *s, acs_standin_hook hook, void *ud);
 
 /* NULL is fine. */
 void acs_standin_stop(acs_standin *s);

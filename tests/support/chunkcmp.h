@@ -47,6 +47,8 @@ static inline const char *chunkcmp(const char *data, size_t len, ccai_status *fa
     if (!why && st == CCAI_OK && Ccai_chunk_from_tree(&tr, tree, &b) == CCAI_OK) {
         if (a.object != b.object || a.error != b.error || a.usage != b.usage || a.n != b.n)
             why = "object, error, usage or number of choices";
+        else if (a.prompt_jailbreak != b.prompt_jailbreak)
+            why = "prompt_filter_results";
         else if (a.usage &&
                  (a.prompt_tokens != b.prompt_tokens || a.completion_tokens != b.completion_tokens))
             why = "usage";

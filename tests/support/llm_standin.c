@@ -471,11 +471,27 @@ typedef struct int_field {
 #define IF(f) {#f, offsetof(standin_spec, f)}
 /* clang-format on */
 static const int_field int_fields[] = {
-    IF(chunk_bytes),   IF(empty_ids),       IF(azure),           IF(azure_trailing_annotation),
-    IF(include_usage), IF(ollama),          IF(header_delay_ms), IF(ttft_ms),
-    IF(chunk_ms),      IF(status),          IF(retry_after),     IF(retry_after_ms),
-    IF(drop),          IF(stall_after),     IF(stall_ms),        IF(stall_close),
-    IF(cut_after),     IF(malformed_chunk), IF(no_done),         IF(split_events),
+    IF(chunk_bytes),
+    IF(empty_ids),
+    IF(azure),
+    IF(azure_trailing_annotation),
+    IF(include_usage),
+    IF(ollama),
+    IF(header_delay_ms),
+    IF(ttft_ms),
+    IF(chunk_ms),
+    IF(status),
+    IF(retry_after),
+    IF(retry_after_ms),
+    IF(drop),
+    IF(stall_after),
+    IF(stall_ms),
+    IF(stall_close),
+    IF(cut_after),
+    IF(malformed_chunk),
+    IF(no_done),
+    IF(split_events),
+    IF(prompt_jailbreak),
 };
 #undef IF
 
@@ -983,6 +999,27 @@ static char *azure_error(const char *code, const char *message)
     return s;
 }
 
+static json_t *filter_results(int filtered);
+
+/* Azure's answer to a prompt its prompt shield blocks (jailbreak, in
+ * blocking mode): 400, code content_filter, the verdict in innererror. */
+static char *azure_prompt_blocked(void)
+{
+    json_t *v = filter_results(0);
+    json_object_set_new(v, "jailbreak", json_pack("{s:b,s:b}", "filtered", 1, "detected", 1));
+    json_t *e =
+        json_pack("{s:{s:s,s:n,s:s,s:s,s:i,s:{s:s,s:o}}}", "error", "message",
+                  "The response was filtered due to the prompt triggering Azure OpenAI's content "
+                  "management policy. Please modify your prompt and retry. To learn more about our "
+                  "content filtering policies please read our documentation: "
+                  "https://go.microsoft.com/fwlink/?linkid=2198766",
+                  "type", "param", "prompt", "code", "content_filter", "status", 400, "innererror",
+                  "code", "ResponsibleAIPolicyViolation", "content_filter_result", v);
+    char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(e);
+    return s;
+}
+
 static void plan_error(plan *p, int status, char *body, int keepalive, int azure, unsigned long seq)
 {
     plan_json_reply(p, 0, status, body ? body : "{}", keepalive, azure, seq, NULL);
@@ -1050,10 +1087,12 @@ static json_t *filter_results(int filtered)
     return o;
 }
 
-static json_t *prompt_filter_results(void)
+/* jailbreak: the prompt shield's verdict, detected in annotate mode. */
+static json_t *prompt_filter_results(int jailbreak)
 {
     json_t *r = filter_results(0);
-    json_object_set_new(r, "jailbreak", json_pack("{s:b,s:b}", "filtered", 0, "detected", 0));
+    json_object_set_new(r, "jailbreak",
+                        json_pack("{s:b,s:b}", "filtered", 0, "detected", jailbreak ? 1 : 0));
     return json_pack("[{s:i,s:o}]", "prompt_index", 0, "content_filter_results", r);
 }
 
@@ -1198,7 +1237,8 @@ static void gen_stream(gen *g)
     json_t *d;
     if (g->azure) {
         json_t *a = azure_annotation(json_array());
-        json_object_set_new(a, "prompt_filter_results", prompt_filter_results());
+        json_object_set_new(a, "prompt_filter_results",
+                            prompt_filter_results(s->prompt_jailbreak == 1));
         gen_push(g, a, 0);
     }
     json_t *c = chunk_new(g, &d, NULL, 0);
@@ -1376,7 +1416,8 @@ static char *gen_completion(gen *g)
     json_object_set_new(o, "created", json_integer(g->created));
     json_object_set_new(o, "model", json_string(g->model));
     if (g->azure)
-        json_object_set_new(o, "prompt_filter_results", prompt_filter_results());
+        json_object_set_new(o, "prompt_filter_results",
+                            prompt_filter_results(s->prompt_jailbreak == 1));
     json_object_set_new(o, "choices", json_pack("[o]", choice));
     int completion = use_content(s) || use_tools(s) ? 1 : 0;
     json_object_set_new(o, "usage",
@@ -1518,7 +1559,10 @@ static void plan_fault_status(plan *p, const standin_spec *s, int azure, int kee
                               unsigned long seq)
 {
     char *body = NULL;
-    if (!s->body) {
+    int status = s->status && s->status != 200 ? s->status : 400;
+    if (!s->body && s->prompt_jailbreak == 2) {
+        body = azure_prompt_blocked();
+    } else if (!s->body) {
         int st = s->status;
         int wait = s->retry_after > 0 ? s->retry_after : 1;
         char msg[400];
@@ -1548,7 +1592,7 @@ static void plan_fault_status(plan *p, const standin_spec *s, int azure, int kee
         else
             body = openai_error("standin error", "invalid_request_error", NULL, NULL);
     }
-    plan_json_reply(p, delay, s->status, s->body ? s->body : (body ? body : "{}"), keepalive, azure,
+    plan_json_reply(p, delay, status, s->body ? s->body : (body ? body : "{}"), keepalive, azure,
                     seq, s);
     free(body);
 }
@@ -1806,7 +1850,7 @@ static void handle_request(standin *h, conn *c, req *r)
 
     if (spec->drop) {
         plan_add(p, header_delay, NULL, 0, ACT_CLOSE);
-    } else if (spec->status && spec->status != 200) {
+    } else if ((spec->status && spec->status != 200) || spec->prompt_jailbreak == 2) {
         plan_fault_status(p, spec, azure || spec->azure, ka, header_delay, seq);
     } else {
         gen g = {0};

@@ -81,8 +81,15 @@ typedef struct standin_spec {
     int azure;                     /* annotation chunk first, content_filter_results on choices;
                                       JSON keys sorted like Azure does */
     int azure_trailing_annotation; /* annotation-only chunk after the finish chunk */
-    int include_usage;             /* usage chunk (also when the request asks for it) */
-    int ollama; /* all tool calls whole in one chunk, no index; role on every delta */
+    /* Azure's prompt shield on a jailbreak: 1 annotate mode (azure: the
+     * first chunk's prompt_filter_results say "jailbreak": {"filtered":
+     * false, "detected": true}, the answer streams); 2 blocking mode (a
+     * 400 whose body is Azure's content_filter refusal, innererror's
+     * content_filter_result with "jailbreak": {"filtered": true,
+     * "detected": true}; status 400 unless set). */
+    int prompt_jailbreak;
+    int include_usage; /* usage chunk (also when the request asks for it) */
+    int ollama;        /* all tool calls whole in one chunk, no index; role on every delta */
 
     /* Timing in ms; < 0 = the server default (0, opts.ttft_ms, opts.chunk_ms).
      * Initialise with STANDIN_SPEC_INIT to get the defaults. */

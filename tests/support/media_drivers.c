@@ -929,6 +929,13 @@ void media_driver_hangup(media_driver *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+void media_driver_cut(media_driver *d)
+{
+    int fd = d->kind == K_AS ? d->fd : d->ws ? ws_client_fd(d->ws) : -1;
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR); /* the driver's thread sees the end */
+}
+
 int16_t *media_driver_heard(media_driver *d, size_t *n)
 {
     pthread_mutex_lock(&d->lock);

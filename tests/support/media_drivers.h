@@ -110,6 +110,10 @@ void media_driver_send_raw(media_driver *d, int binary, const void *data, size_t
  * AudioSocket: close the socket). */
 void media_driver_hangup(media_driver *d);
 
+/* The network fails: the socket is shut down without a close frame (or
+ * AudioSocket hang-up). */
+void media_driver_cut(media_driver *d);
+
 /* What the caller has heard so far (16-bit PCM at the channel's rate),
  * by the playback clock. */
 int16_t *media_driver_heard(media_driver *d, size_t *n);

@@ -10,6 +10,7 @@
 
 #include "channels/acs/acs_rest.h"
 #include "channels/acs/acs_sig.h"
+#include "channels/acs/acs_stream.h"
 #include "engine/engine.h"
 #include "io/io.h"
 #include "store/store.h"
@@ -452,6 +453,168 @@ static void test_rest_create_and_text_play(void **state)
                    "\"interruptCallMediaOperation\":false,\"playOptions\":{\"loop\":true},"
                    "\"operationCallbackUri\":\"https://a/op\"}");
     env_free(&e);
+}
+
+/* Stream mode: mediaStreamingOptions exactly as the 2025-06-15 REST API
+ * takes them, :startMediaStreaming / :stopMediaStreaming. */
+static void test_rest_media_streaming(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e);
+    Ccai_acs_rest_free(e.client);
+    char endpoint[128];
+    snprintf(endpoint, sizeof endpoint, "%s/", acs_standin_url(e.acs));
+    Ccai_acs_rest_opts ro = {.endpoint = endpoint,
+                             .access_key = ACS_STANDIN_KEY,
+                             .phone_number = "+15550001111",
+                             .call_api_version = CCAI_ACS_STREAM_API_VERSION};
+    assert_int_equal(Ccai_acs_rest_new(e.ctx, &ro, &e.client), CCAI_OK);
+    outcome o = {0};
+    Ccai_acs_answer_params p = {
+        .incoming_call_context = "ctx",
+        .callback_uri = "https://agent.example/acs/callback?call=1&s=2",
+        .streaming = {.transport_url = "wss://agent.example/acs/media?call=1&s=2",
+                      .unmixed = true,
+                      .bidirectional = true,
+                      .start = true,
+                      .dtmf = true,
+                      .sample_rate = 24000},
+    };
+    assert_int_equal(Ccai_acs_call_answer(e.client, &p, on_done, &o, NULL), CCAI_OK);
+    run_until(&e, &o);
+    assert_int_equal(o.st, CCAI_OK);
+    assert_request(&e, 0, "POST", "/calling/callConnections:answer?api-version=2025-06-15",
+                   "{\"incomingCallContext\":\"ctx\",\"callbackUri\":"
+                   "\"https://agent.example/acs/callback?call=1&s=2\",\"mediaStreamingOptions\":"
+                   "{\"transportType\":\"websocket\",\"transportUrl\":"
+                   "\"wss://agent.example/acs/media?call=1&s=2\",\"contentType\":\"audio\","
+                   "\"audioChannelType\":\"unmixed\",\"startMediaStreaming\":true,"
+                   "\"enableBidirectional\":true,\"audioFormat\":\"pcm24KMono\","
+                   "\"enableDtmfTones\":true}}");
+    char id[128];
+    snprintf(id, sizeof id, "%s", o.id);
+    outcome o2 = {0};
+    Ccai_acs_create_params cp = {
+        .target = "+15550002222",
+        .callback_uri = "https://a/cb",
+        .streaming = {.transport_url = "wss://a/m", .bidirectional = true, .sample_rate = 16000},
+    };
+    assert_int_equal(Ccai_acs_call_create(e.client, &cp, on_done, &o2, NULL), CCAI_OK);
+    run_until(&e, &o2);
+    assert_int_equal(o2.st, CCAI_OK);
+    assert_request(&e, 1, "POST", "/calling/callConnections?api-version=2025-06-15",
+                   "{\"targets\":[{\"kind\":\"phoneNumber\",\"phoneNumber\":{\"value\":"
+                   "\"+15550002222\"}}],\"callbackUri\":\"https://a/cb\","
+                   "\"sourceCallerIdNumber\":{\"value\":\"+15550001111\"},"
+                   "\"mediaStreamingOptions\":{\"transportType\":\"websocket\",\"transportUrl\":"
+                   "\"wss://a/m\",\"contentType\":\"audio\",\"audioChannelType\":\"mixed\","
+                   "\"startMediaStreaming\":false,\"enableBidirectional\":true,"
+                   "\"audioFormat\":\"pcm16KMono\",\"enableDtmfTones\":false}}");
+    outcome o3 = {0}, o4 = {0};
+    assert_int_equal(
+        Ccai_acs_media_streaming(e.client, id, true, "ccai:stream", NULL, on_done, &o3, NULL),
+        CCAI_OK);
+    run_until(&e, &o3);
+    assert_int_equal(o3.st, CCAI_OK);
+    assert_int_equal(o3.http_status, 202);
+    char target[256];
+    snprintf(target, sizeof target,
+             "/calling/callConnections/%s:startMediaStreaming?api-version=2025-06-15", id);
+    assert_request(&e, 2, "POST", target, "{\"operationContext\":\"ccai:stream\"}");
+    assert_int_equal(
+        Ccai_acs_media_streaming(e.client, id, false, NULL, "https://a/op", on_done, &o4, NULL),
+        CCAI_OK);
+    run_until(&e, &o4);
+    assert_int_equal(o4.st, CCAI_OK);
+    snprintf(target, sizeof target,
+             "/calling/callConnections/%s:stopMediaStreaming?api-version=2025-06-15", id);
+    assert_request(&e, 3, "POST", target, "{\"operationCallbackUri\":\"https://a/op\"}");
+    /* Not a wss URL, a rate ACS does not stream. */
+    p.streaming.transport_url = "https://agent.example/acs/media";
+    assert_int_equal(Ccai_acs_call_answer(e.client, &p, on_done, &o, NULL), CCAI_ERR_INVALID_ARG);
+    p.streaming.transport_url = "wss://agent.example/acs/media";
+    p.streaming.sample_rate = 8000;
+    assert_int_equal(Ccai_acs_call_answer(e.client, &p, on_done, &o, NULL), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_acs_media_streaming(e.client, "a/b", true, NULL, NULL, on_done, &o, NULL),
+                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(acs_standin_request_count(e.acs), 4);
+    env_free(&e);
+}
+
+/* The media WebSocket's messages (media.md 2.4-2.5), sans I/O. */
+static void test_stream_messages(void **state)
+{
+    (void)state;
+    static uint8_t audio[CCAI_ACS_STREAM_MAX_AUDIO];
+    Ccai_acs_stream_msg m;
+    m.audio = audio;
+    const char *why = NULL;
+#define PARSE(s) Ccai_acs_stream_parse(s, strlen(s), &m, &why)
+    assert_int_equal(PARSE("{\"kind\":\"AudioMetadata\",\"audioMetadata\":{\"subscriptionId\":"
+                           "\"89e8\",\"encoding\":\"PCM\",\"sampleRate\":16000,\"channels\":1,"
+                           "\"length\":640}}"),
+                     CCAI_OK);
+    assert_int_equal(m.kind, CCAI_ACSS_METADATA);
+    assert_string_equal(m.subscription_id, "89e8");
+    assert_string_equal(m.encoding, "PCM");
+    assert_int_equal(m.sample_rate, 16000);
+    assert_int_equal(m.channels, 1);
+    assert_int_equal(m.length, 640);
+    assert_int_equal(PARSE("{\"kind\":\"AudioData\",\"audioData\":{\"timestamp\":"
+                           "\"2024-11-15T19:16:12.925Z\",\"participantRawID\":\"4:+15555550100\","
+                           "\"data\":\"AP/+gA==\",\"silent\":true,\"later\":[1]}}"),
+                     CCAI_OK);
+    assert_int_equal(m.kind, CCAI_ACSS_AUDIO);
+    assert_int_equal(m.audio_len, 4);
+    assert_memory_equal(m.audio, "\x00\xff\xfe\x80", 4);
+    assert_string_equal(m.participant, "4:+15555550100");
+    assert_true(m.silent);
+    /* Keys and kinds in any case, as ACS takes them. */
+    assert_int_equal(PARSE("{\"Kind\":\"DTMFDATA\",\"DtmfData\":{\"Data\":\"#\"}}"), CCAI_OK);
+    assert_int_equal(m.kind, CCAI_ACSS_DTMF);
+    assert_int_equal(m.digit, '#');
+    assert_int_equal(PARSE("{\"kind\":\"TranscriptionData\",\"transcriptionData\":{}}"), CCAI_OK);
+    assert_int_equal(m.kind, CCAI_ACSS_OTHER);
+    /* Refusals say why. */
+    static const char *const bad[] = {
+        "{not json",
+        "[1]",
+        "{\"kind\":3}",
+        "{\"kind\":\"AudioData\"}",
+        "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"!!!!\"}}",
+        "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"AAAA\"}}",
+        "{\"kind\":\"DtmfData\",\"dtmfData\":{\"data\":\"12\"}}",
+        "{\"kind\":\"DtmfData\",\"dtmfData\":{\"data\":\"x\"}}",
+        "{\"kind\":\"AudioMetadata\",\"audioMetadata\":{\"sampleRate\":-1}}",
+        "{\"kind\":\"AudioMetadata\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why = NULL;
+        assert_int_equal(PARSE(bad[i]), CCAI_ERR_PARSE);
+        assert_non_null(why);
+    }
+    /* Over 1 s of 24 kHz audio; an id too long. */
+    size_t big = (CCAI_ACS_STREAM_MAX_AUDIO / 3 + 4) * 4;
+    char *huge = malloc(big + 64);
+    assert_non_null(huge);
+    int k = snprintf(huge, 64, "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"");
+    memset(huge + k, 'A', big);
+    strcpy(huge + k + big, "\"}}");
+    assert_int_equal(Ccai_acs_stream_parse(huge, strlen(huge), &m, &why), CCAI_ERR_LIMIT);
+    free(huge);
+    char longid[300];
+    snprintf(longid, sizeof longid,
+             "{\"kind\":\"AudioMetadata\",\"audioMetadata\":{\"subscriptionId\":\"%0200d\"}}", 7);
+    assert_int_equal(PARSE(longid), CCAI_ERR_LIMIT);
+#undef PARSE
+    /* What we send. */
+    Ccai_buf b = {0};
+    assert_true(Ccai_acs_stream_audio(&b, (const uint8_t *)"\x00\xff\xfe\x80", 4));
+    assert_string_equal(b.data, "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"AP/+gA==\"}}");
+    assert_true(Ccai_acs_stream_stop(&b));
+    assert_string_equal(b.data, "{\"kind\":\"StopAudio\",\"stopAudio\":{}}");
+    Ccai_buf_free(&b);
 }
 
 static void test_rest_recognize(void **state)
@@ -1098,6 +1261,8 @@ int main(void)
         cmocka_unit_test(test_rest_answer),
         cmocka_unit_test(test_rest_create_and_text_play),
         cmocka_unit_test(test_rest_recognize),
+        cmocka_unit_test(test_rest_media_streaming),
+        cmocka_unit_test(test_stream_messages),
         cmocka_unit_test(test_rest_transfer_hang_up),
         cmocka_unit_test(test_rest_recording_and_sms),
         cmocka_unit_test(test_rest_sms_repeatable),

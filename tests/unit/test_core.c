@@ -58,6 +58,31 @@ static void test_buf_base64(void **state)
     assert_int_equal(Ccai_base64_decode("Zm9vYmE=", 8, false, d, 5, &n), 0);
 }
 
+/* The same vectors back; what is not base64, and what does not fit. */
+static void test_base64_decode(void **state)
+{
+    (void)state;
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    uint8_t out[16];
+    size_t n = 99;
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(Ccai_base64_decode(enc[i], strlen(enc[i]), false, out, sizeof out, &n), 0);
+        assert_int_equal(n, strlen(in[i]));
+        assert_memory_equal(out, in[i], n);
+    }
+    assert_int_equal(Ccai_base64_decode("AP/+gA==", 8, false, out, sizeof out, &n), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(out, "\x00\xff\xfe\x80", 4);
+    static const char *const bad[] = {"Zg=", "Zg", "Z===", "Zm9v!A==", "=Zm9", "Zg=a", "Zm 9v"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(Ccai_base64_decode(bad[i], strlen(bad[i]), false, out, sizeof out, &n),
+                         -1);
+    assert_int_equal(Ccai_base64_decode("Zm9vYmFy", 8, false, out, 5, &n), -2);
+    assert_int_equal(n, 0);
+}
+
 static void test_buf(void **state)
 {
     (void)state;
@@ -477,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_buf_base64),
+        cmocka_unit_test(test_base64_decode),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_uuid_and_token),
         cmocka_unit_test(test_time),

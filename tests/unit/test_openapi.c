@@ -51,7 +51,8 @@ static void test_openapi(void **state)
                                        "/twilio/reconnect",
                                        "/lexicon.xml",
                                        "/acs/events",
-                                       "/acs/callback"};
+                                       "/acs/callback",
+                                       "/acs/media"};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(want); i++) {
         if (!json_object_get(paths, want[i]))
             fail_msg("missing path %s", want[i]);

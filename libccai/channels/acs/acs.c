@@ -173,6 +173,12 @@ void Ccai_acs_on_op_done(ccai_status st, const Ccai_acs_result *res, void *ud)
         if (st != CCAI_OK)
             Ccai_notify(&a->notify, CCAI_EVENT_TRANSFER_FAILED, Ccai_acs_reason(st, res));
         break;
+    case CCAI_ACS_P_STREAMING:
+        if (st == CCAI_ERR_NOT_FOUND) /* the call is gone at ACS */
+            Ccai_acs_call_over(acs, a, "disconnected");
+        else if (st != CCAI_OK)
+            Ccai_acs_stream_start_failed(a, Ccai_acs_reason(st, res));
+        break;
     case CCAI_ACS_P_HANGUP:
         if (st != CCAI_OK)
             Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: hang-up failed: %s",
@@ -224,7 +230,12 @@ static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_
         .cognitive_services_endpoint =
             Ccai_acs_cfg(acs, "communication_services.cognitive_services_endpoint"),
     };
-    st = p ? Ccai_acs_call_create(acs->rest, &cp, Ccai_acs_on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    if (p && a->audio && !(cp.streaming = Ccai_acs_streaming_for(acs, a->call)).transport_url)
+        st = CCAI_ERR_NOMEM;
+    else
+        st =
+            p ? Ccai_acs_call_create(acs->rest, &cp, Ccai_acs_on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    ccai_free((char *)cp.streaming.transport_url);
     ccai_free(cb);
     if (!Ccai_acs_pend_started(acs, p, st)) {
         Ccai_log(acs->log, CCAI_LOG_ERROR, "acs: cannot place call %s: %s", id ? id : "?",
@@ -253,8 +264,13 @@ static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_
  * Returns true when the call was taken back. */
 static CCAI_MUST_CHECK bool adopt(Ccai_acs *acs, const char *id, const Ccai_acs_event *ev)
 {
+    /* Stream mode: ACS says the stream of a call it still holds stopped
+     * (this process died with it). */
+    bool stream_lost = acs->stream && (ev->kind == CCAI_ACS_MEDIA_STREAMING_STOPPED ||
+                                       ev->kind == CCAI_ACS_MEDIA_STREAMING_FAILED);
     bool waiting = ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED ||
-                   ev->kind == CCAI_ACS_RECOGNIZE_FAILED || ev->kind == CCAI_ACS_PLAY_COMPLETED;
+                   ev->kind == CCAI_ACS_RECOGNIZE_FAILED || ev->kind == CCAI_ACS_PLAY_COMPLETED ||
+                   stream_lost;
     if (!waiting || !ev->call_connection_id)
         return false;
     /* The stored call says who and which way; it keeps its ids. */
@@ -270,9 +286,13 @@ static CCAI_MUST_CHECK bool adopt(Ccai_acs *acs, const char *id, const Ccai_acs_
     const char *server = ccai_call_provider_id(a->call);
     if (server)
         snprintf(a->server_call_id, sizeof a->server_call_id, "%s", server);
+    Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: taken back after a restart", id);
+    if (a->audio) { /* the engine connects once the stream started again comes */
+        Ccai_acs_stream_take_back(a);
+        return true;
+    }
     a->connected = true;
     a->engine_on = true;
-    Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: taken back after a restart", id);
     Ccai_notify(&a->notify, CCAI_EVENT_CONNECTED, NULL);
     return true;
 }
@@ -336,7 +356,7 @@ static void callback_authenticated(Ccai_acs *acs, ccai_http_exchange *x)
          * handing on (a silence or a play's end would make the bot speak
          * twice). */
         const Ccai_acs_event *ev = &list.events[0];
-        bool words = ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED &&
+        bool words = !acs->stream && ev->kind == CCAI_ACS_RECOGNIZE_COMPLETED &&
                      ((ev->speech_text && *ev->speech_text) || ev->dtmf_tones || ev->choice_label);
         first = words ? 0 : 1;
     } else if (stored) {
@@ -348,18 +368,26 @@ static void callback_authenticated(Ccai_acs *acs, ccai_http_exchange *x)
     ccai_free(id);
 }
 
-static void callback_verdict(Ccai_acs *acs, ccai_http_exchange *x, ccai_status st, const char *why)
+/* A request of ACS (a callback, the media WebSocket's upgrade) waiting for
+ * its bearer token's verdict. */
+typedef struct auth_wait {
+    Ccai_acs_auth_op *op;
+    Ccai_acs_then_fn then;
+} auth_wait;
+
+static void verdict(Ccai_acs *acs, ccai_http_exchange *x, ccai_status st, const char *why,
+                    Ccai_acs_then_fn then)
 {
     if (st == CCAI_OK) {
-        callback_authenticated(acs, x);
+        then(acs, x);
         return;
     }
     bool later = st == CCAI_ERR_HTTP || st == CCAI_ERR_NOMEM;
-    Ccai_log(acs->log, CCAI_LOG_WARN, "acs: callback %s: %s",
+    Ccai_log(acs->log, CCAI_LOG_WARN, "acs: %s %s: %s", x->path,
              later ? "cannot be authenticated now" : "rejected", why ? why : ccai_status_str(st));
     if (!later)
         Ccai_exchange_count_rejected(x, "acs", "bearer_token");
-    /* 503 makes ACS deliver again; 401 is final. */
+    /* 503 makes ACS deliver (connect) again; 401 is final. */
     Ccai_exchange_error(x, later ? 503 : 401,
                         later ? "cannot verify the token now" : "invalid or missing bearer token",
                         NULL);
@@ -369,15 +397,43 @@ static void on_auth(ccai_status st, const json_t *claims, const char *errmsg, vo
 {
     CCAI_UNUSED(claims);
     ccai_http_exchange *x = ud;
+    auth_wait *w = x->route_state;
+    Ccai_acs_then_fn then = w->then;
+    ccai_free(w);
     x->route_state = NULL;
     x->on_cancel = NULL;
-    callback_verdict(x->route_ud, x, st, errmsg);
+    verdict(x->route_ud, x, st, errmsg, then);
 }
 
 static void on_auth_cancel(ccai_http_exchange *x)
 {
-    Ccai_acs_auth_cancel(x->route_state);
+    auth_wait *w = x->route_state;
+    Ccai_acs_auth_cancel(w->op);
+    ccai_free(w);
     x->route_state = NULL;
+}
+
+void Ccai_acs_authenticate(Ccai_acs *acs, ccai_http_exchange *x, Ccai_acs_then_fn then)
+{
+    auth_wait *w = Ccai_calloc(1, sizeof *w);
+    if (!w) {
+        Ccai_exchange_fail(x, CCAI_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    w->then = then;
+    json_t *claims = NULL;
+    char *why = NULL;
+    ccai_status st = Ccai_acs_auth_check(acs->auth, Ccai_exchange_header(x, "Authorization"),
+                                         on_auth, x, &w->op, &claims, &why);
+    if (st == CCAI_ACS_AUTH_PENDING) {
+        x->route_state = w;
+        x->on_cancel = on_auth_cancel;
+        return;
+    }
+    ccai_free(w);
+    json_decref(claims);
+    verdict(acs, x, st, why, then);
+    ccai_free(why);
 }
 
 static void route_callback(ccai_http_exchange *x, void *ud)
@@ -387,19 +443,7 @@ static void route_callback(ccai_http_exchange *x, void *ud)
         Ccai_exchange_error(x, 404, "Azure Communication Services is not configured", NULL);
         return;
     }
-    Ccai_acs_auth_op *op = NULL;
-    json_t *claims = NULL;
-    char *why = NULL;
-    ccai_status st = Ccai_acs_auth_check(acs->auth, Ccai_exchange_header(x, "Authorization"),
-                                         on_auth, x, &op, &claims, &why);
-    if (st == CCAI_ACS_AUTH_PENDING) {
-        x->route_state = op;
-        x->on_cancel = on_auth_cancel;
-        return;
-    }
-    json_decref(claims);
-    callback_verdict(acs, x, st, why);
-    ccai_free(why);
+    Ccai_acs_authenticate(acs, x, callback_authenticated);
 }
 
 /* Life of the channel ---------------------------------------------------------------- */
@@ -413,6 +457,10 @@ static CCAI_MUST_CHECK ccai_status acs_init(const Ccai_channel_env *env, void **
     acs->cfg = env->cfg;
     acs->log = env->log;
     acs->endpoint = Ccai_acs_cfg(acs, "communication_services.endpoint") != NULL;
+    const char *voice = Ccai_acs_cfg(acs, "communication_services.voice");
+    const char *format = Ccai_acs_cfg(acs, "communication_services.audio_format");
+    acs->stream = voice && strcmp(voice, "stream") == 0;
+    acs->stream_rate = format && strcmp(format, "pcm24kmono") == 0 ? 24000 : 16000;
     ccai_status st = CCAI_OK;
     if (!acs->endpoint) {
         /* Not configured: the ACS routes answer 404. */
@@ -487,6 +535,9 @@ static const Ccai_route acs_routes[] = {
     {"OPTIONS", "/acs/events", Ccai_acs_route_events_options, CCAI_ROUTE_PROVIDER, 0},
     {"POST", "/acs/callback", route_callback, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    /* Stream mode: the media WebSocket (bearer JWT and the call's secret;
+     * a restarted server takes its call back: writes). */
+    {"GET", "/acs/media", Ccai_acs_route_media, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES},
 };
 
 const Ccai_channel_class Ccai_acs_channel = {

@@ -31,6 +31,7 @@ void Ccai_acs_call_free(Ccai_acs *acs, Ccai_acs_call *a)
     Ccai_timer_stop(acs->ctx, &a->kick);
     Ccai_notifier_clear(&a->notify);
     Ccai_acs_queue_clear(a);
+    Ccai_acs_stream_free(a);
     ccai_free(a->caller);
     a->caller = NULL;
     ccai_free(a->transfer_to);
@@ -211,6 +212,20 @@ static const ccai_call_ops acs_ops = {
     .menu = Ccai_acs_op_menu,
 };
 
+/* Stream mode: an audio call. The voice layer speaks and listens (its menu
+ * too: Ccai_acs_op_menu is never called, its presence asks for the
+ * language menu as in recognize mode); hang-up and transfer go through Call
+ * Automation once the caller heard the last words; no mark op: ACS says
+ * nothing of what it played, the voice layer's clock does. */
+static const ccai_call_ops acs_stream_ops = {
+    .version = CCAI_CALL_OPS_VERSION,
+    .transfer = op_transfer,
+    .hangup = op_hangup,
+    .menu = Ccai_acs_op_menu,
+    .play_audio = Ccai_acs_op_play_audio,
+    .clear_audio = Ccai_acs_op_clear_audio,
+};
+
 /* Callback events ----------------------------------------------------------------------------- */
 
 static void start_recording(Ccai_acs_call *a)
@@ -241,6 +256,10 @@ static void on_connected(Ccai_acs_call *a, const Ccai_acs_event *ev)
     if (Ccai_config_bool(a->acs->cfg, "conversation.recording_enabled", false) &&
         *a->server_call_id)
         start_recording(a);
+    if (a->audio) { /* the engine connects once its stream starts */
+        Ccai_acs_stream_connected(a);
+        return;
+    }
     /* The engine offers its language menu now (Ccai_acs_op_menu) when
      * several languages are configured, else it greets. */
     a->engine_on = true;
@@ -383,6 +402,12 @@ bool Ccai_acs_call_event(Ccai_acs *acs, Ccai_acs_call *a, const Ccai_acs_event *
     case CCAI_ACS_PLAY_CANCELED: on_play_end(a, ev); break;
     case CCAI_ACS_RECOGNIZE_COMPLETED: on_recognized(a, ev); break;
     case CCAI_ACS_RECOGNIZE_FAILED: on_recognize_failed(a, ev); break;
+    case CCAI_ACS_MEDIA_STREAMING_STARTED:
+    case CCAI_ACS_MEDIA_STREAMING_STOPPED:
+    case CCAI_ACS_MEDIA_STREAMING_FAILED:
+        if (a->audio)
+            Ccai_acs_stream_event(a, ev);
+        break;
     case CCAI_ACS_RECORDING_STATE_CHANGED:
         Ccai_log(acs->log, CCAI_LOG_INFO, "acs: call %s: recording %s is %s", ccai_call_id(a->call),
                  ev->recording_id ? ev->recording_id : "?",
@@ -421,6 +446,9 @@ ccai_status Ccai_acs_start_call(Ccai_acs *acs, const char *phone, const char *bo
     a->tail = &a->queue;
     Ccai_timer_init(&a->guard, Ccai_acs_on_guard, a);
     Ccai_timer_init(&a->kick, Ccai_acs_on_kick, a);
+    a->audio = acs->stream;
+    Ccai_acs_stream_init(a);
+    ccai_audio_format pcm = {CCAI_AUDIO_PCM16, acs->stream_rate, 1};
     ccai_call_params p = {
         .version = CCAI_CALL_PARAMS_VERSION,
         .direction = dir,
@@ -429,11 +457,14 @@ ccai_status Ccai_acs_start_call(Ccai_acs *acs, const char *phone, const char *bo
         .channel = "acs",
         .initiate_json = initiate,
         .resume = dir == CCAI_INBOUND,
-        /* ACS reports silence itself (RecognizeFailed 8510). */
-        .flags = CCAI_CALL_REPORTS_SILENCE,
+        /* ACS reports silence itself (RecognizeFailed 8510); on a stream
+         * the voice layer hears it. */
+        .flags = a->audio ? 0 : CCAI_CALL_REPORTS_SILENCE,
         .resume_call_id = take_back,
+        .audio_in = a->audio ? pcm : (ccai_audio_format){CCAI_AUDIO_NONE, 0, 0},
     };
-    ccai_status st = ccai_call_start(acs->ctx, &p, &acs_ops, a, &a->call);
+    ccai_status st =
+        ccai_call_start(acs->ctx, &p, a->audio ? &acs_stream_ops : &acs_ops, a, &a->call);
     if (st == CCAI_OK && !(a->caller = Ccai_strdup(ccai_call_phone_number(a->call))))
         st = CCAI_ERR_NOMEM;
     if (st != CCAI_OK) {

@@ -7,7 +7,11 @@
  *                   then what waits for the end of speech (hang-up,
  *                   transfer);
  *   acs_menu.c      the engine's menu as a recognition with choices;
- *   acs_eventgrid.c Event Grid: incoming calls, SMS, recording files. */
+ *   acs_eventgrid.c Event Grid: incoming calls, SMS, recording files;
+ *   acs_stream_call.c stream mode (communication_services.voice: stream):
+ *                   the media WebSocket of an audio call, its events, its
+ *                   restarts;
+ *   acs_stream.c    the media WebSocket's messages (sans I/O). */
 #ifndef CCAI_CHANNELS_ACS_ACS_CHANNEL_H
 #define CCAI_CHANNELS_ACS_ACS_CHANNEL_H
 
@@ -16,6 +20,8 @@
 #include "channels/acs/acs_events.h"
 #include "channels/acs/acs_rest.h"
 #include "channels/common/notify.h"
+#include "http/exchange.h"
+#include "http/wss.h"
 #include "io/io.h"
 
 /* Operation contexts of our media requests. */
@@ -58,6 +64,22 @@ typedef enum Ccai_acs_after {
     CCAI_ACS_AFTER_TRANSFER
 } Ccai_acs_after;
 
+/* Stream mode: the call's media WebSocket (acs_stream_call.c). */
+typedef struct Ccai_acs_stream {
+    Ccai_wss *ws;       /* NULL while none is connected */
+    bool started;       /* its AudioMetadata came, in the configured format */
+    bool asked;         /* :startMediaStreaming sent, its stream not come yet */
+    unsigned restarts;  /* :startMediaStreaming sent since the last stream ran */
+    unsigned bad;       /* malformed messages (the first ones logged) */
+    bool full_logged;   /* bot audio dropped for want of a stream: said once */
+    bool others_logged; /* another participant's audio ignored: said once */
+    char participant[128];
+    Ccai_buf msg;     /* the message being sent */
+    Ccai_buf pending; /* bot audio waiting for a stream */
+    uint8_t *audio;   /* CCAI_ACS_STREAM_MAX_AUDIO bytes: an AudioData decoded */
+    Ccai_timer lost;  /* no stream: start one again, or give the call up */
+} Ccai_acs_stream;
+
 typedef struct Ccai_acs_call {
     struct Ccai_acs_call *next;
     struct Ccai_acs *acs;
@@ -87,6 +109,8 @@ typedef struct Ccai_acs_call {
     Ccai_timer guard;
     Ccai_timer kick;      /* sends what the engine queued, once its action is over */
     Ccai_notifier notify; /* what the call's events tell the engine */
+    bool audio;           /* stream mode: an audio call on the media WebSocket */
+    Ccai_acs_stream st;
 } Ccai_acs_call;
 
 /* A REST operation in flight, found again by call id when it reports. */
@@ -96,7 +120,8 @@ typedef enum Ccai_acs_pend_kind {
     CCAI_ACS_P_CREATE,
     CCAI_ACS_P_TRANSFER,
     CCAI_ACS_P_HANGUP,
-    CCAI_ACS_P_RECORDING
+    CCAI_ACS_P_RECORDING,
+    CCAI_ACS_P_STREAMING /* :startMediaStreaming */
 } Ccai_acs_pend_kind;
 
 typedef struct Ccai_acs_pend {
@@ -119,6 +144,8 @@ struct Ccai_acs {
     Ccai_acs_call *dead; /* freed handles, reaped on the next tick */
     Ccai_acs_pend *pending;
     uint64_t serials;
+    bool stream;          /* communication_services.voice: stream */
+    uint32_t stream_rate; /* its PCM rate: 16000 or 24000 */
 };
 
 /* A configured string, NULL when unset or empty. */
@@ -139,6 +166,12 @@ const char *Ccai_acs_reason(ccai_status st, const Ccai_acs_result *res);
  * answer. */
 CCAI_MUST_CHECK bool Ccai_acs_parse_or_answer(Ccai_acs *acs, ccai_http_exchange *x,
                                               const char *what, Ccai_acs_events *list);
+
+/* A request authenticated by its bearer token (acs.c). */
+typedef void (*Ccai_acs_then_fn)(Ccai_acs *acs, ccai_http_exchange *x);
+/* Check x's bearer token (ACS's signed JWT), then run then(acs, x); a
+ * refusal is answered 401 (503 when the keys cannot be fetched now). */
+void Ccai_acs_authenticate(Ccai_acs *acs, ccai_http_exchange *x, Ccai_acs_then_fn then);
 
 /* acs_call.c */
 /* Start (or resume) a call on this channel; take_back: the stored call to
@@ -199,6 +232,30 @@ int Ccai_acs_op_menu(ccai_call *c, const ccai_menu *menu, void *ud);
 void Ccai_acs_choices_clear(Ccai_acs_call *a);
 /* The recognition of the menu ended: label chosen, or NULL. */
 void Ccai_acs_menu_answer(Ccai_acs_call *a, const char *label);
+
+/* acs_stream_call.c: stream mode */
+void Ccai_acs_stream_init(Ccai_acs_call *a);
+/* The handle goes: its WebSocket released, its buffers freed. */
+void Ccai_acs_stream_free(Ccai_acs_call *a);
+/* mediaStreamingOptions of answer and create (transport_url owned by the
+ * caller: ccai_free()); transport_url NULL on NOMEM. */
+Ccai_acs_streaming Ccai_acs_streaming_for(const Ccai_acs *acs, const ccai_call *c);
+/* ccai_call_ops.play_audio and clear_audio of a stream-mode call. */
+int Ccai_acs_op_play_audio(ccai_call *c, const ccai_audio_frame *f, void *ud);
+int Ccai_acs_op_clear_audio(ccai_call *c, void *ud);
+/* CallConnected: the stream comes (startMediaStreaming); if it does not,
+ * the call is given up. */
+void Ccai_acs_stream_connected(Ccai_acs_call *a);
+/* The call was taken back after a restart from a callback: its media
+ * streaming is started again. */
+void Ccai_acs_stream_take_back(Ccai_acs_call *a);
+/* MediaStreamingStarted / Stopped / Failed. */
+void Ccai_acs_stream_event(Ccai_acs_call *a, const Ccai_acs_event *ev);
+/* :startMediaStreaming failed. */
+void Ccai_acs_stream_start_failed(Ccai_acs_call *a, const char *why);
+/* GET /acs/media: the media WebSocket of a call (ACS connects to the
+ * transportUrl). */
+void Ccai_acs_route_media(ccai_http_exchange *x, void *ud);
 
 /* acs_eventgrid.c: POST and OPTIONS /acs/events. */
 void Ccai_acs_route_events(ccai_http_exchange *x, void *ud);

@@ -66,7 +66,12 @@ static void incoming_call(Ccai_acs *acs, const Ccai_acs_event *ev)
         .cognitive_services_endpoint =
             Ccai_acs_cfg(acs, "communication_services.cognitive_services_endpoint"),
     };
-    st = p ? Ccai_acs_call_answer(acs->rest, &ap, Ccai_acs_on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    if (p && a->audio && !(ap.streaming = Ccai_acs_streaming_for(acs, a->call)).transport_url)
+        st = CCAI_ERR_NOMEM;
+    else
+        st =
+            p ? Ccai_acs_call_answer(acs->rest, &ap, Ccai_acs_on_op_done, p, NULL) : CCAI_ERR_NOMEM;
+    ccai_free((char *)ap.streaming.transport_url);
     ccai_free(cb);
     if (!Ccai_acs_pend_started(acs, p, st)) {
         Ccai_log(acs->log, CCAI_LOG_ERROR, "acs: cannot answer: %s", ccai_status_str(st));

@@ -38,6 +38,9 @@ static const struct {
     {"RecordingFileStatusUpdated", CCAI_ACS_RECORDING_FILE_STATUS_UPDATED},
     {"SMSReceived", CCAI_ACS_SMS_RECEIVED},
     {"SMSDeliveryReportReceived", CCAI_ACS_SMS_DELIVERY_REPORT},
+    {"MediaStreamingStarted", CCAI_ACS_MEDIA_STREAMING_STARTED},
+    {"MediaStreamingStopped", CCAI_ACS_MEDIA_STREAMING_STOPPED},
+    {"MediaStreamingFailed", CCAI_ACS_MEDIA_STREAMING_FAILED},
 };
 
 static const char validation_type[] = "Microsoft.EventGrid.SubscriptionValidationEvent";
@@ -390,6 +393,14 @@ static void read_event(parser *p, Ccai_acs_kind kind, const json_t *elem, const 
         get_str(p, data, "recordingId", &ev->recording_id);
         get_str(p, data, "state", &ev->recording_state);
         break;
+    case CCAI_ACS_MEDIA_STREAMING_STARTED:
+    case CCAI_ACS_MEDIA_STREAMING_STOPPED:
+    case CCAI_ACS_MEDIA_STREAMING_FAILED: {
+        const json_t *u = get_obj(p, data, "mediaStreamingUpdate");
+        get_str_ci(p, u, "mediaStreamingStatus", &ev->streaming_status);
+        get_str_ci(p, u, "mediaStreamingStatusDetails", &ev->streaming_details);
+        break;
+    }
     default: break;
     }
 }
@@ -426,7 +437,9 @@ static void event_clear(Ccai_acs_event *ev)
                      &ev->sms_delivery_details,
                      &ev->sms_tag,
                      &ev->validation_code,
-                     &ev->validation_url};
+                     &ev->validation_url,
+                     &ev->streaming_status,
+                     &ev->streaming_details};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(strs); i++)
         ccai_free(*strs[i]);
     memset(ev, 0, sizeof *ev);

@@ -44,7 +44,10 @@ typedef enum Ccai_acs_kind {
     CCAI_ACS_RECORDING_STATE_CHANGED,
     CCAI_ACS_RECORDING_FILE_STATUS_UPDATED, /* Event Grid: the recording is stored */
     CCAI_ACS_SMS_RECEIVED,                  /* Event Grid: an SMS to the bot's number */
-    CCAI_ACS_SMS_DELIVERY_REPORT            /* Event Grid: SMSDeliveryReportReceived */
+    CCAI_ACS_SMS_DELIVERY_REPORT,           /* Event Grid: SMSDeliveryReportReceived */
+    CCAI_ACS_MEDIA_STREAMING_STARTED,       /* media streaming (media.md 2.2) */
+    CCAI_ACS_MEDIA_STREAMING_STOPPED,
+    CCAI_ACS_MEDIA_STREAMING_FAILED
 } Ccai_acs_kind;
 
 typedef enum Ccai_acs_recognition {
@@ -101,6 +104,13 @@ typedef struct Ccai_acs_event {
     char *recording_state;
     char *recording_location;
     int recording_duration_ms; /* 0 when absent */
+
+    /* MediaStreamingStarted / Stopped / Failed: mediaStreamingUpdate's
+     * mediaStreamingStatus ("mediaStreamingStarted", ...) and
+     * mediaStreamingStatusDetails ("subscriptionStarted",
+     * "streamConnectionInterrupted", "initialWebSocketConnectionFailed", ...). */
+    char *streaming_status;
+    char *streaming_details;
 
     /* IncomingCall. Phone numbers are NULL for non-phone identifiers. */
     char *incoming_call_context;

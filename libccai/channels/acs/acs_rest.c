@@ -157,6 +157,9 @@ ccai_status Ccai_acs_rest_from_config(ccai_ctx *ctx, const ccai_config *cfg, Cca
         .access_key = Ccai_config_str(cfg, "communication_services.access_key"),
         .phone_number = Ccai_config_str(cfg, "communication_services.phone_number"),
     };
+    const char *voice = Ccai_config_str(cfg, "communication_services.voice");
+    if (voice && strcmp(voice, "stream") == 0)
+        o.call_api_version = CCAI_ACS_STREAM_API_VERSION;
     if (!o.endpoint || !*o.endpoint || !o.access_key || !*o.access_key) {
         Ccai_ctx_set_error(ctx, "acs: communication_services.endpoint and "
                                 "communication_services.access_key are required");
@@ -539,6 +542,30 @@ static CCAI_MUST_CHECK ccai_status built(builder *b, json_t *body)
     return CCAI_OK;
 }
 
+/* mediaStreamingOptions exactly as the REST API spells it (2025-06-15:
+ * audioFormat pcm16KMono / pcm24KMono; the SDKs' spellings differ). */
+static void put_streaming(builder *b, json_t *o, const Ccai_acs_streaming *s)
+{
+    if (!s->transport_url)
+        return;
+    json_t *m = obj(b);
+    put_str(b, m, "transportType", "websocket");
+    put_str(b, m, "transportUrl", s->transport_url);
+    put_str(b, m, "contentType", "audio");
+    put_str(b, m, "audioChannelType", s->unmixed ? "unmixed" : "mixed");
+    put(b, m, "startMediaStreaming", json_boolean(s->start));
+    put(b, m, "enableBidirectional", json_boolean(s->bidirectional));
+    put_str(b, m, "audioFormat", s->sample_rate == 24000 ? "pcm24KMono" : "pcm16KMono");
+    put(b, m, "enableDtmfTones", json_boolean(s->dtmf));
+    put(b, o, "mediaStreamingOptions", m);
+}
+
+static CCAI_MUST_CHECK bool valid_streaming(const Ccai_acs_streaming *s)
+{
+    return !s->transport_url || (strncmp(s->transport_url, "wss://", 6) == 0 &&
+                                 (s->sample_rate == 16000 || s->sample_rate == 24000));
+}
+
 static void put_intelligence(builder *b, json_t *o, const char *endpoint)
 {
     if (!endpoint)
@@ -552,7 +579,7 @@ ccai_status Ccai_acs_call_answer(Ccai_acs_rest *c, const Ccai_acs_answer_params 
                                  Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret)
 {
     if (!c || !p || !cb || !p->incoming_call_context || !*p->incoming_call_context ||
-        !p->callback_uri || !*p->callback_uri)
+        !p->callback_uri || !*p->callback_uri || !valid_streaming(&p->streaming))
         return CCAI_ERR_INVALID_ARG;
     builder b = {0};
     json_t *body = obj(&b);
@@ -560,6 +587,7 @@ ccai_status Ccai_acs_call_answer(Ccai_acs_rest *c, const Ccai_acs_answer_params 
     put_str(&b, body, "callbackUri", p->callback_uri);
     put_str(&b, body, "operationContext", p->operation_context);
     put_intelligence(&b, body, p->cognitive_services_endpoint);
+    put_streaming(&b, body, &p->streaming);
     if (built(&b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
     return op_start(c, "POST", "/calling/callConnections:answer", c->call_api_version, body,
@@ -569,7 +597,8 @@ ccai_status Ccai_acs_call_answer(Ccai_acs_rest *c, const Ccai_acs_answer_params 
 ccai_status Ccai_acs_call_create(Ccai_acs_rest *c, const Ccai_acs_create_params *p,
                                  Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret)
 {
-    if (!c || !p || !cb || !valid_participant(p->target) || !p->callback_uri || !*p->callback_uri)
+    if (!c || !p || !cb || !valid_participant(p->target) || !p->callback_uri || !*p->callback_uri ||
+        !valid_streaming(&p->streaming))
         return CCAI_ERR_INVALID_ARG;
     const char *caller = p->source_caller_id ? p->source_caller_id : c->phone_number;
     if (caller && !valid_phone(caller))
@@ -586,6 +615,7 @@ ccai_status Ccai_acs_call_create(Ccai_acs_rest *c, const Ccai_acs_create_params 
     put_str(&b, body, "sourceDisplayName", p->source_display_name);
     put_str(&b, body, "operationContext", p->operation_context);
     put_intelligence(&b, body, p->cognitive_services_endpoint);
+    put_streaming(&b, body, &p->streaming);
     if (built(&b, body) != CCAI_OK)
         return CCAI_ERR_NOMEM;
     return op_start(c, "POST", "/calling/callConnections", c->call_api_version, body, ID_CALL,
@@ -776,6 +806,23 @@ ccai_status Ccai_acs_hang_up(Ccai_acs_rest *c, const char *id, bool for_everyone
                               ID_NONE, REPEAT_HEADERS, cb, ud, ret);
     ccai_free(path);
     return st;
+}
+
+ccai_status Ccai_acs_media_streaming(Ccai_acs_rest *c, const char *id, bool start,
+                                     const char *operation_context,
+                                     const char *operation_callback_uri, Ccai_acs_done_fn cb,
+                                     void *ud, Ccai_acs_op **ret)
+{
+    if (!c || !cb || !valid_id(id))
+        return CCAI_ERR_INVALID_ARG;
+    builder b = {0};
+    json_t *body = obj(&b);
+    put_str(&b, body, "operationContext", operation_context);
+    put_str(&b, body, "operationCallbackUri", operation_callback_uri);
+    /* Not retried after a transport failure (no repeatability headers on
+     * these verbs): a start that reached ACS is reported by its event. */
+    return media_start(c, id, start ? "startMediaStreaming" : "stopMediaStreaming", body, &b, cb,
+                       ud, ret);
 }
 
 static CCAI_MUST_CHECK bool one_of(const char *v, const char *a, const char *b2, const char *c3)

@@ -45,7 +45,11 @@
 #include <jansson.h>
 
 #define CCAI_ACS_CALL_API_VERSION "2024-09-15"
-#define CCAI_ACS_SMS_API_VERSION  "2021-03-07"
+/* Media streaming with enableBidirectional and audioFormat is GA from
+ * 2025-05-15 (protocols.md 3.1, media.md 2): the version of every Call
+ * Automation request in stream mode (communication_services.voice). */
+#define CCAI_ACS_STREAM_API_VERSION "2025-06-15"
+#define CCAI_ACS_SMS_API_VERSION    "2021-03-07"
 
 typedef struct Ccai_acs_rest Ccai_acs_rest;
 typedef struct Ccai_acs_op Ccai_acs_op;
@@ -101,12 +105,24 @@ void Ccai_acs_rest_free(Ccai_acs_rest *client);
  * communication user ({"kind":"communicationUser","communicationUser":{"id":..}}).
  * Anything else is CCAI_ERR_INVALID_ARG. Strings NULL = not sent. */
 
+/* mediaStreamingOptions (media.md 2.1) of answer and create: audio to and
+ * from our WebSocket, started as the call connects. */
+typedef struct Ccai_acs_streaming {
+    const char *transport_url; /* wss://...; NULL: no media streaming */
+    bool unmixed;              /* audioChannelType unmixed (one stream per speaker), else mixed */
+    bool bidirectional;        /* enableBidirectional: ACS plays what we send */
+    bool start;                /* startMediaStreaming: at once, else :startMediaStreaming */
+    bool dtmf;                 /* enableDtmfTones: DtmfData messages on the socket */
+    uint32_t sample_rate;      /* 16000 (pcm16KMono) or 24000 (pcm24KMono) */
+} Ccai_acs_streaming;
+
 /* POST /calling/callConnections:answer. */
 typedef struct Ccai_acs_answer_params {
     const char *incoming_call_context; /* required: from the IncomingCall event */
     const char *callback_uri;          /* required */
     const char *operation_context;
     const char *cognitive_services_endpoint; /* callIntelligenceOptions: TTS, recognition */
+    Ccai_acs_streaming streaming;            /* transport_url NULL: none */
 } Ccai_acs_answer_params;
 
 /* Statuses (of the start): CCAI_OK; CCAI_ERR_INVALID_ARG (a required field
@@ -126,6 +142,7 @@ typedef struct Ccai_acs_create_params {
     const char *source_display_name;
     const char *operation_context;
     const char *cognitive_services_endpoint;
+    Ccai_acs_streaming streaming; /* transport_url NULL: none */
 } Ccai_acs_create_params;
 
 CCAI_MUST_CHECK ccai_status Ccai_acs_call_create(Ccai_acs_rest *client,
@@ -214,6 +231,16 @@ CCAI_MUST_CHECK ccai_status Ccai_acs_hang_up(Ccai_acs_rest *client, const char *
 CCAI_MUST_CHECK ccai_status Ccai_acs_cancel_media(Ccai_acs_rest *client,
                                                   const char *call_connection_id,
                                                   Ccai_acs_done_fn cb, void *ud, Ccai_acs_op **ret);
+
+/* POST .../{id}:startMediaStreaming (start) or :stopMediaStreaming (202):
+ * the outcome comes as MediaStreamingStarted / Stopped / Failed at the
+ * call's callback (or operation_callback_uri). */
+CCAI_MUST_CHECK ccai_status Ccai_acs_media_streaming(Ccai_acs_rest *client,
+                                                     const char *call_connection_id, bool start,
+                                                     const char *operation_context,
+                                                     const char *operation_callback_uri,
+                                                     Ccai_acs_done_fn cb, void *ud,
+                                                     Ccai_acs_op **ret);
 
 /* POST /calling/recordings (200 RecordingStateResponse, id = recordingId). */
 typedef struct Ccai_acs_recording_params {

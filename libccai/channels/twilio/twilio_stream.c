@@ -87,7 +87,7 @@ ccai_status Ccai_twilio_stream_parse(const char *text, size_t len, Ccai_twilio_s
             *why = "a media payload over 1 s of audio";
             goto out;
         }
-        if (rc) {
+        if (rc != CCAI_OK) {
             *why = "a media payload that is not Base64";
             goto out;
         }

@@ -1,0 +1,687 @@
+/* ACS in stream mode (communication_services.voice: stream) through the
+ * real ccai-server process: Event Grid's IncomingCall, the answer with its
+ * mediaStreamingOptions (as the REST API takes them), then ACS's side played
+ * by the stand-in (acs_live.h): CallConnected, the media WebSocket with its
+ * bearer token (AudioMetadata, AudioData every 20 ms, DtmfData), the media
+ * streaming events, the socket's reconnection after a drop. The caller's
+ * speech is made at test time with espeak-ng and recognised offline
+ * (pocketsphinx); the bot's audio (flite) is heard by the caller. Also: the
+ * language menu answered by a key, barge-in (StopAudio), the take-back
+ * after kill -9 (by ACS's reconnection and by its MediaStreamingFailed),
+ * hang-ups both ways, a transfer, an outbound call, refused upgrades,
+ * malformed and oversized messages, a stream in the wrong format. Skipped
+ * without pocketsphinx's model, flite or espeak-ng. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "speech/sphinx.h"
+#include "support/acs_live.h"
+#include "support/acs_standin.h"
+#include "support/llm_standin.h"
+#include "support/media_drivers.h"
+#include "support/server_proc.h"
+#include "support/voice.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PUBLIC   "https://bot.example.test"
+#define BOT      "+15550002222"
+#define CALLER   "+33612345678"
+#define RESOURCE "acs-resource-0001"
+#define RATE     16000
+
+static const char *server_path;
+
+typedef struct srv {
+    pid_t pid;
+    int port;
+    char dir[64];
+    acs_standin *acs;
+    acs_live *live;
+    int starts;
+    const char *extra[7];
+} srv;
+
+static void spawn_server(srv *s)
+{
+    char db[128], ep[256], openid[256], log[128];
+    snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
+    snprintf(ep, sizeof ep, "COMMUNICATION_SERVICES__ENDPOINT=%s", acs_standin_url(s->acs));
+    snprintf(openid, sizeof openid,
+             "COMMUNICATION_SERVICES__OPENID_CONFIG_URL=%s/calling/.well-known/"
+             "acsopenidconfiguration",
+             acs_standin_url(s->acs));
+    snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->starts++);
+    char *envp[24] = {db,
+                      ep,
+                      openid,
+                      (char *)"COMMUNICATION_SERVICES__ACCESS_KEY=" ACS_STANDIN_KEY,
+                      (char *)"COMMUNICATION_SERVICES__PHONE_NUMBER=" BOT,
+                      (char *)"COMMUNICATION_SERVICES__RESOURCE_ID=" RESOURCE,
+                      (char *)"COMMUNICATION_SERVICES__VOICE=stream",
+                      (char *)"SERVER__LISTEN=127.0.0.1:0",
+                      (char *)"SERVER__API_TOKEN=tok",
+                      (char *)"SERVER__PUBLIC_URL=" PUBLIC,
+                      (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
+                      (char *)"CONFIG_YAML=",
+                      NULL};
+    size_t n = 0;
+    while (envp[n])
+        n++;
+    for (size_t i = 0; i < 6 && s->extra[i]; i++)
+        envp[n++] = (char *)s->extra[i];
+    s->pid = server_proc_start(server_path, envp, log, &s->port);
+    assert_true(s->pid > 0);
+    if (s->live)
+        acs_live_set_port(s->live, s->port);
+}
+
+static bool have_speech(void)
+{
+    return access(CCAI_SPHINX_MODEL_DIR "/en-us/mdef", R_OK) == 0 &&
+           voice_available(CCAI_SYNTH_FLITE) && voice_available(CCAI_SYNTH_ESPEAK);
+}
+
+/* extra: more settings (NULL: none); lo: how ACS's side behaves (port,
+ * stand-in, audience and base are filled in). */
+static void start_with(srv *s, const char *const *extra, acs_live_opts lo)
+{
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; extra && extra[i] && i < 6; i++)
+        s->extra[i] = extra[i];
+    s->acs = acs_standin_start(NULL);
+    assert_non_null(s->acs);
+    strcpy(s->dir, "/tmp/ccai-acsstream-XXXXXX");
+    assert_non_null(mkdtemp(s->dir));
+    spawn_server(s);
+    lo.acs = s->acs;
+    lo.audience = RESOURCE;
+    lo.public_base = PUBLIC;
+    lo.port = s->port;
+    s->live = acs_live_start(&lo);
+    assert_non_null(s->live);
+}
+
+static const acs_live_opts defaults = {
+    .reconnect_attempts = -1, .participant = "4:" CALLER, .server_call_id = "srv-1"};
+
+static void stop(srv *s)
+{
+    if (s->pid > 0)
+        server_proc_stop(s->pid, SIGTERM);
+    acs_live_stop(s->live);
+    acs_standin_stop(s->acs);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static char *logs(srv *s)
+{
+    char *all = server_proc_logs(s->dir, s->starts);
+    assert_non_null(all);
+    return all;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static bool wait_log(srv *s, const char *what, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 100) {
+        char *all = logs(s);
+        bool ok = strstr(all, what) != NULL;
+        free(all);
+        if (ok)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+/* The first stand-in request from index from whose path ends with suffix;
+ * -1 within max_ms. */
+static int wait_request(srv *s, int from, const char *suffix, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 20) {
+        int n = acs_standin_request_count(s->acs);
+        for (int i = from; i < n; i++) {
+            char *p = acs_standin_request_path(s->acs, i);
+            bool ok =
+                p && strlen(p) >= strlen(suffix) && !strcmp(p + strlen(p) - strlen(suffix), suffix);
+            free(p);
+            if (ok)
+                return i;
+        }
+        sleep_ms(20);
+    }
+    return -1;
+}
+
+/* Event Grid's IncomingCall for the bot's number; the call's id (from the
+ * transportUrl, malloc'd). */
+static char *ring(srv *s)
+{
+    const char *incoming =
+        "[{\"id\":\"i1\",\"topic\":\"/subscriptions/x\",\"subject\":\"/caller/x\","
+        "\"eventType\":\"Microsoft.Communication.IncomingCall\",\"eventTime\":"
+        "\"2026-11-25T10:00:00Z\",\"dataVersion\":\"1.0\",\"metadataVersion\":\"1\",\"data\":{"
+        "\"to\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:" BOT "\",\"phoneNumber\":{\"value\":\"" BOT
+        "\"}},\"from\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:" CALLER "\",\"phoneNumber\":"
+        "{\"value\":\"" CALLER "\"}},\"serverCallId\":\"srv-1\",\"incomingCallContext\":"
+        "\"ctx-1\",\"correlationId\":\"corr-1\"}}]";
+    long code = server_proc_request(s->port, "POST", "/acs/events", incoming, NULL, NULL);
+    assert_int_equal(code, 200);
+    int i = wait_request(s, 0, "/calling/callConnections:answer", 10000);
+    assert_true(i >= 0);
+    json_t *j = acs_standin_request_json(s->acs, i);
+    const char *url = json_string_value(
+        json_object_get(json_object_get(j, "mediaStreamingOptions"), "transportUrl"));
+    assert_non_null(url);
+    const char *at = strstr(url, "call=");
+    assert_non_null(at);
+    char *id = strndup(at + 5, strcspn(at + 5, "&"));
+    json_decref(j);
+    return id;
+}
+
+static char *get_call(srv *s, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/call/%s", id);
+    char *body = NULL;
+    long code = server_proc_request(s->port, "GET", path, NULL, "Bearer tok", &body);
+    assert_int_equal(code, 200);
+    return body;
+}
+
+static int count(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+static bool wait_call(srv *s, const char *id, const char *what, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 100) {
+        char *c = get_call(s, id);
+        bool ok = strstr(c, what) != NULL;
+        free(c);
+        if (ok)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+static bool wait_over(srv *s, const char *id, int max_ms)
+{
+    for (int t = 0; t < max_ms; t += 100) {
+        char *c = get_call(s, id);
+        bool ok = strstr(c, "\"state\":\"ended\"") || strstr(c, "\"state\":\"done\"") ||
+                  strstr(c, "\"state\":\"transferred\"");
+        free(c);
+        if (ok)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+/* Until the caller heard at least min_samples and nothing is queued. */
+static size_t wait_heard(media_driver *d, size_t min_samples, int max_ms)
+{
+    size_t n = 0;
+    for (int t = 0; t < max_ms; t += 100) {
+        int16_t *h = media_driver_heard(d, &n);
+        free(h);
+        if (n >= min_samples && media_driver_queued_ms(d) == 0)
+            break;
+        sleep_ms(100);
+    }
+    return n;
+}
+
+static size_t heard(media_driver *d)
+{
+    size_t n = 0;
+    free(media_driver_heard(d, &n));
+    return n;
+}
+
+static void say(media_driver *d, const char *text)
+{
+    static const Ccai_media_format pcm = {CCAI_MEDIA_PCM16, RATE, 1};
+    voice_audio a;
+    assert_true(voice_render(CCAI_SYNTH_ESPEAK, "en-us", 0.9, text, &pcm, 100, 300, &a));
+    media_driver_say(d, (const int16_t *)a.data, a.len / 2);
+    voice_audio_free(&a);
+}
+
+/* The stream connected; the menu heard and answered with key 2 (English);
+ * the greeting heard. */
+static media_driver *connect_and_choose(srv *s, const char *id)
+{
+    media_driver *d = acs_live_wait_stream(s->live, 1, 10000);
+    assert_non_null(d);
+    assert_true(wait_heard(d, RATE * 2, 30000) >= RATE * 2); /* the language menu */
+    size_t before = heard(d);
+    media_driver_dtmf(d, '2'); /* the second language: English */
+    assert_true(wait_heard(d, before + RATE, 30000) >= before + RATE);
+    assert_true(wait_call(s, id, "\"lang\":\"en-US\",\"initiate\"", 10000));
+    return d;
+}
+
+/* A whole call ------------------------------------------------------------------- */
+
+static void test_stream_call(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start_with(&s, NULL, defaults);
+    char *id = ring(&s);
+
+    /* The answer's mediaStreamingOptions, exactly as the REST API takes
+     * them; the API version that has them. */
+    json_t *mso = acs_live_options(s.live);
+    assert_non_null(mso);
+    char want[512];
+    char *url = strdup(json_string_value(json_object_get(mso, "transportUrl")));
+    snprintf(want, sizeof want, "wss://bot.example.test/acs/media?call=%s&s=", id);
+    assert_int_equal(strncmp(url, want, strlen(want)), 0);
+    assert_true(strlen(url) > strlen(want) + 16); /* an unguessable secret */
+    json_object_del(mso, "transportUrl");
+    char *rest = json_dumps(mso, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(rest, "{\"audioChannelType\":\"unmixed\",\"audioFormat\":\"pcm16KMono\","
+                              "\"contentType\":\"audio\",\"enableBidirectional\":true,"
+                              "\"enableDtmfTones\":true,\"startMediaStreaming\":true,"
+                              "\"transportType\":\"websocket\"}");
+    free(rest);
+    json_decref(mso);
+    char *target = acs_standin_request_target(s.acs, 0);
+    assert_non_null(strstr(target, "api-version=2025-06-15"));
+    free(target);
+
+    /* The media WebSocket without ACS's token, with a forged one, with a
+     * wrong secret, for an unknown call: refused before any WebSocket. */
+    char *path = strdup(url + strlen("wss://bot.example.test"));
+    free(url);
+    char *forged = acs_standin_bearer(s.acs, RESOURCE, ACS_TOKEN_FORGED);
+    char *valid = acs_standin_bearer(s.acs, RESOURCE, ACS_TOKEN_VALID);
+    char wrong[512];
+    snprintf(wrong, sizeof wrong, "/acs/media?call=%s&s=not-the-secret", id);
+    struct {
+        const char *path, *auth;
+        int status;
+    } refusals[] = {{path, NULL, 401},
+                    {path, forged, 401},
+                    {wrong, valid, 401},
+                    {"/acs/media?call=00000000-0000-4000-8000-000000000000&s=x", valid, 404}};
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        acs_media_opts o = {
+            .port = s.port, .path = refusals[i].path, .authorization = refusals[i].auth};
+        media_driver *bad = acs_media_connect(&o);
+        assert_int_equal(media_driver_status(bad), refusals[i].status);
+        media_driver_free(bad);
+    }
+    free(forged);
+    free(valid);
+
+    /* ACS's own stream: the menu, a key, the greeting. */
+    media_driver *d = connect_and_choose(&s, id);
+    assert_int_equal(media_driver_warnings(d), 0); /* every message parsed as ACS parses them */
+    char *events = acs_live_log(s.live);
+    assert_non_null(strstr(events, "CallConnected 200\nMediaStreamingStarted 200\n"));
+    free(events);
+
+    /* The caller answers: recognised offline and stored. */
+    say(d, "the city of london");
+    for (int i = 0; i < 300 && media_driver_queued_ms(d) < 1000; i++)
+        sleep_ms(100);
+    assert_true(media_driver_queued_ms(d) >= 1000); /* the bot's answer is playing */
+    char *call = get_call(&s, id);
+    assert_true(count(call, "\"persona\":\"human\"") >= 1);
+    free(call);
+    /* Barge-in: the caller talks over it: StopAudio. */
+    int clears = media_driver_clears(d);
+    say(d, "hello can you hear me now i want to talk about my claim please");
+    for (int i = 0; i < 150 && media_driver_clears(d) == clears; i++)
+        sleep_ms(100);
+    assert_true(media_driver_clears(d) > clears);
+    sleep_ms(3000);
+
+    /* kill -9 mid-call: ACS connects the stream again, to the restarted
+     * server, which takes the call back; the caller hears it again. */
+    char *before = get_call(&s, id);
+    int humans = count(before, "\"persona\":\"human\"");
+    free(before);
+    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
+    s.pid = -1;
+    spawn_server(&s);
+    d = acs_live_wait_stream(s.live, 2, 15000);
+    assert_non_null(d);
+    assert_true(wait_heard(d, RATE, 30000) >= RATE);
+    assert_true(wait_log(&s, "taken back after a restart (its media stream came back)", 1000));
+    char *after = get_call(&s, id);
+    assert_true(count(after, "\"persona\":\"human\"") >= humans); /* nothing lost */
+    assert_non_null(strstr(after, "\"claim\""));
+    free(after);
+    events = acs_live_log(s.live);
+    assert_non_null(strstr(events, "MediaStreamingStarted 200\n")); /* reestablished */
+    free(events);
+
+    /* The caller hangs up: the socket closes, CallDisconnected; the call ends. */
+    acs_live_caller_hangup(s.live);
+    assert_true(wait_over(&s, id, 15000));
+    free(path);
+    free(id);
+    stop(&s);
+}
+
+/* The bot hangs up, through Call Automation, once its goodbye was heard ------- */
+
+static void test_stream_bot_hangs_up(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    const char *extra[] = {"CONVERSATION__PHONE_SILENCE_TIMEOUT_SEC=1", NULL};
+    srv s;
+    start_with(&s, extra, defaults);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+    /* The caller says nothing: the silences, the goodbye, the hang-up. */
+    int i = wait_request(&s, 0, ":terminate", 120000);
+    assert_true(i >= 0);
+    /* Everything was heard first, by the bot's own clock (ACS reports
+     * nothing of what it played): within a frame or two of ACS's. */
+    assert_true(media_driver_queued_ms(d) <= 60);
+    for (int t = 0; t < 100 && !acs_live_ended(s.live); t++)
+        sleep_ms(100);
+    assert_true(acs_live_ended(s.live));
+    assert_true(wait_over(&s, id, 10000));
+    free(id);
+    stop(&s);
+}
+
+/* A transfer through Call Automation --------------------------------------------- */
+
+static void test_stream_transfer(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    standin *llm = standin_start(NULL);
+    assert_non_null(llm);
+    char endpoint[128];
+    snprintf(endpoint, sizeof endpoint, "LLM__FAST__ENDPOINT=http://127.0.0.1:%d/v1",
+             standin_port(llm));
+    const char *extra[] = {"LLM__FAST__MODE=openai_compatible", endpoint, "LLM__FAST__RETRIES=0",
+                           "CONVERSATION__INITIATE__AGENT_PHONE_NUMBER=+15550009999", NULL};
+    srv s;
+    start_with(&s, extra, defaults);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+    static standin_tool_call tc = {.id = "t1", .name = "talk_to_human", .arguments = "{}"};
+    standin_spec sp = STANDIN_SPEC_INIT;
+    sp.kind = STANDIN_TOOL_CALLS;
+    sp.tool_calls = &tc;
+    sp.n_tool_calls = 1;
+    standin_push(llm, &sp);
+    media_driver_dtmf(d, '0');
+    int i = wait_request(&s, 0, ":transferToParticipant", 60000);
+    assert_true(i >= 0);
+    json_t *j = acs_standin_request_json(s.acs, i);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(j, "targetParticipant"), "phoneNumber"), "value")),
+        "+15550009999");
+    json_decref(j);
+    assert_true(media_driver_queued_ms(d) <= 60); /* the announcement was heard first */
+    assert_true(wait_over(&s, id, 15000));
+    free(id);
+    stop(&s);
+    standin_stop(llm);
+}
+
+/* An outbound call ----------------------------------------------------------------- */
+
+static void test_stream_outbound(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    start_with(&s, NULL, defaults);
+    char *body = NULL;
+    long code =
+        server_proc_request(s.port, "POST", "/call",
+                            "{\"phone_number\":\"" CALLER "\",\"lang\":{\"default_short_code\":"
+                            "\"en-US\",\"availables\":[{\"short_code\":\"en-US\","
+                            "\"pronunciations_en\":[\"English\"],\"voice\":\"en-US-"
+                            "AvaMultilingualNeural\"}]}}",
+                            "Bearer tok", &body);
+    assert_int_equal(code, 201);
+    free(body);
+    int i = wait_request(&s, 0, "/calling/callConnections", 10000);
+    assert_true(i >= 0);
+    json_t *j = acs_standin_request_json(s.acs, i);
+    json_t *mso = json_object_get(j, "mediaStreamingOptions");
+    /* Unlike the reference, outbound calls are bidirectional too. */
+    assert_true(json_is_true(json_object_get(mso, "enableBidirectional")));
+    assert_true(json_is_true(json_object_get(mso, "startMediaStreaming")));
+    json_decref(j);
+    media_driver *d = acs_live_wait_stream(s.live, 1, 10000);
+    assert_non_null(d);
+    assert_true(wait_heard(d, RATE * 2, 30000) >= RATE * 2); /* the greeting */
+    acs_live_caller_hangup(s.live);
+    stop(&s);
+}
+
+/* Bad input: malformed and oversized messages, a drop, the wrong format ----------- */
+
+static void test_stream_bad_input(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    acs_live_opts lo = defaults;
+    lo.reconnect_attempts = 0; /* a drop: ACS reports it, the server starts the stream again */
+    start_with(&s, NULL, lo);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+
+    /* Malformed messages are logged and ignored; the call goes on. */
+    static const char *const junk[] = {
+        "{not json",
+        "[]",
+        "{\"kind\":\"AudioData\"}",
+        "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"@@@@\"}}",
+        "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"AAAA\"}}", /* 3 bytes */
+        "{\"kind\":\"DtmfData\",\"dtmfData\":{\"data\":\"xyz\"}}",
+        "{\"kind\":\"AudioMetadata\",\"audioMetadata\":{\"sampleRate\":\"fast\"}}"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
+        media_driver_send_raw(d, 0, junk[i], strlen(junk[i]));
+    media_driver_send_raw(d, 1, "\x01\x02", 2);
+    assert_true(wait_log(&s, "media stream: not JSON (ignored)", 5000));
+    assert_true(wait_log(&s, "a binary frame (ignored)", 5000));
+    assert_true(wait_log(&s, "a DtmfData without one digit (ignored)", 5000));
+    media_driver_dtmf(d, '7');
+    assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
+
+    /* An oversized message: the server closes (1009); ACS reports the
+     * stream failed, the server starts it again, the call goes on. */
+    size_t big = 300 * 1024;
+    char *huge = malloc(big);
+    memset(huge, 'A', big);
+    memcpy(huge, "{\"kind\":\"AudioData\",\"audioData\":{\"data\":\"", 41);
+    memcpy(huge + big - 3, "\"}}", 3);
+    media_driver_send_raw(d, 0, huge, big);
+    free(huge);
+    d = acs_live_wait_stream(s.live, 2, 15000);
+    assert_non_null(d);
+    assert_true(wait_log(&s, "starting media streaming (attempt 1)", 1000));
+    size_t h0 = heard(d);
+    media_driver_dtmf(d, '8');
+    assert_true(wait_call(&s, id, "\"content\":\"8\"", 10000));
+
+    /* The network drops the stream: the same. */
+    acs_live_drop(s.live);
+    d = acs_live_wait_stream(s.live, 3, 15000);
+    assert_non_null(d);
+    (void)h0;
+    media_driver_dtmf(d, '9');
+    assert_true(wait_call(&s, id, "\"content\":\"9\"", 10000));
+    char *all = logs(&s);
+    assert_null(strstr(all, "taken back")); /* the same process all along */
+    free(all);
+    acs_live_caller_hangup(s.live);
+    assert_true(wait_over(&s, id, 15000));
+    free(id);
+    stop(&s);
+}
+
+static void test_stream_wrong_format(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    acs_live_opts lo = defaults;
+    lo.sample_rate = 24000; /* announced and sent, although pcm16KMono was asked for */
+    lo.reconnect_attempts = 0;
+    const char *extra[] = {
+        "COMMUNICATION_SERVICES__COGNITIVE_SERVICES_ENDPOINT=https://speech.example.test/", NULL};
+    start_with(&s, extra, lo);
+    char *id = ring(&s);
+    assert_true(wait_log(&s, "not the configured PCM at 16000 Hz mono: refused", 10000));
+    /* Ended politely: an apology played by Call Automation, then the
+     * hang-up once it played; the call is stored as ended. */
+    int play = wait_request(&s, 0, ":play", 15000);
+    assert_true(play >= 0);
+    char *body = acs_standin_request_body(s.acs, play);
+    assert_non_null(strstr(body, "technical difficulties"));
+    free(body);
+    assert_true(wait_request(&s, play, ":terminate", 15000) > play);
+    for (int t = 0; t < 100 && !acs_live_ended(s.live); t++)
+        sleep_ms(100);
+    /* The apology played before the call ended (ACS's report of the
+     * refused stream may come between them). */
+    char *events = acs_live_log(s.live);
+    const char *played = strstr(events, "PlayCompleted 200\n");
+    const char *ended = strstr(events, "CallDisconnected 200\n");
+    assert_non_null(played);
+    assert_non_null(ended);
+    assert_true(played < ended);
+    free(events);
+    assert_true(wait_over(&s, id, 15000));
+    free(id);
+    stop(&s);
+}
+
+/* Take-back by ACS's report: the stream is not connected again by ACS (the
+ * server was down while it tried); its MediaStreamingFailed reaches the
+ * restarted server, which starts the stream again. */
+static void test_stream_takeback_by_event(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    acs_live_opts lo = defaults;
+    lo.reconnect_attempts = 0;
+    lo.report_ms = 4000;
+    start_with(&s, NULL, lo);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+    media_driver_dtmf(d, '5');
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
+    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
+    s.pid = -1;
+    spawn_server(&s);
+    d = acs_live_wait_stream(s.live, 2, 20000);
+    assert_non_null(d);
+    assert_true(wait_log(&s, "taken back after a restart", 1000));
+    assert_true(wait_log(&s, "starting media streaming (attempt 1)", 1000));
+    assert_true(wait_heard(d, RATE, 30000) >= RATE);           /* the bot again */
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 1000)); /* nothing lost */
+    char *events = acs_live_log(s.live);
+    assert_non_null(strstr(events, "MediaStreamingFailed 200\n"));
+    free(events);
+    acs_live_caller_hangup(s.live);
+    assert_true(wait_over(&s, id, 15000));
+    free(id);
+    stop(&s);
+}
+
+/* ACS cannot reach our WebSocket any more (its callbacks still can): the
+ * stream drops, every start fails (MediaStreamingFailed). The server asks
+ * for the stream three times, then says why in its log, apologises through
+ * Call Automation and hangs up; what was stored stays. */
+static void test_stream_peer_vanishes(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    acs_live_opts lo = defaults;
+    lo.reconnect_attempts = 0;
+    const char *extra[] = {
+        "COMMUNICATION_SERVICES__COGNITIVE_SERVICES_ENDPOINT=https://speech.example.test/", NULL};
+    start_with(&s, extra, lo);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+    media_driver_dtmf(d, '4');
+    assert_true(wait_call(&s, id, "\"content\":\"4\"", 10000));
+    int from = acs_standin_request_count(s.acs);
+    acs_live_block_stream(s.live, 1);
+    acs_live_drop(s.live);
+    assert_true(wait_log(&s, "the media stream could not be started again", 60000));
+    char *all = logs(&s);
+    assert_int_equal(count(all, "starting media streaming (attempt"), 3);
+    free(all);
+    int play = wait_request(&s, from, ":play", 5000);
+    assert_true(play >= 0);
+    assert_true(wait_request(&s, play, ":terminate", 15000) > play);
+    assert_true(wait_over(&s, id, 15000));
+    assert_true(wait_call(&s, id, "\"content\":\"4\"", 1000)); /* nothing lost */
+    free(id);
+    stop(&s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CCAI_SERVER\n", argv[0]);
+        return 2;
+    }
+    server_path = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stream_call),
+        cmocka_unit_test(test_stream_bot_hangs_up),
+        cmocka_unit_test(test_stream_transfer),
+        cmocka_unit_test(test_stream_outbound),
+        cmocka_unit_test(test_stream_bad_input),
+        cmocka_unit_test(test_stream_wrong_format),
+        cmocka_unit_test(test_stream_takeback_by_event),
+        cmocka_unit_test(test_stream_peer_vanishes),
+    };
+    return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
+}
