@@ -237,13 +237,17 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
     return st;
 }
 
-/* The call's log lines with its trace id, to find its spans. */
+/* The call's log lines: through the engine's logger as it is when they
+ * are written, with the trace id when the call is traced. */
 static void call_log(ccai_log_level level, const char *msg, void *ud)
 {
     const ccai_call *c = ud;
+    const Ccai_logger *lg = &c->eng->log;
+    if (!lg->fn || level > lg->min_level)
+        return;
     char line[600];
-    int n = snprintf(line, sizeof line, "%s [trace_id=%s]", msg, c->trace_id);
-    c->eng->log.fn(level, n > 0 && (size_t)n < sizeof line ? line : msg, c->eng->log.ud);
+    int n = c->trace_id[0] ? snprintf(line, sizeof line, "%s [trace_id=%s]", msg, c->trace_id) : 0;
+    lg->fn(level, n > 0 && (size_t)n < sizeof line ? line : msg, lg->ud);
 }
 
 /* A trace per call leg (tracing.sample_ratio of them), with the reference's
@@ -263,8 +267,6 @@ static void trace_start(ccai_call *c)
                        c->row.direction == CCAI_OUTBOUND ? "outbound" : "inbound");
     Ccai_span_attr_bool(c->span, "call.resumed", c->resumed);
     Ccai_span_trace_hex(c->span, c->trace_id);
-    if (c->eng->log.fn)
-        c->log = (Ccai_logger){call_log, c, c->eng->log.min_level};
 }
 
 ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *params,
@@ -302,7 +304,7 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
         goto fail;
     c->ctx = ctx;
     c->eng = e;
-    c->log = e->log;
+    c->log = (Ccai_logger){call_log, c, CCAI_LOG_DEBUG}; /* call_log filters */
     Ccai_call_writes_init(c);
     c->ops = ops;
     c->ud = userdata;
