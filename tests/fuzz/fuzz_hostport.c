@@ -7,6 +7,7 @@
 #include "core/hostport.h"
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
