@@ -410,8 +410,10 @@ static void test_stream_bot_hangs_up(void **state)
     int i = wait_request(&s, 0, ":terminate", 120000);
     assert_true(i >= 0);
     /* Everything was heard first, by the bot's own clock (ACS reports
-     * nothing of what it played): within a frame or two of ACS's. */
-    assert_true(media_driver_queued_ms(d) <= 60);
+     * nothing of what it played): within a few frames of ACS's (the
+     * stand-in's thread lags under a loaded machine; a bot that did not
+     * wait would leave seconds of its goodbye unplayed). */
+    assert_true(media_driver_queued_ms(d) <= 250);
     for (int t = 0; t < 100 && !acs_live_ended(s.live); t++)
         sleep_ms(100);
     assert_true(acs_live_ended(s.live));
@@ -453,7 +455,7 @@ static void test_stream_transfer(void **state)
             json_object_get(json_object_get(j, "targetParticipant"), "phoneNumber"), "value")),
         "+15550009999");
     json_decref(j);
-    assert_true(media_driver_queued_ms(d) <= 60); /* the announcement was heard first */
+    assert_true(media_driver_queued_ms(d) <= 250); /* the announcement was heard first */
     assert_true(wait_over(&s, id, 15000));
     free(id);
     stop(&s);

@@ -524,9 +524,18 @@ int acs_live_ended(acs_live *l)
 
 json_t *acs_live_options(acs_live *l)
 {
-    pthread_mutex_lock(&l->lock);
-    json_t *o = json_incref(l->options);
-    pthread_mutex_unlock(&l->lock);
+    /* The answer is recorded by the stand-in before this thread has taken
+     * its job: wait for it (10 s at most). */
+    json_t *o = NULL;
+    for (int i = 0; i < 500 && !o; i++) {
+        pthread_mutex_lock(&l->lock);
+        o = json_incref(l->options);
+        pthread_mutex_unlock(&l->lock);
+        if (!o) {
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
     return o;
 }
 

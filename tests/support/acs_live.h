@@ -81,7 +81,9 @@ void acs_live_block_stream(acs_live *l, int block);
 char *acs_live_log(acs_live *l);
 /* CallDisconnected was delivered (the call is over at ACS). */
 int acs_live_ended(acs_live *l);
-/* The answer/create request's mediaStreamingOptions (a new reference). */
+/* The answer/create request's mediaStreamingOptions (a new reference),
+ * waiting up to 10 s for the answer to reach the live call; NULL when none
+ * came or it had none. */
 json_t *acs_live_options(acs_live *l);
 void acs_live_stop(acs_live *l);
 
