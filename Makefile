@@ -38,7 +38,7 @@ DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
 	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox \
 	libwslay-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx pocketsphinx-en-us flite1-dev \
-	libre-dev baresip-core libhiredis-dev redis-server
+	libre-dev baresip-core libhiredis-dev redis-server systemd
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 
@@ -48,7 +48,8 @@ C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.c
 	-type f 2>/dev/null | LC_ALL=C sort)
 SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
-	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh tests/browser/run.sh tests/openapi/run.sh \
+	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh \
+	tests/integration/test_ops.sh tests/integration/systemd_unit.sh tests/browser/run.sh tests/openapi/run.sh \
 	tests/media/gen_speech.sh tests/standins/run.sh
 
 SUMMARY = $(PYTHON) .ci/test-summary
