@@ -86,6 +86,7 @@ start() {
 stop() {
     kill "$1" 2>/dev/null
     wait "$1" 2>/dev/null
+    # shellcheck disable=SC2086 # one pid a word
     pids=$(printf '%s\n' $pids | grep -vx "$1" | tr '\n' ' ')
 }
 
@@ -178,7 +179,7 @@ check_metric "ccai_build_info names the version" "^ccai_build_info{version=\"$ve
 rss=$(printf '%s\n' "$metrics" | sed -n 's/^process_resident_memory_bytes //p')
 fds=$(printf '%s\n' "$metrics" | sed -n 's/^process_open_fds //p')
 cpu=$(printf '%s\n' "$metrics" | sed -n 's/^process_cpu_seconds_total //p')
-real_fds=$(($(ls "/proc/$spid/fd" | wc -l)))
+real_fds=$(($(find "/proc/$spid/fd" -mindepth 1 -maxdepth 1 | wc -l)))
 out="rss=$rss fds=$fds (ls: $real_fds) cpu=$cpu; $(printf '%s\n' "$metrics" | grep '^# TYPE process_')"
 # The server's RSS is megabytes; its fds within a few of what /proc lists
 # (curl's connection comes and goes); CPU time is a counter.
