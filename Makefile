@@ -23,7 +23,10 @@ BUILDDIR ?= build
 SANDIR ?= build-san
 FUZZDIR ?= build-fuzz
 MESON_ARGS ?=
-LANG_CODE ?= en-US
+# The chat's language in `make run`: empty follows the user's locale
+# (scripts/run-lang.sh: LC_ALL/LC_MESSAGES/LANG as a configured language,
+# else en-US); the service's own default stays the configuration's (fr-FR).
+LANG_CODE ?=
 ARGS ?=
 FUZZ_TIME ?= 30
 FUZZ_TARGETS ?= config claim sse chunk template offline offline-lex offline-extract form acs-sig acs-events hostport httpd ratelimit log-mask \
@@ -46,7 +49,7 @@ DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 SRC_DIRS := include libccai ccai-cli ccai-server examples tests bench
 C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-type f 2>/dev/null | LC_ALL=C sort)
-SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh tests/integration/examples.sh tests/integration/symbols.sh \
+SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh scripts/run-lang.sh tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
 	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh \
 	tests/integration/test_ops.sh tests/integration/systemd_unit.sh tests/browser/run.sh tests/openapi/run.sh \
@@ -103,8 +106,9 @@ run: build
 	@cli=$(BUILDDIR)/ccai-cli/ccai-cli; \
 	if [ -n "$(ARGS)" ]; then echo "+ $$cli $(ARGS)"; exec $$cli $(ARGS); fi; \
 	echo "+ $$cli"; $$cli || exit $$?; \
-	echo; echo "+ $$cli chat --lang $(LANG_CODE)   (you are the caller; /quit hangs up)"; \
-	exec $$cli chat --lang $(LANG_CODE)
+	lang="$(LANG_CODE)"; [ -n "$$lang" ] || lang=$$(scripts/run-lang.sh $$cli); \
+	echo; echo "+ $$cli chat --lang $$lang   (you are the caller; /quit hangs up)"; \
+	exec $$cli chat --lang "$$lang"
 
 # meson test's own exit status decides; the closing line counts the tests.
 test: build

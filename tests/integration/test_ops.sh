@@ -90,7 +90,7 @@ stop() {
     pids=$(printf '%s\n' $pids | grep -vx "$1" | tr '\n' ' ')
 }
 
-echo "1..15"
+echo "1..17"
 
 out=$("$server" --version 2>&1)
 rc=$?
@@ -218,6 +218,25 @@ check "ccai-cli chat says it waits for the post-call report, with the time elaps
     "^waiting for the post-call report (summary, next action): [0-9]* s$"
 check "... and when the wait ended" 0 "^post-call report done after [0-9]* s$"
 stop "$stpid"
+
+# make run's language: the user's locale as a configured language.
+runlang=${CCAI_TEST_SRCDIR:-$build/..}/scripts/run-lang.sh
+out=""
+for case in "fr_CA.UTF-8::fr-FR" "es_MX::es-ES" "en_GB.UTF-8::en-US" "de_DE.UTF-8::en-US" \
+    "C.UTF-8::en-US" "::en-US"; do
+    got=$(env -u LC_ALL -u LC_MESSAGES LANG="${case%%::*}" sh "$runlang" "$cli")
+    [ "$got" = "${case##*::}" ] || out="$out LANG=${case%%::*}: $got, expected ${case##*::};"
+done
+got=$(LC_ALL=zh_CN.UTF-8 LANG=fr_FR.UTF-8 sh "$runlang" "$cli" 2>/dev/null)
+[ "$got" = zh-CN ] || out="$out LC_ALL=zh_CN over LANG=fr_FR: $got;"
+if [ -z "$out" ]; then
+    ok "make run's language follows the locale (LC_ALL, LANG) among the configured ones"
+else
+    not_ok "make run's language follows the locale (LC_ALL, LANG) among the configured ones"
+fi
+out=$("$cli" --compact config 2>&1)
+rc=$?
+check "the service's default language stays fr-FR" 0 '"default_short_code": *"fr-FR"'
 
 if [ "$failed" -ne 0 ]; then
     echo "# $failed of $n failed"
