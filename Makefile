@@ -49,7 +49,7 @@ DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 SRC_DIRS := include libccai ccai-cli ccai-server examples tests bench
 C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-type f 2>/dev/null | LC_ALL=C sort)
-SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh scripts/run-lang.sh tests/integration/examples.sh tests/integration/symbols.sh \
+SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh scripts/run-lang.sh scripts/stage.sh tests/integration/test_stage.sh tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
 	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh \
 	tests/integration/test_ops.sh tests/integration/systemd_unit.sh tests/browser/run.sh tests/openapi/run.sh \
