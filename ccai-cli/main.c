@@ -627,7 +627,8 @@ static const command commands[] = {
      "  --phone NUMBER   the caller's number (default +33612345678)\n"
      "  --lang CODE      the call's language (default: the configured one)\n"
      "  --resume         resume the caller's last call within the callback window\n"
-     "  --wait SECONDS   wait this long for the post-call report (default 120)\n"
+     "  --wait SECONDS   wait this long for the post-call report (default 120),\n"
+     "                   saying so on standard error with the time elapsed\n"
      "\n"
      "In a line: /sms TEXT sends an SMS, /dtmf DIGITS presses keys, an empty\n"
      "line is a silence, /quit hangs up.\n"},
@@ -701,7 +702,7 @@ static void print_usage(FILE *out)
           "print a short status: version, configuration used, database and its\n"
           "number of calls.\n"
           "\n"
-          "Options:\n"
+          "Options (before or after the command):\n"
           "  -c, --config FILE  load this YAML configuration (default: $CONFIG_YAML,\n"
           "                     else ./config.yaml when present, else the defaults);\n"
           "                     environment overrides (LLM__FAST__ENDPOINT=...) apply\n"
