@@ -82,6 +82,15 @@ start() {
         [ -n "$port" ] || { tries=$((tries + 1)); sleep 0.2; }
     done
 }
+# scrape URL: GET URL/metrics with the token (python3: no curl program needed).
+scrape() {
+    python3 -c '
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/metrics", headers={"Authorization": "Bearer t"})
+with urllib.request.urlopen(req, timeout=10) as r:
+    sys.stdout.write(r.read().decode())
+' "$1" 2>&1
+}
 # stop PID: SIGTERM, then wait for it.
 stop() {
     kill "$1" 2>/dev/null
@@ -157,7 +166,7 @@ else
 fi
 
 # /metrics of that server: the offline turns are in the turn histogram.
-metrics=$(curl -sS -H 'Authorization: Bearer t' "$url/metrics" 2>&1)
+metrics=$(scrape "$url")
 out=$metrics
 offline=$(printf '%s\n' "$metrics" | sed -n 's/^ccai_turn_seconds_count{engine="offline"} //p')
 if [ -n "$offline" ] && [ "$offline" -ge 2 ] &&
@@ -182,7 +191,7 @@ cpu=$(printf '%s\n' "$metrics" | sed -n 's/^process_cpu_seconds_total //p')
 real_fds=$(($(find "/proc/$spid/fd" -mindepth 1 -maxdepth 1 | wc -l)))
 out="rss=$rss fds=$fds (ls: $real_fds) cpu=$cpu; $(printf '%s\n' "$metrics" | grep '^# TYPE process_')"
 # The server's RSS is megabytes; its fds within a few of what /proc lists
-# (curl's connection comes and goes); CPU time is a counter.
+# (the scrape's connection comes and goes); CPU time is a counter.
 if [ "${rss%%.*}" -gt 1000000 ] 2>/dev/null && [ "$fds" -ge 3 ] 2>/dev/null &&
     [ "$fds" -le $((real_fds + 3)) ] && [ "$fds" -ge $((real_fds - 3)) ] &&
     printf '%s\n' "$metrics" | grep -q '^# TYPE process_cpu_seconds_total counter$' &&
@@ -205,7 +214,7 @@ s2pid=$last
 url=http://127.0.0.1:${port:-1}
 printf 'hello\n/quit\n' | "$cli" --server "$url" --token t chat --lang en-US --script - \
     >/dev/null 2>&1
-metrics=$(curl -sS -H 'Authorization: Bearer t' "$url/metrics" 2>&1)
+metrics=$(scrape "$url")
 check_metric "the first-token histogram names the tier and the model" \
     '^ccai_llm_first_token_seconds_count{tier="fast",model="ops-model-7"} [1-9]'
 stop "$s2pid"
