@@ -23,7 +23,10 @@ BUILDDIR ?= build
 SANDIR ?= build-san
 FUZZDIR ?= build-fuzz
 MESON_ARGS ?=
-LANG_CODE ?= en-US
+# The chat's language in `make run`: empty follows the user's locale
+# (scripts/run-lang.sh: LC_ALL/LC_MESSAGES/LANG as a configured language,
+# else en-US); the service's own default stays the configuration's (fr-FR).
+LANG_CODE ?=
 ARGS ?=
 FUZZ_TIME ?= 30
 FUZZ_TARGETS ?= config claim sse chunk template offline offline-lex offline-extract form acs-sig acs-events hostport httpd ratelimit log-mask \
@@ -38,7 +41,7 @@ DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
 	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox \
 	libwslay-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx pocketsphinx-en-us flite1-dev \
-	libre-dev baresip-core libhiredis-dev redis-server
+	libre-dev baresip-core libhiredis-dev redis-server systemd
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 
@@ -46,9 +49,10 @@ DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 SRC_DIRS := include libccai ccai-cli ccai-server examples tests bench
 C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) \
 	-type f 2>/dev/null | LC_ALL=C sort)
-SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh tests/integration/examples.sh tests/integration/symbols.sh \
+SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh scripts/run-lang.sh scripts/stage.sh tests/integration/test_stage.sh tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
-	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh tests/browser/run.sh tests/openapi/run.sh \
+	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh \
+	tests/integration/test_ops.sh tests/integration/systemd_unit.sh tests/browser/run.sh tests/openapi/run.sh \
 	tests/media/gen_speech.sh tests/standins/run.sh
 
 SUMMARY = $(PYTHON) .ci/test-summary
@@ -102,8 +106,9 @@ run: build
 	@cli=$(BUILDDIR)/ccai-cli/ccai-cli; \
 	if [ -n "$(ARGS)" ]; then echo "+ $$cli $(ARGS)"; exec $$cli $(ARGS); fi; \
 	echo "+ $$cli"; $$cli || exit $$?; \
-	echo; echo "+ $$cli chat --lang $(LANG_CODE)   (you are the caller; /quit hangs up)"; \
-	exec $$cli chat --lang $(LANG_CODE)
+	lang="$(LANG_CODE)"; [ -n "$$lang" ] || lang=$$(scripts/run-lang.sh $$cli); \
+	echo; echo "+ $$cli chat --lang $$lang   (you are the caller; /quit hangs up)"; \
+	exec $$cli chat --lang "$$lang"
 
 # meson test's own exit status decides; the closing line counts the tests.
 test: build

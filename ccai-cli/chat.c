@@ -235,10 +235,40 @@ static void run_until_bot_done(chat *ch)
     }
 }
 
+/* The wait for the post-call report (synthesis, next action: LLM requests
+ * that may take seconds): said on standard error with the time elapsed,
+ * rewritten every second on a terminal, a line every 5 s otherwise. */
+typedef struct post_wait {
+    ccai_ctx *ctx;
+    uint64_t start, deadline;
+    long shown; /* seconds last shown, -1: nothing yet */
+    int tty;
+} post_wait;
+
+#define WAIT_LINE_EVERY_S 5
+
 static int idle_or_late(void *ud)
 {
-    void **a = ud;
-    return !ccai_ctx_busy((ccai_ctx *)a[0]) || ccai_time_ms() > *(uint64_t *)a[1];
+    post_wait *w = ud;
+    uint64_t now = ccai_time_ms();
+    long secs = (long)((now - w->start) / 1000u);
+    int idle = !ccai_ctx_busy(w->ctx);
+    int late = now > w->deadline;
+
+    if (idle || late) {
+        if (w->shown >= 0)
+            fprintf(stderr, "%s%s after %ld s\n", w->tty ? "\r\033[K" : "",
+                    idle ? "post-call report done" : "stopped waiting for the post-call report",
+                    secs);
+        return 1;
+    }
+    if (secs != w->shown && (w->tty || w->shown < 0 || secs - w->shown >= WAIT_LINE_EVERY_S)) {
+        fprintf(stderr, "%swaiting for the post-call report (summary, next action): %ld s%s",
+                w->tty ? "\r\033[K" : "", secs, w->tty ? "" : "\n");
+        fflush(stderr);
+        w->shown = secs;
+    }
+    return 0;
 }
 
 /* A line from the caller; 0 at the end of input. */
@@ -413,9 +443,9 @@ int cmd_chat(cli *c, int argc, char **argv)
     }
     show_changes(&ch);
     /* The post-call report runs as durable jobs: wait for them. */
-    uint64_t deadline = ccai_time_ms() + (uint64_t)wait * 1000u;
-    void *args[2] = {c->ctx, &deadline};
-    ccai_poll_run(c->loop, idle_or_late, args);
+    post_wait pw = {c->ctx, ccai_time_ms(), 0, -1, isatty(STDERR_FILENO)};
+    pw.deadline = pw.start + (uint64_t)wait * 1000u;
+    ccai_poll_run(c->loop, idle_or_late, &pw);
     print_call_summary(c, ccai_call_id(ch.call), ch.json);
     ccai_call_free(ch.call);
     json_decref(ch.claim);

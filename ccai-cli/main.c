@@ -507,23 +507,47 @@ static int cmd_help(cli *c, int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
-/* No command: a short status of what a command would see. */
+/* The SQLite database file the configuration names, when it does not exist
+ * yet (NULL otherwise: another store, or the file is there). */
+static const char *missing_database(const cli *c)
+{
+    const char *mode = ccai_config_get(c->cfg, "database.mode");
+    const char *path = ccai_config_get(c->cfg, "database.sqlite.path");
+
+    if ((mode && strcmp(mode, "sqlite") != 0) || !path || !*path || strcmp(path, ":memory:") == 0)
+        return NULL;
+    return access(path, F_OK) == 0 ? NULL : path;
+}
+
+/* No command: a short status of what a command would see. It reads; it
+ * does not create the database (`ccai-cli db` or the first call does). */
 static int cmd_status(cli *c)
 {
     long long total;
+    const char *missing;
+    ccai_status st;
     int rc = load_config(c);
 
-    if (rc == EXIT_SUCCESS)
-        rc = open_ctx(c);
     if (rc != EXIT_SUCCESS)
         return rc;
-    total = count_calls(c);
-    if (total < 0)
-        return EXIT_FAILURE;
+    st = ccai_config_validate(c->cfg);
+    if (st != CCAI_OK)
+        return config_failed(c, st, "validation");
+    missing = missing_database(c);
     printf("ccai-cli %s, libccai %s\n", CCAI_VERSION_STRING, ccai_version());
     printf("config:   %s\n", c->config_label);
-    printf("database: %s (%lld call%s)\n", ccai_ctx_database_path(c->ctx), total,
-           total == 1 ? "" : "s");
+    if (missing) {
+        printf("database: %s (not created yet: 'ccai-cli db' creates it)\n", missing);
+    } else {
+        rc = open_ctx(c);
+        if (rc != EXIT_SUCCESS)
+            return rc;
+        total = count_calls(c);
+        if (total < 0)
+            return EXIT_FAILURE;
+        printf("database: %s (%lld call%s)\n", ccai_ctx_database_path(c->ctx), total,
+               total == 1 ? "" : "s");
+    }
     printf("\nCommands: config, db, calls, show, place, export, health, chat, voice,\n"
            "version.\n"
            "See 'ccai-cli --help' or 'ccai-cli help COMMAND'.\n");
@@ -603,7 +627,8 @@ static const command commands[] = {
      "  --phone NUMBER   the caller's number (default +33612345678)\n"
      "  --lang CODE      the call's language (default: the configured one)\n"
      "  --resume         resume the caller's last call within the callback window\n"
-     "  --wait SECONDS   wait this long for the post-call report (default 120)\n"
+     "  --wait SECONDS   wait this long for the post-call report (default 120),\n"
+     "                   saying so on standard error with the time elapsed\n"
      "\n"
      "In a line: /sms TEXT sends an SMS, /dtmf DIGITS presses keys, an empty\n"
      "line is a silence, /quit hangs up.\n"},
@@ -677,7 +702,7 @@ static void print_usage(FILE *out)
           "print a short status: version, configuration used, database and its\n"
           "number of calls.\n"
           "\n"
-          "Options:\n"
+          "Options (before or after the command):\n"
           "  -c, --config FILE  load this YAML configuration (default: $CONFIG_YAML,\n"
           "                     else ./config.yaml when present, else the defaults);\n"
           "                     environment overrides (LLM__FAST__ENDPOINT=...) apply\n"
@@ -721,17 +746,52 @@ static int take_token(cli *c, const char *value)
 }
 
 /*
+ * One global option at argv[*i] (advanced past its value). Returns 0 when
+ * argv[*i] is not one, 1 when it was taken, else the exit code (help,
+ * version, usage error).
+ */
+static int global_option(cli *c, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    const char *value = NULL;
+    int m;
+
+    if (strcmp(arg, "--compact") == 0) {
+        c->compact = 1;
+    } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+        c->verbosity++;
+    } else if (strcmp(arg, "-vv") == 0) {
+        c->verbosity += 2;
+    } else if ((m = option_value(argc, argv, i, "--config", &c->config_path)) != 0 ||
+               (m = option_value(argc, argv, i, "-c", &c->config_path)) != 0) {
+        if (m < 0)
+            return usage_error(NULL, "%s needs a file name", arg);
+    } else if ((m = option_value(argc, argv, i, "--server", &value)) != 0) {
+        if (m < 0 || !*value)
+            return usage_error(NULL, "--server needs a URL (http://HOST:PORT)");
+        c->server = value;
+        c->server_from = "--server";
+    } else if ((m = option_value(argc, argv, i, "--token", &value)) != 0) {
+        if (m < 0)
+            return usage_error(NULL, "--token needs a value");
+        if (take_token(c, value) != EXIT_SUCCESS)
+            return EXIT_FAILURE;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/*
  * The options before the command. Returns -1 to go on with the command at
  * argv[*ret_i], else the exit code.
  */
 static int parse_options(cli *c, int argc, char **argv, int *ret_i)
 {
-    const char *env;
     int i;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *arg = argv[i];
-        const char *value = NULL;
         int m;
         if (strcmp(arg, "--") == 0) {
             i++;
@@ -743,31 +803,21 @@ static int parse_options(cli *c, int argc, char **argv, int *ret_i)
         }
         if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0)
             return cmd_version(c, 1, argv);
-        if (strcmp(arg, "--compact") == 0) {
-            c->compact = 1;
-        } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
-            c->verbosity++;
-        } else if (strcmp(arg, "-vv") == 0) {
-            c->verbosity += 2;
-        } else if ((m = option_value(argc, argv, &i, "--config", &c->config_path)) != 0 ||
-                   (m = option_value(argc, argv, &i, "-c", &c->config_path)) != 0) {
-            if (m < 0)
-                return usage_error(NULL, "%s needs a file name", arg);
-        } else if ((m = option_value(argc, argv, &i, "--server", &value)) != 0) {
-            if (m < 0 || !*value)
-                return usage_error(NULL, "--server needs a URL (http://HOST:PORT)");
-            c->server = value;
-            c->server_from = "--server";
-        } else if ((m = option_value(argc, argv, &i, "--token", &value)) != 0) {
-            if (m < 0)
-                return usage_error(NULL, "--token needs a value");
-            if (take_token(c, value) != EXIT_SUCCESS)
-                return EXIT_FAILURE;
-        } else {
+        m = global_option(c, argc, argv, &i);
+        if (m == 0)
             return usage_error(NULL, "unknown option '%s'", arg);
-        }
+        if (m != 1)
+            return m;
     }
-    env = getenv("CCAI_SERVER");
+    *ret_i = i;
+    return -1;
+}
+
+/* $CCAI_SERVER and $CCAI_TOKEN where no option gave them. */
+static int env_defaults(cli *c)
+{
+    const char *env = getenv("CCAI_SERVER");
+
     if (!c->server && env && *env) {
         c->server = env;
         c->server_from = "CCAI_SERVER";
@@ -780,20 +830,54 @@ static int parse_options(cli *c, int argc, char **argv, int *ret_i)
             return EXIT_FAILURE;
         }
     }
-    *ret_i = i;
-    return -1;
+    return EXIT_SUCCESS;
+}
+
+/*
+ * The global options may also follow the command (`ccai-cli calls -c
+ * FILE`): they are taken out of the command's arguments, up to a "--".
+ * A command's option value that reads like one of them is given as
+ * --name=VALUE. Returns the command's argument count (rest[0] is the
+ * command), or -1 with *rc the exit code.
+ */
+static int split_global(cli *c, int argc, char **argv, int i, char **rest, int *rc)
+{
+    int n = 0;
+    int plain = 0;
+
+    rest[n++] = argv[i];
+    for (int j = i + 1; j < argc; j++) {
+        if (!plain && strcmp(argv[j], "--") == 0)
+            plain = 1;
+        if (!plain) {
+            int m = global_option(c, argc, argv, &j);
+            if (m == 1)
+                continue;
+            if (m != 0) {
+                *rc = m;
+                return -1;
+            }
+        }
+        rest[n++] = argv[j];
+    }
+    rest[n] = NULL;
+    return n;
 }
 
 static int run(cli *c, int argc, char **argv)
 {
     const command *cmd;
+    char **rest;
     int i = 0;
+    int n;
     int rc = parse_options(c, argc, argv, &i);
 
     if (rc >= 0)
         return rc;
-    if (i >= argc)
-        return cmd_status(c);
+    if (i >= argc) {
+        rc = env_defaults(c);
+        return rc == EXIT_SUCCESS ? cmd_status(c) : rc;
+    }
     cmd = find_command(argv[i]);
     if (!cmd)
         return usage_error(NULL, "unknown command '%s'", argv[i]);
@@ -803,7 +887,19 @@ static int run(cli *c, int argc, char **argv)
             return cmd_help(c, 2, help_argv);
         }
     }
-    return cmd->run(c, argc - i, argv + i);
+    rest = calloc((size_t)(argc - i + 1), sizeof *rest);
+    if (!rest) {
+        fprintf(stderr, "ccai-cli: out of memory\n");
+        return EXIT_FAILURE;
+    }
+    n = split_global(c, argc, argv, i, rest, &rc);
+    if (n > 0) {
+        rc = env_defaults(c);
+        if (rc == EXIT_SUCCESS)
+            rc = cmd->run(c, n, rest);
+    }
+    free(rest);
+    return rc;
 }
 
 int main(int argc, char **argv)

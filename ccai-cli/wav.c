@@ -2,7 +2,9 @@
 #include "wav.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -132,9 +134,17 @@ int cli_wav_create(cli_wav_out *w, const char *path, uint32_t rate, uint32_t cha
     memset(w, 0, sizeof *w);
     w->rate = rate;
     w->channels = channels;
-    w->f = fopen(path, "wb");
-    if (!w->f)
+    /* The call's audio is personal data: created 0600, like the export. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
         return -1;
+    w->f = fdopen(fd, "wb");
+    if (!w->f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
     header(h, rate, channels, 0);
     if (fwrite(h, 1, sizeof h, w->f) != sizeof h) {
         int e = errno;

@@ -290,7 +290,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int usage(FILE *out)
 {
-    fputs("Usage: ccai-server [-c FILE] [-v]\n"
+    fputs("Usage: ccai-server [-c FILE] [-v] | --version\n"
           "\n"
           "Serve libccai over HTTP: REST API, health, reports, provider webhooks.\n"
           "Configuration: --config FILE, else $CONFIG_YAML, else ./config.yaml when\n"
@@ -300,6 +300,7 @@ static int usage(FILE *out)
           "\n"
           "  -c, --config FILE  configuration file\n"
           "  -v, --verbose      debug logs (whatever log.level says)\n"
+          "  -V, --version      print the versions of ccai-server and libccai\n"
           "  -h, --help         this help\n",
           out);
     return out == stdout ? EXIT_SUCCESS : EXIT_USAGE;
@@ -546,6 +547,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return usage(stdout);
+        if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+            printf("ccai-server %s (libccai %s)\n", CCAI_VERSION_STRING, ccai_version());
+            return EXIT_SUCCESS;
+        }
         if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             s.verbosity++;
         else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)

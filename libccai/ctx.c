@@ -288,6 +288,9 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     if (!(ctx->db_path = Ccai_strdup(Ccai_store_location(ctx->store))) ||
         !(ctx->metrics = Ccai_metrics_new()))
         goto fail;
+    st = Ccai_metrics_process_init(ctx->metrics, ccai_version());
+    if (st != CCAI_OK)
+        goto fail;
     Ccai_rag_env rge = {ctx, ctx->cfg, &ctx->log, ctx->store};
     st = Ccai_rag_new(&rge, &ctx->rag, &why);
     if (st == CCAI_OK)

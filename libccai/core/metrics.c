@@ -253,6 +253,18 @@ ccai_status Ccai_metrics_counter_add(Ccai_metrics *m, const char *name, const ch
     return st;
 }
 
+ccai_status Ccai_metrics_counter_set(Ccai_metrics *m, const char *name, const char *labels,
+                                     double value)
+{
+    if (!isfinite(value) || value < 0)
+        return CCAI_ERR_INVALID_ARG;
+    series *s;
+    ccai_status st = lookup(m, name, CCAI_METRIC_COUNTER, labels, &s);
+    if (st == CCAI_OK && value > s->value)
+        s->value = value;
+    return st;
+}
+
 ccai_status Ccai_metrics_gauge_set(Ccai_metrics *m, const char *name, const char *labels,
                                    double value)
 {

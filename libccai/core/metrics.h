@@ -69,6 +69,12 @@ CCAI_MUST_CHECK ccai_status Ccai_metrics_register(Ccai_metrics *m, const char *n
 CCAI_MUST_CHECK ccai_status Ccai_metrics_counter_add(Ccai_metrics *m, const char *name,
                                                      const char *labels, double value);
 
+/* Set a counter to a total kept elsewhere (the CPU time the kernel counts),
+ * read at collect time; a value below the counter's is ignored (a counter
+ * never goes down). Statuses: as Ccai_metrics_counter_add(). */
+CCAI_MUST_CHECK ccai_status Ccai_metrics_counter_set(Ccai_metrics *m, const char *name,
+                                                     const char *labels, double value);
+
 /* Set a gauge, or add to it (@delta may be negative). Statuses: as
  * Ccai_metrics_counter_add(), any value allowed (NaN and infinities are
  * valid gauge values). */
@@ -107,5 +113,14 @@ __attribute__((sentinel))
 #endif
 char *
 Ccai_metrics_labels(const char *key, ...);
+
+/* The process's standard metrics under Prometheus' names, read at each
+ * collect from /proc/self (Linux; elsewhere what getrusage() tells):
+ * process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_open_fds, process_max_fds,
+ * process_start_time_seconds; and ccai_build_info{version=@version} 1
+ * (core/metrics_process.c). They are the process's, whichever context
+ * reports them. Statuses: as Ccai_metrics_register(). */
+CCAI_MUST_CHECK ccai_status Ccai_metrics_process_init(Ccai_metrics *m, const char *version);
 
 #endif

@@ -384,6 +384,7 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
 {
     const Ccai_offline_reply *r = NULL;
     ccai_status st;
+    uint64_t started = Ccai_ctx_now(c->ctx);
     set_state(c, CCAI_CALL_TURN);
     if (take_over || !c->offline)
         st = offline_take_over(c, text, &r);
@@ -395,9 +396,13 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
         set_state(c, CCAI_CALL_CONVERSATION);
         /* Best effort: a sample lost (out of memory, the series cap)
          * changes nothing of the call. */
-        if (text)
+        if (text) {
             CCAI_DISCARD(Ccai_metrics_counter_add(c->eng->metrics, "ccai_turns_total",
                                                   "engine=\"offline\"", 1));
+            CCAI_DISCARD(Ccai_metrics_histogram_observe(
+                c->eng->metrics, "ccai_turn_seconds", "engine=\"offline\"",
+                (double)(Ccai_ctx_now(c->ctx) - started) / 1000.0));
+        }
         offline_act(c, r);
         return;
     }
@@ -792,11 +797,15 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     }
     snprintf(t->engine, sizeof t->engine, "llm:%s", res->model_name);
     if (res->first_token_ms) {
-        char labels[48];
-        snprintf(labels, sizeof labels, "model=\"%s\"", res->model_name);
+        /* The tier and the model's own name (configuration text: escaped). */
+        char *labels = Ccai_metrics_labels("tier", res->model_name ? res->model_name : "", "model",
+                                           res->model ? res->model : "", (const char *)NULL);
         /* Best effort: a sample lost changes nothing of the call. */
-        CCAI_DISCARD(Ccai_metrics_histogram_observe(c->eng->metrics, "ccai_llm_first_token_seconds",
-                                                    labels, (double)res->first_token_ms / 1000.0));
+        if (labels)
+            CCAI_DISCARD(Ccai_metrics_histogram_observe(c->eng->metrics,
+                                                        "ccai_llm_first_token_seconds", labels,
+                                                        (double)res->first_token_ms / 1000.0));
+        ccai_free(labels);
     }
     /* CCAI_ERR_CANCELLED: a barge-in from inside say() (doomed, below). */
     if (Ccai_sentences_flush(&t->sent, on_sentence, t) == CCAI_ERR_NOMEM)

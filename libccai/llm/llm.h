@@ -71,6 +71,7 @@ typedef struct Ccai_llm_result {
     Ccai_tool_calls *calls; /* assembled tool calls (finished) */
     const char *text;       /* all the text delivered, for non-streamed use */
     const char *model_name; /* which model answered: "fast" / "slow" */
+    const char *model;      /* its llm.<tier>.model (Azure: the deployment), or "" */
     int attempts;           /* HTTP requests made */
     int64_t prompt_tokens;  /* -1 when the server did not say */
     int64_t completion_tokens;

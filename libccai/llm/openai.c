@@ -134,6 +134,17 @@ static int other_model(const Ccai_llm_call *c)
     return 1;
 }
 
+/* The model as the provider knows it: the deployment on Azure, else the
+ * model's name; "" when the configuration names neither. */
+static const char *model_id(const Ccai_llm_model *m)
+{
+    if (!m)
+        return "";
+    if (m->mode == CCAI_LLM_AZURE && m->deployment && *m->deployment)
+        return m->deployment;
+    return m->model ? m->model : "";
+}
+
 static void finish_call(Ccai_llm_call *c, ccai_status st, const char *errmsg)
 {
     c->finished = true;
@@ -146,6 +157,7 @@ static void finish_call(Ccai_llm_call *c, ccai_status st, const char *errmsg)
         .calls = &c->calls,
         .text = c->delivered.data ? c->delivered.data : "",
         .model_name = model_of(c) ? model_of(c)->name : "",
+        .model = model_id(model_of(c)),
         .attempts = c->attempts_total,
         .prompt_tokens = c->prompt_tokens,
         .completion_tokens = c->completion_tokens,

@@ -239,7 +239,7 @@ ccai_status Ccai_wav_writer_open(const char *path, const Ccai_media_format *f,
         return CCAI_ERR_NOMEM;
     w->fmt = *f;
     w->hdr_len = hdr_len;
-    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         int e = errno;
         ccai_free(w);

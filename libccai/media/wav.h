@@ -43,7 +43,7 @@ CCAI_MUST_CHECK ccai_status Ccai_wav_header_build(const Ccai_media_format *f, ui
 
 typedef struct Ccai_wav_writer Ccai_wav_writer;
 
-/* Create (or truncate) path, mode 0640, and write a header whose sizes say
+/* Create (or truncate) path, mode 0600, and write a header whose sizes say
  * "unknown" until the first sync or the close.
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG; CCAI_ERR_IO (errno kept);
  * CCAI_ERR_NOMEM. Ownership: *ret is closed by Ccai_wav_writer_close(). */

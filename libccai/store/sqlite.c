@@ -307,6 +307,20 @@ static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
 
 static void sqlite_close(Ccai_store *store);
 
+/* A new database file is created 0600, whatever the umask: it holds phone
+ * numbers and conversations. SQLite gives its -wal and -shm files the mode
+ * of the database file, so they are 0600 too. An existing file keeps its
+ * mode (the operator's choice); a file that cannot be created here is left
+ * for sqlite3_open_v2() to report. */
+static void create_private(const char *path)
+{
+    if (!*path || strcmp(path, ":memory:") == 0)
+        return;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) /* an empty file is a new database to SQLite */
+        close(fd);
+}
+
 ccai_status Ccai_sqlite_open(const char *path, Ccai_store **ret, char **ret_errmsg)
 {
     if (!path || !ret)
@@ -323,6 +337,7 @@ ccai_status Ccai_sqlite_open(const char *path, Ccai_store **ret, char **ret_errm
     st->wal_fd = -1;
     st->sync_full = true;
     ccai_status status;
+    create_private(path);
     int rc = sqlite3_open_v2(
         path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (!st->db) {

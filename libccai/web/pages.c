@@ -35,26 +35,28 @@ static void html_error(ccai_http_exchange *x, int status, const char *message)
     html(x, status, Ccai_report_error_html(status, message));
 }
 
-/* "?token=..." to carry on internal links, or "". NULL on NOMEM: a link
- * with a token cut short would not open. */
-static char *access_query(ccai_http_exchange *x)
+/* "?token=..." (and, with @key, "key=..." of a per-call link) to carry on
+ * internal links and forms, or "". NULL on NOMEM: a link with a token cut
+ * short would not open. */
+static char *access_query(ccai_http_exchange *x, bool key)
 {
-    char *t = Ccai_exchange_query(x, "token");
-    if (!t || !*t) {
-        ccai_free(t);
-        return Ccai_strdup("");
-    }
+    static const char *const names[] = {"token", "key"};
     Ccai_buf b = {0};
-    bool ok = Ccai_buf_puts(&b, "?token=");
-    for (const char *p = t; ok && *p; p++) {
-        if (Ccai_is_alpha((unsigned char)*p) || Ccai_is_digit((unsigned char)*p) ||
-            strchr("-._~", *p))
-            ok = Ccai_buf_append(&b, p, 1);
-        else
-            ok = Ccai_buf_printf(&b, "%%%02X", (unsigned char)*p);
+    bool ok = true;
+    for (size_t i = 0; ok && i < (key ? 2u : 1u); i++) {
+        char *t = Ccai_exchange_query(x, names[i]);
+        if (t && *t)
+            ok = Ccai_buf_printf(&b, "%c%s=", b.len ? '&' : '?', names[i]);
+        for (const char *p = t; ok && p && *p; p++) {
+            if (Ccai_is_alpha((unsigned char)*p) || Ccai_is_digit((unsigned char)*p) ||
+                strchr("-._~", *p))
+                ok = Ccai_buf_append(&b, p, 1);
+            else
+                ok = Ccai_buf_printf(&b, "%%%02X", (unsigned char)*p);
+        }
+        ccai_free(t);
     }
-    ccai_free(t);
-    char *q = ok ? Ccai_buf_steal(&b) : NULL;
+    char *q = ok ? (b.len ? Ccai_buf_steal(&b) : Ccai_strdup("")) : NULL;
     Ccai_buf_free(&b);
     return q;
 }
@@ -69,14 +71,14 @@ void Ccai_pages_report_list(ccai_http_exchange *x, void *ud)
     char *phone = Ccai_exchange_query(x, "phone_number");
     char *offset_s = Ccai_exchange_query(x, "offset");
     size_t offset = offset_s ? strtoul(offset_s, NULL, 10) : 0;
-    char *json = NULL, *q = access_query(x);
+    char *json = NULL, *q = access_query(x, false), *zone = Ccai_exchange_query(x, "tz");
     ccai_status st =
         ccai_ctx_calls_list_json(x->ctx, phone && *phone ? phone : NULL, PAGE_LIMIT, offset, &json);
     Ccai_json_err jerr;
     ccai_status pst;
     json_t *list = st == CCAI_OK ? Ccai_json_load(json, strlen(json), &jerr, &pst) : NULL;
     if (list && q)
-        html(x, 200, Ccai_report_list_html(list, phone, PAGE_LIMIT, offset, "", q));
+        html(x, 200, Ccai_report_list_html(list, phone, PAGE_LIMIT, offset, "", q, zone));
     else
         html_error(x, 500, "Cannot list the calls");
     json_decref(list);
@@ -84,6 +86,7 @@ void Ccai_pages_report_list(ccai_http_exchange *x, void *ud)
     ccai_free(q);
     ccai_free(phone);
     ccai_free(offset_s);
+    ccai_free(zone);
 }
 
 void Ccai_pages_report_call(ccai_http_exchange *x, void *ud)
@@ -92,7 +95,7 @@ void Ccai_pages_report_call(ccai_http_exchange *x, void *ud)
     const char *id = Ccai_exchange_param(x, 0);
     Ccai_store_call *row = NULL;
     ccai_status st = Ccai_store_call_get(web->store, id, &row);
-    bool allowed = Ccai_http_authorized_page(x);
+    bool by_token = Ccai_http_authorized_page(x), allowed = by_token;
     if (!allowed && st == CCAI_OK) {
         /* The unguessable per-call link: /report/<id>?key=<report key>. */
         char key[33];
@@ -111,19 +114,24 @@ void Ccai_pages_report_call(ccai_http_exchange *x, void *ud)
         html_error(x, 404, "No such call");
         return;
     }
-    char *json = NULL, *q = access_query(x);
+    /* The list is for the token's holder only: a viewer who came with the
+     * per-call key gets no "All calls" link (it would answer 401). */
+    bool list_link = by_token;
+    char *json = NULL, *q = access_query(x, !list_link), *zone = Ccai_exchange_query(x, "tz");
     st = ccai_ctx_call_get_json(x->ctx, id, &json);
     Ccai_json_err jerr;
     ccai_status pst;
     json_t *doc = st == CCAI_OK ? Ccai_json_load(json, strlen(json), &jerr, &pst) : NULL;
+    Ccai_report_view view = {zone, list_link};
     if (doc && q)
-        html(x, 200, Ccai_report_call_html(doc, "", q));
+        html(x, 200, Ccai_report_call_html(doc, "", q, &view));
     else
         html_error(x, st == CCAI_ERR_NOT_FOUND ? 404 : 500,
                    st == CCAI_ERR_NOT_FOUND ? "No such call" : "Cannot read the call");
     json_decref(doc);
     ccai_free(json);
     ccai_free(q);
+    ccai_free(zone);
 }
 
 /* GET /lexicon.xml?lang=fr-FR: conversation.lexicon as PLS, for the SSML

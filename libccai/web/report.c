@@ -229,8 +229,14 @@ static void put_claim_value(Ccai_report_page *p, const char *type, const json_t 
         Ccai_html_put_missing(o);
     } else if (!s) {
         put_scalar(o, v);
-    } else if (type && strcmp(type, "datetime") == 0) {
+    } else if (type && strcmp(type, "datetime") == 0 && Ccai_report_time_kind(s) == 2) {
+        /* A time said without a zone: the caller's, shown as said. */
         Ccai_report_put_time(o, tz, s, false);
+        Ccai_html_put(o, " <span class=\"small\">(");
+        Ccai_html_esc(o, p->zone ? p->zone : "UTC");
+        Ccai_html_put(o, ")</span>");
+    } else if (type && strcmp(type, "datetime") == 0) {
+        Ccai_report_put_time(o, p->view_tz, s, false);
     } else if (type && strcmp(type, "email") == 0) {
         put_email(o, s);
     } else if (type && strcmp(type, "phone_number") == 0) {
@@ -263,7 +269,9 @@ static void put_claim(Ccai_report_page *p, const json_t *doc, const Ccai_tz *tz)
         } else {
             Ccai_html_put_human(o, name);
         }
-        Ccai_html_put(o, "</th><td>");
+        Ccai_html_put(o, "</th><td");
+        Ccai_report_put_lang(p);
+        Ccai_html_put(o, ">");
         put_claim_value(p, Ccai_report_str(field, "type"), json_object_get(claim, name), tz);
         Ccai_html_put(o, "</td></tr>");
         rows++;
@@ -284,7 +292,9 @@ static void put_claim(Ccai_report_page *p, const json_t *doc, const Ccai_tz *tz)
             continue;
         Ccai_html_put(o, "<tr><th scope=\"row\">");
         Ccai_html_put_human(o, key);
-        Ccai_html_put(o, "</th><td>");
+        Ccai_html_put(o, "</th><td");
+        Ccai_report_put_lang(p);
+        Ccai_html_put(o, ">");
         put_claim_value(p, NULL, value, tz);
         Ccai_html_put(o, "</td></tr>");
         rows++;
@@ -397,7 +407,9 @@ static void put_timeline(Ccai_report_page *p, const json_t *doc, const Ccai_tz *
         }
         Ccai_html_put(o, "</div>");
         if (Ccai_report_filled(content)) {
-            Ccai_html_put(o, "<p>");
+            Ccai_html_put(o, "<p");
+            Ccai_report_put_lang(p);
+            Ccai_html_put(o, ">");
             Ccai_html_esc(o, content);
             Ccai_html_put(o, "</p>");
         }
@@ -420,7 +432,7 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
     Ccai_html *o = &p->o;
     size_t n;
     Ccai_report_sorted *rs =
-        Ccai_report_sort(p, json_object_get(doc, "reminders"), reminder_key, (void *)tz, false, &n);
+        Ccai_report_sort(p, json_object_get(doc, "reminders"), reminder_key, p->tz, false, &n);
     Ccai_html_put(o, "<section id=\"reminders\"><h2>Reminders</h2>");
     if (!n)
         Ccai_html_put(o, "<p class=\"missing\">No reminders.</p>");
@@ -430,7 +442,9 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
         const json_t *r = rs[i].v;
         bool overdue = rs[i].key != INT64_MAX && rs[i].key < p->now_ms;
         Ccai_html_put(o, overdue ? "<li class=\"overdue\">" : "<li>");
-        Ccai_html_put(o, "<strong>");
+        Ccai_html_put(o, "<strong");
+        Ccai_report_put_lang(p);
+        Ccai_html_put(o, ">");
         Ccai_html_esc(o, Ccai_report_filled(Ccai_report_str(r, "title"))
                              ? Ccai_report_str(r, "title")
                              : "Reminder");
@@ -449,7 +463,9 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
         }
         Ccai_html_put(o, "</div>");
         if (Ccai_report_filled(Ccai_report_str(r, "description"))) {
-            Ccai_html_put(o, "<div>");
+            Ccai_html_put(o, "<div");
+            Ccai_report_put_lang(p);
+            Ccai_html_put(o, ">");
             Ccai_html_esc(o, Ccai_report_str(r, "description"));
             Ccai_html_put(o, "</div>");
         }
@@ -557,8 +573,9 @@ static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
     Ccai_html_put(o, "</ul></section>\n");
 }
 
-static void put_next(Ccai_html *o, const json_t *doc)
+static void put_next(Ccai_report_page *p, const json_t *doc)
 {
+    Ccai_html *o = &p->o;
     const json_t *next = json_object_get(doc, "next");
     Ccai_html_put(o, "<section id=\"next\"><h2>Next action</h2>");
     if (!Ccai_report_filled(Ccai_report_str(next, "action"))) {
@@ -569,20 +586,26 @@ static void put_next(Ccai_html *o, const json_t *doc)
     Ccai_html_put_human(o, Ccai_report_str(next, "action"));
     Ccai_html_put(o, "</span></p>");
     if (Ccai_report_filled(Ccai_report_str(next, "justification"))) {
-        Ccai_html_put(o, "<p>");
+        Ccai_html_put(o, "<p");
+        Ccai_report_put_lang(p);
+        Ccai_html_put(o, ">");
         Ccai_html_esc(o, Ccai_report_str(next, "justification"));
         Ccai_html_put(o, "</p>");
     }
     Ccai_html_put(o, "</section>\n");
 }
 
-static void put_synthesis(Ccai_html *o, const json_t *doc)
+static void put_synthesis(Ccai_report_page *p, const json_t *doc)
 {
+    Ccai_html *o = &p->o;
     const json_t *syn = json_object_get(doc, "synthesis");
     Ccai_html_put(o, "<section id=\"synthesis\"><h2>");
     if (Ccai_report_filled(Ccai_report_str(syn, "short"))) {
-        Ccai_html_put(o, "Summary: ");
+        Ccai_html_put(o, "Summary: <span");
+        Ccai_report_put_lang(p);
+        Ccai_html_put(o, ">");
         Ccai_html_esc(o, Ccai_report_str(syn, "short"));
+        Ccai_html_put(o, "</span>");
     } else {
         Ccai_html_put(o, "Summary");
     }
@@ -591,14 +614,22 @@ static void put_synthesis(Ccai_html *o, const json_t *doc)
         Ccai_html_put(o, "<p class=\"missing\">No summary yet.</p></section>\n");
         return;
     }
-    if (Ccai_report_filled(Ccai_report_str(syn, "long")))
+    if (Ccai_report_filled(Ccai_report_str(syn, "long"))) {
+        Ccai_html_put(o, "<div");
+        Ccai_report_put_lang(p);
+        Ccai_html_put(o, ">");
         put_markdown(o, Ccai_report_str(syn, "long"));
+        Ccai_html_put(o, "</div>");
+    }
     Ccai_html_put(o, "<p>");
     Ccai_report_put_satisfaction(o, Ccai_report_str(syn, "satisfaction"), true);
     Ccai_html_put(o, "</p>");
     if (Ccai_report_filled(Ccai_report_str(syn, "improvement_suggestions"))) {
-        Ccai_html_put(o, "<h3>Improvement suggestions</h3>");
+        Ccai_html_put(o, "<h3>Improvement suggestions</h3><div");
+        Ccai_report_put_lang(p);
+        Ccai_html_put(o, ">");
         put_markdown(o, Ccai_report_str(syn, "improvement_suggestions"));
+        Ccai_html_put(o, "</div>");
     }
     Ccai_html_put(o, "</section>\n");
 }
@@ -634,7 +665,21 @@ static void put_meta_item(Ccai_html *o, const char *label, const char *value)
     Ccai_html_put(o, "</b></li>");
 }
 
-char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const char *access_query)
+/* A language tag fit for a lang attribute: BCP 47's letters, digits and
+ * hyphens, 2 to 35 of them. */
+static const char *lang_tag(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++) {
+        if (!Ccai_is_alpha((unsigned char)s[n]) && !Ccai_is_digit((unsigned char)s[n]) &&
+            s[n] != '-')
+            return NULL;
+    }
+    return n >= 2 && n <= 35 ? s : NULL;
+}
+
+char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const char *access_query,
+                            const Ccai_report_view *view)
 {
     if (!json_is_object(call_doc))
         return NULL;
@@ -645,7 +690,13 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     const char *phone = Ccai_report_str(call_doc, "phone_number");
     if (!Ccai_report_filled(phone))
         phone = Ccai_report_str(init, "phone_number");
-    const Ccai_tz *tz = Ccai_report_page_tz(&p, phone);
+    /* tz: the caller's, for what the caller said without a zone; the page's
+     * instants are in the viewer's zone, by default the caller's. */
+    const Ccai_tz *caller_tz = Ccai_report_page_tz(&p, phone);
+    const char *caller_zone = Ccai_tz_for_phone(phone);
+    Ccai_report_page_view(&p, view ? view->zone : NULL, caller_zone);
+    const Ccai_tz *tz = p.view_tz;
+    p.lang = lang_tag(Ccai_report_str(call_doc, "lang"));
 
     Ccai_html title = {0};
     Ccai_html_put(&title, "Call ");
@@ -655,9 +706,12 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
         o->bad = true;
     Ccai_buf_free(&title.b);
 
-    Ccai_html_put(o, "<p class=\"small\"><a href=\"");
-    Ccai_report_put_href(&p, "/report", NULL);
-    Ccai_html_put(o, "\">&larr; All calls</a></p><header><p class=\"kicker\">Call report</p><h1>");
+    if (!view || view->list_link) {
+        Ccai_html_put(o, "<p class=\"small\"><a href=\"");
+        Ccai_report_put_href(&p, "/report", NULL);
+        Ccai_html_put(o, "\">&larr; All calls</a></p>");
+    }
+    Ccai_html_put(o, "<header><p class=\"kicker\">Call report</p><h1>");
     if (Ccai_report_filled(phone))
         put_tel(o, phone);
     else
@@ -693,13 +747,15 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     Ccai_html_put(o, "</b></li></ul><p class=\"small muted\">Call ID <code>");
     Ccai_html_esc(o, Ccai_report_str(call_doc, "call_id"));
     Ccai_html_put(o, "</code></p></header>\n");
+    const char *zones[] = {caller_zone, NULL};
+    Ccai_report_put_view_form(&p, "/report/", Ccai_report_str(call_doc, "call_id"), zones, NULL);
 
-    put_synthesis(o, call_doc);
-    put_claim(&p, call_doc, tz);
+    put_synthesis(&p, call_doc);
+    put_claim(&p, call_doc, caller_tz);
     put_timeline(&p, call_doc, tz);
     put_reminders(&p, call_doc, tz);
     put_follow_up(&p, call_doc, tz);
-    put_next(o, call_doc);
+    put_next(&p, call_doc);
     put_recording(o, Ccai_report_str(call_doc, "recording_url"));
 
     Ccai_html_put(o, "<section id=\"task\"><h2>Task</h2>");

@@ -9,30 +9,6 @@
 
 #define DEFAULT_LIMIT 100
 
-static int hexval(int c)
-{
-    if (Ccai_is_digit(c))
-        return c - '0';
-    c = Ccai_to_lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decode a form-urlencoded component s[0..n) into o. */
-static void urldec(Ccai_html *o, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-                   hexval((unsigned char)s[i + 2]) >= 0) {
-            c = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-            i += 2;
-        }
-        Ccai_html_putn(o, &c, 1);
-    }
-}
-
 /* List ------------------------------------------------------------------ */
 
 static int64_t created_key(const json_t *c, void *ud)
@@ -40,39 +16,6 @@ static int64_t created_key(const json_t *c, void *ud)
     CCAI_UNUSED(ud);
     int64_t k = Ccai_report_time_key(NULL, Ccai_report_str(c, "created_at"));
     return k == INT64_MAX ? INT64_MIN : k; /* undated last when newest first */
-}
-
-/* The access query's fields as hidden inputs, so that the GET form keeps
- * them (browsers drop the query of a GET form's action). */
-static void put_hidden_fields(Ccai_report_page *p)
-{
-    const char *s = Ccai_report_query_body(p);
-    while (*s) {
-        size_t n = strcspn(s, "&");
-        size_t k = strcspn(s, "=");
-        if (k > n)
-            k = n;
-        Ccai_html key = {0}, val = {0};
-        urldec(&key, s, k);
-        if (k < n)
-            urldec(&val, s + k + 1, n - k - 1);
-        const char *kname = key.b.data ? key.b.data : "";
-        if (*kname && strcmp(kname, "phone_number") != 0 && strcmp(kname, "limit") != 0 &&
-            strcmp(kname, "offset") != 0) {
-            Ccai_html_put(&p->o, "<input type=\"hidden\" name=\"");
-            Ccai_html_esc(&p->o, kname);
-            Ccai_html_put(&p->o, "\" value=\"");
-            Ccai_html_esc(&p->o, val.b.data ? val.b.data : "");
-            Ccai_html_put(&p->o, "\">");
-        }
-        if (key.bad || val.bad)
-            p->o.bad = true;
-        Ccai_buf_free(&key.b);
-        Ccai_buf_free(&val.b);
-        s += n;
-        if (*s == '&')
-            s++;
-    }
 }
 
 static void put_page_link(Ccai_report_page *p, const char *phone, size_t limit, size_t offset,
@@ -91,6 +34,10 @@ static void put_page_link(Ccai_report_page *p, const char *phone, size_t limit, 
         Ccai_html_put(&u, "&");
     }
     Ccai_html_putf(&u, "limit=%zu&offset=%zu", limit, offset);
+    if (p->view_asked) {
+        Ccai_html_put(&u, "&tz=");
+        Ccai_html_urlenc(&u, p->view_zone, "/");
+    }
     Ccai_html_put(&p->o, "<a href=\"");
     if (u.bad)
         p->o.bad = true;
@@ -124,7 +71,8 @@ static void put_claim_summary(Ccai_html *o, const json_t *call)
 }
 
 char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t limit,
-                            size_t offset, const char *base_path, const char *access_query)
+                            size_t offset, const char *base_path, const char *access_query,
+                            const char *zone)
 {
     if (!json_is_object(list))
         return NULL;
@@ -143,17 +91,33 @@ char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t
     if (total < offset + n)
         total = offset + n;
 
+    /* One zone for the whole list: the viewer's, else UTC. */
+    Ccai_report_page_view(&p, zone, "UTC");
+    const char **zones = Ccai_calloc(n + 1, sizeof *zones);
+    if (!zones)
+        o->bad = true;
+    for (size_t i = 0; zones && i < n; i++)
+        zones[i] = Ccai_tz_for_phone(Ccai_report_str(rows[i].v, "phone_number"));
+
     Ccai_report_page_open(&p, "Calls");
     Ccai_html_put(o, "<header><p class=\"kicker\">Call reports</p><h1>Calls</h1></header>"
                      "<form class=\"search\" method=\"get\" role=\"search\" action=\"");
     Ccai_report_put_href(&p, "/report", NULL);
     Ccai_html_put(o, "\">");
-    put_hidden_fields(&p);
+    Ccai_report_put_hidden_fields(&p);
+    if (p.view_asked) {
+        Ccai_html_put(o, "<input type=\"hidden\" name=\"tz\" value=\"");
+        Ccai_html_esc(o, p.view_zone);
+        Ccai_html_put(o, "\">");
+    }
     Ccai_html_put(o, "<input type=\"search\" name=\"phone_number\" inputmode=\"tel\" "
                      "autocomplete=\"tel\" placeholder=\"+33612345678\" "
                      "aria-label=\"Phone number (E.164)\" value=\"");
     Ccai_html_esc(o, phone_filter);
-    Ccai_html_put(o, "\"><button type=\"submit\">Search</button></form>\n<section>");
+    Ccai_html_put(o, "\"><button type=\"submit\">Search</button></form>\n");
+    Ccai_report_put_view_form(&p, "/report", NULL, zones, phone_filter);
+    ccai_free(zones);
+    Ccai_html_put(o, "<section>");
     Ccai_html_put(o, "<p class=\"counts\">");
     if (!n)
         Ccai_html_putf(o, "No calls shown out of %zu", total);
@@ -177,7 +141,7 @@ char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t
         const json_t *c = rows[i].v;
         const char *phone = Ccai_report_str(c, "phone_number");
         const char *id = Ccai_report_str(c, "call_id");
-        const Ccai_tz *tz = Ccai_report_page_tz(&p, phone);
+        const Ccai_tz *tz = p.view_tz;
         Ccai_html_put(o, "<tr><td data-label=\"Date\">");
         if (Ccai_report_filled(id)) {
             Ccai_html_put(o, "<a href=\"");

@@ -265,6 +265,169 @@ int64_t Ccai_report_time_key(const Ccai_tz *tz, const char *raw)
     return ms;
 }
 
+int Ccai_report_time_kind(const char *raw)
+{
+    iso t;
+    int64_t ms;
+    if (!raw || !iso_parse(raw, &t, &ms))
+        return 0;
+    return !t.has_time ? 1 : t.has_zone ? 3 : 2;
+}
+
+/* The viewer's zone ---------------------------------------------------- */
+
+static bool load_view(Ccai_report_page *p, const char *zone)
+{
+    Ccai_tz *tz = NULL;
+    if (!zone || !Ccai_tz_name_valid(zone) || strlen(zone) > CCAI_TZ_NAME_MAX ||
+        Ccai_tz_load(zone, &tz) != CCAI_OK)
+        return false;
+    Ccai_tz_free(p->view_tz);
+    p->view_tz = tz;
+    snprintf(p->view_zone, sizeof p->view_zone, "%s", zone);
+    return true;
+}
+
+void Ccai_report_page_view(Ccai_report_page *p, const char *asked, const char *fallback)
+{
+    if (asked && *asked) {
+        if (load_view(p, asked)) {
+            p->view_asked = true;
+            return;
+        }
+        /* Said on the page; only a name that could be one is echoed. */
+        snprintf(p->bad_zone, sizeof p->bad_zone, "%.*s", CCAI_TZ_NAME_MAX, asked);
+    }
+    if (fallback && strcmp(fallback, "UTC") != 0 && load_view(p, fallback))
+        return;
+    Ccai_tz_free(p->view_tz);
+    p->view_tz = NULL;
+    if (Ccai_tz_new_utc(&p->view_tz) != CCAI_OK)
+        p->o.bad = true;
+    snprintf(p->view_zone, sizeof p->view_zone, "UTC");
+}
+
+static int hexval(int c)
+{
+    if (Ccai_is_digit(c))
+        return c - '0';
+    c = Ccai_to_lower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode a form-urlencoded component s[0..n) into o. */
+static void urldec(Ccai_html *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+                   hexval((unsigned char)s[i + 2]) >= 0) {
+            c = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+            i += 2;
+        }
+        Ccai_html_putn(o, &c, 1);
+    }
+}
+
+static void put_hidden(Ccai_html *o, const char *name, const char *value)
+{
+    Ccai_html_put(o, "<input type=\"hidden\" name=\"");
+    Ccai_html_esc(o, name);
+    Ccai_html_put(o, "\" value=\"");
+    Ccai_html_esc(o, value);
+    Ccai_html_put(o, "\">");
+}
+
+void Ccai_report_put_hidden_fields(Ccai_report_page *p)
+{
+    static const char *const skip[] = {"phone_number", "limit", "offset", "tz"};
+    const char *s = Ccai_report_query_body(p);
+    while (*s) {
+        size_t n = strcspn(s, "&");
+        size_t k = strcspn(s, "=");
+        if (k > n)
+            k = n;
+        Ccai_html key = {0}, val = {0};
+        urldec(&key, s, k);
+        if (k < n)
+            urldec(&val, s + k + 1, n - k - 1);
+        const char *kname = key.b.data ? key.b.data : "";
+        bool keep = *kname != '\0';
+        for (size_t i = 0; keep && i < CCAI_ARRAY_SIZE(skip); i++)
+            keep = strcmp(kname, skip[i]) != 0;
+        if (keep)
+            put_hidden(&p->o, kname, val.b.data ? val.b.data : "");
+        if (key.bad || val.bad)
+            p->o.bad = true;
+        Ccai_buf_free(&key.b);
+        Ccai_buf_free(&val.b);
+        s += n;
+        if (*s == '&')
+            s++;
+    }
+}
+
+static void put_option(Ccai_html *o, const char *zone, const char *current)
+{
+    Ccai_html_put(o, "<option value=\"");
+    Ccai_html_esc(o, zone);
+    Ccai_html_put(o, strcmp(zone, current) == 0 ? "\" selected>" : "\">");
+    Ccai_html_esc(o, zone);
+    Ccai_html_put(o, "</option>");
+}
+
+void Ccai_report_put_view_form(Ccai_report_page *p, const char *path, const char *id,
+                               const char *const *zones, const char *keep_phone)
+{
+    Ccai_html *o = &p->o;
+    Ccai_html_put(o, "<form class=\"zone\" method=\"get\" action=\"");
+    Ccai_html u = {0};
+    Ccai_html_put(&u, p->base);
+    Ccai_html_put(&u, path);
+    if (id)
+        Ccai_html_urlenc(&u, id, NULL);
+    if (u.bad)
+        o->bad = true;
+    else
+        Ccai_html_escn(o, u.b.data ? u.b.data : "", u.b.len);
+    Ccai_buf_free(&u.b);
+    Ccai_html_put(o, "\">");
+    Ccai_report_put_hidden_fields(p);
+    if (Ccai_report_filled(keep_phone))
+        put_hidden(o, "phone_number", keep_phone);
+    if (p->bad_zone[0]) {
+        Ccai_html_put(o, "<span class=\"warn\">Unknown time zone &ldquo;");
+        Ccai_html_esc(o, p->bad_zone);
+        Ccai_html_put(o, "&rdquo;.</span> ");
+    }
+    Ccai_html_put(o, "<label>Times are shown in <b class=\"zone-name\">");
+    Ccai_html_esc(o, p->view_zone);
+    Ccai_html_put(o, "</b> <select name=\"tz\" aria-label=\"Time zone\">");
+    /* UTC, then each other zone once, in order of first mention. */
+    put_option(o, "UTC", p->view_zone);
+    if (strcmp(p->view_zone, "UTC") != 0)
+        put_option(o, p->view_zone, p->view_zone);
+    for (size_t i = 0; zones && zones[i]; i++) {
+        bool seen = strcmp(zones[i], "UTC") == 0 || strcmp(zones[i], p->view_zone) == 0;
+        for (size_t j = 0; !seen && j < i; j++)
+            seen = strcmp(zones[i], zones[j]) == 0;
+        if (!seen)
+            put_option(o, zones[i], p->view_zone);
+    }
+    Ccai_html_put(o, "</select></label> <button type=\"submit\">Change</button></form>\n");
+}
+
+void Ccai_report_put_lang(Ccai_report_page *p)
+{
+    if (!p->lang)
+        return;
+    Ccai_html_put(&p->o, " lang=\"");
+    Ccai_html_esc(&p->o, p->lang);
+    Ccai_html_put(&p->o, "\"");
+}
+
 /* Page frame ------------------------------------------------------------ */
 
 void Ccai_report_page_open(Ccai_report_page *p, const char *title)
@@ -292,6 +455,8 @@ char *Ccai_report_page_close(Ccai_report_page *p)
     Ccai_html_put(&p->o, "</footer></body></html>\n");
     Ccai_tz_free(p->tz);
     p->tz = NULL;
+    Ccai_tz_free(p->view_tz);
+    p->view_tz = NULL;
     if (p->o.bad) {
         Ccai_buf_free(&p->o.b);
         return NULL;
@@ -324,6 +489,10 @@ void Ccai_report_put_href(Ccai_report_page *p, const char *path, const char *id)
     if (*Ccai_report_query_body(p)) {
         Ccai_html_put(&u, "?");
         Ccai_html_put(&u, Ccai_report_query_body(p));
+    }
+    if (p->view_asked) {
+        Ccai_html_put(&u, *Ccai_report_query_body(p) ? "&tz=" : "?tz=");
+        Ccai_html_urlenc(&u, p->view_zone, "/");
     }
     if (u.bad)
         p->o.bad = true;

@@ -26,6 +26,13 @@ typedef struct Ccai_report_page {
     int64_t now_ms;
     const char *zone; /* zone of tz (static string from Ccai_tz_for_phone) */
     Ccai_tz *tz;
+    /* The one zone the page shows instants in (Ccai_report_page_view()):
+     * the viewer's ?tz= when given and known, else the page's default. */
+    char view_zone[CCAI_TZ_NAME_MAX + 1];
+    Ccai_tz *view_tz;
+    bool view_asked;                     /* the viewer chose it: internal links carry tz= */
+    char bad_zone[CCAI_TZ_NAME_MAX + 1]; /* an asked zone that is unknown */
+    const char *lang;                    /* the call's language tag (checked), or NULL */
 } Ccai_report_page;
 
 /* Writing. Values from a call document reach a page only through
@@ -61,6 +68,25 @@ void Ccai_report_put_time(Ccai_html *o, const Ccai_tz *tz, const char *raw, bool
  * without a zone is read in tz); INT64_MAX when it does not parse. */
 int64_t Ccai_report_time_key(const Ccai_tz *tz, const char *raw);
 
+/* The zone the page shows instants in: @asked (the viewer's ?tz=, NULL or
+ * "" for none) when it names a known zone, else @fallback ("UTC" when
+ * NULL or unknown). An unknown @asked is kept to be said on the page. */
+void Ccai_report_page_view(Ccai_report_page *p, const char *asked, const char *fallback);
+/* The statement of that zone and the form that changes it: a select of
+ * UTC, @zones (NULL-terminated, may repeat) and the current one; @path is
+ * the page's own path (and @id its id, encoded), @keep_phone a
+ * phone_number the form keeps (NULL: none). */
+void Ccai_report_put_view_form(Ccai_report_page *p, const char *path, const char *id,
+                               const char *const *zones, const char *keep_phone);
+/* The access query's fields as hidden inputs of a GET form (browsers drop
+ * an action's query), less phone_number, limit, offset and tz. */
+void Ccai_report_put_hidden_fields(Ccai_report_page *p);
+/* " lang=\"<the call's language>\"" when the page has one, else nothing. */
+void Ccai_report_put_lang(Ccai_report_page *p);
+/* 0: @raw is not ISO 8601; 1: a date; 2: a time without a zone; 3: an
+ * instant (a time with Z or an offset). */
+int Ccai_report_time_kind(const char *raw);
+
 /* The page's frame: init, open (doctype, policy, style, title), then the
  * page's content, then close, which returns the document (NULL on out of
  * memory; the zone is freed either way). */
@@ -69,7 +95,8 @@ void Ccai_report_page_open(Ccai_report_page *p, const char *title);
 char *Ccai_report_page_close(Ccai_report_page *p);
 /* The access query without its leading '?'. */
 const char *Ccai_report_query_body(const Ccai_report_page *p);
-/* base + path (+ id, encoded) + access query, attribute-escaped. */
+/* base + path (+ id, encoded) + access query (+ tz= when the viewer chose
+ * the zone), attribute-escaped. */
 void Ccai_report_put_href(Ccai_report_page *p, const char *path, const char *id);
 /* A satisfaction level as a badge, with "Satisfaction: " when prefix. */
 void Ccai_report_put_satisfaction(Ccai_html *o, const char *s, bool prefix);

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
         json_t *doc = json_object_get(v, "call") ? json_object_get(v, "call") : v;
         char name[32];
         snprintf(name, sizeof name, "call-%d.html", i - 2);
-        ok = write_page(dir, name, Ccai_report_call_html(doc, "", "")) &&
+        ok = write_page(dir, name, Ccai_report_call_html(doc, "", "", NULL)) &&
              json_array_append(calls, doc) == 0;
         json_decref(v);
     }
@@ -90,7 +90,8 @@ int main(int argc, char **argv)
         size_t n = json_array_size(calls);
         json_t *list = json_pack("{s:I, s:O}", "total", (json_int_t)(n + 40), "calls", calls);
         /* Links point at the files written above, not at a server. */
-        ok = list && write_page(dir, "list.html", Ccai_report_list_html(list, "", n, 0, ".", ""));
+        ok = list &&
+             write_page(dir, "list.html", Ccai_report_list_html(list, "", n, 0, ".", "", NULL));
         json_decref(list);
     }
     ok = ok && write_page(dir, "error.html", Ccai_report_error_html(404, "No call with this id."));

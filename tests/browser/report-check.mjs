@@ -6,9 +6,14 @@
 //   [{"name": "call", "url": "file:///tmp/x/call-0.html",
 //     "expect": ["text in the page", {"selector": "time[datetime]"},
 //                {"selector": "li.msg", "count": 7}, {"html": "raw substring"}],
-//     "forbid": ["text", {"selector": "script"}, {"html": "<img"}]}]
+//     "forbid": ["text", {"selector": "script"}, {"html": "<img"}],
+//     "linksWork": true,
+//     "choose": {"select": "form.zone select", "value": "UTC",
+//                "submit": "form.zone button", "expect": ["text after"]}}]
 // Strings are matched against the rendered text (document.body.innerText),
 // "html" against the serialised DOM, "selector" against elements.
+// linksWork: every link to the page's own origin answers below 400.
+// choose: select an option of a form, submit it, check the new page.
 //
 // Each page is loaded twice: desktop (1280x900, light) and phone (390x844,
 // dark). Any request other than file:, data:, about: or http(s) to
@@ -85,6 +90,30 @@ async function checkPage(page, spec, vp, shots, failures) {
       } else if (f.html) {
         if (html.includes(f.html)) fail(`forbidden HTML present: ${JSON.stringify(f.html)}`);
       }
+    }
+    // Every link to the page's own server opens (no 401/404 behind a link).
+    if (spec.linksWork) {
+      const origin = new URL(page.url()).origin;
+      const hrefs = await page.$$eval('a[href]', (as) => as.map((a) => a.href));
+      for (const href of hrefs) {
+        if (new URL(href).origin !== origin) continue;
+        const r = await page.context().request.get(href, { failOnStatusCode: false });
+        if (r.status() >= 400) fail(`link ${href} answers HTTP ${r.status()}`);
+      }
+    }
+    // A form used as a viewer would: choose an option, submit, and check
+    // the page it leads to.
+    if (spec.choose) {
+      await page.selectOption(spec.choose.select, spec.choose.value);
+      const [resp] = await Promise.all([
+        page.waitForNavigation({ waitUntil: 'load', timeout: 15000 }),
+        page.click(spec.choose.submit),
+      ]);
+      if (resp && !resp.ok()) fail(`after choosing ${spec.choose.value}: HTTP ${resp.status()}`);
+      const after = await page.evaluate(() => document.body ? document.body.innerText : '');
+      for (const e of spec.choose.expect || [])
+        if (!after.includes(e)) fail(`after choosing ${spec.choose.value}: text not found: ${JSON.stringify(e)}`);
+      await page.goto(spec.url, { waitUntil: 'load', timeout: 15000 });
     }
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_metrics_exposition(void **state)
 {
@@ -108,11 +109,63 @@ static void test_metrics_errors(void **state)
     Ccai_metrics_free(NULL);
 }
 
+/* A counter set from a total kept elsewhere never goes down. */
+static void test_metrics_counter_set(void **state)
+{
+    (void)state;
+    Ccai_metrics *m = Ccai_metrics_new();
+    assert_non_null(m);
+    assert_int_equal(Ccai_metrics_register(m, "cpu_total", CCAI_METRIC_COUNTER, NULL, NULL, 0),
+                     CCAI_OK);
+    assert_int_equal(Ccai_metrics_counter_set(m, "cpu_total", NULL, 2.5), CCAI_OK);
+    assert_int_equal(Ccai_metrics_counter_set(m, "cpu_total", NULL, 1.0), CCAI_OK);
+    assert_int_equal(Ccai_metrics_counter_set(m, "cpu_total", NULL, -1.0), CCAI_ERR_INVALID_ARG);
+    char *text = Ccai_metrics_render(m);
+    assert_non_null(strstr(text, "\ncpu_total 2.5\n"));
+    ccai_free(text);
+    Ccai_metrics_free(m);
+}
+
+/* The process's metrics are read at collect time, under Prometheus' names. */
+static void test_metrics_process(void **state)
+{
+    (void)state;
+    Ccai_metrics *m = Ccai_metrics_new();
+    assert_non_null(m);
+    assert_int_equal(Ccai_metrics_process_init(m, "9.8.7\"x"), CCAI_OK);
+    Ccai_metrics_collect(m);
+    char *text = Ccai_metrics_render(m);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "ccai_build_info{version=\"9.8.7\\\"x\"} 1\n"));
+    assert_non_null(strstr(text, "# TYPE process_cpu_seconds_total counter\n"));
+    const char *rss = strstr(text, "\nprocess_resident_memory_bytes ");
+    const char *fds = strstr(text, "\nprocess_open_fds ");
+    assert_non_null(rss);
+    assert_non_null(fds);
+    assert_true(strtod(rss + strlen("\nprocess_resident_memory_bytes "), NULL) > 100000.0);
+    double open_before = strtod(fds + strlen("\nprocess_open_fds "), NULL);
+    ccai_free(text);
+    /* Two more descriptors are seen at the next collect. */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    Ccai_metrics_collect(m);
+    text = Ccai_metrics_render(m);
+    fds = strstr(text, "\nprocess_open_fds ");
+    assert_non_null(fds);
+    assert_true(strtod(fds + strlen("\nprocess_open_fds "), NULL) == open_before + 2.0);
+    ccai_free(text);
+    close(p[0]);
+    close(p[1]);
+    Ccai_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_exposition),
         cmocka_unit_test(test_metrics_errors),
+        cmocka_unit_test(test_metrics_counter_set),
+        cmocka_unit_test(test_metrics_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

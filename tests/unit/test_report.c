@@ -67,7 +67,7 @@ static void test_report_escapes(void **state)
 {
     (void)state;
     json_t *doc = load(hostile_call);
-    char *html = Ccai_report_call_html(doc, "", "?token=a\"b");
+    char *html = Ccai_report_call_html(doc, "", "?token=a\"b", NULL);
     assert_non_null(html);
     /* No markup from the document survives; all of it is there as text. */
     assert_null(strstr(html, "<script"));
@@ -100,7 +100,7 @@ static void test_report_claim_types(void **state)
 {
     (void)state;
     json_t *doc = load(hostile_call);
-    char *html = Ccai_report_call_html(doc, NULL, NULL);
+    char *html = Ccai_report_call_html(doc, NULL, NULL, NULL);
     assert_non_null(html);
     assert_non_null(
         strstr(html, "<a href=\"mailto:jane.doe@example.com\">jane.doe@example.com</a>"));
@@ -124,7 +124,7 @@ static void test_report_sections(void **state)
 {
     (void)state;
     json_t *doc = load(hostile_call);
-    char *html = Ccai_report_call_html(doc, "/base", "");
+    char *html = Ccai_report_call_html(doc, "/base", "", NULL);
     assert_non_null(html);
     /* Timeline sorted by seq; the empty "call" message still shows. */
     const char *second = strstr(html, "SECOND"), *third = strstr(html, "THIRD"),
@@ -143,8 +143,8 @@ static void test_report_sections(void **state)
     /* Reminders by due date, the past one flagged. */
     const char *past = strstr(html, "Check the policy"), *future = strstr(html, "Call back later");
     assert_true(past && future && past < future);
-    assert_non_null(strstr(html, "<li class=\"overdue\"><strong>Check the policy"));
-    assert_non_null(strstr(html, "<li><strong>Call back later"));
+    assert_non_null(strstr(html, "<li class=\"overdue\"><strong lang=\"fr-FR\">Check the policy"));
+    assert_non_null(strstr(html, "<li><strong lang=\"fr-FR\">Call back later"));
     /* Next action and synthesis. */
     assert_non_null(strstr(html, "Requires expertise"));
     assert_non_null(strstr(html, "<strong>your car</strong>"));
@@ -158,25 +158,25 @@ static void test_report_sections(void **state)
 
     /* An http(s) recording is played and linked. */
     json_object_set_new(doc, "recording_url", json_string("https://rec.example/a.wav?x=1&y=2"));
-    html = Ccai_report_call_html(doc, "", "");
+    html = Ccai_report_call_html(doc, "", "", NULL);
     assert_non_null(html);
     assert_non_null(strstr(
         html, "<audio controls preload=\"none\" src=\"https://rec.example/a.wav?x=1&amp;y=2\">"));
     assert_non_null(strstr(html, "<a href=\"https://rec.example/a.wav?x=1&amp;y=2\""));
     ccai_free(html);
     json_object_set_new(doc, "recording_url", json_string("data:audio/wav;base64,AAAA"));
-    html = Ccai_report_call_html(doc, "", "");
+    html = Ccai_report_call_html(doc, "", "", NULL);
     assert_null(strstr(html, "data:audio"));
     ccai_free(html);
 
     /* A document of the wrong shape is shown, not trusted. */
     json_t *odd = load("{\"messages\":{\"a\":1},\"claim\":[1],\"initiate\":\"x\",\"synthesis\":3}");
-    html = Ccai_report_call_html(odd, "", "");
+    html = Ccai_report_call_html(odd, "", "", NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "No messages."));
     ccai_free(html);
     json_decref(odd);
-    assert_null(Ccai_report_call_html(NULL, "", ""));
+    assert_null(Ccai_report_call_html(NULL, "", "", NULL));
     json_decref(doc);
 }
 
@@ -195,7 +195,7 @@ static void test_report_list(void **state)
     json_array_append_new(calls, call);
     json_object_set_new(list, "calls", calls);
 
-    char *html = Ccai_report_list_html(list, "+33\"6", 2, 2, "", "?token=s%3Dx&lang=en");
+    char *html = Ccai_report_list_html(list, "+33\"6", 2, 2, "", "?token=s%3Dx&lang=en", NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "Showing 3&ndash;4 of 45 calls (2 shown)"));
     /* Newest first, each linked with the access query. */
@@ -223,17 +223,141 @@ static void test_report_list(void **state)
 
     /* First and only page: no pagination. */
     json_object_set_new(list, "total", json_integer(2));
-    html = Ccai_report_list_html(list, NULL, 0, 0, "", "");
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", NULL);
     assert_non_null(strstr(html, "All 2 calls shown"));
     assert_null(strstr(html, "offset="));
     ccai_free(html);
 
     json_t *empty = load("{\"total\":0,\"calls\":[]}");
-    html = Ccai_report_list_html(empty, "", 10, 0, "", "");
+    html = Ccai_report_list_html(empty, "", 10, 0, "", "", NULL);
     assert_non_null(strstr(html, "No calls shown out of 0"));
     ccai_free(html);
     json_decref(empty);
     json_decref(list);
+}
+
+/* The call's words carry its language; the page's own words stay English. */
+static void test_report_lang(void **state)
+{
+    (void)state;
+    json_t *doc = load(hostile_call);
+    char *html = Ccai_report_call_html(doc, "", "", NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    assert_non_null(strstr(html, "<p lang=\"fr-FR\">SECOND &lt;script&gt;"));
+    assert_non_null(strstr(html, "Summary: <span lang=\"fr-FR\">your &lt;broken&gt; window"));
+    /* The task is the operator's text, not the call's words. */
+    assert_non_null(strstr(html, "<p class=\"task\">File the claim"));
+    assert_non_null(strstr(html, "<p lang=\"fr-FR\">Damage &lt;needs&gt; review"));
+    assert_non_null(strstr(html, "<td lang=\"fr-FR\">Lyon&#39;"));
+    ccai_free(html);
+    /* A language that is not a tag is not written into an attribute. */
+    json_object_set_new(doc, "lang", json_string("fr\" onclick=\"x"));
+    html = Ccai_report_call_html(doc, "", "", NULL);
+    assert_non_null(html);
+    assert_null(strstr(html, " lang=\"fr"));
+    assert_null(strstr(html, "onclick=\""));
+    ccai_free(html);
+    json_decref(doc);
+}
+
+/* One zone per page, stated: the list in UTC unless the viewer chose one,
+ * a call in the caller's zone unless the viewer chose one; links carry the
+ * choice; an unknown zone is said and UTC used. */
+static void test_report_zones(void **state)
+{
+    (void)state;
+    json_t *call = load(hostile_call);
+    json_t *us = json_deep_copy(call);
+    json_object_set_new(us, "call_id", json_string("0b9d7c1e-0000-4000-8000-000000000002"));
+    json_object_set_new(us, "phone_number", json_string("+15551234567"));
+    json_object_set_new(us, "created_at", json_string("2024-10-07T23:30:00.000Z"));
+    json_t *list = json_object();
+    json_object_set_new(list, "total", json_integer(2));
+    json_t *calls = json_array();
+    json_array_append_new(calls, call);
+    json_array_append_new(calls, us);
+    json_object_set_new(list, "calls", calls);
+
+    char *html = Ccai_report_list_html(list, NULL, 0, 0, "", "?token=t", NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">UTC</b>"));
+    /* Both rows in UTC, whatever the callers' countries. */
+    assert_non_null(strstr(html, "Tue 8 Oct 2024, 12:00 (UTC)"));
+    assert_non_null(strstr(html, "Mon 7 Oct 2024, 23:30 (UTC)"));
+    /* The choices: UTC and the callers' zones, once each. */
+    assert_non_null(strstr(html, "<option value=\"UTC\" selected>UTC</option>"));
+    assert_non_null(strstr(html, "<option value=\"Europe/Paris\">Europe/Paris</option>"));
+    assert_non_null(strstr(html, "<option value=\"America/New_York\">America/New_York</option>"));
+    assert_non_null(strstr(html, "<input type=\"hidden\" name=\"token\" value=\"t\">"));
+    /* Links do not carry a zone nobody chose. */
+    assert_null(strstr(html, "tz="));
+    ccai_free(html);
+
+    json_object_set_new(list, "total", json_integer(3));
+    html = Ccai_report_list_html(list, NULL, 2, 0, "", "?token=t", "Europe/Paris");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">Europe/Paris</b>"));
+    assert_non_null(strstr(html, "Tue 8 Oct 2024, 14:00 (CEST)"));
+    assert_non_null(strstr(html, "Tue 8 Oct 2024, 01:30 (CEST)"));
+    assert_non_null(strstr(html, "<option value=\"Europe/Paris\" selected>"));
+    assert_non_null(strstr(
+        html, "href=\"/report/0b9d7c1e-0000-4000-8000-000000000001?token=t&amp;tz=Europe/Paris\""));
+    assert_non_null(strstr(html, "limit=2&amp;offset=2&amp;tz=Europe/Paris\""));
+    assert_non_null(strstr(html, "<input type=\"hidden\" name=\"tz\" value=\"Europe/Paris\">"));
+    ccai_free(html);
+
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", "Mars/Olympus<b>");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Unknown time zone &ldquo;Mars/Olympus&lt;b&gt;&rdquo;"));
+    assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">UTC</b>"));
+    ccai_free(html);
+
+    /* A call's page: the caller's zone by default, the viewer's when asked. */
+    html = Ccai_report_call_html(call, "", "", NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">Europe/Paris</b>"));
+    assert_non_null(strstr(html, "Tue 8 Oct 2024, 14:00 (CEST)"));
+    ccai_free(html);
+    Ccai_report_view view = {"America/New_York", true};
+    html = Ccai_report_call_html(call, "", "", &view);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">America/New_York</b>"));
+    assert_non_null(strstr(html, "Tue 8 Oct 2024, 08:00 (EDT)"));
+    /* The claim's instant in that zone, with its abbreviation. */
+    assert_non_null(strstr(html, "Tue 8 Oct 2024, 10:30 (EDT)"));
+    ccai_free(html);
+
+    /* A claim time said without a zone: as said, the caller's zone named. */
+    json_object_set_new(json_object_get(call, "claim"), "incident_datetime",
+                        json_string("2024-10-08T14:30:00"));
+    html = Ccai_report_call_html(call, "", "", &view);
+    assert_non_null(html);
+    assert_non_null(
+        strstr(html, "Tue 8 Oct 2024, 14:30</time> <span class=\"small\">(Europe/Paris)"));
+    ccai_free(html);
+    json_decref(list);
+}
+
+/* A viewer with the per-call key only gets no link to the list (401). */
+static void test_report_shared_link(void **state)
+{
+    (void)state;
+    json_t *doc = load(hostile_call);
+    Ccai_report_view shared = {NULL, false};
+    char *html = Ccai_report_call_html(doc, "", "?key=k", &shared);
+    assert_non_null(html);
+    assert_null(strstr(html, "All calls"));
+    assert_null(strstr(html, "href=\"/report\""));
+    assert_null(strstr(html, "href=\"/report?"));
+    /* The zone form keeps the key, so that it opens this page again. */
+    assert_non_null(strstr(html, "<input type=\"hidden\" name=\"key\" value=\"k\">"));
+    ccai_free(html);
+    Ccai_report_view token = {NULL, true};
+    html = Ccai_report_call_html(doc, "", "?token=t", &token);
+    assert_non_null(strstr(html, "href=\"/report?token=t\">&larr; All calls</a>"));
+    ccai_free(html);
+    json_decref(doc);
 }
 
 static void test_report_error(void **state)
@@ -251,7 +375,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_escapes),  cmocka_unit_test(test_report_claim_types),
         cmocka_unit_test(test_report_sections), cmocka_unit_test(test_report_list),
-        cmocka_unit_test(test_report_error),
+        cmocka_unit_test(test_report_error),    cmocka_unit_test(test_report_lang),
+        cmocka_unit_test(test_report_zones),    cmocka_unit_test(test_report_shared_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
