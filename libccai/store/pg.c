@@ -16,7 +16,9 @@
  * ~0.1 ms (docs/deployment.md has the figures).
  *
  * Inside an explicit transaction (Ccai_store_begin) each statement runs
- * in a savepoint, so that a failed one undoes itself alone, as in SQLite.
+ * in a savepoint, so that a failed one undoes itself alone, as in SQLite:
+ * SAVEPOINT, the statement and RELEASE (and BEGIN with the first one) go
+ * in one round trip in libpq's pipeline mode; COMMIT is one more.
  * A lost connection is reopened by the next operation (not inside a
  * transaction: that one fails).
  */
@@ -157,49 +159,86 @@ static CCAI_MUST_CHECK bool wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
-/* Send what is queued and read every result of the command sent: *ret is
- * its last result, or its first failed one. */
-static CCAI_MUST_CHECK ccai_status await_result(Ccai_pg *st, const char *op, PGresult **ret)
+static CCAI_MUST_CHECK uint64_t answer_deadline(const Ccai_pg *st)
 {
-    uint64_t deadline =
-        Ccai_monotonic_ms() + (uint64_t)st->statement_timeout_ms + PG_ANSWER_MARGIN_MS;
-    PGresult *keep = NULL;
+    return Ccai_monotonic_ms() + (uint64_t)st->statement_timeout_ms + PG_ANSWER_MARGIN_MS;
+}
+
+/* Send what is queued, then the next result (NULL: the end of a command's
+ * results), waiting for the server until the deadline. */
+static CCAI_MUST_CHECK ccai_status next_result(Ccai_pg *st, const char *op, uint64_t deadline,
+                                               PGresult **ret)
+{
     for (;;) {
         int f = PQflush(st->conn);
         if (f < 0)
-            goto lost;
+            return conn_lost(st, op, PQerrorMessage(st->conn));
         if (f == 0 && !PQisBusy(st->conn)) {
-            PGresult *r = PQgetResult(st->conn);
-            if (!r)
-                break;
-            ExecStatusType es = PQresultStatus(r);
-            bool failed = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
-            if (!keep || (failed && PQresultStatus(keep) != PGRES_FATAL_ERROR)) {
-                PQclear(keep);
-                keep = r;
-            } else {
-                PQclear(r);
-            }
-            continue;
+            *ret = PQgetResult(st->conn);
+            return CCAI_OK;
         }
         if (!wait_fd(PQsocket(st->conn), (short)(POLLIN | (f == 1 ? POLLOUT : 0)), deadline)) {
-            PQclear(keep);
             char why[96];
             snprintf(why, sizeof why, "no answer within %d ms",
                      st->statement_timeout_ms + PG_ANSWER_MARGIN_MS);
             return conn_lost(st, op, why);
         }
         if (!PQconsumeInput(st->conn))
-            goto lost;
+            return conn_lost(st, op, PQerrorMessage(st->conn));
+    }
+}
+
+/* Every result of the command sent: *ret is its first, or its first
+ * failed one. */
+static CCAI_MUST_CHECK ccai_status command_result(Ccai_pg *st, const char *op, uint64_t deadline,
+                                                  PGresult **ret)
+{
+    PGresult *keep = NULL, *r = NULL;
+    ccai_status status;
+    while ((status = next_result(st, op, deadline, &r)) == CCAI_OK && r) {
+        ExecStatusType es = PQresultStatus(r);
+        bool failed = es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK;
+        if (!keep || (failed && PQresultStatus(keep) != PGRES_FATAL_ERROR)) {
+            PQclear(keep);
+            keep = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    if (status != CCAI_OK) {
+        PQclear(keep);
+        return status;
     }
     if (!keep)
         return Ccai_pg_fail_nomem(st, op);
     *ret = keep;
     return CCAI_OK;
+}
 
-lost:
-    PQclear(keep);
-    return conn_lost(st, op, PQerrorMessage(st->conn));
+static CCAI_MUST_CHECK ccai_status await_result(Ccai_pg *st, const char *op, PGresult **ret)
+{
+    return command_result(st, op, answer_deadline(st), ret);
+}
+
+/* A command's result checked: a failure's status and text. */
+static CCAI_MUST_CHECK ccai_status check_result(Ccai_pg *st, const char *op, PGresult *r,
+                                                PGresult **ret)
+{
+    ExecStatusType es = PQresultStatus(r);
+    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+        ccai_status status;
+        if (PQstatus(st->conn) == CONNECTION_BAD)
+            status = conn_lost(st, op, PQerrorMessage(st->conn));
+        else
+            status = result_fail(st, op, r);
+        PQclear(r);
+        return status;
+    }
+    if (ret)
+        *ret = r;
+    else
+        PQclear(r);
+    return CCAI_OK;
 }
 
 /* Wait for a command's result and check it. */
@@ -209,21 +248,7 @@ static CCAI_MUST_CHECK ccai_status finish(Ccai_pg *st, const char *op, PGresult 
     ccai_status status = await_result(st, op, &r);
     if (status != CCAI_OK)
         return status;
-    ExecStatusType es = PQresultStatus(r);
-    if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
-        if (PQstatus(st->conn) == CONNECTION_BAD) {
-            PQclear(r);
-            return conn_lost(st, op, PQerrorMessage(st->conn));
-        }
-        status = result_fail(st, op, r);
-        PQclear(r);
-        return status;
-    }
-    if (ret)
-        *ret = r;
-    else
-        PQclear(r);
-    return CCAI_OK;
+    return check_result(st, op, r, ret);
 }
 
 /* SQL without parameters (several statements allowed). */
@@ -338,34 +363,85 @@ static CCAI_MUST_CHECK ccai_status run_prepared(Ccai_pg *st, const char *op,
     return finish(st, op, ret);
 }
 
+/* Inside an explicit transaction: SAVEPOINT, the statement and RELEASE
+ * sent at once in libpq's pipeline mode (one round trip). When the
+ * statement fails, the server skips the RELEASE and the transaction is in
+ * error until ROLLBACK TO the savepoint: the failure undoes this statement
+ * alone, as in SQLite. */
+static CCAI_MUST_CHECK ccai_status run_in_savepoint(Ccai_pg *st, const char *op,
+                                                    enum Ccai_pg_stmt_id id,
+                                                    const Ccai_pg_params *p, PGresult **ret)
+{
+    char name[16];
+    snprintf(name, sizeof name, "ccai%d", (int)id);
+    if (!st->prepared[id]) {
+        if (!PQsendPrepare(st->conn, name, Ccai_pg_stmt_sql[id], 0, NULL))
+            return conn_lost(st, op, PQerrorMessage(st->conn));
+        ccai_status status = finish(st, op, NULL);
+        if (status != CCAI_OK)
+            return status;
+        st->prepared[id] = true;
+    }
+    /* The transaction's BEGIN goes with its first statement. */
+    bool begin = !st->tx_sent;
+    if (!PQenterPipelineMode(st->conn) ||
+        (begin && !PQsendQueryParams(st->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) ||
+        !PQsendQueryParams(st->conn, "SAVEPOINT ccai_op", 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(st->conn, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0) ||
+        !PQsendQueryParams(st->conn, "RELEASE ccai_op", 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQpipelineSync(st->conn))
+        return conn_lost(st, op, PQerrorMessage(st->conn));
+    st->tx_sent = true;
+    uint64_t deadline = answer_deadline(st);
+    PGresult *res[3] = {NULL, NULL, NULL}, *sync = NULL;
+    ccai_status status = CCAI_OK;
+    if (begin) {
+        PGresult *b = NULL;
+        status = command_result(st, op, deadline, &b);
+        if (status == CCAI_OK && PQresultStatus(b) != PGRES_COMMAND_OK)
+            status = conn_lost(st, op, PQresultErrorMessage(b));
+        PQclear(b);
+    }
+    for (int i = 0; i < 3 && status == CCAI_OK; i++)
+        status = command_result(st, op, deadline, &res[i]);
+    if (status == CCAI_OK)
+        status = next_result(st, op, deadline, &sync);
+    if (status == CCAI_OK && (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC))
+        status = conn_lost(st, op, "the pipeline's answers are out of order");
+    PQclear(sync);
+    if (status == CCAI_OK && !PQexitPipelineMode(st->conn))
+        status = conn_lost(st, op, PQerrorMessage(st->conn));
+    if (status != CCAI_OK) {
+        for (int i = 0; i < 3; i++)
+            PQclear(res[i]);
+        return status;
+    }
+    PQclear(res[2]);
+    status = check_result(st, op, res[0], NULL);
+    if (status != CCAI_OK) {
+        PQclear(res[1]);
+        return status;
+    }
+    status = check_result(st, op, res[1], ret);
+    if (status != CCAI_OK && st->conn) {
+        /* Errors here are secondary: the first one is what the caller sees. */
+        char *why = Ccai_strdup(Ccai_err_get(&st->err));
+        if (exec_sql(st, op, "ROLLBACK TO ccai_op; RELEASE ccai_op") == CCAI_OK && why)
+            status = Ccai_pg_fail(st, status, "%s", why);
+        ccai_free(why);
+    }
+    return status;
+}
+
 CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
                                         const Ccai_pg_params *p, PGresult **ret)
 {
     ccai_status status = ensure_conn(st, op);
     if (status != CCAI_OK)
         return status;
-    if (!st->in_tx)
-        return run_prepared(st, op, id, p, ret);
-    status = exec_sql(st, op, "SAVEPOINT ccai_op");
-    if (status != CCAI_OK)
-        return status;
-    PGresult *r = NULL;
-    status = run_prepared(st, op, id, p, &r);
-    if (!st->conn)
-        return status;
-    ccai_status end =
-        exec_sql(st, op, status == CCAI_OK ? "RELEASE ccai_op" : "ROLLBACK TO ccai_op");
-    if (status == CCAI_OK && end != CCAI_OK) {
-        PQclear(r);
-        return end;
-    }
-    if (status == CCAI_OK) {
-        if (ret)
-            *ret = r;
-        else
-            PQclear(r);
-    }
-    return status;
+    if (st->in_tx)
+        return run_in_savepoint(st, op, id, p, ret);
+    return run_prepared(st, op, id, p, ret);
 }
 
 /* Rows ------------------------------------------------------------------ */
@@ -663,12 +739,10 @@ static CCAI_MUST_CHECK ccai_status pg_begin(Ccai_store *store)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
         return Ccai_pg_fail(st, CCAI_ERR_STATE, "store: begin: a transaction is already open");
-    ccai_status status = ensure_conn(st, "begin");
-    if (status == CCAI_OK)
-        status = exec_sql(st, "begin", "BEGIN");
-    if (status == CCAI_OK)
-        st->in_tx = true;
-    return status;
+    /* BEGIN is sent with the first statement (one round trip less). */
+    st->in_tx = true;
+    st->tx_sent = false;
+    return CCAI_OK;
 }
 
 static CCAI_MUST_CHECK ccai_status pg_commit(Ccai_store *store)
@@ -685,6 +759,8 @@ static CCAI_MUST_CHECK ccai_status pg_commit(Ccai_store *store)
                             "store: commit: the connection was lost in the transaction: nothing "
                             "of it was committed");
     }
+    if (!st->tx_sent)
+        return CCAI_OK; /* nothing was written */
     /* COMMIT of a transaction an error aborted answers ROLLBACK, without
      * an error: tell it. */
     PGresult *r = NULL;
@@ -709,7 +785,7 @@ static CCAI_MUST_CHECK ccai_status pg_rollback(Ccai_store *store)
     if (!st->in_tx)
         return Ccai_pg_fail(st, CCAI_ERR_STATE, "store: rollback: no transaction is open");
     st->in_tx = false;
-    if (st->tx_lost || !st->conn) {
+    if (st->tx_lost || !st->conn || !st->tx_sent) {
         st->tx_lost = false;
         return CCAI_OK; /* nothing of it reached a commit */
     }

@@ -62,6 +62,7 @@ typedef struct Ccai_pg {
     Ccai_err err;
     int schema_version;
     bool in_tx;   /* an explicit transaction from Ccai_store_begin() is open */
+    bool tx_sent; /* ... and its BEGIN was sent (with its first statement) */
     bool tx_lost; /* ... and the connection was lost in it */
     char failure[256];
 } Ccai_pg;
