@@ -14,7 +14,8 @@
  *   claim      a job enqueued, claimed, done (three commits)
  *   get        a call read by id
  *   newest     the newest 20 of a call's 40 messages read (a turn's context)
- * and the latency of a turn's transaction.
+ * and the latency of a turn's transaction; then the size on disk of a call
+ * in PostgreSQL (tables and indexes, 500 calls of 20 messages).
  */
 #include "store/pg.h"
 #include "store/sqlite.h"
@@ -22,6 +23,7 @@
 #include "bench_stats.h"
 #include "support/pg_server.h"
 
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,43 @@ done:
     Ccai_store_call_clear(&c);
 }
 
+/* Bytes per call of 20 messages in PostgreSQL: heap, indexes, TOAST. */
+static double pg_bytes_per_call(pg_server *pg)
+{
+    enum { CALLS = 500, MESSAGES = 20 };
+    char dsn[400];
+    Ccai_store *s = NULL;
+    if (pg_server_schema_dsn(pg, dsn, sizeof dsn) != 0)
+        return -1;
+    size_t len = strlen(dsn);
+    snprintf(dsn + len - 1, sizeof dsn - len + 1, " -csynchronous_commit=off'");
+    if (Ccai_pg_open(dsn, 10000, 10000, NULL, &s, NULL) != CCAI_OK)
+        return -1;
+    Ccai_store_message m = {
+        0,       "human", "talk", "none", "My car was hit at the crossroads, nobody is hurt.",
+        "en-US", NULL,    NULL,   0};
+    for (int i = 0; i < CALLS; i++) {
+        Ccai_store_call c;
+        if (new_call(s, &c, 100 + i) != 0)
+            break;
+        for (int k = 0; k < MESSAGES; k++)
+            if (check(Ccai_store_message_append(s, c.id, &m, NULL), s, "append") != 0)
+                break;
+        Ccai_store_call_clear(&c);
+    }
+    Ccai_store_close(s);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_total_relation_size('t%d.calls') + pg_total_relation_size('t%d.messages')",
+             pg->schemas, pg->schemas);
+    PGconn *c = PQconnectdb(pg->dsn);
+    PGresult *r = PQexec(c, sql);
+    double bytes = PQresultStatus(r) == PGRES_TUPLES_OK ? atof(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return bytes < 0 ? -1 : bytes / CALLS;
+}
+
 int main(int argc, char **argv)
 {
     int n = 3000;
@@ -223,6 +262,7 @@ int main(int argc, char **argv)
         Ccai_store_close(s);
         ccai_free(err);
     }
+    double per_call = rc == 0 ? pg_bytes_per_call(&pg) : -1;
     if (rc != 0) {
         fprintf(stderr, "bench-store: no PostgreSQL (%s)\n",
                 rc == 77 ? "binaries absent" : "failed");
@@ -249,5 +289,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < N_RES; k++)
         printf(" %12.3f ms", res[k].turn_p99);
     printf("\n");
+    if (per_call > 0)
+        printf("  PostgreSQL: %.0f bytes per call of 20 messages (tables and indexes)\n", per_call);
     return res[0].ok && res[1].ok ? 0 : 1;
 }
