@@ -84,6 +84,22 @@ static void show_log(const pg_server *s)
     fclose(f);
 }
 
+/* pg_ctl start on s->port: its exit status. */
+static int start_on_port(const pg_server *s)
+{
+    char data[200], pg_ctl[300], opts[400], log[200];
+    snprintf(data, sizeof data, "%s/data", s->dir);
+    snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", s->bindir);
+    snprintf(log, sizeof log, "%s/server.log", s->dir);
+    snprintf(opts, sizeof opts,
+             "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=%s -c max_connections=60 "
+             "-c shared_buffers=32MB",
+             s->port, s->dir, s->fsync ? "on" : "off");
+    const char *const start_argv[] = {pg_ctl, "-D", data, "-l", log,     "-w",
+                                      "-t",   "60", "-o", opts, "start", NULL};
+    return run(s, start_argv);
+}
+
 int pg_server_start(pg_server *s, bool fsync)
 {
     memset(s, 0, sizeof *s);
@@ -106,10 +122,9 @@ int pg_server_start(pg_server *s, bool fsync)
         if (chown(s->dir, s->uid, s->gid) != 0)
             return -1;
     }
-    char data[200], initdb[300], pg_ctl[300], opts[400], log[200];
+    char data[200], initdb[300], log[200];
     snprintf(data, sizeof data, "%s/data", s->dir);
     snprintf(initdb, sizeof initdb, "%s/initdb", s->bindir);
-    snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", s->bindir);
     snprintf(log, sizeof log, "%s/server.log", s->dir);
     const char *const init_argv[] = {initdb,  "-D", data,   "-U",         "ccai",      "-A",
                                      "trust", "-E", "UTF8", "--locale=C", "--no-sync", NULL};
@@ -120,15 +135,10 @@ int pg_server_start(pg_server *s, bool fsync)
     }
     /* A port from the pid and the clock; another one if it is taken. */
     srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    s->fsync = fsync;
     for (int attempt = 0; attempt < 8; attempt++) {
         s->port = 30000 + rand() % 2000;
-        snprintf(opts, sizeof opts,
-                 "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=%s -c max_connections=60 "
-                 "-c shared_buffers=32MB",
-                 s->port, s->dir, fsync ? "on" : "off");
-        const char *const start_argv[] = {pg_ctl, "-D", data, "-l", log,     "-w",
-                                          "-t",   "60", "-o", opts, "start", NULL};
-        if (run(s, start_argv) == 0) {
+        if (start_on_port(s) == 0) {
             snprintf(s->dsn, sizeof s->dsn,
                      "host=127.0.0.1 port=%d user=ccai dbname=postgres connect_timeout=10",
                      s->port);
@@ -182,6 +192,20 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     (void)flag;
     (void)ftw;
     return remove(path);
+}
+
+int pg_server_pause(pg_server *s)
+{
+    char data[200], pg_ctl[300];
+    snprintf(data, sizeof data, "%s/data", s->dir);
+    snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", s->bindir);
+    const char *const stop_argv[] = {pg_ctl, "-D", data, "-m", "fast", "-w", "stop", NULL};
+    return run(s, stop_argv) == 0 ? 0 : -1;
+}
+
+int pg_server_resume(pg_server *s)
+{
+    return start_on_port(s) == 0 ? 0 : -1;
 }
 
 void pg_server_stop(pg_server *s)

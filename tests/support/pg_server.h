@@ -14,6 +14,8 @@
  *      stderr, with the server's log).
  *   2. pg_server_schema_dsn() makes a new empty schema and gives a DSN
  *      whose search_path is it: each test's database is its own.
+ *   pg_server_pause() and pg_server_resume() stop it and start it again
+ *   on its port (an outage, a restart).
  *   3. pg_server_stop() stops the server (fast shutdown) and removes the
  *      directory.
  *
@@ -32,6 +34,7 @@ typedef struct pg_server {
     uid_t uid; /* who runs the server */
     gid_t gid;
     bool as_other; /* not this process's user (root) */
+    bool fsync;
     char dsn[256]; /* the database "postgres" */
     int schemas;
 } pg_server;
@@ -43,6 +46,10 @@ int pg_server_start(pg_server *s, bool fsync);
 int pg_server_schema_dsn(pg_server *s, char *out, size_t n);
 /* Run sql on the database (one connection): 0, or -1 (why on stderr). */
 int pg_server_exec(const pg_server *s, const char *sql);
+/* Stop the server (fast shutdown), keeping its cluster: 0, or -1. */
+int pg_server_pause(pg_server *s);
+/* Start it again on the same port: 0, or -1. */
+int pg_server_resume(pg_server *s);
 void pg_server_stop(pg_server *s);
 
 #endif
