@@ -1784,6 +1784,38 @@ static void test_pg_two_handles(void **state)
     Ccai_store_close(b);
 }
 
+/* Another instance holds the call's row in an open transaction: a write
+ * waits at most the statement timeout (the server cancels it), fails with
+ * CCAI_ERR_BUSY having written nothing, and the thread is back; once the
+ * lock is gone the write decides (here: the other writer won). */
+static void test_pg_statement_timeout(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    Ccai_store *a = pg_open_dsn(dsn), *b = NULL;
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 200, NULL, &b, NULL), CCAI_OK);
+    insert_call(a, "call-1", "+1", NULL, 0);
+    Ccai_store_call *ca = NULL, *cb = NULL;
+    assert_int_equal(Ccai_store_call_get(a, "call-1", &ca), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &cb), CCAI_OK);
+    assert_int_equal(Ccai_store_begin(a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(a, ca), CCAI_OK); /* holds the row */
+    uint64_t t0 = Ccai_monotonic_ms();
+    assert_int_equal(Ccai_store_call_update(b, cb), CCAI_ERR_BUSY);
+    uint64_t waited = Ccai_monotonic_ms() - t0;
+    assert_true(waited >= 150 && waited < 1200 + 1000);
+    assert_non_null(strstr(Ccai_store_errmsg(b), "statement timeout"));
+    assert_int_equal(cb->row_version, 1); /* nothing written */
+    assert_null(Ccai_store_failure(b));   /* the database works */
+    assert_int_equal(Ccai_store_commit(a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(b, cb), CCAI_ERR_CONFLICT);
+    Ccai_store_call_free(ca);
+    Ccai_store_call_free(cb);
+    Ccai_store_close(a);
+    Ccai_store_close(b);
+}
+
 /* The server ends the connection (a restart, a failover, an idle
  * timeout): the operation fails with the reason, the failure is kept for
  * the readiness check, the next operation connects again. */
@@ -1892,6 +1924,7 @@ static int main_postgresql(void)
         cmocka_unit_test(test_pg_concurrent_migrations),
         cmocka_unit_test(test_pg_newer_version_refused),
         cmocka_unit_test(test_pg_two_handles),
+        cmocka_unit_test(test_pg_statement_timeout),
         cmocka_unit_test(test_pg_connection_lost),
         cmocka_unit_test(test_pg_json_compact),
     };
