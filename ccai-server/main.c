@@ -14,6 +14,9 @@
  * work (turns, post-call jobs) finish for up to 10 s, then exit 0; a second
  * signal exits at once.
  *
+ * SIGHUP: the feature flags again (the configuration's flag keys, then
+ * flags.file; docs/configuration.md). Other keys take a restart.
+ *
  * SIP (sip.listen set, built with libre): one loop, libre's, for all of
  * the context. libre 1.1.0 can only be run by re_main() (no "poll once",
  * its epoll set is private), so libre has to own the loop of the thread
@@ -71,9 +74,11 @@ typedef struct server {
     uint64_t stop_deadline;
     struct event *stop_timer;
     int verbosity;
+    const char *config_path; /* -c FILE, for SIGHUP */
 #ifdef CCAI_SERVER_LIBRE
     int on_libre; /* sip.listen: the context runs on re_main() */
     struct tmr libre_stop;
+    struct tmr libre_hup; /* polls hup_pending: libre's re_main() handles no SIGHUP */
 #endif
 } server;
 
@@ -300,23 +305,64 @@ static int usage(FILE *out)
     return out == stdout ? EXIT_SUCCESS : EXIT_USAGE;
 }
 
+/* The configuration from where it comes: FILE, $CONFIG_YAML, ./config.yaml
+ * or the defaults, then the environment; validated. */
+static ccai_status read_config(ccai_config *cfg, const char *path)
+{
+    ccai_status st = CCAI_OK;
+    const char *env_yaml = getenv("CONFIG_YAML");
+    if (path)
+        st = ccai_config_load(cfg, path);
+    else if (env_yaml && *env_yaml)
+        st = ccai_config_load_string(cfg, env_yaml, strlen(env_yaml), "<env CONFIG_YAML>");
+    else if (access("config.yaml", F_OK) == 0)
+        st = ccai_config_load(cfg, "config.yaml");
+    if (st == CCAI_OK)
+        st = ccai_config_apply_env(cfg, NULL);
+    if (st == CCAI_OK)
+        st = ccai_config_validate(cfg);
+    return st;
+}
+
+/* SIGHUP: the flags of the configuration read again, then the flags file. A
+ * configuration that no longer reads leaves the flags file alone to say. */
+static void reload_flags(server *s)
+{
+    ccai_config *fresh = NULL;
+    ccai_status st = ccai_config_new(&fresh);
+    if (st == CCAI_OK) {
+        ccai_config_set_logger(fresh, log_line, NULL, CCAI_LOG_WARN);
+        st = read_config(fresh, s->config_path);
+        if (st != CCAI_OK)
+            log_line(CCAI_LOG_ERROR, "SIGHUP: the configuration does not read; its flags unchanged",
+                     NULL);
+    }
+    st = ccai_ctx_flags_reload(s->ctx, st == CCAI_OK ? fresh : NULL);
+    ccai_config_free(fresh);
+    char msg[1024];
+    if (st == CCAI_OK)
+        snprintf(msg, sizeof msg, "SIGHUP: flags read again");
+    else
+        snprintf(msg, sizeof msg, "SIGHUP: flags: %s: %s", ccai_status_str(st),
+                 ccai_ctx_errmsg(s->ctx));
+    log_line(st == CCAI_OK ? CCAI_LOG_INFO : CCAI_LOG_ERROR, msg, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    reload_flags(arg);
+}
+
 static int load_config(server *s, const char *path)
 {
     ccai_status st = ccai_config_new(&s->cfg);
     if (st != CCAI_OK)
         return EXIT_FAILURE;
     ccai_config_set_logger(s->cfg, log_line, NULL, s->verbosity ? CCAI_LOG_DEBUG : CCAI_LOG_INFO);
-    const char *env_yaml = getenv("CONFIG_YAML");
-    if (path)
-        st = ccai_config_load(s->cfg, path);
-    else if (env_yaml && *env_yaml)
-        st = ccai_config_load_string(s->cfg, env_yaml, strlen(env_yaml), "<env CONFIG_YAML>");
-    else if (access("config.yaml", F_OK) == 0)
-        st = ccai_config_load(s->cfg, "config.yaml");
-    if (st == CCAI_OK)
-        st = ccai_config_apply_env(s->cfg, NULL);
-    if (st == CCAI_OK)
-        st = ccai_config_validate(s->cfg);
+    s->config_path = path;
+    st = read_config(s->cfg, path);
     if (st != CCAI_OK) {
         const char *msg = ccai_config_errmsg(s->cfg);
         fprintf(stderr, "ccai-server: invalid configuration (%s):\n%s\n", ccai_status_str(st),
@@ -422,6 +468,24 @@ static void on_libre_signal(int sig)
     on_signal(sig, 0, libre_server);
 }
 
+static volatile sig_atomic_t hup_pending;
+
+static void on_libre_hup(int sig)
+{
+    (void)sig;
+    hup_pending = 1;
+}
+
+static void on_libre_hup_tick(void *arg)
+{
+    server *s = arg;
+    if (hup_pending) {
+        hup_pending = 0;
+        reload_flags(s);
+    }
+    tmr_start(&s->libre_hup, 250, on_libre_hup_tick, s);
+}
+
 /* The whole context on libre's loop: see the top of the file. */
 static int run_libre(server *s)
 {
@@ -441,6 +505,7 @@ static int run_libre(server *s)
     s->on_libre = 1;
     libre_server = s;
     tmr_init(&s->libre_stop);
+    tmr_init(&s->libre_hup);
     char *why = NULL;
     ccai_status st = ccai_ctx_new_libre(s->cfg, &s->ctx, &why);
     int rc = EXIT_FAILURE;
@@ -457,12 +522,15 @@ static int run_libre(server *s)
     if (rc != EXIT_SUCCESS)
         goto out;
     say_auth(s);
+    signal(SIGHUP, on_libre_hup);
+    tmr_start(&s->libre_hup, 250, on_libre_hup_tick, s);
     log_line(CCAI_LOG_INFO, "loop: libre (sip.listen is set)", NULL);
     err = re_main(on_libre_signal);
     rc = err ? EXIT_FAILURE : EXIT_SUCCESS;
     log_line(CCAI_LOG_INFO, "stopped", NULL);
 out:
     tmr_cancel(&s->libre_stop);
+    tmr_cancel(&s->libre_hup);
     ccai_ctx_free(s->ctx);
     s->ctx = NULL;
     libre_close();
@@ -523,7 +591,9 @@ int main(int argc, char **argv)
     say_auth(&s);
     struct event *sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
     struct event *sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
-    if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL)) {
+    struct event *sighup = evsignal_new(s.base, SIGHUP, on_hup, &s);
+    if (!sigterm || !sigint || !sighup || event_add(sigterm, NULL) || event_add(sigint, NULL) ||
+        event_add(sighup, NULL)) {
         rc = EXIT_FAILURE;
         goto out;
     }
@@ -531,6 +601,7 @@ int main(int argc, char **argv)
     log_line(CCAI_LOG_INFO, "stopped", NULL);
     event_free(sigterm);
     event_free(sigint);
+    event_free(sighup);
     rc = EXIT_SUCCESS;
 out:
     if (s.stop_timer)

@@ -29,10 +29,12 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/metrics.h"
+#include "ctx_flags.h"
 #include "engine/engine.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "io/io.h"
+#include "io/otlp.h"
 #include "rag/rag.h"
 #include "sms/sms.h"
 #include "store/pg.h"
@@ -71,12 +73,20 @@ struct ccai_ctx {
     Ccai_voice *voice;
     Ccai_router *router;
     Ccai_web web;
-    Ccai_server *server; /* once the host listens */
+    Ccai_server *server;  /* once the host listens */
+    Ccai_flags_rt *flags; /* feature flags at run time (ctx_flags.c) */
+    Ccai_tracer *tracer;  /* tracing.otlp_endpoint: spans, and their exporter */
+    Ccai_otlp *otlp;
 };
 
 Ccai_loop *Ccai_ctx_loop(const ccai_ctx *ctx)
 {
     return ctx->loop;
+}
+
+Ccai_tracer *Ccai_ctx_tracer(const ccai_ctx *ctx)
+{
+    return ctx->tracer;
 }
 
 Ccai_store *Ccai_ctx_store(ccai_ctx *ctx)
@@ -118,6 +128,9 @@ static void ctx_destroy(ccai_ctx *ctx)
 #endif
     Ccai_sms_provider_free(ctx->sms);
     Ccai_rag_free(ctx->rag); /* its searches end with the calls */
+    Ccai_flags_rt_free(ctx->flags);
+    Ccai_otlp_free(ctx->otlp); /* the spans' owners are gone: none is open */
+    ctx->tracer = NULL;
     /* The loop last of the parts: their timers and requests are gone. */
     void (*cleanup)(void *) = NULL;
     void *loop_ud = NULL;
@@ -279,6 +292,8 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     Ccai_rag_env rge = {ctx, ctx->cfg, &ctx->log, ctx->store};
     st = Ccai_rag_new(&rge, &ctx->rag, &why);
     if (st == CCAI_OK)
+        st = Ccai_otlp_new(ctx, ctx->cfg, &ctx->log, ctx->metrics, &ctx->tracer, &ctx->otlp);
+    if (st == CCAI_OK)
         st = sms_init(ctx);
     if (st == CCAI_OK) {
         /* A call that names no bot number has the ACS one (as in 0.1). */
@@ -307,6 +322,8 @@ CCAI_EXPORT ccai_status ccai_ctx_new(const ccai_config *cfg, const ccai_loop_hoo
     }
     if (st == CCAI_OK)
         st = routes_init(ctx);
+    if (st == CCAI_OK)
+        st = Ccai_flags_rt_new(ctx, ctx->cfg, &ctx->log, ctx->metrics, &ctx->flags);
     if (st != CCAI_OK)
         goto fail;
     Ccai_log(&ctx->log, CCAI_LOG_INFO, "ctx: ready (database %s)", ctx->db_path);
@@ -537,4 +554,53 @@ CCAI_EXPORT ccai_status ccai_ctx_set_access_log(ccai_ctx *ctx, ccai_http_access_
         return CCAI_ERR_NOMEM;
     Ccai_server_set_access_log(s, fn, ud);
     return CCAI_OK;
+}
+
+/* Feature flags (ctx_flags.c) ------------------------------------------------ */
+
+CCAI_EXPORT ccai_status ccai_ctx_flags_set_json(ccai_ctx *ctx, const char *json)
+{
+    if (!ctx || !json)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_json_err jerr;
+    ccai_status st;
+    json_t *doc = Ccai_json_load(json, strlen(json), &jerr, &st);
+    if (!doc) {
+        if (st != CCAI_ERR_NOMEM)
+            Ccai_ctx_set_error(ctx, "flags: line %u, column %u: %s", jerr.line, jerr.column,
+                               jerr.text);
+        return st == CCAI_ERR_NOMEM ? st : CCAI_ERR_PARSE;
+    }
+    char *msg = NULL;
+    st = Ccai_flags_rt_set(ctx->flags, doc, "api", &msg);
+    json_decref(doc);
+    if (msg)
+        Ccai_ctx_set_error(ctx, "%s", msg);
+    ccai_free(msg);
+    return st;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_flags_get_json(ccai_ctx *ctx, char **ret_json)
+{
+    if (!ctx || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    json_t *state = Ccai_flags_rt_state(ctx->flags);
+    char *text = state ? Ccai_json_dump(state, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(state);
+    if (!text)
+        return CCAI_ERR_NOMEM;
+    *ret_json = text;
+    return CCAI_OK;
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_flags_reload(ccai_ctx *ctx, const ccai_config *fresh)
+{
+    if (!ctx)
+        return CCAI_ERR_INVALID_ARG;
+    char *msg = NULL;
+    ccai_status st = Ccai_flags_rt_reload(ctx->flags, fresh, &msg);
+    if (msg)
+        Ccai_ctx_set_error(ctx, "flags: %s", msg);
+    ccai_free(msg);
+    return st;
 }

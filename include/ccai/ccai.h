@@ -776,6 +776,61 @@ CCAI_EXPORT int ccai_ctx_busy(const ccai_ctx *ctx);
  */
 CCAI_EXPORT const char *ccai_ctx_errmsg(const ccai_ctx *ctx);
 
+/* ------------------------------------------------------------------------ */
+/* Feature flags at run time                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Change feature flags while the context runs, as the flags file, SIGHUP
+ * and PATCH /admin/flags do. Flags are configuration keys a call reads at
+ * each use (docs/configuration.md, "Feature flags"): the answer's timeouts,
+ * the caller's silence, recognition retries, tool rounds and the slow LLM
+ * for chat at the next turn; VAD parameters, the recogniser's wait and
+ * recording at the next audio call; callback_timeout_hour at the next
+ * look-up. @p json is an object of flags, by dotted key
+ * ("conversation.slow_llm_for_chat") or by the reference's name
+ * ("slow_llm_for_chat"; its vad_threshold is ten times ours and is
+ * converted), flat or in sections ({"conversation": {...}}). Values are
+ * JSON numbers and booleans, or their text ("false", "0"). A falsy value
+ * (0, false) is a value like any other. All or nothing: every problem is
+ * listed, and then no flag changes. Each change is logged (old -> new) and
+ * counted (ccai_flags_generation, ccai_flag_value{name} on /metrics).
+ * Statuses: CCAI_OK; CCAI_ERR_VALIDATION (unknown flag, a key that is not a
+ * flag, wrong type, out of range, answer_soft_timeout_sec not below
+ * answer_hard_timeout_sec; every problem in ccai_ctx_errmsg());
+ * CCAI_ERR_PARSE (not JSON: ccai_ctx_errmsg()); CCAI_ERR_INVALID_ARG (a NULL
+ * argument); CCAI_ERR_NOMEM.
+ * Ownership: @p json is read, not kept.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_flags_set_json(ccai_ctx *ctx, const char *json);
+
+/**
+ * The flags now: {"generation": N, "file": flags.file or null, "flags":
+ * {key: value}}; generation counts the changes applied since the context
+ * was made (a change that sets a flag to its value is none).
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched
+ * on failure.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_flags_get_json(ccai_ctx *ctx, char **ret_json);
+
+/**
+ * Read the flags again, as ccai-server does on SIGHUP: first the flag keys
+ * of @p fresh (the configuration read again; NULL: skipped), then
+ * flags.file (when set), which wins. Other keys of @p fresh are not used: they
+ * take a restart.
+ * Statuses: CCAI_OK; CCAI_ERR_VALIDATION, CCAI_ERR_PARSE (a bad value or
+ * document; ccai_ctx_errmsg() says where; the flags of @p fresh, valid by
+ * construction, are applied even so); CCAI_ERR_IO (the file cannot be
+ * read); CCAI_ERR_INVALID_ARG (NULL @p ctx); CCAI_ERR_NOMEM.
+ * Ownership: @p fresh is read, not kept.
+ * Context: the context's thread. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_flags_reload(ccai_ctx *ctx,
+                                                              const ccai_config *fresh);
+
 /**
  * Deprecated since 0.2: one backend's concept; use ccai_ctx_store_describe().
  * Where the context's store keeps its data: the SQLite file (":memory:" for

@@ -371,6 +371,23 @@ static const Ccai_key keys[] = {
 
     KE("log.level", "info", log_levels, "Log level"),
 
+    KS("flags.file", "",
+       "Feature flags file (YAML or JSON of flag keys) read again when it changes; empty: none"),
+    KI("flags.poll_interval_sec", 5, 1, 60, "How often flags.file is checked for a change"),
+
+    KS("tracing.otlp_endpoint", "",
+       "OpenTelemetry collector (OTLP/HTTP, JSON), \"http://127.0.0.1:4318\": spans go to "
+       "its /v1/traces; empty: no tracing"),
+    KSECRET("tracing.headers",
+            "Headers of the export requests, \"Name=value,Name2=value2\" (API keys)"),
+    KD("tracing.sample_ratio", 1.0, 0.0, 1.0, "Share of calls traced"),
+    KS("tracing.service_name", "ccai", "service.name of the spans' resource"),
+    KI("tracing.batch_size", 512, 1, 10000, "Spans per export request at most"),
+    KI("tracing.export_interval_ms", 2000, 10, 600000, "Wait before a batch that is not full goes"),
+    KI("tracing.max_queue_spans", 4096, 1, 1000000,
+       "Ended spans waiting for export at most; more are dropped and counted"),
+    KI("tracing.timeout_ms", 10000, 100, 600000, "An export request's deadline"),
+
     KIGNORED("ai_search"),
     KIGNORED("ai_translation"),
     KIGNORED("cognitive_service"),

@@ -2,7 +2,12 @@
 #include "core/hostport.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static CCAI_MUST_CHECK bool port_ok(const char *p, size_t n)
 {
@@ -83,4 +88,100 @@ bool Ccai_url_origin(const char *url, char *out, size_t outlen)
         out[i] = (char)Ccai_to_lower((unsigned char)url[i]);
     out[skip + alen] = '\0';
     return true;
+}
+
+/* Allow-lists ------------------------------------------------------------- */
+
+/* "10.0.0.0/8", "192.168.1.7", "fd00::/8". */
+static bool cidr_parse(const char *s, size_t len, Ccai_cidr *ret)
+{
+    char t[64];
+    if (len == 0 || len >= sizeof t)
+        return false;
+    memcpy(t, s, len);
+    t[len] = '\0';
+    char *slash = strchr(t, '/');
+    long bits = -1;
+    if (slash) {
+        char *end = NULL;
+        *slash = '\0';
+        errno = 0;
+        bits = strtol(slash + 1, &end, 10);
+        if (!slash[1] || *end || errno || bits < 0)
+            return false;
+    }
+    if (inet_pton(AF_INET, t, ret->addr) == 1)
+        ret->family = AF_INET;
+    else if (inet_pton(AF_INET6, t, ret->addr) == 1)
+        ret->family = AF_INET6;
+    else
+        return false;
+    long max = ret->family == AF_INET ? 32 : 128;
+    if (bits > max)
+        return false;
+    ret->bits = (unsigned)(bits < 0 ? max : bits);
+    return true;
+}
+
+bool Ccai_allow_parse(Ccai_allow *a, const char *list, char why[160])
+{
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " ,\t");
+        size_t n = strcspn(p, " ,\t");
+        if (!n)
+            break;
+        if (a->n == CCAI_ALLOW_MAX || !cidr_parse(p, n, &a->v[a->n])) {
+            snprintf(
+                why, 160, "\"%.*s\" is not an address or a CIDR (\"10.0.0.0/8\", \"fd00::/8\")%s",
+                (int)(n > 64 ? 64 : n), p, a->n == CCAI_ALLOW_MAX ? ": at most 64 of them" : "");
+            return false;
+        }
+        a->n++;
+        p += n;
+    }
+    return true;
+}
+
+bool Ccai_allow_peer(const void *sockaddr, int *family, uint8_t addr[16], char *text, size_t cap)
+{
+    const struct sockaddr *sa = sockaddr;
+    *family = sa->sa_family;
+    if (*family == AF_INET6) {
+        memcpy(addr, &((const struct sockaddr_in6 *)sockaddr)->sin6_addr, 16);
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(addr, mapped, 12) == 0) { /* an IPv4 peer on a dual-stack socket */
+            *family = AF_INET;
+            memmove(addr, addr + 12, 4);
+        }
+    } else if (*family == AF_INET) {
+        memcpy(addr, &((const struct sockaddr_in *)sockaddr)->sin_addr, 4);
+    } else {
+        snprintf(text, cap, "(family %d)", *family);
+        return false;
+    }
+    if (!inet_ntop(*family, addr, text, (socklen_t)cap))
+        snprintf(text, cap, "(unprintable)");
+    return true;
+}
+
+static bool cidr_match(const Ccai_cidr *c, int family, const uint8_t *a)
+{
+    if (c->family != family)
+        return false;
+    unsigned full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(c->addr, a, full) != 0)
+        return false;
+    if (!rest)
+        return true;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (c->addr[full] & mask) == (a[full] & mask);
+}
+
+bool Ccai_allow_match(const Ccai_allow *a, int family, const uint8_t addr[16])
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (cidr_match(&a->v[i], family, addr))
+            return true;
+    }
+    return false;
 }

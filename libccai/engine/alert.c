@@ -432,15 +432,15 @@ char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, co
     if (st == CCAI_OK)
         st = Ccai_store_commit(e->store);
     if (st != CCAI_OK && Ccai_store_rollback(e->store) != CCAI_OK)
-        Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                  Ccai_store_errmsg(e->store));
     ccai_free(url);
     /* What happens and where is the caller's story: debug only. */
-    Ccai_log(&e->log, CCAI_LOG_DEBUG, "call %s: emergency: %s at %s", c->row.id, reason,
+    Ccai_log(&c->log, CCAI_LOG_DEBUG, "call %s: emergency: %s at %s", c->row.id, reason,
              location ? location : "?");
     char *result = NULL;
     if (st != CCAI_OK) {
-        Ccai_log(&e->log, CCAI_LOG_ERROR,
+        Ccai_log(&c->log, CCAI_LOG_ERROR,
                  "call %s: EMERGENCY for %s: the alert could not be "
                  "stored: %s",
                  c->row.id, service, Ccai_store_errmsg(e->store));
@@ -448,7 +448,7 @@ char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, co
                              "alerted. Do not say that anyone was alerted: tell the customer to "
                              "call the emergency number themselves now.");
     } else if (queued == 0) {
-        Ccai_log(&e->log, CCAI_LOG_ERROR,
+        Ccai_log(&c->log, CCAI_LOG_ERROR,
                  "call %s: EMERGENCY for %s: no operator can be alerted (%s)", c->row.id, service,
                  skipped ? "the on-call numbers need an SMS provider (sms.mode)"
                          : "emergencies.targets is empty");
@@ -457,7 +457,7 @@ char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, co
                              "say that anyone was alerted: tell the customer to call the "
                              "emergency number themselves now.");
     } else {
-        Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s: %zu alert(s) queued",
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: EMERGENCY for %s: %zu alert(s) queued",
                  c->row.id, service, queued);
         count(e, "all", "queued");
         result = Ccai_asprintf("Alert for %s queued: %s. It is being sent and retried until the "

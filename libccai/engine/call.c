@@ -57,6 +57,9 @@ static void call_unlink(ccai_call *c)
 
 static void call_destroy(ccai_call *c)
 {
+    Ccai_span_attr_str(c->span, "call.state", c->row.state);
+    Ccai_span_attr_str(c->span, "call.end_reason", c->row.end_reason);
+    Ccai_span_end(c->span);
     if (c->attached_free)
         c->attached_free(c->attached);
     c->attached = NULL;
@@ -86,7 +89,9 @@ static CCAI_MUST_CHECK ccai_status add_message(ccai_call *c, const char *persona
  * caller is told. */
 ccai_status Ccai_call_save(ccai_call *c)
 {
+    Ccai_span *sp = Ccai_span_child(c->span, "store_call_update", CCAI_SPAN_CLIENT);
     ccai_status st = Ccai_store_call_update(c->eng->store, &c->row);
+    Ccai_span_end_st(sp, st);
     if (st == CCAI_OK)
         return st;
     return Ccai_call_store_fail(c, st);
@@ -133,7 +138,7 @@ ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
     }
     ccai_free(prev);
     c->state = s;
-    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
+    Ccai_log(&c->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
              ccai_call_state_str(s));
     return Ccai_call_notify_state(c, old);
 }
@@ -232,6 +237,38 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
     return st;
 }
 
+/* The call's log lines: through the engine's logger as it is when they
+ * are written, with the trace id when the call is traced. */
+static void call_log(ccai_log_level level, const char *msg, void *ud)
+{
+    const ccai_call *c = ud;
+    const Ccai_logger *lg = &c->eng->log;
+    if (!lg->fn || level > lg->min_level)
+        return;
+    char line[600];
+    int n = c->trace_id[0] ? snprintf(line, sizeof line, "%s [trace_id=%s]", msg, c->trace_id) : 0;
+    lg->fn(level, n > 0 && (size_t)n < sizeof line ? line : msg, lg->ud);
+}
+
+/* A trace per call leg (tracing.sample_ratio of them), with the reference's
+ * attributes; the number masked as the logs mask it. */
+static void trace_start(ccai_call *c)
+{
+    c->span = Ccai_trace_root(Ccai_ctx_tracer(c->ctx), "call", CCAI_SPAN_SERVER);
+    if (!c->span)
+        return;
+    char *masked = NULL;
+    Ccai_span_attr_str(c->span, "call.id", c->row.id);
+    if (ccai_log_mask(c->row.phone_number ? c->row.phone_number : "", &masked) == CCAI_OK)
+        Ccai_span_attr_str(c->span, "call.phone_number", masked);
+    ccai_free(masked);
+    Ccai_span_attr_str(c->span, "call.channel", c->row.channel);
+    Ccai_span_attr_str(c->span, "call.direction",
+                       c->row.direction == CCAI_OUTBOUND ? "outbound" : "inbound");
+    Ccai_span_attr_bool(c->span, "call.resumed", c->resumed);
+    Ccai_span_trace_hex(c->span, c->trace_id);
+}
+
 ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *params,
                                    const ccai_call_ops *ops_in, void *userdata, ccai_call **ret)
 {
@@ -267,6 +304,7 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
         goto fail;
     c->ctx = ctx;
     c->eng = e;
+    c->log = (Ccai_logger){call_log, c, CCAI_LOG_DEBUG}; /* call_log filters */
     Ccai_call_writes_init(c);
     c->ops = ops;
     c->ud = userdata;
@@ -362,11 +400,12 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
     if (c->rate < 0.75 || c->rate > 1.25)
         c->rate = 1.0;
     Ccai_conv_init(c);
+    trace_start(c);
     /* Best effort: a sample lost (out of memory, the series cap) changes
      * nothing of the call. */
     CCAI_DISCARD(Ccai_metrics_counter_add(e->metrics, "ccai_calls_total",
                                           c->resumed ? "kind=\"resumed\"" : "kind=\"new\"", 1));
-    Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
+    Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: %s %s on %s%s", c->row.id,
              c->row.direction == CCAI_OUTBOUND ? "outbound" : "inbound",
              c->resumed ? "resumed" : "started", channel, "");
     json_decref(initiate);
@@ -420,8 +459,7 @@ void Ccai_call_hangup(ccai_call *c)
      * that follows, or the sweep, ends the stored call). */
     ccai_status st = Ccai_call_set_state(c, CCAI_CALL_ENDING);
     if (st != CCAI_OK)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: hanging up, the state not stored",
-                 c->row.id);
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: hanging up, the state not stored", c->row.id);
     if (Ccai_call_after_writes(c, act_hangup, NULL, 0) != CCAI_OK)
         act_hangup(c, NULL, 0); /* nothing to wait for (out of memory): now */
 }
@@ -444,8 +482,8 @@ static void end_quietly(ccai_call *c, const char *reason)
     /* Nobody to tell: the stored call stays in progress until the sweep
      * of calls nobody holds ends it (conversation.takeback_window_sec). */
     if (st != CCAI_OK)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: %s, its end not stored: %s", c->row.id,
-                 reason, ccai_status_str(st));
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: %s, its end not stored: %s", c->row.id, reason,
+                 ccai_status_str(st));
 }
 
 void Ccai_call_free_ended(ccai_call *c, const char *reason)
@@ -573,7 +611,7 @@ ccai_status Ccai_call_said_heard(ccai_call *c, const char *said, const char *hea
         /* The first failure is the one returned; one of the rollback too is
          * logged. */
         if (st != CCAI_OK && Ccai_store_rollback(store) != CCAI_OK)
-            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+            Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                      Ccai_store_errmsg(store));
     }
     return st;
@@ -692,7 +730,7 @@ CCAI_EXPORT ccai_status ccai_call_set_lang(ccai_call *c, const char *lang)
     }
     ccai_status st = save_field(c, &c->row.lang, code);
     if (st == CCAI_OK)
-        Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: language %s", c->row.id, c->row.lang);
+        Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: language %s", c->row.id, c->row.lang);
     return st;
 }
 
@@ -739,7 +777,7 @@ ccai_status Ccai_call_touch(ccai_call *c)
     st = Ccai_store_call_get(e->store, c->row.id, &fresh);
     if (st != CCAI_OK)
         return st;
-    Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: changed by another process (now %s)", c->row.id,
+    Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: changed by another process (now %s)", c->row.id,
              fresh->state);
     Ccai_store_call_clear(&c->row);
     c->row = *fresh;

@@ -97,8 +97,8 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
         if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
             break;         /* the database, not the message: try again later */
         if (st != CCAI_OK) /* this message can never be stored: not a reason to stop the call */
-            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
-                     c->row.id, Ccai_store_errmsg(store));
+            Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s", c->row.id,
+                     Ccai_store_errmsg(store));
         n += st == CCAI_OK;
         st = CCAI_OK;
         if (!tx)
@@ -111,7 +111,7 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
             /* The first failure is the one returned; one of the rollback
              * too is logged. */
             if (Ccai_store_rollback(store) != CCAI_OK)
-                Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+                Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                          Ccai_store_errmsg(store));
             return st; /* none of them is stored */
         }
@@ -120,7 +120,7 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
     if (st != CCAI_OK)
         return st;
     if (n && c->unsaved_tries)
-        Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: %zu kept sentence(s) of the bot stored",
+        Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: %zu kept sentence(s) of the bot stored",
                  c->row.id, n);
     c->unsaved_tries = 0;
     Ccai_timer_stop(c->ctx, &c->unsaved_timer);
@@ -154,7 +154,7 @@ void Ccai_call_writes_init(ccai_call *c)
 static void unsaved_later(ccai_call *c)
 {
     if (!c->unsaved_tries)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN,
+        Ccai_log(&c->log, CCAI_LOG_WARN,
                  "call %s: the database is locked by another process: the bot's words "
                  "are kept and stored when it can write",
                  c->row.id);
@@ -170,7 +170,7 @@ void Ccai_call_unsaved_clear(ccai_call *c)
         n++;
     unsaved_pop(c, NULL);
     if (n)
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+        Ccai_log(&c->log, CCAI_LOG_ERROR,
                  "call %s: %zu sentence(s) of the bot were never stored: the database stayed "
                  "locked until the call was released",
                  c->row.id, n);
@@ -180,7 +180,7 @@ ccai_status Ccai_call_store_fail(ccai_call *c, ccai_status st)
 {
     const char *why = Ccai_store_errmsg(c->eng->store);
     Ccai_err_set(&c->err, "%s", why && *why ? why : ccai_status_str(st));
-    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: %s", c->row.id, Ccai_err_get(&c->err));
+    Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: %s", c->row.id, Ccai_err_get(&c->err));
     return st;
 }
 
@@ -207,8 +207,11 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
         st = CCAI_ERR_BUSY; /* locked a moment ago: queue it without waiting on the loop */
     } else {
         st = Ccai_call_flush_unsaved(c); /* the kept words come first */
-        if (st == CCAI_OK)
+        if (st == CCAI_OK) {
+            Ccai_span *sp = Ccai_span_child(c->span, "store_message_append", CCAI_SPAN_CLIENT);
             st = Ccai_store_message_append(c->eng->store, c->row.id, &m, ret_seq);
+            Ccai_span_end_st(sp, st);
+        }
     }
     if (st == CCAI_ERR_BUSY && keepable) {
         st = unsaved_push(c, &m);
@@ -267,7 +270,7 @@ void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list)
             if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
                 break; /* the database, not the message: all of them later */
             if (st != CCAI_OK)
-                Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
+                Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s",
                          c->row.id, Ccai_store_errmsg(store));
             st = CCAI_OK;
         }

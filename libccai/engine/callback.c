@@ -369,7 +369,7 @@ char *Ccai_callback_schedule(ccai_call *c, int64_t at, const char *when, const c
     const char *channel =
         e->dialer.pick ? e->dialer.pick(e->dialer.ud, c->row.channel, &why) : NULL;
     if (!channel) {
-        Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: callback refused: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: callback refused: %s", c->row.id,
                  why ? why : "no dialer");
         return Ccai_asprintf("Failed: no call back can be scheduled (%s). Tell the customer we "
                              "cannot call back and that they can call us again.",
@@ -395,18 +395,18 @@ char *Ccai_callback_schedule(ccai_call *c, int64_t at, const char *when, const c
         if (st == CCAI_OK)
             st = Ccai_store_commit(e->store);
         if (st != CCAI_OK && Ccai_store_rollback(e->store) != CCAI_OK)
-            Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+            Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                      Ccai_store_errmsg(e->store));
     }
     ccai_free(payload);
     if (st != CCAI_OK) {
-        Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: callback not stored: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: callback not stored: %s", c->row.id,
                  Ccai_store_errmsg(e->store));
         return Ccai_strdup("Failed: the call back could not be saved. Tell the customer we "
                            "cannot promise a call back and that they can call us again.");
     }
     count(e, "scheduled");
-    Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: callback scheduled for %s on %s", c->row.id, when,
+    Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: callback scheduled for %s on %s", c->row.id, when,
              channel);
     Ccai_callbacks_kick(e);
     int64_t tries = max_dials(e);
@@ -423,7 +423,7 @@ static CCAI_MUST_CHECK bool leg_job(ccai_call *c, Ccai_store_job **ret_job, json
     Ccai_engine *e = c->eng;
     ccai_status st = Ccai_store_job_get(e->store, c->callback_job, ret_job);
     if (st != CCAI_OK) {
-        Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: callback %lld: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: callback %lld: %s", c->row.id,
                  (long long)c->callback_job, Ccai_store_errmsg(e->store));
         return false;
     }
@@ -456,7 +456,7 @@ void Ccai_callback_answered(ccai_call *c)
     set_str(p, "outcome", "answered");
     if (store_state(e, job->id, p, NULL, 0))
         count(e, "answered");
-    Ccai_log(&e->log, CCAI_LOG_INFO, "call %s: callback answered", c->row.id);
+    Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: callback answered", c->row.id);
     json_decref(p);
     Ccai_store_job_free(job);
 }

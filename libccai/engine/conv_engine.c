@@ -41,8 +41,7 @@ ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
         return why ? CCAI_ERR_CONFIG : CCAI_ERR_NOMEM;
     }
     const ccai_config *cfg = e->cfg;
-    bool slow_first = Ccai_config_bool(cfg, "conversation.slow_llm_for_chat", false);
-    const char *order[2] = {slow_first ? "slow" : "fast", slow_first ? "fast" : "slow"};
+    const char *order[2] = {"fast", "slow"};
     for (int i = 0; i < 2; i++) {
         ccai_status st = Ccai_llm_model_from_config(cfg, order[i], &e->models[e->n_models]);
         if (st == CCAI_OK)
@@ -50,15 +49,7 @@ ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
         else if (st != CCAI_ERR_NOT_FOUND)
             return st;
     }
-    e->soft_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_soft_timeout_sec", 4) * 1000u;
-    e->hard_ms = (uint32_t)Ccai_config_int(cfg, "conversation.answer_hard_timeout_sec", 15) * 1000u;
-    e->silence_ms =
-        (uint32_t)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20) * 1000u;
-    e->retry_max = (int)Ccai_config_int(cfg, "conversation.recognition_retry_max", 3);
-    e->max_rounds = (int)Ccai_config_int(cfg, "conversation.max_llm_rounds", 3);
     e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
-    if (e->max_rounds < 1)
-        e->max_rounds = 1;
     ccai_status gst = Ccai_guardrails_new(e, ret_errmsg);
     if (gst != CCAI_OK)
         return gst;
@@ -66,6 +57,41 @@ ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
              e->n_models ? (e->n_models == 2 ? "two LLMs (with fail-over)" : "one LLM")
                          : "no LLM configured: the offline dialogue answers");
     return CCAI_OK;
+}
+
+/* Feature flags (config/flags.h) are read where they are used: a value
+ * changed at run time is the one the next turn reads. */
+uint32_t Ccai_engine_flag_ms(const Ccai_engine *e, Ccai_engine_flag f)
+{
+    switch (f) {
+    case CCAI_FLAG_SOFT:
+        return (uint32_t)Ccai_config_int(e->cfg, "conversation.answer_soft_timeout_sec", 4) * 1000u;
+    case CCAI_FLAG_HARD:
+        return (uint32_t)Ccai_config_int(e->cfg, "conversation.answer_hard_timeout_sec", 15) *
+               1000u;
+    case CCAI_FLAG_SILENCE:
+        return (uint32_t)Ccai_config_int(e->cfg, "conversation.phone_silence_timeout_sec", 20) *
+               1000u;
+    }
+    return 0;
+}
+
+int Ccai_engine_retry_max(const Ccai_engine *e)
+{
+    return (int)Ccai_config_int(e->cfg, "conversation.recognition_retry_max", 3);
+}
+
+int Ccai_engine_max_rounds(const Ccai_engine *e)
+{
+    int64_t n = Ccai_config_int(e->cfg, "conversation.max_llm_rounds", 3);
+    return n < 1 ? 1 : (int)n;
+}
+
+size_t Ccai_engine_chat_first(const Ccai_engine *e)
+{
+    return e->n_models == 2 && Ccai_config_bool(e->cfg, "conversation.slow_llm_for_chat", false)
+               ? 1
+               : 0;
 }
 
 const Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name)

@@ -40,6 +40,9 @@ typedef struct Ccai_turn {
     bool filtered;     /* the content filter kept a sentence back: the answer stops */
     char *caller_text; /* what started the turn (for the offline take-over) */
     uint64_t started;
+    uint32_t hard_ms; /* answer_hard_timeout_sec when the turn started */
+    /* The turn's, its LLM request's and the tool's it waits for (core/trace.h). */
+    Ccai_span *span, *llm_span, *tool_span;
     bool loading; /* the filler was said */
     char engine[32];
     /* The round's request: its tools (the call's), and the newest stored
@@ -122,7 +125,7 @@ static void set_state(ccai_call *c, ccai_call_state s)
         return;
     ccai_status st = Ccai_call_set_state(c, s);
     if (st != CCAI_OK)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: state %s not stored: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: state %s not stored: %s", c->row.id,
                  ccai_call_state_str(s), ccai_status_str(st));
 }
 
@@ -147,7 +150,7 @@ static bool say(ccai_call *c, const char *text, ccai_style style, bool expects_r
         .more_follows = more_follows,
     };
     if (c->ops.say(c, &sp, c->ud) != 0) {
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: the channel refused to speak", c->row.id);
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: the channel refused to speak", c->row.id);
         return false;
     }
     c->speaking = true;
@@ -229,7 +232,7 @@ static void listen(ccai_call *c)
     if (c->says_done && c->speaking)
         c->silence_deferred = true;
     else
-        Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
+        Ccai_timer_start(c->ctx, &c->silence, Ccai_engine_flag_ms(c->eng, CCAI_FLAG_SILENCE));
 }
 
 void Ccai_conv_goodbye(ccai_call *c, bool store)
@@ -245,8 +248,7 @@ const Ccai_tz *Ccai_conv_tz(ccai_call *c)
         return c->tz;
     /* Out of memory only (an unknown zone is UTC): NULL, each caller says
      * what it does without a zone. */
-    if (Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->eng->log, &c->tz) !=
-        CCAI_OK)
+    if (Ccai_tz_load_or_utc(Ccai_tz_for_phone(c->row.phone_number), &c->log, &c->tz) != CCAI_OK)
         c->tz = NULL;
     return c->tz;
 }
@@ -340,7 +342,7 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
             break;
         }
         if (st != CCAI_OK) {
-            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: offline dialogue: not stored: %s",
+            Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: offline dialogue: not stored: %s",
                      c->row.id, ccai_status_str(st));
             Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
             break;
@@ -400,7 +402,7 @@ static void offline_turn(ccai_call *c, const char *text, bool take_over)
         return;
     }
     set_state(c, CCAI_CALL_CONVERSATION);
-    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: offline dialogue: %s", c->row.id,
+    Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: offline dialogue: %s", c->row.id,
              ccai_status_str(st));
     Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
     listen(c);
@@ -431,6 +433,14 @@ static void turn_free(Ccai_turn *t)
     ccai_ctx *ctx = t->c->ctx;
     if (!t->early)
         t->c->first_turn = false;
+    if (t->llm_span)
+        Ccai_span_error(t->llm_span, "cancelled");
+    if (t->tool_span)
+        Ccai_span_error(t->tool_span, "cancelled");
+    Ccai_span_end(t->llm_span);
+    Ccai_span_end(t->tool_span);
+    Ccai_span_end(t->span);
+    t->llm_span = t->tool_span = t->span = NULL;
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
         t->llm = NULL;
@@ -540,7 +550,7 @@ static int on_text(const char *text, size_t len, void *ud)
      * are not spoken (logged), the answer goes on. */
     ccai_status st = Ccai_sentences_feed(&t->sent, text, len, on_sentence, t);
     if (st == CCAI_ERR_NOMEM)
-        Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: out of memory splitting the answer",
+        Ccai_log(&t->c->log, CCAI_LOG_WARN, "call %s: out of memory splitting the answer",
                  t->c->row.id);
     if (t->filtered && !t->doomed)
         bot_filtered(t);
@@ -555,8 +565,8 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
     Ccai_turn *t = ud;
     snprintf(t->engine, sizeof t->engine, "llm:%s", model);
     count(t->c->eng, "llm_retry");
-    Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: llm %s attempt %d in %llu ms (%s)",
-             t->c->row.id, model, attempt, (unsigned long long)delay_ms, reason);
+    Ccai_log(&t->c->log, CCAI_LOG_WARN, "call %s: llm %s attempt %d in %llu ms (%s)", t->c->row.id,
+             model, attempt, (unsigned long long)delay_ms, reason);
 }
 
 /* Every model failed: the offline dialogue takes over the call, until an
@@ -564,7 +574,7 @@ static void on_retry(const char *model, int attempt, const char *reason, uint64_
 static void llm_failed(Ccai_turn *t, const char *why)
 {
     ccai_call *c = t->c;
-    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: no LLM could answer (%s): offline dialogue",
+    Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: no LLM could answer (%s): offline dialogue",
              c->row.id, why ? why : "unknown");
     count(c->eng, "llm_down");
     char *text = t->caller_text;
@@ -598,7 +608,7 @@ static void content_filtered(Ccai_turn *t, Ccai_guard_act act)
                 /* Kept: the next request may be refused the same way, and
                  * says so again; nothing else depends on it. */
                 if (st != CCAI_OK)
-                    Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+                    Ccai_log(&c->log, CCAI_LOG_ERROR,
                              "call %s: the filtered words could not be forgotten: %s", c->row.id,
                              Ccai_store_errmsg(c->eng->store));
                 break;
@@ -666,7 +676,7 @@ static void tools_done(Ccai_turn *t)
 {
     ccai_call *c = t->c;
     Ccai_tool_outcome out = t->out;
-    bool rounds_left = t->round < c->eng->max_rounds;
+    bool rounds_left = t->round < Ccai_engine_max_rounds(c->eng);
     char *text = t->record ? Ccai_json_dump(t->record, JSON_COMPACT) : NULL;
     tools_clear(t);
     ccai_status st_rec = text ? Ccai_call_add_message(c, "assistant", "talk", CCAI_STYLE_NONE, "",
@@ -679,7 +689,7 @@ static void tools_done(Ccai_turn *t)
      * store; without them it would ask for the same tools again. The
      * failure is on the call and in the log: the turn ends here. */
     if (st_rec != CCAI_OK && !(out.end_call || out.transfer)) {
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: tool results not stored: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: tool results not stored: %s", c->row.id,
                  ccai_status_str(st_rec));
         Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
         turn_end(t, true);
@@ -710,11 +720,15 @@ static void run_tools(Ccai_turn *t)
     while (t->record && t->tool_i < t->n_tc && !t->doomed) {
         const struct turn_tool *tc = &t->tc[t->tool_i];
         Ccai_tool_outcome one = {0};
+        Ccai_span *sp = Ccai_span_child(t->span, "tool", CCAI_SPAN_INTERNAL);
+        Ccai_span_attr_str(sp, "tool.name", tc->name);
         char *result = Ccai_tools_run(t->c, tc->name, tc->args, t->engine, &one);
         if (one.wait) {
             t->wait = one.wait;
+            t->tool_span = sp; /* ends when the tool answers */
             return;
         }
+        Ccai_span_end_st(sp, result ? CCAI_OK : CCAI_ERR_NOMEM);
         tool_answered(t, result, &one);
     }
     if (!t->doomed)
@@ -730,6 +744,8 @@ void Ccai_conv_tool_result(ccai_call *c, char *result)
         return;
     }
     t->wait = NULL;
+    Ccai_span_end_st(t->tool_span, result ? CCAI_OK : CCAI_ERR_NOMEM);
+    t->tool_span = NULL;
     turn_enter(t);
     Ccai_tool_outcome none = {0};
     tool_answered(t, result, &none);
@@ -747,6 +763,16 @@ static void on_llm_done(ccai_status st, const Ccai_llm_result *res, const char *
 {
     Ccai_turn *t = ud;
     t->llm = NULL;
+    if (res) {
+        Ccai_span_attr_str(t->llm_span, "llm.model", res->model_name);
+        Ccai_span_attr_int(t->llm_span, "llm.attempts", res->attempts);
+        Ccai_span_attr_int(t->llm_span, "llm.first_token_ms", (int64_t)res->first_token_ms);
+        Ccai_span_attr_int(t->llm_span, "llm.tool_calls", res->calls ? (int64_t)res->calls->n : 0);
+    }
+    if (st != CCAI_OK && errmsg)
+        Ccai_span_error(t->llm_span, errmsg);
+    Ccai_span_end_st(t->llm_span, st);
+    t->llm_span = NULL;
     if (t->early) {
         early_keep_end(t, st, res, errmsg);
         return;
@@ -774,7 +800,7 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     }
     /* CCAI_ERR_CANCELLED: a barge-in from inside say() (doomed, below). */
     if (Ccai_sentences_flush(&t->sent, on_sentence, t) == CCAI_ERR_NOMEM)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: out of memory saying the answer's end",
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: out of memory saying the answer's end",
                  c->row.id);
     if (t->doomed)
         return; /* the caller barged in meanwhile */
@@ -792,11 +818,11 @@ static void llm_done(Ccai_turn *t, ccai_status st, const Ccai_llm_result *res, c
     if (res->jailbreak) /* annotate mode: the answer came, the attempt is recorded */
         CCAI_DISCARD(Ccai_guardrails_provider(c, false));
     Ccai_engine *e = c->eng;
-    bool rounds_left = t->round < e->max_rounds;
+    bool rounds_left = t->round < Ccai_engine_max_rounds(e);
     size_t n = res->calls->n;
     if (n > 0) {
         if (!tools_copy(t, res->calls)) {
-            Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: out of memory for the tool calls",
+            Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: out of memory for the tool calls",
                      c->row.id);
             Ccai_conv_say_phrase(c, CCAI_TTS_ERROR, true, false);
             turn_end(t, true);
@@ -842,7 +868,8 @@ static void start_round(Ccai_turn *t)
     ccai_call *c = t->c;
     Ccai_engine *e = c->eng;
     t->round++;
-    snprintf(t->engine, sizeof t->engine, "llm:%s", e->models[0].name);
+    size_t first = Ccai_engine_chat_first(e), second = 1 - first;
+    snprintf(t->engine, sizeof t->engine, "llm:%s", e->models[first].name);
     Ccai_sentences_free(&t->sent);
     Ccai_sentences_init(&t->sent);
     /* end_call is kept from the first turn of a resumed call: the caller
@@ -862,11 +889,18 @@ static void start_round(Ccai_turn *t)
             .messages_json = messages,
             .messages_again = messages_again,
             .tools_json = tools ? tools->json : NULL,
-            .models = {&e->models[0], e->n_models > 1 ? &e->models[1] : NULL},
-            .health = {&e->health[0], &e->health[1]},
-            .budget_ms = e->hard_ms > elapsed ? e->hard_ms : 0,
+            .models = {&e->models[first], e->n_models > 1 ? &e->models[second] : NULL},
+            .health = {&e->health[first], &e->health[second]},
+            .budget_ms = t->hard_ms > elapsed ? t->hard_ms : 0,
         };
+        t->llm_span = Ccai_span_child(t->span, "llm_completion", CCAI_SPAN_CLIENT);
+        Ccai_span_attr_str(t->llm_span, "llm.model", e->models[first].name);
+        Ccai_span_attr_int(t->llm_span, "llm.round", t->round);
         st = Ccai_llm_chat(c->ctx, &o, &llm_callbacks, t, &t->llm);
+        if (st != CCAI_OK) {
+            Ccai_span_end_st(t->llm_span, st);
+            t->llm_span = NULL;
+        }
     }
     if (st != CCAI_OK && t->early) {
         /* Kept as its end: the final words start a turn of their own. */
@@ -895,9 +929,10 @@ static void on_hard(Ccai_timer *timer, void *ud)
 {
     CCAI_UNUSED(timer);
     Ccai_turn *t = ud;
-    Ccai_log(&t->c->eng->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
-             t->c->eng->hard_ms);
+    Ccai_log(&t->c->log, CCAI_LOG_WARN, "call %s: no answer within %u ms", t->c->row.id,
+             t->hard_ms);
     count(t->c->eng, "hard_timeout");
+    Ccai_span_error(t->span, "answer_hard_timeout");
     if (t->llm) {
         Ccai_llm_cancel(t->llm);
         t->llm = NULL;
@@ -928,8 +963,11 @@ static void start_turn(ccai_call *c, const char *text)
     Ccai_timer_init(&t->hard, on_hard, t);
     c->turn = t;
     set_state(c, CCAI_CALL_TURN);
-    Ccai_timer_start(c->ctx, &t->soft, e->soft_ms);
-    Ccai_timer_start(c->ctx, &t->hard, e->hard_ms);
+    t->span = Ccai_span_child(c->span, "turn", CCAI_SPAN_INTERNAL);
+    Ccai_span_attr_str(t->span, "call.id", c->row.id);
+    t->hard_ms = Ccai_engine_flag_ms(e, CCAI_FLAG_HARD);
+    Ccai_timer_start(c->ctx, &t->soft, Ccai_engine_flag_ms(e, CCAI_FLAG_SOFT));
+    Ccai_timer_start(c->ctx, &t->hard, t->hard_ms);
     start_round(t);
 }
 
@@ -1029,8 +1067,12 @@ ccai_status Ccai_conv_early_start(ccai_call *c, const char *text)
     Ccai_timer_init(&t->soft, on_soft, t);
     Ccai_timer_init(&t->hard, on_hard, t);
     c->early = t;
+    t->span = Ccai_span_child(c->span, "turn", CCAI_SPAN_INTERNAL);
+    Ccai_span_attr_str(t->span, "call.id", c->row.id);
+    Ccai_span_attr_bool(t->span, "turn.early", true);
+    t->hard_ms = Ccai_engine_flag_ms(c->eng, CCAI_FLAG_HARD);
     start_round(t);
-    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: early turn on the caller's words so far",
+    Ccai_log(&c->log, CCAI_LOG_DEBUG, "call %s: early turn on the caller's words so far",
              c->row.id);
     return CCAI_OK;
 }
@@ -1039,7 +1081,7 @@ static void early_drop(ccai_call *c, Ccai_turn *t, const char *why)
 {
     if (!t)
         return;
-    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: early turn dropped: %s", c->row.id, why);
+    Ccai_log(&c->log, CCAI_LOG_DEBUG, "call %s: early turn dropped: %s", c->row.id, why);
     early_count(c, "dropped");
     turn_free(t);
 }
@@ -1078,7 +1120,7 @@ static bool early_fits(ccai_call *c, const Ccai_turn *t, const char *text, int64
  * what the LLM ended with (tools included) is acted on now. */
 static void early_adopt(ccai_call *c, Ccai_turn *t, int64_t seq)
 {
-    Ccai_log(&c->eng->log, CCAI_LOG_DEBUG, "call %s: early turn taken: the final words are its",
+    Ccai_log(&c->log, CCAI_LOG_DEBUG, "call %s: early turn taken: the final words are its",
              c->row.id);
     early_count(c, "used");
     t->early = false;
@@ -1086,8 +1128,9 @@ static void early_adopt(ccai_call *c, Ccai_turn *t, int64_t seq)
     t->started = Ccai_ctx_now(c->ctx);
     c->turn = t;
     set_state(c, CCAI_CALL_TURN);
-    Ccai_timer_start(c->ctx, &t->soft, c->eng->soft_ms);
-    Ccai_timer_start(c->ctx, &t->hard, c->eng->hard_ms);
+    t->hard_ms = Ccai_engine_flag_ms(c->eng, CCAI_FLAG_HARD);
+    Ccai_timer_start(c->ctx, &t->soft, Ccai_engine_flag_ms(c->eng, CCAI_FLAG_SOFT));
+    Ccai_timer_start(c->ctx, &t->hard, t->hard_ms);
     turn_enter(t);
     for (size_t off = 0; off < t->held.len && !t->doomed;) {
         ccai_style style = (ccai_style)t->held.data[off];
@@ -1261,7 +1304,7 @@ void Ccai_conv_caller_said(ccai_call *c, const char *text, int64_t seq)
     if (!llm_ready(c)) {
         /* Every model cools down (rate limits, failures): no request can
          * answer, the offline dialogue does, for now. */
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: every LLM cools down: offline dialogue",
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: every LLM cools down: offline dialogue",
                  c->row.id);
         c->offline_mode = true;
         offline_turn(c, text, true);
@@ -1285,7 +1328,7 @@ void Ccai_conv_silence(ccai_call *c)
         offline_turn(c, NULL, false);
         return;
     }
-    if (++c->silences > c->eng->retry_max) {
+    if (++c->silences > Ccai_engine_retry_max(c->eng)) {
         Ccai_conv_goodbye(c, true);
         return;
     }
@@ -1299,7 +1342,7 @@ void Ccai_conv_say_done(ccai_call *c)
     /* Silence counts from the end of what the bot said. */
     if (Ccai_timer_active(&c->silence) || c->silence_deferred) {
         c->silence_deferred = false;
-        Ccai_timer_start(c->ctx, &c->silence, c->eng->silence_ms);
+        Ccai_timer_start(c->ctx, &c->silence, Ccai_engine_flag_ms(c->eng, CCAI_FLAG_SILENCE));
     }
 }
 
@@ -1336,16 +1379,15 @@ bool Ccai_conv_transfer(ccai_call *c)
 
 void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
 {
-    Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: transfer failed: %s", c->row.id,
+    Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: transfer failed: %s", c->row.id,
              reason ? reason : "no reason given");
     /* Not stored: the stored call stays "transferring" and ends as any
      * call does (the goodbye's hang-up, below); logged. */
     if (c->state == CCAI_CALL_TRANSFERRING) {
         ccai_status st = Ccai_call_set_state(c, CCAI_CALL_CONVERSATION);
         if (st != CCAI_OK)
-            Ccai_log(&c->eng->log, CCAI_LOG_WARN,
-                     "call %s: back to the conversation, not stored: %s", c->row.id,
-                     ccai_status_str(st));
+            Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: back to the conversation, not stored: %s",
+                     c->row.id, ccai_status_str(st));
     }
     Ccai_conv_say_phrase(c, CCAI_TTS_CALLTRANSFER_FAILURE, false, true);
     /* Somebody calls back: a reminder the operators see. The caller was
@@ -1353,7 +1395,7 @@ void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
     if (Ccai_store_reminder_upsert(c->eng->store, c->row.id, "Call back the customer",
                                    "The transfer to a human agent failed; call the customer back.",
                                    Ccai_wall_ms() + 3600 * 1000, "assistant", NULL) != CCAI_OK)
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+        Ccai_log(&c->log, CCAI_LOG_ERROR,
                  "call %s: call the customer back (the transfer failed): reminder not stored: %s",
                  c->row.id, Ccai_store_errmsg(c->eng->store));
     Ccai_conv_goodbye(c, true);
@@ -1361,7 +1403,7 @@ void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
 
 void Ccai_conv_not_understood(ccai_call *c)
 {
-    if (++c->not_understood >= c->eng->retry_max) {
+    if (++c->not_understood >= Ccai_engine_retry_max(c->eng)) {
         Ccai_conv_goodbye(c, true);
         return;
     }

@@ -6,6 +6,7 @@
 
 #include "core/common.h"
 #include "core/metrics.h"
+#include "core/trace.h"
 #include "io/io.h"
 #include "llm/llm.h"
 #include "sms/sms.h"
@@ -113,12 +114,9 @@ typedef struct Ccai_engine {
     struct Ccai_prompts *prompts;
     struct Ccai_guardrails *guardrails;   /* engine/guardrails.c */
     struct Ccai_ofl_lexicon *offline_lex; /* made at the first offline call */
-    Ccai_llm_model models[2];
-    Ccai_llm_health health[2]; /* shared by every call of the context */
+    Ccai_llm_model models[2];             /* fast, then slow (those configured) */
+    Ccai_llm_health health[2];            /* shared by every call of the context */
     size_t n_models;
-    uint32_t soft_ms, hard_ms, silence_ms;
-    int retry_max;
-    int max_rounds;
     int history_max;
 } Ccai_engine;
 
@@ -139,6 +137,11 @@ struct Ccai_unsaved;
 struct ccai_call {
     ccai_ctx *ctx;
     Ccai_engine *eng;
+    /* Tracing (core/trace.h): the call's span, NULL when not traced; its
+     * log lines name the trace (the engine's logger otherwise). */
+    Ccai_span *span;
+    char trace_id[33];
+    Ccai_logger log;
     struct ccai_call *prev, *next;
     ccai_call_ops ops;
     void *ud;
@@ -237,6 +240,20 @@ void Ccai_conv_engine_cleanup(Ccai_engine *e);
 
 /* The model called "fast" or "slow", NULL when not configured. */
 const Ccai_llm_model *Ccai_engine_model(const Ccai_engine *e, const char *name);
+
+/* Feature flags, read at each use (config/flags.h): the answer's soft and
+ * hard timeouts and the caller's silence, in ms; recognition retries; tool
+ * rounds of an answer; the model a turn asks first (index in e->models:
+ * the slow one when conversation.slow_llm_for_chat, the other after). */
+typedef enum Ccai_engine_flag {
+    CCAI_FLAG_SOFT,
+    CCAI_FLAG_HARD,
+    CCAI_FLAG_SILENCE,
+} Ccai_engine_flag;
+uint32_t Ccai_engine_flag_ms(const Ccai_engine *e, Ccai_engine_flag f);
+int Ccai_engine_retry_max(const Ccai_engine *e);
+int Ccai_engine_max_rounds(const Ccai_engine *e);
+size_t Ccai_engine_chat_first(const Ccai_engine *e);
 const struct Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e);
 
 /* The public functions on a context, routed here by the composition root

@@ -100,7 +100,7 @@ static void rollback(ccai_call *c)
 {
     Ccai_engine *e = c->eng;
     if (Ccai_store_rollback(e->store) != CCAI_OK)
-        Ccai_log(&e->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                  Ccai_store_errmsg(e->store));
 }
 
@@ -159,7 +159,7 @@ static CCAI_MUST_CHECK ccai_status commit_message_and_state(ccai_call *c, const 
         ccai_free(prev_reason);
     ccai_call_state old = c->state;
     c->state = s;
-    Ccai_log(&e->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
+    Ccai_log(&c->log, CCAI_LOG_DEBUG, "call %s: %s -> %s", c->row.id, ccai_call_state_str(old),
              ccai_call_state_str(s));
     return Ccai_call_notify_state(c, old);
 }
@@ -252,7 +252,7 @@ static CCAI_MUST_CHECK ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
         Ccai_conv_cleanup(c);
     if (st != CCAI_OK)
         return st;
-    Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: ended (%s)", c->row.id,
+    Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: ended (%s)", c->row.id,
              ev->text ? ev->text : "hangup");
     /* A callback's leg that never connected: tried again, or given up. */
     Ccai_callback_unanswered(c, ev->text);
@@ -292,7 +292,7 @@ static CCAI_MUST_CHECK ccai_status dispatch(ccai_call *c, const ccai_event *ev)
         return CCAI_OK;
     case CCAI_EVENT_SAY_DONE: Ccai_conv_say_done(c); return CCAI_OK;
     case CCAI_EVENT_SAY_FAILED:
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: the channel could not speak: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: the channel could not speak: %s", c->row.id,
                  ev->text ? ev->text : "no reason given");
         return CCAI_OK;
     case CCAI_EVENT_TRANSFER_OK: {
@@ -321,7 +321,7 @@ static CCAI_MUST_CHECK ccai_status dispatch(ccai_call *c, const ccai_event *ev)
             return CCAI_OK; /* late, or no menu is open */
         return Ccai_menu_choice(c, ev->text && *ev->text ? ev->text : NULL);
     case CCAI_EVENT_NOT_UNDERSTOOD:
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: the caller could not be understood: %s",
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: the caller could not be understood: %s",
                  c->row.id, ev->text ? ev->text : "no reason given");
         if (c->state == CCAI_CALL_CONVERSATION)
             Ccai_conv_not_understood(c);

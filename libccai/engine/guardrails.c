@@ -162,7 +162,7 @@ static void forget(ccai_call *c, int64_t seq)
     ccai_status st = Ccai_store_message_delete(c->eng->store, c->row.id, seq);
     /* Kept: the next request carries them; the verdict stands for this turn. */
     if (st != CCAI_OK && st != CCAI_ERR_NOT_FOUND)
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+        Ccai_log(&c->log, CCAI_LOG_ERROR,
                  "call %s: guardrails: the caller's words could not be forgotten: %s", c->row.id,
                  Ccai_store_errmsg(c->eng->store));
 }
@@ -181,7 +181,7 @@ Ccai_guard_act Ccai_guardrails_caller(ccai_call *c, const char *text, int64_t se
         Ccai_guard_check(g->guard, &g->scratch, text, strlen(text), c->row.lang, mask, &hit);
     if (st != CCAI_OK) {
         /* Out of memory: the words go on unchecked, which the log says. */
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: guardrails: not checked: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: guardrails: not checked: %s", c->row.id,
                  ccai_status_str(st));
         return CCAI_GUARD_ACT_NONE;
     }
@@ -219,7 +219,7 @@ bool Ccai_guardrails_bot_ok(ccai_call *c, const char *text, bool streamed)
     if (st != CCAI_OK) {
         /* Out of memory: not said (a sentence unchecked might be one to
          * keep back); the turn goes on. */
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: guardrails: not checked, not said: %s",
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: guardrails: not checked, not said: %s",
                  c->row.id, ccai_status_str(st));
         return false;
     }

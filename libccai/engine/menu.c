@@ -121,7 +121,7 @@ static CCAI_MUST_CHECK bool offer(ccai_call *c)
     int rc = ok ? c->ops.menu(c, &b.menu, c->ud) : -1;
     built_free(&b);
     if (rc != 0)
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN, "call %s: no language menu: %s", c->row.id,
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: no language menu: %s", c->row.id,
                  ok ? "the channel refused it" : ccai_status_str(CCAI_ERR_NOMEM));
     return rc == 0;
 }
@@ -138,8 +138,8 @@ static void act_offer(ccai_call *c, const char *text, int64_t num)
      * up rather than left in silence. */
     ccai_status st = Ccai_call_connect(c);
     if (st != CCAI_OK) {
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: cannot go on without the menu: %s",
-                 c->row.id, ccai_status_str(st));
+        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: cannot go on without the menu: %s", c->row.id,
+                 ccai_status_str(st));
         Ccai_call_hangup(c);
     }
 }

@@ -171,7 +171,7 @@ ccai_status Ccai_request_messages_early(ccai_call *c, const Ccai_tools_text *too
     chat = render_system(c, CCAI_PROMPT_CHAT_SYSTEM, reminders);
     if (!persona || !chat)
         goto out;
-    const Ccai_llm_model *m = &e->models[0];
+    const Ccai_llm_model *m = &e->models[Ccai_engine_chat_first(e)];
     Ccai_history_init(&h, persona, chat,
                       m->context - m->max_tokens - (int64_t)(tools ? tools->tokens : 0),
                       e->history_max);

@@ -57,7 +57,7 @@ static void heartbeat(Ccai_engine *e)
         if (st == CCAI_ERR_STATE)
             return;
         if (st != CCAI_OK)
-            Ccai_log(&e->log, CCAI_LOG_WARN, "call %s: heartbeat: %s", c->row.id,
+            Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: heartbeat: %s", c->row.id,
                      Ccai_store_errmsg(e->store));
     }
 }

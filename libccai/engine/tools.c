@@ -311,7 +311,7 @@ static char *run_reminder(ccai_call *c, const json_t *args)
 static void unrecord_sms(ccai_call *c, int64_t seq)
 {
     if (Ccai_store_message_delete(c->eng->store, c->row.id, seq) != CCAI_OK)
-        Ccai_log(&c->eng->log, CCAI_LOG_ERROR,
+        Ccai_log(&c->log, CCAI_LOG_ERROR,
                  "call %s: the record of an SMS not sent stays (message %lld): %s", c->row.id,
                  (long long)seq, Ccai_store_errmsg(c->eng->store));
 }
@@ -327,8 +327,7 @@ static void act_send_sms(ccai_call *c, const char *text, int64_t seq)
     if (sent)
         return;
     c->sms_failed = true;
-    Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: an SMS of the bot could not be sent",
-             c->row.id);
+    Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: an SMS of the bot could not be sent", c->row.id);
     unrecord_sms(c, seq);
 }
 
@@ -343,7 +342,7 @@ static char *run_send_sms(ccai_call *c, const json_t *args)
         return Ccai_strdup("Bad arguments: \"message\" is required.");
     const Ccai_sms_provider *sms = c->eng->sms;
     if (!c->ops.send_sms && (!sms || strcmp(sms->name, "none") == 0)) {
-        Ccai_log(&c->eng->log, CCAI_LOG_WARN,
+        Ccai_log(&c->log, CCAI_LOG_WARN,
                  "call %s: send_sms: no SMS provider is configured (sms.mode)", c->row.id);
         return Ccai_strdup("Impossible: SMS cannot be sent from this service (no SMS provider is "
                            "configured). Tell the customer no SMS will come, and give the "
@@ -473,7 +472,7 @@ static char *run_new_claim(ccai_call *c)
         return Ccai_asprintf("Error: the claim could not be reset: %s", Ccai_store_errmsg(st));
     }
     ccai_free(state);
-    Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: new claim, continued as %s", c->row.id, n.id);
+    Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: new claim, continued as %s", c->row.id, n.id);
     Ccai_store_call_clear(&c->row);
     c->row = n;
     json_decref(c->claim);
@@ -590,7 +589,7 @@ char *Ccai_tools_run(ccai_call *c, const char *name, const char *args_json, cons
                              "try again.",
                              name, args ? "not an object" : jerr.text);
     }
-    Ccai_log(&c->eng->log, CCAI_LOG_INFO, "call %s: tool %s", c->row.id, name);
+    Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: tool %s", c->row.id, name);
     const char *response = arg_str(args, "customer_response");
     bool after = strcmp(name, "speech_speed") == 0 || strcmp(name, "speech_lang") == 0;
     if (response && !after)

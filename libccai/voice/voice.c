@@ -40,6 +40,27 @@ static ccai_status read_chain(Ccai_voice *v, const char *key, const char *def, c
     return CCAI_OK;
 }
 
+/* The VAD parameters and recording, feature flags (config/flags.h): read
+ * again when each audio call starts, so a value changed at run time is the
+ * next call's. */
+static void read_flags(Ccai_voice *v)
+{
+    Ccai_vad_params_default(&v->vad);
+    v->vad.threshold = Ccai_config_double(v->cfg, "speech.vad_threshold", v->vad.threshold);
+    v->vad.silence_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.vad_silence_timeout_ms",
+                                                          v->vad.silence_timeout_ms);
+    v->vad.cutoff_timeout_ms =
+        (uint32_t)Ccai_config_int(v->cfg, "speech.vad_cutoff_timeout_ms", v->vad.cutoff_timeout_ms);
+    v->vad.min_speech_ms =
+        (uint32_t)Ccai_config_int(v->cfg, "speech.vad_min_speech_ms", v->vad.min_speech_ms);
+    v->vad.denoise = Ccai_config_bool(v->cfg, "speech.vad_denoise", v->vad.denoise);
+    v->vad.agc = Ccai_config_bool(v->cfg, "speech.vad_agc", v->vad.agc);
+    v->result_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.stt_result_timeout_ms", 5000);
+    v->early_start = Ccai_config_bool(v->cfg, "speech.early_start", false);
+    v->early_start_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.early_start_ms", 200);
+    v->record = Ccai_config_bool(v->cfg, "conversation.recording_enabled", false);
+}
+
 ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **ret_errmsg)
 {
     Ccai_voice *v = Ccai_calloc(1, sizeof *v);
@@ -64,20 +85,7 @@ ccai_status Ccai_voice_new(const Ccai_voice_env *env, Ccai_voice **ret, char **r
         v->stt.names[i] = v->names_buf + (uintptr_t)v->stt.names[i];
     for (size_t i = 0; i < v->tts.n; i++)
         v->tts.names[i] = v->names_buf + (uintptr_t)v->tts.names[i];
-    Ccai_vad_params_default(&v->vad);
-    v->vad.threshold = Ccai_config_double(v->cfg, "speech.vad_threshold", v->vad.threshold);
-    v->vad.silence_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.vad_silence_timeout_ms",
-                                                          v->vad.silence_timeout_ms);
-    v->vad.cutoff_timeout_ms =
-        (uint32_t)Ccai_config_int(v->cfg, "speech.vad_cutoff_timeout_ms", v->vad.cutoff_timeout_ms);
-    v->vad.min_speech_ms =
-        (uint32_t)Ccai_config_int(v->cfg, "speech.vad_min_speech_ms", v->vad.min_speech_ms);
-    v->vad.denoise = Ccai_config_bool(v->cfg, "speech.vad_denoise", v->vad.denoise);
-    v->vad.agc = Ccai_config_bool(v->cfg, "speech.vad_agc", v->vad.agc);
-    v->result_timeout_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.stt_result_timeout_ms", 5000);
-    v->early_start = Ccai_config_bool(v->cfg, "speech.early_start", false);
-    v->early_start_ms = (uint32_t)Ccai_config_int(v->cfg, "speech.early_start_ms", 200);
-    v->record = Ccai_config_bool(v->cfg, "conversation.recording_enabled", false);
+    read_flags(v);
     const char *dir = Ccai_config_str(v->cfg, "speech.recording_dir");
     if (dir && *dir && !(v->record_dir = Ccai_strdup(dir))) {
         Ccai_voice_free(v);
@@ -289,6 +297,7 @@ static ccai_status session_init(vcall *vc, const ccai_call_params *p)
     vc->mono = (Ccai_media_format){CCAI_MEDIA_PCM16, vc->in.rate, 1};
     vc->flags = p->audio_flags;
     vc->paced = (p->audio_flags & CCAI_AUDIO_PACED) != 0;
+    read_flags(v);
     ccai_status st;
     if ((st = Ccai_media_converter_new(&vc->in, &vc->mono, CCAI_RESAMPLE_QUALITY_DEFAULT,
                                        &vc->in_conv)) != CCAI_OK ||

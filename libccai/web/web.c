@@ -9,6 +9,9 @@ const Ccai_route Ccai_web_routes[] = {
     {"GET", "/openapi.json", Ccai_pages_openapi, CCAI_ROUTE_PUBLIC, 0},
     {"GET", "/lexicon.xml", Ccai_pages_lexicon, CCAI_ROUTE_PUBLIC, 0},
     {"GET", "/metrics", Ccai_pages_metrics, CCAI_ROUTE_TOKEN, 0},
+    /* Feature flags at run time (web/admin.c). */
+    {"GET", "/admin/flags", Ccai_admin_flags_get, CCAI_ROUTE_TOKEN, 0},
+    {"PATCH", "/admin/flags", Ccai_admin_flags_patch, CCAI_ROUTE_TOKEN, 0},
     /* Report pages check the token or the per-call link themselves. */
     {"GET", "/report", Ccai_pages_report_list, CCAI_ROUTE_PUBLIC, 0},
     {"GET", "/report/:id", Ccai_pages_report_call, CCAI_ROUTE_PUBLIC, 0},

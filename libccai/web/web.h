@@ -36,5 +36,7 @@ void Ccai_pages_report_call(ccai_http_exchange *x, void *ud);
 void Ccai_pages_openapi(ccai_http_exchange *x, void *ud);
 void Ccai_pages_lexicon(ccai_http_exchange *x, void *ud);
 void Ccai_pages_metrics(ccai_http_exchange *x, void *ud);
+void Ccai_admin_flags_get(ccai_http_exchange *x, void *ud);
+void Ccai_admin_flags_patch(ccai_http_exchange *x, void *ud);
 
 #endif

@@ -1,9 +1,13 @@
 /* libFuzzer: Host / listen values and URL origins (core/hostport.c).
  * Properties checked: a host is lowercase, non-empty, without brackets or
  * a port, and parses back to itself (in brackets when it holds a colon); an
- * origin is a prefix of its URL (case aside) and its own origin. */
+ * origin is a prefix of its URL (case aside) and its own origin; an
+ * allow-list keeps at most CCAI_ALLOW_MAX networks of sane prefix lengths,
+ * each of which matches its own address. */
 #include "core/hostport.h"
 
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (Ccai_to_lower((unsigned char)url[i]) != origin[i])
                 abort();
         if (!Ccai_url_origin(origin, twice, sizeof twice) || strcmp(origin, twice) != 0)
+            abort();
+    }
+    Ccai_allow allow = {0};
+    char why[160];
+    bool parsed = Ccai_allow_parse(&allow, url, why);
+    if (allow.n > CCAI_ALLOW_MAX || (!parsed && !why[0]))
+        abort();
+    for (size_t i = 0; i < allow.n; i++) {
+        const Ccai_cidr *c = &allow.v[i];
+        if (c->bits > (c->family == AF_INET ? 32u : 128u) ||
+            !Ccai_allow_match(&allow, c->family, c->addr))
             abort();
     }
     ccai_free(url);

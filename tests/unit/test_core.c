@@ -6,9 +6,11 @@
 #include <cmocka.h>
 
 #include "core/common.h"
+#include "core/hostport.h"
 #include "core/json.h"
 #include "support/randtext.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 #include <stdlib.h>
@@ -497,6 +499,63 @@ static void test_json_put_string(void **state)
     }
 }
 
+/* sip.allow and audiosocket.allow: networks and single addresses, IPv4 and
+ * IPv6, an IPv4 peer on a dual-stack socket, the errors a person sees. */
+static void test_allow_list(void **state)
+{
+    (void)state;
+    Ccai_allow a = {0};
+    char why[160] = "";
+    assert_true(Ccai_allow_parse(&a, "10.0.0.0/8, 192.168.1.7\tfd00::/8 ,, 172.16.0.0/12", why));
+    assert_int_equal(a.n, 4);
+    struct sockaddr_in v4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+    int family;
+    uint8_t addr[16];
+    char text[64];
+    static const struct {
+        const char *ip;
+        bool in;
+    } cases[] = {{"10.200.3.4", true},     {"11.0.0.1", false},      {"192.168.1.7", true},
+                 {"192.168.1.8", false},   {"172.31.255.255", true}, {"172.32.0.1", false},
+                 {"fd12::1", true},        {"fe80::1", false},       {"::ffff:10.1.2.3", true},
+                 {"::ffff:8.8.8.8", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const void *sa = &v4;
+        if (inet_pton(AF_INET, cases[i].ip, &v4.sin_addr) != 1) {
+            assert_int_equal(inet_pton(AF_INET6, cases[i].ip, &v6.sin6_addr), 1);
+            sa = &v6;
+        }
+        assert_true(Ccai_allow_peer(sa, &family, addr, text, sizeof text));
+        assert_true(Ccai_allow_match(&a, family, addr) == cases[i].in);
+        if (strstr(cases[i].ip, "::ffff:")) { /* told as the IPv4 peer it is */
+            assert_int_equal(family, AF_INET);
+            assert_string_equal(text, cases[i].ip + 7);
+        }
+    }
+    struct sockaddr un = {.sa_family = AF_UNIX};
+    assert_false(Ccai_allow_peer(&un, &family, addr, text, sizeof text));
+
+    static const char *const bad[] = {"10.0.0.0/33", "::/129",      "10.0.0.0/", "10.0.0/8",
+                                      "example.com", "10.0.0.0/-1", "1.2.3.4/8x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        Ccai_allow b = {0};
+        assert_false(Ccai_allow_parse(&b, bad[i], why));
+        assert_non_null(strstr(why, bad[i]));
+        assert_non_null(strstr(why, "is not an address or a CIDR"));
+    }
+    Ccai_allow full = {0};
+    char many[65 * 12] = "";
+    for (int i = 0; i < 65; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "10.0.0.%d ", i);
+    assert_false(Ccai_allow_parse(&full, many, why));
+    assert_int_equal(full.n, CCAI_ALLOW_MAX);
+    assert_non_null(strstr(why, "at most 64"));
+    Ccai_allow none = {0};
+    assert_true(Ccai_allow_parse(&none, NULL, why) && Ccai_allow_parse(&none, "", why));
+    assert_int_equal(none.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_printable_excerpt),
         cmocka_unit_test(test_json_put_string),
+        cmocka_unit_test(test_allow_list),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

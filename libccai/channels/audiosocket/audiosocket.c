@@ -57,7 +57,6 @@
  * beyond it frames are dropped. 200 ms. */
 #define MAX_UNSENT (10u * (3u + CCAI_AS_FRAME_BYTES))
 /* Peers in audiosocket.allow, at most. */
-#define MAX_ALLOW 64
 /* The engine hangs up as soon as its goodbye is stored, while the voice
  * layer is still synthesising and pacing it out: the hang-up waits until
  * the bot's audio has come and stopped for HANGUP_QUIET_MS, or none came
@@ -70,12 +69,6 @@
 /* A closed connection whose events wait for the engine is checked again. */
 #define LINGER_MS 100u
 
-typedef struct cidr {
-    int family; /* AF_INET, AF_INET6 */
-    uint8_t addr[16];
-    unsigned bits;
-} cidr;
-
 typedef struct as_conn as_conn;
 
 typedef struct Ccai_audiosocket {
@@ -84,8 +77,7 @@ typedef struct Ccai_audiosocket {
     const Ccai_logger *log;
     int lfd;
     char listen_addr[96];
-    cidr allow[MAX_ALLOW];
-    size_t n_allow;
+    Ccai_allow allow;
     as_conn *conns;
     uint64_t refused;
 } Ccai_audiosocket;
@@ -132,75 +124,17 @@ static bool parse_ip(const char *s, int *family, uint8_t out[16])
     return false;
 }
 
-/* "10.0.0.0/8", "192.168.1.7", "fd00::/8". */
-static bool parse_cidr(const char *s, size_t len, cidr *ret)
-{
-    char t[64];
-    if (len == 0 || len >= sizeof t)
-        return false;
-    memcpy(t, s, len);
-    t[len] = '\0';
-    char *slash = strchr(t, '/');
-    long bits = -1;
-    if (slash) {
-        char *end = NULL;
-        *slash = '\0';
-        errno = 0;
-        bits = strtol(slash + 1, &end, 10);
-        if (!slash[1] || *end || errno || bits < 0)
-            return false;
-    }
-    if (!parse_ip(t, &ret->family, ret->addr))
-        return false;
-    long max = ret->family == AF_INET ? 32 : 128;
-    if (bits > max)
-        return false;
-    ret->bits = (unsigned)(bits < 0 ? max : bits);
-    return true;
-}
-
-static bool cidr_match(const cidr *c, int family, const uint8_t *a)
-{
-    if (c->family != family)
-        return false;
-    unsigned full = c->bits / 8, rest = c->bits % 8;
-    if (memcmp(c->addr, a, full) != 0)
-        return false;
-    if (!rest)
-        return true;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (c->addr[full] & mask) == (a[full] & mask);
-}
-
 /* The peer's address as text and whether it may talk to us. */
 static bool peer_allowed(const Ccai_audiosocket *as, const struct sockaddr_storage *ss, char *text,
                          size_t cap)
 {
     uint8_t a[16];
-    int family = ss->ss_family;
-    if (family == AF_INET6) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
-        memcpy(a, &v6->sin6_addr, 16);
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (memcmp(a, mapped, 12) == 0) { /* an IPv4 peer on a dual-stack socket */
-            family = AF_INET;
-            memmove(a, a + 12, 4);
-        }
-    } else if (family == AF_INET) {
-        memcpy(a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-    } else {
-        snprintf(text, cap, "(family %d)", family);
+    int family;
+    if (!Ccai_allow_peer(ss, &family, a, text, cap))
         return false;
-    }
-    if (!inet_ntop(family, a, text, (socklen_t)cap))
-        snprintf(text, cap, "(unprintable)");
-    if (!as->n_allow)
+    if (!as->allow.n)
         return Ccai_host_is_loopback(text);
-    for (size_t i = 0; i < as->n_allow; i++) {
-        if (cidr_match(&as->allow[i], family, a))
-            return true;
-    }
-    return false;
+    return Ccai_allow_match(&as->allow, family, a);
 }
 
 /* "HOST:PORT" or "[IPv6]:PORT" with a numeric host or "localhost". */
@@ -772,7 +706,7 @@ static void on_accept(ccai_ctx *ctx, int fd, int events, void *ud)
             as->refused++;
             Ccai_log(as->log, CCAI_LOG_WARN,
                      "audiosocket: refused a connection from %s: not in audiosocket.allow%s", peer,
-                     as->n_allow ? "" : " (unset: loopback peers only)");
+                     as->allow.n ? "" : " (unset: loopback peers only)");
             close(cfd);
             continue;
         }
@@ -808,7 +742,7 @@ static CCAI_MUST_CHECK ccai_status as_listen(Ccai_audiosocket *as, const char *a
                            address);
         return CCAI_ERR_CONFIG;
     }
-    if (!loopback && !as->n_allow) {
+    if (!loopback && !as->allow.n) {
         Ccai_ctx_set_error(as->ctx,
                            "audiosocket.listen: %s is not a loopback address: AudioSocket has "
                            "no authentication, so set audiosocket.allow to the peers (CIDRs) "
@@ -854,21 +788,10 @@ static CCAI_MUST_CHECK ccai_status as_listen(Ccai_audiosocket *as, const char *a
 
 static CCAI_MUST_CHECK ccai_status read_allow(Ccai_audiosocket *as, const char *list)
 {
-    for (const char *p = list; p && *p;) {
-        p += strspn(p, " ,\t");
-        size_t n = strcspn(p, " ,\t");
-        if (!n)
-            break;
-        if (as->n_allow == MAX_ALLOW || !parse_cidr(p, n, &as->allow[as->n_allow])) {
-            Ccai_ctx_set_error(as->ctx,
-                               "audiosocket.allow: \"%.*s\" is not an address or a CIDR "
-                               "(\"10.0.0.0/8\", \"fd00::/8\")%s",
-                               (int)(n > 64 ? 64 : n), p,
-                               as->n_allow == MAX_ALLOW ? ": at most 64 of them" : "");
-            return CCAI_ERR_CONFIG;
-        }
-        as->n_allow++;
-        p += n;
+    char why[160];
+    if (!Ccai_allow_parse(&as->allow, list, why)) {
+        Ccai_ctx_set_error(as->ctx, "audiosocket.allow: %s", why);
+        return CCAI_ERR_CONFIG;
     }
     return CCAI_OK;
 }

@@ -44,49 +44,6 @@
 
 /* Who may call ------------------------------------------------------------ */
 
-static bool parse_cidr(const char *s, size_t len, Ccai_sip_cidr *ret)
-{
-    char t[64];
-    if (len == 0 || len >= sizeof t)
-        return false;
-    memcpy(t, s, len);
-    t[len] = '\0';
-    char *slash = strchr(t, '/');
-    long bits = -1;
-    if (slash) {
-        char *end = NULL;
-        *slash = '\0';
-        errno = 0;
-        bits = strtol(slash + 1, &end, 10);
-        if (!slash[1] || *end || errno || bits < 0)
-            return false;
-    }
-    if (inet_pton(AF_INET, t, ret->addr) == 1)
-        ret->family = AF_INET;
-    else if (inet_pton(AF_INET6, t, ret->addr) == 1)
-        ret->family = AF_INET6;
-    else
-        return false;
-    long max = ret->family == AF_INET ? 32 : 128;
-    if (bits > max)
-        return false;
-    ret->bits = (unsigned)(bits < 0 ? max : bits);
-    return true;
-}
-
-static bool cidr_match(const Ccai_sip_cidr *c, int family, const uint8_t *a)
-{
-    if (c->family != family)
-        return false;
-    unsigned full = c->bits / 8, rest = c->bits % 8;
-    if (memcmp(c->addr, a, full) != 0)
-        return false;
-    if (!rest)
-        return true;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (c->addr[full] & mask) == (a[full] & mask);
-}
-
 /* Without sip.allow: loopback and the private networks (RFC 1918, RFC
  * 4193 unique local, link-local), the softphones of the same network. */
 static const char *const default_allow[] = {
@@ -95,53 +52,24 @@ static const char *const default_allow[] = {
 bool Ccai_sip_peer_allowed(const Ccai_sip *s, const struct sa *src, char *text, size_t cap)
 {
     uint8_t a[16];
-    int family = sa_af(src);
-    if (sa_ntop(src, text, (int)cap) != 0)
-        snprintf(text, cap, "(unprintable)");
-    if (family == AF_INET) {
-        memcpy(a, &src->u.in.sin_addr, 4);
-    } else if (family == AF_INET6) {
-        memcpy(a, &src->u.in6.sin6_addr, 16);
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (memcmp(a, mapped, 12) == 0) {
-            family = AF_INET;
-            memmove(a, a + 12, 4);
-        }
-    } else {
-        return false;
-    }
-    for (size_t i = 0; i < s->n_allow; i++) {
-        if (cidr_match(&s->allow[i], family, a))
-            return true;
-    }
-    return false;
+    int family;
+    return Ccai_allow_peer(&src->u.sa, &family, a, text, cap) &&
+           Ccai_allow_match(&s->allow, family, a);
 }
 
 static CCAI_MUST_CHECK ccai_status read_allow(Ccai_sip *s, const char *list)
 {
+    char why[160];
     if (!list || !*list) {
         for (size_t i = 0; i < CCAI_ARRAY_SIZE(default_allow); i++) {
-            if (!parse_cidr(default_allow[i], strlen(default_allow[i]), &s->allow[s->n_allow]))
+            if (!Ccai_allow_parse(&s->allow, default_allow[i], why))
                 return CCAI_ERR_INTERNAL;
-            s->n_allow++;
         }
         return CCAI_OK;
     }
-    for (const char *p = list; *p;) {
-        p += strspn(p, " ,\t");
-        size_t n = strcspn(p, " ,\t");
-        if (!n)
-            break;
-        if (s->n_allow == CCAI_SIP_MAX_ALLOW || !parse_cidr(p, n, &s->allow[s->n_allow])) {
-            Ccai_ctx_set_error(s->ctx,
-                               "sip.allow: \"%.*s\" is not an address or a CIDR "
-                               "(\"10.0.0.0/8\", \"fd00::/8\")%s",
-                               (int)(n > 64 ? 64 : n), p,
-                               s->n_allow == CCAI_SIP_MAX_ALLOW ? ": at most 64 of them" : "");
-            return CCAI_ERR_CONFIG;
-        }
-        s->n_allow++;
-        p += n;
+    if (!Ccai_allow_parse(&s->allow, list, why)) {
+        Ccai_ctx_set_error(s->ctx, "sip.allow: %s", why);
+        return CCAI_ERR_CONFIG;
     }
     return CCAI_OK;
 }

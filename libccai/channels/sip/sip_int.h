@@ -8,18 +8,12 @@
 #include "channels/common/notify.h"
 #include "channels/sip/sip.h"
 #include "channels/sip/sip_rtp.h"
+#include "core/hostport.h"
 #include "io/libre.h"
 
 #include <sys/socket.h>
 
-#define CCAI_SIP_CHANNEL   "sip"
-#define CCAI_SIP_MAX_ALLOW 64
-
-typedef struct Ccai_sip_cidr {
-    int family;
-    uint8_t addr[16];
-    unsigned bits;
-} Ccai_sip_cidr;
+#define CCAI_SIP_CHANNEL "sip"
 
 typedef struct sip_call sip_call;
 
@@ -44,8 +38,7 @@ typedef struct Ccai_sip {
     const char *agent_uri;
     const char *in_user, *in_password; /* digest asked of callers */
     uint8_t nonce_key[32];
-    Ccai_sip_cidr allow[CCAI_SIP_MAX_ALLOW];
-    size_t n_allow;
+    Ccai_allow allow;
     bool pcmu, pcma; /* sip.codecs */
     bool pcma_first;
     uint16_t rtp_lo, rtp_hi, rtp_next;
