@@ -32,7 +32,8 @@ FUZZ_TIME ?= 30
 FUZZ_TARGETS ?= config claim sse chunk template offline offline-lex offline-extract form acs-sig acs-events hostport httpd ratelimit log-mask \
 	wav media-frames pron-dict speech-slots tts-text wavstream tts-errors \
 	ws-response ws-frames stt-deepgram stt-openai-realtime stt-openai stt-azure cli-wav \
-	audiosocket voice-audio twilio-stream sip-rtp guard acs-stream docs-chunk embed-reply flags
+	audiosocket voice-audio twilio-stream sip-rtp guard acs-stream docs-chunk embed-reply flags \
+	pg-json
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
@@ -41,7 +42,7 @@ DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
 	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox \
 	libwslay-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx pocketsphinx-en-us flite1-dev \
-	libre-dev baresip-core libhiredis-dev redis-server systemd
+	libre-dev baresip-core libhiredis-dev redis-server systemd libpq-dev postgresql
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 

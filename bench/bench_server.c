@@ -10,6 +10,12 @@
  * --twilio drives the calls through the Twilio webhooks instead: each turn
  * is a signed Gather action answered with TwiML, streamed answers follow
  * their <Redirect>s, as Twilio's own servers would.
+ *
+ * --postgresql: the server stores in PostgreSQL (database.mode postgresql),
+ * a real server this program starts on loopback (tests/support/pg_server.h,
+ * fsync on); synchronous_commit as given (on, PostgreSQL's default; off:
+ * a crash of PostgreSQL or of its machine may lose the last commits, one of
+ * ccai-server loses nothing).
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -23,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/pg_server.h"
 #include "support/twilio_standin.h"
 
 #include "bench_stats.h"
@@ -189,6 +196,7 @@ static double cpu_ms(pid_t pid)
 int main(int argc, char **argv)
 {
     int calls = 200, turns = 5, llm = 0, twilio = 0;
+    const char *pg_sync = NULL; /* --postgresql: synchronous_commit */
     const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calls") && i + 1 < argc)
@@ -199,14 +207,16 @@ int main(int argc, char **argv)
             llm = 1;
         else if (!strcmp(argv[i], "--twilio"))
             twilio = 1;
+        else if (!strcmp(argv[i], "--postgresql") && i + 1 < argc)
+            pg_sync = argv[++i];
         else if (!strcmp(argv[i], "--server-bin") && i + 1 < argc)
             server_bin = argv[++i];
         else if (!strcmp(argv[i], "--standin-bin") && i + 1 < argc)
             standin_bin = argv[++i];
         else {
             fprintf(stderr,
-                    "usage: %s [--calls N] [--turns K] [--llm] [--server-bin P] "
-                    "[--standin-bin P]\n",
+                    "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--postgresql on|off] "
+                    "[--server-bin P] [--standin-bin P]\n",
                     argv[0]);
             return 64;
         }
@@ -229,6 +239,21 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    pg_server pg;
+    char pg_mode[] = "DATABASE__MODE=postgresql", pg_dsn[512];
+    if (pg_sync) {
+        char dsn[400], sql[96];
+        snprintf(sql, sizeof sql, "ALTER SYSTEM SET synchronous_commit = %s",
+                 strcmp(pg_sync, "off") == 0 ? "off" : "on");
+        if (pg_server_start(&pg, true) != 0 || pg_server_exec(&pg, sql) != 0 ||
+            pg_server_exec(&pg, "SELECT pg_reload_conf()") != 0 ||
+            pg_server_schema_dsn(&pg, dsn, sizeof dsn) != 0) {
+            fprintf(stderr, "bench-server: cannot start PostgreSQL\n");
+            pg_server_stop(&pg);
+            return 1;
+        }
+        snprintf(pg_dsn, sizeof pg_dsn, "DATABASE__POSTGRESQL__DSN=%s", dsn);
+    }
     char db[256], ep[128];
     snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", dir);
     snprintf(ep, sizeof ep, "LLM__FAST__ENDPOINT=http://127.0.0.1:%d/v1", standin_port);
@@ -245,7 +270,16 @@ int main(int argc, char **argv)
                     (char *)"TWILIO__API_BASE_URL=http://127.0.0.1:9",
                     llm ? (char *)"LLM__FAST__MODE=openai_compatible" : NULL,
                     llm ? ep : NULL,
+                    NULL,
+                    NULL,
                     NULL};
+    if (pg_sync) {
+        size_t k = 0;
+        while (senv[k])
+            k++;
+        senv[k] = pg_mode;
+        senv[k + 1] = pg_dsn;
+    }
     char *argv_srv[] = {(char *)server_bin, NULL};
     int fd = -1;
     pid_t server = spawn(server_bin, argv_srv, senv, &fd);
@@ -421,10 +455,13 @@ int main(int argc, char **argv)
     }
     double secs = (bench_now_ms() - t0) / 1000.0;
     double cpu = cpu_ms(server) - cpu0;
-    printf("== ccai-server under load: %d calls x %d turns over %s (%s)\n", calls, turns,
+    printf("== ccai-server under load: %d calls x %d turns over %s (%s; store %s)\n", calls, turns,
            twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
            llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
-               : "no LLM: the offline dialogue answers");
+               : "no LLM: the offline dialogue answers",
+           !pg_sync                      ? "SQLite"
+           : strcmp(pg_sync, "off") == 0 ? "PostgreSQL, synchronous_commit off"
+                                         : "PostgreSQL, synchronous_commit on");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
            n_req, secs, (double)n_req / secs, n_turn, (double)n_turn / secs, errors);
     printf("  server CPU: %.0f ms for %zu requests = %.1f us per request\n", cpu, n_req,
@@ -450,6 +487,8 @@ int main(int argc, char **argv)
         kill(standin, SIGTERM);
         waitpid(standin, NULL, 0);
     }
+    if (pg_sync)
+        pg_server_stop(&pg);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 && errors == 0 ? 0 : 1;

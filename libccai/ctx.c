@@ -37,6 +37,7 @@
 #include "io/otlp.h"
 #include "rag/rag.h"
 #include "sms/sms.h"
+#include "store/pg.h"
 #include "store/sqlite.h"
 #include "stt/sphinx.h"
 #include "voice/voice.h"
@@ -54,7 +55,7 @@ static const Ccai_channel_class *const channel_classes[] = {
 };
 
 /* The store backends database.mode chooses from. */
-static const Ccai_store_backend *const store_backends[] = {&Ccai_sqlite_backend};
+static const Ccai_store_backend *const store_backends[] = {&Ccai_sqlite_backend, &Ccai_pg_backend};
 
 #define N_CHANNELS CCAI_ARRAY_SIZE(channel_classes)
 

@@ -137,6 +137,10 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg)
     }
 
     require(cfg, &el, "database.sqlite.path", "(the SQLite database file)");
+    const char *db_mode = Ccai_config_str(cfg, "database.mode");
+    if (db_mode && strcmp(db_mode, "postgresql") == 0)
+        require(cfg, &el, "database.postgresql.dsn",
+                "with database.mode postgresql (set DATABASE__POSTGRESQL__DSN)");
 
     /* Without a token the API trusts this machine: it must not listen on
      * others, and a token that is there but empty is a mistake. */

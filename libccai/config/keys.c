@@ -14,7 +14,7 @@ static const char *const sms_modes[] = {"none", "twilio", "communication_service
 static const char *const twilio_voices[] = {"gather", "stream", NULL};
 static const char *const acs_voices[] = {"recognize", "stream", NULL};
 static const char *const acs_audio_formats[] = {"pcm16kmono", "pcm24kmono", NULL};
-static const char *const db_modes[] = {"sqlite", NULL};
+static const char *const db_modes[] = {"sqlite", "postgresql", NULL};
 static const char *const sync_modes[] = {"normal", "full", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const jailbreak_actions[] = {"refuse", "handover", "end", NULL};
@@ -259,6 +259,13 @@ static const Ccai_key keys[] = {
        "How long a write waits for a lock held by another process (on the event loop)"),
     KE("database.sqlite.synchronous", "normal", sync_modes,
        "normal: a commit survives a crash of the process (kill -9); full: also a power loss"),
+    KSECRET("database.postgresql.dsn",
+            "libpq connection string or URI (database.mode postgresql); a secret: set it with "
+            "DATABASE__POSTGRESQL__DSN"),
+    KI("database.postgresql.statement_timeout_ms", 5000, 100, 600000,
+       "Longest a statement may run (the server cancels it); the thread waits at most this + 1 s"),
+    KI("database.postgresql.connect_timeout_ms", 5000, 100, 600000,
+       "Longest a connection (or a reconnection) may take"),
 
     /* The documentation search_document searches (libccai/rag/). */
     KS("documents.default_lang", "",

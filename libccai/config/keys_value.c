@@ -17,7 +17,7 @@ static const char *const field_types[] = {"text", "datetime", "email", "phone_nu
 static const struct {
     const char *path, *value, *msg;
 } unsupported[] = {
-    {"database.mode", "cosmos_db", "cosmos_db is not supported; use sqlite"},
+    {"database.mode", "cosmos_db", "cosmos_db is not supported; use sqlite or postgresql"},
 };
 
 /* Locale-independent double formatting: printf uses LC_NUMERIC. */

@@ -1,7 +1,8 @@
 /* Persistence: the store interface the engine and the routes use. A
  * backend implements it as a table of functions (Ccai_store_backend):
- * store/sqlite.c today; PostgreSQL (libpq in non-blocking mode on the
- * context's loop hooks) comes behind the same table.
+ * store/sqlite.c and store/pg.c (PostgreSQL through libpq; its writes, too,
+ * are committed when they return: docs/deployment.md says why and what it
+ * costs).
  *
  * Rules:
  * - Times are wall-clock milliseconds since the epoch (UTC).

@@ -957,6 +957,29 @@ static void test_validate(void **state)
     assert_int_equal(ccai_config_error_count(cfg), 3);
 }
 
+/* database.mode postgresql needs its DSN, a secret given by the
+ * environment and redacted from the dump. */
+static void test_validate_postgresql(void **state)
+{
+    ccai_config *cfg = *state;
+    assert_int_equal(load(cfg, "database: {mode: postgresql}\n"), CCAI_OK);
+    assert_int_equal(ccai_config_validate(cfg), CCAI_ERR_CONFIG);
+    assert_non_null(strstr(ccai_config_errmsg(cfg),
+                           "database.postgresql.dsn: required with database.mode postgresql "
+                           "(set DATABASE__POSTGRESQL__DSN)"));
+    assert_int_equal(ccai_config_error_count(cfg), 1);
+    const char *env[] = {"DATABASE__POSTGRESQL__DSN=host=db user=ccai password=hunter2", NULL};
+    assert_int_equal(ccai_config_apply_env(cfg, env), CCAI_OK);
+    assert_int_equal(ccai_config_validate(cfg), CCAI_OK);
+    char *json = NULL;
+    assert_int_equal(ccai_config_to_json(cfg, 1, &json), CCAI_OK);
+    assert_null(strstr(json, "hunter2"));
+    ccai_free(json);
+    assert_int_equal(ccai_config_set(cfg, "database.mode", "mysql"), CCAI_ERR_CONFIG);
+    assert_int_equal(ccai_config_set(cfg, "database.postgresql.statement_timeout_ms", "50"),
+                     CCAI_ERR_CONFIG);
+}
+
 typedef struct logall {
     int warnings;
     char text[4096];
@@ -1239,6 +1262,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_get, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_to_json, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_validate, setup_cfg, teardown_cfg),
+        cmocka_unit_test_setup_teardown(test_validate_postgresql, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_no_token_rules, setup_cfg, teardown_cfg),
         cmocka_unit_test_setup_teardown(test_copy, setup_cfg, teardown_cfg),
         cmocka_unit_test(test_oom),

@@ -1,7 +1,14 @@
-/* Unit tests of the SQLite store (store/sqlite.c). */
+/* Unit tests of the store (store/store.h) on each backend: SQLite
+ * (store/sqlite.c) and, given the argument "postgresql", PostgreSQL
+ * (store/pg.c) on a real server this test starts (tests/support/pg_server.h;
+ * skipped, exit 77, when PostgreSQL's binaries are absent). The tests of
+ * the interface run on both; those of one engine's files, locks and
+ * failures on that one. */
+#include "store/pg.h"
 #include "store/sqlite.h"
 
 #include "support/db_lock.h"
+#include "support/pg_server.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,11 +29,23 @@
 
 /* Helpers ---------------------------------------------------------------- */
 
+/* The PostgreSQL server of this run, when the backend under test is it. */
+static pg_server g_pg;
+static bool g_pg_mode;
+
+/* A new empty database of the backend under test: SQLite in memory, or a
+ * new schema of the PostgreSQL server. */
 static Ccai_store *open_memory(void)
 {
     Ccai_store *st = NULL;
     char *err = NULL;
-    assert_int_equal(Ccai_sqlite_open(":memory:", &st, &err), CCAI_OK);
+    if (g_pg_mode) {
+        char dsn[400];
+        assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+        assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err), CCAI_OK);
+    } else {
+        assert_int_equal(Ccai_sqlite_open(":memory:", &st, &err), CCAI_OK);
+    }
     assert_null(err);
     assert_non_null(st);
     return st;
@@ -1567,8 +1586,358 @@ static void test_backend_interface(void **state)
     tmpdb_remove(&t);
 }
 
-int main(void)
+/* PostgreSQL ----------------------------------------------------------------- */
+
+static Ccai_store *pg_open_dsn(const char *dsn)
 {
+    Ccai_store *st = NULL;
+    char *err = NULL;
+    ccai_status status = Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err);
+    if (status != CCAI_OK)
+        fail_msg("open %s: %s", dsn, err ? err : ccai_status_str(status));
+    return st;
+}
+
+/* database.mode postgresql through the composition's entry point: where
+ * it is without the secret, what it says of itself, the barrier. */
+static void test_pg_backend_interface(void **state)
+{
+    (void)state;
+    char dsn[400], with_password[480];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    /* trust authentication ignores the password: it is there to be hidden. */
+    snprintf(with_password, sizeof with_password, "%s password=hunter2-secret", dsn);
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.mode", "postgresql"), CCAI_OK);
+    static const Ccai_logger quiet = {NULL, NULL, CCAI_LOG_ERROR};
+    const Ccai_store_env env = {NULL, cfg, &quiet};
+    const Ccai_store_backend *const backends[] = {&Ccai_sqlite_backend, &Ccai_pg_backend};
+
+    /* No DSN: refused, and the message names the key and its variable. */
+    Ccai_store *st = NULL;
+    char *why = NULL;
+    assert_int_equal(Ccai_store_open_config(&env, backends, 2, &st, &why), CCAI_ERR_CONFIG);
+    assert_non_null(strstr(why, "database.postgresql.dsn"));
+    assert_non_null(strstr(why, "DATABASE__POSTGRESQL__DSN"));
+    ccai_free(why);
+
+    assert_int_equal(ccai_config_set(cfg, "database.postgresql.dsn", with_password), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.postgresql.statement_timeout_ms", "1500"),
+                     CCAI_OK);
+    assert_int_equal(Ccai_store_open_config(&env, backends, 2, &st, NULL), CCAI_OK);
+    assert_string_equal(Ccai_store_backend_name(st), "postgresql");
+    char where[96];
+    snprintf(where, sizeof where, "postgresql://127.0.0.1:%d/postgres", g_pg.port);
+    assert_string_equal(Ccai_store_location(st), where);
+    json_t *doc = NULL;
+    assert_int_equal(Ccai_store_describe(st, &doc), CCAI_OK);
+    assert_string_equal(json_string_value(json_object_get(doc, "backend")), "postgresql");
+    assert_int_equal(json_integer_value(json_object_get(doc, "schema_version")),
+                     CCAI_STORE_SCHEMA_VERSION);
+    assert_int_equal(json_integer_value(json_object_get(doc, "statement_timeout_ms")), 1500);
+    assert_true(json_is_true(json_object_get(doc, "connected")));
+    char *text = json_dumps(doc, 0);
+    assert_non_null(text);
+    assert_null(strstr(text, "hunter2"));
+    free(text);
+    json_decref(doc);
+
+    /* The readiness check writes; a write, then the barrier. */
+    assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
+    assert_int_equal(Ccai_store_can_write(st), CCAI_OK);
+    assert_null(Ccai_store_failure(st));
+    assert_int_equal(Ccai_store_job_enqueue(st, "sms", NULL, "{}", 0, NULL), CCAI_OK);
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync(st, on_sync, &seen), CCAI_OK);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.status, CCAI_OK);
+    Ccai_store_close(st);
+    ccai_config_free(cfg);
+}
+
+/* Nobody listens there: a clear error, without the password. */
+static void test_pg_unreachable(void **state)
+{
+    (void)state;
+    Ccai_store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(Ccai_pg_open("host=127.0.0.1 port=1 user=ccai password=hunter2-secret", 2000,
+                                  1000, NULL, &st, &err),
+                     CCAI_ERR_STORE);
+    assert_null(st);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "store: connect: PostgreSQL: "));
+    assert_null(strstr(err, "hunter2"));
+    ccai_free(err);
+    assert_int_equal(Ccai_pg_open("host=127.0.0.1", 0, 1000, NULL, &st, NULL),
+                     CCAI_ERR_INVALID_ARG);
+}
+
+/* Several instances starting at once on a new database: one migrates
+ * under the advisory lock, the others find the schema made. */
+static void test_pg_concurrent_migrations(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    enum { N = 4 };
+    pid_t pids[N];
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    for (int i = 0; i < N; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            char b;
+            close(go[1]);
+            if (read(go[0], &b, 1) != 0)
+                _exit(3);
+            Ccai_store *st = NULL;
+            char *err = NULL;
+            ccai_status status = Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err);
+            if (status != CCAI_OK)
+                fprintf(stderr, "child %d: %s\n", i, err ? err : "?");
+            int rc = status == CCAI_OK && Ccai_store_schema_version(st) == CCAI_STORE_SCHEMA_VERSION
+                         ? 0
+                         : 1;
+            Ccai_store_close(st);
+            _exit(rc);
+        }
+    }
+    close(go[0]);
+    close(go[1]); /* all start together */
+    for (int i = 0; i < N; i++) {
+        int wst = 0;
+        assert_int_equal(waitpid(pids[i], &wst, 0), pids[i]);
+        assert_true(WIFEXITED(wst));
+        assert_int_equal(WEXITSTATUS(wst), 0);
+    }
+    Ccai_store *st = pg_open_dsn(dsn);
+    insert_call(st, "call-1", "+1", NULL, 0);
+    Ccai_store_close(st);
+}
+
+/* A database a newer libccai migrated is refused, not written to. */
+static void test_pg_newer_version_refused(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    Ccai_store *st = pg_open_dsn(dsn);
+    Ccai_store_close(st);
+    char sql[128];
+    snprintf(sql, sizeof sql, "INSERT INTO t%d.schema_migrations VALUES (%d, 0)", g_pg.schemas,
+             CCAI_STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(pg_server_exec(&g_pg, sql), 0);
+    char *err = NULL;
+    st = NULL;
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err), CCAI_ERR_STORE);
+    assert_null(st);
+    assert_non_null(strstr(err, "is newer than this libccai"));
+    ccai_free(err);
+}
+
+/* Two connections (two instances): uncommitted rows are not seen; two
+ * claims at once take two different jobs, neither waits for the other. */
+static void test_pg_two_handles(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    Ccai_store *a = pg_open_dsn(dsn), *b = pg_open_dsn(dsn);
+    assert_int_equal(Ccai_store_begin(a), CCAI_OK);
+    insert_call(a, "call-1", "+1", NULL, 0);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_commit(a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_OK);
+    Ccai_store_call_free(g);
+
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(Ccai_store_job_enqueue(a, "sms", "call-1", NULL, 1, &id1), CCAI_OK);
+    assert_int_equal(Ccai_store_job_enqueue(a, "sms", "call-1", NULL, 2, &id2), CCAI_OK);
+    assert_int_equal(Ccai_store_begin(a), CCAI_OK);
+    Ccai_store_job *ja = NULL, *jb = NULL;
+    assert_int_equal(Ccai_store_job_claim(a, 10, 1000, &ja), CCAI_OK);
+    assert_int_equal(ja->id, id1);
+    /* a holds job 1's row: b takes job 2 at once (SKIP LOCKED). */
+    uint64_t t0 = Ccai_monotonic_ms();
+    assert_int_equal(Ccai_store_job_claim(b, 10, 1000, &jb), CCAI_OK);
+    assert_int_equal(jb->id, id2);
+    assert_true(Ccai_monotonic_ms() - t0 < 5000);
+    Ccai_store_job_free(jb);
+    jb = NULL;
+    assert_int_equal(Ccai_store_job_claim(b, 10, 1000, &jb), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_commit(a), CCAI_OK);
+    Ccai_store_job_free(ja);
+
+    /* A stale writer on another connection. */
+    Ccai_store_call *ca = NULL, *cb = NULL;
+    assert_int_equal(Ccai_store_call_get(a, "call-1", &ca), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &cb), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(a, ca), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(b, cb), CCAI_ERR_CONFLICT);
+    Ccai_store_call_free(ca);
+    Ccai_store_call_free(cb);
+    Ccai_store_close(a);
+    Ccai_store_close(b);
+}
+
+/* Another instance holds the call's row in an open transaction: a write
+ * waits at most the statement timeout (the server cancels it), fails with
+ * CCAI_ERR_BUSY having written nothing, and the thread is back; once the
+ * lock is gone the write decides (here: the other writer won). */
+static void test_pg_statement_timeout(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    Ccai_store *a = pg_open_dsn(dsn), *b = NULL;
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 200, NULL, &b, NULL), CCAI_OK);
+    insert_call(a, "call-1", "+1", NULL, 0);
+    Ccai_store_call *ca = NULL, *cb = NULL;
+    assert_int_equal(Ccai_store_call_get(a, "call-1", &ca), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &cb), CCAI_OK);
+    assert_int_equal(Ccai_store_begin(a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(a, ca), CCAI_OK); /* holds the row */
+    uint64_t t0 = Ccai_monotonic_ms();
+    assert_int_equal(Ccai_store_call_update(b, cb), CCAI_ERR_BUSY);
+    uint64_t waited = Ccai_monotonic_ms() - t0;
+    assert_true(waited >= 150 && waited < 1200 + 1000);
+    assert_non_null(strstr(Ccai_store_errmsg(b), "statement timeout"));
+    assert_int_equal(cb->row_version, 1); /* nothing written */
+    assert_null(Ccai_store_failure(b));   /* the database works */
+    assert_int_equal(Ccai_store_commit(a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(b, cb), CCAI_ERR_CONFLICT);
+    Ccai_store_call_free(ca);
+    Ccai_store_call_free(cb);
+    Ccai_store_close(a);
+    Ccai_store_close(b);
+}
+
+/* The server ends the connection (a restart, a failover, an idle
+ * timeout): the operation fails with the reason, the failure is kept for
+ * the readiness check, the next operation connects again. */
+static void test_pg_connection_lost(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+1", NULL, 0);
+    assert_int_equal(pg_server_exec(&g_pg, "SELECT pg_terminate_backend(pid) FROM "
+                                           "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                                           "datname = 'postgres' AND backend_type = 'client "
+                                           "backend'"),
+                     0);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_ERR_STORE);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "store: get call: PostgreSQL: "));
+    assert_non_null(Ccai_store_failure(st));
+    /* can_write decides with a real write: it connects again. */
+    assert_int_equal(Ccai_store_can_write(st), CCAI_OK);
+    assert_null(Ccai_store_failure(st));
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_OK);
+    Ccai_store_call_free(g);
+
+    /* Lost inside a transaction: nothing of it is committed, and told. */
+    assert_int_equal(Ccai_store_begin(st), CCAI_OK);
+    insert_call(st, "call-2", "+1", NULL, 0);
+    assert_int_equal(pg_server_exec(&g_pg, "SELECT pg_terminate_backend(pid) FROM "
+                                           "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                                           "datname = 'postgres' AND backend_type = 'client "
+                                           "backend'"),
+                     0);
+    Ccai_store_message m = msg("human", "hi");
+    assert_int_equal(Ccai_store_message_append(st, "call-2", &m, NULL), CCAI_ERR_STORE);
+    assert_int_equal(Ccai_store_message_append(st, "call-2", &m, NULL), CCAI_ERR_STORE);
+    assert_int_equal(Ccai_store_commit(st), CCAI_ERR_STORE);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "nothing of it was committed"));
+    assert_int_equal(Ccai_store_call_get(st, "call-2", &g), CCAI_ERR_NOT_FOUND);
+    Ccai_store_close(st);
+}
+
+/* jsonb prints {"a": 1}: the rows read back are compact, as written. */
+static void test_pg_json_compact(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"{\"a\": 1, \"b\": [1, 2, {\"c\": null}]}", "{\"a\":1,\"b\":[1,2,{\"c\":null}]}"},
+        {"{\"k\": \"a b, c: \\\" d\"}", "{\"k\":\"a b, c: \\\" d\"}"},
+        {"[\"\\\\\", \" x \"]", "[\"\\\\\",\" x \"]"},
+        {"{}", "{}"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(cases); i++) {
+        char out[128];
+        size_t n = Ccai_pg_json_compact(cases[i].in, strlen(cases[i].in), out);
+        assert_string_equal(out, cases[i].out);
+        assert_int_equal(n, strlen(cases[i].out));
+    }
+    /* Stored and read back through jsonb: the caller's compact text. */
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-1", "+1", "{\"policyholder_phone\":\"+1\",\"note\":\"a, b: c\"}", 0);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_OK);
+    json_t *want = json_loads("{\"policyholder_phone\":\"+1\",\"note\":\"a, b: c\"}", 0, NULL);
+    json_t *got = json_loads(g->claim_json, 0, NULL);
+    assert_non_null(got);
+    assert_true(json_equal(want, got));
+    assert_null(strchr(g->initiate_json, ' '));
+    json_decref(want);
+    json_decref(got);
+    Ccai_store_call_free(g);
+    Ccai_store_close(st);
+}
+
+/* The tests of the interface on PostgreSQL, and PostgreSQL's own. */
+static int main_postgresql(void)
+{
+    int rc = pg_server_start(&g_pg, false);
+    if (rc != 0) {
+        pg_server_stop(&g_pg);
+        if (rc == 77)
+            fprintf(stderr, "PostgreSQL's binaries are absent (initdb, pg_ctl): skipped\n");
+        return rc == 77 ? 77 : 1;
+    }
+    g_pg_mode = true;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_memory),
+        cmocka_unit_test(test_call_insert_get),
+        cmocka_unit_test(test_call_not_found),
+        cmocka_unit_test(test_call_update_row_version),
+        cmocka_unit_test(test_call_find_latest),
+        cmocka_unit_test(test_call_list),
+        cmocka_unit_test(test_call_list_limit_cap),
+        cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_message_set_content),
+        cmocka_unit_test(test_messages_newest),
+        cmocka_unit_test(test_reminders),
+        cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_call_recording),
+        cmocka_unit_test(test_calls_stale_and_touch),
+        cmocka_unit_test(test_job_payload),
+        cmocka_unit_test(test_pg_backend_interface),
+        cmocka_unit_test(test_pg_unreachable),
+        cmocka_unit_test(test_pg_concurrent_migrations),
+        cmocka_unit_test(test_pg_newer_version_refused),
+        cmocka_unit_test(test_pg_two_handles),
+        cmocka_unit_test(test_pg_statement_timeout),
+        cmocka_unit_test(test_pg_connection_lost),
+        cmocka_unit_test(test_pg_json_compact),
+    };
+    rc = cmocka_run_group_tests_name("store-postgresql", tests, NULL, NULL);
+    pg_server_stop(&g_pg);
+    return rc;
+}
+
+/* No argument: SQLite; "postgresql": PostgreSQL. */
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "postgresql") == 0)
+        return main_postgresql();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_memory),
         cmocka_unit_test(test_backend_interface),

@@ -1,0 +1,158 @@
+/* What the parts of the PostgreSQL backend share (store/pg.c: the
+ * connection, waiting for answers, errors, migrating, the backend's table;
+ * pg_schema.c: the migrations and every statement's SQL; pg_rows.c: the
+ * rows). Nothing outside store/pg*.c includes it. */
+#ifndef CCAI_STORE_PG_PRIVATE_H
+#define CCAI_STORE_PG_PRIVATE_H
+
+#include "store/pg.h"
+
+#include <libpq-fe.h>
+
+/* The statements, each prepared once per connection. */
+enum Ccai_pg_stmt_id {
+    PG_VERSION,
+    PG_CALL_INSERT,
+    PG_CALL_UPDATE,
+    PG_CALL_TOUCH,
+    PG_CALL_EXISTS,
+    PG_CALL_GET,
+    PG_CALL_FIND_LATEST,
+    PG_CALL_FIND_PROVIDER,
+    PG_CALL_FIND_CORRELATION,
+    PG_CALL_SET_RECORDING,
+    PG_CALL_STALE,
+    PG_CALL_LIST_ALL,
+    PG_CALL_LIST_PHONE,
+    PG_MESSAGE_APPEND,
+    PG_MESSAGES,
+    PG_MESSAGES_NEWEST,
+    PG_MESSAGE_DELETE,
+    PG_MESSAGE_SET_CONTENT,
+    PG_REMINDER_UPSERT,
+    PG_REMINDERS,
+    PG_JOB_ENQUEUE,
+    PG_JOB_CLAIM,
+    PG_JOB_DONE,
+    PG_JOB_FAIL,
+    PG_JOB_NEXT_DUE,
+    PG_JOB_SET_PAYLOAD,
+    PG_JOB_GET,
+    PG_JOBS_OF_CALL,
+    PG_HEALTH,
+    PG_STMT_COUNT
+};
+
+/* migrations[i] brings the schema to version i + 1 (pg_schema.c). */
+extern const char *const Ccai_pg_migrations[CCAI_STORE_SCHEMA_VERSION];
+extern const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT];
+/* The columns of a call as the statements select them (read_call). */
+#define PG_CALL_NCOLS 21
+
+typedef struct Ccai_pg {
+    Ccai_store base; /* first: what store/store.c dispatches on */
+    char *dsn;       /* secret */
+    char *location;  /* host:port/dbname, no secret */
+    char *docs_path; /* the documents' SQLite file, or NULL */
+    Ccai_store *docs_db;
+    int connect_timeout_ms;
+    int statement_timeout_ms;
+    PGconn *conn; /* NULL after a lost connection: the next operation connects */
+    bool prepared[PG_STMT_COUNT];
+    Ccai_err err;
+    int schema_version;
+    bool in_tx;   /* an explicit transaction from Ccai_store_begin() is open */
+    bool tx_sent; /* ... and its BEGIN was sent (with its first statement) */
+    bool tx_lost; /* ... and the connection was lost in it */
+    char failure[256];
+} Ccai_pg;
+
+static inline Ccai_pg *Ccai_pg_of(Ccai_store *store)
+{
+    return (Ccai_pg *)store;
+}
+
+/* A statement's parameters, as text (NULL: SQL NULL). */
+#define PG_PARAMS_MAX 20
+typedef struct Ccai_pg_params {
+    int n;
+    const char *v[PG_PARAMS_MAX];
+    char num[PG_PARAMS_MAX][24];
+} Ccai_pg_params;
+
+void Ccai_pg_text(Ccai_pg_params *p, const char *v);
+void Ccai_pg_int(Ccai_pg_params *p, int64_t v);
+
+CCAI_MUST_CHECK ccai_status Ccai_pg_fail(Ccai_pg *st, ccai_status status, const char *fmt, ...)
+    CCAI_PRINTF(3, 4);
+CCAI_MUST_CHECK ccai_status Ccai_pg_fail_nomem(Ccai_pg *st, const char *op);
+/* Run statement id with p (one round trip; inside an explicit transaction
+ * a savepoint makes a failure undo this statement alone). *ret: the rows
+ * (PQclear()) on CCAI_OK. A failure's status is the SQLSTATE's
+ * (CONFLICT for a unique key, NOT_FOUND for a foreign key, INVALID_ARG for
+ * a refused value, BUSY for a lock or the statement timeout, STORE). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
+                                        const Ccai_pg_params *p, PGresult **ret);
+/* Rows: a copy of a column (NULL stays NULL; false on out of memory), a
+ * jsonb column made compact, an integer (NULL reads as 0). */
+CCAI_MUST_CHECK bool Ccai_pg_dup(const PGresult *r, int row, int col, char **out);
+CCAI_MUST_CHECK bool Ccai_pg_dup_json(const PGresult *r, int row, int col, char **out);
+int64_t Ccai_pg_int64(const PGresult *r, int row, int col);
+
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_insert(Ccai_store *store, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_update(Ccai_store *store, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_touch(Ccai_store *store, Ccai_store_call *c);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_get(Ccai_store *store, const char *id,
+                                             Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_find_latest(Ccai_store *store, const char *phone,
+                                                     int64_t since_ms, Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_find_provider(Ccai_store *store, const char *channel,
+                                                       const char *provider_call_id,
+                                                       Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_find_correlation(Ccai_store *store, const char *channel,
+                                                          const char *correlation_id,
+                                                          Ccai_store_call **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_set_recording(Ccai_store *store, const char *id,
+                                                       const char *url, const char *recording_id,
+                                                       int64_t duration_ms);
+CCAI_MUST_CHECK ccai_status Ccai_pg_calls_stale(Ccai_store *store, int64_t before_ms, size_t limit,
+                                                Ccai_store_call ***ret_calls, size_t *ret_n);
+CCAI_MUST_CHECK ccai_status Ccai_pg_call_list(Ccai_store *store, const char *phone, size_t limit,
+                                              size_t offset, Ccai_store_call ***ret_calls,
+                                              size_t *ret_n, size_t *ret_total);
+CCAI_MUST_CHECK ccai_status Ccai_pg_message_append(Ccai_store *store, const char *call_id,
+                                                   const Ccai_store_message *m, int64_t *ret_seq);
+CCAI_MUST_CHECK ccai_status Ccai_pg_messages_json(Ccai_store *store, const char *call_id,
+                                                  json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_messages_newest(Ccai_store *store, const char *call_id,
+                                                    int64_t limit, int64_t max_seq,
+                                                    Ccai_store_message_fn fn, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_pg_message_delete(Ccai_store *store, const char *call_id,
+                                                   int64_t seq);
+CCAI_MUST_CHECK ccai_status Ccai_pg_message_set_content(Ccai_store *store, const char *call_id,
+                                                        int64_t seq, const char *content);
+CCAI_MUST_CHECK ccai_status Ccai_pg_reminder_upsert(Ccai_store *store, const char *call_id,
+                                                    const char *title, const char *description,
+                                                    int64_t due_at, const char *owner,
+                                                    bool *ret_created);
+CCAI_MUST_CHECK ccai_status Ccai_pg_reminders_json(Ccai_store *store, const char *call_id,
+                                                   json_t **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_job_enqueue(Ccai_store *store, const char *kind,
+                                                const char *call_id, const char *payload,
+                                                int64_t run_at, int64_t *ret_id);
+CCAI_MUST_CHECK ccai_status Ccai_pg_job_claim_kinds(Ccai_store *store, const char *kinds,
+                                                    int64_t now, int64_t lease_ms,
+                                                    Ccai_store_job **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_job_done(Ccai_store *store, int64_t id);
+CCAI_MUST_CHECK ccai_status Ccai_pg_job_fail(Ccai_store *store, int64_t id, const char *error,
+                                             int64_t retry_at);
+CCAI_MUST_CHECK ccai_status Ccai_pg_job_set_payload(Ccai_store *store, int64_t id,
+                                                    const char *payload);
+CCAI_MUST_CHECK ccai_status Ccai_pg_job_get(Ccai_store *store, int64_t id, Ccai_store_job **ret);
+CCAI_MUST_CHECK ccai_status Ccai_pg_jobs_of_call(Ccai_store *store, const char *call_id,
+                                                 const char *kinds, size_t limit,
+                                                 Ccai_store_job ***ret, size_t *ret_n);
+CCAI_MUST_CHECK ccai_status Ccai_pg_job_next_due_kinds(Ccai_store *store, const char *kinds,
+                                                       int64_t *ret_run_at);
+
+#endif
