@@ -48,7 +48,7 @@ C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.c
 	-type f 2>/dev/null | LC_ALL=C sort)
 SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
-	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh tests/browser/run.sh tests/openapi/run.sh \
+	tests/integration/test_cli_client.sh tests/integration/test_reference_config.sh tests/integration/test_cli_voice.sh tests/browser/run.sh tests/openapi/run.sh \
 	tests/media/gen_speech.sh tests/standins/run.sh
 
 SUMMARY = $(PYTHON) .ci/test-summary

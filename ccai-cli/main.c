@@ -177,6 +177,11 @@ int load_config(cli *c)
     st = ccai_config_set_logger(c->cfg, log_to_stderr, NULL, level);
     if (st != CCAI_OK)
         return config_failed(c, st, "logger");
+    /* Every problem of the file, the environment and the rules at once
+     * (validation, or ccai_ctx_new()'s, reports them). */
+    st = ccai_config_set_collect(c->cfg, 1);
+    if (st != CCAI_OK)
+        return config_failed(c, st, "collect");
 
     if (c->config_path) {
         c->config_label = c->config_path;
@@ -184,6 +189,11 @@ int load_config(cli *c)
     } else if (env_yaml && *env_yaml) {
         c->config_label = "<env CONFIG_YAML>";
         st = ccai_config_load_string(c->cfg, env_yaml, strlen(env_yaml), c->config_label);
+    } else if (getenv("CONFIG_JSON") && *getenv("CONFIG_JSON")) {
+        /* The reference's variable: its configuration as JSON (YAML too). */
+        c->config_label = "<env CONFIG_JSON>";
+        st = ccai_config_load_string(c->cfg, getenv("CONFIG_JSON"), strlen(getenv("CONFIG_JSON")),
+                                     c->config_label);
     } else if (access("config.yaml", F_OK) == 0) {
         c->config_label = "./config.yaml";
         st = ccai_config_load(c->cfg, "config.yaml");

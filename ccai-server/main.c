@@ -288,7 +288,8 @@ static int usage(FILE *out)
     fputs("Usage: ccai-server [-c FILE] [-v]\n"
           "\n"
           "Serve libccai over HTTP: REST API, health, reports, provider webhooks.\n"
-          "Configuration: --config FILE, else $CONFIG_YAML, else ./config.yaml when\n"
+          "Configuration: --config FILE, else $CONFIG_YAML (or the reference's\n"
+          "$CONFIG_JSON), else ./config.yaml when\n"
           "present, else the embedded defaults; then environment overrides\n"
           "(SERVER__LISTEN=0.0.0.0:8080). Logs: JSON lines on standard error.\n"
           "Sockets passed by systemd (LISTEN_FDS) are served instead of server.listen.\n"
@@ -306,11 +307,17 @@ static int load_config(server *s, const char *path)
     if (st != CCAI_OK)
         return EXIT_FAILURE;
     ccai_config_set_logger(s->cfg, log_line, NULL, s->verbosity ? CCAI_LOG_DEBUG : CCAI_LOG_INFO);
-    const char *env_yaml = getenv("CONFIG_YAML");
+    /* Every problem of the file, the environment and the rules at once. */
+    st = ccai_config_set_collect(s->cfg, 1);
+    const char *env_yaml = getenv("CONFIG_YAML"), *env_json = getenv("CONFIG_JSON");
+    if (st != CCAI_OK)
+        return EXIT_FAILURE;
     if (path)
         st = ccai_config_load(s->cfg, path);
     else if (env_yaml && *env_yaml)
         st = ccai_config_load_string(s->cfg, env_yaml, strlen(env_yaml), "<env CONFIG_YAML>");
+    else if (env_json && *env_json) /* the reference's variable (JSON is YAML) */
+        st = ccai_config_load_string(s->cfg, env_json, strlen(env_json), "<env CONFIG_JSON>");
     else if (access("config.yaml", F_OK) == 0)
         st = ccai_config_load(s->cfg, "config.yaml");
     if (st == CCAI_OK)

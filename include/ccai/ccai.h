@@ -395,6 +395,21 @@ CCAI_EXPORT const char *ccai_config_get(const ccai_config *cfg, const char *key)
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_validate(ccai_config *cfg);
 
 /**
+ * Every problem in one pass. With @p on non-zero, ccai_config_load(),
+ * ccai_config_load_string() and ccai_config_apply_env() merge the values that
+ * fit and keep the errors of the others (unknown keys, values of the wrong
+ * type) instead of failing; ccai_config_validate() then lists those errors
+ * first, each with its document, line and column, and its own after them,
+ * and fails when there is any. A file that cannot be read or is not YAML
+ * still fails at once (CCAI_ERR_IO, CCAI_ERR_PARSE). Off by default.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p cfg).
+ * Ownership: nothing changes hands.
+ * Context: any thread, one at a time per configuration; set it before
+ * loading. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set_collect(ccai_config *cfg, int on);
+
+/**
  * The whole effective configuration as JSON. With @p redact non-zero every
  * secret reads "***".
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
