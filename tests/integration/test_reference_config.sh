@@ -16,11 +16,20 @@ cli=$build/ccai-cli/ccai-cli
 server=$build/ccai-server/ccai-server
 tmp=${TMPDIR:-/tmp}/ccai-reference-config.$$
 
-trap 'rm -rf "$tmp"' EXIT
+pid=
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    [ -z "$pid" ] || kill "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 mkdir "$tmp" || exit 1
 cd "$tmp" || exit 1
 unset CCAI_SERVER CCAI_TOKEN CONFIG_YAML CONFIG_JSON
+no_proxy=127.0.0.1
+NO_PROXY=127.0.0.1
+export no_proxy NO_PROXY
 
 n=0
 failed=0
@@ -83,6 +92,60 @@ check "ccai-cli reports every problem in one pass" 2 \
     'llm.fast.azure_openai.streaming: expected a boolean' \
     'conversation.answer_soft_timeout_sec: expected an integer' \
     'llm.fast.api_key: required when llm.fast.auth is api_key'
+
+# start_server ENV...: a ccai-server on a free port (its URL in $url).
+start_server() {
+    : >server.out
+    env "$@" SERVER__LISTEN=127.0.0.1:0 SERVER__API_TOKEN=t \
+        DATABASE__SQLITE__PATH="$tmp/ccai.sqlite" "$server" >server.out 2>server.err &
+    pid=$!
+    port=
+    tries=0
+    while [ -z "$port" ] && [ "$tries" -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+        IFS= read -r port <server.out || port=
+        [ -n "$port" ] || { tries=$((tries + 1)); sleep 0.2; }
+    done
+    url=http://127.0.0.1:$port
+}
+stop_server() {
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+# get PATH: status and body of a GET with the token, in $out and $rc.
+get() {
+    out=$(curl -s -H 'Authorization: Bearer t' -w '\n%{http_code}' "$url$1")
+    rc=0
+}
+
+start_server SERVER__API_STYLE=call-center-ai
+get /call
+check "call-center-ai style: GET /call with no call is 404 with the error envelope" 0 \
+    '{"error":{"message":"no call found"' '404'
+get /health/liveness
+check "call-center-ai style: liveness answers null" 0 'null
+200'
+out=$(curl -s -H 'Authorization: Bearer t' -H 'Content-Type: application/json' \
+    -d '{"phone_number": "+33611112222"}' -w '\n%{http_code}' "$url/chat")
+rc=0
+check "a call is made (POST /chat)" 0 '"call_id":' '200'
+get /call
+check "call-center-ai style: GET /call is a bare array of calls" 0 '[{' '"+33611112222"' '200'
+get '/call?phone_number=%2B33699999999'
+check "call-center-ai style: no call of that number is 404" 0 '404'
+get /report/+33611112222
+check "/report/{phone_number} lists that number's calls" 0 '+33611112222' '200'
+stop_server
+
+start_server
+get /call
+check "libccai style (default): GET /call is an object" 0 '"total":1,"calls":[{' '200'
+get '/call?phone_number=%2B33699999999'
+check "libccai style: an empty list is 200" 0 '"calls":[]' '200'
+get /health/liveness
+check "libccai style: liveness is a status object" 0 '{"status":"ok"}'
+get /report/+33611112222
+check "/report/{phone_number} in libccai style too" 0 '+33611112222' '200'
+stop_server
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
