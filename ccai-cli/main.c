@@ -666,6 +666,15 @@ static const command commands[] = {
      "                   call's language (default: every language)\n"
      "  remove PATH...   remove imported documents and their chunks\n"
      "  embed            compute the vectors the chunks lack\n"},
+    {"import", cmd_import, "import FILE... [--json]",
+     "Import calls exported from the reference system (call-center-ai) into the\n"
+     "local database: a file of its call documents (call_id, created_at,\n"
+     "initiate, claim, messages, next, synthesis, reminders...), as a JSON\n"
+     "array, one document, {\"calls\": [...]} or JSON lines. Each call keeps its\n"
+     "id and is stored ended, with its messages and reminders; a call already\n"
+     "in the database is left as it is (importing twice changes nothing). A\n"
+     "record that is not a call is reported (record number, why) and skipped;\n"
+     "the others are imported. Exit 1 when any record failed.\n"},
     {"version", cmd_version, "version", "Print the versions of ccai-cli and of libccai.\n"},
     {"help", cmd_help, "help [COMMAND]", "Print the usage of ccai-cli or of one command.\n"},
 };

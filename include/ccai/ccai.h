@@ -830,6 +830,35 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, c
 typedef void (*ccai_docs_done_fn)(ccai_status status, const char *json, void *ud);
 
 /**
+ * Import calls exported from the reference system (call-center-ai) into the
+ * context's store: a file holding one call document as the reference keeps
+ * it (call_id, created_at, initiate, claim, messages, next, synthesis,
+ * reminders, ...), a JSON array of them, an object with a "calls" array, or
+ * JSON lines. Each call is stored under its call_id, ended, with its
+ * messages, reminders, claim, next action and synthesis, in one
+ * transaction; a call already in the store is left as it is, so importing
+ * the same export twice gives the same store. A record that is not a call
+ * is reported and skipped; the others are imported.
+ * @param ctx       the context.
+ * @param path      the export file.
+ * @param ret_json  receives {"imported": n, "unchanged": n, "failed": n,
+ *                  "errors": [{"record": i (from 1), "call_id"?, "error"}]}
+ *                  (at most 100 errors listed, all counted).
+ * Statuses: CCAI_OK (see the report for skipped records);
+ * CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_IO (the file cannot be
+ * read); CCAI_ERR_PARSE (no export: not JSON, nor JSON lines);
+ * CCAI_ERR_LIMIT (larger than 256 MiB or a million records);
+ * CCAI_ERR_STORE, CCAI_ERR_BUSY; CCAI_ERR_NOMEM. The text in
+ * ccai_ctx_errmsg(); the calls stored before a store failure stay.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread; it reads the file and writes the store at
+ * once (blocking). @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_calls_import(ccai_ctx *ctx, const char *path,
+                                                              char **ret_json);
+
+/**
  * Import one document (Markdown, HTML or plain text, told by its name or
  * its first bytes) into the context's documents: chunked by heading with
  * overlap (documents.chunk_*), with its title and language. A file whose
