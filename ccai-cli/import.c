@@ -49,8 +49,6 @@ int cmd_import(cli *c, int argc, char **argv)
         else
             files++;
     }
-    if (!files)
-        return usage_error("import", "which file? (an export of the reference's calls)");
     int rc = load_config(c);
     if (rc == EXIT_SUCCESS)
         rc = open_ctx(c);
@@ -61,6 +59,15 @@ int cmd_import(cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") != 0)
             unreadable += import_file(c, argv[i], as_json, totals);
+    }
+    if (!files) {
+        /* The reference's v9 database its config.yaml names
+         * (database.sqlite.database/table, read as reference.sqlite.*). */
+        const char *db = ccai_config_get(c->cfg, "reference.sqlite.database");
+        const char *version = ccai_config_get(c->cfg, "reference.sqlite.schema_version");
+        char path[4096];
+        snprintf(path, sizeof path, "%s-v%s.sqlite", db ? db : ".local", version ? version : "3");
+        unreadable += import_file(c, path, as_json, totals);
     }
     if (!as_json)
         printf("%lld imported, %lld unchanged, %lld failed\n", totals[0], totals[1], totals[2]);

@@ -666,7 +666,7 @@ static const command commands[] = {
      "                   call's language (default: every language)\n"
      "  remove PATH...   remove imported documents and their chunks\n"
      "  embed            compute the vectors the chunks lack\n"},
-    {"import", cmd_import, "import FILE... [--json]",
+    {"import", cmd_import, "import [FILE...] [--json]",
      "Import calls exported from the reference system (call-center-ai) into the\n"
      "local database: a file of its call documents (call_id, created_at,\n"
      "initiate, claim, messages, next, synthesis, reminders...), as a JSON\n"
@@ -674,7 +674,11 @@ static const command commands[] = {
      "id and is stored ended, with its messages and reminders; a call already\n"
      "in the database is left as it is (importing twice changes nothing). A\n"
      "record that is not a call is reported (record number, why) and skipped;\n"
-     "the others are imported. Exit 1 when any record failed.\n"},
+     "the others are imported. Exit 1 when any record failed.\n"
+     "A FILE may also be the reference's v9 SQLite database (its calls table);\n"
+     "without FILE, the one its config.yaml names is read:\n"
+     "<database.sqlite.database>-v3.sqlite (reference.sqlite.* in libccai's\n"
+     "names), table database.sqlite.table.\n"},
     {"version", cmd_version, "version", "Print the versions of ccai-cli and of libccai.\n"},
     {"help", cmd_help, "help [COMMAND]", "Print the usage of ccai-cli or of one command.\n"},
 };

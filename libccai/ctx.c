@@ -459,7 +459,11 @@ CCAI_EXPORT ccai_status ccai_ctx_calls_import(ccai_ctx *ctx, const char *path, c
     }
     fclose(f);
     json_t *report = NULL;
-    if (st == CCAI_OK)
+    /* The reference's v9 database itself (.local-v3.sqlite). */
+    bool sqlite = b.len >= 16 && memcmp(b.data, "SQLite format 3", 16) == 0;
+    if (st == CCAI_OK && sqlite)
+        st = Ccai_engine_calls_import_sqlite(ctx->engine, path, &report);
+    else if (st == CCAI_OK)
         st = Ccai_engine_calls_import(ctx->engine, b.data ? b.data : "", b.len, &report);
     Ccai_buf_free(&b);
     if (st != CCAI_OK)

@@ -231,6 +231,19 @@ CCAI_EXPORT ccai_status ccai_config_set(ccai_config *cfg, const char *key, const
     Ccai_cfg_errlist el = {0};
     const char *member;
     const Ccai_key *k = strlen(key) < CCAI_KEY_PATH_MAX ? resolve_key(key, &member) : NULL;
+    char ours[CCAI_KEY_PATH_MAX];
+    const char *why = NULL;
+    Ccai_key_type check;
+    /* A reference name: its key of ours, or ignored (said why). */
+    if (!k && strlen(key) < CCAI_KEY_PATH_MAX) {
+        Ccai_alias_kind kind = Ccai_key_alias(key, ours, sizeof ours, &why, &check);
+        if (kind == CCAI_ALIAS_MAPPED)
+            k = resolve_key(ours, &member);
+        if (kind == CCAI_ALIAS_IGNORED) {
+            Ccai_log(&cfg->logger, CCAI_LOG_WARN, "config: %s: ignored: %s", key, why);
+            return CCAI_OK;
+        }
+    }
     if (!k) {
         char hint[CCAI_KEY_PATH_MAX];
         if (strlen(key) < CCAI_KEY_PATH_MAX && Ccai_key_suggest(key, hint, sizeof hint))

@@ -4,6 +4,7 @@
  * left as it is, so an import run twice stores the same. */
 #include "engine/import.h"
 
+#include "config/config.h"
 #include "core/json.h"
 #include "engine/engine.h"
 
@@ -545,6 +546,48 @@ static int on_record(size_t index, const json_t *rec, const char *error, void *u
     return run->fatal != CCAI_OK;
 }
 
+/* A row of the reference's SQLite database: one call document. */
+static int on_row(size_t index, const char *json, size_t len, void *ud)
+{
+    import_run *run = ud;
+    Ccai_json_err err = {0};
+    ccai_status st = CCAI_OK;
+    json_t *rec = Ccai_json_load(json, len, &err, &st);
+    if (!rec && st == CCAI_ERR_NOMEM) {
+        run->fatal = st;
+        return 1;
+    }
+    char *why = rec ? NULL : json_error_text(&err);
+    int stop = rec || why ? on_record(index, rec, why, run) : 1;
+    if (!rec && !why)
+        run->fatal = CCAI_ERR_NOMEM;
+    json_decref(rec);
+    ccai_free(why);
+    return stop;
+}
+
+/* The end of an import: the report, or the failure said on the context. */
+static ccai_status finish_run(Ccai_engine *e, import_run *run, ccai_status st, char *why,
+                              json_t **ret)
+{
+    if (st == CCAI_OK)
+        st = run->fatal;
+    if (st != CCAI_OK) {
+        if (why)
+            Ccai_ctx_set_error(e->ctx, "import: %s", why);
+        else if (st == CCAI_ERR_STORE)
+            Ccai_ctx_set_error(e->ctx, "import: store: %s", Ccai_store_errmsg(e->store));
+        ccai_free(why);
+        json_decref(run->errors);
+        return st;
+    }
+    ccai_free(why);
+    *ret = json_pack("{s:I, s:I, s:I, s:o}", "imported", (json_int_t)run->imported, "unchanged",
+                     (json_int_t)run->present, "failed", (json_int_t)run->failed, "errors",
+                     run->errors);
+    return *ret ? CCAI_OK : CCAI_ERR_NOMEM;
+}
+
 ccai_status Ccai_engine_calls_import(Ccai_engine *e, const char *data, size_t len, json_t **ret)
 {
     import_run run = {e, 0, 0, 0, json_array(), CCAI_OK};
@@ -552,19 +595,16 @@ ccai_status Ccai_engine_calls_import(Ccai_engine *e, const char *data, size_t le
         return CCAI_ERR_NOMEM;
     char *why = NULL;
     ccai_status st = Ccai_import_parse(data, len, on_record, &run, &why);
-    if (st == CCAI_OK)
-        st = run.fatal;
-    if (st != CCAI_OK) {
-        if (why)
-            Ccai_ctx_set_error(e->ctx, "import: %s", why);
-        else if (st == CCAI_ERR_STORE)
-            Ccai_ctx_set_error(e->ctx, "import: store: %s", Ccai_store_errmsg(e->store));
-        ccai_free(why);
-        json_decref(run.errors);
-        return st;
-    }
-    *ret =
-        json_pack("{s:I, s:I, s:I, s:o}", "imported", (json_int_t)run.imported, "unchanged",
-                  (json_int_t)run.present, "failed", (json_int_t)run.failed, "errors", run.errors);
-    return *ret ? CCAI_OK : CCAI_ERR_NOMEM;
+    return finish_run(e, &run, st, why, ret);
+}
+
+ccai_status Ccai_engine_calls_import_sqlite(Ccai_engine *e, const char *path, json_t **ret)
+{
+    import_run run = {e, 0, 0, 0, json_array(), CCAI_OK};
+    if (!run.errors)
+        return CCAI_ERR_NOMEM;
+    const char *table = Ccai_config_str(e->cfg, "reference.sqlite.table");
+    char *why = NULL;
+    ccai_status st = Ccai_store_reference_rows(path, table ? table : "calls", on_row, &run, &why);
+    return finish_run(e, &run, st, why, ret);
 }

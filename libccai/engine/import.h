@@ -58,5 +58,9 @@ struct Ccai_engine;
  * context's error says why); CCAI_ERR_STORE when the store failed. */
 CCAI_MUST_CHECK ccai_status Ccai_engine_calls_import(struct Ccai_engine *e, const char *data,
                                                      size_t len, json_t **ret);
+/* The same from the reference's v9 SQLite database at @path (its table
+ * reference.sqlite.table, one call document per row's data). */
+CCAI_MUST_CHECK ccai_status Ccai_engine_calls_import_sqlite(struct Ccai_engine *e, const char *path,
+                                                            json_t **ret);
 
 #endif

@@ -147,5 +147,36 @@ get /report/+33611112222
 check "/report/{phone_number} in libccai style too" 0 '+33611112222' '200'
 stop_server
 
+# ccai-cli import: an export of the reference's calls, twice.
+out=$(DATABASE__SQLITE__PATH="$tmp/import.sqlite" "$cli" import \
+    "$src/tests/data/reference/calls-export.json" 2>&1)
+rc=$?
+check "ccai-cli import stores the good calls and names the bad records (exit 1)" 1 \
+    '2 imported, 0 unchanged, 2 failed' 'record 2 (not-a-uuid): call_id: expected a UUID' \
+    'record 4 (11111111-2222-4333-8444-555555555555): messages[0].persona'
+out=$(DATABASE__SQLITE__PATH="$tmp/import.sqlite" "$cli" import \
+    "$src/tests/data/reference/calls-export.json" 2>&1)
+rc=$?
+check "ccai-cli import a second time changes nothing" 1 '0 imported, 2 unchanged, 2 failed'
+out=$(DATABASE__SQLITE__PATH="$tmp/import.sqlite" "$cli" calls 2>&1)
+rc=$?
+check "the imported calls are listed" 0 '+33699887766' '+14155550100'
+
+# The reference's v9 SQLite database as its config.yaml names it.
+if command -v sqlite3 >/dev/null 2>&1; then
+    sqlite3 .ccaitest-v3.sqlite "CREATE TABLE calls (id VARCHAR(36) PRIMARY KEY, data TEXT);
+INSERT INTO calls VALUES ('44444444-5555-4666-8777-888888888888', '{\"call_id\": \"44444444-5555-4666-8777-888888888888\", \"created_at\": \"2024-06-01T10:00:00Z\", \"initiate\": {\"phone_number\": \"+33655555555\", \"bot_name\": \"Robert\"}, \"claim\": {\"policy_number\": \"B01371946\"}, \"messages\": [{\"created_at\": \"2024-06-01T10:00:01Z\", \"action\": \"call\", \"content\": \"\", \"persona\": \"human\", \"style\": \"none\"}]}');
+INSERT INTO calls VALUES ('bad', 'not json');"
+    out=$(DATABASE__SQLITE__PATH="$tmp/v9.sqlite" "$cli" \
+        --config "$src/tests/data/reference/config-v9-readme.yaml" import 2>&1)
+    rc=$?
+    check "ccai-cli import reads the v9 database the reference's config names" 1 \
+        '1 imported, 0 unchanged, 1 failed' 'record 2: not JSON'
+    out=$(DATABASE__SQLITE__PATH="$tmp/v9.sqlite" "$cli" show \
+        44444444-5555-4666-8777-888888888888 2>&1)
+    rc=$?
+    check "the v9 call is there with its claim" 0 'B01371946'
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -98,7 +98,7 @@ static void test_v9_readme(void **state)
     expect(cfg, "conversation.slow_llm_for_chat", "true");
     expect(cfg, "conversation.recognition_retry_max", "2");
 
-    expect(cfg, "communication_services.access_key", "acs-secret-key");
+    expect(cfg, "communication_services.access_key", "c2VjcmV0LWtleS1mb3ItYWNzLXRlc3Q=");
     expect(cfg, "communication_services.endpoint",
            "https://ccaitest.france.communication.azure.com");
     expect(cfg, "communication_services.phone_number", "+33699887766");
