@@ -227,7 +227,7 @@ static const char *child_scalar(walk *w, yaml_node_t *n, const char *key)
         yaml_node_t *vn = yaml_document_get_node(w->doc, p->value);
         if (kn && vn && kn->type == YAML_SCALAR_NODE && vn->type == YAML_SCALAR_NODE &&
             strcmp((const char *)kn->data.scalar.value, key) == 0)
-            return (const char *)vn->data.scalar.value;
+            return is_null_scalar(vn) ? NULL : (const char *)vn->data.scalar.value;
     }
     return NULL;
 }

@@ -357,6 +357,31 @@ static void test_one_pass_copy(void **state)
     ccai_config_free(cfg);
 }
 
+/* A tier without a mode: an Azure endpoint or a deployment means
+ * azure_openai (the latest's shape); null values mean nothing. */
+static void test_mode_inference(void **state)
+{
+    (void)state;
+    ccai_config *cfg = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    static const char y1[] = "llm:\n  fast:\n    deployment: ~\n    endpoint: ~\n"
+                             "  slow:\n    endpoint: https://r.openai.azure.com/\n";
+    assert_int_equal(ccai_config_load_string(cfg, y1, sizeof y1 - 1, "m.yaml"), CCAI_OK);
+    expect(cfg, "llm.fast.mode", "none");
+    expect(cfg, "llm.slow.mode", "azure_openai");
+    static const char y2[] = "llm:\n  fast:\n    openai: {endpoint: https://api.openai.com, "
+                             "api_key: k}\n";
+    assert_int_equal(ccai_config_load_string(cfg, y2, sizeof y2 - 1, "m.yaml"), CCAI_OK);
+    expect(cfg, "llm.fast.mode", "openai");
+    expect(cfg, "llm.fast.endpoint", "https://api.openai.com");
+    /* Both spellings of one key in a tier: a duplicate. */
+    static const char y3[] = "llm:\n  fast:\n    mode: azure_openai\n    endpoint: https://a\n"
+                             "    azure_openai: {endpoint: https://b}\n";
+    assert_int_equal(ccai_config_load_string(cfg, y3, sizeof y3 - 1, "m.yaml"), CCAI_ERR_CONFIG);
+    assert_non_null(strstr(ccai_config_errmsg(cfg), "duplicate key"));
+    ccai_config_free(cfg);
+}
+
 /* The alias table itself. */
 static void test_alias_table(void **state)
 {
@@ -407,7 +432,7 @@ int main(void)
         cmocka_unit_test(test_v9_readme),   cmocka_unit_test(test_remote_example),
         cmocka_unit_test(test_latest),      cmocka_unit_test(test_env_names),
         cmocka_unit_test(test_one_pass),    cmocka_unit_test(test_one_pass_copy),
-        cmocka_unit_test(test_alias_table),
+        cmocka_unit_test(test_alias_table), cmocka_unit_test(test_mode_inference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
