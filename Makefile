@@ -33,7 +33,7 @@ FUZZ_TARGETS ?= config claim sse chunk template offline offline-lex offline-extr
 	wav media-frames pron-dict speech-slots tts-text wavstream tts-errors \
 	ws-response ws-frames stt-deepgram stt-openai-realtime stt-openai stt-azure cli-wav \
 	audiosocket voice-audio twilio-stream sip-rtp guard acs-stream docs-chunk embed-reply flags \
-	pg-json
+	pg-json import entra-reply
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
@@ -52,7 +52,7 @@ C_SOURCES = $(shell find $(SRC_DIRS) \( -name '*.c' -o -name '*.h' -o -name '*.c
 	-type f 2>/dev/null | LC_ALL=C sort)
 SHELL_SCRIPTS := .ci/run scripts/fuzz-run.sh scripts/run-lang.sh scripts/stage.sh tests/integration/test_stage.sh tests/integration/examples.sh tests/integration/symbols.sh \
 	tests/integration/globals.sh \
-	tests/integration/test_cli_client.sh tests/integration/test_cli_voice.sh \
+	tests/integration/test_cli_client.sh tests/integration/test_reference_config.sh tests/integration/test_cli_voice.sh \
 	tests/integration/test_ops.sh tests/integration/systemd_unit.sh tests/browser/run.sh tests/openapi/run.sh \
 	tests/media/gen_speech.sh tests/standins/run.sh
 

@@ -51,6 +51,8 @@ int option_value(int argc, char **argv, int *i, const char *name, const char **r
 int cmd_chat(cli *c, int argc, char **argv);
 /* docs.c: import, list, search, remove the documentation. */
 int cmd_docs(cli *c, int argc, char **argv);
+/* import.c: the reference's exported calls into the local database. */
+int cmd_import(cli *c, int argc, char **argv);
 /* The stored call at its end (chat.c): claim, next action, synthesis. */
 void print_call_summary(cli *c, const char *call_id, int json);
 /* voice.c: an audio call driven from WAV files and espeak-ng. */

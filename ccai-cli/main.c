@@ -177,6 +177,11 @@ int load_config(cli *c)
     st = ccai_config_set_logger(c->cfg, log_to_stderr, NULL, level);
     if (st != CCAI_OK)
         return config_failed(c, st, "logger");
+    /* Every problem of the file, the environment and the rules at once
+     * (validation, or ccai_ctx_new()'s, reports them). */
+    st = ccai_config_set_collect(c->cfg, 1);
+    if (st != CCAI_OK)
+        return config_failed(c, st, "collect");
 
     if (c->config_path) {
         c->config_label = c->config_path;
@@ -184,6 +189,11 @@ int load_config(cli *c)
     } else if (env_yaml && *env_yaml) {
         c->config_label = "<env CONFIG_YAML>";
         st = ccai_config_load_string(c->cfg, env_yaml, strlen(env_yaml), c->config_label);
+    } else if (getenv("CONFIG_JSON") && *getenv("CONFIG_JSON")) {
+        /* The reference's variable: its configuration as JSON (YAML too). */
+        c->config_label = "<env CONFIG_JSON>";
+        st = ccai_config_load_string(c->cfg, getenv("CONFIG_JSON"), strlen(getenv("CONFIG_JSON")),
+                                     c->config_label);
     } else if (access("config.yaml", F_OK) == 0) {
         c->config_label = "./config.yaml";
         st = ccai_config_load(c->cfg, "config.yaml");
@@ -681,6 +691,19 @@ static const command commands[] = {
      "                   call's language (default: every language)\n"
      "  remove PATH...   remove imported documents and their chunks\n"
      "  embed            compute the vectors the chunks lack\n"},
+    {"import", cmd_import, "import [FILE...] [--json]",
+     "Import calls exported from the reference system (call-center-ai) into the\n"
+     "local database: a file of its call documents (call_id, created_at,\n"
+     "initiate, claim, messages, next, synthesis, reminders...), as a JSON\n"
+     "array, one document, {\"calls\": [...]} or JSON lines. Each call keeps its\n"
+     "id and is stored ended, with its messages and reminders; a call already\n"
+     "in the database is left as it is (importing twice changes nothing). A\n"
+     "record that is not a call is reported (record number, why) and skipped;\n"
+     "the others are imported. Exit 1 when any record failed.\n"
+     "A FILE may also be the reference's v9 SQLite database (its calls table);\n"
+     "without FILE, the one its config.yaml names is read:\n"
+     "<database.sqlite.database>-v3.sqlite (reference.sqlite.* in libccai's\n"
+     "names), table database.sqlite.table.\n"},
     {"version", cmd_version, "version", "Print the versions of ccai-cli and of libccai.\n"},
     {"help", cmd_help, "help [COMMAND]", "Print the usage of ccai-cli or of one command.\n"},
 };

@@ -293,7 +293,8 @@ static int usage(FILE *out)
     fputs("Usage: ccai-server [-c FILE] [-v] | --version\n"
           "\n"
           "Serve libccai over HTTP: REST API, health, reports, provider webhooks.\n"
-          "Configuration: --config FILE, else $CONFIG_YAML, else ./config.yaml when\n"
+          "Configuration: --config FILE, else $CONFIG_YAML (or the reference's\n"
+          "$CONFIG_JSON), else ./config.yaml when\n"
           "present, else the embedded defaults; then environment overrides\n"
           "(SERVER__LISTEN=0.0.0.0:8080). Logs: JSON lines on standard error.\n"
           "Sockets passed by systemd (LISTEN_FDS) are served instead of server.listen.\n"
@@ -311,11 +312,13 @@ static int usage(FILE *out)
 static ccai_status read_config(ccai_config *cfg, const char *path)
 {
     ccai_status st = CCAI_OK;
-    const char *env_yaml = getenv("CONFIG_YAML");
+    const char *env_yaml = getenv("CONFIG_YAML"), *env_json = getenv("CONFIG_JSON");
     if (path)
         st = ccai_config_load(cfg, path);
     else if (env_yaml && *env_yaml)
         st = ccai_config_load_string(cfg, env_yaml, strlen(env_yaml), "<env CONFIG_YAML>");
+    else if (env_json && *env_json) /* the reference's variable (JSON is YAML) */
+        st = ccai_config_load_string(cfg, env_json, strlen(env_json), "<env CONFIG_JSON>");
     else if (access("config.yaml", F_OK) == 0)
         st = ccai_config_load(cfg, "config.yaml");
     if (st == CCAI_OK)
@@ -363,7 +366,10 @@ static int load_config(server *s, const char *path)
         return EXIT_FAILURE;
     ccai_config_set_logger(s->cfg, log_line, NULL, s->verbosity ? CCAI_LOG_DEBUG : CCAI_LOG_INFO);
     s->config_path = path;
-    st = read_config(s->cfg, path);
+    /* Every problem of the file, the environment and the rules at once. */
+    st = ccai_config_set_collect(s->cfg, 1);
+    if (st == CCAI_OK)
+        st = read_config(s->cfg, path);
     if (st != CCAI_OK) {
         const char *msg = ccai_config_errmsg(s->cfg);
         fprintf(stderr, "ccai-server: invalid configuration (%s):\n%s\n", ccai_status_str(st),

@@ -31,6 +31,7 @@
 #include "core/metrics.h"
 #include "ctx_flags.h"
 #include "engine/engine.h"
+#include "engine/import.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "io/io.h"
@@ -41,7 +42,9 @@
 #include "store/sqlite.h"
 #include "stt/sphinx.h"
 #include "voice/voice.h"
+
 #include "web/web.h"
+#include <errno.h>
 
 #include <string.h>
 
@@ -447,6 +450,51 @@ CCAI_EXPORT ccai_status ccai_ctx_calls_list_json(ccai_ctx *ctx, const char *phon
     if (!ctx)
         return CCAI_ERR_INVALID_ARG;
     return Ccai_engine_calls_list_json(ctx->engine, phone_number, limit, offset, ret_json);
+}
+
+CCAI_EXPORT ccai_status ccai_ctx_calls_import(ccai_ctx *ctx, const char *path, char **ret_json)
+{
+    if (!ctx || !path || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        Ccai_ctx_set_error(ctx, "import: %s: %s", path, strerror(errno));
+        return CCAI_ERR_IO;
+    }
+    Ccai_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    ccai_status st = CCAI_OK;
+    while (st == CCAI_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > CCAI_IMPORT_MAX_BYTES) {
+            Ccai_ctx_set_error(ctx, "import: %s: larger than %u bytes", path,
+                               CCAI_IMPORT_MAX_BYTES);
+            st = CCAI_ERR_LIMIT;
+        } else if (!Ccai_buf_append(&b, chunk, n)) {
+            st = CCAI_ERR_NOMEM;
+        }
+    }
+    if (st == CCAI_OK && ferror(f)) {
+        Ccai_ctx_set_error(ctx, "import: %s: read error", path);
+        st = CCAI_ERR_IO;
+    }
+    fclose(f);
+    json_t *report = NULL;
+    /* The reference's v9 database itself (.local-v3.sqlite). */
+    bool sqlite = b.len >= 16 && memcmp(b.data, "SQLite format 3", 16) == 0;
+    if (st == CCAI_OK && sqlite)
+        st = Ccai_engine_calls_import_sqlite(ctx->engine, path, &report);
+    else if (st == CCAI_OK)
+        st = Ccai_engine_calls_import(ctx->engine, b.data ? b.data : "", b.len, &report);
+    Ccai_buf_free(&b);
+    if (st != CCAI_OK)
+        return st;
+    char *text = Ccai_json_dump(report, JSON_COMPACT);
+    json_decref(report);
+    if (!text)
+        return CCAI_ERR_NOMEM;
+    *ret_json = text;
+    return CCAI_OK;
 }
 
 CCAI_EXPORT ccai_status ccai_ctx_call_find_provider(ccai_ctx *ctx, const char *channel,

@@ -395,6 +395,21 @@ CCAI_EXPORT const char *ccai_config_get(const ccai_config *cfg, const char *key)
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_validate(ccai_config *cfg);
 
 /**
+ * Every problem in one pass. With @p on non-zero, ccai_config_load(),
+ * ccai_config_load_string() and ccai_config_apply_env() merge the values that
+ * fit and keep the errors of the others (unknown keys, values of the wrong
+ * type) instead of failing; ccai_config_validate() then lists those errors
+ * first, each with its document, line and column, and its own after them,
+ * and fails when there is any. A file that cannot be read or is not YAML
+ * still fails at once (CCAI_ERR_IO, CCAI_ERR_PARSE). Off by default.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (NULL @p cfg).
+ * Ownership: nothing changes hands.
+ * Context: any thread, one at a time per configuration; set it before
+ * loading. @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_config_set_collect(ccai_config *cfg, int on);
+
+/**
  * The whole effective configuration as JSON. With @p redact non-zero every
  * secret reads "***".
  * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_NOMEM.
@@ -868,6 +883,35 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_store_describe(ccai_ctx *ctx, c
  * ccai_ctx_timeout()), never from inside the call that started it.
  */
 typedef void (*ccai_docs_done_fn)(ccai_status status, const char *json, void *ud);
+
+/**
+ * Import calls exported from the reference system (call-center-ai) into the
+ * context's store: a file holding one call document as the reference keeps
+ * it (call_id, created_at, initiate, claim, messages, next, synthesis,
+ * reminders, ...), a JSON array of them, an object with a "calls" array, or
+ * JSON lines. Each call is stored under its call_id, ended, with its
+ * messages, reminders, claim, next action and synthesis, in one
+ * transaction; a call already in the store is left as it is, so importing
+ * the same export twice gives the same store. A record that is not a call
+ * is reported and skipped; the others are imported.
+ * @param ctx       the context.
+ * @param path      the export file.
+ * @param ret_json  receives {"imported": n, "unchanged": n, "failed": n,
+ *                  "errors": [{"record": i (from 1), "call_id"?, "error"}]}
+ *                  (at most 100 errors listed, all counted).
+ * Statuses: CCAI_OK (see the report for skipped records);
+ * CCAI_ERR_INVALID_ARG (a NULL argument); CCAI_ERR_IO (the file cannot be
+ * read); CCAI_ERR_PARSE (no export: not JSON, nor JSON lines);
+ * CCAI_ERR_LIMIT (larger than 256 MiB or a million records);
+ * CCAI_ERR_STORE, CCAI_ERR_BUSY; CCAI_ERR_NOMEM. The text in
+ * ccai_ctx_errmsg(); the calls stored before a store failure stay.
+ * Ownership: *ret_json is the caller's, freed with ccai_free(); untouched on
+ * failure.
+ * Context: the context's thread; it reads the file and writes the store at
+ * once (blocking). @since 0.2
+ */
+CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_calls_import(ccai_ctx *ctx, const char *path,
+                                                              char **ret_json);
 
 /**
  * Import one document (Markdown, HTML or plain text, told by its name or

@@ -17,6 +17,7 @@
 void Ccai_cfg_errlist_free(Ccai_cfg_errlist *el)
 {
     for (size_t i = 0; i < el->n; i++) {
+        ccai_free(el->v[i].src);
         ccai_free(el->v[i].key);
         ccai_free(el->v[i].msg);
     }
@@ -53,7 +54,7 @@ void Ccai_cfg_errlist_take(Ccai_cfg_errlist *el, const char *key, unsigned line,
         ccai_free(msg);
         return;
     }
-    el->v[el->n++] = (Ccai_cfg_error){k, line, col, msg};
+    el->v[el->n++] = (Ccai_cfg_error){NULL, k, line, col, msg};
 }
 
 void Ccai_cfg_errlist_add(Ccai_cfg_errlist *el, const char *key, unsigned line, unsigned col,
@@ -69,6 +70,7 @@ void Ccai_cfg_errlist_add(Ccai_cfg_errlist *el, const char *key, unsigned line, 
 void Ccai_cfg_clear_errors(ccai_config *cfg)
 {
     for (size_t i = 0; i < cfg->nerrors; i++) {
+        ccai_free(cfg->errors[i].src);
         ccai_free(cfg->errors[i].key);
         ccai_free(cfg->errors[i].msg);
     }
@@ -91,8 +93,8 @@ static CCAI_MUST_CHECK bool install_errors(ccai_config *cfg, Ccai_cfg_errlist *e
     bool ok = !el->nomem;
     for (size_t i = 0; ok && i < el->n; i++) {
         const Ccai_cfg_error *e = &el->v[i];
-        ok = Ccai_buf_printf(&b, "%s%s:%u:%u: %s%s%s", i ? "\n" : "", name, e->line, e->col, e->key,
-                             e->key[0] ? ": " : "", e->msg);
+        ok = Ccai_buf_printf(&b, "%s%s:%u:%u: %s%s%s", i ? "\n" : "", e->src ? e->src : name,
+                             e->line, e->col, e->key, e->key[0] ? ": " : "", e->msg);
     }
     char *msg = ok ? Ccai_buf_steal(&b) : NULL;
     Ccai_buf_free(&b);
@@ -229,13 +231,44 @@ nomem:
     return CCAI_ERR_NOMEM;
 }
 
-/* Finish an operation: errors win, then the changes are committed. */
+/* Collect mode: keep @el's errors (from @name) for validate(). */
+static CCAI_MUST_CHECK bool keep_pending(ccai_config *cfg, Ccai_cfg_errlist *el, const char *name)
+{
+    Ccai_cfg_errlist *p = &cfg->pending;
+    for (size_t i = 0; i < el->n && !p->nomem; i++) {
+        Ccai_cfg_error *e = &el->v[i];
+        Ccai_cfg_errlist_take(p, e->key, e->line, e->col, e->msg);
+        e->msg = NULL;
+        if (!p->nomem && p->n && !p->v[p->n - 1].src) {
+            p->v[p->n - 1].src = Ccai_strdup(name);
+            p->nomem = !p->v[p->n - 1].src;
+        }
+    }
+    p->dropped += el->dropped;
+    Ccai_cfg_errlist_free(el);
+    return !p->nomem;
+}
+
+void Ccai_cfg_take_pending(ccai_config *cfg, Ccai_cfg_errlist *el)
+{
+    *el = cfg->pending;
+    memset(&cfg->pending, 0, sizeof cfg->pending);
+}
+
+/* Finish an operation: errors win, then the changes are committed; in
+ * collect mode, the errors of a document (not of validate) are kept for
+ * validate() and its good values committed. */
 ccai_status Ccai_cfg_finish(ccai_config *cfg, Ccai_cfg_errlist *el, const char *name,
                             ccai_status on_error, const json_t *changes)
 {
     if (el->nomem) {
         Ccai_cfg_errlist_free(el);
         return CCAI_ERR_NOMEM;
+    }
+    if (cfg->collect && on_error == CCAI_ERR_CONFIG && (el->n || el->dropped)) {
+        if (!keep_pending(cfg, el, name))
+            return CCAI_ERR_NOMEM;
+        return changes ? commit(cfg, changes) : CCAI_OK;
     }
     if (el->n || el->dropped)
         return install_errors(cfg, el, name) ? on_error : CCAI_ERR_NOMEM;
@@ -281,6 +314,7 @@ CCAI_EXPORT void ccai_config_free(ccai_config *cfg)
     if (!cfg)
         return;
     Ccai_cfg_clear_errors(cfg);
+    Ccai_cfg_errlist_free(&cfg->pending);
     json_decref(cfg->root);
     json_decref(cfg->texts);
     ccai_free(cfg);
@@ -298,11 +332,29 @@ ccai_config *Ccai_config_copy(const ccai_config *cfg)
     c->sms_ud = cfg->sms_ud;
     c->root = json_deep_copy(cfg->root);
     c->texts = json_deep_copy(cfg->texts);
-    if (!c->root || !c->texts) {
+    c->collect = cfg->collect;
+    for (size_t i = 0; i < cfg->pending.n; i++) {
+        const Ccai_cfg_error *e = &cfg->pending.v[i];
+        Ccai_cfg_errlist_add(&c->pending, e->key, e->line, e->col, "%s", e->msg);
+        if (!c->pending.nomem && e->src) {
+            c->pending.v[c->pending.n - 1].src = Ccai_strdup(e->src);
+            c->pending.nomem = !c->pending.v[c->pending.n - 1].src;
+        }
+    }
+    c->pending.dropped = cfg->pending.dropped;
+    if (!c->root || !c->texts || c->pending.nomem) {
         ccai_config_free(c);
         return NULL;
     }
     return c;
+}
+
+CCAI_EXPORT ccai_status ccai_config_set_collect(ccai_config *cfg, int on)
+{
+    if (!cfg)
+        return CCAI_ERR_INVALID_ARG;
+    cfg->collect = on != 0;
+    return CCAI_OK;
 }
 
 CCAI_EXPORT ccai_status ccai_config_set_logger(ccai_config *cfg, ccai_log_fn fn, void *ud,

@@ -136,6 +136,46 @@ static void warn_unknown_env(const ccai_config *cfg, const char *var, size_t nam
              (int)name_len, var, hint_env);
 }
 
+/* A variable with a reference name (LLM__FAST__AZURE_OPENAI__ENDPOINT,
+ * COMMUNICATION_SERVICES__CALL_QUEUE_NAME): staged under our key, or
+ * ignored with a warning that says why; else warn_unknown_env(). */
+static void reference_env(const ccai_config *cfg, const char *var, size_t name_len,
+                          const char *path, json_t *changes, Ccai_cfg_errlist *el)
+{
+    char ours[CCAI_KEY_PATH_MAX];
+    const char *why = NULL, *member;
+    Ccai_key_type check = CCAI_KEY_IGNORED;
+    const Ccai_key *k;
+    switch (Ccai_key_alias(path, ours, sizeof ours, &why, &check)) {
+    case CCAI_ALIAS_MAPPED:
+        k = resolve_key(ours, &member);
+        if (k) {
+            stage_text(cfg, k, member, var + name_len + 1, changes, el, path);
+            return;
+        }
+        break;
+    case CCAI_ALIAS_IGNORED:
+        if (check != CCAI_KEY_IGNORED) {
+            const Ccai_key typed = {path, check, NULL, INT64_MIN, INT64_MAX, 0, 0, NULL, ""};
+            json_t *scratch = json_object();
+            if (!scratch) {
+                el->nomem = true;
+                return;
+            }
+            size_t before = el->n;
+            stage_text(cfg, &typed, NULL, var + name_len + 1, scratch, el, path);
+            json_decref(scratch);
+            if (el->n != before || el->nomem)
+                return;
+        }
+        Ccai_log(&cfg->logger, CCAI_LOG_WARN, "config: environment variable %.*s: ignored: %s",
+                 (int)name_len, var, why);
+        return;
+    case CCAI_ALIAS_NONE: break;
+    }
+    warn_unknown_env(cfg, var, name_len, path);
+}
+
 CCAI_EXPORT ccai_status ccai_config_apply_env(ccai_config *cfg, const char *const *envp)
 {
     if (!cfg)
@@ -169,10 +209,14 @@ CCAI_EXPORT ccai_status ccai_config_apply_env(ccai_config *cfg, const char *cons
         path[o] = '\0';
         const char *member;
         const Ccai_key *k = resolve_key(path, &member);
-        if (k)
-            stage_text(cfg, k, member, eq + 1, changes, &el, path);
+        if (!k)
+            reference_env(cfg, envp[i], (size_t)(eq - envp[i]), path, changes, &el);
+        else if (Ccai_key_value_alias(path, eq + 1))
+            Ccai_log(&cfg->logger, CCAI_LOG_WARN,
+                     "config: environment variable %.*s: %s ignored: %s", (int)(eq - envp[i]),
+                     envp[i], eq + 1, Ccai_key_value_alias(path, eq + 1));
         else
-            warn_unknown_env(cfg, envp[i], (size_t)(eq - envp[i]), path);
+            stage_text(cfg, k, member, eq + 1, changes, &el, path);
     }
     ccai_status st = Ccai_cfg_finish(cfg, &el, "<env>", CCAI_ERR_CONFIG, changes);
     json_decref(changes);
@@ -187,6 +231,19 @@ CCAI_EXPORT ccai_status ccai_config_set(ccai_config *cfg, const char *key, const
     Ccai_cfg_errlist el = {0};
     const char *member;
     const Ccai_key *k = strlen(key) < CCAI_KEY_PATH_MAX ? resolve_key(key, &member) : NULL;
+    char ours[CCAI_KEY_PATH_MAX];
+    const char *why = NULL;
+    Ccai_key_type check;
+    /* A reference name: its key of ours, or ignored (said why). */
+    if (!k && strlen(key) < CCAI_KEY_PATH_MAX) {
+        Ccai_alias_kind kind = Ccai_key_alias(key, ours, sizeof ours, &why, &check);
+        if (kind == CCAI_ALIAS_MAPPED)
+            k = resolve_key(ours, &member);
+        if (kind == CCAI_ALIAS_IGNORED) {
+            Ccai_log(&cfg->logger, CCAI_LOG_WARN, "config: %s: ignored: %s", key, why);
+            return CCAI_OK;
+        }
+    }
     if (!k) {
         char hint[CCAI_KEY_PATH_MAX];
         if (strlen(key) < CCAI_KEY_PATH_MAX && Ccai_key_suggest(key, hint, sizeof hint))

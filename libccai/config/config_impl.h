@@ -22,6 +22,7 @@
 #define CCAI_CFG_ERRORS_MAX 100
 
 typedef struct Ccai_cfg_error {
+    char *src; /* the document it is from; NULL: the operation's */
     char *key;
     unsigned line, col;
     char *msg;
@@ -44,6 +45,9 @@ struct ccai_config {
     Ccai_cfg_error *errors;
     size_t nerrors;
     char *errmsg;
+    /* ccai_config_set_collect(): errors of loads kept for validate(). */
+    bool collect;
+    Ccai_cfg_errlist pending;
 };
 
 void Ccai_cfg_errlist_free(Ccai_cfg_errlist *el);
@@ -61,6 +65,9 @@ void Ccai_cfg_clear_errors(ccai_config *cfg);
 CCAI_MUST_CHECK ccai_status Ccai_cfg_finish(ccai_config *cfg, Ccai_cfg_errlist *el,
                                             const char *name, ccai_status on_error,
                                             const json_t *changes);
+
+/* Move the errors kept by collect mode to the front of @el (validate). */
+void Ccai_cfg_take_pending(ccai_config *cfg, Ccai_cfg_errlist *el);
 
 /* The value at a dotted path, or NULL. */
 json_t *Ccai_cfg_tree_get(const json_t *root, const char *path);

@@ -34,7 +34,10 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg)
     if (!cfg)
         return CCAI_ERR_INVALID_ARG;
     Ccai_cfg_clear_errors(cfg);
-    Ccai_cfg_errlist el = {0};
+    /* Collect mode: the errors of the documents loaded come first. */
+    Ccai_cfg_errlist el;
+    Ccai_cfg_take_pending(cfg, &el);
+    size_t loaded = el.n;
     char key[CCAI_KEY_PATH_MAX], why[96];
 
     static const char *const tiers[] = {"fast", "slow"};
@@ -53,8 +56,23 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg)
         snprintf(model, sizeof model, "llm.%s.model", tiers[i]);
         if (!has_text(cfg, key) && !has_text(cfg, model))
             Ccai_cfg_errlist_add(&el, key, 0, 0, "required (or %s) %s", model, why);
+    }
+    /* Entra ID tokens are Azure's; a key asked for must be there. */
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(tiers); i++) {
+        snprintf(key, sizeof key, "llm.%s.mode", tiers[i]);
+        const char *mode = Ccai_config_str(cfg, key);
+        snprintf(key, sizeof key, "llm.%s.auth", tiers[i]);
+        const char *auth = Ccai_config_str(cfg, key);
+        if (!mode || !auth || strcmp(mode, "none") == 0)
+            continue;
+        if (strcmp(auth, "entra_id") == 0 && strcmp(mode, "azure_openai") != 0)
+            Ccai_cfg_errlist_add(&el, key, 0, 0,
+                                 "entra_id needs llm.%s.mode azure_openai (it is %s)", tiers[i],
+                                 mode);
+        snprintf(why, sizeof why, "when llm.%s.auth is api_key", tiers[i]);
         snprintf(key, sizeof key, "llm.%s.api_key", tiers[i]);
-        require(cfg, &el, key, why);
+        if (strcmp(auth, "api_key") == 0)
+            require(cfg, &el, key, why);
     }
 
     /* The documents search: its embeddings endpoint, its chunking, its cache. */
@@ -179,5 +197,24 @@ CCAI_EXPORT ccai_status ccai_config_validate(ccai_config *cfg)
             "must be less than conversation.answer_hard_timeout_sec (%lld >= %lld)",
             (long long)soft, (long long)hard);
 
-    return Ccai_cfg_finish(cfg, &el, "<config>", CCAI_ERR_CONFIG, NULL);
+    /* A key with an error in a document is not blamed twice. */
+    size_t o = loaded;
+    for (size_t j = loaded; j < el.n; j++) {
+        bool dup = false;
+        for (size_t l = 0; l < loaded && !dup; l++)
+            dup = strcmp(el.v[l].key, el.v[j].key) == 0;
+        if (dup) {
+            ccai_free(el.v[j].src);
+            ccai_free(el.v[j].key);
+            ccai_free(el.v[j].msg);
+        } else {
+            el.v[o++] = el.v[j];
+        }
+    }
+    el.n = o;
+    bool collect = cfg->collect;
+    cfg->collect = false;
+    ccai_status st = Ccai_cfg_finish(cfg, &el, "<config>", CCAI_ERR_CONFIG, NULL);
+    cfg->collect = collect;
+    return st;
 }

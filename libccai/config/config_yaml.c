@@ -21,7 +21,8 @@ typedef struct walk {
     json_t *changes; /* path -> value */
     json_t *seen;    /* path -> line, to catch duplicate keys */
     size_t visits;
-    bool stop; /* a document-wide limit was hit: report it once */
+    bool stop;    /* a document-wide limit was hit: report it once */
+    bool aliased; /* walking a reference section under our name */
 } walk;
 
 static unsigned mark_line(yaml_mark_t m)
@@ -151,10 +152,11 @@ static json_t *yaml_to_json(walk *w, const char *path, yaml_node_t *n, unsigned 
     return NULL;
 }
 
-/* Convert the value of a known key and stage it. */
-static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth)
+/* Convert the value of a known key and stage it; errors name it @shown
+ * (the name in the document). */
+static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth, const char *shown)
 {
-    if (!n || !visit(w, k->path, n, depth))
+    if (!n || !visit(w, shown, n, depth))
         return;
     unsigned line = mark_line(n->start_mark), col = mark_col(n->start_mark);
     const json_t *current = Ccai_cfg_tree_get(w->cfg->root, k->path);
@@ -168,7 +170,7 @@ static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth
             k->type == CCAI_KEY_TARGETS) {
             char what[160];
             Ccai_key_expected(k, what, sizeof what);
-            Ccai_cfg_errlist_add(w->el, k->path, line, col, "expected %s, got a scalar", what);
+            Ccai_cfg_errlist_add(w->el, shown, line, col, "expected %s, got a scalar", what);
             return;
         }
         /* A YAML scalar for a text list is one text, whatever it looks like. */
@@ -179,7 +181,7 @@ static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth
                                 n->data.scalar.length, current, &v, &msg);
     } else if (k->type == CCAI_KEY_CLAIM || k->type == CCAI_KEY_LANG || k->type == CCAI_KEY_TEXTS ||
                k->type == CCAI_KEY_LEXICON || k->type == CCAI_KEY_TARGETS) {
-        json_t *j = yaml_to_json(w, k->path, n, depth);
+        json_t *j = yaml_to_json(w, shown, n, depth);
         if (!j)
             return;
         c = Ccai_key_check_json(k, j, current, &v, &msg);
@@ -187,7 +189,7 @@ static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth
     } else {
         char what[160];
         Ccai_key_expected(k, what, sizeof what);
-        Ccai_cfg_errlist_add(w->el, k->path, line, col, "expected %s, got %s", what, node_kind(n));
+        Ccai_cfg_errlist_add(w->el, shown, line, col, "expected %s, got %s", what, node_kind(n));
         return;
     }
     if (c == CCAI_CONV_NOMEM) {
@@ -195,7 +197,7 @@ static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth
         return;
     }
     if (c == CCAI_CONV_BAD) {
-        Ccai_cfg_errlist_take(w->el, k->path, line, col, msg);
+        Ccai_cfg_errlist_take(w->el, shown, line, col, msg);
         return;
     }
     if (json_object_set_new_nocheck(w->changes, k->path, v) != 0)
@@ -217,8 +219,78 @@ static CCAI_MUST_CHECK bool first_time(walk *w, const char *path, unsigned line,
     return true;
 }
 
+/* The scalar value of @key in mapping @n, or NULL. */
+static const char *child_scalar(walk *w, yaml_node_t *n, const char *key)
+{
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(w->doc, p->value);
+        if (kn && vn && kn->type == YAML_SCALAR_NODE && vn->type == YAML_SCALAR_NODE &&
+            strcmp((const char *)kn->data.scalar.value, key) == 0)
+            return is_null_scalar(vn) ? NULL : (const char *)vn->data.scalar.value;
+    }
+    return NULL;
+}
+
+static CCAI_MUST_CHECK bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* An LLM tier the reference's way: v9 picks its azure_openai: or openai:
+ * section with mode (azure_openai when there is none), the latest has no
+ * mode at all (Azure OpenAI only). The mode a tier without one gets, or
+ * NULL. */
+static const char *tier_mode(walk *w, yaml_node_t *n)
+{
+    if (child_scalar(w, n, "mode"))
+        return NULL;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
+        if (kn && kn->type == YAML_SCALAR_NODE &&
+            strcmp((const char *)kn->data.scalar.value, "azure_openai") == 0)
+            return "azure_openai";
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
+        if (kn && kn->type == YAML_SCALAR_NODE &&
+            strcmp((const char *)kn->data.scalar.value, "openai") == 0)
+            return "openai";
+    }
+    const char *endpoint = child_scalar(w, n, "endpoint");
+    char host[256] = "";
+    if (endpoint && strncmp(endpoint, "https://", 8) == 0)
+        sscanf(endpoint + 8, "%255[^/:]", host);
+    if (child_scalar(w, n, "deployment") || ends_with(host, ".openai.azure.com") ||
+        ends_with(host, ".cognitiveservices.azure.com"))
+        return "azure_openai";
+    return NULL;
+}
+
+/* A reference name in the document: its value goes to our key, or it is
+ * accepted and ignored with a warning. False when @path is none. */
+static CCAI_MUST_CHECK bool walk_alias(walk *w, const char *path, yaml_node_t *kn, yaml_node_t *vn,
+                                       const char *tier_mode_is, unsigned depth);
+
 static void walk_section(walk *w, const char *prefix, yaml_node_t *n, unsigned depth)
 {
+    /* llm.fast / llm.slow written the reference's way: the mode it means. */
+    const char *mode = NULL;
+    if (!w->aliased && strncmp(prefix, "llm.", 4) == 0 && !strchr(prefix + 4, '.')) {
+        mode = child_scalar(w, n, "mode");
+        const char *implied = tier_mode(w, n);
+        char key[CCAI_KEY_PATH_MAX];
+        snprintf(key, sizeof key, "%s.mode", prefix);
+        if (implied && first_time(w, key, mark_line(n->start_mark), mark_col(n->start_mark))) {
+            Ccai_log(&w->cfg->logger, CCAI_LOG_INFO, "%s:%u:%u: %s: %s (the reference's shape)",
+                     w->name, mark_line(n->start_mark), mark_col(n->start_mark), key, implied);
+            json_t *v = json_string(implied);
+            if (!v || json_object_set_new_nocheck(w->changes, key, v) != 0)
+                w->el->nomem = true;
+            mode = implied;
+        }
+    }
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
          p < n->data.mapping.pairs.top && !w->stop && !w->el->nomem; p++) {
         yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
@@ -242,13 +314,23 @@ static void walk_section(walk *w, const char *prefix, yaml_node_t *n, unsigned d
             continue;
         }
         const Ccai_key *k = Ccai_key_find(path);
+        if (!k && !Ccai_key_is_section(path) && walk_alias(w, path, kn, vn, mode, depth))
+            continue;
+        const char *value_why =
+            vn->type == YAML_SCALAR_NODE
+                ? Ccai_key_value_alias(path, (const char *)vn->data.scalar.value)
+                : NULL;
         if (k && k->type == CCAI_KEY_IGNORED) {
             if (first_time(w, path, line, col))
-                Ccai_log(&w->cfg->logger, CCAI_LOG_WARN,
-                         "%s:%u:%u: %s: ignored: not used by libccai", w->name, line, col, path);
+                Ccai_log(&w->cfg->logger, CCAI_LOG_WARN, "%s:%u:%u: %s: ignored: %s", w->name, line,
+                         col, path, k->doc);
+        } else if (k && value_why) {
+            if (first_time(w, path, line, col))
+                Ccai_log(&w->cfg->logger, CCAI_LOG_WARN, "%s:%u:%u: %s: %s ignored: %s", w->name,
+                         line, col, path, (const char *)vn->data.scalar.value, value_why);
         } else if (k) {
             if (first_time(w, path, line, col))
-                walk_leaf(w, k, vn, depth + 1);
+                walk_leaf(w, k, vn, depth + 1, path);
         } else if (Ccai_key_is_section(path)) {
             if (!first_time(w, path, line, col))
                 continue;
@@ -267,6 +349,80 @@ static void walk_section(walk *w, const char *prefix, yaml_node_t *n, unsigned d
                 Ccai_cfg_errlist_add(w->el, path, line, col, "unknown key");
         }
     }
+}
+
+static CCAI_MUST_CHECK bool walk_alias(walk *w, const char *path, yaml_node_t *kn, yaml_node_t *vn,
+                                       const char *tier_mode_is, unsigned depth)
+{
+    unsigned line = mark_line(kn->start_mark), col = mark_col(kn->start_mark);
+    char ours[CCAI_KEY_PATH_MAX];
+    const char *why = NULL;
+    Ccai_key_type check = CCAI_KEY_IGNORED;
+    switch (Ccai_key_alias(path, ours, sizeof ours, &why, &check)) {
+    case CCAI_ALIAS_NONE:
+        if (!Ccai_key_alias_is_section(path))
+            return false;
+        if (first_time(w, path, line, col) && vn->type == YAML_MAPPING_NODE)
+            walk_section(w, path, vn, depth + 1);
+        else if (vn->type != YAML_MAPPING_NODE && !is_null_scalar(vn))
+            Ccai_cfg_errlist_add(w->el, path, mark_line(vn->start_mark), mark_col(vn->start_mark),
+                                 "expected a mapping (a section), got %s", node_kind(vn));
+        return true;
+    case CCAI_ALIAS_IGNORED:
+        if (!first_time(w, path, line, col))
+            return true;
+        if (check != CCAI_KEY_IGNORED && !is_null_scalar(vn)) {
+            const Ccai_key typed = {path, check, NULL, INT64_MIN, INT64_MAX, 0, 0, NULL, ""};
+            json_t *v = NULL;
+            char *msg = NULL;
+            Ccai_conv c = CCAI_CONV_BAD;
+            if (vn->type == YAML_SCALAR_NODE)
+                c = Ccai_key_parse_text(&typed, NULL, (const char *)vn->data.scalar.value,
+                                        vn->data.scalar.length, NULL, &v, &msg);
+            else
+                msg = Ccai_asprintf("expected %s, got %s",
+                                    check == CCAI_KEY_BOOL ? "true or false" : "a scalar",
+                                    node_kind(vn));
+            json_decref(v);
+            if (c == CCAI_CONV_NOMEM) {
+                w->el->nomem = true;
+                return true;
+            }
+            if (c != CCAI_CONV_OK) {
+                Ccai_cfg_errlist_take(w->el, path, mark_line(vn->start_mark),
+                                      mark_col(vn->start_mark), msg);
+                return true;
+            }
+        }
+        Ccai_log(&w->cfg->logger, CCAI_LOG_WARN, "%s:%u:%u: %s: ignored: %s", w->name, line, col,
+                 path, why);
+        return true;
+    case CCAI_ALIAS_MAPPED: break;
+    }
+    /* llm.<tier>.azure_openai / .openai: only the section of the tier's mode. */
+    const char *last = strrchr(path, '.');
+    if (tier_mode_is && last &&
+        (strcmp(last + 1, "azure_openai") == 0 || strcmp(last + 1, "openai") == 0) &&
+        strcmp(last + 1, tier_mode_is) != 0) {
+        if (first_time(w, path, line, col))
+            Ccai_log(&w->cfg->logger, CCAI_LOG_WARN, "%s:%u:%u: %s: ignored: the tier's mode is %s",
+                     w->name, line, col, path, tier_mode_is);
+        return true;
+    }
+    const Ccai_key *k = Ccai_key_find(ours);
+    if (k && k->type != CCAI_KEY_IGNORED) {
+        if (first_time(w, ours, line, col))
+            walk_leaf(w, k, vn, depth + 1, path);
+    } else if (Ccai_key_is_section(ours) && vn->type == YAML_MAPPING_NODE) {
+        /* Its members keep their names: each is mapped on its own. */
+        bool was = w->aliased;
+        w->aliased = true;
+        walk_section(w, path, vn, depth + 1);
+        w->aliased = was;
+    } else if (!is_null_scalar(vn)) {
+        Ccai_cfg_errlist_add(w->el, path, line, col, "expected %s", k ? "a value" : "a mapping");
+    }
+    return true;
 }
 
 static void parse_error(Ccai_cfg_errlist *el, const yaml_parser_t *p)
@@ -344,7 +500,7 @@ static CCAI_MUST_CHECK ccai_status load_yaml(ccai_config *cfg, const char *yaml,
                                              const char *name)
 {
     Ccai_cfg_errlist el = {0};
-    walk w = {cfg, name, NULL, &el, NULL, NULL, 0, false};
+    walk w = {cfg, name, NULL, &el, NULL, NULL, 0, false, false};
     yaml_parser_t parser;
     yaml_document_t doc;
     bool have_parser = false, have_doc = false;

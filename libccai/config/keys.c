@@ -20,6 +20,8 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 static const char *const jailbreak_actions[] = {"refuse", "handover", "end", NULL};
 static const char *const embed_modes[] = {"none", "openai", "azure_openai", "openai_compatible",
                                           NULL};
+static const char *const llm_auths[] = {"auto", "api_key", "entra_id", NULL};
+static const char *const api_styles[] = {"libccai", "call-center-ai", NULL};
 static const char *const cache_modes[] = {"store", "memory", "redis", NULL};
 
 #define KS(p, d, doc)                                \
@@ -50,9 +52,9 @@ static const char *const cache_modes[] = {"store", "memory", "redis", NULL};
     {                                                  \
         p, CCAI_KEY_TEXTS, NULL, 0, 0, 0, 0, NULL, doc \
     }
-#define KIGNORED(p)                                                                 \
-    {                                                                               \
-        p, CCAI_KEY_IGNORED, NULL, 0, 0, 0, 0, NULL, "ignored: not used by libccai" \
+#define KIGNORED(p, why)                                 \
+    {                                                    \
+        p, CCAI_KEY_IGNORED, NULL, 0, 0, 0, 0, NULL, why \
     }
 
 /* One speech provider's settings (speech.stt.<name>.*, speech.tts.<name>.*). */
@@ -93,6 +95,10 @@ static const char *const cache_modes[] = {"store", "memory", "redis", NULL};
         KS("llm." tier ".model", model, "Model name"),                                           \
         KS("llm." tier ".deployment", NULL, "Azure OpenAI deployment name"),                     \
         KSECRET("llm." tier ".api_key", "API key"),                                              \
+        KE("llm." tier ".auth", "auto", llm_auths,                                               \
+           "auto: api_key when set, else (azure_openai) Entra ID from the environment"),         \
+        KS("llm." tier ".entra_scope", "https://cognitiveservices.azure.com/.default",           \
+           "Entra ID: scope of the token asked for"),                                            \
         KS("llm." tier ".api_version", "2024-10-21", "Azure OpenAI API version"),                \
         KI("llm." tier ".context", 128000, 256, INT64_MAX, "Context window, in tokens"),         \
         KI("llm." tier ".max_tokens", 160, 1, 1000000, "Most tokens of one answer"),             \
@@ -194,6 +200,7 @@ static const Ccai_key keys[] = {
     KT("prompts.tts.end_call_to_connect_agent_tpl", "Said before a transfer"),
     KT("prompts.tts.calltransfer_failure_tpl", "Said when a transfer failed"),
     KT("prompts.tts.connect_agent_tpl", "Said while connecting an agent"),
+    KT("prompts.tts.welcome_back_tpl", "Said to a caller ringing back (reference v9)"),
     KT("prompts.tts.offline_take_over_tpl",
        "Said when the offline dialogue takes over from the LLM"),
     KT("prompts.tts.callback_tpl", "Said when a callback's callee answers ({about}: what for)"),
@@ -300,10 +307,13 @@ static const Ccai_key keys[] = {
     KS("cache.redis.prefix", "ccai:", "Prefix of every key"),
     KI("cache.redis.timeout_ms", 1000, 10, 60000,
        "An answer later than this is a miss (the search goes on uncached)"),
-    KIGNORED("cache.memory"),
+    KIGNORED("cache.memory", "the query cache is the database or Redis (cache.mode)"),
 
     KS("server.listen", "127.0.0.1:8080", "HTTP server address:port"),
     KS("server.public_url", "", "Public base URL of the server"),
+    KE("server.api_style", "libccai", api_styles,
+       "Shapes of GET /call and the /report URLs: libccai's, or call-center-ai's (an array, 404 "
+       "when empty; /report/{phone_number}); see docs/migrating.md"),
     KSECRET("server.api_token", "Bearer token of the REST API"),
     KI("server.max_body_bytes", 1048576, 1024, 1073741824, "Largest request body"),
     KI("server.request_timeout_ms", 30000, 1, 3600000,
@@ -388,14 +398,29 @@ static const Ccai_key keys[] = {
        "Ended spans waiting for export at most; more are dropped and counted"),
     KI("tracing.timeout_ms", 10000, 100, 600000, "An export request's deadline"),
 
-    KIGNORED("ai_search"),
-    KIGNORED("ai_translation"),
-    KIGNORED("cognitive_service"),
-    KIGNORED("app_configuration"),
-    KIGNORED("queue"),
-    KIGNORED("monitoring"),
-    KIGNORED("version"),
-    KIGNORED("database.cosmos_db"),
+    /* The reference's v9 SQLite database (ccai-cli import reads it). */
+    KS("reference.sqlite.database", ".local",
+       "Reference v9: its database name; the file is <database>-v<schema_version>.sqlite"),
+    KS("reference.sqlite.table", "calls", "Reference v9: its table of calls"),
+    KI("reference.sqlite.schema_version", 3, 1, 1000, "Reference v9: its schema version"),
+
+    KIGNORED("ai_search",
+             "libccai searches its own documents (ccai-cli docs import, documents.*), not AI "
+             "Search"),
+    KIGNORED("ai_translation",
+             "the LLM speaks the caller's language and libccai's phrases are written per language "
+             "(prompts.tts.*), no translation service"),
+    KIGNORED("app_configuration",
+             "feature flags are keys of this file and of flags.file, changed at run time by the "
+             "file, SIGHUP or PATCH /admin/flags"),
+    KIGNORED("queue", "no Storage queues: events come on webhooks, post-call work is a job table"),
+    KIGNORED("monitoring",
+             "logs are JSON lines on standard error (log.level), metrics on GET /metrics, traces "
+             "go to tracing.otlp_endpoint"),
+    KIGNORED("version", "the version is the program's (ccai-server --version)"),
+    KIGNORED("database.cosmos_db",
+             "Cosmos DB is not supported: calls are kept in SQLite or PostgreSQL (database.mode; "
+             "import the reference's with ccai-cli import)"),
 };
 
 size_t Ccai_keys_count(void)

@@ -88,4 +88,19 @@ CCAI_MUST_CHECK bool Ccai_text_valid(const char *s, size_t len);
  * escaped. */
 void Ccai_quote(const char *s, size_t len, char *out, size_t outlen);
 
+/* A reference name (call-center-ai's configuration, config/compat.c). */
+typedef enum Ccai_alias_kind {
+    CCAI_ALIAS_NONE,    /* not one */
+    CCAI_ALIAS_MAPPED,  /* @out holds our path (a key or a section) */
+    CCAI_ALIAS_IGNORED, /* accepted and dropped: *why says why, *check the type it must have */
+} Ccai_alias_kind;
+
+Ccai_alias_kind Ccai_key_alias(const char *path, char *out, size_t outlen, const char **why,
+                               Ccai_key_type *check);
+/* True when @path is a section of reference names only ("cognitive_service"). */
+CCAI_MUST_CHECK bool Ccai_key_alias_is_section(const char *path);
+/* Why a value the reference takes for @path is accepted and ignored
+ * (database.mode: cosmos_db), or NULL. */
+const char *Ccai_key_value_alias(const char *path, const char *value);
+
 #endif

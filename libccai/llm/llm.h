@@ -42,6 +42,9 @@ typedef struct Ccai_llm_model {
     /* The request body after the messages ([0] streamed, [1] json_mode),
      * written once by Ccai_llm_model_from_config (NULL: per request). */
     char *body_tail[2];
+    /* Azure OpenAI signed in with Entra ID (llm.<tier>.auth): the token
+     * cache, mutable behind the const model; NULL with an api_key. */
+    struct Ccai_entra *entra;
 } Ccai_llm_model;
 
 /* Read llm.<which>.* ("fast" or "slow"). mode none gives CCAI_ERR_NOT_FOUND. */

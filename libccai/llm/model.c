@@ -4,6 +4,8 @@
  * for it (the body written as text around the conversation's messages).
  * The request's lifecycle is llm/openai.c. */
 #include "llm/model.h"
+
+#include "llm/entra.h"
 #include "llm/llm.h"
 
 #include "config/config.h"
@@ -67,6 +69,24 @@ ccai_status Ccai_llm_model_from_config(const ccai_config *cfg, const char *which
     m->retries = (int)cfg_int(cfg, which, "retries", 3);
     if (m->retries < 1)
         m->retries = 1;
+    /* Azure OpenAI without a key signs in with the environment's identity,
+     * as the reference does (auth: auto), or always (auth: entra_id). */
+    snprintf(path, sizeof path, "llm.%s.auth", which);
+    const char *auth = Ccai_config_str(cfg, path);
+    bool entra = m->mode == CCAI_LLM_AZURE && auth &&
+                 (strcmp(auth, "entra_id") == 0 || (strcmp(auth, "auto") == 0 && !m->api_key));
+    if (entra) {
+        snprintf(path, sizeof path, "llm.%s.entra_scope", which);
+        const char *scope = Ccai_config_str(cfg, path);
+        ccai_free(m->api_key);
+        m->api_key = NULL;
+        m->entra =
+            Ccai_entra_new(scope ? scope : "https://cognitiveservices.azure.com/.default", NULL);
+        if (!m->entra) {
+            Ccai_llm_model_clear(m);
+            return CCAI_ERR_NOMEM;
+        }
+    }
     m->body_tail[0] = Ccai_llm_body_tail(m, false);
     m->body_tail[1] = Ccai_llm_body_tail(m, true);
     if (!m->body_tail[0] || !m->body_tail[1]) {
@@ -86,6 +106,7 @@ void Ccai_llm_model_clear(Ccai_llm_model *m)
     ccai_free(m->api_version);
     ccai_free(m->body_tail[0]);
     ccai_free(m->body_tail[1]);
+    Ccai_entra_free(m->entra);
     memset(m, 0, sizeof *m);
 }
 

@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "io/io.h"
 #include "llm/chunk.h"
+#include "llm/entra.h"
 #include "llm/sse.h"
 
 #include <stdio.h>
@@ -61,14 +62,24 @@ struct Ccai_llm_call {
     bool dedupe;        /* this attempt may start by repeating delivered */
 
     Ccai_timer backoff;
+    Ccai_entra_wait token_wait; /* waiting for the model's Entra ID token */
     char *last_error;
     bool in_callback;
     bool cancelled;
     bool finished;
 };
 
+/* No longer waiting for a token (either model's). */
+static void unwait(Ccai_llm_call *c)
+{
+    for (int i = 0; i < 2; i++)
+        if (c->models[i])
+            Ccai_entra_unwait(c->models[i]->entra, &c->token_wait);
+}
+
 static void call_free(Ccai_llm_call *c)
 {
+    unwait(c);
     Ccai_timer_stop(c->ctx, &c->backoff);
     if (c->req)
         Ccai_http_cancel(c->req);
@@ -626,6 +637,11 @@ static void on_http_done(Ccai_http_req *req, ccai_status st, long status, const 
 static ccai_status send_attempt(Ccai_llm_call *c, ccai_status *http_st)
 {
     const Ccai_llm_model *m = model_of(c);
+    const char *bearer = m->entra ? Ccai_entra_token(m->entra, c->ctx, Ccai_wall_ms()) : NULL;
+    if (m->entra && !bearer) { /* start_attempt() waits for one */
+        *http_st = CCAI_ERR_STATE;
+        return CCAI_ERR_HTTP;
+    }
     c->attempt++;
     c->attempts_total++;
     c->status = 0;
@@ -660,11 +676,13 @@ static ccai_status send_attempt(Ccai_llm_call *c, ccai_status *http_st)
                                     c->tools_len, c->delivered.data, c->delivered.len);
     char *url = Ccai_llm_chat_url(m);
     char *auth = NULL;
-    if (m->api_key)
+    if (bearer)
+        auth = Ccai_asprintf("Authorization: Bearer %s", bearer);
+    else if (m->api_key)
         auth = m->mode == CCAI_LLM_AZURE ? Ccai_asprintf("api-key: %s", m->api_key)
                                          : Ccai_asprintf("Authorization: Bearer %s", m->api_key);
     ccai_status st = CCAI_ERR_NOMEM;
-    if (built && url && (!m->api_key || auth)) {
+    if (built && url && ((!m->api_key && !bearer) || auth)) {
         const char *headers[] = {
             "Content-Type: application/json",
             c->json_mode ? "Accept: application/json" : "Accept: text/event-stream",
@@ -697,8 +715,31 @@ static ccai_status send_attempt(Ccai_llm_call *c, ccai_status *http_st)
     return st;
 }
 
+static void on_token(void *ud, ccai_status st, const char *errmsg)
+{
+    Ccai_llm_call *c = ud;
+    if (st == CCAI_OK) {
+        start_attempt(c);
+        return;
+    }
+    /* An attempt that failed before its request: counted as one. */
+    c->attempt++;
+    c->attempts_total++;
+    retry(c, Ccai_strdup(errmsg ? errmsg : "no Entra ID token"), -1, -1, true);
+}
+
 static void start_attempt(Ccai_llm_call *c)
 {
+    /* Azure OpenAI with Entra ID: a token first (fetched on the loop). */
+    const Ccai_llm_model *m = model_of(c);
+    if (m->entra && !Ccai_entra_token(m->entra, c->ctx, Ccai_wall_ms())) {
+        if (Ccai_entra_wait_token(m->entra, c->ctx, &c->token_wait, on_token, c) != CCAI_OK) {
+            c->attempt++;
+            c->attempts_total++;
+            retry(c, Ccai_strdup("Entra ID token: the request could not start"), -1, -1, true);
+        }
+        return;
+    }
     ccai_status http_st = CCAI_OK;
     ccai_status st = send_attempt(c, &http_st);
     if (st == CCAI_ERR_NOMEM)

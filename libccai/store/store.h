@@ -262,6 +262,17 @@ CCAI_MUST_CHECK ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const cha
 CCAI_MUST_CHECK ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id,
                                                       json_t **ret);
 
+/* The reference's v9 SQLite database (import) ---------------------------- */
+
+/* Each row's data (a call as JSON), index from 1; non-zero stops. */
+typedef int (*Ccai_store_reference_fn)(size_t index, const char *json, size_t len, void *ud);
+/* Read @table (an identifier) of the reference's SQLite file @path, read
+ * only. CCAI_ERR_STORE (*ret_error says why: no such file or table),
+ * CCAI_ERR_INVALID_ARG (the table name), CCAI_ERR_NOMEM. */
+CCAI_MUST_CHECK ccai_status Ccai_store_reference_rows(const char *path, const char *table,
+                                                      Ccai_store_reference_fn fn, void *ud,
+                                                      char **ret_error);
+
 /* Jobs (durable queue) -------------------------------------------------- */
 
 typedef struct Ccai_store_job {

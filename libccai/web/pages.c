@@ -61,14 +61,15 @@ static char *access_query(ccai_http_exchange *x, bool key)
     return q;
 }
 
-void Ccai_pages_report_list(ccai_http_exchange *x, void *ud)
+/* The list of calls, of one phone number when @path_phone or
+ * ?phone_number= names one. */
+static void report_list(ccai_http_exchange *x, const char *path_phone)
 {
-    CCAI_UNUSED(ud);
     if (!Ccai_http_authorized_page(x)) {
         html_error(x, 401, "Open this page with the API token (?token=...)");
         return;
     }
-    char *phone = Ccai_exchange_query(x, "phone_number");
+    char *phone = path_phone ? Ccai_strdup(path_phone) : Ccai_exchange_query(x, "phone_number");
     char *offset_s = Ccai_exchange_query(x, "offset");
     size_t offset = offset_s ? strtoul(offset_s, NULL, 10) : 0;
     char *json = NULL, *q = access_query(x, false), *zone = Ccai_exchange_query(x, "tz");
@@ -89,10 +90,31 @@ void Ccai_pages_report_list(ccai_http_exchange *x, void *ud)
     ccai_free(zone);
 }
 
+void Ccai_pages_report_list(ccai_http_exchange *x, void *ud)
+{
+    CCAI_UNUSED(ud);
+    report_list(x, NULL);
+}
+
+/* "+33612345678": what the reference's README links as /report/{phone}. */
+static CCAI_MUST_CHECK bool is_phone(const char *s)
+{
+    if (*s++ != '+')
+        return false;
+    size_t n = 0;
+    for (; Ccai_is_digit((unsigned char)*s); s++)
+        n++;
+    return !*s && n >= 6 && n <= 15;
+}
+
 void Ccai_pages_report_call(ccai_http_exchange *x, void *ud)
 {
     Ccai_web *web = ud;
     const char *id = Ccai_exchange_param(x, 0);
+    if (is_phone(id)) {
+        report_list(x, id);
+        return;
+    }
     Ccai_store_call *row = NULL;
     ccai_status st = Ccai_store_call_get(web->store, id, &row);
     bool by_token = Ccai_http_authorized_page(x), allowed = by_token;

@@ -12,10 +12,36 @@
 #define LIST_DEFAULT 100
 #define LIST_MAX     1000
 
+/* server.api_style: call-center-ai: the reference's shapes where ours
+ * differ (docs/migrating.md). */
+static CCAI_MUST_CHECK bool reference_style(const Ccai_web *web)
+{
+    const char *style = Ccai_config_str(web->cfg, "server.api_style");
+    return style && strcmp(style, "call-center-ai") == 0;
+}
+
 void Ccai_rest_liveness(ccai_http_exchange *x, void *ud)
 {
-    CCAI_UNUSED(ud);
-    Ccai_exchange_json_text(x, 200, "{\"status\":\"ok\"}");
+    /* The reference's FastAPI handler returns None: the body is null. */
+    Ccai_exchange_json_text(x, 200, reference_style(ud) ? "null" : "{\"status\":\"ok\"}");
+}
+
+/* The reference's GET /call: the calls as a bare array, 404 when there are
+ * none. Takes @json (ours: {"calls": [...], "total": N}). */
+static void reference_list(ccai_http_exchange *x, char *json)
+{
+    Ccai_json_err jerr;
+    ccai_status st;
+    json_t *doc = Ccai_json_load(json, strlen(json), &jerr, &st);
+    ccai_free(json);
+    json_t *calls = json_object_get(doc, "calls");
+    if (!json_is_array(calls))
+        Ccai_exchange_error(x, 500, "cannot list calls", NULL);
+    else if (json_array_size(calls) == 0)
+        Ccai_exchange_error(x, 404, "no call found", NULL);
+    else
+        Ccai_exchange_json(x, 200, json_incref(calls));
+    json_decref(doc);
 }
 
 /* Ready when the store can write (one real commit: a lock another process
@@ -66,7 +92,6 @@ static CCAI_MUST_CHECK bool parse_count(const char *s, size_t max, size_t *out)
 
 void Ccai_rest_calls_list(ccai_http_exchange *x, void *ud)
 {
-    CCAI_UNUSED(ud);
     char *phone = Ccai_exchange_query(x, "phone_number");
     char *limit_s = Ccai_exchange_query(x, "limit");
     char *offset_s = Ccai_exchange_query(x, "offset");
@@ -78,10 +103,14 @@ void Ccai_rest_calls_list(ccai_http_exchange *x, void *ud)
         char *json = NULL;
         ccai_status st =
             ccai_ctx_calls_list_json(x->ctx, phone && *phone ? phone : NULL, limit, offset, &json);
-        if (st == CCAI_OK)
+        if (st == CCAI_OK && reference_style(ud)) {
+            reference_list(x, json);
+            json = NULL;
+        } else if (st == CCAI_OK) {
             Ccai_exchange_json_text(x, 200, json); /* an empty list is 200, not 404 */
-        else
+        } else {
             Ccai_exchange_fail(x, st, "cannot list calls", NULL);
+        }
         ccai_free(json);
     }
     ccai_free(phone);
@@ -205,7 +234,9 @@ void Ccai_rest_call_create(ccai_http_exchange *x, void *ud)
         return;
     }
     if (st == CCAI_ERR_VALIDATION || st == CCAI_ERR_INVALID_ARG) {
-        Ccai_exchange_error(x, 400, "invalid body", ccai_ctx_errmsg(x->ctx));
+        /* The reference (FastAPI) answers a body that does not validate 422. */
+        Ccai_exchange_error(x, reference_style(web) ? 422 : 400, "invalid body",
+                            ccai_ctx_errmsg(x->ctx));
         return;
     }
     char *json = NULL;

@@ -89,6 +89,27 @@ static void test_config_roundtrip(void **state)
     assert_null(strstr(json, "sk-secret-value"));
     ccai_free(json);
     ccai_config_free(cfg);
+
+    /* Collect mode: the file's, the environment's and the rules' errors in
+     * one list from validate; the reference's names land on ours. */
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set_collect(cfg, 1), CCAI_OK);
+    static const char ref[] = "llm:\n  fast:\n    mode: azure_openai\n    azure_openai:\n"
+                              "      deployment: d\n      streaming: maybe\n"
+                              "communication_services:\n  call_queue_name: call-1\n"
+                              "nope: 1\n";
+    assert_int_equal(ccai_config_load_string(cfg, ref, sizeof ref - 1, "ref.yaml"), CCAI_OK);
+    assert_string_equal(ccai_config_get(cfg, "llm.fast.deployment"), "d");
+    const char *env[] = {"CONVERSATION__VOICE_RECOGNITION_RETRY_MAX=x", NULL};
+    assert_int_equal(ccai_config_apply_env(cfg, env), CCAI_OK);
+    assert_int_equal(ccai_config_validate(cfg), CCAI_ERR_CONFIG);
+    assert_int_equal(ccai_config_error_count(cfg), 4);
+    const char *m = ccai_config_errmsg(cfg);
+    assert_non_null(strstr(m, "ref.yaml:6:18: llm.fast.azure_openai.streaming:"));
+    assert_non_null(strstr(m, "ref.yaml:9:1: nope: unknown key"));
+    assert_non_null(strstr(m, "<env>:0:0: conversation.voice_recognition_retry_max:"));
+    assert_non_null(strstr(m, "<config>:0:0: llm.fast.endpoint: required"));
+    ccai_config_free(cfg);
 }
 
 static void test_claim_schema(void **state)

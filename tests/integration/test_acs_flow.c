@@ -70,7 +70,9 @@ static void env_init_with(env *e, const char *const (*extra)[2], size_t n_extra)
         {"communication_services.openid_config_url", openid},
         {"communication_services.event_grid_token", EG_TOKEN},
         {"communication_services.recording_container_url", CONTAINER},
-        {"communication_services.cognitive_services_endpoint", COGNITIVE},
+        /* The reference's name (call-center-ai's config.yaml): it must
+         * reach the Call Automation requests below. */
+        {"cognitive_service.endpoint", COGNITIVE},
         {"server.public_url", PUBLIC_URL},
         {"server.api_token", "api"},
         {"conversation.initiate.lang.default_short_code", "en-US"},

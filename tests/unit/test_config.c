@@ -315,7 +315,7 @@ static void test_multiple_errors(void **state)
                        "conversation:\n"                  /* 15 */
                        "  max_llm_rounds: 2\n";           /* 16 */
     assert_int_equal(load(cfg, yaml), CCAI_ERR_CONFIG);
-    assert_int_equal(ccai_config_error_count(cfg), 10);
+    assert_int_equal(ccai_config_error_count(cfg), 9);
     assert_error(cfg, 0, "conversation.answer_hard_timeout_sec", 2, 28,
                  "expected an integer between 1 and 600, got \"abc\"");
     assert_error(cfg, 1, "conversation.recording_enabled", 3, 22,
@@ -329,8 +329,8 @@ static void test_multiple_errors(void **state)
     assert_error(cfg, 5, "llm.fast.context", 10, 14, "expected an integer >= 256, got a list");
     assert_error(cfg, 6, "llm.fast.api_key", 11, 14, "expected a string, got a mapping");
     assert_error(cfg, 7, "frobnicate", 12, 1, "unknown key");
-    assert_error(cfg, 8, "database.mode", 14, 9, "cosmos_db is not supported; use sqlite");
-    assert_error(cfg, 9, "conversation", 15, 1, "duplicate key (first at line 1)");
+    /* The reference's cosmos_db is accepted and ignored (a warning). */
+    assert_error(cfg, 8, "conversation", 15, 1, "duplicate key (first at line 1)");
     const char *msg = ccai_config_errmsg(cfg);
     assert_non_null(strstr(msg, "test.yaml:2:28: conversation.answer_hard_timeout_sec: expected "
                                 "an integer between 1 and 600, got \"abc\"\n"));
@@ -339,9 +339,9 @@ static void test_multiple_errors(void **state)
     size_t lines = 1;
     for (const char *p = msg; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 10);
+    assert_int_equal(lines, 9);
     assert_int_not_equal(msg[strlen(msg) - 1], '\n');
-    assert_int_equal(ccai_config_error(cfg, 10, NULL, NULL, NULL, NULL), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(ccai_config_error(cfg, 9, NULL, NULL, NULL, NULL), CCAI_ERR_NOT_FOUND);
     /* Nothing was merged. */
     assert_string_equal(ccai_config_get(cfg, "llm.fast.mode"), "none");
 }
@@ -489,7 +489,8 @@ static void test_ignored_sections(void **state)
                                "ai_search: [anything, {goes: here}]\n"),
                      CCAI_OK);
     assert_int_equal(lc.warnings, 4);
-    assert_string_equal(lc.last, "test.yaml:9:1: ai_search: ignored: not used by libccai");
+    assert_string_equal(lc.last, "test.yaml:9:1: ai_search: ignored: libccai searches its own "
+                                 "documents (ccai-cli docs import, documents.*), not AI Search");
     /* The reference's cache section is libccai's too (the documents
      * search's query cache). */
     assert_string_equal(ccai_config_get(cfg, "cache.mode"), "redis");
@@ -915,7 +916,6 @@ static void test_validate(void **state)
         "<config>:0:0: llm.fast.endpoint: required when llm.fast.mode is azure_openai",
         "<config>:0:0: llm.fast.deployment: required (or llm.fast.model) when llm.fast.mode is "
         "azure_openai",
-        "<config>:0:0: llm.fast.api_key: required when llm.fast.mode is azure_openai",
         "<config>:0:0: llm.slow.endpoint: required when llm.slow.mode is openai",
         "<config>:0:0: sms.twilio: sms.mode twilio needs account_sid",
         "<config>:0:0: conversation.initiate.lang.default_short_code: \"de-DE\" is not one of "
