@@ -26,7 +26,8 @@ static bool on_audio(void *ud, const uint8_t *d, size_t n)
         c->data = p;
         c->cap = cap;
     }
-    memcpy(c->data + c->len, d, n);
+    if (n) /* d may be NULL for no bytes */
+        memcpy(c->data + c->len, d, n);
     c->len += n;
     return true;
 }
