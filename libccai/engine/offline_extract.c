@@ -620,30 +620,92 @@ static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_
     return s;
 }
 
+/* "c'est madame Roux, Isabelle Roux": a name said again in full right after
+ * is the one. */
+static char *name_restated(Ccai_offline *o, char *n, size_t *me)
+{
+    size_t k = *me, end;
+    if (strchr(n, ' ') || k >= o->ntok || !Ccai_ofl_clause_break(o, k) || !name_word(o, k))
+        return n;
+    char *full = name_from(o, k, o->ntok, false, &end);
+    if (!full)
+        return n;
+    const char *last = strrchr(full, ' ');
+    if (last && Ccai_strcasecmp(last + 1, n) == 0) {
+        ccai_free(n);
+        *me = end;
+        return full;
+    }
+    ccai_free(full);
+    return n;
+}
+
+/* "Oui bonjour, Antoine Mercier, ...", "Hi, Dana Whitfield here": a full
+ * name (two words or more) right after a greeting, alone in its clause. */
+static char *name_after_greeting(Ccai_offline *o, size_t *mb, size_t *me)
+{
+    size_t b = 0, m;
+    bool greeted = false;
+    while (b < o->ntok && !o->mask[b]) {
+        if ((m = sec_at(o, "greeting", b, o->ntok)) > 0)
+            greeted = true, b += m;
+        else if (hesitation(o, b) || filler(o, b))
+            b++;
+        else
+            break;
+    }
+    size_t end;
+    if (!greeted || b >= o->ntok || o->mask[b] || !Ccai_ofl_clause_break(o, b) || !name_word(o, b))
+        return NULL;
+    char *n = name_from(o, b, o->ntok, false, &end);
+    if (n && (!strchr(n, ' ') || (end < o->ntok && !Ccai_ofl_clause_break(o, end)))) {
+        ccai_free(n);
+        return NULL;
+    }
+    *mb = b, *me = end;
+    return n;
+}
+
 static void extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char *best = NULL;
     size_t mb = 0, me = 0, end = 0;
-    for (size_t i = 0; i < o->ntok; i++) {
+    /* A strong cue ("my name is", "je m'appelle") may be followed by a few
+     * words before the name ("in the name of my wife, Camille Moreau"); a
+     * weak one ("I'm", "c'est", "soy") only by the name, and never
+     * replaces a name a strong one gave. */
+    for (size_t w = 0; w < 2 && !best; w++) {
         char sec[CCAI_OFL_SECTION_MAX];
-        snprintf(sec, sizeof sec, "cue.%s", o->f[f].name);
-        size_t m = o->mask[i] ? 0 : sec_at(o, sec, i, o->ntok);
-        if (!m)
+        if ((size_t)snprintf(sec, sizeof sec, "cue.%s%s", o->f[f].name, w ? ".weak" : "") >=
+            sizeof sec)
             continue;
-        size_t b = i + m;
-        /* "in the name of my wife, Camille Moreau" */
-        for (size_t s = 0; s < 4 && b < o->ntok && !name_word(o, b); s++)
-            b++;
-        if (b >= o->ntok)
-            continue;
-        char *n = name_from(o, b, o->ntok, false, &end);
-        if (n) {
-            ccai_free(best);
-            best = n;
-            mb = i;
-            me = end;
+        for (size_t i = 0; i < o->ntok; i++) {
+            size_t m = o->mask[i] ? 0 : sec_at(o, sec, i, o->ntok);
+            if (!m)
+                continue;
+            size_t b = i + m;
+            size_t t;
+            while (b < o->ntok && (t = sec_at(o, "title", b, o->ntok)) > 0)
+                b += t; /* "c'est madame Roux" */
+            for (size_t s = 0; w == 0 && s < 4 && b < o->ntok && !name_word(o, b) &&
+                               !Ccai_ofl_is_digit_ch(o->norm[o->tok[b].start]) &&
+                               !(s > 0 && Ccai_ofl_clause_break(o, b));
+                 s++)
+                b++;
+            if (b >= o->ntok)
+                continue;
+            char *n = name_from(o, b, o->ntok, false, &end);
+            if (n) {
+                n = name_restated(o, n, &end);
+                ccai_free(best);
+                best = n;
+                mb = i;
+                me = end;
+            }
         }
     }
+    if (!best)
+        best = name_after_greeting(o, &mb, &me);
     if (!best && asked) {
         /* The answer itself: "Graham Pryce, P R Y C E." keeps the name. */
         size_t b = 0;
@@ -704,7 +766,20 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
         }
         best = k;
     } else {
-        return NULL;
+        /* "... ce matin à Toulouse.", "in New York": a place name after its
+         * preposition ends the clause */
+        for (size_t k = b + 1; k + 1 < e && best == e; k++) {
+            size_t m = o->mask[k] ? 0 : sec_at(o, "location.city_lead", k, e);
+            if (!m || k + m >= e || !name_word(o, k + m))
+                continue;
+            size_t j = k + m;
+            while (j < e && name_word(o, j) && !(j > k + m && Ccai_ofl_clause_break(o, j)))
+                j++;
+            if (j == e || Ccai_ofl_clause_break(o, j))
+                best = k;
+        }
+        if (best == e)
+            return NULL;
     }
     size_t end = best + 1;
     while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
@@ -945,6 +1020,18 @@ static const char *caller_region(const Ccai_offline *o)
     return dash ? dash + 1 : NULL;
 }
 
+/* Does a phone cue end at token i, or one word before it ("my phone is
+ * this", "mi teléfono es este")? */
+static CCAI_MUST_CHECK bool phone_cue_ends_at(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = i > 6 ? i - 6 : 0; k < i; k++) {
+        size_t m = o->mask[k] ? 0 : sec_at(o, "cue.policyholder_phone", k, i);
+        if (m && (k + m == i || k + m + 1 == i))
+            return true;
+    }
+    return false;
+}
+
 static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
                         size_t ns)
 {
@@ -983,10 +1070,14 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
     if (fp < o->nfields) {
         size_t pos, len;
         bool cid = false;
-        if (o->caller_number && sec_find(o, "callerid", 0, o->ntok, &pos, &len) &&
-            (len > 1 || (asked[fp] && o->ntok <= 3))) {
-            cid = asked[fp] || sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||
-                  sec_at(o, "callerid", pos, pos + len) >= 2;
+        for (size_t from = 0; o->caller_number && !cid &&
+                              sec_find(o, "callerid", from, o->ntok, &pos, &len);
+             from = pos + len) {
+            if (len > 1 || (asked[fp] && o->ntok <= 3))
+                cid = asked[fp] || sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||
+                      sec_at(o, "callerid", pos, pos + len) >= 2;
+            else
+                cid = phone_cue_ends_at(o, pos); /* "mi teléfono es este" */
         }
         if (cid) {
             for (size_t k = pos; k < pos + len; k++)
@@ -1418,6 +1509,14 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         }
         Ccai_ofl_reject_current(o);
         return;
+    }
+
+    /* "This number. I'd rather not give my email." to a question about
+     * both: the one refused is not asked again, the one not known once. */
+    for (size_t k = 0; (dontknow || refuse) && k < o->st.ngroup; k++) {
+        size_t f = o->st.group[k];
+        if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == fdt))
+            o->st.skip[f] = refuse || o->st.second_pass || o->st.editing ? SKIP_FINAL : SKIP_ONCE;
     }
 
     /* What was noted: an acknowledgement that varies, a read-back of what
