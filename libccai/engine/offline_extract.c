@@ -1070,8 +1070,8 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
     if (fp < o->nfields) {
         size_t pos, len;
         bool cid = false;
-        for (size_t from = 0; o->caller_number && !cid &&
-                              sec_find(o, "callerid", from, o->ntok, &pos, &len);
+        for (size_t from = 0;
+             o->caller_number && !cid && sec_find(o, "callerid", from, o->ntok, &pos, &len);
              from = pos + len) {
             if (len > 1 || (asked[fp] && o->ntok <= 3))
                 cid = asked[fp] || sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||

@@ -1692,6 +1692,74 @@ static void test_questions_and_person(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Names said the way people say them, and a refusal or a phone number in
+ * a sentence that answers something else. */
+static void test_names_and_refusals(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *said, *field, *value;
+    } cases[] = {
+        /* a weak cue ("it's") later in the sentence is no name */
+        {"en-US", NULL,
+         "My name is Omar Haddad and it's about my flat at 22 Queen Street in Glasgow.",
+         "policyholder_name", "Omar Haddad"},
+        /* said again in full, after a title */
+        {"fr-FR", NULL, "Bonjour, c'est monsieur Petit, Lucas Petit. Ma cave est inondée.",
+         "policyholder_name", "Lucas Petit"},
+        /* a full name right after a greeting */
+        {"fr-FR", NULL, "Oui bonjour, Hélène Marchal, j'appelle pour un dégât des eaux.",
+         "policyholder_name", "Hélène Marchal"},
+        {"es-ES", NULL, "Buenas tardes, Rosa Molina, llamo por un accidente de coche.",
+         "policyholder_name", "Rosa Molina"},
+        /* "hundred" in a spoken phone number */
+        {"en-GB", "+447700900999",
+         "You can reach me on oh seven seven hundred, nine hundred, one two three.",
+         "policyholder_phone", "+447700900123"},
+        /* "this" right after the phone cue, in a sentence about other things */
+        {"es-ES", "+34612000111",
+         "Mi teléfono es este y mi correo es ana arroba gmail punto com. Se me rompió una tubería.",
+         "policyholder_phone", "+34612000111"},
+        /* a place name after its preposition closes the sentence */
+        {"fr-FR", NULL, "J'ai eu un accident de voiture ce matin à Toulouse.", "incident_location",
+         "à Toulouse"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (!v || strcmp(v, cases[i].value) != 0)
+            fail_msg("\"%s\": %s = %s, expected %s", cases[i].said, cases[i].field,
+                     v ? v : "(unset)", cases[i].value);
+        Ccai_offline_free(o);
+    }
+    /* Asked phone and e-mail together: one given, the other refused; the
+     * refused one is not asked again. */
+    Ccai_offline_params p = {
+        .schema = s,
+        .claim_json = "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                      "\"Car hit\", \"incident_location\": \"Market Street\", \"injuries\": "
+                      "\"None\", \"involved_parties\": \"Me\", \"medical_records\": \"None\", "
+                      "\"policy_number\": \"AU404040\", \"pre_existing_damages\": \"None\", "
+                      "\"witnesses\": \"None\", \"policyholder_name\": \"Chris Doyle\"}",
+        .lang = "en-US",
+        .now_ms = NOW_MS,
+        .caller_number = "+14155550144"};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    const Ccai_offline_reply *r = start(o, false);
+    const char *fields[4];
+    bool time_only;
+    assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 2);
+    r = in(o, "This number, obviously. I'd rather not give my email.");
+    assert_string_equal(set_value(r, "policyholder_phone"), "+14155550144");
+    assert_null(set_value(r, "policyholder_email"));
+    assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 0); /* the confirmation */
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1720,6 +1788,7 @@ int main(void)
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
+        cmocka_unit_test(test_names_and_refusals),
         cmocka_unit_test(test_slower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
