@@ -1251,22 +1251,6 @@ static char *readback(Ccai_offline *o, size_t f)
     return out;
 }
 
-static void say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg)
-{
-    const char *t = Ccai_ofl_lex_phrase(o, section, k);
-    if (!t || o->oom)
-        return;
-    const char *pct = strstr(t, "%s");
-    bool ok = o->say.len == 0 || Ccai_buf_puts(&o->say, " ");
-    if (pct)
-        ok = ok && Ccai_buf_append(&o->say, t, (size_t)(pct - t)) &&
-             Ccai_buf_puts(&o->say, arg ? arg : "") && Ccai_buf_puts(&o->say, pct + 2);
-    else
-        ok = ok && Ccai_buf_puts(&o->say, t);
-    if (!ok)
-        o->oom = true;
-}
-
 /* Store a value found (validated, with the caller's offset for a date). */
 static CCAI_MUST_CHECK bool store(Ccai_offline *o, size_t f, const char *value)
 {
@@ -1318,7 +1302,7 @@ static void answer_question(Ccai_offline *o)
         if (label) {
             char *np = o->st.lang == L_EN ? Ccai_asprintf("the %s", label) : Ccai_strdup(label);
             if (np)
-                say_phrase(o, "say.question_field", 0, np);
+                Ccai_ofl_say_phrase(o, "say.question_field", 0, np);
             else
                 o->oom = true;
             ccai_free(np);
@@ -1326,7 +1310,7 @@ static void answer_question(Ccai_offline *o)
         ccai_free(label);
         return;
     }
-    say_phrase(o, "say.question_later", 0, NULL);
+    Ccai_ofl_say_phrase(o, "say.question_later", 0, NULL);
 }
 
 size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
@@ -1343,7 +1327,7 @@ size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
 
 void Ccai_ofl_say_ack(Ccai_offline *o)
 {
-    say_phrase(o, "say.ack", o->st.acks++, NULL);
+    Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
 }
 
 /* Does [b, e) ask for a person (a person word, with a request verb or
@@ -1485,7 +1469,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                 Ccai_ofl_skip_or_date(o);
                 return;
             }
-            say_phrase(o, dontknow ? "say.dontknow" : "say.refused", 0, NULL);
+            Ccai_ofl_say_phrase(o, dontknow ? "say.dontknow" : "say.refused", 0, NULL);
             for (size_t k = 0; k < o->st.ngroup; k++) {
                 size_t f = o->st.group[k];
                 if (f < o->nfields && !o->values[f])
@@ -1500,7 +1484,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         if (nknown > 0 && content_left(o, 0, o->ntok) == 0) {
             /* Only what was noted already ("my e-mail is" again): no value
              * for the question asked, and no echo of it. */
-            say_phrase(o, "say.already", 0, NULL);
+            Ccai_ofl_say_phrase(o, "say.already", 0, NULL);
             o->missed = true;
             if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
                 return;
@@ -1522,9 +1506,9 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     /* What was noted: an acknowledgement that varies, a read-back of what
      * must be heard right. */
     if (ncorrected)
-        say_phrase(o, "say.ack_correction", 0, NULL);
+        Ccai_ofl_say_phrase(o, "say.ack_correction", 0, NULL);
     else
-        say_phrase(o, "say.ack", o->st.acks++, NULL);
+        Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
         if (!typed_set[f] || !o->values[f])
             continue;
@@ -1535,7 +1519,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                                                                        : "say.ack_code";
         char *rb = readback(o, f);
         if (rb)
-            say_phrase(o, sec, 0, rb);
+            Ccai_ofl_say_phrase(o, sec, 0, rb);
         ccai_free(rb);
     }
     if (question)

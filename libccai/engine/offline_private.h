@@ -258,6 +258,10 @@ void Ccai_ofl_flush_say(Ccai_offline *o, bool expects);
 void Ccai_ofl_act(Ccai_offline *o, Ccai_offline_action_kind kind, const char *field,
                   const char *text);
 const char *Ccai_ofl_phrase(const Ccai_offline *o, msg m);
+/* Say entry k of a data file's section, its "%s" replaced by arg. */
+void Ccai_ofl_say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg);
+/* The index of the field named so, o->nfields when there is none. */
+size_t Ccai_ofl_field_index(const Ccai_offline *o, const char *name);
 void Ccai_ofl_say_msg(Ccai_offline *o, msg m);
 void Ccai_ofl_say_msg1(Ccai_offline *o, msg m, const char *a);
 void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b);

@@ -387,12 +387,88 @@ bool Ccai_ofl_anything_noted(const Ccai_offline *o)
     return false;
 }
 
-/* The values noted, one sentence each, then the fields still missing. */
+/* Say entry k of a section of the data file, its "%s" replaced by arg. */
+void Ccai_ofl_say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg)
+{
+    const char *t = Ccai_ofl_lex_phrase(o, section, k);
+    if (!t || o->oom)
+        return;
+    const char *pct = strstr(t, "%s");
+    bool ok = o->say.len == 0 || Ccai_buf_puts(&o->say, " ");
+    if (pct)
+        ok = ok && Ccai_buf_append(&o->say, t, (size_t)(pct - t)) &&
+             Ccai_buf_puts(&o->say, arg ? arg : "") && Ccai_buf_puts(&o->say, pct + 2);
+    else
+        ok = ok && Ccai_buf_puts(&o->say, t);
+    if (!ok)
+        o->oom = true;
+}
+
+size_t Ccai_ofl_field_index(const Ccai_offline *o, const char *name)
+{
+    size_t i = 0;
+    while (i < o->nfields && strcmp(o->f[i].name, name) != 0)
+        i++;
+    return i;
+}
+
+/* Append "a, b and c" of the words said so far. */
+static void list_words(Ccai_offline *o, Ccai_buf *b, const char *const *w, size_t n)
+{
+    const char *and = Ccai_ofl_lex_phrase(o, "say.and", 0);
+    for (size_t k = 0; k < n && !o->oom; k++) {
+        const char *sep = k == 0 ? "" : k + 1 < n ? ", " : NULL;
+        bool ok = sep ? Ccai_buf_puts(b, sep) : Ccai_buf_printf(b, " %s ", and? and : "&");
+        if (!ok || !Ccai_buf_puts(b, w[k]))
+            o->oom = true;
+    }
+}
+
+/* A short summary: what happened, when and where in one sentence, the
+ * contact details by name only (they were read back when given), any
+ * field of a custom schema as "label: value", then what is missing. The
+ * other details were acknowledged one by one as they were given. */
 void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing)
 {
-    Ccai_ofl_say_msg(o, intro);
+    static const char *const story[] = {"incident_description", "incident_datetime",
+                                        "incident_location", "injuries"};
+    static const char *const contact[] = {"policyholder_name", "policy_number",
+                                          "policyholder_phone", "policyholder_email"};
+    if (intro != M_SUMMARY)
+        Ccai_ofl_say_msg(o, intro);
+    Ccai_buf b = {0};
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(story) && !o->oom; k++) {
+        size_t i = Ccai_ofl_field_index(o, story[k]);
+        if (i >= o->nfields || !o->values[i] ||
+            (o->f[i].optional && strcmp(o->values[i], Ccai_ofl_phrase(o, M_NONE_VALUE)) == 0))
+            continue;
+        char *v = Ccai_ofl_spoken_value(o, i);
+        /* "..., late at night": a capital that only started the caller's
+         * sentence goes (not "Market Street"'s) */
+        const char *sp = v ? strchr(v, ' ') : NULL;
+        if (b.len && sp && v[0] >= 'A' && v[0] <= 'Z' && sp[1] >= 'a' && sp[1] <= 'z')
+            v[0] = (char)(v[0] + 32);
+        if (v && ((b.len && !Ccai_buf_puts(&b, ", ")) || !Ccai_buf_puts(&b, v)))
+            o->oom = true;
+        ccai_free(v);
+    }
+    if (b.len && !o->oom)
+        Ccai_ofl_say_phrase(o, "say.summary_short", 0, b.data);
+    Ccai_buf_reset(&b);
+    const char *words[CCAI_ARRAY_SIZE(contact)];
+    size_t nw = 0;
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(contact); k++) {
+        size_t i = Ccai_ofl_field_index(o, contact[k]);
+        const char *w = Ccai_ofl_lex_phrase(o, "say.contact_words", (unsigned)k);
+        if (i < o->nfields && o->values[i] && w)
+            words[nw++] = w;
+    }
+    list_words(o, &b, words, nw);
+    if (b.len && !o->oom)
+        Ccai_ofl_say_phrase(o, "say.summary_contact", 0, b.data);
+    Ccai_buf_free(&b);
     for (size_t i = 0; i < o->nfields && !o->oom; i++) {
-        if (!o->values[i])
+        if (!o->values[i] || o->f[i].known >= 0)
             continue;
         char *label = Ccai_ofl_label_str(o, i, true);
         char *value = label ? Ccai_ofl_spoken_value(o, i) : NULL;
@@ -403,15 +479,15 @@ void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing)
     }
     if (!missing)
         return;
-    Ccai_buf b = {0};
+    Ccai_buf m = {0};
     for (size_t i = 0; i < o->nfields && !o->oom; i++) {
         if (o->values[i])
             continue;
-        if (b.len && !Ccai_buf_puts(&b, ", "))
+        if (m.len && !Ccai_buf_puts(&m, ", "))
             o->oom = true;
-        append_label(o, &b, i, false);
+        append_label(o, &m, i, false);
     }
-    if (b.len)
-        Ccai_ofl_say_msg1(o, M_MISSING, b.data);
-    Ccai_buf_free(&b);
+    if (m.len)
+        Ccai_ofl_say_msg1(o, M_MISSING, m.data);
+    Ccai_buf_free(&m);
 }

@@ -147,9 +147,12 @@ static void test_english_dialogue(void **state)
     r = in(o, "plus four four seven seven double oh nine oh oh one two three");
     assert_string_equal(set_value(r, "policyholder_phone"), "+447700900123");
     /* Everything is known: summary and confirmation. */
-    assert_true(said(r, "Here is what I noted."));
+    /* A short summary: what happened, when and where; the contact
+     * details by name (they were read back as they were given). */
+    assert_true(said(r, "To sum up: "));
     assert_true(said(r, "7 October 2024 at 15:00"));
-    assert_true(said(r, "John Doe"));
+    assert_true(said(r, "I also have your name, policy number, phone number and e-mail."));
+    assert_false(said(r, "John Doe"));
     assert_false(said(r, "I still do not have"));
     assert_true(said(r, "Is everything correct?"));
     assert_asks(r);
@@ -205,7 +208,9 @@ static void test_french_dialogue(void **state)
     /* A national number in words: the call's region gives +33. */
     r = in(o, "zéro six douze trente-quatre cinquante-six soixante-dix-huit");
     assert_string_equal(set_value(r, "policyholder_phone"), "+33612345678");
-    assert_true(said(r, "Voici ce que j'ai noté."));
+    assert_true(said(r, "Pour résumer : "));
+    assert_true(said(r, "J'ai aussi votre nom, votre numéro de contrat, votre numéro de "
+                        "téléphone et votre adresse e-mail."));
     assert_true(said(r, "Est-ce que tout est correct ?"));
 
     /* Correct the date from the confirmation. */
@@ -244,7 +249,7 @@ static void test_spanish_dialogue(void **state)
     assert_true(said(r, "Volveremos a ello más tarde."));
     assert_true(said(r, "el lugar del incidente"));
     r = in(o, "adiós");
-    assert_true(said(r, "Esto es lo que he anotado."));
+    assert_true(said(r, "Para resumir: 8 de octubre de 2024 a las 15:00."));
     assert_true(said(r, "Gracias por su llamada. ¡Adiós!"));
     assert_ends(r, CCAI_OFFLINE_HANGUP);
     Ccai_offline_free(o);
@@ -445,7 +450,7 @@ static void test_skip_and_come_back(void **state)
     r = in(o, "change the location");
     assert_true(said(r, "Could you tell me the location of the incident?"));
     r = in(o, "skip");
-    assert_true(said(r, "Location of the incident: My garden."));
+    assert_true(said(r, "To sum up: A car hit my fence, 8 October 2024 at 08:00, my garden."));
     assert_true(said(r, "Is everything correct?"));
     r = in(o, "maybe");
     assert_true(said(r, "Please answer yes or no."));
@@ -513,8 +518,7 @@ static void test_goodbye_midway(void **state)
     start(o, false);
     in(o, "yesterday at 10 am");
     const Ccai_offline_reply *r = in(o, "OK, goodbye");
-    assert_true(said(r, "Here is what I noted."));
-    assert_true(said(r, "Date and time of the incident: 7 October 2024 at 10:00."));
+    assert_true(said(r, "To sum up: 7 October 2024 at 10:00."));
     assert_false(said(r, "I still do not have"));
     assert_true(said(r, "Thank you for your call. Goodbye!"));
     assert_ends(r, CCAI_OFFLINE_HANGUP);
@@ -663,8 +667,8 @@ static void test_resumed(void **state)
     const Ccai_offline_reply *r = start(o, true);
     assert_true(said(r, "Welcome back, this is Amelia from Contoso."));
     assert_true(said(r, "Here is what I have noted so far."));
-    assert_true(said(r, "Date and time of the incident: 7 October 2024 at 15:00."));
-    assert_true(said(r, "Full name of the policyholder: John Doe."));
+    assert_true(said(r, "To sum up: 7 October 2024 at 15:00."));
+    assert_true(said(r, "I also have your name."));
     assert_true(said(r, "Could you tell me what happened?"));
     assert_asks(r);
     assert_int_equal(Ccai_offline_start(o, true, &r), CCAI_ERR_STATE);
@@ -1267,8 +1271,7 @@ static void test_take_over(void **state)
     o = make(s, "en-US", llm_claim, NULL);
     r = take_over(o, intro, "OK thanks, that's all, goodbye.");
     assert_false(said(r, intro));
-    assert_true(said(r, "Here is what I noted."));
-    assert_true(said(r, "Description of the incident: Flooded basement."));
+    assert_true(said(r, "To sum up: Flooded basement, 7 October 2024 at 23:00."));
     assert_true(said(r, "Thank you for your call. Goodbye!"));
     assert_ends(r, CCAI_OFFLINE_HANGUP);
     Ccai_offline_free(o);
@@ -1326,7 +1329,8 @@ static void test_take_over(void **state)
              NULL);
     r = take_over(o, "Lo siento, tengo un problema técnico.", "vale");
     assert_true(said(r, "Lo siento, tengo un problema técnico."));
-    assert_true(said(r, "Esto es lo que he anotado."));
+    assert_true(said(r, "Para resumir: x, 7 de octubre de 2024 a las 23:00, Madrid."));
+    assert_true(said(r, "También tengo su nombre, su número de póliza, su teléfono y su correo."));
     assert_true(said(r, "¿Es todo correcto?"));
     r = in(o, "sí, todo correcto");
     assert_ends(r, CCAI_OFFLINE_HANGUP);
