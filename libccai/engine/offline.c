@@ -89,7 +89,7 @@ static void scratch_drop(Ccai_offline *o)
 /* Construction                                                             */
 /* ------------------------------------------------------------------------ */
 
-static int lang_index(const char *code)
+int Ccai_ofl_lang_index(const char *code)
 {
     for (int l = 0; l < L_COUNT; l++) {
         if (code && Ccai_to_lower((unsigned char)code[0]) == Ccai_ofl_lang_prefix[l][0] &&
@@ -233,7 +233,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
     }
 
     const char *lang = params->lang && params->lang[0] ? params->lang : "en-US";
-    o->st.lang = lang_index(lang);
+    o->st.lang = Ccai_ofl_lang_index(lang);
     o->st.lang_avail = -1;
     if (!(o->lang_code = Ccai_strdup(lang)))
         goto fail;

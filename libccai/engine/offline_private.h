@@ -258,6 +258,12 @@ void Ccai_ofl_flush_say(Ccai_offline *o, bool expects);
 void Ccai_ofl_act(Ccai_offline *o, Ccai_offline_action_kind kind, const char *field,
                   const char *text);
 const char *Ccai_ofl_phrase(const Ccai_offline *o, msg m);
+/* "7 October 2024 at 23:00" (the date alone at midnight) of an ISO date
+ * and time, in language lang; NULL when v is no such date, or on NOMEM
+ * (then *ret_nomem is set). */
+char *Ccai_ofl_date_words(int lang, const char *v, bool *ret_nomem);
+/* The language index of a code ("fr-FR" -> L_FR); English when unknown. */
+int Ccai_ofl_lang_index(const char *code);
 /* Say entry k of a data file's section, its "%s" replaced by arg. */
 void Ccai_ofl_say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg);
 /* The index of the field named so, o->nfields when there is none. */

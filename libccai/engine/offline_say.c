@@ -287,40 +287,54 @@ char *Ccai_ofl_field_np(Ccai_offline *o, size_t i)
 }
 
 /* A value as it is read back: dates in words, phone digits one by one. */
+char *Ccai_ofl_date_words(int lang, const char *v, bool *ret_nomem)
+{
+    int y, mo, d, h, mi;
+    *ret_nomem = false;
+    if (lang < 0 || lang >= L_COUNT || !v ||
+        sscanf(v, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) != 5 || mo < 1 || mo > 12)
+        return NULL;
+    char ds[16], ys[16], hs[16], ms[16];
+    snprintf(ds, sizeof ds, "%d", d);
+    snprintf(ys, sizeof ys, "%d", y);
+    snprintf(hs, sizeof hs, "%02d", h);
+    snprintf(ms, sizeof ms, "%02d", mi);
+    const char *month = Ccai_ofl_month_names[lang][mo - 1];
+    Ccai_buf b = {0};
+    const char *tmpl = Ccai_ofl_phrases[lang][M_DATE_AT];
+    const char *args[5] = {ds, month, ys, hs, ms};
+    bool ok = true;
+    int k = 0;
+    /* Midnight is what a date without time becomes: say the date only. */
+    size_t stop = (h == 0 && mi == 0) ? 3 : 5;
+    for (const char *p = tmpl; ok && *p;) {
+        const char *pct = strstr(p, "%s");
+        if (!pct || (size_t)k == stop) {
+            if ((size_t)k < stop)
+                ok = Ccai_buf_puts(&b, p);
+            break;
+        }
+        ok = Ccai_buf_append(&b, p, (size_t)(pct - p)) && Ccai_buf_puts(&b, args[k]);
+        k++;
+        p = pct + 2;
+    }
+    char *out = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    *ret_nomem = out == NULL;
+    return out;
+}
+
 char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i)
 {
     const char *v = o->values[i];
     char *out = NULL;
-    int y, mo, d, h, mi;
+    bool nomem = false;
     if (o->f[i].type == CCAI_FIELD_DATETIME &&
-        sscanf(v, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) == 5 && mo >= 1 && mo <= 12) {
-        char ds[8], ys[8], hs[8], ms[8];
-        snprintf(ds, sizeof ds, "%d", d);
-        snprintf(ys, sizeof ys, "%d", y);
-        snprintf(hs, sizeof hs, "%02d", h);
-        snprintf(ms, sizeof ms, "%02d", mi);
-        const char *month = Ccai_ofl_month_names[o->st.lang][mo - 1];
-        Ccai_buf b = {0};
-        const char *tmpl = Ccai_ofl_phrase(o, M_DATE_AT);
-        const char *args[5] = {ds, month, ys, hs, ms};
-        bool ok = true;
-        int k = 0;
-        /* Midnight is what a date without time becomes: say the date only. */
-        size_t stop = (h == 0 && mi == 0) ? 3 : 5;
-        for (const char *p = tmpl; ok && *p;) {
-            const char *pct = strstr(p, "%s");
-            if (!pct || (size_t)k == stop) {
-                if ((size_t)k < stop)
-                    ok = Ccai_buf_puts(&b, p);
-                break;
-            }
-            ok = Ccai_buf_append(&b, p, (size_t)(pct - p)) && Ccai_buf_puts(&b, args[k]);
-            k++;
-            p = pct + 2;
-        }
-        out = ok ? Ccai_buf_steal(&b) : NULL;
-        Ccai_buf_free(&b);
-    } else if (o->f[i].type == CCAI_FIELD_PHONE_NUMBER) {
+        ((out = Ccai_ofl_date_words(o->st.lang, v, &nomem)) != NULL || nomem)) {
+        o->oom = o->oom || nomem;
+        return out;
+    }
+    if (o->f[i].type == CCAI_FIELD_PHONE_NUMBER) {
         size_t len = strlen(v);
         out = Ccai_malloc(2 * len + 1);
         if (out) {

@@ -1764,6 +1764,71 @@ static void test_names_and_refusals(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The report and SMS written without a language model: sentences in the
+ * call's language, not a field dump. */
+static void test_report_sentences(void **state)
+{
+    (void)state;
+    Ccai_ofl_lexicon *lx = NULL;
+    assert_int_equal(Ccai_offline_lexicon_new(&lx), CCAI_OK);
+    Ccai_offline_report r;
+    const char *claim =
+        "{\"policyholder_name\": \"Jean Dupont\", \"incident_datetime\": "
+        "\"2024-10-07T23:00:00+02:00\", \"incident_description\": \"Un arbre est tombé sur le "
+        "garage.\", \"injuries\": \"Aucun\", \"witnesses\": \"None\", \"vehicle_vin\": \"VF1\"}";
+    assert_int_equal(Ccai_offline_report_make(lx, "fr-FR", claim, "Amélie", "Contoso", &r),
+                     CCAI_OK);
+    assert_string_equal(r.long_text,
+                        "Voici ce que nous avons noté sur votre déclaration. Ce qui s'est passé : "
+                        "Un arbre est tombé sur le garage. Cela s'est passé le 7 octobre 2024 à "
+                        "23 h 00. Personne n'a été blessé. Il n'y a pas eu de témoin. La "
+                        "déclaration est au nom de Jean Dupont. vehicle vin : VF1. Un conseiller "
+                        "va l'étudier et reviendra vers vous.");
+    assert_string_equal(r.short_text, "Un arbre est tombé sur le garage");
+    assert_non_null(strstr(r.sms, "Bonjour, merci de votre appel. Voici ce que"));
+    assert_non_null(strstr(r.sms, "Amélie, de Contoso."));
+    Ccai_offline_report_clear(&r);
+
+    assert_int_equal(
+        Ccai_offline_report_make(lx, "es-MX", "{\"policy_number\": \"HOG1\"}", NULL, "", &r),
+        CCAI_OK);
+    assert_string_equal(r.long_text, "Esto es lo que hemos anotado sobre su declaración. Número "
+                                     "de póliza: HOG1. Un compañero lo revisará y se pondrá en "
+                                     "contacto con usted.");
+    assert_string_equal(r.short_text, "Su llamada");
+    assert_string_equal(r.sms, "Hola, gracias por su llamada. Esto es lo que hemos anotado sobre "
+                               "su declaración. Número de póliza: HOG1. Un compañero lo revisará "
+                               "y se pondrá en contacto con usted.");
+    Ccai_offline_report_clear(&r);
+
+    /* Nothing noted; an unknown language is written in English. */
+    assert_int_equal(Ccai_offline_report_make(lx, "xx", "{}", "Amelia", NULL, &r), CCAI_OK);
+    assert_string_equal(r.long_text, "We did not note any detail of your claim during the call. "
+                                     "A colleague will review it and follow up with you.");
+    assert_string_equal(r.sms, "Hello, thank you for your call. We did not note any detail of "
+                               "your claim during the call. A colleague will review it and "
+                               "follow up with you. Amelia.");
+    Ccai_offline_report_clear(&r);
+
+    /* A long description is cut at a word, whole characters kept. */
+    char big[600];
+    size_t n = 0;
+    n += (size_t)snprintf(big + n, sizeof big - n, "{\"incident_description\": \"");
+    for (int k = 0; k < 40; k++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "dégâts ");
+    snprintf(big + n, sizeof big - n, "\"}");
+    assert_int_equal(Ccai_offline_report_make(lx, "fr-FR", big, NULL, NULL, &r), CCAI_OK);
+    assert_true(strlen(r.short_text) <= CCAI_OFFLINE_REPORT_SHORT_MAX);
+    assert_int_equal(r.short_text[strlen(r.short_text) - 1], 's');
+    Ccai_offline_report_clear(&r);
+
+    assert_int_equal(Ccai_offline_report_make(lx, "en", "[1]", NULL, NULL, &r), CCAI_ERR_PARSE);
+    assert_null(r.long_text);
+    assert_int_equal(Ccai_offline_report_make(NULL, "en", "{}", NULL, NULL, &r),
+                     CCAI_ERR_INVALID_ARG);
+    Ccai_offline_lexicon_free(lx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1793,6 +1858,7 @@ int main(void)
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
         cmocka_unit_test(test_names_and_refusals),
+        cmocka_unit_test(test_report_sentences),
         cmocka_unit_test(test_slower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
