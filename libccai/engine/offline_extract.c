@@ -1294,6 +1294,66 @@ static char *with_old_time(const Ccai_offline *o, size_t f, const char *date)
     return Ccai_asprintf("%.10s %.5s", date, old + 11);
 }
 
+/* Is an entry of the section said anywhere, a question's words (masked
+ * from the answer) included? */
+static CCAI_MUST_CHECK bool said_anywhere(const Ccai_offline *o, const char *section)
+{
+    for (size_t i = 0; i < o->ntok; i++) {
+        if (sec_at(o, section, i, o->ntok))
+            return true;
+    }
+    return false;
+}
+
+/* The field a question is about ("what's my policy number?", "did you
+ * get my e-mail?"): the words of its section "about.<field>". */
+static size_t question_field(const Ccai_offline *o)
+{
+    size_t best = o->nfields, best_len = 0;
+    for (size_t f = 0; f < o->nfields; f++) {
+        char sec[CCAI_OFL_SECTION_MAX];
+        if ((size_t)snprintf(sec, sizeof sec, "about.%s", o->f[f].name) >= sizeof sec)
+            continue;
+        for (size_t i = 0; i < o->ntok; i++) {
+            size_t len = sec_at(o, sec, i, o->ntok);
+            if (len > best_len)
+                best = f, best_len = len; /* "mon numéro de contrat", not "mon numéro" */
+        }
+    }
+    return best;
+}
+
+/* "Is it going to take long?": how many questions are left. */
+static void answer_remaining(Ccai_offline *o)
+{
+    bool open[CCAI_FIELDS_MAX] = {false};
+    size_t left = 0;
+    for (size_t f = 0; f < o->nfields; f++) {
+        open[f] = !o->values[f] && o->st.skip[f] != SKIP_FINAL;
+        bool paired = false; /* asked with an earlier one ("when and where?") */
+        for (size_t g = 0; g < f && open[f] && !paired; g++) {
+            char sec[2 * CCAI_FIELD_NAME_MAX + 8];
+            for (int w = 0; w < 2 && !paired && open[g]; w++) {
+                snprintf(sec, sizeof sec, "ask.%s+%s", o->f[w ? f : g].name, o->f[w ? g : f].name);
+                paired = strlen(sec) < CCAI_OFL_SECTION_MAX && Ccai_ofl_lex_phrase(o, sec, 0);
+            }
+        }
+        left += open[f] && !paired;
+    }
+    /* the question being asked is one of them */
+    if (left <= 1) {
+        Ccai_ofl_say_phrase(o, left ? "say.answer_remaining_one" : "say.answer_remaining_none", 0,
+                            NULL);
+        return;
+    }
+    char n[24];
+    snprintf(n, sizeof n, "%zu", left);
+    Ccai_ofl_say_phrase(o, "say.answer_remaining", 0, n);
+}
+
+/* A question from the caller: answered from what the dialogue knows (who
+ * it is, how many questions are left, what was noted), else a colleague
+ * will follow up. The question waiting is asked again after. */
 static void answer_question(Ccai_offline *o)
 {
     if (sec_has(o, "question.about_field", 0, o->ntok) && o->st.phase == PH_ASK &&
@@ -1308,6 +1368,50 @@ static void answer_question(Ccai_offline *o)
             ccai_free(np);
         }
         ccai_free(label);
+        return;
+    }
+    if (said_anywhere(o, "question.who")) {
+        const char *n = o->bot_name, *c = o->bot_company;
+        if (n && *n && c && *c)
+            Ccai_ofl_say_phrase2(o, "say.answer_who", n, c);
+        else if ((n && *n) || (c && *c))
+            Ccai_ofl_say_phrase2(o, "say.answer_who_one", n && *n ? n : c, NULL);
+        else
+            Ccai_ofl_say_phrase2(o, "say.answer_who_anon", NULL, NULL);
+        return;
+    }
+    if (said_anywhere(o, "question.remaining")) {
+        answer_remaining(o);
+        return;
+    }
+    if (said_anywhere(o, "question.so_far")) {
+        if (Ccai_ofl_anything_noted(o))
+            Ccai_ofl_say_summary(o, M_SO_FAR, false);
+        else
+            Ccai_ofl_say_msg(o, M_NOTHING_YET);
+        return;
+    }
+    if (said_anywhere(o, "question.why")) {
+        Ccai_ofl_say_phrase(o, "say.answer_why", 0, NULL);
+        return;
+    }
+    size_t f = question_field(o);
+    if (f < o->nfields) {
+        if (!o->values[f]) {
+            Ccai_ofl_say_phrase(o, "say.answer_not_yet", 0, NULL);
+            return;
+        }
+        const char *sec = o->f[f].type == CCAI_FIELD_EMAIL          ? "say.ack_email"
+                          : o->f[f].type == CCAI_FIELD_PHONE_NUMBER ? "say.ack_phone"
+                          : o->f[f].type == CCAI_FIELD_DATETIME     ? "say.ack_date"
+                          : code_field(o, f)                        ? "say.ack_policy"
+                                                                    : "say.question_claim";
+        char *rb = o->f[f].type == CCAI_FIELD_TEXT && !code_field(o, f)
+                       ? Ccai_ofl_spoken_value(o, f)
+                       : readback(o, f);
+        if (rb)
+            Ccai_ofl_say_phrase(o, sec, 0, rb);
+        ccai_free(rb);
         return;
     }
     Ccai_ofl_say_phrase(o, "say.question_later", 0, NULL);

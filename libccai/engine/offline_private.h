@@ -266,6 +266,8 @@ char *Ccai_ofl_date_words(int lang, const char *v, bool *ret_nomem);
 int Ccai_ofl_lang_index(const char *code);
 /* Say entry k of a data file's section, its "%s" replaced by arg. */
 void Ccai_ofl_say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg);
+/* Say the first entry of a section, its "%s" replaced by a, then b. */
+void Ccai_ofl_say_phrase2(Ccai_offline *o, const char *section, const char *a, const char *b);
 /* The index of the field named so, o->nfields when there is none. */
 size_t Ccai_ofl_field_index(const Ccai_offline *o, const char *name);
 void Ccai_ofl_say_msg(Ccai_offline *o, msg m);

@@ -418,6 +418,13 @@ void Ccai_ofl_say_phrase(Ccai_offline *o, const char *section, unsigned k, const
         o->oom = true;
 }
 
+void Ccai_ofl_say_phrase2(Ccai_offline *o, const char *section, const char *a, const char *b)
+{
+    const char *t = Ccai_ofl_lex_phrase(o, section, 0);
+    if (t)
+        sentence2(o, t, a, b);
+}
+
 size_t Ccai_ofl_field_index(const Ccai_offline *o, const char *name)
 {
     size_t i = 0;

@@ -1829,6 +1829,47 @@ static void test_report_sentences(void **state)
     Ccai_offline_lexicon_free(lx);
 }
 
+/* Questions answered from what the dialogue knows: who it is, how many
+ * questions are left, what was noted, why it asks; then the question
+ * waiting is asked again. */
+static void test_questions_answered(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *before, *question, *answer, *again;
+    } q[] = {
+        {"en-US", NULL, "Wait, are you a robot?",
+         "I am Amelia, an automated assistant: I take down your claim",
+         "Could you tell me what happened?"},
+        {"fr-FR", NULL, "Ça va être long ?", "Il me reste 7 questions à vous poser.",
+         "Pouvez-vous me dire ce qui s'est passé ?"},
+        {"en-US", "A pipe burst in my kitchen.", "How many more questions?",
+         "I have 6 more questions for you.", "When and where did it happen?"},
+        {"es-ES", "mi correo es ana punto ruiz arroba gmail punto com", "¿Tiene bien mi correo?",
+         "ana punto ruiz arroba gmail punto com", "¿Podría contarme qué ha pasado?"},
+        {"en-US", "A pipe burst in my kitchen.", "What do you have so far?",
+         "To sum up: A pipe burst in my kitchen.", "When and where did it happen?"},
+        {"en-US", NULL, "Do you have my policy number?", "I have not noted it yet.",
+         "Could you tell me what happened?"},
+        {"fr-FR", "Un arbre est tombé sur ma voiture.", "Pourquoi vous avez besoin de ça ?",
+         "C'est nécessaire pour traiter votre déclaration", "Quand et où cela s'est-il passé ?"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        if (q[i].before)
+            in(o, q[i].before);
+        const Ccai_offline_reply *r = in(o, q[i].question);
+        if (!said(r, q[i].answer) || !said(r, q[i].again) || said(r, "a colleague will follow up"))
+            fail_msg("\"%s\" (%s): \"%s\"", q[i].question, q[i].lang,
+                     r->n ? r->v[r->n - 1].text : "");
+        assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1859,6 +1900,7 @@ int main(void)
         cmocka_unit_test(test_questions_and_person),
         cmocka_unit_test(test_names_and_refusals),
         cmocka_unit_test(test_report_sentences),
+        cmocka_unit_test(test_questions_answered),
         cmocka_unit_test(test_slower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
