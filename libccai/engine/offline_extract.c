@@ -58,7 +58,7 @@ static size_t sec_at(const Ccai_offline *o, const char *section, size_t i, size_
 {
     const Ccai_ofl_lexicon *lx = o->lex;
     size_t best = 0;
-    for (int l = 0; l < L_COUNT; l++) {
+    for (int l = 0; l < lx->nlang; l++) {
         const Ccai_ofl_entry *ent;
         size_t n = Ccai_ofl_lex_get(lx, l, section, &ent);
         for (size_t k = 0; k < n; k++) {
@@ -108,7 +108,7 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
     const Ccai_ofl_entry *ent;
     size_t n = Ccai_ofl_lex_get(o->lex, o->st.lang, section, &ent);
     if (!n)
-        n = Ccai_ofl_lex_get(o->lex, L_EN, section, &ent);
+        n = Ccai_ofl_lex_get(o->lex, o->lex->en, section, &ent);
     return n ? ent[k % n].text : NULL;
 }
 
@@ -116,7 +116,7 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
 static long order_of(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_entry *ent;
-    size_t n = Ccai_ofl_lex_get(o->lex, L_EN, "order", &ent);
+    size_t n = Ccai_ofl_lex_get(o->lex, o->lex->en, "order", &ent);
     for (size_t k = 0; k < n; k++) {
         if (strcmp(ent[k].text, o->f[i].name) == 0)
             return (long)k;
@@ -339,7 +339,7 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 static char spelled_letter(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_lexicon *lx = o->lex;
-    for (int l = 0; l < L_COUNT; l++) {
+    for (int l = 0; l < lx->nlang; l++) {
         const Ccai_ofl_entry *ent;
         size_t n = Ccai_ofl_lex_get(lx, l, "spell", &ent);
         for (size_t k = 0; k < n; k++) {
@@ -1360,12 +1360,7 @@ static void answer_question(Ccai_offline *o)
         o->st.cur < o->nfields) {
         char *label = Ccai_ofl_label_str(o, o->st.cur, false);
         if (label) {
-            char *np = o->st.lang == L_EN ? Ccai_asprintf("the %s", label) : Ccai_strdup(label);
-            if (np)
-                Ccai_ofl_say_phrase(o, "say.question_field", 0, np);
-            else
-                o->oom = true;
-            ccai_free(np);
+            Ccai_ofl_say_phrase(o, "say.question_field", 0, label);
         }
         ccai_free(label);
         return;

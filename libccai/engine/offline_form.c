@@ -103,16 +103,6 @@ static const char *const cmd_none[] = {
     "nada",     "ninguno",       "ninguna",        "nadie",
     "no hay"};
 
-typedef struct lang_name {
-    int lang;
-    const char *name;
-} lang_name;
-
-static const lang_name lang_names[] = {{L_EN, "english"},   {L_EN, "anglais"},  {L_EN, "ingles"},
-                                       {L_FR, "french"},    {L_FR, "francais"}, {L_FR, "frances"},
-                                       {L_ES, "spanish"},   {L_ES, "espagnol"}, {L_ES, "espanol"},
-                                       {L_ES, "castellano"}};
-
 /* Introductions dropped from names ("my name is John Doe"). */
 static const char *const name_intros[] = {
     "my name is", "my full name is", "the name is", "name is",      "i am",        "i m",
@@ -659,9 +649,13 @@ static void handle_ask(Ccai_offline *o)
 /* The language the utterance names ("French", "en espagnol"), -1. */
 int Ccai_ofl_named_lang(const Ccai_offline *o)
 {
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(lang_names); k++) {
-        if (strcmp(o->stripped, lang_names[k].name) == 0)
-            return lang_names[k].lang;
+    for (int l = 0; l < o->lex->nlang; l++) {
+        const Ccai_ofl_entry *e;
+        size_t n = Ccai_ofl_lex_get(o->lex, l, "lang.names", &e);
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(o->stripped, e[k].norm) == 0)
+                return l;
+        }
     }
     return -1;
 }
@@ -671,8 +665,7 @@ int Ccai_ofl_named_lang(const Ccai_offline *o)
 bool Ccai_ofl_switch_lang(Ccai_offline *o, int target)
 {
     for (size_t k = 0; k < o->navail; k++) {
-        if (strncmp(o->avail[k], Ccai_ofl_lang_prefix[target], 2) != 0 ||
-            (o->avail[k][2] != '\0' && o->avail[k][2] != '-' && o->avail[k][2] != '_'))
+        if (Ccai_ofl_lang_index(o->lex, o->avail[k]) != target)
             continue;
         Ccai_ofl_act(o, CCAI_OFFLINE_SET_LANG, NULL, o->avail[k]);
         o->st.lang = target;

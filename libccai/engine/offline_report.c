@@ -14,8 +14,8 @@ static const char *phrase(const Ccai_ofl_lexicon *lx, int lang, const char *sect
 {
     const Ccai_ofl_entry *e;
     size_t n = Ccai_ofl_lex_get(lx, lang, section, &e);
-    if (n == 0 && lang != L_EN)
-        n = Ccai_ofl_lex_get(lx, L_EN, section, &e);
+    if (n == 0 && lang != lx->en)
+        n = Ccai_ofl_lex_get(lx, lx->en, section, &e);
     return k < n ? e[k].text : NULL;
 }
 
@@ -43,10 +43,10 @@ static CCAI_MUST_CHECK bool fill(Ccai_buf *b, const char *tmpl, const char *a, c
 }
 
 /* "None", "Aucun", "Ninguno": the none value of any language. */
-static CCAI_MUST_CHECK bool is_none(const char *v)
+static CCAI_MUST_CHECK bool is_none(const Ccai_ofl_lexicon *lx, const char *v)
 {
-    for (int l = 0; l < L_COUNT; l++) {
-        if (Ccai_strcasecmp(v, Ccai_ofl_phrases[l][M_NONE_VALUE]) == 0)
+    for (int l = 0; l < lx->nlang; l++) {
+        if (Ccai_strcasecmp(v, lx->lang[l].msg[M_NONE_VALUE]) == 0)
             return true;
     }
     return false;
@@ -67,14 +67,14 @@ static CCAI_MUST_CHECK bool field_sentence(const Ccai_ofl_lexicon *lx, int lang,
                                            const char *key, const char *value)
 {
     char sec[CCAI_OFL_SECTION_MAX];
-    bool none = is_none(value);
+    bool none = is_none(lx, value);
     if ((size_t)snprintf(sec, sizeof sec, "report.%s%s", key, none ? ".none" : "") >= sizeof sec)
         sec[0] = '\0';
     const char *tmpl = sec[0] ? phrase(lx, lang, sec, 0) : NULL;
     char *v = NULL;
     bool nomem = false;
     if (strcmp(key, "incident_datetime") == 0)
-        v = Ccai_ofl_date_words(lang, value, &nomem);
+        v = Ccai_ofl_date_words(lx, lang, value, &nomem);
     if (!v && !nomem)
         v = trimmed(value);
     if (!v)
@@ -112,7 +112,7 @@ ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx, const char *lan
         json_decref(claim);
         return CCAI_ERR_PARSE;
     }
-    int lang = Ccai_ofl_lang_index(lang_code);
+    int lang = Ccai_ofl_lang_index(lx, lang_code);
     /* What happened first, then the people, then how to reach them; any
      * other field after, in the claim's order. */
     static const char *const order[] = {

@@ -93,7 +93,7 @@ static void sentence2(Ccai_offline *o, const char *tmpl, const char *a, const ch
 
 const char *Ccai_ofl_phrase(const Ccai_offline *o, msg m)
 {
-    return Ccai_ofl_phrases[o->st.lang][m];
+    return o->lex->lang[o->st.lang].msg[m];
 }
 
 void Ccai_ofl_say_msg(Ccai_offline *o, msg m)
@@ -222,7 +222,7 @@ static void append_label(Ccai_offline *o, Ccai_buf *b, size_t i, bool capital)
     const char *label;
     char *tmp = NULL;
     if (f->known >= 0) {
-        label = Ccai_ofl_known_fields[f->known].label[o->st.lang];
+        label = o->lex->lang[o->st.lang].label[f->known];
     } else if (f->desc) {
         label = f->desc;
     } else {
@@ -238,13 +238,12 @@ static void append_label(Ccai_offline *o, Ccai_buf *b, size_t i, bool capital)
     size_t len = strlen(label);
     while (len > 0 && (label[len - 1] == '.' || Ccai_is_space((unsigned char)label[len - 1])))
         len--;
-    /* English questions put "the" before it: lower-case a capital that
-     * starts a word ("Date of birth"), not an acronym ("VIN"). */
+    /* Inside a sentence: lower-case a capital that starts a word ("Date
+     * of birth"), not an acronym ("VIN"). */
     char first = label[0];
     if (capital)
         first = (char)(Ccai_is_alpha((unsigned char)first) && first >= 'a' ? first - 32 : first);
-    else if (o->st.lang == L_EN && first >= 'A' && first <= 'Z' && len > 1 && label[1] >= 'a' &&
-             label[1] <= 'z')
+    else if (first >= 'A' && first <= 'Z' && len > 1 && label[1] >= 'a' && label[1] <= 'z')
         first = (char)(first + 32);
     if (len > 0 && (!Ccai_buf_append(b, &first, 1) || !Ccai_buf_append(b, label + 1, len - 1)))
         o->oom = true;
@@ -271,15 +270,11 @@ char *Ccai_ofl_field_np(Ccai_offline *o, size_t i)
     char *label = Ccai_ofl_label_str(o, i, false);
     if (!label)
         return NULL;
-    char *np;
-    if (o->st.lang == L_EN)
-        np = Ccai_asprintf("the %s", label);
-    else if (o->f[i].known >= 0)
-        np = Ccai_strdup(label);
-    else if (o->st.lang == L_FR)
-        np = Ccai_asprintf("l'information « %s »", label);
-    else
-        np = Ccai_asprintf("el dato «%s»", label);
+    const char *t =
+        Ccai_ofl_lex_phrase(o, o->f[i].known >= 0 ? "say.np_known" : "say.np_custom", 0);
+    const char *pct = t ? strstr(t, "%s") : NULL;
+    char *np =
+        pct ? Ccai_asprintf("%.*s%s%s", (int)(pct - t), t, label, pct + 2) : Ccai_strdup(label);
     ccai_free(label);
     if (!np)
         o->oom = true;
@@ -287,11 +282,11 @@ char *Ccai_ofl_field_np(Ccai_offline *o, size_t i)
 }
 
 /* A value as it is read back: dates in words, phone digits one by one. */
-char *Ccai_ofl_date_words(int lang, const char *v, bool *ret_nomem)
+char *Ccai_ofl_date_words(const Ccai_ofl_lexicon *lx, int lang, const char *v, bool *ret_nomem)
 {
     int y, mo, d, h, mi;
     *ret_nomem = false;
-    if (lang < 0 || lang >= L_COUNT || !v ||
+    if (lang < 0 || lang >= lx->nlang || !v ||
         sscanf(v, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) != 5 || mo < 1 || mo > 12)
         return NULL;
     char ds[16], ys[16], hs[16], ms[16];
@@ -299,9 +294,9 @@ char *Ccai_ofl_date_words(int lang, const char *v, bool *ret_nomem)
     snprintf(ys, sizeof ys, "%d", y);
     snprintf(hs, sizeof hs, "%02d", h);
     snprintf(ms, sizeof ms, "%02d", mi);
-    const char *month = Ccai_ofl_month_names[lang][mo - 1];
+    const char *month = lx->lang[lang].month[mo - 1];
     Ccai_buf b = {0};
-    const char *tmpl = Ccai_ofl_phrases[lang][M_DATE_AT];
+    const char *tmpl = lx->lang[lang].msg[M_DATE_AT];
     const char *args[5] = {ds, month, ys, hs, ms};
     bool ok = true;
     int k = 0;
@@ -330,7 +325,7 @@ char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i)
     char *out = NULL;
     bool nomem = false;
     if (o->f[i].type == CCAI_FIELD_DATETIME &&
-        ((out = Ccai_ofl_date_words(o->st.lang, v, &nomem)) != NULL || nomem)) {
+        ((out = Ccai_ofl_date_words(o->lex, o->st.lang, v, &nomem)) != NULL || nomem)) {
         o->oom = o->oom || nomem;
         return out;
     }

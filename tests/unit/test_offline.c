@@ -7,7 +7,8 @@
 
 #include <cmocka.h>
 
-#include "engine/offline.h"
+#include "core/embedded.h"
+#include "engine/offline_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1870,6 +1871,93 @@ static void test_questions_answered(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A copy of text with the first "from" replaced by "to" (malloc). */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t n = strlen(text) - strlen(from) + strlen(to);
+    char *out = malloc(n + 1);
+    assert_non_null(out);
+    snprintf(out, n + 1, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return out;
+}
+
+/* Adding a language is adding a data file: a German file (the English one
+ * with its language, names and a few phrases changed) next to the files
+ * compiled in makes a German dialogue, a switch to German and a German
+ * report, with no code. */
+static void test_language_is_a_file(void **state)
+{
+    (void)state;
+    const char *names[] = {"en", "es", "fr", "de"};
+    const char *text[4];
+    size_t len[4];
+    for (int k = 0; k < 3; k++) {
+        char path[32];
+        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
+        const Ccai_embedded *f = Ccai_embedded_find(path);
+        assert_non_null(f);
+        text[k] = (const char *)f->data;
+        len[k] = f->len;
+    }
+    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
+    char *b =
+        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
+    char *c = replaced(b, "[msg.hello_full]\nHello, this is %s from %s.",
+                       "[msg.hello_full]\nHallo, hier ist %s von %s.");
+    char *d = replaced(c, "[msg.lang_switch]\nOf course, let's continue in English.",
+                       "[msg.lang_switch]\nGerne, sprechen wir Deutsch weiter.");
+    char *de = replaced(d, "[report.policy_number]\nPolicy number: %s.",
+                        "[report.policy_number]\nVersicherungsnummer: %s.");
+    free(a), free(b), free(c), free(d);
+    text[3] = de;
+    len[3] = strlen(de);
+    Ccai_ofl_lexicon *lx = NULL;
+    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline_params p = {.schema = s,
+                             .lang = "de-DE",
+                             .bot_name = "Amelia",
+                             .bot_company = "Contoso",
+                             .now_ms = NOW_MS,
+                             .lexicon = lx};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    assert_true(said(start(o, false), "Hallo, hier ist Amelia von Contoso."));
+    Ccai_offline_free(o);
+
+    /* An English call switches to it: the languages available by default
+     * are every file's. */
+    p.lang = "en-US";
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "German");
+    assert_true(has(r, CCAI_OFFLINE_SET_LANG, "de-DE"));
+    assert_true(said(r, "Gerne, sprechen wir Deutsch weiter."));
+    Ccai_offline_free(o);
+
+    Ccai_offline_report rep;
+    assert_int_equal(
+        Ccai_offline_report_make(lx, "de-AT", "{\"policy_number\": \"X1\"}", NULL, NULL, &rep),
+        CCAI_OK);
+    assert_non_null(strstr(rep.long_text, "Versicherungsnummer: X1."));
+    Ccai_offline_report_clear(&rep);
+
+    /* A file without a phrase every language must have is refused. */
+    Ccai_ofl_lexicon *bad = NULL;
+    char *short_de = replaced(de, "[msg.goodbye]", "[msg.goodbye_gone]");
+    text[3] = short_de;
+    len[3] = strlen(short_de);
+    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &bad), CCAI_ERR_PARSE);
+    assert_null(bad);
+    free(short_de);
+    Ccai_offline_lexicon_free(lx);
+    free(de);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1901,6 +1989,7 @@ int main(void)
         cmocka_unit_test(test_names_and_refusals),
         cmocka_unit_test(test_report_sentences),
         cmocka_unit_test(test_questions_answered),
+        cmocka_unit_test(test_language_is_a_file),
         cmocka_unit_test(test_slower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
