@@ -223,7 +223,10 @@ void Ccai_ofl_advance(Ccai_offline *o)
 static void skip_current(Ccai_offline *o, bool failed)
 {
     size_t i = o->st.cur;
-    bool later = !o->st.second_pass && !o->st.editing;
+    /* Put off to come back once: what the caller did not know; answers
+     * that could not be used, asked CCAI_OFFLINE_TRIES times already, are
+     * not asked again (a colleague follows up). */
+    bool later = !o->st.second_pass && !o->st.editing && !failed;
     if (!o->st.editing) {
         o->st.skip[i] = later ? SKIP_ONCE : SKIP_FINAL;
         /* "skip" to "was anyone hurt, and did anyone see a doctor?" skips
@@ -237,7 +240,7 @@ static void skip_current(Ccai_offline *o, bool failed)
     if (failed) {
         char *np = Ccai_ofl_field_np(o, i);
         if (np)
-            Ccai_ofl_say_msg1(o, later ? M_GIVE_UP_LATER : M_GIVE_UP_MOVE_ON, np);
+            Ccai_ofl_say_msg1(o, M_GIVE_UP_MOVE_ON, np);
         ccai_free(np);
     } else {
         Ccai_ofl_say_msg(o, later ? M_SKIP_LATER : M_SKIP_MOVE_ON);

@@ -37,7 +37,6 @@ const char *const Ccai_ofl_msg_names[M_COUNT] = {
     [M_R_TEXT_BAD] = "r_text_bad",
     [M_SKIP_LATER] = "skip_later",
     [M_SKIP_MOVE_ON] = "skip_move_on",
-    [M_GIVE_UP_LATER] = "give_up_later",
     [M_GIVE_UP_MOVE_ON] = "give_up_move_on",
     [M_BACK_TO_SKIPPED] = "back_to_skipped",
     [M_SUMMARY] = "summary",

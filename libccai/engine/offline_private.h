@@ -51,8 +51,7 @@ typedef enum msg {
     M_R_TEXT_BAD,
     M_SKIP_LATER,
     M_SKIP_MOVE_ON,
-    M_GIVE_UP_LATER,   /* a field as a noun phrase (field_np) */
-    M_GIVE_UP_MOVE_ON, /* the same */
+    M_GIVE_UP_MOVE_ON, /* a field as a noun phrase (field_np) */
     M_BACK_TO_SKIPPED,
     M_SUMMARY,
     M_SUMMARY_EMPTY,

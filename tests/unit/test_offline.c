@@ -344,10 +344,11 @@ static void test_invalid_answers(void **state)
     assert_asks(r);
     r = in(o, "the 31st of February 2024 at 3 pm");
     assert_true(said(r, "Sorry, that date or time does not exist."));
-    /* Third failure: skipped, and asked again once at the end. A schema
-     * with fields of its own is asked in its order. */
+    /* Third failure: given up, not asked again (asked three times already;
+     * a colleague follows up). A schema with fields of its own is asked in
+     * its order. */
     r = in(o, "whenever");
-    assert_true(said(r, "I could not note the date of the event; let's come back to it later."));
+    assert_true(said(r, "I could not note the date of the event, so let's move on."));
     assert_true(said(r, "Could you tell me the email address of the policyholder?"));
     in(o, "a@b.co");
     /* Not the answer asked: the phone number is noted, the name asked
@@ -358,10 +359,8 @@ static void test_invalid_answers(void **state)
     assert_true(said(r, "Could you tell me the full name of the policyholder?"));
     r = in(o, "Ann Lee");
     assert_string_equal(set_value(r, "policyholder_name"), "Ann Lee");
-    assert_true(said(r, "Let's come back to the questions we skipped."));
-    assert_true(said(r, "Could you tell me the date of the event?"));
-    r = in(o, "no idea");
-    assert_true(said(r, "No problem, let's move on."));
+    assert_false(said(r, "Let's come back to the questions we skipped."));
+    assert_false(said(r, "Could you tell me the date of the event?"));
     assert_true(said(r, "I still do not have: date of the event."));
     assert_true(said(r, "Is everything correct?"));
     Ccai_offline_free(o);
@@ -387,8 +386,8 @@ static void test_invalid_answers(void **state)
     assert_true(said(r, "Sorry, that number seems too short."));
     r = in(o, "0612345678");
     assert_null(set_value(r, "policyholder_phone"));
-    assert_true(said(r, "I could not note the phone number of the policyholder; let's come back "
-                        "to it later."));
+    assert_true(said(r, "I could not note the phone number of the policyholder, so let's move "
+                        "on."));
     Ccai_offline_free(o);
 
     /* A US caller may leave the country code out. */
@@ -1210,8 +1209,7 @@ static void test_reasks_are_bounded(void **state)
     in(o, "purple");
     in(o, "purple");
     r = in(o, "purple");
-    assert_true(said(r, "I could not note the date and time of the incident"));
-    assert_true(said(r, "come back to it later"));
+    assert_true(said(r, "I could not note the date and time of the incident, so let's move on."));
     Ccai_offline_free(o);
     ccai_claim_schema_unref(s);
 }
