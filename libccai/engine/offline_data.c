@@ -42,6 +42,9 @@ static CCAI_MUST_CHECK bool section_name_ok(const char *s, size_t n)
     return true;
 }
 
+/* The entries' texts live in one pool (a few reallocations for all the
+ * files, not two allocations an entry); an entry keeps offsets into it
+ * until the parse ends (repoint()), the pool moving as it grows. */
 static CCAI_MUST_CHECK ccai_status add_entry(Ccai_ofl_lexicon *lx, const char *s, size_t n)
 {
     char norm[CCAI_OFL_LINE_MAX * 3 + 8];
@@ -49,26 +52,50 @@ static CCAI_MUST_CHECK ccai_status add_entry(Ccai_ofl_lexicon *lx, const char *s
     size_t nt = 0;
     if (!Ccai_ofl_normalise(s, n, norm, sizeof norm, toks, CCAI_ARRAY_SIZE(toks), &nt))
         return CCAI_ERR_PARSE;
+    size_t nn = strlen(norm);
     if (!grow((void **)&lx->ent, &lx->capent, lx->nent, sizeof *lx->ent))
         return CCAI_ERR_NOMEM;
-    char *text = Ccai_malloc(n + 1);
-    char *nn = Ccai_strdup(norm);
-    if (!text || !nn) {
-        ccai_free(text);
-        ccai_free(nn);
-        return CCAI_ERR_NOMEM;
+    while (lx->npool + n + nn + 2 > lx->cappool) {
+        size_t c = lx->cappool ? lx->cappool * 2 : 16384;
+        char *p = Ccai_realloc(lx->pool, c);
+        if (!p)
+            return CCAI_ERR_NOMEM;
+        lx->pool = p;
+        lx->cappool = c;
     }
-    memcpy(text, s, n);
-    text[n] = '\0';
-    lx->ent[lx->nent++] = (Ccai_ofl_entry){text, nn, (unsigned)nt};
+    size_t t0 = lx->npool, n0 = t0 + n + 1;
+    memcpy(lx->pool + t0, s, n);
+    lx->pool[t0 + n] = '\0';
+    memcpy(lx->pool + n0, norm, nn + 1);
+    lx->npool = n0 + nn + 1;
+    lx->ent[lx->nent++] = (Ccai_ofl_entry){NULL, NULL, (unsigned)nt, t0, n0};
     lx->sec[lx->nsec - 1].n++;
     return CCAI_OK;
 }
+
+/* The entries' pointers from their offsets, once the pool stopped moving. */
+static void repoint(Ccai_ofl_lexicon *lx)
+{
+    for (size_t i = 0; i < lx->nent; i++) {
+        lx->ent[i].text = lx->pool + lx->ent[i].text_off;
+        lx->ent[i].norm = lx->pool + lx->ent[i].norm_off;
+    }
+}
+
+static CCAI_MUST_CHECK ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
+                                         size_t len);
 
 ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_t len)
 {
     if (!lx || (!text && len) || lang < 0)
         return CCAI_ERR_INVALID_ARG;
+    ccai_status st = parse(lx, lang, text, len);
+    repoint(lx);
+    return st;
+}
+
+static ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_t len)
+{
     size_t entries = 0, sections = 0;
     bool in_section = false;
     for (size_t i = 0; i < len;) {
@@ -113,10 +140,7 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
 {
     if (!lx)
         return;
-    for (size_t i = 0; i < lx->nent; i++) {
-        ccai_free((char *)lx->ent[i].text);
-        ccai_free((char *)lx->ent[i].norm);
-    }
+    ccai_free(lx->pool);
     ccai_free(lx->ent);
     ccai_free(lx->sec);
     memset(lx, 0, sizeof *lx);

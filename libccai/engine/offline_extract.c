@@ -191,6 +191,10 @@ static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, siz
 {
     while (b < e && (hesitation(o, b) || o->mask[b]))
         b++;
+    /* "I don't think anyone saw it", "je ne crois pas" */
+    size_t lead = b < e ? sec_at(o, "negation.lead", b, e) : 0;
+    if (lead)
+        return !sec_has(o, "contrast", b, e);
     if (b >= e || !sec_at(o, "negation", b, e))
         return false;
     if (sec_has(o, "contrast", b, e))

@@ -147,6 +147,7 @@ typedef struct Ccai_ofl_entry {
     const char *text; /* as written */
     const char *norm; /* normalised, tokens separated by one space */
     unsigned ntok;
+    size_t text_off, norm_off; /* in the lexicon's pool */
 } Ccai_ofl_entry;
 
 typedef struct Ccai_ofl_section {
@@ -171,6 +172,8 @@ typedef struct Ccai_ofl_lexicon {
     size_t nsec, capsec;
     Ccai_ofl_entry *ent;
     size_t nent, capent;
+    char *pool; /* the entries' texts */
+    size_t npool, cappool;
     Ccai_ofl_lang lang[CCAI_OFL_LANGS_MAX];
     int nlang;
     int en; /* English, what a language without a section falls back on */

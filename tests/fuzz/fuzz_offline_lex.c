@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(st == CCAI_OK || st == CCAI_ERR_PARSE || st == CCAI_ERR_NOMEM);
     check_lexicon(&lx);
     Ccai_ofl_lex_free(&lx);
-    check(lx.nent == 0 && lx.nsec == 0 && !lx.ent && !lx.sec);
+    check(lx.nent == 0 && lx.nsec == 0 && !lx.ent && !lx.sec && !lx.pool);
     check(Ccai_ofl_lex_parse(NULL, 0, "", 0) == CCAI_ERR_INVALID_ARG);
     return 0;
 }
