@@ -198,11 +198,12 @@ ccai_status Ccai_ofl_lexicon_from(const char *const *prefix, const char *const *
         memcpy(lx->lang[l].prefix, prefix[l], pl + 1);
         lx->nlang = (int)l + 1;
         st = Ccai_ofl_lex_parse(lx, (int)l, text[l], len[l]);
-        if (st == CCAI_OK)
-            st = Ccai_ofl_lex_resolve(lx, (int)l);
         if (strcmp(prefix[l], "en") == 0)
             lx->en = (int)l;
     }
+    /* once every file is in: a parse moves the pool the tables point into */
+    for (size_t l = 0; st == CCAI_OK && l < n; l++)
+        st = Ccai_ofl_lex_resolve(lx, (int)l);
     if (st != CCAI_OK) {
         Ccai_offline_lexicon_free(lx);
         return st;

@@ -313,7 +313,8 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
 
 /* offline_data.c */
 /* Fill lx->lang[lang]'s tables from its sections (code, phrases, months,
- * labels); CCAI_ERR_PARSE when one is missing. */
+ * labels); CCAI_ERR_PARSE when one is missing. They point into the pool:
+ * valid until the next Ccai_ofl_lex_parse() on lx. */
 CCAI_MUST_CHECK ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang);
 /* A lexicon of the files given (prefix "de", its text): what
  * Ccai_offline_lexicon_new() does with the files compiled in. */
