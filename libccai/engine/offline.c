@@ -89,15 +89,17 @@ static void scratch_drop(Ccai_offline *o)
 /* Construction                                                             */
 /* ------------------------------------------------------------------------ */
 
-static int lang_index(const char *code)
+int Ccai_ofl_lang_index(const Ccai_ofl_lexicon *lx, const char *code)
 {
-    for (int l = 0; l < L_COUNT; l++) {
-        if (code && Ccai_to_lower((unsigned char)code[0]) == Ccai_ofl_lang_prefix[l][0] &&
-            code[0] && Ccai_to_lower((unsigned char)code[1]) == Ccai_ofl_lang_prefix[l][1] &&
-            (code[2] == '\0' || code[2] == '-' || code[2] == '_'))
+    for (int l = 0; code && l < lx->nlang; l++) {
+        const char *p = lx->lang[l].prefix;
+        size_t n = 0;
+        while (p[n] && code[n] && Ccai_to_lower((unsigned char)code[n]) == p[n])
+            n++;
+        if (!p[n] && (code[n] == '\0' || code[n] == '-' || code[n] == '_'))
             return l;
     }
-    return L_EN;
+    return lx->en;
 }
 
 static CCAI_MUST_CHECK bool kw_add(Ccai_buf *b, const char *text)
@@ -126,7 +128,7 @@ static CCAI_MUST_CHECK bool kw_add(Ccai_buf *b, const char *text)
     return true;
 }
 
-static char *field_keywords(const offline_field *f)
+static char *field_keywords(const Ccai_ofl_lexicon *lx, const offline_field *f)
 {
     static const char *const synonyms[] = {
         [CCAI_FIELD_TEXT] = "",
@@ -145,8 +147,8 @@ static char *field_keywords(const offline_field *f)
              (!f->desc || kw_add(&b, f->desc)) &&
              (!strstr(f->name, "name") || kw_add(&b, "name nom nombre"));
     }
-    for (int l = 0; ok && f->known >= 0 && l < L_COUNT; l++)
-        ok = kw_add(&b, Ccai_ofl_known_fields[f->known].label[l]);
+    for (int l = 0; ok && f->known >= 0 && l < lx->nlang; l++)
+        ok = kw_add(&b, lx->lang[l].label[f->known]);
     ccai_free(name);
     char *out = ok ? Ccai_buf_steal(&b) : NULL;
     Ccai_buf_free(&b);
@@ -208,6 +210,13 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
     if (!o)
         return CCAI_ERR_NOMEM;
     ccai_status st = CCAI_ERR_NOMEM;
+    o->lex = params->lexicon;
+    if (!o->lex) {
+        if ((st = Ccai_offline_lexicon_new(&o->own_lex)) != CCAI_OK)
+            goto fail;
+        st = CCAI_ERR_NOMEM;
+        o->lex = o->own_lex;
+    }
     o->nfields = ccai_claim_schema_count(params->schema);
     if (o->nfields > CCAI_FIELDS_MAX)
         o->nfields = CCAI_FIELDS_MAX;
@@ -219,7 +228,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
             goto fail;
         }
         f->known = -1;
-        for (size_t k = 0; k < Ccai_ofl_known_fields_count; k++) {
+        for (size_t k = 0; k < CCAI_OFL_KNOWN_FIELDS; k++) {
             if (strcmp(Ccai_ofl_known_fields[k].name, name) == 0) {
                 f->known = (int)k;
                 f->optional = Ccai_ofl_known_fields[k].optional;
@@ -228,12 +237,12 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
         if (desc && (contains_nocase(desc, "if any") || contains_nocase(desc, "s'il y en a")))
             f->optional = true;
         if (!(f->name = Ccai_strdup(name)) || (desc && !(f->desc = Ccai_strdup(desc))) ||
-            !(f->keywords = field_keywords(f)))
+            !(f->keywords = field_keywords(o->lex, f)))
             goto fail;
     }
 
     const char *lang = params->lang && params->lang[0] ? params->lang : "en-US";
-    o->st.lang = lang_index(lang);
+    o->st.lang = Ccai_ofl_lang_index(o->lex, lang);
     o->st.lang_avail = -1;
     if (!(o->lang_code = Ccai_strdup(lang)))
         goto fail;
@@ -242,24 +251,17 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
         while (params->available_langs[navail])
             navail++;
     else
-        navail = L_COUNT;
+        navail = (size_t)o->lex->nlang;
     if (!(o->avail = Ccai_calloc(navail ? navail : 1, sizeof *o->avail)))
         goto fail;
     for (size_t k = 0; k < navail; k++, o->navail++) {
         const char *code =
-            params->available_langs ? params->available_langs[k] : Ccai_ofl_lang_default_code[k];
+            params->available_langs ? params->available_langs[k] : o->lex->lang[k].code;
         if (!(o->avail[k] = Ccai_strdup(code)))
             goto fail;
     }
     o->can_transfer = params->can_transfer;
     o->rate = params->rate >= 0.75 && params->rate <= 1.25 ? params->rate : 1.0;
-    o->lex = params->lexicon;
-    if (!o->lex) {
-        if ((st = Ccai_offline_lexicon_new(&o->own_lex)) != CCAI_OK)
-            goto fail;
-        st = CCAI_ERR_NOMEM;
-        o->lex = o->own_lex;
-    }
     if (params->caller_number && params->caller_number[0] == '+' &&
         ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, params->caller_number, &o->caller_number,
                             NULL) == CCAI_ERR_NOMEM)

@@ -62,6 +62,29 @@ typedef struct Ccai_ofl_lexicon Ccai_ofl_lexicon;
 CCAI_MUST_CHECK ccai_status Ccai_offline_lexicon_new(Ccai_ofl_lexicon **ret);
 void Ccai_offline_lexicon_free(Ccai_ofl_lexicon *lx);
 
+/* The post-call report written without a language model, in the call's
+ * language: the claim as sentences (short: what happened, at most
+ * CCAI_OFFLINE_REPORT_SHORT_MAX bytes; long: every field noted; sms: a
+ * greeting, the long text and the bot's signature). */
+#define CCAI_OFFLINE_REPORT_SHORT_MAX 120
+typedef struct Ccai_offline_report {
+    char *short_text;
+    char *long_text;
+    char *sms;
+} Ccai_offline_report;
+
+/* lang_code: the call's language ("fr-FR"; unknown: English);
+ * claim_json: the claim, a JSON object (NULL: "{}"); bot_name,
+ * bot_company: the signature, NULL or "" left out. Statuses: CCAI_OK;
+ * CCAI_ERR_INVALID_ARG; CCAI_ERR_PARSE (the claim is no JSON object);
+ * CCAI_ERR_NOMEM. Ownership: *ret's strings, freed with
+ * Ccai_offline_report_clear(); *ret is zeroed on error. */
+CCAI_MUST_CHECK ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx,
+                                                     const char *lang_code, const char *claim_json,
+                                                     const char *bot_name, const char *bot_company,
+                                                     Ccai_offline_report *ret);
+void Ccai_offline_report_clear(Ccai_offline_report *r);
+
 typedef enum Ccai_offline_action_kind {
     CCAI_OFFLINE_SAY,       /* text: one utterance to speak */
     CCAI_OFFLINE_SET_FIELD, /* field, text: the normalised value to store */

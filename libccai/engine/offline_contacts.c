@@ -181,7 +181,11 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
             i++;
             continue;
         }
-        if (v >= 10 && rep == 1)
+        /* "seven hundred", "nine hundred": a unit and two zeros */
+        if (v >= 1 && v <= 9 && rep == 1 && i < e && Ccai_ofl_tok_is(o, i, "hundred")) {
+            np = (size_t)snprintf(piece, sizeof piece, "%d00", v);
+            i++;
+        } else if (v >= 10 && rep == 1)
             np = (size_t)snprintf(piece, sizeof piece, "%02d", v);
         else
             for (size_t r = 0; r < rep && np < 6; r++)

@@ -42,6 +42,9 @@ static CCAI_MUST_CHECK bool section_name_ok(const char *s, size_t n)
     return true;
 }
 
+/* The entries' texts live in one pool (a few reallocations for all the
+ * files, not two allocations an entry); an entry keeps offsets into it
+ * until the parse ends (repoint()), the pool moving as it grows. */
 static CCAI_MUST_CHECK ccai_status add_entry(Ccai_ofl_lexicon *lx, const char *s, size_t n)
 {
     char norm[CCAI_OFL_LINE_MAX * 3 + 8];
@@ -49,26 +52,50 @@ static CCAI_MUST_CHECK ccai_status add_entry(Ccai_ofl_lexicon *lx, const char *s
     size_t nt = 0;
     if (!Ccai_ofl_normalise(s, n, norm, sizeof norm, toks, CCAI_ARRAY_SIZE(toks), &nt))
         return CCAI_ERR_PARSE;
+    size_t nn = strlen(norm);
     if (!grow((void **)&lx->ent, &lx->capent, lx->nent, sizeof *lx->ent))
         return CCAI_ERR_NOMEM;
-    char *text = Ccai_malloc(n + 1);
-    char *nn = Ccai_strdup(norm);
-    if (!text || !nn) {
-        ccai_free(text);
-        ccai_free(nn);
-        return CCAI_ERR_NOMEM;
+    while (lx->npool + n + nn + 2 > lx->cappool) {
+        size_t c = lx->cappool ? lx->cappool * 2 : 16384;
+        char *p = Ccai_realloc(lx->pool, c);
+        if (!p)
+            return CCAI_ERR_NOMEM;
+        lx->pool = p;
+        lx->cappool = c;
     }
-    memcpy(text, s, n);
-    text[n] = '\0';
-    lx->ent[lx->nent++] = (Ccai_ofl_entry){text, nn, (unsigned)nt};
+    size_t t0 = lx->npool, n0 = t0 + n + 1;
+    memcpy(lx->pool + t0, s, n);
+    lx->pool[t0 + n] = '\0';
+    memcpy(lx->pool + n0, norm, nn + 1);
+    lx->npool = n0 + nn + 1;
+    lx->ent[lx->nent++] = (Ccai_ofl_entry){NULL, NULL, (unsigned)nt, t0, n0};
     lx->sec[lx->nsec - 1].n++;
     return CCAI_OK;
 }
+
+/* The entries' pointers from their offsets, once the pool stopped moving. */
+static void repoint(Ccai_ofl_lexicon *lx)
+{
+    for (size_t i = 0; i < lx->nent; i++) {
+        lx->ent[i].text = lx->pool + lx->ent[i].text_off;
+        lx->ent[i].norm = lx->pool + lx->ent[i].norm_off;
+    }
+}
+
+static CCAI_MUST_CHECK ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
+                                         size_t len);
 
 ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_t len)
 {
     if (!lx || (!text && len) || lang < 0)
         return CCAI_ERR_INVALID_ARG;
+    ccai_status st = parse(lx, lang, text, len);
+    repoint(lx);
+    return st;
+}
+
+static ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_t len)
+{
     size_t entries = 0, sections = 0;
     bool in_section = false;
     for (size_t i = 0; i < len;) {
@@ -113,36 +140,102 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
 {
     if (!lx)
         return;
-    for (size_t i = 0; i < lx->nent; i++) {
-        ccai_free((char *)lx->ent[i].text);
-        ccai_free((char *)lx->ent[i].norm);
-    }
+    ccai_free(lx->pool);
     ccai_free(lx->ent);
     ccai_free(lx->sec);
     memset(lx, 0, sizeof *lx);
 }
 
-ccai_status Ccai_offline_lexicon_new(Ccai_ofl_lexicon **ret)
+/* Entry 0 of a section of the language, NULL when absent. */
+static const char *first_text(const Ccai_ofl_lexicon *lx, int lang, const char *section)
 {
-    if (!ret)
+    const Ccai_ofl_entry *e;
+    return Ccai_ofl_lex_get(lx, lang, section, &e) ? e[0].text : NULL;
+}
+
+ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
+{
+    if (!lx || lang < 0 || lang >= CCAI_OFL_LANGS_MAX)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_ofl_lang *L = &lx->lang[lang];
+    char sec[CCAI_OFL_SECTION_MAX];
+    if (!(L->code = first_text(lx, lang, "lang")))
+        return CCAI_ERR_PARSE;
+    for (int m = 0; m < M_COUNT; m++) {
+        snprintf(sec, sizeof sec, "msg.%s", Ccai_ofl_msg_names[m]);
+        if (!(L->msg[m] = first_text(lx, lang, sec)))
+            return CCAI_ERR_PARSE;
+    }
+    const Ccai_ofl_entry *e;
+    if (Ccai_ofl_lex_get(lx, lang, "months", &e) != 12)
+        return CCAI_ERR_PARSE;
+    for (int k = 0; k < 12; k++)
+        L->month[k] = e[k].text;
+    for (int k = 0; k < CCAI_OFL_KNOWN_FIELDS; k++) {
+        snprintf(sec, sizeof sec, "label.%s", Ccai_ofl_known_fields[k].name);
+        if (!(L->label[k] = first_text(lx, lang, sec)))
+            return CCAI_ERR_PARSE;
+    }
+    return CCAI_OK;
+}
+
+ccai_status Ccai_ofl_lexicon_from(const char *const *prefix, const char *const *text,
+                                  const size_t *len, size_t n, Ccai_ofl_lexicon **ret)
+{
+    if (!ret || (n && (!prefix || !text || !len)) || n > CCAI_OFL_LANGS_MAX)
         return CCAI_ERR_INVALID_ARG;
     *ret = NULL;
     Ccai_ofl_lexicon *lx = Ccai_calloc(1, sizeof *lx);
     if (!lx)
         return CCAI_ERR_NOMEM;
-    for (int l = 0; l < L_COUNT; l++) {
-        char path[32];
-        snprintf(path, sizeof path, "offline/%s.txt", Ccai_ofl_lang_prefix[l]);
-        const Ccai_embedded *f = Ccai_embedded_find(path);
-        ccai_status st =
-            f ? Ccai_ofl_lex_parse(lx, l, (const char *)f->data, f->len) : CCAI_ERR_PARSE;
-        if (st != CCAI_OK) {
-            Ccai_offline_lexicon_free(lx);
-            return st;
+    ccai_status st = n ? CCAI_OK : CCAI_ERR_PARSE;
+    for (size_t l = 0; st == CCAI_OK && l < n; l++) {
+        size_t pl = strlen(prefix[l]);
+        if (pl == 0 || pl >= sizeof lx->lang[l].prefix) {
+            st = CCAI_ERR_PARSE;
+            break;
         }
+        memcpy(lx->lang[l].prefix, prefix[l], pl + 1);
+        lx->nlang = (int)l + 1;
+        st = Ccai_ofl_lex_parse(lx, (int)l, text[l], len[l]);
+        if (strcmp(prefix[l], "en") == 0)
+            lx->en = (int)l;
+    }
+    /* once every file is in: a parse moves the pool the tables point into */
+    for (size_t l = 0; st == CCAI_OK && l < n; l++)
+        st = Ccai_ofl_lex_resolve(lx, (int)l);
+    if (st != CCAI_OK) {
+        Ccai_offline_lexicon_free(lx);
+        return st;
     }
     *ret = lx;
     return CCAI_OK;
+}
+
+/* Every data/offline/<prefix>.txt compiled in is a language. */
+ccai_status Ccai_offline_lexicon_new(Ccai_ofl_lexicon **ret)
+{
+    const char *prefix[CCAI_OFL_LANGS_MAX], *text[CCAI_OFL_LANGS_MAX];
+    size_t len[CCAI_OFL_LANGS_MAX], n = 0;
+    char names[CCAI_OFL_LANGS_MAX][8];
+    static const char dir[] = "offline/";
+    for (size_t k = 0; k < Ccai_embedded_count; k++) {
+        const Ccai_embedded *f = &Ccai_embedded_files[k];
+        size_t pl = strlen(f->path);
+        if (strncmp(f->path, dir, sizeof dir - 1) != 0 || pl < sizeof dir - 1 + 5 ||
+            strcmp(f->path + pl - 4, ".txt") != 0 || strchr(f->path + sizeof dir - 1, '/'))
+            continue;
+        size_t nl = pl - (sizeof dir - 1) - 4;
+        if (n == CCAI_OFL_LANGS_MAX || nl >= sizeof names[0])
+            return CCAI_ERR_PARSE;
+        memcpy(names[n], f->path + sizeof dir - 1, nl);
+        names[n][nl] = '\0';
+        prefix[n] = names[n];
+        text[n] = (const char *)f->data;
+        len[n] = f->len;
+        n++;
+    }
+    return Ccai_ofl_lexicon_from(prefix, text, len, n, ret);
 }
 
 void Ccai_offline_lexicon_free(Ccai_ofl_lexicon *lx)

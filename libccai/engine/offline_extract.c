@@ -58,7 +58,7 @@ static size_t sec_at(const Ccai_offline *o, const char *section, size_t i, size_
 {
     const Ccai_ofl_lexicon *lx = o->lex;
     size_t best = 0;
-    for (int l = 0; l < L_COUNT; l++) {
+    for (int l = 0; l < lx->nlang; l++) {
         const Ccai_ofl_entry *ent;
         size_t n = Ccai_ofl_lex_get(lx, l, section, &ent);
         for (size_t k = 0; k < n; k++) {
@@ -108,7 +108,7 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
     const Ccai_ofl_entry *ent;
     size_t n = Ccai_ofl_lex_get(o->lex, o->st.lang, section, &ent);
     if (!n)
-        n = Ccai_ofl_lex_get(o->lex, L_EN, section, &ent);
+        n = Ccai_ofl_lex_get(o->lex, o->lex->en, section, &ent);
     return n ? ent[k % n].text : NULL;
 }
 
@@ -116,7 +116,7 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
 static long order_of(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_entry *ent;
-    size_t n = Ccai_ofl_lex_get(o->lex, L_EN, "order", &ent);
+    size_t n = Ccai_ofl_lex_get(o->lex, o->lex->en, "order", &ent);
     for (size_t k = 0; k < n; k++) {
         if (strcmp(ent[k].text, o->f[i].name) == 0)
             return (long)k;
@@ -191,6 +191,10 @@ static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, siz
 {
     while (b < e && (hesitation(o, b) || o->mask[b]))
         b++;
+    /* "I don't think anyone saw it", "je ne crois pas" */
+    size_t lead = b < e ? sec_at(o, "negation.lead", b, e) : 0;
+    if (lead)
+        return !sec_has(o, "contrast", b, e);
     if (b >= e || !sec_at(o, "negation", b, e))
         return false;
     if (sec_has(o, "contrast", b, e))
@@ -339,7 +343,7 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 static char spelled_letter(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_lexicon *lx = o->lex;
-    for (int l = 0; l < L_COUNT; l++) {
+    for (int l = 0; l < lx->nlang; l++) {
         const Ccai_ofl_entry *ent;
         size_t n = Ccai_ofl_lex_get(lx, l, "spell", &ent);
         for (size_t k = 0; k < n; k++) {
@@ -620,30 +624,92 @@ static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_
     return s;
 }
 
+/* "c'est madame Roux, Isabelle Roux": a name said again in full right after
+ * is the one. */
+static char *name_restated(Ccai_offline *o, char *n, size_t *me)
+{
+    size_t k = *me, end;
+    if (strchr(n, ' ') || k >= o->ntok || !Ccai_ofl_clause_break(o, k) || !name_word(o, k))
+        return n;
+    char *full = name_from(o, k, o->ntok, false, &end);
+    if (!full)
+        return n;
+    const char *last = strrchr(full, ' ');
+    if (last && Ccai_strcasecmp(last + 1, n) == 0) {
+        ccai_free(n);
+        *me = end;
+        return full;
+    }
+    ccai_free(full);
+    return n;
+}
+
+/* "Oui bonjour, Antoine Mercier, ...", "Hi, Dana Whitfield here": a full
+ * name (two words or more) right after a greeting, alone in its clause. */
+static char *name_after_greeting(Ccai_offline *o, size_t *mb, size_t *me)
+{
+    size_t b = 0, m;
+    bool greeted = false;
+    while (b < o->ntok && !o->mask[b]) {
+        if ((m = sec_at(o, "greeting", b, o->ntok)) > 0)
+            greeted = true, b += m;
+        else if (hesitation(o, b) || filler(o, b))
+            b++;
+        else
+            break;
+    }
+    size_t end;
+    if (!greeted || b >= o->ntok || o->mask[b] || !Ccai_ofl_clause_break(o, b) || !name_word(o, b))
+        return NULL;
+    char *n = name_from(o, b, o->ntok, false, &end);
+    if (n && (!strchr(n, ' ') || (end < o->ntok && !Ccai_ofl_clause_break(o, end)))) {
+        ccai_free(n);
+        return NULL;
+    }
+    *mb = b, *me = end;
+    return n;
+}
+
 static void extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char *best = NULL;
     size_t mb = 0, me = 0, end = 0;
-    for (size_t i = 0; i < o->ntok; i++) {
+    /* A strong cue ("my name is", "je m'appelle") may be followed by a few
+     * words before the name ("in the name of my wife, Camille Moreau"); a
+     * weak one ("I'm", "c'est", "soy") only by the name, and never
+     * replaces a name a strong one gave. */
+    for (size_t w = 0; w < 2 && !best; w++) {
         char sec[CCAI_OFL_SECTION_MAX];
-        snprintf(sec, sizeof sec, "cue.%s", o->f[f].name);
-        size_t m = o->mask[i] ? 0 : sec_at(o, sec, i, o->ntok);
-        if (!m)
+        if ((size_t)snprintf(sec, sizeof sec, "cue.%s%s", o->f[f].name, w ? ".weak" : "") >=
+            sizeof sec)
             continue;
-        size_t b = i + m;
-        /* "in the name of my wife, Camille Moreau" */
-        for (size_t s = 0; s < 4 && b < o->ntok && !name_word(o, b); s++)
-            b++;
-        if (b >= o->ntok)
-            continue;
-        char *n = name_from(o, b, o->ntok, false, &end);
-        if (n) {
-            ccai_free(best);
-            best = n;
-            mb = i;
-            me = end;
+        for (size_t i = 0; i < o->ntok; i++) {
+            size_t m = o->mask[i] ? 0 : sec_at(o, sec, i, o->ntok);
+            if (!m)
+                continue;
+            size_t b = i + m;
+            size_t t;
+            while (b < o->ntok && (t = sec_at(o, "title", b, o->ntok)) > 0)
+                b += t; /* "c'est madame Roux" */
+            for (size_t s = 0; w == 0 && s < 4 && b < o->ntok && !name_word(o, b) &&
+                               !Ccai_ofl_is_digit_ch(o->norm[o->tok[b].start]) &&
+                               !(s > 0 && Ccai_ofl_clause_break(o, b));
+                 s++)
+                b++;
+            if (b >= o->ntok)
+                continue;
+            char *n = name_from(o, b, o->ntok, false, &end);
+            if (n) {
+                n = name_restated(o, n, &end);
+                ccai_free(best);
+                best = n;
+                mb = i;
+                me = end;
+            }
         }
     }
+    if (!best)
+        best = name_after_greeting(o, &mb, &me);
     if (!best && asked) {
         /* The answer itself: "Graham Pryce, P R Y C E." keeps the name. */
         size_t b = 0;
@@ -704,7 +770,20 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
         }
         best = k;
     } else {
-        return NULL;
+        /* "... ce matin à Toulouse.", "in New York": a place name after its
+         * preposition ends the clause */
+        for (size_t k = b + 1; k + 1 < e && best == e; k++) {
+            size_t m = o->mask[k] ? 0 : sec_at(o, "location.city_lead", k, e);
+            if (!m || k + m >= e || !name_word(o, k + m))
+                continue;
+            size_t j = k + m;
+            while (j < e && name_word(o, j) && !(j > k + m && Ccai_ofl_clause_break(o, j)))
+                j++;
+            if (j == e || Ccai_ofl_clause_break(o, j))
+                best = k;
+        }
+        if (best == e)
+            return NULL;
     }
     size_t end = best + 1;
     while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
@@ -945,6 +1024,18 @@ static const char *caller_region(const Ccai_offline *o)
     return dash ? dash + 1 : NULL;
 }
 
+/* Does a phone cue end at token i, or one word before it ("my phone is
+ * this", "mi teléfono es este")? */
+static CCAI_MUST_CHECK bool phone_cue_ends_at(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = i > 6 ? i - 6 : 0; k < i; k++) {
+        size_t m = o->mask[k] ? 0 : sec_at(o, "cue.policyholder_phone", k, i);
+        if (m && (k + m == i || k + m + 1 == i))
+            return true;
+    }
+    return false;
+}
+
 static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
                         size_t ns)
 {
@@ -983,10 +1074,14 @@ static void extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t co
     if (fp < o->nfields) {
         size_t pos, len;
         bool cid = false;
-        if (o->caller_number && sec_find(o, "callerid", 0, o->ntok, &pos, &len) &&
-            (len > 1 || (asked[fp] && o->ntok <= 3))) {
-            cid = asked[fp] || sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||
-                  sec_at(o, "callerid", pos, pos + len) >= 2;
+        for (size_t from = 0;
+             o->caller_number && !cid && sec_find(o, "callerid", from, o->ntok, &pos, &len);
+             from = pos + len) {
+            if (len > 1 || (asked[fp] && o->ntok <= 3))
+                cid = asked[fp] || sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||
+                      sec_at(o, "callerid", pos, pos + len) >= 2;
+            else
+                cid = phone_cue_ends_at(o, pos); /* "mi teléfono es este" */
         }
         if (cid) {
             for (size_t k = pos; k < pos + len; k++)
@@ -1160,22 +1255,6 @@ static char *readback(Ccai_offline *o, size_t f)
     return out;
 }
 
-static void say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg)
-{
-    const char *t = Ccai_ofl_lex_phrase(o, section, k);
-    if (!t || o->oom)
-        return;
-    const char *pct = strstr(t, "%s");
-    bool ok = o->say.len == 0 || Ccai_buf_puts(&o->say, " ");
-    if (pct)
-        ok = ok && Ccai_buf_append(&o->say, t, (size_t)(pct - t)) &&
-             Ccai_buf_puts(&o->say, arg ? arg : "") && Ccai_buf_puts(&o->say, pct + 2);
-    else
-        ok = ok && Ccai_buf_puts(&o->say, t);
-    if (!ok)
-        o->oom = true;
-}
-
 /* Store a value found (validated, with the caller's offset for a date). */
 static CCAI_MUST_CHECK bool store(Ccai_offline *o, size_t f, const char *value)
 {
@@ -1219,23 +1298,122 @@ static char *with_old_time(const Ccai_offline *o, size_t f, const char *date)
     return Ccai_asprintf("%.10s %.5s", date, old + 11);
 }
 
+/* Is an entry of the section said anywhere, a question's words (masked
+ * from the answer) included? */
+static CCAI_MUST_CHECK bool said_anywhere(const Ccai_offline *o, const char *section)
+{
+    for (size_t i = 0; i < o->ntok; i++) {
+        if (sec_at(o, section, i, o->ntok))
+            return true;
+    }
+    return false;
+}
+
+/* The field a question is about ("what's my policy number?", "did you
+ * get my e-mail?"): the words of its section "about.<field>". */
+static size_t question_field(const Ccai_offline *o)
+{
+    size_t best = o->nfields, best_len = 0;
+    for (size_t f = 0; f < o->nfields; f++) {
+        char sec[CCAI_OFL_SECTION_MAX];
+        if ((size_t)snprintf(sec, sizeof sec, "about.%s", o->f[f].name) >= sizeof sec)
+            continue;
+        for (size_t i = 0; i < o->ntok; i++) {
+            size_t len = sec_at(o, sec, i, o->ntok);
+            if (len > best_len)
+                best = f, best_len = len; /* "mon numéro de contrat", not "mon numéro" */
+        }
+    }
+    return best;
+}
+
+/* "Is it going to take long?": how many questions are left. */
+static void answer_remaining(Ccai_offline *o)
+{
+    bool open[CCAI_FIELDS_MAX] = {false};
+    size_t left = 0;
+    for (size_t f = 0; f < o->nfields; f++) {
+        open[f] = !o->values[f] && o->st.skip[f] != SKIP_FINAL;
+        bool paired = false; /* asked with an earlier one ("when and where?") */
+        for (size_t g = 0; g < f && open[f] && !paired; g++) {
+            char sec[2 * CCAI_FIELD_NAME_MAX + 8];
+            for (int w = 0; w < 2 && !paired && open[g]; w++) {
+                snprintf(sec, sizeof sec, "ask.%s+%s", o->f[w ? f : g].name, o->f[w ? g : f].name);
+                paired = strlen(sec) < CCAI_OFL_SECTION_MAX && Ccai_ofl_lex_phrase(o, sec, 0);
+            }
+        }
+        left += open[f] && !paired;
+    }
+    /* the question being asked is one of them */
+    if (left <= 1) {
+        Ccai_ofl_say_phrase(o, left ? "say.answer_remaining_one" : "say.answer_remaining_none", 0,
+                            NULL);
+        return;
+    }
+    char n[24];
+    snprintf(n, sizeof n, "%zu", left);
+    Ccai_ofl_say_phrase(o, "say.answer_remaining", 0, n);
+}
+
+/* A question from the caller: answered from what the dialogue knows (who
+ * it is, how many questions are left, what was noted), else a colleague
+ * will follow up. The question waiting is asked again after. */
 static void answer_question(Ccai_offline *o)
 {
     if (sec_has(o, "question.about_field", 0, o->ntok) && o->st.phase == PH_ASK &&
         o->st.cur < o->nfields) {
         char *label = Ccai_ofl_label_str(o, o->st.cur, false);
         if (label) {
-            char *np = o->st.lang == L_EN ? Ccai_asprintf("the %s", label) : Ccai_strdup(label);
-            if (np)
-                say_phrase(o, "say.question_field", 0, np);
-            else
-                o->oom = true;
-            ccai_free(np);
+            Ccai_ofl_say_phrase(o, "say.question_field", 0, label);
         }
         ccai_free(label);
         return;
     }
-    say_phrase(o, "say.question_later", 0, NULL);
+    if (said_anywhere(o, "question.who")) {
+        const char *n = o->bot_name, *c = o->bot_company;
+        if (n && *n && c && *c)
+            Ccai_ofl_say_phrase2(o, "say.answer_who", n, c);
+        else if ((n && *n) || (c && *c))
+            Ccai_ofl_say_phrase2(o, "say.answer_who_one", n && *n ? n : c, NULL);
+        else
+            Ccai_ofl_say_phrase2(o, "say.answer_who_anon", NULL, NULL);
+        return;
+    }
+    if (said_anywhere(o, "question.remaining")) {
+        answer_remaining(o);
+        return;
+    }
+    if (said_anywhere(o, "question.so_far")) {
+        if (Ccai_ofl_anything_noted(o))
+            Ccai_ofl_say_summary(o, M_SO_FAR, false);
+        else
+            Ccai_ofl_say_msg(o, M_NOTHING_YET);
+        return;
+    }
+    if (said_anywhere(o, "question.why")) {
+        Ccai_ofl_say_phrase(o, "say.answer_why", 0, NULL);
+        return;
+    }
+    size_t f = question_field(o);
+    if (f < o->nfields) {
+        if (!o->values[f]) {
+            Ccai_ofl_say_phrase(o, "say.answer_not_yet", 0, NULL);
+            return;
+        }
+        const char *sec = o->f[f].type == CCAI_FIELD_EMAIL          ? "say.ack_email"
+                          : o->f[f].type == CCAI_FIELD_PHONE_NUMBER ? "say.ack_phone"
+                          : o->f[f].type == CCAI_FIELD_DATETIME     ? "say.ack_date"
+                          : code_field(o, f)                        ? "say.ack_policy"
+                                                                    : "say.question_claim";
+        char *rb = o->f[f].type == CCAI_FIELD_TEXT && !code_field(o, f)
+                       ? Ccai_ofl_spoken_value(o, f)
+                       : readback(o, f);
+        if (rb)
+            Ccai_ofl_say_phrase(o, sec, 0, rb);
+        ccai_free(rb);
+        return;
+    }
+    Ccai_ofl_say_phrase(o, "say.question_later", 0, NULL);
 }
 
 size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
@@ -1252,7 +1430,7 @@ size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
 
 void Ccai_ofl_say_ack(Ccai_offline *o)
 {
-    say_phrase(o, "say.ack", o->st.acks++, NULL);
+    Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
 }
 
 /* Does [b, e) ask for a person (a person word, with a request verb or
@@ -1394,7 +1572,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                 Ccai_ofl_skip_or_date(o);
                 return;
             }
-            say_phrase(o, dontknow ? "say.dontknow" : "say.refused", 0, NULL);
+            Ccai_ofl_say_phrase(o, dontknow ? "say.dontknow" : "say.refused", 0, NULL);
             for (size_t k = 0; k < o->st.ngroup; k++) {
                 size_t f = o->st.group[k];
                 if (f < o->nfields && !o->values[f])
@@ -1409,7 +1587,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         if (nknown > 0 && content_left(o, 0, o->ntok) == 0) {
             /* Only what was noted already ("my e-mail is" again): no value
              * for the question asked, and no echo of it. */
-            say_phrase(o, "say.already", 0, NULL);
+            Ccai_ofl_say_phrase(o, "say.already", 0, NULL);
             o->missed = true;
             if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
                 return;
@@ -1420,12 +1598,20 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         return;
     }
 
+    /* "This number. I'd rather not give my email." to a question about
+     * both: the one refused is not asked again, the one not known once. */
+    for (size_t k = 0; (dontknow || refuse) && k < o->st.ngroup; k++) {
+        size_t f = o->st.group[k];
+        if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == fdt))
+            o->st.skip[f] = refuse || o->st.second_pass || o->st.editing ? SKIP_FINAL : SKIP_ONCE;
+    }
+
     /* What was noted: an acknowledgement that varies, a read-back of what
      * must be heard right. */
     if (ncorrected)
-        say_phrase(o, "say.ack_correction", 0, NULL);
+        Ccai_ofl_say_phrase(o, "say.ack_correction", 0, NULL);
     else
-        say_phrase(o, "say.ack", o->st.acks++, NULL);
+        Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
         if (!typed_set[f] || !o->values[f])
             continue;
@@ -1436,7 +1622,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                                                                        : "say.ack_code";
         char *rb = readback(o, f);
         if (rb)
-            say_phrase(o, sec, 0, rb);
+            Ccai_ofl_say_phrase(o, sec, 0, rb);
         ccai_free(rb);
     }
     if (question)

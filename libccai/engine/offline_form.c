@@ -103,16 +103,6 @@ static const char *const cmd_none[] = {
     "nada",     "ninguno",       "ninguna",        "nadie",
     "no hay"};
 
-typedef struct lang_name {
-    int lang;
-    const char *name;
-} lang_name;
-
-static const lang_name lang_names[] = {{L_EN, "english"},   {L_EN, "anglais"},  {L_EN, "ingles"},
-                                       {L_FR, "french"},    {L_FR, "francais"}, {L_FR, "frances"},
-                                       {L_ES, "spanish"},   {L_ES, "espagnol"}, {L_ES, "espanol"},
-                                       {L_ES, "castellano"}};
-
 /* Introductions dropped from names ("my name is John Doe"). */
 static const char *const name_intros[] = {
     "my name is", "my full name is", "the name is", "name is",      "i am",        "i m",
@@ -233,7 +223,10 @@ void Ccai_ofl_advance(Ccai_offline *o)
 static void skip_current(Ccai_offline *o, bool failed)
 {
     size_t i = o->st.cur;
-    bool later = !o->st.second_pass && !o->st.editing;
+    /* Put off to come back once: what the caller did not know; answers
+     * that could not be used, asked CCAI_OFFLINE_TRIES times already, are
+     * not asked again (a colleague follows up). */
+    bool later = !o->st.second_pass && !o->st.editing && !failed;
     if (!o->st.editing) {
         o->st.skip[i] = later ? SKIP_ONCE : SKIP_FINAL;
         /* "skip" to "was anyone hurt, and did anyone see a doctor?" skips
@@ -247,7 +240,7 @@ static void skip_current(Ccai_offline *o, bool failed)
     if (failed) {
         char *np = Ccai_ofl_field_np(o, i);
         if (np)
-            Ccai_ofl_say_msg1(o, later ? M_GIVE_UP_LATER : M_GIVE_UP_MOVE_ON, np);
+            Ccai_ofl_say_msg1(o, M_GIVE_UP_MOVE_ON, np);
         ccai_free(np);
     } else {
         Ccai_ofl_say_msg(o, later ? M_SKIP_LATER : M_SKIP_MOVE_ON);
@@ -659,9 +652,13 @@ static void handle_ask(Ccai_offline *o)
 /* The language the utterance names ("French", "en espagnol"), -1. */
 int Ccai_ofl_named_lang(const Ccai_offline *o)
 {
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(lang_names); k++) {
-        if (strcmp(o->stripped, lang_names[k].name) == 0)
-            return lang_names[k].lang;
+    for (int l = 0; l < o->lex->nlang; l++) {
+        const Ccai_ofl_entry *e;
+        size_t n = Ccai_ofl_lex_get(o->lex, l, "lang.names", &e);
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(o->stripped, e[k].norm) == 0)
+                return l;
+        }
     }
     return -1;
 }
@@ -671,8 +668,7 @@ int Ccai_ofl_named_lang(const Ccai_offline *o)
 bool Ccai_ofl_switch_lang(Ccai_offline *o, int target)
 {
     for (size_t k = 0; k < o->navail; k++) {
-        if (strncmp(o->avail[k], Ccai_ofl_lang_prefix[target], 2) != 0 ||
-            (o->avail[k][2] != '\0' && o->avail[k][2] != '-' && o->avail[k][2] != '_'))
+        if (Ccai_ofl_lang_index(o->lex, o->avail[k]) != target)
             continue;
         Ccai_ofl_act(o, CCAI_OFFLINE_SET_LANG, NULL, o->avail[k]);
         o->st.lang = target;

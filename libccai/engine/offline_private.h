@@ -17,8 +17,6 @@
 /* Text values longer than this are confirmed without being read back. */
 #define READBACK_MAX 80
 
-enum { L_EN, L_FR, L_ES, L_COUNT };
-
 typedef enum msg {
     M_HELLO_FULL, /* name, company */
     M_HELLO_NAME, /* name */
@@ -53,8 +51,7 @@ typedef enum msg {
     M_R_TEXT_BAD,
     M_SKIP_LATER,
     M_SKIP_MOVE_ON,
-    M_GIVE_UP_LATER,   /* a field as a noun phrase (field_np) */
-    M_GIVE_UP_MOVE_ON, /* the same */
+    M_GIVE_UP_MOVE_ON, /* a field as a noun phrase (field_np) */
     M_BACK_TO_SKIPPED,
     M_SUMMARY,
     M_SUMMARY_EMPTY,
@@ -79,23 +76,19 @@ typedef enum msg {
     M_COUNT
 } msg;
 
-/* Spoken labels of the reference's default fields. English labels follow
- * "the"; French and Spanish ones carry their article. Optional fields take
- * "no" / "none" as an answer (recorded as M_NONE_VALUE) instead of a skip. */
+/* The reference's default fields: optional ones take "no" / "none" as an
+ * answer (recorded as msg.none_value) instead of a skip. Their spoken
+ * labels are in the data files ([label.<name>]). */
 typedef struct Ccai_ofl_known_field {
     const char *name;
     bool optional;
-    const char *label[L_COUNT];
 } Ccai_ofl_known_field;
 
-/* offline_lang.c: the language data. */
-extern const char *const Ccai_ofl_lang_prefix[L_COUNT];
-extern const char *const Ccai_ofl_lang_default_code[L_COUNT];
-/* "%s" is replaced by the arguments in order; nothing else is special. */
-extern const char *const Ccai_ofl_phrases[L_COUNT][M_COUNT];
-extern const char *const Ccai_ofl_month_names[L_COUNT][12];
+/* offline_lang.c: the names of the phrases ([msg.<name>] in the data
+ * files, in the order of enum msg) and the default fields. */
+extern const char *const Ccai_ofl_msg_names[M_COUNT];
 extern const Ccai_ofl_known_field Ccai_ofl_known_fields[];
-extern const size_t Ccai_ofl_known_fields_count;
+#define CCAI_OFL_KNOWN_FIELDS 12
 
 typedef enum phase { PH_NEW, PH_ASK, PH_CONFIRM, PH_WHICH, PH_ENDED } phase;
 
@@ -147,13 +140,14 @@ typedef struct email_item {
 /* The data files (offline_data.c). */
 #define CCAI_OFL_SECTION_MAX  72
 #define CCAI_OFL_LINE_MAX     200
-#define CCAI_OFL_SECTIONS_MAX 160
+#define CCAI_OFL_SECTIONS_MAX 400
 #define CCAI_OFL_ENTRIES_MAX  4096
 
 typedef struct Ccai_ofl_entry {
     const char *text; /* as written */
     const char *norm; /* normalised, tokens separated by one space */
     unsigned ntok;
+    size_t text_off, norm_off; /* in the lexicon's pool */
 } Ccai_ofl_entry;
 
 typedef struct Ccai_ofl_section {
@@ -162,11 +156,27 @@ typedef struct Ccai_ofl_section {
     size_t first, n;
 } Ccai_ofl_section;
 
+/* The languages: one data file each (data/offline/<prefix>.txt). */
+#define CCAI_OFL_LANGS_MAX 16
+
+typedef struct Ccai_ofl_lang {
+    char prefix[8];                           /* "en", the file's name */
+    const char *code;                         /* [lang]: "en-US" */
+    const char *msg[M_COUNT];                 /* [msg.<name>] */
+    const char *month[12];                    /* [months] */
+    const char *label[CCAI_OFL_KNOWN_FIELDS]; /* [label.<field>] */
+} Ccai_ofl_lang;
+
 typedef struct Ccai_ofl_lexicon {
     Ccai_ofl_section *sec;
     size_t nsec, capsec;
     Ccai_ofl_entry *ent;
     size_t nent, capent;
+    char *pool; /* the entries' texts */
+    size_t npool, cappool;
+    Ccai_ofl_lang lang[CCAI_OFL_LANGS_MAX];
+    int nlang;
+    int en; /* English, what a language without a section falls back on */
 } Ccai_ofl_lexicon;
 
 typedef struct token {
@@ -258,6 +268,18 @@ void Ccai_ofl_flush_say(Ccai_offline *o, bool expects);
 void Ccai_ofl_act(Ccai_offline *o, Ccai_offline_action_kind kind, const char *field,
                   const char *text);
 const char *Ccai_ofl_phrase(const Ccai_offline *o, msg m);
+/* "7 October 2024 at 23:00" (the date alone at midnight) of an ISO date
+ * and time, in language lang; NULL when v is no such date, or on NOMEM
+ * (then *ret_nomem is set). */
+char *Ccai_ofl_date_words(const Ccai_ofl_lexicon *lx, int lang, const char *v, bool *ret_nomem);
+/* The language of a code ("fr-FR": the file fr.txt); English when none. */
+int Ccai_ofl_lang_index(const Ccai_ofl_lexicon *lx, const char *code);
+/* Say entry k of a data file's section, its "%s" replaced by arg. */
+void Ccai_ofl_say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg);
+/* Say the first entry of a section, its "%s" replaced by a, then b. */
+void Ccai_ofl_say_phrase2(Ccai_offline *o, const char *section, const char *a, const char *b);
+/* The index of the field named so, o->nfields when there is none. */
+size_t Ccai_ofl_field_index(const Ccai_offline *o, const char *name);
 void Ccai_ofl_say_msg(Ccai_offline *o, msg m);
 void Ccai_ofl_say_msg1(Ccai_offline *o, msg m, const char *a);
 void Ccai_ofl_say_msg2(Ccai_offline *o, msg m, const char *a, const char *b);
@@ -290,6 +312,15 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                            size_t *ret_raw1);
 
 /* offline_data.c */
+/* Fill lx->lang[lang]'s tables from its sections (code, phrases, months,
+ * labels); CCAI_ERR_PARSE when one is missing. They point into the pool:
+ * valid until the next Ccai_ofl_lex_parse() on lx. */
+CCAI_MUST_CHECK ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang);
+/* A lexicon of the files given (prefix "de", its text): what
+ * Ccai_offline_lexicon_new() does with the files compiled in. */
+CCAI_MUST_CHECK ccai_status Ccai_ofl_lexicon_from(const char *const *prefix,
+                                                  const char *const *text, const size_t *len,
+                                                  size_t n, Ccai_ofl_lexicon **ret);
 CCAI_MUST_CHECK ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
                                                size_t len);
 void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx);

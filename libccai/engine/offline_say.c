@@ -93,7 +93,7 @@ static void sentence2(Ccai_offline *o, const char *tmpl, const char *a, const ch
 
 const char *Ccai_ofl_phrase(const Ccai_offline *o, msg m)
 {
-    return Ccai_ofl_phrases[o->st.lang][m];
+    return o->lex->lang[o->st.lang].msg[m];
 }
 
 void Ccai_ofl_say_msg(Ccai_offline *o, msg m)
@@ -222,7 +222,7 @@ static void append_label(Ccai_offline *o, Ccai_buf *b, size_t i, bool capital)
     const char *label;
     char *tmp = NULL;
     if (f->known >= 0) {
-        label = Ccai_ofl_known_fields[f->known].label[o->st.lang];
+        label = o->lex->lang[o->st.lang].label[f->known];
     } else if (f->desc) {
         label = f->desc;
     } else {
@@ -238,13 +238,12 @@ static void append_label(Ccai_offline *o, Ccai_buf *b, size_t i, bool capital)
     size_t len = strlen(label);
     while (len > 0 && (label[len - 1] == '.' || Ccai_is_space((unsigned char)label[len - 1])))
         len--;
-    /* English questions put "the" before it: lower-case a capital that
-     * starts a word ("Date of birth"), not an acronym ("VIN"). */
+    /* Inside a sentence: lower-case a capital that starts a word ("Date
+     * of birth"), not an acronym ("VIN"). */
     char first = label[0];
     if (capital)
         first = (char)(Ccai_is_alpha((unsigned char)first) && first >= 'a' ? first - 32 : first);
-    else if (o->st.lang == L_EN && first >= 'A' && first <= 'Z' && len > 1 && label[1] >= 'a' &&
-             label[1] <= 'z')
+    else if (first >= 'A' && first <= 'Z' && len > 1 && label[1] >= 'a' && label[1] <= 'z')
         first = (char)(first + 32);
     if (len > 0 && (!Ccai_buf_append(b, &first, 1) || !Ccai_buf_append(b, label + 1, len - 1)))
         o->oom = true;
@@ -271,15 +270,11 @@ char *Ccai_ofl_field_np(Ccai_offline *o, size_t i)
     char *label = Ccai_ofl_label_str(o, i, false);
     if (!label)
         return NULL;
-    char *np;
-    if (o->st.lang == L_EN)
-        np = Ccai_asprintf("the %s", label);
-    else if (o->f[i].known >= 0)
-        np = Ccai_strdup(label);
-    else if (o->st.lang == L_FR)
-        np = Ccai_asprintf("l'information « %s »", label);
-    else
-        np = Ccai_asprintf("el dato «%s»", label);
+    const char *t =
+        Ccai_ofl_lex_phrase(o, o->f[i].known >= 0 ? "say.np_known" : "say.np_custom", 0);
+    const char *pct = t ? strstr(t, "%s") : NULL;
+    char *np =
+        pct ? Ccai_asprintf("%.*s%s%s", (int)(pct - t), t, label, pct + 2) : Ccai_strdup(label);
     ccai_free(label);
     if (!np)
         o->oom = true;
@@ -287,40 +282,54 @@ char *Ccai_ofl_field_np(Ccai_offline *o, size_t i)
 }
 
 /* A value as it is read back: dates in words, phone digits one by one. */
+char *Ccai_ofl_date_words(const Ccai_ofl_lexicon *lx, int lang, const char *v, bool *ret_nomem)
+{
+    int y, mo, d, h, mi;
+    *ret_nomem = false;
+    if (lang < 0 || lang >= lx->nlang || !v ||
+        sscanf(v, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) != 5 || mo < 1 || mo > 12)
+        return NULL;
+    char ds[16], ys[16], hs[16], ms[16];
+    snprintf(ds, sizeof ds, "%d", d);
+    snprintf(ys, sizeof ys, "%d", y);
+    snprintf(hs, sizeof hs, "%02d", h);
+    snprintf(ms, sizeof ms, "%02d", mi);
+    const char *month = lx->lang[lang].month[mo - 1];
+    Ccai_buf b = {0};
+    const char *tmpl = lx->lang[lang].msg[M_DATE_AT];
+    const char *args[5] = {ds, month, ys, hs, ms};
+    bool ok = true;
+    int k = 0;
+    /* Midnight is what a date without time becomes: say the date only. */
+    size_t stop = (h == 0 && mi == 0) ? 3 : 5;
+    for (const char *p = tmpl; ok && *p;) {
+        const char *pct = strstr(p, "%s");
+        if (!pct || (size_t)k == stop) {
+            if ((size_t)k < stop)
+                ok = Ccai_buf_puts(&b, p);
+            break;
+        }
+        ok = Ccai_buf_append(&b, p, (size_t)(pct - p)) && Ccai_buf_puts(&b, args[k]);
+        k++;
+        p = pct + 2;
+    }
+    char *out = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    *ret_nomem = out == NULL;
+    return out;
+}
+
 char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i)
 {
     const char *v = o->values[i];
     char *out = NULL;
-    int y, mo, d, h, mi;
+    bool nomem = false;
     if (o->f[i].type == CCAI_FIELD_DATETIME &&
-        sscanf(v, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) == 5 && mo >= 1 && mo <= 12) {
-        char ds[8], ys[8], hs[8], ms[8];
-        snprintf(ds, sizeof ds, "%d", d);
-        snprintf(ys, sizeof ys, "%d", y);
-        snprintf(hs, sizeof hs, "%02d", h);
-        snprintf(ms, sizeof ms, "%02d", mi);
-        const char *month = Ccai_ofl_month_names[o->st.lang][mo - 1];
-        Ccai_buf b = {0};
-        const char *tmpl = Ccai_ofl_phrase(o, M_DATE_AT);
-        const char *args[5] = {ds, month, ys, hs, ms};
-        bool ok = true;
-        int k = 0;
-        /* Midnight is what a date without time becomes: say the date only. */
-        size_t stop = (h == 0 && mi == 0) ? 3 : 5;
-        for (const char *p = tmpl; ok && *p;) {
-            const char *pct = strstr(p, "%s");
-            if (!pct || (size_t)k == stop) {
-                if ((size_t)k < stop)
-                    ok = Ccai_buf_puts(&b, p);
-                break;
-            }
-            ok = Ccai_buf_append(&b, p, (size_t)(pct - p)) && Ccai_buf_puts(&b, args[k]);
-            k++;
-            p = pct + 2;
-        }
-        out = ok ? Ccai_buf_steal(&b) : NULL;
-        Ccai_buf_free(&b);
-    } else if (o->f[i].type == CCAI_FIELD_PHONE_NUMBER) {
+        ((out = Ccai_ofl_date_words(o->lex, o->st.lang, v, &nomem)) != NULL || nomem)) {
+        o->oom = o->oom || nomem;
+        return out;
+    }
+    if (o->f[i].type == CCAI_FIELD_PHONE_NUMBER) {
         size_t len = strlen(v);
         out = Ccai_malloc(2 * len + 1);
         if (out) {
@@ -387,12 +396,95 @@ bool Ccai_ofl_anything_noted(const Ccai_offline *o)
     return false;
 }
 
-/* The values noted, one sentence each, then the fields still missing. */
+/* Say entry k of a section of the data file, its "%s" replaced by arg. */
+void Ccai_ofl_say_phrase(Ccai_offline *o, const char *section, unsigned k, const char *arg)
+{
+    const char *t = Ccai_ofl_lex_phrase(o, section, k);
+    if (!t || o->oom)
+        return;
+    const char *pct = strstr(t, "%s");
+    bool ok = o->say.len == 0 || Ccai_buf_puts(&o->say, " ");
+    if (pct)
+        ok = ok && Ccai_buf_append(&o->say, t, (size_t)(pct - t)) &&
+             Ccai_buf_puts(&o->say, arg ? arg : "") && Ccai_buf_puts(&o->say, pct + 2);
+    else
+        ok = ok && Ccai_buf_puts(&o->say, t);
+    if (!ok)
+        o->oom = true;
+}
+
+void Ccai_ofl_say_phrase2(Ccai_offline *o, const char *section, const char *a, const char *b)
+{
+    const char *t = Ccai_ofl_lex_phrase(o, section, 0);
+    if (t)
+        sentence2(o, t, a, b);
+}
+
+size_t Ccai_ofl_field_index(const Ccai_offline *o, const char *name)
+{
+    size_t i = 0;
+    while (i < o->nfields && strcmp(o->f[i].name, name) != 0)
+        i++;
+    return i;
+}
+
+/* Append "a, b and c" of the words said so far. */
+static void list_words(Ccai_offline *o, Ccai_buf *b, const char *const *w, size_t n)
+{
+    const char *and = Ccai_ofl_lex_phrase(o, "say.and", 0);
+    for (size_t k = 0; k < n && !o->oom; k++) {
+        const char *sep = k == 0 ? "" : k + 1 < n ? ", " : NULL;
+        bool ok = sep ? Ccai_buf_puts(b, sep) : Ccai_buf_printf(b, " %s ", and? and : "&");
+        if (!ok || !Ccai_buf_puts(b, w[k]))
+            o->oom = true;
+    }
+}
+
+/* A short summary: what happened, when and where in one sentence, the
+ * contact details by name only (they were read back when given), any
+ * field of a custom schema as "label: value", then what is missing. The
+ * other details were acknowledged one by one as they were given. */
 void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing)
 {
-    Ccai_ofl_say_msg(o, intro);
+    static const char *const story[] = {"incident_description", "incident_datetime",
+                                        "incident_location", "injuries"};
+    static const char *const contact[] = {"policyholder_name", "policy_number",
+                                          "policyholder_phone", "policyholder_email"};
+    if (intro != M_SUMMARY)
+        Ccai_ofl_say_msg(o, intro);
+    Ccai_buf b = {0};
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(story) && !o->oom; k++) {
+        size_t i = Ccai_ofl_field_index(o, story[k]);
+        if (i >= o->nfields || !o->values[i] ||
+            (o->f[i].optional && strcmp(o->values[i], Ccai_ofl_phrase(o, M_NONE_VALUE)) == 0))
+            continue;
+        char *v = Ccai_ofl_spoken_value(o, i);
+        /* "..., late at night": a capital that only started the caller's
+         * sentence goes (not "Market Street"'s) */
+        const char *sp = v ? strchr(v, ' ') : NULL;
+        if (b.len && sp && v[0] >= 'A' && v[0] <= 'Z' && sp[1] >= 'a' && sp[1] <= 'z')
+            v[0] = (char)(v[0] + 32);
+        if (v && ((b.len && !Ccai_buf_puts(&b, ", ")) || !Ccai_buf_puts(&b, v)))
+            o->oom = true;
+        ccai_free(v);
+    }
+    if (b.len && !o->oom)
+        Ccai_ofl_say_phrase(o, "say.summary_short", 0, b.data);
+    Ccai_buf_reset(&b);
+    const char *words[CCAI_ARRAY_SIZE(contact)];
+    size_t nw = 0;
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(contact); k++) {
+        size_t i = Ccai_ofl_field_index(o, contact[k]);
+        const char *w = Ccai_ofl_lex_phrase(o, "say.contact_words", (unsigned)k);
+        if (i < o->nfields && o->values[i] && w)
+            words[nw++] = w;
+    }
+    list_words(o, &b, words, nw);
+    if (b.len && !o->oom)
+        Ccai_ofl_say_phrase(o, "say.summary_contact", 0, b.data);
+    Ccai_buf_free(&b);
     for (size_t i = 0; i < o->nfields && !o->oom; i++) {
-        if (!o->values[i])
+        if (!o->values[i] || o->f[i].known >= 0)
             continue;
         char *label = Ccai_ofl_label_str(o, i, true);
         char *value = label ? Ccai_ofl_spoken_value(o, i) : NULL;
@@ -403,15 +495,15 @@ void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing)
     }
     if (!missing)
         return;
-    Ccai_buf b = {0};
+    Ccai_buf m = {0};
     for (size_t i = 0; i < o->nfields && !o->oom; i++) {
         if (o->values[i])
             continue;
-        if (b.len && !Ccai_buf_puts(&b, ", "))
+        if (m.len && !Ccai_buf_puts(&m, ", "))
             o->oom = true;
-        append_label(o, &b, i, false);
+        append_label(o, &m, i, false);
     }
-    if (b.len)
-        Ccai_ofl_say_msg1(o, M_MISSING, b.data);
-    Ccai_buf_free(&b);
+    if (m.len)
+        Ccai_ofl_say_msg1(o, M_MISSING, m.data);
+    Ccai_buf_free(&m);
 }

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "core/json.h"
+#include "engine/offline.h"
 #include "engine/prompts.h"
 #include "llm/llm.h"
 #include "sms/sms.h"
@@ -297,53 +298,48 @@ static const char *initiate_field(const Ccai_jobs *j, const char *key, json_t **
     return v ? v : "";
 }
 
-/* Deterministic report when no LLM can write one. false on NOMEM: a report
- * or an SMS cut short is no report. */
+/* Deterministic report when no LLM can write one: the claim as sentences
+ * in the call's language (engine/offline_report.c). false on NOMEM: a
+ * report or an SMS cut short is no report. */
 static CCAI_MUST_CHECK bool offline_report(Ccai_jobs *j)
 {
     Ccai_json_err e;
     ccai_status st;
     json_t *claim = Ccai_json_load(j->call->claim_json, strlen(j->call->claim_json), &e, &st);
     json_t *init = NULL;
-    Ccai_buf lng = {0}, sms = {0};
     size_t filled = json_object_size(claim);
-    bool ok = Ccai_buf_puts(&lng, "I noted the following about your case:");
-    const char *key;
-    json_t *v;
-    json_object_foreach(claim, key, v)
-    {
-        ok = ok && Ccai_buf_printf(&lng, " %s: %s;", key,
-                                   json_string_value(v) ? json_string_value(v) : "");
-    }
-    if (!filled)
-        ok = ok && Ccai_buf_puts(&lng, " nothing yet.");
-    ok = ok && Ccai_buf_puts(&lng, " A colleague will follow up.");
-    json_t *syn =
-        json_pack("{s:s, s:s, s:s, s:s}", "short", "your request", "long", lng.data ? lng.data : "",
-                  "satisfaction", "unknow", "improvement_suggestions",
-                  "Written without a language model: review the conversation.");
+    json_decref(claim);
+    if (!j->e->offline_lex && Ccai_offline_lexicon_new(&j->e->offline_lex) != CCAI_OK)
+        return false;
+    Ccai_offline_report rep;
+    st = Ccai_offline_report_make(j->e->offline_lex, j->call->lang, j->call->claim_json,
+                                  initiate_field(j, "bot_name", &init),
+                                  initiate_field(j, "bot_company", &init), &rep);
+    json_decref(init);
+    if (st == CCAI_ERR_PARSE) /* a claim stored is an object: never, but no report lost */
+        st = Ccai_offline_report_make(j->e->offline_lex, j->call->lang, NULL, NULL, NULL, &rep);
+    if (st != CCAI_OK)
+        return false;
+    json_t *syn = json_pack("{s:s, s:s, s:s, s:s}", "short", rep.short_text, "long", rep.long_text,
+                            "satisfaction", "unknow", "improvement_suggestions",
+                            "Written without a language model: review the conversation.");
     const char *action = filled ? "requires_expertise" : "customer_will_send_info";
     json_t *next = json_pack("{s:s, s:s}", "action", action, "justification",
                              filled ? "The claim was taken down by the automated dialogue; an "
                                       "expert must review it."
                                     : "The customer gave no claim details during the call.");
-    ok = ok && Ccai_buf_printf(&sms, "Hello, thank you for your call. %s %s from %s.",
-                               lng.data ? lng.data : "", initiate_field(j, "bot_name", &init),
-                               initiate_field(j, "bot_company", &init));
     /* In place of whatever the model wrote before it gave up. */
     ccai_free(j->synthesis);
     ccai_free(j->next);
     ccai_free(j->sms);
     j->synthesis = syn ? Ccai_json_dump(syn, JSON_COMPACT) : NULL;
     j->next = next ? Ccai_json_dump(next, JSON_COMPACT) : NULL;
-    j->sms = ok ? Ccai_buf_steal(&sms) : NULL;
+    j->sms = rep.sms;
+    rep.sms = NULL;
+    Ccai_offline_report_clear(&rep);
     json_decref(syn);
     json_decref(next);
-    json_decref(claim);
-    json_decref(init);
-    Ccai_buf_free(&lng);
-    Ccai_buf_free(&sms);
-    return ok && j->synthesis && j->next && j->sms;
+    return j->synthesis && j->next && j->sms;
 }
 
 static void save_and_send(Ccai_jobs *j);

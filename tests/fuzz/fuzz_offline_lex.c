@@ -31,7 +31,7 @@ static void check_lexicon(const Ccai_ofl_lexicon *lx)
         size_t nlen = strnlen(sec->name, CCAI_OFL_SECTION_MAX);
         check(nlen > 0 && nlen < CCAI_OFL_SECTION_MAX);
         check(sec->first <= lx->nent && sec->n <= lx->nent - sec->first);
-        check(sec->lang >= 0 && sec->lang < L_COUNT);
+        check(sec->lang >= 0 && sec->lang < CCAI_OFL_LANGS_MAX);
         const Ccai_ofl_entry *ent = NULL;
         size_t n = Ccai_ofl_lex_get(lx, sec->lang, sec->name, &ent);
         check(n == 0 || ent != NULL);
@@ -60,13 +60,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&lx, 0, sizeof lx);
     if (data[0] & 4) {
         const Ccai_embedded *f = Ccai_embedded_find("offline/en.txt");
-        check(f && Ccai_ofl_lex_parse(&lx, L_EN, (const char *)f->data, f->len) == CCAI_OK);
+        check(f && Ccai_ofl_lex_parse(&lx, 0, (const char *)f->data, f->len) == CCAI_OK);
     }
-    ccai_status st = Ccai_ofl_lex_parse(&lx, data[0] % L_COUNT, (const char *)data + 1, size - 1);
+    ccai_status st = Ccai_ofl_lex_parse(&lx, data[0] % 3, (const char *)data + 1, size - 1);
+    /* the tables of a language: found, or CCAI_ERR_PARSE */
+    if (st == CCAI_OK) {
+        ccai_status rs = Ccai_ofl_lex_resolve(&lx, data[0] % 3);
+        check(rs == CCAI_OK || rs == CCAI_ERR_PARSE);
+    }
     check(st == CCAI_OK || st == CCAI_ERR_PARSE || st == CCAI_ERR_NOMEM);
     check_lexicon(&lx);
     Ccai_ofl_lex_free(&lx);
-    check(lx.nent == 0 && lx.nsec == 0 && !lx.ent && !lx.sec);
+    check(lx.nent == 0 && lx.nsec == 0 && !lx.ent && !lx.sec && !lx.pool);
     check(Ccai_ofl_lex_parse(NULL, 0, "", 0) == CCAI_ERR_INVALID_ARG);
     return 0;
 }
