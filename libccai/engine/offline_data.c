@@ -159,8 +159,10 @@ ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
         return CCAI_ERR_INVALID_ARG;
     Ccai_ofl_lang *L = &lx->lang[lang];
     char sec[CCAI_OFL_SECTION_MAX];
-    if (!(L->code = first_text(lx, lang, "lang")))
+    const char *code = first_text(lx, lang, "lang");
+    if (!code)
         return CCAI_ERR_PARSE;
+    L->code = code;
     for (int m = 0; m < M_COUNT; m++) {
         snprintf(sec, sizeof sec, "msg.%s", Ccai_ofl_msg_names[m]);
         if (!(L->msg[m] = first_text(lx, lang, sec)))

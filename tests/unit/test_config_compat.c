@@ -205,7 +205,7 @@ static void test_latest(void **state)
     expect_warning(&lc, "cognitive_service.region: ignored: libccai's own Azure speech");
     expect_warning(&lc, "cognitive_service.resource_id: ignored");
     expect_warning(&lc, "database.cosmos_db: ignored: Cosmos DB is not supported");
-    expect_warning(&lc, "app_configuration: ignored: feature flags are plain keys");
+    expect_warning(&lc, "app_configuration: ignored: feature flags are keys of this file");
     expect_warning(&lc, "queue: ignored: no Storage queues");
     expect_warning(&lc, "monitoring: ignored: logs are JSON lines");
     expect_warning(&lc, "version: ignored");
