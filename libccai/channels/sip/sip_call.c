@@ -643,8 +643,8 @@ static void on_estab(const struct sip_msg *msg, void *arg)
                      "restart",
                      who(c), ccai_status_str(st));
     }
-    Ccai_log(c->s->log, CCAI_LOG_INFO, "sip: call %s: established, %s, RTP with %s", who(c),
-             c->enc == CCAI_AUDIO_ULAW ? "PCMU" : "PCMA", c->peer_text);
+    Ccai_log(c->s->log, CCAI_LOG_INFO, "sip: call %s: established over %s, %s, RTP with %s", who(c),
+             sip_transp_name(c->tp), c->enc == CCAI_AUDIO_ULAW ? "PCMU" : "PCMA", c->peer_text);
     Ccai_sip_connected(c);
 }
 

@@ -51,6 +51,8 @@ typedef struct Ccai_sip {
     uint16_t rtp_lo, rtp_hi, rtp_next;
     uint32_t rtp_timeout_ms;
     bool registered;
+    bool registrar_seen;
+    struct sa registrar_src; /* where the registrar's 2xx came from */
     sip_call *calls;
     uint64_t refused;
     Ccai_timer resume_timer; /* take-back of the stored dialogs at start */
