@@ -15,8 +15,8 @@
  * The dialog taken back is ours, not libre's session layer's (libre 1.1.0
  * cannot make a session from stored ids): its in-dialog requests come to
  * Ccai_sip_dialog_request() first (BYE, re-INVITE, INFO, OPTIONS), and
- * our BYE is built here. It has no REFER: a transfer after a take-back
- * fails (the engine apologises and offers a callback). The route set
+ * our BYE and REFER are built here (the REFER's NOTIFYs come back the
+ * same way). The route set
  * (Record-Route) is not kept: peers reached directly, as softphones and
  * PBXs on the same network are.
  *
@@ -26,6 +26,7 @@
 
 #include "core/json.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,9 +104,10 @@ static const char *tp_param(enum sip_transp tp)
     return tp == SIP_TRANSP_TCP ? ";transport=tcp" : tp == SIP_TRANSP_TLS ? ";transport=tls" : "";
 }
 
-/* A request of ours in the dialog taken back (re-INVITE, ACK, BYE). */
+/* A request of ours in the dialog taken back (re-INVITE, ACK, BYE,
+ * REFER with @p extra headers). */
 static int dialog_request(sip_call *c, struct sip_request **reqp, const char *met, uint32_t cseq,
-                          struct mbuf *body, sip_resp_h *resph)
+                          struct mbuf *body, sip_resp_h *resph, const char *extra)
 {
     Ccai_sip *s = c->s;
     struct sa laddr;
@@ -118,13 +120,13 @@ static int dialog_request(sip_call *c, struct sip_request **reqp, const char *me
                         "Call-ID: %s\r\n"
                         "CSeq: %u %s\r\n"
                         "Contact: <sip:%s@%J%s>\r\n"
-                        "%s"
+                        "%s%s"
                         "Content-Length: %zu\r\n"
                         "\r\n"
                         "%b",
                         c->ruri, c->rtag, c->luri, c->ltag, c->callid, cseq, met, s->user, &laddr,
-                        tp_param(c->tp), body ? "Content-Type: application/sdp\r\n" : "", len,
-                        body ? mbuf_buf(body) : NULL, len);
+                        tp_param(c->tp), body ? "Content-Type: application/sdp\r\n" : "",
+                        extra ? extra : "", len, body ? mbuf_buf(body) : NULL, len);
 }
 
 static void end_stored(Ccai_sip *s, const char *call_id, const char *why)
@@ -146,8 +148,38 @@ static void on_bye_answer(int err, const struct sip_msg *msg, void *arg)
 void Ccai_sip_dialog_bye(sip_call *c)
 {
     c->req = mem_deref(c->req);
-    if (dialog_request(c, &c->req, "BYE", ++c->lseq, NULL, on_bye_answer) != 0)
+    if (dialog_request(c, &c->req, "BYE", ++c->lseq, NULL, on_bye_answer, NULL) != 0)
         Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: cannot send BYE", c->resume_id);
+}
+
+/* The peer's answer to our REFER: 202 and the outcome comes in NOTIFYs
+ * (Ccai_sip_dialog_request()); a refusal (405, 501, 603...) fails it. */
+static void on_refer_answer(int err, const struct sip_msg *msg, void *arg)
+{
+    sip_call *c = arg;
+    if (!err && msg && msg->scode < 200)
+        return;
+    c->req = mem_deref(c->req);
+    if (!c->transferring || (!err && msg && msg->scode < 300))
+        return;
+    char why[96];
+    if (msg)
+        snprintf(why, sizeof why, "the caller's phone refused REFER (%u)", (unsigned)msg->scode);
+    else
+        snprintf(why, sizeof why, "REFER got no answer (%s)", strerror(err));
+    Ccai_sip_transfer_failed(c, why);
+}
+
+int Ccai_sip_dialog_refer(sip_call *c)
+{
+    if (c->req)
+        return EBUSY; /* the re-INVITE is not answered yet */
+    char hdrs[600];
+    int n = snprintf(hdrs, sizeof hdrs, "Refer-To: <%s>\r\nReferred-By: <%s>\r\n", c->transfer_to,
+                     c->luri);
+    if (n < 0 || (size_t)n >= sizeof hdrs)
+        return EOVERFLOW;
+    return dialog_request(c, &c->req, "REFER", ++c->lseq, NULL, on_refer_answer, hdrs);
 }
 
 /* The peer's answer to our re-INVITE. */
@@ -172,7 +204,7 @@ static void on_reinvite_answer(int err, const struct sip_msg *msg, void *arg)
     struct sip_addr addr;
     if (h && sip_addr_decode(&addr, &h->val) == 0)
         pl_copy(&addr.auri, c->target, sizeof c->target);
-    if (dialog_request(c, NULL, "ACK", c->lseq, NULL, NULL) != 0)
+    if (dialog_request(c, NULL, "ACK", c->lseq, NULL, NULL, NULL) != 0)
         Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot ACK the re-INVITE", c->resume_id);
     const char *why = NULL;
     if (sdp_decode(c->sdp, msg->mb, false) != 0 || !Ccai_sip_media_apply(c, &why)) {
@@ -229,7 +261,7 @@ static void take_back(Ccai_sip *s, const char *call_id, const char *rec)
     struct mbuf *desc = NULL;
     int err = sdp_encode(&desc, c->sdp, true);
     if (!err)
-        err = dialog_request(c, &c->req, "INVITE", c->lseq, desc, on_reinvite_answer);
+        err = dialog_request(c, &c->req, "INVITE", c->lseq, desc, on_reinvite_answer, NULL);
     mem_deref(desc);
     if (err) {
         Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot re-INVITE %s: %s", call_id, c->target,
@@ -323,6 +355,12 @@ bool Ccai_sip_dialog_request(const struct sip_msg *msg, void *arg)
                      c->resume_id);
         mem_deref(desc);
         c->refreshed_at = Ccai_ctx_now(s->ctx);
+        return true;
+    }
+    if (!pl_strcmp(&msg->met, "NOTIFY")) { /* of our REFER (RFC 3515) */
+        if (sip_reply(s->sip, msg, 200, "OK") != 0)
+            Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer NOTIFY", c->resume_id);
+        Ccai_sip_refer_notify(c, msg);
         return true;
     }
     if (!pl_strcmp(&msg->met, "OPTIONS") || !pl_strcmp(&msg->met, "INFO")) {

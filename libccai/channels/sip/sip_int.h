@@ -143,6 +143,11 @@ CCAI_MUST_CHECK bool Ccai_sip_media_apply(sip_call *c, const char **why);
  * (BYE when send_bye), the call freed once its events are taken. */
 void Ccai_sip_finish(sip_call *c, const char *reason, bool send_bye);
 void Ccai_sip_connected(sip_call *c);
+/* The transfer failed (the engine is told, the bot goes on); the
+ * sipfrag of a NOTIFY of our REFER (RFC 3515): 2xx ends the call as
+ * transferred, >= 300 fails the transfer. */
+void Ccai_sip_transfer_failed(sip_call *c, const char *why);
+void Ccai_sip_refer_notify(sip_call *c, const struct sip_msg *msg);
 extern const ccai_call_ops Ccai_sip_ops;
 void Ccai_sip_on_gave_up(void *ud, ccai_status st);
 
@@ -160,5 +165,7 @@ CCAI_MUST_CHECK bool Ccai_sip_dialog_record(const sip_call *c, char *out, size_t
 void Ccai_sip_take_back_all(Ccai_sip *s);
 bool Ccai_sip_dialog_request(const struct sip_msg *msg, void *arg);
 void Ccai_sip_dialog_bye(sip_call *c);
+/* REFER to c->transfer_to in the dialog taken back; 0 when sent. */
+CCAI_MUST_CHECK int Ccai_sip_dialog_refer(sip_call *c);
 
 #endif
