@@ -16,12 +16,13 @@
  * cannot make a session from stored ids): its in-dialog requests come to
  * Ccai_sip_dialog_request() first (BYE, re-INVITE, INFO, OPTIONS), and
  * our BYE and REFER are built here (the REFER's NOTIFYs come back the
- * same way). The route set
- * (Record-Route) is not kept: peers reached directly, as softphones and
- * PBXs on the same network are.
+ * same way). The route set (Record-Route of the INVITE, or of our
+ * INVITE's 2xx reversed) is kept: our requests go through the proxies
+ * that asked to stay on the path.
  *
  * Record: "sip-dialog/1 <Call-ID> <our tag> <their tag> <udp|tcp|tls>
- * <their target URI> <our URI> <their URI>", each field without spaces. */
+ * <their target URI> <our URI> <their URI> [<route>,<route>...]", each
+ * field without spaces (the route set only when there is one). */
 #include "channels/sip/sip_int.h"
 
 #include "core/json.h"
@@ -40,8 +41,33 @@ static void pl_copy(const struct pl *pl, char *out, size_t cap)
         out[0] = '\0';
 }
 
+/* One Record-Route value added to the route set; a value with spaces (a
+ * display name) or one too long for the record drops the whole set. */
+static bool add_route(const struct sip_hdr *hdr, const struct sip_msg *msg, void *arg)
+{
+    CCAI_UNUSED(msg);
+    sip_call *c = arg;
+    size_t have = strlen(c->route);
+    bool spaces = memchr(hdr->val.p, ' ', hdr->val.l) || memchr(hdr->val.p, '\t', hdr->val.l);
+    if (spaces || have + hdr->val.l + 2 > sizeof c->route) {
+        c->route[0] = '\0';
+        return true; /* stop: no partial route set */
+    }
+    re_snprintf(c->route + have, sizeof c->route - have, "%s%r", have ? "," : "", &hdr->val);
+    return false;
+}
+
+/* RFC 3261 §12.1.1: the UAS's route set is the request's Record-Route in
+ * order; §12.1.2: the UAC's, the 2xx's in reverse. */
+static void route_set(sip_call *c, const struct sip_msg *msg, bool fwd)
+{
+    c->route[0] = '\0';
+    (void)sip_msg_hdr_apply(msg, fwd, SIP_HDR_RECORD_ROUTE, add_route, c);
+}
+
 void Ccai_sip_dialog_invite(sip_call *c, const struct sip_msg *msg)
 {
+    route_set(c, msg, true);
     pl_copy(&msg->to.auri, c->luri, sizeof c->luri);
     pl_copy(&msg->from.auri, c->ruri, sizeof c->ruri);
     c->target[0] = '\0';
@@ -62,6 +88,7 @@ void Ccai_sip_dialog_estab(sip_call *c, const struct sip_msg *msg)
         if (h && sip_addr_decode(&addr, &h->val) == 0)
             pl_copy(&addr.auri, c->target, sizeof c->target);
         c->tp = msg->tp;
+        route_set(c, msg, false);
     } else { /* the caller's ACK */
         pl_copy(&msg->to.tag, c->ltag, sizeof c->ltag);
         pl_copy(&msg->from.tag, c->rtag, sizeof c->rtag);
@@ -73,8 +100,9 @@ bool Ccai_sip_dialog_record(const sip_call *c, char *out, size_t cap)
     if (!c->callid[0] || !c->ltag[0] || !c->rtag[0] || !c->target[0] || !c->luri[0] ||
         !c->ruri[0] || strpbrk(c->callid, " \t"))
         return false;
-    int n = snprintf(out, cap, RECORD_PREFIX "%s %s %s %s %s %s %s", c->callid, c->ltag, c->rtag,
-                     sip_transp_name(c->tp), c->target, c->luri, c->ruri);
+    int n = snprintf(out, cap, RECORD_PREFIX "%s %s %s %s %s %s %s%s%s", c->callid, c->ltag,
+                     c->rtag, sip_transp_name(c->tp), c->target, c->luri, c->ruri,
+                     c->route[0] ? " " : "", c->route);
     return n > 0 && (size_t)n < cap;
 }
 
@@ -85,8 +113,10 @@ static bool parse_record(const char *rec, sip_call *c)
         return false;
     char tp[8];
     /* Widths: the fields' sizes in sip_call, less one. */
-    if (sscanf(rec + strlen(RECORD_PREFIX), "%127s %63s %63s %7s %319s %319s %319s", c->callid,
-               c->ltag, c->rtag, tp, c->target, c->luri, c->ruri) != 7)
+    c->route[0] = '\0';
+    int n = sscanf(rec + strlen(RECORD_PREFIX), "%127s %63s %63s %7s %319s %319s %319s %511s",
+                   c->callid, c->ltag, c->rtag, tp, c->target, c->luri, c->ruri, c->route);
+    if (n != 7 && n != 8)
         return false;
     if (!strcmp(tp, "UDP"))
         c->tp = SIP_TRANSP_UDP;
@@ -114,7 +144,18 @@ static int dialog_request(sip_call *c, struct sip_request **reqp, const char *me
     if (sip_transp_laddr(s->sip, &laddr, c->tp, NULL) != 0)
         laddr = s->laddr;
     size_t len = body ? mbuf_get_left(body) : 0;
-    return sip_requestf(reqp, s->sip, resph != NULL, met, c->target, NULL, NULL, NULL, resph, c,
+    /* With a route set (loose routing, RFC 3261 §12.2.1.1): the request
+     * goes to its first URI, all of it in Route. */
+    struct uri first;
+    bool routed = false;
+    const char *lt = strchr(c->route, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    if (gt) {
+        struct pl pl = {lt + 1, (size_t)(gt - lt - 1)};
+        routed = uri_decode(&first, &pl) == 0;
+    }
+    return sip_requestf(reqp, s->sip, resph != NULL, met, c->target, routed ? &first : NULL, NULL,
+                        NULL, resph, c,
+                        "%s%s%s"
                         "To: <%s>;tag=%s\r\n"
                         "From: <%s>;tag=%s\r\n"
                         "Call-ID: %s\r\n"
@@ -124,6 +165,7 @@ static int dialog_request(sip_call *c, struct sip_request **reqp, const char *me
                         "Content-Length: %zu\r\n"
                         "\r\n"
                         "%b",
+                        routed ? "Route: " : "", routed ? c->route : "", routed ? "\r\n" : "",
                         c->ruri, c->rtag, c->luri, c->ltag, c->callid, cseq, met, s->user, &laddr,
                         tp_param(c->tp), body ? "Content-Type: application/sdp\r\n" : "",
                         extra ? extra : "", len, body ? mbuf_buf(body) : NULL, len);

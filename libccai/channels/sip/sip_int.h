@@ -77,6 +77,7 @@ struct sip_call {
     uint32_t lseq;
     char ltag[64], rtag[64];
     char target[320], luri[320], ruri[320];
+    char route[512];    /* the route set (RFC 3261 §12.1): "<uri>,<uri>", or "" */
     char resume_id[40]; /* the stored call being taken back */
     struct sipsub *refer;
     bool established;
