@@ -42,7 +42,7 @@ DEPS := make meson ninja-build pkg-config gcc g++ libc6-dev binutils file python
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libsqlite3-dev libevent-dev \
 	libssl-dev libcmocka-dev sqlite3 libhttp-parser-dev libspeexdsp-dev espeak-ng sox \
 	libwslay-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx pocketsphinx-en-us flite1-dev \
-	libre-dev baresip-core libhiredis-dev redis-server systemd libpq-dev postgresql
+	libre-dev baresip-core openssl libhiredis-dev redis-server systemd libpq-dev postgresql
 # ... and what the developer checks need (fuzzing, formatting, linting).
 DEV_DEPS := clang llvm lld libclang-rt-14-dev clang-format clang-tidy shellcheck
 

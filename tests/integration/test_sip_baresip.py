@@ -191,11 +191,11 @@ sip:
 class Phone:
     """A baresip instance driven over ctrl_tcp (netstring JSON)."""
 
-    def __init__(self, name, user, source, answer="manual", account=""):
+    def __init__(self, name, user, source, answer="manual", account="", config=""):
         self.dir = os.path.join(TMP, name)
         self.rec = os.path.join(self.dir, "rec")
         os.makedirs(self.rec)
-        self.sip_port = free_port()
+        self.sip_port = free_port(span=2)  # baresip's TLS, when it has it, on the next
         self.ctrl_port = free_port()
         rtp = free_port(span=41)
         with open(os.path.join(self.dir, "config"), "w") as f:
@@ -219,7 +219,7 @@ module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
 snd_path {self.rec}
-""")
+{config}""")
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(f"<sip:{user}@127.0.0.1:{self.sip_port}>;regint=0;answermode={answer}{account}\n")
         self.log = open(os.path.join(self.dir, "log"), "w")
@@ -644,23 +644,30 @@ def main():
     ok(c["end_reason"] == "the caller hung up", "the caller hangs up the call taken back")
     k.stop()
     srv = outbound(srv, sip_port, db, silence)
-    print("1..%d" % N)
 
 
-try:
-    main()
-    rc = 0
-except AssertionError as e:
-    print("not ok %d - %s" % (N + 1, e))
-    print("1..%d" % (N + 1))
-    rc = 1
-finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    if os.environ.get("SIP_TEST_KEEP"):
-        print("# kept " + TMP)
-    else:
-        shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(rc)
+def run(body):
+    """body() as a TAP test: the processes it started killed, TMP removed
+    (SIP_TEST_KEEP keeps it); the exit status."""
+    try:
+        body()
+        print("1..%d" % N)
+        rc = 0
+    except AssertionError as e:
+        print("not ok %d - %s" % (N + 1, e))
+        print("1..%d" % (N + 1))
+        rc = 1
+    finally:
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if os.environ.get("SIP_TEST_KEEP"):
+            print("# kept " + TMP)
+        else:
+            shutil.rmtree(TMP, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -14,7 +14,9 @@
  *                     with digest (sip.username, sip.password), or to a
  *                     sip: URI as it is
  *   REGISTER          to sip.registrar with the same credentials, so that
- *                     the registrar's callers reach the bot
+ *                     the registrar's callers reach the bot: its INVITEs
+ *                     (from the address its 2xx came from) are let in
+ *                     without a sip.allow entry
  *
  * libre has its own loop and re_main() is the only way to run it: the
  * channel works on a context made by ccai_ctx_new_libre() (io/libre.c),
@@ -200,7 +202,11 @@ static void on_invite(const struct sip_msg *msg, void *arg)
 {
     Ccai_sip *s = arg;
     char peer[64];
-    if (!Ccai_sip_peer_allowed(s, &msg->src, peer, sizeof peer)) {
+    /* The registrar's calls to the Contact it holds come from where its
+     * answers came from: let in without a sip.allow entry (a provider's
+     * public address is no private network). */
+    bool from_registrar = s->registrar_seen && sa_cmp(&msg->src, &s->registrar_src, SA_ADDR);
+    if (!Ccai_sip_peer_allowed(s, &msg->src, peer, sizeof peer) && !from_registrar) {
         s->refused++;
         Ccai_log(s->log, CCAI_LOG_WARN, "sip: refused an INVITE from %s: not in sip.allow%s: 403",
                  peer,
@@ -238,6 +244,8 @@ static void on_registered(int err, const struct sip_msg *msg, void *arg)
         return;
     }
     if (msg->scode >= 200) {
+        s->registrar_src = msg->src;
+        s->registrar_seen = true;
         if (!s->registered)
             Ccai_log(s->log, CCAI_LOG_INFO, "sip: registered at %s", reg);
         s->registered = true;

@@ -481,7 +481,7 @@ static void op_state(ccai_call *call, ccai_call_state old_state, ccai_call_state
     }
 }
 
-static void transfer_failed(sip_call *c, const char *why)
+void Ccai_sip_transfer_failed(sip_call *c, const char *why)
 {
     c->transferring = false;
     Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: the transfer to %s failed: %s", who(c),
@@ -489,12 +489,8 @@ static void transfer_failed(sip_call *c, const char *why)
     Ccai_notify(&c->notify, CCAI_EVENT_TRANSFER_FAILED, why);
 }
 
-/* NOTIFY of our REFER (RFC 3515): a message/sipfrag status line. */
-static void on_refer_notify(struct sip *sip, const struct sip_msg *msg, void *arg)
+void Ccai_sip_refer_notify(sip_call *c, const struct sip_msg *msg)
 {
-    sip_call *c = arg;
-    if (sip_treply(NULL, sip, msg, 200, "OK") != 0)
-        Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer a NOTIFY", who(c));
     struct pl code;
     if (!c->transferring || re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
                                      "SIP/2.0 [0-9]+", &code) != 0)
@@ -505,7 +501,7 @@ static void on_refer_notify(struct sip *sip, const struct sip_msg *msg, void *ar
     if (sc >= 300) {
         char why[64];
         snprintf(why, sizeof why, "the agent's leg failed (%u)", sc);
-        transfer_failed(c, why);
+        Ccai_sip_transfer_failed(c, why);
         return;
     }
     c->transferring = false;
@@ -514,6 +510,15 @@ static void on_refer_notify(struct sip *sip, const struct sip_msg *msg, void *ar
     /* RFC 5589 §6.1: the transferor ends its dialog. */
     c->bot_ended = true;
     Ccai_sip_finish(c, "transferred", true);
+}
+
+/* NOTIFY of our REFER (RFC 3515): a message/sipfrag status line. */
+static void on_refer_notify(struct sip *sip, const struct sip_msg *msg, void *arg)
+{
+    sip_call *c = arg;
+    if (sip_treply(NULL, sip, msg, 200, "OK") != 0)
+        Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer a NOTIFY", who(c));
+    Ccai_sip_refer_notify(c, msg);
 }
 
 static void on_refer_close(int err, const struct sip_msg *msg,
@@ -530,7 +535,7 @@ static void on_refer_close(int err, const struct sip_msg *msg,
     else
         snprintf(why, sizeof why, "REFER ended without an outcome (%s)",
                  err ? strerror(err) : "subscription over");
-    transfer_failed(c, why);
+    Ccai_sip_transfer_failed(c, why);
 }
 
 static int op_transfer(ccai_call *call, const char *number, void *ud)
@@ -540,13 +545,8 @@ static int op_transfer(ccai_call *call, const char *number, void *ud)
     Ccai_sip *s = c->s;
     if (c->closing || c->transferring)
         return -1;
-    if (!c->sess) {
-        Ccai_log(s->log, CCAI_LOG_WARN,
-                 "sip: call %s: a call taken back after a restart cannot be transferred "
-                 "(no REFER outside libre's session)",
-                 who(c));
+    if (!c->sess && !c->taken_back)
         return -1;
-    }
     if (s->agent_uri && *s->agent_uri)
         snprintf(c->transfer_to, sizeof c->transfer_to, "%s", s->agent_uri);
     else if (!Ccai_sip_target_uri(s, number, c->transfer_to, sizeof c->transfer_to)) {
@@ -555,9 +555,13 @@ static int op_transfer(ccai_call *call, const char *number, void *ud)
                  who(c), number ? number : "(no number)");
         return -1;
     }
-    int err = sipevent_drefer(&c->refer, s->evsock, sipsess_dialog(c->sess), s->user, Ccai_sip_auth,
-                              s, false, on_refer_notify, on_refer_close, c, "Refer-To: <%s>\r\n",
-                              c->transfer_to);
+    /* A call taken back after a restart: REFER in our own dialog
+     * (sip_dialog.c), its NOTIFYs come to Ccai_sip_dialog_request(). */
+    int err = c->taken_back
+                  ? Ccai_sip_dialog_refer(c)
+                  : sipevent_drefer(&c->refer, s->evsock, sipsess_dialog(c->sess), s->user,
+                                    Ccai_sip_auth, s, false, on_refer_notify, on_refer_close, c,
+                                    "Refer-To: <%s>\r\n", c->transfer_to);
     if (err) {
         Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot send REFER: %s", who(c),
                  strerror(err));
@@ -643,8 +647,8 @@ static void on_estab(const struct sip_msg *msg, void *arg)
                      "restart",
                      who(c), ccai_status_str(st));
     }
-    Ccai_log(c->s->log, CCAI_LOG_INFO, "sip: call %s: established, %s, RTP with %s", who(c),
-             c->enc == CCAI_AUDIO_ULAW ? "PCMU" : "PCMA", c->peer_text);
+    Ccai_log(c->s->log, CCAI_LOG_INFO, "sip: call %s: established over %s, %s, RTP with %s", who(c),
+             sip_transp_name(c->tp), c->enc == CCAI_AUDIO_ULAW ? "PCMU" : "PCMA", c->peer_text);
     Ccai_sip_connected(c);
 }
 

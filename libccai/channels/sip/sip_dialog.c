@@ -15,17 +15,19 @@
  * The dialog taken back is ours, not libre's session layer's (libre 1.1.0
  * cannot make a session from stored ids): its in-dialog requests come to
  * Ccai_sip_dialog_request() first (BYE, re-INVITE, INFO, OPTIONS), and
- * our BYE is built here. It has no REFER: a transfer after a take-back
- * fails (the engine apologises and offers a callback). The route set
- * (Record-Route) is not kept: peers reached directly, as softphones and
- * PBXs on the same network are.
+ * our BYE and REFER are built here (the REFER's NOTIFYs come back the
+ * same way). The route set (Record-Route of the INVITE, or of our
+ * INVITE's 2xx reversed) is kept: our requests go through the proxies
+ * that asked to stay on the path.
  *
  * Record: "sip-dialog/1 <Call-ID> <our tag> <their tag> <udp|tcp|tls>
- * <their target URI> <our URI> <their URI>", each field without spaces. */
+ * <their target URI> <our URI> <their URI> [<route>,<route>...]", each
+ * field without spaces (the route set only when there is one). */
 #include "channels/sip/sip_int.h"
 
 #include "core/json.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,8 +41,33 @@ static void pl_copy(const struct pl *pl, char *out, size_t cap)
         out[0] = '\0';
 }
 
+/* One Record-Route value added to the route set; a value with spaces (a
+ * display name) or one too long for the record drops the whole set. */
+static bool add_route(const struct sip_hdr *hdr, const struct sip_msg *msg, void *arg)
+{
+    CCAI_UNUSED(msg);
+    sip_call *c = arg;
+    size_t have = strlen(c->route);
+    bool spaces = memchr(hdr->val.p, ' ', hdr->val.l) || memchr(hdr->val.p, '\t', hdr->val.l);
+    if (spaces || have + hdr->val.l + 2 > sizeof c->route) {
+        c->route[0] = '\0';
+        return true; /* stop: no partial route set */
+    }
+    re_snprintf(c->route + have, sizeof c->route - have, "%s%r", have ? "," : "", &hdr->val);
+    return false;
+}
+
+/* RFC 3261 §12.1.1: the UAS's route set is the request's Record-Route in
+ * order; §12.1.2: the UAC's, the 2xx's in reverse. */
+static void route_set(sip_call *c, const struct sip_msg *msg, bool fwd)
+{
+    c->route[0] = '\0';
+    (void)sip_msg_hdr_apply(msg, fwd, SIP_HDR_RECORD_ROUTE, add_route, c);
+}
+
 void Ccai_sip_dialog_invite(sip_call *c, const struct sip_msg *msg)
 {
+    route_set(c, msg, true);
     pl_copy(&msg->to.auri, c->luri, sizeof c->luri);
     pl_copy(&msg->from.auri, c->ruri, sizeof c->ruri);
     c->target[0] = '\0';
@@ -61,6 +88,7 @@ void Ccai_sip_dialog_estab(sip_call *c, const struct sip_msg *msg)
         if (h && sip_addr_decode(&addr, &h->val) == 0)
             pl_copy(&addr.auri, c->target, sizeof c->target);
         c->tp = msg->tp;
+        route_set(c, msg, false);
     } else { /* the caller's ACK */
         pl_copy(&msg->to.tag, c->ltag, sizeof c->ltag);
         pl_copy(&msg->from.tag, c->rtag, sizeof c->rtag);
@@ -72,8 +100,9 @@ bool Ccai_sip_dialog_record(const sip_call *c, char *out, size_t cap)
     if (!c->callid[0] || !c->ltag[0] || !c->rtag[0] || !c->target[0] || !c->luri[0] ||
         !c->ruri[0] || strpbrk(c->callid, " \t"))
         return false;
-    int n = snprintf(out, cap, RECORD_PREFIX "%s %s %s %s %s %s %s", c->callid, c->ltag, c->rtag,
-                     sip_transp_name(c->tp), c->target, c->luri, c->ruri);
+    int n = snprintf(out, cap, RECORD_PREFIX "%s %s %s %s %s %s %s%s%s", c->callid, c->ltag,
+                     c->rtag, sip_transp_name(c->tp), c->target, c->luri, c->ruri,
+                     c->route[0] ? " " : "", c->route);
     return n > 0 && (size_t)n < cap;
 }
 
@@ -84,8 +113,10 @@ static bool parse_record(const char *rec, sip_call *c)
         return false;
     char tp[8];
     /* Widths: the fields' sizes in sip_call, less one. */
-    if (sscanf(rec + strlen(RECORD_PREFIX), "%127s %63s %63s %7s %319s %319s %319s", c->callid,
-               c->ltag, c->rtag, tp, c->target, c->luri, c->ruri) != 7)
+    c->route[0] = '\0';
+    int n = sscanf(rec + strlen(RECORD_PREFIX), "%127s %63s %63s %7s %319s %319s %319s %511s",
+                   c->callid, c->ltag, c->rtag, tp, c->target, c->luri, c->ruri, c->route);
+    if (n != 7 && n != 8)
         return false;
     if (!strcmp(tp, "UDP"))
         c->tp = SIP_TRANSP_UDP;
@@ -103,28 +134,41 @@ static const char *tp_param(enum sip_transp tp)
     return tp == SIP_TRANSP_TCP ? ";transport=tcp" : tp == SIP_TRANSP_TLS ? ";transport=tls" : "";
 }
 
-/* A request of ours in the dialog taken back (re-INVITE, ACK, BYE). */
+/* A request of ours in the dialog taken back (re-INVITE, ACK, BYE,
+ * REFER with @p extra headers). */
 static int dialog_request(sip_call *c, struct sip_request **reqp, const char *met, uint32_t cseq,
-                          struct mbuf *body, sip_resp_h *resph)
+                          struct mbuf *body, sip_resp_h *resph, const char *extra)
 {
     Ccai_sip *s = c->s;
     struct sa laddr;
     if (sip_transp_laddr(s->sip, &laddr, c->tp, NULL) != 0)
         laddr = s->laddr;
     size_t len = body ? mbuf_get_left(body) : 0;
-    return sip_requestf(reqp, s->sip, resph != NULL, met, c->target, NULL, NULL, NULL, resph, c,
+    /* With a route set (loose routing, RFC 3261 §12.2.1.1): the request
+     * goes to its first URI, all of it in Route. */
+    struct uri first;
+    bool routed = false;
+    const char *lt = strchr(c->route, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    if (gt) {
+        struct pl pl = {lt + 1, (size_t)(gt - lt - 1)};
+        routed = uri_decode(&first, &pl) == 0;
+    }
+    return sip_requestf(reqp, s->sip, resph != NULL, met, c->target, routed ? &first : NULL, NULL,
+                        NULL, resph, c,
+                        "%s%s%s"
                         "To: <%s>;tag=%s\r\n"
                         "From: <%s>;tag=%s\r\n"
                         "Call-ID: %s\r\n"
                         "CSeq: %u %s\r\n"
                         "Contact: <sip:%s@%J%s>\r\n"
-                        "%s"
+                        "%s%s"
                         "Content-Length: %zu\r\n"
                         "\r\n"
                         "%b",
+                        routed ? "Route: " : "", routed ? c->route : "", routed ? "\r\n" : "",
                         c->ruri, c->rtag, c->luri, c->ltag, c->callid, cseq, met, s->user, &laddr,
-                        tp_param(c->tp), body ? "Content-Type: application/sdp\r\n" : "", len,
-                        body ? mbuf_buf(body) : NULL, len);
+                        tp_param(c->tp), body ? "Content-Type: application/sdp\r\n" : "",
+                        extra ? extra : "", len, body ? mbuf_buf(body) : NULL, len);
 }
 
 static void end_stored(Ccai_sip *s, const char *call_id, const char *why)
@@ -146,8 +190,38 @@ static void on_bye_answer(int err, const struct sip_msg *msg, void *arg)
 void Ccai_sip_dialog_bye(sip_call *c)
 {
     c->req = mem_deref(c->req);
-    if (dialog_request(c, &c->req, "BYE", ++c->lseq, NULL, on_bye_answer) != 0)
+    if (dialog_request(c, &c->req, "BYE", ++c->lseq, NULL, on_bye_answer, NULL) != 0)
         Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: cannot send BYE", c->resume_id);
+}
+
+/* The peer's answer to our REFER: 202 and the outcome comes in NOTIFYs
+ * (Ccai_sip_dialog_request()); a refusal (405, 501, 603...) fails it. */
+static void on_refer_answer(int err, const struct sip_msg *msg, void *arg)
+{
+    sip_call *c = arg;
+    if (!err && msg && msg->scode < 200)
+        return;
+    c->req = mem_deref(c->req);
+    if (!c->transferring || (!err && msg && msg->scode < 300))
+        return;
+    char why[96];
+    if (msg)
+        snprintf(why, sizeof why, "the caller's phone refused REFER (%u)", (unsigned)msg->scode);
+    else
+        snprintf(why, sizeof why, "REFER got no answer (%s)", strerror(err));
+    Ccai_sip_transfer_failed(c, why);
+}
+
+int Ccai_sip_dialog_refer(sip_call *c)
+{
+    if (c->req)
+        return EBUSY; /* the re-INVITE is not answered yet */
+    char hdrs[600];
+    int n = snprintf(hdrs, sizeof hdrs, "Refer-To: <%s>\r\nReferred-By: <%s>\r\n", c->transfer_to,
+                     c->luri);
+    if (n < 0 || (size_t)n >= sizeof hdrs)
+        return EOVERFLOW;
+    return dialog_request(c, &c->req, "REFER", ++c->lseq, NULL, on_refer_answer, hdrs);
 }
 
 /* The peer's answer to our re-INVITE. */
@@ -172,7 +246,7 @@ static void on_reinvite_answer(int err, const struct sip_msg *msg, void *arg)
     struct sip_addr addr;
     if (h && sip_addr_decode(&addr, &h->val) == 0)
         pl_copy(&addr.auri, c->target, sizeof c->target);
-    if (dialog_request(c, NULL, "ACK", c->lseq, NULL, NULL) != 0)
+    if (dialog_request(c, NULL, "ACK", c->lseq, NULL, NULL, NULL) != 0)
         Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot ACK the re-INVITE", c->resume_id);
     const char *why = NULL;
     if (sdp_decode(c->sdp, msg->mb, false) != 0 || !Ccai_sip_media_apply(c, &why)) {
@@ -229,7 +303,7 @@ static void take_back(Ccai_sip *s, const char *call_id, const char *rec)
     struct mbuf *desc = NULL;
     int err = sdp_encode(&desc, c->sdp, true);
     if (!err)
-        err = dialog_request(c, &c->req, "INVITE", c->lseq, desc, on_reinvite_answer);
+        err = dialog_request(c, &c->req, "INVITE", c->lseq, desc, on_reinvite_answer, NULL);
     mem_deref(desc);
     if (err) {
         Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot re-INVITE %s: %s", call_id, c->target,
@@ -323,6 +397,12 @@ bool Ccai_sip_dialog_request(const struct sip_msg *msg, void *arg)
                      c->resume_id);
         mem_deref(desc);
         c->refreshed_at = Ccai_ctx_now(s->ctx);
+        return true;
+    }
+    if (!pl_strcmp(&msg->met, "NOTIFY")) { /* of our REFER (RFC 3515) */
+        if (sip_reply(s->sip, msg, 200, "OK") != 0)
+            Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer NOTIFY", c->resume_id);
+        Ccai_sip_refer_notify(c, msg);
         return true;
     }
     if (!pl_strcmp(&msg->met, "OPTIONS") || !pl_strcmp(&msg->met, "INFO")) {

@@ -44,6 +44,8 @@ typedef struct Ccai_sip {
     uint16_t rtp_lo, rtp_hi, rtp_next;
     uint32_t rtp_timeout_ms;
     bool registered;
+    bool registrar_seen;
+    struct sa registrar_src; /* where the registrar's 2xx came from */
     sip_call *calls;
     uint64_t refused;
     Ccai_timer resume_timer; /* take-back of the stored dialogs at start */
@@ -68,6 +70,7 @@ struct sip_call {
     uint32_t lseq;
     char ltag[64], rtag[64];
     char target[320], luri[320], ruri[320];
+    char route[512];    /* the route set (RFC 3261 §12.1): "<uri>,<uri>", or "" */
     char resume_id[40]; /* the stored call being taken back */
     struct sipsub *refer;
     bool established;
@@ -134,6 +137,11 @@ CCAI_MUST_CHECK bool Ccai_sip_media_apply(sip_call *c, const char **why);
  * (BYE when send_bye), the call freed once its events are taken. */
 void Ccai_sip_finish(sip_call *c, const char *reason, bool send_bye);
 void Ccai_sip_connected(sip_call *c);
+/* The transfer failed (the engine is told, the bot goes on); the
+ * sipfrag of a NOTIFY of our REFER (RFC 3515): 2xx ends the call as
+ * transferred, >= 300 fails the transfer. */
+void Ccai_sip_transfer_failed(sip_call *c, const char *why);
+void Ccai_sip_refer_notify(sip_call *c, const struct sip_msg *msg);
 extern const ccai_call_ops Ccai_sip_ops;
 void Ccai_sip_on_gave_up(void *ud, ccai_status st);
 
@@ -151,5 +159,7 @@ CCAI_MUST_CHECK bool Ccai_sip_dialog_record(const sip_call *c, char *out, size_t
 void Ccai_sip_take_back_all(Ccai_sip *s);
 bool Ccai_sip_dialog_request(const struct sip_msg *msg, void *arg);
 void Ccai_sip_dialog_bye(sip_call *c);
+/* REFER to c->transfer_to in the dialog taken back; 0 when sent. */
+CCAI_MUST_CHECK int Ccai_sip_dialog_refer(sip_call *c);
 
 #endif
