@@ -112,6 +112,7 @@ typedef struct Ccai_engine {
     struct ccai_call *kept;
     Ccai_timer kept_timer;
     struct Ccai_prompts *prompts;
+    struct Ccai_phrasebook *phrasebook;   /* engine/phrases.c: phrases in any language */
     struct Ccai_guardrails *guardrails;   /* engine/guardrails.c */
     struct Ccai_ofl_lexicon *offline_lex; /* made at the first offline call */
     Ccai_llm_model models[2];             /* fast, then slow (those configured) */
