@@ -196,6 +196,7 @@ struct ccai_call {
      * loop with those of the other calls (engine/conversation.c). */
     struct ccai_call *kept_next;
     bool kept_listed;
+    Ccai_span *kept_span; /* its part of a group commit ("store_commit") */
 
     /* An upper layer's state on the call (the voice session of an audio
      * call, libccai/voice/): freed with the handle (Ccai_call_attach). */
