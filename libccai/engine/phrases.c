@@ -39,6 +39,8 @@ typedef struct entry {
 
 struct Ccai_phrasebook {
     Ccai_engine *e;
+    /* Made when a language first needs them: a call in English, French or
+     * Spanish allocates nothing here. */
     char hash[65]; /* of the English set and the instructions, hex */
     char *source;  /* the English set, JSON */
     entry *langs[CCAI_PHRASES_LANGS_MAX];
@@ -400,6 +402,22 @@ static CCAI_MUST_CHECK bool from_store(entry *en)
     return true;
 }
 
+/* SHA-256 of a NUL b, hex. */
+static CCAI_MUST_CHECK bool hash_hex(const char *a, const char *b, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(ctx, a, strlen(a) + 1) == 1 &&
+              EVP_DigestUpdate(ctx, b, strlen(b)) == 1 && EVP_DigestFinal_ex(ctx, md, &n) == 1 &&
+              n == 32;
+    EVP_MD_CTX_free(ctx);
+    for (unsigned i = 0; ok && i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return ok;
+}
+
 /* The entry of lang, made (and its translation started) on first use;
  * NULL when none can be (a bad tag, the table full, NOMEM). */
 static entry *entry_of(Ccai_phrasebook *pb, const char *lang)
@@ -412,6 +430,14 @@ static entry *entry_of(Ccai_phrasebook *pb, const char *lang)
     }
     if (!tag_ok(lang))
         return NULL;
+    if (!pb->source) {
+        char *src = Ccai_phrases_source_json(pb->e->prompts);
+        if (!src || !hash_hex(instructions, src, pb->hash)) {
+            ccai_free(src);
+            return NULL; /* out of memory: English, asked again next time */
+        }
+        pb->source = src;
+    }
     if (pb->n == CCAI_PHRASES_LANGS_MAX) {
         if (!pb->full_logged)
             Ccai_log(&pb->e->log, CCAI_LOG_WARN,
@@ -434,32 +460,11 @@ static entry *entry_of(Ccai_phrasebook *pb, const char *lang)
 
 /* The phrase book ------------------------------------------------------------ */
 
-static CCAI_MUST_CHECK bool hash_hex(const char *a, const char *b, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-              EVP_DigestUpdate(ctx, a, strlen(a) + 1) == 1 &&
-              EVP_DigestUpdate(ctx, b, strlen(b)) == 1 && EVP_DigestFinal_ex(ctx, md, &n) == 1 &&
-              n == 32;
-    EVP_MD_CTX_free(ctx);
-    for (unsigned i = 0; ok && i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    return ok;
-}
-
 Ccai_phrasebook *Ccai_phrasebook_new(Ccai_engine *e)
 {
     Ccai_phrasebook *pb = Ccai_calloc(1, sizeof *pb);
-    if (!pb)
-        return NULL;
-    pb->e = e;
-    pb->source = Ccai_phrases_source_json(e->prompts);
-    if (!pb->source || !hash_hex(instructions, pb->source, pb->hash)) {
-        Ccai_phrasebook_free(pb);
-        return NULL;
-    }
+    if (pb)
+        pb->e = e;
     return pb;
 }
 
