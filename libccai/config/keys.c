@@ -208,6 +208,9 @@ static const Ccai_key keys[] = {
        "Said when the caller's words look like a jailbreak (guardrails.jailbreak_action: refuse)"),
     KS("prompts.sounds.loading_tpl", NULL, "Sound played while waiting"),
     KS("prompts.sounds.ready_tpl", NULL, "Sound played when ready to listen"),
+    KB("prompts.translate", true,
+       "Translate the fixed phrases with the LLM for a language other than en, fr, es "
+       "(stored; English until ready); false: English"),
 
     /* Audio calls (libccai/voice/): the speech providers, tried in order
      * (a provider that fails mid-call hands over to the next: the offline

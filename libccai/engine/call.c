@@ -57,13 +57,15 @@ static void call_unlink(ccai_call *c)
 
 static void call_destroy(ccai_call *c)
 {
-    Ccai_span_attr_str(c->span, "call.state", c->row.state);
-    Ccai_span_attr_str(c->span, "call.end_reason", c->row.end_reason);
-    Ccai_span_end(c->span);
+    /* The upper layer first: its spans (speech) end inside the call's. */
     if (c->attached_free)
         c->attached_free(c->attached);
     c->attached = NULL;
     c->attached_free = NULL;
+    Ccai_span_attr_str(c->span, "call.state", c->row.state);
+    Ccai_span_attr_str(c->span, "call.end_reason", c->row.end_reason);
+    Ccai_span_end(c->span);
+    c->span = NULL;
     Ccai_call_pending_drop(c);
     Ccai_conv_cleanup(c);
     Ccai_call_unsaved_clear(c);

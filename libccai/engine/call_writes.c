@@ -74,10 +74,15 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
 {
     Ccai_store *store = c->eng->store;
     bool tx = c->unsaved && c->unsaved->next;
+    /* One commit, or (inside the caller's transaction, or one row) as
+     * many as rows: one span. */
+    Ccai_span *sp = c->unsaved ? Ccai_span_child(c->span, "store_commit", CCAI_SPAN_CLIENT) : NULL;
     if (tx) {
         ccai_status st = Ccai_store_begin(store);
-        if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM)
+        if (st == CCAI_ERR_BUSY || st == CCAI_ERR_STORE || st == CCAI_ERR_NOMEM) {
+            Ccai_span_end_st(sp, st);
             return st;
+        }
         tx = st == CCAI_OK; /* else the caller's transaction holds them */
     }
     size_t n = 0;
@@ -113,10 +118,15 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
             if (Ccai_store_rollback(store) != CCAI_OK)
                 Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: rollback: %s", c->row.id,
                          Ccai_store_errmsg(store));
+            Ccai_span_attr_int(sp, "store.rows", 0);
+            Ccai_span_end_st(sp, st);
             return st; /* none of them is stored */
         }
         unsaved_pop(c, NULL);
     }
+    Ccai_span_attr_int(sp, "store.rows", (int64_t)n);
+    Ccai_span_attr_int(sp, "store.batch_calls", 1);
+    Ccai_span_end_st(sp, st);
     if (st != CCAI_OK)
         return st;
     if (n && c->unsaved_tries)
@@ -253,10 +263,15 @@ void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list)
     Ccai_store *store = e->store;
     ccai_status st = Ccai_store_begin(store);
     bool began = st == CCAI_OK;
+    int64_t calls = 0, rows = 0;
     for (ccai_call *c = list; st == CCAI_OK && c; c = c->kept_next) {
         if (Ccai_timer_active(&c->unsaved_timer))
             continue; /* a retry of its own is due */
+        /* Each call's trace shows the commit its words went in. */
+        c->kept_span = Ccai_span_child(c->span, "store_commit", CCAI_SPAN_CLIENT);
+        calls++;
         for (const Ccai_unsaved *u = c->unsaved; st == CCAI_OK && u; u = u->next) {
+            rows++;
             Ccai_store_message m = {
                 .persona = "assistant",
                 .action = "talk",
@@ -277,6 +292,18 @@ void Ccai_calls_store_kept(Ccai_engine *e, ccai_call *list)
     }
     if (st == CCAI_OK)
         st = Ccai_store_commit(store);
+    for (ccai_call *c = list; c; c = c->kept_next) {
+        if (!c->kept_span)
+            continue;
+        int64_t mine = 0;
+        for (const Ccai_unsaved *u = c->unsaved; u; u = u->next)
+            mine++;
+        Ccai_span_attr_int(c->kept_span, "store.rows", mine);
+        Ccai_span_attr_int(c->kept_span, "store.batch_rows", rows);
+        Ccai_span_attr_int(c->kept_span, "store.batch_calls", calls);
+        Ccai_span_end_st(c->kept_span, st);
+        c->kept_span = NULL;
+    }
     if (st != CCAI_OK) {
         if (began && Ccai_store_rollback(store) != CCAI_OK)
             Ccai_log(&e->log, CCAI_LOG_ERROR, "kept sentences: rollback: %s",

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "engine/guardrails.h"
 #include "engine/offline.h"
+#include "engine/phrases.h"
 #include "engine/prompts.h"
 #include "engine/request.h"
 #include "llm/llm.h"
@@ -50,6 +51,8 @@ ccai_status Ccai_conv_engine_init(Ccai_engine *e, char **ret_errmsg)
             return st;
     }
     e->history_max = (int)Ccai_config_int(cfg, "conversation.history_max_messages", 20);
+    if (!(e->phrasebook = Ccai_phrasebook_new(e)))
+        return CCAI_ERR_NOMEM;
     ccai_status gst = Ccai_guardrails_new(e, ret_errmsg);
     if (gst != CCAI_OK)
         return gst;
@@ -120,6 +123,7 @@ void Ccai_conv_engine_cleanup(Ccai_engine *e)
         Ccai_tools_text_unref(e->tools[i].tools[0]);
         Ccai_tools_text_unref(e->tools[i].tools[1]);
     }
+    Ccai_phrasebook_free(e->phrasebook); /* before the prompts it reads */
     Ccai_prompts_free(e->prompts);
     Ccai_guardrails_free(e);
     Ccai_offline_lexicon_free(e->offline_lex);

@@ -18,6 +18,7 @@
 #include "core/tz.h"
 #include "engine/guardrails.h"
 #include "engine/offline.h"
+#include "engine/phrases.h"
 #include "engine/prompts.h"
 #include "engine/request.h"
 #include "engine/speech.h"
@@ -203,8 +204,8 @@ bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool sto
         {"bot_name", Ccai_conv_initiate_str(c, "bot_name")},
         {"bot_company", Ccai_conv_initiate_str(c, "bot_company")},
     };
-    char *text = Ccai_prompts_render_tts_lang(c->eng->prompts, (Ccai_tts_phrase)phrase, c->row.lang,
-                                              random32(), vars, CCAI_ARRAY_SIZE(vars));
+    char *text = Ccai_engine_render_phrase(c->eng, (Ccai_tts_phrase)phrase, c->row.lang, random32(),
+                                           vars, CCAI_ARRAY_SIZE(vars));
     bool ok = text && Ccai_conv_say(c, text, CCAI_STYLE_NONE, expects_reply, false,
                                     store ? "script" : NULL);
     ccai_free(text);
@@ -368,8 +369,8 @@ static CCAI_MUST_CHECK ccai_status offline_take_over(ccai_call *c, const char *t
         return st;
     char *intro = NULL;
     if (c->eng->n_models > 0) {
-        intro = Ccai_prompts_render_tts_lang(c->eng->prompts, CCAI_TTS_OFFLINE_TAKE_OVER,
-                                             c->row.lang, random32(), NULL, 0);
+        intro = Ccai_engine_render_phrase(c->eng, CCAI_TTS_OFFLINE_TAKE_OVER, c->row.lang,
+                                          random32(), NULL, 0);
         if (!intro)
             return CCAI_ERR_NOMEM;
     }
@@ -1229,8 +1230,8 @@ static CCAI_MUST_CHECK bool say_callback(ccai_call *c, bool expects_reply)
         {"bot_company", Ccai_conv_initiate_str(c, "bot_company")},
         {"about", about && *about ? about : Ccai_conv_initiate_str(c, "task")},
     };
-    char *text = Ccai_prompts_render_tts_lang(c->eng->prompts, CCAI_TTS_CALLBACK, c->row.lang,
-                                              random32(), vars, CCAI_ARRAY_SIZE(vars));
+    char *text = Ccai_engine_render_phrase(c->eng, CCAI_TTS_CALLBACK, c->row.lang, random32(), vars,
+                                           CCAI_ARRAY_SIZE(vars));
     json_decref(syn);
     bool ok = text && Ccai_conv_say(c, text, CCAI_STYLE_NONE, expects_reply, false, "script");
     ccai_free(text);

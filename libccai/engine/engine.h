@@ -112,6 +112,7 @@ typedef struct Ccai_engine {
     struct ccai_call *kept;
     Ccai_timer kept_timer;
     struct Ccai_prompts *prompts;
+    struct Ccai_phrasebook *phrasebook;   /* engine/phrases.c: phrases in any language */
     struct Ccai_guardrails *guardrails;   /* engine/guardrails.c */
     struct Ccai_ofl_lexicon *offline_lex; /* made at the first offline call */
     Ccai_llm_model models[2];             /* fast, then slow (those configured) */
@@ -195,6 +196,7 @@ struct ccai_call {
      * loop with those of the other calls (engine/conversation.c). */
     struct ccai_call *kept_next;
     bool kept_listed;
+    Ccai_span *kept_span; /* its part of a group commit ("store_commit") */
 
     /* An upper layer's state on the call (the voice session of an audio
      * call, libccai/voice/): freed with the handle (Ccai_call_attach). */

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 
 #include "config/config.h"
+#include "engine/phrases.h"
 #include "engine/prompts.h"
 
 #include <stdio.h>
@@ -58,7 +59,6 @@ static void built_free(built *b)
  * says it in one voice. false when out of memory. */
 static CCAI_MUST_CHECK bool build(ccai_call *c, built *b)
 {
-    const Ccai_prompts *prompts = Ccai_engine_prompts(c->eng);
     const json_t *avail = json_object_get(json_object_get(c->initiate, "lang"), "availables");
     /* Without random bytes, the first of the prompt's variants. */
     uint32_t r = 0;
@@ -85,10 +85,8 @@ static CCAI_MUST_CHECK bool build(ccai_call *c, built *b)
         const char *label = json_string_value(json_array_get(pr, 0));
         snprintf(b->dtmf[n], sizeof b->dtmf[n], "%zu", n + 1);
         Ccai_prompt_var vars[] = {{"label", label ? label : code}, {"index", b->dtmf[n]}};
-        b->lines[n] =
-            Ccai_prompts_render_tts_lang(prompts, CCAI_TTS_IVR_LANGUAGE, code, r, vars, 2);
-        char *plain =
-            Ccai_prompts_render_tts_lang(prompts, CCAI_TTS_IVR_LANGUAGE, NULL, r, vars, 2);
+        b->lines[n] = Ccai_engine_render_phrase(c->eng, CCAI_TTS_IVR_LANGUAGE, code, r, vars, 2);
+        char *plain = Ccai_engine_render_phrase(c->eng, CCAI_TTS_IVR_LANGUAGE, NULL, r, vars, 2);
         ok = ok && b->lines[n] && plain &&
              Ccai_buf_printf(&b->text, "%s%s", b->text.len ? " " : "", plain);
         ccai_free(plain);

@@ -646,3 +646,20 @@ char *Ccai_prompts_render_tts_lang(const Ccai_prompts *p, Ccai_tts_phrase which,
     const char *tpl = Ccai_prompts_tts_pick_lang(p, which, lang, random);
     return tpl ? Ccai_prompt_render(tpl, vars, n) : NULL;
 }
+
+bool Ccai_prompts_tts_has_lang(const char *lang)
+{
+    if (!lang || !*lang)
+        return false;
+    size_t pl = strcspn(lang, "-_");
+    for (size_t f = 0; f < Ccai_embedded_count; f++) {
+        const char *path = Ccai_embedded_files[f].path;
+        if (strncmp(path, "prompts/tts/", 12) != 0)
+            continue;
+        const char *l = path + 12, *slash = strchr(l, '/');
+        size_t n = slash ? (size_t)(slash - l) : 0;
+        if (n > pl && strchr("-_", l[pl]) && strncasecmp(l, lang, pl) == 0)
+            return true;
+    }
+    return false;
+}

@@ -126,5 +126,9 @@ const char *Ccai_prompts_tts_pick_lang(const Ccai_prompts *p, Ccai_tts_phrase wh
                                        const char *lang, uint32_t random);
 char *Ccai_prompts_render_tts_lang(const Ccai_prompts *p, Ccai_tts_phrase which, const char *lang,
                                    uint32_t random, const Ccai_prompt_var *vars, size_t n);
+/* Are phrases compiled in for @lang (the tag, or another of its language:
+ * "fr-CA" has fr-FR's)? Languages without them are translated by the LLM
+ * (engine/phrases.h). */
+CCAI_MUST_CHECK bool Ccai_prompts_tts_has_lang(const char *lang);
 
 #endif

@@ -159,6 +159,12 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_get(Ccai_store *store, int64_t id,
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_jobs_of_call(Ccai_store *store, const char *call_id,
                                                      const char *kinds, size_t limit,
                                                      Ccai_store_job ***ret, size_t *ret_n);
+/* store/sqlite_phrases.c */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_phrases_get(Ccai_store *store, const char *lang,
+                                                    const char *source_hash, char **ret_json);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_phrases_put(Ccai_store *store, const char *lang,
+                                                    const char *source_hash,
+                                                    const char *phrases_json, const char *model);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_next_due_kinds(Ccai_store *store, const char *kinds,
                                                            int64_t *ret_run_at);
 

@@ -116,6 +116,17 @@ const char *const Ccai_sqlite_migrations[CCAI_STORE_SCHEMA_VERSION] = {
     " tool_calls, engine FROM messages ORDER BY call_id, seq;"
     "DROP TABLE messages;"
     "ALTER TABLE messages_v4 RENAME TO messages;",
+    /* 5: the fixed phrases translated by the LLM (engine/phrases.c), one
+     * row per language (lower case BCP 47 tag) and English set (SHA-256
+     * hex of the set and the instructions): an edited set is another row. */
+    "CREATE TABLE phrase_translations ("
+    " lang TEXT NOT NULL,"
+    " source_hash TEXT NOT NULL,"
+    " phrases TEXT NOT NULL CHECK (json_valid(phrases)),"
+    " model TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (lang, source_hash)"
+    ") WITHOUT ROWID;",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(Ccai_sqlite_migrations) == CCAI_STORE_SCHEMA_VERSION,

@@ -220,6 +220,22 @@ ccai_status Ccai_store_reminder_upsert(Ccai_store *st, const char *call_id, cons
                                         ret_created);
 }
 
+ccai_status Ccai_store_phrases_get(Ccai_store *st, const char *lang, const char *source_hash,
+                                   char **ret_json)
+{
+    if (!st)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->phrases_get(st, lang, source_hash, ret_json);
+}
+
+ccai_status Ccai_store_phrases_put(Ccai_store *st, const char *lang, const char *source_hash,
+                                   const char *phrases_json, const char *model)
+{
+    if (!st)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->phrases_put(st, lang, source_hash, phrases_json, model);
+}
+
 ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id, json_t **ret)
 {
     if (!st)

@@ -42,7 +42,7 @@ typedef struct Ccai_store Ccai_store;
 typedef struct Ccai_store_backend Ccai_store_backend;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 4
+#define CCAI_STORE_SCHEMA_VERSION 5
 
 /* Every backend's store begins with this: what the functions below
  * dispatch on. */
@@ -336,6 +336,16 @@ CCAI_MUST_CHECK ccai_status Ccai_store_job_next_due_kinds(Ccai_store *st, const 
 
 /* Transactions: group several writes into one commit. Nested begin is an
  * error (CCAI_ERR_STATE). */
+/* Phrase translations (engine/phrases.c): the JSON of the fixed phrases
+ * in @lang (a lower case BCP 47 tag) for the English set whose hash is
+ * @source_hash. get: CCAI_ERR_NOT_FOUND when none, else *ret_json freed
+ * with ccai_free(). put: inserted or replaced; @model may be NULL. */
+CCAI_MUST_CHECK ccai_status Ccai_store_phrases_get(Ccai_store *st, const char *lang,
+                                                   const char *source_hash, char **ret_json);
+CCAI_MUST_CHECK ccai_status Ccai_store_phrases_put(Ccai_store *st, const char *lang,
+                                                   const char *source_hash,
+                                                   const char *phrases_json, const char *model);
+
 CCAI_MUST_CHECK ccai_status Ccai_store_begin(Ccai_store *st);
 CCAI_MUST_CHECK ccai_status Ccai_store_commit(Ccai_store *st);
 CCAI_MUST_CHECK ccai_status Ccai_store_rollback(Ccai_store *st);
@@ -415,6 +425,12 @@ struct Ccai_store_backend {
     CCAI_MUST_CHECK ccai_status (*jobs_of_call)(Ccai_store *st, const char *call_id,
                                                 const char *kinds, size_t limit,
                                                 Ccai_store_job ***ret, size_t *ret_n);
+
+    CCAI_MUST_CHECK ccai_status (*phrases_get)(Ccai_store *st, const char *lang,
+                                               const char *source_hash, char **ret_json);
+    CCAI_MUST_CHECK ccai_status (*phrases_put)(Ccai_store *st, const char *lang,
+                                               const char *source_hash, const char *phrases_json,
+                                               const char *model);
 
     CCAI_MUST_CHECK ccai_status (*begin)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*commit)(Ccai_store *st);

@@ -39,6 +39,10 @@ void Ccai_voice_sentence_free(sentence *s)
 {
     if (!s)
         return;
+    /* Not all its audio came: cut (barge-in), or the call ended. */
+    Ccai_span_attr_str(s->span, "tts.outcome", "cut");
+    Ccai_span_attr_int(s->span, "tts.audio_ms", (int64_t)s->audio_ms);
+    Ccai_span_end(s->span);
     ccai_free(s->text);
     ccai_free(s->lang);
     ccai_free(s->voice);
@@ -221,7 +225,13 @@ ccai_status Ccai_voice_tts_send(vcall *vc, sentence *s, const char *text)
     const char *voice = vc->tts_prov->caps & CCAI_TTS_LANG_VOICE ? s->voice : NULL;
     Ccai_tts_text t = {text, false, s->lang, voice, NULL, s->rate};
     ccai_status st = Ccai_tts_say(vc->tts, &t, &s->tts_id);
+    if (st == CCAI_OK && !s->span &&
+        (s->span = Ccai_span_child(vc->call->span, "tts", CCAI_SPAN_CLIENT))) {
+        Ccai_span_attr_int(s->span, "tts.chars", (int64_t)strlen(text));
+        Ccai_span_attr_str(s->span, "tts.lang", s->lang);
+    }
     if (st == CCAI_OK) {
+        Ccai_span_attr_str(s->span, "tts.provider", vc->tts_prov->name); /* the last one */
         s->sent = true;
         s->tts_gen = vc->tts_gen;
         s->said_at = now_ms(vc);
@@ -242,6 +252,7 @@ void Ccai_voice_on_tts_audio(Ccai_tts *t, uint32_t id, const uint8_t *audio, siz
     if (s->said_at) {
         Ccai_voice_metric(vc, "ccai_voice_tts_first_byte_seconds", vc->tts_prov->name,
                           now_ms(vc) - s->said_at);
+        Ccai_span_attr_int(s->span, "tts.first_audio_ms", (int64_t)(now_ms(vc) - s->said_at));
         s->said_at = 0;
     }
     ccai_call *call = vc->call;
@@ -266,6 +277,10 @@ void Ccai_voice_on_tts_done(Ccai_tts *t, const Ccai_tts_done *d, void *ud)
         return;
     }
     s->done = true;
+    Ccai_span_attr_str(s->span, "tts.outcome", "done");
+    Ccai_span_attr_int(s->span, "tts.audio_ms", (int64_t)s->audio_ms);
+    Ccai_span_end(s->span);
+    s->span = NULL;
     char mark[32];
     snprintf(mark, sizeof mark, MARK_PREFIX "%u", s->seq);
     if (Ccai_pacer_flush(vc->pacer) != CCAI_OK || Ccai_pacer_mark(vc->pacer, mark) != CCAI_OK)

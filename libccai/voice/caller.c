@@ -125,6 +125,22 @@ static void partial_words(vcall *vc, const char *text)
     early_check(vc);
 }
 
+void Ccai_voice_stt_span_end(vcall *vc, const char *outcome, bool error)
+{
+    Ccai_span *sp = vc->stt_span;
+    if (!sp)
+        return;
+    vc->stt_span = NULL;
+    Ccai_span_attr_str(sp, "stt.provider", vc->stt_prov ? vc->stt_prov->name : "none");
+    Ccai_span_attr_int(sp, "stt.audio_ms", (int64_t)(vc->stt_samples * 1000 / vc->mono.rate));
+    Ccai_span_attr_int(sp, "stt.partials", vc->stt_partials);
+    Ccai_span_attr_int(sp, "stt.finals", strcmp(outcome, "final") == 0);
+    Ccai_span_attr_str(sp, "stt.outcome", outcome);
+    if (error)
+        Ccai_span_error(sp, outcome);
+    Ccai_span_end(sp);
+}
+
 void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
 {
     vcall *vc = ud;
@@ -143,8 +159,11 @@ void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud)
             event_speech(vc, r->text, false, -1);
         }
         partial_words(vc, r->text);
+        vc->stt_partials++;
         break;
     case CCAI_STT_FINAL: {
+        Ccai_voice_stt_span_end(
+            vc, (r->text && *r->text) || (r->slot && *r->slot) ? "final" : "empty", false);
         bool mine = vc->utt_ended;
         Ccai_timer_stop(vc->ctx, &vc->result_timer);
         uint64_t now = now_ms(vc);
@@ -215,6 +234,7 @@ static void utt_add(vcall *vc, const int16_t *pcm, size_t n)
      * a fallback hears less of it (this recogniser still gets all). */
     if (vc->utt.len + n * 2 <= max)
         CCAI_DISCARD(Ccai_buf_append(&vc->utt, pcm, n * 2));
+    vc->stt_samples += n;
     Ccai_voice_stt_feed(vc, pcm, n);
 }
 
@@ -226,6 +246,11 @@ static void utt_open(vcall *vc)
         return;
     vc->utt_open = true;
     Ccai_buf_reset(&vc->utt);
+    /* One span per utterance: one the recogniser never answered ends here. */
+    Ccai_voice_stt_span_end(vc, "dropped", false);
+    vc->stt_span = Ccai_span_child(vc->call->span, "stt", CCAI_SPAN_CLIENT);
+    vc->stt_samples = 0;
+    vc->stt_partials = 0;
     size_t n = vc->pre_len, start = (vc->pre_pos + vc->pre_cap - n) % vc->pre_cap;
     for (size_t i = 0; i < n; i++)
         vc->pre_tmp[i] = vc->pre[(start + i) % vc->pre_cap];
@@ -259,6 +284,7 @@ void Ccai_voice_on_result_timeout(Ccai_timer *t, void *ud)
         Ccai_voice_stt_fallback(vc, "no result in time");
     } else {
         Ccai_stt_cancel(vc->stt);
+        Ccai_voice_stt_span_end(vc, "no words in time", true);
         Ccai_voice_partial_reset(vc, false);
         vc->utt_ended = false;
         Ccai_buf_reset(&vc->utt);
@@ -302,6 +328,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
             vc->utt_open = false;
             Ccai_buf_reset(&vc->utt);
             Ccai_voice_partial_reset(vc, false);
+            Ccai_voice_stt_span_end(vc, "dropped", false);
         }
         return;
     }
@@ -315,6 +342,7 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
         return;
     vc->utt_open = false;
     if (!ev->turn || !vc->stt) {
+        Ccai_voice_stt_span_end(vc, "dropped", false);
         Ccai_voice_partial_reset(vc, false);
         if (vc->stt)
             Ccai_stt_cancel(vc->stt);

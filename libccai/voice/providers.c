@@ -202,6 +202,7 @@ void Ccai_voice_stt_fallback(vcall *vc, const char *why)
     if (Ccai_voice_stt_open(vc, next) != CCAI_OK) {
         Ccai_log(&vc->v->log, CCAI_LOG_ERROR, "call %s: no speech recogniser left",
                  ccai_call_id(vc->call));
+        Ccai_voice_stt_span_end(vc, "no speech recogniser left", true);
         Ccai_voice_partial_reset(vc, false);
         if (vc->utt_ended)
             Ccai_voice_notify(vc, CCAI_EVENT_NOT_UNDERSTOOD, "no speech recogniser left");

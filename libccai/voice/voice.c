@@ -212,6 +212,7 @@ static const ccai_call_ops session_ops = {
 static void session_stop(vcall *vc)
 {
     vc->ended = true;
+    Ccai_voice_stt_span_end(vc, "ended", false);
     Ccai_voice_stt_close(vc);
     Ccai_voice_tts_close(vc);
     Ccai_timer_stop(vc->ctx, &vc->pace_timer);

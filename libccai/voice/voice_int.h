@@ -100,6 +100,7 @@ typedef struct sentence {
     uint64_t start_ms; /* output position (since the last clear) of its audio */
     uint64_t audio_ms; /* audio delivered */
     uint64_t said_at;  /* given to the TTS stream, until its first audio (0: came) */
+    Ccai_span *span;   /* "tts" (core/trace.h): from its first say to its last audio */
     uint32_t seq;      /* its mark's number */
 } sentence;
 
@@ -137,6 +138,11 @@ typedef struct vcall {
     Ccai_timer result_timer; /* end() without its FINAL in time */
     uint64_t speech_end_at;  /* the caller stopped: answer latency from here */
     bool answer_pending;
+    /* The utterance's "stt" span (NULL when not traced) and what it
+     * reports: the audio given to the recogniser, its partial results. */
+    Ccai_span *stt_span;
+    uint64_t stt_samples;
+    unsigned stt_partials;
 
     /* Early start: the recogniser's partial words of the utterance, since
      * when they stand, and whether the engine has an early turn on them. */
@@ -281,6 +287,9 @@ void Ccai_voice_expect_next(vcall *vc, Ccai_stt_kind kind, const char *const *ch
 void Ccai_voice_partial_reset(vcall *vc, bool taken);
 /* Timers and callbacks. */
 void Ccai_voice_on_stt(Ccai_stt *s, const Ccai_stt_result *r, void *ud);
+/* End the utterance's span (if any) with how it ended ("final", "empty",
+ * "dropped", "ended", or a failure when error). */
+void Ccai_voice_stt_span_end(vcall *vc, const char *outcome, bool error);
 void Ccai_voice_on_result_timeout(Ccai_timer *t, void *ud);
 /* The engine's ops. */
 int Ccai_voice_op_listen(ccai_call *call, const char *lang, void *ud);

@@ -4,7 +4,8 @@
  * otlphttp receiver does: 200 with an empty JSON ExportTraceServiceResponse)
  * and checked there: the OTLP/JSON shape (resourceSpans / scopeSpans /
  * spans, hex ids, times as decimal strings, kinds and statuses as numbers),
- * one trace for the call, each span's parent, the reference's attributes
+ * one trace for the call, each span's parent (the group commits of the
+ * bot's words with their row counts too), the reference's attributes
  * (the number masked), the configured headers, the trace id in the call's
  * log lines. Then what happens when the collector is down, when the queue
  * is full, and with a sample ratio of 0: the call goes on, spans are
@@ -293,6 +294,18 @@ static void test_call_traced_to_the_collector(void **state)
     assert_string_equal(s(llm2, "parentSpanId"), s(turn, "spanId"));
     assert_string_equal(s(tool, "parentSpanId"), s(turn, "spanId"));
     assert_string_equal(s(store, "parentSpanId"), s(root, "spanId"));
+    /* The bot's sentences, kept and stored by a group commit: its span on
+     * the call, with the rows it wrote. */
+    int64_t rows = 0;
+    for (int k = 0; find(spans, "store_commit", k); k++) {
+        const json_t *commit = find(spans, "store_commit", k);
+        assert_string_equal(s(commit, "parentSpanId"), s(root, "spanId"));
+        assert_int_equal(json_integer_value(json_object_get(commit, "kind")), 3);
+        rows += strtoll(attr(commit, "store.rows", "intValue"), NULL, 10);
+        assert_non_null(attr(commit, "store.batch_calls", "intValue"));
+    }
+    print_message("# %lld rows in store_commit spans\n", (long long)rows);
+    assert_true(rows >= 2); /* the greeting, the answer's sentences */
     assert_int_equal(json_integer_value(json_object_get(root, "kind")), 2);
     assert_int_equal(json_integer_value(json_object_get(llm1, "kind")), 3);
     /* The reference's attributes; the number masked as the logs mask it. */

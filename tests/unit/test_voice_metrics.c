@@ -6,19 +6,24 @@
  * reports marks as Twilio does; the caller talks over the greeting, so
  * every histogram gets a sample: the cut-off, the recogniser's
  * finalisation, the answer and the synthesiser's first byte, each labelled
- * with its provider. Skipped without pocketsphinx's model or espeak-ng. */
+ * with its provider. The same call traced: its "stt" span per utterance
+ * and "tts" span per sentence, with their attributes, as the OTLP/JSON body the exporter sends
+ * (encoded from the tracer's queue: this host's loop has no sockets). Skipped without
+ * pocketsphinx's model or espeak-ng. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
 
+#include "core/trace.h"
 #include "io/io.h"
 #include "media/codec.h"
 #include "speech/sphinx.h"
 #include "support/api_http.h"
 #include "support/voice.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +148,84 @@ static double series_sum(const char *body, const char *name, const char *labels)
     return p ? strtod(p + strlen(key), NULL) : -1;
 }
 
+/* The value of a span's attribute (OTLP/JSON: int values are strings). */
+static const char *span_attr(const json_t *sp, const char *key)
+{
+    size_t i;
+    json_t *kv;
+    json_array_foreach(json_object_get(sp, "attributes"), i, kv)
+    {
+        if (strcmp(json_string_value(json_object_get(kv, "key")), key) != 0)
+            continue;
+        const json_t *v = json_object_get(kv, "value");
+        const json_t *s = json_object_get(v, "stringValue");
+        return json_string_value(s ? s : json_object_get(v, "intValue"));
+    }
+    return NULL;
+}
+
+static void check_spans(ccai_ctx *ctx)
+{
+    size_t n = 0;
+    char *body = Ccai_tracer_encode(Ccai_ctx_tracer(ctx), 100000, &n);
+    assert_non_null(body);
+    json_t *doc = json_loads(body, 0, NULL);
+    ccai_free(body);
+    assert_non_null(doc);
+    const json_t *spans = json_object_get(
+        json_array_get(
+            json_object_get(json_array_get(json_object_get(doc, "resourceSpans"), 0), "scopeSpans"),
+            0),
+        "spans");
+    const char *root = NULL;
+    size_t i;
+    json_t *sp;
+    json_array_foreach(spans, i, sp)
+    {
+        if (!strcmp(json_string_value(json_object_get(sp, "name")), "call"))
+            root = json_string_value(json_object_get(sp, "spanId"));
+    }
+    assert_non_null(root);
+    int stt_final = 0, tts_done = 0, tts_cut = 0;
+    json_array_foreach(spans, i, sp)
+    {
+        const char *name = json_string_value(json_object_get(sp, "name"));
+        if (strcmp(name, "stt") && strcmp(name, "tts"))
+            continue;
+        assert_string_equal(json_string_value(json_object_get(sp, "parentSpanId")), root);
+        assert_int_equal(json_integer_value(json_object_get(sp, "kind")), 3);
+        if (!strcmp(name, "stt")) {
+            fprintf(stderr, "# stt: provider %s, %s ms of audio, %s partials, %s finals: %s\n",
+                    span_attr(sp, "stt.provider"), span_attr(sp, "stt.audio_ms"),
+                    span_attr(sp, "stt.partials"), span_attr(sp, "stt.finals"),
+                    span_attr(sp, "stt.outcome"));
+            assert_string_equal(span_attr(sp, "stt.provider"), "sphinx");
+            assert_non_null(span_attr(sp, "stt.partials"));
+            if (!strcmp(span_attr(sp, "stt.outcome"), "final")) {
+                stt_final++;
+                assert_string_equal(span_attr(sp, "stt.finals"), "1");
+                assert_true(atoi(span_attr(sp, "stt.audio_ms")) >= 1000); /* 4 words */
+            }
+            continue;
+        }
+        fprintf(stderr, "# tts: provider %s, %s chars, first audio %s ms, %s ms of audio: %s\n",
+                span_attr(sp, "tts.provider"), span_attr(sp, "tts.chars"),
+                span_attr(sp, "tts.first_audio_ms"), span_attr(sp, "tts.audio_ms"),
+                span_attr(sp, "tts.outcome"));
+        assert_string_equal(span_attr(sp, "tts.provider"), "flite");
+        assert_true(atoi(span_attr(sp, "tts.chars")) > 0);
+        assert_non_null(span_attr(sp, "tts.first_audio_ms"));
+        tts_done += !strcmp(span_attr(sp, "tts.outcome"), "done");
+        tts_cut += !strcmp(span_attr(sp, "tts.outcome"), "cut");
+    }
+    assert_int_equal(stt_final, 1);
+    /* The greeting (synthesised whole before the caller talked over its
+     * playout: flite is faster than real time) and the answer. */
+    assert_true(tts_done >= 2);
+    assert_int_equal(tts_cut, 0);
+    json_decref(doc);
+}
+
 static void test_voice_metrics(void **state)
 {
     (void)state;
@@ -156,6 +239,12 @@ static void test_voice_metrics(void **state)
     assert_int_equal(ccai_config_new(&e.cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(e.cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
     assert_int_equal(ccai_config_set(e.cfg, "server.api_token", "t"), CCAI_OK);
+    /* Traced; nothing is exported while the test runs (the spans are
+     * read from the queue at the end). */
+    assert_int_equal(ccai_config_set(e.cfg, "tracing.otlp_endpoint", "http://127.0.0.1:9/"),
+                     CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "tracing.export_interval_ms", "600000"), CCAI_OK);
+    assert_int_equal(ccai_config_set(e.cfg, "tracing.batch_size", "10000"), CCAI_OK);
     ccai_loop_hooks hooks = null_loop_hooks();
     hooks.set_timer = h_timer;
     assert_int_equal(ccai_ctx_new(e.cfg, &hooks, &e.h, &e.ctx, NULL), CCAI_OK);
@@ -232,6 +321,7 @@ static void test_voice_metrics(void **state)
     assert_true(answer >= stt);
     free(a);
     ccai_call_free(e.h.call);
+    check_spans(e.ctx);
     ccai_ctx_free(e.ctx);
     ccai_config_free(e.cfg);
 }
