@@ -1509,7 +1509,17 @@ typedef enum ccai_event_type {
         failed; not silence): the bot apologises and listens again, and
         after conversation.recognition_retry_max in a row says goodbye.
         text = reason. @since 0.2 */
-    CCAI_EVENT_NOT_UNDERSTOOD = 13
+    CCAI_EVENT_NOT_UNDERSTOOD = 13,
+    /** Who answered an outbound call, as answering-machine detection says
+        (the provider's, or libccai's own on an audio call), in Twilio's
+        AnsweredBy words: text = "human", "unknown", "fax",
+        "machine_start" (a machine's greeting plays: the bot stops and
+        waits for its end), "machine_end_beep", "machine_end_silence" or
+        "machine_end_other" (the machine records: with voicemail.enabled
+        the bot leaves voicemail.message, hangs up, and the call is tried
+        again later; its end reason is "voicemail"). Other text is refused
+        with CCAI_ERR_INVALID_ARG. @since 0.2 */
+    CCAI_EVENT_ANSWERING_MACHINE = 14
 } ccai_event_type;
 
 /** Longest text an event carries (speech, SMS body), in bytes: longer text
@@ -1517,7 +1527,8 @@ typedef enum ccai_event_type {
 #define CCAI_EVENT_TEXT_MAX (16u * 1024u)
 
 /**
- * "ringing", "connected", "speech", ..., "choice", "not_understood";
+ * "ringing", "connected", "speech", ..., "choice", "not_understood",
+ * "answering_machine";
  * "unknown" otherwise.
  * Statuses: none (never NULL).
  * Ownership: static string.
