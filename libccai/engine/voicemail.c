@@ -52,9 +52,9 @@ static void retry(ccai_call *c)
     Ccai_format_iso8601(at, iso, sizeof iso);
     char *about = Ccai_asprintf("%s (a voicemail was left)", Ccai_conv_initiate_str(c, "task"));
     char *said = about ? Ccai_callback_schedule(c, at, iso, about) : NULL;
-    if (!said)
-        Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: voicemail: no retry scheduled: %s", c->row.id,
-                 ccai_status_str(CCAI_ERR_NOMEM));
+    if (!said || strncmp(said, "Failed", 6) == 0)
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: voicemail: no call again: %s", c->row.id,
+                 said ? said : ccai_status_str(CCAI_ERR_NOMEM));
     ccai_free(said);
     ccai_free(about);
 }
