@@ -974,6 +974,75 @@ static void test_outbound_voicemail_async(void **state)
     env_free(&e);
 }
 
+/* An IVR menu (ivr.menus) on Twilio's Gather: the prompt in a <Gather> of
+ * one key; Twilio posts the key as Digits, the caller's words as
+ * SpeechResult, silence as a Gather with neither (actionOnEmptyResult):
+ * each is answered with the next prompt, or the conversation. */
+static void test_ivr_gather(void **state)
+{
+    (void)state;
+    static const char *const ivr[] = {
+        "ivr.start",
+        "main",
+        "ivr.retries",
+        "1",
+        "ivr.menus",
+        "{\"main\": {\"prompt\": {\"en\": \"For billing, press 2. For an agent, press 0.\"},"
+        "\"choices\": [{\"key\": \"2\", \"say\": {\"en\": [\"billing\", \"invoice\"]}, \"action\":"
+        "\"menu\", \"menu\": \"billing\"}, {\"key\": \"0\", \"say\": [\"agent\"], \"action\":"
+        "\"transfer\"}]}, \"billing\": {\"prompt\": \"For your balance, press 1.\", \"choices\":"
+        "[{\"key\": \"1\", \"say\": [\"balance\"], \"action\": \"task\", \"task\": \"Tell the "
+        "customer their balance.\"}]}}",
+        NULL};
+    env e;
+    env_init_kv(&e, ivr);
+    const char *sid = "CA00000000000000000000000000000077";
+    const char *voice[] = {"CallSid",      sid,       "AccountSid",   TWILIO_STANDIN_SID, "From",
+                           "+33699999999", "To",      "+15550001111", "CallStatus",       "ringing",
+                           "Direction",    "inbound", "ApiVersion",   "2010-04-01",       NULL};
+    answer a;
+    webhook(&e, "/twilio/voice", voice, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "For billing, press 2."));
+    assert_non_null(strstr(a.body, "numDigits=\"1\""));
+    char gather[1024];
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    /* Silence: offered again. */
+    const char *empty[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, NULL};
+    webhook(&e, local(gather), empty, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "For billing, press 2."));
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    /* A key. */
+    const char *key[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, "Digits", "2", NULL};
+    webhook(&e, local(gather), key, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "For your balance, press 1."));
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    /* Words. */
+    const char *words[] = {"CallSid",
+                           sid,
+                           "AccountSid",
+                           TWILIO_STANDIN_SID,
+                           "SpeechResult",
+                           "My balance, please.",
+                           "Confidence",
+                           "0.87",
+                           NULL};
+    webhook(&e, local(gather), words, false, &a);
+    assert_int_equal(a.status, 200);
+    char all[8192] = "";
+    follow(&e, &a, all, sizeof all);
+    assert_null(strstr(all, "numDigits")); /* the conversation: words, any length */
+    char *json = call_json(&e, "+33699999999");
+    assert_non_null(strstr(json, "main: 2 (billing), key -> menu"));
+    assert_non_null(strstr(json, "billing: 1 (balance), said \\\"My balance, please.\\\" -> task"));
+    assert_non_null(strstr(json, "Tell the customer their balance."));
+    assert_non_null(strstr(json, "\"state\":\"conversation\""));
+    ccai_free(json);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -982,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_outbound_call),
         cmocka_unit_test(test_outbound_voicemail),
         cmocka_unit_test(test_outbound_voicemail_async),
+        cmocka_unit_test(test_ivr_gather),
         cmocka_unit_test(test_inbound_status_on_the_number),
         cmocka_unit_test(test_hangup_ends_the_call),
         cmocka_unit_test(test_recording_after_completed),

@@ -163,6 +163,10 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
             .barge_in = CCAI_TWIML_TRUE,
             .action_on_empty_result = CCAI_TWIML_TRUE,
         };
+        /* A menu takes one key: Twilio posts it at once rather than after
+         * the timeout (which also waits for more keys). */
+        if (ccai_call_get_state(c) == CCAI_CALL_LANGUAGE_MENU)
+            g.num_digits = 1;
         Ccai_twiml_gather_begin(&x, &g);
     }
     for (size_t i = 0; i < o->n; i++) {
