@@ -29,7 +29,7 @@ FUZZ_TIME ?= 30
 FUZZ_TARGETS ?= config claim sse chunk template offline offline-lex offline-extract form acs-sig acs-events hostport httpd ratelimit log-mask \
 	wav media-frames pron-dict speech-slots tts-text wavstream tts-errors \
 	ws-response ws-frames stt-deepgram stt-openai-realtime stt-openai stt-azure cli-wav \
-	audiosocket voice-audio twilio-stream sip-rtp guard acs-stream docs-chunk embed-reply flags
+	audiosocket voice-audio twilio-stream sip-rtp guard acs-stream docs-chunk embed-reply flags ivr
 FUZZ_CC ?= clang
 PYTHON ?= python3
 
