@@ -26,7 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ccai_free(msg);
 
     static const Ccai_menu_view view = {
-        .choice = {{'1', {"claim", "accident", "d\xc3\xa9" "claration"}, 3},
+        .choice = {{'1',
+                    {"claim", "accident",
+                     "d\xc3\xa9"
+                     "claration"},
+                    3},
                    {'2', {"billing", "main menu", "facture"}, 3},
                    {'0', {"a human", "agent"}, 2},
                    {'#', {"back"}, 1}},
