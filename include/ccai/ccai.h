@@ -978,10 +978,11 @@ typedef enum ccai_direction { CCAI_INBOUND = 0, CCAI_OUTBOUND = 1 } ccai_directi
 /**
  * Call states: new → ringing → (language_menu) → connected → conversation ⇄
  * turn → transferring | ending → ended → done (post-call work finished).
- * language_menu: the caller chooses the language in the engine's language
- * menu, which the engine offers through the call's ccai_call_ops.menu when
- * the channel has one (any channel, a host's own included) and several
- * languages are configured.
+ * language_menu: the caller chooses in a menu: the engine's language menu,
+ * which the engine offers through the call's ccai_call_ops.menu when the
+ * channel has one (any channel, a host's own included) and several
+ * languages are configured, or a configured IVR menu (ivr.menus, offered to
+ * inbound calls: through ccai_call_ops.menu, or said and listened to).
  */
 typedef enum ccai_call_state {
     CCAI_CALL_NEW = 0,
@@ -1165,7 +1166,9 @@ typedef struct ccai_menu_choice {
  */
 typedef struct ccai_menu {
     uint32_t version;
-    /** What is chosen: "language" (the only menu today). */
+    /** What is chosen: "language", or a configured menu's name (ivr.menus;
+        its choices' values are their keys, their text empty: text is the
+        menu's prompt). */
     const char *name;
     const ccai_menu_choice *const *choices;
     size_t n_choices;
@@ -1220,11 +1223,14 @@ typedef struct ccai_call_ops {
     /**
      * Offer the caller @p menu: say it (menu->text in one voice, or each
      * choice's line in its own), then listen for one choice, by key or by
-     * words, and report it with CCAI_EVENT_CHOICE (its value; no text when
-     * nothing was recognised: the engine offers the menu again, then says
-     * goodbye). May be NULL: the engine then offers no menu. Today the
-     * engine offers the language menu when the call connects with several
-     * languages configured.
+     * words, and report it with CCAI_EVENT_CHOICE (its value, or the
+     * words heard, which the engine matches; no text when nothing was
+     * recognised: the engine offers the menu again, then its fallback),
+     * CCAI_EVENT_DTMF or CCAI_EVENT_SPEECH. May be NULL: the engine then
+     * offers no language menu, and says a configured menu (ivr.menus)
+     * through say and listen. The engine offers the language menu when the
+     * call connects with several languages configured, a configured menu
+     * when ivr.start names one (inbound calls).
      */
     int (*menu)(ccai_call *call, const ccai_menu *menu, void *ud);
     /* Version 3 (@since 0.2): read only when version >= 3, and only for an
