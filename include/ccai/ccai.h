@@ -1022,10 +1022,11 @@ typedef enum ccai_direction { CCAI_INBOUND = 0, CCAI_OUTBOUND = 1 } ccai_directi
 /**
  * Call states: new → ringing → (language_menu) → connected → conversation ⇄
  * turn → transferring | ending → ended → done (post-call work finished).
- * language_menu: the caller chooses the language in the engine's language
- * menu, which the engine offers through the call's ccai_call_ops.menu when
- * the channel has one (any channel, a host's own included) and several
- * languages are configured.
+ * language_menu: the caller chooses in a menu: the engine's language menu,
+ * which the engine offers through the call's ccai_call_ops.menu when the
+ * channel has one (any channel, a host's own included) and several
+ * languages are configured, or a configured IVR menu (ivr.menus, offered to
+ * inbound calls: through ccai_call_ops.menu, or said and listened to).
  */
 typedef enum ccai_call_state {
     CCAI_CALL_NEW = 0,
@@ -1209,7 +1210,9 @@ typedef struct ccai_menu_choice {
  */
 typedef struct ccai_menu {
     uint32_t version;
-    /** What is chosen: "language" (the only menu today). */
+    /** What is chosen: "language", or a configured menu's name (ivr.menus;
+        its choices' values are their keys, their text empty: text is the
+        menu's prompt). */
     const char *name;
     const ccai_menu_choice *const *choices;
     size_t n_choices;
@@ -1264,11 +1267,14 @@ typedef struct ccai_call_ops {
     /**
      * Offer the caller @p menu: say it (menu->text in one voice, or each
      * choice's line in its own), then listen for one choice, by key or by
-     * words, and report it with CCAI_EVENT_CHOICE (its value; no text when
-     * nothing was recognised: the engine offers the menu again, then says
-     * goodbye). May be NULL: the engine then offers no menu. Today the
-     * engine offers the language menu when the call connects with several
-     * languages configured.
+     * words, and report it with CCAI_EVENT_CHOICE (its value, or the
+     * words heard, which the engine matches; no text when nothing was
+     * recognised: the engine offers the menu again, then its fallback),
+     * CCAI_EVENT_DTMF or CCAI_EVENT_SPEECH. May be NULL: the engine then
+     * offers no language menu, and says a configured menu (ivr.menus)
+     * through say and listen. The engine offers the language menu when the
+     * call connects with several languages configured, a configured menu
+     * when ivr.start names one (inbound calls).
      */
     int (*menu)(ccai_call *call, const ccai_menu *menu, void *ud);
     /* Version 3 (@since 0.2): read only when version >= 3, and only for an
@@ -1553,7 +1559,17 @@ typedef enum ccai_event_type {
         failed; not silence): the bot apologises and listens again, and
         after conversation.recognition_retry_max in a row says goodbye.
         text = reason. @since 0.2 */
-    CCAI_EVENT_NOT_UNDERSTOOD = 13
+    CCAI_EVENT_NOT_UNDERSTOOD = 13,
+    /** Who answered an outbound call, as answering-machine detection says
+        (the provider's, or libccai's own on an audio call), in Twilio's
+        AnsweredBy words: text = "human", "unknown", "fax",
+        "machine_start" (a machine's greeting plays: the bot stops and
+        waits for its end), "machine_end_beep", "machine_end_silence" or
+        "machine_end_other" (the machine records: with voicemail.enabled
+        the bot leaves voicemail.message, hangs up, and the call is tried
+        again later; its end reason is "voicemail"). Other text is refused
+        with CCAI_ERR_INVALID_ARG. @since 0.2 */
+    CCAI_EVENT_ANSWERING_MACHINE = 14
 } ccai_event_type;
 
 /** Longest text an event carries (speech, SMS body), in bytes: longer text
@@ -1561,7 +1577,8 @@ typedef enum ccai_event_type {
 #define CCAI_EVENT_TEXT_MAX (16u * 1024u)
 
 /**
- * "ringing", "connected", "speech", ..., "choice", "not_understood";
+ * "ringing", "connected", "speech", ..., "choice", "not_understood",
+ * "answering_machine";
  * "unknown" otherwise.
  * Statuses: none (never NULL).
  * Ownership: static string.

@@ -167,7 +167,7 @@ static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth
         v = json_null();
     } else if (n->type == YAML_SCALAR_NODE) {
         if (k->type == CCAI_KEY_CLAIM || k->type == CCAI_KEY_LANG || k->type == CCAI_KEY_LEXICON ||
-            k->type == CCAI_KEY_TARGETS) {
+            k->type == CCAI_KEY_TARGETS || k->type == CCAI_KEY_MENUS) {
             char what[160];
             Ccai_key_expected(k, what, sizeof what);
             Ccai_cfg_errlist_add(w->el, shown, line, col, "expected %s, got a scalar", what);
@@ -175,12 +175,13 @@ static void walk_leaf(walk *w, const Ccai_key *k, yaml_node_t *n, unsigned depth
         }
         /* A YAML scalar for a text list is one text, whatever it looks like. */
         Ccai_key as_text = *k;
-        if (k->type == CCAI_KEY_TEXTS)
+        if (k->type == CCAI_KEY_TEXTS || k->type == CCAI_KEY_BY_LANG)
             as_text.type = CCAI_KEY_STRING;
         c = Ccai_key_parse_text(&as_text, NULL, (const char *)n->data.scalar.value,
                                 n->data.scalar.length, current, &v, &msg);
     } else if (k->type == CCAI_KEY_CLAIM || k->type == CCAI_KEY_LANG || k->type == CCAI_KEY_TEXTS ||
-               k->type == CCAI_KEY_LEXICON || k->type == CCAI_KEY_TARGETS) {
+               k->type == CCAI_KEY_LEXICON || k->type == CCAI_KEY_TARGETS ||
+               k->type == CCAI_KEY_MENUS || k->type == CCAI_KEY_BY_LANG) {
         json_t *j = yaml_to_json(w, shown, n, depth);
         if (!j)
             return;

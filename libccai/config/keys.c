@@ -23,6 +23,16 @@ static const char *const embed_modes[] = {"none", "openai", "azure_openai", "ope
 static const char *const llm_auths[] = {"auto", "api_key", "entra_id", NULL};
 static const char *const api_styles[] = {"libccai", "call-center-ai", NULL};
 static const char *const cache_modes[] = {"store", "memory", "redis", NULL};
+static const char *const ivr_fallbacks[] = {"llm", "hangup", "transfer", NULL};
+static const char *const twilio_amd_modes[] = {"detect_message_end", "enable", NULL};
+
+/* voicemail.message: en, fr, es. */
+#define VOICEMAIL_MESSAGE                                                                      \
+    "{\"en\": \"Hello, this is {bot_name} from {bot_company}. We tried to reach you and will " \
+    "call you back later. Goodbye.\", \"fr\": \"Bonjour, ici {bot_name} de {bot_company}. "    \
+    "Nous avons essay\u00e9 de vous joindre et vous rappellerons plus tard. Au revoir.\", "    \
+    "\"es\": \"Hola, soy {bot_name} de {bot_company}. Intentamos comunicarnos con usted y le " \
+    "volveremos a llamar m\u00e1s tarde. Adi\u00f3s.\"}"
 
 #define KS(p, d, doc)                                \
     {                                                \
@@ -262,6 +272,37 @@ static const Ccai_key keys[] = {
     KE("guardrails.jailbreak_action", "refuse", jailbreak_actions,
        "On a jailbreak attempt (ours or the provider's): refuse politely and go on, hand over "
        "to the agent, or end the call"),
+
+    /* IVR menus (engine/menu.c) and voicemail on outbound calls
+     * (engine/voicemail.c, media/amd.c). */
+    KS("ivr.start", NULL,
+       "Menu offered to inbound calls when they connect (a name in ivr.menus); unset: none "
+       "(the language menu when several languages and the channel offers menus)"),
+    KI("ivr.retries", 2, 0, 10,
+       "A menu is offered again this many times after silence or an answer that picks nothing"),
+    KE("ivr.fallback", "llm", ivr_fallbacks,
+       "Then, for a menu without its own fallback: the conversation, hang up, or transfer"),
+    {"ivr.menus", CCAI_KEY_MENUS, "{}", 0, 0, 0, 0, NULL,
+     "Menus by name: {prompt (text or by language), choices [{key, say, label, action, ...}], "
+     "fallback}; see docs/ivr.md"},
+    KB("voicemail.enabled", false,
+       "Outbound calls answered by a machine: leave voicemail.message, hang up, try again"),
+    {"voicemail.message", CCAI_KEY_BY_LANG, VOICEMAIL_MESSAGE, 0, 0, 0, 0, NULL,
+     "The message left (a text, or texts by language; {bot_name}, {bot_company})"},
+    KB("voicemail.detect", true,
+       "Audio calls (SIP, Media Streams, ACS streaming, AudioSocket): libccai's own detector "
+       "(a long greeting, a beep)"),
+    KI("voicemail.greeting_ms", 3000, 1000, 20000,
+       "Detector: an answer that speaks this long without a pause is a machine's greeting"),
+    KI("voicemail.end_wait_sec", 30, 1, 300,
+       "After a greeting, wait this long at most for the beep before leaving the message"),
+    KI("voicemail.retry_delay_sec", 3600, 0, 604800,
+       "Call again this long after a voicemail (a callback); 0: never"),
+    KE("voicemail.twilio_machine_detection", "detect_message_end", twilio_amd_modes,
+       "Twilio's answering-machine detection on outbound calls: wait for the greeting's end, "
+       "or tell at once"),
+    KB("voicemail.twilio_async_amd", false,
+       "Twilio: detect while the call goes on (AsyncAmd) instead of before it starts"),
 
     KE("database.mode", "sqlite", db_modes, "Storage engine"),
     KS("database.sqlite.path", "ccai.sqlite", "SQLite database file"),

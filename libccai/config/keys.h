@@ -19,6 +19,8 @@ typedef enum Ccai_key_type {
     CCAI_KEY_TEXTS,   /* a string or a list of strings */
     CCAI_KEY_LEXICON, /* list of {grapheme, alias, lang?}: words spoken otherwise */
     CCAI_KEY_TARGETS, /* list of {sms: E.164} | {webhook: URL}: who emergencies alert */
+    CCAI_KEY_MENUS,   /* ivr.menus: {name: {prompt, choices, fallback}} (config/keys_menus.c) */
+    CCAI_KEY_BY_LANG, /* a text, or {lang: text, ...} */
     CCAI_KEY_IGNORED, /* a reference section accepted and dropped */
 } Ccai_key_type;
 
@@ -43,6 +45,16 @@ typedef struct Ccai_key {
 /* emergencies.targets: entries, and bytes of a URL. */
 #define CCAI_TARGETS_MAX    32
 #define CCAI_TARGET_URL_MAX 2000
+
+/* ivr.menus: menus, choices of one (one per key), words of a choice per
+ * language and bytes of them; bytes of a prompt, of a task. */
+#define CCAI_IVR_MENUS_MAX   32
+#define CCAI_IVR_NAME_MAX    64
+#define CCAI_IVR_CHOICES_MAX 9
+#define CCAI_IVR_PHRASES_MAX 16
+#define CCAI_IVR_PHRASE_MAX  100
+#define CCAI_IVR_PROMPT_MAX  2000
+#define CCAI_IVR_TASK_MAX    4000
 
 size_t Ccai_keys_count(void);
 const Ccai_key *Ccai_key_at(size_t index);
@@ -74,6 +86,11 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
  * value to store (a new reference). */
 Ccai_conv Ccai_key_check_json(const Ccai_key *k, const json_t *v, const json_t *current,
                               json_t **ret, char **ret_msg);
+
+/* ivr.menus and by-language texts (config/keys_menus.c): the shape
+ * checked, *ret_msg says what is wrong. */
+Ccai_conv Ccai_key_check_menus(const json_t *v, char **ret_msg);
+Ccai_conv Ccai_key_check_by_lang(const json_t *v, char **ret_msg);
 
 /* The default as JSON (new reference), *ret = NULL when the key has none. */
 Ccai_conv Ccai_key_default(const Ccai_key *k, json_t **ret);

@@ -68,6 +68,10 @@ void Ccai_key_expected(const Ccai_key *k, char *out, size_t outlen)
     case CCAI_KEY_TARGETS:
         snprintf(out, outlen, "a list of targets {sms: +E.164} or {webhook: https://...}");
         return;
+    case CCAI_KEY_MENUS: snprintf(out, outlen, "a mapping of menus {prompt, choices}"); return;
+    case CCAI_KEY_BY_LANG:
+        snprintf(out, outlen, "a string or a mapping of strings by language");
+        return;
     case CCAI_KEY_IGNORED: snprintf(out, outlen, "anything"); return;
     }
     snprintf(out, outlen, "a value");
@@ -397,10 +401,22 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
         *ret = json_stringn(s, len);
         return *ret ? CCAI_CONV_OK : CCAI_CONV_NOMEM;
     }
+    case CCAI_KEY_BY_LANG: {
+        size_t i = 0;
+        while (i < len && Ccai_is_space((unsigned char)s[i]))
+            i++;
+        if (i < len && s[i] == '{')
+            return parse_json_value(k, s, len, current, ret, ret_msg);
+        if (!Ccai_text_valid(s, len))
+            return bad(ret_msg, "expected a string of UTF-8 text without NUL characters");
+        *ret = json_stringn(s, len);
+        return *ret ? CCAI_CONV_OK : CCAI_CONV_NOMEM;
+    }
     case CCAI_KEY_CLAIM:
     case CCAI_KEY_LANG:
     case CCAI_KEY_LEXICON:
-    case CCAI_KEY_TARGETS: return parse_json_value(k, s, len, current, ret, ret_msg);
+    case CCAI_KEY_TARGETS:
+    case CCAI_KEY_MENUS: return parse_json_value(k, s, len, current, ret, ret_msg);
     case CCAI_KEY_IGNORED: break;
     }
     return bad(ret_msg, "cannot be set");
@@ -660,6 +676,8 @@ Ccai_conv Ccai_key_check_json(const Ccai_key *k, const json_t *v, const json_t *
     case CCAI_KEY_CLAIM: c = check_claim(v, ret_msg); break;
     case CCAI_KEY_LEXICON: c = check_lexicon(v, ret_msg); break;
     case CCAI_KEY_TARGETS: c = check_targets(v, ret_msg); break;
+    case CCAI_KEY_MENUS: c = Ccai_key_check_menus(v, ret_msg); break;
+    case CCAI_KEY_BY_LANG: c = Ccai_key_check_by_lang(v, ret_msg); break;
     case CCAI_KEY_LANG: return check_lang(v, current, ret, ret_msg);
     case CCAI_KEY_TEXTS:
         if (json_is_array(v)) {

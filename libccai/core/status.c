@@ -62,7 +62,7 @@ CCAI_EXPORT const char *ccai_event_type_str(ccai_event_type type)
     static const char *const names[] = {
         "ringing",  "connected",  "speech", "dtmf",           "silence_timeout",
         "say_done", "say_failed", "sms",    "transfer_ok",    "transfer_failed",
-        "hangup",   "recording",  "choice", "not_understood",
+        "hangup",   "recording",  "choice", "not_understood", "answering_machine",
     };
     if ((unsigned)type < CCAI_ARRAY_SIZE(names))
         return names[type];

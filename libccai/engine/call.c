@@ -75,6 +75,8 @@ static void call_destroy(ccai_call *c)
     ccai_claim_schema_unref(c->schema);
     Ccai_err_free(&c->err);
     ccai_free(c->callback_about);
+    ccai_free(c->menu_name);
+    ccai_free(c->end_reason);
     ccai_free(c);
 }
 

@@ -1332,6 +1332,16 @@ void Ccai_conv_partial(ccai_call *c)
 
 void Ccai_conv_silence(ccai_call *c)
 {
+    if (c->machine == CCAI_MACHINE_GREETING) {
+        Ccai_voicemail_end_wait(c); /* the greeting's end did not come */
+        return;
+    }
+    if (c->machine != CCAI_MACHINE_NONE)
+        return;
+    if (c->state == CCAI_CALL_LANGUAGE_MENU) {
+        Ccai_menu_silence(c);
+        return;
+    }
     if (c->turn || c->state >= CCAI_CALL_TRANSFERRING)
         return; /* the bot is the one thinking */
     if (c->offline_mode) {
@@ -1367,7 +1377,12 @@ static void act_transfer(ccai_call *c, const char *agent, int64_t num)
 
 bool Ccai_conv_transfer(ccai_call *c)
 {
-    const char *agent = Ccai_conv_initiate_str(c, "agent_phone_number");
+    return Ccai_conv_transfer_to(c, NULL);
+}
+
+bool Ccai_conv_transfer_to(ccai_call *c, const char *number)
+{
+    const char *agent = number ? number : Ccai_conv_initiate_str(c, "agent_phone_number");
     silence_stop(c);
     if (!*agent || !c->ops.transfer) {
         Ccai_conv_transfer_failed(c, "no agent number or no transfer support");
@@ -1409,6 +1424,36 @@ void Ccai_conv_transfer_failed(ccai_call *c, const char *reason)
                  "call %s: call the customer back (the transfer failed): reminder not stored: %s",
                  c->row.id, Ccai_store_errmsg(c->eng->store));
     Ccai_conv_goodbye(c, true);
+}
+
+void Ccai_conv_listen(ccai_call *c)
+{
+    listen(c);
+}
+
+void Ccai_conv_tools_changed(ccai_call *c)
+{
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(c->tools_cache); i++) {
+        Ccai_tools_text_unref(c->tools_cache[i]);
+        c->tools_cache[i] = NULL;
+    }
+}
+
+void Ccai_conv_machine(ccai_call *c, uint32_t wait_ms)
+{
+    /* As Ccai_conv_cleanup(): a turn in flight is dropped, its request
+     * cancelled. */
+    Ccai_turn *t = c->turn, *early = c->early;
+    c->turn = c->early = NULL;
+    if (t)
+        turn_free(t);
+    if (early)
+        turn_free(early);
+    silence_stop(c);
+    if (c->speaking && c->ops.stop_speaking)
+        c->ops.stop_speaking(c, c->ud);
+    if (wait_ms)
+        Ccai_timer_start(c->ctx, &c->silence, wait_ms);
 }
 
 void Ccai_conv_not_understood(ccai_call *c)

@@ -175,10 +175,15 @@ struct ccai_call {
     struct Ccai_tools_text *tools_cache[2]; /* tool schemas: [0] all, [1] without end_call */
     bool channel_silence;                   /* the channel reports silence: no timer of ours */
     struct Ccai_tz *tz;                     /* the caller's zone, loaded on first use */
-    int menu_failures;                      /* of the language menu (engine/menu.c) */
-    int not_understood;                     /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
-    bool sms_failed; /* the last send_sms tool's SMS could not go (engine/tools.c) */
-    bool sms_queued; /* ... went to the SMS provider's queue, not the channel */
+    int menu_failures;                      /* of the menu offered (engine/menu.c) */
+    char *menu_name; /* the configured menu (ivr.menus) offered; NULL: the language menu */
+    /* An answering machine (engine/voicemail.c): its greeting plays, or
+     * the message is left. */
+    enum { CCAI_MACHINE_NONE, CCAI_MACHINE_GREETING, CCAI_MACHINE_LEFT } machine;
+    char *end_reason;   /* how the call ends when the engine knows better than the channel */
+    int not_understood; /* CCAI_EVENT_NOT_UNDERSTOOD in a row */
+    bool sms_failed;    /* the last send_sms tool's SMS could not go (engine/tools.c) */
+    bool sms_queued;    /* ... went to the SMS provider's queue, not the channel */
     /* A callback's leg (engine/callback.c): its job, what it is about, and
      * whether the callee answered. 0: not a callback. */
     int64_t callback_job;
@@ -466,20 +471,41 @@ void Ccai_conv_goodbye(ccai_call *c, bool store);
  * and listen again, or say goodbye after conversation.recognition_retry_max
  * in a row. */
 void Ccai_conv_not_understood(ccai_call *c);
+/* Listen for the caller (ops.listen) and count silence from now, or from
+ * the end of what the bot says. */
+void Ccai_conv_listen(ccai_call *c);
+/* Transfer to number (NULL: the agent of the call's initiate). */
+CCAI_MUST_CHECK bool Ccai_conv_transfer_to(ccai_call *c, const char *number);
+/* The claim schema or the task changed: the tool schemas are built again. */
+void Ccai_conv_tools_changed(ccai_call *c);
+/* A machine answered: the bot's turn is dropped, what it says cut; with
+ * wait_ms, the silence timer waits that long for the greeting's end. */
+void Ccai_conv_machine(ccai_call *c, uint32_t wait_ms);
 
-/* menu.c: the language menu, offered through ops.menu. */
-/* Whether the call gets the menu when it connects. */
+/* menu.c: menus (IVR): the configured ones (ivr.menus) and the language
+ * menu, offered through ops.menu or said and listened to. */
+/* Whether the call gets a menu when it connects. */
 CCAI_MUST_CHECK bool Ccai_menu_wanted(const ccai_call *c);
-/* Offer it: state language_menu (stored), then ops.menu; a channel that
- * refuses it leaves the call connecting without one. */
+/* Offer it: state language_menu (stored), then the menu. */
 CCAI_MUST_CHECK ccai_status Ccai_menu_open(ccai_call *c);
-/* CCAI_EVENT_CHOICE in the menu: the value chosen (the call's language,
- * then it connects), or NULL: nothing recognised (offered again, then
- * goodbye). */
+/* While a menu is open: CCAI_EVENT_CHOICE (a choice's value, or the words
+ * the channel heard; NULL: nothing recognised), CCAI_EVENT_DTMF (a key),
+ * CCAI_EVENT_SPEECH (words), silence or words not understood. Each acts on
+ * the choice, or offers the menu again, or its fallback. */
 CCAI_MUST_CHECK ccai_status Ccai_menu_choice(ccai_call *c, const char *value);
-/* A key pressed while the menu is open (CCAI_EVENT_DTMF in language_menu):
- * the choice of that key, or nothing recognised (offered again). */
 CCAI_MUST_CHECK ccai_status Ccai_menu_key(ccai_call *c, const char *digits);
+CCAI_MUST_CHECK ccai_status Ccai_menu_words(ccai_call *c, const char *text);
+void Ccai_menu_silence(ccai_call *c);
+/* The member of a by-language mapping ({"fr": ..., "en-US": ...}) for
+ * lang: the same code, the same language, English, the first; a value
+ * that is no mapping is for every language. Borrowed. */
+const json_t *Ccai_menu_by_lang(const json_t *v, const char *lang);
+
+/* voicemail.c: an outbound call answered by a machine
+ * (CCAI_EVENT_ANSWERING_MACHINE, Twilio's AnsweredBy words). */
+CCAI_MUST_CHECK ccai_status Ccai_voicemail_on(ccai_call *c, const char *answered_by);
+/* The greeting's end did not come in time: the message now. */
+void Ccai_voicemail_end_wait(ccai_call *c);
 
 /* event.c: the caller is on the line (no menu, or after it): the "call"
  * message and state connected are stored, the conversation starts. */

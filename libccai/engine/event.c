@@ -7,7 +7,7 @@
 
 CCAI_EXPORT ccai_status ccai_event_new(ccai_event_type type, ccai_event **ret)
 {
-    if (!ret || (unsigned)type > CCAI_EVENT_NOT_UNDERSTOOD)
+    if (!ret || (unsigned)type > CCAI_EVENT_ANSWERING_MACHINE)
         return CCAI_ERR_INVALID_ARG;
     ccai_event *ev = Ccai_calloc(1, sizeof *ev);
     if (!ev)
@@ -209,6 +209,8 @@ static void act_caller_said(ccai_call *c, const char *text, int64_t seq)
 static CCAI_MUST_CHECK ccai_status on_caller_text(ccai_call *c, const ccai_event *ev,
                                                   const char *action)
 {
+    if (c->machine != CCAI_MACHINE_NONE)
+        return CCAI_OK; /* a machine's greeting: nobody to answer */
     if (c->state == CCAI_CALL_NEW || c->state == CCAI_CALL_RINGING ||
         c->state == CCAI_CALL_LANGUAGE_MENU) {
         /* Speech before "connected": the channel skipped it; we did not
@@ -243,9 +245,12 @@ static void act_jobs(ccai_call *c, const char *text, int64_t num)
 
 static CCAI_MUST_CHECK ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
 {
+    /* The engine may know better than the channel why (a voicemail). */
+    const char *reason = c->end_reason           ? c->end_reason
+                         : ev->text && *ev->text ? ev->text
+                                                 : "hangup";
     ccai_status st = commit_message_and_state(c, "human", "hangup", ev->text, CCAI_CALL_ENDED,
-                                              ev->text && *ev->text ? ev->text : "hangup",
-                                              c->caller_spoke ? "hangup" : NULL);
+                                              reason, c->caller_spoke ? "hangup" : NULL);
     /* Refused for a lock held elsewhere, the event comes again: the
      * conversation goes on meanwhile. */
     if (st != CCAI_ERR_BUSY)
@@ -255,7 +260,7 @@ static CCAI_MUST_CHECK ccai_status on_hangup(ccai_call *c, const ccai_event *ev)
     Ccai_log(&c->log, CCAI_LOG_INFO, "call %s: ended (%s)", c->row.id,
              ev->text ? ev->text : "hangup");
     /* A callback's leg that never connected: tried again, or given up. */
-    Ccai_callback_unanswered(c, ev->text);
+    Ccai_callback_unanswered(c, c->end_reason ? c->end_reason : ev->text);
     return Ccai_call_after_commit(c, act_jobs, NULL, 0);
 }
 
@@ -274,6 +279,8 @@ static CCAI_MUST_CHECK ccai_status dispatch(ccai_call *c, const ccai_event *ev)
         return CCAI_OK;
     case CCAI_EVENT_CONNECTED: return on_connected(c);
     case CCAI_EVENT_SPEECH:
+        if (c->state == CCAI_CALL_LANGUAGE_MENU) /* an answer to the menu */
+            return ev->final ? Ccai_menu_words(c, ev->text) : CCAI_OK;
         if (!ev->final) {
             Ccai_conv_partial(c); /* barge-in */
             return CCAI_OK;
@@ -287,7 +294,7 @@ static CCAI_MUST_CHECK ccai_status dispatch(ccai_call *c, const ccai_event *ev)
         return on_caller_text(c, ev, "dtmf");
     case CCAI_EVENT_SMS: return on_caller_text(c, ev, "sms");
     case CCAI_EVENT_SILENCE_TIMEOUT:
-        if (c->state == CCAI_CALL_CONVERSATION)
+        if (c->state == CCAI_CALL_CONVERSATION || c->state == CCAI_CALL_LANGUAGE_MENU)
             Ccai_conv_silence(c);
         return CCAI_OK;
     case CCAI_EVENT_SAY_DONE: Ccai_conv_say_done(c); return CCAI_OK;
@@ -323,9 +330,12 @@ static CCAI_MUST_CHECK ccai_status dispatch(ccai_call *c, const ccai_event *ev)
     case CCAI_EVENT_NOT_UNDERSTOOD:
         Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: the caller could not be understood: %s",
                  c->row.id, ev->text ? ev->text : "no reason given");
+        if (c->state == CCAI_CALL_LANGUAGE_MENU)
+            return Ccai_menu_words(c, NULL);
         if (c->state == CCAI_CALL_CONVERSATION)
             Ccai_conv_not_understood(c);
         return CCAI_OK;
+    case CCAI_EVENT_ANSWERING_MACHINE: return Ccai_voicemail_on(c, ev->text);
     }
     return CCAI_ERR_INVALID_ARG;
 }

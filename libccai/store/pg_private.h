@@ -39,6 +39,8 @@ enum Ccai_pg_stmt_id {
     PG_JOB_SET_PAYLOAD,
     PG_JOB_GET,
     PG_JOBS_OF_CALL,
+    PG_PHRASES_GET,
+    PG_PHRASES_PUT,
     PG_HEALTH,
     PG_STMT_COUNT
 };
@@ -99,6 +101,11 @@ CCAI_MUST_CHECK bool Ccai_pg_dup(const PGresult *r, int row, int col, char **out
 CCAI_MUST_CHECK bool Ccai_pg_dup_json(const PGresult *r, int row, int col, char **out);
 int64_t Ccai_pg_int64(const PGresult *r, int row, int col);
 
+CCAI_MUST_CHECK ccai_status Ccai_pg_phrases_get(Ccai_store *store, const char *lang,
+                                                const char *source_hash, char **ret_json);
+CCAI_MUST_CHECK ccai_status Ccai_pg_phrases_put(Ccai_store *store, const char *lang,
+                                                const char *source_hash, const char *phrases_json,
+                                                const char *model);
 CCAI_MUST_CHECK ccai_status Ccai_pg_call_insert(Ccai_store *store, Ccai_store_call *c);
 CCAI_MUST_CHECK ccai_status Ccai_pg_call_update(Ccai_store *store, Ccai_store_call *c);
 CCAI_MUST_CHECK ccai_status Ccai_pg_call_touch(Ccai_store *store, Ccai_store_call *c);

@@ -833,3 +833,50 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_jobs_of_call(Ccai_store *store, const char *
     *ret_n = n;
     return CCAI_OK;
 }
+
+/* Translated phrase sets (engine/phrases.c) ------------------------------- */
+
+CCAI_MUST_CHECK ccai_status Ccai_pg_phrases_get(Ccai_store *store, const char *lang,
+                                                const char *source_hash, char **ret_json)
+{
+    Ccai_pg *st = Ccai_pg_of(store);
+    if (!st || !lang || !source_hash || !ret_json)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_pg_params p = {0};
+    Ccai_pg_text(&p, lang);
+    Ccai_pg_text(&p, source_hash);
+    PGresult *r = NULL;
+    ccai_status status = Ccai_pg_run(st, "read phrase translation", PG_PHRASES_GET, &p, &r);
+    if (status != CCAI_OK)
+        return status;
+    char *json = NULL;
+    if (PQntuples(r) == 0)
+        status = Ccai_pg_fail(st, CCAI_ERR_NOT_FOUND, "store: no phrases in %s", lang);
+    else if (!Ccai_pg_dup_json(r, 0, 0, &json) || !json)
+        status = Ccai_pg_fail_nomem(st, "read phrase translation");
+    PQclear(r);
+    if (status == CCAI_OK)
+        *ret_json = json;
+    else
+        ccai_free(json);
+    return status;
+}
+
+CCAI_MUST_CHECK ccai_status Ccai_pg_phrases_put(Ccai_store *store, const char *lang,
+                                                const char *source_hash, const char *phrases_json,
+                                                const char *model)
+{
+    Ccai_pg *st = Ccai_pg_of(store);
+    if (!st || !lang || !source_hash || !phrases_json)
+        return CCAI_ERR_INVALID_ARG;
+    Ccai_pg_params p = {0};
+    Ccai_pg_text(&p, lang);
+    Ccai_pg_text(&p, source_hash);
+    Ccai_pg_text(&p, phrases_json);
+    Ccai_pg_text(&p, model);
+    Ccai_pg_int(&p, Ccai_wall_ms());
+    PGresult *r = NULL;
+    ccai_status status = Ccai_pg_run(st, "store phrase translation", PG_PHRASES_PUT, &p, &r);
+    PQclear(r);
+    return status;
+}

@@ -95,6 +95,16 @@ const char *const Ccai_pg_migrations[CCAI_STORE_SCHEMA_VERSION] = {
      * without rowid); PostgreSQL's table is the same as before: the step
      * records the version. */
     "SELECT 1;",
+    /* 5: the fixed phrases translated by the LLM (engine/phrases.c), one
+     * row per language and English set, as SQLite's step 5. */
+    "CREATE TABLE phrase_translations ("
+    " lang text NOT NULL,"
+    " source_hash text NOT NULL,"
+    " phrases jsonb NOT NULL,"
+    " model text,"
+    " created_at bigint NOT NULL,"
+    " PRIMARY KEY (lang, source_hash)"
+    ");",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(Ccai_pg_migrations) == CCAI_STORE_SCHEMA_VERSION,
@@ -197,6 +207,12 @@ const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT] = {
     [PG_JOB_GET] = "SELECT " JOB_COLS ", updated_at FROM jobs WHERE id = $1",
     [PG_JOBS_OF_CALL] = "SELECT " JOB_COLS ", updated_at FROM jobs WHERE call_id = $1 AND "
                         "" KINDS_FILTER(2) " ORDER BY id LIMIT $3",
+    [PG_PHRASES_GET] = "SELECT phrases FROM phrase_translations WHERE lang = $1 AND "
+                       "source_hash = $2",
+    [PG_PHRASES_PUT] = "INSERT INTO phrase_translations (lang, source_hash, phrases, model, "
+                       "created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (lang, source_hash) "
+                       "DO UPDATE SET phrases = EXCLUDED.phrases, model = EXCLUDED.model, "
+                       "created_at = EXCLUDED.created_at",
     [PG_HEALTH] = "INSERT INTO store_health (id, checked_at) VALUES (1, $1) "
                   "ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
 };

@@ -3,6 +3,8 @@
  * decision, what the next answer is expected to be, the language menu. */
 #include "voice/voice_int.h"
 
+#include "media/amd.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -357,6 +359,31 @@ static void on_vad(const Ccai_vad_frame *fr, const Ccai_vad_event *ev, void *ud)
 }
 
 /* One 20 ms frame of the caller (mono PCM16 at the call's rate). */
+/* The callee's audio to the answering-machine detector, once the call is
+ * connected (a ringback before it is nobody); its verdicts to the engine,
+ * in Twilio's AnsweredBy words. */
+static void amd_feed(vcall *vc, const int16_t *pcm, size_t n)
+{
+    if (!vc->amd || vc->ended)
+        return;
+    ccai_call_state s = ccai_call_get_state(vc->call);
+    if (s != CCAI_CALL_CONNECTED && s != CCAI_CALL_CONVERSATION && s != CCAI_CALL_TURN)
+        return;
+    Ccai_amd_verdict v = Ccai_amd_feed(vc->amd, pcm, n);
+    while (v != CCAI_AMD_NONE) {
+        bool final = v != CCAI_AMD_MACHINE;
+        Ccai_log(&vc->v->log, CCAI_LOG_INFO, "call %s: answered by %s (after %llu ms)",
+                 ccai_call_id(vc->call), Ccai_amd_verdict_str(v),
+                 (unsigned long long)Ccai_amd_position_ms(vc->amd));
+        if (final) {
+            Ccai_amd_free(vc->amd);
+            vc->amd = NULL;
+        }
+        Ccai_voice_notify(vc, CCAI_EVENT_ANSWERING_MACHINE, Ccai_amd_verdict_str(v));
+        v = vc->amd ? Ccai_amd_feed(vc->amd, NULL, 0) : CCAI_AMD_NONE;
+    }
+}
+
 void Ccai_voice_caller_frame(vcall *vc, int16_t *pcm, size_t n)
 {
     uint64_t start = vc->in_base + vc->in_ms;
@@ -395,6 +422,7 @@ void Ccai_voice_caller_frame(vcall *vc, int16_t *pcm, size_t n)
     Ccai_vad_process(vc->vad, near, n, gate, on_vad, vc);
     vc->in_ms += FRAME_MS;
     early_check(vc);
+    amd_feed(vc, near, n);
 }
 
 /* The engine's answer types (speech/grammar.h) as the STT interface's. */
@@ -511,6 +539,10 @@ static void menu_answer(vcall *vc, const char *slot, const char *text)
         if ((slot && strcasecmp(slot, ph) == 0) || (text && *ph && strcasestr(text, ph)))
             value = vc->menu_values[vc->menu_of[k]];
     }
+    /* Words that are no choice's go to the engine, which matches them
+     * better (folded, synonyms, keys said). */
+    if (!value && text && *text)
+        value = text;
     char *v = value ? Ccai_strdup(value) : NULL;
     menu_close(vc);
     Ccai_voice_notify(vc, CCAI_EVENT_CHOICE, v);

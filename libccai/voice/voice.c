@@ -3,6 +3,8 @@
  * start, the engine's ops table, audio in, marks, the end, recording). */
 #include "voice/voice_int.h"
 
+#include "media/amd.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -248,6 +250,7 @@ static void session_free(void *ud)
     Ccai_media_converter_free(vc->in_conv);
     Ccai_media_converter_free(vc->far_conv);
     Ccai_vad_free(vc->vad);
+    Ccai_amd_free(vc->amd);
     Ccai_echo_gate_free(vc->gate);
     Ccai_echo_canceller_free(vc->aec);
     Ccai_pacer_free(vc->pacer);
@@ -329,6 +332,16 @@ static ccai_status session_init(vcall *vc, const ccai_call_params *p)
         !(vc->pre = Ccai_calloc(vc->pre_cap, sizeof *vc->pre)) ||
         !(vc->far = Ccai_calloc(vc->far_cap, sizeof *vc->far)))
         return CCAI_ERR_NOMEM;
+    /* Who answers an outbound call: a person, or a machine to leave the
+     * message to after its beep (engine/voicemail.c acts on it). */
+    if (p->direction == CCAI_OUTBOUND && Ccai_config_bool(v->cfg, "voicemail.enabled", false) &&
+        Ccai_config_bool(v->cfg, "voicemail.detect", true)) {
+        Ccai_amd_params ap;
+        Ccai_amd_params_default(&ap);
+        ap.greeting_ms = (uint32_t)Ccai_config_int(v->cfg, "voicemail.greeting_ms", ap.greeting_ms);
+        if ((st = Ccai_amd_new(&ap, vc->mono.rate, &vc->amd)) != CCAI_OK)
+            return st;
+    }
     Ccai_timer_init(&vc->pace_timer, Ccai_voice_on_pace, vc);
     Ccai_timer_init(&vc->result_timer, Ccai_voice_on_result_timeout, vc);
     Ccai_timer_init(&vc->after_timer, Ccai_voice_on_after_timer, vc);

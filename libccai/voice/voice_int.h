@@ -201,6 +201,10 @@ typedef struct vcall {
     size_t menu_of[27]; /* a phrase's choice */
     size_t menu_n, menu_n_phrases;
 
+    /* Answering-machine detection on an outbound call (voicemail.detect):
+     * the callee's audio from the call's connection to a final verdict. */
+    struct Ccai_amd *amd;
+
     /* Recording. */
     Ccai_wav_writer *wav;
     char *wav_path;

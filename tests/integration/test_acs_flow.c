@@ -1296,6 +1296,88 @@ static void test_callback(void **state)
     env_free(&e);
 }
 
+/* A configured IVR menu (ivr.menus) over ACS: one recognition with
+ * choices, each key its tone ("zero" for 0), the menu's prompt in the
+ * call's voice. ACS reports a key or the words of a choice as that
+ * choice's label (choiceResult); a recognition's other shapes are taken
+ * too: tones (dtmfResult) as the key, words (speechResult) matched by the
+ * engine. The choices are on the stored call. */
+static void test_ivr_menu(void **state)
+{
+    (void)state;
+    static const char *const extra[][2] = {
+        {"ivr.start", "main"},
+        {"ivr.menus",
+         "{\"main\": {\"prompt\": \"For billing, press 2. For an agent, press 0.\", \"choices\": ["
+         "{\"key\": \"2\", \"say\": [\"billing\"], \"action\": \"menu\", \"menu\": \"billing\"},"
+         "{\"key\": \"0\", \"say\": [\"agent\"], \"action\": \"transfer\"}]},"
+         "\"billing\": {\"prompt\": \"For your balance, press 1. For the main menu, press 9.\","
+         "\"choices\": [{\"key\": \"1\", \"say\": [\"balance\"], \"action\": \"llm\"},"
+         "{\"key\": \"9\", \"say\": [\"main menu\"], \"action\": \"menu\", \"menu\": \"main\"}]}}"},
+    };
+    env e;
+    env_init_with(&e, extra, sizeof extra / sizeof extra[0]);
+    answer_incoming(&e, "srv-ivr");
+    callback(&e, "CallConnected", "{\"serverCallId\":\"srv-ivr\"}");
+    json_t *j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_string_equal(jstr(j, "recognizeInputType"), "choices");
+    assert_string_equal(opctx(j), "ccai:menu");
+    json_t *choices = json_object_get(json_object_get(j, "recognizeOptions"), "choices");
+    assert_int_equal(json_array_size(choices), 2);
+    assert_string_equal(jstr(json_array_get(choices, 0), "label"), "2");
+    assert_string_equal(jstr(json_array_get(choices, 0), "tone"), "two");
+    assert_string_equal(jstr(json_array_get(choices, 1), "label"), "0");
+    assert_string_equal(jstr(json_array_get(choices, 1), "tone"), "zero");
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"), "For billing, press 2."));
+    json_decref(j);
+
+    /* The caller says "billing": ACS names the choice. */
+    callback(&e, "RecognizeCompleted",
+             "{\"operationContext\":\"ccai:menu\",\"recognitionType\":\"choices\","
+             "\"choiceResult\":{\"label\":\"2\",\"recognizedPhrase\":\"billing\"},"
+             "\"resultInformation\":{\"code\":200,\"subCode\":8545}}");
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_string_equal(jstr(j, "recognizeInputType"), "choices");
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"), "For your balance"));
+    assert_string_equal(
+        jstr(json_array_get(json_object_get(json_object_get(j, "recognizeOptions"), "choices"), 1),
+             "tone"),
+        "nine");
+    json_decref(j);
+    /* Tones: key 9, the main menu again. */
+    callback(&e, "RecognizeCompleted",
+             "{\"operationContext\":\"ccai:menu\",\"recognitionType\":\"dtmf\","
+             "\"dtmfResult\":{\"tones\":[\"nine\"]},\"resultInformation\":{\"code\":200,"
+             "\"subCode\":8531}}");
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"), "For billing, press 2."));
+    json_decref(j);
+    /* Words: matched by the engine. */
+    callback(&e, "RecognizeCompleted",
+             "{\"operationContext\":\"ccai:menu\",\"recognitionType\":\"speech\","
+             "\"speechResult\":{\"speech\":\"Billing, please.\",\"confidence\":0.8},"
+             "\"resultInformation\":{\"code\":200,\"subCode\":8533}}");
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_non_null(strstr(jstr(j, "playPrompt.ssml.ssmlText"), "For your balance"));
+    json_decref(j);
+    /* Balance: the conversation, a speech recognition whose prompt greets. */
+    callback(&e, "RecognizeCompleted",
+             "{\"operationContext\":\"ccai:menu\",\"recognitionType\":\"choices\","
+             "\"choiceResult\":{\"label\":\"1\",\"recognizedPhrase\":\"one\"},"
+             "\"resultInformation\":{\"code\":200,\"subCode\":8531}}");
+    j = req_json(&e, expect_request(&e, ":recognize"));
+    assert_string_equal(jstr(j, "recognizeInputType"), "speech");
+    json_decref(j);
+    char *json = stored_call(&e);
+    assert_non_null(strstr(json, "main: 2 (billing), chose -> menu"));
+    assert_non_null(strstr(json, "billing: 9 (main menu), key -> menu"));
+    assert_non_null(strstr(json, "main: 2 (billing), said \\\"Billing, please.\\\" -> menu"));
+    assert_non_null(strstr(json, "billing: 1 (balance), chose -> llm"));
+    assert_non_null(strstr(json, "\"state\":\"conversation\""));
+    free(json);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1307,6 +1389,7 @@ int main(void)
         cmocka_unit_test(test_transfer_failure_waits_for_a_lock),
         cmocka_unit_test(test_dtmf_transfer_accepted),
         cmocka_unit_test(test_menu_unanswered),
+        cmocka_unit_test(test_ivr_menu),
         cmocka_unit_test(test_answer_race),
         cmocka_unit_test(test_ssml),
         cmocka_unit_test(test_callback),

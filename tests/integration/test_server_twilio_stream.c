@@ -567,6 +567,41 @@ static void test_stream_bad_input(void **state)
     stop(&s);
 }
 
+/* An IVR menu on a Media Stream: the prompt said on the stream, the
+ * caller's key as the "dtmf" event Twilio sends; the choice (a sub-menu,
+ * then a task) on the call, not a key of the conversation. */
+static void test_stream_ivr(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    const char *extra[] = {
+        "IVR__START=main",
+        "IVR__MENUS={\"main\": {\"prompt\": \"For billing, press 2.\", \"choices\": [{\"key\": "
+        "\"2\", \"label\": \"Billing\", \"action\": \"menu\", \"menu\": \"billing\"}]}, "
+        "\"billing\": {\"prompt\": \"For your balance, press 1.\", \"choices\": [{\"key\": "
+        "\"1\", \"label\": \"Balance\", \"action\": \"task\", \"task\": \"Tell the balance.\"}]}}",
+        NULL};
+    srv s;
+    start_with(&s, extra);
+    twiml t;
+    inbound(&s, &t);
+    media_driver *d = connect_stream(&s, &t, 0);
+    assert_int_equal(media_driver_status(d), 101);
+    assert_true(wait_heard(d, 1000, 30000) >= 1000); /* the main menu */
+    media_driver_dtmf(d, '2');
+    assert_true(wait_message(&s, t.id, "human", "menu", "main: 2 (Billing), key -> menu", 10000));
+    media_driver_dtmf(d, '1');
+    assert_true(
+        wait_message(&s, t.id, "human", "menu", "billing: 1 (Balance), key -> task", 10000));
+    assert_false(wait_message(&s, t.id, "human", "dtmf", NULL, 200));
+    media_driver_hangup(d);
+    media_driver_wait_closed(d, 5000);
+    media_driver_free(d);
+    assert_true(wait_over(&s, t.id, 10000));
+    stop(&s);
+}
+
 /* The stream drops while the server stays up ----------------------------------- */
 
 static void test_stream_drop_reconnect(void **state)
@@ -934,6 +969,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_call),
         cmocka_unit_test(test_stream_bad_input),
+        cmocka_unit_test(test_stream_ivr),
         cmocka_unit_test(test_stream_drop_reconnect),
         cmocka_unit_test(test_stream_bot_hangs_up),
         cmocka_unit_test(test_stream_transfer_no_answer),

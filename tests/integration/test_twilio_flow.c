@@ -32,7 +32,15 @@ typedef struct env {
     ccai_ctx *ctx;
 } env;
 
+static void env_init_kv(env *e, const char *const *extra);
+
 static void env_init(env *e)
+{
+    env_init_kv(e, NULL);
+}
+
+/* extra: more "key", "value" pairs, NULL-terminated. */
+static void env_init_kv(env *e, const char *const *extra)
 {
     memset(e, 0, sizeof *e);
     e->llm = standin_start(NULL);
@@ -60,6 +68,10 @@ static void env_init(env *e)
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         if (ccai_config_set(e->cfg, kv[i][0], kv[i][1]) != CCAI_OK)
             fail_msg("%s: %s", kv[i][0], ccai_config_errmsg(e->cfg));
+    }
+    for (size_t i = 0; extra && extra[i]; i += 2) {
+        if (ccai_config_set(e->cfg, extra[i], extra[i + 1]) != CCAI_OK)
+            fail_msg("%s: %s", extra[i], ccai_config_errmsg(e->cfg));
     }
     assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
 }
@@ -795,12 +807,251 @@ static void test_webhooks_answered_out_of_memory(void **state)
     env_free(&e);
 }
 
+/* An outbound call placed with Twilio's answering-machine detection and
+ * answered by who; returns the CallSid Twilio gave it, and what Twilio
+ * reports (twilio_standin_detect: its AnsweredBy, and where it goes). */
+static void place_answered(env *e, twilio_standin_party who, char *sid, size_t len,
+                           twilio_standin_amd *amd, char *status_url, size_t status_len)
+{
+    const char *body = "{\"phone_number\":\"+33612345678\",\"bot_name\":\"Robin\","
+                       "\"bot_company\":\"Contoso\",\"task\":\"Confirm the appointment.\","
+                       "\"telephony\":\"twilio\"}";
+    ccai_http_header h[1] = {{"Authorization", "Bearer api"}};
+    answer a;
+    assert_true(exchange_run(e->ctx, e->poll, "POST", "/call", h, 1, body, "127.0.0.1", &a));
+    assert_int_equal(a.status, 201);
+    await_requests(e, "/Calls.json", "+33612345678", 1);
+    /* Once Twilio's answer is in, the call has its CallSid. */
+    char *json = NULL;
+    uint64_t until = ccai_time_ms() + 5000;
+    const char *at = NULL;
+    while (ccai_time_ms() < until) {
+        ccai_free(json);
+        json = call_json(e, "+33612345678");
+        if ((at = strstr(json, "\"provider_call_id\":\"CA")))
+            break;
+        ccai_poll_run_once(e->poll, 20);
+    }
+    assert_non_null(at);
+    snprintf(sid, len, "%.34s", at + strlen("\"provider_call_id\":\""));
+    ccai_free(json);
+    assert_int_equal(twilio_standin_detect(e->tw, sid, who, amd), 0);
+    char *st = twilio_standin_request_param(e->tw, 0, "StatusCallback", 0);
+    snprintf(status_url, status_len, "%s", st);
+    free(st);
+}
+
+/* Voicemail with Twilio's detection, played as Twilio does (DetectMessageEnd,
+ * no AsyncAmd): the answer webhook comes once the greeting is over, with
+ * AnsweredBy; its TwiML is the message and the hang-up; the call ends as
+ * "voicemail" and is called again later (a callback). A human's AnsweredBy
+ * changes nothing. */
+static void test_outbound_voicemail(void **state)
+{
+    (void)state;
+    static const char *const on[] = {"voicemail.enabled", "true", "voicemail.retry_delay_sec",
+                                     "600", NULL};
+    env e;
+    env_init_kv(&e, on);
+    char sid[40], status[1024];
+    twilio_standin_amd amd;
+    place_answered(&e, TWILIO_PARTY_MACHINE_BEEP, sid, sizeof sid, &amd, status, sizeof status);
+    char *md = twilio_standin_request_param(e.tw, 0, "MachineDetection", 0);
+    assert_string_equal(md, "DetectMessageEnd");
+    free(md);
+    assert_int_equal(twilio_standin_request_param_count(e.tw, 0, "AsyncAmd"), 0);
+    assert_string_equal(amd.answered_by, "machine_end_beep");
+    assert_false(amd.async);
+    const char *answered[] = {"CallSid",
+                              sid,
+                              "AccountSid",
+                              TWILIO_STANDIN_SID,
+                              "From",
+                              "+15550001111",
+                              "To",
+                              "+33612345678",
+                              "CallStatus",
+                              "in-progress",
+                              "Direction",
+                              "outbound-api",
+                              "ApiVersion",
+                              "2010-04-01",
+                              "AnsweredBy",
+                              amd.answered_by,
+                              "MachineDetectionDuration",
+                              amd.duration_ms,
+                              NULL};
+    answer v;
+    webhook(&e, local(amd.url), answered, false, &v);
+    assert_int_equal(v.status, 200);
+    assert_non_null(strstr(v.body, "We tried to reach you"));
+    assert_non_null(strstr(v.body, "Robin from Contoso"));
+    assert_non_null(strstr(v.body, "<Hangup/>"));
+    assert_null(strstr(v.body, "<Gather"));
+    const char *completed[] = {
+        "CallSid",      sid,  "AccountSid", TWILIO_STANDIN_SID, "CallStatus", "completed",
+        "CallDuration", "14", "AnsweredBy", amd.answered_by,    NULL};
+    webhook(&e, local(status), completed, false, &v);
+    assert_true(v.status == 200 || v.status == 204);
+    char *json = call_json(&e, "+33612345678");
+    assert_non_null(strstr(json, "\"end_reason\":\"voicemail\""));
+    assert_non_null(strstr(json, "answered by machine_end_beep"));
+    assert_non_null(strstr(json, "\"outcome\":\"scheduled\"")); /* called again later */
+    ccai_free(json);
+    env_free(&e);
+
+    /* A person: the conversation, as without detection. */
+    env_init_kv(&e, on);
+    place_answered(&e, TWILIO_PARTY_HUMAN, sid, sizeof sid, &amd, status, sizeof status);
+    assert_string_equal(amd.answered_by, "human");
+    answered[1] = sid;
+    answered[15] = amd.answered_by;
+    answered[17] = amd.duration_ms;
+    webhook(&e, local(amd.url), answered, false, &v);
+    assert_int_equal(v.status, 200);
+    assert_non_null(strstr(v.body, "<Gather"));
+    assert_null(strstr(v.body, "We tried to reach you"));
+    env_free(&e);
+}
+
+/* AsyncAmd: Twilio asks for the TwiML at once (no AnsweredBy: the bot
+ * greets), and POSTs the verdict to AsyncAmdStatusCallback later; the bot
+ * stops, and the call is redirected (REST) to the message and hang-up. */
+static void test_outbound_voicemail_async(void **state)
+{
+    (void)state;
+    static const char *const on[] = {"voicemail.enabled", "true", "voicemail.twilio_async_amd",
+                                     "true", NULL};
+    env e;
+    env_init_kv(&e, on);
+    char sid[40], status[1024];
+    twilio_standin_amd amd;
+    place_answered(&e, TWILIO_PARTY_MACHINE_SILENCE, sid, sizeof sid, &amd, status, sizeof status);
+    char *async = twilio_standin_request_param(e.tw, 0, "AsyncAmd", 0);
+    assert_string_equal(async, "true");
+    free(async);
+    assert_true(amd.async);
+    assert_non_null(strstr(amd.amd_url, PUBLIC_URL "/twilio/amd?call="));
+    const char *answered[] = {"CallSid",    sid,
+                              "AccountSid", TWILIO_STANDIN_SID,
+                              "From",       "+15550001111",
+                              "To",         "+33612345678",
+                              "CallStatus", "in-progress",
+                              "Direction",  "outbound-api",
+                              NULL};
+    answer v;
+    webhook(&e, local(amd.url), answered, false, &v);
+    assert_int_equal(v.status, 200);
+    assert_non_null(strstr(v.body, "<Gather")); /* the greeting, while Twilio listens */
+    const char *verdict[] = {"CallSid",
+                             sid,
+                             "AccountSid",
+                             TWILIO_STANDIN_SID,
+                             "AnsweredBy",
+                             amd.answered_by,
+                             "MachineDetectionDuration",
+                             amd.duration_ms,
+                             NULL};
+    webhook(&e, local(amd.amd_url), verdict, false, &v);
+    assert_int_equal(v.status, 204);
+    /* The call is redirected to what the bot does now. */
+    char path[128];
+    snprintf(path, sizeof path, "/Calls/%s.json", sid);
+    await_requests(&e, path, NULL, 1);
+    int last = twilio_standin_request_count(e.tw) - 1;
+    char *next = twilio_standin_request_param(e.tw, last, "Url", 0);
+    assert_non_null(next);
+    assert_non_null(strstr(next, "/twilio/next?call="));
+    const char *only[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, NULL};
+    webhook(&e, local(next), only, false, &v);
+    free(next);
+    assert_int_equal(v.status, 200);
+    assert_non_null(strstr(v.body, "We tried to reach you"));
+    assert_non_null(strstr(v.body, "<Hangup/>"));
+    char *json = call_json(&e, "+33612345678");
+    assert_non_null(strstr(json, "answered by machine_end_silence"));
+    ccai_free(json);
+    env_free(&e);
+}
+
+/* An IVR menu (ivr.menus) on Twilio's Gather: the prompt in a <Gather> of
+ * one key; Twilio posts the key as Digits, the caller's words as
+ * SpeechResult, silence as a Gather with neither (actionOnEmptyResult):
+ * each is answered with the next prompt, or the conversation. */
+static void test_ivr_gather(void **state)
+{
+    (void)state;
+    static const char *const ivr[] = {
+        "ivr.start",
+        "main",
+        "ivr.retries",
+        "1",
+        "ivr.menus",
+        "{\"main\": {\"prompt\": {\"en\": \"For billing, press 2. For an agent, press 0.\"},"
+        "\"choices\": [{\"key\": \"2\", \"say\": {\"en\": [\"billing\", \"invoice\"]}, \"action\":"
+        "\"menu\", \"menu\": \"billing\"}, {\"key\": \"0\", \"say\": [\"agent\"], \"action\":"
+        "\"transfer\"}]}, \"billing\": {\"prompt\": \"For your balance, press 1.\", \"choices\":"
+        "[{\"key\": \"1\", \"say\": [\"balance\"], \"action\": \"task\", \"task\": \"Tell the "
+        "customer their balance.\"}]}}",
+        NULL};
+    env e;
+    env_init_kv(&e, ivr);
+    const char *sid = "CA00000000000000000000000000000077";
+    const char *voice[] = {"CallSid",      sid,       "AccountSid",   TWILIO_STANDIN_SID, "From",
+                           "+33699999999", "To",      "+15550001111", "CallStatus",       "ringing",
+                           "Direction",    "inbound", "ApiVersion",   "2010-04-01",       NULL};
+    answer a;
+    webhook(&e, "/twilio/voice", voice, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "For billing, press 2."));
+    assert_non_null(strstr(a.body, "numDigits=\"1\""));
+    char gather[1024];
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    /* Silence: offered again. */
+    const char *empty[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, NULL};
+    webhook(&e, local(gather), empty, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "For billing, press 2."));
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    /* A key. */
+    const char *key[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, "Digits", "2", NULL};
+    webhook(&e, local(gather), key, false, &a);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "For your balance, press 1."));
+    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    /* Words. */
+    const char *words[] = {"CallSid",
+                           sid,
+                           "AccountSid",
+                           TWILIO_STANDIN_SID,
+                           "SpeechResult",
+                           "My balance, please.",
+                           "Confidence",
+                           "0.87",
+                           NULL};
+    webhook(&e, local(gather), words, false, &a);
+    assert_int_equal(a.status, 200);
+    char all[8192] = "";
+    follow(&e, &a, all, sizeof all);
+    assert_null(strstr(all, "numDigits")); /* the conversation: words, any length */
+    char *json = call_json(&e, "+33699999999");
+    assert_non_null(strstr(json, "main: 2 (billing), key -> menu"));
+    assert_non_null(strstr(json, "billing: 1 (balance), said \\\"My balance, please.\\\" -> task"));
+    assert_non_null(strstr(json, "Tell the customer their balance."));
+    assert_non_null(strstr(json, "\"state\":\"conversation\""));
+    ccai_free(json);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inbound_call),
         cmocka_unit_test(test_transfer_answered),
         cmocka_unit_test(test_outbound_call),
+        cmocka_unit_test(test_outbound_voicemail),
+        cmocka_unit_test(test_outbound_voicemail_async),
+        cmocka_unit_test(test_ivr_gather),
         cmocka_unit_test(test_inbound_status_on_the_number),
         cmocka_unit_test(test_hangup_ends_the_call),
         cmocka_unit_test(test_recording_after_completed),

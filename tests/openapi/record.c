@@ -377,6 +377,17 @@ static void twilio_routes(const srv *a)
     reply_free(&r);
     if (!*next)
         die("the streamed answer came without a Redirect");
+    /* AsyncAmdStatusCallback (the call is live): who answered. */
+    char amd[2048];
+    same_call(amd, sizeof amd, "amd", next);
+    static const char *const by[] = {
+        "CallSid", CALLSID, "AnsweredBy", "human", "MachineDetectionDuration", "1200", NULL};
+    twilio_hook(a, "amd: a person answered", amd, by, false, 204, &r);
+    reply_free(&r);
+    wrong_secret(amd);
+    twilio_hook(a, "amd: wrong call secret", amd, by, false, 404, &r);
+    reply_free(&r);
+
     static const char *const only[] = {"CallSid", CALLSID, NULL};
     char bad_next[2048];
     snprintf(bad_next, sizeof bad_next, "%s", next);

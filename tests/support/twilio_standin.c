@@ -208,6 +208,8 @@ typedef struct logged {
 typedef struct call {
     char sid[35];
     char *to, *from, *status;
+    /* As created: the answer URL and answering-machine detection. */
+    char *url, *machine_detection, *async_amd, *amd_callback;
 } call;
 
 struct twilio_standin {
@@ -364,6 +366,12 @@ static int route_create_call(twilio_standin *s, int fd, const params *p)
     c->to = strdup(to);
     c->from = strdup(from);
     c->status = strdup("queued");
+    const char *url = params_get(p, "Url"), *md = params_get(p, "MachineDetection");
+    const char *async = params_get(p, "AsyncAmd"), *cb = params_get(p, "AsyncAmdStatusCallback");
+    c->url = url ? strdup(url) : NULL;
+    c->machine_detection = md ? strdup(md) : NULL;
+    c->async_amd = async ? strdup(async) : NULL;
+    c->amd_callback = cb ? strdup(cb) : NULL;
     sbuf b = {0};
     call_json(s, c, &b);
     reply(fd, 201, "application/json", NULL, b.failed ? "{}" : b.data);
@@ -739,6 +747,7 @@ int twilio_standin_add_inbound(twilio_standin *s, const char *call_sid, const ch
             c->to = strdup(to);
             c->from = strdup(from);
             c->status = strdup("in-progress");
+            c->url = c->machine_detection = c->async_amd = c->amd_callback = NULL;
             rc = 0;
         }
     }
@@ -766,6 +775,53 @@ char *twilio_standin_call_status(twilio_standin *s, const char *call_sid)
     char *d = c ? strdup(c->status) : NULL;
     pthread_mutex_unlock(&s->lock);
     return d;
+}
+
+int twilio_standin_detect(twilio_standin *s, const char *call_sid, twilio_standin_party who,
+                          twilio_standin_amd *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    pthread_mutex_lock(&s->lock);
+    call *c = find_call(s, call_sid);
+    if (!c) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    snprintf(ret->url, sizeof ret->url, "%s", c->url ? c->url : "");
+    const char *md = c->machine_detection;
+    int end = md && strcmp(md, "DetectMessageEnd") == 0;
+    const char *by = "";
+    int ms = 0;
+    if (md) {
+        switch (who) {
+        case TWILIO_PARTY_HUMAN: by = "human", ms = 1200; break;
+        case TWILIO_PARTY_FAX: by = "fax", ms = 2100; break;
+        case TWILIO_PARTY_SILENT: by = "unknown", ms = 5000; break;
+        /* Enable tells a machine at once; DetectMessageEnd once its
+         * greeting is over, and how it ended. */
+        case TWILIO_PARTY_MACHINE_BEEP:
+            by = end ? "machine_end_beep" : "machine_start";
+            ms = end ? 9800 : 3100;
+            break;
+        case TWILIO_PARTY_MACHINE_SILENCE:
+            by = end ? "machine_end_silence" : "machine_start";
+            ms = end ? 11200 : 3100;
+            break;
+        case TWILIO_PARTY_MACHINE_ENDLESS:
+            by = end ? "machine_end_other" : "machine_start";
+            ms = end ? 30000 : 3100;
+            break;
+        }
+    }
+    snprintf(ret->answered_by, sizeof ret->answered_by, "%s", by);
+    snprintf(ret->duration_ms, sizeof ret->duration_ms, "%d", ms);
+    ret->async = md && c->async_amd && strcmp(c->async_amd, "true") == 0;
+    if (ret->async)
+        snprintf(ret->amd_url, sizeof ret->amd_url, "%s", c->amd_callback ? c->amd_callback : "");
+    free(c->status);
+    c->status = strdup("in-progress");
+    pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
 int twilio_standin_request_count(twilio_standin *s)
@@ -898,6 +954,10 @@ void twilio_standin_stop(twilio_standin *s)
         free(s->calls[i].to);
         free(s->calls[i].from);
         free(s->calls[i].status);
+        free(s->calls[i].url);
+        free(s->calls[i].machine_detection);
+        free(s->calls[i].async_amd);
+        free(s->calls[i].amd_callback);
     }
     free(s->calls);
     pthread_mutex_destroy(&s->lock);

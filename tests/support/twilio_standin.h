@@ -76,6 +76,41 @@ int twilio_standin_add_inbound(twilio_standin *s, const char *call_sid, const ch
 int twilio_standin_set_call_status(twilio_standin *s, const char *call_sid, const char *status);
 char *twilio_standin_call_status(twilio_standin *s, const char *call_sid);
 
+/* Answering-machine detection, as Twilio runs it on a call created with
+ * MachineDetection (Enable or DetectMessageEnd): who picked up gives the
+ * AnsweredBy Twilio reports, and where. Enable reports as soon as it knows
+ * (a machine is "machine_start", its greeting still playing);
+ * DetectMessageEnd waits for a machine's greeting to end and says how
+ * ("machine_end_beep", "machine_end_silence", "machine_end_other"); a
+ * person is "human", a fax "fax", nothing to judge "unknown". Without
+ * AsyncAmd, Twilio requests the call's Url only once detection is done,
+ * with AnsweredBy and MachineDetectionDuration among the usual call
+ * parameters; with AsyncAmd=true it requests the Url at once, without
+ * them, and POSTs CallSid, AccountSid, AnsweredBy and
+ * MachineDetectionDuration to AsyncAmdStatusCallback when done. A call
+ * created without MachineDetection gets no AnsweredBy at all. */
+typedef enum twilio_standin_party {
+    TWILIO_PARTY_HUMAN,
+    TWILIO_PARTY_MACHINE_BEEP,    /* a greeting, then a beep */
+    TWILIO_PARTY_MACHINE_SILENCE, /* a greeting, then silence */
+    TWILIO_PARTY_MACHINE_ENDLESS, /* a greeting that goes on past the timeout */
+    TWILIO_PARTY_FAX,
+    TWILIO_PARTY_SILENT, /* picks up, says nothing */
+} twilio_standin_party;
+
+typedef struct twilio_standin_amd {
+    char answered_by[32]; /* "" when the call was created without MachineDetection */
+    char duration_ms[16]; /* MachineDetectionDuration */
+    int async;            /* AnsweredBy goes to amd_url, after the Url request */
+    char url[1024];       /* the call's Url */
+    char amd_url[1024];   /* AsyncAmdStatusCallback ("" without AsyncAmd) */
+} twilio_standin_amd;
+
+/* What Twilio would report for call_sid (created here) answered by who.
+ * 0, or -1 for an unknown call. */
+int twilio_standin_detect(twilio_standin *s, const char *call_sid, twilio_standin_party who,
+                          twilio_standin_amd *ret);
+
 /* Request log, in arrival order; i out of range gives NULL / -1 / 0. */
 int twilio_standin_request_count(twilio_standin *s);
 char *twilio_standin_request_method(twilio_standin *s, int i);

@@ -651,10 +651,55 @@ static void test_audiosocket_reconnect(void **state)
     env_free(&e);
 }
 
+/* An IVR menu on AudioSocket: the prompt said on the line, the caller's
+ * keys as AudioSocket sends them (kind 0x03, one digit): a sub-menu, then a
+ * task and the conversation; the choices on the stored call. */
+static void test_audiosocket_ivr(void **state)
+{
+    CCAI_UNUSED(state);
+    if (!have_speech())
+        skip();
+    static const char *const keys[] = {
+        "ivr.start", "main", "ivr.menus",
+        "{\"main\": {\"prompt\": \"For billing, press 2.\", \"choices\": [{\"key\": \"2\","
+        "\"action\": \"menu\", \"menu\": \"billing\", \"label\": \"Billing\"}]},"
+        "\"billing\": {\"prompt\": \"For your balance, press 1.\", \"choices\": [{\"key\": \"1\","
+        "\"label\": \"Balance\", \"action\": \"task\", \"task\": \"Tell the balance.\"}]}}",
+        NULL};
+    env e;
+    env_start(&e, keys);
+    audiosocket_opts o = {.port = e.port, .uuid = UUID};
+    media_driver *d = audiosocket_connect(&o);
+    assert_int_equal(media_driver_status(d), 1);
+    assert_true(run_until(&e, quiet, d, 30000));
+    size_t prompt = media_driver_frames_received(d);
+    assert_true(prompt > 30); /* the main menu, said */
+    json_t *doc = stored(&e, UUID);
+    assert_string_equal(json_string_value(json_object_get(doc, "state")), "language_menu");
+    json_decref(doc);
+    media_driver_dtmf(d, '2');
+    more m = {d, prompt + 30}; /* the billing menu, said */
+    assert_true(run_until(&e, frames_over, &m, 30000));
+    assert_true(run_until(&e, quiet, d, 30000));
+    media_driver_dtmf(d, '1');
+    run(&e, 1500);
+    doc = stored(&e, UUID);
+    assert_string_equal(last_message(doc, "human", "menu"), "billing: 1 (Balance), key -> task");
+    assert_int_equal(count_messages(doc, "human", "menu"), 2);
+    assert_int_equal(count_messages(doc, "human", "dtmf"), 0); /* choices, not words */
+    assert_string_equal(json_string_value(json_object_get(doc, "state")), "conversation");
+    json_decref(doc);
+    media_driver_hangup(d);
+    assert_true(run_until(&e, closed, d, 5000));
+    media_driver_free(d);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_audiosocket_call),
+        cmocka_unit_test(test_audiosocket_ivr),
         cmocka_unit_test(test_audiosocket_barge_in),
         cmocka_unit_test(test_audiosocket_bot_hangs_up),
         cmocka_unit_test(test_audiosocket_malformed),

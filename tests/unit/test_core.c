@@ -194,7 +194,8 @@ static void test_status_strings(void **state)
     assert_string_equal(ccai_event_type_str(CCAI_EVENT_RECORDING), "recording");
     assert_string_equal(ccai_event_type_str(CCAI_EVENT_CHOICE), "choice");
     assert_string_equal(ccai_event_type_str(CCAI_EVENT_NOT_UNDERSTOOD), "not_understood");
-    assert_string_equal(ccai_event_type_str((ccai_event_type)14), "unknown");
+    assert_string_equal(ccai_event_type_str(CCAI_EVENT_ANSWERING_MACHINE), "answering_machine");
+    assert_string_equal(ccai_event_type_str((ccai_event_type)15), "unknown");
     assert_string_equal(ccai_style_str(CCAI_STYLE_SAD), "sad");
     assert_string_equal(ccai_log_level_str(CCAI_LOG_DEBUG), "debug");
     assert_string_equal(ccai_version(), CCAI_VERSION_STRING);

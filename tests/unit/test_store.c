@@ -1487,6 +1487,34 @@ static void test_job_payload(void **state)
     Ccai_store_close(st);
 }
 
+/* The phrase sets the LLM translated (engine/phrases.c): none, stored,
+ * replaced, kept apart by language and English set; on both backends. */
+static void test_phrases(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    char *json = NULL;
+    assert_int_equal(Ccai_store_phrases_get(st, "zh-cn", "h1", &json), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(
+        Ccai_store_phrases_put(st, "zh-cn", "h1", "{\"hello\": [\"\u4f60\u597d\"]}", "gpt-test"),
+        CCAI_OK);
+    assert_int_equal(Ccai_store_phrases_get(st, "zh-cn", "h1", &json), CCAI_OK);
+    json_t *j = json_loads(json, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "hello"), 0)),
+                        "\xe4\xbd\xa0\xe5\xa5\xbd");
+    json_decref(j);
+    ccai_free(json);
+    assert_int_equal(Ccai_store_phrases_put(st, "zh-cn", "h1", "{\"hello\": [\"hi\"]}", NULL),
+                     CCAI_OK);
+    assert_int_equal(Ccai_store_phrases_get(st, "zh-cn", "h1", &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"hi\""));
+    ccai_free(json);
+    assert_int_equal(Ccai_store_phrases_get(st, "zh-cn", "h2", &json), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_phrases_get(st, "de-de", "h1", &json), CCAI_ERR_NOT_FOUND);
+    Ccai_store_close(st);
+}
+
 /* The store runs SQLite's checkpoints itself (after asking the kernel to
  * write the WAL back as it grows): the WAL stays bounded, with either
  * durability setting, and every commit is there after reopening. */
@@ -1919,6 +1947,7 @@ static int main_postgresql(void)
         cmocka_unit_test(test_call_recording),
         cmocka_unit_test(test_calls_stale_and_touch),
         cmocka_unit_test(test_job_payload),
+        cmocka_unit_test(test_phrases),
         cmocka_unit_test(test_pg_backend_interface),
         cmocka_unit_test(test_pg_unreachable),
         cmocka_unit_test(test_pg_concurrent_migrations),
@@ -1963,6 +1992,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_call_recording),
         cmocka_unit_test(test_calls_stale_and_touch),
         cmocka_unit_test(test_job_payload),
+        cmocka_unit_test(test_phrases),
         cmocka_unit_test(test_locked_by_another_process),
         cmocka_unit_test(test_read_only_file),
         cmocka_unit_test(test_full_disk),

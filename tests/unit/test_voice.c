@@ -161,6 +161,7 @@ typedef struct env {
     ccai_call *call;
     ccai_audio_format in;
     const char *initiate; /* NULL: a city to note */
+    ccai_direction direction;
 } env;
 
 static Ccai_sphinx_model *model;
@@ -220,7 +221,7 @@ static void env_call(env *e, uint32_t flags, ccai_audio_format out)
 {
     ccai_call_params p = {
         .version = CCAI_CALL_PARAMS_VERSION,
-        .direction = CCAI_INBOUND,
+        .direction = e->direction,
         .phone_number = "+14155550100",
         .channel = "local",
         .initiate_json = e->initiate ? e->initiate
@@ -1345,8 +1346,72 @@ static void test_voice_tts_fallback(void **state)
     env_free(&e);
 }
 
+/* Voicemail: an outbound call answered by a machine (espeak-ng's greeting,
+ * then a 1 kHz beep, through mu-law as on a phone line): the bot waits for
+ * the beep, leaves the message, hangs up; the call ends as "voicemail",
+ * with a callback scheduled. A person's "Hello?" then silence is no
+ * machine: the conversation goes on. */
+static void test_voice_voicemail(void **state)
+{
+    (void)state;
+    if (!have_all())
+        skip();
+    static const char *const keys[] = {"voicemail.enabled", "true", NULL};
+    env e;
+    env_start(&e, keys, ulaw_fmt, none_fmt, 0);
+    e.direction = CCAI_OUTBOUND;
+    env_call(&e, 0, none_fmt);
+    say(&e, "Hi, you have reached the voicemail of John Smith. I cannot take your call right now. "
+            "Please leave a message after the tone.");
+    wait_ms(&e, 400);
+    json_t *doc = messages(&e);
+    const char *first = nth_message(doc, "human", "machine", 0);
+    assert_non_null(first);
+    assert_non_null(strstr(first, "machine_start"));
+    assert_null(nth_message(doc, "human", "machine", 1)); /* no message before the beep */
+    json_decref(doc);
+    size_t before = e.h.heard_len;
+    for (int f = 0; f < 30; f++) { /* 600 ms at 1 kHz */
+        uint8_t b[FRAME];
+        for (size_t i = 0; i < FRAME; i++)
+            b[i] = Ccai_ulaw_encode(
+                (int16_t)(8000 * sin(2 * M_PI * 1000 * (double)(f * FRAME + (int)i) / 8000)));
+        tick(&e, b);
+    }
+    wait_quiet(&e, 20000);
+    assert_true(e.h.heard_len > before + 8000); /* the message, after the beep */
+    assert_int_equal(e.h.hangups, 1);
+    assert_int_equal(ccai_call_notify(e.call, CCAI_EVENT_HANGUP, "completed"), CCAI_OK);
+    doc = messages(&e);
+    assert_non_null(strstr(nth_message(doc, "human", "machine", 1), "machine_end_beep"));
+    bool left = false;
+    for (size_t k = 0; nth_message(doc, "assistant", "talk", k); k++)
+        left = left || strstr(nth_message(doc, "assistant", "talk", k), "We tried to reach you");
+    assert_true(left);
+    assert_string_equal(json_string_value(json_object_get(doc, "end_reason")), "voicemail");
+    /* No callback: this host places no calls (the Twilio flow test has
+     * one that does). */
+    assert_int_equal(json_array_size(json_object_get(doc, "callbacks")), 0);
+    json_decref(doc);
+    env_free(&e);
+
+    env_start(&e, keys, ulaw_fmt, none_fmt, 0);
+    e.direction = CCAI_OUTBOUND;
+    env_call(&e, 0, none_fmt);
+    say(&e, "Hello?");
+    wait_ms(&e, 3000);
+    doc = messages(&e);
+    assert_null(nth_message(doc, "human", "machine", 0));
+    json_decref(doc);
+    assert_int_equal(e.h.hangups, 0);
+    assert_true(ccai_call_get_state(e.call) >= CCAI_CALL_CONVERSATION);
+    env_free(&e);
+}
+
 int main(void)
 {
+    if (getenv("CCAI_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CCAI_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_voice_call_offline),
         cmocka_unit_test(test_voice_barge_in),
@@ -1362,6 +1427,7 @@ int main(void)
         cmocka_unit_test(test_voice_recording),
         cmocka_unit_test(test_voice_paced_echo_cancel),
         cmocka_unit_test(test_voice_menu),
+        cmocka_unit_test(test_voice_voicemail),
         cmocka_unit_test(test_voice_said_heard_in_place),
         cmocka_unit_test(test_voice_grammar),
         cmocka_unit_test(test_voice_tts_fallback),

@@ -293,7 +293,16 @@ static void speech_event(Ccai_acs_call *a, ccai_event_type type, const char *tex
 static void on_recognized(Ccai_acs_call *a, const Ccai_acs_event *ev)
 {
     if (a->menu) {
-        Ccai_acs_menu_answer(a, ev->choice_label);
+        /* A choice (its label), or what ACS heard otherwise: a key, or
+         * words the engine matches itself. */
+        if (ev->recognition == CCAI_ACS_RECOGNITION_DTMF && ev->dtmf_tones) {
+            a->menu = false;
+            Ccai_notify(&a->notify, CCAI_EVENT_DTMF, ev->dtmf_tones);
+        } else if (ev->recognition == CCAI_ACS_RECOGNITION_SPEECH) {
+            Ccai_acs_menu_answer(a, ev->speech_text);
+        } else {
+            Ccai_acs_menu_answer(a, ev->choice_label ? ev->choice_label : ev->choice_phrase);
+        }
         return;
     }
     if (!a->engine_on)

@@ -56,6 +56,7 @@ typedef struct Ccai_acs_media {
 typedef struct Ccai_acs_menu_item {
     char *label;      /* the value the engine gets back */
     char *phrases[4]; /* NULL-terminated */
+    const char *tone; /* its key as ACS names tones ("one", "zero", "pound"), static */
 } Ccai_acs_menu_item;
 
 typedef enum Ccai_acs_after {

@@ -46,12 +46,10 @@ static CCAI_MUST_CHECK ccai_status send_recognize(Ccai_acs_call *a, const Ccai_a
     const ccai_config *cfg = acs->cfg;
     Ccai_acs_choice choices[CCAI_ACS_MENU_MAX];
     size_t n = 0;
-    /* The menu's choices, one DTMF key each ("1" is "one"). */
-    static const char *const tones[CCAI_ACS_MENU_MAX] = {"one", "two",   "three", "four", "five",
-                                                         "six", "seven", "eight", "nine"};
+    /* The menu's choices, one DTMF key each (its tone: "1" is "one"). */
     for (; m->kind == CCAI_ACS_M_MENU && n < a->n_choices; n++)
-        choices[n] = (Ccai_acs_choice){a->choices[n].label,
-                                       (const char *const *)a->choices[n].phrases, tones[n]};
+        choices[n] = (Ccai_acs_choice){
+            a->choices[n].label, (const char *const *)a->choices[n].phrases, a->choices[n].tone};
     int initial = (int)Ccai_config_int(cfg, "conversation.phone_silence_timeout_sec", 20);
     Ccai_acs_recognize_params rp = {
         .kind = m->kind == CCAI_ACS_M_MENU ? CCAI_ACS_RECOGNIZE_CHOICES : CCAI_ACS_RECOGNIZE_SPEECH,

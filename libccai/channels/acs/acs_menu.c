@@ -21,6 +21,18 @@ void Ccai_acs_choices_clear(Ccai_acs_call *a)
     a->n_choices = 0;
 }
 
+/* A key as ACS names its tone; NULL for none. */
+static const char *tone_of(const char *dtmf)
+{
+    static const char *const digits[] = {"zero", "one", "two",   "three", "four",
+                                         "five", "six", "seven", "eight", "nine"};
+    if (!dtmf || !dtmf[0] || dtmf[1])
+        return NULL;
+    if (dtmf[0] >= '0' && dtmf[0] <= '9')
+        return digits[dtmf[0] - '0'];
+    return dtmf[0] == '*' ? "asterisk" : dtmf[0] == '#' ? "pound" : NULL;
+}
+
 /* Keep the choices for the recognition, which goes out later. */
 static CCAI_MUST_CHECK bool keep_choices(Ccai_acs_call *a, const ccai_menu *m)
 {
@@ -36,6 +48,9 @@ static CCAI_MUST_CHECK bool keep_choices(Ccai_acs_call *a, const ccai_menu *m)
                 return false;
         }
         if (!it->phrases[0] && !(it->phrases[0] = Ccai_strdup(c->value)))
+            return false;
+        it->tone = tone_of(c->dtmf);
+        if (!it->tone)
             return false;
     }
     return true;
@@ -72,10 +87,16 @@ int Ccai_acs_op_menu(ccai_call *c, const ccai_menu *m, void *ud)
     Ccai_acs_call *a = ud;
     if (a->dead || a->ending || !m->n_choices || !keep_choices(a, m))
         return -1;
+    /* Each choice's line in its own voice (the language menu), unless a
+     * line is empty (a configured menu: its prompt says it all). */
     size_t total = 0;
-    for (size_t i = 0; i < m->n_choices; i++)
-        total += strlen(m->choices[i]->text) + 1;
-    ccai_status st = total < CCAI_SSML_CHUNK_MAX
+    bool lines = true;
+    for (size_t i = 0; i < m->n_choices; i++) {
+        const char *t = m->choices[i]->text;
+        total += (t ? strlen(t) : 0) + 1;
+        lines = lines && t && *t;
+    }
+    ccai_status st = lines && total < CCAI_SSML_CHUNK_MAX
                          ? queue_voices(a, m)
                          : Ccai_acs_queue_text(a, m->text, m->lang, m->voice, CCAI_STYLE_NONE,
                                                m->rate, CCAI_ACS_M_MENU);

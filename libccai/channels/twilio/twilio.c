@@ -163,6 +163,10 @@ static void render_twiml(Ccai_outbox *o, ccai_http_exchange *hx, void *ud)
             .barge_in = CCAI_TWIML_TRUE,
             .action_on_empty_result = CCAI_TWIML_TRUE,
         };
+        /* A menu takes one key: Twilio posts it at once rather than after
+         * the timeout (which also waits for more keys). */
+        if (ccai_call_get_state(c) == CCAI_CALL_LANGUAGE_MENU)
+            g.num_digits = 1;
         Ccai_twiml_gather_begin(&x, &g);
     }
     for (size_t i = 0; i < o->n; i++) {
@@ -412,6 +416,10 @@ static void route_voice(ccai_http_exchange *x, void *ud)
             return;
         }
     }
+    /* Answering-machine detection without AsyncAmd: Twilio asks for the
+     * TwiML once it knows who answered. */
+    const char *by = Ccai_form_get(&f, "AnsweredBy");
+    snprintf(t->answered_by, sizeof t->answered_by, "%s", by && !inbound ? by : "");
     Ccai_form_free(&f);
     if (t->audio) {
         /* The engine is told the call is connected when its stream starts. */
@@ -433,7 +441,76 @@ static void route_voice(ccai_http_exchange *x, void *ud)
     /* Outbound calls asked Twilio to record when placed; inbound ones now. */
     if (inbound && Ccai_config_bool(tw->cfg, "conversation.recording_enabled", false))
         start_recording(tw, t);
+    /* A machine: the answer is the message and the hang-up. */
+    Ccai_tw_answered_by(t);
     Ccai_outbox_answer_or_wait(&t->out, x);
+}
+
+void Ccai_tw_answered_by(tw_call *t)
+{
+    if (!t->answered_by[0])
+        return;
+    ccai_status st = ccai_call_notify(t->call, CCAI_EVENT_ANSWERING_MACHINE, t->answered_by);
+    if (st != CCAI_OK)
+        Ccai_log(t->tw->log, CCAI_LOG_WARN, "twilio: call %s: AnsweredBy %s not taken: %s",
+                 ccai_call_id(t->call), t->answered_by, ccai_status_str(st));
+    t->answered_by[0] = '\0';
+}
+
+static void on_redirected(ccai_status st, const Ccai_twilio_result *res, void *ud)
+{
+    placing *p = ud;
+    Ccai_tw_placing_unlink(p->tw, p);
+    if (st != CCAI_OK)
+        Ccai_log(p->tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot redirect it: %s", p->call_id,
+                 res && res->error_message ? res->error_message : ccai_status_str(st));
+    ccai_free(p);
+}
+
+/* AsyncAmdStatusCallback: who answered, while the call goes on (its TwiML
+ * runs: a <Gather> waits for the callee). A machine gets the message: in
+ * Gather mode the call is redirected to /twilio/next, whose answer is what
+ * the bot does now (the message, the hang-up); a Media Stream speaks it. */
+static void route_amd(ccai_http_exchange *x, void *ud)
+{
+    Ccai_twilio *tw = ud;
+    Ccai_form f = {0};
+    if (!verified(tw, x, &f))
+        return;
+    tw_call *t = call_of(tw, x);
+    const char *by = Ccai_form_get(&f, "AnsweredBy");
+    if (!t || !by || !*by) {
+        Ccai_form_free(&f);
+        if (t)
+            Ccai_exchange_error(x, 400, "AnsweredBy is required", NULL);
+        else
+            Ccai_exchange_error(x, 404, "no such live call", NULL);
+        return;
+    }
+    snprintf(t->answered_by, sizeof t->answered_by, "%s", by);
+    Ccai_form_free(&f);
+    Ccai_tw_answered_by(t);
+    if (!t->audio && !Ccai_outbox_empty(&t->out) && !t->out.waiting && t->sid[0] && tw->rest) {
+        char *next = Ccai_tw_call_url(tw, "next", t->call);
+        placing *p = Ccai_calloc(1, sizeof *p);
+        if (next && p) {
+            p->tw = tw;
+            p->kind = REST_TRANSFER;
+            snprintf(p->call_id, sizeof p->call_id, "%s", ccai_call_id(t->call));
+            if (Ccai_twilio_call_redirect(tw->rest, t->sid, next, "POST", on_redirected, p, NULL) ==
+                CCAI_OK) {
+                p->next = tw->placings;
+                tw->placings = p;
+                p = NULL;
+            }
+        }
+        if (p)
+            Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot redirect it to the message",
+                     ccai_call_id(t->call));
+        ccai_free(p);
+        ccai_free(next);
+    }
+    Ccai_exchange_respond(x, 204, NULL, NULL, 0);
 }
 
 static void route_gather(ccai_http_exchange *x, void *ud)
@@ -847,10 +924,11 @@ static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_
     char *voice = Ccai_tw_call_url(tw, "voice", t->call);
     char *status = Ccai_tw_call_url(tw, "status", t->call);
     char *recording = Ccai_tw_call_url(tw, "recording", t->call);
+    char *amd = Ccai_tw_call_url(tw, "amd", t->call);
     placing *p = Ccai_calloc(1, sizeof *p);
     static const char *const events[] = {"initiated", "ringing", "answered", "completed", NULL};
     st = CCAI_ERR_NOMEM;
-    if (voice && status && recording && p) {
+    if (voice && status && recording && amd && p) {
         snprintf(p->call_id, sizeof p->call_id, "%s", ccai_call_id(t->call));
         p->tw = tw;
         Ccai_twilio_call_params cp = {
@@ -863,6 +941,14 @@ static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_
             .record = Ccai_config_bool(tw->cfg, "conversation.recording_enabled", false),
             .recording_status_callback = recording,
         };
+        /* Who answers: Twilio's answering-machine detection. */
+        if (Ccai_config_bool(tw->cfg, "voicemail.enabled", false)) {
+            const char *mode = Ccai_config_str(tw->cfg, "voicemail.twilio_machine_detection");
+            cp.machine_detection =
+                mode && strcmp(mode, "enable") == 0 ? "Enable" : "DetectMessageEnd";
+            cp.async_amd = Ccai_config_bool(tw->cfg, "voicemail.twilio_async_amd", false);
+            cp.async_amd_status_callback = amd;
+        }
         st = Ccai_twilio_call_create(tw->rest, &cp, on_placed, p, NULL);
         if (st == CCAI_OK) {
             p->next = tw->placings;
@@ -874,6 +960,7 @@ static CCAI_MUST_CHECK ccai_status place_call(void *state, const char *initiate_
     ccai_free(voice);
     ccai_free(status);
     ccai_free(recording);
+    ccai_free(amd);
     if (st != CCAI_OK) {
         ccai_free(p);
         tw_free(tw, t);
@@ -956,6 +1043,7 @@ static const Ccai_route Ccai_twilio_routes[] = {
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     {"POST", "/twilio/next", route_next, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     {"POST", "/twilio/dial", route_dial, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+    {"POST", "/twilio/amd", route_amd, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES},
     {"POST", "/twilio/status", route_status, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     {"POST", "/twilio/recording", route_recording, CCAI_ROUTE_PROVIDER,

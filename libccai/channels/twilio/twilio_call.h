@@ -50,6 +50,9 @@ typedef struct tw_call {
     Ccai_timer bye;   /* the hang-up waits for the goodbye to play, at most this long */
     bool ending;      /* the REST end is asked */
     char transfer_to[64];
+    /* Twilio's answering-machine verdict (AnsweredBy) on the answer
+     * webhook, told to the engine once the call is connected. */
+    char answered_by[32];
 } tw_call;
 
 /* A REST operation on a call, until Twilio answers it. */
@@ -79,6 +82,9 @@ tw_call *Ccai_tw_find(Ccai_twilio *tw, const char *call_id);
 /* https://<public url>/twilio/<route>?call=<id>&s=<secret>; NULL on NOMEM. */
 char *Ccai_tw_call_url(const Ccai_twilio *tw, const char *route, ccai_call *c);
 void Ccai_tw_placing_unlink(Ccai_twilio *tw, placing *p);
+
+/* Tell the engine who answered (t->answered_by, then cleared). */
+void Ccai_tw_answered_by(tw_call *t);
 
 /* twilio_media.c */
 extern const ccai_call_ops Ccai_tw_stream_ops;

@@ -256,7 +256,9 @@ static void stream_started(tw_call *t, const Ccai_twilio_stream_msg *m)
                  ccai_status_str(st));
         t->hanging = true;
         end_by_rest(t);
+        return;
     }
+    Ccai_tw_answered_by(t);
 }
 
 static void on_stream_message(Ccai_wss *ws, int kind, const uint8_t *data, size_t len, void *ud)

@@ -327,7 +327,7 @@ ccai_status Ccai_twilio_call_create(Ccai_twilio_rest *c, const Ccai_twilio_call_
     if (n_events > MAX_CALLBACK_EVENTS)
         return CCAI_ERR_INVALID_ARG;
     char timeout[16], time_limit[16];
-    const char *pairs[2 * (18 + MAX_CALLBACK_EVENTS) + 1];
+    const char *pairs[2 * (21 + MAX_CALLBACK_EVENTS) + 1];
     size_t k = 0;
 #define PAIR(name, value) (pairs[k++] = (name), pairs[k++] = (value))
     PAIR("To", p->to);
@@ -347,6 +347,9 @@ ccai_status Ccai_twilio_call_create(Ccai_twilio_rest *c, const Ccai_twilio_call_
     PAIR("RecordingStatusCallback", p->recording_status_callback);
     PAIR("RecordingStatusCallbackMethod", p->recording_status_callback_method);
     PAIR("MachineDetection", p->machine_detection);
+    PAIR("AsyncAmd", p->async_amd ? "true" : NULL);
+    PAIR("AsyncAmdStatusCallback", p->async_amd ? p->async_amd_status_callback : NULL);
+    PAIR("AsyncAmdStatusCallbackMethod", p->async_amd ? "POST" : NULL);
     PAIR("CallerId", p->caller_id);
     PAIR("SendDigits", p->send_digits);
 #undef PAIR

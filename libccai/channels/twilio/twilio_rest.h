@@ -102,6 +102,10 @@ typedef struct Ccai_twilio_call_params {
     const char *recording_status_callback;
     const char *recording_status_callback_method;
     const char *machine_detection; /* "Enable", "DetectMessageEnd" */
+    /* Detection while the call goes on: the verdict is POSTed to
+     * async_amd_status_callback (AsyncAmd=true). */
+    bool async_amd;
+    const char *async_amd_status_callback;
     const char *caller_id;
     const char *send_digits;
 } Ccai_twilio_call_params;
