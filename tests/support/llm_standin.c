@@ -59,6 +59,7 @@ typedef struct record {
 
 typedef struct conn {
     int fd;
+    int ep; /* the loop's epoll, which watches fd */
     int dead;
     buf in, out;
     size_t out_off;
@@ -1888,6 +1889,10 @@ static void conn_kill(conn *c)
     if (c->dead)
         return;
     c->dead = 1;
+    /* Out of the epoll set before the close: a child forked (not yet
+     * exec'd) by the test may hold the socket open, and epoll would then
+     * report it after this conn is freed. */
+    epoll_ctl(c->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
 }
 
@@ -2153,6 +2158,7 @@ static void conn_accept(standin *h)
             continue;
         }
         c->fd = fd;
+        c->ep = h->ep;
         c->tidx = SIZE_MAX;
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
         if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &e)) {
@@ -2179,8 +2185,10 @@ static void conn_free(standin *h, conn *c)
     if (c->nxt)
         c->nxt->prev = c->prev;
     stream_count(h, c, 0);
-    if (!c->dead)
+    if (!c->dead) {
+        epoll_ctl(h->ep, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
+    }
     plan_clear(&c->pl);
     free(c->in.p);
     free(c->out.p);

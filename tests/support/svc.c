@@ -862,6 +862,10 @@ static void conn_kill(svc_conn *c)
     if (c->dead)
         return;
     c->dead = 1;
+    /* Out of the epoll set before the close: a child forked (not yet
+     * exec'd) by the test may hold the socket open, and epoll would then
+     * report it after this connection is freed. */
+    epoll_ctl(c->s->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
 }
 
@@ -1079,8 +1083,10 @@ static void conn_free(svc *s, svc_conn *c)
         c->next->prev = c->prev;
     if (s->ops.closed)
         s->ops.closed(c, s->ud);
-    if (!c->dead)
+    if (!c->dead) {
+        epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
+    }
     for (size_t i = c->head; i < c->nsteps; i++)
         free(c->steps[i].data);
     free(c->steps);
