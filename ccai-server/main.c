@@ -728,15 +728,16 @@ static int parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t
 }
 
 /* n sockets on server.listen in one SO_REUSEPORT group (port 0: the first
- * one's port for all). Returns the port, 0 on failure (said). */
-static uint16_t bind_workers(server *s, worker *w, int n)
+ * one's port for all). Returns EXIT_SUCCESS and *ret_port, or the exit
+ * status of the failure (said). */
+static int bind_workers(server *s, worker *w, int n, uint16_t *ret_port)
 {
     const char *addr = ccai_config_get(s->cfg, "server.listen");
     struct sockaddr_storage ss;
     socklen_t sl = 0;
     if (!addr || parse_listen(addr, &ss, &sl) != 0) {
         fprintf(stderr, "ccai-server: server.listen \"%s\" is not HOST:PORT\n", addr ? addr : "");
-        return 0;
+        return EXIT_CONFIG;
     }
     uint16_t port = 0;
     for (int i = 0; i < n; i++) {
@@ -748,14 +749,14 @@ static uint16_t bind_workers(server *s, worker *w, int n)
                     strerror(errno));
             if (fd >= 0)
                 close(fd);
-            return 0;
+            return EXIT_FAILURE;
         }
         w[i].fd = fd;
         if (i == 0) {
             struct sockaddr_storage got;
             socklen_t gl = sizeof got;
             if (getsockname(fd, (struct sockaddr *)&got, &gl) != 0)
-                return 0;
+                return EXIT_FAILURE;
             port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
                                                    : ((struct sockaddr_in *)&got)->sin_port);
             if (ss.ss_family == AF_INET6)
@@ -764,7 +765,8 @@ static uint16_t bind_workers(server *s, worker *w, int n)
                 ((struct sockaddr_in *)&ss)->sin_port = htons(port);
         }
     }
-    return port;
+    *ret_port = port;
+    return EXIT_SUCCESS;
 }
 
 /* The child side of a fork: worker i serves and exits. */
@@ -826,13 +828,14 @@ static int supervise(server *s, int n)
         w[i] = (worker){.fd = -1};
     s->shared_fds = systemd_fds();
     if (!s->shared_fds) {
-        uint16_t port = bind_workers(s, w, n);
-        if (!port) {
+        uint16_t port = 0;
+        int bound = bind_workers(s, w, n, &port);
+        if (bound != EXIT_SUCCESS) {
             for (int i = 0; i < n; i++) {
                 if (w[i].fd >= 0)
                     close(w[i].fd);
             }
-            return EXIT_FAILURE;
+            return bound;
         }
         const char *addr = ccai_config_get(s->cfg, "server.listen");
         const char *colon = strrchr(addr, ':');
