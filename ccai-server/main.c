@@ -782,6 +782,9 @@ static void worker_run(server *s, worker *w, int n, int i, const sigset_t *mask,
     (void)setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
         exit(EXIT_FAILURE);
+    /* A SIGHUP before the loop's handler is there must not kill it (the
+     * flags are read at start anyway). */
+    signal(SIGHUP, SIG_IGN);
     sigprocmask(SIG_SETMASK, mask, NULL);
     log_worker = i;
     s->worker = i;
@@ -824,6 +827,15 @@ static void signal_workers(worker *w, int n, int sig)
 static int supervise(server *s, int n)
 {
     static worker w[MAX_WORKERS];
+    /* Taken by sigtimedwait() below; blocked before the port is said (a
+     * client may signal as soon as it reads it). */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &old);
     for (int i = 0; i < n; i++)
         w[i] = (worker){.fd = -1};
     s->shared_fds = systemd_fds();
@@ -835,6 +847,7 @@ static int supervise(server *s, int n)
                 if (w[i].fd >= 0)
                     close(w[i].fd);
             }
+            sigprocmask(SIG_SETMASK, &old, NULL);
             return bound;
         }
         const char *addr = ccai_config_get(s->cfg, "server.listen");
@@ -846,13 +859,6 @@ static int supervise(server *s, int n)
     } else {
         say_listening(SD_LISTEN_FDS_START, 0, " (systemd socket, shared by the workers)");
     }
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, &old);
     int rc = EXIT_SUCCESS, stopping = 0, running = 0;
     uint64_t stop_deadline = 0;
     for (int i = 0; i < n; i++)
@@ -915,7 +921,11 @@ static int supervise(server *s, int n)
             uint64_t lived = ccai_time_ms() - w[i].started_ms;
             int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             if (stopping) {
-                if (code != 0)
+                /* Killed by our SIGTERM before its loop could take it:
+                 * a worker still starting, nothing in flight. */
+                bool ours = WIFSIGNALED(status) &&
+                            (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT);
+                if (code != 0 && !ours)
                     rc = EXIT_FAILURE;
                 sup_log(code ? CCAI_LOG_WARN : CCAI_LOG_INFO, "worker %d (pid %ld) stopped: %s %d",
                         i, (long)pid, WIFEXITED(status) ? "exit status" : "signal",

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +120,23 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Worker i logged that it serves ("auth: ...", after it listens). */
+static bool worker_serving(const proc *p, int i)
+{
+    pid_t pid = worker_pid(p, i, NULL);
+    char *log = read_log(p), marker[96];
+    snprintf(marker, sizeof marker, "\"worker\":%d,\"pid\":%ld,\"msg\":\"auth: ", i, (long)pid);
+    bool yes = pid > 0 && strstr(log, marker);
+    free(log);
+    return yes;
+}
+
 static void wait_workers_started(const proc *p)
 {
-    for (int t = 0; t < 100 && (!worker_pid(p, 0, NULL) || !worker_pid(p, 1, NULL)); t++)
+    for (int t = 0; t < 200 && (!worker_serving(p, 0) || !worker_serving(p, 1)); t++)
         sleep_ms(50);
-    assert_true(worker_pid(p, 0, NULL) > 0);
-    assert_true(worker_pid(p, 1, NULL) > 0);
+    assert_true(worker_serving(p, 0));
+    assert_true(worker_serving(p, 1));
 }
 
 /* Both workers take connections, and both write the one SQLite file: every
@@ -232,6 +244,38 @@ static void test_sigterm_stops_all(void **state)
     cleanup(&p);
 }
 
+/* SIGHUP (flags) as the workers start, before their loops handle it: it
+ * is passed on and kills none; later ones reach every worker's loop. */
+static void test_sighup_while_starting(void **state)
+{
+    (void)state;
+    proc p;
+    start(&p); /* returns as soon as the supervisor printed the port */
+    assert_int_equal(kill(p.pid, SIGHUP), 0);
+    wait_workers_started(&p);
+    assert_int_equal(server_proc_request(p.port, "GET", "/health/liveness", NULL, NULL, NULL), 200);
+    assert_int_equal(kill(p.pid, SIGHUP), 0);
+    /* The second SIGHUP reaches both loops: two "SIGHUP: flags" lines. */
+    char *log = NULL;
+    int reloads = 0;
+    for (int t = 0; t < 100 && reloads < 2; t++) {
+        if (log)
+            sleep_ms(50);
+        free(log);
+        log = read_log(&p);
+        reloads = 0;
+        for (const char *at = strstr(log, "SIGHUP: flags"); at;
+             at = strstr(at + 1, "SIGHUP: flags"))
+            reloads++;
+    }
+    print_message("# flags reloads logged: %d\n", reloads);
+    assert_true(reloads >= 2);
+    assert_null(strstr(log, "died after"));
+    free(log);
+    assert_int_equal(server_proc_stop(p.pid, SIGTERM), 0);
+    cleanup(&p);
+}
+
 /* Workers that die as they start (their database cannot be opened): the
  * supervisor restarts them a few times, then gives up and exits non-zero
  * instead of restarting forever. */
@@ -260,9 +304,8 @@ int main(int argc, char **argv)
     }
     server_path = argv[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_both_workers_serve),
-        cmocka_unit_test(test_killed_worker_restarted),
-        cmocka_unit_test(test_sigterm_stops_all),
+        cmocka_unit_test(test_both_workers_serve), cmocka_unit_test(test_killed_worker_restarted),
+        cmocka_unit_test(test_sigterm_stops_all),  cmocka_unit_test(test_sighup_while_starting),
         cmocka_unit_test(test_gives_up),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
