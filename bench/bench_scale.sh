@@ -29,7 +29,8 @@ for f in "$BENCH" "$SERVER" "$STANDIN"; do
     [ -x "$f" ] || { echo "bench_scale: $f missing (ninja -C $BUILD)" >&2; exit 1; }
 done
 
-# One run: prints "turns/s p50 p99 errors" (the best of REPEAT runs by turns/s).
+# One run: prints "turns/s p50 p99 cpu errors" (the best of REPEAT runs by
+# turns/s); cpu: the server's CPU time (all its processes) per turn, in us.
 run() {
     best=""
     i=0
@@ -38,23 +39,26 @@ run() {
         tps=$(printf '%s\n' "$out" | sed -n 's/.* = \([0-9]*\) turns\/s; errors \([0-9]*\).*/\1/p')
         err=$(printf '%s\n' "$out" | sed -n 's/.*turns\/s; errors \([0-9]*\).*/\1/p')
         pct=$(printf '%s\n' "$out" | awk '/turn \(text in/ { print $8 " " $12 }')
-        [ -n "$tps" ] || { tps=0; err="?"; pct="- -"; }
-        line="$tps $pct $err"
+        turns=$(printf '%s\n' "$out" | sed -n 's/.*; \([0-9]*\) turns = .*/\1/p')
+        cpu=$(printf '%s\n' "$out" | sed -n 's/.*server CPU: \([0-9]*\) ms.*/\1/p')
+        [ -n "$tps" ] && [ -n "$turns" ] && [ "$turns" -gt 0 ] || {
+            tps=0; err="?"; pct="- -"; turns=1; cpu=0; }
+        line="$tps $pct $((cpu * 1000 / turns)) $err"
         if [ -z "$best" ] || [ "$tps" -gt "${best%% *}" ]; then best=$line; fi
         i=$((i + 1))
     done
     echo "$best"
 }
 
-cell() { # "turns/s p50 p99 errors" -> "  1234/s 12/34 ms"
+cell() { # "turns/s p50 p99 cpu errors" -> "  1234/s  12.3/34.5  678us"
     set -- $1
-    printf '%7s/s %6s/%-6s' "$1" "$2" "$3"
+    printf '%6s/s %7s/%-7s %5sus' "$1" "$2" "$3" "$4"
 }
 
-echo "== ccai-server on $(nproc) cores: turns/s, turn latency p50/p99 in ms"
+echo "== ccai-server on $(nproc) cores: turns/s, turn latency p50/p99 in ms, server CPU per turn"
 echo "   webhook: $CALLS calls x $TURNS turns; LLM: $LLM_CALLS calls x $LLM_TURNS turns"
 echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-22s %-24s %-24s %s\n' "" "1 worker" "2 workers (affinity)" "2 workers, no affinity"
+printf '%-20s %-32s %-32s %s\n' "" "1 worker" "2 workers (affinity)" "2 workers, no affinity"
 for store in sqlite postgresql; do
     pg=""
     [ "$store" = postgresql ] && pg="--postgresql on"
@@ -67,7 +71,7 @@ for store in sqlite postgresql; do
         one=$(run $args $pg --workers 1)
         two=$(run $args $pg --workers 2 --sticky)
         free=$(run $args $pg --workers 2)
-        printf '%-22s %s  %s  %s calls broke\n' "$kind, $store" "$(cell "$one")" \
+        printf '%-20s %s  %s  %s calls broke\n' "$kind, $store" "$(cell "$one")" \
             "$(cell "$two")" "${free##* }"
     done
 done
