@@ -11,13 +11,23 @@
  * is a signed Gather action answered with TwiML, streamed answers follow
  * their <Redirect>s, as Twilio's own servers would.
  *
+ * --workers N: server.workers N (a supervisor and N worker processes on one
+ * port; CPU and memory are then the sum of the supervisor and its workers).
+ * --sticky: each call's requests on its own connection from its own local
+ * port, which the kernel's SO_REUSEPORT hash sends to the same worker every
+ * time: a load balancer with affinity. Twilio's webhooks have none; without
+ * call leases in the store a call whose webhook reaches another worker ends
+ * with 404 "no such live call" (counted as errors).
+ *
  * --postgresql: the server stores in PostgreSQL (database.mode postgresql),
  * a real server this program starts on loopback (tests/support/pg_server.h,
  * fsync on); synchronous_commit as given (on, PostgreSQL's default; off:
  * a crash of PostgreSQL or of its machine may lose the last commits, one of
  * ccai-server loses nothing).
  */
+#include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +143,16 @@ static void issue(CURLM *m, client *c, const char *path, const char *body)
     curl_multi_add_handle(m, c->h);
 }
 
+/* --sticky: the local port may still be in TIME_WAIT from a run before. */
+static int reuse_addr(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)ud;
+    (void)purpose;
+    int one = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 ? CURL_SOCKOPT_OK
+                                                                           : CURL_SOCKOPT_ERROR;
+}
+
 static pid_t spawn(const char *bin, char **argv, char **envp, int *out_fd)
 {
     int p[2];
@@ -160,7 +181,59 @@ static int read_port(int fd)
     return atoi(line);
 }
 
+/* The server's worker processes (its children): up to max, their count. */
+static int children(pid_t pid, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    while (d && n < max && (e = readdir(d))) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[len] = '\0';
+        const char *p = strrchr(buf, ')');
+        int ppid = 0;
+        if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == (int)pid)
+            out[n++] = (pid_t)atoi(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static long rss_one(pid_t pid);
+static double cpu_one(pid_t pid);
+
+#define MAX_KIDS 64
+
+/* Memory and CPU of the server: the process and its workers. */
 static long rss_kb(pid_t pid)
+{
+    pid_t kids[MAX_KIDS];
+    int n = children(pid, kids, MAX_KIDS);
+    long kb = rss_one(pid);
+    for (int i = 0; i < n; i++)
+        kb += rss_one(kids[i]);
+    return kb;
+}
+
+static double cpu_ms(pid_t pid)
+{
+    pid_t kids[MAX_KIDS];
+    int n = children(pid, kids, MAX_KIDS);
+    double ms = cpu_one(pid);
+    for (int i = 0; i < n; i++)
+        ms += cpu_one(kids[i]);
+    return ms;
+}
+
+static long rss_one(pid_t pid)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -177,7 +250,7 @@ static long rss_kb(pid_t pid)
 
 /* CPU time the process used so far, user + system, in ms: unlike wall
  * time, not inflated by other work on a shared machine. */
-static double cpu_ms(pid_t pid)
+static double cpu_one(pid_t pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -195,7 +268,7 @@ static double cpu_ms(pid_t pid)
 
 int main(int argc, char **argv)
 {
-    int calls = 200, turns = 5, llm = 0, twilio = 0;
+    int calls = 200, turns = 5, llm = 0, twilio = 0, workers = 1, sticky = 0;
     const char *pg_sync = NULL; /* --postgresql: synchronous_commit */
     const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
     for (int i = 1; i < argc; i++) {
@@ -207,6 +280,10 @@ int main(int argc, char **argv)
             llm = 1;
         else if (!strcmp(argv[i], "--twilio"))
             twilio = 1;
+        else if (!strcmp(argv[i], "--sticky"))
+            sticky = 1;
+        else if (!strcmp(argv[i], "--workers") && i + 1 < argc)
+            workers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--postgresql") && i + 1 < argc)
             pg_sync = argv[++i];
         else if (!strcmp(argv[i], "--server-bin") && i + 1 < argc)
@@ -215,13 +292,13 @@ int main(int argc, char **argv)
             standin_bin = argv[++i];
         else {
             fprintf(stderr,
-                    "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--postgresql on|off] "
-                    "[--server-bin P] [--standin-bin P]\n",
+                    "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
+                    "[--postgresql on|off] [--server-bin P] [--standin-bin P]\n",
                     argv[0]);
             return 64;
         }
     }
-    if (calls < 1 || turns < 1)
+    if (calls < 1 || turns < 1 || workers < 1 || (sticky && calls > 12000))
         return 64;
     signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/ccai-bench-server-XXXXXX";
@@ -254,7 +331,8 @@ int main(int argc, char **argv)
         }
         snprintf(pg_dsn, sizeof pg_dsn, "DATABASE__POSTGRESQL__DSN=%s", dsn);
     }
-    char db[256], ep[128];
+    char db[256], ep[128], nworkers[48];
+    snprintf(nworkers, sizeof nworkers, "SERVER__WORKERS=%d", workers);
     snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", dir);
     snprintf(ep, sizeof ep, "LLM__FAST__ENDPOINT=http://127.0.0.1:%d/v1", standin_port);
     char *senv[] = {db,
@@ -267,6 +345,7 @@ int main(int argc, char **argv)
                     (char *)"TWILIO__ACCOUNT_SID=" TWILIO_STANDIN_SID,
                     (char *)"TWILIO__AUTH_TOKEN=" TWILIO_STANDIN_TOKEN,
                     (char *)"TWILIO__PHONE_NUMBER=+15550001111",
+                    nworkers,
                     (char *)"TWILIO__API_BASE_URL=http://127.0.0.1:9",
                     llm ? (char *)"LLM__FAST__MODE=openai_compatible" : NULL,
                     llm ? ep : NULL,
@@ -289,6 +368,9 @@ int main(int argc, char **argv)
         return 1;
     }
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    pid_t kids[MAX_KIDS];
+    for (int t = 0; t < 200 && workers > 1 && children(server, kids, MAX_KIDS) < workers; t++)
+        usleep(10000);
     long rss0 = rss_kb(server);
 
     use_twilio = twilio;
@@ -302,6 +384,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < calls; i++) {
         client *c = &cl[i];
         c->h = curl_easy_init();
+        if (sticky) { /* 20000 up: below the ephemeral ports (32768) */
+            curl_easy_setopt(c->h, CURLOPT_LOCALPORT, 20000L + i);
+            curl_easy_setopt(c->h, CURLOPT_LOCALPORTRANGE, 1L);
+            curl_easy_setopt(c->h, CURLOPT_SOCKOPTFUNCTION, reuse_addr);
+        }
         c->hdr = curl_slist_append(NULL, "Authorization: Bearer bench");
         c->hdr = curl_slist_append(c->hdr, "Content-Type: application/json");
         curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdr);
@@ -347,7 +434,11 @@ int main(int argc, char **argv)
             if (use_twilio) {
                 char next[512];
                 if (msg->data.result != CURLE_OK || (code != 200 && code != 204)) {
-                    errors++;
+                    if (!errors++) /* what went wrong, once */
+                        fprintf(stderr,
+                                "bench-server: first error: HTTP %ld (%s) stage %d: %.200s\n", code,
+                                curl_easy_strerror(msg->data.result), c->stage,
+                                c->buf ? c->buf : "");
                     c->stage = 4;
                     done++;
                     continue;
@@ -455,13 +546,15 @@ int main(int argc, char **argv)
     }
     double secs = (bench_now_ms() - t0) / 1000.0;
     double cpu = cpu_ms(server) - cpu0;
-    printf("== ccai-server under load: %d calls x %d turns over %s (%s; store %s)\n", calls, turns,
-           twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
-           llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
-               : "no LLM: the offline dialogue answers",
-           !pg_sync                      ? "SQLite"
-           : strcmp(pg_sync, "off") == 0 ? "PostgreSQL, synchronous_commit off"
-                                         : "PostgreSQL, synchronous_commit on");
+    printf(
+        "== ccai-server (%d worker%s%s) under load: %d calls x %d turns over %s (%s; store %s)\n",
+        workers, workers > 1 ? "s" : "", sticky ? ", sticky client" : "", calls, turns,
+        twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
+        llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
+            : "no LLM: the offline dialogue answers",
+        !pg_sync                      ? "SQLite"
+        : strcmp(pg_sync, "off") == 0 ? "PostgreSQL, synchronous_commit off"
+                                      : "PostgreSQL, synchronous_commit on");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
            n_req, secs, (double)n_req / secs, n_turn, (double)n_turn / secs, errors);
     printf("  server CPU: %.0f ms for %zu requests = %.1f us per request\n", cpu, n_req,

@@ -31,6 +31,24 @@
  * core: a context is one thread however it is split (docs/threading.md);
  * more cores are more processes sharing the store. Without sip.listen the
  * libevent loop below runs, as before.
+ *
+ * server.workers N > 1 (0: one per online CPU): this process becomes a
+ * supervisor. It reads the configuration, binds N sockets on server.listen
+ * with SO_REUSEPORT (the kernel spreads the connections over them), prints
+ * the port, then forks N workers; worker i serves socket i with its own
+ * context, loop and store connection, exactly as a single process would.
+ * The supervisor keeps the sockets: a worker that dies is restarted (after
+ * 100 ms, doubling up to 5 s while it keeps dying young) and finds the
+ * connections queued on its socket meanwhile; it gives up, stops the others
+ * and exits 1 when one worker died 5 times in a row within 10 s of its
+ * start. SIGTERM / SIGINT: the sockets closed, the signal passed to every
+ * worker, which drains as above; the supervisor exits when they have (0 if
+ * they all exited 0). SIGHUP is passed on. Listeners that cannot be shared
+ * stay in worker 0: audiosocket.listen (a TCP port bound without
+ * SO_REUSEPORT) and sip.listen (one UDP socket: SIP transactions and RTP
+ * must stay in the process that holds the call). Sockets from systemd are
+ * shared by every worker (one accept queue). Log lines of a worker carry
+ * "worker" and "pid"; /metrics is the answering worker's own.
  */
 #include <ccai/adapters/libevent.h>
 #include <ccai/ccai.h>
@@ -51,12 +69,17 @@
 /* clang-format on */
 #include <sys/resource.h>
 #endif
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +98,9 @@ typedef struct server {
     struct event *stop_timer;
     int verbosity;
     const char *config_path; /* -c FILE, for SIGHUP */
+    int worker;              /* -1: the only process; else this worker's number */
+    int worker_fd;           /* a worker's SO_REUSEPORT socket, or -1 */
+    int shared_fds;          /* a worker's sockets from systemd (from fd 3) */
 #ifdef CCAI_SERVER_LIBRE
     int on_libre; /* sip.listen: the context runs on re_main() */
     struct tmr libre_stop;
@@ -139,6 +165,9 @@ static void put_json(line *l, const char *s)
     }
 }
 
+/* In a worker of several: its number, on every line. */
+static int log_worker = -1;
+
 static void line_start(line *l, const char *level)
 {
     struct timespec ts;
@@ -150,6 +179,11 @@ static void line_start(line *l, const char *level)
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, level);
     l->len = n > 0 && (size_t)n < sizeof l->buf ? (size_t)n : 0;
+    if (log_worker >= 0) {
+        char w[48];
+        snprintf(w, sizeof w, ",\"worker\":%d,\"pid\":%ld", log_worker, (long)getpid());
+        puts_(l, w);
+    }
 }
 
 static void line_end(line *l)
@@ -425,6 +459,18 @@ static void say_listening(int fd, uint16_t port, const char *what)
 
 static int listen_on(server *s)
 {
+    if (s->worker >= 0) { /* sockets of the supervisor, which said the port */
+        int first = s->worker_fd >= 0 ? s->worker_fd : SD_LISTEN_FDS_START;
+        int count = s->worker_fd >= 0 ? 1 : s->shared_fds;
+        for (int fd = first; fd < first + count; fd++) {
+            if (ccai_ctx_listen_fd(s->ctx, fd) != CCAI_OK) {
+                fprintf(stderr, "ccai-server: worker %d: cannot serve socket %d: %s\n", s->worker,
+                        fd, ccai_ctx_errmsg(s->ctx));
+                return EXIT_FAILURE;
+            }
+        }
+        return EXIT_SUCCESS;
+    }
     int n = systemd_fds();
     for (int i = 0; i < n; i++) {
         int fd = SD_LISTEN_FDS_START + i;
@@ -545,10 +591,386 @@ out:
 }
 #endif
 
+/* One process serving: the only one, or a worker. */
+static int serve(server *s)
+{
+    int rc = EXIT_FAILURE;
+#ifdef CCAI_SERVER_LIBRE
+    const char *sip_listen = ccai_config_get(s->cfg, "sip.listen");
+    if (sip_listen && *sip_listen)
+        return run_libre(s);
+#endif
+    struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+    s->base = event_base_new();
+    if (!s->base)
+        goto out;
+    char *why = NULL;
+    ccai_status st = ccai_libevent_new(s->base, s->cfg, &s->loop, &s->ctx, &why);
+    if (st != CCAI_OK) {
+        fprintf(stderr, "ccai-server: %s%s%s\n", ccai_status_str(st), why ? ": " : "",
+                why ? why : "");
+        ccai_free(why);
+        rc = st == CCAI_ERR_CONFIG ? EXIT_CONFIG : EXIT_FAILURE;
+        goto out;
+    }
+    if (ccai_ctx_set_access_log(s->ctx, log_access, NULL) != CCAI_OK)
+        goto out;
+    rc = listen_on(s);
+    if (rc != EXIT_SUCCESS)
+        goto out;
+    say_auth(s);
+    rc = EXIT_FAILURE;
+    sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+    sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+    sighup = evsignal_new(s->base, SIGHUP, on_hup, s);
+    if (!sigterm || !sigint || !sighup || event_add(sigterm, NULL) || event_add(sigint, NULL) ||
+        event_add(sighup, NULL))
+        goto out;
+    event_base_dispatch(s->base);
+    log_line(CCAI_LOG_INFO, "stopped", NULL);
+    rc = EXIT_SUCCESS;
+out:
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (sighup)
+        event_free(sighup);
+    if (s->stop_timer)
+        event_free(s->stop_timer);
+    ccai_libevent_free(s->loop);
+    if (s->base)
+        event_base_free(s->base);
+    return rc;
+}
+
+/* Workers (server.workers > 1) ------------------------------------------------ */
+
+#define MAX_WORKERS      256
+#define RESTART_FIRST_MS 100
+#define RESTART_MAX_MS   5000
+#define DIED_YOUNG_MS    10000 /* a worker dead sooner after its start is failing */
+#define MAX_YOUNG_DEATHS 5     /* in a row, one worker: the supervisor gives up */
+#define WORKERS_STOP_MS  (SHUTDOWN_GRACE_MS + 5000)
+
+typedef struct worker {
+    pid_t pid; /* 0: not running */
+    int fd;    /* its SO_REUSEPORT socket, kept here across its restarts; -1 with systemd's */
+    uint64_t started_ms;
+    uint64_t restart_at_ms; /* 0: no restart due */
+    unsigned young_deaths;  /* in a row */
+    unsigned restarts;
+} worker;
+
+static void sup_log(ccai_log_level level, const char *fmt, ...) CCAI_PRINTF(2, 3);
+
+static void sup_log(ccai_log_level level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_line(level, msg, NULL);
+}
+
+/* server.listen as a socket address (the syntax of ccai_ctx_listen()). */
+static int parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *ret_len)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *h = text, *colon;
+    size_t hl;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        h = text + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon)
+            return -1;
+        hl = (size_t)(colon - text);
+        if (memchr(text, ':', hl))
+            return -1;
+    }
+    if (hl >= sizeof host)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *end = NULL;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || errno || port < 0 || port > 65535)
+        return -1;
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (!hl || strcmp(host, "*") == 0 || strcmp(host, "localhost") == 0) {
+        v4->sin_family = AF_INET;
+        v4->sin_addr.s_addr = htonl(hl && host[0] == 'l' ? INADDR_LOOPBACK : INADDR_ANY);
+    } else if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+    } else {
+        return -1;
+    }
+    if (ss->ss_family == AF_INET) {
+        v4->sin_port = htons((uint16_t)port);
+        *ret_len = sizeof *v4;
+    } else {
+        v6->sin6_port = htons((uint16_t)port);
+        *ret_len = sizeof *v6;
+    }
+    return 0;
+}
+
+/* n sockets on server.listen in one SO_REUSEPORT group (port 0: the first
+ * one's port for all). Returns EXIT_SUCCESS and *ret_port, or the exit
+ * status of the failure (said). */
+static int bind_workers(server *s, worker *w, int n, uint16_t *ret_port)
+{
+    const char *addr = ccai_config_get(s->cfg, "server.listen");
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    if (!addr || parse_listen(addr, &ss, &sl) != 0) {
+        fprintf(stderr, "ccai-server: server.listen \"%s\" is not HOST:PORT\n", addr ? addr : "");
+        return EXIT_CONFIG;
+    }
+    uint16_t port = 0;
+    for (int i = 0; i < n; i++) {
+        int one = 1, fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+            bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0) {
+            fprintf(stderr, "ccai-server: listen on %s (worker %d): %s\n", addr, i,
+                    strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return EXIT_FAILURE;
+        }
+        w[i].fd = fd;
+        if (i == 0) {
+            struct sockaddr_storage got;
+            socklen_t gl = sizeof got;
+            if (getsockname(fd, (struct sockaddr *)&got, &gl) != 0)
+                return EXIT_FAILURE;
+            port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                                   : ((struct sockaddr_in *)&got)->sin_port);
+            if (ss.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+            else
+                ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+        }
+    }
+    *ret_port = port;
+    return EXIT_SUCCESS;
+}
+
+/* The child side of a fork: worker i serves and exits. */
+static void worker_run(server *s, worker *w, int n, int i, const sigset_t *mask, pid_t parent)
+{
+    for (int j = 0; j < n; j++) {
+        if (j != i && w[j].fd >= 0)
+            close(w[j].fd);
+    }
+    /* Its signals come from the supervisor (not from the terminal's
+     * process group, which would make each Ctrl-C two), and it drains
+     * when the supervisor is gone. */
+    (void)setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+        exit(EXIT_FAILURE);
+    /* A SIGHUP before the loop's handler is there must not kill it (the
+     * flags are read at start anyway). */
+    signal(SIGHUP, SIG_IGN);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    log_worker = i;
+    s->worker = i;
+    s->worker_fd = w[i].fd;
+    /* One process only can hold these (see the top of the file). */
+    if (i > 0 && (ccai_config_set(s->cfg, "audiosocket.listen", "") != CCAI_OK ||
+                  ccai_config_set(s->cfg, "sip.listen", "") != CCAI_OK))
+        exit(EXIT_FAILURE);
+    int rc = serve(s);
+    ccai_config_free(s->cfg);
+    exit(rc);
+}
+
+static int worker_start(server *s, worker *w, int n, int i, const sigset_t *mask)
+{
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        sup_log(CCAI_LOG_ERROR, "worker %d: fork: %s", i, strerror(errno));
+        return -1;
+    }
+    if (pid == 0)
+        worker_run(s, w, n, i, mask, parent);
+    w[i].pid = pid;
+    w[i].started_ms = ccai_time_ms();
+    w[i].restart_at_ms = 0;
+    sup_log(CCAI_LOG_INFO, "worker %d started (pid %ld, %u restarts)", i, (long)pid, w[i].restarts);
+    return 0;
+}
+
+static void signal_workers(worker *w, int n, int sig)
+{
+    for (int i = 0; i < n; i++) {
+        if (w[i].pid > 0)
+            kill(w[i].pid, sig);
+    }
+}
+
+static int supervise(server *s, int n)
+{
+    static worker w[MAX_WORKERS];
+    /* Taken by sigtimedwait() below; blocked before the port is said (a
+     * client may signal as soon as it reads it). */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    for (int i = 0; i < n; i++)
+        w[i] = (worker){.fd = -1};
+    s->shared_fds = systemd_fds();
+    if (!s->shared_fds) {
+        uint16_t port = 0;
+        int bound = bind_workers(s, w, n, &port);
+        if (bound != EXIT_SUCCESS) {
+            for (int i = 0; i < n; i++) {
+                if (w[i].fd >= 0)
+                    close(w[i].fd);
+            }
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            return bound;
+        }
+        const char *addr = ccai_config_get(s->cfg, "server.listen");
+        const char *colon = strrchr(addr, ':');
+        sup_log(CCAI_LOG_INFO, "listening on %.*s:%u with %d workers (SO_REUSEPORT)",
+                (int)(colon - addr), addr, (unsigned)port, n);
+        printf("%u\n", (unsigned)port);
+        fflush(stdout);
+    } else {
+        say_listening(SD_LISTEN_FDS_START, 0, " (systemd socket, shared by the workers)");
+    }
+    int rc = EXIT_SUCCESS, stopping = 0, running = 0;
+    uint64_t stop_deadline = 0;
+    for (int i = 0; i < n; i++)
+        running += worker_start(s, w, n, i, &old) == 0;
+    if (running < n) {
+        stopping = 1;
+        rc = EXIT_FAILURE;
+        signal_workers(w, n, SIGTERM);
+        stop_deadline = ccai_time_ms() + WORKERS_STOP_MS;
+    }
+    while (!stopping || running > 0) {
+        uint64_t now = ccai_time_ms(), wake = now + 1000;
+        for (int i = 0; i < n; i++) {
+            if (!stopping && w[i].restart_at_ms && w[i].restart_at_ms <= now) {
+                if (worker_start(s, w, n, i, &old) == 0)
+                    running++;
+                else
+                    w[i].restart_at_ms = now + RESTART_MAX_MS;
+            }
+            if (!stopping && w[i].restart_at_ms && w[i].restart_at_ms < wake)
+                wake = w[i].restart_at_ms;
+        }
+        if (stopping && now >= stop_deadline) {
+            sup_log(CCAI_LOG_WARN, "%d workers still running after %d ms: killed", running,
+                    WORKERS_STOP_MS);
+            signal_workers(w, n, SIGKILL);
+            stop_deadline = now + WORKERS_STOP_MS;
+            rc = EXIT_FAILURE;
+        }
+        uint64_t wait_ms = wake > now ? wake - now : 0;
+        struct timespec ts = {(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            if (!stopping) {
+                sup_log(CCAI_LOG_INFO, "signal %d: stopping %d workers", sig, running);
+                stopping = 1;
+                stop_deadline = ccai_time_ms() + WORKERS_STOP_MS;
+                /* No new connection may wait on a socket nobody accepts. */
+                for (int i = 0; i < n; i++) {
+                    if (w[i].fd >= 0)
+                        close(w[i].fd);
+                    w[i].fd = -1;
+                }
+            }
+            signal_workers(w, n, sig); /* a second one: they exit at once */
+        } else if (sig == SIGHUP) {
+            sup_log(CCAI_LOG_INFO, "SIGHUP: passed to %d workers", running);
+            signal_workers(w, n, SIGHUP);
+        }
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            int i = 0;
+            while (i < n && w[i].pid != pid)
+                i++;
+            if (i == n)
+                continue;
+            running--;
+            w[i].pid = 0;
+            uint64_t lived = ccai_time_ms() - w[i].started_ms;
+            int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            if (stopping) {
+                /* Killed by our SIGTERM before its loop could take it:
+                 * a worker still starting, nothing in flight. */
+                bool ours = WIFSIGNALED(status) &&
+                            (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT);
+                if (code != 0 && !ours)
+                    rc = EXIT_FAILURE;
+                sup_log(code ? CCAI_LOG_WARN : CCAI_LOG_INFO, "worker %d (pid %ld) stopped: %s %d",
+                        i, (long)pid, WIFEXITED(status) ? "exit status" : "signal",
+                        WIFEXITED(status) ? code : WTERMSIG(status));
+                continue;
+            }
+            w[i].young_deaths = lived < DIED_YOUNG_MS ? w[i].young_deaths + 1 : 1;
+            unsigned shift = w[i].young_deaths - 1 < 6 ? w[i].young_deaths - 1 : 6;
+            uint64_t delay = (uint64_t)RESTART_FIRST_MS << shift;
+            if (delay > RESTART_MAX_MS)
+                delay = RESTART_MAX_MS;
+            bool give_up = code == EXIT_CONFIG || w[i].young_deaths >= MAX_YOUNG_DEATHS;
+            sup_log(CCAI_LOG_ERROR, "worker %d (pid %ld) died after %llu ms: %s %d; %s", i,
+                    (long)pid, (unsigned long long)lived,
+                    WIFEXITED(status) ? "exit status" : "signal",
+                    WIFEXITED(status) ? code : WTERMSIG(status),
+                    code == EXIT_CONFIG ? "the configuration is refused: stopping every worker"
+                    : give_up           ? "it keeps dying: stopping every worker"
+                                        : "restarting it");
+            if (give_up) {
+                rc = code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_FAILURE;
+                stopping = 1;
+                stop_deadline = ccai_time_ms() + WORKERS_STOP_MS;
+                signal_workers(w, n, SIGTERM);
+                continue;
+            }
+            w[i].restarts++;
+            w[i].restart_at_ms = ccai_time_ms() + delay;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (w[i].fd >= 0)
+            close(w[i].fd);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    sup_log(CCAI_LOG_INFO, "supervisor stopped");
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     server s;
     memset(&s, 0, sizeof s);
+    s.worker = -1;
+    s.worker_fd = -1;
     const char *config = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
@@ -572,54 +994,15 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     event_set_log_callback(on_libevent_log);
     int rc = load_config(&s, config);
-    if (rc != EXIT_SUCCESS)
-        goto out;
-    rc = EXIT_FAILURE;
-#ifdef CCAI_SERVER_LIBRE
-    const char *sip_listen = ccai_config_get(s.cfg, "sip.listen");
-    if (sip_listen && *sip_listen) {
-        rc = run_libre(&s);
-        goto out;
+    if (rc == EXIT_SUCCESS) {
+        const char *w = ccai_config_get(s.cfg, "server.workers");
+        long n = w ? atol(w) : 1;
+        if (n == 0)
+            n = sysconf(_SC_NPROCESSORS_ONLN);
+        if (n > MAX_WORKERS)
+            n = MAX_WORKERS;
+        rc = n > 1 ? supervise(&s, (int)n) : serve(&s);
     }
-#endif
-    s.base = event_base_new();
-    if (!s.base)
-        goto out;
-    char *why = NULL;
-    ccai_status st = ccai_libevent_new(s.base, s.cfg, &s.loop, &s.ctx, &why);
-    if (st != CCAI_OK) {
-        fprintf(stderr, "ccai-server: %s%s%s\n", ccai_status_str(st), why ? ": " : "",
-                why ? why : "");
-        ccai_free(why);
-        rc = st == CCAI_ERR_CONFIG ? EXIT_CONFIG : EXIT_FAILURE;
-        goto out;
-    }
-    if (ccai_ctx_set_access_log(s.ctx, log_access, NULL) != CCAI_OK)
-        goto out;
-    rc = listen_on(&s);
-    if (rc != EXIT_SUCCESS)
-        goto out;
-    say_auth(&s);
-    struct event *sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
-    struct event *sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
-    struct event *sighup = evsignal_new(s.base, SIGHUP, on_hup, &s);
-    if (!sigterm || !sigint || !sighup || event_add(sigterm, NULL) || event_add(sigint, NULL) ||
-        event_add(sighup, NULL)) {
-        rc = EXIT_FAILURE;
-        goto out;
-    }
-    event_base_dispatch(s.base);
-    log_line(CCAI_LOG_INFO, "stopped", NULL);
-    event_free(sigterm);
-    event_free(sigint);
-    event_free(sighup);
-    rc = EXIT_SUCCESS;
-out:
-    if (s.stop_timer)
-        event_free(s.stop_timer);
-    ccai_libevent_free(s.loop);
-    if (s.base)
-        event_base_free(s.base);
     ccai_config_free(s.cfg);
     return rc;
 }

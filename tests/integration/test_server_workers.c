@@ -1,0 +1,312 @@
+/* ccai-server with server.workers: 2, the real processes on loopback: both
+ * workers answer (their pids on the access lines), both write the one
+ * SQLite file, a worker killed with SIGKILL is restarted by the supervisor
+ * while requests keep being answered, SIGTERM stops everything with status
+ * 0, and workers that cannot start make the supervisor give up non-zero. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "support/server_proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *server_path;
+
+#define TOKEN    "workers-token"
+#define AUTH     "Bearer " TOKEN
+#define REQUESTS 40
+
+typedef struct proc {
+    pid_t pid;
+    int port;
+    char dir[64];
+    char log_path[256];
+} proc;
+
+static void start(proc *p)
+{
+    strcpy(p->dir, "/tmp/ccai-workers-XXXXXX");
+    assert_non_null(mkdtemp(p->dir));
+    snprintf(p->log_path, sizeof p->log_path, "%s/server.log", p->dir);
+    char db[256];
+    snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", p->dir);
+    char *envp[] = {db,
+                    (char *)"SERVER__API_TOKEN=" TOKEN,
+                    (char *)"SERVER__LISTEN=127.0.0.1:0",
+                    (char *)"SERVER__WORKERS=2",
+                    (char *)"CONFIG_YAML=",
+                    NULL};
+    p->pid = server_proc_start(server_path, envp, p->log_path, &p->port);
+    assert_true(p->pid > 0);
+}
+
+static void cleanup(proc *p)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", p->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static char *read_log(const proc *p)
+{
+    FILE *f = fopen(p->log_path, "r");
+    assert_non_null(f);
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    char buf[4096];
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            text = realloc(text, cap);
+            assert_non_null(text);
+        }
+        memcpy(text + len, buf, n);
+        len += n;
+    }
+    fclose(f);
+    if (!text)
+        text = calloc(1, 1);
+    else
+        text[len] = '\0';
+    return text;
+}
+
+/* The pid of the last "worker i started (pid P" line of the log, 0 if none;
+ * *ret_starts (may be NULL) counts such lines. */
+static pid_t worker_pid(const proc *p, int i, int *ret_starts)
+{
+    char *log = read_log(p), marker[48];
+    snprintf(marker, sizeof marker, "worker %d started (pid ", i);
+    pid_t pid = 0;
+    int starts = 0;
+    for (const char *at = strstr(log, marker); at; at = strstr(at + 1, marker)) {
+        pid = (pid_t)atol(at + strlen(marker));
+        starts++;
+    }
+    free(log);
+    if (ret_starts)
+        *ret_starts = starts;
+    return pid;
+}
+
+/* Access lines of GET path answered by pid. */
+static int answered_by(const proc *p, pid_t pid, const char *path)
+{
+    char *log = read_log(p), marker[160];
+    snprintf(marker, sizeof marker, "\"pid\":%ld,\"event\":\"access\"", (long)pid);
+    int n = 0;
+    for (const char *at = strstr(log, marker); at; at = strstr(at + 1, marker)) {
+        const char *end = strchr(at, '\n');
+        const char *hit = strstr(at, path);
+        n += hit && (!end || hit < end);
+    }
+    free(log);
+    return n;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Worker i logged that it serves ("auth: ...", after it listens). */
+static bool worker_serving(const proc *p, int i)
+{
+    pid_t pid = worker_pid(p, i, NULL);
+    char *log = read_log(p), marker[96];
+    snprintf(marker, sizeof marker, "\"worker\":%d,\"pid\":%ld,\"msg\":\"auth: ", i, (long)pid);
+    bool yes = pid > 0 && strstr(log, marker);
+    free(log);
+    return yes;
+}
+
+static void wait_workers_started(const proc *p)
+{
+    for (int t = 0; t < 200 && (!worker_serving(p, 0) || !worker_serving(p, 1)); t++)
+        sleep_ms(50);
+    assert_true(worker_serving(p, 0));
+    assert_true(worker_serving(p, 1));
+}
+
+/* Both workers take connections, and both write the one SQLite file: every
+ * chat opened through either is in the list either answers. */
+static void test_both_workers_serve(void **state)
+{
+    (void)state;
+    proc p;
+    start(&p);
+    wait_workers_started(&p);
+    pid_t w0 = worker_pid(&p, 0, NULL), w1 = worker_pid(&p, 1, NULL);
+    assert_true(w0 != w1);
+    for (int i = 0; i < REQUESTS; i++) /* a new connection each */
+        assert_int_equal(server_proc_request(p.port, "GET", "/health/liveness", NULL, NULL, NULL),
+                         200);
+    for (int i = 0; i < REQUESTS; i++) {
+        long st = server_proc_request(p.port, "POST", "/chat", "{}", AUTH, NULL);
+        assert_true(st == 200 || st == 201);
+    }
+    int by0 = answered_by(&p, w0, "/health/liveness"),
+        by1 = answered_by(&p, w1, "/health/liveness");
+    print_message("# liveness answered by worker 0: %d, worker 1: %d\n", by0, by1);
+    assert_int_equal(by0 + by1, REQUESTS);
+    assert_true(by0 > 0);
+    assert_true(by1 > 0);
+    assert_true(answered_by(&p, w0, "/chat") > 0);
+    assert_true(answered_by(&p, w1, "/chat") > 0);
+    char *body = NULL;
+    assert_int_equal(server_proc_request(p.port, "GET", "/call?limit=100", NULL, AUTH, &body), 200);
+    int calls = 0;
+    for (const char *at = strstr(body, "\"call_id\""); at; at = strstr(at + 1, "\"call_id\""))
+        calls++;
+    free(body);
+    assert_int_equal(calls, REQUESTS);
+    assert_int_equal(server_proc_stop(p.pid, SIGTERM), 0);
+    cleanup(&p);
+}
+
+/* kill -9 of a worker: the supervisor starts another in its place, and
+ * every request meanwhile is answered (those the kernel queued on the dead
+ * worker's socket by the new one). */
+static void test_killed_worker_restarted(void **state)
+{
+    (void)state;
+    proc p;
+    start(&p);
+    wait_workers_started(&p);
+    pid_t w0 = worker_pid(&p, 0, NULL);
+    assert_int_equal(kill(w0, SIGKILL), 0);
+    for (int i = 0; i < REQUESTS; i++)
+        assert_int_equal(server_proc_request(p.port, "GET", "/health/liveness", NULL, NULL, NULL),
+                         200);
+    int starts = 0;
+    pid_t again = 0;
+    for (int t = 0; t < 100 && starts < 2; t++) {
+        again = worker_pid(&p, 0, &starts);
+        if (starts < 2)
+            sleep_ms(50);
+    }
+    assert_int_equal(starts, 2);
+    assert_true(again > 0 && again != w0);
+    assert_int_equal(kill(again, 0), 0);
+    /* The new worker serves: it is not a process left idle. */
+    int served = 0;
+    for (int i = 0; i < REQUESTS * 2 && !served; i++) {
+        assert_int_equal(server_proc_request(p.port, "GET", "/health/liveness", NULL, NULL, NULL),
+                         200);
+        served = answered_by(&p, again, "/health/liveness");
+    }
+    assert_true(served > 0);
+    char *log = read_log(&p);
+    assert_non_null(strstr(log, "died after"));
+    assert_non_null(strstr(log, "signal 9; restarting it"));
+    free(log);
+    assert_int_equal(server_proc_stop(p.pid, SIGTERM), 0);
+    cleanup(&p);
+}
+
+/* SIGTERM to the supervisor: every worker drains and exits, then it does,
+ * with status 0, and the port is closed. */
+static void test_sigterm_stops_all(void **state)
+{
+    (void)state;
+    proc p;
+    start(&p);
+    wait_workers_started(&p);
+    pid_t w0 = worker_pid(&p, 0, NULL), w1 = worker_pid(&p, 1, NULL);
+    assert_int_equal(server_proc_request(p.port, "GET", "/health/liveness", NULL, NULL, NULL), 200);
+    assert_int_equal(server_proc_stop(p.pid, SIGTERM), 0);
+    errno = 0;
+    assert_int_equal(kill(w0, 0), -1);
+    assert_int_equal(errno, ESRCH);
+    errno = 0;
+    assert_int_equal(kill(w1, 0), -1);
+    assert_int_equal(errno, ESRCH);
+    assert_int_equal(server_proc_request(p.port, "GET", "/health/liveness", NULL, NULL, NULL), 0);
+    char *log = read_log(&p);
+    assert_non_null(strstr(log, "\"worker\":0,"));
+    assert_non_null(strstr(log, "\"worker\":1,"));
+    assert_non_null(strstr(log, "worker 0 (pid "));
+    assert_non_null(strstr(log, "stopped: exit status 0"));
+    assert_non_null(strstr(log, "supervisor stopped"));
+    assert_null(strstr(log, "died after"));
+    free(log);
+    cleanup(&p);
+}
+
+/* SIGHUP (flags) as the workers start, before their loops handle it: it
+ * is passed on and kills none; later ones reach every worker's loop. */
+static void test_sighup_while_starting(void **state)
+{
+    (void)state;
+    proc p;
+    start(&p); /* returns as soon as the supervisor printed the port */
+    assert_int_equal(kill(p.pid, SIGHUP), 0);
+    wait_workers_started(&p);
+    assert_int_equal(server_proc_request(p.port, "GET", "/health/liveness", NULL, NULL, NULL), 200);
+    assert_int_equal(kill(p.pid, SIGHUP), 0);
+    /* The second SIGHUP reaches both loops: two "SIGHUP: flags" lines. */
+    char *log = NULL;
+    int reloads = 0;
+    for (int t = 0; t < 100 && reloads < 2; t++) {
+        if (log)
+            sleep_ms(50);
+        free(log);
+        log = read_log(&p);
+        reloads = 0;
+        for (const char *at = strstr(log, "SIGHUP: flags"); at;
+             at = strstr(at + 1, "SIGHUP: flags"))
+            reloads++;
+    }
+    print_message("# flags reloads logged: %d\n", reloads);
+    assert_true(reloads >= 2);
+    assert_null(strstr(log, "died after"));
+    free(log);
+    assert_int_equal(server_proc_stop(p.pid, SIGTERM), 0);
+    cleanup(&p);
+}
+
+/* Workers that die as they start (their database cannot be opened): the
+ * supervisor restarts them a few times, then gives up and exits non-zero
+ * instead of restarting forever. */
+static void test_gives_up(void **state)
+{
+    (void)state;
+    char *envp[] = {(char *)"DATABASE__SQLITE__PATH=/nonexistent-ccai-dir/db.sqlite",
+                    (char *)"SERVER__API_TOKEN=" TOKEN,
+                    (char *)"SERVER__LISTEN=127.0.0.1:0",
+                    (char *)"SERVER__WORKERS=2",
+                    (char *)"CONFIG_YAML=",
+                    NULL};
+    char err[65536];
+    int rc = server_proc_run_to_exit(server_path, envp, err, sizeof err);
+    print_message("# exit status %d\n", rc);
+    assert_true(rc > 0);
+    assert_non_null(strstr(err, "stopping every worker"));
+    assert_non_null(strstr(err, "supervisor stopped"));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PATH-TO-ccai-server\n", argv[0]);
+        return 2;
+    }
+    server_path = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_both_workers_serve), cmocka_unit_test(test_killed_worker_restarted),
+        cmocka_unit_test(test_sigterm_stops_all),  cmocka_unit_test(test_sighup_while_starting),
+        cmocka_unit_test(test_gives_up),
+    };
+    return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
+}
