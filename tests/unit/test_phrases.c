@@ -211,7 +211,8 @@ static char *answer_for(const char *source, int dropped)
 
 static void push_answer(standin *si, env *e, int dropped)
 {
-    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)));
+    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)),
+                                         Ccai_engine_phrase_texts(Ccai_ctx_engine(e->ctx)));
     assert_non_null(src);
     char *ans = answer_for(src, dropped);
     ccai_free(src);
@@ -239,7 +240,8 @@ static void check_request(standin *si, int i, env *e)
     const char *user = json_string_value(json_object_get(json_array_get(msgs, 1), "content"));
     assert_non_null(sys);
     assert_non_null(strstr(sys, "\"zh-CN\""));
-    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)));
+    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)),
+                                         Ccai_engine_phrase_texts(Ccai_ctx_engine(e->ctx)));
     assert_string_equal(user, src);
     ccai_free(src);
     json_decref(r);
@@ -350,12 +352,12 @@ static void test_parse_rejects(void **state)
     (void)state;
     Ccai_prompts *p = Ccai_prompts_new(NULL, NULL);
     assert_non_null(p);
-    char *src = Ccai_phrases_source_json(p);
+    char *src = Ccai_phrases_source_json(p, NULL);
     assert_non_null(src);
     Ccai_phrase_set *set = NULL;
     char *why = NULL;
     /* The English set itself passes. */
-    assert_int_equal(Ccai_phrases_parse(p, src, strlen(src), &set, &why), CCAI_OK);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, src, strlen(src), &set, &why), CCAI_OK);
     assert_int_equal(set->n[CCAI_TTS_HELLO], Ccai_prompts_tts_count(p, CCAI_TTS_HELLO));
     Ccai_phrase_set_free(set);
     static const struct {
@@ -374,7 +376,7 @@ static void test_parse_rejects(void **state)
         snprintf(text, sizeof text, "%.*s%s%s", (int)(at - src), src, bad[i].replace,
                  at + strlen(bad[i].find));
         why = NULL;
-        assert_int_equal(Ccai_phrases_parse(p, text, strlen(text), &set, &why),
+        assert_int_equal(Ccai_phrases_parse(p, NULL, text, strlen(text), &set, &why),
                          CCAI_ERR_VALIDATION);
         assert_non_null(why);
         if (!strstr(why, bad[i].why))
@@ -387,13 +389,14 @@ static void test_parse_rejects(void **state)
     json_object_del(o, "timeout_silence");
     char *less = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    assert_int_equal(Ccai_phrases_parse(p, less, strlen(less), &set, &why), CCAI_ERR_VALIDATION);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, less, strlen(less), &set, &why),
+                     CCAI_ERR_VALIDATION);
     assert_string_equal(why, "timeout_silence: dropped");
     ccai_free(why);
     free(less);
-    assert_int_equal(Ccai_phrases_parse(p, "{\"hello\":", 9, &set, &why), CCAI_ERR_PARSE);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, "{\"hello\":", 9, &set, &why), CCAI_ERR_PARSE);
     ccai_free(why);
-    assert_int_equal(Ccai_phrases_parse(p, "[]", 2, &set, &why), CCAI_ERR_VALIDATION);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, "[]", 2, &set, &why), CCAI_ERR_VALIDATION);
     ccai_free(why);
     ccai_free(src);
     Ccai_prompts_free(p);
