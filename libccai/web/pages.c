@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/metrics.h"
+#include "engine/phrases.h"
 #include "http/auth.h"
 #include "tts/ssml.h"
 #include "web/openapi.h"
@@ -144,12 +145,18 @@ void Ccai_pages_report_call(ccai_http_exchange *x, void *ud)
     Ccai_json_err jerr;
     ccai_status pst;
     json_t *doc = st == CCAI_OK ? Ccai_json_load(json, strlen(json), &jerr, &pst) : NULL;
-    Ccai_report_view view = {zone, list_link};
+    /* The labels in the call's language: the LLM's translation when the
+     * language has none compiled in (asked for once, as for the phrases;
+     * English meanwhile, said in the log). */
+    const char *lang = json_string_value(json_object_get(doc, "lang"));
+    json_t *labels = lang && web->engine ? Ccai_engine_texts(web->engine, "report.", lang) : NULL;
+    Ccai_report_view view = {zone, list_link, labels};
     if (doc && q)
         html(x, 200, Ccai_report_call_html(doc, "", q, &view));
     else
         html_error(x, st == CCAI_ERR_NOT_FOUND ? 404 : 500,
                    st == CCAI_ERR_NOT_FOUND ? "No such call" : "Cannot read the call");
+    json_decref(labels);
     json_decref(doc);
     ccai_free(json);
     ccai_free(q);

@@ -29,6 +29,10 @@
 typedef struct Ccai_report_view {
     const char *zone; /* the viewer's ?tz= (NULL or "": the caller's zone) */
     bool list_link;   /* the viewer may open the list: "All calls" is shown */
+    /* The LLM's translation of the labels into the call's language
+     * (Ccai_engine_texts(e, "report.", lang)); NULL: the compiled-in ones
+     * of its language (fr, es), else English. */
+    const json_t *labels;
 } Ccai_report_view;
 
 /* The page for one call. @call_doc is a call document as produced by

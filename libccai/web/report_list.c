@@ -149,7 +149,7 @@ char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t
             Ccai_html_put(o, "\">");
         }
         if (Ccai_report_filled(Ccai_report_str(c, "created_at")))
-            Ccai_report_put_time(o, tz, Ccai_report_str(c, "created_at"), false);
+            Ccai_report_put_time(&p, o, tz, Ccai_report_str(c, "created_at"), false);
         else
             Ccai_html_put(o, "Undated");
         if (Ccai_report_filled(id))
@@ -178,7 +178,7 @@ char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t
             Ccai_html_put_missing(o);
         Ccai_html_put(o, "</td><td data-label=\"Satisfaction\">");
         Ccai_report_put_satisfaction(
-            o, Ccai_report_str(json_object_get(c, "synthesis"), "satisfaction"), false);
+            &p, Ccai_report_str(json_object_get(c, "synthesis"), "satisfaction"), false);
         Ccai_html_put(o, "</td></tr>");
     }
     if (n)
