@@ -523,6 +523,129 @@ static void test_report_page_translated(void **state)
     temp_db_remove(dir, db);
 }
 
+/* A call in lang that ends: connected, the caller's words, hung up,
+ * freed; its id in id. Its
+ * post-call job is left for whichever context runs its loop next. */
+static void ended_call(env *e, const char *lang, char id[64])
+{
+    host h;
+    memset(&h, 0, sizeof h);
+    char initiate[96];
+    snprintf(initiate, sizeof initiate, "{\"lang\":{\"default_short_code\":\"%s\"}}", lang);
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+14155550100",
+        .channel = "local",
+        .initiate_json = initiate,
+    };
+    ccai_call *c = NULL;
+    assert_int_equal(ccai_call_start(e->ctx, &p, &ops, &h, &c), CCAI_OK);
+    snprintf(id, 64, "%s", ccai_call_id(c));
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "喂？"), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_HANGUP, NULL), CCAI_OK);
+    ccai_call_free(c);
+}
+
+/* The call's document once its post-call job is done (10 s at most). */
+static json_t *done_call(env *e, const char *id)
+{
+    uint64_t deadline = ccai_time_ms() + 10000;
+    json_t *doc = NULL;
+    for (;;) {
+        char *json = NULL;
+        assert_int_equal(ccai_ctx_call_get_json(e->ctx, id, &json), CCAI_OK);
+        doc = json_loads(json, 0, NULL);
+        ccai_free(json);
+        assert_non_null(doc);
+        if (json_object_get(doc, "synthesis") && json_is_object(json_object_get(doc, "synthesis")))
+            return doc;
+        json_decref(doc);
+        assert_true(ccai_time_ms() < deadline);
+        assert_int_equal(ccai_poll_run_once(e->poll, 20), 0);
+    }
+}
+
+/* The SMS queued for a call (its "sms" job's payload), NULL when none. */
+static char *queued_sms(env *e, const char *id)
+{
+    Ccai_store_job **jobs = NULL;
+    size_t n = 0;
+    assert_int_equal(Ccai_store_jobs_of_call(Ccai_ctx_store(e->ctx), id, "sms", 10, &jobs, &n),
+                     CCAI_OK);
+    char *text = NULL;
+    for (size_t i = 0; !text && i < n; i++) {
+        json_t *pl = json_loads(jobs[i]->payload, 0, NULL);
+        const char *t = json_string_value(json_object_get(pl, "text"));
+        text = t ? strdup(t) : NULL;
+        json_decref(pl);
+    }
+    Ccai_store_job_list_free(jobs, n);
+    return text;
+}
+
+/* The post-call SMS and report written without an LLM (the model down
+ * when the job runs: here a restart without one) for a zh-CN call: in
+ * the stored translation of the offline texts; with none stored, English,
+ * and the log says so. */
+static void test_offline_sms_translated(void **state)
+{
+    (void)state;
+    char dir[64], db[96];
+    temp_db(dir, db);
+    standin *si = standin_start(NULL);
+    assert_non_null(si);
+    env e;
+    env_init(&e, si, db, NULL);
+    push_answer(si, &e, -1);
+    host h;
+    call(&e, "zh-CN", &h);
+    assert_int_equal(settle(&e, "zh-CN"), CCAI_PHRASES_READY);
+    char id[64];
+    ended_call(&e, "zh-CN", id);
+    env_free(&e); /* before its loop ran the post-call job */
+    env_init(&e, NULL, db, NULL);
+    json_t *doc = done_call(&e, id);
+    const char *lng = json_string_value(json_object_get(json_object_get(doc, "synthesis"), "long"));
+    assert_non_null(lng);
+    assert_non_null(strstr(lng, "（中文）We did not note any detail of your claim"));
+    json_decref(doc);
+    char *sms = queued_sms(&e, id);
+    assert_non_null(sms);
+    print_message("# %s\n", sms);
+    assert_string_equal(sms, "（中文）Hello, thank you for your call. （中文）We did not note any "
+                             "detail of your claim during the call. （中文）A colleague will "
+                             "review it and follow up with you. （中文）Amélie from Contoso.");
+    free(sms);
+    assert_int_equal(logged(&e.log, "written without an LLM are in English", NULL), 0);
+    env_free(&e);
+    temp_db_remove(dir, db);
+
+    /* No translation stored (the LLM's was rejected): English, said in
+     * the log. */
+    temp_db(dir, db);
+    env_init(&e, si, db, NULL);
+    push_answer(si, &e, 2);
+    call(&e, "zh-CN", &h);
+    assert_int_equal(settle(&e, "zh-CN"), CCAI_PHRASES_UNAVAILABLE);
+    ended_call(&e, "zh-CN", id);
+    env_free(&e);
+    env_init(&e, NULL, db, NULL);
+    json_decref(done_call(&e, id));
+    sms = queued_sms(&e, id);
+    assert_non_null(sms);
+    assert_string_equal(sms, "Hello, thank you for your call. We did not note any detail of your "
+                             "claim during the call. A colleague will review it and follow up "
+                             "with you. Amélie from Contoso.");
+    free(sms);
+    assert_int_equal(
+        logged(&e.log, "the report and the SMS written without an LLM are in English", "zh-CN"), 1);
+    env_free(&e);
+    standin_stop(si);
+    temp_db_remove(dir, db);
+}
+
 /* No LLM (the offline dialogue holds the calls, with its own texts; the
  * fixed phrases are still asked for, e.g. a transfer's): English, said
  * once per language in the log; French is compiled in (no log); English
@@ -560,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_no_llm_english_logged_once),
         cmocka_unit_test(test_report_page_translated),
+        cmocka_unit_test(test_offline_sms_translated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
