@@ -967,28 +967,57 @@ static void tell_state(ccai_call *c, ccai_call_state from, ccai_call_state to, v
     t->last = to;
 }
 
+/* An engine of its own on a store whose commits come back when the test
+ * says (deferred_commit()), in a context on a poll loop. */
+typedef struct async_env {
+    ccai_config *cfg;
+    ccai_poll *pl;
+    ccai_ctx *ctx;
+    Ccai_store *store;
+    Ccai_store_backend async;
+    Ccai_metrics *metrics;
+    Ccai_sms_provider *sms;
+    Ccai_logger log;
+    Ccai_engine *eng;
+} async_env;
+
+/* kv: more settings ("key", "value", ..., NULL; NULL: none). */
+static void async_env_init(async_env *a, const char *const *kv)
+{
+    memset(a, 0, sizeof *a);
+    assert_int_equal(ccai_config_new(&a->cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(a->cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        assert_int_equal(ccai_config_set(a->cfg, kv[i], kv[i + 1]), CCAI_OK);
+    assert_int_equal(ccai_poll_new(a->cfg, &a->pl, &a->ctx, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(":memory:", &a->store, NULL), CCAI_OK);
+    a->async = Ccai_sqlite_backend;
+    a->async.writes_durable = false;
+    a->async.sync = deferred_sync;
+    a->store->backend = &a->async;
+    a->metrics = Ccai_metrics_new();
+    assert_int_equal(Ccai_sms_outbox_new(&a->log, &a->sms), CCAI_OK);
+    Ccai_engine_env ee = {a->ctx, a->cfg, &a->log, a->store, a->metrics, a->sms, NULL, NULL, NULL};
+    assert_int_equal(Ccai_engine_new(&ee, &a->eng, NULL), CCAI_OK);
+}
+
+static void async_env_free(async_env *a)
+{
+    Ccai_engine_free(a->eng);
+    Ccai_sms_provider_free(a->sms);
+    Ccai_metrics_free(a->metrics);
+    a->store->backend = &Ccai_sqlite_backend;
+    Ccai_store_close(a->store);
+    ccai_poll_free(a->pl);
+    ccai_config_free(a->cfg);
+}
+
 static void test_acts_after_async_commit(void **state)
 {
     (void)state;
-    ccai_config *cfg = NULL;
-    ccai_poll *pl = NULL;
-    ccai_ctx *ctx = NULL;
-    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
-    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
-    Ccai_store *store = NULL;
-    assert_int_equal(Ccai_sqlite_open(":memory:", &store, NULL), CCAI_OK);
-    Ccai_store_backend async = Ccai_sqlite_backend;
-    async.writes_durable = false;
-    async.sync = deferred_sync;
-    store->backend = &async;
-    Ccai_metrics *metrics = Ccai_metrics_new();
-    Ccai_sms_provider *sms = NULL;
-    Ccai_logger log = {0};
-    assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
-    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL, NULL};
-    Ccai_engine *eng = NULL;
-    assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
+    async_env a;
+    async_env_init(&a, NULL);
+    Ccai_engine *eng = a.eng;
 
     static const ccai_call_ops tops = {
         .version = CCAI_CALL_OPS_VERSION, .say = tell_say, .state_changed = tell_state};
@@ -1023,13 +1052,7 @@ static void test_acts_after_async_commit(void **state)
     deferred_commit(CCAI_OK);
     assert_int_equal(t.says, says);
 
-    Ccai_engine_free(eng);
-    Ccai_sms_provider_free(sms);
-    Ccai_metrics_free(metrics);
-    store->backend = &Ccai_sqlite_backend;
-    Ccai_store_close(store);
-    ccai_poll_free(pl);
-    ccai_config_free(cfg);
+    async_env_free(&a);
 }
 
 /* The wait for durability is a span of the call, "store_sync": from the
@@ -1043,28 +1066,16 @@ static void test_store_sync_spans(void **state)
     otlp_collector_start(&col);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", otlp_collector_port(&col));
-    ccai_config *cfg = NULL;
-    ccai_poll *pl = NULL;
-    ccai_ctx *ctx = NULL;
-    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "tracing.otlp_endpoint", url), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "tracing.service_name", "ccai-test-sync"), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "tracing.export_interval_ms", "50"), CCAI_OK);
-    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
-    Ccai_store *store = NULL;
-    assert_int_equal(Ccai_sqlite_open(":memory:", &store, NULL), CCAI_OK);
-    Ccai_store_backend async = Ccai_sqlite_backend;
-    async.writes_durable = false;
-    async.sync = deferred_sync;
-    store->backend = &async;
-    Ccai_metrics *metrics = Ccai_metrics_new();
-    Ccai_sms_provider *sms = NULL;
-    Ccai_logger log = {0};
-    assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
-    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL, NULL};
-    Ccai_engine *eng = NULL;
-    assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
+    const char *const tracing[] = {"tracing.otlp_endpoint",
+                                   url,
+                                   "tracing.service_name",
+                                   "ccai-test-sync",
+                                   "tracing.export_interval_ms",
+                                   "50",
+                                   NULL};
+    async_env a;
+    async_env_init(&a, tracing);
+    Ccai_engine *eng = a.eng;
 
     static const ccai_call_ops tops = {
         .version = CCAI_CALL_OPS_VERSION, .say = tell_say, .state_changed = tell_state};
@@ -1093,7 +1104,7 @@ static void test_store_sync_spans(void **state)
     size_t waits = deferred_calls - before;
     uint64_t end = ccai_time_ms() + 300;
     while (ccai_time_ms() < end)
-        assert_int_equal(ccai_poll_run_once(pl, 20), 0);
+        assert_int_equal(ccai_poll_run_once(a.pl, 20), 0);
 
     json_t *spans = otlp_collector_spans(&col, "ccai-test-sync");
     const json_t *root = otlp_span_find(spans, "call", 0);
@@ -1126,13 +1137,7 @@ static void test_store_sync_spans(void **state)
     assert_int_equal(after_free, gone);
     json_decref(spans);
 
-    Ccai_engine_free(eng);
-    Ccai_sms_provider_free(sms);
-    Ccai_metrics_free(metrics);
-    store->backend = &Ccai_sqlite_backend;
-    Ccai_store_close(store);
-    ccai_poll_free(pl);
-    ccai_config_free(cfg);
+    async_env_free(&a);
     otlp_collector_stop(&col);
 }
 
@@ -1143,25 +1148,9 @@ static void test_store_sync_spans(void **state)
 static void test_tool_acts_after_async_commit(void **state)
 {
     (void)state;
-    ccai_config *cfg = NULL;
-    ccai_poll *pl = NULL;
-    ccai_ctx *ctx = NULL;
-    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
-    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
-    Ccai_store *store = NULL;
-    assert_int_equal(Ccai_sqlite_open(":memory:", &store, NULL), CCAI_OK);
-    Ccai_store_backend async = Ccai_sqlite_backend;
-    async.writes_durable = false;
-    async.sync = deferred_sync;
-    store->backend = &async;
-    Ccai_metrics *metrics = Ccai_metrics_new();
-    Ccai_sms_provider *sms = NULL;
-    Ccai_logger log = {0};
-    assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
-    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL, NULL};
-    Ccai_engine *eng = NULL;
-    assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
+    async_env a;
+    async_env_init(&a, NULL);
+    Ccai_engine *eng = a.eng;
 
     static const ccai_call_ops tops = {.version = CCAI_CALL_OPS_VERSION,
                                        .say = tell_say,
@@ -1218,13 +1207,7 @@ static void test_tool_acts_after_async_commit(void **state)
 
     ccai_call_free(c);
     deferred_commit(CCAI_OK);
-    Ccai_engine_free(eng);
-    Ccai_sms_provider_free(sms);
-    Ccai_metrics_free(metrics);
-    store->backend = &Ccai_sqlite_backend;
-    Ccai_store_close(store);
-    ccai_poll_free(pl);
-    ccai_config_free(cfg);
+    async_env_free(&a);
 }
 
 int main(void)
