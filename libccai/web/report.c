@@ -748,19 +748,6 @@ static void put_meta_item(Ccai_report_page *p, const char *label, const char *va
     Ccai_html_put(o, "</b></li>");
 }
 
-/* A language tag fit for a lang attribute: BCP 47's letters, digits and
- * hyphens, 2 to 35 of them. */
-static const char *lang_tag(const char *s)
-{
-    size_t n = 0;
-    for (; s && s[n]; n++) {
-        if (!Ccai_is_alpha((unsigned char)s[n]) && !Ccai_is_digit((unsigned char)s[n]) &&
-            s[n] != '-')
-            return NULL;
-    }
-    return n >= 2 && n <= 35 ? s : NULL;
-}
-
 char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const char *access_query,
                             const Ccai_report_view *view)
 {
@@ -779,7 +766,7 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     const char *caller_zone = Ccai_tz_for_phone(phone);
     Ccai_report_page_view(&p, view ? view->zone : NULL, caller_zone);
     const Ccai_tz *tz = p.view_tz;
-    p.lang = lang_tag(Ccai_report_str(call_doc, "lang"));
+    p.lang = Ccai_report_lang_tag(Ccai_report_str(call_doc, "lang"));
     Ccai_report_page_labels(&p, p.lang, view ? view->labels : NULL);
 
     /* The title is text (escaped by Ccai_report_page_open()). */

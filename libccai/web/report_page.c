@@ -548,6 +548,17 @@ static json_t *labels_compiled(const char *lang)
     return same_language ? labels_file(same_language) : NULL;
 }
 
+const char *Ccai_report_lang_tag(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++) {
+        if (!Ccai_is_alpha((unsigned char)s[n]) && !Ccai_is_digit((unsigned char)s[n]) &&
+            s[n] != '-')
+            return NULL;
+    }
+    return n >= 2 && n <= 35 ? s : NULL;
+}
+
 void Ccai_report_page_labels(Ccai_report_page *p, const char *lang, const json_t *translated)
 {
     json_decref(p->labels);

@@ -63,6 +63,10 @@ const char *Ccai_report_str(const json_t *obj, const char *key);
 /* s holds text. */
 CCAI_MUST_CHECK bool Ccai_report_filled(const char *s);
 
+/* @s when it is a language tag fit for a lang attribute (BCP 47's letters,
+ * digits and hyphens, 2 to 35 of them), else NULL. */
+const char *Ccai_report_lang_tag(const char *s);
+
 /* Labels. The page's fixed text in @lang (a checked tag; NULL: English):
  * @translated (its texts "report.*" translated by the LLM,
  * Ccai_engine_texts(); NULL when none) or the compiled-in

@@ -192,7 +192,7 @@ static void test_report_sections(void **state)
 static void test_report_list(void **state)
 {
     (void)state;
-    json_t *call = load(hostile_call);
+    json_t *call = load_en(hostile_call);
     json_t *older = json_deep_copy(call);
     json_object_set_new(older, "call_id", json_string("0b9d7c1e-0000-4000-8000-000000000002"));
     json_object_set_new(older, "created_at", json_string("2024-10-01T08:00:00.000Z"));
@@ -204,9 +204,10 @@ static void test_report_list(void **state)
     json_array_append_new(calls, call);
     json_object_set_new(list, "calls", calls);
 
-    char *html = Ccai_report_list_html(list, "+33\"6", 2, 2, "", "?token=s%3Dx&lang=en", NULL);
+    char *html =
+        Ccai_report_list_html(list, "+33\"6", 2, 2, "", "?token=s%3Dx&lang=en", NULL, NULL);
     assert_non_null(html);
-    assert_non_null(strstr(html, "Showing 3&ndash;4 of 45 calls (2 shown)"));
+    assert_non_null(strstr(html, "Showing 3–4 of 45 calls (2 shown) for <b>+33&quot;6</b>."));
     /* Newest first, each linked with the access query. */
     const char *a = strstr(
         html, "href=\"/report/0b9d7c1e-0000-4000-8000-000000000001?token=s%3Dx&amp;lang=en\"");
@@ -232,16 +233,42 @@ static void test_report_list(void **state)
 
     /* First and only page: no pagination. */
     json_object_set_new(list, "total", json_integer(2));
-    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", NULL);
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", NULL, NULL);
     assert_non_null(strstr(html, "All 2 calls shown"));
     assert_null(strstr(html, "offset="));
     ccai_free(html);
 
     json_t *empty = load("{\"total\":0,\"calls\":[]}");
-    html = Ccai_report_list_html(empty, "", 10, 0, "", "", NULL);
+    html = Ccai_report_list_html(empty, "", 10, 0, "", "", NULL, NULL);
     assert_non_null(strstr(html, "No calls shown out of 0"));
     ccai_free(html);
     json_decref(empty);
+
+    /* One number's calls (/report/{phone}): in the language of its newest
+     * call; everyone's calls: English. */
+    json_object_set_new(call, "lang", json_string("fr-FR"));
+    html = Ccai_report_list_html(list, "+33612345678", 0, 0, "", "", NULL, NULL);
+    assert_non_null(strstr(html, "<html lang=\"fr-FR\">"));
+    assert_non_null(strstr(html, "Les 2 appels sont affichés pour <b>+33612345678</b>."));
+    assert_non_null(strstr(html, "<th>Prochaine action</th>"));
+    assert_non_null(strstr(html, "<td data-label=\"Téléphone\" class=\"nowrap\">"));
+    assert_non_null(strstr(html, "4 / 5 champs"));
+    assert_non_null(strstr(html, "mar. 8 oct. 2024"));
+    ccai_free(html);
+    json_t *de = json_pack("{s:s}", "calls", "Anrufe");
+    json_object_set_new(call, "lang", json_string("de-DE"));
+    assert_string_equal(Ccai_report_list_lang(list, "+33612345678"), "de-DE");
+    html = Ccai_report_list_html(list, "+33612345678", 0, 0, "", "", NULL, de);
+    assert_non_null(strstr(html, "<html lang=\"de-DE\">"));
+    assert_non_null(strstr(html, "<h1>Anrufe</h1>"));
+    assert_non_null(strstr(html, "All 2 calls shown")); /* not translated: English */
+    ccai_free(html);
+    json_decref(de);
+    assert_null(Ccai_report_list_lang(list, NULL));
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", NULL, NULL);
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    assert_non_null(strstr(html, "<h1>Calls</h1>"));
+    ccai_free(html);
     json_decref(list);
 }
 
@@ -340,7 +367,7 @@ static void test_report_zones(void **state)
     json_array_append_new(calls, us);
     json_object_set_new(list, "calls", calls);
 
-    char *html = Ccai_report_list_html(list, NULL, 0, 0, "", "?token=t", NULL);
+    char *html = Ccai_report_list_html(list, NULL, 0, 0, "", "?token=t", NULL, NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">UTC</b>"));
     /* Both rows in UTC, whatever the callers' countries. */
@@ -356,7 +383,7 @@ static void test_report_zones(void **state)
     ccai_free(html);
 
     json_object_set_new(list, "total", json_integer(3));
-    html = Ccai_report_list_html(list, NULL, 2, 0, "", "?token=t", "Europe/Paris");
+    html = Ccai_report_list_html(list, NULL, 2, 0, "", "?token=t", "Europe/Paris", NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">Europe/Paris</b>"));
     assert_non_null(strstr(html, "Tue 8 Oct 2024, 14:00 (CEST)"));
@@ -368,7 +395,7 @@ static void test_report_zones(void **state)
     assert_non_null(strstr(html, "<input type=\"hidden\" name=\"tz\" value=\"Europe/Paris\">"));
     ccai_free(html);
 
-    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", "Mars/Olympus<b>");
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", "Mars/Olympus<b>", NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "Unknown time zone “Mars/Olympus&lt;b&gt;”."));
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">UTC</b>"));
