@@ -343,7 +343,8 @@ typedef struct Ccai_pending_act {
     Ccai_call_act_fn act;
     char *text;
     int64_t num;
-    bool always; /* also after a failed commit (Ccai_call_after_writes) */
+    bool always;   /* also after a failed commit (Ccai_call_after_writes) */
+    Ccai_span *sp; /* the wait for durability ("store_sync"), NULL when not traced */
 } Ccai_pending_act;
 
 static void pending_unlink(Ccai_pending_act *p)
@@ -363,6 +364,8 @@ static void on_committed(ccai_status st, void *ud)
     Ccai_pending_act *p = ud;
     ccai_call *c = p->c;
     pending_unlink(p);
+    Ccai_span_attr_bool(p->sp, "store.call_gone", c == NULL);
+    Ccai_span_end_st(p->sp, st);
     if (c && st != CCAI_OK)
         /* Not committed: an act that depended on it is not run (persist,
          * then act); the failure is logged, and the call's next event
@@ -399,8 +402,12 @@ static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *te
     p->always = always;
     p->next = c->pending;
     c->pending = p;
+    /* From the request to the backend's word that what came before is
+     * committed: the time an act waits for durability. */
+    p->sp = Ccai_span_child(c->span, "store_sync", CCAI_SPAN_CLIENT);
     ccai_status st = Ccai_store_sync(store, on_committed, p);
     if (st != CCAI_OK) {
+        Ccai_span_end_st(p->sp, st);
         pending_unlink(p);
         ccai_free(p->text);
         ccai_free(p);

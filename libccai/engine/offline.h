@@ -33,6 +33,8 @@
 #include "core/tz.h"
 #include "speech/grammar.h"
 
+#include <jansson.h>
+
 /* Longer utterances are cut (on a UTF-8 character boundary). */
 #define CCAI_OFFLINE_UTTERANCE_MAX 2000
 /* Turns without progress at one question (unusable answers, requests to
@@ -73,17 +75,24 @@ typedef struct Ccai_offline_report {
     char *sms;
 } Ccai_offline_report;
 
-/* lang_code: the call's language ("fr-FR"; unknown: English);
- * claim_json: the claim, a JSON object (NULL: "{}"); bot_name,
+/* lang_code: the call's language ("fr-FR"; unknown: English, or @texts);
+ * texts: for a language the data files have not, its translation of the
+ * sections (Ccai_engine_texts(e, "offline.", lang): {"report.intro":
+ * "...", "sms.sign": "{1} ... {2}"}; NULL: English); a section it lacks
+ * is written in English. claim_json: the claim, a JSON object (NULL: "{}"); bot_name,
  * bot_company: the signature, NULL or "" left out. Statuses: CCAI_OK;
  * CCAI_ERR_INVALID_ARG; CCAI_ERR_PARSE (the claim is no JSON object);
  * CCAI_ERR_NOMEM. Ownership: *ret's strings, freed with
  * Ccai_offline_report_clear(); *ret is zeroed on error. */
 CCAI_MUST_CHECK ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx,
-                                                     const char *lang_code, const char *claim_json,
-                                                     const char *bot_name, const char *bot_company,
+                                                     const json_t *texts, const char *lang_code,
+                                                     const char *claim_json, const char *bot_name,
+                                                     const char *bot_company,
                                                      Ccai_offline_report *ret);
 void Ccai_offline_report_clear(Ccai_offline_report *r);
+/* The sections of data/offline/<lang>.txt the report and the SMS are
+ * written from, NULL-terminated (what engine/phrases.c has translated). */
+extern const char *const Ccai_offline_report_sections[];
 
 typedef enum Ccai_offline_action_kind {
     CCAI_OFFLINE_SAY,       /* text: one utterance to speak */

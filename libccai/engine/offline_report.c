@@ -9,9 +9,51 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Entry k of a section in the language, else in English. */
-static const char *phrase(const Ccai_ofl_lexicon *lx, int lang, const char *section, unsigned k)
+const char *const Ccai_offline_report_sections[] = {
+    "report.intro",
+    "report.incident_description",
+    "report.incident_datetime",
+    "report.incident_location",
+    "report.injuries",
+    "report.injuries.none",
+    "report.involved_parties",
+    "report.witnesses",
+    "report.witnesses.none",
+    "report.pre_existing_damages",
+    "report.pre_existing_damages.none",
+    "report.medical_records",
+    "report.medical_records.none",
+    "report.policyholder_name",
+    "report.policy_number",
+    "report.policyholder_phone",
+    "report.policyholder_email",
+    "report.field",
+    "report.nothing",
+    "report.follow_up",
+    "report.short",
+    "sms.hello",
+    "sms.sign",
+    "sms.sign_one",
+    NULL,
+};
+
+/* What the report is written with: the lexicon, the call's language in
+ * it, the translated sections of a language it has not. */
+typedef struct writer {
+    const Ccai_ofl_lexicon *lx;
+    int lang;
+    const json_t *texts;
+} writer;
+
+/* Entry k of a section in the language (or its translation), else in
+ * English. */
+static const char *phrase(const writer *w, const char *section, unsigned k)
 {
+    const Ccai_ofl_lexicon *lx = w->lx;
+    int lang = w->lang;
+    const char *tr = k == 0 ? json_string_value(json_object_get(w->texts, section)) : NULL;
+    if (tr)
+        return tr;
     const Ccai_ofl_entry *e;
     size_t n = Ccai_ofl_lex_get(lx, lang, section, &e);
     if (n == 0 && lang != lx->en)
@@ -19,8 +61,28 @@ static const char *phrase(const Ccai_ofl_lexicon *lx, int lang, const char *sect
     return k < n ? e[k].text : NULL;
 }
 
-/* Append the template with its first "%s" replaced by a, the second by
- * c, after a space when the text is not empty. */
+/* The next placeholder of p: "%s" (the next argument) or, in a
+ * translation, "{1}" / "{2}" (that one); NULL when none. *len its length,
+ * *arg the argument's index. */
+static const char *next_slot(const char *p, size_t *len, int *arg, int seq)
+{
+    for (; *p; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            *len = 2;
+            *arg = seq;
+            return p;
+        }
+        if (p[0] == '{' && (p[1] == '1' || p[1] == '2') && p[2] == '}') {
+            *len = 3;
+            *arg = p[1] - '1';
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Append the template with its first "%s" (or "{1}") replaced by a, the
+ * second (or "{2}") by c, after a space when the text is not empty. */
 static CCAI_MUST_CHECK bool fill(Ccai_buf *b, const char *tmpl, const char *a, const char *c)
 {
     if (!tmpl)
@@ -30,14 +92,16 @@ static CCAI_MUST_CHECK bool fill(Ccai_buf *b, const char *tmpl, const char *a, c
     const char *args[2] = {a, c};
     int k = 0;
     for (const char *p = tmpl; *p;) {
-        const char *pct = strstr(p, "%s");
-        if (!pct)
+        size_t len;
+        int arg;
+        const char *at = next_slot(p, &len, &arg, k);
+        if (!at)
             return Ccai_buf_puts(b, p);
-        if (!Ccai_buf_append(b, p, (size_t)(pct - p)) ||
-            !Ccai_buf_puts(b, k < 2 && args[k] ? args[k] : ""))
+        if (!Ccai_buf_append(b, p, (size_t)(at - p)) ||
+            !Ccai_buf_puts(b, arg < 2 && args[arg] ? args[arg] : ""))
             return false;
         k++;
-        p = pct + 2;
+        p = at + len;
     }
     return true;
 }
@@ -63,14 +127,16 @@ static char *trimmed(const char *v)
 }
 
 /* One field as a sentence. */
-static CCAI_MUST_CHECK bool field_sentence(const Ccai_ofl_lexicon *lx, int lang, Ccai_buf *b,
-                                           const char *key, const char *value)
+static CCAI_MUST_CHECK bool field_sentence(const writer *w, Ccai_buf *b, const char *key,
+                                           const char *value)
 {
+    const Ccai_ofl_lexicon *lx = w->lx;
+    int lang = w->lang;
     char sec[CCAI_OFL_SECTION_MAX];
     bool none = is_none(lx, value);
     if ((size_t)snprintf(sec, sizeof sec, "report.%s%s", key, none ? ".none" : "") >= sizeof sec)
         sec[0] = '\0';
-    const char *tmpl = sec[0] ? phrase(lx, lang, sec, 0) : NULL;
+    const char *tmpl = sec[0] ? phrase(w, sec, 0) : NULL;
     char *v = NULL;
     bool nomem = false;
     if (strcmp(key, "incident_datetime") == 0)
@@ -88,16 +154,17 @@ static CCAI_MUST_CHECK bool field_sentence(const Ccai_ofl_lexicon *lx, int lang,
         for (char *p = label; p && *p; p++)
             if (*p == '_')
                 *p = ' ';
-        ok = label && fill(b, phrase(lx, lang, "report.field", 0), label, v);
+        ok = label && fill(b, phrase(w, "report.field", 0), label, v);
         ccai_free(label);
     }
     ccai_free(v);
     return ok;
 }
 
-ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx, const char *lang_code,
-                                     const char *claim_json, const char *bot_name,
-                                     const char *bot_company, Ccai_offline_report *ret)
+ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx, const json_t *texts,
+                                     const char *lang_code, const char *claim_json,
+                                     const char *bot_name, const char *bot_company,
+                                     Ccai_offline_report *ret)
 {
     if (!lx || !ret)
         return CCAI_ERR_INVALID_ARG;
@@ -112,7 +179,7 @@ ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx, const char *lan
         json_decref(claim);
         return CCAI_ERR_PARSE;
     }
-    int lang = Ccai_ofl_lang_index(lx, lang_code);
+    const writer w = {lx, Ccai_ofl_lang_index(lx, lang_code), json_is_object(texts) ? texts : NULL};
     /* What happened first, then the people, then how to reach them; any
      * other field after, in the claim's order. */
     static const char *const order[] = {
@@ -127,8 +194,8 @@ ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx, const char *lan
         if (!v || !*v)
             continue;
         if (said++ == 0)
-            ok = fill(&lng, phrase(lx, lang, "report.intro", 0), NULL, NULL);
-        ok = ok && field_sentence(lx, lang, &lng, order[k], v);
+            ok = fill(&lng, phrase(&w, "report.intro", 0), NULL, NULL);
+        ok = ok && field_sentence(&w, &lng, order[k], v);
     }
     const char *key;
     json_t *jv;
@@ -141,16 +208,16 @@ ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx, const char *lan
         if (!ok || known || !v || !*v)
             continue;
         if (said++ == 0)
-            ok = fill(&lng, phrase(lx, lang, "report.intro", 0), NULL, NULL);
-        ok = ok && field_sentence(lx, lang, &lng, key, v);
+            ok = fill(&lng, phrase(&w, "report.intro", 0), NULL, NULL);
+        ok = ok && field_sentence(&w, &lng, key, v);
     }
     if (!said)
-        ok = ok && fill(&lng, phrase(lx, lang, "report.nothing", 0), NULL, NULL);
-    ok = ok && fill(&lng, phrase(lx, lang, "report.follow_up", 0), NULL, NULL);
+        ok = ok && fill(&lng, phrase(&w, "report.nothing", 0), NULL, NULL);
+    ok = ok && fill(&lng, phrase(&w, "report.follow_up", 0), NULL, NULL);
 
     /* The short form: what happened, in the caller's words, cut at a word. */
     const char *desc = json_string_value(json_object_get(claim, "incident_description"));
-    char *shrt = desc && *desc ? trimmed(desc) : Ccai_strdup(phrase(lx, lang, "report.short", 0));
+    char *shrt = desc && *desc ? trimmed(desc) : Ccai_strdup(phrase(&w, "report.short", 0));
     if (shrt && strlen(shrt) > CCAI_OFFLINE_REPORT_SHORT_MAX) {
         size_t n = CCAI_OFFLINE_REPORT_SHORT_MAX;
         while (n > 0 && shrt[n] != ' ')
@@ -165,11 +232,11 @@ ccai_status Ccai_offline_report_make(const Ccai_ofl_lexicon *lx, const char *lan
     }
     ok = ok && shrt;
 
-    ok = ok && fill(&sms, phrase(lx, lang, "sms.hello", 0), NULL, NULL) &&
-         Ccai_buf_puts(&sms, " ") && Ccai_buf_puts(&sms, lng.data ? lng.data : "");
+    ok = ok && fill(&sms, phrase(&w, "sms.hello", 0), NULL, NULL) && Ccai_buf_puts(&sms, " ") &&
+         Ccai_buf_puts(&sms, lng.data ? lng.data : "");
     bool named = bot_name && *bot_name, company = bot_company && *bot_company;
     if (ok && (named || company))
-        ok = fill(&sms, phrase(lx, lang, named && company ? "sms.sign" : "sms.sign_one", 0),
+        ok = fill(&sms, phrase(&w, named && company ? "sms.sign" : "sms.sign_one", 0),
                   named ? bot_name : bot_company, bot_company);
     json_decref(claim);
     if (ok) {

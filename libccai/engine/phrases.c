@@ -2,7 +2,9 @@
 #include "engine/phrases.h"
 
 #include "config/config.h"
+#include "core/embedded.h"
 #include "core/json.h"
+#include "engine/offline_private.h"
 #include "io/io.h"
 #include "llm/llm.h"
 #include "store/store.h"
@@ -23,8 +25,12 @@ static const char instructions[] =
     "each value is an array of English variants of it. Answer with one JSON object with exactly "
     "the same keys, each value an array with exactly as many strings as the English one, in the "
     "same order, each the translation of the English string at that place. Keep every "
-    "placeholder in curly braces, such as {bot_name}, exactly as written: do not translate, "
-    "add or remove any. Write natural spoken %s for a phone call, in that language's usual "
+    "placeholder in curly braces, such as {bot_name} or {1}, exactly as written: do not "
+    "translate, add or remove any. Keys without a dot are said on a phone call: write natural "
+    "spoken %s. Keys starting with \"report.\" are the labels of a web page about the call "
+    "(short, as on a form; \"report.weekday_*\" and \"report.month_*\" the usual "
+    "abbreviations, \"report.date\" the order of a date's parts); keys starting with "
+    "\"offline.\" are sentences of a text message to the caller. Use that language's usual "
     "script: no markup, no notes, nothing but the JSON object.";
 
 typedef struct entry {
@@ -43,6 +49,7 @@ struct Ccai_phrasebook {
      * Spanish allocates nothing here. */
     char hash[65]; /* of the English set and the instructions, hex */
     char *source;  /* the English set, JSON */
+    Ccai_phrase_texts *texts;
     entry *langs[CCAI_PHRASES_LANGS_MAX];
     size_t n;
     bool full_logged;
@@ -59,10 +66,115 @@ void Ccai_phrase_set_free(Ccai_phrase_set *s)
             ccai_free(s->v[i][j]);
         ccai_free(s->v[i]);
     }
+    for (size_t i = 0; i < s->n_text; i++)
+        ccai_free(s->text[i]);
+    ccai_free(s->text);
     ccai_free(s);
 }
 
-char *Ccai_phrases_source_json(const Ccai_prompts *p)
+/* Texts ------------------------------------------------------------------- */
+
+void Ccai_phrase_texts_free(Ccai_phrase_texts *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        ccai_free(t->key[i]);
+        ccai_free(t->en[i]);
+    }
+    ccai_free(t->key);
+    ccai_free(t->en);
+    ccai_free(t);
+}
+
+/* Add key (prefix + name) with its English text; false on NOMEM. */
+static CCAI_MUST_CHECK bool text_add(Ccai_phrase_texts *t, size_t cap, const char *prefix,
+                                     const char *name, char *en)
+{
+    if (!en || t->n == cap) {
+        ccai_free(en);
+        return false;
+    }
+    char *key = Ccai_asprintf("%s%s", prefix, name);
+    if (!key) {
+        ccai_free(en);
+        return false;
+    }
+    t->key[t->n] = key;
+    t->en[t->n++] = en;
+    return true;
+}
+
+/* An offline template with its "%s" numbered: "%s from %s." -> "{1} from
+ * {2}." (offline_report.c fills either). */
+static char *numbered(const char *tmpl)
+{
+    Ccai_buf b = {0};
+    bool ok = true;
+    int k = 0;
+    for (const char *p = tmpl; ok && *p;) {
+        const char *pct = strstr(p, "%s");
+        if (!pct) {
+            ok = Ccai_buf_puts(&b, p);
+            break;
+        }
+        ok = Ccai_buf_append(&b, p, (size_t)(pct - p)) && Ccai_buf_printf(&b, "{%d}", ++k);
+        p = pct + 2;
+    }
+    char *s = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    return s;
+}
+
+ccai_status Ccai_phrase_texts_new(const Ccai_ofl_lexicon *lx, Ccai_phrase_texts **ret)
+{
+    if (!lx || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    *ret = NULL;
+    const char *labels_text = Ccai_embedded_text("prompts/report/labels.json");
+    Ccai_json_err jerr;
+    ccai_status st = CCAI_ERR_PARSE;
+    json_t *labels =
+        labels_text ? Ccai_json_load(labels_text, strlen(labels_text), &jerr, &st) : NULL;
+    if (!json_is_object(labels)) {
+        json_decref(labels);
+        return st == CCAI_ERR_NOMEM ? st : CCAI_ERR_PARSE;
+    }
+    size_t cap = json_object_size(labels);
+    for (size_t i = 0; Ccai_offline_report_sections[i]; i++)
+        cap++;
+    Ccai_phrase_texts *t = Ccai_calloc(1, sizeof *t);
+    bool ok = t && (t->key = Ccai_calloc(cap, sizeof *t->key)) &&
+              (t->en = Ccai_calloc(cap, sizeof *t->en));
+    const char *name;
+    json_t *v;
+    st = CCAI_OK;
+    json_object_foreach(labels, name, v)
+    {
+        if (!ok)
+            break;
+        if (!json_is_string(v)) {
+            st = CCAI_ERR_PARSE;
+            break;
+        }
+        ok = text_add(t, cap, "report.", name, Ccai_strdup(json_string_value(v)));
+    }
+    json_decref(labels);
+    for (size_t i = 0; ok && st == CCAI_OK && Ccai_offline_report_sections[i]; i++) {
+        const Ccai_ofl_entry *e;
+        if (Ccai_ofl_lex_get(lx, lx->en, Ccai_offline_report_sections[i], &e) == 0)
+            continue; /* a section English has not: never asked for */
+        ok = text_add(t, cap, "offline.", Ccai_offline_report_sections[i], numbered(e[0].text));
+    }
+    if (!ok || st != CCAI_OK) {
+        Ccai_phrase_texts_free(t);
+        return ok ? st : CCAI_ERR_NOMEM;
+    }
+    *ret = t;
+    return CCAI_OK;
+}
+
+char *Ccai_phrases_source_json(const Ccai_prompts *p, const Ccai_phrase_texts *t)
 {
     json_t *o = json_object();
     bool ok = o != NULL;
@@ -74,6 +186,8 @@ char *Ccai_phrases_source_json(const Ccai_prompts *p)
             ok = json_array_append_new(
                      a, json_string(Ccai_prompts_tts_pick(p, (Ccai_tts_phrase)i, k))) == 0;
     }
+    for (size_t i = 0; ok && t && i < t->n; i++)
+        ok = json_object_set_new(o, t->key[i], json_pack("[s]", t->en[i])) == 0;
     char *s = ok ? Ccai_json_dump(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     return s;
@@ -122,6 +236,48 @@ static CCAI_MUST_CHECK ccai_status check_variant(Ccai_tts_phrase which, size_t k
     return CCAI_OK;
 }
 
+/* Occurrences of c in s. */
+static size_t count_char(const char *s, char c)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == c;
+    return n;
+}
+
+/* A text's check: as a variant's, its placeholders those of its English
+ * (each "{name}" of the English as often, no other brace). */
+static CCAI_MUST_CHECK ccai_status check_text(const char *key, const char *src, const char *text,
+                                              size_t len, char **why)
+{
+    if (len == 0 || len > CCAI_PHRASES_TEXT_MAX || strlen(text) != len) {
+        *why = Ccai_asprintf("%s: %s", key,
+                             len == 0                      ? "empty"
+                             : len > CCAI_PHRASES_TEXT_MAX ? "too long"
+                                                           : "holds a NUL");
+        return *why ? CCAI_ERR_VALIDATION : CCAI_ERR_NOMEM;
+    }
+    for (const char *p = strchr(src, '{'); p; p = strchr(p + 1, '{')) {
+        size_t n = strcspn(p + 1, "}");
+        char name[64];
+        if (!p[1 + n] || n >= sizeof name)
+            continue;
+        memcpy(name, p + 1, n);
+        name[n] = '\0';
+        size_t a = count_var(src, name), b = count_var(text, name);
+        if (a != b) {
+            *why = Ccai_asprintf("%s: {%s} %s", key, name, b < a ? "dropped" : "added");
+            return *why ? CCAI_ERR_VALIDATION : CCAI_ERR_NOMEM;
+        }
+    }
+    if (count_char(text, '{') != count_char(src, '{') ||
+        count_char(text, '}') != count_char(src, '}')) {
+        *why = Ccai_asprintf("%s: a brace added or dropped", key);
+        return *why ? CCAI_ERR_VALIDATION : CCAI_ERR_NOMEM;
+    }
+    return CCAI_OK;
+}
+
 static CCAI_MUST_CHECK ccai_status reject(char **ret_why, ccai_status st, char *why)
 {
     if (!why)
@@ -133,8 +289,9 @@ static CCAI_MUST_CHECK ccai_status reject(char **ret_why, ccai_status st, char *
     return st;
 }
 
-ccai_status Ccai_phrases_parse(const Ccai_prompts *p, const char *answer, size_t len,
-                               Ccai_phrase_set **ret, char **ret_why)
+ccai_status Ccai_phrases_parse(const Ccai_prompts *p, const Ccai_phrase_texts *t,
+                               const char *answer, size_t len, Ccai_phrase_set **ret,
+                               char **ret_why)
 {
     if (ret_why)
         *ret_why = NULL;
@@ -166,6 +323,8 @@ ccai_status Ccai_phrases_parse(const Ccai_prompts *p, const char *answer, size_t
         bool known = false;
         for (size_t i = 0; !known && i < CCAI_TTS_PHRASE_COUNT; i++)
             known = strcmp(key, Ccai_tts_phrase_name((Ccai_tts_phrase)i)) == 0;
+        for (size_t i = 0; !known && t && i < t->n; i++)
+            known = strcmp(key, t->key[i]) == 0;
         if (!known) {
             why = Ccai_asprintf("a phrase \"%.40s\" was added", key);
             st = CCAI_ERR_VALIDATION;
@@ -194,22 +353,43 @@ ccai_status Ccai_phrases_parse(const Ccai_prompts *p, const char *answer, size_t
             goto done;
         }
         for (size_t k = 0; k < want; k++) {
-            const json_t *t = json_array_get(a, k);
-            if (!json_is_string(t)) {
+            const json_t *str = json_array_get(a, k);
+            if (!json_is_string(str)) {
                 why = Ccai_asprintf("%s[%zu]: not a string", name, k);
                 st = CCAI_ERR_VALIDATION;
                 goto done;
             }
             st = check_variant(which, k, Ccai_prompts_tts_pick(p, which, (uint32_t)k),
-                               json_string_value(t), json_string_length(t), &why);
+                               json_string_value(str), json_string_length(str), &why);
             if (st != CCAI_OK)
                 goto done;
-            if (!(s->v[i][k] = Ccai_strdup(json_string_value(t)))) {
+            if (!(s->v[i][k] = Ccai_strdup(json_string_value(str)))) {
                 st = CCAI_ERR_NOMEM;
                 goto done;
             }
             s->n[i]++;
         }
+    }
+    if (t && t->n && !(s->text = Ccai_calloc(t->n, sizeof *s->text))) {
+        st = CCAI_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; t && i < t->n; i++) {
+        const json_t *a = json_object_get(o, t->key[i]);
+        const json_t *v = json_array_get(a, 0);
+        if (!json_is_array(a) || json_array_size(a) != 1 || !json_is_string(v)) {
+            why = Ccai_asprintf("%s: %s", t->key[i], !a ? "dropped" : "not an array of one string");
+            st = CCAI_ERR_VALIDATION;
+            goto done;
+        }
+        st = check_text(t->key[i], t->en[i], json_string_value(v), json_string_length(v), &why);
+        if (st != CCAI_OK)
+            goto done;
+        if (!(s->text[i] = Ccai_strdup(json_string_value(v)))) {
+            st = CCAI_ERR_NOMEM;
+            goto done;
+        }
+        s->n_text++;
     }
 
 done:
@@ -353,12 +533,12 @@ static void on_translated(ccai_status st, const Ccai_llm_result *res, const char
     const char *text = res->text ? res->text : "";
     Ccai_phrase_set *set = NULL;
     char *why = NULL;
-    st = Ccai_phrases_parse(e->prompts, text, strlen(text), &set, &why);
+    st = Ccai_phrases_parse(e->prompts, pb->texts, text, strlen(text), &set, &why);
     if (st != CCAI_OK) {
-        char *msg = Ccai_asprintf("the translation by %s was rejected (%s)", res->model_name,
-                                  why ? why : ccai_status_str(st));
-        unavailable(en, CCAI_LOG_WARN, msg ? msg : "the translation was rejected");
-        ccai_free(msg);
+        char *line = Ccai_asprintf("the translation by %s was rejected (%s)", res->model_name,
+                                   why ? why : ccai_status_str(st));
+        unavailable(en, CCAI_LOG_WARN, line ? line : "the translation was rejected");
+        ccai_free(line);
         ccai_free(why);
         return;
     }
@@ -390,7 +570,7 @@ static CCAI_MUST_CHECK bool from_store(entry *en)
         return false;
     }
     char *why = NULL;
-    st = Ccai_phrases_parse(e->prompts, json, strlen(json), &en->set, &why);
+    st = Ccai_phrases_parse(e->prompts, pb->texts, json, strlen(json), &en->set, &why);
     ccai_free(json);
     if (st != CCAI_OK) {
         Ccai_log(&e->log, CCAI_LOG_WARN, "phrases in %s: the stored translation is unfit (%s)",
@@ -431,7 +611,9 @@ static entry *entry_of(Ccai_phrasebook *pb, const char *lang)
     if (!tag_ok(lang))
         return NULL;
     if (!pb->source) {
-        char *src = Ccai_phrases_source_json(pb->e->prompts);
+        if (!Ccai_engine_phrase_texts(pb->e))
+            return NULL; /* out of memory: English, asked again next time */
+        char *src = Ccai_phrases_source_json(pb->e->prompts, pb->texts);
         if (!src || !hash_hex(instructions, src, pb->hash)) {
             ccai_free(src);
             return NULL; /* out of memory: English, asked again next time */
@@ -478,7 +660,44 @@ void Ccai_phrasebook_free(Ccai_phrasebook *pb)
         ccai_free(pb->langs[i]);
     }
     ccai_free(pb->source);
+    Ccai_phrase_texts_free(pb->texts);
     ccai_free(pb);
+}
+
+const Ccai_phrase_texts *Ccai_engine_phrase_texts(Ccai_engine *e)
+{
+    Ccai_phrasebook *pb = e->phrasebook;
+    if (!pb)
+        return NULL;
+    if (!pb->texts) {
+        if (!e->offline_lex && Ccai_offline_lexicon_new(&e->offline_lex) != CCAI_OK)
+            return NULL;
+        ccai_status st = Ccai_phrase_texts_new(e->offline_lex, &pb->texts);
+        if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+            Ccai_log(&e->log, CCAI_LOG_ERROR, "phrases: the compiled-in texts: %s (libccai bug)",
+                     ccai_status_str(st));
+    }
+    return pb->texts;
+}
+
+json_t *Ccai_engine_texts(Ccai_engine *e, const char *prefix, const char *lang)
+{
+    if (!e->phrasebook || !Ccai_phrases_needs_translation(lang))
+        return NULL;
+    entry *en = entry_of(e->phrasebook, lang);
+    if (!en || en->state != CCAI_PHRASES_READY)
+        return NULL;
+    const Ccai_phrase_texts *t = e->phrasebook->texts;
+    size_t pl = strlen(prefix);
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < en->set->n_text; i++) {
+        if (strncmp(t->key[i], prefix, pl) == 0 &&
+            json_object_set_new(o, t->key[i] + pl, json_string(en->set->text[i])) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
 }
 
 const char *Ccai_engine_phrase(Ccai_engine *e, Ccai_tts_phrase which, const char *lang,

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "engine/offline.h"
+#include "engine/phrases.h"
 #include "engine/prompts.h"
 #include "llm/llm.h"
 #include "sms/sms.h"
@@ -311,13 +312,26 @@ static CCAI_MUST_CHECK bool offline_report(Ccai_jobs *j)
     json_decref(claim);
     if (!j->e->offline_lex && Ccai_offline_lexicon_new(&j->e->offline_lex) != CCAI_OK)
         return false;
+    /* A language the data files have not: its stored (or just made)
+     * translation, else English, said in the log. */
+    json_t *texts = NULL;
+    if (Ccai_phrases_needs_translation(j->call->lang)) {
+        texts = Ccai_engine_texts(j->e, "offline.", j->call->lang);
+        if (!texts)
+            Ccai_log(&j->e->log, CCAI_LOG_WARN,
+                     "call %s: the report and the SMS written without an LLM are in English: no "
+                     "translation into %s is stored yet",
+                     j->call->id, j->call->lang);
+    }
     Ccai_offline_report rep;
-    st = Ccai_offline_report_make(j->e->offline_lex, j->call->lang, j->call->claim_json,
+    st = Ccai_offline_report_make(j->e->offline_lex, texts, j->call->lang, j->call->claim_json,
                                   initiate_field(j, "bot_name", &init),
                                   initiate_field(j, "bot_company", &init), &rep);
     json_decref(init);
     if (st == CCAI_ERR_PARSE) /* a claim stored is an object: never, but no report lost */
-        st = Ccai_offline_report_make(j->e->offline_lex, j->call->lang, NULL, NULL, NULL, &rep);
+        st = Ccai_offline_report_make(j->e->offline_lex, texts, j->call->lang, NULL, NULL, NULL,
+                                      &rep);
+    json_decref(texts);
     if (st != CCAI_OK)
         return false;
     json_t *syn = json_pack("{s:s, s:s, s:s, s:s}", "short", rep.short_text, "long", rep.long_text,

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/metrics.h"
+#include "engine/phrases.h"
 #include "http/auth.h"
 #include "tts/ssml.h"
 #include "web/openapi.h"
@@ -63,7 +64,7 @@ static char *access_query(ccai_http_exchange *x, bool key)
 
 /* The list of calls, of one phone number when @path_phone or
  * ?phone_number= names one. */
-static void report_list(ccai_http_exchange *x, const char *path_phone)
+static void report_list(ccai_http_exchange *x, Ccai_web *web, const char *path_phone)
 {
     if (!Ccai_http_authorized_page(x)) {
         html_error(x, 401, "Open this page with the API token (?token=...)");
@@ -78,10 +79,14 @@ static void report_list(ccai_http_exchange *x, const char *path_phone)
     Ccai_json_err jerr;
     ccai_status pst;
     json_t *list = st == CCAI_OK ? Ccai_json_load(json, strlen(json), &jerr, &pst) : NULL;
+    /* One phone number's calls: in its newest call's language. */
+    const char *lang = list ? Ccai_report_list_lang(list, phone) : NULL;
+    json_t *labels = lang && web->engine ? Ccai_engine_texts(web->engine, "report.", lang) : NULL;
     if (list && q)
-        html(x, 200, Ccai_report_list_html(list, phone, PAGE_LIMIT, offset, "", q, zone));
+        html(x, 200, Ccai_report_list_html(list, phone, PAGE_LIMIT, offset, "", q, zone, labels));
     else
         html_error(x, 500, "Cannot list the calls");
+    json_decref(labels);
     json_decref(list);
     ccai_free(json);
     ccai_free(q);
@@ -92,8 +97,7 @@ static void report_list(ccai_http_exchange *x, const char *path_phone)
 
 void Ccai_pages_report_list(ccai_http_exchange *x, void *ud)
 {
-    CCAI_UNUSED(ud);
-    report_list(x, NULL);
+    report_list(x, ud, NULL);
 }
 
 /* "+33612345678": what the reference's README links as /report/{phone}. */
@@ -112,7 +116,7 @@ void Ccai_pages_report_call(ccai_http_exchange *x, void *ud)
     Ccai_web *web = ud;
     const char *id = Ccai_exchange_param(x, 0);
     if (is_phone(id)) {
-        report_list(x, id);
+        report_list(x, web, id);
         return;
     }
     Ccai_store_call *row = NULL;
@@ -144,12 +148,18 @@ void Ccai_pages_report_call(ccai_http_exchange *x, void *ud)
     Ccai_json_err jerr;
     ccai_status pst;
     json_t *doc = st == CCAI_OK ? Ccai_json_load(json, strlen(json), &jerr, &pst) : NULL;
-    Ccai_report_view view = {zone, list_link};
+    /* The labels in the call's language: the LLM's translation when the
+     * language has none compiled in (asked for once, as for the phrases;
+     * English meanwhile, said in the log). */
+    const char *lang = json_string_value(json_object_get(doc, "lang"));
+    json_t *labels = lang && web->engine ? Ccai_engine_texts(web->engine, "report.", lang) : NULL;
+    Ccai_report_view view = {zone, list_link, labels};
     if (doc && q)
         html(x, 200, Ccai_report_call_html(doc, "", q, &view));
     else
         html_error(x, st == CCAI_ERR_NOT_FOUND ? 404 : 500,
                    st == CCAI_ERR_NOT_FOUND ? "No such call" : "Cannot read the call");
+    json_decref(labels);
     json_decref(doc);
     ccai_free(json);
     ccai_free(q);

@@ -6,6 +6,7 @@
 #include "web/report_page.h"
 
 #include "core/json.h"
+#include "engine/prompts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,17 @@ static void put_scalar(Ccai_html *o, const json_t *v)
     ccai_free(t);
 }
 
+/* Label @name with its one placeholder {@var} replaced by @value's HTML;
+ * @value is freed. */
+static void put_label_1(Ccai_report_page *p, const char *name, const char *var, Ccai_html *value)
+{
+    const char *vars[] = {var, value->b.data ? value->b.data : "", NULL};
+    Ccai_report_put_label(p, name, vars);
+    if (value->bad)
+        p->o.bad = true;
+    Ccai_buf_free(&value->b);
+}
+
 /* One call ------------------------------------------------------------- */
 
 static void put_claim_value(Ccai_report_page *p, const char *type, const json_t *v,
@@ -231,12 +243,12 @@ static void put_claim_value(Ccai_report_page *p, const char *type, const json_t 
         put_scalar(o, v);
     } else if (type && strcmp(type, "datetime") == 0 && Ccai_report_time_kind(s) == 2) {
         /* A time said without a zone: the caller's, shown as said. */
-        Ccai_report_put_time(o, tz, s, false);
+        Ccai_report_put_time(p, o, tz, s, false);
         Ccai_html_put(o, " <span class=\"small\">(");
         Ccai_html_esc(o, p->zone ? p->zone : "UTC");
         Ccai_html_put(o, ")</span>");
     } else if (type && strcmp(type, "datetime") == 0) {
-        Ccai_report_put_time(o, p->view_tz, s, false);
+        Ccai_report_put_time(p, o, p->view_tz, s, false);
     } else if (type && strcmp(type, "email") == 0) {
         put_email(o, s);
     } else if (type && strcmp(type, "phone_number") == 0) {
@@ -251,7 +263,9 @@ static void put_claim(Ccai_report_page *p, const json_t *doc, const Ccai_tz *tz)
     Ccai_html *o = &p->o;
     const json_t *schema = json_object_get(json_object_get(doc, "initiate"), "claim");
     const json_t *claim = json_object_get(doc, "claim");
-    Ccai_html_put(o, "<section id=\"claim\"><h2>Claim</h2><table class=\"kv\"><tbody>");
+    Ccai_html_put(o, "<section id=\"claim\"><h2>");
+    Ccai_report_put_label(p, "claim", NULL);
+    Ccai_html_put(o, "</h2><table class=\"kv\"><tbody>");
     size_t i, rows = 0;
     const json_t *field;
     json_array_foreach(schema, i, field)
@@ -299,8 +313,11 @@ static void put_claim(Ccai_report_page *p, const json_t *doc, const Ccai_tz *tz)
         Ccai_html_put(o, "</td></tr>");
         rows++;
     }
-    if (!rows)
-        Ccai_html_put(o, "<tr><td class=\"missing\">No claim data.</td></tr>");
+    if (!rows) {
+        Ccai_html_put(o, "<tr><td class=\"missing\">");
+        Ccai_report_put_label(p, "no_claim", NULL);
+        Ccai_html_put(o, "</td></tr>");
+    }
     Ccai_html_put(o, "</tbody></table></section>\n");
 }
 
@@ -366,11 +383,16 @@ static void put_timeline(Ccai_report_page *p, const json_t *doc, const Ccai_tz *
     size_t n;
     Ccai_report_sorted *msgs =
         Ccai_report_sort(p, json_object_get(doc, "messages"), message_key, NULL, false, &n);
-    Ccai_html_put(o, "<section id=\"conversation\"><h2>Conversation</h2>");
-    if (!n)
-        Ccai_html_put(o, "<p class=\"missing\">No messages.</p>");
-    else
+    Ccai_html_put(o, "<section id=\"conversation\"><h2>");
+    Ccai_report_put_label(p, "conversation", NULL);
+    Ccai_html_put(o, "</h2>");
+    if (!n) {
+        Ccai_html_put(o, "<p class=\"missing\">");
+        Ccai_report_put_label(p, "no_messages", NULL);
+        Ccai_html_put(o, "</p>");
+    } else {
         Ccai_html_put(o, "<ol class=\"timeline\">");
+    }
     for (size_t i = 0; i < n; i++) {
         const json_t *m = msgs[i].v;
         const char *persona = Ccai_report_str(m, "persona");
@@ -380,30 +402,41 @@ static void put_timeline(Ccai_report_page *p, const json_t *doc, const Ccai_tz *
         bool talk = !action || strcmp(action, "talk") == 0;
         if (talk && !Ccai_report_filled(content) && !json_array_size(tools))
             continue;
-        const char *cls = "human", *who = Ccai_report_filled(caller) ? caller : "Caller";
+        const char *cls = "human",
+                   *who = Ccai_report_filled(caller) ? caller : Ccai_report_label(p, "caller");
         if (persona && strcmp(persona, "assistant") == 0) {
             cls = "assistant";
-            who = Ccai_report_filled(bot) ? bot : "Assistant";
+            who = Ccai_report_filled(bot) ? bot : Ccai_report_label(p, "assistant");
         } else if (persona && strcmp(persona, "tool") == 0) {
             cls = "tool";
-            who = "Tool";
+            who = Ccai_report_label(p, "tool");
         }
         Ccai_html_putf(o, "<li class=\"msg %s\"><div class=\"hd\"><span class=\"who\">", cls);
         Ccai_html_esc(o, who);
         Ccai_html_put(o, "</span>");
         put_action_badge(o, action);
         const char *style = Ccai_report_str(m, "style");
-        if (style && strcmp(style, "cheerful") == 0)
-            Ccai_html_put(
-                o, "<span title=\"cheerful\" role=\"img\" aria-label=\"cheerful\">&#x263A;</span>");
-        else if (style && strcmp(style, "sad") == 0)
-            Ccai_html_put(o, "<span title=\"sad\" role=\"img\" aria-label=\"sad\">&#x2639;</span>");
-        Ccai_report_put_time(o, tz, Ccai_report_str(m, "created_at"), true);
+        bool cheerful = style && strcmp(style, "cheerful") == 0;
+        if (cheerful || (style && strcmp(style, "sad") == 0)) {
+            const char *mood = Ccai_report_label(p, cheerful ? "cheerful" : "sad");
+            Ccai_html_put(o, "<span title=\"");
+            Ccai_html_esc(o, mood);
+            Ccai_html_put(o, "\" role=\"img\" aria-label=\"");
+            Ccai_html_esc(o, mood);
+            Ccai_html_put(o, cheerful ? "\">&#x263A;</span>" : "\">&#x2639;</span>");
+        }
+        Ccai_report_put_time(p, o, tz, Ccai_report_str(m, "created_at"), true);
         const char *engine = Ccai_report_str(m, "engine");
         if (Ccai_report_filled(engine)) {
-            Ccai_html_put(o, "<span class=\"small\">via ");
-            Ccai_html_esc(o, engine);
+            Ccai_html e = {0};
+            Ccai_html_esc(&e, engine);
+            const char *vars[] = {"engine", e.b.data ? e.b.data : "", NULL};
+            Ccai_html_put(o, "<span class=\"small\">");
+            Ccai_report_put_label(p, "via", vars);
             Ccai_html_put(o, "</span>");
+            if (e.bad)
+                o->bad = true;
+            Ccai_buf_free(&e.b);
         }
         Ccai_html_put(o, "</div>");
         if (Ccai_report_filled(content)) {
@@ -433,11 +466,16 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
     size_t n;
     Ccai_report_sorted *rs =
         Ccai_report_sort(p, json_object_get(doc, "reminders"), reminder_key, p->tz, false, &n);
-    Ccai_html_put(o, "<section id=\"reminders\"><h2>Reminders</h2>");
-    if (!n)
-        Ccai_html_put(o, "<p class=\"missing\">No reminders.</p>");
-    else
+    Ccai_html_put(o, "<section id=\"reminders\"><h2>");
+    Ccai_report_put_label(p, "reminders", NULL);
+    Ccai_html_put(o, "</h2>");
+    if (!n) {
+        Ccai_html_put(o, "<p class=\"missing\">");
+        Ccai_report_put_label(p, "no_reminders", NULL);
+        Ccai_html_put(o, "</p>");
+    } else {
         Ccai_html_put(o, "<ul class=\"reminders\">");
+    }
     for (size_t i = 0; i < n; i++) {
         const json_t *r = rs[i].v;
         bool overdue = rs[i].key != INT64_MAX && rs[i].key < p->now_ms;
@@ -447,19 +485,24 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
         Ccai_html_put(o, ">");
         Ccai_html_esc(o, Ccai_report_filled(Ccai_report_str(r, "title"))
                              ? Ccai_report_str(r, "title")
-                             : "Reminder");
+                             : Ccai_report_label(p, "reminder"));
         Ccai_html_put(o, "</strong><div class=\"small due\">");
-        if (overdue)
-            Ccai_html_put(o, "Overdue &middot; ");
-        Ccai_html_put(o, "Due ");
+        if (overdue) {
+            Ccai_report_put_label(p, "overdue", NULL);
+            Ccai_html_put(o, " &middot; ");
+        }
+        Ccai_html due = {0};
         if (Ccai_report_filled(Ccai_report_str(r, "due_date_time")))
-            Ccai_report_put_time(o, tz, Ccai_report_str(r, "due_date_time"), false);
+            Ccai_report_put_time(p, &due, tz, Ccai_report_str(r, "due_date_time"), false);
         else
-            Ccai_html_put_missing(o);
+            Ccai_html_put_missing(&due);
+        put_label_1(p, "due", "time", &due);
         const char *owner = Ccai_report_str(r, "owner");
         if (Ccai_report_filled(owner)) {
-            Ccai_html_put(o, " &middot; Owner: ");
-            Ccai_html_esc(o, owner);
+            Ccai_html who = {0};
+            Ccai_html_esc(&who, owner);
+            Ccai_html_put(o, " &middot; ");
+            put_label_1(p, "owner", "owner", &who);
         }
         Ccai_html_put(o, "</div>");
         if (Ccai_report_filled(Ccai_report_str(r, "description"))) {
@@ -491,8 +534,9 @@ static void put_outcome(Ccai_html *o, const char *outcome)
 }
 
 /* "at: outcome" lines of a callback's dials or an alert's tries. */
-static void put_steps(Ccai_html *o, const json_t *steps, const Ccai_tz *tz, const char *what)
+static void put_steps(Ccai_report_page *p, const json_t *steps, const Ccai_tz *tz, const char *what)
 {
+    Ccai_html *o = &p->o;
     size_t i;
     const json_t *d;
     if (!json_array_size(steps))
@@ -500,9 +544,13 @@ static void put_steps(Ccai_html *o, const json_t *steps, const Ccai_tz *tz, cons
     Ccai_html_put(o, "<ol class=\"small\">");
     json_array_foreach(steps, i, d)
     {
-        Ccai_html_putf(o, "<li>%s %zu, ", what, i + 1);
+        Ccai_html num = {0};
+        Ccai_html_putf(&num, "%zu", i + 1);
+        Ccai_html_put(o, "<li>");
+        put_label_1(p, what, "n", &num);
+        Ccai_html_put(o, ", ");
         if (Ccai_report_filled(Ccai_report_str(d, "at")))
-            Ccai_report_put_time(o, tz, Ccai_report_str(d, "at"), false);
+            Ccai_report_put_time(p, o, tz, Ccai_report_str(d, "at"), false);
         Ccai_html_put(o, ": ");
         const char *r = Ccai_report_str(d, "outcome");
         Ccai_html_esc(o, Ccai_report_filled(r) ? r : Ccai_report_str(d, "result"));
@@ -521,18 +569,24 @@ static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
     const json_t *sms = json_object_get(doc, "sms");
     if (!json_array_size(cbs) && !json_array_size(alerts) && !json_array_size(sms))
         return;
-    Ccai_html_put(o, "<section id=\"follow-up\"><h2>Follow-up</h2><ul class=\"reminders\">");
+    Ccai_html_put(o, "<section id=\"follow-up\"><h2>");
+    Ccai_report_put_label(p, "follow_up", NULL);
+    Ccai_html_put(o, "</h2><ul class=\"reminders\">");
     size_t i;
     const json_t *v;
     json_array_foreach(cbs, i, v)
     {
-        Ccai_html_put(o, "<li><strong>Callback</strong> for ");
-        Ccai_report_put_time(o, tz, Ccai_report_str(v, "at"), false);
-        Ccai_html_put(o, " &middot; ");
+        Ccai_html at = {0};
+        Ccai_report_put_time(p, &at, tz, Ccai_report_str(v, "at"), false);
+        Ccai_html_put(o, "<li><strong>");
+        put_label_1(p, "callback_for", "time", &at);
+        Ccai_html_put(o, "</strong> &middot; ");
         put_outcome(o, Ccai_report_str(v, "outcome"));
         if (Ccai_report_filled(Ccai_report_str(v, "about"))) {
-            Ccai_html_put(o, "<div>About ");
-            Ccai_html_esc(o, Ccai_report_str(v, "about"));
+            Ccai_html about = {0};
+            Ccai_html_esc(&about, Ccai_report_str(v, "about"));
+            Ccai_html_put(o, "<div>");
+            put_label_1(p, "about", "about", &about);
             Ccai_html_put(o, "</div>");
         }
         if (Ccai_report_filled(Ccai_report_str(v, "last_error"))) {
@@ -540,25 +594,34 @@ static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
             Ccai_html_esc(o, Ccai_report_str(v, "last_error"));
             Ccai_html_put(o, "</div>");
         }
-        put_steps(o, json_object_get(v, "dials"), tz, "Dial");
+        put_steps(p, json_object_get(v, "dials"), tz, "dial");
         Ccai_html_put(o, "</li>");
     }
     json_array_foreach(alerts, i, v)
     {
-        Ccai_html_put(o, "<li><strong>Emergency alert</strong> (");
-        Ccai_html_esc(o, Ccai_report_str(v, "service"));
-        Ccai_html_put(o, ") to ");
+        Ccai_html service = {0}, target = {0};
+        Ccai_html_esc(&service, Ccai_report_str(v, "service"));
         const char *to = Ccai_report_str(v, "to");
-        Ccai_html_esc(o, Ccai_report_filled(to) ? to : Ccai_report_str(v, "url"));
+        Ccai_html_esc(&target, Ccai_report_filled(to) ? to : Ccai_report_str(v, "url"));
+        const char *vars[] = {"service", service.b.data ? service.b.data : "", "to",
+                              target.b.data ? target.b.data : "", NULL};
+        Ccai_html_put(o, "<li>");
+        Ccai_report_put_label(p, "emergency_alert", vars);
         Ccai_html_put(o, " &middot; ");
+        if (service.bad || target.bad)
+            o->bad = true;
+        Ccai_buf_free(&service.b);
+        Ccai_buf_free(&target.b);
         put_outcome(o, Ccai_report_str(v, "outcome"));
-        put_steps(o, json_object_get(v, "tries"), tz, "Try");
+        put_steps(p, json_object_get(v, "tries"), tz, "try");
         Ccai_html_put(o, "</li>");
     }
     json_array_foreach(sms, i, v)
     {
-        Ccai_html_put(o, "<li><strong>SMS</strong> to ");
-        Ccai_html_esc(o, Ccai_report_str(v, "to"));
+        Ccai_html target = {0};
+        Ccai_html_esc(&target, Ccai_report_str(v, "to"));
+        Ccai_html_put(o, "<li>");
+        put_label_1(p, "sms_to", "to", &target);
         Ccai_html_put(o, " &middot; ");
         put_outcome(o, Ccai_report_str(v, "status"));
         if (Ccai_report_filled(Ccai_report_str(v, "status_detail"))) {
@@ -577,9 +640,13 @@ static void put_next(Ccai_report_page *p, const json_t *doc)
 {
     Ccai_html *o = &p->o;
     const json_t *next = json_object_get(doc, "next");
-    Ccai_html_put(o, "<section id=\"next\"><h2>Next action</h2>");
+    Ccai_html_put(o, "<section id=\"next\"><h2>");
+    Ccai_report_put_label(p, "next_action", NULL);
+    Ccai_html_put(o, "</h2>");
     if (!Ccai_report_filled(Ccai_report_str(next, "action"))) {
-        Ccai_html_put(o, "<p class=\"missing\">Not decided yet.</p></section>\n");
+        Ccai_html_put(o, "<p class=\"missing\">");
+        Ccai_report_put_label(p, "not_decided", NULL);
+        Ccai_html_put(o, "</p></section>\n");
         return;
     }
     Ccai_html_put(o, "<p><span class=\"badge a-call\">");
@@ -601,17 +668,25 @@ static void put_synthesis(Ccai_report_page *p, const json_t *doc)
     const json_t *syn = json_object_get(doc, "synthesis");
     Ccai_html_put(o, "<section id=\"synthesis\"><h2>");
     if (Ccai_report_filled(Ccai_report_str(syn, "short"))) {
-        Ccai_html_put(o, "Summary: <span");
-        Ccai_report_put_lang(p);
-        Ccai_html_put(o, ">");
-        Ccai_html_esc(o, Ccai_report_str(syn, "short"));
-        Ccai_html_put(o, "</span>");
+        Ccai_html summary = {0};
+        Ccai_html_put(&summary, "<span");
+        if (p->lang) {
+            Ccai_html_put(&summary, " lang=\"");
+            Ccai_html_esc(&summary, p->lang);
+            Ccai_html_put(&summary, "\"");
+        }
+        Ccai_html_put(&summary, ">");
+        Ccai_html_esc(&summary, Ccai_report_str(syn, "short"));
+        Ccai_html_put(&summary, "</span>");
+        put_label_1(p, "summary_of", "summary", &summary);
     } else {
-        Ccai_html_put(o, "Summary");
+        Ccai_report_put_label(p, "summary", NULL);
     }
     Ccai_html_put(o, "</h2>");
     if (!json_is_object(syn)) {
-        Ccai_html_put(o, "<p class=\"missing\">No summary yet.</p></section>\n");
+        Ccai_html_put(o, "<p class=\"missing\">");
+        Ccai_report_put_label(p, "no_summary", NULL);
+        Ccai_html_put(o, "</p></section>\n");
         return;
     }
     if (Ccai_report_filled(Ccai_report_str(syn, "long"))) {
@@ -622,10 +697,12 @@ static void put_synthesis(Ccai_report_page *p, const json_t *doc)
         Ccai_html_put(o, "</div>");
     }
     Ccai_html_put(o, "<p>");
-    Ccai_report_put_satisfaction(o, Ccai_report_str(syn, "satisfaction"), true);
+    Ccai_report_put_satisfaction(p, Ccai_report_str(syn, "satisfaction"), true);
     Ccai_html_put(o, "</p>");
     if (Ccai_report_filled(Ccai_report_str(syn, "improvement_suggestions"))) {
-        Ccai_html_put(o, "<h3>Improvement suggestions</h3><div");
+        Ccai_html_put(o, "<h3>");
+        Ccai_report_put_label(p, "improvement_suggestions", NULL);
+        Ccai_html_put(o, "</h3><div");
         Ccai_report_put_lang(p);
         Ccai_html_put(o, ">");
         put_markdown(o, Ccai_report_str(syn, "improvement_suggestions"));
@@ -634,48 +711,41 @@ static void put_synthesis(Ccai_report_page *p, const json_t *doc)
     Ccai_html_put(o, "</section>\n");
 }
 
-static void put_recording(Ccai_html *o, const char *url)
+static void put_recording(Ccai_report_page *p, const char *url)
 {
+    Ccai_html *o = &p->o;
     if (!Ccai_report_filled(url))
         return;
-    Ccai_html_put(o, "<section id=\"recording\"><h2>Recording</h2>");
+    Ccai_html_put(o, "<section id=\"recording\"><h2>");
+    Ccai_report_put_label(p, "recording", NULL);
+    Ccai_html_put(o, "</h2>");
     if (url_safe(url)) {
         Ccai_html_put(o, "<audio controls preload=\"none\" src=\"");
         Ccai_html_esc(o, url);
         Ccai_html_put(o, "\"></audio><p><a href=\"");
         Ccai_html_esc(o, url);
-        Ccai_html_put(o, "\" rel=\"noopener noreferrer\">Download the recording</a></p>");
+        Ccai_html_put(o, "\" rel=\"noopener noreferrer\">");
+        Ccai_report_put_label(p, "download_recording", NULL);
+        Ccai_html_put(o, "</a></p>");
     } else {
-        Ccai_html_put(o,
-                      "<p class=\"missing\">A recording exists, but its address is not an http(s) "
-                      "link and is not shown.</p>");
+        Ccai_html_put(o, "<p class=\"missing\">");
+        Ccai_report_put_label(p, "recording_hidden", NULL);
+        Ccai_html_put(o, "</p>");
     }
     Ccai_html_put(o, "</section>\n");
 }
 
-static void put_meta_item(Ccai_html *o, const char *label, const char *value)
+static void put_meta_item(Ccai_report_page *p, const char *label, const char *value)
 {
+    Ccai_html *o = &p->o;
     Ccai_html_put(o, "<li>");
-    Ccai_html_put(o, label);
+    Ccai_report_put_label(p, label, NULL);
     Ccai_html_put(o, " <b>");
     if (Ccai_report_filled(value))
         Ccai_html_esc(o, value);
     else
         Ccai_html_put_missing(o);
     Ccai_html_put(o, "</b></li>");
-}
-
-/* A language tag fit for a lang attribute: BCP 47's letters, digits and
- * hyphens, 2 to 35 of them. */
-static const char *lang_tag(const char *s)
-{
-    size_t n = 0;
-    for (; s && s[n]; n++) {
-        if (!Ccai_is_alpha((unsigned char)s[n]) && !Ccai_is_digit((unsigned char)s[n]) &&
-            s[n] != '-')
-            return NULL;
-    }
-    return n >= 2 && n <= 35 ? s : NULL;
 }
 
 char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const char *access_query,
@@ -696,43 +766,59 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     const char *caller_zone = Ccai_tz_for_phone(phone);
     Ccai_report_page_view(&p, view ? view->zone : NULL, caller_zone);
     const Ccai_tz *tz = p.view_tz;
-    p.lang = lang_tag(Ccai_report_str(call_doc, "lang"));
+    p.lang = Ccai_report_lang_tag(Ccai_report_str(call_doc, "lang"));
+    Ccai_report_page_labels(&p, p.lang, view ? view->labels : NULL);
 
-    Ccai_html title = {0};
-    Ccai_html_put(&title, "Call ");
-    Ccai_html_put(&title, Ccai_report_filled(phone) ? phone : "report");
-    Ccai_report_page_open(&p, title.b.data ? title.b.data : "Call");
-    if (title.bad)
+    /* The title is text (escaped by Ccai_report_page_open()). */
+    const Ccai_prompt_var title_vars[] = {{"phone", phone}};
+    char *title = Ccai_report_filled(phone)
+                      ? Ccai_prompt_render(Ccai_report_label(&p, "call_title"), title_vars, 1)
+                      : Ccai_strdup(Ccai_report_label(&p, "call_report"));
+    if (!title)
         o->bad = true;
-    Ccai_buf_free(&title.b);
+    Ccai_report_page_open(&p, title ? title : "");
+    ccai_free(title);
 
     if (!view || view->list_link) {
         Ccai_html_put(o, "<p class=\"small\"><a href=\"");
         Ccai_report_put_href(&p, "/report", NULL);
-        Ccai_html_put(o, "\">&larr; All calls</a></p>");
+        Ccai_html_put(o, "\">&larr; ");
+        Ccai_report_put_label(&p, "all_calls", NULL);
+        Ccai_html_put(o, "</a></p>");
     }
-    Ccai_html_put(o, "<header><p class=\"kicker\">Call report</p><h1>");
+    Ccai_html_put(o, "<header><p class=\"kicker\">");
+    Ccai_report_put_label(&p, "call_report", NULL);
+    Ccai_html_put(o, "</p><h1>");
     if (Ccai_report_filled(phone))
         put_tel(o, phone);
     else
-        Ccai_html_put(o, "Unknown number");
-    Ccai_html_put(o, "</h1><ul class=\"meta\"><li>Created <b>");
+        Ccai_report_put_label(&p, "unknown_number", NULL);
+    Ccai_html_put(o, "</h1><ul class=\"meta\"><li>");
+    Ccai_report_put_label(&p, "created", NULL);
+    Ccai_html_put(o, " <b>");
     if (Ccai_report_filled(Ccai_report_str(call_doc, "created_at")))
-        Ccai_report_put_time(o, tz, Ccai_report_str(call_doc, "created_at"), false);
+        Ccai_report_put_time(&p, o, tz, Ccai_report_str(call_doc, "created_at"), false);
     else
         Ccai_html_put_missing(o);
-    Ccai_html_put(o, "</b></li><li>State <b>");
+    Ccai_html_put(o, "</b></li><li>");
+    Ccai_report_put_label(&p, "state", NULL);
+    Ccai_html_put(o, " <b>");
     Ccai_html_esc(o, Ccai_report_filled(Ccai_report_str(call_doc, "state"))
                          ? Ccai_report_str(call_doc, "state")
-                         : "unknown");
+                         : Ccai_report_label(&p, "state_unknown"));
     Ccai_html_put(o, "</b>");
-    if (json_is_true(json_object_get(call_doc, "in_progress")))
-        Ccai_html_put(o, " <span class=\"badge live\">In progress</span>");
+    if (json_is_true(json_object_get(call_doc, "in_progress"))) {
+        Ccai_html_put(o, " <span class=\"badge live\">");
+        Ccai_report_put_label(&p, "in_progress", NULL);
+        Ccai_html_put(o, "</span>");
+    }
     Ccai_html_put(o, "</li>");
-    put_meta_item(o, "Direction", Ccai_report_str(call_doc, "direction"));
-    put_meta_item(o, "Channel", Ccai_report_str(call_doc, "channel"));
-    put_meta_item(o, "Language", Ccai_report_str(call_doc, "lang"));
-    Ccai_html_put(o, "<li>Agent <b>");
+    put_meta_item(&p, "direction", Ccai_report_str(call_doc, "direction"));
+    put_meta_item(&p, "channel", Ccai_report_str(call_doc, "channel"));
+    put_meta_item(&p, "language", Ccai_report_str(call_doc, "lang"));
+    Ccai_html_put(o, "<li>");
+    Ccai_report_put_label(&p, "agent", NULL);
+    Ccai_html_put(o, " <b>");
     const char *bot = Ccai_report_str(init, "bot_name"),
                *company = Ccai_report_str(init, "bot_company");
     if (Ccai_report_filled(bot))
@@ -744,7 +830,9 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     }
     if (!Ccai_report_filled(bot) && !Ccai_report_filled(company))
         Ccai_html_put_missing(o);
-    Ccai_html_put(o, "</b></li></ul><p class=\"small muted\">Call ID <code>");
+    Ccai_html_put(o, "</b></li></ul><p class=\"small muted\">");
+    Ccai_report_put_label(&p, "call_id", NULL);
+    Ccai_html_put(o, " <code>");
     Ccai_html_esc(o, Ccai_report_str(call_doc, "call_id"));
     Ccai_html_put(o, "</code></p></header>\n");
     const char *zones[] = {caller_zone, NULL};
@@ -756,15 +844,21 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     put_reminders(&p, call_doc, tz);
     put_follow_up(&p, call_doc, tz);
     put_next(&p, call_doc);
-    put_recording(o, Ccai_report_str(call_doc, "recording_url"));
+    put_recording(&p, Ccai_report_str(call_doc, "recording_url"));
 
-    Ccai_html_put(o, "<section id=\"task\"><h2>Task</h2>");
+    Ccai_html_put(o, "<section id=\"task\"><h2>");
+    Ccai_report_put_label(&p, "task", NULL);
+    Ccai_html_put(o, "</h2>");
     if (Ccai_report_filled(Ccai_report_str(init, "task"))) {
         Ccai_html_put(o, "<p class=\"task\">");
         Ccai_html_esc(o, Ccai_report_str(init, "task"));
         Ccai_html_put(o, "</p>");
     } else {
-        Ccai_html_put(o, "<p class=\"missing\">No task.</p>");
+        {
+            Ccai_html_put(o, "<p class=\"missing\">");
+            Ccai_report_put_label(&p, "no_task", NULL);
+            Ccai_html_put(o, "</p>");
+        }
     }
     Ccai_html_put(o, "</section>\n");
     return Ccai_report_page_close(&p);

@@ -29,6 +29,10 @@
 typedef struct Ccai_report_view {
     const char *zone; /* the viewer's ?tz= (NULL or "": the caller's zone) */
     bool list_link;   /* the viewer may open the list: "All calls" is shown */
+    /* The LLM's translation of the labels into the call's language
+     * (Ccai_engine_texts(e, "report.", lang)); NULL: the compiled-in ones
+     * of its language (fr, es), else English. */
+    const json_t *labels;
 } Ccai_report_view;
 
 /* The page for one call. @call_doc is a call document as produced by
@@ -50,11 +54,18 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
  * (NULL or "" for none) fills the search box and the pagination links.
  * @limit (0 means 100) and @offset are those used for the query, for the
  * counts and the previous/next links. @base_path and @access_query as for
- * Ccai_report_call_html(); @zone the viewer's ?tz= (NULL or "": UTC). Returns NULL when @list is
+ * Ccai_report_call_html(); @zone the viewer's ?tz= (NULL or "": UTC); @labels as
+ * Ccai_report_list_lang() says. Returns NULL when @list is
  * not an object or on out of memory. Ownership: as Ccai_report_call_html(). */
 char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t limit,
                             size_t offset, const char *base_path, const char *access_query,
-                            const char *zone);
+                            const char *zone, const json_t *labels);
+/* The language of a list page: for one phone number's calls, that of its
+ * newest call shown (a checked tag, borrowed from @list); else NULL
+ * (English: the list of everyone's calls has no one language). @labels of
+ * Ccai_report_list_html() are its LLM translation (NULL: the compiled-in
+ * ones, else English). */
+const char *Ccai_report_list_lang(const json_t *list, const char *phone_filter);
 
 /* A small error page: "<status> <reason phrase>" and @message (NULL
  * allowed), escaped. NULL on out of memory. Ownership: as above. */

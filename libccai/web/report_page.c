@@ -5,6 +5,7 @@
 #include "web/report_page.h"
 
 #include "core/embedded.h"
+#include "core/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,9 +182,12 @@ static CCAI_MUST_CHECK bool iso_parse(const char *s, iso *t, int64_t *ret_ms)
     return true;
 }
 
-static const char *const wday_names[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+/* Label names of the days (from 1970-01-01, a Thursday) and months. */
+static const char *const wday_names[] = {"weekday_thu", "weekday_fri", "weekday_sat", "weekday_sun",
+                                         "weekday_mon", "weekday_tue", "weekday_wed"};
+static const char *const month_names[] = {"month_jan", "month_feb", "month_mar", "month_apr",
+                                          "month_may", "month_jun", "month_jul", "month_aug",
+                                          "month_sep", "month_oct", "month_nov", "month_dec"};
 
 static int wday_index(int64_t days)
 {
@@ -211,7 +215,8 @@ const Ccai_tz *Ccai_report_page_tz(Ccai_report_page *p, const char *phone)
 /* @raw as <time datetime="raw">human</time>: instants in @tz ("Tue 24 Nov
  * 2026, 19:38 (CET)"), zone-less values as written. Text that is not
  * ISO 8601 is shown escaped, without <time>. @brief drops the date. */
-void Ccai_report_put_time(Ccai_html *o, const Ccai_tz *tz, const char *raw, bool brief)
+void Ccai_report_put_time(Ccai_report_page *p, Ccai_html *o, const Ccai_tz *tz, const char *raw,
+                          bool brief)
 {
     iso t;
     int64_t ms;
@@ -237,8 +242,22 @@ void Ccai_report_put_time(Ccai_html *o, const Ccai_tz *tz, const char *raw, bool
     Ccai_html_put(o, "<time datetime=\"");
     Ccai_html_esc(o, raw);
     Ccai_html_put(o, "\">");
-    if (!brief || !t.has_time)
-        Ccai_html_putf(o, "%s %d %s %04d", wday_names[wday_index(days)], d, month_names[mo - 1], y);
+    if (!brief || !t.has_time) {
+        Ccai_html weekday = {0}, month = {0};
+        Ccai_html_esc(&weekday, Ccai_report_label(p, wday_names[wday_index(days)]));
+        Ccai_html_esc(&month, Ccai_report_label(p, month_names[mo - 1]));
+        char day[16], year[16];
+        snprintf(day, sizeof day, "%d", d);
+        snprintf(year, sizeof year, "%04d", y);
+        const char *vars[] = {"weekday", weekday.b.data ? weekday.b.data : "", "day",  day,
+                              "month",   month.b.data ? month.b.data : "",     "year", year,
+                              NULL};
+        if (weekday.bad || month.bad)
+            o->bad = true;
+        Ccai_report_put_label_to(p, o, "date", vars);
+        Ccai_buf_free(&weekday.b);
+        Ccai_buf_free(&month.b);
+    }
     if (t.has_time)
         Ccai_html_putf(o, "%s%02d:%02d", brief ? "" : ", ", h, mi);
     if (t.has_time && abbr && !brief) {
@@ -397,14 +416,28 @@ void Ccai_report_put_view_form(Ccai_report_page *p, const char *path, const char
     Ccai_report_put_hidden_fields(p);
     if (Ccai_report_filled(keep_phone))
         put_hidden(o, "phone_number", keep_phone);
+    Ccai_html zone = {0};
     if (p->bad_zone[0]) {
-        Ccai_html_put(o, "<span class=\"warn\">Unknown time zone &ldquo;");
-        Ccai_html_esc(o, p->bad_zone);
-        Ccai_html_put(o, "&rdquo;.</span> ");
+        Ccai_html_put(o, "<span class=\"warn\">");
+        Ccai_html_esc(&zone, p->bad_zone);
+        const char *vars[] = {"zone", zone.b.data ? zone.b.data : "", NULL};
+        Ccai_report_put_label(p, "unknown_zone", vars);
+        Ccai_html_put(o, "</span> ");
+        Ccai_buf_free(&zone.b);
+        zone = (Ccai_html){0};
     }
-    Ccai_html_put(o, "<label>Times are shown in <b class=\"zone-name\">");
-    Ccai_html_esc(o, p->view_zone);
-    Ccai_html_put(o, "</b> <select name=\"tz\" aria-label=\"Time zone\">");
+    Ccai_html_put(o, "<label>");
+    Ccai_html_put(&zone, "<b class=\"zone-name\">");
+    Ccai_html_esc(&zone, p->view_zone);
+    Ccai_html_put(&zone, "</b>");
+    const char *vars[] = {"zone", zone.b.data ? zone.b.data : "", NULL};
+    Ccai_report_put_label(p, "times_shown_in", vars);
+    if (zone.bad)
+        o->bad = true;
+    Ccai_buf_free(&zone.b);
+    Ccai_html_put(o, " <select name=\"tz\" aria-label=\"");
+    Ccai_html_esc(o, Ccai_report_label(p, "time_zone"));
+    Ccai_html_put(o, "\">");
     /* UTC, then each other zone once, in order of first mention. */
     put_option(o, "UTC", p->view_zone);
     if (strcmp(p->view_zone, "UTC") != 0)
@@ -416,7 +449,9 @@ void Ccai_report_put_view_form(Ccai_report_page *p, const char *path, const char
         if (!seen)
             put_option(o, zones[i], p->view_zone);
     }
-    Ccai_html_put(o, "</select></label> <button type=\"submit\">Change</button></form>\n");
+    Ccai_html_put(o, "</select></label> <button type=\"submit\">");
+    Ccai_html_esc(o, Ccai_report_label(p, "change"));
+    Ccai_html_put(o, "</button></form>\n");
 }
 
 void Ccai_report_put_lang(Ccai_report_page *p)
@@ -432,8 +467,10 @@ void Ccai_report_put_lang(Ccai_report_page *p)
 
 void Ccai_report_page_open(Ccai_report_page *p, const char *title)
 {
+    Ccai_html_put(&p->o, "<!DOCTYPE html>\n<html lang=\"");
+    Ccai_html_esc(&p->o, p->ui_lang ? p->ui_lang : "en");
     Ccai_html_put(&p->o,
-                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
                   "<meta name=\"color-scheme\" content=\"light dark\">"
                   "<meta name=\"referrer\" content=\"no-referrer\">"
@@ -450,9 +487,18 @@ void Ccai_report_page_open(Ccai_report_page *p, const char *title)
 
 char *Ccai_report_page_close(Ccai_report_page *p)
 {
-    Ccai_html_put(&p->o, "</main><footer>Generated by libccai ");
-    Ccai_html_esc(&p->o, ccai_version());
+    Ccai_html version = {0};
+    Ccai_html_esc(&version, ccai_version());
+    const char *vars[] = {"version", version.b.data ? version.b.data : "", NULL};
+    Ccai_html_put(&p->o, "</main><footer>");
+    Ccai_report_put_label(p, "generated_by", vars);
     Ccai_html_put(&p->o, "</footer></body></html>\n");
+    if (version.bad)
+        p->o.bad = true;
+    Ccai_buf_free(&version.b);
+    json_decref(p->labels);
+    json_decref(p->labels_en);
+    p->labels = p->labels_en = NULL;
     Ccai_tz_free(p->tz);
     p->tz = NULL;
     Ccai_tz_free(p->view_tz);
@@ -464,12 +510,115 @@ char *Ccai_report_page_close(Ccai_report_page *p)
     return Ccai_buf_steal(&p->o.b);
 }
 
+/* Labels ---------------------------------------------------------------- */
+
+static json_t *labels_file(const char *path)
+{
+    const char *text = Ccai_embedded_text(path);
+    Ccai_json_err err;
+    ccai_status st;
+    json_t *o = text ? Ccai_json_load(text, strlen(text), &err, &st) : NULL;
+    if (o && !json_is_object(o)) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+/* The compiled-in labels of lang: its tag's, else one of its language's
+ * ("fr-CA" takes fr-FR's). */
+static json_t *labels_compiled(const char *lang)
+{
+    static const char prefix[] = "prompts/report/";
+    size_t pl = strcspn(lang, "-_");
+    const char *same_language = NULL;
+    for (size_t f = 0; f < Ccai_embedded_count; f++) {
+        const char *path = Ccai_embedded_files[f].path;
+        if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+            continue;
+        const char *l = path + sizeof prefix - 1, *slash = strchr(l, '/');
+        if (!slash || strcmp(slash, "/labels.json") != 0)
+            continue;
+        size_t n = (size_t)(slash - l);
+        if (n == strlen(lang) && strncasecmp(l, lang, n) == 0)
+            return labels_file(path);
+        if (!same_language && n > pl && strchr("-_", l[pl]) && strncasecmp(l, lang, pl) == 0)
+            same_language = path;
+    }
+    return same_language ? labels_file(same_language) : NULL;
+}
+
+const char *Ccai_report_lang_tag(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++) {
+        if (!Ccai_is_alpha((unsigned char)s[n]) && !Ccai_is_digit((unsigned char)s[n]) &&
+            s[n] != '-')
+            return NULL;
+    }
+    return n >= 2 && n <= 35 ? s : NULL;
+}
+
+void Ccai_report_page_labels(Ccai_report_page *p, const char *lang, const json_t *translated)
+{
+    json_decref(p->labels);
+    p->labels = NULL;
+    p->ui_lang = "en";
+    if (lang && json_is_object(translated))
+        p->labels = json_incref((json_t *)translated);
+    else if (lang && !(strncasecmp(lang, "en", 2) == 0 && strchr("-_", lang[2] ? lang[2] : '-')))
+        p->labels = labels_compiled(lang);
+    if (p->labels)
+        p->ui_lang = lang;
+}
+
+const char *Ccai_report_label(const Ccai_report_page *p, const char *name)
+{
+    const char *s = json_string_value(json_object_get(p->labels, name));
+    if (!s)
+        s = json_string_value(json_object_get(p->labels_en, name));
+    return s ? s : name;
+}
+
+void Ccai_report_put_label_to(Ccai_report_page *p, Ccai_html *o, const char *name,
+                              const char *const *vars)
+{
+    const char *s = Ccai_report_label(p, name);
+    while (*s) {
+        size_t run = strcspn(s, "{");
+        Ccai_html_escn(o, s, run);
+        s += run;
+        if (!*s)
+            break;
+        size_t n = strcspn(s + 1, "}");
+        if (!s[1 + n]) { /* a stray brace: text */
+            Ccai_html_esc(o, s);
+            break;
+        }
+        for (size_t i = 0; vars && vars[i]; i += 2) {
+            if (strlen(vars[i]) == n && strncmp(vars[i], s + 1, n) == 0) {
+                Ccai_html_put(o, vars[i + 1]);
+                break;
+            }
+        }
+        s += n + 2;
+    }
+}
+
+void Ccai_report_put_label(Ccai_report_page *p, const char *name, const char *const *vars)
+{
+    Ccai_report_put_label_to(p, &p->o, name, vars);
+}
+
 void Ccai_report_page_init(Ccai_report_page *p, const char *base_path, const char *access_query)
 {
     memset(p, 0, sizeof *p);
     p->base = base_path ? base_path : "";
     p->query = access_query ? access_query : "";
     p->now_ms = Ccai_wall_ms();
+    p->ui_lang = "en";
+    if (!(p->labels_en = labels_file("prompts/report/labels.json")))
+        p->o.bad = true; /* out of memory: the page fails */
 }
 
 /* The access query with its leading '?' removed. */
@@ -524,9 +673,12 @@ static const char *satisfaction_label(const char *s, const char **ret_class)
     static const struct {
         const char *value, *label, *cls;
     } map[] = {
-        {"terrible", "Terrible", "s-terrible"}, {"low", "Low", "s-low"},
-        {"partial", "Partial", "s-partial"},    {"high", "High", "s-high"},
-        {"unknow", "Unknown", "s-unknown"},     {"unknown", "Unknown", "s-unknown"},
+        {"terrible", "satisfaction_terrible", "s-terrible"},
+        {"low", "satisfaction_low", "s-low"},
+        {"partial", "satisfaction_partial", "s-partial"},
+        {"high", "satisfaction_high", "s-high"},
+        {"unknow", "satisfaction_unknown", "s-unknown"},
+        {"unknown", "satisfaction_unknown", "s-unknown"},
     };
     for (size_t i = 0; s && i < CCAI_ARRAY_SIZE(map); i++) {
         if (strcmp(s, map[i].value) == 0) {
@@ -538,20 +690,30 @@ static const char *satisfaction_label(const char *s, const char **ret_class)
     return NULL;
 }
 
-void Ccai_report_put_satisfaction(Ccai_html *o, const char *s, bool prefix)
+void Ccai_report_put_satisfaction(Ccai_report_page *p, const char *s, bool prefix)
 {
+    Ccai_html *o = &p->o;
     if (!Ccai_report_filled(s)) {
         Ccai_html_put_missing(o);
         return;
     }
     const char *cls;
     const char *label = satisfaction_label(s, &cls);
-    Ccai_html_putf(o, "<span class=\"badge %s\">%s", cls, prefix ? "Satisfaction: " : "");
+    Ccai_html level = {0};
     if (label)
-        Ccai_html_put(o, label);
+        Ccai_html_esc(&level, Ccai_report_label(p, label));
     else
-        Ccai_html_put_human(o, s);
+        Ccai_html_put_human(&level, s);
+    Ccai_html_putf(o, "<span class=\"badge %s\">", cls);
+    const char *vars[] = {"level", level.b.data ? level.b.data : "", NULL};
+    if (prefix)
+        Ccai_report_put_label(p, "satisfaction_is", vars);
+    else
+        Ccai_html_put(o, vars[1]);
     Ccai_html_put(o, "</span>");
+    if (level.bad)
+        o->bad = true;
+    Ccai_buf_free(&level.b);
 }
 
 static int sorted_cmp(const void *a, const void *b)

@@ -33,6 +33,12 @@ typedef struct Ccai_report_page {
     bool view_asked;                     /* the viewer chose it: internal links carry tz= */
     char bad_zone[CCAI_TZ_NAME_MAX + 1]; /* an asked zone that is unknown */
     const char *lang;                    /* the call's language tag (checked), or NULL */
+    /* The page's labels (Ccai_report_page_labels()): those of its
+     * language (NULL: none), else English's; ui_lang the language they are
+     * in, the <html lang>. */
+    json_t *labels;
+    json_t *labels_en;
+    const char *ui_lang;
 } Ccai_report_page;
 
 /* Writing. Values from a call document reach a page only through
@@ -57,13 +63,35 @@ const char *Ccai_report_str(const json_t *obj, const char *key);
 /* s holds text. */
 CCAI_MUST_CHECK bool Ccai_report_filled(const char *s);
 
+/* @s when it is a language tag fit for a lang attribute (BCP 47's letters,
+ * digits and hyphens, 2 to 35 of them), else NULL. */
+const char *Ccai_report_lang_tag(const char *s);
+
+/* Labels. The page's fixed text in @lang (a checked tag; NULL: English):
+ * @translated (its texts "report.*" translated by the LLM,
+ * Ccai_engine_texts(); NULL when none) or the compiled-in
+ * data/prompts/report/<lang>/labels.json (the tag, else one of its
+ * language), else English (data/prompts/report/labels.json), name by name.
+ * Call before Ccai_report_page_open(). */
+void Ccai_report_page_labels(Ccai_report_page *p, const char *lang, const json_t *translated);
+/* The text of label @name (the name itself when no file has it). */
+const char *Ccai_report_label(const Ccai_report_page *p, const char *name);
+/* Label @name escaped into @o, each placeholder {vars[2k]} replaced by the
+ * HTML vars[2k+1] (already escaped; NULL-terminated pairs, NULL for none);
+ * an unknown placeholder is left out. */
+void Ccai_report_put_label_to(Ccai_report_page *p, Ccai_html *o, const char *name,
+                              const char *const *vars);
+void Ccai_report_put_label(Ccai_report_page *p, const char *name, const char *const *vars);
+
 /* Times. The zone of phone, loaded once per page while consecutive rows
  * share it (NULL: UTC). */
 const Ccai_tz *Ccai_report_page_tz(Ccai_report_page *p, const char *phone);
-/* raw as <time datetime="raw">human</time>: instants in tz, zone-less
- * values as written; text that is not ISO 8601 escaped, without <time>.
- * brief drops the date. */
-void Ccai_report_put_time(Ccai_html *o, const Ccai_tz *tz, const char *raw, bool brief);
+/* raw as <time datetime="raw">human</time> into @o: instants in tz,
+ * zone-less values as written, the date in the page's language (its
+ * labels "date", "weekday_*", "month_*"); text that is not ISO 8601
+ * escaped, without <time>. brief drops the date. */
+void Ccai_report_put_time(Ccai_report_page *p, Ccai_html *o, const Ccai_tz *tz, const char *raw,
+                          bool brief);
 /* Milliseconds since the epoch of raw, for sorting and deadlines (a time
  * without a zone is read in tz); INT64_MAX when it does not parse. */
 int64_t Ccai_report_time_key(const Ccai_tz *tz, const char *raw);
@@ -99,7 +127,7 @@ const char *Ccai_report_query_body(const Ccai_report_page *p);
  * the zone), attribute-escaped. */
 void Ccai_report_put_href(Ccai_report_page *p, const char *path, const char *id);
 /* A satisfaction level as a badge, with "Satisfaction: " when prefix. */
-void Ccai_report_put_satisfaction(Ccai_html *o, const char *s, bool prefix);
+void Ccai_report_put_satisfaction(Ccai_report_page *p, const char *s, bool prefix);
 
 /* The objects of an array with their sort keys, in order of key, then of
  * place in the array. */

@@ -19,37 +19,13 @@
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
 
-#include "support/httpd.h"
 #include "support/llm_standin.h"
+#include "support/otlp_collector.h"
 
-#include <ctype.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The collector stand-in: every body received, as parsed JSON. */
-typedef struct collector {
-    pthread_mutex_t mu;
-    json_t *bodies; /* array */
-    char headers[8192];
-    char path[1024];
-} collector;
-
-static void on_export(const test_request *req, int fd, void *ud)
-{
-    collector *col = ud;
-    json_error_t err;
-    json_t *doc = json_loadb(req->body ? req->body : "", req->body_len, 0, &err);
-    pthread_mutex_lock(&col->mu);
-    json_array_append_new(col->bodies, doc ? doc : json_null());
-    snprintf(col->headers, sizeof col->headers, "%s", req->headers);
-    snprintf(col->path, sizeof col->path, "%s", req->path);
-    pthread_mutex_unlock(&col->mu);
-    test_httpd_printf(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                          "2\r\nConnection: close\r\n\r\n{}");
-}
 
 typedef struct logs {
     char lines[256][600];
@@ -115,112 +91,13 @@ static void run_for(ccai_poll *poll, int ms)
         assert_int_equal(ccai_poll_run_once(poll, 20), 0);
 }
 
-static int is_hex(const char *s, size_t n)
-{
-    if (!s || strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-            return 0;
-    return 1;
-}
-
-static int is_decimal(const char *s)
-{
-    if (!s || !*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
-static const char *attr(const json_t *span, const char *key, const char *type)
-{
-    size_t i;
-    json_t *kv;
-    json_array_foreach(json_object_get(span, "attributes"), i, kv)
-    {
-        if (strcmp(json_string_value(json_object_get(kv, "key")), key) == 0)
-            return json_string_value(json_object_get(json_object_get(kv, "value"), type));
-    }
-    return NULL;
-}
-
-/* Every span of every request, after checking the OTLP/JSON envelope. */
-static json_t *all_spans(collector *col)
-{
-    json_t *spans = json_array();
-    pthread_mutex_lock(&col->mu);
-    size_t i;
-    json_t *doc;
-    json_array_foreach(col->bodies, i, doc)
-    {
-        assert_true(json_is_object(doc));
-        assert_int_equal(json_object_size(doc), 1);
-        json_t *rs = json_object_get(doc, "resourceSpans");
-        assert_int_equal(json_array_size(rs), 1);
-        json_t *r0 = json_array_get(rs, 0);
-        json_t *res_attrs = json_object_get(json_object_get(r0, "resource"), "attributes");
-        json_t *svc = json_array_get(res_attrs, 0);
-        assert_string_equal(json_string_value(json_object_get(svc, "key")), "service.name");
-        assert_string_equal(
-            json_string_value(json_object_get(json_object_get(svc, "value"), "stringValue")),
-            "ccai-test");
-        json_t *ss = json_array_get(json_object_get(r0, "scopeSpans"), 0);
-        assert_string_equal(
-            json_string_value(json_object_get(json_object_get(ss, "scope"), "name")), "libccai");
-        size_t j;
-        json_t *sp;
-        json_array_foreach(json_object_get(ss, "spans"), j, sp)
-        {
-            assert_true(is_hex(json_string_value(json_object_get(sp, "traceId")), 32));
-            assert_true(is_hex(json_string_value(json_object_get(sp, "spanId")), 16));
-            json_t *parent = json_object_get(sp, "parentSpanId");
-            assert_true(!parent || is_hex(json_string_value(parent), 16));
-            const char *start = json_string_value(json_object_get(sp, "startTimeUnixNano"));
-            const char *end = json_string_value(json_object_get(sp, "endTimeUnixNano"));
-            assert_true(is_decimal(start) && is_decimal(end));
-            assert_true(strtoull(end, NULL, 10) >= strtoull(start, NULL, 10));
-            /* 2020 and later: wall-clock nanoseconds, not a monotonic clock. */
-            assert_true(strtoull(start, NULL, 10) > 1577836800ull * 1000000000ull);
-            json_int_t kind = json_integer_value(json_object_get(sp, "kind"));
-            assert_true(kind >= 1 && kind <= 3);
-            assert_true(json_is_object(json_object_get(sp, "status")));
-            assert_true(json_is_array(json_object_get(sp, "attributes")));
-            json_array_append(spans, sp);
-        }
-    }
-    pthread_mutex_unlock(&col->mu);
-    return spans;
-}
-
-static const json_t *find(const json_t *spans, const char *name, int nth)
-{
-    size_t i;
-    json_t *sp;
-    json_array_foreach(spans, i, sp)
-    {
-        if (strcmp(json_string_value(json_object_get(sp, "name")), name) == 0 && nth-- == 0)
-            return sp;
-    }
-    return NULL;
-}
-
-static const char *s(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 static void metrics(ccai_ctx *ctx, char *out, size_t cap);
 
 static void test_call_traced_to_the_collector(void **state)
 {
     (void)state;
-    collector col = {.bodies = json_array()};
-    pthread_mutex_init(&col.mu, NULL);
-    test_httpd *h = test_httpd_start(on_export, &col);
-    assert_non_null(h);
+    otlp_collector col;
+    otlp_collector_start(&col);
     standin *llm = standin_start(NULL);
     assert_non_null(llm);
     static logs lg;
@@ -233,7 +110,7 @@ static void test_call_traced_to_the_collector(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", standin_port(llm));
     assert_int_equal(ccai_config_set(cfg, "llm.fast.mode", "openai_compatible"), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "llm.fast.endpoint", url), CCAI_OK);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", test_httpd_port(h));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", otlp_collector_port(&col));
     assert_int_equal(ccai_config_set(cfg, "tracing.otlp_endpoint", url), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "tracing.headers", "X-Api-Key=k1,X-Tenant=acme"),
                      CCAI_OK);
@@ -271,10 +148,12 @@ static void test_call_traced_to_the_collector(void **state)
     ccai_call_free(call);
     run_for(poll, 300);
 
-    json_t *spans = all_spans(&col);
-    const json_t *root = find(spans, "call", 0), *turn = find(spans, "turn", 0),
-                 *llm1 = find(spans, "llm_completion", 0), *llm2 = find(spans, "llm_completion", 1),
-                 *tool = find(spans, "tool", 0), *store = find(spans, "store_message_append", 0);
+    json_t *spans = otlp_collector_spans(&col, "ccai-test");
+    const json_t *root = otlp_span_find(spans, "call", 0), *turn = otlp_span_find(spans, "turn", 0),
+                 *llm1 = otlp_span_find(spans, "llm_completion", 0),
+                 *llm2 = otlp_span_find(spans, "llm_completion", 1),
+                 *tool = otlp_span_find(spans, "tool", 0),
+                 *store = otlp_span_find(spans, "store_message_append", 0);
     assert_non_null(root);
     assert_non_null(turn);
     assert_non_null(llm1);
@@ -284,42 +163,42 @@ static void test_call_traced_to_the_collector(void **state)
     print_message("# %zu spans in %zu requests\n", json_array_size(spans),
                   json_array_size(col.bodies));
     /* One trace for the call, and who is whose child. */
-    const char *trace = s(root, "traceId");
+    const char *trace = otlp_str(root, "traceId");
     size_t i;
     json_t *sp;
-    json_array_foreach(spans, i, sp) assert_string_equal(s(sp, "traceId"), trace);
+    json_array_foreach(spans, i, sp) assert_string_equal(otlp_str(sp, "traceId"), trace);
     assert_null(json_object_get(root, "parentSpanId"));
-    assert_string_equal(s(turn, "parentSpanId"), s(root, "spanId"));
-    assert_string_equal(s(llm1, "parentSpanId"), s(turn, "spanId"));
-    assert_string_equal(s(llm2, "parentSpanId"), s(turn, "spanId"));
-    assert_string_equal(s(tool, "parentSpanId"), s(turn, "spanId"));
-    assert_string_equal(s(store, "parentSpanId"), s(root, "spanId"));
+    assert_string_equal(otlp_str(turn, "parentSpanId"), otlp_str(root, "spanId"));
+    assert_string_equal(otlp_str(llm1, "parentSpanId"), otlp_str(turn, "spanId"));
+    assert_string_equal(otlp_str(llm2, "parentSpanId"), otlp_str(turn, "spanId"));
+    assert_string_equal(otlp_str(tool, "parentSpanId"), otlp_str(turn, "spanId"));
+    assert_string_equal(otlp_str(store, "parentSpanId"), otlp_str(root, "spanId"));
     /* The bot's sentences, kept and stored by a group commit: its span on
      * the call, with the rows it wrote. */
     int64_t rows = 0;
-    for (int k = 0; find(spans, "store_commit", k); k++) {
-        const json_t *commit = find(spans, "store_commit", k);
-        assert_string_equal(s(commit, "parentSpanId"), s(root, "spanId"));
+    for (int k = 0; otlp_span_find(spans, "store_commit", k); k++) {
+        const json_t *commit = otlp_span_find(spans, "store_commit", k);
+        assert_string_equal(otlp_str(commit, "parentSpanId"), otlp_str(root, "spanId"));
         assert_int_equal(json_integer_value(json_object_get(commit, "kind")), 3);
-        rows += strtoll(attr(commit, "store.rows", "intValue"), NULL, 10);
-        assert_non_null(attr(commit, "store.batch_calls", "intValue"));
+        rows += strtoll(otlp_span_attr(commit, "store.rows", "intValue"), NULL, 10);
+        assert_non_null(otlp_span_attr(commit, "store.batch_calls", "intValue"));
     }
     print_message("# %lld rows in store_commit spans\n", (long long)rows);
     assert_true(rows >= 2); /* the greeting, the answer's sentences */
     assert_int_equal(json_integer_value(json_object_get(root, "kind")), 2);
     assert_int_equal(json_integer_value(json_object_get(llm1, "kind")), 3);
     /* The reference's attributes; the number masked as the logs mask it. */
-    assert_string_equal(attr(root, "call.id", "stringValue"), id);
-    assert_string_equal(attr(root, "call.phone_number", "stringValue"), "+14******88");
-    assert_string_equal(attr(root, "call.channel", "stringValue"), "local");
-    assert_string_equal(attr(tool, "tool.name", "stringValue"), "updated_claim");
-    assert_string_equal(attr(llm1, "llm.round", "intValue"), "1");
-    assert_string_equal(attr(llm2, "llm.round", "intValue"), "2");
+    assert_string_equal(otlp_span_attr(root, "call.id", "stringValue"), id);
+    assert_string_equal(otlp_span_attr(root, "call.phone_number", "stringValue"), "+14******88");
+    assert_string_equal(otlp_span_attr(root, "call.channel", "stringValue"), "local");
+    assert_string_equal(otlp_span_attr(tool, "tool.name", "stringValue"), "updated_claim");
+    assert_string_equal(otlp_span_attr(llm1, "llm.round", "intValue"), "1");
+    assert_string_equal(otlp_span_attr(llm2, "llm.round", "intValue"), "2");
     /* Children inside their parent's time. */
-    assert_true(strtoull(s(turn, "startTimeUnixNano"), NULL, 10) >=
-                strtoull(s(root, "startTimeUnixNano"), NULL, 10));
-    assert_true(strtoull(s(llm2, "endTimeUnixNano"), NULL, 10) <=
-                strtoull(s(turn, "endTimeUnixNano"), NULL, 10));
+    assert_true(strtoull(otlp_str(turn, "startTimeUnixNano"), NULL, 10) >=
+                strtoull(otlp_str(root, "startTimeUnixNano"), NULL, 10));
+    assert_true(strtoull(otlp_str(llm2, "endTimeUnixNano"), NULL, 10) <=
+                strtoull(otlp_str(turn, "endTimeUnixNano"), NULL, 10));
     /* The request: the path, the content type, the configured headers. */
     assert_string_equal(col.path, "/v1/traces");
     assert_non_null(strcasestr(col.headers, "Content-Type: application/json"));
@@ -351,9 +230,7 @@ static void test_call_traced_to_the_collector(void **state)
     ccai_poll_free(poll);
     ccai_config_free(cfg);
     standin_stop(llm);
-    test_httpd_stop(h);
-    json_decref(col.bodies);
-    pthread_mutex_destroy(&col.mu);
+    otlp_collector_stop(&col);
 }
 
 typedef struct answer {

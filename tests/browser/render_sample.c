@@ -90,8 +90,8 @@ int main(int argc, char **argv)
         size_t n = json_array_size(calls);
         json_t *list = json_pack("{s:I, s:O}", "total", (json_int_t)(n + 40), "calls", calls);
         /* Links point at the files written above, not at a server. */
-        ok = list &&
-             write_page(dir, "list.html", Ccai_report_list_html(list, "", n, 0, ".", "", NULL));
+        ok = list && write_page(dir, "list.html",
+                                Ccai_report_list_html(list, "", n, 0, ".", "", NULL, NULL));
         json_decref(list);
     }
     ok = ok && write_page(dir, "error.html", Ccai_report_error_html(404, "No call with this id."));

@@ -7,7 +7,7 @@
 # (default: a new temporary directory) receives the pages and, under
 # screenshots/, the PNGs. With CCAI_SERVER and CCAI_CLI, the pages are also
 # checked as ccai-server serves them: a French call made through it
-# (ccai-cli chat), its list with the token, and its shared per-call link
+# (ccai-cli chat; its page in French), its list with the token, and its shared per-call link
 # (?key=) as the person it was sent to opens it: every link on it opens
 # (no "All calls" into a 401), the time zone form works with the key. Exit 77 (skipped) when Chromium or Node is not
 # installed; CI installs them as packages, this script installs nothing but
@@ -85,14 +85,16 @@ if [ -n "$server" ] && [ -n "$cli" ]; then
     fi
     served=$(cat <<SERVED
   ,{"name": "served-shared", "url": "$base$shared",
-   "expect": ["CALL REPORT", "Times are shown in Europe/Paris",
-              {"selector": "li.msg p[lang='fr-FR']"}, {"selector": "html[lang='en']"}],
-   "forbid": ["All calls", {"selector": "script"}],
+   "expect": ["COMPTE RENDU D'APPEL", "Heures affich\u00e9es dans le fuseau Europe/Paris",
+              "Conversation", "Prochaine action",
+              {"selector": "li.msg p[lang='fr-FR']"}, {"selector": "html[lang='fr-FR']"}],
+   "forbid": ["Tous les appels", "All calls", "Next action", {"selector": "script"}],
    "linksWork": true,
    "choose": {"select": "form.zone select", "value": "UTC", "submit": "form.zone button",
-              "expect": ["Times are shown in UTC", "CALL REPORT"]}},
+              "expect": ["Heures affich\u00e9es dans le fuseau UTC", "COMPTE RENDU D'APPEL"]}},
   {"name": "served-token", "url": "$base/report/$id?token=browser-token",
-   "expect": ["All calls", "Times are shown in Europe/Paris"], "linksWork": true},
+   "expect": ["Tous les appels", "Heures affich\u00e9es dans le fuseau Europe/Paris"],
+   "linksWork": true},
   {"name": "served-list", "url": "$base/report?token=browser-token",
    "expect": ["Times are shown in UTC", "All 1 calls shown", {"selector": "option[value='Europe/Paris']"}],
    "linksWork": true,

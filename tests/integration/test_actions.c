@@ -23,10 +23,8 @@
 
 #include "channels/twilio/twilio_sig.h"
 #include "http/form.h"
-#include "support/exchange.h"
 #include "support/httpd.h"
-#include "support/llm_standin.h"
-#include "support/twilio_standin.h"
+#include "support/twilio_env.h"
 
 #include <openssl/hmac.h>
 #include <pthread.h>
@@ -37,59 +35,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PUBLIC_URL "https://bot.example.test"
+#define PUBLIC_URL TWILIO_ENV_PUBLIC_URL
 #define CALLER     "+33612345678"
 #define ONCALL     "+33699887766"
 #define SECRET     "alert-signing-secret"
 
 typedef http_answer answer;
-
-typedef struct env {
-    standin *llm;
-    twilio_standin *tw;
-    ccai_config *cfg;
-    ccai_poll *poll;
-    ccai_ctx *ctx;
-    char db[256];
-} env;
-
-static void set(env *e, const char *k, const char *v)
-{
-    if (ccai_config_set(e->cfg, k, v) != CCAI_OK)
-        fail_msg("%s: %s", k, ccai_config_errmsg(e->cfg));
-}
+typedef twilio_env env;
 
 /* extra: more keys, "key", "value", ..., NULL. */
 static void env_init(env *e, const char *const *extra)
 {
-    memset(e, 0, sizeof *e);
-    e->llm = standin_start(NULL);
-    e->tw = twilio_standin_start(NULL, NULL);
-    assert_non_null(e->llm);
-    assert_non_null(e->tw);
-    snprintf(e->db, sizeof e->db, "/tmp/ccai-actions-%d-%ld.sqlite", (int)getpid(),
-             (long)ccai_time_ms());
-    char ep[64];
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(e->llm));
-    assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
-    const char *kv[][2] = {
-        {"database.sqlite.path", e->db},
-        {"llm.fast.mode", "openai_compatible"},
-        {"llm.fast.endpoint", ep},
-        {"twilio.account_sid", TWILIO_STANDIN_SID},
-        {"twilio.auth_token", TWILIO_STANDIN_TOKEN},
-        {"twilio.phone_number", "+15550001111"},
-        {"twilio.api_base_url", twilio_standin_url(e->tw)},
-        {"server.public_url", PUBLIC_URL},
-        {"server.api_token", "api"},
-        {"conversation.initiate.lang.default_short_code", "en-US"},
-        {"callbacks.retry_delay_sec", "1"},
-    };
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        set(e, kv[i][0], kv[i][1]);
-    for (size_t i = 0; extra && extra[i]; i += 2)
-        set(e, extra[i], extra[i + 1]);
-    assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
+    char db[256];
+    snprintf(db, sizeof db, "/tmp/ccai-actions-%d-%ld.sqlite", (int)getpid(), (long)ccai_time_ms());
+    static const char *const fixed[] = {"callbacks.retry_delay_sec", "1", NULL};
+    twilio_env_init(e, db, fixed, extra);
 }
 
 /* The process stops and starts again on the same database. */
@@ -103,10 +63,7 @@ static void env_restart(env *e)
 
 static void env_free(env *e)
 {
-    ccai_poll_free(e->poll);
-    ccai_config_free(e->cfg);
-    standin_stop(e->llm);
-    twilio_standin_stop(e->tw);
+    twilio_env_free(e);
     char p[300];
     const char *suffix[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < 3; i++) {
@@ -115,80 +72,10 @@ static void env_free(env *e)
     }
 }
 
-/* POST a webhook the way Twilio does: form body, X-Twilio-Signature over
- * the public URL. */
+/* POST a webhook the way Twilio does. */
 static void webhook(env *e, const char *target, const char *const *pairs, answer *a)
 {
-    char *body = Ccai_form_encode(pairs);
-    assert_non_null(body);
-    Ccai_form form = {0};
-    assert_int_equal(Ccai_form_parse(body, strlen(body), &form, NULL), CCAI_OK);
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", PUBLIC_URL, target);
-    char *sig = Ccai_twilio_signature(TWILIO_STANDIN_TOKEN, url, &form);
-    Ccai_form_free(&form);
-    ccai_http_header h[2] = {{"X-Twilio-Signature", sig},
-                             {"Content-Type", "application/x-www-form-urlencoded"}};
-    assert_true(exchange_run(e->ctx, e->poll, "POST", target, h, 2, body, "54.172.60.1", a));
-    ccai_free(sig);
-    ccai_free(body);
-}
-
-static const char *local(const char *url)
-{
-    assert_int_equal(strncmp(url, PUBLIC_URL, strlen(PUBLIC_URL)), 0);
-    return url + strlen(PUBLIC_URL);
-}
-
-/* The value of attr="..." after the first occurrence of tag, XML-unescaped. */
-static void attr(const char *xml, const char *tag, const char *name, char *out, size_t len)
-{
-    const char *t = strstr(xml, tag);
-    assert_non_null(t);
-    char key[64];
-    snprintf(key, sizeof key, " %s=\"", name);
-    const char *v = strstr(t, key);
-    assert_non_null(v);
-    v += strlen(key);
-    size_t n = 0;
-    while (*v && *v != '"' && n + 1 < len) {
-        if (!strncmp(v, "&amp;", 5)) {
-            out[n++] = '&';
-            v += 5;
-        } else {
-            out[n++] = *v++;
-        }
-    }
-    out[n] = '\0';
-}
-
-static void append(char *all, size_t len, const char *s)
-{
-    size_t used = strlen(all), n = strlen(s);
-    if (n > len - used - 1)
-        n = len - used - 1;
-    memcpy(all + used, s, n);
-    all[used + n] = '\0';
-}
-
-/* Follow <Redirect>s as Twilio does; all the TwiML seen goes to all. */
-static void follow(env *e, const char *sid, answer *a, char *all, size_t len)
-{
-    int hops = 0;
-    append(all, len, a->body);
-    while (strstr(a->body, "<Redirect") && hops++ < 20) {
-        char next[512];
-        const char *r = strstr(a->body, "<Redirect");
-        const char *u = strchr(r, '>') + 1;
-        size_t n = (size_t)(strstr(u, "</Redirect>") - u);
-        snprintf(next, sizeof next, "%.*s", (int)n, u);
-        char *amp;
-        while ((amp = strstr(next, "&amp;")))
-            memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
-        const char *only[] = {"CallSid", sid, NULL};
-        webhook(e, local(next), only, a);
-        append(all, len, a->body);
-    }
+    twilio_env_webhook(e, target, pairs, false, a);
 }
 
 static void push_tool(env *e, const char *name, const char *args)
@@ -217,7 +104,7 @@ static void call_in(env *e, const char *sid, char *gather, size_t len)
         "+15550001111", "CallStatus", "ringing",    "Direction",        "inbound", NULL};
     webhook(e, "/twilio/voice", voice, &a);
     assert_int_equal(a.status, 200);
-    attr(a.body, "<Gather", "action", gather, len);
+    twilio_env_attr(a.body, "<Gather", "action", gather, len);
 }
 
 /* The caller says words; the TwiML of the whole answer into all. */
@@ -226,35 +113,23 @@ static void say(env *e, const char *sid, const char *gather, const char *words, 
 {
     answer a;
     const char *speech[] = {"CallSid", sid, "SpeechResult", words, "Confidence", "0.9", NULL};
-    webhook(e, local(gather), speech, &a);
+    webhook(e, twilio_env_local(gather), speech, &a);
     assert_int_equal(a.status, 200);
     all[0] = '\0';
-    follow(e, sid, &a, all, len);
+    twilio_env_follow(e, sid, &a, all, len);
     if (next_gather && strstr(a.body, "<Gather"))
-        attr(a.body, "<Gather", "action", next_gather, glen);
+        twilio_env_attr(a.body, "<Gather", "action", next_gather, glen);
 }
 
 /* Twilio says the call is over (its status callback, with the call's URL). */
 static void hang_up(env *e, const char *sid, const char *any_call_url, const char *status)
 {
     char fixed[512];
-    snprintf(fixed, sizeof fixed, "/twilio/status%s", strchr(local(any_call_url), '?'));
+    snprintf(fixed, sizeof fixed, "/twilio/status%s", strchr(twilio_env_local(any_call_url), '?'));
     const char *done[] = {"CallSid", sid, "CallStatus", status, "CallDuration", "0", NULL};
     answer a;
     webhook(e, fixed, done, &a);
     assert_true(a.status == 204 || a.status == 200);
-}
-
-/* Requests the Twilio stand-in got whose path contains what. */
-static int count_requests(env *e, const char *what)
-{
-    int n = 0;
-    for (int i = 0; i < twilio_standin_request_count(e->tw); i++) {
-        char *rp = twilio_standin_request_path(e->tw, i);
-        n += rp && strstr(rp, what) != NULL;
-        free(rp);
-    }
-    return n;
 }
 
 /* The index of the n-th (0-based) request whose path contains what, or -1. */
@@ -273,9 +148,9 @@ static int nth_request(env *e, const char *what, int n)
 static bool wait_requests(env *e, const char *what, int n, uint64_t ms)
 {
     uint64_t until = ccai_time_ms() + ms;
-    while (count_requests(e, what) < n && ccai_time_ms() < until)
+    while (twilio_env_requests(e, what, NULL) < n && ccai_time_ms() < until)
         ccai_poll_run_once(e->poll, 20);
-    return count_requests(e, what) >= n;
+    return twilio_env_requests(e, what, NULL) >= n;
 }
 
 static char *call_json(env *e)
@@ -358,7 +233,7 @@ static void answer_placed(env *e, int n, const char *sid, answer *v)
     assert_string_equal(to, CALLER);
     const char *answered[] = {
         "CallSid", sid, "From", "+15550001111", "To", CALLER, "Direction", "outbound-api", NULL};
-    webhook(e, local(url), answered, v);
+    webhook(e, twilio_env_local(url), answered, v);
     free(to);
     free(url);
 }
@@ -370,7 +245,7 @@ static void test_callback_dials_and_resumes(void **state)
     env_init(&e, NULL);
     char gather[512];
     schedule(&e, 2, gather, sizeof gather);
-    assert_int_equal(count_requests(&e, "/Calls.json"), 0); /* not before its time */
+    assert_int_equal(twilio_env_requests(&e, "/Calls.json", NULL), 0); /* not before its time */
 
     /* Due: Twilio is asked to place the call, with our webhooks. */
     assert_true(wait_requests(&e, "/Calls.json", 1, 10000));
@@ -394,7 +269,7 @@ static void test_callback_dials_and_resumes(void **state)
     assert_non_null(strstr(v.body, "your claim for the broken window"));
     assert_non_null(strstr(v.body, "<Gather"));
     char g2[512];
-    attr(v.body, "<Gather", "action", g2, sizeof g2);
+    twilio_env_attr(v.body, "<Gather", "action", g2, sizeof g2);
 
     /* The LLM answers with the earlier conversation and the callback's
      * opening in its history: the same claim, the same call. */
@@ -426,7 +301,7 @@ static void test_callback_survives_restart(void **state)
     char gather[512];
     schedule(&e, 3, gather, sizeof gather);
     env_restart(&e); /* before it is due */
-    assert_int_equal(count_requests(&e, "/Calls.json"), 0);
+    assert_int_equal(twilio_env_requests(&e, "/Calls.json", NULL), 0);
     assert_true(wait_requests(&e, "/Calls.json", 1, 10000));
     answer v;
     answer_placed(&e, 0, "CA0000000000000000000000000000000a", &v);
@@ -469,7 +344,7 @@ static void test_callback_retries_then_gives_up(void **state)
     uint64_t until = ccai_time_ms() + 2500;
     while (ccai_time_ms() < until)
         ccai_poll_run_once(e.poll, 50);
-    assert_int_equal(count_requests(&e, "/Calls.json"), 2);
+    assert_int_equal(twilio_env_requests(&e, "/Calls.json", NULL), 2);
     const char *m = metrics(&e);
     assert_non_null(strstr(m, "ccai_callbacks_total{outcome=\"given_up\"} 1"));
     assert_non_null(strstr(m, "ccai_callbacks_total{outcome=\"unanswered\"} 2"));
@@ -580,7 +455,7 @@ static void test_alerts_reach_targets(void **state)
 
     /* The webhook: a 500, then acknowledged. */
     uint64_t until = ccai_time_ms() + 15000;
-    while ((received(&rcv) < 2 || count_requests(&e, "/Messages.json") < 2) &&
+    while ((received(&rcv) < 2 || twilio_env_requests(&e, "/Messages.json", NULL) < 2) &&
            ccai_time_ms() < until)
         ccai_poll_run_once(e.poll, 20);
     assert_int_equal(received(&rcv), 2);
@@ -606,7 +481,7 @@ static void test_alerts_reach_targets(void **state)
         assert_non_null(strstr(rcv.bodies[k], "?key=")); /* opens without the API token */
     }
     /* The SMS to the on-call number: refused once, then accepted. */
-    assert_int_equal(count_requests(&e, "/Messages.json"), 2);
+    assert_int_equal(twilio_env_requests(&e, "/Messages.json", NULL), 2);
     int last = nth_request(&e, "/Messages.json", 1);
     char *to = twilio_standin_request_param(e.tw, last, "To", 0);
     char *body = twilio_standin_request_param(e.tw, last, "Body", 0);
@@ -655,7 +530,7 @@ static void test_sms_impossible_without_provider(void **state)
     assert_non_null(strstr(req, "Impossible: SMS cannot be sent"));
     assert_null(strstr(req, "SMS sent"));
     free(req);
-    assert_int_equal(count_requests(&e, "/Messages.json"), 0);
+    assert_int_equal(twilio_env_requests(&e, "/Messages.json", NULL), 0);
     char *json = call_json(&e);
     assert_null(strstr(json, "\"action\":\"sms\"")); /* nothing pretends it went */
     free(json);
@@ -786,14 +661,14 @@ static void test_sms_delivery_reaches_the_call(void **state)
         free(sdk);
     }
     answer a;
-    webhook(&e, local(cb), sent, &a);
+    webhook(&e, twilio_env_local(cb), sent, &a);
     assert_int_equal(a.status, 200);
-    webhook(&e, local(cb), lost, &a);
+    webhook(&e, twilio_env_local(cb), lost, &a);
     assert_int_equal(a.status, 200);
     /* A forged or unknown reference changes nothing. */
     const char *other[] = {"MessageSid", "SM00000000000000000000000000000000", "MessageStatus",
                            "delivered", NULL};
-    webhook(&e, local(cb), other, &a);
+    webhook(&e, twilio_env_local(cb), other, &a);
     assert_int_equal(a.status, 404);
     free(cb);
 

@@ -17,21 +17,18 @@
 
 #include <cmocka.h>
 
-#include "speech/sphinx.h"
 #include "support/acs_live.h"
 #include "support/acs_standin.h"
 #include "support/llm_standin.h"
 #include "support/media_drivers.h"
 #include "support/server_proc.h"
-#include "support/voice.h"
+#include "support/stream_server.h"
 
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #define PUBLIC   "https://bot.example.test"
 #define BOT      "+15550002222"
@@ -42,53 +39,34 @@
 static const char *server_path;
 
 typedef struct srv {
-    pid_t pid;
-    int port;
-    char dir[64];
+    stream_server sv;
     acs_standin *acs;
     acs_live *live;
-    int starts;
-    const char *extra[7];
 } srv;
 
 static void spawn_server(srv *s)
 {
-    char db[128], ep[256], openid[256], log[128];
-    snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
+    char ep[256], openid[256];
     snprintf(ep, sizeof ep, "COMMUNICATION_SERVICES__ENDPOINT=%s", acs_standin_url(s->acs));
     snprintf(openid, sizeof openid,
              "COMMUNICATION_SERVICES__OPENID_CONFIG_URL=%s/calling/.well-known/"
              "acsopenidconfiguration",
              acs_standin_url(s->acs));
-    snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->starts++);
-    char *envp[24] = {db,
-                      ep,
-                      openid,
-                      (char *)"COMMUNICATION_SERVICES__ACCESS_KEY=" ACS_STANDIN_KEY,
-                      (char *)"COMMUNICATION_SERVICES__PHONE_NUMBER=" BOT,
-                      (char *)"COMMUNICATION_SERVICES__RESOURCE_ID=" RESOURCE,
-                      (char *)"COMMUNICATION_SERVICES__VOICE=stream",
-                      (char *)"SERVER__LISTEN=127.0.0.1:0",
-                      (char *)"SERVER__API_TOKEN=tok",
-                      (char *)"SERVER__PUBLIC_URL=" PUBLIC,
-                      (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
-                      (char *)"CONFIG_YAML=",
-                      NULL};
-    size_t n = 0;
-    while (envp[n])
-        n++;
-    for (size_t i = 0; i < 6 && s->extra[i]; i++)
-        envp[n++] = (char *)s->extra[i];
-    s->pid = server_proc_start(server_path, envp, log, &s->port);
-    assert_true(s->pid > 0);
+    const char *const settings[] = {ep,
+                                    openid,
+                                    "COMMUNICATION_SERVICES__ACCESS_KEY=" ACS_STANDIN_KEY,
+                                    "COMMUNICATION_SERVICES__PHONE_NUMBER=" BOT,
+                                    "COMMUNICATION_SERVICES__RESOURCE_ID=" RESOURCE,
+                                    "COMMUNICATION_SERVICES__VOICE=stream",
+                                    "SERVER__LISTEN=127.0.0.1:0",
+                                    "SERVER__API_TOKEN=tok",
+                                    "SERVER__PUBLIC_URL=" PUBLIC,
+                                    "CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
+                                    "CONFIG_YAML=",
+                                    NULL};
+    stream_server_spawn(&s->sv, settings);
     if (s->live)
-        acs_live_set_port(s->live, s->port);
-}
-
-static bool have_speech(void)
-{
-    return access(CCAI_SPHINX_MODEL_DIR "/en-us/mdef", R_OK) == 0 &&
-           voice_available(CCAI_SYNTH_FLITE) && voice_available(CCAI_SYNTH_ESPEAK);
+        acs_live_set_port(s->live, s->sv.port);
 }
 
 /* extra: more settings (NULL: none); lo: how ACS's side behaves (port,
@@ -96,17 +74,14 @@ static bool have_speech(void)
 static void start_with(srv *s, const char *const *extra, acs_live_opts lo)
 {
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; extra && extra[i] && i < 6; i++)
-        s->extra[i] = extra[i];
+    stream_server_init(&s->sv, server_path, "/tmp/ccai-acsstream-XXXXXX", extra);
     s->acs = acs_standin_start(NULL);
     assert_non_null(s->acs);
-    strcpy(s->dir, "/tmp/ccai-acsstream-XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
     spawn_server(s);
     lo.acs = s->acs;
     lo.audience = RESOURCE;
     lo.public_base = PUBLIC;
-    lo.port = s->port;
+    lo.port = s->sv.port;
     s->live = acs_live_start(&lo);
     assert_non_null(s->live);
 }
@@ -116,39 +91,9 @@ static const acs_live_opts defaults = {
 
 static void stop(srv *s)
 {
-    if (s->pid > 0)
-        server_proc_stop(s->pid, SIGTERM);
+    stream_server_stop(&s->sv);
     acs_live_stop(s->live);
     acs_standin_stop(s->acs);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static char *logs(srv *s)
-{
-    char *all = server_proc_logs(s->dir, s->starts);
-    assert_non_null(all);
-    return all;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static bool wait_log(srv *s, const char *what, int max_ms)
-{
-    for (int t = 0; t < max_ms; t += 100) {
-        char *all = logs(s);
-        bool ok = strstr(all, what) != NULL;
-        free(all);
-        if (ok)
-            return true;
-        sleep_ms(100);
-    }
-    return false;
 }
 
 /* The first stand-in request from index from whose path ends with suffix;
@@ -165,7 +110,7 @@ static int wait_request(srv *s, int from, const char *suffix, int max_ms)
             if (ok)
                 return i;
         }
-        sleep_ms(20);
+        stream_sleep_ms(20);
     }
     return -1;
 }
@@ -182,7 +127,7 @@ static char *ring(srv *s)
         "\"}},\"from\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:" CALLER "\",\"phoneNumber\":"
         "{\"value\":\"" CALLER "\"}},\"serverCallId\":\"srv-1\",\"incomingCallContext\":"
         "\"ctx-1\",\"correlationId\":\"corr-1\"}}]";
-    long code = server_proc_request(s->port, "POST", "/acs/events", incoming, NULL, NULL);
+    long code = server_proc_request(s->sv.port, "POST", "/acs/events", incoming, NULL, NULL);
     assert_int_equal(code, 200);
     int i = wait_request(s, 0, "/calling/callConnections:answer", 10000);
     assert_true(i >= 0);
@@ -197,63 +142,17 @@ static char *ring(srv *s)
     return id;
 }
 
-static char *get_call(srv *s, const char *id)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/call/%s", id);
-    char *body = NULL;
-    long code = server_proc_request(s->port, "GET", path, NULL, "Bearer tok", &body);
-    assert_int_equal(code, 200);
-    return body;
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
-        n++;
-    return n;
-}
-
 static bool wait_call(srv *s, const char *id, const char *what, int max_ms)
 {
     for (int t = 0; t < max_ms; t += 100) {
-        char *c = get_call(s, id);
+        char *c = stream_server_call(&s->sv, id);
         bool ok = strstr(c, what) != NULL;
         free(c);
         if (ok)
             return true;
-        sleep_ms(100);
+        stream_sleep_ms(100);
     }
     return false;
-}
-
-static bool wait_over(srv *s, const char *id, int max_ms)
-{
-    for (int t = 0; t < max_ms; t += 100) {
-        char *c = get_call(s, id);
-        bool ok = strstr(c, "\"state\":\"ended\"") || strstr(c, "\"state\":\"done\"") ||
-                  strstr(c, "\"state\":\"transferred\"");
-        free(c);
-        if (ok)
-            return true;
-        sleep_ms(100);
-    }
-    return false;
-}
-
-/* Until the caller heard at least min_samples and nothing is queued. */
-static size_t wait_heard(media_driver *d, size_t min_samples, int max_ms)
-{
-    size_t n = 0;
-    for (int t = 0; t < max_ms; t += 100) {
-        int16_t *h = media_driver_heard(d, &n);
-        free(h);
-        if (n >= min_samples && media_driver_queued_ms(d) == 0)
-            break;
-        sleep_ms(100);
-    }
-    return n;
 }
 
 static size_t heard(media_driver *d)
@@ -263,25 +162,16 @@ static size_t heard(media_driver *d)
     return n;
 }
 
-static void say(media_driver *d, const char *text)
-{
-    static const Ccai_media_format pcm = {CCAI_MEDIA_PCM16, RATE, 1};
-    voice_audio a;
-    assert_true(voice_render(CCAI_SYNTH_ESPEAK, "en-us", 0.9, text, &pcm, 100, 300, &a));
-    media_driver_say(d, (const int16_t *)a.data, a.len / 2);
-    voice_audio_free(&a);
-}
-
 /* The stream connected; the menu heard and answered with key 2 (English);
  * the greeting heard. */
 static media_driver *connect_and_choose(srv *s, const char *id)
 {
     media_driver *d = acs_live_wait_stream(s->live, 1, 10000);
     assert_non_null(d);
-    assert_true(wait_heard(d, RATE * 2, 30000) >= RATE * 2); /* the language menu */
+    assert_true(stream_wait_heard(d, RATE * 2, 30000) >= RATE * 2); /* the language menu */
     size_t before = heard(d);
     media_driver_dtmf(d, '2'); /* the second language: English */
-    assert_true(wait_heard(d, before + RATE, 30000) >= before + RATE);
+    assert_true(stream_wait_heard(d, before + RATE, 30000) >= before + RATE);
     assert_true(wait_call(s, id, "\"lang\":\"en-US\",\"initiate\"", 10000));
     return d;
 }
@@ -291,7 +181,7 @@ static media_driver *connect_and_choose(srv *s, const char *id)
 static void test_stream_call(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     start_with(&s, NULL, defaults);
@@ -335,7 +225,7 @@ static void test_stream_call(void **state)
                     {"/acs/media?call=00000000-0000-4000-8000-000000000000&s=x", valid, 404}};
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
         acs_media_opts o = {
-            .port = s.port, .path = refusals[i].path, .authorization = refusals[i].auth};
+            .port = s.sv.port, .path = refusals[i].path, .authorization = refusals[i].auth};
         media_driver *bad = acs_media_connect(&o);
         assert_int_equal(media_driver_status(bad), refusals[i].status);
         media_driver_free(bad);
@@ -351,35 +241,36 @@ static void test_stream_call(void **state)
     free(events);
 
     /* The caller answers: recognised offline and stored. */
-    say(d, "the city of london");
+    stream_say(d, "the city of london", RATE);
     for (int i = 0; i < 300 && media_driver_queued_ms(d) < 1000; i++)
-        sleep_ms(100);
+        stream_sleep_ms(100);
     assert_true(media_driver_queued_ms(d) >= 1000); /* the bot's answer is playing */
-    char *call = get_call(&s, id);
-    assert_true(count(call, "\"persona\":\"human\"") >= 1);
+    char *call = stream_server_call(&s.sv, id);
+    assert_true(stream_count(call, "\"persona\":\"human\"") >= 1);
     free(call);
     /* Barge-in: the caller talks over it: StopAudio. */
     int clears = media_driver_clears(d);
-    say(d, "hello can you hear me now i want to talk about my claim please");
+    stream_say(d, "hello can you hear me now i want to talk about my claim please", RATE);
     for (int i = 0; i < 150 && media_driver_clears(d) == clears; i++)
-        sleep_ms(100);
+        stream_sleep_ms(100);
     assert_true(media_driver_clears(d) > clears);
-    sleep_ms(3000);
+    stream_sleep_ms(3000);
 
     /* kill -9 mid-call: ACS connects the stream again, to the restarted
      * server, which takes the call back; the caller hears it again. */
-    char *before = get_call(&s, id);
-    int humans = count(before, "\"persona\":\"human\"");
+    char *before = stream_server_call(&s.sv, id);
+    int humans = stream_count(before, "\"persona\":\"human\"");
     free(before);
-    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
-    s.pid = -1;
+    assert_int_equal(server_proc_stop(s.sv.pid, SIGKILL), 128 + SIGKILL);
+    s.sv.pid = -1;
     spawn_server(&s);
     d = acs_live_wait_stream(s.live, 2, 15000);
     assert_non_null(d);
-    assert_true(wait_heard(d, RATE, 30000) >= RATE);
-    assert_true(wait_log(&s, "taken back after a restart (its media stream came back)", 1000));
-    char *after = get_call(&s, id);
-    assert_true(count(after, "\"persona\":\"human\"") >= humans); /* nothing lost */
+    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE);
+    assert_true(stream_server_wait_log(
+        &s.sv, "taken back after a restart (its media stream came back)", 1000));
+    char *after = stream_server_call(&s.sv, id);
+    assert_true(stream_count(after, "\"persona\":\"human\"") >= humans); /* nothing lost */
     assert_non_null(strstr(after, "\"claim\""));
     free(after);
     events = acs_live_log(s.live);
@@ -388,7 +279,7 @@ static void test_stream_call(void **state)
 
     /* The caller hangs up: the socket closes, CallDisconnected; the call ends. */
     acs_live_caller_hangup(s.live);
-    assert_true(wait_over(&s, id, 15000));
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
     free(path);
     free(id);
     stop(&s);
@@ -399,7 +290,7 @@ static void test_stream_call(void **state)
 static void test_stream_bot_hangs_up(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     const char *extra[] = {"CONVERSATION__PHONE_SILENCE_TIMEOUT_SEC=1", NULL};
     srv s;
@@ -415,9 +306,9 @@ static void test_stream_bot_hangs_up(void **state)
      * wait would leave seconds of its goodbye unplayed). */
     assert_true(media_driver_queued_ms(d) <= 250);
     for (int t = 0; t < 100 && !acs_live_ended(s.live); t++)
-        sleep_ms(100);
+        stream_sleep_ms(100);
     assert_true(acs_live_ended(s.live));
-    assert_true(wait_over(&s, id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, id, 10000));
     free(id);
     stop(&s);
 }
@@ -427,7 +318,7 @@ static void test_stream_bot_hangs_up(void **state)
 static void test_stream_transfer(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     standin *llm = standin_start(NULL);
     assert_non_null(llm);
@@ -456,7 +347,7 @@ static void test_stream_transfer(void **state)
         "+15550009999");
     json_decref(j);
     assert_true(media_driver_queued_ms(d) <= 250); /* the announcement was heard first */
-    assert_true(wait_over(&s, id, 15000));
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
     free(id);
     stop(&s);
     standin_stop(llm);
@@ -467,13 +358,13 @@ static void test_stream_transfer(void **state)
 static void test_stream_outbound(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     start_with(&s, NULL, defaults);
     char *body = NULL;
     long code =
-        server_proc_request(s.port, "POST", "/call",
+        server_proc_request(s.sv.port, "POST", "/call",
                             "{\"phone_number\":\"" CALLER "\",\"lang\":{\"default_short_code\":"
                             "\"en-US\",\"availables\":[{\"short_code\":\"en-US\","
                             "\"pronunciations_en\":[\"English\"],\"voice\":\"en-US-"
@@ -491,7 +382,7 @@ static void test_stream_outbound(void **state)
     json_decref(j);
     media_driver *d = acs_live_wait_stream(s.live, 1, 10000);
     assert_non_null(d);
-    assert_true(wait_heard(d, RATE * 2, 30000) >= RATE * 2); /* the greeting */
+    assert_true(stream_wait_heard(d, RATE * 2, 30000) >= RATE * 2); /* the greeting */
     acs_live_caller_hangup(s.live);
     stop(&s);
 }
@@ -501,7 +392,7 @@ static void test_stream_outbound(void **state)
 static void test_stream_bad_input(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     acs_live_opts lo = defaults;
@@ -522,9 +413,9 @@ static void test_stream_bad_input(void **state)
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
         media_driver_send_raw(d, 0, junk[i], strlen(junk[i]));
     media_driver_send_raw(d, 1, "\x01\x02", 2);
-    assert_true(wait_log(&s, "media stream: not JSON (ignored)", 5000));
-    assert_true(wait_log(&s, "a binary frame (ignored)", 5000));
-    assert_true(wait_log(&s, "a DtmfData without one digit (ignored)", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "media stream: not JSON (ignored)", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "a binary frame (ignored)", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "a DtmfData without one digit (ignored)", 5000));
     media_driver_dtmf(d, '7');
     assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
 
@@ -539,7 +430,7 @@ static void test_stream_bad_input(void **state)
     free(huge);
     d = acs_live_wait_stream(s.live, 2, 15000);
     assert_non_null(d);
-    assert_true(wait_log(&s, "starting media streaming (attempt 1)", 1000));
+    assert_true(stream_server_wait_log(&s.sv, "starting media streaming (attempt 1)", 1000));
     size_t h0 = heard(d);
     media_driver_dtmf(d, '8');
     assert_true(wait_call(&s, id, "\"content\":\"8\"", 10000));
@@ -551,11 +442,11 @@ static void test_stream_bad_input(void **state)
     (void)h0;
     media_driver_dtmf(d, '9');
     assert_true(wait_call(&s, id, "\"content\":\"9\"", 10000));
-    char *all = logs(&s);
+    char *all = stream_server_logs(&s.sv);
     assert_null(strstr(all, "taken back")); /* the same process all along */
     free(all);
     acs_live_caller_hangup(s.live);
-    assert_true(wait_over(&s, id, 15000));
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
     free(id);
     stop(&s);
 }
@@ -563,7 +454,7 @@ static void test_stream_bad_input(void **state)
 static void test_stream_wrong_format(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     acs_live_opts lo = defaults;
@@ -573,7 +464,8 @@ static void test_stream_wrong_format(void **state)
         "COMMUNICATION_SERVICES__COGNITIVE_SERVICES_ENDPOINT=https://speech.example.test/", NULL};
     start_with(&s, extra, lo);
     char *id = ring(&s);
-    assert_true(wait_log(&s, "not the configured PCM at 16000 Hz mono: refused", 10000));
+    assert_true(
+        stream_server_wait_log(&s.sv, "not the configured PCM at 16000 Hz mono: refused", 10000));
     /* Ended politely: an apology played by Call Automation, then the
      * hang-up once it played; the call is stored as ended. */
     int play = wait_request(&s, 0, ":play", 15000);
@@ -583,7 +475,7 @@ static void test_stream_wrong_format(void **state)
     free(body);
     assert_true(wait_request(&s, play, ":terminate", 15000) > play);
     for (int t = 0; t < 100 && !acs_live_ended(s.live); t++)
-        sleep_ms(100);
+        stream_sleep_ms(100);
     /* The apology played before the call ended (ACS's report of the
      * refused stream may come between them). */
     char *events = acs_live_log(s.live);
@@ -593,7 +485,7 @@ static void test_stream_wrong_format(void **state)
     assert_non_null(ended);
     assert_true(played < ended);
     free(events);
-    assert_true(wait_over(&s, id, 15000));
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
     free(id);
     stop(&s);
 }
@@ -604,7 +496,7 @@ static void test_stream_wrong_format(void **state)
 static void test_stream_takeback_by_event(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     acs_live_opts lo = defaults;
@@ -615,20 +507,20 @@ static void test_stream_takeback_by_event(void **state)
     media_driver *d = connect_and_choose(&s, id);
     media_driver_dtmf(d, '5');
     assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
-    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
-    s.pid = -1;
+    assert_int_equal(server_proc_stop(s.sv.pid, SIGKILL), 128 + SIGKILL);
+    s.sv.pid = -1;
     spawn_server(&s);
     d = acs_live_wait_stream(s.live, 2, 20000);
     assert_non_null(d);
-    assert_true(wait_log(&s, "taken back after a restart", 1000));
-    assert_true(wait_log(&s, "starting media streaming (attempt 1)", 1000));
-    assert_true(wait_heard(d, RATE, 30000) >= RATE);           /* the bot again */
+    assert_true(stream_server_wait_log(&s.sv, "taken back after a restart", 1000));
+    assert_true(stream_server_wait_log(&s.sv, "starting media streaming (attempt 1)", 1000));
+    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE);    /* the bot again */
     assert_true(wait_call(&s, id, "\"content\":\"5\"", 1000)); /* nothing lost */
     char *events = acs_live_log(s.live);
     assert_non_null(strstr(events, "MediaStreamingFailed 200\n"));
     free(events);
     acs_live_caller_hangup(s.live);
-    assert_true(wait_over(&s, id, 15000));
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
     free(id);
     stop(&s);
 }
@@ -640,7 +532,7 @@ static void test_stream_takeback_by_event(void **state)
 static void test_stream_peer_vanishes(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     acs_live_opts lo = defaults;
@@ -655,14 +547,15 @@ static void test_stream_peer_vanishes(void **state)
     int from = acs_standin_request_count(s.acs);
     acs_live_block_stream(s.live, 1);
     acs_live_drop(s.live);
-    assert_true(wait_log(&s, "the media stream could not be started again", 60000));
-    char *all = logs(&s);
-    assert_int_equal(count(all, "starting media streaming (attempt"), 3);
+    assert_true(
+        stream_server_wait_log(&s.sv, "the media stream could not be started again", 60000));
+    char *all = stream_server_logs(&s.sv);
+    assert_int_equal(stream_count(all, "starting media streaming (attempt"), 3);
     free(all);
     int play = wait_request(&s, from, ":play", 5000);
     assert_true(play >= 0);
     assert_true(wait_request(&s, play, ":terminate", 15000) > play);
-    assert_true(wait_over(&s, id, 15000));
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
     assert_true(wait_call(&s, id, "\"content\":\"4\"", 1000)); /* nothing lost */
     free(id);
     stop(&s);

@@ -14,12 +14,11 @@
 
 #include <cmocka.h>
 
-#include "speech/sphinx.h"
 #include "support/llm_standin.h"
 #include "support/media_drivers.h"
 #include "support/server_proc.h"
+#include "support/stream_server.h"
 #include "support/twilio_standin.h"
-#include "support/voice.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -29,8 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #define PUBLIC  "https://bot.example.test"
 #define CALLSID "CA0123456789abcdef0123456789abcdef"
@@ -38,63 +35,35 @@
 static const char *server_path;
 
 typedef struct srv {
-    pid_t pid;
-    int port;
-    char dir[64];
+    stream_server sv;
     twilio_standin *tw;
-    int starts;
-    const char *extra[7]; /* more NAME=value settings, NULL-terminated */
 } srv;
 
 static void spawn_server(srv *s)
 {
-    char db[128], api[256], log[128];
-    snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
+    char api[256];
     snprintf(api, sizeof api, "TWILIO__API_BASE_URL=%s", twilio_standin_url(s->tw));
-    snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->starts++);
-    char *envp[] = {db,
-                    api,
-                    (char *)"SERVER__LISTEN=127.0.0.1:0",
-                    (char *)"SERVER__API_TOKEN=tok",
-                    (char *)"SERVER__PUBLIC_URL=" PUBLIC,
-                    (char *)"TWILIO__ACCOUNT_SID=" TWILIO_STANDIN_SID,
-                    (char *)"TWILIO__AUTH_TOKEN=" TWILIO_STANDIN_TOKEN,
-                    (char *)"TWILIO__PHONE_NUMBER=+15550001111",
-                    (char *)"TWILIO__VOICE=stream",
-                    (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
-                    (char *)"CONFIG_YAML=",
-                    NULL,
-                    NULL,
-                    NULL,
-                    NULL,
-                    NULL,
-                    NULL,
-                    NULL};
-    size_t n = 0;
-    while (envp[n])
-        n++;
-    for (size_t i = 0; i < 6 && s->extra[i]; i++)
-        envp[n++] = (char *)s->extra[i];
-    s->pid = server_proc_start(server_path, envp, log, &s->port);
-    assert_true(s->pid > 0);
-}
-
-static bool have_speech(void)
-{
-    return access(CCAI_SPHINX_MODEL_DIR "/en-us/mdef", R_OK) == 0 &&
-           voice_available(CCAI_SYNTH_FLITE) && voice_available(CCAI_SYNTH_ESPEAK);
+    const char *const settings[] = {api,
+                                    "SERVER__LISTEN=127.0.0.1:0",
+                                    "SERVER__API_TOKEN=tok",
+                                    "SERVER__PUBLIC_URL=" PUBLIC,
+                                    "TWILIO__ACCOUNT_SID=" TWILIO_STANDIN_SID,
+                                    "TWILIO__AUTH_TOKEN=" TWILIO_STANDIN_TOKEN,
+                                    "TWILIO__PHONE_NUMBER=+15550001111",
+                                    "TWILIO__VOICE=stream",
+                                    "CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
+                                    "CONFIG_YAML=",
+                                    NULL};
+    stream_server_spawn(&s->sv, settings);
 }
 
 /* extra: more settings, NULL-terminated (NULL: none). */
 static void start_with(srv *s, const char *const *extra)
 {
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; extra && extra[i] && i < 6; i++)
-        s->extra[i] = extra[i];
+    stream_server_init(&s->sv, server_path, "/tmp/ccai-twstream-XXXXXX", extra);
     s->tw = twilio_standin_start(NULL, NULL);
     assert_non_null(s->tw);
-    strcpy(s->dir, "/tmp/ccai-twstream-XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
     spawn_server(s);
 }
 
@@ -105,37 +74,20 @@ static void start(srv *s)
 
 static void stop(srv *s)
 {
-    if (s->pid > 0)
-        server_proc_stop(s->pid, SIGTERM);
+    stream_server_stop(&s->sv);
     twilio_standin_stop(s->tw);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", s->dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static char *logs(srv *s)
-{
-    char *all = server_proc_logs(s->dir, s->starts);
-    assert_non_null(all);
-    return all;
 }
 
 static int hook(srv *s, const char *path, const char *const *params, char **ret)
 {
     char url[512], pub[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->sv.port, path);
     snprintf(pub, sizeof pub, PUBLIC "%s", path);
     twilio_standin_webhook_opts o = {
         .url = url, .auth_token = TWILIO_STANDIN_TOKEN, .params = params, .signed_url = pub};
     int status = twilio_standin_webhook_ex(&o, ret);
     assert_true(status > 0);
     return status;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* The text between a and b in s (malloc'd), NULL when absent. */
@@ -185,7 +137,7 @@ static media_driver *connect_stream(srv *s, const twiml *t, int forge)
     char signed_url[256];
     snprintf(signed_url, sizeof signed_url, "wss://bot.example.test%s", t->path);
     const char *params[] = {"token", t->token, NULL};
-    twilio_media_opts o = {.port = s->port,
+    twilio_media_opts o = {.port = s->sv.port,
                            .path = t->path,
                            .signed_url = signed_url,
                            .auth_token = TWILIO_STANDIN_TOKEN,
@@ -198,51 +150,10 @@ static media_driver *connect_stream(srv *s, const twiml *t, int forge)
     return d;
 }
 
-/* Until the caller has heard at least ms of the bot and nothing is queued. */
-static size_t wait_heard(media_driver *d, size_t min_samples, int max_ms)
-{
-    size_t n = 0;
-    for (int t = 0; t < max_ms; t += 100) {
-        int16_t *h = media_driver_heard(d, &n);
-        free(h);
-        if (n >= min_samples && media_driver_queued_ms(d) == 0)
-            break;
-        sleep_ms(100);
-    }
-    return n;
-}
-
-static void say(media_driver *d, const char *text)
-{
-    static const Ccai_media_format pcm8 = {CCAI_MEDIA_PCM16, 8000, 1};
-    voice_audio a;
-    assert_true(voice_render(CCAI_SYNTH_ESPEAK, "en-us", 0.9, text, &pcm8, 100, 300, &a));
-    media_driver_say(d, (const int16_t *)a.data, a.len / 2);
-    voice_audio_free(&a);
-}
-
-static char *get_call(srv *s, const char *id)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/call/%s", id);
-    char *body = NULL;
-    long code = server_proc_request(s->port, "GET", path, NULL, "Bearer tok", &body);
-    assert_int_equal(code, 200);
-    return body;
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
-        n++;
-    return n;
-}
-
 static void test_stream_call(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     start(&s);
@@ -264,7 +175,7 @@ static void test_stream_call(void **state)
     media_driver *d = connect_stream(&s, &t, 0);
     assert_int_equal(media_driver_status(d), 101);
     /* The greeting plays; its marks come back. */
-    size_t heard = wait_heard(d, 8000, 30000);
+    size_t heard = stream_wait_heard(d, 8000, 30000);
     assert_true(heard >= 8000);
     char *marks = media_driver_marks(d);
     assert_non_null(marks);
@@ -273,34 +184,34 @@ static void test_stream_call(void **state)
     assert_int_equal(media_driver_warnings(d), 0); /* only media, mark, clear, well formed */
 
     /* The caller answers: recognised offline and stored. */
-    say(d, "the city of london");
+    stream_say(d, "the city of london", 8000);
     /* Barge-in: once the bot's reply is playing, the caller talks over it:
      * Twilio is told to clear. */
     int clears = media_driver_clears(d);
     for (int i = 0; i < 300 && media_driver_queued_ms(d) < 1000; i++)
-        sleep_ms(100);
+        stream_sleep_ms(100);
     assert_true(media_driver_queued_ms(d) >= 1000);
-    char *call = get_call(&s, t.id);
-    assert_true(count(call, "\"persona\":\"human\"") >= 1);
+    char *call = stream_server_call(&s.sv, t.id);
+    assert_true(stream_count(call, "\"persona\":\"human\"") >= 1);
     free(call);
-    say(d, "hello can you hear me now i want to talk about my claim please");
+    stream_say(d, "hello can you hear me now i want to talk about my claim please", 8000);
     for (int i = 0; i < 150 && media_driver_clears(d) == clears; i++)
-        sleep_ms(100);
+        stream_sleep_ms(100);
     assert_true(media_driver_clears(d) > clears);
     /* A DTMF press reaches the call. */
     media_driver_dtmf(d, '1');
-    sleep_ms(3000);
-    char *all = logs(&s);
+    stream_sleep_ms(3000);
+    char *all = stream_server_logs(&s.sv);
     assert_null(strstr(all, "not taken"));
     free(all);
 
     /* The server dies mid-call; Twilio runs the <Redirect>, the restarted
      * server takes the call back and the caller hears it again. */
-    char *before = get_call(&s, t.id);
-    int humans = count(before, "\"persona\":\"human\"");
+    char *before = stream_server_call(&s.sv, t.id);
+    int humans = stream_count(before, "\"persona\":\"human\"");
     free(before);
-    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
-    s.pid = -1;
+    assert_int_equal(server_proc_stop(s.sv.pid, SIGKILL), 128 + SIGKILL);
+    s.sv.pid = -1;
     media_driver_wait_closed(d, 5000);
     media_driver_free(d);
     spawn_server(&s);
@@ -311,11 +222,11 @@ static void test_stream_call(void **state)
     assert_string_equal(t2.id, t.id);
     d = connect_stream(&s, &t2, 0);
     assert_int_equal(media_driver_status(d), 101);
-    assert_true(wait_heard(d, 4000, 30000) >= 4000);
-    char *after = get_call(&s, t.id);
-    assert_true(count(after, "\"persona\":\"human\"") >= humans); /* nothing lost */
+    assert_true(stream_wait_heard(d, 4000, 30000) >= 4000);
+    char *after = stream_server_call(&s.sv, t.id);
+    assert_true(stream_count(after, "\"persona\":\"human\"") >= humans); /* nothing lost */
     free(after);
-    all = logs(&s);
+    all = stream_server_logs(&s.sv);
     assert_non_null(strstr(all, "taken back after a restart"));
     free(all);
 
@@ -325,11 +236,11 @@ static void test_stream_call(void **state)
     media_driver_free(d);
     bool ended = false;
     for (int i = 0; i < 100 && !ended; i++) {
-        char *c = get_call(&s, t.id);
+        char *c = stream_server_call(&s.sv, t.id);
         ended = strstr(c, "\"state\":\"ended\"") != NULL;
         free(c);
         if (!ended)
-            sleep_ms(100);
+            stream_sleep_ms(100);
     }
     assert_true(ended);
     stop(&s);
@@ -386,51 +297,18 @@ static bool wait_message(srv *s, const char *id, const char *persona, const char
                          const char *content, int max_ms)
 {
     for (int t = 0; t < max_ms; t += 100) {
-        char *body = get_call(s, id);
+        char *body = stream_server_call(&s->sv, id);
         json_t *j = json_loads(body, 0, NULL);
         free(body);
         bool found = j && find_obj(j, persona, action, content);
         json_decref(j);
         if (found)
             return true;
-        sleep_ms(100);
+        stream_sleep_ms(100);
     }
     return false;
 }
 
-/* Until the call is over (ended; done once its post-call work ran;
- * transferred). */
-static bool wait_over(srv *s, const char *id, int max_ms)
-{
-    for (int t = 0; t < max_ms; t += 100) {
-        char *c = get_call(s, id);
-        bool ok = strstr(c, "\"state\":\"ended\"") || strstr(c, "\"state\":\"done\"") ||
-                  strstr(c, "\"state\":\"transferred\"");
-        free(c);
-        if (ok)
-            return true;
-        sleep_ms(100);
-    }
-    return false;
-}
-
-static bool wait_log(srv *s, const char *what, int max_ms)
-{
-    for (int t = 0; t < max_ms; t += 100) {
-        char *all = logs(s);
-        bool ok = strstr(all, what) != NULL;
-        free(all);
-        if (ok)
-            return true;
-        sleep_ms(100);
-    }
-    return false;
-}
-
-/* The first REST request to the stand-in from index from on whose form
- * parameter name contains value (NULL: present); -1 within max_ms. Polled
- * every 10 ms: what the caller has heard when it arrives is looked at at
- * once. */
 static int wait_rest(srv *s, int from, const char *name, const char *value, int max_ms)
 {
     for (int t = 0; t < max_ms; t += 10) {
@@ -442,7 +320,7 @@ static int wait_rest(srv *s, int from, const char *name, const char *value, int 
             if (ok)
                 return i;
         }
-        sleep_ms(10);
+        stream_sleep_ms(10);
     }
     return -1;
 }
@@ -460,13 +338,14 @@ static bool has_mark(media_driver *d, const char *name)
 static int raw_get(srv *s, const char *path, const char *const *headers, char *head, size_t cap)
 {
     char req[2048];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", path, s->port);
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", path, s->sv.port);
     for (size_t i = 0; headers[i]; i++)
         n += snprintf(req + n, sizeof req - (size_t)n, "%s\r\n", headers[i]);
     n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->sv.port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct timeval tv = {10, 0};
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
@@ -490,7 +369,7 @@ static int raw_get(srv *s, const char *path, const char *const *headers, char *h
 static void test_stream_bad_input(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     start(&s);
@@ -517,7 +396,7 @@ static void test_stream_bad_input(void **state)
     /* The real stream still opens after them. */
     media_driver *d = connect_stream(&s, &t, 0);
     assert_int_equal(media_driver_status(d), 101);
-    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    assert_true(stream_wait_heard(d, 4000, 30000) >= 4000);
 
     /* Malformed messages: each logged, ignored; the call goes on (a key
      * pressed after them is stored). */
@@ -530,9 +409,9 @@ static void test_stream_bad_input(void **state)
     media_driver_send_raw(d, 0, unknown, strlen(unknown));
     media_driver_dtmf(d, '5');
     assert_true(wait_message(&s, t.id, "human", "dtmf", "5", 10000));
-    assert_true(wait_log(&s, "media stream: a binary frame (ignored)", 5000));
-    assert_true(wait_log(&s, "media stream: not JSON (ignored)", 5000));
-    assert_true(wait_log(&s, "media stream: an unknown event (ignored)", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "media stream: a binary frame (ignored)", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "media stream: not JSON (ignored)", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "media stream: an unknown event (ignored)", 5000));
     assert_false(media_driver_closed(d));
 
     /* A 2 MB message: the stream is closed with 1009 and logged; Twilio
@@ -549,7 +428,7 @@ static void test_stream_bad_input(void **state)
     free(big);
     assert_int_equal(media_driver_wait_closed(d, 10000), 1009);
     media_driver_free(d);
-    assert_true(wait_log(&s, "over the size limit", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "over the size limit", 5000));
     char *res = NULL;
     assert_int_equal(hook(&s, t.back, inbound_params, &res), 200);
     twiml t2;
@@ -563,7 +442,7 @@ static void test_stream_bad_input(void **state)
     media_driver_hangup(d);
     media_driver_wait_closed(d, 5000);
     media_driver_free(d);
-    assert_true(wait_over(&s, t.id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, t.id, 10000));
     stop(&s);
 }
 
@@ -573,7 +452,7 @@ static void test_stream_bad_input(void **state)
 static void test_stream_ivr(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     const char *extra[] = {
         "IVR__START=main",
@@ -588,7 +467,7 @@ static void test_stream_ivr(void **state)
     inbound(&s, &t);
     media_driver *d = connect_stream(&s, &t, 0);
     assert_int_equal(media_driver_status(d), 101);
-    assert_true(wait_heard(d, 1000, 30000) >= 1000); /* the main menu */
+    assert_true(stream_wait_heard(d, 1000, 30000) >= 1000); /* the main menu */
     media_driver_dtmf(d, '2');
     assert_true(wait_message(&s, t.id, "human", "menu", "main: 2 (Billing), key -> menu", 10000));
     media_driver_dtmf(d, '1');
@@ -598,7 +477,7 @@ static void test_stream_ivr(void **state)
     media_driver_hangup(d);
     media_driver_wait_closed(d, 5000);
     media_driver_free(d);
-    assert_true(wait_over(&s, t.id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, t.id, 10000));
     stop(&s);
 }
 
@@ -607,7 +486,7 @@ static void test_stream_ivr(void **state)
 static void test_stream_drop_reconnect(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     start(&s);
@@ -615,10 +494,10 @@ static void test_stream_drop_reconnect(void **state)
     inbound(&s, &t);
     media_driver *d = connect_stream(&s, &t, 0);
     assert_int_equal(media_driver_status(d), 101);
-    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    assert_true(stream_wait_heard(d, 4000, 30000) >= 4000);
     /* The network fails: no stop, no close frame. */
     media_driver_free(d);
-    assert_true(wait_log(&s, "media stream ended", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "media stream ended", 5000));
     /* Twilio goes on with the TwiML: the <Redirect> to this same server. */
     char *res = NULL;
     assert_int_equal(hook(&s, t.back, inbound_params, &res), 200);
@@ -627,20 +506,20 @@ static void test_stream_drop_reconnect(void **state)
     free(res);
     assert_string_equal(t2.id, t.id);
     assert_string_equal(t2.token, t.token);
-    assert_true(wait_log(&s, "the media stream dropped: reconnecting", 1000));
+    assert_true(stream_server_wait_log(&s.sv, "the media stream dropped: reconnecting", 1000));
     d = connect_stream(&s, &t2, 0);
     assert_int_equal(media_driver_status(d), 101);
     /* The same call goes on: a key is stored and answered on the new stream. */
     media_driver_dtmf(d, '3');
     assert_true(wait_message(&s, t.id, "human", "dtmf", "3", 10000));
-    assert_true(wait_heard(d, 2000, 30000) >= 2000);
-    char *all = logs(&s);
+    assert_true(stream_wait_heard(d, 2000, 30000) >= 2000);
+    char *all = stream_server_logs(&s.sv);
     assert_null(strstr(all, "taken back after a restart")); /* not a restart */
     free(all);
     media_driver_hangup(d);
     media_driver_wait_closed(d, 5000);
     media_driver_free(d);
-    assert_true(wait_over(&s, t.id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, t.id, 10000));
     stop(&s);
 }
 
@@ -649,7 +528,7 @@ static void test_stream_drop_reconnect(void **state)
 static void test_stream_bot_hangs_up(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     /* The caller stays silent: after the offline dialogue's silences, its
      * goodbye, then the hang-up. */
@@ -676,7 +555,7 @@ static void test_stream_bot_hangs_up(void **state)
     media_driver_hangup(d);
     media_driver_wait_closed(d, 5000);
     media_driver_free(d);
-    assert_true(wait_over(&s, t.id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, t.id, 10000));
     assert_true(wait_message(&s, t.id, "assistant", "talk", NULL, 1000));
     stop(&s);
 }
@@ -733,7 +612,7 @@ static media_driver *transfer_call(srv *s, standin **llm, twiml *t)
     inbound(s, t);
     media_driver *d = connect_stream(s, t, 0);
     assert_int_equal(media_driver_status(d), 101);
-    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    assert_true(stream_wait_heard(d, 4000, 30000) >= 4000);
     return d;
 }
 
@@ -743,7 +622,7 @@ static media_driver *transfer_call(srv *s, standin **llm, twiml *t)
 static void test_stream_transfer_no_answer(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     standin *llm;
@@ -772,11 +651,11 @@ static void test_stream_transfer_no_answer(void **state)
     int16_t *h = media_driver_heard(d, &n);
     free(h);
     assert_true(n >= 8000); /* the apology and the goodbye, on the new stream */
-    assert_true(wait_log(&s, "transfer failed: no-answer", 1000));
+    assert_true(stream_server_wait_log(&s.sv, "transfer failed: no-answer", 1000));
     media_driver_hangup(d);
     media_driver_wait_closed(d, 5000);
     media_driver_free(d);
-    assert_true(wait_over(&s, t.id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, t.id, 10000));
     stop(&s);
     standin_stop(llm);
 }
@@ -786,7 +665,7 @@ static void test_stream_transfer_no_answer(void **state)
 static void test_stream_transfer_bridged(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     standin *llm;
@@ -811,11 +690,11 @@ static void test_stream_transfer_bridged(void **state)
     assert_int_equal(hook(&s, action, bridged, &res), 200);
     assert_non_null(strstr(res, "<Hangup/>"));
     free(res);
-    assert_true(wait_over(&s, t.id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, t.id, 10000));
     /* Stored as transferred, to the agent's leg. */
     assert_true(wait_message(&s, t.id, "assistant", "transfer",
                              "CA0000000000000000000000000000dd01", 5000));
-    assert_false(wait_log(&s, "transfer failed", 100));
+    assert_false(stream_server_wait_log(&s.sv, "transfer failed", 100));
     stop(&s);
     standin_stop(llm);
 }
@@ -825,7 +704,7 @@ static void test_stream_transfer_bridged(void **state)
  * they were. */
 static bool said_stored(srv *s, const char *id, const char *words)
 {
-    char *body = get_call(s, id);
+    char *body = stream_server_call(&s->sv, id);
     json_t *j = json_loads(body, 0, NULL);
     free(body);
     json_t *msgs = json_object_get(j, "messages");
@@ -846,7 +725,7 @@ static bool said_stored(srv *s, const char *id, const char *words)
 static void test_stream_drop_unheard(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     start(&s);
@@ -861,7 +740,7 @@ static void test_stream_drop_unheard(void **state)
         free(h);
         if (n >= 8000 && media_driver_queued_ms(d) >= 1500)
             break;
-        sleep_ms(20);
+        stream_sleep_ms(20);
     }
     assert_true(n >= 8000);
     assert_true(media_driver_queued_ms(d) >= 1500);
@@ -872,12 +751,12 @@ static void test_stream_drop_unheard(void **state)
     assert_true(said_stored(&s, t.id, "Hello, this is"));
     /* The network fails mid-sentence. */
     media_driver_free(d);
-    assert_true(wait_log(&s, "media stream ended", 5000));
+    assert_true(stream_server_wait_log(&s.sv, "media stream ended", 5000));
     bool gone = false;
     for (int i = 0; i < 50 && !gone; i++) {
         gone = !said_stored(&s, t.id, "Hello, this is");
         if (!gone)
-            sleep_ms(100);
+            stream_sleep_ms(100);
     }
     assert_true(gone);
     stop(&s);
@@ -888,12 +767,12 @@ static void test_stream_drop_unheard(void **state)
 static void test_stream_outbound(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     start(&s);
     char *body = NULL;
-    long code = server_proc_request(s.port, "POST", "/call",
+    long code = server_proc_request(s.sv.port, "POST", "/call",
                                     "{\"phone_number\":\"+33612345678\",\"telephony\":\"twilio\"}",
                                     "Bearer tok", &body);
     assert_int_equal(code, 201);
@@ -915,14 +794,14 @@ static void test_stream_outbound(void **state)
     /* Twilio's CallSid for it: the one the server stored from the REST answer. */
     char sid[64] = "";
     for (int k = 0; k < 100 && !sid[0]; k++) {
-        char *c = get_call(&s, id);
+        char *c = stream_server_call(&s.sv, id);
         char *p = between(c, "\"provider_call_id\":\"", "\"");
         if (p)
             snprintf(sid, sizeof sid, "%s", p);
         free(p);
         free(c);
         if (!sid[0])
-            sleep_ms(100);
+            stream_sleep_ms(100);
     }
     assert_true(strncmp(sid, "CA", 2) == 0);
     const char *answered[] = {"AccountSid", TWILIO_STANDIN_SID, "CallSid",   sid,
@@ -938,7 +817,7 @@ static void test_stream_outbound(void **state)
     char signed_url[256];
     snprintf(signed_url, sizeof signed_url, "wss://bot.example.test%s", t.path);
     const char *params[] = {"token", t.token, NULL};
-    twilio_media_opts o = {.port = s.port,
+    twilio_media_opts o = {.port = s.sv.port,
                            .path = t.path,
                            .signed_url = signed_url,
                            .auth_token = TWILIO_STANDIN_TOKEN,
@@ -949,13 +828,13 @@ static void test_stream_outbound(void **state)
     assert_non_null(d);
     assert_int_equal(media_driver_status(d), 101);
     /* The bot speaks first; a key pressed is stored. */
-    assert_true(wait_heard(d, 4000, 30000) >= 4000);
+    assert_true(stream_wait_heard(d, 4000, 30000) >= 4000);
     media_driver_dtmf(d, '9');
     assert_true(wait_message(&s, id, "human", "dtmf", "9", 10000));
     media_driver_hangup(d);
     media_driver_wait_closed(d, 5000);
     media_driver_free(d);
-    assert_true(wait_over(&s, id, 10000));
+    assert_true(stream_server_wait_over(&s.sv, id, 10000));
     stop(&s);
 }
 

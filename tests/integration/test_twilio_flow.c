@@ -11,126 +11,31 @@
 
 #include "channels/twilio/twilio_sig.h"
 #include "http/form.h"
-#include "support/exchange.h"
-#include "support/llm_standin.h"
-#include "support/twilio_standin.h"
+#include "support/twilio_env.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PUBLIC_URL "https://bot.example.test"
+#define PUBLIC_URL TWILIO_ENV_PUBLIC_URL
+#define FIRST_SID  "CA00000000000000000000000000000001"
 
 typedef http_answer answer;
-
-typedef struct env {
-    standin *llm;
-    twilio_standin *tw;
-    ccai_config *cfg;
-    ccai_poll *poll;
-    ccai_ctx *ctx;
-} env;
-
-static void env_init_kv(env *e, const char *const *extra);
-
-static void env_init(env *e)
-{
-    env_init_kv(e, NULL);
-}
+typedef twilio_env env;
 
 /* extra: more "key", "value" pairs, NULL-terminated. */
 static void env_init_kv(env *e, const char *const *extra)
 {
-    memset(e, 0, sizeof *e);
-    e->llm = standin_start(NULL);
-    e->tw = twilio_standin_start(NULL, NULL);
-    assert_non_null(e->llm);
-    assert_non_null(e->tw);
-    char ep[64];
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(e->llm));
-    assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
-    const char *kv[][2] = {
-        {"database.sqlite.path", ":memory:"},
-        {"llm.fast.mode", "openai_compatible"},
-        {"llm.fast.endpoint", ep},
-        {"twilio.account_sid", TWILIO_STANDIN_SID},
-        {"twilio.auth_token", TWILIO_STANDIN_TOKEN},
-        {"twilio.phone_number", "+15550001111"},
-        {"twilio.api_base_url", twilio_standin_url(e->tw)},
-        {"server.public_url", PUBLIC_URL},
-        {"server.api_token", "api"},
-        {"conversation.initiate.lang.default_short_code", "en-US"},
-        {"conversation.initiate.agent_phone_number", "+15550009999"},
-        {"sms.mode", "twilio"},
-        {"conversation.recording_enabled", "true"},
-    };
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
-        if (ccai_config_set(e->cfg, kv[i][0], kv[i][1]) != CCAI_OK)
-            fail_msg("%s: %s", kv[i][0], ccai_config_errmsg(e->cfg));
-    }
-    for (size_t i = 0; extra && extra[i]; i += 2) {
-        if (ccai_config_set(e->cfg, extra[i], extra[i + 1]) != CCAI_OK)
-            fail_msg("%s: %s", extra[i], ccai_config_errmsg(e->cfg));
-    }
-    assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
+    static const char *const fixed[] = {
+        "conversation.initiate.agent_phone_number", "+15550009999", "sms.mode", "twilio",
+        "conversation.recording_enabled",           "true",         NULL};
+    twilio_env_init(e, ":memory:", fixed, extra);
 }
 
-static void env_free(env *e)
+static void env_init(env *e)
 {
-    ccai_poll_free(e->poll);
-    ccai_config_free(e->cfg);
-    standin_stop(e->llm);
-    twilio_standin_stop(e->tw);
-}
-
-/* POST a webhook the way Twilio does: form body, X-Twilio-Signature over
- * the public URL; forge breaks the signature. Waits for the (maybe late)
- * answer. */
-static void webhook(env *e, const char *target, const char *const *pairs, bool forge, answer *a)
-{
-    char *body = Ccai_form_encode(pairs);
-    assert_non_null(body);
-    Ccai_form form = {0};
-    assert_int_equal(Ccai_form_parse(body, strlen(body), &form, NULL), CCAI_OK);
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", PUBLIC_URL, target);
-    char *sig = Ccai_twilio_signature(forge ? "not-the-token" : TWILIO_STANDIN_TOKEN, url, &form);
-    Ccai_form_free(&form);
-    ccai_http_header h[2] = {{"X-Twilio-Signature", sig},
-                             {"Content-Type", "application/x-www-form-urlencoded"}};
-    assert_true(exchange_run(e->ctx, e->poll, "POST", target, h, 2, body, "54.172.60.1", a));
-    ccai_free(sig);
-    ccai_free(body);
-}
-
-/* The value of attr="..." after the first occurrence of tag, XML-unescaped. */
-static void attr(const char *xml, const char *tag, const char *name, char *out, size_t len)
-{
-    const char *t = strstr(xml, tag);
-    assert_non_null(t);
-    char key[64];
-    snprintf(key, sizeof key, " %s=\"", name);
-    const char *v = strstr(t, key);
-    assert_non_null(v);
-    v += strlen(key);
-    size_t n = 0;
-    while (*v && *v != '"' && n + 1 < len) {
-        if (!strncmp(v, "&amp;", 5)) {
-            out[n++] = '&';
-            v += 5;
-        } else {
-            out[n++] = *v++;
-        }
-    }
-    out[n] = '\0';
-}
-
-/* The path+query of a URL under PUBLIC_URL. */
-static const char *local(const char *url)
-{
-    assert_int_equal(strncmp(url, PUBLIC_URL, strlen(PUBLIC_URL)), 0);
-    return url + strlen(PUBLIC_URL);
+    env_init_kv(e, NULL);
 }
 
 static int count(const char *hay, const char *needle)
@@ -139,27 +44,6 @@ static int count(const char *hay, const char *needle)
     for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
         n++;
     return n;
-}
-
-/* Follow <Redirect>s as Twilio does; all the TwiML seen goes to all. */
-static int follow(env *e, answer *a, char *all, size_t len)
-{
-    int hops = 0;
-    strncat(all, a->body, len - strlen(all) - 1);
-    while (strstr(a->body, "<Redirect") && hops++ < 20) {
-        char next[512];
-        const char *r = strstr(a->body, "<Redirect");
-        const char *u = strchr(r, '>') + 1;
-        size_t n = (size_t)(strstr(u, "</Redirect>") - u);
-        snprintf(next, sizeof next, "%.*s", (int)n, u);
-        char *amp;
-        while ((amp = strstr(next, "&amp;")))
-            memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
-        const char *only[] = {"CallSid", "CA00000000000000000000000000000001", NULL};
-        webhook(e, local(next), only, false, a);
-        strncat(all, a->body, len - strlen(all) - 1);
-    }
-    return hops;
 }
 
 static void test_inbound_call(void **state)
@@ -175,14 +59,14 @@ static void test_inbound_call(void **state)
                            "CallStatus", "ringing",
                            "Direction",  "inbound",
                            NULL};
-    webhook(&e, "/twilio/voice", voice, true, &a);
+    twilio_env_webhook(&e, "/twilio/voice", voice, true, &a);
     assert_int_equal(a.status, 403); /* forged */
     ccai_http_header auth[1] = {{"Authorization", "Bearer api"}};
     assert_true(exchange_run(e.ctx, e.poll, "GET", "/metrics", auth, 1, NULL, "127.0.0.1", &a));
     assert_non_null(
         strstr(a.body, "ccai_webhooks_rejected_total{provider=\"twilio\",reason=\"signature\"} 1"));
 
-    webhook(&e, "/twilio/voice", voice, false, &a);
+    twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "<Response><Gather "));
     assert_non_null(strstr(a.body, "input=\"speech dtmf\""));
@@ -190,7 +74,7 @@ static void test_inbound_call(void **state)
     assert_non_null(strstr(a.body, "<Say"));
     assert_null(strstr(a.body, "Multilingual")); /* Azure voice names are not Twilio's */
     char gather[512];
-    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
     assert_non_null(strstr(gather, "/twilio/gather?call="));
     /* Recording is on: Twilio was asked to record this call. */
     uint64_t rec_until = ccai_time_ms() + 5000;
@@ -205,7 +89,7 @@ static void test_inbound_call(void **state)
     }
     assert_true(asked);
     char rec[512];
-    snprintf(rec, sizeof rec, "/twilio/recording%s", strchr(local(gather), '?'));
+    snprintf(rec, sizeof rec, "/twilio/recording%s", strchr(twilio_env_local(gather), '?'));
     const char *recorded[] = {"CallSid",
                               "CA00000000000000000000000000000001",
                               "RecordingUrl",
@@ -213,7 +97,7 @@ static void test_inbound_call(void **state)
                               "RecordingStatus",
                               "completed",
                               NULL};
-    webhook(&e, rec, recorded, false, &a);
+    twilio_env_webhook(&e, rec, recorded, false, &a);
     assert_int_equal(a.status, 204);
 
     /* A streamed answer: the first sentence comes back at once with a
@@ -229,10 +113,10 @@ static void test_inbound_call(void **state)
                             "Confidence",
                             "0.93",
                             NULL};
-    webhook(&e, local(gather), speech, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(gather), speech, false, &a);
     assert_int_equal(a.status, 200);
     char all[8192] = "";
-    int hops = follow(&e, &a, all, sizeof all);
+    int hops = twilio_env_follow(&e, FIRST_SID, &a, all, sizeof all);
     assert_true(hops >= 1);                     /* the answer did stream */
     assert_non_null(strstr(a.body, "<Gather")); /* the bot listens again */
     assert_int_equal(count(all, "I am so sorry."), 1);
@@ -247,25 +131,25 @@ static void test_inbound_call(void **state)
     t.tool_calls = &tc;
     t.n_tool_calls = 1;
     standin_push(e.llm, &t);
-    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
     const char *human[] = {"CallSid", "CA00000000000000000000000000000001", "SpeechResult",
                            "I want to talk to a person", NULL};
-    webhook(&e, local(gather), human, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(gather), human, false, &a);
     all[0] = '\0';
-    follow(&e, &a, all, sizeof all); /* the announcement, then the Dial */
+    twilio_env_follow(&e, FIRST_SID, &a, all, sizeof all); /* the announcement, then the Dial */
     assert_non_null(strstr(a.body, "<Dial"));
     assert_non_null(strstr(a.body, "<Number>+15550009999</Number>"));
     char dial[512];
-    attr(a.body, "<Dial", "action", dial, sizeof dial);
+    twilio_env_attr(a.body, "<Dial", "action", dial, sizeof dial);
     const char *busy[] = {"CallSid", "CA00000000000000000000000000000001", "DialCallStatus",
                           "no-answer", NULL};
-    webhook(&e, local(dial), busy, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(dial), busy, false, &a);
     assert_non_null(strstr(a.body, "<Say"));
     assert_non_null(strstr(a.body, "<Hangup/>")); /* apology, goodbye, hang up */
 
     /* Twilio ends the call: post-call work is queued. */
     char fixed[512]; /* the status route of the same call, with its secret */
-    snprintf(fixed, sizeof fixed, "/twilio/status%s", strchr(local(dial), '?'));
+    snprintf(fixed, sizeof fixed, "/twilio/status%s", strchr(twilio_env_local(dial), '?'));
     const char *done[] = {"CallSid",
                           "CA00000000000000000000000000000001",
                           "CallStatus",
@@ -273,7 +157,7 @@ static void test_inbound_call(void **state)
                           "CallDuration",
                           "42",
                           NULL};
-    webhook(&e, fixed, done, false, &a);
+    twilio_env_webhook(&e, fixed, done, false, &a);
     assert_int_equal(a.status, 204);
 
     char *json = NULL;
@@ -313,15 +197,15 @@ static void test_inbound_call(void **state)
     const char *sms[] = {
         "From", "+33612345678", "To", "+15550001111", "Body", "Here is my policy number: P-77",
         NULL};
-    webhook(&e, "/twilio/sms", sms, false, &a);
+    twilio_env_webhook(&e, "/twilio/sms", sms, false, &a);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "<Response/>"));
     assert_int_equal(ccai_ctx_call_find_json(e.ctx, "+33612345678", 0, &json), CCAI_OK);
     assert_non_null(strstr(json, "P-77"));
     ccai_free(json);
-    webhook(&e, "/twilio/sms", sms, true, &a);
+    twilio_env_webhook(&e, "/twilio/sms", sms, true, &a);
     assert_int_equal(a.status, 403);
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 /* A transfer the agent answers: the bot leaves, the call is over. */
@@ -335,9 +219,9 @@ static void test_transfer_answered(void **state)
                            "From",    "+33699999999",
                            "To",      "+15550001111",
                            NULL};
-    webhook(&e, "/twilio/voice", voice, false, &a);
+    twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
     char gather[512];
-    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
     standin_tool_call tc = {.id = "t1", .name = "talk_to_human", .arguments = "{}"};
     standin_spec t = STANDIN_SPEC_INIT;
     t.kind = STANDIN_TOOL_CALLS;
@@ -346,12 +230,12 @@ static void test_transfer_answered(void **state)
     standin_push(e.llm, &t);
     const char *human[] = {"CallSid", "CA00000000000000000000000000000003", "SpeechResult",
                            "Put me through to an agent please", NULL};
-    webhook(&e, local(gather), human, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(gather), human, false, &a);
     char all[8192] = "";
-    follow(&e, &a, all, sizeof all);
+    twilio_env_follow(&e, FIRST_SID, &a, all, sizeof all);
     assert_non_null(strstr(a.body, "<Number>+15550009999</Number>"));
     char dial[512];
-    attr(a.body, "<Dial", "action", dial, sizeof dial);
+    twilio_env_attr(a.body, "<Dial", "action", dial, sizeof dial);
     const char *ok[] = {"CallSid",
                         "CA00000000000000000000000000000003",
                         "DialCallStatus",
@@ -359,7 +243,7 @@ static void test_transfer_answered(void **state)
                         "DialCallSid",
                         "CA00000000000000000000000000000004",
                         NULL};
-    webhook(&e, local(dial), ok, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(dial), ok, false, &a);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "<Hangup/>"));
     assert_null(strstr(a.body, "<Say")); /* no apology: the agent took it */
@@ -369,7 +253,7 @@ static void test_transfer_answered(void **state)
     assert_non_null(strstr(json, "\"in_progress\":false"));
     assert_null(strstr(json, "Call back the customer"));
     ccai_free(json);
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 static void test_outbound_call(void **state)
@@ -406,7 +290,7 @@ static void test_outbound_call(void **state)
                               "Direction", "outbound-api",
                               NULL};
     answer v;
-    webhook(&e, local(url), answered, false, &v);
+    twilio_env_webhook(&e, twilio_env_local(url), answered, false, &v);
     assert_int_equal(v.status, 200);
     assert_non_null(strstr(v.body, "<Gather"));
     assert_non_null(strstr(v.body, "Robin")); /* the greeting names the bot */
@@ -419,22 +303,7 @@ static void test_outbound_call(void **state)
     const char *bad = "{\"telephony\":\"carrier-pigeon\",\"phone_number\":\"+33612345678\"}";
     assert_true(exchange_run(e.ctx, e.poll, "POST", "/call", h, 1, bad, "127.0.0.1", &a));
     assert_int_equal(a.status, 400);
-    env_free(&e);
-}
-
-/* Requests the Twilio stand-in got whose path contains what, and (to not
- * NULL) whose To parameter is to. */
-static int count_requests(env *e, const char *what, const char *to)
-{
-    int n = 0;
-    for (int i = 0; i < twilio_standin_request_count(e->tw); i++) {
-        char *rp = twilio_standin_request_path(e->tw, i);
-        char *rto = to ? twilio_standin_request_param(e->tw, i, "To", 0) : NULL;
-        n += rp && strstr(rp, what) && (!to || (rto && !strcmp(rto, to)));
-        free(rp);
-        free(rto);
-    }
-    return n;
+    twilio_env_free(&e);
 }
 
 /* Run the loop until the Twilio stand-in got n requests matching (what,
@@ -442,9 +311,9 @@ static int count_requests(env *e, const char *what, const char *to)
 static void await_requests(env *e, const char *what, const char *to, int n)
 {
     uint64_t until = ccai_time_ms() + 10000;
-    while (count_requests(e, what, to) < n && ccai_time_ms() < until)
+    while (twilio_env_requests(e, what, to) < n && ccai_time_ms() < until)
         ccai_poll_run_once(e->poll, 20);
-    assert_int_equal(count_requests(e, what, to), n);
+    assert_int_equal(twilio_env_requests(e, what, to), n);
 }
 
 static char *call_json(env *e, const char *phone)
@@ -462,20 +331,20 @@ static void inbound_and_speak(env *e, const char *sid, const char *from, char *g
     const char *voice[] = {"CallSid",   sid,       "AccountSid",   TWILIO_STANDIN_SID, "From",
                            from,        "To",      "+15550001111", "CallStatus",       "ringing",
                            "Direction", "inbound", "ApiVersion",   "2010-04-01",       NULL};
-    webhook(e, "/twilio/voice", voice, false, &a);
+    twilio_env_webhook(e, "/twilio/voice", voice, false, &a);
     assert_int_equal(a.status, 200);
-    attr(a.body, "<Gather", "action", gather, len);
+    twilio_env_attr(a.body, "<Gather", "action", gather, len);
     standin_spec sp = STANDIN_SPEC_INIT;
     sp.content = "I am sorry to hear that. When did it happen?";
     standin_push(e->llm, &sp);
     const char *speech[] = {"CallSid", sid, "SpeechResult", "My basement is flooded", "Confidence",
                             "0.9",     NULL};
-    webhook(e, local(gather), speech, false, &a);
+    twilio_env_webhook(e, twilio_env_local(gather), speech, false, &a);
     assert_int_equal(a.status, 200);
     char all[4096] = "";
-    follow(e, &a, all, sizeof all);
+    twilio_env_follow(e, FIRST_SID, &a, all, sizeof all);
     assert_non_null(strstr(a.body, "<Gather"));
-    attr(a.body, "<Gather", "action", gather, len);
+    twilio_env_attr(a.body, "<Gather", "action", gather, len);
 }
 
 /* Twilio posts an inbound call's status callback to the StatusCallback URL
@@ -524,9 +393,9 @@ static void test_inbound_status_on_the_number(void **state)
                                "SequenceNumber",
                                "0",
                                NULL};
-    webhook(&e, "/twilio/status", completed, true, &a);
+    twilio_env_webhook(&e, "/twilio/status", completed, true, &a);
     assert_int_equal(a.status, 403); /* the signature stays required */
-    webhook(&e, "/twilio/status", completed, false, &a);
+    twilio_env_webhook(&e, "/twilio/status", completed, false, &a);
     assert_int_equal(a.status, 204);
     char *json = call_json(&e, from);
     assert_non_null(strstr(json, "\"in_progress\":false"));
@@ -538,22 +407,22 @@ static void test_inbound_status_on_the_number(void **state)
     await_requests(&e, "/Messages.json", from, 1);
 
     /* The same callback again, and a "ringing" that was delivered late. */
-    webhook(&e, "/twilio/status", completed, false, &a);
+    twilio_env_webhook(&e, "/twilio/status", completed, false, &a);
     assert_int_equal(a.status, 204);
     const char *ringing[] = {"AccountSid", TWILIO_STANDIN_SID, "CallSid", sid,    "CallStatus",
                              "ringing",    "SequenceNumber",   "0",       "From", from,
                              "To",         "+15550001111",     NULL};
-    webhook(&e, "/twilio/status", ringing, false, &a);
+    twilio_env_webhook(&e, "/twilio/status", ringing, false, &a);
     assert_int_equal(a.status, 204);
     /* A call nobody here knows: nothing to do. */
     const char *other[] = {"CallSid", "CA0000000000000000000000000000ffff", "CallStatus",
                            "completed", NULL};
-    webhook(&e, "/twilio/status", other, false, &a);
+    twilio_env_webhook(&e, "/twilio/status", other, false, &a);
     assert_int_equal(a.status, 204);
     uint64_t until = ccai_time_ms() + 500;
     while (ccai_time_ms() < until)
         ccai_poll_run_once(e.poll, 20);
-    assert_int_equal(count_requests(&e, "/Messages.json", from), 1); /* one report only */
+    assert_int_equal(twilio_env_requests(&e, "/Messages.json", from), 1); /* one report only */
     json = call_json(&e, from);
     assert_non_null(strstr(json, "\"in_progress\":false"));
     ccai_free(json);
@@ -566,10 +435,10 @@ static void test_inbound_status_on_the_number(void **state)
         snprintf(csid, sizeof csid, "CA00000000000000000000000000000c%02zu", i);
         snprintf(phone, sizeof phone, "+3361111333%zu", i);
         const char *voice[] = {"CallSid", csid, "From", phone, "To", "+15550001111", NULL};
-        webhook(&e, "/twilio/voice", voice, false, &a);
+        twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
         assert_int_equal(a.status, 200);
         const char *end[] = {"CallSid", csid, "CallStatus", ends[i], "From", phone, NULL};
-        webhook(&e, "/twilio/status", end, false, &a);
+        twilio_env_webhook(&e, "/twilio/status", end, false, &a);
         assert_int_equal(a.status, 204);
         json = call_json(&e, phone);
         assert_non_null(strstr(json, "\"in_progress\":false"));
@@ -578,7 +447,7 @@ static void test_inbound_status_on_the_number(void **state)
         assert_non_null(strstr(json, want));
         ccai_free(json);
     }
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 /* A call the bot hangs up is over once its <Hangup/> went out, whether or
@@ -593,13 +462,13 @@ static void test_hangup_ends_the_call(void **state)
     const char *from = "+33677776666";
     answer a;
     const char *voice[] = {"CallSid", sid, "From", from, "To", "+15550001111", NULL};
-    webhook(&e, "/twilio/voice", voice, false, &a);
+    twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
     assert_int_equal(a.status, 200);
     char gather[512];
     const char *silent[] = {"CallSid", sid, NULL}; /* no SpeechResult: the Gather timed out */
     for (int i = 0; i < 10 && strstr(a.body, "<Gather"); i++) {
-        attr(a.body, "<Gather", "action", gather, sizeof gather);
-        webhook(&e, local(gather), silent, false, &a);
+        twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
+        twilio_env_webhook(&e, twilio_env_local(gather), silent, false, &a);
         assert_int_equal(a.status, 200);
     }
     assert_non_null(strstr(a.body, "<Hangup/>"));
@@ -612,7 +481,7 @@ static void test_hangup_ends_the_call(void **state)
     ccai_http_header auth[1] = {{"Authorization", "Bearer api"}};
     assert_true(exchange_run(e.ctx, e.poll, "GET", "/metrics", auth, 1, NULL, "127.0.0.1", &a));
     assert_non_null(strstr(a.body, "\nccai_calls_in_progress 0\n"));
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 /* Twilio reports a recording once it is stored, after the call's completed
@@ -641,7 +510,7 @@ static void test_recording_after_completed(void **state)
         "From",           from, "To",         "+15550001111", "Direction",    "inbound",
         "SequenceNumber", "0",  NULL};
     answer a;
-    webhook(&e, "/twilio/status", completed, false, &a);
+    twilio_env_webhook(&e, "/twilio/status", completed, false, &a);
     assert_int_equal(a.status, 204);
     const char *recorded[] = {"AccountSid",
                               TWILIO_STANDIN_SID,
@@ -667,13 +536,13 @@ static void test_recording_after_completed(void **state)
                               NULL};
     /* A wrong secret in our URL is refused. */
     char forged[512];
-    snprintf(forged, sizeof forged, "%s", local(cb));
+    snprintf(forged, sizeof forged, "%s", twilio_env_local(cb));
     char *sec = strstr(forged, "&s=");
     assert_non_null(sec);
     sec[3] = sec[3] == 'x' ? 'y' : 'x';
-    webhook(&e, forged, recorded, false, &a);
+    twilio_env_webhook(&e, forged, recorded, false, &a);
     assert_int_equal(a.status, 404);
-    webhook(&e, local(cb), recorded, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(cb), recorded, false, &a);
     assert_int_equal(a.status, 204);
     char *json = call_json(&e, from);
     assert_non_null(strstr(json, "\"in_progress\":false"));
@@ -683,7 +552,7 @@ static void test_recording_after_completed(void **state)
     assert_non_null(strstr(json, "\"recording_duration_ms\":58000"));
     ccai_free(json);
     free(cb);
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 /* Out of memory ------------------------------------------------------------------- */
@@ -790,21 +659,21 @@ static void test_webhooks_answered_out_of_memory(void **state)
         snprintf(from, sizeof from, "+337%08ld", k);
         const char *voice[] = {"CallSid", sid, "From", from, "To", "+15550001111", NULL};
         answer a;
-        webhook(&e, "/twilio/voice", voice, false, &a);
+        twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
         assert_int_equal(a.status, 200);
-        attr(a.body, "<Gather", "action", gather, sizeof gather);
+        twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
         standin_spec sp = STANDIN_SPEC_INIT;
         sp.content = "I am sorry to hear that. When did it happen?";
         standin_push(e.llm, &sp);
         const char *speech[] = {"CallSid", sid, "SpeechResult", "My basement is flooded", NULL};
         bool reached = false;
-        if (post_failing(&e, local(gather), speech, k, &reached) == 0)
+        if (post_failing(&e, twilio_env_local(gather), speech, k, &reached) == 0)
             fail_msg("allocation %ld of the gather webhook failed: no answer", k);
         if (!reached)
             break;
     }
     printf("# gather webhook: %ld allocation points, each answered\n", k);
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 /* An outbound call placed with Twilio's answering-machine detection and
@@ -882,7 +751,7 @@ static void test_outbound_voicemail(void **state)
                               amd.duration_ms,
                               NULL};
     answer v;
-    webhook(&e, local(amd.url), answered, false, &v);
+    twilio_env_webhook(&e, twilio_env_local(amd.url), answered, false, &v);
     assert_int_equal(v.status, 200);
     assert_non_null(strstr(v.body, "We tried to reach you"));
     assert_non_null(strstr(v.body, "Robin from Contoso"));
@@ -891,14 +760,14 @@ static void test_outbound_voicemail(void **state)
     const char *completed[] = {
         "CallSid",      sid,  "AccountSid", TWILIO_STANDIN_SID, "CallStatus", "completed",
         "CallDuration", "14", "AnsweredBy", amd.answered_by,    NULL};
-    webhook(&e, local(status), completed, false, &v);
+    twilio_env_webhook(&e, twilio_env_local(status), completed, false, &v);
     assert_true(v.status == 200 || v.status == 204);
     char *json = call_json(&e, "+33612345678");
     assert_non_null(strstr(json, "\"end_reason\":\"voicemail\""));
     assert_non_null(strstr(json, "answered by machine_end_beep"));
     assert_non_null(strstr(json, "\"outcome\":\"scheduled\"")); /* called again later */
     ccai_free(json);
-    env_free(&e);
+    twilio_env_free(&e);
 
     /* A person: the conversation, as without detection. */
     env_init_kv(&e, on);
@@ -907,11 +776,11 @@ static void test_outbound_voicemail(void **state)
     answered[1] = sid;
     answered[15] = amd.answered_by;
     answered[17] = amd.duration_ms;
-    webhook(&e, local(amd.url), answered, false, &v);
+    twilio_env_webhook(&e, twilio_env_local(amd.url), answered, false, &v);
     assert_int_equal(v.status, 200);
     assert_non_null(strstr(v.body, "<Gather"));
     assert_null(strstr(v.body, "We tried to reach you"));
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 /* AsyncAmd: Twilio asks for the TwiML at once (no AnsweredBy: the bot
@@ -940,7 +809,7 @@ static void test_outbound_voicemail_async(void **state)
                               "Direction",  "outbound-api",
                               NULL};
     answer v;
-    webhook(&e, local(amd.url), answered, false, &v);
+    twilio_env_webhook(&e, twilio_env_local(amd.url), answered, false, &v);
     assert_int_equal(v.status, 200);
     assert_non_null(strstr(v.body, "<Gather")); /* the greeting, while Twilio listens */
     const char *verdict[] = {"CallSid",
@@ -952,7 +821,7 @@ static void test_outbound_voicemail_async(void **state)
                              "MachineDetectionDuration",
                              amd.duration_ms,
                              NULL};
-    webhook(&e, local(amd.amd_url), verdict, false, &v);
+    twilio_env_webhook(&e, twilio_env_local(amd.amd_url), verdict, false, &v);
     assert_int_equal(v.status, 204);
     /* The call is redirected to what the bot does now. */
     char path[128];
@@ -963,7 +832,7 @@ static void test_outbound_voicemail_async(void **state)
     assert_non_null(next);
     assert_non_null(strstr(next, "/twilio/next?call="));
     const char *only[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, NULL};
-    webhook(&e, local(next), only, false, &v);
+    twilio_env_webhook(&e, twilio_env_local(next), only, false, &v);
     free(next);
     assert_int_equal(v.status, 200);
     assert_non_null(strstr(v.body, "We tried to reach you"));
@@ -971,7 +840,7 @@ static void test_outbound_voicemail_async(void **state)
     char *json = call_json(&e, "+33612345678");
     assert_non_null(strstr(json, "answered by machine_end_silence"));
     ccai_free(json);
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 /* An IVR menu (ivr.menus) on Twilio's Gather: the prompt in a <Gather> of
@@ -1001,24 +870,24 @@ static void test_ivr_gather(void **state)
                            "+33699999999", "To",      "+15550001111", "CallStatus",       "ringing",
                            "Direction",    "inbound", "ApiVersion",   "2010-04-01",       NULL};
     answer a;
-    webhook(&e, "/twilio/voice", voice, false, &a);
+    twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "For billing, press 2."));
     assert_non_null(strstr(a.body, "numDigits=\"1\""));
     char gather[1024];
-    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
     /* Silence: offered again. */
     const char *empty[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, NULL};
-    webhook(&e, local(gather), empty, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(gather), empty, false, &a);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "For billing, press 2."));
-    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
     /* A key. */
     const char *key[] = {"CallSid", sid, "AccountSid", TWILIO_STANDIN_SID, "Digits", "2", NULL};
-    webhook(&e, local(gather), key, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(gather), key, false, &a);
     assert_int_equal(a.status, 200);
     assert_non_null(strstr(a.body, "For your balance, press 1."));
-    attr(a.body, "<Gather", "action", gather, sizeof gather);
+    twilio_env_attr(a.body, "<Gather", "action", gather, sizeof gather);
     /* Words. */
     const char *words[] = {"CallSid",
                            sid,
@@ -1029,10 +898,10 @@ static void test_ivr_gather(void **state)
                            "Confidence",
                            "0.87",
                            NULL};
-    webhook(&e, local(gather), words, false, &a);
+    twilio_env_webhook(&e, twilio_env_local(gather), words, false, &a);
     assert_int_equal(a.status, 200);
     char all[8192] = "";
-    follow(&e, &a, all, sizeof all);
+    twilio_env_follow(&e, FIRST_SID, &a, all, sizeof all);
     assert_null(strstr(all, "numDigits")); /* the conversation: words, any length */
     char *json = call_json(&e, "+33699999999");
     assert_non_null(strstr(json, "main: 2 (billing), key -> menu"));
@@ -1040,7 +909,7 @@ static void test_ivr_gather(void **state)
     assert_non_null(strstr(json, "Tell the customer their balance."));
     assert_non_null(strstr(json, "\"state\":\"conversation\""));
     ccai_free(json);
-    env_free(&e);
+    twilio_env_free(&e);
 }
 
 int main(void)

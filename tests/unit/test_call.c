@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "store/sqlite.h"
 #include "support/db_lock.h"
+#include "support/otlp_collector.h"
 #include "support/twilio_standin.h"
 
 #include <jansson.h>
@@ -897,11 +898,14 @@ typedef struct pending_sync {
 static pending_sync deferred_q[32];
 static size_t deferred_n;
 
+static size_t deferred_calls; /* syncs asked, ever */
+
 static ccai_status deferred_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud)
 {
     (void)st;
     assert_true(deferred_n < 32);
     deferred_q[deferred_n++] = (pending_sync){done, ud};
+    deferred_calls++;
     return CCAI_OK;
 }
 
@@ -963,28 +967,57 @@ static void tell_state(ccai_call *c, ccai_call_state from, ccai_call_state to, v
     t->last = to;
 }
 
+/* An engine of its own on a store whose commits come back when the test
+ * says (deferred_commit()), in a context on a poll loop. */
+typedef struct async_env {
+    ccai_config *cfg;
+    ccai_poll *pl;
+    ccai_ctx *ctx;
+    Ccai_store *store;
+    Ccai_store_backend async;
+    Ccai_metrics *metrics;
+    Ccai_sms_provider *sms;
+    Ccai_logger log;
+    Ccai_engine *eng;
+} async_env;
+
+/* kv: more settings ("key", "value", ..., NULL; NULL: none). */
+static void async_env_init(async_env *a, const char *const *kv)
+{
+    memset(a, 0, sizeof *a);
+    assert_int_equal(ccai_config_new(&a->cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(a->cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        assert_int_equal(ccai_config_set(a->cfg, kv[i], kv[i + 1]), CCAI_OK);
+    assert_int_equal(ccai_poll_new(a->cfg, &a->pl, &a->ctx, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(":memory:", &a->store, NULL), CCAI_OK);
+    a->async = Ccai_sqlite_backend;
+    a->async.writes_durable = false;
+    a->async.sync = deferred_sync;
+    a->store->backend = &a->async;
+    a->metrics = Ccai_metrics_new();
+    assert_int_equal(Ccai_sms_outbox_new(&a->log, &a->sms), CCAI_OK);
+    Ccai_engine_env ee = {a->ctx, a->cfg, &a->log, a->store, a->metrics, a->sms, NULL, NULL, NULL};
+    assert_int_equal(Ccai_engine_new(&ee, &a->eng, NULL), CCAI_OK);
+}
+
+static void async_env_free(async_env *a)
+{
+    Ccai_engine_free(a->eng);
+    Ccai_sms_provider_free(a->sms);
+    Ccai_metrics_free(a->metrics);
+    a->store->backend = &Ccai_sqlite_backend;
+    Ccai_store_close(a->store);
+    ccai_poll_free(a->pl);
+    ccai_config_free(a->cfg);
+}
+
 static void test_acts_after_async_commit(void **state)
 {
     (void)state;
-    ccai_config *cfg = NULL;
-    ccai_poll *pl = NULL;
-    ccai_ctx *ctx = NULL;
-    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
-    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
-    Ccai_store *store = NULL;
-    assert_int_equal(Ccai_sqlite_open(":memory:", &store, NULL), CCAI_OK);
-    Ccai_store_backend async = Ccai_sqlite_backend;
-    async.writes_durable = false;
-    async.sync = deferred_sync;
-    store->backend = &async;
-    Ccai_metrics *metrics = Ccai_metrics_new();
-    Ccai_sms_provider *sms = NULL;
-    Ccai_logger log = {0};
-    assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
-    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL, NULL};
-    Ccai_engine *eng = NULL;
-    assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
+    async_env a;
+    async_env_init(&a, NULL);
+    Ccai_engine *eng = a.eng;
 
     static const ccai_call_ops tops = {
         .version = CCAI_CALL_OPS_VERSION, .say = tell_say, .state_changed = tell_state};
@@ -1019,13 +1052,93 @@ static void test_acts_after_async_commit(void **state)
     deferred_commit(CCAI_OK);
     assert_int_equal(t.says, says);
 
-    Ccai_engine_free(eng);
-    Ccai_sms_provider_free(sms);
-    Ccai_metrics_free(metrics);
-    store->backend = &Ccai_sqlite_backend;
-    Ccai_store_close(store);
-    ccai_poll_free(pl);
-    ccai_config_free(cfg);
+    async_env_free(&a);
+}
+
+/* The wait for durability is a span of the call, "store_sync": from the
+ * request (Ccai_store_sync()) to the backend's completion, in error when
+ * the commit failed, also when the handle went meanwhile; exported to the
+ * stand-in collector with the call's other spans. */
+static void test_store_sync_spans(void **state)
+{
+    (void)state;
+    otlp_collector col;
+    otlp_collector_start(&col);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", otlp_collector_port(&col));
+    const char *const tracing[] = {"tracing.otlp_endpoint",
+                                   url,
+                                   "tracing.service_name",
+                                   "ccai-test-sync",
+                                   "tracing.export_interval_ms",
+                                   "50",
+                                   NULL};
+    async_env a;
+    async_env_init(&a, tracing);
+    Ccai_engine *eng = a.eng;
+
+    static const ccai_call_ops tops = {
+        .version = CCAI_CALL_OPS_VERSION, .say = tell_say, .state_changed = tell_state};
+    ccai_call_params p = {.version = CCAI_CALL_PARAMS_VERSION,
+                          .direction = CCAI_INBOUND,
+                          .phone_number = "+33612345678"};
+    teller t = {0};
+    ccai_call *c = NULL;
+    assert_int_equal(Ccai_engine_call_start(eng, &p, &tops, &t, &c), CCAI_OK);
+    /* Committed; then a commit that fails; then one that completes after
+     * the handle went. */
+    size_t before = deferred_calls;
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    assert_true(deferred_n > 0);
+    deferred_commit(CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "Hello?"), CCAI_OK);
+    size_t failed = deferred_n;
+    assert_true(failed > 0);
+    deferred_commit(CCAI_ERR_STORE);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "Anyone there?"), CCAI_OK);
+    ccai_call_free(c); /* its own writes (the end) wait too */
+    size_t gone = deferred_n;
+    assert_true(gone > 0);
+    deferred_commit(CCAI_OK);
+    assert_int_equal(deferred_n, 0);
+    size_t waits = deferred_calls - before;
+    uint64_t end = ccai_time_ms() + 300;
+    while (ccai_time_ms() < end)
+        assert_int_equal(ccai_poll_run_once(a.pl, 20), 0);
+
+    json_t *spans = otlp_collector_spans(&col, "ccai-test-sync");
+    const json_t *root = otlp_span_find(spans, "call", 0);
+    assert_non_null(root);
+    size_t n = 0, errors = 0, after_free = 0;
+    for (const json_t *sp; (sp = otlp_span_find(spans, "store_sync", (int)n)); n++) {
+        assert_string_equal(otlp_str(sp, "parentSpanId"), otlp_str(root, "spanId"));
+        assert_string_equal(otlp_str(sp, "traceId"), otlp_str(root, "traceId"));
+        assert_int_equal(json_integer_value(json_object_get(sp, "kind")), 3);
+        json_int_t code =
+            json_integer_value(json_object_get(json_object_get(sp, "status"), "code"));
+        if (code == 2) {
+            errors++;
+            assert_string_equal(otlp_str(json_object_get(sp, "status"), "message"),
+                                ccai_status_str(CCAI_ERR_STORE));
+        }
+        size_t i;
+        const json_t *kv;
+        json_array_foreach(json_object_get(sp, "attributes"), i, kv)
+        {
+            if (!strcmp(otlp_str(kv, "key"), "store.call_gone"))
+                after_free +=
+                    json_is_true(json_object_get(json_object_get(kv, "value"), "boolValue"));
+        }
+    }
+    print_message("# %zu store_sync spans (%zu in error, %zu after the handle went)\n", n, errors,
+                  after_free);
+    assert_int_equal(n, waits);
+    assert_int_equal(errors, failed);
+    assert_int_equal(after_free, gone);
+    json_decref(spans);
+
+    async_env_free(&a);
+    otlp_collector_stop(&col);
 }
 
 /* The acts a tool decides (SMS, transfer) go once what they rest on is
@@ -1035,25 +1148,9 @@ static void test_acts_after_async_commit(void **state)
 static void test_tool_acts_after_async_commit(void **state)
 {
     (void)state;
-    ccai_config *cfg = NULL;
-    ccai_poll *pl = NULL;
-    ccai_ctx *ctx = NULL;
-    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
-    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
-    assert_int_equal(ccai_poll_new(cfg, &pl, &ctx, NULL), CCAI_OK);
-    Ccai_store *store = NULL;
-    assert_int_equal(Ccai_sqlite_open(":memory:", &store, NULL), CCAI_OK);
-    Ccai_store_backend async = Ccai_sqlite_backend;
-    async.writes_durable = false;
-    async.sync = deferred_sync;
-    store->backend = &async;
-    Ccai_metrics *metrics = Ccai_metrics_new();
-    Ccai_sms_provider *sms = NULL;
-    Ccai_logger log = {0};
-    assert_int_equal(Ccai_sms_outbox_new(&log, &sms), CCAI_OK);
-    Ccai_engine_env ee = {ctx, cfg, &log, store, metrics, sms, NULL, NULL, NULL};
-    Ccai_engine *eng = NULL;
-    assert_int_equal(Ccai_engine_new(&ee, &eng, NULL), CCAI_OK);
+    async_env a;
+    async_env_init(&a, NULL);
+    Ccai_engine *eng = a.eng;
 
     static const ccai_call_ops tops = {.version = CCAI_CALL_OPS_VERSION,
                                        .say = tell_say,
@@ -1110,19 +1207,14 @@ static void test_tool_acts_after_async_commit(void **state)
 
     ccai_call_free(c);
     deferred_commit(CCAI_OK);
-    Ccai_engine_free(eng);
-    Ccai_sms_provider_free(sms);
-    Ccai_metrics_free(metrics);
-    store->backend = &Ccai_sqlite_backend;
-    Ccai_store_close(store);
-    ccai_poll_free(pl);
-    ccai_config_free(cfg);
+    async_env_free(&a);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acts_after_async_commit),
+        cmocka_unit_test(test_store_sync_spans),
         cmocka_unit_test(test_tool_acts_after_async_commit),
         cmocka_unit_test(test_locked_store),
         cmocka_unit_test(test_job_outcome_kept_while_locked),

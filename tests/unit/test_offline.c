@@ -1775,7 +1775,7 @@ static void test_report_sentences(void **state)
         "{\"policyholder_name\": \"Jean Dupont\", \"incident_datetime\": "
         "\"2024-10-07T23:00:00+02:00\", \"incident_description\": \"Un arbre est tombé sur le "
         "garage.\", \"injuries\": \"Aucun\", \"witnesses\": \"None\", \"vehicle_vin\": \"VF1\"}";
-    assert_int_equal(Ccai_offline_report_make(lx, "fr-FR", claim, "Amélie", "Contoso", &r),
+    assert_int_equal(Ccai_offline_report_make(lx, NULL, "fr-FR", claim, "Amélie", "Contoso", &r),
                      CCAI_OK);
     assert_string_equal(r.long_text,
                         "Voici ce que nous avons noté sur votre déclaration. Ce qui s'est passé : "
@@ -1789,7 +1789,7 @@ static void test_report_sentences(void **state)
     Ccai_offline_report_clear(&r);
 
     assert_int_equal(
-        Ccai_offline_report_make(lx, "es-MX", "{\"policy_number\": \"HOG1\"}", NULL, "", &r),
+        Ccai_offline_report_make(lx, NULL, "es-MX", "{\"policy_number\": \"HOG1\"}", NULL, "", &r),
         CCAI_OK);
     assert_string_equal(r.long_text, "Esto es lo que hemos anotado sobre su declaración. Número "
                                      "de póliza: HOG1. Un compañero lo revisará y se pondrá en "
@@ -1801,7 +1801,7 @@ static void test_report_sentences(void **state)
     Ccai_offline_report_clear(&r);
 
     /* Nothing noted; an unknown language is written in English. */
-    assert_int_equal(Ccai_offline_report_make(lx, "xx", "{}", "Amelia", NULL, &r), CCAI_OK);
+    assert_int_equal(Ccai_offline_report_make(lx, NULL, "xx", "{}", "Amelia", NULL, &r), CCAI_OK);
     assert_string_equal(r.long_text, "We did not note any detail of your claim during the call. "
                                      "A colleague will review it and follow up with you.");
     assert_string_equal(r.sms, "Hello, thank you for your call. We did not note any detail of "
@@ -1816,14 +1816,15 @@ static void test_report_sentences(void **state)
     for (int k = 0; k < 40; k++)
         n += (size_t)snprintf(big + n, sizeof big - n, "dégâts ");
     snprintf(big + n, sizeof big - n, "\"}");
-    assert_int_equal(Ccai_offline_report_make(lx, "fr-FR", big, NULL, NULL, &r), CCAI_OK);
+    assert_int_equal(Ccai_offline_report_make(lx, NULL, "fr-FR", big, NULL, NULL, &r), CCAI_OK);
     assert_true(strlen(r.short_text) <= CCAI_OFFLINE_REPORT_SHORT_MAX);
     assert_int_equal(r.short_text[strlen(r.short_text) - 1], 's');
     Ccai_offline_report_clear(&r);
 
-    assert_int_equal(Ccai_offline_report_make(lx, "en", "[1]", NULL, NULL, &r), CCAI_ERR_PARSE);
+    assert_int_equal(Ccai_offline_report_make(lx, NULL, "en", "[1]", NULL, NULL, &r),
+                     CCAI_ERR_PARSE);
     assert_null(r.long_text);
-    assert_int_equal(Ccai_offline_report_make(NULL, "en", "{}", NULL, NULL, &r),
+    assert_int_equal(Ccai_offline_report_make(NULL, NULL, "en", "{}", NULL, NULL, &r),
                      CCAI_ERR_INVALID_ARG);
     Ccai_offline_lexicon_free(lx);
 }
@@ -1937,9 +1938,9 @@ static void test_language_is_a_file(void **state)
     Ccai_offline_free(o);
 
     Ccai_offline_report rep;
-    assert_int_equal(
-        Ccai_offline_report_make(lx, "de-AT", "{\"policy_number\": \"X1\"}", NULL, NULL, &rep),
-        CCAI_OK);
+    assert_int_equal(Ccai_offline_report_make(lx, NULL, "de-AT", "{\"policy_number\": \"X1\"}",
+                                              NULL, NULL, &rep),
+                     CCAI_OK);
     assert_non_null(strstr(rep.long_text, "Versicherungsnummer: X1."));
     Ccai_offline_report_clear(&rep);
 

@@ -18,6 +18,7 @@
 #include "engine/phrases.h"
 #include "engine/prompts.h"
 #include "store/store.h"
+#include "support/api_http.h"
 #include "support/llm_standin.h"
 
 #include <jansson.h>
@@ -117,8 +118,8 @@ static void env_free(env *e)
 }
 
 /* A call in lang, connected (greeted); freed before returning, its words
- * in h. */
-static void call(env *e, const char *lang, host *h)
+ * in h, its id in id (NULL: not wanted). */
+static void call_id(env *e, const char *lang, host *h, char id[64])
 {
     memset(h, 0, sizeof *h);
     char initiate[96];
@@ -137,7 +138,14 @@ static void call(env *e, const char *lang, host *h)
     assert_int_equal(ccai_on_event(c, ev), CCAI_OK);
     ccai_event_free(ev);
     assert_true(h->says >= 1);
+    if (id)
+        snprintf(id, 64, "%s", ccai_call_id(c));
     ccai_call_free(c);
+}
+
+static void call(env *e, const char *lang, host *h)
+{
+    call_id(e, lang, h, NULL);
 }
 
 /* Run the loop until lang's phrases leave PENDING (10 s at most). */
@@ -211,7 +219,8 @@ static char *answer_for(const char *source, int dropped)
 
 static void push_answer(standin *si, env *e, int dropped)
 {
-    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)));
+    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)),
+                                         Ccai_engine_phrase_texts(Ccai_ctx_engine(e->ctx)));
     assert_non_null(src);
     char *ans = answer_for(src, dropped);
     ccai_free(src);
@@ -239,7 +248,8 @@ static void check_request(standin *si, int i, env *e)
     const char *user = json_string_value(json_object_get(json_array_get(msgs, 1), "content"));
     assert_non_null(sys);
     assert_non_null(strstr(sys, "\"zh-CN\""));
-    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)));
+    char *src = Ccai_phrases_source_json(Ccai_engine_prompts(Ccai_ctx_engine(e->ctx)),
+                                         Ccai_engine_phrase_texts(Ccai_ctx_engine(e->ctx)));
     assert_string_equal(user, src);
     ccai_free(src);
     json_decref(r);
@@ -350,12 +360,12 @@ static void test_parse_rejects(void **state)
     (void)state;
     Ccai_prompts *p = Ccai_prompts_new(NULL, NULL);
     assert_non_null(p);
-    char *src = Ccai_phrases_source_json(p);
+    char *src = Ccai_phrases_source_json(p, NULL);
     assert_non_null(src);
     Ccai_phrase_set *set = NULL;
     char *why = NULL;
     /* The English set itself passes. */
-    assert_int_equal(Ccai_phrases_parse(p, src, strlen(src), &set, &why), CCAI_OK);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, src, strlen(src), &set, &why), CCAI_OK);
     assert_int_equal(set->n[CCAI_TTS_HELLO], Ccai_prompts_tts_count(p, CCAI_TTS_HELLO));
     Ccai_phrase_set_free(set);
     static const struct {
@@ -374,7 +384,7 @@ static void test_parse_rejects(void **state)
         snprintf(text, sizeof text, "%.*s%s%s", (int)(at - src), src, bad[i].replace,
                  at + strlen(bad[i].find));
         why = NULL;
-        assert_int_equal(Ccai_phrases_parse(p, text, strlen(text), &set, &why),
+        assert_int_equal(Ccai_phrases_parse(p, NULL, text, strlen(text), &set, &why),
                          CCAI_ERR_VALIDATION);
         assert_non_null(why);
         if (!strstr(why, bad[i].why))
@@ -387,16 +397,253 @@ static void test_parse_rejects(void **state)
     json_object_del(o, "timeout_silence");
     char *less = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    assert_int_equal(Ccai_phrases_parse(p, less, strlen(less), &set, &why), CCAI_ERR_VALIDATION);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, less, strlen(less), &set, &why),
+                     CCAI_ERR_VALIDATION);
     assert_string_equal(why, "timeout_silence: dropped");
     ccai_free(why);
     free(less);
-    assert_int_equal(Ccai_phrases_parse(p, "{\"hello\":", 9, &set, &why), CCAI_ERR_PARSE);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, "{\"hello\":", 9, &set, &why), CCAI_ERR_PARSE);
     ccai_free(why);
-    assert_int_equal(Ccai_phrases_parse(p, "[]", 2, &set, &why), CCAI_ERR_VALIDATION);
+    assert_int_equal(Ccai_phrases_parse(p, NULL, "[]", 2, &set, &why), CCAI_ERR_VALIDATION);
     ccai_free(why);
     ccai_free(src);
+
+    /* With the written texts: the report's labels and the offline
+     * report's sentences ("%s" given as {1}, {2}), one variant each. */
+    Ccai_ofl_lexicon *lx = NULL;
+    Ccai_phrase_texts *t = NULL;
+    assert_int_equal(Ccai_offline_lexicon_new(&lx), CCAI_OK);
+    assert_int_equal(Ccai_phrase_texts_new(lx, &t), CCAI_OK);
+    src = Ccai_phrases_source_json(p, t);
+    assert_non_null(strstr(src, "\"report.call_title\":[\"Call {phone}\"]"));
+    assert_non_null(strstr(src, "\"offline.sms.sign\":[\"{1} from {2}.\"]"));
+    assert_int_equal(Ccai_phrases_parse(p, t, src, strlen(src), &set, &why), CCAI_OK);
+    assert_int_equal(set->n_text, t->n);
+    Ccai_phrase_set_free(set);
+    static const struct {
+        const char *find, *replace, *why;
+    } bad_text[] = {
+        {"[\"Call {phone}\"]", "[\"Call\"]", "report.call_title: {phone} dropped"},
+        {"[\"{1} from {2}.\"]", "[\"{2}.\"]", "offline.sms.sign: {1} dropped"},
+        {"[\"{1} from {2}.\"]", "[\"{1} {2} {x}.\"]", "offline.sms.sign: a brace added"},
+        {"[\"Call {phone}\"]", "[\"Call {phone}\",\"Phone {phone}\"]",
+         "report.call_title: not an array of one string"},
+        {"\"report.task\":[\"Task\"],", "", "report.task: dropped"},
+    };
+    for (size_t i = 0; i < sizeof bad_text / sizeof bad_text[0]; i++) {
+        const char *at = strstr(src, bad_text[i].find);
+        assert_non_null(at);
+        char *text = NULL;
+        assert_true(asprintf(&text, "%.*s%s%s", (int)(at - src), src, bad_text[i].replace,
+                             at + strlen(bad_text[i].find)) > 0);
+        why = NULL;
+        assert_int_equal(Ccai_phrases_parse(p, t, text, strlen(text), &set, &why),
+                         CCAI_ERR_VALIDATION);
+        assert_non_null(why);
+        if (!strstr(why, bad_text[i].why))
+            print_message("# text case %zu: %s\n", i, why);
+        assert_non_null(strstr(why, bad_text[i].why));
+        ccai_free(why);
+        free(text);
+    }
+    ccai_free(src);
+    Ccai_phrase_texts_free(t);
+    Ccai_offline_lexicon_free(lx);
     Ccai_prompts_free(p);
+}
+
+/* GET /report/<id> of a call.  */
+static const api_answer *report_page(env *e, const char *id)
+{
+    static api_answer a;
+    char path[128];
+    snprintf(path, sizeof path, "/report/%s", id);
+    a = api_request(e->ctx, "GET", path, "token=t", NULL, "127.0.0.1", NULL);
+    assert_int_equal(a.status, 200);
+    return &a;
+}
+
+/* The report page of a zh-CN call: English while the translation is
+ * asked (<html lang="en">; the call's words in zh-CN), then the LLM's
+ * labels, their date order and names; from the store after a restart;
+ * without an LLM and nothing stored, English, said in the log. */
+static void test_report_page_translated(void **state)
+{
+    (void)state;
+    char dir[64], db[96];
+    temp_db(dir, db);
+    standin *si = standin_start(NULL);
+    assert_non_null(si);
+    env e;
+    const char *const kv[] = {"server.api_token", "t", NULL};
+    env_init(&e, si, db, kv);
+    push_answer(si, &e, -1);
+    host h;
+    char id[64];
+    call_id(&e, "zh-CN", &h, id);
+    const api_answer *a = report_page(&e, id);
+    assert_non_null(strstr(a->body, "<html lang=\"en\">"));
+    assert_non_null(strstr(a->body, "<h2>Conversation</h2>"));
+    assert_non_null(strstr(a->body, "<p lang=\"zh-CN\">"));
+    assert_int_equal(settle(&e, "zh-CN"), CCAI_PHRASES_READY);
+    a = report_page(&e, id);
+    assert_non_null(strstr(a->body, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(a->body, "<h2>（中文）Conversation</h2>"));
+    assert_non_null(strstr(a->body, "<h2>（中文）Next action</h2>"));
+    assert_non_null(strstr(a->body, "（中文）Generated by libccai "));
+    /* The date: the translated order ("（中文）{weekday} ...") and names. */
+    assert_non_null(strstr(a->body, "\">（中文）（中文）"));
+    assert_null(strstr(a->body, "<h2>Conversation</h2>"));
+    env_free(&e);
+
+    /* A restart without an LLM: the stored translation. */
+    env_init(&e, NULL, db, kv);
+    a = report_page(&e, id);
+    assert_non_null(strstr(a->body, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(a->body, "<h2>（中文）Conversation</h2>"));
+    env_free(&e);
+    temp_db_remove(dir, db);
+
+    /* No translation to be had (the LLM's lost a placeholder), nothing
+     * stored: English, and the log says why. */
+    temp_db(dir, db);
+    env_init(&e, si, db, kv);
+    push_answer(si, &e, 2);
+    call_id(&e, "zh-CN", &h, id);
+    assert_int_equal(settle(&e, "zh-CN"), CCAI_PHRASES_UNAVAILABLE);
+    a = report_page(&e, id);
+    assert_non_null(strstr(a->body, "<html lang=\"en\">"));
+    assert_non_null(strstr(a->body, "<h2>Conversation</h2>"));
+    assert_non_null(strstr(a->body, "<p lang=\"zh-CN\">"));
+    assert_int_equal(logged(&e.log, "phrases in zh-CN: the translation by fast was rejected",
+                            "they are said in English"),
+                     1);
+    env_free(&e);
+    standin_stop(si);
+    temp_db_remove(dir, db);
+}
+
+/* A call in lang that ends: connected, the caller's words, hung up,
+ * freed; its id in id. Its
+ * post-call job is left for whichever context runs its loop next. */
+static void ended_call(env *e, const char *lang, char id[64])
+{
+    host h;
+    memset(&h, 0, sizeof h);
+    char initiate[96];
+    snprintf(initiate, sizeof initiate, "{\"lang\":{\"default_short_code\":\"%s\"}}", lang);
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+14155550100",
+        .channel = "local",
+        .initiate_json = initiate,
+    };
+    ccai_call *c = NULL;
+    assert_int_equal(ccai_call_start(e->ctx, &p, &ops, &h, &c), CCAI_OK);
+    snprintf(id, 64, "%s", ccai_call_id(c));
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_CONNECTED, NULL), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_SPEECH, "喂？"), CCAI_OK);
+    assert_int_equal(ccai_call_notify(c, CCAI_EVENT_HANGUP, NULL), CCAI_OK);
+    ccai_call_free(c);
+}
+
+/* The call's document once its post-call job is done (10 s at most). */
+static json_t *done_call(env *e, const char *id)
+{
+    uint64_t deadline = ccai_time_ms() + 10000;
+    json_t *doc = NULL;
+    for (;;) {
+        char *json = NULL;
+        assert_int_equal(ccai_ctx_call_get_json(e->ctx, id, &json), CCAI_OK);
+        doc = json_loads(json, 0, NULL);
+        ccai_free(json);
+        assert_non_null(doc);
+        if (json_object_get(doc, "synthesis") && json_is_object(json_object_get(doc, "synthesis")))
+            return doc;
+        json_decref(doc);
+        assert_true(ccai_time_ms() < deadline);
+        assert_int_equal(ccai_poll_run_once(e->poll, 20), 0);
+    }
+}
+
+/* The SMS queued for a call (its "sms" job's payload), NULL when none. */
+static char *queued_sms(env *e, const char *id)
+{
+    Ccai_store_job **jobs = NULL;
+    size_t n = 0;
+    assert_int_equal(Ccai_store_jobs_of_call(Ccai_ctx_store(e->ctx), id, "sms", 10, &jobs, &n),
+                     CCAI_OK);
+    char *text = NULL;
+    for (size_t i = 0; !text && i < n; i++) {
+        json_t *pl = json_loads(jobs[i]->payload, 0, NULL);
+        const char *t = json_string_value(json_object_get(pl, "text"));
+        text = t ? strdup(t) : NULL;
+        json_decref(pl);
+    }
+    Ccai_store_job_list_free(jobs, n);
+    return text;
+}
+
+/* The post-call SMS and report written without an LLM (the model down
+ * when the job runs: here a restart without one) for a zh-CN call: in
+ * the stored translation of the offline texts; with none stored, English,
+ * and the log says so. */
+static void test_offline_sms_translated(void **state)
+{
+    (void)state;
+    char dir[64], db[96];
+    temp_db(dir, db);
+    standin *si = standin_start(NULL);
+    assert_non_null(si);
+    env e;
+    env_init(&e, si, db, NULL);
+    push_answer(si, &e, -1);
+    host h;
+    call(&e, "zh-CN", &h);
+    assert_int_equal(settle(&e, "zh-CN"), CCAI_PHRASES_READY);
+    char id[64];
+    ended_call(&e, "zh-CN", id);
+    env_free(&e); /* before its loop ran the post-call job */
+    env_init(&e, NULL, db, NULL);
+    json_t *doc = done_call(&e, id);
+    const char *lng = json_string_value(json_object_get(json_object_get(doc, "synthesis"), "long"));
+    assert_non_null(lng);
+    assert_non_null(strstr(lng, "（中文）We did not note any detail of your claim"));
+    json_decref(doc);
+    char *sms = queued_sms(&e, id);
+    assert_non_null(sms);
+    print_message("# %s\n", sms);
+    assert_string_equal(sms, "（中文）Hello, thank you for your call. （中文）We did not note any "
+                             "detail of your claim during the call. （中文）A colleague will "
+                             "review it and follow up with you. （中文）Amélie from Contoso.");
+    free(sms);
+    assert_int_equal(logged(&e.log, "written without an LLM are in English", NULL), 0);
+    env_free(&e);
+    temp_db_remove(dir, db);
+
+    /* No translation stored (the LLM's was rejected): English, said in
+     * the log. */
+    temp_db(dir, db);
+    env_init(&e, si, db, NULL);
+    push_answer(si, &e, 2);
+    call(&e, "zh-CN", &h);
+    assert_int_equal(settle(&e, "zh-CN"), CCAI_PHRASES_UNAVAILABLE);
+    ended_call(&e, "zh-CN", id);
+    env_free(&e);
+    env_init(&e, NULL, db, NULL);
+    json_decref(done_call(&e, id));
+    sms = queued_sms(&e, id);
+    assert_non_null(sms);
+    assert_string_equal(sms, "Hello, thank you for your call. We did not note any detail of your "
+                             "claim during the call. A colleague will review it and follow up "
+                             "with you. Amélie from Contoso.");
+    free(sms);
+    assert_int_equal(
+        logged(&e.log, "the report and the SMS written without an LLM are in English", "zh-CN"), 1);
+    env_free(&e);
+    standin_stop(si);
+    temp_db_remove(dir, db);
 }
 
 /* No LLM (the offline dialogue holds the calls, with its own texts; the
@@ -435,6 +682,8 @@ int main(void)
         cmocka_unit_test(test_dropped_placeholder_rejected),
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_no_llm_english_logged_once),
+        cmocka_unit_test(test_report_page_translated),
+        cmocka_unit_test(test_offline_sms_translated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,15 @@ static json_t *load(const char *text)
     return v;
 }
 
+/* The call in English: the page's words are English's (test_report_lang
+ * has the other languages). */
+static json_t *load_en(const char *text)
+{
+    json_t *v = load(text);
+    json_object_set_new(v, "lang", json_string("en-GB"));
+    return v;
+}
+
 /* A call whose every field a hostile caller or LLM could fill is hostile. */
 static const char hostile_call[] =
     "{\"call_id\":\"0b9d7c1e-0000-4000-8000-000000000001\","
@@ -99,7 +108,7 @@ static void test_report_escapes(void **state)
 static void test_report_claim_types(void **state)
 {
     (void)state;
-    json_t *doc = load(hostile_call);
+    json_t *doc = load_en(hostile_call);
     char *html = Ccai_report_call_html(doc, NULL, NULL, NULL);
     assert_non_null(html);
     assert_non_null(
@@ -123,7 +132,7 @@ static void test_report_claim_types(void **state)
 static void test_report_sections(void **state)
 {
     (void)state;
-    json_t *doc = load(hostile_call);
+    json_t *doc = load_en(hostile_call);
     char *html = Ccai_report_call_html(doc, "/base", "", NULL);
     assert_non_null(html);
     /* Timeline sorted by seq; the empty "call" message still shows. */
@@ -143,8 +152,8 @@ static void test_report_sections(void **state)
     /* Reminders by due date, the past one flagged. */
     const char *past = strstr(html, "Check the policy"), *future = strstr(html, "Call back later");
     assert_true(past && future && past < future);
-    assert_non_null(strstr(html, "<li class=\"overdue\"><strong lang=\"fr-FR\">Check the policy"));
-    assert_non_null(strstr(html, "<li><strong lang=\"fr-FR\">Call back later"));
+    assert_non_null(strstr(html, "<li class=\"overdue\"><strong lang=\"en-GB\">Check the policy"));
+    assert_non_null(strstr(html, "<li><strong lang=\"en-GB\">Call back later"));
     /* Next action and synthesis. */
     assert_non_null(strstr(html, "Requires expertise"));
     assert_non_null(strstr(html, "<strong>your car</strong>"));
@@ -183,7 +192,7 @@ static void test_report_sections(void **state)
 static void test_report_list(void **state)
 {
     (void)state;
-    json_t *call = load(hostile_call);
+    json_t *call = load_en(hostile_call);
     json_t *older = json_deep_copy(call);
     json_object_set_new(older, "call_id", json_string("0b9d7c1e-0000-4000-8000-000000000002"));
     json_object_set_new(older, "created_at", json_string("2024-10-01T08:00:00.000Z"));
@@ -195,9 +204,10 @@ static void test_report_list(void **state)
     json_array_append_new(calls, call);
     json_object_set_new(list, "calls", calls);
 
-    char *html = Ccai_report_list_html(list, "+33\"6", 2, 2, "", "?token=s%3Dx&lang=en", NULL);
+    char *html =
+        Ccai_report_list_html(list, "+33\"6", 2, 2, "", "?token=s%3Dx&lang=en", NULL, NULL);
     assert_non_null(html);
-    assert_non_null(strstr(html, "Showing 3&ndash;4 of 45 calls (2 shown)"));
+    assert_non_null(strstr(html, "Showing 3–4 of 45 calls (2 shown) for <b>+33&quot;6</b>."));
     /* Newest first, each linked with the access query. */
     const char *a = strstr(
         html, "href=\"/report/0b9d7c1e-0000-4000-8000-000000000001?token=s%3Dx&amp;lang=en\"");
@@ -223,51 +233,129 @@ static void test_report_list(void **state)
 
     /* First and only page: no pagination. */
     json_object_set_new(list, "total", json_integer(2));
-    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", NULL);
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", NULL, NULL);
     assert_non_null(strstr(html, "All 2 calls shown"));
     assert_null(strstr(html, "offset="));
     ccai_free(html);
 
     json_t *empty = load("{\"total\":0,\"calls\":[]}");
-    html = Ccai_report_list_html(empty, "", 10, 0, "", "", NULL);
+    html = Ccai_report_list_html(empty, "", 10, 0, "", "", NULL, NULL);
     assert_non_null(strstr(html, "No calls shown out of 0"));
     ccai_free(html);
     json_decref(empty);
+
+    /* One number's calls (/report/{phone}): in the language of its newest
+     * call; everyone's calls: English. */
+    json_object_set_new(call, "lang", json_string("fr-FR"));
+    html = Ccai_report_list_html(list, "+33612345678", 0, 0, "", "", NULL, NULL);
+    assert_non_null(strstr(html, "<html lang=\"fr-FR\">"));
+    assert_non_null(strstr(html, "Les 2 appels sont affichés pour <b>+33612345678</b>."));
+    assert_non_null(strstr(html, "<th>Prochaine action</th>"));
+    assert_non_null(strstr(html, "<td data-label=\"Téléphone\" class=\"nowrap\">"));
+    assert_non_null(strstr(html, "4 / 5 champs"));
+    assert_non_null(strstr(html, "mar. 8 oct. 2024"));
+    ccai_free(html);
+    json_t *de = json_pack("{s:s}", "calls", "Anrufe");
+    json_object_set_new(call, "lang", json_string("de-DE"));
+    assert_string_equal(Ccai_report_list_lang(list, "+33612345678"), "de-DE");
+    html = Ccai_report_list_html(list, "+33612345678", 0, 0, "", "", NULL, de);
+    assert_non_null(strstr(html, "<html lang=\"de-DE\">"));
+    assert_non_null(strstr(html, "<h1>Anrufe</h1>"));
+    assert_non_null(strstr(html, "All 2 calls shown")); /* not translated: English */
+    ccai_free(html);
+    json_decref(de);
+    assert_null(Ccai_report_list_lang(list, NULL));
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", NULL, NULL);
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    assert_non_null(strstr(html, "<h1>Calls</h1>"));
+    ccai_free(html);
     json_decref(list);
 }
 
-/* The call's words carry its language; the page's own words stay English. */
+/* The call's words carry its language, and so do the page's own words:
+ * French and Spanish compiled in (a regional tag takes its language's),
+ * another language in the LLM's translation when given (English for what
+ * it lacks), else English, and <html lang> says which. */
 static void test_report_lang(void **state)
 {
     (void)state;
     json_t *doc = load(hostile_call);
     char *html = Ccai_report_call_html(doc, "", "", NULL);
     assert_non_null(html);
-    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    assert_non_null(strstr(html, "<html lang=\"fr-FR\">"));
+    assert_non_null(strstr(html, "<title>Appel +33612345678</title>"));
     assert_non_null(strstr(html, "<p lang=\"fr-FR\">SECOND &lt;script&gt;"));
-    assert_non_null(strstr(html, "Summary: <span lang=\"fr-FR\">your &lt;broken&gt; window"));
+    assert_non_null(strstr(html, "Résumé : <span lang=\"fr-FR\">your &lt;broken&gt; window"));
+    assert_non_null(strstr(html, "&larr; Tous les appels</a>"));
+    assert_non_null(strstr(html, "<h2>Conversation</h2>"));
+    assert_non_null(strstr(html, "<h2>Prochaine action</h2>"));
+    assert_non_null(strstr(html, "Identifiant de l&#39;appel <code>"));
+    assert_non_null(strstr(html, "Généré par libccai "));
+    /* Dates in French: 14:30Z is 16:30 CEST in Paris. */
+    assert_non_null(strstr(html, "\">mar. 8 oct. 2024, 16:30 (CEST)</time>"));
+    assert_null(strstr(html, "Tue 8 Oct"));
+    assert_null(strstr(html, "All calls"));
     /* The task is the operator's text, not the call's words. */
     assert_non_null(strstr(html, "<p class=\"task\">File the claim"));
     assert_non_null(strstr(html, "<p lang=\"fr-FR\">Damage &lt;needs&gt; review"));
     assert_non_null(strstr(html, "<td lang=\"fr-FR\">Lyon&#39;"));
     ccai_free(html);
+    /* A regional tag: its language's labels. */
+    json_object_set_new(doc, "lang", json_string("es-MX"));
+    html = Ccai_report_call_html(doc, "", "", NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"es-MX\">"));
+    assert_non_null(strstr(html, "<h2>Próxima acción</h2>"));
+    assert_non_null(strstr(html, "\">mar 8 oct 2024, 16:30 (CEST)</time>"));
+    ccai_free(html);
+    /* English. */
+    json_object_set_new(doc, "lang", json_string("en-US"));
+    html = Ccai_report_call_html(doc, "", "", NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    assert_non_null(strstr(html, "<h2>Next action</h2>"));
+    assert_non_null(strstr(html, "\">Tue 8 Oct 2024, 16:30 (CEST)</time>"));
+    ccai_free(html);
+    /* A language with nothing compiled in and no translation: English,
+     * said by <html lang>; the call's words keep their language. */
+    json_object_set_new(doc, "lang", json_string("de-DE"));
+    html = Ccai_report_call_html(doc, "", "", NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    assert_non_null(strstr(html, "<h2>Next action</h2>"));
+    assert_non_null(strstr(html, "<p lang=\"de-DE\">SECOND &lt;script&gt;"));
+    ccai_free(html);
+    /* Its translation: used where it has a label (escaped, its date order
+     * followed), English where not. */
+    json_t *de =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "next_action", "Nächste <Aktion>", "call_title",
+                  "Anruf {phone}", "date", "{weekday}, {day}. {month} {year}", "weekday_tue", "Di",
+                  "month_oct", "Okt.", "call_id", "Anruf-ID");
+    Ccai_report_view view = {NULL, true, de};
+    html = Ccai_report_call_html(doc, "", "", &view);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"de-DE\">"));
+    assert_non_null(strstr(html, "<title>Anruf +33612345678</title>"));
+    assert_non_null(strstr(html, "<h2>Nächste &lt;Aktion&gt;</h2>"));
+    assert_non_null(strstr(html, "\">Di, 8. Okt. 2024, 16:30 (CEST)</time>"));
+    assert_non_null(strstr(html, "<h2>Conversation</h2>")); /* not translated: English */
+    ccai_free(html);
+    json_decref(de);
     /* A language that is not a tag is not written into an attribute. */
     json_object_set_new(doc, "lang", json_string("fr\" onclick=\"x"));
     html = Ccai_report_call_html(doc, "", "", NULL);
     assert_non_null(html);
     assert_null(strstr(html, " lang=\"fr"));
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
     assert_null(strstr(html, "onclick=\""));
     ccai_free(html);
     json_decref(doc);
 }
 
-/* One zone per page, stated: the list in UTC unless the viewer chose one,
- * a call in the caller's zone unless the viewer chose one; links carry the
- * choice; an unknown zone is said and UTC used. */
 static void test_report_zones(void **state)
 {
     (void)state;
-    json_t *call = load(hostile_call);
+    json_t *call = load_en(hostile_call);
     json_t *us = json_deep_copy(call);
     json_object_set_new(us, "call_id", json_string("0b9d7c1e-0000-4000-8000-000000000002"));
     json_object_set_new(us, "phone_number", json_string("+15551234567"));
@@ -279,7 +367,7 @@ static void test_report_zones(void **state)
     json_array_append_new(calls, us);
     json_object_set_new(list, "calls", calls);
 
-    char *html = Ccai_report_list_html(list, NULL, 0, 0, "", "?token=t", NULL);
+    char *html = Ccai_report_list_html(list, NULL, 0, 0, "", "?token=t", NULL, NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">UTC</b>"));
     /* Both rows in UTC, whatever the callers' countries. */
@@ -295,7 +383,7 @@ static void test_report_zones(void **state)
     ccai_free(html);
 
     json_object_set_new(list, "total", json_integer(3));
-    html = Ccai_report_list_html(list, NULL, 2, 0, "", "?token=t", "Europe/Paris");
+    html = Ccai_report_list_html(list, NULL, 2, 0, "", "?token=t", "Europe/Paris", NULL);
     assert_non_null(html);
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">Europe/Paris</b>"));
     assert_non_null(strstr(html, "Tue 8 Oct 2024, 14:00 (CEST)"));
@@ -307,9 +395,9 @@ static void test_report_zones(void **state)
     assert_non_null(strstr(html, "<input type=\"hidden\" name=\"tz\" value=\"Europe/Paris\">"));
     ccai_free(html);
 
-    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", "Mars/Olympus<b>");
+    html = Ccai_report_list_html(list, NULL, 0, 0, "", "", "Mars/Olympus<b>", NULL);
     assert_non_null(html);
-    assert_non_null(strstr(html, "Unknown time zone &ldquo;Mars/Olympus&lt;b&gt;&rdquo;"));
+    assert_non_null(strstr(html, "Unknown time zone “Mars/Olympus&lt;b&gt;”."));
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">UTC</b>"));
     ccai_free(html);
 
@@ -319,7 +407,7 @@ static void test_report_zones(void **state)
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">Europe/Paris</b>"));
     assert_non_null(strstr(html, "Tue 8 Oct 2024, 14:00 (CEST)"));
     ccai_free(html);
-    Ccai_report_view view = {"America/New_York", true};
+    Ccai_report_view view = {"America/New_York", true, NULL};
     html = Ccai_report_call_html(call, "", "", &view);
     assert_non_null(html);
     assert_non_null(strstr(html, "Times are shown in <b class=\"zone-name\">America/New_York</b>"));
@@ -343,8 +431,8 @@ static void test_report_zones(void **state)
 static void test_report_shared_link(void **state)
 {
     (void)state;
-    json_t *doc = load(hostile_call);
-    Ccai_report_view shared = {NULL, false};
+    json_t *doc = load_en(hostile_call);
+    Ccai_report_view shared = {NULL, false, NULL};
     char *html = Ccai_report_call_html(doc, "", "?key=k", &shared);
     assert_non_null(html);
     assert_null(strstr(html, "All calls"));
@@ -353,7 +441,7 @@ static void test_report_shared_link(void **state)
     /* The zone form keeps the key, so that it opens this page again. */
     assert_non_null(strstr(html, "<input type=\"hidden\" name=\"key\" value=\"k\">"));
     ccai_free(html);
-    Ccai_report_view token = {NULL, true};
+    Ccai_report_view token = {NULL, true, NULL};
     html = Ccai_report_call_html(doc, "", "?token=t", &token);
     assert_non_null(strstr(html, "href=\"/report?token=t\">&larr; All calls</a>"));
     ccai_free(html);
