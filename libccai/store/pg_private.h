@@ -7,6 +7,8 @@
 
 #include "store/pg.h"
 
+#include "io/io.h"
+
 #include <libpq-fe.h>
 
 /* The statements, each prepared once per connection. */
@@ -42,6 +44,11 @@ enum Ccai_pg_stmt_id {
     PG_PHRASES_GET,
     PG_PHRASES_PUT,
     PG_HEALTH,
+    /* Pipelined writes (pg.c): the call writes of CALL_UPDATE and
+     * CALL_TOUCH that fail (CC409, CC404) instead of answering "no row",
+     * so that the failure aborts the group of writes it was sent in. */
+    PG_CALL_UPDATE_PIPE,
+    PG_CALL_TOUCH_PIPE,
     PG_STMT_COUNT
 };
 
@@ -50,6 +57,25 @@ extern const char *const Ccai_pg_migrations[CCAI_STORE_SCHEMA_VERSION];
 extern const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT];
 /* The columns of a call as the statements select them (read_call). */
 #define PG_CALL_NCOLS 21
+
+/* Pipelined writes (pg.c): what waits for a group's commit. */
+typedef struct Ccai_pg_waiter {
+    struct Ccai_pg_waiter *next;
+    Ccai_store_done_fn done;
+    void *ud;
+    ccai_status status; /* once known */
+    char msg[300];      /* its text when it failed */
+} Ccai_pg_waiter;
+
+/* What was sent in the pipeline, in order, waiting for its answer. */
+typedef enum { PG_SENT_PREPARE, PG_SENT_WRITE, PG_SENT_SYNC } Ccai_pg_sent_kind;
+typedef struct Ccai_pg_sent {
+    struct Ccai_pg_sent *next;
+    Ccai_pg_sent_kind kind;
+    enum Ccai_pg_stmt_id id;
+    const char *op;          /* static text */
+    Ccai_pg_waiter *waiters; /* PG_SENT_SYNC: the syncs waiting for it */
+} Ccai_pg_sent;
 
 typedef struct Ccai_pg {
     Ccai_store base; /* first: what store/store.c dispatches on */
@@ -67,6 +93,21 @@ typedef struct Ccai_pg {
     bool tx_sent; /* ... and its BEGIN was sent (with its first statement) */
     bool tx_lost; /* ... and the connection was lost in it */
     char failure[256];
+    /* Pipelined writes, when the store drives its connection on a loop
+     * (Ccai_pg_pipeline()): NULL ctx otherwise. */
+    ccai_ctx *ctx;
+    int watched_fd; /* -1 when none */
+    int watched_events;
+    Ccai_pg_sent *sent, *sent_tail; /* in flight, oldest first */
+    bool unsynced;                  /* writes sent since the last sync */
+    ccai_status group_status;       /* of the group being answered */
+    char group_msg[300];
+    ccai_status unreported; /* a failed group no sync was told of yet */
+    char unreported_msg[300];
+    Ccai_pg_waiter *ready, *ready_tail; /* completions to fire from the loop */
+    Ccai_timer tick;                    /* sends the group's sync, fires the ready */
+    Ccai_timer deadline;                /* the answers of the oldest group are late */
+    size_t n_pipelined;                 /* writes sent in the pipeline (describe) */
 } Ccai_pg;
 
 static inline Ccai_pg *Ccai_pg_of(Ccai_store *store)
@@ -93,6 +134,14 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_fail_nomem(Ccai_pg *st, const char *op);
  * (PQclear()) on CCAI_OK. A failure's status is the SQLSTATE's
  * (CONFLICT for a unique key, NOT_FOUND for a foreign key, INVALID_ARG for
  * a refused value, BUSY for a lock or the statement timeout, STORE). */
+/* Whether the store pipelines its writes (Ccai_pg_pipeline()) now: not
+ * inside an explicit transaction. */
+CCAI_MUST_CHECK bool Ccai_pg_pipelined(const Ccai_pg *st);
+/* Send write id with p in the pipeline and return once it is sent
+ * (CCAI_OK) or failed at once; its answer is read from the loop, and its
+ * failure fails its group (store.h: persist, then act). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
+                                          const Ccai_pg_params *p);
 CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
                                         const Ccai_pg_params *p, PGresult **ret);
 /* Rows: a copy of a column (NULL stays NULL; false on out of memory), a
