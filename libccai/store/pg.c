@@ -114,6 +114,11 @@ static CCAI_MUST_CHECK ccai_status status_of_sqlstate(const char *code, bool *br
         return CCAI_ERR_CONFLICT; /* unique key */
     if (strcmp(code, "23503") == 0)
         return CCAI_ERR_NOT_FOUND; /* foreign key: no such call */
+    /* A pipelined call write that changed no row (pg_temp.ccai_row_written). */
+    if (strcmp(code, "CC409") == 0)
+        return CCAI_ERR_CONFLICT;
+    if (strcmp(code, "CC404") == 0)
+        return CCAI_ERR_NOT_FOUND;
     if (strncmp(code, "22", 2) == 0 || strncmp(code, "23", 2) == 0)
         return CCAI_ERR_INVALID_ARG; /* a refused value: JSON, UTF-8, a check */
     /* Serialization, deadlock, a lock not available, the statement timeout:
@@ -619,8 +624,12 @@ static CCAI_MUST_CHECK ccai_status pipe_read(Ccai_pg *st, bool *progress)
                     PQclear(r);
                     return conn_lost(st, op, PQerrorMessage(st->conn));
                 }
+                /* The detail names the row ("Key (id)=(...) already exists"):
+                 * the caller is no longer there to say which. */
                 st->group_status = result_fail(st, e->op, r);
-                snprintf(st->group_msg, sizeof st->group_msg, "%s", Ccai_err_get(&st->err));
+                const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+                snprintf(st->group_msg, sizeof st->group_msg, "%s%s%s", Ccai_err_get(&st->err),
+                         detail ? ": " : "", detail ? detail : "");
             }
         }
         PQclear(r);
