@@ -450,12 +450,13 @@ static CCAI_MUST_CHECK ccai_status run_in_savepoint(Ccai_pg *st, const char *op,
 /* The writes of a store on a loop (Ccai_pg_pipeline()) are sent in libpq's
  * pipeline mode and return once sent: the writes sent between two syncs
  * are a group, one implicit transaction that the sync (PQpipelineSync)
- * commits. A group ends at Ccai_store_sync(), before a read (which waits
- * for the answers: it must see every write), or at the next turn of the
- * loop (the tick timer), whichever comes first. The answers are read when
- * the socket is readable (on_socket); a failed write aborts the rest of
- * its group on the server, which rolls the group back: the syncs waiting
- * for it are told its failure. */
+ * commits. A group ends at the next turn of the loop (the tick timer:
+ * every write of the turn, of every call, and every Ccai_store_sync()
+ * asked meanwhile go in one commit), or before a read (which waits for
+ * the answers: it must see every write). The answers are read when the
+ * socket is readable (on_socket); a failed write aborts the rest of its
+ * group on the server, which rolls the whole group back: the syncs
+ * waiting for it are told its failure. */
 
 bool Ccai_pg_pipelined(const Ccai_pg *st)
 {
@@ -552,6 +553,14 @@ static void pipe_fail_all(Ccai_pg *st, const char *why)
     snprintf(msg, sizeof msg,
              "store: PostgreSQL: %s: the writes in flight are not known to be committed", why);
     bool lost_writes = st->unsynced;
+    if (st->next_waiters) { /* waiting for the group not synced yet */
+        Ccai_pg_sent group = {.kind = PG_SENT_SYNC, .waiters = st->next_waiters};
+        st->next_waiters = NULL;
+        st->group_status = CCAI_ERR_STORE;
+        snprintf(st->group_msg, sizeof st->group_msg, "%s", msg);
+        group_done(st, &group);
+        lost_writes = false;
+    }
     Ccai_pg_sent *e;
     while ((e = sent_pop(st)) != NULL) {
         if (e->kind == PG_SENT_WRITE)
@@ -666,6 +675,8 @@ static CCAI_MUST_CHECK ccai_status pipe_sync(Ccai_pg *st, const char *op)
     }
     e->kind = PG_SENT_SYNC;
     e->op = op;
+    e->waiters = st->next_waiters;
+    st->next_waiters = NULL;
     sent_push(st, e);
     st->unsynced = false;
     if (!Ccai_timer_active(&st->deadline))
@@ -855,8 +866,8 @@ ccai_status Ccai_pg_pipeline(Ccai_store *store, ccai_ctx *ctx)
     return CCAI_OK;
 }
 
-/* Persist, then act: done fires once the groups sent so far are answered;
- * at once when nothing is in flight. */
+/* Persist, then act: done fires once the groups sent so far are answered
+ * (from the loop); at once when nothing is in flight. */
 static CCAI_MUST_CHECK ccai_status pg_sync(Ccai_store *store, Ccai_store_done_fn done, void *ud)
 {
     Ccai_pg *st = Ccai_pg_of(store);
@@ -869,13 +880,15 @@ static CCAI_MUST_CHECK ccai_status pg_sync(Ccai_store *store, Ccai_store_done_fn
         return Ccai_pg_fail_nomem(st, "sync");
     w->done = done;
     w->ud = ud;
-    if (st->unsynced && st->conn) {
-        ccai_status status = pipe_sync(st, "sync");
-        if (status == CCAI_ERR_NOMEM) {
-            ccai_free(w);
-            return status;
-        }
-        /* Else conn_lost() failed the writes: this sync is told below. */
+    if (st->unsynced) {
+        /* The group being written: its sync goes at the loop's turn (the
+         * tick), with every write and every sync asked for meanwhile (group
+         * commit: one transaction for all of them). */
+        Ccai_pg_waiter **q = &st->next_waiters;
+        while (*q)
+            q = &(*q)->next;
+        *q = w;
+        return CCAI_OK;
     }
     if (!st->sent_tail) { /* nothing in flight: a failure not told yet */
         w->status = st->unreported;

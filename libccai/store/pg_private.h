@@ -100,6 +100,7 @@ typedef struct Ccai_pg {
     int watched_events;
     Ccai_pg_sent *sent, *sent_tail; /* in flight, oldest first */
     bool unsynced;                  /* writes sent since the last sync */
+    Ccai_pg_waiter *next_waiters;   /* the syncs waiting for the group of those writes */
     ccai_status group_status;       /* of the group being answered */
     char group_msg[300];
     ccai_status unreported; /* a failed group no sync was told of yet */
