@@ -44,11 +44,10 @@ enum Ccai_pg_stmt_id {
     PG_PHRASES_GET,
     PG_PHRASES_PUT,
     PG_HEALTH,
-    /* Pipelined writes (pg.c): the call writes of CALL_UPDATE and
-     * CALL_TOUCH that fail (CC409, CC404) instead of answering "no row",
-     * so that the failure aborts the group of writes it was sent in. */
+    /* Pipelined writes (pg.c): CALL_UPDATE failing (CC409, CC404) instead
+     * of answering "no row", so that the failure aborts the group of
+     * writes it was sent in. */
     PG_CALL_UPDATE_PIPE,
-    PG_CALL_TOUCH_PIPE,
     PG_STMT_COUNT
 };
 

@@ -129,11 +129,12 @@ static CCAI_MUST_CHECK ccai_status call_write(Ccai_pg *st, enum Ccai_pg_stmt_id 
                                               const Ccai_pg_params *p, Ccai_store_call *c,
                                               int64_t now, const char *op)
 {
-    if (Ccai_pg_pipelined(st)) {
-        /* The version the write makes, as the server will: a stale or
-         * missing row fails the group instead (CC409, CC404). */
-        ccai_status status = Ccai_pg_write(
-            st, op, id == PG_CALL_UPDATE ? PG_CALL_UPDATE_PIPE : PG_CALL_TOUCH_PIPE, p);
+    /* Pipelined: the version the update makes, as the server will; a
+     * stale or missing row fails the group instead (CC409, CC404). A touch
+     * waits for its answer: it is how the engine's heartbeat learns that
+     * another writer changed the call (engine/call.c, Ccai_call_touch). */
+    if (id == PG_CALL_UPDATE && Ccai_pg_pipelined(st)) {
+        ccai_status status = Ccai_pg_write(st, op, PG_CALL_UPDATE_PIPE, p);
         if (status == CCAI_OK) {
             c->row_version++;
             c->updated_at = now;

@@ -226,5 +226,4 @@ const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT] = {
     [PG_HEALTH] = "INSERT INTO store_health (id, checked_at) VALUES (1, $1) "
                   "ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
     [PG_CALL_UPDATE_PIPE] = CALL_WRITE_PIPE(CALL_UPDATE_SET, "$15"),
-    [PG_CALL_TOUCH_PIPE] = CALL_WRITE_PIPE("updated_at = $2", "$3"),
 };
