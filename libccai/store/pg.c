@@ -1,26 +1,30 @@
-/* Persistence on PostgreSQL: a backend of store/store.h (Ccai_pg_backend),
- * on libpq.
+/* Persistence on PostgreSQL: a backend of store/store.h (Ccai_pg_backend,
+ * and Ccai_pg_pipelined_backend once on a loop), on libpq.
  *
  * One connection per store handle, used by the context's thread, in
  * libpq's non-blocking mode: connecting (PQconnectStart/PQconnectPoll),
  * sending (PQsendQueryParams, PQsendPrepare, PQflush) and reading
- * (PQconsumeInput, PQisBusy) never block inside libpq. Each operation is
- * one round trip (a statement prepared once per connection), and the
- * store's operations return their result, as store.h asks of reads and of
- * the statuses of writes (CONFLICT, NOT_FOUND): the thread waits for the
- * answer in poll(), bounded by the statement timeout (which the server
- * enforces too) plus a second; past it the connection is dropped and the
- * operation fails with CCAI_ERR_STORE. A write is committed when it
- * returns CCAI_OK (autocommit, or the explicit transaction's COMMIT):
- * sync() completes at once, like SQLite's. On loopback a round trip is
- * ~0.1 ms (docs/deployment.md has the figures).
+ * (PQconsumeInput, PQisBusy) never block inside libpq.
+ *
+ * On a context's loop (Ccai_pg_pipeline(): database.postgresql.pipeline)
+ * the hot writes are pipelined: they return once sent, are committed in
+ * groups (one per loop turn) and their syncs complete from the loop
+ * ("Pipelined writes" below). The other operations, and every one of a
+ * store without a loop, are one round trip each (a statement prepared
+ * once per connection) whose answer the thread waits for in poll(),
+ * bounded by the statement timeout (which the server enforces too) plus
+ * a second; past it the connection is dropped and the operation fails
+ * with CCAI_ERR_STORE. Before such an operation the pipeline's writes are
+ * answered (a read sees every write accepted). Without a loop a write is
+ * committed when it returns CCAI_OK (autocommit, or the explicit
+ * transaction's COMMIT): sync() completes at once, like SQLite's.
  *
  * Inside an explicit transaction (Ccai_store_begin) each statement runs
  * in a savepoint, so that a failed one undoes itself alone, as in SQLite:
  * SAVEPOINT, the statement and RELEASE (and BEGIN with the first one) go
  * in one round trip in libpq's pipeline mode; COMMIT is one more.
  * A lost connection is reopened by the next operation (not inside a
- * transaction: that one fails).
+ * transaction: that one fails); the pipelined writes in flight fail.
  */
 #include "store/pg_private.h"
 

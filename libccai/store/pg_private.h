@@ -129,11 +129,6 @@ void Ccai_pg_int(Ccai_pg_params *p, int64_t v);
 CCAI_MUST_CHECK ccai_status Ccai_pg_fail(Ccai_pg *st, ccai_status status, const char *fmt, ...)
     CCAI_PRINTF(3, 4);
 CCAI_MUST_CHECK ccai_status Ccai_pg_fail_nomem(Ccai_pg *st, const char *op);
-/* Run statement id with p (one round trip; inside an explicit transaction
- * a savepoint makes a failure undo this statement alone). *ret: the rows
- * (PQclear()) on CCAI_OK. A failure's status is the SQLSTATE's
- * (CONFLICT for a unique key, NOT_FOUND for a foreign key, INVALID_ARG for
- * a refused value, BUSY for a lock or the statement timeout, STORE). */
 /* Whether the store pipelines its writes (Ccai_pg_pipeline()) now: not
  * inside an explicit transaction. */
 CCAI_MUST_CHECK bool Ccai_pg_pipelined(const Ccai_pg *st);
@@ -142,6 +137,12 @@ CCAI_MUST_CHECK bool Ccai_pg_pipelined(const Ccai_pg *st);
  * failure fails its group (store.h: persist, then act). */
 CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
                                           const Ccai_pg_params *p);
+/* Run statement id with p (one round trip, once the pipelined writes in
+ * flight are answered; inside an explicit transaction
+ * a savepoint makes a failure undo this statement alone). *ret: the rows
+ * (PQclear()) on CCAI_OK. A failure's status is the SQLSTATE's
+ * (CONFLICT for a unique key, NOT_FOUND for a foreign key, INVALID_ARG for
+ * a refused value, BUSY for a lock or the statement timeout, STORE). */
 CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
                                         const Ccai_pg_params *p, PGresult **ret);
 /* Rows: a copy of a column (NULL stays NULL; false on out of memory), a
