@@ -19,6 +19,10 @@
 #include "support/api_http.h"
 #include "support/pg_server.h"
 
+#include <libpq-fe.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +159,59 @@ static void test_readiness_outage(void **state)
     ccai_config_free(cfg);
 }
 
+/* PostgreSQL killed (pg_ctl stop -m immediate, by another process) while
+ * a pipelined write is in flight: a new chat's call row waits on the
+ * server (a trigger sleeps, as a slow or stuck server would) and the
+ * chat's next statement waits for it. The request is answered with an
+ * error, nothing of the call is stored, and once the server is back the
+ * context reconnects and a new chat works. */
+static void test_killed_mid_write(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    ccai_config *cfg = NULL;
+    ccai_ctx *ctx = make_ctx(&cfg, dsn);
+    PGconn *admin = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(admin), CONNECTION_OK);
+    PGresult *r = PQexec(admin, "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+                                "BEGIN PERFORM pg_sleep(60); RETURN NEW; END $f$; "
+                                "CREATE TRIGGER slow BEFORE INSERT ON calls FOR EACH ROW "
+                                "EXECUTE FUNCTION slow()");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(admin);
+
+    pid_t killer = fork();
+    assert_true(killer >= 0);
+    if (killer == 0) {
+        usleep(500 * 1000);
+        _exit(pg_server_kill(&g_pg) == 0 ? 0 : 1);
+    }
+    api_answer a = post(ctx, "/chat", "{}");
+    int ws = 0;
+    assert_int_equal(waitpid(killer, &ws, 0), killer);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_true(a.status >= 500);
+    assert_non_null(strstr(a.body, "PostgreSQL"));
+
+    assert_int_equal(pg_server_resume(&g_pg), 0);
+    admin = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(admin), CONNECTION_OK);
+    r = PQexec(admin, "SELECT count(*) FROM calls");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    r = PQexec(admin, "DROP TRIGGER slow ON calls");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(admin);
+    a = post(ctx, "/chat", "{}");
+    assert_int_equal(a.status, 200);
+    ccai_poll_free(g_poll);
+    ccai_config_free(cfg);
+}
+
 int main(void)
 {
     int rc = pg_server_start(&g_pg, false);
@@ -167,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conversation_stored),
         cmocka_unit_test(test_readiness_outage),
+        cmocka_unit_test(test_killed_mid_write),
     };
     rc = cmocka_run_group_tests_name("http-postgresql", tests, NULL, NULL);
     pg_server_stop(&g_pg);
