@@ -23,7 +23,9 @@
  * a real server this program starts on loopback (tests/support/pg_server.h,
  * fsync on); synchronous_commit as given (on, PostgreSQL's default; off:
  * a crash of PostgreSQL or of its machine may lose the last commits, one of
- * ccai-server loses nothing).
+ * ccai-server loses nothing). --pipeline off: each write waits for its
+ * commit (database.postgresql.pipeline false; on, the default, pipelines
+ * them on the server's loop).
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -269,7 +271,8 @@ static double cpu_one(pid_t pid)
 int main(int argc, char **argv)
 {
     int calls = 200, turns = 5, llm = 0, twilio = 0, workers = 1, sticky = 0;
-    const char *pg_sync = NULL; /* --postgresql: synchronous_commit */
+    const char *pg_sync = NULL;  /* --postgresql: synchronous_commit */
+    const char *pipeline = "on"; /* --pipeline: database.postgresql.pipeline */
     const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calls") && i + 1 < argc)
@@ -286,6 +289,8 @@ int main(int argc, char **argv)
             workers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--postgresql") && i + 1 < argc)
             pg_sync = argv[++i];
+        else if (!strcmp(argv[i], "--pipeline") && i + 1 < argc)
+            pipeline = argv[++i];
         else if (!strcmp(argv[i], "--server-bin") && i + 1 < argc)
             server_bin = argv[++i];
         else if (!strcmp(argv[i], "--standin-bin") && i + 1 < argc)
@@ -293,7 +298,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
-                    "[--postgresql on|off] [--server-bin P] [--standin-bin P]\n",
+                    "[--postgresql on|off] [--pipeline on|off] [--server-bin P] [--standin-bin P]\n",
                     argv[0]);
             return 64;
         }
@@ -351,13 +356,18 @@ int main(int argc, char **argv)
                     llm ? ep : NULL,
                     NULL,
                     NULL,
+                    NULL,
                     NULL};
+    char pg_pipe[64];
+    snprintf(pg_pipe, sizeof pg_pipe, "DATABASE__POSTGRESQL__PIPELINE=%s",
+             strcmp(pipeline, "off") == 0 ? "false" : "true");
     if (pg_sync) {
         size_t k = 0;
         while (senv[k])
             k++;
         senv[k] = pg_mode;
         senv[k + 1] = pg_dsn;
+        senv[k + 2] = pg_pipe;
     }
     char *argv_srv[] = {(char *)server_bin, NULL};
     int fd = -1;

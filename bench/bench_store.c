@@ -1,8 +1,9 @@
 /* The store's throughput on each backend, side by side: SQLite (a file,
  * synchronous normal as ccai-server runs it, and full) and PostgreSQL (a
  * real server this program starts on loopback: tests/support/pg_server.h,
- * fsync on; synchronous_commit on, its default, and off). One connection,
- * one thread, as a context uses its store.
+ * fsync on; synchronous_commit on, its default, and off; and pipelined on
+ * a poll(2) loop, synchronous_commit on: Ccai_pg_pipeline()). One
+ * connection, one thread, as a context uses its store.
  *
  *   build/bench/bench-store [--n N]
  *
@@ -10,7 +11,12 @@
  *   append     a message appended (one commit each)
  *   update     a call's row rewritten with its row version (one commit)
  *   turn       what a conversation turn writes, in one transaction: the
- *              caller's message, the bot's, the call's row
+ *              caller's message, the bot's, the call's row (pipelined: the
+ *              three writes and a sync, one group: one transaction), until
+ *              it is committed
+ *   turns x50  the same for 50 calls at once, each waiting for its own
+ *              commit (pipelined: the groups of a loop turn commit together)
+ *   burst      messages appended one after the other, one sync at the end
  *   claim      a job enqueued, claimed, done (three commits)
  *   get        a call read by id
  *   newest     the newest 20 of a call's 40 messages read (a turn's context)
@@ -29,14 +35,17 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OP_APPEND, OP_UPDATE, OP_TURN, OP_CLAIM, OP_GET, OP_NEWEST, OP_COUNT };
-static const char *const op_names[OP_COUNT] = {"append", "update", "turn",
-                                               "claim",  "get",    "newest"};
+#include <ccai/adapters/poll.h>
+
+enum { OP_APPEND, OP_UPDATE, OP_TURN, OP_TURN50, OP_BURST, OP_CLAIM, OP_GET, OP_NEWEST, OP_COUNT };
+static const char *const op_names[OP_COUNT] = {"append", "update", "turn", "turns x50",
+                                               "burst",  "claim",  "get",  "newest"};
 
 typedef struct result {
     const char *name;
     double per_sec[OP_COUNT];
     double turn_p50, turn_p99;
+    double turn50_p50, turn50_p99;
     bool ok;
 } result;
 
@@ -46,6 +55,49 @@ static int check(ccai_status st, Ccai_store *s, const char *what)
         return 0;
     fprintf(stderr, "bench-store: %s: %s (%s)\n", what, ccai_status_str(st), Ccai_store_errmsg(s));
     return -1;
+}
+
+/* The loop a pipelined store runs on (NULL for the others: their sync
+ * completes at once). */
+static ccai_poll *g_poll;
+
+typedef struct pending {
+    int fired;
+    ccai_status status;
+    double started, latency;
+} pending;
+
+static void on_done(ccai_status status, void *ud)
+{
+    pending *p = ud;
+    p->fired++;
+    p->status = status;
+    p->latency = bench_now_ms() - p->started;
+}
+
+/* Ask for the commit of what was written: p fires when it is. */
+static int want_commit(Ccai_store *s, pending *p)
+{
+    return check(Ccai_store_sync(s, on_done, p), s, "sync");
+}
+
+/* Run the loop until every one of ps fired: 0 when all committed. */
+static int wait_commits(Ccai_store *s, pending *ps, int n)
+{
+    for (int i = 0; i < n; i++) {
+        while (!ps[i].fired && g_poll)
+            if (ccai_poll_run_once(g_poll, 100) != 0)
+                return -1;
+        if (!ps[i].fired || check(ps[i].status, s, "commit") != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int commit_now(Ccai_store *s)
+{
+    pending p = {0, CCAI_OK, bench_now_ms(), 0};
+    return want_commit(s, &p) == 0 ? wait_commits(s, &p, 1) : -1;
 }
 
 static int new_call(Ccai_store *s, Ccai_store_call *c, int i)
@@ -84,26 +136,31 @@ static void run(Ccai_store *s, int n, result *r)
     double *lat = calloc((size_t)n, sizeof *lat);
     if (!lat)
         goto done;
+    /* Each write committed before the next (a pipelined store: its sync
+     * waited for). */
     double t0 = bench_now_ms();
     for (int i = 0; i < n; i++)
-        if (check(Ccai_store_message_append(s, c.id, &human, NULL), s, "append") != 0)
+        if (check(Ccai_store_message_append(s, c.id, &human, NULL), s, "append") != 0 ||
+            commit_now(s) != 0)
             goto done;
     r->per_sec[OP_APPEND] = n / ((bench_now_ms() - t0) / 1000.0);
 
     t0 = bench_now_ms();
     for (int i = 0; i < n; i++)
-        if (check(Ccai_store_call_update(s, &c), s, "update") != 0)
+        if (check(Ccai_store_call_update(s, &c), s, "update") != 0 || commit_now(s) != 0)
             goto done;
     r->per_sec[OP_UPDATE] = n / ((bench_now_ms() - t0) / 1000.0);
 
+    /* A turn: in a transaction, or (pipelined) one group and its sync. */
+    bool pipelined = !Ccai_store_writes_durable(s);
     t0 = bench_now_ms();
     for (int i = 0; i < n; i++) {
         double t = bench_now_ms();
-        if (check(Ccai_store_begin(s), s, "begin") != 0 ||
+        if ((!pipelined && check(Ccai_store_begin(s), s, "begin") != 0) ||
             check(Ccai_store_message_append(s, c.id, &human, NULL), s, "append") != 0 ||
             check(Ccai_store_message_append(s, c.id, &bot, NULL), s, "append") != 0 ||
             check(Ccai_store_call_update(s, &c), s, "update") != 0 ||
-            check(Ccai_store_commit(s), s, "commit") != 0)
+            (!pipelined && check(Ccai_store_commit(s), s, "commit") != 0) || commit_now(s) != 0)
             goto done;
         lat[i] = bench_now_ms() - t;
     }
@@ -111,6 +168,48 @@ static void run(Ccai_store *s, int n, result *r)
     qsort(lat, (size_t)n, sizeof *lat, bench_cmp_double);
     r->turn_p50 = lat[n / 2];
     r->turn_p99 = lat[(size_t)((double)(n - 1) * 0.99)];
+
+    /* 50 calls' turns at once: each waits for its own commit. */
+    enum { K = 50 };
+    Ccai_store_call calls[K];
+    pending ps[K];
+    int made = 0;
+    for (; made < K; made++)
+        if (new_call(s, &calls[made], 1000 + made) != 0)
+            break;
+    int rounds = n / K > 0 ? n / K : 1, ok = made == K && commit_now(s) == 0;
+    t0 = bench_now_ms();
+    for (int round = 0; ok && round < rounds; round++) {
+        for (int k = 0; ok && k < K; k++) {
+            ps[k] = (pending){0, CCAI_OK, bench_now_ms(), 0};
+            ok = (pipelined || check(Ccai_store_begin(s), s, "begin") == 0) &&
+                 check(Ccai_store_message_append(s, calls[k].id, &human, NULL), s, "append") == 0 &&
+                 check(Ccai_store_message_append(s, calls[k].id, &bot, NULL), s, "append") == 0 &&
+                 check(Ccai_store_call_update(s, &calls[k]), s, "update") == 0 &&
+                 (pipelined || check(Ccai_store_commit(s), s, "commit") == 0) &&
+                 want_commit(s, &ps[k]) == 0;
+        }
+        ok = ok && wait_commits(s, ps, K) == 0;
+        for (int k = 0; ok && k < K && round * K + k < n; k++)
+            lat[round * K + k] = ps[k].latency;
+    }
+    r->per_sec[OP_TURN50] = rounds * K / ((bench_now_ms() - t0) / 1000.0);
+    for (int k = 0; k < made; k++)
+        Ccai_store_call_clear(&calls[k]);
+    if (!ok)
+        goto done;
+    int m = rounds * K < n ? rounds * K : n;
+    qsort(lat, (size_t)m, sizeof *lat, bench_cmp_double);
+    r->turn50_p50 = lat[m / 2];
+    r->turn50_p99 = lat[(size_t)((double)(m - 1) * 0.99)];
+
+    t0 = bench_now_ms();
+    for (int i = 0; i < n; i++)
+        if (check(Ccai_store_message_append(s, c.id, &human, NULL), s, "append") != 0)
+            goto done;
+    if (commit_now(s) != 0)
+        goto done;
+    r->per_sec[OP_BURST] = n / ((bench_now_ms() - t0) / 1000.0);
 
     t0 = bench_now_ms();
     for (int i = 0; i < n; i++) {
@@ -209,11 +308,22 @@ int main(int argc, char **argv)
     }
     if (n < 10)
         return 64;
-    enum { N_RES = 4 };
+    enum { N_RES = 5 };
     result res[N_RES] = {{.name = "sqlite normal"},
                          {.name = "sqlite full"},
                          {.name = "pg sync on"},
-                         {.name = "pg sync off"}};
+                         {.name = "pg sync off"},
+                         {.name = "pg pipelined"}};
+    ccai_config *cfg = NULL;
+    ccai_ctx *ctx = NULL;
+    char *why = NULL;
+    if (ccai_config_new(&cfg) != CCAI_OK ||
+        ccai_config_set(cfg, "database.sqlite.path", ":memory:") != CCAI_OK ||
+        ccai_poll_new(cfg, &g_poll, &ctx, &why) != CCAI_OK) {
+        fprintf(stderr, "bench-store: a loop: %s\n", why ? why : "failed");
+        return 1;
+    }
+    ccai_config_free(cfg);
     char dir[] = "/tmp/ccai-bench-store-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
@@ -255,7 +365,10 @@ int main(int argc, char **argv)
             size_t len = strlen(dsn);
             snprintf(dsn + len - 1, sizeof dsn - len + 1, " -csynchronous_commit=off'");
         }
-        if (Ccai_pg_open(dsn, 10000, 10000, NULL, &s, &err) != CCAI_OK)
+        ccai_status st = Ccai_pg_open(dsn, 10000, 10000, NULL, &s, &err);
+        if (st == CCAI_OK && k == 4)
+            st = Ccai_pg_pipeline(s, ctx);
+        if (st != CCAI_OK)
             fprintf(stderr, "bench-store: %s\n", err ? err : "postgresql");
         else
             run(s, n, &res[k]);
@@ -272,23 +385,30 @@ int main(int argc, char **argv)
     printf("== store operations per second, one connection (n=%d each; PostgreSQL %s on "
            "loopback, fsync on)\n",
            n, rc == 0 ? "15" : "absent");
-    printf("  %-8s", "");
+    printf("  %-10s", "");
     for (int k = 0; k < N_RES; k++)
         printf(" %15s", res[k].name);
     printf("\n");
     for (int o = 0; o < OP_COUNT; o++) {
-        printf("  %-8s", op_names[o]);
+        printf("  %-10s", op_names[o]);
         for (int k = 0; k < N_RES; k++)
             printf(" %15.0f", res[k].ok ? res[k].per_sec[o] : 0.0);
         printf("\n");
     }
-    printf("  %-8s", "turn p50");
+    printf("  %-10s", "turn p50");
     for (int k = 0; k < N_RES; k++)
         printf(" %12.3f ms", res[k].turn_p50);
     printf("\n  %-8s", "turn p99");
     for (int k = 0; k < N_RES; k++)
         printf(" %12.3f ms", res[k].turn_p99);
+    printf("\n  %-8s", "x50 p50");
+    for (int k = 0; k < N_RES; k++)
+        printf(" %12.3f ms", res[k].turn50_p50);
+    printf("\n  %-8s", "x50 p99");
+    for (int k = 0; k < N_RES; k++)
+        printf(" %12.3f ms", res[k].turn50_p99);
     printf("\n");
+    ccai_poll_free(g_poll);
     if (per_call > 0)
         printf("  PostgreSQL: %.0f bytes per call of 20 messages (tables and indexes)\n", per_call);
     return res[0].ok && res[1].ok ? 0 : 1;

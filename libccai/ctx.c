@@ -134,11 +134,13 @@ static void ctx_destroy(ccai_ctx *ctx)
     Ccai_flags_rt_free(ctx->flags);
     Ccai_otlp_free(ctx->otlp); /* the spans' owners are gone: none is open */
     ctx->tracer = NULL;
+    /* The store before the loop: a pipelined store (store/pg.c) forgets
+     * its socket and timers there. */
+    Ccai_store_close(ctx->store);
     /* The loop last of the parts: their timers and requests are gone. */
     void (*cleanup)(void *) = NULL;
     void *loop_ud = NULL;
     Ccai_loop_free(ctx->loop, &cleanup, &loop_ud);
-    Ccai_store_close(ctx->store);
     Ccai_metrics_free(ctx->metrics);
     ccai_free(ctx->db_path);
     ccai_config_free(ctx->cfg);

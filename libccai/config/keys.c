@@ -317,6 +317,9 @@ static const Ccai_key keys[] = {
        "Longest a statement may run (the server cancels it); the thread waits at most this + 1 s"),
     KI("database.postgresql.connect_timeout_ms", 5000, 100, 600000,
        "Longest a connection (or a reconnection) may take"),
+    KB("database.postgresql.pipeline", true,
+       "Pipeline the writes on the event loop: a write returns once sent, the engine acts when "
+       "its commit is confirmed (docs/deployment.md)"),
 
     /* The documentation search_document searches (libccai/rag/). */
     KS("documents.default_lang", "",

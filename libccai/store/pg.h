@@ -7,6 +7,22 @@
 /* database.mode "postgresql": connects to database.postgresql.dsn as
  * configured. */
 extern const Ccai_store_backend Ccai_pg_backend;
+/* The same, its writes pipelined on a loop (Ccai_pg_pipeline()). */
+extern const Ccai_store_backend Ccai_pg_pipelined_backend;
+/* Whether st is a PostgreSQL store (either table). */
+CCAI_MUST_CHECK bool Ccai_pg_is(const Ccai_store *st);
+
+/* Pipeline st's writes on ctx's loop (store.h, "persist, then act"): from
+ * now on a write returns once it is sent (its failures come back through
+ * Ccai_store_sync()), and Ccai_store_writes_durable(st) is false. The
+ * socket is watched with the context's fd hooks, the completions fire from
+ * its timers. Writes inside an explicit transaction, and the writes whose
+ * result the caller needs (an id, a seq), still wait for their answer;
+ * so do reads, after every write sent before them is answered.
+ * docs/deployment.md says what that costs. ctx outlives st.
+ * Statuses: CCAI_OK; CCAI_ERR_INVALID_ARG (not a PostgreSQL store, already
+ * pipelined, a transaction open); the connection's (CCAI_ERR_STORE). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_pipeline(Ccai_store *st, ccai_ctx *ctx);
 
 /* Connect to the database dsn names (a libpq connection string or URI,
  * secret: never logged nor shown) and migrate its schema, waiting at most

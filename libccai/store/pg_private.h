@@ -7,6 +7,8 @@
 
 #include "store/pg.h"
 
+#include "io/io.h"
+
 #include <libpq-fe.h>
 
 /* The statements, each prepared once per connection. */
@@ -42,6 +44,10 @@ enum Ccai_pg_stmt_id {
     PG_PHRASES_GET,
     PG_PHRASES_PUT,
     PG_HEALTH,
+    /* Pipelined writes (pg.c): CALL_UPDATE failing (CC409, CC404) instead
+     * of answering "no row", so that the failure aborts the group of
+     * writes it was sent in. */
+    PG_CALL_UPDATE_PIPE,
     PG_STMT_COUNT
 };
 
@@ -50,6 +56,25 @@ extern const char *const Ccai_pg_migrations[CCAI_STORE_SCHEMA_VERSION];
 extern const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT];
 /* The columns of a call as the statements select them (read_call). */
 #define PG_CALL_NCOLS 21
+
+/* Pipelined writes (pg.c): what waits for a group's commit. */
+typedef struct Ccai_pg_waiter {
+    struct Ccai_pg_waiter *next;
+    Ccai_store_done_fn done;
+    void *ud;
+    ccai_status status; /* once known */
+    char msg[300];      /* its text when it failed */
+} Ccai_pg_waiter;
+
+/* What was sent in the pipeline, in order, waiting for its answer. */
+typedef enum { PG_SENT_PREPARE, PG_SENT_WRITE, PG_SENT_SYNC } Ccai_pg_sent_kind;
+typedef struct Ccai_pg_sent {
+    struct Ccai_pg_sent *next;
+    Ccai_pg_sent_kind kind;
+    enum Ccai_pg_stmt_id id;
+    const char *op;          /* static text */
+    Ccai_pg_waiter *waiters; /* PG_SENT_SYNC: the syncs waiting for it */
+} Ccai_pg_sent;
 
 typedef struct Ccai_pg {
     Ccai_store base; /* first: what store/store.c dispatches on */
@@ -67,6 +92,22 @@ typedef struct Ccai_pg {
     bool tx_sent; /* ... and its BEGIN was sent (with its first statement) */
     bool tx_lost; /* ... and the connection was lost in it */
     char failure[256];
+    /* Pipelined writes, when the store drives its connection on a loop
+     * (Ccai_pg_pipeline()): NULL ctx otherwise. */
+    ccai_ctx *ctx;
+    int watched_fd; /* -1 when none */
+    int watched_events;
+    Ccai_pg_sent *sent, *sent_tail; /* in flight, oldest first */
+    bool unsynced;                  /* writes sent since the last sync */
+    Ccai_pg_waiter *next_waiters;   /* the syncs waiting for the group of those writes */
+    ccai_status group_status;       /* of the group being answered */
+    char group_msg[300];
+    ccai_status unreported; /* a failed group no sync was told of yet */
+    char unreported_msg[300];
+    Ccai_pg_waiter *ready, *ready_tail; /* completions to fire from the loop */
+    Ccai_timer tick;                    /* sends the group's sync, fires the ready */
+    Ccai_timer deadline;                /* the answers of the oldest group are late */
+    size_t n_pipelined;                 /* writes sent in the pipeline (describe) */
 } Ccai_pg;
 
 static inline Ccai_pg *Ccai_pg_of(Ccai_store *store)
@@ -88,7 +129,16 @@ void Ccai_pg_int(Ccai_pg_params *p, int64_t v);
 CCAI_MUST_CHECK ccai_status Ccai_pg_fail(Ccai_pg *st, ccai_status status, const char *fmt, ...)
     CCAI_PRINTF(3, 4);
 CCAI_MUST_CHECK ccai_status Ccai_pg_fail_nomem(Ccai_pg *st, const char *op);
-/* Run statement id with p (one round trip; inside an explicit transaction
+/* Whether the store pipelines its writes (Ccai_pg_pipeline()) now: not
+ * inside an explicit transaction. */
+CCAI_MUST_CHECK bool Ccai_pg_pipelined(const Ccai_pg *st);
+/* Send write id with p in the pipeline and return once it is sent
+ * (CCAI_OK) or failed at once; its answer is read from the loop, and its
+ * failure fails its group (store.h: persist, then act). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
+                                          const Ccai_pg_params *p);
+/* Run statement id with p (one round trip, once the pipelined writes in
+ * flight are answered; inside an explicit transaction
  * a savepoint makes a failure undo this statement alone). *ret: the rows
  * (PQclear()) on CCAI_OK. A failure's status is the SQLSTATE's
  * (CONFLICT for a unique key, NOT_FOUND for a foreign key, INVALID_ARG for

@@ -127,17 +127,27 @@ _Static_assert(CCAI_ARRAY_SIZE(Ccai_pg_migrations) == CCAI_STORE_SCHEMA_VERSION,
     "row_version = " version_param " RETURNING row_version) SELECT (SELECT count(*) FROM u), " \
     "(SELECT row_version FROM calls WHERE id = $1)"
 
+/* The same write, pipelined: no row written fails the statement (and its
+ * group) through pg_temp.ccai_row_written() (pg.c creates it per
+ * connection): CC404 when the call is absent, CC409 when its row version
+ * is not the one expected. */
+#define CALL_WRITE_PIPE(set, version_param)                                                    \
+    "WITH u AS (UPDATE calls SET " set ", row_version = row_version + 1 WHERE id = $1 AND "    \
+    "row_version = " version_param " RETURNING row_version) SELECT "                           \
+    "pg_temp.ccai_row_written((SELECT count(*) FROM u), (SELECT row_version FROM calls WHERE " \
+    "id = $1), " version_param ", $1)"
+#define CALL_UPDATE_SET                                                                      \
+    "direction = $2, phone_number = $3, bot_phone_number = $4, channel = $5, "               \
+    "provider_call_id = $6, state = $7, lang = $8, initiate = $9, claim = $10, next = $11, " \
+    "synthesis = $12, callback_secret = $13, updated_at = $14, correlation_id = $16, "       \
+    "end_reason = $17"
+
 const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT] = {
     [PG_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
     [PG_CALL_INSERT] = "INSERT INTO calls (" CALL_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, "
                        "$8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $19, $20)",
     /* The recording's columns are Ccai_store_call_set_recording()'s alone. */
-    [PG_CALL_UPDATE] = CALL_WRITE("direction = $2, phone_number = $3, bot_phone_number = $4, "
-                                  "channel = $5, provider_call_id = $6, state = $7, lang = $8, "
-                                  "initiate = $9, claim = $10, next = $11, synthesis = $12, "
-                                  "callback_secret = $13, updated_at = $14, "
-                                  "correlation_id = $16, end_reason = $17",
-                                  "$15"),
+    [PG_CALL_UPDATE] = CALL_WRITE(CALL_UPDATE_SET, "$15"),
     [PG_CALL_TOUCH] = CALL_WRITE("updated_at = $2", "$3"),
     [PG_CALL_EXISTS] = "SELECT 1 FROM calls WHERE id = $1",
     [PG_CALL_GET] = "SELECT " CALL_COLS " FROM calls WHERE id = $1",
@@ -215,4 +225,5 @@ const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT] = {
                        "created_at = EXCLUDED.created_at",
     [PG_HEALTH] = "INSERT INTO store_health (id, checked_at) VALUES (1, $1) "
                   "ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
+    [PG_CALL_UPDATE_PIPE] = CALL_WRITE_PIPE(CALL_UPDATE_SET, "$15"),
 };

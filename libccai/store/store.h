@@ -1,8 +1,8 @@
 /* Persistence: the store interface the engine and the routes use. A
  * backend implements it as a table of functions (Ccai_store_backend):
- * store/sqlite.c and store/pg.c (PostgreSQL through libpq; its writes, too,
- * are committed when they return: docs/deployment.md says why and what it
- * costs).
+ * store/sqlite.c and store/pg.c (PostgreSQL through libpq; on a context's
+ * loop its writes are pipelined, asynchronous as below: docs/deployment.md
+ * says what still waits and what it costs).
  *
  * Rules:
  * - Times are wall-clock milliseconds since the epoch (UTC).
@@ -27,10 +27,13 @@
  *    Ccai_call_after_commit() (engine/engine.h).
  * SQLite commits each write before it returns: its writes are durable when
  * they return CCAI_OK and its sync() fires done before it returns, so the
- * engine acts at once, as it always did. An asynchronous backend pipelines
- * the writes and fires done from the loop when the commit's result comes
- * back; reads stay synchronous, answered from what it keeps of the calls
- * this context owns (issue 14 adds the leases that make that safe). */
+ * engine acts at once, as it always did. An asynchronous backend
+ * (PostgreSQL pipelined, store/pg.c) pipelines the writes and fires done
+ * from the loop when the commit's result comes back; a write that fails
+ * there fails the writes committed with it (its group: pg.c), told to the
+ * syncs waiting for them. Its reads stay synchronous: they wait for the
+ * writes in flight to be answered first (answering them from what it keeps
+ * of the calls this context owns needs the leases of issue 14). */
 #ifndef CCAI_STORE_STORE_H
 #define CCAI_STORE_STORE_H
 

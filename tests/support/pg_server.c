@@ -194,13 +194,23 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
-int pg_server_pause(pg_server *s)
+static int stop_mode(pg_server *s, const char *mode)
 {
     char data[200], pg_ctl[300];
     snprintf(data, sizeof data, "%s/data", s->dir);
     snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", s->bindir);
-    const char *const stop_argv[] = {pg_ctl, "-D", data, "-m", "fast", "-w", "stop", NULL};
+    const char *const stop_argv[] = {pg_ctl, "-D", data, "-m", mode, "-w", "stop", NULL};
     return run(s, stop_argv) == 0 ? 0 : -1;
+}
+
+int pg_server_pause(pg_server *s)
+{
+    return stop_mode(s, "fast");
+}
+
+int pg_server_kill(pg_server *s)
+{
+    return stop_mode(s, "immediate");
 }
 
 int pg_server_resume(pg_server *s)

@@ -14,8 +14,8 @@
  *      stderr, with the server's log).
  *   2. pg_server_schema_dsn() makes a new empty schema and gives a DSN
  *      whose search_path is it: each test's database is its own.
- *   pg_server_pause() and pg_server_resume() stop it and start it again
- *   on its port (an outage, a restart).
+ *   pg_server_pause() (or pg_server_kill(), a crash) and pg_server_resume()
+ *   stop it and start it again on its port (an outage, a restart).
  *   3. pg_server_stop() stops the server (fast shutdown) and removes the
  *      directory.
  *
@@ -48,6 +48,10 @@ int pg_server_schema_dsn(pg_server *s, char *out, size_t n);
 int pg_server_exec(const pg_server *s, const char *sql);
 /* Stop the server (fast shutdown), keeping its cluster: 0, or -1. */
 int pg_server_pause(pg_server *s);
+/* Kill it (pg_ctl stop -m immediate: no checkpoint, the connections cut
+ * as by a crash; what was not committed is lost), keeping its cluster: 0,
+ * or -1. */
+int pg_server_kill(pg_server *s);
 /* Start it again on the same port: 0, or -1. */
 int pg_server_resume(pg_server *s);
 void pg_server_stop(pg_server *s);

@@ -7,6 +7,8 @@
 #include "store/pg.h"
 #include "store/sqlite.h"
 
+#include <ccai/adapters/poll.h>
+
 #include "support/db_lock.h"
 #include "support/pg_server.h"
 
@@ -17,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -32,6 +35,41 @@
 /* The PostgreSQL server of this run, when the backend under test is it. */
 static pg_server g_pg;
 static bool g_pg_mode;
+/* "postgresql-pipeline": the PostgreSQL stores pipeline their writes on
+ * this context's poll(2) loop (Ccai_pg_pipeline()). */
+static ccai_poll *g_poll;
+static ccai_ctx *g_loop_ctx;
+
+typedef struct sync_seen {
+    int calls;
+    ccai_status status;
+} sync_seen;
+
+static void on_sync(ccai_status status, void *ud)
+{
+    sync_seen *s = ud;
+    s->calls++;
+    s->status = status;
+}
+
+/* Every write accepted before it settled, committed or failed: the
+ * sync's status, the loop run until it fires (at once on SQLite). */
+static ccai_status settle(Ccai_store *st)
+{
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync(st, on_sync, &seen), CCAI_OK);
+    for (int i = 0; g_poll && seen.calls == 0 && i < 3000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen.calls, 1);
+    return seen.status;
+}
+
+/* A write's status as the contract tells it (store.h, persist then act):
+ * its own when it fails at once, else its sync's. */
+static ccai_status settled(Ccai_store *st, ccai_status status)
+{
+    return status != CCAI_OK ? status : settle(st);
+}
 
 /* A new empty database of the backend under test: SQLite in memory, or a
  * new schema of the PostgreSQL server. */
@@ -43,6 +81,8 @@ static Ccai_store *open_memory(void)
         char dsn[400];
         assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
         assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err), CCAI_OK);
+        if (g_loop_ctx)
+            assert_int_equal(Ccai_pg_pipeline(st, g_loop_ctx), CCAI_OK);
     } else {
         assert_int_equal(Ccai_sqlite_open(":memory:", &st, &err), CCAI_OK);
     }
@@ -374,12 +414,14 @@ static void test_call_insert_get(void **state)
     assert_int_equal(g->row_version, 1);
     Ccai_store_call_free(g);
 
-    /* Same id again: a conflict, and the caller's struct is untouched. */
+    /* Same id again: a conflict (told by the sync when the write was only
+     * accepted), and the caller's struct is untouched when it failed at
+     * once. */
     Ccai_store_call d;
     call_init(&d, c.id, "+33600000009", NULL, 5);
-    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_CONFLICT);
+    assert_int_equal(settled(st, Ccai_store_call_insert(st, &d)), CCAI_ERR_CONFLICT);
     assert_non_null(strstr(Ccai_store_errmsg(st), "already exists"));
-    assert_int_equal(d.row_version, 0);
+    assert_int_equal(d.row_version, Ccai_store_writes_durable(st) ? 0 : 1);
     assert_int_equal(d.created_at, 5);
     Ccai_store_call_clear(&d);
 
@@ -389,11 +431,11 @@ static void test_call_insert_get(void **state)
     d.initiate_json = NULL;
     assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
     d.initiate_json = Ccai_strdup("{not json");
-    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(settled(st, Ccai_store_call_insert(st, &d)), CCAI_ERR_INVALID_ARG);
     assert_non_null(strstr(Ccai_store_errmsg(st), "store: insert call: "));
     assert_true(Ccai_str_replace(&d.initiate_json, "{}"));
     assert_true(Ccai_str_replace(&d.claim_json, "[1]"));
-    assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
+    assert_int_equal(settled(st, Ccai_store_call_insert(st, &d)), CCAI_ERR_INVALID_ARG);
     assert_true(Ccai_str_replace(&d.claim_json, "{}"));
     d.direction = (ccai_direction)7;
     assert_int_equal(Ccai_store_call_insert(st, &d), CCAI_ERR_INVALID_ARG);
@@ -428,8 +470,8 @@ static void test_call_not_found(void **state)
     Ccai_store_call c;
     call_init(&c, "nope", "+33600000001", NULL, 0);
     c.row_version = 1;
-    assert_int_equal(Ccai_store_call_update(st, &c), CCAI_ERR_NOT_FOUND);
-    assert_int_equal(c.row_version, 1);
+    assert_int_equal(settled(st, Ccai_store_call_update(st, &c)), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(c.row_version, Ccai_store_writes_durable(st) ? 1 : 2);
     Ccai_store_call_clear(&c);
     Ccai_store_close(st);
 }
@@ -452,13 +494,15 @@ static void test_call_update_row_version(void **state)
     assert_true(a->updated_at >= a->created_at);
     assert_int_equal(Ccai_store_call_update(st, a), CCAI_OK);
     assert_int_equal(a->row_version, 3);
+    /* Committed (a pipelined group that fails is rolled back whole). */
+    assert_int_equal(settle(st), CCAI_OK);
 
     /* b read row version 1: it is a stale writer. */
     assert_true(Ccai_str_replace(&b->state, "ended"));
-    assert_int_equal(Ccai_store_call_update(st, b), CCAI_ERR_CONFLICT);
-    assert_string_equal(Ccai_store_errmsg(st), "store: call call-1 was changed by another "
-                                               "writer (row version 3, expected 1)");
-    assert_int_equal(b->row_version, 1);
+    assert_int_equal(settled(st, Ccai_store_call_update(st, b)), CCAI_ERR_CONFLICT);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "call call-1 was changed by another writer "
+                                                  "(row version 3, expected 1)"));
+    assert_int_equal(b->row_version, Ccai_store_writes_durable(st) ? 1 : 2);
 
     Ccai_store_call *g = NULL;
     assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_OK);
@@ -1456,11 +1500,12 @@ static void test_calls_stale_and_touch(void **state)
     Ccai_store_call_list_free(rows, n);
     Ccai_store_call stale = c[0];
     stale.row_version = v;
-    assert_int_equal(Ccai_store_call_touch(st, &stale), CCAI_ERR_CONFLICT);
-    assert_int_equal(Ccai_store_call_update(st, &stale), CCAI_ERR_CONFLICT);
+    assert_int_equal(settled(st, Ccai_store_call_touch(st, &stale)), CCAI_ERR_CONFLICT);
+    stale.row_version = v;
+    assert_int_equal(settled(st, Ccai_store_call_update(st, &stale)), CCAI_ERR_CONFLICT);
     Ccai_store_call ghost;
     call_init(&ghost, "ghost", "+33600000001", NULL, 0);
-    assert_int_equal(Ccai_store_call_touch(st, &ghost), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(settled(st, Ccai_store_call_touch(st, &ghost)), CCAI_ERR_NOT_FOUND);
     Ccai_store_call_clear(&ghost);
     for (int i = 0; i < 4; i++)
         Ccai_store_call_clear(&c[i]);
@@ -1553,18 +1598,6 @@ static void test_wal_checkpoints(void **state)
 
 /* The interface: the backend by database.mode, what it says of itself, and
  * its durability barrier (SQLite: before returning). */
-typedef struct sync_seen {
-    int calls;
-    ccai_status status;
-} sync_seen;
-
-static void on_sync(ccai_status status, void *ud)
-{
-    sync_seen *s = ud;
-    s->calls++;
-    s->status = status;
-}
-
 static void test_backend_interface(void **state)
 {
     (void)state;
@@ -1919,8 +1952,184 @@ static void test_pg_json_compact(void **state)
     Ccai_store_close(st);
 }
 
+/* Pipelined writes (store/pg.c, Ccai_pg_pipeline()) ------------------------- */
+
+/* Many writes sent without waiting, then one sync: every one committed,
+ * in the order sent; the reads see them. */
+static void test_pg_pipeline_many(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    assert_false(Ccai_store_writes_durable(st));
+    json_t *doc = NULL;
+    assert_int_equal(Ccai_store_describe(st, &doc), CCAI_OK);
+    assert_true(json_is_true(json_object_get(doc, "pipelined")));
+    json_decref(doc);
+    Ccai_store_call c;
+    call_init(&c, "call-p", "+15550001", "{}", 0);
+    assert_int_equal(Ccai_store_call_insert(st, &c), CCAI_OK);
+    enum { N = 2000 };
+    for (int i = 0; i < N; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "m%d", i);
+        Ccai_store_message m = msg(i % 2 ? "assistant" : "human", text);
+        assert_int_equal(Ccai_store_message_append(st, "call-p", &m, NULL), CCAI_OK);
+        if (i % 100 == 99)
+            assert_int_equal(Ccai_store_call_touch(st, &c), CCAI_OK);
+    }
+    assert_int_equal(c.row_version, 1 + N / 100);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-p", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), N);
+    for (int i = 0; i < N; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "m%d", i);
+        json_t *m = json_array_get(arr, (size_t)i);
+        assert_int_equal(json_integer_value(json_object_get(m, "seq")), i + 1);
+        assert_string_equal(json_string_value(json_object_get(m, "content")), text);
+    }
+    json_decref(arr);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-p", &g), CCAI_OK);
+    assert_int_equal(g->row_version, c.row_version);
+    Ccai_store_call_free(g);
+
+    /* A read right after writes, no sync asked: it sees them. */
+    Ccai_store_message m = msg("human", "one more");
+    assert_int_equal(Ccai_store_message_append(st, "call-p", &m, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_json(st, "call-p", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), N + 1);
+    json_decref(arr);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_store_call_clear(&c);
+    Ccai_store_close(st);
+}
+
+/* A write that fails in the middle of a pipeline: accepted when sent, its
+ * failure told by the sync with its text; its group is rolled back (the
+ * writes sent with it, before and after, are not committed); the next
+ * group is not affected. */
+static void test_pg_pipeline_failure(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    Ccai_store_call c, stale;
+    call_init(&c, "call-f", "+15550002", "{}", 0);
+    assert_int_equal(Ccai_store_call_insert(st, &c), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    call_init(&stale, "call-f", "+15550002", "{}", 0);
+    stale.row_version = 1;
+
+    Ccai_store_message before = msg("human", "before"), after = msg("human", "after");
+    assert_int_equal(Ccai_store_message_append(st, "call-f", &before, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &c), CCAI_OK);     /* version 2 */
+    assert_int_equal(Ccai_store_call_update(st, &stale), CCAI_OK); /* sent: stale */
+    assert_int_equal(Ccai_store_message_append(st, "call-f", &after, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_ERR_CONFLICT);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "changed by another writer"));
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-f", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-f", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 1);
+    Ccai_store_call_free(g);
+
+    /* The next group goes through (its statements still prepared). */
+    c.row_version = 1;
+    assert_int_equal(Ccai_store_message_append(st, "call-f", &after, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &c), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_json(st, "call-f", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 0), "seq")), 1);
+    json_decref(arr);
+
+    /* A duplicate call, a message to no call, an update of no call. */
+    Ccai_store_call dup;
+    call_init(&dup, "call-f", "+15550002", "{}", 0);
+    assert_int_equal(settled(st, Ccai_store_call_insert(st, &dup)), CCAI_ERR_CONFLICT);
+    assert_int_equal(settled(st, Ccai_store_message_append(st, "nope", &after, NULL)),
+                     CCAI_ERR_NOT_FOUND);
+    Ccai_store_call none;
+    call_init(&none, "call-none", "+15550002", "{}", 0);
+    none.row_version = 1;
+    assert_int_equal(settled(st, Ccai_store_call_update(st, &none)), CCAI_ERR_NOT_FOUND);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "no call call-none"));
+
+    /* A failure no sync waited for (the group ended at the loop's turn)
+     * is told to the next sync, once. */
+    assert_int_equal(Ccai_store_message_append(st, "nope", &after, NULL), CCAI_OK);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 5), 0);
+    assert_int_equal(settle(st), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_store_call_clear(&dup);
+    Ccai_store_call_clear(&none);
+    Ccai_store_call_clear(&stale);
+    Ccai_store_call_clear(&c);
+    Ccai_store_close(st);
+}
+
+/* PostgreSQL killed (pg_ctl stop -m immediate) with writes in flight:
+ * they wait on the server for a lock another session holds, so none can
+ * have been committed; the sync is told CCAI_ERR_STORE, none of them is
+ * in the database after the restart, and the store reconnects. */
+static void test_pg_pipeline_killed(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_pg_pipeline(st, g_loop_ctx), CCAI_OK);
+    insert_call(st, "call-k", "+15550003", "{}", 0);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    PGconn *locker = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    PGresult *r = PQexec(locker, "BEGIN; LOCK TABLE messages IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+
+    for (int i = 0; i < 50; i++) {
+        Ccai_store_message m = msg("human", "in flight");
+        assert_int_equal(Ccai_store_message_append(st, "call-k", &m, NULL), CCAI_OK);
+    }
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync(st, on_sync, &seen), CCAI_OK);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen.calls, 0); /* waiting for the lock */
+
+    assert_int_equal(pg_server_kill(&g_pg), 0);
+    for (int i = 0; seen.calls == 0 && i < 1000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.status, CCAI_ERR_STORE);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "not known to be committed"));
+    assert_non_null(Ccai_store_failure(st));
+    PQfinish(locker);
+
+    assert_int_equal(pg_server_resume(&g_pg), 0);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-k", &arr), CCAI_OK); /* reconnects */
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    Ccai_store_message m = msg("human", "after the restart");
+    assert_int_equal(Ccai_store_message_append(st, "call-k", &m, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_json(st, "call-k", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    Ccai_store_close(st);
+}
+
 /* The tests of the interface on PostgreSQL, and PostgreSQL's own. */
-static int main_postgresql(void)
+static int main_postgresql(bool pipeline)
 {
     int rc = pg_server_start(&g_pg, false);
     if (rc != 0) {
@@ -1930,6 +2139,45 @@ static int main_postgresql(void)
         return rc == 77 ? 77 : 1;
     }
     g_pg_mode = true;
+    if (pipeline) {
+        /* The stores' loop: a context whose own store is SQLite in memory. */
+        ccai_config *cfg = NULL;
+        char *why = NULL;
+        if (ccai_config_new(&cfg) != CCAI_OK ||
+            ccai_config_set(cfg, "database.sqlite.path", ":memory:") != CCAI_OK ||
+            ccai_poll_new(cfg, &g_poll, &g_loop_ctx, &why) != CCAI_OK) {
+            fprintf(stderr, "a context for the loop: %s\n", why ? why : "failed");
+            pg_server_stop(&g_pg);
+            return 1;
+        }
+        ccai_config_free(cfg);
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_open_memory),
+            cmocka_unit_test(test_call_insert_get),
+            cmocka_unit_test(test_call_not_found),
+            cmocka_unit_test(test_call_update_row_version),
+            cmocka_unit_test(test_call_find_latest),
+            cmocka_unit_test(test_call_list),
+            cmocka_unit_test(test_call_list_limit_cap),
+            cmocka_unit_test(test_messages),
+            cmocka_unit_test(test_message_set_content),
+            cmocka_unit_test(test_messages_newest),
+            cmocka_unit_test(test_reminders),
+            cmocka_unit_test(test_jobs),
+            cmocka_unit_test(test_transactions),
+            cmocka_unit_test(test_call_recording),
+            cmocka_unit_test(test_calls_stale_and_touch),
+            cmocka_unit_test(test_job_payload),
+            cmocka_unit_test(test_phrases),
+            cmocka_unit_test(test_pg_pipeline_many),
+            cmocka_unit_test(test_pg_pipeline_failure),
+            cmocka_unit_test(test_pg_pipeline_killed),
+        };
+        rc = cmocka_run_group_tests_name("store-postgresql-pipeline", tests, NULL, NULL);
+        ccai_poll_free(g_poll);
+        pg_server_stop(&g_pg);
+        return rc;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_memory),
         cmocka_unit_test(test_call_insert_get),
@@ -1966,7 +2214,9 @@ static int main_postgresql(void)
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "postgresql") == 0)
-        return main_postgresql();
+        return main_postgresql(false);
+    if (argc > 1 && strcmp(argv[1], "postgresql-pipeline") == 0)
+        return main_postgresql(true);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_memory),
         cmocka_unit_test(test_backend_interface),
