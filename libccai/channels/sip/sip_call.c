@@ -696,6 +696,7 @@ static void on_info(struct sip *sip, const struct sip_msg *msg, void *arg)
             text[0] = (char)(text[0] - 'a' + 'A');
         if (sip_reply(sip, msg, 200, "OK") != 0)
             Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer INFO", who(c));
+        Ccai_log(c->s->log, CCAI_LOG_DEBUG, "sip: call %s: key %s (SIP INFO)", who(c), text);
         Ccai_notify(&c->notify, CCAI_EVENT_DTMF, text);
         return;
     }
