@@ -411,8 +411,9 @@ static const Ccai_key keys[] = {
     KS("sip.username", "", "Digest user towards sip.trunk and sip.registrar"),
     KSECRET("sip.password", "Digest password towards sip.trunk and sip.registrar"),
     KS("sip.agent_uri", "",
-       "Where a transfer goes (REFER), \"sip:agent@pbx.example.com\"; empty: the agent's "
-       "number at sip.trunk"),
+       "Where a transfer goes (REFER; a phone that refuses REFER is bridged by the bot to a "
+       "call placed there), \"sip:agent@pbx.example.com\"; empty: the agent's number at "
+       "sip.trunk"),
     KS("sip.codecs", "PCMU,PCMA", "G.711 codecs offered and taken, in order of preference"),
     KS("sip.rtp_ports", "10000-20000", "UDP ports for RTP, LOW-HIGH"),
     KI("sip.rtp_timeout_sec", 30, 0, 3600,

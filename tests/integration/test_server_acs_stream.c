@@ -525,6 +525,55 @@ static void test_stream_takeback_by_event(void **state)
     stop(&s);
 }
 
+/* Take-back at start: ACS's reconnections ran out while the server was
+ * down, and the MediaStreamingFailed that said so reached nobody. The
+ * restarted server finds the call left in progress in the store with its
+ * callConnectionId and starts the media streaming again (202,
+ * MediaStreamingStarted, then ACS connects the socket); the conversation
+ * goes on from the store. */
+static void test_stream_takeback_at_start(void **state)
+{
+    (void)state;
+    if (!have_speech())
+        skip();
+    srv s;
+    acs_live_opts lo = defaults;
+    lo.reconnect_attempts = 0;
+    lo.report_ms = 200;
+    start_with(&s, NULL, lo);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+    media_driver_dtmf(d, '5');
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
+    int from = acs_standin_request_count(s.acs);
+    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
+    s.pid = -1;
+    char *events = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(events);
+        events = acs_live_log(s.live);
+        if (strstr(events, "MediaStreamingFailed -1\n"))
+            break;
+        sleep_ms(100);
+    }
+    assert_non_null(strstr(events, "MediaStreamingFailed -1\n")); /* to nobody */
+    free(events);
+    spawn_server(&s);
+    d = acs_live_wait_stream(s.live, 2, 20000);
+    assert_non_null(d);
+    assert_true(wait_log(&s, "taken back after a restart (left in progress)", 1000));
+    int start = wait_request(&s, from, ":startMediaStreaming", 1000);
+    assert_true(start >= 0);
+    assert_true(wait_heard(d, RATE, 30000) >= RATE);           /* the bot again */
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 1000)); /* nothing lost */
+    media_driver_dtmf(d, '7');                                 /* and it goes on */
+    assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
+    acs_live_caller_hangup(s.live);
+    assert_true(wait_over(&s, id, 15000));
+    free(id);
+    stop(&s);
+}
+
 /* ACS cannot reach our WebSocket any more (its callbacks still can): the
  * stream drops, every start fails (MediaStreamingFailed). The server asks
  * for the stream three times, then says why in its log, apologises through
@@ -576,6 +625,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stream_bad_input),
         cmocka_unit_test(test_stream_wrong_format),
         cmocka_unit_test(test_stream_takeback_by_event),
+        cmocka_unit_test(test_stream_takeback_at_start),
         cmocka_unit_test(test_stream_peer_vanishes),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);

@@ -17,8 +17,8 @@ recorded (sndfile), driven over ctrl_tcp (dial, sndcode, hangup).
               with a talk_to_human tool call: the bot sends REFER to
               sip.agent_uri, the caller's baresip calls the agent (a second
               baresip, auto-answer) and NOTIFYs 200, the bot's leg ends as
-              a transfer; a phone that refuses REFER (call_transfer=no):
-              the transfer fails, the bot says so and hangs up (BYE)
+              a transfer (a phone that refuses REFER: test_sip_bridge.py,
+              the bot bridges the agent itself)
   take-back   ccai-server is killed (-9) mid-call and started again on the
               same address: it re-INVITEs baresip, says it is back, the
               claim is intact and the call goes on
@@ -452,30 +452,6 @@ def transfer(srv, sip_port, db, silence, city):
     t.cmd("hangup")
     agent.wait_event("CALL_CLOSED", 10)
     t.stop()
-    # A phone that refuses REFER (baresip's call_transfer=no): the
-    # transfer fails; the engine tells the caller, leaves a call-back
-    # reminder and says goodbye (the reference system's behaviour): BYE.
-    r = Phone("caller3b", "erin", silence, account=";call_transfer=no")
-    r.cmd("dial", f"sip:bot@127.0.0.1:{sip_port}")
-    r.wait_event("CALL_ESTABLISHED", 10)
-    time.sleep(8)
-    r.cmd("ausrc", "aufile," + city)
-    c = srv.call(lambda c: c["in_progress"], 10, "the second call")
-    cid = c["call_id"]
-    c = srv.call(lambda c: c["call_id"] == cid and not c["in_progress"], 60,
-                 "the end after the failed transfer")
-    r.cmd("ausrc", "aufile," + silence)
-    failed = [l for l in srv.text().splitlines() if "the transfer to " + agent_uri in l]
-    print("# " + (json.loads(failed[0])["msg"] if failed else "no failure logged"))
-    ok(failed and "refused REFER" in failed[0], "a phone that refuses REFER: the transfer fails")
-    print("# then the bot said: %r" % msgs(c, "assistant", "talk")[-2:])
-    agent.pump()
-    closed = r.wait_event("CALL_CLOSED", 10)
-    ok(c["end_reason"] == "the bot hung up" and "bot@" in closed.get("peeruri", "") and
-       not any(x.get("type") == "CALL_INCOMING" for x in agent.events),
-       "the bot tells the caller and hangs up (BYE); the agent is not called: " +
-       str(c["end_reason"]))
-    r.stop()
     agent.stop()
     srv.kill()
     return Server(sip_port, "sip:agent@127.0.0.1:9", db)

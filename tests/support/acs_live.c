@@ -223,6 +223,18 @@ static void start_stream(acs_live *l, const char *details)
                 streaming_update("mediaStreamingFailed", "initialWebSocketConnectionFailed", 400));
 }
 
+/* :startMediaStreaming (answered 202 by the stand-in): ACS reports the
+ * subscription started, then connects to the transportUrl; a socket it
+ * cannot open is reported as MediaStreamingFailed. */
+static void start_requested(acs_live *l)
+{
+    deliver(l, "MediaStreamingStarted",
+            streaming_update("mediaStreamingStarted", "subscriptionStarted", 200));
+    if (!connect_stream(l))
+        deliver(l, "MediaStreamingFailed",
+                streaming_update("mediaStreamingFailed", "initialWebSocketConnectionFailed", 400));
+}
+
 /* ACS closes the socket itself (1000): not a drop. */
 static void close_stream(acs_live *l)
 {
@@ -286,7 +298,7 @@ static void run_job(acs_live *l, job *j)
     case J_CALL: new_call(l, j); break;
     case J_START:
         if (!acs_live_media(l))
-            start_stream(l, "subscriptionStarted");
+            start_requested(l);
         break;
     case J_STOP:
         close_stream(l);

@@ -283,9 +283,7 @@ static CCAI_MUST_CHECK bool adopt(Ccai_acs *acs, const char *id, const Ccai_acs_
         return false;
     }
     snprintf(a->conn_id, sizeof a->conn_id, "%s", ev->call_connection_id);
-    const char *server = ccai_call_provider_id(a->call);
-    if (server)
-        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", server);
+    Ccai_acs_stored_ids(a);
     Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: taken back after a restart", id);
     if (a->audio) { /* the engine connects once the stream started again comes */
         Ccai_acs_stream_take_back(a);
@@ -479,6 +477,8 @@ static CCAI_MUST_CHECK ccai_status acs_init(const Ccai_channel_env *env, void **
         ccai_free(acs);
         return st;
     }
+    if (acs->rest && acs->stream)
+        Ccai_acs_stream_resume_all(acs);
     *ret_state = acs;
     return CCAI_OK;
 }
@@ -486,6 +486,8 @@ static CCAI_MUST_CHECK ccai_status acs_init(const Ccai_channel_env *env, void **
 static void acs_channel_free(void *state)
 {
     Ccai_acs *acs = state;
+    if (acs->rest && acs->stream)
+        Ccai_timer_stop(acs->ctx, &acs->resume);
     while (acs->calls)
         Ccai_acs_call_free(acs, acs->calls);
     /* Freeing the clients cancels their operations without callbacks. */

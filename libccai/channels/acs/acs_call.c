@@ -107,24 +107,47 @@ char *Ccai_acs_callback_url(const Ccai_acs *acs, const ccai_call *c)
 
 /* Keep the ids ACS gives the call the first time they are seen, on the
  * stored call: the serverCallId (recording, Event Grid) and the
- * correlationId (recording files name the call by it). */
+ * correlationId (recording files name the call by it). In stream mode the
+ * stored provider id is the callConnectionId instead: a process restarted
+ * during the call needs it to start the media streaming again
+ * (Ccai_acs_stream_resume_all()); Event Grid's recording files still find
+ * the call by its correlationId, and the serverCallId stays in memory. */
 void Ccai_acs_remember_ids(Ccai_acs_call *a, const char *server_call_id, const char *correlation_id)
 {
-    const char *server = NULL, *corr = NULL;
+    const char *provider = NULL, *corr = NULL;
     if (server_call_id && *server_call_id && !*a->server_call_id) {
         snprintf(a->server_call_id, sizeof a->server_call_id, "%s", server_call_id);
-        server = server_call_id;
+        if (!a->audio)
+            provider = server_call_id;
     }
+    if (a->audio && *a->conn_id && !a->conn_kept)
+        provider = a->conn_id;
     if (correlation_id && *correlation_id && !a->correlation_kept)
         corr = correlation_id;
-    if (!server && !corr)
+    if (!provider && !corr)
         return;
-    ccai_status st = ccai_call_set_provider_ids(a->call, server, corr);
-    if (st == CCAI_OK)
+    ccai_status st = ccai_call_set_provider_ids(a->call, provider, corr);
+    if (st == CCAI_OK) {
         a->correlation_kept = a->correlation_kept || corr;
-    else /* the next event that names them tries again */
+        a->conn_kept = a->conn_kept || (a->audio && provider);
+    } else { /* the next event that names them tries again */
         Ccai_log(a->acs->log, CCAI_LOG_WARN, "acs: call %s: ids not stored: %s",
                  ccai_call_id(a->call), ccai_status_str(st));
+    }
+}
+
+void Ccai_acs_stored_ids(Ccai_acs_call *a)
+{
+    const char *stored = ccai_call_provider_id(a->call);
+    if (!stored || !*stored)
+        return;
+    if (!a->audio) {
+        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", stored);
+        return;
+    }
+    if (!*a->conn_id)
+        snprintf(a->conn_id, sizeof a->conn_id, "%s", stored);
+    a->conn_kept = strcmp(a->conn_id, stored) == 0;
 }
 
 /* Ops: the engine acts ------------------------------------------------------------------------ */

@@ -100,6 +100,7 @@ typedef struct Ccai_acs_call {
     bool connected;        /* CallConnected seen */
     bool engine_on;        /* the engine got CONNECTED */
     bool correlation_kept; /* the correlationId is stored on the call */
+    bool conn_kept;        /* stream mode: the callConnectionId is (its provider id) */
     Ccai_acs_after after;
     char *transfer_to;
     bool ending;         /* terminate sent, or the call is gone */
@@ -147,10 +148,16 @@ struct Ccai_acs {
     uint64_t serials;
     bool stream;          /* communication_services.voice: stream */
     uint32_t stream_rate; /* its PCM rate: 16000 or 24000 */
+    Ccai_timer resume;    /* stream mode, at start: the calls left in progress */
 };
 
 /* A configured string, NULL when unset or empty. */
 const char *Ccai_acs_cfg(const Ccai_acs *acs, const char *key);
+
+/* A call taken back after a restart: what its stored provider id gives
+ * (the serverCallId; in stream mode the callConnectionId, unless ACS named
+ * the connection already). */
+void Ccai_acs_stored_ids(Ccai_acs_call *a);
 
 /* acs.c: REST operations and their completion. */
 Ccai_acs_pend *Ccai_acs_pend_new(Ccai_acs *acs, const Ccai_acs_call *a, Ccai_acs_pend_kind kind);
@@ -250,6 +257,10 @@ void Ccai_acs_stream_connected(Ccai_acs_call *a);
 /* The call was taken back after a restart from a callback: its media
  * streaming is started again. */
 void Ccai_acs_stream_take_back(Ccai_acs_call *a);
+/* Stream mode, at start (from the loop): the stored calls left in progress
+ * with a call connection (this process died with them, ACS may still hold
+ * them) are taken back and their media streaming started again. */
+void Ccai_acs_stream_resume_all(Ccai_acs *acs);
 /* MediaStreamingStarted / Stopped / Failed. */
 void Ccai_acs_stream_event(Ccai_acs_call *a, const Ccai_acs_event *ev);
 /* :startMediaStreaming failed. */

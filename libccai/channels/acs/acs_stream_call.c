@@ -35,7 +35,11 @@
  * stream, or on such an event, :startMediaStreaming starts it again (up to
  * MAX_RESTARTS times in a row). A restarted server takes the call back from
  * the store when the stream comes back to it, or when such an event reaches
- * it (acs.c adopt()). A call whose stream cannot be had is ended politely:
+ * it (acs.c adopt()), or, STREAM_GONE_MS after it started, by itself: the
+ * calls left in progress (ACS's retries ran out and its report went nowhere
+ * while the process was down) are taken back and :startMediaStreaming sent
+ * on their call connection, whose id is the stream-mode call's stored
+ * provider id. A call whose stream cannot be had is ended politely:
  * an apology played by Call Automation when it has a speech endpoint, then
  * the hang-up; nothing stored is lost. */
 #include "channels/acs/acs_channel.h"
@@ -270,6 +274,64 @@ void Ccai_acs_stream_take_back(Ccai_acs_call *a)
     restart(a);
 }
 
+/* One stored call left in progress: taken back, its stream asked for. */
+static void resume_one(Ccai_acs *acs, const char *id, const char *conn)
+{
+    Ccai_acs_call *a = NULL;
+    ccai_status st = Ccai_acs_start_call(acs, NULL, NULL, CCAI_INBOUND, NULL, id, &a);
+    if (st != CCAI_OK) {
+        Ccai_log(acs->log, CCAI_LOG_WARN, "acs: call %s: left in progress, not taken back: %s", id,
+                 ccai_status_str(st));
+        return;
+    }
+    Ccai_acs_stored_ids(a);
+    Ccai_log(acs->log, CCAI_LOG_WARN,
+             "acs: call %s: taken back after a restart (left in progress): starting its media "
+             "stream again on call connection %s",
+             id, conn);
+    Ccai_acs_stream_take_back(a);
+}
+
+static void on_resume(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    Ccai_acs *acs = ud;
+    char *text = NULL;
+    ccai_status st = ccai_ctx_calls_list_json(acs->ctx, NULL, 1000, 0, &text);
+    json_t *doc = st == CCAI_OK ? json_loads(text, 0, NULL) : NULL;
+    ccai_free(text);
+    if (!doc) {
+        Ccai_log(acs->log, CCAI_LOG_WARN, "acs: cannot read the calls left in progress: %s",
+                 st == CCAI_OK ? "unreadable list" : ccai_status_str(st));
+        return;
+    }
+    size_t i;
+    json_t *call;
+    json_array_foreach(json_object_get(doc, "calls"), i, call)
+    {
+        const char *ch = json_string_value(json_object_get(call, "channel"));
+        const char *conn = json_string_value(json_object_get(call, "provider_call_id"));
+        const char *id = json_string_value(json_object_get(call, "call_id"));
+        /* Its stream came back here already (ACS connected it again). */
+        if (ch && !strcmp(ch, "acs") && json_is_true(json_object_get(call, "in_progress")) &&
+            conn && *conn && id && !Ccai_acs_find(acs, id))
+            resume_one(acs, id, conn);
+    }
+    json_decref(doc);
+}
+
+void Ccai_acs_stream_resume_all(Ccai_acs *acs)
+{
+    /* From the loop (the context is still being made), once ACS had the
+     * time to connect the streams it was trying again by itself
+     * (streamConnectionReestablished): those calls are taken back by their
+     * stream; the others, whose retries ran out while this process was
+     * down (the MediaStreamingFailed that said so went nowhere), by
+     * :startMediaStreaming. */
+    Ccai_timer_init(&acs->resume, on_resume, acs);
+    Ccai_timer_start(acs->ctx, &acs->resume, STREAM_GONE_MS);
+}
+
 void Ccai_acs_stream_event(Ccai_acs_call *a, const Ccai_acs_event *ev)
 {
     Ccai_acs *acs = a->acs;
@@ -437,9 +499,7 @@ static CCAI_MUST_CHECK ccai_status take_back(Ccai_acs *acs, ccai_http_exchange *
         return st;
     if (conn && strlen(conn) < sizeof a->conn_id)
         snprintf(a->conn_id, sizeof a->conn_id, "%s", conn);
-    const char *server = ccai_call_provider_id(a->call);
-    if (server)
-        snprintf(a->server_call_id, sizeof a->server_call_id, "%s", server);
+    Ccai_acs_stored_ids(a);
     a->connected = true;
     Ccai_log(acs->log, CCAI_LOG_WARN,
              "acs: call %s: taken back after a restart (its media stream came back)%s", id,

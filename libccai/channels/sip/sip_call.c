@@ -162,6 +162,10 @@ void Ccai_sip_call_free(sip_call *c)
             break;
         }
     }
+    if (c->leg_of)
+        c->leg_of->bridge = NULL;
+    if (c->bridge)
+        c->bridge->leg_of = NULL;
     Ccai_timer_stop(s->ctx, &c->timer);
     Ccai_timer_stop(s->ctx, &c->tick);
     if (c->notify_on)
@@ -182,6 +186,8 @@ static void schedule(sip_call *c, uint64_t ms)
 
 void Ccai_sip_finish(sip_call *c, const char *reason, bool send_bye)
 {
+    if (c->bridge || c->leg_of)
+        Ccai_sip_bridge_over(c, reason);
     if (!c->end_event && !c->bot_ended && c->call && c->notify_on) {
         c->end_event = true;
         Ccai_notify(&c->notify, CCAI_EVENT_HANGUP, reason);
@@ -381,7 +387,7 @@ static void on_rtp(ccai_ctx *ctx, int fd, int events, void *ud)
                          who(c), n, (size_t)n > CCAI_RTP_MAX_PACKET ? "too large" : why);
             continue;
         }
-        if (!c->call)
+        if (!c->call && !c->leg_of)
             continue; /* a re-INVITE's answer not taken yet */
         c->rx_packets++;
         c->last_rx = Ccai_ctx_now(c->s->ctx);
@@ -400,7 +406,11 @@ static void on_rtp(ccai_ctx *ctx, int fd, int events, void *ud)
                          c->peer_text);
             }
         }
-        if (c->dtmf_pt >= 0 && r.pt == (uint8_t)c->dtmf_pt)
+        if (c->bridged)
+            Ccai_sip_bridge_rtp(c, &r);
+        else if (c->leg_of)
+            continue; /* the agent's leg, not answered yet */
+        else if (c->dtmf_pt >= 0 && r.pt == (uint8_t)c->dtmf_pt)
             dtmf_in(c, &r);
         else
             audio_in(c, &r);
@@ -415,8 +425,8 @@ static int op_play(ccai_call *call, const ccai_audio_frame *f, void *ud)
     sip_call *c = ud;
     if (c->closing || c->rtp_fd < 0 || !c->peer_len)
         return -1;
-    if (c->held)
-        return 0; /* on hold: nobody listens */
+    if (c->held || c->bridged)
+        return 0; /* on hold, or bridged to the agent: the bot is not heard */
     uint64_t now = Ccai_ctx_now(c->s->ctx);
     bool spurt = !c->last_tx || now - c->last_tx > SPURT_GAP_MS;
     if (spurt && c->last_tx)
@@ -492,8 +502,10 @@ void Ccai_sip_transfer_failed(sip_call *c, const char *why)
 void Ccai_sip_refer_notify(sip_call *c, const struct sip_msg *msg)
 {
     struct pl code;
-    if (!c->transferring || re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
-                                     "SIP/2.0 [0-9]+", &code) != 0)
+    if (!c->transferring ||
+        re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb), "SIP/2.0 [0-9]+",
+                 &code) != 0 ||
+        c->bridge)
         return;
     unsigned sc = pl_u32(&code);
     if (sc < 200)
@@ -530,11 +542,12 @@ static void on_refer_close(int err, const struct sip_msg *msg,
     if (!c->transferring)
         return;
     char why[96];
-    if (msg && msg->scode >= 300)
-        snprintf(why, sizeof why, "the caller's phone refused REFER (%u)", (unsigned)msg->scode);
-    else
-        snprintf(why, sizeof why, "REFER ended without an outcome (%s)",
-                 err ? strerror(err) : "subscription over");
+    if (msg && msg->scode >= 300) {
+        Ccai_sip_refer_refused(c, msg->scode);
+        return;
+    }
+    snprintf(why, sizeof why, "REFER ended without an outcome (%s)",
+             err ? strerror(err) : "subscription over");
     Ccai_sip_transfer_failed(c, why);
 }
 
@@ -554,6 +567,15 @@ static int op_transfer(ccai_call *call, const char *number, void *ud)
                  "sip: call %s: no way to reach the agent %s: set sip.agent_uri or sip.trunk",
                  who(c), number ? number : "(no number)");
         return -1;
+    }
+    /* A phone that says it cannot take REFER: the bot bridges the agent. */
+    if (c->no_refer) {
+        c->transferring = true;
+        if (!Ccai_sip_bridge_start(c, "the caller's phone does not take REFER (its Allow)")) {
+            c->transferring = false;
+            return -1;
+        }
+        return 0;
     }
     /* A call taken back after a restart: REFER in our own dialog
      * (sip_dialog.c), its NOTIFYs come to Ccai_sip_dialog_request(). */
@@ -638,6 +660,9 @@ static void on_estab(const struct sip_msg *msg, void *arg)
     if (c->established)
         return;
     char rec[1024];
+    if (c->outbound) /* the 200 of our INVITE */
+        c->no_refer =
+            sip_msg_hdr(msg, SIP_HDR_ALLOW) && !sip_msg_hdr_has_value(msg, SIP_HDR_ALLOW, "REFER");
     Ccai_sip_dialog_estab(c, msg);
     if (Ccai_sip_dialog_record(c, rec, sizeof rec)) {
         ccai_status st = ccai_call_set_provider_ids(c->call, rec, c->callid);
@@ -657,6 +682,12 @@ static void on_info(struct sip *sip, const struct sip_msg *msg, void *arg)
 {
     sip_call *c = arg;
     struct pl sig;
+    if (c->bridged) {
+        bool sent = Ccai_sip_bridge_info(c, msg);
+        if (sip_reply(sip, msg, sent ? 200 : 415, sent ? "OK" : "Unsupported Media Type") != 0)
+            Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer INFO", who(c));
+        return;
+    }
     if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay") &&
         re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
                  "Signal=[ ]*[0-9*#A-Da-d]1", NULL, &sig) == 0) {
@@ -665,6 +696,7 @@ static void on_info(struct sip *sip, const struct sip_msg *msg, void *arg)
             text[0] = (char)(text[0] - 'a' + 'A');
         if (sip_reply(sip, msg, 200, "OK") != 0)
             Ccai_log(c->s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer INFO", who(c));
+        Ccai_log(c->s->log, CCAI_LOG_DEBUG, "sip: call %s: key %s (SIP INFO)", who(c), text);
         Ccai_notify(&c->notify, CCAI_EVENT_DTMF, text);
         return;
     }
@@ -766,6 +798,8 @@ void Ccai_sip_invite(Ccai_sip *s, const struct sip_msg *msg)
     }
     snprintf(c->callid, sizeof c->callid, "%s", callid);
     snprintf(c->peer_text, sizeof c->peer_text, "%s", peer);
+    c->no_refer =
+        sip_msg_hdr(msg, SIP_HDR_ALLOW) && !sip_msg_hdr_has_value(msg, SIP_HDR_ALLOW, "REFER");
     Ccai_sip_dialog_invite(c, msg);
     bool offer = mbuf_get_left(msg->mb) > 0;
     if (offer) {

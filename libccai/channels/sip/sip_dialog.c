@@ -204,11 +204,12 @@ static void on_refer_answer(int err, const struct sip_msg *msg, void *arg)
     c->req = mem_deref(c->req);
     if (!c->transferring || (!err && msg && msg->scode < 300))
         return;
+    if (msg) {
+        Ccai_sip_refer_refused(c, msg->scode);
+        return;
+    }
     char why[96];
-    if (msg)
-        snprintf(why, sizeof why, "the caller's phone refused REFER (%u)", (unsigned)msg->scode);
-    else
-        snprintf(why, sizeof why, "REFER got no answer (%s)", strerror(err));
+    snprintf(why, sizeof why, "REFER got no answer (%s)", strerror(err));
     Ccai_sip_transfer_failed(c, why);
 }
 
@@ -407,6 +408,12 @@ bool Ccai_sip_dialog_request(const struct sip_msg *msg, void *arg)
     }
     if (!pl_strcmp(&msg->met, "OPTIONS") || !pl_strcmp(&msg->met, "INFO")) {
         struct pl sig;
+        if (!pl_strcmp(&msg->met, "INFO") && c->bridged) {
+            bool sent = Ccai_sip_bridge_info(c, msg);
+            if (sip_reply(s->sip, msg, sent ? 200 : 415, sent ? "OK" : "Unsupported Media Type"))
+                Ccai_log(s->log, CCAI_LOG_WARN, "sip: call %s: cannot answer", c->resume_id);
+            return true;
+        }
         if (!pl_strcmp(&msg->met, "INFO") && c->notify_on &&
             re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
                      "Signal=[ ]*[0-9*#A-D]1", NULL, &sig) == 0) {

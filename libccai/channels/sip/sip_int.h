@@ -107,6 +107,18 @@ struct sip_call {
     bool bot_ended;
     bool transferring;
     char transfer_to[256];
+    bool no_refer; /* the peer's Allow does not list REFER */
+
+    /* A transfer bridged by the bot (sip_bridge.c): on the caller's call,
+     * the agent's leg; on that leg (no engine call), the caller's call. */
+    sip_call *bridge;
+    sip_call *leg_of;
+    bool bridged; /* both legs up: RTP relayed, the bot silent */
+    uint64_t bridged_at;
+    char bridge_why[96];
+    uint32_t relay_ts; /* relayed timestamps: the other leg's + this */
+    bool relay_ts_set;
+
     Ccai_timer timer; /* grace, linger, the end */
     Ccai_timer tick;  /* 1 s: RTP timeout, session timer */
 };
@@ -144,6 +156,24 @@ void Ccai_sip_transfer_failed(sip_call *c, const char *why);
 void Ccai_sip_refer_notify(sip_call *c, const struct sip_msg *msg);
 extern const ccai_call_ops Ccai_sip_ops;
 void Ccai_sip_on_gave_up(void *ud, ccai_status st);
+
+/* sip_bridge.c */
+/* The caller's phone refused our REFER with @p scode: the bot bridges the
+ * agent itself when that is a refusal to transfer (405, 501, 603...), else
+ * the transfer fails. */
+void Ccai_sip_refer_refused(sip_call *c, unsigned scode);
+/* Call the agent (c->transfer_to) on a second leg and bridge it to @p c
+ * once it answers; @p why: why REFER was not the way. False when the
+ * INVITE could not go (nothing changed). */
+CCAI_MUST_CHECK bool Ccai_sip_bridge_start(sip_call *c, const char *why);
+/* An RTP packet of a bridged leg: sent on the other leg. */
+void Ccai_sip_bridge_rtp(sip_call *from, const Ccai_rtp *r);
+/* An INFO of a bridged leg: a key (dtmf-relay) sent on as INFO; false when
+ * not sent on (not bridged, another body). */
+CCAI_MUST_CHECK bool Ccai_sip_bridge_info(sip_call *from, const struct sip_msg *msg);
+/* One leg of a bridge (or of one being set up) ends with @p reason: the
+ * other goes (BYE, CANCEL), the engine hears of the transfer. */
+void Ccai_sip_bridge_over(sip_call *c, const char *reason);
 
 /* sip_dialog.c */
 /* The dialog of an INVITE (before it is answered: its URIs and the peer's
