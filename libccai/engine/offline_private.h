@@ -327,7 +327,7 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx);
 size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,
                         const Ccai_ofl_entry **ret);
 
-/* offline_extract.c */
+/* offline_turn.c */
 void Ccai_ofl_handle_answer(Ccai_offline *o);
 /* The field of the question asked the caller tried to answer: of "your
  * phone number and e-mail?", the e-mail when the words sound like one. */
@@ -337,6 +337,8 @@ void Ccai_ofl_say_ack(Ccai_offline *o);
 void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any);
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o);
 CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o);
+
+/* offline_extract.c */
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k);
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i);
 
