@@ -314,7 +314,9 @@ static char *name_restated(Ccai_offline *o, char *n, size_t *me)
 }
 
 /* "Oui bonjour, Antoine Mercier, ...", "Hi, Dana Whitfield here": a full
- * name (two words or more) right after a greeting, alone in its clause. */
+ * name (two words or more) right after a greeting, alone in its clause or
+ * with the words that say it is the caller's ("here", "à l'appareil";
+ * those need no greeting: "Paul Girard speaking"). */
 static char *name_after_greeting(Ccai_offline *o, size_t *mb, size_t *me)
 {
     size_t b = 0, m;
@@ -328,15 +330,18 @@ static char *name_after_greeting(Ccai_offline *o, size_t *mb, size_t *me)
             break;
     }
     size_t end;
-    if (!greeted || b >= o->ntok || o->mask[b] || !Ccai_ofl_clause_break(o, b) ||
-        !Ccai_ofl_name_word(o, b))
+    if (b >= o->ntok || o->mask[b] || !Ccai_ofl_clause_break(o, b) || !Ccai_ofl_name_word(o, b))
         return NULL;
     char *n = name_from(o, b, o->ntok, false, &end);
-    if (n && (!strchr(n, ' ') || (end < o->ntok && !Ccai_ofl_clause_break(o, end)))) {
+    size_t self = n && end < o->ntok ? Ccai_ofl_sec_at(o, "name.self", end, o->ntok) : 0;
+    if (self && end + self < o->ntok && !Ccai_ofl_clause_break(o, end + self))
+        self = 0;
+    if (n && (!strchr(n, ' ') || (!self && !greeted) ||
+              (!self && end < o->ntok && !Ccai_ofl_clause_break(o, end)))) {
         ccai_free(n);
         return NULL;
     }
-    *mb = b, *me = end;
+    *mb = b, *me = end + self;
     return n;
 }
 

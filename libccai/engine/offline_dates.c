@@ -311,11 +311,13 @@ static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
     }
 }
 
-/* Is token i said negated ("not Monday", "pas mercredi", "no el lunes")? */
+/* Is token i said negated ("not Monday", "pas mercredi", "no el lunes")? A
+ * negation in the clause before is not ("I'm not sure, Saturday", "je sais
+ * pas trop, samedi"). */
 static CCAI_MUST_CHECK bool negated_tok(const Ccai_offline *o, size_t b, size_t i)
 {
     static const char *const neg[] = {"not", "pas", "no", "non"};
-    for (size_t k = i; k > b && i - k < 3; k--) {
+    for (size_t k = i; k > b && i - k < 3 && !Ccai_ofl_clause_break(o, k); k--) {
         if (TOK_IN(o, k - 1, neg))
             return true;
     }

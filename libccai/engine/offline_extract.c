@@ -386,6 +386,15 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
     return raw_span(o, best, end);
 }
 
+/* What is left of a sentence once its values were taken is a hedge and
+ * nothing else ("I'm not sure, Saturday afternoon": "I'm not sure"). */
+static CCAI_MUST_CHECK bool only_hedge(const Ccai_offline *o, size_t b, size_t e)
+{
+    size_t p, l;
+    return Ccai_ofl_sec_find(o, "dontknow", b, e, &p, &l) &&
+           Ccai_ofl_content_left(o, b, e) <= l + 1;
+}
+
 static char *none_value(Ccai_offline *o)
 {
     return Ccai_strdup(Ccai_ofl_phrase(o, M_NONE_VALUE));
@@ -455,7 +464,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     bool all_negative = nat > 1 && ns >= 1;
     size_t live = 0;
     for (size_t s = 0; s < ns; s++) {
-        if (sv[s].question || Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0) {
+        if (sv[s].question || Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 ||
+            only_hedge(o, sv[s].b, sv[s].e)) {
             sv[s].used = true;
             continue;
         }

@@ -292,10 +292,16 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         ns++;
         b = e;
     }
-    /* "I don't know", "I'd rather not say": no value from those words. */
+    /* "I don't know", "I'd rather not say", "I don't have it on me": no
+     * value from those words; what the caller cannot give now is not asked
+     * again, like a refusal. */
     bool dontknow = false, refuse = false;
     size_t dk_pos, dk_len;
     if (Ccai_ofl_sec_find(o, "refuse", 0, o->ntok, &dk_pos, &dk_len))
+        refuse = true;
+    else if (Ccai_ofl_sec_find(o, "unavailable", 0, o->ntok, &dk_pos, &dk_len) &&
+             Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
+             !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok))
         refuse = true;
     else if (Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
              Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
