@@ -371,7 +371,9 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
                                !(s > 0 && Ccai_ofl_clause_break(o, b));
                  s++)
                 b++;
-            if (b >= o->ntok)
+            /* a weak cue ends its clause: "je ne sais pas qui c'est. Non."
+             * names nobody */
+            if (b >= o->ntok || (w == 1 && Ccai_ofl_clause_break(o, b)))
                 continue;
             char *n = name_from(o, b, o->ntok, false, &end);
             if (n) {

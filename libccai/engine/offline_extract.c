@@ -474,16 +474,24 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             all_negative = false;
     }
     if (nat > 0 && live > 0) {
-        if (all_negative && live == 1) {
-            /* "Nobody else": none for what may be none, the words for the
-             * others ("who was involved?"). */
+        if (all_negative) {
+            /* "Nobody else", "No injuries. Not applicable, nobody was
+             * hurt.": none for what may be none, the words for the others
+             * ("who was involved?"), in the order asked. */
             size_t s1 = 0;
-            while (s1 + 1 < ns && sv[s1].used)
-                s1++;
-            for (size_t k = 0; k < nat; k++)
+            for (size_t k = 0; k < nat; k++) {
+                /* the k-th sentence not used, or the last one */
+                for (size_t s = 0, nth = 0; s < ns; s++) {
+                    if (sv[s].used)
+                        continue;
+                    s1 = s;
+                    if (nth++ == k)
+                        break;
+                }
                 Ccai_ofl_put(o, fd, asked_text[k],
                              o->f[asked_text[k]].optional ? none_value(o)
                                                           : raw_span(o, sv[s1].b, sv[s1].e));
+            }
             for (size_t s = 0; s < ns; s++)
                 sv[s].used = true;
         } else {
@@ -634,6 +642,28 @@ static CCAI_MUST_CHECK bool phone_cue_ends_at(const Ccai_offline *o, size_t i)
             return true;
     }
     return false;
+}
+
+/* Where the words a correction ending at corr replaced start, in a sentence
+ * from b: all of it when it is short ("le 14... non, pardon, le 15"), else
+ * the value before the correction word and the small words before it ("a
+ * crash on my bike on Tuesday, sorry, Wednesday" keeps the crash). */
+static size_t replaced_from(const Ccai_offline *o, size_t b, size_t corr)
+{
+    size_t cw = corr;
+    for (size_t i = b; i < corr; i++)
+        if (Ccai_ofl_sec_at(o, "correction", i, o->ntok) == corr - i) {
+            cw = i;
+            break;
+        }
+    if (Ccai_ofl_content_left(o, b, cw) <= 3)
+        return b;
+    size_t k = cw > b ? cw - 1 : b;
+    while (k > b &&
+           (Ccai_ofl_filler(o, k - 1) || Ccai_ofl_is_digit_ch(o->norm[o->tok[k - 1].start]) ||
+            Ccai_ofl_month_of(o, k - 1) > 0))
+        k--;
+    return k;
 }
 
 void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
@@ -791,7 +821,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
         typed = typed || (fd->v[f] && o->f[f].type != CCAI_FIELD_TEXT);
     for (size_t s = 0; s < ns && typed && corr > 0; s++) {
         if (sv[s].b < corr && corr <= sv[s].e) {
-            for (size_t k = sv[s].b; k < corr; k++)
+            for (size_t k = replaced_from(o, sv[s].b, corr); k < corr; k++)
                 o->mask[k] = true;
         } else if (sv[s].e < corr && s + 1 < ns && sv[s + 1].b < corr && corr <= sv[s + 1].e &&
                    Ccai_ofl_content_left(o, sv[s + 1].b, corr) == 0) {
