@@ -295,17 +295,17 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     /* "I don't know", "I'd rather not say", "I don't have it on me": no
      * value from those words; what the caller cannot give now is not asked
      * again, like a refusal. */
-    bool dontknow = false, refuse = false;
+    bool dontknow = false;
     size_t dk_pos, dk_len;
-    if (Ccai_ofl_sec_find(o, "refuse", 0, o->ntok, &dk_pos, &dk_len))
-        refuse = true;
-    else if (Ccai_ofl_sec_find(o, "unavailable", 0, o->ntok, &dk_pos, &dk_len) &&
-             Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
-             !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok))
-        refuse = true;
-    else if (Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
-             Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
-             !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok))
+    bool refuse = Ccai_ofl_sec_find(o, "refuse", 0, o->ntok, &dk_pos, &dk_len);
+    /* "This number. Don't have one.": a sentence of its own */
+    for (size_t s = 0; s < ns && !refuse; s++)
+        refuse = Ccai_ofl_sec_find(o, "unavailable", sv[s].b, sv[s].e, &dk_pos, &dk_len) &&
+                 Ccai_ofl_content_left(o, sv[s].b, sv[s].e) <= dk_len + 3 &&
+                 !Ccai_ofl_sec_has(o, "wh", dk_pos, sv[s].e);
+    if (!refuse && Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
+        Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
+        !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok))
         dontknow = true;
     if (dontknow || refuse) {
         for (size_t s = 0; s < ns; s++)
