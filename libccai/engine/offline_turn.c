@@ -303,8 +303,11 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         refuse = Ccai_ofl_sec_find(o, "unavailable", sv[s].b, sv[s].e, &dk_pos, &dk_len) &&
                  Ccai_ofl_content_left(o, sv[s].b, sv[s].e) <= dk_len + 3 &&
                  !Ccai_ofl_sec_has(o, "wh", dk_pos, sv[s].e);
+    /* not "Not sure, Thursday, sometime in the evening": a don't-know
+     * with the answer after it */
     if (!refuse && Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
         Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
+        Ccai_ofl_content_left(o, dk_pos + dk_len, o->ntok) <= 2 &&
         !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok))
         dontknow = true;
     if (dontknow || refuse) {
