@@ -52,6 +52,54 @@ size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, siz
     return best;
 }
 
+/* The value of the longest entry of @p section (any language) said at
+ * token i, for sections whose entries end with their value ("seventy 70",
+ * "quatre vingt 80", "monday 1"); -1 when none is, *ret_n its words. */
+int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t *ret_n)
+{
+    const Ccai_ofl_lexicon *lx = o->lex;
+    size_t best = 0;
+    int value = -1;
+    /* words only: digits are read as digits */
+    if (i >= o->ntok || o->norm[o->tok[i].start] < 'a' || o->norm[o->tok[i].start] > 'z') {
+        *ret_n = 0;
+        return -1;
+    }
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent = lx->lang[l].valued[which];
+        size_t n = lx->lang[l].nvalued[which];
+        for (size_t k = 0; k < n; k++) {
+            if (ent[k].norm[0] != o->norm[o->tok[i].start])
+                continue;
+            const char *sp = strrchr(ent[k].norm, ' ');
+            if (!sp)
+                continue;
+            size_t m = 0;
+            bool all = true;
+            for (const char *p = ent[k].norm; p < sp && all;) {
+                const char *q = memchr(p, ' ', (size_t)(sp - p));
+                size_t wl = q ? (size_t)(q - p) : (size_t)(sp - p);
+                all = i + m < o->ntok && o->tok[i + m].len == wl &&
+                      memcmp(o->norm + o->tok[i + m].start, p, wl) == 0;
+                m++;
+                p += wl + 1;
+            }
+            if (!all || m <= best)
+                continue;
+            int v = 0;
+            const char *d = sp + 1;
+            for (; *d >= '0' && *d <= '9' && v < 100000; d++)
+                v = v * 10 + (*d - '0');
+            if (*d || d == sp + 1)
+                continue; /* no value: not an entry of this kind */
+            best = m;
+            value = v;
+        }
+    }
+    *ret_n = best;
+    return value;
+}
+
 /* The first entry of @p section in [b, e) not in the mask. */
 CCAI_MUST_CHECK bool Ccai_ofl_sec_find(const Ccai_offline *o, const char *section, size_t b,
                                        size_t e, size_t *pos, size_t *len)

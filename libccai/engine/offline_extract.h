@@ -44,7 +44,6 @@ CCAI_MUST_CHECK bool Ccai_ofl_is_question(const Ccai_offline *o, size_t b, size_
 CCAI_MUST_CHECK bool Ccai_ofl_name_field(const Ccai_offline *o, size_t i);
 CCAI_MUST_CHECK bool Ccai_ofl_name_word(const Ccai_offline *o, size_t i);
 void Ccai_ofl_put(Ccai_offline *o, found *fd, size_t f, char *v);
-size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_sec_find(const Ccai_offline *o, const char *section, size_t b,
                                        size_t e, size_t *pos, size_t *len);
 CCAI_MUST_CHECK bool Ccai_ofl_sec_has(const Ccai_offline *o, const char *section, size_t b,

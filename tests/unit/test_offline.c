@@ -2079,6 +2079,83 @@ static void test_language_is_a_file(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Numbers, weekdays and months are data too: a German file with its own
+ * [number.words], [weekday.words] and [month.words] (and no code) makes a
+ * German caller's day, date and phone number in words understood. */
+static void test_numbers_and_dates_are_a_file(void **state)
+{
+    (void)state;
+    const char *names[] = {"en", "es", "fr", "de"};
+    const char *text[4];
+    size_t len[4];
+    for (int k = 0; k < 3; k++) {
+        char path[32];
+        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
+        const Ccai_embedded *f = Ccai_embedded_find(path);
+        assert_non_null(f);
+        text[k] = (const char *)f->data;
+        len[k] = f->len;
+    }
+    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
+    char *b =
+        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
+    char *c = replaced(b, "[number.words]\n",
+                       "[number.words]\nnull 0\neins 1\nzwei 2\ndrei 3\nvier 4\nfünf 5\nsechs 6\n"
+                       "sieben 7\nacht 8\nneun 9\nzehn 10\nelf 11\nzwölf 12\nzwanzig 20\n");
+    char *d = replaced(c, "[weekday.words]\n",
+                       "[weekday.words]\nmontag 1\ndienstag 2\nmittwoch 3\ndonnerstag 4\n"
+                       "freitag 5\nsamstag 6\nsonntag 7\n");
+    char *de = replaced(d, "[month.words]\n",
+                        "[month.words]\njanuar 1\nfebruar 2\nmärz 3\nmai 5\njuni 6\njuli 7\n"
+                        "oktober 10\ndezember 12\n");
+    free(a), free(b), free(c), free(d);
+    text[3] = de;
+    len[3] = strlen(de);
+    Ccai_ofl_lexicon *lx = NULL;
+    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline_params p = {.schema = s,
+                             .lang = "de-DE",
+                             .now_ms = NOW_MS,
+                             .caller_number = "+4930123456",
+                             .lexicon = lx};
+    static const struct {
+        const char *said, *value;
+    } days[] = {{"Ein Wasserschaden, am Sonntag.", "2024-10-06T00:00:00"},
+                {"Ein Wasserschaden am 3. Oktober.", "2024-10-03T00:00:00"}};
+    for (size_t i = 0; i < 2; i++) {
+        Ccai_offline *o = NULL;
+        assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+        start(o, false);
+        in(o, days[i].said); /* a day without time: the time is asked */
+        const Ccai_offline_reply *r = in(o, "I don't know.");
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, days[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", days[i].said, v ? v : "(unset)", days[i].value);
+        Ccai_offline_free(o);
+    }
+    /* a national number in German words, with the caller's country */
+    p.claim_json = "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                   "\"Wasser\", \"incident_location\": \"Berlin\", \"injuries\": \"None\", "
+                   "\"involved_parties\": \"Me\", \"medical_records\": \"None\", "
+                   "\"policy_number\": \"AU404040\", \"pre_existing_damages\": \"None\", "
+                   "\"witnesses\": \"None\", \"policyholder_name\": \"Jonas Weber\", "
+                   "\"policyholder_email\": \"j.weber@example.de\"}";
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r =
+        in(o, "null eins sieben eins, zwei drei vier, fünf sechs sieben acht");
+    const char *v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+491712345678") != 0)
+        fail_msg("phone in German words: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    Ccai_offline_lexicon_free(lx);
+    free(de);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2113,6 +2190,7 @@ int main(void)
         cmocka_unit_test(test_language_is_a_file),
         cmocka_unit_test(test_slower),
         cmocka_unit_test(test_no_reask_of_facts_given),
+        cmocka_unit_test(test_numbers_and_dates_are_a_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
