@@ -315,6 +315,8 @@ static void run_caller(const json_t *c, const char *verbose)
                         reasks++;
                         if (verb)
                             printf("    ** re-ask of %s\n", fields[f]);
+                        else if (verbose && strcmp(verbose, "all") == 0)
+                            printf("  %s: re-ask of %s\n", id, fields[f]);
                     }
                     if (!a)
                         continue;
@@ -395,6 +397,8 @@ static void run_caller(const json_t *c, const char *verbose)
     if (want_transfer) {
         transfers_wanted++;
         transfers_done += transferred;
+        if (!transferred && verbose && strcmp(verbose, "all") == 0)
+            printf("  %s: request for a person not honoured\n", id);
     } else if (transferred) {
         transfers_unwanted++;
         if (verbose && strcmp(verbose, "all") == 0)

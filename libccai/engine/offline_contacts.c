@@ -10,111 +10,38 @@
 /* Spoken phone numbers and email addresses                                 */
 /* ------------------------------------------------------------------------ */
 
-static int unit_word(const Ccai_offline *o, size_t i)
+/* A number word (data: [number.words], "seventy 70", "quatre vingt 80",
+ * "veintiuno 21") at token i: its value, -1; *ret_n its words. */
+static int number_word(const Ccai_offline *o, size_t i, size_t *ret_n)
 {
-    static const char *const words[] = {
-        "zero",  "one",  "two",   "three", "four",  "five",   "six",    "seven", "eight",
-        "nine",  "zero", "un",    "deux",  "trois", "quatre", "cinq",   "six",   "sept",
-        "huit",  "neuf", "cero",  "uno",   "dos",   "tres",   "cuatro", "cinco", "seis",
-        "siete", "ocho", "nueve", "oh",    "une",   "una"};
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
-        if (Ccai_ofl_tok_is(o, i, words[k]))
-            return k < 30 ? (int)(k % 10) : k == 30 ? 0 : 1;
-    }
-    return -1;
-}
-
-static int teen_word(const Ccai_offline *o, size_t i)
-{
-    static const char *const words[] = {
-        "ten",       "eleven",   "twelve",    "thirteen",   "fourteen",  "fifteen",   "sixteen",
-        "seventeen", "eighteen", "nineteen",  "dix",        "onze",      "douze",     "treize",
-        "quatorze",  "quinze",   "seize",     "diez",       "once",      "doce",      "trece",
-        "catorce",   "quince",   "dieciseis", "diecisiete", "dieciocho", "diecinueve"};
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
-        if (Ccai_ofl_tok_is(o, i, words[k]))
-            return k < 10 ? 10 + (int)k : k < 17 ? (int)k : (int)k - 7;
-    }
-    return -1;
-}
-
-static int tens_word(const Ccai_offline *o, size_t i)
-{
-    static const char *const words[] = {
-        "twenty",   "thirty",  "forty",   "fifty",    "sixty",     "seventy",   "eighty",
-        "ninety",   "vingt",   "trente",  "quarante", "cinquante", "soixante",  "septante",
-        "huitante", "nonante", "veinte",  "treinta",  "cuarenta",  "cincuenta", "sesenta",
-        "setenta",  "ochenta", "noventa", "octante"};
-    static const int values[] = {20, 30, 40, 50, 60, 70, 80, 90, 20, 30, 40, 50, 60,
-                                 70, 80, 90, 20, 30, 40, 50, 60, 70, 80, 90, 80};
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
-        if (Ccai_ofl_tok_is(o, i, words[k]))
-            return values[k];
-    }
-    return -1;
+    *ret_n = 0;
+    return i < o->ntok ? Ccai_ofl_sec_value(o, V_NUMBER, i, ret_n) : -1;
 }
 
 /* A number from 0 to 99 said in words starting at token *i, advancing *i;
  * -1 when token *i is no number word. Handles "trente-quatre", "vingt et
  * un", "soixante-dix-huit", "quatre-vingt-douze", "thirty four",
- * "treinta y cuatro", "veintiuno". */
+ * "treinta y cuatro", "veintiuno": tens, a joiner ([number.and]: "et",
+ * "y", "and"), then a unit, or a teen after 60 and 80 ("soixante-douze"). */
 int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i)
 {
-    if (*i >= o->ntok)
+    size_t n;
+    int v = number_word(o, *i, &n);
+    if (v < 0 || v > 99)
         return -1;
-    size_t k = *i;
-    int v;
-    if (Ccai_ofl_tok_is(o, k, "quatre") &&
-        (Ccai_ofl_tok_is(o, k + 1, "vingt") || Ccai_ofl_tok_is(o, k + 1, "vingts"))) {
-        v = 80;
-        k += 2;
-    } else if ((v = tens_word(o, k)) >= 0) {
-        k++;
-    } else if ((v = teen_word(o, k)) >= 0) {
-        k++;
-        int u;
-        if (v == 10 && (u = unit_word(o, k)) >= 7) {
-            v += u;
-            k++;
-        }
+    size_t k = *i + n;
+    if (v < 20 || v % 10 != 0) {
         *i = k;
         return v;
-    } else if (o->tok[k].len > 5 && memcmp(o->norm + o->tok[k].start, "veinti", 6) == 0) {
-        static const char *const u[] = {"uno",  "dos",   "tres", "cuatro", "cinco",
-                                        "seis", "siete", "ocho", "nueve"};
-        const char *t = o->norm + o->tok[k].start + 6;
-        if (!Ccai_ofl_in_list(t, o->tok[k].len - 6, u, CCAI_ARRAY_SIZE(u)))
-            return -1;
-        for (size_t n = 0; n < CCAI_ARRAY_SIZE(u); n++) {
-            if (strlen(u[n]) == (size_t)o->tok[k].len - 6 &&
-                memcmp(u[n], t, (size_t)o->tok[k].len - 6) == 0)
-                v = 21 + (int)n;
-        }
-        *i = k + 1;
-        return v;
-    } else if ((v = unit_word(o, k)) >= 0) {
-        *i = k + 1;
-        return v;
-    } else {
-        return -1;
     }
-    /* After tens: "et un", "y cuatro", a unit, or (60, 80) a teen. */
-    size_t j = k;
-    if (Ccai_ofl_tok_is(o, j, "et") || Ccai_ofl_tok_is(o, j, "y") || Ccai_ofl_tok_is(o, j, "and"))
-        j++;
-    int u;
-    if ((v == 60 || v == 80) && (u = teen_word(o, j)) >= 0) {
-        j++;
-        int u2;
-        if (u == 10 && (u2 = unit_word(o, j)) >= 7) {
-            u += u2;
-            j++;
-        }
+    size_t j = k + (k < o->ntok ? Ccai_ofl_sec_at(o, "number.and", k, k + 1) : 0);
+    int u = number_word(o, j, &n);
+    if ((v == 60 || v == 80) && u >= 10 && u <= 19) {
         v += u;
-        k = j;
-    } else if ((u = unit_word(o, j)) >= 1) {
+        k = j + n;
+    } else if (u >= 1 && u <= 9) {
         v += u;
-        k = j + 1;
+        k = j + n;
     }
     *i = k;
     return v;

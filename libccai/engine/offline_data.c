@@ -30,6 +30,15 @@ static CCAI_MUST_CHECK bool grow(void **v, size_t *cap, size_t n, size_t size)
     return true;
 }
 
+/* FNV-1a of a section name. */
+static uint32_t section_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 static CCAI_MUST_CHECK bool section_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n >= CCAI_OFL_SECTION_MAX)
@@ -122,6 +131,7 @@ static ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_
             Ccai_ofl_section *s = &lx->sec[lx->nsec++];
             memset(s, 0, sizeof *s);
             memcpy(s->name, text + b + 1, n - 2);
+            s->hash = section_hash(s->name);
             s->lang = lang;
             s->first = lx->nent;
             in_section = true;
@@ -153,6 +163,8 @@ static const char *first_text(const Ccai_ofl_lexicon *lx, int lang, const char *
     return Ccai_ofl_lex_get(lx, lang, section, &e) ? e[0].text : NULL;
 }
 
+const char *const Ccai_ofl_valued_names[V_COUNT] = {"number.words", "weekday.words", "month.words"};
+
 ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
 {
     if (!lx || lang < 0 || lang >= CCAI_OFL_LANGS_MAX)
@@ -178,6 +190,9 @@ ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
         if (!(L->label[k] = first_text(lx, lang, sec)))
             return CCAI_ERR_PARSE;
     }
+    /* optional: a language without them reads numbers and dates in digits */
+    for (int v = 0; v < V_COUNT; v++)
+        L->nvalued[v] = Ccai_ofl_lex_get(lx, lang, Ccai_ofl_valued_names[v], &L->valued[v]);
     return CCAI_OK;
 }
 
@@ -252,8 +267,10 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
     *ret = NULL;
     if (!lx)
         return 0;
+    uint32_t h = section_hash(section);
     for (size_t s = 0; s < lx->nsec; s++) {
-        if (lx->sec[s].lang == lang && strcmp(lx->sec[s].name, section) == 0) {
+        if (lx->sec[s].hash == h && lx->sec[s].lang == lang &&
+            strcmp(lx->sec[s].name, section) == 0) {
             *ret = lx->ent + lx->sec[s].first;
             return lx->sec[s].n;
         }

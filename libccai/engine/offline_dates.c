@@ -19,40 +19,20 @@ static int weekday(int64_t days)
 /* Spoken dates                                                             */
 /* ------------------------------------------------------------------------ */
 
-static const char *const month_words[] = {
-    "january",   "february",  "march",    "april",    "may",        "june",    "july",
-    "august",    "september", "october",  "november", "december",   "janvier", "fevrier",
-    "mars",      "avril",     "mai",      "juin",     "juillet",    "aout",    "septembre",
-    "octobre",   "novembre",  "decembre", "enero",    "febrero",    "marzo",   "abril",
-    "mayo",      "junio",     "julio",    "agosto",   "septiembre", "octubre", "noviembre",
-    "diciembre", "jan",       "feb",      "mar",      "apr",        "jun",     "jul",
-    "aug",       "sep",       "oct",      "nov",      "dec"};
-
+/* Month and weekday words are data: [month.words] ("january 1", "jan 1"),
+ * [weekday.words] ("monday 1" .. "sunday 7"). */
 int Ccai_ofl_month_of(const Ccai_offline *o, size_t i)
 {
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(month_words); k++) {
-        if (Ccai_ofl_tok_is(o, i, month_words[k])) {
-            if (k < 36)
-                return (int)(k % 12) + 1;
-            static const int abbr[] = {1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12};
-            return abbr[k - 36];
-        }
-    }
-    return 0;
+    size_t n;
+    int m = Ccai_ofl_sec_value(o, V_MONTH, i, &n);
+    return n == 1 && m >= 1 && m <= 12 ? m : 0;
 }
-
-static const char *const weekday_words[] = {
-    "monday", "tuesday", "wednesday", "thursday", "friday",   "saturday", "sunday",
-    "lundi",  "mardi",   "mercredi",  "jeudi",    "vendredi", "samedi",   "dimanche",
-    "lunes",  "martes",  "miercoles", "jueves",   "viernes",  "sabado",   "domingo"};
 
 static int weekday_of(const Ccai_offline *o, size_t i)
 {
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(weekday_words); k++) {
-        if (Ccai_ofl_tok_is(o, i, weekday_words[k]))
-            return (int)(k % 7);
-    }
-    return -1;
+    size_t n;
+    int d = Ccai_ofl_sec_value(o, V_WEEKDAY, i, &n);
+    return n == 1 && d >= 1 && d <= 7 ? d - 1 : -1;
 }
 
 /* Leading decimal digits of a token (at most 4) and where they stop. */
@@ -311,11 +291,13 @@ static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
     }
 }
 
-/* Is token i said negated ("not Monday", "pas mercredi", "no el lunes")? */
+/* Is token i said negated ("not Monday", "pas mercredi", "no el lunes")? A
+ * negation in the clause before is not ("I'm not sure, Saturday", "je sais
+ * pas trop, samedi"). */
 static CCAI_MUST_CHECK bool negated_tok(const Ccai_offline *o, size_t b, size_t i)
 {
     static const char *const neg[] = {"not", "pas", "no", "non"};
-    for (size_t k = i; k > b && i - k < 3; k--) {
+    for (size_t k = i; k > b && i - k < 3 && !Ccai_ofl_clause_break(o, k); k--) {
         if (TOK_IN(o, k - 1, neg))
             return true;
     }

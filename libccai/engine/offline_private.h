@@ -152,6 +152,7 @@ typedef struct Ccai_ofl_entry {
 
 typedef struct Ccai_ofl_section {
     char name[CCAI_OFL_SECTION_MAX];
+    uint32_t hash; /* of name: the look-ups compare it first */
     int lang;
     size_t first, n;
 } Ccai_ofl_section;
@@ -159,12 +160,19 @@ typedef struct Ccai_ofl_section {
 /* The languages: one data file each (data/offline/<prefix>.txt). */
 #define CCAI_OFL_LANGS_MAX 16
 
+/* The sections whose entries end with their value ("seventy 70"), found
+ * once at load: the readers look them up for every word. */
+typedef enum ofl_valued { V_NUMBER, V_WEEKDAY, V_MONTH, V_COUNT } ofl_valued;
+extern const char *const Ccai_ofl_valued_names[V_COUNT];
+
 typedef struct Ccai_ofl_lang {
     char prefix[8];                           /* "en", the file's name */
     const char *code;                         /* [lang]: "en-US" */
     const char *msg[M_COUNT];                 /* [msg.<name>] */
     const char *month[12];                    /* [months] */
     const char *label[CCAI_OFL_KNOWN_FIELDS]; /* [label.<field>] */
+    const Ccai_ofl_entry *valued[V_COUNT];    /* [number.words], ... */
+    size_t nvalued[V_COUNT];
 } Ccai_ofl_lang;
 
 typedef struct Ccai_ofl_lexicon {
@@ -327,7 +335,7 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx);
 size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,
                         const Ccai_ofl_entry **ret);
 
-/* offline_extract.c */
+/* offline_turn.c */
 void Ccai_ofl_handle_answer(Ccai_offline *o);
 /* The field of the question asked the caller tried to answer: of "your
  * phone number and e-mail?", the e-mail when the words sound like one. */
@@ -337,7 +345,14 @@ void Ccai_ofl_say_ack(Ccai_offline *o);
 void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any);
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o);
 CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o);
+
+/* offline_extract.c */
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k);
+/* The longest entry of @p section (any language) said at token i: its words. */
+size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e);
+/* The value of the longest "words... value" entry of a valued section said
+ * at token i ("seventy 70", "quatre vingt 80"), -1; *ret_n: its words. */
+int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t *ret_n);
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i);
 
 /* offline_form.c */

@@ -1,7 +1,7 @@
 /* libFuzzer target for the offline dialogue's extractors (e-mails, phone
  * numbers, codes, names, dates, free text, corrections, questions,
- * requests for a person: engine/offline_extract.c, offline_contacts.c,
- * offline_dates.c), one utterance at a time at any point of a form.
+ * requests for a person: engine/offline_extract.c, offline_codes.c, offline_turn.c,
+ * offline_contacts.c, offline_dates.c), one utterance at a time at any point of a form.
  *
  * The first byte picks the language, whether the caller's number is known,
  * and how many fields are already filled (so that each question of the

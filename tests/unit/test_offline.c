@@ -1763,6 +1763,129 @@ static void test_names_and_refusals(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Facts said in words the form did not expect are noted once and not asked
+ * again (each case is a cause of re-asks found on scripted callers). */
+static Ccai_offline *make_filled(const ccai_claim_schema *s, const char *lang, const char *from,
+                                 const char *claim)
+{
+    Ccai_offline_params p = {.schema = s,
+                             .claim_json = claim,
+                             .lang = lang,
+                             .now_ms = NOW_MS,
+                             .can_transfer = true,
+                             .caller_number = from};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    return o;
+}
+
+static void test_no_reask_of_facts_given(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *said, *field, *value;
+    } cases[] = {
+        /* a full name with the words that say it is the caller's */
+        {"en-US", NULL,
+         "Hello, Nora Fitzgerald speaking. A branch came through my conservatory roof on Sunday.",
+         "policyholder_name", "Nora Fitzgerald"},
+        {"es-ES", NULL, "Diego Navarro al habla, se me inundó el baño anoche.", "policyholder_name",
+         "Diego Navarro"},
+        /* a hedge before the day does not negate it */
+        {"fr-FR", NULL, "Je ne sais pas trop, jeudi soir, on m'a volé mon vélo devant la gare.",
+         "incident_datetime", "2024-10-03T20:00:00"},
+        /* a correction inside the sentence keeps what happened */
+        {"es-ES", NULL,
+         "Quería declarar un robo en mi tienda el jueves, perdón, el viernes por la noche.",
+         "incident_description", "Quería declarar un robo en mi tienda"},
+        {"es-ES", NULL,
+         "Quería declarar un robo en mi tienda el jueves, perdón, el viernes por la noche.",
+         "incident_datetime", "2024-10-04T23:00:00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (!v || strcmp(v, cases[i].value) != 0)
+            fail_msg("\"%s\": %s = %s, expected %s", cases[i].said, cases[i].field,
+                     v ? v : "(unset)", cases[i].value);
+        Ccai_offline_free(o);
+    }
+
+    const char *fields[4];
+    bool time_only;
+    /* "I haven't got it with me": not asked again at the end (a
+     * don't-know is); the form goes to its confirmation. */
+    static const char *const unavailable[][2] = {
+        {"en-US", "I haven't got it with me, sorry."},
+        {"fr-FR", "Je l'ai pas sur moi."},
+        {"es-ES", "Ahora mismo no lo llevo encima."},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        Ccai_offline *o = make_filled(
+            s, unavailable[i][0], "+14155550144",
+            "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+            "\"Car hit\", \"incident_location\": \"Market Street\", \"injuries\": \"None\", "
+            "\"involved_parties\": \"Me\", \"medical_records\": \"None\", "
+            "\"pre_existing_damages\": \"None\", \"witnesses\": \"None\", "
+            "\"policyholder_name\": \"Chris Doyle\", \"policyholder_phone\": \"+14155550144\", "
+            "\"policyholder_email\": \"c.doyle@example.com\"}");
+        assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 1);
+        assert_string_equal(fields[0], "policy_number");
+        in(o, unavailable[i][1]);
+        if (Ccai_offline_asking(o, fields, 4, &time_only) != 0)
+            fail_msg("\"%s\": %s asked again", unavailable[i][1], fields[0]);
+        Ccai_offline_free(o);
+    }
+
+    /* Asked phone and e-mail: "the number I'm ringing from", "don't have
+     * one": both settled in one turn. */
+    static const char *const contact =
+        "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": \"Car hit\", "
+        "\"incident_location\": \"Market Street\", \"injuries\": \"None\", \"involved_parties\": "
+        "\"Me\", \"medical_records\": \"None\", \"policy_number\": \"AU404040\", "
+        "\"pre_existing_damages\": \"None\", \"witnesses\": \"None\", \"policyholder_name\": "
+        "\"Chris Doyle\"}";
+    Ccai_offline *o = make_filled(s, "en-GB", "+447700900555", contact);
+    assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 2);
+    const Ccai_offline_reply *r = in(o, "Use the number I'm ringing from. Email, don't have one.");
+    assert_string_equal(set_value(r, "policyholder_phone"), "+447700900555");
+    assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 0);
+    Ccai_offline_free(o);
+
+    /* Asked injuries and medical records: two no's fill both. */
+    o = make_filled(s, "en-US", NULL,
+                    "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                    "\"Car hit\", \"incident_location\": \"Market Street\"}");
+    fields[0] = fields[1] = NULL;
+    assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 2);
+    assert_string_equal(fields[0], "injuries");
+    r = in(o, "Nobody injured. Not relevant, no one got hurt.");
+    assert_string_equal(set_value(r, "injuries"), "None");
+    assert_string_equal(set_value(r, "medical_records"), "None");
+    Ccai_offline_free(o);
+
+    /* Asked who was involved and witnesses: "qui c'est. Personne." names
+     * nobody (a weak name cue ends its clause). */
+    o = make_filled(s, "fr-FR", NULL,
+                    "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                    "\"Vol\", \"incident_location\": \"Gare\", \"injuries\": \"Aucun\", "
+                    "\"medical_records\": \"Aucun\"}");
+    r = in(o, "Un pickpocket, je ne vois pas qui c'est. Personne.");
+    assert_null(set_value(r, "policyholder_name"));
+    assert_non_null(set_value(r, "involved_parties"));
+    Ccai_offline_free(o);
+
+    /* A person asked with "talking to a real human" */
+    o = make_filled(s, "en-US", NULL, "{}");
+    r = in(o, "Honestly I'd feel better talking to a real human.");
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 /* The report and SMS written without a language model: sentences in the
  * call's language, not a field dump. */
 static void test_report_sentences(void **state)
@@ -1957,6 +2080,83 @@ static void test_language_is_a_file(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Numbers, weekdays and months are data too: a German file with its own
+ * [number.words], [weekday.words] and [month.words] (and no code) makes a
+ * German caller's day, date and phone number in words understood. */
+static void test_numbers_and_dates_are_a_file(void **state)
+{
+    (void)state;
+    const char *names[] = {"en", "es", "fr", "de"};
+    const char *text[4];
+    size_t len[4];
+    for (int k = 0; k < 3; k++) {
+        char path[32];
+        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
+        const Ccai_embedded *f = Ccai_embedded_find(path);
+        assert_non_null(f);
+        text[k] = (const char *)f->data;
+        len[k] = f->len;
+    }
+    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
+    char *b =
+        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
+    char *c = replaced(b, "[number.words]\n",
+                       "[number.words]\nnull 0\neins 1\nzwei 2\ndrei 3\nvier 4\nfünf 5\nsechs 6\n"
+                       "sieben 7\nacht 8\nneun 9\nzehn 10\nelf 11\nzwölf 12\nzwanzig 20\n");
+    char *d = replaced(c, "[weekday.words]\n",
+                       "[weekday.words]\nmontag 1\ndienstag 2\nmittwoch 3\ndonnerstag 4\n"
+                       "freitag 5\nsamstag 6\nsonntag 7\n");
+    char *de = replaced(d, "[month.words]\n",
+                        "[month.words]\njanuar 1\nfebruar 2\nmärz 3\nmai 5\njuni 6\njuli 7\n"
+                        "oktober 10\ndezember 12\n");
+    free(a), free(b), free(c), free(d);
+    text[3] = de;
+    len[3] = strlen(de);
+    Ccai_ofl_lexicon *lx = NULL;
+    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline_params p = {.schema = s,
+                             .lang = "de-DE",
+                             .now_ms = NOW_MS,
+                             .caller_number = "+4930123456",
+                             .lexicon = lx};
+    static const struct {
+        const char *said, *value;
+    } days[] = {{"Ein Wasserschaden, am Sonntag.", "2024-10-06T00:00:00"},
+                {"Ein Wasserschaden am 3. Oktober.", "2024-10-03T00:00:00"}};
+    for (size_t i = 0; i < 2; i++) {
+        Ccai_offline *o = NULL;
+        assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+        start(o, false);
+        in(o, days[i].said); /* a day without time: the time is asked */
+        const Ccai_offline_reply *r = in(o, "I don't know.");
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, days[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", days[i].said, v ? v : "(unset)", days[i].value);
+        Ccai_offline_free(o);
+    }
+    /* a national number in German words, with the caller's country */
+    p.claim_json = "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                   "\"Wasser\", \"incident_location\": \"Berlin\", \"injuries\": \"None\", "
+                   "\"involved_parties\": \"Me\", \"medical_records\": \"None\", "
+                   "\"policy_number\": \"AU404040\", \"pre_existing_damages\": \"None\", "
+                   "\"witnesses\": \"None\", \"policyholder_name\": \"Jonas Weber\", "
+                   "\"policyholder_email\": \"j.weber@example.de\"}";
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r =
+        in(o, "null eins sieben eins, zwei drei vier, fünf sechs sieben acht");
+    const char *v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+491712345678") != 0)
+        fail_msg("phone in German words: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    Ccai_offline_lexicon_free(lx);
+    free(de);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1990,6 +2190,8 @@ int main(void)
         cmocka_unit_test(test_questions_answered),
         cmocka_unit_test(test_language_is_a_file),
         cmocka_unit_test(test_slower),
+        cmocka_unit_test(test_no_reask_of_facts_given),
+        cmocka_unit_test(test_numbers_and_dates_are_a_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,405 @@
+/* The offline dialogue: codes ("W A 3 3 0 1 8 7 2", "H as in hotel") and
+ * names ("my name is ...", "Marcus Reid here") in what the caller said. */
+#include "engine/offline_extract.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- codes: "W A 3 3 0 1 8 7 2", "H as in hotel", "C A R dash 9 0 2" ---- */
+
+/* The letter a spelling word stands for ("alpha", "hotel"), 0. */
+static char spelled_letter(const Ccai_offline *o, size_t i)
+{
+    const Ccai_ofl_lexicon *lx = o->lex;
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t n = Ccai_ofl_lex_get(lx, l, "spell", &ent);
+        for (size_t k = 0; k < n; k++) {
+            const char *p = strchr(ent[k].norm, ' ');
+            while (p) {
+                const char *w = p + 1;
+                p = strchr(w, ' ');
+                size_t len = p ? (size_t)(p - w) : strlen(w);
+                if (o->tok[i].len == len && memcmp(o->norm + o->tok[i].start, w, len) == 0)
+                    return ent[k].norm[0];
+            }
+        }
+    }
+    return 0;
+}
+
+/* One piece of a code at token *i: its characters appended to out.
+ * Returns false when token *i is no part of a code. */
+static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t e, char *out,
+                                       size_t *ol, size_t cap, bool started)
+{
+    size_t k = *i;
+    if (k >= e || o->mask[k])
+        return false;
+    const char *t = o->norm + o->tok[k].start;
+    size_t len = o->tok[k].len;
+    unsigned char rc = (unsigned char)o->raw[o->tok[k].raw];
+    if (Ccai_ofl_is_digit_ch(t[0])) {
+        /* "3rd", "2pm", "14h30", "2:30": a date or a time, not a code */
+        for (size_t j = 0; j < len; j++) {
+            if (!Ccai_ofl_is_digit_ch(t[j]) && t[j] != '-')
+                return false;
+        }
+        /* "8 h", "3 pm", "mars 2024", "2024 à": a time or a year */
+        static const char *const time_marks[] = {"h",  "heure", "heures", "hours",
+                                                 "pm", "am",    "horas",  "hora"};
+        if (TOK_IN(o, k + 1, time_marks) ||
+            (Ccai_ofl_tok_is(o, k + 1, "o") && Ccai_ofl_tok_is(o, k + 2, "clock")) ||
+            (len == 4 && k > 0 && Ccai_ofl_month_of(o, k - 1)))
+            return false;
+        for (size_t j = 0; j < len && *ol + 1 < cap; j++) {
+            if (t[j] != '/' && t[j] != '.' && t[j] != ':')
+                out[(*ol)++] = (char)upper((unsigned char)t[j]);
+        }
+        *i = k + 1;
+        return true;
+    }
+    if (len >= 2 && Ccai_is_alpha((unsigned char)t[0])) {
+        /* written: "WA3301872", "POL" before "2024" */
+        bool digit = false, caps = true;
+        for (size_t j = 0; j < len; j++) {
+            digit = digit || Ccai_ofl_is_digit_ch(t[j]);
+            unsigned char rj = (unsigned char)o->raw[o->tok[k].raw + j];
+            caps = caps && (is_upper(rj) || Ccai_is_digit(rj));
+        }
+        if ((digit || (caps && len <= 4)) && (caps || digit)) {
+            for (size_t j = 0; j < len && *ol + 1 < cap; j++)
+                out[(*ol)++] = (char)upper((unsigned char)t[j]);
+            *i = k + 1;
+            return true;
+        }
+    }
+    size_t rep = 1, k0 = k;
+    if (Ccai_ofl_sec_at(o, "spell.double", k, k + 1) && k + 1 < e)
+        rep = 2, k++;
+    else if (Ccai_ofl_sec_at(o, "spell.triple", k, k + 1) && k + 1 < e)
+        rep = 3, k++;
+    t = o->norm + o->tok[k].start;
+    len = o->tok[k].len;
+    rc = (unsigned char)o->raw[o->tok[k].raw];
+    char c = 0;
+    int v = -1;
+    size_t next = k + 1;
+    if (len == 1 && Ccai_is_alpha((unsigned char)t[0]) && rc < 0x80 &&
+        (is_upper(rc) || started || (k + 1 < e && o->tok[k + 1].len == 1 && !o->mask[k + 1]))) {
+        c = (char)upper((unsigned char)t[0]);
+        /* "H as in hotel" */
+        size_t m = Ccai_ofl_sec_at(o, "spell.as_in", next, e);
+        if (m && next + m < e && spelled_letter(o, next + m) == t[0])
+            next += m + 1;
+    } else if ((started || (is_upper(rc) && k + 1 < e)) && (c = spelled_letter(o, k)) != 0) {
+        c = (char)upper((unsigned char)c);
+    } else if (started && (Ccai_ofl_tok_is(o, k, "oh") || Ccai_ofl_tok_is(o, k, "o"))) {
+        v = 0;
+    } else {
+        size_t j = k;
+        v = Ccai_ofl_number_words(o, &j);
+        if (v >= 0) {
+            if (v == 1 && !started &&
+                (Ccai_ofl_tok_is(o, k, "un") || Ccai_ofl_tok_is(o, k, "une") ||
+                 Ccai_ofl_tok_is(o, k, "una") || Ccai_ofl_tok_is(o, k, "one")))
+                return false;
+            next = j;
+        }
+    }
+    if (!c && v < 0) {
+        if (started && Ccai_ofl_sec_at(o, "sym.dash", k0, e) == 1 && rep == 1) {
+            if (*ol + 1 < cap)
+                out[(*ol)++] = '-';
+            *i = k0 + 1;
+            return true;
+        }
+        return false;
+    }
+    for (size_t r = 0; r < rep; r++) {
+        char buf[4];
+        int n =
+            c ? (buf[0] = c, 1) : snprintf(buf, sizeof buf, v >= 10 && rep == 1 ? "%02d" : "%d", v);
+        for (int j = 0; j < n && *ol + 1 < cap; j++)
+            out[(*ol)++] = buf[j];
+    }
+    *i = next;
+    return true;
+}
+
+/* "POL-2024-778": a dash written between token i - 1 and token i. */
+static CCAI_MUST_CHECK bool written_dash(const Ccai_offline *o, size_t i)
+{
+    if (i == 0 || i >= o->ntok)
+        return false;
+    size_t r = o->tok[i - 1].raw + 1;
+    while (r < o->tok[i].raw && !Ccai_is_space((unsigned char)o->raw[r]) && o->raw[r] != '-')
+        r++;
+    return r + 1 == o->tok[i].raw && o->raw[r] == '-';
+}
+
+/* The code said from token b: its text (upper case) and where it ends. */
+static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, size_t cap,
+                        size_t *ret_end)
+{
+    size_t ol = 0, i = b, last = b;
+    bool started = false;
+    while (i < e) {
+        if (started && Ccai_ofl_sentence_break(o, i))
+            break; /* "A U 5 5 1 2 0. I had ...": the sentence ended the code */
+        if (started && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_tok_is(o, i, "and"))) {
+            i++;
+            continue;
+        }
+        size_t ol0 = ol;
+        if (started && written_dash(o, i) && ol + 1 < cap)
+            out[ol++] = '-';
+        if (!code_piece(o, &i, e, out, &ol, cap, started)) {
+            ol = ol0;
+            break;
+        }
+        started = true;
+        last = i;
+    }
+    while (ol > 0 && out[ol - 1] == '-')
+        ol--;
+    out[ol] = '\0';
+    *ret_end = last;
+    return ol;
+}
+
+static CCAI_MUST_CHECK bool code_ok(const char *c, bool cued)
+{
+    size_t letters = 0, digits = 0, n = strlen(c);
+    for (size_t i = 0; i < n; i++) {
+        if (Ccai_is_alpha((unsigned char)c[i]))
+            letters++;
+        else if (Ccai_is_digit((unsigned char)c[i]))
+            digits++;
+    }
+    if (cued)
+        return digits >= 2 && n >= 3;
+    return letters >= 1 && digits >= 3 && n >= 5;
+}
+
+void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
+{
+    char best[VALUE_MAX];
+    best[0] = '\0';
+    size_t best_b = 0, best_e = 0;
+    bool best_cued = false;
+    for (size_t i = 0; i < o->ntok; i++) {
+        if (o->mask[i])
+            continue;
+        size_t cue = Ccai_ofl_field_sec_has(o, "cue", f, i, i + 1, &(size_t){0}) ? 1 : 0;
+        bool cued = false;
+        size_t start = i;
+        if (cue) {
+            size_t p, l;
+            if (Ccai_ofl_sec_find(o, "cue.policy_number", i, i + 1, &p, &l) ||
+                Ccai_ofl_field_sec_has(o, "cue", f, i, i + 1, &p)) {
+                char n[CCAI_OFL_SECTION_MAX];
+                snprintf(n, sizeof n, "cue.%s", o->f[f].name);
+                l = Ccai_ofl_sec_at(o, n, i, o->ntok);
+                start = i + (l ? l : 1);
+                for (size_t s = 0; s < 4 && start < o->ntok; s++) {
+                    static const char *const skip[] = {
+                        "is", "it", "s",   "c",  "est", "es", "el", "le",  "number", "numero",
+                        "de", "my", "mon", "mi", "its", "la", "uh", "euh", "eh"};
+                    if (!TOK_IN(o, start, skip))
+                        break;
+                    start++;
+                }
+                cued = true;
+            }
+        }
+        char buf[VALUE_MAX];
+        size_t end;
+        size_t n = read_code(o, start, o->ntok, buf, sizeof buf, &end);
+        if (n == 0 || !(code_ok(buf, cued || asked)))
+            continue;
+        /* A cued code wins over one that is not; else the later (a
+         * correction) or, when asked, the longer one. */
+        if ((cued && !best_cued) ||
+            (cued == best_cued && (!best[0] || !asked || n >= strlen(best)))) {
+            snprintf(best, sizeof best, "%s", buf);
+            best_b = cued ? i : start; /* "my policy number is" goes too */
+            best_e = end;
+            best_cued = cued;
+        }
+        i = end > i ? end - 1 : i;
+    }
+    if (!best[0])
+        return;
+    for (size_t k = best_b; k < best_e; k++)
+        o->mask[k] = true;
+    Ccai_ofl_put(o, fd, f, Ccai_strdup(best));
+}
+
+/* ---- names ---- */
+
+/* "O" of "O'Neil", "D" of "D'Angelo": a letter that starts a name. */
+static CCAI_MUST_CHECK bool name_elision(const Ccai_offline *o, size_t i)
+{
+    size_t r = o->tok[i].raw;
+    return o->tok[i].len == 1 && is_upper((unsigned char)o->raw[r]) &&
+           (o->raw[r + 1] == '\'' || (unsigned char)o->raw[r + 1] == 0xE2);
+}
+
+CCAI_MUST_CHECK bool Ccai_ofl_name_word(const Ccai_offline *o, size_t i)
+{
+    unsigned char c = (unsigned char)o->raw[o->tok[i].raw];
+    if (o->mask[i] || (o->tok[i].len < 2 && !name_elision(o, i)))
+        return false;
+    static const char *const particles[] = {"de",  "le", "la", "van", "von",
+                                            "del", "di", "du", "da"};
+    return is_upper(c) || c >= 0xC3 || TOK_IN(o, i, particles);
+}
+
+static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_t *ret_end)
+{
+    size_t k = b;
+    while (k < e && k - b < 5 && !(k > b && Ccai_ofl_clause_break(o, k)) &&
+           (any_case
+                ? ((o->tok[k].len >= 2 || name_elision(o, k)) && !o->mask[k] &&
+                   !Ccai_ofl_hesitation(o, k) && !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+                : Ccai_ofl_name_word(o, k)))
+        k++;
+    /* particles do not end a name */
+    while (k > b && o->tok[k - 1].len <= 3 && !is_upper((unsigned char)o->raw[o->tok[k - 1].raw]))
+        k--;
+    if (k == b)
+        return NULL;
+    *ret_end = k;
+    size_t r0 = o->tok[b].raw;
+    size_t r1 = o->tok[k - 1].raw;
+    while (o->raw[r1] && !Ccai_is_space((unsigned char)o->raw[r1]) && o->raw[r1] != ',' &&
+           o->raw[r1] != '.' && o->raw[r1] != '!' && o->raw[r1] != '?')
+        r1++;
+    char *s = Ccai_malloc(r1 - r0 + 1);
+    if (!s) {
+        o->oom = true;
+        return NULL;
+    }
+    memcpy(s, o->raw + r0, r1 - r0);
+    s[r1 - r0] = '\0';
+    /* "carlos mendez" -> "Carlos Mendez" */
+    bool start = true;
+    for (char *p = s; *p; p++) {
+        if (start && *p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 32);
+        start = *p == ' ' || *p == '-';
+    }
+    return s;
+}
+
+/* "c'est madame Roux, Isabelle Roux": a name said again in full right after
+ * is the one. */
+static char *name_restated(Ccai_offline *o, char *n, size_t *me)
+{
+    size_t k = *me, end;
+    if (strchr(n, ' ') || k >= o->ntok || !Ccai_ofl_clause_break(o, k) || !Ccai_ofl_name_word(o, k))
+        return n;
+    char *full = name_from(o, k, o->ntok, false, &end);
+    if (!full)
+        return n;
+    const char *last = strrchr(full, ' ');
+    if (last && Ccai_strcasecmp(last + 1, n) == 0) {
+        ccai_free(n);
+        *me = end;
+        return full;
+    }
+    ccai_free(full);
+    return n;
+}
+
+/* "Oui bonjour, Antoine Mercier, ...", "Hi, Dana Whitfield here": a full
+ * name (two words or more) right after a greeting, alone in its clause or
+ * with the words that say it is the caller's ("here", "à l'appareil";
+ * those need no greeting: "Paul Girard speaking"). */
+static char *name_after_greeting(Ccai_offline *o, size_t *mb, size_t *me)
+{
+    size_t b = 0, m;
+    bool greeted = false;
+    while (b < o->ntok && !o->mask[b]) {
+        if ((m = Ccai_ofl_sec_at(o, "greeting", b, o->ntok)) > 0)
+            greeted = true, b += m;
+        else if (Ccai_ofl_hesitation(o, b) || Ccai_ofl_filler(o, b))
+            b++;
+        else
+            break;
+    }
+    size_t end;
+    if (b >= o->ntok || o->mask[b] || !Ccai_ofl_clause_break(o, b) || !Ccai_ofl_name_word(o, b))
+        return NULL;
+    char *n = name_from(o, b, o->ntok, false, &end);
+    size_t self = n && end < o->ntok ? Ccai_ofl_sec_at(o, "name.self", end, o->ntok) : 0;
+    if (self && end + self < o->ntok && !Ccai_ofl_clause_break(o, end + self))
+        self = 0;
+    if (n && (!strchr(n, ' ') || (!self && !greeted) ||
+              (!self && end < o->ntok && !Ccai_ofl_clause_break(o, end)))) {
+        ccai_free(n);
+        return NULL;
+    }
+    *mb = b, *me = end + self;
+    return n;
+}
+
+void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
+{
+    char *best = NULL;
+    size_t mb = 0, me = 0, end = 0;
+    /* A strong cue ("my name is", "je m'appelle") may be followed by a few
+     * words before the name ("in the name of my wife, Camille Moreau"); a
+     * weak one ("I'm", "c'est", "soy") only by the name, and never
+     * replaces a name a strong one gave. */
+    for (size_t w = 0; w < 2 && !best; w++) {
+        char sec[CCAI_OFL_SECTION_MAX];
+        if ((size_t)snprintf(sec, sizeof sec, "cue.%s%s", o->f[f].name, w ? ".weak" : "") >=
+            sizeof sec)
+            continue;
+        for (size_t i = 0; i < o->ntok; i++) {
+            size_t m = o->mask[i] ? 0 : Ccai_ofl_sec_at(o, sec, i, o->ntok);
+            if (!m)
+                continue;
+            size_t b = i + m;
+            size_t t;
+            while (b < o->ntok && (t = Ccai_ofl_sec_at(o, "title", b, o->ntok)) > 0)
+                b += t; /* "c'est madame Roux" */
+            for (size_t s = 0; w == 0 && s < 4 && b < o->ntok && !Ccai_ofl_name_word(o, b) &&
+                               !Ccai_ofl_is_digit_ch(o->norm[o->tok[b].start]) &&
+                               !(s > 0 && Ccai_ofl_clause_break(o, b));
+                 s++)
+                b++;
+            /* a weak cue ends its clause: "je ne sais pas qui c'est. Non."
+             * names nobody */
+            if (b >= o->ntok || (w == 1 && Ccai_ofl_clause_break(o, b)))
+                continue;
+            char *n = name_from(o, b, o->ntok, false, &end);
+            if (n) {
+                n = name_restated(o, n, &end);
+                ccai_free(best);
+                best = n;
+                mb = i;
+                me = end;
+            }
+        }
+    }
+    if (!best)
+        best = name_after_greeting(o, &mb, &me);
+    if (!best && asked) {
+        /* The answer itself: "Graham Pryce, P R Y C E." keeps the name. */
+        size_t b = 0;
+        while (b < o->ntok && (o->mask[b] || Ccai_ofl_hesitation(o, b) ||
+                               Ccai_ofl_tok_is(o, b, "it") || Ccai_ofl_tok_is(o, b, "s") ||
+                               Ccai_ofl_tok_is(o, b, "c") || Ccai_ofl_tok_is(o, b, "est")))
+            b++;
+        if (b < o->ntok && (best = name_from(o, b, o->ntok, true, &end)) != NULL)
+            mb = b, me = end;
+    }
+    if (!best)
+        return;
+    for (size_t k = mb; k < me; k++)
+        o->mask[k] = true;
+    Ccai_ofl_put(o, fd, f, best);
+}

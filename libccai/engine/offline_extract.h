@@ -1,0 +1,54 @@
+/* The offline dialogue's extractors, shared by engine/offline_extract.c
+ * (phrases, sentences, free text, the whole utterance), offline_codes.c
+ * (codes and names) and offline_turn.c (the turn). */
+#ifndef CCAI_ENGINE_OFFLINE_EXTRACT_H
+#define CCAI_ENGINE_OFFLINE_EXTRACT_H
+
+#include "engine/offline_private.h"
+
+#define VALUE_MAX (CCAI_OFFLINE_UTTERANCE_MAX + 1) /* a value loses nothing said */
+
+static inline int upper(int c)
+{
+    return c >= 'a' && c <= 'z' ? c - 32 : c;
+}
+
+static inline CCAI_MUST_CHECK bool is_upper(int c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+typedef struct found {
+    char *v[CCAI_FIELDS_MAX]; /* normalised values */
+    bool date_only;           /* the datetime field: a day without time */
+    int64_t day;
+} found;
+
+typedef struct sentence {
+    size_t b, e;
+    bool question, used;
+} sentence;
+
+CCAI_MUST_CHECK bool Ccai_ofl_code_field(const Ccai_offline *o, size_t i);
+size_t Ccai_ofl_content_left(const Ccai_offline *o, size_t b, size_t e);
+size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any);
+void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
+                          size_t ns);
+void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked);
+void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked);
+CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *kind, size_t f,
+                                            size_t b, size_t e, size_t *pos);
+CCAI_MUST_CHECK bool Ccai_ofl_filler(const Ccai_offline *o, size_t i);
+CCAI_MUST_CHECK bool Ccai_ofl_hesitation(const Ccai_offline *o, size_t i);
+CCAI_MUST_CHECK bool Ccai_ofl_is_question(const Ccai_offline *o, size_t b, size_t e);
+CCAI_MUST_CHECK bool Ccai_ofl_name_field(const Ccai_offline *o, size_t i);
+CCAI_MUST_CHECK bool Ccai_ofl_name_word(const Ccai_offline *o, size_t i);
+void Ccai_ofl_put(Ccai_offline *o, found *fd, size_t f, char *v);
+CCAI_MUST_CHECK bool Ccai_ofl_sec_find(const Ccai_offline *o, const char *section, size_t b,
+                                       size_t e, size_t *pos, size_t *len);
+CCAI_MUST_CHECK bool Ccai_ofl_sec_has(const Ccai_offline *o, const char *section, size_t b,
+                                      size_t e);
+CCAI_MUST_CHECK bool Ccai_ofl_sentence_break(const Ccai_offline *o, size_t i);
+size_t Ccai_ofl_sentence_end(const Ccai_offline *o, size_t b);
+
+#endif

@@ -1,0 +1,513 @@
+/* The offline dialogue: the turn. What the caller said is read for every
+ * field (offline_extract.c), values are stored, questions answered,
+ * requests for a person and corrections handled. */
+#include "engine/offline_extract.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* The turn                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* How a value is read back: "j dot haas at hotmail dot com", digits one by
+ * one, a code letter by letter. */
+static char *readback(Ccai_offline *o, size_t f)
+{
+    const char *v = o->values[f];
+    if (o->f[f].type == CCAI_FIELD_DATETIME || o->f[f].type == CCAI_FIELD_PHONE_NUMBER)
+        return Ccai_ofl_spoken_value(o, f);
+    Ccai_buf b = {0};
+    bool ok = true;
+    const char *names[4];
+    for (unsigned k = 0; k < 4; k++)
+        names[k] = Ccai_ofl_lex_phrase(o, "sym.say", k);
+    for (const char *p = v; *p && ok; p++) {
+        int sym = *p == '.' ? 0 : *p == '@' ? 1 : *p == '-' ? 2 : *p == '_' ? 3 : -1;
+        if (sym >= 0) {
+            ok = Ccai_buf_printf(&b, " %s ", names[sym] ? names[sym] : "");
+        } else if (o->f[f].type == CCAI_FIELD_TEXT) {
+            ok = (b.len == 0 || b.data[b.len - 1] == ' ' || Ccai_buf_puts(&b, " ")) &&
+                 Ccai_buf_append(&b, p, 1);
+        } else {
+            ok = Ccai_buf_append(&b, p, 1);
+        }
+    }
+    char *out = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    if (!out) {
+        o->oom = true;
+        return NULL;
+    }
+    /* squeeze spaces */
+    size_t w = 0;
+    for (size_t r = 0; out[r]; r++) {
+        if (out[r] == ' ' && (w == 0 || out[w - 1] == ' '))
+            continue;
+        out[w++] = out[r];
+    }
+    while (w > 0 && out[w - 1] == ' ')
+        w--;
+    out[w] = '\0';
+    return out;
+}
+
+/* Store a value found (validated, with the caller's offset for a date). */
+static CCAI_MUST_CHECK bool store(Ccai_offline *o, size_t f, const char *value)
+{
+    char *norm = NULL;
+    ccai_status st = ccai_field_validate(o->f[f].type, value, &norm, NULL);
+    if (st == CCAI_ERR_NOMEM)
+        o->oom = true;
+    if (st != CCAI_OK)
+        return false;
+    char iso[CCAI_TZ_ISO_MAX];
+    if (o->tz && o->f[f].type == CCAI_FIELD_DATETIME &&
+        Ccai_tz_localize_iso(o->tz, norm, iso, sizeof iso, NULL) == CCAI_OK &&
+        strcmp(iso, norm) != 0) {
+        char *w = Ccai_strdup(iso);
+        ccai_free(norm);
+        if (!w) {
+            o->oom = true;
+            return false;
+        }
+        norm = w;
+    }
+    if (o->values[f] && strcmp(o->values[f], norm) == 0) {
+        ccai_free(norm);
+        return false;
+    }
+    Ccai_ofl_set_value(o, f, norm);
+    Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[f].name, norm);
+    o->st.tries[f] = 0;
+    o->st.skip[f] = SKIP_NONE;
+    o->st.last_set = f;
+    return true;
+}
+
+/* A date given a time already noted keeps that time ("it was Tuesday, not
+ * Monday" after "Monday at 8 pm"). */
+static char *with_old_time(const Ccai_offline *o, size_t f, const char *date)
+{
+    const char *old = o->values[f];
+    if (!old || strlen(old) < 16 || old[10] != 'T')
+        return NULL;
+    return Ccai_asprintf("%.10s %.5s", date, old + 11);
+}
+
+/* Is an entry of the section said anywhere, a question's words (masked
+ * from the answer) included? */
+static CCAI_MUST_CHECK bool said_anywhere(const Ccai_offline *o, const char *section)
+{
+    for (size_t i = 0; i < o->ntok; i++) {
+        if (Ccai_ofl_sec_at(o, section, i, o->ntok))
+            return true;
+    }
+    return false;
+}
+
+/* The field a question is about ("what's my policy number?", "did you
+ * get my e-mail?"): the words of its section "about.<field>". */
+static size_t question_field(const Ccai_offline *o)
+{
+    size_t best = o->nfields, best_len = 0;
+    for (size_t f = 0; f < o->nfields; f++) {
+        char sec[CCAI_OFL_SECTION_MAX];
+        if ((size_t)snprintf(sec, sizeof sec, "about.%s", o->f[f].name) >= sizeof sec)
+            continue;
+        for (size_t i = 0; i < o->ntok; i++) {
+            size_t len = Ccai_ofl_sec_at(o, sec, i, o->ntok);
+            if (len > best_len)
+                best = f, best_len = len; /* "mon numéro de contrat", not "mon numéro" */
+        }
+    }
+    return best;
+}
+
+/* "Is it going to take long?": how many questions are left. */
+static void answer_remaining(Ccai_offline *o)
+{
+    bool open[CCAI_FIELDS_MAX] = {false};
+    size_t left = 0;
+    for (size_t f = 0; f < o->nfields; f++) {
+        open[f] = !o->values[f] && o->st.skip[f] != SKIP_FINAL;
+        bool paired = false; /* asked with an earlier one ("when and where?") */
+        for (size_t g = 0; g < f && open[f] && !paired; g++) {
+            char sec[2 * CCAI_FIELD_NAME_MAX + 8];
+            for (int w = 0; w < 2 && !paired && open[g]; w++) {
+                snprintf(sec, sizeof sec, "ask.%s+%s", o->f[w ? f : g].name, o->f[w ? g : f].name);
+                paired = strlen(sec) < CCAI_OFL_SECTION_MAX && Ccai_ofl_lex_phrase(o, sec, 0);
+            }
+        }
+        left += open[f] && !paired;
+    }
+    /* the question being asked is one of them */
+    if (left <= 1) {
+        Ccai_ofl_say_phrase(o, left ? "say.answer_remaining_one" : "say.answer_remaining_none", 0,
+                            NULL);
+        return;
+    }
+    char n[24];
+    snprintf(n, sizeof n, "%zu", left);
+    Ccai_ofl_say_phrase(o, "say.answer_remaining", 0, n);
+}
+
+/* A question from the caller: answered from what the dialogue knows (who
+ * it is, how many questions are left, what was noted), else a colleague
+ * will follow up. The question waiting is asked again after. */
+static void answer_question(Ccai_offline *o)
+{
+    if (Ccai_ofl_sec_has(o, "question.about_field", 0, o->ntok) && o->st.phase == PH_ASK &&
+        o->st.cur < o->nfields) {
+        char *label = Ccai_ofl_label_str(o, o->st.cur, false);
+        if (label) {
+            Ccai_ofl_say_phrase(o, "say.question_field", 0, label);
+        }
+        ccai_free(label);
+        return;
+    }
+    if (said_anywhere(o, "question.who")) {
+        const char *n = o->bot_name, *c = o->bot_company;
+        if (n && *n && c && *c)
+            Ccai_ofl_say_phrase2(o, "say.answer_who", n, c);
+        else if ((n && *n) || (c && *c))
+            Ccai_ofl_say_phrase2(o, "say.answer_who_one", n && *n ? n : c, NULL);
+        else
+            Ccai_ofl_say_phrase2(o, "say.answer_who_anon", NULL, NULL);
+        return;
+    }
+    if (said_anywhere(o, "question.remaining")) {
+        answer_remaining(o);
+        return;
+    }
+    if (said_anywhere(o, "question.so_far")) {
+        if (Ccai_ofl_anything_noted(o))
+            Ccai_ofl_say_summary(o, M_SO_FAR, false);
+        else
+            Ccai_ofl_say_msg(o, M_NOTHING_YET);
+        return;
+    }
+    if (said_anywhere(o, "question.why")) {
+        Ccai_ofl_say_phrase(o, "say.answer_why", 0, NULL);
+        return;
+    }
+    size_t f = question_field(o);
+    if (f < o->nfields) {
+        if (!o->values[f]) {
+            Ccai_ofl_say_phrase(o, "say.answer_not_yet", 0, NULL);
+            return;
+        }
+        const char *sec = o->f[f].type == CCAI_FIELD_EMAIL          ? "say.ack_email"
+                          : o->f[f].type == CCAI_FIELD_PHONE_NUMBER ? "say.ack_phone"
+                          : o->f[f].type == CCAI_FIELD_DATETIME     ? "say.ack_date"
+                          : Ccai_ofl_code_field(o, f)               ? "say.ack_policy"
+                                                                    : "say.question_claim";
+        char *rb = o->f[f].type == CCAI_FIELD_TEXT && !Ccai_ofl_code_field(o, f)
+                       ? Ccai_ofl_spoken_value(o, f)
+                       : readback(o, f);
+        if (rb)
+            Ccai_ofl_say_phrase(o, sec, 0, rb);
+        ccai_free(rb);
+        return;
+    }
+    Ccai_ofl_say_phrase(o, "say.question_later", 0, NULL);
+}
+
+size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
+{
+    for (size_t k = 0; k < o->st.ngroup && o->st.ngroup > 1; k++) {
+        size_t f = o->st.group[k];
+        if (f < o->nfields && o->f[f].type == CCAI_FIELD_EMAIL && !o->values[f] &&
+            (Ccai_ofl_sec_has(o, "sym.at", 0, o->ntok) ||
+             Ccai_ofl_sec_has(o, "sym.dot", 0, o->ntok) || strchr(o->raw, '@')))
+            return f;
+    }
+    return o->st.cur;
+}
+
+void Ccai_ofl_say_ack(Ccai_offline *o)
+{
+    Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
+}
+
+/* Does [b, e) ask for a person (a person word, with a request verb or
+ * alone)? *ret_from: where the clause that asks starts ("Se me inundó la
+ * cocina, quiero hablar con una persona": at "quiero"). */
+static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_t e,
+                                          size_t *ret_from)
+{
+    size_t pp, lp, pv, lv;
+    if (!Ccai_ofl_sec_find(o, "transfer.person", b, e, &pp, &lp))
+        return false;
+    bool verb = Ccai_ofl_sec_find(o, "transfer.verb", b, e, &pv, &lv);
+    if (!verb && Ccai_ofl_content_left(o, b, e) > 3)
+        return false;
+    size_t k = verb && pv < pp ? pv : pp;
+    while (k > b && !Ccai_ofl_clause_break(o, k))
+        k--;
+    *ret_from = k;
+    return true;
+}
+
+void Ccai_ofl_handle_answer(Ccai_offline *o)
+{
+    bool asked[CCAI_FIELDS_MAX] = {false};
+    for (size_t k = 0; k < o->st.ngroup; k++)
+        if (o->st.group[k] < o->nfields)
+            asked[o->st.group[k]] = true;
+    if (o->st.phase == PH_ASK && o->st.cur < o->nfields)
+        asked[o->st.cur] = true;
+
+    memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
+    bool correcting;
+    size_t corr = Ccai_ofl_correction_point(o, &correcting);
+    sentence sv[64];
+    size_t ns = 0;
+    bool question = false;
+    for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
+        size_t e = Ccai_ofl_sentence_end(o, b);
+        sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
+        if (!sv[ns].question && ns == 0 && e == o->ntok &&
+            Ccai_ofl_sec_at(o, "question.start", b, e) && !Ccai_ofl_sec_has(o, "dontknow", b, e) &&
+            o->ntok > 3 &&
+            (Ccai_ofl_tok_is(o, b, "est") || Ccai_ofl_tok_is(o, b, "does") ||
+             Ccai_ofl_tok_is(o, b, "will") || Ccai_ofl_tok_is(o, b, "how") ||
+             Ccai_ofl_tok_is(o, b, "why") || Ccai_ofl_tok_is(o, b, "combien") ||
+             Ccai_ofl_tok_is(o, b, "pourquoi") || Ccai_ofl_tok_is(o, b, "cubre") ||
+             Ccai_ofl_tok_is(o, b, "cuanto")))
+            sv[ns].question = true;
+        /* the words that ask for a person are no answer: their clause on */
+        size_t from;
+        if (o->to_person && !sv[ns].question && person_clause(o, b, e, &from)) {
+            for (size_t i = from; i < e; i++)
+                o->mask[i] = true;
+            if (from == b)
+                sv[ns].question = true;
+        }
+        if (sv[ns].question) {
+            question = true;
+            for (size_t i = b; i < e; i++)
+                o->mask[i] = true;
+        }
+        ns++;
+        b = e;
+    }
+    /* "I don't know", "I'd rather not say", "I don't have it on me": no
+     * value from those words; what the caller cannot give now is not asked
+     * again, like a refusal. */
+    bool dontknow = false;
+    size_t dk_pos, dk_len;
+    bool refuse = Ccai_ofl_sec_find(o, "refuse", 0, o->ntok, &dk_pos, &dk_len);
+    /* "This number. Don't have one.": a sentence of its own */
+    for (size_t s = 0; s < ns && !refuse; s++)
+        refuse = Ccai_ofl_sec_find(o, "unavailable", sv[s].b, sv[s].e, &dk_pos, &dk_len) &&
+                 Ccai_ofl_content_left(o, sv[s].b, sv[s].e) <= dk_len + 3 &&
+                 !Ccai_ofl_sec_has(o, "wh", dk_pos, sv[s].e);
+    /* not "Not sure, Thursday, sometime in the evening": a don't-know
+     * with the answer after it */
+    if (!refuse && Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
+        Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
+        Ccai_ofl_content_left(o, dk_pos + dk_len, o->ntok) <= 2 &&
+        !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok))
+        dontknow = true;
+    if (dontknow || refuse) {
+        for (size_t s = 0; s < ns; s++)
+            if (dk_pos >= sv[s].b && dk_pos < sv[s].e)
+                for (size_t i = sv[s].b; i < sv[s].e; i++)
+                    o->mask[i] = true;
+    }
+
+    found fd;
+    memset(&fd, 0, sizeof fd);
+    Ccai_ofl_extract_all(o, &fd, asked, corr, sv, ns);
+
+    size_t nset = 0, ncorrected = 0, nknown = 0;
+    bool typed_set[CCAI_FIELDS_MAX] = {false};
+    size_t fdt = o->nfields;
+    for (size_t f = 0; f < o->nfields && !o->oom; f++) {
+        if (!fd.v[f])
+            continue;
+        nknown++;
+        bool had = o->values[f] != NULL;
+        /* A value noted changes on a correction, or when asked again; an
+         * other e-mail address said is one (nobody gives two). */
+        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL)
+            continue;
+        if (o->f[f].type == CCAI_FIELD_DATETIME && fd.date_only) {
+            char *t = had && correcting ? with_old_time(o, f, fd.v[f]) : NULL;
+            if (!t && had && correcting && o->values[f] && strlen(o->values[f]) >= 16 &&
+                o->values[f][10] == 'T') {
+                o->oom = true; /* with_old_time() could not allocate */
+                break;
+            }
+            if (t) {
+                if (store(o, f, t))
+                    nset++, ncorrected++, typed_set[f] = true;
+                ccai_free(t);
+                continue;
+            }
+            o->st.pending_date = true;
+            o->st.pending_days = fd.day;
+            fdt = f;
+            nset++;
+            continue;
+        }
+        if (store(o, f, fd.v[f])) {
+            nset++;
+            ncorrected += had;
+            typed_set[f] = o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_code_field(o, f);
+            if (o->f[f].type == CCAI_FIELD_DATETIME)
+                o->st.pending_date = false;
+        }
+    }
+    for (size_t f = 0; f < o->nfields; f++)
+        ccai_free(fd.v[f]);
+    if (o->oom)
+        return;
+
+    if (nset == 0) {
+        size_t cur = o->st.cur;
+        if (question) {
+            answer_question(o);
+            o->missed = true;
+            if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+                return;
+            Ccai_ofl_ask_current(o, false);
+            return;
+        }
+        if (dontknow || refuse) {
+            if (o->st.pending_date) {
+                Ccai_ofl_skip_or_date(o);
+                return;
+            }
+            Ccai_ofl_say_phrase(o, dontknow ? "say.dontknow" : "say.refused", 0, NULL);
+            for (size_t k = 0; k < o->st.ngroup; k++) {
+                size_t f = o->st.group[k];
+                if (f < o->nfields && !o->values[f])
+                    o->st.skip[f] =
+                        refuse || o->st.second_pass || o->st.editing ? SKIP_FINAL : SKIP_ONCE;
+            }
+            if (cur < o->nfields && !o->values[cur] && o->st.skip[cur] == SKIP_NONE)
+                o->st.skip[cur] = SKIP_ONCE;
+            Ccai_ofl_advance(o);
+            return;
+        }
+        if (nknown > 0 && Ccai_ofl_content_left(o, 0, o->ntok) == 0) {
+            /* Only what was noted already ("my e-mail is" again): no value
+             * for the question asked, and no echo of it. */
+            Ccai_ofl_say_phrase(o, "say.already", 0, NULL);
+            o->missed = true;
+            if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+                return;
+            Ccai_ofl_ask_current(o, false);
+            return;
+        }
+        Ccai_ofl_reject_current(o);
+        return;
+    }
+
+    /* "This number. I'd rather not give my email." to a question about
+     * both: the one refused is not asked again, the one not known once. */
+    for (size_t k = 0; (dontknow || refuse) && k < o->st.ngroup; k++) {
+        size_t f = o->st.group[k];
+        if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == fdt))
+            o->st.skip[f] = refuse || o->st.second_pass || o->st.editing ? SKIP_FINAL : SKIP_ONCE;
+    }
+
+    /* What was noted: an acknowledgement that varies, a read-back of what
+     * must be heard right. */
+    if (ncorrected)
+        Ccai_ofl_say_phrase(o, "say.ack_correction", 0, NULL);
+    else
+        Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
+    for (size_t f = 0; f < o->nfields && !o->oom; f++) {
+        if (!typed_set[f] || !o->values[f])
+            continue;
+        const char *sec = o->f[f].type == CCAI_FIELD_EMAIL             ? "say.ack_email"
+                          : o->f[f].type == CCAI_FIELD_PHONE_NUMBER    ? "say.ack_phone"
+                          : o->f[f].type == CCAI_FIELD_DATETIME        ? "say.ack_date"
+                          : strcmp(o->f[f].name, "policy_number") == 0 ? "say.ack_policy"
+                                                                       : "say.ack_code";
+        char *rb = readback(o, f);
+        if (rb)
+            Ccai_ofl_say_phrase(o, sec, 0, rb);
+        ccai_free(rb);
+    }
+    if (question)
+        answer_question(o);
+    if (fdt < o->nfields && o->st.pending_date) {
+        o->st.phase = PH_ASK;
+        o->st.cur = fdt;
+        o->st.ngroup = 0;
+        Ccai_ofl_ask_question(o, fdt, false);
+        return;
+    }
+    Ccai_ofl_advance(o);
+}
+
+/* In the confirmation: values said ("no, the e-mail is ...") replace what
+ * was noted; *ret_any tells whether one did. */
+void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
+{
+    bool asked[CCAI_FIELDS_MAX] = {false};
+    *ret_any = false;
+    memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
+    bool correcting;
+    size_t corr = Ccai_ofl_correction_point(o, &correcting);
+    size_t saved = o->st.ngroup;
+    o->st.ngroup = 0;
+    found fd;
+    memset(&fd, 0, sizeof fd);
+    sentence sv[1] = {{0, 0, true, true}};
+    Ccai_ofl_extract_all(o, &fd, asked, corr, sv, 0);
+    o->st.ngroup = saved;
+    for (size_t f = 0; f < o->nfields && !o->oom; f++) {
+        /* typed values, codes and names said with their cue ("the policy
+         * number is ...", "my name is ..."); not free text */
+        bool typed = o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_code_field(o, f) ||
+                     Ccai_ofl_name_field(o, f);
+        if (fd.v[f] && !fd.date_only && typed && store(o, f, fd.v[f]))
+            *ret_any = true;
+        ccai_free(fd.v[f]);
+    }
+}
+
+CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
+{
+    size_t pv, lv, pp, lp;
+    bool *m = o->mask;
+    if (!m)
+        return false;
+    memset(m, 0, o->ntok * sizeof m[0]);
+    if (Ccai_ofl_sec_find(o, "transfer.person", 0, o->ntok, &pp, &lp)) {
+        /* "can I speak to someone?", "is there someone I can speak to?" */
+        if (Ccai_ofl_sec_find(o, "transfer.verb", 0, o->ntok, &pv, &lv) &&
+            (pv < pp || pv < pp + lp + 4))
+            return true;
+        /* "an agent, please", not "a human was hurt" */
+        size_t k = pp + lp;
+        while (k < o->ntok &&
+               (Ccai_ofl_sec_at(o, "polite", k, k + 1) == 1 || Ccai_ofl_hesitation(o, k)))
+            k++;
+        if (pp == 0 && k == o->ntok)
+            return true;
+    }
+    for (size_t i = 0; i < o->ntok; i++) {
+        size_t n = Ccai_ofl_sec_at(o, "transfer.alone", i, o->ntok);
+        if (!n || !(i == 0 || Ccai_ofl_tok_is(o, i - 1, "a") || Ccai_ofl_tok_is(o, i - 1, "an") ||
+                    Ccai_ofl_tok_is(o, i - 1, "un")))
+            continue;
+        size_t k = i + n;
+        while (k < o->ntok &&
+               (Ccai_ofl_sec_at(o, "polite", k, k + 1) == 1 || Ccai_ofl_hesitation(o, k)))
+            k++;
+        if (k == o->ntok && o->ntok <= n + 3)
+            return true;
+    }
+    return false;
+}
+
+CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o)
+{
+    return o->ntok <= 8 && o->mask && Ccai_ofl_sec_has(o, "slower", 0, o->ntok);
+}
