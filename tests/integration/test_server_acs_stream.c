@@ -534,7 +534,7 @@ static void test_stream_takeback_by_event(void **state)
 static void test_stream_takeback_at_start(void **state)
 {
     (void)state;
-    if (!have_speech())
+    if (!stream_have_speech())
         skip();
     srv s;
     acs_live_opts lo = defaults;
@@ -546,30 +546,30 @@ static void test_stream_takeback_at_start(void **state)
     media_driver_dtmf(d, '5');
     assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
     int from = acs_standin_request_count(s.acs);
-    assert_int_equal(server_proc_stop(s.pid, SIGKILL), 128 + SIGKILL);
-    s.pid = -1;
+    assert_int_equal(server_proc_stop(s.sv.pid, SIGKILL), 128 + SIGKILL);
+    s.sv.pid = -1;
     char *events = NULL;
     for (int i = 0; i < 100; i++) {
         free(events);
         events = acs_live_log(s.live);
         if (strstr(events, "MediaStreamingFailed -1\n"))
             break;
-        sleep_ms(100);
+        stream_sleep_ms(100);
     }
     assert_non_null(strstr(events, "MediaStreamingFailed -1\n")); /* to nobody */
     free(events);
     spawn_server(&s);
     d = acs_live_wait_stream(s.live, 2, 20000);
     assert_non_null(d);
-    assert_true(wait_log(&s, "taken back after a restart (left in progress)", 1000));
+    assert_true(stream_server_wait_log(&s.sv, "taken back after a restart (left in progress)", 1000));
     int start = wait_request(&s, from, ":startMediaStreaming", 1000);
     assert_true(start >= 0);
-    assert_true(wait_heard(d, RATE, 30000) >= RATE);           /* the bot again */
+    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE);           /* the bot again */
     assert_true(wait_call(&s, id, "\"content\":\"5\"", 1000)); /* nothing lost */
     media_driver_dtmf(d, '7');                                 /* and it goes on */
     assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
     acs_live_caller_hangup(s.live);
-    assert_true(wait_over(&s, id, 15000));
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
     free(id);
     stop(&s);
 }
