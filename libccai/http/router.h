@@ -33,6 +33,9 @@ enum {
      * database locked by another process holds the request, the route runs
      * again later (server.store_wait_ms) instead of an immediate 503. */
     CCAI_ROUTE_WAITS = 1u << 1,
+    /* A webhook of one call (its ?call= id): when another instance holds
+     * the call's lease, the request is handed to it (http/forward.h). */
+    CCAI_ROUTE_CALL = 1u << 2,
 };
 
 typedef struct Ccai_route {
