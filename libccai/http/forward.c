@@ -25,6 +25,7 @@
 
 typedef struct forward {
     ccai_http_exchange *x;
+    char *call_id;
     Ccai_store *store;
     const Ccai_instance *inst;
     Ccai_forward_run_fn run;
@@ -41,6 +42,7 @@ static void forward_free(forward *f)
     Ccai_timer_stop(f->x->ctx, &f->retry);
     for (size_t i = 0; f->headers[i]; i++)
         ccai_free(f->headers[i]);
+    ccai_free(f->call_id);
     f->x->route_state = NULL;
     f->x->on_cancel = NULL;
     ccai_free(f);
@@ -128,10 +130,8 @@ static CCAI_MUST_CHECK ccai_status send_to(forward *f, const char *url)
 static void decide(forward *f)
 {
     ccai_http_exchange *x = f->x;
-    char *id = Ccai_exchange_query(x, "call");
     Ccai_store_lease l = {0};
-    ccai_status st = id ? Ccai_store_lease_get(f->store, id, &l) : CCAI_ERR_NOT_FOUND;
-    ccai_free(id);
+    ccai_status st = Ccai_store_lease_get(f->store, f->call_id, &l);
     if (st == CCAI_ERR_NOT_FOUND ||
         (st == CCAI_OK && (l.expires_at <= Ccai_wall_ms() || strcmp(l.owner, f->inst->id) == 0))) {
         Ccai_forward_run_fn run = f->run;
@@ -157,25 +157,28 @@ static void on_retry(Ccai_timer *t, void *ud)
     decide(ud);
 }
 
-bool Ccai_forward_call(ccai_http_exchange *x, Ccai_store *store, const Ccai_instance *inst,
-                       Ccai_forward_run_fn run)
+bool Ccai_forward_call(ccai_http_exchange *x, const char *call_id, Ccai_store *store,
+                       const Ccai_instance *inst, Ccai_forward_run_fn run)
 {
     if (Ccai_exchange_header(x, CCAI_FORWARDED_HEADER))
         return false; /* handed here by another instance: this one serves it */
-    char *id = Ccai_exchange_query(x, "call");
+    char *id = call_id ? Ccai_strdup(call_id) : Ccai_exchange_query(x, "call");
     if (!id)
         return false;
     Ccai_store_lease l = {0};
     ccai_status st = Ccai_store_lease_get(store, id, &l);
-    ccai_free(id);
-    if (st != CCAI_OK || l.expires_at <= Ccai_wall_ms() || strcmp(l.owner, inst->id) == 0)
+    if (st != CCAI_OK || l.expires_at <= Ccai_wall_ms() || strcmp(l.owner, inst->id) == 0) {
+        ccai_free(id);
         return false; /* free, run out, ours (or unreadable: the route says) */
+    }
     forward *f = Ccai_calloc(1, sizeof *f);
     if (!f) {
+        ccai_free(id);
         Ccai_exchange_error(x, 500, "out of memory", NULL);
         return true;
     }
     f->x = x;
+    f->call_id = id;
     f->store = store;
     f->inst = inst;
     f->run = run;

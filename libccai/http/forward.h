@@ -17,11 +17,12 @@
 /* Run the route again (the router's dispatch). */
 typedef void (*Ccai_forward_run_fn)(ccai_http_exchange *x);
 
-/* For a route of one call (its ?call= id): true when x is taken care of
- * here (handed to the holder, or waiting for its lease to run out, then
- * run by run()), false when the route should run now (no lease, an
- * expired one, this instance's, a webhook handed here, no ?call=). */
-CCAI_MUST_CHECK bool Ccai_forward_call(ccai_http_exchange *x, Ccai_store *store,
-                                       const Ccai_instance *inst, Ccai_forward_run_fn run);
+/* For a route of one call (call_id, or NULL: its ?call= id): true when x
+ * is taken care of here (handed to the holder, or waiting for its lease to
+ * run out, then run by run()), false when the route should run now (no
+ * lease, an expired one, this instance's, a webhook handed here, no id). */
+CCAI_MUST_CHECK bool Ccai_forward_call(ccai_http_exchange *x, const char *call_id,
+                                       Ccai_store *store, const Ccai_instance *inst,
+                                       Ccai_forward_run_fn run);
 
 #endif

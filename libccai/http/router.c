@@ -122,6 +122,7 @@ typedef struct Ccai_http_held {
 } Ccai_http_held;
 
 static void dispatch(ccai_http_exchange *x);
+static void dispatch_again(ccai_http_exchange *x);
 
 static uint64_t held_delay(const Ccai_http_held *h)
 {
@@ -241,6 +242,12 @@ void Ccai_exchange_hold(ccai_http_exchange *x)
         h->held_again = true; /* the round stops here; the timer is set after it */
     else if (!Ccai_timer_active(&h->timer))
         Ccai_timer_start(ctx, &h->timer, held_delay(h));
+}
+
+bool Ccai_exchange_to_holder(ccai_http_exchange *x, const char *call_id)
+{
+    Ccai_router *r = x->router;
+    return Ccai_forward_call(x, call_id, r->env.store, &r->inst, dispatch_again);
 }
 
 void Ccai_exchange_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
@@ -390,7 +397,7 @@ static void dispatch(ccai_http_exchange *x)
             if ((r->flags & CCAI_ROUTE_WRITES) && !store_ready(x, r->flags & CCAI_ROUTE_WAITS))
                 return;
             if ((r->flags & CCAI_ROUTE_CALL) &&
-                Ccai_forward_call(x, router->env.store, &router->inst, dispatch_again))
+                Ccai_forward_call(x, NULL, router->env.store, &router->inst, dispatch_again))
                 return;
             x->route_ud = set->ud;
             r->fn(x, set->ud);

@@ -87,6 +87,12 @@ void Ccai_exchange_hold(ccai_http_exchange *x);
 void Ccai_exchange_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
                                 const char *detail);
 
+/* A webhook of call_id that names it otherwise than by ?call= (Twilio's
+ * status callback configured on the number: its CallSid): true when it is
+ * handed to the instance holding the call (http/forward.h), or waits for
+ * that instance's lease; false when the route goes on here. */
+CCAI_MUST_CHECK bool Ccai_exchange_to_holder(ccai_http_exchange *x, const char *call_id);
+
 /* For http/exchange.c: the router's counters, configuration and log. */
 Ccai_metrics *Ccai_router_metrics(const Ccai_router *r);
 const ccai_config *Ccai_router_config(const Ccai_router *r);

@@ -740,7 +740,14 @@ static void route_status(ccai_http_exchange *x, void *ud)
             st = ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
         }
     } else if (id && terminal) {
-        /* Not held here (this process restarted, or the handle is gone):
+        /* Held by another instance (a status callback configured on the
+         * number names the call by its CallSid only): it is told there. */
+        if (Ccai_exchange_to_holder(x, id)) {
+            ccai_free(id);
+            Ccai_form_free(&f);
+            return;
+        }
+        /* Not held (this process restarted, or the handle is gone):
          * Twilio's word ends the stored call. */
         st = ccai_ctx_call_end(tw->ctx, id, status, 1);
     }
