@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "support/acs_standin.h"
 #include "support/pg_server.h"
 #include "support/server_proc.h"
 #include "support/twilio_standin.h"
@@ -41,12 +42,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PUBLIC   "https://bot.example.test"
-#define MAX_INST 3
-#define LEASE_MS "2000"
-#define CALL_SID "CA00000000000000000000000000000i14"
-#define CALLER   "+33633334444"
-#define CALLER_Q "%2B33633334444"
+#define PUBLIC       "https://bot.example.test"
+#define MAX_INST     3
+#define LEASE_MS     "2000"
+#define CALL_SID     "CA00000000000000000000000000000i14"
+#define CALLER       "+33633334444"
+#define CALLER_Q     "%2B33633334444"
+#define ACS_BOT      "+15550002222"
+#define RESOURCE     "acs-resource-0001"
+#define ACS_CALLER   "+33655556666"
+#define ACS_CALLER_Q "%2B33655556666"
 
 static const char *server_path;
 static pg_server g_pg;
@@ -208,6 +213,10 @@ typedef struct cluster {
     char dsn[400];
     char dir[64];
     twilio_standin *tw;
+    acs_standin *acs;
+    int seen; /* ACS stand-in requests looked at */
+    char callback[1024];
+    char conn[128];
     int n;
     pid_t pid[MAX_INST];
     int port[MAX_INST];
@@ -216,7 +225,12 @@ typedef struct cluster {
 
 static void spawn(cluster *c, int i)
 {
-    char db[512], mode[64], api[256], log[160], listen[64], id[64], url[96];
+    char db[512], mode[64], api[256], log[160], listen[64], id[64], url[96], ep[256], openid[256];
+    snprintf(ep, sizeof ep, "COMMUNICATION_SERVICES__ENDPOINT=%s", acs_standin_url(c->acs));
+    snprintf(openid, sizeof openid,
+             "COMMUNICATION_SERVICES__OPENID_CONFIG_URL=%s/calling/.well-known/"
+             "acsopenidconfiguration",
+             acs_standin_url(c->acs));
     if (c->pg)
         snprintf(db, sizeof db, "DATABASE__POSTGRESQL__DSN=%s", c->dsn);
     else
@@ -242,6 +256,11 @@ static void spawn(cluster *c, int i)
                     (char *)"TWILIO__PHONE_NUMBER=+15550001111",
                     (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
                     (char *)"SMS__MODE=twilio",
+                    ep,
+                    openid,
+                    (char *)"COMMUNICATION_SERVICES__ACCESS_KEY=" ACS_STANDIN_KEY,
+                    (char *)"COMMUNICATION_SERVICES__PHONE_NUMBER=" ACS_BOT,
+                    (char *)"COMMUNICATION_SERVICES__RESOURCE_ID=" RESOURCE,
                     (char *)"CONFIG_YAML=",
                     NULL};
     int port = 0;
@@ -259,6 +278,8 @@ static void cluster_start(cluster *c, bool pg, int n)
         assert_int_equal(pg_server_schema_dsn(&g_pg, c->dsn, sizeof c->dsn), 0);
     c->tw = twilio_standin_start(NULL, NULL);
     assert_non_null(c->tw);
+    c->acs = acs_standin_start(NULL);
+    assert_non_null(c->acs);
     strcpy(c->dir, "/tmp/ccai-inst-XXXXXX");
     assert_non_null(mkdtemp(c->dir));
     for (int i = 0; i < n; i++) {
@@ -280,6 +301,7 @@ static void cluster_stop(cluster *c)
     }
     lb_stop(&c->b);
     twilio_standin_stop(c->tw);
+    acs_standin_stop(c->acs);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", c->dir);
     assert_int_equal(system(cmd), 0);
@@ -438,6 +460,18 @@ static int sms_sent(cluster *c, const char *to)
     return n;
 }
 
+/* The instance holding call_id dies (SIGKILL). */
+static void kill_holder(cluster *c, const char *call_id)
+{
+    char owner[128];
+    query(c, "SELECT owner FROM call_leases WHERE call_id = $1", call_id, owner, sizeof owner);
+    assert_true(strncmp(owner, "instance-", 9) == 0);
+    int i = atoi(owner + 9);
+    assert_true(i >= 0 && i < c->n && c->pid[i] > 0);
+    assert_int_equal(server_proc_stop(c->pid[i], SIGKILL), 128 + SIGKILL);
+    c->pid[i] = 0;
+}
+
 /* The conversation --------------------------------------------------------- */
 
 static const char *const words[] = {
@@ -461,17 +495,8 @@ static void conversation_survives_a_kill(cluster *c, int kill_after)
     snprintf(call_id, sizeof call_id, "%.36s", q + 5);
 
     for (size_t t = 0; t < sizeof words / sizeof *words; t++) {
-        if ((int)t == kill_after) {
-            /* The instance holding the call dies mid-call. */
-            char owner[128];
-            query(c, "SELECT owner FROM call_leases WHERE call_id = $1", call_id, owner,
-                  sizeof owner);
-            assert_true(strncmp(owner, "instance-", 9) == 0);
-            int i = atoi(owner + 9);
-            assert_true(i >= 0 && i < c->n && c->pid[i] > 0);
-            assert_int_equal(server_proc_stop(c->pid[i], SIGKILL), 128 + SIGKILL);
-            c->pid[i] = 0;
-        }
+        if ((int)t == kill_after)
+            kill_holder(c, call_id); /* mid-call */
         const char *speech[] = {"CallSid",          CALL_SID,       "AccountSid",
                                 TWILIO_STANDIN_SID, "SpeechResult", words[t],
                                 "Confidence",       "0.92",         NULL};
@@ -520,10 +545,121 @@ static void conversation_survives_a_kill(cluster *c, int kill_after)
         sleep_ms(50);
     sleep_ms(500); /* a second one would be on its way by now */
     assert_int_equal(sms_sent(c, CALLER), 1);
+    /* A survivor took the call over from the store. */
+    char *logs = server_proc_logs(c->dir, c->n);
+    assert_non_null(logs);
+    assert_non_null(strstr(logs, "taken over from the store"));
+    free(logs);
     /* Nobody holds the call any more. */
     char owner[128];
     query(c, "SELECT owner FROM call_leases WHERE call_id = $1", call_id, owner, sizeof owner);
     assert_string_equal(owner, "");
+}
+
+/* The next ACS stand-in request whose path ends with suffix (20 s at
+ * most), authenticated as ACS wants. */
+static json_t *expect_acs(cluster *c, const char *suffix)
+{
+    for (int tries = 0; tries < 2000; tries++) {
+        int n = acs_standin_request_count(c->acs);
+        for (int i = c->seen; i < n; i++) {
+            char *p = acs_standin_request_path(c->acs, i);
+            size_t pl = p ? strlen(p) : 0, sl = strlen(suffix);
+            bool match = pl >= sl && strcmp(p + pl - sl, suffix) == 0;
+            free(p);
+            if (match) {
+                char *why = acs_standin_request_auth_error(c->acs, i);
+                assert_string_equal(why, "");
+                free(why);
+                c->seen = i + 1;
+                return acs_standin_request_json(c->acs, i);
+            }
+        }
+        sleep_ms(10);
+    }
+    fail_msg("no request to ...%s", suffix);
+    return NULL;
+}
+
+/* A Call Automation callback of the call, through the forwarder, as ACS
+ * delivers it (bearer JWT for the resource). */
+static int deliver(cluster *c, const char *type, const char *data)
+{
+    char url[1280];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->b.port, c->callback);
+    return acs_standin_deliver(c->acs, url, RESOURCE, ACS_TOKEN_VALID, type, c->conn, data);
+}
+
+/* An ACS call whose callbacks alternate between the instances, its holder
+ * killed before turn kill_after. */
+static void acs_conversation_survives_a_kill(cluster *c, int kill_after)
+{
+    const char *incoming =
+        "[{\"id\":\"i-inst\",\"eventType\":\"Microsoft.Communication.IncomingCall\","
+        "\"data\":{\"to\":{\"kind\":\"phoneNumber\",\"phoneNumber\":{\"value\":\"" ACS_BOT
+        "\"}},\"from\":{\"kind\":\"phoneNumber\",\"phoneNumber\":{\"value\":\"" ACS_CALLER
+        "\"}},\"serverCallId\":\"srv-inst\",\"incomingCallContext\":\"ctx-inst\"}}]";
+    assert_int_equal(server_proc_request(c->b.port, "POST", "/acs/events", incoming, NULL, NULL),
+                     200);
+    json_t *j = expect_acs(c, "/calling/callConnections:answer");
+    const char *cb = json_string_value(json_object_get(j, "callbackUri"));
+    assert_non_null(cb);
+    snprintf(c->callback, sizeof c->callback, "%s", cb + strlen(PUBLIC));
+    json_decref(j);
+    char *conn = acs_standin_request_created(c->acs, c->seen - 1);
+    assert_non_null(conn);
+    snprintf(c->conn, sizeof c->conn, "%s", conn);
+    free(conn);
+    const char *q = strstr(c->callback, "call=");
+    assert_non_null(q);
+    char call_id[40];
+    snprintf(call_id, sizeof call_id, "%.36s", q + 5);
+    assert_int_equal(deliver(c, "CallConnected", NULL), 200);
+    json_decref(expect_acs(c, ":recognize")); /* the language menu */
+    assert_int_equal(deliver(c, "RecognizeCompleted",
+                             "{\"recognitionType\":\"choices\",\"choiceResult\":{\"label\":"
+                             "\"en-US\"}}"),
+                     200);
+    json_decref(expect_acs(c, ":recognize"));        /* the greeting */
+    size_t turns = sizeof words / sizeof *words - 1; /* the bot hangs up after the last */
+    for (size_t t = 0; t < turns; t++) {
+        if ((int)t == kill_after)
+            kill_holder(c, call_id);
+        char data[256];
+        snprintf(data, sizeof data,
+                 "{\"recognitionType\":\"speech\",\"speechResult\":{\"speech\":\"%s\"}}", words[t]);
+        int st = deliver(c, "RecognizeCompleted", data);
+        if (st != 200)
+            fail_msg("ACS turn %zu (%s): %d", t, words[t], st);
+        json_decref(expect_acs(c, ":recognize")); /* answered, listening again */
+    }
+    for (int i = 0; i < c->n; i++)
+        assert_true(atomic_load(&c->b.served[i]) > 0);
+    /* The caller hangs up. */
+    assert_int_equal(deliver(c, "CallDisconnected", NULL), 200);
+    char *body = await_body(c, "/call/" ACS_CALLER_Q, "\"state\":\"done\"");
+    assert_non_null(strstr(body, "\"in_progress\":false"));
+    for (size_t t = 0; t < turns; t++) {
+        if (!strstr(body, words[t]))
+            fail_msg("ACS turn %zu (%s) is not stored: %s", t, words[t], body);
+    }
+    free(body);
+    char n[32], attempts[32];
+    query(c, "SELECT COUNT(*) FROM jobs WHERE call_id = $1 AND kind = 'postcall'", call_id, n,
+          sizeof n);
+    assert_string_equal(n, "1");
+    query(c,
+          "SELECT attempts FROM jobs WHERE call_id = $1 AND kind = 'postcall' AND state = 'done'",
+          call_id, attempts, sizeof attempts);
+    assert_string_equal(attempts, "1");
+    for (int i = 0; i < 200 && !sms_sent(c, ACS_CALLER); i++)
+        sleep_ms(50);
+    sleep_ms(500);
+    assert_int_equal(sms_sent(c, ACS_CALLER), 1);
+    char *logs = server_proc_logs(c->dir, c->n);
+    assert_non_null(logs);
+    assert_non_null(strstr(logs, "taken back after a restart"));
+    free(logs);
 }
 
 static void test_postgresql_three_instances(void **state)
@@ -534,6 +670,17 @@ static void test_postgresql_three_instances(void **state)
     cluster c;
     cluster_start(&c, true, 3);
     conversation_survives_a_kill(&c, 3);
+    cluster_stop(&c);
+}
+
+static void test_postgresql_acs(void **state)
+{
+    (void)state;
+    if (!g_pg_up)
+        skip();
+    cluster c;
+    cluster_start(&c, true, 3);
+    acs_conversation_survives_a_kill(&c, 2);
     cluster_stop(&c);
 }
 
@@ -561,6 +708,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqlite_two_processes),
         cmocka_unit_test(test_postgresql_three_instances),
+        cmocka_unit_test(test_postgresql_acs),
     };
     rc = cmocka_run_group_tests_name("instances", tests, NULL, server_proc_kill_leftovers);
     if (g_pg_up)
