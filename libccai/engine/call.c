@@ -277,23 +277,17 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
     st = Ccai_store_call_find_latest(e->store, phone, since, ret);
     if (st == CCAI_ERR_NOT_FOUND)
         return CCAI_OK;
-    if (st == CCAI_OK) {
-        st = lease_take(e, (*ret)->id);
-        if (st == CCAI_ERR_BUSY) {
-            /* Its earlier leg is live on another instance: a new call. */
-            Ccai_store_call_free(*ret);
-            *ret = NULL;
-            return CCAI_OK;
-        }
+    if (st != CCAI_OK) {
+        Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
+        return st;
     }
+    st = lease_take(e, (*ret)->id);
     if (st != CCAI_OK) {
         Ccai_store_call_free(*ret);
         *ret = NULL;
-        return st;
     }
-    if (st != CCAI_OK)
-        Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
-    return st;
+    /* Its earlier leg live on another instance: a new call. */
+    return st == CCAI_ERR_BUSY ? CCAI_OK : st;
 }
 
 /* The call's log lines: through the engine's logger as it is when they
