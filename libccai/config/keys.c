@@ -384,6 +384,16 @@ static const Ccai_key keys[] = {
        "than 1 relies on the store's call leases (docs/deployment.md)"),
     KI("server.store_wait_ms", 5000, 0, 60000,
        "How long a webhook or chat request waits for a locked database before 503"),
+    KS("server.instance_id", "",
+       "This instance's name in the call leases (several instances on one database); empty: "
+       "<hostname>/<server.listen> (the same after a restart)"),
+    KS("server.instance_url", "",
+       "Base URL where the other instances reach this one (\"http://10.0.0.5:8080\"): a webhook "
+       "of a call this instance holds is handed to it there; empty: the others wait for its "
+       "lease to expire"),
+    KI("server.call_lease_ms", 10000, 1000, 600000,
+       "A call's lease: renewed every third of it while the call is live here; an instance "
+       "that dies leaves its calls to the others this long after its last renewal"),
 
     KS("audiosocket.listen", "",
        "Asterisk AudioSocket listener address:port (\"127.0.0.1:9092\"); empty: none"),

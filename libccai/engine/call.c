@@ -188,6 +188,35 @@ static CCAI_MUST_CHECK bool ops_copy(const ccai_call_ops *o, ccai_call_ops *out)
     return true;
 }
 
+/* Take (or renew) the lease of call id for this instance: CCAI_ERR_BUSY
+ * when another instance holds it, unexpired (docs/deployment.md, "Several
+ * instances": the caller waits for the holder, or for its lease to run
+ * out when it died). */
+static CCAI_MUST_CHECK ccai_status lease_take(Ccai_engine *e, const char *id)
+{
+    Ccai_store_lease held = {0};
+    ccai_status st = Ccai_store_lease_acquire(e->store, id, e->inst.id, e->inst.url, Ccai_wall_ms(),
+                                              e->inst.lease_ms, &held);
+    if (st == CCAI_ERR_CONFLICT) {
+        Ccai_ctx_set_error(e->ctx, "call %s is held by instance %s", id, held.owner);
+        return CCAI_ERR_BUSY;
+    }
+    if (st != CCAI_OK)
+        Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
+    return st;
+}
+
+static void lease_give_back(ccai_call *c)
+{
+    if (!c->leased)
+        return;
+    c->leased = false;
+    /* Best effort: a lease not given back runs out by itself. */
+    if (Ccai_store_lease_release(c->eng->store, c->row.id, c->eng->inst.id) != CCAI_OK)
+        Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: lease not given back: %s", c->row.id,
+                 Ccai_store_errmsg(c->eng->store));
+}
+
 /* The stored call a start goes on with: the one named (a channel taking
  * it back after a restart), or the caller's recent one (a caller ringing
  * back), else none (*ret NULL). */
@@ -204,6 +233,9 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
             Ccai_ctx_set_error(e->ctx, "call %s is live here: not called back", e->dialing.call_id);
             return CCAI_ERR_STATE;
         }
+        st = lease_take(e, e->dialing.call_id);
+        if (st != CCAI_OK)
+            return st;
         st = Ccai_store_call_get(e->store, e->dialing.call_id, ret);
         if (st != CCAI_OK)
             Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
@@ -223,10 +255,19 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
             *ret = NULL;
             return CCAI_ERR_STATE;
         }
-        if (st != CCAI_OK)
+        if (st != CCAI_OK) {
             Ccai_ctx_set_error(e->ctx, "%s",
                                st == CCAI_ERR_NOT_FOUND ? "no such call"
                                                         : Ccai_store_errmsg(e->store));
+            return st;
+        }
+        /* Read before the lease is taken: a holder that wrote in between
+         * makes the conditional save below fail (CONFLICT). */
+        st = lease_take(e, p->resume_call_id);
+        if (st != CCAI_OK) {
+            Ccai_store_call_free(*ret);
+            *ret = NULL;
+        }
         return st;
     }
     int64_t hours = Ccai_config_int(e->cfg, "conversation.callback_timeout_hour", 3);
@@ -236,9 +277,17 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
     st = Ccai_store_call_find_latest(e->store, phone, since, ret);
     if (st == CCAI_ERR_NOT_FOUND)
         return CCAI_OK;
-    if (st != CCAI_OK)
+    if (st != CCAI_OK) {
         Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
-    return st;
+        return st;
+    }
+    st = lease_take(e, (*ret)->id);
+    if (st != CCAI_OK) {
+        Ccai_store_call_free(*ret);
+        *ret = NULL;
+    }
+    /* Its earlier leg live on another instance: a new call. */
+    return st == CCAI_ERR_BUSY ? CCAI_OK : st;
 }
 
 /* The call's log lines: through the engine's logger as it is when they
@@ -332,6 +381,7 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
         c->row = *found;
         ccai_free(found);
         found = NULL;
+        c->leased = true; /* find_resumed() took it */
         c->resumed = true;
         c->taken_back = p->resume_call_id != NULL;
         if (e->dialing.call_id && !e->dialing.taken && strcmp(c->row.id, e->dialing.call_id) == 0) {
@@ -379,6 +429,10 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
             Ccai_ctx_set_error(ctx, "%s", Ccai_store_errmsg(e->store));
             goto fail;
         }
+        st = lease_take(e, c->row.id);
+        if (st != CCAI_OK)
+            goto fail;
+        c->leased = true;
         c->state = CCAI_CALL_NEW;
     }
     st = CCAI_ERR_NOMEM;
@@ -422,8 +476,10 @@ fail:
     Ccai_store_call_free(found);
     json_decref(initiate);
     ccai_free(phone);
-    if (c)
+    if (c) {
+        lease_give_back(c);
         call_destroy(c);
+    }
     return st;
 }
 
@@ -507,6 +563,7 @@ CCAI_EXPORT void ccai_call_free(ccai_call *c)
         return;
     }
     end_quietly(c, "handle released");
+    lease_give_back(c);
     call_unlink(c);
     call_destroy(c);
 }
@@ -524,6 +581,7 @@ void Ccai_calls_cleanup(Ccai_engine *e)
     while (e->calls) {
         ccai_call *c = e->calls;
         end_quietly(c, "context freed");
+        lease_give_back(c);
         call_unlink(c);
         call_destroy(c);
     }

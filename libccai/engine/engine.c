@@ -67,6 +67,7 @@ ccai_status Ccai_engine_new(const Ccai_engine_env *env, Ccai_engine **ret, char 
     e->sms = env->sms;
     e->bot_phone_number = env->bot_phone_number;
     e->rag = env->rag;
+    Ccai_instance_get(env->cfg, &e->inst);
     if (env->dialer)
         e->dialer = *env->dialer;
     ccai_status st = metrics_init(e);

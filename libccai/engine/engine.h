@@ -11,6 +11,7 @@
 #include "llm/llm.h"
 #include "sms/sms.h"
 #include "speech/grammar.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -90,6 +91,7 @@ typedef struct Ccai_engine {
     size_t n_calls;
     struct Ccai_jobs *jobs;           /* engine/postcall.c: durable jobs */
     struct Ccai_sweep *sweep;         /* engine/sweep.c: heartbeat, calls nobody took back */
+    Ccai_instance inst;               /* who holds the calls' leases (store/lease.h) */
     struct Ccai_callbacks *callbacks; /* engine/callback.c: calls placed back */
     struct Ccai_alerts *alerts;       /* engine/alert.c: emergency alerts */
     Ccai_dialer dialer;               /* all NULL: none */
@@ -151,6 +153,7 @@ struct ccai_call {
     ccai_claim_schema *schema;
     bool resumed;
     bool taken_back; /* resumed by id after a restart: no language menu */
+    bool leased;     /* this instance holds the call's lease (engine/sweep.c renews it) */
     bool caller_spoke;
     int depth;
     bool free_pending;

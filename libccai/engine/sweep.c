@@ -20,7 +20,13 @@
  *
  * So a call taken back within the window is never ended, and a process
  * never ends a call another live process holds, unless that process's loop
- * stalled for longer than three quarters of the window. */
+ * stalled for longer than three quarters of the window.
+ *
+ * Leases (several instances, docs/deployment.md "Several instances"): every
+ * process renews the lease of each call it holds every third of
+ * server.call_lease_ms (a call whose lease ran out may be taken over by
+ * any of them: docs/deployment.md). The sweep needs no lease: rule 1 keeps
+ * a live holder's calls out of its reach. */
 #include "engine/engine.h"
 
 #include "config/config.h"
@@ -32,6 +38,7 @@
 struct Ccai_sweep {
     Ccai_engine *e;
     Ccai_timer timer;
+    Ccai_timer lease_timer;
 };
 
 static int64_t window_ms(const Ccai_engine *e)
@@ -62,6 +69,29 @@ static void heartbeat(Ccai_engine *e)
     }
 }
 
+/* The leases of the calls held here. A lease lost (this loop stalled past
+ * it and another instance took the call over) is said: the row versions
+ * keep this process's writes from overwriting the new holder's. */
+static void renew_leases(Ccai_engine *e)
+{
+    int64_t now = Ccai_wall_ms();
+    for (ccai_call *c = e->calls; c; c = c->next) {
+        if (!c->leased || c->free_pending)
+            continue;
+        Ccai_store_lease held = {0};
+        ccai_status st = Ccai_store_lease_acquire(e->store, c->row.id, e->inst.id, e->inst.url, now,
+                                                  e->inst.lease_ms, &held);
+        if (st == CCAI_ERR_CONFLICT) {
+            c->leased = false;
+            Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: taken over by instance %s", c->row.id,
+                     held.owner);
+        } else if (st != CCAI_OK) {
+            Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: lease not renewed: %s", c->row.id,
+                     Ccai_store_errmsg(e->store));
+        }
+    }
+}
+
 /* Rules 2 and 3. */
 static void sweep(Ccai_engine *e)
 {
@@ -86,6 +116,14 @@ static void sweep(Ccai_engine *e)
     Ccai_store_call_list_free(rows, n);
 }
 
+static void on_lease_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    Ccai_sweep *s = ud;
+    renew_leases(s->e);
+    Ccai_timer_start(s->e->ctx, &s->lease_timer, (uint64_t)s->e->inst.lease_ms / 3);
+}
+
 static void on_timer(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
@@ -107,8 +145,11 @@ ccai_status Ccai_sweep_new(Ccai_engine *e)
     s->e = e;
     Ccai_timer_init(&s->timer, on_timer, s);
     Ccai_timer_set_idle(&s->timer, true); /* housekeeping: not work in flight */
-    sweep(e);                             /* what an earlier run left, at once */
+    Ccai_timer_init(&s->lease_timer, on_lease_timer, s);
+    Ccai_timer_set_idle(&s->lease_timer, true);
+    sweep(e); /* what an earlier run left, at once */
     Ccai_timer_start(e->ctx, &s->timer, period_ms(e));
+    Ccai_timer_start(e->ctx, &s->lease_timer, (uint64_t)e->inst.lease_ms / 3);
     e->sweep = s;
     return CCAI_OK;
 }
@@ -119,6 +160,7 @@ void Ccai_sweep_free(Ccai_engine *e)
     if (!s)
         return;
     Ccai_timer_stop(e->ctx, &s->timer);
+    Ccai_timer_stop(e->ctx, &s->lease_timer);
     ccai_free(s);
     e->sweep = NULL;
 }

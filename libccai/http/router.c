@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "http/auth.h"
+#include "http/forward.h"
 #include "io/io.h"
 
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct Ccai_router {
     route_set *sets;
     size_t n_sets;
     struct Ccai_http_held *held; /* requests waiting for a locked store */
+    Ccai_instance inst;          /* this instance, for the calls' leases */
 };
 
 Ccai_metrics *Ccai_router_metrics(const Ccai_router *r)
@@ -59,6 +61,7 @@ ccai_status Ccai_router_new(const Ccai_router_env *env, Ccai_router **ret)
     if (!r)
         return CCAI_ERR_NOMEM;
     r->env = *env;
+    Ccai_instance_get(env->cfg, &r->inst);
     *ret = r;
     return CCAI_OK;
 }
@@ -119,6 +122,7 @@ typedef struct Ccai_http_held {
 } Ccai_http_held;
 
 static void dispatch(ccai_http_exchange *x);
+static void dispatch_again(ccai_http_exchange *x);
 
 static uint64_t held_delay(const Ccai_http_held *h)
 {
@@ -240,6 +244,12 @@ void Ccai_exchange_hold(ccai_http_exchange *x)
         Ccai_timer_start(ctx, &h->timer, held_delay(h));
 }
 
+bool Ccai_exchange_to_holder(ccai_http_exchange *x, const char *call_id)
+{
+    Ccai_router *r = x->router;
+    return Ccai_forward_call(x, call_id, r->env.store, &r->inst, dispatch_again);
+}
+
 void Ccai_exchange_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
                                 const char *detail)
 {
@@ -341,6 +351,17 @@ static CCAI_MUST_CHECK bool allowed(const char *allow, const char *method)
     return false;
 }
 
+/* The route of x runs again from the start (its match too). */
+static void dispatch_again(ccai_http_exchange *x)
+{
+    for (size_t i = 0; i < x->n_params; i++) {
+        ccai_free(x->params[i]);
+        x->params[i] = NULL;
+    }
+    x->n_params = 0;
+    dispatch(x);
+}
+
 static void dispatch(ccai_http_exchange *x)
 {
     Ccai_router *router = x->router;
@@ -374,6 +395,9 @@ static void dispatch(ccai_http_exchange *x)
             if (r->auth == CCAI_ROUTE_TOKEN && !Ccai_http_authorized(x))
                 return;
             if ((r->flags & CCAI_ROUTE_WRITES) && !store_ready(x, r->flags & CCAI_ROUTE_WAITS))
+                return;
+            if ((r->flags & CCAI_ROUTE_CALL) &&
+                Ccai_forward_call(x, NULL, router->env.store, &router->inst, dispatch_again))
                 return;
             x->route_ud = set->ud;
             r->fn(x, set->ud);

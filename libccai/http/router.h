@@ -33,6 +33,9 @@ enum {
      * database locked by another process holds the request, the route runs
      * again later (server.store_wait_ms) instead of an immediate 503. */
     CCAI_ROUTE_WAITS = 1u << 1,
+    /* A webhook of one call (its ?call= id): when another instance holds
+     * the call's lease, the request is handed to it (http/forward.h). */
+    CCAI_ROUTE_CALL = 1u << 2,
 };
 
 typedef struct Ccai_route {
@@ -83,6 +86,12 @@ void Ccai_exchange_hold(ccai_http_exchange *x);
  * (Ccai_exchange_hold()); anything else is answered as Ccai_exchange_fail(). */
 void Ccai_exchange_fail_or_hold(ccai_http_exchange *x, ccai_status st, const char *message,
                                 const char *detail);
+
+/* A webhook of call_id that names it otherwise than by ?call= (Twilio's
+ * status callback configured on the number: its CallSid): true when it is
+ * handed to the instance holding the call (http/forward.h), or waits for
+ * that instance's lease; false when the route goes on here. */
+CCAI_MUST_CHECK bool Ccai_exchange_to_holder(ccai_http_exchange *x, const char *call_id);
 
 /* For http/exchange.c: the router's counters, configuration and log. */
 Ccai_metrics *Ccai_router_metrics(const Ccai_router *r);

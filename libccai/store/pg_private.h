@@ -48,6 +48,9 @@ enum Ccai_pg_stmt_id {
      * of answering "no row", so that the failure aborts the group of
      * writes it was sent in. */
     PG_CALL_UPDATE_PIPE,
+    PG_LEASE_ACQUIRE,
+    PG_LEASE_RELEASE,
+    PG_LEASE_GET,
     PG_STMT_COUNT
 };
 
@@ -211,5 +214,14 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_jobs_of_call(Ccai_store *store, const char *
                                                  Ccai_store_job ***ret, size_t *ret_n);
 CCAI_MUST_CHECK ccai_status Ccai_pg_job_next_due_kinds(Ccai_store *store, const char *kinds,
                                                        int64_t *ret_run_at);
+
+/* store/pg_lease.c */
+CCAI_MUST_CHECK ccai_status Ccai_pg_lease_acquire(Ccai_store *store, const char *call_id,
+                                                  const char *owner, const char *url, int64_t now,
+                                                  int64_t ttl_ms, Ccai_store_lease *ret_holder);
+CCAI_MUST_CHECK ccai_status Ccai_pg_lease_release(Ccai_store *store, const char *call_id,
+                                                  const char *owner);
+CCAI_MUST_CHECK ccai_status Ccai_pg_lease_get(Ccai_store *store, const char *call_id,
+                                              Ccai_store_lease *ret);
 
 #endif

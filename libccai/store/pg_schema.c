@@ -105,6 +105,14 @@ const char *const Ccai_pg_migrations[CCAI_STORE_SCHEMA_VERSION] = {
     " created_at bigint NOT NULL,"
     " PRIMARY KEY (lang, source_hash)"
     ");",
+    /* 6: who holds each live call, as SQLite's step 6 (store/pg_lease.c). */
+    "CREATE TABLE call_leases ("
+    " call_id text PRIMARY KEY,"
+    " owner text NOT NULL,"
+    " url text NOT NULL DEFAULT '',"
+    " expires_at bigint NOT NULL,"
+    " updated_at bigint NOT NULL"
+    ");",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(Ccai_pg_migrations) == CCAI_STORE_SCHEMA_VERSION,
@@ -223,6 +231,15 @@ const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT] = {
                        "created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (lang, source_hash) "
                        "DO UPDATE SET phrases = EXCLUDED.phrases, model = EXCLUDED.model, "
                        "created_at = EXCLUDED.created_at",
+    /* Compare-and-set: a row is returned only when the lease is now $2's. */
+    [PG_LEASE_ACQUIRE] = "INSERT INTO call_leases (call_id, owner, url, expires_at, updated_at) "
+                         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (call_id) DO UPDATE SET "
+                         "owner = EXCLUDED.owner, url = EXCLUDED.url, "
+                         "expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at "
+                         "WHERE call_leases.owner = EXCLUDED.owner OR "
+                         "call_leases.expires_at <= EXCLUDED.updated_at RETURNING owner",
+    [PG_LEASE_RELEASE] = "DELETE FROM call_leases WHERE call_id = $1 AND owner = $2",
+    [PG_LEASE_GET] = "SELECT owner, url, expires_at FROM call_leases WHERE call_id = $1",
     [PG_HEALTH] = "INSERT INTO store_health (id, checked_at) VALUES (1, $1) "
                   "ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
     [PG_CALL_UPDATE_PIPE] = CALL_WRITE_PIPE(CALL_UPDATE_SET, "$15"),

@@ -168,4 +168,14 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_phrases_put(Ccai_store *store, const cha
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_next_due_kinds(Ccai_store *store, const char *kinds,
                                                            int64_t *ret_run_at);
 
+/* store/sqlite_lease.c */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_acquire(Ccai_store *store, const char *call_id,
+                                                      const char *owner, const char *url,
+                                                      int64_t now, int64_t ttl_ms,
+                                                      Ccai_store_lease *ret_holder);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_release(Ccai_store *store, const char *call_id,
+                                                      const char *owner);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_get(Ccai_store *store, const char *call_id,
+                                                  Ccai_store_lease *ret);
+
 #endif

@@ -127,6 +127,15 @@ const char *const Ccai_sqlite_migrations[CCAI_STORE_SCHEMA_VERSION] = {
     " created_at INTEGER NOT NULL,"
     " PRIMARY KEY (lang, source_hash)"
     ") WITHOUT ROWID;",
+    /* 6: who holds each live call (several instances on one database,
+     * store/sqlite_lease.c); no row: nobody. */
+    "CREATE TABLE call_leases ("
+    " call_id TEXT PRIMARY KEY,"
+    " owner TEXT NOT NULL,"
+    " url TEXT NOT NULL DEFAULT '',"
+    " expires_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(Ccai_sqlite_migrations) == CCAI_STORE_SCHEMA_VERSION,

@@ -236,6 +236,29 @@ ccai_status Ccai_store_phrases_put(Ccai_store *st, const char *lang, const char 
     return st->backend->phrases_put(st, lang, source_hash, phrases_json, model);
 }
 
+ccai_status Ccai_store_lease_acquire(Ccai_store *st, const char *call_id, const char *owner,
+                                     const char *url, int64_t now, int64_t ttl_ms,
+                                     Ccai_store_lease *ret_holder)
+{
+    if (!st || !call_id || !owner || !*owner || ttl_ms <= 0)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->lease_acquire(st, call_id, owner, url, now, ttl_ms, ret_holder);
+}
+
+ccai_status Ccai_store_lease_release(Ccai_store *st, const char *call_id, const char *owner)
+{
+    if (!st || !call_id || !owner)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->lease_release(st, call_id, owner);
+}
+
+ccai_status Ccai_store_lease_get(Ccai_store *st, const char *call_id, Ccai_store_lease *ret)
+{
+    if (!st || !call_id || !ret)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->lease_get(st, call_id, ret);
+}
+
 ccai_status Ccai_store_reminders_json(Ccai_store *st, const char *call_id, json_t **ret)
 {
     if (!st)

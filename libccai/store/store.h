@@ -45,7 +45,7 @@ typedef struct Ccai_store Ccai_store;
 typedef struct Ccai_store_backend Ccai_store_backend;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 5
+#define CCAI_STORE_SCHEMA_VERSION 6
 
 /* Every backend's store begins with this: what the functions below
  * dispatch on. */
@@ -349,6 +349,33 @@ CCAI_MUST_CHECK ccai_status Ccai_store_phrases_put(Ccai_store *st, const char *l
                                                    const char *source_hash,
                                                    const char *phrases_json, const char *model);
 
+/* Call leases (several instances on one database) ----------------------
+ * A call is held by one instance at a time: the one whose lease on it has
+ * not expired. Acquiring is a compare-and-set on the lease's row: it
+ * succeeds when there is none, when it expired (expires_at <= now) or when
+ * it is already the owner's (then it is a renewal). docs/deployment.md,
+ * "Several instances", says how the engine and the channels use it. */
+typedef struct Ccai_store_lease {
+    char owner[128];    /* the holder's instance id (server.instance_id) */
+    char url[256];      /* where the holder takes webhooks handed to it, "" when none */
+    int64_t expires_at; /* wall ms */
+} Ccai_store_lease;
+
+/* Take or renew the lease on call_id for owner (url: where owner answers,
+ * may be NULL) until now + ttl_ms. CCAI_OK: owner holds it;
+ * CCAI_ERR_CONFLICT: another owner holds it, *ret_holder (may be NULL)
+ * says who and until when. */
+CCAI_MUST_CHECK ccai_status Ccai_store_lease_acquire(Ccai_store *st, const char *call_id,
+                                                     const char *owner, const char *url,
+                                                     int64_t now, int64_t ttl_ms,
+                                                     Ccai_store_lease *ret_holder);
+/* Give the lease up if owner holds it (else nothing changes; CCAI_OK). */
+CCAI_MUST_CHECK ccai_status Ccai_store_lease_release(Ccai_store *st, const char *call_id,
+                                                     const char *owner);
+/* The lease on call_id, expired or not. NOT_FOUND when there is none. */
+CCAI_MUST_CHECK ccai_status Ccai_store_lease_get(Ccai_store *st, const char *call_id,
+                                                 Ccai_store_lease *ret);
+
 CCAI_MUST_CHECK ccai_status Ccai_store_begin(Ccai_store *st);
 CCAI_MUST_CHECK ccai_status Ccai_store_commit(Ccai_store *st);
 CCAI_MUST_CHECK ccai_status Ccai_store_rollback(Ccai_store *st);
@@ -434,6 +461,14 @@ struct Ccai_store_backend {
     CCAI_MUST_CHECK ccai_status (*phrases_put)(Ccai_store *st, const char *lang,
                                                const char *source_hash, const char *phrases_json,
                                                const char *model);
+
+    CCAI_MUST_CHECK ccai_status (*lease_acquire)(Ccai_store *st, const char *call_id,
+                                                 const char *owner, const char *url, int64_t now,
+                                                 int64_t ttl_ms, Ccai_store_lease *ret_holder);
+    CCAI_MUST_CHECK ccai_status (*lease_release)(Ccai_store *st, const char *call_id,
+                                                 const char *owner);
+    CCAI_MUST_CHECK ccai_status (*lease_get)(Ccai_store *st, const char *call_id,
+                                             Ccai_store_lease *ret);
 
     CCAI_MUST_CHECK ccai_status (*begin)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*commit)(Ccai_store *st);

@@ -115,6 +115,9 @@ static void env_init_phone(env *e, bool with_llm, const char *lang, const char *
     e->h.armed = -1;
     assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(e->cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
+    /* The next timer the tests read is the call's: the lease's renewal
+     * (engine/sweep.c) comes later. */
+    assert_int_equal(ccai_config_set(e->cfg, "server.call_lease_ms", "600000"), CCAI_OK);
     /* A channel that can call back (nothing is due while a test runs). */
     assert_int_equal(ccai_config_set(e->cfg, "twilio.account_sid", "AC0"), CCAI_OK);
     assert_int_equal(ccai_config_set(e->cfg, "twilio.auth_token", "t"), CCAI_OK);

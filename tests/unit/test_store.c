@@ -1560,6 +1560,72 @@ static void test_phrases(void **state)
     Ccai_store_close(st);
 }
 
+static Ccai_store *pg_open_dsn(const char *dsn);
+
+/* Call leases (several instances): two handles on one database stand for
+ * two instances. Taken when free, renewed by its owner, refused to another
+ * while it runs, taken over once expired, released by its owner only. */
+static void test_leases(void **state)
+{
+    (void)state;
+    tmpdb t = {0};
+    Ccai_store *a = NULL, *b = NULL;
+    char *err = NULL;
+    if (g_pg_mode) {
+        char dsn[400];
+        assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+        a = pg_open_dsn(dsn);
+        b = pg_open_dsn(dsn);
+    } else {
+        tmpdb_make(&t);
+        assert_int_equal(Ccai_sqlite_open(t.path, &a, &err), CCAI_OK);
+        assert_int_equal(Ccai_sqlite_open(t.path, &b, &err), CCAI_OK);
+    }
+    Ccai_store_lease l = {0};
+    assert_int_equal(Ccai_store_lease_get(b, "call-1", &l), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_lease_acquire(a, "call-1", "A", "http://a", 1000, 500, NULL),
+                     CCAI_OK);
+    assert_int_equal(Ccai_store_lease_get(b, "call-1", &l), CCAI_OK);
+    assert_string_equal(l.owner, "A");
+    assert_string_equal(l.url, "http://a");
+    assert_int_equal(l.expires_at, 1500);
+    /* Held: B is told by whom, until when. */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(Ccai_store_lease_acquire(b, "call-1", "B", "http://b", 1400, 500, &l),
+                     CCAI_ERR_CONFLICT);
+    assert_string_equal(l.owner, "A");
+    assert_string_equal(l.url, "http://a");
+    assert_int_equal(l.expires_at, 1500);
+    /* A renews it; B still waits; another call is B's. */
+    assert_int_equal(Ccai_store_lease_acquire(a, "call-1", "A", "http://a", 1400, 500, NULL),
+                     CCAI_OK);
+    assert_int_equal(Ccai_store_lease_acquire(b, "call-1", "B", NULL, 1600, 500, NULL),
+                     CCAI_ERR_CONFLICT);
+    assert_int_equal(Ccai_store_lease_acquire(b, "call-2", "B", NULL, 1600, 500, NULL), CCAI_OK);
+    /* A stopped renewing (it died): once expired, B takes it over, and A
+     * cannot renew it any more. */
+    assert_int_equal(Ccai_store_lease_acquire(b, "call-1", "B", "http://b", 1900, 500, NULL),
+                     CCAI_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(Ccai_store_lease_acquire(a, "call-1", "A", "http://a", 1950, 500, &l),
+                     CCAI_ERR_CONFLICT);
+    assert_string_equal(l.owner, "B");
+    assert_int_equal(l.expires_at, 2400);
+    /* Only the owner releases it; then anyone takes it at once. */
+    assert_int_equal(Ccai_store_lease_release(a, "call-1", "A"), CCAI_OK);
+    assert_int_equal(Ccai_store_lease_get(a, "call-1", &l), CCAI_OK);
+    assert_string_equal(l.owner, "B");
+    assert_int_equal(Ccai_store_lease_release(b, "call-1", "B"), CCAI_OK);
+    assert_int_equal(Ccai_store_lease_get(a, "call-1", &l), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_lease_acquire(a, "call-1", "A", NULL, 2000, 500, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_lease_acquire(a, "call-1", "", NULL, 2000, 500, NULL),
+                     CCAI_ERR_INVALID_ARG);
+    Ccai_store_close(a);
+    Ccai_store_close(b);
+    if (!g_pg_mode)
+        tmpdb_remove(&t);
+}
+
 /* The store runs SQLite's checkpoints itself (after asking the kernel to
  * write the WAL back as it grows): the WAL stays bounded, with either
  * durability setting, and every commit is there after reopening. */
@@ -2196,6 +2262,7 @@ static int main_postgresql(bool pipeline)
         cmocka_unit_test(test_calls_stale_and_touch),
         cmocka_unit_test(test_job_payload),
         cmocka_unit_test(test_phrases),
+        cmocka_unit_test(test_leases),
         cmocka_unit_test(test_pg_backend_interface),
         cmocka_unit_test(test_pg_unreachable),
         cmocka_unit_test(test_pg_concurrent_migrations),
@@ -2243,6 +2310,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_calls_stale_and_touch),
         cmocka_unit_test(test_job_payload),
         cmocka_unit_test(test_phrases),
+        cmocka_unit_test(test_leases),
         cmocka_unit_test(test_locked_by_another_process),
         cmocka_unit_test(test_read_only_file),
         cmocka_unit_test(test_full_disk),

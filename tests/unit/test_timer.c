@@ -149,6 +149,8 @@ static void test_ctx_background_timer(void **state)
     assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", ":memory:"), CCAI_OK);
     assert_int_equal(ccai_config_set(cfg, "conversation.takeback_window_sec", "8"), CCAI_OK);
+    /* The sweep's timer is the next one: the leases' renewal comes later. */
+    assert_int_equal(ccai_config_set(cfg, "server.call_lease_ms", "600000"), CCAI_OK);
     ccai_loop_hooks hooks = {CCAI_LOOP_HOOKS_VERSION, fake_watch, fake_set_timer, NULL};
     ccai_ctx *ctx = NULL;
     assert_int_equal(ccai_ctx_new(cfg, &hooks, &l, &ctx, NULL), CCAI_OK);

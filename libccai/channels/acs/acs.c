@@ -536,7 +536,7 @@ static const Ccai_route acs_routes[] = {
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     {"OPTIONS", "/acs/events", Ccai_acs_route_events_options, CCAI_ROUTE_PROVIDER, 0},
     {"POST", "/acs/callback", route_callback, CCAI_ROUTE_PROVIDER,
-     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
     /* Stream mode: the media WebSocket (bearer JWT and the call's secret;
      * a restarted server takes its call back: writes). */
     {"GET", "/acs/media", Ccai_acs_route_media, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES},

@@ -513,15 +513,63 @@ static void route_amd(ccai_http_exchange *x, void *ud)
     Ccai_exchange_respond(x, 204, NULL, NULL, 0);
 }
 
+/* Gather mode: a webhook of a call in progress that is live nowhere (the
+ * instance that held it died, and its lease ran out: the router handed
+ * the webhook to it while it lived, http/forward.h). The call is taken
+ * back from the store and the caller welcomed back; *ret NULL when the URL
+ * names no such call (or a wrong secret). Statuses: start_call()'s. */
+static CCAI_MUST_CHECK ccai_status take_over(Ccai_twilio *tw, ccai_http_exchange *x,
+                                             const Ccai_form *f, tw_call **ret)
+{
+    *ret = NULL;
+    char *id = Ccai_exchange_query(x, "call");
+    char *secret = Ccai_exchange_query(x, "s");
+    ccai_status st = CCAI_OK;
+    if (id && !tw->stream && !Ccai_tw_find(tw, id) &&
+        ccai_ctx_call_check_secret(tw->ctx, id, secret ? secret : "") == CCAI_OK) {
+        st = start_call(tw, NULL, NULL, Ccai_form_get(f, "CallSid"), CCAI_INBOUND, NULL, id, ret);
+        if (st == CCAI_OK) {
+            Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: call %s: taken over from the store", id);
+            st = ccai_call_notify((*ret)->call, CCAI_EVENT_CONNECTED, NULL);
+            if (st != CCAI_OK) {
+                tw_free(tw, *ret);
+                *ret = NULL;
+            }
+        } else if (st == CCAI_ERR_STATE) {
+            st = CCAI_OK; /* ended meanwhile, or live here: no such live call */
+        }
+    }
+    ccai_free(id);
+    ccai_free(secret);
+    return st;
+}
+
+/* The live call of a per-call URL, or the call taken over (take_over());
+ * false when x is answered (404, or held). */
+static CCAI_MUST_CHECK bool live_or_taken(Ccai_twilio *tw, ccai_http_exchange *x,
+                                          const Ccai_form *f, tw_call **ret)
+{
+    *ret = call_of(tw, x);
+    if (*ret)
+        return true;
+    ccai_status st = take_over(tw, x, f, ret);
+    if (st != CCAI_OK) {
+        Ccai_exchange_fail_or_hold(x, st, "cannot take the call over", NULL);
+        return false;
+    }
+    if (!*ret)
+        Ccai_exchange_error(x, 404, "no such live call", NULL);
+    return *ret != NULL;
+}
+
 static void route_gather(ccai_http_exchange *x, void *ud)
 {
     Ccai_twilio *tw = ud;
     Ccai_form f = {0};
     if (!verified(tw, x, &f))
         return;
-    tw_call *t = call_of(tw, x);
-    if (!t) {
-        Ccai_exchange_error(x, 404, "no such live call", NULL);
+    tw_call *t = NULL;
+    if (!live_or_taken(tw, x, &f, &t)) {
         Ccai_form_free(&f);
         return;
     }
@@ -552,12 +600,11 @@ static void route_next(ccai_http_exchange *x, void *ud)
     Ccai_form f = {0};
     if (!verified(tw, x, &f))
         return;
+    tw_call *t = NULL;
+    bool live = live_or_taken(tw, x, &f, &t);
     Ccai_form_free(&f);
-    tw_call *t = call_of(tw, x);
-    if (!t) {
-        Ccai_exchange_error(x, 404, "no such live call", NULL);
+    if (!live)
         return;
-    }
     /* Twilio waits for this answer: a locked database holds it, one that
      * failed is said (as route_gather()). A call that has ended meanwhile
      * still gets its answer (the outbox's hang-up). */
@@ -693,7 +740,14 @@ static void route_status(ccai_http_exchange *x, void *ud)
             st = ccai_call_notify(t->call, CCAI_EVENT_RINGING, NULL);
         }
     } else if (id && terminal) {
-        /* Not held here (this process restarted, or the handle is gone):
+        /* Held by another instance (a status callback configured on the
+         * number names the call by its CallSid only): it is told there. */
+        if (Ccai_exchange_to_holder(x, id)) {
+            ccai_free(id);
+            Ccai_form_free(&f);
+            return;
+        }
+        /* Not held (this process restarted, or the handle is gone):
          * Twilio's word ends the stored call. */
         st = ccai_ctx_call_end(tw->ctx, id, status, 1);
     }
@@ -1038,23 +1092,25 @@ static const Ccai_route Ccai_twilio_routes[] = {
     /* Signed by Twilio (X-Twilio-Signature), checked in the route; per-call
      * routes carry the call's secret too. */
     {"POST", "/twilio/voice", route_voice, CCAI_ROUTE_PROVIDER,
-     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
     {"POST", "/twilio/gather", route_gather, CCAI_ROUTE_PROVIDER,
-     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
-    {"POST", "/twilio/next", route_next, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
-    {"POST", "/twilio/dial", route_dial, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
-    {"POST", "/twilio/amd", route_amd, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES},
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
+    {"POST", "/twilio/next", route_next, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
+    {"POST", "/twilio/dial", route_dial, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
+    {"POST", "/twilio/amd", route_amd, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_CALL},
     {"POST", "/twilio/status", route_status, CCAI_ROUTE_PROVIDER,
-     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
     {"POST", "/twilio/recording", route_recording, CCAI_ROUTE_PROVIDER,
-     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
     {"POST", "/twilio/sms", route_sms, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     {"POST", "/twilio/sms-status", route_sms_status, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     /* Stream mode: the Media Stream (signed upgrade) and the way back. */
     {"GET", "/twilio/stream/:id", Ccai_tw_route_stream, CCAI_ROUTE_PROVIDER, 0},
     {"POST", "/twilio/reconnect", route_reconnect, CCAI_ROUTE_PROVIDER,
-     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
 };
 
 const Ccai_channel_class Ccai_twilio_channel = {
