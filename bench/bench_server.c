@@ -296,10 +296,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--standin-bin") && i + 1 < argc)
             standin_bin = argv[++i];
         else {
-            fprintf(stderr,
-                    "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
-                    "[--postgresql on|off] [--pipeline on|off] [--server-bin P] [--standin-bin P]\n",
-                    argv[0]);
+            fprintf(
+                stderr,
+                "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
+                "[--postgresql on|off] [--pipeline on|off] [--server-bin P] [--standin-bin P]\n",
+                argv[0]);
             return 64;
         }
     }

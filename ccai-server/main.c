@@ -101,6 +101,7 @@ typedef struct server {
     int worker;              /* -1: the only process; else this worker's number */
     int worker_fd;           /* a worker's SO_REUSEPORT socket, or -1 */
     int shared_fds;          /* a worker's sockets from systemd (from fd 3) */
+    int own_fd;              /* a worker's own socket (server.instance_url), or -1 */
 #ifdef CCAI_SERVER_LIBRE
     int on_libre; /* sip.listen: the context runs on re_main() */
     struct tmr libre_stop;
@@ -469,6 +470,11 @@ static int listen_on(server *s)
                 return EXIT_FAILURE;
             }
         }
+        if (s->own_fd >= 0 && ccai_ctx_listen_fd(s->ctx, s->own_fd) != CCAI_OK) {
+            fprintf(stderr, "ccai-server: worker %d: cannot serve its own socket: %s\n", s->worker,
+                    ccai_ctx_errmsg(s->ctx));
+            return EXIT_FAILURE;
+        }
         return EXIT_SUCCESS;
     }
     int n = systemd_fds();
@@ -769,6 +775,68 @@ static int bind_workers(server *s, worker *w, int n, uint16_t *ret_port)
     return EXIT_SUCCESS;
 }
 
+/* A worker's identity in the call leases (docs/deployment.md, "Several
+ * instances"): its own name, server.instance_id (or "<hostname>/<listen>")
+ * followed by "/w<i>", and its own socket, on the host of
+ * server.instance_url (127.0.0.1 when it is empty) at a port of its own,
+ * as its server.instance_url. The shared SO_REUSEPORT port cannot say
+ * which worker answers, so a webhook of a call another worker holds is
+ * handed to that worker there. Returns false (said) on failure. */
+static bool worker_identity(server *s, int i)
+{
+    char base[120], host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+    const char *id = ccai_config_get(s->cfg, "server.instance_id");
+    if (id && *id) {
+        snprintf(base, sizeof base, "%s", id);
+    } else {
+        char name[64] = "";
+        if (gethostname(name, sizeof name - 1) != 0 || !name[0])
+            snprintf(name, sizeof name, "localhost");
+        const char *listen = ccai_config_get(s->cfg, "server.listen");
+        snprintf(base, sizeof base, "%s/%s", name, listen ? listen : "");
+    }
+    const char *url = ccai_config_get(s->cfg, "server.instance_url");
+    const char *h = url ? strstr(url, "://") : NULL;
+    if (h) {
+        h += 3;
+        size_t hl = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+        if (hl > 0 && hl < sizeof host) {
+            memcpy(host, h, hl);
+            host[hl] = '\0';
+        }
+    }
+    char bind_at[sizeof host + 4];
+    snprintf(bind_at, sizeof bind_at, "%s:0", host);
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    int fd = -1, one = 1;
+    if (parse_listen(bind_at, &ss, &sl) != 0 ||
+        (fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        fprintf(stderr,
+                "ccai-server: worker %d: its own socket on %s (the host of server.instance_url): "
+                "%s\n",
+                i, host, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    unsigned port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    char own_id[160], own_url[sizeof host + 32];
+    snprintf(own_id, sizeof own_id, "%s/w%d", base, i);
+    snprintf(own_url, sizeof own_url, "http://%s:%u", host, port);
+    if (ccai_config_set(s->cfg, "server.instance_id", own_id) != CCAI_OK ||
+        ccai_config_set(s->cfg, "server.instance_url", own_url) != CCAI_OK) {
+        close(fd);
+        return false;
+    }
+    s->own_fd = fd;
+    return true;
+}
+
 /* The child side of a fork: worker i serves and exits. */
 static void worker_run(server *s, worker *w, int n, int i, const sigset_t *mask, pid_t parent)
 {
@@ -792,6 +860,8 @@ static void worker_run(server *s, worker *w, int n, int i, const sigset_t *mask,
     /* One process only can hold these (see the top of the file). */
     if (i > 0 && (ccai_config_set(s->cfg, "audiosocket.listen", "") != CCAI_OK ||
                   ccai_config_set(s->cfg, "sip.listen", "") != CCAI_OK))
+        exit(EXIT_FAILURE);
+    if (!worker_identity(s, i))
         exit(EXIT_FAILURE);
     int rc = serve(s);
     ccai_config_free(s->cfg);
@@ -836,6 +906,18 @@ static int supervise(server *s, int n)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, &old);
+    /* docs/deployment.md: a stream-mode call's media WebSocket is not
+     * handed between workers. */
+    static const char *const stream_keys[] = {"twilio.voice", "communication_services.voice"};
+    for (size_t k = 0; k < sizeof stream_keys / sizeof *stream_keys; k++) {
+        const char *v = ccai_config_get(s->cfg, stream_keys[k]);
+        if (v && strcmp(v, "stream") == 0)
+            sup_log(CCAI_LOG_WARN,
+                    "%s is stream with %d workers: a call's media WebSocket must reach the "
+                    "worker that answered it, which the shared port does not ensure "
+                    "(docs/deployment.md); use server.workers: 1 for stream-mode calls",
+                    stream_keys[k], n);
+    }
     for (int i = 0; i < n; i++)
         w[i] = (worker){.fd = -1};
     s->shared_fds = systemd_fds();
@@ -971,6 +1053,7 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     s.worker = -1;
     s.worker_fd = -1;
+    s.own_fd = -1;
     const char *config = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))

@@ -380,8 +380,9 @@ static const Ccai_key keys[] = {
     KI("server.max_chats", 1000, 1, 1000000,
        "Open HTTP chats (POST /chat) at most; one more gets 503"),
     KI("server.workers", 1, 0, 256,
-       "ccai-server worker processes sharing server.listen (0: one per online CPU); more "
-       "than 1 relies on the store's call leases (docs/deployment.md)"),
+       "ccai-server worker processes sharing server.listen (0: one per online CPU); each "
+       "serves any webhook (the call leases hand it to the worker holding the call); "
+       "stream-mode media WebSockets need 1 (docs/deployment.md)"),
     KI("server.store_wait_ms", 5000, 0, 60000,
        "How long a webhook or chat request waits for a locked database before 503"),
     KS("server.instance_id", "",

@@ -125,6 +125,32 @@ static CCAI_MUST_CHECK ccai_status send_to(forward *f, const char *url)
     return st;
 }
 
+/* The length of id without a worker's "/w<digits>" suffix (ccai-server
+ * names its workers "<instance>/w<i>"), or 0 when it has none. */
+static size_t worker_base(const char *id)
+{
+    const char *w = strrchr(id, '/');
+    if (!w || w[1] != 'w' || !w[2] || strspn(w + 2, "0123456789") != strlen(w + 2))
+        return 0;
+    return (size_t)(w - id);
+}
+
+/* Whether the holder's URL leads to it from here. A worker with no
+ * server.instance_url is reached at its own loopback socket: only from
+ * the workers of its own server (the same name before "/w<i>"); another
+ * machine would reach one of its own processes there. Any other URL is
+ * what the operator configured. */
+static CCAI_MUST_CHECK bool reachable(const Ccai_instance *inst, const Ccai_store_lease *l)
+{
+    const char *h = strstr(l->url, "://");
+    h = h ? h + 3 : l->url;
+    size_t theirs = worker_base(l->owner);
+    if (!theirs || (strncmp(h, "127.", 4) != 0 && strncmp(h, "[::1]", 5) != 0 &&
+                    strncmp(h, "localhost", 9) != 0))
+        return true;
+    return worker_base(inst->id) == theirs && strncmp(inst->id, l->owner, theirs) == 0;
+}
+
 /* Where the call stands: run here (its lease is free, run out, or ours),
  * hand it on, or wait. */
 static void decide(forward *f)
@@ -146,7 +172,7 @@ static void decide(forward *f)
     }
     /* A store that cannot read, or a holder without a URL: read again
      * later; else hand it on. */
-    if (st == CCAI_OK && l.url[0] && send_to(f, l.url) == CCAI_OK)
+    if (st == CCAI_OK && l.url[0] && reachable(f->inst, &l) && send_to(f, l.url) == CCAI_OK)
         return;
     Ccai_timer_start(x->ctx, &f->retry, FORWARD_RETRY_MS);
 }

@@ -1329,9 +1329,10 @@ static CCAI_MUST_CHECK ccai_status pg_open_config(const Ccai_store_env *env, Cca
     .job_done = Ccai_pg_job_done, .job_set_payload = Ccai_pg_job_set_payload,                     \
     .job_fail = Ccai_pg_job_fail, .job_next_due_kinds = Ccai_pg_job_next_due_kinds,               \
     .job_get = Ccai_pg_job_get, .jobs_of_call = Ccai_pg_jobs_of_call,                             \
-    .phrases_get = Ccai_pg_phrases_get, .phrases_put = Ccai_pg_phrases_put,                        \
+    .phrases_get = Ccai_pg_phrases_get, .phrases_put = Ccai_pg_phrases_put,                       \
     .lease_acquire = Ccai_pg_lease_acquire, .lease_release = Ccai_pg_lease_release,               \
-    .lease_get = Ccai_pg_lease_get, .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
+    .lease_get = Ccai_pg_lease_get, .begin = pg_begin, .commit = pg_commit,                       \
+    .rollback = pg_rollback,
 
 const Ccai_store_backend Ccai_pg_backend = {
     .name = "postgresql", .writes_durable = true, PG_BACKEND_OPS};

@@ -218,6 +218,7 @@ typedef struct cluster {
     char callback[1024];
     char conn[128];
     int n;
+    int workers; /* > 1: one ccai-server with server.workers, no instance URL */
     pid_t pid[MAX_INST];
     int port[MAX_INST];
     lb b;
@@ -240,7 +241,10 @@ static void spawn(cluster *c, int i)
     snprintf(log, sizeof log, "%s/server%d.log", c->dir, i);
     snprintf(listen, sizeof listen, "SERVER__LISTEN=127.0.0.1:%d", c->port[i]);
     snprintf(id, sizeof id, "SERVER__INSTANCE_ID=instance-%d", i);
-    snprintf(url, sizeof url, "SERVER__INSTANCE_URL=http://127.0.0.1:%d", c->port[i]);
+    if (c->workers > 1) /* each worker makes its own name and URL */
+        snprintf(url, sizeof url, "SERVER__WORKERS=%d", c->workers);
+    else
+        snprintf(url, sizeof url, "SERVER__INSTANCE_URL=http://127.0.0.1:%d", c->port[i]);
     char *envp[] = {db,
                     mode,
                     api,
@@ -269,9 +273,11 @@ static void spawn(cluster *c, int i)
     assert_int_equal(port, c->port[i]);
 }
 
-static void cluster_start(cluster *c, bool pg, int n)
+/* n instances; workers > 1: one instance (n = 1) with that many workers. */
+static void cluster_start_with(cluster *c, bool pg, int n, int workers)
 {
     memset(c, 0, sizeof *c);
+    c->workers = workers;
     c->pg = pg;
     c->n = n;
     if (pg)
@@ -291,6 +297,16 @@ static void cluster_start(cluster *c, bool pg, int n)
     }
     c->b.n = n;
     lb_start(&c->b);
+}
+
+static void cluster_start(cluster *c, bool pg, int n)
+{
+    cluster_start_with(c, pg, n, 1);
+}
+
+static void cluster_start_workers(cluster *c, bool pg, int workers)
+{
+    cluster_start_with(c, pg, 1, workers);
 }
 
 static void cluster_stop(cluster *c)
@@ -545,10 +561,22 @@ static void conversation_survives_a_kill(cluster *c, int kill_after)
         sleep_ms(50);
     sleep_ms(500); /* a second one would be on its way by now */
     assert_int_equal(sms_sent(c, CALLER), 1);
-    /* A survivor took the call over from the store. */
     char *logs = server_proc_logs(c->dir, c->n);
     assert_non_null(logs);
-    assert_non_null(strstr(logs, "taken over from the store"));
+    if (kill_after >= 0) /* a survivor took the call over from the store */
+        assert_non_null(strstr(logs, "taken over from the store"));
+    for (int w = 0; c->workers > 1 && w < c->workers; w++) { /* each worker had some */
+        char marker[32];
+        snprintf(marker, sizeof marker, "\"worker\":%d,", w);
+        int n_hooks = 0;
+        for (const char *at = strstr(logs, marker); at; at = strstr(at + 1, marker)) {
+            const char *eol = strchr(at, '\n');
+            const char *path = strstr(at, "\"path\":\"/twilio/");
+            n_hooks += path && (!eol || path < eol);
+        }
+        print_message("# worker %d answered %d Twilio webhooks\n", w, n_hooks);
+        assert_true(n_hooks > 0);
+    }
     free(logs);
     /* Nobody holds the call any more. */
     char owner[128];
@@ -684,6 +712,20 @@ static void test_postgresql_acs(void **state)
     cluster_stop(&c);
 }
 
+/* One ccai-server with two workers on one port: the kernel spreads the
+ * webhooks' connections over them; a webhook of a call the other worker
+ * holds is handed to it at its own socket. */
+static void test_postgresql_workers(void **state)
+{
+    (void)state;
+    if (!g_pg_up)
+        skip();
+    cluster c;
+    cluster_start_workers(&c, true, 2);
+    conversation_survives_a_kill(&c, -1);
+    cluster_stop(&c);
+}
+
 static void test_sqlite_two_processes(void **state)
 {
     (void)state;
@@ -709,6 +751,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sqlite_two_processes),
         cmocka_unit_test(test_postgresql_three_instances),
         cmocka_unit_test(test_postgresql_acs),
+        cmocka_unit_test(test_postgresql_workers),
     };
     rc = cmocka_run_group_tests_name("instances", tests, NULL, server_proc_kill_leftovers);
     if (g_pg_up)

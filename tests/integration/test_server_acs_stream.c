@@ -561,10 +561,11 @@ static void test_stream_takeback_at_start(void **state)
     spawn_server(&s);
     d = acs_live_wait_stream(s.live, 2, 20000);
     assert_non_null(d);
-    assert_true(stream_server_wait_log(&s.sv, "taken back after a restart (left in progress)", 1000));
+    assert_true(
+        stream_server_wait_log(&s.sv, "taken back after a restart (left in progress)", 1000));
     int start = wait_request(&s, from, ":startMediaStreaming", 1000);
     assert_true(start >= 0);
-    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE);           /* the bot again */
+    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE);    /* the bot again */
     assert_true(wait_call(&s, id, "\"content\":\"5\"", 1000)); /* nothing lost */
     media_driver_dtmf(d, '7');                                 /* and it goes on */
     assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
