@@ -354,9 +354,18 @@ ccai_status Ccai_sqlite_open(const char *path, Ccai_store **ret, char **ret_errm
     /* WAL, readers never block the writer; FULL until configured (a commit
      * is on disk when it returns). In-memory databases keep their "memory"
      * journal. */
-    status = Ccai_sqlite_exec_sql(st, "configure",
-                                  "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
-                                  "PRAGMA synchronous = FULL");
+    /* Switching a new file to WAL takes an exclusive lock, and SQLite
+     * answers BUSY at once, without its busy handler, while another
+     * process (a ccai-server worker starting beside this one) holds one:
+     * tried again for as long as the busy timeout. */
+    for (int waited = 0;; waited += 20) {
+        status = Ccai_sqlite_exec_sql(st, "configure",
+                                      "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
+                                      "PRAGMA synchronous = FULL");
+        if (status != CCAI_ERR_BUSY || waited >= STORE_BUSY_TIMEOUT_MS)
+            break;
+        sqlite3_sleep(20);
+    }
     if (status == CCAI_OK)
         status = store_migrate(st);
     if (status == CCAI_OK && strcmp(path, ":memory:") != 0 && *path &&

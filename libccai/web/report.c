@@ -36,10 +36,10 @@ static CCAI_MUST_CHECK bool url_safe(const char *u)
     return true;
 }
 
-static void put_tel(Ccai_html *o, const char *phone)
+static void put_tel(const Ccai_report_page *p, Ccai_html *o, const char *phone)
 {
     if (!Ccai_report_filled(phone)) {
-        Ccai_html_put_missing(o);
+        Ccai_report_put_missing(p, o);
         return;
     }
     Ccai_html digits_only = {0};
@@ -238,7 +238,7 @@ static void put_claim_value(Ccai_report_page *p, const char *type, const json_t 
     Ccai_html *o = &p->o;
     const char *s = json_string_value(v);
     if (!v || json_is_null(v) || (s && !*s)) {
-        Ccai_html_put_missing(o);
+        Ccai_report_put_missing(p, o);
     } else if (!s) {
         put_scalar(o, v);
     } else if (type && strcmp(type, "datetime") == 0 && Ccai_report_time_kind(s) == 2) {
@@ -252,7 +252,7 @@ static void put_claim_value(Ccai_report_page *p, const char *type, const json_t 
     } else if (type && strcmp(type, "email") == 0) {
         put_email(o, s);
     } else if (type && strcmp(type, "phone_number") == 0) {
-        put_tel(o, s);
+        put_tel(p, o, s);
     } else {
         Ccai_html_esc(o, s);
     }
@@ -495,7 +495,7 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
         if (Ccai_report_filled(Ccai_report_str(r, "due_date_time")))
             Ccai_report_put_time(p, &due, tz, Ccai_report_str(r, "due_date_time"), false);
         else
-            Ccai_html_put_missing(&due);
+            Ccai_report_put_missing(p, &due);
         put_label_1(p, "due", "time", &due);
         const char *owner = Ccai_report_str(r, "owner");
         if (Ccai_report_filled(owner)) {
@@ -521,10 +521,10 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
 }
 
 /* Words for an outcome stored as a token ("given_up": "given up"). */
-static void put_outcome(Ccai_html *o, const char *outcome)
+static void put_outcome(const Ccai_report_page *p, Ccai_html *o, const char *outcome)
 {
     if (!Ccai_report_filled(outcome)) {
-        Ccai_html_put_missing(o);
+        Ccai_report_put_missing(p, o);
         return;
     }
     Ccai_html_put(o, "<b>");
@@ -581,7 +581,7 @@ static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
         Ccai_html_put(o, "<li><strong>");
         put_label_1(p, "callback_for", "time", &at);
         Ccai_html_put(o, "</strong> &middot; ");
-        put_outcome(o, Ccai_report_str(v, "outcome"));
+        put_outcome(p, o, Ccai_report_str(v, "outcome"));
         if (Ccai_report_filled(Ccai_report_str(v, "about"))) {
             Ccai_html about = {0};
             Ccai_html_esc(&about, Ccai_report_str(v, "about"));
@@ -612,7 +612,7 @@ static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
             o->bad = true;
         Ccai_buf_free(&service.b);
         Ccai_buf_free(&target.b);
-        put_outcome(o, Ccai_report_str(v, "outcome"));
+        put_outcome(p, o, Ccai_report_str(v, "outcome"));
         put_steps(p, json_object_get(v, "tries"), tz, "try");
         Ccai_html_put(o, "</li>");
     }
@@ -623,7 +623,7 @@ static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
         Ccai_html_put(o, "<li>");
         put_label_1(p, "sms_to", "to", &target);
         Ccai_html_put(o, " &middot; ");
-        put_outcome(o, Ccai_report_str(v, "status"));
+        put_outcome(p, o, Ccai_report_str(v, "status"));
         if (Ccai_report_filled(Ccai_report_str(v, "status_detail"))) {
             Ccai_html_put(o, " (");
             Ccai_html_esc(o, Ccai_report_str(v, "status_detail"));
@@ -744,7 +744,7 @@ static void put_meta_item(Ccai_report_page *p, const char *label, const char *va
     if (Ccai_report_filled(value))
         Ccai_html_esc(o, value);
     else
-        Ccai_html_put_missing(o);
+        Ccai_report_put_missing(p, o);
     Ccai_html_put(o, "</b></li>");
 }
 
@@ -790,7 +790,7 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     Ccai_report_put_label(&p, "call_report", NULL);
     Ccai_html_put(o, "</p><h1>");
     if (Ccai_report_filled(phone))
-        put_tel(o, phone);
+        put_tel(&p, o, phone);
     else
         Ccai_report_put_label(&p, "unknown_number", NULL);
     Ccai_html_put(o, "</h1><ul class=\"meta\"><li>");
@@ -799,7 +799,7 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     if (Ccai_report_filled(Ccai_report_str(call_doc, "created_at")))
         Ccai_report_put_time(&p, o, tz, Ccai_report_str(call_doc, "created_at"), false);
     else
-        Ccai_html_put_missing(o);
+        Ccai_report_put_missing(&p, o);
     Ccai_html_put(o, "</b></li><li>");
     Ccai_report_put_label(&p, "state", NULL);
     Ccai_html_put(o, " <b>");
@@ -829,7 +829,7 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
         Ccai_html_put(o, Ccai_report_filled(bot) ? ")" : "");
     }
     if (!Ccai_report_filled(bot) && !Ccai_report_filled(company))
-        Ccai_html_put_missing(o);
+        Ccai_report_put_missing(&p, o);
     Ccai_html_put(o, "</b></li></ul><p class=\"small muted\">");
     Ccai_report_put_label(&p, "call_id", NULL);
     Ccai_html_put(o, " <code>");

@@ -218,7 +218,7 @@ char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t
         put_cell(&p, columns[1], "nowrap");
         Ccai_html_esc(o, phone);
         if (!Ccai_report_filled(phone))
-            Ccai_html_put_missing(o);
+            Ccai_report_put_missing(&p, o);
         Ccai_html_put(o, "</td>");
         put_cell(&p, columns[2], NULL);
         Ccai_html_esc(o, Ccai_report_str(c, "state"));
@@ -242,7 +242,7 @@ char *Ccai_report_list_html(const json_t *list, const char *phone_filter, size_t
         if (Ccai_report_filled(next))
             Ccai_html_put_human(o, next);
         else
-            Ccai_html_put_missing(o);
+            Ccai_report_put_missing(&p, o);
         Ccai_html_put(o, "</td>");
         put_cell(&p, columns[5], NULL);
         Ccai_report_put_satisfaction(

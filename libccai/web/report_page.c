@@ -663,9 +663,11 @@ void Ccai_html_put_human(Ccai_html *o, const char *s)
     }
 }
 
-void Ccai_html_put_missing(Ccai_html *o)
+void Ccai_report_put_missing(const Ccai_report_page *p, Ccai_html *o)
 {
-    Ccai_html_put(o, "<span class=\"missing\" title=\"not provided\">&mdash;</span>");
+    Ccai_html_put(o, "<span class=\"missing\" title=\"");
+    Ccai_html_esc(o, Ccai_report_label(p, "not_provided"));
+    Ccai_html_put(o, "\">&mdash;</span>");
 }
 
 static const char *satisfaction_label(const char *s, const char **ret_class)
@@ -694,7 +696,7 @@ void Ccai_report_put_satisfaction(Ccai_report_page *p, const char *s, bool prefi
 {
     Ccai_html *o = &p->o;
     if (!Ccai_report_filled(s)) {
-        Ccai_html_put_missing(o);
+        Ccai_report_put_missing(p, o);
         return;
     }
     const char *cls;

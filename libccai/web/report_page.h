@@ -55,8 +55,6 @@ void Ccai_html_esc(Ccai_html *o, const char *s);
 void Ccai_html_urlenc(Ccai_html *o, const char *s, const char *keep);
 /* "requires_expertise" -> "Requires expertise", escaped. */
 void Ccai_html_put_human(Ccai_html *o, const char *s);
-/* The mark of a value not provided. */
-void Ccai_html_put_missing(Ccai_html *o);
 
 /* JSON access that never trusts the document's shape. */
 const char *Ccai_report_str(const json_t *obj, const char *key);
@@ -82,6 +80,8 @@ const char *Ccai_report_label(const Ccai_report_page *p, const char *name);
 void Ccai_report_put_label_to(Ccai_report_page *p, Ccai_html *o, const char *name,
                               const char *const *vars);
 void Ccai_report_put_label(Ccai_report_page *p, const char *name, const char *const *vars);
+/* The mark of a value not provided, its title in the page's language. */
+void Ccai_report_put_missing(const Ccai_report_page *p, Ccai_html *o);
 
 /* Times. The zone of phone, loaded once per page while consecutive rows
  * share it (NULL: UTC). */
