@@ -1695,6 +1695,78 @@ static void test_questions_and_person(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Requests for a person said indirectly, politely, as a complaint or as
+ * speech recognition writes them (no capitals, no punctuation), at any
+ * point of the call; a report of who the caller spoke to is an answer. */
+static void test_person_asked_indirectly(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+    } p[] = {
+        {"en-US", "I'd rather speak to someone real."},
+        {"en-US", "is there a human i can talk to"},
+        {"en-US", "um can i uh talk to somebody please"},
+        {"en-US", "I want to speak to your manager."},
+        {"en-US", "i want to speak to your supervisor"},
+        {"en-US", "This is pointless, get me an agent."},
+        {"en-US", "let me talk to a real person please"},
+        {"en-US", "is there anybody there i could talk to"},
+        {"en-US", "I don't want to talk to a machine."},
+        {"fr-FR", "Y a-t-il quelqu'un d'humain ?"},
+        {"fr-FR", "je voudrais parler à quelqu'un"},
+        {"fr-FR", "Passez-moi un responsable."},
+        {"fr-FR", "passez moi votre superviseur"},
+        {"fr-FR", "est ce qu il y a quelqu un a qui je peux parler"},
+        {"fr-FR", "je ne veux pas parler à une machine"},
+        {"es-ES", "quiero hablar con alguien"},
+        {"es-ES", "¿Hay alguien con quien pueda hablar?"},
+        {"es-ES", "Páseme con el encargado."},
+        {"es-ES", "paseme con un supervisor"},
+        {"es-ES", "me pasa con alguien por favor"},
+        {"es-ES", "No quiero hablar con una máquina."},
+        {"es-ES", "quisiera hablar con el responsable"},
+    };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        /* first, then out of turn once the date is asked */
+        for (int late = 0; late < 2; late++) {
+            Ccai_offline *o = make_from(s, p[i].lang, NULL);
+            if (late)
+                in(o, "A tree fell on my car.");
+            const Ccai_offline_reply *r = in(o, p[i].text);
+            if (!has(r, CCAI_OFFLINE_TRANSFER, NULL))
+                fail_msg("\"%s\" (%s) was not taken as a request for a person", p[i].text,
+                         p[i].lang);
+            assert_ends(r, CCAI_OFFLINE_TRANSFER);
+            assert_null(set_value(r, "incident_datetime"));
+            Ccai_offline_free(o);
+        }
+    }
+    static const struct {
+        const char *lang, *text;
+    } not_p[] = {
+        {"en-US", "I talked to someone at the garage and they said it is a write-off."},
+        {"en-US", "My neighbour spoke to the driver."},
+        {"en-US", "i spoke to somebody at the council"},
+        {"fr-FR", "J'ai parlé à quelqu'un au garage."},
+        {"fr-FR", "Mon voisin a parlé au conducteur."},
+        {"es-ES", "La persona que me golpeó se fue."},
+        {"es-ES", "hablé con alguien del taller"},
+        {"es-ES", "Mi vecino habló con el conductor."},
+    };
+    for (size_t i = 0; i < sizeof not_p / sizeof not_p[0]; i++) {
+        Ccai_offline *o = make_from(s, not_p[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, not_p[i].text);
+        if (has(r, CCAI_OFFLINE_TRANSFER, NULL))
+            fail_msg("\"%s\" (%s) was taken as a request for a person", not_p[i].text,
+                     not_p[i].lang);
+        assert_non_null(set_value(r, "incident_description"));
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 /* Names said the way people say them, and a refusal or a phone number in
  * a sentence that answers something else. */
 static void test_names_and_refusals(void **state)
@@ -2184,6 +2256,7 @@ int main(void)
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
+        cmocka_unit_test(test_person_asked_indirectly),
         cmocka_unit_test(test_names_and_refusals),
         cmocka_unit_test(test_report_sentences),
         cmocka_unit_test(test_questions_answered),
