@@ -230,6 +230,18 @@ void Ccai_ofl_say_ack(Ccai_offline *o)
     Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
 }
 
+/* A sentence said without "?" that asks all the same ("um why do you
+ * need that", "c'est couvert", "para qué necesitan eso"): opened by a
+ * [question.open] entry, after any hesitation. One word opens a question
+ * only in a sentence of more than three words ("How? By the river."). */
+static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t b, size_t e)
+{
+    while (b < e && Ccai_ofl_hesitation(o, b))
+        b++;
+    size_t n = b < e ? Ccai_ofl_sec_at(o, "question.open", b, e) : 0;
+    return n && (n > 1 || e - b > 3) && !Ccai_ofl_sec_has(o, "dontknow", b, e);
+}
+
 /* The first request verb in [b, e) that is no report of what was said
  * ("I talked to", "j'ai parlé à", "hablé con": [transfer.report]). */
 static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t e, size_t *ret_pos)
@@ -297,14 +309,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
-        if (!sv[ns].question && ns == 0 && e == o->ntok &&
-            Ccai_ofl_sec_at(o, "question.start", b, e) && !Ccai_ofl_sec_has(o, "dontknow", b, e) &&
-            o->ntok > 3 &&
-            (Ccai_ofl_tok_is(o, b, "est") || Ccai_ofl_tok_is(o, b, "does") ||
-             Ccai_ofl_tok_is(o, b, "will") || Ccai_ofl_tok_is(o, b, "how") ||
-             Ccai_ofl_tok_is(o, b, "why") || Ccai_ofl_tok_is(o, b, "combien") ||
-             Ccai_ofl_tok_is(o, b, "pourquoi") || Ccai_ofl_tok_is(o, b, "cubre") ||
-             Ccai_ofl_tok_is(o, b, "cuanto")))
+        if (!sv[ns].question && ns == 0 && e == o->ntok && unpunctuated_question(o, b, e))
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;

@@ -1767,6 +1767,97 @@ static void test_person_asked_indirectly(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A question back without "?" (as speech recognition writes it) is no
+ * answer: the field is asked again and the answer after it is noted; a
+ * question and its answer in one turn give the answer. */
+static void test_question_back_unpunctuated(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *before, *question, *answer;
+    } q[] = {
+        {"en-US", "A tree fell on my car.", "um why do you need that", "yesterday at 3 pm"},
+        {"en-US", "A tree fell on my car.", "is this covered", "yesterday at 3 pm"},
+        {"fr-FR", "Un arbre est tombé sur ma voiture.", "c est couvert", "hier à 15 heures"},
+        {"fr-FR", "Un arbre est tombé sur ma voiture.", "pourquoi vous avez besoin de ça",
+         "hier à 15 heures"},
+        {"es-ES", "Se cayó un árbol sobre mi coche.", "para que necesitan eso",
+         "ayer a las tres de la tarde"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        in(o, q[i].before);
+        const Ccai_offline_reply *r = in(o, q[i].question);
+        if (has(r, CCAI_OFFLINE_SET_FIELD, NULL))
+            fail_msg("\"%s\" (%s) was noted as an answer", q[i].question, q[i].lang);
+        assert_asks(r);
+        r = in(o, q[i].answer);
+        assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T15:00:00");
+        Ccai_offline_free(o);
+    }
+    Ccai_offline *o = make_from(s, "es-ES", NULL);
+    in(o, "Se cayó un árbol sobre mi coche.");
+    const Ccai_offline_reply *r =
+        in(o, "¿Cuánto va a tardar esto? Fue ayer a las tres de la tarde.");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T15:00:00");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* Corrections said as people say them: the last value wins in a sentence,
+ * and on a later turn for the field of the same type, a time alone keeping
+ * the day noted; the value taken back ("not Monday") is no answer. */
+static void test_corrections_said_naturally(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *want;
+    } in_sentence[] = {
+        {"es-ES", "El 5 de octubre, o sea, el 6 de octubre a las 9.", "2024-10-06T09:00:00"},
+        {"es-ES", "El 5 de octubre, perdón, quise decir el 6 de octubre a las 9.",
+         "2024-10-06T09:00:00"},
+        {"fr-FR", "le 5 octobre plutôt le 6 octobre à 9 heures", "2024-10-06T09:00:00"},
+        {"en-US", "Sunday at 8, sorry, I meant 9 am.", "2024-10-06T09:00:00"},
+    };
+    for (size_t i = 0; i < sizeof in_sentence / sizeof in_sentence[0]; i++) {
+        Ccai_offline *o = make_from(s, in_sentence[i].lang, NULL);
+        in(o, "A tree fell on my car.");
+        const Ccai_offline_reply *r = in(o, in_sentence[i].text);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, in_sentence[i].want) != 0)
+            fail_msg("\"%s\" (%s): %s", in_sentence[i].text, in_sentence[i].lang, v ? v : "none");
+        assert_null(set_value(r, "incident_location"));
+        Ccai_offline_free(o);
+    }
+    static const struct {
+        const char *lang, *date, *text, *want;
+    } later[] = {
+        {"en-US", "Monday at 9 am", "no wait it was 10 am not 9", "2024-10-07T10:00:00"},
+        {"en-US", "Monday at 9 am", "Sorry, I meant Sunday, not Monday.", "2024-10-06T09:00:00"},
+        {"fr-FR", "lundi à 9 heures", "Non attendez, c'était dimanche, pas lundi.",
+         "2024-10-06T09:00:00"},
+        {"es-ES", "el lunes a las 9", "Perdón, quise decir el domingo, no el lunes.",
+         "2024-10-06T09:00:00"},
+        {"es-ES", "el lunes a las 9", "mejor dicho a las 10", "2024-10-07T10:00:00"},
+    };
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+        Ccai_offline *o = make_from(s, later[i].lang, NULL);
+        in(o, "A tree fell on my car.");
+        in(o, later[i].date);
+        in(o, "12 Elm Street, Springfield");
+        const Ccai_offline_reply *r = in(o, later[i].text);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, later[i].want) != 0)
+            fail_msg("\"%s\" (%s): %s", later[i].text, later[i].lang, v ? v : "none");
+        assert_null(set_value(r, "injuries"));
+        assert_null(set_value(r, "medical_records"));
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 /* Names said the way people say them, and a refusal or a phone number in
  * a sentence that answers something else. */
 static void test_names_and_refusals(void **state)
@@ -2257,6 +2348,8 @@ int main(void)
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
         cmocka_unit_test(test_person_asked_indirectly),
+        cmocka_unit_test(test_question_back_unpunctuated),
+        cmocka_unit_test(test_corrections_said_naturally),
         cmocka_unit_test(test_names_and_refusals),
         cmocka_unit_test(test_report_sentences),
         cmocka_unit_test(test_questions_answered),
