@@ -232,14 +232,16 @@ void Ccai_ofl_say_ack(Ccai_offline *o)
 
 /* A sentence said without "?" that asks all the same ("um why do you
  * need that", "c'est couvert", "para qué necesitan eso"): opened by a
- * [question.open] entry, after any hesitation. One word opens a question
- * only in a sentence of more than three words ("How? By the river."). */
-static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t b, size_t e)
+ * [question.open] entry, after any hesitation or [question.lead] ("and
+ * is that covered"). One word opens a question only in an utterance of
+ * one sentence of more than three words ("How? By the river."). */
+static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t b, size_t e,
+                                                  bool alone)
 {
-    while (b < e && Ccai_ofl_hesitation(o, b))
-        b++;
+    for (size_t m = 1; b < e && m > 0; b += m)
+        m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
     size_t n = b < e ? Ccai_ofl_sec_at(o, "question.open", b, e) : 0;
-    return n && (n > 1 || e - b > 3) && !Ccai_ofl_sec_has(o, "dontknow", b, e);
+    return n && (n > 1 || (alone && e - b > 3)) && !Ccai_ofl_sec_has(o, "dontknow", b, e);
 }
 
 /* The first request verb in [b, e) that is no report of what was said
@@ -309,7 +311,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
-        if (!sv[ns].question && ns == 0 && e == o->ntok && unpunctuated_question(o, b, e))
+        if (!sv[ns].question && unpunctuated_question(o, b, e, ns == 0 && e == o->ntok))
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;

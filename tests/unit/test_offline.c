@@ -1820,6 +1820,7 @@ static void test_corrections_said_naturally(void **state)
          "2024-10-06T09:00:00"},
         {"fr-FR", "le 5 octobre plutôt le 6 octobre à 9 heures", "2024-10-06T09:00:00"},
         {"en-US", "Sunday at 8, sorry, I meant 9 am.", "2024-10-06T09:00:00"},
+        {"en-US", "Saturday at nine, or rather ten in the morning.", "2024-10-05T10:00:00"},
     };
     for (size_t i = 0; i < sizeof in_sentence / sizeof in_sentence[0]; i++) {
         Ccai_offline *o = make_from(s, in_sentence[i].lang, NULL);
