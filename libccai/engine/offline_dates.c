@@ -532,6 +532,22 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
             }
         }
     }
+    /* "at nine, or rather ten in the morning": a number alone first
+     * after the correction corrects the hour said before */
+    if (corr > 0 && p.hour >= 0 && q.hour < 0 && !q.month && !q.have_rel && q.wday < 0) {
+        static const char *const lead[] = {"at",   "around", "about", "a",
+                                           "vers", "las",    "la",    "sobre"};
+        size_t i = corr;
+        while (i < o->ntok && !o->used[i] && (hesitation_tok(o, i) || TOK_IN(o, i, lead)))
+            i++;
+        size_t j = i;
+        int h = i < o->ntok && !o->used[i] ? spoken_int(o, &j) : -1;
+        if (h >= 1 && h <= 23 && j == i + 1 && Ccai_ofl_month_of(o, j) == 0) {
+            q.hour = h;
+            q.minute = 0;
+            o->used[i] = true;
+        }
+    }
     merge(&p, &q);
 
     int64_t y = 0;

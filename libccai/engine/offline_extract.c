@@ -734,6 +734,19 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 o->mask[pos - 1] = true; /* the "no" of "no, sorry" */
         }
     }
+    /* "Sunday, not Monday", "o sea el domingo, no el lunes": after a
+     * correction, a short "not ..." in its sentence is the value taken
+     * back, no answer */
+    for (size_t k = corr + 1; corr > 0 && k < o->ntok; k++) {
+        if (o->mask[k] || Ccai_ofl_sec_at(o, "negation", k, k + 1) != 1 ||
+            Ccai_ofl_content_left(o, corr, k) == 0)
+            continue;
+        size_t e = Ccai_ofl_sentence_end(o, k);
+        if (Ccai_ofl_sentence_end(o, corr) == e && Ccai_ofl_content_left(o, k, e) <= 3)
+            for (size_t i = k; i < e; i++)
+                o->mask[i] = true;
+        break;
+    }
     /* e-mail */
     char buf[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     size_t r0, r1;
@@ -829,6 +842,14 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
         dt_result r = written
                           ? DT_FAIL
                           : Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, corr, db, &day);
+        /* "no wait, it was 10 am, not 9": a time alone corrects the time of
+         * the day noted */
+        const char *old = o->values[fdt];
+        int oy, om, od;
+        if (r == DT_FULL && !base && corr > 0 && old && strlen(old) >= 10 &&
+            sscanf(old, "%4d-%2d-%2d", &oy, &om, &od) == 3)
+            r = Ccai_ofl_parse_spoken_date(o, true, Ccai_days_from_civil(oy, om, od), corr, db,
+                                           &day);
         if (r == DT_FULL) {
             char *norm = NULL;
             if (valid(o, CCAI_FIELD_DATETIME, db, &norm))

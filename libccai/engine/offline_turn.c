@@ -230,19 +230,63 @@ void Ccai_ofl_say_ack(Ccai_offline *o)
     Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
 }
 
+/* A sentence said without "?" that asks all the same ("um why do you
+ * need that", "c'est couvert", "para qué necesitan eso"): opened by a
+ * [question.open] entry, after any hesitation or [question.lead] ("and
+ * is that covered"). One word opens a question only in an utterance of
+ * one sentence of more than three words ("How? By the river."). */
+static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t b, size_t e,
+                                                  bool alone)
+{
+    for (size_t m = 1; b < e && m > 0; b += m)
+        m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
+    size_t n = b < e ? Ccai_ofl_sec_at(o, "question.open", b, e) : 0;
+    return n && (n > 1 || (alone && e - b > 3)) && !Ccai_ofl_sec_has(o, "dontknow", b, e);
+}
+
+/* The first request verb in [b, e) that is no report of what was said
+ * ("I talked to", "j'ai parlé à", "hablé con": [transfer.report]). */
+static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t e, size_t *ret_pos)
+{
+    for (size_t i = b; i < e; i++) {
+        if (o->mask[i] || !Ccai_ofl_sec_at(o, "transfer.verb", i, e))
+            continue;
+        bool report = false;
+        for (size_t k = i > b + 3 ? i - 3 : b; k <= i && !report; k++) {
+            size_t n = Ccai_ofl_sec_at(o, "transfer.report", k, e);
+            report = n && k + n > i;
+        }
+        if (!report) {
+            *ret_pos = i;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Does [b, e) ask for a person (a person word, with a request verb or
  * alone)? *ret_from: where the clause that asks starts ("Se me inundó la
  * cocina, quiero hablar con una persona": at "quiero"). */
 static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_t e,
                                           size_t *ret_from)
 {
-    size_t pp, lp, pv, lv;
-    if (!Ccai_ofl_sec_find(o, "transfer.person", b, e, &pp, &lp))
+    size_t pp, lp, pv, ps, ls;
+    /* "is there someone real?", "I don't want a machine": no verb needed */
+    bool strong = Ccai_ofl_sec_find(o, "transfer.strong", b, e, &ps, &ls);
+    bool person = Ccai_ofl_sec_find(o, "transfer.person", b, e, &pp, &lp);
+    if (!strong && !person)
         return false;
-    bool verb = Ccai_ofl_sec_find(o, "transfer.verb", b, e, &pv, &lv);
-    if (!verb && Ccai_ofl_content_left(o, b, e) > 3)
+    bool verb = request_verb(o, b, e, &pv);
+    if (!strong && !verb && Ccai_ofl_content_left(o, b, e) > 3)
         return false;
-    size_t k = verb && pv < pp ? pv : pp;
+    /* the clause that asks starts at the first of its words */
+    size_t k = e;
+    if (strong)
+        k = ps;
+    if (person && (verb || !strong) && pp < k)
+        k = pp;
+    if (verb && person && pv < k)
+        k = pv;
     while (k > b && !Ccai_ofl_clause_break(o, k))
         k--;
     *ret_from = k;
@@ -267,14 +311,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
-        if (!sv[ns].question && ns == 0 && e == o->ntok &&
-            Ccai_ofl_sec_at(o, "question.start", b, e) && !Ccai_ofl_sec_has(o, "dontknow", b, e) &&
-            o->ntok > 3 &&
-            (Ccai_ofl_tok_is(o, b, "est") || Ccai_ofl_tok_is(o, b, "does") ||
-             Ccai_ofl_tok_is(o, b, "will") || Ccai_ofl_tok_is(o, b, "how") ||
-             Ccai_ofl_tok_is(o, b, "why") || Ccai_ofl_tok_is(o, b, "combien") ||
-             Ccai_ofl_tok_is(o, b, "pourquoi") || Ccai_ofl_tok_is(o, b, "cubre") ||
-             Ccai_ofl_tok_is(o, b, "cuanto")))
+        if (!sv[ns].question && unpunctuated_question(o, b, e, ns == 0 && e == o->ntok))
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;
@@ -474,15 +511,17 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
 
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
 {
-    size_t pv, lv, pp, lp;
+    size_t pv, pp, lp;
     bool *m = o->mask;
     if (!m)
         return false;
     memset(m, 0, o->ntok * sizeof m[0]);
+    /* "someone real", "not a machine", "quelqu'un d'humain" ask alone */
+    if (Ccai_ofl_sec_has(o, "transfer.strong", 0, o->ntok))
+        return true;
     if (Ccai_ofl_sec_find(o, "transfer.person", 0, o->ntok, &pp, &lp)) {
         /* "can I speak to someone?", "is there someone I can speak to?" */
-        if (Ccai_ofl_sec_find(o, "transfer.verb", 0, o->ntok, &pv, &lv) &&
-            (pv < pp || pv < pp + lp + 4))
+        if (request_verb(o, 0, o->ntok, &pv) && (pv < pp || pv < pp + lp + 4))
             return true;
         /* "an agent, please", not "a human was hurt" */
         size_t k = pp + lp;

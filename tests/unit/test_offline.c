@@ -1695,6 +1695,170 @@ static void test_questions_and_person(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Requests for a person said indirectly, politely, as a complaint or as
+ * speech recognition writes them (no capitals, no punctuation), at any
+ * point of the call; a report of who the caller spoke to is an answer. */
+static void test_person_asked_indirectly(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+    } p[] = {
+        {"en-US", "I'd rather speak to someone real."},
+        {"en-US", "is there a human i can talk to"},
+        {"en-US", "um can i uh talk to somebody please"},
+        {"en-US", "I want to speak to your manager."},
+        {"en-US", "i want to speak to your supervisor"},
+        {"en-US", "This is pointless, get me an agent."},
+        {"en-US", "let me talk to a real person please"},
+        {"en-US", "is there anybody there i could talk to"},
+        {"en-US", "I don't want to talk to a machine."},
+        {"fr-FR", "Y a-t-il quelqu'un d'humain ?"},
+        {"fr-FR", "je voudrais parler à quelqu'un"},
+        {"fr-FR", "Passez-moi un responsable."},
+        {"fr-FR", "passez moi votre superviseur"},
+        {"fr-FR", "est ce qu il y a quelqu un a qui je peux parler"},
+        {"fr-FR", "je ne veux pas parler à une machine"},
+        {"es-ES", "quiero hablar con alguien"},
+        {"es-ES", "¿Hay alguien con quien pueda hablar?"},
+        {"es-ES", "Páseme con el encargado."},
+        {"es-ES", "paseme con un supervisor"},
+        {"es-ES", "me pasa con alguien por favor"},
+        {"es-ES", "No quiero hablar con una máquina."},
+        {"es-ES", "quisiera hablar con el responsable"},
+    };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        /* first, then out of turn once the date is asked */
+        for (int late = 0; late < 2; late++) {
+            Ccai_offline *o = make_from(s, p[i].lang, NULL);
+            if (late)
+                in(o, "A tree fell on my car.");
+            const Ccai_offline_reply *r = in(o, p[i].text);
+            if (!has(r, CCAI_OFFLINE_TRANSFER, NULL))
+                fail_msg("\"%s\" (%s) was not taken as a request for a person", p[i].text,
+                         p[i].lang);
+            assert_ends(r, CCAI_OFFLINE_TRANSFER);
+            assert_null(set_value(r, "incident_datetime"));
+            Ccai_offline_free(o);
+        }
+    }
+    static const struct {
+        const char *lang, *text;
+    } not_p[] = {
+        {"en-US", "I talked to someone at the garage and they said it is a write-off."},
+        {"en-US", "My neighbour spoke to the driver."},
+        {"en-US", "i spoke to somebody at the council"},
+        {"fr-FR", "J'ai parlé à quelqu'un au garage."},
+        {"fr-FR", "Mon voisin a parlé au conducteur."},
+        {"es-ES", "La persona que me golpeó se fue."},
+        {"es-ES", "hablé con alguien del taller"},
+        {"es-ES", "Mi vecino habló con el conductor."},
+    };
+    for (size_t i = 0; i < sizeof not_p / sizeof not_p[0]; i++) {
+        Ccai_offline *o = make_from(s, not_p[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, not_p[i].text);
+        if (has(r, CCAI_OFFLINE_TRANSFER, NULL))
+            fail_msg("\"%s\" (%s) was taken as a request for a person", not_p[i].text,
+                     not_p[i].lang);
+        assert_non_null(set_value(r, "incident_description"));
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* A question back without "?" (as speech recognition writes it) is no
+ * answer: the field is asked again and the answer after it is noted; a
+ * question and its answer in one turn give the answer. */
+static void test_question_back_unpunctuated(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *before, *question, *answer;
+    } q[] = {
+        {"en-US", "A tree fell on my car.", "um why do you need that", "yesterday at 3 pm"},
+        {"en-US", "A tree fell on my car.", "is this covered", "yesterday at 3 pm"},
+        {"fr-FR", "Un arbre est tombé sur ma voiture.", "c est couvert", "hier à 15 heures"},
+        {"fr-FR", "Un arbre est tombé sur ma voiture.", "pourquoi vous avez besoin de ça",
+         "hier à 15 heures"},
+        {"es-ES", "Se cayó un árbol sobre mi coche.", "para que necesitan eso",
+         "ayer a las tres de la tarde"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        in(o, q[i].before);
+        const Ccai_offline_reply *r = in(o, q[i].question);
+        if (has(r, CCAI_OFFLINE_SET_FIELD, NULL))
+            fail_msg("\"%s\" (%s) was noted as an answer", q[i].question, q[i].lang);
+        assert_asks(r);
+        r = in(o, q[i].answer);
+        assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T15:00:00");
+        Ccai_offline_free(o);
+    }
+    Ccai_offline *o = make_from(s, "es-ES", NULL);
+    in(o, "Se cayó un árbol sobre mi coche.");
+    const Ccai_offline_reply *r =
+        in(o, "¿Cuánto va a tardar esto? Fue ayer a las tres de la tarde.");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T15:00:00");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* Corrections said as people say them: the last value wins in a sentence,
+ * and on a later turn for the field of the same type, a time alone keeping
+ * the day noted; the value taken back ("not Monday") is no answer. */
+static void test_corrections_said_naturally(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *want;
+    } in_sentence[] = {
+        {"es-ES", "El 5 de octubre, o sea, el 6 de octubre a las 9.", "2024-10-06T09:00:00"},
+        {"es-ES", "El 5 de octubre, perdón, quise decir el 6 de octubre a las 9.",
+         "2024-10-06T09:00:00"},
+        {"fr-FR", "le 5 octobre plutôt le 6 octobre à 9 heures", "2024-10-06T09:00:00"},
+        {"en-US", "Sunday at 8, sorry, I meant 9 am.", "2024-10-06T09:00:00"},
+        {"en-US", "Saturday at nine, or rather ten in the morning.", "2024-10-05T10:00:00"},
+    };
+    for (size_t i = 0; i < sizeof in_sentence / sizeof in_sentence[0]; i++) {
+        Ccai_offline *o = make_from(s, in_sentence[i].lang, NULL);
+        in(o, "A tree fell on my car.");
+        const Ccai_offline_reply *r = in(o, in_sentence[i].text);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, in_sentence[i].want) != 0)
+            fail_msg("\"%s\" (%s): %s", in_sentence[i].text, in_sentence[i].lang, v ? v : "none");
+        assert_null(set_value(r, "incident_location"));
+        Ccai_offline_free(o);
+    }
+    static const struct {
+        const char *lang, *date, *text, *want;
+    } later[] = {
+        {"en-US", "Monday at 9 am", "no wait it was 10 am not 9", "2024-10-07T10:00:00"},
+        {"en-US", "Monday at 9 am", "Sorry, I meant Sunday, not Monday.", "2024-10-06T09:00:00"},
+        {"fr-FR", "lundi à 9 heures", "Non attendez, c'était dimanche, pas lundi.",
+         "2024-10-06T09:00:00"},
+        {"es-ES", "el lunes a las 9", "Perdón, quise decir el domingo, no el lunes.",
+         "2024-10-06T09:00:00"},
+        {"es-ES", "el lunes a las 9", "mejor dicho a las 10", "2024-10-07T10:00:00"},
+    };
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+        Ccai_offline *o = make_from(s, later[i].lang, NULL);
+        in(o, "A tree fell on my car.");
+        in(o, later[i].date);
+        in(o, "12 Elm Street, Springfield");
+        const Ccai_offline_reply *r = in(o, later[i].text);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, later[i].want) != 0)
+            fail_msg("\"%s\" (%s): %s", later[i].text, later[i].lang, v ? v : "none");
+        assert_null(set_value(r, "injuries"));
+        assert_null(set_value(r, "medical_records"));
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 /* Names said the way people say them, and a refusal or a phone number in
  * a sentence that answers something else. */
 static void test_names_and_refusals(void **state)
@@ -2185,6 +2349,9 @@ int main(void)
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
+        cmocka_unit_test(test_person_asked_indirectly),
+        cmocka_unit_test(test_question_back_unpunctuated),
+        cmocka_unit_test(test_corrections_said_naturally),
         cmocka_unit_test(test_names_and_refusals),
         cmocka_unit_test(test_report_sentences),
         cmocka_unit_test(test_questions_answered),
