@@ -126,6 +126,24 @@ static char *trimmed(const char *v)
     return s;
 }
 
+/* A date in a language the lexicon has no month names for (its sentences
+ * are the LLM's translation): "2024-10-07 21:30", read the same in every
+ * language, rather than English month words in a translated sentence;
+ * the date alone at midnight. NULL when v is not such a date (or
+ * *ret_nomem). */
+static char *numeric_date(const char *v, bool *ret_nomem)
+{
+    int y, mo, d, h, mi;
+    *ret_nomem = false;
+    if (!v || sscanf(v, "%4d-%2d-%2dT%2d:%2d", &y, &mo, &d, &h, &mi) != 5 || mo < 1 || mo > 12 ||
+        d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59)
+        return NULL;
+    char *out = (h == 0 && mi == 0) ? Ccai_asprintf("%04d-%02d-%02d", y, mo, d)
+                                    : Ccai_asprintf("%04d-%02d-%02d %02d:%02d", y, mo, d, h, mi);
+    *ret_nomem = out == NULL;
+    return out;
+}
+
 /* One field as a sentence. */
 static CCAI_MUST_CHECK bool field_sentence(const writer *w, Ccai_buf *b, const char *key,
                                            const char *value)
@@ -140,7 +158,7 @@ static CCAI_MUST_CHECK bool field_sentence(const writer *w, Ccai_buf *b, const c
     char *v = NULL;
     bool nomem = false;
     if (strcmp(key, "incident_datetime") == 0)
-        v = Ccai_ofl_date_words(lx, lang, value, &nomem);
+        v = w->texts ? numeric_date(value, &nomem) : Ccai_ofl_date_words(lx, lang, value, &nomem);
     if (!v && !nomem)
         v = trimmed(value);
     if (!v)

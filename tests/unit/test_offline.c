@@ -2096,6 +2096,19 @@ static void test_report_sentences(void **state)
                                "follow up with you. Amelia.");
     Ccai_offline_report_clear(&r);
 
+    /* A language the lexicon has not, written with its translated
+     * sentences: the date in digits, not in English month words. */
+    json_t *de = json_pack("{s:s}", "report.incident_datetime", "Es geschah am %s.");
+    assert_non_null(de);
+    assert_int_equal(Ccai_offline_report_make(
+                         lx, de, "de-DE", "{\"incident_datetime\": \"2024-10-07T21:30:00+02:00\"}",
+                         NULL, NULL, &r),
+                     CCAI_OK);
+    assert_non_null(strstr(r.long_text, "Es geschah am 2024-10-07 21:30."));
+    assert_null(strstr(r.long_text, "October"));
+    Ccai_offline_report_clear(&r);
+    json_decref(de);
+
     /* A long description is cut at a word, whole characters kept. */
     char big[600];
     size_t n = 0;
