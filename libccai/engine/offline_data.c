@@ -271,7 +271,8 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
     for (size_t s = 0; s < lx->nsec; s++) {
         if (lx->sec[s].hash == h && lx->sec[s].lang == lang &&
             strcmp(lx->sec[s].name, section) == 0) {
-            *ret = lx->ent + lx->sec[s].first;
+            if (lx->sec[s].n) /* an empty section may come before any entry */
+                *ret = lx->ent + lx->sec[s].first;
             return lx->sec[s].n;
         }
     }

@@ -431,7 +431,8 @@ ccai_status Ccai_ws_core_close(Ccai_ws_core *c, int code, const char *reason)
 
 void Ccai_ws_core_out(Ccai_ws_core *c, const uint8_t **p, size_t *n)
 {
-    *p = (const uint8_t *)c->out.data + c->out_off;
+    /* An empty buffer may have no memory yet: no pointer arithmetic on NULL. */
+    *p = c->out.data ? (const uint8_t *)c->out.data + c->out_off : NULL;
     *n = c->out.len - c->out_off;
 }
 
