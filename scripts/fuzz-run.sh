@@ -2,8 +2,9 @@
 # Run libFuzzer targets for a while each, as many at a time as there are
 # cores (they are independent: one process, corpus and log each).
 #   scripts/fuzz-run.sh FUZZDIR SECONDS TARGET...
-# Exits non-zero when a target finds a crash, a leak or a timeout; its log's
-# tail is printed.
+# Exits non-zero when a target finds a crash, a leak or a timeout; the
+# failed targets' log tails are printed again at the very end, so that a
+# report showing only the last lines of the output still names them.
 set -eu
 fuzzdir=$1
 seconds=$2
@@ -30,12 +31,31 @@ one() {
     else
         tail -n 60 "$log"
         echo "fuzz: fuzz-$t FAILED"
+        : >"$fuzzdir/fuzz-$t.failed"
         return 1
     fi
+}
+
+# The failed targets' logs, at the end: the crash's lines and the input.
+summary() {
+    failed=0
+    for t in "$@"; do
+        log=$fuzzdir/fuzz-$t.log
+        if [ -f "$fuzzdir/fuzz-$t.failed" ]; then
+            failed=$((failed + 1))
+            echo "=== fuzz-$t FAILED: $log"
+            grep -E 'ERROR|SUMMARY|runtime error|Test unit written|Base64|^    #[0-9]+ ' "$log" | head -n 40
+        fi
+    done
+    [ "$failed" -eq 0 ] || echo "fuzz: $failed target(s) FAILED (artifacts in $fuzzdir/artifacts)"
 }
 
 if [ "${1:-}" = --one ]; then
     one "$2"
     exit
 fi
-printf '%s\n' "$@" | xargs -P "$jobs" -n 1 "$0" "$fuzzdir" "$seconds" --one
+for t in "$@"; do rm -f "$fuzzdir/fuzz-$t.log" "$fuzzdir/fuzz-$t.failed"; done
+rc=0
+printf '%s\n' "$@" | xargs -P "$jobs" -n 1 "$0" "$fuzzdir" "$seconds" --one || rc=$?
+summary "$@"
+exit "$rc"
