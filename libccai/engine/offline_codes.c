@@ -138,7 +138,15 @@ static CCAI_MUST_CHECK bool written_dash(const Ccai_offline *o, size_t i)
     return r + 1 == o->tok[i].raw && o->raw[r] == '-';
 }
 
-/* The code said from token b: its text (upper case) and where it ends. */
+/* The longest code read: a policy or contract number is rarely over 30
+ * characters. A longer run of spelled letters and numbers is not one code,
+ * and reading it whole from every token it holds made a turn of number
+ * words cost the square of its length (fuzz-offline: 500 number words,
+ * over 10 s). */
+#define CODE_MAX 64
+
+/* The code said from token b: its text (upper case) and where it ends;
+ * 0 when none, or when it runs past CODE_MAX characters. */
 static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, size_t cap,
                         size_t *ret_end)
 {
@@ -160,6 +168,11 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
         }
         started = true;
         last = i;
+        if (ol > CODE_MAX) {
+            out[0] = '\0';
+            *ret_end = last;
+            return 0;
+        }
     }
     while (ol > 0 && out[ol - 1] == '-')
         ol--;
