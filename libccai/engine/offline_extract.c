@@ -505,6 +505,15 @@ static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const fo
     return f;
 }
 
+/* Note a value read from the caller's words. Such a read gives none
+ * (NULL) when nothing is left once its edges are trimmed ("No, wait."):
+ * that is no failed allocation (those are in o->oom already). */
+static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
+{
+    if (v || o->oom)
+        Ccai_ofl_put(o, fd, f, v);
+}
+
 static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv, size_t ns,
                          size_t asked_text[], size_t nat)
 {
@@ -536,9 +545,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     if (nth++ == k)
                         break;
                 }
-                Ccai_ofl_put(o, fd, asked_text[k],
-                             o->f[asked_text[k]].optional ? none_value(o)
-                                                          : raw_span(o, sv[s1].b, sv[s1].e));
+                if (o->f[asked_text[k]].optional)
+                    Ccai_ofl_put(o, fd, asked_text[k], none_value(o));
+                else
+                    put_read(o, fd, asked_text[k], raw_span(o, sv[s1].b, sv[s1].e));
             }
             for (size_t s = 0; s < ns; s++)
                 sv[s].used = true;
@@ -583,10 +593,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (g != f) {
                     bool address;
                     sv[s].used = true;
-                    Ccai_ofl_put(o, fd, g,
-                                 strcmp(o->f[g].name, "incident_location") == 0
-                                     ? location_in(o, sv[s].b, sv[s].e, &address)
-                                     : raw_span(o, sv[s].b, sv[s].e));
+                    put_read(o, fd, g,
+                             strcmp(o->f[g].name, "incident_location") == 0
+                                 ? location_in(o, sv[s].b, sv[s].e, &address)
+                                 : raw_span(o, sv[s].b, sv[s].e));
                     continue;
                 }
                 if (pure_location(o, f, asked, sv[s].b, sv[s].e))

@@ -2334,6 +2334,33 @@ static void test_numbers_and_dates_are_a_file(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* "No, wait." to a question of two fields: the words say no, and once
+ * "no" and "wait" are taken nothing is left to note. The turn went on as
+ * a failed allocation (CCAI_ERR_NOMEM: the call's turn lost) until the
+ * fuzzer found it; now the question stands. */
+static void test_nothing_left_to_note(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const words[] = {"No wait.", "no wait no wait", "No. Wait, no."};
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
+        Ccai_offline *o = make(s, "en-US",
+                               "{\"incident_description\":\"A pipe burst\","
+                               "\"incident_datetime\":\"2024-10-07T15:00:00\","
+                               "\"incident_location\":\"12 Elm Street\"}",
+                               NULL);
+        start(o, false);
+        for (int again = 0; again < 2; again++) { /* said again to the question asked again */
+            const Ccai_offline_reply *r = in(o, words[k]);
+            assert_asks(r);
+            if (again && k < 2) /* the question that had no answer stands */
+                assert_true(said(r, "involved") && !set_value(r, "involved_parties"));
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2372,6 +2399,7 @@ int main(void)
         cmocka_unit_test(test_slower),
         cmocka_unit_test(test_no_reask_of_facts_given),
         cmocka_unit_test(test_numbers_and_dates_are_a_file),
+        cmocka_unit_test(test_nothing_left_to_note),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
