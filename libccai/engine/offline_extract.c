@@ -43,7 +43,10 @@ size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, siz
     for (int l = 0; l < lx->nlang; l++) {
         const Ccai_ofl_entry *ent;
         size_t n = Ccai_ofl_lex_get(lx, l, section, &ent);
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; k < n && i < e; k++) {
+            /* most entries differ from token i at their first letter */
+            if (ent[k].norm[0] != o->norm[o->tok[i].start])
+                continue;
             size_t m = match_at(o, i, e, ent[k].norm);
             if (m > best)
                 best = m;
