@@ -19,6 +19,13 @@
  * call leases in the store a call whose webhook reaches another worker ends
  * with 404 "no such live call" (counted as errors).
  *
+ * --instances N: N ccai-server processes on one database (each its own
+ * server.instance_id and server.instance_url), the client sending each
+ * request to the next one in turn: a load balancer without affinity, as
+ * Twilio's webhooks behind one; a webhook reaching an instance that does
+ * not hold the call is handed to the holder (the call leases). CPU and
+ * memory are the sum of the instances.
+ *
  * --postgresql: the server stores in PostgreSQL (database.mode postgresql),
  * a real server this program starts on loopback (tests/support/pg_server.h,
  * fsync on); synchronous_commit as given (on, PostgreSQL's default; off:
@@ -27,10 +34,12 @@
  * commit (database.postgresql.pipeline false; on, the default, pipelines
  * them on the server's loop).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -75,7 +84,17 @@ static size_t on_body(char *d, size_t s, size_t n, void *ud)
     return s * n;
 }
 
-static char base[128];
+#define MAX_INST 8
+static char bases[MAX_INST][128];
+static int n_bases = 1, next_base;
+
+/* The instance of the next request: each in turn. */
+static const char *base(void)
+{
+    const char *b = bases[next_base];
+    next_base = (next_base + 1) % n_bases;
+    return b;
+}
 static int use_twilio;
 
 #define PUBLIC "https://bot.example.test"
@@ -84,7 +103,7 @@ static int use_twilio;
 static void issue_twilio(CURLM *m, client *c, const char *path, const char *const *params)
 {
     char url[512], pub[512];
-    snprintf(url, sizeof url, "%s%s", base, path);
+    snprintf(url, sizeof url, "%s%s", base(), path);
     snprintf(pub, sizeof pub, PUBLIC "%s", path);
     char *sig = twilio_standin_signature(TWILIO_STANDIN_TOKEN, pub, params);
     c->len = 0;
@@ -136,7 +155,7 @@ static bool twiml_url(const char *xml, const char *marker, char *out, size_t len
 static void issue(CURLM *m, client *c, const char *path, const char *body)
 {
     char url[256];
-    snprintf(url, sizeof url, "%s%s", base, path);
+    snprintf(url, sizeof url, "%s%s", base(), path);
     c->len = 0;
     snprintf(c->body, sizeof c->body, "%s", body ? body : "");
     curl_easy_setopt(c->h, CURLOPT_URL, url);
@@ -181,6 +200,21 @@ static int read_port(int fd)
         return -1;
     /* Keep the pipe open: closing it could stop a chatty child on SIGPIPE. */
     return atoi(line);
+}
+
+/* A port free on loopback now, for an instance's server.listen. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
 }
 
 /* The server's worker processes (its children): up to max, their count. */
@@ -235,6 +269,23 @@ static double cpu_ms(pid_t pid)
     return ms;
 }
 
+/* The same over every instance. */
+static long rss_all(const pid_t *pids, int n)
+{
+    long kb = 0;
+    for (int i = 0; i < n; i++)
+        kb += rss_kb(pids[i]);
+    return kb;
+}
+
+static double cpu_all(const pid_t *pids, int n)
+{
+    double ms = 0;
+    for (int i = 0; i < n; i++)
+        ms += cpu_ms(pids[i]);
+    return ms;
+}
+
 static long rss_one(pid_t pid)
 {
     char path[64], line[256];
@@ -270,7 +321,7 @@ static double cpu_one(pid_t pid)
 
 int main(int argc, char **argv)
 {
-    int calls = 200, turns = 5, llm = 0, twilio = 0, workers = 1, sticky = 0;
+    int calls = 200, turns = 5, llm = 0, twilio = 0, workers = 1, sticky = 0, instances = 1;
     const char *pg_sync = NULL;  /* --postgresql: synchronous_commit */
     const char *pipeline = "on"; /* --pipeline: database.postgresql.pipeline */
     const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
@@ -287,6 +338,8 @@ int main(int argc, char **argv)
             sticky = 1;
         else if (!strcmp(argv[i], "--workers") && i + 1 < argc)
             workers = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--instances") && i + 1 < argc)
+            instances = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--postgresql") && i + 1 < argc)
             pg_sync = argv[++i];
         else if (!strcmp(argv[i], "--pipeline") && i + 1 < argc)
@@ -299,12 +352,14 @@ int main(int argc, char **argv)
             fprintf(
                 stderr,
                 "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
+                "[--instances N] "
                 "[--postgresql on|off] [--pipeline on|off] [--server-bin P] [--standin-bin P]\n",
                 argv[0]);
             return 64;
         }
     }
-    if (calls < 1 || turns < 1 || workers < 1 || (sticky && calls > 12000))
+    if (calls < 1 || turns < 1 || workers < 1 || (sticky && calls > 12000) || instances < 1 ||
+        instances > MAX_INST || (instances > 1 && (workers > 1 || sticky)))
         return 64;
     signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/ccai-bench-server-XXXXXX";
@@ -358,6 +413,8 @@ int main(int argc, char **argv)
                     NULL,
                     NULL,
                     NULL,
+                    NULL,
+                    NULL,
                     NULL};
     char pg_pipe[64];
     snprintf(pg_pipe, sizeof pg_pipe, "DATABASE__POSTGRESQL__PIPELINE=%s",
@@ -371,18 +428,35 @@ int main(int argc, char **argv)
         senv[k + 2] = pg_pipe;
     }
     char *argv_srv[] = {(char *)server_bin, NULL};
-    int fd = -1;
-    pid_t server = spawn(server_bin, argv_srv, senv, &fd);
-    int port = server > 0 ? read_port(fd) : -1;
-    if (port <= 0) {
-        fprintf(stderr, "bench-server: cannot start %s\n", server_bin);
-        return 1;
+    size_t nenv = 0;
+    while (senv[nenv])
+        nenv++;
+    pid_t servers[MAX_INST];
+    n_bases = instances;
+    for (int i = 0; i < instances; i++) {
+        /* several instances: each its name, its port known beforehand, its URL */
+        char listen[64], id[64], url[96];
+        int p = instances > 1 ? free_port() : 0;
+        snprintf(listen, sizeof listen, "SERVER__LISTEN=127.0.0.1:%d", p);
+        snprintf(id, sizeof id, "SERVER__INSTANCE_ID=bench-%d", i);
+        snprintf(url, sizeof url, "SERVER__INSTANCE_URL=http://127.0.0.1:%d", p);
+        senv[1] = listen;
+        senv[nenv] = instances > 1 ? id : NULL;
+        senv[nenv + 1] = instances > 1 ? url : NULL;
+        int fd = -1;
+        servers[i] = p >= 0 ? spawn(server_bin, argv_srv, senv, &fd) : -1;
+        int port = servers[i] > 0 ? read_port(fd) : -1;
+        if (port <= 0) {
+            fprintf(stderr, "bench-server: cannot start %s\n", server_bin);
+            return 1;
+        }
+        snprintf(bases[i], sizeof bases[i], "http://127.0.0.1:%d", port);
     }
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    pid_t server = servers[0];
     pid_t kids[MAX_KIDS];
     for (int t = 0; t < 200 && workers > 1 && children(server, kids, MAX_KIDS) < workers; t++)
         usleep(10000);
-    long rss0 = rss_kb(server);
+    long rss0 = rss_all(servers, instances);
 
     use_twilio = twilio;
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -424,7 +498,7 @@ int main(int argc, char **argv)
         "Nobody was hurt.", "The other driver was a truck.", "My policy number is A-1234."};
     int done = 0, errors = 0, open_max = 0;
     long rss_peak = rss0;
-    double cpu0 = cpu_ms(server);
+    double cpu0 = cpu_all(servers, instances);
     double t0 = bench_now_ms();
     while (done < calls) {
         int running = 0;
@@ -489,7 +563,7 @@ int main(int argc, char **argv)
                         open += cl[k].stage != 4;
                     if (open > open_max)
                         open_max = open;
-                    long r = rss_kb(server);
+                    long r = rss_all(servers, instances);
                     if (r > rss_peak)
                         rss_peak = r;
                 }
@@ -543,7 +617,7 @@ int main(int argc, char **argv)
                     open += cl[k].stage != 4;
                 if (open > open_max)
                     open_max = open;
-                long r = rss_kb(server);
+                long r = rss_all(servers, instances);
                 if (r > rss_peak)
                     rss_peak = r;
             }
@@ -556,16 +630,18 @@ int main(int argc, char **argv)
         curl_multi_poll(m, NULL, 0, 50, NULL);
     }
     double secs = (bench_now_ms() - t0) / 1000.0;
-    double cpu = cpu_ms(server) - cpu0;
-    printf(
-        "== ccai-server (%d worker%s%s) under load: %d calls x %d turns over %s (%s; store %s)\n",
-        workers, workers > 1 ? "s" : "", sticky ? ", sticky client" : "", calls, turns,
-        twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
-        llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
-            : "no LLM: the offline dialogue answers",
-        !pg_sync                      ? "SQLite"
-        : strcmp(pg_sync, "off") == 0 ? "PostgreSQL, synchronous_commit off"
-                                      : "PostgreSQL, synchronous_commit on");
+    double cpu = cpu_all(servers, instances) - cpu0;
+    printf("== ccai-server (%d instance%s, %d worker%s%s) under load: %d calls x %d turns over %s "
+           "(%s; "
+           "store %s)\n",
+           instances, instances > 1 ? "s" : "", workers, workers > 1 ? "s" : "",
+           sticky ? ", sticky client" : "", calls, turns,
+           twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
+           llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
+               : "no LLM: the offline dialogue answers",
+           !pg_sync                      ? "SQLite"
+           : strcmp(pg_sync, "off") == 0 ? "PostgreSQL, synchronous_commit off"
+                                         : "PostgreSQL, synchronous_commit on");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
            n_req, secs, (double)n_req / secs, n_turn, (double)n_turn / secs, errors);
     printf("  server CPU: %.0f ms for %zu requests = %.1f us per request\n", cpu, n_req,
@@ -585,8 +661,10 @@ int main(int argc, char **argv)
     free(lat_req);
     curl_multi_cleanup(m);
     curl_global_cleanup();
-    kill(server, SIGTERM);
-    waitpid(server, NULL, 0);
+    for (int i = 0; i < instances; i++)
+        kill(servers[i], SIGTERM);
+    for (int i = 0; i < instances; i++)
+        waitpid(servers[i], NULL, 0);
     if (standin > 0) {
         kill(standin, SIGTERM);
         waitpid(standin, NULL, 0);

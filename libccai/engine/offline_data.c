@@ -39,6 +39,50 @@ static uint32_t section_hash(const char *s)
     return h;
 }
 
+/* The first slot of the section index to probe for (hash, lang). */
+static size_t idx_slot(uint32_t hash, int lang, size_t cap)
+{
+    return (size_t)((hash ^ ((uint32_t)lang * 0x9e3779b9u)) & (uint32_t)(cap - 1));
+}
+
+static bool same_section(const Ccai_ofl_section *s, uint32_t hash, int lang, const char *name)
+{
+    return s->hash == hash && s->lang == lang && strcmp(s->name, name) == 0;
+}
+
+/* Index section i; the first section of a name and language stays the one
+ * found (as the look-up in file order found it). */
+static void idx_put(Ccai_ofl_lexicon *lx, size_t i)
+{
+    const Ccai_ofl_section *s = &lx->sec[i];
+    size_t k = idx_slot(s->hash, s->lang, lx->capidx);
+    while (lx->idx[k]) {
+        if (same_section(&lx->sec[lx->idx[k] - 1], s->hash, s->lang, s->name))
+            return;
+        k = (k + 1) & (lx->capidx - 1);
+    }
+    lx->idx[k] = (uint32_t)(i + 1);
+}
+
+/* Index the section just added, the index grown (and rebuilt) first when
+ * it would be more than half full. */
+static CCAI_MUST_CHECK bool idx_add(Ccai_ofl_lexicon *lx)
+{
+    if (lx->nsec * 2 > lx->capidx) {
+        size_t cap = lx->capidx ? lx->capidx * 2 : 512;
+        uint32_t *idx = Ccai_calloc(cap, sizeof *idx);
+        if (!idx)
+            return false;
+        ccai_free(lx->idx);
+        lx->idx = idx;
+        lx->capidx = cap;
+        for (size_t i = 0; i + 1 < lx->nsec; i++)
+            idx_put(lx, i);
+    }
+    idx_put(lx, lx->nsec - 1);
+    return true;
+}
+
 static CCAI_MUST_CHECK bool section_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n >= CCAI_OFL_SECTION_MAX)
@@ -134,6 +178,8 @@ static ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_
             s->hash = section_hash(s->name);
             s->lang = lang;
             s->first = lx->nent;
+            if (!idx_add(lx))
+                return CCAI_ERR_NOMEM;
             in_section = true;
             continue;
         }
@@ -153,6 +199,7 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
     ccai_free(lx->pool);
     ccai_free(lx->ent);
     ccai_free(lx->sec);
+    ccai_free(lx->idx);
     memset(lx, 0, sizeof *lx);
 }
 
@@ -265,15 +312,15 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
                         const Ccai_ofl_entry **ret)
 {
     *ret = NULL;
-    if (!lx)
+    if (!lx || !lx->capidx)
         return 0;
     uint32_t h = section_hash(section);
-    for (size_t s = 0; s < lx->nsec; s++) {
-        if (lx->sec[s].hash == h && lx->sec[s].lang == lang &&
-            strcmp(lx->sec[s].name, section) == 0) {
-            if (lx->sec[s].n) /* an empty section may come before any entry */
-                *ret = lx->ent + lx->sec[s].first;
-            return lx->sec[s].n;
+    for (size_t k = idx_slot(h, lang, lx->capidx); lx->idx[k]; k = (k + 1) & (lx->capidx - 1)) {
+        const Ccai_ofl_section *s = &lx->sec[lx->idx[k] - 1];
+        if (same_section(s, h, lang, section)) {
+            if (s->n) /* an empty section may come before any entry */
+                *ret = lx->ent + s->first;
+            return s->n;
         }
     }
     return 0;

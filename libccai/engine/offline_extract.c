@@ -35,21 +35,43 @@ static size_t match_at(const Ccai_offline *o, size_t i, size_t e, const char *no
     return n;
 }
 
-/* The longest entry of @p section (any language) starting at token i. */
-size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e)
+/* The entries of a section in each language (n[l] 0 where it has none):
+ * looked up once for all the tokens a search tries. */
+typedef struct sec_lists {
+    const Ccai_ofl_entry *ent[CCAI_OFL_LANGS_MAX];
+    size_t n[CCAI_OFL_LANGS_MAX];
+} sec_lists;
+
+static void sec_lists_get(const Ccai_offline *o, const char *section, sec_lists *L)
 {
-    const Ccai_ofl_lexicon *lx = o->lex;
+    for (int l = 0; l < o->lex->nlang; l++)
+        L->n[l] = Ccai_ofl_lex_get(o->lex, l, section, &L->ent[l]);
+}
+
+/* The longest entry of the lists starting at token i (before e). */
+static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, size_t e)
+{
     size_t best = 0;
-    for (int l = 0; l < lx->nlang; l++) {
-        const Ccai_ofl_entry *ent;
-        size_t n = Ccai_ofl_lex_get(lx, l, section, &ent);
-        for (size_t k = 0; k < n; k++) {
+    for (int l = 0; l < o->lex->nlang && i < e; l++) {
+        const Ccai_ofl_entry *ent = L->ent[l];
+        for (size_t k = 0; k < L->n[l]; k++) {
+            /* most entries differ from token i at their first letter */
+            if (ent[k].norm[0] != o->norm[o->tok[i].start])
+                continue;
             size_t m = match_at(o, i, e, ent[k].norm);
             if (m > best)
                 best = m;
         }
     }
     return best;
+}
+
+/* The longest entry of @p section (any language) starting at token i. */
+size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e)
+{
+    sec_lists L;
+    sec_lists_get(o, section, &L);
+    return sec_lists_at(o, &L, i, e);
 }
 
 /* The value of the longest entry of @p section (any language) said at
@@ -104,10 +126,12 @@ int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t
 CCAI_MUST_CHECK bool Ccai_ofl_sec_find(const Ccai_offline *o, const char *section, size_t b,
                                        size_t e, size_t *pos, size_t *len)
 {
+    sec_lists L;
+    sec_lists_get(o, section, &L);
     for (size_t i = b; i < e; i++) {
         if (o->mask[i])
             continue;
-        size_t m = Ccai_ofl_sec_at(o, section, i, e);
+        size_t m = sec_lists_at(o, &L, i, e);
         if (m) {
             *pos = i;
             *len = m;

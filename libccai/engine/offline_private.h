@@ -178,6 +178,10 @@ typedef struct Ccai_ofl_lang {
 typedef struct Ccai_ofl_lexicon {
     Ccai_ofl_section *sec;
     size_t nsec, capsec;
+    /* The sections by (name, language): open addressing, each slot a
+     * section's index + 1 (0: empty), at most half full. */
+    uint32_t *idx;
+    size_t capidx;
     Ccai_ofl_entry *ent;
     size_t nent, capent;
     char *pool; /* the entries' texts */

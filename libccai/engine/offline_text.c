@@ -200,8 +200,10 @@ bool Ccai_ofl_normalise(const char *s, size_t len, char *out, size_t cap, token 
 
 bool Ccai_ofl_in_list(const char *w, size_t n, const char *const *list, size_t count)
 {
+    /* most words differ at their first letter: strlen() only then */
     for (size_t i = 0; i < count; i++) {
-        if (strlen(list[i]) == n && memcmp(list[i], w, n) == 0)
+        if (n ? list[i][0] == w[0] && strlen(list[i]) == n && memcmp(list[i], w, n) == 0
+              : !list[i][0])
             return true;
     }
     return false;
@@ -240,7 +242,17 @@ bool Ccai_ofl_says(const char *s, const char *const *list, size_t count)
 {
     if (!s[0])
         return false;
+    size_t sl = strlen(s);
     for (size_t i = 0; i < count; i++) {
+        /* Normalising never lengthens a phrase but by the spaces around
+         * each "+" (a token of its own), stripping only shortens it: a
+         * phrase shorter than s cannot say it (most are, against an
+         * answer), and is not normalised. */
+        size_t room = strlen(list[i]);
+        for (const char *p = strchr(list[i], '+'); p; p = strchr(p + 1, '+'))
+            room += 2;
+        if (sl > room)
+            continue;
         char norm[PHRASE_NORM_MAX], out[PHRASE_NORM_MAX];
         token toks[PHRASE_TOK_MAX];
         size_t nt;

@@ -139,6 +139,20 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_sql(Ccai_sqlite *st, const char *op
     return CCAI_OK;
 }
 
+/* A cached statement without parameters nor rows (transaction control). */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_stmt(Ccai_sqlite *st, const char *op,
+                                                  enum Ccai_sqlite_stmt_id id)
+{
+    sqlite3_stmt *s = NULL;
+    ccai_status status = Ccai_sqlite_stmt_get(st, id, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        status = Ccai_sqlite_db_fail(st, op);
+    sqlite3_reset(s);
+    return status;
+}
+
 /* Transactions for one operation -------------------------------------- */
 
 /* An operation of several statements runs in its own transaction, or in a
@@ -147,14 +161,14 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_sql(Ccai_sqlite *st, const char *op
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op, bool write)
 {
     if (st->in_tx)
-        return Ccai_sqlite_exec_sql(st, op, "SAVEPOINT ccai_op");
-    return Ccai_sqlite_exec_sql(st, op, write ? "BEGIN IMMEDIATE" : "BEGIN");
+        return Ccai_sqlite_exec_stmt(st, op, STMT_SAVEPOINT);
+    return Ccai_sqlite_exec_stmt(st, op, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN);
 }
 
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, ccai_status status)
 {
     if (status == CCAI_OK) {
-        status = Ccai_sqlite_exec_sql(st, op, st->in_tx ? "RELEASE ccai_op" : "COMMIT");
+        status = Ccai_sqlite_exec_stmt(st, op, st->in_tx ? STMT_RELEASE : STMT_COMMIT);
         if (status == CCAI_OK)
             return CCAI_OK;
     }
@@ -492,9 +506,14 @@ static CCAI_MUST_CHECK ccai_status sqlite_can_write(Ccai_store *store)
     if (st->failure[0])
         return sqlite_check_write(store);
     /* Take the write lock and give it back: no page is written, no fsync. */
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return Ccai_sqlite_db_fail(st, "write");
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_stmt *rollback = NULL;
+    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_ROLLBACK, &rollback);
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_exec_stmt(st, "write", STMT_BEGIN_IMMEDIATE);
+    if (status != CCAI_OK)
+        return status;
+    sqlite3_step(rollback); /* nothing to undo: it cannot fail */
+    sqlite3_reset(rollback);
     return CCAI_OK;
 }
 
@@ -513,7 +532,7 @@ static CCAI_MUST_CHECK ccai_status sqlite_begin(Ccai_store *store)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
         return Ccai_sqlite_fail(st, CCAI_ERR_STATE, "store: begin: a transaction is already open");
-    ccai_status status = Ccai_sqlite_exec_sql(st, "begin", "BEGIN IMMEDIATE");
+    ccai_status status = Ccai_sqlite_exec_stmt(st, "begin", STMT_BEGIN_IMMEDIATE);
     if (status == CCAI_OK)
         st->in_tx = true;
     return status;
@@ -533,7 +552,7 @@ static CCAI_MUST_CHECK ccai_status sqlite_commit(Ccai_store *store)
             st, CCAI_ERR_STORE,
             "store: commit: the transaction was rolled back by an earlier error");
     }
-    ccai_status status = Ccai_sqlite_exec_sql(st, "commit", "COMMIT");
+    ccai_status status = Ccai_sqlite_exec_stmt(st, "commit", STMT_COMMIT);
     /* A busy COMMIT leaves the transaction open: the caller may retry or
      * roll back. */
     if (status == CCAI_OK || sqlite3_get_autocommit(st->db))
@@ -551,7 +570,7 @@ static CCAI_MUST_CHECK ccai_status sqlite_rollback(Ccai_store *store)
     st->in_tx = false;
     if (sqlite3_get_autocommit(st->db))
         return CCAI_OK;
-    return Ccai_sqlite_exec_sql(st, "rollback", "ROLLBACK");
+    return Ccai_sqlite_exec_stmt(st, "rollback", STMT_ROLLBACK);
 }
 
 /* database.sqlite.*: the file (":memory:" for a private in-memory

@@ -20,11 +20,10 @@ static CCAI_MUST_CHECK ccai_status lease_read_row(Ccai_sqlite *st, const char *o
                                                   const char *call_id, Ccai_store_lease *ret)
 {
     sqlite3_stmt *s = NULL;
-    ccai_status status = CCAI_OK;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT owner, url, expires_at FROM call_leases WHERE call_id = ?1", -1,
-                           &s, NULL) != SQLITE_OK ||
-        Ccai_sqlite_bind_text(s, 1, call_id)) {
+    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_LEASE_GET, &s);
+    if (status != CCAI_OK)
+        return status;
+    if (Ccai_sqlite_bind_text(s, 1, call_id)) {
         status = Ccai_sqlite_db_fail(st, op);
     } else {
         int rc = sqlite3_step(s);
@@ -36,7 +35,7 @@ static CCAI_MUST_CHECK ccai_status lease_read_row(Ccai_sqlite *st, const char *o
         else
             status = Ccai_sqlite_db_fail(st, op);
     }
-    sqlite3_finalize(s);
+    Ccai_sqlite_stmt_done(s);
     return status;
 }
 
@@ -53,19 +52,16 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_acquire(Ccai_store *store, const c
     if (status != CCAI_OK)
         return status;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO call_leases (call_id, owner, url, expires_at, updated_at) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (call_id) DO UPDATE SET "
-                           "owner = excluded.owner, url = excluded.url, "
-                           "expires_at = excluded.expires_at, updated_at = excluded.updated_at "
-                           "WHERE call_leases.owner = excluded.owner OR "
-                           "call_leases.expires_at <= excluded.updated_at",
-                           -1, &s, NULL) != SQLITE_OK ||
-        Ccai_sqlite_bind_text(s, 1, call_id) || Ccai_sqlite_bind_text(s, 2, owner) ||
+    status = Ccai_sqlite_stmt_get(st, STMT_LEASE_ACQUIRE, &s);
+    if (status != CCAI_OK)
+        return Ccai_sqlite_op_end(st, op, status);
+    if (Ccai_sqlite_bind_text(s, 1, call_id) || Ccai_sqlite_bind_text(s, 2, owner) ||
         Ccai_sqlite_bind_text(s, 3, url ? url : "") || Ccai_sqlite_bind_int(s, 4, now + ttl_ms) ||
         Ccai_sqlite_bind_int(s, 5, now) || sqlite3_step(s) != SQLITE_DONE) {
         status = Ccai_sqlite_db_fail(st, op);
     } else if (sqlite3_changes(st->db) == 0) {
+        Ccai_sqlite_stmt_done(s); /* before the SELECT: its bindings are the caller's */
+        s = NULL;
         Ccai_store_lease held = {0};
         status = lease_read_row(st, op, call_id, &held);
         if (status == CCAI_OK) {
@@ -75,7 +71,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_acquire(Ccai_store *store, const c
                 *ret_holder = held;
         }
     }
-    sqlite3_finalize(s);
+    Ccai_sqlite_stmt_done(s);
     return Ccai_sqlite_op_end(st, op, status);
 }
 
@@ -90,12 +86,13 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_release(Ccai_store *store, const c
     if (status != CCAI_OK)
         return status;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "DELETE FROM call_leases WHERE call_id = ?1 AND owner = ?2", -1,
-                           &s, NULL) != SQLITE_OK ||
-        Ccai_sqlite_bind_text(s, 1, call_id) || Ccai_sqlite_bind_text(s, 2, owner) ||
+    status = Ccai_sqlite_stmt_get(st, STMT_LEASE_RELEASE, &s);
+    if (status != CCAI_OK)
+        return Ccai_sqlite_op_end(st, op, status);
+    if (Ccai_sqlite_bind_text(s, 1, call_id) || Ccai_sqlite_bind_text(s, 2, owner) ||
         sqlite3_step(s) != SQLITE_DONE)
         status = Ccai_sqlite_db_fail(st, op);
-    sqlite3_finalize(s);
+    Ccai_sqlite_stmt_done(s);
     return Ccai_sqlite_op_end(st, op, status);
 }
 

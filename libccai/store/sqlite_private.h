@@ -44,6 +44,17 @@ enum Ccai_sqlite_stmt_id {
     STMT_JOB_GET,
     STMT_JOBS_OF_CALL,
     STMT_HEALTH,
+    STMT_LEASE_ACQUIRE,
+    STMT_LEASE_RELEASE,
+    STMT_LEASE_GET,
+    /* Transaction control: SQLite parses a statement run by sqlite3_exec()
+     * every time. */
+    STMT_BEGIN,
+    STMT_BEGIN_IMMEDIATE,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_SAVEPOINT,
+    STMT_RELEASE,
     STMT_COUNT
 };
 
@@ -93,6 +104,8 @@ int Ccai_sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
 int Ccai_sqlite_bind_int(sqlite3_stmt *s, int i, int64_t v);
 CCAI_MUST_CHECK bool Ccai_sqlite_dup_col(sqlite3_stmt *s, int i, char **out);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_sql(Ccai_sqlite *st, const char *op, const char *sql);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_stmt(Ccai_sqlite *st, const char *op,
+                                                  enum Ccai_sqlite_stmt_id id);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op, bool write);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, ccai_status status);
 CCAI_MUST_CHECK bool Ccai_sqlite_utf8_valid(const char *s);

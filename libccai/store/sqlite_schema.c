@@ -240,4 +240,18 @@ const char *const Ccai_sqlite_stmt_sql[STMT_COUNT] = {
                           "ORDER BY id LIMIT ?3",
     [STMT_HEALTH] = "INSERT INTO store_health (id, checked_at) VALUES (1, ?1) "
                     "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+    [STMT_LEASE_ACQUIRE] = "INSERT INTO call_leases (call_id, owner, url, expires_at, updated_at) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (call_id) DO UPDATE SET "
+                           "owner = excluded.owner, url = excluded.url, "
+                           "expires_at = excluded.expires_at, updated_at = excluded.updated_at "
+                           "WHERE call_leases.owner = excluded.owner OR "
+                           "call_leases.expires_at <= excluded.updated_at",
+    [STMT_LEASE_RELEASE] = "DELETE FROM call_leases WHERE call_id = ?1 AND owner = ?2",
+    [STMT_LEASE_GET] = "SELECT owner, url, expires_at FROM call_leases WHERE call_id = ?1",
+    [STMT_BEGIN] = "BEGIN",
+    [STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_SAVEPOINT] = "SAVEPOINT ccai_op",
+    [STMT_RELEASE] = "RELEASE ccai_op",
 };
