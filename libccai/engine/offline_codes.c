@@ -146,12 +146,15 @@ static CCAI_MUST_CHECK bool written_dash(const Ccai_offline *o, size_t i)
 #define CODE_MAX 64
 
 /* The code said from token b: its text (upper case) and where it ends;
- * 0 when none, or when it runs past CODE_MAX characters. */
+ * 0 when none, or when the run of letters and digits from b is longer
+ * than CODE_MAX characters (then *ret_too_long, and *ret_end is where the
+ * run ends: read from any of its tokens it is as long). */
 static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, size_t cap,
-                        size_t *ret_end)
+                        size_t *ret_end, bool *ret_too_long)
 {
     size_t ol = 0, i = b, last = b;
-    bool started = false;
+    bool started = false, too_long = false;
+    *ret_too_long = false;
     while (i < e) {
         if (started && Ccai_ofl_sentence_break(o, i))
             break; /* "A U 5 5 1 2 0. I had ...": the sentence ended the code */
@@ -169,10 +172,15 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
         started = true;
         last = i;
         if (ol > CODE_MAX) {
-            out[0] = '\0';
-            *ret_end = last;
-            return 0;
+            too_long = true; /* walked to its end, nothing kept */
+            ol = 0;
         }
+    }
+    if (too_long) {
+        out[0] = '\0';
+        *ret_end = last;
+        *ret_too_long = true;
+        return 0;
     }
     while (ol > 0 && out[ol - 1] == '-')
         ol--;
@@ -228,7 +236,12 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
         }
         char buf[VALUE_MAX];
         size_t end;
-        size_t n = read_code(o, start, o->ntok, buf, sizeof buf, &end);
+        bool too_long;
+        size_t n = read_code(o, start, o->ntok, buf, sizeof buf, &end, &too_long);
+        if (too_long) {
+            i = end > i ? end - 1 : i; /* no code in this run */
+            continue;
+        }
         if (n == 0 || !(code_ok(buf, cued || asked)))
             continue;
         /* A cued code wins over one that is not; else the later (a

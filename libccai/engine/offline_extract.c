@@ -755,17 +755,22 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
      * not in it */
     static const char *const meta[] = {"meta", "correction"};
     for (size_t m = 0; m < CCAI_ARRAY_SIZE(meta); m++) {
+        /* the content tokens of the whole utterance, kept up to date as
+         * they are taken (counting them at each phrase found was quadratic) */
+        size_t left = m == 1 ? Ccai_ofl_content_left(o, 0, o->ntok) : 0;
         for (size_t pos = 0, len; Ccai_ofl_sec_find(o, meta[m], pos, o->ntok, &pos, &len);
              pos += len) {
+            size_t inside = m == 1 ? Ccai_ofl_content_left(o, pos, pos + len) : 0;
             /* "No. No." alone is an answer, not a correction */
-            if (m == 1 &&
-                Ccai_ofl_content_left(o, 0, pos) + Ccai_ofl_content_left(o, pos + len, o->ntok) ==
-                    0)
+            if (m == 1 && left == inside)
                 continue;
+            left -= inside;
             for (size_t k = pos; k < pos + len; k++)
                 o->mask[k] = true;
-            if (m == 1 && pos > 0 && Ccai_ofl_sec_at(o, "negation", pos - 1, pos) == 1)
+            if (m == 1 && pos > 0 && Ccai_ofl_sec_at(o, "negation", pos - 1, pos) == 1) {
+                left -= Ccai_ofl_content_left(o, pos - 1, pos);
                 o->mask[pos - 1] = true; /* the "no" of "no, sorry" */
+            }
         }
     }
     /* "Sunday, not Monday", "o sea el domingo, no el lunes": after a
