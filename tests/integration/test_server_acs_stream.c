@@ -618,6 +618,8 @@ int main(int argc, char **argv)
         return 2;
     }
     server_path = argv[1];
+    if (getenv("CCAI_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CCAI_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_call),
         cmocka_unit_test(test_stream_bot_hangs_up),

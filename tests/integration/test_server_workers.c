@@ -305,6 +305,8 @@ int main(int argc, char **argv)
         return 2;
     }
     server_path = argv[1];
+    if (getenv("CCAI_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CCAI_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_workers_serve), cmocka_unit_test(test_killed_worker_restarted),
         cmocka_unit_test(test_sigterm_stops_all),  cmocka_unit_test(test_sighup_while_starting),
