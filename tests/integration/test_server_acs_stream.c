@@ -725,6 +725,44 @@ static void test_stream_workers(void **state)
     stop(&s);
 }
 
+/* A worker killed with -9 mid-call while the other relayed its call's
+ * media WebSocket: the relay closes the socket, ACS connects again (to the
+ * survivor's socket), which relays it to the call's holder: the restarted
+ * worker at its unchanged URL, which takes the call back from the store;
+ * the caller hears the bot again, nothing lost. */
+static void test_stream_worker_killed(void **state)
+{
+    (void)state;
+    if (!stream_have_speech())
+        skip();
+    srv s;
+    const char *extra[] = {"SERVER__WORKERS=2", NULL};
+    start_with(&s, extra, defaults);
+    int own[2] = {worker_port(&s, 0), worker_port(&s, 1)};
+    char *all = stream_server_logs(&s.sv);
+    const char *w0 = strstr(all, "worker 0 started (pid ");
+    assert_non_null(w0);
+    pid_t pid0 = (pid_t)atol(w0 + strlen("worker 0 started (pid "));
+    free(all);
+    acs_live_set_port(s.live, own[1]);
+    char *id = ring_at(&s, own[0]);
+    media_driver *d = connect_and_choose(&s, id);
+    media_driver_dtmf(d, '5');
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
+    assert_int_equal(kill(pid0, SIGKILL), 0);
+    d = acs_live_wait_stream(s.live, 2, 30000);
+    assert_non_null(d);
+    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE); /* the bot again */
+    assert_true(stream_server_wait_log(&s.sv, "taken back after a restart", 1000));
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 1000)); /* nothing lost */
+    media_driver_dtmf(d, '7');                                 /* and it goes on */
+    assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
+    acs_live_caller_hangup(s.live);
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
+    free(id);
+    stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -746,6 +784,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stream_peer_vanishes),
         cmocka_unit_test(test_stream_socket_before_started),
         cmocka_unit_test(test_stream_workers),
+        cmocka_unit_test(test_stream_worker_killed),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
 }
