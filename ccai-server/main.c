@@ -37,9 +37,12 @@
  * with SO_REUSEPORT (the kernel spreads the connections over them), prints
  * the port, then forks N workers; worker i serves socket i with its own
  * context, loop and store connection, exactly as a single process would.
+ * Each worker also has a socket of its own (its instance URL in the call
+ * leases, where the others hand it the webhooks and media WebSockets of
+ * the calls it holds), bound by the supervisor before the first fork.
  * The supervisor keeps the sockets: a worker that dies is restarted (after
  * 100 ms, doubling up to 5 s while it keeps dying young) and finds the
- * connections queued on its socket meanwhile; it gives up, stops the others
+ * connections queued on its sockets meanwhile, its own URL unchanged; it gives up, stops the others
  * and exits 1 when one worker died 5 times in a row within 10 s of its
  * start. SIGTERM / SIGINT: the sockets closed, the signal passed to every
  * worker, which drains as above; the supervisor exits when they have (0 if
@@ -660,8 +663,10 @@ out:
 #define WORKERS_STOP_MS  (SHUTDOWN_GRACE_MS + 5000)
 
 typedef struct worker {
-    pid_t pid; /* 0: not running */
-    int fd;    /* its SO_REUSEPORT socket, kept here across its restarts; -1 with systemd's */
+    pid_t pid;  /* 0: not running */
+    int fd;     /* its SO_REUSEPORT socket, kept here across its restarts; -1 with systemd's */
+    int own_fd; /* its own socket (its instance URL), kept here across its restarts */
+    char own_url[INET6_ADDRSTRLEN + 32];
     uint64_t started_ms;
     uint64_t restart_at_ms; /* 0: no restart due */
     unsigned young_deaths;  /* in a row */
@@ -775,26 +780,16 @@ static int bind_workers(server *s, worker *w, int n, uint16_t *ret_port)
     return EXIT_SUCCESS;
 }
 
-/* A worker's identity in the call leases (docs/deployment.md, "Several
- * instances"): its own name, server.instance_id (or "<hostname>/<listen>")
- * followed by "/w<i>", and its own socket, on the host of
- * server.instance_url (127.0.0.1 when it is empty) at a port of its own,
- * as its server.instance_url. The shared SO_REUSEPORT port cannot say
- * which worker answers, so a webhook of a call another worker holds is
- * handed to that worker there. Returns false (said) on failure. */
-static bool worker_identity(server *s, int i)
+/* A worker's own socket (docs/deployment.md, "Several instances"): on the
+ * host of server.instance_url (127.0.0.1 when it is empty) at a port of
+ * its own, bound here by the supervisor before the first fork and kept
+ * across the worker's restarts, so that its URL never changes (the leases
+ * it held name it). The shared SO_REUSEPORT port cannot say which worker
+ * answers, so a webhook or a media WebSocket of a call another worker
+ * holds is handed to that worker there. Returns false (said) on failure. */
+static bool bind_own(server *s, worker *w, int i)
 {
-    char base[120], host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
-    const char *id = ccai_config_get(s->cfg, "server.instance_id");
-    if (id && *id) {
-        snprintf(base, sizeof base, "%s", id);
-    } else {
-        char name[64] = "";
-        if (gethostname(name, sizeof name - 1) != 0 || !name[0])
-            snprintf(name, sizeof name, "localhost");
-        const char *listen = ccai_config_get(s->cfg, "server.listen");
-        snprintf(base, sizeof base, "%s/%s", name, listen ? listen : "");
-    }
+    char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
     const char *url = ccai_config_get(s->cfg, "server.instance_url");
     const char *h = url ? strstr(url, "://") : NULL;
     if (h) {
@@ -825,15 +820,33 @@ static bool worker_identity(server *s, int i)
     }
     unsigned port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                    : ((struct sockaddr_in *)&ss)->sin_port);
-    char own_id[160], own_url[sizeof host + 32];
-    snprintf(own_id, sizeof own_id, "%s/w%d", base, i);
-    snprintf(own_url, sizeof own_url, "http://%s:%u", host, port);
-    if (ccai_config_set(s->cfg, "server.instance_id", own_id) != CCAI_OK ||
-        ccai_config_set(s->cfg, "server.instance_url", own_url) != CCAI_OK) {
-        close(fd);
-        return false;
+    w[i].own_fd = fd;
+    snprintf(w[i].own_url, sizeof w[i].own_url, "http://%s:%u", host, port);
+    return true;
+}
+
+/* A worker's identity in the call leases: its own name, server.instance_id
+ * (or "<hostname>/<listen>") followed by "/w<i>", and its own socket's URL
+ * as its server.instance_url. Returns false on failure. */
+static bool worker_identity(server *s, const worker *w, int i)
+{
+    char base[120];
+    const char *id = ccai_config_get(s->cfg, "server.instance_id");
+    if (id && *id) {
+        snprintf(base, sizeof base, "%s", id);
+    } else {
+        char name[64] = "";
+        if (gethostname(name, sizeof name - 1) != 0 || !name[0])
+            snprintf(name, sizeof name, "localhost");
+        const char *listen = ccai_config_get(s->cfg, "server.listen");
+        snprintf(base, sizeof base, "%s/%s", name, listen ? listen : "");
     }
-    s->own_fd = fd;
+    char own_id[160];
+    snprintf(own_id, sizeof own_id, "%s/w%d", base, i);
+    if (ccai_config_set(s->cfg, "server.instance_id", own_id) != CCAI_OK ||
+        ccai_config_set(s->cfg, "server.instance_url", w[i].own_url) != CCAI_OK)
+        return false;
+    s->own_fd = w[i].own_fd;
     return true;
 }
 
@@ -843,6 +856,8 @@ static void worker_run(server *s, worker *w, int n, int i, const sigset_t *mask,
     for (int j = 0; j < n; j++) {
         if (j != i && w[j].fd >= 0)
             close(w[j].fd);
+        if (j != i && w[j].own_fd >= 0)
+            close(w[j].own_fd);
     }
     /* Its signals come from the supervisor (not from the terminal's
      * process group, which would make each Ctrl-C two), and it drains
@@ -861,7 +876,7 @@ static void worker_run(server *s, worker *w, int n, int i, const sigset_t *mask,
     if (i > 0 && (ccai_config_set(s->cfg, "audiosocket.listen", "") != CCAI_OK ||
                   ccai_config_set(s->cfg, "sip.listen", "") != CCAI_OK))
         exit(EXIT_FAILURE);
-    if (!worker_identity(s, i))
+    if (!worker_identity(s, w, i))
         exit(EXIT_FAILURE);
     int rc = serve(s);
     ccai_config_free(s->cfg);
@@ -882,7 +897,8 @@ static int worker_start(server *s, worker *w, int n, int i, const sigset_t *mask
     w[i].pid = pid;
     w[i].started_ms = ccai_time_ms();
     w[i].restart_at_ms = 0;
-    sup_log(CCAI_LOG_INFO, "worker %d started (pid %ld, %u restarts)", i, (long)pid, w[i].restarts);
+    sup_log(CCAI_LOG_INFO, "worker %d started (pid %ld, %u restarts) at %s", i, (long)pid,
+            w[i].restarts, w[i].own_url);
     return 0;
 }
 
@@ -906,21 +922,17 @@ static int supervise(server *s, int n)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, &old);
-    /* docs/deployment.md: a stream-mode call's media WebSocket is not
-     * handed between workers. */
-    static const char *const stream_keys[] = {"twilio.voice", "communication_services.voice"};
-    for (size_t k = 0; k < sizeof stream_keys / sizeof *stream_keys; k++) {
-        const char *v = ccai_config_get(s->cfg, stream_keys[k]);
-        if (v && strcmp(v, "stream") == 0)
-            sup_log(CCAI_LOG_WARN,
-                    "%s is stream with %d workers: a call's media WebSocket must reach the "
-                    "worker that answered it, which the shared port does not ensure "
-                    "(docs/deployment.md); use server.workers: 1 for stream-mode calls",
-                    stream_keys[k], n);
-    }
     for (int i = 0; i < n; i++)
-        w[i] = (worker){.fd = -1};
+        w[i] = (worker){.fd = -1, .own_fd = -1};
     s->shared_fds = systemd_fds();
+    for (int i = 0; i < n; i++) {
+        if (!bind_own(s, w, i)) {
+            for (int j = 0; j < i; j++)
+                close(w[j].own_fd);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            return EXIT_FAILURE;
+        }
+    }
     if (!s->shared_fds) {
         uint16_t port = 0;
         int bound = bind_workers(s, w, n, &port);
@@ -928,6 +940,7 @@ static int supervise(server *s, int n)
             for (int i = 0; i < n; i++) {
                 if (w[i].fd >= 0)
                     close(w[i].fd);
+                close(w[i].own_fd);
             }
             sigprocmask(SIG_SETMASK, &old, NULL);
             return bound;
@@ -982,7 +995,9 @@ static int supervise(server *s, int n)
                 for (int i = 0; i < n; i++) {
                     if (w[i].fd >= 0)
                         close(w[i].fd);
-                    w[i].fd = -1;
+                    if (w[i].own_fd >= 0)
+                        close(w[i].own_fd);
+                    w[i].fd = w[i].own_fd = -1;
                 }
             }
             signal_workers(w, n, sig); /* a second one: they exit at once */
@@ -1041,6 +1056,8 @@ static int supervise(server *s, int n)
     for (int i = 0; i < n; i++) {
         if (w[i].fd >= 0)
             close(w[i].fd);
+        if (w[i].own_fd >= 0)
+            close(w[i].own_fd);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     sup_log(CCAI_LOG_INFO, "supervisor stopped");

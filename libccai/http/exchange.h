@@ -65,6 +65,8 @@ struct ccai_http_exchange {
     bool can_upgrade;
     /* The WebSocket session a 101 answer hands over (http/wss.h). */
     struct Ccai_wss *upgrade;
+    /* The connection to relay to while it answers (http/forward.h). */
+    struct Ccai_splice *splice;
 };
 
 /* Request accessors. */

@@ -8,14 +8,28 @@
  * reach it) is waited for: the lease is read again every
  * FORWARD_RETRY_MS, until it is given back or runs out (then the route
  * runs here and takes the call over from the store), for at most the
- * lease's length plus FORWARD_GRACE_MS; past that, 503 with Retry-After. */
+ * lease's length plus FORWARD_GRACE_MS; past that, 503 with Retry-After.
+ *
+ * A media WebSocket (Ccai_forward_media()) is not a request and answer:
+ * its connection is relayed. A TCP connection to the holder's URL is
+ * made here (non-blocking, at most FORWARD_CONNECT_MS); once connected,
+ * the upgrade request as it came (its headers all, the Upgrade and
+ * Sec-WebSocket-* among them, and the marker header) is what the relay
+ * sends first, and the exchange's answer hands the socket to the client's
+ * connection (http/server.c), which moves the bytes both ways. The holder
+ * answers the upgrade itself (101, or its refusal). A connection refused
+ * or timed out is waited for as above. */
 #include "http/forward.h"
 
 #include "http/router.h"
 #include "io/io.h"
 
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define FORWARD_RETRY_MS    250
 #define FORWARD_GRACE_MS    2000
@@ -33,6 +47,10 @@ typedef struct forward {
     Ccai_timer retry;
     uint64_t deadline; /* monotonic ms: the wait's end */
     char *headers[FORWARD_MAX_HEADERS + 3];
+    bool media; /* relay the connection (Ccai_forward_media()) */
+    int fd;     /* media: the connection to the holder being made, or -1 */
+    bool told;  /* media: the holder's silence was logged */
+    char holder[sizeof((Ccai_store_lease *)0)->url];
 } forward;
 
 static void forward_free(forward *f)
@@ -40,6 +58,10 @@ static void forward_free(forward *f)
     if (f->req)
         Ccai_http_cancel(f->req);
     Ccai_timer_stop(f->x->ctx, &f->retry);
+    if (f->fd >= 0) {
+        Ccai_fd_forget(f->x->ctx, f->fd);
+        close(f->fd);
+    }
     for (size_t i = 0; f->headers[i]; i++)
         ccai_free(f->headers[i]);
     ccai_free(f->call_id);
@@ -151,6 +173,145 @@ static CCAI_MUST_CHECK bool reachable(const Ccai_instance *inst, const Ccai_stor
     return worker_base(inst->id) == theirs && strncmp(inst->id, l->owner, theirs) == 0;
 }
 
+/* Media WebSockets ------------------------------------------------------------ */
+
+/* The holder did not take the connection: wait for its lease (decide()). */
+static void media_failed(forward *f, const char *why)
+{
+    ccai_http_exchange *x = f->x;
+    if (f->fd >= 0) {
+        Ccai_fd_forget(x->ctx, f->fd);
+        close(f->fd);
+        f->fd = -1;
+    }
+    if (!f->told) /* once, not at each try */
+        Ccai_log(Ccai_router_logger(x->router), CCAI_LOG_WARN,
+                 "http: %s: the call's holder at %s does not answer (%s): waiting for its lease",
+                 x->path, f->holder, why);
+    f->told = true;
+    Ccai_timer_start(x->ctx, &f->retry, FORWARD_RETRY_MS);
+}
+
+/* The request as it came, with the marker header: what the relay sends
+ * first. NULL on NOMEM; *ret_len its length. */
+static char *media_request(forward *f, const char *prefix, size_t *ret_len)
+{
+    ccai_http_exchange *x = f->x;
+    Ccai_buf b = {0};
+    bool ok = Ccai_buf_printf(&b, "%s %s%s%s%s HTTP/1.1\r\n", x->method, prefix, x->path,
+                              x->query ? "?" : "", x->query ? x->query : "");
+    for (size_t i = 0; ok && i < x->n_req_headers; i++) {
+        if (Ccai_strcasecmp(x->req_headers[i].name, CCAI_FORWARDED_HEADER) != 0)
+            ok = Ccai_buf_printf(&b, "%s: %s\r\n", x->req_headers[i].name, x->req_headers[i].value);
+    }
+    ok = ok && Ccai_buf_printf(&b, "%s: %s\r\n\r\n", CCAI_FORWARDED_HEADER, f->inst->id);
+    ok = ok && (!x->body_len || Ccai_buf_append(&b, x->body, x->body_len));
+    if (!ok) {
+        Ccai_buf_free(&b);
+        return NULL;
+    }
+    *ret_len = b.len;
+    return Ccai_buf_steal(&b);
+}
+
+static void on_media_connected(ccai_ctx *ctx, int fd, int events, void *ud)
+{
+    CCAI_UNUSED(events);
+    forward *f = ud;
+    ccai_http_exchange *x = f->x;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+        err = errno;
+    if (err) {
+        media_failed(f, strerror(err));
+        return;
+    }
+    Ccai_fd_forget(ctx, fd);
+    /* The URL's path (a prefix before ours), as send_to() keeps it. */
+    const char *auth = strstr(f->holder, "://") + 3, *slash = strchr(auth, '/');
+    size_t len = 0;
+    char *first = media_request(f, slash ? slash : "", &len);
+    if (!first) {
+        forward_free(f);
+        Ccai_exchange_error(x, 500, "out of memory", NULL);
+        return;
+    }
+    Ccai_log(Ccai_router_logger(x->router), CCAI_LOG_INFO,
+             "http: %s: the media connection of call %s is relayed to its holder at %s", x->path,
+             f->call_id, f->holder);
+    Ccai_splice sp = {.fd = fd, .first = first, .first_len = len};
+    f->fd = -1; /* the connection's now, or closed below */
+    forward_free(f);
+    x->splice = &sp;
+    /* The status is the log's and the counters': the holder answers. */
+    Ccai_exchange_respond(x, 101, NULL, NULL, 0);
+    if (!sp.taken)
+        close(fd);
+    ccai_free(first);
+}
+
+/* Connect to the holder at url (http://<numeric address or
+ * localhost>[:port][/prefix]): CCAI_OK when under way (said on failure). */
+static CCAI_MUST_CHECK ccai_status media_connect(forward *f, const char *url)
+{
+    ccai_http_exchange *x = f->x;
+    snprintf(f->holder, sizeof f->holder, "%s", url);
+    if (strncmp(url, "http://", 7) != 0) {
+        media_failed(f, "a media connection is relayed to an http:// instance URL only");
+        return CCAI_OK;
+    }
+    const char *a = url + 7;
+    size_t al = strcspn(a, "/");
+    char host[64] = "", port[8] = "80";
+    const char *colon = NULL;
+    if (a[0] == '[') {
+        const char *close_b = memchr(a, ']', al);
+        if (close_b && (size_t)(close_b - a - 1) < sizeof host) {
+            memcpy(host, a + 1, (size_t)(close_b - a - 1));
+            colon = close_b + 1 < a + al && close_b[1] == ':' ? close_b + 1 : NULL;
+        }
+    } else {
+        colon = memchr(a, ':', al);
+        size_t hl = colon ? (size_t)(colon - a) : al;
+        if (hl < sizeof host)
+            memcpy(host, a, hl);
+    }
+    if (colon) {
+        size_t pl = (size_t)(a + al - colon - 1);
+        if (pl && pl < sizeof port) {
+            memcpy(port, colon + 1, pl);
+            port[pl] = '\0';
+        }
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    /* Numeric only: resolving a name would block the loop. */
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    if (!host[0] || getaddrinfo(host, port, &hints, &ai) != 0 || !ai) {
+        media_failed(f, "a media connection is relayed to a numeric address only");
+        return CCAI_OK;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
+    int err = errno;
+    freeaddrinfo(ai);
+    if (fd >= 0 && (rc == 0 || err == EINPROGRESS)) {
+        f->fd = fd;
+        if (Ccai_fd_watch(x->ctx, fd, CCAI_POLL_OUT, on_media_connected, f) == CCAI_OK) {
+            Ccai_timer_start(x->ctx, &f->retry, FORWARD_CONNECT_MS);
+            return CCAI_OK;
+        }
+        err = ENOMEM;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    media_failed(f, strerror(err));
+    return CCAI_OK;
+}
+
 /* Where the call stands: run here (its lease is free, run out, or ours),
  * hand it on, or wait. */
 static void decide(forward *f)
@@ -172,7 +333,8 @@ static void decide(forward *f)
     }
     /* A store that cannot read, or a holder without a URL: read again
      * later; else hand it on. */
-    if (st == CCAI_OK && l.url[0] && reachable(f->inst, &l) && send_to(f, l.url) == CCAI_OK)
+    if (st == CCAI_OK && l.url[0] && reachable(f->inst, &l) &&
+        (f->media ? media_connect(f, l.url) : send_to(f, l.url)) == CCAI_OK)
         return;
     Ccai_timer_start(x->ctx, &f->retry, FORWARD_RETRY_MS);
 }
@@ -180,11 +342,17 @@ static void decide(forward *f)
 static void on_retry(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
-    decide(ud);
+    forward *f = ud;
+    if (f->fd >= 0) {
+        media_failed(f, "no connection in time");
+        return;
+    }
+    decide(f);
 }
 
-bool Ccai_forward_call(ccai_http_exchange *x, const char *call_id, Ccai_store *store,
-                       const Ccai_instance *inst, Ccai_forward_run_fn run)
+static CCAI_MUST_CHECK bool forward_any(ccai_http_exchange *x, const char *call_id,
+                                        Ccai_store *store, const Ccai_instance *inst,
+                                        Ccai_forward_run_fn run, bool media)
 {
     if (Ccai_exchange_header(x, CCAI_FORWARDED_HEADER))
         return false; /* handed here by another instance: this one serves it */
@@ -208,19 +376,21 @@ bool Ccai_forward_call(ccai_http_exchange *x, const char *call_id, Ccai_store *s
     f->store = store;
     f->inst = inst;
     f->run = run;
+    f->media = media;
+    f->fd = -1;
     f->deadline = Ccai_ctx_now(x->ctx) + (uint64_t)inst->lease_ms + FORWARD_GRACE_MS;
     Ccai_timer_init(&f->retry, on_retry, f);
     size_t n = 0;
     bool ok = true;
-    for (size_t i = 0; ok && i < x->n_req_headers && n < FORWARD_MAX_HEADERS; i++) {
+    for (size_t i = 0; ok && !media && i < x->n_req_headers && n < FORWARD_MAX_HEADERS; i++) {
         if (!header_passes(x->req_headers[i].name))
             continue;
         ok = (f->headers[n++] =
                   Ccai_asprintf("%s: %s", x->req_headers[i].name, x->req_headers[i].value)) != NULL;
     }
-    if (ok)
+    if (ok && !media)
         ok = (f->headers[n++] = Ccai_asprintf("%s: %s", CCAI_FORWARDED_HEADER, inst->id)) != NULL;
-    if (ok)
+    if (ok && !media)
         ok = (f->headers[n++] = Ccai_strdup("Expect:")) != NULL;
     x->route_state = f;
     x->on_cancel = on_cancel;
@@ -231,4 +401,16 @@ bool Ccai_forward_call(ccai_http_exchange *x, const char *call_id, Ccai_store *s
     }
     decide(f);
     return true;
+}
+
+bool Ccai_forward_call(ccai_http_exchange *x, const char *call_id, Ccai_store *store,
+                       const Ccai_instance *inst, Ccai_forward_run_fn run)
+{
+    return forward_any(x, call_id, store, inst, run, false);
+}
+
+bool Ccai_forward_media(ccai_http_exchange *x, const char *call_id, Ccai_store *store,
+                        const Ccai_instance *inst, Ccai_forward_run_fn run)
+{
+    return x->can_upgrade && forward_any(x, call_id, store, inst, run, true);
 }

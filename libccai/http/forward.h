@@ -25,4 +25,28 @@ CCAI_MUST_CHECK bool Ccai_forward_call(ccai_http_exchange *x, const char *call_i
                                        Ccai_store *store, const Ccai_instance *inst,
                                        Ccai_forward_run_fn run);
 
+/* A media WebSocket of one call (a Twilio Media Stream, an ACS media
+ * stream: call_id, or NULL: its ?call= id) that another instance holds:
+ * its connection is relayed to the holder (a TCP connection to the
+ * holder's instance URL, which must be http://<address>[:port]; the
+ * upgrade request sent unchanged with CCAI_FORWARDED_HEADER, then bytes
+ * both ways until either side closes). The holder not answering is waited
+ * for as for a webhook (above). True when x is taken care of here; false
+ * when the route should run now (as Ccai_forward_call(), and on a
+ * connection that cannot be relayed: ccai_ctx_http()). */
+CCAI_MUST_CHECK bool Ccai_forward_media(ccai_http_exchange *x, const char *call_id,
+                                        Ccai_store *store, const Ccai_instance *inst,
+                                        Ccai_forward_run_fn run);
+
+/* What a relayed exchange's answer hands its connection (http/server.c):
+ * the connected socket to the holder and the bytes to send it first (the
+ * request). Borrowed during the respond callback: the connection copies
+ * the bytes and sets taken when it owns fd (else fd is closed). */
+typedef struct Ccai_splice {
+    int fd;
+    const char *first;
+    size_t first_len;
+    bool taken;
+} Ccai_splice;
+
 #endif

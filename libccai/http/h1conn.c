@@ -729,6 +729,16 @@ void Ccai_h1_upgrade(Ccai_h1 *c, const ccai_http_response *res, uint64_t now)
     c->phase = P_UPGRADED;
 }
 
+void Ccai_h1_detach(Ccai_h1 *c, uint64_t now)
+{
+    if (c->phase != P_WAIT)
+        return;
+    c->now = now;
+    reset_request(c);
+    c->begun = false;
+    c->phase = P_UPGRADED;
+}
+
 const char *Ccai_h1_leftover(const Ccai_h1 *c, size_t *ret_len)
 {
     *ret_len = c->phase == P_UPGRADED ? c->in.len - c->in_off : 0;

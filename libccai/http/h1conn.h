@@ -117,6 +117,10 @@ void Ccai_h1_respond(Ccai_h1 *c, const ccai_http_response *res, uint64_t now);
  * more HTTP on this connection. A draining connection answers 503
  * instead. */
 void Ccai_h1_upgrade(Ccai_h1 *c, const ccai_http_response *res, uint64_t now);
+/* The waiting request is not answered here: the connection is handed on
+ * whole (relayed to another instance, http/forward.h); no more HTTP on it,
+ * nothing written, Ccai_h1_leftover() as after an upgrade. */
+void Ccai_h1_detach(Ccai_h1 *c, uint64_t now);
 /* After an upgrade: the bytes the peer sent after its request (NULL and 0
  * when none); borrowed until the next call. */
 const char *Ccai_h1_leftover(const Ccai_h1 *c, size_t *ret_len);

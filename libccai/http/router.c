@@ -399,6 +399,10 @@ static void dispatch(ccai_http_exchange *x)
             if ((r->flags & CCAI_ROUTE_CALL) &&
                 Ccai_forward_call(x, NULL, router->env.store, &router->inst, dispatch_again))
                 return;
+            if ((r->flags & CCAI_ROUTE_MEDIA) &&
+                Ccai_forward_media(x, x->n_params ? x->params[0] : NULL, router->env.store,
+                                   &router->inst, dispatch_again))
+                return;
             x->route_ud = set->ud;
             r->fn(x, set->ud);
             return;

@@ -36,6 +36,10 @@ enum {
     /* A webhook of one call (its ?call= id): when another instance holds
      * the call's lease, the request is handed to it (http/forward.h). */
     CCAI_ROUTE_CALL = 1u << 2,
+    /* A media WebSocket of one call (its id: the route's first capture, else
+     * ?call=): when another instance holds the call's lease, the connection
+     * is relayed to it (http/forward.h, Ccai_forward_media()). */
+    CCAI_ROUTE_MEDIA = 1u << 3,
 };
 
 typedef struct Ccai_route {

@@ -14,6 +14,7 @@
 #include "http/server.h"
 
 #include "config/config.h"
+#include "http/forward.h"
 #include "http/h1conn.h"
 #include "http/wss.h"
 #include "io/io.h"
@@ -37,6 +38,12 @@
 /* Connections over the cap being answered 503 at once; more are answered
  * and closed without lingering. */
 #define MAX_REFUSING 64
+/* A relayed connection (http/forward.h): at most this many bytes wait for
+ * either side (the other is not read meanwhile: backpressure), and no byte
+ * either way this long closes it (the holder's own session times out
+ * first). */
+#define RELAY_HIGH_WATER (256u * 1024u)
+#define RELAY_IDLE_MS    120000
 
 typedef struct Ccai_server server;
 
@@ -60,6 +67,15 @@ typedef struct conn {
     bool shut;    /* write side shut while lingering */
     Ccai_wss *ws; /* the WebSocket this connection became (after its 101) */
     bool ws_on;   /* the 101 is out: the socket is the WebSocket's */
+    /* Relayed to the call's holder (http/forward.h): its socket, the bytes
+     * waiting for each side (written from *_off), each side's end. */
+    bool relay;
+    int up_fd;
+    int up_events;
+    Ccai_buf to_up, to_down;
+    size_t up_off, down_off;
+    bool down_eof, up_eof, relay_failed;
+    uint64_t relay_at; /* the last byte moved */
     char remote[INET6_ADDRSTRLEN];
 } conn;
 
@@ -166,6 +182,12 @@ static void conn_close(conn *c)
     Ccai_timer_stop(ctx, &c->timer);
     Ccai_fd_forget(ctx, c->fd);
     close(c->fd);
+    if (c->relay) {
+        Ccai_fd_forget(ctx, c->up_fd);
+        close(c->up_fd);
+        Ccai_buf_free(&c->to_up);
+        Ccai_buf_free(&c->to_down);
+    }
     Ccai_h1_free(c->h1);
     if (c->ws) {
         Ccai_wss *ws = c->ws;
@@ -198,13 +220,36 @@ static void ws_wake(void *ud)
     conn_kick(ud);
 }
 
+/* The connection becomes a relay to the call's holder (sp->fd): the
+ * request, then what the client sent after it, go there first. */
+static void relay_start(conn *c, Ccai_splice *sp, uint64_t now)
+{
+    Ccai_h1_detach(c->h1, now);
+    size_t len = 0;
+    const char *left = Ccai_h1_leftover(c->h1, &len);
+    c->relay = true;
+    c->up_fd = sp->fd;
+    c->up_events = 0;
+    c->relay_at = now;
+    sp->taken = true;
+    c->relay_failed = !Ccai_buf_append(&c->to_up, sp->first, sp->first_len) ||
+                      (len && !Ccai_buf_append(&c->to_up, left, len));
+    Ccai_h1_free(c->h1);
+    c->h1 = NULL;
+    Ccai_timer_stop(c->srv->ctx, &c->timer);
+}
+
 static void on_answer(ccai_http_exchange *x, const ccai_http_response *res, void *ud)
 {
     conn *c = ud;
     c->x = NULL;
     uint64_t now = Ccai_ctx_now(c->srv->ctx);
     Ccai_wss *ws = Ccai_wss_of_answer(x);
-    if (ws && res->status == 101 && !c->srv->stopped) {
+    if (x->splice && !c->srv->stopped) {
+        relay_start(c, x->splice, now);
+    } else if (x->splice) {
+        Ccai_h1_respond_error(c->h1, 503, "shutting down", "the server is stopping", now);
+    } else if (ws && res->status == 101 && !c->srv->stopped) {
         /* A WebSocket: the 101 goes out, then the socket is the session's. */
         Ccai_h1_upgrade(c->h1, res, now);
         c->ws = ws;
@@ -281,6 +326,12 @@ static void on_conn_timer(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     conn *c = ud;
+    if (c->relay) {
+        if (Ccai_ctx_now(c->srv->ctx) - c->relay_at >= RELAY_IDLE_MS)
+            c->relay_failed = true;
+        conn_update(c);
+        return;
+    }
     if (c->ws_on)
         Ccai_wss_io_timeout(c->ws, Ccai_ctx_now(c->srv->ctx));
     else
@@ -355,11 +406,109 @@ static void ws_switch(conn *c, uint64_t now)
     c->h1 = NULL;
 }
 
+/* Relays ------------------------------------------------------------------------ */
+
+/* Read from fd into b (one chunk): false at its end (EOF, error). */
+static CCAI_MUST_CHECK bool relay_read(conn *c, int fd, Ccai_buf *b)
+{
+    char buf[READ_CHUNK];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+        c->relay_at = Ccai_ctx_now(c->srv->ctx);
+        if (!Ccai_buf_append(b, buf, (size_t)n))
+            c->relay_failed = true;
+        return true;
+    }
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
+/* Write b[*off..] to fd: false on a write error. */
+static CCAI_MUST_CHECK bool relay_write(conn *c, int fd, Ccai_buf *b, size_t *off)
+{
+    while (*off < b->len) {
+        ssize_t n = send(fd, b->data + *off, b->len - *off, MSG_NOSIGNAL);
+        if (n > 0) {
+            *off += (size_t)n;
+            c->relay_at = Ccai_ctx_now(c->srv->ctx);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        return false;
+    }
+    if (*off == b->len) {
+        Ccai_buf_reset(b);
+        *off = 0;
+    }
+    return true;
+}
+
+static void on_up_ready(ccai_ctx *ctx, int fd, int events, void *ud)
+{
+    CCAI_UNUSED(ctx);
+    CCAI_UNUSED(events);
+    conn *c = ud;
+    if (!c->up_eof && c->to_down.len - c->down_off < RELAY_HIGH_WATER &&
+        !relay_read(c, fd, &c->to_down))
+        c->up_eof = true;
+    conn_update(c);
+}
+
+/* Move what waits, watch what can move; either side's end (once what it
+ * sent is delivered), an error or the idle time closes both. */
+static void relay_update(conn *c)
+{
+    ccai_ctx *ctx = c->srv->ctx;
+    bool ok = !c->relay_failed && relay_write(c, c->fd, &c->to_down, &c->down_off) &&
+              relay_write(c, c->up_fd, &c->to_up, &c->up_off);
+    size_t up_wait = c->to_up.len - c->up_off, down_wait = c->to_down.len - c->down_off;
+    if (!ok || c->srv->stopped || (c->down_eof && !up_wait) || (c->up_eof && !down_wait)) {
+        c->updating = false;
+        conn_close(c);
+        return;
+    }
+    int events = (!c->down_eof && up_wait < RELAY_HIGH_WATER ? CCAI_POLL_IN : 0) |
+                 (down_wait ? CCAI_POLL_OUT : 0);
+    int up_events = (!c->up_eof && down_wait < RELAY_HIGH_WATER ? CCAI_POLL_IN : 0) |
+                    (up_wait ? CCAI_POLL_OUT : 0);
+    if (events != c->events) {
+        if (Ccai_fd_watch(ctx, c->fd, events, on_conn_ready, c) != CCAI_OK)
+            c->relay_failed = true;
+        c->events = events;
+    }
+    if (up_events != c->up_events) {
+        if (Ccai_fd_watch(ctx, c->up_fd, up_events, on_up_ready, c) != CCAI_OK)
+            c->relay_failed = true;
+        c->up_events = up_events;
+    }
+    if (c->relay_failed) {
+        c->updating = false;
+        conn_close(c);
+        return;
+    }
+    /* It fires at the idle time from the last byte moved then, and looks
+     * again (conn_update() re-arms it from the last byte since). */
+    if (!Ccai_timer_active(&c->timer)) {
+        uint64_t now = Ccai_ctx_now(ctx), due = c->relay_at + RELAY_IDLE_MS;
+        Ccai_timer_start(ctx, &c->timer, due > now ? due - now : 0);
+    }
+    c->updating = false;
+}
+
 static void on_conn_ready(ccai_ctx *ctx, int fd, int events, void *ud)
 {
     CCAI_UNUSED(events);
     conn *c = ud;
     uint64_t now = Ccai_ctx_now(ctx);
+    if (c->relay) {
+        if (!c->down_eof && c->to_up.len - c->up_off < RELAY_HIGH_WATER &&
+            !relay_read(c, fd, &c->to_up))
+            c->down_eof = true;
+        conn_update(c);
+        return;
+    }
     if (c->ws_on) {
         ws_read(c, now);
         conn_update(c);
@@ -389,6 +538,10 @@ static void conn_update(conn *c)
     c->updating = true;
     ccai_ctx *ctx = c->srv->ctx;
     uint64_t now = Ccai_ctx_now(ctx);
+    if (c->relay) {
+        relay_update(c);
+        return;
+    }
     if (c->ws_on) {
         ws_update(c);
         return;
@@ -860,9 +1013,11 @@ void Ccai_server_stop(server *s)
     close_listeners(s);
     uint64_t now = Ccai_ctx_now(s->ctx);
     for (conn *c = s->conns; c; c = c->next) {
+        /* A relay is closed by its update (the holder goes on with the
+         * call: its provider comes back through another instance). */
         if (c->ws_on)
             Ccai_wss_io_shutdown(c->ws, now);
-        else
+        else if (!c->relay)
             Ccai_h1_drain(c->h1, now);
         conn_kick(c);
     }

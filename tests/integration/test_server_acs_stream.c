@@ -115,9 +115,9 @@ static int wait_request(srv *s, int from, const char *suffix, int max_ms)
     return -1;
 }
 
-/* Event Grid's IncomingCall for the bot's number; the call's id (from the
- * transportUrl, malloc'd). */
-static char *ring(srv *s)
+/* Event Grid's IncomingCall for the bot's number, sent to port on
+ * 127.0.0.1; the call's id (from the transportUrl, malloc'd). */
+static char *ring_at(srv *s, int port)
 {
     const char *incoming =
         "[{\"id\":\"i1\",\"topic\":\"/subscriptions/x\",\"subject\":\"/caller/x\","
@@ -127,9 +127,10 @@ static char *ring(srv *s)
         "\"}},\"from\":{\"kind\":\"phoneNumber\",\"rawId\":\"4:" CALLER "\",\"phoneNumber\":"
         "{\"value\":\"" CALLER "\"}},\"serverCallId\":\"srv-1\",\"incomingCallContext\":"
         "\"ctx-1\",\"correlationId\":\"corr-1\"}}]";
-    long code = server_proc_request(s->sv.port, "POST", "/acs/events", incoming, NULL, NULL);
+    int from = acs_standin_request_count(s->acs);
+    long code = server_proc_request(port, "POST", "/acs/events", incoming, NULL, NULL);
     assert_int_equal(code, 200);
-    int i = wait_request(s, 0, "/calling/callConnections:answer", 10000);
+    int i = wait_request(s, from, "/calling/callConnections:answer", 10000);
     assert_true(i >= 0);
     json_t *j = acs_standin_request_json(s->acs, i);
     const char *url = json_string_value(
@@ -140,6 +141,11 @@ static char *ring(srv *s)
     char *id = strndup(at + 5, strcspn(at + 5, "&"));
     json_decref(j);
     return id;
+}
+
+static char *ring(srv *s)
+{
+    return ring_at(s, s->sv.port);
 }
 
 static bool wait_call(srv *s, const char *id, const char *what, int max_ms)
@@ -611,6 +617,152 @@ static void test_stream_peer_vanishes(void **state)
     stop(&s);
 }
 
+/* The WebSocket before the event: the server restarts the media streaming
+ * (its MediaStreamingFailed after a kill -9), and ACS connects the socket
+ * before MediaStreamingStarted reaches the server (ACS promises no order
+ * between the two): the call goes on as in the other order. */
+static void test_stream_socket_before_started(void **state)
+{
+    (void)state;
+    if (!stream_have_speech())
+        skip();
+    srv s;
+    acs_live_opts lo = defaults;
+    lo.reconnect_attempts = 0;
+    lo.report_ms = 4000;
+    lo.stream_first = 1;
+    start_with(&s, NULL, lo);
+    char *id = ring(&s);
+    media_driver *d = connect_and_choose(&s, id);
+    media_driver_dtmf(d, '5');
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
+    assert_int_equal(server_proc_stop(s.sv.pid, SIGKILL), 128 + SIGKILL);
+    s.sv.pid = -1;
+    spawn_server(&s);
+    d = acs_live_wait_stream(s.live, 2, 20000);
+    assert_non_null(d);
+    assert_true(stream_server_wait_log(&s.sv, "starting media streaming (attempt 1)", 1000));
+    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE); /* the bot again */
+    media_driver_dtmf(d, '7');                              /* and it goes on */
+    assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
+    char *events = acs_live_log(s.live);
+    assert_non_null(strstr(events, "MediaStreamingFailed 200\n"));
+    assert_int_equal(stream_count(events, "MediaStreamingStarted 200\n"), 2);
+    free(events);
+    char *all = stream_server_logs(&s.sv);
+    assert_null(strstr(all, "starting media streaming (attempt 2)")); /* started once */
+    free(all);
+    acs_live_caller_hangup(s.live);
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
+    free(id);
+    stop(&s);
+}
+
+/* Two workers (server.workers: 2) ------------------------------------------- */
+
+/* Worker i's own port (its instance URL), from the supervisor's last
+ * "worker i started (...) at URL" line. */
+static int worker_port(srv *s, int i)
+{
+    char marker[48];
+    snprintf(marker, sizeof marker, "worker %d started (pid ", i);
+    int port = 0;
+    for (int t = 0; t < 100 && !port; t++) {
+        char *all = stream_server_logs(&s->sv);
+        const char *last = NULL;
+        for (const char *at = strstr(all, marker); at; at = strstr(at + 1, marker))
+            last = at;
+        const char *url = last ? strstr(last, ") at http://127.0.0.1:") : NULL;
+        port = url ? atoi(url + strlen(") at http://127.0.0.1:")) : 0;
+        free(all);
+        if (!port)
+            stream_sleep_ms(100);
+    }
+    assert_true(port > 0 && port != s->sv.port);
+    return port;
+}
+
+#define WORKER_CALLS 3
+
+/* Calls one after the other with two workers, each answered by the worker
+ * its IncomingCall reached (0, then 1: their own ports). ACS's side (its
+ * callbacks and the media WebSocket) goes to the shared port, where the
+ * kernel picks a worker, and for the last call to the worker that did not
+ * answer it, for sure: the media WebSocket is relayed to the holder. Each
+ * call converses: the menu and greeting heard, a key and the caller's
+ * words recognised and stored; then the caller hangs up. */
+static void test_stream_workers(void **state)
+{
+    (void)state;
+    if (!stream_have_speech())
+        skip();
+    srv s;
+    const char *extra[] = {"SERVER__WORKERS=2", NULL};
+    start_with(&s, extra, defaults);
+    int own[2] = {worker_port(&s, 0), worker_port(&s, 1)};
+    for (int k = 0; k < WORKER_CALLS; k++) {
+        acs_live_set_port(s.live, k == WORKER_CALLS - 1 ? own[(k + 1) % 2] : s.sv.port);
+        char *id = ring_at(&s, own[k % 2]);
+        media_driver *d = acs_live_wait_stream(s.live, k + 1, 10000);
+        assert_non_null(d);
+        assert_true(stream_wait_heard(d, RATE * 2, 30000) >= RATE * 2); /* the menu */
+        size_t before = heard(d);
+        media_driver_dtmf(d, '2');
+        assert_true(stream_wait_heard(d, before + RATE, 30000) >= before + RATE);
+        assert_true(wait_call(&s, id, "\"lang\":\"en-US\",\"initiate\"", 10000));
+        /* A key pressed mid-call (DtmfData on the socket): stored. */
+        media_driver_dtmf(d, '5');
+        assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
+        assert_int_equal(media_driver_warnings(d), 0);
+        acs_live_caller_hangup(s.live);
+        assert_true(stream_server_wait_over(&s.sv, id, 15000));
+        free(id);
+    }
+    char *all = stream_server_logs(&s.sv);
+    assert_true(stream_count(all, "is relayed to its holder") >= 1);
+    assert_null(strstr(all, "media stream for call")); /* none refused */
+    free(all);
+    stop(&s);
+}
+
+/* A worker killed with -9 mid-call while the other relayed its call's
+ * media WebSocket: the relay closes the socket, ACS connects again (to the
+ * survivor's socket), which relays it to the call's holder: the restarted
+ * worker at its unchanged URL, which takes the call back from the store;
+ * the caller hears the bot again, nothing lost. */
+static void test_stream_worker_killed(void **state)
+{
+    (void)state;
+    if (!stream_have_speech())
+        skip();
+    srv s;
+    const char *extra[] = {"SERVER__WORKERS=2", NULL};
+    start_with(&s, extra, defaults);
+    int own[2] = {worker_port(&s, 0), worker_port(&s, 1)};
+    char *all = stream_server_logs(&s.sv);
+    const char *w0 = strstr(all, "worker 0 started (pid ");
+    assert_non_null(w0);
+    pid_t pid0 = (pid_t)atol(w0 + strlen("worker 0 started (pid "));
+    free(all);
+    acs_live_set_port(s.live, own[1]);
+    char *id = ring_at(&s, own[0]);
+    media_driver *d = connect_and_choose(&s, id);
+    media_driver_dtmf(d, '5');
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 10000));
+    assert_int_equal(kill(pid0, SIGKILL), 0);
+    d = acs_live_wait_stream(s.live, 2, 30000);
+    assert_non_null(d);
+    assert_true(stream_wait_heard(d, RATE, 30000) >= RATE); /* the bot again */
+    assert_true(stream_server_wait_log(&s.sv, "taken back after a restart", 1000));
+    assert_true(wait_call(&s, id, "\"content\":\"5\"", 1000)); /* nothing lost */
+    media_driver_dtmf(d, '7');                                 /* and it goes on */
+    assert_true(wait_call(&s, id, "\"content\":\"7\"", 10000));
+    acs_live_caller_hangup(s.live);
+    assert_true(stream_server_wait_over(&s.sv, id, 15000));
+    free(id);
+    stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -618,6 +770,8 @@ int main(int argc, char **argv)
         return 2;
     }
     server_path = argv[1];
+    if (getenv("CCAI_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CCAI_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_call),
         cmocka_unit_test(test_stream_bot_hangs_up),
@@ -628,6 +782,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stream_takeback_by_event),
         cmocka_unit_test(test_stream_takeback_at_start),
         cmocka_unit_test(test_stream_peer_vanishes),
+        cmocka_unit_test(test_stream_socket_before_started),
+        cmocka_unit_test(test_stream_workers),
+        cmocka_unit_test(test_stream_worker_killed),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
 }

@@ -78,16 +78,23 @@ static void stop(srv *s)
     twilio_standin_stop(s->tw);
 }
 
-static int hook(srv *s, const char *path, const char *const *params, char **ret)
+/* Twilio's webhook to path, sent to port on 127.0.0.1 (the server's, or
+ * one worker's own). */
+static int hook_at(int port, const char *path, const char *const *params, char **ret)
 {
     char url[512], pub[512];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->sv.port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     snprintf(pub, sizeof pub, PUBLIC "%s", path);
     twilio_standin_webhook_opts o = {
         .url = url, .auth_token = TWILIO_STANDIN_TOKEN, .params = params, .signed_url = pub};
     int status = twilio_standin_webhook_ex(&o, ret);
     assert_true(status > 0);
     return status;
+}
+
+static int hook(srv *s, const char *path, const char *const *params, char **ret)
+{
+    return hook_at(s->sv.port, path, params, ret);
 }
 
 /* The text between a and b in s (malloc'd), NULL when absent. */
@@ -130,6 +137,24 @@ static void read_twiml(const char *body, twiml *t)
     memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
     snprintf(t->back, sizeof t->back, "%s", back);
     free(back);
+}
+
+/* Twilio's Media Stream of call_sid to port on 127.0.0.1. */
+static media_driver *connect_stream_at(int port, const twiml *t, const char *call_sid)
+{
+    char signed_url[256];
+    snprintf(signed_url, sizeof signed_url, "wss://bot.example.test%s", t->path);
+    const char *params[] = {"token", t->token, NULL};
+    twilio_media_opts o = {.port = port,
+                           .path = t->path,
+                           .signed_url = signed_url,
+                           .auth_token = TWILIO_STANDIN_TOKEN,
+                           .account_sid = TWILIO_STANDIN_SID,
+                           .call_sid = call_sid,
+                           .params = params};
+    media_driver *d = twilio_media_connect(&o);
+    assert_non_null(d);
+    return d;
 }
 
 static media_driver *connect_stream(srv *s, const twiml *t, int forge)
@@ -838,6 +863,160 @@ static void test_stream_outbound(void **state)
     stop(&s);
 }
 
+/* Two workers (server.workers: 2) ------------------------------------------- */
+
+static const char *const two_workers[] = {"SERVER__WORKERS=2", NULL};
+
+/* From the supervisor's last "worker i started (pid P, R restarts) at URL"
+ * line: the worker's pid and its own port (its instance URL). */
+static void worker_at(srv *s, int i, pid_t *ret_pid, int *ret_port)
+{
+    char marker[48];
+    snprintf(marker, sizeof marker, "worker %d started (pid ", i);
+    const char *last = NULL;
+    char *all = NULL;
+    for (int t = 0; t < 100 && !last; t++) {
+        free(all);
+        all = stream_server_logs(&s->sv);
+        for (const char *at = strstr(all, marker); at; at = strstr(at + 1, marker))
+            last = at;
+        if (!last)
+            stream_sleep_ms(100);
+    }
+    assert_non_null(last);
+    if (ret_pid)
+        *ret_pid = (pid_t)atol(last + strlen(marker));
+    const char *url = strstr(last, ") at http://127.0.0.1:");
+    assert_non_null(url);
+    *ret_port = atoi(url + strlen(") at http://127.0.0.1:"));
+    assert_true(*ret_port > 0 && *ret_port != s->sv.port);
+    free(all);
+}
+
+static void call_sid(int k, char out[40])
+{
+    snprintf(out, 40, "CA0123456789abcdef0123456789abcd%02d", k);
+}
+
+/* Twilio's incoming call k, sent to port: the TwiML read into t. */
+static void inbound_at(srv *s, int port, int k, twiml *t)
+{
+    char sid[40], from[16];
+    call_sid(k, sid);
+    snprintf(from, sizeof from, "+155500030%02d", k);
+    assert_int_equal(twilio_standin_add_inbound(s->tw, sid, from, "+15550001111"), 0);
+    const char *params[] = {
+        "AccountSid", TWILIO_STANDIN_SID, "CallSid",    sid,       "From",      from,
+        "To",         "+15550001111",     "CallStatus", "ringing", "Direction", "inbound",
+        "ApiVersion", "2010-04-01",       NULL};
+    char *res = NULL;
+    assert_int_equal(hook_at(port, "/twilio/voice", params, &res), 200);
+    read_twiml(res, t);
+    free(res);
+}
+
+#define WORKER_CALLS 4
+
+/* Several calls with two workers: each call is answered by the worker its
+ * webhook reached (worker 0, then 1, in turn: their own ports), and its
+ * Media Stream goes through the shared port, where the kernel spreads the
+ * connections over both workers; the last one is sent to the worker that
+ * does not hold its call, for sure. A stream that reaches the other worker
+ * is relayed to the holder: every call converses (the greeting heard,
+ * the caller's words recognised and stored), then ends when the caller
+ * hangs up. */
+static void test_stream_workers(void **state)
+{
+    (void)state;
+    if (!stream_have_speech())
+        skip();
+    srv s;
+    start_with(&s, two_workers);
+    int own[2];
+    worker_at(&s, 0, NULL, &own[0]);
+    worker_at(&s, 1, NULL, &own[1]);
+    twiml t[WORKER_CALLS];
+    media_driver *d[WORKER_CALLS];
+    for (int k = 0; k < WORKER_CALLS; k++) {
+        inbound_at(&s, own[k % 2], k, &t[k]);
+        char sid[40];
+        call_sid(k, sid);
+        int port = k == WORKER_CALLS - 1 ? own[(k + 1) % 2] : s.sv.port;
+        d[k] = connect_stream_at(port, &t[k], sid);
+        assert_int_equal(media_driver_status(d[k]), 101);
+    }
+    for (int k = 0; k < WORKER_CALLS; k++) /* the bot's audio reaches Twilio */
+        assert_true(stream_wait_heard(d[k], 8000, 30000) >= 8000);
+    for (int k = 0; k < WORKER_CALLS; k++) { /* the caller's reaches the bot */
+        stream_say(d[k], "the city of london", 8000);
+        assert_true(wait_message(&s, t[k].id, "human", "talk", NULL, 30000));
+    }
+    for (int k = 0; k < WORKER_CALLS; k++) {
+        assert_int_equal(media_driver_warnings(d[k]), 0);
+        media_driver_hangup(d[k]);
+        assert_true(media_driver_wait_closed(d[k], 5000) >= 0);
+        media_driver_free(d[k]);
+        assert_true(stream_server_wait_over(&s.sv, t[k].id, 15000));
+    }
+    char *all = stream_server_logs(&s.sv);
+    assert_true(stream_count(all, "is relayed to its holder") >= 1);
+    assert_null(strstr(all, "no such live call"));
+    free(all);
+    stop(&s);
+}
+
+/* A worker killed with -9 mid-call while its call's Media Stream was
+ * relayed to it by the other worker: the relay closes the stream; Twilio
+ * runs the <Redirect>, which reaches the survivor; the call is taken back
+ * (by the survivor once the lease ran out, or by the restarted worker at
+ * its unchanged URL) and the caller hears the bot again, nothing lost. */
+static void test_stream_worker_killed(void **state)
+{
+    (void)state;
+    if (!stream_have_speech())
+        skip();
+    srv s;
+    start_with(&s, two_workers);
+    pid_t w0 = 0;
+    int own[2];
+    worker_at(&s, 0, &w0, &own[0]);
+    worker_at(&s, 1, NULL, &own[1]);
+    twiml t;
+    inbound_at(&s, own[0], 7, &t);
+    char sid[40];
+    call_sid(7, sid);
+    media_driver *d = connect_stream_at(own[1], &t, sid);
+    assert_int_equal(media_driver_status(d), 101);
+    assert_true(stream_wait_heard(d, 8000, 30000) >= 8000);
+    stream_say(d, "the city of london", 8000);
+    assert_true(wait_message(&s, t.id, "human", "talk", NULL, 30000));
+    assert_int_equal(kill(w0, SIGKILL), 0);
+    assert_true(media_driver_wait_closed(d, 5000) >= 0); /* the relay closed it */
+    media_driver_free(d);
+    char from[16];
+    snprintf(from, sizeof from, "+155500030%02d", 7);
+    const char *params[] = {
+        "AccountSid", TWILIO_STANDIN_SID, "CallSid",    sid,           "From",      from,
+        "To",         "+15550001111",     "CallStatus", "in-progress", "Direction", "inbound",
+        "ApiVersion", "2010-04-01",       NULL};
+    char *res = NULL;
+    assert_int_equal(hook_at(own[1], t.back, params, &res), 200);
+    twiml t2;
+    read_twiml(res, &t2);
+    free(res);
+    assert_string_equal(t2.id, t.id);
+    d = connect_stream_at(s.sv.port, &t2, sid);
+    assert_int_equal(media_driver_status(d), 101);
+    assert_true(stream_wait_heard(d, 4000, 30000) >= 4000);
+    assert_true(wait_message(&s, t.id, "human", "talk", NULL, 1000)); /* nothing lost */
+    assert_true(stream_server_wait_log(&s.sv, "taken back after a restart", 1000));
+    media_driver_hangup(d);
+    assert_true(media_driver_wait_closed(d, 5000) >= 0);
+    media_driver_free(d);
+    assert_true(stream_server_wait_over(&s.sv, t.id, 15000));
+    stop(&s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -845,6 +1024,8 @@ int main(int argc, char **argv)
         return 2;
     }
     server_path = argv[1];
+    if (getenv("CCAI_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CCAI_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_call),
         cmocka_unit_test(test_stream_bad_input),
@@ -855,6 +1036,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stream_transfer_bridged),
         cmocka_unit_test(test_stream_outbound),
         cmocka_unit_test(test_stream_drop_unheard),
+        cmocka_unit_test(test_stream_workers),
+        cmocka_unit_test(test_stream_worker_killed),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);
 }

@@ -1,7 +1,8 @@
 /* ccai-server with server.workers: 2, the real processes on loopback: both
  * workers answer (their pids on the access lines), both write the one
  * SQLite file, a worker killed with SIGKILL is restarted by the supervisor
- * while requests keep being answered, SIGTERM stops everything with status
+ * while requests keep being answered (at the same own URL), SIGTERM stops
+ * everything with status
  * 0, and workers that cannot start make the supervisor give up non-zero. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -215,6 +216,59 @@ static void test_killed_worker_restarted(void **state)
     cleanup(&p);
 }
 
+/* Worker i's own URL (its instance URL in the call leases) from the last
+ * "worker i started (pid P, R restarts) at URL" line, into url. */
+static void worker_url(const proc *p, int i, char *url, size_t len)
+{
+    char *log = read_log(p), marker[48];
+    snprintf(marker, sizeof marker, "worker %d started (pid ", i);
+    const char *last = NULL;
+    for (const char *at = strstr(log, marker); at; at = strstr(at + 1, marker))
+        last = at;
+    const char *u = last ? strstr(last, ") at ") : NULL;
+    assert_non_null(u);
+    u += strlen(") at ");
+    snprintf(url, len, "%.*s", (int)strcspn(u, "\""), u);
+    free(log);
+}
+
+/* A worker restarted after kill -9 keeps its own socket: the same URL
+ * (the leases of its calls name it), and the new process answers there. */
+static void test_restarted_worker_same_url(void **state)
+{
+    (void)state;
+    proc p;
+    start(&p);
+    wait_workers_started(&p);
+    char before[128], after[128], other[128];
+    worker_url(&p, 0, before, sizeof before);
+    worker_url(&p, 1, other, sizeof other);
+    assert_int_equal(strncmp(before, "http://127.0.0.1:", 17), 0);
+    assert_string_not_equal(before, other);
+    int own = atoi(before + 17);
+    assert_true(own > 0 && own != p.port);
+    assert_int_equal(server_proc_request(own, "GET", "/health/liveness", NULL, NULL, NULL), 200);
+    pid_t w0 = worker_pid(&p, 0, NULL);
+    assert_int_equal(kill(w0, SIGKILL), 0);
+    int starts = 0;
+    pid_t again = 0;
+    for (int t = 0; t < 100 && starts < 2; t++) {
+        again = worker_pid(&p, 0, &starts);
+        if (starts < 2)
+            sleep_ms(50);
+    }
+    assert_int_equal(starts, 2);
+    worker_url(&p, 0, after, sizeof after);
+    assert_string_equal(after, before);
+    /* Connections to it wait in its socket while it starts. */
+    assert_int_equal(server_proc_request(own, "GET", "/health/liveness", NULL, NULL, NULL), 200);
+    for (int t = 0; t < 50 && !answered_by(&p, again, "/health/liveness"); t++)
+        sleep_ms(50);
+    assert_true(answered_by(&p, again, "/health/liveness") > 0);
+    assert_int_equal(server_proc_stop(p.pid, SIGTERM), 0);
+    cleanup(&p);
+}
+
 /* SIGTERM to the supervisor: every worker drains and exits, then it does,
  * with status 0, and the port is closed. */
 static void test_sigterm_stops_all(void **state)
@@ -305,9 +359,14 @@ int main(int argc, char **argv)
         return 2;
     }
     server_path = argv[1];
+    if (getenv("CCAI_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CCAI_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_both_workers_serve), cmocka_unit_test(test_killed_worker_restarted),
-        cmocka_unit_test(test_sigterm_stops_all),  cmocka_unit_test(test_sighup_while_starting),
+        cmocka_unit_test(test_both_workers_serve),
+        cmocka_unit_test(test_killed_worker_restarted),
+        cmocka_unit_test(test_restarted_worker_same_url),
+        cmocka_unit_test(test_sigterm_stops_all),
+        cmocka_unit_test(test_sighup_while_starting),
         cmocka_unit_test(test_gives_up),
     };
     return cmocka_run_group_tests(tests, NULL, server_proc_kill_leftovers);

@@ -21,7 +21,7 @@ typedef struct job {
 struct acs_live {
     acs_standin *acs;
     char *audience, *public_base, *participant, *incoming_server;
-    int reconnect_attempts, report_ms, sample_rate, ring_ms;
+    int reconnect_attempts, report_ms, sample_rate, ring_ms, stream_first;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -228,6 +228,10 @@ static void start_stream(acs_live *l, const char *details)
  * cannot open is reported as MediaStreamingFailed. */
 static void start_requested(acs_live *l)
 {
+    if (l->stream_first) {
+        start_stream(l, "subscriptionStarted");
+        return;
+    }
     deliver(l, "MediaStreamingStarted",
             streaming_update("mediaStreamingStarted", "subscriptionStarted", 200));
     if (!connect_stream(l))
@@ -435,6 +439,7 @@ acs_live *acs_live_start(const acs_live_opts *o)
     l->report_ms = o->report_ms ? o->report_ms : 1000;
     l->sample_rate = o->sample_rate;
     l->ring_ms = o->ring_ms ? o->ring_ms : 100;
+    l->stream_first = o->stream_first;
     l->tail = &l->head;
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);

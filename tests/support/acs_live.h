@@ -11,7 +11,8 @@
  *     DtmfData with enableDtmfTones), then MediaStreamingStarted
  *     (mediaStreamingStarted / subscriptionStarted). A refused upgrade is
  *     MediaStreamingFailed (initialWebSocketConnectionFailed).
- *   :startMediaStreaming: the same WebSocket and MediaStreamingStarted;
+ *   :startMediaStreaming: MediaStreamingStarted then the same WebSocket
+ *     (or the WebSocket first: stream_first);
  *   :stopMediaStreaming: the socket closed (1000), MediaStreamingStopped.
  *   :play (Call Automation's own text to speech): PlayStarted, then
  *     PlayCompleted a second later (operationContext echoed).
@@ -55,6 +56,11 @@ typedef struct acs_live_opts {
      * the stand-in cannot read it from the opaque incomingCallContext).
      * NULL: the stand-in's answer's. */
     const char *server_call_id;
+    /* :startMediaStreaming: the WebSocket connects before
+     * MediaStreamingStarted is delivered (0: after it). The two travel
+     * separately (the socket from the media service, the event through
+     * Event Grid's delivery): ACS promises no order between them. */
+    int stream_first;
 } acs_live_opts;
 
 acs_live *acs_live_start(const acs_live_opts *o);

@@ -539,7 +539,8 @@ static const Ccai_route acs_routes[] = {
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
     /* Stream mode: the media WebSocket (bearer JWT and the call's secret;
      * a restarted server takes its call back: writes). */
-    {"GET", "/acs/media", Ccai_acs_route_media, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_WRITES},
+    {"GET", "/acs/media", Ccai_acs_route_media, CCAI_ROUTE_PROVIDER,
+     CCAI_ROUTE_WRITES | CCAI_ROUTE_MEDIA},
 };
 
 const Ccai_channel_class Ccai_acs_channel = {

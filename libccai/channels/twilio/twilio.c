@@ -1108,7 +1108,7 @@ static const Ccai_route Ccai_twilio_routes[] = {
     {"POST", "/twilio/sms-status", route_sms_status, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS},
     /* Stream mode: the Media Stream (signed upgrade) and the way back. */
-    {"GET", "/twilio/stream/:id", Ccai_tw_route_stream, CCAI_ROUTE_PROVIDER, 0},
+    {"GET", "/twilio/stream/:id", Ccai_tw_route_stream, CCAI_ROUTE_PROVIDER, CCAI_ROUTE_MEDIA},
     {"POST", "/twilio/reconnect", route_reconnect, CCAI_ROUTE_PROVIDER,
      CCAI_ROUTE_WRITES | CCAI_ROUTE_WAITS | CCAI_ROUTE_CALL},
 };
