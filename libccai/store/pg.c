@@ -8,8 +8,9 @@
  *
  * On a context's loop (Ccai_pg_pipeline(): database.postgresql.pipeline)
  * the hot writes are pipelined: they return once sent, are committed in
- * groups (one per loop turn) and their syncs complete from the loop
- * (store/pg_pipe.c). The other operations, and every one of a
+ * groups (one per call's run of writes in a loop turn: a failed write
+ * rolls back its own call's writes only, told to that call's syncs) and
+ * their syncs complete from the loop (store/pg_pipe.c). The other operations, and every one of a
  * store without a loop, are one round trip each (a statement prepared
  * once per connection) whose answer the thread waits for in poll(),
  * bounded by the statement timeout (which the server enforces too) plus
@@ -688,6 +689,9 @@ static CCAI_MUST_CHECK ccai_status pg_describe(Ccai_store *store, json_t *doc)
         json_object_set_new(doc, "connect_timeout_ms", json_integer(st->connect_timeout_ms)) ||
         json_object_set_new(doc, "connected", json_boolean(st->conn != NULL)) ||
         json_object_set_new(doc, "pipelined", json_boolean(st->ctx != NULL)) ||
+        (st->ctx &&
+         (json_object_set_new(doc, "pipelined_writes", json_integer((json_int_t)st->n_pipelined)) ||
+          json_object_set_new(doc, "pipelined_groups", json_integer((json_int_t)st->n_groups)))) ||
         (st->conn &&
          json_object_set_new(doc, "server_version", json_integer(PQserverVersion(st->conn)))) ||
         (st->docs_path &&

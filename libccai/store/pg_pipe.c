@@ -3,13 +3,44 @@
  * The writes of a store on a loop (Ccai_pg_pipeline()) are sent in libpq's
  * pipeline mode and return once sent: the writes sent between two syncs
  * are a group, one implicit transaction that the sync (PQpipelineSync)
- * commits. A group ends at the next turn of the loop (the tick timer:
- * every write of the turn, of every call, and every Ccai_store_sync()
- * asked meanwhile go in one commit), or before a read (which waits for
- * the answers: it must see every write). The answers are read when the
- * socket is readable (on_socket); a failed write aborts the rest of its
- * group on the server, which rolls the whole group back: the syncs
- * waiting for it are told its failure. */
+ * commits. The answers are read when the socket is readable (on_socket).
+ *
+ * The rule: a group is one call's run of writes. Each write names its
+ * call (the key: a call's row, its messages; NULL for a write of no call,
+ * a phrase translation); a write of another call than the group's ends
+ * the group first (its sync is sent), so the writes of several calls in
+ * one loop turn are as many transactions, pipelined back to back (no
+ * round trip between them). A group also ends at the loop's turn (the
+ * tick) and before a read (which waits for the answers: it must see every
+ * write).
+ * Why not one group per turn with a SAVEPOINT per call: in pipeline mode
+ * the server skips everything after a failed statement up to the next
+ * sync (PGRES_PIPELINE_ABORTED), the other calls' savepoints too, and
+ * rolls the implicit transaction back; only a sync bounds a failure
+ * without a round trip.
+ * So a failed write (a stale row version, a constraint, a lost row, the
+ * statement timeout) rolls back its call's run alone: the writes of that
+ * run before and after it. It is remembered for that call (a fault) and
+ * told to the syncs of that call (Ccai_store_sync_call()) waiting for the
+ * turn or asked next, once; a sync of another call waiting for the same
+ * moment is told CCAI_OK, its writes being committed. A sync of no call
+ * (Ccai_store_sync()) is told any failure not told yet, and forgets them
+ * all. At most PG_FAULTS_MAX calls' failures wait for their sync.
+ *
+ * One WAL flush per turn all the same: a group ended by another call's
+ * write commits with synchronous_commit off (set_config(..., true): for
+ * that transaction only), and the turn ends (the tick, a read) with one
+ * durable commit that flushes the WAL up to it, so every commit before it:
+ * the last call's run itself when it was the turn's only group, else a
+ * flush of its own (pg_logical_emit_message(true, ...): a WAL record, no
+ * row, any role may). The syncs wait for that durable group; if it fails
+ * (or the connection goes), the turn's earlier groups are not known to be
+ * durable and their calls' syncs are told so. Another session may read a
+ * group before the turn's flush (PostgreSQL's synchronous_commit off: lost
+ * only if PostgreSQL's machine crashes in that millisecond; our acts wait
+ * for the flush). A lost connection fails every group in flight (not known
+ * to be committed): every sync waiting is told, and each group's call's
+ * next sync. */
 #include "store/pg_private.h"
 
 #include <poll.h>
@@ -74,28 +105,127 @@ static Ccai_pg_sent *sent_pop(Ccai_pg *st)
     return e;
 }
 
-/* A group is answered: its waiters learn how it went; a failure nobody
- * waited for is told to the next sync. */
-static void group_done(Ccai_pg *st, Ccai_pg_sent *sync)
+static void sent_free(Ccai_pg_sent *e)
 {
-    ccai_status status = st->group_status;
-    const char *msg = st->group_msg;
-    if (status != CCAI_OK && !sync->waiters) {
-        st->unreported = status;
-        snprintf(st->unreported_msg, sizeof st->unreported_msg, "%s", msg);
-    } else if (status == CCAI_OK && sync->waiters && st->unreported != CCAI_OK) {
-        status = st->unreported;
-        msg = st->unreported_msg;
-        st->unreported = CCAI_OK;
+    if (e)
+        ccai_free(e->key);
+    ccai_free(e);
+}
+
+static bool same_key(const char *a, bool a_keyed, const char *b)
+{
+    return a_keyed ? b && strcmp(a, b) == 0 : !b;
+}
+
+/* A group of key failed: remembered for the next sync of its call (the
+ * first failure, the one that rolled its writes back). At most
+ * PG_FAULTS_MAX calls' failures are kept: beyond, the oldest is
+ * forgotten (a call that never asks again). */
+static void fault_add(Ccai_pg *st, const char *key, ccai_status status, const char *msg)
+{
+    Ccai_pg_fault **q = &st->faults;
+    for (; *q; q = &(*q)->next)
+        if (same_key((*q)->key, (*q)->keyed, key))
+            return;
+    size_t len = key ? strlen(key) : 0;
+    Ccai_pg_fault *f = Ccai_calloc(1, sizeof *f + len + 1);
+    if (!f)
+        return; /* out of memory: the call's next sync is not told */
+    f->status = status;
+    snprintf(f->msg, sizeof f->msg, "%s", msg);
+    f->keyed = key != NULL;
+    memcpy(f->key, key ? key : "", len + 1);
+    *q = f;
+    if (++st->n_faults > PG_FAULTS_MAX) {
+        Ccai_pg_fault *old = st->faults;
+        st->faults = old->next;
+        ccai_free(old);
+        st->n_faults--;
     }
+}
+
+/* What a sync of key (keyed false: of every write) is told now: the
+ * failure of its call's writes, or the first of any for an unkeyed one;
+ * each told fault is marked for fault_forget(). */
+static const Ccai_pg_fault *fault_tell(Ccai_pg *st, bool keyed, const char *key)
+{
+    const Ccai_pg_fault *first = NULL;
+    for (Ccai_pg_fault *f = st->faults; f; f = f->next) {
+        if (keyed && !same_key(f->key, f->keyed, key))
+            continue;
+        f->told = true;
+        if (!first)
+            first = f;
+    }
+    return first;
+}
+
+static void fault_forget(Ccai_pg *st)
+{
+    Ccai_pg_fault **q = &st->faults;
+    while (*q) {
+        Ccai_pg_fault *f = *q;
+        if (f->told) {
+            *q = f->next;
+            ccai_free(f);
+            st->n_faults--;
+        } else {
+            q = &f->next;
+        }
+    }
+}
+
+/* w learns how its call's writes went; all (a failed flush, a lost
+ * connection: what came before is not known to be durable) overrides. */
+static void waiter_tell(Ccai_pg *st, Ccai_pg_waiter *w, ccai_status all, const char *all_msg)
+{
+    const Ccai_pg_fault *f = fault_tell(st, w->keyed, w->key);
+    if (all != CCAI_OK) {
+        w->status = all;
+        snprintf(w->msg, sizeof w->msg, "%s", all_msg);
+    } else {
+        w->status = f ? f->status : CCAI_OK;
+        snprintf(w->msg, sizeof w->msg, "%s", f ? f->msg : "");
+    }
+    ready_push(st, w);
+}
+
+static void unflushed_clear(Ccai_pg *st)
+{
+    Ccai_pg_sent *e;
+    while ((e = st->unflushed) != NULL) {
+        st->unflushed = e->next;
+        sent_free(e);
+    }
+}
+
+/* A group is answered: its failure is its call's; the syncs waiting for
+ * it learn how their own call's writes went (a failure of another call's
+ * group is not theirs), a failure no sync of its call waited for is told
+ * to the next one. */
+static void group_done(Ccai_pg *st, Ccai_pg_sent *sync, bool lost)
+{
+    ccai_status all = CCAI_OK;
+    if (st->group_status != CCAI_OK) {
+        if (!sync->barrier)
+            fault_add(st, sync->key, st->group_status, st->group_msg);
+        /* The flush failed, or the connection is gone: the groups
+         * committed without a flush before are not known to be durable. */
+        if (sync->barrier || lost) {
+            all = st->group_status;
+            for (Ccai_pg_sent *e = st->unflushed; e; e = e->next)
+                fault_add(st, e->key, st->group_status, st->group_msg);
+        }
+    }
+    if (sync->durable)
+        unflushed_clear(st);
     Ccai_pg_waiter *w = sync->waiters;
     while (w) {
         Ccai_pg_waiter *next = w->next;
-        w->status = status;
-        snprintf(w->msg, sizeof w->msg, "%s", msg);
-        ready_push(st, w);
+        waiter_tell(st, w, all, st->group_msg);
         w = next;
     }
+    fault_forget(st);
     sync->waiters = NULL;
     st->group_status = CCAI_OK;
     st->group_msg[0] = '\0';
@@ -103,40 +233,39 @@ static void group_done(Ccai_pg *st, Ccai_pg_sent *sync)
 
 /* The connection is gone with writes in flight: none of them is known to
  * be committed (a COMMIT whose answer was lost may have been), so none is
- * claimed: every sync waiting is told CCAI_ERR_STORE, and a write sent
- * since the last sync fails the next one. */
+ * claimed: each group in flight, and the writes sent since the last sync,
+ * fail with CCAI_ERR_STORE, told to the syncs of their calls (those
+ * waiting now, or the next). */
 void Ccai_pg_pipe_fail_all(Ccai_pg *st, const char *why)
 {
     char msg[300];
     snprintf(msg, sizeof msg,
              "store: PostgreSQL: %s: the writes in flight are not known to be committed", why);
-    bool lost_writes = st->unsynced;
-    if (st->next_waiters) { /* waiting for the group not synced yet */
-        Ccai_pg_sent group = {.kind = PG_SENT_SYNC, .waiters = st->next_waiters};
-        st->next_waiters = NULL;
-        st->group_status = CCAI_ERR_STORE;
-        snprintf(st->group_msg, sizeof st->group_msg, "%s", msg);
-        group_done(st, &group);
-        lost_writes = false;
-    }
     Ccai_pg_sent *e;
     while ((e = sent_pop(st)) != NULL) {
-        if (e->kind == PG_SENT_WRITE)
-            lost_writes = true;
         if (e->kind == PG_SENT_SYNC) {
-            if (e->waiters) {
+            if (st->group_status == CCAI_OK) {
                 st->group_status = CCAI_ERR_STORE;
                 snprintf(st->group_msg, sizeof st->group_msg, "%s", msg);
-                group_done(st, e);
-                lost_writes = false;
             }
+            group_done(st, e, true);
         }
-        ccai_free(e);
+        sent_free(e);
     }
-    if (lost_writes) {
-        st->unreported = CCAI_ERR_STORE;
-        snprintf(st->unreported_msg, sizeof st->unreported_msg, "%s", msg);
+    if (st->unsynced || st->next_waiters) { /* the group not synced yet, what waits */
+        Ccai_pg_sent group = {
+            .kind = PG_SENT_SYNC, .waiters = st->next_waiters, .key = st->run_key, .durable = true};
+        st->next_waiters = NULL;
+        st->run_key = NULL;
+        st->group_status = CCAI_ERR_STORE;
+        snprintf(st->group_msg, sizeof st->group_msg, "%s", msg);
+        group_done(st, &group, true);
+        ccai_free(group.key);
     }
+    unflushed_clear(st);
+    st->async_groups = 0;
+    ccai_free(st->run_key); /* a run whose first write could not be sent */
+    st->run_key = NULL;
     st->unsynced = false;
     st->group_status = CCAI_OK;
     st->group_msg[0] = '\0';
@@ -171,15 +300,21 @@ static CCAI_MUST_CHECK ccai_status pipe_read(Ccai_pg *st, bool *progress)
             if (!ok)
                 return Ccai_pg_conn_lost(st, op, "the pipeline's answers are out of order");
             CCAI_DISCARD(sent_pop(st));
-            group_done(st, e);
-            ccai_free(e);
+            bool kept = !e->durable && st->group_status == CCAI_OK;
+            group_done(st, e, false);
+            if (kept) { /* committed, not flushed yet: until the turn's flush */
+                e->next = st->unflushed;
+                st->unflushed = e;
+            } else {
+                sent_free(e);
+            }
             continue;
         }
         if (progress)
             *progress = true;
         if (!r) { /* the end of this command's results */
             CCAI_DISCARD(sent_pop(st));
-            ccai_free(e);
+            sent_free(e);
             continue;
         }
         ExecStatusType es = PQresultStatus(r);
@@ -220,27 +355,82 @@ static CCAI_MUST_CHECK ccai_status pipe_flush(Ccai_pg *st, const char *op)
     return CCAI_OK;
 }
 
-/* End the group: its sync goes out, what waits for it is told when its
- * answer comes back. */
-static CCAI_MUST_CHECK ccai_status pipe_sync(Ccai_pg *st, const char *op)
+/* Send a statement of ours (no parameters) in the group. */
+static CCAI_MUST_CHECK ccai_status pipe_send(Ccai_pg *st, const char *op, const char *sql)
 {
     Ccai_pg_sent *e = Ccai_calloc(1, sizeof *e);
     if (!e)
         return Ccai_pg_fail_nomem(st, op);
+    if (!PQsendQueryParams(st->conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+        ccai_free(e);
+        return Ccai_pg_conn_lost(st, op, PQerrorMessage(st->conn));
+    }
+    e->kind = PG_SENT_WRITE;
+    e->op = op;
+    sent_push(st, e);
+    return CCAI_OK;
+}
+
+/* End the group: its sync goes out. A durable group is committed with
+ * synchronous_commit (its commit flushes the WAL, every commit before it
+ * included) and what waits is told when its answer comes back; the others
+ * (a call's run ended by another call's write) commit without waiting for
+ * the flush, their waiters wait for the turn's durable group. */
+static CCAI_MUST_CHECK ccai_status pipe_sync(Ccai_pg *st, const char *op, bool durable,
+                                             bool barrier)
+{
+    Ccai_pg_sent *e = Ccai_calloc(1, sizeof *e);
+    if (!e)
+        return Ccai_pg_fail_nomem(st, op);
+    ccai_status status = CCAI_OK;
+    if (!durable)
+        status = pipe_send(st, op, "SELECT set_config('synchronous_commit', 'off', true)");
+    else if (barrier)
+        status = pipe_send(st, op, "SELECT pg_logical_emit_message(true, 'ccai.flush', '')");
+    if (status != CCAI_OK) {
+        ccai_free(e);
+        return status;
+    }
     if (!PQpipelineSync(st->conn)) {
         ccai_free(e);
         return Ccai_pg_conn_lost(st, op, PQerrorMessage(st->conn));
     }
     e->kind = PG_SENT_SYNC;
     e->op = op;
-    e->waiters = st->next_waiters;
-    st->next_waiters = NULL;
+    e->key = st->run_key;
+    e->durable = durable;
+    e->barrier = barrier;
+    st->run_key = NULL;
+    if (durable) {
+        e->waiters = st->next_waiters;
+        st->next_waiters = NULL;
+        st->async_groups = 0;
+    } else {
+        st->async_groups++;
+    }
     sent_push(st, e);
     st->unsynced = false;
+    st->n_groups++;
     if (!Ccai_timer_active(&st->deadline))
         Ccai_timer_start(st->ctx, &st->deadline,
                          (uint64_t)st->statement_timeout_ms + PG_ANSWER_MARGIN_MS);
     return pipe_flush(st, op);
+}
+
+/* The turn ends (the tick, a read): the group being written is synced,
+ * and one durable commit covers the turn's groups: the last call's run
+ * itself when it is the turn's only group, else a flush of its own (a
+ * transactional WAL message: it writes no row, its commit flushes the WAL
+ * up to it), so that a failed last group cannot leave the others
+ * unflushed. */
+static CCAI_MUST_CHECK ccai_status pipe_end_turn(Ccai_pg *st, const char *op)
+{
+    ccai_status status = CCAI_OK;
+    if (st->unsynced)
+        status = pipe_sync(st, op, st->async_groups == 0, false);
+    if (status == CCAI_OK && st->async_groups > 0)
+        status = pipe_sync(st, op, true, true);
+    return status;
 }
 
 /* Before a statement that waits for its answer (a read, a write whose
@@ -251,7 +441,7 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_pipe_drain(Ccai_pg *st, const char *op)
 {
     if (!st->conn || PQpipelineStatus(st->conn) == PQ_PIPELINE_OFF)
         return CCAI_OK;
-    ccai_status status = st->unsynced ? pipe_sync(st, op) : CCAI_OK;
+    ccai_status status = pipe_end_turn(st, op);
     uint64_t deadline = Ccai_pg_answer_deadline(st);
     while (status == CCAI_OK && st->sent) {
         int f = PQflush(st->conn);
@@ -280,7 +470,7 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_pipe_drain(Ccai_pg *st, const char *op)
     return CCAI_OK;
 }
 
-ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
+ccai_status Ccai_pg_write(Ccai_pg *st, const char *key, const char *op, enum Ccai_pg_stmt_id id,
                           const Ccai_pg_params *p)
 {
     ccai_status status = Ccai_pg_ensure_conn(st, op);
@@ -288,14 +478,27 @@ ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
         return status;
     if (PQpipelineStatus(st->conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(st->conn))
         return Ccai_pg_conn_lost(st, op, PQerrorMessage(st->conn));
+    /* A write of another call than the group's ends that group first: a
+     * group is one call's run of writes (the rule at the top). */
+    bool new_run = !st->unsynced || !same_key(st->run_key, st->run_key != NULL, key);
+    char *run_key = NULL;
     bool prepare = !st->prepared[id];
     Ccai_pg_sent *e = Ccai_calloc(1, sizeof *e);
     Ccai_pg_sent *prep = prepare ? Ccai_calloc(1, sizeof *prep) : NULL;
-    if (!e || (prepare && !prep)) {
+    if (!e || (prepare && !prep) || (new_run && key && !(run_key = Ccai_strdup(key)))) {
         ccai_free(e);
         ccai_free(prep);
+        ccai_free(run_key);
         return Ccai_pg_fail_nomem(st, op);
     }
+    if (new_run && st->unsynced && (status = pipe_sync(st, op, false, false)) != CCAI_OK) {
+        ccai_free(e);
+        ccai_free(prep);
+        ccai_free(run_key);
+        return status;
+    }
+    if (new_run)
+        st->run_key = run_key;
     char name[16];
     snprintf(name, sizeof name, "ccai%d", (int)id);
     if (prepare) {
@@ -369,7 +572,8 @@ static void on_tick(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     Ccai_pg *st = ud;
-    if (st->conn && st->unsynced && pipe_sync(st, "pipelined write") != CCAI_OK) {
+    if (st->conn && (st->unsynced || st->async_groups) &&
+        pipe_end_turn(st, "pipelined write") != CCAI_OK) {
         /* Ccai_pg_conn_lost() failed what was in flight: told below. */
     }
     if (st->conn && st->sent && PQconsumeInput(st->conn))
@@ -425,24 +629,39 @@ ccai_status Ccai_pg_pipeline(Ccai_store *store, ccai_ctx *ctx)
     return CCAI_OK;
 }
 
+/* Whether a sync of call_id (NULL: of every write) has a failure to be
+ * told. */
+static bool fault_pending(const Ccai_pg *st, const char *call_id)
+{
+    for (const Ccai_pg_fault *f = st->faults; f; f = f->next)
+        if (!call_id || same_key(f->key, f->keyed, call_id))
+            return true;
+    return false;
+}
+
 /* Persist, then act: done fires once the groups sent so far are answered
- * (from the loop); at once when nothing is in flight. */
-CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, Ccai_store_done_fn done, void *ud)
+ * (from the loop), with the failure of call_id's writes (NULL: of any);
+ * at once when nothing is in flight nor to be told. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, const char *call_id,
+                                         Ccai_store_done_fn done, void *ud)
 {
     Ccai_pg *st = Ccai_pg_of(store);
-    if (!st->ctx || (!st->sent && !st->unsynced && st->unreported == CCAI_OK)) {
+    if (!st->ctx || (!st->sent && !st->unsynced && !fault_pending(st, call_id))) {
         done(CCAI_OK, ud);
         return CCAI_OK;
     }
-    Ccai_pg_waiter *w = Ccai_calloc(1, sizeof *w);
+    size_t len = call_id ? strlen(call_id) : 0;
+    Ccai_pg_waiter *w = Ccai_calloc(1, sizeof *w + len + 1);
     if (!w)
         return Ccai_pg_fail_nomem(st, "sync");
     w->done = done;
     w->ud = ud;
-    if (st->unsynced) {
-        /* The group being written: its sync goes at the loop's turn (the
-         * tick), with every write and every sync asked for meanwhile (group
-         * commit: one transaction for all of them). */
+    w->keyed = call_id != NULL;
+    memcpy(w->key, call_id ? call_id : "", len + 1);
+    if (st->unsynced || st->async_groups) {
+        /* The turn being written: its durable group goes at the loop's
+         * turn (the tick) or before a read, with the syncs asked for
+         * meanwhile. */
         Ccai_pg_waiter **q = &st->next_waiters;
         while (*q)
             q = &(*q)->next;
@@ -450,14 +669,12 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, Ccai_store_done_fn d
         return CCAI_OK;
     }
     if (!st->sent_tail) { /* nothing in flight: a failure not told yet */
-        w->status = st->unreported;
-        snprintf(w->msg, sizeof w->msg, "%s", st->unreported_msg);
-        st->unreported = CCAI_OK;
-        ready_push(st, w);
+        waiter_tell(st, w, CCAI_OK, "");
+        fault_forget(st);
         return CCAI_OK;
     }
-    /* The last thing sent is a sync: wait for it, after those already
-     * waiting (they fire in the order they were asked). */
+    /* The last thing sent is a durable sync: wait for it, after those
+     * already waiting (they fire in the order they were asked). */
     Ccai_pg_waiter **q = &st->sent_tail->waiters;
     while (*q)
         q = &(*q)->next;
@@ -478,4 +695,12 @@ void Ccai_pg_pipe_close(Ccai_pg *st)
     fire_ready(st);
     Ccai_timer_stop(st->ctx, &st->tick);
     Ccai_timer_stop(st->ctx, &st->deadline);
+    ccai_free(st->run_key);
+    st->run_key = NULL;
+    unflushed_clear(st);
+    for (Ccai_pg_fault *f = st->faults; f; f = st->faults) {
+        st->faults = f->next;
+        ccai_free(f);
+    }
+    st->n_faults = 0;
 }

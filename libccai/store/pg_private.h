@@ -64,6 +64,9 @@ extern const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT];
  * before the connection is deemed lost. */
 #define PG_ANSWER_MARGIN_MS 1000
 
+/* Failed groups kept for the next sync of their call, at most. */
+#define PG_FAULTS_MAX 256
+
 /* Pipelined writes (pg_pipe.c): what waits for a group's commit. */
 typedef struct Ccai_pg_waiter {
     struct Ccai_pg_waiter *next;
@@ -71,7 +74,19 @@ typedef struct Ccai_pg_waiter {
     void *ud;
     ccai_status status; /* once known */
     char msg[300];      /* its text when it failed */
+    bool keyed;         /* told the failures of key's writes only */
+    char key[];         /* the call's id (Ccai_store_sync_call()) */
 } Ccai_pg_waiter;
+
+/* A group that failed, not told to a sync of its call yet. */
+typedef struct Ccai_pg_fault {
+    struct Ccai_pg_fault *next;
+    ccai_status status;
+    char msg[300];
+    bool told; /* by the group being answered: dropped after it */
+    bool keyed;
+    char key[];
+} Ccai_pg_fault;
 
 /* What was sent in the pipeline, in order, waiting for its answer. */
 typedef enum { PG_SENT_PREPARE, PG_SENT_WRITE, PG_SENT_SYNC } Ccai_pg_sent_kind;
@@ -81,6 +96,9 @@ typedef struct Ccai_pg_sent {
     enum Ccai_pg_stmt_id id;
     const char *op;          /* static text */
     Ccai_pg_waiter *waiters; /* PG_SENT_SYNC: the syncs waiting for it */
+    char *key;               /* PG_SENT_SYNC: the call whose group it ends, or NULL */
+    bool durable;            /* PG_SENT_SYNC: committed with synchronous_commit (the others: off) */
+    bool barrier;            /* PG_SENT_SYNC: the turn's flush, a group of no write of ours */
 } Ccai_pg_sent;
 
 typedef struct Ccai_pg {
@@ -106,11 +124,15 @@ typedef struct Ccai_pg {
     int watched_events;
     Ccai_pg_sent *sent, *sent_tail; /* in flight, oldest first */
     bool unsynced;                  /* writes sent since the last sync */
+    char *run_key;                  /* ... all of this call (NULL: of no call) */
     Ccai_pg_waiter *next_waiters;   /* the syncs waiting for the group of those writes */
     ccai_status group_status;       /* of the group being answered */
     char group_msg[300];
-    ccai_status unreported; /* a failed group no sync was told of yet */
-    char unreported_msg[300];
+    size_t async_groups;     /* groups sent since the last durable one */
+    Ccai_pg_sent *unflushed; /* groups committed without a flush since the last durable one */
+    Ccai_pg_fault *faults;   /* failed groups no sync of their call was told of yet */
+    size_t n_faults;
+    size_t n_groups;                    /* groups (transactions) sent (describe) */
     Ccai_pg_waiter *ready, *ready_tail; /* completions to fire from the loop */
     Ccai_timer tick;                    /* sends the group's sync, fires the ready */
     Ccai_timer deadline;                /* the answers of the oldest group are late */
@@ -139,11 +161,13 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_fail_nomem(Ccai_pg *st, const char *op);
 /* Whether the store pipelines its writes (Ccai_pg_pipeline()) now: not
  * inside an explicit transaction. */
 CCAI_MUST_CHECK bool Ccai_pg_pipelined(const Ccai_pg *st);
-/* Send write id with p in the pipeline and return once it is sent
- * (CCAI_OK) or failed at once; its answer is read from the loop, and its
- * failure fails its group (store.h: persist, then act). */
-CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
-                                          const Ccai_pg_params *p);
+/* Send write id with p, a write of call key (NULL: of no call), in the
+ * pipeline and return once it is sent (CCAI_OK) or failed at once; its
+ * answer is read from the loop, and its failure fails its group (the
+ * call's run of writes: pg_pipe.c), told to the call's next sync (store.h:
+ * persist, then act). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *key, const char *op,
+                                          enum Ccai_pg_stmt_id id, const Ccai_pg_params *p);
 /* Run statement id with p (one round trip, once the pipelined writes in
  * flight are answered; inside an explicit transaction
  * a savepoint makes a failure undo this statement alone). *ret: the rows
@@ -184,7 +208,8 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_pipe_drain(Ccai_pg *st, const char *op);
 /* The store goes: what was accepted is committed, every sync told. */
 void Ccai_pg_pipe_close(Ccai_pg *st);
 /* The backend's sync() (store.h: persist, then act). */
-CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, Ccai_store_done_fn done, void *ud);
+CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, const char *call_id,
+                                         Ccai_store_done_fn done, void *ud);
 
 /* Rows: a copy of a column (NULL stays NULL; false on out of memory), a
  * jsonb column made compact, an integer (NULL reads as 0). */
