@@ -15,7 +15,8 @@
  *              three writes and a sync, one group: one transaction), until
  *              it is committed
  *   turns x50  the same for 50 calls at once, each waiting for its own
- *              commit (pipelined: the groups of a loop turn commit together)
+ *              commit (pipelined: each call's writes are its own group, a
+ *              transaction; the turn's groups share one WAL flush)
  *   burst      messages appended one after the other, one sync at the end
  *   claim      a job enqueued, claimed, done (three commits)
  *   get        a call read by id
@@ -75,10 +76,11 @@ static void on_done(ccai_status status, void *ud)
     p->latency = bench_now_ms() - p->started;
 }
 
-/* Ask for the commit of what was written: p fires when it is. */
-static int want_commit(Ccai_store *s, pending *p)
+/* Ask for the commit of what was written (of call_id's writes: NULL, of
+ * all): p fires when it is. */
+static int want_commit(Ccai_store *s, const char *call_id, pending *p)
 {
-    return check(Ccai_store_sync(s, on_done, p), s, "sync");
+    return check(Ccai_store_sync_call(s, call_id, on_done, p), s, "sync");
 }
 
 /* Run the loop until every one of ps fired: 0 when all committed. */
@@ -97,7 +99,7 @@ static int wait_commits(Ccai_store *s, pending *ps, int n)
 static int commit_now(Ccai_store *s)
 {
     pending p = {0, CCAI_OK, bench_now_ms(), 0};
-    return want_commit(s, &p) == 0 ? wait_commits(s, &p, 1) : -1;
+    return want_commit(s, NULL, &p) == 0 ? wait_commits(s, &p, 1) : -1;
 }
 
 static int new_call(Ccai_store *s, Ccai_store_call *c, int i)
@@ -187,7 +189,7 @@ static void run(Ccai_store *s, int n, result *r)
                  check(Ccai_store_message_append(s, calls[k].id, &bot, NULL), s, "append") == 0 &&
                  check(Ccai_store_call_update(s, &calls[k]), s, "update") == 0 &&
                  (pipelined || check(Ccai_store_commit(s), s, "commit") == 0) &&
-                 want_commit(s, &ps[k]) == 0;
+                 want_commit(s, calls[k].id, &ps[k]) == 0;
         }
         ok = ok && wait_commits(s, ps, K) == 0;
         for (int k = 0; ok && k < K && round * K + k < n; k++)

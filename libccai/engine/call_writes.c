@@ -405,7 +405,7 @@ static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *te
     /* From the request to the backend's word that what came before is
      * committed: the time an act waits for durability. */
     p->sp = Ccai_span_child(c->span, "store_sync", CCAI_SPAN_CLIENT);
-    ccai_status st = Ccai_store_sync(store, on_committed, p);
+    ccai_status st = Ccai_store_sync_call(store, c->row.id, on_committed, p);
     if (st != CCAI_OK) {
         Ccai_span_end_st(p->sp, st);
         pending_unlink(p);

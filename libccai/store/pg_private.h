@@ -1,7 +1,7 @@
 /* What the parts of the PostgreSQL backend share (store/pg.c: the
  * connection, waiting for answers, errors, migrating, the backend's table;
- * pg_schema.c: the migrations and every statement's SQL; pg_rows.c: the
- * rows). Nothing outside store/pg*.c includes it. */
+ * pg_pipe.c: the pipelined writes, their groups and syncs; pg_schema.c: the migrations and every
+ * statement's SQL; pg_rows.c: the rows). Nothing outside store/pg*.c includes it. */
 #ifndef CCAI_STORE_PG_PRIVATE_H
 #define CCAI_STORE_PG_PRIVATE_H
 
@@ -44,7 +44,7 @@ enum Ccai_pg_stmt_id {
     PG_PHRASES_GET,
     PG_PHRASES_PUT,
     PG_HEALTH,
-    /* Pipelined writes (pg.c): CALL_UPDATE failing (CC409, CC404) instead
+    /* Pipelined writes (pg_pipe.c): CALL_UPDATE failing (CC409, CC404) instead
      * of answering "no row", so that the failure aborts the group of
      * writes it was sent in. */
     PG_CALL_UPDATE_PIPE,
@@ -60,14 +60,33 @@ extern const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT];
 /* The columns of a call as the statements select them (read_call). */
 #define PG_CALL_NCOLS 21
 
-/* Pipelined writes (pg.c): what waits for a group's commit. */
+/* Beyond the statement timeout, how long an answer may take to arrive
+ * before the connection is deemed lost. */
+#define PG_ANSWER_MARGIN_MS 1000
+
+/* Failed groups kept for the next sync of their call, at most. */
+#define PG_FAULTS_MAX 256
+
+/* Pipelined writes (pg_pipe.c): what waits for a group's commit. */
 typedef struct Ccai_pg_waiter {
     struct Ccai_pg_waiter *next;
     Ccai_store_done_fn done;
     void *ud;
     ccai_status status; /* once known */
     char msg[300];      /* its text when it failed */
+    bool keyed;         /* told the failures of key's writes only */
+    char key[];         /* the call's id (Ccai_store_sync_call()) */
 } Ccai_pg_waiter;
+
+/* A group that failed, not told to a sync of its call yet. */
+typedef struct Ccai_pg_fault {
+    struct Ccai_pg_fault *next;
+    ccai_status status;
+    char msg[300];
+    bool told; /* by the group being answered: dropped after it */
+    bool keyed;
+    char key[];
+} Ccai_pg_fault;
 
 /* What was sent in the pipeline, in order, waiting for its answer. */
 typedef enum { PG_SENT_PREPARE, PG_SENT_WRITE, PG_SENT_SYNC } Ccai_pg_sent_kind;
@@ -77,6 +96,9 @@ typedef struct Ccai_pg_sent {
     enum Ccai_pg_stmt_id id;
     const char *op;          /* static text */
     Ccai_pg_waiter *waiters; /* PG_SENT_SYNC: the syncs waiting for it */
+    char *key;               /* PG_SENT_SYNC: the call whose group it ends, or NULL */
+    bool durable;            /* PG_SENT_SYNC: committed with synchronous_commit (the others: off) */
+    bool barrier;            /* PG_SENT_SYNC: the turn's flush, a group of no write of ours */
 } Ccai_pg_sent;
 
 typedef struct Ccai_pg {
@@ -102,11 +124,15 @@ typedef struct Ccai_pg {
     int watched_events;
     Ccai_pg_sent *sent, *sent_tail; /* in flight, oldest first */
     bool unsynced;                  /* writes sent since the last sync */
+    char *run_key;                  /* ... all of this call (NULL: of no call) */
     Ccai_pg_waiter *next_waiters;   /* the syncs waiting for the group of those writes */
     ccai_status group_status;       /* of the group being answered */
     char group_msg[300];
-    ccai_status unreported; /* a failed group no sync was told of yet */
-    char unreported_msg[300];
+    size_t async_groups;     /* groups sent since the last durable one */
+    Ccai_pg_sent *unflushed; /* groups committed without a flush since the last durable one */
+    Ccai_pg_fault *faults;   /* failed groups no sync of their call was told of yet */
+    size_t n_faults;
+    size_t n_groups;                    /* groups (transactions) sent (describe) */
     Ccai_pg_waiter *ready, *ready_tail; /* completions to fire from the loop */
     Ccai_timer tick;                    /* sends the group's sync, fires the ready */
     Ccai_timer deadline;                /* the answers of the oldest group are late */
@@ -135,11 +161,13 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_fail_nomem(Ccai_pg *st, const char *op);
 /* Whether the store pipelines its writes (Ccai_pg_pipeline()) now: not
  * inside an explicit transaction. */
 CCAI_MUST_CHECK bool Ccai_pg_pipelined(const Ccai_pg *st);
-/* Send write id with p in the pipeline and return once it is sent
- * (CCAI_OK) or failed at once; its answer is read from the loop, and its
- * failure fails its group (store.h: persist, then act). */
-CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
-                                          const Ccai_pg_params *p);
+/* Send write id with p, a write of call key (NULL: of no call), in the
+ * pipeline and return once it is sent (CCAI_OK) or failed at once; its
+ * answer is read from the loop, and its failure fails its group (the
+ * call's run of writes: pg_pipe.c), told to the call's next sync (store.h:
+ * persist, then act). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *key, const char *op,
+                                          enum Ccai_pg_stmt_id id, const Ccai_pg_params *p);
 /* Run statement id with p (one round trip, once the pipelined writes in
  * flight are answered; inside an explicit transaction
  * a savepoint makes a failure undo this statement alone). *ret: the rows
@@ -148,6 +176,41 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_write(Ccai_pg *st, const char *op, enum Ccai
  * a refused value, BUSY for a lock or the statement timeout, STORE). */
 CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_pg_stmt_id id,
                                         const Ccai_pg_params *p, PGresult **ret);
+/* The connection (pg.c) --------------------------------------------------- */
+
+/* The connection is gone or unusable: forgotten (the next operation
+ * connects again), the failure kept for the readiness check, the
+ * pipelined writes in flight failed. Returns CCAI_ERR_STORE. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_conn_lost(Ccai_pg *st, const char *op, const char *why);
+/* A failed statement's status (from its SQLSTATE) and text. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_result_fail(Ccai_pg *st, const char *op, const PGresult *r);
+/* Wait until fd is ready for events or the deadline (monotonic ms)
+ * passes: false then. */
+CCAI_MUST_CHECK bool Ccai_pg_wait_fd(int fd, short events, uint64_t deadline);
+/* When an answer asked now is late: the statement timeout and a margin. */
+CCAI_MUST_CHECK uint64_t Ccai_pg_answer_deadline(const Ccai_pg *st);
+/* The connection, opened again after a loss (never inside a transaction). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_ensure_conn(Ccai_pg *st, const char *op);
+/* SQL without parameters (several statements allowed), one round trip. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_exec_sql(Ccai_pg *st, const char *op, const char *sql);
+
+/* The pipeline (pg_pipe.c) ------------------------------------------------ */
+
+/* The connection is gone: every sync waiting is told, the writes sent
+ * since the last one fail the next sync. */
+void Ccai_pg_pipe_fail_all(Ccai_pg *st, const char *why);
+/* A new connection of a pipelined store: its per-connection function,
+ * its socket watched. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_pipe_prepare_conn(Ccai_pg *st);
+/* Every write sent answered (bounded by the statement timeout), the
+ * connection out of pipeline mode: before a statement that waits. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_pipe_drain(Ccai_pg *st, const char *op);
+/* The store goes: what was accepted is committed, every sync told. */
+void Ccai_pg_pipe_close(Ccai_pg *st);
+/* The backend's sync() (store.h: persist, then act). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, const char *call_id,
+                                         Ccai_store_done_fn done, void *ud);
+
 /* Rows: a copy of a column (NULL stays NULL; false on out of memory), a
  * jsonb column made compact, an integer (NULL reads as 0). */
 CCAI_MUST_CHECK bool Ccai_pg_dup(const PGresult *r, int row, int col, char **out);

@@ -110,7 +110,7 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_call_insert(Ccai_store *store, Ccai_store_ca
         Ccai_pg_text(&p, NULL);
     /* Pipelined: a second call of the same id fails the group (CONFLICT). */
     ccai_status status = Ccai_pg_pipelined(st)
-                             ? Ccai_pg_write(st, "insert call", PG_CALL_INSERT, &p)
+                             ? Ccai_pg_write(st, id, "insert call", PG_CALL_INSERT, &p)
                              : Ccai_pg_run(st, "insert call", PG_CALL_INSERT, &p, NULL);
     if (status == CCAI_ERR_CONFLICT)
         return Ccai_pg_fail(st, status, "store: insert call: call %s already exists", id);
@@ -134,7 +134,7 @@ static CCAI_MUST_CHECK ccai_status call_write(Ccai_pg *st, enum Ccai_pg_stmt_id 
      * waits for its answer: it is how the engine's heartbeat learns that
      * another writer changed the call (engine/call.c, Ccai_call_touch). */
     if (id == PG_CALL_UPDATE && Ccai_pg_pipelined(st)) {
-        ccai_status status = Ccai_pg_write(st, op, PG_CALL_UPDATE_PIPE, p);
+        ccai_status status = Ccai_pg_write(st, c->id, op, PG_CALL_UPDATE_PIPE, p);
         if (status == CCAI_OK) {
             c->row_version++;
             c->updated_at = now;
@@ -406,7 +406,7 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_message_append(Ccai_store *store, const char
      * messages in the order it applies the writes, which is the order they
      * were sent. */
     if (!ret_seq && Ccai_pg_pipelined(st))
-        return Ccai_pg_write(st, "append message", PG_MESSAGE_APPEND, &p);
+        return Ccai_pg_write(st, call_id, "append message", PG_MESSAGE_APPEND, &p);
     PGresult *r = NULL;
     ccai_status status = Ccai_pg_run(st, "append message", PG_MESSAGE_APPEND, &p, &r);
     if (status == CCAI_ERR_NOT_FOUND)
@@ -896,7 +896,7 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_phrases_put(Ccai_store *store, const char *l
     Ccai_pg_text(&p, model);
     Ccai_pg_int(&p, Ccai_wall_ms());
     if (Ccai_pg_pipelined(st))
-        return Ccai_pg_write(st, "store phrase translation", PG_PHRASES_PUT, &p);
+        return Ccai_pg_write(st, NULL, "store phrase translation", PG_PHRASES_PUT, &p);
     PGresult *r = NULL;
     ccai_status status = Ccai_pg_run(st, "store phrase translation", PG_PHRASES_PUT, &p, &r);
     PQclear(r);

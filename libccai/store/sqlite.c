@@ -437,9 +437,11 @@ static CCAI_MUST_CHECK ccai_status sqlite_describe(Ccai_store *store, json_t *do
 }
 
 /* Every write was committed when it returned: what was accepted is durable. */
-static CCAI_MUST_CHECK ccai_status sqlite_sync(Ccai_store *store, Ccai_store_done_fn done, void *ud)
+static CCAI_MUST_CHECK ccai_status sqlite_sync(Ccai_store *store, const char *call_id,
+                                               Ccai_store_done_fn done, void *ud)
 {
     CCAI_UNUSED(store);
+    CCAI_UNUSED(call_id);
     done(CCAI_OK, ud);
     return CCAI_OK;
 }

@@ -70,9 +70,15 @@ ccai_status Ccai_store_describe(Ccai_store *st, json_t **ret)
 
 ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud)
 {
+    return Ccai_store_sync_call(st, NULL, done, ud);
+}
+
+ccai_status Ccai_store_sync_call(Ccai_store *st, const char *call_id, Ccai_store_done_fn done,
+                                 void *ud)
+{
     if (!st || !done)
         return CCAI_ERR_INVALID_ARG;
-    return st->backend->sync(st, done, ud);
+    return st->backend->sync(st, call_id, done, ud);
 }
 
 bool Ccai_store_writes_durable(const Ccai_store *st)

@@ -22,6 +22,9 @@
  *    fires exactly once, when every write accepted before the call is
  *    committed (CCAI_OK) or when one of them failed for good (its status;
  *    the writes after it are dropped). A call that fails fires nothing.
+ *    Ccai_store_sync_call(st, call_id, ...) fires at the same moment but
+ *    tells only the failure of call_id's own writes: a call's failure never
+ *    fails another call's acts.
  * 3. The engine acts on a change (tells the host, speaks, answers a
  *    webhook, starts a job) only from such a completion: the one place is
  *    Ccai_call_after_commit() (engine/engine.h).
@@ -30,8 +33,8 @@
  * engine acts at once, as it always did. An asynchronous backend
  * (PostgreSQL pipelined, store/pg.c) pipelines the writes and fires done
  * from the loop when the commit's result comes back; a write that fails
- * there fails the writes committed with it (its group: pg.c), told to the
- * syncs waiting for them. Its reads stay synchronous: they wait for the
+ * there fails the writes committed with it (its group: its call's run of
+ * writes, pg_pipe.c), told to the syncs of that call. Its reads stay synchronous: they wait for the
  * writes in flight to be answered first (answering them from what it keeps
  * of the calls this context owns needs the leases of issue 14). */
 #ifndef CCAI_STORE_STORE_H
@@ -94,6 +97,14 @@ CCAI_MUST_CHECK ccai_status Ccai_store_describe(Ccai_store *st, json_t **ret);
  * CCAI_ERR_INVALID_ARG, CCAI_ERR_NOMEM (done does not fire). */
 typedef void (*Ccai_store_done_fn)(ccai_status status, void *ud);
 CCAI_MUST_CHECK ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud);
+/* The same for one call (the engine's: each call waits for its own acts).
+ * done fires at the same moment, but its status is the failure of one of
+ * call_id's own writes only (the writes of other calls, or of no call, may
+ * have failed: not this call's concern; pg_pipe.c commits each call's run
+ * of writes in its own transaction). call_id NULL: as Ccai_store_sync(),
+ * every write's failure. Statuses as Ccai_store_sync(). */
+CCAI_MUST_CHECK ccai_status Ccai_store_sync_call(Ccai_store *st, const char *call_id,
+                                                 Ccai_store_done_fn done, void *ud);
 /* Whether a write is committed when it returns CCAI_OK (SQLite): the engine
  * may then act at once, without waiting for sync(). */
 CCAI_MUST_CHECK bool Ccai_store_writes_durable(const Ccai_store *st);
@@ -397,7 +408,8 @@ struct Ccai_store_backend {
     const char *(*location)(const Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*describe)(Ccai_store *st, json_t *doc);
     int (*schema_version)(Ccai_store *st);
-    CCAI_MUST_CHECK ccai_status (*sync)(Ccai_store *st, Ccai_store_done_fn done, void *ud);
+    CCAI_MUST_CHECK ccai_status (*sync)(Ccai_store *st, const char *call_id,
+                                        Ccai_store_done_fn done, void *ud);
     CCAI_MUST_CHECK ccai_status (*check_write)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*can_write)(Ccai_store *st);
     const char *(*failure)(const Ccai_store *st);

@@ -19,6 +19,7 @@
 #include "support/api_http.h"
 #include "support/pg_server.h"
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -212,6 +213,143 @@ static void test_killed_mid_write(void **state)
     ccai_config_free(cfg);
 }
 
+/* A chat, its call id in id (37 bytes). */
+static void new_chat(ccai_ctx *ctx, char *id)
+{
+    api_answer a = post(ctx, "/chat", "{}");
+    assert_int_equal(a.status, 200);
+    const char *idp = strstr(a.body, "\"call_id\":\"");
+    assert_non_null(idp);
+    snprintf(id, 37, "%.36s", idp + 11);
+}
+
+/* The texts an answer says, appended to out (one a line). */
+static void said_texts(const api_answer *a, char *out, size_t n)
+{
+    json_t *doc = json_loads(a->body, 0, NULL);
+    assert_non_null(doc);
+    size_t i;
+    json_t *say;
+    json_array_foreach(json_object_get(doc, "say"), i, say)
+    {
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s\n", json_string_value(json_object_get(say, "text")));
+    }
+    json_decref(doc);
+}
+
+static long count_of(PGconn *db, const char *sql, const char *id)
+{
+    const char *v[1] = {id};
+    PGresult *r = PQexecParams(db, sql, 1, NULL, v, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+/* Two live chats in one context, a turn of each in the same turn of the
+ * loop (their writes pipelined together); call A's row is changed behind
+ * its back by another writer (another instance) while A's turn is
+ * written, so A's row update is stale and A's writes of that turn are
+ * rolled back. A's failure is A's alone: B's turn is committed, and B's
+ * client gets the bot's reply (the act that waited for the commit), which
+ * is stored after B's words. (A meets the stored state again, as the
+ * engine does on a conflict; its request is answered.) */
+static void test_stale_call_isolated(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    ccai_config *cfg = NULL;
+    ccai_ctx *ctx = make_ctx(&cfg, dsn);
+    char a_id[37], b_id[37], a_path[64], b_path[64];
+    new_chat(ctx, a_id);
+    new_chat(ctx, b_id);
+    snprintf(a_path, sizeof a_path, "/chat/%s", a_id);
+    snprintf(b_path, sizeof b_path, "/chat/%s", b_id);
+    PGconn *admin = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(admin), CONNECTION_OK);
+    static const char n_messages[] = "SELECT count(*) FROM messages WHERE call_id = $1";
+    long b_before = count_of(admin, n_messages, b_id);
+    /* Another writer changes A's row while A's turn is written (after the
+     * touch that checks the row version at the turn's start, before the
+     * turn's row update): a trigger does it when A's message is inserted. */
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE meddled (n int); "
+             "CREATE FUNCTION meddle() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN "
+             "IF NOT EXISTS (SELECT 1 FROM meddled) THEN INSERT INTO meddled VALUES (1); "
+             "UPDATE calls SET row_version = row_version + 1 WHERE id = NEW.call_id; END IF; "
+             "RETURN NEW; END $f$; "
+             "CREATE TRIGGER meddle AFTER INSERT ON messages FOR EACH ROW "
+             "WHEN (NEW.call_id = '%s') EXECUTE FUNCTION meddle()",
+             a_id);
+    PGresult *r = PQexec(admin, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+
+    /* Both requests before the loop turns: their writes go out in the same
+     * turn of the loop. */
+    static const char body[] = "{\"text\":\"Hello, I had a car accident.\"}";
+    const ccai_http_header h[1] = {{"Content-Type", "application/json"}};
+    ccai_http_request ra = {
+        CCAI_HTTP_REQUEST_VERSION, "POST", a_path, NULL, h, 1, body, strlen(body), "127.0.0.1"};
+    ccai_http_request rb = ra;
+    rb.path = b_path;
+    api_answer aa, ab;
+    memset(&aa, 0, sizeof aa);
+    memset(&ab, 0, sizeof ab);
+    ccai_http_exchange *xa = NULL, *xb = NULL;
+    assert_int_equal(ccai_ctx_http(ctx, &ra, api_on_answer, &aa, &xa), CCAI_OK);
+    assert_int_equal(ccai_ctx_http(ctx, &rb, api_on_answer, &ab, &xb), CCAI_OK);
+    for (int i = 0; i < 1000 && (aa.calls == 0 || ab.calls == 0); i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(aa.calls, 1); /* A's request is answered too */
+    assert_int_equal(ab.calls, 1);
+    assert_int_equal(ab.status, 200);
+
+    /* B's client gets the bot's reply to its turn (asking for more until
+     * the bot listens), and that reply is stored after B's words. */
+    char said[4096] = "";
+    said_texts(&ab, said, sizeof said);
+    char next_path[80];
+    snprintf(next_path, sizeof next_path, "%s/next", b_path);
+    for (int i = 0; i < 5 && !strstr(ab.body, "\"listening\":true"); i++) {
+        ab = post(ctx, next_path, "{}");
+        assert_int_equal(ab.status, 200);
+        said_texts(&ab, said, sizeof said);
+    }
+    /* The reply's message is stored from the loop (pipelined): waited for. */
+    const char *v[1] = {b_id};
+    for (int i = 0;; i++) {
+        r = PQexecParams(admin,
+                         "SELECT content FROM messages WHERE call_id = $1 AND persona = "
+                         "'assistant' AND seq > (SELECT seq FROM messages WHERE call_id = $1 "
+                         "AND persona = 'human' AND content = 'Hello, I had a car accident.') "
+                         "ORDER BY seq",
+                         1, NULL, v, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        if (PQntuples(r) >= 1 || i == 200)
+            break;
+        PQclear(r);
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    }
+    assert_true(PQntuples(r) >= 1);
+    char reply[600];
+    snprintf(reply, sizeof reply, "%s\n", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    assert_true(count_of(admin, n_messages, b_id) > b_before);
+    assert_non_null(strstr(said, reply));
+    r = PQexec(admin, "SELECT count(*) FROM meddled"); /* A was made stale */
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    PQfinish(admin);
+    ccai_poll_free(g_poll);
+    ccai_config_free(cfg);
+}
+
 int main(void)
 {
     int rc = pg_server_start(&g_pg, false);
@@ -225,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_conversation_stored),
         cmocka_unit_test(test_readiness_outage),
         cmocka_unit_test(test_killed_mid_write),
+        cmocka_unit_test(test_stale_call_isolated),
     };
     rc = cmocka_run_group_tests_name("http-postgresql", tests, NULL, NULL);
     pg_server_stop(&g_pg);

@@ -900,9 +900,11 @@ static size_t deferred_n;
 
 static size_t deferred_calls; /* syncs asked, ever */
 
-static ccai_status deferred_sync(Ccai_store *st, Ccai_store_done_fn done, void *ud)
+static ccai_status deferred_sync(Ccai_store *st, const char *call_id, Ccai_store_done_fn done,
+                                 void *ud)
 {
     (void)st;
+    (void)call_id;
     assert_true(deferred_n < 32);
     deferred_q[deferred_n++] = (pending_sync){done, ud};
     deferred_calls++;

@@ -2140,6 +2140,105 @@ static void test_pg_pipeline_failure(void **state)
     Ccai_store_close(st);
 }
 
+/* Two calls written in the same turn of the loop, one of them stale
+ * (another writer changed its row): the stale call's failure is its own.
+ * The other call's writes, before and after the stale one, are committed
+ * and the sync asked for that call is OK; the stale call's sync is told
+ * the conflict, with its text, and its writes of that turn (sent with the
+ * stale update) are rolled back. */
+static json_int_t groups_sent(Ccai_store *st)
+{
+    json_t *doc = NULL;
+    assert_int_equal(Ccai_store_describe(st, &doc), CCAI_OK);
+    json_int_t n = json_integer_value(json_object_get(doc, "pipelined_groups"));
+    json_decref(doc);
+    return n;
+}
+
+static void test_pg_pipeline_failure_isolated(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    Ccai_store_call a, b, stale;
+    call_init(&a, "call-a", "+15550004", "{}", 0);
+    call_init(&b, "call-b", "+15550005", "{}", 0);
+    assert_int_equal(Ccai_store_call_insert(st, &a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_insert(st, &b), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &a), CCAI_OK); /* version 2 */
+    assert_int_equal(settle(st), CCAI_OK);
+    call_init(&stale, "call-a", "+15550004", "{}", 0);
+    stale.row_version = 1;
+
+    Ccai_store_message b1 = msg("human", "b before"), b2 = msg("assistant", "b after");
+    Ccai_store_message a1 = msg("human", "a stale");
+    json_int_t groups = groups_sent(st);
+    assert_int_equal(Ccai_store_message_append(st, "call-b", &b1, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &b), CCAI_OK);
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &a1, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &stale), CCAI_OK); /* sent: stale */
+    assert_int_equal(Ccai_store_message_append(st, "call-b", &b2, NULL), CCAI_OK);
+    sync_seen seen_b = {0, CCAI_ERR_INTERNAL}, seen_a = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &seen_b), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &seen_a), CCAI_OK);
+    for (int i = 0; (seen_a.calls == 0 || seen_b.calls == 0) && i < 3000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen_b.calls, 1);
+    assert_int_equal(seen_b.status, CCAI_OK);
+    assert_int_equal(seen_a.calls, 1);
+    assert_int_equal(seen_a.status, CCAI_ERR_CONFLICT);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "call call-a was changed by another writer "
+                                                  "(row version 2, expected 1)"));
+    /* B's run, A's, B's again: three transactions, and the turn's flush. */
+    assert_int_equal(groups_sent(st) - groups, 4);
+
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-b", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "content")),
+                        "b after");
+    json_decref(arr);
+    assert_int_equal(Ccai_store_messages_json(st, "call-a", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-b", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 2);
+    Ccai_store_call_free(g);
+    assert_int_equal(Ccai_store_call_get(st, "call-a", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 2);
+    Ccai_store_call_free(g);
+
+    /* Told once: the next sync of either call is OK. */
+    assert_int_equal(Ccai_store_message_append(st, "call-b", &b1, NULL), CCAI_OK);
+    seen_a = seen_b = (sync_seen){0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &seen_a), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &seen_b), CCAI_OK);
+    for (int i = 0; (seen_a.calls == 0 || seen_b.calls == 0) && i < 3000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen_a.status, CCAI_OK);
+    assert_int_equal(seen_b.status, CCAI_OK);
+
+    /* The stale call's writes last in the turn (the turn's last group
+     * fails): the other's are committed all the same. */
+    stale.row_version = 1;
+    assert_int_equal(Ccai_store_call_update(st, &b), CCAI_OK); /* version 3 */
+    assert_int_equal(Ccai_store_call_update(st, &stale), CCAI_OK);
+    seen_a = seen_b = (sync_seen){0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &seen_a), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &seen_b), CCAI_OK);
+    for (int i = 0; (seen_a.calls == 0 || seen_b.calls == 0) && i < 3000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen_a.status, CCAI_ERR_CONFLICT);
+    assert_int_equal(seen_b.status, CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(st, "call-b", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 3);
+    Ccai_store_call_free(g);
+    Ccai_store_call_clear(&stale);
+    Ccai_store_call_clear(&b);
+    Ccai_store_call_clear(&a);
+    Ccai_store_close(st);
+}
+
 /* PostgreSQL killed (pg_ctl stop -m immediate) with writes in flight:
  * they wait on the server for a lock another session holds, so none can
  * have been committed; the sync is told CCAI_ERR_STORE, none of them is
@@ -2237,6 +2336,7 @@ static int main_postgresql(bool pipeline)
             cmocka_unit_test(test_phrases),
             cmocka_unit_test(test_pg_pipeline_many),
             cmocka_unit_test(test_pg_pipeline_failure),
+            cmocka_unit_test(test_pg_pipeline_failure_isolated),
             cmocka_unit_test(test_pg_pipeline_killed),
         };
         rc = cmocka_run_group_tests_name("store-postgresql-pipeline", tests, NULL, NULL);
