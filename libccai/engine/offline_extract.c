@@ -714,6 +714,33 @@ static size_t replaced_from(const Ccai_offline *o, size_t b, size_t corr)
     return k;
 }
 
+/* "Hi, good morning, how are you? Look, ...", "Bonsoir madame", "Hola qué
+ * tal, oiga": greetings and small talk ([greeting], [smalltalk]) at the
+ * start of a clause are no value ("good morning" is no time, "Bonsoir
+ * madame" no description). Taken after the names ("Hi, Dana Whitfield
+ * here" needs its greeting). */
+static void mask_small_talk(Ccai_offline *o)
+{
+    static const char *const sec[] = {"greeting", "smalltalk"};
+    bool start = true;
+    for (size_t i = 0; i < o->ntok;) {
+        start = start || Ccai_ofl_clause_break(o, i);
+        size_t m = 0;
+        for (size_t k = 0; start && !o->mask[i] && k < CCAI_ARRAY_SIZE(sec) && !m; k++)
+            m = Ccai_ofl_sec_at(o, sec[k], i, o->ntok);
+        if (m) {
+            for (size_t k = i; k < i + m; k++)
+                o->mask[k] = true;
+            i += m;
+            continue;
+        }
+        /* "hi um, yes, hello": hesitations and words that say nothing
+         * alone between them keep the clause start */
+        start = start && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_filler(o, i));
+        i++;
+    }
+}
+
 void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
                           size_t ns)
 {
@@ -825,6 +852,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
         if (Ccai_ofl_name_field(o, f))
             Ccai_ofl_extract_name(o, fd, f, asked[f]);
     }
+    mask_small_talk(o);
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
     if (fdt < o->nfields) {

@@ -402,6 +402,10 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     if (o->oom)
         return;
 
+    /* asking for a person: the facts said are kept, nothing else is an
+     * answer ("Hi, good morning, I'd rather talk to somebody") */
+    if (nset == 0 && o->to_person)
+        return;
     if (nset == 0) {
         size_t cur = o->st.cur;
         if (question) {
