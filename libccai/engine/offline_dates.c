@@ -512,7 +512,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 Ccai_ofl_tok_is(o, k, "hours"))
                 k += Ccai_ofl_tok_is(o, k, "o") && Ccai_ofl_tok_is(o, k + 1, "clock") ? 2 : 1;
             int mins;
-            if (k < e && minutes_after(o, &k, &mins)) {
+            if (k < e && !Ccai_ofl_clause_break(o, k) && minutes_after(o, &k, &mins)) {
                 if (mins < 0) {
                     p->hour = (p->hour + 23) % 24;
                     mins += 60;

@@ -273,7 +273,7 @@ static char *raw_span(Ccai_offline *o, size_t b, size_t e)
     while (e > b && o->mask[e - 1])
         e--;
     /* "... on Market Street this afternoon at quarter past one" */
-    bool cut = e < e0 || (e < o->ntok && o->mask[e]);
+    bool cut = e < e0 || (e < o->ntok && o->mask[e] && !Ccai_ofl_clause_break(o, e));
     while (cut && e > b && (o->mask[e - 1] || Ccai_ofl_filler(o, e - 1)))
         e--;
     while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "correction", b, e) > 0 ||

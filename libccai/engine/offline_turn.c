@@ -244,6 +244,23 @@ static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t 
     return n && (n > 1 || (alone && e - b > 3)) && !Ccai_ofl_sec_has(o, "dontknow", b, e);
 }
 
+/* "what do you need my policy number it's AB123456", "was anyone hurt no
+ * nobody was": a sentence opened as a question ([question.start], [wh])
+ * and answered in the same breath, the answer starting with an
+ * [answer.lead] word. Where the answer starts, e when there is none. */
+static size_t answer_in_question(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t m = 1; b < e && m > 0; b += m)
+        m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
+    if (b >= e || !(Ccai_ofl_sec_at(o, "question.start", b, e) || Ccai_ofl_sec_at(o, "wh", b, e)))
+        return e;
+    for (size_t k = b + 2; k < e; k++) {
+        if (Ccai_ofl_sec_at(o, "answer.lead", k, e))
+            return k;
+    }
+    return e;
+}
+
 /* The first request verb in [b, e) that is no report of what was said
  * ("I talked to", "j'ai parlé à", "hablé con": [transfer.report]). */
 static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t e, size_t *ret_pos)
@@ -311,6 +328,12 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
+        /* the question and its answer: two sentences */
+        size_t a = sv[ns].question ? e : answer_in_question(o, b, e);
+        if (a < e) {
+            sv[ns].e = e = a;
+            sv[ns].question = true;
+        }
         if (!sv[ns].question && unpunctuated_question(o, b, e, ns == 0 && e == o->ntok))
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
