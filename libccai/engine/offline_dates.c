@@ -147,7 +147,7 @@ static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i)
  * ("at 12 Elm Street"), not an hour. */
 static CCAI_MUST_CHECK bool address_next(const Ccai_offline *o, size_t i)
 {
-    if (i + 1 >= o->ntok)
+    if (i + 1 >= o->ntok || Ccai_ofl_clause_break(o, i + 1))
         return false;
     unsigned char c = (unsigned char)o->raw[o->tok[i + 1].raw];
     /* not "around ten I think", "at nine Monday" */

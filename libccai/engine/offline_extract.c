@@ -726,7 +726,7 @@ static void mask_small_talk(Ccai_offline *o)
     for (size_t i = 0; i < o->ntok;) {
         start = start || Ccai_ofl_clause_break(o, i);
         size_t m = 0;
-        for (size_t k = 0; start && !o->mask[i] && k < CCAI_ARRAY_SIZE(sec) && !m; k++)
+        for (size_t k = 0; start && k < CCAI_ARRAY_SIZE(sec) && !m; k++)
             m = Ccai_ofl_sec_at(o, sec[k], i, o->ntok);
         if (m) {
             for (size_t k = i; k < i + m; k++)
@@ -734,9 +734,10 @@ static void mask_small_talk(Ccai_offline *o)
             i += m;
             continue;
         }
-        /* "hi um, yes, hello": hesitations and words that say nothing
-         * alone between them keep the clause start */
-        start = start && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_filler(o, i));
+        /* "hi um, yes, hello", "excusez-moi de vous déranger" (its
+         * "excusez-moi" taken as a correction): hesitations, words that say
+         * nothing alone and words taken keep the clause start */
+        start = start && (o->mask[i] || Ccai_ofl_hesitation(o, i) || Ccai_ofl_filler(o, i));
         i++;
     }
 }

@@ -304,7 +304,9 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
         k = pp;
     if (verb && person && pv < k)
         k = pv;
-    while (k > b && !Ccai_ofl_clause_break(o, k))
+    /* "me robaron la bici y prefiero que me atienda una persona": the
+     * clause that asks starts at its [clause.join] word */
+    while (k > b && !Ccai_ofl_clause_break(o, k) && !Ccai_ofl_sec_at(o, "clause.join", k, k + 1))
         k--;
     *ret_from = k;
     return true;
@@ -328,6 +330,17 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
+        /* "somebody nicked my catalytic converter, alright?": a tag asks
+         * nothing */
+        size_t tag = e;
+        while (sv[ns].question && tag > b + 1 && !Ccai_ofl_clause_break(o, tag - 1))
+            tag--;
+        if (sv[ns].question && tag > b + 1 &&
+            Ccai_ofl_sec_at(o, "question.tag", tag - 1, e) == e - (tag - 1)) {
+            sv[ns].question = false;
+            for (size_t i = tag - 1; i < e; i++)
+                o->mask[i] = true;
+        }
         /* the question and its answer: two sentences */
         size_t a = sv[ns].question ? e : answer_in_question(o, b, e);
         if (a < e) {
