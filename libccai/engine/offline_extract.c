@@ -624,7 +624,12 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             if (strcmp(o->f[f].name, "incident_location") == 0) {
                 bool address;
                 v = location_in(o, b, e, &address);
-                if (v && !address && o->values[f]) {
+                /* "sur le parking", "at the shop": too vague to note
+                 * unasked, no address and no place named */
+                bool named = false;
+                for (const char *c = v ? v + 1 : NULL; c && *c && !named; c++)
+                    named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
+                if (v && !address && (o->values[f] || !named)) {
                     ccai_free(v);
                     v = NULL;
                 }

@@ -2563,6 +2563,88 @@ static void test_ordinals_dayparts_yes_no_are_a_file(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* What a batch of natural callers showed (tests/offline_callers/tuning5.yaml),
+ * in sentences of its kinds. */
+static void test_natural_callers_batch5(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    /* a tag asks nothing: a statement, no question, no transfer */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Right, look, somebody nicked the catalytic converter off my car, alright?");
+    assert_false(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+    const char *v = set_value(r, "incident_description");
+    if (!v || !strstr(v, "catalytic converter"))
+        fail_msg("tagged statement: incident_description = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* the facts before a request for a person in the same clause are noted */
+    o = make_from(s, "es-ES", NULL);
+    r = in(o, "Me robaron la bici ayer por la tarde y prefiero que me atienda una persona.");
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-07T15:00:00") != 0)
+        fail_msg("facts before the request: incident_datetime = %s", v ? v : "(unset)");
+    v = set_value(r, "incident_description");
+    if (!v || !strstr(v, "bici") || strstr(v, "persona"))
+        fail_msg("facts before the request: incident_description = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* a capitalised word after a sentence end is no street: the hour stays */
+    o = make_from(s, "en-GB", NULL);
+    in(o, "A branch came down on my conservatory roof.");
+    r = in(o, "Sunday in the morning, around ten. Actually no, it was Saturday, same time.");
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-05T10:00:00") != 0)
+        fail_msg("corrected day, same time: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* the letter of "it's" is no spelled letter */
+    o = make_filled(s, "en-US", NULL,
+                    "{\"incident_description\": \"Theft\", \"incident_datetime\": "
+                    "\"2024-10-07T23:00:00\", \"incident_location\": \"Oakland\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\", \"involved_parties\": \"Me\", "
+                    "\"witnesses\": \"None\", \"pre_existing_damages\": \"None\"}");
+    r = in(o, "what do you need my policy number it's A U 6 1 9 9 0 2");
+    v = set_value(r, "policy_number");
+    if (!v || strcmp(v, "AU619902") != 0)
+        fail_msg("\"it's A U 6 1 9 9 0 2\": policy_number = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* a vague place said in passing is asked, not noted */
+    o = make_from(s, "fr-FR", NULL);
+    r = in(o, "On m'a rayé toute la portière de la voiture sur le parking.");
+    assert_non_null(set_value(r, "incident_description"));
+    if ((v = set_value(r, "incident_location")) != NULL)
+        fail_msg("a vague place was noted: %s", v);
+    Ccai_offline_free(o);
+
+    /* the number the caller calls from, in French words */
+    o = make_filled(s, "fr-FR", "+33612345202",
+                    "{\"incident_description\": \"Vol\", \"incident_datetime\": "
+                    "\"2024-10-07T23:00:00\", \"incident_location\": \"Nantes\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\", \"involved_parties\": \"Moi\", "
+                    "\"witnesses\": \"None\", \"pre_existing_damages\": \"None\", "
+                    "\"policyholder_name\": \"Sophie Marchand\", \"policy_number\": \"AUT55032\"}");
+    r = in(o, "Le numéro avec lequel j'appelle.");
+    v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+33612345202") != 0)
+        fail_msg("\"le numéro avec lequel j'appelle\": %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* a question back after the answer is not the next answer */
+    o = make_filled(s, "en-GB", NULL,
+                    "{\"incident_description\": \"Theft\", \"incident_datetime\": "
+                    "\"2024-10-07T23:00:00\", \"incident_location\": \"Leeds\"}");
+    r = in(o, "No. Why would there be.");
+    v = set_value(r, "medical_records");
+    if (v && strstr(v, "Why"))
+        fail_msg("a question back was noted: medical_records = %s", v);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2605,6 +2687,7 @@ int main(void)
         cmocka_unit_test(test_explicit_time_beats_part_of_day),
         cmocka_unit_test(test_question_and_answer_in_one_breath),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
+        cmocka_unit_test(test_natural_callers_batch5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
