@@ -220,6 +220,14 @@ CCAI_MUST_CHECK bool Ccai_ofl_hesitation(const Ccai_offline *o, size_t i)
  * goes on with no "but". */
 static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, size_t e)
 {
+    while (b < e && Ccai_ofl_hesitation(o, b))
+        b++;
+    /* "No no, I wasn't even there": a "no no" taken as a correction is a no */
+    size_t nos = b;
+    while (nos < e && o->mask[nos] && Ccai_ofl_sec_at(o, "negation", nos, nos + 1) == 1)
+        nos++;
+    if (nos > b && (nos == e || !o->mask[nos]))
+        return !Ccai_ofl_sec_has(o, "contrast", nos, e);
     while (b < e && (Ccai_ofl_hesitation(o, b) || o->mask[b]))
         b++;
     /* "I don't think anyone saw it", "je ne crois pas" */

@@ -241,7 +241,16 @@ static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t 
     for (size_t m = 1; b < e && m > 0; b += m)
         m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
     size_t n = b < e ? Ccai_ofl_sec_at(o, "question.open", b, e) : 0;
-    return n && (n > 1 || (alone && e - b > 3)) && !Ccai_ofl_sec_has(o, "dontknow", b, e);
+    if (n && (n > 1 || (alone && e - b > 3)) && !Ccai_ofl_sec_has(o, "dontknow", b, e))
+        return true;
+    /* "Before I say anything, will this affect my bonus": its last clause */
+    size_t c = e;
+    while (c > b + 1 && !Ccai_ofl_clause_break(o, c - 1))
+        c--;
+    if (c <= b + 1 || e - (c - 1) <= 3)
+        return false;
+    n = Ccai_ofl_sec_at(o, "question.open", c - 1, e);
+    return n && !Ccai_ofl_sec_has(o, "dontknow", c - 1, e);
 }
 
 /* "what do you need my policy number it's AB123456", "was anyone hurt no

@@ -2645,6 +2645,50 @@ static void test_natural_callers_batch5(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Callers who ramble and hedge: "No no, ..." is a no, "bueno, igual eran
+ * las once" corrects the hour, a question after a lead-in clause is a
+ * question. */
+static void test_natural_callers_hedges(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_filled(s, "en-US", NULL,
+                                  "{\"incident_description\": \"Burglary\", \"incident_datetime\": "
+                                  "\"2024-10-05T12:00:00\", \"incident_location\": \"Austin\"}");
+    const Ccai_offline_reply *r = in(o, "No no, I wasn't even there, thank goodness.");
+    const char *v = set_value(r, "injuries");
+    if (!v || strcmp(v, "None") != 0)
+        fail_msg("\"No no, I wasn't even there\": injuries = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    static const struct {
+        const char *lang, *text, *value;
+    } t[] = {
+        {"es-ES", "El sábado por la noche, hacia las diez, bueno, igual eran las once.",
+         "2024-10-05T23:00:00"},
+        {"en-US", "Saturday around ten at night, or maybe eleven.", "2024-10-05T23:00:00"},
+        {"fr-FR", "Samedi soir vers dix heures, ou peut-être onze heures.", "2024-10-05T23:00:00"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        o = make_from(s, t[i].lang, NULL);
+        in(o, "A pipe burst.");
+        r = in(o, t[i].text);
+        v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, t[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", t[i].text, v ? v : "(unset)", t[i].value);
+        Ccai_offline_free(o);
+    }
+
+    o = make_from(s, "en-GB", NULL);
+    r = in(o, "Before I say anything, will this affect my no claims bonus");
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    assert_asks(r);
+    r = in(o, "Someone reversed into my car.");
+    assert_non_null(set_value(r, "incident_description"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2688,6 +2732,7 @@ int main(void)
         cmocka_unit_test(test_question_and_answer_in_one_breath),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
+        cmocka_unit_test(test_natural_callers_hedges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
