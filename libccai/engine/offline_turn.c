@@ -290,6 +290,39 @@ static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t
     return false;
 }
 
+/* A request verb that governs a person word of [b, e): just before it, at
+ * most one word between them (three when the last is [transfer.to]) in the
+ * same clause ("talk to someone",
+ * "passez-moi un conseiller", not "I need to report that someone stole my
+ * bike", "quiero dar parte de que alguien..."), or shortly after it ("is
+ * there someone I can talk to"). */
+static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, size_t e)
+{
+    size_t pp, lp;
+    for (size_t from = b; Ccai_ofl_sec_find(o, "transfer.person", from, e, &pp, &lp);
+         from = pp + 1) {
+        size_t pv;
+        for (size_t i = b; i < e && request_verb(o, i, e, &pv); i = pv + 1) {
+            size_t lv = Ccai_ofl_sec_at(o, "transfer.verb", pv, e);
+            if (pv >= pp)
+                return pv < pp + lp + 4;
+            if (pv + lv > pp) /* "páseme con" + "con el encargado" */
+                return true;
+            /* "parler directement à un conseiller": more words between
+             * when the last is "to", "à", "con" ([transfer.to]) */
+            size_t gap = pp - (pv + lv);
+            if (gap > 3 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
+                continue;
+            bool brk = false;
+            for (size_t k = pv + 1; k <= pp && !brk; k++)
+                brk = Ccai_ofl_clause_break(o, k);
+            if (!brk)
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Does [b, e) ask for a person (a person word, with a request verb or
  * alone)? *ret_from: where the clause that asks starts ("Se me inundó la
  * cocina, quiero hablar con una persona": at "quiero"). */
@@ -560,7 +593,7 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
 
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
 {
-    size_t pv, pp, lp;
+    size_t pp, lp;
     bool *m = o->mask;
     if (!m)
         return false;
@@ -570,7 +603,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
         return true;
     if (Ccai_ofl_sec_find(o, "transfer.person", 0, o->ntok, &pp, &lp)) {
         /* "can I speak to someone?", "is there someone I can speak to?" */
-        if (request_verb(o, 0, o->ntok, &pv) && (pv < pp || pv < pp + lp + 4))
+        if (verb_asks_person(o, 0, o->ntok))
             return true;
         /* "an agent, please", not "a human was hurt" */
         size_t k = pp + lp;

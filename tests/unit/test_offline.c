@@ -2203,6 +2203,7 @@ static void test_person_after_small_talk(void **state)
         {"fr-FR", "Bonjour, oui, euh, j'aimerais mieux parler à quelqu'un."},
         {"fr-FR", "Bonsoir madame, je préférerais avoir un conseiller s'il vous plaît"},
         {"fr-FR", "Bonjour madame, mettez-moi en relation avec un conseiller."},
+        {"fr-FR", "Excusez-moi de vous déranger, j'aimerais parler directement à un conseiller."},
         {"es-ES", "Hola, buenos días, prefiero hablar con una persona."},
         {"es-ES", "Buenas tardes, mire, ¿me podría comunicar con alguien?"},
         {"es-ES", "Hola qué tal, oiga, ¿no hay nadie con quien pueda hablar?"},
@@ -2223,6 +2224,25 @@ static void test_person_after_small_talk(void **state)
                              r->v[f].text);
             Ccai_offline_free(o);
         }
+    }
+    /* someone who did something is no person asked for */
+    static const struct {
+        const char *lang, *text;
+    } not_p[] = {
+        {"en-US", "I need to report that someone stole my bike."},
+        {"fr-FR", "Je souhaite déclarer que quelqu'un a volé mon vélo devant la gare."},
+        {"fr-FR", "J'aimerais signaler que quelqu'un a rayé ma voiture."},
+        {"es-ES", "Quiero dar parte de que alguien me rayó el coche."},
+        {"es-ES", "Puedo hablar despacio, alguien me golpeó el coche en el parking."},
+    };
+    for (size_t i = 0; i < sizeof not_p / sizeof not_p[0]; i++) {
+        Ccai_offline *o = make_from(s, not_p[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, not_p[i].text);
+        if (has(r, CCAI_OFFLINE_TRANSFER, NULL))
+            fail_msg("\"%s\" (%s) was taken as a request for a person", not_p[i].text,
+                     not_p[i].lang);
+        assert_non_null(set_value(r, "incident_description"));
+        Ccai_offline_free(o);
     }
     /* small talk, then what happened: only what happened */
     static const struct {
