@@ -385,6 +385,33 @@ static CCAI_MUST_CHECK bool parse_past_to(const Ccai_offline *o, size_t i, size_
     return true;
 }
 
+/* A day of the month without its month: an ordinal ("the 4th", "the
+ * third") or a number after "le", "el", "día" ([day.lead]), its clause
+ * ending there or going on with the time. */
+static CCAI_MUST_CHECK bool day_alone(const Ccai_offline *o, size_t b, size_t i, size_t *ret_n)
+{
+    size_t n;
+    int d = day_of_n(o, i, &n);
+    if (!d || i == b || Ccai_ofl_sec_at(o, "day.lead", i - 1, i) != 1)
+        return false;
+    size_t k = i + n, pn;
+    /* then the clause ends or the time goes on ("on the 4th in the
+     * afternoon"), not "the first thing I did" */
+    if (k < o->ntok && !Ccai_ofl_clause_break(o, k) &&
+        Ccai_ofl_sec_at(o, "time.lead", k, k + 1) != 1 &&
+        Ccai_ofl_sec_at(o, "day.follow", k, k + 1) != 1 &&
+        Ccai_ofl_sec_value(o, V_DAYPART, k, &pn) < 0)
+        return false;
+    const char *t = o->norm + o->tok[i].start;
+    bool digits = Ccai_ofl_is_digit_ch(t[0]);
+    /* "the 4": a bare number needs "le", "el", "día"; "the 4th" its suffix */
+    if (digits && Ccai_ofl_is_digit_ch(t[o->tok[i].len - 1]) &&
+        Ccai_ofl_sec_at(o, "day.lead.number", i - 1, i) != 1)
+        return false;
+    *ret_n = n;
+    return true;
+}
+
 /* A number that is its clause, hesitations aside ("yesterday morning,
  * um, ten, I think"; "la mañana, sobre las diez" has its lead). */
 static CCAI_MUST_CHECK bool number_alone(const Ccai_offline *o, size_t b, size_t i, size_t k,
@@ -449,6 +476,8 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
              * is the one before unless a day is said */
             p->part_hour = ph;
             p->meridiem = ph >= 12 ? 2 : 1;
+            if (i > b && Ccai_ofl_tok_is(o, i - 1, "last"))
+                o->used[i - 1] = true; /* "last night" */
             if (ph >= 22)
                 p->night = true;
             else if ((i > b && Ccai_ofl_sec_at(o, "daypart.this", i - 1, i) == 1) ||
@@ -485,6 +514,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             i = next - 1;
         } else if (parse_numeric_date(o, i, p) || parse_clock(o, i, p)) {
             o->used[i] = true;
+        } else if (!p->day && !p->month && day_alone(o, b, i, &pn)) {
+            /* "on the 4th", "le 4", "el día 4": a day of this month */
+            p->day = day_of_n(o, i, &pn);
+            i += pn - 1;
         } else if (is_year(o, i) && !p->year) {
             size_t nd;
             p->year = tok_number(o, i, &nd);
@@ -530,6 +563,12 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 static void merge(dt_parse *p, const dt_parse *q)
 {
     bool q_date = q->month || q->have_rel || q->wday >= 0;
+    if (!q_date && q->day) {
+        /* "the 4th of October... no, the 5th": the day of the month */
+        p->day = q->day;
+        if (!p->month)
+            p->have_rel = false, p->wday = -1;
+    }
     if (q_date) {
         p->day = q->day, p->month = q->month, p->year = q->year;
         p->have_rel = q->have_rel, p->rel = q->rel;
@@ -625,6 +664,21 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
             snprintf(out, 64, "%04d-%02d-%02d", (int)y, m, d);
             return DT_FULL;
         }
+    } else if (p.day && !p.month && !p.have_rel && p.wday < 0) {
+        /* a day of the month alone: this month's, or last month's when
+         * it is still to come */
+        int64_t yy = y;
+        int mm = m;
+        if (p.day > d) {
+            mm = m == 1 ? 12 : m - 1;
+            yy = m == 1 ? y - 1 : y;
+        }
+        day = Ccai_days_from_civil(yy, mm, p.day);
+        int64_t cy;
+        int cm, cd;
+        Ccai_civil_from_days(day, &cy, &cm, &cd);
+        if (cm != mm)
+            return DT_FAIL; /* "the 31st" of a 30-day month */
     } else if (p.have_rel) {
         day = o->today + p.rel;
     } else if (p.wday >= 0) {

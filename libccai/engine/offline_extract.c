@@ -220,7 +220,8 @@ CCAI_MUST_CHECK bool Ccai_ofl_hesitation(const Ccai_offline *o, size_t i)
  * goes on with no "but". */
 static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, size_t e)
 {
-    while (b < e && Ccai_ofl_hesitation(o, b))
+    /* "And no, no injuries": after a [clause.join] word */
+    while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "clause.join", b, b + 1) == 1))
         b++;
     /* "No no, I wasn't even there": a "no no" taken as a correction is a no */
     size_t nos = b;

@@ -2709,6 +2709,77 @@ static void test_natural_callers_hedges(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A day of the month without its month, corrected on a later turn; a
+ * phone number whose last digits are corrected; "And no, no injuries";
+ * "last night" out of what happened; an adjuster asked for. */
+static void test_natural_callers_days_and_digits(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-US", NULL);
+    in(o, "Hail damaged my car's windshield.");
+    const Ccai_offline_reply *r = in(o, "On the 4th, in the afternoon, around three-ish.");
+    const char *v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-04T15:00:00") != 0)
+        fail_msg("\"On the 4th, in the afternoon, around three-ish\": %s", v ? v : "(unset)");
+    in(o, "In my driveway, 230 Willow Lane, Omaha.");
+    r = in(o, "Oh, sorry, before that, the date was actually the 3rd, not the 4th. And no, no "
+              "injuries.");
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-03T15:00:00") != 0)
+        fail_msg("the day corrected on a later turn: %s", v ? v : "(unset)");
+    v = set_value(r, "injuries");
+    if (!v || strcmp(v, "None") != 0)
+        fail_msg("\"And no, no injuries\": %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    static const struct {
+        const char *lang, *text, *value;
+    } d[] = {
+        {"fr-FR", "Le 4, vers quinze heures.", "2024-10-04T15:00:00"},
+        {"es-ES", "El día 4 por la tarde, a las tres.", "2024-10-04T15:00:00"},
+        {"en-US", "On the twenty first, in the evening.", "2024-09-21T20:00:00"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        o = make_from(s, d[i].lang, NULL);
+        in(o, "A pipe burst.");
+        r = in(o, d[i].text);
+        v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, d[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", d[i].text, v ? v : "(unset)", d[i].value);
+        Ccai_offline_free(o);
+    }
+    /* "the first thing I did" is no date */
+    o = make_from(s, "en-US", NULL);
+    r = in(o, "The first thing I saw was water everywhere in the kitchen.");
+    assert_null(set_value(r, "incident_datetime"));
+    Ccai_offline_free(o);
+
+    o = make_filled(s, "en-US", NULL,
+                    "{\"incident_description\": \"Hail\", \"incident_datetime\": "
+                    "\"2024-10-03T15:00:00\", \"incident_location\": \"Omaha\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\", \"involved_parties\": \"Me\", "
+                    "\"witnesses\": \"None\", \"pre_existing_damages\": \"None\", "
+                    "\"policyholder_name\": \"Rachel Adams\", \"policy_number\": \"AU303077\"}");
+    r = in(o, "four oh two, five five five, zero one four four. Sorry, zero one four one at the "
+              "end.");
+    v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+14025550141") != 0)
+        fail_msg("the last digits corrected: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    o = make_from(s, "en-US", NULL);
+    r = in(o, "My basement flooded last night.");
+    v = set_value(r, "incident_description");
+    if (!v || strcmp(v, "My basement flooded") != 0)
+        fail_msg("\"My basement flooded last night\": incident_description = %s",
+                 v ? v : "(unset)");
+    r = in(o, "Around midnight. Is there any way I could speak with an actual adjuster?");
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2753,6 +2824,7 @@ int main(void)
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
+        cmocka_unit_test(test_natural_callers_days_and_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
