@@ -2207,6 +2207,9 @@ static void test_person_after_small_talk(void **state)
         {"es-ES", "Hola, buenos días, prefiero hablar con una persona."},
         {"es-ES", "Buenas tardes, mire, ¿me podría comunicar con alguien?"},
         {"es-ES", "Hola qué tal, oiga, ¿no hay nadie con quien pueda hablar?"},
+        {"es-ES", "Oiga, ¿hay alguna persona ahí?"},
+        {"en-US", "Hi, yeah, can someone call me back?"},
+        {"fr-FR", "Bonjour, je voudrais qu'un conseiller me rappelle."},
     };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
         for (int late = 0; late < 2; late++) {
