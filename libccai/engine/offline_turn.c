@@ -270,6 +270,45 @@ static size_t answer_in_question(const Ccai_offline *o, size_t b, size_t e)
     return e;
 }
 
+/* The words of a field asked, said back before the answer ("hurt, no,
+ * nobody"): its [topic.<field>] or [cue.<field>] words and fillers, at most
+ * three, then an [answer.lead] yes or no; they are masked. */
+static void echo_of_question(Ccai_offline *o, const bool *asked, size_t b, size_t e)
+{
+    for (size_t k = b + 1; k < e && k <= b + 3; k++) {
+        /* a yes or a no starts the answer ("just me, it's my garage" is
+         * all answer) */
+        if (!Ccai_ofl_sec_at(o, "answer.lead", k, e) ||
+            !(Ccai_ofl_sec_at(o, "negation", k, k + 1) == 1 ||
+              Ccai_ofl_sec_at(o, "yes.words", k, k + 1) == 1 || Ccai_ofl_tok_is(o, k, "si")))
+            continue;
+        bool echo = true, topic = false;
+        for (size_t i = b; i < k && echo;) {
+            size_t m = 0;
+            for (size_t f = 0; f < o->nfields && !m; f++) {
+                char sec[CCAI_OFL_SECTION_MAX];
+                static const char *const kinds[] = {"topic", "cue"};
+                for (size_t t = 0; asked[f] && t < 2 && !m; t++)
+                    if ((size_t)snprintf(sec, sizeof sec, "%s.%s", kinds[t], o->f[f].name) <
+                        sizeof sec)
+                        m = Ccai_ofl_sec_at(o, sec, i, k);
+            }
+            if (m) {
+                topic = true;
+                i += m;
+            } else if (Ccai_ofl_filler(o, i) || Ccai_ofl_hesitation(o, i)) {
+                i++;
+            } else {
+                echo = false;
+            }
+        }
+        if (echo && topic)
+            for (size_t i = b; i < k; i++)
+                o->mask[i] = true;
+        return;
+    }
+}
+
 /* The first request verb in [b, e) that is no report of what was said
  * ("I talked to", "j'ai parlé à", "hablé con": [transfer.report]). */
 static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t e, size_t *ret_pos)
@@ -406,6 +445,12 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         }
         ns++;
         b = e;
+    }
+    /* "hurt? no, nobody", "des blessés non personne", "testigos sí, mi
+     * vecino": the words of the question said back, then the answer */
+    for (size_t k = 0; k < ns; k++) {
+        if (!sv[k].question)
+            echo_of_question(o, asked, sv[k].b, sv[k].e);
     }
     /* "I don't know", "I'd rather not say", "I don't have it on me": no
      * value from those words; what the caller cannot give now is not asked

@@ -2343,6 +2343,13 @@ static void test_question_and_answer_in_one_breath(void **state)
          "rue de la Paix", "voulez"},
         {"es-ES", 0, "dónde fue pues fue en la Calle Mayor 12 en Madrid", "incident_location",
          "Calle Mayor", "nde fue pues"},
+        /* the question said back, then the answer */
+        {"en-US", 1, "hurt no nobody", "injuries", "None", "urt"},
+        {"en-US", 2, "witnesses yeah my neighbour Tom saw the whole thing", "witnesses",
+         "neighbour Tom", "itnesses"},
+        {"fr-FR", 1, "des blessés non personne", "injuries", "Aucun", "bless"},
+        {"es-ES", 2, "testigos sí mi vecino Pedro lo vio todo", "witnesses", "vecino Pedro",
+         "estigos"},
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         char claim[512];
