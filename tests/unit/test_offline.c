@@ -2790,6 +2790,45 @@ static void test_natural_callers_days_and_digits(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Contacts said as people say them: the domain corrected alone, "this one"
+ * as a sentence of its own beside another answer; a don't-know with more
+ * words is no "none". */
+static void test_natural_callers_contacts(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char filled[] =
+        "{\"incident_description\": \"Vol\", \"incident_datetime\": \"2024-10-07T12:00:00\", "
+        "\"incident_location\": \"Lyon\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+        "\"involved_parties\": \"Moi\", \"witnesses\": \"None\", \"pre_existing_damages\": "
+        "\"None\", \"policyholder_name\": \"Karim Benali\", \"policy_number\": \"AUT44190\"}";
+    Ccai_offline *o = make_filled(s, "fr-FR", "+33612345501", filled);
+    const Ccai_offline_reply *r = in(o, "Ce numéro. karim point benali arobase gmail point com, "
+                                        "non pardon, hotmail point com");
+    const char *v = set_value(r, "policyholder_email");
+    if (!v || strcmp(v, "karim.benali@hotmail.com") != 0)
+        fail_msg("the domain corrected: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    o = make_filled(s, "es-ES", "+34612345501", filled);
+    r = in(o, "Este. No tengo correo.");
+    v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+34612345501") != 0)
+        fail_msg("\"Este. No tengo correo.\": policyholder_phone = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    o = make_filled(s, "es-ES", NULL,
+                    "{\"incident_description\": \"Robo\", \"incident_datetime\": "
+                    "\"2024-10-08T09:00:00\", \"incident_location\": \"Madrid\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\"}");
+    r = in(o, "Yo y el ladrón. No lo sé, había mucha gente.");
+    v = set_value(r, "witnesses");
+    if (v && strcmp(v, "Ninguno") == 0)
+        fail_msg("\"No lo sé, había mucha gente\" was noted as no witnesses");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2835,6 +2874,7 @@ int main(void)
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
         cmocka_unit_test(test_natural_callers_days_and_digits),
+        cmocka_unit_test(test_natural_callers_contacts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
