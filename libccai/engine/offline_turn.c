@@ -337,14 +337,22 @@ static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t
  * there someone I can talk to"). */
 static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, size_t e)
 {
+    /* the request verbs once (a few), then each person word against them */
+    size_t verb[16], vlen[16], nv = 0;
+    for (size_t i = b, pv; nv < 16 && i < e && request_verb(o, i, e, &pv); i = pv + 1) {
+        verb[nv] = pv;
+        vlen[nv++] = Ccai_ofl_sec_at(o, "transfer.verb", pv, e);
+    }
     size_t pp, lp;
-    for (size_t from = b; Ccai_ofl_sec_find(o, "transfer.person", from, e, &pp, &lp);
+    for (size_t from = b; nv && Ccai_ofl_sec_find(o, "transfer.person", from, e, &pp, &lp);
          from = pp + 1) {
-        size_t pv;
-        for (size_t i = b; i < e && request_verb(o, i, e, &pv); i = pv + 1) {
-            size_t lv = Ccai_ofl_sec_at(o, "transfer.verb", pv, e);
-            if (pv >= pp)
-                return pv < pp + lp + 4;
+        for (size_t v = 0; v < nv; v++) {
+            size_t pv = verb[v], lv = vlen[v];
+            if (pv >= pp) {
+                if (pv < pp + lp + 4)
+                    return true;
+                break;
+            }
             if (pv + lv > pp) /* "páseme con" + "con el encargado" */
                 return true;
             /* "parler directement à un conseiller": more words between
