@@ -203,6 +203,18 @@ static CCAI_MUST_CHECK bool code_ok(const char *c, bool cued)
     return letters >= 1 && digits >= 3 && n >= 5;
 }
 
+/* A letter of a contraction ("it's", "c'est", "l'AB"), no spelled letter. */
+static CCAI_MUST_CHECK bool contraction_letter(const Ccai_offline *o, size_t i)
+{
+    if (o->tok[i].len != 1)
+        return false;
+    size_t r = o->tok[i].raw;
+    unsigned char before = r > 0 ? (unsigned char)o->raw[r - 1] : 0;
+    unsigned char after = (unsigned char)o->raw[r + 1];
+    /* ' or the last byte of U+2019 */
+    return before == '\'' || (before == 0x99 && r >= 3) || (after == '\'' && i + 1 < o->ntok);
+}
+
 void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char best[VALUE_MAX];
@@ -210,7 +222,7 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
     size_t best_b = 0, best_e = 0;
     bool best_cued = false;
     for (size_t i = 0; i < o->ntok; i++) {
-        if (o->mask[i])
+        if (o->mask[i] || contraction_letter(o, i))
             continue;
         size_t cue = Ccai_ofl_field_sec_has(o, "cue", f, i, i + 1, &(size_t){0}) ? 1 : 0;
         bool cued = false;

@@ -1,7 +1,7 @@
 /* The offline dialogue: spoken contacts, numbers said in words, phone
  * numbers (digits, the caller's region for national numbers) and e-mail
  * addresses spelt out ("john dot doe at example dot com"). */
-#include "engine/offline_private.h"
+#include "engine/offline_extract.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -65,9 +65,14 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
                                    char *out, size_t cap)
 {
     char digits[PHONE_DIGITS_MAX + 1];
-    size_t nd = 0;
-    bool plus = false, overflow = false;
+    size_t nd = 0, nd_corr = 0;
+    bool plus = false, overflow = false, any;
+    /* "zero one four four, sorry, zero one four one": the digits said
+     * after a correction replace as many at the end */
+    size_t corr = Ccai_ofl_correction_point(o, &any);
     for (size_t i = b; i < e;) {
+        if (any && i >= corr && corr > b && !nd_corr)
+            nd_corr = nd;
         if (o->mask && o->mask[i]) {
             i++;
             continue;
@@ -123,6 +128,13 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
             else
                 overflow = true;
         }
+    }
+    if (nd_corr > 0 && nd > nd_corr && !overflow) {
+        size_t tail = nd - nd_corr;
+        if (tail >= nd_corr)
+            memmove(digits, digits + nd_corr, tail), nd = tail;
+        else
+            memmove(digits + nd_corr - tail, digits + nd_corr, tail), nd = nd_corr;
     }
     digits[nd] = '\0';
     if (nd == 0)

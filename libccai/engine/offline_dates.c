@@ -49,14 +49,22 @@ static int tok_number(const Ccai_offline *o, size_t i, size_t *ret_digits)
     return n > 4 ? -1 : v;
 }
 
-/* A day of the month: "8", "8th", "1st", "1er", "premier", "first". */
-static int day_of(const Ccai_offline *o, size_t i)
+/* A day of the month: "8", "8th", "1st", "1er", or an ordinal in words
+ * ([ordinal.words]: "first", "premier", "twenty first"); *ret_n: its words. */
+static int day_of_n(const Ccai_offline *o, size_t i, size_t *ret_n)
 {
+    *ret_n = 1;
     if (i >= o->ntok || o->used[i])
         return 0;
-    if (Ccai_ofl_tok_is(o, i, "first") || Ccai_ofl_tok_is(o, i, "premier") ||
-        Ccai_ofl_tok_is(o, i, "primero"))
-        return 1;
+    size_t n;
+    int w = Ccai_ofl_sec_value(o, V_ORDINAL, i, &n);
+    if (w >= 1 && w <= 31) {
+        for (size_t k = i; k < i + n; k++)
+            if (o->used[k])
+                return 0;
+        *ret_n = n;
+        return w;
+    }
     size_t nd;
     int v = tok_number(o, i, &nd);
     if (nd == 0 || nd > 2 || v < 1 || v > 31)
@@ -64,6 +72,21 @@ static int day_of(const Ccai_offline *o, size_t i)
     static const char *const suffixes[] = {"", "st", "nd", "rd", "th", "er", "re", "e", "eme", "o"};
     const char *sfx = o->norm + o->tok[i].start + nd;
     return Ccai_ofl_in_list(sfx, o->tok[i].len - nd, suffixes, CCAI_ARRAY_SIZE(suffixes)) ? v : 0;
+}
+
+/* "10ish", "10hrs": digits and a one-word [time.marker] in one token. */
+static CCAI_MUST_CHECK bool marker_suffix(const Ccai_offline *o, size_t i, size_t nd)
+{
+    const char *t = o->norm + o->tok[i].start + nd;
+    size_t n = o->tok[i].len - nd;
+    for (int l = 0; n > 0 && l < o->lex->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t c = Ccai_ofl_lex_get(o->lex, l, "time.marker", &ent);
+        for (size_t k = 0; k < c; k++)
+            if (strlen(ent[k].norm) == n && memcmp(ent[k].norm, t, n) == 0)
+                return true;
+    }
+    return false;
 }
 
 /* An hour or a number of minutes said in words or digits at token *i
@@ -74,7 +97,7 @@ static int spoken_int(const Ccai_offline *o, size_t *i)
         return -1;
     size_t nd;
     int v = tok_number(o, *i, &nd);
-    if (nd > 0 && nd == o->tok[*i].len && nd <= 2) {
+    if (nd > 0 && nd <= 2 && (nd == o->tok[*i].len || marker_suffix(o, *i, nd))) {
         (*i)++;
         return v;
     }
@@ -104,35 +127,35 @@ typedef struct dt_parse {
     bool last; /* "last Tuesday", "mardi dernier": before today */
 } dt_parse;
 
+/* Words after a number that make it an hour ([time.marker]: "h",
+ * "heures", "pm", "o'clock", "ish", "or so"). */
 static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
 {
-    static const char *const words[] = {"h", "heure", "heures", "hour",  "hours", "hr",
-                                        "o", "pm",    "am",     "horas", "hs",    "hrs"};
-    return TOK_IN(o, i, words) || (Ccai_ofl_tok_is(o, i, "p") && Ccai_ofl_tok_is(o, i + 1, "m")) ||
-           (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m"));
+    return i < o->ntok && Ccai_ofl_sec_at(o, "time.marker", i, o->ntok) > 0;
 }
 
+/* Words before a number that make it an hour ([time.lead]: "at",
+ * "around", "vers", "sobre"), hesitations between them. */
 static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i)
 {
-    static const char *const words[] = {
-        "at",      "a",       "vers",    "around", "about", "las",   "la",    "by",
-        "toward",  "towards", "environ", "sobre",  "hacia", "since", "until", "approximately",
-        "roughly", "after",   "before",  "des"};
     while (i > 0 && hesitation_tok(o, i - 1))
         i--;
-    return i > 0 && TOK_IN(o, i - 1, words);
+    return i > 0 && Ccai_ofl_sec_at(o, "time.lead", i - 1, i) == 1;
 }
 
 /* A number followed by a street or a capitalised word is an address
  * ("at 12 Elm Street"), not an hour. */
 static CCAI_MUST_CHECK bool address_next(const Ccai_offline *o, size_t i)
 {
-    if (i + 1 >= o->ntok)
+    if (i + 1 >= o->ntok || Ccai_ofl_clause_break(o, i + 1))
         return false;
     unsigned char c = (unsigned char)o->raw[o->tok[i + 1].raw];
-    return (c >= 'A' && c <= 'Z' && !hour_marker(o, i + 1)) || Ccai_ofl_tok_is(o, i + 1, "rue") ||
-           Ccai_ofl_tok_is(o, i + 1, "street") || Ccai_ofl_tok_is(o, i + 1, "avenue") ||
-           Ccai_ofl_tok_is(o, i + 1, "calle");
+    /* not "around ten I think", "at nine Monday" */
+    bool word =
+        hesitation_tok(o, i + 1) || weekday_of(o, i + 1) >= 0 || Ccai_ofl_month_of(o, i + 1) != 0;
+    return (c >= 'A' && c <= 'Z' && !hour_marker(o, i + 1) && !word) ||
+           Ccai_ofl_tok_is(o, i + 1, "rue") || Ccai_ofl_tok_is(o, i + 1, "street") ||
+           Ccai_ofl_tok_is(o, i + 1, "avenue") || Ccai_ofl_tok_is(o, i + 1, "calle");
 }
 
 /* Minutes after an hour: "thirty", "15", "et quart", "y media", "menos
@@ -272,13 +295,19 @@ static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         if (before > b &&
             (Ccai_ofl_tok_is(o, before - 1, "of") || Ccai_ofl_tok_is(o, before - 1, "de")))
             before--;
-        int d = before > b ? day_of(o, before - 1) : 0;
+        /* "the twenty first of October": an ordinal of two words */
+        size_t dn = 0;
+        int d = before > b + 1 ? day_of_n(o, before - 2, &dn) : 0;
+        if (!d || dn != 2)
+            d = before > b ? day_of_n(o, before - 1, &dn) : 0;
         size_t next = i + 1;
         if (d) {
-            o->used[before - 1] = true;
-        } else if (i + 1 < e && (d = day_of(o, i + 1)) != 0) {
-            o->used[i + 1] = true;
-            next = i + 2;
+            for (size_t k = before - dn; k < before; k++)
+                o->used[k] = true;
+        } else if (i + 1 < e && (d = day_of_n(o, i + 1, &dn)) != 0) {
+            for (size_t k = i + 1; k < i + 1 + dn && k < e; k++)
+                o->used[k] = true;
+            next = i + 1 + dn;
         }
         p->day = d;
         if (Ccai_ofl_tok_is(o, next, "de") || Ccai_ofl_tok_is(o, next, "of"))
@@ -313,6 +342,15 @@ static CCAI_MUST_CHECK bool parse_past_to(const Ccai_offline *o, size_t i, size_
     if (Ccai_ofl_tok_is(o, k, "half")) {
         m = 30;
         k++;
+        /* "half seven": half past seven (British) */
+        size_t j = k;
+        int h = spoken_int(o, &j);
+        if (h >= 1 && h <= 12 && j <= e) {
+            p->hour = h;
+            p->minute = 30;
+            *ret_next = j;
+            return true;
+        }
     } else if (Ccai_ofl_tok_is(o, k, "quarter") ||
                (Ccai_ofl_tok_is(o, k, "a") && Ccai_ofl_tok_is(o, k + 1, "quarter"))) {
         m = 15;
@@ -347,12 +385,56 @@ static CCAI_MUST_CHECK bool parse_past_to(const Ccai_offline *o, size_t i, size_
     return true;
 }
 
+/* A day of the month without its month: an ordinal ("the 4th", "the
+ * third") or a number after "le", "el", "día" ([day.lead]), its clause
+ * ending there or going on with the time. */
+static CCAI_MUST_CHECK bool day_alone(const Ccai_offline *o, size_t b, size_t i, size_t *ret_n)
+{
+    size_t n;
+    int d = day_of_n(o, i, &n);
+    if (!d || i == b || Ccai_ofl_sec_at(o, "day.lead", i - 1, i) != 1)
+        return false;
+    size_t k = i + n, pn;
+    /* then the clause ends or the time goes on ("on the 4th in the
+     * afternoon"), not "the first thing I did" */
+    if (k < o->ntok && !Ccai_ofl_clause_break(o, k) &&
+        Ccai_ofl_sec_at(o, "time.lead", k, k + 1) != 1 &&
+        Ccai_ofl_sec_at(o, "day.follow", k, k + 1) != 1 &&
+        Ccai_ofl_sec_value(o, V_DAYPART, k, &pn) < 0)
+        return false;
+    const char *t = o->norm + o->tok[i].start;
+    bool digits = Ccai_ofl_is_digit_ch(t[0]);
+    /* "the 4": a bare number needs "le", "el", "día"; "the 4th" its suffix */
+    if (digits && Ccai_ofl_is_digit_ch(t[o->tok[i].len - 1]) &&
+        Ccai_ofl_sec_at(o, "day.lead.number", i - 1, i) != 1)
+        return false;
+    *ret_n = n;
+    return true;
+}
+
+/* A number that is its clause, hesitations aside ("yesterday morning,
+ * um, ten, I think"; "la mañana, sobre las diez" has its lead). */
+static CCAI_MUST_CHECK bool number_alone(const Ccai_offline *o, size_t b, size_t i, size_t k,
+                                         size_t e)
+{
+    while (i > b && !Ccai_ofl_clause_break(o, i) && hesitation_tok(o, i - 1))
+        i--;
+    return Ccai_ofl_clause_break(o, i) && (k >= e || Ccai_ofl_clause_break(o, k));
+}
+
 static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 {
+    /* a part of the day said: a number alone in its clause is its hour */
+    bool daypart = false;
+    for (size_t i = b; i < e && !daypart; i++) {
+        size_t n;
+        daypart = Ccai_ofl_sec_value(o, V_DAYPART, i, &n) >= 0;
+    }
     for (size_t i = b; i < e; i++) {
         if (o->used[i])
             continue;
-        size_t next, i0 = i;
+        size_t next, i0 = i, pn;
+        int ph;
         int wd = weekday_of(o, i);
         if (wd >= 0) {
             if (negated_tok(o, b, i))
@@ -387,35 +469,25 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             p->part_hour = 23;
             p->meridiem = 2;
             p->night = true;
-        } else if (Ccai_ofl_tok_is(o, i, "tonight")) {
-            p->part_hour = 20;
-            p->meridiem = 2;
-        } else if (Ccai_ofl_tok_is(o, i, "night") || Ccai_ofl_tok_is(o, i, "nuit") ||
-                   Ccai_ofl_tok_is(o, i, "noche")) {
-            p->night = true;
-            p->part_hour = 23;
-            p->meridiem = 2;
-        } else if (Ccai_ofl_tok_is(o, i, "morning") || Ccai_ofl_tok_is(o, i, "matin") ||
-                   Ccai_ofl_tok_is(o, i, "matinee") ||
-                   (Ccai_ofl_tok_is(o, i, "manana") && i > b &&
-                    (Ccai_ofl_tok_is(o, i - 1, "la") || Ccai_ofl_tok_is(o, i - 1, "esta")))) {
-            p->part_hour = 9;
-            p->meridiem = 1;
-            if (Ccai_ofl_tok_is(o, i - 1, "esta") || Ccai_ofl_tok_is(o, i - 1, "this") ||
-                Ccai_ofl_tok_is(o, i - 1, "ce")) {
+        } else if ((ph = Ccai_ofl_sec_value(o, V_DAYPART, i, &pn)) >= 0 && ph < 24) {
+            /* "morning", "la mañana", "après-midi" ([daypart.words]): the
+             * hour it stands for when no hour is said; "this morning",
+             * "ce soir", "esta tarde" ([daypart.this]) is today; a night
+             * is the one before unless a day is said */
+            p->part_hour = ph;
+            p->meridiem = ph >= 12 ? 2 : 1;
+            if (i > b && Ccai_ofl_tok_is(o, i - 1, "last"))
+                o->used[i - 1] = true; /* "last night" */
+            if (ph >= 22)
+                p->night = true;
+            else if ((i > b && Ccai_ofl_sec_at(o, "daypart.this", i - 1, i) == 1) ||
+                     Ccai_ofl_sec_at(o, "daypart.this", i, i + 1) == 1) {
                 if (!p->have_rel && !p->month && p->wday < 0) {
                     p->have_rel = true;
                     p->rel = 0;
                 }
             }
-        } else if (Ccai_ofl_tok_is(o, i, "afternoon") || Ccai_ofl_tok_is(o, i, "tarde") ||
-                   (Ccai_ofl_tok_is(o, i, "midi") && i > b && Ccai_ofl_tok_is(o, i - 1, "apres"))) {
-            p->part_hour = 15;
-            p->meridiem = 2;
-        } else if (Ccai_ofl_tok_is(o, i, "evening") || Ccai_ofl_tok_is(o, i, "soir") ||
-                   Ccai_ofl_tok_is(o, i, "soiree")) {
-            p->part_hour = 20;
-            p->meridiem = 2;
+            i += pn - 1;
         } else if (Ccai_ofl_tok_is(o, i, "noon") || Ccai_ofl_tok_is(o, i, "midday") ||
                    Ccai_ofl_tok_is(o, i, "midi") || Ccai_ofl_tok_is(o, i, "mediodia")) {
             if (p->hour < 0) {
@@ -442,6 +514,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             i = next - 1;
         } else if (parse_numeric_date(o, i, p) || parse_clock(o, i, p)) {
             o->used[i] = true;
+        } else if (!p->day && !p->month && day_alone(o, b, i, &pn)) {
+            /* "on the 4th", "le 4", "el día 4": a day of this month */
+            p->day = day_of_n(o, i, &pn);
+            i += pn - 1;
         } else if (is_year(o, i) && !p->year) {
             size_t nd;
             p->year = tok_number(o, i, &nd);
@@ -450,8 +526,12 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             int v = spoken_int(o, &k);
             if (v < 0 || v > 24 || p->hour >= 0 || k > e)
                 continue;
-            bool marker = hour_marker(o, k);
-            if (!(marker || hour_lead(o, i)) || (!marker && address_next(o, k - 1)))
+            size_t nd;
+            bool marker = hour_marker(o, k) ||
+                          (tok_number(o, k - 1, &nd) >= 0 && nd > 0 && nd < o->tok[k - 1].len);
+            if (!(marker || hour_lead(o, i) ||
+                  (daypart && v >= 1 && v <= 12 && number_alone(o, b, i, k, e))) ||
+                (!marker && address_next(o, k - 1)))
                 continue;
             /* "il y a une erreur", "at one point": an article, no hour */
             static const char *const article[] = {"un", "une", "una", "uno", "one"};
@@ -465,7 +545,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 Ccai_ofl_tok_is(o, k, "hours"))
                 k += Ccai_ofl_tok_is(o, k, "o") && Ccai_ofl_tok_is(o, k + 1, "clock") ? 2 : 1;
             int mins;
-            if (k < e && minutes_after(o, &k, &mins)) {
+            if (k < e && !Ccai_ofl_clause_break(o, k) && minutes_after(o, &k, &mins)) {
                 if (mins < 0) {
                     p->hour = (p->hour + 23) % 24;
                     mins += 60;
@@ -483,6 +563,12 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 static void merge(dt_parse *p, const dt_parse *q)
 {
     bool q_date = q->month || q->have_rel || q->wday >= 0;
+    if (!q_date && q->day) {
+        /* "the 4th of October... no, the 5th": the day of the month */
+        p->day = q->day;
+        if (!p->month)
+            p->have_rel = false, p->wday = -1;
+    }
     if (q_date) {
         p->day = q->day, p->month = q->month, p->year = q->year;
         p->have_rel = q->have_rel, p->rel = q->rel;
@@ -522,12 +608,14 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     if (corr > 0 && p.month && !q.month && !q.have_rel && q.wday < 0) {
         static const char *const art[] = {"the", "le", "el", "on"};
         for (size_t i = corr; i < o->ntok; i++) {
-            int d = o->used[i] ? 0 : day_of(o, i);
+            size_t dn;
+            int d = o->used[i] ? 0 : day_of_n(o, i, &dn);
             bool lead = i > corr && TOK_IN(o, i - 1, art);
             const char *t = o->norm + o->tok[i].start;
             if (d && (lead || !Ccai_ofl_is_digit_ch(t[o->tok[i].len - 1]))) {
                 p.day = d;
-                o->used[i] = true;
+                for (size_t k = i; k < i + dn && k < o->ntok; k++)
+                    o->used[k] = true;
                 break;
             }
         }
@@ -576,6 +664,21 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
             snprintf(out, 64, "%04d-%02d-%02d", (int)y, m, d);
             return DT_FULL;
         }
+    } else if (p.day && !p.month && !p.have_rel && p.wday < 0) {
+        /* a day of the month alone: this month's, or last month's when
+         * it is still to come */
+        int64_t yy = y;
+        int mm = m;
+        if (p.day > d) {
+            mm = m == 1 ? 12 : m - 1;
+            yy = m == 1 ? y - 1 : y;
+        }
+        day = Ccai_days_from_civil(yy, mm, p.day);
+        int64_t cy;
+        int cm, cd;
+        Ccai_civil_from_days(day, &cy, &cm, &cd);
+        if (cm != mm)
+            return DT_FAIL; /* "the 31st" of a 30-day month */
     } else if (p.have_rel) {
         day = o->today + p.rel;
     } else if (p.wday >= 0) {

@@ -244,6 +244,18 @@ CCAI_MUST_CHECK bool Ccai_ofl_hesitation(const Ccai_offline *o, size_t i)
  * goes on with no "but". */
 static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, size_t e)
 {
+    /* "And no, no injuries": after a [clause.join] word */
+    while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "clause.join", b, b + 1) == 1))
+        b++;
+    /* "No lo sé, había mucha gente" does not know, it says no "no" */
+    if (b < e && Ccai_ofl_sec_at(o, "dontknow", b, e))
+        return false;
+    /* "No no, I wasn't even there": a "no no" taken as a correction is a no */
+    size_t nos = b;
+    while (nos < e && o->mask[nos] && Ccai_ofl_sec_at(o, "negation", nos, nos + 1) == 1)
+        nos++;
+    if (nos > b && (nos == e || !o->mask[nos]))
+        return !Ccai_ofl_sec_has(o, "contrast", nos, e);
     while (b < e && (Ccai_ofl_hesitation(o, b) || o->mask[b]))
         b++;
     /* "I don't think anyone saw it", "je ne crois pas" */
@@ -297,7 +309,7 @@ static char *raw_span(Ccai_offline *o, size_t b, size_t e)
     while (e > b && o->mask[e - 1])
         e--;
     /* "... on Market Street this afternoon at quarter past one" */
-    bool cut = e < e0 || (e < o->ntok && o->mask[e]);
+    bool cut = e < e0 || (e < o->ntok && o->mask[e] && !Ccai_ofl_clause_break(o, e));
     while (cut && e > b && (o->mask[e - 1] || Ccai_ofl_filler(o, e - 1)))
         e--;
     while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "correction", b, e) > 0 ||
@@ -658,7 +670,12 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             if (strcmp(o->f[f].name, "incident_location") == 0) {
                 bool address;
                 v = location_in(o, b, e, &address);
-                if (v && !address && o->values[f]) {
+                /* "sur le parking", "at the shop": too vague to note
+                 * unasked, no address and no place named */
+                bool named = false;
+                for (const char *c = v ? v + 1 : NULL; c && *c && !named; c++)
+                    named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
+                if (v && !address && (o->values[f] || !named)) {
                     ccai_free(v);
                     v = NULL;
                 }
@@ -748,6 +765,73 @@ static size_t replaced_from(const Ccai_offline *o, size_t b, size_t corr)
     return k;
 }
 
+/* "jean at gmail dot com, no sorry, hotmail dot com": a domain alone after
+ * a correction replaces the address's; its words are taken. */
+static void corrected_domain(Ccai_offline *o, size_t corr, char *buf, size_t cap)
+{
+    char dom[128];
+    size_t dn = 0, parts = 0, k = corr;
+    char *at = strchr(buf, '@');
+    while (k < o->ntok && Ccai_ofl_hesitation(o, k))
+        k++;
+    size_t k0 = k;
+    while (k < o->ntok && at) {
+        const char *t = o->norm + o->tok[k].start;
+        size_t len = o->tok[k].len;
+        for (size_t c = 0; c < len; c++)
+            if (!Ccai_is_alpha((unsigned char)t[c]) && !Ccai_is_digit((unsigned char)t[c]))
+                return;
+        if (dn + len + 2 >= sizeof dom)
+            return;
+        memcpy(dom + dn, t, len);
+        dn += len;
+        parts++;
+        k++;
+        if (k + 1 < o->ntok && Ccai_ofl_sec_at(o, "sym.dot", k, k + 1) == 1) {
+            dom[dn++] = '.';
+            k++;
+        } else {
+            break;
+        }
+    }
+    if (!at || parts < 2 || (k < o->ntok && !Ccai_ofl_sentence_break(o, k)))
+        return;
+    dom[dn] = '\0';
+    if ((size_t)(at + 1 - buf) + dn + 1 > cap)
+        return;
+    memcpy(at + 1, dom, dn + 1);
+    for (size_t i = k0; i < k; i++)
+        o->mask[i] = true;
+}
+
+/* "Hi, good morning, how are you? Look, ...", "Bonsoir madame", "Hola qué
+ * tal, oiga": greetings and small talk ([greeting], [smalltalk]) at the
+ * start of a clause are no value ("good morning" is no time, "Bonsoir
+ * madame" no description). Taken after the names ("Hi, Dana Whitfield
+ * here" needs its greeting). */
+static void mask_small_talk(Ccai_offline *o)
+{
+    static const char *const sec[] = {"greeting", "smalltalk"};
+    bool start = true;
+    for (size_t i = 0; i < o->ntok;) {
+        start = start || Ccai_ofl_clause_break(o, i);
+        size_t m = 0;
+        for (size_t k = 0; start && k < CCAI_ARRAY_SIZE(sec) && !m; k++)
+            m = Ccai_ofl_sec_at(o, sec[k], i, o->ntok);
+        if (m) {
+            for (size_t k = i; k < i + m; k++)
+                o->mask[k] = true;
+            i += m;
+            continue;
+        }
+        /* "hi um, yes, hello", "excusez-moi de vous déranger" (its
+         * "excusez-moi" taken as a correction): hesitations, words that say
+         * nothing alone and words taken keep the clause start */
+        start = start && (o->mask[i] || Ccai_ofl_hesitation(o, i) || Ccai_ofl_filler(o, i));
+        i++;
+    }
+}
+
 void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
                           size_t ns)
 {
@@ -792,6 +876,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     size_t fe = field_of_type(o, CCAI_FIELD_EMAIL, asked);
     if (fe < o->nfields) {
         Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1);
+        if (buf[0] && corr > 0 && corr < o->ntok && o->tok[corr].raw >= r1)
+            corrected_domain(o, corr, buf, sizeof buf);
         if (buf[0]) {
             mask_raw(o, r0, r1);
             Ccai_ofl_put(o, fd, fe, Ccai_strdup(buf));
@@ -810,7 +896,11 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
         for (size_t from = 0; o->caller_number && !cid &&
                               Ccai_ofl_sec_find(o, "callerid", from, o->ntok, &pos, &len);
              from = pos + len) {
-            if (len > 1 || (asked[fp] && o->ntok <= 3))
+            /* "Este. No tengo correo.": one word, a sentence of its own */
+            size_t sb = pos;
+            while (sb > 0 && !Ccai_ofl_sentence_break(o, sb))
+                sb--;
+            if (len > 1 || (asked[fp] && Ccai_ofl_sentence_end(o, pos) - sb <= 3))
                 cid = asked[fp] || Ccai_ofl_sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||
                       Ccai_ofl_sec_at(o, "callerid", pos, pos + len) >= 2;
             else
@@ -864,6 +954,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
         if (Ccai_ofl_name_field(o, f))
             Ccai_ofl_extract_name(o, fd, f, asked[f]);
     }
+    mask_small_talk(o);
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
     if (fdt < o->nfields) {

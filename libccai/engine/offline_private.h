@@ -162,7 +162,15 @@ typedef struct Ccai_ofl_section {
 
 /* The sections whose entries end with their value ("seventy 70"), found
  * once at load: the readers look them up for every word. */
-typedef enum ofl_valued { V_NUMBER, V_WEEKDAY, V_MONTH, V_COUNT } ofl_valued;
+typedef enum ofl_valued {
+    V_NUMBER,
+    V_WEEKDAY,
+    V_MONTH,
+    V_ORDINAL, /* "first 1", "premier 1" */
+    V_DAYPART, /* "morning 9": the hour a part of the day stands for */
+    V_NEGATOR, /* "not 4": how many words after it a negator turns around */
+    V_COUNT
+} ofl_valued;
 extern const char *const Ccai_ofl_valued_names[V_COUNT];
 
 typedef struct Ccai_ofl_lang {

@@ -33,42 +33,6 @@ static const char *const interjections[] = {"ok", "okay",   "yes",   "no",   "ou
                                             "si", "bon",    "bien",  "vale", "bueno", "alright",
                                             "oh", "accord", "right", "fine"};
 
-/* Yes and no inside a sentence (normalised spelling, see answer_polarity).
- * Words that say yes, words that say no (or "something is to change"),
- * and negators that turn the polarity words after them around ("not
- * correct", "pas correct", "no es correcto", "no mistakes", "rien à
- * changer"). */
-static const char *const yes_words[] = {
-    /* en */
-    "yes", "yeah", "yea", "yep", "yup", "correct", "right", "exactly", "sure", "ok", "okay",
-    "alright", "perfect", "fine", "good", "great", "accurate", "true", "absolutely", "definitely",
-    "certainly", "indeed", "precisely", "affirmative", "agreed",
-    /* fr */
-    "oui", "ouais", "exact", "exacte", "exactement", "parfait", "juste", "bon", "bien",
-    "impeccable", "nickel", "absolument", "effectivement", "vrai", "correcte",
-    /* es */
-    "correcto", "correcta", "exacto", "exacta", "vale", "claro", "perfecto", "cierto",
-    "efectivamente", "verdad", "bueno", "okey"};
-
-static const char *const yes_phrases[] = {
-    "all good", "that s it",    "uh huh",       "mm hmm",   "go ahead", "think so",   "believe so",
-    "guess so", "of course",    "tout a fait",  "bien sur", "d accord", "de acuerdo", "eso es",
-    "asi es",   "por supuesto", "works for me", "me va",    "ca marche"};
-
-static const char *const no_words[] = {
-    /* en */
-    "nope", "nah", "wrong", "incorrect", "false", "inaccurate", "bad", "mistake", "mistakes",
-    "error", "errors", "typo", "problem", "problems", "change", "changes", "changed", "modify",
-    "fix", "update", "correction", "corrections", "almost", "doubt", "missing",
-    /* fr */
-    "faux", "fausse", "fausses", "incorrecte", "inexact", "inexacte", "mal", "mauvais", "mauvaise",
-    "erreur", "erreurs", "probleme", "problemes", "changer", "modifier", "corriger", "presque",
-    "doute", "manque",
-    /* es */
-    "incorrecto", "incorrecta", "inexacto", "falso", "falsa", "equivocado", "equivocada", "erroneo",
-    "erronea", "malo", "mala", "errores", "problema", "problemas", "cambiar", "corregir",
-    "modificar", "casi", "duda", "falta"};
-
 /* Negated, these say "I do not know" rather than no ("I'm not sure", "je
  * ne sais pas", "no sé"). */
 static const char *const know_words[] = {"know", "sure",   "idea", "certain", "sais",  "sait",
@@ -77,17 +41,6 @@ static const char *const know_words[] = {"know", "sure",   "idea", "certain", "s
 /* "but the date": what follows is a correction (unless it is "yes"). */
 static const char *const contrast_words[] = {"but",  "except",  "mais", "sauf",
                                              "pero", "excepto", "salvo"};
-
-typedef struct negator {
-    const char *word;
-    unsigned reach; /* tokens after it that it negates */
-} negator;
-
-static const negator negators[] = {
-    {"not", 4},    {"t", 4},       {"never", 4},   {"nothing", 4}, {"none", 4},  {"without", 4},
-    {"no", 2},     {"non", 2},     {"pas", 4},     {"ne", 3},      {"n", 3},     {"jamais", 4},
-    {"rien", 4},   {"aucun", 4},   {"aucune", 4},  {"sans", 4},    {"nunca", 4}, {"nada", 4},
-    {"ningun", 4}, {"ninguna", 4}, {"ninguno", 4}, {"sin", 4}};
 
 /* ------------------------------------------------------------------------ */
 /* Normalisation                                                            */
@@ -296,23 +249,6 @@ bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i)
     return false;
 }
 
-/* Does the phrase (normalised words separated by single spaces) start at
- * token i of the clause ending before token end? Its length in tokens. */
-static size_t phrase_at(const Ccai_offline *o, size_t i, size_t end, const char *phrase)
-{
-    size_t n = 0;
-    for (const char *p = phrase; *p;) {
-        const char *sp = strchr(p, ' ');
-        size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (i + n >= end || o->tok[i + n].len != len ||
-            memcmp(o->norm + o->tok[i + n].start, p, len) != 0)
-            return 0;
-        n++;
-        p += len + (sp ? 1 : 0);
-    }
-    return n;
-}
-
 /* Polarity of the word or phrase at token i of the clause [b, e), and how
  * many tokens it takes. A few words depend on their neighbours: "si" is a
  * yes at either end of a clause or after "que" ("claro que sí"), not as
@@ -321,24 +257,24 @@ static size_t phrase_at(const Ccai_offline *o, size_t i, size_t end, const char 
  * (a change). */
 static int polarity_at(const Ccai_offline *o, size_t i, size_t b, size_t e, size_t *ret_len)
 {
-    *ret_len = 1;
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(yes_phrases); k++) {
-        size_t n = phrase_at(o, i, e, yes_phrases[k]);
-        if (n) {
-            *ret_len = n;
-            return POL_YES;
-        }
-    }
+    /* the words of yes and no are data ([yes.words], [no.words]) */
+    size_t yes = Ccai_ofl_sec_at(o, "yes.words", i, e);
+    *ret_len = yes > 1 ? yes : 1;
+    if (yes > 1)
+        return POL_YES;
     static const char *const verb_lead[] = {"to",   "please", "can",   "could", "must",
                                             "need", "should", "would", "me",    "you"};
     static const char *const verb_object[] = {"the", "my", "this", "it", "his", "her", "their"};
     if (Ccai_ofl_tok_is(o, i, "correct") &&
         ((i > b && TOK_IN(o, i - 1, verb_lead)) || (i + 1 < e && TOK_IN(o, i + 1, verb_object))))
         return POL_NO;
-    if (TOK_IN(o, i, yes_words))
+    if (yes)
         return POL_YES;
-    if (TOK_IN(o, i, no_words))
+    size_t no = Ccai_ofl_sec_at(o, "no.words", i, e);
+    if (no) {
+        *ret_len = no;
         return POL_NO;
+    }
     if (Ccai_ofl_tok_is(o, i, "si"))
         return i == b || i + 1 == e || Ccai_ofl_tok_is(o, i - 1, "que") ? POL_YES : POL_NONE;
     if (Ccai_ofl_tok_is(o, i, "ca")) {
@@ -356,13 +292,12 @@ static int polarity_at(const Ccai_offline *o, size_t i, size_t b, size_t e, size
     return POL_NONE;
 }
 
+/* [negator.words]: "not 4" negates the 4 words after it. */
 static unsigned negator_reach(const Ccai_offline *o, size_t i)
 {
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(negators); k++) {
-        if (Ccai_ofl_tok_is(o, i, negators[k].word))
-            return negators[k].reach;
-    }
-    return 0;
+    size_t n;
+    int reach = Ccai_ofl_sec_value(o, V_NEGATOR, i, &n);
+    return n == 1 && reach > 0 ? (unsigned)reach : 0;
 }
 
 /* Is the answer a yes or a no? Each clause is read word by word: a

@@ -241,7 +241,72 @@ static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t 
     for (size_t m = 1; b < e && m > 0; b += m)
         m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
     size_t n = b < e ? Ccai_ofl_sec_at(o, "question.open", b, e) : 0;
-    return n && (n > 1 || (alone && e - b > 3)) && !Ccai_ofl_sec_has(o, "dontknow", b, e);
+    if (n && (n > 1 || (alone && e - b > 3)) && !Ccai_ofl_sec_has(o, "dontknow", b, e))
+        return true;
+    /* "Before I say anything, will this affect my bonus": its last clause */
+    size_t c = e;
+    while (c > b + 1 && !Ccai_ofl_clause_break(o, c - 1))
+        c--;
+    if (c <= b + 1 || e - (c - 1) <= 3)
+        return false;
+    n = Ccai_ofl_sec_at(o, "question.open", c - 1, e);
+    return n && !Ccai_ofl_sec_has(o, "dontknow", c - 1, e);
+}
+
+/* "what do you need my policy number it's AB123456", "was anyone hurt no
+ * nobody was": a sentence opened as a question ([question.start], [wh])
+ * and answered in the same breath, the answer starting with an
+ * [answer.lead] word. Where the answer starts, e when there is none. */
+static size_t answer_in_question(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t m = 1; b < e && m > 0; b += m)
+        m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
+    if (b >= e || !(Ccai_ofl_sec_at(o, "question.start", b, e) || Ccai_ofl_sec_at(o, "wh", b, e)))
+        return e;
+    for (size_t k = b + 2; k < e; k++) {
+        if (Ccai_ofl_sec_at(o, "answer.lead", k, e))
+            return k;
+    }
+    return e;
+}
+
+/* The words of a field asked, said back before the answer ("hurt, no,
+ * nobody"): its [topic.<field>] or [cue.<field>] words and fillers, at most
+ * three, then an [answer.lead] yes or no; they are masked. */
+static void echo_of_question(Ccai_offline *o, const bool *asked, size_t b, size_t e)
+{
+    for (size_t k = b + 1; k < e && k <= b + 3; k++) {
+        /* a yes or a no starts the answer ("just me, it's my garage" is
+         * all answer) */
+        if (!Ccai_ofl_sec_at(o, "answer.lead", k, e) ||
+            !(Ccai_ofl_sec_at(o, "negation", k, k + 1) == 1 ||
+              Ccai_ofl_sec_at(o, "yes.words", k, k + 1) == 1 || Ccai_ofl_tok_is(o, k, "si")))
+            continue;
+        bool echo = true, topic = false;
+        for (size_t i = b; i < k && echo;) {
+            size_t m = 0;
+            for (size_t f = 0; f < o->nfields && !m; f++) {
+                char sec[CCAI_OFL_SECTION_MAX];
+                static const char *const kinds[] = {"topic", "cue"};
+                for (size_t t = 0; asked[f] && t < 2 && !m; t++)
+                    if ((size_t)snprintf(sec, sizeof sec, "%s.%s", kinds[t], o->f[f].name) <
+                        sizeof sec)
+                        m = Ccai_ofl_sec_at(o, sec, i, k);
+            }
+            if (m) {
+                topic = true;
+                i += m;
+            } else if (Ccai_ofl_filler(o, i) || Ccai_ofl_hesitation(o, i)) {
+                i++;
+            } else {
+                echo = false;
+            }
+        }
+        if (echo && topic)
+            for (size_t i = b; i < k; i++)
+                o->mask[i] = true;
+        return;
+    }
 }
 
 /* The first request verb in [b, e) that is no report of what was said
@@ -259,6 +324,47 @@ static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t
         if (!report) {
             *ret_pos = i;
             return true;
+        }
+    }
+    return false;
+}
+
+/* A request verb that governs a person word of [b, e): just before it, at
+ * most one word between them (three when the last is [transfer.to]) in the
+ * same clause ("talk to someone",
+ * "passez-moi un conseiller", not "I need to report that someone stole my
+ * bike", "quiero dar parte de que alguien..."), or shortly after it ("is
+ * there someone I can talk to"). */
+static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, size_t e)
+{
+    /* the request verbs once (a few), then each person word against them */
+    size_t verb[16], vlen[16], nv = 0;
+    for (size_t i = b, pv; nv < 16 && i < e && request_verb(o, i, e, &pv); i = pv + 1) {
+        verb[nv] = pv;
+        vlen[nv++] = Ccai_ofl_sec_at(o, "transfer.verb", pv, e);
+    }
+    size_t pp, lp;
+    for (size_t from = b; nv && Ccai_ofl_sec_find(o, "transfer.person", from, e, &pp, &lp);
+         from = pp + 1) {
+        for (size_t v = 0; v < nv; v++) {
+            size_t pv = verb[v], lv = vlen[v];
+            if (pv >= pp) {
+                if (pv < pp + lp + 4)
+                    return true;
+                break;
+            }
+            if (pv + lv > pp) /* "páseme con" + "con el encargado" */
+                return true;
+            /* "parler directement à un conseiller": more words between
+             * when the last is "to", "à", "con" ([transfer.to]) */
+            size_t gap = pp - (pv + lv);
+            if (gap > 3 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
+                continue;
+            bool brk = false;
+            for (size_t k = pv + 1; k <= pp && !brk; k++)
+                brk = Ccai_ofl_clause_break(o, k);
+            if (!brk)
+                return true;
         }
     }
     return false;
@@ -287,7 +393,9 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
         k = pp;
     if (verb && person && pv < k)
         k = pv;
-    while (k > b && !Ccai_ofl_clause_break(o, k))
+    /* "me robaron la bici y prefiero que me atienda una persona": the
+     * clause that asks starts at its [clause.join] word */
+    while (k > b && !Ccai_ofl_clause_break(o, k) && !Ccai_ofl_sec_at(o, "clause.join", k, k + 1))
         k--;
     *ret_from = k;
     return true;
@@ -311,6 +419,23 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
+        /* "somebody nicked my catalytic converter, alright?": a tag asks
+         * nothing */
+        size_t tag = e;
+        while (sv[ns].question && tag > b + 1 && !Ccai_ofl_clause_break(o, tag - 1))
+            tag--;
+        if (sv[ns].question && tag > b + 1 &&
+            Ccai_ofl_sec_at(o, "question.tag", tag - 1, e) == e - (tag - 1)) {
+            sv[ns].question = false;
+            for (size_t i = tag - 1; i < e; i++)
+                o->mask[i] = true;
+        }
+        /* the question and its answer: two sentences */
+        size_t a = sv[ns].question ? e : answer_in_question(o, b, e);
+        if (a < e) {
+            sv[ns].e = e = a;
+            sv[ns].question = true;
+        }
         if (!sv[ns].question && unpunctuated_question(o, b, e, ns == 0 && e == o->ntok))
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
@@ -328,6 +453,12 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         }
         ns++;
         b = e;
+    }
+    /* "hurt? no, nobody", "des blessés non personne", "testigos sí, mi
+     * vecino": the words of the question said back, then the answer */
+    for (size_t k = 0; k < ns; k++) {
+        if (!sv[k].question)
+            echo_of_question(o, asked, sv[k].b, sv[k].e);
     }
     /* "I don't know", "I'd rather not say", "I don't have it on me": no
      * value from those words; what the caller cannot give now is not asked
@@ -402,6 +533,10 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     if (o->oom)
         return;
 
+    /* asking for a person: the facts said are kept, nothing else is an
+     * answer ("Hi, good morning, I'd rather talk to somebody") */
+    if (nset == 0 && o->to_person)
+        return;
     if (nset == 0) {
         size_t cur = o->st.cur;
         if (question) {
@@ -511,7 +646,7 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
 
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
 {
-    size_t pv, pp, lp;
+    size_t pp, lp;
     bool *m = o->mask;
     if (!m)
         return false;
@@ -521,7 +656,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
         return true;
     if (Ccai_ofl_sec_find(o, "transfer.person", 0, o->ntok, &pp, &lp)) {
         /* "can I speak to someone?", "is there someone I can speak to?" */
-        if (request_verb(o, 0, o->ntok, &pv) && (pv < pp || pv < pp + lp + 4))
+        if (verb_asks_person(o, 0, o->ntok))
             return true;
         /* "an agent, please", not "a human was hurt" */
         size_t k = pp + lp;

@@ -2182,6 +2182,188 @@ static char *replaced(const char *text, const char *from, const char *to)
     return out;
 }
 
+/* Greetings and small talk before a request for a person (or anywhere in
+ * the turn) do not keep the request from being honoured, and are no value:
+ * "good morning" is no time, "Bonsoir madame" no description. */
+static void test_person_after_small_talk(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+    } p[] = {
+        {"en-US", "Hi, good morning, yeah I'd rather just talk to somebody"},
+        {"en-US", "Hello there. Look, I'd really prefer to deal with a person, if that's alright."},
+        {"en-US", "hello hello yes hi I was hoping to speak with one of your agents"},
+        {"en-US", "Hi there, I'd like to speak with a claims handler please."},
+        {"en-US", "Yeah hi, sorry, could I just get through to a human?"},
+        {"en-US", "Hi, thanks for picking up. I think I'd rather speak to one of your colleagues."},
+        {"en-US", "Hi. Can I have a person please?"},
+        {"en-US", "Honestly, I'd feel better talking to a person."},
+        {"fr-FR", "Bonjour, oui, euh, j'aimerais mieux parler à quelqu'un."},
+        {"fr-FR", "Bonsoir madame, je préférerais avoir un conseiller s'il vous plaît"},
+        {"fr-FR", "Bonjour madame, mettez-moi en relation avec un conseiller."},
+        {"fr-FR", "Excusez-moi de vous déranger, j'aimerais parler directement à un conseiller."},
+        {"es-ES", "Hola, buenos días, prefiero hablar con una persona."},
+        {"es-ES", "Buenas tardes, mire, ¿me podría comunicar con alguien?"},
+        {"es-ES", "Hola qué tal, oiga, ¿no hay nadie con quien pueda hablar?"},
+        {"es-ES", "Oiga, ¿hay alguna persona ahí?"},
+        {"en-US", "Hi, yeah, can someone call me back?"},
+        {"fr-FR", "Bonjour, je voudrais qu'un conseiller me rappelle."},
+    };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        for (int late = 0; late < 2; late++) {
+            Ccai_offline *o = make_from(s, p[i].lang, NULL);
+            if (late)
+                in(o, "A tree fell on my car.");
+            const Ccai_offline_reply *r = in(o, p[i].text);
+            if (!has(r, CCAI_OFFLINE_TRANSFER, NULL))
+                fail_msg("\"%s\" (%s) was not taken as a request for a person", p[i].text,
+                         p[i].lang);
+            assert_ends(r, CCAI_OFFLINE_TRANSFER);
+            for (size_t f = 0; f < r->n; f++)
+                if (r->v[f].kind == CCAI_OFFLINE_SET_FIELD)
+                    fail_msg("\"%s\" (%s): %s = %s noted", p[i].text, p[i].lang, r->v[f].field,
+                             r->v[f].text);
+            Ccai_offline_free(o);
+        }
+    }
+    /* someone who did something is no person asked for */
+    static const struct {
+        const char *lang, *text;
+    } not_p[] = {
+        {"en-US", "I need to report that someone stole my bike."},
+        {"fr-FR", "Je souhaite déclarer que quelqu'un a volé mon vélo devant la gare."},
+        {"fr-FR", "J'aimerais signaler que quelqu'un a rayé ma voiture."},
+        {"es-ES", "Quiero dar parte de que alguien me rayó el coche."},
+        {"es-ES", "Puedo hablar despacio, alguien me golpeó el coche en el parking."},
+    };
+    for (size_t i = 0; i < sizeof not_p / sizeof not_p[0]; i++) {
+        Ccai_offline *o = make_from(s, not_p[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, not_p[i].text);
+        if (has(r, CCAI_OFFLINE_TRANSFER, NULL))
+            fail_msg("\"%s\" (%s) was taken as a request for a person", not_p[i].text,
+                     not_p[i].lang);
+        assert_non_null(set_value(r, "incident_description"));
+        Ccai_offline_free(o);
+    }
+    /* small talk, then what happened: only what happened */
+    static const struct {
+        const char *lang, *text, *value;
+    } d[] = {
+        {"en-US", "Hi, good morning, how are you? A pipe burst in my kitchen.",
+         "A pipe burst in my kitchen"},
+        {"fr-FR", "Bonsoir madame, un arbre est tombé sur ma voiture.",
+         "Un arbre est tombé sur ma voiture"},
+        {"es-ES", "Hola, buenas tardes, ¿qué tal? Se me inundó la cocina.",
+         "Se me inundó la cocina"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        const char *v = set_value(r, "incident_description");
+        if (!v || strcmp(v, d[i].value) != 0)
+            fail_msg("\"%s\": incident_description = %s, expected %s", d[i].text, v ? v : "(unset)",
+                     d[i].value);
+        assert_null(set_value(r, "incident_datetime"));
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* An hour said beats the part of the day around it ("in the morning,
+ * around ten" is 10:00, not the morning's 09:00), in the ways people say
+ * hours: "ten-ish", "10ish", "half seven", "or so", a number alone. */
+static void test_explicit_time_beats_part_of_day(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *value;
+    } t[] = {
+        {"en-US", "Yesterday in the morning, around ten.", "2024-10-07T10:00:00"},
+        {"en-US", "yesterday morning I'd say ten-ish", "2024-10-07T10:00:00"},
+        {"en-US", "Yesterday, about 10ish in the morning.", "2024-10-07T10:00:00"},
+        {"en-US", "Yesterday at half seven in the evening.", "2024-10-07T19:30:00"},
+        {"en-US", "Yesterday at quarter to nine in the morning.", "2024-10-07T08:45:00"},
+        {"en-US", "It was yesterday morning. Around ten I think.", "2024-10-07T10:00:00"},
+        {"en-US", "yesterday morning it must have been ten or so", "2024-10-07T10:00:00"},
+        {"en-US", "Yesterday afternoon, um, three-ish.", "2024-10-07T15:00:00"},
+        {"en-US", "Yesterday evening, eight.", "2024-10-07T20:00:00"},
+        {"en-US", "Good morning! It happened yesterday at 3 pm.", "2024-10-07T15:00:00"},
+        {"fr-FR", "Hier matin, vers dix heures et demie.", "2024-10-07T10:30:00"},
+        {"fr-FR", "Hier soir, neuf heures moins le quart.", "2024-10-07T20:45:00"},
+        {"es-ES", "Ayer por la tarde, a eso de las cinco y media.", "2024-10-07T17:30:00"},
+        {"es-ES", "Ayer por la mañana, serían las diez.", "2024-10-07T10:00:00"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_from(s, t[i].lang, NULL);
+        in(o, "A pipe burst.");
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, t[i].value) != 0)
+            fail_msg("\"%s\" (%s): %s, expected %s", t[i].text, t[i].lang, v ? v : "(unset)",
+                     t[i].value);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* A question said without "?" and its answer in the same breath: the
+ * answer is noted, the question is not part of it. */
+static void test_question_and_answer_in_one_breath(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char story[] =
+        "{\"incident_description\": \"A tree fell on my car\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\"";
+    static const char *const fill[] = {
+        "}", /* the place is asked */
+        ", \"incident_location\": \"Elm Street\"}",
+        ", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", \"medical_records\": "
+        "\"None\"}",
+        ", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", \"medical_records\": "
+        "\"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\"}",
+    };
+    static const struct {
+        const char *lang;
+        int fill;
+        const char *text, *field, *has, *not ;
+    } q[] = {
+        {"en-US", 0, "where did it happen it was on Elm Street in Springfield", "incident_location",
+         "Elm Street in Springfield", "happen"},
+        {"en-US", 1, "was anyone hurt no nobody was hurt", "injuries", "None", "hurt"},
+        {"en-US", 2, "did anyone see it yes my neighbour Tom saw it", "witnesses", "neighbour Tom",
+         "anyone"},
+        {"en-US", 3, "what do you need my policy number it's AB123456", "policy_number", "AB123456",
+         "need"},
+        {"fr-FR", 0, "vous voulez l'adresse c'est au 12 rue de la Paix à Lyon", "incident_location",
+         "rue de la Paix", "voulez"},
+        {"es-ES", 0, "dónde fue pues fue en la Calle Mayor 12 en Madrid", "incident_location",
+         "Calle Mayor", "nde fue pues"},
+        /* the question said back, then the answer */
+        {"en-US", 1, "hurt no nobody", "injuries", "None", "urt"},
+        {"en-US", 2, "witnesses yeah my neighbour Tom saw the whole thing", "witnesses",
+         "neighbour Tom", "itnesses"},
+        {"fr-FR", 1, "des blessés non personne", "injuries", "Aucun", "bless"},
+        {"es-ES", 2, "testigos sí mi vecino Pedro lo vio todo", "witnesses", "vecino Pedro",
+         "estigos"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        char claim[512];
+        snprintf(claim, sizeof claim, "%s%s", story, fill[q[i].fill]);
+        Ccai_offline *o = make_filled(s, q[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, q[i].text);
+        const char *v = set_value(r, q[i].field);
+        if (!v || !strstr(v, q[i].has) || strstr(v, q[i].not ))
+            fail_msg("\"%s\" (%s): %s = %s", q[i].text, q[i].lang, q[i].field, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 /* Adding a language is adding a data file: a German file (the English one
  * with its language, names and a few phrases changed) next to the files
  * compiled in makes a German dialogue, a switch to German and a German
@@ -2358,6 +2540,316 @@ static void test_nothing_left_to_note(void **state)
         }
         Ccai_offline_free(o);
     }
+/* Ordinals, parts of the day, yes, no and negators are data too: German
+ * words in a German file (and no code) make "am dritten Oktober", "Sonntag
+ * Abend", "jawohl" and "nicht richtig" understood. */
+static void test_ordinals_dayparts_yes_no_are_a_file(void **state)
+{
+    (void)state;
+    const char *names[] = {"en", "es", "fr", "de"};
+    const char *text[4];
+    size_t len[4];
+    for (int k = 0; k < 3; k++) {
+        char path[32];
+        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
+        const Ccai_embedded *f = Ccai_embedded_find(path);
+        assert_non_null(f);
+        text[k] = (const char *)f->data;
+        len[k] = f->len;
+    }
+    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
+    char *b =
+        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
+    char *c = replaced(b, "[weekday.words]\n", "[weekday.words]\nsonntag 7\n");
+    char *d = replaced(c, "[month.words]\n", "[month.words]\noktober 10\n");
+    char *e = replaced(d, "[ordinal.words]\n", "[ordinal.words]\ndritten 3\n");
+    char *f = replaced(e, "[daypart.words]\n", "[daypart.words]\nabend 20\n");
+    char *g = replaced(f, "[yes.words]\n", "[yes.words]\njawohl\nrichtig\n");
+    char *de = replaced(g, "[negator.words]\n", "[negator.words]\nnicht 4\n");
+    free(a), free(b), free(c), free(d), free(e), free(f), free(g);
+    text[3] = de;
+    len[3] = strlen(de);
+    Ccai_ofl_lexicon *lx = NULL;
+    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline_params p = {.schema = s, .lang = "de-DE", .now_ms = NOW_MS, .lexicon = lx};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "Ein Wasserschaden, am Sonntag Abend.");
+    const char *v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-06T20:00:00") != 0)
+        fail_msg("\"Sonntag Abend\": %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    in(o, "Ein Wasserschaden am dritten Oktober."); /* the time is asked */
+    r = in(o, "I don't know.");
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-03T00:00:00") != 0)
+        fail_msg("\"am dritten Oktober\": %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* yes and no at the confirmation */
+    ccai_claim_schema *two = two_field_schema();
+    p.schema = two;
+    p.claim_json = "{\"incident_datetime\": \"2024-10-07 15:00\", \"incident_description\": "
+                   "\"Wasser\", \"policyholder_email\": \"j@example.de\", \"policyholder_name\": "
+                   "\"Jonas Weber\", \"policyholder_phone\": \"+4930123456\"}";
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, true);
+    r = in(o, "jawohl");
+    if (!Ccai_offline_ended(o))
+        fail_msg("\"jawohl\" was not taken as yes: %s", r->n ? r->v[r->n - 1].text : "");
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, true);
+    r = in(o, "nicht richtig");
+    if (Ccai_offline_ended(o) || !said(r, "Which information would you like to change?"))
+        fail_msg("\"nicht richtig\" was not taken as no");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(two);
+    Ccai_offline_lexicon_free(lx);
+    free(de);
+    ccai_claim_schema_unref(s);
+}
+
+/* What a batch of natural callers showed (tests/offline_callers/tuning5.yaml),
+ * in sentences of its kinds. */
+static void test_natural_callers_batch5(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    /* a tag asks nothing: a statement, no question, no transfer */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Right, look, somebody nicked the catalytic converter off my car, alright?");
+    assert_false(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+    const char *v = set_value(r, "incident_description");
+    if (!v || !strstr(v, "catalytic converter"))
+        fail_msg("tagged statement: incident_description = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* the facts before a request for a person in the same clause are noted */
+    o = make_from(s, "es-ES", NULL);
+    r = in(o, "Me robaron la bici ayer por la tarde y prefiero que me atienda una persona.");
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-07T15:00:00") != 0)
+        fail_msg("facts before the request: incident_datetime = %s", v ? v : "(unset)");
+    v = set_value(r, "incident_description");
+    if (!v || !strstr(v, "bici") || strstr(v, "persona"))
+        fail_msg("facts before the request: incident_description = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* a capitalised word after a sentence end is no street: the hour stays */
+    o = make_from(s, "en-GB", NULL);
+    in(o, "A branch came down on my conservatory roof.");
+    r = in(o, "Sunday in the morning, around ten. Actually no, it was Saturday, same time.");
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-05T10:00:00") != 0)
+        fail_msg("corrected day, same time: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* the letter of "it's" is no spelled letter */
+    o = make_filled(s, "en-US", NULL,
+                    "{\"incident_description\": \"Theft\", \"incident_datetime\": "
+                    "\"2024-10-07T23:00:00\", \"incident_location\": \"Oakland\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\", \"involved_parties\": \"Me\", "
+                    "\"witnesses\": \"None\", \"pre_existing_damages\": \"None\"}");
+    r = in(o, "what do you need my policy number it's A U 6 1 9 9 0 2");
+    v = set_value(r, "policy_number");
+    if (!v || strcmp(v, "AU619902") != 0)
+        fail_msg("\"it's A U 6 1 9 9 0 2\": policy_number = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* a vague place said in passing is asked, not noted */
+    o = make_from(s, "fr-FR", NULL);
+    r = in(o, "On m'a rayé toute la portière de la voiture sur le parking.");
+    assert_non_null(set_value(r, "incident_description"));
+    if ((v = set_value(r, "incident_location")) != NULL)
+        fail_msg("a vague place was noted: %s", v);
+    Ccai_offline_free(o);
+
+    /* the number the caller calls from, in French words */
+    o = make_filled(s, "fr-FR", "+33612345202",
+                    "{\"incident_description\": \"Vol\", \"incident_datetime\": "
+                    "\"2024-10-07T23:00:00\", \"incident_location\": \"Nantes\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\", \"involved_parties\": \"Moi\", "
+                    "\"witnesses\": \"None\", \"pre_existing_damages\": \"None\", "
+                    "\"policyholder_name\": \"Sophie Marchand\", \"policy_number\": \"AUT55032\"}");
+    r = in(o, "Le numéro avec lequel j'appelle.");
+    v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+33612345202") != 0)
+        fail_msg("\"le numéro avec lequel j'appelle\": %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    /* a question back after the answer is not the next answer */
+    o = make_filled(s, "en-GB", NULL,
+                    "{\"incident_description\": \"Theft\", \"incident_datetime\": "
+                    "\"2024-10-07T23:00:00\", \"incident_location\": \"Leeds\"}");
+    r = in(o, "No. Why would there be.");
+    v = set_value(r, "medical_records");
+    if (v && strstr(v, "Why"))
+        fail_msg("a question back was noted: medical_records = %s", v);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* Callers who ramble and hedge: "No no, ..." is a no, "bueno, igual eran
+ * las once" corrects the hour, a question after a lead-in clause is a
+ * question. */
+static void test_natural_callers_hedges(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_filled(s, "en-US", NULL,
+                                  "{\"incident_description\": \"Burglary\", \"incident_datetime\": "
+                                  "\"2024-10-05T12:00:00\", \"incident_location\": \"Austin\"}");
+    const Ccai_offline_reply *r = in(o, "No no, I wasn't even there, thank goodness.");
+    const char *v = set_value(r, "injuries");
+    if (!v || strcmp(v, "None") != 0)
+        fail_msg("\"No no, I wasn't even there\": injuries = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    static const struct {
+        const char *lang, *text, *value;
+    } t[] = {
+        {"es-ES", "El sábado por la noche, hacia las diez, bueno, igual eran las once.",
+         "2024-10-05T23:00:00"},
+        {"en-US", "Saturday around ten at night, or maybe eleven.", "2024-10-05T23:00:00"},
+        {"fr-FR", "Samedi soir vers dix heures, ou peut-être onze heures.", "2024-10-05T23:00:00"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        o = make_from(s, t[i].lang, NULL);
+        in(o, "A pipe burst.");
+        r = in(o, t[i].text);
+        v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, t[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", t[i].text, v ? v : "(unset)", t[i].value);
+        Ccai_offline_free(o);
+    }
+
+    o = make_from(s, "en-GB", NULL);
+    r = in(o, "Before I say anything, will this affect my no claims bonus");
+    assert_false(has(r, CCAI_OFFLINE_SET_FIELD, NULL));
+    assert_asks(r);
+    r = in(o, "Someone reversed into my car.");
+    assert_non_null(set_value(r, "incident_description"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* A day of the month without its month, corrected on a later turn; a
+ * phone number whose last digits are corrected; "And no, no injuries";
+ * "last night" out of what happened; an adjuster asked for. */
+static void test_natural_callers_days_and_digits(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-US", NULL);
+    in(o, "Hail damaged my car's windshield.");
+    const Ccai_offline_reply *r = in(o, "On the 4th, in the afternoon, around three-ish.");
+    const char *v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-04T15:00:00") != 0)
+        fail_msg("\"On the 4th, in the afternoon, around three-ish\": %s", v ? v : "(unset)");
+    in(o, "In my driveway, 230 Willow Lane, Omaha.");
+    r = in(o, "Oh, sorry, before that, the date was actually the 3rd, not the 4th. And no, no "
+              "injuries.");
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-03T15:00:00") != 0)
+        fail_msg("the day corrected on a later turn: %s", v ? v : "(unset)");
+    v = set_value(r, "injuries");
+    if (!v || strcmp(v, "None") != 0)
+        fail_msg("\"And no, no injuries\": %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    static const struct {
+        const char *lang, *text, *value;
+    } d[] = {
+        {"fr-FR", "Le 4, vers quinze heures.", "2024-10-04T15:00:00"},
+        {"es-ES", "El día 4 por la tarde, a las tres.", "2024-10-04T15:00:00"},
+        {"en-US", "On the twenty first, in the evening.", "2024-09-21T20:00:00"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        o = make_from(s, d[i].lang, NULL);
+        in(o, "A pipe burst.");
+        r = in(o, d[i].text);
+        v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, d[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", d[i].text, v ? v : "(unset)", d[i].value);
+        Ccai_offline_free(o);
+    }
+    /* "the first thing I did" is no date */
+    o = make_from(s, "en-US", NULL);
+    r = in(o, "The first thing I saw was water everywhere in the kitchen.");
+    assert_null(set_value(r, "incident_datetime"));
+    Ccai_offline_free(o);
+
+    o = make_filled(s, "en-US", NULL,
+                    "{\"incident_description\": \"Hail\", \"incident_datetime\": "
+                    "\"2024-10-03T15:00:00\", \"incident_location\": \"Omaha\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\", \"involved_parties\": \"Me\", "
+                    "\"witnesses\": \"None\", \"pre_existing_damages\": \"None\", "
+                    "\"policyholder_name\": \"Rachel Adams\", \"policy_number\": \"AU303077\"}");
+    r = in(o, "four oh two, five five five, zero one four four. Sorry, zero one four one at the "
+              "end.");
+    v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+14025550141") != 0)
+        fail_msg("the last digits corrected: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    o = make_from(s, "en-US", NULL);
+    r = in(o, "My basement flooded last night.");
+    v = set_value(r, "incident_description");
+    if (!v || strcmp(v, "My basement flooded") != 0)
+        fail_msg("\"My basement flooded last night\": incident_description = %s",
+                 v ? v : "(unset)");
+    r = in(o, "Around midnight. Is there any way I could speak with an actual adjuster?");
+    assert_ends(r, CCAI_OFFLINE_TRANSFER);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* Contacts said as people say them: the domain corrected alone, "this one"
+ * as a sentence of its own beside another answer; a don't-know with more
+ * words is no "none". */
+static void test_natural_callers_contacts(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char filled[] =
+        "{\"incident_description\": \"Vol\", \"incident_datetime\": \"2024-10-07T12:00:00\", "
+        "\"incident_location\": \"Lyon\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+        "\"involved_parties\": \"Moi\", \"witnesses\": \"None\", \"pre_existing_damages\": "
+        "\"None\", \"policyholder_name\": \"Karim Benali\", \"policy_number\": \"AUT44190\"}";
+    Ccai_offline *o = make_filled(s, "fr-FR", "+33612345501", filled);
+    const Ccai_offline_reply *r = in(o, "Ce numéro. karim point benali arobase gmail point com, "
+                                        "non pardon, hotmail point com");
+    const char *v = set_value(r, "policyholder_email");
+    if (!v || strcmp(v, "karim.benali@hotmail.com") != 0)
+        fail_msg("the domain corrected: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    o = make_filled(s, "es-ES", "+34612345501", filled);
+    r = in(o, "Este. No tengo correo.");
+    v = set_value(r, "policyholder_phone");
+    if (!v || strcmp(v, "+34612345501") != 0)
+        fail_msg("\"Este. No tengo correo.\": policyholder_phone = %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+
+    o = make_filled(s, "es-ES", NULL,
+                    "{\"incident_description\": \"Robo\", \"incident_datetime\": "
+                    "\"2024-10-08T09:00:00\", \"incident_location\": \"Madrid\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\"}");
+    r = in(o, "Yo y el ladrón. No lo sé, había mucha gente.");
+    v = set_value(r, "witnesses");
+    if (v && strcmp(v, "Ninguno") == 0)
+        fail_msg("\"No lo sé, había mucha gente\" was noted as no witnesses");
+    Ccai_offline_free(o);
     ccai_claim_schema_unref(s);
 }
 
@@ -2400,6 +2892,14 @@ int main(void)
         cmocka_unit_test(test_no_reask_of_facts_given),
         cmocka_unit_test(test_numbers_and_dates_are_a_file),
         cmocka_unit_test(test_nothing_left_to_note),
+        cmocka_unit_test(test_person_after_small_talk),
+        cmocka_unit_test(test_explicit_time_beats_part_of_day),
+        cmocka_unit_test(test_question_and_answer_in_one_breath),
+        cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
+        cmocka_unit_test(test_natural_callers_batch5),
+        cmocka_unit_test(test_natural_callers_hedges),
+        cmocka_unit_test(test_natural_callers_days_and_digits),
+        cmocka_unit_test(test_natural_callers_contacts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
