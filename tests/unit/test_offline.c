@@ -2540,6 +2540,9 @@ static void test_nothing_left_to_note(void **state)
         }
         Ccai_offline_free(o);
     }
+    ccai_claim_schema_unref(s);
+}
+
 /* Ordinals, parts of the day, yes, no and negators are data too: German
  * words in a German file (and no code) make "am dritten Oktober", "Sonntag
  * Abend", "jawohl" and "nicht richtig" understood. */
