@@ -923,6 +923,63 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_p
     return run_prepared(st, op, id, p, ret);
 }
 
+/* Ad hoc batches --------------------------------------------------------- */
+
+CCAI_MUST_CHECK ccai_status Ccai_pg_batch(Ccai_pg *st, const char *op, const Ccai_pg_sql *q,
+                                          size_t n, bool binary_rows, PGresult **ret)
+{
+    if (n == 0 || n > PG_BATCH_MAX)
+        return CCAI_ERR_INVALID_ARG;
+    if (st->ctx || st->in_tx)
+        return Ccai_pg_fail(st, CCAI_ERR_STATE,
+                            "store: %s: not on a pipelined store nor in a "
+                            "transaction",
+                            op);
+    ccai_status status = ensure_conn(st, op);
+    if (status != CCAI_OK)
+        return status;
+    bool sent = PQenterPipelineMode(st->conn) == 1;
+    for (size_t i = 0; sent && i < n; i++) {
+        const Ccai_pg_params *p = q[i].p;
+        int lengths[PG_PARAMS_MAX] = {0}, formats[PG_PARAMS_MAX] = {0};
+        if (q[i].blob > 0 && p && q[i].blob <= p->n) {
+            lengths[q[i].blob - 1] = (int)q[i].blob_len;
+            formats[q[i].blob - 1] = 1;
+        }
+        sent = PQsendQueryParams(st->conn, q[i].sql, p ? p->n : 0, NULL, p ? p->v : NULL, lengths,
+                                 formats, binary_rows ? 1 : 0) == 1;
+    }
+    if (!sent || !PQpipelineSync(st->conn))
+        return conn_lost(st, op, PQerrorMessage(st->conn));
+    uint64_t deadline = answer_deadline(st);
+    PGresult *res[PG_BATCH_MAX] = {NULL}, *sync = NULL;
+    for (size_t i = 0; i < n && status == CCAI_OK; i++)
+        status = command_result(st, op, deadline, &res[i]);
+    if (status == CCAI_OK)
+        status = next_result(st, op, deadline, &sync);
+    if (status == CCAI_OK && (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC))
+        status = conn_lost(st, op, "the pipeline's answers are out of order");
+    PQclear(sync);
+    if (status == CCAI_OK && !PQexitPipelineMode(st->conn))
+        status = conn_lost(st, op, PQerrorMessage(st->conn));
+    /* The first failure is the one told; the statements after it were
+     * skipped (PGRES_PIPELINE_ABORTED). */
+    for (size_t i = 0; i < n && status == CCAI_OK; i++) {
+        if (PQresultStatus(res[i]) == PGRES_PIPELINE_ABORTED)
+            continue;
+        PGresult *r = res[i];
+        res[i] = NULL;
+        status = check_result(st, op, r, &res[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (status == CCAI_OK && ret)
+            ret[i] = res[i];
+        else
+            PQclear(res[i]);
+    }
+    return status;
+}
+
 /* Rows ------------------------------------------------------------------ */
 
 CCAI_MUST_CHECK bool Ccai_pg_dup(const PGresult *r, int row, int col, char **out)
