@@ -29,7 +29,6 @@
 #include "store/pg_private.h"
 
 #include "config/config.h"
-#include "store/sqlite.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -1122,15 +1121,12 @@ static CCAI_MUST_CHECK ccai_status store_migrate(Ccai_pg *st)
 static void pg_close(Ccai_store *store);
 
 ccai_status Ccai_pg_open(const char *dsn, int connect_timeout_ms, int statement_timeout_ms,
-                         const char *docs_path, Ccai_store **ret, char **ret_errmsg)
+                         Ccai_store **ret, char **ret_errmsg)
 {
     if (!dsn || !ret || connect_timeout_ms <= 0 || statement_timeout_ms <= 0)
         return CCAI_ERR_INVALID_ARG;
     Ccai_pg *st = Ccai_calloc(1, sizeof *st);
-    if (!st || !(st->dsn = Ccai_strdup(dsn)) ||
-        (docs_path && !(st->docs_path = Ccai_strdup(docs_path)))) {
-        if (st)
-            ccai_free(st->dsn);
+    if (!st || !(st->dsn = Ccai_strdup(dsn))) {
         ccai_free(st);
         if (ret_errmsg)
             *ret_errmsg = Ccai_strdup("store: open: out of memory");
@@ -1173,33 +1169,12 @@ static void pg_close(Ccai_store *store)
     }
     /* Closing with an explicit transaction open rolls it back. */
     PQfinish(st->conn);
-    Ccai_store_close(st->docs_db);
     Ccai_err_free(&st->err);
     if (st->dsn) /* a secret: not left in freed memory */
         memset(st->dsn, 0, strlen(st->dsn));
     ccai_free(st->dsn);
     ccai_free(st->location);
-    ccai_free(st->docs_path);
     ccai_free(st);
-}
-
-CCAI_MUST_CHECK ccai_status Ccai_pg_docs_db(Ccai_store *store, Ccai_store **ret, char **ret_errmsg)
-{
-    Ccai_pg *st = store && Ccai_pg_is(store) ? Ccai_pg_of(store) : NULL;
-    if (!st || !ret)
-        return CCAI_ERR_INVALID_ARG;
-    if (!st->docs_db) {
-        if (!st->docs_path) {
-            if (ret_errmsg)
-                *ret_errmsg = Ccai_strdup("documents: no database.sqlite.path for the documents");
-            return CCAI_ERR_UNSUPPORTED;
-        }
-        ccai_status status = Ccai_sqlite_open(st->docs_path, &st->docs_db, ret_errmsg);
-        if (status != CCAI_OK)
-            return status;
-    }
-    *ret = st->docs_db;
-    return CCAI_OK;
 }
 
 static const char *pg_errmsg(const Ccai_store *store)
@@ -1222,9 +1197,7 @@ static CCAI_MUST_CHECK ccai_status pg_describe(Ccai_store *store, json_t *doc)
         json_object_set_new(doc, "connected", json_boolean(st->conn != NULL)) ||
         json_object_set_new(doc, "pipelined", json_boolean(st->ctx != NULL)) ||
         (st->conn &&
-         json_object_set_new(doc, "server_version", json_integer(PQserverVersion(st->conn)))) ||
-        (st->docs_path &&
-         json_object_set_new(doc, "documents_sqlite_path", json_string(st->docs_path))))
+         json_object_set_new(doc, "server_version", json_integer(PQserverVersion(st->conn)))))
         return CCAI_ERR_NOMEM;
     return CCAI_OK;
 }
@@ -1336,14 +1309,12 @@ static CCAI_MUST_CHECK ccai_status pg_rollback(Ccai_store *store)
 }
 
 /* database.postgresql.*: the connection string (a secret: from the
- * environment, DATABASE__POSTGRESQL__DSN), the timeouts; the documents
- * stay in database.sqlite.path. */
+ * environment, DATABASE__POSTGRESQL__DSN), the timeouts. */
 static CCAI_MUST_CHECK ccai_status pg_open_config(const Ccai_store_env *env, Ccai_store **ret,
                                                   char **ret_errmsg)
 {
     const ccai_config *cfg = env->cfg;
     const char *dsn = Ccai_config_str(cfg, "database.postgresql.dsn");
-    const char *docs = Ccai_config_str(cfg, "database.sqlite.path");
     if (!dsn || !*dsn) {
         if (ret_errmsg)
             *ret_errmsg = Ccai_strdup("store: database.mode postgresql needs "
@@ -1354,7 +1325,7 @@ static CCAI_MUST_CHECK ccai_status pg_open_config(const Ccai_store_env *env, Cca
     ccai_status status =
         Ccai_pg_open(dsn, (int)Ccai_config_int(cfg, "database.postgresql.connect_timeout_ms", 5000),
                      (int)Ccai_config_int(cfg, "database.postgresql.statement_timeout_ms", 5000),
-                     docs && *docs ? docs : "ccai.sqlite", &st, ret_errmsg);
+                     &st, ret_errmsg);
     if (status == CCAI_OK && env->ctx &&
         Ccai_config_bool(cfg, "database.postgresql.pipeline", true))
         status = Ccai_pg_pipeline(st, env->ctx);

@@ -330,7 +330,7 @@ static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **
     d->base.backend = &Ccai_pg_docs_backend;
     char *why = NULL;
     ccai_status s =
-        Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, NULL, &d->db, &why);
+        Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, &d->db, &why);
     if (s != CCAI_OK) {
         Ccai_err_set(&d->err, "documents: %s", why ? why : ccai_status_str(s));
         ccai_free(why);

@@ -83,8 +83,6 @@ typedef struct Ccai_pg {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *dsn;       /* secret */
     char *location;  /* host:port/dbname, no secret */
-    char *docs_path; /* the documents' SQLite file, or NULL */
-    Ccai_store *docs_db;
     int connect_timeout_ms;
     int statement_timeout_ms;
     PGconn *conn; /* NULL after a lost connection: the next operation connects */

@@ -1016,8 +1016,8 @@ static void test_pg_docstore(void **state)
     Ccai_store *sa = NULL, *sb = NULL;
     Ccai_docstore *a = NULL, *b = NULL;
     char *err = NULL;
-    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &sa, &err), CCAI_OK);
-    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &sb, &err), CCAI_OK);
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, &sa, &err), CCAI_OK);
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, &sb, &err), CCAI_OK);
     assert_int_equal(Ccai_docstore_open(sa, &a, &err), CCAI_OK);
     assert_int_equal(Ccai_docstore_open(sb, &b, &err), CCAI_OK);
     assert_null(err);
