@@ -930,10 +930,7 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_batch(Ccai_pg *st, const char *op, const Cca
     if (n == 0 || n > PG_BATCH_MAX)
         return CCAI_ERR_INVALID_ARG;
     if (st->ctx || st->in_tx)
-        return Ccai_pg_fail(st, CCAI_ERR_STATE,
-                            "store: %s: not on a pipelined store nor in a "
-                            "transaction",
-                            op);
+        return Ccai_pg_fail(st, CCAI_ERR_STATE, "store: %s: a batch needs its own connection", op);
     ccai_status status = ensure_conn(st, op);
     if (status != CCAI_OK)
         return status;
