@@ -33,7 +33,7 @@ FUZZ_TARGETS ?= config claim sse chunk template phrases offline offline-lex offl
 	wav media-frames pron-dict speech-slots tts-text wavstream tts-errors \
 	ws-response ws-frames stt-deepgram stt-openai-realtime stt-openai stt-azure cli-wav \
 	audiosocket voice-audio twilio-stream sip-rtp guard acs-stream docs-chunk embed-reply flags \
-	pg-json import entra-reply ivr
+	pg-json import entra-reply ivr pg-tsquery
 FUZZ_CC ?= clang
 PYTHON ?= python3
 

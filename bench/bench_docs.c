@@ -5,13 +5,16 @@
  * three chunks that come from an answering page), hit@1 and MRR, for BM25
  * alone and for the hybrid ranking with embeddings from the stand-in
  * (tests/support/embed_standin.c: hashed words and character trigrams, no
- * model's semantics), and the time of a search (uncached, cached).
+ * model's semantics), and the time of a search (uncached, cached). With
+ * --postgresql, the same on PostgreSQL (database.mode postgresql, a server
+ * the bench starts: tests/support/pg_server.h), side by side with SQLite.
  *
- *   bench-docs [SRCDIR]     (default: the source tree it was built from) */
+ *   bench-docs [--postgresql] [SRCDIR]  (default: the source tree it was built from) */
 #include <ccai/adapters/poll.h>
 #include <ccai/ccai.h>
 
 #include "support/embed_standin.h"
+#include "support/pg_server.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -155,7 +158,8 @@ static void import_dir(ccai_ctx *ctx, const char *dir)
         pclose(ls);
 }
 
-static void measure(const char *label, const char *src, embed_standin *emb)
+/* dsn: PostgreSQL's, or NULL (SQLite). */
+static void measure(const char *label, const char *src, embed_standin *emb, const char *dsn)
 {
     char dir[] = "/tmp/bench-docs-XXXXXX";
     if (!mkdtemp(dir))
@@ -168,6 +172,9 @@ static void measure(const char *label, const char *src, embed_standin *emb)
     if (ccai_config_new(&cfg) != CCAI_OK ||
         ccai_config_set(cfg, "database.sqlite.path", db) != CCAI_OK ||
         ccai_config_set(cfg, "documents.default_lang", "en-US") != CCAI_OK)
+        exit(1);
+    if (dsn && (ccai_config_set(cfg, "database.mode", "postgresql") != CCAI_OK ||
+                ccai_config_set(cfg, "database.postgresql.dsn", dsn) != CCAI_OK))
         exit(1);
     if (emb) {
         char ep[64];
@@ -231,14 +238,31 @@ static void measure(const char *label, const char *src, embed_standin *emb)
 
 int main(int argc, char **argv)
 {
-    const char *src = argc > 1 ? argv[1] : CCAI_BENCH_SRCDIR;
+    bool pg = argc > 1 && strcmp(argv[1], "--postgresql") == 0;
+    const char *src = argc > 1 + pg ? argv[1 + pg] : CCAI_BENCH_SRCDIR;
     printf("bench-docs: %zu questions (%s/tests/data/docs), the top 3 chunks of each\n",
            N_QUESTIONS, src);
-    measure("BM25 (FTS5) alone", src, NULL);
+    pg_server srv;
+    char dsn[2][400];
+    if (pg) {
+        if (pg_server_start(&srv, true) != 0 || pg_server_schema_dsn(&srv, dsn[0], 400) != 0 ||
+            pg_server_schema_dsn(&srv, dsn[1], 400) != 0) {
+            pg_server_stop(&srv);
+            fprintf(stderr, "bench-docs: PostgreSQL did not start\n");
+            return 1;
+        }
+    }
+    measure("BM25 (FTS5) alone, SQLite", src, NULL, NULL);
+    if (pg)
+        measure("BM25-like alone, PostgreSQL", src, NULL, dsn[0]);
     embed_standin *emb = embed_standin_start(NULL);
     if (!emb)
         return 1;
-    measure("hybrid, stand-in embeddings (RRF)", src, emb);
+    measure("hybrid, stand-in emb., SQLite", src, emb, NULL);
+    if (pg)
+        measure("hybrid, stand-in emb., PostgreSQL", src, emb, dsn[1]);
     embed_standin_stop(emb);
+    if (pg)
+        pg_server_stop(&srv);
     return 0;
 }

@@ -270,7 +270,7 @@ static double pg_bytes_per_call(pg_server *pg)
         return -1;
     size_t len = strlen(dsn);
     snprintf(dsn + len - 1, sizeof dsn - len + 1, " -csynchronous_commit=off'");
-    if (Ccai_pg_open(dsn, 10000, 10000, NULL, &s, NULL) != CCAI_OK)
+    if (Ccai_pg_open(dsn, 10000, 10000, &s, NULL) != CCAI_OK)
         return -1;
     Ccai_store_message m = {
         0,       "human", "talk", "none", "My car was hit at the crossroads, nobody is hurt.",
@@ -367,7 +367,7 @@ int main(int argc, char **argv)
             size_t len = strlen(dsn);
             snprintf(dsn + len - 1, sizeof dsn - len + 1, " -csynchronous_commit=off'");
         }
-        ccai_status st = Ccai_pg_open(dsn, 10000, 10000, NULL, &s, &err);
+        ccai_status st = Ccai_pg_open(dsn, 10000, 10000, &s, &err);
         if (st == CCAI_OK && k == 4)
             st = Ccai_pg_pipeline(s, ctx);
         if (st != CCAI_OK)

@@ -2,26 +2,16 @@
  * backend's. */
 #include "store/docs.h"
 
-#include "store/pg.h"
-
 #include <string.h>
 
-static const Ccai_docstore_backend *const backends[] = {&Ccai_sqlite_docs_backend};
+static const Ccai_docstore_backend *const backends[] = {&Ccai_sqlite_docs_backend,
+                                                        &Ccai_pg_docs_backend};
 
 ccai_status Ccai_docstore_open(Ccai_store *st, Ccai_docstore **ret, char **ret_errmsg)
 {
     if (!st || !ret)
         return CCAI_ERR_INVALID_ARG;
     const char *name = Ccai_store_backend_name(st);
-    /* A PostgreSQL store keeps its documents in a SQLite file beside it
-     * (store/pg.h): the documents store has no PostgreSQL backend yet. */
-    if (strcmp(name, Ccai_pg_backend.name) == 0) {
-        Ccai_store *side = NULL;
-        ccai_status s = Ccai_pg_docs_db(st, &side, ret_errmsg);
-        if (s != CCAI_OK)
-            return s;
-        return Ccai_sqlite_docs_backend.open(side, ret, ret_errmsg);
-    }
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(backends); i++) {
         if (strcmp(backends[i]->name, name) == 0)
             return backends[i]->open(st, ret, ret_errmsg);

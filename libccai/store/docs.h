@@ -1,13 +1,14 @@
 /* The documents store: what `ccai-cli docs import` keeps and
  * search_document searches (rag/), beside the calls in the same database,
  * behind its own table of functions as the call store is (store/store.h):
- * store/sqlite_docs.c today, a PostgreSQL one with issue 14.
+ * store/sqlite_docs.c, store/pg_docs.c.
  *
  * - A source is one imported file (its path as given, made absolute by
  *   the caller), with its title, language, format and a hash of its
  *   bytes; its chunks are replaced all at once (Ccai_docstore_put).
  * - Chunks are searched by full text (SQLite FTS5, BM25, the unicode61
- *   tokenizer without diacritics) within a language, and by embedding
+ *   tokenizer without diacritics; PostgreSQL's text search, 'simple' and
+ *   unaccent, ranked as BM25 does) within a language, and by embedding
  *   vectors (float32 blobs, one per chunk and model) that rag/ compares.
  * - The generation counts the changes of the documents and their vectors: it is part of a
  *   cached search's key, so a cached answer never outlives the documents
@@ -63,7 +64,10 @@ typedef struct Ccai_docstore_hit {
     const char *heading;
     const char *text;
     const char *lang;
-    double score; /* BM25, higher is better (FTS5's rank negated); 0 when not from a match */
+    /* Higher is better: BM25 on SQLite (FTS5's rank negated), its
+     * equivalent on PostgreSQL (ts_rank by inverse document frequency);
+     * 0 when not from a match. */
+    double score;
 } Ccai_docstore_hit;
 
 /* Callbacks get borrowed rows; non-zero stops. They must not call the store. */
@@ -92,7 +96,8 @@ CCAI_MUST_CHECK ccai_status Ccai_docstore_generation(Ccai_docstore *ds, int64_t 
 
 /* Full-text search: match is an FTS5 query (rag/ writes it from the
  * words of a question), lang a primary subtag (NULL: all); at most limit
- * hits, best first. A match FTS5 refuses is CCAI_ERR_PARSE. */
+ * hits, best first. A match FTS5 refuses is CCAI_ERR_PARSE (on PostgreSQL,
+ * any FTS5 syntax beyond terms joined by OR: Ccai_pg_docs_tsquery()). */
 CCAI_MUST_CHECK ccai_status Ccai_docstore_match(Ccai_docstore *ds, const char *match,
                                                 const char *lang, size_t limit,
                                                 Ccai_docstore_hit_fn fn, void *ud);
@@ -155,5 +160,11 @@ struct Ccai_docstore_backend {
 
 /* store/sqlite_docs.c */
 extern const Ccai_docstore_backend Ccai_sqlite_docs_backend;
+/* store/pg_docs.c: beside a PostgreSQL store, on its own connection. */
+extern const Ccai_docstore_backend Ccai_pg_docs_backend;
+/* The FTS5 query rag/ writes (terms, "quoted" or bare, optionally
+ * prefixes*, joined by OR) as a tsquery's text for to_tsquery(); *ret
+ * freed with ccai_free(). CCAI_ERR_PARSE for any other FTS5 syntax. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_docs_tsquery(const char *match, char **ret);
 
 #endif

@@ -30,7 +30,6 @@
 #include "store/pg_private.h"
 
 #include "config/config.h"
-#include "store/sqlite.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -458,6 +457,60 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_p
     return run_prepared(st, op, id, p, ret);
 }
 
+/* Ad hoc batches --------------------------------------------------------- */
+
+CCAI_MUST_CHECK ccai_status Ccai_pg_batch(Ccai_pg *st, const char *op, const Ccai_pg_sql *q,
+                                          size_t n, bool binary_rows, PGresult **ret)
+{
+    if (n == 0 || n > PG_BATCH_MAX)
+        return CCAI_ERR_INVALID_ARG;
+    if (st->ctx || st->in_tx)
+        return Ccai_pg_fail(st, CCAI_ERR_STATE, "store: %s: a batch needs its own connection", op);
+    ccai_status status = ensure_conn(st, op);
+    if (status != CCAI_OK)
+        return status;
+    bool sent = PQenterPipelineMode(st->conn) == 1;
+    for (size_t i = 0; sent && i < n; i++) {
+        const Ccai_pg_params *p = q[i].p;
+        int lengths[PG_PARAMS_MAX] = {0}, formats[PG_PARAMS_MAX] = {0};
+        if (q[i].blob > 0 && p && q[i].blob <= p->n) {
+            lengths[q[i].blob - 1] = (int)q[i].blob_len;
+            formats[q[i].blob - 1] = 1;
+        }
+        sent = PQsendQueryParams(st->conn, q[i].sql, p ? p->n : 0, NULL, p ? p->v : NULL, lengths,
+                                 formats, binary_rows ? 1 : 0) == 1;
+    }
+    if (!sent || !PQpipelineSync(st->conn))
+        return conn_lost(st, op, PQerrorMessage(st->conn));
+    uint64_t deadline = answer_deadline(st);
+    PGresult *res[PG_BATCH_MAX] = {NULL}, *sync = NULL;
+    for (size_t i = 0; i < n && status == CCAI_OK; i++)
+        status = command_result(st, op, deadline, &res[i]);
+    if (status == CCAI_OK)
+        status = next_result(st, op, deadline, &sync);
+    if (status == CCAI_OK && (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC))
+        status = conn_lost(st, op, "the pipeline's answers are out of order");
+    PQclear(sync);
+    if (status == CCAI_OK && !PQexitPipelineMode(st->conn))
+        status = conn_lost(st, op, PQerrorMessage(st->conn));
+    /* The first failure is the one told; the statements after it were
+     * skipped (PGRES_PIPELINE_ABORTED). */
+    for (size_t i = 0; i < n && status == CCAI_OK; i++) {
+        if (PQresultStatus(res[i]) == PGRES_PIPELINE_ABORTED)
+            continue;
+        PGresult *r = res[i];
+        res[i] = NULL;
+        status = check_result(st, op, r, &res[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (status == CCAI_OK && ret)
+            ret[i] = res[i];
+        else
+            PQclear(res[i]);
+    }
+    return status;
+}
+
 /* Rows ------------------------------------------------------------------ */
 
 CCAI_MUST_CHECK bool Ccai_pg_dup(const PGresult *r, int row, int col, char **out)
@@ -601,15 +654,12 @@ static CCAI_MUST_CHECK ccai_status store_migrate(Ccai_pg *st)
 static void pg_close(Ccai_store *store);
 
 ccai_status Ccai_pg_open(const char *dsn, int connect_timeout_ms, int statement_timeout_ms,
-                         const char *docs_path, Ccai_store **ret, char **ret_errmsg)
+                         Ccai_store **ret, char **ret_errmsg)
 {
     if (!dsn || !ret || connect_timeout_ms <= 0 || statement_timeout_ms <= 0)
         return CCAI_ERR_INVALID_ARG;
     Ccai_pg *st = Ccai_calloc(1, sizeof *st);
-    if (!st || !(st->dsn = Ccai_strdup(dsn)) ||
-        (docs_path && !(st->docs_path = Ccai_strdup(docs_path)))) {
-        if (st)
-            ccai_free(st->dsn);
+    if (!st || !(st->dsn = Ccai_strdup(dsn))) {
         ccai_free(st);
         if (ret_errmsg)
             *ret_errmsg = Ccai_strdup("store: open: out of memory");
@@ -641,33 +691,12 @@ static void pg_close(Ccai_store *store)
         Ccai_pg_pipe_close(st);
     /* Closing with an explicit transaction open rolls it back. */
     PQfinish(st->conn);
-    Ccai_store_close(st->docs_db);
     Ccai_err_free(&st->err);
     if (st->dsn) /* a secret: not left in freed memory */
         memset(st->dsn, 0, strlen(st->dsn));
     ccai_free(st->dsn);
     ccai_free(st->location);
-    ccai_free(st->docs_path);
     ccai_free(st);
-}
-
-CCAI_MUST_CHECK ccai_status Ccai_pg_docs_db(Ccai_store *store, Ccai_store **ret, char **ret_errmsg)
-{
-    Ccai_pg *st = store && Ccai_pg_is(store) ? Ccai_pg_of(store) : NULL;
-    if (!st || !ret)
-        return CCAI_ERR_INVALID_ARG;
-    if (!st->docs_db) {
-        if (!st->docs_path) {
-            if (ret_errmsg)
-                *ret_errmsg = Ccai_strdup("documents: no database.sqlite.path for the documents");
-            return CCAI_ERR_UNSUPPORTED;
-        }
-        ccai_status status = Ccai_sqlite_open(st->docs_path, &st->docs_db, ret_errmsg);
-        if (status != CCAI_OK)
-            return status;
-    }
-    *ret = st->docs_db;
-    return CCAI_OK;
 }
 
 static const char *pg_errmsg(const Ccai_store *store)
@@ -693,9 +722,7 @@ static CCAI_MUST_CHECK ccai_status pg_describe(Ccai_store *store, json_t *doc)
          (json_object_set_new(doc, "pipelined_writes", json_integer((json_int_t)st->n_pipelined)) ||
           json_object_set_new(doc, "pipelined_groups", json_integer((json_int_t)st->n_groups)))) ||
         (st->conn &&
-         json_object_set_new(doc, "server_version", json_integer(PQserverVersion(st->conn)))) ||
-        (st->docs_path &&
-         json_object_set_new(doc, "documents_sqlite_path", json_string(st->docs_path))))
+         json_object_set_new(doc, "server_version", json_integer(PQserverVersion(st->conn)))))
         return CCAI_ERR_NOMEM;
     return CCAI_OK;
 }
@@ -807,14 +834,12 @@ static CCAI_MUST_CHECK ccai_status pg_rollback(Ccai_store *store)
 }
 
 /* database.postgresql.*: the connection string (a secret: from the
- * environment, DATABASE__POSTGRESQL__DSN), the timeouts; the documents
- * stay in database.sqlite.path. */
+ * environment, DATABASE__POSTGRESQL__DSN), the timeouts. */
 static CCAI_MUST_CHECK ccai_status pg_open_config(const Ccai_store_env *env, Ccai_store **ret,
                                                   char **ret_errmsg)
 {
     const ccai_config *cfg = env->cfg;
     const char *dsn = Ccai_config_str(cfg, "database.postgresql.dsn");
-    const char *docs = Ccai_config_str(cfg, "database.sqlite.path");
     if (!dsn || !*dsn) {
         if (ret_errmsg)
             *ret_errmsg = Ccai_strdup("store: database.mode postgresql needs "
@@ -825,7 +850,7 @@ static CCAI_MUST_CHECK ccai_status pg_open_config(const Ccai_store_env *env, Cca
     ccai_status status =
         Ccai_pg_open(dsn, (int)Ccai_config_int(cfg, "database.postgresql.connect_timeout_ms", 5000),
                      (int)Ccai_config_int(cfg, "database.postgresql.statement_timeout_ms", 5000),
-                     docs && *docs ? docs : "ccai.sqlite", &st, ret_errmsg);
+                     &st, ret_errmsg);
     if (status == CCAI_OK && env->ctx &&
         Ccai_config_bool(cfg, "database.postgresql.pipeline", true))
         status = Ccai_pg_pipeline(st, env->ctx);

@@ -27,17 +27,12 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_pipeline(Ccai_store *st, ccai_ctx *ctx);
 /* Connect to the database dsn names (a libpq connection string or URI,
  * secret: never logged nor shown) and migrate its schema, waiting at most
  * connect_timeout_ms for the connection and statement_timeout_ms (> 0) for
- * each statement. docs_path: the SQLite file that keeps the documents
- * store (store/docs.h) beside it, opened when the documents store is; NULL
- * for none. On failure *ret_errmsg (may be NULL) says why. */
+ * each statement. The documents store (store/docs.h) lives in the same
+ * database (store/pg_docs.c). On failure *ret_errmsg (may be NULL) says
+ * why. */
 CCAI_MUST_CHECK ccai_status Ccai_pg_open(const char *dsn, int connect_timeout_ms,
-                                         int statement_timeout_ms, const char *docs_path,
-                                         Ccai_store **ret, char **ret_errmsg);
-
-/* The SQLite store the documents of a PostgreSQL store live in, opened on
- * first use (database.sqlite.path): the documents store has no PostgreSQL
- * backend yet. Borrowed while st lives. */
-CCAI_MUST_CHECK ccai_status Ccai_pg_docs_db(Ccai_store *st, Ccai_store **ret, char **ret_errmsg);
+                                         int statement_timeout_ms, Ccai_store **ret,
+                                         char **ret_errmsg);
 
 /* JSON text as PostgreSQL prints a jsonb value ({"a": 1, "b": [1, 2]})
  * made compact as the writers send it ({"a":1,"b":[1,2]}): the blanks

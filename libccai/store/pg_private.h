@@ -105,8 +105,6 @@ typedef struct Ccai_pg {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *dsn;       /* secret */
     char *location;  /* host:port/dbname, no secret */
-    char *docs_path; /* the documents' SQLite file, or NULL */
-    Ccai_store *docs_db;
     int connect_timeout_ms;
     int statement_timeout_ms;
     PGconn *conn; /* NULL after a lost connection: the next operation connects */
@@ -211,6 +209,24 @@ void Ccai_pg_pipe_close(Ccai_pg *st);
 CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, const char *call_id,
                                          Ccai_store_done_fn done, void *ud);
 
+/* An ad hoc statement of a batch (store/pg_docs.c): its SQL (one
+ * statement, its parameters cast in it), its text parameters, and which
+ * one (1-based; 0: none) is sent as blob_len bytes (a bytea) instead. */
+typedef struct Ccai_pg_sql {
+    const char *sql;
+    const Ccai_pg_params *p; /* NULL: none */
+    int blob;
+    size_t blob_len;
+} Ccai_pg_sql;
+#define PG_BATCH_MAX 24
+/* Run the n (<= PG_BATCH_MAX) statements q as one transaction in one round trip (libpq's
+ * pipeline mode, one sync: a failure rolls them all back), bounded by the
+ * statement timeout like Ccai_pg_run(); on a store neither pipelined nor
+ * in an explicit transaction (refused: CCAI_ERR_STATE). ret (may be
+ * NULL): n results (PQclear() each) on CCAI_OK, their rows in binary when
+ * binary_rows. A failure's status is Ccai_pg_run()'s. */
+CCAI_MUST_CHECK ccai_status Ccai_pg_batch(Ccai_pg *st, const char *op, const Ccai_pg_sql *q,
+                                          size_t n, bool binary_rows, PGresult **ret);
 /* Rows: a copy of a column (NULL stays NULL; false on out of memory), a
  * jsonb column made compact, an integer (NULL reads as 0). */
 CCAI_MUST_CHECK bool Ccai_pg_dup(const PGresult *r, int row, int col, char **out);

@@ -4,7 +4,12 @@
  * and French); embeddings from a stand-in speaking OpenAI's and Azure's
  * wire formats; the query cache in the store and in a real redis-server;
  * and search_document in a call, its result reaching the model through
- * the LLM stand-in in the reference's format. */
+ * the LLM stand-in in the reference's format.
+ *
+ * Given the argument "postgresql", the tests of the documents store run on
+ * a real PostgreSQL server this test starts (tests/support/pg_server.h;
+ * skipped, exit 77, when its binaries are absent), each on a new schema,
+ * and two instances share one set of documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +21,11 @@
 #include "rag/chunk.h"
 #include "rag/embed.h"
 #include "rag/rag.h"
+#include "store/docs.h"
+#include "store/pg.h"
 #include "support/embed_standin.h"
 #include "support/llm_standin.h"
+#include "support/pg_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -187,15 +195,22 @@ static void test_chunk_limits(void **state)
 
 /* A context on a temporary database ----------------------------------------- */
 
+/* The PostgreSQL server of this run, when the backend under test is it. */
+static pg_server g_pg;
+static bool g_pg_mode;
+
 typedef struct env {
     char dir[64];
     char db[128];
+    char dsn[400]; /* PostgreSQL: this test's schema */
     ccai_config *cfg;
     ccai_poll *poll;
     ccai_ctx *ctx;
 } env;
 
-static void env_config(env *e)
+/* A context's configuration on the database dsn (PostgreSQL) or a new
+ * SQLite file (dsn NULL). */
+static void env_config_on(env *e, const char *dsn)
 {
     memset(e, 0, sizeof *e);
     snprintf(e->dir, sizeof e->dir, "/tmp/ccai-docs-XXXXXX");
@@ -204,6 +219,21 @@ static void env_config(env *e)
     assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
     assert_int_equal(ccai_config_set(e->cfg, "database.sqlite.path", e->db), CCAI_OK);
     assert_int_equal(ccai_config_set(e->cfg, "documents.default_lang", "en-US"), CCAI_OK);
+    if (dsn) {
+        snprintf(e->dsn, sizeof e->dsn, "%s", dsn);
+        assert_int_equal(ccai_config_set(e->cfg, "database.mode", "postgresql"), CCAI_OK);
+        assert_int_equal(ccai_config_set(e->cfg, "database.postgresql.dsn", dsn), CCAI_OK);
+    }
+}
+
+/* The backend under test: SQLite, or a new schema of the PostgreSQL
+ * server. */
+static void env_config(env *e)
+{
+    char dsn[400];
+    if (g_pg_mode)
+        assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    env_config_on(e, g_pg_mode ? dsn : NULL);
 }
 
 static void env_open(env *e)
@@ -900,8 +930,269 @@ static void test_tool_in_a_call(void **state)
     free(r);
 }
 
-int main(void)
+/* Two instances on one database ----------------------------------------------- */
+
+/* What one instance imports, another finds; a change made through one
+ * makes the other's cached ranking stale (the generation is shared). */
+static void test_two_instances(void **state)
 {
+    (void)state;
+    env a, b;
+    env_config(&a);
+    env_config_on(&b, g_pg_mode ? a.dsn : NULL);
+    if (!g_pg_mode) /* the same SQLite file */
+        assert_int_equal(ccai_config_set(b.cfg, "database.sqlite.path", a.db), CCAI_OK);
+    env_open(&a);
+    env_open(&b);
+    import_corpus(&a);
+    json_t *res = search(&b, "roadside assistance flat tyre", "en-US", 3);
+    assert_true(n_results(res) > 0);
+    assert_string_equal(result_source(res, 0), "roadside-assistance.md");
+    assert_false(json_is_true(json_object_get(res, "cached")));
+    json_decref(res);
+    res = search(&b, "roadside assistance flat tyre", "en-US", 3);
+    assert_true(json_is_true(json_object_get(res, "cached")));
+    json_decref(res);
+    /* The cache is shared too: a's first search finds b's ranking. */
+    res = search(&a, "roadside assistance flat tyre", "en-US", 3);
+    assert_true(json_is_true(json_object_get(res, "cached")));
+    json_decref(res);
+    /* a imports a page: b's cached ranking is not used, b finds the page. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/tyres.md", a.dir);
+    write_file(path, "# Tyres\n\nA flat tyre is changed by roadside assistance for free.\n");
+    json_decref(import(&a, path, NULL));
+    res = search(&b, "roadside assistance flat tyre", "en-US", 3);
+    assert_false(json_is_true(json_object_get(res, "cached")));
+    assert_string_equal(result_source(res, 0), "tyres.md");
+    json_decref(res);
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_docs_list_json(b.ctx, &json), CCAI_OK);
+    json_t *list = json_loads(json, 0, NULL);
+    ccai_free(json);
+    assert_int_equal(json_array_size(json_object_get(list, "sources")), 31);
+    json_decref(list);
+    /* b removes it: a no longer finds it. */
+    assert_int_equal(ccai_ctx_docs_remove(b.ctx, path, &json), CCAI_OK);
+    ccai_free(json);
+    res = search(&a, "roadside assistance flat tyre", "en-US", 3);
+    assert_false(json_is_true(json_object_get(res, "cached")));
+    assert_string_equal(result_source(res, 0), "roadside-assistance.md");
+    json_decref(res);
+    env_free(&b);
+    env_free(&a);
+}
+
+/* The documents store's interface on PostgreSQL, through two handles ------------ */
+
+static int collect_hit(const Ccai_docstore_hit *h, void *ud)
+{
+    char *out = ud;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s%s|%s", n ? ";" : "", h->heading, h->lang);
+    return 0;
+}
+
+static int first_vector(int64_t id, const float *v, size_t dims, void *ud)
+{
+    float *out = ud;
+    out[0] = (float)id;
+    out[1] = (float)dims;
+    memcpy(out + 2, v, dims * sizeof *v);
+    return 1;
+}
+
+static int first_id(const Ccai_docstore_hit *h, void *ud)
+{
+    *(int64_t *)ud = h->id;
+    return 1;
+}
+
+static void test_pg_docstore(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    Ccai_store *sa = NULL, *sb = NULL;
+    Ccai_docstore *a = NULL, *b = NULL;
+    char *err = NULL;
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, &sa, &err), CCAI_OK);
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, &sb, &err), CCAI_OK);
+    assert_int_equal(Ccai_docstore_open(sa, &a, &err), CCAI_OK);
+    assert_int_equal(Ccai_docstore_open(sb, &b, &err), CCAI_OK);
+    assert_null(err);
+    int64_t g0 = -1, g = -1, n = -1;
+    assert_int_equal(Ccai_docstore_generation(b, &g0), CCAI_OK);
+
+    Ccai_docstore_source src = {.path = "/docs/sinistre.md",
+                                .title = "Sinistres",
+                                .lang = "fr-FR",
+                                .format = "markdown",
+                                .hash = "h1",
+                                .bytes = 42};
+    const Ccai_docstore_chunk chunks[] = {
+        {"Déclarer un sinistre", "Le dégât des eaux se déclare en ligne."},
+        {"Pare-brise", "Un pare-brise fissuré est remplacé; l'assuré paie la franchise."},
+    };
+    assert_int_equal(Ccai_docstore_put(a, &src, chunks, 2), CCAI_OK);
+    assert_int_equal(Ccai_docstore_generation(b, &g), CCAI_OK);
+    assert_int_equal(g, g0 + 1);
+    char *hash = NULL;
+    assert_int_equal(Ccai_docstore_source_hash(b, "/docs/sinistre.md", &hash), CCAI_OK);
+    assert_string_equal(hash, "h1");
+    ccai_free(hash);
+    assert_int_equal(Ccai_docstore_count(b, "fr", &n), CCAI_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(Ccai_docstore_count(b, "en", &n), CCAI_OK);
+    assert_int_equal(n, 0);
+
+    /* Without diacritics, in any case, by prefix; the heading counts. */
+    char got[512] = "";
+    assert_int_equal(Ccai_docstore_match(b, "\"SINISTRE\"", "fr", 5, collect_hit, got), CCAI_OK);
+    assert_string_equal(got, "Déclarer un sinistre|fr-FR");
+    got[0] = '\0';
+    assert_int_equal(Ccai_docstore_match(b, "\"degat\"* OR \"fissure\"", "fr", 5, collect_hit, got),
+                     CCAI_OK);
+    assert_non_null(strstr(got, "Déclarer un sinistre|fr-FR"));
+    assert_non_null(strstr(got, "Pare-brise|fr-FR"));
+    got[0] = '\0';
+    assert_int_equal(Ccai_docstore_match(b, "\"brise\" OR assure", "fr", 5, collect_hit, got),
+                     CCAI_OK);
+    assert_string_equal(got, "Pare-brise|fr-FR");
+    got[0] = '\0';
+    assert_int_equal(Ccai_docstore_match(b, "\"sinistre\"", "en", 5, collect_hit, got), CCAI_OK);
+    assert_string_equal(got, "");
+    /* FTS5's other syntax is refused, clearly; a quote is only a quote. */
+    assert_int_equal(Ccai_docstore_match(b, "sinistre AND degat", NULL, 5, collect_hit, got),
+                     CCAI_ERR_PARSE);
+    assert_non_null(strstr(Ccai_docstore_errmsg(b), "joined by OR"));
+    assert_int_equal(Ccai_docstore_match(b, "\"l'a\"\"ssu\\re\"", NULL, 5, collect_hit, got),
+                     CCAI_OK);
+
+    /* Vectors: by chunk and model, as float32, seen through the other
+     * handle; the generation moves on. */
+    int64_t id = 0;
+    assert_int_equal(Ccai_docstore_unembedded(b, "m1", 10, first_id, &id), CCAI_OK);
+    assert_true(id > 0);
+    const float v[3] = {0.25f, -1.5f, 3.0e-7f};
+    assert_int_equal(Ccai_docstore_vector_put(a, id, "m1", v, 3), CCAI_OK);
+    assert_int_equal(Ccai_docstore_vector_put(a, id + 1000, "m1", v, 3), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_docstore_generation(b, &g), CCAI_OK);
+    assert_int_equal(g, g0 + 2);
+    float out[5] = {0};
+    assert_int_equal(Ccai_docstore_vectors(b, "m1", "fr-CA", first_vector, out), CCAI_OK);
+    assert_true(out[0] == (float)id && out[1] == 3.0f);
+    assert_memory_equal(out + 2, v, sizeof v);
+
+    /* The cache's entries: bytes (a NUL among them), expiry, purge. */
+    assert_int_equal(Ccai_docstore_kv_put(a, "k1", "a\0b", 3, 2000), CCAI_OK);
+    assert_int_equal(Ccai_docstore_kv_put(a, "k2", "old", 3, 1000), CCAI_OK);
+    assert_int_equal(Ccai_docstore_kv_put(a, "k2", "new", 3, 3000), CCAI_OK);
+    char *val = NULL;
+    size_t len = 0;
+    assert_int_equal(Ccai_docstore_kv_get(b, "k1", 1500, &val, &len), CCAI_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(val, "a\0b", 4);
+    ccai_free(val);
+    assert_int_equal(Ccai_docstore_kv_get(b, "k1", 2000, &val, &len), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_docstore_kv_get(b, "k2", 2500, &val, &len), CCAI_OK);
+    assert_string_equal(val, "new");
+    ccai_free(val);
+    assert_int_equal(Ccai_docstore_kv_purge(b, 2500, &n), CCAI_OK);
+    assert_int_equal(n, 1);
+
+    /* Not UTF-8: refused, nothing changed. */
+    const Ccai_docstore_chunk bad[] = {{"ok", "caf\xE9"}};
+    Ccai_docstore_source src2 = src;
+    src2.hash = "h2";
+    assert_int_equal(Ccai_docstore_put(a, &src2, bad, 1), CCAI_ERR_INVALID_ARG);
+    assert_non_null(strstr(Ccai_docstore_errmsg(a), "not UTF-8"));
+    assert_int_equal(Ccai_docstore_source_hash(b, "/docs/sinistre.md", &hash), CCAI_OK);
+    assert_string_equal(hash, "h1");
+    ccai_free(hash);
+
+    /* Re-imported: the old chunks and their vectors go. */
+    assert_int_equal(Ccai_docstore_put(a, &src2, chunks + 1, 1), CCAI_OK);
+    assert_int_equal(Ccai_docstore_count(b, NULL, &n), CCAI_OK);
+    assert_int_equal(n, 1);
+    out[0] = 0;
+    assert_int_equal(Ccai_docstore_vectors(b, "m1", NULL, first_vector, out), CCAI_OK);
+    assert_true(out[0] == 0);
+    assert_int_equal(Ccai_docstore_remove(b, "/docs/sinistre.md", &n), CCAI_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(Ccai_docstore_remove(a, "/docs/sinistre.md", &n), CCAI_ERR_NOT_FOUND);
+    assert_non_null(strstr(Ccai_docstore_errmsg(a), "never imported"));
+    assert_int_equal(Ccai_docstore_generation(a, &g), CCAI_OK);
+    assert_int_equal(g, g0 + 4);
+
+    Ccai_docstore_close(b);
+    Ccai_docstore_close(a);
+    Ccai_store_close(sb);
+    Ccai_store_close(sa);
+}
+
+/* rag/'s FTS5 queries as tsqueries (the PostgreSQL store's translation). */
+static void test_pg_tsquery(void **state)
+{
+    (void)state;
+    char *q = NULL;
+    assert_int_equal(Ccai_pg_docs_tsquery("\"polic\"* OR \"deductibl\"*", &q), CCAI_OK);
+    assert_string_equal(q, "'polic':*\n'deductibl':*");
+    ccai_free(q);
+    assert_int_equal(Ccai_pg_docs_tsquery(" word OR \"it\"\"s\" OR \"a'b\\c\nd\" ", &q), CCAI_OK);
+    assert_string_equal(q, "'word'\n'it\"s'\n'a''b\\\\c d'");
+    ccai_free(q);
+    assert_int_equal(Ccai_pg_docs_tsquery("\"sinistré\"*", &q), CCAI_OK);
+    assert_string_equal(q, "'sinistré':*");
+    ccai_free(q);
+    static const char *const refused[] = {
+        "",       "   ", "a b",     "a AND b",   "NOT a",     "a OR",      "OR a",
+        "\"open", "(a)", "a OR -b", "heading:a", "NEAR(a b)", "a OR OR b",
+    };
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(refused); i++) {
+        q = NULL;
+        if (Ccai_pg_docs_tsquery(refused[i], &q) != CCAI_ERR_PARSE)
+            fail_msg("accepted: %s -> %s", refused[i], q ? q : "");
+        assert_null(q);
+    }
+}
+
+/* The tests of the documents store on PostgreSQL. */
+static int main_postgresql(void)
+{
+    int rc = pg_server_start(&g_pg, false);
+    if (rc != 0) {
+        pg_server_stop(&g_pg);
+        if (rc == 77)
+            fprintf(stderr, "PostgreSQL's binaries are absent (initdb, pg_ctl): skipped\n");
+        return rc == 77 ? 77 : 1;
+    }
+    g_pg_mode = true;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pg_tsquery),
+        cmocka_unit_test(test_pg_docstore),
+        cmocka_unit_test(test_import_reimport_remove),
+        cmocka_unit_test(test_search_corpus),
+        cmocka_unit_test(test_embeddings_openai),
+        cmocka_unit_test(test_embeddings_azure),
+        cmocka_unit_test(test_embeddings_down),
+        cmocka_unit_test(test_cache_store),
+        cmocka_unit_test(test_cache_redis),
+        cmocka_unit_test(test_tool_in_a_call),
+        cmocka_unit_test(test_two_instances),
+    };
+    rc = cmocka_run_group_tests_name("docs-postgresql", tests, NULL, NULL);
+    pg_server_stop(&g_pg);
+    return rc;
+}
+
+/* No argument: SQLite; "postgresql": PostgreSQL. */
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && strcmp(argv[1], "postgresql") == 0)
+        return main_postgresql();
+
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_markdown),
@@ -917,6 +1208,8 @@ int main(void)
         cmocka_unit_test(test_cache_store),
         cmocka_unit_test(test_cache_redis),
         cmocka_unit_test(test_tool_in_a_call),
+        cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_pg_tsquery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,7 @@ static Ccai_store *open_memory(void)
     if (g_pg_mode) {
         char dsn[400];
         assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
-        assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err), CCAI_OK);
+        assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, &st, &err), CCAI_OK);
         if (g_loop_ctx)
             assert_int_equal(Ccai_pg_pipeline(st, g_loop_ctx), CCAI_OK);
     } else {
@@ -1719,7 +1719,7 @@ static Ccai_store *pg_open_dsn(const char *dsn)
 {
     Ccai_store *st = NULL;
     char *err = NULL;
-    ccai_status status = Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err);
+    ccai_status status = Ccai_pg_open(dsn, 10000, 10000, &st, &err);
     if (status != CCAI_OK)
         fail_msg("open %s: %s", dsn, err ? err : ccai_status_str(status));
     return st;
@@ -1790,15 +1790,14 @@ static void test_pg_unreachable(void **state)
     Ccai_store *st = NULL;
     char *err = NULL;
     assert_int_equal(Ccai_pg_open("host=127.0.0.1 port=1 user=ccai password=hunter2-secret", 2000,
-                                  1000, NULL, &st, &err),
+                                  1000, &st, &err),
                      CCAI_ERR_STORE);
     assert_null(st);
     assert_non_null(err);
     assert_non_null(strstr(err, "store: connect: PostgreSQL: "));
     assert_null(strstr(err, "hunter2"));
     ccai_free(err);
-    assert_int_equal(Ccai_pg_open("host=127.0.0.1", 0, 1000, NULL, &st, NULL),
-                     CCAI_ERR_INVALID_ARG);
+    assert_int_equal(Ccai_pg_open("host=127.0.0.1", 0, 1000, &st, NULL), CCAI_ERR_INVALID_ARG);
 }
 
 /* Several instances starting at once on a new database: one migrates
@@ -1822,7 +1821,7 @@ static void test_pg_concurrent_migrations(void **state)
                 _exit(3);
             Ccai_store *st = NULL;
             char *err = NULL;
-            ccai_status status = Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err);
+            ccai_status status = Ccai_pg_open(dsn, 10000, 10000, &st, &err);
             if (status != CCAI_OK)
                 fprintf(stderr, "child %d: %s\n", i, err ? err : "?");
             int rc = status == CCAI_OK && Ccai_store_schema_version(st) == CCAI_STORE_SCHEMA_VERSION
@@ -1859,7 +1858,7 @@ static void test_pg_newer_version_refused(void **state)
     assert_int_equal(pg_server_exec(&g_pg, sql), 0);
     char *err = NULL;
     st = NULL;
-    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &st, &err), CCAI_ERR_STORE);
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, &st, &err), CCAI_ERR_STORE);
     assert_null(st);
     assert_non_null(strstr(err, "is newer than this libccai"));
     ccai_free(err);
@@ -1921,7 +1920,7 @@ static void test_pg_statement_timeout(void **state)
     char dsn[400];
     assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
     Ccai_store *a = pg_open_dsn(dsn), *b = NULL;
-    assert_int_equal(Ccai_pg_open(dsn, 10000, 200, NULL, &b, NULL), CCAI_OK);
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 200, &b, NULL), CCAI_OK);
     insert_call(a, "call-1", "+1", NULL, 0);
     Ccai_store_call *ca = NULL, *cb = NULL;
     assert_int_equal(Ccai_store_call_get(a, "call-1", &ca), CCAI_OK);
@@ -2249,7 +2248,7 @@ static void test_pg_pipeline_killed(void **state)
     char dsn[400];
     assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
     Ccai_store *st = NULL;
-    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, NULL, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 10000, &st, NULL), CCAI_OK);
     assert_int_equal(Ccai_pg_pipeline(st, g_loop_ctx), CCAI_OK);
     insert_call(st, "call-k", "+15550003", "{}", 0);
     assert_int_equal(settle(st), CCAI_OK);
