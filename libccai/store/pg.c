@@ -466,7 +466,7 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_batch(Ccai_pg *st, const char *op, const Cca
         return CCAI_ERR_INVALID_ARG;
     if (st->ctx || st->in_tx)
         return Ccai_pg_fail(st, CCAI_ERR_STATE, "store: %s: a batch needs its own connection", op);
-    ccai_status status = ensure_conn(st, op);
+    ccai_status status = Ccai_pg_ensure_conn(st, op);
     if (status != CCAI_OK)
         return status;
     bool sent = PQenterPipelineMode(st->conn) == 1;
@@ -481,18 +481,18 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_batch(Ccai_pg *st, const char *op, const Cca
                                  formats, binary_rows ? 1 : 0) == 1;
     }
     if (!sent || !PQpipelineSync(st->conn))
-        return conn_lost(st, op, PQerrorMessage(st->conn));
-    uint64_t deadline = answer_deadline(st);
+        return Ccai_pg_conn_lost(st, op, PQerrorMessage(st->conn));
+    uint64_t deadline = Ccai_pg_answer_deadline(st);
     PGresult *res[PG_BATCH_MAX] = {NULL}, *sync = NULL;
     for (size_t i = 0; i < n && status == CCAI_OK; i++)
         status = command_result(st, op, deadline, &res[i]);
     if (status == CCAI_OK)
         status = next_result(st, op, deadline, &sync);
     if (status == CCAI_OK && (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC))
-        status = conn_lost(st, op, "the pipeline's answers are out of order");
+        status = Ccai_pg_conn_lost(st, op, "the pipeline's answers are out of order");
     PQclear(sync);
     if (status == CCAI_OK && !PQexitPipelineMode(st->conn))
-        status = conn_lost(st, op, PQerrorMessage(st->conn));
+        status = Ccai_pg_conn_lost(st, op, PQerrorMessage(st->conn));
     /* The first failure is the one told; the statements after it were
      * skipped (PGRES_PIPELINE_ABORTED). */
     for (size_t i = 0; i < n && status == CCAI_OK; i++) {
