@@ -540,7 +540,9 @@ int main(int argc, char **argv)
                     continue;
                 }
                 if (!twiml_url(c->buf, "<Gather", next, sizeof next)) {
-                    errors++;
+                    if (!errors++)
+                        fprintf(stderr, "bench-server: first error: no <Gather> stage %d: %.300s\n",
+                                c->stage, c->buf ? c->buf : "");
                     c->stage = 4;
                     done++;
                     continue;
