@@ -22,6 +22,7 @@
 #include "http/forward.h"
 
 #include "http/router.h"
+#include "http/wss.h"
 #include "io/io.h"
 
 #include <errno.h>
@@ -192,20 +193,39 @@ static void media_failed(forward *f, const char *why)
     Ccai_timer_start(x->ctx, &f->retry, FORWARD_RETRY_MS);
 }
 
-/* The request as it came, with the marker header: what the relay sends
+/* The path as a request target: x->path is decoded, so every byte that
+ * is not plainly a path's is encoded again (a decoded CR, LF or space
+ * must not reach the holder's request line). */
+static bool append_path(Ccai_buf *b, const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    bool ok = true;
+    for (const unsigned char *p = (const unsigned char *)path; ok && *p; p++) {
+        if (Ccai_is_alpha(*p) || Ccai_is_digit(*p) || strchr("/-._~!$&'()*+,;=:@", *p)) {
+            ok = Ccai_buf_append(b, (const char *)p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            ok = Ccai_buf_append(b, e, 3);
+        }
+    }
+    return ok;
+}
+
+/* The request as it came (a WebSocket upgrade without a body:
+ * relayable_upgrade()), with the marker header: what the relay sends
  * first. NULL on NOMEM; *ret_len its length. */
 static char *media_request(forward *f, const char *prefix, size_t *ret_len)
 {
     ccai_http_exchange *x = f->x;
     Ccai_buf b = {0};
-    bool ok = Ccai_buf_printf(&b, "%s %s%s%s%s HTTP/1.1\r\n", x->method, prefix, x->path,
-                              x->query ? "?" : "", x->query ? x->query : "");
+    bool ok =
+        Ccai_buf_printf(&b, "%s %s", x->method, prefix) && append_path(&b, x->path) &&
+        Ccai_buf_printf(&b, "%s%s HTTP/1.1\r\n", x->query ? "?" : "", x->query ? x->query : "");
     for (size_t i = 0; ok && i < x->n_req_headers; i++) {
         if (Ccai_strcasecmp(x->req_headers[i].name, CCAI_FORWARDED_HEADER) != 0)
             ok = Ccai_buf_printf(&b, "%s: %s\r\n", x->req_headers[i].name, x->req_headers[i].value);
     }
     ok = ok && Ccai_buf_printf(&b, "%s: %s\r\n\r\n", CCAI_FORWARDED_HEADER, f->inst->id);
-    ok = ok && (!x->body_len || Ccai_buf_append(&b, x->body, x->body_len));
     if (!ok) {
         Ccai_buf_free(&b);
         return NULL;
@@ -409,8 +429,29 @@ bool Ccai_forward_call(ccai_http_exchange *x, const char *call_id, Ccai_store *s
     return forward_any(x, call_id, store, inst, run, false);
 }
 
+/* Only a WebSocket upgrade as RFC 6455 has it, with no body, is relayed.
+ * Anything else on a media route is answered here: relayed, a plain GET
+ * would give its client a keep-alive HTTP connection into the holder's
+ * own socket (from a loopback address), and a body's framing headers
+ * would be the client's to choose. The holder answers a refused upgrade
+ * and closes (an upgrade request is never kept alive). */
+static bool relayable_upgrade(const ccai_http_exchange *x)
+{
+    if (!x->can_upgrade || x->body_len)
+        return false;
+    for (size_t i = 0; i < x->n_req_headers; i++) {
+        const char *name = x->req_headers[i].name;
+        if (Ccai_strcasecmp(name, "content-length") == 0 ||
+            Ccai_strcasecmp(name, "transfer-encoding") == 0)
+            return false;
+    }
+    Ccai_wss_handshake_result r;
+    Ccai_wss_handshake(x->method, x->req_headers, x->n_req_headers, NULL, &r);
+    return r.status == 0;
+}
+
 bool Ccai_forward_media(ccai_http_exchange *x, const char *call_id, Ccai_store *store,
                         const Ccai_instance *inst, Ccai_forward_run_fn run)
 {
-    return x->can_upgrade && forward_any(x, call_id, store, inst, run, true);
+    return relayable_upgrade(x) && forward_any(x, call_id, store, inst, run, true);
 }

@@ -29,11 +29,13 @@ CCAI_MUST_CHECK bool Ccai_forward_call(ccai_http_exchange *x, const char *call_i
  * stream: call_id, or NULL: its ?call= id) that another instance holds:
  * its connection is relayed to the holder (a TCP connection to the
  * holder's instance URL, which must be http://<address>[:port]; the
- * upgrade request sent unchanged with CCAI_FORWARDED_HEADER, then bytes
+ * upgrade request sent as it came (its path encoded again) with
+ * CCAI_FORWARDED_HEADER, then bytes
  * both ways until either side closes). The holder not answering is waited
  * for as for a webhook (above). True when x is taken care of here; false
- * when the route should run now (as Ccai_forward_call(), and on a
- * connection that cannot be relayed: ccai_ctx_http()). */
+ * when the route should run now (as Ccai_forward_call(), on a
+ * connection that cannot be relayed: ccai_ctx_http(), and for anything
+ * but a WebSocket upgrade without a body: never relayed). */
 CCAI_MUST_CHECK bool Ccai_forward_media(ccai_http_exchange *x, const char *call_id,
                                         Ccai_store *store, const Ccai_instance *inst,
                                         Ccai_forward_run_fn run);

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #define PUBLIC  "https://bot.example.test"
 #define CALLSID "CA0123456789abcdef0123456789abcdef"
@@ -925,6 +927,27 @@ static void inbound_at(srv *s, int port, int k, twiml *t)
  * is relayed to the holder: every call converses (the greeting heard,
  * the caller's words recognised and stored), then ends when the caller
  * hangs up. */
+/* Send raw bytes to 127.0.0.1:port and read the answer until the peer
+ * closes, 3 s pass or 4 KiB came: the status of its first line (-1: none). */
+static int raw_exchange(int port, const char *req, char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {.tv_sec = 3};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    size_t n = 0;
+    for (ssize_t r; n + 1 < cap && (r = recv(fd, out + n, cap - 1 - n, 0)) > 0;)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fd);
+    int status = -1;
+    return sscanf(out, "HTTP/1.1 %d", &status) == 1 ? status : -1;
+}
+
 static void test_stream_workers(void **state)
 {
     (void)state;
@@ -947,6 +970,32 @@ static void test_stream_workers(void **state)
     }
     for (int k = 0; k < WORKER_CALLS; k++) /* the bot's audio reaches Twilio */
         assert_true(stream_wait_heard(d[k], 8000, 30000) >= 8000);
+    /* Only a WebSocket upgrade is relayed: a plain GET, or an upgrade with
+     * a body's framing, on the media URL of a call the other worker holds
+     * is answered where it came (relayed, the first would have given its
+     * client a keep-alive connection into the holder's own socket, where
+     * the second request would be served as from the holder's host). */
+    char *before = stream_server_logs(&s.sv);
+    int relayed = stream_count(before, "is relayed to its holder");
+    free(before);
+    static const char *const not_upgrades[] = {
+        " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        "GET /api/calls HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    };
+    for (size_t q = 0; q < sizeof not_upgrades / sizeof *not_upgrades; q++) {
+        char req[1024], answer[4096];
+        snprintf(req, sizeof req, "GET /twilio/stream/%s%s", t[0].id, /* held by worker 0 */
+                 not_upgrades[q]);
+        int status = raw_exchange(own[1], req, answer, sizeof answer);
+        assert_true(status >= 400 && status < 500);
+        assert_null(strstr(answer, "HTTP/1.1 200")); /* the second request: not served */
+    }
+    char *after = stream_server_logs(&s.sv);
+    assert_int_equal(stream_count(after, "is relayed to its holder"), relayed);
+    free(after);
     for (int k = 0; k < WORKER_CALLS; k++) { /* the caller's reaches the bot */
         stream_say(d[k], "the city of london", 8000);
         assert_true(wait_message(&s, t[k].id, "human", "talk", NULL, 30000));
