@@ -572,10 +572,8 @@ static void on_tick(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     Ccai_pg *st = ud;
-    if (st->conn && (st->unsynced || st->async_groups) &&
-        pipe_end_turn(st, "pipelined write") != CCAI_OK) {
-        /* Ccai_pg_conn_lost() failed what was in flight: told below. */
-    }
+    if (st->conn && (st->unsynced || st->async_groups)) /* a failure: told below */
+        CCAI_DISCARD(pipe_end_turn(st, "pipelined write"));
     if (st->conn && st->sent && PQconsumeInput(st->conn))
         CCAI_DISCARD(pipe_read(st, NULL));
     fire_ready(st);
@@ -686,9 +684,8 @@ void Ccai_pg_pipe_close(Ccai_pg *st)
 {
     /* What was accepted is committed before the store goes (bounded by
      * the statement timeout), and every sync waiting is told. */
-    if (!st->in_tx && Ccai_pg_pipe_drain(st, "close") != CCAI_OK) {
-        /* Ccai_pg_conn_lost() failed them: told below. */
-    }
+    if (!st->in_tx) /* a failure (Ccai_pg_conn_lost() failed them): told below */
+        CCAI_DISCARD(Ccai_pg_pipe_drain(st, "close"));
     if (st->conn)
         Ccai_pg_pipe_fail_all(st, "the store was closed");
     Ccai_timer_stop(st->ctx, &st->tick);
