@@ -10,6 +10,7 @@
 #include <strings.h>
 
 static void menu_answer(vcall *vc, const char *slot, const char *text);
+static void menu_close(vcall *vc);
 
 static size_t count_words(const char *text)
 {
@@ -463,6 +464,10 @@ int Ccai_voice_op_listen(ccai_call *call, const char *lang, void *ud)
 {
     CCAI_UNUSED(call);
     vcall *vc = ud;
+    /* The engine listens for the conversation: a menu it offered was
+     * answered another way (a key, which the engine maps) or dropped. The
+     * caller's next words are the conversation's, not a menu answer. */
+    menu_close(vc);
     if (lang && *lang && strcmp(lang, vc->lang) != 0) {
         /* Another language: providers that speak it. */
         snprintf(vc->lang, sizeof vc->lang, "%s", lang);
