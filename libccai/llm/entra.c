@@ -181,6 +181,8 @@ ccai_status Ccai_entra_parse_reply(const char *body, size_t len, int64_t now_ms,
         const char *desc = json_string_value(json_object_get(doc, "error_description"));
         if (!err && json_is_object(json_object_get(doc, "error"))) /* App Service's shape */
             err = json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
+        if (err && !*err)
+            err = NULL; /* an empty error says nothing: the reply's own failure is told */
         *ret_error = err ? Ccai_asprintf("%s%s%.300s", err, desc ? ": " : "", desc ? desc : "")
                          : Ccai_asprintf("no access_token in the reply");
     } else if (!has_in && !has_on) {

@@ -452,6 +452,11 @@ static void test_parse_reply(void **state)
     ccai_free(err);
     assert_int_equal(Ccai_entra_parse_reply("[", 1, 0, &tok, &exp, &err), CCAI_ERR_PARSE);
     ccai_free(err);
+    /* An empty error (found by fuzz-entra-reply): the failure still has a text. */
+    const char *h = "{\"error\":\"\"}";
+    assert_int_equal(Ccai_entra_parse_reply(h, strlen(h), 0, &tok, &exp, &err), CCAI_ERR_PARSE);
+    assert_string_equal(err, "no access_token in the reply");
+    ccai_free(err);
 }
 
 int main(void)
