@@ -453,14 +453,32 @@ static CCAI_MUST_CHECK bool is_nonempty_string(const json_t *v)
     return json_is_string(v) && json_string_length(v) > 0;
 }
 
-static Ccai_conv check_claim(const json_t *v, char **ret_msg)
+/* A list of at most max items (what: "fields"), each shaped as shape
+ * ("{name, type, description}"). */
+static Ccai_conv check_list(const json_t *v, const char *what, const char *shape, int max,
+                            char **ret_msg)
 {
     if (!json_is_array(v))
-        return bad(ret_msg, "expected a list of fields {name, type, description}, got %s",
-                   json_kind(v));
-    if (json_array_size(v) > CCAI_FIELDS_MAX)
-        return bad(ret_msg, "too many fields (%zu, at most %d)", json_array_size(v),
-                   CCAI_FIELDS_MAX);
+        return bad(ret_msg, "expected a list of %s %s, got %s", what, shape, json_kind(v));
+    if (json_array_size(v) > (size_t)max)
+        return bad(ret_msg, "too many %s (%zu, at most %d)", what, json_array_size(v), max);
+    return CCAI_CONV_OK;
+}
+
+/* Member mk is not one of known: "<where>: unknown member "mk" (known)". */
+static Ccai_conv unknown_member(char **ret_msg, const char *where, const char *mk,
+                                const char *known)
+{
+    char q[80];
+    Ccai_quote(mk, strlen(mk), q, sizeof q);
+    return bad(ret_msg, "%s%sunknown member %s (%s)", where, *where ? ": " : "", q, known);
+}
+
+static Ccai_conv check_claim(const json_t *v, char **ret_msg)
+{
+    Ccai_conv c = check_list(v, "fields", "{name, type, description}", CCAI_FIELDS_MAX, ret_msg);
+    if (c != CCAI_CONV_OK)
+        return c;
     size_t i;
     json_t *f;
     json_array_foreach(v, i, f)
@@ -473,10 +491,9 @@ static Ccai_conv check_claim(const json_t *v, char **ret_msg)
         json_object_foreach((json_t *)f, mk, mv)
         {
             if (strcmp(mk, "name") && strcmp(mk, "type") && strcmp(mk, "description")) {
-                char q[80];
-                Ccai_quote(mk, strlen(mk), q, sizeof q);
-                return bad(ret_msg, "field %zu: unknown member %s (name, type, description)", i + 1,
-                           q);
+                char where[32];
+                snprintf(where, sizeof where, "field %zu", i + 1);
+                return unknown_member(ret_msg, where, mk, "name, type, description");
             }
         }
         const json_t *name = json_object_get(f, "name");
@@ -511,12 +528,9 @@ static Ccai_conv check_claim(const json_t *v, char **ret_msg)
  * names...). Entries go into a PLS document (GET /lexicon.xml). */
 static Ccai_conv check_lexicon(const json_t *v, char **ret_msg)
 {
-    if (!json_is_array(v))
-        return bad(ret_msg, "expected a list of entries {grapheme, alias, lang}, got %s",
-                   json_kind(v));
-    if (json_array_size(v) > CCAI_LEXICON_MAX)
-        return bad(ret_msg, "too many entries (%zu, at most %d)", json_array_size(v),
-                   CCAI_LEXICON_MAX);
+    Ccai_conv c = check_list(v, "entries", "{grapheme, alias, lang}", CCAI_LEXICON_MAX, ret_msg);
+    if (c != CCAI_CONV_OK)
+        return c;
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
@@ -530,10 +544,9 @@ static Ccai_conv check_lexicon(const json_t *v, char **ret_msg)
         {
             size_t max = strcmp(mk, "lang") == 0 ? 35 : CCAI_LEXICON_TEXT_MAX;
             if (strcmp(mk, "grapheme") && strcmp(mk, "alias") && strcmp(mk, "lang")) {
-                char q[80];
-                Ccai_quote(mk, strlen(mk), q, sizeof q);
-                return bad(ret_msg, "entry %zu: unknown member %s (grapheme, alias, lang)", i + 1,
-                           q);
+                char where[32];
+                snprintf(where, sizeof where, "entry %zu", i + 1);
+                return unknown_member(ret_msg, where, mk, "grapheme, alias, lang");
             }
             if (!is_nonempty_string(mv) || json_string_length(mv) > max ||
                 !Ccai_text_valid(json_string_value(mv), json_string_length(mv)))
@@ -549,11 +562,9 @@ static Ccai_conv check_lexicon(const json_t *v, char **ret_msg)
  * on-call number) or {"webhook": "http(s)://..."}. */
 static Ccai_conv check_targets(const json_t *v, char **ret_msg)
 {
-    if (!json_is_array(v))
-        return bad(ret_msg, "expected a list of targets {sms} or {webhook}, got %s", json_kind(v));
-    if (json_array_size(v) > CCAI_TARGETS_MAX)
-        return bad(ret_msg, "too many targets (%zu, at most %d)", json_array_size(v),
-                   CCAI_TARGETS_MAX);
+    Ccai_conv c = check_list(v, "targets", "{sms} or {webhook}", CCAI_TARGETS_MAX, ret_msg);
+    if (c != CCAI_CONV_OK)
+        return c;
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
@@ -615,12 +626,11 @@ static Ccai_conv check_lang_entry(size_t i, const json_t *e, char **ret_msg)
                                mk);
             }
         } else {
-            char q[80];
-            Ccai_quote(mk, strlen(mk), q, sizeof q);
-            return bad(ret_msg,
-                       "availables item %zu: unknown member %s (short_code, voice, "
-                       "pronunciations_en, custom_voice_endpoint_id)",
-                       i + 1, q);
+            char where[40];
+            snprintf(where, sizeof where, "availables item %zu", i + 1);
+            return unknown_member(ret_msg, where, mk,
+                                  "short_code, voice, pronunciations_en, "
+                                  "custom_voice_endpoint_id");
         }
     }
     if (!json_object_get(e, "short_code") || !json_object_get(e, "voice"))
@@ -652,9 +662,7 @@ static Ccai_conv check_lang(const json_t *v, const json_t *current, json_t **ret
                     return c;
             }
         } else {
-            char q[80];
-            Ccai_quote(mk, strlen(mk), q, sizeof q);
-            return bad(ret_msg, "unknown member %s (default_short_code, availables)", q);
+            return unknown_member(ret_msg, "", mk, "default_short_code, availables");
         }
     }
     json_t *merged = json_is_object(current) ? json_deep_copy(current) : json_object();
