@@ -95,6 +95,18 @@ void th_init(th *h)
     assert_int_equal(ccai_poll_new(h->cfg, &h->poll, &h->ctx, NULL), CCAI_OK);
 }
 
+void th_setup(th *h, Ccai_tts_config *cfg, char *ep, size_t n, int port, const char *path,
+              const char *key)
+{
+    snprintf(ep, n, "http://127.0.0.1:%d%s", port, path);
+    *cfg = (Ccai_tts_config){
+        .endpoint = ep,
+        .api_key = key,
+        .first_byte_timeout_ms = 3000,
+    };
+    th_init(h);
+}
+
 ccai_status th_open(th *h, const Ccai_tts_provider *p, const Ccai_tts_config *cfg,
                     Ccai_media_format call_out)
 {

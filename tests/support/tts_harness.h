@@ -49,6 +49,10 @@ typedef struct th {
 /* A context on poll(2); the stream opened with p, cfg and call_out (in a
  * language of en-US). The test opens with th_open (asserts CCAI_OK). */
 void th_init(th *h);
+/* th_init, and cfg for a stand-in at http://127.0.0.1:<port><path> (that
+ * text in ep, n bytes) with key and 3 s to the first byte. */
+void th_setup(th *h, Ccai_tts_config *cfg, char *ep, size_t n, int port, const char *path,
+              const char *key);
 ccai_status th_open(th *h, const Ccai_tts_provider *p, const Ccai_tts_config *cfg,
                     Ccai_media_format call_out);
 /* say() a plain text (rate 1, the default voice); its id. */

@@ -33,15 +33,9 @@ static int setup(void **state)
     azure_speech_standin_opts o = {.tts_ttfb_ms = 100, .tts_chunk_ms = 40};
     f->az = azure_speech_standin_start(&o);
     assert_non_null(f->az);
-    snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d",
-             azure_speech_standin_port(f->az));
-    f->cfg = (Ccai_tts_config){
-        .endpoint = f->endpoint,
-        .api_key = AZURE_SPEECH_STANDIN_KEY,
-        .voice = "en-US-AvaMultilingualNeural",
-        .first_byte_timeout_ms = 3000,
-    };
-    th_init(&f->h);
+    th_setup(&f->h, &f->cfg, f->endpoint, sizeof f->endpoint, azure_speech_standin_port(f->az), "",
+             AZURE_SPEECH_STANDIN_KEY);
+    f->cfg.voice = "en-US-AvaMultilingualNeural";
     *state = f;
     return 0;
 }

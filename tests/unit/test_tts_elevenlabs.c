@@ -32,15 +32,9 @@ static int setup(void **state)
     elevenlabs_standin_opts o = {.ttfb_ms = 80, .chunk_ms = 30};
     f->el = elevenlabs_standin_start(&o);
     assert_non_null(f->el);
-    snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d/",
-             elevenlabs_standin_port(f->el));
-    f->cfg = (Ccai_tts_config){
-        .endpoint = f->endpoint,
-        .api_key = ELEVENLABS_STANDIN_KEY,
-        .voice = ELEVENLABS_STANDIN_VOICE,
-        .first_byte_timeout_ms = 3000,
-    };
-    th_init(&f->h);
+    th_setup(&f->h, &f->cfg, f->endpoint, sizeof f->endpoint, elevenlabs_standin_port(f->el), "/",
+             ELEVENLABS_STANDIN_KEY);
+    f->cfg.voice = ELEVENLABS_STANDIN_VOICE;
     *state = f;
     return 0;
 }

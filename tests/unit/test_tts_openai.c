@@ -33,14 +33,8 @@ static int setup(void **state)
     openai_audio_standin_opts o = {.tts_ttfb_ms = 100, .tts_chunk_ms = 30};
     f->oa = openai_audio_standin_start(&o);
     assert_non_null(f->oa);
-    snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d/v1",
-             openai_audio_standin_port(f->oa));
-    f->cfg = (Ccai_tts_config){
-        .endpoint = f->endpoint,
-        .api_key = OPENAI_AUDIO_STANDIN_KEY,
-        .first_byte_timeout_ms = 3000,
-    };
-    th_init(&f->h);
+    th_setup(&f->h, &f->cfg, f->endpoint, sizeof f->endpoint, openai_audio_standin_port(f->oa),
+             "/v1", OPENAI_AUDIO_STANDIN_KEY);
     *state = f;
     return 0;
 }
