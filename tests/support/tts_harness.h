@@ -7,6 +7,7 @@
 
 #include <ccai/adapters/poll.h>
 
+#include "support/standin_audio.h"
 #include "tts/cloud.h"
 
 #define TH_MAX 16
@@ -64,6 +65,11 @@ void th_run_dones(th *h, size_t n, int max_ms);
 /* Run the loop for ms. */
 void th_run_for(th *h, int ms);
 void th_free(th *h);
+
+/* Sentence s came whole: one done, CCAI_OK, even pieces, its audio_ms
+ * told, and the audio is what sa_synth makes of text at rate and speed,
+ * encoded as enc (what the stand-ins send). */
+void th_check_audio(const th_sentence *s, const char *text, int rate, double speed, sa_enc enc);
 
 uint64_t th_now(void);
 
