@@ -90,6 +90,8 @@ Ccai_conv Ccai_key_check_json(const Ccai_key *k, const json_t *v, const json_t *
 /* ivr.menus and by-language texts (config/keys_menus.c): the shape
  * checked, *ret_msg says what is wrong. */
 Ccai_conv Ccai_key_check_menus(const json_t *v, char **ret_msg);
+/* *ret_msg = the formatted text: CCAI_CONV_BAD, or CCAI_CONV_NOMEM. */
+Ccai_conv Ccai_key_bad(char **ret_msg, const char *fmt, ...) CCAI_PRINTF(2, 3);
 Ccai_conv Ccai_key_check_by_lang(const json_t *v, char **ret_msg);
 
 /* The default as JSON (new reference), *ret = NULL when the key has none. */

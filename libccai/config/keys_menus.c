@@ -18,19 +18,8 @@
 
 #include "core/json.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static Ccai_conv bad(char **ret_msg, const char *fmt, ...) CCAI_PRINTF(2, 3);
-static Ccai_conv bad(char **ret_msg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    *ret_msg = Ccai_vasprintf(fmt, ap);
-    va_end(ap);
-    return *ret_msg ? CCAI_CONV_BAD : CCAI_CONV_NOMEM;
-}
 
 static CCAI_MUST_CHECK bool name_ok(const char *s)
 {
@@ -73,19 +62,22 @@ static Ccai_conv check_texts_by_lang(const json_t *v, const char *where, size_t 
 {
     if (json_is_string(v)) {
         if (!text_ok(v, max))
-            return bad(ret_msg, "%s: expected a text of 1 to %zu bytes", where, max);
+            return Ccai_key_bad(ret_msg, "%s: expected a text of 1 to %zu bytes", where, max);
         return CCAI_CONV_OK;
     }
     if (!json_is_object(v) || json_object_size(v) == 0)
-        return bad(ret_msg, "%s: expected a text or a mapping of texts by language", where);
+        return Ccai_key_bad(ret_msg, "%s: expected a text or a mapping of texts by language",
+                            where);
     const char *lang;
     const json_t *t;
     json_object_foreach((json_t *)v, lang, t)
     {
         if (!lang_ok(lang))
-            return bad(ret_msg, "%s: \"%.40s\" is no language code (fr-FR, en)", where, lang);
+            return Ccai_key_bad(ret_msg, "%s: \"%.40s\" is no language code (fr-FR, en)", where,
+                                lang);
         if (!text_ok(t, max))
-            return bad(ret_msg, "%s.%s: expected a text of 1 to %zu bytes", where, lang, max);
+            return Ccai_key_bad(ret_msg, "%s.%s: expected a text of 1 to %zu bytes", where, lang,
+                                max);
     }
     return CCAI_CONV_OK;
 }
@@ -93,15 +85,15 @@ static Ccai_conv check_texts_by_lang(const json_t *v, const char *where, size_t 
 static Ccai_conv check_words(const json_t *v, const char *where, char **ret_msg)
 {
     if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > CCAI_IVR_PHRASES_MAX)
-        return bad(ret_msg, "%s: expected a list of 1 to %d words or phrases", where,
-                   CCAI_IVR_PHRASES_MAX);
+        return Ccai_key_bad(ret_msg, "%s: expected a list of 1 to %d words or phrases", where,
+                            CCAI_IVR_PHRASES_MAX);
     size_t i;
     const json_t *w;
     json_array_foreach(v, i, w)
     {
         if (!text_ok(w, CCAI_IVR_PHRASE_MAX))
-            return bad(ret_msg, "%s[%zu]: expected a text of 1 to %d bytes", where, i + 1,
-                       CCAI_IVR_PHRASE_MAX);
+            return Ccai_key_bad(ret_msg, "%s[%zu]: expected a text of 1 to %d bytes", where, i + 1,
+                                CCAI_IVR_PHRASE_MAX);
     }
     return CCAI_CONV_OK;
 }
@@ -111,13 +103,14 @@ static Ccai_conv check_say(const json_t *v, const char *where, char **ret_msg)
     if (json_is_array(v))
         return check_words(v, where, ret_msg);
     if (!json_is_object(v) || json_object_size(v) == 0)
-        return bad(ret_msg, "%s: expected a list of words, or lists by language", where);
+        return Ccai_key_bad(ret_msg, "%s: expected a list of words, or lists by language", where);
     const char *lang;
     const json_t *l;
     json_object_foreach((json_t *)v, lang, l)
     {
         if (!lang_ok(lang))
-            return bad(ret_msg, "%s: \"%.40s\" is no language code (fr-FR, en)", where, lang);
+            return Ccai_key_bad(ret_msg, "%s: \"%.40s\" is no language code (fr-FR, en)", where,
+                                lang);
         char sub[256];
         snprintf(sub, sizeof sub, "%.190s.%.40s", where, lang);
         Ccai_conv c = check_words(l, sub, ret_msg);
@@ -182,14 +175,16 @@ static Ccai_conv check_action(const json_t *a, const json_t *menus, const char *
     const char *name = json_string_value(json_object_get(a, "action"));
     const action_kind *k = kind_of(name);
     if (!k)
-        return bad(ret_msg, "%s: action must be one of llm, language, task, transfer, menu, hangup",
-                   where);
+        return Ccai_key_bad(ret_msg,
+                            "%s: action must be one of llm, language, task, transfer, menu, hangup",
+                            where);
     const char *m;
     const json_t *v;
     json_object_foreach((json_t *)a, m, v)
     {
         if (!member_of(k, m, choice))
-            return bad(ret_msg, "%s: unknown member \"%.40s\" for action %s", where, m, name);
+            return Ccai_key_bad(ret_msg, "%s: unknown member \"%.40s\" for action %s", where, m,
+                                name);
     }
     const json_t *lang = json_object_get(a, "lang");
     const json_t *task = json_object_get(a, "task");
@@ -197,16 +192,18 @@ static Ccai_conv check_action(const json_t *a, const json_t *menus, const char *
     const json_t *number = json_object_get(a, "number");
     if (strcmp(name, "language") == 0 &&
         !(json_is_string(lang) && lang_ok(json_string_value(lang))))
-        return bad(ret_msg, "%s: action language needs lang, a language code (fr-FR)", where);
+        return Ccai_key_bad(ret_msg, "%s: action language needs lang, a language code (fr-FR)",
+                            where);
     if (strcmp(name, "task") == 0 && !text_ok(task, CCAI_IVR_TASK_MAX))
-        return bad(ret_msg, "%s: action task needs task, a text of 1 to %d bytes", where,
-                   CCAI_IVR_TASK_MAX);
+        return Ccai_key_bad(ret_msg, "%s: action task needs task, a text of 1 to %d bytes", where,
+                            CCAI_IVR_TASK_MAX);
     if (strcmp(name, "menu") == 0 && !menu)
-        return bad(ret_msg, "%s: action menu needs menu, the name of a menu", where);
+        return Ccai_key_bad(ret_msg, "%s: action menu needs menu, the name of a menu", where);
     if (menu && !(json_is_string(menu) && json_object_get(menus, json_string_value(menu))))
-        return bad(ret_msg, "%s: menu must name a menu of ivr.menus", where);
+        return Ccai_key_bad(ret_msg, "%s: menu must name a menu of ivr.menus", where);
     if (number && !(json_is_string(number) && e164_ok(json_string_value(number))))
-        return bad(ret_msg, "%s: number must be a phone number in E.164 (+33612345678)", where);
+        return Ccai_key_bad(ret_msg, "%s: number must be a phone number in E.164 (+33612345678)",
+                            where);
     const json_t *claim = json_object_get(a, "claim");
     if (claim) {
         const Ccai_key *ck = Ccai_key_find("conversation.initiate.claim");
@@ -215,7 +212,7 @@ static Ccai_conv check_action(const json_t *a, const json_t *menus, const char *
         Ccai_conv c = ck ? Ccai_key_check_json(ck, claim, NULL, &checked, &why) : CCAI_CONV_OK;
         json_decref(checked);
         if (c == CCAI_CONV_BAD) {
-            Ccai_conv r = bad(ret_msg, "%s.claim: %s", where, why);
+            Ccai_conv r = Ccai_key_bad(ret_msg, "%s.claim: %s", where, why);
             ccai_free(why);
             return r;
         }
@@ -233,31 +230,32 @@ static CCAI_MUST_CHECK bool key_ok(const char *k)
 static Ccai_conv check_menu(const char *name, const json_t *m, const json_t *menus, char **ret_msg)
 {
     if (!name_ok(name))
-        return bad(ret_msg, "menu \"%.40s\": a name is 1 to %d letters, digits, _ or -", name,
-                   CCAI_IVR_NAME_MAX);
+        return Ccai_key_bad(ret_msg, "menu \"%.40s\": a name is 1 to %d letters, digits, _ or -",
+                            name, CCAI_IVR_NAME_MAX);
     if (!json_is_object(m))
-        return bad(ret_msg, "menu %s: expected a mapping {prompt, choices, fallback}", name);
+        return Ccai_key_bad(ret_msg, "menu %s: expected a mapping {prompt, choices, fallback}",
+                            name);
     const char *mk;
     const json_t *v;
     json_object_foreach((json_t *)m, mk, v)
     {
         if (strcmp(mk, "prompt") != 0 && strcmp(mk, "choices") != 0 && strcmp(mk, "fallback") != 0)
-            return bad(ret_msg, "menu %s: unknown member \"%.40s\" (prompt, choices, fallback)",
-                       name, mk);
+            return Ccai_key_bad(
+                ret_msg, "menu %s: unknown member \"%.40s\" (prompt, choices, fallback)", name, mk);
     }
     char where[160];
     snprintf(where, sizeof where, "menu %s: prompt", name);
     const json_t *prompt = json_object_get(m, "prompt");
     if (!prompt)
-        return bad(ret_msg, "%s is missing", where);
+        return Ccai_key_bad(ret_msg, "%s is missing", where);
     Ccai_conv c = check_texts_by_lang(prompt, where, CCAI_IVR_PROMPT_MAX, ret_msg);
     if (c != CCAI_CONV_OK)
         return c;
     const json_t *choices = json_object_get(m, "choices");
     if (!json_is_array(choices) || json_array_size(choices) == 0 ||
         json_array_size(choices) > CCAI_IVR_CHOICES_MAX)
-        return bad(ret_msg, "menu %s: choices: expected a list of 1 to %d choices", name,
-                   CCAI_IVR_CHOICES_MAX);
+        return Ccai_key_bad(ret_msg, "menu %s: choices: expected a list of 1 to %d choices", name,
+                            CCAI_IVR_CHOICES_MAX);
     size_t i;
     const json_t *ch;
     char keys[CCAI_IVR_CHOICES_MAX + 1] = {0};
@@ -265,12 +263,13 @@ static Ccai_conv check_menu(const char *name, const json_t *m, const json_t *men
     {
         snprintf(where, sizeof where, "menu %s: choice %zu", name, i + 1);
         if (!json_is_object(ch))
-            return bad(ret_msg, "%s: expected a mapping {key, say, action, ...}", where);
+            return Ccai_key_bad(ret_msg, "%s: expected a mapping {key, say, action, ...}", where);
         const char *key = json_string_value(json_object_get(ch, "key"));
         if (!key_ok(key))
-            return bad(ret_msg, "%s: key must be one of 0-9, * or # (as text: \"1\")", where);
+            return Ccai_key_bad(ret_msg, "%s: key must be one of 0-9, * or # (as text: \"1\")",
+                                where);
         if (strchr(keys, key[0]))
-            return bad(ret_msg, "%s: key %s is taken by another choice", where, key);
+            return Ccai_key_bad(ret_msg, "%s: key %s is taken by another choice", where, key);
         keys[i] = key[0];
         const json_t *say = json_object_get(ch, "say");
         char sub[192];
@@ -279,8 +278,8 @@ static Ccai_conv check_menu(const char *name, const json_t *m, const json_t *men
             return c;
         const json_t *label = json_object_get(ch, "label");
         if (label && !text_ok(label, CCAI_IVR_PHRASE_MAX))
-            return bad(ret_msg, "%s: label: expected a text of 1 to %d bytes", where,
-                       CCAI_IVR_PHRASE_MAX);
+            return Ccai_key_bad(ret_msg, "%s: label: expected a text of 1 to %d bytes", where,
+                                CCAI_IVR_PHRASE_MAX);
         if ((c = check_action(ch, menus, where, true, ret_msg)) != CCAI_CONV_OK)
             return c;
     }
@@ -288,7 +287,7 @@ static Ccai_conv check_menu(const char *name, const json_t *m, const json_t *men
     if (fb) {
         snprintf(where, sizeof where, "menu %s: fallback", name);
         if (!json_is_object(fb))
-            return bad(ret_msg, "%s: expected a mapping {action, ...}", where);
+            return Ccai_key_bad(ret_msg, "%s: expected a mapping {action, ...}", where);
         if ((c = check_action(fb, menus, where, false, ret_msg)) != CCAI_CONV_OK)
             return c;
     }
@@ -298,10 +297,11 @@ static Ccai_conv check_menu(const char *name, const json_t *m, const json_t *men
 Ccai_conv Ccai_key_check_menus(const json_t *v, char **ret_msg)
 {
     if (!json_is_object(v))
-        return bad(ret_msg, "expected a mapping of menus by name, got %s", Ccai_json_kind(v));
+        return Ccai_key_bad(ret_msg, "expected a mapping of menus by name, got %s",
+                            Ccai_json_kind(v));
     if (json_object_size(v) > CCAI_IVR_MENUS_MAX)
-        return bad(ret_msg, "too many menus (%zu, at most %d)", json_object_size(v),
-                   CCAI_IVR_MENUS_MAX);
+        return Ccai_key_bad(ret_msg, "too many menus (%zu, at most %d)", json_object_size(v),
+                            CCAI_IVR_MENUS_MAX);
     const char *name;
     const json_t *m;
     json_object_foreach((json_t *)v, name, m)

@@ -270,8 +270,7 @@ static Ccai_conv bad_value(const Ccai_key *k, const char *s, size_t len, char **
     return *ret_msg ? CCAI_CONV_BAD : CCAI_CONV_NOMEM;
 }
 
-static Ccai_conv bad(char **ret_msg, const char *fmt, ...) CCAI_PRINTF(2, 3);
-static Ccai_conv bad(char **ret_msg, const char *fmt, ...)
+Ccai_conv Ccai_key_bad(char **ret_msg, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -295,8 +294,8 @@ static Ccai_conv parse_json_text(const Ccai_key *k, const char *s, size_t len, j
         return CCAI_CONV_NOMEM;
     char what[160];
     Ccai_key_expected(k, what, sizeof what);
-    return bad(ret_msg, "expected %s as JSON: %s at column %u", what,
-               err.text ? err.text : "invalid JSON", err.column);
+    return Ccai_key_bad(ret_msg, "expected %s as JSON: %s at column %u", what,
+                        err.text ? err.text : "invalid JSON", err.column);
 }
 
 static Ccai_conv parse_json_value(const Ccai_key *k, const char *s, size_t len,
@@ -319,11 +318,11 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
     if (member) {
         /* One member of a lang map: build {member: value} and merge it. */
         if (k->type != CCAI_KEY_LANG)
-            return bad(ret_msg, "has no member %s", member);
+            return Ccai_key_bad(ret_msg, "has no member %s", member);
         json_t *mv = NULL;
         if (strcmp(member, "default_short_code") == 0) {
             if (!Ccai_text_valid(s, len))
-                return bad(ret_msg, "default_short_code: not valid UTF-8 text");
+                return Ccai_key_bad(ret_msg, "default_short_code: not valid UTF-8 text");
             mv = json_stringn(s, len);
             if (!mv)
                 return CCAI_CONV_NOMEM;
@@ -332,7 +331,7 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
             if (c != CCAI_CONV_OK)
                 return c;
         } else {
-            return bad(ret_msg, "has no member %s", member);
+            return Ccai_key_bad(ret_msg, "has no member %s", member);
         }
         json_t *obj = json_object();
         if (!obj || json_object_set_new(obj, member, mv) != 0) {
@@ -350,7 +349,7 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
     case CCAI_KEY_STRING:
     case CCAI_KEY_SECRET:
         if (!Ccai_text_valid(s, len))
-            return bad(ret_msg, "expected a string of UTF-8 text without NUL characters");
+            return Ccai_key_bad(ret_msg, "expected a string of UTF-8 text without NUL characters");
         *ret = json_stringn(s, len);
         return *ret ? CCAI_CONV_OK : CCAI_CONV_NOMEM;
     case CCAI_KEY_INT: {
@@ -378,7 +377,7 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
         for (size_t i = 0; i < CCAI_ARRAY_SIZE(unsupported); i++)
             if (strcmp(k->path, unsupported[i].path) == 0 && strlen(unsupported[i].value) == len &&
                 strncmp(unsupported[i].value, s, len) == 0)
-                return bad(ret_msg, "%s", unsupported[i].msg);
+                return Ccai_key_bad(ret_msg, "%s", unsupported[i].msg);
         for (size_t i = 0; k->choices[i]; i++) {
             const char *c = k->choices[i];
             size_t j = 0;
@@ -397,7 +396,7 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
         if (i < len && s[i] == '[')
             return parse_json_value(k, s, len, current, ret, ret_msg);
         if (!Ccai_text_valid(s, len))
-            return bad(ret_msg, "expected a string of UTF-8 text without NUL characters");
+            return Ccai_key_bad(ret_msg, "expected a string of UTF-8 text without NUL characters");
         *ret = json_stringn(s, len);
         return *ret ? CCAI_CONV_OK : CCAI_CONV_NOMEM;
     }
@@ -408,7 +407,7 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
         if (i < len && s[i] == '{')
             return parse_json_value(k, s, len, current, ret, ret_msg);
         if (!Ccai_text_valid(s, len))
-            return bad(ret_msg, "expected a string of UTF-8 text without NUL characters");
+            return Ccai_key_bad(ret_msg, "expected a string of UTF-8 text without NUL characters");
         *ret = json_stringn(s, len);
         return *ret ? CCAI_CONV_OK : CCAI_CONV_NOMEM;
     }
@@ -419,7 +418,7 @@ Ccai_conv Ccai_key_parse_text(const Ccai_key *k, const char *member, const char 
     case CCAI_KEY_MENUS: return parse_json_value(k, s, len, current, ret, ret_msg);
     case CCAI_KEY_IGNORED: break;
     }
-    return bad(ret_msg, "cannot be set");
+    return Ccai_key_bad(ret_msg, "cannot be set");
 }
 
 static CCAI_MUST_CHECK bool is_identifier(const char *s)
@@ -453,30 +452,49 @@ static CCAI_MUST_CHECK bool is_nonempty_string(const json_t *v)
     return json_is_string(v) && json_string_length(v) > 0;
 }
 
-static Ccai_conv check_claim(const json_t *v, char **ret_msg)
+/* A list of at most max items (what: "fields"), each shaped as shape
+ * ("{name, type, description}"). */
+static Ccai_conv check_list(const json_t *v, const char *what, const char *shape, int max,
+                            char **ret_msg)
 {
     if (!json_is_array(v))
-        return bad(ret_msg, "expected a list of fields {name, type, description}, got %s",
-                   json_kind(v));
-    if (json_array_size(v) > CCAI_FIELDS_MAX)
-        return bad(ret_msg, "too many fields (%zu, at most %d)", json_array_size(v),
-                   CCAI_FIELDS_MAX);
+        return Ccai_key_bad(ret_msg, "expected a list of %s %s, got %s", what, shape, json_kind(v));
+    if (json_array_size(v) > (size_t)max)
+        return Ccai_key_bad(ret_msg, "too many %s (%zu, at most %d)", what, json_array_size(v),
+                            max);
+    return CCAI_CONV_OK;
+}
+
+/* Member mk is not one of known: "<where>: unknown member "mk" (known)". */
+static Ccai_conv unknown_member(char **ret_msg, const char *where, const char *mk,
+                                const char *known)
+{
+    char q[80];
+    Ccai_quote(mk, strlen(mk), q, sizeof q);
+    return Ccai_key_bad(ret_msg, "%s%sunknown member %s (%s)", where, *where ? ": " : "", q, known);
+}
+
+static Ccai_conv check_claim(const json_t *v, char **ret_msg)
+{
+    Ccai_conv c = check_list(v, "fields", "{name, type, description}", CCAI_FIELDS_MAX, ret_msg);
+    if (c != CCAI_CONV_OK)
+        return c;
     size_t i;
     json_t *f;
     json_array_foreach(v, i, f)
     {
         if (!json_is_object(f))
-            return bad(ret_msg, "field %zu: expected a mapping {name, type, description}, got %s",
-                       i + 1, json_kind(f));
+            return Ccai_key_bad(ret_msg,
+                                "field %zu: expected a mapping {name, type, description}, got %s",
+                                i + 1, json_kind(f));
         const char *mk;
         json_t *mv;
         json_object_foreach((json_t *)f, mk, mv)
         {
             if (strcmp(mk, "name") && strcmp(mk, "type") && strcmp(mk, "description")) {
-                char q[80];
-                Ccai_quote(mk, strlen(mk), q, sizeof q);
-                return bad(ret_msg, "field %zu: unknown member %s (name, type, description)", i + 1,
-                           q);
+                char where[32];
+                snprintf(where, sizeof where, "field %zu", i + 1);
+                return unknown_member(ret_msg, where, mk, "name, type, description");
             }
         }
         const json_t *name = json_object_get(f, "name");
@@ -484,25 +502,27 @@ static Ccai_conv check_claim(const json_t *v, char **ret_msg)
         const json_t *desc = json_object_get(f, "description");
         if (!json_is_string(name) || json_string_length(name) > CCAI_FIELD_NAME_MAX ||
             !is_identifier(json_string_value(name)))
-            return bad(ret_msg,
-                       "field %zu: name must be an identifier [A-Za-z_][A-Za-z0-9_]* of at most "
-                       "%d characters",
-                       i + 1, CCAI_FIELD_NAME_MAX);
+            return Ccai_key_bad(
+                ret_msg,
+                "field %zu: name must be an identifier [A-Za-z_][A-Za-z0-9_]* of at most "
+                "%d characters",
+                i + 1, CCAI_FIELD_NAME_MAX);
         bool type_ok = false;
         for (size_t t = 0; json_is_string(type) && field_types[t]; t++)
             type_ok = type_ok || strcmp(json_string_value(type), field_types[t]) == 0;
         if (!type_ok)
-            return bad(ret_msg,
-                       "field %zu (%s): type must be one of text, datetime, email, phone_number",
-                       i + 1, json_string_value(name));
+            return Ccai_key_bad(
+                ret_msg, "field %zu (%s): type must be one of text, datetime, email, phone_number",
+                i + 1, json_string_value(name));
         if (desc && !json_is_null(desc) &&
             (!json_is_string(desc) || json_string_length(desc) > CCAI_FIELD_DESCRIPTION_MAX))
-            return bad(ret_msg, "field %zu (%s): description must be a string of at most %d bytes",
-                       i + 1, json_string_value(name), CCAI_FIELD_DESCRIPTION_MAX);
+            return Ccai_key_bad(ret_msg,
+                                "field %zu (%s): description must be a string of at most %d bytes",
+                                i + 1, json_string_value(name), CCAI_FIELD_DESCRIPTION_MAX);
         for (size_t j = 0; j < i; j++)
             if (json_equal(json_object_get(json_array_get(v, j), "name"), name))
-                return bad(ret_msg, "field %zu: name %s is used twice", i + 1,
-                           json_string_value(name));
+                return Ccai_key_bad(ret_msg, "field %zu: name %s is used twice", i + 1,
+                                    json_string_value(name));
     }
     return CCAI_CONV_OK;
 }
@@ -511,36 +531,34 @@ static Ccai_conv check_claim(const json_t *v, char **ret_msg)
  * names...). Entries go into a PLS document (GET /lexicon.xml). */
 static Ccai_conv check_lexicon(const json_t *v, char **ret_msg)
 {
-    if (!json_is_array(v))
-        return bad(ret_msg, "expected a list of entries {grapheme, alias, lang}, got %s",
-                   json_kind(v));
-    if (json_array_size(v) > CCAI_LEXICON_MAX)
-        return bad(ret_msg, "too many entries (%zu, at most %d)", json_array_size(v),
-                   CCAI_LEXICON_MAX);
+    Ccai_conv c = check_list(v, "entries", "{grapheme, alias, lang}", CCAI_LEXICON_MAX, ret_msg);
+    if (c != CCAI_CONV_OK)
+        return c;
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
     {
         if (!json_is_object(e))
-            return bad(ret_msg, "entry %zu: expected a mapping {grapheme, alias, lang}, got %s",
-                       i + 1, json_kind(e));
+            return Ccai_key_bad(ret_msg,
+                                "entry %zu: expected a mapping {grapheme, alias, lang}, got %s",
+                                i + 1, json_kind(e));
         const char *mk;
         json_t *mv;
         json_object_foreach(e, mk, mv)
         {
             size_t max = strcmp(mk, "lang") == 0 ? 35 : CCAI_LEXICON_TEXT_MAX;
             if (strcmp(mk, "grapheme") && strcmp(mk, "alias") && strcmp(mk, "lang")) {
-                char q[80];
-                Ccai_quote(mk, strlen(mk), q, sizeof q);
-                return bad(ret_msg, "entry %zu: unknown member %s (grapheme, alias, lang)", i + 1,
-                           q);
+                char where[32];
+                snprintf(where, sizeof where, "entry %zu", i + 1);
+                return unknown_member(ret_msg, where, mk, "grapheme, alias, lang");
             }
             if (!is_nonempty_string(mv) || json_string_length(mv) > max ||
                 !Ccai_text_valid(json_string_value(mv), json_string_length(mv)))
-                return bad(ret_msg, "entry %zu: %s must be text of 1 to %zu bytes", i + 1, mk, max);
+                return Ccai_key_bad(ret_msg, "entry %zu: %s must be text of 1 to %zu bytes", i + 1,
+                                    mk, max);
         }
         if (!json_object_get(e, "grapheme") || !json_object_get(e, "alias"))
-            return bad(ret_msg, "entry %zu: grapheme and alias are required", i + 1);
+            return Ccai_key_bad(ret_msg, "entry %zu: grapheme and alias are required", i + 1);
     }
     return CCAI_CONV_OK;
 }
@@ -549,18 +567,16 @@ static Ccai_conv check_lexicon(const json_t *v, char **ret_msg)
  * on-call number) or {"webhook": "http(s)://..."}. */
 static Ccai_conv check_targets(const json_t *v, char **ret_msg)
 {
-    if (!json_is_array(v))
-        return bad(ret_msg, "expected a list of targets {sms} or {webhook}, got %s", json_kind(v));
-    if (json_array_size(v) > CCAI_TARGETS_MAX)
-        return bad(ret_msg, "too many targets (%zu, at most %d)", json_array_size(v),
-                   CCAI_TARGETS_MAX);
+    Ccai_conv c = check_list(v, "targets", "{sms} or {webhook}", CCAI_TARGETS_MAX, ret_msg);
+    if (c != CCAI_CONV_OK)
+        return c;
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
     {
         if (!json_is_object(e) || json_object_size(e) != 1)
-            return bad(ret_msg, "target %zu: expected a mapping with one member, sms or webhook",
-                       i + 1);
+            return Ccai_key_bad(
+                ret_msg, "target %zu: expected a mapping with one member, sms or webhook", i + 1);
         const char *to = json_string_value(json_object_get(e, "sms"));
         const char *url = json_string_value(json_object_get(e, "webhook"));
         if (to) {
@@ -569,19 +585,20 @@ static Ccai_conv check_targets(const json_t *v, char **ret_msg)
             for (size_t k = 1; ok && k < n; k++, digits++)
                 ok = to[k] >= '0' && to[k] <= '9';
             if (!ok || digits < 3)
-                return bad(ret_msg,
-                           "target %zu: sms must be a phone number in E.164 (+33612345678)", i + 1);
+                return Ccai_key_bad(
+                    ret_msg, "target %zu: sms must be a phone number in E.164 (+33612345678)",
+                    i + 1);
         } else if (url) {
             size_t n = strlen(url);
             bool scheme = strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0;
             if (!scheme || n > CCAI_TARGET_URL_MAX || !Ccai_text_valid(url, n) ||
                 strpbrk(url, " \t\r\n"))
-                return bad(ret_msg,
-                           "target %zu: webhook must be an http(s) URL of at most %d bytes", i + 1,
-                           CCAI_TARGET_URL_MAX);
+                return Ccai_key_bad(
+                    ret_msg, "target %zu: webhook must be an http(s) URL of at most %d bytes",
+                    i + 1, CCAI_TARGET_URL_MAX);
         } else {
-            return bad(ret_msg, "target %zu: expected sms (a phone number) or webhook (a URL)",
-                       i + 1);
+            return Ccai_key_bad(
+                ret_msg, "target %zu: expected sms (a phone number) or webhook (a URL)", i + 1);
         }
     }
     return CCAI_CONV_OK;
@@ -590,59 +607,61 @@ static Ccai_conv check_targets(const json_t *v, char **ret_msg)
 static Ccai_conv check_lang_entry(size_t i, const json_t *e, char **ret_msg)
 {
     if (!json_is_object(e))
-        return bad(ret_msg, "availables item %zu: expected a mapping {short_code, voice}, got %s",
-                   i + 1, json_kind(e));
+        return Ccai_key_bad(ret_msg,
+                            "availables item %zu: expected a mapping {short_code, voice}, got %s",
+                            i + 1, json_kind(e));
     const char *mk;
     json_t *mv;
     json_object_foreach((json_t *)e, mk, mv)
     {
         if (strcmp(mk, "short_code") == 0 || strcmp(mk, "voice") == 0) {
             if (!is_nonempty_string(mv))
-                return bad(ret_msg, "availables item %zu: %s must be a non-empty string", i + 1,
-                           mk);
+                return Ccai_key_bad(ret_msg, "availables item %zu: %s must be a non-empty string",
+                                    i + 1, mk);
         } else if (strcmp(mk, "custom_voice_endpoint_id") == 0) {
             if (!json_is_null(mv) && !json_is_string(mv))
-                return bad(ret_msg, "availables item %zu: %s must be a string", i + 1, mk);
+                return Ccai_key_bad(ret_msg, "availables item %zu: %s must be a string", i + 1, mk);
         } else if (strcmp(mk, "pronunciations_en") == 0) {
             size_t j;
             json_t *p;
             if (!json_is_array(mv))
-                return bad(ret_msg, "availables item %zu: %s must be a list of strings", i + 1, mk);
+                return Ccai_key_bad(ret_msg, "availables item %zu: %s must be a list of strings",
+                                    i + 1, mk);
             json_array_foreach(mv, j, p)
             {
                 if (!json_is_string(p))
-                    return bad(ret_msg, "availables item %zu: %s must be a list of strings", i + 1,
-                               mk);
+                    return Ccai_key_bad(
+                        ret_msg, "availables item %zu: %s must be a list of strings", i + 1, mk);
             }
         } else {
-            char q[80];
-            Ccai_quote(mk, strlen(mk), q, sizeof q);
-            return bad(ret_msg,
-                       "availables item %zu: unknown member %s (short_code, voice, "
-                       "pronunciations_en, custom_voice_endpoint_id)",
-                       i + 1, q);
+            char where[40];
+            snprintf(where, sizeof where, "availables item %zu", i + 1);
+            return unknown_member(ret_msg, where, mk,
+                                  "short_code, voice, pronunciations_en, "
+                                  "custom_voice_endpoint_id");
         }
     }
     if (!json_object_get(e, "short_code") || !json_object_get(e, "voice"))
-        return bad(ret_msg, "availables item %zu: short_code and voice are required", i + 1);
+        return Ccai_key_bad(ret_msg, "availables item %zu: short_code and voice are required",
+                            i + 1);
     return CCAI_CONV_OK;
 }
 
 static Ccai_conv check_lang(const json_t *v, const json_t *current, json_t **ret, char **ret_msg)
 {
     if (!json_is_object(v))
-        return bad(ret_msg, "expected a mapping {default_short_code, availables}, got %s",
-                   json_kind(v));
+        return Ccai_key_bad(ret_msg, "expected a mapping {default_short_code, availables}, got %s",
+                            json_kind(v));
     const char *mk;
     json_t *mv;
     json_object_foreach((json_t *)v, mk, mv)
     {
         if (strcmp(mk, "default_short_code") == 0) {
             if (!is_nonempty_string(mv))
-                return bad(ret_msg, "default_short_code must be a non-empty string");
+                return Ccai_key_bad(ret_msg, "default_short_code must be a non-empty string");
         } else if (strcmp(mk, "availables") == 0) {
             if (!json_is_array(mv) || json_array_size(mv) == 0 || json_array_size(mv) > 64)
-                return bad(ret_msg, "availables must be a list of 1 to 64 languages");
+                return Ccai_key_bad(ret_msg, "availables must be a list of 1 to 64 languages");
             size_t i;
             json_t *e;
             json_array_foreach(mv, i, e)
@@ -652,9 +671,7 @@ static Ccai_conv check_lang(const json_t *v, const json_t *current, json_t **ret
                     return c;
             }
         } else {
-            char q[80];
-            Ccai_quote(mk, strlen(mk), q, sizeof q);
-            return bad(ret_msg, "unknown member %s (default_short_code, availables)", q);
+            return unknown_member(ret_msg, "", mk, "default_short_code, availables");
         }
     }
     json_t *merged = json_is_object(current) ? json_deep_copy(current) : json_object();
@@ -686,13 +703,15 @@ Ccai_conv Ccai_key_check_json(const Ccai_key *k, const json_t *v, const json_t *
             json_array_foreach(v, i, e)
             {
                 if (!json_is_string(e))
-                    return bad(ret_msg, "item %zu: expected a string, got %s", i + 1, json_kind(e));
+                    return Ccai_key_bad(ret_msg, "item %zu: expected a string, got %s", i + 1,
+                                        json_kind(e));
             }
         } else if (!json_is_string(v)) {
-            return bad(ret_msg, "expected a string or a list of strings, got %s", json_kind(v));
+            return Ccai_key_bad(ret_msg, "expected a string or a list of strings, got %s",
+                                json_kind(v));
         }
         break;
-    default: return bad(ret_msg, "expected a scalar, got %s", json_kind(v));
+    default: return Ccai_key_bad(ret_msg, "expected a scalar, got %s", json_kind(v));
     }
     if (c == CCAI_CONV_OK)
         *ret = json_incref((json_t *)v);

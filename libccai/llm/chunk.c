@@ -87,88 +87,101 @@ static bool read_int(reader *x, int64_t *ret)
     return true;
 }
 
+/* One member of an object: its key at x->c->str, its value at the cursor;
+ * seen: the keys met so far (key_is). */
+typedef bool (*member_fn)(reader *x, void *ud, unsigned *seen);
+
+/* An object's members, each to fn; any other value is skipped (nothing to
+ * act on). */
+static bool read_object(reader *x, member_fn fn, void *ud)
+{
+    if (Ccai_json_peek(x->c) != '{')
+        return Ccai_json_skip(x->c);
+    if (!Ccai_json_enter(x->c))
+        return false;
+    unsigned seen = 0;
+    for (bool first = true;; first = false) {
+        int m = Ccai_json_next_member(x->c, first);
+        if (m <= 0)
+            return m == 0;
+        if (!fn(x, ud, &seen))
+            return false;
+    }
+}
+
+/* An array's elements, each to fn; any other value is skipped. */
+static bool read_array(reader *x, bool (*fn)(reader *x, void *ud), void *ud)
+{
+    if (Ccai_json_peek(x->c) != '[')
+        return Ccai_json_skip(x->c);
+    if (!Ccai_json_enter(x->c))
+        return false;
+    for (bool first = true;; first = false) {
+        int m = Ccai_json_next_element(x->c, first);
+        if (m <= 0)
+            return m == 0;
+        if (!fn(x, ud))
+            return false;
+    }
+}
+
+static bool usage_member(reader *x, void *ud, unsigned *seen)
+{
+    Ccai_chunk *out = ud;
+    bool dup = false;
+    if (key_is(x, "prompt_tokens", 1, seen, &dup))
+        return !dup ? read_int(x, &out->prompt_tokens) : unsupported(x);
+    if (key_is(x, "completion_tokens", 2, seen, &dup))
+        return !dup ? read_int(x, &out->completion_tokens) : unsupported(x);
+    return Ccai_json_skip(x->c);
+}
+
 static bool read_usage(reader *x, Ccai_chunk *out)
 {
-    if (Ccai_json_peek(x->c) != '{')
-        return Ccai_json_skip(x->c);
-    if (!Ccai_json_enter(x->c))
-        return false;
-    out->usage = true;
-    out->prompt_tokens = out->completion_tokens = 0;
-    unsigned seen = 0;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_member(x->c, first);
-        if (m <= 0)
-            return m == 0;
-        bool dup = false, ok;
-        if (key_is(x, "prompt_tokens", 1, &seen, &dup))
-            ok = !dup ? read_int(x, &out->prompt_tokens) : unsupported(x);
-        else if (key_is(x, "completion_tokens", 2, &seen, &dup))
-            ok = !dup ? read_int(x, &out->completion_tokens) : unsupported(x);
-        else
-            ok = Ccai_json_skip(x->c);
-        if (!ok)
-            return false;
+    if (Ccai_json_peek(x->c) == '{') {
+        out->usage = true;
+        out->prompt_tokens = out->completion_tokens = 0;
     }
+    return read_object(x, usage_member, out);
 }
 
-static bool read_delta(reader *x, Ccai_chunk_choice *ch, size_t *content, size_t *refusal)
+typedef struct choice_state {
+    Ccai_chunk_choice *ch;
+    size_t content, refusal;
+} choice_state;
+
+static bool delta_member(reader *x, void *ud, unsigned *seen)
 {
-    if (Ccai_json_peek(x->c) != '{')
-        return Ccai_json_skip(x->c);
-    if (!Ccai_json_enter(x->c))
-        return false;
-    unsigned seen = 0;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_member(x->c, first);
-        if (m <= 0)
-            return m == 0;
-        bool dup = false, ok;
-        if (key_is(x, "content", 1, &seen, &dup) || key_is(x, "refusal", 2, &seen, &dup)) {
-            size_t *at = x->c->str.data[0] == 'c' ? content : refusal;
-            if (dup)
-                ok = unsupported(x);
-            else if (Ccai_json_peek(x->c) == '"')
-                ok = keep_string(x, at);
-            else
-                ok = Ccai_json_skip(x->c);
-        } else if (key_is(x, "tool_calls", 4, &seen, &dup)) {
-            ch->tool_calls = Ccai_json_peek(x->c) != 'n';
-            ok = dup || ch->tool_calls ? unsupported(x) : Ccai_json_skip(x->c);
-        } else {
-            ok = Ccai_json_skip(x->c);
-        }
-        if (!ok)
-            return false;
+    choice_state *cs = ud;
+    bool dup = false;
+    if (key_is(x, "content", 1, seen, &dup) || key_is(x, "refusal", 2, seen, &dup)) {
+        size_t *at = x->c->str.data[0] == 'c' ? &cs->content : &cs->refusal;
+        if (dup)
+            return unsupported(x);
+        return Ccai_json_peek(x->c) == '"' ? keep_string(x, at) : Ccai_json_skip(x->c);
     }
+    if (key_is(x, "tool_calls", 4, seen, &dup)) {
+        cs->ch->tool_calls = Ccai_json_peek(x->c) != 'n';
+        return dup || cs->ch->tool_calls ? unsupported(x) : Ccai_json_skip(x->c);
+    }
+    return Ccai_json_skip(x->c);
 }
 
-/* One category of a verdict: {"filtered": true, "detected": true, ...}? */
-static bool read_category(reader *x, bool *filtered, bool *detected)
+typedef struct category {
+    bool filtered, detected;
+} category;
+
+static bool category_member(reader *x, void *ud, unsigned *seen)
 {
-    *filtered = *detected = false;
-    if (Ccai_json_peek(x->c) != '{')
+    category *cat = ud;
+    bool dup = false;
+    bool *flag = key_is(x, "filtered", 1, seen, &dup)   ? &cat->filtered
+                 : key_is(x, "detected", 2, seen, &dup) ? &cat->detected
+                                                        : NULL;
+    if (!flag)
         return Ccai_json_skip(x->c);
-    if (!Ccai_json_enter(x->c))
-        return false;
-    unsigned seen = 0;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_member(x->c, first);
-        if (m <= 0)
-            return m == 0;
-        bool dup = false, ok;
-        if (key_is(x, "filtered", 1, &seen, &dup)) {
-            *filtered = Ccai_json_peek(x->c) == 't';
-            ok = dup ? unsupported(x) : Ccai_json_skip(x->c);
-        } else if (key_is(x, "detected", 2, &seen, &dup)) {
-            *detected = Ccai_json_peek(x->c) == 't';
-            ok = dup ? unsupported(x) : Ccai_json_skip(x->c);
-        } else {
-            ok = Ccai_json_skip(x->c);
-        }
-        if (!ok)
-            return false;
-    }
+    *flag = Ccai_json_peek(x->c) == 't';
+    return dup ? unsupported(x) : Ccai_json_skip(x->c);
 }
 
 /* A verdict {"<category>": {...}, ...}: whether a category is filtered,
@@ -205,150 +218,95 @@ static bool read_verdict(reader *x, bool *filtered, bool *jailbreak)
                 ok = false;
             }
         }
-        bool one = false, detected = false;
+        category cat = {false, false};
         bool is_jailbreak = ok && k->len == 9 && memcmp(k->data, "jailbreak", 9) == 0;
-        ok = ok && read_category(x, &one, &detected);
-        *filtered = *filtered || one;
-        if (jailbreak && is_jailbreak && (one || detected))
+        ok = ok && read_object(x, category_member, &cat);
+        *filtered = *filtered || cat.filtered;
+        if (jailbreak && is_jailbreak && (cat.filtered || cat.detected))
             *jailbreak = true;
     }
     x->r->text.len = mark; /* the names are not needed any more */
     return ok;
 }
 
-static bool read_choice(reader *x, Ccai_chunk_choice *ch)
+static bool choice_member(reader *x, void *ud, unsigned *seen)
 {
-    if (Ccai_json_peek(x->c) != '{')
-        return Ccai_json_skip(x->c); /* no member: nothing to act on */
-    if (!Ccai_json_enter(x->c))
-        return false;
-    unsigned seen = 0;
-    size_t content = NONE, refusal = NONE;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_member(x->c, first);
-        if (m < 0)
-            return false;
-        if (m == 0)
-            break;
-        bool dup = false, ok;
-        if (key_is(x, "index", 1, &seen, &dup)) {
-            int64_t index = 0;
-            ok = !dup ? read_int(x, &index) : unsupported(x);
-            ch->skip = index != 0;
-        } else if (key_is(x, "delta", 2, &seen, &dup)) {
-            ok = !dup ? read_delta(x, ch, &content, &refusal) : unsupported(x);
-        } else if (key_is(x, "finish_reason", 4, &seen, &dup)) {
-            if (dup)
-                ok = unsupported(x);
-            else if (Ccai_json_peek(x->c) == '"')
-                ok = keep_string(x, &ch->finish_at);
-            else
-                ok = Ccai_json_skip(x->c);
-        } else if (key_is(x, "content_filter_results", 8, &seen, &dup)) {
-            ok = !dup ? read_verdict(x, &ch->filtered, NULL) : unsupported(x);
-        } else {
-            ok = Ccai_json_skip(x->c);
-        }
-        if (!ok)
-            return false;
+    choice_state *cs = ud;
+    Ccai_chunk_choice *ch = cs->ch;
+    bool dup = false;
+    if (key_is(x, "index", 1, seen, &dup)) {
+        int64_t index = 0;
+        bool ok = !dup ? read_int(x, &index) : unsupported(x);
+        ch->skip = index != 0;
+        return ok;
     }
-    ch->text_at = content != NONE ? content : refusal;
-    return true;
+    if (key_is(x, "delta", 2, seen, &dup))
+        return !dup ? read_object(x, delta_member, cs) : unsupported(x);
+    if (key_is(x, "finish_reason", 4, seen, &dup)) {
+        if (dup)
+            return unsupported(x);
+        return Ccai_json_peek(x->c) == '"' ? keep_string(x, &ch->finish_at) : Ccai_json_skip(x->c);
+    }
+    if (key_is(x, "content_filter_results", 8, seen, &dup))
+        return !dup ? read_verdict(x, &ch->filtered, NULL) : unsupported(x);
+    return Ccai_json_skip(x->c);
 }
 
-static bool read_choices(reader *x, Ccai_chunk *out)
+static bool choice_element(reader *x, void *ud)
 {
-    if (Ccai_json_peek(x->c) != '[')
-        return Ccai_json_skip(x->c);
-    if (!Ccai_json_enter(x->c))
+    Ccai_chunk *out = ud;
+    Ccai_chunk_choice *ch = new_choice(x->r, out->n);
+    if (!ch) {
+        x->st = CCAI_ERR_NOMEM;
         return false;
-    size_t n = 0;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_element(x->c, first);
-        if (m <= 0) {
-            out->n = n;
-            return m == 0;
-        }
-        Ccai_chunk_choice *ch = new_choice(x->r, n);
-        if (!ch) {
-            x->st = CCAI_ERR_NOMEM;
-            return false;
-        }
-        n++;
-        if (!read_choice(x, ch))
-            return false;
     }
+    out->n++;
+    choice_state cs = {ch, NONE, NONE};
+    if (!read_object(x, choice_member, &cs))
+        return false;
+    ch->text_at = cs.content != NONE ? cs.content : cs.refusal;
+    return true;
 }
 
 /* One entry of prompt_filter_results: {"prompt_index": 0,
  * "content_filter_results": {...}}. */
-static bool read_prompt_result(reader *x, Ccai_chunk *out)
+static bool prompt_result_member(reader *x, void *ud, unsigned *seen)
 {
-    if (Ccai_json_peek(x->c) != '{')
-        return Ccai_json_skip(x->c);
-    if (!Ccai_json_enter(x->c))
-        return false;
-    unsigned seen = 0;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_member(x->c, first);
-        if (m <= 0)
-            return m == 0;
-        bool dup = false, ok, filtered = false;
-        if (key_is(x, "content_filter_results", 1, &seen, &dup))
-            ok = !dup ? read_verdict(x, &filtered, &out->prompt_jailbreak) : unsupported(x);
-        else
-            ok = Ccai_json_skip(x->c);
-        if (!ok)
-            return false;
-    }
+    Ccai_chunk *out = ud;
+    bool dup = false, filtered = false;
+    if (key_is(x, "content_filter_results", 1, seen, &dup))
+        return !dup ? read_verdict(x, &filtered, &out->prompt_jailbreak) : unsupported(x);
+    return Ccai_json_skip(x->c);
 }
 
-static bool read_prompt_results(reader *x, Ccai_chunk *out)
+static bool prompt_result_element(reader *x, void *ud)
 {
-    if (Ccai_json_peek(x->c) != '[')
-        return Ccai_json_skip(x->c);
-    if (!Ccai_json_enter(x->c))
-        return false;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_element(x->c, first);
-        if (m <= 0)
-            return m == 0;
-        if (!read_prompt_result(x, out))
-            return false;
+    return read_object(x, prompt_result_member, ud);
+}
+
+static bool chunk_member(reader *x, void *ud, unsigned *seen)
+{
+    Ccai_chunk *out = ud;
+    bool dup = false;
+    if (key_is(x, "error", 1, seen, &dup)) {
+        out->error = true;
+        return unsupported(x); /* its message is read from a tree */
     }
+    if (key_is(x, "usage", 2, seen, &dup))
+        return !dup ? read_usage(x, out) : unsupported(x);
+    if (key_is(x, "choices", 4, seen, &dup))
+        return !dup ? read_array(x, choice_element, out) : unsupported(x);
+    if (key_is(x, "prompt_filter_results", 8, seen, &dup) ||
+        key_is(x, "prompt_annotations", 16, seen, &dup))
+        return !dup ? read_array(x, prompt_result_element, out) : unsupported(x);
+    return Ccai_json_skip(x->c);
 }
 
 static bool read_chunk(reader *x, Ccai_chunk *out)
 {
-    if (Ccai_json_peek(x->c) != '{')
-        return Ccai_json_skip(x->c) && Ccai_json_finish(x->c); /* valid, not acted on */
-    if (!Ccai_json_enter(x->c))
-        return false;
-    out->object = true;
-    unsigned seen = 0;
-    for (bool first = true;; first = false) {
-        int m = Ccai_json_next_member(x->c, first);
-        if (m < 0)
-            return false;
-        if (m == 0)
-            return Ccai_json_finish(x->c);
-        bool dup = false, ok;
-        if (key_is(x, "error", 1, &seen, &dup)) {
-            out->error = true;
-            ok = unsupported(x); /* its message is read from a tree */
-        } else if (key_is(x, "usage", 2, &seen, &dup)) {
-            ok = !dup ? read_usage(x, out) : unsupported(x);
-        } else if (key_is(x, "choices", 4, &seen, &dup)) {
-            ok = !dup ? read_choices(x, out) : unsupported(x);
-        } else if (key_is(x, "prompt_filter_results", 8, &seen, &dup) ||
-                   key_is(x, "prompt_annotations", 16, &seen, &dup)) {
-            ok = !dup ? read_prompt_results(x, out) : unsupported(x);
-        } else {
-            ok = Ccai_json_skip(x->c);
-        }
-        if (!ok)
-            return false;
-    }
+    /* Anything but an object: valid, not acted on. */
+    out->object = Ccai_json_peek(x->c) == '{';
+    return read_object(x, chunk_member, out) && Ccai_json_finish(x->c);
 }
 
 ccai_status Ccai_chunk_read(Ccai_chunk_reader *r, const char *data, size_t len, Ccai_chunk *out)

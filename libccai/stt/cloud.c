@@ -1,6 +1,8 @@
 /* What the cloud speech-to-text providers share (stt/cloud.h). */
 #include "stt/cloud.h"
 
+#include "core/json.h"
+
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -158,6 +160,76 @@ bool Ccai_stt_url_escape(Ccai_buf *b, const char *s)
     return true;
 }
 
+json_t *Ccai_stt_json_load(const char *s, size_t len, ccai_status *st)
+{
+    if (len > CCAI_STT_MAX_MESSAGE) {
+        *st = CCAI_ERR_LIMIT;
+        return NULL;
+    }
+    *st = CCAI_ERR_PARSE;
+    Ccai_json_err err;
+    return Ccai_json_load(s, len, &err, st);
+}
+
+json_t *Ccai_stt_json_answer(const char *s, size_t len, char **error, ccai_status *st)
+{
+    json_t *root = Ccai_stt_json_load(s, len, st);
+    if (!root)
+        return NULL;
+    bool nomem = false;
+    json_t *e = json_object_get(root, "error");
+    *st = CCAI_ERR_PARSE;
+    if (!json_is_object(root))
+        goto fail;
+    if (e && !json_is_null(e)) {
+        if (!json_is_object(e) || !Ccai_stt_json_str(e, "message", error, &nomem))
+            goto fail;
+        if (!*error && !(*error = Ccai_strdup(""))) {
+            nomem = true;
+            goto fail;
+        }
+    }
+    return root;
+fail:
+    json_decref(root);
+    if (nomem)
+        *st = CCAI_ERR_NOMEM;
+    return NULL;
+}
+
+bool Ccai_stt_json_bool(json_t *o, const char *k, bool *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_boolean(v))
+        return false;
+    *out = json_is_true(v);
+    return true;
+}
+
+bool Ccai_stt_json_num(json_t *o, const char *k, double *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_number(v))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+bool Ccai_stt_json_int(json_t *o, const char *k, long *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_integer(v))
+        return false;
+    *out = (long)json_integer_value(v);
+    return true;
+}
+
 bool Ccai_stt_json_str(json_t *o, const char *k, char **out, bool *nomem)
 {
     json_t *v = json_object_get(o, k);
@@ -177,6 +249,16 @@ void Ccai_stt_lang_primary(const char *lang, char *out, size_t n)
     for (; lang && lang[i] && lang[i] != '-' && lang[i] != '_' && i + 1 < n; i++)
         out[i] = (char)((lang[i] >= 'A' && lang[i] <= 'Z') ? lang[i] + 32 : lang[i]);
     out[i] = '\0';
+}
+
+bool Ccai_stt_hints_text(const Ccai_stt_expect *e, Ccai_buf *out)
+{
+    bool ok = Ccai_buf_puts(out, "");
+    for (const char *const *h = e && e->hints ? e->hints : NULL; ok && h && *h; h++)
+        ok = Ccai_buf_printf(out, "%s%s", out->len ? ", " : "", *h);
+    for (size_t i = 0; ok && e && e->kind == CCAI_STT_CHOICE && i < e->n_choices; i++)
+        ok = Ccai_buf_printf(out, "%s%s", out->len ? ", " : "", e->choices[i]);
+    return ok;
 }
 
 bool Ccai_stt_query_ok(const char *options)

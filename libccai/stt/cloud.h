@@ -75,10 +75,26 @@ void Ccai_stt_ws_judge(const Ccai_ws_end *e, bool opened, int attempts, int max_
 /* Append s percent-encoded (RFC 3986 unreserved kept) to b. */
 bool Ccai_stt_url_escape(Ccai_buf *b, const char *s);
 /* The language's primary subtag ("en" of "en-US") into out. */
+void Ccai_stt_lang_primary(const char *lang, char *out, size_t n);
+/* A provider message of len bytes as JSON: NULL with *st CCAI_ERR_LIMIT
+ * (over CCAI_STT_MAX_MESSAGE), CCAI_ERR_PARSE or CCAI_ERR_NOMEM. */
+json_t *Ccai_stt_json_load(const char *s, size_t len, ccai_status *st);
+/* A REST answer: s as a JSON object, its error.message (of a refusal
+ * body, "" when the error has none) into *error. NULL with *st as
+ * Ccai_stt_json_load, CCAI_ERR_PARSE for another JSON value or an error
+ * that is not an object. */
+json_t *Ccai_stt_json_answer(const char *s, size_t len, char **error, ccai_status *st);
 /* Member k of object o as a new string into *out: absent or null leaves it
  * NULL (true); not a string is false; out of memory is false with *nomem. */
 bool Ccai_stt_json_str(json_t *o, const char *k, char **out, bool *nomem);
-void Ccai_stt_lang_primary(const char *lang, char *out, size_t n);
+/* Member k of o into *out: absent or null leaves it (true); another type
+ * is false. */
+bool Ccai_stt_json_bool(json_t *o, const char *k, bool *out);
+bool Ccai_stt_json_num(json_t *o, const char *k, double *out);
+bool Ccai_stt_json_int(json_t *o, const char *k, long *out);
+/* The hints and choices of e joined by ", " into out ("" none): a
+ * transcription prompt. false on NOMEM. */
+bool Ccai_stt_hints_text(const Ccai_stt_expect *e, Ccai_buf *out);
 /* Whether options (extra query parameters) are safe to append to a URL:
  * name=value pairs joined by '&', no space or control character. */
 bool Ccai_stt_query_ok(const char *options);

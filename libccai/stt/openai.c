@@ -29,26 +29,12 @@ ccai_status Ccai_oa_parse(const char *s, size_t len, Ccai_oa_answer *a)
 {
     memset(a, 0, sizeof *a);
     a->confidence = -1;
-    if (len > CCAI_STT_MAX_MESSAGE)
-        return CCAI_ERR_LIMIT;
-    ccai_status st = CCAI_ERR_PARSE;
-    Ccai_json_err err;
-    json_t *root = Ccai_json_load(s, len, &err, &st);
+    ccai_status st;
+    json_t *root = Ccai_stt_json_answer(s, len, &a->error, &st);
     if (!root)
         return st;
     st = CCAI_ERR_PARSE;
     bool nomem = false;
-    if (!json_is_object(root))
-        goto out;
-    json_t *e = json_object_get(root, "error");
-    if (e && !json_is_null(e)) {
-        if (!json_is_object(e) || !Ccai_stt_json_str(e, "message", &a->error, &nomem))
-            goto out;
-        if (!a->error && !(a->error = Ccai_strdup(""))) {
-            nomem = true;
-            goto out;
-        }
-    }
     if (!Ccai_stt_json_str(root, "text", &a->text, &nomem) ||
         !Ccai_stt_json_str(root, "language", &a->lang, &nomem))
         goto out;
@@ -135,23 +121,12 @@ static void oa_answer(Ccai_stt_utt *u, const char *body, size_t len, uint32_t au
     Ccai_oa_answer_free(&a);
 }
 
-static void oa_refusal(const char *body, size_t len, char *out, size_t n)
-{
-    Ccai_oa_answer a;
-    if (Ccai_oa_parse(body, len, &a) == CCAI_OK && a.error)
-        snprintf(out, n, "%.200s", a.error);
-    else
-        snprintf(out, n, "%.*s", (int)(len < 200 ? len : 200), body);
-    Ccai_oa_answer_free(&a);
-}
-
 static const Ccai_stt_utt_class oa_class = {
     .provider = &Ccai_stt_openai,
     .name = "openai",
     .max_audio_bytes = OA_MAX_AUDIO,
     .body = oa_body,
     .answer = oa_answer,
-    .refusal = oa_refusal,
 };
 
 static ccai_status oa_open(ccai_ctx *ctx, const Ccai_stt_config *cfg, const Ccai_stt_open *o,

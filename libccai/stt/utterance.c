@@ -58,6 +58,20 @@ void Ccai_stt_utt_fail(Ccai_stt_utt *u, ccai_status st, const char *fmt, ...)
     Ccai_stt_queue_error(&u->q, st, true, "%s: %s", u->cls->name, msg);
 }
 
+/* The refusal's text: the error body's error.message, else the body. */
+static void refusal_text(const char *body, size_t len, char *out, size_t n)
+{
+    char *error = NULL;
+    ccai_status st;
+    json_t *root = Ccai_stt_json_answer(body, len, &error, &st);
+    if (root && error)
+        snprintf(out, n, "%.200s", error);
+    else
+        snprintf(out, n, "%.*s", (int)(len < 200 ? len : 200), body);
+    json_decref(root);
+    ccai_free(error);
+}
+
 static void pump(Ccai_stt_utt *u);
 
 static void pop_front(Ccai_stt_utt *u)
@@ -88,7 +102,7 @@ static void on_done(Ccai_http_req *req, ccai_status st, long status, const char 
         return;
     }
     char why[256];
-    u->cls->refusal(body, len, why, sizeof why);
+    refusal_text(body, len, why, sizeof why);
     if ((status == 429 || status >= 500) && u->attempts < UTT_MAX_ATTEMPTS) {
         int64_t wait = Ccai_http_retry_after_ms(Ccai_http_header(req, "retry-after"),
                                                 Ccai_http_header(req, "retry-after-ms"),
@@ -240,12 +254,7 @@ ccai_status Ccai_stt_utt_expect(Ccai_stt *s, const Ccai_stt_expect *e)
     if (u->dead)
         return CCAI_ERR_STATE;
     Ccai_buf p = {0};
-    bool ok = Ccai_buf_puts(&p, "");
-    for (const char *const *h = e && e->hints ? e->hints : NULL; ok && h && *h; h++)
-        ok = Ccai_buf_printf(&p, "%s%s", p.len ? ", " : "", *h);
-    for (size_t i = 0; ok && e && e->kind == CCAI_STT_CHOICE && i < e->n_choices; i++)
-        ok = Ccai_buf_printf(&p, "%s%s", p.len ? ", " : "", e->choices[i]);
-    if (!ok) {
+    if (!Ccai_stt_hints_text(e, &p)) {
         Ccai_buf_free(&p);
         return CCAI_ERR_NOMEM;
     }

@@ -19,10 +19,10 @@ typedef struct Ccai_stt_utt_class {
      * static or u-owned string. */
     ccai_status (*body)(Ccai_stt_utt *u, const uint8_t *wav, size_t len, Ccai_buf *out,
                         char **content_type);
-    /* A 2xx answer: queue its FINAL (from_end, audio_ms given) or an ERROR. */
+    /* A 2xx answer: queue its FINAL (from_end, audio_ms given) or an ERROR.
+     * A refusal's text is its body's error.message (Ccai_stt_json_answer),
+     * else the body. */
     void (*answer)(Ccai_stt_utt *u, const char *body, size_t len, uint32_t audio_ms);
-    /* The refusal's text (the service's error body) into out. */
-    void (*refusal)(const char *body, size_t len, char *out, size_t n);
 } Ccai_stt_utt_class;
 
 #define CCAI_STT_UTT_QUEUE 4

@@ -261,17 +261,27 @@ static void pump(Ccai_tts_cloud *c)
         Ccai_timer_start(c->ctx, &c->kick, 0);
 }
 
-/* The sentence in flight is over. */
-static void finish(Ccai_tts_cloud *c, ccai_status st, bool fatal, const char *msg)
+/* The sentence in flight stops: it is returned (NULL none), with the audio
+ * it gave (ms) and the time to its first audio; the next starts afresh. */
+static Ccai_tts_item *take_current(Ccai_tts_cloud *c, uint32_t *ms, uint32_t *first)
 {
     Ccai_tts_item *it = c->cur;
     c->cur = NULL;
     end_attempt(c);
     c->gen++;
-    uint32_t ms = audio_ms(c), first = (uint32_t)c->first_ms;
+    *ms = audio_ms(c);
+    *first = (uint32_t)c->first_ms;
     c->bytes = 0;
     c->first_ms = 0;
     c->attempt = 0;
+    return it;
+}
+
+/* The sentence in flight is over. */
+static void finish(Ccai_tts_cloud *c, ccai_status st, bool fatal, const char *msg)
+{
+    uint32_t ms, first;
+    Ccai_tts_item *it = take_current(c, &ms, &first);
     if (fatal)
         c->failed = true;
     uint32_t id = it ? it->id : 0;
@@ -623,14 +633,8 @@ void Ccai_tts_cloud_cancel(Ccai_tts *t)
     Ccai_tts_cloud *c = (Ccai_tts_cloud *)t;
     if (!c || c->closed)
         return;
-    Ccai_tts_item *it = c->cur;
-    c->cur = NULL;
-    end_attempt(c);
-    c->gen++;
-    uint32_t ms = audio_ms(c), first = (uint32_t)c->first_ms;
-    c->bytes = 0;
-    c->first_ms = 0;
-    c->attempt = 0;
+    uint32_t ms, first;
+    Ccai_tts_item *it = take_current(c, &ms, &first);
     Ccai_tts_item *list = detach_queue(c);
     if (it) {
         uint32_t id = it->id;

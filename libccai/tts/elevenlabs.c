@@ -90,15 +90,20 @@ static char *path_segment(const char *s)
 }
 
 /* "fr-FR" -> "fr" (ISO 639-1, as language_code wants). */
-static json_t *language_of(const char *lang)
+static void code_of(const char *lang, char code[8])
 {
-    char code[8];
     size_t n = 0;
-    while (lang[n] && lang[n] != '-' && lang[n] != '_' && n + 1 < sizeof code) {
+    while (lang[n] && lang[n] != '-' && lang[n] != '_' && n + 1 < 8) {
         code[n] = (char)Ccai_to_lower((unsigned char)lang[n]);
         n++;
     }
     code[n] = '\0';
+}
+
+static json_t *language_of(const char *lang)
+{
+    char code[8];
+    code_of(lang, code);
     return json_string(code);
 }
 
@@ -186,12 +191,7 @@ static bool elevenlabs_speaks(const Ccai_tts_config *cfg, const char *lang)
         return false;
     const char *model = cfg->model && cfg->model[0] ? cfg->model : ELEVENLABS_DEFAULT_MODEL;
     char code[8];
-    size_t n = 0;
-    while (lang[n] && lang[n] != '-' && lang[n] != '_' && n + 1 < sizeof code) {
-        code[n] = (char)Ccai_to_lower((unsigned char)lang[n]);
-        n++;
-    }
-    code[n] = '\0';
+    code_of(lang, code);
     for (size_t i = 0; langs[i]; i++) {
         if (strcmp(langs[i], code) == 0)
             return !english_only(model) || i == 0;

@@ -232,6 +232,36 @@ static void put_label_1(Ccai_report_page *p, const char *name, const char *var, 
 
 /* One call ------------------------------------------------------------- */
 
+/* <section id="id"><h2>label</h2> */
+static void section_open(Ccai_report_page *p, const char *id, const char *label)
+{
+    Ccai_html_putf(&p->o, "<section id=\"%s\"><h2>", id);
+    Ccai_report_put_label(p, label, NULL);
+    Ccai_html_put(&p->o, "</h2>");
+}
+
+/* A paragraph saying what is missing: <p class="missing">label</p> */
+static void put_missing(Ccai_report_page *p, const char *label)
+{
+    Ccai_html_put(&p->o, "<p class=\"missing\">");
+    Ccai_report_put_label(p, label, NULL);
+    Ccai_html_put(&p->o, "</p>");
+}
+
+/* The call's own words (in its language): <tag lang="..">text</tag>,
+ * text as markdown or escaped. */
+static void put_in_lang(Ccai_report_page *p, const char *tag, const char *text, bool markdown)
+{
+    Ccai_html_putf(&p->o, "<%s", tag);
+    Ccai_report_put_lang(p);
+    Ccai_html_put(&p->o, ">");
+    if (markdown)
+        put_markdown(&p->o, text);
+    else
+        Ccai_html_esc(&p->o, text);
+    Ccai_html_putf(&p->o, "</%s>", tag);
+}
+
 static void put_claim_value(Ccai_report_page *p, const char *type, const json_t *v,
                             const Ccai_tz *tz)
 {
@@ -263,9 +293,8 @@ static void put_claim(Ccai_report_page *p, const json_t *doc, const Ccai_tz *tz)
     Ccai_html *o = &p->o;
     const json_t *schema = json_object_get(json_object_get(doc, "initiate"), "claim");
     const json_t *claim = json_object_get(doc, "claim");
-    Ccai_html_put(o, "<section id=\"claim\"><h2>");
-    Ccai_report_put_label(p, "claim", NULL);
-    Ccai_html_put(o, "</h2><table class=\"kv\"><tbody>");
+    section_open(p, "claim", "claim");
+    Ccai_html_put(o, "<table class=\"kv\"><tbody>");
     size_t i, rows = 0;
     const json_t *field;
     json_array_foreach(schema, i, field)
@@ -383,13 +412,9 @@ static void put_timeline(Ccai_report_page *p, const json_t *doc, const Ccai_tz *
     size_t n;
     Ccai_report_sorted *msgs =
         Ccai_report_sort(p, json_object_get(doc, "messages"), message_key, NULL, false, &n);
-    Ccai_html_put(o, "<section id=\"conversation\"><h2>");
-    Ccai_report_put_label(p, "conversation", NULL);
-    Ccai_html_put(o, "</h2>");
+    section_open(p, "conversation", "conversation");
     if (!n) {
-        Ccai_html_put(o, "<p class=\"missing\">");
-        Ccai_report_put_label(p, "no_messages", NULL);
-        Ccai_html_put(o, "</p>");
+        put_missing(p, "no_messages");
     } else {
         Ccai_html_put(o, "<ol class=\"timeline\">");
     }
@@ -440,11 +465,7 @@ static void put_timeline(Ccai_report_page *p, const json_t *doc, const Ccai_tz *
         }
         Ccai_html_put(o, "</div>");
         if (Ccai_report_filled(content)) {
-            Ccai_html_put(o, "<p");
-            Ccai_report_put_lang(p);
-            Ccai_html_put(o, ">");
-            Ccai_html_esc(o, content);
-            Ccai_html_put(o, "</p>");
+            put_in_lang(p, "p", content, false);
         }
         put_tool_calls(o, tools);
         Ccai_html_put(o, "</li>");
@@ -466,13 +487,9 @@ static void put_reminders(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
     size_t n;
     Ccai_report_sorted *rs =
         Ccai_report_sort(p, json_object_get(doc, "reminders"), reminder_key, p->tz, false, &n);
-    Ccai_html_put(o, "<section id=\"reminders\"><h2>");
-    Ccai_report_put_label(p, "reminders", NULL);
-    Ccai_html_put(o, "</h2>");
+    section_open(p, "reminders", "reminders");
     if (!n) {
-        Ccai_html_put(o, "<p class=\"missing\">");
-        Ccai_report_put_label(p, "no_reminders", NULL);
-        Ccai_html_put(o, "</p>");
+        put_missing(p, "no_reminders");
     } else {
         Ccai_html_put(o, "<ul class=\"reminders\">");
     }
@@ -569,9 +586,8 @@ static void put_follow_up(Ccai_report_page *p, const json_t *doc, const Ccai_tz 
     const json_t *sms = json_object_get(doc, "sms");
     if (!json_array_size(cbs) && !json_array_size(alerts) && !json_array_size(sms))
         return;
-    Ccai_html_put(o, "<section id=\"follow-up\"><h2>");
-    Ccai_report_put_label(p, "follow_up", NULL);
-    Ccai_html_put(o, "</h2><ul class=\"reminders\">");
+    section_open(p, "follow-up", "follow_up");
+    Ccai_html_put(o, "<ul class=\"reminders\">");
     size_t i;
     const json_t *v;
     json_array_foreach(cbs, i, v)
@@ -640,24 +656,17 @@ static void put_next(Ccai_report_page *p, const json_t *doc)
 {
     Ccai_html *o = &p->o;
     const json_t *next = json_object_get(doc, "next");
-    Ccai_html_put(o, "<section id=\"next\"><h2>");
-    Ccai_report_put_label(p, "next_action", NULL);
-    Ccai_html_put(o, "</h2>");
+    section_open(p, "next", "next_action");
     if (!Ccai_report_filled(Ccai_report_str(next, "action"))) {
-        Ccai_html_put(o, "<p class=\"missing\">");
-        Ccai_report_put_label(p, "not_decided", NULL);
-        Ccai_html_put(o, "</p></section>\n");
+        put_missing(p, "not_decided");
+        Ccai_html_put(o, "</section>\n");
         return;
     }
     Ccai_html_put(o, "<p><span class=\"badge a-call\">");
     Ccai_html_put_human(o, Ccai_report_str(next, "action"));
     Ccai_html_put(o, "</span></p>");
     if (Ccai_report_filled(Ccai_report_str(next, "justification"))) {
-        Ccai_html_put(o, "<p");
-        Ccai_report_put_lang(p);
-        Ccai_html_put(o, ">");
-        Ccai_html_esc(o, Ccai_report_str(next, "justification"));
-        Ccai_html_put(o, "</p>");
+        put_in_lang(p, "p", Ccai_report_str(next, "justification"), false);
     }
     Ccai_html_put(o, "</section>\n");
 }
@@ -684,17 +693,12 @@ static void put_synthesis(Ccai_report_page *p, const json_t *doc)
     }
     Ccai_html_put(o, "</h2>");
     if (!json_is_object(syn)) {
-        Ccai_html_put(o, "<p class=\"missing\">");
-        Ccai_report_put_label(p, "no_summary", NULL);
-        Ccai_html_put(o, "</p></section>\n");
+        put_missing(p, "no_summary");
+        Ccai_html_put(o, "</section>\n");
         return;
     }
     if (Ccai_report_filled(Ccai_report_str(syn, "long"))) {
-        Ccai_html_put(o, "<div");
-        Ccai_report_put_lang(p);
-        Ccai_html_put(o, ">");
-        put_markdown(o, Ccai_report_str(syn, "long"));
-        Ccai_html_put(o, "</div>");
+        put_in_lang(p, "div", Ccai_report_str(syn, "long"), true);
     }
     Ccai_html_put(o, "<p>");
     Ccai_report_put_satisfaction(p, Ccai_report_str(syn, "satisfaction"), true);
@@ -702,11 +706,8 @@ static void put_synthesis(Ccai_report_page *p, const json_t *doc)
     if (Ccai_report_filled(Ccai_report_str(syn, "improvement_suggestions"))) {
         Ccai_html_put(o, "<h3>");
         Ccai_report_put_label(p, "improvement_suggestions", NULL);
-        Ccai_html_put(o, "</h3><div");
-        Ccai_report_put_lang(p);
-        Ccai_html_put(o, ">");
-        put_markdown(o, Ccai_report_str(syn, "improvement_suggestions"));
-        Ccai_html_put(o, "</div>");
+        Ccai_html_put(o, "</h3>");
+        put_in_lang(p, "div", Ccai_report_str(syn, "improvement_suggestions"), true);
     }
     Ccai_html_put(o, "</section>\n");
 }
@@ -716,9 +717,7 @@ static void put_recording(Ccai_report_page *p, const char *url)
     Ccai_html *o = &p->o;
     if (!Ccai_report_filled(url))
         return;
-    Ccai_html_put(o, "<section id=\"recording\"><h2>");
-    Ccai_report_put_label(p, "recording", NULL);
-    Ccai_html_put(o, "</h2>");
+    section_open(p, "recording", "recording");
     if (url_safe(url)) {
         Ccai_html_put(o, "<audio controls preload=\"none\" src=\"");
         Ccai_html_esc(o, url);
@@ -728,9 +727,7 @@ static void put_recording(Ccai_report_page *p, const char *url)
         Ccai_report_put_label(p, "download_recording", NULL);
         Ccai_html_put(o, "</a></p>");
     } else {
-        Ccai_html_put(o, "<p class=\"missing\">");
-        Ccai_report_put_label(p, "recording_hidden", NULL);
-        Ccai_html_put(o, "</p>");
+        put_missing(p, "recording_hidden");
     }
     Ccai_html_put(o, "</section>\n");
 }
@@ -846,19 +843,13 @@ char *Ccai_report_call_html(const json_t *call_doc, const char *base_path, const
     put_next(&p, call_doc);
     put_recording(&p, Ccai_report_str(call_doc, "recording_url"));
 
-    Ccai_html_put(o, "<section id=\"task\"><h2>");
-    Ccai_report_put_label(&p, "task", NULL);
-    Ccai_html_put(o, "</h2>");
+    section_open(&p, "task", "task");
     if (Ccai_report_filled(Ccai_report_str(init, "task"))) {
         Ccai_html_put(o, "<p class=\"task\">");
         Ccai_html_esc(o, Ccai_report_str(init, "task"));
         Ccai_html_put(o, "</p>");
     } else {
-        {
-            Ccai_html_put(o, "<p class=\"missing\">");
-            Ccai_report_put_label(&p, "no_task", NULL);
-            Ccai_html_put(o, "</p>");
-        }
+        put_missing(&p, "no_task");
     }
     Ccai_html_put(o, "</section>\n");
     return Ccai_report_page_close(&p);

@@ -2,6 +2,8 @@
  * a plan (timed writes ending in keep-alive or close) that the loop plays. */
 #include "support/llm_standin.h"
 
+#include "support/http_head.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -47,9 +49,7 @@ typedef struct plan {
     int is_stream;
 } plan;
 
-typedef struct hdr {
-    char *name, *value;
-} hdr;
+typedef http_hdr hdr;
 
 typedef struct record {
     char *method, *target, *body, *deployment;
@@ -1990,73 +1990,24 @@ static void conn_run(standin *h, conn *c, uint64_t now)
     }
 }
 
-static char *trim(char *s, char *end)
-{
-    while (s < end && (*s == ' ' || *s == '\t'))
-        s++;
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-        end--;
-    *end = '\0';
-    return s;
-}
-
 /* 1 = complete request in r, 0 = need more, -1 = bad request. */
 static int parse_request(conn *c, req *r, size_t *consumed, int *need_continue)
 {
     char *b = c->in.p;
-    char *end = b ? strstr(b, "\r\n\r\n") : NULL;
-    if (!end)
-        return c->in.len > MAX_HEAD ? -1 : 0;
-    size_t head = (size_t)(end - b) + 4;
-    char *head_copy = xstrndup(b, head - 4);
-    if (!head_copy)
-        return -1;
-    char *line = head_copy, *nl = strstr(line, "\r\n");
-    char target[8192], version[16];
-    int rc = -1;
-    if (nl)
-        *nl = '\0';
-    if (sscanf(line, "%15s %8191s %15s", r->method, target, version) != 3 ||
-        strncmp(version, "HTTP/1.", 7))
-        goto out;
-    r->keepalive = strcmp(version, "HTTP/1.0") != 0;
-    long long clen = 0;
-    int chunked = 0;
-    size_t cap = 0;
-    while (nl) {
-        line = nl + 2;
-        nl = strstr(line, "\r\n");
-        if (nl)
-            *nl = '\0';
-        char *colon = strchr(line, ':');
-        if (!colon)
-            continue;
-        *colon = '\0';
-        char *name = trim(line, colon);
-        char *value = trim(colon + 1, colon + 1 + strlen(colon + 1));
-        if (r->nh == cap) {
-            cap = cap ? cap * 2 : 16;
-            hdr *v = realloc(r->hdrs, cap * sizeof *v);
-            if (!v)
-                goto out;
-            r->hdrs = v;
-        }
-        r->hdrs[r->nh].name = xstrdup(name);
-        r->hdrs[r->nh].value = xstrdup(value);
-        r->nh++;
-        if (!strcasecmp(name, "Content-Length"))
-            clen = strtoll(value, NULL, 10);
-        else if (!strcasecmp(name, "Transfer-Encoding") && strcasestr(value, "chunked"))
-            chunked = 1;
-        else if (!strcasecmp(name, "Connection")) {
-            if (strcasestr(value, "close"))
-                r->keepalive = 0;
-            else if (strcasestr(value, "keep-alive"))
-                r->keepalive = 1;
-        } else if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue"))
-            *need_continue = 1;
-    }
-    if (chunked || clen < 0 || clen > MAX_BODY)
+    http_head h;
+    int rc = http_head_parse(b, c->in.len, MAX_HEAD, &h);
+    r->hdrs = h.hdrs;
+    r->nh = h.nh;
+    if (rc <= 0)
+        return rc;
+    rc = -1;
+    snprintf(r->method, sizeof r->method, "%s", h.method);
+    r->keepalive = h.conn_last ? h.conn_last > 0 : !h.http10;
+    *need_continue = h.expect_continue;
+    size_t head = h.len;
+    long long clen = h.clen;
+    const char *target = h.target;
+    if (h.chunked || clen < 0 || clen > MAX_BODY)
         goto out;
     if (c->in.len < head + (size_t)clen) {
         rc = 0;
@@ -2076,7 +2027,6 @@ static int parse_request(conn *c, req *r, size_t *consumed, int *need_continue)
     *consumed = head + (size_t)clen;
     rc = 1;
 out:
-    free(head_copy);
     return rc;
 }
 

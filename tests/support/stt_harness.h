@@ -10,6 +10,7 @@
 
 #include "stt/cloud.h"
 #include "support/standin_audio.h"
+#include "support/svc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,50 @@ static inline void sh_say(sh_env *e, const char *text, int silence_ms)
     uint8_t *a = sh_speech(&e->s->in, text, silence_ms, &len);
     sh_feed(e, a, len);
     free(a);
+}
+
+/* cfg for a stand-in at scheme://127.0.0.1:port (that text in ep, n
+ * bytes), with key, a 2 s connect timeout and result_ms for results. */
+static inline void sh_config(Ccai_stt_config *cfg, char *ep, size_t n, const char *scheme, int port,
+                             const char *key, uint32_t result_ms)
+{
+    snprintf(ep, n, "%s://127.0.0.1:%d", scheme, port);
+    *cfg = (Ccai_stt_config){
+        .endpoint = ep,
+        .api_key = key,
+        .connect_timeout_ms = 2000,
+        .result_timeout_ms = result_ms,
+    };
+}
+
+/* The first ERROR comes (within 8 s) with st, fatal and part in its text. */
+static inline void sh_expect_error(sh_env *e, ccai_status st, bool fatal, const char *part)
+{
+    assert_true(sh_wait(e, CCAI_STT_ERROR, 1, 8000));
+    const sh_result *r = &e->r[sh_find(e, CCAI_STT_ERROR, 0)];
+    if (r->status != st || r->fatal != fatal || !strstr(r->errmsg, part))
+        fail_msg("got %s fatal=%d \"%s\", expected %s fatal=%d \"%s\"", ccai_status_str(r->status),
+                 r->fatal, r->errmsg, ccai_status_str(st), fatal, part);
+}
+
+/* The text messages the client sent on the stand-in's WebSocket
+ * connection conn, each followed by '\n' (free() it). */
+static inline char *sh_ws_texts(svc *sv, int conn)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *all = calloc(1, cap);
+    assert_non_null(all);
+    for (int k = 0; k < svc_ws_count(sv, conn); k++) {
+        char *data = NULL;
+        size_t n = 0;
+        if (svc_ws_message(sv, conn, k, &data, &n) == WS_TEXT && len + n + 2 < cap) {
+            memcpy(all + len, data, n);
+            len += n;
+            all[len++] = '\n';
+        }
+        free(data);
+    }
+    return all;
 }
 
 #endif

@@ -235,16 +235,6 @@ static void req_clear(svc_req *r)
     memset(r, 0, sizeof *r);
 }
 
-static char *trim(char *s, char *end)
-{
-    while (s < end && (*s == ' ' || *s == '\t'))
-        s++;
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-        end--;
-    *end = '\0';
-    return s;
-}
-
 /* Decodes a chunked body starting at p (len bytes available): 1 complete
  * (*used = bytes consumed, out filled), 0 need more, -1 malformed. */
 static int dechunk(const char *p, size_t len, buf *out, size_t *used)
@@ -293,55 +283,20 @@ static int dechunk(const char *p, size_t len, buf *out, size_t *used)
 static int parse_request(svc_conn *c, svc_req *r, size_t *consumed, int *need_continue)
 {
     char *b = c->in.p;
-    char *end = b ? strstr(b, "\r\n\r\n") : NULL;
-    if (!end)
-        return c->in.len > MAX_HEAD ? -1 : 0;
-    size_t head = (size_t)(end - b) + 4;
-    char *hc = dupn(b, head - 4);
-    if (!hc)
-        return -1;
-    int rc = -1;
-    char *line = hc, *nl = strstr(line, "\r\n");
-    char target[8192], version[16];
-    if (nl)
-        *nl = '\0';
-    if (sscanf(line, "%15s %8191s %15s", r->method, target, version) != 3 ||
-        strncmp(version, "HTTP/1.", 7))
-        goto out;
-    c->keepalive = strcmp(version, "HTTP/1.0") != 0;
-    long long clen = 0;
-    int chunked = 0;
-    size_t cap = 0;
-    while (nl) {
-        line = nl + 2;
-        nl = strstr(line, "\r\n");
-        if (nl)
-            *nl = '\0';
-        char *colon = strchr(line, ':');
-        if (!colon)
-            continue;
-        *colon = '\0';
-        char *name = trim(line, colon);
-        char *value = trim(colon + 1, colon + 1 + strlen(colon + 1));
-        if (r->nh == cap) {
-            cap = cap ? cap * 2 : 16;
-            svc_hdr *v = realloc(r->hdrs, cap * sizeof *v);
-            if (!v)
-                goto out;
-            r->hdrs = v;
-        }
-        r->hdrs[r->nh].name = strdup(name);
-        r->hdrs[r->nh].value = strdup(value);
-        r->nh++;
-        if (!strcasecmp(name, "Content-Length"))
-            clen = strtoll(value, NULL, 10);
-        else if (!strcasecmp(name, "Transfer-Encoding") && strcasestr(value, "chunked"))
-            chunked = 1;
-        else if (!strcasecmp(name, "Connection") && strcasestr(value, "close"))
-            c->keepalive = 0;
-        else if (!strcasecmp(name, "Expect") && !strcasecmp(value, "100-continue"))
-            *need_continue = 1;
-    }
+    http_head h;
+    int rc = http_head_parse(b, c->in.len, MAX_HEAD, &h);
+    r->hdrs = h.hdrs;
+    r->nh = h.nh;
+    if (rc <= 0)
+        return rc;
+    rc = -1;
+    snprintf(r->method, sizeof r->method, "%s", h.method);
+    c->keepalive = !h.http10 && !h.conn_close;
+    *need_continue = h.expect_continue;
+    size_t head = h.len;
+    long long clen = h.clen;
+    int chunked = h.chunked;
+    const char *target = h.target;
     if (clen < 0 || clen > MAX_BODY)
         goto out;
     buf body = {0};
@@ -377,7 +332,6 @@ static int parse_request(svc_conn *c, svc_req *r, size_t *consumed, int *need_co
     *consumed = head + used;
     rc = 1;
 out:
-    free(hc);
     return rc;
 }
 

@@ -17,6 +17,7 @@
 #ifndef CCAI_TEST_SVC_H
 #define CCAI_TEST_SVC_H
 
+#include "support/http_head.h"
 #include "support/ws.h"
 
 #include <stddef.h>
@@ -25,9 +26,7 @@
 typedef struct svc svc;
 typedef struct svc_conn svc_conn;
 
-typedef struct svc_hdr {
-    char *name, *value;
-} svc_hdr;
+typedef http_hdr svc_hdr;
 
 typedef struct svc_req {
     char method[16];

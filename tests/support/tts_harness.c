@@ -95,6 +95,36 @@ void th_init(th *h)
     assert_int_equal(ccai_poll_new(h->cfg, &h->poll, &h->ctx, NULL), CCAI_OK);
 }
 
+void th_setup(th *h, Ccai_tts_config *cfg, char *ep, size_t n, int port, const char *path,
+              const char *key)
+{
+    snprintf(ep, n, "http://127.0.0.1:%d%s", port, path);
+    *cfg = (Ccai_tts_config){
+        .endpoint = ep,
+        .api_key = key,
+        .first_byte_timeout_ms = 3000,
+    };
+    th_init(h);
+}
+
+void th_check_audio(const th_sentence *s, const char *text, int rate, double speed, sa_enc enc)
+{
+    size_t n = 0, len = 0;
+    int16_t *pcm = sa_synth(text, rate, speed, &n, NULL, NULL);
+    assert_non_null(pcm);
+    uint8_t *want = sa_encode(enc, pcm, n, &len);
+    free(pcm);
+    assert_non_null(want);
+    assert_int_equal(s->st, CCAI_OK);
+    assert_int_equal(s->dones, 1);
+    assert_int_equal(s->len, len);
+    assert_memory_equal(s->audio, want, len);
+    assert_int_equal(s->odd_chunks, 0);
+    size_t per_ms = (size_t)rate / 1000u * (enc == SA_PCM16 ? 2u : 1u);
+    assert_int_equal(s->audio_ms, len / per_ms);
+    free(want);
+}
+
 ccai_status th_open(th *h, const Ccai_tts_provider *p, const Ccai_tts_config *cfg,
                     Ccai_media_format call_out)
 {

@@ -7,6 +7,7 @@
 
 #include <ccai/adapters/poll.h>
 
+#include "support/standin_audio.h"
 #include "tts/cloud.h"
 
 #define TH_MAX 16
@@ -49,6 +50,10 @@ typedef struct th {
 /* A context on poll(2); the stream opened with p, cfg and call_out (in a
  * language of en-US). The test opens with th_open (asserts CCAI_OK). */
 void th_init(th *h);
+/* th_init, and cfg for a stand-in at http://127.0.0.1:<port><path> (that
+ * text in ep, n bytes) with key and 3 s to the first byte. */
+void th_setup(th *h, Ccai_tts_config *cfg, char *ep, size_t n, int port, const char *path,
+              const char *key);
 ccai_status th_open(th *h, const Ccai_tts_provider *p, const Ccai_tts_config *cfg,
                     Ccai_media_format call_out);
 /* say() a plain text (rate 1, the default voice); its id. */
@@ -60,6 +65,11 @@ void th_run_dones(th *h, size_t n, int max_ms);
 /* Run the loop for ms. */
 void th_run_for(th *h, int ms);
 void th_free(th *h);
+
+/* Sentence s came whole: one done, CCAI_OK, even pieces, its audio_ms
+ * told, and the audio is what sa_synth makes of text at rate and speed,
+ * encoded as enc (what the stand-ins send). */
+void th_check_audio(const th_sentence *s, const char *text, int rate, double speed, sa_enc enc);
 
 uint64_t th_now(void);
 

@@ -142,6 +142,14 @@ static void env_free(env *e)
     standin_stop(e->si);
 }
 
+/* The stand-in's next answer: text, streamed. */
+static void push_text(env *e, const char *text)
+{
+    standin_spec s = STANDIN_SPEC_INIT;
+    s.content = text;
+    standin_push(e->si, &s);
+}
+
 static void run(env *e, out *o, const json_t *tools, bool json_mode, bool fallback)
 {
     Ccai_llm_opts opts = {.messages = e->messages,
@@ -520,9 +528,7 @@ static void test_failover_after_5xx(void **state)
         r.status = 500;
         standin_push(e.si, &r);
     }
-    standin_spec s = STANDIN_SPEC_INIT;
-    s.content = "From the slow model.";
-    standin_push(e.si, &s);
+    push_text(&e, "From the slow model.");
     out o = {0};
     run(&e, &o, NULL, false, true);
     assert_int_equal(o.st, CCAI_OK);
@@ -558,9 +564,7 @@ static void test_cut_stream_continues_without_repeat(void **state)
     a.content = "Your car is covered. We will send an expert tomorrow.";
     a.cut_after = 6;
     standin_push(e.si, &a);
-    standin_spec b = STANDIN_SPEC_INIT;
-    b.content = "Your car is covered. We will send an expert tomorrow.";
-    standin_push(e.si, &b);
+    push_text(&e, "Your car is covered. We will send an expert tomorrow.");
     out o = {0};
     run(&e, &o, NULL, false, false);
     assert_int_equal(o.st, CCAI_OK);
@@ -588,9 +592,7 @@ static void test_continuation_after_cut(void **state)
     a.n_chunks = 3;
     a.cut_after = 4;
     standin_push(e.si, &a);
-    standin_spec b = STANDIN_SPEC_INIT;
-    b.content = "I see. Let me check your contract.";
-    standin_push(e.si, &b);
+    push_text(&e, "I see. Let me check your contract.");
     out o = {0};
     run(&e, &o, NULL, false, false);
     assert_int_equal(o.st, CCAI_OK);
@@ -619,9 +621,7 @@ static void test_stall_and_malformed_are_retried(void **state)
     c.error_after = 1;
     c.error_style = STANDIN_ERROR_FIELD;
     standin_push(e.si, &c);
-    standin_spec d = STANDIN_SPEC_INIT;
-    d.content = "Finally.";
-    standin_push(e.si, &d);
+    push_text(&e, "Finally.");
     out o = {0};
     run(&e, &o, NULL, false, true);
     assert_int_equal(o.st, CCAI_OK);
@@ -635,9 +635,7 @@ static void test_json_mode(void **state)
     (void)state;
     env e;
     env_init(&e, "openai", "k");
-    standin_spec s = STANDIN_SPEC_INIT;
-    s.content = "{\"action\":\"case_closed\",\"justification\":\"All done.\"}";
-    standin_push(e.si, &s);
+    push_text(&e, "{\"action\":\"case_closed\",\"justification\":\"All done.\"}");
     out o = {0};
     run(&e, &o, NULL, true, false);
     assert_int_equal(o.st, CCAI_OK);
@@ -854,9 +852,7 @@ static void test_request_out_of_memory(void **state)
     json_incref(e.messages); /* the test's own reference, besides env's */
     long k = 0;
     for (bool reached = true; reached; k++) {
-        standin_spec s = STANDIN_SPEC_INIT;
-        s.content = "Noted.";
-        standin_push(e.si, &s);
+        push_text(&e, "Noted.");
         out o = {0};
         Ccai_llm_opts opts = {
             .messages = e.messages, .models = {&e.fast, NULL}, .max_backoff_ms = 50};

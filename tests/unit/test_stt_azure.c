@@ -28,15 +28,9 @@ static void az_init(az_env *t)
     azure_speech_standin_opts o = {.stt_latency_ms = 30};
     t->a = azure_speech_standin_start(&o);
     assert_non_null(t->a);
-    snprintf(t->endpoint, sizeof t->endpoint, "http://127.0.0.1:%d",
-             azure_speech_standin_port(t->a));
-    t->cfg = (Ccai_stt_config){
-        .endpoint = t->endpoint,
-        .api_key = AZURE_SPEECH_STANDIN_KEY,
-        .region = "westeurope",
-        .connect_timeout_ms = 2000,
-        .result_timeout_ms = 3000,
-    };
+    sh_config(&t->cfg, t->endpoint, sizeof t->endpoint, "http", azure_speech_standin_port(t->a),
+              AZURE_SPEECH_STANDIN_KEY, 3000);
+    t->cfg.region = "westeurope";
 }
 
 static void az_free(az_env *t)
@@ -96,16 +90,6 @@ static void test_no_match_is_empty(void **state)
     az_free(&t);
 }
 
-static void expect_error(az_env *t, ccai_status st, bool fatal, const char *part)
-{
-    assert_true(sh_wait(&t->e, CCAI_STT_ERROR, 1, 8000));
-    int i = sh_find(&t->e, CCAI_STT_ERROR, 0);
-    if (t->e.r[i].status != st || t->e.r[i].fatal != fatal || !strstr(t->e.r[i].errmsg, part))
-        fail_msg("got %s fatal=%d \"%s\", expected %s fatal=%d \"%s\"",
-                 ccai_status_str(t->e.r[i].status), t->e.r[i].fatal, t->e.r[i].errmsg,
-                 ccai_status_str(st), fatal, part);
-}
-
 static void test_wrong_key_fatal(void **state)
 {
     (void)state;
@@ -113,7 +97,7 @@ static void test_wrong_key_fatal(void **state)
     az_init(&t);
     t.cfg.api_key = "bad";
     one_utterance(&t, "Hello.");
-    expect_error(&t, CCAI_ERR_HTTP, true, "HTTP 401: Access denied");
+    sh_expect_error(&t.e, CCAI_ERR_HTTP, true, "HTTP 401: Access denied");
     az_free(&t);
 }
 
@@ -142,7 +126,7 @@ static void test_429_after_retries_fatal(void **state)
     for (int i = 0; i < 3; i++)
         azure_speech_standin_push_fault(t.a, &f);
     one_utterance(&t, "Never.");
-    expect_error(&t, CCAI_ERR_HTTP, true, "HTTP 429 (after retries)");
+    sh_expect_error(&t.e, CCAI_ERR_HTTP, true, "HTTP 429 (after retries)");
     az_free(&t);
 }
 
@@ -155,7 +139,7 @@ static void test_slow_first_byte(void **state)
     azure_speech_standin_push_fault(t.a, &f);
     t.cfg.result_timeout_ms = 600;
     one_utterance(&t, "Slow.");
-    expect_error(&t, CCAI_ERR_TIMEOUT, true, "");
+    sh_expect_error(&t.e, CCAI_ERR_TIMEOUT, true, "");
     az_free(&t);
 }
 
@@ -168,7 +152,7 @@ static void test_cut(void **state)
     azure_speech_standin_push_fault(t.a, &f);
     azure_speech_standin_say(t.a, "Cut.");
     one_utterance(&t, "Cut.");
-    expect_error(&t, CCAI_ERR_HTTP, true, "azure: http:");
+    sh_expect_error(&t.e, CCAI_ERR_HTTP, true, "azure: http:");
     az_free(&t);
 }
 
@@ -181,7 +165,7 @@ static void test_malformed_not_fatal(void **state)
     azure_speech_standin_push_fault(t.a, &f);
     azure_speech_standin_say(t.a, "Half an answer.");
     one_utterance(&t, "Half an answer.");
-    expect_error(&t, CCAI_ERR_PARSE, false, "unreadable answer");
+    sh_expect_error(&t.e, CCAI_ERR_PARSE, false, "unreadable answer");
     az_free(&t);
 }
 

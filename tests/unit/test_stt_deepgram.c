@@ -28,15 +28,10 @@ static void dg_init(dg_env *t, const char *options)
     deepgram_standin_opts o = {.latency_ms = 20};
     t->d = deepgram_standin_start(&o);
     assert_non_null(t->d);
-    snprintf(t->endpoint, sizeof t->endpoint, "ws://127.0.0.1:%d", deepgram_standin_port(t->d));
-    t->cfg = (Ccai_stt_config){
-        .endpoint = t->endpoint,
-        .api_key = DEEPGRAM_STANDIN_KEY,
-        .model = "nova-3",
-        .options = options,
-        .connect_timeout_ms = 2000,
-        .result_timeout_ms = 2000,
-    };
+    sh_config(&t->cfg, t->endpoint, sizeof t->endpoint, "ws", deepgram_standin_port(t->d),
+              DEEPGRAM_STANDIN_KEY, 2000);
+    t->cfg.model = "nova-3";
+    t->cfg.options = options;
 }
 
 static void dg_open_ok(dg_env *t)
@@ -110,14 +105,9 @@ static void test_end_sends_finalize(void **state)
     assert_non_null(strstr(target, "endpointing=false"));
     assert_null(strstr(target, "endpointing=300"));
     free(target);
-    bool finalize = false;
-    for (int k = 0; k < svc_ws_count(sv, 0); k++) {
-        char *data = NULL;
-        if (svc_ws_message(sv, 0, k, &data, NULL) == WS_TEXT && strstr(data, "Finalize"))
-            finalize = true;
-        free(data);
-    }
-    assert_true(finalize);
+    char *sent = sh_ws_texts(sv, 0);
+    assert_non_null(strstr(sent, "Finalize"));
+    free(sent);
     dg_free(&t);
 }
 
@@ -177,15 +167,9 @@ static void test_keepalive_holds_a_silent_stream(void **state)
     assert_int_equal(sh_open(&e, "deepgram", &cfg, ulaw8), CCAI_OK);
     sh_run(&e, 7000);
     assert_int_equal(sh_count(&e, CCAI_STT_ERROR), 0);
-    bool keepalive = false;
-    svc *sv = deepgram_standin_svc(d);
-    for (int k = 0; k < svc_ws_count(sv, 0); k++) {
-        char *data = NULL;
-        if (svc_ws_message(sv, 0, k, &data, NULL) == WS_TEXT && strstr(data, "KeepAlive"))
-            keepalive = true;
-        free(data);
-    }
-    assert_true(keepalive);
+    char *sent = sh_ws_texts(deepgram_standin_svc(d), 0);
+    assert_non_null(strstr(sent, "KeepAlive"));
+    free(sent);
     sh_free(&e);
     deepgram_standin_stop(d);
 }
@@ -194,11 +178,7 @@ static void test_keepalive_holds_a_silent_stream(void **state)
 
 static void expect_fatal(dg_env *t, ccai_status st, const char *part)
 {
-    assert_true(sh_wait(&t->e, CCAI_STT_ERROR, 1, 8000));
-    int i = sh_find(&t->e, CCAI_STT_ERROR, 0);
-    if (t->e.r[i].status != st || !t->e.r[i].fatal || !strstr(t->e.r[i].errmsg, part))
-        fail_msg("got %s fatal=%d \"%s\", expected %s \"%s\"", ccai_status_str(t->e.r[i].status),
-                 t->e.r[i].fatal, t->e.r[i].errmsg, ccai_status_str(st), part);
+    sh_expect_error(&t->e, st, true, part);
     /* After a fatal ERROR: nothing more, and feed() says so. */
     if (t->e.s)
         assert_int_equal(Ccai_stt_feed(t->e.s, (const uint8_t *)"\xff", 1), CCAI_ERR_STATE);

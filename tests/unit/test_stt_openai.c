@@ -29,15 +29,9 @@ static void oa_init(oa_env *t)
     openai_audio_standin_opts o = {.stt_latency_ms = 30};
     t->a = openai_audio_standin_start(&o);
     assert_non_null(t->a);
-    snprintf(t->endpoint, sizeof t->endpoint, "http://127.0.0.1:%d",
-             openai_audio_standin_port(t->a));
-    t->cfg = (Ccai_stt_config){
-        .endpoint = t->endpoint,
-        .api_key = OPENAI_AUDIO_STANDIN_KEY,
-        .model = "whisper-1",
-        .connect_timeout_ms = 2000,
-        .result_timeout_ms = 3000,
-    };
+    sh_config(&t->cfg, t->endpoint, sizeof t->endpoint, "http", openai_audio_standin_port(t->a),
+              OPENAI_AUDIO_STANDIN_KEY, 3000);
+    t->cfg.model = "whisper-1";
 }
 
 static void oa_free(oa_env *t)
@@ -120,16 +114,6 @@ static void test_no_audio_and_silence(void **state)
     oa_free(&t);
 }
 
-static void expect_error(oa_env *t, ccai_status st, bool fatal, const char *part)
-{
-    assert_true(sh_wait(&t->e, CCAI_STT_ERROR, 1, 8000));
-    int i = sh_find(&t->e, CCAI_STT_ERROR, 0);
-    if (t->e.r[i].status != st || t->e.r[i].fatal != fatal || !strstr(t->e.r[i].errmsg, part))
-        fail_msg("got %s fatal=%d \"%s\", expected %s fatal=%d \"%s\"",
-                 ccai_status_str(t->e.r[i].status), t->e.r[i].fatal, t->e.r[i].errmsg,
-                 ccai_status_str(st), fatal, part);
-}
-
 static void one_utterance(oa_env *t)
 {
     assert_int_equal(sh_open(&t->e, "openai", &t->cfg, pcm16k), CCAI_OK);
@@ -144,7 +128,7 @@ static void test_wrong_key_fatal(void **state)
     oa_init(&t);
     t.cfg.api_key = "sk-nope";
     one_utterance(&t);
-    expect_error(&t, CCAI_ERR_HTTP, true, "HTTP 401");
+    sh_expect_error(&t.e, CCAI_ERR_HTTP, true, "HTTP 401");
     assert_int_equal(Ccai_stt_feed(t.e.s, (const uint8_t *)"\0\0", 2), CCAI_ERR_STATE);
     oa_free(&t);
 }
@@ -175,7 +159,7 @@ static void test_429_after_retries_fatal(void **state)
         openai_audio_standin_push_fault(t.a, &f);
     one_utterance(&t);
     t.e.close_on_fatal = true;
-    expect_error(&t, CCAI_ERR_HTTP, true, "HTTP 429 (after retries)");
+    sh_expect_error(&t.e, CCAI_ERR_HTTP, true, "HTTP 429 (after retries)");
     oa_free(&t);
 }
 
@@ -188,7 +172,7 @@ static void test_slow_first_byte_times_out(void **state)
     openai_audio_standin_push_fault(t.a, &f);
     t.cfg.result_timeout_ms = 600;
     one_utterance(&t);
-    expect_error(&t, CCAI_ERR_TIMEOUT, true, "");
+    sh_expect_error(&t.e, CCAI_ERR_TIMEOUT, true, "");
     oa_free(&t);
 }
 
@@ -200,7 +184,7 @@ static void test_dropped_connection(void **state)
     speech_fault f = {.drop = 1};
     openai_audio_standin_push_fault(t.a, &f);
     one_utterance(&t);
-    expect_error(&t, CCAI_ERR_HTTP, true, "openai: http:");
+    sh_expect_error(&t.e, CCAI_ERR_HTTP, true, "openai: http:");
     oa_free(&t);
 }
 
@@ -214,7 +198,7 @@ static void test_malformed_answer(void **state)
     openai_audio_standin_say(t.a, "Some words here.");
     openai_audio_standin_say(t.a, "Then this.");
     one_utterance(&t);
-    expect_error(&t, CCAI_ERR_PARSE, false, "unreadable answer");
+    sh_expect_error(&t.e, CCAI_ERR_PARSE, false, "unreadable answer");
     /* The stream goes on. */
     sh_say(&t.e, "Then this.", 300);
     assert_int_equal(Ccai_stt_end(t.e.s), CCAI_OK);

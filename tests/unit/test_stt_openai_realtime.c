@@ -29,15 +29,10 @@ static void rt_init(rt_env *t, const char *options)
     openai_audio_standin_opts o = {.rt_latency_ms = 20, .stt_latency_ms = 30};
     t->a = openai_audio_standin_start(&o);
     assert_non_null(t->a);
-    snprintf(t->endpoint, sizeof t->endpoint, "ws://127.0.0.1:%d", openai_audio_standin_port(t->a));
-    t->cfg = (Ccai_stt_config){
-        .endpoint = t->endpoint,
-        .api_key = OPENAI_AUDIO_STANDIN_KEY,
-        .model = "gpt-4o-transcribe",
-        .options = options,
-        .connect_timeout_ms = 2000,
-        .result_timeout_ms = 2000,
-    };
+    sh_config(&t->cfg, t->endpoint, sizeof t->endpoint, "ws", openai_audio_standin_port(t->a),
+              OPENAI_AUDIO_STANDIN_KEY, 2000);
+    t->cfg.model = "gpt-4o-transcribe";
+    t->cfg.options = options;
 }
 
 static void rt_free(rt_env *t)
@@ -49,20 +44,7 @@ static void rt_free(rt_env *t)
 /* The client's events as the stand-in logged them, joined. */
 static char *sent_events(rt_env *t)
 {
-    svc *sv = openai_audio_standin_svc(t->a);
-    size_t cap = 1 << 20, len = 0;
-    char *all = calloc(1, cap);
-    for (int k = 0; k < svc_ws_count(sv, 0); k++) {
-        char *data = NULL;
-        size_t n = 0;
-        if (svc_ws_message(sv, 0, k, &data, &n) == WS_TEXT && len + n + 2 < cap) {
-            memcpy(all + len, data, n);
-            len += n;
-            all[len++] = '\n';
-        }
-        free(data);
-    }
-    return all;
+    return sh_ws_texts(openai_audio_standin_svc(t->a), 0);
 }
 
 static void test_server_vad_turn_g711(void **state)
@@ -163,11 +145,7 @@ static void test_cancel_clears(void **state)
 
 static void expect_fatal(rt_env *t, ccai_status st, const char *part)
 {
-    assert_true(sh_wait(&t->e, CCAI_STT_ERROR, 1, 8000));
-    int i = sh_find(&t->e, CCAI_STT_ERROR, 0);
-    if (t->e.r[i].status != st || !t->e.r[i].fatal || !strstr(t->e.r[i].errmsg, part))
-        fail_msg("got %s fatal=%d \"%s\", expected %s \"%s\"", ccai_status_str(t->e.r[i].status),
-                 t->e.r[i].fatal, t->e.r[i].errmsg, ccai_status_str(st), part);
+    sh_expect_error(&t->e, st, true, part);
     if (t->e.s)
         assert_int_equal(Ccai_stt_end(t->e.s), CCAI_ERR_STATE);
 }

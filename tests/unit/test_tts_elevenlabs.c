@@ -32,15 +32,9 @@ static int setup(void **state)
     elevenlabs_standin_opts o = {.ttfb_ms = 80, .chunk_ms = 30};
     f->el = elevenlabs_standin_start(&o);
     assert_non_null(f->el);
-    snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d/",
-             elevenlabs_standin_port(f->el));
-    f->cfg = (Ccai_tts_config){
-        .endpoint = f->endpoint,
-        .api_key = ELEVENLABS_STANDIN_KEY,
-        .voice = ELEVENLABS_STANDIN_VOICE,
-        .first_byte_timeout_ms = 3000,
-    };
-    th_init(&f->h);
+    th_setup(&f->h, &f->cfg, f->endpoint, sizeof f->endpoint, elevenlabs_standin_port(f->el), "/",
+             ELEVENLABS_STANDIN_KEY);
+    f->cfg.voice = ELEVENLABS_STANDIN_VOICE;
     *state = f;
     return 0;
 }
@@ -52,23 +46,6 @@ static int teardown(void **state)
     elevenlabs_standin_stop(f->el);
     free(f);
     return 0;
-}
-
-static void check_audio(const th_sentence *s, const char *text, int rate, sa_enc enc)
-{
-    size_t n = 0, len = 0;
-    int16_t *pcm = sa_synth(text, rate, 1.0, &n, NULL, NULL);
-    assert_non_null(pcm);
-    uint8_t *want = sa_encode(enc, pcm, n, &len);
-    free(pcm);
-    assert_int_equal(s->st, CCAI_OK);
-    assert_int_equal(s->dones, 1);
-    assert_int_equal(s->len, len);
-    assert_memory_equal(s->audio, want, len);
-    assert_int_equal(s->odd_chunks, 0);
-    size_t per_ms = (size_t)rate / 1000u * (enc == SA_PCM16 ? 2u : 1u);
-    assert_int_equal(s->audio_ms, len / per_ms);
-    free(want);
 }
 
 static const char *const HELLO =
@@ -91,10 +68,10 @@ static void test_ulaw_streams_in_order(void **state)
     assert_int_equal(f->h.done_order[0], a);
     assert_int_equal(f->h.done_order[1], b);
     th_sentence *s = th_get(&f->h, a);
-    check_audio(s, HELLO, 8000, SA_ULAW);
+    th_check_audio(s, HELLO, 8000, 1.0, SA_ULAW);
     assert_true(s->chunks >= 3);
     assert_int_equal(s->in_flight_first, 1);
-    check_audio(th_get(&f->h, b), t.text, 8000, SA_ULAW);
+    th_check_audio(th_get(&f->h, b), t.text, 8000, 1.0, SA_ULAW);
     assert_true(th_get(&f->h, b)->first_at >= s->done_at);
 }
 
@@ -106,7 +83,7 @@ static void test_pcm16(void **state)
     assert_int_equal(f->h.t->out.rate, 16000);
     uint32_t a = th_say(&f->h, "Your claim is open.");
     th_run_dones(&f->h, 1, 10000);
-    check_audio(th_get(&f->h, a), "Your claim is open.", 16000, SA_PCM16);
+    th_check_audio(th_get(&f->h, a), "Your claim is open.", 16000, 1.0, SA_PCM16);
 }
 
 static void test_cancel(void **state)
@@ -145,7 +122,7 @@ static void test_faults(void **state)
     uint32_t c = th_say(&f->h, HELLO);
     th_run_dones(&f->h, 3, 15000);
     th_sentence *s = th_get(&f->h, a);
-    check_audio(s, "After a wait.", 8000, SA_ULAW);
+    th_check_audio(s, "After a wait.", 8000, 1.0, SA_ULAW);
     assert_true(s->first_at - s->said_at >= 1000);
     s = th_get(&f->h, b);
     assert_int_equal(s->st, CCAI_ERR_HTTP);

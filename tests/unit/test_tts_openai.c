@@ -33,14 +33,8 @@ static int setup(void **state)
     openai_audio_standin_opts o = {.tts_ttfb_ms = 100, .tts_chunk_ms = 30};
     f->oa = openai_audio_standin_start(&o);
     assert_non_null(f->oa);
-    snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d/v1",
-             openai_audio_standin_port(f->oa));
-    f->cfg = (Ccai_tts_config){
-        .endpoint = f->endpoint,
-        .api_key = OPENAI_AUDIO_STANDIN_KEY,
-        .first_byte_timeout_ms = 3000,
-    };
-    th_init(&f->h);
+    th_setup(&f->h, &f->cfg, f->endpoint, sizeof f->endpoint, openai_audio_standin_port(f->oa),
+             "/v1", OPENAI_AUDIO_STANDIN_KEY);
     *state = f;
     return 0;
 }
@@ -52,22 +46,6 @@ static int teardown(void **state)
     openai_audio_standin_stop(f->oa);
     free(f);
     return 0;
-}
-
-static void check_audio(const th_sentence *s, const char *text, double speed)
-{
-    size_t n = 0, len = 0;
-    int16_t *pcm = sa_synth(text, 24000, speed, &n, NULL, NULL);
-    assert_non_null(pcm);
-    uint8_t *want = sa_encode(SA_PCM16, pcm, n, &len);
-    free(pcm);
-    assert_int_equal(s->st, CCAI_OK);
-    assert_int_equal(s->dones, 1);
-    assert_int_equal(s->len, len);
-    assert_memory_equal(s->audio, want, len);
-    assert_int_equal(s->odd_chunks, 0);
-    assert_int_equal(s->audio_ms, len / 48);
-    free(want);
 }
 
 static const char *const HELLO =
@@ -84,7 +62,7 @@ static void test_pcm24_streams(void **state)
     uint32_t id = th_say(&f->h, HELLO);
     th_run_dones(&f->h, 1, 10000);
     th_sentence *s = th_get(&f->h, id);
-    check_audio(s, HELLO, 1.0);
+    th_check_audio(s, HELLO, 24000, 1.0, SA_PCM16);
     assert_true(s->chunks >= 3);
     assert_int_equal(s->in_flight_first, 1);
     assert_true(s->first_at < s->done_at);
@@ -100,7 +78,7 @@ static void test_style_rate_voice(void **state)
     uint32_t a;
     assert_int_equal(th_say_text(&f->h, &t, &a), CCAI_OK);
     th_run_dones(&f->h, 1, 10000);
-    check_audio(th_get(&f->h, a), t.text, 1.5);
+    th_check_audio(th_get(&f->h, a), t.text, 24000, 1.5, SA_PCM16);
 
     /* tts-1 refuses instructions: the style is not sent, the text is. */
     th h2;
@@ -109,7 +87,7 @@ static void test_style_rate_voice(void **state)
     assert_int_equal(th_open(&h2, &Ccai_tts_openai, &f->cfg, ULAW8), CCAI_OK);
     assert_int_equal(th_say_text(&h2, &t, &a), CCAI_OK);
     th_run_dones(&h2, 1, 10000);
-    check_audio(th_get(&h2, a), t.text, 1.5);
+    th_check_audio(th_get(&h2, a), t.text, 24000, 1.5, SA_PCM16);
     th_free(&h2);
 }
 
@@ -126,7 +104,7 @@ static void test_queue_and_cancel(void **state)
     assert_int_equal(f->h.done_order[0], a);
     assert_int_equal(f->h.done_order[1], b);
     assert_int_equal(f->h.done_order[2], c);
-    check_audio(th_get(&f->h, a), "One.", 1.0);
+    th_check_audio(th_get(&f->h, a), "One.", 24000, 1.0, SA_PCM16);
     th_sentence *s = th_get(&f->h, b);
     assert_int_equal(s->st, CCAI_ERR_CANCELLED);
     assert_int_equal(s->audio_ms, s->len / 48);
@@ -153,7 +131,7 @@ static void test_faults(void **state)
     uint32_t b = th_say(&f->h, HELLO);
     th_run_dones(&f->h, 2, 10000);
     th_sentence *s = th_get(&f->h, a);
-    check_audio(s, "Retried once.", 1.0);
+    th_check_audio(s, "Retried once.", 24000, 1.0, SA_PCM16);
     assert_true(s->first_at - s->said_at >= 1000);
     s = th_get(&f->h, b);
     assert_int_equal(s->st, CCAI_ERR_HTTP);

@@ -187,6 +187,41 @@ static const ccai_call_ops ops = {
     .mark = op_mark,
 };
 
+/* The settings of a call that hears with stt (then sphinx) and speaks with
+ * tts (then flite), each at its endpoint with its key: name, value pairs
+ * for env_start, valid as long as k. */
+typedef struct cloud_keys {
+    char text[6][64];
+    const char *kv[13];
+} cloud_keys;
+
+static const char *const *cloud_keys_of(cloud_keys *k, const char *stt, const char *stt_ep,
+                                        const char *stt_key, const char *tts, const char *tts_ep,
+                                        const char *tts_key)
+{
+    snprintf(k->text[0], sizeof k->text[0], "[\"%s\", \"sphinx\"]", stt);
+    snprintf(k->text[1], sizeof k->text[1], "speech.stt.%s.endpoint", stt);
+    snprintf(k->text[2], sizeof k->text[2], "speech.stt.%s.api_key", stt);
+    snprintf(k->text[3], sizeof k->text[3], "[\"%s\", \"flite\"]", tts);
+    snprintf(k->text[4], sizeof k->text[4], "speech.tts.%s.endpoint", tts);
+    snprintf(k->text[5], sizeof k->text[5], "speech.tts.%s.api_key", tts);
+    const char *kv[13] = {"speech.stt.providers",
+                          k->text[0],
+                          k->text[1],
+                          stt_ep,
+                          k->text[2],
+                          stt_key,
+                          "speech.tts.providers",
+                          k->text[3],
+                          k->text[4],
+                          tts_ep,
+                          k->text[5],
+                          tts_key,
+                          NULL};
+    memcpy(k->kv, kv, sizeof kv);
+    return k->kv;
+}
+
 /* A context on the poll adapter with keys (name, value pairs). */
 static void env_start(env *e, const char *const *keys)
 {
@@ -493,19 +528,9 @@ static void test_deepgram_azure(void **state)
     char dg_ep[64], az_ep[64];
     snprintf(dg_ep, sizeof dg_ep, "ws://127.0.0.1:%d", deepgram_standin_port(dg));
     snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
-    const char *keys[] = {"speech.stt.providers",
-                          "[\"deepgram\", \"sphinx\"]",
-                          "speech.stt.deepgram.endpoint",
-                          dg_ep,
-                          "speech.stt.deepgram.api_key",
-                          DEEPGRAM_STANDIN_KEY,
-                          "speech.tts.providers",
-                          "[\"azure\", \"flite\"]",
-                          "speech.tts.azure.endpoint",
-                          az_ep,
-                          "speech.tts.azure.api_key",
-                          AZURE_SPEECH_STANDIN_KEY,
-                          NULL};
+    cloud_keys ck;
+    const char *const *keys = cloud_keys_of(&ck, "deepgram", dg_ep, DEEPGRAM_STANDIN_KEY, "azure",
+                                            az_ep, AZURE_SPEECH_STANDIN_KEY);
     env e;
     env_start(&e, keys);
     env_call(&e);
@@ -810,19 +835,9 @@ static void test_openai_realtime_openai_tts(void **state)
     char ws[64], http[64];
     snprintf(ws, sizeof ws, "ws://127.0.0.1:%d", openai_audio_standin_port(oa));
     snprintf(http, sizeof http, "http://127.0.0.1:%d/v1", openai_audio_standin_port(oa));
-    const char *keys[] = {"speech.stt.providers",
-                          "[\"openai-realtime\", \"sphinx\"]",
-                          "speech.stt.openai-realtime.endpoint",
-                          ws,
-                          "speech.stt.openai-realtime.api_key",
-                          OPENAI_AUDIO_STANDIN_KEY,
-                          "speech.tts.providers",
-                          "[\"openai\", \"flite\"]",
-                          "speech.tts.openai.endpoint",
-                          http,
-                          "speech.tts.openai.api_key",
-                          OPENAI_AUDIO_STANDIN_KEY,
-                          NULL};
+    cloud_keys ck;
+    const char *const *keys = cloud_keys_of(&ck, "openai-realtime", ws, OPENAI_AUDIO_STANDIN_KEY,
+                                            "openai", http, OPENAI_AUDIO_STANDIN_KEY);
     env e;
     env_start(&e, keys);
     env_call(&e);
@@ -886,19 +901,9 @@ static void test_azure_stt_elevenlabs(void **state)
     char az_ep[64], el_ep[64];
     snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
     snprintf(el_ep, sizeof el_ep, "http://127.0.0.1:%d", elevenlabs_standin_port(el));
-    const char *keys[] = {"speech.stt.providers",
-                          "[\"azure\", \"sphinx\"]",
-                          "speech.stt.azure.endpoint",
-                          az_ep,
-                          "speech.stt.azure.api_key",
-                          AZURE_SPEECH_STANDIN_KEY,
-                          "speech.tts.providers",
-                          "[\"elevenlabs\", \"flite\"]",
-                          "speech.tts.elevenlabs.endpoint",
-                          el_ep,
-                          "speech.tts.elevenlabs.api_key",
-                          ELEVENLABS_STANDIN_KEY,
-                          NULL};
+    cloud_keys ck;
+    const char *const *keys = cloud_keys_of(&ck, "azure", az_ep, AZURE_SPEECH_STANDIN_KEY,
+                                            "elevenlabs", el_ep, ELEVENLABS_STANDIN_KEY);
     env e;
     env_start(&e, keys);
     env_call(&e);
@@ -979,19 +984,9 @@ static void test_fallback_mid_call(void **state)
     char dg_ep[64], az_ep[64];
     snprintf(dg_ep, sizeof dg_ep, "ws://127.0.0.1:%d", deepgram_standin_port(dg));
     snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
-    const char *keys[] = {"speech.stt.providers",
-                          "[\"deepgram\", \"sphinx\"]",
-                          "speech.stt.deepgram.endpoint",
-                          dg_ep,
-                          "speech.stt.deepgram.api_key",
-                          DEEPGRAM_STANDIN_KEY,
-                          "speech.tts.providers",
-                          "[\"azure\", \"flite\"]",
-                          "speech.tts.azure.endpoint",
-                          az_ep,
-                          "speech.tts.azure.api_key",
-                          AZURE_SPEECH_STANDIN_KEY,
-                          NULL};
+    cloud_keys ck;
+    const char *const *keys = cloud_keys_of(&ck, "deepgram", dg_ep, DEEPGRAM_STANDIN_KEY, "azure",
+                                            az_ep, AZURE_SPEECH_STANDIN_KEY);
     /* SpeechStarted goes out, then the connection drops where the first
      * interim result (1 s into the speech) would. */
     deepgram_standin_push_fault(dg, &(deepgram_standin_fault){.after = 1, .drop = 1});
@@ -1133,19 +1128,9 @@ static void test_refused_at_start(void **state)
     char dg_ep[64], az_ep[64];
     snprintf(dg_ep, sizeof dg_ep, "ws://127.0.0.1:%d", deepgram_standin_port(dg));
     snprintf(az_ep, sizeof az_ep, "http://127.0.0.1:%d", azure_speech_standin_port(az));
-    const char *keys[] = {"speech.stt.providers",
-                          "[\"deepgram\", \"sphinx\"]",
-                          "speech.stt.deepgram.endpoint",
-                          dg_ep,
-                          "speech.stt.deepgram.api_key",
-                          "a-revoked-key",
-                          "speech.tts.providers",
-                          "[\"azure\", \"flite\"]",
-                          "speech.tts.azure.endpoint",
-                          az_ep,
-                          "speech.tts.azure.api_key",
-                          "a-revoked-key",
-                          NULL};
+    cloud_keys ck;
+    const char *const *keys =
+        cloud_keys_of(&ck, "deepgram", dg_ep, "a-revoked-key", "azure", az_ep, "a-revoked-key");
     env e;
     env_start(&e, keys);
     env_call(&e);
