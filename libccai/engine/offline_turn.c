@@ -335,6 +335,32 @@ static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t
  * "passez-moi un conseiller", not "I need to report that someone stole my
  * bike", "quiero dar parte de que alguien..."), or shortly after it ("is
  * there someone I can talk to"). */
+/* Is the person at token pp (lp words) wanted for a visit or a job, not on
+ * the line: "can I have someone come out to look at it", "quelqu'un va
+ * passer voir", "que venga alguien a verlo", "send somebody"? A
+ * [transfer.visit] entry just after the person (a word between at most),
+ * or a [transfer.send] entry ending just before it, in the same clause. */
+static CCAI_MUST_CHECK bool person_for_visit(const Ccai_offline *o, size_t pp, size_t lp, size_t e)
+{
+    for (size_t k = pp + lp; k < e && k <= pp + lp + 1; k++) {
+        if (Ccai_ofl_clause_break(o, k))
+            break;
+        if (Ccai_ofl_sec_at(o, "transfer.visit", k, e))
+            return true;
+    }
+    for (size_t k = pp > 4 ? pp - 4 : 0; k < pp; k++) {
+        size_t n = Ccai_ofl_sec_at(o, "transfer.send", k, pp);
+        if (n && k + n + 1 >= pp) {
+            bool brk = false;
+            for (size_t j = k + 1; j <= pp && !brk; j++)
+                brk = Ccai_ofl_clause_break(o, j);
+            if (!brk)
+                return true;
+        }
+    }
+    return false;
+}
+
 static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, size_t e)
 {
     /* the request verbs once (a few), then each person word against them */
@@ -346,6 +372,8 @@ static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, si
     size_t pp, lp;
     for (size_t from = b; nv && Ccai_ofl_sec_find(o, "transfer.person", from, e, &pp, &lp);
          from = pp + 1) {
+        if (person_for_visit(o, pp, lp, e))
+            continue;
         for (size_t v = 0; v < nv; v++) {
             size_t pv = verb[v], lv = vlen[v];
             if (pv >= pp) {
@@ -380,6 +408,8 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
     /* "is there someone real?", "I don't want a machine": no verb needed */
     bool strong = Ccai_ofl_sec_find(o, "transfer.strong", b, e, &ps, &ls);
     bool person = Ccai_ofl_sec_find(o, "transfer.person", b, e, &pp, &lp);
+    if (person && !strong && person_for_visit(o, pp, lp, e))
+        return false;
     if (!strong && !person)
         return false;
     bool verb = request_verb(o, b, e, &pv);
