@@ -383,6 +383,49 @@ static char *name_after_greeting(Ccai_offline *o, size_t *mb, size_t *me)
     return n;
 }
 
+/* Does a colon come between token i and the one before ("mes coordonnées
+ * : Julien Moreau")? */
+static CCAI_MUST_CHECK bool colon_before(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = i > 0 ? o->tok[i - 1].raw : 0; i > 0 && k < o->tok[i].raw; k++)
+        if (o->raw[k] == ':')
+            return true;
+    return false;
+}
+
+/* "Let me give you my details: it's Gregory Lamb, ...", "je vous donne mes
+ * coordonnées, comme ça c'est fait : Julien Moreau, ...", "le doy mis
+ * datos: Andrés Peña, ...": after the words that announce the caller's
+ * details ([name.details]), the first full name (two words or more) alone
+ * in its clause, within a few words. */
+static char *name_after_details(Ccai_offline *o, size_t *mb, size_t *me)
+{
+    size_t p, l;
+    if (!Ccai_ofl_sec_find(o, "name.details", 0, o->ntok, &p, &l))
+        return NULL;
+    for (size_t b = p + l, t; b < o->ntok && b < p + l + 12; b++) {
+        if (Ccai_ofl_sentence_break(o, b) && b > p + l + 1 && !colon_before(o, b))
+            break;
+        if (o->mask[b]) /* "comme ça c'est fait" said between */
+            continue;
+        size_t c = b;
+        while (c < o->ntok && (t = Ccai_ofl_sec_at(o, "cue.policyholder_name.weak", c, o->ntok)) >
+                                  0 && c == b)
+            c += t; /* ": it's Gregory Lamb" */
+        if (c >= o->ntok || !Ccai_ofl_name_word(o, c) ||
+            !(Ccai_ofl_clause_break(o, b) || colon_before(o, b)))
+            continue;
+        size_t end;
+        char *n = name_from(o, c, o->ntok, false, &end);
+        if (n && strchr(n, ' ') && (end >= o->ntok || Ccai_ofl_clause_break(o, end))) {
+            *mb = p, *me = end; /* "my details" and its words go too */
+            return n;
+        }
+        ccai_free(n);
+    }
+    return NULL;
+}
+
 void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char *best = NULL;
@@ -424,6 +467,8 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
         }
     }
     if (!best)
+        best = name_after_details(o, &mb, &me);
+    if (!best)
         best = name_after_greeting(o, &mb, &me);
     if (!best && asked) {
         /* The answer itself: "Graham Pryce, P R Y C E." keeps the name. */
@@ -439,5 +484,10 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
         return;
     for (size_t k = mb; k < me; k++)
         o->mask[k] = true;
+    /* "my details: it's Gregory Lamb": the words that announced it go too */
+    size_t dp, dl;
+    if (Ccai_ofl_sec_find(o, "name.details", 0, mb, &dp, &dl) && mb - (dp + dl) < 12)
+        for (size_t k = dp; k < dp + dl; k++)
+            o->mask[k] = true;
     Ccai_ofl_put(o, fd, f, best);
 }

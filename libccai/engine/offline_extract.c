@@ -957,6 +957,12 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     mask_small_talk(o);
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
+    /* "Morning. Lovely weather...": a part of the day said alone first, the
+     * date not asked, greets ([greeting.alone]) */
+    size_t ga = fdt < o->nfields && !asked[fdt] ? Ccai_ofl_sec_at(o, "greeting.alone", 0, o->ntok) : 0;
+    if (ga && ga < o->ntok && Ccai_ofl_clause_break(o, ga))
+        for (size_t k = 0; k < ga; k++)
+            o->mask[k] = true;
     if (fdt < o->nfields) {
         char db[64];
         int64_t day = 0;
