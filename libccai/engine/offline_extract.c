@@ -420,6 +420,14 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
                    (i + 1 < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start])) ||
                    (i > b + 1 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start]));
         bool weak = Ccai_ofl_sec_at(o, "location.weak", i, e) > 0;
+        /* a place word with no preposition before it and no number ("my
+         * mistake about the place, it was outside the Co-op on Histon
+         * Road"): the next one may have its own */
+        size_t k = i;
+        while (k > b && i - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+            k--;
+        if (!num && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+            continue;
         if ((best == e && (!weak || num)) || (num && !address)) {
             best = i;
             address = num;
@@ -438,7 +446,7 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
             k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
         } else {
             /* "at the Safeway on Market Street": the place before the street */
-            for (size_t j = k; j > b && k - j < 3 && !o->mask[j - 1]; j--) {
+            for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
                 if (Ccai_ofl_sec_at(o, "location.lead", j - 1, j) == 1) {
                     k = j - 1;
                     break;
@@ -517,7 +525,7 @@ static CCAI_MUST_CHECK bool pure_location(Ccai_offline *o, size_t f, const bool 
  * f's words or no other field's; else the first unfilled, unasked free-text
  * field whose topic words it has. */
 static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const found *fd, size_t b,
-                          size_t e)
+                          size_t e, bool correcting)
 {
     size_t p;
     /* what happened may be told in any words */
@@ -532,11 +540,24 @@ static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const fo
         if (loc)
             return f;
     }
+    /* a correction ("sorry, my mistake about the place, it was outside
+     * the Co-op on Histon Road") may be about a field noted already */
     for (size_t g = 0; g < o->nfields; g++) {
-        if (g == f || asked[g] || o->values[g] || fd->v[g] || o->f[g].type != CCAI_FIELD_TEXT)
+        if (g == f || asked[g] || (o->values[g] && !correcting) || fd->v[g] ||
+            o->f[g].type != CCAI_FIELD_TEXT)
             continue;
         if (Ccai_ofl_field_sec_has(o, "topic", g, b, e, &p))
             return g;
+        if (correcting && o->values[g] && strcmp(o->f[g].name, "incident_location") == 0) {
+            bool address;
+            char *loc = location_in(o, b, e, &address);
+            bool named = false;
+            for (const char *c = loc ? loc + 1 : NULL; c && *c && !named; c++)
+                named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
+            ccai_free(loc);
+            if (loc && (address || named))
+                return g;
+        }
     }
     return f;
 }
@@ -551,7 +572,7 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
 }
 
 static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv, size_t ns,
-                         size_t asked_text[], size_t nat)
+                         size_t asked_text[], size_t nat, bool correcting)
 {
     /* Answers to the question asked: topic first, then in order. */
     bool all_negative = nat > 1 && ns >= 1;
@@ -625,7 +646,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     continue;
                 /* "A car hit my fence" to "when and where?": what it is
                  * about says which field it answers. */
-                size_t g = topic_owner(o, f, asked, fd, sv[s].b, sv[s].e);
+                size_t g = topic_owner(o, f, asked, fd, sv[s].b, sv[s].e, correcting);
                 if (g != f) {
                     bool address;
                     sv[s].used = true;
@@ -675,7 +696,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 bool named = false;
                 for (const char *c = v ? v + 1 : NULL; c && *c && !named; c++)
                     named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
-                if (v && !address && (o->values[f] || !named)) {
+                if (v && !address && ((o->values[f] && !correcting) || !named)) {
                     ccai_free(v);
                     v = NULL;
                 }
@@ -1044,5 +1065,6 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             !Ccai_ofl_code_field(o, f) && !fd->v[f])
             asked_text[nat++] = f;
     }
-    extract_text(o, fd, asked, sv, ns, asked_text, nat);
+    extract_text(o, fd, asked, sv, ns, asked_text, nat, corr > 0);
 }
+
