@@ -409,8 +409,8 @@ static char *name_after_details(Ccai_offline *o, size_t *mb, size_t *me)
         if (o->mask[b]) /* "comme ça c'est fait" said between */
             continue;
         size_t c = b;
-        while (c < o->ntok && (t = Ccai_ofl_sec_at(o, "cue.policyholder_name.weak", c, o->ntok)) >
-                                  0 && c == b)
+        while (c < o->ntok &&
+               (t = Ccai_ofl_sec_at(o, "cue.policyholder_name.weak", c, o->ntok)) > 0 && c == b)
             c += t; /* ": it's Gregory Lamb" */
         if (c >= o->ntok || !Ccai_ofl_name_word(o, c) ||
             !(Ccai_ofl_clause_break(o, b) || colon_before(o, b)))

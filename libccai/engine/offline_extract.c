@@ -650,6 +650,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (g != f) {
                     bool address;
                     sv[s].used = true;
+                    if (o->f[g].optional && negative_answer(o, sv[s].b, sv[s].e)) {
+                        Ccai_ofl_put(o, fd, g, none_value(o)); /* "and no, no injuries" */
+                        continue;
+                    }
                     put_read(o, fd, g,
                              strcmp(o->f[g].name, "incident_location") == 0
                                  ? location_in(o, sv[s].b, sv[s].e, &address)
@@ -980,7 +984,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
     /* "Morning. Lovely weather...": a part of the day said alone first, the
      * date not asked, greets ([greeting.alone]) */
-    size_t ga = fdt < o->nfields && !asked[fdt] ? Ccai_ofl_sec_at(o, "greeting.alone", 0, o->ntok) : 0;
+    size_t ga =
+        fdt < o->nfields && !asked[fdt] ? Ccai_ofl_sec_at(o, "greeting.alone", 0, o->ntok) : 0;
     if (ga && ga < o->ntok && Ccai_ofl_clause_break(o, ga))
         for (size_t k = 0; k < ga; k++)
             o->mask[k] = true;
@@ -1067,4 +1072,3 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     }
     extract_text(o, fd, asked, sv, ns, asked_text, nat, corr > 0);
 }
-

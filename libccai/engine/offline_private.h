@@ -166,9 +166,13 @@ typedef enum ofl_valued {
     V_NUMBER,
     V_WEEKDAY,
     V_MONTH,
-    V_ORDINAL, /* "first 1", "premier 1" */
-    V_DAYPART, /* "morning 9": the hour a part of the day stands for */
-    V_NEGATOR, /* "not 4": how many words after it a negator turns around */
+    V_ORDINAL,  /* "first 1", "premier 1" */
+    V_DAYPART,  /* "morning 9": the hour a part of the day stands for */
+    V_NEGATOR,  /* "not 4": how many words after it a negator turns around */
+    V_RELDAY,   /* "yesterday 1", "avant hier 2": days before today */
+    V_RELNIGHT, /* "anoche 1": the night that many days back (a late hour) */
+    V_CLOCK,    /* "noon 12", "minuit 0": an hour said as a word */
+    V_MINUTE,   /* "quarter 15", "demie 30", "media 30": minutes in a word */
     V_COUNT
 } ofl_valued;
 extern const char *const Ccai_ofl_valued_names[V_COUNT];

@@ -715,4 +715,3 @@ CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o)
 {
     return o->ntok <= 8 && o->mask && Ccai_ofl_sec_has(o, "slower", 0, o->ntok);
 }
-
