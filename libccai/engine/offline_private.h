@@ -267,6 +267,9 @@ typedef enum phone_reason { PH_OK, PH_NONE, PH_COUNTRY, PH_SHORT, PH_LONG } phon
 #define SAYS(o, list) Ccai_ofl_says((o)->stripped, list, CCAI_ARRAY_SIZE(list))
 #define SAYS_LENIENT(o, list) \
     (SAYS(o, list) || Ccai_ofl_says((o)->lenient, list, CCAI_ARRAY_SIZE(list)))
+#define SAYS_SEC(o, section) Ccai_ofl_says_sec(o, (o)->stripped, section)
+#define SAYS_SEC_LENIENT(o, section) \
+    (SAYS_SEC(o, section) || Ccai_ofl_says_sec(o, (o)->lenient, section))
 #define TOK_IN(o, i, list) Ccai_ofl_tok_in(o, i, list, CCAI_ARRAY_SIZE(list))
 
 /* offline_text.c */
@@ -281,6 +284,9 @@ CCAI_MUST_CHECK bool Ccai_ofl_in_list(const char *w, size_t n, const char *const
 void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool lenient,
                           char *out);
 CCAI_MUST_CHECK bool Ccai_ofl_says(const char *s, const char *const *list, size_t count);
+/* Does the stripped utterance @p s say exactly one entry of @p section (any
+ * language)? */
+CCAI_MUST_CHECK bool Ccai_ofl_says_sec(const Ccai_offline *o, const char *s, const char *section);
 CCAI_MUST_CHECK bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w);
 CCAI_MUST_CHECK bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list,
                                      size_t count);
