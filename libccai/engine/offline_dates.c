@@ -428,6 +428,19 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         if (wd >= 0) {
             if (negated_tok(o, b, i))
                 continue;
+            /* "la nuit de samedi à dimanche", "the night of Sunday to
+             * Monday" ([weekday.to]): the night is the first day's */
+            if (p->wday >= 0 && i >= b + 2 && Ccai_ofl_sec_at(o, "weekday.to", i - 1, i) == 1 &&
+                weekday_of(o, i - 2) >= 0) {
+                o->used[i] = true;
+                size_t ln = Ccai_ofl_sec_at(o, "weekday.last", i + 1, e);
+                if (ln) { /* "de mardi à mercredi dernier" */
+                    p->last = true;
+                    for (size_t k = i + 1; k <= i + ln; k++)
+                        o->used[k] = true;
+                }
+                continue;
+            }
             p->wday = wd;
             /* "last Thursday", "jeudi dernier", "el jueves pasado"
              * ([weekday.last.before], [weekday.last]): before today */
@@ -678,6 +691,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     }
 
     int hour = p.hour >= 0 ? p.hour : p.part_hour;
+    o->dt_part = p.hour < 0 && p.part_hour >= 0;
     int minute = p.hour >= 0 ? p.minute : 0;
     if (p.hour >= 0 && p.night && hour < 6) {
         /* "two in the night", "last night at 2 am": after midnight */

@@ -1014,6 +1014,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                                            &day);
         if (r == DT_FULL) {
             char *norm = NULL;
+            fd->dt_part = o->dt_part;
             if (valid(o, CCAI_FIELD_DATETIME, db, &norm))
                 Ccai_ofl_put(o, fd, fdt, norm);
         } else if (r == DT_DATE) {

@@ -21,6 +21,7 @@ static inline CCAI_MUST_CHECK bool is_upper(int c)
 typedef struct found {
     char *v[CCAI_FIELDS_MAX]; /* normalised values */
     bool date_only;           /* the datetime field: a day without time */
+    bool dt_part;             /* the datetime field: a part of the day, no hour */
     int64_t day;
 } found;
 

@@ -106,6 +106,7 @@ typedef struct offline_state {
     bool editing;   /* PH_ASK entered from the confirmation */
     bool second_pass;
     bool pending_date; /* a date without time was given for cur */
+    bool dt_part;      /* the time noted is a part of the day ("last night") */
     int64_t pending_days;
     unsigned silences;
     unsigned which_tries;
@@ -239,6 +240,7 @@ struct Ccai_offline {
     bool oom;
     bool missed;    /* this turn did not move the dialogue on */
     bool to_person; /* the turn asks for a person: its facts are noted first */
+    bool dt_part;   /* the date read this turn has a part of the day, no hour */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);

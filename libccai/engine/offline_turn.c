@@ -4,6 +4,7 @@
 #include "engine/offline_extract.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
@@ -527,11 +528,48 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             continue;
         nknown++;
         bool had = o->values[f] != NULL;
+        bool dt = o->f[f].type == CCAI_FIELD_DATETIME;
         /* A value noted changes on a correction, or when asked again; an
-         * other e-mail address said is one (nobody gives two). */
-        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL)
+         * other e-mail address said is one (nobody gives two); an hour
+         * said refines a part of the day noted ("last night" noted, then
+         * "around eleven thirty"). */
+        bool refines = dt && had && o->st.dt_part && !fd.date_only && !fd.dt_part &&
+                       strncmp(o->values[f], fd.v[f], 10) == 0;
+        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL && !refines)
             continue;
-        if (o->f[f].type == CCAI_FIELD_DATETIME && fd.date_only) {
+        if (dt && had && correcting && fd.dt_part && !o->st.dt_part && strlen(fd.v[f]) >= 16 &&
+            strlen(o->values[f]) >= 16 &&
+            (atoi(fd.v[f] + 11) < 12) == (atoi(o->values[f] + 11) < 12)) {
+            /* "Saturday at ten in the morning... it was Sunday morning
+             * actually": the day corrected, the hour said kept (a part of
+             * the day on the same side of noon) */
+            char *t = with_old_time(o, f, fd.v[f]);
+            if (!t) {
+                o->oom = true;
+                break;
+            }
+            char *norm = NULL;
+            ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, t, &norm, NULL);
+            ccai_free(t);
+            if (vs == CCAI_ERR_NOMEM)
+                o->oom = true;
+            if (vs == CCAI_OK && store(o, f, norm))
+                nset++, ncorrected++, typed_set[f] = true;
+            ccai_free(norm);
+            continue;
+        }
+        if (dt && fd.date_only && o->to_person) {
+            /* asking for a person: the day said is kept as it is */
+            char *norm = NULL;
+            ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, fd.v[f], &norm, NULL);
+            if (vs == CCAI_ERR_NOMEM)
+                o->oom = true;
+            if (vs == CCAI_OK && store(o, f, norm))
+                nset++;
+            ccai_free(norm);
+            continue;
+        }
+        if (dt && fd.date_only) {
             char *t = had && correcting ? with_old_time(o, f, fd.v[f]) : NULL;
             if (!t && had && correcting && o->values[f] && strlen(o->values[f]) >= 16 &&
                 o->values[f][10] == 'T') {
@@ -551,6 +589,8 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             continue;
         }
         if (store(o, f, fd.v[f])) {
+            if (dt)
+                o->st.dt_part = fd.dt_part;
             nset++;
             ncorrected += had;
             typed_set[f] = o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_code_field(o, f);
