@@ -85,6 +85,16 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     char c = 0;
     int v = -1;
     size_t next = k + 1;
+    /* "once y veinte", "vingt et un": a lower-case "y" joining numbers in
+     * words ([number.and]) is no letter of a code */
+    size_t jn = k + 1;
+    bool joins = len == 1 && rc < 0x80 && !is_upper(rc) && k > 0 &&
+                 Ccai_ofl_sec_at(o, "number.and", k, k + 1) == 1 &&
+                 !Ccai_ofl_is_digit_ch(o->norm[o->tok[k - 1].start]) &&
+                 Ccai_ofl_number_words(o, &(size_t){k - 1}) >= 0 &&
+                 Ccai_ofl_number_words(o, &jn) >= 0;
+    if (joins)
+        return false;
     if (len == 1 && Ccai_is_alpha((unsigned char)t[0]) && rc < 0x80 &&
         (is_upper(rc) || started || (k + 1 < e && o->tok[k + 1].len == 1 && !o->mask[k + 1]))) {
         c = (char)upper((unsigned char)t[0]);
