@@ -571,6 +571,21 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
         Ccai_ofl_put(o, fd, f, v);
 }
 
+/* Does [b, e) say what a free-text field is about (its topic or cue
+ * words)? On a turn that asks for a person, the other sentences ("Lovely
+ * weather for it, isn't it", "I've been on hold for ages") answer nothing. */
+static CCAI_MUST_CHECK bool about_a_field(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t f = 0; f < o->nfields; f++) {
+        size_t p;
+        if (o->f[f].type == CCAI_FIELD_TEXT &&
+            (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
+             Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p)))
+            return true;
+    }
+    return false;
+}
+
 static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv, size_t ns,
                          size_t asked_text[], size_t nat, bool correcting)
 {
@@ -579,7 +594,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     size_t live = 0;
     for (size_t s = 0; s < ns; s++) {
         if (sv[s].question || Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 ||
-            only_hedge(o, sv[s].b, sv[s].e)) {
+            only_hedge(o, sv[s].b, sv[s].e) || (o->to_person && !about_a_field(o, sv[s].b, sv[s].e))) {
             sv[s].used = true;
             continue;
         }
