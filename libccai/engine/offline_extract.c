@@ -571,6 +571,73 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
         Ccai_ofl_put(o, fd, f, v);
 }
 
+/* Token i starts with a capital ("Gambetta", "Élysée"). */
+static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)o->raw + o->tok[i].raw;
+    return !o->mask[i] &&
+           ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
+}
+
+/* A street word with its name ([location.street]: "Mill Road", "rue
+ * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
+static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i < e; i++) {
+        if (Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+            continue;
+        size_t after = i + 1;
+        if (after < e && (Ccai_ofl_tok_is(o, after, "de") || Ccai_ofl_tok_is(o, after, "del") ||
+                          Ccai_ofl_tok_is(o, after, "du") || Ccai_ofl_tok_is(o, after, "des")))
+            after++;
+        if ((i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
+            (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)))
+            return true;
+    }
+    return false;
+}
+
+/* A town said after its preposition ([location.city_lead]: "à Toulouse",
+ * "in New York"), not a shop ("in the Tesco car park"). */
+static CCAI_MUST_CHECK bool city_named(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i + 1 < e; i++) {
+        size_t m = Ccai_ofl_sec_at(o, "location.city_lead", i, e);
+        if (m && i + m < e && capitalised(o, i + m))
+            return true;
+    }
+    return false;
+}
+
+/* Runs of capitalised words in a place said, its first word aside ("In
+ * the Tesco car park": 1; "Parking du Carrefour de Bègles": 2; "in New
+ * York": 1). */
+static unsigned name_groups(const char *v)
+{
+    unsigned groups = 0;
+    bool in_group = false, first = true;
+    for (const char *w = v; w && *w;) {
+        while (*w == ' ')
+            w++;
+        if (!*w)
+            break;
+        const unsigned char *u = (const unsigned char *)w;
+        bool cap = (*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E);
+        if (!first) {
+            if (cap && !in_group)
+                groups++;
+            in_group = cap;
+        }
+        first = false;
+        while (*w && *w != ' ')
+            w++;
+        /* a comma ends a name: "Mill Road, Cambridge" is two */
+        if (w > v && w[-1] == ',')
+            in_group = false;
+    }
+    return groups;
+}
+
 /* Does [b, e) say what a free-text field is about (its topic or cue
  * words)? On a turn that asks for a person, the other sentences ("Lovely
  * weather for it, isn't it", "I've been on hold for ages") answer nothing. */
@@ -578,9 +645,8 @@ static CCAI_MUST_CHECK bool about_a_field(const Ccai_offline *o, size_t b, size_
 {
     for (size_t f = 0; f < o->nfields; f++) {
         size_t p;
-        if (o->f[f].type == CCAI_FIELD_TEXT &&
-            (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
-             Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p)))
+        if (o->f[f].type == CCAI_FIELD_TEXT && (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
+                                                Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p)))
             return true;
     }
     return false;
@@ -594,7 +660,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     size_t live = 0;
     for (size_t s = 0; s < ns; s++) {
         if (sv[s].question || Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 ||
-            only_hedge(o, sv[s].b, sv[s].e) || (o->to_person && !about_a_field(o, sv[s].b, sv[s].e))) {
+            only_hedge(o, sv[s].b, sv[s].e) ||
+            (o->to_person && !about_a_field(o, sv[s].b, sv[s].e))) {
             sv[s].used = true;
             continue;
         }
@@ -711,11 +778,15 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 bool address;
                 v = location_in(o, b, e, &address);
                 /* "sur le parking", "at the shop": too vague to note
-                 * unasked, no address and no place named */
-                bool named = false;
-                for (const char *c = v ? v + 1 : NULL; c && *c && !named; c++)
-                    named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
-                if (v && !address && ((o->values[f] && !correcting) || !named)) {
+                 * unasked, no address and no place named; "in the Tesco
+                 * car park" names a shop and not where it is: asked, the
+                 * caller tells which one. A street ([location.street]) or
+                 * a second name ("le parking du Carrefour de Bègles") says
+                 * where. */
+                unsigned names = name_groups(v);
+                bool precise = address || names >= 2 || o->to_person ||
+                               (names == 1 && city_named(o, b, e)) || street_named(o, b, e);
+                if (v && !address && ((o->values[f] && !correcting) || !precise)) {
                     ccai_free(v);
                     v = NULL;
                 }

@@ -239,6 +239,9 @@ void Ccai_ofl_say_ack(Ccai_offline *o)
 static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t b, size_t e,
                                                   bool alone)
 {
+    /* "which car park do you mean": a question wherever its words are */
+    if (Ccai_ofl_sec_has(o, "question.inside", b, e))
+        return true;
     for (size_t m = 1; b < e && m > 0; b += m)
         m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
     size_t n = b < e ? Ccai_ofl_sec_at(o, "question.open", b, e) : 0;
