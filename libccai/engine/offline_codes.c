@@ -403,6 +403,18 @@ static CCAI_MUST_CHECK bool colon_before(const Ccai_offline *o, size_t i)
     return false;
 }
 
+/* Where the clause announcing the details at token p starts: "je vous
+ * donne tout de suite mes coordonnées" is no value (a few words back to a
+ * clause break or a [clause.join] word). */
+static size_t details_from(const Ccai_offline *o, size_t p)
+{
+    size_t k = p;
+    while (k > 0 && p - k < 6 && !Ccai_ofl_clause_break(o, k) &&
+           !Ccai_ofl_sec_at(o, "clause.join", k - 1, k))
+        k--;
+    return Ccai_ofl_clause_break(o, k) ? k : p;
+}
+
 /* "Let me give you my details: it's Gregory Lamb, ...", "je vous donne mes
  * coordonnées, comme ça c'est fait : Julien Moreau, ...", "le doy mis
  * datos: Andrés Peña, ...": after the words that announce the caller's
@@ -428,7 +440,7 @@ static char *name_after_details(Ccai_offline *o, size_t *mb, size_t *me)
         size_t end;
         char *n = name_from(o, c, o->ntok, false, &end);
         if (n && strchr(n, ' ') && (end >= o->ntok || Ccai_ofl_clause_break(o, end))) {
-            *mb = p, *me = end; /* "my details" and its words go too */
+            *mb = details_from(o, p), *me = end; /* "my details" and its words go too */
             return n;
         }
         ccai_free(n);
@@ -497,7 +509,7 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
     /* "my details: it's Gregory Lamb": the words that announced it go too */
     size_t dp, dl;
     if (Ccai_ofl_sec_find(o, "name.details", 0, mb, &dp, &dl) && mb - (dp + dl) < 12)
-        for (size_t k = dp; k < dp + dl; k++)
+        for (size_t k = details_from(o, dp); k < dp + dl; k++)
             o->mask[k] = true;
     Ccai_ofl_put(o, fd, f, best);
 }

@@ -406,15 +406,44 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 
 /* ---- free text ---- */
 
+/* Token i starts with a capital ("Gambetta", "Élysée"). */
+static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)o->raw + o->tok[i].raw;
+    return !o->mask[i] &&
+           ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
+}
+
+/* A street word with its name ([location.street]: "Mill Road", "rue
+ * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
+static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i < e; i++) {
+        if (Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+            continue;
+        size_t after = i + 1;
+        if (after < e && (Ccai_ofl_tok_is(o, after, "de") || Ccai_ofl_tok_is(o, after, "del") ||
+                          Ccai_ofl_tok_is(o, after, "du") || Ccai_ofl_tok_is(o, after, "des")))
+            after++;
+        if ((i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
+            (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)))
+            return true;
+    }
+    return false;
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
 static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
 {
     size_t pos, len;
-    size_t best = e;
+    size_t best = e, street_only = e;
     bool address = false;
     for (size_t i = b; i < e; i++) {
-        if (o->mask[i] || !Ccai_ofl_sec_at(o, "topic.incident_location", i, e))
+        /* "c'était avenue Foch": a street with its name needs no
+         * preposition */
+        bool street = !o->mask[i] && street_named(o, i, i + 3 < e ? i + 3 : e);
+        if (o->mask[i] || (!street && !Ccai_ofl_sec_at(o, "topic.incident_location", i, e)))
             continue;
         bool num = (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
                    (i + 1 < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start])) ||
@@ -426,16 +455,32 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
         size_t k = i;
         while (k > b && i - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
             k--;
-        if (!num && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+        bool lead = Ccai_ofl_sec_at(o, "location.lead", k, k + 1) == 1;
+        /* "ce n'était pas rue Gambetta, c'était avenue Foch", "no fue en la
+         * calle Mayor": the place taken back is not the one */
+        if (negated_at(o, b, lead ? k : i))
             continue;
+        if (!num && !lead) {
+            if (street && street_only == e)
+                street_only = i;
+            continue;
+        }
         if ((best == e && (!weak || num)) || (num && !address)) {
             best = i;
             address = num;
         }
     }
+    /* a street with its name and no preposition, when nothing else is a
+     * place: from the street to its clause's end (and a town after it) */
+    bool cut = false;
+    if (best == e && street_only < e) {
+        best = street_only;
+        address = cut = true;
+    }
     if (Ccai_ofl_sec_find(o, "cue.incident_location", b, e, &pos, &len)) {
         best = pos + len;
         address = true;
+        cut = false;
     } else if (best < e) {
         size_t k = best;
         while (k > b && best - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
@@ -472,8 +517,14 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
     }
     size_t end = best + 1;
     while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
-           !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end])
+           !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end]) {
+        if (cut && Ccai_ofl_clause_break(o, end)) {
+            size_t m = Ccai_ofl_sec_at(o, "location.city_lead", end, e);
+            if (!m || end + m >= e || !capitalised(o, end + m))
+                break;
+        }
         end++;
+    }
     *ret_address = address;
     return raw_span(o, best, end);
 }
@@ -571,32 +622,6 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
         Ccai_ofl_put(o, fd, f, v);
 }
 
-/* Token i starts with a capital ("Gambetta", "Élysée"). */
-static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
-{
-    const unsigned char *u = (const unsigned char *)o->raw + o->tok[i].raw;
-    return !o->mask[i] &&
-           ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
-}
-
-/* A street word with its name ([location.street]: "Mill Road", "rue
- * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
-static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
-{
-    for (size_t i = b; i < e; i++) {
-        if (Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
-            continue;
-        size_t after = i + 1;
-        if (after < e && (Ccai_ofl_tok_is(o, after, "de") || Ccai_ofl_tok_is(o, after, "del") ||
-                          Ccai_ofl_tok_is(o, after, "du") || Ccai_ofl_tok_is(o, after, "des")))
-            after++;
-        if ((i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
-            (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)))
-            return true;
-    }
-    return false;
-}
-
 /* A town said after its preposition ([location.city_lead]: "à Toulouse",
  * "in New York"), not a shop ("in the Tesco car park"). */
 static CCAI_MUST_CHECK bool city_named(const Ccai_offline *o, size_t b, size_t e)
@@ -641,7 +666,7 @@ static unsigned name_groups(const char *v)
 /* Does [b, e) say what a free-text field is about (its topic or cue
  * words)? On a turn that asks for a person, the other sentences ("Lovely
  * weather for it, isn't it", "I've been on hold for ages") answer nothing. */
-static CCAI_MUST_CHECK bool about_a_field(const Ccai_offline *o, size_t b, size_t e)
+CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, size_t e)
 {
     for (size_t f = 0; f < o->nfields; f++) {
         size_t p;
@@ -661,7 +686,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     for (size_t s = 0; s < ns; s++) {
         if (sv[s].question || Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 ||
             only_hedge(o, sv[s].b, sv[s].e) ||
-            (o->to_person && !about_a_field(o, sv[s].b, sv[s].e))) {
+            (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e))) {
             sv[s].used = true;
             continue;
         }
@@ -1069,9 +1094,10 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
     /* "Morning. Lovely weather...": a part of the day said alone first, the
-     * date not asked, greets ([greeting.alone]) */
-    size_t ga =
-        fdt < o->nfields && !asked[fdt] ? Ccai_ofl_sec_at(o, "greeting.alone", 0, o->ntok) : 0;
+     * date not asked (or a person asked for), greets ([greeting.alone]) */
+    size_t ga = fdt < o->nfields && (!asked[fdt] || o->to_person)
+                    ? Ccai_ofl_sec_at(o, "greeting.alone", 0, o->ntok)
+                    : 0;
     if (ga && ga < o->ntok && Ccai_ofl_clause_break(o, ga))
         for (size_t k = 0; k < ga; k++)
             o->mask[k] = true;

@@ -257,6 +257,22 @@ static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t 
     return n && !Ccai_ofl_sec_has(o, "dontknow", c - 1, e);
 }
 
+/* The later clause of [b, e) that opens a question ([question.start],
+ * [wh], after [question.lead] words), b when none does. */
+static size_t question_clause(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t k = b + 1; k < e; k++) {
+        if (!Ccai_ofl_clause_break(o, k))
+            continue;
+        size_t j = k;
+        for (size_t m = 1; j < e && m > 0; j += m)
+            m = Ccai_ofl_hesitation(o, j) ? 1 : Ccai_ofl_sec_at(o, "question.lead", j, e);
+        if (j < e && (Ccai_ofl_sec_at(o, "question.start", j, e) || Ccai_ofl_sec_at(o, "wh", j, e)))
+            return k;
+    }
+    return b;
+}
+
 /* "what do you need my policy number it's AB123456", "was anyone hurt no
  * nobody was": a sentence opened as a question ([question.start], [wh])
  * and answered in the same breath, the answer starting with an
@@ -463,6 +479,19 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             sv[ns].question = false;
             for (size_t i = tag - 1; i < e; i++)
                 o->mask[i] = true;
+        }
+        /* "My fence got knocked down, can I get somebody to come out?": a
+         * statement, then the question in a later clause (opened by its
+         * words): two sentences */
+        if (sv[ns].question && !o->to_person && ns + 1 < CCAI_ARRAY_SIZE(sv)) {
+            size_t q = question_clause(o, b, e);
+            if (q > b && q < e && Ccai_ofl_content_left(o, b, q) >= 3 &&
+                Ccai_ofl_about_a_field(o, b, q)) {
+                sv[ns] = (sentence){b, q, false, false};
+                ns++;
+                b = q;
+                sv[ns] = (sentence){b, e, true, false};
+            }
         }
         /* the question and its answer: two sentences */
         size_t a = sv[ns].question ? e : answer_in_question(o, b, e);
