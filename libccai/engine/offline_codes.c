@@ -249,7 +249,10 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
                     static const char *const skip[] = {
                         "is", "it", "s",   "c",  "est", "es", "el", "le",  "number", "numero",
                         "de", "my", "mon", "mi", "its", "la", "uh", "euh", "eh"};
-                    if (!TOK_IN(o, start, skip))
+                    /* "c'est", not the C of "C A R 2 0 5" */
+                    if (!TOK_IN(o, start, skip) ||
+                        (Ccai_ofl_tok_is(o, start, "c") && !Ccai_ofl_tok_is(o, start + 1, "est") &&
+                         !Ccai_ofl_tok_is(o, start + 1, "etait")))
                         break;
                     start++;
                 }

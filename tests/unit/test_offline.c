@@ -3121,6 +3121,30 @@ static void test_places_named_and_corrected(void **state)
     ccai_claim_schema_unref(s);
 }
 
+static void test_code_spelled_after_its_cue(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *code;
+    } d[] = {
+        {"en-GB", "Right, so the policy's C A R two zero five nine one one, and my car got keyed.",
+         "CAR205911"},
+        {"fr-FR",
+         "Alors mon contrat c'est C A R deux zéro cinq neuf un un, on m'a rayé la voiture.",
+         "CAR205911"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        const char *v = set_value(r, "policy_number");
+        if (!v || strcmp(v, d[i].code) != 0)
+            fail_msg("\"%s\": policy number %s", d[i].text, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3173,6 +3197,7 @@ int main(void)
         cmocka_unit_test(test_relative_days_and_minute_words),
         cmocka_unit_test(test_days_minutes_commands_are_a_file),
         cmocka_unit_test(test_places_named_and_corrected),
+        cmocka_unit_test(test_code_spelled_after_its_cue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
