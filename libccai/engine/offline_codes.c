@@ -28,6 +28,18 @@ static char spelled_letter(const Ccai_offline *o, size_t i)
     return 0;
 }
 
+/* A letter of a contraction ("it's", "c'est", "l'AB"), no spelled letter. */
+static CCAI_MUST_CHECK bool contraction_letter(const Ccai_offline *o, size_t i)
+{
+    if (o->tok[i].len != 1)
+        return false;
+    size_t r = o->tok[i].raw;
+    unsigned char before = r > 0 ? (unsigned char)o->raw[r - 1] : 0;
+    unsigned char after = (unsigned char)o->raw[r + 1];
+    /* ' or the last byte of U+2019 */
+    return before == '\'' || (before == 0x99 && r >= 3) || (after == '\'' && i + 1 < o->ntok);
+}
+
 /* One piece of a code at token *i: its characters appended to out.
  * Returns false when token *i is no part of a code. */
 static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t e, char *out,
@@ -94,6 +106,9 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
                  Ccai_ofl_number_words(o, &(size_t){k - 1}) >= 0 &&
                  Ccai_ofl_number_words(o, &jn) >= 0;
     if (joins)
+        return false;
+    /* "... five six, and I'm ringing": a contraction's letters end a code */
+    if (started && len == 1 && contraction_letter(o, k))
         return false;
     if (len == 1 && Ccai_is_alpha((unsigned char)t[0]) && rc < 0x80 &&
         (is_upper(rc) || started || (k + 1 < e && o->tok[k + 1].len == 1 && !o->mask[k + 1]))) {
@@ -211,18 +226,6 @@ static CCAI_MUST_CHECK bool code_ok(const char *c, bool cued)
     if (cued)
         return digits >= 2 && n >= 3;
     return letters >= 1 && digits >= 3 && n >= 5;
-}
-
-/* A letter of a contraction ("it's", "c'est", "l'AB"), no spelled letter. */
-static CCAI_MUST_CHECK bool contraction_letter(const Ccai_offline *o, size_t i)
-{
-    if (o->tok[i].len != 1)
-        return false;
-    size_t r = o->tok[i].raw;
-    unsigned char before = r > 0 ? (unsigned char)o->raw[r - 1] : 0;
-    unsigned char after = (unsigned char)o->raw[r + 1];
-    /* ' or the last byte of U+2019 */
-    return before == '\'' || (before == 0x99 && r >= 3) || (after == '\'' && i + 1 < o->ntok);
 }
 
 void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)

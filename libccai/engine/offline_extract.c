@@ -416,17 +416,37 @@ static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
 
 /* A street word with its name ([location.street]: "Mill Road", "rue
  * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
+static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b, size_t e)
+{
+    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+        return false;
+    size_t after = i + 1;
+    if (after < e && (Ccai_ofl_tok_is(o, after, "de") || Ccai_ofl_tok_is(o, after, "del") ||
+                      Ccai_ofl_tok_is(o, after, "du") || Ccai_ofl_tok_is(o, after, "des")))
+        after++;
+    return (i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
+           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after));
+}
+
 static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
 {
-    for (size_t i = b; i < e; i++) {
-        if (Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
-            continue;
-        size_t after = i + 1;
-        if (after < e && (Ccai_ofl_tok_is(o, after, "de") || Ccai_ofl_tok_is(o, after, "del") ||
-                          Ccai_ofl_tok_is(o, after, "du") || Ccai_ofl_tok_is(o, after, "des")))
-            after++;
-        if ((i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
-            (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)))
+    for (size_t i = b; i < e; i++)
+        if (street_at(o, i, b, e))
+            return true;
+    return false;
+}
+
+/* Does the clause at token i go on with the place said before it: a name,
+ * a number or a street in its first words ("..., en Valencia", "..., calle
+ * Mayor 8", "..., 402 Oak Street"), not the story ("..., nadie resultó
+ * herido")? */
+static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_t e)
+{
+    for (size_t k = i; k < e && k < i + 3; k++) {
+        if (k > i && Ccai_ofl_clause_break(o, k))
+            break;
+        if (capitalised(o, k) || Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
+            Ccai_ofl_sec_at(o, "location.street", k, k + 1) == 1)
             return true;
     }
     return false;
@@ -442,7 +462,7 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
     for (size_t i = b; i < e; i++) {
         /* "c'était avenue Foch": a street with its name needs no
          * preposition */
-        bool street = !o->mask[i] && street_named(o, i, i + 3 < e ? i + 3 : e);
+        bool street = street_at(o, i, b, e);
         if (o->mask[i] || (!street && !Ccai_ofl_sec_at(o, "topic.incident_location", i, e)))
             continue;
         bool num = (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
@@ -518,11 +538,10 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
     size_t end = best + 1;
     while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
            !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end]) {
-        if (cut && Ccai_ofl_clause_break(o, end)) {
-            size_t m = Ccai_ofl_sec_at(o, "location.city_lead", end, e);
-            if (!m || end + m >= e || !capitalised(o, end + m))
-                break;
-        }
+        /* after the place, a clause goes on with a town ("…, en
+         * Valencia"), not with the story ("…, nadie resultó herido") */
+        if ((cut || end > best + 1) && Ccai_ofl_clause_break(o, end) && !place_goes_on(o, end, e))
+            break;
         end++;
     }
     *ret_address = address;
