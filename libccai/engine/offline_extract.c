@@ -497,7 +497,14 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
         best = street_only;
         address = cut = true;
     }
-    if (Ccai_ofl_sec_find(o, "cue.incident_location", b, e, &pos, &len)) {
+    /* "no fue en la calle Mayor, fue en la avenida de Goya": the first cue
+     * not negated */
+    bool cued = false;
+    for (size_t from = b;
+         !cued && Ccai_ofl_sec_find(o, "cue.incident_location", from, e, &pos, &len);
+         from = pos + len)
+        cued = !negated_at(o, b, pos);
+    if (cued) {
         best = pos + len;
         address = true;
         cut = false;
