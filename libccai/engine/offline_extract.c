@@ -660,6 +660,18 @@ static CCAI_MUST_CHECK bool city_named(const Ccai_offline *o, size_t b, size_t e
     return false;
 }
 
+/* Did the utterance give contact details: an e-mail, a phone number, a
+ * name or a code (not field f)? */
+static CCAI_MUST_CHECK bool others_found(const Ccai_offline *o, const found *fd, size_t f)
+{
+    for (size_t g = 0; g < o->nfields; g++)
+        if (g != f && fd->v[g] &&
+            (o->f[g].type == CCAI_FIELD_EMAIL || o->f[g].type == CCAI_FIELD_PHONE_NUMBER ||
+             Ccai_ofl_name_field(o, g) || Ccai_ofl_code_field(o, g)))
+            return true;
+    return false;
+}
+
 /* Runs of capitalised words in a place said, its first word aside ("In
  * the Tesco car park": 1; "Parking du Carrefour de Bègles": 2; "in New
  * York": 1). */
@@ -795,6 +807,15 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
                 if (pure_location(o, f, asked, sv[s].b, sv[s].e))
                     continue;
+                /* "I'm Joe Park, my email is ... Wait, no, that's my old
+                 * one, it's ... now": what is left of contact details said
+                 * to "what happened?" tells nothing happened */
+                if (strcmp(o->f[f].name, "incident_description") == 0 && !fd->v[f] &&
+                    others_found(o, fd, f) && Ccai_ofl_content_left(o, sv[s].b, sv[s].e) <= 6 &&
+                    !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0})) {
+                    sv[s].used = true;
+                    continue;
+                }
                 sv[s].used = true;
                 if (o->f[f].optional && negative_answer(o, sv[s].b, sv[s].e)) {
                     if (!fd->v[f])

@@ -406,7 +406,7 @@ static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, si
             /* "parler directement à un conseiller": more words between
              * when the last is "to", "à", "con" ([transfer.to]) */
             size_t gap = pp - (pv + lv);
-            if (gap > 3 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
+            if (gap > 4 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
                 continue;
             bool brk = false;
             for (size_t k = pv + 1; k <= pp && !brk; k++)
