@@ -228,6 +228,23 @@ static CCAI_MUST_CHECK bool code_ok(const char *c, bool cued)
     return letters >= 1 && digits >= 3 && n >= 5;
 }
 
+static CCAI_MUST_CHECK bool all_digits(const char *c)
+{
+    for (; *c; c++)
+        if (!Ccai_is_digit((unsigned char)*c))
+            return false;
+    return true;
+}
+
+/* Is a [correction] said in [b, e)? */
+static CCAI_MUST_CHECK bool correction_between(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t k = b; k < e; k++)
+        if (Ccai_ofl_sec_at(o, "correction", k, o->ntok))
+            return true;
+    return false;
+}
+
 void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char best[VALUE_MAX];
@@ -269,6 +286,20 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
         if (too_long) {
             i = end > i ? end - 1 : i; /* no code in this run */
             continue;
+        }
+        /* "H O G 1 2 3 4 5, ay no, perdón, 1 2 3 4 6": digits after a
+         * correction replace the code's last digits */
+        if (n >= 2 && best[0] && start >= best_e && !cued && all_digits(buf) &&
+            correction_between(o, best_e, start)) {
+            size_t bl = strlen(best), tail = 0;
+            while (tail < bl && Ccai_is_digit((unsigned char)best[bl - 1 - tail]))
+                tail++;
+            if (n <= tail) {
+                memcpy(best + bl - n, buf, n);
+                best_e = end;
+                i = end > i ? end - 1 : i;
+                continue;
+            }
         }
         if (n == 0 || !(code_ok(buf, cued || asked)))
             continue;

@@ -2912,6 +2912,7 @@ static void test_person_wanted_for_a_visit(void **state)
         {"fr-FR", "Bonjour. Je vais être franche, je ne parle pas aux machines. Il y a quelqu'un "
                   "chez vous ?"},
         {"fr-FR", "Vous pouvez me mettre en relation avec un vrai gestionnaire ?"},
+        {"en-US", "Honestly, I'd prefer to handle this with an actual agent."},
         {"es-ES", "Buenas. Mire, con máquinas no hablo. ¿Hay alguien ahí que me pueda atender?"},
     };
     for (size_t i = 0; i < sizeof ask / sizeof ask[0]; i++) {
@@ -3133,6 +3134,11 @@ static void test_code_spelled_after_its_cue(void **state)
         {"fr-FR",
          "Alors mon contrat c'est C A R deux zéro cinq neuf un un, on m'a rayé la voiture.",
          "CAR205911"},
+        /* digits after a correction replace the last ones */
+        {"es-ES",
+         "Me llamo Laura Gómez. Mi póliza es la H O G uno dos tres cuatro cinco, ay no, "
+         "perdón, uno dos tres cuatro seis.",
+         "HOG12346"},
     };
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
         Ccai_offline *o = make_from(s, d[i].lang, NULL);
@@ -3140,6 +3146,9 @@ static void test_code_spelled_after_its_cue(void **state)
         const char *v = set_value(r, "policy_number");
         if (!v || strcmp(v, d[i].code) != 0)
             fail_msg("\"%s\": policy number %s", d[i].text, v ? v : "(unset)");
+        /* the rest of contact details is no description */
+        if (i == 2 && set_value(r, "incident_description"))
+            fail_msg("\"%s\": description %s", d[i].text, set_value(r, "incident_description"));
         Ccai_offline_free(o);
     }
     ccai_claim_schema_unref(s);
