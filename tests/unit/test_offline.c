@@ -3154,6 +3154,51 @@ static void test_code_spelled_after_its_cue(void **state)
     ccai_claim_schema_unref(s);
 }
 
+static void test_questions_without_question_marks(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+    } q[] = {
+        {"en-GB", "Do I need to send photos of the damage"},
+        {"en-US", "Am I going to get a rental car for the week"},
+        {"fr-FR", "Est-ce que je dois envoyer des photos"},
+        {"fr-FR", "Vous allez m'envoyer un expert"},
+        {"es-ES", "Me van a mandar un perito"},
+        {"es-ES", "Cuánto tiempo tardan en pagar"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        /* said to "what happened?": a question, no description */
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, q[i].text);
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD)
+                fail_msg("\"%s\": %s = %s noted", q[i].text, r->v[k].field, r->v[k].text);
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    /* a question after the answer, in its own sentence */
+    static const struct {
+        const char *lang, *text;
+    } after[] = {
+        {"en-GB", "No. How long does this usually take to sort out"},
+        {"fr-FR", "Non. C'est quoi ma franchise déjà"},
+        {"es-ES", "No. Cuánto es la franquicia"},
+    };
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        Ccai_offline *o = make_from(s, after[i].lang, NULL);
+        in(o, "A pipe burst in the kitchen yesterday at 10 am, at 4 Elm Street, Leeds.");
+        const Ccai_offline_reply *r = in(o, after[i].text); /* hurt? seen a doctor? */
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD && strcmp(r->v[k].text, "None") != 0 &&
+                strcmp(r->v[k].text, "Aucun") != 0 && strcmp(r->v[k].text, "Ninguno") != 0)
+                fail_msg("\"%s\": %s = %s noted", after[i].text, r->v[k].field, r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3207,6 +3252,7 @@ int main(void)
         cmocka_unit_test(test_days_minutes_commands_are_a_file),
         cmocka_unit_test(test_places_named_and_corrected),
         cmocka_unit_test(test_code_spelled_after_its_cue),
+        cmocka_unit_test(test_questions_without_question_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
