@@ -660,6 +660,15 @@ static CCAI_MUST_CHECK bool city_named(const Ccai_offline *o, size_t b, size_t e
     return false;
 }
 
+/* Did the utterance give a value for a field other than f? */
+static CCAI_MUST_CHECK bool other_value(const Ccai_offline *o, const found *fd, size_t f)
+{
+    for (size_t g = 0; g < o->nfields; g++)
+        if (g != f && fd->v[g])
+            return true;
+    return false;
+}
+
 /* Did the utterance give contact details: an e-mail, a phone number, a
  * name or a code (not field f)? */
 static CCAI_MUST_CHECK bool others_found(const Ccai_offline *o, const found *fd, size_t f)
@@ -807,6 +816,16 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
                 if (pure_location(o, f, asked, sv[s].b, sv[s].e))
                     continue;
+                /* "Hang on, I got the day wrong earlier, it was Thursday"
+                 * said to "where did it happen?": a correction of another
+                 * field answers nothing else unless it has this field's
+                 * words or is a no */
+                if (correcting && other_value(o, fd, f) && !negative_answer(o, sv[s].b, sv[s].e) &&
+                    !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) {
+                    sv[s].used = true;
+                    continue;
+                }
                 /* "I'm Joe Park, my email is ... Wait, no, that's my old
                  * one, it's ... now": what is left of contact details said
                  * to "what happened?" tells nothing happened */

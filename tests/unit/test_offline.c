@@ -3199,6 +3199,44 @@ static void test_questions_without_question_marks(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A correction on a later turn changes its field and answers nothing else. */
+static void only_set(const Ccai_offline_reply *r, const char *said, const char *field,
+                     const char *value)
+{
+    const char *v = set_value(r, field);
+    if (!v || strcmp(v, value) != 0)
+        fail_msg("\"%s\": %s = %s, expected %s", said, field, v ? v : "(unset)", value);
+    for (size_t k = 0; k < r->n; k++)
+        if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD && strcmp(r->v[k].field, field) != 0)
+            fail_msg("\"%s\": %s = %s noted", said, r->v[k].field, r->v[k].text);
+}
+
+static void test_correction_is_no_answer(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    in(o, "Our shed roof blew off on Friday night. I'm Mark Hill, mark dot hill at gmail dot com.");
+    const char *t = "Hang on, I got the day wrong earlier, it was Thursday night, not Friday.";
+    only_set(in(o, t), t, "incident_datetime", "2024-10-03T23:00:00");
+    t = "And the email I gave you is wrong, it should be mark dot hill at hotmail dot com.";
+    only_set(in(o, t), t, "policyholder_email", "mark.hill@hotmail.com");
+    Ccai_offline_free(o);
+
+    o = make_from(s, "es-ES", NULL);
+    in(o, "Se me inundó la cocina el lunes por la mañana, en la calle Olmo 5 de Soria.");
+    t = "Perdone, lo de la fecha estaba mal, fue el domingo por la mañana.";
+    only_set(in(o, t), t, "incident_datetime", "2024-10-06T09:00:00");
+    Ccai_offline_free(o);
+
+    o = make_from(s, "fr-FR", NULL);
+    in(o, "Une fuite dans la salle de bain mardi dernier vers midi, au 3 rue Pasteur à Metz.");
+    t = "Attendez, je reviens sur la date, c'était mercredi, pas mardi.";
+    only_set(in(o, t), t, "incident_datetime", "2024-10-02T12:00:00");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3253,6 +3291,7 @@ int main(void)
         cmocka_unit_test(test_places_named_and_corrected),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_questions_without_question_marks),
+        cmocka_unit_test(test_correction_is_no_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
