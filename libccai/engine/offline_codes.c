@@ -28,6 +28,18 @@ static char spelled_letter(const Ccai_offline *o, size_t i)
     return 0;
 }
 
+/* A letter of a contraction ("it's", "c'est", "l'AB"), no spelled letter. */
+static CCAI_MUST_CHECK bool contraction_letter(const Ccai_offline *o, size_t i)
+{
+    if (o->tok[i].len != 1)
+        return false;
+    size_t r = o->tok[i].raw;
+    unsigned char before = r > 0 ? (unsigned char)o->raw[r - 1] : 0;
+    unsigned char after = (unsigned char)o->raw[r + 1];
+    /* ' or the last byte of U+2019 */
+    return before == '\'' || (before == 0x99 && r >= 3) || (after == '\'' && i + 1 < o->ntok);
+}
+
 /* One piece of a code at token *i: its characters appended to out.
  * Returns false when token *i is no part of a code. */
 static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t e, char *out,
@@ -85,6 +97,19 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     char c = 0;
     int v = -1;
     size_t next = k + 1;
+    /* "once y veinte", "vingt et un": a lower-case "y" joining numbers in
+     * words ([number.and]) is no letter of a code */
+    size_t jn = k + 1;
+    bool joins = len == 1 && rc < 0x80 && !is_upper(rc) && k > 0 &&
+                 Ccai_ofl_sec_at(o, "number.and", k, k + 1) == 1 &&
+                 !Ccai_ofl_is_digit_ch(o->norm[o->tok[k - 1].start]) &&
+                 Ccai_ofl_number_words(o, &(size_t){k - 1}) >= 0 &&
+                 Ccai_ofl_number_words(o, &jn) >= 0;
+    if (joins)
+        return false;
+    /* "... five six, and I'm ringing": a contraction's letters end a code */
+    if (started && len == 1 && contraction_letter(o, k))
+        return false;
     if (len == 1 && Ccai_is_alpha((unsigned char)t[0]) && rc < 0x80 &&
         (is_upper(rc) || started || (k + 1 < e && o->tok[k + 1].len == 1 && !o->mask[k + 1]))) {
         c = (char)upper((unsigned char)t[0]);
@@ -203,16 +228,21 @@ static CCAI_MUST_CHECK bool code_ok(const char *c, bool cued)
     return letters >= 1 && digits >= 3 && n >= 5;
 }
 
-/* A letter of a contraction ("it's", "c'est", "l'AB"), no spelled letter. */
-static CCAI_MUST_CHECK bool contraction_letter(const Ccai_offline *o, size_t i)
+static CCAI_MUST_CHECK bool all_digits(const char *c)
 {
-    if (o->tok[i].len != 1)
-        return false;
-    size_t r = o->tok[i].raw;
-    unsigned char before = r > 0 ? (unsigned char)o->raw[r - 1] : 0;
-    unsigned char after = (unsigned char)o->raw[r + 1];
-    /* ' or the last byte of U+2019 */
-    return before == '\'' || (before == 0x99 && r >= 3) || (after == '\'' && i + 1 < o->ntok);
+    for (; *c; c++)
+        if (!Ccai_is_digit((unsigned char)*c))
+            return false;
+    return true;
+}
+
+/* Is a [correction] said in [b, e)? */
+static CCAI_MUST_CHECK bool correction_between(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t k = b; k < e; k++)
+        if (Ccai_ofl_sec_at(o, "correction", k, o->ntok))
+            return true;
+    return false;
 }
 
 void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
@@ -239,7 +269,10 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
                     static const char *const skip[] = {
                         "is", "it", "s",   "c",  "est", "es", "el", "le",  "number", "numero",
                         "de", "my", "mon", "mi", "its", "la", "uh", "euh", "eh"};
-                    if (!TOK_IN(o, start, skip))
+                    /* "c'est", not the C of "C A R 2 0 5" */
+                    if (!TOK_IN(o, start, skip) ||
+                        (Ccai_ofl_tok_is(o, start, "c") && !Ccai_ofl_tok_is(o, start + 1, "est") &&
+                         !Ccai_ofl_tok_is(o, start + 1, "etait")))
                         break;
                     start++;
                 }
@@ -253,6 +286,20 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
         if (too_long) {
             i = end > i ? end - 1 : i; /* no code in this run */
             continue;
+        }
+        /* "H O G 1 2 3 4 5, ay no, perdón, 1 2 3 4 6": digits after a
+         * correction replace the code's last digits */
+        if (n >= 2 && best[0] && start >= best_e && !cued && all_digits(buf) &&
+            correction_between(o, best_e, start)) {
+            size_t bl = strlen(best), tail = 0;
+            while (tail < bl && Ccai_is_digit((unsigned char)best[bl - 1 - tail]))
+                tail++;
+            if (n <= tail) {
+                memcpy(best + bl - n, buf, n);
+                best_e = end;
+                i = end > i ? end - 1 : i;
+                continue;
+            }
         }
         if (n == 0 || !(code_ok(buf, cued || asked)))
             continue;
@@ -383,6 +430,61 @@ static char *name_after_greeting(Ccai_offline *o, size_t *mb, size_t *me)
     return n;
 }
 
+/* Does a colon come between token i and the one before ("mes coordonnées
+ * : Julien Moreau")? */
+static CCAI_MUST_CHECK bool colon_before(const Ccai_offline *o, size_t i)
+{
+    for (size_t k = i > 0 ? o->tok[i - 1].raw : 0; i > 0 && k < o->tok[i].raw; k++)
+        if (o->raw[k] == ':')
+            return true;
+    return false;
+}
+
+/* Where the clause announcing the details at token p starts: "je vous
+ * donne tout de suite mes coordonnées" is no value (a few words back to a
+ * clause break or a [clause.join] word). */
+static size_t details_from(const Ccai_offline *o, size_t p)
+{
+    size_t k = p;
+    while (k > 0 && p - k < 6 && !Ccai_ofl_clause_break(o, k) &&
+           !Ccai_ofl_sec_at(o, "clause.join", k - 1, k))
+        k--;
+    return Ccai_ofl_clause_break(o, k) ? k : p;
+}
+
+/* "Let me give you my details: it's Gregory Lamb, ...", "je vous donne mes
+ * coordonnées, comme ça c'est fait : Julien Moreau, ...", "le doy mis
+ * datos: Andrés Peña, ...": after the words that announce the caller's
+ * details ([name.details]), the first full name (two words or more) alone
+ * in its clause, within a few words. */
+static char *name_after_details(Ccai_offline *o, size_t *mb, size_t *me)
+{
+    size_t p, l;
+    if (!Ccai_ofl_sec_find(o, "name.details", 0, o->ntok, &p, &l))
+        return NULL;
+    for (size_t b = p + l, t; b < o->ntok && b < p + l + 12; b++) {
+        if (Ccai_ofl_sentence_break(o, b) && b > p + l + 1 && !colon_before(o, b))
+            break;
+        if (o->mask[b]) /* "comme ça c'est fait" said between */
+            continue;
+        size_t c = b;
+        while (c < o->ntok &&
+               (t = Ccai_ofl_sec_at(o, "cue.policyholder_name.weak", c, o->ntok)) > 0 && c == b)
+            c += t; /* ": it's Gregory Lamb" */
+        if (c >= o->ntok || !Ccai_ofl_name_word(o, c) ||
+            !(Ccai_ofl_clause_break(o, b) || colon_before(o, b)))
+            continue;
+        size_t end;
+        char *n = name_from(o, c, o->ntok, false, &end);
+        if (n && strchr(n, ' ') && (end >= o->ntok || Ccai_ofl_clause_break(o, end))) {
+            *mb = details_from(o, p), *me = end; /* "my details" and its words go too */
+            return n;
+        }
+        ccai_free(n);
+    }
+    return NULL;
+}
+
 void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char *best = NULL;
@@ -424,6 +526,8 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
         }
     }
     if (!best)
+        best = name_after_details(o, &mb, &me);
+    if (!best)
         best = name_after_greeting(o, &mb, &me);
     if (!best && asked) {
         /* The answer itself: "Graham Pryce, P R Y C E." keeps the name. */
@@ -439,5 +543,10 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
         return;
     for (size_t k = mb; k < me; k++)
         o->mask[k] = true;
+    /* "my details: it's Gregory Lamb": the words that announced it go too */
+    size_t dp, dl;
+    if (Ccai_ofl_sec_find(o, "name.details", 0, mb, &dp, &dl) && mb - (dp + dl) < 12)
+        for (size_t k = details_from(o, dp); k < dp + dl; k++)
+            o->mask[k] = true;
     Ccai_ofl_put(o, fd, f, best);
 }

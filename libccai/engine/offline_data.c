@@ -210,9 +210,9 @@ static const char *first_text(const Ccai_ofl_lexicon *lx, int lang, const char *
     return Ccai_ofl_lex_get(lx, lang, section, &e) ? e[0].text : NULL;
 }
 
-const char *const Ccai_ofl_valued_names[V_COUNT] = {"number.words",  "weekday.words",
-                                                    "month.words",   "ordinal.words",
-                                                    "daypart.words", "negator.words"};
+const char *const Ccai_ofl_valued_names[V_COUNT] = {
+    "number.words",  "weekday.words", "month.words",    "ordinal.words", "daypart.words",
+    "negator.words", "day.relative",  "night.relative", "clock.words",   "minute.words"};
 
 ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
 {

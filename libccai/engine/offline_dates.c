@@ -161,30 +161,23 @@ static CCAI_MUST_CHECK bool address_next(const Ccai_offline *o, size_t i)
 /* Minutes after an hour: "thirty", "15", "et quart", "y media", "menos
  * cuarto", "moins le quart", "and a half". Returns the minutes to add
  * (negative: before the hour), tokens taken in *k. */
+/* The words are data: [minute.minus] ("menos", "moins le"), [minute.plus]
+ * ("et", "y", "and a"), [minute.words] ("quart 15", "media 30"). */
 static CCAI_MUST_CHECK bool minutes_after(const Ccai_offline *o, size_t *k, int *ret)
 {
-    size_t j = *k;
+    size_t j = *k, n;
     bool minus = false;
-    if (Ccai_ofl_tok_is(o, j, "menos") || Ccai_ofl_tok_is(o, j, "moins")) {
+    if ((n = Ccai_ofl_sec_at(o, "minute.minus", j, o->ntok)) > 0) {
         minus = true;
-        j++;
-        if (Ccai_ofl_tok_is(o, j, "le"))
-            j++;
-    } else if (Ccai_ofl_tok_is(o, j, "et") || Ccai_ofl_tok_is(o, j, "y") ||
-               Ccai_ofl_tok_is(o, j, "and")) {
-        j++;
-        if (Ccai_ofl_tok_is(o, j, "a"))
-            j++;
+        j += n;
+    } else if ((n = Ccai_ofl_sec_at(o, "minute.plus", j, o->ntok)) > 0) {
+        j += n;
     }
     int m = -1;
-    if (Ccai_ofl_tok_is(o, j, "quart") || Ccai_ofl_tok_is(o, j, "cuarto") ||
-        Ccai_ofl_tok_is(o, j, "quarter")) {
-        m = 15;
-        j++;
-    } else if (Ccai_ofl_tok_is(o, j, "demie") || Ccai_ofl_tok_is(o, j, "demi") ||
-               Ccai_ofl_tok_is(o, j, "media") || Ccai_ofl_tok_is(o, j, "half")) {
-        m = 30;
-        j++;
+    int w = Ccai_ofl_sec_value(o, V_MINUTE, j, &n);
+    if (w >= 1 && w < 60) {
+        m = w;
+        j += n;
     } else if (j != *k || !minus) {
         size_t t = j;
         int v = spoken_int(o, &t);
@@ -333,17 +326,17 @@ static CCAI_MUST_CHECK bool negated_tok(const Ccai_offline *o, size_t b, size_t 
     return false;
 }
 
-/* "half past eight", "quarter to six", "twenty past nine", "ten to five". */
+/* "half past eight", "quarter to six", "twenty past nine", "ten to five":
+ * [minute.words] or a number, [minute.unit] ("minutes"), [minute.past] or
+ * [minute.to], an hour or [clock.words]; [minute.half] before an hour is
+ * half past it ("half seven", British). */
 static CCAI_MUST_CHECK bool parse_past_to(const Ccai_offline *o, size_t i, size_t e, dt_parse *p,
                                           size_t *ret_next)
 {
-    size_t k = i;
+    size_t k = i, n;
     int m;
-    if (Ccai_ofl_tok_is(o, k, "half")) {
-        m = 30;
-        k++;
-        /* "half seven": half past seven (British) */
-        size_t j = k;
+    if ((n = Ccai_ofl_sec_at(o, "minute.half", k, e)) > 0) {
+        size_t j = k + n;
         int h = spoken_int(o, &j);
         if (h >= 1 && h <= 12 && j <= e) {
             p->hour = h;
@@ -351,31 +344,27 @@ static CCAI_MUST_CHECK bool parse_past_to(const Ccai_offline *o, size_t i, size_
             *ret_next = j;
             return true;
         }
-    } else if (Ccai_ofl_tok_is(o, k, "quarter") ||
-               (Ccai_ofl_tok_is(o, k, "a") && Ccai_ofl_tok_is(o, k + 1, "quarter"))) {
-        m = 15;
-        k += Ccai_ofl_tok_is(o, k, "a") ? 2 : 1;
+    }
+    if ((m = Ccai_ofl_sec_value(o, V_MINUTE, k, &n)) >= 1 && m < 60) {
+        k += n;
     } else {
         m = spoken_int(o, &k);
         if (m < 1 || m > 30)
             return false;
-        if (Ccai_ofl_tok_is(o, k, "minutes"))
-            k++;
     }
-    bool to = Ccai_ofl_tok_is(o, k, "to") || Ccai_ofl_tok_is(o, k, "before");
-    if (!to && !Ccai_ofl_tok_is(o, k, "past") && !Ccai_ofl_tok_is(o, k, "after"))
+    k += Ccai_ofl_sec_at(o, "minute.unit", k, e);
+    size_t to = Ccai_ofl_sec_at(o, "minute.to", k, e);
+    size_t past = to ? 0 : Ccai_ofl_sec_at(o, "minute.past", k, e);
+    if (!to && !past)
         return false;
-    k++;
+    k += to ? to : past;
     if (k >= e)
         return false;
     int h = spoken_int(o, &k);
     if (h < 0) {
-        if (Ccai_ofl_tok_is(o, k, "noon") || Ccai_ofl_tok_is(o, k, "midday"))
-            h = 12, k++;
-        else if (Ccai_ofl_tok_is(o, k, "midnight"))
-            h = 0, k++;
-        else
+        if ((h = Ccai_ofl_sec_value(o, V_CLOCK, k, &n)) < 0)
             return false;
+        k += n;
     }
     if (h > 24)
         return false;
@@ -434,41 +423,50 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         if (o->used[i])
             continue;
         size_t next, i0 = i, pn;
-        int ph;
+        int ph, rd, ch;
         int wd = weekday_of(o, i);
         if (wd >= 0) {
             if (negated_tok(o, b, i))
                 continue;
-            p->wday = wd;
-            static const char *const last[] = {"dernier", "derniere", "pasado", "pasada"};
-            if (i > b && Ccai_ofl_tok_is(o, i - 1, "last"))
-                p->last = true;
-            if (TOK_IN(o, i + 1, last)) {
-                p->last = true;
-                i++; /* "jeudi dernier": both words are the date */
+            /* "la nuit de samedi à dimanche", "the night of Sunday to
+             * Monday" ([weekday.to]): the night is the first day's */
+            if (p->wday >= 0 && i >= b + 2 && Ccai_ofl_sec_at(o, "weekday.to", i - 1, i) == 1 &&
+                weekday_of(o, i - 2) >= 0) {
+                o->used[i] = true;
+                size_t ln = Ccai_ofl_sec_at(o, "weekday.last", i + 1, e);
+                if (ln) { /* "de mardi à mercredi dernier" */
+                    p->last = true;
+                    for (size_t k = i + 1; k <= i + ln; k++)
+                        o->used[k] = true;
+                }
+                continue;
             }
-        } else if (Ccai_ofl_tok_is(o, i, "today") || Ccai_ofl_tok_is(o, i, "aujourd") ||
-                   Ccai_ofl_tok_is(o, i, "hoy")) {
-            p->have_rel = true;
-            p->rel = 0;
-        } else if (Ccai_ofl_tok_is(o, i, "yesterday") || Ccai_ofl_tok_is(o, i, "hier") ||
-                   Ccai_ofl_tok_is(o, i, "ayer")) {
-            if (negated_tok(o, b, i))
+            p->wday = wd;
+            /* "last Thursday", "jeudi dernier", "el jueves pasado"
+             * ([weekday.last.before], [weekday.last]): before today */
+            if (i > b && Ccai_ofl_sec_at(o, "weekday.last.before", i - 1, i) == 1)
+                p->last = true;
+            size_t ln = Ccai_ofl_sec_at(o, "weekday.last", i + 1, e);
+            if (ln) {
+                p->last = true;
+                i += ln; /* "jeudi dernier": both words are the date */
+            }
+        } else if ((rd = Ccai_ofl_sec_value(o, V_RELDAY, i, &pn)) >= 0 && rd < 7) {
+            /* "yesterday", "avant-hier", "the day before yesterday",
+             * "anteayer" ([day.relative]: days back) */
+            if (rd > 0 && negated_tok(o, b, i))
                 continue;
             p->have_rel = true;
-            p->rel =
-                (Ccai_ofl_tok_is(o, i - 1, "avant") || Ccai_ofl_tok_is(o, i - 1, "before")) && i > b
-                    ? -2
-                    : -1;
-        } else if (Ccai_ofl_tok_is(o, i, "anteayer")) {
+            p->rel = -rd;
+            i += pn - 1;
+        } else if ((rd = Ccai_ofl_sec_value(o, V_RELNIGHT, i, &pn)) >= 1 && rd < 7) {
+            /* "anoche" ([night.relative]): late in the night that many days back */
             p->have_rel = true;
-            p->rel = -2;
-        } else if (Ccai_ofl_tok_is(o, i, "anoche")) {
-            p->have_rel = true;
-            p->rel = -1;
+            p->rel = -rd;
             p->part_hour = 23;
             p->meridiem = 2;
             p->night = true;
+            i += pn - 1;
         } else if ((ph = Ccai_ofl_sec_value(o, V_DAYPART, i, &pn)) >= 0 && ph < 24) {
             /* "morning", "la mañana", "après-midi" ([daypart.words]): the
              * hour it stands for when no hour is said; "this morning",
@@ -476,7 +474,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
              * is the one before unless a day is said */
             p->part_hour = ph;
             p->meridiem = ph >= 12 ? 2 : 1;
-            if (i > b && Ccai_ofl_tok_is(o, i - 1, "last"))
+            if (i > b && Ccai_ofl_sec_at(o, "weekday.last.before", i - 1, i) == 1)
                 o->used[i - 1] = true; /* "last night" */
             if (ph >= 22)
                 p->night = true;
@@ -488,10 +486,11 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 }
             }
             i += pn - 1;
-        } else if (Ccai_ofl_tok_is(o, i, "noon") || Ccai_ofl_tok_is(o, i, "midday") ||
-                   Ccai_ofl_tok_is(o, i, "midi") || Ccai_ofl_tok_is(o, i, "mediodia")) {
+        } else if ((ch = Ccai_ofl_sec_value(o, V_CLOCK, i, &pn)) >= 0 && ch < 24) {
+            /* "noon", "midi et quart", "medianoche" ([clock.words]) */
+            i += pn - 1;
             if (p->hour < 0) {
-                p->hour = 12, p->minute = 0;
+                p->hour = ch, p->minute = 0;
                 size_t k = i + 1;
                 int mins;
                 if (minutes_after(o, &k, &mins) && mins > 0) {
@@ -499,10 +498,6 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                     i = k - 1;
                 }
             }
-        } else if (Ccai_ofl_tok_is(o, i, "midnight") || Ccai_ofl_tok_is(o, i, "minuit") ||
-                   Ccai_ofl_tok_is(o, i, "medianoche")) {
-            if (p->hour < 0)
-                p->hour = 0, p->minute = 0;
         } else if (Ccai_ofl_tok_is(o, i, "pm") ||
                    (Ccai_ofl_tok_is(o, i, "p") && Ccai_ofl_tok_is(o, i + 1, "m"))) {
             p->meridiem = 2;
@@ -696,6 +691,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     }
 
     int hour = p.hour >= 0 ? p.hour : p.part_hour;
+    o->dt_part = p.hour < 0 && p.part_hour >= 0;
     int minute = p.hour >= 0 ? p.minute : 0;
     if (p.hour >= 0 && p.night && hour < 6) {
         /* "two in the night", "last night at 2 am": after midnight */

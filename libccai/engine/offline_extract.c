@@ -406,28 +406,108 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 
 /* ---- free text ---- */
 
+/* Token i starts with a capital ("Gambetta", "Élysée"). */
+static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)o->raw + o->tok[i].raw;
+    return !o->mask[i] &&
+           ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
+}
+
+/* A street word with its name ([location.street]: "Mill Road", "rue
+ * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
+static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b, size_t e)
+{
+    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+        return false;
+    size_t after = i + 1;
+    if (after < e && (Ccai_ofl_tok_is(o, after, "de") || Ccai_ofl_tok_is(o, after, "del") ||
+                      Ccai_ofl_tok_is(o, after, "du") || Ccai_ofl_tok_is(o, after, "des")))
+        after++;
+    return (i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
+           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after));
+}
+
+static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i < e; i++)
+        if (street_at(o, i, b, e))
+            return true;
+    return false;
+}
+
+/* Does the clause at token i go on with the place said before it: a name,
+ * a number or a street in its first words ("..., en Valencia", "..., calle
+ * Mayor 8", "..., 402 Oak Street"), not the story ("..., nadie resultó
+ * herido")? */
+static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_t e)
+{
+    for (size_t k = i; k < e && k < i + 3; k++) {
+        if (k > i && Ccai_ofl_clause_break(o, k))
+            break;
+        if (capitalised(o, k) || Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
+            Ccai_ofl_sec_at(o, "location.street", k, k + 1) == 1)
+            return true;
+    }
+    return false;
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
 static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
 {
     size_t pos, len;
-    size_t best = e;
+    size_t best = e, street_only = e;
     bool address = false;
     for (size_t i = b; i < e; i++) {
-        if (o->mask[i] || !Ccai_ofl_sec_at(o, "topic.incident_location", i, e))
+        /* "c'était avenue Foch": a street with its name needs no
+         * preposition */
+        bool street = street_at(o, i, b, e);
+        if (o->mask[i] || (!street && !Ccai_ofl_sec_at(o, "topic.incident_location", i, e)))
             continue;
         bool num = (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
                    (i + 1 < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start])) ||
                    (i > b + 1 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start]));
         bool weak = Ccai_ofl_sec_at(o, "location.weak", i, e) > 0;
+        /* a place word with no preposition before it and no number ("my
+         * mistake about the place, it was outside the Co-op on Histon
+         * Road"): the next one may have its own */
+        size_t k = i;
+        while (k > b && i - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+            k--;
+        bool lead = Ccai_ofl_sec_at(o, "location.lead", k, k + 1) == 1;
+        /* "ce n'était pas rue Gambetta, c'était avenue Foch", "no fue en la
+         * calle Mayor": the place taken back is not the one */
+        if (negated_at(o, b, lead ? k : i))
+            continue;
+        if (!num && !lead) {
+            if (street && street_only == e)
+                street_only = i;
+            continue;
+        }
         if ((best == e && (!weak || num)) || (num && !address)) {
             best = i;
             address = num;
         }
     }
-    if (Ccai_ofl_sec_find(o, "cue.incident_location", b, e, &pos, &len)) {
+    /* a street with its name and no preposition, when nothing else is a
+     * place: from the street to its clause's end (and a town after it) */
+    bool cut = false;
+    if (best == e && street_only < e) {
+        best = street_only;
+        address = cut = true;
+    }
+    /* "no fue en la calle Mayor, fue en la avenida de Goya": the first cue
+     * not negated */
+    bool cued = false;
+    for (size_t from = b;
+         !cued && Ccai_ofl_sec_find(o, "cue.incident_location", from, e, &pos, &len);
+         from = pos + len)
+        cued = !negated_at(o, b, pos);
+    if (cued) {
         best = pos + len;
         address = true;
+        cut = false;
     } else if (best < e) {
         size_t k = best;
         while (k > b && best - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
@@ -438,7 +518,7 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
             k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
         } else {
             /* "at the Safeway on Market Street": the place before the street */
-            for (size_t j = k; j > b && k - j < 3 && !o->mask[j - 1]; j--) {
+            for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
                 if (Ccai_ofl_sec_at(o, "location.lead", j - 1, j) == 1) {
                     k = j - 1;
                     break;
@@ -464,8 +544,13 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
     }
     size_t end = best + 1;
     while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
-           !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end])
+           !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end]) {
+        /* after the place, a clause goes on with a town ("…, en
+         * Valencia"), not with the story ("…, nadie resultó herido") */
+        if ((cut || end > best + 1) && Ccai_ofl_clause_break(o, end) && !place_goes_on(o, end, e))
+            break;
         end++;
+    }
     *ret_address = address;
     return raw_span(o, best, end);
 }
@@ -517,7 +602,7 @@ static CCAI_MUST_CHECK bool pure_location(Ccai_offline *o, size_t f, const bool 
  * f's words or no other field's; else the first unfilled, unasked free-text
  * field whose topic words it has. */
 static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const found *fd, size_t b,
-                          size_t e)
+                          size_t e, bool correcting)
 {
     size_t p;
     /* what happened may be told in any words */
@@ -532,11 +617,24 @@ static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const fo
         if (loc)
             return f;
     }
+    /* a correction ("sorry, my mistake about the place, it was outside
+     * the Co-op on Histon Road") may be about a field noted already */
     for (size_t g = 0; g < o->nfields; g++) {
-        if (g == f || asked[g] || o->values[g] || fd->v[g] || o->f[g].type != CCAI_FIELD_TEXT)
+        if (g == f || asked[g] || (o->values[g] && !correcting) || fd->v[g] ||
+            o->f[g].type != CCAI_FIELD_TEXT)
             continue;
         if (Ccai_ofl_field_sec_has(o, "topic", g, b, e, &p))
             return g;
+        if (correcting && o->values[g] && strcmp(o->f[g].name, "incident_location") == 0) {
+            bool address;
+            char *loc = location_in(o, b, e, &address);
+            bool named = false;
+            for (const char *c = loc ? loc + 1 : NULL; c && *c && !named; c++)
+                named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
+            ccai_free(loc);
+            if (loc && (address || named))
+                return g;
+        }
     }
     return f;
 }
@@ -550,15 +648,92 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
         Ccai_ofl_put(o, fd, f, v);
 }
 
+/* A town said after its preposition ([location.city_lead]: "à Toulouse",
+ * "in New York"), not a shop ("in the Tesco car park"). */
+static CCAI_MUST_CHECK bool city_named(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i + 1 < e; i++) {
+        size_t m = Ccai_ofl_sec_at(o, "location.city_lead", i, e);
+        if (m && i + m < e && capitalised(o, i + m))
+            return true;
+    }
+    return false;
+}
+
+/* Did the utterance give a value for a field other than f? */
+static CCAI_MUST_CHECK bool other_value(const Ccai_offline *o, const found *fd, size_t f)
+{
+    for (size_t g = 0; g < o->nfields; g++)
+        if (g != f && fd->v[g])
+            return true;
+    return false;
+}
+
+/* Did the utterance give contact details: an e-mail, a phone number, a
+ * name or a code (not field f)? */
+static CCAI_MUST_CHECK bool others_found(const Ccai_offline *o, const found *fd, size_t f)
+{
+    for (size_t g = 0; g < o->nfields; g++)
+        if (g != f && fd->v[g] &&
+            (o->f[g].type == CCAI_FIELD_EMAIL || o->f[g].type == CCAI_FIELD_PHONE_NUMBER ||
+             Ccai_ofl_name_field(o, g) || Ccai_ofl_code_field(o, g)))
+            return true;
+    return false;
+}
+
+/* Runs of capitalised words in a place said, its first word aside ("In
+ * the Tesco car park": 1; "Parking du Carrefour de Bègles": 2; "in New
+ * York": 1). */
+static unsigned name_groups(const char *v)
+{
+    unsigned groups = 0;
+    bool in_group = false, first = true;
+    for (const char *w = v; w && *w;) {
+        while (*w == ' ')
+            w++;
+        if (!*w)
+            break;
+        const unsigned char *u = (const unsigned char *)w;
+        bool cap = (*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E);
+        if (!first) {
+            if (cap && !in_group)
+                groups++;
+            in_group = cap;
+        }
+        first = false;
+        while (*w && *w != ' ')
+            w++;
+        /* a comma ends a name: "Mill Road, Cambridge" is two */
+        if (w > v && w[-1] == ',')
+            in_group = false;
+    }
+    return groups;
+}
+
+/* Does [b, e) say what a free-text field is about (its topic or cue
+ * words)? On a turn that asks for a person, the other sentences ("Lovely
+ * weather for it, isn't it", "I've been on hold for ages") answer nothing. */
+CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t f = 0; f < o->nfields; f++) {
+        size_t p;
+        if (o->f[f].type == CCAI_FIELD_TEXT && (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
+                                                Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p)))
+            return true;
+    }
+    return false;
+}
+
 static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv, size_t ns,
-                         size_t asked_text[], size_t nat)
+                         size_t asked_text[], size_t nat, bool correcting)
 {
     /* Answers to the question asked: topic first, then in order. */
     bool all_negative = nat > 1 && ns >= 1;
     size_t live = 0;
     for (size_t s = 0; s < ns; s++) {
         if (sv[s].question || Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 ||
-            only_hedge(o, sv[s].b, sv[s].e)) {
+            only_hedge(o, sv[s].b, sv[s].e) ||
+            (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e))) {
             sv[s].used = true;
             continue;
         }
@@ -625,10 +800,14 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     continue;
                 /* "A car hit my fence" to "when and where?": what it is
                  * about says which field it answers. */
-                size_t g = topic_owner(o, f, asked, fd, sv[s].b, sv[s].e);
+                size_t g = topic_owner(o, f, asked, fd, sv[s].b, sv[s].e, correcting);
                 if (g != f) {
                     bool address;
                     sv[s].used = true;
+                    if (o->f[g].optional && negative_answer(o, sv[s].b, sv[s].e)) {
+                        Ccai_ofl_put(o, fd, g, none_value(o)); /* "and no, no injuries" */
+                        continue;
+                    }
                     put_read(o, fd, g,
                              strcmp(o->f[g].name, "incident_location") == 0
                                  ? location_in(o, sv[s].b, sv[s].e, &address)
@@ -637,6 +816,25 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
                 if (pure_location(o, f, asked, sv[s].b, sv[s].e))
                     continue;
+                /* "Hang on, I got the day wrong earlier, it was Thursday"
+                 * said to "where did it happen?": a correction of another
+                 * field answers nothing else unless it has this field's
+                 * words or is a no */
+                if (correcting && other_value(o, fd, f) && !negative_answer(o, sv[s].b, sv[s].e) &&
+                    !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) {
+                    sv[s].used = true;
+                    continue;
+                }
+                /* "I'm Joe Park, my email is ... Wait, no, that's my old
+                 * one, it's ... now": what is left of contact details said
+                 * to "what happened?" tells nothing happened */
+                if (strcmp(o->f[f].name, "incident_description") == 0 && !fd->v[f] &&
+                    others_found(o, fd, f) && Ccai_ofl_content_left(o, sv[s].b, sv[s].e) <= 6 &&
+                    !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0})) {
+                    sv[s].used = true;
+                    continue;
+                }
                 sv[s].used = true;
                 if (o->f[f].optional && negative_answer(o, sv[s].b, sv[s].e)) {
                     if (!fd->v[f])
@@ -671,11 +869,15 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 bool address;
                 v = location_in(o, b, e, &address);
                 /* "sur le parking", "at the shop": too vague to note
-                 * unasked, no address and no place named */
-                bool named = false;
-                for (const char *c = v ? v + 1 : NULL; c && *c && !named; c++)
-                    named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
-                if (v && !address && (o->values[f] || !named)) {
+                 * unasked, no address and no place named; "in the Tesco
+                 * car park" names a shop and not where it is: asked, the
+                 * caller tells which one. A street ([location.street]) or
+                 * a second name ("le parking du Carrefour de Bègles") says
+                 * where. */
+                unsigned names = name_groups(v);
+                bool precise = address || names >= 2 || o->to_person ||
+                               (names == 1 && city_named(o, b, e)) || street_named(o, b, e);
+                if (v && !address && ((o->values[f] && !correcting) || !precise)) {
                     ccai_free(v);
                     v = NULL;
                 }
@@ -957,6 +1159,14 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     mask_small_talk(o);
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
+    /* "Morning. Lovely weather...": a part of the day said alone first, the
+     * date not asked (or a person asked for), greets ([greeting.alone]) */
+    size_t ga = fdt < o->nfields && (!asked[fdt] || o->to_person)
+                    ? Ccai_ofl_sec_at(o, "greeting.alone", 0, o->ntok)
+                    : 0;
+    if (ga && ga < o->ntok && Ccai_ofl_clause_break(o, ga))
+        for (size_t k = 0; k < ga; k++)
+            o->mask[k] = true;
     if (fdt < o->nfields) {
         char db[64];
         int64_t day = 0;
@@ -982,6 +1192,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                                            &day);
         if (r == DT_FULL) {
             char *norm = NULL;
+            fd->dt_part = o->dt_part;
             if (valid(o, CCAI_FIELD_DATETIME, db, &norm))
                 Ccai_ofl_put(o, fd, fdt, norm);
         } else if (r == DT_DATE) {
@@ -1038,5 +1249,5 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             !Ccai_ofl_code_field(o, f) && !fd->v[f])
             asked_text[nat++] = f;
     }
-    extract_text(o, fd, asked, sv, ns, asked_text, nat);
+    extract_text(o, fd, asked, sv, ns, asked_text, nat, corr > 0);
 }

@@ -21,6 +21,7 @@ static inline CCAI_MUST_CHECK bool is_upper(int c)
 typedef struct found {
     char *v[CCAI_FIELDS_MAX]; /* normalised values */
     bool date_only;           /* the datetime field: a day without time */
+    bool dt_part;             /* the datetime field: a part of the day, no hour */
     int64_t day;
 } found;
 
@@ -40,6 +41,8 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
                                             size_t b, size_t e, size_t *pos);
 CCAI_MUST_CHECK bool Ccai_ofl_filler(const Ccai_offline *o, size_t i);
 CCAI_MUST_CHECK bool Ccai_ofl_hesitation(const Ccai_offline *o, size_t i);
+/* Does [b, e) have the topic or cue words of a free-text field? */
+CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_is_question(const Ccai_offline *o, size_t b, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_name_field(const Ccai_offline *o, size_t i);
 CCAI_MUST_CHECK bool Ccai_ofl_name_word(const Ccai_offline *o, size_t i);

@@ -6,108 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Sounds that are no answer at all, even to a free-text question. */
-static const char *const hesitations[] = {"um",  "umm", "uh",  "uhm", "er", "erm", "hmm",
-                                          "hm",  "mm",  "mmm", "ah",  "oh", "eh",  "ehm",
-                                          "euh", "heu", "bah", "ben", "pff"};
-
-static const char *const cmd_transfer[] = {
-    "human",      "human being",  "human agent",    "agent",           "advisor",
-    "adviser",    "operator",     "representative", "real person",     "customer service",
-    "humain",     "agent humain", "conseiller",     "conseillère",     "opérateur",
-    "opératrice", "quelqu'un",    "vraie personne", "personne réelle", "service client",
-    "humano",     "agente",       "asesor",         "asesora",         "operador",
-    "operadora",  "persona real", "agente humano"};
-
-static const char *const cmd_goodbye[] = {
-    "goodbye", "good bye",     "bye",         "bye bye",     "that's all",    "that is all",
-    "hang up", "end the call", "au revoir",   "c'est tout",  "bonne journée", "raccrocher",
-    "adieu",   "adiós",        "hasta luego", "eso es todo", "colgar",        "chao"};
-
-/* The explicit farewells among them: one of these ending a sentence ends
- * the call ("OK thanks, that's all, goodbye."); "that's all" after an
- * answer ("A pipe burst, that's all.") does not. */
-static const char *const cmd_farewell[] = {"goodbye",   "good bye",     "bye",   "bye bye",
-                                           "au revoir", "adieu",        "adiós", "hasta luego",
-                                           "chao",      "bonne journée"};
-
-static const char *const cmd_repeat[] = {"repeat",
-                                         "repeat that",
-                                         "say again",
-                                         "say that again",
-                                         "come again",
-                                         "pardon",
-                                         "sorry",
-                                         "what",
-                                         "excuse me",
-                                         "didn't hear",
-                                         "didn't catch that",
-                                         "répétez",
-                                         "répéter",
-                                         "répète",
-                                         "comment",
-                                         "quoi",
-                                         "je n'ai pas compris",
-                                         "j'ai pas compris",
-                                         "répétez la question",
-                                         "repita",
-                                         "repite",
-                                         "repetir",
-                                         "cómo",
-                                         "perdón",
-                                         "qué",
-                                         "otra vez",
-                                         "sorry repeat",
-                                         "sorry repeat that",
-                                         "pardon répéter",
-                                         "pardon répétez",
-                                         "perdón repetir",
-                                         "perdón repita"};
-
-static const char *const cmd_skip[] = {"skip",
-                                       "next",
-                                       "pass",
-                                       "no",
-                                       "nope",
-                                       "i don't know",
-                                       "don't know",
-                                       "i do not know",
-                                       "no idea",
-                                       "not sure",
-                                       "i'm not sure",
-                                       "later",
-                                       "skip it",
-                                       "skip this",
-                                       "next question",
-                                       "je ne sais pas",
-                                       "je sais pas",
-                                       "sais pas",
-                                       "aucune idée",
-                                       "non",
-                                       "plus tard",
-                                       "suivant",
-                                       "question suivante",
-                                       "passons",
-                                       "no sé",
-                                       "ni idea",
-                                       "siguiente",
-                                       "más tarde",
-                                       "paso"};
-
-/* Answers that mean "nothing" to optional fields and to "which one?". */
-static const char *const cmd_none[] = {
-    "no",       "none",          "nothing",        "no one",
-    "nobody",   "not any",       "no injuries",    "no witnesses",
-    "non",      "aucun",         "aucune",         "rien",
-    "personne", "pas de blessé", "pas de blessés", "pas de témoin",
-    "nada",     "ninguno",       "ninguna",        "nadie",
-    "no hay"};
-
-/* Introductions dropped from names ("my name is John Doe"). */
-static const char *const name_intros[] = {
-    "my name is", "my full name is", "the name is", "name is",      "i am",        "i m",
-    "it s",       "it is",           "this is",     "je m appelle", "mon nom est", "mon nom c est",
-    "je suis",    "c est",           "me llamo",    "mi nombre es", "soy",         "es"};
+/* The commands' words are data ([cmd.transfer], [cmd.goodbye],
+ * [cmd.farewell], [cmd.repeat], [cmd.skip], [cmd.none], [cmd.nothing],
+ * [name.intro]): adding a language is adding a file. */
 
 /* ------------------------------------------------------------------------ */
 /* The form-interpretation algorithm                                        */
@@ -476,7 +377,7 @@ static void answer_email(Ccai_offline *o)
 static void answer_text(Ccai_offline *o)
 {
     size_t i = o->st.cur;
-    if (o->f[i].optional && SAYS(o, cmd_none)) {
+    if (o->f[i].optional && SAYS_SEC(o, "cmd.none")) {
         char *none = Ccai_strdup(Ccai_ofl_phrase(o, M_NONE_VALUE));
         if (!none) {
             o->oom = true;
@@ -487,24 +388,10 @@ static void answer_text(Ccai_offline *o)
     }
     const char *v = o->raw;
     if (strstr(o->f[i].name, "name")) {
-        /* Drop "my name is" and a final period. */
-        char norm[PHRASE_NORM_MAX];
-        token toks[PHRASE_TOK_MAX];
-        for (size_t k = 0; k < CCAI_ARRAY_SIZE(name_intros); k++) {
-            size_t nt;
-            if (!Ccai_ofl_normalise(name_intros[k], strlen(name_intros[k]), norm, sizeof norm, toks,
-                                    PHRASE_TOK_MAX, &nt) ||
-                nt >= o->ntok)
-                continue;
-            bool match = true;
-            for (size_t t = 0; t < nt && match; t++)
-                match = toks[t].len == o->tok[t].len &&
-                        memcmp(norm + toks[t].start, o->norm + o->tok[t].start, toks[t].len) == 0;
-            if (match) {
-                v = o->raw + o->tok[nt].raw;
-                break;
-            }
-        }
+        /* Drop "my name is" ([name.intro]) and a final period. */
+        size_t intro = o->ntok > 1 ? Ccai_ofl_sec_at(o, "name.intro", 0, o->ntok - 1) : 0;
+        if (intro)
+            v = o->raw + o->tok[intro].raw;
         size_t len = strlen(o->raw);
         while (len > 0 && (o->raw[len - 1] == '.' || Ccai_is_space((unsigned char)o->raw[len - 1])))
             o->raw[--len] = '\0';
@@ -599,7 +486,7 @@ static void handle_which(Ccai_offline *o)
         edit_field(o, f);
         return;
     }
-    if (SAYS(o, cmd_none) || Ccai_ofl_answer_polarity(o) == POL_YES) {
+    if (SAYS_SEC(o, "cmd.none") || Ccai_ofl_answer_polarity(o) == POL_YES) {
         go_confirm(o);
         return;
     }
@@ -636,13 +523,13 @@ void Ccai_ofl_reject_current(Ccai_offline *o)
 static void handle_ask(Ccai_offline *o)
 {
     size_t i = o->st.cur;
-    bool none = o->f[i].optional && o->f[i].type == CCAI_FIELD_TEXT && SAYS(o, cmd_none);
+    bool none = o->f[i].optional && o->f[i].type == CCAI_FIELD_TEXT && SAYS_SEC(o, "cmd.none");
     /* "Moi. Non." to "who was involved, and any witness?" answers both: a
      * skip is one clause */
     bool one_clause = true;
     for (size_t k = 1; k < o->ntok && one_clause; k++)
         one_clause = !Ccai_ofl_clause_break(o, k);
-    if (!none && one_clause && SAYS(o, cmd_skip)) {
+    if (!none && one_clause && SAYS_SEC(o, "cmd.skip")) {
         Ccai_ofl_skip_or_date(o);
         return;
     }
@@ -714,7 +601,7 @@ void Ccai_ofl_say_goodbye(Ccai_offline *o)
  * thanks, that's all, goodbye."). */
 bool Ccai_ofl_says_goodbye(Ccai_offline *o)
 {
-    if (SAYS_LENIENT(o, cmd_goodbye))
+    if (SAYS_SEC_LENIENT(o, "cmd.goodbye"))
         return true;
     size_t b = o->ntok;
     while (b > 1 && !Ccai_ofl_clause_break(o, b - 1))
@@ -722,14 +609,14 @@ bool Ccai_ofl_says_goodbye(Ccai_offline *o)
     if (b <= 1)
         return false;
     Ccai_ofl_strip_words(o->norm, o->tok + b - 1, o->ntok - b + 1, true, o->clause);
-    return Ccai_ofl_says(o->clause, cmd_farewell, CCAI_ARRAY_SIZE(cmd_farewell));
+    return Ccai_ofl_says_sec(o, o->clause, "cmd.farewell");
 }
 
 /* Nothing but punctuation and "hmm", "euh": nothing said. */
 static CCAI_MUST_CHECK bool says_nothing(const Ccai_offline *o)
 {
     for (size_t i = 0; i < o->ntok; i++) {
-        if (!TOK_IN(o, i, hesitations))
+        if (Ccai_ofl_sec_at(o, "cmd.nothing", i, i + 1) != 1)
             return false;
     }
     return true;
@@ -743,7 +630,7 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
             Ccai_ofl_ask_current(o, false);
         return;
     }
-    if (SAYS_LENIENT(o, cmd_transfer) || Ccai_ofl_asks_person(o)) {
+    if (SAYS_SEC_LENIENT(o, "cmd.transfer") || Ccai_ofl_asks_person(o)) {
         /* "My name is Ann Lee, policy W A 3 3, I'd like to talk to
          * someone": the facts said are kept for the advisor. */
         if (o->st.phase == PH_ASK) {
@@ -762,7 +649,7 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
         Ccai_ofl_say_goodbye(o);
         return;
     }
-    if (SAYS(o, cmd_repeat)) {
+    if (SAYS_SEC(o, "cmd.repeat")) {
         if (!Ccai_ofl_missed(o))
             Ccai_ofl_ask_current(o, true);
         return;
@@ -795,5 +682,5 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
 
 bool Ccai_ofl_asks_transfer(const Ccai_offline *o)
 {
-    return SAYS_LENIENT(o, cmd_transfer) || Ccai_ofl_asks_person(o);
+    return SAYS_SEC_LENIENT(o, "cmd.transfer") || Ccai_ofl_asks_person(o);
 }

@@ -106,6 +106,7 @@ typedef struct offline_state {
     bool editing;   /* PH_ASK entered from the confirmation */
     bool second_pass;
     bool pending_date; /* a date without time was given for cur */
+    bool dt_part;      /* the time noted is a part of the day ("last night") */
     int64_t pending_days;
     unsigned silences;
     unsigned which_tries;
@@ -166,9 +167,13 @@ typedef enum ofl_valued {
     V_NUMBER,
     V_WEEKDAY,
     V_MONTH,
-    V_ORDINAL, /* "first 1", "premier 1" */
-    V_DAYPART, /* "morning 9": the hour a part of the day stands for */
-    V_NEGATOR, /* "not 4": how many words after it a negator turns around */
+    V_ORDINAL,  /* "first 1", "premier 1" */
+    V_DAYPART,  /* "morning 9": the hour a part of the day stands for */
+    V_NEGATOR,  /* "not 4": how many words after it a negator turns around */
+    V_RELDAY,   /* "yesterday 1", "avant hier 2": days before today */
+    V_RELNIGHT, /* "anoche 1": the night that many days back (a late hour) */
+    V_CLOCK,    /* "noon 12", "minuit 0": an hour said as a word */
+    V_MINUTE,   /* "quarter 15", "demie 30", "media 30": minutes in a word */
     V_COUNT
 } ofl_valued;
 extern const char *const Ccai_ofl_valued_names[V_COUNT];
@@ -235,6 +240,7 @@ struct Ccai_offline {
     bool oom;
     bool missed;    /* this turn did not move the dialogue on */
     bool to_person; /* the turn asks for a person: its facts are noted first */
+    bool dt_part;   /* the date read this turn has a part of the day, no hour */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);
@@ -263,6 +269,9 @@ typedef enum phone_reason { PH_OK, PH_NONE, PH_COUNTRY, PH_SHORT, PH_LONG } phon
 #define SAYS(o, list) Ccai_ofl_says((o)->stripped, list, CCAI_ARRAY_SIZE(list))
 #define SAYS_LENIENT(o, list) \
     (SAYS(o, list) || Ccai_ofl_says((o)->lenient, list, CCAI_ARRAY_SIZE(list)))
+#define SAYS_SEC(o, section) Ccai_ofl_says_sec(o, (o)->stripped, section)
+#define SAYS_SEC_LENIENT(o, section) \
+    (SAYS_SEC(o, section) || Ccai_ofl_says_sec(o, (o)->lenient, section))
 #define TOK_IN(o, i, list) Ccai_ofl_tok_in(o, i, list, CCAI_ARRAY_SIZE(list))
 
 /* offline_text.c */
@@ -277,6 +286,9 @@ CCAI_MUST_CHECK bool Ccai_ofl_in_list(const char *w, size_t n, const char *const
 void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool lenient,
                           char *out);
 CCAI_MUST_CHECK bool Ccai_ofl_says(const char *s, const char *const *list, size_t count);
+/* Does the stripped utterance @p s say exactly one entry of @p section (any
+ * language)? */
+CCAI_MUST_CHECK bool Ccai_ofl_says_sec(const Ccai_offline *o, const char *s, const char *section);
 CCAI_MUST_CHECK bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w);
 CCAI_MUST_CHECK bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list,
                                      size_t count);

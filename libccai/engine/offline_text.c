@@ -219,6 +219,32 @@ bool Ccai_ofl_says(const char *s, const char *const *list, size_t count)
     return false;
 }
 
+bool Ccai_ofl_says_sec(const Ccai_offline *o, const char *s, const char *section)
+{
+    if (!s[0])
+        return false;
+    size_t sl = strlen(s);
+    for (int l = 0; l < o->lex->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t n = Ccai_ofl_lex_get(o->lex, l, section, &ent);
+        for (size_t k = 0; k < n; k++) {
+            /* stripping only shortens an entry: a shorter one cannot say s */
+            size_t nl = strlen(ent[k].norm);
+            if (sl > nl || nl >= PHRASE_NORM_MAX)
+                continue;
+            char norm[PHRASE_NORM_MAX], out[PHRASE_NORM_MAX];
+            token toks[PHRASE_TOK_MAX];
+            size_t nt;
+            if (!Ccai_ofl_normalise(ent[k].norm, nl, norm, sizeof norm, toks, PHRASE_TOK_MAX, &nt))
+                continue;
+            Ccai_ofl_strip_words(norm, toks, nt, false, out);
+            if (out[0] && strcmp(out, s) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w)
 {
     return i < o->ntok && strlen(w) == o->tok[i].len &&

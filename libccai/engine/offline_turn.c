@@ -4,6 +4,7 @@
 #include "engine/offline_extract.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
@@ -238,6 +239,9 @@ void Ccai_ofl_say_ack(Ccai_offline *o)
 static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t b, size_t e,
                                                   bool alone)
 {
+    /* "which car park do you mean": a question wherever its words are */
+    if (Ccai_ofl_sec_has(o, "question.inside", b, e))
+        return true;
     for (size_t m = 1; b < e && m > 0; b += m)
         m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
     size_t n = b < e ? Ccai_ofl_sec_at(o, "question.open", b, e) : 0;
@@ -251,6 +255,22 @@ static CCAI_MUST_CHECK bool unpunctuated_question(const Ccai_offline *o, size_t 
         return false;
     n = Ccai_ofl_sec_at(o, "question.open", c - 1, e);
     return n && !Ccai_ofl_sec_has(o, "dontknow", c - 1, e);
+}
+
+/* The later clause of [b, e) that opens a question ([question.start],
+ * [wh], after [question.lead] words), b when none does. */
+static size_t question_clause(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t k = b + 1; k < e; k++) {
+        if (!Ccai_ofl_clause_break(o, k))
+            continue;
+        size_t j = k;
+        for (size_t m = 1; j < e && m > 0; j += m)
+            m = Ccai_ofl_hesitation(o, j) ? 1 : Ccai_ofl_sec_at(o, "question.lead", j, e);
+        if (j < e && (Ccai_ofl_sec_at(o, "question.start", j, e) || Ccai_ofl_sec_at(o, "wh", j, e)))
+            return k;
+    }
+    return b;
 }
 
 /* "what do you need my policy number it's AB123456", "was anyone hurt no
@@ -335,6 +355,32 @@ static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t
  * "passez-moi un conseiller", not "I need to report that someone stole my
  * bike", "quiero dar parte de que alguien..."), or shortly after it ("is
  * there someone I can talk to"). */
+/* Is the person at token pp (lp words) wanted for a visit or a job, not on
+ * the line: "can I have someone come out to look at it", "quelqu'un va
+ * passer voir", "que venga alguien a verlo", "send somebody"? A
+ * [transfer.visit] entry just after the person (a word between at most),
+ * or a [transfer.send] entry ending just before it, in the same clause. */
+static CCAI_MUST_CHECK bool person_for_visit(const Ccai_offline *o, size_t pp, size_t lp, size_t e)
+{
+    for (size_t k = pp + lp; k < e && k <= pp + lp + 1; k++) {
+        if (Ccai_ofl_clause_break(o, k))
+            break;
+        if (Ccai_ofl_sec_at(o, "transfer.visit", k, e))
+            return true;
+    }
+    for (size_t k = pp > 4 ? pp - 4 : 0; k < pp; k++) {
+        size_t n = Ccai_ofl_sec_at(o, "transfer.send", k, pp);
+        if (n && k + n + 1 >= pp) {
+            bool brk = false;
+            for (size_t j = k + 1; j <= pp && !brk; j++)
+                brk = Ccai_ofl_clause_break(o, j);
+            if (!brk)
+                return true;
+        }
+    }
+    return false;
+}
+
 static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, size_t e)
 {
     /* the request verbs once (a few), then each person word against them */
@@ -346,6 +392,8 @@ static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, si
     size_t pp, lp;
     for (size_t from = b; nv && Ccai_ofl_sec_find(o, "transfer.person", from, e, &pp, &lp);
          from = pp + 1) {
+        if (person_for_visit(o, pp, lp, e))
+            continue;
         for (size_t v = 0; v < nv; v++) {
             size_t pv = verb[v], lv = vlen[v];
             if (pv >= pp) {
@@ -358,7 +406,7 @@ static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, si
             /* "parler directement à un conseiller": more words between
              * when the last is "to", "à", "con" ([transfer.to]) */
             size_t gap = pp - (pv + lv);
-            if (gap > 3 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
+            if (gap > 4 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
                 continue;
             bool brk = false;
             for (size_t k = pv + 1; k <= pp && !brk; k++)
@@ -380,6 +428,8 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
     /* "is there someone real?", "I don't want a machine": no verb needed */
     bool strong = Ccai_ofl_sec_find(o, "transfer.strong", b, e, &ps, &ls);
     bool person = Ccai_ofl_sec_find(o, "transfer.person", b, e, &pp, &lp);
+    if (person && !strong && person_for_visit(o, pp, lp, e))
+        return false;
     if (!strong && !person)
         return false;
     bool verb = request_verb(o, b, e, &pv);
@@ -429,6 +479,19 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             sv[ns].question = false;
             for (size_t i = tag - 1; i < e; i++)
                 o->mask[i] = true;
+        }
+        /* "My fence got knocked down, can I get somebody to come out?": a
+         * statement, then the question in a later clause (opened by its
+         * words): two sentences */
+        if (sv[ns].question && !o->to_person && ns + 1 < CCAI_ARRAY_SIZE(sv)) {
+            size_t q = question_clause(o, b, e);
+            if (q > b && q < e && Ccai_ofl_content_left(o, b, q) >= 3 &&
+                Ccai_ofl_about_a_field(o, b, q)) {
+                sv[ns] = (sentence){b, q, false, false};
+                ns++;
+                b = q;
+                sv[ns] = (sentence){b, e, true, false};
+            }
         }
         /* the question and its answer: two sentences */
         size_t a = sv[ns].question ? e : answer_in_question(o, b, e);
@@ -497,11 +560,48 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             continue;
         nknown++;
         bool had = o->values[f] != NULL;
+        bool dt = o->f[f].type == CCAI_FIELD_DATETIME;
         /* A value noted changes on a correction, or when asked again; an
-         * other e-mail address said is one (nobody gives two). */
-        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL)
+         * other e-mail address said is one (nobody gives two); an hour
+         * said refines a part of the day noted ("last night" noted, then
+         * "around eleven thirty"). */
+        bool refines = dt && had && o->st.dt_part && !fd.date_only && !fd.dt_part &&
+                       strncmp(o->values[f], fd.v[f], 10) == 0;
+        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL && !refines)
             continue;
-        if (o->f[f].type == CCAI_FIELD_DATETIME && fd.date_only) {
+        if (dt && had && correcting && fd.dt_part && !o->st.dt_part && strlen(fd.v[f]) >= 16 &&
+            strlen(o->values[f]) >= 16 &&
+            (atoi(fd.v[f] + 11) < 12) == (atoi(o->values[f] + 11) < 12)) {
+            /* "Saturday at ten in the morning... it was Sunday morning
+             * actually": the day corrected, the hour said kept (a part of
+             * the day on the same side of noon) */
+            char *t = with_old_time(o, f, fd.v[f]);
+            if (!t) {
+                o->oom = true;
+                break;
+            }
+            char *norm = NULL;
+            ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, t, &norm, NULL);
+            ccai_free(t);
+            if (vs == CCAI_ERR_NOMEM)
+                o->oom = true;
+            if (vs == CCAI_OK && store(o, f, norm))
+                nset++, ncorrected++, typed_set[f] = true;
+            ccai_free(norm);
+            continue;
+        }
+        if (dt && fd.date_only && o->to_person) {
+            /* asking for a person: the day said is kept as it is */
+            char *norm = NULL;
+            ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, fd.v[f], &norm, NULL);
+            if (vs == CCAI_ERR_NOMEM)
+                o->oom = true;
+            if (vs == CCAI_OK && store(o, f, norm))
+                nset++;
+            ccai_free(norm);
+            continue;
+        }
+        if (dt && fd.date_only) {
             char *t = had && correcting ? with_old_time(o, f, fd.v[f]) : NULL;
             if (!t && had && correcting && o->values[f] && strlen(o->values[f]) >= 16 &&
                 o->values[f][10] == 'T') {
@@ -521,6 +621,8 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             continue;
         }
         if (store(o, f, fd.v[f])) {
+            if (dt)
+                o->st.dt_part = fd.dt_part;
             nset++;
             ncorrected += had;
             typed_set[f] = o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_code_field(o, f);

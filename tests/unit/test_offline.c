@@ -2856,6 +2856,387 @@ static void test_natural_callers_contacts(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Issue 15, unseen callers: no field noted but the ones expected, none but
+ * those listed as absent. */
+static void expect_fields(const Ccai_offline_reply *r, const char *said, const char *const *fields,
+                          const char *const *values, size_t n, const char *const *absent, size_t na)
+{
+    for (size_t k = 0; k < n; k++) {
+        const char *v = set_value(r, fields[k]);
+        if (!v || !strstr(v, values[k]))
+            fail_msg("\"%s\": %s = %s, expected %s", said, fields[k], v ? v : "(unset)", values[k]);
+    }
+    for (size_t k = 0; k < na; k++) {
+        const char *v = set_value(r, absent[k]);
+        if (v)
+            fail_msg("\"%s\": %s = %s noted", said, absent[k], v);
+    }
+}
+
+static void test_person_wanted_for_a_visit(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    /* a person wanted to come and look is no request for a person */
+    static const struct {
+        const char *lang, *text;
+    } visit[] = {
+        {"en-GB", "The hail smashed two skylights. Could you send someone round to have a look?"},
+        {"en-US",
+         "My fence got knocked down by a truck, can I get somebody to come out and check it?"},
+        {"fr-FR",
+         "La grêle a cassé la verrière. Est-ce que quelqu'un peut venir voir les dégâts ?"},
+        {"fr-FR",
+         "Un arbre est tombé sur le garage, vous pouvez envoyer quelqu'un pour constater ?"},
+        {"es-ES", "Se me ha caído el techo de la cocina. ¿Pueden mandar a alguien a revisarlo?"},
+        {"es-ES", "Un camión me rompió la valla, ¿va a venir alguien a ver los daños?"},
+    };
+    for (size_t i = 0; i < sizeof visit / sizeof visit[0]; i++) {
+        Ccai_offline *o = make_from(s, visit[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, visit[i].text);
+        if (has(r, CCAI_OFFLINE_TRANSFER, NULL))
+            fail_msg("\"%s\" was taken as a request for a person", visit[i].text);
+        if (!set_value(r, "incident_description"))
+            fail_msg("\"%s\": no description", visit[i].text);
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    /* indirect requests, after small talk or annoyance: honoured, and the
+     * small talk is noted as nothing */
+    static const struct {
+        const char *lang, *text;
+    } ask[] = {
+        {"en-GB", "Afternoon. Grim weather, isn't it. Anyway, can you just find me somebody who "
+                  "works there, I'm not in the mood for a machine."},
+        {"en-US", "You know what, I'd rather go through this with someone on your claims team."},
+        {"fr-FR", "Bonjour. Je vais être franche, je ne parle pas aux machines. Il y a quelqu'un "
+                  "chez vous ?"},
+        {"fr-FR", "Vous pouvez me mettre en relation avec un vrai gestionnaire ?"},
+        {"en-US", "Honestly, I'd prefer to handle this with an actual agent."},
+        {"es-ES", "Buenas. Mire, con máquinas no hablo. ¿Hay alguien ahí que me pueda atender?"},
+    };
+    for (size_t i = 0; i < sizeof ask / sizeof ask[0]; i++) {
+        for (int late = 0; late < 2; late++) {
+            Ccai_offline *o = make_from(s, ask[i].lang, NULL);
+            if (late)
+                in(o, "A pipe burst in the kitchen.");
+            const Ccai_offline_reply *r = in(o, ask[i].text);
+            if (!has(r, CCAI_OFFLINE_TRANSFER, NULL))
+                fail_msg("\"%s\" was not taken as a request for a person", ask[i].text);
+            for (size_t f = 0; f < r->n; f++)
+                if (r->v[f].kind == CCAI_OFFLINE_SET_FIELD)
+                    fail_msg("\"%s\": %s = %s noted", ask[i].text, r->v[f].field, r->v[f].text);
+            Ccai_offline_free(o);
+        }
+    }
+    /* a day said with the request is kept */
+    Ccai_offline *o = make_from(s, "fr-FR", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "On a eu un dégât des eaux avant-hier. Je préférerais en parler à un conseiller.");
+    assert_true(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+    const char *v = set_value(r, "incident_datetime");
+    if (!v || strncmp(v, "2024-10-06", 10) != 0)
+        fail_msg("the day said with a request for a person: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_details_announced(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *name, *email;
+    } d[] = {
+        {"en-GB",
+         "Before we start, here are my details: Priya Nair, email priya dot nair at gmail "
+         "dot com.",
+         "Priya Nair", "priya.nair@gmail.com"},
+        {"fr-FR",
+         "Je vous donne tout de suite mes coordonnées, comme ça c'est fait : Camille Roux, "
+         "camille point roux arobase free point fr.",
+         "Camille Roux", "camille.roux@free.fr"},
+        {"es-ES",
+         "Le paso mis datos para ir más rápido: Marta Ibáñez, marta punto ibanez arroba "
+         "gmail punto com.",
+         "Marta Ibáñez", "marta.ibanez@gmail.com"},
+    };
+    static const char *const absent[] = {"incident_description", "incident_location"};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        /* said to "what happened?": no answer to it */
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        const char *f[] = {"policyholder_name", "policyholder_email"};
+        const char *v[] = {d[i].name, d[i].email};
+        expect_fields(r, d[i].text, f, v, 2, absent, 2);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+static void test_relative_days_and_minute_words(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *value;
+    } d[] = {
+        {"en-GB",
+         "The day before yesterday at twenty to eight in the evening a van scraped my car.",
+         "2024-10-06T19:40:00"},
+        {"en-US", "Morning. So my basement flooded, it was yesterday at a quarter past noon.",
+         "2024-10-07T12:15:00"},
+        {"fr-FR", "Avant-hier vers midi et quart, une branche est tombée sur ma voiture.",
+         "2024-10-06T12:15:00"},
+        {"fr-FR",
+         "La nuit de dimanche à lundi, vers deux heures du matin, la tempête a arraché des "
+         "tuiles.",
+         "2024-10-07T02:00:00"},
+        {"es-ES", "Anteayer sobre las ocho menos veinte de la tarde se me rompió la lavadora.",
+         "2024-10-06T19:40:00"},
+        {"es-ES", "Esta mañana sobre las once y veinte se me cayó el móvil a la piscina.",
+         "2024-10-08T11:20:00"},
+        {"es-ES", "Esta madrugada, sobre las tres, me pincharon las ruedas.",
+         "2024-10-08T03:00:00"},
+    };
+    static const char *const absent[] = {"policy_number"};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        const char *f[] = {"incident_datetime", "incident_description"};
+        const char *v[] = {d[i].value, ""};
+        expect_fields(r, d[i].text, f, v, 2, absent, 1);
+        Ccai_offline_free(o);
+    }
+    /* an hour said later refines a part of the day */
+    Ccai_offline *o = make_from(s, "en-US", NULL);
+    const Ccai_offline_reply *r = in(o, "My garage was broken into last night.");
+    const char *v = set_value(r, "incident_datetime");
+    assert_non_null(v);
+    assert_string_equal(v, "2024-10-07T23:00:00");
+    r = in(o, "That was last night at about a quarter to eleven, by the way.");
+    v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-07T22:45:00") != 0)
+        fail_msg("the hour after a part of the day: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_days_minutes_commands_are_a_file(void **state)
+{
+    (void)state;
+    const char *names[] = {"en", "es", "fr", "de"};
+    const char *text[4];
+    size_t len[4];
+    for (int k = 0; k < 3; k++) {
+        char path[32];
+        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
+        const Ccai_embedded *f = Ccai_embedded_find(path);
+        assert_non_null(f);
+        text[k] = (const char *)f->data;
+        len[k] = f->len;
+    }
+    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
+    char *b =
+        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
+    char *c = replaced(b, "[number.words]\n", "[number.words]\nzehn 10\nelf 11\n");
+    char *d = replaced(c, "[day.relative]\n", "[day.relative]\nvorgestern 2\n");
+    char *e = replaced(d, "[minute.words]\n", "[minute.words]\nviertel 15\n");
+    char *f = replaced(e, "[minute.past]\n", "[minute.past]\nnach\n");
+    char *de = replaced(f, "[cmd.goodbye]\n", "[cmd.goodbye]\ntschüss\n");
+    free(a), free(b), free(c), free(d), free(e), free(f);
+    text[3] = de;
+    len[3] = strlen(de);
+    Ccai_ofl_lexicon *lx = NULL;
+    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline_params p = {.schema = s, .lang = "de-DE", .now_ms = NOW_MS, .lexicon = lx};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "Ein Wasserschaden, vorgestern, Viertel nach zehn.");
+    const char *v = set_value(r, "incident_datetime");
+    if (!v || strcmp(v, "2024-10-06T10:15:00") != 0)
+        fail_msg("a day and minutes in German words: %s", v ? v : "(unset)");
+    r = in(o, "Tschüss.");
+    assert_ends(r, CCAI_OFFLINE_HANGUP);
+    Ccai_offline_free(o);
+    Ccai_offline_lexicon_free(lx);
+    free(de);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_places_named_and_corrected(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    /* a shop named without where it is: the place is asked */
+    static const struct {
+        const char *lang, *text;
+        bool noted;
+    } shop[] = {
+        {"en-GB", "Someone dented my door in the Lidl car park.", false},
+        {"en-GB", "Someone dented my door in the Lidl car park on Ferry Road.", true},
+        {"fr-FR", "On m'a rayé la portière sur le parking du Leclerc.", false},
+        {"fr-FR", "On m'a rayé la portière sur le parking du Leclerc de Quimper.", true},
+        {"es-ES", "Me rayaron el coche en el aparcamiento del Mercadona.", false},
+        {"es-ES", "Me rayaron el coche en el aparcamiento del Mercadona de la calle Sol.", true},
+    };
+    for (size_t i = 0; i < sizeof shop / sizeof shop[0]; i++) {
+        Ccai_offline *o = make_from(s, shop[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, shop[i].text);
+        const char *v = set_value(r, "incident_location");
+        if ((v != NULL) != shop[i].noted)
+            fail_msg("\"%s\": location %s", shop[i].text, v ? v : "(unset)");
+        assert_non_null(set_value(r, "incident_description"));
+        Ccai_offline_free(o);
+    }
+    /* a place corrected on a later turn, said to another question */
+    static const struct {
+        const char *lang, *first, *fix, *key;
+    } fix[] = {
+        {"en-GB", "A bollard scraped my car door outside the Boots on Park Street in Bath.",
+         "Oh, I got that wrong about the place, it wasn't the Boots, it was outside the Waitrose "
+         "on Green Street, in Bath.",
+         "Green Street"},
+        {"fr-FR", "Un scooter a arraché mon rétroviseur rue Gambetta à Lille.",
+         "Au temps pour moi, ce n'était pas rue Gambetta, c'était avenue Foch, à Lille.", "Foch"},
+        {"es-ES", "Una moto me rompió el retrovisor en la calle Mayor de Zaragoza.",
+         "Perdone, me he liado, no fue en la calle Mayor, fue en la avenida de Goya, en Zaragoza.",
+         "Goya"},
+    };
+    for (size_t i = 0; i < sizeof fix / sizeof fix[0]; i++) {
+        Ccai_offline *o = make_from(s, fix[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, fix[i].first);
+        assert_non_null(set_value(r, "incident_location"));
+        r = in(o, fix[i].fix); /* the date is asked */
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, fix[i].key))
+            fail_msg("\"%s\": location %s", fix[i].fix, v ? v : "(unset)");
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_location") != 0)
+                fail_msg("\"%s\": %s = %s noted", fix[i].fix, r->v[k].field, r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+static void test_code_spelled_after_its_cue(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *code;
+    } d[] = {
+        {"en-GB", "Right, so the policy's C A R two zero five nine one one, and my car got keyed.",
+         "CAR205911"},
+        {"fr-FR",
+         "Alors mon contrat c'est C A R deux zéro cinq neuf un un, on m'a rayé la voiture.",
+         "CAR205911"},
+        /* digits after a correction replace the last ones */
+        {"es-ES",
+         "Me llamo Laura Gómez. Mi póliza es la H O G uno dos tres cuatro cinco, ay no, "
+         "perdón, uno dos tres cuatro seis.",
+         "HOG12346"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        const char *v = set_value(r, "policy_number");
+        if (!v || strcmp(v, d[i].code) != 0)
+            fail_msg("\"%s\": policy number %s", d[i].text, v ? v : "(unset)");
+        /* the rest of contact details is no description */
+        if (i == 2 && set_value(r, "incident_description"))
+            fail_msg("\"%s\": description %s", d[i].text, set_value(r, "incident_description"));
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+static void test_questions_without_question_marks(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+    } q[] = {
+        {"en-GB", "Do I need to send photos of the damage"},
+        {"en-US", "Am I going to get a rental car for the week"},
+        {"fr-FR", "Est-ce que je dois envoyer des photos"},
+        {"fr-FR", "Vous allez m'envoyer un expert"},
+        {"es-ES", "Me van a mandar un perito"},
+        {"es-ES", "Cuánto tiempo tardan en pagar"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        /* said to "what happened?": a question, no description */
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, q[i].text);
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD)
+                fail_msg("\"%s\": %s = %s noted", q[i].text, r->v[k].field, r->v[k].text);
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    /* a question after the answer, in its own sentence */
+    static const struct {
+        const char *lang, *text;
+    } after[] = {
+        {"en-GB", "No. How long does this usually take to sort out"},
+        {"fr-FR", "Non. C'est quoi ma franchise déjà"},
+        {"es-ES", "No. Cuánto es la franquicia"},
+    };
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        Ccai_offline *o = make_from(s, after[i].lang, NULL);
+        in(o, "A pipe burst in the kitchen yesterday at 10 am, at 4 Elm Street, Leeds.");
+        const Ccai_offline_reply *r = in(o, after[i].text); /* hurt? seen a doctor? */
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD && strcmp(r->v[k].text, "None") != 0 &&
+                strcmp(r->v[k].text, "Aucun") != 0 && strcmp(r->v[k].text, "Ninguno") != 0)
+                fail_msg("\"%s\": %s = %s noted", after[i].text, r->v[k].field, r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* A correction on a later turn changes its field and answers nothing else. */
+static void only_set(const Ccai_offline_reply *r, const char *said, const char *field,
+                     const char *value)
+{
+    const char *v = set_value(r, field);
+    if (!v || strcmp(v, value) != 0)
+        fail_msg("\"%s\": %s = %s, expected %s", said, field, v ? v : "(unset)", value);
+    for (size_t k = 0; k < r->n; k++)
+        if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD && strcmp(r->v[k].field, field) != 0)
+            fail_msg("\"%s\": %s = %s noted", said, r->v[k].field, r->v[k].text);
+}
+
+static void test_correction_is_no_answer(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    in(o, "Our shed roof blew off on Friday night. I'm Mark Hill, mark dot hill at gmail dot com.");
+    const char *t = "Hang on, I got the day wrong earlier, it was Thursday night, not Friday.";
+    only_set(in(o, t), t, "incident_datetime", "2024-10-03T23:00:00");
+    t = "And the email I gave you is wrong, it should be mark dot hill at hotmail dot com.";
+    only_set(in(o, t), t, "policyholder_email", "mark.hill@hotmail.com");
+    Ccai_offline_free(o);
+
+    o = make_from(s, "es-ES", NULL);
+    in(o, "Se me inundó la cocina el lunes por la mañana, en la calle Olmo 5 de Soria.");
+    t = "Perdone, lo de la fecha estaba mal, fue el domingo por la mañana.";
+    only_set(in(o, t), t, "incident_datetime", "2024-10-06T09:00:00");
+    Ccai_offline_free(o);
+
+    o = make_from(s, "fr-FR", NULL);
+    in(o, "Une fuite dans la salle de bain mardi dernier vers midi, au 3 rue Pasteur à Metz.");
+    t = "Attendez, je reviens sur la date, c'était mercredi, pas mardi.";
+    only_set(in(o, t), t, "incident_datetime", "2024-10-02T12:00:00");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2903,6 +3284,14 @@ int main(void)
         cmocka_unit_test(test_natural_callers_hedges),
         cmocka_unit_test(test_natural_callers_days_and_digits),
         cmocka_unit_test(test_natural_callers_contacts),
+        cmocka_unit_test(test_person_wanted_for_a_visit),
+        cmocka_unit_test(test_details_announced),
+        cmocka_unit_test(test_relative_days_and_minute_words),
+        cmocka_unit_test(test_days_minutes_commands_are_a_file),
+        cmocka_unit_test(test_places_named_and_corrected),
+        cmocka_unit_test(test_code_spelled_after_its_cue),
+        cmocka_unit_test(test_questions_without_question_marks),
+        cmocka_unit_test(test_correction_is_no_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
