@@ -86,6 +86,14 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
             return true;
         }
     }
+    /* "double u", "double vé", "doble uve" ([spell.w]): one W, not two U */
+    size_t mw = Ccai_ofl_sec_at(o, "spell.w", k, e);
+    if (mw) {
+        if (*ol + 1 < cap)
+            out[(*ol)++] = 'W';
+        *i = k + mw;
+        return true;
+    }
     size_t rep = 1, k0 = k;
     if (Ccai_ofl_sec_at(o, "spell.double", k, k + 1) && k + 1 < e)
         rep = 2, k++;
@@ -113,9 +121,13 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     if (len == 1 && Ccai_is_alpha((unsigned char)t[0]) && rc < 0x80 &&
         (is_upper(rc) || started || (k + 1 < e && o->tok[k + 1].len == 1 && !o->mask[k + 1]))) {
         c = (char)upper((unsigned char)t[0]);
-        /* "H as in hotel" */
+        /* "H as in hotel", and any word of that letter: people spell with
+         * their own ("P de Pedro", "M comme Marcel") */
         size_t m = Ccai_ofl_sec_at(o, "spell.as_in", next, e);
-        if (m && next + m < e && spelled_letter(o, next + m) == t[0])
+        if (m && next + m < e && !o->mask[next + m] &&
+            (spelled_letter(o, next + m) == t[0] ||
+             (o->tok[next + m].len >= 3 && o->norm[o->tok[next + m].start] == t[0] &&
+              Ccai_is_alpha((unsigned char)o->norm[o->tok[next + m].start + 1]))))
             next += m + 1;
     } else if ((started || (is_upper(rc) && k + 1 < e)) && (c = spelled_letter(o, k)) != 0) {
         c = (char)upper((unsigned char)c);
@@ -123,7 +135,7 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
         v = 0;
     } else {
         size_t j = k;
-        v = Ccai_ofl_number_words(o, &j);
+        v = rep == 1 ? Ccai_ofl_number_words_999(o, &j) : Ccai_ofl_number_words(o, &j);
         if (v >= 0) {
             if (v == 1 && !started &&
                 (Ccai_ofl_tok_is(o, k, "un") || Ccai_ofl_tok_is(o, k, "une") ||
@@ -144,7 +156,7 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     for (size_t r = 0; r < rep; r++) {
         char buf[4];
         int n =
-            c ? (buf[0] = c, 1) : snprintf(buf, sizeof buf, v >= 10 && rep == 1 ? "%02d" : "%d", v);
+            c ? (buf[0] = c, 1) : snprintf(buf, sizeof buf, v >= 10 && v < 100 && rep == 1 ? "%02d" : "%d", v);
         for (int j = 0; j < n && *ol + 1 < cap; j++)
             out[(*ol)++] = buf[j];
     }

@@ -47,6 +47,40 @@ int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i)
     return v;
 }
 
+/* A number from 0 to 999 said in words from token *i, advancing *i; -1
+ * when token *i is none. Hundreds are a word of their own ([number.hundreds]:
+ * "cuatrocientos 400", "cent 100") or a unit then a multiplier
+ * ([number.hundred]: "four hundred", "cinq cents"); then, after an optional
+ * joiner ("four hundred and twelve"), a number to 99. */
+int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i)
+{
+    size_t n, k = *i;
+    int h = k < o->ntok ? Ccai_ofl_sec_value(o, V_HUNDREDS, k, &n) : -1;
+    if (h > 0) {
+        k += n;
+    } else {
+        size_t j = k;
+        int u = Ccai_ofl_number_words(o, &j);
+        if (u < 0)
+            return -1;
+        size_t m = j < o->ntok ? Ccai_ofl_sec_at(o, "number.hundred", j, j + 1) : 0;
+        if (u < 1 || u > 9 || !m) {
+            *i = j;
+            return u;
+        }
+        h = u * 100;
+        k = j + m;
+    }
+    size_t j = k + (k < o->ntok ? Ccai_ofl_sec_at(o, "number.and", k, k + 1) : 0);
+    int r = Ccai_ofl_number_words(o, &j);
+    if (r >= 1 && r <= 99) {
+        *i = j;
+        return h + r;
+    }
+    *i = k;
+    return h;
+}
+
 typedef struct region_rule {
     const char *region; /* upper case, from "fr-FR" */
     const char *cc;
@@ -108,16 +142,15 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
             i++;
             continue;
         }
-        int v = Ccai_ofl_number_words(o, &i);
+        int v = rep == 1 ? Ccai_ofl_number_words_999(o, &i) : Ccai_ofl_number_words(o, &i);
         if (v < 0) {
             i++;
             continue;
         }
-        /* "seven hundred", "nine hundred": a unit and two zeros */
-        if (v >= 1 && v <= 9 && rep == 1 && i < e && Ccai_ofl_tok_is(o, i, "hundred")) {
-            np = (size_t)snprintf(piece, sizeof piece, "%d00", v);
-            i++;
-        } else if (v >= 10 && rep == 1)
+        /* "seven hundred", "novecientos doce": three digits */
+        if (v >= 100)
+            np = (size_t)snprintf(piece, sizeof piece, "%d", v);
+        else if (v >= 10 && rep == 1)
             np = (size_t)snprintf(piece, sizeof piece, "%02d", v);
         else
             for (size_t r = 0; r < rep && np < 6; r++)

@@ -459,6 +459,7 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
     size_t pos, len;
     size_t best = e, street_only = e;
     bool address = false;
+    *ret_address = false;
     for (size_t i = b; i < e; i++) {
         /* "c'était avenue Foch": a street with its name needs no
          * preposition */

@@ -174,6 +174,7 @@ typedef enum ofl_valued {
     V_RELNIGHT, /* "anoche 1": the night that many days back (a late hour) */
     V_CLOCK,    /* "noon 12", "minuit 0": an hour said as a word */
     V_MINUTE,   /* "quarter 15", "demie 30", "media 30": minutes in a word */
+    V_HUNDREDS, /* "cuatrocientos 400", "cent 100": hundreds in one word */
     V_COUNT
 } ofl_valued;
 extern const char *const Ccai_ofl_valued_names[V_COUNT];
@@ -337,6 +338,9 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
 
 /* offline_contacts.c */
 int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i);
+/* The same from 0 to 999: "four hundred and twelve", "cinq cent douze",
+ * "cuatrocientos veintidós" (codes and phone numbers). */
+int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i);
 phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
                                    char *out, size_t cap);
 /* The last address said that validates, "" when none; its bytes in raw. */
