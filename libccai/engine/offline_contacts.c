@@ -71,8 +71,13 @@ int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i)
         h = u * 100;
         k = j + m;
     }
-    size_t j = k + (k < o->ntok ? Ccai_ofl_sec_at(o, "number.and", k, k + 1) : 0);
-    int r = Ccai_ofl_number_words(o, &j);
+    /* "seven hundred, nine hundred": a pause ends the number */
+    if (k >= o->ntok || Ccai_ofl_clause_break(o, k)) {
+        *i = k;
+        return h;
+    }
+    size_t j = k + Ccai_ofl_sec_at(o, "number.and", k, k + 1);
+    int r = j < o->ntok && !Ccai_ofl_clause_break(o, j) ? Ccai_ofl_number_words(o, &j) : -1;
     if (r >= 1 && r <= 99) {
         *i = j;
         return h + r;

@@ -3154,6 +3154,47 @@ static void test_code_spelled_after_its_cue(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Numbers to 999 in words, a W said "double u", a letter spelt with any
+ * word of it: volunteered while the bot asks what happened. */
+static void test_codes_in_words_to_999(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *text, *field, *value;
+    } d[] = {
+        {"en-US", NULL,
+         "A branch went through my windscreen. Policy's double u, x, four hundred and "
+         "twelve, seventy.",
+         "policy_number", "WX41270"},
+        {"fr-FR", NULL,
+         "On m'a volé mon scooter, mon contrat c'est M comme Marcel, R comme Raoul, cinq cent "
+         "douze, zéro huit.",
+         "policy_number", "MR51208"},
+        {"es-ES", NULL,
+         "Se me ha inundado el baño. Mi póliza es P de Pedro, L, guion, cuatrocientos "
+         "veintidós, diecisiete.",
+         "policy_number", "PL-42217"},
+        {"es-ES", "+34612345678",
+         "Se me ha roto una tubería. Mi teléfono fijo es novecientos doce, treinta y cuatro, "
+         "cincuenta y seis, setenta y ocho.",
+         "policyholder_phone", "+34912345678"},
+        {"en-US", "+14155550123",
+         "My basement flooded. You can reach me on four one five, five five five, "
+         "oh one hundred.",
+         "policyholder_phone", "+14155550100"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, d[i].from);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        const char *v = set_value(r, d[i].field);
+        if (!v || strcmp(v, d[i].value) != 0)
+            fail_msg("\"%s\": %s %s", d[i].text, d[i].field, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_questions_without_question_marks(void **state)
 {
     (void)state;
@@ -3290,6 +3331,7 @@ int main(void)
         cmocka_unit_test(test_days_minutes_commands_are_a_file),
         cmocka_unit_test(test_places_named_and_corrected),
         cmocka_unit_test(test_code_spelled_after_its_cue),
+        cmocka_unit_test(test_codes_in_words_to_999),
         cmocka_unit_test(test_questions_without_question_marks),
         cmocka_unit_test(test_correction_is_no_answer),
     };
