@@ -155,8 +155,8 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
     }
     for (size_t r = 0; r < rep; r++) {
         char buf[4];
-        int n =
-            c ? (buf[0] = c, 1) : snprintf(buf, sizeof buf, v >= 10 && v < 100 && rep == 1 ? "%02d" : "%d", v);
+        int n = c ? (buf[0] = c, 1)
+                  : snprintf(buf, sizeof buf, v >= 10 && v < 100 && rep == 1 ? "%02d" : "%d", v);
         for (int j = 0; j < n && *ol + 1 < cap; j++)
             out[(*ol)++] = buf[j];
     }
