@@ -20,7 +20,11 @@
  * without a round trip.
  * So a failed write (a stale row version, a constraint, a lost row, the
  * statement timeout) rolls back its call's run alone: the writes of that
- * run before and after it. It is remembered for that call (a fault) and
+ * run before and after it. A run is consecutive writes: A, B, A in one
+ * turn are three groups, and A's second is committed if its own writes
+ * succeed (an update from the same stale row fails again; a message is
+ * kept); A's syncs are told the first run's failure all the same, so
+ * its acts do not run. It is remembered for that call (a fault) and
  * told to the syncs of that call (Ccai_store_sync_call()) waiting for the
  * turn or asked next, once; a sync of another call waiting for the same
  * moment is told CCAI_OK, its writes being committed. A sync of no call

@@ -2240,7 +2240,73 @@ static void test_pg_pipeline_failure_isolated(void **state)
     Ccai_store_close(st);
 }
 
-/* Sync call id's writes and run the loop until told: its status. */
+static ccai_status settle_call(Ccai_store *st, const char *id);
+
+/* Calls A, B, A written in one turn of the loop, A's first run stale: a
+ * group is a call's run of consecutive writes, so that is three
+ * transactions (and the turn's flush). A's first run is rolled back
+ * (its message too), B's committed, and A's second run is a transaction
+ * of its own, committed: a failure undoes its run, not the call's other
+ * runs of the turn. A's sync is told the conflict (its acts do not
+ * run), B's is OK. docs/deployment.md says so. */
+static void test_pg_pipeline_aba(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    Ccai_store_call a, b, stale;
+    call_init(&a, "call-a", "+15550007", "{}", 0);
+    call_init(&b, "call-b", "+15550008", "{}", 0);
+    assert_int_equal(Ccai_store_call_insert(st, &a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_insert(st, &b), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &a), CCAI_OK); /* version 2 */
+    assert_int_equal(settle(st), CCAI_OK);
+    call_init(&stale, "call-a", "+15550007", "{}", 0);
+    stale.row_version = 1;
+
+    Ccai_store_message a1 = msg("human", "a first run"), b1 = msg("human", "b");
+    Ccai_store_message a2 = msg("assistant", "a second run");
+    json_int_t groups = groups_sent(st);
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &a1, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &stale), CCAI_OK); /* sent: stale */
+    assert_int_equal(Ccai_store_message_append(st, "call-b", &b1, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &b), CCAI_OK);
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &a2, NULL), CCAI_OK);
+    sync_seen seen_a = {0, CCAI_ERR_INTERNAL}, seen_b = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &seen_a), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &seen_b), CCAI_OK);
+    for (int i = 0; (seen_a.calls == 0 || seen_b.calls == 0) && i < 3000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen_a.calls, 1);
+    assert_int_equal(seen_a.status, CCAI_ERR_CONFLICT);
+    assert_int_equal(seen_b.calls, 1);
+    assert_int_equal(seen_b.status, CCAI_OK);
+    /* A's run, B's, A's again: three transactions, and the turn's flush. */
+    assert_int_equal(groups_sent(st) - groups, 4);
+
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-a", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "content")),
+                        "a second run");
+    json_decref(arr);
+    assert_int_equal(Ccai_store_messages_json(st, "call-b", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-a", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 2);
+    Ccai_store_call_free(g);
+    assert_int_equal(Ccai_store_call_get(st, "call-b", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 2);
+    Ccai_store_call_free(g);
+    assert_int_equal(settle_call(st, "call-a"), CCAI_OK); /* told once */
+    Ccai_store_call_clear(&stale);
+    Ccai_store_call_clear(&b);
+    Ccai_store_call_clear(&a);
+    Ccai_store_close(st);
+}
+
+/* Sync call id's writes, the loop run until told: its status. */
 static ccai_status settle_call(Ccai_store *st, const char *id)
 {
     sync_seen seen = {0, CCAI_ERR_INTERNAL};
@@ -2425,6 +2491,7 @@ static int main_postgresql(bool pipeline)
             cmocka_unit_test(test_pg_pipeline_many),
             cmocka_unit_test(test_pg_pipeline_failure),
             cmocka_unit_test(test_pg_pipeline_failure_isolated),
+            cmocka_unit_test(test_pg_pipeline_aba),
             cmocka_unit_test(test_pg_pipeline_many_failures),
             cmocka_unit_test(test_pg_pipeline_killed),
         };
