@@ -344,6 +344,7 @@ typedef struct Ccai_pending_act {
     char *text;
     int64_t num;
     bool always;   /* also after a failed commit (Ccai_call_after_writes) */
+    bool reload;   /* after a conflict, from the stored row (Ccai_call_after_commit_or_reload) */
     Ccai_span *sp; /* the wait for durability ("store_sync"), NULL when not traced */
 } Ccai_pending_act;
 
@@ -368,14 +369,21 @@ static void on_committed(ccai_status st, void *ud)
     Ccai_span_end_st(p->sp, st);
     if (c && st != CCAI_OK)
         /* Not committed: an act that depended on it is not run (persist,
-         * then act); the failure is logged, and the call's next event
-         * meets the store's state again. */
+         * then act); the failure is logged. */
         CCAI_DISCARD(Ccai_call_store_fail(c, st));
-    if (c && (st == CCAI_OK || p->always)) {
+    if (c) {
         ccai_ctx *ctx = c->ctx;
         Ccai_ctx_enter(ctx);
         Ccai_call_enter(c);
-        p->act(c, p->text, p->num);
+        bool run = st == CCAI_OK || p->always;
+        /* Another writer changed or removed the call: the row is read
+         * again now, so that no later write of ours overwrites what it
+         * wrote (our copy's row version counted the write that failed). */
+        if ((st == CCAI_ERR_CONFLICT || st == CCAI_ERR_NOT_FOUND) &&
+            Ccai_call_meet_stored(c) == CCAI_OK && p->reload)
+            run = true;
+        if (run)
+            p->act(c, p->text, p->num);
         Ccai_call_leave(c);
         Ccai_ctx_leave(ctx);
     }
@@ -384,7 +392,7 @@ static void on_committed(ccai_status st, void *ud)
 }
 
 static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *text, int64_t num,
-                              bool always)
+                              bool always, bool reload)
 {
     Ccai_store *store = c->eng->store;
     if (Ccai_store_writes_durable(store)) {
@@ -400,6 +408,7 @@ static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *te
     p->act = act;
     p->num = num;
     p->always = always;
+    p->reload = reload;
     p->next = c->pending;
     c->pending = p;
     /* From the request to the backend's word that what came before is
@@ -418,13 +427,19 @@ static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *te
 ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
                                    int64_t num)
 {
-    return after_sync(c, act, text, num, false);
+    return after_sync(c, act, text, num, false, false);
+}
+
+ccai_status Ccai_call_after_commit_or_reload(ccai_call *c, Ccai_call_act_fn act, const char *text,
+                                             int64_t num)
+{
+    return after_sync(c, act, text, num, false, true);
 }
 
 ccai_status Ccai_call_after_writes(ccai_call *c, Ccai_call_act_fn act, const char *text,
                                    int64_t num)
 {
-    return after_sync(c, act, text, num, true);
+    return after_sync(c, act, text, num, true, false);
 }
 
 /* The handle goes: acts still waiting for a commit are dropped. */

@@ -310,6 +310,11 @@ void Ccai_sweep_free(Ccai_engine *e);
  * handle ends too (without writing; the host hears of it) and
  * CCAI_ERR_STATE is returned: the handle may be gone. */
 CCAI_MUST_CHECK ccai_status Ccai_call_touch(ccai_call *c);
+/* The stored row read again and taken as the truth (another writer changed
+ * it: a pipelined write of ours failed on a stale row version, or a touch
+ * found it changed); when the call ended elsewhere the handle ends as for
+ * Ccai_call_touch() (CCAI_ERR_STATE). CCAI_OK: still in progress. */
+CCAI_MUST_CHECK ccai_status Ccai_call_meet_stored(ccai_call *c);
 
 /* postcall.c: durable jobs (post-call report, SMS outbox). */
 typedef struct Ccai_jobs Ccai_jobs;
@@ -366,6 +371,14 @@ CCAI_MUST_CHECK ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 typedef void (*Ccai_call_act_fn)(ccai_call *c, const char *text, int64_t num);
 CCAI_MUST_CHECK ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act,
                                                    const char *text, int64_t num);
+/* The same for an act whose own write was committed before it was asked
+ * (the caller's words, stored with their seq): when the writes before it
+ * failed because another writer changed the call (CONFLICT, NOT_FOUND),
+ * the stored row is read again (Ccai_call_meet_stored()) and, the call
+ * still in progress, the act runs from that state instead of being
+ * dropped (the caller would wait for an answer that never comes). */
+CCAI_MUST_CHECK ccai_status Ccai_call_after_commit_or_reload(ccai_call *c, Ccai_call_act_fn act,
+                                                             const char *text, int64_t num);
 /* The same for an act that depends on nothing stored but must not go
  * before what the call wrote (the hang-up after the goodbye): run once the
  * writes are settled, committed or not. Returns a failure of its own (out
