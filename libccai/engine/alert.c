@@ -71,6 +71,13 @@ void Ccai_alerts_kick(Ccai_engine *e)
     Ccai_timer_start(e->ctx, &a->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
+void Ccai_alerts_poll(Ccai_engine *e)
+{
+    Ccai_alerts *a = e->alerts;
+    if (a && !a->job && !Ccai_timer_active(&a->timer))
+        Ccai_timer_start(e->ctx, &a->timer, 0);
+}
+
 static void job_clear(Ccai_alerts *a)
 {
     if (a->req)

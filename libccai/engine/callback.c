@@ -88,6 +88,13 @@ void Ccai_callbacks_kick(Ccai_engine *e)
     Ccai_timer_start(e->ctx, &cb->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
+void Ccai_callbacks_poll(Ccai_engine *e)
+{
+    Ccai_callbacks *cb = e->callbacks;
+    if (cb && !Ccai_timer_active(&cb->timer))
+        Ccai_timer_start(e->ctx, &cb->timer, 0);
+}
+
 /* The payload of job as an object (NULL when it is not one: a job written
  * by hand). */
 static json_t *payload_of(const Ccai_store_job *job)

@@ -322,6 +322,10 @@ CCAI_MUST_CHECK ccai_status Ccai_jobs_new(Ccai_engine *e);
 void Ccai_jobs_free(Ccai_engine *e);
 /* Look for due jobs now (after an enqueue). */
 void Ccai_jobs_kick(Ccai_engine *e);
+/* Try a claim now, unless a job runs or one is due later: a job another
+ * process claimed and left (it died) is claimable once its lease ended,
+ * which the next due time does not show (the sweep). */
+void Ccai_jobs_poll(Ccai_engine *e);
 /* Queue call_id's post-call job, due now, with why it is due ("hangup",
  * "transfer", a provider's end...) in its payload; inside the caller's
  * transaction when one is open. */
@@ -552,6 +556,8 @@ CCAI_MUST_CHECK ccai_status Ccai_callbacks_new(Ccai_engine *e);
 void Ccai_callbacks_free(Ccai_engine *e);
 /* Look for due callbacks now. */
 void Ccai_callbacks_kick(Ccai_engine *e);
+/* As Ccai_jobs_poll(). */
+void Ccai_callbacks_poll(Ccai_engine *e);
 /* The schedule_callback tool: a callback of call c at @p at (wall ms;
  * @p when its ISO text) about @p about. Returns what the LLM reads (NULL
  * on NOMEM). */
@@ -569,6 +575,8 @@ typedef struct Ccai_alerts Ccai_alerts;
 CCAI_MUST_CHECK ccai_status Ccai_alerts_new(Ccai_engine *e);
 void Ccai_alerts_free(Ccai_engine *e);
 void Ccai_alerts_kick(Ccai_engine *e);
+/* As Ccai_jobs_poll(). */
+void Ccai_alerts_poll(Ccai_engine *e);
 /* The notify_emergencies tool: one alert job per target. Returns what the
  * LLM reads (NULL on NOMEM). */
 char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, const char *location,
