@@ -71,13 +71,6 @@ void Ccai_alerts_kick(Ccai_engine *e)
     Ccai_timer_start(e->ctx, &a->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
-void Ccai_alerts_poll(Ccai_engine *e)
-{
-    Ccai_alerts *a = e->alerts;
-    if (a && !a->job && !Ccai_timer_active(&a->timer))
-        Ccai_timer_start(e->ctx, &a->timer, 0);
-}
-
 static void job_clear(Ccai_alerts *a)
 {
     if (a->req)
@@ -348,6 +341,14 @@ static void on_timer(Ccai_timer *t, void *ud)
         send_sms(a);
     else
         send_webhook(a);
+}
+
+/* A claim tried now (from the sweep), unless an alert runs or one is due. */
+void Ccai_alerts_poll(Ccai_engine *e)
+{
+    Ccai_alerts *a = e->alerts;
+    if (a && !a->job && !Ccai_timer_active(&a->timer))
+        on_timer(&a->timer, a);
 }
 
 ccai_status Ccai_alerts_new(Ccai_engine *e)

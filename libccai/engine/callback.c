@@ -88,13 +88,6 @@ void Ccai_callbacks_kick(Ccai_engine *e)
     Ccai_timer_start(e->ctx, &cb->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
-void Ccai_callbacks_poll(Ccai_engine *e)
-{
-    Ccai_callbacks *cb = e->callbacks;
-    if (cb && !Ccai_timer_active(&cb->timer))
-        Ccai_timer_start(e->ctx, &cb->timer, 0);
-}
-
 /* The payload of job as an object (NULL when it is not one: a job written
  * by hand). */
 static json_t *payload_of(const Ccai_store_job *job)
@@ -316,6 +309,14 @@ static void on_timer(Ccai_timer *t, void *ud)
     Ccai_store_job_free(job);
     /* The next due one (another may be due now). */
     Ccai_callbacks_kick(e);
+}
+
+/* A claim tried now (from the sweep), unless a callback is due. */
+void Ccai_callbacks_poll(Ccai_engine *e)
+{
+    Ccai_callbacks *cb = e->callbacks;
+    if (cb && !Ccai_timer_active(&cb->timer))
+        on_timer(&cb->timer, e);
 }
 
 ccai_status Ccai_callbacks_new(Ccai_engine *e)

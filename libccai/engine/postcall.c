@@ -160,13 +160,6 @@ void Ccai_jobs_kick(Ccai_engine *e)
     Ccai_timer_start(e->ctx, &j->timer, due > now ? (uint64_t)(due - now) : 0);
 }
 
-void Ccai_jobs_poll(Ccai_engine *e)
-{
-    Ccai_jobs *j = e->jobs;
-    if (j && !j->job && !Ccai_timer_active(&j->timer))
-        Ccai_timer_start(e->ctx, &j->timer, 0);
-}
-
 ccai_status Ccai_postcall_enqueue(Ccai_store *st, const char *call_id, const char *reason)
 {
     json_t *p = json_pack("{s:s}", "reason", reason);
@@ -751,6 +744,14 @@ static void on_timer(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     run_next(ud);
+}
+
+/* A claim tried now (from the sweep), unless a job runs or one is due. */
+void Ccai_jobs_poll(Ccai_engine *e)
+{
+    Ccai_jobs *j = e->jobs;
+    if (j && !j->job && !Ccai_timer_active(&j->timer))
+        run_next(j);
 }
 
 ccai_status Ccai_jobs_new(Ccai_engine *e)
