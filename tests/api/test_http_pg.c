@@ -292,8 +292,8 @@ static char *value_of(PGconn *db, const char *sql, const char *id, char *out, si
  * client gets the bot's reply (the act that waited for the commit), which
  * is stored after B's words. A's client is answered, its caller's words
  * are all stored, and at A's next words the engine meets the stored row
- * and answers (the bot's words of the failed turn, said already, are not
- * in the transcript: rolled back with the stale update, docs/deployment.md). */
+ * and answers; the bot's words of the failed turn, said already and rolled
+ * back with the stale update, are stored again (docs/deployment.md). */
 static void test_stale_call_isolated(void **state)
 {
     (void)state;
@@ -383,6 +383,12 @@ static void test_stale_call_isolated(void **state)
                                  "WHERE call_id = $1 AND persona = 'human' AND content <> ''",
                                  a_id, v, sizeof v),
                         "Hello, I had a car accident.");
+    /* The bot's words A's client got, rolled back with the stale update,
+     * are stored again once the conflict is told (at A's next words, below:
+     * checked after them). */
+    char a_said[4096] = "";
+    said_texts(&aa, a_said, sizeof a_said);
+    assert_true(a_said[0]);
     /* A's next words: the conflict is told to that turn's sync; the engine
      * reads the stored row again and answers from it (before, the act was
      * dropped and the request never answered), and its writes go on from
@@ -406,6 +412,24 @@ static void test_stale_call_isolated(void **state)
                                  "WHERE call_id = $1 AND persona = 'human' AND content <> ''",
                                  a_id, v, sizeof v),
                         "Hello, I had a car accident.|Yesterday in Paris.");
+    {
+        const char *pv[1] = {a_id};
+        r = PQexecParams(admin,
+                         "SELECT string_agg(content, '\n' ORDER BY seq) || '\n' FROM messages "
+                         "WHERE call_id = $1 AND persona = 'assistant'",
+                         1, NULL, pv, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        const char *stored = PQgetvalue(r, 0, 0);
+        for (const char *line = a_said; *line;) {
+            const char *eol = strchr(line, '\n');
+            char one[600];
+            snprintf(one, sizeof one, "%.*s\n", (int)(eol - line), line);
+            if (!strstr(stored, one))
+                fail_msg("said to A's client, not stored: %s(stored: %s)", one, stored);
+            line = eol + 1;
+        }
+        PQclear(r);
+    }
     assert_true(
         strtol(value_of(admin, "SELECT row_version FROM calls WHERE id = $1", a_id, v, sizeof v),
                NULL, 10) > 4);
