@@ -550,7 +550,8 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store);
 
 /* callback.c: calls placed back at the time the caller chose, as durable
- * jobs (kind "callback") re-armed at start and by the sweep. */
+ * jobs (kind "callback") re-armed at start, every third of a call lease
+ * (jobs another process queued) and by the sweep (sweep.c). */
 typedef struct Ccai_callbacks Ccai_callbacks;
 CCAI_MUST_CHECK ccai_status Ccai_callbacks_new(Ccai_engine *e);
 void Ccai_callbacks_free(Ccai_engine *e);
