@@ -8,11 +8,13 @@
  * "replaced" (the caller chose another time).
  *
  * 1. When it is due the runner (its own timer, re-armed at start, after
- *    each change, every third of a call lease and by the sweep) claims it and, persist then act,
- * stores the dial ("dialing") with the job pending again at now + the guard, then places the call
- * through the dialer (the channel the call came from). The channel's ccai_call_start() runs inside
- * place(): the engine resumes the stored call in it (Ccai_engine_call_start), so the callee is back
- * in the same conversation, with its claim and task.
+ *    each change, every third of a call lease and by the sweep) claims
+ *    it and, persist then act, stores the dial ("dialing") with the job
+ *    pending again at now + the guard, then places the call through the
+ *    dialer (the channel the call came from). The channel's
+ *    ccai_call_start() runs inside place(): the engine resumes the stored
+ *    call in it (Ccai_engine_call_start), so the callee is back in the
+ *    same conversation, with its claim and task.
  * 2. The leg connects: the dial is "answered", the job done, and the bot
  *    opens with "you asked us to call you back about ..." (the callback
  *    phrase, in the call's language).
