@@ -52,13 +52,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PG_STR_(x) #x
-#define PG_STR(x)  PG_STR_(x)
 const char Ccai_pg_faults_lost_msg[] =
-    "store: PostgreSQL: more failed writes not told to a sync of their call than kept "
-    "(" PG_STR(
-        PG_FAULTS_MAX) "): whether this call's writes were committed is not "
-                       "known; every sync fails until a sync of every write (Ccai_store_sync())";
+    "store: PostgreSQL: more calls' failed writes not told to a sync of their call than the "
+    "store keeps (PG_FAULTS_MAX): whether this call's writes were committed is not known; "
+    "every sync fails until a sync of every write (Ccai_store_sync())";
 
 bool Ccai_pg_pipelined(const Ccai_pg *st)
 {
