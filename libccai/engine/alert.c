@@ -343,6 +343,14 @@ static void on_timer(Ccai_timer *t, void *ud)
         send_webhook(a);
 }
 
+/* A claim tried now (from the sweep), unless an alert runs or one is due. */
+void Ccai_alerts_poll(Ccai_engine *e)
+{
+    Ccai_alerts *a = e->alerts;
+    if (a && !a->job && !Ccai_timer_active(&a->timer))
+        on_timer(&a->timer, a);
+}
+
 ccai_status Ccai_alerts_new(Ccai_engine *e)
 {
     Ccai_alerts *a = Ccai_calloc(1, sizeof *a);

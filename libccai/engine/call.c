@@ -833,10 +833,16 @@ ccai_status Ccai_call_touch(ccai_call *c)
     ccai_status st = Ccai_store_call_touch(e->store, &c->row);
     if (st != CCAI_ERR_CONFLICT)
         return st;
+    return Ccai_call_meet_stored(c);
+}
+
+ccai_status Ccai_call_meet_stored(ccai_call *c)
+{
+    Ccai_engine *e = c->eng;
     /* Another writer changed the row: what it wrote is the truth (every
      * change of ours is stored before it is acted on). */
     Ccai_store_call *fresh = NULL;
-    st = Ccai_store_call_get(e->store, c->row.id, &fresh);
+    ccai_status st = Ccai_store_call_get(e->store, c->row.id, &fresh);
     if (st != CCAI_OK)
         return st;
     Ccai_log(&c->log, CCAI_LOG_WARN, "call %s: changed by another process (now %s)", c->row.id,

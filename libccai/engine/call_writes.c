@@ -28,7 +28,7 @@ typedef struct Ccai_unsaved {
     char text[];
 } Ccai_unsaved;
 
-static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
+static Ccai_unsaved *unsaved_new(const Ccai_store_message *m)
 {
     const char *const src[4] = {m->style, m->content, m->lang, m->engine};
     size_t len[4], total = 0;
@@ -38,7 +38,7 @@ static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
     }
     Ccai_unsaved *u = Ccai_calloc(1, sizeof *u + total);
     if (!u)
-        return CCAI_ERR_NOMEM;
+        return NULL;
     const char **dst[4] = {&u->style, &u->content, &u->lang, &u->engine};
     char *p = u->text;
     for (size_t i = 0; i < 4; i++) {
@@ -49,6 +49,14 @@ static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
         p += len[i];
     }
     u->created_at = m->created_at;
+    return u;
+}
+
+static ccai_status unsaved_push(ccai_call *c, const Ccai_store_message *m)
+{
+    Ccai_unsaved *u = unsaved_new(m);
+    if (!u)
+        return CCAI_ERR_NOMEM;
     *c->unsaved_tail = u;
     c->unsaved_tail = &u->next;
     return CCAI_OK;
@@ -65,6 +73,8 @@ static void unsaved_pop(ccai_call *c, Ccai_unsaved *end)
     if (!c->unsaved)
         c->unsaved_tail = &c->unsaved;
 }
+
+static void words_after_sync(ccai_call *c, Ccai_unsaved *sent);
 
 /* Store what was kept, oldest first, in one commit when there are several
  * (or inside the caller's transaction). A failure of the database keeps
@@ -87,6 +97,10 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
     }
     size_t n = 0;
     ccai_status st = CCAI_OK;
+    /* An asynchronous store: the words sent are kept until their commit is
+     * told (stored again after a conflict: words_after_sync()). */
+    bool keep_sent = !tx && !Ccai_store_writes_durable(store);
+    Ccai_unsaved *sent = NULL, **sent_tail = &sent;
     for (Ccai_unsaved *u = c->unsaved, *next; u; u = next) {
         next = u->next;
         Ccai_store_message m = {
@@ -104,11 +118,22 @@ ccai_status Ccai_call_flush_unsaved(ccai_call *c)
         if (st != CCAI_OK) /* this message can never be stored: not a reason to stop the call */
             Ccai_log(&c->log, CCAI_LOG_ERROR, "call %s: a kept sentence is dropped: %s", c->row.id,
                      Ccai_store_errmsg(store));
-        n += st == CCAI_OK;
+        bool stored = st == CCAI_OK;
+        n += stored;
         st = CCAI_OK;
-        if (!tx)
+        if (keep_sent && stored) { /* sent: until its commit is told */
+            c->unsaved = next;
+            if (!next)
+                c->unsaved_tail = &c->unsaved;
+            u->next = NULL;
+            *sent_tail = u;
+            sent_tail = &u->next;
+        } else if (!tx) {
             unsaved_pop(c, next); /* committed on its own */
+        }
     }
+    if (sent)
+        words_after_sync(c, sent);
     if (tx) {
         if (st == CCAI_OK)
             st = Ccai_store_commit(store);
@@ -221,6 +246,12 @@ ccai_status Ccai_call_add_message(ccai_call *c, const char *persona, const char 
             Ccai_span *sp = Ccai_span_child(c->span, "store_message_append", CCAI_SPAN_CLIENT);
             st = Ccai_store_message_append(c->eng->store, c->row.id, &m, ret_seq);
             Ccai_span_end_st(sp, st);
+            /* Said already, sent (pipelined): kept until committed. Out of
+             * memory: not kept, as before. */
+            Ccai_unsaved *u = NULL;
+            if (st == CCAI_OK && keepable && !Ccai_store_writes_durable(c->eng->store) &&
+                (u = unsaved_new(&m)) != NULL)
+                words_after_sync(c, u);
         }
     }
     if (st == CCAI_ERR_BUSY && keepable) {
@@ -343,8 +374,10 @@ typedef struct Ccai_pending_act {
     Ccai_call_act_fn act;
     char *text;
     int64_t num;
-    bool always;   /* also after a failed commit (Ccai_call_after_writes) */
-    Ccai_span *sp; /* the wait for durability ("store_sync"), NULL when not traced */
+    bool always; /* also after a failed commit (Ccai_call_after_writes) */
+    bool reload; /* after a conflict, from the stored row (Ccai_call_after_commit_or_reload) */
+    Ccai_unsaved *words; /* the bot's words sent: stored again after a conflict (act NULL) */
+    Ccai_span *sp;       /* the wait for durability ("store_sync"), NULL when not traced */
 } Ccai_pending_act;
 
 static void pending_unlink(Ccai_pending_act *p)
@@ -368,23 +401,77 @@ static void on_committed(ccai_status st, void *ud)
     Ccai_span_end_st(p->sp, st);
     if (c && st != CCAI_OK)
         /* Not committed: an act that depended on it is not run (persist,
-         * then act); the failure is logged, and the call's next event
-         * meets the store's state again. */
+         * then act); the failure is logged. */
         CCAI_DISCARD(Ccai_call_store_fail(c, st));
-    if (c && (st == CCAI_OK || p->always)) {
+    if (c) {
         ccai_ctx *ctx = c->ctx;
         Ccai_ctx_enter(ctx);
         Ccai_call_enter(c);
-        p->act(c, p->text, p->num);
+        bool run = st == CCAI_OK || p->always;
+        /* Another writer changed or removed the call: the row is read
+         * again now, so that no later write of ours overwrites what it
+         * wrote (our copy's row version counted the write that failed). */
+        if ((st == CCAI_ERR_CONFLICT || st == CCAI_ERR_NOT_FOUND) &&
+            Ccai_call_meet_stored(c) == CCAI_OK && p->reload)
+            run = true;
+        if (run && p->act)
+            p->act(c, p->text, p->num);
+        if (p->words && st == CCAI_ERR_CONFLICT && !c->free_pending) {
+            /* Said, then rolled back with a stale write of the call: stored
+             * again, first, now that the row is the stored one. */
+            Ccai_unsaved **tail = &p->words;
+            while (*tail)
+                tail = &(*tail)->next;
+            *tail = c->unsaved;
+            if (!c->unsaved)
+                c->unsaved_tail = tail;
+            c->unsaved = p->words;
+            p->words = NULL;
+            Ccai_log(&c->log, CCAI_LOG_WARN,
+                     "call %s: the bot's words rolled back with the call's writes: stored again",
+                     c->row.id);
+            if (!Ccai_timer_active(&c->unsaved_timer))
+                Ccai_timer_start(c->ctx, &c->unsaved_timer, 0);
+        }
         Ccai_call_leave(c);
         Ccai_ctx_leave(ctx);
+    }
+    for (Ccai_unsaved *u = p->words, *next; u; u = next) {
+        next = u->next;
+        ccai_free(u);
     }
     ccai_free(p->text);
     ccai_free(p);
 }
 
+/* The bot's words sent (pipelined): kept until their commit is told. A
+ * conflict (another writer changed the call: their group was rolled back)
+ * stores them again; anything else forgets them (committed, or the call
+ * gone, or not known: stored twice would be worse). */
+static void words_after_sync(ccai_call *c, Ccai_unsaved *sent)
+{
+    Ccai_pending_act *p = Ccai_calloc(1, sizeof *p);
+    if (p) {
+        p->c = c;
+        p->words = sent;
+        p->next = c->pending;
+        c->pending = p;
+        p->sp = Ccai_span_child(c->span, "store_sync", CCAI_SPAN_CLIENT);
+        ccai_status st = Ccai_store_sync_call(c->eng->store, c->row.id, on_committed, p);
+        if (st == CCAI_OK)
+            return;
+        Ccai_span_end_st(p->sp, st);
+        pending_unlink(p);
+        ccai_free(p);
+    }
+    for (Ccai_unsaved *u = sent, *next; u; u = next) { /* as before: sent, not watched */
+        next = u->next;
+        ccai_free(u);
+    }
+}
+
 static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *text, int64_t num,
-                              bool always)
+                              bool always, bool reload)
 {
     Ccai_store *store = c->eng->store;
     if (Ccai_store_writes_durable(store)) {
@@ -400,6 +487,7 @@ static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *te
     p->act = act;
     p->num = num;
     p->always = always;
+    p->reload = reload;
     p->next = c->pending;
     c->pending = p;
     /* From the request to the backend's word that what came before is
@@ -418,13 +506,19 @@ static ccai_status after_sync(ccai_call *c, Ccai_call_act_fn act, const char *te
 ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act, const char *text,
                                    int64_t num)
 {
-    return after_sync(c, act, text, num, false);
+    return after_sync(c, act, text, num, false, false);
+}
+
+ccai_status Ccai_call_after_commit_or_reload(ccai_call *c, Ccai_call_act_fn act, const char *text,
+                                             int64_t num)
+{
+    return after_sync(c, act, text, num, false, true);
 }
 
 ccai_status Ccai_call_after_writes(ccai_call *c, Ccai_call_act_fn act, const char *text,
                                    int64_t num)
 {
-    return after_sync(c, act, text, num, true);
+    return after_sync(c, act, text, num, true, false);
 }
 
 /* The handle goes: acts still waiting for a commit are dropped. */

@@ -8,12 +8,13 @@
  * "replaced" (the caller chose another time).
  *
  * 1. When it is due the runner (its own timer, re-armed at start, after
- *    each change and by the sweep) claims it and, persist then act, stores
- *    the dial ("dialing") with the job pending again at now + the guard,
- *    then places the call through the dialer (the channel the call came
- *    from). The channel's ccai_call_start() runs inside place(): the
- *    engine resumes the stored call in it (Ccai_engine_call_start), so the
- *    callee is back in the same conversation, with its claim and task.
+ *    each change, every third of a call lease and by the sweep) claims
+ *    it and, persist then act, stores the dial ("dialing") with the job
+ *    pending again at now + the guard, then places the call through the
+ *    dialer (the channel the call came from). The channel's
+ *    ccai_call_start() runs inside place(): the engine resumes the stored
+ *    call in it (Ccai_engine_call_start), so the callee is back in the
+ *    same conversation, with its claim and task.
  * 2. The leg connects: the dial is "answered", the job done, and the bot
  *    opens with "you asked us to call you back about ..." (the callback
  *    phrase, in the call's language).
@@ -309,6 +310,14 @@ static void on_timer(Ccai_timer *t, void *ud)
     Ccai_store_job_free(job);
     /* The next due one (another may be due now). */
     Ccai_callbacks_kick(e);
+}
+
+/* A claim tried now (from the sweep), unless a callback is due. */
+void Ccai_callbacks_poll(Ccai_engine *e)
+{
+    Ccai_callbacks *cb = e->callbacks;
+    if (cb && !Ccai_timer_active(&cb->timer))
+        on_timer(&cb->timer, e);
 }
 
 ccai_status Ccai_callbacks_new(Ccai_engine *e)

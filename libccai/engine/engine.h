@@ -310,6 +310,11 @@ void Ccai_sweep_free(Ccai_engine *e);
  * handle ends too (without writing; the host hears of it) and
  * CCAI_ERR_STATE is returned: the handle may be gone. */
 CCAI_MUST_CHECK ccai_status Ccai_call_touch(ccai_call *c);
+/* The stored row read again and taken as the truth (another writer changed
+ * it: a pipelined write of ours failed on a stale row version, or a touch
+ * found it changed); when the call ended elsewhere the handle ends as for
+ * Ccai_call_touch() (CCAI_ERR_STATE). CCAI_OK: still in progress. */
+CCAI_MUST_CHECK ccai_status Ccai_call_meet_stored(ccai_call *c);
 
 /* postcall.c: durable jobs (post-call report, SMS outbox). */
 typedef struct Ccai_jobs Ccai_jobs;
@@ -317,6 +322,10 @@ CCAI_MUST_CHECK ccai_status Ccai_jobs_new(Ccai_engine *e);
 void Ccai_jobs_free(Ccai_engine *e);
 /* Look for due jobs now (after an enqueue). */
 void Ccai_jobs_kick(Ccai_engine *e);
+/* Try a claim now, unless a job runs or one is due later: a job another
+ * process claimed and left (it died) is claimable once its lease ended,
+ * which the next due time does not show (the sweep). */
+void Ccai_jobs_poll(Ccai_engine *e);
 /* Queue call_id's post-call job, due now, with why it is due ("hangup",
  * "transfer", a provider's end...) in its payload; inside the caller's
  * transaction when one is open. */
@@ -366,6 +375,14 @@ CCAI_MUST_CHECK ccai_status Ccai_call_set_state(ccai_call *c, ccai_call_state s)
 typedef void (*Ccai_call_act_fn)(ccai_call *c, const char *text, int64_t num);
 CCAI_MUST_CHECK ccai_status Ccai_call_after_commit(ccai_call *c, Ccai_call_act_fn act,
                                                    const char *text, int64_t num);
+/* The same for an act whose own write was committed before it was asked
+ * (the caller's words, stored with their seq): when the writes before it
+ * failed because another writer changed the call (CONFLICT, NOT_FOUND),
+ * the stored row is read again (Ccai_call_meet_stored()) and, the call
+ * still in progress, the act runs from that state instead of being
+ * dropped (the caller would wait for an answer that never comes). */
+CCAI_MUST_CHECK ccai_status Ccai_call_after_commit_or_reload(ccai_call *c, Ccai_call_act_fn act,
+                                                             const char *text, int64_t num);
 /* The same for an act that depends on nothing stored but must not go
  * before what the call wrote (the hang-up after the goodbye): run once the
  * writes are settled, committed or not. Returns a failure of its own (out
@@ -533,12 +550,15 @@ bool Ccai_conv_say(ccai_call *c, const char *text, ccai_style style, bool expect
 bool Ccai_conv_say_phrase(ccai_call *c, int phrase, bool expects_reply, bool store);
 
 /* callback.c: calls placed back at the time the caller chose, as durable
- * jobs (kind "callback") re-armed at start and by the sweep. */
+ * jobs (kind "callback") re-armed at start, every third of a call lease
+ * (jobs another process queued) and by the sweep (sweep.c). */
 typedef struct Ccai_callbacks Ccai_callbacks;
 CCAI_MUST_CHECK ccai_status Ccai_callbacks_new(Ccai_engine *e);
 void Ccai_callbacks_free(Ccai_engine *e);
 /* Look for due callbacks now. */
 void Ccai_callbacks_kick(Ccai_engine *e);
+/* As Ccai_jobs_poll(). */
+void Ccai_callbacks_poll(Ccai_engine *e);
 /* The schedule_callback tool: a callback of call c at @p at (wall ms;
  * @p when its ISO text) about @p about. Returns what the LLM reads (NULL
  * on NOMEM). */
@@ -556,6 +576,8 @@ typedef struct Ccai_alerts Ccai_alerts;
 CCAI_MUST_CHECK ccai_status Ccai_alerts_new(Ccai_engine *e);
 void Ccai_alerts_free(Ccai_engine *e);
 void Ccai_alerts_kick(Ccai_engine *e);
+/* As Ccai_jobs_poll(). */
+void Ccai_alerts_poll(Ccai_engine *e);
 /* The notify_emergencies tool: one alert job per target. Returns what the
  * LLM reads (NULL on NOMEM). */
 char *Ccai_alert_raise(ccai_call *c, const char *service, const char *reason, const char *location,

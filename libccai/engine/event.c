@@ -232,7 +232,7 @@ static CCAI_MUST_CHECK ccai_status on_caller_text(ccai_call *c, const ccai_event
     c->not_understood = 0;
     /* Words and keys get an answer now. */
     if (c->state == CCAI_CALL_CONVERSATION || c->state == CCAI_CALL_TURN)
-        return Ccai_call_after_commit(c, act_caller_said, ev->text, seq);
+        return Ccai_call_after_commit_or_reload(c, act_caller_said, ev->text, seq);
     return CCAI_OK;
 }
 

@@ -746,6 +746,14 @@ static void on_timer(Ccai_timer *t, void *ud)
     run_next(ud);
 }
 
+/* A claim tried now (from the sweep), unless a job runs or one is due. */
+void Ccai_jobs_poll(Ccai_engine *e)
+{
+    Ccai_jobs *j = e->jobs;
+    if (j && !j->job && !Ccai_timer_active(&j->timer))
+        run_next(j);
+}
+
 ccai_status Ccai_jobs_new(Ccai_engine *e)
 {
     Ccai_jobs *j = Ccai_calloc(1, sizeof *j);

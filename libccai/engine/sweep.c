@@ -26,7 +26,13 @@
  * process renews the lease of each call it holds every third of
  * server.call_lease_ms (a call whose lease ran out may be taken over by
  * any of them: docs/deployment.md). The sweep needs no lease: rule 1 keeps
- * a live holder's calls out of its reach. */
+ * a live holder's calls out of its reach.
+ *
+ * Timers that outlive their process (docs/deployment.md, "Timers"): the
+ * durable jobs (post-call, SMS, callbacks, alerts) are rows with their
+ * run_at; every third of a lease each runner reads the earliest due one
+ * (jobs another process queued), and every sweep tries a claim (jobs
+ * another process claimed and left, claimable after their lease). */
 #include "engine/engine.h"
 
 #include "config/config.h"
@@ -120,8 +126,16 @@ static void on_lease_timer(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     Ccai_sweep *s = ud;
-    renew_leases(s->e);
-    Ccai_timer_start(s->e->ctx, &s->lease_timer, (uint64_t)s->e->inst.lease_ms / 3);
+    Ccai_engine *e = s->e;
+    renew_leases(e);
+    /* The durable jobs another process queued in the shared store (a
+     * callback scheduled by a call it held, then it died): each runner
+     * arms its timer at the earliest due one (a read each), so they run
+     * here at most a third of a lease late. */
+    Ccai_jobs_kick(e);
+    Ccai_callbacks_kick(e);
+    Ccai_alerts_kick(e);
+    Ccai_timer_start(e->ctx, &s->lease_timer, (uint64_t)e->inst.lease_ms / 3);
 }
 
 static void on_timer(Ccai_timer *t, void *ud)
@@ -131,9 +145,11 @@ static void on_timer(Ccai_timer *t, void *ud)
     Ccai_engine *e = s->e;
     heartbeat(e);
     sweep(e);
-    /* Callbacks and alerts another process queued in the shared store. */
-    Ccai_callbacks_kick(e);
-    Ccai_alerts_kick(e);
+    /* Jobs another process claimed and left when it died: claimable once
+     * their lease ended (their next due time does not show them). */
+    Ccai_jobs_poll(e);
+    Ccai_callbacks_poll(e);
+    Ccai_alerts_poll(e);
     Ccai_timer_start(e->ctx, &s->timer, period_ms(e));
 }
 

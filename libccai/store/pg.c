@@ -742,6 +742,10 @@ static CCAI_MUST_CHECK ccai_status pg_check_write(Ccai_store *store)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
         return Ccai_pg_fail(st, CCAI_ERR_STATE, "store: check write: a transaction is open");
+    if (st->faults_lost) { /* failed closed (pg_pipe.c): not ready */
+        snprintf(st->failure, sizeof st->failure, "%s", Ccai_pg_faults_lost_msg);
+        return Ccai_pg_fail(st, CCAI_ERR_STORE, "%s", Ccai_pg_faults_lost_msg);
+    }
     Ccai_pg_params p = {0};
     Ccai_pg_int(&p, Ccai_wall_ms());
     ccai_status status = Ccai_pg_run(st, "check write", PG_HEALTH, &p, NULL);

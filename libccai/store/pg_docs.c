@@ -10,7 +10,10 @@
  * transaction's statements in libpq's pipeline mode, one sync) that the
  * thread waits for, bounded by database.postgresql.statement_timeout_ms
  * (the server cancels the statement then) plus a second. A search is one
- * such round trip.
+ * such round trip. The thread that waits is the loop's for a search in a
+ * call (rag/rag.c) and the query cache (cache/cache.c): not off the loop
+ * yet (docs/deployment.md says what remains); a failure that made it wait
+ * holds the next round trips off for a while (batch()).
  *
  * Its tables have their own forward-only migrations (docs_migrations),
  * as on SQLite (store/sqlite_docs.c), so that the call store's schema
@@ -34,6 +37,11 @@
 
 /* The advisory lock the documents' migrations are applied under ("ccad"). */
 #define PG_DOCS_MIGRATION_LOCK 0x63636164
+/* A failed batch that made its thread wait this long (ms) holds the
+ * documents' next batches off for the quiet period: the statement
+ * timeout, at least PG_DOCS_QUIET_MS (batch()). */
+#define PG_DOCS_SLOW_MS  250
+#define PG_DOCS_QUIET_MS 1000
 /* Most chunks of a source, so that an import stays one bounded statement. */
 #define PG_DOCS_MAX_CHUNKS 100000
 
@@ -111,6 +119,8 @@ typedef struct Ccai_pg_docs {
     Ccai_docstore base;
     Ccai_store *db; /* its own handle of the call store's database */
     Ccai_err err;
+    uint64_t quiet_until; /* monotonic ms: no batch before (batch()) */
+    char quiet_why[200];
 } Ccai_pg_docs;
 
 static Ccai_pg_docs *of(Ccai_docstore *ds)
@@ -119,14 +129,35 @@ static Ccai_pg_docs *of(Ccai_docstore *ds)
 }
 
 /* One batch of statements on the documents' connection; a failure's text
- * in d->err. */
+ * in d->err. The thread (the loop's, for a search) waits for its answer,
+ * bounded by the statement timeout and a margin; a batch that failed
+ * after making it wait PG_DOCS_SLOW_MS or more (the statement timeout, a
+ * lock, a server that does not answer) holds the next ones off: they fail
+ * at once (CCAI_ERR_BUSY) for the quiet period, so that a database in
+ * trouble costs the loop one such wait per period, not one per round
+ * trip of every search. */
 static CCAI_MUST_CHECK ccai_status batch(Ccai_pg_docs *d, const char *op, const Ccai_pg_sql *q,
                                          size_t n, bool binary_rows, PGresult **ret)
 {
     Ccai_pg *pg = Ccai_pg_of(d->db);
+    uint64_t start = Ccai_monotonic_ms();
+    if (start < d->quiet_until) {
+        Ccai_err_set(&d->err,
+                     "documents: %s: not asked: PostgreSQL did not answer the documents in time "
+                     "(%s); asked again in %llu ms",
+                     op, d->quiet_why, (unsigned long long)(d->quiet_until - start));
+        return CCAI_ERR_BUSY;
+    }
     ccai_status st = Ccai_pg_batch(pg, op, q, n, binary_rows, ret);
-    if (st != CCAI_OK)
+    if (st != CCAI_OK) {
         Ccai_err_set(&d->err, "documents: %s", Ccai_err_get(&pg->err));
+        uint64_t end = Ccai_monotonic_ms();
+        if (end - start >= PG_DOCS_SLOW_MS && st != CCAI_ERR_NOMEM) {
+            uint64_t quiet = (uint64_t)pg->statement_timeout_ms;
+            d->quiet_until = end + (quiet > PG_DOCS_QUIET_MS ? quiet : PG_DOCS_QUIET_MS);
+            snprintf(d->quiet_why, sizeof d->quiet_why, "%s", Ccai_err_get(&pg->err));
+        }
+    }
     return st;
 }
 

@@ -20,12 +20,17 @@
  * without a round trip.
  * So a failed write (a stale row version, a constraint, a lost row, the
  * statement timeout) rolls back its call's run alone: the writes of that
- * run before and after it. It is remembered for that call (a fault) and
+ * run before and after it. A run is consecutive writes: A, B, A in one
+ * turn are three groups, and A's second is committed if its own writes
+ * succeed (an update from the same stale row fails again; a message is
+ * kept); A's syncs are told the first run's failure all the same, so
+ * its acts do not run. It is remembered for that call (a fault) and
  * told to the syncs of that call (Ccai_store_sync_call()) waiting for the
  * turn or asked next, once; a sync of another call waiting for the same
  * moment is told CCAI_OK, its writes being committed. A sync of no call
  * (Ccai_store_sync()) is told any failure not told yet, and forgets them
- * all. At most PG_FAULTS_MAX calls' failures wait for their sync.
+ * all. A failure is never forgotten untold: beyond PG_FAULTS_MAX calls'
+ * failures waiting for their sync, the store fails closed (fault_add()).
  *
  * One WAL flush per turn all the same: a group ended by another call's
  * write commits with synchronous_commit off (set_config(..., true): for
@@ -46,6 +51,11 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+
+const char Ccai_pg_faults_lost_msg[] =
+    "store: PostgreSQL: more calls' failed writes not told to a sync of their call than the "
+    "store keeps (PG_FAULTS_MAX): whether this call's writes were committed is not known; "
+    "every sync fails until a sync of every write (Ccai_store_sync())";
 
 bool Ccai_pg_pipelined(const Ccai_pg *st)
 {
@@ -118,9 +128,14 @@ static bool same_key(const char *a, bool a_keyed, const char *b)
 }
 
 /* A group of key failed: remembered for the next sync of its call (the
- * first failure, the one that rolled its writes back). At most
- * PG_FAULTS_MAX calls' failures are kept: beyond, the oldest is
- * forgotten (a call that never asks again). */
+ * first failure, the one that rolled its writes back) until a sync of it
+ * is told. Never forgotten untold (a forgotten failure would let a later
+ * sync of its call be told OK: persist then act broken). Beyond
+ * PG_FAULTS_MAX calls' failures untold at once, the store fails closed
+ * (faults_lost): the failure is not kept, and every sync is told
+ * CCAI_ERR_STORE (its call's writes may be among the untold ones) until a
+ * sync of every call (Ccai_store_sync()); the readiness check fails
+ * meanwhile. */
 static void fault_add(Ccai_pg *st, const char *key, ccai_status status, const char *msg)
 {
     Ccai_pg_fault **q = &st->faults;
@@ -128,20 +143,18 @@ static void fault_add(Ccai_pg *st, const char *key, ccai_status status, const ch
         if (same_key((*q)->key, (*q)->keyed, key))
             return;
     size_t len = key ? strlen(key) : 0;
-    Ccai_pg_fault *f = Ccai_calloc(1, sizeof *f + len + 1);
-    if (!f)
-        return; /* out of memory: the call's next sync is not told */
+    Ccai_pg_fault *f = st->n_faults < PG_FAULTS_MAX ? Ccai_calloc(1, sizeof *f + len + 1) : NULL;
+    if (!f) { /* too many, or out of memory: fail closed */
+        st->faults_lost = true;
+        snprintf(st->failure, sizeof st->failure, "%s", Ccai_pg_faults_lost_msg);
+        return;
+    }
     f->status = status;
     snprintf(f->msg, sizeof f->msg, "%s", msg);
     f->keyed = key != NULL;
     memcpy(f->key, key ? key : "", len + 1);
     *q = f;
-    if (++st->n_faults > PG_FAULTS_MAX) {
-        Ccai_pg_fault *old = st->faults;
-        st->faults = old->next;
-        ccai_free(old);
-        st->n_faults--;
-    }
+    st->n_faults++;
 }
 
 /* What a sync of key (keyed false: of every write) is told now: the
@@ -183,9 +196,22 @@ static void waiter_tell(Ccai_pg *st, Ccai_pg_waiter *w, ccai_status all, const c
     if (all != CCAI_OK) {
         w->status = all;
         snprintf(w->msg, sizeof w->msg, "%s", all_msg);
+    } else if (f) {
+        w->status = f->status;
+        snprintf(w->msg, sizeof w->msg, "%s", f->msg);
+    } else if (st->faults_lost) {
+        w->status = CCAI_ERR_STORE;
+        snprintf(w->msg, sizeof w->msg, "%s", Ccai_pg_faults_lost_msg);
     } else {
-        w->status = f ? f->status : CCAI_OK;
-        snprintf(w->msg, sizeof w->msg, "%s", f ? f->msg : "");
+        w->status = CCAI_OK;
+        w->msg[0] = '\0';
+    }
+    if (!w->keyed && st->faults_lost) { /* every write's failure told: */
+        if (w->status == CCAI_OK) {
+            w->status = CCAI_ERR_STORE;
+            snprintf(w->msg, sizeof w->msg, "%s", Ccai_pg_faults_lost_msg);
+        }
+        st->faults_lost = false; /* each kept fault is marked told */
     }
     ready_push(st, w);
 }
@@ -631,6 +657,8 @@ ccai_status Ccai_pg_pipeline(Ccai_store *store, ccai_ctx *ctx)
  * told. */
 static bool fault_pending(const Ccai_pg *st, const char *call_id)
 {
+    if (st->faults_lost)
+        return true;
     for (const Ccai_pg_fault *f = st->faults; f; f = f->next)
         if (!call_id || same_key(f->key, f->keyed, call_id))
             return true;
@@ -700,4 +728,5 @@ void Ccai_pg_pipe_close(Ccai_pg *st)
         ccai_free(f);
     }
     st->n_faults = 0;
+    st->faults_lost = false;
 }

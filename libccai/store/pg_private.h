@@ -64,8 +64,10 @@ extern const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT];
  * before the connection is deemed lost. */
 #define PG_ANSWER_MARGIN_MS 1000
 
-/* Failed groups kept for the next sync of their call, at most. */
-#define PG_FAULTS_MAX 256
+/* Calls' failed groups kept untold for the next sync of their call, at
+ * most; beyond, the store fails closed (pg_pipe.c, fault_add()). */
+#define PG_FAULTS_MAX 4096
+extern const char Ccai_pg_faults_lost_msg[];
 
 /* Pipelined writes (pg_pipe.c): what waits for a group's commit. */
 typedef struct Ccai_pg_waiter {
@@ -130,7 +132,8 @@ typedef struct Ccai_pg {
     Ccai_pg_sent *unflushed; /* groups committed without a flush since the last durable one */
     Ccai_pg_fault *faults;   /* failed groups no sync of their call was told of yet */
     size_t n_faults;
-    size_t n_groups;                    /* groups (transactions) sent (describe) */
+    bool faults_lost; /* more failures than kept: every sync fails (fault_add()) */
+    size_t n_groups;  /* groups (transactions) sent (describe) */
     Ccai_pg_waiter *ready, *ready_tail; /* completions to fire from the loop */
     Ccai_timer tick;                    /* sends the group's sync, fires the ready */
     Ccai_timer deadline;                /* the answers of the oldest group are late */

@@ -21,7 +21,8 @@
  * 2. Durability is told by Ccai_store_sync(st, done, ud): done(status, ud)
  *    fires exactly once, when every write accepted before the call is
  *    committed (CCAI_OK) or when one of them failed for good (its status;
- *    the writes after it are dropped). A call that fails fires nothing.
+ *    the writes of its group are rolled back: a PostgreSQL pipelined
+ *    group, below; the others stand). A call that fails fires nothing.
  *    Ccai_store_sync_call(st, call_id, ...) fires at the same moment but
  *    tells only the failure of call_id's own writes: a call's failure never
  *    fails another call's acts.
@@ -34,9 +35,12 @@
  * (PostgreSQL pipelined, store/pg.c) pipelines the writes and fires done
  * from the loop when the commit's result comes back; a write that fails
  * there fails the writes committed with it (its group: its call's run of
- * writes, pg_pipe.c), told to the syncs of that call. Its reads stay synchronous: they wait for the
- * writes in flight to be answered first (answering them from what it keeps
- * of the calls this context owns needs the leases of issue 14). */
+ * consecutive writes, pg_pipe.c: calls A, B, A written in one turn are
+ * three groups, and A's second commits if its own writes succeed), told
+ * to the syncs of that call (a failure is never forgotten untold). Its
+ * reads stay synchronous: they wait for the writes in flight to be
+ * answered first (answering them from what it keeps of the calls this
+ * context owns needs the leases of issue 14). */
 #ifndef CCAI_STORE_STORE_H
 #define CCAI_STORE_STORE_H
 

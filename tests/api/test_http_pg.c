@@ -248,14 +248,52 @@ static long count_of(PGconn *db, const char *sql, const char *id)
     return n;
 }
 
+/* The first assistant message stored after the caller's words `human` in
+ * call id (the loop run while it is not stored yet, at most ~2 s): its
+ * text and a newline in out, "" when none. */
+static void reply_after(PGconn *db, const char *id, const char *human, char *out, size_t n)
+{
+    const char *v[2] = {id, human};
+    out[0] = '\0';
+    for (int i = 0; i < 200; i++) {
+        PGresult *r = PQexecParams(db,
+                                   "SELECT content FROM messages WHERE call_id = $1 AND persona = "
+                                   "'assistant' AND seq > (SELECT max(seq) FROM messages WHERE "
+                                   "call_id = $1 AND persona = 'human' AND content = $2) "
+                                   "ORDER BY seq",
+                                   2, NULL, v, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        if (PQntuples(r) >= 1) {
+            snprintf(out, n, "%s\n", PQgetvalue(r, 0, 0));
+            PQclear(r);
+            return;
+        }
+        PQclear(r);
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    }
+}
+
+static char *value_of(PGconn *db, const char *sql, const char *id, char *out, size_t n)
+{
+    const char *v[1] = {id};
+    PGresult *r = PQexecParams(db, sql, 1, NULL, v, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 1);
+    snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
+}
+
 /* Two live chats in one context, a turn of each in the same turn of the
  * loop (their writes pipelined together); call A's row is changed behind
  * its back by another writer (another instance) while A's turn is
  * written, so A's row update is stale and A's writes of that turn are
  * rolled back. A's failure is A's alone: B's turn is committed, and B's
  * client gets the bot's reply (the act that waited for the commit), which
- * is stored after B's words. (A meets the stored state again, as the
- * engine does on a conflict; its request is answered.) */
+ * is stored after B's words. A's client is answered, its caller's words
+ * are all stored, and at A's next words the engine meets the stored row
+ * and answers; the bot's words of the failed turn, said already and rolled
+ * back with the stale update, are stored again (docs/deployment.md). */
 static void test_stale_call_isolated(void **state)
 {
     (void)state;
@@ -321,30 +359,80 @@ static void test_stale_call_isolated(void **state)
         said_texts(&ab, said, sizeof said);
     }
     /* The reply's message is stored from the loop (pipelined): waited for. */
-    const char *v[1] = {b_id};
-    for (int i = 0;; i++) {
-        r = PQexecParams(admin,
-                         "SELECT content FROM messages WHERE call_id = $1 AND persona = "
-                         "'assistant' AND seq > (SELECT seq FROM messages WHERE call_id = $1 "
-                         "AND persona = 'human' AND content = 'Hello, I had a car accident.') "
-                         "ORDER BY seq",
-                         1, NULL, v, NULL, NULL, 0);
-        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-        if (PQntuples(r) >= 1 || i == 200)
-            break;
-        PQclear(r);
-        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
-    }
-    assert_true(PQntuples(r) >= 1);
     char reply[600];
-    snprintf(reply, sizeof reply, "%s\n", PQgetvalue(r, 0, 0));
-    PQclear(r);
+    reply_after(admin, b_id, "Hello, I had a car accident.", reply, sizeof reply);
+    assert_true(reply[0]);
     assert_true(count_of(admin, n_messages, b_id) > b_before);
     assert_non_null(strstr(said, reply));
     r = PQexec(admin, "SELECT count(*) FROM meddled"); /* A was made stale */
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_string_equal(PQgetvalue(r, 0, 0), "1");
     PQclear(r);
+
+    /* A's side: its request was answered (the bot's words of that turn,
+     * said before the conflict was known); its caller's words are stored
+     * (on their own, before the turn), its turn's writes are not: the row
+     * is the other writer's (version 4: 3 of ours, 1 of it). */
+    assert_int_equal(aa.status, 200);
+    assert_non_null(strstr(aa.body, "\"say\":[{"));
+    char v[600];
+    assert_string_equal(
+        value_of(admin, "SELECT row_version FROM calls WHERE id = $1", a_id, v, sizeof v), "4");
+    assert_string_equal(value_of(admin,
+                                 "SELECT string_agg(content, '|' ORDER BY seq) FROM messages "
+                                 "WHERE call_id = $1 AND persona = 'human' AND content <> ''",
+                                 a_id, v, sizeof v),
+                        "Hello, I had a car accident.");
+    /* The bot's words A's client got, rolled back with the stale update,
+     * are stored again once the conflict is told (at A's next words, below:
+     * checked after them). */
+    char a_said[4096] = "";
+    said_texts(&aa, a_said, sizeof a_said);
+    assert_true(a_said[0]);
+    /* A's next words: the conflict is told to that turn's sync; the engine
+     * reads the stored row again and answers from it (before, the act was
+     * dropped and the request never answered), and its writes go on from
+     * the other writer's version instead of over it. */
+    api_answer a2 = post(ctx, a_path, "{\"text\":\"Yesterday in Paris.\"}");
+    assert_int_equal(a2.status, 200);
+    said[0] = '\0';
+    said_texts(&a2, said, sizeof said);
+    assert_true(said[0]);
+    snprintf(next_path, sizeof next_path, "%s/next", a_path);
+    for (int i = 0; i < 5 && !strstr(a2.body, "\"listening\":true"); i++) {
+        a2 = post(ctx, next_path, "{}");
+        assert_int_equal(a2.status, 200);
+        said_texts(&a2, said, sizeof said);
+    }
+    reply_after(admin, a_id, "Yesterday in Paris.", reply, sizeof reply);
+    assert_true(reply[0]);
+    assert_non_null(strstr(said, reply));
+    assert_string_equal(value_of(admin,
+                                 "SELECT string_agg(content, '|' ORDER BY seq) FROM messages "
+                                 "WHERE call_id = $1 AND persona = 'human' AND content <> ''",
+                                 a_id, v, sizeof v),
+                        "Hello, I had a car accident.|Yesterday in Paris.");
+    {
+        const char *pv[1] = {a_id};
+        r = PQexecParams(admin,
+                         "SELECT string_agg(content, '\n' ORDER BY seq) || '\n' FROM messages "
+                         "WHERE call_id = $1 AND persona = 'assistant'",
+                         1, NULL, pv, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        const char *stored = PQgetvalue(r, 0, 0);
+        for (const char *line = a_said; *line;) {
+            const char *eol = strchr(line, '\n');
+            char one[600];
+            snprintf(one, sizeof one, "%.*s\n", (int)(eol - line), line);
+            if (!strstr(stored, one))
+                fail_msg("said to A's client, not stored: %s(stored: %s)", one, stored);
+            line = eol + 1;
+        }
+        PQclear(r);
+    }
+    assert_true(
+        strtol(value_of(admin, "SELECT row_version FROM calls WHERE id = $1", a_id, v, sizeof v),
+               NULL, 10) > 4);
     PQfinish(admin);
     ccai_poll_free(g_poll);
     ccai_config_free(cfg);

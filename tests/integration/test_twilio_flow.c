@@ -11,7 +11,12 @@
 
 #include "channels/twilio/twilio_sig.h"
 #include "http/form.h"
+#include "store/sqlite_private.h"
+#include "support/db_lock.h"
 #include "support/twilio_env.h"
+
+#include <pthread.h>
+#include <time.h>
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -912,6 +917,87 @@ static void test_ivr_gather(void **state)
     twilio_env_free(&e);
 }
 
+/* Another process (another instance, another worker on the same SQLite
+ * file) takes the database's write lock between the call's insert (and
+ * its lease) and its connection (the transaction storing the "call"
+ * message and the state):
+ * the caller is not refused. Before, the voice webhook answered "Sorry,
+ * this number cannot take your call right now" and hung up (what
+ * bench-server --instances 3 met on SQLite); now the webhook is held,
+ * runs again once the lock is gone (0.4 s later), and the call goes on,
+ * stored once. */
+typedef struct lock_at_connect {
+    const char *db;
+    bool inserted, taken;
+    db_lock lock;
+    pthread_t releaser;
+} lock_at_connect;
+
+static void *release_later(void *ud)
+{
+    lock_at_connect *l = ud;
+    struct timespec ts = {0, 400 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(db_lock_release(&l->lock), 0);
+    return NULL;
+}
+
+static int on_stmt(unsigned type, void *ud, void *p, void *x)
+{
+    (void)type;
+    (void)p;
+    lock_at_connect *l = ud;
+    const char *sql = x;
+    if (strncmp(sql, "INSERT INTO call_leases", 23) == 0) {
+        l->inserted = true; /* the call stored and leased: its connection next */
+    } else if (l->inserted && !l->taken && strncmp(sql, "BEGIN IMMEDIATE", 15) == 0) {
+        /* Our connection holds no lock between two transactions: the
+         * sqlite3 shell takes it now. */
+        assert_int_equal(db_lock_take(&l->lock, l->db), 0);
+        l->taken = true;
+        assert_int_equal(pthread_create(&l->releaser, NULL, release_later, l), 0);
+    }
+    return 0;
+}
+
+static void test_inbound_connect_while_locked(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-twilio-lock-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char db[128];
+    snprintf(db, sizeof db, "%s/ccai.sqlite", dir);
+    env e;
+    twilio_env_init(&e, db, NULL, NULL);
+    lock_at_connect l = {.db = db};
+    sqlite3 *conn = Ccai_sqlite_of(Ccai_ctx_store(e.ctx))->db;
+    assert_int_equal(sqlite3_trace_v2(conn, SQLITE_TRACE_STMT, on_stmt, &l), SQLITE_OK);
+    answer a;
+    const char *voice[] = {"CallSid",    "CA00000000000000000000000000000009",
+                           "AccountSid", TWILIO_STANDIN_SID,
+                           "From",       "+33612345678",
+                           "To",         "+15550001111",
+                           "CallStatus", "ringing",
+                           "Direction",  "inbound",
+                           NULL};
+    twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
+    assert_true(l.taken);
+    assert_int_equal(pthread_join(l.releaser, NULL), 0);
+    assert_int_equal(sqlite3_trace_v2(conn, 0, NULL, NULL), SQLITE_OK);
+    assert_int_equal(a.status, 200);
+    assert_null(strstr(a.body, "cannot take your call"));
+    assert_non_null(strstr(a.body, "<Response><Gather "));
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_calls_list_json(e.ctx, NULL, 10, 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"total\":1"));
+    assert_non_null(strstr(json, "CA00000000000000000000000000000009"));
+    ccai_free(json);
+    twilio_env_free(&e);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -925,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_hangup_ends_the_call),
         cmocka_unit_test(test_recording_after_completed),
         cmocka_unit_test(test_webhooks_answered_out_of_memory),
+        cmocka_unit_test(test_inbound_connect_while_locked),
     };
     return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
 }

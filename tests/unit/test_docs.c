@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1131,6 +1132,51 @@ static void test_pg_docstore(void **state)
     Ccai_store_close(sa);
 }
 
+/* The documents' round trips wait on the thread that asks (the loop's,
+ * for a search), bounded by the statement timeout: a table another
+ * session locks makes the first search fail (CCAI_ERR_BUSY) after the
+ * timeout; the next ones fail at once, without asking, for the quiet
+ * period (else each round trip of each search would wait the timeout
+ * again); then they are asked again and answered. */
+static void test_pg_docs_bounded(void **state)
+{
+    (void)state;
+    char dsn[400];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    Ccai_store *sa = NULL;
+    Ccai_docstore *a = NULL;
+    char *err = NULL;
+    assert_int_equal(Ccai_pg_open(dsn, 10000, 300, &sa, &err), CCAI_OK);
+    assert_int_equal(Ccai_docstore_open(sa, &a, &err), CCAI_OK);
+    Ccai_docstore_source src = {
+        .path = "/docs/b.md", .lang = "fr-FR", .format = "markdown", .hash = "h1", .bytes = 10};
+    const Ccai_docstore_chunk chunks[] = {{"Pare-brise", "Un pare-brise fissuré."}};
+    assert_int_equal(Ccai_docstore_put(a, &src, chunks, 1), CCAI_OK);
+
+    PGconn *locker = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    PGresult *r = PQexec(locker, "BEGIN; LOCK TABLE doc_chunks IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    char got[512] = "";
+    assert_int_equal(Ccai_docstore_match(a, "\"brise\"", "fr", 5, collect_hit, got), CCAI_ERR_BUSY);
+    assert_non_null(strstr(Ccai_docstore_errmsg(a), "statement timeout"));
+    int64_t n = -1;
+    assert_int_equal(Ccai_docstore_count(a, "fr", &n), CCAI_ERR_BUSY);
+    assert_non_null(strstr(Ccai_docstore_errmsg(a), "not asked"));
+    assert_int_equal(Ccai_docstore_match(a, "\"brise\"", "fr", 5, collect_hit, got), CCAI_ERR_BUSY);
+    assert_non_null(strstr(Ccai_docstore_errmsg(a), "not asked"));
+    r = PQexec(locker, "ROLLBACK");
+    PQclear(r);
+    PQfinish(locker);
+    struct timespec ts = {1, 100 * 1000 * 1000}; /* the quiet period: 1 s */
+    nanosleep(&ts, NULL);
+    assert_int_equal(Ccai_docstore_match(a, "\"brise\"", "fr", 5, collect_hit, got), CCAI_OK);
+    assert_string_equal(got, "Pare-brise|fr-FR");
+    Ccai_docstore_close(a);
+    Ccai_store_close(sa);
+}
+
 /* rag/'s FTS5 queries as tsqueries (the PostgreSQL store's translation). */
 static void test_pg_tsquery(void **state)
 {
@@ -1169,17 +1215,12 @@ static int main_postgresql(void)
     }
     g_pg_mode = true;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pg_tsquery),
-        cmocka_unit_test(test_pg_docstore),
-        cmocka_unit_test(test_import_reimport_remove),
-        cmocka_unit_test(test_search_corpus),
-        cmocka_unit_test(test_embeddings_openai),
-        cmocka_unit_test(test_embeddings_azure),
-        cmocka_unit_test(test_embeddings_down),
-        cmocka_unit_test(test_cache_store),
-        cmocka_unit_test(test_cache_redis),
-        cmocka_unit_test(test_tool_in_a_call),
-        cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_pg_tsquery),       cmocka_unit_test(test_pg_docstore),
+        cmocka_unit_test(test_pg_docs_bounded),  cmocka_unit_test(test_import_reimport_remove),
+        cmocka_unit_test(test_search_corpus),    cmocka_unit_test(test_embeddings_openai),
+        cmocka_unit_test(test_embeddings_azure), cmocka_unit_test(test_embeddings_down),
+        cmocka_unit_test(test_cache_store),      cmocka_unit_test(test_cache_redis),
+        cmocka_unit_test(test_tool_in_a_call),   cmocka_unit_test(test_two_instances),
     };
     rc = cmocka_run_group_tests_name("docs-postgresql", tests, NULL, NULL);
     pg_server_stop(&g_pg);

@@ -5,6 +5,7 @@
  * the interface run on both; those of one engine's files, locks and
  * failures on that one. */
 #include "store/pg.h"
+#include "store/pg_private.h" /* PG_FAULTS_MAX */
 #include "store/sqlite.h"
 
 #include <ccai/adapters/poll.h>
@@ -28,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Helpers ---------------------------------------------------------------- */
@@ -2238,6 +2240,159 @@ static void test_pg_pipeline_failure_isolated(void **state)
     Ccai_store_close(st);
 }
 
+static ccai_status settle_call(Ccai_store *st, const char *id);
+
+/* Calls A, B, A written in one turn of the loop, A's first run stale: a
+ * group is a call's run of consecutive writes, so that is three
+ * transactions (and the turn's flush). A's first run is rolled back
+ * (its message too), B's committed, and A's second run is a transaction
+ * of its own, committed: a failure undoes its run, not the call's other
+ * runs of the turn. A's sync is told the conflict (its acts do not
+ * run), B's is OK. docs/deployment.md says so. */
+static void test_pg_pipeline_aba(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    Ccai_store_call a, b, stale;
+    call_init(&a, "call-a", "+15550007", "{}", 0);
+    call_init(&b, "call-b", "+15550008", "{}", 0);
+    assert_int_equal(Ccai_store_call_insert(st, &a), CCAI_OK);
+    assert_int_equal(Ccai_store_call_insert(st, &b), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &a), CCAI_OK); /* version 2 */
+    assert_int_equal(settle(st), CCAI_OK);
+    call_init(&stale, "call-a", "+15550007", "{}", 0);
+    stale.row_version = 1;
+
+    Ccai_store_message a1 = msg("human", "a first run"), b1 = msg("human", "b");
+    Ccai_store_message a2 = msg("assistant", "a second run");
+    json_int_t groups = groups_sent(st);
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &a1, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &stale), CCAI_OK); /* sent: stale */
+    assert_int_equal(Ccai_store_message_append(st, "call-b", &b1, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, &b), CCAI_OK);
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &a2, NULL), CCAI_OK);
+    sync_seen seen_a = {0, CCAI_ERR_INTERNAL}, seen_b = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &seen_a), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &seen_b), CCAI_OK);
+    for (int i = 0; (seen_a.calls == 0 || seen_b.calls == 0) && i < 3000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen_a.calls, 1);
+    assert_int_equal(seen_a.status, CCAI_ERR_CONFLICT);
+    assert_int_equal(seen_b.calls, 1);
+    assert_int_equal(seen_b.status, CCAI_OK);
+    /* A's run, B's, A's again: three transactions, and the turn's flush. */
+    assert_int_equal(groups_sent(st) - groups, 4);
+
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-a", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "content")),
+                        "a second run");
+    json_decref(arr);
+    assert_int_equal(Ccai_store_messages_json(st, "call-b", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    Ccai_store_call *g = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-a", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 2);
+    Ccai_store_call_free(g);
+    assert_int_equal(Ccai_store_call_get(st, "call-b", &g), CCAI_OK);
+    assert_int_equal(g->row_version, 2);
+    Ccai_store_call_free(g);
+    assert_int_equal(settle_call(st, "call-a"), CCAI_OK); /* told once */
+    Ccai_store_call_clear(&stale);
+    Ccai_store_call_clear(&b);
+    Ccai_store_call_clear(&a);
+    Ccai_store_close(st);
+}
+
+/* Sync call id's writes, the loop run until told: its status. */
+static ccai_status settle_call(Ccai_store *st, const char *id)
+{
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, id, on_sync, &seen), CCAI_OK);
+    /* Bounded in time, not turns: thousands of groups in flight make
+     * many short turns. */
+    time_t until = time(NULL) + 60;
+    while (seen.calls == 0 && time(NULL) < until)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    assert_int_equal(seen.calls, 1);
+    return seen.status;
+}
+
+/* n calls "call-m<i>" at row version 2; *stale their copies at version 1. */
+static Ccai_store_call *many_calls(Ccai_store *st, int n)
+{
+    Ccai_store_call *stale = calloc((size_t)n, sizeof *stale);
+    assert_non_null(stale);
+    assert_int_equal(Ccai_store_begin(st), CCAI_OK); /* one transaction: quicker */
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "call-m%d", i);
+        Ccai_store_call c;
+        call_init(&c, id, "+15550006", "{}", 0);
+        assert_int_equal(Ccai_store_call_insert(st, &c), CCAI_OK);
+        assert_int_equal(Ccai_store_call_update(st, &c), CCAI_OK);
+        Ccai_store_call_clear(&c);
+        call_init(&stale[i], id, "+15550006", "{}", 0);
+        stale[i].row_version = 1;
+    }
+    assert_int_equal(Ccai_store_commit(st), CCAI_OK);
+    return stale;
+}
+
+/* Failed writes of more calls than the store keeps untold (the failures
+ * of calls that asked no sync yet): every one is told to its call's
+ * next sync, none told OK. Until a fix it kept 256 and dropped the
+ * oldest, whose call's next sync was told OK although its write was
+ * rolled back. Beyond PG_FAULTS_MAX, it fails closed: every sync fails
+ * (and the readiness check) until a sync of every write. */
+static void test_pg_pipeline_many_failures(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    enum { N = 300, M = PG_FAULTS_MAX + 8 > N ? PG_FAULTS_MAX + 8 : N };
+    Ccai_store_call *stale = many_calls(st, M);
+    /* N calls' stale writes, each its own group, answered with no sync
+     * waiting: N failures to remember. */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(Ccai_store_call_update(st, &stale[i]), CCAI_OK);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 5), 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(settle_call(st, stale[i].id), CCAI_ERR_CONFLICT);
+        assert_non_null(strstr(Ccai_store_errmsg(st), "changed by another writer"));
+    }
+    for (int i = 0; i < N; i++) /* told once */
+        assert_int_equal(settle_call(st, stale[i].id), CCAI_OK);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
+
+    /* More than kept: failed closed. The calls whose failure is kept are
+     * told it, the others (their failure may be the one not kept, or
+     * none) CCAI_ERR_STORE; never OK. */
+    for (int i = 0; i < M; i++) {
+        stale[i].row_version = 1; /* the sent update counted one */
+        assert_int_equal(Ccai_store_call_update(st, &stale[i]), CCAI_OK);
+    }
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 5), 0);
+    assert_int_equal(settle_call(st, stale[0].id), CCAI_ERR_CONFLICT);
+    assert_int_equal(settle_call(st, stale[M - 1].id), CCAI_ERR_STORE);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "not known"));
+    assert_int_equal(settle_call(st, "call-no-write"), CCAI_ERR_STORE);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_ERR_STORE);
+    assert_non_null(Ccai_store_failure(st));
+    /* A sync of every write is told, and the store starts again. */
+    assert_int_equal(settle(st), CCAI_ERR_CONFLICT);
+    assert_int_equal(settle_call(st, stale[1].id), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
+    for (int i = 0; i < M; i++)
+        Ccai_store_call_clear(&stale[i]);
+    free(stale);
+    Ccai_store_close(st);
+}
+
 /* PostgreSQL killed (pg_ctl stop -m immediate) with writes in flight:
  * they wait on the server for a lock another session holds, so none can
  * have been committed; the sync is told CCAI_ERR_STORE, none of them is
@@ -2336,6 +2491,8 @@ static int main_postgresql(bool pipeline)
             cmocka_unit_test(test_pg_pipeline_many),
             cmocka_unit_test(test_pg_pipeline_failure),
             cmocka_unit_test(test_pg_pipeline_failure_isolated),
+            cmocka_unit_test(test_pg_pipeline_aba),
+            cmocka_unit_test(test_pg_pipeline_many_failures),
             cmocka_unit_test(test_pg_pipeline_killed),
         };
         rc = cmocka_run_group_tests_name("store-postgresql-pipeline", tests, NULL, NULL);

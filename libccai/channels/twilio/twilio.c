@@ -402,7 +402,13 @@ static void route_voice(ccai_http_exchange *x, void *ud)
             Ccai_form_free(&f);
             return;
         }
-        ccai_status st = start_call(tw, from, to, sid, CCAI_INBOUND, NULL, NULL, &t);
+        /* Its webhook held (below), run again: the call started then. */
+        t = find_sid(tw, sid);
+        ccai_status st = CCAI_OK;
+        if (t && t->connect_held)
+            t->connect_held = false;
+        else
+            st = start_call(tw, from, to, sid, CCAI_INBOUND, NULL, NULL, &t);
         if (st == CCAI_ERR_BUSY) { /* Twilio waits: run it again once stored */
             Ccai_form_free(&f);
             Ccai_exchange_hold(x);
@@ -431,6 +437,15 @@ static void route_voice(ccai_http_exchange *x, void *ud)
     /* Not connected (nothing stored, the engine not started): nobody would
      * ever answer this webhook; the caller hears why instead. */
     ccai_status st = ccai_call_notify(t->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st == CCAI_ERR_BUSY && inbound) {
+        /* Another process holds the database's write lock (several
+         * instances or workers on one SQLite file): Twilio waits, the
+         * webhook runs again (server.store_wait_ms at most) and connects
+         * this call, instead of the caller hearing a refusal. */
+        t->connect_held = true;
+        Ccai_exchange_hold(x);
+        return;
+    }
     if (st != CCAI_OK) {
         Ccai_log(tw->log, CCAI_LOG_ERROR, "twilio: call %s: cannot connect it: %s",
                  ccai_call_id(t->call), ccai_status_str(st));

@@ -53,6 +53,10 @@ typedef struct tw_call {
     /* Twilio's answering-machine verdict (AnsweredBy) on the answer
      * webhook, told to the engine once the call is connected. */
     char answered_by[32];
+    /* Started, its connection not stored yet: another process held the
+     * database's write lock; its voice webhook is held and, run again,
+     * goes on with it (route_voice). */
+    bool connect_held;
 } tw_call;
 
 /* A REST operation on a call, until Twilio answers it. */
