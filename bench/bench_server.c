@@ -4,7 +4,7 @@
  * memory per open call. Without --llm the offline dialogue answers (the
  * server's own cost); with --llm an LLM stand-in with realistic latency.
  *
- *   build/bench/bench-server [--calls N] [--turns K] [--llm] [--twilio]
+ *   build/bench/bench-server [--calls N] [--turns K] [--llm] [--twilio] [--pin]
  *                            [--server-bin PATH] [--standin-bin PATH]
  *
  * --twilio drives the calls through the Twilio webhooks instead: each turn
@@ -40,12 +40,14 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -84,7 +86,8 @@ static size_t on_body(char *d, size_t s, size_t n, void *ud)
     return s * n;
 }
 
-#define MAX_INST 8
+#define MAX_INST      8
+#define MAX_INST_KIDS MAX_INST
 static char bases[MAX_INST][128];
 static int n_bases = 1, next_base;
 
@@ -246,13 +249,60 @@ static int children(pid_t pid, pid_t *out, int max)
 static long rss_one(pid_t pid);
 static double cpu_one(pid_t pid);
 
+/* --pin: this process (and what it spawns next) on one CPU only. */
+static int pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
+}
+
+/* CPU time this process (the client) used so far, in ms. */
+static double self_cpu_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
 #define MAX_KIDS 64
+
+/* The workers of each instance, listed once after the start (a scan of
+ * /proc costs the client more than a turn of the server). */
+static pid_t kid_of[MAX_INST_KIDS][MAX_KIDS];
+static int n_kid_of[MAX_INST_KIDS];
+static pid_t kid_parent[MAX_INST_KIDS];
+static int n_parents;
+
+static void list_children(pid_t pid)
+{
+    if (n_parents < MAX_INST_KIDS) {
+        kid_parent[n_parents] = pid;
+        n_kid_of[n_parents] = children(pid, kid_of[n_parents], MAX_KIDS);
+        n_parents++;
+    }
+}
+
+static const pid_t *kids_of(pid_t pid, int *n)
+{
+    for (int i = 0; i < n_parents; i++) {
+        if (kid_parent[i] == pid) {
+            *n = n_kid_of[i];
+            return kid_of[i];
+        }
+    }
+    *n = 0;
+    return NULL;
+}
 
 /* Memory and CPU of the server: the process and its workers. */
 static long rss_kb(pid_t pid)
 {
-    pid_t kids[MAX_KIDS];
-    int n = children(pid, kids, MAX_KIDS);
+    int n;
+    const pid_t *kids = kids_of(pid, &n);
     long kb = rss_one(pid);
     for (int i = 0; i < n; i++)
         kb += rss_one(kids[i]);
@@ -261,8 +311,8 @@ static long rss_kb(pid_t pid)
 
 static double cpu_ms(pid_t pid)
 {
-    pid_t kids[MAX_KIDS];
-    int n = children(pid, kids, MAX_KIDS);
+    int n;
+    const pid_t *kids = kids_of(pid, &n);
     double ms = cpu_one(pid);
     for (int i = 0; i < n; i++)
         ms += cpu_one(kids[i]);
@@ -321,7 +371,8 @@ static double cpu_one(pid_t pid)
 
 int main(int argc, char **argv)
 {
-    int calls = 200, turns = 5, llm = 0, twilio = 0, workers = 1, sticky = 0, instances = 1;
+    int calls = 200, turns = 5, llm = 0, twilio = 0, workers = 1, sticky = 0, instances = 1,
+        pin = 0;
     const char *pg_sync = NULL;  /* --postgresql: synchronous_commit */
     const char *pipeline = "on"; /* --pipeline: database.postgresql.pipeline */
     const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
@@ -336,6 +387,8 @@ int main(int argc, char **argv)
             twilio = 1;
         else if (!strcmp(argv[i], "--sticky"))
             sticky = 1;
+        else if (!strcmp(argv[i], "--pin"))
+            pin = 1;
         else if (!strcmp(argv[i], "--workers") && i + 1 < argc)
             workers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--instances") && i + 1 < argc)
@@ -352,7 +405,7 @@ int main(int argc, char **argv)
             fprintf(
                 stderr,
                 "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
-                "[--instances N] "
+                "[--instances N] [--pin] "
                 "[--postgresql on|off] [--pipeline on|off] [--server-bin P] [--standin-bin P]\n",
                 argv[0]);
             return 64;
@@ -428,6 +481,11 @@ int main(int argc, char **argv)
         senv[k + 2] = pg_pipe;
     }
     char *argv_srv[] = {(char *)server_bin, NULL};
+    /* --pin: the server(s) on CPU 0, this client on CPU 1 (below). */
+    if (pin && pin_to(0) != 0) {
+        perror("bench-server: --pin: sched_setaffinity");
+        return 1;
+    }
     size_t nenv = 0;
     while (senv[nenv])
         nenv++;
@@ -453,9 +511,15 @@ int main(int argc, char **argv)
         snprintf(bases[i], sizeof bases[i], "http://127.0.0.1:%d", port);
     }
     pid_t server = servers[0];
+    if (pin && pin_to(1) != 0) {
+        perror("bench-server: --pin: sched_setaffinity");
+        return 1;
+    }
     pid_t kids[MAX_KIDS];
     for (int t = 0; t < 200 && workers > 1 && children(server, kids, MAX_KIDS) < workers; t++)
         usleep(10000);
+    for (int i = 0; i < instances; i++)
+        list_children(servers[i]);
     long rss0 = rss_all(servers, instances);
 
     use_twilio = twilio;
@@ -499,6 +563,7 @@ int main(int argc, char **argv)
     int done = 0, errors = 0, open_max = 0;
     long rss_peak = rss0;
     double cpu0 = cpu_all(servers, instances);
+    double client0 = self_cpu_ms();
     double t0 = bench_now_ms();
     while (done < calls) {
         int running = 0;
@@ -633,6 +698,7 @@ int main(int argc, char **argv)
     }
     double secs = (bench_now_ms() - t0) / 1000.0;
     double cpu = cpu_all(servers, instances) - cpu0;
+    double client_cpu = self_cpu_ms() - client0;
     printf("== ccai-server (%d instance%s, %d worker%s%s) under load: %d calls x %d turns over %s "
            "(%s; "
            "store %s)\n",
@@ -646,10 +712,21 @@ int main(int argc, char **argv)
                                          : "PostgreSQL, synchronous_commit on");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",
            n_req, secs, (double)n_req / secs, n_turn, (double)n_turn / secs, errors);
-    printf("  server CPU: %.0f ms for %zu requests = %.1f us per request\n", cpu, n_req,
-           n_req ? cpu * 1000.0 / (double)n_req : 0.0);
+    printf("  server CPU: %.0f ms for %zu requests = %.1f us per request, %.1f us per turn\n", cpu,
+           n_req, n_req ? cpu * 1000.0 / (double)n_req : 0.0,
+           n_turn ? cpu * 1000.0 / (double)n_turn : 0.0);
+    printf("  client CPU: %.0f ms = %.1f us per turn\n", client_cpu,
+           n_turn ? client_cpu * 1000.0 / (double)n_turn : 0.0);
     bench_report("request latency", lat_req, n_req, "ms", 1.0);
     bench_report("turn (text in -> listening)", lat_turn, n_turn, "ms", 1.0);
+    if (pin) { /* the one-line summary of a pinned run (lat_turn is sorted now) */
+        printf("  pinned (server CPU 0, client CPU 1): %.0f turns/s, turn p50 %.2f ms p99 %.2f "
+               "ms, server %.1f us/turn, client %.1f us/turn, errors %d\n",
+               (double)n_turn / secs, n_turn ? lat_turn[n_turn / 2] : 0.0,
+               n_turn ? lat_turn[(size_t)((double)(n_turn - 1) * 0.99)] : 0.0,
+               n_turn ? cpu * 1000.0 / (double)n_turn : 0.0,
+               n_turn ? client_cpu * 1000.0 / (double)n_turn : 0.0, errors);
+    }
     printf("  server RSS: %ld KB at start, peak %ld KB with up to %d calls open: %.1f KB per "
            "open call\n",
            rss0, rss_peak, open_max, open_max ? (double)(rss_peak - rss0) / (double)open_max : 0.0);
