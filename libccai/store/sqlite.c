@@ -63,6 +63,8 @@ static CCAI_MUST_CHECK ccai_status status_of_sqlite(int rc)
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_db_fail(Ccai_sqlite *st, const char *op)
 {
     int rc = sqlite3_extended_errcode(st->db);
+    /* A failed statement may have rolled its transaction back. */
+    Ccai_sqlite_calls_forget(st);
     Ccai_err_set(&st->err, "store: %s: %s", op, sqlite3_errmsg(st->db));
     if (db_broken(rc))
         snprintf(st->failure, sizeof st->failure, "%s", Ccai_err_get(&st->err));
@@ -173,6 +175,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, 
             return CCAI_OK;
     }
     /* Errors here are secondary: the first one is what the caller sees. */
+    Ccai_sqlite_calls_forget(st);
     if (st->in_tx)
         sqlite3_exec(st->db, "ROLLBACK TO ccai_op; RELEASE ccai_op", NULL, NULL, NULL);
     else if (!sqlite3_get_autocommit(st->db))
@@ -406,6 +409,8 @@ static void sqlite_close(Ccai_store *store)
         return;
     for (size_t i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(st->stmts[i]);
+    Ccai_sqlite_calls_forget(st);
+    ccai_free(st->seen);
     /* Closing with an explicit transaction open rolls it back. */
     sqlite3_close(st->db);
     if (st->wal_fd >= 0)
@@ -570,6 +575,7 @@ static CCAI_MUST_CHECK ccai_status sqlite_rollback(Ccai_store *store)
     if (!st->in_tx)
         return Ccai_sqlite_fail(st, CCAI_ERR_STATE, "store: rollback: no transaction is open");
     st->in_tx = false;
+    Ccai_sqlite_calls_forget(st);
     if (sqlite3_get_autocommit(st->db))
         return CCAI_OK;
     return Ccai_sqlite_exec_stmt(st, "rollback", STMT_ROLLBACK);

@@ -46,6 +46,130 @@ static int bind_call_columns(sqlite3_stmt *s, const Ccai_store_call *c)
            Ccai_sqlite_bind_text(s, 18, c->end_reason);
 }
 
+/* What this handle last wrote of a call ------------------------------------- */
+
+/* A turn changes the state, the claim, the times; the other columns (the
+ * initiate JSON of several KB, whose CHECK parses it; the phone numbers
+ * and ids, each in an index) stay as they were. The handle keeps what it
+ * last wrote of each call, with the row's version after that write: while
+ * the row still has that version (the update's WHERE says so) it holds
+ * those values, and an update that changes none of them sets only the
+ * others. A slot is only a shortcut: a miss, or a slot taken by another
+ * call, runs the full update. A rollback may undo a write the slot tells
+ * of: every rollback and failed statement forgets them all
+ * (Ccai_sqlite_calls_forget()). */
+
+static const char *const *fixed_cols(const Ccai_store_call *c, const char *out[8])
+{
+    out[0] = direction_str(c->direction);
+    out[1] = c->phone_number;
+    out[2] = c->bot_phone_number;
+    out[3] = c->channel;
+    out[4] = c->provider_call_id;
+    out[5] = c->initiate_json;
+    out[6] = c->callback_secret;
+    out[7] = c->correlation_id;
+    return out;
+}
+
+/* The block: per column a byte (1 NULL, 2 a value) then the value and its NUL. */
+static size_t fixed_len(const char *const *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < 8; i++)
+        n += 1 + (v[i] ? strlen(v[i]) + 1 : 0);
+    return n;
+}
+
+static bool fixed_same(const Ccai_sqlite_seen *seen, const char *const *v)
+{
+    const char *p = seen->fixed, *end = seen->fixed + seen->fixed_len;
+    for (size_t i = 0; i < 8; i++) {
+        if (p >= end || *p != (v[i] ? 2 : 1))
+            return false;
+        p++;
+        if (!v[i])
+            continue;
+        size_t n = strlen(v[i]) + 1;
+        if ((size_t)(end - p) < n || memcmp(p, v[i], n) != 0)
+            return false;
+        p += n;
+    }
+    return p == end;
+}
+
+static Ccai_sqlite_seen *seen_slot(Ccai_sqlite *st, const char *id)
+{
+    if (!st->seen)
+        return NULL;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &st->seen[h % CCAI_SQLITE_SEEN_SLOTS];
+}
+
+static void seen_clear(Ccai_sqlite_seen *seen)
+{
+    ccai_free(seen->fixed);
+    ccai_free(seen->claim);
+    memset(seen, 0, sizeof *seen);
+}
+
+void Ccai_sqlite_calls_forget(Ccai_sqlite *st)
+{
+    for (size_t i = 0; st->seen && i < CCAI_SQLITE_SEEN_SLOTS; i++) {
+        if (st->seen[i].version)
+            seen_clear(&st->seen[i]);
+    }
+}
+
+/* c was just written (its version is the row's now). A call that ended is
+ * forgotten: its last writes (the report) are few. Out of memory: the slot
+ * stays empty, the next update is a full one. */
+static void seen_keep(Ccai_sqlite *st, const Ccai_store_call *c, bool fixed_unchanged)
+{
+    if (!st->seen && !(st->seen = Ccai_calloc(CCAI_SQLITE_SEEN_SLOTS, sizeof *st->seen)))
+        return;
+    Ccai_sqlite_seen *seen = seen_slot(st, c->id);
+    if (!seen)
+        return;
+    bool mine = seen->version && strcmp(seen->id, c->id) == 0;
+    if (strcmp(c->state, "ended") == 0 || strcmp(c->state, "done") == 0) {
+        if (mine)
+            seen_clear(seen);
+        return;
+    }
+    const char *v[8];
+    fixed_cols(c, v);
+    const char *claim = c->claim_json ? c->claim_json : "{}";
+    if (!mine || !fixed_unchanged) {
+        seen_clear(seen);
+        size_t n = fixed_len(v);
+        char *block = Ccai_malloc(n), *p = block;
+        if (!block)
+            return;
+        for (size_t i = 0; i < 8; i++) {
+            *p++ = v[i] ? 2 : 1;
+            if (v[i]) {
+                size_t len = strlen(v[i]) + 1;
+                memcpy(p, v[i], len);
+                p += len;
+            }
+        }
+        seen->fixed = block;
+        seen->fixed_len = n;
+        memcpy(seen->id, c->id, sizeof seen->id);
+    }
+    if (!seen->claim || strcmp(seen->claim, claim) != 0) {
+        ccai_free(seen->claim);
+        if (!(seen->claim = Ccai_strdup(claim))) {
+            seen_clear(seen);
+            return;
+        }
+    }
+    seen->version = c->row_version;
+}
+
 /* A length: 0 (unknown) is stored as NULL. */
 static int bind_length(sqlite3_stmt *s, int i, int64_t v)
 {
@@ -129,6 +253,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_insert(Ccai_store *store, Ccai_stor
     c->created_at = created;
     c->updated_at = updated;
     c->row_version = 1;
+    seen_keep(st, c, false);
 
 cleanup:
     Ccai_sqlite_stmt_done(s);
@@ -184,8 +309,19 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_update(Ccai_store *store, Ccai_stor
     if (!st || !c || !call_valid(c) || !c->id[0])
         return CCAI_ERR_INVALID_ARG;
     int64_t now = Ccai_wall_ms();
+    /* The row as this handle last wrote it (see seen_keep()): only what
+     * changed is set. */
+    Ccai_sqlite_seen *seen = seen_slot(st, c->id);
+    const char *v[8];
+    bool fixed_unchanged = seen && seen->version == c->row_version &&
+                           strcmp(seen->id, c->id) == 0 && fixed_same(seen, fixed_cols(c, v));
+    enum Ccai_sqlite_stmt_id which = STMT_CALL_UPDATE;
+    if (fixed_unchanged)
+        which = strcmp(seen->claim, c->claim_json ? c->claim_json : "{}") == 0
+                    ? STMT_CALL_UPDATE_TURN_SAME_CLAIM
+                    : STMT_CALL_UPDATE_TURN;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_CALL_UPDATE, &s);
+    ccai_status status = Ccai_sqlite_stmt_get(st, which, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_text(s, 1, c->id) || bind_call_columns(s, c) ||
@@ -194,7 +330,10 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_update(Ccai_store *store, Ccai_stor
         Ccai_sqlite_stmt_done(s);
         return status;
     }
-    return call_write_step(st, s, c, now, "update call");
+    status = call_write_step(st, s, c, now, "update call");
+    if (status == CCAI_OK)
+        seen_keep(st, c, fixed_unchanged);
+    return status;
 }
 
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_touch(Ccai_store *store, Ccai_store_call *c)
@@ -213,7 +352,13 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_touch(Ccai_store *store, Ccai_store
         Ccai_sqlite_stmt_done(s);
         return status;
     }
-    return call_write_step(st, s, c, now, "touch call");
+    int64_t before = c->row_version;
+    status = call_write_step(st, s, c, now, "touch call");
+    /* The columns are as they were: what this handle knew of them holds. */
+    Ccai_sqlite_seen *seen = seen_slot(st, c->id);
+    if (status == CCAI_OK && seen && seen->version == before && strcmp(seen->id, c->id) == 0)
+        seen->version = c->row_version;
+    return status;
 }
 
 /* Step a statement selecting CALL_COLS for at most one row. */

@@ -15,6 +15,8 @@ enum Ccai_sqlite_stmt_id {
     STMT_VERSION,
     STMT_CALL_INSERT,
     STMT_CALL_UPDATE,
+    STMT_CALL_UPDATE_TURN,
+    STMT_CALL_UPDATE_TURN_SAME_CLAIM,
     STMT_CALL_TOUCH,
     STMT_CALL_VERSION,
     STMT_CALL_GET,
@@ -63,6 +65,17 @@ extern const char *const Ccai_sqlite_migrations[CCAI_STORE_SCHEMA_VERSION];
 /* The SQL of each statement. */
 extern const char *const Ccai_sqlite_stmt_sql[STMT_COUNT];
 
+/* What this handle last wrote of a call (sqlite_calls.c): a turn's update
+ * then sets only the columns that changed. version 0: an empty slot. */
+#define CCAI_SQLITE_SEEN_SLOTS 256
+typedef struct Ccai_sqlite_seen {
+    char id[37];
+    int64_t version; /* the row's version after that write */
+    char *fixed;     /* the columns a turn does not change, each NUL-ended, in one block */
+    size_t fixed_len;
+    char *claim;
+} Ccai_sqlite_seen;
+
 typedef struct Ccai_sqlite {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *path;
@@ -76,9 +89,10 @@ typedef struct Ccai_sqlite {
     /* The last failure of the database itself (full disk, read-only file, I/O
      * error), until a commit succeeds again: Ccai_store_can_write(). */
     char failure[256];
-    char *wal_path; /* NULL for a database in memory */
-    int wal_fd;     /* the WAL, opened to ask for its write-back; -1 */
-    int wal_asked;  /* frames in the WAL when write-back was last asked for */
+    char *wal_path;         /* NULL for a database in memory */
+    int wal_fd;             /* the WAL, opened to ask for its write-back; -1 */
+    int wal_asked;          /* frames in the WAL when write-back was last asked for */
+    Ccai_sqlite_seen *seen; /* CCAI_SQLITE_SEEN_SLOTS, allocated at the first write of a call */
 } Ccai_sqlite;
 
 static inline Ccai_sqlite *Ccai_sqlite_of(Ccai_store *store)
@@ -114,6 +128,8 @@ CCAI_MUST_CHECK bool Ccai_sqlite_utf8_ok(const char *s);
 /* The backend's operations on rows (the table is in store/sqlite.c; each
  * as its store/store.h counterpart). */
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_insert(Ccai_store *store, Ccai_store_call *c);
+/* Forget what was written of the calls (a rollback may have undone it). */
+void Ccai_sqlite_calls_forget(Ccai_sqlite *st);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_update(Ccai_store *store, Ccai_store_call *c);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_touch(Ccai_store *store, Ccai_store_call *c);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_get(Ccai_store *store, const char *id,

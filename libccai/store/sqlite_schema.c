@@ -166,6 +166,16 @@ const char *const Ccai_sqlite_stmt_sql[STMT_COUNT] = {
                          "synthesis = ?12, callback_secret = ?14, updated_at = ?15, "
                          "correlation_id = ?17, end_reason = ?18, row_version = row_version + 1 "
                          "WHERE id = ?1 AND row_version = ?16",
+    /* A turn's update (sqlite_calls.c): the row as this handle last wrote
+     * it, but for the columns a turn changes. The CHECKs and indexes of the
+     * columns not set are not evaluated (the initiate JSON, the phone
+     * indexes); the same numbers as STMT_CALL_UPDATE. */
+    [STMT_CALL_UPDATE_TURN] = "UPDATE calls SET state = ?7, lang = ?8, claim = ?10, next = ?11, "
+                              "synthesis = ?12, updated_at = ?15, end_reason = ?18, "
+                              "row_version = row_version + 1 WHERE id = ?1 AND row_version = ?16",
+    [STMT_CALL_UPDATE_TURN_SAME_CLAIM] =
+        "UPDATE calls SET state = ?7, lang = ?8, next = ?11, synthesis = ?12, updated_at = ?15, "
+        "end_reason = ?18, row_version = row_version + 1 WHERE id = ?1 AND row_version = ?16",
     [STMT_CALL_TOUCH] = "UPDATE calls SET updated_at = ?2, row_version = row_version + 1 "
                         "WHERE id = ?1 AND row_version = ?3",
     [STMT_CALL_VERSION] = "SELECT row_version FROM calls WHERE id = ?1",

@@ -1136,6 +1136,80 @@ static void test_two_handles(void **state)
     tmpdb_remove(&t);
 }
 
+/* A turn's update sets only the columns that changed (sqlite_calls.c keeps
+ * what the handle last wrote of each call): whatever path an update takes,
+ * the row read back is the one written; a rollback forgets what was kept,
+ * so a value another handle wrote in between is never taken for ours. */
+static void test_call_update_changed_columns(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *a = NULL, *b = NULL;
+    assert_int_equal(Ccai_sqlite_open(t.path, &a, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_open(t.path, &b, NULL), CCAI_OK);
+    Ccai_store_call c;
+    call_init(&c, "call-1", "+1", NULL, 1000);
+    assert_int_equal(Ccai_store_call_insert(a, &c), CCAI_OK);
+    Ccai_store_call *g = NULL;
+
+    /* A turn: the claim and the state. */
+    assert_true(Ccai_str_replace(&c.claim_json, "{\"policyholder_phone\":\"+33611111111\"}"));
+    assert_true(Ccai_str_replace(&c.state, "conversation"));
+    assert_int_equal(Ccai_store_call_update(a, &c), CCAI_OK);
+    /* The same claim: the state only. */
+    assert_true(Ccai_str_replace(&c.state, "turn"));
+    assert_int_equal(Ccai_store_call_update(a, &c), CCAI_OK);
+    assert_int_equal(Ccai_store_call_find_latest(a, "+33611111111", 0, &g), CCAI_OK);
+    assert_string_equal(g->state, "turn");
+    Ccai_store_call_free(g);
+    /* A column a turn does not change, changed: stored too. */
+    assert_true(Ccai_str_replace(&c.initiate_json, "{\"bot_name\":\"Bob\"}"));
+    assert_true(Ccai_str_replace(&c.provider_call_id, "CA1"));
+    assert_int_equal(Ccai_store_call_update(a, &c), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_OK);
+    assert_string_equal(g->initiate_json, "{\"bot_name\":\"Bob\"}");
+    assert_string_equal(g->provider_call_id, "CA1");
+    assert_string_equal(g->claim_json, "{\"policyholder_phone\":\"+33611111111\"}");
+    assert_int_equal(g->row_version, 4);
+    Ccai_store_call_free(g);
+
+    /* a writes "Carl" in a transaction it rolls back; b then writes "Dan"
+     * at the same row version; a, current again, writes "Carl": stored. */
+    assert_int_equal(Ccai_store_begin(a), CCAI_OK);
+    assert_true(Ccai_str_replace(&c.initiate_json, "{\"bot_name\":\"Carl\"}"));
+    assert_int_equal(Ccai_store_call_update(a, &c), CCAI_OK);
+    assert_int_equal(Ccai_store_rollback(a), CCAI_OK);
+    c.row_version = 4;
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_OK);
+    assert_true(Ccai_str_replace(&g->initiate_json, "{\"bot_name\":\"Dan\"}"));
+    assert_int_equal(Ccai_store_call_update(b, g), CCAI_OK);
+    assert_int_equal(g->row_version, 5);
+    Ccai_store_call_free(g);
+    assert_int_equal(Ccai_store_call_update(a, &c), CCAI_ERR_CONFLICT);
+    c.row_version = 5;
+    assert_int_equal(Ccai_store_call_update(a, &c), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_OK);
+    assert_string_equal(g->initiate_json, "{\"bot_name\":\"Carl\"}");
+    assert_int_equal(g->row_version, 6);
+    Ccai_store_call_free(g);
+
+    /* Touched (the version moves, the columns stay): a turn again. */
+    assert_int_equal(Ccai_store_call_touch(a, &c), CCAI_OK);
+    assert_true(Ccai_str_replace(&c.claim_json, "{}"));
+    assert_int_equal(Ccai_store_call_update(a, &c), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(b, "call-1", &g), CCAI_OK);
+    assert_string_equal(g->claim_json, "{}");
+    assert_string_equal(g->initiate_json, "{\"bot_name\":\"Carl\"}");
+    assert_int_equal(g->row_version, 8);
+    Ccai_store_call_free(g);
+
+    Ccai_store_call_clear(&c);
+    Ccai_store_close(a);
+    Ccai_store_close(b);
+    tmpdb_remove(&t);
+}
+
 /* A database that cannot write ------------------------------------------------- */
 
 /* Another process holds the write lock (the sqlite3 shell inside BEGIN
@@ -2562,6 +2636,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_two_handles),
+        cmocka_unit_test(test_call_update_changed_columns),
         cmocka_unit_test(test_call_recording),
         cmocka_unit_test(test_calls_stale_and_touch),
         cmocka_unit_test(test_job_payload),
