@@ -178,11 +178,28 @@ static void line_start(line *l, const char *level)
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(l->buf, sizeof l->buf,
-                     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\"",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level);
-    l->len = n > 0 && (size_t)n < sizeof l->buf ? (size_t)n : 0;
+    /* The time by hand: snprintf() takes glibc's slow path in this process
+     * (libquadmath, loaded with pocketsphinx, registers a printf specifier). */
+    char t[sizeof "2026-01-01T00:00:00.000Z"];
+    const int parts[7] = {
+        tm.tm_year + 1900,          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        (int)(ts.tv_nsec / 1000000)};
+    static const char seps[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+    static const int widths[7] = {4, 2, 2, 2, 2, 2, 3};
+    size_t k = 0;
+    for (size_t i = 0; i < 7; i++) {
+        for (int w = widths[i] - 1, v = parts[i] < 0 ? 0 : parts[i]; w >= 0; w--, v /= 10)
+            t[k + (size_t)w] = (char)('0' + v % 10);
+        k += (size_t)widths[i];
+        t[k++] = seps[i];
+    }
+    t[k] = '\0';
+    l->len = 0;
+    puts_(l, "{\"ts\":\"");
+    puts_(l, t);
+    puts_(l, "\",\"level\":\"");
+    puts_(l, level);
+    puts_(l, "\"");
     if (log_worker >= 0) {
         char w[48];
         snprintf(w, sizeof w, ",\"worker\":%d,\"pid\":%ld", log_worker, (long)getpid());

@@ -30,8 +30,31 @@ void Ccai_format_iso8601(int64_t wall_ms, char *out, size_t outlen)
     }
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    int year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) { /* beyond four digits: as printf would */
+        snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+        return;
+    }
+    /* By hand: every snprintf() of the process takes glibc's slow path once
+     * a library registered a printf specifier (libquadmath, through
+     * pocketsphinx's LAPACK, does), several thousand instructions a call. */
+    char t[25];
+    const int parts[7] = {year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms};
+    static const char seps[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+    static const int widths[7] = {4, 2, 2, 2, 2, 2, 3};
+    size_t n = 0;
+    for (size_t i = 0; i < 7; i++) {
+        for (int w = widths[i] - 1, v = parts[i]; w >= 0; w--, v /= 10)
+            t[n + (size_t)w] = (char)('0' + v % 10);
+        n += (size_t)widths[i];
+        t[n++] = seps[i];
+    }
+    if (!outlen)
+        return;
+    size_t len = n < outlen - 1 ? n : outlen - 1; /* cut as snprintf() would */
+    memcpy(out, t, len);
+    out[len] = '\0';
 }
 
 bool Ccai_random_bytes(void *out, size_t len)

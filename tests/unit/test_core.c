@@ -153,6 +153,15 @@ static void test_time(void **state)
     assert_string_equal(out, "1970-01-01T00:00:00.000Z");
     Ccai_format_iso8601(1728352800123LL, out, sizeof out);
     assert_string_equal(out, "2024-10-08T02:00:00.123Z");
+    Ccai_format_iso8601(-1, out, sizeof out); /* before the epoch */
+    assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+    Ccai_format_iso8601(253402300799999LL, out, sizeof out);
+    assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+    Ccai_format_iso8601(253402300800000LL, out, sizeof out); /* five digits, as printf */
+    assert_string_equal(out, "10000-01-01T00:00:00.000Z");
+    char small[11];
+    Ccai_format_iso8601(1728352800123LL, small, sizeof small); /* cut, as snprintf */
+    assert_string_equal(small, "2024-10-08");
     uint64_t a = Ccai_monotonic_ms(), b = ccai_time_ms();
     assert_true(b >= a);
     assert_true(Ccai_wall_ms() > 1700000000000LL);
