@@ -345,6 +345,49 @@ static void test_signature_vectors(void **state)
     assert_null(Ccai_twilio_signature("t", NULL, NULL));
 }
 
+/* A signer keeps the key's HMAC state (the channel's, for its token): the
+ * same signatures, the key of 64 bytes used as it is, a longer one hashed
+ * first (RFC 2104), and one signer good for any number of requests.
+ * printf '%s' 'https://x.test/hookA0' | openssl dgst -sha1 -hmac KEY -binary | base64 */
+static void test_signature_signer(void **state)
+{
+    (void)state;
+    char k64[65], k80[81];
+    memset(k64, 'k', 64);
+    k64[64] = '\0';
+    memset(k80, 'L', 80);
+    k80[80] = '\0';
+    Ccai_form f;
+    form_of(&f, "A=0");
+    char *sig = Ccai_twilio_signature(k64, "https://x.test/hook", &f);
+    assert_string_equal(sig, "IDxq9lv0msT/C8rCQA5bWMxtuQg=");
+    ccai_free(sig);
+    sig = Ccai_twilio_signature(k80, "https://x.test/hook", &f);
+    assert_string_equal(sig, "RyzfcZEjmLJNhGE3By3gIFjhvX4=");
+    ccai_free(sig);
+    Ccai_twilio_signer *s = Ccai_twilio_signer_new(k80);
+    assert_non_null(s);
+    assert_true(Ccai_twilio_signer_is(s, k80));
+    assert_false(Ccai_twilio_signer_is(s, k64));
+    assert_false(Ccai_twilio_signer_is(NULL, k80));
+    for (int i = 0; i < 3; i++) {
+        assert_true(Ccai_twilio_signer_valid(s, "https://x.test/hook", &f, NULL, 0,
+                                             "RyzfcZEjmLJNhGE3By3gIFjhvX4="));
+        assert_false(Ccai_twilio_signer_valid(s, "https://x.test/hook", &f, NULL, 0,
+                                              "IDxq9lv0msT/C8rCQA5bWMxtuQg="));
+    }
+    /* The port forms, as Ccai_twilio_signature_valid(). */
+    sig = Ccai_twilio_signature(k80, "https://x.test:443/hook", &f);
+    assert_true(Ccai_twilio_signer_valid(s, "https://x.test/hook", &f, NULL, 0, sig));
+    ccai_free(sig);
+    assert_false(Ccai_twilio_signer_valid(s, "https://x.test/hook", &f, NULL, 0, NULL));
+    assert_false(Ccai_twilio_signer_valid(NULL, "https://x.test/hook", &f, NULL, 0, "x"));
+    Ccai_twilio_signer_free(s);
+    Ccai_twilio_signer_free(NULL);
+    assert_null(Ccai_twilio_signer_new(NULL));
+    Ccai_form_free(&f);
+}
+
 static void test_signature_json_body(void **state)
 {
     (void)state;
@@ -1545,6 +1588,7 @@ int main(void)
         cmocka_unit_test(test_form_encode),
         /* signatures */
         cmocka_unit_test(test_signature_vectors),
+        cmocka_unit_test(test_signature_signer),
         cmocka_unit_test(test_signature_json_body),
         cmocka_unit_test(test_signature_ports),
         cmocka_unit_test(test_signature_rejects),

@@ -281,9 +281,17 @@ static CCAI_MUST_CHECK bool verified(Ccai_twilio *tw, ccai_http_exchange *x, Cca
     const char *token = Ccai_config_str(tw->cfg, "twilio.auth_token");
     char *url = Ccai_http_public_url(tw->cfg, "%s%s%s", x->path, x->query ? "?" : "",
                                      x->query ? x->query : "");
-    bool ok = url && token && *token &&
-              Ccai_twilio_signature_valid(token, url, form, x->body, x->body_len,
-                                          Ccai_exchange_header(x, "X-Twilio-Signature"));
+    /* The token's HMAC key state, kept while the token stays the same. */
+    if (token && *token && !Ccai_twilio_signer_is(tw->signer, token)) {
+        Ccai_twilio_signer_free(tw->signer);
+        tw->signer = Ccai_twilio_signer_new(token);
+    }
+    bool ok =
+        url && token && *token &&
+        (tw->signer ? Ccai_twilio_signer_valid(tw->signer, url, form, x->body, x->body_len,
+                                               Ccai_exchange_header(x, "X-Twilio-Signature"))
+                    : Ccai_twilio_signature_valid(token, url, form, x->body, x->body_len,
+                                                  Ccai_exchange_header(x, "X-Twilio-Signature")));
     ccai_free(url);
     if (!ok) {
         Ccai_log(tw->log, CCAI_LOG_WARN, "twilio: %s: bad or missing X-Twilio-Signature", x->path);
@@ -1074,6 +1082,7 @@ static void tw_channel_free(void *state)
         tw->placings = p->next;
         ccai_free(p);
     }
+    Ccai_twilio_signer_free(tw->signer);
     ccai_free(tw);
 }
 

@@ -76,7 +76,8 @@ typedef struct Ccai_twilio {
     Ccai_twilio_rest *rest; /* NULL: twilio.account_sid is not configured */
     bool stream;            /* twilio.voice: stream */
     tw_call *calls;
-    placing *placings; /* outbound calls Twilio has not confirmed yet */
+    placing *placings;                 /* outbound calls Twilio has not confirmed yet */
+    struct Ccai_twilio_signer *signer; /* for twilio.auth_token, made at the first webhook */
 } Ccai_twilio;
 
 /* twilio.c */

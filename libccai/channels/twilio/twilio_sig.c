@@ -47,28 +47,82 @@ static CCAI_MUST_CHECK bool signed_string(Ccai_buf *b, const char *url, size_t u
     return ok;
 }
 
-/* Base64(HMAC-SHA1(token, data)) into out[SIG_B64_LEN + 1]. */
-static CCAI_MUST_CHECK bool hmac_b64(const char *token, const char *data, size_t len, char *out)
+/* HMAC-SHA1 (RFC 2104) with the key's inner and outer states hashed once. */
+struct Ccai_twilio_signer {
+    char *token;
+    EVP_MD_CTX *inner, *outer; /* SHA-1 after (key ^ ipad), (key ^ opad) */
+    EVP_MD_CTX *work;
+};
+
+void Ccai_twilio_signer_free(Ccai_twilio_signer *s)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
+    if (!s)
+        return;
+    EVP_MD_CTX_free(s->inner);
+    EVP_MD_CTX_free(s->outer);
+    EVP_MD_CTX_free(s->work);
+    if (s->token)
+        OPENSSL_cleanse(s->token, strlen(s->token));
+    ccai_free(s->token);
+    ccai_free(s);
+}
+
+Ccai_twilio_signer *Ccai_twilio_signer_new(const char *auth_token)
+{
+    Ccai_twilio_signer *s = auth_token ? Ccai_calloc(1, sizeof *s) : NULL;
+    if (!s)
+        return NULL;
+    unsigned char key[64] = {0}, pad[64];
+    size_t len = strlen(auth_token);
     unsigned int md_len = 0;
-    size_t token_len = strlen(token);
-    if (token_len > INT_MAX)
-        return false;
-    if (!HMAC(EVP_sha1(), token, (int)token_len, (const unsigned char *)data, len, md, &md_len) ||
-        md_len != 20)
+    bool ok = (s->token = Ccai_strdup(auth_token)) && (s->inner = EVP_MD_CTX_new()) &&
+              (s->outer = EVP_MD_CTX_new()) && (s->work = EVP_MD_CTX_new());
+    if (ok && len > sizeof key) /* a longer key is hashed first */
+        ok = EVP_Digest(auth_token, len, key, &md_len, EVP_sha1(), NULL) == 1;
+    else if (ok)
+        memcpy(key, auth_token, len);
+    for (int round = 0; ok && round < 2; round++) {
+        for (size_t i = 0; i < sizeof pad; i++)
+            pad[i] = (unsigned char)(key[i] ^ (round ? 0x5c : 0x36));
+        EVP_MD_CTX *c = round ? s->outer : s->inner;
+        ok = EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
+             EVP_DigestUpdate(c, pad, sizeof pad) == 1;
+    }
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(pad, sizeof pad);
+    if (!ok) {
+        Ccai_twilio_signer_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+bool Ccai_twilio_signer_is(const Ccai_twilio_signer *s, const char *auth_token)
+{
+    return s && auth_token && strcmp(s->token, auth_token) == 0;
+}
+
+/* Base64(HMAC-SHA1(key, data)) into out[SIG_B64_LEN + 1]. */
+static CCAI_MUST_CHECK bool hmac_b64(Ccai_twilio_signer *s, const char *data, size_t len, char *out)
+{
+    unsigned char ih[EVP_MAX_MD_SIZE], md[EVP_MAX_MD_SIZE];
+    unsigned int ih_len = 0, md_len = 0;
+    if (EVP_MD_CTX_copy_ex(s->work, s->inner) != 1 || EVP_DigestUpdate(s->work, data, len) != 1 ||
+        EVP_DigestFinal_ex(s->work, ih, &ih_len) != 1 ||
+        EVP_MD_CTX_copy_ex(s->work, s->outer) != 1 || EVP_DigestUpdate(s->work, ih, ih_len) != 1 ||
+        EVP_DigestFinal_ex(s->work, md, &md_len) != 1 || md_len != 20)
         return false;
     return EVP_EncodeBlock((unsigned char *)out, md, (int)md_len) == SIG_B64_LEN;
 }
 
 /* Sign head[0..head_len) + mid + tail, then the parameters. */
-static CCAI_MUST_CHECK bool sign(const char *token, const char *head, size_t head_len,
+static CCAI_MUST_CHECK bool sign(Ccai_twilio_signer *s, const char *head, size_t head_len,
                                  const char *mid, const char *tail, const Ccai_form *params,
                                  char *out)
 {
     Ccai_buf b = {0};
     bool ok = Ccai_buf_append(&b, head, head_len) && Ccai_buf_puts(&b, mid) &&
-              signed_string(&b, tail, strlen(tail), params) && hmac_b64(token, b.data, b.len, out);
+              signed_string(&b, tail, strlen(tail), params) && hmac_b64(s, b.data, b.len, out);
     Ccai_buf_free(&b);
     return ok;
 }
@@ -76,9 +130,10 @@ static CCAI_MUST_CHECK bool sign(const char *token, const char *head, size_t hea
 char *Ccai_twilio_signature(const char *auth_token, const char *url, const Ccai_form *params)
 {
     char out[SIG_B64_LEN + 1];
-    if (!auth_token || !url || !sign(auth_token, url, strlen(url), "", "", params, out))
-        return NULL;
-    return Ccai_strdup(out);
+    Ccai_twilio_signer *s = auth_token && url ? Ccai_twilio_signer_new(auth_token) : NULL;
+    bool ok = s && sign(s, url, strlen(url), "", "", params, out);
+    Ccai_twilio_signer_free(s);
+    return ok ? Ccai_strdup(out) : NULL;
 }
 
 /* Where the port of url sits: [colon, auth_end) is ":port" (colon ==
@@ -161,6 +216,17 @@ bool Ccai_twilio_signature_valid(const char *auth_token, const char *url, const 
 {
     if (!auth_token || !*auth_token || !url || !signature_header)
         return false;
+    Ccai_twilio_signer *s = Ccai_twilio_signer_new(auth_token);
+    bool ok = s && Ccai_twilio_signer_valid(s, url, params, body, body_len, signature_header);
+    Ccai_twilio_signer_free(s);
+    return ok;
+}
+
+bool Ccai_twilio_signer_valid(Ccai_twilio_signer *s, const char *url, const Ccai_form *params,
+                              const char *body, size_t body_len, const char *signature_header)
+{
+    if (!s || !*s->token || !url || !signature_header)
+        return false;
     size_t hash_len = 0;
     const char *hash = body_hash_param(url, &hash_len);
     if (hash) {
@@ -172,15 +238,14 @@ bool Ccai_twilio_signature_valid(const char *auth_token, const char *url, const 
     size_t colon, auth_end;
     bool https;
     if (!find_port(url, &colon, &auth_end, &https))
-        return sign(auth_token, url, strlen(url), "", "", params, sig) &&
-               same_sig(sig, signature_header);
+        return sign(s, url, strlen(url), "", "", params, sig) && same_sig(sig, signature_header);
     /* The URL as given, and the other form: without its port when it has
      * one, else with the scheme's default port. Both are always computed. */
     char sig2[SIG_B64_LEN + 1];
-    bool ok1 = sign(auth_token, url, strlen(url), "", "", params, sig);
-    bool ok2 = colon < auth_end ? sign(auth_token, url, colon, "", url + auth_end, params, sig2)
-                                : sign(auth_token, url, auth_end, https ? ":443" : ":80",
-                                       url + auth_end, params, sig2);
+    bool ok1 = sign(s, url, strlen(url), "", "", params, sig);
+    bool ok2 = colon < auth_end
+                   ? sign(s, url, colon, "", url + auth_end, params, sig2)
+                   : sign(s, url, auth_end, https ? ":443" : ":80", url + auth_end, params, sig2);
     bool m1 = ok1 && same_sig(sig, signature_header);
     bool m2 = ok2 && same_sig(sig2, signature_header);
     return m1 || m2;

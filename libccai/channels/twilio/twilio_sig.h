@@ -44,4 +44,17 @@ CCAI_MUST_CHECK bool Ccai_twilio_signature_valid(const char *auth_token, const c
                                                  const Ccai_form *params, const char *body,
                                                  size_t body_len, const char *signature_header);
 
+/* The same with the key's HMAC state computed once (a channel keeps one for
+ * its token): the two signatures of a request then cost a copy of that
+ * state and the hash of the data each, instead of OpenSSL's HMAC() setup. */
+typedef struct Ccai_twilio_signer Ccai_twilio_signer;
+/* NULL: out of memory, or OpenSSL failed. */
+Ccai_twilio_signer *Ccai_twilio_signer_new(const char *auth_token);
+void Ccai_twilio_signer_free(Ccai_twilio_signer *s);
+/* Whether s was made for auth_token. */
+CCAI_MUST_CHECK bool Ccai_twilio_signer_is(const Ccai_twilio_signer *s, const char *auth_token);
+CCAI_MUST_CHECK bool Ccai_twilio_signer_valid(Ccai_twilio_signer *s, const char *url,
+                                              const Ccai_form *params, const char *body,
+                                              size_t body_len, const char *signature_header);
+
 #endif
