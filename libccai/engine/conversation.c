@@ -312,7 +312,7 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
  * log). */
 static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
 {
-    bool ended = false;
+    bool ended = false, claim_changed = false;
     for (size_t i = 0; i < r->n; i++) {
         const Ccai_offline_action *a = &r->v[i];
         ccai_status st = CCAI_OK;
@@ -320,11 +320,24 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
         case CCAI_OFFLINE_SAY:
             Ccai_conv_say(c, a->text, CCAI_STYLE_NONE, a->expects_reply, i + 1 < r->n, "offline");
             break;
-        case CCAI_OFFLINE_SET_FIELD:
-            st = json_object_set_new(c->claim, a->field, json_string(a->text)) == 0
-                     ? Ccai_call_save_claim(c)
-                     : CCAI_ERR_NOMEM;
+        case CCAI_OFFLINE_SET_FIELD: {
+            /* The fields set one after the other are stored in one write,
+             * before whatever comes next; a value the claim has already is
+             * no write. */
+            const char *now = json_string_value(json_object_get(c->claim, a->field));
+            if (!now || strcmp(now, a->text) != 0) {
+                st = json_object_set_new(c->claim, a->field, json_string(a->text)) == 0
+                         ? CCAI_OK
+                         : CCAI_ERR_NOMEM;
+                claim_changed = st == CCAI_OK;
+            }
+            if (st == CCAI_OK && claim_changed &&
+                (i + 1 == r->n || r->v[i + 1].kind != CCAI_OFFLINE_SET_FIELD)) {
+                claim_changed = false;
+                st = Ccai_call_save_claim(c);
+            }
             break;
+        }
         case CCAI_OFFLINE_SET_LANG:
             st = Ccai_str_replace(&c->row.lang, a->text) ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
             break;
