@@ -67,6 +67,8 @@ static void call_destroy(ccai_call *c)
     Ccai_span_end(c->span);
     c->span = NULL;
     Ccai_call_pending_drop(c);
+    if (c->eng)
+        Ccai_store_forget_call(c->eng->store, c->row.id);
     Ccai_conv_cleanup(c);
     Ccai_call_unsaved_clear(c);
     json_decref(c->initiate);

@@ -590,6 +590,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
 {
     dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false};
     dt_parse q = p;
+    o->dt_part = false; /* set below for this utterance only */
     for (size_t i = 0; i < o->ntok; i++)
         o->used[i] = o->mask && o->mask[i];
     if (corr > o->ntok)

@@ -614,8 +614,9 @@ static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const fo
     if (strcmp(o->f[f].name, "incident_location") == 0) {
         bool address;
         char *loc = location_in(o, b, e, &address);
+        bool got = loc != NULL;
         ccai_free(loc);
-        if (loc)
+        if (got)
             return f;
     }
     /* a correction ("sorry, my mistake about the place, it was outside

@@ -871,6 +871,7 @@ static CCAI_MUST_CHECK ccai_status pg_open_config(const Ccai_store_env *env, Cca
 #define PG_BACKEND_OPS                                                                            \
     .open = pg_open_config, .close = pg_close, .errmsg = pg_errmsg, .location = pg_location,      \
     .describe = pg_describe, .schema_version = pg_schema_version, .sync = Ccai_pg_sync,           \
+    .forget_call = Ccai_pg_forget_call,                                                           \
     .check_write = pg_check_write, .can_write = pg_can_write, .failure = pg_failure,              \
     .call_insert = Ccai_pg_call_insert, .call_update = Ccai_pg_call_update,                       \
     .call_touch = Ccai_pg_call_touch, .call_get = Ccai_pg_call_get,                               \

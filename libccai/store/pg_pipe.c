@@ -122,6 +122,8 @@ static void sent_free(Ccai_pg_sent *e)
     ccai_free(e);
 }
 
+static void fault_forget(Ccai_pg *st);
+
 static bool same_key(const char *a, bool a_keyed, const char *b)
 {
     return a_keyed ? b && strcmp(a, b) == 0 : !b;
@@ -171,6 +173,29 @@ static const Ccai_pg_fault *fault_tell(Ccai_pg *st, bool keyed, const char *key)
             first = f;
     }
     return first;
+}
+
+/* The call's handle went: its failure kept is dropped, and so is the one
+ * of its groups still in flight (or not synced yet) when they are
+ * answered; a write of the call after this (a new handle) makes its open
+ * run count again. */
+void Ccai_pg_forget_call(Ccai_store *store, const char *call_id)
+{
+    Ccai_pg *st = Ccai_pg_of(store);
+    if (!st || !call_id)
+        return;
+    for (Ccai_pg_fault *f = st->faults; f; f = f->next)
+        if (same_key(f->key, f->keyed, call_id))
+            f->told = true;
+    fault_forget(st);
+    for (Ccai_pg_sent *e = st->sent; e; e = e->next)
+        if (e->kind == PG_SENT_SYNC && e->key && strcmp(e->key, call_id) == 0)
+            e->forgotten = true;
+    for (Ccai_pg_sent *e = st->unflushed; e; e = e->next)
+        if (e->key && strcmp(e->key, call_id) == 0)
+            e->forgotten = true;
+    if (st->unsynced && st->run_key && strcmp(st->run_key, call_id) == 0)
+        st->run_forgotten = true;
 }
 
 static void fault_forget(Ccai_pg *st)
@@ -233,14 +258,15 @@ static void group_done(Ccai_pg *st, Ccai_pg_sent *sync, bool lost)
 {
     ccai_status all = CCAI_OK;
     if (st->group_status != CCAI_OK) {
-        if (!sync->barrier)
+        if (!sync->barrier && !sync->forgotten)
             fault_add(st, sync->key, st->group_status, st->group_msg);
         /* The flush failed, or the connection is gone: the groups
          * committed without a flush before are not known to be durable. */
         if (sync->barrier || lost) {
             all = st->group_status;
             for (Ccai_pg_sent *e = st->unflushed; e; e = e->next)
-                fault_add(st, e->key, st->group_status, st->group_msg);
+                if (!e->forgotten)
+                    fault_add(st, e->key, st->group_status, st->group_msg);
         }
     }
     if (sync->durable)
@@ -279,10 +305,14 @@ void Ccai_pg_pipe_fail_all(Ccai_pg *st, const char *why)
         sent_free(e);
     }
     if (st->unsynced || st->next_waiters) { /* the group not synced yet, what waits */
-        Ccai_pg_sent group = {
-            .kind = PG_SENT_SYNC, .waiters = st->next_waiters, .key = st->run_key, .durable = true};
+        Ccai_pg_sent group = {.kind = PG_SENT_SYNC,
+                              .waiters = st->next_waiters,
+                              .key = st->run_key,
+                              .durable = true,
+                              .forgotten = st->run_forgotten};
         st->next_waiters = NULL;
         st->run_key = NULL;
+        st->run_forgotten = false;
         st->group_status = CCAI_ERR_STORE;
         snprintf(st->group_msg, sizeof st->group_msg, "%s", msg);
         group_done(st, &group, true);
@@ -292,6 +322,7 @@ void Ccai_pg_pipe_fail_all(Ccai_pg *st, const char *why)
     st->async_groups = 0;
     ccai_free(st->run_key); /* a run whose first write could not be sent */
     st->run_key = NULL;
+    st->run_forgotten = false;
     st->unsynced = false;
     st->group_status = CCAI_OK;
     st->group_msg[0] = '\0';
@@ -426,7 +457,9 @@ static CCAI_MUST_CHECK ccai_status pipe_sync(Ccai_pg *st, const char *op, bool d
     e->key = st->run_key;
     e->durable = durable;
     e->barrier = barrier;
+    e->forgotten = st->run_forgotten;
     st->run_key = NULL;
+    st->run_forgotten = false;
     if (durable) {
         e->waiters = st->next_waiters;
         st->next_waiters = NULL;
@@ -525,6 +558,7 @@ ccai_status Ccai_pg_write(Ccai_pg *st, const char *key, const char *op, enum Cca
     }
     if (new_run)
         st->run_key = run_key;
+    st->run_forgotten = false; /* a write after the handle went: its run counts */
     char name[16];
     snprintf(name, sizeof name, "ccai%d", (int)id);
     if (prepare) {

@@ -101,6 +101,7 @@ typedef struct Ccai_pg_sent {
     char *key;               /* PG_SENT_SYNC: the call whose group it ends, or NULL */
     bool durable;            /* PG_SENT_SYNC: committed with synchronous_commit (the others: off) */
     bool barrier;            /* PG_SENT_SYNC: the turn's flush, a group of no write of ours */
+    bool forgotten;          /* PG_SENT_SYNC: its call's handle went (Ccai_pg_forget_call()) */
 } Ccai_pg_sent;
 
 typedef struct Ccai_pg {
@@ -125,6 +126,7 @@ typedef struct Ccai_pg {
     Ccai_pg_sent *sent, *sent_tail; /* in flight, oldest first */
     bool unsynced;                  /* writes sent since the last sync */
     char *run_key;                  /* ... all of this call (NULL: of no call) */
+    bool run_forgotten;             /* ... whose handle went since (Ccai_pg_forget_call()) */
     Ccai_pg_waiter *next_waiters;   /* the syncs waiting for the group of those writes */
     ccai_status group_status;       /* of the group being answered */
     char group_msg[300];
@@ -211,6 +213,8 @@ void Ccai_pg_pipe_close(Ccai_pg *st);
 /* The backend's sync() (store.h: persist, then act). */
 CCAI_MUST_CHECK ccai_status Ccai_pg_sync(Ccai_store *store, const char *call_id,
                                          Ccai_store_done_fn done, void *ud);
+/* The backend's forget_call(): call_id's untold failure is dropped. */
+void Ccai_pg_forget_call(Ccai_store *store, const char *call_id);
 
 /* An ad hoc statement of a batch (store/pg_docs.c): its SQL (one
  * statement, its parameters cast in it), its text parameters, and which

@@ -81,6 +81,12 @@ ccai_status Ccai_store_sync_call(Ccai_store *st, const char *call_id, Ccai_store
     return st->backend->sync(st, call_id, done, ud);
 }
 
+void Ccai_store_forget_call(Ccai_store *st, const char *call_id)
+{
+    if (st && call_id && st->backend->forget_call)
+        st->backend->forget_call(st, call_id);
+}
+
 bool Ccai_store_writes_durable(const Ccai_store *st)
 {
     return st->backend->writes_durable;

@@ -109,6 +109,11 @@ CCAI_MUST_CHECK ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn d
  * every write's failure. Statuses as Ccai_store_sync(). */
 CCAI_MUST_CHECK ccai_status Ccai_store_sync_call(Ccai_store *st, const char *call_id,
                                                  Ccai_store_done_fn done, void *ud);
+/* The call's handle is gone (engine/call.c): a failure of its writes that
+ * no sync of it was told is dropped (nothing acts on it any more; a new
+ * handle reads the stored row), so that failures of calls that never sync
+ * again do not pile up. No-op for a backend whose writes are durable. */
+void Ccai_store_forget_call(Ccai_store *st, const char *call_id);
 /* Whether a write is committed when it returns CCAI_OK (SQLite): the engine
  * may then act at once, without waiting for sync(). */
 CCAI_MUST_CHECK bool Ccai_store_writes_durable(const Ccai_store *st);
@@ -414,6 +419,7 @@ struct Ccai_store_backend {
     int (*schema_version)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*sync)(Ccai_store *st, const char *call_id,
                                         Ccai_store_done_fn done, void *ud);
+    void (*forget_call)(Ccai_store *st, const char *call_id); /* NULL: nothing to forget */
     CCAI_MUST_CHECK ccai_status (*check_write)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*can_write)(Ccai_store *st);
     const char *(*failure)(const Ccai_store *st);

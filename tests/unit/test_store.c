@@ -2467,6 +2467,39 @@ static void test_pg_pipeline_many_failures(void **state)
     Ccai_store_close(st);
 }
 
+/* Failures of calls whose handle went (Ccai_store_forget_call(), as
+ * engine/call.c does when it frees a call) are dropped: they never pile up
+ * to the cap where the store fails closed, and a new handle of the call
+ * is not told the old failure. */
+static void test_pg_pipeline_forgotten_failures(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    enum { N = PG_FAULTS_MAX / 2 + 8 };
+    Ccai_store_call *stale = many_calls(st, N);
+    for (int round = 0; round < 3; round++) { /* 3 x N > PG_FAULTS_MAX failures */
+        for (int i = 0; i < N; i++) {
+            stale[i].row_version = 1; /* stale again: the sent update counted one */
+            assert_int_equal(Ccai_store_call_update(st, &stale[i]), CCAI_OK);
+        }
+        for (int i = 0; i < 200; i++)
+            assert_int_equal(ccai_poll_run_once(g_poll, 5), 0);
+        for (int i = 0; i < N; i++) /* the handles go, their failures untold */
+            Ccai_store_forget_call(st, stale[i].id);
+        assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
+    }
+    assert_int_equal(settle_call(st, stale[0].id), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    /* A failure of a call whose handle is still there is told as before. */
+    stale[1].row_version = 1;
+    assert_int_equal(Ccai_store_call_update(st, &stale[1]), CCAI_OK);
+    assert_int_equal(settle_call(st, stale[1].id), CCAI_ERR_CONFLICT);
+    for (int i = 0; i < N; i++)
+        Ccai_store_call_clear(&stale[i]);
+    free(stale);
+    Ccai_store_close(st);
+}
+
 /* PostgreSQL killed (pg_ctl stop -m immediate) with writes in flight:
  * they wait on the server for a lock another session holds, so none can
  * have been committed; the sync is told CCAI_ERR_STORE, none of them is
@@ -2567,6 +2600,7 @@ static int main_postgresql(bool pipeline)
             cmocka_unit_test(test_pg_pipeline_failure_isolated),
             cmocka_unit_test(test_pg_pipeline_aba),
             cmocka_unit_test(test_pg_pipeline_many_failures),
+            cmocka_unit_test(test_pg_pipeline_forgotten_failures),
             cmocka_unit_test(test_pg_pipeline_killed),
         };
         rc = cmocka_run_group_tests_name("store-postgresql-pipeline", tests, NULL, NULL);
