@@ -868,28 +868,27 @@ static CCAI_MUST_CHECK ccai_status pg_open_config(const Ccai_store_env *env, Cca
     return status;
 }
 
-#define PG_BACKEND_OPS                                                                            \
-    .open = pg_open_config, .close = pg_close, .errmsg = pg_errmsg, .location = pg_location,      \
-    .describe = pg_describe, .schema_version = pg_schema_version, .sync = Ccai_pg_sync,           \
-    .forget_call = Ccai_pg_forget_call,                                                           \
-    .check_write = pg_check_write, .can_write = pg_can_write, .failure = pg_failure,              \
-    .call_insert = Ccai_pg_call_insert, .call_update = Ccai_pg_call_update,                       \
-    .call_touch = Ccai_pg_call_touch, .call_get = Ccai_pg_call_get,                               \
-    .call_find_latest = Ccai_pg_call_find_latest,                                                 \
-    .call_find_provider = Ccai_pg_call_find_provider,                                             \
-    .call_find_correlation = Ccai_pg_call_find_correlation,                                       \
-    .call_set_recording = Ccai_pg_call_set_recording, .calls_stale = Ccai_pg_calls_stale,         \
-    .call_list = Ccai_pg_call_list, .message_append = Ccai_pg_message_append,                     \
-    .messages_json = Ccai_pg_messages_json, .messages_newest = Ccai_pg_messages_newest,           \
-    .message_delete = Ccai_pg_message_delete, .message_set_content = Ccai_pg_message_set_content, \
-    .reminder_upsert = Ccai_pg_reminder_upsert, .reminders_json = Ccai_pg_reminders_json,         \
-    .job_enqueue = Ccai_pg_job_enqueue, .job_claim_kinds = Ccai_pg_job_claim_kinds,               \
-    .job_done = Ccai_pg_job_done, .job_set_payload = Ccai_pg_job_set_payload,                     \
-    .job_fail = Ccai_pg_job_fail, .job_next_due_kinds = Ccai_pg_job_next_due_kinds,               \
-    .job_get = Ccai_pg_job_get, .jobs_of_call = Ccai_pg_jobs_of_call,                             \
-    .phrases_get = Ccai_pg_phrases_get, .phrases_put = Ccai_pg_phrases_put,                       \
-    .lease_acquire = Ccai_pg_lease_acquire, .lease_release = Ccai_pg_lease_release,               \
-    .lease_get = Ccai_pg_lease_get, .begin = pg_begin, .commit = pg_commit,                       \
+#define PG_BACKEND_OPS                                                                             \
+    .open = pg_open_config, .close = pg_close, .errmsg = pg_errmsg, .location = pg_location,       \
+    .describe = pg_describe, .schema_version = pg_schema_version, .sync = Ccai_pg_sync,            \
+    .forget_call = Ccai_pg_forget_call, .check_write = pg_check_write, .can_write = pg_can_write,  \
+    .failure = pg_failure, .call_insert = Ccai_pg_call_insert, .call_update = Ccai_pg_call_update, \
+    .call_touch = Ccai_pg_call_touch, .call_get = Ccai_pg_call_get,                                \
+    .call_find_latest = Ccai_pg_call_find_latest,                                                  \
+    .call_find_provider = Ccai_pg_call_find_provider,                                              \
+    .call_find_correlation = Ccai_pg_call_find_correlation,                                        \
+    .call_set_recording = Ccai_pg_call_set_recording, .calls_stale = Ccai_pg_calls_stale,          \
+    .call_list = Ccai_pg_call_list, .message_append = Ccai_pg_message_append,                      \
+    .messages_json = Ccai_pg_messages_json, .messages_newest = Ccai_pg_messages_newest,            \
+    .message_delete = Ccai_pg_message_delete, .message_set_content = Ccai_pg_message_set_content,  \
+    .reminder_upsert = Ccai_pg_reminder_upsert, .reminders_json = Ccai_pg_reminders_json,          \
+    .job_enqueue = Ccai_pg_job_enqueue, .job_claim_kinds = Ccai_pg_job_claim_kinds,                \
+    .job_done = Ccai_pg_job_done, .job_set_payload = Ccai_pg_job_set_payload,                      \
+    .job_fail = Ccai_pg_job_fail, .job_next_due_kinds = Ccai_pg_job_next_due_kinds,                \
+    .job_get = Ccai_pg_job_get, .jobs_of_call = Ccai_pg_jobs_of_call,                              \
+    .phrases_get = Ccai_pg_phrases_get, .phrases_put = Ccai_pg_phrases_put,                        \
+    .lease_acquire = Ccai_pg_lease_acquire, .lease_release = Ccai_pg_lease_release,                \
+    .lease_get = Ccai_pg_lease_get, .begin = pg_begin, .commit = pg_commit,                        \
     .rollback = pg_rollback,
 
 const Ccai_store_backend Ccai_pg_backend = {
