@@ -2364,13 +2364,9 @@ static void test_question_and_answer_in_one_breath(void **state)
     ccai_claim_schema_unref(s);
 }
 
-/* Adding a language is adding a data file: a German file (the English one
- * with its language, names and a few phrases changed) next to the files
- * compiled in makes a German dialogue, a switch to German and a German
- * report, with no code. */
-static void test_language_is_a_file(void **state)
+/* A lexicon of the compiled-in en, es, fr files and the German file de. */
+static ccai_status lexicon_with_de(const char *de, Ccai_ofl_lexicon **ret)
 {
-    (void)state;
     const char *names[] = {"en", "es", "fr", "de"};
     const char *text[4];
     size_t len[4];
@@ -2382,20 +2378,51 @@ static void test_language_is_a_file(void **state)
         text[k] = (const char *)f->data;
         len[k] = f->len;
     }
-    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
-    char *b =
-        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
-    char *c = replaced(b, "[msg.hello_full]\nHello, this is %s from %s.",
-                       "[msg.hello_full]\nHallo, hier ist %s von %s.");
-    char *d = replaced(c, "[msg.lang_switch]\nOf course, let's continue in English.",
-                       "[msg.lang_switch]\nGerne, sprechen wir Deutsch weiter.");
-    char *de = replaced(d, "[report.policy_number]\nPolicy number: %s.",
-                        "[report.policy_number]\nVersicherungsnummer: %s.");
-    free(a), free(b), free(c), free(d);
     text[3] = de;
     len[3] = strlen(de);
+    return Ccai_ofl_lexicon_from(names, text, len, 4, ret);
+}
+
+/* That lexicon with a German file of no code: the English file with the
+ * language's code and names, and each swaps[k] (a text of it) replaced
+ * with swaps[k + 1]; NULL-terminated. *ret_text is the German file, freed
+ * by the caller after the lexicon. */
+static Ccai_ofl_lexicon *german_lexicon(const char *const *swaps, char **ret_text)
+{
+    const Ccai_embedded *en = Ccai_embedded_find("offline/en.txt");
+    assert_non_null(en);
+    char *de = replaced((const char *)en->data, "[lang]\nen-US\n", "[lang]\nde-DE\n");
+    char *next =
+        replaced(de, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
+    free(de);
+    de = next;
+    for (size_t k = 0; swaps[k] && swaps[k + 1]; k += 2) {
+        next = replaced(de, swaps[k], swaps[k + 1]);
+        free(de);
+        de = next;
+    }
     Ccai_ofl_lexicon *lx = NULL;
-    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+    assert_int_equal(lexicon_with_de(de, &lx), CCAI_OK);
+    *ret_text = de;
+    return lx;
+}
+
+/* Adding a language is adding a data file: a German file (the English one
+ * with its language, names and a few phrases changed) next to the files
+ * compiled in makes a German dialogue, a switch to German and a German
+ * report, with no code. */
+static void test_language_is_a_file(void **state)
+{
+    (void)state;
+    static const char *const swaps[] = {"[msg.hello_full]\nHello, this is %s from %s.",
+                                        "[msg.hello_full]\nHallo, hier ist %s von %s.",
+                                        "[msg.lang_switch]\nOf course, let's continue in English.",
+                                        "[msg.lang_switch]\nGerne, sprechen wir Deutsch weiter.",
+                                        "[report.policy_number]\nPolicy number: %s.",
+                                        "[report.policy_number]\nVersicherungsnummer: %s.",
+                                        NULL};
+    char *de = NULL;
+    Ccai_ofl_lexicon *lx = german_lexicon(swaps, &de);
 
     ccai_claim_schema *s = default_schema();
     Ccai_offline_params p = {.schema = s,
@@ -2429,9 +2456,7 @@ static void test_language_is_a_file(void **state)
     /* A file without a phrase every language must have is refused. */
     Ccai_ofl_lexicon *bad = NULL;
     char *short_de = replaced(de, "[msg.goodbye]", "[msg.goodbye_gone]");
-    text[3] = short_de;
-    len[3] = strlen(short_de);
-    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &bad), CCAI_ERR_PARSE);
+    assert_int_equal(lexicon_with_de(short_de, &bad), CCAI_ERR_PARSE);
     assert_null(bad);
     free(short_de);
     Ccai_offline_lexicon_free(lx);
@@ -2445,34 +2470,19 @@ static void test_language_is_a_file(void **state)
 static void test_numbers_and_dates_are_a_file(void **state)
 {
     (void)state;
-    const char *names[] = {"en", "es", "fr", "de"};
-    const char *text[4];
-    size_t len[4];
-    for (int k = 0; k < 3; k++) {
-        char path[32];
-        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
-        const Ccai_embedded *f = Ccai_embedded_find(path);
-        assert_non_null(f);
-        text[k] = (const char *)f->data;
-        len[k] = f->len;
-    }
-    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
-    char *b =
-        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
-    char *c = replaced(b, "[number.words]\n",
-                       "[number.words]\nnull 0\neins 1\nzwei 2\ndrei 3\nvier 4\nfünf 5\nsechs 6\n"
-                       "sieben 7\nacht 8\nneun 9\nzehn 10\nelf 11\nzwölf 12\nzwanzig 20\n");
-    char *d = replaced(c, "[weekday.words]\n",
-                       "[weekday.words]\nmontag 1\ndienstag 2\nmittwoch 3\ndonnerstag 4\n"
-                       "freitag 5\nsamstag 6\nsonntag 7\n");
-    char *de = replaced(d, "[month.words]\n",
-                        "[month.words]\njanuar 1\nfebruar 2\nmärz 3\nmai 5\njuni 6\njuli 7\n"
-                        "oktober 10\ndezember 12\n");
-    free(a), free(b), free(c), free(d);
-    text[3] = de;
-    len[3] = strlen(de);
-    Ccai_ofl_lexicon *lx = NULL;
-    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+    static const char *const swaps[] = {
+        "[number.words]\n",
+        "[number.words]\nnull 0\neins 1\nzwei 2\ndrei 3\nvier 4\nfünf 5\nsechs 6\n"
+        "sieben 7\nacht 8\nneun 9\nzehn 10\nelf 11\nzwölf 12\nzwanzig 20\n",
+        "[weekday.words]\n",
+        "[weekday.words]\nmontag 1\ndienstag 2\nmittwoch 3\ndonnerstag 4\n"
+        "freitag 5\nsamstag 6\nsonntag 7\n",
+        "[month.words]\n",
+        "[month.words]\njanuar 1\nfebruar 2\nmärz 3\nmai 5\njuni 6\njuli 7\n"
+        "oktober 10\ndezember 12\n",
+        NULL};
+    char *de = NULL;
+    Ccai_ofl_lexicon *lx = german_lexicon(swaps, &de);
 
     ccai_claim_schema *s = default_schema();
     Ccai_offline_params p = {.schema = s,
@@ -2549,31 +2559,21 @@ static void test_nothing_left_to_note(void **state)
 static void test_ordinals_dayparts_yes_no_are_a_file(void **state)
 {
     (void)state;
-    const char *names[] = {"en", "es", "fr", "de"};
-    const char *text[4];
-    size_t len[4];
-    for (int k = 0; k < 3; k++) {
-        char path[32];
-        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
-        const Ccai_embedded *f = Ccai_embedded_find(path);
-        assert_non_null(f);
-        text[k] = (const char *)f->data;
-        len[k] = f->len;
-    }
-    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
-    char *b =
-        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
-    char *c = replaced(b, "[weekday.words]\n", "[weekday.words]\nsonntag 7\n");
-    char *d = replaced(c, "[month.words]\n", "[month.words]\noktober 10\n");
-    char *e = replaced(d, "[ordinal.words]\n", "[ordinal.words]\ndritten 3\n");
-    char *f = replaced(e, "[daypart.words]\n", "[daypart.words]\nabend 20\n");
-    char *g = replaced(f, "[yes.words]\n", "[yes.words]\njawohl\nrichtig\n");
-    char *de = replaced(g, "[negator.words]\n", "[negator.words]\nnicht 4\n");
-    free(a), free(b), free(c), free(d), free(e), free(f), free(g);
-    text[3] = de;
-    len[3] = strlen(de);
-    Ccai_ofl_lexicon *lx = NULL;
-    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+    static const char *const swaps[] = {"[weekday.words]\n",
+                                        "[weekday.words]\nsonntag 7\n",
+                                        "[month.words]\n",
+                                        "[month.words]\noktober 10\n",
+                                        "[ordinal.words]\n",
+                                        "[ordinal.words]\ndritten 3\n",
+                                        "[daypart.words]\n",
+                                        "[daypart.words]\nabend 20\n",
+                                        "[yes.words]\n",
+                                        "[yes.words]\njawohl\nrichtig\n",
+                                        "[negator.words]\n",
+                                        "[negator.words]\nnicht 4\n",
+                                        NULL};
+    char *de = NULL;
+    Ccai_ofl_lexicon *lx = german_lexicon(swaps, &de);
 
     ccai_claim_schema *s = default_schema();
     Ccai_offline_params p = {.schema = s, .lang = "de-DE", .now_ms = NOW_MS, .lexicon = lx};
@@ -3025,30 +3025,19 @@ static void test_relative_days_and_minute_words(void **state)
 static void test_days_minutes_commands_are_a_file(void **state)
 {
     (void)state;
-    const char *names[] = {"en", "es", "fr", "de"};
-    const char *text[4];
-    size_t len[4];
-    for (int k = 0; k < 3; k++) {
-        char path[32];
-        snprintf(path, sizeof path, "offline/%s.txt", names[k]);
-        const Ccai_embedded *f = Ccai_embedded_find(path);
-        assert_non_null(f);
-        text[k] = (const char *)f->data;
-        len[k] = f->len;
-    }
-    char *a = replaced(text[0], "[lang]\nen-US\n", "[lang]\nde-DE\n");
-    char *b =
-        replaced(a, "[lang.names]\nenglish\nanglais\ningles\n", "[lang.names]\ngerman\ndeutsch\n");
-    char *c = replaced(b, "[number.words]\n", "[number.words]\nzehn 10\nelf 11\n");
-    char *d = replaced(c, "[day.relative]\n", "[day.relative]\nvorgestern 2\n");
-    char *e = replaced(d, "[minute.words]\n", "[minute.words]\nviertel 15\n");
-    char *f = replaced(e, "[minute.past]\n", "[minute.past]\nnach\n");
-    char *de = replaced(f, "[cmd.goodbye]\n", "[cmd.goodbye]\ntschüss\n");
-    free(a), free(b), free(c), free(d), free(e), free(f);
-    text[3] = de;
-    len[3] = strlen(de);
-    Ccai_ofl_lexicon *lx = NULL;
-    assert_int_equal(Ccai_ofl_lexicon_from(names, text, len, 4, &lx), CCAI_OK);
+    static const char *const swaps[] = {"[number.words]\n",
+                                        "[number.words]\nzehn 10\nelf 11\n",
+                                        "[day.relative]\n",
+                                        "[day.relative]\nvorgestern 2\n",
+                                        "[minute.words]\n",
+                                        "[minute.words]\nviertel 15\n",
+                                        "[minute.past]\n",
+                                        "[minute.past]\nnach\n",
+                                        "[cmd.goodbye]\n",
+                                        "[cmd.goodbye]\ntschüss\n",
+                                        NULL};
+    char *de = NULL;
+    Ccai_ofl_lexicon *lx = german_lexicon(swaps, &de);
     ccai_claim_schema *s = default_schema();
     Ccai_offline_params p = {.schema = s, .lang = "de-DE", .now_ms = NOW_MS, .lexicon = lx};
     Ccai_offline *o = NULL;
