@@ -306,6 +306,15 @@ static bool tag_is(const char *name, size_t len, const char *want)
     return strlen(want) == len && strncmp(name, want, len) == 0;
 }
 
+/* Removed markup joins the text around it ("a<!-- x -->b" is "ab", as in
+ * XML), except after a literal '<': "<" + "<prosody>" + "!--" must not
+ * become a comment's opening in what is said. */
+static void after_literal_lt(parser *P)
+{
+    if (P->cur.len && P->cur.data[P->cur.len - 1] == '<')
+        put(P, " ", 1);
+}
+
 /* A tag, comment or processing instruction at s ('<'): its length when
  * handled, 0 when s is a literal '<'. */
 static size_t markup(parser *P, const char *s, size_t len)
@@ -404,6 +413,7 @@ ccai_status Ccai_synth_text_parse(const char *text, size_t len, double base_rate
         size_t n;
         if (c == '<' && (n = markup(&P, text + i, len - i)) > 0) {
             i += n;
+            after_literal_lt(&P);
         } else if (c == '&' && (n = entity(&P, text + i, len - i)) > 0) {
             i += n;
         } else if (c == '\n' && i + 1 < len && text[i + 1] == '\n') {
