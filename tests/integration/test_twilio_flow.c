@@ -931,6 +931,7 @@ typedef struct lock_at_connect {
     bool inserted, taken;
     db_lock lock;
     pthread_t releaser;
+    int released; /* db_lock_release()'s result: asserted on the test's thread */
 } lock_at_connect;
 
 static void *release_later(void *ud)
@@ -938,7 +939,7 @@ static void *release_later(void *ud)
     lock_at_connect *l = ud;
     struct timespec ts = {0, 400 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    assert_int_equal(db_lock_release(&l->lock), 0);
+    l->released = db_lock_release(&l->lock);
     return NULL;
 }
 
@@ -969,7 +970,7 @@ static void test_inbound_connect_while_locked(void **state)
     snprintf(db, sizeof db, "%s/ccai.sqlite", dir);
     env e;
     twilio_env_init(&e, db, NULL, NULL);
-    lock_at_connect l = {.db = db};
+    lock_at_connect l = {.db = db, .released = -1};
     sqlite3 *conn = Ccai_sqlite_of(Ccai_ctx_store(e.ctx))->db;
     assert_int_equal(sqlite3_trace_v2(conn, SQLITE_TRACE_STMT, on_stmt, &l), SQLITE_OK);
     answer a;
@@ -983,6 +984,7 @@ static void test_inbound_connect_while_locked(void **state)
     twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
     assert_true(l.taken);
     assert_int_equal(pthread_join(l.releaser, NULL), 0);
+    assert_int_equal(l.released, 0);
     assert_int_equal(sqlite3_trace_v2(conn, 0, NULL, NULL), SQLITE_OK);
     assert_int_equal(a.status, 200);
     assert_null(strstr(a.body, "cannot take your call"));
