@@ -931,13 +931,14 @@ typedef struct lock_at_connect {
     bool inserted, taken;
     db_lock lock;
     pthread_t releaser;
+    long hold_ms; /* how long the shell keeps the lock */
     int released; /* db_lock_release()'s result: asserted on the test's thread */
 } lock_at_connect;
 
 static void *release_later(void *ud)
 {
     lock_at_connect *l = ud;
-    struct timespec ts = {0, 400 * 1000 * 1000};
+    struct timespec ts = {l->hold_ms / 1000, (l->hold_ms % 1000) * 1000 * 1000};
     nanosleep(&ts, NULL);
     l->released = db_lock_release(&l->lock);
     return NULL;
@@ -961,19 +962,20 @@ static int on_stmt(unsigned type, void *ud, void *p, void *x)
     return 0;
 }
 
-static void test_inbound_connect_while_locked(void **state)
+/* The connection meets the lock: held for hold_ms, with server.store_wait_ms
+ * wait_ms. */
+static void connect_while_locked(long hold_ms, const char *wait_ms, answer *a, char **calls)
 {
-    (void)state;
     char dir[] = "/tmp/ccai-twilio-lock-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char db[128];
     snprintf(db, sizeof db, "%s/ccai.sqlite", dir);
     env e;
-    twilio_env_init(&e, db, NULL, NULL);
-    lock_at_connect l = {.db = db, .released = -1};
+    const char *extra[] = {"server.store_wait_ms", wait_ms, NULL};
+    twilio_env_init(&e, db, NULL, extra);
+    lock_at_connect l = {.db = db, .hold_ms = hold_ms, .released = -1};
     sqlite3 *conn = Ccai_sqlite_of(Ccai_ctx_store(e.ctx))->db;
     assert_int_equal(sqlite3_trace_v2(conn, SQLITE_TRACE_STMT, on_stmt, &l), SQLITE_OK);
-    answer a;
     const char *voice[] = {"CallSid",    "CA00000000000000000000000000000009",
                            "AccountSid", TWILIO_STANDIN_SID,
                            "From",       "+33612345678",
@@ -981,23 +983,45 @@ static void test_inbound_connect_while_locked(void **state)
                            "CallStatus", "ringing",
                            "Direction",  "inbound",
                            NULL};
-    twilio_env_webhook(&e, "/twilio/voice", voice, false, &a);
+    twilio_env_webhook(&e, "/twilio/voice", voice, false, a);
     assert_true(l.taken);
     assert_int_equal(pthread_join(l.releaser, NULL), 0);
     assert_int_equal(l.released, 0);
     assert_int_equal(sqlite3_trace_v2(conn, 0, NULL, NULL), SQLITE_OK);
-    assert_int_equal(a.status, 200);
-    assert_null(strstr(a.body, "cannot take your call"));
-    assert_non_null(strstr(a.body, "<Response><Gather "));
-    char *json = NULL;
-    assert_int_equal(ccai_ctx_calls_list_json(e.ctx, NULL, 10, 0, &json), CCAI_OK);
-    assert_non_null(strstr(json, "\"total\":1"));
-    assert_non_null(strstr(json, "CA00000000000000000000000000000009"));
-    ccai_free(json);
+    assert_int_equal(ccai_ctx_calls_list_json(e.ctx, NULL, 10, 0, calls), CCAI_OK);
     twilio_env_free(&e);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+static void test_inbound_connect_while_locked(void **state)
+{
+    (void)state;
+    answer a;
+    char *json = NULL;
+    connect_while_locked(400, "5000", &a, &json);
+    assert_int_equal(a.status, 200);
+    assert_null(strstr(a.body, "cannot take your call"));
+    assert_non_null(strstr(a.body, "<Response><Gather "));
+    assert_non_null(strstr(json, "\"total\":1"));
+    assert_non_null(strstr(json, "CA00000000000000000000000000000009"));
+    ccai_free(json);
+}
+
+/* The lock outlasts server.store_wait_ms: the webhook is refused with 503
+ * and Retry-After (Twilio then requests the number's fallback URL, or ends
+ * the call with its error message), never answered with a Gather of a call
+ * that was not connected. */
+static void test_inbound_connect_locked_too_long(void **state)
+{
+    (void)state;
+    answer a;
+    char *json = NULL;
+    connect_while_locked(1500, "300", &a, &json);
+    assert_int_equal(a.status, 503);
+    assert_null(strstr(a.body, "<Gather"));
+    ccai_free(json);
 }
 
 int main(void)
@@ -1014,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_recording_after_completed),
         cmocka_unit_test(test_webhooks_answered_out_of_memory),
         cmocka_unit_test(test_inbound_connect_while_locked),
+        cmocka_unit_test(test_inbound_connect_locked_too_long),
     };
     return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
 }
