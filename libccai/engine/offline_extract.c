@@ -23,42 +23,48 @@
 static size_t match_at(const Ccai_offline *o, size_t i, size_t e, const char *norm)
 {
     size_t n = 0;
-    for (const char *p = norm; *p;) {
-        const char *sp = strchr(p, ' ');
-        size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (i + n >= e || o->tok[i + n].len != len ||
-            memcmp(o->norm + o->tok[i + n].start, p, len) != 0)
+    for (const char *p = norm; *p; n++) {
+        if (i + n >= e)
             return 0;
-        n++;
-        p += len + (sp ? 1 : 0);
+        size_t len = o->tok[i + n].len;
+        /* the token's letters, then the phrase's word ends */
+        if (strncmp(p, o->norm + o->tok[i + n].start, len) != 0 || (p[len] != ' ' && p[len]))
+            return 0;
+        p += len + (p[len] ? 1 : 0);
     }
     return n;
 }
 
-/* The entries of a section in each language (n[l] 0 where it has none):
- * looked up once for all the tokens a search tries. */
+/* The section in each language (NULL where it has none): looked up once
+ * for all the tokens a search tries. */
 typedef struct sec_lists {
-    const Ccai_ofl_entry *ent[CCAI_OFL_LANGS_MAX];
-    size_t n[CCAI_OFL_LANGS_MAX];
+    const Ccai_ofl_section *s[CCAI_OFL_LANGS_MAX];
 } sec_lists;
 
 static void sec_lists_get(const Ccai_offline *o, const char *section, sec_lists *L)
 {
-    for (int l = 0; l < o->lex->nlang; l++)
-        L->n[l] = Ccai_ofl_lex_get(o->lex, l, section, &L->ent[l]);
+    Ccai_ofl_lex_sections(o->lex, section, L->s);
 }
 
-/* The longest entry of the lists starting at token i (before e). */
+/* The longest entry of the lists starting at token i (before e): of
+ * those starting with the token's first letter. */
 static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, size_t e)
 {
     size_t best = 0;
-    for (int l = 0; l < o->lex->nlang && i < e; l++) {
-        const Ccai_ofl_entry *ent = L->ent[l];
-        for (size_t k = 0; k < L->n[l]; k++) {
-            /* most entries differ from token i at their first letter */
-            if (ent[k].norm[0] != o->norm[o->tok[i].start])
+    if (i >= e)
+        return 0;
+    const Ccai_ofl_lexicon *lx = o->lex;
+    unsigned char c = (unsigned char)o->norm[o->tok[i].start];
+    unsigned b = Ccai_ofl_bucket(c);
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_section *s = L->s[l];
+        if (!s)
+            continue;
+        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
+            const char *norm = lx->ent[lx->byfirst[k]].norm;
+            if ((unsigned char)norm[0] != c)
                 continue;
-            size_t m = match_at(o, i, e, ent[k].norm);
+            size_t m = match_at(o, i, e, norm);
             if (m > best)
                 best = m;
         }
