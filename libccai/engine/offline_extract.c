@@ -159,7 +159,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
 {
     char name[CCAI_OFL_SECTION_MAX];
     size_t len;
-    if ((size_t)snprintf(name, sizeof name, "%s.%s", kind, o->f[f].name) >= sizeof name)
+    if (Ccai_strjoin(name, sizeof name, kind, ".", o->f[f].name, NULL) >= sizeof name)
         return false;
     return Ccai_ofl_sec_find(o, name, b, e, pos, &len);
 }
@@ -1224,7 +1224,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     for (size_t f = 0; f < o->nfields; f++) {
         size_t pos = 0, len;
         char sec[CCAI_OFL_SECTION_MAX];
-        if (!fd->v[f] || (size_t)snprintf(sec, sizeof sec, "cue.%s", o->f[f].name) >= sizeof sec)
+        if (!fd->v[f] || Ccai_strjoin(sec, sizeof sec, "cue.", o->f[f].name, NULL) >= sizeof sec)
             continue;
         while (Ccai_ofl_sec_find(o, sec, pos, o->ntok, &pos, &len)) {
             for (size_t k = pos; k < pos + len; k++)

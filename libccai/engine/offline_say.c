@@ -363,9 +363,9 @@ void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint)
     }
     char sec[2 * CCAI_FIELD_NAME_MAX + 8];
     if (o->st.ngroup > 1 && o->st.group[0] == i)
-        snprintf(sec, sizeof sec, "ask.%s+%s", o->f[i].name, o->f[o->st.group[1]].name);
+        Ccai_strjoin(sec, sizeof sec, "ask.", o->f[i].name, "+", o->f[o->st.group[1]].name, NULL);
     else
-        snprintf(sec, sizeof sec, "ask.%s", o->f[i].name);
+        Ccai_strjoin(sec, sizeof sec, "ask.", o->f[i].name, NULL);
     const char *q = strlen(sec) < CCAI_OFL_SECTION_MAX ? Ccai_ofl_lex_phrase(o, sec, 0) : NULL;
     if (q) {
         if ((o->say.len && !Ccai_buf_puts(&o->say, " ")) || !Ccai_buf_puts(&o->say, q))
