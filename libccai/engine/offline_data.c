@@ -229,6 +229,17 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
     memset(lx, 0, sizeof *lx);
 }
 
+static const Ccai_ofl_section *find_section(const Ccai_ofl_lexicon *lx, int lang,
+                                            const char *section, uint32_t h)
+{
+    for (size_t k = idx_slot(h, lang, lx->capidx); lx->idx[k]; k = (k + 1) & (lx->capidx - 1)) {
+        const Ccai_ofl_section *s = &lx->sec[lx->idx[k] - 1];
+        if (same_section(s, h, lang, section))
+            return s;
+    }
+    return NULL;
+}
+
 /* Entry 0 of a section of the language, NULL when absent. */
 static const char *first_text(const Ccai_ofl_lexicon *lx, int lang, const char *section)
 {
@@ -267,8 +278,14 @@ ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
             return CCAI_ERR_PARSE;
     }
     /* optional: a language without them reads numbers and dates in digits */
-    for (int v = 0; v < V_COUNT; v++)
+    for (int v = 0; v < V_COUNT; v++) {
         L->nvalued[v] = Ccai_ofl_lex_get(lx, lang, Ccai_ofl_valued_names[v], &L->valued[v]);
+        const Ccai_ofl_section *s = lx->capidx
+                                        ? find_section(lx, lang, Ccai_ofl_valued_names[v],
+                                                       section_hash(Ccai_ofl_valued_names[v]))
+                                        : NULL;
+        L->valued_sec[v] = s ? (size_t)(s - lx->sec) + 1 : 0;
+    }
     return CCAI_OK;
 }
 
@@ -335,17 +352,6 @@ void Ccai_offline_lexicon_free(Ccai_ofl_lexicon *lx)
 {
     Ccai_ofl_lex_free(lx);
     ccai_free(lx);
-}
-
-static const Ccai_ofl_section *find_section(const Ccai_ofl_lexicon *lx, int lang,
-                                            const char *section, uint32_t h)
-{
-    for (size_t k = idx_slot(h, lang, lx->capidx); lx->idx[k]; k = (k + 1) & (lx->capidx - 1)) {
-        const Ccai_ofl_section *s = &lx->sec[lx->idx[k] - 1];
-        if (same_section(s, h, lang, section))
-            return s;
-    }
-    return NULL;
 }
 
 size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,

@@ -93,18 +93,24 @@ int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t
         *ret_n = 0;
         return -1;
     }
+    unsigned char c = (unsigned char)o->norm[o->tok[i].start];
+    unsigned b = Ccai_ofl_bucket(c);
     for (int l = 0; l < lx->nlang; l++) {
-        const Ccai_ofl_entry *ent = lx->lang[l].valued[which];
-        size_t n = lx->lang[l].nvalued[which];
-        for (size_t k = 0; k < n; k++) {
-            if (ent[k].norm[0] != o->norm[o->tok[i].start])
+        size_t si = lx->lang[l].valued_sec[which];
+        if (!si)
+            continue;
+        /* the entries starting with the word's letter, in file order */
+        const Ccai_ofl_section *s = &lx->sec[si - 1];
+        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
+            const char *norm = lx->ent[lx->byfirst[k]].norm;
+            if ((unsigned char)norm[0] != c)
                 continue;
-            const char *sp = strrchr(ent[k].norm, ' ');
+            const char *sp = strrchr(norm, ' ');
             if (!sp)
                 continue;
             size_t m = 0;
             bool all = true;
-            for (const char *p = ent[k].norm; p < sp && all;) {
+            for (const char *p = norm; p < sp && all;) {
                 const char *q = memchr(p, ' ', (size_t)(sp - p));
                 size_t wl = q ? (size_t)(q - p) : (size_t)(sp - p);
                 all = i + m < o->ntok && o->tok[i + m].len == wl &&

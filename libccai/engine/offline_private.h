@@ -198,6 +198,7 @@ typedef struct Ccai_ofl_lang {
     const char *label[CCAI_OFL_KNOWN_FIELDS]; /* [label.<field>] */
     const Ccai_ofl_entry *valued[V_COUNT];    /* [number.words], ... */
     size_t nvalued[V_COUNT];
+    size_t valued_sec[V_COUNT]; /* their sections' index in lx->sec + 1 (0: none) */
 } Ccai_ofl_lang;
 
 typedef struct Ccai_ofl_lexicon {
