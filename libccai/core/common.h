@@ -48,6 +48,8 @@ CCAI_MUST_CHECK bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len);
  * byte are zero). 0 and *ret_len bytes; -1 not base64; -2 over cap. */
 CCAI_MUST_CHECK int Ccai_base64_decode(const char *s, size_t n, bool url, uint8_t *out, size_t cap,
                                        size_t *ret_len);
+/* The arguments must not point into b: the text is written in its room
+ * (and b may move as it grows). */
 CCAI_MUST_CHECK bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
 CCAI_MUST_CHECK bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
 /* Numbers and strings put together by hand, for the paths every request
