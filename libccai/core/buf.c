@@ -135,18 +135,78 @@ bool Ccai_buf_puts(Ccai_buf *b, const char *s)
     return Ccai_buf_append(b, s, strlen(s));
 }
 
+/* Formatted into the room the buffer has, and only when it does not fit
+ * a second time once grown (the measure first cost a vsnprintf() each). */
 bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap)
 {
     va_list again;
     va_copy(again, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    bool ok = n >= 0 && buf_reserve(b, (size_t)n);
-    if (ok) {
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
-        b->len += (size_t)n;
+    size_t room = b->data ? b->cap - b->len : 0;
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
+    bool ok = n >= 0;
+    if (ok && (size_t)n >= room) {
+        ok = buf_reserve(b, (size_t)n);
+        if (ok)
+            vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
     }
+    if (ok)
+        b->len += (size_t)n;
+    else if (room)
+        b->data[b->len] = '\0'; /* a cut text is not the buffer's */
     va_end(again);
     return ok;
+}
+
+size_t Ccai_fmt_u64(char *out, unsigned long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+size_t Ccai_fmt_i64(char *out, long long v)
+{
+    if (v >= 0)
+        return Ccai_fmt_u64(out, (unsigned long long)v);
+    out[0] = '-';
+    return 1 + Ccai_fmt_u64(out + 1, 0ull - (unsigned long long)v);
+}
+
+bool Ccai_buf_put_u64(Ccai_buf *b, unsigned long long v)
+{
+    char d[24];
+    return Ccai_buf_append(b, d, Ccai_fmt_u64(d, v));
+}
+
+bool Ccai_buf_put_i64(Ccai_buf *b, long long v)
+{
+    char d[24];
+    return Ccai_buf_append(b, d, Ccai_fmt_i64(d, v));
+}
+
+size_t Ccai_strjoin(char *out, size_t cap, ...)
+{
+    va_list ap;
+    va_start(ap, cap);
+    size_t n = 0;
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
+        size_t l = strlen(s);
+        if (n < cap) {
+            size_t k = l < cap - n ? l : cap - n;
+            memcpy(out + n, s, k);
+        }
+        n += l;
+    }
+    va_end(ap);
+    if (cap)
+        out[n < cap ? n : cap - 1] = '\0';
+    return n;
 }
 
 bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...)

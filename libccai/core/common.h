@@ -48,8 +48,23 @@ CCAI_MUST_CHECK bool Ccai_buf_base64(Ccai_buf *b, const void *data, size_t len);
  * byte are zero). 0 and *ret_len bytes; -1 not base64; -2 over cap. */
 CCAI_MUST_CHECK int Ccai_base64_decode(const char *s, size_t n, bool url, uint8_t *out, size_t cap,
                                        size_t *ret_len);
+/* The arguments must not point into b: the text is written in its room
+ * (and b may move as it grows). */
 CCAI_MUST_CHECK bool Ccai_buf_printf(Ccai_buf *b, const char *fmt, ...) CCAI_PRINTF(2, 3);
 CCAI_MUST_CHECK bool Ccai_buf_vprintf(Ccai_buf *b, const char *fmt, va_list ap) CCAI_PRINTF(2, 0);
+/* Numbers and strings put together by hand, for the paths every request
+ * takes: in ccai-server, which loads libquadmath (pocketsphinx -> LAPACK ->
+ * libgfortran), every snprintf() takes glibc's slow positional path
+ * (~1,400 instructions more a call). Ccai_fmt_*(): v in decimal into out
+ * (at least 24 bytes), NUL-terminated, its length. */
+size_t Ccai_fmt_u64(char *out, unsigned long long v);
+size_t Ccai_fmt_i64(char *out, long long v);
+CCAI_MUST_CHECK bool Ccai_buf_put_u64(Ccai_buf *b, unsigned long long v);
+CCAI_MUST_CHECK bool Ccai_buf_put_i64(Ccai_buf *b, long long v);
+/* The strings up to a NULL joined into out[0..cap), cut and terminated as
+ * snprintf(out, cap, "%s%s...") would: the length of the whole (>= cap:
+ * it was cut). */
+size_t Ccai_strjoin(char *out, size_t cap, ...) __attribute__((sentinel));
 /* Hand the data to the caller (never NULL on success: "" for empty). */
 char *Ccai_buf_steal(Ccai_buf *b);
 void Ccai_buf_reset(Ccai_buf *b);

@@ -274,7 +274,7 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
             if (Ccai_ofl_sec_find(o, "cue.policy_number", i, i + 1, &p, &l) ||
                 Ccai_ofl_field_sec_has(o, "cue", f, i, i + 1, &p)) {
                 char n[CCAI_OFL_SECTION_MAX];
-                snprintf(n, sizeof n, "cue.%s", o->f[f].name);
+                Ccai_strjoin(n, sizeof n, "cue.", o->f[f].name, NULL);
                 l = Ccai_ofl_sec_at(o, n, i, o->ntok);
                 start = i + (l ? l : 1);
                 for (size_t s = 0; s < 4 && start < o->ntok; s++) {
@@ -507,7 +507,7 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
      * replaces a name a strong one gave. */
     for (size_t w = 0; w < 2 && !best; w++) {
         char sec[CCAI_OFL_SECTION_MAX];
-        if ((size_t)snprintf(sec, sizeof sec, "cue.%s%s", o->f[f].name, w ? ".weak" : "") >=
+        if (Ccai_strjoin(sec, sizeof sec, "cue.", o->f[f].name, w ? ".weak" : "", NULL) >=
             sizeof sec)
             continue;
         for (size_t i = 0; i < o->ntok; i++) {

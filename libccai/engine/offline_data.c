@@ -135,6 +135,30 @@ static void repoint(Ccai_ofl_lexicon *lx)
     }
 }
 
+/* Each section's entries by first letter (Ccai_ofl_section.at): a
+ * counting sort of their indices, stable, redone over all the sections
+ * after each file. */
+static CCAI_MUST_CHECK ccai_status index_first(Ccai_ofl_lexicon *lx)
+{
+    uint32_t *bf = Ccai_realloc(lx->byfirst, (lx->nent ? lx->nent : 1) * sizeof *bf);
+    if (!bf)
+        return CCAI_ERR_NOMEM;
+    lx->byfirst = bf;
+    for (size_t s = 0; s < lx->nsec; s++) {
+        Ccai_ofl_section *sec = &lx->sec[s];
+        uint16_t count[CCAI_OFL_BUCKETS + 1] = {0};
+        for (size_t k = sec->first; k < sec->first + sec->n; k++)
+            count[Ccai_ofl_bucket((unsigned char)lx->ent[k].norm[0]) + 1]++;
+        for (int b = 0; b < CCAI_OFL_BUCKETS; b++)
+            count[b + 1] = (uint16_t)(count[b + 1] + count[b]);
+        memcpy(sec->at, count, sizeof sec->at);
+        for (size_t k = sec->first; k < sec->first + sec->n; k++)
+            bf[sec->first + count[Ccai_ofl_bucket((unsigned char)lx->ent[k].norm[0])]++] =
+                (uint32_t)k;
+    }
+    return CCAI_OK;
+}
+
 static CCAI_MUST_CHECK ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
                                          size_t len);
 
@@ -144,7 +168,8 @@ ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
         return CCAI_ERR_INVALID_ARG;
     ccai_status st = parse(lx, lang, text, len);
     repoint(lx);
-    return st;
+    ccai_status ix = index_first(lx);
+    return st != CCAI_OK ? st : ix;
 }
 
 static ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_t len)
@@ -200,7 +225,19 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
     ccai_free(lx->ent);
     ccai_free(lx->sec);
     ccai_free(lx->idx);
+    ccai_free(lx->byfirst);
     memset(lx, 0, sizeof *lx);
+}
+
+static const Ccai_ofl_section *find_section(const Ccai_ofl_lexicon *lx, int lang,
+                                            const char *section, uint32_t h)
+{
+    for (size_t k = idx_slot(h, lang, lx->capidx); lx->idx[k]; k = (k + 1) & (lx->capidx - 1)) {
+        const Ccai_ofl_section *s = &lx->sec[lx->idx[k] - 1];
+        if (same_section(s, h, lang, section))
+            return s;
+    }
+    return NULL;
 }
 
 /* Entry 0 of a section of the language, NULL when absent. */
@@ -241,8 +278,14 @@ ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
             return CCAI_ERR_PARSE;
     }
     /* optional: a language without them reads numbers and dates in digits */
-    for (int v = 0; v < V_COUNT; v++)
+    for (int v = 0; v < V_COUNT; v++) {
         L->nvalued[v] = Ccai_ofl_lex_get(lx, lang, Ccai_ofl_valued_names[v], &L->valued[v]);
+        const Ccai_ofl_section *s = lx->capidx
+                                        ? find_section(lx, lang, Ccai_ofl_valued_names[v],
+                                                       section_hash(Ccai_ofl_valued_names[v]))
+                                        : NULL;
+        L->valued_sec[v] = s ? (size_t)(s - lx->sec) + 1 : 0;
+    }
     return CCAI_OK;
 }
 
@@ -317,14 +360,18 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
     *ret = NULL;
     if (!lx || !lx->capidx)
         return 0;
-    uint32_t h = section_hash(section);
-    for (size_t k = idx_slot(h, lang, lx->capidx); lx->idx[k]; k = (k + 1) & (lx->capidx - 1)) {
-        const Ccai_ofl_section *s = &lx->sec[lx->idx[k] - 1];
-        if (same_section(s, h, lang, section)) {
-            if (s->n) /* an empty section may come before any entry */
-                *ret = lx->ent + s->first;
-            return s->n;
-        }
-    }
-    return 0;
+    const Ccai_ofl_section *s = find_section(lx, lang, section, section_hash(section));
+    if (!s)
+        return 0;
+    if (s->n) /* an empty section may come before any entry */
+        *ret = lx->ent + s->first;
+    return s->n;
+}
+
+void Ccai_ofl_lex_sections(const Ccai_ofl_lexicon *lx, const char *section,
+                           const Ccai_ofl_section **ret)
+{
+    uint32_t h = lx->capidx ? section_hash(section) : 0;
+    for (int l = 0; l < lx->nlang; l++)
+        ret[l] = lx->capidx ? find_section(lx, l, section, h) : NULL;
 }

@@ -23,42 +23,48 @@
 static size_t match_at(const Ccai_offline *o, size_t i, size_t e, const char *norm)
 {
     size_t n = 0;
-    for (const char *p = norm; *p;) {
-        const char *sp = strchr(p, ' ');
-        size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (i + n >= e || o->tok[i + n].len != len ||
-            memcmp(o->norm + o->tok[i + n].start, p, len) != 0)
+    for (const char *p = norm; *p; n++) {
+        if (i + n >= e)
             return 0;
-        n++;
-        p += len + (sp ? 1 : 0);
+        size_t len = o->tok[i + n].len;
+        /* the token's letters, then the phrase's word ends */
+        if (strncmp(p, o->norm + o->tok[i + n].start, len) != 0 || (p[len] != ' ' && p[len]))
+            return 0;
+        p += len + (p[len] ? 1 : 0);
     }
     return n;
 }
 
-/* The entries of a section in each language (n[l] 0 where it has none):
- * looked up once for all the tokens a search tries. */
+/* The section in each language (NULL where it has none): looked up once
+ * for all the tokens a search tries. */
 typedef struct sec_lists {
-    const Ccai_ofl_entry *ent[CCAI_OFL_LANGS_MAX];
-    size_t n[CCAI_OFL_LANGS_MAX];
+    const Ccai_ofl_section *s[CCAI_OFL_LANGS_MAX];
 } sec_lists;
 
 static void sec_lists_get(const Ccai_offline *o, const char *section, sec_lists *L)
 {
-    for (int l = 0; l < o->lex->nlang; l++)
-        L->n[l] = Ccai_ofl_lex_get(o->lex, l, section, &L->ent[l]);
+    Ccai_ofl_lex_sections(o->lex, section, L->s);
 }
 
-/* The longest entry of the lists starting at token i (before e). */
+/* The longest entry of the lists starting at token i (before e): of
+ * those starting with the token's first letter. */
 static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, size_t e)
 {
     size_t best = 0;
-    for (int l = 0; l < o->lex->nlang && i < e; l++) {
-        const Ccai_ofl_entry *ent = L->ent[l];
-        for (size_t k = 0; k < L->n[l]; k++) {
-            /* most entries differ from token i at their first letter */
-            if (ent[k].norm[0] != o->norm[o->tok[i].start])
+    if (i >= e)
+        return 0;
+    const Ccai_ofl_lexicon *lx = o->lex;
+    unsigned char c = (unsigned char)o->norm[o->tok[i].start];
+    unsigned b = Ccai_ofl_bucket(c);
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_section *s = L->s[l];
+        if (!s)
+            continue;
+        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
+            const char *norm = lx->ent[lx->byfirst[k]].norm;
+            if ((unsigned char)norm[0] != c)
                 continue;
-            size_t m = match_at(o, i, e, ent[k].norm);
+            size_t m = match_at(o, i, e, norm);
             if (m > best)
                 best = m;
         }
@@ -87,18 +93,24 @@ int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t
         *ret_n = 0;
         return -1;
     }
+    unsigned char c = (unsigned char)o->norm[o->tok[i].start];
+    unsigned b = Ccai_ofl_bucket(c);
     for (int l = 0; l < lx->nlang; l++) {
-        const Ccai_ofl_entry *ent = lx->lang[l].valued[which];
-        size_t n = lx->lang[l].nvalued[which];
-        for (size_t k = 0; k < n; k++) {
-            if (ent[k].norm[0] != o->norm[o->tok[i].start])
+        size_t si = lx->lang[l].valued_sec[which];
+        if (!si)
+            continue;
+        /* the entries starting with the word's letter, in file order */
+        const Ccai_ofl_section *s = &lx->sec[si - 1];
+        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
+            const char *norm = lx->ent[lx->byfirst[k]].norm;
+            if ((unsigned char)norm[0] != c)
                 continue;
-            const char *sp = strrchr(ent[k].norm, ' ');
+            const char *sp = strrchr(norm, ' ');
             if (!sp)
                 continue;
             size_t m = 0;
             bool all = true;
-            for (const char *p = ent[k].norm; p < sp && all;) {
+            for (const char *p = norm; p < sp && all;) {
                 const char *q = memchr(p, ' ', (size_t)(sp - p));
                 size_t wl = q ? (size_t)(q - p) : (size_t)(sp - p);
                 all = i + m < o->ntok && o->tok[i + m].len == wl &&
@@ -153,7 +165,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
 {
     char name[CCAI_OFL_SECTION_MAX];
     size_t len;
-    if ((size_t)snprintf(name, sizeof name, "%s.%s", kind, o->f[f].name) >= sizeof name)
+    if (Ccai_strjoin(name, sizeof name, kind, ".", o->f[f].name, NULL) >= sizeof name)
         return false;
     return Ccai_ofl_sec_find(o, name, b, e, pos, &len);
 }
@@ -1218,7 +1230,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     for (size_t f = 0; f < o->nfields; f++) {
         size_t pos = 0, len;
         char sec[CCAI_OFL_SECTION_MAX];
-        if (!fd->v[f] || (size_t)snprintf(sec, sizeof sec, "cue.%s", o->f[f].name) >= sizeof sec)
+        if (!fd->v[f] || Ccai_strjoin(sec, sizeof sec, "cue.", o->f[f].name, NULL) >= sizeof sec)
             continue;
         while (Ccai_ofl_sec_find(o, sec, pos, o->ntok, &pos, &len)) {
             for (size_t k = pos; k < pos + len; k++)

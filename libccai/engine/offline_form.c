@@ -75,7 +75,7 @@ static void ask_field(Ccai_offline *o, size_t i)
         if (j == i || o->values[j] || o->st.skip[j] != SKIP_NONE)
             continue;
         char sec[2 * CCAI_FIELD_NAME_MAX + 8];
-        snprintf(sec, sizeof sec, "ask.%s+%s", o->f[i].name, o->f[j].name);
+        Ccai_strjoin(sec, sizeof sec, "ask.", o->f[i].name, "+", o->f[j].name, NULL);
         if (strlen(sec) < CCAI_OFL_SECTION_MAX && Ccai_ofl_lex_phrase(o, sec, 0)) {
             o->st.group[1] = j;
             o->st.ngroup = 2;

@@ -151,11 +151,22 @@ typedef struct Ccai_ofl_entry {
     size_t text_off, norm_off; /* in the lexicon's pool */
 } Ccai_ofl_entry;
 
+/* The entries of a section by their first letter: a-z, a digit, any
+ * other byte. */
+#define CCAI_OFL_BUCKETS 28
+static inline unsigned Ccai_ofl_bucket(unsigned char c)
+{
+    return c >= 'a' && c <= 'z' ? (unsigned)(c - 'a') : c >= '0' && c <= '9' ? 26u : 27u;
+}
+
 typedef struct Ccai_ofl_section {
     char name[CCAI_OFL_SECTION_MAX];
     uint32_t hash; /* of name: the look-ups compare it first */
     int lang;
     size_t first, n;
+    /* its entries starting with a letter of bucket b: the indices
+     * lx->byfirst[first + at[b]] to lx->byfirst[first + at[b + 1]] (excluded) */
+    uint16_t at[CCAI_OFL_BUCKETS + 1];
 } Ccai_ofl_section;
 
 /* The languages: one data file each (data/offline/<prefix>.txt). */
@@ -187,6 +198,7 @@ typedef struct Ccai_ofl_lang {
     const char *label[CCAI_OFL_KNOWN_FIELDS]; /* [label.<field>] */
     const Ccai_ofl_entry *valued[V_COUNT];    /* [number.words], ... */
     size_t nvalued[V_COUNT];
+    size_t valued_sec[V_COUNT]; /* their sections' index in lx->sec + 1 (0: none) */
 } Ccai_ofl_lang;
 
 typedef struct Ccai_ofl_lexicon {
@@ -198,6 +210,10 @@ typedef struct Ccai_ofl_lexicon {
     size_t capidx;
     Ccai_ofl_entry *ent;
     size_t nent, capent;
+    /* the entries' indices, each section's in the order of their first
+     * letters' buckets (file order within a bucket): a search tries only
+     * the entries starting with the word's letter */
+    uint32_t *byfirst;
     char *pool; /* the entries' texts */
     size_t npool, cappool;
     Ccai_ofl_lang lang[CCAI_OFL_LANGS_MAX];
@@ -362,6 +378,10 @@ CCAI_MUST_CHECK ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, c
 void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx);
 size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,
                         const Ccai_ofl_entry **ret);
+/* The section of that name in each language (ret[l] NULL where absent), its
+ * name hashed once for all. */
+void Ccai_ofl_lex_sections(const Ccai_ofl_lexicon *lx, const char *section,
+                           const Ccai_ofl_section **ret);
 
 /* offline_turn.c */
 void Ccai_ofl_handle_answer(Ccai_offline *o);

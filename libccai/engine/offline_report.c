@@ -152,7 +152,7 @@ static CCAI_MUST_CHECK bool field_sentence(const writer *w, Ccai_buf *b, const c
     int lang = w->lang;
     char sec[CCAI_OFL_SECTION_MAX];
     bool none = is_none(lx, value);
-    if ((size_t)snprintf(sec, sizeof sec, "report.%s%s", key, none ? ".none" : "") >= sizeof sec)
+    if (Ccai_strjoin(sec, sizeof sec, "report.", key, none ? ".none" : "", NULL) >= sizeof sec)
         sec[0] = '\0';
     const char *tmpl = sec[0] ? phrase(w, sec, 0) : NULL;
     char *v = NULL;

@@ -149,19 +149,24 @@ void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value)
     o->values[i] = value;
 }
 
+/* The values set, in field order, written as json_dumps(JSON_COMPACT)
+ * writes their object, without building it (Ccai_json_put_string(); NULL
+ * for a value that is not UTF-8, as json_string() refuses it). */
 char *Ccai_ofl_claim_to_json(const Ccai_offline *o)
 {
-    json_t *obj = json_object();
-    if (!obj)
-        return NULL;
-    char *out = NULL;
-    for (size_t i = 0; i < o->nfields; i++) {
-        if (o->values[i] && json_object_set_new(obj, o->f[i].name, json_string(o->values[i])))
-            goto cleanup;
+    Ccai_buf b = {0};
+    bool ok = Ccai_buf_append(&b, "{", 1), first = true;
+    for (size_t i = 0; ok && i < o->nfields; i++) {
+        if (!o->values[i])
+            continue;
+        ok = (first || Ccai_buf_append(&b, ",", 1)) &&
+             Ccai_json_put_string(&b, o->f[i].name, strlen(o->f[i].name)) &&
+             Ccai_buf_append(&b, ":", 1) &&
+             Ccai_json_put_string(&b, o->values[i], strlen(o->values[i]));
+        first = false;
     }
-    out = Ccai_json_dump(obj, JSON_COMPACT);
-cleanup:
-    json_decref(obj);
+    char *out = ok && Ccai_buf_append(&b, "}", 1) ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
     return out;
 }
 
@@ -363,9 +368,9 @@ void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint)
     }
     char sec[2 * CCAI_FIELD_NAME_MAX + 8];
     if (o->st.ngroup > 1 && o->st.group[0] == i)
-        snprintf(sec, sizeof sec, "ask.%s+%s", o->f[i].name, o->f[o->st.group[1]].name);
+        Ccai_strjoin(sec, sizeof sec, "ask.", o->f[i].name, "+", o->f[o->st.group[1]].name, NULL);
     else
-        snprintf(sec, sizeof sec, "ask.%s", o->f[i].name);
+        Ccai_strjoin(sec, sizeof sec, "ask.", o->f[i].name, NULL);
     const char *q = strlen(sec) < CCAI_OFL_SECTION_MAX ? Ccai_ofl_lex_phrase(o, sec, 0) : NULL;
     if (q) {
         if ((o->say.len && !Ccai_buf_puts(&o->say, " ")) || !Ccai_buf_puts(&o->say, q))

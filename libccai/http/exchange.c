@@ -27,6 +27,24 @@ char *Ccai_http_public_url(const ccai_config *cfg, const char *fmt, ...)
     return url;
 }
 
+char *Ccai_http_public_url_join(const ccai_config *cfg, ...)
+{
+    const char *base = Ccai_config_str(cfg, "server.public_url");
+    size_t n = base ? strlen(base) : 0;
+    while (n && base[n - 1] == '/')
+        n--;
+    Ccai_buf b = {0};
+    va_list ap;
+    va_start(ap, cfg);
+    bool ok = Ccai_buf_append(&b, base ? base : "", n);
+    for (const char *s = va_arg(ap, const char *); ok && s; s = va_arg(ap, const char *))
+        ok = Ccai_buf_puts(&b, s);
+    va_end(ap);
+    char *url = ok ? Ccai_buf_steal(&b) : NULL;
+    Ccai_buf_free(&b);
+    return url;
+}
+
 const char *Ccai_exchange_header(const ccai_http_exchange *x, const char *name)
 {
     for (size_t i = 0; i < x->n_req_headers; i++) {
@@ -131,7 +149,9 @@ void Ccai_exchange_respond(ccai_http_exchange *x, int status, const char *conten
              "http: %s %s -> %d (%llu ms)", x->method, x->path, status,
              (unsigned long long)(Ccai_ctx_now(x->ctx) - x->started));
     char labels[32];
-    snprintf(labels, sizeof labels, "code=\"%d\"", status);
+    char code[24];
+    Ccai_fmt_i64(code, status);
+    Ccai_strjoin(labels, sizeof labels, "code=\"", code, "\"", NULL);
     /* Best effort: a sample lost (out of memory, the series cap) changes
      * nothing of the answer. */
     CCAI_DISCARD(Ccai_metrics_counter_add(Ccai_router_metrics(x->router),

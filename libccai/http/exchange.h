@@ -111,5 +111,7 @@ void Ccai_exchange_count_rejected(ccai_http_exchange *x, const char *provider, c
  * formatted suffix ("/acs/callback?call=..."): the URL a provider is given
  * or signed. NULL on NOMEM. Freed with ccai_free(). */
 char *Ccai_http_public_url(const ccai_config *cfg, const char *fmt, ...) CCAI_PRINTF(2, 3);
+/* The same, the strings up to a NULL after the base (no snprintf()). */
+char *Ccai_http_public_url_join(const ccai_config *cfg, ...) __attribute__((sentinel));
 
 #endif

@@ -104,7 +104,9 @@ static CCAI_MUST_CHECK bool serialize(Ccai_h1 *c, int status, const char *ctype,
     bool was_empty = out_len(c) == 0;
     Ccai_buf *o = &c->out;
     bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
-    bool ok = Ccai_buf_printf(o, "HTTP/1.1 %d %s\r\n", status, Ccai_h1_reason(status));
+    bool ok = Ccai_buf_puts(o, "HTTP/1.1 ") && Ccai_buf_put_i64(o, status) &&
+              Ccai_buf_puts(o, " ") && Ccai_buf_puts(o, Ccai_h1_reason(status)) &&
+              Ccai_buf_puts(o, "\r\n");
     if (ok && c->ev.date) {
         char date[32] = "";
         c->ev.date(date, c->ud);
@@ -113,7 +115,8 @@ static CCAI_MUST_CHECK bool serialize(Ccai_h1 *c, int status, const char *ctype,
     if (ok && !no_body && ctype && !strpbrk(ctype, "\r\n"))
         ok = head_line(o, "Content-Type", ctype);
     if (ok && !no_body)
-        ok = Ccai_buf_printf(o, "Content-Length: %zu\r\n", len);
+        ok = Ccai_buf_puts(o, "Content-Length: ") && Ccai_buf_put_u64(o, len) &&
+             Ccai_buf_puts(o, "\r\n");
     if (ok)
         ok = Ccai_buf_puts(o, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
     for (size_t i = 0; ok && i < n; i++) {
@@ -274,7 +277,8 @@ static int on_url(http_parser *p, const char *at, size_t len)
 {
     Ccai_h1 *c = p->data;
     if (!c->method[0]) {
-        snprintf(c->method, sizeof c->method, "%s", http_method_str((enum http_method)p->method));
+        Ccai_strjoin(c->method, sizeof c->method, http_method_str((enum http_method)p->method),
+                     NULL);
         c->head = p->method == HTTP_HEAD; /* no answer to HEAD has a body, errors included */
     }
     if (len > url_max(c) - c->url_len) {
@@ -456,7 +460,8 @@ static int on_headers_complete(http_parser *p)
 {
     Ccai_h1 *c = p->data;
     if (!c->method[0])
-        snprintf(c->method, sizeof c->method, "%s", http_method_str((enum http_method)p->method));
+        Ccai_strjoin(c->method, sizeof c->method, http_method_str((enum http_method)p->method),
+                     NULL);
     if (!end_piece(c))
         return nomem(c);
     if (check_head(c, p))

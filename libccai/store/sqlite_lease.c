@@ -10,8 +10,8 @@ static void lease_read(sqlite3_stmt *s, Ccai_store_lease *ret)
 {
     const unsigned char *owner = sqlite3_column_text(s, 0);
     const unsigned char *url = sqlite3_column_text(s, 1);
-    snprintf(ret->owner, sizeof ret->owner, "%s", owner ? (const char *)owner : "");
-    snprintf(ret->url, sizeof ret->url, "%s", url ? (const char *)url : "");
+    Ccai_strjoin(ret->owner, sizeof ret->owner, owner ? (const char *)owner : "", NULL);
+    Ccai_strjoin(ret->url, sizeof ret->url, url ? (const char *)url : "", NULL);
     ret->expires_at = sqlite3_column_int64(s, 2);
 }
 

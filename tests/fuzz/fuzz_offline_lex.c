@@ -8,7 +8,7 @@
  * way what was added must be consistent: sections within the entries,
  * entries with their written and normalised text, a normalised text of
  * single-space separated tokens counted right, and every section found by
- * its name. */
+ * its name, each section's entries indexed by their first letter. */
 #include "core/embedded.h"
 #include "engine/offline_private.h"
 
@@ -35,6 +35,18 @@ static void check_lexicon(const Ccai_ofl_lexicon *lx)
         const Ccai_ofl_entry *ent = NULL;
         size_t n = Ccai_ofl_lex_get(lx, sec->lang, sec->name, &ent);
         check(n == 0 || ent != NULL);
+        /* the index by first letter: every entry of the section once, in
+         * its letter's bucket */
+        check(sec->at[0] == 0 && sec->at[CCAI_OFL_BUCKETS] == sec->n);
+        for (unsigned b = 0; b < CCAI_OFL_BUCKETS; b++) {
+            check(sec->at[b] <= sec->at[b + 1]);
+            for (size_t k = sec->first + sec->at[b]; k < sec->first + sec->at[b + 1]; k++) {
+                size_t i = lx->byfirst[k];
+                check(i >= sec->first && i < sec->first + sec->n);
+                check(Ccai_ofl_bucket((unsigned char)lx->ent[i].norm[0]) == b);
+                check(k == sec->first + sec->at[b] || lx->byfirst[k - 1] < i);
+            }
+        }
     }
     for (size_t i = 0; i < lx->nent; i++) {
         const Ccai_ofl_entry *e = &lx->ent[i];

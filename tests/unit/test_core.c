@@ -12,6 +12,8 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,55 @@ static void test_buf(void **state)
     s = Ccai_buf_steal(&b); /* empty buffer gives "" */
     assert_string_equal(s, "");
     ccai_free(s);
+    Ccai_buf_free(&b);
+}
+
+/* The formatting by hand gives what snprintf() gives: numbers at their
+ * limits, strings cut at the same place, a printf that fits the room left
+ * and one that does not. */
+static void test_fmt_by_hand(void **state)
+{
+    (void)state;
+    static const long long nums[] = {0,         7,        -7, 10, 99, 100, -100, 1234567890123LL,
+                                     LLONG_MAX, LLONG_MIN};
+    char d[24], want[32];
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        snprintf(want, sizeof want, "%lld", nums[i]);
+        assert_int_equal(Ccai_fmt_i64(d, nums[i]), strlen(want));
+        assert_string_equal(d, want);
+    }
+    assert_int_equal(Ccai_fmt_u64(d, ULLONG_MAX), 20);
+    assert_string_equal(d, "18446744073709551615");
+    Ccai_buf b = {0};
+    assert_true(Ccai_buf_put_i64(&b, -42) && Ccai_buf_put_u64(&b, 17));
+    assert_string_equal(b.data, "-4217");
+    Ccai_buf_free(&b);
+    const char *parts[][3] = {{"cue.", "name", ""}, {"ask.", "a", "+b"}, {"", "", ""}};
+    for (size_t cap = 1; cap < 12; cap++) {
+        for (size_t i = 0; i < 3; i++) {
+            char got[12], exp[12];
+            memset(got, 'x', sizeof got);
+            int n = snprintf(exp, cap, "%s%s%s", parts[i][0], parts[i][1], parts[i][2]);
+            size_t m = Ccai_strjoin(got, cap, parts[i][0], parts[i][1], parts[i][2], NULL);
+            assert_int_equal(m, (size_t)n);
+            assert_string_equal(got, exp);
+        }
+    }
+    assert_int_equal(Ccai_strjoin(d, 0, "abc", NULL), 3);
+    /* into the room left, then past it (the buffer grows and formats again) */
+    assert_true(Ccai_buf_puts(&b, "ab"));
+    assert_true(Ccai_buf_printf(&b, "%d-%s", 12, "x"));
+    assert_string_equal(b.data, "ab12-x");
+    size_t room = b.cap - b.len;
+    char big[256];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_true(room < sizeof big);
+    assert_true(Ccai_buf_printf(&b, "<%s>", big));
+    assert_int_equal(b.len, 6 + 2 + sizeof big - 1);
+    assert_int_equal(b.data[b.len], '\0');
+    assert_memory_equal(b.data, "ab12-x<yyy", 10);
+    assert_int_equal(b.data[b.len - 1], '>');
     Ccai_buf_free(&b);
 }
 
@@ -570,6 +621,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_fmt_by_hand),
         cmocka_unit_test(test_buf_base64),
         cmocka_unit_test(test_base64_decode),
         cmocka_unit_test(test_strings),

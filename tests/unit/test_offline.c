@@ -3267,6 +3267,34 @@ static void test_correction_is_no_answer(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The claim written by hand is what jansson writes for it: quotes,
+ * backslashes, control characters and UTF-8 in the values, in field order
+ * (json_dumps() of the text read back gives the same bytes). */
+static void test_claim_json_as_jansson_writes_it(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make(s, "en-US",
+                           "{\"incident_description\": \"a \\\"b\\\" c\\\\ d\\t\\u0001 "
+                           "\u00e9t\u00e9 \u2713 \U0001F600\", \"policyholder_email\": \"a@b.fr\"}",
+                           NULL);
+    const char *got = Ccai_offline_claim_json(o);
+    json_error_t je;
+    json_t *j = json_loads(got, 0, &je);
+    assert_non_null(j);
+    assert_int_equal(json_object_size(j), 2);
+    char *again = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(got, again);
+    assert_non_null(strstr(got, "\\\"b\\\""));
+    free(again);
+    json_decref(j);
+    Ccai_offline_free(o);
+    o = make(s, "en-US", "{}", NULL);
+    assert_string_equal(Ccai_offline_claim_json(o), "{}");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3323,6 +3351,7 @@ int main(void)
         cmocka_unit_test(test_codes_in_words_to_999),
         cmocka_unit_test(test_questions_without_question_marks),
         cmocka_unit_test(test_correction_is_no_answer),
+        cmocka_unit_test(test_claim_json_as_jansson_writes_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,8 +86,8 @@ static tw_call *find_sid(Ccai_twilio *tw, const char *sid)
 
 char *Ccai_tw_call_url(const Ccai_twilio *tw, const char *route, ccai_call *c)
 {
-    return Ccai_http_public_url(tw->cfg, "/twilio/%s?call=%s&s=%s", route, ccai_call_id(c),
-                                ccai_call_secret(c));
+    return Ccai_http_public_url_join(tw->cfg, "/twilio/", route, "?call=", ccai_call_id(c),
+                                     "&s=", ccai_call_secret(c), NULL);
 }
 
 /* TwiML ------------------------------------------------------------------------- */
@@ -116,7 +116,7 @@ static char *speech_hints(const tw_call *t)
     for (size_t i = 0; ok && i < CCAI_ARRAY_SIZE(keys); i++) {
         const char *v = json_string_value(json_object_get(t->initiate, keys[i]));
         if (v && *v)
-            ok = Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
+            ok = (!b.len || Ccai_buf_puts(&b, ", ")) && Ccai_buf_puts(&b, v);
     }
     const json_t *avail = json_object_get(json_object_get(t->initiate, "lang"), "availables");
     size_t i;
@@ -126,14 +126,14 @@ static char *speech_hints(const tw_call *t)
         const char *name =
             json_string_value(json_array_get(json_object_get(l, "pronunciations_en"), 0));
         if (ok && name && *name)
-            ok = Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
+            ok = (!b.len || Ccai_buf_puts(&b, ", ")) && Ccai_buf_puts(&b, name);
     }
     /* The words of the lexicon (product names...) are words callers say. */
     json_array_foreach(Ccai_config_json(t->tw->cfg, "conversation.lexicon"), i, l)
     {
         const char *g = json_string_value(json_object_get(l, "grapheme"));
         if (ok && g && b.len + strlen(g) < 4000) /* Twilio caps hints; keep well under */
-            ok = Ccai_buf_printf(&b, "%s%s", b.len ? ", " : "", g);
+            ok = (!b.len || Ccai_buf_puts(&b, ", ")) && Ccai_buf_puts(&b, g);
     }
     char *hints = ok && b.len ? Ccai_buf_steal(&b) : NULL;
     Ccai_buf_free(&b);
@@ -279,8 +279,8 @@ static CCAI_MUST_CHECK bool verified(Ccai_twilio *tw, ccai_http_exchange *x, Cca
         return false;
     }
     const char *token = Ccai_config_str(tw->cfg, "twilio.auth_token");
-    char *url = Ccai_http_public_url(tw->cfg, "%s%s%s", x->path, x->query ? "?" : "",
-                                     x->query ? x->query : "");
+    char *url = Ccai_http_public_url_join(tw->cfg, x->path, x->query ? "?" : "",
+                                          x->query ? x->query : "", NULL);
     /* The token's HMAC key state, kept while the token stays the same. */
     if (token && *token && !Ccai_twilio_signer_is(tw->signer, token)) {
         Ccai_twilio_signer_free(tw->signer);

@@ -135,7 +135,9 @@ static void attr_int(Ccai_twiml *t, const char *name, int value)
 {
     if (value <= 0 || t->status != CCAI_OK)
         return;
-    if (!Ccai_buf_printf(&t->buf, " %s=\"%d\"", name, value))
+    if (!Ccai_buf_puts(&t->buf, " ") || !Ccai_buf_puts(&t->buf, name) ||
+        !Ccai_buf_puts(&t->buf, "=\"") || !Ccai_buf_put_i64(&t->buf, value) ||
+        !Ccai_buf_puts(&t->buf, "\""))
         fail(t, CCAI_ERR_NOMEM);
 }
 
