@@ -132,6 +132,11 @@ struct Ccai_docstore_backend {
     const char *name; /* the call store's backend it goes with ("sqlite") */
     CCAI_MUST_CHECK ccai_status (*open)(Ccai_store *st, Ccai_docstore **ret, char **ret_errmsg);
     void (*close)(Ccai_docstore *ds);
+    /* A second handle of ds's database, its tables as they are (no
+     * migration), for a worker thread (store/docs_exec.h): called on that
+     * thread, it reads only what ds's open set and never changes. NULL:
+     * the backend's work stays on the loop (SQLite). */
+    CCAI_MUST_CHECK ccai_status (*twin)(Ccai_docstore *ds, Ccai_docstore **ret, char **ret_errmsg);
     const char *(*errmsg)(const Ccai_docstore *ds);
     CCAI_MUST_CHECK ccai_status (*source_hash)(Ccai_docstore *ds, const char *path, char **ret);
     CCAI_MUST_CHECK ccai_status (*put)(Ccai_docstore *ds, const Ccai_docstore_source *src,

@@ -378,6 +378,31 @@ static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **
     return CCAI_OK;
 }
 
+/* A worker thread's own connection (store/docs_exec.h): the DSN and
+ * timeouts of d's, which never change once open; the tables are d's,
+ * already migrated. */
+static CCAI_MUST_CHECK ccai_status docs_twin(Ccai_docstore *ds, Ccai_docstore **ret,
+                                             char **ret_errmsg)
+{
+    const Ccai_pg *pg = Ccai_pg_of(of(ds)->db);
+    Ccai_pg_docs *d = Ccai_calloc(1, sizeof *d);
+    if (!d)
+        return CCAI_ERR_NOMEM;
+    d->base.backend = &Ccai_pg_docs_backend;
+    char *why = NULL;
+    ccai_status s =
+        Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, &d->db, &why);
+    if (s != CCAI_OK) {
+        if (ret_errmsg)
+            *ret_errmsg = Ccai_asprintf("documents: %s", why ? why : ccai_status_str(s));
+        ccai_free(why);
+        ccai_free(d);
+        return s;
+    }
+    *ret = &d->base;
+    return CCAI_OK;
+}
+
 static const char *docs_errmsg(const Ccai_docstore *ds)
 {
     return Ccai_err_get(&((const Ccai_pg_docs *)ds)->err);
@@ -808,6 +833,7 @@ const Ccai_docstore_backend Ccai_pg_docs_backend = {
     .name = "postgresql",
     .open = docs_open,
     .close = docs_close,
+    .twin = docs_twin,
     .errmsg = docs_errmsg,
     .source_hash = docs_source_hash,
     .put = docs_put,
