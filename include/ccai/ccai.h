@@ -167,7 +167,9 @@ typedef struct ccai_allocator {
  * (nothing changed).
  * Ownership: @p allocator is copied; its ud stays the caller's.
  * Context: call before the first object is created or after the last is
- * freed, while no other thread uses libccai; not thread-safe. @since 0.1
+ * freed, while no other thread uses libccai; not thread-safe. The hooks
+ * must be thread-safe when a context searches documents on PostgreSQL
+ * (its search workers allocate too: docs/threading.md). @since 0.1
  */
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_set_allocator(const ccai_allocator *allocator);
 

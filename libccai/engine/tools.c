@@ -488,7 +488,8 @@ static char *run_new_claim(ccai_call *c)
 }
 
 /* search_document: the documents of the call's language (rag/rag.h),
- * asked on the loop; the turn waits for the answer. */
+ * asked from the loop (the store's reads on worker threads on PostgreSQL);
+ * the turn waits for the answer, cancelled with the call. */
 typedef struct Ccai_tool_wait {
     ccai_call *c;
     Ccai_rag_search *search;

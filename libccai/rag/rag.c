@@ -691,8 +691,8 @@ static void chunks_work(Ccai_docstore *ds, void *ud)
     for (size_t i = 0; c->st == CCAI_OK && i < c->n; i++) {
         const ranked *a = &c->rows[i];
         Ccai_rag_hit *h = &c->res.v[c->res.n];
-        *h = (Ccai_rag_hit){a->id,    NULL,      NULL,     NULL,         NULL,
-                            a->score, a->bm25,   a->cosine, a->bm25_rank, a->vector_rank};
+        *h = (Ccai_rag_hit){a->id,    NULL,    NULL,      NULL,         NULL,
+                            a->score, a->bm25, a->cosine, a->bm25_rank, a->vector_rank};
         ccai_status cs = Ccai_docstore_chunk_get(ds, a->id, take_hit, h);
         if (cs == CCAI_ERR_NOT_FOUND)
             continue; /* removed since (another process) */
@@ -1317,8 +1317,7 @@ ccai_status Ccai_rag_search_start(Ccai_rag *r, const char *const *queries, size_
             Ccai_err_set(&r->err, "documents: too many searches at once (%d in flight)",
                          CCAI_DOCS_EXEC_MAX_JOBS);
         else
-            Ccai_err_set(&r->err, "documents: the search could not start: %s",
-                         ccai_status_str(st));
+            Ccai_err_set(&r->err, "documents: the search could not start: %s", ccai_status_str(st));
         return search_abandon(s, st);
     }
     s->next = r->searches;

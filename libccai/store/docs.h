@@ -16,7 +16,8 @@
  * - A small key/value table with expiry is the query cache's default
  *   backend (cache/cache.h).
  * Same rules as store/store.h: statuses, text in Ccai_docstore_errmsg(),
- * one thread; writes are committed when they return. */
+ * one thread per handle (a search worker has its own: store/docs_exec.h);
+ * writes are committed when they return. */
 #ifndef CCAI_STORE_DOCS_H
 #define CCAI_STORE_DOCS_H
 

@@ -295,8 +295,7 @@ ccai_status Ccai_docs_exec_run(Ccai_docs_exec *x, Ccai_docs_work_fn work, Ccai_d
                 x->n_threads++;
             } else if (x->n_threads == 0) {
                 pthread_mutex_unlock(&x->mu);
-                Ccai_log(x->log, CCAI_LOG_ERROR, "documents: no worker thread: %s",
-                         strerror(rc));
+                Ccai_log(x->log, CCAI_LOG_ERROR, "documents: no worker thread: %s", strerror(rc));
                 ccai_free(j);
                 return CCAI_ERR_IO;
             }

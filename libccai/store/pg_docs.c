@@ -9,11 +9,19 @@
  * when they return"): each operation is one round trip (Ccai_pg_batch(): a
  * transaction's statements in libpq's pipeline mode, one sync) that the
  * thread waits for, bounded by database.postgresql.statement_timeout_ms
- * (the server cancels the statement then) plus a second. A search is one
- * such round trip. The thread that waits is the loop's for a search in a
- * call (rag/rag.c) and the query cache (cache/cache.c): not off the loop
- * yet (docs/deployment.md says what remains); a failure that made it wait
- * holds the next round trips off for a while (batch()).
+ * (the server cancels the statement then) plus a second; a failure that
+ * made it wait holds the handle's next round trips off for a while
+ * (batch()).
+ *
+ * Which thread waits: the loop's only for imports, removals, listing and
+ * `docs embed` (the API's synchronous calls and the CLI). A search in a
+ * call (rag/rag.c), the API's asynchronous search and the query cache's
+ * store backend (cache/cache.c) hand their reads to the documents'
+ * executor (store/docs_exec.h): worker threads, at most
+ * CCAI_DOCS_EXEC_THREADS, each with its own connection (docs_twin(),
+ * opened, used and closed by that thread, never shared), whose answers
+ * the loop gets through a pipe it watches. A stuck database holds a
+ * search, never the loop (docs/deployment.md).
  *
  * Its tables have their own forward-only migrations (docs_migrations),
  * as on SQLite (store/sqlite_docs.c), so that the call store's schema
