@@ -132,7 +132,8 @@ static void *worker(void *arg)
             }
             ccai_free(why);
         }
-        /* Not read under the lock: a cancel that races only costs the work. */
+        /* Run even when cancelled meanwhile: its data stays until it is
+         * told, and a cancel costs the work at most. */
         if (own)
             j->work(own, j->ud);
         pthread_mutex_lock(&x->mu);
