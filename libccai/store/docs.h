@@ -138,6 +138,14 @@ struct Ccai_docstore_backend {
      * thread, it reads only what ds's open set and never changes. NULL:
      * the backend's work stays on the loop (SQLite). */
     CCAI_MUST_CHECK ccai_status (*twin)(Ccai_docstore *ds, Ccai_docstore **ret, char **ret_errmsg);
+    /* On a twin's thread, before a job: a token that asks the server to
+     * cancel what the twin runs meanwhile, fired from another thread
+     * (interrupt_fire(), thread-safe) when its context goes; NULL when
+     * there is no connection yet. interrupt_free() on the twin's thread.
+     * NULL members: no such token. */
+    void *(*interrupt_new)(Ccai_docstore *ds);
+    void (*interrupt_fire)(void *token);
+    void (*interrupt_free)(void *token);
     const char *(*errmsg)(const Ccai_docstore *ds);
     CCAI_MUST_CHECK ccai_status (*source_hash)(Ccai_docstore *ds, const char *path, char **ret);
     CCAI_MUST_CHECK ccai_status (*put)(Ccai_docstore *ds, const Ccai_docstore_source *src,

@@ -31,6 +31,11 @@ typedef struct job_list {
     Ccai_docs_job *head, *tail;
 } job_list;
 
+typedef struct worker_slot {
+    Ccai_docs_exec *x;
+    void *interrupt; /* of the job it runs (under the mutex) */
+} worker_slot;
+
 struct Ccai_docs_exec {
     ccai_ctx *ctx;
     Ccai_docstore *ds;
@@ -40,6 +45,7 @@ struct Ccai_docs_exec {
     int pipe_rd, pipe_wr;
     bool watched;
     pthread_t threads[CCAI_DOCS_EXEC_THREADS];
+    worker_slot slots[CCAI_DOCS_EXEC_THREADS];
     size_t n_threads;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -107,7 +113,9 @@ static void tell(Ccai_docs_job *j, ccai_status st)
 
 static void *worker(void *arg)
 {
-    Ccai_docs_exec *x = arg;
+    worker_slot *slot = arg;
+    Ccai_docs_exec *x = slot->x;
+    const Ccai_docstore_backend *be = x->ds->backend;
     Ccai_docstore *own = NULL; /* this thread's handle, opened on first need */
     pthread_mutex_lock(&x->mu);
     for (;;) {
@@ -124,7 +132,7 @@ static void *worker(void *arg)
         j->st = CCAI_OK;
         if (!own) {
             char *why = NULL;
-            ccai_status st = x->ds->backend->twin(x->ds, &own, &why);
+            ccai_status st = be->twin(x->ds, &own, &why);
             if (st != CCAI_OK) {
                 own = NULL;
                 j->st = CCAI_ERR_STORE;
@@ -132,17 +140,25 @@ static void *worker(void *arg)
             }
             ccai_free(why);
         }
+        void *interrupt = own && be->interrupt_new ? be->interrupt_new(own) : NULL;
+        pthread_mutex_lock(&x->mu);
+        bool run = own && !x->stop; /* stopping: dropped anyway */
+        slot->interrupt = interrupt;
+        pthread_mutex_unlock(&x->mu);
         /* Run even when cancelled meanwhile: its data stays until it is
          * told, and a cancel costs the work at most. */
-        if (own)
+        if (run)
             j->work(own, j->ud);
         pthread_mutex_lock(&x->mu);
+        slot->interrupt = NULL;
         j->state = JOB_DONE;
         list_push(&x->finished, j);
         char one = 1;
         /* Full pipe: the loop has a wakeup to read already. */
         while (write(x->pipe_wr, &one, 1) < 0 && errno == EINTR)
             ;
+        if (interrupt)
+            be->interrupt_free(interrupt);
     }
     pthread_mutex_unlock(&x->mu);
     Ccai_docstore_close(own);
@@ -238,6 +254,12 @@ void Ccai_docs_exec_free(Ccai_docs_exec *x)
         pthread_mutex_lock(&x->mu);
         x->stop = true;
         pthread_cond_broadcast(&x->cond);
+        /* What the workers wait for is cancelled by the server: freeing
+         * does not wait for the statement timeout. */
+        for (size_t i = 0; i < x->n_threads; i++) {
+            if (x->slots[i].interrupt)
+                x->ds->backend->interrupt_fire(x->slots[i].interrupt);
+        }
         pthread_mutex_unlock(&x->mu);
         for (size_t i = 0; i < x->n_threads; i++)
             pthread_join(x->threads[i], NULL);
@@ -291,7 +313,9 @@ ccai_status Ccai_docs_exec_run(Ccai_docs_exec *x, Ccai_docs_work_fn work, Ccai_d
         pthread_mutex_lock(&x->mu);
         bool spawn = x->idle == 0 && x->n_threads < CCAI_DOCS_EXEC_THREADS;
         if (spawn) {
-            int rc = pthread_create(&x->threads[x->n_threads], NULL, worker, x);
+            x->slots[x->n_threads] = (worker_slot){x, NULL};
+            int rc =
+                pthread_create(&x->threads[x->n_threads], NULL, worker, &x->slots[x->n_threads]);
             if (rc == 0) {
                 x->n_threads++;
             } else if (x->n_threads == 0) {

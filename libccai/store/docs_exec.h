@@ -41,9 +41,10 @@ typedef void (*Ccai_docs_done_fn)(ccai_status st, const char *errmsg, void *ud);
  * Statuses: CCAI_OK, CCAI_ERR_NOMEM, CCAI_ERR_IO (no pipe). */
 CCAI_MUST_CHECK ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds,
                                                const Ccai_logger *log, Ccai_docs_exec **ret);
-/* Waits for the jobs running on worker threads (each bounded by the
- * statement timeout + 1 s), then tells every job not told yet
- * CCAI_ERR_CANCELLED. NULL accepted. */
+/* Asks the server to cancel the statements the workers wait for
+ * (PostgreSQL's cancel request), waits for the workers (each round trip
+ * bounded by the statement timeout + 1 s anyway), then tells every job not
+ * told yet CCAI_ERR_CANCELLED. NULL accepted. */
 void Ccai_docs_exec_free(Ccai_docs_exec *x);
 /* Whether the work runs on worker threads (PostgreSQL) or on the loop. */
 bool Ccai_docs_exec_threaded(const Ccai_docs_exec *x);

@@ -20,8 +20,9 @@
  * executor (store/docs_exec.h): worker threads, at most
  * CCAI_DOCS_EXEC_THREADS, each with its own connection (docs_twin(),
  * opened, used and closed by that thread, never shared), whose answers
- * the loop gets through a pipe it watches. A stuck database holds a
- * search, never the loop (docs/deployment.md).
+ * the loop gets through a pipe it watches; when the context goes, a
+ * cancel request stops what they wait for (docs_interrupt_*()). A stuck
+ * database holds a search, never the loop (docs/deployment.md).
  *
  * Its tables have their own forward-only migrations (docs_migrations),
  * as on SQLite (store/sqlite_docs.c), so that the call store's schema
@@ -409,6 +410,27 @@ static CCAI_MUST_CHECK ccai_status docs_twin(Ccai_docstore *ds, Ccai_docstore **
     }
     *ret = &d->base;
     return CCAI_OK;
+}
+
+/* libpq's cancel request (PQgetCancel(): made by the connection's thread,
+ * PQcancel() safe from any thread, the connection closed meanwhile or
+ * not). */
+static void *docs_interrupt_new(Ccai_docstore *ds)
+{
+    const Ccai_pg *pg = Ccai_pg_of(of(ds)->db);
+    return pg->conn ? PQgetCancel(pg->conn) : NULL;
+}
+
+static void docs_interrupt_fire(void *token)
+{
+    char why[256];
+    /* A failure leaves the statement to its timeout. */
+    (void)PQcancel(token, why, (int)sizeof why);
+}
+
+static void docs_interrupt_free(void *token)
+{
+    PQfreeCancel(token);
 }
 
 static const char *docs_errmsg(const Ccai_docstore *ds)
@@ -842,6 +864,9 @@ const Ccai_docstore_backend Ccai_pg_docs_backend = {
     .open = docs_open,
     .close = docs_close,
     .twin = docs_twin,
+    .interrupt_new = docs_interrupt_new,
+    .interrupt_fire = docs_interrupt_fire,
+    .interrupt_free = docs_interrupt_free,
     .errmsg = docs_errmsg,
     .source_hash = docs_source_hash,
     .put = docs_put,
