@@ -174,7 +174,9 @@ static void measure(const char *label, const char *src, embed_standin *emb, cons
         ccai_config_set(cfg, "documents.default_lang", "en-US") != CCAI_OK)
         exit(1);
     if (dsn && (ccai_config_set(cfg, "database.mode", "postgresql") != CCAI_OK ||
-                ccai_config_set(cfg, "database.postgresql.dsn", dsn) != CCAI_OK))
+                ccai_config_set(cfg, "database.postgresql.dsn", dsn) != CCAI_OK ||
+                /* as ccai-server runs it */
+                ccai_config_set(cfg, "database.postgresql.search_threads", "true") != CCAI_OK))
         exit(1);
     if (emb) {
         char ep[64];

@@ -168,8 +168,9 @@ typedef struct ccai_allocator {
  * Ownership: @p allocator is copied; its ud stays the caller's.
  * Context: call before the first object is created or after the last is
  * freed, while no other thread uses libccai; not thread-safe. The hooks
- * must be thread-safe when a context searches documents on PostgreSQL
- * (its search workers allocate too: docs/threading.md). @since 0.1
+ * must be thread-safe when a context searches documents on PostgreSQL with
+ * database.postgresql.search_threads (its search workers allocate too:
+ * docs/threading.md). @since 0.1
  */
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_set_allocator(const ccai_allocator *allocator);
 
@@ -1004,8 +1005,9 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_docs_embed(ccai_ctx *ctx, ccai_
  * @param ud     given to @p done.
  * The database's failures (down, slower than
  * database.postgresql.statement_timeout_ms) reach @p done as
- * CCAI_ERR_STORE or CCAI_ERR_BUSY; on PostgreSQL the reads run on the
- * context's search workers, never holding the loop (docs/threading.md).
+ * CCAI_ERR_STORE or CCAI_ERR_BUSY; on PostgreSQL with
+ * database.postgresql.search_threads the reads run on the context's search
+ * workers, never holding the loop (docs/threading.md).
  * Statuses: CCAI_OK (done fires); CCAI_ERR_INVALID_ARG (an empty query, a
  * NULL argument); CCAI_ERR_BUSY (too many searches in flight);
  * CCAI_ERR_IO (no search worker could start); CCAI_ERR_NOMEM. No callback

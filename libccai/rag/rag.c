@@ -149,7 +149,10 @@ ccai_status Ccai_rag_new(const Ccai_rag_env *env, Ccai_rag **ret, char **ret_err
         snprintf(r->default_lang, sizeof r->default_lang, "en-US");
     ccai_status st = Ccai_docstore_open(env->store, &r->ds, ret_errmsg);
     if (st == CCAI_OK)
-        st = Ccai_docs_exec_new(env->ctx, r->ds, env->log, &r->exec);
+        st = Ccai_docs_exec_new(
+            env->ctx, r->ds,
+            Ccai_config_bool(env->cfg, "database.postgresql.search_threads", false), env->log,
+            &r->exec);
     if (st == CCAI_OK) {
         st = Ccai_embedder_new(env->ctx, env->cfg, env->log, &r->emb, ret_errmsg);
         if (st == CCAI_ERR_NOT_FOUND) {

@@ -86,7 +86,8 @@ typedef struct Ccai_rag_results {
  * exactly once from the loop unless cancelled, with the store's failure
  * when a read failed (CCAI_ERR_BUSY, CCAI_ERR_STORE: the database did not
  * answer in time, or is down). The store's reads run on the documents'
- * executor (store/docs_exec.h: worker threads on PostgreSQL), never on
+ * executor (store/docs_exec.h: worker threads on PostgreSQL with
+ * database.postgresql.search_threads), never on
  * the loop's thread there. Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG (no
  * question), CCAI_ERR_NOMEM, CCAI_ERR_BUSY (too many searches in flight),
  * CCAI_ERR_IO (no worker thread could start). */

@@ -1,8 +1,8 @@
 /* The documents store's work off the loop (store/docs_exec.h): a fixed
  * pool of worker threads, each with its own handle of the database, fed
  * by a bounded queue; their completions go back to the loop through a
- * pipe it watches. Without a twin (SQLite) the work runs on the loop from
- * a timer due now. */
+ * pipe it watches. Without threads (not allowed, or no twin: SQLite) the
+ * work runs on the loop from a timer due now. */
 #include "store/docs_exec.h"
 
 #include "io/io.h"
@@ -211,8 +211,8 @@ static void on_ready(Ccai_timer *t, void *ud)
 
 /* Life ------------------------------------------------------------------------ */
 
-ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds, const Ccai_logger *log,
-                               Ccai_docs_exec **ret)
+ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds, bool threads,
+                               const Ccai_logger *log, Ccai_docs_exec **ret)
 {
     if (!ctx || !ds || !ret)
         return CCAI_ERR_INVALID_ARG;
@@ -223,7 +223,7 @@ ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds, const Ccai_logg
     x->ds = ds;
     x->log = log;
     x->pipe_rd = x->pipe_wr = -1;
-    x->threaded = ds->backend->twin != NULL;
+    x->threaded = threads && ds->backend->twin != NULL;
     Ccai_timer_init(&x->timer, on_ready, x);
     if (x->threaded) {
         int p[2];

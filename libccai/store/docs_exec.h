@@ -3,14 +3,17 @@
  * cache's store backend (cache/cache.c), so that a PostgreSQL round trip
  * never holds the loop.
  *
- * A job is a work function and a completion. On a backend that can open a
- * second handle of its database (PostgreSQL: Ccai_docstore_backend.twin),
- * the work runs on one of a small fixed pool of worker threads, each with
+ * A job is a work function and a completion. When the host allows threads
+ * (database.postgresql.search_threads: libccai starts no thread unless
+ * asked) on a backend that can open a second handle of its database
+ * (PostgreSQL: Ccai_docstore_backend.twin), the work runs on one of a
+ * small fixed pool of worker threads, each with
  * its own handle (its own libpq connection, opened and closed by that
  * thread, never shared), and the completion is told on the loop through a
- * pipe the loop watches. On SQLite (local, well under a millisecond) the
- * work runs on the loop from a timer due now, on the store's own handle:
- * the same path for the caller, no second connection.
+ * pipe the loop watches. Otherwise (SQLite: local, well under a
+ * millisecond; PostgreSQL without threads: each round trip waits on the
+ * loop, as before) the work runs on the loop from a timer due now, on the
+ * store's own handle: the same path for the caller, no second connection.
  *
  * The work function must only touch its job's data (copies of what it
  * needs, room for what it finds): the caller may be gone when it runs.
@@ -39,7 +42,8 @@ typedef void (*Ccai_docs_done_fn)(ccai_status st, const char *errmsg, void *ud);
 
 /* An executor for ds (borrowed: closed after the executor is freed).
  * Statuses: CCAI_OK, CCAI_ERR_NOMEM, CCAI_ERR_IO (no pipe). */
-CCAI_MUST_CHECK ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds,
+/* threads: the host allows worker threads (with a backend's twin). */
+CCAI_MUST_CHECK ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds, bool threads,
                                                const Ccai_logger *log, Ccai_docs_exec **ret);
 /* Asks the server to cancel the statements the workers wait for
  * (PostgreSQL's cancel request), waits for the workers (each round trip

@@ -199,6 +199,9 @@ static void test_chunk_limits(void **state)
 /* The PostgreSQL server of this run, when the backend under test is it. */
 static pg_server g_pg;
 static bool g_pg_mode;
+/* database.postgresql.search_threads, as ccai-server sets it (true), or
+ * the library's default (false: the reads wait on the loop). */
+static bool g_pg_threads = true;
 
 typedef struct env {
     char dir[64];
@@ -224,6 +227,9 @@ static void env_config_on(env *e, const char *dsn)
         snprintf(e->dsn, sizeof e->dsn, "%s", dsn);
         assert_int_equal(ccai_config_set(e->cfg, "database.mode", "postgresql"), CCAI_OK);
         assert_int_equal(ccai_config_set(e->cfg, "database.postgresql.dsn", dsn), CCAI_OK);
+        assert_int_equal(ccai_config_set(e->cfg, "database.postgresql.search_threads",
+                                         g_pg_threads ? "true" : "false"),
+                         CCAI_OK);
     }
 }
 
@@ -1467,6 +1473,21 @@ static void test_pg_tsquery(void **state)
 }
 
 /* The tests of the documents store on PostgreSQL. */
+/* The library's default: no thread; the searches' reads on the loop. */
+static int without_threads(void **state)
+{
+    (void)state;
+    g_pg_threads = false;
+    return 0;
+}
+
+static int with_threads(void **state)
+{
+    (void)state;
+    g_pg_threads = true;
+    return 0;
+}
+
 static int main_postgresql(void)
 {
     int rc = pg_server_start(&g_pg, false);
@@ -1493,6 +1514,11 @@ static int main_postgresql(void)
         cmocka_unit_test(test_pg_search_off_the_loop),
         cmocka_unit_test(test_pg_search_timeout),
         cmocka_unit_test(test_pg_search_ended_midway),
+        {"test_search_corpus_without_threads", test_search_corpus, without_threads, with_threads,
+         NULL},
+        {"test_tool_in_a_call_without_threads", test_tool_in_a_call, without_threads, with_threads,
+         NULL},
+        {"test_cache_store_without_threads", test_cache_store, without_threads, with_threads, NULL},
     };
     rc = cmocka_run_group_tests_name("docs-postgresql", tests, NULL, NULL);
     pg_server_stop(&g_pg);
