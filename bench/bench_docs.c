@@ -174,7 +174,9 @@ static void measure(const char *label, const char *src, embed_standin *emb, cons
         ccai_config_set(cfg, "documents.default_lang", "en-US") != CCAI_OK)
         exit(1);
     if (dsn && (ccai_config_set(cfg, "database.mode", "postgresql") != CCAI_OK ||
-                ccai_config_set(cfg, "database.postgresql.dsn", dsn) != CCAI_OK))
+                ccai_config_set(cfg, "database.postgresql.dsn", dsn) != CCAI_OK ||
+                /* as ccai-server runs it */
+                ccai_config_set(cfg, "database.postgresql.search_threads", "true") != CCAI_OK))
         exit(1);
     if (emb) {
         char ep[64];
@@ -191,6 +193,12 @@ static void measure(const char *label, const char *src, embed_standin *emb, cons
     import_dir(ctx, path);
     if (emb)
         json_decref(run(p, ctx, on_done, 0, NULL));
+    /* The first search, apart: on PostgreSQL it starts the search workers
+     * and opens their connections (store/docs_exec.c). */
+    static const question warm = {"en-US", "opening hours of the office", {NULL}};
+    uint64_t t_first = ccai_time_ms();
+    json_decref(run(p, ctx, on_done, 1, &warm));
+    t_first = ccai_time_ms() - t_first;
     double p3 = 0, hit1 = 0, mrr = 0, p3_en = 0, p3_fr = 0;
     size_t n_en = 0, n_fr = 0;
     uint64_t t_uncached = 0, t_cached = 0;
@@ -226,9 +234,10 @@ static void measure(const char *label, const char *src, embed_standin *emb, cons
         json_decref(res);
     }
     printf("%-34s precision@3 %.3f (en %.3f, fr %.3f)  hit@1 %.3f  MRR@3 %.3f  "
-           "search %.1f ms uncached, %.2f ms cached\n",
+           "search %.1f ms uncached, %.2f ms cached (first %llu ms)\n",
            label, p3 / N_QUESTIONS, p3_en / (double)n_en, p3_fr / (double)n_fr, hit1 / N_QUESTIONS,
-           mrr / N_QUESTIONS, (double)t_uncached / N_QUESTIONS, (double)t_cached / N_QUESTIONS);
+           mrr / N_QUESTIONS, (double)t_uncached / N_QUESTIONS, (double)t_cached / N_QUESTIONS,
+           (unsigned long long)t_first);
     ccai_poll_free(p);
     ccai_config_free(cfg);
     snprintf(path, sizeof path, "rm -rf %s", dir);

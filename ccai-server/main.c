@@ -447,6 +447,12 @@ static int load_config(server *s, const char *path)
                 msg && *msg ? msg : "");
         return EXIT_CONFIG;
     }
+    /* A server owns its process: the documentation searches on PostgreSQL
+     * read on the library's worker threads unless the operator said no
+     * (the library starts none unless its host asks: docs/threading.md). */
+    if (!ccai_config_get(s->cfg, "database.postgresql.search_threads") &&
+        ccai_config_set(s->cfg, "database.postgresql.search_threads", "true") != CCAI_OK)
+        return EXIT_FAILURE;
     /* From now on log.level says which lines count (-v: debug). */
     ccai_log_level level = CCAI_LOG_INFO;
     const char *want = ccai_config_get(s->cfg, "log.level");

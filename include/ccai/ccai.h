@@ -167,7 +167,10 @@ typedef struct ccai_allocator {
  * (nothing changed).
  * Ownership: @p allocator is copied; its ud stays the caller's.
  * Context: call before the first object is created or after the last is
- * freed, while no other thread uses libccai; not thread-safe. @since 0.1
+ * freed, while no other thread uses libccai; not thread-safe. The hooks
+ * must be thread-safe when a context searches documents on PostgreSQL with
+ * database.postgresql.search_threads (its search workers allocate too:
+ * docs/threading.md). @since 0.1
  */
 CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_set_allocator(const ccai_allocator *allocator);
 
@@ -1000,8 +1003,15 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_ctx_docs_embed(ccai_ctx *ctx, ccai_
  * @param limit  results at most; 0: documents.top_n.
  * @param done   called once, from the loop.
  * @param ud     given to @p done.
+ * The database's failures (down, slower than
+ * database.postgresql.statement_timeout_ms) reach @p done as
+ * CCAI_ERR_STORE or CCAI_ERR_BUSY; on PostgreSQL with
+ * database.postgresql.search_threads the reads run on the context's search
+ * workers, never holding the loop (docs/threading.md).
  * Statuses: CCAI_OK (done fires); CCAI_ERR_INVALID_ARG (an empty query, a
- * NULL argument); CCAI_ERR_STORE; CCAI_ERR_NOMEM. No callback on failure.
+ * NULL argument); CCAI_ERR_BUSY (too many searches in flight);
+ * CCAI_ERR_IO (no search worker could start); CCAI_ERR_NOMEM. No callback
+ * on failure.
  * Ownership: nothing changes hands.
  * Context: the context's thread; ccai_ctx_free() cancels it (no callback).
  * @since 0.2

@@ -15,6 +15,7 @@
 
 #include "core/common.h"
 #include "store/docs.h"
+#include "store/docs_exec.h"
 
 typedef struct Ccai_cache Ccai_cache;
 typedef struct Ccai_cache_op Ccai_cache_op;
@@ -58,9 +59,10 @@ void Ccai_cache_cancel(Ccai_cache *c, Ccai_cache_op *op);
 void Ccai_cache_free(Ccai_cache *c);
 const char *Ccai_cache_name(const Ccai_cache *c);
 
-/* cache/cache.c: on the documents store of ctx (borrowed, outlives it). */
-CCAI_MUST_CHECK ccai_status Ccai_cache_store_new(ccai_ctx *ctx, Ccai_docstore *ds,
-                                                 const Ccai_logger *log, Ccai_cache **ret);
+/* cache/cache.c: on the documents store through its executor (borrowed,
+ * freed after the cache): a worker thread's connection on PostgreSQL. */
+CCAI_MUST_CHECK ccai_status Ccai_cache_store_new(Ccai_docs_exec *exec, const Ccai_logger *log,
+                                                 Ccai_cache **ret);
 
 typedef struct Ccai_redis_opts {
     const char *host; /* an address, or a name /etc/hosts knows (hiredis resolves it at once) */

@@ -317,6 +317,10 @@ static const Ccai_key keys[] = {
        "Longest a statement may run (the server cancels it); the thread waits at most this + 1 s"),
     KI("database.postgresql.connect_timeout_ms", 5000, 100, 600000,
        "Longest a connection (or a reconnection) may take"),
+    KB("database.postgresql.search_threads", false,
+       "Read the documentation searches of a call on two threads of the context's own (their "
+       "own connections), so that a slow or locked database never holds the event loop: the one "
+       "thread libccai starts, when its host asks (docs/threading.md); ccai-server sets it"),
     KB("database.postgresql.pipeline", true,
        "Pipeline the writes on the event loop: a write returns once sent, the engine acts when "
        "its commit is confirmed (docs/deployment.md)"),

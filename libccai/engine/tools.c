@@ -488,7 +488,8 @@ static char *run_new_claim(ccai_call *c)
 }
 
 /* search_document: the documents of the call's language (rag/rag.h),
- * asked on the loop; the turn waits for the answer. */
+ * asked from the loop (the store's reads on worker threads on PostgreSQL);
+ * the turn waits for the answer, cancelled with the call. */
 typedef struct Ccai_tool_wait {
     ccai_call *c;
     Ccai_rag_search *search;
@@ -500,6 +501,19 @@ void Ccai_tools_cancel(Ccai_tool_wait *w)
         return;
     Ccai_rag_search_cancel(w->search);
     ccai_free(w);
+}
+
+/* The tool's result when the search failed: the database did not answer
+ * (down, too slow, too many searches at once) is "unavailable right now";
+ * anything else an internal error. Either way the call goes on. */
+static const char *search_failed_text(ccai_status st)
+{
+    if (st == CCAI_ERR_STORE || st == CCAI_ERR_BUSY || st == CCAI_ERR_TIMEOUT || st == CCAI_ERR_IO)
+        return "# Search results\nThe search is unavailable right now: the documentation "
+               "could not be searched in time. Do not make the answer up: say you cannot "
+               "check it now, and offer to help with something else or to call back.";
+    return "# Search results\nThe documentation could not be searched (an internal error). Do "
+           "not make the answer up: say you cannot check it now.";
 }
 
 static void on_search(ccai_status st, const Ccai_rag_results *res, void *ud)
@@ -517,9 +531,7 @@ static void on_search(ccai_status st, const Ccai_rag_results *res, void *ud)
     } else {
         Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: search_document failed: %s", c->row.id,
                  Ccai_rag_errmsg(c->eng->rag));
-        text = Ccai_strdup("# Search results\nThe documentation could not be searched (an "
-                           "internal error). Do not make the answer up: say you cannot check "
-                           "it now.");
+        text = Ccai_strdup(search_failed_text(st));
     }
     Ccai_conv_tool_result(c, text);
 }
@@ -552,9 +564,7 @@ static char *run_search(ccai_call *c, const json_t *args, Ccai_tool_outcome *out
         ccai_free(w);
         Ccai_log(&c->eng->log, CCAI_LOG_ERROR, "call %s: search_document: %s", c->row.id,
                  Ccai_rag_errmsg(c->eng->rag));
-        return Ccai_strdup("# Search results\nThe documentation could not be searched (an "
-                           "internal error). Do not make the answer up: say you cannot check it "
-                           "now.");
+        return Ccai_strdup(search_failed_text(st));
     }
     out->wait = w;
     return NULL;

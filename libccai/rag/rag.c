@@ -8,6 +8,7 @@
 #include "io/io.h"
 #include "rag/chunk.h"
 #include "rag/embed.h"
+#include "store/docs_exec.h"
 
 #include <math.h>
 #include <openssl/evp.h>
@@ -37,6 +38,7 @@ struct Ccai_rag {
     ccai_ctx *ctx;
     const Ccai_logger *log;
     Ccai_docstore *ds;
+    Ccai_docs_exec *exec; /* a search's reads of ds (store/docs_exec.h) */
     Ccai_cache *cache;
     Ccai_embedder *emb; /* NULL: BM25 only */
     Ccai_chunk_opts chunk;
@@ -122,7 +124,7 @@ static CCAI_MUST_CHECK ccai_status cache_open(Ccai_rag *r, const ccai_config *cf
         Ccai_log(r->log, CCAI_LOG_INFO, "documents: query cache on redis %s:%d", o.host, o.port);
         return Ccai_cache_redis_new(r->ctx, &o, r->log, &r->cache);
     }
-    return Ccai_cache_store_new(r->ctx, r->ds, r->log, &r->cache);
+    return Ccai_cache_store_new(r->exec, r->log, &r->cache);
 }
 
 ccai_status Ccai_rag_new(const Ccai_rag_env *env, Ccai_rag **ret, char **ret_errmsg)
@@ -146,6 +148,11 @@ ccai_status Ccai_rag_new(const Ccai_rag_env *env, Ccai_rag **ret, char **ret_err
     if (!dl || !Ccai_lang_normalize(dl, r->default_lang))
         snprintf(r->default_lang, sizeof r->default_lang, "en-US");
     ccai_status st = Ccai_docstore_open(env->store, &r->ds, ret_errmsg);
+    if (st == CCAI_OK)
+        st = Ccai_docs_exec_new(
+            env->ctx, r->ds,
+            Ccai_config_bool(env->cfg, "database.postgresql.search_threads", false), env->log,
+            &r->exec);
     if (st == CCAI_OK) {
         st = Ccai_embedder_new(env->ctx, env->cfg, env->log, &r->emb, ret_errmsg);
         if (st == CCAI_ERR_NOT_FOUND) {
@@ -486,35 +493,41 @@ static int load_one(int64_t id, const float *v, size_t dims, void *ud)
     return 0;
 }
 
-/* The vectors of lang ("" : all) as of generation gen. */
-static CCAI_MUST_CHECK ccai_status vindex_get(Ccai_rag *r, const char *lang, int64_t gen,
-                                              vindex **ret)
+/* The vectors of lang ("" : all) as of generation gen, when in memory. */
+static vindex *vindex_find(Ccai_rag *r, const char *lang, int64_t gen)
 {
     for (size_t i = 0; i < N_INDEXES; i++) {
-        if (r->idx[i].gen == gen && strcmp(r->idx[i].lang, lang) == 0) {
-            *ret = &r->idx[i];
-            return CCAI_OK;
-        }
+        if (r->idx[i].gen == gen && strcmp(r->idx[i].lang, lang) == 0)
+            return &r->idx[i];
     }
-    vindex *x = &r->idx[r->next_idx];
+    return NULL;
+}
+
+/* Keep x (read for lang at generation gen) in memory, in place of the
+ * oldest; x is emptied. */
+static vindex *vindex_install(Ccai_rag *r, vindex *x, const char *lang, int64_t gen)
+{
+    vindex *slot = &r->idx[r->next_idx];
     r->next_idx = (r->next_idx + 1) % N_INDEXES;
-    vindex_clear(x);
-    snprintf(x->lang, sizeof x->lang, "%s", lang);
-    vload l = {x, 0, false};
-    ccai_status st = Ccai_docstore_vectors(r->ds, Ccai_embedder_model(r->emb), *lang ? lang : NULL,
-                                           load_one, &l);
-    if (st == CCAI_OK && l.nomem)
-        st = CCAI_ERR_NOMEM;
-    if (st != CCAI_OK) {
-        vindex_clear(x);
-        return st;
-    }
-    x->gen = gen;
-    *ret = x;
-    return CCAI_OK;
+    vindex_clear(slot);
+    *slot = *x;
+    snprintf(slot->lang, sizeof slot->lang, "%s", lang);
+    slot->gen = gen;
+    memset(x, 0, sizeof *x);
+    x->gen = -1;
+    return slot;
 }
 
 /* Searches ------------------------------------------------------------------ */
+
+/* A search is steps on the loop (the cache, the embedding of each question,
+ * the fusion) between jobs of the documents' executor (store/docs_exec.h)
+ * that read the store: its generation and counts (head_job), each
+ * question's full-text match (match_job), the vectors of the language when
+ * not in memory (vectors_job), the chunks found (chunks_job). On
+ * PostgreSQL those run on a worker thread with its own connection, so a
+ * slow or stuck database holds the search, never the loop. Each job's data
+ * is its own: a search cancelled meanwhile drops the job's answer. */
 
 typedef struct ranked {
     int64_t id;
@@ -529,6 +542,9 @@ typedef struct query_state {
     char key[65];
     Ccai_cache_op *cache_op;
     Ccai_embed_op *embed_op;
+    Ccai_docs_job *job; /* its match or its vectors */
+    float *qv;          /* the question's vector, of unit length */
+    size_t dims;
     ranked *v;
     size_t n;
     bool hybrid, cached, done;
@@ -539,12 +555,13 @@ struct Ccai_rag_search {
     Ccai_rag_search *prev, *next;
     query_state q[CCAI_RAG_MAX_QUERIES];
     size_t nq, pending;
-    char lang[16]; /* "" : every language */
+    char prefix[16]; /* the call's language's primary subtag, "" : none */
+    char lang[16];   /* searched, "" : every language */
     int64_t gen, in_lang, total;
     size_t limit;
     ccai_status failed; /* a ranking could not be read: the search fails */
-    bool starting;
-    Ccai_timer timer;
+    bool starting, hybrid, cached;
+    Ccai_docs_job *job; /* its head or its chunks */
     Ccai_rag_fn fn;
     void *ud;
 };
@@ -558,13 +575,15 @@ static void search_free(Ccai_rag_search *s)
         r->searches = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    Ccai_timer_stop(r->ctx, &s->timer);
+    Ccai_docs_exec_cancel(r->exec, s->job);
     for (size_t i = 0; i < s->nq; i++) {
         query_state *q = &s->q[i];
         Ccai_cache_cancel(r->cache, q->cache_op);
         if (q->embed_op)
             Ccai_embed_cancel(q->embed_op);
+        Ccai_docs_exec_cancel(r->exec, q->job);
         ccai_free(q->text);
+        ccai_free(q->qv);
         ccai_free(q->v);
     }
     ccai_free(s);
@@ -593,6 +612,9 @@ void Ccai_rag_free(Ccai_rag *r)
     Ccai_embedder_free(r->emb);
     for (size_t i = 0; i < N_INDEXES; i++)
         vindex_clear(&r->idx[i]);
+    /* After the cache (its writes in flight are dropped), before the
+     * store its workers' handles come from. */
+    Ccai_docs_exec_free(r->exec);
     Ccai_docstore_close(r->ds);
     Ccai_err_free(&r->err);
     ccai_free(r);
@@ -627,27 +649,111 @@ static int take_hit(const Ccai_docstore_hit *h, void *ud)
     return 0;
 }
 
-/* The questions' rankings into one, the chunks read, the caller told. */
+/* A store's failure in a search: logged, kept as the search's error. */
+static void search_failed(Ccai_rag_search *s, ccai_status st, const char *what, const char *why)
+{
+    Ccai_rag *r = s->r;
+    if (!why || !*why)
+        why = ccai_status_str(st);
+    Ccai_log(r->log, CCAI_LOG_ERROR, "documents: %s failed: %s", what, why);
+    Ccai_err_set(&r->err, "%s", why);
+    if (s->failed == CCAI_OK)
+        s->failed = st;
+}
+
+/* The caller told (st, res), the search gone first. */
+static void finish(Ccai_rag_search *s, ccai_status st, Ccai_rag_results *res)
+{
+    char lang[16]; /* s goes before fn is told */
+    memcpy(lang, s->lang, sizeof lang);
+    res->lang = *lang ? lang : NULL;
+    res->in_lang = s->in_lang;
+    res->total = s->total;
+    res->hybrid = s->hybrid;
+    res->cached = s->cached;
+    Ccai_rag_fn fn = s->fn;
+    void *ud = s->ud;
+    search_free(s);
+    fn(st, st == CCAI_OK ? res : NULL, ud);
+    results_clear(res);
+}
+
+/* The chunks found, read by a job. */
+typedef struct chunks_job {
+    Ccai_rag_search *s;
+    ranked *rows;
+    size_t n;
+    Ccai_rag_results res; /* res.v has n slots */
+    ccai_status st;
+    char why[300];
+} chunks_job;
+
+static void chunks_work(Ccai_docstore *ds, void *ud)
+{
+    chunks_job *c = ud;
+    for (size_t i = 0; c->st == CCAI_OK && i < c->n; i++) {
+        const ranked *a = &c->rows[i];
+        Ccai_rag_hit *h = &c->res.v[c->res.n];
+        *h = (Ccai_rag_hit){a->id,    NULL,    NULL,      NULL,         NULL,
+                            a->score, a->bm25, a->cosine, a->bm25_rank, a->vector_rank};
+        ccai_status cs = Ccai_docstore_chunk_get(ds, a->id, take_hit, h);
+        if (cs == CCAI_ERR_NOT_FOUND)
+            continue; /* removed since (another process) */
+        c->res.n++;
+        if (cs != CCAI_OK) {
+            c->st = cs;
+            snprintf(c->why, sizeof c->why, "%s", Ccai_docstore_errmsg(ds));
+        } else if (!h->source || !h->heading || !h->text || !h->lang) {
+            c->st = CCAI_ERR_NOMEM;
+        }
+    }
+}
+
+static void chunks_done(ccai_status st, const char *errmsg, void *ud)
+{
+    chunks_job *c = ud;
+    Ccai_rag_results res = c->res;
+    ccai_free(c->rows);
+    if (st == CCAI_ERR_CANCELLED) {
+        results_clear(&res);
+        ccai_free(c);
+        return;
+    }
+    Ccai_rag_search *s = c->s;
+    s->job = NULL;
+    if (st == CCAI_OK && c->st != CCAI_OK) {
+        st = c->st;
+        errmsg = c->why;
+    }
+    if (st != CCAI_OK && st != CCAI_ERR_NOMEM)
+        search_failed(s, st, "reading the chunks found", errmsg);
+    ccai_free(c);
+    finish(s, st, &res);
+}
+
+/* The questions' rankings into one, then the chunks read by a job. */
 static void deliver(Ccai_rag_search *s)
 {
     Ccai_rag *r = s->r;
+    Ccai_rag_results none = {0};
+    if (s->failed != CCAI_OK) {
+        finish(s, s->failed, &none);
+        return;
+    }
     size_t total = 0;
     for (size_t i = 0; i < s->nq; i++)
         total += s->q[i].n;
     ranked *all = total ? Ccai_calloc(total, sizeof *all) : NULL;
-    Ccai_rag_results res = {0};
-    char lang[16]; /* s goes before fn is told */
-    memcpy(lang, s->lang, sizeof lang);
-    res.lang = *lang ? lang : NULL;
-    res.in_lang = s->in_lang;
-    res.total = s->total;
-    res.cached = s->nq > 0;
-    ccai_status st = s->failed != CCAI_OK ? s->failed : total && !all ? CCAI_ERR_NOMEM : CCAI_OK;
+    if (total && !all) {
+        finish(s, CCAI_ERR_NOMEM, &none);
+        return;
+    }
+    s->cached = s->nq > 0;
     size_t n = 0;
-    for (size_t i = 0; st == CCAI_OK && i < s->nq; i++) {
+    for (size_t i = 0; i < s->nq; i++) {
         query_state *q = &s->q[i];
-        res.hybrid = res.hybrid || q->hybrid;
-        res.cached = res.cached && q->cached;
+        s->hybrid = s->hybrid || q->hybrid;
+        s->cached = s->cached && q->cached;
         for (size_t k = 0; k < q->n; k++) {
             size_t at = 0;
             while (at < n && all[at].id != q->v[k].id)
@@ -673,43 +779,33 @@ static void deliver(Ccai_rag_search *s)
     if (n)
         qsort(all, n, sizeof *all, cmp_score);
     size_t keep = n < s->limit ? n : s->limit;
-    if (st == CCAI_OK && keep && !(res.v = Ccai_calloc(keep, sizeof *res.v)))
-        st = CCAI_ERR_NOMEM;
-    for (size_t i = 0; st == CCAI_OK && i < keep; i++) {
-        Ccai_rag_hit *h = &res.v[res.n];
-        *h = (Ccai_rag_hit){all[i].id,
-                            NULL,
-                            NULL,
-                            NULL,
-                            NULL,
-                            all[i].score,
-                            all[i].bm25,
-                            all[i].cosine,
-                            all[i].bm25_rank,
-                            all[i].vector_rank};
-        ccai_status cs = Ccai_docstore_chunk_get(r->ds, all[i].id, take_hit, h);
-        if (cs == CCAI_ERR_NOT_FOUND)
-            continue; /* removed since (another process) */
-        res.n++;
-        if (cs != CCAI_OK)
-            st = cs;
-        else if (!h->source || !h->heading || !h->text || !h->lang)
-            st = CCAI_ERR_NOMEM;
+    if (keep == 0) {
+        ccai_free(all);
+        finish(s, CCAI_OK, &none);
+        return;
     }
-    ccai_free(all);
-    if (st != CCAI_OK && st != CCAI_ERR_NOMEM && s->failed == CCAI_OK)
-        Ccai_err_set(&r->err, "%s", Ccai_docstore_errmsg(r->ds));
-    Ccai_rag_fn fn = s->fn;
-    void *ud = s->ud;
-    search_free(s);
-    fn(st, st == CCAI_OK ? &res : NULL, ud);
-    results_clear(&res);
-}
-
-static void on_deliver(Ccai_timer *t, void *ud)
-{
-    CCAI_UNUSED(t);
-    deliver(ud);
+    chunks_job *c = Ccai_calloc(1, sizeof *c);
+    if (c)
+        c->res.v = Ccai_calloc(keep, sizeof *c->res.v);
+    if (!c || !c->res.v) {
+        if (c)
+            ccai_free(c->res.v);
+        ccai_free(c);
+        ccai_free(all);
+        finish(s, CCAI_ERR_NOMEM, &none);
+        return;
+    }
+    c->s = s;
+    c->rows = all;
+    c->n = keep;
+    ccai_status st = Ccai_docs_exec_run(r->exec, chunks_work, chunks_done, c, &s->job);
+    if (st != CCAI_OK) {
+        ccai_free(c->res.v);
+        ccai_free(c->rows);
+        ccai_free(c);
+        search_failed(s, st, "reading the chunks found", "documents: too many searches at once");
+        finish(s, st, &none);
+    }
 }
 
 static void query_done(query_state *q)
@@ -825,37 +921,20 @@ static CCAI_MUST_CHECK ccai_status fuse(query_state *q, const ranked *vec, size_
     return CCAI_OK;
 }
 
-static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dims,
-                            const char *errmsg, void *ud)
+/* The question's vector against the chunks' (x), fused with its BM25
+ * ranking. */
+static void rank_vectors(query_state *q, const vindex *x)
 {
-    query_state *q = ud;
     Ccai_rag *r = q->s->r;
-    q->embed_op = NULL;
-    vindex *x = NULL;
-    if (st == CCAI_OK && n == 1)
-        st = vindex_get(r, q->s->lang, q->s->gen, &x);
-    if (st != CCAI_OK) {
-        /* BM25 alone this time, not cached: the next asking tries again. */
-        Ccai_log(r->log, CCAI_LOG_WARN, "documents: question not embedded (%s): BM25 only",
-                 errmsg ? errmsg : ccai_status_str(st));
-        query_done(q);
-        return;
-    }
+    size_t dims = q->dims;
     ranked top[CANDIDATES];
     size_t nt = 0;
-    if (x && x->n && x->dims == dims) {
-        float *qv = Ccai_malloc(dims * sizeof *qv);
-        if (!qv) {
-            query_done(q);
-            return;
-        }
-        memcpy(qv, v, dims * sizeof *qv);
-        normalize(qv, dims);
+    if (x->n && x->dims == dims) {
         for (size_t i = 0; i < x->n; i++) {
             const float *row = x->v + i * dims;
             double dot = 0;
             for (size_t k = 0; k < dims; k++)
-                dot += (double)row[k] * (double)qv[k];
+                dot += (double)row[k] * (double)q->qv[k];
             if (dot < r->min_similarity)
                 continue;
             /* Insert into the top list, best first. */
@@ -870,8 +949,7 @@ static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dim
             if (nt < CANDIDATES)
                 nt++;
         }
-        ccai_free(qv);
-    } else if (x && x->n) {
+    } else if (x->n) {
         Ccai_log(r->log, CCAI_LOG_WARN,
                  "documents: the question's vector has %zu dimensions, the chunks' %zu: BM25 only",
                  dims, x->dims);
@@ -885,38 +963,117 @@ static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dim
     query_done(q);
 }
 
-/* The question searched now (no cached ranking). */
-static void compute(query_state *q)
+/* The vectors of a language, read by a job when not in memory. */
+typedef struct vectors_job {
+    query_state *q;
+    char *model;
+    char lang[16];
+    int64_t gen;
+    vindex x;
+    ccai_status st;
+    char why[300];
+} vectors_job;
+
+static void vectors_work(Ccai_docstore *ds, void *ud)
 {
+    vectors_job *j = ud;
+    vload l = {&j->x, 0, false};
+    j->st = Ccai_docstore_vectors(ds, j->model, *j->lang ? j->lang : NULL, load_one, &l);
+    if (j->st == CCAI_OK && l.nomem)
+        j->st = CCAI_ERR_NOMEM;
+    if (j->st != CCAI_OK && j->st != CCAI_ERR_NOMEM)
+        snprintf(j->why, sizeof j->why, "%s", Ccai_docstore_errmsg(ds));
+}
+
+static void vectors_done(ccai_status st, const char *errmsg, void *ud)
+{
+    vectors_job *j = ud;
+    if (st == CCAI_OK && j->st != CCAI_OK) {
+        st = j->st;
+        errmsg = j->why;
+    }
+    if (st == CCAI_ERR_CANCELLED) {
+        vindex_clear(&j->x);
+        ccai_free(j->model);
+        ccai_free(j);
+        return;
+    }
+    query_state *q = j->q;
+    Ccai_rag *r = q->s->r;
+    q->job = NULL;
+    if (st != CCAI_OK) {
+        /* BM25 alone this time, not cached: the next asking tries again. */
+        Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
+                 errmsg && *errmsg ? errmsg : ccai_status_str(st));
+        vindex_clear(&j->x);
+        ccai_free(j->model);
+        ccai_free(j);
+        query_done(q);
+        return;
+    }
+    vindex *x = vindex_install(r, &j->x, j->lang, j->gen);
+    ccai_free(j->model);
+    ccai_free(j);
+    rank_vectors(q, x);
+}
+
+static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dims,
+                            const char *errmsg, void *ud)
+{
+    query_state *q = ud;
     Ccai_rag_search *s = q->s;
     Ccai_rag *r = s->r;
-    bool nomem = false;
-    char *match = Ccai_rag_match_expr(q->text, &nomem);
-    ranked cands[CANDIDATES];
-    bm25_collect c = {cands, 0};
-    ccai_status st = CCAI_OK;
-    if (match)
-        st = Ccai_docstore_match(r->ds, match, *s->lang ? s->lang : NULL, CANDIDATES, bm25_one, &c);
-    ccai_free(match);
+    q->embed_op = NULL;
+    if (st == CCAI_OK && n != 1)
+        st = CCAI_ERR_PARSE;
+    if (st == CCAI_OK && !(q->qv = Ccai_malloc((dims ? dims : 1) * sizeof *q->qv)))
+        st = CCAI_ERR_NOMEM;
     if (st != CCAI_OK) {
-        /* Not "nothing found": the search failed, and says so. */
-        Ccai_log(r->log, CCAI_LOG_ERROR, "documents: full-text search failed: %s",
-                 Ccai_docstore_errmsg(r->ds));
-        Ccai_err_set(&r->err, "%s", Ccai_docstore_errmsg(r->ds));
-        s->failed = st;
+        /* BM25 alone this time, not cached: the next asking tries again. */
+        Ccai_log(r->log, CCAI_LOG_WARN, "documents: question not embedded (%s): BM25 only",
+                 errmsg ? errmsg : ccai_status_str(st));
         query_done(q);
         return;
     }
-    if (nomem) {
-        s->failed = CCAI_ERR_NOMEM;
-        query_done(q);
+    memcpy(q->qv, v, dims * sizeof *q->qv);
+    normalize(q->qv, dims);
+    q->dims = dims;
+    vindex *x = vindex_find(r, s->lang, s->gen);
+    if (x) {
+        rank_vectors(q, x);
         return;
     }
-    if (c.n) {
-        q->v = Ccai_calloc(c.n, sizeof *q->v);
+    vectors_job *j = Ccai_calloc(1, sizeof *j);
+    if (j && !(j->model = Ccai_strdup(Ccai_embedder_model(r->emb)))) {
+        ccai_free(j);
+        j = NULL;
+    }
+    if (j) {
+        j->q = q;
+        memcpy(j->lang, s->lang, sizeof j->lang);
+        j->gen = s->gen;
+        vindex_clear(&j->x);
+        st = Ccai_docs_exec_run(r->exec, vectors_work, vectors_done, j, &q->job);
+        if (st == CCAI_OK)
+            return;
+        ccai_free(j->model);
+        ccai_free(j);
+    }
+    Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
+             j ? ccai_status_str(st) : "out of memory");
+    query_done(q);
+}
+
+/* The question's BM25 ranking (cands[0..n)), then its vector when there
+ * are embeddings. */
+static void after_match(query_state *q, const ranked *cands, size_t n)
+{
+    Ccai_rag *r = q->s->r;
+    if (n) {
+        q->v = Ccai_calloc(n, sizeof *q->v);
         if (q->v) {
-            memcpy(q->v, cands, c.n * sizeof *cands);
-            q->n = c.n;
+            memcpy(q->v, cands, n * sizeof *cands);
+            q->n = n;
             for (size_t i = 0; i < q->n; i++)
                 q->v[i].score = 1.0 / (RRF_K + q->v[i].bm25_rank);
         }
@@ -933,6 +1090,88 @@ static void compute(query_state *q)
     query_done(q);
 }
 
+/* A question's full-text match, made by a job. */
+typedef struct match_job {
+    query_state *q;
+    char *match;
+    char lang[16];
+    ranked cands[CANDIDATES];
+    size_t n;
+    ccai_status st;
+    char why[300];
+} match_job;
+
+static void match_work(Ccai_docstore *ds, void *ud)
+{
+    match_job *m = ud;
+    bm25_collect c = {m->cands, 0};
+    m->st = Ccai_docstore_match(ds, m->match, *m->lang ? m->lang : NULL, CANDIDATES, bm25_one, &c);
+    m->n = c.n;
+    if (m->st != CCAI_OK)
+        snprintf(m->why, sizeof m->why, "%s", Ccai_docstore_errmsg(ds));
+}
+
+static void match_done(ccai_status st, const char *errmsg, void *ud)
+{
+    match_job *m = ud;
+    ccai_free(m->match);
+    if (st == CCAI_ERR_CANCELLED) {
+        ccai_free(m);
+        return;
+    }
+    query_state *q = m->q;
+    q->job = NULL;
+    if (st == CCAI_OK && m->st != CCAI_OK) {
+        st = m->st;
+        errmsg = m->why;
+    }
+    if (st != CCAI_OK) {
+        /* Not "nothing found": the search failed, and says so. */
+        search_failed(q->s, st, "full-text search", errmsg);
+        ccai_free(m);
+        query_done(q);
+        return;
+    }
+    after_match(q, m->cands, m->n);
+    ccai_free(m);
+}
+
+/* The question searched now (no cached ranking). */
+static void compute(query_state *q)
+{
+    Ccai_rag_search *s = q->s;
+    Ccai_rag *r = s->r;
+    bool nomem = false;
+    char *match = Ccai_rag_match_expr(q->text, &nomem);
+    if (nomem) {
+        ccai_free(match);
+        s->failed = CCAI_ERR_NOMEM;
+        query_done(q);
+        return;
+    }
+    if (!match) { /* no word to match: the vectors alone */
+        after_match(q, NULL, 0);
+        return;
+    }
+    match_job *m = Ccai_calloc(1, sizeof *m);
+    if (!m) {
+        ccai_free(match);
+        s->failed = CCAI_ERR_NOMEM;
+        query_done(q);
+        return;
+    }
+    m->q = q;
+    m->match = match;
+    memcpy(m->lang, s->lang, sizeof m->lang);
+    ccai_status st = Ccai_docs_exec_run(r->exec, match_work, match_done, m, &q->job);
+    if (st != CCAI_OK) {
+        ccai_free(m->match);
+        ccai_free(m);
+        search_failed(s, st, "full-text search", "documents: too many searches at once");
+        query_done(q);
+    }
+}
+
 static void on_cached(ccai_status st, const char *value, size_t len, void *ud)
 {
     query_state *q = ud;
@@ -943,6 +1182,84 @@ static void on_cached(ccai_status st, const char *value, size_t len, void *ud)
         return;
     }
     compute(q);
+}
+
+/* The questions asked, once the generation and counts are known. */
+static void search_queries(Ccai_rag_search *s)
+{
+    Ccai_rag *r = s->r;
+    /* No chunk in the call's language: every language (the model reads
+     * the others). */
+    if (*s->prefix && s->in_lang > 0)
+        snprintf(s->lang, sizeof s->lang, "%s", s->prefix);
+    s->pending = s->nq;
+    s->starting = true;
+    for (size_t i = 0; i < s->nq; i++) {
+        query_state *q = &s->q[i];
+        if (s->total == 0) {
+            query_done(q); /* nothing to search */
+            continue;
+        }
+        char head[160];
+        snprintf(head, sizeof head, "rag1|%lld|%s|%s|", (long long)s->gen, s->lang,
+                 r->emb ? Ccai_embedder_model(r->emb) : "bm25");
+        const char *parts[] = {head, q->text};
+        const size_t lens[] = {strlen(head), strlen(q->text)};
+        if (sha256_hex(parts, lens, 2, q->key) &&
+            Ccai_cache_get(r->cache, q->key, on_cached, q, &q->cache_op) == CCAI_OK)
+            continue;
+        compute(q);
+    }
+    s->starting = false;
+    if (s->pending == 0)
+        deliver(s);
+}
+
+/* The documents' generation and counts, read by a job. */
+typedef struct head_job {
+    Ccai_rag_search *s;
+    char prefix[16];
+    int64_t gen, total, in_lang;
+    ccai_status st;
+    char why[300];
+} head_job;
+
+static void head_work(Ccai_docstore *ds, void *ud)
+{
+    head_job *h = ud;
+    h->st = Ccai_docstore_generation(ds, &h->gen);
+    if (h->st == CCAI_OK)
+        h->st = Ccai_docstore_count(ds, NULL, &h->total);
+    if (h->st == CCAI_OK && *h->prefix)
+        h->st = Ccai_docstore_count(ds, h->prefix, &h->in_lang);
+    if (h->st != CCAI_OK)
+        snprintf(h->why, sizeof h->why, "%s", Ccai_docstore_errmsg(ds));
+}
+
+static void head_done(ccai_status st, const char *errmsg, void *ud)
+{
+    head_job *h = ud;
+    if (st == CCAI_ERR_CANCELLED) {
+        ccai_free(h);
+        return;
+    }
+    Ccai_rag_search *s = h->s;
+    s->job = NULL;
+    if (st == CCAI_OK && h->st != CCAI_OK) {
+        st = h->st;
+        errmsg = h->why;
+    }
+    if (st != CCAI_OK) {
+        search_failed(s, st, "search", errmsg);
+        ccai_free(h);
+        deliver(s);
+        return;
+    }
+    s->gen = h->gen;
+    s->total = h->total;
+    s->in_lang = h->in_lang;
+    ccai_free(h);
+    search_queries(s);
 }
 
 /* A search that never started (not linked yet). */
@@ -967,7 +1284,6 @@ ccai_status Ccai_rag_search_start(Ccai_rag *r, const char *const *queries, size_
     s->fn = fn;
     s->ud = ud;
     s->limit = limit ? limit : r->top_n;
-    Ccai_timer_init(&s->timer, on_deliver, s);
     for (size_t i = 0; i < n && s->nq < CCAI_RAG_MAX_QUERIES; i++) {
         const char *t = queries[i];
         if (!t)
@@ -991,46 +1307,26 @@ ccai_status Ccai_rag_search_start(Ccai_rag *r, const char *const *queries, size_
     }
     if (s->nq == 0)
         return search_abandon(s, CCAI_ERR_INVALID_ARG);
-    char prefix[16];
-    prefix_of(lang, prefix);
-    ccai_status st = Ccai_docstore_generation(r->ds, &s->gen);
-    if (st == CCAI_OK)
-        st = Ccai_docstore_count(r->ds, NULL, &s->total);
-    if (st == CCAI_OK && *prefix)
-        st = Ccai_docstore_count(r->ds, prefix, &s->in_lang);
+    prefix_of(lang, s->prefix);
+    head_job *h = Ccai_calloc(1, sizeof *h);
+    if (!h)
+        return search_abandon(s, CCAI_ERR_NOMEM);
+    h->s = s;
+    memcpy(h->prefix, s->prefix, sizeof h->prefix);
+    ccai_status st = Ccai_docs_exec_run(r->exec, head_work, head_done, h, &s->job);
     if (st != CCAI_OK) {
-        Ccai_err_set(&r->err, "%s", Ccai_docstore_errmsg(r->ds));
+        ccai_free(h);
+        if (st == CCAI_ERR_BUSY)
+            Ccai_err_set(&r->err, "documents: too many searches at once (%d in flight)",
+                         CCAI_DOCS_EXEC_MAX_JOBS);
+        else
+            Ccai_err_set(&r->err, "documents: the search could not start: %s", ccai_status_str(st));
         return search_abandon(s, st);
     }
-    /* No chunk in the call's language: every language (the model reads
-     * the others). */
-    if (*prefix && s->in_lang > 0)
-        snprintf(s->lang, sizeof s->lang, "%s", prefix);
     s->next = r->searches;
     if (r->searches)
         r->searches->prev = s;
     r->searches = s;
-    s->pending = s->nq;
-    s->starting = true;
-    for (size_t i = 0; i < s->nq; i++) {
-        query_state *q = &s->q[i];
-        if (s->total == 0) {
-            query_done(q); /* nothing to search */
-            continue;
-        }
-        char head[160];
-        snprintf(head, sizeof head, "rag1|%lld|%s|%s|", (long long)s->gen, s->lang,
-                 r->emb ? Ccai_embedder_model(r->emb) : "bm25");
-        const char *parts[] = {head, q->text};
-        const size_t lens[] = {strlen(head), strlen(q->text)};
-        if (sha256_hex(parts, lens, 2, q->key) &&
-            Ccai_cache_get(r->cache, q->key, on_cached, q, &q->cache_op) == CCAI_OK)
-            continue;
-        compute(q);
-    }
-    s->starting = false;
-    if (s->pending == 0)
-        Ccai_timer_start(r->ctx, &s->timer, 0); /* from the loop, as promised */
     if (ret)
         *ret = s;
     return CCAI_OK;

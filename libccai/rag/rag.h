@@ -4,7 +4,8 @@
  * (SQLite FTS5) and, when documents.embeddings is configured, by the
  * cosine of their vectors to the question's (rag/embed.h, asked on the
  * loop), the two lists fused by reciprocal rank; each question's ranking
- * is cached (cache/cache.h) under the documents' generation. */
+ * is cached (cache/cache.h) under the documents' generation. A search's
+ * reads of the store are off the loop on PostgreSQL (store/docs_exec.h). */
 #ifndef CCAI_RAG_RAG_H
 #define CCAI_RAG_RAG_H
 
@@ -82,8 +83,14 @@ typedef struct Ccai_rag_results {
 /* Search queries[0..n) (each trimmed; empty ones ignored) among the chunks
  * of lang (a language tag; its primary subtag counts; with no chunk in it,
  * every language), at most limit hits (0: documents.top_n). fn fires
- * exactly once from the loop unless cancelled. Statuses: CCAI_OK,
- * CCAI_ERR_INVALID_ARG (no question), CCAI_ERR_NOMEM, the store's. */
+ * exactly once from the loop unless cancelled, with the store's failure
+ * when a read failed (CCAI_ERR_BUSY, CCAI_ERR_STORE: the database did not
+ * answer in time, or is down). The store's reads run on the documents'
+ * executor (store/docs_exec.h: worker threads on PostgreSQL with
+ * database.postgresql.search_threads), never on
+ * the loop's thread there. Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG (no
+ * question), CCAI_ERR_NOMEM, CCAI_ERR_BUSY (too many searches in flight),
+ * CCAI_ERR_IO (no worker thread could start). */
 typedef void (*Ccai_rag_fn)(ccai_status st, const Ccai_rag_results *res, void *ud);
 CCAI_MUST_CHECK ccai_status Ccai_rag_search_start(Ccai_rag *r, const char *const *queries, size_t n,
                                                   const char *lang, size_t limit, Ccai_rag_fn fn,

@@ -16,7 +16,8 @@
  * - A small key/value table with expiry is the query cache's default
  *   backend (cache/cache.h).
  * Same rules as store/store.h: statuses, text in Ccai_docstore_errmsg(),
- * one thread; writes are committed when they return. */
+ * one thread per handle (a search worker has its own: store/docs_exec.h);
+ * writes are committed when they return. */
 #ifndef CCAI_STORE_DOCS_H
 #define CCAI_STORE_DOCS_H
 
@@ -132,6 +133,19 @@ struct Ccai_docstore_backend {
     const char *name; /* the call store's backend it goes with ("sqlite") */
     CCAI_MUST_CHECK ccai_status (*open)(Ccai_store *st, Ccai_docstore **ret, char **ret_errmsg);
     void (*close)(Ccai_docstore *ds);
+    /* A second handle of ds's database, its tables as they are (no
+     * migration), for a worker thread (store/docs_exec.h): called on that
+     * thread, it reads only what ds's open set and never changes. NULL:
+     * the backend's work stays on the loop (SQLite). */
+    CCAI_MUST_CHECK ccai_status (*twin)(Ccai_docstore *ds, Ccai_docstore **ret, char **ret_errmsg);
+    /* On a twin's thread, before a job: a token that asks the server to
+     * cancel what the twin runs meanwhile, fired from another thread
+     * (interrupt_fire(), thread-safe) when its context goes; NULL when
+     * there is no connection yet. interrupt_free() on the twin's thread.
+     * NULL members: no such token. */
+    void *(*interrupt_new)(Ccai_docstore *ds);
+    void (*interrupt_fire)(void *token);
+    void (*interrupt_free)(void *token);
     const char *(*errmsg)(const Ccai_docstore *ds);
     CCAI_MUST_CHECK ccai_status (*source_hash)(Ccai_docstore *ds, const char *path, char **ret);
     CCAI_MUST_CHECK ccai_status (*put)(Ccai_docstore *ds, const Ccai_docstore_source *src,

@@ -9,11 +9,20 @@
  * when they return"): each operation is one round trip (Ccai_pg_batch(): a
  * transaction's statements in libpq's pipeline mode, one sync) that the
  * thread waits for, bounded by database.postgresql.statement_timeout_ms
- * (the server cancels the statement then) plus a second. A search is one
- * such round trip. The thread that waits is the loop's for a search in a
- * call (rag/rag.c) and the query cache (cache/cache.c): not off the loop
- * yet (docs/deployment.md says what remains); a failure that made it wait
- * holds the next round trips off for a while (batch()).
+ * (the server cancels the statement then) plus a second; a failure that
+ * made it wait holds the handle's next round trips off for a while
+ * (batch()).
+ *
+ * Which thread waits: the loop's only for imports, removals, listing and
+ * `docs embed` (the API's synchronous calls and the CLI). A search in a
+ * call (rag/rag.c), the API's asynchronous search and the query cache's
+ * store backend (cache/cache.c) hand their reads to the documents'
+ * executor (store/docs_exec.h): worker threads, at most
+ * CCAI_DOCS_EXEC_THREADS, each with its own connection (docs_twin(),
+ * opened, used and closed by that thread, never shared), whose answers
+ * the loop gets through a pipe it watches; when the context goes, a
+ * cancel request stops what they wait for (docs_interrupt_*()). A stuck
+ * database holds a search, never the loop (docs/deployment.md).
  *
  * Its tables have their own forward-only migrations (docs_migrations),
  * as on SQLite (store/sqlite_docs.c), so that the call store's schema
@@ -376,6 +385,52 @@ static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **
     }
     *ret = &d->base;
     return CCAI_OK;
+}
+
+/* A worker thread's own connection (store/docs_exec.h): the DSN and
+ * timeouts of d's, which never change once open; the tables are d's,
+ * already migrated. */
+static CCAI_MUST_CHECK ccai_status docs_twin(Ccai_docstore *ds, Ccai_docstore **ret,
+                                             char **ret_errmsg)
+{
+    const Ccai_pg *pg = Ccai_pg_of(of(ds)->db);
+    Ccai_pg_docs *d = Ccai_calloc(1, sizeof *d);
+    if (!d)
+        return CCAI_ERR_NOMEM;
+    d->base.backend = &Ccai_pg_docs_backend;
+    char *why = NULL;
+    ccai_status s =
+        Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, &d->db, &why);
+    if (s != CCAI_OK) {
+        if (ret_errmsg)
+            *ret_errmsg = Ccai_asprintf("documents: %s", why ? why : ccai_status_str(s));
+        ccai_free(why);
+        ccai_free(d);
+        return s;
+    }
+    *ret = &d->base;
+    return CCAI_OK;
+}
+
+/* libpq's cancel request (PQgetCancel(): made by the connection's thread,
+ * PQcancel() safe from any thread, the connection closed meanwhile or
+ * not). */
+static void *docs_interrupt_new(Ccai_docstore *ds)
+{
+    const Ccai_pg *pg = Ccai_pg_of(of(ds)->db);
+    return pg->conn ? PQgetCancel(pg->conn) : NULL;
+}
+
+static void docs_interrupt_fire(void *token)
+{
+    char why[256];
+    /* A failure leaves the statement to its timeout. */
+    (void)PQcancel(token, why, (int)sizeof why);
+}
+
+static void docs_interrupt_free(void *token)
+{
+    PQfreeCancel(token);
 }
 
 static const char *docs_errmsg(const Ccai_docstore *ds)
@@ -808,6 +863,10 @@ const Ccai_docstore_backend Ccai_pg_docs_backend = {
     .name = "postgresql",
     .open = docs_open,
     .close = docs_close,
+    .twin = docs_twin,
+    .interrupt_new = docs_interrupt_new,
+    .interrupt_fire = docs_interrupt_fire,
+    .interrupt_free = docs_interrupt_free,
     .errmsg = docs_errmsg,
     .source_hash = docs_source_hash,
     .put = docs_put,

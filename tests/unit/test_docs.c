@@ -199,6 +199,9 @@ static void test_chunk_limits(void **state)
 /* The PostgreSQL server of this run, when the backend under test is it. */
 static pg_server g_pg;
 static bool g_pg_mode;
+/* database.postgresql.search_threads, as ccai-server sets it (true), or
+ * the library's default (false: the reads wait on the loop). */
+static bool g_pg_threads = true;
 
 typedef struct env {
     char dir[64];
@@ -224,6 +227,9 @@ static void env_config_on(env *e, const char *dsn)
         snprintf(e->dsn, sizeof e->dsn, "%s", dsn);
         assert_int_equal(ccai_config_set(e->cfg, "database.mode", "postgresql"), CCAI_OK);
         assert_int_equal(ccai_config_set(e->cfg, "database.postgresql.dsn", dsn), CCAI_OK);
+        assert_int_equal(ccai_config_set(e->cfg, "database.postgresql.search_threads",
+                                         g_pg_threads ? "true" : "false"),
+                         CCAI_OK);
     }
 }
 
@@ -931,6 +937,269 @@ static void test_tool_in_a_call(void **state)
     free(r);
 }
 
+/* search_document while PostgreSQL does not answer ------------------------------ */
+
+/* A session that holds doc_chunks locked (ACCESS EXCLUSIVE): every read of
+ * the documents waits for it, up to the statement timeout. */
+static PGconn *lock_chunks(const char *dsn)
+{
+    PGconn *locker = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    PGresult *r = PQexec(locker, "BEGIN; LOCK TABLE doc_chunks IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    return locker;
+}
+
+static void unlock_chunks(PGconn *locker)
+{
+    PGresult *r = PQexec(locker, "ROLLBACK");
+    PQclear(r);
+    PQfinish(locker);
+}
+
+/* A context of the PostgreSQL server with the corpus and the LLM stand-in,
+ * statement_timeout_ms as given. */
+static void env_with_llm(env *e, standin *si, const char *statement_timeout_ms)
+{
+    env_config(e);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d/v1", standin_port(si));
+    assert_int_equal(ccai_config_set(e->cfg, "llm.fast.mode", "openai_compatible"), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "llm.fast.endpoint", ep), CCAI_OK);
+    assert_int_equal(
+        ccai_config_set(e->cfg, "database.postgresql.statement_timeout_ms", statement_timeout_ms),
+        CCAI_OK);
+    env_open(e);
+    import_corpus(e);
+}
+
+/* A call connected, the caller saying text: its turn begins. */
+static ccai_call *call_saying(env *e, host *h, const char *text)
+{
+    ccai_call_params p = {
+        .version = CCAI_CALL_PARAMS_VERSION,
+        .direction = CCAI_INBOUND,
+        .phone_number = "+14155550100",
+        .channel = "local",
+        .initiate_json = "{\"lang\":{\"default_short_code\":\"en-US\"}}",
+    };
+    ccai_call *call = NULL;
+    assert_int_equal(ccai_call_start(e->ctx, &p, &ops, h, &call), CCAI_OK);
+    ccai_event *ev = NULL;
+    assert_int_equal(ccai_event_new(CCAI_EVENT_CONNECTED, &ev), CCAI_OK);
+    assert_int_equal(ccai_on_event(call, ev), CCAI_OK);
+    ccai_event_free(ev);
+    assert_int_equal(ccai_event_new(CCAI_EVENT_SPEECH, &ev), CCAI_OK);
+    assert_int_equal(ccai_event_set_text(ev, text), CCAI_OK);
+    assert_int_equal(ccai_on_event(call, ev), CCAI_OK);
+    ccai_event_free(ev);
+    return call;
+}
+
+static bool has_said(const host *h, const char *text)
+{
+    for (int i = 0; i < h->says && i < 16; i++) {
+        if (strcmp(h->said[i], text) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Run the loop for ms. */
+static void run_for(env *e, uint64_t ms)
+{
+    uint64_t end = ccai_time_ms() + ms;
+    while (ccai_time_ms() < end)
+        assert_true(ccai_poll_run_once(e->poll, 20) >= 0);
+}
+
+/* Run the loop until the call's turn is over. */
+static void run_turn(env *e, ccai_call *call)
+{
+    uint64_t deadline = ccai_time_ms() + 15000;
+    while (ccai_call_get_state(call) == CCAI_CALL_TURN && ccai_time_ms() < deadline)
+        assert_true(ccai_poll_run_once(e->poll, 20) >= 0);
+    assert_int_not_equal(ccai_call_get_state(call), CCAI_CALL_TURN);
+}
+
+/* Run the loop until the stand-in has had n requests. */
+static void run_until_requests(env *e, standin *si, int n)
+{
+    uint64_t deadline = ccai_time_ms() + 15000;
+    while (standin_request_count(si) < n && ccai_time_ms() < deadline)
+        assert_true(ccai_poll_run_once(e->poll, 20) >= 0);
+    assert_int_equal(standin_request_count(si), n);
+}
+
+/* The content of the tool message of the stand-in's request i, or NULL. */
+static char *tool_result_of(standin *si, int i)
+{
+    char *body = standin_request_body(si, i);
+    json_t *req = json_loads(body, 0, NULL);
+    free(body);
+    char *out = NULL;
+    size_t k;
+    const json_t *m;
+    json_array_foreach(json_object_get(req, "messages"), k, m)
+    {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (role && strcmp(role, "tool") == 0 && !out)
+            out = strdup(json_string_value(json_object_get(m, "content")));
+    }
+    json_decref(req);
+    return out;
+}
+
+static const char search_windshield[] =
+    "{\"kind\":\"tool_calls\",\"tool_calls\":[{\"id\":\"call_1\",\"name\":"
+    "\"search_document\",\"arguments\":\"{\\\"customer_response\\\":\\\"Let me "
+    "check.\\\",\\\"queries\\\":[\\\"windshield replacement deductible\\\"]}\"}]}";
+
+/* The loop is not held by a search PostgreSQL does not answer: while call
+ * a's search waits for a lock another session holds on the chunks, call b
+ * of the same context has its whole turn answered (its LLM request and
+ * its words); once the lock goes, a's search is answered with the
+ * documents and its turn goes on. */
+static void test_pg_search_off_the_loop(void **state)
+{
+    (void)state;
+    standin *si = standin_start(NULL);
+    assert_non_null(si);
+    assert_int_equal(standin_push_json(si, search_windshield), 0);
+    assert_int_equal(standin_push_json(si, "{\"kind\":\"text\",\"content\":\"We open at nine.\"}"),
+                     0);
+    assert_int_equal(standin_push_json(si, "{\"kind\":\"text\",\"content\":\"It is 75 dollars.\"}"),
+                     0);
+    env e;
+    env_with_llm(&e, si, "5000");
+    PGconn *locker = lock_chunks(e.dsn);
+    host ha = {0}, hb = {0};
+    ccai_call *a = call_saying(&e, &ha, "How much do I pay for a new windshield?");
+    run_until_requests(&e, si, 1);
+    run_for(&e, 300); /* a's search is asked, and waits for the lock */
+    assert_int_equal(ccai_call_get_state(a), CCAI_CALL_TURN);
+    uint64_t t0 = ccai_time_ms();
+    ccai_call *b = call_saying(&e, &hb, "When do you open?");
+    run_turn(&e, b);
+    uint64_t b_ms = ccai_time_ms() - t0;
+    assert_true(has_said(&hb, "We open at nine."));
+    assert_int_equal(standin_request_count(si), 2);
+    /* a still waits for its search: the lock is held. */
+    assert_int_equal(ccai_call_get_state(a), CCAI_CALL_TURN);
+    assert_false(has_said(&ha, "It is 75 dollars."));
+    fprintf(stderr, "# call b's turn answered in %llu ms while call a's search was held\n",
+            (unsigned long long)b_ms);
+    unlock_chunks(locker);
+    run_turn(&e, a);
+    assert_true(has_said(&ha, "It is 75 dollars."));
+    char *r = tool_result_of(si, 2);
+    assert_non_null(r);
+    assert_non_null(strstr(r, "The glass deductible is $75 for a replacement"));
+    free(r);
+    ccai_call_free(b);
+    ccai_call_free(a);
+    env_free(&e);
+    standin_stop(si);
+}
+
+/* A search PostgreSQL does not answer within the statement timeout: the
+ * model is told the search is unavailable right now, and the call goes
+ * on (its next words said, the call still in conversation). */
+static void test_pg_search_timeout(void **state)
+{
+    (void)state;
+    standin *si = standin_start(NULL);
+    assert_non_null(si);
+    assert_int_equal(standin_push_json(si, search_windshield), 0);
+    assert_int_equal(
+        standin_push_json(si, "{\"kind\":\"text\",\"content\":\"I cannot check that now.\"}"), 0);
+    env e;
+    env_with_llm(&e, si, "500");
+    PGconn *locker = lock_chunks(e.dsn);
+    host h = {0};
+    ccai_call *a = call_saying(&e, &h, "How much do I pay for a new windshield?");
+    run_turn(&e, a);
+    unlock_chunks(locker);
+    assert_true(has_said(&h, "I cannot check that now."));
+    assert_int_equal(ccai_call_get_state(a), CCAI_CALL_CONVERSATION);
+    char *r = tool_result_of(si, 1);
+    assert_non_null(r);
+    assert_non_null(strstr(r, "# Search results\nThe search is unavailable right now"));
+    free(r);
+    ccai_call_free(a);
+    env_free(&e);
+    standin_stop(si);
+}
+
+static void on_never(ccai_status st, const char *json, void *ud)
+{
+    (void)st;
+    (void)json;
+    (*(int *)ud)++;
+}
+
+/* Searches in flight when their call ends, or their context goes: nothing
+ * is told to what is gone (ASan: no use after free, no leak). A call hung
+ * up and freed while its search waits for the lock; the lock released,
+ * the search's answer comes back to the loop and is dropped; the context
+ * goes on (another call's turn answered; the LLM stand-in echoes it, its
+ * scripted replies being taken by the first call's report). Then, on
+ * another context, a search of the API and one of a call in flight when
+ * the context is freed: the workers are joined, the answers dropped. */
+static void test_pg_search_ended_midway(void **state)
+{
+    (void)state;
+    standin *si = standin_start(NULL);
+    assert_non_null(si);
+    assert_int_equal(standin_push_json(si, search_windshield), 0);
+    env e;
+    env_with_llm(&e, si, "1000");
+    PGconn *locker = lock_chunks(e.dsn);
+    host ha = {0}, hb = {0}, hc = {0};
+    ccai_call *a = call_saying(&e, &ha, "How much do I pay for a new windshield?");
+    run_until_requests(&e, si, 1);
+    run_for(&e, 200);
+    assert_int_equal(ccai_call_get_state(a), CCAI_CALL_TURN);
+    ccai_event *ev = NULL;
+    assert_int_equal(ccai_event_new(CCAI_EVENT_HANGUP, &ev), CCAI_OK);
+    assert_int_equal(ccai_on_event(a, ev), CCAI_OK);
+    ccai_event_free(ev);
+    ccai_call_free(a);
+    unlock_chunks(locker);
+    run_for(&e, 300); /* the search's job ends; its answer is dropped */
+    ccai_call *b = call_saying(&e, &hb, "When do you open?");
+    run_turn(&e, b);
+    assert_true(has_said(&hb, "You said:"));
+    ccai_call_free(b);
+    env_free(&e);
+    standin_stop(si);
+
+    /* A context freed with searches in flight. */
+    si = standin_start(NULL);
+    assert_non_null(si);
+    assert_int_equal(standin_push_json(si, search_windshield), 0);
+    env_with_llm(&e, si, "1000");
+    locker = lock_chunks(e.dsn);
+    int told = 0;
+    assert_int_equal(
+        ccai_ctx_docs_search(e.ctx, "windshield deductible", "en-US", 3, on_never, &told), CCAI_OK);
+    ccai_call *c = call_saying(&e, &hc, "How much do I pay for a new windshield?");
+    run_until_requests(&e, si, 1);
+    run_for(&e, 200);
+    assert_int_equal(ccai_call_get_state(c), CCAI_CALL_TURN);
+    assert_int_equal(told, 0);
+    uint64_t t0 = ccai_time_ms();
+    ccai_call_free(c);
+    env_close(&e);
+    fprintf(stderr, "# context freed in %llu ms with its searches in flight\n",
+            (unsigned long long)(ccai_time_ms() - t0));
+    assert_int_equal(told, 0);
+    unlock_chunks(locker);
+    env_free(&e);
+    standin_stop(si);
+}
+
 /* Two instances on one database ----------------------------------------------- */
 
 /* What one instance imports, another finds; a change made through one
@@ -1204,6 +1473,21 @@ static void test_pg_tsquery(void **state)
 }
 
 /* The tests of the documents store on PostgreSQL. */
+/* The library's default: no thread; the searches' reads on the loop. */
+static int without_threads(void **state)
+{
+    (void)state;
+    g_pg_threads = false;
+    return 0;
+}
+
+static int with_threads(void **state)
+{
+    (void)state;
+    g_pg_threads = true;
+    return 0;
+}
+
 static int main_postgresql(void)
 {
     int rc = pg_server_start(&g_pg, false);
@@ -1215,12 +1499,26 @@ static int main_postgresql(void)
     }
     g_pg_mode = true;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pg_tsquery),       cmocka_unit_test(test_pg_docstore),
-        cmocka_unit_test(test_pg_docs_bounded),  cmocka_unit_test(test_import_reimport_remove),
-        cmocka_unit_test(test_search_corpus),    cmocka_unit_test(test_embeddings_openai),
-        cmocka_unit_test(test_embeddings_azure), cmocka_unit_test(test_embeddings_down),
-        cmocka_unit_test(test_cache_store),      cmocka_unit_test(test_cache_redis),
-        cmocka_unit_test(test_tool_in_a_call),   cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_pg_tsquery),
+        cmocka_unit_test(test_pg_docstore),
+        cmocka_unit_test(test_pg_docs_bounded),
+        cmocka_unit_test(test_import_reimport_remove),
+        cmocka_unit_test(test_search_corpus),
+        cmocka_unit_test(test_embeddings_openai),
+        cmocka_unit_test(test_embeddings_azure),
+        cmocka_unit_test(test_embeddings_down),
+        cmocka_unit_test(test_cache_store),
+        cmocka_unit_test(test_cache_redis),
+        cmocka_unit_test(test_tool_in_a_call),
+        cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_pg_search_off_the_loop),
+        cmocka_unit_test(test_pg_search_timeout),
+        cmocka_unit_test(test_pg_search_ended_midway),
+        {"test_search_corpus_without_threads", test_search_corpus, without_threads, with_threads,
+         NULL},
+        {"test_tool_in_a_call_without_threads", test_tool_in_a_call, without_threads, with_threads,
+         NULL},
+        {"test_cache_store_without_threads", test_cache_store, without_threads, with_threads, NULL},
     };
     rc = cmocka_run_group_tests_name("docs-postgresql", tests, NULL, NULL);
     pg_server_stop(&g_pg);
