@@ -714,9 +714,14 @@ static unsigned name_groups(const char *v)
 
 /* Does [b, e) say what a free-text field is about (its topic or cue
  * words)? On a turn that asks for a person, the other sentences ("Lovely
- * weather for it, isn't it", "I've been on hold for ages") answer nothing. */
+ * weather for it, isn't it", "I've been on hold for ages") answer nothing,
+ * nor does one that tells how the caller feels or fares ([venting]: "long
+ * story, my mum's been in hospital all week, I'm just exhausted", "ma
+ * semaine a été horrible"), whatever words of a field it has. */
 CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, size_t e)
 {
+    if (o->to_person && Ccai_ofl_sec_has(o, "venting", b, e))
+        return false;
     for (size_t f = 0; f < o->nfields; f++) {
         size_t p;
         if (o->f[f].type == CCAI_FIELD_TEXT && (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
@@ -855,9 +860,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             }
         }
     }
-    /* Volunteered: what a sentence is about. */
+    /* Volunteered: what a sentence is about (on a turn that asks for a
+     * person, not a story of how the caller fares: [venting]). */
     for (size_t s = 0; s < ns; s++) {
-        if (sv[s].question)
+        if (sv[s].question || (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e)))
             continue;
         size_t b = sv[s].b, e = sv[s].e;
         bool told = false;

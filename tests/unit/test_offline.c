@@ -3267,6 +3267,51 @@ static void test_correction_is_no_answer(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A story of how the caller fares, annoyance or a wait said before a
+ * request for a person is no fact: the request is honoured and nothing
+ * of the story is noted (review of 2026-12-07, tuning7.yaml). Said to
+ * "what happened?", not the answer to it. */
+static void test_person_after_a_story(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+    } p[] = {
+        {"en-GB",
+         "Right, so, long story, my mum's been in hospital all week and I've been back and "
+         "forth, and I only got home to find all this mess, and I'm just exhausted, you "
+         "know? Can I speak to an actual person please?"},
+        {"en-US", "I've had a rough week, the car's at the garage, my son broke his arm, and now "
+                  "this. Could I talk to a real person?"},
+        {"fr-FR", "Bonjour, alors écoutez, ma semaine a été horrible, mon mari est malade, la "
+                  "voiture est en panne et là en plus le dégât des eaux, je n'en peux plus. Je "
+                  "voudrais parler à un conseiller s'il vous plaît."},
+        {"es-ES", "Hola, buenas, pues verá, es que llevo una semana fatal, mi madre en el "
+                  "hospital, el coche en el taller, y ahora esto, estoy agotada. ¿Me pone con un "
+                  "agente, por favor?"},
+    };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        Ccai_offline *o = make_from(s, p[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, p[i].text);
+        if (!has(r, CCAI_OFFLINE_TRANSFER, NULL))
+            fail_msg("\"%s\" was not taken as a request for a person", p[i].text);
+        for (size_t f = 0; f < r->n; f++)
+            if (r->v[f].kind == CCAI_OFFLINE_SET_FIELD)
+                fail_msg("\"%s\": %s = %s noted", p[i].text, r->v[f].field, r->v[f].text);
+        Ccai_offline_free(o);
+    }
+    /* what happened said before the request is still noted */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Someone reversed into my front wall last night. Is there a real person I could go "
+              "through this with?");
+    assert_true(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+    assert_non_null(set_value(r, "incident_description"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3323,6 +3368,7 @@ int main(void)
         cmocka_unit_test(test_codes_in_words_to_999),
         cmocka_unit_test(test_questions_without_question_marks),
         cmocka_unit_test(test_correction_is_no_answer),
+        cmocka_unit_test(test_person_after_a_story),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
