@@ -1198,9 +1198,20 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             sscanf(old, "%4d-%2d-%2d", &oy, &om, &od) == 3)
             r = Ccai_ofl_parse_spoken_date(o, true, Ccai_days_from_civil(oy, om, od), corr, db,
                                            &day);
+        int py, pm, pd, ph;
         if (r == DT_FULL) {
             char *norm = NULL;
-            fd->dt_part = o->dt_part;
+            if (o->dt_part && sscanf(db, "%4d-%2d-%2d %2d", &py, &pm, &pd, &ph) == 4) {
+                /* "last night", "hier soir", "esta mañana": a part of the
+                 * day is no hour. The day goes with it and the time is
+                 * asked, the part kept to read the hour said then ("around
+                 * ten": 22:00); the value is the part's hour, noted when
+                 * the caller has no better one. */
+                fd->dt_part = true;
+                fd->date_only = true;
+                fd->part_hour = ph;
+                fd->day = Ccai_days_from_civil(py, pm, pd);
+            }
             if (valid(o, CCAI_FIELD_DATETIME, db, &norm))
                 Ccai_ofl_put(o, fd, fdt, norm);
         } else if (r == DT_DATE) {

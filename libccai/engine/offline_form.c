@@ -208,11 +208,17 @@ static void accept_pending_date(Ccai_offline *o)
     int m, d;
     char buf[64];
     Ccai_civil_from_days(o->st.pending_days, &y, &m, &d);
-    snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
+    /* "last night" and no hour known: the part's hour ([daypart.words]) */
+    bool part = o->st.pending_part >= 0 && o->st.pending_part <= 23;
+    if (part)
+        snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:00", (int)y, m, d, o->st.pending_part);
+    else
+        snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
     char *norm = NULL;
     ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, buf, &norm, NULL);
     if (st == CCAI_OK) {
         accept_value(o, norm);
+        o->st.dt_part = part;
         return;
     }
     if (st == CCAI_ERR_NOMEM)
@@ -314,6 +320,20 @@ static void answer_datetime(Ccai_offline *o)
         reject(o, o->st.pending_date ? M_R_TIME_UNREADABLE : M_R_DATE_UNREADABLE);
         return;
     }
+    int py, pm, pd, ph;
+    if (r == DT_FULL && o->dt_part && sscanf(buf, "%4d-%2d-%2d %2d", &py, &pm, &pd, &ph) == 4) {
+        /* a part of the day, no hour: the time asked (see extract) */
+        if (o->st.pending_date) {
+            o->st.pending_part = ph; /* "yesterday", then "in the evening" */
+            accept_pending_date(o);
+            return;
+        }
+        o->st.pending_date = true;
+        o->st.pending_days = Ccai_days_from_civil(py, pm, pd);
+        o->st.pending_part = ph;
+        Ccai_ofl_ask_question(o, o->st.cur, false);
+        return;
+    }
     if (r == DT_DATE) {
         int64_t y;
         int m, d;
@@ -327,6 +347,7 @@ static void answer_datetime(Ccai_offline *o)
         bool again = o->st.pending_date;
         o->st.pending_date = true;
         o->st.pending_days = day;
+        o->st.pending_part = -1;
         if (again && Ccai_ofl_missed(o))
             return;
         Ccai_ofl_ask_question(o, o->st.cur, false);
@@ -638,6 +659,9 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
             o->to_person = true;
             Ccai_ofl_handle_answer(o);
             o->to_person = false;
+            /* the day said before "and at what time?" goes too */
+            if (o->st.pending_date && !o->oom)
+                accept_pending_date(o);
             Ccai_ofl_keep_values_only(o, from);
         }
         Ccai_ofl_say_msg(o, M_TRANSFER);

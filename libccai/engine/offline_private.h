@@ -108,6 +108,8 @@ typedef struct offline_state {
     bool pending_date; /* a date without time was given for cur */
     bool dt_part;      /* the time noted is a part of the day ("last night") */
     int64_t pending_days;
+    int pending_part; /* the hour of the part of the day said with that date ("last night": 23), -1
+                       */
     unsigned silences;
     unsigned which_tries;
     unsigned confirm_tries;      /* unclear answers to "is everything correct?" */

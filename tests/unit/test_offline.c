@@ -97,10 +97,26 @@ static void assert_ends(const Ccai_offline_reply *r, Ccai_offline_action_kind ki
     assert_int_equal(r->v[r->n - 1].kind, kind);
 }
 
+/* The value noted for a field; for the date, a part of the day said with
+ * no hour ("last night") asks the time first: the caller does not know
+ * it, and the part's hour ([daypart.words]) is noted. *r is the last
+ * reply. */
+static const char *noted(Ccai_offline *o, const Ccai_offline_reply **r, const char *field)
+{
+    const char *v = set_value(*r, field);
+    const char *f[1];
+    bool time_only = false;
+    if (v || strcmp(field, "incident_datetime") != 0 ||
+        Ccai_offline_asking(o, f, 1, &time_only) != 1 || !time_only)
+        return v;
+    *r = in(o, "I don't know.");
+    return set_value(*r, field);
+}
+
 static void expect_set(Ccai_offline *o, const char *utterance, const char *field, const char *value)
 {
     const Ccai_offline_reply *r = in(o, utterance);
-    const char *v = set_value(r, field);
+    const char *v = noted(o, &r, field);
     if (!v || strcmp(v, value) != 0)
         fail_msg("\"%s\": %s = %s, expected %s", utterance, field, v ? v : "(unset)", value);
     assert_asks(r);
@@ -190,8 +206,12 @@ static void test_french_dialogue(void **state)
     expect_set(o, "Je suis tombée dans l'escalier", "incident_description",
                "Je suis tombée dans l'escalier");
     r = in(o, "Hier soir, chez moi, à Lyon");
-    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T20:00:00");
+    /* a part of the day is no hour: the time is asked */
+    assert_null(set_value(r, "incident_datetime"));
     assert_string_equal(set_value(r, "incident_location"), "Chez moi, à Lyon");
+    assert_true(said(r, "Et à quelle heure, à peu près ?"));
+    r = in(o, "Je ne sais pas");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T20:00:00");
     assert_true(said(r, "7 octobre 2024 à 20 h 00."));
     r = in(o, "Non");
     assert_string_equal(set_value(r, "injuries"), "Aucun");
@@ -1459,8 +1479,12 @@ static void test_volunteered_facts(void **state)
     static const char *const fr[] = {
         "Camille Moreau", "AB12345",
         "Un arbre est tombé sur ma voiture devant chez moi, 12 rue des Lilas à Lyon",
-        "Devant chez moi, 12 rue des Lilas à Lyon", "2024-10-07T20:00:00"};
+        "Devant chez moi, 12 rue des Lilas à Lyon", NULL};
     expect_values(r, u, f, fr, 5);
+    /* "hier soir" is no hour: the time is asked, the evening's kept */
+    assert_true(said(r, "Et à quelle heure, à peu près ?"));
+    r = in(o, "Aucune idée, désolée.");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T20:00:00");
     assert_true(said(r, "Y a-t-il eu des blessés"));
     Ccai_offline_free(o);
 
@@ -1470,8 +1494,11 @@ static void test_volunteered_facts(void **state)
     r = in(o, u);
     static const char *const es[] = {
         "Carlos Méndez", NULL, "Se me inundó la cocina en mi casa de la calle Mayor 5, Madrid",
-        "En mi casa de la calle Mayor 5, Madrid", "2024-10-07T15:00:00"};
+        "En mi casa de la calle Mayor 5, Madrid", NULL};
     expect_values(r, u, f, es, 5);
+    assert_true(said(r, "¿Y a qué hora, más o menos?"));
+    r = in(o, "Pues sobre las cinco.");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T17:00:00");
     assert_true(said(r, "¿Hubo algún herido"));
     Ccai_offline_free(o);
 
@@ -1518,11 +1545,14 @@ static void test_corrections(void **state)
 
     o = make_from(s, "fr-FR", NULL);
     in(o, "Un arbre est tombé sur ma voiture hier soir.");
+    /* to "at what time?": the day corrected, the evening kept, the time
+     * asked again */
     r = in(o, "C'était le 4... non, pardon, le 5 octobre.");
-    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-05T20:00:00");
-    assert_true(said(r, "J'ai corrigé."));
     assert_null(set_value(r, "incident_location"));
     assert_null(set_value(r, "injuries"));
+    assert_true(said(r, "Et à quelle heure, à peu près ?"));
+    r = in(o, "Je ne sais pas.");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-05T20:00:00");
     Ccai_offline_free(o);
 
     /* An e-mail said again is the one to keep; a policy number corrected
@@ -1590,7 +1620,7 @@ static void test_caller_id_and_spoken_forms(void **state)
         Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
         /* said while "what happened?" is asked */
         const Ccai_offline_reply *r = in(o, cases[i].said);
-        const char *v = set_value(r, cases[i].field);
+        const char *v = noted(o, &r, cases[i].field);
         if (!v || strcmp(v, cases[i].value) != 0)
             fail_msg("\"%s\": %s = %s, expected %s", cases[i].said, cases[i].field,
                      v ? v : "(unset)", cases[i].value);
@@ -1895,7 +1925,7 @@ static void test_names_and_refusals(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
         const Ccai_offline_reply *r = in(o, cases[i].said);
-        const char *v = set_value(r, cases[i].field);
+        const char *v = noted(o, &r, cases[i].field);
         if (!v || strcmp(v, cases[i].value) != 0)
             fail_msg("\"%s\": %s = %s, expected %s", cases[i].said, cases[i].field,
                      v ? v : "(unset)", cases[i].value);
@@ -1971,7 +2001,7 @@ static void test_no_reask_of_facts_given(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
         const Ccai_offline_reply *r = in(o, cases[i].said);
-        const char *v = set_value(r, cases[i].field);
+        const char *v = noted(o, &r, cases[i].field);
         if (!v || strcmp(v, cases[i].value) != 0)
             fail_msg("\"%s\": %s = %s, expected %s", cases[i].said, cases[i].field,
                      v ? v : "(unset)", cases[i].value);
@@ -2581,7 +2611,7 @@ static void test_ordinals_dayparts_yes_no_are_a_file(void **state)
     assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
     start(o, false);
     const Ccai_offline_reply *r = in(o, "Ein Wasserschaden, am Sonntag Abend.");
-    const char *v = set_value(r, "incident_datetime");
+    const char *v = noted(o, &r, "incident_datetime");
     if (!v || strcmp(v, "2024-10-06T20:00:00") != 0)
         fail_msg("\"Sonntag Abend\": %s", v ? v : "(unset)");
     Ccai_offline_free(o);
@@ -2781,7 +2811,7 @@ static void test_natural_callers_days_and_digits(void **state)
         o = make_from(s, d[i].lang, NULL);
         in(o, "A pipe burst.");
         r = in(o, d[i].text);
-        v = set_value(r, "incident_datetime");
+        v = noted(o, &r, "incident_datetime");
         if (!v || strcmp(v, d[i].value) != 0)
             fail_msg("\"%s\": %s, expected %s", d[i].text, v ? v : "(unset)", d[i].value);
         Ccai_offline_free(o);
@@ -3011,6 +3041,9 @@ static void test_relative_days_and_minute_words(void **state)
     /* an hour said later refines a part of the day */
     Ccai_offline *o = make_from(s, "en-US", NULL);
     const Ccai_offline_reply *r = in(o, "My garage was broken into last night.");
+    assert_null(set_value(r, "incident_datetime")); /* no hour: the time is asked */
+    assert_true(said(r, "And at what time, roughly?"));
+    r = in(o, "No idea, sorry.");
     const char *v = set_value(r, "incident_datetime");
     assert_non_null(v);
     assert_string_equal(v, "2024-10-07T23:00:00");
@@ -3312,6 +3345,65 @@ static void test_person_after_a_story(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A part of the day with no hour ("last night", "hier soir", "anoche") is
+ * no hour: the time is asked and read with the part ("maybe around ten"
+ * after "last night" is 22:00); the day is kept when the caller says
+ * something else or asks for a person instead (review of 2026-12-07). */
+static void test_part_of_day_asks_the_time(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *time, *value;
+    } d[] = {
+        {"en-GB", "Somebody backed into my car in the Tesco car park last night.",
+         "I'm not sure, maybe around ten.", "2024-10-07T22:00:00"},
+        {"fr-FR", "On m'a embouti la portière hier soir.", "Vers neuf heures, je crois.",
+         "2024-10-07T21:00:00"},
+        {"es-ES", "Anoche me abollaron la puerta del coche.", "Sobre las diez, creo.",
+         "2024-10-07T22:00:00"},
+        {"en-US", "A shelf fell on my car this morning.",
+         "Around nine. Actually no, more like ten.", "2024-10-08T10:00:00"},
+        {"en-US", "My bike was stolen last night.", "Around two, I think.", "2024-10-08T02:00:00"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        if (set_value(r, "incident_datetime"))
+            fail_msg("\"%s\": %s noted with no hour said", d[i].said,
+                     set_value(r, "incident_datetime"));
+        const char *f[1];
+        bool time_only = false;
+        assert_int_equal(Ccai_offline_asking(o, f, 1, &time_only), 1);
+        assert_true(time_only);
+        r = in(o, d[i].time);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, d[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", d[i].time, v ? v : "(unset)", d[i].value);
+        Ccai_offline_free(o);
+    }
+    /* the place said instead of the time: the day goes, not asked again */
+    Ccai_offline *o = make_from(s, "en-US", NULL);
+    in(o, "Water came through the ceiling last night.");
+    const Ccai_offline_reply *r = in(o, "At 77 Bay Road, Miami.");
+    assert_non_null(set_value(r, "incident_location"));
+    const char *v = set_value(r, "incident_datetime");
+    assert_non_null(v);
+    assert_memory_equal(v, "2024-10-07", 10);
+    assert_false(said(r, "date and time"));
+    Ccai_offline_free(o);
+    /* a person asked for instead of the time: the day goes with the call */
+    o = make_from(s, "en-GB", NULL);
+    in(o, "I had an accident this morning.");
+    r = in(o, "Can I just talk to a real person?");
+    assert_true(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+    v = set_value(r, "incident_datetime");
+    assert_non_null(v);
+    assert_memory_equal(v, "2024-10-08", 10);
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3369,6 +3461,7 @@ int main(void)
         cmocka_unit_test(test_questions_without_question_marks),
         cmocka_unit_test(test_correction_is_no_answer),
         cmocka_unit_test(test_person_after_a_story),
+        cmocka_unit_test(test_part_of_day_asks_the_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
