@@ -650,18 +650,6 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
         Ccai_ofl_put(o, fd, f, v);
 }
 
-/* A town said after its preposition ([location.city_lead]: "à Toulouse",
- * "in New York"), not a shop ("in the Tesco car park"). */
-static CCAI_MUST_CHECK bool city_named(const Ccai_offline *o, size_t b, size_t e)
-{
-    for (size_t i = b; i + 1 < e; i++) {
-        size_t m = Ccai_ofl_sec_at(o, "location.city_lead", i, e);
-        if (m && i + m < e && capitalised(o, i + m))
-            return true;
-    }
-    return false;
-}
-
 /* Did the utterance give a value for a field other than f? */
 static CCAI_MUST_CHECK bool other_value(const Ccai_offline *o, const found *fd, size_t f)
 {
@@ -877,14 +865,13 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 bool address;
                 v = location_in(o, b, e, &address);
                 /* "sur le parking", "at the shop": too vague to note
-                 * unasked, no address and no place named; "in the Tesco
-                 * car park" names a shop and not where it is: asked, the
-                 * caller tells which one. A street ([location.street]) or
-                 * a second name ("le parking du Carrefour de Bègles") says
-                 * where. */
+                 * unasked, no address and no place named. A place named
+                 * ("in the Tesco car park", "le parking du Leclerc", "el
+                 * aparcamiento del Mercadona") is where it happened, as a
+                 * careful agent writes it: noted, not asked again; so is
+                 * a street ([location.street]). */
                 unsigned names = name_groups(v);
-                bool precise = address || names >= 2 || o->to_person ||
-                               (names == 1 && city_named(o, b, e)) || street_named(o, b, e);
+                bool precise = address || names >= 1 || o->to_person || street_named(o, b, e);
                 if (v && !address && ((o->values[f] && !correcting) || !precise)) {
                     ccai_free(v);
                     v = NULL;
