@@ -3409,6 +3409,44 @@ static void test_part_of_day_asks_the_time(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Letters by their Spanish names after their article ("la ese", "la
+ * jota", "la i griega", "doble ve"), and letters said then spelled ("H
+ * B, as in hotel bravo", "P R, papa romeo", "N F. November foxtrot.")
+ * are the letters once; said while the bot asks what happened (review of
+ * 2026-12-07). */
+static void test_letters_by_name_and_echoed(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *code;
+    } d[] = {
+        {"es-ES", "Mi póliza es la ese, la ene, cuatro cuatro uno dos cero nueve.", "SN441209"},
+        {"es-ES", "El número de póliza: la jota, la i griega, siete siete tres cero uno cinco.",
+         "JY773015"},
+        {"es-ES", "Mi póliza es la erre, doble ve, cinco cinco cero uno ocho tres.", "RW550183"},
+        {"en-GB", "My policy number is H B, as in hotel bravo, 4 4 0 2 1 9.", "HB440219"},
+        {"en-GB", "Policy number P R, papa romeo, 5 5 1 0 8 2.", "PR551082"},
+        {"en-GB", "My policy number is N F. November foxtrot. 2 2 8 1 4 0.", "NF228140"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        const char *v = set_value(r, "policy_number");
+        if (!v || strcmp(v, d[i].code) != 0)
+            fail_msg("\"%s\": policy number %s, expected %s", d[i].text, v ? v : "(unset)",
+                     d[i].code);
+        Ccai_offline_free(o);
+    }
+    /* "de la tarde", "ese coche": words, no letters */
+    Ccai_offline *o = make_from(s, "es-ES", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Anteayer sobre las ocho menos veinte de la tarde ese coche me rayó la puerta.");
+    assert_null(set_value(r, "policy_number"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3467,6 +3505,7 @@ int main(void)
         cmocka_unit_test(test_correction_is_no_answer),
         cmocka_unit_test(test_person_after_a_story),
         cmocka_unit_test(test_part_of_day_asks_the_time),
+        cmocka_unit_test(test_letters_by_name_and_echoed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
