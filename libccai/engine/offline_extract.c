@@ -155,7 +155,19 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
     size_t len;
     if ((size_t)snprintf(name, sizeof name, "%s.%s", kind, o->f[f].name) >= sizeof name)
         return false;
-    return Ccai_ofl_sec_find(o, name, b, e, pos, &len);
+    if (Ccai_ofl_sec_find(o, name, b, e, pos, &len))
+        return true;
+    /* "se rompió la pierna", not "se rompió la tubería": the words of
+     * [<kind>.<field>.body] are the field's only with a [body] word at
+     * most three words after them */
+    if ((size_t)snprintf(name, sizeof name, "%s.%s.body", kind, o->f[f].name) >= sizeof name)
+        return false;
+    for (size_t from = b; Ccai_ofl_sec_find(o, name, from, e, pos, &len); from = *pos + 1) {
+        for (size_t k = *pos + len; k < e && k < *pos + len + 3; k++)
+            if (Ccai_ofl_sec_at(o, "body", k, e))
+                return true;
+    }
+    return false;
 }
 
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k)

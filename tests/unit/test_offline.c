@@ -3447,6 +3447,41 @@ static void test_letters_by_name_and_echoed(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A description that starts with the place ("in the kitchen, the pipe
+ * under the sink burst") is the description; the room is no address and
+ * "se rompió la tubería" is no injury (an injury's verb needs a part of the
+ * body: [topic.injuries.body]). Said while the bot asks what happened. */
+static void test_description_starting_with_the_place(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+    } d[] = {
+        {"en-US", "In the kitchen, the pipe under the sink burst and flooded the floor."},
+        {"fr-FR", "Dans la salle de bain, le chauffe-eau a fui et a inondé le sol."},
+        {"es-ES", "En la cocina, se rompió la tubería de debajo del fregadero y se inundó todo."},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].text);
+        assert_non_null(set_value(r, "incident_description"));
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_description") != 0)
+                fail_msg("\"%s\": %s = %s noted", d[i].text, r->v[k].field, r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    /* a part of the body after the verb is an injury */
+    Ccai_offline *o = make_from(s, "es-ES", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Se cayó una estantería en el garaje y mi hijo se rompió la muñeca.");
+    assert_non_null(set_value(r, "incident_description"));
+    assert_non_null(set_value(r, "injuries"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3506,6 +3541,7 @@ int main(void)
         cmocka_unit_test(test_person_after_a_story),
         cmocka_unit_test(test_part_of_day_asks_the_time),
         cmocka_unit_test(test_letters_by_name_and_echoed),
+        cmocka_unit_test(test_description_starting_with_the_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
