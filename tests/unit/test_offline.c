@@ -1599,6 +1599,8 @@ static void test_caller_id_and_spoken_forms(void **state)
          "+14155550123"},
         {"en-US", "+14155550123", "Use the one I'm calling from.", "policyholder_phone",
          "+14155550123"},
+        {"en-GB", "+447700900704", "My phone's the number I'm on now.", "policyholder_phone",
+         "+447700900704"},
         {"fr-FR", "+33612345600", "Vous pouvez me joindre à ce numéro.", "policyholder_phone",
          "+33612345600"},
         {"es-ES", "+34612345670", "Este número.", "policyholder_phone", "+34612345670"},
