@@ -201,21 +201,28 @@ static void accept_value(Ccai_offline *o, char *value)
     Ccai_ofl_advance(o);
 }
 
-/* The date was understood but no time: keep the date alone. */
-static void accept_pending_date(Ccai_offline *o)
+/* The date said before "and at what time?", the time not given: the day
+ * alone, or with the part's hour ("last night": [daypart.words]). */
+ccai_status Ccai_ofl_pending_value(const Ccai_offline *o, char **ret_norm, bool *ret_part)
 {
     int64_t y;
     int m, d;
     char buf[64];
     Ccai_civil_from_days(o->st.pending_days, &y, &m, &d);
-    /* "last night" and no hour known: the part's hour ([daypart.words]) */
-    bool part = o->st.pending_part >= 0 && o->st.pending_part <= 23;
-    if (part)
+    *ret_part = o->st.pending_part >= 0 && o->st.pending_part <= 23;
+    if (*ret_part)
         snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:00", (int)y, m, d, o->st.pending_part);
     else
         snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
+    return ccai_field_validate(CCAI_FIELD_DATETIME, buf, ret_norm, NULL);
+}
+
+/* The date was understood but no time: keep the date (and its part). */
+static void accept_pending_date(Ccai_offline *o)
+{
     char *norm = NULL;
-    ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, buf, &norm, NULL);
+    bool part;
+    ccai_status st = Ccai_ofl_pending_value(o, &norm, &part);
     if (st == CCAI_OK) {
         accept_value(o, norm);
         o->st.dt_part = part;

@@ -397,6 +397,8 @@ void Ccai_ofl_say_goodbye(Ccai_offline *o);
 CCAI_MUST_CHECK bool Ccai_ofl_says_goodbye(Ccai_offline *o);
 void Ccai_ofl_handle_utterance(Ccai_offline *o);
 void Ccai_ofl_skip_or_date(Ccai_offline *o);
+CCAI_MUST_CHECK ccai_status Ccai_ofl_pending_value(const Ccai_offline *o, char **ret_norm,
+                                                   bool *ret_part);
 void Ccai_ofl_reject_current(Ccai_offline *o);
 /* The caller asks for a human (a transfer), the whole utterance. */
 CCAI_MUST_CHECK bool Ccai_ofl_asks_transfer(const Ccai_offline *o);

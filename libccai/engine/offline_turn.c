@@ -666,17 +666,9 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
      * night": the part's hour), not asked again */
     if (pending_f < o->nfields && nset > 0 && !dt_said && o->st.pending_date &&
         !o->values[pending_f]) {
-        int64_t y;
-        int m, d;
-        char buf[64];
-        Ccai_civil_from_days(o->st.pending_days, &y, &m, &d);
-        bool part = o->st.pending_part >= 0 && o->st.pending_part <= 23;
-        if (part)
-            snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:00", (int)y, m, d, o->st.pending_part);
-        else
-            snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
         char *norm = NULL;
-        ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, buf, &norm, NULL);
+        bool part;
+        ccai_status vs = Ccai_ofl_pending_value(o, &norm, &part);
         if (vs == CCAI_ERR_NOMEM)
             o->oom = true;
         if (vs == CCAI_OK && store(o, pending_f, norm))
