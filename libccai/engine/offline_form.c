@@ -224,8 +224,8 @@ static void accept_pending_date(Ccai_offline *o)
     bool part;
     ccai_status st = Ccai_ofl_pending_value(o, &norm, &part);
     if (st == CCAI_OK) {
+        o->st.dt_part = part; /* read back as "at night" */
         accept_value(o, norm);
-        o->st.dt_part = part;
         return;
     }
     if (st == CCAI_ERR_NOMEM)
@@ -360,6 +360,7 @@ static void answer_datetime(Ccai_offline *o)
         Ccai_ofl_ask_question(o, o->st.cur, false);
         return;
     }
+    o->st.dt_part = false; /* an hour said */
     try_value(o, buf, M_R_DATE_INVALID);
 }
 

@@ -212,7 +212,7 @@ static void test_french_dialogue(void **state)
     assert_true(said(r, "Et à quelle heure, à peu près ?"));
     r = in(o, "Je ne sais pas");
     assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T20:00:00");
-    assert_true(said(r, "7 octobre 2024 à 20 h 00."));
+    assert_true(said(r, "7 octobre 2024 au soir.")); /* no hour said: none read back */
     r = in(o, "Non");
     assert_string_equal(set_value(r, "injuries"), "Aucun");
     assert_string_equal(set_value(r, "medical_records"), "Aucun");
@@ -3049,6 +3049,8 @@ static void test_relative_days_and_minute_words(void **state)
     const char *v = set_value(r, "incident_datetime");
     assert_non_null(v);
     assert_string_equal(v, "2024-10-07T23:00:00");
+    assert_true(said(r, "7 October 2024 at night."));
+    assert_false(said(r, "23:00"));
     r = in(o, "That was last night at about a quarter to eleven, by the way.");
     v = set_value(r, "incident_datetime");
     if (!v || strcmp(v, "2024-10-07T22:45:00") != 0)
