@@ -464,6 +464,17 @@ static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_
     return false;
 }
 
+/* A [location.lead] word at token k, not a verb after a contraction ("on
+ * m'a embouti": "a", not "à"). */
+static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k)
+{
+    if (k >= o->ntok || Ccai_ofl_sec_at(o, "location.lead", k, k + 1) != 1)
+        return false;
+    size_t r = o->tok[k].raw;
+    return !(o->tok[k].len == 1 && o->raw[r] == 'a' && r > 0 &&
+             (o->raw[r - 1] == '\'' || (unsigned char)o->raw[r - 1] == 0x99));
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
 static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
@@ -486,9 +497,9 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
          * mistake about the place, it was outside the Co-op on Histon
          * Road"): the next one may have its own */
         size_t k = i;
-        while (k > b && i - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+        while (k > b && i - k < 6 && !lead_at(o, k))
             k--;
-        bool lead = Ccai_ofl_sec_at(o, "location.lead", k, k + 1) == 1;
+        bool lead = lead_at(o, k);
         /* "ce n'était pas rue Gambetta, c'était avenue Foch", "no fue en la
          * calle Mayor": the place taken back is not the one */
         if (negated_at(o, b, lead ? k : i))
@@ -523,16 +534,16 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
         cut = false;
     } else if (best < e) {
         size_t k = best;
-        while (k > b && best - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+        while (k > b && best - k < 6 && !lead_at(o, k))
             k--;
-        if (!Ccai_ofl_sec_at(o, "location.lead", k, k + 1)) {
+        if (!lead_at(o, k)) {
             if (!address)
                 return NULL;
             k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
         } else {
             /* "at the Safeway on Market Street": the place before the street */
             for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
-                if (Ccai_ofl_sec_at(o, "location.lead", j - 1, j) == 1) {
+                if (lead_at(o, j - 1)) {
                     k = j - 1;
                     break;
                 }

@@ -644,6 +644,26 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             o->st.pending_part = part;
             fdt = f;
             nset++;
+            /* the day and its part are noted now (a caller who hangs up
+             * or asks for a person has said them), the time asked */
+            char *pv = NULL;
+            bool with_part;
+            ccai_status ps = part >= 0 ? Ccai_ofl_pending_value(o, &pv, &with_part) : CCAI_OK;
+            if (ps == CCAI_ERR_NOMEM)
+                o->oom = true;
+            if (pv && store(o, f, pv))
+                o->st.dt_part = with_part;
+            ccai_free(pv);
+            continue;
+        }
+        if (dt && had && asked[f] && o->st.pending_date && !fd.date_only &&
+            strcmp(o->values[f], fd.v[f]) == 0) {
+            /* "hier soir" noted as the evening's 20:00, then "vers vingt
+             * heures": the hour said is the one noted */
+            o->st.pending_date = false;
+            o->st.dt_part = false;
+            nset++;
+            typed_set[f] = true;
             continue;
         }
         if (store(o, f, fd.v[f])) {
@@ -664,6 +684,9 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     /* "And at what time?" answered with something else ("At 77 Bay Road"):
      * the caller has no hour to give; the day goes as it was said ("last
      * night": the part's hour), not asked again */
+    if (pending_f < o->nfields && nset > 0 && !dt_said && o->st.pending_date &&
+        o->values[pending_f])
+        o->st.pending_date = false; /* noted with its part already */
     if (pending_f < o->nfields && nset > 0 && !dt_said && o->st.pending_date &&
         !o->values[pending_f]) {
         char *norm = NULL;

@@ -98,19 +98,19 @@ static void assert_ends(const Ccai_offline_reply *r, Ccai_offline_action_kind ki
 }
 
 /* The value noted for a field; for the date, a part of the day said with
- * no hour ("last night") asks the time first: the caller does not know
- * it, and the part's hour ([daypart.words]) is noted. *r is the last
- * reply. */
+ * no hour ("last night") is noted with the part's hour ([daypart.words])
+ * and the time asked: the caller does not know it, the day is noted again.
+ * *r is the last reply. */
 static const char *noted(Ccai_offline *o, const Ccai_offline_reply **r, const char *field)
 {
     const char *v = set_value(*r, field);
     const char *f[1];
     bool time_only = false;
-    if (v || strcmp(field, "incident_datetime") != 0 ||
-        Ccai_offline_asking(o, f, 1, &time_only) != 1 || !time_only)
+    if (strcmp(field, "incident_datetime") != 0 || Ccai_offline_asking(o, f, 1, &time_only) != 1 ||
+        !time_only)
         return v;
     *r = in(o, "I don't know.");
-    return set_value(*r, field);
+    return set_value(*r, field); /* the day noted again */
 }
 
 static void expect_set(Ccai_offline *o, const char *utterance, const char *field, const char *value)
@@ -206,8 +206,9 @@ static void test_french_dialogue(void **state)
     expect_set(o, "Je suis tombée dans l'escalier", "incident_description",
                "Je suis tombée dans l'escalier");
     r = in(o, "Hier soir, chez moi, à Lyon");
-    /* a part of the day is no hour: the time is asked */
-    assert_null(set_value(r, "incident_datetime"));
+    /* a part of the day is no hour: noted as the evening, the time asked */
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T20:00:00");
+    assert_false(said(r, "20 h 00"));
     assert_string_equal(set_value(r, "incident_location"), "Chez moi, à Lyon");
     assert_true(said(r, "Et à quelle heure, à peu près ?"));
     r = in(o, "Je ne sais pas");
@@ -1479,7 +1480,7 @@ static void test_volunteered_facts(void **state)
     static const char *const fr[] = {
         "Camille Moreau", "AB12345",
         "Un arbre est tombé sur ma voiture devant chez moi, 12 rue des Lilas à Lyon",
-        "Devant chez moi, 12 rue des Lilas à Lyon", NULL};
+        "Devant chez moi, 12 rue des Lilas à Lyon", "2024-10-07T20:00:00"};
     expect_values(r, u, f, fr, 5);
     /* "hier soir" is no hour: the time is asked, the evening's kept */
     assert_true(said(r, "Et à quelle heure, à peu près ?"));
@@ -1494,7 +1495,7 @@ static void test_volunteered_facts(void **state)
     r = in(o, u);
     static const char *const es[] = {
         "Carlos Méndez", NULL, "Se me inundó la cocina en mi casa de la calle Mayor 5, Madrid",
-        "En mi casa de la calle Mayor 5, Madrid", NULL};
+        "En mi casa de la calle Mayor 5, Madrid", "2024-10-07T15:00:00"};
     expect_values(r, u, f, es, 5);
     assert_true(said(r, "¿Y a qué hora, más o menos?"));
     r = in(o, "Pues sobre las cinco.");
@@ -1545,14 +1546,11 @@ static void test_corrections(void **state)
 
     o = make_from(s, "fr-FR", NULL);
     in(o, "Un arbre est tombé sur ma voiture hier soir.");
-    /* to "at what time?": the day corrected, the evening kept, the time
-     * asked again */
     r = in(o, "C'était le 4... non, pardon, le 5 octobre.");
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-05T20:00:00");
+    assert_true(said(r, "J'ai corrigé."));
     assert_null(set_value(r, "incident_location"));
     assert_null(set_value(r, "injuries"));
-    assert_true(said(r, "Et à quelle heure, à peu près ?"));
-    r = in(o, "Je ne sais pas.");
-    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-05T20:00:00");
     Ccai_offline_free(o);
 
     /* An e-mail said again is the one to keep; a policy number corrected
@@ -3043,7 +3041,8 @@ static void test_relative_days_and_minute_words(void **state)
     /* an hour said later refines a part of the day */
     Ccai_offline *o = make_from(s, "en-US", NULL);
     const Ccai_offline_reply *r = in(o, "My garage was broken into last night.");
-    assert_null(set_value(r, "incident_datetime")); /* no hour: the time is asked */
+    /* no hour: the night noted, the time asked */
+    assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T23:00:00");
     assert_true(said(r, "And at what time, roughly?"));
     r = in(o, "No idea, sorry.");
     const char *v = set_value(r, "incident_datetime");
@@ -3378,9 +3377,9 @@ static void test_part_of_day_asks_the_time(void **state)
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
         Ccai_offline *o = make_from(s, d[i].lang, NULL);
         const Ccai_offline_reply *r = in(o, d[i].said);
-        if (set_value(r, "incident_datetime"))
-            fail_msg("\"%s\": %s noted with no hour said", d[i].said,
-                     set_value(r, "incident_datetime"));
+        /* the day and the part's hour noted, no hour read back */
+        if (!set_value(r, "incident_datetime") || said(r, ":00"))
+            fail_msg("\"%s\": the day not noted, or an hour read back", d[i].said);
         const char *f[1];
         bool time_only = false;
         assert_int_equal(Ccai_offline_asking(o, f, 1, &time_only), 1);
@@ -3393,13 +3392,14 @@ static void test_part_of_day_asks_the_time(void **state)
     }
     /* the place said instead of the time: the day goes, not asked again */
     Ccai_offline *o = make_from(s, "en-US", NULL);
-    in(o, "Water came through the ceiling last night.");
-    const Ccai_offline_reply *r = in(o, "At 77 Bay Road, Miami.");
-    assert_non_null(set_value(r, "incident_location"));
+    const Ccai_offline_reply *r = in(o, "Water came through the ceiling last night.");
     const char *v = set_value(r, "incident_datetime");
     assert_non_null(v);
     assert_memory_equal(v, "2024-10-07", 10);
+    r = in(o, "At 77 Bay Road, Miami.");
+    assert_non_null(set_value(r, "incident_location"));
     assert_false(said(r, "date and time"));
+    assert_false(said(r, "what time"));
     Ccai_offline_free(o);
     /* a person asked for instead of the time: the day goes with the call */
     o = make_from(s, "en-GB", NULL);
