@@ -28,6 +28,39 @@ static char spelled_letter(const Ccai_offline *o, size_t i)
     return 0;
 }
 
+/* The letter a letter's name stands for from token i ([spell.names]: "s
+ * ese", "y i griega", "j jota"), 0; *ret_n its words. */
+static char letter_name(const Ccai_offline *o, size_t i, size_t e, size_t *ret_n)
+{
+    const Ccai_ofl_lexicon *lx = o->lex;
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t n = Ccai_ofl_lex_get(lx, l, "spell.names", &ent);
+        for (size_t k = 0; k < n; k++) {
+            const char *w = ent[k].norm;
+            if (!w[0] || w[1] != ' ')
+                continue;
+            w += 2;
+            size_t t = i;
+            while (*w && t < e) {
+                const char *sp = strchr(w, ' ');
+                size_t len = sp ? (size_t)(sp - w) : strlen(w);
+                if (o->tok[t].len != len || memcmp(o->norm + o->tok[t].start, w, len) != 0)
+                    break;
+                t++;
+                w += len;
+                while (*w == ' ')
+                    w++;
+            }
+            if (!*w) {
+                *ret_n = t - i;
+                return ent[k].norm[0];
+            }
+        }
+    }
+    return 0;
+}
+
 /* A letter of a contraction ("it's", "c'est", "l'AB"), no spelled letter. */
 static CCAI_MUST_CHECK bool contraction_letter(const Ccai_offline *o, size_t i)
 {
@@ -92,6 +125,18 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
         if (*ol + 1 < cap)
             out[(*ol)++] = 'W';
         *i = k + mw;
+        return true;
+    }
+    /* "la ese, la jota, la i griega": a letter by its name after its
+     * article ([spell.article]; alone, "de", "te", "ese" are words) */
+    size_t ln = 0;
+    char named = Ccai_ofl_sec_at(o, "spell.article", k, k + 1) == 1 && k + 1 < e && !o->mask[k + 1]
+                     ? letter_name(o, k + 1, e, &ln)
+                     : 0;
+    if (named) {
+        if (*ol + 1 < cap)
+            out[(*ol)++] = (char)upper((unsigned char)named);
+        *i = k + 1 + ln;
         return true;
     }
     size_t rep = 1, k0 = k;
@@ -190,11 +235,28 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
                         size_t *ret_end, bool *ret_too_long)
 {
     size_t ol = 0, i = b, last = b;
-    bool started = false, too_long = false;
+    bool started = false, too_long = false, echoed = false;
+    char run[8]; /* the letters said one by one just before ("P R") */
+    size_t nrun = 0;
     *ret_too_long = false;
     while (i < e) {
-        if (started && Ccai_ofl_sentence_break(o, i))
+        /* "P R, papa romeo", "H B, as in hotel bravo", "N F. November
+         * foxtrot. 2 2 8": the letters said, then the words that spell
+         * them, are the letters once (and the sentence goes on) */
+        if (started && nrun > 0) {
+            size_t j = i + Ccai_ofl_sec_at(o, "spell.as_in", i, e), k = 0;
+            while (k < nrun && j < e && !o->mask[j] && spelled_letter(o, j) == run[k])
+                j++, k++;
+            if (k == nrun) {
+                nrun = 0;
+                echoed = true;
+                i = last = j;
+                continue;
+            }
+        }
+        if (started && Ccai_ofl_sentence_break(o, i) && !echoed)
             break; /* "A U 5 5 1 2 0. I had ...": the sentence ended the code */
+        echoed = false;
         if (started && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_tok_is(o, i, "and"))) {
             i++;
             continue;
@@ -202,9 +264,17 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
         size_t ol0 = ol;
         if (started && written_dash(o, i) && ol + 1 < cap)
             out[ol++] = '-';
+        size_t i0 = i;
         if (!code_piece(o, &i, e, out, &ol, cap, started)) {
             ol = ol0;
             break;
+        }
+        if (i == i0 + 1 && ol == ol0 + 1 && o->tok[i0].len == 1 &&
+            Ccai_is_alpha((unsigned char)o->norm[o->tok[i0].start])) {
+            if (nrun < sizeof run)
+                run[nrun++] = o->norm[o->tok[i0].start];
+        } else {
+            nrun = 0;
         }
         started = true;
         last = i;

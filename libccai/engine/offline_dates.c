@@ -619,11 +619,24 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     /* "at nine, or rather ten in the morning": a number alone first
      * after the correction corrects the hour said before */
     if (corr > 0 && p.hour >= 0 && q.hour < 0 && !q.month && !q.have_rel && q.wday < 0) {
-        static const char *const lead[] = {"at",   "around", "about", "a",
-                                           "vers", "las",    "la",    "sobre"};
-        size_t i = corr;
-        while (i < o->ntok && !o->used[i] && (hesitation_tok(o, i) || TOK_IN(o, i, lead)))
-            i++;
+        static const char *const lead[] = {"at",  "around", "about", "a",  "vers",
+                                           "las", "la",     "sobre", "no", "non"};
+        size_t i = corr, ln;
+        while (i < o->ntok) {
+            /* "actually no, more like ten" ([no.words], [time.lead]) */
+            if ((ln = Ccai_ofl_sec_at(o, "no.words", i, o->ntok)) > 0)
+                i += ln;
+            else if (TOK_IN(o, i, lead))
+                i++;
+            else if (o->used[i])
+                break;
+            else if (hesitation_tok(o, i))
+                i++;
+            else if ((ln = Ccai_ofl_sec_at(o, "time.lead", i, o->ntok)) > 0)
+                i += ln;
+            else
+                break;
+        }
         size_t j = i;
         int h = i < o->ntok && !o->used[i] ? spoken_int(o, &j) : -1;
         if (h >= 1 && h <= 23 && j == i + 1 && Ccai_ofl_month_of(o, j) == 0) {
@@ -702,6 +715,16 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
         hour += 12;
     } else if (hour == 12 && p.hour >= 0 && p.meridiem == 1) {
         hour = 0;
+    }
+    if (have_base && !date_said && p.hour >= 1 && p.hour < 12 && p.meridiem == 0 &&
+        p.part_hour < 0 && !p.night && o->st.pending_part >= 12) {
+        /* the time asked after "last night", "hier soir", "esta tarde":
+         * "around ten" is that part's ten, "around two" after "last
+         * night" the small hours after it */
+        if (o->st.pending_part >= 21 && p.hour <= 4)
+            day++;
+        else
+            hour += 12;
     }
     if (hour == 24)
         hour = 0, day++;

@@ -167,7 +167,19 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
     size_t len;
     if (Ccai_strjoin(name, sizeof name, kind, ".", o->f[f].name, NULL) >= sizeof name)
         return false;
-    return Ccai_ofl_sec_find(o, name, b, e, pos, &len);
+    if (Ccai_ofl_sec_find(o, name, b, e, pos, &len))
+        return true;
+    /* "se rompió la pierna", not "se rompió la tubería": the words of
+     * [<kind>.<field>.body] are the field's only with a [body] word at
+     * most three words after them */
+    if ((size_t)snprintf(name, sizeof name, "%s.%s.body", kind, o->f[f].name) >= sizeof name)
+        return false;
+    for (size_t from = b; Ccai_ofl_sec_find(o, name, from, e, pos, &len); from = *pos + 1) {
+        for (size_t k = *pos + len; k < e && k < *pos + len + 3; k++)
+            if (Ccai_ofl_sec_at(o, "body", k, e))
+                return true;
+    }
+    return false;
 }
 
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k)
@@ -464,6 +476,17 @@ static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_
     return false;
 }
 
+/* A [location.lead] word at token k, not a verb after a contraction ("on
+ * m'a embouti": "a", not "à"). */
+static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k)
+{
+    if (k >= o->ntok || Ccai_ofl_sec_at(o, "location.lead", k, k + 1) != 1)
+        return false;
+    size_t r = o->tok[k].raw;
+    return !(o->tok[k].len == 1 && o->raw[r] == 'a' && r > 0 &&
+             (o->raw[r - 1] == '\'' || (unsigned char)o->raw[r - 1] == 0x99));
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
 static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
@@ -486,9 +509,9 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
          * mistake about the place, it was outside the Co-op on Histon
          * Road"): the next one may have its own */
         size_t k = i;
-        while (k > b && i - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+        while (k > b && i - k < 6 && !lead_at(o, k))
             k--;
-        bool lead = Ccai_ofl_sec_at(o, "location.lead", k, k + 1) == 1;
+        bool lead = lead_at(o, k);
         /* "ce n'était pas rue Gambetta, c'était avenue Foch", "no fue en la
          * calle Mayor": the place taken back is not the one */
         if (negated_at(o, b, lead ? k : i))
@@ -523,16 +546,16 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
         cut = false;
     } else if (best < e) {
         size_t k = best;
-        while (k > b && best - k < 6 && !Ccai_ofl_sec_at(o, "location.lead", k, k + 1))
+        while (k > b && best - k < 6 && !lead_at(o, k))
             k--;
-        if (!Ccai_ofl_sec_at(o, "location.lead", k, k + 1)) {
+        if (!lead_at(o, k)) {
             if (!address)
                 return NULL;
             k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
         } else {
             /* "at the Safeway on Market Street": the place before the street */
             for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
-                if (Ccai_ofl_sec_at(o, "location.lead", j - 1, j) == 1) {
+                if (lead_at(o, j - 1)) {
                     k = j - 1;
                     break;
                 }
@@ -662,18 +685,6 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
         Ccai_ofl_put(o, fd, f, v);
 }
 
-/* A town said after its preposition ([location.city_lead]: "à Toulouse",
- * "in New York"), not a shop ("in the Tesco car park"). */
-static CCAI_MUST_CHECK bool city_named(const Ccai_offline *o, size_t b, size_t e)
-{
-    for (size_t i = b; i + 1 < e; i++) {
-        size_t m = Ccai_ofl_sec_at(o, "location.city_lead", i, e);
-        if (m && i + m < e && capitalised(o, i + m))
-            return true;
-    }
-    return false;
-}
-
 /* Did the utterance give a value for a field other than f? */
 static CCAI_MUST_CHECK bool other_value(const Ccai_offline *o, const found *fd, size_t f)
 {
@@ -726,9 +737,14 @@ static unsigned name_groups(const char *v)
 
 /* Does [b, e) say what a free-text field is about (its topic or cue
  * words)? On a turn that asks for a person, the other sentences ("Lovely
- * weather for it, isn't it", "I've been on hold for ages") answer nothing. */
+ * weather for it, isn't it", "I've been on hold for ages") answer nothing,
+ * nor does one that tells how the caller feels or fares ([venting]: "long
+ * story, my mum's been in hospital all week, I'm just exhausted", "ma
+ * semaine a été horrible"), whatever words of a field it has. */
 CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, size_t e)
 {
+    if (o->to_person && Ccai_ofl_sec_has(o, "venting", b, e))
+        return false;
     for (size_t f = 0; f < o->nfields; f++) {
         size_t p;
         if (o->f[f].type == CCAI_FIELD_TEXT && (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
@@ -867,9 +883,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             }
         }
     }
-    /* Volunteered: what a sentence is about. */
+    /* Volunteered: what a sentence is about (on a turn that asks for a
+     * person, not a story of how the caller fares: [venting]). */
     for (size_t s = 0; s < ns; s++) {
-        if (sv[s].question)
+        if (sv[s].question || (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e)))
             continue;
         size_t b = sv[s].b, e = sv[s].e;
         bool told = false;
@@ -883,14 +900,13 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 bool address;
                 v = location_in(o, b, e, &address);
                 /* "sur le parking", "at the shop": too vague to note
-                 * unasked, no address and no place named; "in the Tesco
-                 * car park" names a shop and not where it is: asked, the
-                 * caller tells which one. A street ([location.street]) or
-                 * a second name ("le parking du Carrefour de Bègles") says
-                 * where. */
+                 * unasked, no address and no place named. A place named
+                 * ("in the Tesco car park", "le parking du Leclerc", "el
+                 * aparcamiento del Mercadona") is where it happened, as a
+                 * careful agent writes it: noted, not asked again; so is
+                 * a street ([location.street]). */
                 unsigned names = name_groups(v);
-                bool precise = address || names >= 2 || o->to_person ||
-                               (names == 1 && city_named(o, b, e)) || street_named(o, b, e);
+                bool precise = address || names >= 1 || o->to_person || street_named(o, b, e);
                 if (v && !address && ((o->values[f] && !correcting) || !precise)) {
                     ccai_free(v);
                     v = NULL;
@@ -1204,9 +1220,20 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             sscanf(old, "%4d-%2d-%2d", &oy, &om, &od) == 3)
             r = Ccai_ofl_parse_spoken_date(o, true, Ccai_days_from_civil(oy, om, od), corr, db,
                                            &day);
+        int py, pm, pd, ph;
         if (r == DT_FULL) {
             char *norm = NULL;
-            fd->dt_part = o->dt_part;
+            if (o->dt_part && sscanf(db, "%4d-%2d-%2d %2d", &py, &pm, &pd, &ph) == 4) {
+                /* "last night", "hier soir", "esta mañana": a part of the
+                 * day is no hour. The day goes with it and the time is
+                 * asked, the part kept to read the hour said then ("around
+                 * ten": 22:00); the value is the part's hour, noted when
+                 * the caller has no better one. */
+                fd->dt_part = true;
+                fd->date_only = true;
+                fd->part_hour = ph;
+                fd->day = Ccai_days_from_civil(py, pm, pd);
+            }
             if (valid(o, CCAI_FIELD_DATETIME, db, &norm))
                 Ccai_ofl_put(o, fd, fdt, norm);
         } else if (r == DT_DATE) {

@@ -22,6 +22,7 @@ typedef struct found {
     char *v[CCAI_FIELDS_MAX]; /* normalised values */
     bool date_only;           /* the datetime field: a day without time */
     bool dt_part;             /* the datetime field: a part of the day, no hour */
+    int part_hour;            /* with dt_part: the hour the part stands for */
     int64_t day;
 } found;
 

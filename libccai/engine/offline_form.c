@@ -201,17 +201,30 @@ static void accept_value(Ccai_offline *o, char *value)
     Ccai_ofl_advance(o);
 }
 
-/* The date was understood but no time: keep the date alone. */
-static void accept_pending_date(Ccai_offline *o)
+/* The date said before "and at what time?", the time not given: the day
+ * alone, or with the part's hour ("last night": [daypart.words]). */
+ccai_status Ccai_ofl_pending_value(const Ccai_offline *o, char **ret_norm, bool *ret_part)
 {
     int64_t y;
     int m, d;
     char buf[64];
     Ccai_civil_from_days(o->st.pending_days, &y, &m, &d);
-    snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
+    *ret_part = o->st.pending_part >= 0 && o->st.pending_part <= 23;
+    if (*ret_part)
+        snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:00", (int)y, m, d, o->st.pending_part);
+    else
+        snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
+    return ccai_field_validate(CCAI_FIELD_DATETIME, buf, ret_norm, NULL);
+}
+
+/* The date was understood but no time: keep the date (and its part). */
+static void accept_pending_date(Ccai_offline *o)
+{
     char *norm = NULL;
-    ccai_status st = ccai_field_validate(CCAI_FIELD_DATETIME, buf, &norm, NULL);
+    bool part;
+    ccai_status st = Ccai_ofl_pending_value(o, &norm, &part);
     if (st == CCAI_OK) {
+        o->st.dt_part = part; /* read back as "at night" */
         accept_value(o, norm);
         return;
     }
@@ -314,6 +327,20 @@ static void answer_datetime(Ccai_offline *o)
         reject(o, o->st.pending_date ? M_R_TIME_UNREADABLE : M_R_DATE_UNREADABLE);
         return;
     }
+    int py, pm, pd, ph;
+    if (r == DT_FULL && o->dt_part && sscanf(buf, "%4d-%2d-%2d %2d", &py, &pm, &pd, &ph) == 4) {
+        /* a part of the day, no hour: the time asked (see extract) */
+        if (o->st.pending_date) {
+            o->st.pending_part = ph; /* "yesterday", then "in the evening" */
+            accept_pending_date(o);
+            return;
+        }
+        o->st.pending_date = true;
+        o->st.pending_days = Ccai_days_from_civil(py, pm, pd);
+        o->st.pending_part = ph;
+        Ccai_ofl_ask_question(o, o->st.cur, false);
+        return;
+    }
     if (r == DT_DATE) {
         int64_t y;
         int m, d;
@@ -327,11 +354,13 @@ static void answer_datetime(Ccai_offline *o)
         bool again = o->st.pending_date;
         o->st.pending_date = true;
         o->st.pending_days = day;
+        o->st.pending_part = -1;
         if (again && Ccai_ofl_missed(o))
             return;
         Ccai_ofl_ask_question(o, o->st.cur, false);
         return;
     }
+    o->st.dt_part = false; /* an hour said */
     try_value(o, buf, M_R_DATE_INVALID);
 }
 
@@ -638,6 +667,9 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
             o->to_person = true;
             Ccai_ofl_handle_answer(o);
             o->to_person = false;
+            /* the day said before "and at what time?" goes too */
+            if (o->st.pending_date && !o->oom)
+                accept_pending_date(o);
             Ccai_ofl_keep_values_only(o, from);
         }
         Ccai_ofl_say_msg(o, M_TRANSFER);

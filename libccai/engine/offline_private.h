@@ -108,6 +108,8 @@ typedef struct offline_state {
     bool pending_date; /* a date without time was given for cur */
     bool dt_part;      /* the time noted is a part of the day ("last night") */
     int64_t pending_days;
+    int pending_part; /* the hour of the part of the day said with that date ("last night": 23), -1
+                       */
     unsigned silences;
     unsigned which_tries;
     unsigned confirm_tries;      /* unclear answers to "is everything correct?" */
@@ -415,6 +417,8 @@ void Ccai_ofl_say_goodbye(Ccai_offline *o);
 CCAI_MUST_CHECK bool Ccai_ofl_says_goodbye(Ccai_offline *o);
 void Ccai_ofl_handle_utterance(Ccai_offline *o);
 void Ccai_ofl_skip_or_date(Ccai_offline *o);
+CCAI_MUST_CHECK ccai_status Ccai_ofl_pending_value(const Ccai_offline *o, char **ret_norm,
+                                                   bool *ret_part);
 void Ccai_ofl_reject_current(Ccai_offline *o);
 /* The caller asks for a human (a transfer), the whole utterance. */
 CCAI_MUST_CHECK bool Ccai_ofl_asks_transfer(const Ccai_offline *o);

@@ -324,11 +324,41 @@ char *Ccai_ofl_date_words(const Ccai_ofl_lexicon *lx, int lang, const char *v, b
     return out;
 }
 
+/* "7 October 2024 at night": a day noted with a part of the day and no
+ * hour said ([daypart.say]: the part's hour, then its words), NULL when
+ * the part has no words. */
+static char *date_with_part(Ccai_offline *o, const char *v)
+{
+    int h;
+    char day[24];
+    if (strlen(v) < 16 || sscanf(v + 11, "%2d", &h) != 1)
+        return NULL;
+    const Ccai_ofl_entry *ent;
+    size_t n = Ccai_ofl_lex_get(o->lex, o->st.lang, "daypart.say", &ent);
+    for (size_t k = 0; k < n; k++) {
+        char *sp = strchr(ent[k].text, ' ');
+        if (!sp || atoi(ent[k].text) != h)
+            continue;
+        snprintf(day, sizeof day, "%.10sT00:00", v);
+        bool nomem = false;
+        char *d = Ccai_ofl_date_words(o->lex, o->st.lang, day, &nomem);
+        char *out = d ? Ccai_asprintf("%s %s", d, sp + 1) : NULL;
+        ccai_free(d);
+        if (!out)
+            o->oom = true;
+        return out;
+    }
+    return NULL;
+}
+
 char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i)
 {
     const char *v = o->values[i];
     char *out = NULL;
     bool nomem = false;
+    if (o->f[i].type == CCAI_FIELD_DATETIME && o->st.dt_part && v &&
+        ((out = date_with_part(o, v)) != NULL || o->oom))
+        return out;
     if (o->f[i].type == CCAI_FIELD_DATETIME &&
         ((out = Ccai_ofl_date_words(o->lex, o->st.lang, v, &nomem)) != NULL || nomem)) {
         o->oom = o->oom || nomem;

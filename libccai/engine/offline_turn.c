@@ -88,6 +88,19 @@ static CCAI_MUST_CHECK bool store(Ccai_offline *o, size_t f, const char *value)
 
 /* A date given a time already noted keeps that time ("it was Tuesday, not
  * Monday" after "Monday at 8 pm"). */
+/* A number said from token b on, in digits or words ("maybe around ten"). */
+static CCAI_MUST_CHECK bool number_after(const Ccai_offline *o, size_t b)
+{
+    for (size_t i = b; i < o->ntok; i++) {
+        size_t n;
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[i].start]) ||
+            Ccai_ofl_sec_value(o, V_NUMBER, i, &n) >= 0 ||
+            Ccai_ofl_sec_value(o, V_CLOCK, i, &n) >= 0)
+            return true;
+    }
+    return false;
+}
+
 static char *with_old_time(const Ccai_offline *o, size_t f, const char *date)
 {
     const char *old = o->values[f];
@@ -459,6 +472,8 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             asked[o->st.group[k]] = true;
     if (o->st.phase == PH_ASK && o->st.cur < o->nfields)
         asked[o->st.cur] = true;
+    /* the time asked after a day said ("and at what time, roughly?") */
+    size_t pending_f = o->st.pending_date ? o->st.cur : o->nfields;
 
     memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
     bool correcting;
@@ -534,12 +549,12 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         refuse = Ccai_ofl_sec_find(o, "unavailable", sv[s].b, sv[s].e, &dk_pos, &dk_len) &&
                  Ccai_ofl_content_left(o, sv[s].b, sv[s].e) <= dk_len + 3 &&
                  !Ccai_ofl_sec_has(o, "wh", dk_pos, sv[s].e);
-    /* not "Not sure, Thursday, sometime in the evening": a don't-know
-     * with the answer after it */
+    /* not "Not sure, Thursday, sometime in the evening" nor "I'm not
+     * sure, maybe around ten": a don't-know with the answer after it */
     if (!refuse && Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
         Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
         Ccai_ofl_content_left(o, dk_pos + dk_len, o->ntok) <= 2 &&
-        !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok))
+        !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok) && !number_after(o, dk_pos + dk_len))
         dontknow = true;
     if (dontknow || refuse) {
         for (size_t s = 0; s < ns; s++)
@@ -590,18 +605,24 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             ccai_free(norm);
             continue;
         }
-        if (dt && fd.date_only && o->to_person) {
-            /* asking for a person: the day said is kept as it is */
+        if (dt && fd.date_only &&
+            (o->to_person || (fd.dt_part && o->st.pending_date && asked[f]))) {
+            /* asking for a person: the day said is kept as it is; a part
+             * of the day said when the time is asked ("sometime in the
+             * evening"): the caller has no hour, the day is noted */
             char *norm = NULL;
             ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, fd.v[f], &norm, NULL);
             if (vs == CCAI_ERR_NOMEM)
                 o->oom = true;
-            if (vs == CCAI_OK && store(o, f, norm))
+            if (vs == CCAI_OK && store(o, f, norm)) {
                 nset++;
+                o->st.dt_part = fd.dt_part;
+                o->st.pending_date = false;
+            }
             ccai_free(norm);
             continue;
         }
-        if (dt && fd.date_only) {
+        if (dt && fd.date_only && !(fd.dt_part && had && correcting)) {
             char *t = had && correcting ? with_old_time(o, f, fd.v[f]) : NULL;
             if (!t && had && correcting && o->values[f] && strlen(o->values[f]) >= 16 &&
                 o->values[f][10] == 'T') {
@@ -614,10 +635,35 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                 ccai_free(t);
                 continue;
             }
+            /* "hier soir", then "le 4... non, le 5": the evening stays */
+            int part = fd.dt_part                         ? fd.part_hour
+                       : correcting && o->st.pending_date ? o->st.pending_part
+                                                          : -1;
             o->st.pending_date = true;
             o->st.pending_days = fd.day;
+            o->st.pending_part = part;
             fdt = f;
             nset++;
+            /* the day and its part are noted now (a caller who hangs up
+             * or asks for a person has said them), the time asked */
+            char *pv = NULL;
+            bool with_part;
+            ccai_status ps = part >= 0 ? Ccai_ofl_pending_value(o, &pv, &with_part) : CCAI_OK;
+            if (ps == CCAI_ERR_NOMEM)
+                o->oom = true;
+            if (pv && store(o, f, pv))
+                o->st.dt_part = with_part;
+            ccai_free(pv);
+            continue;
+        }
+        if (dt && had && asked[f] && o->st.pending_date && !fd.date_only &&
+            strcmp(o->values[f], fd.v[f]) == 0) {
+            /* "hier soir" noted as the evening's 20:00, then "vers vingt
+             * heures": the hour said is the one noted */
+            o->st.pending_date = false;
+            o->st.dt_part = false;
+            nset++;
+            typed_set[f] = true;
             continue;
         }
         if (store(o, f, fd.v[f])) {
@@ -630,10 +676,31 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                 o->st.pending_date = false;
         }
     }
+    bool dt_said = pending_f < o->nfields && fd.v[pending_f] != NULL;
     for (size_t f = 0; f < o->nfields; f++)
         ccai_free(fd.v[f]);
     if (o->oom)
         return;
+    /* "And at what time?" answered with something else ("At 77 Bay Road"):
+     * the caller has no hour to give; the day goes as it was said ("last
+     * night": the part's hour), not asked again */
+    if (pending_f < o->nfields && nset > 0 && !dt_said && o->st.pending_date &&
+        o->values[pending_f])
+        o->st.pending_date = false; /* noted with its part already */
+    if (pending_f < o->nfields && nset > 0 && !dt_said && o->st.pending_date &&
+        !o->values[pending_f]) {
+        char *norm = NULL;
+        bool part;
+        ccai_status vs = Ccai_ofl_pending_value(o, &norm, &part);
+        if (vs == CCAI_ERR_NOMEM)
+            o->oom = true;
+        if (vs == CCAI_OK && store(o, pending_f, norm))
+            o->st.dt_part = part;
+        ccai_free(norm);
+        o->st.pending_date = false;
+        if (o->oom)
+            return;
+    }
 
     /* asking for a person: the facts said are kept, nothing else is an
      * answer ("Hi, good morning, I'd rather talk to somebody") */
