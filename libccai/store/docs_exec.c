@@ -175,7 +175,10 @@ static void on_wakeup(ccai_ctx *ctx, int fd, int events, void *ud)
     char buf[64];
     while (read(fd, buf, sizeof buf) > 0)
         ;
-    for (;;) {
+    /* A completion may free the context (deferred until this frame
+     * unwinds): then the others are dropped, told nothing
+     * (Ccai_docs_exec_free()). */
+    while (!Ccai_loop_freeing(x->ctx)) {
         pthread_mutex_lock(&x->mu);
         Ccai_docs_job *j = list_shift(&x->finished);
         if (j)
@@ -199,13 +202,14 @@ static void on_ready(Ccai_timer *t, void *ud)
     for (Ccai_docs_job *p = x->ready.head; p; p = p->next)
         n++;
     Ccai_docs_job *j;
-    while (n-- > 0 && (j = list_shift(&x->ready)) != NULL) {
+    /* A completion may free the context: the others are dropped then. */
+    while (n-- > 0 && !Ccai_loop_freeing(x->ctx) && (j = list_shift(&x->ready)) != NULL) {
         x->jobs--;
         j->state = JOB_RUNNING;
         j->work(x->ds, j->ud);
         tell(j, CCAI_OK);
     }
-    if (x->ready.head)
+    if (x->ready.head && !Ccai_loop_freeing(x->ctx))
         Ccai_timer_start(x->ctx, &x->timer, 0);
 }
 

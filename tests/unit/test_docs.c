@@ -1200,6 +1200,47 @@ static void test_pg_search_ended_midway(void **state)
     standin_stop(si);
 }
 
+/* A host that frees its context from the callback of one search: the
+ * searches answered in the same loop turn are not told (ccai_ctx_free():
+ * freeing fires no callbacks), on the loop (SQLite) as on the workers. */
+typedef struct free_in_done {
+    ccai_poll *poll;
+    int told;
+} free_in_done;
+
+static void on_done_free(ccai_status st, const char *json, void *ud)
+{
+    (void)st;
+    (void)json;
+    free_in_done *f = ud;
+    if (f->told++ == 0)
+        ccai_poll_free(f->poll);
+}
+
+static void test_free_from_a_search_callback(void **state)
+{
+    (void)state;
+    env e;
+    env_config(&e);
+    env_open(&e);
+    import_corpus(&e);
+    free_in_done f = {e.poll, 0};
+    static const char *const qs[] = {"windshield deductible", "cancel my policy",
+                                     "water damage", "roadside assistance"};
+    for (size_t i = 0; i < CCAI_ARRAY_SIZE(qs); i++)
+        assert_int_equal(ccai_ctx_docs_search(e.ctx, qs[i], "en-US", 3, on_done_free, &f),
+                         CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 20000;
+    int rc = 0;
+    while (rc == 0 && ccai_time_ms() < deadline)
+        rc = ccai_poll_run_once(e.poll, 50);
+    assert_int_equal(rc, 1); /* the context went from the callback */
+    assert_int_equal(f.told, 1);
+    e.poll = NULL;
+    e.ctx = NULL;
+    env_free(&e);
+}
+
 /* Two instances on one database ----------------------------------------------- */
 
 /* What one instance imports, another finds; a change made through one
@@ -1514,11 +1555,14 @@ static int main_postgresql(void)
         cmocka_unit_test(test_pg_search_off_the_loop),
         cmocka_unit_test(test_pg_search_timeout),
         cmocka_unit_test(test_pg_search_ended_midway),
+        cmocka_unit_test(test_free_from_a_search_callback),
         {"test_search_corpus_without_threads", test_search_corpus, without_threads, with_threads,
          NULL},
         {"test_tool_in_a_call_without_threads", test_tool_in_a_call, without_threads, with_threads,
          NULL},
         {"test_cache_store_without_threads", test_cache_store, without_threads, with_threads, NULL},
+        {"test_free_from_a_search_callback_without_threads", test_free_from_a_search_callback,
+         without_threads, with_threads, NULL},
     };
     rc = cmocka_run_group_tests_name("docs-postgresql", tests, NULL, NULL);
     pg_server_stop(&g_pg);
@@ -1548,6 +1592,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cache_redis),
         cmocka_unit_test(test_tool_in_a_call),
         cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_free_from_a_search_callback),
         cmocka_unit_test(test_pg_tsquery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
