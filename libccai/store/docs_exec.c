@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,6 +118,7 @@ static void *worker(void *arg)
     Ccai_docs_exec *x = slot->x;
     const Ccai_docstore_backend *be = x->ds->backend;
     Ccai_docstore *own = NULL; /* this thread's handle, opened on first need */
+    (void)pthread_setname_np(pthread_self(), "ccai-docs"); /* ps -L, gdb, /proc */
     pthread_mutex_lock(&x->mu);
     for (;;) {
         while (!x->stop && !x->queued.head) {
@@ -318,8 +320,15 @@ ccai_status Ccai_docs_exec_run(Ccai_docs_exec *x, Ccai_docs_work_fn work, Ccai_d
         bool spawn = x->idle == 0 && x->n_threads < CCAI_DOCS_EXEC_THREADS;
         if (spawn) {
             x->slots[x->n_threads] = (worker_slot){x, NULL};
+            /* The host's signals are never handled on a worker (a
+             * handler there would run beside the loop, on the host's
+             * state): it starts with every signal blocked. */
+            sigset_t all, old;
+            sigfillset(&all);
+            pthread_sigmask(SIG_SETMASK, &all, &old);
             int rc =
                 pthread_create(&x->threads[x->n_threads], NULL, worker, &x->slots[x->n_threads]);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
             if (rc == 0) {
                 x->n_threads++;
             } else if (x->n_threads == 0) {

@@ -28,6 +28,7 @@
 #include "support/pg_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -1225,11 +1226,10 @@ static void test_free_from_a_search_callback(void **state)
     env_open(&e);
     import_corpus(&e);
     free_in_done f = {e.poll, 0};
-    static const char *const qs[] = {"windshield deductible", "cancel my policy",
-                                     "water damage", "roadside assistance"};
+    static const char *const qs[] = {"windshield deductible", "cancel my policy", "water damage",
+                                     "roadside assistance"};
     for (size_t i = 0; i < CCAI_ARRAY_SIZE(qs); i++)
-        assert_int_equal(ccai_ctx_docs_search(e.ctx, qs[i], "en-US", 3, on_done_free, &f),
-                         CCAI_OK);
+        assert_int_equal(ccai_ctx_docs_search(e.ctx, qs[i], "en-US", 3, on_done_free, &f), CCAI_OK);
     uint64_t deadline = ccai_time_ms() + 20000;
     int rc = 0;
     while (rc == 0 && ccai_time_ms() < deadline)
@@ -1238,6 +1238,55 @@ static void test_free_from_a_search_callback(void **state)
     assert_int_equal(f.told, 1);
     e.poll = NULL;
     e.ctx = NULL;
+    env_free(&e);
+}
+
+/* The search workers take none of the host's signals: a handler of the
+ * host's (ccai-server's SIGTERM on libre) would otherwise run on a worker,
+ * beside the loop. Each thread named ccai-docs blocks SIGHUP, SIGINT,
+ * SIGTERM and SIGCHLD. */
+static void test_pg_workers_block_signals(void **state)
+{
+    (void)state;
+    env e;
+    env_config(&e);
+    env_open(&e);
+    import_corpus(&e);
+    json_decref(search(&e, "windshield deductible", "en-US", 3));
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int workers = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof comm, f))
+            comm[0] = '\0';
+        fclose(f);
+        if (strncmp(comm, "ccai-docs", 9) != 0)
+            continue;
+        workers++;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", de->d_name);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        char line[256];
+        unsigned long long blk = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+                break;
+        fclose(f);
+        const int sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGCHLD};
+        for (size_t i = 0; i < CCAI_ARRAY_SIZE(sigs); i++)
+            if (!(blk & (1ULL << (sigs[i] - 1))))
+                fail_msg("worker %s takes signal %d (SigBlk %llx)", de->d_name, sigs[i], blk);
+    }
+    closedir(d);
+    assert_true(workers >= 1);
     env_free(&e);
 }
 
@@ -1555,6 +1604,7 @@ static int main_postgresql(void)
         cmocka_unit_test(test_pg_search_off_the_loop),
         cmocka_unit_test(test_pg_search_timeout),
         cmocka_unit_test(test_pg_search_ended_midway),
+        cmocka_unit_test(test_pg_workers_block_signals),
         cmocka_unit_test(test_free_from_a_search_callback),
         {"test_search_corpus_without_threads", test_search_corpus, without_threads, with_threads,
          NULL},
