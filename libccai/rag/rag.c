@@ -1011,7 +1011,13 @@ static void vectors_done(ccai_status st, const char *errmsg, void *ud)
         query_done(q);
         return;
     }
-    vindex *x = vindex_install(r, &j->x, j->lang, j->gen);
+    /* Another question or search read the same vectors meanwhile: one copy
+     * is kept, so that the duplicate takes no other language's slot. */
+    vindex *x = vindex_find(r, j->lang, j->gen);
+    if (x)
+        vindex_clear(&j->x);
+    else
+        x = vindex_install(r, &j->x, j->lang, j->gen);
     ccai_free(j->model);
     ccai_free(j);
     rank_vectors(q, x);

@@ -294,7 +294,9 @@ ccai_status Ccai_docs_exec_run(Ccai_docs_exec *x, Ccai_docs_work_fn work, Ccai_d
 {
     if (!x || !work || !done)
         return CCAI_ERR_INVALID_ARG;
-    if (x->jobs >= CCAI_DOCS_EXEC_MAX_JOBS) /* written on this thread only */
+    /* The workers' queue is bounded; on the loop a job is run at the next
+     * turn, as a search was before there were workers: no bound to add. */
+    if (x->threaded && x->jobs >= CCAI_DOCS_EXEC_MAX_JOBS) /* written on this thread only */
         return CCAI_ERR_BUSY;
     Ccai_docs_job *j = Ccai_calloc(1, sizeof *j);
     if (!j)

@@ -37,7 +37,8 @@ typedef void (*Ccai_docs_done_fn)(ccai_status st, const char *errmsg, void *ud);
 /* Worker threads of a PostgreSQL documents store (each one connection),
  * started when the first jobs need them. */
 #define CCAI_DOCS_EXEC_THREADS 2
-/* Most jobs queued, running or waiting for the loop: more is CCAI_ERR_BUSY. */
+/* With workers, most jobs queued, running or waiting for the loop: more is
+ * CCAI_ERR_BUSY (on the loop, no bound: each runs at the next turn). */
 #define CCAI_DOCS_EXEC_MAX_JOBS 64
 
 /* An executor for ds (borrowed: closed after the executor is freed).
