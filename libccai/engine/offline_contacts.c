@@ -204,18 +204,18 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
 static CCAI_MUST_CHECK bool email_stop(const char *w, size_t n)
 {
     static const char *const stop[] = {
-        "my",      "email",    "e-mail",   "mail",   "address",  "is",          "it",
-        "its",     "it's",     "the",      "mon",    "ma",       "adresse",     "est",
-        "c'est",   "courriel", "mi",       "correo", "es",       "electronico", "son",
-        "sa",      "his",      "her",      "c",      "spelled",  "please",      "use",
-        "one",     "that's",   "make",     "that",   "oui",      "yes",         "si",
-        "sorry",   "pardon",   "perdon",   "non",    "no",       "actually",    "and",
-        "et",      "y",        "or",       "ou",     "o",        "without",     "with",
-        "thanks",  "merci",    "gracias",  "work",   "personal", "perso",       "le",
-        "el",      "en",       "at",       "to",     "write",    "note",        "so",
-        "uh",      "um",       "euh",      "eh",     "ok",       "okay",        "vale",
-        "email's", "mail's",   "e-mail's", "should", "be",       "instead",     "now",
-        "rather",  "name",     "surname",  "nom",    "prenom",   "nombre",      "apellido",
+        "my",        "email",    "e-mail",   "mail",   "address",  "is",          "it",
+        "its",       "it's",     "the",      "mon",    "ma",       "adresse",     "est",
+        "c'est",     "courriel", "mi",       "correo", "es",       "electronico", "son",
+        "sa",        "his",      "her",      "c",      "spelled",  "please",      "use",
+        "one",       "that's",   "make",     "that",   "oui",      "yes",         "si",
+        "sorry",     "pardon",   "perdon",   "non",    "no",       "actually",    "and",
+        "et",        "y",        "or",       "ou",     "o",        "without",     "with",
+        "thanks",    "merci",    "gracias",  "work",   "personal", "perso",       "le",
+        "el",        "en",       "at",       "to",     "write",    "note",        "so",
+        "uh",        "um",       "euh",      "eh",     "ok",       "okay",        "vale",
+        "email's",   "mail's",   "e-mail's", "should", "be",       "instead",     "now",
+        "rather",    "name",     "surname",  "nom",    "prenom",   "nombre",      "apellido",
         "apellidos", "lastname", "firstname"};
     return Ccai_ofl_in_list(w, n, stop, CCAI_ARRAY_SIZE(stop));
 }
@@ -400,7 +400,8 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
             bool under = (k->len == 3 && memcmp(k->w, "bas", 3) == 0) ||
                          (k->len == 1 && k->w[0] == '8') ||
                          (k->len == 4 && memcmp(k->w, "huit", 4) == 0);
-            bool dash = (k->len == 1 && k->w[0] == '6') || (k->len == 3 && memcmp(k->w, "six", 3) == 0);
+            bool dash =
+                (k->len == 1 && k->w[0] == '6') || (k->len == 3 && memcmp(k->w, "six", 3) == 0);
             if (under || dash) {
                 it.c = under ? '_' : '-';
                 it.raw1 = k->raw1;
