@@ -373,6 +373,96 @@ static char email_sec_letter(const Ccai_offline *o, const char *section, const c
     return 0;
 }
 
+/* The caller's first and last name, folded as an address holds them
+ * ("Lucía Morena": "lucia", "morena"), in buf; false without both. */
+static bool email_name_parts(const Ccai_offline *o, char *buf, size_t cap, const char **first,
+                             size_t *nfirst, const char **last, size_t *nlast)
+{
+    size_t fi = Ccai_ofl_field_index(o, "policyholder_name");
+    if (fi >= o->nfields || !o->values[fi] || cap < 2)
+        return false;
+    const unsigned char *v = (const unsigned char *)o->values[fi];
+    size_t vl = strlen(o->values[fi]), l = 0;
+    for (size_t i = 0; i < vl && l + 1 < cap;) {
+        uint32_t cp = '?';
+        size_t k = Ccai_ofl_utf8_next(v + i, vl - i, &cp);
+        if (k == 0)
+            k = 1;
+        char c = 0;
+        if (cp < 0x80 && (Ccai_is_alpha((int)cp) || cp == ' ' || cp == '-'))
+            c = (char)Ccai_to_lower((int)cp);
+        else if (cp >= 0xC0 && cp <= 0xFF && Ccai_ofl_latin1_fold[cp - 0xC0] != ' ')
+            c = Ccai_ofl_latin1_fold[cp - 0xC0];
+        if (c && !(c == ' ' && (l == 0 || buf[l - 1] == ' ')))
+            buf[l++] = c;
+        i += k;
+    }
+    while (l > 0 && buf[l - 1] == ' ')
+        l--;
+    buf[l] = '\0';
+    char *sp1 = strchr(buf, ' '), *sp2 = strrchr(buf, ' ');
+    if (!sp1)
+        return false;
+    *first = buf;
+    *nfirst = (size_t)(sp1 - buf);
+    *last = sp2 + 1;
+    *nlast = l - (size_t)(sp2 + 1 - buf);
+    return *nfirst > 0 && *nlast > 0;
+}
+
+/* "my first name then my surname, all one word" ([email.name_first],
+ * [email.name_last], [email.together]): the caller's name, when the name
+ * is known and how the two are joined was said (all one word, or a dot,
+ * dash or underscore between). Otherwise the words are left, and stop the
+ * address: it is asked again, never guessed. */
+static void email_names(const Ccai_offline *o, email_item *items, size_t *pn, char *buf, size_t cap)
+{
+    size_t n = *pn;
+    bool together = false;
+    for (size_t i = 0; i < n && !together; i++)
+        together = !items[i].c && email_sec_at(o, "email.together", items, i, n) != 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m1 = items[i].c ? 0 : email_sec_at(o, "email.name_first", items, i, n);
+        if (!m1)
+            continue;
+        size_t j = i + m1;
+        static const char *const conj[] = {"and", "et", "y", "plus"};
+        if (j < n && !items[j].c &&
+            (Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)) ||
+             email_sec_at(o, "email.join", items, j, n) == 1))
+            j++;
+        char sep = 0;
+        if (j < n && items[j].c && items[j].c != '@')
+            sep = items[j++].c;
+        size_t m2 = j < n && !items[j].c ? email_sec_at(o, "email.name_last", items, j, n) : 0;
+        const char *first, *last;
+        size_t nf, nl;
+        if (!m2 || (!together && !sep) || !email_name_parts(o, buf, cap, &first, &nf, &last, &nl))
+            continue;
+        size_t end = j + m2, k = i;
+        email_item a = items[i];
+        a.w = first;
+        a.len = nf;
+        a.raw1 = items[i + m1 - 1].raw1;
+        items[k++] = a;
+        if (sep) {
+            email_item c = {sep, "", 0, false, false, a.raw1, a.raw1};
+            items[k++] = c;
+        }
+        email_item b = items[end - 1];
+        b.w = last;
+        b.len = nl;
+        b.c = 0;
+        b.brk = b.hard = false;
+        b.raw0 = items[j].raw0;
+        items[k++] = b;
+        memmove(items + k, items + end, (n - end) * sizeof *items);
+        n -= end - k;
+        break;
+    }
+    *pn = n;
+}
+
 /* Spoken spelling in an address, from the data files: "s for sugar", "m
  * comme Marcel", "de de Dinamarca" are one letter; "all one word", "tout
  * attaché", "todo junto", "then" ([email.join]) are dropped; "tiret du bas"
@@ -385,7 +475,8 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
     for (size_t i = 0; i < n; i++) {
         email_item it = items[i];
         size_t m;
-        if (!it.c && (m = email_sec_at(o, "email.join", items, i, n)) != 0) {
+        if (!it.c && ((m = email_sec_at(o, "email.join", items, i, n)) != 0 ||
+                      (m = email_sec_at(o, "email.together", items, i, n)) != 0)) {
             /* dropped: the next piece keeps the break before the filler */
             if (i + m < n) {
                 items[i + m].brk = items[i + m].brk || it.brk;
@@ -527,6 +618,8 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
         items[n++] = (email_item){c, w, len, brk, hard, (uint16_t)raw0, (uint16_t)i};
         brk = hard = ends_sentence;
     }
+    char names[CCAI_OFFLINE_UTTERANCE_MAX];
+    email_names(o, items, &n, names, sizeof names);
     email_spoken(o, items, &n);
     email_fix_items(items, &n, digits);
 

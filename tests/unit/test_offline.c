@@ -1660,6 +1660,33 @@ static void test_caller_id_and_spoken_forms(void **state)
             fail_msg("\"%s\": e-mail %s noted", named[i].said, v);
         Ccai_offline_free(o);
     }
+    /* once the name is known, "first name then surname, all one word" is
+     * the address; without how they are joined it is still asked */
+    static const struct {
+        const char *lang, *name, *said, *value;
+    } byname[] = {
+        {"en-GB", "My name is Kevin Doyle.",
+         "my email is my first name then my surname, all one word, at hotmail dot com",
+         "kevindoyle@hotmail.com"},
+        {"fr-FR", "Je m'appelle Luc Girard.",
+         "mon mail c'est mon prénom et mon nom, tout attaché, arobase free point fr",
+         "lucgirard@free.fr"},
+        {"es-ES", "Me llamo Lucía Morena.",
+         "mi correo es mi nombre punto mi apellido arroba gmail punto com",
+         "lucia.morena@gmail.com"},
+        {"en-GB", "My name is Kevin Doyle.",
+         "my email is my first name and surname at gmail dot com", NULL},
+    };
+    for (size_t i = 0; i < sizeof byname / sizeof byname[0]; i++) {
+        Ccai_offline *o = make_from(s, byname[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, byname[i].name);
+        r = in(o, byname[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (byname[i].value ? !v || strcmp(v, byname[i].value) != 0 : v != NULL)
+            fail_msg("\"%s\": e-mail %s, expected %s", byname[i].said, v ? v : "(unset)",
+                     byname[i].value ? byname[i].value : "(unset)");
+        Ccai_offline_free(o);
+    }
     /* Read back as they should be heard. */
     Ccai_offline *o = make_from(s, "en-US", NULL);
     const Ccai_offline_reply *r = in(o, "my email is a l e x dot kim seventy two at gmail dot com");
