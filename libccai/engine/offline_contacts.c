@@ -204,18 +204,19 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
 static CCAI_MUST_CHECK bool email_stop(const char *w, size_t n)
 {
     static const char *const stop[] = {
-        "my",      "email",    "e-mail",   "mail",   "address",  "is",          "it",
-        "its",     "it's",     "the",      "mon",    "ma",       "adresse",     "est",
-        "c'est",   "courriel", "mi",       "correo", "es",       "electronico", "son",
-        "sa",      "his",      "her",      "c",      "spelled",  "please",      "use",
-        "one",     "that's",   "make",     "that",   "oui",      "yes",         "si",
-        "sorry",   "pardon",   "perdon",   "non",    "no",       "actually",    "and",
-        "et",      "y",        "or",       "ou",     "o",        "without",     "with",
-        "thanks",  "merci",    "gracias",  "work",   "personal", "perso",       "le",
-        "el",      "en",       "at",       "to",     "write",    "note",        "so",
-        "uh",      "um",       "euh",      "eh",     "ok",       "okay",        "vale",
-        "email's", "mail's",   "e-mail's", "should", "be",       "instead",     "now",
-        "rather"};
+        "my",        "email",    "e-mail",   "mail",   "address",  "is",          "it",
+        "its",       "it's",     "the",      "mon",    "ma",       "adresse",     "est",
+        "c'est",     "courriel", "mi",       "correo", "es",       "electronico", "son",
+        "sa",        "his",      "her",      "c",      "spelled",  "please",      "use",
+        "one",       "that's",   "make",     "that",   "oui",      "yes",         "si",
+        "sorry",     "pardon",   "perdon",   "non",    "no",       "actually",    "and",
+        "et",        "y",        "or",       "ou",     "o",        "without",     "with",
+        "thanks",    "merci",    "gracias",  "work",   "personal", "perso",       "le",
+        "el",        "en",       "at",       "to",     "write",    "note",        "so",
+        "uh",        "um",       "euh",      "eh",     "ok",       "okay",        "vale",
+        "email's",   "mail's",   "e-mail's", "should", "be",       "instead",     "now",
+        "rather",    "name",     "surname",  "nom",    "prenom",   "nombre",      "apellido",
+        "apellidos", "lastname", "firstname"};
     return Ccai_ofl_in_list(w, n, stop, CCAI_ARRAY_SIZE(stop));
 }
 
@@ -319,6 +320,213 @@ static void email_fix_items(email_item *items, size_t *pn, char *digits_buf)
     *pn = out;
 }
 
+/* Does one entry of a data section ([email.join], [sym.at]) in any language
+ * match the items from i on? Its number of items, 0. Entries of several
+ * words match as many words. */
+static size_t email_sec_at(const Ccai_offline *o, const char *section, const email_item *items,
+                           size_t i, size_t n)
+{
+    const Ccai_ofl_lexicon *lx = o->lex;
+    size_t best = 0;
+    for (int l = 0; lx && l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t ne = Ccai_ofl_lex_get(lx, l, section, &ent);
+        for (size_t k = 0; k < ne; k++) {
+            const char *w = ent[k].norm;
+            size_t t = i;
+            while (*w && t < n && !items[t].c) {
+                const char *sp = strchr(w, ' ');
+                size_t len = sp ? (size_t)(sp - w) : strlen(w);
+                if (items[t].len != len || memcmp(items[t].w, w, len) != 0)
+                    break;
+                t++;
+                w += len;
+                while (*w == ' ')
+                    w++;
+            }
+            if (!*w && t - i > best)
+                best = t - i;
+        }
+    }
+    return best;
+}
+
+/* The letter a word of a data section stands for ("sugar" in [spell]: s;
+ * "de" in [spell.names]: d), 0. */
+static char email_sec_letter(const Ccai_offline *o, const char *section, const char *w, size_t n)
+{
+    const Ccai_ofl_lexicon *lx = o->lex;
+    for (int l = 0; lx && l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t ne = Ccai_ofl_lex_get(lx, l, section, &ent);
+        for (size_t k = 0; k < ne; k++) {
+            const char *p = strchr(ent[k].norm, ' ');
+            while (p) {
+                const char *x = p + 1;
+                p = strchr(x, ' ');
+                size_t len = p ? (size_t)(p - x) : strlen(x);
+                if (len == n && memcmp(x, w, n) == 0 && (p == NULL || section[5] != '.'))
+                    return ent[k].norm[0];
+            }
+        }
+    }
+    return 0;
+}
+
+/* The caller's first and last name, folded as an address holds them
+ * ("Lucía Morena": "lucia", "morena"), in buf; false without both. */
+static bool email_name_parts(const Ccai_offline *o, char *buf, size_t cap, const char **first,
+                             size_t *nfirst, const char **last, size_t *nlast)
+{
+    size_t fi = Ccai_ofl_field_index(o, "policyholder_name");
+    if (fi >= o->nfields || !o->values[fi] || cap < 2)
+        return false;
+    const unsigned char *v = (const unsigned char *)o->values[fi];
+    size_t vl = strlen(o->values[fi]), l = 0;
+    for (size_t i = 0; i < vl && l + 1 < cap;) {
+        uint32_t cp = '?';
+        size_t k = Ccai_ofl_utf8_next(v + i, vl - i, &cp);
+        if (k == 0)
+            k = 1;
+        char c = 0;
+        if (cp < 0x80 && (Ccai_is_alpha((int)cp) || cp == ' ' || cp == '-'))
+            c = (char)Ccai_to_lower((int)cp);
+        else if (cp >= 0xC0 && cp <= 0xFF && Ccai_ofl_latin1_fold[cp - 0xC0] != ' ')
+            c = Ccai_ofl_latin1_fold[cp - 0xC0];
+        if (c && !(c == ' ' && (l == 0 || buf[l - 1] == ' ')))
+            buf[l++] = c;
+        i += k;
+    }
+    while (l > 0 && buf[l - 1] == ' ')
+        l--;
+    buf[l] = '\0';
+    char *sp1 = strchr(buf, ' '), *sp2 = strrchr(buf, ' ');
+    if (!sp1)
+        return false;
+    *first = buf;
+    *nfirst = (size_t)(sp1 - buf);
+    *last = sp2 + 1;
+    *nlast = l - (size_t)(sp2 + 1 - buf);
+    return *nfirst > 0 && *nlast > 0;
+}
+
+/* "my first name then my surname, all one word" ([email.name_first],
+ * [email.name_last], [email.together]): the caller's name, when the name
+ * is known and how the two are joined was said (all one word, or a dot,
+ * dash or underscore between). Otherwise the words are left, and stop the
+ * address: it is asked again, never guessed. */
+static void email_names(const Ccai_offline *o, email_item *items, size_t *pn, char *buf, size_t cap)
+{
+    size_t n = *pn;
+    bool together = false;
+    for (size_t i = 0; i < n && !together; i++)
+        together = !items[i].c && email_sec_at(o, "email.together", items, i, n) != 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m1 = items[i].c ? 0 : email_sec_at(o, "email.name_first", items, i, n);
+        if (!m1)
+            continue;
+        size_t j = i + m1;
+        static const char *const conj[] = {"and", "et", "y", "plus"};
+        if (j < n && !items[j].c &&
+            (Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)) ||
+             email_sec_at(o, "email.join", items, j, n) == 1))
+            j++;
+        char sep = 0;
+        if (j < n && items[j].c && items[j].c != '@')
+            sep = items[j++].c;
+        size_t m2 = j < n && !items[j].c ? email_sec_at(o, "email.name_last", items, j, n) : 0;
+        const char *first, *last;
+        size_t nf, nl;
+        if (!m2 || (!together && !sep) || !email_name_parts(o, buf, cap, &first, &nf, &last, &nl))
+            continue;
+        size_t end = j + m2, k = i;
+        email_item a = items[i];
+        a.w = first;
+        a.len = nf;
+        a.raw1 = items[i + m1 - 1].raw1;
+        items[k++] = a;
+        if (sep) {
+            email_item c = {sep, "", 0, false, false, a.raw1, a.raw1};
+            items[k++] = c;
+        }
+        email_item b = items[end - 1];
+        b.w = last;
+        b.len = nl;
+        b.c = 0;
+        b.brk = b.hard = false;
+        b.raw0 = items[j].raw0;
+        items[k++] = b;
+        memmove(items + k, items + end, (n - end) * sizeof *items);
+        n -= end - k;
+        break;
+    }
+    *pn = n;
+}
+
+/* Spoken spelling in an address, from the data files: "s for sugar", "m
+ * comme Marcel", "de de Dinamarca" are one letter; "all one word", "tout
+ * attaché", "todo junto", "then" ([email.join]) are dropped; "tiret du bas"
+ * / "tiret du 8" is an underscore, "tiret du 6" a dash. A comma between
+ * the letters and pieces of an address spelled slowly ("s, o, p, h, i, e,
+ * tiret, martin") is no break. */
+static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
+{
+    size_t n = *pn, out = 0;
+    for (size_t i = 0; i < n; i++) {
+        email_item it = items[i];
+        size_t m;
+        if (!it.c && ((m = email_sec_at(o, "email.join", items, i, n)) != 0 ||
+                      (m = email_sec_at(o, "email.together", items, i, n)) != 0)) {
+            /* dropped: the next piece keeps the break before the filler */
+            if (i + m < n) {
+                items[i + m].brk = items[i + m].brk || it.brk;
+                items[i + m].hard = items[i + m].hard || it.hard;
+            }
+            i += m - 1;
+            continue;
+        }
+        if (it.c == '-' && i + 2 < n && !items[i + 1].c && items[i + 1].len == 2 &&
+            memcmp(items[i + 1].w, "du", 2) == 0 && !items[i + 2].c) {
+            const email_item *k = &items[i + 2];
+            bool under = (k->len == 3 && memcmp(k->w, "bas", 3) == 0) ||
+                         (k->len == 1 && k->w[0] == '8') ||
+                         (k->len == 4 && memcmp(k->w, "huit", 4) == 0);
+            bool dash =
+                (k->len == 1 && k->w[0] == '6') || (k->len == 3 && memcmp(k->w, "six", 3) == 0);
+            if (under || dash) {
+                it.c = under ? '_' : '-';
+                it.raw1 = k->raw1;
+                items[out++] = it;
+                i += 2;
+                continue;
+            }
+        }
+        if (!it.c && it.len <= 4 && i + 2 < n && !items[i + 1].c && !items[i + 2].c &&
+            !items[i + 1].brk && !items[i + 2].brk &&
+            email_sec_at(o, "spell.as_in", items, i + 1, n) == 1) {
+            char letter = it.len == 1 ? it.w[0] : email_sec_letter(o, "spell.names", it.w, it.len);
+            const email_item *k = &items[i + 2];
+            if (letter && Ccai_is_alpha((unsigned char)letter) &&
+                (email_sec_letter(o, "spell", k->w, k->len) == letter || k->w[0] == letter)) {
+                it.w = it.len == 1 ? it.w : k->w; /* k->w[0] is the letter */
+                it.len = 1;
+                it.raw1 = k->raw1;
+                items[out++] = it;
+                i += 2;
+                continue;
+            }
+        }
+        items[out++] = it;
+    }
+    n = out;
+    for (size_t i = 1; i < n; i++) {
+        const email_item *a = &items[i - 1], *b = &items[i];
+        if (b->brk && !b->hard && (a->c || b->c || a->len == 1 || b->len == 1))
+            items[i].brk = false;
+    }
+    *pn = n;
+}
+
 /* "john dot doe at example dot com" -> "john.doe@example.com". Words are
  * lower-cased; accents and other characters an address cannot hold are
  * dropped; numbers in words become digits, "double u" a w. The last
@@ -333,13 +541,15 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     size_t n = 0, s = 0;
     const unsigned char *r = (const unsigned char *)o->raw;
     size_t rlen = strlen(o->raw);
-    bool brk = true;
+    bool brk = true, hard = true;
     out[0] = '\0';
     *ret_raw0 = *ret_raw1 = 0;
     for (size_t i = 0; r[i];) {
         while (r[i] && (Ccai_is_space(r[i]) || strchr(",;:!?", r[i]))) {
             if (r[i] != ' ')
                 brk = true;
+            if (r[i] != ' ' && r[i] != ',')
+                hard = true;
             i++;
         }
         if (!r[i])
@@ -367,6 +577,19 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
         }
         if (s == w0)
             continue;
+        /* "j-o-h-n": letters joined by dashes are one word */
+        if (s - w0 >= 3 && (s - w0) % 2 == 1) {
+            bool letters = true;
+            for (size_t k = w0; k < s && letters; k++)
+                letters = (k - w0) % 2 == 0 ? Ccai_is_alpha((unsigned char)scratch[k])
+                                            : scratch[k] == '-';
+            if (letters) {
+                size_t d = w0;
+                for (size_t k = w0; k < s; k += 2)
+                    scratch[d++] = scratch[k];
+                s = d;
+            }
+        }
         const char *w = scratch + w0;
         size_t len = s - w0;
         static const char *const at[] = {"at", "@", "arobase", "arrobase", "arroba", "arobas"};
@@ -374,7 +597,9 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
         static const char *const dash[] = {"dash", "hyphen", "-", "tiret", "minus", "guion"};
         static const char *const under[] = {"underscore", "_"};
         char c = 0;
-        if (Ccai_ofl_in_list(w, len, at, CCAI_ARRAY_SIZE(at)))
+        email_item one = {0, w, len, false, false, 0, 0};
+        if (Ccai_ofl_in_list(w, len, at, CCAI_ARRAY_SIZE(at)) ||
+            email_sec_at(o, "sym.at", &one, 0, 1))
             c = '@';
         else if (Ccai_ofl_in_list(w, len, dot, CCAI_ARRAY_SIZE(dot)))
             c = '.';
@@ -387,12 +612,15 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
             ((len == 3 && memcmp(w, "bas", 3) == 0) || (len == 4 && memcmp(w, "bajo", 4) == 0))) {
             items[n - 1].c = '_';
             items[n - 1].raw1 = (uint16_t)i;
-            brk = ends_sentence;
+            brk = hard = ends_sentence;
             continue;
         }
-        items[n++] = (email_item){c, w, len, brk, (uint16_t)raw0, (uint16_t)i};
-        brk = ends_sentence;
+        items[n++] = (email_item){c, w, len, brk, hard, (uint16_t)raw0, (uint16_t)i};
+        brk = hard = ends_sentence;
     }
+    char names[CCAI_OFFLINE_UTTERANCE_MAX];
+    email_names(o, items, &n, names, sizeof names);
+    email_spoken(o, items, &n);
     email_fix_items(items, &n, digits);
 
     for (size_t at_i = 0; at_i < n; at_i++) {

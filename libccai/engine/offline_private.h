@@ -137,6 +137,7 @@ typedef struct email_item {
     const char *w; /* word: in the scratch buffer */
     size_t len;
     bool brk;            /* a comma or a sentence end comes before it */
+    bool hard;           /* a sentence end (or other than a comma) */
     uint16_t raw0, raw1; /* its bytes in raw */
 } email_item;
 

@@ -1610,6 +1610,22 @@ static void test_caller_id_and_spoken_forms(void **state)
          "policyholder_email", "lea.martin_2@orange.fr"},
         {"es-ES", NULL, "mi correo es juan guion bajo perez arroba gmail punto com",
          "policyholder_email", "juan_perez@gmail.com"},
+        /* spelled as people do: hyphens, a word for a letter, commas between
+         * letters, "all one word", "tiret du 6" */
+        {"en-GB", NULL, "my email's j-o-h-n underscore smith at gmail dot com",
+         "policyholder_email", "john_smith@gmail.com"},
+        {"en-GB", NULL,
+         "my email is r for robert, a, j, then patel, all one word, at outlook dot co dot uk",
+         "policyholder_email", "rajpatel@outlook.co.uk"},
+        {"fr-FR", NULL,
+         "mon mail c'est s comme Suzanne, o, p, h, i, e, tiret du 6, martin, arobase laposte "
+         "point net",
+         "policyholder_email", "sophie-martin@laposte.net"},
+        {"fr-FR", NULL, "mon mail c'est marie tiret du bas dubois chez orange point fr",
+         "policyholder_email", "marie_dubois@orange.fr"},
+        {"es-ES", NULL,
+         "mi correo es de de Dinamarca, a, n, i, punto, vega arroba yahoo punto es, todo junto",
+         "policyholder_email", "dani.vega@yahoo.es"},
         {"en-US", NULL, "my policy is H as in hotel, O, G, one two three four five",
          "policy_number", "HOG12345"},
         {"es-ES", NULL, "mi número de póliza es H O G uno dos tres cuatro cinco", "policy_number",
@@ -1625,6 +1641,50 @@ static void test_caller_id_and_spoken_forms(void **state)
             fail_msg("\"%s\": %s = %s, expected %s", cases[i].said, cases[i].field,
                      v ? v : "(unset)", cases[i].value);
         assert_null(set_value(r, "incident_description"));
+        Ccai_offline_free(o);
+    }
+    /* an address that names the caller's name is not one to note: it is
+     * asked, never guessed ("surname@hotmail.com") */
+    static const struct {
+        const char *lang, *said;
+    } named[] = {
+        {"en-GB", "my email is my first name then my surname, all one word, at hotmail dot com"},
+        {"fr-FR", "mon mail c'est mon prénom et mon nom, tout attaché, arobase free point fr"},
+        {"es-ES", "mi correo es mi nombre y mi apellido todo junto, arroba hotmail punto es"},
+    };
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        Ccai_offline *o = make_from(s, named[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, named[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (v)
+            fail_msg("\"%s\": e-mail %s noted", named[i].said, v);
+        Ccai_offline_free(o);
+    }
+    /* once the name is known, "first name then surname, all one word" is
+     * the address; without how they are joined it is still asked */
+    static const struct {
+        const char *lang, *name, *said, *value;
+    } byname[] = {
+        {"en-GB", "My name is Kevin Doyle.",
+         "my email is my first name then my surname, all one word, at hotmail dot com",
+         "kevindoyle@hotmail.com"},
+        {"fr-FR", "Je m'appelle Luc Girard.",
+         "mon mail c'est mon prénom et mon nom, tout attaché, arobase free point fr",
+         "lucgirard@free.fr"},
+        {"es-ES", "Me llamo Lucía Morena.",
+         "mi correo es mi nombre punto mi apellido arroba gmail punto com",
+         "lucia.morena@gmail.com"},
+        {"en-GB", "My name is Kevin Doyle.",
+         "my email is my first name and surname at gmail dot com", NULL},
+    };
+    for (size_t i = 0; i < sizeof byname / sizeof byname[0]; i++) {
+        Ccai_offline *o = make_from(s, byname[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, byname[i].name);
+        r = in(o, byname[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (byname[i].value ? !v || strcmp(v, byname[i].value) != 0 : v != NULL)
+            fail_msg("\"%s\": e-mail %s, expected %s", byname[i].said, v ? v : "(unset)",
+                     byname[i].value ? byname[i].value : "(unset)");
         Ccai_offline_free(o);
     }
     /* Read back as they should be heard. */
@@ -2920,6 +2980,8 @@ static void test_person_wanted_for_a_visit(void **state)
          "Un arbre est tombé sur le garage, vous pouvez envoyer quelqu'un pour constater ?"},
         {"es-ES", "Se me ha caído el techo de la cocina. ¿Pueden mandar a alguien a revisarlo?"},
         {"es-ES", "Un camión me rompió la valla, ¿va a venir alguien a ver los daños?"},
+        {"fr-FR", "Ma voisine a parlé à quelqu'un de chez vous. Un tuyau a éclaté dans la salle "
+                  "de bain, quelqu'un doit passer le réparer demain."},
     };
     for (size_t i = 0; i < sizeof visit / sizeof visit[0]; i++) {
         Ccai_offline *o = make_from(s, visit[i].lang, NULL);
