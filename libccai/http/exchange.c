@@ -11,16 +11,22 @@
 #include <stdio.h>
 #include <string.h>
 
-char *Ccai_http_public_url(const ccai_config *cfg, const char *fmt, ...)
+/* server.public_url without its trailing slashes, into b. */
+static CCAI_MUST_CHECK bool public_base(Ccai_buf *b, const ccai_config *cfg)
 {
     const char *base = Ccai_config_str(cfg, "server.public_url");
     size_t n = base ? strlen(base) : 0;
     while (n && base[n - 1] == '/')
         n--;
+    return Ccai_buf_append(b, base ? base : "", n);
+}
+
+char *Ccai_http_public_url(const ccai_config *cfg, const char *fmt, ...)
+{
     Ccai_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    bool ok = Ccai_buf_append(&b, base ? base : "", n) && Ccai_buf_vprintf(&b, fmt, ap);
+    bool ok = public_base(&b, cfg) && Ccai_buf_vprintf(&b, fmt, ap);
     va_end(ap);
     char *url = ok ? Ccai_buf_steal(&b) : NULL;
     Ccai_buf_free(&b);
@@ -29,14 +35,10 @@ char *Ccai_http_public_url(const ccai_config *cfg, const char *fmt, ...)
 
 char *Ccai_http_public_url_join(const ccai_config *cfg, ...)
 {
-    const char *base = Ccai_config_str(cfg, "server.public_url");
-    size_t n = base ? strlen(base) : 0;
-    while (n && base[n - 1] == '/')
-        n--;
     Ccai_buf b = {0};
     va_list ap;
     va_start(ap, cfg);
-    bool ok = Ccai_buf_append(&b, base ? base : "", n);
+    bool ok = public_base(&b, cfg);
     for (const char *s = va_arg(ap, const char *); ok && s; s = va_arg(ap, const char *))
         ok = Ccai_buf_puts(&b, s);
     va_end(ap);

@@ -358,19 +358,28 @@ static void docs_close(Ccai_docstore *ds)
     ccai_free(d);
 }
 
+/* A documents handle on a new connection with pg's DSN and timeouts
+ * (*ret set even when the connection failed: why says why). */
+static CCAI_MUST_CHECK ccai_status docs_connect(const Ccai_pg *pg, Ccai_pg_docs **ret, char **why)
+{
+    Ccai_pg_docs *d = Ccai_calloc(1, sizeof *d);
+    if (!d)
+        return CCAI_ERR_NOMEM;
+    d->base.backend = &Ccai_pg_docs_backend;
+    *ret = d;
+    return Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, &d->db, why);
+}
+
 static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **ret,
                                              char **ret_errmsg)
 {
     if (!Ccai_pg_is(store))
         return CCAI_ERR_INVALID_ARG;
-    const Ccai_pg *pg = Ccai_pg_of(store);
-    Ccai_pg_docs *d = Ccai_calloc(1, sizeof *d);
-    if (!d)
-        return CCAI_ERR_NOMEM;
-    d->base.backend = &Ccai_pg_docs_backend;
+    Ccai_pg_docs *d = NULL;
     char *why = NULL;
-    ccai_status s =
-        Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, &d->db, &why);
+    ccai_status s = docs_connect(Ccai_pg_of(store), &d, &why);
+    if (s == CCAI_ERR_NOMEM && !d)
+        return s;
     if (s != CCAI_OK) {
         Ccai_err_set(&d->err, "documents: %s", why ? why : ccai_status_str(s));
         ccai_free(why);
@@ -393,14 +402,11 @@ static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **
 static CCAI_MUST_CHECK ccai_status docs_twin(Ccai_docstore *ds, Ccai_docstore **ret,
                                              char **ret_errmsg)
 {
-    const Ccai_pg *pg = Ccai_pg_of(of(ds)->db);
-    Ccai_pg_docs *d = Ccai_calloc(1, sizeof *d);
-    if (!d)
-        return CCAI_ERR_NOMEM;
-    d->base.backend = &Ccai_pg_docs_backend;
+    Ccai_pg_docs *d = NULL;
     char *why = NULL;
-    ccai_status s =
-        Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, &d->db, &why);
+    ccai_status s = docs_connect(Ccai_pg_of(of(ds)->db), &d, &why);
+    if (s == CCAI_ERR_NOMEM && !d)
+        return s;
     if (s != CCAI_OK) {
         if (ret_errmsg)
             *ret_errmsg = Ccai_asprintf("documents: %s", why ? why : ccai_status_str(s));
