@@ -273,6 +273,28 @@ static void reply_after(PGconn *db, const char *id, const char *human, char *out
     }
 }
 
+/* sql run on db while the context's loop turns (at most 10 s): a
+ * statement that takes a lock (DDL) waits for the context's open
+ * transactions, which commit from the loop; a blocking PQexec there would
+ * wait for a loop that never turns. */
+static PGresult *exec_on_loop(PGconn *db, const char *sql)
+{
+    assert_int_equal(PQsendQuery(db, sql), 1);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(PQconsumeInput(db), 1);
+        if (!PQisBusy(db))
+            break;
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    }
+    assert_int_equal(PQisBusy(db), 0);
+    PGresult *last = NULL;
+    for (PGresult *r; (r = PQgetResult(db));) {
+        PQclear(last);
+        last = r;
+    }
+    return last;
+}
+
 static char *value_of(PGconn *db, const char *sql, const char *id, char *out, size_t n)
 {
     const char *v[1] = {id};
@@ -323,7 +345,7 @@ static void test_stale_call_isolated(void **state)
              "CREATE TRIGGER meddle AFTER INSERT ON messages FOR EACH ROW "
              "WHEN (NEW.call_id = '%s') EXECUTE FUNCTION meddle()",
              a_id);
-    PGresult *r = PQexec(admin, sql);
+    PGresult *r = exec_on_loop(admin, sql);
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
 
