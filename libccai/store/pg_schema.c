@@ -113,6 +113,13 @@ const char *const Ccai_pg_migrations[CCAI_STORE_SCHEMA_VERSION] = {
     " expires_at bigint NOT NULL,"
     " updated_at bigint NOT NULL"
     ");",
+    /* 7: the claim's index: a due job of a state in the order a claim
+     * takes them (run_at, then id), read from its first entry with no
+     * sort, whatever plan a prepared statement kept (PostgreSQL keeps a
+     * generic plan made when the table was small: with (state, run_at) it
+     * sorted every due job at each claim, 2.3 ms with 6,000 due). */
+    "CREATE INDEX jobs_claim ON jobs (state, run_at, id);"
+    "DROP INDEX jobs_due;",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(Ccai_pg_migrations) == CCAI_STORE_SCHEMA_VERSION,
@@ -124,8 +131,10 @@ _Static_assert(CCAI_ARRAY_SIZE(Ccai_pg_migrations) == CCAI_STORE_SCHEMA_VERSION,
     "row_version, correlation_id, end_reason, recording_id, recording_duration_ms"
 
 #define CALL_PHONE_FILTER "(phone_number = $1 OR policyholder_phone = $1)"
-#define KINDS_FILTER(n)   "($" #n "::text IS NULL OR kind = ANY (string_to_array($" #n ", ',')))"
-#define JOB_COLS          "id, kind, call_id, payload, run_at, attempts, last_error, state"
+/* $3 of a claim: the kinds it takes. */
+#define CLAIM_KINDS     KINDS_FILTER(3)
+#define KINDS_FILTER(n) "($" #n "::text IS NULL OR kind = ANY (string_to_array($" #n ", ',')))"
+#define JOB_COLS        "id, kind, call_id, payload, run_at, attempts, last_error, state"
 
 /* An optimistic write of a call in one statement: how many rows it changed
  * and the row version now stored (NULL: no such call), so that a stale
@@ -208,13 +217,21 @@ const char *const Ccai_pg_stmt_sql[PG_STMT_COUNT] = {
                        "created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 'pending', $5, $5) "
                        "RETURNING id",
     /* SKIP LOCKED: two instances claiming at once take two different jobs,
-     * neither waits for the other. */
-    [PG_JOB_CLAIM] = "UPDATE jobs SET state = 'running', run_at = $1, attempts = attempts + 1, "
-                     "updated_at = $1 WHERE id = (SELECT id FROM jobs WHERE "
-                     "((state = 'pending' AND run_at <= $1) OR "
-                     "(state = 'running' AND run_at <= $2)) AND " KINDS_FILTER(
-                         3) " ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                            "RETURNING " JOB_COLS,
+     * neither waits for the other. The first due job of each state, each
+     * read in the order of the jobs_claim index, then the earlier of the two
+     * (a locking clause is not allowed in a UNION's branches: CTEs); one
+     * query over both states (an OR) read and sorted every due job at each
+     * claim: 13 ms a claim with 10,000 due. */
+    [PG_JOB_CLAIM] = "WITH p AS (SELECT id, run_at FROM jobs WHERE state = 'pending' AND "
+                     "run_at <= $1 AND " CLAIM_KINDS " ORDER BY run_at, id LIMIT 1 "
+                     "FOR UPDATE SKIP LOCKED), "
+                     "r AS (SELECT id, run_at FROM jobs WHERE state = 'running' AND "
+                     "run_at <= $2 AND " CLAIM_KINDS " ORDER BY run_at, id LIMIT 1 "
+                     "FOR UPDATE SKIP LOCKED) "
+                     "UPDATE jobs SET state = 'running', run_at = $1, attempts = attempts + 1, "
+                     "updated_at = $1 WHERE id = (SELECT id FROM "
+                     "(SELECT * FROM p UNION ALL SELECT * FROM r) c "
+                     "ORDER BY run_at, id LIMIT 1) RETURNING " JOB_COLS,
     [PG_JOB_DONE] = "UPDATE jobs SET state = 'done', updated_at = $2 WHERE id = $1",
     [PG_JOB_FAIL] = "UPDATE jobs SET last_error = $2, "
                     "state = CASE WHEN $3::bigint > 0 THEN 'pending' ELSE 'failed' END, "

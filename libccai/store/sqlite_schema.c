@@ -136,6 +136,13 @@ const char *const Ccai_sqlite_migrations[CCAI_STORE_SCHEMA_VERSION] = {
     " expires_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+    /* 7: the claim's index: a due job of a state in the order a claim
+     * takes them (run_at, then id), read from its first entry with no
+     * sort, whatever plan a prepared statement kept (PostgreSQL keeps a
+     * generic plan made when the table was small: with (state, run_at) it
+     * sorted every due job at each claim, 2.3 ms with 6,000 due). */
+    "CREATE INDEX jobs_claim ON jobs (state, run_at, id);"
+    "DROP INDEX jobs_due;",
 };
 
 _Static_assert(CCAI_ARRAY_SIZE(Ccai_sqlite_migrations) == CCAI_STORE_SCHEMA_VERSION,
@@ -152,6 +159,8 @@ _Static_assert(CCAI_ARRAY_SIZE(Ccai_sqlite_migrations) == CCAI_STORE_SCHEMA_VERS
 #define CALL_PHONE_FILTER "(phone_number = ?1 OR policyholder_phone = ?1)"
 
 #define JOB_COLS "id, kind, call_id, payload, run_at, attempts, last_error, state"
+/* ?3: the kinds a claim takes (a comma-separated list), NULL for any. */
+#define SQLITE_KINDS_FILTER "(?3 IS NULL OR instr(',' || ?3 || ',', ',' || kind || ',') > 0)"
 
 const char *const Ccai_sqlite_stmt_sql[STMT_COUNT] = {
     [STMT_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
@@ -228,11 +237,18 @@ const char *const Ccai_sqlite_stmt_sql[STMT_COUNT] = {
                        "ORDER BY due_at IS NULL, due_at, created_at, rowid",
     [STMT_JOB_ENQUEUE] = "INSERT INTO jobs (kind, call_id, payload, run_at, attempts, state, "
                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 0, 'pending', ?5, ?5)",
+    /* The first due job of each state, each read in the order of the
+     * jobs_claim index (state, run_at, id), then the earlier
+     * of the two: a claim reads a few index entries however many jobs are
+     * due. One query over both states (an OR) collected and sorted every
+     * due job at each claim: ~2 ms a claim with 10,000 due. */
     [STMT_JOB_CLAIM] = "UPDATE jobs SET state = 'running', run_at = ?1, attempts = attempts + 1, "
-                       "updated_at = ?1 WHERE id = (SELECT id FROM jobs WHERE "
-                       "((state = 'pending' AND run_at <= ?1) OR "
-                       "(state = 'running' AND run_at <= ?2)) AND "
-                       "(?3 IS NULL OR instr(',' || ?3 || ',', ',' || kind || ',') > 0) "
+                       "updated_at = ?1 WHERE id = (SELECT id FROM ("
+                       "SELECT * FROM (SELECT id, run_at FROM jobs WHERE state = 'pending' AND "
+                       "run_at <= ?1 AND " SQLITE_KINDS_FILTER " ORDER BY run_at, id LIMIT 1) "
+                       "UNION ALL "
+                       "SELECT * FROM (SELECT id, run_at FROM jobs WHERE state = 'running' AND "
+                       "run_at <= ?2 AND " SQLITE_KINDS_FILTER " ORDER BY run_at, id LIMIT 1)) "
                        "ORDER BY run_at, id LIMIT 1) "
                        "RETURNING " JOB_COLS,
     [STMT_JOB_DONE] = "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",

@@ -52,7 +52,7 @@ typedef struct Ccai_store Ccai_store;
 typedef struct Ccai_store_backend Ccai_store_backend;
 
 /* The schema version the migrations bring a database to. */
-#define CCAI_STORE_SCHEMA_VERSION 6
+#define CCAI_STORE_SCHEMA_VERSION 7
 
 /* Every backend's store begins with this: what the functions below
  * dispatch on. */

@@ -1049,6 +1049,84 @@ static void test_jobs(void **state)
     Ccai_store_close(st);
 }
 
+/* Many jobs due at once (post-call work after a burst of calls): each
+ * claim takes the earliest due (run_at, then id) over both the pending
+ * jobs and the running ones whose lease has passed, within the kinds
+ * asked for, one after the other until none is due. */
+typedef struct model_job {
+    int64_t id, run_at;
+    bool sms, running, taken;
+} model_job;
+
+static model_job *model_first(model_job *m, int n, bool sms_only, int64_t now, int64_t lease_ms)
+{
+    model_job *best = NULL;
+    for (int i = 0; i < n; i++) {
+        if (m[i].taken || (sms_only && !m[i].sms))
+            continue;
+        if (m[i].running ? m[i].run_at > now - lease_ms : m[i].run_at > now)
+            continue;
+        if (!best || m[i].run_at < best->run_at ||
+            (m[i].run_at == best->run_at && m[i].id < best->id))
+            best = &m[i];
+    }
+    return best;
+}
+
+static void test_jobs_claim_order(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    enum { N = 240 };
+    model_job m[N];
+    memset(m, 0, sizeof m);
+    for (int i = 0; i < N; i++) {
+        m[i].sms = i % 3 == 0;
+        /* ties on run_at; some due after the leases below have passed */
+        m[i].run_at = i < 200 ? 1000 + (i * 37) % 50 : 2500 + (i * 7) % 20;
+        assert_int_equal(Ccai_store_job_enqueue(st, m[i].sms ? "sms" : "postcall", NULL, NULL,
+                                                m[i].run_at, &m[i].id),
+                         CCAI_OK);
+    }
+    /* Five claimed at 2000 (the earliest five) and never finished: running,
+     * their lease taken at 2000. */
+    for (int k = 0; k < 5; k++) {
+        model_job *want = model_first(m, N, false, 2000, 500);
+        Ccai_store_job *j = NULL;
+        assert_int_equal(Ccai_store_job_claim(st, 2000, 500, &j), CCAI_OK);
+        assert_int_equal(j->id, want->id);
+        want->running = true;
+        want->run_at = 2000;
+        Ccai_store_job_free(j);
+    }
+    /* At 3000 with a lease of 500, the five are due again after every
+     * pending job of 1000-1049 and before those of 2500-2519. */
+    int taken = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        bool sms_only = pass == 0;
+        for (;;) {
+            model_job *want = model_first(m, N, sms_only, 3000, 500);
+            Ccai_store_job *j = NULL;
+            ccai_status s = Ccai_store_job_claim_kinds(st, sms_only ? "sms" : NULL, 3000, 500, &j);
+            if (!want) {
+                assert_int_equal(s, CCAI_ERR_NOT_FOUND);
+                break;
+            }
+            assert_int_equal(s, CCAI_OK);
+            assert_int_equal(j->id, want->id);
+            assert_string_equal(j->kind, want->sms ? "sms" : "postcall");
+            assert_int_equal(j->attempts, want->running ? 2 : 1);
+            want->taken = true;
+            taken++;
+            if (taken % 2)
+                assert_int_equal(Ccai_store_job_done(st, j->id), CCAI_OK);
+            Ccai_store_job_free(j);
+        }
+    }
+    assert_int_equal(taken, N);
+    Ccai_store_close(st);
+}
+
 /* Transactions ----------------------------------------------------------- */
 
 static void test_transactions(void **state)
@@ -2590,6 +2668,7 @@ static int main_postgresql(bool pipeline)
             cmocka_unit_test(test_messages_newest),
             cmocka_unit_test(test_reminders),
             cmocka_unit_test(test_jobs),
+            cmocka_unit_test(test_jobs_claim_order),
             cmocka_unit_test(test_transactions),
             cmocka_unit_test(test_call_recording),
             cmocka_unit_test(test_calls_stale_and_touch),
@@ -2621,6 +2700,7 @@ static int main_postgresql(bool pipeline)
         cmocka_unit_test(test_messages_newest),
         cmocka_unit_test(test_reminders),
         cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_jobs_claim_order),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_call_recording),
         cmocka_unit_test(test_calls_stale_and_touch),
@@ -2668,6 +2748,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_foreign_keys),
         cmocka_unit_test(test_reminders),
         cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_jobs_claim_order),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_call_update_changed_columns),
