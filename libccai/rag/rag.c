@@ -33,6 +33,7 @@ typedef struct vindex {
 
 typedef struct embed_job embed_job;
 typedef struct api_req api_req;
+typedef struct vectors_job vectors_job;
 
 struct Ccai_rag {
     ccai_ctx *ctx;
@@ -48,6 +49,8 @@ struct Ccai_rag {
     char default_lang[16];
     vindex idx[N_INDEXES];
     size_t next_idx;
+    vectors_job *loads;        /* the vectors being read, one per language and generation */
+    uint64_t vector_reads;     /* started (Ccai_rag_vector_reads()) */
     Ccai_rag_search *searches; /* in flight */
     embed_job *job;
     api_req *reqs; /* the public API's, in flight */
@@ -542,7 +545,8 @@ typedef struct query_state {
     char key[65];
     Ccai_cache_op *cache_op;
     Ccai_embed_op *embed_op;
-    Ccai_docs_job *job; /* its match or its vectors */
+    Ccai_docs_job *job; /* its match */
+    vectors_job *load;  /* the read of the vectors it waits for */
     float *qv;          /* the question's vector, of unit length */
     size_t dims;
     ranked *v;
@@ -560,11 +564,14 @@ struct Ccai_rag_search {
     int64_t gen, in_lang, total;
     size_t limit;
     ccai_status failed; /* a ranking could not be read: the search fails */
+    char why[300];      /* ... why (its own: other searches fail meanwhile) */
     bool starting, hybrid, cached;
     Ccai_docs_job *job; /* its head or its chunks */
     Ccai_rag_fn fn;
     void *ud;
 };
+
+static void load_leave(vectors_job *j, query_state *q);
 
 static void search_free(Ccai_rag_search *s)
 {
@@ -582,6 +589,8 @@ static void search_free(Ccai_rag_search *s)
         if (q->embed_op)
             Ccai_embed_cancel(q->embed_op);
         Ccai_docs_exec_cancel(r->exec, q->job);
+        if (q->load)
+            load_leave(q->load, q);
         ccai_free(q->text);
         ccai_free(q->qv);
         ccai_free(q->v);
@@ -656,9 +665,10 @@ static void search_failed(Ccai_rag_search *s, ccai_status st, const char *what, 
     if (!why || !*why)
         why = ccai_status_str(st);
     Ccai_log(r->log, CCAI_LOG_ERROR, "documents: %s failed: %s", what, why);
-    Ccai_err_set(&r->err, "%s", why);
     if (s->failed == CCAI_OK)
         s->failed = st;
+    if (!*s->why)
+        snprintf(s->why, sizeof s->why, "%s", why);
 }
 
 /* The caller told (st, res), the search gone first. */
@@ -673,6 +683,11 @@ static void finish(Ccai_rag_search *s, ccai_status st, Ccai_rag_results *res)
     res->cached = s->cached;
     Ccai_rag_fn fn = s->fn;
     void *ud = s->ud;
+    /* What Ccai_rag_errmsg() says during fn: this search's failure, not
+     * the last one of any search (several fail at once when the
+     * database does). */
+    if (st != CCAI_OK)
+        Ccai_err_set(&s->r->err, "%s", *s->why ? s->why : ccai_status_str(st));
     search_free(s);
     fn(st, st == CCAI_OK ? res : NULL, ud);
     results_clear(res);
@@ -963,16 +978,22 @@ static void rank_vectors(query_state *q, const vindex *x)
     query_done(q);
 }
 
-/* The vectors of a language, read by a job when not in memory. */
-typedef struct vectors_job {
-    query_state *q;
+/* The vectors of a language, read by a job when not in memory: one read
+ * per language and generation at a time (single flight), the questions
+ * that need them meanwhile waiting for it; it goes on when they all went
+ * (its vectors are kept for the next). */
+struct vectors_job {
+    Ccai_rag *r;
+    vectors_job *next; /* r->loads */
     char *model;
     char lang[16];
     int64_t gen;
+    query_state **waiting;
+    size_t n_waiting, cap;
     vindex x;
     ccai_status st;
     char why[300];
-} vectors_job;
+};
 
 static void vectors_work(Ccai_docstore *ds, void *ud)
 {
@@ -985,42 +1006,144 @@ static void vectors_work(Ccai_docstore *ds, void *ud)
         snprintf(j->why, sizeof j->why, "%s", Ccai_docstore_errmsg(ds));
 }
 
+static void load_unlink(vectors_job *j)
+{
+    for (vectors_job **p = &j->r->loads; *p; p = &(*p)->next) {
+        if (*p == j) {
+            *p = j->next;
+            break;
+        }
+    }
+}
+
+static void load_free(vectors_job *j)
+{
+    vindex_clear(&j->x);
+    ccai_free(j->waiting);
+    ccai_free(j->model);
+    ccai_free(j);
+}
+
+static void load_leave(vectors_job *j, query_state *q)
+{
+    for (size_t i = 0; i < j->n_waiting; i++) {
+        if (j->waiting[i] == q) {
+            memmove(j->waiting + i, j->waiting + i + 1,
+                    (j->n_waiting - i - 1) * sizeof *j->waiting);
+            j->n_waiting--;
+            break;
+        }
+    }
+    q->load = NULL;
+}
+
+static CCAI_MUST_CHECK bool load_join(vectors_job *j, query_state *q)
+{
+    if (j->n_waiting == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 4;
+        query_state **w = Ccai_realloc(j->waiting, cap * sizeof *w);
+        if (!w)
+            return false;
+        j->waiting = w;
+        j->cap = cap;
+    }
+    j->waiting[j->n_waiting++] = q;
+    q->load = j;
+    return true;
+}
+
+/* The next question waiting for j, taken off its list; NULL when none is
+ * left, or when a completion freed the context (the others are told
+ * nothing: ccai_ctx_free() fires no callback). */
+static query_state *load_next(vectors_job *j)
+{
+    if (!j->n_waiting)
+        return NULL;
+    if (Ccai_loop_freeing(j->r->ctx)) {
+        while (j->n_waiting)
+            load_leave(j, j->waiting[0]);
+        return NULL;
+    }
+    query_state *q = j->waiting[0];
+    load_leave(j, q);
+    return q;
+}
+
 static void vectors_done(ccai_status st, const char *errmsg, void *ud)
 {
     vectors_job *j = ud;
+    Ccai_rag *r = j->r;
+    load_unlink(j);
     if (st == CCAI_OK && j->st != CCAI_OK) {
         st = j->st;
         errmsg = j->why;
     }
-    if (st == CCAI_ERR_CANCELLED) {
-        vindex_clear(&j->x);
-        ccai_free(j->model);
-        ccai_free(j);
+    if (st == CCAI_ERR_CANCELLED) { /* Ccai_rag_free(): nobody waits */
+        load_free(j);
         return;
     }
-    query_state *q = j->q;
-    Ccai_rag *r = q->s->r;
-    q->job = NULL;
+    query_state *q;
     if (st != CCAI_OK) {
         /* BM25 alone this time, not cached: the next asking tries again. */
         Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
                  errmsg && *errmsg ? errmsg : ccai_status_str(st));
-        vindex_clear(&j->x);
-        ccai_free(j->model);
-        ccai_free(j);
-        query_done(q);
+        while ((q = load_next(j)) != NULL)
+            query_done(q);
+        load_free(j);
         return;
     }
-    /* Another question or search read the same vectors meanwhile: one copy
-     * is kept, so that the duplicate takes no other language's slot. */
     vindex *x = vindex_find(r, j->lang, j->gen);
-    if (x)
-        vindex_clear(&j->x);
-    else
+    if (!x)
         x = vindex_install(r, &j->x, j->lang, j->gen);
-    ccai_free(j->model);
-    ccai_free(j);
-    rank_vectors(q, x);
+    /* A completion may end other searches waiting here (load_leave()):
+     * each is taken off the list before it is told. */
+    while ((q = load_next(j)) != NULL)
+        rank_vectors(q, x);
+    load_free(j);
+}
+
+/* The vectors of the search's language read, or being read already: q
+ * waits for them. False when no read could start. */
+static CCAI_MUST_CHECK bool load_vectors(query_state *q, ccai_status *ret_st)
+{
+    Ccai_rag_search *s = q->s;
+    Ccai_rag *r = s->r;
+    for (vectors_job *j = r->loads; j; j = j->next) {
+        if (j->gen == s->gen && strcmp(j->lang, s->lang) == 0) {
+            *ret_st = load_join(j, q) ? CCAI_OK : CCAI_ERR_NOMEM;
+            return *ret_st == CCAI_OK;
+        }
+    }
+    vectors_job *j = Ccai_calloc(1, sizeof *j);
+    if (j && !(j->model = Ccai_strdup(Ccai_embedder_model(r->emb)))) {
+        ccai_free(j);
+        j = NULL;
+    }
+    if (!j || !load_join(j, q)) {
+        if (j)
+            load_free(j);
+        *ret_st = CCAI_ERR_NOMEM;
+        return false;
+    }
+    j->r = r;
+    memcpy(j->lang, s->lang, sizeof j->lang);
+    j->gen = s->gen;
+    vindex_clear(&j->x);
+    *ret_st = Ccai_docs_exec_run(r->exec, vectors_work, vectors_done, j, NULL);
+    if (*ret_st != CCAI_OK) {
+        q->load = NULL;
+        load_free(j);
+        return false;
+    }
+    j->next = r->loads;
+    r->loads = j;
+    r->vector_reads++;
+    return true;
+}
+
+uint64_t Ccai_rag_vector_reads(const Ccai_rag *r)
+{
+    return r ? r->vector_reads : 0;
 }
 
 static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dims,
@@ -1049,24 +1172,10 @@ static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dim
         rank_vectors(q, x);
         return;
     }
-    vectors_job *j = Ccai_calloc(1, sizeof *j);
-    if (j && !(j->model = Ccai_strdup(Ccai_embedder_model(r->emb)))) {
-        ccai_free(j);
-        j = NULL;
-    }
-    if (j) {
-        j->q = q;
-        memcpy(j->lang, s->lang, sizeof j->lang);
-        j->gen = s->gen;
-        vindex_clear(&j->x);
-        st = Ccai_docs_exec_run(r->exec, vectors_work, vectors_done, j, &q->job);
-        if (st == CCAI_OK)
-            return;
-        ccai_free(j->model);
-        ccai_free(j);
-    }
+    if (load_vectors(q, &st))
+        return;
     Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
-             j ? ccai_status_str(st) : "out of memory");
+             ccai_status_str(st));
     query_done(q);
 }
 
