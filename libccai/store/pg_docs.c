@@ -20,8 +20,10 @@
  * executor (store/docs_exec.h): worker threads, at most
  * CCAI_DOCS_EXEC_THREADS, each with its own connection (docs_twin(),
  * opened, used and closed by that thread, never shared), whose answers
- * the loop gets through a pipe it watches; when the context goes, a
- * cancel request stops what they wait for (docs_interrupt_*()). A stuck
+ * the loop gets through a pipe it watches; when the context goes, their
+ * waits for the server give up at once (the executor's wake-up fd, which
+ * their connections poll: Ccai_pg_open_wakeable()) and a cancel request,
+ * sent without waiting, stops what they ran (docs_interrupt_*()). A stuck
  * database holds a search, never the loop (docs/deployment.md).
  *
  * Its tables have their own forward-only migrations (docs_migrations),
