@@ -545,9 +545,10 @@ typedef struct query_state {
     char key[65];
     Ccai_cache_op *cache_op;
     Ccai_embed_op *embed_op;
-    Ccai_docs_job *job; /* its match */
-    vectors_job *load;  /* the read of the vectors it waits for */
-    float *qv;          /* the question's vector, of unit length */
+    Ccai_docs_job *job;            /* its match */
+    vectors_job *load;             /* the read of the vectors it waits for */
+    struct query_state *load_next; /* the next question waiting for it */
+    float *qv;                     /* the question's vector, of unit length */
     size_t dims;
     ranked *v;
     size_t n;
@@ -988,8 +989,7 @@ struct vectors_job {
     char *model;
     char lang[16];
     int64_t gen;
-    query_state **waiting;
-    size_t n_waiting, cap;
+    query_state *waiting; /* first come first (load_next) */
     vindex x;
     ccai_status st;
     char why[300];
@@ -1019,37 +1019,30 @@ static void load_unlink(vectors_job *j)
 static void load_free(vectors_job *j)
 {
     vindex_clear(&j->x);
-    ccai_free(j->waiting);
     ccai_free(j->model);
     ccai_free(j);
 }
 
 static void load_leave(vectors_job *j, query_state *q)
 {
-    for (size_t i = 0; i < j->n_waiting; i++) {
-        if (j->waiting[i] == q) {
-            memmove(j->waiting + i, j->waiting + i + 1,
-                    (j->n_waiting - i - 1) * sizeof *j->waiting);
-            j->n_waiting--;
+    for (query_state **p = &j->waiting; *p; p = &(*p)->load_next) {
+        if (*p == q) {
+            *p = q->load_next;
             break;
         }
     }
     q->load = NULL;
+    q->load_next = NULL;
 }
 
-static CCAI_MUST_CHECK bool load_join(vectors_job *j, query_state *q)
+static void load_join(vectors_job *j, query_state *q)
 {
-    if (j->n_waiting == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 4;
-        query_state **w = Ccai_realloc(j->waiting, cap * sizeof *w);
-        if (!w)
-            return false;
-        j->waiting = w;
-        j->cap = cap;
-    }
-    j->waiting[j->n_waiting++] = q;
+    query_state **p = &j->waiting;
+    while (*p)
+        p = &(*p)->load_next;
+    *p = q;
     q->load = j;
-    return true;
+    q->load_next = NULL;
 }
 
 /* The next question waiting for j, taken off its list; NULL when none is
@@ -1057,15 +1050,14 @@ static CCAI_MUST_CHECK bool load_join(vectors_job *j, query_state *q)
  * nothing: ccai_ctx_free() fires no callback). */
 static query_state *load_next(vectors_job *j)
 {
-    if (!j->n_waiting)
-        return NULL;
-    if (Ccai_loop_freeing(j->r->ctx)) {
-        while (j->n_waiting)
-            load_leave(j, j->waiting[0]);
+    if (j->waiting && Ccai_loop_freeing(j->r->ctx)) {
+        while (j->waiting)
+            load_leave(j, j->waiting);
         return NULL;
     }
-    query_state *q = j->waiting[0];
-    load_leave(j, q);
+    query_state *q = j->waiting;
+    if (q)
+        load_leave(j, q);
     return q;
 }
 
@@ -1110,8 +1102,9 @@ static CCAI_MUST_CHECK bool load_vectors(query_state *q, ccai_status *ret_st)
     Ccai_rag *r = s->r;
     for (vectors_job *j = r->loads; j; j = j->next) {
         if (j->gen == s->gen && strcmp(j->lang, s->lang) == 0) {
-            *ret_st = load_join(j, q) ? CCAI_OK : CCAI_ERR_NOMEM;
-            return *ret_st == CCAI_OK;
+            load_join(j, q);
+            *ret_st = CCAI_OK;
+            return true;
         }
     }
     vectors_job *j = Ccai_calloc(1, sizeof *j);
@@ -1119,19 +1112,18 @@ static CCAI_MUST_CHECK bool load_vectors(query_state *q, ccai_status *ret_st)
         ccai_free(j);
         j = NULL;
     }
-    if (!j || !load_join(j, q)) {
-        if (j)
-            load_free(j);
+    if (!j) {
         *ret_st = CCAI_ERR_NOMEM;
         return false;
     }
+    load_join(j, q);
     j->r = r;
     memcpy(j->lang, s->lang, sizeof j->lang);
     j->gen = s->gen;
     vindex_clear(&j->x);
     *ret_st = Ccai_docs_exec_run(r->exec, vectors_work, vectors_done, j, NULL);
     if (*ret_st != CCAI_OK) {
-        q->load = NULL;
+        load_leave(j, q);
         load_free(j);
         return false;
     }
