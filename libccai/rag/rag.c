@@ -8,9 +8,9 @@
 #include "io/io.h"
 #include "rag/chunk.h"
 #include "rag/embed.h"
+#include "rag/vectors.h"
 #include "store/docs_exec.h"
 
-#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,20 +20,8 @@
 #define RRF_K 60.0
 /* Candidates each ranking gives the fusion, per question. */
 #define CANDIDATES 20
-/* Vector indexes kept in memory (one per language searched). */
-#define N_INDEXES 4
-
-typedef struct vindex {
-    char lang[16]; /* "" : every language */
-    int64_t gen;   /* the generation it was read at; -1: empty slot */
-    size_t n, dims;
-    int64_t *ids;
-    float *v; /* n * dims, each row of unit length */
-} vindex;
-
 typedef struct embed_job embed_job;
 typedef struct api_req api_req;
-typedef struct vectors_job vectors_job;
 
 struct Ccai_rag {
     ccai_ctx *ctx;
@@ -47,10 +35,7 @@ struct Ccai_rag {
     uint32_t cache_ttl_sec;
     double min_similarity;
     char default_lang[16];
-    vindex idx[N_INDEXES];
-    size_t next_idx;
-    vectors_job *loads;        /* the vectors being read, one per language and generation */
-    uint64_t vector_reads;     /* started (Ccai_rag_vector_reads()) */
+    Ccai_vectors vec;          /* the chunks' vectors in memory (rag/vectors.h) */
     Ccai_rag_search *searches; /* in flight */
     embed_job *job;
     api_req *reqs; /* the public API's, in flight */
@@ -104,14 +89,6 @@ static void prefix_of(const char *lang, char out[16])
 
 /* Life --------------------------------------------------------------------- */
 
-static void vindex_clear(vindex *x)
-{
-    ccai_free(x->ids);
-    ccai_free(x->v);
-    memset(x, 0, sizeof *x);
-    x->gen = -1;
-}
-
 static CCAI_MUST_CHECK ccai_status cache_open(Ccai_rag *r, const ccai_config *cfg)
 {
     const char *mode = Ccai_config_str(cfg, "cache.mode");
@@ -137,8 +114,7 @@ ccai_status Ccai_rag_new(const Ccai_rag_env *env, Ccai_rag **ret, char **ret_err
         return CCAI_ERR_NOMEM;
     r->ctx = env->ctx;
     r->log = env->log;
-    for (size_t i = 0; i < N_INDEXES; i++)
-        vindex_clear(&r->idx[i]);
+    Ccai_vectors_init(&r->vec, r->ctx, NULL, r->log);
     r->chunk.max_chars = (size_t)Ccai_config_int(env->cfg, "documents.chunk_max_chars", 1500);
     r->chunk.overlap_chars =
         (size_t)Ccai_config_int(env->cfg, "documents.chunk_overlap_chars", 200);
@@ -156,6 +132,7 @@ ccai_status Ccai_rag_new(const Ccai_rag_env *env, Ccai_rag **ret, char **ret_err
             env->ctx, r->ds,
             Ccai_config_bool(env->cfg, "database.postgresql.search_threads", false), env->log,
             &r->exec);
+    r->vec.exec = r->exec;
     if (st == CCAI_OK) {
         st = Ccai_embedder_new(env->ctx, env->cfg, env->log, &r->emb, ret_errmsg);
         if (st == CCAI_ERR_NOT_FOUND) {
@@ -449,85 +426,13 @@ ccai_status Ccai_rag_embed_pending(Ccai_rag *r, Ccai_rag_json_fn done, void *ud)
     return CCAI_OK;
 }
 
-/* Vectors in memory ---------------------------------------------------------- */
-
-static void normalize(float *v, size_t dims)
-{
-    double s = 0;
-    for (size_t i = 0; i < dims; i++)
-        s += (double)v[i] * (double)v[i];
-    s = sqrt(s);
-    if (s > 0)
-        for (size_t i = 0; i < dims; i++)
-            v[i] = (float)((double)v[i] / s);
-}
-
-typedef struct vload {
-    vindex *x;
-    size_t cap;
-    bool nomem;
-} vload;
-
-static int load_one(int64_t id, const float *v, size_t dims, void *ud)
-{
-    vload *l = ud;
-    vindex *x = l->x;
-    if (!x->dims)
-        x->dims = dims;
-    if (dims != x->dims)
-        return 0; /* another size (the model's dimensions changed): not comparable */
-    if (x->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        int64_t *ids = Ccai_realloc(x->ids, cap * sizeof *ids);
-        if (ids)
-            x->ids = ids;
-        float *vv = ids ? Ccai_realloc(x->v, cap * dims * sizeof *vv) : NULL;
-        if (!vv) {
-            l->nomem = true;
-            return 1;
-        }
-        x->v = vv;
-        l->cap = cap;
-    }
-    x->ids[x->n] = id;
-    memcpy(x->v + x->n * dims, v, dims * sizeof *v);
-    normalize(x->v + x->n * dims, dims);
-    x->n++;
-    return 0;
-}
-
-/* The vectors of lang ("" : all) as of generation gen, when in memory. */
-static vindex *vindex_find(Ccai_rag *r, const char *lang, int64_t gen)
-{
-    for (size_t i = 0; i < N_INDEXES; i++) {
-        if (r->idx[i].gen == gen && strcmp(r->idx[i].lang, lang) == 0)
-            return &r->idx[i];
-    }
-    return NULL;
-}
-
-/* Keep x (read for lang at generation gen) in memory, in place of the
- * oldest; x is emptied. */
-static vindex *vindex_install(Ccai_rag *r, vindex *x, const char *lang, int64_t gen)
-{
-    vindex *slot = &r->idx[r->next_idx];
-    r->next_idx = (r->next_idx + 1) % N_INDEXES;
-    vindex_clear(slot);
-    *slot = *x;
-    snprintf(slot->lang, sizeof slot->lang, "%s", lang);
-    slot->gen = gen;
-    memset(x, 0, sizeof *x);
-    x->gen = -1;
-    return slot;
-}
-
 /* Searches ------------------------------------------------------------------ */
 
 /* A search is steps on the loop (the cache, the embedding of each question,
  * the fusion) between jobs of the documents' executor (store/docs_exec.h)
  * that read the store: its generation and counts (head_job), each
  * question's full-text match (match_job), the vectors of the language when
- * not in memory (vectors_job), the chunks found (chunks_job). On
+ * not in memory (rag/vectors.h), the chunks found (chunks_job). On
  * PostgreSQL those run on a worker thread with its own connection, so a
  * slow or stuck database holds the search, never the loop. Each job's data
  * is its own: a search cancelled meanwhile drops the job's answer. */
@@ -545,10 +450,9 @@ typedef struct query_state {
     char key[65];
     Ccai_cache_op *cache_op;
     Ccai_embed_op *embed_op;
-    Ccai_docs_job *job;            /* its match */
-    vectors_job *load;             /* the read of the vectors it waits for */
-    struct query_state *load_next; /* the next question waiting for it */
-    float *qv;                     /* the question's vector, of unit length */
+    Ccai_docs_job *job;     /* its match */
+    Ccai_vectors_wait wait; /* for the chunks' vectors */
+    float *qv;              /* the question's vector, of unit length */
     size_t dims;
     ranked *v;
     size_t n;
@@ -572,8 +476,6 @@ struct Ccai_rag_search {
     void *ud;
 };
 
-static void load_leave(vectors_job *j, query_state *q);
-
 static void search_free(Ccai_rag_search *s)
 {
     Ccai_rag *r = s->r;
@@ -590,8 +492,7 @@ static void search_free(Ccai_rag_search *s)
         if (q->embed_op)
             Ccai_embed_cancel(q->embed_op);
         Ccai_docs_exec_cancel(r->exec, q->job);
-        if (q->load)
-            load_leave(q->load, q);
+        Ccai_vectors_leave(&q->wait);
         ccai_free(q->text);
         ccai_free(q->qv);
         ccai_free(q->v);
@@ -620,11 +521,11 @@ void Ccai_rag_free(Ccai_rag *r)
     }
     Ccai_cache_free(r->cache);
     Ccai_embedder_free(r->emb);
-    for (size_t i = 0; i < N_INDEXES; i++)
-        vindex_clear(&r->idx[i]);
     /* After the cache (its writes in flight are dropped), before the
-     * store its workers' handles come from. */
+     * store its workers' handles come from, and the vectors' reads it
+     * ends. */
     Ccai_docs_exec_free(r->exec);
+    Ccai_vectors_clear(&r->vec);
     Ccai_docstore_close(r->ds);
     Ccai_err_free(&r->err);
     ccai_free(r);
@@ -939,7 +840,7 @@ static CCAI_MUST_CHECK ccai_status fuse(query_state *q, const ranked *vec, size_
 
 /* The question's vector against the chunks' (x), fused with its BM25
  * ranking. */
-static void rank_vectors(query_state *q, const vindex *x)
+static void rank_vectors(query_state *q, const Ccai_vindex *x)
 {
     Ccai_rag *r = q->s->r;
     size_t dims = q->dims;
@@ -979,163 +880,20 @@ static void rank_vectors(query_state *q, const vindex *x)
     query_done(q);
 }
 
-/* The vectors of a language, read by a job when not in memory: one read
- * per language and generation at a time (single flight), the questions
- * that need them meanwhile waiting for it; it goes on when they all went
- * (its vectors are kept for the next). */
-struct vectors_job {
-    Ccai_rag *r;
-    vectors_job *next; /* r->loads */
-    char *model;
-    char lang[16];
-    int64_t gen;
-    query_state *waiting; /* first come first (load_next) */
-    vindex x;
-    ccai_status st;
-    char why[300];
-};
-
-static void vectors_work(Ccai_docstore *ds, void *ud)
+/* The chunks' vectors read (x), or not (NULL: BM25 alone this time, not
+ * cached: the next asking tries again). */
+static void on_vectors(Ccai_vectors_wait *w, const Ccai_vindex *x)
 {
-    vectors_job *j = ud;
-    vload l = {&j->x, 0, false};
-    j->st = Ccai_docstore_vectors(ds, j->model, *j->lang ? j->lang : NULL, load_one, &l);
-    if (j->st == CCAI_OK && l.nomem)
-        j->st = CCAI_ERR_NOMEM;
-    if (j->st != CCAI_OK && j->st != CCAI_ERR_NOMEM)
-        snprintf(j->why, sizeof j->why, "%s", Ccai_docstore_errmsg(ds));
-}
-
-static void load_unlink(vectors_job *j)
-{
-    for (vectors_job **p = &j->r->loads; *p; p = &(*p)->next) {
-        if (*p == j) {
-            *p = j->next;
-            break;
-        }
-    }
-}
-
-static void load_free(vectors_job *j)
-{
-    vindex_clear(&j->x);
-    ccai_free(j->model);
-    ccai_free(j);
-}
-
-static void load_leave(vectors_job *j, query_state *q)
-{
-    for (query_state **p = &j->waiting; *p; p = &(*p)->load_next) {
-        if (*p == q) {
-            *p = q->load_next;
-            break;
-        }
-    }
-    q->load = NULL;
-    q->load_next = NULL;
-}
-
-static void load_join(vectors_job *j, query_state *q)
-{
-    query_state **p = &j->waiting;
-    while (*p)
-        p = &(*p)->load_next;
-    *p = q;
-    q->load = j;
-    q->load_next = NULL;
-}
-
-/* The next question waiting for j, taken off its list; NULL when none is
- * left, or when a completion freed the context (the others are told
- * nothing: ccai_ctx_free() fires no callback). */
-static query_state *load_next(vectors_job *j)
-{
-    if (j->waiting && Ccai_loop_freeing(j->r->ctx)) {
-        while (j->waiting)
-            load_leave(j, j->waiting);
-        return NULL;
-    }
-    query_state *q = j->waiting;
-    if (q)
-        load_leave(j, q);
-    return q;
-}
-
-static void vectors_done(ccai_status st, const char *errmsg, void *ud)
-{
-    vectors_job *j = ud;
-    Ccai_rag *r = j->r;
-    load_unlink(j);
-    if (st == CCAI_OK && j->st != CCAI_OK) {
-        st = j->st;
-        errmsg = j->why;
-    }
-    if (st == CCAI_ERR_CANCELLED) { /* Ccai_rag_free(): nobody waits */
-        load_free(j);
-        return;
-    }
-    query_state *q;
-    if (st != CCAI_OK) {
-        /* BM25 alone this time, not cached: the next asking tries again. */
-        Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
-                 errmsg && *errmsg ? errmsg : ccai_status_str(st));
-        while ((q = load_next(j)) != NULL)
-            query_done(q);
-        load_free(j);
-        return;
-    }
-    vindex *x = vindex_find(r, j->lang, j->gen);
-    if (!x)
-        x = vindex_install(r, &j->x, j->lang, j->gen);
-    /* A completion may end other searches waiting here (load_leave()):
-     * each is taken off the list before it is told. */
-    while ((q = load_next(j)) != NULL)
+    query_state *q = (query_state *)(void *)((char *)w - offsetof(query_state, wait));
+    if (x)
         rank_vectors(q, x);
-    load_free(j);
-}
-
-/* The vectors of the search's language read, or being read already: q
- * waits for them. False when no read could start. */
-static CCAI_MUST_CHECK bool load_vectors(query_state *q, ccai_status *ret_st)
-{
-    Ccai_rag_search *s = q->s;
-    Ccai_rag *r = s->r;
-    for (vectors_job *j = r->loads; j; j = j->next) {
-        if (j->gen == s->gen && strcmp(j->lang, s->lang) == 0) {
-            load_join(j, q);
-            *ret_st = CCAI_OK;
-            return true;
-        }
-    }
-    vectors_job *j = Ccai_calloc(1, sizeof *j);
-    if (j && !(j->model = Ccai_strdup(Ccai_embedder_model(r->emb)))) {
-        ccai_free(j);
-        j = NULL;
-    }
-    if (!j) {
-        *ret_st = CCAI_ERR_NOMEM;
-        return false;
-    }
-    load_join(j, q);
-    j->r = r;
-    memcpy(j->lang, s->lang, sizeof j->lang);
-    j->gen = s->gen;
-    vindex_clear(&j->x);
-    *ret_st = Ccai_docs_exec_run(r->exec, vectors_work, vectors_done, j, NULL);
-    if (*ret_st != CCAI_OK) {
-        load_leave(j, q);
-        load_free(j);
-        return false;
-    }
-    j->next = r->loads;
-    r->loads = j;
-    r->vector_reads++;
-    return true;
+    else
+        query_done(q);
 }
 
 uint64_t Ccai_rag_vector_reads(const Ccai_rag *r)
 {
-    return r ? r->vector_reads : 0;
+    return r ? r->vec.reads : 0;
 }
 
 static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dims,
@@ -1157,14 +915,16 @@ static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dim
         return;
     }
     memcpy(q->qv, v, dims * sizeof *q->qv);
-    normalize(q->qv, dims);
+    Ccai_vectors_normalize(q->qv, dims);
     q->dims = dims;
-    vindex *x = vindex_find(r, s->lang, s->gen);
+    const Ccai_vindex *x = Ccai_vectors_find(&r->vec, s->lang, s->gen);
     if (x) {
         rank_vectors(q, x);
         return;
     }
-    if (load_vectors(q, &st))
+    st = Ccai_vectors_wait_for(&r->vec, Ccai_embedder_model(r->emb), s->lang, s->gen, &q->wait,
+                               on_vectors);
+    if (st == CCAI_OK)
         return;
     Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
              ccai_status_str(st));
