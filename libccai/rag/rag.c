@@ -8,9 +8,9 @@
 #include "io/io.h"
 #include "rag/chunk.h"
 #include "rag/embed.h"
+#include "rag/vectors.h"
 #include "store/docs_exec.h"
 
-#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +20,6 @@
 #define RRF_K 60.0
 /* Candidates each ranking gives the fusion, per question. */
 #define CANDIDATES 20
-/* Vector indexes kept in memory (one per language searched). */
-#define N_INDEXES 4
-
-typedef struct vindex {
-    char lang[16]; /* "" : every language */
-    int64_t gen;   /* the generation it was read at; -1: empty slot */
-    size_t n, dims;
-    int64_t *ids;
-    float *v; /* n * dims, each row of unit length */
-} vindex;
-
 typedef struct embed_job embed_job;
 typedef struct api_req api_req;
 
@@ -46,8 +35,7 @@ struct Ccai_rag {
     uint32_t cache_ttl_sec;
     double min_similarity;
     char default_lang[16];
-    vindex idx[N_INDEXES];
-    size_t next_idx;
+    Ccai_vectors vec;          /* the chunks' vectors in memory (rag/vectors.h) */
     Ccai_rag_search *searches; /* in flight */
     embed_job *job;
     api_req *reqs; /* the public API's, in flight */
@@ -101,14 +89,6 @@ static void prefix_of(const char *lang, char out[16])
 
 /* Life --------------------------------------------------------------------- */
 
-static void vindex_clear(vindex *x)
-{
-    ccai_free(x->ids);
-    ccai_free(x->v);
-    memset(x, 0, sizeof *x);
-    x->gen = -1;
-}
-
 static CCAI_MUST_CHECK ccai_status cache_open(Ccai_rag *r, const ccai_config *cfg)
 {
     const char *mode = Ccai_config_str(cfg, "cache.mode");
@@ -134,8 +114,7 @@ ccai_status Ccai_rag_new(const Ccai_rag_env *env, Ccai_rag **ret, char **ret_err
         return CCAI_ERR_NOMEM;
     r->ctx = env->ctx;
     r->log = env->log;
-    for (size_t i = 0; i < N_INDEXES; i++)
-        vindex_clear(&r->idx[i]);
+    Ccai_vectors_init(&r->vec, r->ctx, NULL, r->log);
     r->chunk.max_chars = (size_t)Ccai_config_int(env->cfg, "documents.chunk_max_chars", 1500);
     r->chunk.overlap_chars =
         (size_t)Ccai_config_int(env->cfg, "documents.chunk_overlap_chars", 200);
@@ -153,6 +132,7 @@ ccai_status Ccai_rag_new(const Ccai_rag_env *env, Ccai_rag **ret, char **ret_err
             env->ctx, r->ds,
             Ccai_config_bool(env->cfg, "database.postgresql.search_threads", false), env->log,
             &r->exec);
+    r->vec.exec = r->exec;
     if (st == CCAI_OK) {
         st = Ccai_embedder_new(env->ctx, env->cfg, env->log, &r->emb, ret_errmsg);
         if (st == CCAI_ERR_NOT_FOUND) {
@@ -446,85 +426,13 @@ ccai_status Ccai_rag_embed_pending(Ccai_rag *r, Ccai_rag_json_fn done, void *ud)
     return CCAI_OK;
 }
 
-/* Vectors in memory ---------------------------------------------------------- */
-
-static void normalize(float *v, size_t dims)
-{
-    double s = 0;
-    for (size_t i = 0; i < dims; i++)
-        s += (double)v[i] * (double)v[i];
-    s = sqrt(s);
-    if (s > 0)
-        for (size_t i = 0; i < dims; i++)
-            v[i] = (float)((double)v[i] / s);
-}
-
-typedef struct vload {
-    vindex *x;
-    size_t cap;
-    bool nomem;
-} vload;
-
-static int load_one(int64_t id, const float *v, size_t dims, void *ud)
-{
-    vload *l = ud;
-    vindex *x = l->x;
-    if (!x->dims)
-        x->dims = dims;
-    if (dims != x->dims)
-        return 0; /* another size (the model's dimensions changed): not comparable */
-    if (x->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        int64_t *ids = Ccai_realloc(x->ids, cap * sizeof *ids);
-        if (ids)
-            x->ids = ids;
-        float *vv = ids ? Ccai_realloc(x->v, cap * dims * sizeof *vv) : NULL;
-        if (!vv) {
-            l->nomem = true;
-            return 1;
-        }
-        x->v = vv;
-        l->cap = cap;
-    }
-    x->ids[x->n] = id;
-    memcpy(x->v + x->n * dims, v, dims * sizeof *v);
-    normalize(x->v + x->n * dims, dims);
-    x->n++;
-    return 0;
-}
-
-/* The vectors of lang ("" : all) as of generation gen, when in memory. */
-static vindex *vindex_find(Ccai_rag *r, const char *lang, int64_t gen)
-{
-    for (size_t i = 0; i < N_INDEXES; i++) {
-        if (r->idx[i].gen == gen && strcmp(r->idx[i].lang, lang) == 0)
-            return &r->idx[i];
-    }
-    return NULL;
-}
-
-/* Keep x (read for lang at generation gen) in memory, in place of the
- * oldest; x is emptied. */
-static vindex *vindex_install(Ccai_rag *r, vindex *x, const char *lang, int64_t gen)
-{
-    vindex *slot = &r->idx[r->next_idx];
-    r->next_idx = (r->next_idx + 1) % N_INDEXES;
-    vindex_clear(slot);
-    *slot = *x;
-    snprintf(slot->lang, sizeof slot->lang, "%s", lang);
-    slot->gen = gen;
-    memset(x, 0, sizeof *x);
-    x->gen = -1;
-    return slot;
-}
-
 /* Searches ------------------------------------------------------------------ */
 
 /* A search is steps on the loop (the cache, the embedding of each question,
  * the fusion) between jobs of the documents' executor (store/docs_exec.h)
  * that read the store: its generation and counts (head_job), each
  * question's full-text match (match_job), the vectors of the language when
- * not in memory (vectors_job), the chunks found (chunks_job). On
+ * not in memory (rag/vectors.h), the chunks found (chunks_job). On
  * PostgreSQL those run on a worker thread with its own connection, so a
  * slow or stuck database holds the search, never the loop. Each job's data
  * is its own: a search cancelled meanwhile drops the job's answer. */
@@ -542,8 +450,9 @@ typedef struct query_state {
     char key[65];
     Ccai_cache_op *cache_op;
     Ccai_embed_op *embed_op;
-    Ccai_docs_job *job; /* its match or its vectors */
-    float *qv;          /* the question's vector, of unit length */
+    Ccai_docs_job *job;     /* its match */
+    Ccai_vectors_wait wait; /* for the chunks' vectors */
+    float *qv;              /* the question's vector, of unit length */
     size_t dims;
     ranked *v;
     size_t n;
@@ -560,6 +469,7 @@ struct Ccai_rag_search {
     int64_t gen, in_lang, total;
     size_t limit;
     ccai_status failed; /* a ranking could not be read: the search fails */
+    char why[300];      /* ... why (its own: other searches fail meanwhile) */
     bool starting, hybrid, cached;
     Ccai_docs_job *job; /* its head or its chunks */
     Ccai_rag_fn fn;
@@ -582,6 +492,7 @@ static void search_free(Ccai_rag_search *s)
         if (q->embed_op)
             Ccai_embed_cancel(q->embed_op);
         Ccai_docs_exec_cancel(r->exec, q->job);
+        Ccai_vectors_leave(&q->wait);
         ccai_free(q->text);
         ccai_free(q->qv);
         ccai_free(q->v);
@@ -610,11 +521,11 @@ void Ccai_rag_free(Ccai_rag *r)
     }
     Ccai_cache_free(r->cache);
     Ccai_embedder_free(r->emb);
-    for (size_t i = 0; i < N_INDEXES; i++)
-        vindex_clear(&r->idx[i]);
     /* After the cache (its writes in flight are dropped), before the
-     * store its workers' handles come from. */
+     * store its workers' handles come from, and the vectors' reads it
+     * ends. */
     Ccai_docs_exec_free(r->exec);
+    Ccai_vectors_clear(&r->vec);
     Ccai_docstore_close(r->ds);
     Ccai_err_free(&r->err);
     ccai_free(r);
@@ -656,9 +567,10 @@ static void search_failed(Ccai_rag_search *s, ccai_status st, const char *what, 
     if (!why || !*why)
         why = ccai_status_str(st);
     Ccai_log(r->log, CCAI_LOG_ERROR, "documents: %s failed: %s", what, why);
-    Ccai_err_set(&r->err, "%s", why);
     if (s->failed == CCAI_OK)
         s->failed = st;
+    if (!*s->why)
+        snprintf(s->why, sizeof s->why, "%s", why);
 }
 
 /* The caller told (st, res), the search gone first. */
@@ -673,6 +585,11 @@ static void finish(Ccai_rag_search *s, ccai_status st, Ccai_rag_results *res)
     res->cached = s->cached;
     Ccai_rag_fn fn = s->fn;
     void *ud = s->ud;
+    /* What Ccai_rag_errmsg() says during fn: this search's failure, not
+     * the last one of any search (several fail at once when the
+     * database does). */
+    if (st != CCAI_OK)
+        Ccai_err_set(&s->r->err, "%s", *s->why ? s->why : ccai_status_str(st));
     search_free(s);
     fn(st, st == CCAI_OK ? res : NULL, ud);
     results_clear(res);
@@ -923,7 +840,7 @@ static CCAI_MUST_CHECK ccai_status fuse(query_state *q, const ranked *vec, size_
 
 /* The question's vector against the chunks' (x), fused with its BM25
  * ranking. */
-static void rank_vectors(query_state *q, const vindex *x)
+static void rank_vectors(query_state *q, const Ccai_vindex *x)
 {
     Ccai_rag *r = q->s->r;
     size_t dims = q->dims;
@@ -963,64 +880,20 @@ static void rank_vectors(query_state *q, const vindex *x)
     query_done(q);
 }
 
-/* The vectors of a language, read by a job when not in memory. */
-typedef struct vectors_job {
-    query_state *q;
-    char *model;
-    char lang[16];
-    int64_t gen;
-    vindex x;
-    ccai_status st;
-    char why[300];
-} vectors_job;
-
-static void vectors_work(Ccai_docstore *ds, void *ud)
+/* The chunks' vectors read (x), or not (NULL: BM25 alone this time, not
+ * cached: the next asking tries again). */
+static void on_vectors(Ccai_vectors_wait *w, const Ccai_vindex *x)
 {
-    vectors_job *j = ud;
-    vload l = {&j->x, 0, false};
-    j->st = Ccai_docstore_vectors(ds, j->model, *j->lang ? j->lang : NULL, load_one, &l);
-    if (j->st == CCAI_OK && l.nomem)
-        j->st = CCAI_ERR_NOMEM;
-    if (j->st != CCAI_OK && j->st != CCAI_ERR_NOMEM)
-        snprintf(j->why, sizeof j->why, "%s", Ccai_docstore_errmsg(ds));
+    query_state *q = (query_state *)(void *)((char *)w - offsetof(query_state, wait));
+    if (x)
+        rank_vectors(q, x);
+    else
+        query_done(q);
 }
 
-static void vectors_done(ccai_status st, const char *errmsg, void *ud)
+uint64_t Ccai_rag_vector_reads(const Ccai_rag *r)
 {
-    vectors_job *j = ud;
-    if (st == CCAI_OK && j->st != CCAI_OK) {
-        st = j->st;
-        errmsg = j->why;
-    }
-    if (st == CCAI_ERR_CANCELLED) {
-        vindex_clear(&j->x);
-        ccai_free(j->model);
-        ccai_free(j);
-        return;
-    }
-    query_state *q = j->q;
-    Ccai_rag *r = q->s->r;
-    q->job = NULL;
-    if (st != CCAI_OK) {
-        /* BM25 alone this time, not cached: the next asking tries again. */
-        Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
-                 errmsg && *errmsg ? errmsg : ccai_status_str(st));
-        vindex_clear(&j->x);
-        ccai_free(j->model);
-        ccai_free(j);
-        query_done(q);
-        return;
-    }
-    /* Another question or search read the same vectors meanwhile: one copy
-     * is kept, so that the duplicate takes no other language's slot. */
-    vindex *x = vindex_find(r, j->lang, j->gen);
-    if (x)
-        vindex_clear(&j->x);
-    else
-        x = vindex_install(r, &j->x, j->lang, j->gen);
-    ccai_free(j->model);
-    ccai_free(j);
-    rank_vectors(q, x);
+    return r ? r->vec.reads : 0;
 }
 
 static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dims,
@@ -1042,31 +915,19 @@ static void on_query_vector(ccai_status st, const float *v, size_t n, size_t dim
         return;
     }
     memcpy(q->qv, v, dims * sizeof *q->qv);
-    normalize(q->qv, dims);
+    Ccai_vectors_normalize(q->qv, dims);
     q->dims = dims;
-    vindex *x = vindex_find(r, s->lang, s->gen);
+    const Ccai_vindex *x = Ccai_vectors_find(&r->vec, s->lang, s->gen);
     if (x) {
         rank_vectors(q, x);
         return;
     }
-    vectors_job *j = Ccai_calloc(1, sizeof *j);
-    if (j && !(j->model = Ccai_strdup(Ccai_embedder_model(r->emb)))) {
-        ccai_free(j);
-        j = NULL;
-    }
-    if (j) {
-        j->q = q;
-        memcpy(j->lang, s->lang, sizeof j->lang);
-        j->gen = s->gen;
-        vindex_clear(&j->x);
-        st = Ccai_docs_exec_run(r->exec, vectors_work, vectors_done, j, &q->job);
-        if (st == CCAI_OK)
-            return;
-        ccai_free(j->model);
-        ccai_free(j);
-    }
+    st = Ccai_vectors_wait_for(&r->vec, Ccai_embedder_model(r->emb), s->lang, s->gen, &q->wait,
+                               on_vectors);
+    if (st == CCAI_OK)
+        return;
     Ccai_log(r->log, CCAI_LOG_WARN, "documents: the chunks' vectors not read (%s): BM25 only",
-             j ? ccai_status_str(st) : "out of memory");
+             ccai_status_str(st));
     query_done(q);
 }
 

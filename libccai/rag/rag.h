@@ -90,12 +90,17 @@ typedef struct Ccai_rag_results {
  * database.postgresql.search_threads), never on
  * the loop's thread there. Statuses: CCAI_OK, CCAI_ERR_INVALID_ARG (no
  * question), CCAI_ERR_NOMEM, CCAI_ERR_BUSY (too many searches in flight),
- * CCAI_ERR_IO (no worker thread could start). */
+ * CCAI_ERR_IO (no worker thread could start). When fn is told a failure,
+ * Ccai_rag_errmsg() says why during fn: this search's own failure,
+ * whatever other searches failed meanwhile. */
 typedef void (*Ccai_rag_fn)(ccai_status st, const Ccai_rag_results *res, void *ud);
 CCAI_MUST_CHECK ccai_status Ccai_rag_search_start(Ccai_rag *r, const char *const *queries, size_t n,
                                                   const char *lang, size_t limit, Ccai_rag_fn fn,
                                                   void *ud, Ccai_rag_search **ret);
 void Ccai_rag_search_cancel(Ccai_rag_search *s);
+/* Reads of the chunks' vectors started so far: one per language and
+ * generation at a time, however many searches need them (tests). */
+uint64_t Ccai_rag_vector_reads(const Ccai_rag *r);
 
 /* The tool's result for the model, as the reference wrote it: "# Search
  * results" then one <documents>...</documents> line per hit holding the

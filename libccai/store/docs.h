@@ -135,14 +135,18 @@ struct Ccai_docstore_backend {
     void (*close)(Ccai_docstore *ds);
     /* A second handle of ds's database, its tables as they are (no
      * migration), for a worker thread (store/docs_exec.h): called on that
-     * thread, it reads only what ds's open set and never changes. NULL:
-     * the backend's work stays on the loop (SQLite). */
-    CCAI_MUST_CHECK ccai_status (*twin)(Ccai_docstore *ds, Ccai_docstore **ret, char **ret_errmsg);
+     * thread, it reads only what ds's open set and never changes. While
+     * wake_fd is readable, every wait of the twin for the server
+     * (connecting included) gives up at once: the executor's free makes
+     * it so. NULL: the backend's work stays on the loop (SQLite). */
+    CCAI_MUST_CHECK ccai_status (*twin)(Ccai_docstore *ds, int wake_fd, Ccai_docstore **ret,
+                                        char **ret_errmsg);
     /* On a twin's thread, before a job: a token that asks the server to
-     * cancel what the twin runs meanwhile, fired from another thread
-     * (interrupt_fire(), thread-safe) when its context goes; NULL when
-     * there is no connection yet. interrupt_free() on the twin's thread.
-     * NULL members: no such token. */
+     * cancel what the twin runs meanwhile; NULL when there is no
+     * connection. interrupt_fire() takes the token, from any thread, and
+     * never blocks (the request is sent by a thread of its own, which
+     * frees the token); interrupt_free() drops one never fired. NULL
+     * members: no such token. */
     void *(*interrupt_new)(Ccai_docstore *ds);
     void (*interrupt_fire)(void *token);
     void (*interrupt_free)(void *token);

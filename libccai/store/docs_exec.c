@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 typedef enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
@@ -34,7 +35,7 @@ typedef struct job_list {
 
 typedef struct worker_slot {
     Ccai_docs_exec *x;
-    void *interrupt; /* of the job it runs (under the mutex) */
+    void *interrupt; /* of the job it runs (under the mutex): taken by the free */
 } worker_slot;
 
 struct Ccai_docs_exec {
@@ -44,6 +45,9 @@ struct Ccai_docs_exec {
     bool threaded;
     /* Threaded: everything below the mutex is shared with the workers. */
     int pipe_rd, pipe_wr;
+    /* Readable once the executor is being freed: every wait of a worker
+     * for the server (connecting, an answer) gives up at once. */
+    int wake_fd;
     bool watched;
     pthread_t threads[CCAI_DOCS_EXEC_THREADS];
     worker_slot slots[CCAI_DOCS_EXEC_THREADS];
@@ -134,7 +138,7 @@ static void *worker(void *arg)
         j->st = CCAI_OK;
         if (!own) {
             char *why = NULL;
-            ccai_status st = be->twin(x->ds, &own, &why);
+            ccai_status st = be->twin(x->ds, x->wake_fd, &own, &why);
             if (st != CCAI_OK) {
                 own = NULL;
                 j->st = CCAI_ERR_STORE;
@@ -152,6 +156,7 @@ static void *worker(void *arg)
         if (run)
             j->work(own, j->ud);
         pthread_mutex_lock(&x->mu);
+        interrupt = slot->interrupt; /* NULL when the free fired it */
         slot->interrupt = NULL;
         j->state = JOB_DONE;
         list_push(&x->finished, j);
@@ -228,12 +233,19 @@ ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds, bool threads,
     x->ctx = ctx;
     x->ds = ds;
     x->log = log;
-    x->pipe_rd = x->pipe_wr = -1;
+    x->pipe_rd = x->pipe_wr = x->wake_fd = -1;
     x->threaded = threads && ds->backend->twin != NULL;
     Ccai_timer_init(&x->timer, on_ready, x);
     if (x->threaded) {
         int p[2];
         if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+            ccai_free(x);
+            return CCAI_ERR_IO;
+        }
+        x->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (x->wake_fd < 0) {
+            close(p[0]);
+            close(p[1]);
             ccai_free(x);
             return CCAI_ERR_IO;
         }
@@ -260,12 +272,20 @@ void Ccai_docs_exec_free(Ccai_docs_exec *x)
         pthread_mutex_lock(&x->mu);
         x->stop = true;
         pthread_cond_broadcast(&x->cond);
-        /* What the workers wait for is cancelled by the server: freeing
-         * does not wait for the statement timeout. */
+        /* Freeing waits for nothing the server does: every wait of a
+         * worker for it (connecting, an answer) gives up at once (the
+         * wake-up fd), and the server is asked to cancel the statements
+         * they ran, the request sent without waiting (interrupt_fire():
+         * a thread of its own), so that they do not hold its locks and
+         * backends until their statement timeout. */
         for (size_t i = 0; i < x->n_threads; i++) {
             if (x->slots[i].interrupt)
                 x->ds->backend->interrupt_fire(x->slots[i].interrupt);
+            x->slots[i].interrupt = NULL;
         }
+        uint64_t one = 1;
+        while (write(x->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+            ;
         pthread_mutex_unlock(&x->mu);
         for (size_t i = 0; i < x->n_threads; i++)
             pthread_join(x->threads[i], NULL);
@@ -277,6 +297,7 @@ void Ccai_docs_exec_free(Ccai_docs_exec *x)
             Ccai_fd_forget(x->ctx, x->pipe_rd);
         close(x->pipe_rd);
         close(x->pipe_wr);
+        close(x->wake_fd);
         pthread_cond_destroy(&x->cond);
         pthread_mutex_destroy(&x->mu);
     } else {

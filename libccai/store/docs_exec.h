@@ -46,10 +46,13 @@ typedef void (*Ccai_docs_done_fn)(ccai_status st, const char *errmsg, void *ud);
 /* threads: the host allows worker threads (with a backend's twin). */
 CCAI_MUST_CHECK ccai_status Ccai_docs_exec_new(ccai_ctx *ctx, Ccai_docstore *ds, bool threads,
                                                const Ccai_logger *log, Ccai_docs_exec **ret);
-/* Asks the server to cancel the statements the workers wait for
- * (PostgreSQL's cancel request), waits for the workers (each round trip
- * bounded by the statement timeout + 1 s anyway), then tells every job not
- * told yet CCAI_ERR_CANCELLED. NULL accepted. */
+/* Bounded whatever the database does: every wait of a worker for the
+ * server (connecting, an answer) gives up at once (a wake-up fd their
+ * polls watch), the server is asked to cancel the statements they ran
+ * without waiting for it (PostgreSQL's cancel request, sent by a detached
+ * thread: libpq 15's PQcancel() has no time limit), the workers are
+ * joined, then every job not told yet is told CCAI_ERR_CANCELLED. NULL
+ * accepted. */
 void Ccai_docs_exec_free(Ccai_docs_exec *x);
 /* Whether the work runs on worker threads (PostgreSQL) or on the loop. */
 bool Ccai_docs_exec_threaded(const Ccai_docs_exec *x);

@@ -167,6 +167,27 @@ CCAI_MUST_CHECK bool Ccai_pg_wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
+CCAI_MUST_CHECK int Ccai_pg_wait_conn(const Ccai_pg *st, short events, uint64_t deadline)
+{
+    if (st->wake_fd < 0)
+        return Ccai_pg_wait_fd(PQsocket(st->conn), events, deadline) ? 1 : 0;
+    for (;;) {
+        uint64_t now = Ccai_monotonic_ms();
+        if (now >= deadline)
+            return 0;
+        struct pollfd pfd[2] = {{.fd = PQsocket(st->conn), .events = events},
+                                {.fd = st->wake_fd, .events = POLLIN}};
+        uint64_t left = deadline - now;
+        int n = poll(pfd, 2, left > 60000 ? 60000 : (int)left);
+        if (n > 0 && pfd[1].revents)
+            return -1; /* before an answer: whoever woke us wants no more */
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
 CCAI_MUST_CHECK uint64_t Ccai_pg_answer_deadline(const Ccai_pg *st)
 {
     return Ccai_monotonic_ms() + (uint64_t)st->statement_timeout_ms + PG_ANSWER_MARGIN_MS;
@@ -185,11 +206,14 @@ static CCAI_MUST_CHECK ccai_status next_result(Ccai_pg *st, const char *op, uint
             *ret = PQgetResult(st->conn);
             return CCAI_OK;
         }
-        if (!Ccai_pg_wait_fd(PQsocket(st->conn), (short)(POLLIN | (f == 1 ? POLLOUT : 0)),
-                             deadline)) {
+        int w = Ccai_pg_wait_conn(st, (short)(POLLIN | (f == 1 ? POLLOUT : 0)), deadline);
+        if (w <= 0) {
             char why[96];
-            snprintf(why, sizeof why, "no answer within %d ms",
-                     st->statement_timeout_ms + PG_ANSWER_MARGIN_MS);
+            if (w < 0)
+                snprintf(why, sizeof why, "answer no longer awaited (closing)");
+            else
+                snprintf(why, sizeof why, "no answer within %d ms",
+                         st->statement_timeout_ms + PG_ANSWER_MARGIN_MS);
             return Ccai_pg_conn_lost(st, op, why);
         }
         if (!PQconsumeInput(st->conn))
@@ -290,10 +314,13 @@ static CCAI_MUST_CHECK ccai_status connect_db(Ccai_pg *st)
     while (ps != PGRES_POLLING_OK) {
         if (ps == PGRES_POLLING_FAILED)
             return Ccai_pg_conn_lost(st, op, PQerrorMessage(st->conn));
-        if (!Ccai_pg_wait_fd(PQsocket(st->conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                             deadline)) {
+        int w = Ccai_pg_wait_conn(st, ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (w <= 0) {
             char why[80];
-            snprintf(why, sizeof why, "no connection within %d ms", st->connect_timeout_ms);
+            if (w < 0)
+                snprintf(why, sizeof why, "connection no longer awaited (closing)");
+            else
+                snprintf(why, sizeof why, "no connection within %d ms", st->connect_timeout_ms);
             return Ccai_pg_conn_lost(st, op, why);
         }
         ps = PQconnectPoll(st->conn);
@@ -656,6 +683,13 @@ static void pg_close(Ccai_store *store);
 ccai_status Ccai_pg_open(const char *dsn, int connect_timeout_ms, int statement_timeout_ms,
                          Ccai_store **ret, char **ret_errmsg)
 {
+    return Ccai_pg_open_wakeable(dsn, connect_timeout_ms, statement_timeout_ms, -1, ret,
+                                 ret_errmsg);
+}
+
+ccai_status Ccai_pg_open_wakeable(const char *dsn, int connect_timeout_ms, int statement_timeout_ms,
+                                  int wake_fd, Ccai_store **ret, char **ret_errmsg)
+{
     if (!dsn || !ret || connect_timeout_ms <= 0 || statement_timeout_ms <= 0)
         return CCAI_ERR_INVALID_ARG;
     Ccai_pg *st = Ccai_calloc(1, sizeof *st);
@@ -667,6 +701,7 @@ ccai_status Ccai_pg_open(const char *dsn, int connect_timeout_ms, int statement_
     }
     st->base.backend = &Ccai_pg_backend;
     st->watched_fd = -1;
+    st->wake_fd = wake_fd;
     st->connect_timeout_ms = connect_timeout_ms;
     st->statement_timeout_ms = statement_timeout_ms;
     ccai_status status = connect_db(st);

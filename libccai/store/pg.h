@@ -33,6 +33,13 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_pipeline(Ccai_store *st, ccai_ctx *ctx);
 CCAI_MUST_CHECK ccai_status Ccai_pg_open(const char *dsn, int connect_timeout_ms,
                                          int statement_timeout_ms, Ccai_store **ret,
                                          char **ret_errmsg);
+/* The same, on a thread that must be able to stop waiting at once: while
+ * wake_fd (>= 0, not owned) is readable, every wait of the handle for the
+ * server (connecting, an answer) gives up at once, the connection dropped
+ * (CCAI_ERR_STORE). */
+CCAI_MUST_CHECK ccai_status Ccai_pg_open_wakeable(const char *dsn, int connect_timeout_ms,
+                                                  int statement_timeout_ms, int wake_fd,
+                                                  Ccai_store **ret, char **ret_errmsg);
 
 /* JSON text as PostgreSQL prints a jsonb value ({"a": 1, "b": [1, 2]})
  * made compact as the writers send it ({"a":1,"b":[1,2]}): the blanks

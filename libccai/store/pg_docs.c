@@ -20,8 +20,10 @@
  * executor (store/docs_exec.h): worker threads, at most
  * CCAI_DOCS_EXEC_THREADS, each with its own connection (docs_twin(),
  * opened, used and closed by that thread, never shared), whose answers
- * the loop gets through a pipe it watches; when the context goes, a
- * cancel request stops what they wait for (docs_interrupt_*()). A stuck
+ * the loop gets through a pipe it watches; when the context goes, their
+ * waits for the server give up at once (the executor's wake-up fd, which
+ * their connections poll: Ccai_pg_open_wakeable()) and a cancel request,
+ * sent without waiting, stops what they ran (docs_interrupt_*()). A stuck
  * database holds a search, never the loop (docs/deployment.md).
  *
  * Its tables have their own forward-only migrations (docs_migrations),
@@ -40,6 +42,8 @@
 #include "store/pg_private.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,14 +364,16 @@ static void docs_close(Ccai_docstore *ds)
 
 /* A documents handle on a new connection with pg's DSN and timeouts
  * (*ret set even when the connection failed: why says why). */
-static CCAI_MUST_CHECK ccai_status docs_connect(const Ccai_pg *pg, Ccai_pg_docs **ret, char **why)
+static CCAI_MUST_CHECK ccai_status docs_connect(const Ccai_pg *pg, int wake_fd, Ccai_pg_docs **ret,
+                                                char **why)
 {
     Ccai_pg_docs *d = Ccai_calloc(1, sizeof *d);
     if (!d)
         return CCAI_ERR_NOMEM;
     d->base.backend = &Ccai_pg_docs_backend;
     *ret = d;
-    return Ccai_pg_open(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, &d->db, why);
+    return Ccai_pg_open_wakeable(pg->dsn, pg->connect_timeout_ms, pg->statement_timeout_ms, wake_fd,
+                                 &d->db, why);
 }
 
 static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **ret,
@@ -377,7 +383,7 @@ static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **
         return CCAI_ERR_INVALID_ARG;
     Ccai_pg_docs *d = NULL;
     char *why = NULL;
-    ccai_status s = docs_connect(Ccai_pg_of(store), &d, &why);
+    ccai_status s = docs_connect(Ccai_pg_of(store), -1, &d, &why);
     if (s == CCAI_ERR_NOMEM && !d)
         return s;
     if (s != CCAI_OK) {
@@ -399,12 +405,12 @@ static CCAI_MUST_CHECK ccai_status docs_open(Ccai_store *store, Ccai_docstore **
 /* A worker thread's own connection (store/docs_exec.h): the DSN and
  * timeouts of d's, which never change once open; the tables are d's,
  * already migrated. */
-static CCAI_MUST_CHECK ccai_status docs_twin(Ccai_docstore *ds, Ccai_docstore **ret,
+static CCAI_MUST_CHECK ccai_status docs_twin(Ccai_docstore *ds, int wake_fd, Ccai_docstore **ret,
                                              char **ret_errmsg)
 {
     Ccai_pg_docs *d = NULL;
     char *why = NULL;
-    ccai_status s = docs_connect(Ccai_pg_of(of(ds)->db), &d, &why);
+    ccai_status s = docs_connect(Ccai_pg_of(of(ds)->db), wake_fd, &d, &why);
     if (s == CCAI_ERR_NOMEM && !d)
         return s;
     if (s != CCAI_OK) {
@@ -427,11 +433,42 @@ static void *docs_interrupt_new(Ccai_docstore *ds)
     return pg->conn ? PQgetCancel(pg->conn) : NULL;
 }
 
-static void docs_interrupt_fire(void *token)
+/* PQcancel() connects to the server and waits for it to close the
+ * connection, with no time limit (libpq 15 has no PQcancelStart() /
+ * PQcancelPoll(), and no connect_timeout there): a server that is
+ * unreachable, or accepts and never answers, holds it for the kernel's TCP
+ * timeouts, or for ever. So the request goes from a detached thread of its
+ * own, which frees the token: whoever fires it never waits; the statement
+ * it cancels ends at once on a server that answers, else at its
+ * statement_timeout (docs/threading.md). */
+static void *cancel_thread(void *token)
 {
     char why[256];
+    (void)pthread_setname_np(pthread_self(), "ccai-pgcancel");
     /* A failure leaves the statement to its timeout. */
     (void)PQcancel(token, why, (int)sizeof why);
+    PQfreeCancel(token);
+    return NULL;
+}
+
+static void docs_interrupt_fire(void *token)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    if (pthread_attr_init(&attr) != 0) {
+        PQfreeCancel(token);
+        return;
+    }
+    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* No signal of the host's on it (as the workers: store/docs_exec.c). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&t, &attr, cancel_thread, token);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        PQfreeCancel(token); /* the statement ends at its timeout */
 }
 
 static void docs_interrupt_free(void *token)

@@ -110,6 +110,9 @@ typedef struct Ccai_pg {
     char *location;  /* host:port/dbname, no secret */
     int connect_timeout_ms;
     int statement_timeout_ms;
+    /* Readable: stop waiting for the server (Ccai_pg_open_wakeable()); -1:
+     * none. */
+    int wake_fd;
     PGconn *conn; /* NULL after a lost connection: the next operation connects */
     bool prepared[PG_STMT_COUNT];
     Ccai_err err;
@@ -190,6 +193,9 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_result_fail(Ccai_pg *st, const char *op, con
 /* Wait until fd is ready for events or the deadline (monotonic ms)
  * passes: false then. */
 CCAI_MUST_CHECK bool Ccai_pg_wait_fd(int fd, short events, uint64_t deadline);
+/* The same for st's connection, and its wake-up fd: 1 ready, 0 the
+ * deadline passed, -1 woken up (st->wake_fd readable). */
+CCAI_MUST_CHECK int Ccai_pg_wait_conn(const Ccai_pg *st, short events, uint64_t deadline);
 /* When an answer asked now is late: the statement timeout and a margin. */
 CCAI_MUST_CHECK uint64_t Ccai_pg_answer_deadline(const Ccai_pg *st);
 /* The connection, opened again after a loss (never inside a transaction). */

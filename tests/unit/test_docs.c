@@ -33,6 +33,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1290,6 +1291,362 @@ static void test_pg_workers_block_signals(void **state)
     env_free(&e);
 }
 
+/* Freeing while PostgreSQL is silent; each search its own error; one read of
+ * the vectors --------------------------------------------------------------- */
+
+/* A table held locked (ACCESS EXCLUSIVE) by a session of its own: every
+ * statement reading it waits, up to the statement timeout. */
+static PGconn *lock_table(const char *dsn, const char *table)
+{
+    PGconn *locker = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    char sql[128];
+    snprintf(sql, sizeof sql, "BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", table);
+    PGresult *r = PQexec(locker, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    return locker;
+}
+
+/* The backends waiting for a lock whose statement names what (NULL: any),
+ * oldest first: how many, their pids in out[0..n). */
+static int lock_waiters(const char *dsn, const char *what, int *out, int n)
+{
+    PGconn *c = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    const char *p[] = {what ? what : ""};
+    PGresult *r = PQexecParams(c,
+                               "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                               " AND strpos(query, $1) > 0 ORDER BY query_start",
+                               1, NULL, p, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    int k = PQntuples(r);
+    for (int i = 0; i < k && i < n; i++)
+        out[i] = atoi(PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(c);
+    return k;
+}
+
+/* Run the loop until n backends wait for a lock on what (at most 15 s). */
+static void run_until_lock_waiters(env *e, const char *what, int n)
+{
+    uint64_t deadline = ccai_time_ms() + 15000;
+    while (lock_waiters(e->dsn, what, NULL, 0) < n && ccai_time_ms() < deadline)
+        assert_true(ccai_poll_run_once(e->poll, 20) >= 0);
+    assert_true(lock_waiters(e->dsn, what, NULL, 0) >= n);
+}
+
+/* pg_cancel_backend or pg_terminate_backend (fn) of pid. */
+static void signal_backend(const char *dsn, const char *fn, int pid)
+{
+    PGconn *c = PQconnectdb(dsn);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT %s(%d)", fn, pid);
+    PGresult *r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* Threads of this process whose name begins with prefix. */
+static int threads_named(const char *prefix)
+{
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof comm, f) && strncmp(comm, prefix, strlen(prefix)) == 0)
+            n++;
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/* A server that takes connections (the kernel's listen backlog) and never
+ * answers them: its postmaster stopped (SIGSTOP), as a host that went
+ * silent. A watchdog resumes it after FROZEN_MAX_MS whatever happens, so
+ * that no test hangs: what a test checks is whether what it waited for
+ * came back while the server was still stopped (thaw()). */
+#define FROZEN_MAX_MS 15000
+
+typedef struct frozen {
+    pid_t pid;
+    pthread_t t;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool done, resumed;
+} frozen;
+
+static void *frozen_watchdog(void *arg)
+{
+    frozen *f = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += FROZEN_MAX_MS / 1000;
+    pthread_mutex_lock(&f->mu);
+    while (!f->done && pthread_cond_timedwait(&f->cond, &f->mu, &until) != ETIMEDOUT)
+        ;
+    if (!f->done) {
+        kill(f->pid, SIGCONT);
+        f->resumed = true;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static void freeze(frozen *f)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", g_pg.dir);
+    FILE *pf = fopen(path, "r");
+    assert_non_null(pf);
+    long pid = 0;
+    assert_int_equal(fscanf(pf, "%ld", &pid), 1);
+    fclose(pf);
+    memset(f, 0, sizeof *f);
+    f->pid = (pid_t)pid;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    assert_int_equal(kill(f->pid, SIGSTOP), 0);
+    assert_int_equal(pthread_create(&f->t, NULL, frozen_watchdog, f), 0);
+}
+
+/* The server resumed; whether the watchdog had to do it. */
+static bool thaw(frozen *f)
+{
+    pthread_mutex_lock(&f->mu);
+    bool resumed = f->resumed;
+    f->done = true;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->t, NULL);
+    kill(f->pid, SIGCONT);
+    pthread_cond_destroy(&f->cond);
+    pthread_mutex_destroy(&f->mu);
+    return resumed;
+}
+
+/* A context freed while a worker waits for a statement and the server
+ * has gone silent (its postmaster stopped: a cancel request is taken by
+ * the kernel, never answered; libpq 15's PQcancel() waits for ever then):
+ * the free returns while the server is still stopped, the workers joined.
+ * Once the server is back, the statement the worker waited for is
+ * cancelled all the same (the request was sent by a thread of its own):
+ * no backend waits for the lock any more, long before the statement
+ * timeout (60 s). */
+static void test_pg_free_server_silent(void **state)
+{
+    (void)state;
+    env e;
+    env_config(&e);
+    assert_int_equal(ccai_config_set(e.cfg, "database.postgresql.statement_timeout_ms", "60000"),
+                     CCAI_OK);
+    env_open(&e);
+    import_corpus(&e);
+    PGconn *locker = lock_chunks(e.dsn);
+    int told = 0;
+    assert_int_equal(
+        ccai_ctx_docs_search(e.ctx, "windshield deductible", "en-US", 3, on_never, &told), CCAI_OK);
+    run_until_lock_waiters(&e, "doc_chunks", 1);
+    assert_int_equal(threads_named("ccai-docs"), 1);
+    frozen f;
+    freeze(&f);
+    uint64_t t0 = ccai_time_ms();
+    env_close(&e);
+    uint64_t ms = ccai_time_ms() - t0;
+    int workers = threads_named("ccai-docs");
+    bool resumed = thaw(&f);
+    fprintf(stderr, "# context freed in %llu ms, the server silent (%s)\n", (unsigned long long)ms,
+            resumed ? "resumed by the watchdog first" : "still stopped");
+    uint64_t deadline = ccai_time_ms() + 10000;
+    while (lock_waiters(e.dsn, "doc_chunks", NULL, 0) > 0 && ccai_time_ms() < deadline)
+        usleep(20000);
+    int still = lock_waiters(e.dsn, "doc_chunks", NULL, 0);
+    unlock_chunks(locker);
+    env_free(&e);
+    assert_false(resumed);
+    assert_int_equal(workers, 0);
+    assert_int_equal(told, 0);
+    assert_int_equal(still, 0);
+}
+
+/* A context freed while its worker is still connecting to a server that
+ * does not answer (stopped postmaster), connect_timeout_ms 60 s: the free
+ * returns while the server is still stopped, the worker joined. */
+static void test_pg_free_while_connecting(void **state)
+{
+    (void)state;
+    env e;
+    env_config(&e);
+    assert_int_equal(ccai_config_set(e.cfg, "database.postgresql.connect_timeout_ms", "60000"),
+                     CCAI_OK);
+    env_open(&e);
+    import_corpus(&e);
+    frozen f;
+    freeze(&f);
+    int told = 0;
+    ccai_status st =
+        ccai_ctx_docs_search(e.ctx, "windshield deductible", "en-US", 3, on_never, &told);
+    run_for(&e, 300); /* the worker connects, and waits for the server */
+    int connecting = threads_named("ccai-docs");
+    uint64_t t0 = ccai_time_ms();
+    env_close(&e);
+    uint64_t ms = ccai_time_ms() - t0;
+    int workers = threads_named("ccai-docs");
+    bool resumed = thaw(&f);
+    fprintf(stderr, "# context freed in %llu ms, its worker connecting (%s)\n",
+            (unsigned long long)ms, resumed ? "resumed by the watchdog first" : "still stopped");
+    env_free(&e);
+    assert_int_equal(st, CCAI_OK);
+    assert_int_equal(connecting, 1);
+    assert_false(resumed);
+    assert_int_equal(workers, 0);
+    assert_int_equal(told, 0);
+}
+
+/* What a search's callback reads: its status and Ccai_rag_errmsg(), as
+ * search_document's does (engine/tools.c) to log why it failed. */
+typedef struct rag_told {
+    Ccai_rag *r;
+    int done;
+    ccai_status st;
+    char why[512];
+} rag_told;
+
+static void on_rag(ccai_status st, const Ccai_rag_results *res, void *ud)
+{
+    (void)res;
+    rag_told *t = ud;
+    t->done++;
+    t->st = st;
+    if (st != CCAI_OK)
+        snprintf(t->why, sizeof t->why, "%s", Ccai_rag_errmsg(t->r));
+}
+
+/* Two searches in flight that fail for different causes: each callback
+ * reads its own search's failure. Search a has two questions: one of stop
+ * words only (no full-text match: its vector, from an embeddings service
+ * answering after 5 s) and one whose full-text match waits for a lock
+ * (doc_sources held) and is cancelled (pg_cancel_backend: "canceling
+ * statement due to user request"); while a waits for its vector, search
+ * b fails otherwise (its worker's connection terminated, or, on the
+ * worker a's failure made wait, "not asked"). a's callback, after b's,
+ * reads a's cause. */
+static void test_pg_search_errors_apart(void **state)
+{
+    (void)state;
+    embed_standin_opts o = {.delay_ms = 5000};
+    embed_standin *es = embed_standin_start(&o);
+    assert_non_null(es);
+    env e;
+    env_config(&e);
+    use_embeddings(&e, es, false);
+    assert_int_equal(ccai_config_set(e.cfg, "database.postgresql.statement_timeout_ms", "20000"),
+                     CCAI_OK);
+    env_open(&e);
+    import_corpus(&e);
+    bool nomem = false;
+    assert_null(Ccai_rag_match_expr("the and of", &nomem));
+    assert_false(nomem);
+    Ccai_rag *r = Ccai_ctx_rag(e.ctx);
+    PGconn *locker = lock_table(e.dsn, "doc_sources");
+    rag_told a = {.r = r}, b = {.r = r};
+    static const char *const qa[] = {"the and of", "windshield deductible"};
+    assert_int_equal(Ccai_rag_search_start(r, qa, 2, "en-US", 3, on_rag, &a, NULL), CCAI_OK);
+    run_until_lock_waiters(&e, "doc_sources", 1);
+    int pid = 0;
+    assert_int_equal(lock_waiters(e.dsn, "doc_sources", &pid, 1), 1);
+    signal_backend(e.dsn, "pg_cancel_backend", pid);
+    run_for(&e, 300); /* a's match fails; a waits for its other question's vector */
+    static const char *const qb[] = {"roadside assistance"};
+    assert_int_equal(Ccai_rag_search_start(r, qb, 1, "en-US", 3, on_rag, &b, NULL), CCAI_OK);
+    uint64_t deadline = ccai_time_ms() + 15000;
+    while (!b.done && ccai_time_ms() < deadline) {
+        if (lock_waiters(e.dsn, "doc_sources", &pid, 1) > 0)
+            signal_backend(e.dsn, "pg_terminate_backend", pid);
+        assert_true(ccai_poll_run_once(e.poll, 20) >= 0);
+    }
+    int a_before_b = a.done;
+    deadline = ccai_time_ms() + 15000;
+    while (!a.done && ccai_time_ms() < deadline)
+        assert_true(ccai_poll_run_once(e.poll, 20) >= 0);
+    unlock_chunks(locker);
+    fprintf(stderr, "# search a: %s: %s\n# search b: %s: %s\n", ccai_status_str(a.st), a.why,
+            ccai_status_str(b.st), b.why);
+    env_free(&e);
+    embed_standin_stop(es);
+    assert_int_equal(b.done, 1);
+    assert_int_equal(a_before_b, 0); /* a was told after b failed */
+    assert_int_equal(a.done, 1);
+    assert_int_not_equal(a.st, CCAI_OK);
+    assert_int_not_equal(b.st, CCAI_OK);
+    assert_non_null(strstr(a.why, "user request"));
+    assert_null(strstr(a.why, "not asked"));
+    assert_null(strstr(a.why, "terminat"));
+    assert_string_not_equal(a.why, b.why);
+}
+
+/* Two searches of one language whose vectors are not in memory yet, at
+ * once: the vectors are read once (the second waits for the first's
+ * read). The read is held by a lock on doc_vectors until both questions'
+ * vectors are back: one backend waits for it, not two; then both
+ * searches are answered by both rankings (hybrid). */
+static void test_pg_vectors_read_once(void **state)
+{
+    (void)state;
+    embed_standin *es = embed_standin_start(NULL);
+    assert_non_null(es);
+    env e;
+    env_config(&e);
+    use_embeddings(&e, es, false);
+    env_open(&e);
+    import_corpus(&e);
+    assert_true(embed_all(&e) > 0);
+    Ccai_rag *r = Ccai_ctx_rag(e.ctx);
+    uint64_t reads0 = Ccai_rag_vector_reads(r);
+    PGconn *locker = lock_table(e.dsn, "doc_vectors");
+    int before = embed_standin_requests(es);
+    waiter w1 = {0}, w2 = {0};
+    assert_int_equal(ccai_ctx_docs_search(e.ctx, "windshield deductible", "en-US", 3, on_done, &w1),
+                     CCAI_OK);
+    assert_int_equal(ccai_ctx_docs_search(e.ctx, "roadside assistance", "en-US", 3, on_done, &w2),
+                     CCAI_OK);
+    run_until_lock_waiters(&e, "doc_vectors", 1);
+    uint64_t deadline = ccai_time_ms() + 15000;
+    while (embed_standin_requests(es) < before + 2 && ccai_time_ms() < deadline)
+        assert_true(ccai_poll_run_once(e.poll, 20) >= 0);
+    run_for(&e, 300); /* both vectors back: each question wants the chunks' */
+    int waiting = lock_waiters(e.dsn, "doc_vectors", NULL, 0);
+    unlock_chunks(locker);
+    wait_for(&e, &w1);
+    wait_for(&e, &w2);
+    uint64_t reads = Ccai_rag_vector_reads(r) - reads0;
+    fprintf(stderr, "# vectors read %llu time(s) for two searches; %d read(s) waited at once\n",
+            (unsigned long long)reads, waiting);
+    assert_int_equal(embed_standin_requests(es), before + 2);
+    assert_int_equal(w1.st, CCAI_OK);
+    assert_int_equal(w2.st, CCAI_OK);
+    assert_string_equal(json_string_value(json_object_get(w1.json, "mode")), "hybrid");
+    assert_string_equal(json_string_value(json_object_get(w2.json, "mode")), "hybrid");
+    json_decref(w1.json);
+    json_decref(w2.json);
+    env_free(&e);
+    embed_standin_stop(es);
+    assert_int_equal(waiting, 1);
+    assert_int_equal(reads, 1);
+}
+
 /* Two instances on one database ----------------------------------------------- */
 
 /* What one instance imports, another finds; a change made through one
@@ -1606,6 +1963,10 @@ static int main_postgresql(void)
         cmocka_unit_test(test_pg_search_ended_midway),
         cmocka_unit_test(test_pg_workers_block_signals),
         cmocka_unit_test(test_free_from_a_search_callback),
+        cmocka_unit_test(test_pg_free_server_silent),
+        cmocka_unit_test(test_pg_free_while_connecting),
+        cmocka_unit_test(test_pg_search_errors_apart),
+        cmocka_unit_test(test_pg_vectors_read_once),
         {"test_search_corpus_without_threads", test_search_corpus, without_threads, with_threads,
          NULL},
         {"test_tool_in_a_call_without_threads", test_tool_in_a_call, without_threads, with_threads,
