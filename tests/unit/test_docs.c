@@ -1537,7 +1537,8 @@ static void on_rag(ccai_status st, const Ccai_rag_results *res, void *ud)
 /* Two searches in flight that fail for different causes: each callback
  * reads its own search's failure. Search a has two questions: one of stop
  * words only (no full-text match: its vector, from an embeddings service
- * answering after 5 s) and one whose full-text match waits for a lock
+ * answering after 8 s: room for b's failure on a loaded machine) and
+ * one whose full-text match waits for a lock
  * (doc_sources held) and is cancelled (pg_cancel_backend: "canceling
  * statement due to user request"); while a waits for its vector, search
  * b fails otherwise (its worker's connection terminated, or, on the
@@ -1546,7 +1547,7 @@ static void on_rag(ccai_status st, const Ccai_rag_results *res, void *ud)
 static void test_pg_search_errors_apart(void **state)
 {
     (void)state;
-    embed_standin_opts o = {.delay_ms = 5000};
+    embed_standin_opts o = {.delay_ms = 8000};
     embed_standin *es = embed_standin_start(&o);
     assert_non_null(es);
     env e;
@@ -1578,7 +1579,7 @@ static void test_pg_search_errors_apart(void **state)
         assert_true(ccai_poll_run_once(e.poll, 20) >= 0);
     }
     int a_before_b = a.done;
-    deadline = ccai_time_ms() + 15000;
+    deadline = ccai_time_ms() + 30000; /* a's two vectors: one request each */
     while (!a.done && ccai_time_ms() < deadline)
         assert_true(ccai_poll_run_once(e.poll, 20) >= 0);
     unlock_chunks(locker);
