@@ -401,13 +401,20 @@ static const char *nth_message(json_t *doc, const char *persona, size_t nth)
 /* The call's stored messages once the bot's answer to the caller (its
  * second line) is among them: the answer's words are stored at the
  * group commit after they were spoken, which a loaded machine delays past
- * the audio's end (at most 10 s of ticks more). */
+ * the audio's end (at most 20 s of ticks more; how long, said). */
 static json_t *messages_answered(env *e)
 {
     for (int i = 0;; i++) {
         json_t *doc = messages(e);
-        if (nth_message(doc, "assistant", 1) || i == 50)
+        if (nth_message(doc, "assistant", 1) || i == 100) {
+            if (i > 0 || !nth_message(doc, "assistant", 1)) {
+                char *text = json_dumps(json_object_get(doc, "messages"), JSON_COMPACT);
+                fprintf(stderr, "# the answer stored after %d ticks more: %s\n", i * 10,
+                        text ? text : "?");
+                free(text);
+            }
             return doc;
+        }
         json_decref(doc);
         for (int k = 0; k < 10; k++)
             tick(e, NULL);
