@@ -334,6 +334,16 @@ static void wait_audio(env *e, size_t have, uint32_t max_ms)
     assert_true(e->h.got_len > have);
 }
 
+/* The greeting, started and all of it played: quiet alone is not enough,
+ * since on a loaded machine the greeting's first audio may come after
+ * more than the quiet's 600 ms (a caller who talked then would talk over
+ * a greeting never heard, and nothing of it would be stored). */
+static void wait_greeting(env *e)
+{
+    wait_audio(e, 0, 30000);
+    wait_quiet(e, 30000);
+}
+
 /* The caller says line; then until the bot's answer has started and all
  * of it played (a recogniser may take its time: the host is quiet before
  * the answer comes). */
@@ -541,7 +551,7 @@ static void test_deepgram_azure(void **state)
     env e;
     env_start(&e, keys);
     env_call(&e);
-    wait_quiet(&e, 30000);
+    wait_greeting(&e);
     size_t greeting = e.h.got_len;
     assert_true(greeting > 8000); /* over a second */
     /* Azure sends twice as fast as it plays: no dead air between the
@@ -683,7 +693,7 @@ static void test_early_start(void **state)
     env e;
     env_start(&e, keys);
     env_call(&e);
-    wait_quiet(&e, 30000);
+    wait_greeting(&e);
     assert_int_equal(standin_request_count(llm), 0); /* the greeting is a phrase */
 
     /* The same words: one request, made on the partial words before the
@@ -848,7 +858,7 @@ static void test_openai_realtime_openai_tts(void **state)
     env e;
     env_start(&e, keys);
     env_call(&e);
-    wait_quiet(&e, 30000);
+    wait_greeting(&e);
     openai_audio_standin_say(oa, "I live in Paris.");
     converse(&e, "I live in Paris", "I live in Paris.");
     assert_int_equal(openai_audio_standin_pending(oa), 0);
@@ -914,7 +924,7 @@ static void test_azure_stt_elevenlabs(void **state)
     env e;
     env_start(&e, keys);
     env_call(&e);
-    wait_quiet(&e, 30000);
+    wait_greeting(&e);
     azure_speech_standin_say(az, "I live in Berlin.");
     converse(&e, "I live in Berlin", "I live in Berlin.");
     assert_int_equal(azure_speech_standin_pending(az), 0);
@@ -1001,7 +1011,7 @@ static void test_fallback_mid_call(void **state)
     env e;
     env_start(&e, keys);
     env_call(&e);
-    wait_quiet(&e, 30000);
+    wait_greeting(&e);
     assert_null(find_log(&e, "falling back", NULL));
     size_t greeting = e.h.got_len, greeting_marks = e.h.n_mark_at;
     int greeting_requests = svc_request_count(azure_speech_standin_svc(az));
@@ -1141,7 +1151,7 @@ static void test_refused_at_start(void **state)
     env e;
     env_start(&e, keys);
     env_call(&e);
-    wait_quiet(&e, 30000);
+    wait_greeting(&e);
     /* One request each, refused; everything the caller heard is flite's. */
     assert_int_equal(svc_request_count(deepgram_standin_svc(dg)), 1);
     assert_int_equal(svc_request_status(deepgram_standin_svc(dg), 0), 401);
