@@ -121,6 +121,8 @@ typedef struct offline_state {
     size_t last_set; /* the field noted last, nfields: none */
     unsigned char tries[CCAI_FIELDS_MAX];
     unsigned char skip[CCAI_FIELDS_MAX];
+    bool email_spell; /* the caller was asked to spell the e-mail (once) */
+    size_t email_fresh; /* the e-mail field noted at the last turn, nfields: none */
 } offline_state;
 
 typedef struct offline_field {
@@ -364,7 +366,7 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
                                    char *out, size_t cap);
 /* The last address said that validates, "" when none; its bytes in raw. */
 void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_raw0,
-                           size_t *ret_raw1);
+                           size_t *ret_raw1, bool *ret_sure);
 
 /* offline_data.c */
 /* Fill lx->lang[lang]'s tables from its sections (code, phrases, months,
