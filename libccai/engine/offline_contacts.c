@@ -371,8 +371,7 @@ static bool email_sec_word(const Ccai_offline *o, const char *section, const ema
  * u", "doble uve") is a w, [spell.double] / [spell.triple] before a letter
  * or a digit repeats it ("double l", "double seven": 77), numbers in words
  * are digits ("seventy two": 72). */
-static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn,
-                            char *digits_buf)
+static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn, char *digits_buf)
 {
     size_t n = *pn, out = 0;
     size_t dpos = 0;
@@ -415,10 +414,10 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
             const email_item *nx = &items[i + 1];
             int v = nx->len == 1 ? -1 : word_number(nx->w, nx->len);
             char ch = nx->len == 1 && (Ccai_is_alpha((unsigned char)nx->w[0]) ||
-                                      Ccai_is_digit((unsigned char)nx->w[0]))
+                                       Ccai_is_digit((unsigned char)nx->w[0]))
                           ? nx->w[0]
-                      : v >= 0 && v <= 9                                    ? (char)('0' + v)
-                                                                            : 0;
+                      : v >= 0 && v <= 9 ? (char)('0' + v)
+                                         : 0;
             if (ch) {
                 char *d = digits_buf + dpos;
                 for (int k = 0; k < rep; k++)
@@ -581,8 +580,8 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
             if ((d < 0 && i == 0) || j >= n || items[d < 0 ? i : j].hard || items[j].c)
                 continue;
             beside = items[j].len == 1 ||
-                     (items[j].len >= 3 && email_sec_letter(o, "spell.names", items[j].w,
-                                                            items[j].len) != 0);
+                     (items[j].len >= 3 &&
+                      email_sec_letter(o, "spell.names", items[j].w, items[j].len) != 0);
         }
         static const char abc[] = "abcdefghijklmnopqrstuvwxyz";
         if (beside && letter >= 'a' && letter <= 'z') {
@@ -607,8 +606,8 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
  * looks cut (a connector right after it, "dave at ... at gmail dot com"
  * with an at sign just before it), and its last label looks like a
  * top-level domain (two to six letters). */
-static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n, size_t b,
-                       size_t e, const char *addr)
+static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n, size_t b, size_t e,
+                       const char *addr)
 {
     if ((e < n && items[e].c) || (b > 0 && items[b - 1].c == '@'))
         return false;
@@ -629,7 +628,7 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
             continue;
         }
         /* after a sign a word is a part ("punto es", "dot co") */
-        bool joined = i > b && items[i - 1].c;
+        bool joined = i > b && items[i - 1].c && items[i - 1].c != '@';
         if (!joined && (email_stop(it->w, it->len) || email_sec_word(o, "email.notpart", it)))
             return false;
         if (++run >= 3)

@@ -520,7 +520,7 @@ static void email_ask_spell(Ccai_offline *o, size_t f)
 }
 
 /* The turn after an e-mail was noted and read back: a no ("that's wrong",
- * "non", "no es así": [email.wrong], or a no to the confirmation) drops it
+ * "non, c'est pas ça", "no es así": [email.wrong]) drops it
  * and asks to spell it; one part spelled ("it's r-e-a-d, not reid", "c'est
  * avec un b, l e f e b v r e") replaces the part most like it; a letter
  * said with no word ("c'est avec un y", [email.with]) asks to spell it. A
@@ -528,8 +528,7 @@ static void email_ask_spell(Ccai_offline *o, size_t f)
 static bool email_followup(Ccai_offline *o)
 {
     size_t f = o->saved.email_fresh;
-    if (f >= o->nfields || !o->values[f] ||
-        (o->st.phase != PH_ASK && o->st.phase != PH_CONFIRM))
+    if (f >= o->nfields || !o->values[f] || (o->st.phase != PH_ASK && o->st.phase != PH_CONFIRM))
         return false;
     char buf[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     size_t r0, r1;
@@ -542,9 +541,9 @@ static bool email_followup(Ccai_offline *o)
         size_t m = Ccai_ofl_sec_at(o, "email.with", k, o->ntok);
         with = m && k + m < o->ntok && o->tok[k + m].len == 1;
     }
-    bool wrong = Ccai_ofl_sec_has(o, "email.wrong", 0, o->ntok) ||
-                 (o->st.phase == PH_CONFIRM && Ccai_ofl_answer_polarity(o) == POL_NO &&
-                  Ccai_ofl_content_left(o, 0, o->ntok) <= 1);
+    /* a bare no to the summary read after it is about the summary ("which
+     * one?"), not the address */
+    bool wrong = Ccai_ofl_sec_has(o, "email.wrong", 0, o->ntok);
     bool any = false;
     (void)Ccai_ofl_correction_point(o, &any);
     bool corr = with || wrong || any || Ccai_ofl_sec_has(o, "negation", 0, o->ntok);

@@ -121,7 +121,7 @@ typedef struct offline_state {
     size_t last_set; /* the field noted last, nfields: none */
     unsigned char tries[CCAI_FIELDS_MAX];
     unsigned char skip[CCAI_FIELDS_MAX];
-    bool email_spell; /* the caller was asked to spell the e-mail (once) */
+    bool email_spell;   /* the caller was asked to spell the e-mail (once) */
     size_t email_fresh; /* the e-mail field noted at the last turn, nfields: none */
 } offline_state;
 
