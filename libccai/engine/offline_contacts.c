@@ -627,8 +627,10 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
             run = 0;
             continue;
         }
-        /* after a sign a word is a part ("punto es", "dot co") */
-        bool joined = i > b && items[i - 1].c && items[i - 1].c != '@';
+        /* between signs a word is a part ("punto es", "at mail dot com";
+         * not "at the office dot com") */
+        bool joined = i > b && items[i - 1].c &&
+                      (items[i - 1].c != '@' || (i + 1 < e && items[i + 1].c == '.'));
         if (!joined && (email_stop(it->w, it->len) || email_sec_word(o, "email.notpart", it)))
             return false;
         if (++run >= 3)
