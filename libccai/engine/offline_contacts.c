@@ -739,6 +739,9 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                                items[b - 2].len == 1 && !items[b - 1].brk;
                 /* "o point garnier": a word joined by a dot is in the address */
                 spelled = spelled || (prev->len == 1 && items[b].c && items[b].c != '@');
+                /* "c, l, a, i, r, e", "o r t e g a": a letter before letters */
+                spelled = spelled || (prev->len == 1 && !items[b].c && items[b].len == 1 &&
+                                      b + 1 < at_i && !items[b + 1].c && items[b + 1].len == 1);
                 if (prev->c == '@' || (!prev->c && !spelled && email_stop(prev->w, prev->len)))
                     break;
                 if (prev->c && (b - 1 == 0 || items[b - 2].c || b == at_i || items[b - 1].brk))

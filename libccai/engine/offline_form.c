@@ -547,8 +547,23 @@ static bool email_followup(Ccai_offline *o)
     bool any = false;
     (void)Ccai_ofl_correction_point(o, &any);
     bool corr = with || wrong || any || Ccai_ofl_sec_has(o, "negation", 0, o->ntok);
-    if (corr && spelled_word(o, w, sizeof w)) {
-        size_t b, e;
+    bool have = corr && spelled_word(o, w, sizeof w);
+    size_t b = 0, e = 0;
+    /* "es morena, con a al final": a word said whole, one letter from a
+     * part of the address (a quarter of its letters at most) */
+    for (size_t k = 0; corr && !have && k < o->ntok; k++) {
+        const char *t = o->norm + o->tok[k].start;
+        size_t len = o->tok[k].len, ok = len >= 3 && len < sizeof w;
+        for (size_t j = 0; j < len && ok; j++)
+            ok = Ccai_is_alpha((unsigned char)t[j]);
+        if (!ok)
+            continue;
+        memcpy(w, t, len);
+        w[len] = '\0';
+        int d = closest_label(o->values[f], w, &b, &e);
+        have = d >= 1 && (size_t)d <= (len / 4 ? len / 4 : 1);
+    }
+    if (have) {
         if (closest_label(o->values[f], w, &b, &e) >= 0) {
             const char *v = o->values[f];
             char *nv = Ccai_asprintf("%.*s%s%s", (int)b, v, w, v + e);

@@ -3596,6 +3596,10 @@ static void test_email_noted_only_when_sure(void **state)
          "jose_pardo@gmail.com"},
         {"es-ES", "mi correo es lucia punto gomez arroba hotmail punto es",
          "lucia.gomez@hotmail.es"},
+        {"fr-FR", "Alors c, l, a, i, r, e, tiret, martin, arobase, laposte, point, net.",
+         "claire-martin@laposte.net"},
+        {"es-ES", "mi correo es m a n o l o punto o r t e g a arroba telefonica punto net",
+         "manolo.ortega@telefonica.net"},
         /* cut, a word about the address, words joined, a word around it */
         {"en-GB", "my email is mark at bluewidget dot co dot uk dot", NULL},
         {"en-GB", "you can reach me on smith at gmail dot com", NULL},
@@ -3671,6 +3675,8 @@ static void test_email_spell_readback_correct(void **state)
          "Pardon, c'est avec un b, l e f e b v r e.", "marc.lefebvre@gmail.com"},
         {"es-ES", "Es pablo punto jimenez arroba gmail punto com.",
          "Perdón, jimenez con g, g i m e n e z.", "pablo.gimenez@gmail.com"},
+        {"es-ES", "lucia punto moreno arroba gmail punto com.",
+         "No, perdone, es morena, con a al final.", "lucia.morena@gmail.com"},
         {"fr-FR", "C'est marc point lefevre arobase gmail point com.", "Non, c'est avec un y.",
          NULL},
     };
