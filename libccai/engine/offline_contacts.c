@@ -123,9 +123,9 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
             i++;
             continue;
         }
-        if (Ccai_ofl_tok_is(o, i, "double") || Ccai_ofl_tok_is(o, i, "doble"))
+        if (Ccai_ofl_sec_at(o, "spell.double", i, i + 1) == 1)
             rep = 2, i++;
-        else if (Ccai_ofl_tok_is(o, i, "triple"))
+        else if (Ccai_ofl_sec_at(o, "spell.triple", i, i + 1) == 1)
             rep = 3, i++;
         if (i >= e)
             break;
@@ -201,23 +201,34 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
     return PH_COUNTRY;
 }
 
-static CCAI_MUST_CHECK bool email_stop(const char *w, size_t n)
+/* Is the word of an address an entry of a section in any language? An
+ * apostrophe or a dash inside it is a space, as in the entries ("it's",
+ * "c'est", "e-mail"). */
+static CCAI_MUST_CHECK bool email_word_in(const Ccai_offline *o, const char *section, const char *w,
+                                          size_t n)
 {
-    static const char *const stop[] = {
-        "my",        "email",    "e-mail",   "mail",   "address",  "is",          "it",
-        "its",       "it's",     "the",      "mon",    "ma",       "adresse",     "est",
-        "c'est",     "courriel", "mi",       "correo", "es",       "electronico", "son",
-        "sa",        "his",      "her",      "c",      "spelled",  "please",      "use",
-        "one",       "that's",   "make",     "that",   "oui",      "yes",         "si",
-        "sorry",     "pardon",   "perdon",   "non",    "no",       "actually",    "and",
-        "et",        "y",        "or",       "ou",     "o",        "without",     "with",
-        "thanks",    "merci",    "gracias",  "work",   "personal", "perso",       "le",
-        "el",        "en",       "at",       "to",     "write",    "note",        "so",
-        "uh",        "um",       "euh",      "eh",     "ok",       "okay",        "vale",
-        "email's",   "mail's",   "e-mail's", "should", "be",       "instead",     "now",
-        "rather",    "name",     "surname",  "nom",    "prenom",   "nombre",      "apellido",
-        "apellidos", "lastname", "firstname"};
-    return Ccai_ofl_in_list(w, n, stop, CCAI_ARRAY_SIZE(stop));
+    char f[64];
+    if (n == 0 || n >= sizeof f)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        f[k] = w[k] == '\'' || w[k] == '-' ? ' ' : w[k];
+    const Ccai_ofl_lexicon *lx = o->lex;
+    for (int l = 0; lx && l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t ne = Ccai_ofl_lex_get(lx, l, section, &ent);
+        for (size_t k = 0; k < ne; k++) {
+            if (strlen(ent[k].norm) == n && memcmp(ent[k].norm, f, n) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The words around an address that are no part of it ([email.stop]: "my",
+ * "is", "c'est", "correo"): the address stops there. */
+static CCAI_MUST_CHECK bool email_stop(const Ccai_offline *o, const char *w, size_t n)
+{
+    return email_word_in(o, "email.stop", w, n);
 }
 
 /* The value of a number said in one word ("seventy", "dix-sept",
@@ -631,7 +642,7 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
          * not "at the office dot com") */
         bool joined = i > b && items[i - 1].c &&
                       (items[i - 1].c != '@' || (i + 1 < e && items[i + 1].c == '.'));
-        if (!joined && (email_stop(it->w, it->len) || email_sec_word(o, "email.notpart", it)))
+        if (!joined && (email_stop(o, it->w, it->len) || email_sec_word(o, "email.notpart", it)))
             return false;
         if (++run >= 3)
             return false;
@@ -742,7 +753,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                 /* "c, l, a, i, r, e", "o r t e g a": a letter before letters */
                 spelled = spelled || (prev->len == 1 && !items[b].c && items[b].len == 1 &&
                                       b + 1 < at_i && !items[b + 1].c && items[b + 1].len == 1);
-                if (prev->c == '@' || (!prev->c && !spelled && email_stop(prev->w, prev->len)))
+                if (prev->c == '@' || (!prev->c && !spelled && email_stop(o, prev->w, prev->len)))
                     break;
                 if (prev->c && (b - 1 == 0 || items[b - 2].c || b == at_i || items[b - 1].brk))
                     break;
@@ -763,7 +774,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                     e += 2;
                     continue;
                 }
-                if (dotted || (e > at_i + 1 && email_stop(it->w, it->len)))
+                if (dotted || (e > at_i + 1 && email_stop(o, it->w, it->len)))
                     break;
                 e++;
             }

@@ -1177,7 +1177,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                     for (size_t k = b; k < o->ntok; k++) {
                         size_t j = k;
                         if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
-                            Ccai_ofl_number_words(o, &j) >= 0 || Ccai_ofl_tok_is(o, k, "double") ||
+                            Ccai_ofl_number_words(o, &j) >= 0 ||
+                            Ccai_ofl_sec_at(o, "spell.double", k, k + 1) == 1 ||
                             Ccai_ofl_tok_is(o, k, "plus") || Ccai_ofl_tok_is(o, k, "oh"))
                             o->mask[k] = true;
                     }

@@ -3695,6 +3695,43 @@ static void test_email_spell_readback_correct(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The words of an address are data too: a German file gives "punkt",
+ * "klammeraffe", "doppel" and the words around it ("ist"), no code. */
+static void test_email_words_are_a_file(void **state)
+{
+    (void)state;
+    static const char *const swaps[] = {
+        "[sym.at]\n",         "[sym.at]\nklammeraffe\n",    "[sym.dot]\n",
+        "[sym.dot]\npunkt\n", "[spell.double]\n",           "[spell.double]\ndoppel\n",
+        "[email.stop]\n",     "[email.stop]\nmeine\nist\n", NULL};
+    char *de = NULL;
+    Ccai_ofl_lexicon *lx = german_lexicon(swaps, &de);
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline_params p = {
+        .schema = s,
+        .lang = "de-DE",
+        .now_ms = NOW_MS,
+        .lexicon = lx,
+        .claim_json = "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                      "\"Wasser\", \"incident_location\": \"Berlin\", \"injuries\": \"None\", "
+                      "\"involved_parties\": \"Me\", \"medical_records\": \"None\", "
+                      "\"policy_number\": \"AU404040\", \"pre_existing_damages\": \"None\", "
+                      "\"witnesses\": \"None\", \"policyholder_name\": \"Anna Knoll\", "
+                      "\"policyholder_phone\": \"+4930123456\"}"};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r =
+        in(o, "meine Adresse ist anna punkt kno doppel l klammeraffe web punkt de");
+    const char *v = set_value(r, "policyholder_email");
+    if (!v || strcmp(v, "anna.knoll@web.de") != 0)
+        fail_msg("e-mail in German words: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    Ccai_offline_lexicon_free(lx);
+    free(de);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3757,6 +3794,7 @@ int main(void)
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
+        cmocka_unit_test(test_email_words_are_a_file),
         cmocka_unit_test(test_description_starting_with_the_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
