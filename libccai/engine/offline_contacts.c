@@ -676,6 +676,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     *ret_raw0 = *ret_raw1 = 0;
     if (ret_sure)
         *ret_sure = false;
+    o->email_spelled_now = 0;
     for (size_t i = 0; r[i];) {
         while (r[i] && (Ccai_is_space(r[i]) || strchr(",;:!?", r[i]))) {
             if (r[i] != ' ')
@@ -738,6 +739,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     for (size_t at_i = 0; at_i < n; at_i++) {
         char cand[CCAI_OFFLINE_UTTERANCE_MAX + 1];
         size_t b = at_i, e = at_i + 1;
+        uint32_t spelled_now = 0;
         if (!items[at_i].c && memchr(items[at_i].w, '@', items[at_i].len)) {
             /* a literal address: take the word as it is */
             snprintf(cand, sizeof cand, "%.*s", (int)items[at_i].len, items[at_i].w);
@@ -779,10 +781,17 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                 e++;
             }
             size_t ol = 0;
+            unsigned part = 0, letters = 0;
             for (size_t i = b; i < e && ol + 1 < sizeof cand; i++) {
                 if (items[i].c) {
                     cand[ol++] = items[i].c;
+                    part++;
+                    letters = 0;
                 } else {
+                    /* "g r a c e": a part of two letters said one by one */
+                    if (items[i].len == 1 && Ccai_is_alpha((unsigned char)items[i].w[0]) &&
+                        ++letters >= 2 && part < 32)
+                        spelled_now |= 1u << part;
                     size_t k =
                         items[i].len < sizeof cand - 1 - ol ? items[i].len : sizeof cand - 1 - ol;
                     memcpy(cand + ol, items[i].w, k);
@@ -801,6 +810,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
             *ret_raw1 = items[e - 1].raw1;
             if (ret_sure)
                 *ret_sure = email_sure(o, items, n, b, e, norm);
+            o->email_spelled_now = spelled_now;
         } else if (st == CCAI_ERR_NOMEM) {
             o->oom = true;
         }

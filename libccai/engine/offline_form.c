@@ -576,13 +576,19 @@ static bool email_followup(Ccai_offline *o)
                 return true;
             }
             if (st == CCAI_OK) {
+                /* the part corrected was spelled: read back letter by letter */
+                unsigned part = 0;
+                for (size_t k = 0; k < b; k++)
+                    part += strchr(".@-_", o->values[f][k]) != NULL;
+                uint32_t spelled = o->st.email_spelled | (part < 32 ? 1u << part : 0);
                 Ccai_ofl_set_value(o, f, norm);
+                o->st.email_spelled = spelled;
                 Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[f].name, norm);
                 o->st.last_set = f;
-                char *spoken = Ccai_ofl_spoken_value(o, f);
-                if (spoken)
-                    Ccai_ofl_say_msg1(o, M_NOTED_VALUE, spoken);
-                ccai_free(spoken);
+                char *rb = Ccai_ofl_readback(o, f);
+                if (rb)
+                    Ccai_ofl_say_phrase(o, "say.ack_email", 0, rb);
+                ccai_free(rb);
                 Ccai_ofl_flush_say(o, false);
                 Ccai_ofl_ask_current(o, false);
                 return true;

@@ -147,6 +147,8 @@ void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value)
         ccai_free(o->values[i]);
     }
     o->values[i] = value;
+    if (o->f[i].type == CCAI_FIELD_EMAIL)
+        o->st.email_spelled = value ? o->email_spelled_now : 0;
 }
 
 /* The values set, in field order, written as json_dumps(JSON_COMPACT)

@@ -394,7 +394,7 @@ static void test_invalid_answers(void **state)
     assert_true(said(r, "Could you spell the e-mail address for me, letter by letter?"));
     r = in(o, "J O H N at example dot org");
     assert_string_equal(set_value(r, "policyholder_email"), "john@example.org");
-    assert_true(said(r, "I have your e-mail as john at example dot org."));
+    assert_true(said(r, "I have your e-mail as j o h n at example dot org."));
     r = in(o, "Jane Roe");
     assert_true(said(r, "Could you tell me the phone number of the policyholder?"));
     r = in(o, "I have no idea what you mean");
@@ -1684,10 +1684,15 @@ static void test_caller_id_and_spoken_forms(void **state)
                      byname[i].value ? byname[i].value : "(unset)");
         Ccai_offline_free(o);
     }
-    /* Read back as they should be heard. */
+    /* Read back as they should be heard: what was spelled, letter by
+     * letter, the words as words. */
     Ccai_offline *o = make_from(s, "en-US", NULL);
     const Ccai_offline_reply *r = in(o, "my email is a l e x dot kim seventy two at gmail dot com");
-    assert_true(said(r, "I have your e-mail as alex dot kim72 at gmail dot com."));
+    assert_true(said(r, "I have your e-mail as a l e x dot kim72 at gmail dot com."));
+    Ccai_offline_free(o);
+    o = make_from(s, "en-US", NULL);
+    r = in(o, "my email is alex dot kim at gmail dot com");
+    assert_true(said(r, "I have your e-mail as alex dot kim at gmail dot com."));
     Ccai_offline_free(o);
     ccai_claim_schema_unref(s);
 }
@@ -3664,6 +3669,7 @@ static void test_email_spell_readback_correct(void **state)
     assert_true(strstr(Ccai_offline_claim_json(o), "orange") == NULL);
     r = in(o, "s o p h i e point r o u x arobase wanadoo point fr");
     assert_string_equal(set_value(r, "policyholder_email"), "sophie.roux@wanadoo.fr");
+    assert_true(said(r, "s o p h i e point r o u x arobase wanadoo point fr"));
     Ccai_offline_free(o);
 
     static const struct {
@@ -3690,6 +3696,8 @@ static void test_email_spell_readback_correct(void **state)
                      fixes[i].value ? fixes[i].value : "(unset)");
         if (!fixes[i].value)
             assert_true(said(r, "lettre par lettre"));
+        if (i == 0) /* the part spelled is read back spelled */
+            assert_true(said(r, "I have your e-mail as jon dot r e a d at gmail dot com."));
         Ccai_offline_free(o);
     }
     ccai_claim_schema_unref(s);
