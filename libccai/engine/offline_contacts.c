@@ -677,6 +677,13 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     if (ret_sure)
         *ret_sure = false;
     o->email_spelled_now = 0;
+    /* no at sign said: no address (most utterances; the reading below
+     * looks words up in the data files) */
+    bool at = strchr(o->raw, '@') != NULL;
+    for (size_t k = 0; k < o->ntok && !at; k++)
+        at = Ccai_ofl_sec_at(o, "sym.at", k, o->ntok) != 0; /* taken or not */
+    if (!at)
+        return;
     for (size_t i = 0; r[i];) {
         while (r[i] && (Ccai_is_space(r[i]) || strchr(",;:!?", r[i]))) {
             if (r[i] != ' ')
