@@ -282,6 +282,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
         goto fail;
     o->st.phase = PH_NEW;
     o->st.last_set = o->nfields;
+    o->st.email_fresh = o->nfields;
     *ret = o;
     return CCAI_OK;
 

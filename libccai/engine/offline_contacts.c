@@ -123,9 +123,9 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
             i++;
             continue;
         }
-        if (Ccai_ofl_tok_is(o, i, "double") || Ccai_ofl_tok_is(o, i, "doble"))
+        if (Ccai_ofl_sec_at(o, "spell.double", i, i + 1) == 1)
             rep = 2, i++;
-        else if (Ccai_ofl_tok_is(o, i, "triple"))
+        else if (Ccai_ofl_sec_at(o, "spell.triple", i, i + 1) == 1)
             rep = 3, i++;
         if (i >= e)
             break;
@@ -201,23 +201,34 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
     return PH_COUNTRY;
 }
 
-static CCAI_MUST_CHECK bool email_stop(const char *w, size_t n)
+/* Is the word of an address an entry of a section in any language? An
+ * apostrophe or a dash inside it is a space, as in the entries ("it's",
+ * "c'est", "e-mail"). */
+static CCAI_MUST_CHECK bool email_word_in(const Ccai_offline *o, const char *section, const char *w,
+                                          size_t n)
 {
-    static const char *const stop[] = {
-        "my",        "email",    "e-mail",   "mail",   "address",  "is",          "it",
-        "its",       "it's",     "the",      "mon",    "ma",       "adresse",     "est",
-        "c'est",     "courriel", "mi",       "correo", "es",       "electronico", "son",
-        "sa",        "his",      "her",      "c",      "spelled",  "please",      "use",
-        "one",       "that's",   "make",     "that",   "oui",      "yes",         "si",
-        "sorry",     "pardon",   "perdon",   "non",    "no",       "actually",    "and",
-        "et",        "y",        "or",       "ou",     "o",        "without",     "with",
-        "thanks",    "merci",    "gracias",  "work",   "personal", "perso",       "le",
-        "el",        "en",       "at",       "to",     "write",    "note",        "so",
-        "uh",        "um",       "euh",      "eh",     "ok",       "okay",        "vale",
-        "email's",   "mail's",   "e-mail's", "should", "be",       "instead",     "now",
-        "rather",    "name",     "surname",  "nom",    "prenom",   "nombre",      "apellido",
-        "apellidos", "lastname", "firstname"};
-    return Ccai_ofl_in_list(w, n, stop, CCAI_ARRAY_SIZE(stop));
+    char f[64];
+    if (n == 0 || n >= sizeof f)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        f[k] = w[k] == '\'' || w[k] == '-' ? ' ' : w[k];
+    const Ccai_ofl_lexicon *lx = o->lex;
+    for (int l = 0; lx && l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t ne = Ccai_ofl_lex_get(lx, l, section, &ent);
+        for (size_t k = 0; k < ne; k++) {
+            if (strlen(ent[k].norm) == n && memcmp(ent[k].norm, f, n) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The words around an address that are no part of it ([email.stop]: "my",
+ * "is", "c'est", "correo"): the address stops there. */
+static CCAI_MUST_CHECK bool email_stop(const Ccai_offline *o, const char *w, size_t n)
+{
+    return email_word_in(o, "email.stop", w, n);
 }
 
 /* The value of a number said in one word ("seventy", "dix-sept",
@@ -276,50 +287,6 @@ static int word_number(const char *w, size_t n)
     return -1;
 }
 
-/* Spelling helpers in an address: "double u" is a w, "double l" two l's. */
-static void email_fix_items(email_item *items, size_t *pn, char *digits_buf)
-{
-    size_t n = *pn, out = 0;
-    size_t dpos = 0;
-    for (size_t i = 0; i < n; i++) {
-        email_item it = items[i];
-        if (!it.c && it.len == 6 && memcmp(it.w, "double", 6) == 0 && i + 1 < n &&
-            !items[i + 1].c &&
-            ((items[i + 1].len == 1 && (items[i + 1].w[0] == 'u' || items[i + 1].w[0] == 'v')) ||
-             (items[i + 1].len == 3 && memcmp(items[i + 1].w, "you", 3) == 0) ||
-             (items[i + 1].len == 2 && memcmp(items[i + 1].w, "ve", 2) == 0))) {
-            it.w = "w";
-            it.len = 1;
-            it.raw1 = items[i + 1].raw1;
-            i++;
-        } else if (!it.c) {
-            int v = word_number(it.w, it.len);
-            if (v >= 0 && dpos + 3 < CCAI_OFFLINE_UTTERANCE_MAX) {
-                /* tens then a unit: "seventy one", "treinta y tres" */
-                size_t j = i + 1;
-                static const char *const conj[] = {"y", "et", "and"};
-                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
-                    Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)))
-                    j++;
-                int u;
-                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
-                    (u = word_number(items[j].w, items[j].len)) >= 1 && u <= 9) {
-                    v += u;
-                    it.raw1 = items[j].raw1;
-                    i = j;
-                }
-                char *d = digits_buf + dpos;
-                int k = snprintf(d, 4, "%d", v);
-                it.w = d;
-                it.len = (size_t)k;
-                dpos += (size_t)k + 1;
-            }
-        }
-        items[out++] = it;
-    }
-    *pn = out;
-}
-
 /* Does one entry of a data section ([email.join], [sym.at]) in any language
  * match the items from i on? Its number of items, 0. Entries of several
  * words match as many words. */
@@ -371,6 +338,112 @@ static char email_sec_letter(const Ccai_offline *o, const char *section, const c
         }
     }
     return 0;
+}
+
+/* The spoken symbols of an address, from the data files ([sym.at],
+ * [sym.dot], [sym.underscore], [sym.dash] in any language: "at", "the at
+ * sign", "full stop", "a commercial", "tiret du bas", "guion bajo"): the
+ * longest entry at each word becomes one connector. */
+static void email_symbols(const Ccai_offline *o, email_item *items, size_t *pn)
+{
+    static const char *const secs[] = {"sym.at", "sym.dot", "sym.underscore", "sym.dash"};
+    static const char signs[] = {'@', '.', '_', '-'};
+    size_t n = *pn, out = 0;
+    for (size_t i = 0; i < n; i++) {
+        email_item it = items[i];
+        size_t best = 0;
+        char c = 0;
+        for (size_t k = 0; !it.c && k < CCAI_ARRAY_SIZE(secs); k++) {
+            size_t m = email_sec_at(o, secs[k], items, i, n);
+            if (m > best) {
+                best = m;
+                c = signs[k];
+            }
+        }
+        if (best) {
+            it.c = c;
+            it.w = "";
+            it.len = 0;
+            it.raw1 = items[i + best - 1].raw1;
+            i += best - 1;
+        }
+        items[out++] = it;
+    }
+    *pn = out;
+}
+
+/* Is the word one entry of a section, alone ([spell.double]: "double")? */
+static bool email_sec_word(const Ccai_offline *o, const char *section, const email_item *it)
+{
+    return !it->c && email_sec_at(o, section, it, 0, 1) == 1;
+}
+
+/* Spelling helpers in an address, from the data files: [spell.w] ("double
+ * u", "doble uve") is a w, [spell.double] / [spell.triple] before a letter
+ * or a digit repeats it ("double l", "double seven": 77), numbers in words
+ * are digits ("seventy two": 72). */
+static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn, char *digits_buf)
+{
+    size_t n = *pn, out = 0;
+    size_t dpos = 0;
+    for (size_t i = 0; i < n; i++) {
+        email_item it = items[i];
+        size_t m = it.c ? 0 : email_sec_at(o, "spell.w", items, i, n);
+        if (m) {
+            it.w = "w";
+            it.len = 1;
+            it.raw1 = items[i + m - 1].raw1;
+            i += m - 1;
+        } else if (!it.c) {
+            int v = word_number(it.w, it.len);
+            if (v >= 0 && dpos + 3 < CCAI_OFFLINE_UTTERANCE_MAX) {
+                /* tens then a unit: "seventy one", "treinta y tres" */
+                size_t j = i + 1;
+                static const char *const conj[] = {"y", "et", "and"};
+                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
+                    Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)))
+                    j++;
+                int u;
+                if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
+                    (u = word_number(items[j].w, items[j].len)) >= 1 && u <= 9) {
+                    v += u;
+                    it.raw1 = items[j].raw1;
+                    i = j;
+                }
+                char *d = digits_buf + dpos;
+                int k = snprintf(d, 4, "%d", v);
+                it.w = d;
+                it.len = (size_t)k;
+                dpos += (size_t)k + 1;
+            }
+        }
+        /* "double seven", "double l", "triple x" */
+        int rep = email_sec_word(o, "spell.double", &it)   ? 2
+                  : email_sec_word(o, "spell.triple", &it) ? 3
+                                                           : 0;
+        if (rep && i + 1 < n && !items[i + 1].c && dpos + 4 < CCAI_OFFLINE_UTTERANCE_MAX) {
+            const email_item *nx = &items[i + 1];
+            int v = nx->len == 1 ? -1 : word_number(nx->w, nx->len);
+            char ch = nx->len == 1 && (Ccai_is_alpha((unsigned char)nx->w[0]) ||
+                                       Ccai_is_digit((unsigned char)nx->w[0]))
+                          ? nx->w[0]
+                      : v >= 0 && v <= 9 ? (char)('0' + v)
+                                         : 0;
+            if (ch) {
+                char *d = digits_buf + dpos;
+                for (int k = 0; k < rep; k++)
+                    d[k] = ch;
+                d[rep] = '\0';
+                it.w = d;
+                it.len = (size_t)rep;
+                it.raw1 = nx->raw1;
+                dpos += (size_t)rep + 1;
+                i++;
+            }
+        }
+        items[out++] = it;
+    }
+    *pn = out;
 }
 
 /* The caller's first and last name, folded as an address holds them
@@ -485,22 +558,6 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
             i += m - 1;
             continue;
         }
-        if (it.c == '-' && i + 2 < n && !items[i + 1].c && items[i + 1].len == 2 &&
-            memcmp(items[i + 1].w, "du", 2) == 0 && !items[i + 2].c) {
-            const email_item *k = &items[i + 2];
-            bool under = (k->len == 3 && memcmp(k->w, "bas", 3) == 0) ||
-                         (k->len == 1 && k->w[0] == '8') ||
-                         (k->len == 4 && memcmp(k->w, "huit", 4) == 0);
-            bool dash =
-                (k->len == 1 && k->w[0] == '6') || (k->len == 3 && memcmp(k->w, "six", 3) == 0);
-            if (under || dash) {
-                it.c = under ? '_' : '-';
-                it.raw1 = k->raw1;
-                items[out++] = it;
-                i += 2;
-                continue;
-            }
-        }
         if (!it.c && it.len <= 4 && i + 2 < n && !items[i + 1].c && !items[i + 2].c &&
             !items[i + 1].brk && !items[i + 2].brk &&
             email_sec_at(o, "spell.as_in", items, i + 1, n) == 1) {
@@ -519,6 +576,30 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
         items[out++] = it;
     }
     n = out;
+    /* "jota, o, ese, e": a letter's name ([spell.names], three letters or
+     * more) beside a letter or another name is that letter */
+    for (size_t i = 0; i < n; i++) {
+        email_item *it = &items[i];
+        if (it->c || it->len < 3)
+            continue;
+        char letter = email_sec_letter(o, "spell.names", it->w, it->len);
+        if (!letter)
+            continue;
+        bool beside = false;
+        for (int d = -1; d <= 1 && !beside; d += 2) {
+            size_t j = (size_t)((ptrdiff_t)i + d);
+            if ((d < 0 && i == 0) || j >= n || items[d < 0 ? i : j].hard || items[j].c)
+                continue;
+            beside = items[j].len == 1 ||
+                     (items[j].len >= 3 &&
+                      email_sec_letter(o, "spell.names", items[j].w, items[j].len) != 0);
+        }
+        static const char abc[] = "abcdefghijklmnopqrstuvwxyz";
+        if (beside && letter >= 'a' && letter <= 'z') {
+            it->w = abc + (letter - 'a');
+            it->len = 1;
+        }
+    }
     for (size_t i = 1; i < n; i++) {
         const email_item *a = &items[i - 1], *b = &items[i];
         if (b->brk && !b->hard && (a->c || b->c || a->len == 1 || b->len == 1))
@@ -527,13 +608,62 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
     *pn = n;
 }
 
+/* Is an address heard sure enough to note? Every word of its span is
+ * accounted for: a letter, a digit, a symbol (already a connector), or a
+ * plain word that may be a literal part ("gmail", "smith") - not a word
+ * said about an address ([email.notpart]: "sign", "capital", "qui") or
+ * around it (email_stop: "the", "my"), and not a run of three words or
+ * more joined with nothing between ("you can reach me on smith"). Nothing
+ * looks cut (a connector right after it, "dave at ... at gmail dot com"
+ * with an at sign just before it), and its last label looks like a
+ * top-level domain (two to six letters). */
+static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n, size_t b, size_t e,
+                       const char *addr)
+{
+    if ((e < n && items[e].c) || (b > 0 && items[b - 1].c == '@'))
+        return false;
+    size_t run = 0;
+    for (size_t i = b; i < e; i++) {
+        const email_item *it = &items[i];
+        if (it->c || it->len == 0) {
+            run = 0;
+            continue;
+        }
+        if (memchr(it->w, '@', it->len))
+            return true; /* written: "jo@example.com" */
+        bool digits = true;
+        for (size_t k = 0; k < it->len && digits; k++)
+            digits = Ccai_is_digit((unsigned char)it->w[k]);
+        if (it->len == 1 || digits) {
+            run = 0;
+            continue;
+        }
+        /* between signs a word is a part ("punto es", "at mail dot com";
+         * not "at the office dot com") */
+        bool joined = i > b && items[i - 1].c &&
+                      (items[i - 1].c != '@' || (i + 1 < e && items[i + 1].c == '.'));
+        if (!joined && (email_stop(o, it->w, it->len) || email_sec_word(o, "email.notpart", it)))
+            return false;
+        if (++run >= 3)
+            return false;
+    }
+    const char *tld = strrchr(addr, '.');
+    size_t tl = tld ? strlen(tld + 1) : 0;
+    if (tl < 2 || tl > 6)
+        return false;
+    for (size_t k = 1; k <= tl; k++)
+        if (!Ccai_is_alpha((unsigned char)tld[k]))
+            return false;
+    return true;
+}
+
 /* "john dot doe at example dot com" -> "john.doe@example.com". Words are
  * lower-cased; accents and other characters an address cannot hold are
  * dropped; numbers in words become digits, "double u" a w. The last
  * address said that validates wins ("x at y dot com, sorry, z at y dot
  * com"). Writes "" when there is none. */
 void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_raw0,
-                           size_t *ret_raw1)
+                           size_t *ret_raw1, bool *ret_sure)
 {
     email_item *items = o->email_items;
     char *scratch = o->email_words;
@@ -544,6 +674,16 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     bool brk = true, hard = true;
     out[0] = '\0';
     *ret_raw0 = *ret_raw1 = 0;
+    if (ret_sure)
+        *ret_sure = false;
+    o->email_spelled_now = 0;
+    /* no at sign said: no address (most utterances; the reading below
+     * looks words up in the data files) */
+    bool at = strchr(o->raw, '@') != NULL;
+    for (size_t k = 0; k < o->ntok && !at; k++)
+        at = Ccai_ofl_sec_at(o, "sym.at", k, o->ntok) != 0; /* taken or not */
+    if (!at)
+        return;
     for (size_t i = 0; r[i];) {
         while (r[i] && (Ccai_is_space(r[i]) || strchr(",;:!?", r[i]))) {
             if (r[i] != ' ')
@@ -592,40 +732,21 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
         }
         const char *w = scratch + w0;
         size_t len = s - w0;
-        static const char *const at[] = {"at", "@", "arobase", "arrobase", "arroba", "arobas"};
-        static const char *const dot[] = {"dot", ".", "point", "punto", "period"};
-        static const char *const dash[] = {"dash", "hyphen", "-", "tiret", "minus", "guion"};
-        static const char *const under[] = {"underscore", "_"};
-        char c = 0;
-        email_item one = {0, w, len, false, false, 0, 0};
-        if (Ccai_ofl_in_list(w, len, at, CCAI_ARRAY_SIZE(at)) ||
-            email_sec_at(o, "sym.at", &one, 0, 1))
-            c = '@';
-        else if (Ccai_ofl_in_list(w, len, dot, CCAI_ARRAY_SIZE(dot)))
-            c = '.';
-        else if (Ccai_ofl_in_list(w, len, under, CCAI_ARRAY_SIZE(under)))
-            c = '_';
-        else if (Ccai_ofl_in_list(w, len, dash, CCAI_ARRAY_SIZE(dash)))
-            c = '-';
-        /* "tiret bas", "guion bajo" */
-        if (n > 0 && items[n - 1].c == '-' &&
-            ((len == 3 && memcmp(w, "bas", 3) == 0) || (len == 4 && memcmp(w, "bajo", 4) == 0))) {
-            items[n - 1].c = '_';
-            items[n - 1].raw1 = (uint16_t)i;
-            brk = hard = ends_sentence;
-            continue;
-        }
+        /* the signs themselves; symbol words are data (email_symbols) */
+        char c = len == 1 && strchr("@._-", w[0]) ? w[0] : 0;
         items[n++] = (email_item){c, w, len, brk, hard, (uint16_t)raw0, (uint16_t)i};
         brk = hard = ends_sentence;
     }
     char names[CCAI_OFFLINE_UTTERANCE_MAX];
+    email_symbols(o, items, &n);
     email_names(o, items, &n, names, sizeof names);
     email_spoken(o, items, &n);
-    email_fix_items(items, &n, digits);
+    email_fix_items(o, items, &n, digits);
 
     for (size_t at_i = 0; at_i < n; at_i++) {
         char cand[CCAI_OFFLINE_UTTERANCE_MAX + 1];
         size_t b = at_i, e = at_i + 1;
+        uint32_t spelled_now = 0;
         if (!items[at_i].c && memchr(items[at_i].w, '@', items[at_i].len)) {
             /* a literal address: take the word as it is */
             snprintf(cand, sizeof cand, "%.*s", (int)items[at_i].len, items[at_i].w);
@@ -638,7 +759,10 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                                items[b - 2].len == 1 && !items[b - 1].brk;
                 /* "o point garnier": a word joined by a dot is in the address */
                 spelled = spelled || (prev->len == 1 && items[b].c && items[b].c != '@');
-                if (prev->c == '@' || (!prev->c && !spelled && email_stop(prev->w, prev->len)))
+                /* "c, l, a, i, r, e", "o r t e g a": a letter before letters */
+                spelled = spelled || (prev->len == 1 && !items[b].c && items[b].len == 1 &&
+                                      b + 1 < at_i && !items[b + 1].c && items[b + 1].len == 1);
+                if (prev->c == '@' || (!prev->c && !spelled && email_stop(o, prev->w, prev->len)))
                     break;
                 if (prev->c && (b - 1 == 0 || items[b - 2].c || b == at_i || items[b - 1].brk))
                     break;
@@ -659,15 +783,22 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                     e += 2;
                     continue;
                 }
-                if (dotted || (e > at_i + 1 && email_stop(it->w, it->len)))
+                if (dotted || (e > at_i + 1 && email_stop(o, it->w, it->len)))
                     break;
                 e++;
             }
             size_t ol = 0;
+            unsigned part = 0, letters = 0;
             for (size_t i = b; i < e && ol + 1 < sizeof cand; i++) {
                 if (items[i].c) {
                     cand[ol++] = items[i].c;
+                    part++;
+                    letters = 0;
                 } else {
+                    /* "g r a c e": a part of two letters said one by one */
+                    if (items[i].len == 1 && Ccai_is_alpha((unsigned char)items[i].w[0]) &&
+                        ++letters >= 2 && part < 32)
+                        spelled_now |= 1u << part;
                     size_t k =
                         items[i].len < sizeof cand - 1 - ol ? items[i].len : sizeof cand - 1 - ol;
                     memcpy(cand + ol, items[i].w, k);
@@ -684,6 +815,9 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
             snprintf(out, cap, "%s", norm);
             *ret_raw0 = items[b].raw0;
             *ret_raw1 = items[e - 1].raw1;
+            if (ret_sure)
+                *ret_sure = email_sure(o, items, n, b, e, norm);
+            o->email_spelled_now = spelled_now;
         } else if (st == CCAI_ERR_NOMEM) {
             o->oom = true;
         }

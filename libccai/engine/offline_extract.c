@@ -1107,10 +1107,15 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     size_t r0, r1;
     size_t fe = field_of_type(o, CCAI_FIELD_EMAIL, asked);
     if (fe < o->nfields) {
-        Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1);
+        bool sure = false;
+        Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1, &sure);
         if (buf[0] && corr > 0 && corr < o->ntok && o->tok[corr].raw >= r1)
             corrected_domain(o, corr, buf, sizeof buf);
-        if (buf[0]) {
+        /* not sure: no value (the words are no other field's either); asked,
+         * the caller is asked to spell it (answer_email) */
+        if (buf[0] && !sure)
+            mask_raw(o, r0, r1);
+        else if (buf[0]) {
             mask_raw(o, r0, r1);
             Ccai_ofl_put(o, fd, fe, Ccai_strdup(buf));
         }
@@ -1172,7 +1177,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                     for (size_t k = b; k < o->ntok; k++) {
                         size_t j = k;
                         if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
-                            Ccai_ofl_number_words(o, &j) >= 0 || Ccai_ofl_tok_is(o, k, "double") ||
+                            Ccai_ofl_number_words(o, &j) >= 0 ||
+                            Ccai_ofl_sec_at(o, "spell.double", k, k + 1) == 1 ||
                             Ccai_ofl_tok_is(o, k, "plus") || Ccai_ofl_tok_is(o, k, "oh"))
                             o->mask[k] = true;
                     }

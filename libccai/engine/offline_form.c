@@ -1,6 +1,7 @@
 /* The offline dialogue: the form logic (ask each field, read the answers,
  * confirm, correct, hand over or end; offline.c tells the whole design),
  * and the commands the caller may say at any point. */
+#include "engine/offline_extract.h"
 #include "engine/offline_private.h"
 
 #include <stdio.h>
@@ -386,21 +387,221 @@ static void answer_phone(Ccai_offline *o)
     try_value(o, buf, digits < 8 ? M_R_PHONE_SHORT : digits > 15 ? M_R_PHONE_LONG : M_R_PHONE_BAD);
 }
 
+/* "Could you spell the e-mail address for me, letter by letter?": once.
+ * Still not understood, it is left to a colleague, who confirms it by
+ * phone or text message: never asked in a loop, never guessed. */
+static void email_not_understood(Ccai_offline *o)
+{
+    size_t i = o->st.cur;
+    o->missed = true;
+    if (!o->st.email_spell) {
+        o->st.email_spell = true;
+        o->st.stuck++;
+        Ccai_ofl_say_phrase(o, "say.email_spell", 0, NULL);
+        return;
+    }
+    o->st.tries[i] = 0;
+    if (!o->st.editing)
+        o->st.skip[i] = SKIP_FINAL;
+    Ccai_ofl_say_phrase(o, "say.email_later", 0, NULL);
+    Ccai_ofl_advance(o);
+}
+
 static void answer_email(Ccai_offline *o)
 {
     char buf[CCAI_OFFLINE_UTTERANCE_MAX + 1];
     size_t r0, r1;
-    Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1);
-    if (!buf[0]) {
-        /* an at sign heard, but no address around it */
-        static const char *const at[] = {"at", "arobase", "arrobase", "arroba", "arobas"};
-        bool heard = strchr(o->raw, '@') != NULL;
-        for (size_t k = 0; k < o->ntok && !heard; k++)
-            heard = TOK_IN(o, k, at);
-        reject(o, heard ? M_R_EMAIL_BAD : M_R_EMAIL_NO_AT);
+    bool sure = false;
+    Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1, &sure);
+    if (!buf[0] || !sure) {
+        email_not_understood(o);
         return;
     }
     try_value(o, buf, M_R_EMAIL_BAD);
+}
+
+/* Letters to change to make one word the other (Levenshtein), words of
+ * an address (64 letters at most are compared). */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t row[65];
+    na = na > 64 ? 64 : na;
+    nb = nb > 64 ? 64 : nb;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* The part of the address a spelled word corrects: the label (between
+ * '.', '@', '-', '_') closest to it, when it is close enough (at most half
+ * its letters differ); -1 when none is. */
+static int closest_label(const char *addr, const char *w, size_t *ret_b, size_t *ret_e)
+{
+    size_t wl = strlen(w), best = (size_t)-1;
+    for (size_t b = 0, e; addr[b]; b = addr[e] ? e + 1 : e) {
+        e = b;
+        while (addr[e] && !strchr(".@-_", addr[e]))
+            e++;
+        size_t d = edit_distance(addr + b, e - b, w, wl);
+        size_t lim = (wl > e - b ? wl : e - b) / 2;
+        if (e > b && d <= lim && d < best && !(e - b == wl && memcmp(addr + b, w, wl) == 0)) {
+            best = d;
+            *ret_b = b;
+            *ret_e = e;
+        }
+        if (!addr[e])
+            break;
+    }
+    return best == (size_t)-1 ? -1 : (int)best;
+}
+
+/* A word spelled in the utterance: "r-e-a-d", "l e f e b v r e" (three
+ * letters or more), in @p out; false when there is none. */
+static bool spelled_word(const Ccai_offline *o, char *out, size_t cap)
+{
+    size_t best = 0;
+    for (size_t k = 0; k < o->ntok; k++) {
+        const char *t = o->raw + o->tok[k].raw;
+        size_t l = 0;
+        /* "r-e-a-d" as the caller wrote it */
+        for (size_t j = 0; Ccai_is_alpha((unsigned char)t[j]) && l + 1 < cap; j += 2) {
+            out[l++] = (char)Ccai_to_lower((unsigned char)t[j]);
+            if (t[j + 1] != '-' || !Ccai_is_alpha((unsigned char)t[j + 2]))
+                break;
+        }
+        if (l >= 3 && l > best) {
+            out[l] = '\0';
+            return true;
+        }
+        /* "l e f e b v r e": single letters in a row */
+        size_t m = 0;
+        /* "it's r e a d": the s of "it's" is no letter */
+        bool elided = o->tok[k].raw > 0 && o->raw[o->tok[k].raw - 1] == '\'';
+        while (!elided && k + m < o->ntok && o->tok[k + m].len == 1 &&
+               Ccai_is_alpha((unsigned char)o->norm[o->tok[k + m].start]) && m + 1 < cap &&
+               (m == 0 || !Ccai_ofl_clause_break(o, k + m)))
+            m++;
+        if (m >= 3) {
+            for (size_t j = 0; j < m; j++)
+                out[j] = o->norm[o->tok[k + j].start];
+            out[m] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Ask to spell the e-mail (field @p f) again, its value dropped. */
+static void email_ask_spell(Ccai_offline *o, size_t f)
+{
+    Ccai_ofl_set_value(o, f, NULL);
+    o->st.phase = PH_ASK;
+    o->st.cur = f;
+    o->st.group[0] = f;
+    o->st.ngroup = 1;
+    o->st.pending_date = false;
+    o->st.skip[f] = SKIP_NONE;
+    o->st.email_spell = true;
+    Ccai_ofl_say_phrase(o, "say.email_spell", 0, NULL);
+}
+
+/* The turn after an e-mail was noted and read back: a no ("that's wrong",
+ * "non, c'est pas ça", "no es así": [email.wrong]) drops it
+ * and asks to spell it; one part spelled ("it's r-e-a-d, not reid", "c'est
+ * avec un b, l e f e b v r e") replaces the part most like it; a letter
+ * said with no word ("c'est avec un y", [email.with]) asks to spell it. A
+ * new address said is read as usual. */
+static bool email_followup(Ccai_offline *o)
+{
+    size_t f = o->saved.email_fresh;
+    if (f >= o->nfields || !o->values[f] || (o->st.phase != PH_ASK && o->st.phase != PH_CONFIRM))
+        return false;
+    char buf[CCAI_OFFLINE_UTTERANCE_MAX + 1];
+    size_t r0, r1;
+    Ccai_ofl_spoken_email(o, buf, sizeof buf, &r0, &r1, NULL);
+    if (buf[0] || strchr(o->raw, '@'))
+        return false;
+    char w[64];
+    bool with = false; /* "with a y", "avec un b", "con g": a letter after */
+    for (size_t k = 0; k < o->ntok && !with; k++) {
+        size_t m = Ccai_ofl_sec_at(o, "email.with", k, o->ntok);
+        with = m && k + m < o->ntok && o->tok[k + m].len == 1;
+    }
+    /* a bare no to the summary read after it is about the summary ("which
+     * one?"), not the address */
+    bool wrong = Ccai_ofl_sec_has(o, "email.wrong", 0, o->ntok);
+    bool any = false;
+    (void)Ccai_ofl_correction_point(o, &any);
+    bool corr = with || wrong || any || Ccai_ofl_sec_has(o, "negation", 0, o->ntok);
+    bool have = corr && spelled_word(o, w, sizeof w);
+    size_t b = 0, e = 0;
+    /* "es morena, con a al final": a word said whole, one letter from a
+     * part of the address (a quarter of its letters at most) */
+    for (size_t k = 0; corr && !have && k < o->ntok; k++) {
+        const char *t = o->norm + o->tok[k].start;
+        size_t len = o->tok[k].len, ok = len >= 3 && len < sizeof w;
+        for (size_t j = 0; j < len && ok; j++)
+            ok = Ccai_is_alpha((unsigned char)t[j]);
+        if (!ok)
+            continue;
+        memcpy(w, t, len);
+        w[len] = '\0';
+        int d = closest_label(o->values[f], w, &b, &e);
+        have = d >= 1 && (size_t)d <= (len / 4 ? len / 4 : 1);
+    }
+    if (have) {
+        if (closest_label(o->values[f], w, &b, &e) >= 0) {
+            const char *v = o->values[f];
+            char *nv = Ccai_asprintf("%.*s%s%s", (int)b, v, w, v + e);
+            char *norm = NULL;
+            ccai_status st =
+                nv ? ccai_field_validate(CCAI_FIELD_EMAIL, nv, &norm, NULL) : CCAI_ERR_NOMEM;
+            ccai_free(nv);
+            if (st == CCAI_ERR_NOMEM) {
+                o->oom = true;
+                return true;
+            }
+            if (st == CCAI_OK) {
+                /* the part corrected was spelled: read back letter by letter */
+                unsigned part = 0;
+                for (size_t k = 0; k < b; k++)
+                    part += strchr(".@-_", o->values[f][k]) != NULL;
+                uint32_t spelled = o->st.email_spelled | (part < 32 ? 1u << part : 0);
+                Ccai_ofl_set_value(o, f, norm);
+                o->st.email_spelled = spelled;
+                Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[f].name, norm);
+                o->st.last_set = f;
+                char *rb = Ccai_ofl_readback(o, f);
+                if (rb)
+                    Ccai_ofl_say_phrase(o, "say.ack_email", 0, rb);
+                ccai_free(rb);
+                Ccai_ofl_flush_say(o, false);
+                Ccai_ofl_ask_current(o, false);
+                return true;
+            }
+        }
+        email_ask_spell(o, f);
+        return true;
+    }
+    if (wrong || with) {
+        email_ask_spell(o, f);
+        return true;
+    }
+    return false;
 }
 
 static void answer_text(Ccai_offline *o)
@@ -702,6 +903,8 @@ void Ccai_ofl_handle_utterance(Ccai_offline *o)
         return;
     }
     if (handle_lang(o))
+        return;
+    if (email_followup(o))
         return;
     switch (o->st.phase) {
     case PH_ASK: handle_ask(o); break;

@@ -121,6 +121,9 @@ typedef struct offline_state {
     size_t last_set; /* the field noted last, nfields: none */
     unsigned char tries[CCAI_FIELDS_MAX];
     unsigned char skip[CCAI_FIELDS_MAX];
+    bool email_spell;       /* the caller was asked to spell the e-mail (once) */
+    size_t email_fresh;     /* the e-mail field noted at the last turn, nfields: none */
+    uint32_t email_spelled; /* the e-mail noted: its parts spelled, read back letter by letter */
 } offline_state;
 
 typedef struct offline_field {
@@ -276,7 +279,8 @@ struct Ccai_offline {
     char *clause;
     char *email_words;
     email_item *email_items;
-    bool *mask; /* tokens an extractor took */
+    uint32_t email_spelled_now; /* the last address heard: its parts spelled (bit k: part k) */
+    bool *mask;                 /* tokens an extractor took */
 };
 
 /* What answer_polarity() reads in an answer. */
@@ -363,8 +367,11 @@ int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i);
 phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
                                    char *out, size_t cap);
 /* The last address said that validates, "" when none; its bytes in raw. */
+/* How a value is read back ("j dot h a a s at hotmail dot com"); NULL on
+ * a failed allocation (o->oom). */
+char *Ccai_ofl_readback(Ccai_offline *o, size_t f);
 void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_raw0,
-                           size_t *ret_raw1);
+                           size_t *ret_raw1, bool *ret_sure);
 
 /* offline_data.c */
 /* Fill lx->lang[lang]'s tables from its sections (code, phrases, months,

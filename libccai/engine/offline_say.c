@@ -147,6 +147,8 @@ void Ccai_ofl_set_value(Ccai_offline *o, size_t i, char *value)
         ccai_free(o->values[i]);
     }
     o->values[i] = value;
+    if (o->f[i].type == CCAI_FIELD_EMAIL)
+        o->st.email_spelled = value ? o->email_spelled_now : 0;
 }
 
 /* The values set, in field order, written as json_dumps(JSON_COMPACT)
@@ -200,7 +202,12 @@ ccai_status Ccai_ofl_turn_end(Ccai_offline *o, const Ccai_offline_reply **ret)
         o->oom = false;
         return CCAI_ERR_NOMEM;
     }
+    /* an e-mail noted this turn: the next may say it is wrong */
+    o->st.email_fresh = o->nfields;
     for (size_t i = 0; i < o->nfields; i++) {
+        if (o->undo_set[i] && o->values[i] && o->f[i].type == CCAI_FIELD_EMAIL &&
+            (!o->undo[i] || strcmp(o->undo[i], o->values[i]) != 0))
+            o->st.email_fresh = i;
         if (o->undo_set[i]) {
             ccai_free(o->undo[i]);
             o->undo[i] = NULL;

@@ -11,9 +11,10 @@
 /* The turn                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* How a value is read back: "j dot haas at hotmail dot com", digits one by
- * one, a code letter by letter. */
-static char *readback(Ccai_offline *o, size_t f)
+/* How a value is read back: "j dot haas at hotmail dot com", the parts of
+ * an address spelled by the caller letter by letter ("g r a c e dot h i l l
+ * s at gmail dot com"), digits one by one, a code letter by letter. */
+char *Ccai_ofl_readback(Ccai_offline *o, size_t f)
 {
     const char *v = o->values[f];
     if (o->f[f].type == CCAI_FIELD_DATETIME || o->f[f].type == CCAI_FIELD_PHONE_NUMBER)
@@ -23,11 +24,15 @@ static char *readback(Ccai_offline *o, size_t f)
     const char *names[4];
     for (unsigned k = 0; k < 4; k++)
         names[k] = Ccai_ofl_lex_phrase(o, "sym.say", k);
+    unsigned part = 0;
+    bool email = o->f[f].type == CCAI_FIELD_EMAIL;
     for (const char *p = v; *p && ok; p++) {
         int sym = *p == '.' ? 0 : *p == '@' ? 1 : *p == '-' ? 2 : *p == '_' ? 3 : -1;
+        bool spell = email && part < 32 && (o->st.email_spelled >> part & 1u);
         if (sym >= 0) {
             ok = Ccai_buf_printf(&b, " %s ", names[sym] ? names[sym] : "");
-        } else if (o->f[f].type == CCAI_FIELD_TEXT) {
+            part++;
+        } else if (o->f[f].type == CCAI_FIELD_TEXT || spell) {
             ok = (b.len == 0 || b.data[b.len - 1] == ' ' || Ccai_buf_puts(&b, " ")) &&
                  Ccai_buf_append(&b, p, 1);
         } else {
@@ -218,7 +223,7 @@ static void answer_question(Ccai_offline *o)
                                                                     : "say.question_claim";
         char *rb = o->f[f].type == CCAI_FIELD_TEXT && !Ccai_ofl_code_field(o, f)
                        ? Ccai_ofl_spoken_value(o, f)
-                       : readback(o, f);
+                       : Ccai_ofl_readback(o, f);
         if (rb)
             Ccai_ofl_say_phrase(o, sec, 0, rb);
         ccai_free(rb);
@@ -769,7 +774,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                           : o->f[f].type == CCAI_FIELD_DATETIME        ? "say.ack_date"
                           : strcmp(o->f[f].name, "policy_number") == 0 ? "say.ack_policy"
                                                                        : "say.ack_code";
-        char *rb = readback(o, f);
+        char *rb = Ccai_ofl_readback(o, f);
         if (rb)
             Ccai_ofl_say_phrase(o, sec, 0, rb);
         ccai_free(rb);
