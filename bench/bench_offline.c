@@ -202,6 +202,21 @@ static tally by_lang[3], by_kind[K_COUNT], all, by_field[16];
 static const char *field_names[16];
 static size_t nfield_names;
 static unsigned transfers_wanted, transfers_done, transfers_unwanted, reasks, questions_unhandled;
+/* Calls whose claim as a call stores it (the replies' field actions
+ * applied in order) is not the dialogue's own: 0 unless a value changes
+ * without an action. */
+static unsigned claim_apart;
+
+/* The field actions of r applied to claim, as a call applies them. */
+static void apply(json_t *claim, const Ccai_offline_reply *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].kind == CCAI_OFFLINE_SET_FIELD)
+            json_object_set_new(claim, r->v[i].field, json_string(r->v[i].text));
+        else if (r->v[i].kind == CCAI_OFFLINE_CLEAR_FIELD)
+            json_object_del(claim, r->v[i].field);
+    }
+}
 static unsigned turns[1024];
 static size_t ncalls;
 
@@ -276,6 +291,8 @@ static void run_caller(const json_t *c, const char *verbose)
         ccai_claim_schema_unref(schema);
         return;
     }
+    json_t *applied = json_loads(Ccai_offline_claim_json(o), 0, NULL);
+    apply(applied, r);
     json_t *given = json_object();
     json_t *queue = json_array();
     size_t say_i = 0;
@@ -347,6 +364,7 @@ static void run_caller(const json_t *c, const char *verbose)
             break;
         }
         nturns++;
+        apply(applied, r);
         for (size_t i = 0; i < r->n; i++)
             transferred = transferred || r->v[i].kind == CCAI_OFFLINE_TRANSFER;
     }
@@ -355,8 +373,19 @@ static void run_caller(const json_t *c, const char *verbose)
             printf("    bot: %s\n", r->v[i].text);
     }
 
+    /* Scored: the claim a call stores (its field actions applied). */
     json_error_t je;
-    json_t *got = json_loads(Ccai_offline_claim_json(o), 0, &je);
+    json_t *own = json_loads(Ccai_offline_claim_json(o), 0, &je);
+    json_t *got = applied;
+    if (!json_equal(own, got)) {
+        claim_apart++;
+        char *a = json_dumps(got, JSON_COMPACT), *b = json_dumps(own, JSON_COMPACT);
+        printf("  %s: the claim stored (%s) is not the dialogue's (%s)\n", id, a ? a : "?",
+               b ? b : "?");
+        free(a);
+        free(b);
+    }
+    json_decref(own);
     unsigned tp = 0, fp = 0, fn = 0;
     const char *key;
     json_t *v;
@@ -470,6 +499,8 @@ int main(int argc, char **argv)
     printf("requests for a person honoured: %u / %u; transfers nobody asked for: %u\n",
            transfers_done, transfers_wanted, transfers_unwanted);
     printf("re-asks of a fact already given: %u\n", reasks);
+    if (claim_apart)
+        printf("calls whose stored claim is not the dialogue's: %u\n", claim_apart);
     printf("caller turns per call (calls not transferred, %zu): median %u, mean %.1f, max %u\n",
            ncalls, ncalls ? turns[ncalls / 2] : 0, ncalls ? (double)sum / ncalls : 0.0,
            ncalls ? turns[ncalls - 1] : 0);

@@ -305,6 +305,14 @@ static CCAI_MUST_CHECK ccai_status offline_new(ccai_call *c)
     return st;
 }
 
+/* Whether the action after r->v[i] sets or clears a field too (the
+ * fields changed one after the other are stored in one write). */
+static bool more_fields(const Ccai_offline_reply *r, size_t i)
+{
+    return i + 1 < r->n && (r->v[i + 1].kind == CCAI_OFFLINE_SET_FIELD ||
+                            r->v[i + 1].kind == CCAI_OFFLINE_CLEAR_FIELD);
+}
+
 /* Perform the actions of an offline reply, in order. Persist, then act:
  * what follows a field or a language that could not be stored (its
  * confirmation, the next question) is not said; the caller hears the
@@ -331,13 +339,23 @@ static void offline_act(ccai_call *c, const Ccai_offline_reply *r)
                          : CCAI_ERR_NOMEM;
                 claim_changed = st == CCAI_OK;
             }
-            if (st == CCAI_OK && claim_changed &&
-                (i + 1 == r->n || r->v[i + 1].kind != CCAI_OFFLINE_SET_FIELD)) {
+            if (st == CCAI_OK && claim_changed && !more_fields(r, i)) {
                 claim_changed = false;
                 st = Ccai_call_save_claim(c);
             }
             break;
         }
+        case CCAI_OFFLINE_CLEAR_FIELD:
+            /* A value the caller said is wrong is no longer the claim's. */
+            if (json_object_get(c->claim, a->field)) {
+                json_object_del(c->claim, a->field);
+                claim_changed = true;
+            }
+            if (claim_changed && !more_fields(r, i)) {
+                claim_changed = false;
+                st = Ccai_call_save_claim(c);
+            }
+            break;
         case CCAI_OFFLINE_SET_LANG:
             st = Ccai_str_replace(&c->row.lang, a->text) ? Ccai_call_save(c) : CCAI_ERR_NOMEM;
             break;

@@ -95,12 +95,14 @@ void Ccai_offline_report_clear(Ccai_offline_report *r);
 extern const char *const Ccai_offline_report_sections[];
 
 typedef enum Ccai_offline_action_kind {
-    CCAI_OFFLINE_SAY,       /* text: one utterance to speak */
-    CCAI_OFFLINE_SET_FIELD, /* field, text: the normalised value to store */
-    CCAI_OFFLINE_TRANSFER,  /* hand the call to a human agent */
-    CCAI_OFFLINE_HANGUP,    /* end the call */
-    CCAI_OFFLINE_SET_LANG,  /* text: the language code to switch to */
-    CCAI_OFFLINE_SET_RATE   /* text: the speaking rate to use from now on ("0.85") */
+    CCAI_OFFLINE_SAY,        /* text: one utterance to speak */
+    CCAI_OFFLINE_SET_FIELD,  /* field, text: the normalised value to store */
+    CCAI_OFFLINE_TRANSFER,   /* hand the call to a human agent */
+    CCAI_OFFLINE_HANGUP,     /* end the call */
+    CCAI_OFFLINE_SET_LANG,   /* text: the language code to switch to */
+    CCAI_OFFLINE_SET_RATE,   /* text: the speaking rate to use from now on ("0.85") */
+    CCAI_OFFLINE_CLEAR_FIELD /* field: the value stored before is withdrawn (the
+                              * caller said it is wrong); text NULL */
 } Ccai_offline_action_kind;
 
 typedef struct Ccai_offline_action {

@@ -508,6 +508,8 @@ static bool spelled_word(const Ccai_offline *o, char *out, size_t cap)
 /* Ask to spell the e-mail (field @p f) again, its value dropped. */
 static void email_ask_spell(Ccai_offline *o, size_t f)
 {
+    if (o->values[f]) /* noted before: the call's claim drops it too */
+        Ccai_ofl_act(o, CCAI_OFFLINE_CLEAR_FIELD, o->f[f].name, NULL);
     Ccai_ofl_set_value(o, f, NULL);
     o->st.phase = PH_ASK;
     o->st.cur = f;

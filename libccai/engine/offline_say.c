@@ -115,7 +115,8 @@ void Ccai_ofl_keep_values_only(Ccai_offline *o, size_t from)
 {
     size_t w = from;
     for (size_t i = from; i < o->nacts; i++) {
-        if (o->acts[i].kind == CCAI_OFFLINE_SET_FIELD) {
+        if (o->acts[i].kind == CCAI_OFFLINE_SET_FIELD ||
+            o->acts[i].kind == CCAI_OFFLINE_CLEAR_FIELD) {
             o->acts[w] = o->acts[i];
             o->texts[w++] = o->texts[i];
         } else {

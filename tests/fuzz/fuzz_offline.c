@@ -5,10 +5,12 @@
  * into caller turns, an empty line being a silence. Every turn must
  * succeed (or report the end of the dialogue); every reply must hold only
  * well-formed actions; the claim must stay a JSON object whose values
- * validate for their types. */
+ * validate for their types, and be what the replies' field actions, applied
+ * one after the other as a call does, make of the claim it started with. */
 #include "core/json.h"
 #include "engine/offline.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,7 @@ static void check_reply(const Ccai_offline_reply *r)
         switch (a->kind) {
         case CCAI_OFFLINE_SAY: check(a->text && a->text[0] && !a->field); break;
         case CCAI_OFFLINE_SET_FIELD: check(a->text && a->field); break;
+        case CCAI_OFFLINE_CLEAR_FIELD: check(!a->text && a->field); break;
         case CCAI_OFFLINE_SET_LANG: check(a->text && a->text[0]); break;
         case CCAI_OFFLINE_SET_RATE: {
             double rate = strtod(a->text, NULL);
@@ -39,6 +42,24 @@ static void check_reply(const Ccai_offline_reply *r)
         }
         check(!a->expects_reply || (a->kind == CCAI_OFFLINE_SAY && i + 1 == r->n));
     }
+}
+
+/* The field actions of r applied to claim, as a call applies them. */
+static void apply(json_t *claim, const Ccai_offline_reply *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].kind == CCAI_OFFLINE_SET_FIELD)
+            check(json_object_set_new(claim, r->v[i].field, json_string(r->v[i].text)) == 0);
+        else if (r->v[i].kind == CCAI_OFFLINE_CLEAR_FIELD)
+            (void)json_object_del(claim, r->v[i].field);
+    }
+}
+
+static void check_applied(const json_t *applied, const char *claim)
+{
+    json_t *c = json_loads(claim, 0, NULL);
+    check(c && json_equal(c, applied));
+    json_decref(c);
 }
 
 static void check_claim(const ccai_claim_schema *schema, const char *claim)
@@ -78,12 +99,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     Ccai_offline *o = NULL;
     check(Ccai_offline_new(&p, &o) == CCAI_OK);
+    json_t *applied = json_loads(Ccai_offline_claim_json(o), 0, NULL);
+    check(applied != NULL);
     const Ccai_offline_reply *r = NULL;
     check(Ccai_offline_start(o, (data[0] & 4) != 0, &r) == CCAI_OK);
     check_reply(r);
+    apply(applied, r);
+    check_applied(applied, Ccai_offline_claim_json(o));
 
     char *text = malloc(size);
     if (!text) {
+        json_decref(applied);
         Ccai_offline_free(o);
         return 0;
     }
@@ -98,11 +124,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(st == CCAI_OK);
         check_reply(r);
         check_claim(schema, Ccai_offline_claim_json(o));
+        apply(applied, r);
+        check_applied(applied, Ccai_offline_claim_json(o));
         line = nl ? nl + 1 : NULL;
     }
     if (Ccai_offline_ended(o))
         check(Ccai_offline_input(o, "hello", &r) == CCAI_ERR_STATE);
     free(text);
+    json_decref(applied);
     Ccai_offline_free(o);
     return 0;
 }

@@ -52,6 +52,7 @@ static void check_reply(const Ccai_offline_reply *r)
             ccai_free(norm);
             break;
         }
+        case CCAI_OFFLINE_CLEAR_FIELD: check(!a->text && a->field); break;
         case CCAI_OFFLINE_SET_LANG: check(a->text && a->text[0]); break;
         case CCAI_OFFLINE_SET_RATE: {
             double rate = strtod(a->text, NULL);

@@ -241,6 +241,55 @@ static void test_offline_dialogue_and_silence(void **state)
     env_free(&e);
 }
 
+/* The stored claim's e-mail (NULL when there is none), read back from
+ * the store as the history API does. */
+static char *stored_email(env *e)
+{
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_call_get_json(e->ctx, ccai_call_id(e->call), &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    ccai_free(json);
+    assert_non_null(doc);
+    const char *v =
+        json_string_value(json_object_get(json_object_get(doc, "claim"), "policyholder_email"));
+    char *out = v ? strdup(v) : NULL;
+    json_decref(doc);
+    return out;
+}
+
+/* An e-mail the offline dialogue noted and read back, then said to be
+ * wrong by the caller: it is withdrawn from the call's claim and from the
+ * store (not only from the dialogue's own copy), and spelling is asked. */
+static void test_offline_email_withdrawn(void **state)
+{
+    (void)state;
+    env e;
+    env_init(&e, false, "en-US");
+    event(&e, CCAI_EVENT_CONNECTED, NULL);
+    event(&e, CCAI_EVENT_SPEECH, "My email is jane dot doe at gmail dot com.");
+    char *email = stored_email(&e);
+    assert_non_null(email);
+    assert_string_equal(email, "jane.doe@gmail.com");
+    free(email);
+    event(&e, CCAI_EVENT_SPEECH, "No, that's wrong.");
+    assert_null(stored_email(&e));
+    assert_non_null(strstr(e.h.said[e.h.says - 1], "spell"));
+    char *json = NULL; /* the call's own claim too */
+    assert_int_equal(ccai_call_to_json(e.call, &json), CCAI_OK);
+    json_t *doc = json_loads(json, 0, NULL);
+    ccai_free(json);
+    assert_non_null(json_object_get(doc, "claim"));
+    assert_null(json_object_get(json_object_get(doc, "claim"), "policyholder_email"));
+    json_decref(doc);
+    /* Spelled: noted again. */
+    event(&e, CCAI_EVENT_SPEECH, "j a n e dot d o e at gmail dot com");
+    email = stored_email(&e);
+    assert_non_null(email);
+    assert_string_equal(email, "jane.doe@gmail.com");
+    free(email);
+    env_free(&e);
+}
+
 static char *run_tool(env *e, const char *name, const char *args, Ccai_tool_outcome *out)
 {
     char *r = Ccai_tools_run(e->call, name, args, "llm:test", out);
@@ -706,6 +755,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llm_mode_silence_then_goodbye),
         cmocka_unit_test(test_offline_dialogue_and_silence),
+        cmocka_unit_test(test_offline_email_withdrawn),
         cmocka_unit_test(test_tools),
         cmocka_unit_test(test_emergency_log),
         cmocka_unit_test(test_transfer_failure),
