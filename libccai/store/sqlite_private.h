@@ -80,6 +80,7 @@ typedef struct Ccai_sqlite {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *path;
     int busy_timeout_ms;
+    uint64_t busy_since_us; /* on_busy(): the start of the wait for a lock */
     bool sync_full;
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];
