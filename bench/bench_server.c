@@ -306,6 +306,25 @@ static int children(pid_t pid, pid_t *out, int max)
     return n;
 }
 
+/* The machine's load average (1, 5, 15 minutes), a line. */
+static const char *loadavg(void)
+{
+    static char line[128];
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f || !fgets(line, sizeof line, f))
+        snprintf(line, sizeof line, "?\n");
+    if (f)
+        fclose(f);
+    char *p = line; /* the three averages only */
+    for (int i = 0; i < 3 && p; i++)
+        p = strchr(p + 1, ' ');
+    if (p) {
+        p[0] = '\n';
+        p[1] = '\0';
+    }
+    return line;
+}
+
 static long rss_one(pid_t pid);
 static double cpu_one(pid_t pid);
 
@@ -783,6 +802,16 @@ int main(int argc, char **argv)
            n_turn ? cpu * 1000.0 / (double)n_turn : 0.0);
     printf("  client CPU: %.0f ms = %.1f us per turn\n", client_cpu,
            n_turn ? client_cpu * 1000.0 / (double)n_turn : 0.0);
+    /* What the server could serve with the machine's cores to itself (no
+     * client, no other work): cores / its CPU per turn. On a shared machine
+     * the turns/s above depend on the load; this does much less. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n_turn && cpu > 0)
+        printf("  server capacity: %ld core%s / %.1f us per turn = %.0f turns/s (%.0f per core); "
+               "load average %s",
+               cores, cores == 1 ? "" : "s", cpu * 1000.0 / (double)n_turn,
+               (double)cores * 1e6 / (cpu * 1000.0 / (double)n_turn),
+               1e6 / (cpu * 1000.0 / (double)n_turn), loadavg());
     bench_report("request latency", lat_req, n_req, "ms", 1.0);
     bench_report("turn (text in -> listening)", lat_turn, n_turn, "ms", 1.0);
     if (pin) { /* the one-line summary of a pinned run (lat_turn is sorted now) */

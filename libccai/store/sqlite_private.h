@@ -80,6 +80,7 @@ typedef struct Ccai_sqlite {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *path;
     int busy_timeout_ms;
+    uint64_t busy_since_us; /* on_busy(): the start of the wait for a lock */
     bool sync_full;
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];
@@ -92,6 +93,7 @@ typedef struct Ccai_sqlite {
     char *wal_path;         /* NULL for a database in memory */
     int wal_fd;             /* the WAL, opened to ask for its write-back; -1 */
     int wal_asked;          /* frames in the WAL when write-back was last asked for */
+    int wal_checkpointed;   /* frames in the WAL at this connection's last checkpoint */
     Ccai_sqlite_seen *seen; /* CCAI_SQLITE_SEEN_SLOTS, allocated at the first write of a call */
 } Ccai_sqlite;
 
