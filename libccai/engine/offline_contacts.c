@@ -788,6 +788,18 @@ static size_t email_chars(const email_item *items, size_t b, size_t e, char *buf
     return l;
 }
 
+/* A piece of a spelled word: a letter, a letter said "double" or
+ * "triple" ("ll"), digits. */
+static bool email_spelled_piece(const email_item *it)
+{
+    if (it->c || it->len == 0 || it->w == email_together_mark)
+        return false;
+    bool same = it->len <= 3;
+    for (size_t k = 1; k < it->len && same; k++)
+        same = it->w[k] == it->w[0];
+    return same || email_digits(it);
+}
+
 /* "tgallagher, t g a l l a g h e r", "point nguyen, n g u y e n", "helen
  * cho, h e l e n c h o": letters spelled right after (or before) the
  * words they spell are those words once; the spelled form is kept (it is
@@ -796,15 +808,16 @@ static void email_echoes(email_item *items, size_t *pn)
 {
     size_t n = *pn;
     for (size_t i = 0; i < n; i++) {
-        if (items[i].c || items[i].len != 1 || (i > 0 && !items[i - 1].c && items[i - 1].len == 1))
+        if (!email_spelled_piece(&items[i]) || items[i].len != 1 ||
+            (i > 0 && email_spelled_piece(&items[i - 1])))
             continue;
-        /* the run: letters and digits, a sign between two of them */
+        /* the run: letters, "double l", digits, a sign between two of them */
         size_t j = i, letters = 0;
         while (j < n) {
-            if (!items[j].c && items[j].len == 1)
-                letters++;
-            else if (!(items[j].c && items[j].c != '@' && j > i && j + 1 < n && !items[j + 1].c &&
-                       items[j + 1].len == 1))
+            if (email_spelled_piece(&items[j]))
+                letters += items[j].len == 1;
+            else if (!(items[j].c && items[j].c != '@' && j > i && j + 1 < n &&
+                       email_spelled_piece(&items[j + 1])))
                 break;
             j++;
         }
@@ -822,7 +835,7 @@ static void email_echoes(email_item *items, size_t *pn)
                 break;
             bool word = false;
             for (size_t x = k - 1; x < i; x++)
-                word = word || (!items[x].c && items[x].len > 1);
+                word = word || (!items[x].c && !email_spelled_piece(&items[x]));
             if (sl == rl && word && memcmp(said, run, rl) == 0)
                 from = k - 1, to = i;
         }
@@ -832,7 +845,7 @@ static void email_echoes(email_item *items, size_t *pn)
                 break;
             bool word = false;
             for (size_t x = j; x < k; x++)
-                word = word || (!items[x].c && items[x].len > 1);
+                word = word || (!items[x].c && !email_spelled_piece(&items[x]));
             if (sl == rl && word && memcmp(said, run, rl) == 0)
                 from = j, to = k;
         }
