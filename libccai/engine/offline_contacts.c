@@ -890,6 +890,16 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
 {
     if ((e < n && items[e].c) || (b > 0 && items[b - 1].c == '@'))
         return false;
+    /* "j dot smith, that's j, then smith, s m i t h, at ...": a piece
+     * joined by a sign before it, with no at sign of its own (not the
+     * domain of an address said before), was left out of the address:
+     * something was restated, not heard whole */
+    bool sign = false;
+    size_t i0 = b;
+    for (; i0 > 0 && items[i0 - 1].c != '@'; i0--)
+        sign = sign || items[i0 - 1].c != 0; /* or the domain of an address before */
+    if (sign && i0 == 0)
+        return false;
     size_t run = 0;
     for (size_t i = b; i < e; i++) {
         const email_item *it = &items[i];

@@ -3724,6 +3724,7 @@ static void test_email_said_spelled_named_joined(void **state)
          "gallagher@hotmail.com"},
         {"en-GB", "it's smith, s-m-i-t-h, at gmail dot com", "smith@gmail.com"},
         {"en-US", "r o s a eighty one, rosa81, at yahoo dot com", "rosa81@yahoo.com"},
+        {"en-GB", "j dot smith, that's j, then smith, s m i t h, at gmail dot com", NULL},
         {"es-ES", "ana gil, con un guion bajo en medio, arroba gmail punto com",
          "ana_gil@gmail.com"},
         {"es-ES", "luis punto mora, con un punto en medio, arroba yahoo punto es",
