@@ -340,6 +340,65 @@ static char email_sec_letter(const Ccai_offline *o, const char *section, const c
     return 0;
 }
 
+/* How the caller said the words are joined ("all one word", "with no
+ * dot", "tout collé", "todo junto": [email.together]), one item after
+ * email_together: its entries may hold a symbol's word ("no dot"), so
+ * they are read before the symbols. */
+static const char email_together_mark[] = "(together)";
+
+static bool email_is_together(const email_item *it)
+{
+    return !it->c && it->w == email_together_mark;
+}
+
+static void email_together(const Ccai_offline *o, email_item *items, size_t *pn)
+{
+    size_t n = *pn, out = 0;
+    for (size_t i = 0; i < n; i++) {
+        email_item it = items[i];
+        size_t m = it.c ? 0 : email_sec_at(o, "email.together", items, i, n);
+        if (m) {
+            it.w = email_together_mark;
+            it.len = sizeof email_together_mark - 1;
+            it.raw1 = items[i + m - 1].raw1;
+            i += m - 1;
+        }
+        items[out++] = it;
+    }
+    *pn = out;
+}
+
+/* Is the word one of the words of a symbol said in several ("medio" of
+ * "guion medio" and "en medio", "score" of "under score", "commercial")?
+ * Such a word is never a part of an address on its own. */
+static bool email_sym_piece(const Ccai_offline *o, const char *w, size_t n)
+{
+    static const char *const secs[] = {"sym.at", "sym.dot", "sym.underscore", "sym.dash",
+                                       "email.between"};
+    const Ccai_ofl_lexicon *lx = o->lex;
+    for (size_t s = 0; s < CCAI_ARRAY_SIZE(secs); s++) {
+        for (int l = 0; lx && l < lx->nlang; l++) {
+            const Ccai_ofl_entry *ent;
+            size_t ne = Ccai_ofl_lex_get(lx, l, secs[s], &ent);
+            for (size_t k = 0; k < ne; k++) {
+                const char *x = ent[k].norm;
+                if (!strchr(x, ' '))
+                    continue;
+                while (*x) {
+                    const char *sp = strchr(x, ' ');
+                    size_t len = sp ? (size_t)(sp - x) : strlen(x);
+                    if (len == n && memcmp(x, w, n) == 0)
+                        return true;
+                    x += len;
+                    while (*x == ' ')
+                        x++;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 /* The spoken symbols of an address, from the data files ([sym.at],
  * [sym.dot], [sym.underscore], [sym.dash] in any language: "at", "the at
  * sign", "full stop", "a commercial", "tiret du bas", "guion bajo"): the
@@ -370,6 +429,45 @@ static void email_symbols(const Ccai_offline *o, email_item *items, size_t *pn)
         items[out++] = it;
     }
     *pn = out;
+}
+
+/* "ana gil, con un guion bajo en medio", "tom kerr with a dot in between"
+ * ([email.between]): the sign goes between the two words before it; the
+ * words that bring it ("with a", "con un", "avec un") are dropped. */
+static void email_between(const Ccai_offline *o, email_item *items, size_t *pn)
+{
+    static const char *const bring[] = {"with", "a", "an", "con", "un", "una", "avec", "une"};
+    size_t n = *pn;
+    for (size_t j = 2; j + 1 < n; j++) {
+        if (!items[j].c || items[j].c == '@')
+            continue;
+        size_t m = email_sec_at(o, "email.between", items, j + 1, n);
+        if (!m)
+            continue;
+        size_t k = j;
+        while (k > 0 && j - k < 2 && !items[k - 1].c &&
+               Ccai_ofl_in_list(items[k - 1].w, items[k - 1].len, bring, CCAI_ARRAY_SIZE(bring)))
+            k--;
+        size_t end = j + 1 + m;
+        if (k >= 3 && !items[k - 1].c && items[k - 2].c == items[j].c && !items[k - 3].c) {
+            /* "luis punto mora, con un punto en medio": said already */
+            memmove(items + k, items + end, (n - end) * sizeof *items);
+            n -= end - k;
+            j = k;
+            continue;
+        }
+        if (k < 2 || items[k - 1].c || items[k - 2].c || items[k - 1].hard ||
+            email_is_together(&items[k - 1]) || email_is_together(&items[k - 2]))
+            continue;
+        email_item w2 = items[k - 1], sign = items[j];
+        sign.brk = sign.hard = w2.brk = w2.hard = false;
+        items[k - 1] = sign;
+        items[k] = w2;
+        memmove(items + k + 1, items + end, (n - end) * sizeof *items);
+        n -= end - (k + 1);
+        j = k;
+    }
+    *pn = n;
 }
 
 /* Is the word one entry of a section, alone ([spell.double]: "double")? */
@@ -493,7 +591,7 @@ static void email_names(const Ccai_offline *o, email_item *items, size_t *pn, ch
     size_t n = *pn;
     bool together = false;
     for (size_t i = 0; i < n && !together; i++)
-        together = !items[i].c && email_sec_at(o, "email.together", items, i, n) != 0;
+        together = email_is_together(&items[i]);
     for (size_t i = 0; i < n; i++) {
         size_t m1 = items[i].c ? 0 : email_sec_at(o, "email.name_first", items, i, n);
         if (!m1)
@@ -536,6 +634,52 @@ static void email_names(const Ccai_offline *o, email_item *items, size_t *pn, ch
     *pn = n;
 }
 
+/* A letter's name in several words from item i ("i griega", "i grec":
+ * [spell.names]): its number of items, the letter in *letter; 0. */
+static size_t email_name_words(const Ccai_offline *o, const email_item *items, size_t i, size_t n,
+                               char *letter)
+{
+    const Ccai_ofl_lexicon *lx = o->lex;
+    size_t best = 0;
+    for (int l = 0; lx && l < lx->nlang; l++) {
+        const Ccai_ofl_entry *ent;
+        size_t ne = Ccai_ofl_lex_get(lx, l, "spell.names", &ent);
+        for (size_t k = 0; k < ne; k++) {
+            const char *w = ent[k].norm;
+            if (!w[0] || w[1] != ' ' || !strchr(w + 2, ' '))
+                continue;
+            w += 2;
+            size_t t = i;
+            while (*w && t < n && !items[t].c && (t == i || !items[t].brk)) {
+                const char *sp = strchr(w, ' ');
+                size_t len = sp ? (size_t)(sp - w) : strlen(w);
+                if (items[t].len != len || memcmp(items[t].w, w, len) != 0)
+                    break;
+                t++;
+                w += len;
+                while (*w == ' ')
+                    w++;
+            }
+            if (!*w && t - i > best) {
+                best = t - i;
+                *letter = ent[k].norm[0];
+            }
+        }
+    }
+    return best;
+}
+
+/* Is the item a number ("80", said "ochenta")? */
+static bool email_digits(const email_item *it)
+{
+    if (it->c || it->len == 0)
+        return false;
+    for (size_t k = 0; k < it->len; k++)
+        if (!Ccai_is_digit((unsigned char)it->w[k]))
+            return false;
+    return true;
+}
+
 /* Spoken spelling in an address, from the data files: "s for sugar", "m
  * comme Marcel", "de de Dinamarca" are one letter; "all one word", "tout
  * attaché", "todo junto", "then" ([email.join]) are dropped; "tiret du bas"
@@ -549,7 +693,7 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
         email_item it = items[i];
         size_t m;
         if (!it.c && ((m = email_sec_at(o, "email.join", items, i, n)) != 0 ||
-                      (m = email_sec_at(o, "email.together", items, i, n)) != 0)) {
+                      (m = email_is_together(&it)) != 0)) {
             /* dropped: the next piece keeps the break before the filler */
             if (i + m < n) {
                 items[i + m].brk = items[i + m].brk || it.brk;
@@ -576,36 +720,160 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
         items[out++] = it;
     }
     n = out;
-    /* "jota, o, ese, e": a letter's name ([spell.names], three letters or
-     * more) beside a letter or another name is that letter */
+    /* "i griega", "i grec": a letter's name in several words */
+    static const char abc[] = "abcdefghijklmnopqrstuvwxyz";
+    out = 0;
     for (size_t i = 0; i < n; i++) {
-        email_item *it = &items[i];
-        if (it->c || it->len < 3)
-            continue;
-        char letter = email_sec_letter(o, "spell.names", it->w, it->len);
-        if (!letter)
-            continue;
-        bool beside = false;
-        for (int d = -1; d <= 1 && !beside; d += 2) {
-            size_t j = (size_t)((ptrdiff_t)i + d);
-            if ((d < 0 && i == 0) || j >= n || items[d < 0 ? i : j].hard || items[j].c)
-                continue;
-            beside = items[j].len == 1 ||
-                     (items[j].len >= 3 &&
-                      email_sec_letter(o, "spell.names", items[j].w, items[j].len) != 0);
+        email_item it = items[i];
+        char letter = 0;
+        size_t m = it.c ? 0 : email_name_words(o, items, i, n, &letter);
+        if (m >= 2 && letter >= 'a' && letter <= 'z') {
+            it.w = abc + (letter - 'a');
+            it.len = 1;
+            it.raw1 = items[i + m - 1].raw1;
+            i += m - 1;
         }
-        static const char abc[] = "abcdefghijklmnopqrstuvwxyz";
-        if (beside && letter >= 'a' && letter <= 'z') {
-            it->w = abc + (letter - 'a');
-            it->len = 1;
-        }
+        items[out++] = it;
     }
-    for (size_t i = 1; i < n; i++) {
-        const email_item *a = &items[i - 1], *b = &items[i];
-        if (b->brk && !b->hard && (a->c || b->c || a->len == 1 || b->len == 1))
-            items[i].brk = false;
+    n = out;
+    /* "jota, o, ese, e", "i, ge, ele": a letter's name ([spell.names])
+     * beside a letter is that letter; of three letters or more, beside
+     * another such name too ("jota, uve"). Names of two letters ("ge",
+     * "de", "te") are words alone, so they need a letter beside them;
+     * read again until nothing changes ("ge, ele" after an "i"). */
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < n; i++) {
+            email_item *it = &items[i];
+            if (it->c || it->len < 2)
+                continue;
+            char letter = email_sec_letter(o, "spell.names", it->w, it->len);
+            if (!letter || letter < 'a' || letter > 'z')
+                continue;
+            bool beside = false;
+            for (int d = -1; d <= 1 && !beside; d += 2) {
+                size_t j = (size_t)((ptrdiff_t)i + d);
+                if ((d < 0 && i == 0) || j >= n || items[d < 0 ? i : j].hard || items[j].c)
+                    continue;
+                beside = (items[j].len == 1 && Ccai_is_alpha((unsigned char)items[j].w[0])) ||
+                         (it->len >= 3 && items[j].len >= 3 &&
+                          email_sec_letter(o, "spell.names", items[j].w, items[j].len) != 0);
+            }
+            if (beside) {
+                it->w = abc + (letter - 'a');
+                it->len = 1;
+                changed = true;
+            }
+        }
     }
     *pn = n;
+}
+
+/* The characters of items b..e-1 in buf (connectors as their signs),
+ * their length; 0 when they hold an at sign or do not fit. */
+static size_t email_chars(const email_item *items, size_t b, size_t e, char *buf, size_t cap)
+{
+    size_t l = 0;
+    for (size_t i = b; i < e; i++) {
+        const email_item *it = &items[i];
+        if (it->c == '@' || email_is_together(it) || l + (it->c ? 1 : it->len) >= cap)
+            return 0;
+        if (it->c)
+            buf[l++] = it->c;
+        else {
+            memcpy(buf + l, it->w, it->len);
+            l += it->len;
+        }
+    }
+    return l;
+}
+
+/* A piece of a spelled word: a letter, a letter said "double" or
+ * "triple" ("ll"), digits. */
+static bool email_spelled_piece(const email_item *it)
+{
+    if (it->c || it->len == 0 || it->w == email_together_mark)
+        return false;
+    bool same = it->len <= 3;
+    for (size_t k = 1; k < it->len && same; k++)
+        same = it->w[k] == it->w[0];
+    return same || email_digits(it);
+}
+
+/* "tgallagher, t g a l l a g h e r", "point nguyen, n g u y e n", "helen
+ * cho, h e l e n c h o": letters spelled right after (or before) the
+ * words they spell are those words once; the spelled form is kept (it is
+ * read back letter by letter). */
+static void email_echoes(email_item *items, size_t *pn)
+{
+    size_t n = *pn;
+    for (size_t i = 0; i < n; i++) {
+        if (!email_spelled_piece(&items[i]) || items[i].len != 1 ||
+            (i > 0 && email_spelled_piece(&items[i - 1])))
+            continue;
+        /* the run: letters, "double l", digits, a sign between two of them */
+        size_t j = i, letters = 0;
+        while (j < n) {
+            if (email_spelled_piece(&items[j]))
+                letters += items[j].len == 1;
+            else if (!(items[j].c && items[j].c != '@' && j > i && j + 1 < n &&
+                       email_spelled_piece(&items[j + 1])))
+                break;
+            j++;
+        }
+        if (letters < 2)
+            continue;
+        char run[CCAI_OFFLINE_UTTERANCE_MAX], said[CCAI_OFFLINE_UTTERANCE_MAX];
+        size_t rl = email_chars(items, i, j, run, sizeof run);
+        if (rl == 0)
+            continue;
+        /* the words before it, nearest first; then the words after it */
+        size_t from = 0, to = 0;
+        for (size_t k = i; k > 0 && i - k < 8 && !from; k--) {
+            size_t sl = email_chars(items, k - 1, i, said, sizeof said);
+            if (sl == 0 || sl > rl)
+                break;
+            bool word = false;
+            for (size_t x = k - 1; x < i; x++)
+                word = word || (!items[x].c && !email_spelled_piece(&items[x]));
+            if (sl == rl && word && memcmp(said, run, rl) == 0)
+                from = k - 1, to = i;
+        }
+        for (size_t k = j + 1; !to && k <= n && k - j <= 8; k++) {
+            size_t sl = email_chars(items, j, k, said, sizeof said);
+            if (sl == 0 || sl > rl)
+                break;
+            bool word = false;
+            for (size_t x = j; x < k; x++)
+                word = word || (!items[x].c && !email_spelled_piece(&items[x]));
+            if (sl == rl && word && memcmp(said, run, rl) == 0)
+                from = j, to = k;
+        }
+        if (to == 0)
+            continue;
+        if (from < i) {
+            items[i].brk = items[from].brk;
+            items[i].hard = items[from].hard;
+        }
+        memmove(items + from, items + to, (n - to) * sizeof *items);
+        n -= to - from;
+        i = from < i ? from : i;
+    }
+    *pn = n;
+}
+
+/* A comma between the letters and pieces of an address spelled slowly
+ * ("s, o, p, h, i, e, tiret, martin") is no break. */
+static void email_breaks(email_item *items, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        const email_item *a = &items[i - 1], *b = &items[i];
+        /* "manolorios, todo junto, ochenta": digits said after a
+         * comma are a piece too */
+        if (b->brk && !b->hard &&
+            (a->c || b->c || a->len == 1 || b->len == 1 || email_digits(a) || email_digits(b)))
+            items[i].brk = false;
+    }
 }
 
 /* Is an address heard sure enough to note? Every word of its span is
@@ -621,6 +889,16 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
                        const char *addr)
 {
     if ((e < n && items[e].c) || (b > 0 && items[b - 1].c == '@'))
+        return false;
+    /* "j dot smith, that's j, then smith, s m i t h, at ...": a piece
+     * joined by a sign before it, with no at sign of its own (not the
+     * domain of an address said before), was left out of the address:
+     * something was restated, not heard whole */
+    bool sign = false;
+    size_t i0 = b;
+    for (; i0 > 0 && items[i0 - 1].c != '@'; i0--)
+        sign = sign || items[i0 - 1].c != 0; /* or the domain of an address before */
+    if (sign && i0 == 0)
         return false;
     size_t run = 0;
     for (size_t i = b; i < e; i++) {
@@ -638,6 +916,9 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
             run = 0;
             continue;
         }
+        /* "en medio", "guion, medio": a word of a symbol said in words */
+        if (email_sym_piece(o, it->w, it->len))
+            return false;
         /* between signs a word is a part ("punto es", "at mail dot com";
          * not "at the office dot com") */
         bool joined = i > b && items[i - 1].c &&
@@ -738,10 +1019,14 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
         brk = hard = ends_sentence;
     }
     char names[CCAI_OFFLINE_UTTERANCE_MAX];
+    email_together(o, items, &n);
     email_symbols(o, items, &n);
+    email_between(o, items, &n);
     email_names(o, items, &n, names, sizeof names);
     email_spoken(o, items, &n);
     email_fix_items(o, items, &n, digits);
+    email_echoes(items, &n);
+    email_breaks(items, n);
 
     for (size_t at_i = 0; at_i < n; at_i++) {
         char cand[CCAI_OFFLINE_UTTERANCE_MAX + 1];

@@ -521,6 +521,61 @@ static void email_ask_spell(Ccai_offline *o, size_t f)
     Ccai_ofl_say_phrase(o, "say.email_spell", 0, NULL);
 }
 
+/* The e-mail (field @p f) becomes @p norm (owned), its parts spelled
+ * @p spelled: noted, read back, and the question asked goes on. */
+static void email_replace(Ccai_offline *o, size_t f, char *norm, uint32_t spelled)
+{
+    Ccai_ofl_set_value(o, f, norm);
+    o->st.email_spelled = spelled;
+    Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[f].name, norm);
+    o->st.last_set = f;
+    char *rb = Ccai_ofl_readback(o, f);
+    if (rb)
+        Ccai_ofl_say_phrase(o, "say.ack_email", 0, rb);
+    ccai_free(rb);
+    Ccai_ofl_flush_say(o, false);
+    Ccai_ofl_ask_current(o, false);
+}
+
+/* A domain said alone ("c'est hotmail point fr", "it's yahoo dot com"):
+ * words joined by dots ([sym.dot]), the last of two to six letters, in
+ * @p dom; false without one. */
+static bool said_domain(const Ccai_offline *o, char *dom, size_t cap)
+{
+    for (size_t k = 0; k + 2 < o->ntok; k++) {
+        size_t dl = 0, parts = 0, t = k, last = 0, lastlen = 0;
+        while (t < o->ntok) {
+            const char *w = o->norm + o->tok[t].start;
+            size_t len = o->tok[t].len;
+            bool ok = len > 0 && dl + len + 2 < cap && !Ccai_ofl_sec_at(o, "sym.dot", t, t + 1);
+            for (size_t c = 0; c < len && ok; c++)
+                ok = Ccai_is_alpha((unsigned char)w[c]) || Ccai_is_digit((unsigned char)w[c]);
+            if (!ok)
+                break;
+            if (parts)
+                dom[dl++] = '.';
+            last = dl;
+            lastlen = len;
+            memcpy(dom + dl, w, len);
+            dl += len;
+            parts++;
+            t++;
+            size_t m = t < o->ntok ? Ccai_ofl_sec_at(o, "sym.dot", t, o->ntok) : 0;
+            if (!m || t + m >= o->ntok)
+                break;
+            t += m;
+        }
+        bool tld = parts >= 2 && lastlen >= 2 && lastlen <= 6;
+        for (size_t c = last; tld && c < dl; c++)
+            tld = Ccai_is_alpha((unsigned char)dom[c]);
+        if (tld) {
+            dom[dl] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The turn after an e-mail was noted and read back: a no ("that's wrong",
  * "non, c'est pas ça", "no es así": [email.wrong]) drops it
  * and asks to spell it; one part spelled ("it's r-e-a-d, not reid", "c'est
@@ -549,6 +604,30 @@ static bool email_followup(Ccai_offline *o)
     bool any = false;
     (void)Ccai_ofl_correction_point(o, &any);
     bool corr = with || wrong || any || Ccai_ofl_sec_has(o, "negation", 0, o->ntok);
+    /* "c'est pas orange, c'est hotmail point fr", "no es gmail, es
+     * hotmail punto es": a new domain said against the old one */
+    char dom[128];
+    const char *at = strchr(o->values[f], '@');
+    if (corr && at && said_domain(o, dom, sizeof dom) && strcmp(at + 1, dom) != 0) {
+        char *nv = Ccai_asprintf("%.*s@%s", (int)(at - o->values[f]), o->values[f], dom);
+        char *norm = NULL;
+        ccai_status st =
+            nv ? ccai_field_validate(CCAI_FIELD_EMAIL, nv, &norm, NULL) : CCAI_ERR_NOMEM;
+        ccai_free(nv);
+        if (st == CCAI_ERR_NOMEM) {
+            o->oom = true;
+            return true;
+        }
+        if (st == CCAI_OK) {
+            /* the local part's parts keep how they were read back */
+            unsigned parts = 1;
+            for (const char *p = o->values[f]; p < at; p++)
+                parts += strchr(".-_", *p) != NULL;
+            uint32_t keep = parts >= 32 ? UINT32_MAX : (1u << parts) - 1u;
+            email_replace(o, f, norm, o->st.email_spelled & keep);
+            return true;
+        }
+    }
     bool have = corr && spelled_word(o, w, sizeof w);
     size_t b = 0, e = 0;
     /* "es morena, con a al final": a word said whole, one letter from a
@@ -582,17 +661,7 @@ static bool email_followup(Ccai_offline *o)
                 unsigned part = 0;
                 for (size_t k = 0; k < b; k++)
                     part += strchr(".@-_", o->values[f][k]) != NULL;
-                uint32_t spelled = o->st.email_spelled | (part < 32 ? 1u << part : 0);
-                Ccai_ofl_set_value(o, f, norm);
-                o->st.email_spelled = spelled;
-                Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[f].name, norm);
-                o->st.last_set = f;
-                char *rb = Ccai_ofl_readback(o, f);
-                if (rb)
-                    Ccai_ofl_say_phrase(o, "say.ack_email", 0, rb);
-                ccai_free(rb);
-                Ccai_ofl_flush_say(o, false);
-                Ccai_ofl_ask_current(o, false);
+                email_replace(o, f, norm, o->st.email_spelled | (part < 32 ? 1u << part : 0));
                 return true;
             }
         }
