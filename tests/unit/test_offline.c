@@ -3445,6 +3445,35 @@ static void test_person_after_a_story(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Dates said the ways people say them, volunteered before they are asked
+ * (tuning11.yaml): "the night before last" is the night two days back, and
+ * an hour after midnight in it belongs to the next calendar day. */
+static void test_dates_as_people_say_them(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } d[] = {
+        {"en-GB", "A pipe burst under the sink the night before last, just after midnight.",
+         "2024-10-07T00:00:00"},
+        {"en-GB", "The shed was broken into the night before last at about two.",
+         "2024-10-07T02:00:00"},
+        {"en-US", "My car was keyed the night before last around eleven.", "2024-10-06T23:00:00"},
+        {"fr-FR", "On a forcé ma porte dans la nuit d'avant-hier, vers une heure du matin.",
+         "2024-10-07T01:00:00"},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, d[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", d[i].said, v ? v : "(unset)", d[i].value);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 /* A part of the day with no hour ("last night", "hier soir", "anoche") is
  * no hour: the time is asked and read with the part ("maybe around ten"
  * after "last night" is 22:00); the day is kept when the caller says
@@ -3894,6 +3923,7 @@ int main(void)
         cmocka_unit_test(test_claim_json_as_jansson_writes_it),
         cmocka_unit_test(test_person_after_a_story),
         cmocka_unit_test(test_part_of_day_asks_the_time),
+        cmocka_unit_test(test_dates_as_people_say_them),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
