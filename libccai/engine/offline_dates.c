@@ -203,7 +203,12 @@ static CCAI_MUST_CHECK bool parse_clock(const Ccai_offline *o, size_t i, dt_pars
         return false;
     int m = 0;
     size_t k = nd;
-    if (k < len && (t[k] == ':' || t[k] == 'h' || (t[k] == '.' && hour_lead(o, i)))) {
+    /* "9.30" is an hour after a lead word or before a marker ("at 9.30",
+     * "9.30 pm", "9.30pm"), a date otherwise ("8.10") */
+    bool dot_hour = hour_lead(o, i) || hour_marker(o, i + 1) ||
+                    (len > 2 && (memcmp(t + len - 2, "pm", 2) == 0 ||
+                                 memcmp(t + len - 2, "am", 2) == 0));
+    if (k < len && (t[k] == ':' || t[k] == 'h' || (t[k] == '.' && dot_hour))) {
         char sep = t[k++];
         size_t m0 = k;
         while (k < len && Ccai_ofl_is_digit_ch(t[k]) && k - m0 < 3)
@@ -249,6 +254,10 @@ static CCAI_MUST_CHECK bool parse_numeric_date(const Ccai_offline *o, size_t i, 
         }
     }
     if (!sep || np == 0)
+        return false;
+    /* "at 9.30", "9.30 pm", "21.45": an hour, not a day and a month */
+    if (sep == '.' && np == 1 && digits[1] == 2 && part[0] <= 24 &&
+        (hour_lead(o, i) || hour_marker(o, i + 1) || part[1] > 12))
         return false;
     if (digits[0] == 4 && np == 2) {
         p->year = part[0];

@@ -3462,6 +3462,12 @@ static void test_dates_as_people_say_them(void **state)
         {"en-US", "My car was keyed the night before last around eleven.", "2024-10-06T23:00:00"},
         {"fr-FR", "On a forcé ma porte dans la nuit d'avant-hier, vers une heure du matin.",
          "2024-10-07T01:00:00"},
+        /* an hour with a dot, British: not a day and a month */
+        {"en-GB", "It was Monday, at 9.30 pm, the pipe under the sink burst.",
+         "2024-10-07T21:30:00"},
+        {"en-GB", "The pipe burst on Sunday, 9.30pm or so.", "2024-10-06T21:30:00"},
+        {"en-GB", "The pipe burst yesterday at 21.45.", "2024-10-07T21:45:00"},
+        {"fr-FR", "Le tuyau a éclaté le 3.10 vers 21h.", "2024-10-03T21:00:00"},
     };
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
         Ccai_offline *o = make_from(s, d[i].lang, NULL);
