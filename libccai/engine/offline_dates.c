@@ -205,9 +205,9 @@ static CCAI_MUST_CHECK bool parse_clock(const Ccai_offline *o, size_t i, dt_pars
     size_t k = nd;
     /* "9.30" is an hour after a lead word or before a marker ("at 9.30",
      * "9.30 pm", "9.30pm"), a date otherwise ("8.10") */
-    bool dot_hour = hour_lead(o, i) || hour_marker(o, i + 1) ||
-                    (len > 2 && (memcmp(t + len - 2, "pm", 2) == 0 ||
-                                 memcmp(t + len - 2, "am", 2) == 0));
+    bool dot_hour =
+        hour_lead(o, i) || hour_marker(o, i + 1) ||
+        (len > 2 && (memcmp(t + len - 2, "pm", 2) == 0 || memcmp(t + len - 2, "am", 2) == 0));
     if (k < len && (t[k] == ':' || t[k] == 'h' || (t[k] == '.' && dot_hour))) {
         char sep = t[k++];
         size_t m0 = k;
