@@ -138,9 +138,14 @@ static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
  * "around", "vers", "sobre"), hesitations between them. */
 static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i)
 {
-    while (i > 0 && hesitation_tok(o, i - 1))
-        i--;
-    return i > 0 && Ccai_ofl_sec_at(o, "time.lead", i - 1, i) == 1;
+    /* a lead that is a hesitation too ("more like ten": "like") is a lead */
+    for (;; i--) {
+        if ((i > 0 && Ccai_ofl_sec_at(o, "time.lead", i - 1, i) == 1) ||
+            (i > 1 && Ccai_ofl_sec_at(o, "time.lead", i - 2, i) == 2))
+            return true;
+        if (i == 0 || !hesitation_tok(o, i - 1))
+            return false;
+    }
 }
 
 /* A number followed by a street or a capitalised word is an address
@@ -589,13 +594,23 @@ static void merge(dt_parse *p, const dt_parse *q)
     }
 }
 
+/* Hours apart on the clock face of a day (23 and 1 are 2 apart). */
+static int hour_gap(int a, int b)
+{
+    int g = a > b ? a - b : b - a;
+    return g > 12 ? 24 - g : g;
+}
+
 /* Parse a spoken date into "YYYY-MM-DD HH:MM" (DT_FULL) or a day number
  * (DT_DATE: no time said). With @p have_base, a time alone applies to
- * @p base_day (the answer to "and at what time?"). Tokens in o->mask are
+ * @p base_day (the answer to "and at what time?"), and with @p base_hour
+ * (the hour noted, or -1) an hour said without am, pm or a part of the day
+ * is the one nearer to it ("nine" noted at 21:00, then "more like half
+ * nine": 21:30). Tokens in o->mask are
  * left alone; what follows token @p corr (a correction: "Monday, no,
  * Sunday") overrides what precedes it. */
-dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day, size_t corr,
-                                     char out[64], int64_t *ret_day)
+dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
+                                     int base_hour, size_t corr, char out[64], int64_t *ret_day)
 {
     dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false};
     dt_parse q = p;
@@ -734,6 +749,12 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
             day++;
         else
             hour += 12;
+    } else if (have_base && !date_said && p.hour >= 1 && p.hour < 12 && p.meridiem == 0 &&
+               p.part_hour < 0 && !p.night && base_hour >= 12 && base_hour < 24 &&
+               hour_gap(hour + 12, base_hour) < hour_gap(hour, base_hour)) {
+        /* an hour corrected alone keeps the side of noon of the one
+         * noted ("at nine in the evening ... more like half nine") */
+        hour += 12;
     }
     if (hour == 24)
         hour = 0, day++;

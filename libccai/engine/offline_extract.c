@@ -13,6 +13,7 @@
 #include "engine/offline_extract.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
@@ -1215,17 +1216,20 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             for (size_t i = 0; i < o->ntok; i++)
                 o->mask[i] = true;
         }
-        dt_result r = written
-                          ? DT_FAIL
-                          : Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, corr, db, &day);
+        dt_result r =
+            written ? DT_FAIL
+                    : Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, -1, corr, db, &day);
         /* "no wait, it was 10 am, not 9": a time alone corrects the time of
          * the day noted */
         const char *old = o->values[fdt];
         int oy, om, od;
         if (r == DT_FULL && !base && corr > 0 && old && strlen(old) >= 10 &&
-            sscanf(old, "%4d-%2d-%2d", &oy, &om, &od) == 3)
-            r = Ccai_ofl_parse_spoken_date(o, true, Ccai_days_from_civil(oy, om, od), corr, db,
+            sscanf(old, "%4d-%2d-%2d", &oy, &om, &od) == 3) {
+            /* the hour noted, unless it stood for a part of the day */
+            int oh = strlen(old) >= 13 && old[10] == 'T' && !o->st.dt_part ? atoi(old + 11) : -1;
+            r = Ccai_ofl_parse_spoken_date(o, true, Ccai_days_from_civil(oy, om, od), oh, corr, db,
                                            &day);
+        }
         int py, pm, pd, ph;
         if (r == DT_FULL) {
             char *norm = NULL;

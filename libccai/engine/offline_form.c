@@ -323,7 +323,7 @@ static void answer_datetime(Ccai_offline *o)
     int64_t day = 0;
     memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
     dt_result r =
-        Ccai_ofl_parse_spoken_date(o, o->st.pending_date, o->st.pending_days, 0, buf, &day);
+        Ccai_ofl_parse_spoken_date(o, o->st.pending_date, o->st.pending_days, -1, 0, buf, &day);
     if (r == DT_FAIL) {
         reject(o, o->st.pending_date ? M_R_TIME_UNREADABLE : M_R_DATE_UNREADABLE);
         return;

@@ -356,8 +356,8 @@ void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing);
 /* offline_dates.c */
 /* The month token i names (1..12; "oct", "octobre", "octubre"), 0. */
 int Ccai_ofl_month_of(const Ccai_offline *o, size_t i);
-dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day, size_t corr,
-                                     char out[64], int64_t *ret_day);
+dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
+                                     int base_hour, size_t corr, char out[64], int64_t *ret_day);
 
 /* offline_contacts.c */
 int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i);

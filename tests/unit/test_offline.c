@@ -3477,6 +3477,30 @@ static void test_dates_as_people_say_them(void **state)
             fail_msg("\"%s\": %s, expected %s", d[i].said, v ? v : "(unset)", d[i].value);
         Ccai_offline_free(o);
     }
+    /* the hour corrected alone on a later turn, to another question:
+     * the side of noon of the hour noted */
+    static const struct {
+        const char *lang, *said, *fix, *value;
+    } c[] = {
+        {"en-GB", "It was Monday, at nine in the evening.", "Actually it was more like half nine.",
+         "2024-10-07T21:30:00"},
+        {"en-US", "Yesterday at nine in the morning.", "Sorry, more like ten.",
+         "2024-10-07T10:00:00"},
+        {"fr-FR", "Hier à vingt et une heures.", "Non pardon, plutôt vers dix heures.",
+         "2024-10-07T22:00:00"},
+        {"es-ES", "Ayer a las nueve de la noche.", "Perdón, fue a las diez.",
+         "2024-10-07T22:00:00"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        Ccai_offline *o = make_from(s, c[i].lang, NULL);
+        in(o, "A pipe burst under the sink.");
+        in(o, c[i].said);
+        const Ccai_offline_reply *r = in(o, c[i].fix);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, c[i].value) != 0)
+            fail_msg("\"%s\": %s, expected %s", c[i].fix, v ? v : "(unset)", c[i].value);
+        Ccai_offline_free(o);
+    }
     ccai_claim_schema_unref(s);
 }
 
