@@ -248,9 +248,9 @@ static const char *first_text(const Ccai_ofl_lexicon *lx, int lang, const char *
 }
 
 const char *const Ccai_ofl_valued_names[V_COUNT] = {
-    "number.words",  "weekday.words", "month.words",    "ordinal.words",
-    "daypart.words", "negator.words", "day.relative",   "night.relative",
-    "clock.words",   "minute.words",  "number.hundreds"};
+    "number.words",  "weekday.words", "month.words",     "ordinal.words",
+    "daypart.words", "negator.words", "day.relative",    "night.relative",
+    "clock.words",   "minute.words",  "number.hundreds", "day.unit"};
 
 ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
 {

@@ -315,6 +315,13 @@ static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             for (size_t k = i + 1; k < i + 1 + dn && k < e; k++)
                 o->used[k] = true;
             next = i + 1 + dn;
+        } else if (i + 2 < e && Ccai_ofl_sec_at(o, "day.lead", i + 1, i + 2) == 1 &&
+                   (d = day_of_n(o, i + 2, &dn)) != 0 &&
+                   !Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 2].start + o->tok[i + 2].len - 1])) {
+            /* "October the 3rd" ([day.lead]), an ordinal: not "the 3" */
+            for (size_t k = i + 1; k < i + 2 + dn && k < e; k++)
+                o->used[k] = true;
+            next = i + 2 + dn;
         }
         p->day = d;
         if (Ccai_ofl_tok_is(o, next, "de") || Ccai_ofl_tok_is(o, next, "of"))
@@ -425,6 +432,39 @@ static CCAI_MUST_CHECK bool number_alone(const Ccai_offline *o, size_t b, size_t
     return Ccai_ofl_clause_break(o, i) && (k >= e || Ccai_ofl_clause_break(o, k));
 }
 
+/* "two days ago", "a week ago", "il y a trois jours", "hace dos días": a
+ * count of [day.unit] (its entries of two words or more are one: "a week
+ * 7", "a couple of days 2")
+ * after a [day.ago.before] word or before a [day.ago] word. Returns the
+ * days back (0: none), the tokens taken in *ret_n. */
+static int days_ago(const Ccai_offline *o, size_t i, size_t e, size_t *ret_n)
+{
+    size_t k = i, n;
+    size_t bn = Ccai_ofl_sec_at(o, "day.ago.before", i, e);
+    k += bn;
+    int v = 1;
+    int unit = Ccai_ofl_sec_value(o, V_DAYUNIT, k, &n);
+    if (unit < 1 || n < 2) { /* a unit alone has its article: "a week" */
+        v = spoken_int(o, &k);
+        if (v < 1 || v > 31 || k >= e)
+            return 0;
+        unit = Ccai_ofl_sec_value(o, V_DAYUNIT, k, &n);
+        if (unit < 1)
+            return 0;
+    }
+    k += n;
+    if (!bn) {
+        size_t an = k < e ? Ccai_ofl_sec_at(o, "day.ago", k, e) : 0;
+        if (!an)
+            return 0;
+        k += an;
+    }
+    if (k > e || v * unit > 366)
+        return 0;
+    *ret_n = k - i;
+    return v * unit;
+}
+
 static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 {
     /* a part of the day said: a number alone in its clause is its hour */
@@ -437,9 +477,16 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         if (o->used[i])
             continue;
         size_t next, i0 = i, pn;
-        int ph, rd, ch;
+        int ph, rd, ch, ago;
         int wd = weekday_of(o, i);
-        if (wd >= 0) {
+        if ((ago = days_ago(o, i, e, &pn)) > 0) {
+            /* "two days ago", "il y a une semaine", "hace tres días" */
+            if (negated_tok(o, b, i))
+                continue;
+            p->have_rel = true;
+            p->rel = -ago;
+            i += pn - 1;
+        } else if (wd >= 0) {
             if (negated_tok(o, b, i))
                 continue;
             /* "la nuit de samedi à dimanche", "the night of Sunday to

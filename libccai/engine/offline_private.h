@@ -192,6 +192,7 @@ typedef enum ofl_valued {
     V_CLOCK,    /* "noon 12", "minuit 0": an hour said as a word */
     V_MINUTE,   /* "quarter 15", "demie 30", "media 30": minutes in a word */
     V_HUNDREDS, /* "cuatrocientos 400", "cent 100": hundreds in one word */
+    V_DAYUNIT,  /* "days 1", "a week 7", "semaines 7": days in a unit ("two days ago") */
     V_COUNT
 } ofl_valued;
 extern const char *const Ccai_ofl_valued_names[V_COUNT];

@@ -3468,12 +3468,22 @@ static void test_dates_as_people_say_them(void **state)
         {"en-GB", "The pipe burst on Sunday, 9.30pm or so.", "2024-10-06T21:30:00"},
         {"en-GB", "The pipe burst yesterday at 21.45.", "2024-10-07T21:45:00"},
         {"fr-FR", "Le tuyau a éclaté le 3.10 vers 21h.", "2024-10-03T21:00:00"},
+        /* days back in a count ([day.unit], [day.ago], [day.ago.before]) */
+        {"en-GB", "Someone broke the shed window two days ago, around seven in the evening.",
+         "2024-10-06T19:00:00"},
+        {"en-US", "The roof started leaking a couple of days back at about 3 pm.",
+         "2024-10-06T15:00:00"},
+        {"fr-FR", "On m'a volé mon vélo il y a une semaine, vers 18h.", "2024-10-01T18:00:00"},
+        {"es-ES", "Hace tres días se rompió una tubería, sobre las diez de la noche.",
+         "2024-10-05T22:00:00"},
+        /* the month, then the day after its article */
+        {"en-US", "The pipe burst on October the 3rd at about 4pm.", "2024-10-03T16:00:00"},
     };
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
         Ccai_offline *o = make_from(s, d[i].lang, NULL);
         const Ccai_offline_reply *r = in(o, d[i].said);
         const char *v = set_value(r, "incident_datetime");
-        if (!v || strcmp(v, d[i].value) != 0)
+        if (!v || strncmp(v, d[i].value, strlen(d[i].value)) != 0)
             fail_msg("\"%s\": %s, expected %s", d[i].said, v ? v : "(unset)", d[i].value);
         Ccai_offline_free(o);
     }
