@@ -124,7 +124,8 @@ typedef struct dt_parse {
     int part_hour;    /* -1 */
     int meridiem;     /* 0, 1 am, 2 pm */
     bool night;
-    bool last; /* "last Tuesday", "mardi dernier": before today */
+    bool last;     /* "last Tuesday", "mardi dernier": before today */
+    bool midnight; /* the hour is "midnight", "minuit" ([clock.words] 0) */
 } dt_parse;
 
 /* Words after a number that make it an hour ([time.marker]: "h",
@@ -552,6 +553,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             i += pn - 1;
             if (p->hour < 0) {
                 p->hour = ch, p->minute = 0;
+                p->midnight = ch == 0;
                 size_t k = i + 1;
                 int mins;
                 if (minutes_after(o, &k, &mins) && mins > 0) {
@@ -568,8 +570,23 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             p->meridiem = 1;
         } else if (p->hour < 0 && parse_past_to(o, i, e, p, &next)) {
             i = next - 1;
-        } else if (parse_numeric_date(o, i, p) || parse_clock(o, i, p)) {
+        } else if (parse_numeric_date(o, i, p)) {
             o->used[i] = true;
+        } else if (parse_clock(o, i, p)) {
+            o->used[i] = true;
+            /* "8h moins le quart", "8h et demie": the minutes after "8h" */
+            const char *t = o->norm + o->tok[i].start;
+            size_t k = i + 1;
+            int mins;
+            if (t[o->tok[i].len - 1] == 'h' && k < e && !Ccai_ofl_clause_break(o, k) &&
+                minutes_after(o, &k, &mins) && k <= e) {
+                if (mins < 0) {
+                    p->hour = (p->hour + 23) % 24;
+                    mins += 60;
+                }
+                p->minute = mins;
+                i = k - 1;
+            }
         } else if (!p->day && !p->month && day_alone(o, b, i, &pn)) {
             /* "on the 4th", "le 4", "el día 4": a day of this month */
             p->day = day_of_n(o, i, &pn);
@@ -631,7 +648,7 @@ static void merge(dt_parse *p, const dt_parse *q)
         p->wday = q->wday, p->last = q->last;
     }
     if (q->hour >= 0 || q->part_hour >= 0) {
-        p->hour = q->hour, p->minute = q->minute;
+        p->hour = q->hour, p->minute = q->minute, p->midnight = q->midnight;
         if (q->part_hour >= 0 || q_date) {
             p->part_hour = q->part_hour;
             p->night = q->night;
@@ -659,7 +676,7 @@ static int hour_gap(int a, int b)
 dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
                                      int base_hour, size_t corr, char out[64], int64_t *ret_day)
 {
-    dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false};
+    dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false};
     dt_parse q = p;
     o->dt_part = false; /* set below for this utterance only */
     for (size_t i = 0; i < o->ntok; i++)
@@ -781,6 +798,11 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     if (p.hour >= 0 && p.night && hour < 6) {
         /* "two in the night", "last night at 2 am": after midnight */
         if (date_said || !have_base)
+            day++;
+    } else if (p.hour >= 0 && p.midnight) {
+        /* "vendredi soir vers minuit et demie", "Friday evening at
+         * midnight": the night after that evening; no pm on midnight */
+        if (date_said && p.part_hour >= 12)
             day++;
     } else if (hour >= 0 && p.hour >= 0 && p.meridiem == 2 && hour < 12) {
         hour += 12;

@@ -3476,6 +3476,11 @@ static void test_dates_as_people_say_them(void **state)
         {"fr-FR", "On m'a volé mon vélo il y a une semaine, vers 18h.", "2024-10-01T18:00:00"},
         {"es-ES", "Hace tres días se rompió una tubería, sobre las diez de la noche.",
          "2024-10-05T22:00:00"},
+        /* minutes after "8h"; midnight after an evening is the next day */
+        {"fr-FR", "On a cassé ma vitre hier à 8h moins le quart.", "2024-10-07T07:45:00"},
+        {"fr-FR", "On a cassé ma vitre vendredi soir vers minuit et demi.", "2024-10-05T00:30:00"},
+        {"en-GB", "Someone smashed my window on Friday evening at around midnight.",
+         "2024-10-05T00:00:00"},
         /* the month, then the day after its article */
         {"en-US", "The pipe burst on October the 3rd at about 4pm.", "2024-10-03T16:00:00"},
     };
