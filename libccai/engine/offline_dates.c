@@ -124,8 +124,8 @@ typedef struct dt_parse {
     int part_hour;    /* -1 */
     int meridiem;     /* 0, 1 am, 2 pm */
     bool night;
-    bool last;     /* "last Tuesday", "mardi dernier": before today */
-    bool midnight; /* the hour is "midnight", "minuit" ([clock.words] 0) */
+    bool last;  /* "last Tuesday", "mardi dernier": before today */
+    bool clock; /* the hour is a word: "noon", "minuit" ([clock.words]) */
 } dt_parse;
 
 /* Words after a number that make it an hour ([time.marker]: "h",
@@ -493,7 +493,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             /* "la nuit de samedi à dimanche", "the night of Sunday to
              * Monday" ([weekday.to]): the night is the first day's */
             if (p->wday >= 0 && i >= b + 2 && Ccai_ofl_sec_at(o, "weekday.to", i - 1, i) == 1 &&
-                weekday_of(o, i - 2) >= 0) {
+                (weekday_of(o, i - 2) >= 0 ||
+                 (i >= b + 3 && weekday_of(o, i - 3) >= 0 &&
+                  Ccai_ofl_sec_value(o, V_DAYPART, i - 2, &pn) >= 0))) {
+                /* "Saturday night into Sunday": the part between */
                 o->used[i] = true;
                 size_t ln = Ccai_ofl_sec_at(o, "weekday.last", i + 1, e);
                 if (ln) { /* "de mardi à mercredi dernier" */
@@ -553,7 +556,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             i += pn - 1;
             if (p->hour < 0) {
                 p->hour = ch, p->minute = 0;
-                p->midnight = ch == 0;
+                p->clock = true;
                 size_t k = i + 1;
                 int mins;
                 if (minutes_after(o, &k, &mins) && mins > 0) {
@@ -648,7 +651,7 @@ static void merge(dt_parse *p, const dt_parse *q)
         p->wday = q->wday, p->last = q->last;
     }
     if (q->hour >= 0 || q->part_hour >= 0) {
-        p->hour = q->hour, p->minute = q->minute, p->midnight = q->midnight;
+        p->hour = q->hour, p->minute = q->minute, p->clock = q->clock;
         if (q->part_hour >= 0 || q_date) {
             p->part_hour = q->part_hour;
             p->night = q->night;
@@ -799,10 +802,11 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
         /* "two in the night", "last night at 2 am": after midnight */
         if (date_said || !have_base)
             day++;
-    } else if (p.hour >= 0 && p.midnight) {
+    } else if (p.hour >= 0 && p.clock) {
         /* "vendredi soir vers minuit et demie", "Friday evening at
-         * midnight": the night after that evening; no pm on midnight */
-        if (date_said && p.part_hour >= 12)
+         * midnight": the night after that evening; no am or pm on noon
+         * or midnight ("in the morning, or maybe closer to noon") */
+        if (hour == 0 && date_said && p.part_hour >= 12)
             day++;
     } else if (hour >= 0 && p.hour >= 0 && p.meridiem == 2 && hour < 12) {
         hour += 12;

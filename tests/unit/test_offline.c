@@ -3481,6 +3481,12 @@ static void test_dates_as_people_say_them(void **state)
         {"fr-FR", "On a cassé ma vitre vendredi soir vers minuit et demi.", "2024-10-05T00:30:00"},
         {"en-GB", "Someone smashed my window on Friday evening at around midnight.",
          "2024-10-05T00:00:00"},
+        /* a part of the day between the two days of a night */
+        {"en-GB", "The shed was broken into Saturday night into Sunday, about 1am.",
+         "2024-10-06T01:00:00"},
+        /* noon said after the morning: no am on it */
+        {"en-GB", "The pipe burst yesterday around 11 in the morning, or maybe closer to noon.",
+         "2024-10-07T12:00:00"},
         /* the month, then the day after its article */
         {"en-US", "The pipe burst on October the 3rd at about 4pm.", "2024-10-03T16:00:00"},
     };
