@@ -822,11 +822,12 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
             day++;
         else
             hour += 12;
-    } else if (have_base && !date_said && p.hour >= 1 && p.hour < 12 && p.meridiem == 0 &&
-               p.part_hour < 0 && !p.night && base_hour >= 12 && base_hour < 24 &&
+    } else if (have_base && p.hour >= 1 && p.hour < 12 && p.meridiem == 0 && p.part_hour < 0 &&
+               !p.night && base_hour >= 12 && base_hour < 24 &&
                hour_gap(hour + 12, base_hour) < hour_gap(hour, base_hour)) {
-        /* an hour corrected alone keeps the side of noon of the one
-         * noted ("at nine in the evening ... more like half nine") */
+        /* an hour corrected keeps the side of noon of the one noted
+         * ("at nine in the evening ... more like half nine", "... it was
+         * Sunday, at half nine") */
         hour += 12;
     }
     if (hour == 24)

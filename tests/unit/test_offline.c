@@ -3507,6 +3507,8 @@ static void test_dates_as_people_say_them(void **state)
          "2024-10-07T21:30:00"},
         {"en-US", "Yesterday at nine in the morning.", "Sorry, more like ten.",
          "2024-10-07T10:00:00"},
+        {"en-GB", "It was Monday, at nine in the evening.",
+         "Sorry, it was Sunday, and more like half nine.", "2024-10-06T21:30:00"},
         {"fr-FR", "Hier à vingt et une heures.", "Non pardon, plutôt vers dix heures.",
          "2024-10-07T22:00:00"},
         {"es-ES", "Ayer a las nueve de la noche.", "Perdón, fue a las diez.",
