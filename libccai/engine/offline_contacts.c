@@ -287,6 +287,25 @@ static int word_number(const char *w, size_t n)
     return -1;
 }
 
+/* The words of w (separated by spaces) as items from i on, each a word
+ * item (no symbol), within one clause when in_clause: how many items they
+ * are; 0 when they are not all there. */
+static size_t words_at(const char *w, const email_item *items, size_t i, size_t n, bool in_clause)
+{
+    size_t t = i;
+    while (*w && t < n && !items[t].c && (!in_clause || t == i || !items[t].brk)) {
+        const char *sp = strchr(w, ' ');
+        size_t len = sp ? (size_t)(sp - w) : strlen(w);
+        if (items[t].len != len || memcmp(items[t].w, w, len) != 0)
+            break;
+        t++;
+        w += len;
+        while (*w == ' ')
+            w++;
+    }
+    return *w ? 0 : t - i;
+}
+
 /* Does one entry of a data section ([email.join], [sym.at]) in any language
  * match the items from i on? Its number of items, 0. Entries of several
  * words match as many words. */
@@ -299,20 +318,9 @@ static size_t email_sec_at(const Ccai_offline *o, const char *section, const ema
         const Ccai_ofl_entry *ent;
         size_t ne = Ccai_ofl_lex_get(lx, l, section, &ent);
         for (size_t k = 0; k < ne; k++) {
-            const char *w = ent[k].norm;
-            size_t t = i;
-            while (*w && t < n && !items[t].c) {
-                const char *sp = strchr(w, ' ');
-                size_t len = sp ? (size_t)(sp - w) : strlen(w);
-                if (items[t].len != len || memcmp(items[t].w, w, len) != 0)
-                    break;
-                t++;
-                w += len;
-                while (*w == ' ')
-                    w++;
-            }
-            if (!*w && t - i > best)
-                best = t - i;
+            size_t m = words_at(ent[k].norm, items, i, n, false);
+            if (m > best)
+                best = m;
         }
     }
     return best;
@@ -648,20 +656,9 @@ static size_t email_name_words(const Ccai_offline *o, const email_item *items, s
             const char *w = ent[k].norm;
             if (!w[0] || w[1] != ' ' || !strchr(w + 2, ' '))
                 continue;
-            w += 2;
-            size_t t = i;
-            while (*w && t < n && !items[t].c && (t == i || !items[t].brk)) {
-                const char *sp = strchr(w, ' ');
-                size_t len = sp ? (size_t)(sp - w) : strlen(w);
-                if (items[t].len != len || memcmp(items[t].w, w, len) != 0)
-                    break;
-                t++;
-                w += len;
-                while (*w == ' ')
-                    w++;
-            }
-            if (!*w && t - i > best) {
-                best = t - i;
+            size_t m = words_at(w + 2, items, i, n, true);
+            if (m > best) {
+                best = m;
                 *letter = ent[k].norm[0];
             }
         }

@@ -576,6 +576,24 @@ static bool said_domain(const Ccai_offline *o, char *dom, size_t cap)
     return false;
 }
 
+/* The e-mail becomes nv (owned; NULL: out of memory) when it is one, its
+ * parts spelled @p spelled: true when replaced, or when out of memory (the
+ * turn fails); false when nv is no address. */
+static bool email_try_replace(Ccai_offline *o, size_t f, char *nv, uint32_t spelled)
+{
+    char *norm = NULL;
+    ccai_status st = nv ? ccai_field_validate(CCAI_FIELD_EMAIL, nv, &norm, NULL) : CCAI_ERR_NOMEM;
+    ccai_free(nv);
+    if (st == CCAI_ERR_NOMEM) {
+        o->oom = true;
+        return true;
+    }
+    if (st != CCAI_OK)
+        return false;
+    email_replace(o, f, norm, spelled);
+    return true;
+}
+
 /* The turn after an e-mail was noted and read back: a no ("that's wrong",
  * "non, c'est pas ça", "no es así": [email.wrong]) drops it
  * and asks to spell it; one part spelled ("it's r-e-a-d, not reid", "c'est
@@ -609,24 +627,15 @@ static bool email_followup(Ccai_offline *o)
     char dom[128];
     const char *at = strchr(o->values[f], '@');
     if (corr && at && said_domain(o, dom, sizeof dom) && strcmp(at + 1, dom) != 0) {
-        char *nv = Ccai_asprintf("%.*s@%s", (int)(at - o->values[f]), o->values[f], dom);
-        char *norm = NULL;
-        ccai_status st =
-            nv ? ccai_field_validate(CCAI_FIELD_EMAIL, nv, &norm, NULL) : CCAI_ERR_NOMEM;
-        ccai_free(nv);
-        if (st == CCAI_ERR_NOMEM) {
-            o->oom = true;
+        /* the local part's parts keep how they were read back */
+        unsigned parts = 1;
+        for (const char *p = o->values[f]; p < at; p++)
+            parts += strchr(".-_", *p) != NULL;
+        uint32_t keep = parts >= 32 ? UINT32_MAX : (1u << parts) - 1u;
+        if (email_try_replace(o, f,
+                              Ccai_asprintf("%.*s@%s", (int)(at - o->values[f]), o->values[f], dom),
+                              o->st.email_spelled & keep))
             return true;
-        }
-        if (st == CCAI_OK) {
-            /* the local part's parts keep how they were read back */
-            unsigned parts = 1;
-            for (const char *p = o->values[f]; p < at; p++)
-                parts += strchr(".-_", *p) != NULL;
-            uint32_t keep = parts >= 32 ? UINT32_MAX : (1u << parts) - 1u;
-            email_replace(o, f, norm, o->st.email_spelled & keep);
-            return true;
-        }
     }
     bool have = corr && spelled_word(o, w, sizeof w);
     size_t b = 0, e = 0;
@@ -647,23 +656,13 @@ static bool email_followup(Ccai_offline *o)
     if (have) {
         if (closest_label(o->values[f], w, &b, &e) >= 0) {
             const char *v = o->values[f];
-            char *nv = Ccai_asprintf("%.*s%s%s", (int)b, v, w, v + e);
-            char *norm = NULL;
-            ccai_status st =
-                nv ? ccai_field_validate(CCAI_FIELD_EMAIL, nv, &norm, NULL) : CCAI_ERR_NOMEM;
-            ccai_free(nv);
-            if (st == CCAI_ERR_NOMEM) {
-                o->oom = true;
+            /* the part corrected was spelled: read back letter by letter */
+            unsigned part = 0;
+            for (size_t k = 0; k < b; k++)
+                part += strchr(".@-_", v[k]) != NULL;
+            if (email_try_replace(o, f, Ccai_asprintf("%.*s%s%s", (int)b, v, w, v + e),
+                                  o->st.email_spelled | (part < 32 ? 1u << part : 0)))
                 return true;
-            }
-            if (st == CCAI_OK) {
-                /* the part corrected was spelled: read back letter by letter */
-                unsigned part = 0;
-                for (size_t k = 0; k < b; k++)
-                    part += strchr(".@-_", o->values[f][k]) != NULL;
-                email_replace(o, f, norm, o->st.email_spelled | (part < 32 ? 1u << part : 0));
-                return true;
-            }
         }
         email_ask_spell(o, f);
         return true;
