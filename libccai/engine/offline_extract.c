@@ -207,13 +207,18 @@ static long order_of(const Ccai_offline *o, size_t i)
 /* The order questions are asked in: the data files' [order] for a schema
  * made of its fields (the default one: what happened first); the schema's
  * own order for a schema with fields of its own (its author's form). */
-size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i)
+bool Ccai_ofl_own_order(const Ccai_offline *o)
 {
     for (size_t j = 0; j < o->nfields; j++) {
         if (order_of(o, j) < 0)
-            return i;
+            return true;
     }
-    return (size_t)order_of(o, i);
+    return false;
+}
+
+size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i)
+{
+    return Ccai_ofl_own_order(o) ? i : (size_t)order_of(o, i);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -338,6 +343,7 @@ static char *raw_span(Ccai_offline *o, size_t b, size_t e)
     while (cut && e > b && (o->mask[e - 1] || Ccai_ofl_filler(o, e - 1)))
         e--;
     while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "correction", b, e) > 0 ||
+                     Ccai_ofl_sec_at(o, "contrast", b, b + 1) == 1 ||
                      Ccai_ofl_tok_is(o, b, "and") || Ccai_ofl_tok_is(o, b, "et") ||
                      Ccai_ofl_tok_is(o, b, "y") || Ccai_ofl_tok_is(o, b, "ok") ||
                      Ccai_ofl_tok_is(o, b, "yeah") || Ccai_ofl_tok_is(o, b, "okay"))) {
@@ -686,11 +692,14 @@ static void put_read(Ccai_offline *o, found *fd, size_t f, char *v)
         Ccai_ofl_put(o, fd, f, v);
 }
 
-/* Did the utterance give a value for a field other than f? */
-static CCAI_MUST_CHECK bool other_value(const Ccai_offline *o, const found *fd, size_t f)
+/* Did the utterance give a value for a field other than f, and not asked
+ * ("No no, I wasn't there" to two questions answers the first, it
+ * corrects nothing)? */
+static CCAI_MUST_CHECK bool other_value(const Ccai_offline *o, const found *fd, size_t f,
+                                        const bool *asked)
 {
     for (size_t g = 0; g < o->nfields; g++)
-        if (g != f && fd->v[g])
+        if (g != f && fd->v[g] && !asked[g])
             return true;
     return false;
 }
@@ -755,9 +764,89 @@ CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, siz
     return false;
 }
 
-static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv, size_t ns,
-                         size_t asked_text[], size_t nat, bool correcting)
+/* The first asked free-text field whose topic or cue words [b, e) has,
+ * nfields when none. */
+static size_t clause_owner(const Ccai_offline *o, const size_t asked_text[], size_t nat, size_t b,
+                           size_t e)
 {
+    size_t p;
+    for (size_t k = 0; k < nat; k++) {
+        if (Ccai_ofl_field_sec_has(o, "topic", asked_text[k], b, e, &p) ||
+            Ccai_ofl_field_sec_has(o, "cue", asked_text[k], b, e, &p))
+            return asked_text[k];
+    }
+    return o->nfields;
+}
+
+/* Is [b, e) a yes or a no ("No", "Yes, one", "Non, personne")? */
+static CCAI_MUST_CHECK bool polar_lead(const Ccai_offline *o, size_t b, size_t e)
+{
+    while (b < e && Ccai_ofl_hesitation(o, b))
+        b++;
+    return b < e && (negative_answer(o, b, e) || Ccai_ofl_sec_at(o, "yes.words", b, e) ||
+                     Ccai_ofl_tok_is(o, b, "si"));
+}
+
+/* One sentence that answers two questions asked together ("Nobody was
+ * hurt, but my neighbour saw it", "Personne n'a été blessé, mais le
+ * voisin a tout vu", "No, nadie, pero lo vio mi vecina"): cut into its
+ * clauses (a comma or a [contrast] word) where the field they are about
+ * changes; a clause about no field goes with the one before it, those
+ * before the first that is about one make a part of their own ("No, my
+ * neighbour saw it": "No" answers the other question). Into @p out (at
+ * most @p cap); returns how many. */
+static size_t split_answers(const Ccai_offline *o, const sentence *sv, size_t ns, const size_t
+                            asked_text[], size_t nat, sentence *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < ns && n < cap; s++) {
+        size_t b = sv[s].b, e = sv[s].e;
+        size_t cut[16], ncut = 0;
+        if (nat >= 2 && !sv[s].question && !sv[s].used) {
+            size_t cb = b, prev = o->nfields;
+            bool owned = false;
+            for (size_t k = b + 1; k <= e; k++) {
+                bool brk = k == e || Ccai_ofl_clause_break(o, k) ||
+                           Ccai_ofl_sec_at(o, "contrast", k, k + 1) == 1;
+                if (!brk)
+                    continue;
+                size_t own = clause_owner(o, asked_text, nat, cb, k);
+                if (own < o->nfields) {
+                    /* a new field: a cut before this clause (or before the
+                     * first one about a field, when words came before) */
+                    if ((owned && own != prev) || (!owned && cb > b && polar_lead(o, b, cb))) {
+                        if (ncut < CCAI_ARRAY_SIZE(cut))
+                            cut[ncut++] = cb;
+                    }
+                    owned = true;
+                    prev = own;
+                }
+                cb = k;
+            }
+            /* one field only, with nothing before it: as it was */
+            if (ncut && !owned)
+                ncut = 0;
+        }
+        size_t from = b;
+        for (size_t c = 0; c <= ncut && n < cap; c++) {
+            size_t to = c < ncut ? cut[c] : e;
+            if (to > from) {
+                out[n] = sv[s];
+                out[n].b = from;
+                out[n].e = to;
+                n++;
+            }
+            from = to;
+        }
+    }
+    return n;
+}
+
+static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv_in,
+                         size_t ns_in, size_t asked_text[], size_t nat, bool correcting)
+{
+    sentence sv[64];
+    size_t ns = split_answers(o, sv_in, ns_in, asked_text, nat, sv, CCAI_ARRAY_SIZE(sv));
     /* Answers to the question asked: topic first, then in order. */
     bool all_negative = nat > 1 && ns >= 1;
     size_t live = 0;
@@ -777,8 +866,14 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             /* "Nobody else", "No injuries. Not applicable, nobody was
              * hurt.": none for what may be none, the words for the others
              * ("who was involved?"), in the order asked. */
+            /* "Non. Ça compte si c'est ma fille ?": a no beside a question
+             * answers the first question only */
+            bool asks = false;
+            for (size_t s = 0; s < ns; s++)
+                asks = asks || sv[s].question;
+            size_t nput = asks && live == 1 ? 1 : nat;
             size_t s1 = 0;
-            for (size_t k = 0; k < nat; k++) {
+            for (size_t k = 0; k < nput; k++) {
                 /* the k-th sentence not used, or the last one */
                 for (size_t s = 0, nth = 0; s < ns; s++) {
                     if (sv[s].used)
@@ -851,7 +946,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * said to "where did it happen?": a correction of another
                  * field answers nothing else unless it has this field's
                  * words or is a no */
-                if (correcting && other_value(o, fd, f) && !negative_answer(o, sv[s].b, sv[s].e) &&
+                if (correcting && other_value(o, fd, f, asked) &&
+                    !negative_answer(o, sv[s].b, sv[s].e) &&
                     !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
                     !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) {
                     sv[s].used = true;
@@ -938,6 +1034,10 @@ size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
     *ret_any = false;
     for (size_t i = 0; i < o->ntok; i++) {
         size_t m = Ccai_ofl_sec_at(o, "correction", i, o->ntok);
+        /* "No. No lo sé": two answers, not "no no" */
+        for (size_t k = i + 1; k < i + m && m; k++)
+            if (Ccai_ofl_sentence_break(o, k))
+                m = 0;
         if (m) {
             *ret_any = true;
             at = i + m;
@@ -1077,6 +1177,12 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
         size_t left = m == 1 ? Ccai_ofl_content_left(o, 0, o->ntok) : 0;
         for (size_t pos = 0, len; Ccai_ofl_sec_find(o, meta[m], pos, o->ntok, &pos, &len);
              pos += len) {
+            /* "No. No lo sé": two answers, not "no no" */
+            bool across = false;
+            for (size_t k = pos + 1; k < pos + len && !across; k++)
+                across = Ccai_ofl_sentence_break(o, k);
+            if (across)
+                continue;
             size_t inside = m == 1 ? Ccai_ofl_content_left(o, pos, pos + len) : 0;
             /* "No. No." alone is an answer, not a correction */
             if (m == 1 && left == inside)

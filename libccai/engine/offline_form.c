@@ -62,9 +62,21 @@ static void go_confirm(Ccai_offline *o)
     Ccai_ofl_say_msg(o, M_CONFIRM_ASK);
 }
 
-/* Ask field i, with the field that one question asks with it ("When and
- * where did it happen?": a section "ask.<i>+<j>" of the data files) when
- * that one is missing too. */
+/* Is there a question asking fields a and b together (a section
+ * "ask.<a>+<b>" of the data files)? */
+static CCAI_MUST_CHECK bool pair_question(const Ccai_offline *o, size_t a, size_t b)
+{
+    char sec[2 * CCAI_FIELD_NAME_MAX + 8];
+    Ccai_strjoin(sec, sizeof sec, "ask.", o->f[a].name, "+", o->f[b].name, NULL);
+    return strlen(sec) < CCAI_OFL_SECTION_MAX && Ccai_ofl_lex_phrase(o, sec, 0);
+}
+
+/* Ask field i, with a field that one question asks with it ("When and
+ * where did it happen?", "Was anyone hurt, and did anyone see it
+ * happen?": a section "ask.<a>+<b>" of the data files, either way round)
+ * when that one is missing too: the one asked first in [order] of those
+ * that have such a question, so that a fact given already never leaves
+ * its partner asked alone when another pairing is at hand. */
 static void ask_field(Ccai_offline *o, size_t i)
 {
     o->st.phase = PH_ASK;
@@ -72,23 +84,78 @@ static void ask_field(Ccai_offline *o, size_t i)
     o->st.pending_date = false;
     o->st.group[0] = i;
     o->st.ngroup = 1;
+    size_t best = o->nfields, best_rank = (size_t)-1;
+    bool first = true, own = Ccai_ofl_own_order(o);
     for (size_t j = 0; j < o->nfields && !o->st.editing; j++) {
         if (j == i || o->values[j] || o->st.skip[j] != SKIP_NONE)
             continue;
-        char sec[2 * CCAI_FIELD_NAME_MAX + 8];
-        Ccai_strjoin(sec, sizeof sec, "ask.", o->f[i].name, "+", o->f[j].name, NULL);
-        if (strlen(sec) < CCAI_OFL_SECTION_MAX && Ccai_ofl_lex_phrase(o, sec, 0)) {
-            o->st.group[1] = j;
-            o->st.ngroup = 2;
-            break;
+        /* either way round in the data files' order; a schema of its
+         * own keeps its author's order */
+        bool ij = pair_question(o, i, j), ji = !ij && !own && pair_question(o, j, i);
+        size_t r = Ccai_ofl_field_rank(o, j);
+        if ((ij || ji) && r < best_rank) {
+            best = j;
+            best_rank = r;
+            first = ij;
         }
     }
-    Ccai_ofl_ask_question(o, i, o->st.tries[i] > 0);
+    if (best < o->nfields) {
+        /* the question's own order: its first field is the one asked */
+        o->st.group[0] = first ? i : best;
+        o->st.group[1] = first ? best : i;
+        o->st.ngroup = 2;
+        o->st.cur = o->st.group[0];
+    }
+    Ccai_ofl_ask_question(o, o->st.cur, o->st.tries[o->st.cur] > 0);
+}
+
+/* A field noted as none that makes another none ([none.implies]: "injuries
+ * medical_records": nobody hurt, nobody saw a doctor): that one is noted
+ * none too, not asked. */
+static void implied_none(Ccai_offline *o)
+{
+    const Ccai_ofl_entry *e;
+    size_t n = Ccai_ofl_lex_get(o->lex, o->lex->en, "none.implies", &e);
+    const char *none = Ccai_ofl_phrase(o, M_NONE_VALUE);
+    for (size_t k = 0; k < n && none && !o->oom; k++) {
+        const char *sp = strchr(e[k].text, ' ');
+        if (!sp)
+            continue;
+        size_t a = o->nfields, b = o->nfields;
+        for (size_t f = 0; f < o->nfields; f++) {
+            if (strlen(o->f[f].name) == (size_t)(sp - e[k].text) &&
+                memcmp(o->f[f].name, e[k].text, (size_t)(sp - e[k].text)) == 0)
+                a = f;
+            else if (strcmp(o->f[f].name, sp + 1) == 0)
+                b = f;
+        }
+        if (a >= o->nfields || b >= o->nfields || o->values[b] || !o->f[b].optional)
+            continue;
+        /* "skip" to whether anyone was hurt puts off the doctor too */
+        if (!o->values[a]) {
+            if (o->st.skip[a] != SKIP_NONE)
+                o->st.skip[b] = o->st.skip[a];
+            continue;
+        }
+        if (strcmp(o->values[a], none) != 0)
+            continue;
+        char *v = Ccai_strdup(none);
+        if (!v) {
+            o->oom = true;
+            return;
+        }
+        Ccai_ofl_set_value(o, b, v);
+        Ccai_ofl_act(o, CCAI_OFFLINE_SET_FIELD, o->f[b].name, v);
+        o->st.skip[b] = SKIP_NONE;
+    }
 }
 
 /* Move on after the current field was answered or skipped. */
 void Ccai_ofl_advance(Ccai_offline *o)
 {
+    implied_none(o);
+    if (o->oom)
+        return;
     if (o->st.editing) {
         Ccai_ofl_flush_say(o, false);
         go_confirm(o);

@@ -142,16 +142,17 @@ static void test_english_dialogue(void **state)
     assert_string_equal(set_value(r, "incident_location"), "At the supermarket on Main Street");
     assert_true(said(r, "That was 7 October 2024 at 15:00."));
     assert_false(said(r, "Noted:")); /* no echo of the caller's words */
-    assert_true(said(r, "Was anyone hurt, and if so, did anyone see a doctor?"));
+    assert_true(said(r, "Was anyone hurt, and was anything already damaged before this happened?"));
     assert_asks(r);
-    /* Optional fields: "no" answers both questions asked. */
+    /* Optional fields: "no" answers both questions asked; nobody hurt,
+     * nobody saw a doctor ([none.implies]): not asked. */
     r = in(o, "No.");
     assert_string_equal(set_value(r, "injuries"), "None");
+    assert_string_equal(set_value(r, "pre_existing_damages"), "None");
     assert_string_equal(set_value(r, "medical_records"), "None");
     assert_true(said(r, "Who was involved, and did anyone witness it?"));
     expect_set(o, "Me and the shop owner", "involved_parties", "Me and the shop owner");
     expect_set(o, "The cashier, Mary Smith", "witnesses", "The cashier, Mary Smith");
-    expect_set(o, "nothing", "pre_existing_damages", "None");
     r = in(o, "My name is John Doe.");
     assert_string_equal(set_value(r, "policyholder_name"), "John Doe");
     assert_true(said(r, "Could you tell me the insurance policy number?"));
@@ -214,15 +215,16 @@ static void test_french_dialogue(void **state)
     r = in(o, "Je ne sais pas");
     assert_string_equal(set_value(r, "incident_datetime"), "2024-10-07T20:00:00");
     assert_true(said(r, "7 octobre 2024 au soir.")); /* no hour said: none read back */
+    assert_true(said(r, "Y a-t-il eu des blessés, et y avait-il déjà des dommages avant ?"));
     r = in(o, "Non");
     assert_string_equal(set_value(r, "injuries"), "Aucun");
+    assert_string_equal(set_value(r, "pre_existing_damages"), "Aucun");
     assert_string_equal(set_value(r, "medical_records"), "Aucun");
     assert_true(said(r, "Qui était impliqué, et y a-t-il eu des témoins ?"));
     /* "Nobody else" answers both: the words for who, none for witnesses. */
     r = in(o, "Personne d'autre");
     assert_string_equal(set_value(r, "involved_parties"), "Personne d'autre");
     assert_string_equal(set_value(r, "witnesses"), "Aucun");
-    expect_set(o, "rien", "pre_existing_damages", "Aucun");
     expect_set(o, "Je m'appelle Jean Dupont", "policyholder_name", "Jean Dupont");
     expect_set(o, "AB 12345", "policy_number", "AB12345");
     expect_set(o, "jean point dupont arobase exemple point fr", "policyholder_email",
@@ -438,12 +440,13 @@ static void test_skip_and_come_back(void **state)
     assert_null(set_value(r, "incident_location"));
     assert_true(said(r, "When and where did it happen?"));
     r = in(o, "I don't know");
-    assert_true(said(r, "Was anyone hurt, and if so, did anyone see a doctor?"));
-    /* "skip" to a question about two fields skips both. */
+    assert_true(said(r, "Was anyone hurt, and was anything already damaged before this happened?"));
+    /* "skip" to a question about two fields skips both (and whether anyone
+     * saw a doctor, which follows whether anyone was hurt). */
     r = in(o, "skip");
     assert_true(said(r, "Who was involved, and did anyone witness it?"));
-    in(o, "skip");
-    in(o, "skip");
+    r = in(o, "skip");
+    assert_true(said(r, "May I have your full name and your policy number?"));
     r = in(o, "Ann Lee, policy AB 12345");
     assert_string_equal(set_value(r, "policyholder_name"), "Ann Lee");
     assert_string_equal(set_value(r, "policy_number"), "AB12345");
@@ -457,9 +460,9 @@ static void test_skip_and_come_back(void **state)
     assert_true(said(r, "Could you tell me the location of the incident?"));
     r = in(o, "my garden");
     assert_string_equal(set_value(r, "incident_location"), "My garden");
-    assert_true(said(r, "Was anyone hurt, and if so, did anyone see a doctor?"));
-    in(o, "skip");
-    in(o, "skip");
+    assert_true(said(r, "Was anyone hurt, and was anything already damaged before this happened?"));
+    r = in(o, "skip");
+    assert_true(said(r, "Who was involved, and did anyone witness it?"));
     r = in(o, "skip");
     /* Skipped twice: given up, listed as missing. */
     assert_true(said(r, "No problem, let's move on."));
@@ -1461,7 +1464,7 @@ static void test_volunteered_facts(void **state)
         "In the Safeway parking lot on Market Street", "2024-10-08T13:15:00"};
     expect_values(r, u, f, en, 5);
     assert_true(said(r, "Your policy number is W A 3 3 0 1 8 7 2."));
-    assert_true(said(r, "Was anyone hurt, and if so, did anyone see a doctor?"));
+    assert_true(said(r, "Was anyone hurt, and was anything already damaged before this happened?"));
     assert_false(said(r, "Noted:"));
     /* the rest of the form does not ask them again */
     for (const char *a = "No."; a; a = NULL)
@@ -2128,7 +2131,7 @@ static void test_no_reask_of_facts_given(void **state)
     o = make_filled(s, "fr-FR", NULL,
                     "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
                     "\"Vol\", \"incident_location\": \"Gare\", \"injuries\": \"Aucun\", "
-                    "\"medical_records\": \"Aucun\"}");
+                    "\"medical_records\": \"Aucun\", \"pre_existing_damages\": \"Aucun\"}");
     r = in(o, "Un pickpocket, je ne vois pas qui c'est. Personne.");
     assert_null(set_value(r, "policyholder_name"));
     assert_non_null(set_value(r, "involved_parties"));
@@ -2234,10 +2237,10 @@ static void test_questions_answered(void **state)
         {"en-US", NULL, "Wait, are you a robot?",
          "I am Amelia, an automated assistant: I take down your claim",
          "Could you tell me what happened?"},
-        {"fr-FR", NULL, "Ça va être long ?", "Il me reste 7 questions à vous poser.",
+        {"fr-FR", NULL, "Ça va être long ?", "Il me reste 6 questions à vous poser.",
          "Pouvez-vous me dire ce qui s'est passé ?"},
         {"en-US", "A pipe burst in my kitchen.", "How many more questions?",
-         "I have 6 more questions for you.", "When and where did it happen?"},
+         "I have 5 more questions for you.", "When and where did it happen?"},
         {"es-ES", "mi correo es ana punto ruiz arroba gmail punto com", "¿Tiene bien mi correo?",
          "ana punto ruiz arroba gmail punto com", "¿Podría contarme qué ha pasado?"},
         {"en-US", "A pipe burst in my kitchen.", "What do you have so far?",
@@ -2414,7 +2417,7 @@ static void test_question_and_answer_in_one_breath(void **state)
         "}", /* the place is asked */
         ", \"incident_location\": \"Elm Street\"}",
         ", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", \"medical_records\": "
-        "\"None\"}",
+        "\"None\", \"pre_existing_damages\": \"None\"}",
         ", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", \"medical_records\": "
         "\"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
         "\"pre_existing_damages\": \"None\"}",
