@@ -795,8 +795,8 @@ static CCAI_MUST_CHECK bool polar_lead(const Ccai_offline *o, size_t b, size_t e
  * before the first that is about one make a part of their own ("No, my
  * neighbour saw it": "No" answers the other question). Into @p out (at
  * most @p cap); returns how many. */
-static size_t split_answers(const Ccai_offline *o, const sentence *sv, size_t ns, const size_t
-                            asked_text[], size_t nat, sentence *out, size_t cap)
+static size_t split_answers(const Ccai_offline *o, const sentence *sv, size_t ns,
+                            const size_t asked_text[], size_t nat, sentence *out, size_t cap)
 {
     size_t n = 0;
     for (size_t s = 0; s < ns && n < cap; s++) {
