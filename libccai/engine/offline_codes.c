@@ -218,6 +218,20 @@ static CCAI_MUST_CHECK bool written_dash(const Ccai_offline *o, size_t i)
     return r + 1 == o->tok[i].raw && o->raw[r] == '-';
 }
 
+/* Is token k a digit, a number word or "oh"? */
+static CCAI_MUST_CHECK bool digit_word(const Ccai_offline *o, size_t k)
+{
+    size_t j = k;
+    return Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) || Ccai_ofl_tok_is(o, k, "oh") ||
+           Ccai_ofl_number_words(o, &j) >= 0;
+}
+
+/* Is a digit or a number word (or "oh") just before or after token i? */
+static CCAI_MUST_CHECK bool digit_beside(const Ccai_offline *o, size_t i, size_t e)
+{
+    return (i > 0 && digit_word(o, i - 1)) || (i + 1 < e && digit_word(o, i + 1));
+}
+
 /* The longest code read: a policy or contract number is rarely over 30
  * characters. A longer run of spelled letters and numbers is not one code,
  * and reading it whole from every token it holds made a turn of number
@@ -255,8 +269,18 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
         if (started && Ccai_ofl_sentence_break(o, i) && !echoed)
             break; /* "A U 5 5 1 2 0. I had ...": the sentence ended the code */
         echoed = false;
-        if (started && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_tok_is(o, i, "and"))) {
+        /* "six six oh, two eight one", "oh oh six": "oh" beside a digit
+         * is a zero, no hesitation */
+        if (started && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_tok_is(o, i, "and")) &&
+            !(Ccai_ofl_tok_is(o, i, "oh") && digit_beside(o, i, e))) {
             i++;
+            continue;
+        }
+        /* "H S, then seven one seven, then two nine two" ([code.join]) */
+        size_t cj = started && !Ccai_ofl_sentence_break(o, i) ? Ccai_ofl_sec_at(o, "code.join", i, e)
+                                                              : 0;
+        if (cj && i + cj < e && digit_word(o, i + cj)) {
+            i += cj;
             continue;
         }
         size_t ol0 = ol;

@@ -94,10 +94,33 @@ typedef struct region_rule {
     unsigned plain_len;    /* digits without trunk prefix (ES, US) */
 } region_rule;
 
-/* National numbers said without country code, for the caller's region. */
-static const region_rule regions[] = {{"FR", "33", 10, 0}, {"BE", "32", 10, 0}, {"CH", "41", 10, 0},
-                                      {"GB", "44", 11, 0}, {"DE", "49", 11, 0}, {"ES", "34", 0, 9},
-                                      {"US", "1", 0, 10},  {"CA", "1", 0, 10}};
+/* National numbers said without country code, for the caller's region
+ * (from the caller's number, else the call's language: "es-MX"). */
+static const region_rule regions[] = {
+    {"FR", "33", 10, 0},  {"BE", "32", 10, 0}, {"CH", "41", 10, 0}, {"GB", "44", 11, 0},
+    {"DE", "49", 11, 0},  {"ES", "34", 0, 9},  {"US", "1", 0, 10},  {"CA", "1", 0, 10},
+    {"IE", "353", 10, 0}, {"AU", "61", 10, 0}, {"NL", "31", 10, 0}, {"MX", "52", 0, 10},
+    {"CO", "57", 0, 10},  {"PE", "51", 0, 9},  {"CL", "56", 0, 9},  {"PT", "351", 0, 9}};
+
+const char *Ccai_ofl_phone_region(const Ccai_offline *o)
+{
+    /* the caller's country: the longest code its number starts with */
+    size_t best = 0;
+    const char *region = NULL;
+    for (size_t r = 0;
+         o->caller_number && o->caller_number[0] == '+' && r < CCAI_ARRAY_SIZE(regions); r++) {
+        size_t n = strlen(regions[r].cc);
+        if (n > best && strncmp(o->caller_number + 1, regions[r].cc, n) == 0) {
+            best = n;
+            region = regions[r].region;
+        }
+    }
+    if (region)
+        return region;
+    const char *code = o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
+    const char *dash = strchr(code, '-');
+    return dash ? dash + 1 : NULL;
+}
 
 /* The digits said, with a "+" when one was said; a national number gets
  * the country code of the call's region. */
@@ -111,6 +134,10 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
      * after a correction replace as many at the end */
     size_t corr = Ccai_ofl_correction_point(o, &any);
     for (size_t i = b; i < e;) {
+        /* "Oh seven seven oh oh, nine oh oh, five six one. margaret dot
+         * ellis fifty-one ...": a whole number said, its sentence ends it */
+        if (nd >= 7 && i > b && Ccai_ofl_sentence_break(o, i) && !(any && corr > i))
+            break;
         if (any && i >= corr && corr > b && !nd_corr)
             nd_corr = nd;
         if (o->mask && o->mask[i]) {

@@ -1631,6 +1631,30 @@ static void test_caller_id_and_spoken_forms(void **state)
         {"es-ES", NULL, "mi número de póliza es H O G uno dos tres cuatro cinco", "policy_number",
          "HOG12345"},
         {"en-US", NULL, "my policy number is POL-2024-778", "policy_number", "POL-2024-778"},
+        /* "oh" beside digits is a zero, not a hesitation; "then" between
+         * the groups of a code ([code.join]) */
+        {"en-GB", NULL, "my policy number is M P, six six oh, two eight one", "policy_number",
+         "MP660281"},
+        {"en-GB", NULL, "my policy is B K, two two four, oh oh six, one", "policy_number",
+         "BK2240061"},
+        {"en-GB", NULL,
+         "my policy number is H S, then seven one seven, then two nine two, then four",
+         "policy_number", "HS7172924"},
+        {"fr-FR", NULL, "mon numéro de contrat c'est H A B, puis trois zéro neuf", "policy_number",
+         "HAB309"},
+        /* a national number in the caller's country, read from the
+         * caller's number whatever the language */
+        {"en-IE", "+353861234567", "my mobile is oh eight five, seven seven one, two oh four four",
+         "policyholder_phone", "+353857712044"},
+        {"en-AU", "+61400000000", "my phone is oh four nine one, five seven oh, three four eight",
+         "policyholder_phone", "+61491570348"},
+        {"es-MX", "+525500000000",
+         "mi teléfono es ochenta y uno, doce treinta y cuatro, cincuenta "
+         "y seis setenta y ocho",
+         "policyholder_phone", "+528112345678"},
+        {"es-CO", "+573000000000",
+         "mi celular es tres dos cero, cuatro cuatro cuatro, cincuenta y cinco, sesenta y seis",
+         "policyholder_phone", "+573204445566"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
