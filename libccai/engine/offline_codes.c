@@ -277,8 +277,8 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
             continue;
         }
         /* "H S, then seven one seven, then two nine two" ([code.join]) */
-        size_t cj = started && !Ccai_ofl_sentence_break(o, i) ? Ccai_ofl_sec_at(o, "code.join", i, e)
-                                                              : 0;
+        size_t cj =
+            started && !Ccai_ofl_sentence_break(o, i) ? Ccai_ofl_sec_at(o, "code.join", i, e) : 0;
         if (cj && i + cj < e && digit_word(o, i + cj)) {
             i += cj;
             continue;

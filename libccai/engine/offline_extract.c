@@ -1260,8 +1260,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 }
             }
             char pb[PHONE_DIGITS_MAX + 8];
-            if (cued &&
-                Ccai_ofl_spoken_phone(o, b, o->ntok, Ccai_ofl_phone_region(o), pb, sizeof pb) == PH_OK) {
+            if (cued && Ccai_ofl_spoken_phone(o, b, o->ntok, Ccai_ofl_phone_region(o), pb,
+                                              sizeof pb) == PH_OK) {
                 char *norm = NULL;
                 if (valid(o, CCAI_FIELD_PHONE_NUMBER, pb, &norm)) {
                     for (size_t k = b; k < o->ntok; k++) {

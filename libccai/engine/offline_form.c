@@ -436,7 +436,8 @@ static void answer_phone(Ccai_offline *o)
 {
     char buf[PHONE_DIGITS_MAX + 8];
     memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
-    phone_reason r = Ccai_ofl_spoken_phone(o, 0, o->ntok, Ccai_ofl_phone_region(o), buf, sizeof buf);
+    phone_reason r =
+        Ccai_ofl_spoken_phone(o, 0, o->ntok, Ccai_ofl_phone_region(o), buf, sizeof buf);
     static const msg reasons[] = {M_R_PHONE_BAD, M_R_PHONE_NONE, M_R_PHONE_COUNTRY, M_R_PHONE_SHORT,
                                   M_R_PHONE_LONG};
     if (r != PH_OK) {
