@@ -1153,11 +1153,12 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
 {
     /* "that's all I remember", "c'est tout", "no, sorry": about the answer,
      * not in it */
-    static const char *const meta[] = {"meta", "correction"};
+    static const char *const meta[] = {"meta", "already.told", "correction"};
     for (size_t m = 0; m < CCAI_ARRAY_SIZE(meta); m++) {
         /* the content tokens of the whole utterance, kept up to date as
          * they are taken (counting them at each phrase found was quadratic) */
-        size_t left = m == 1 ? Ccai_ofl_content_left(o, 0, o->ntok) : 0;
+        bool corr_sec = strcmp(meta[m], "correction") == 0;
+        size_t left = corr_sec ? Ccai_ofl_content_left(o, 0, o->ntok) : 0;
         for (size_t pos = 0, len; Ccai_ofl_sec_find(o, meta[m], pos, o->ntok, &pos, &len);
              pos += len) {
             /* "No. No lo sé": two answers, not "no no" */
@@ -1166,14 +1167,14 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 across = Ccai_ofl_sentence_break(o, k);
             if (across)
                 continue;
-            size_t inside = m == 1 ? Ccai_ofl_content_left(o, pos, pos + len) : 0;
+            size_t inside = corr_sec ? Ccai_ofl_content_left(o, pos, pos + len) : 0;
             /* "No. No." alone is an answer, not a correction */
-            if (m == 1 && left == inside)
+            if (corr_sec && left == inside)
                 continue;
             left -= inside;
             for (size_t k = pos; k < pos + len; k++)
                 o->mask[k] = true;
-            if (m == 1 && pos > 0 && Ccai_ofl_sec_at(o, "negation", pos - 1, pos) == 1) {
+            if (corr_sec && pos > 0 && Ccai_ofl_sec_at(o, "negation", pos - 1, pos) == 1) {
                 left -= Ccai_ofl_content_left(o, pos - 1, pos);
                 o->mask[pos - 1] = true; /* the "no" of "no, sorry" */
             }

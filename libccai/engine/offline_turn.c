@@ -347,6 +347,34 @@ static void echo_of_question(Ccai_offline *o, const bool *asked, size_t b, size_
     }
 }
 
+/* "I already told you", "je vous l'ai déjà dit", "ya se lo dije"
+ * ([already.told]) with nothing new: the fields asked are not asked again.
+ * What the dialogue has is kept (the caller's number for the phone, the
+ * day said for the date); the rest is left to a colleague. */
+static void already_told(Ccai_offline *o)
+{
+    Ccai_ofl_say_phrase(o, "say.already_told", 0, NULL);
+    if (o->st.pending_date) {
+        Ccai_ofl_skip_or_date(o);
+        return;
+    }
+    size_t fields[OFL_GROUP_MAX + 1], n = 0;
+    for (size_t k = 0; k < o->st.ngroup && k < OFL_GROUP_MAX; k++)
+        fields[n++] = o->st.group[k];
+    fields[n++] = o->st.cur;
+    for (size_t k = 0; k < n && !o->oom; k++) {
+        size_t f = fields[k];
+        if (f >= o->nfields || o->values[f])
+            continue;
+        if (o->f[f].type == CCAI_FIELD_PHONE_NUMBER && o->caller_number &&
+            store(o, f, o->caller_number))
+            continue;
+        o->st.skip[f] = SKIP_FINAL;
+    }
+    if (!o->oom)
+        Ccai_ofl_advance(o);
+}
+
 /* The first request verb in [b, e) that is no report of what was said
  * ("I talked to", "j'ai parlé à", "hablé con": [transfer.report]). */
 static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t e, size_t *ret_pos)
@@ -713,6 +741,10 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         return;
     if (nset == 0) {
         size_t cur = o->st.cur;
+        if (o->st.phase == PH_ASK && said_anywhere(o, "already.told")) {
+            already_told(o);
+            return;
+        }
         if (question) {
             answer_question(o);
             o->missed = true;

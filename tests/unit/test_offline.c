@@ -3994,6 +3994,93 @@ static void test_word_lists_are_a_file(void **state)
     german_words_call(without, false);
 }
 
+/* Two questions asked together, answered in one sentence: each clause
+ * goes to the field it is about; a no answers both; nobody hurt is nobody
+ * at the doctor's, not asked. */
+static void test_answers_to_two_questions(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char story[] = "{\"incident_description\": \"A tree fell on my garage\", "
+                                "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                                "\"incident_location\": \"4 Oak Lane, Leeds\"";
+    static const struct {
+        const char *lang, *fill, *text, *f1, *v1, *f2, *v2;
+    } q[] = {
+        {"en-GB", "}", "Nobody was hurt, but the roof was already leaking a bit.", "injuries",
+         "None", "pre_existing_damages", "The roof was already leaking a bit"},
+        {"en-GB", "}", "No, it was all fine before.", "injuries", "None", "pre_existing_damages",
+         "None"},
+        {"en-GB", "}", "Obviously not.", "injuries", "None", "pre_existing_damages", "None"},
+        {"fr-FR", "}", "Non, personne, mais la gouttière était déjà abîmée.", "injuries", "Aucun",
+         "pre_existing_damages", "La gouttière était déjà abîmée"},
+        {"es-ES", "}", "No, por suerte no.", "injuries", "Ninguno", "pre_existing_damages",
+         "Ninguno"},
+        {"en-GB",
+         ", \"injuries\": \"None\", \"medical_records\": \"None\", \"pre_existing_damages\": "
+         "\"None\"}",
+         "Just me, but my neighbour saw it happen.", "involved_parties", "Just me", "witnesses",
+         "My neighbour saw it happen"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        char claim[512];
+        snprintf(claim, sizeof claim, "%s%s", story, q[i].fill);
+        Ccai_offline *o = make_filled(s, q[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, q[i].text);
+        const char *v1 = set_value(r, q[i].f1), *v2 = set_value(r, q[i].f2);
+        if (!v1 || !v2 || strcmp(v1, q[i].v1) != 0 || strcmp(v2, q[i].v2) != 0)
+            fail_msg("\"%s\": %s = %s, %s = %s", q[i].text, q[i].f1, v1 ? v1 : "(unset)", q[i].f2,
+                     v2 ? v2 : "(unset)");
+        /* no injuries: no doctor either, and that question is not asked */
+        if (strcmp(q[i].f1, "injuries") == 0) {
+            assert_non_null(set_value(r, "medical_records"));
+            assert_false(said(r, "doctor"));
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* "I already told you": the question is not asked again; the caller's
+ * number is what the dialogue has for the phone. */
+static void test_already_told(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text, *said;
+    } q[] = {
+        {"en-GB", "I already told you!", "Sorry, you did."},
+        {"fr-FR", "Mais je vous l'ai déjà dit !", "Pardon, vous me l'avez dit."},
+        {"es-ES", "Ya se lo dije, hombre.", "Perdone, ya me lo dijo."},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_filled(
+            s, q[i].lang, "+447700900312",
+            "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+            "\"incident_location\": \"y\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+            "\"pre_existing_damages\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": "
+            "\"None\", \"policyholder_name\": \"Gary Hughes\", \"policy_number\": \"MT991047\"}");
+        const char *f[4];
+        bool time_only;
+        assert_int_equal(Ccai_offline_asking(o, f, 4, &time_only), 2);
+        const Ccai_offline_reply *r = in(o, q[i].text);
+        if (!said(r, q[i].said))
+            fail_msg("\"%s\": %s", q[i].text, r->n ? r->v[0].text : "");
+        assert_string_equal(set_value(r, "policyholder_phone"), "+447700900312");
+        assert_null(set_value(r, "policyholder_email"));
+        /* the e-mail is not asked again: the summary comes */
+        assert_int_equal(Ccai_offline_asking(o, f, 4, &time_only), 0);
+        Ccai_offline_free(o);
+    }
+    /* said with the answer, it is no part of it */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r = in(o, "I already told you. Somebody keyed my car.");
+    assert_string_equal(set_value(r, "incident_description"), "Somebody keyed my car");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -4036,6 +4123,8 @@ int main(void)
         cmocka_unit_test(test_person_after_small_talk),
         cmocka_unit_test(test_explicit_time_beats_part_of_day),
         cmocka_unit_test(test_question_and_answer_in_one_breath),
+        cmocka_unit_test(test_answers_to_two_questions),
+        cmocka_unit_test(test_already_told),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
