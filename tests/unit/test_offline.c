@@ -4081,6 +4081,79 @@ static void test_already_told(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Requests for a person in varied words (directly, indirectly, after
+ * annoyance, as a question) are honoured; sentences that mention people
+ * and ask for nobody are not. Said at the first question and at a later
+ * one. */
+static void test_person_asked_or_mentioned(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+        bool transfer;
+    } q[] = {
+        {"en-GB", "Is there a real person there?", true},
+        {"en-GB", "Is there an actual person I can talk to?", true},
+        {"en-GB", "Can I talk to someone from your company?", true},
+        {"en-GB", "I've had enough of this, just get me someone.", true},
+        {"en-GB", "This is ridiculous, I want a human.", true},
+        {"en-GB", "I'd like to speak to whoever handles claims.", true},
+        {"en-GB", "Put me through to a colleague of yours, please.", true},
+        {"en-GB", "Am I talking to a robot? I want a person.", true},
+        {"en-GB", "Can you transfer me to an adviser?", true},
+        {"en-GB", "Could I speak with somebody, please?", true},
+        {"en-GB",
+         "Look, I've been on hold for ages, is there any chance I could have a word with someone "
+         "who deals with this sort of thing?",
+         true},
+        {"en-GB", "I had a word with someone at the garage about it.", false},
+        {"fr-FR", "Je veux parler à quelqu'un de chez vous.", true},
+        {"fr-FR", "Il y a quelqu'un de réel au bout du fil ?", true},
+        {"fr-FR", "Passez-moi un conseiller s'il vous plaît.", true},
+        {"fr-FR", "J'en ai marre, je veux parler à un humain.", true},
+        {"fr-FR", "Vous pouvez me mettre en relation avec un conseiller ?", true},
+        {"fr-FR", "Je préférerais parler à une vraie personne.", true},
+        {"es-ES", "Pásame con alguien de verdad.", true},
+        {"es-ES", "¿Hay alguna persona real ahí?", true},
+        {"es-ES", "Quiero hablar con alguien de la compañía.", true},
+        {"es-ES", "Ya me cansé, páseme con un agente.", true},
+        {"es-ES", "¿Me comunica con un asesor?", true},
+        {"es-ES", "Quisiera hablar con un humano, por favor.", true},
+        {"en-GB", "Someone came to look at it yesterday.", false},
+        {"en-GB", "A man from your company called me last week.", false},
+        {"en-GB", "The other driver asked to speak to my insurer.", false},
+        {"en-GB", "My neighbour talked to someone at your office.", false},
+        {"en-GB", "The plumber said someone should come and check it.", false},
+        {"en-GB", "I spoke to an agent last year about my policy.", false},
+        {"fr-FR", "Un expert est déjà passé voir.", false},
+        {"fr-FR", "Un monsieur de chez vous m'a appelé hier.", false},
+        {"fr-FR", "L'autre conducteur a demandé à parler à mon assureur.", false},
+        {"fr-FR", "Le plombier a dit que quelqu'un devait passer.", false},
+        {"es-ES", "Alguien vino a verlo ayer.", false},
+        {"es-ES", "Un señor de su compañía me llamó.", false},
+        {"es-ES", "El otro conductor pidió hablar con mi aseguradora.", false},
+        {"es-ES", "Mi vecino habló con alguien de su oficina.", false},
+    };
+    char bad[2048] = "";
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        for (int later = 0; later < 2; later++) {
+            Ccai_offline *o = later ? make_filled(s, q[i].lang, NULL,
+                                                  "{\"incident_description\": \"A pipe burst\", "
+                                                  "\"incident_datetime\": \"2024-10-07T15:00:00\"}")
+                                    : make_from(s, q[i].lang, NULL);
+            const Ccai_offline_reply *r = in(o, q[i].text);
+            if (has(r, CCAI_OFFLINE_TRANSFER, NULL) != q[i].transfer)
+                snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s (%s)", q[i].text,
+                         later ? "later" : "first");
+            Ccai_offline_free(o);
+        }
+    }
+    if (bad[0])
+        fail_msg("wrong:%s", bad);
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -4125,6 +4198,7 @@ int main(void)
         cmocka_unit_test(test_question_and_answer_in_one_breath),
         cmocka_unit_test(test_answers_to_two_questions),
         cmocka_unit_test(test_already_told),
+        cmocka_unit_test(test_person_asked_or_mentioned),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
