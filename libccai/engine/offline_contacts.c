@@ -795,7 +795,30 @@ static void email_spoken(const Ccai_offline *o, email_item *items, size_t *pn)
             }
         }
     }
-    *pn = n;
+    /* "alvaro punto nieto, con uve", "smith, with a y": a letter said
+     * about the word before it ([email.with]), which has it: no part */
+    out = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = items[i].c ? 0 : email_sec_at(o, "email.with", items, i, n);
+        const email_item *l = i + m < n ? &items[i + m] : NULL;
+        char letter = !m || !l || l->c ? 0
+                      : l->len == 1    ? l->w[0]
+                                       : email_sec_letter(o, "spell.names", l->w, l->len);
+        bool has = false; /* a word said before it has that letter */
+        for (size_t k = out; letter && k > 0 && !has && items[k - 1].c != '@'; k--)
+            has = !items[k - 1].c && items[k - 1].len > 1 &&
+                  memchr(items[k - 1].w, letter, items[k - 1].len) != NULL;
+        if (has && (i + m + 1 >= n || items[i + m + 1].brk || items[i + m + 1].c)) {
+            if (i + m + 1 < n) {
+                items[i + m + 1].brk = items[i + m + 1].brk || items[i].brk;
+                items[i + m + 1].hard = items[i + m + 1].hard || items[i].hard;
+            }
+            i += m;
+            continue;
+        }
+        items[out++] = items[i];
+    }
+    *pn = out;
 }
 
 /* The characters of items b..e-1 in buf (connectors as their signs),
@@ -878,6 +901,16 @@ static void email_echoes(email_item *items, size_t *pn)
             if (sl == rl && word && memcmp(said, run, rl) == 0)
                 from = j, to = k;
         }
+        /* "aoife dot byrne, that's a o i f e": a word said earlier in the
+         * address, spelled again after others: the spelled run goes */
+        for (size_t k = 0; !to && k + 1 < i; k++) {
+            bool sign = false; /* another part between them */
+            for (size_t x = k + 1; x < i && !sign; x++)
+                sign = items[x].c != 0;
+            if (sign && !items[k].c && !email_spelled_piece(&items[k]) && items[k].len == rl &&
+                memcmp(items[k].w, run, rl) == 0)
+                from = i, to = j;
+        }
         if (to == 0)
             continue;
         if (from < i) {
@@ -945,8 +978,10 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
             run = 0;
             continue;
         }
-        /* "en medio", "guion, medio": a word of a symbol said in words */
-        if (email_sym_piece(o, it->w, it->len))
+        /* "en medio", "guion, medio": a word of a symbol said in words
+         * (not a label after a dot: "dot au" is Australia, though "au"
+         * is a word of "au milieu") */
+        if (!(i > b && items[i - 1].c == '.') && email_sym_piece(o, it->w, it->len))
             return false;
         /* between signs a word is a part ("punto es", "at mail dot com";
          * not "at the office dot com") */

@@ -236,9 +236,10 @@ size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
 {
     for (size_t k = 0; k < o->st.ngroup && o->st.ngroup > 1; k++) {
         size_t f = o->st.group[k];
+        /* the words of an address not sure enough to note are taken
+         * (masked): they still say an address was attempted */
         if (f < o->nfields && o->f[f].type == CCAI_FIELD_EMAIL && !o->values[f] &&
-            (Ccai_ofl_sec_has(o, "sym.at", 0, o->ntok) ||
-             Ccai_ofl_sec_has(o, "sym.dot", 0, o->ntok) || strchr(o->raw, '@')))
+            (said_anywhere(o, "sym.at") || said_anywhere(o, "sym.dot") || strchr(o->raw, '@')))
             return f;
     }
     return o->st.cur;

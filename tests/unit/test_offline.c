@@ -1631,6 +1631,17 @@ static void test_caller_id_and_spoken_forms(void **state)
         {"es-ES", NULL, "mi número de póliza es H O G uno dos tres cuatro cinco", "policy_number",
          "HOG12345"},
         {"en-US", NULL, "my policy number is POL-2024-778", "policy_number", "POL-2024-778"},
+        /* "dot au" is a domain (though "au" is a word of "au milieu"); a
+         * note about the spelling is no part ("no apostrophe", "con uve");
+         * a part spelled again after others is that part once */
+        {"en-AU", NULL, "my email is craigdawson at bigpond dot net dot au", "policyholder_email",
+         "craigdawson@bigpond.net.au"},
+        {"en-AU", NULL, "my email is tash dot obrien, no apostrophe, at gmail dot com",
+         "policyholder_email", "tash.obrien@gmail.com"},
+        {"es-ES", NULL, "mi correo es alvaro punto nieto, con uve, arroba gmail punto com",
+         "policyholder_email", "alvaro.nieto@gmail.com"},
+        {"en-IE", NULL, "my email is aoife dot byrne, a o i f e, at gmail dot com",
+         "policyholder_email", "aoife.byrne@gmail.com"},
         /* "oh" beside digits is a zero, not a hesitation; "then" between
          * the groups of a code ([code.join]) */
         {"en-GB", NULL, "my policy number is M P, six six oh, two eight one", "policy_number",
