@@ -574,7 +574,12 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
          * preposition ends the clause */
         for (size_t k = b + 1; k + 1 < e && best == e; k++) {
             size_t m = o->mask[k] ? 0 : Ccai_ofl_sec_at(o, "location.city_lead", k, e);
-            if (!m || k + m >= e || !Ccai_ofl_name_word(o, k + m))
+            size_t wd;
+            /* "I renewed in August", "on Friday": a month or a day is no
+             * town */
+            if (!m || k + m >= e || !Ccai_ofl_name_word(o, k + m) ||
+                Ccai_ofl_month_of(o, k + m) > 0 ||
+                Ccai_ofl_sec_value(o, V_WEEKDAY, k + m, &wd) >= 0)
                 continue;
             size_t j = k + m;
             while (j < e && Ccai_ofl_name_word(o, j) && !(j > k + m && Ccai_ofl_clause_break(o, j)))
@@ -764,6 +769,15 @@ CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, siz
     return false;
 }
 
+/* "Me.", "Moi.", "Yo.": the caller alone ([self.alone]), a whole
+ * answer though its word is a filler elsewhere. */
+static CCAI_MUST_CHECK bool self_alone(const Ccai_offline *o, size_t b, size_t e)
+{
+    while (b < e && (Ccai_ofl_hesitation(o, b) || o->mask[b]))
+        b++;
+    return b < e && !o->mask[b] && Ccai_ofl_sec_at(o, "self.alone", b, e) == e - b;
+}
+
 /* The first asked free-text field whose topic or cue words [b, e) has,
  * nfields when none. */
 static size_t clause_owner(const Ccai_offline *o, const size_t asked_text[], size_t nat, size_t b,
@@ -851,7 +865,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     bool all_negative = nat > 1 && ns >= 1;
     size_t live = 0;
     for (size_t s = 0; s < ns; s++) {
-        if (sv[s].question || Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 ||
+        if (sv[s].question ||
+            (Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 && !self_alone(o, sv[s].b, sv[s].e)) ||
             only_hedge(o, sv[s].b, sv[s].e) ||
             (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e))) {
             sv[s].used = true;

@@ -4032,6 +4032,15 @@ static void test_answers_to_two_questions(void **state)
          "\"None\"}",
          "Just me, but my neighbour saw it happen.", "involved_parties", "Just me", "witnesses",
          "My neighbour saw it happen"},
+        /* the caller alone is an answer, though "me" is a filler */
+        {"en-GB",
+         ", \"injuries\": \"None\", \"medical_records\": \"None\", \"pre_existing_damages\": "
+         "\"None\"}",
+         "Me. Nobody saw it.", "involved_parties", "Me", "witnesses", "None"},
+        {"es-ES",
+         ", \"injuries\": \"Ninguno\", \"medical_records\": \"Ninguno\", "
+         "\"pre_existing_damages\": \"Ninguno\"}",
+         "Yo. Nadie.", "involved_parties", "Yo", "witnesses", "Ninguno"},
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         char claim[512];
@@ -4049,6 +4058,34 @@ static void test_answers_to_two_questions(void **state)
         }
         Ccai_offline_free(o);
     }
+    ccai_claim_schema_unref(s);
+}
+
+/* Words that look like a field's and are not: a month after "in" is no
+ * town ("I renewed in August"), "cut" with no part of the body is no
+ * injury ("the lock was cut"). */
+static void test_not_a_place_nor_an_injury(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "My bike was stolen from the shed, I locked it but the lock was cut.");
+    assert_non_null(set_value(r, "incident_description"));
+    assert_null(set_value(r, "injuries"));
+    Ccai_offline_free(o);
+    o = make_filled(s, "en-GB", NULL,
+                    "{\"incident_description\": \"Window smashed\", \"incident_datetime\": "
+                    "\"2024-10-03T18:00:00\", \"policy_number\": \"MP660281\"}");
+    r = in(o, "Ah no, sorry, that's the old one, I renewed in August. The new one is M P, six six "
+              "oh, nine four three.");
+    assert_string_equal(set_value(r, "policy_number"), "MP660943");
+    assert_null(set_value(r, "incident_location"));
+    Ccai_offline_free(o);
+    o = make_from(s, "en-GB", NULL);
+    r = in(o, "I cut my hand on the glass when the window broke.");
+    assert_non_null(set_value(r, "injuries"));
+    Ccai_offline_free(o);
     ccai_claim_schema_unref(s);
 }
 
@@ -4209,6 +4246,7 @@ int main(void)
         cmocka_unit_test(test_question_and_answer_in_one_breath),
         cmocka_unit_test(test_answers_to_two_questions),
         cmocka_unit_test(test_already_told),
+        cmocka_unit_test(test_not_a_place_nor_an_injury),
         cmocka_unit_test(test_person_asked_or_mentioned),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
