@@ -746,6 +746,15 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             already_told(o);
             return;
         }
+        /* "es miguel, no, espere, arroba, es que se corta, arroba punto":
+         * an address attempted is about the e-mail, whatever question its
+         * words may open (spelled once, then left to a colleague) */
+        size_t at = Ccai_ofl_attempted_field(o);
+        if (question && at < o->nfields && o->f[at].type == CCAI_FIELD_EMAIL &&
+            (said_anywhere(o, "sym.at") || strchr(o->raw, '@'))) {
+            Ccai_ofl_reject_current(o);
+            return;
+        }
         if (question) {
             answer_question(o);
             o->missed = true;
@@ -812,8 +821,20 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             Ccai_ofl_say_phrase(o, sec, 0, rb);
         ccai_free(rb);
     }
-    if (question)
+    /* the phone noted, the address not sure ("Este número. Es miguel,
+     * arroba, es que se corta"): the e-mail is asked to be spelled, and
+     * its words opened no question */
+    size_t mail = Ccai_ofl_attempted_field(o);
+    bool mail_try = mail < o->nfields && o->f[mail].type == CCAI_FIELD_EMAIL && !o->values[mail] &&
+                    o->st.phase == PH_ASK && (said_anywhere(o, "sym.at") || strchr(o->raw, '@'));
+    if (question && !mail_try)
         answer_question(o);
+    if (mail_try && !(fdt < o->nfields && o->st.pending_date)) {
+        o->st.group[0] = o->st.cur = mail;
+        o->st.ngroup = 1;
+        Ccai_ofl_reject_current(o);
+        return;
+    }
     if (fdt < o->nfields && o->st.pending_date) {
         o->st.phase = PH_ASK;
         o->st.cur = fdt;

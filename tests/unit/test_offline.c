@@ -4121,6 +4121,30 @@ static void test_already_told(void **state)
         assert_int_equal(Ccai_offline_asking(o, f, 4, &time_only), 0);
         Ccai_offline_free(o);
     }
+    /* an address cut off, its words taken for a question ("es que se
+     * corta"): asked to spell once, then left to a colleague; never a
+     * loop that ends with a transfer nobody asked for */
+    {
+        Ccai_offline *m = make_filled(
+            s, "es-ES", "+34612349903",
+            "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+            "\"incident_location\": \"y\", \"injuries\": \"Ninguno\", \"medical_records\": "
+            "\"Ninguno\", \"pre_existing_damages\": \"Ninguno\", \"involved_parties\": \"Yo\", "
+            "\"witnesses\": \"Ninguno\", \"policyholder_name\": \"Miguel Santos\", "
+            "\"policy_number\": \"KL550218\"}");
+        static const char cut[] =
+            "Eh, es miguel, no, espere, arroba, es que se corta, arroba punto.";
+        char first[160];
+        snprintf(first, sizeof first, "Este número. %s", cut);
+        const Ccai_offline_reply *r = in(m, first);
+        assert_string_equal(set_value(r, "policyholder_phone"), "+34612349903");
+        assert_true(said(r, "deletrearme el correo"));
+        assert_false(said(r, "un compañero se pondrá en contacto con usted sobre eso"));
+        r = in(m, cut);
+        assert_true(said(r, "un compañero lo confirmará"));
+        assert_false(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+        Ccai_offline_free(m);
+    }
     /* said with the answer, it is no part of it */
     Ccai_offline *o = make_from(s, "en-GB", NULL);
     const Ccai_offline_reply *r = in(o, "I already told you. Somebody keyed my car.");
