@@ -635,8 +635,10 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
                                Ccai_ofl_tok_is(o, b, "it") || Ccai_ofl_tok_is(o, b, "s") ||
                                Ccai_ofl_tok_is(o, b, "c") || Ccai_ofl_tok_is(o, b, "est")))
             b++;
-        if (b < o->ntok && (best = name_from(o, b, o->ntok, true, &end)) != NULL)
+        if (b < o->ntok && (best = name_from(o, b, o->ntok, true, &end)) != NULL) {
+            best = name_restated(o, best, &end); /* "Durand. Patrick Durand." */
             mb = b, me = end;
+        }
     }
     if (!best)
         return;

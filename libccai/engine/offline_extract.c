@@ -234,8 +234,10 @@ CCAI_MUST_CHECK bool Ccai_ofl_sentence_break(const Ccai_offline *o, size_t i)
         if (ch == '!' || ch == '?' || ch == ';' || ch == ':' || ch == 0xBF /* ¿ */ ||
             (ch == 0xE2 && (unsigned char)o->raw[k + 1] == 0x80 &&
              (unsigned char)o->raw[k + 2] == 0xA6) /* … */
-            || (ch == '.' && !(k > 0 && Ccai_ofl_is_digit_ch(o->raw[k - 1]) &&
-                               Ccai_ofl_is_digit_ch(o->raw[k + 1]))))
+            || (ch == '.' &&
+                !(k > 0 && Ccai_ofl_is_digit_ch(o->raw[k - 1]) &&
+                  Ccai_ofl_is_digit_ch(o->raw[k + 1])) &&
+                !Ccai_ofl_abbrev_dot(o, i)))
             return true;
     }
     return false;

@@ -335,7 +335,10 @@ CCAI_MUST_CHECK bool Ccai_ofl_says_sec(const Ccai_offline *o, const char *s, con
 CCAI_MUST_CHECK bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w);
 CCAI_MUST_CHECK bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list,
                                      size_t count);
-CCAI_MUST_CHECK bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i);
+CCAI_MUST_CHECK /* Is the dot before token i that of an abbreviation ("Mr. Gupta")? */
+    CCAI_MUST_CHECK bool
+    Ccai_ofl_abbrev_dot(const Ccai_offline *o, size_t i);
+bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i);
 int Ccai_ofl_answer_polarity(const Ccai_offline *o);
 
 /* offline_say.c */

@@ -202,6 +202,11 @@ bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list, s
 /* Yes or no in a sentence                                                  */
 /* ------------------------------------------------------------------------ */
 
+static bool is_upper_ascii(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
 /* Does punctuation ("no, the date") separate token i from the one before? */
 bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i)
 {
@@ -210,11 +215,24 @@ bool Ccai_ofl_clause_break(const Ccai_offline *o, size_t i)
     for (size_t k = o->tok[i - 1].raw; k < o->tok[i].raw; k++) {
         char ch = o->raw[k];
         if (ch == ',' || ch == ';' || ch == '!' || ch == '?' ||
-            (ch == '.' && !(k > 0 && Ccai_ofl_is_digit_ch(o->raw[k - 1]) &&
-                            Ccai_ofl_is_digit_ch(o->raw[k + 1]))))
+            (ch == '.' &&
+             !(k > 0 && Ccai_ofl_is_digit_ch(o->raw[k - 1]) &&
+               Ccai_ofl_is_digit_ch(o->raw[k + 1])) &&
+             !Ccai_ofl_abbrev_dot(o, i)))
             return true;
     }
     return false;
+}
+
+/* "the landlord, Mr. Gupta", "Mme. Roux", "la Sra. Gómez": the dot after a
+ * title or an abbreviation ([abbrev]) before a capital is no break between
+ * token i - 1 and token i. */
+bool Ccai_ofl_abbrev_dot(const Ccai_offline *o, size_t i)
+{
+    if (i == 0 || i >= o->ntok)
+        return false;
+    unsigned char next = (unsigned char)o->raw[o->tok[i].raw];
+    return (is_upper_ascii(next) || next == 0xC3) && Ccai_ofl_sec_at(o, "abbrev", i - 1, i) == 1;
 }
 
 /* Polarity of the word or phrase at token i of the clause [b, e), and how

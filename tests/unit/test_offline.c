@@ -4082,6 +4082,25 @@ static void test_not_a_place_nor_an_injury(void **state)
     assert_string_equal(set_value(r, "policy_number"), "MP660943");
     assert_null(set_value(r, "incident_location"));
     Ccai_offline_free(o);
+    /* "Mr." before a name ends no sentence; a name said again in full
+     * after a sentence is the one */
+    o = make_filled(s, "en-GB", NULL,
+                    "{\"incident_description\": \"Heater leaked\", \"incident_datetime\": "
+                    "\"2024-10-03T18:00:00\", \"incident_location\": \"Flat 2\", \"injuries\": "
+                    "\"None\", \"medical_records\": \"None\", \"pre_existing_damages\": \"None\"}");
+    r = in(o, "Me, and the landlord, Mr. Gupta, since it's his heater. My roommate, Jordan, saw it "
+              "with me.");
+    assert_non_null(strstr(set_value(r, "involved_parties"), "Gupta"));
+    assert_non_null(strstr(set_value(r, "witnesses"), "Jordan"));
+    Ccai_offline_free(o);
+    o = make_filled(s, "fr-FR", NULL,
+                    "{\"incident_description\": \"Cambriolage\", \"incident_datetime\": "
+                    "\"2024-10-03T18:00:00\", \"incident_location\": \"Chez moi\", \"injuries\": "
+                    "\"Aucun\", \"medical_records\": \"Aucun\", \"pre_existing_damages\": "
+                    "\"Aucun\", \"involved_parties\": \"Moi\", \"witnesses\": \"Aucun\"}");
+    r = in(o, "Durand. Patrick Durand. Je l'ai pas sous les yeux.");
+    assert_string_equal(set_value(r, "policyholder_name"), "Patrick Durand");
+    Ccai_offline_free(o);
     o = make_from(s, "en-GB", NULL);
     r = in(o, "I cut my hand on the glass when the window broke.");
     assert_non_null(set_value(r, "injuries"));
