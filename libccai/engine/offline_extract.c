@@ -1028,6 +1028,12 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             } else if (strcmp(o->f[f].name, "incident_description") == 0) {
                 if (!told && !sv[s].used && Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p))
                     v = raw_span(o, b, e);
+            } else if (o->f[f].optional && Ccai_ofl_field_sec_has(o, "none", f, b, e, &p) &&
+                       !negated_at(o, b, p)) {
+                /* "I'm fine", "je vais bien", "estoy bien" ([none.<field>]):
+                 * none said in other words */
+                v = none_value(o);
+                told = true;
             } else if (Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p) ||
                        (f < o->nfields && strcmp(o->f[f].name, "involved_parties") != 0 &&
                         Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p))) {

@@ -4101,6 +4101,23 @@ static void test_not_a_place_nor_an_injury(void **state)
     r = in(o, "Durand. Patrick Durand. Je l'ai pas sous les yeux.");
     assert_string_equal(set_value(r, "policyholder_name"), "Patrick Durand");
     Ccai_offline_free(o);
+    /* nobody hurt in other words ([none.injuries]) */
+    static const struct {
+        const char *lang, *said, *none;
+    } fine[] = {
+        {"en-AU", "I hit a roo on the highway, smashed the front of the ute, I'm fine though.",
+         "None"},
+        {"fr-FR", "Un arbre est tombé sur ma voiture, je n'ai rien, heureusement.", "Aucun"},
+        {"es-ES", "Me chocaron por detrás en un semáforo, estoy bien.", "Ninguno"},
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        o = make_from(s, fine[i].lang, NULL);
+        r = in(o, fine[i].said);
+        const char *v = set_value(r, "injuries");
+        if (!v || strcmp(v, fine[i].none) != 0)
+            fail_msg("\"%s\": injuries = %s", fine[i].said, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
     o = make_from(s, "en-GB", NULL);
     r = in(o, "I cut my hand on the glass when the window broke.");
     assert_non_null(set_value(r, "injuries"));
