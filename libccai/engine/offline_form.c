@@ -196,14 +196,25 @@ static void skip_current(Ccai_offline *o, bool failed)
      * that could not be used, asked CCAI_OFFLINE_TRIES times already, are
      * not asked again (a colleague follows up). */
     bool later = !o->st.second_pass && !o->st.editing && !failed;
+    /* "I don't know" (not "skip"): a field the caller will not know later
+     * either is not asked again (Ccai_ofl_dontknow_skip) */
+    bool dk = later && Ccai_ofl_sec_has(o, "dontknow", 0, o->ntok);
+    bool again = false; /* a field put off to come back to */
     if (!o->st.editing) {
-        o->st.skip[i] = later ? SKIP_ONCE : SKIP_FINAL;
+        size_t fields[OFL_GROUP_MAX + 1], n = 0;
+        fields[n++] = i;
         /* "skip" to "was anyone hurt, and did anyone see a doctor?" skips
          * both; answers that could not be used skip their own field */
-        for (size_t k = 0; k < o->st.ngroup && !failed; k++) {
-            size_t f = o->st.group[k];
-            if (f < o->nfields && !o->values[f])
-                o->st.skip[f] = later ? SKIP_ONCE : SKIP_FINAL;
+        for (size_t k = 0; k < o->st.ngroup && !failed && n < CCAI_ARRAY_SIZE(fields); k++)
+            fields[n++] = o->st.group[k];
+        for (size_t k = 0; k < n; k++) {
+            size_t f = fields[k];
+            if (f >= o->nfields || (o->values[f] && f != i))
+                continue;
+            o->st.skip[f] = !later ? SKIP_FINAL
+                            : dk   ? Ccai_ofl_dontknow_skip(o, f, false)
+                                   : SKIP_ONCE;
+            again = again || o->st.skip[f] == SKIP_ONCE;
         }
     }
     if (failed) {
@@ -212,7 +223,7 @@ static void skip_current(Ccai_offline *o, bool failed)
             Ccai_ofl_say_msg1(o, M_GIVE_UP_MOVE_ON, np);
         ccai_free(np);
     } else {
-        Ccai_ofl_say_msg(o, later ? M_SKIP_LATER : M_SKIP_MOVE_ON);
+        Ccai_ofl_say_msg(o, later && again ? M_SKIP_LATER : M_SKIP_MOVE_ON);
     }
     Ccai_ofl_advance(o);
 }

@@ -442,6 +442,9 @@ size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, siz
 /* The value of the longest "words... value" entry of a valued section said
  * at token i ("seventy 70", "quatre vingt 80"), -1; *ret_n: its words. */
 int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t *ret_n);
+/* How a field the caller does not know is put off (SKIP_ONCE: asked once
+ * more at the end; SKIP_FINAL: not asked again). */
+unsigned char Ccai_ofl_dontknow_skip(const Ccai_offline *o, size_t f, bool refuse);
 /* Does the schema have fields of its own (asked in its own order)? */
 CCAI_MUST_CHECK bool Ccai_ofl_own_order(const Ccai_offline *o);
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i);

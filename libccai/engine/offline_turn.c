@@ -348,6 +348,23 @@ static void echo_of_question(Ccai_offline *o, const bool *asked, size_t b, size_
     }
 }
 
+/* How a field the caller does not know is put off: asked once more at
+ * the end when the caller may have it then (a number to look up:
+ * [dontknow.later], read from en.txt), else not asked again ("no idea"
+ * whether anyone saw it is the answer); refused, never. */
+unsigned char Ccai_ofl_dontknow_skip(const Ccai_offline *o, size_t f, bool refuse)
+{
+    if (refuse || o->st.second_pass || o->st.editing)
+        return SKIP_FINAL;
+    const Ccai_ofl_entry *e;
+    size_t n = Ccai_ofl_lex_get(o->lex, o->lex->en, "dontknow.later", &e);
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(e[k].text, o->f[f].name) == 0)
+            return SKIP_ONCE;
+    /* a schema of its own: its fields are all worth asking again */
+    return Ccai_ofl_own_order(o) ? SKIP_ONCE : SKIP_FINAL;
+}
+
 /* "I already told you", "je vous l'ai déjà dit", "ya se lo dije"
  * ([already.told]) with nothing new: the fields asked are not asked again.
  * What the dialogue has is kept (the caller's number for the phone, the
@@ -768,15 +785,19 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                 Ccai_ofl_skip_or_date(o);
                 return;
             }
-            Ccai_ofl_say_phrase(o, dontknow ? "say.dontknow" : "say.refused", 0, NULL);
+            bool later = false;
             for (size_t k = 0; k < o->st.ngroup; k++) {
                 size_t f = o->st.group[k];
                 if (f < o->nfields && !o->values[f])
-                    o->st.skip[f] =
-                        refuse || o->st.second_pass || o->st.editing ? SKIP_FINAL : SKIP_ONCE;
+                    later |= (o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, refuse)) == SKIP_ONCE;
             }
             if (cur < o->nfields && !o->values[cur] && o->st.skip[cur] == SKIP_NONE)
-                o->st.skip[cur] = SKIP_ONCE;
+                later |= (o->st.skip[cur] = Ccai_ofl_dontknow_skip(o, cur, false)) == SKIP_ONCE;
+            Ccai_ofl_say_phrase(o,
+                                refuse  ? "say.refused"
+                                : later ? "say.dontknow"
+                                        : "say.dontknow_final",
+                                0, NULL);
             Ccai_ofl_advance(o);
             return;
         }
@@ -799,7 +820,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t k = 0; (dontknow || refuse) && k < o->st.ngroup; k++) {
         size_t f = o->st.group[k];
         if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == fdt))
-            o->st.skip[f] = refuse || o->st.second_pass || o->st.editing ? SKIP_FINAL : SKIP_ONCE;
+            o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, refuse);
     }
 
     /* What was noted: an acknowledgement that varies, a read-back of what
