@@ -947,23 +947,6 @@ size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
     return at;
 }
 
-static const char *caller_region(const Ccai_offline *o)
-{
-    static const struct {
-        const char *cc, *region;
-    } map[] = {{"+33", "FR"}, {"+34", "ES"}, {"+44", "GB"}, {"+32", "BE"},
-               {"+41", "CH"}, {"+49", "DE"}, {"+1", "US"}};
-    if (o->caller_number) {
-        for (size_t k = 0; k < CCAI_ARRAY_SIZE(map); k++) {
-            if (strncmp(o->caller_number, map[k].cc, strlen(map[k].cc)) == 0)
-                return map[k].region;
-        }
-    }
-    const char *code = o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
-    const char *dash = strchr(code, '-');
-    return dash ? dash + 1 : NULL;
-}
-
 /* Does a phone cue end at token i, or one word before it ("my phone is
  * this", "mi teléfono es este")? */
 static CCAI_MUST_CHECK bool phone_cue_ends_at(const Ccai_offline *o, size_t i)
@@ -1171,8 +1154,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 }
             }
             char pb[PHONE_DIGITS_MAX + 8];
-            if (cued &&
-                Ccai_ofl_spoken_phone(o, b, o->ntok, caller_region(o), pb, sizeof pb) == PH_OK) {
+            if (cued && Ccai_ofl_spoken_phone(o, b, o->ntok, Ccai_ofl_phone_region(o), pb,
+                                              sizeof pb) == PH_OK) {
                 char *norm = NULL;
                 if (valid(o, CCAI_FIELD_PHONE_NUMBER, pb, &norm)) {
                     for (size_t k = b; k < o->ntok; k++) {

@@ -1628,6 +1628,31 @@ static void test_caller_id_and_spoken_forms(void **state)
         {"es-ES", NULL, "mi número de póliza es H O G uno dos tres cuatro cinco", "policy_number",
          "HOG12345"},
         {"en-US", NULL, "my policy number is POL-2024-778", "policy_number", "POL-2024-778"},
+        /* "oh" after a digit is a zero in a code, not a hesitation */
+        {"en-IE", NULL, "my policy number is M P, six six oh, nine four three", "policy_number",
+         "MP660943"},
+        {"en-GB", NULL, "policy number B K, two two four, oh oh six, one", "policy_number",
+         "BK2240061"},
+        /* national numbers of the caller's country (its number, else the
+         * language's region): trunk prefixes, lengths, no trunk prefix */
+        {"en-IE", NULL, "my phone is oh eight five, seven seven one, two oh four four",
+         "policyholder_phone", "+353857712044"},
+        {"en-AU", NULL, "my mobile is oh four nine one, five seven oh, one five six",
+         "policyholder_phone", "+61491570156"},
+        {"es-MX", NULL,
+         "mi celular es ochenta y uno, doce treinta y cuatro, cincuenta y seis "
+         "setenta y ocho",
+         "policyholder_phone", "+528112345678"},
+        {"es-CO", NULL,
+         "mi celular es trescientos, cuatrocientos cuarenta y cuatro, cincuenta y "
+         "cinco sesenta y seis",
+         "policyholder_phone", "+573004445566"},
+        {"en-US", NULL, "my number is one six four six, five five five, zero one three nine",
+         "policyholder_phone", "+16465550139"},
+        {"es-ES", "+525512345678",
+         "mi teléfono es cincuenta y cinco, doce, treinta y cuatro, "
+         "cincuenta y seis, setenta y ocho",
+         "policyholder_phone", "+525512345678"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
