@@ -386,8 +386,8 @@ int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i);
 /* The same from 0 to 999: "four hundred and twelve", "cinq cent douze",
  * "cuatrocientos veintidós" (codes and phone numbers). */
 int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i);
-/* The region a national number is read in: the caller's country (from
- * the caller's number), else the call's language's ("es-MX": MX). */
+/* The region a national number said is read for: the caller's number's
+ * country, else the call's language's region ("en-IE": "IE"). */
 const char *Ccai_ofl_phone_region(const Ccai_offline *o);
 phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
                                    char *out, size_t cap);
