@@ -1079,16 +1079,38 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
 
 /* ---- the whole utterance ---- */
 
+/* Is a question waiting whose answer may be a no (an optional field:
+ * "was anyone hurt?")? */
+static CCAI_MUST_CHECK bool asks_yes_no(const Ccai_offline *o)
+{
+    if (o->st.phase != PH_ASK)
+        return false;
+    for (size_t k = 0; k < o->st.ngroup; k++)
+        if (o->st.group[k] < o->nfields && o->f[o->st.group[k]].optional)
+            return true;
+    return false;
+}
+
 size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
 {
     size_t at = 0;
     *ret_any = false;
+    size_t lead = 0; /* the first word said, hesitations aside */
+    while (lead < o->ntok && Ccai_ofl_hesitation(o, lead))
+        lead++;
     for (size_t i = 0; i < o->ntok; i++) {
         size_t m = Ccai_ofl_sec_at(o, "correction", i, o->ntok);
         /* "No. No lo sé": two answers, not "no no" */
         for (size_t k = i + 1; k < i + m && m; k++)
             if (Ccai_ofl_sentence_break(o, k))
                 m = 0;
+        /* "No no, I wasn't even there" to "was anyone hurt?": the answer,
+         * said twice, corrects nothing */
+        bool nos = m && i == lead && asks_yes_no(o);
+        for (size_t k = i; k < i + m && nos; k++)
+            nos = Ccai_ofl_sec_at(o, "negation", k, k + 1) == 1;
+        if (nos)
+            m = 0;
         if (m) {
             *ret_any = true;
             at = i + m;

@@ -4115,6 +4115,15 @@ static void test_answers_to_two_questions(void **state)
          "pre_existing_damages", "La gouttière était déjà abîmée"},
         {"es-ES", "}", "No, por suerte no.", "injuries", "Ninguno", "pre_existing_damages",
          "Ninguno"},
+        /* "no no" first, to a yes-or-no question, is the answer, no
+         * correction: what happened is not replaced */
+        {"en-GB", "}",
+         "No no, I wasn't even there, thank goodness. The door was a bit old but it wasn't "
+         "broken, no.",
+         "injuries", "None", "pre_existing_damages",
+         "The door was a bit old but it wasn't broken, no"},
+        {"fr-FR", "}", "Non. Pas que je sache.", "injuries", "Aucun", "pre_existing_damages",
+         "Aucun"},
         {"en-GB",
          ", \"injuries\": \"None\", \"medical_records\": \"None\", \"pre_existing_damages\": "
          "\"None\"}",
@@ -4139,6 +4148,7 @@ static void test_answers_to_two_questions(void **state)
         if (!v1 || !v2 || strcmp(v1, q[i].v1) != 0 || strcmp(v2, q[i].v2) != 0)
             fail_msg("\"%s\": %s = %s, %s = %s", q[i].text, q[i].f1, v1 ? v1 : "(unset)", q[i].f2,
                      v2 ? v2 : "(unset)");
+        assert_null(set_value(r, "incident_description"));
         /* no injuries: no doctor either, and that question is not asked */
         if (strcmp(q[i].f1, "injuries") == 0) {
             assert_non_null(set_value(r, "medical_records"));
