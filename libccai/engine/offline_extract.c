@@ -887,8 +887,9 @@ static size_t split_answers(const Ccai_offline *o, const sentence *sv, size_t ns
 }
 
 static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv_in,
-                         size_t ns_in, size_t asked_text[], size_t nat, bool correcting)
+                         size_t ns_in, size_t asked_text[], size_t nat, size_t corr)
 {
+    bool correcting = corr > 0;
     sentence sv[64];
     size_t ns = split_answers(o, sv_in, ns_in, asked_text, nat, sv, CCAI_ARRAY_SIZE(sv));
     /* Answers to the question asked: topic first, then in order. */
@@ -971,7 +972,12 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     continue;
                 /* "A car hit my fence" to "when and where?": what it is
                  * about says which field it answers. */
-                size_t g = topic_owner(o, f, asked, fd, sv[s].b, sv[s].e, correcting);
+                /* a correction about a field noted already is in this
+                 * sentence or ends just before it ("Sorry, my mistake about
+                 * the place, it was outside the Co-op"), not anywhere in
+                 * what was said */
+                bool here = correcting && corr >= sv[s].b && corr <= sv[s].e;
+                size_t g = topic_owner(o, f, asked, fd, sv[s].b, sv[s].e, here);
                 if (g != f) {
                     bool address;
                     sv[s].used = true;
@@ -1463,5 +1469,5 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             !Ccai_ofl_code_field(o, f) && !fd->v[f])
             asked_text[nat++] = f;
     }
-    extract_text(o, fd, asked, sv, ns, asked_text, nat, corr > 0);
+    extract_text(o, fd, asked, sv, ns, asked_text, nat, corr);
 }

@@ -4199,6 +4199,28 @@ static void test_not_a_place_nor_an_injury(void **state)
     r = in(o, "Durand. Patrick Durand. Je l'ai pas sous les yeux.");
     assert_string_equal(set_value(r, "policyholder_name"), "Patrick Durand");
     Ccai_offline_free(o);
+    /* a correction of one fact does not let the next sentence replace
+     * another noted fact: "the water went everywhere" is who was there's
+     * answer, not a new story */
+    o = make_filled(s, "en-GB", NULL,
+                    "{\"incident_description\": \"A pipe burst under the sink\", "
+                    "\"incident_datetime\": \"2024-10-02T10:00:00\", \"incident_location\": "
+                    "\"12 Elm Street\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+                    "\"pre_existing_damages\": \"None\"}");
+    r = in(o, "Sorry, it was Thursday, not Wednesday. Just me, the water went everywhere. Nobody "
+              "saw it.");
+    assert_null(set_value(r, "incident_description"));
+    assert_non_null(set_value(r, "incident_datetime"));
+    assert_non_null(strstr(set_value(r, "involved_parties"), "Just me"));
+    Ccai_offline_free(o);
+    o = make_filled(s, "en-GB", NULL,
+                    "{\"incident_description\": \"A pipe burst under the sink\", "
+                    "\"incident_datetime\": \"2024-10-02T10:00:00\", \"incident_location\": "
+                    "\"12 Elm Street\"}");
+    r = in(o, "Sorry, it was Thursday, not Wednesday. The pipe had a small leak before.");
+    assert_null(set_value(r, "incident_description"));
+    assert_non_null(set_value(r, "incident_datetime"));
+    Ccai_offline_free(o);
     /* nobody hurt in other words ([none.injuries]) */
     static const struct {
         const char *lang, *said, *none;
