@@ -947,7 +947,9 @@ size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
     return at;
 }
 
-static const char *caller_region(const Ccai_offline *o)
+/* The caller's country from the caller id ("+1": "US"), else the call's
+ * region ("fr-FR": "FR"); NULL when neither says. */
+const char *Ccai_ofl_caller_region(const Ccai_offline *o)
 {
     static const struct {
         const char *cc, *region;
@@ -1171,8 +1173,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 }
             }
             char pb[PHONE_DIGITS_MAX + 8];
-            if (cued &&
-                Ccai_ofl_spoken_phone(o, b, o->ntok, caller_region(o), pb, sizeof pb) == PH_OK) {
+            if (cued && Ccai_ofl_spoken_phone(o, b, o->ntok, Ccai_ofl_caller_region(o), pb,
+                                              sizeof pb) == PH_OK) {
                 char *norm = NULL;
                 if (valid(o, CCAI_FIELD_PHONE_NUMBER, pb, &norm)) {
                     for (size_t k = b; k < o->ntok; k++) {
@@ -1250,7 +1252,14 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             int64_t y;
             int m, d;
             Ccai_civil_from_days(day, &y, &m, &d);
-            if (y >= 1900 && y <= 2200) {
+            char *norm = NULL;
+            if (y >= 1900 && y <= 2200 && o->dt_range) {
+                /* "between 2 and 6": the day alone, the time not asked */
+                char ds[16];
+                snprintf(ds, sizeof ds, "%04d-%02d-%02d", (int)y, m, d);
+                if (valid(o, CCAI_FIELD_DATETIME, ds, &norm))
+                    Ccai_ofl_put(o, fd, fdt, norm);
+            } else if (y >= 1900 && y <= 2200) {
                 fd->date_only = true;
                 fd->day = day;
                 Ccai_ofl_put(o, fd, fdt, Ccai_asprintf("%04d-%02d-%02d", (int)y, m, d));

@@ -265,6 +265,7 @@ struct Ccai_offline {
     bool missed;    /* this turn did not move the dialogue on */
     bool to_person; /* the turn asks for a person: its facts are noted first */
     bool dt_part;   /* the date read this turn has a part of the day, no hour */
+    bool dt_range;  /* ... or a range of hours too wide for one ("between 2 and 6") */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);
@@ -353,6 +354,10 @@ char *Ccai_ofl_spoken_value(Ccai_offline *o, size_t i);
 void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint);
 CCAI_MUST_CHECK bool Ccai_ofl_anything_noted(const Ccai_offline *o);
 void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing);
+
+/* offline_extract.c: the caller's country from the caller id ("+1":
+ * "US"), else the call's region ("fr-FR": "FR"); NULL when neither says */
+const char *Ccai_ofl_caller_region(const Ccai_offline *o);
 
 /* offline_dates.c */
 /* The month token i names (1..12; "oct", "octobre", "octubre"), 0. */
