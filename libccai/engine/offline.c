@@ -102,16 +102,9 @@ int Ccai_ofl_lang_index(const Ccai_ofl_lexicon *lx, const char *code)
     return lx->en;
 }
 
-static CCAI_MUST_CHECK bool kw_add(Ccai_buf *b, const char *text)
+/* The words of text, but the short ones and [keyword.stop]. */
+static CCAI_MUST_CHECK bool kw_add(const Ccai_ofl_lexicon *lx, Ccai_buf *b, const char *text)
 {
-    static const char *const stop[] = {
-        "the",     "and",        "for",      "any",     "with", "during",       "des",
-        "les",     "une",        "del",      "los",     "las",  "que",          "con",
-        "par",     "pour",       "aux",      "dans",    "lors", "sur",          "una",
-        "uno",     "por",        "that",     "this",    "from", "are",          "was",
-        "your",    "vous",       "votre",    "sus",     "ses",  "avant",        "before",
-        "existed", "existaient", "existian", "related", "lies", "relacionados", "sustained",
-        "subies",  "sufridas",   "hay",      "los",     "qui",  "e164",         "164"};
     char norm[CCAI_FIELD_DESCRIPTION_MAX * 3 + 8];
     token toks[CCAI_FIELD_DESCRIPTION_MAX];
     size_t nt;
@@ -120,7 +113,7 @@ static CCAI_MUST_CHECK bool kw_add(Ccai_buf *b, const char *text)
         return true;
     for (size_t i = 0; i < nt; i++) {
         const char *w = norm + toks[i].start;
-        if (toks[i].len < 3 || Ccai_ofl_in_list(w, toks[i].len, stop, CCAI_ARRAY_SIZE(stop)))
+        if (toks[i].len < 3 || Ccai_ofl_word_in(lx, W_KEYWORD_STOP, w, toks[i].len))
             continue;
         if (!Ccai_buf_append(b, w, toks[i].len) || !Ccai_buf_puts(b, " "))
             return false;
@@ -128,13 +121,29 @@ static CCAI_MUST_CHECK bool kw_add(Ccai_buf *b, const char *text)
     return true;
 }
 
+/* Every entry of a section, in every language, as keywords. */
+static CCAI_MUST_CHECK bool kw_add_sec(const Ccai_ofl_lexicon *lx, Ccai_buf *b, const char *section)
+{
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_entry *e;
+        size_t n = Ccai_ofl_lex_get(lx, l, section, &e);
+        for (size_t k = 0; k < n; k++)
+            if (!kw_add(lx, b, e[k].text))
+                return false;
+    }
+    return true;
+}
+
+/* A field's keywords: its name's words, its description's, the words of
+ * its type ([keyword.<type>]: "date time when", "correo"), of a name
+ * ([keyword.name]) and its labels in every language. */
 static char *field_keywords(const Ccai_ofl_lexicon *lx, const offline_field *f)
 {
-    static const char *const synonyms[] = {
-        [CCAI_FIELD_TEXT] = "",
-        [CCAI_FIELD_DATETIME] = "date time when day hour heure quand jour fecha hora cuando dia",
-        [CCAI_FIELD_EMAIL] = "email mail courriel adresse address correo electronico",
-        [CCAI_FIELD_PHONE_NUMBER] = "phone telephone number numero telefono mobile portable cell",
+    static const char *const type_sec[] = {
+        [CCAI_FIELD_TEXT] = NULL,
+        [CCAI_FIELD_DATETIME] = "keyword.datetime",
+        [CCAI_FIELD_EMAIL] = "keyword.email",
+        [CCAI_FIELD_PHONE_NUMBER] = "keyword.phone_number",
     };
     Ccai_buf b = {0};
     char *name = Ccai_strdup(f->name);
@@ -143,12 +152,13 @@ static char *field_keywords(const Ccai_ofl_lexicon *lx, const offline_field *f)
         for (char *p = name; *p; p++)
             if (*p == '_')
                 *p = ' ';
-        ok = kw_add(&b, name) && kw_add(&b, synonyms[f->type]) &&
-             (!f->desc || kw_add(&b, f->desc)) &&
-             (!strstr(f->name, "name") || kw_add(&b, "name nom nombre"));
+        ok = kw_add(lx, &b, name) &&
+             (!type_sec[f->type] || kw_add_sec(lx, &b, type_sec[f->type])) &&
+             (!f->desc || kw_add(lx, &b, f->desc)) &&
+             (!strstr(f->name, "name") || kw_add_sec(lx, &b, "keyword.name"));
     }
     for (int l = 0; ok && f->known >= 0 && l < lx->nlang; l++)
-        ok = kw_add(&b, lx->lang[l].label[f->known]);
+        ok = kw_add(lx, &b, lx->lang[l].label[f->known]);
     ccai_free(name);
     char *out = ok ? Ccai_buf_steal(&b) : NULL;
     Ccai_buf_free(&b);
@@ -387,8 +397,8 @@ static size_t load_utterance(Ccai_offline *o, const char *utterance)
     o->raw[len] = '\0';
     if (!Ccai_ofl_normalise(o->raw, len, o->norm, NORM_MAX, o->tok, TOK_MAX, &o->ntok))
         o->ntok = 0;
-    Ccai_ofl_strip_words(o->norm, o->tok, o->ntok, false, o->stripped);
-    Ccai_ofl_strip_words(o->norm, o->tok, o->ntok, true, o->lenient);
+    Ccai_ofl_strip_words(o->lex, o->norm, o->tok, o->ntok, false, o->stripped);
+    Ccai_ofl_strip_words(o->lex, o->norm, o->tok, o->ntok, true, o->lenient);
     return len;
 }
 

@@ -90,10 +90,8 @@ static CCAI_MUST_CHECK bool code_piece(const Ccai_offline *o, size_t *i, size_t 
             if (!Ccai_ofl_is_digit_ch(t[j]) && t[j] != '-')
                 return false;
         }
-        /* "8 h", "3 pm", "mars 2024", "2024 à": a time or a year */
-        static const char *const time_marks[] = {"h",  "heure", "heures", "hours",
-                                                 "pm", "am",    "horas",  "hora"};
-        if (TOK_IN(o, k + 1, time_marks) ||
+        /* "8 h", "3 pm" ([time.marks]), "mars 2024", "2024 à": a time or a year */
+        if (Ccai_ofl_tok_word(o, k + 1, W_CODE_TIME_MARK) ||
             (Ccai_ofl_tok_is(o, k + 1, "o") && Ccai_ofl_tok_is(o, k + 2, "clock")) ||
             (len == 4 && k > 0 && Ccai_ofl_month_of(o, k - 1)))
             return false;
@@ -348,11 +346,8 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
                 l = Ccai_ofl_sec_at(o, n, i, o->ntok);
                 start = i + (l ? l : 1);
                 for (size_t s = 0; s < 4 && start < o->ntok; s++) {
-                    static const char *const skip[] = {
-                        "is", "it", "s",   "c",  "est", "es", "el", "le",  "number", "numero",
-                        "de", "my", "mon", "mi", "its", "la", "uh", "euh", "eh"};
-                    /* "c'est", not the C of "C A R 2 0 5" */
-                    if (!TOK_IN(o, start, skip) ||
+                    /* [code.skip]; "c'est", not the C of "C A R 2 0 5" */
+                    if (!Ccai_ofl_tok_word(o, start, W_CODE_SKIP) ||
                         (Ccai_ofl_tok_is(o, start, "c") && !Ccai_ofl_tok_is(o, start + 1, "est") &&
                          !Ccai_ofl_tok_is(o, start + 1, "etait")))
                         break;
@@ -418,9 +413,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_name_word(const Ccai_offline *o, size_t i)
     unsigned char c = (unsigned char)o->raw[o->tok[i].raw];
     if (o->mask[i] || (o->tok[i].len < 2 && !name_elision(o, i)))
         return false;
-    static const char *const particles[] = {"de",  "le", "la", "van", "von",
-                                            "del", "di", "du", "da"};
-    return is_upper(c) || c >= 0xC3 || TOK_IN(o, i, particles);
+    return is_upper(c) || c >= 0xC3 || Ccai_ofl_tok_word(o, i, W_NAME_PARTICLE);
 }
 
 static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_t *ret_end)

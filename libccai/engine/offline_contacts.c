@@ -4,6 +4,7 @@
 #include "engine/offline_extract.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
@@ -232,59 +233,66 @@ static CCAI_MUST_CHECK bool email_stop(const Ccai_offline *o, const char *w, siz
 }
 
 /* The value of a number said in one word ("seventy", "dix-sept",
- * "quatre-vingt-deux", "veintidos"), -1. Written forms the normaliser
- * would split are split here the same way. */
-static int word_number(const char *w, size_t n)
+ * "quatre-vingt-deux", "veintidos"), -1: its parts (split at its hyphens,
+ * as the normaliser would split them) read as [number.words] entries of
+ * any language, the longest first, with [number.and] ("et") between two
+ * of them left out. */
+static int word_number(const Ccai_ofl_lexicon *lx, const char *w, size_t n)
 {
-    static const char *const words[] = {
-        "zero",        "one",        "two",         "three",        "four",        "five",
-        "six",         "seven",      "eight",       "nine",         "ten",         "eleven",
-        "twelve",      "thirteen",   "fourteen",    "fifteen",      "sixteen",     "seventeen",
-        "eighteen",    "nineteen",   "twenty",      "thirty",       "forty",       "fifty",
-        "sixty",       "seventy",    "eighty",      "ninety",       "zero",        "un",
-        "deux",        "trois",      "quatre",      "cinq",         "six",         "sept",
-        "huit",        "neuf",       "dix",         "onze",         "douze",       "treize",
-        "quatorze",    "quinze",     "seize",       "vingt",        "trente",      "quarante",
-        "cinquante",   "soixante",   "cero",        "uno",          "dos",         "tres",
-        "cuatro",      "cinco",      "seis",        "siete",        "ocho",        "nueve",
-        "diez",        "once",       "doce",        "trece",        "catorce",     "quince",
-        "dieciseis",   "diecisiete", "dieciocho",   "diecinueve",   "veinte",      "treinta",
-        "cuarenta",    "cincuenta",  "sesenta",     "setenta",      "ochenta",     "noventa",
-        "veintiuno",   "veintidos",  "veintitres",  "veinticuatro", "veinticinco", "veintiseis",
-        "veintisiete", "veintiocho", "veintinueve", "vingts"};
-    static const int values[] = {
-        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 30,
-        40, 50, 60, 70, 80, 90, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-        16, 20, 30, 40, 50, 60, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-        16, 17, 18, 19, 20, 30, 40, 50, 60, 70, 80, 90, 21, 22, 23, 24, 25, 26, 27, 28, 29, 20};
-    /* hyphenated: "quatre-vingt-deux", "dix-sept", "vingt-et-un" */
-    if (memchr(w, '-', n)) {
-        int total = 0, prev = -1;
-        bool any = false;
-        for (size_t k = 0; k < n;) {
-            size_t e = k;
-            while (e < n && w[e] != '-')
-                e++;
-            if (e > k && !(e - k == 2 && memcmp(w + k, "et", 2) == 0)) {
-                int v = word_number(w + k, e - k);
-                if (v < 0)
-                    return -1;
-                if (v == 20 && prev == 4)
-                    total += 76; /* quatre (4) + vingt: 80 */
-                else
-                    total += v;
-                prev = v;
-                any = true;
-            }
-            k = e + 1;
+    const char *part[8];
+    size_t plen[8], np = 0;
+    for (size_t k = 0; k < n;) {
+        size_t e = k;
+        while (e < n && w[e] != '-')
+            e++;
+        if (e > k) {
+            if (np == CCAI_ARRAY_SIZE(part))
+                return -1;
+            part[np] = w + k;
+            plen[np++] = e - k;
         }
-        return any && total < 100 ? total : -1;
+        k = e + 1;
     }
-    for (size_t k = 0; k < CCAI_ARRAY_SIZE(words); k++) {
-        if (strlen(words[k]) == n && memcmp(words[k], w, n) == 0)
-            return values[k];
+    int total = 0;
+    for (size_t i = 0; i < np;) {
+        if (i > 0 && i + 1 < np && Ccai_ofl_word_in(lx, W_NUMBER_AND, part[i], plen[i])) {
+            i++;
+            continue;
+        }
+        unsigned char c = (unsigned char)part[i][0];
+        unsigned bucket = Ccai_ofl_bucket(c);
+        size_t best = 0;
+        int value = -1;
+        for (int l = 0; l < lx->nlang; l++) {
+            size_t si = lx->lang[l].valued_sec[V_NUMBER];
+            if (!si)
+                continue;
+            const Ccai_ofl_section *s = &lx->sec[si - 1];
+            for (size_t k = s->first + s->at[bucket]; k < s->first + s->at[bucket + 1]; k++) {
+                /* "quatre vingt 80": words, then the value */
+                const char *e = lx->ent[lx->byfirst[k]].norm;
+                size_t m = 0;
+                while (i + m < np) {
+                    const char *sp = strchr(e, ' ');
+                    if (!sp)
+                        break;
+                    if ((size_t)(sp - e) != plen[i + m] || memcmp(e, part[i + m], plen[i + m]))
+                        break;
+                    e = sp + 1;
+                    m++;
+                }
+                if (m > best && !strchr(e, ' ') && Ccai_is_digit((unsigned char)*e)) {
+                    best = m;
+                    value = atoi(e);
+                }
+            }
+        }
+        if (!best)
+            return -1;
+        total += value;
+        i += best;
     }
-    return -1;
+    return np && total < 100 ? total : -1;
 }
 
 /* The words of w (separated by spaces) as items from i on, each a word
@@ -444,7 +452,6 @@ static void email_symbols(const Ccai_offline *o, email_item *items, size_t *pn)
  * words that bring it ("with a", "con un", "avec un") are dropped. */
 static void email_between(const Ccai_offline *o, email_item *items, size_t *pn)
 {
-    static const char *const bring[] = {"with", "a", "an", "con", "un", "una", "avec", "une"};
     size_t n = *pn;
     for (size_t j = 2; j + 1 < n; j++) {
         if (!items[j].c || items[j].c == '@')
@@ -454,7 +461,7 @@ static void email_between(const Ccai_offline *o, email_item *items, size_t *pn)
             continue;
         size_t k = j;
         while (k > 0 && j - k < 2 && !items[k - 1].c &&
-               Ccai_ofl_in_list(items[k - 1].w, items[k - 1].len, bring, CCAI_ARRAY_SIZE(bring)))
+               Ccai_ofl_word_in(o->lex, W_EMAIL_BRING, items[k - 1].w, items[k - 1].len))
             k--;
         size_t end = j + 1 + m;
         if (k >= 3 && !items[k - 1].c && items[k - 2].c == items[j].c && !items[k - 3].c) {
@@ -501,17 +508,16 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
             it.raw1 = items[i + m - 1].raw1;
             i += m - 1;
         } else if (!it.c) {
-            int v = word_number(it.w, it.len);
+            int v = word_number(o->lex, it.w, it.len);
             if (v >= 0 && dpos + 3 < CCAI_OFFLINE_UTTERANCE_MAX) {
                 /* tens then a unit: "seventy one", "treinta y tres" */
                 size_t j = i + 1;
-                static const char *const conj[] = {"y", "et", "and"};
                 if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
-                    Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)))
+                    Ccai_ofl_word_in(o->lex, W_NUMBER_AND, items[j].w, items[j].len))
                     j++;
                 int u;
                 if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
-                    (u = word_number(items[j].w, items[j].len)) >= 1 && u <= 9) {
+                    (u = word_number(o->lex, items[j].w, items[j].len)) >= 1 && u <= 9) {
                     v += u;
                     it.raw1 = items[j].raw1;
                     i = j;
@@ -529,7 +535,7 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
                                                            : 0;
         if (rep && i + 1 < n && !items[i + 1].c && dpos + 4 < CCAI_OFFLINE_UTTERANCE_MAX) {
             const email_item *nx = &items[i + 1];
-            int v = nx->len == 1 ? -1 : word_number(nx->w, nx->len);
+            int v = nx->len == 1 ? -1 : word_number(o->lex, nx->w, nx->len);
             char ch = nx->len == 1 && (Ccai_is_alpha((unsigned char)nx->w[0]) ||
                                        Ccai_is_digit((unsigned char)nx->w[0]))
                           ? nx->w[0]
@@ -605,9 +611,8 @@ static void email_names(const Ccai_offline *o, email_item *items, size_t *pn, ch
         if (!m1)
             continue;
         size_t j = i + m1;
-        static const char *const conj[] = {"and", "et", "y", "plus"};
         if (j < n && !items[j].c &&
-            (Ccai_ofl_in_list(items[j].w, items[j].len, conj, CCAI_ARRAY_SIZE(conj)) ||
+            (Ccai_ofl_word_in(o->lex, W_EMAIL_AND, items[j].w, items[j].len) ||
              email_sec_at(o, "email.join", items, j, n) == 1))
             j++;
         char sep = 0;

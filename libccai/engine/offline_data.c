@@ -252,6 +252,39 @@ const char *const Ccai_ofl_valued_names[V_COUNT] = {
     "daypart.words", "negator.words", "day.relative",    "night.relative",
     "clock.words",   "minute.words",  "number.hundreds", "day.unit"};
 
+const char *const Ccai_ofl_word_names[W_COUNT] = {
+    "strip.words",       "strip.interjections", "know.words",      "no.contrast",
+    "correct.verb_lead", "correct.verb_object", "code.time_marks", "code.skip",
+    "name.particles",    "email.bring",         "number.and",      "email.and",
+    "keyword.stop"};
+
+static size_t section_index(const Ccai_ofl_lexicon *lx, int lang, const char *name)
+{
+    const Ccai_ofl_section *s =
+        lx->capidx ? find_section(lx, lang, name, section_hash(name)) : NULL;
+    return s ? (size_t)(s - lx->sec) + 1 : 0;
+}
+
+bool Ccai_ofl_word_in(const Ccai_ofl_lexicon *lx, ofl_words which, const char *w, size_t n)
+{
+    if (!n)
+        return false;
+    unsigned char c = (unsigned char)w[0];
+    unsigned b = Ccai_ofl_bucket(c);
+    for (int l = 0; l < lx->nlang; l++) {
+        size_t si = lx->lang[l].words_sec[which];
+        if (!si)
+            continue;
+        const Ccai_ofl_section *s = &lx->sec[si - 1];
+        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
+            const char *norm = lx->ent[lx->byfirst[k]].norm;
+            if ((unsigned char)norm[0] == c && strncmp(norm, w, n) == 0 && !norm[n])
+                return true;
+        }
+    }
+    return false;
+}
+
 ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
 {
     if (!lx || lang < 0 || lang >= CCAI_OFL_LANGS_MAX)
@@ -280,12 +313,10 @@ ccai_status Ccai_ofl_lex_resolve(Ccai_ofl_lexicon *lx, int lang)
     /* optional: a language without them reads numbers and dates in digits */
     for (int v = 0; v < V_COUNT; v++) {
         L->nvalued[v] = Ccai_ofl_lex_get(lx, lang, Ccai_ofl_valued_names[v], &L->valued[v]);
-        const Ccai_ofl_section *s = lx->capidx
-                                        ? find_section(lx, lang, Ccai_ofl_valued_names[v],
-                                                       section_hash(Ccai_ofl_valued_names[v]))
-                                        : NULL;
-        L->valued_sec[v] = s ? (size_t)(s - lx->sec) + 1 : 0;
+        L->valued_sec[v] = section_index(lx, lang, Ccai_ofl_valued_names[v]);
     }
+    for (int w = 0; w < W_COUNT; w++)
+        L->words_sec[w] = section_index(lx, lang, Ccai_ofl_word_names[w]);
     return CCAI_OK;
 }
 

@@ -921,7 +921,7 @@ bool Ccai_ofl_says_goodbye(Ccai_offline *o)
         b--;
     if (b <= 1)
         return false;
-    Ccai_ofl_strip_words(o->norm, o->tok + b - 1, o->ntok - b + 1, true, o->clause);
+    Ccai_ofl_strip_words(o->lex, o->norm, o->tok + b - 1, o->ntok - b + 1, true, o->clause);
     return Ccai_ofl_says_sec(o, o->clause, "cmd.farewell");
 }
 

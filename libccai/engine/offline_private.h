@@ -197,6 +197,27 @@ typedef enum ofl_valued {
 } ofl_valued;
 extern const char *const Ccai_ofl_valued_names[V_COUNT];
 
+/* The sections of single words the readers test a word against (any
+ * language), found once at load like the valued ones. */
+typedef enum ofl_words {
+    W_STRIP,          /* [strip.words]: dropped before a command is compared ("please", "je") */
+    W_INTERJECTION,   /* [strip.interjections]: also dropped at either end ("ok", "vale") */
+    W_KNOW,           /* [know.words]: negated, "I don't know" rather than no ("sure", "sais") */
+    W_POL_CONTRAST,   /* [no.contrast]: "but the date": a correction, unless a yes follows */
+    W_VERB_LEAD,      /* [correct.verb_lead]: "correct" after these is the verb ("to", "please") */
+    W_VERB_OBJECT,    /* [correct.verb_object]: ... or before these ("the", "my") */
+    W_CODE_TIME_MARK, /* [code.time_marks]: after digits, a time or a year, not a code ("h", "pm")
+                       */
+    W_CODE_SKIP,      /* [code.skip]: between a code's cue and the code ("is", "c'est", "mi") */
+    W_NAME_PARTICLE,  /* [name.particles]: lower-case words of a name ("van", "de", "del") */
+    W_EMAIL_BRING,    /* [email.bring]: before a sign, "with an underscore" ("with", "con") */
+    W_NUMBER_AND,     /* [number.and]: "thirty and three" ("and", "et", "y") */
+    W_EMAIL_AND,      /* [email.and]: "first name and last name" ("and", "plus", "et", "y") */
+    W_KEYWORD_STOP,   /* [keyword.stop]: words a field's keywords leave out ("the", "des") */
+    W_COUNT
+} ofl_words;
+extern const char *const Ccai_ofl_word_names[W_COUNT];
+
 typedef struct Ccai_ofl_lang {
     char prefix[8];                           /* "en", the file's name */
     const char *code;                         /* [lang]: "en-US" */
@@ -206,6 +227,7 @@ typedef struct Ccai_ofl_lang {
     const Ccai_ofl_entry *valued[V_COUNT];    /* [number.words], ... */
     size_t nvalued[V_COUNT];
     size_t valued_sec[V_COUNT]; /* their sections' index in lx->sec + 1 (0: none) */
+    size_t words_sec[W_COUNT];  /* [strip.words], ...: the same */
 } Ccai_ofl_lang;
 
 typedef struct Ccai_ofl_lexicon {
@@ -292,9 +314,6 @@ typedef enum dt_result { DT_FAIL, DT_DATE, DT_FULL } dt_result;
 
 typedef enum phone_reason { PH_OK, PH_NONE, PH_COUNTRY, PH_SHORT, PH_LONG } phone_reason;
 
-#define SAYS(o, list) Ccai_ofl_says((o)->stripped, list, CCAI_ARRAY_SIZE(list))
-#define SAYS_LENIENT(o, list) \
-    (SAYS(o, list) || Ccai_ofl_says((o)->lenient, list, CCAI_ARRAY_SIZE(list)))
 #define SAYS_SEC(o, section) Ccai_ofl_says_sec(o, (o)->stripped, section)
 #define SAYS_SEC_LENIENT(o, section) \
     (SAYS_SEC(o, section) || Ccai_ofl_says_sec(o, (o)->lenient, section))
@@ -309,9 +328,8 @@ CCAI_MUST_CHECK bool Ccai_ofl_normalise(const char *s, size_t len, char *out, si
                                         token *toks, size_t maxtok, size_t *ret_ntok);
 CCAI_MUST_CHECK bool Ccai_ofl_in_list(const char *w, size_t n, const char *const *list,
                                       size_t count);
-void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool lenient,
-                          char *out);
-CCAI_MUST_CHECK bool Ccai_ofl_says(const char *s, const char *const *list, size_t count);
+void Ccai_ofl_strip_words(const Ccai_ofl_lexicon *lx, const char *norm, const token *toks,
+                          size_t ntok, bool lenient, char *out);
 /* Does the stripped utterance @p s say exactly one entry of @p section (any
  * language)? */
 CCAI_MUST_CHECK bool Ccai_ofl_says_sec(const Ccai_offline *o, const char *s, const char *section);
@@ -396,6 +414,12 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
                         const Ccai_ofl_entry **ret);
 /* The section of that name in each language (ret[l] NULL where absent), its
  * name hashed once for all. */
+/* Is the word w (n bytes, normalised) an entry of the section @p which in
+ * any language? */
+CCAI_MUST_CHECK bool Ccai_ofl_word_in(const Ccai_ofl_lexicon *lx, ofl_words which, const char *w,
+                                      size_t n);
+/* The same for token i of the utterance (false past its end). */
+CCAI_MUST_CHECK bool Ccai_ofl_tok_word(const Ccai_offline *o, size_t i, ofl_words which);
 void Ccai_ofl_lex_sections(const Ccai_ofl_lexicon *lx, const char *section,
                            const Ccai_ofl_section **ret);
 

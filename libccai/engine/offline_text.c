@@ -10,38 +10,6 @@
 
 #include <string.h>
 
-/* Words dropped before commands are compared (normalised spelling). */
-static const char *const fillers[] = {
-    /* en */
-    "please", "i", "d", "want", "would", "like", "to", "speak", "talk", "with", "a", "an", "the",
-    "me", "can", "could", "may", "put", "through", "connect", "let", "s", "just", "um", "uh", "er",
-    "hmm", "hm", "well", "so", "thank", "thanks", "you", "in", "do", "need", "get", "give",
-    "transfer", "now", "sir", "madam", "hello", "hi", "actually", "then", "we", "continue",
-    "switch", "m", "ll",
-    /* fr */
-    "je", "j", "voudrais", "veux", "souhaite", "aimerais", "parler", "au", "avec", "un", "une",
-    "le", "la", "les", "l", "il", "vous", "plait", "svp", "moi", "passer", "passez", "pouvez",
-    "pourriez", "puis", "peux", "peut", "merci", "alors", "euh", "ben", "en", "bonjour", "monsieur",
-    "madame", "maintenant", "donc", "on", "continuer", "continuons", "parlez",
-    /* es */
-    "quiero", "quisiera", "hablar", "habla", "hablas", "con", "por", "favor", "el", "pasar", "pase",
-    "paseme", "gracias", "pues", "al", "senor", "senora", "ahora", "seguir", "podemos", "puede",
-    "podria"};
-
-/* Interjections also dropped around "goodbye" and "agent". */
-static const char *const interjections[] = {"ok", "okay",   "yes",   "no",   "oui",   "non",
-                                            "si", "bon",    "bien",  "vale", "bueno", "alright",
-                                            "oh", "accord", "right", "fine"};
-
-/* Negated, these say "I do not know" rather than no ("I'm not sure", "je
- * ne sais pas", "no sé"). */
-static const char *const know_words[] = {"know", "sure",   "idea", "certain", "sais",  "sait",
-                                         "sur",  "savoir", "se",   "sabe",    "seguro"};
-
-/* "but the date": what follows is a correction (unless it is "yes"). */
-static const char *const contrast_words[] = {"but",  "except",  "mais", "sauf",
-                                             "pero", "excepto", "salvo"};
-
 /* ------------------------------------------------------------------------ */
 /* Normalisation                                                            */
 /* ------------------------------------------------------------------------ */
@@ -162,25 +130,23 @@ bool Ccai_ofl_in_list(const char *w, size_t n, const char *const *list, size_t c
     return false;
 }
 
-/* Join the tokens that are not fillers; with @p lenient, interjections at
- * either end are dropped as well. */
-void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool lenient, char *out)
+/* Join the tokens that are not [strip.words]; with @p lenient,
+ * [strip.interjections] are dropped as well, at either end too. */
+void Ccai_ofl_strip_words(const Ccai_ofl_lexicon *lx, const char *norm, const token *toks,
+                          size_t ntok, bool lenient, char *out)
 {
     size_t b = 0, e = ntok, o = 0;
     while (lenient && b < e &&
-           Ccai_ofl_in_list(norm + toks[b].start, toks[b].len, interjections,
-                            CCAI_ARRAY_SIZE(interjections)))
+           Ccai_ofl_word_in(lx, W_INTERJECTION, norm + toks[b].start, toks[b].len))
         b++;
     while (lenient && e > b &&
-           Ccai_ofl_in_list(norm + toks[e - 1].start, toks[e - 1].len, interjections,
-                            CCAI_ARRAY_SIZE(interjections)))
+           Ccai_ofl_word_in(lx, W_INTERJECTION, norm + toks[e - 1].start, toks[e - 1].len))
         e--;
     for (size_t i = b; i < e; i++) {
         const char *w = norm + toks[i].start;
-        if (Ccai_ofl_in_list(w, toks[i].len, fillers, CCAI_ARRAY_SIZE(fillers)))
+        if (Ccai_ofl_word_in(lx, W_STRIP, w, toks[i].len))
             continue;
-        if (lenient &&
-            Ccai_ofl_in_list(w, toks[i].len, interjections, CCAI_ARRAY_SIZE(interjections)))
+        if (lenient && Ccai_ofl_word_in(lx, W_INTERJECTION, w, toks[i].len))
             continue;
         if (o > 0)
             out[o++] = ' ';
@@ -188,35 +154,6 @@ void Ccai_ofl_strip_words(const char *norm, const token *toks, size_t ntok, bool
         o += toks[i].len;
     }
     out[o] = '\0';
-}
-
-/* Does the stripped utterance @p s say exactly one of the phrases? */
-bool Ccai_ofl_says(const char *s, const char *const *list, size_t count)
-{
-    if (!s[0])
-        return false;
-    size_t sl = strlen(s);
-    for (size_t i = 0; i < count; i++) {
-        /* Normalising never lengthens a phrase but by the spaces around
-         * each "+" (a token of its own), stripping only shortens it: a
-         * phrase shorter than s cannot say it (most are, against an
-         * answer), and is not normalised. */
-        size_t room = strlen(list[i]);
-        for (const char *p = strchr(list[i], '+'); p; p = strchr(p + 1, '+'))
-            room += 2;
-        if (sl > room)
-            continue;
-        char norm[PHRASE_NORM_MAX], out[PHRASE_NORM_MAX];
-        token toks[PHRASE_TOK_MAX];
-        size_t nt;
-        if (!Ccai_ofl_normalise(list[i], strlen(list[i]), norm, sizeof norm, toks, PHRASE_TOK_MAX,
-                                &nt))
-            continue;
-        Ccai_ofl_strip_words(norm, toks, nt, false, out);
-        if (out[0] && strcmp(out, s) == 0)
-            return true;
-    }
-    return false;
 }
 
 bool Ccai_ofl_says_sec(const Ccai_offline *o, const char *s, const char *section)
@@ -237,7 +174,7 @@ bool Ccai_ofl_says_sec(const Ccai_offline *o, const char *s, const char *section
             size_t nt;
             if (!Ccai_ofl_normalise(ent[k].norm, nl, norm, sizeof norm, toks, PHRASE_TOK_MAX, &nt))
                 continue;
-            Ccai_ofl_strip_words(norm, toks, nt, false, out);
+            Ccai_ofl_strip_words(o->lex, norm, toks, nt, false, out);
             if (out[0] && strcmp(out, s) == 0)
                 return true;
         }
@@ -249,6 +186,11 @@ bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w)
 {
     return i < o->ntok && strlen(w) == o->tok[i].len &&
            memcmp(o->norm + o->tok[i].start, w, o->tok[i].len) == 0;
+}
+
+bool Ccai_ofl_tok_word(const Ccai_offline *o, size_t i, ofl_words which)
+{
+    return i < o->ntok && Ccai_ofl_word_in(o->lex, which, o->norm + o->tok[i].start, o->tok[i].len);
 }
 
 bool Ccai_ofl_tok_in(const Ccai_offline *o, size_t i, const char *const *list, size_t count)
@@ -288,11 +230,9 @@ static int polarity_at(const Ccai_offline *o, size_t i, size_t b, size_t e, size
     *ret_len = yes > 1 ? yes : 1;
     if (yes > 1)
         return POL_YES;
-    static const char *const verb_lead[] = {"to",   "please", "can",   "could", "must",
-                                            "need", "should", "would", "me",    "you"};
-    static const char *const verb_object[] = {"the", "my", "this", "it", "his", "her", "their"};
     if (Ccai_ofl_tok_is(o, i, "correct") &&
-        ((i > b && TOK_IN(o, i - 1, verb_lead)) || (i + 1 < e && TOK_IN(o, i + 1, verb_object))))
+        ((i > b && Ccai_ofl_tok_word(o, i - 1, W_VERB_LEAD)) ||
+         (i + 1 < e && Ccai_ofl_tok_word(o, i + 1, W_VERB_OBJECT))))
         return POL_NO;
     if (yes)
         return POL_YES;
@@ -310,7 +250,7 @@ static int polarity_at(const Ccai_offline *o, size_t i, size_t b, size_t e, size
         }
         return POL_NONE;
     }
-    if (TOK_IN(o, i, contrast_words) && i + 1 < e) {
+    if (Ccai_ofl_tok_word(o, i, W_POL_CONTRAST) && i + 1 < e) {
         size_t n;
         int next = polarity_at(o, i + 1, b, e, &n);
         return next == POL_YES ? POL_NONE : POL_NO; /* "mais oui" is a yes */
@@ -347,10 +287,10 @@ int Ccai_ofl_answer_polarity(const Ccai_offline *o)
             bool negated = i < negated_to;
             if (reach) {
                 /* Does it negate a polarity word or hand over to a negator? */
-                bool acts = i > b && TOK_IN(o, i - 1, know_words); /* "je sais pas" */
+                bool acts = i > b && Ccai_ofl_tok_word(o, i - 1, W_KNOW); /* "je sais pas" */
                 for (size_t k = i + 1; k < e && k <= i + reach && !acts; k++) {
                     size_t n;
-                    acts = negator_reach(o, k) || TOK_IN(o, k, know_words) ||
+                    acts = negator_reach(o, k) || Ccai_ofl_tok_word(o, k, W_KNOW) ||
                            polarity_at(o, k, b, e, &n) != POL_NONE;
                 }
                 if (i + reach + 1 > negated_to)
@@ -360,7 +300,7 @@ int Ccai_ofl_answer_polarity(const Ccai_offline *o)
                 i++;
                 continue;
             }
-            if (negated && TOK_IN(o, i, know_words))
+            if (negated && Ccai_ofl_tok_word(o, i, W_KNOW))
                 pol = POL_NONE;
             if (pol != POL_NONE) {
                 if (negated)

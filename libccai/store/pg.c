@@ -149,36 +149,20 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_result_fail(Ccai_pg *st, const char *op, con
 
 /* Waiting for the server ------------------------------------------------ */
 
-/* Wait until fd is ready for events or the deadline (monotonic ms) passes:
- * false then. */
-CCAI_MUST_CHECK bool Ccai_pg_wait_fd(int fd, short events, uint64_t deadline)
-{
-    for (;;) {
-        uint64_t now = Ccai_monotonic_ms();
-        if (now >= deadline)
-            return false;
-        struct pollfd pfd = {.fd = fd, .events = events};
-        uint64_t left = deadline - now;
-        int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-        if (n > 0)
-            return true;
-        if (n < 0 && errno != EINTR)
-            return false;
-    }
-}
-
+/* One poll loop for every wait on the server: the connection's socket, and
+ * the wake-up fd when the store has one (a worker thread's store). */
 CCAI_MUST_CHECK int Ccai_pg_wait_conn(const Ccai_pg *st, short events, uint64_t deadline)
 {
-    if (st->wake_fd < 0)
-        return Ccai_pg_wait_fd(PQsocket(st->conn), events, deadline) ? 1 : 0;
+    struct pollfd pfd[2] = {{.fd = PQsocket(st->conn), .events = events},
+                            {.fd = st->wake_fd, .events = POLLIN}};
+    nfds_t nfds = st->wake_fd >= 0 ? 2 : 1;
     for (;;) {
         uint64_t now = Ccai_monotonic_ms();
         if (now >= deadline)
             return 0;
-        struct pollfd pfd[2] = {{.fd = PQsocket(st->conn), .events = events},
-                                {.fd = st->wake_fd, .events = POLLIN}};
         uint64_t left = deadline - now;
-        int n = poll(pfd, 2, left > 60000 ? 60000 : (int)left);
+        pfd[0].revents = pfd[1].revents = 0;
+        int n = poll(pfd, nfds, left > 60000 ? 60000 : (int)left);
         if (n > 0 && pfd[1].revents)
             return -1; /* before an answer: whoever woke us wants no more */
         if (n > 0)

@@ -512,11 +512,14 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_pipe_drain(Ccai_pg *st, const char *op)
             if (progress || status != CCAI_OK)
                 continue;
         }
-        if (!Ccai_pg_wait_fd(PQsocket(st->conn), (short)(POLLIN | (f == 1 ? POLLOUT : 0)),
-                             deadline)) {
+        int w = Ccai_pg_wait_conn(st, (short)(POLLIN | (f == 1 ? POLLOUT : 0)), deadline);
+        if (w != 1) {
             char why[96];
-            snprintf(why, sizeof why, "no answer within %d ms",
-                     st->statement_timeout_ms + PG_ANSWER_MARGIN_MS);
+            if (w < 0)
+                snprintf(why, sizeof why, "stopped before the answer");
+            else
+                snprintf(why, sizeof why, "no answer within %d ms",
+                         st->statement_timeout_ms + PG_ANSWER_MARGIN_MS);
             return Ccai_pg_conn_lost(st, op, why);
         }
         if (!PQconsumeInput(st->conn))

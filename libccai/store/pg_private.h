@@ -190,11 +190,9 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_p
 CCAI_MUST_CHECK ccai_status Ccai_pg_conn_lost(Ccai_pg *st, const char *op, const char *why);
 /* A failed statement's status (from its SQLSTATE) and text. */
 CCAI_MUST_CHECK ccai_status Ccai_pg_result_fail(Ccai_pg *st, const char *op, const PGresult *r);
-/* Wait until fd is ready for events or the deadline (monotonic ms)
- * passes: false then. */
-CCAI_MUST_CHECK bool Ccai_pg_wait_fd(int fd, short events, uint64_t deadline);
-/* The same for st's connection, and its wake-up fd: 1 ready, 0 the
- * deadline passed, -1 woken up (st->wake_fd readable). */
+/* Wait until st's connection is ready for events (1), the deadline
+ * (monotonic ms) passes (0) or, when st has a wake-up fd, that fd is
+ * readable (-1: whoever woke it wants no more). */
 CCAI_MUST_CHECK int Ccai_pg_wait_conn(const Ccai_pg *st, short events, uint64_t deadline);
 /* When an answer asked now is late: the statement timeout and a margin. */
 CCAI_MUST_CHECK uint64_t Ccai_pg_answer_deadline(const Ccai_pg *st);

@@ -4071,6 +4071,56 @@ static void test_email_words_are_a_file(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The word lists the readers test words against are data too: a German
+ * file's [strip.words] make "ich möchte bitte mit einem Menschen
+ * sprechen" the command "menschen" (a transfer), its [number.words] read
+ * "zweiundzwanzig" in an address; the same file without them does
+ * neither. */
+static void german_words_call(const char *const *swaps, bool words)
+{
+    char *de = NULL;
+    Ccai_ofl_lexicon *lx = german_lexicon(swaps, &de);
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline_params p = {.schema = s, .lang = "de-DE", .now_ms = NOW_MS, .lexicon = lx};
+    Ccai_offline *o = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+    start(o, false);
+    const Ccai_offline_reply *r = in(o, "meine Adresse ist anna zweiundzwanzig at web dot de");
+    const char *v = set_value(r, "policyholder_email");
+    if (words && (!v || strcmp(v, "anna22@web.de") != 0))
+        fail_msg("number word in a German address: %s", v ? v : "(unset)");
+    if (!words && v && strcmp(v, "anna22@web.de") == 0)
+        fail_msg("a number word read with no [number.words] entry");
+    r = in(o, "ich möchte bitte mit einem Menschen sprechen");
+    bool transfer = r->n > 0 && r->v[r->n - 1].kind == CCAI_OFFLINE_TRANSFER;
+    if (transfer != words)
+        fail_msg("German command %s", words ? "not understood" : "understood with no words");
+    Ccai_offline_free(o);
+    Ccai_offline_lexicon_free(lx);
+    free(de);
+    ccai_claim_schema_unref(s);
+}
+
+static void test_word_lists_are_a_file(void **state)
+{
+    (void)state;
+    static const char *const with_words[] = {
+        "[cmd.transfer]\n",
+        "[cmd.transfer]\nmenschen\n",
+        "[strip.words]\n",
+        "[strip.words]\nich\nmöchte\nbitte\nmit\neinem\nsprechen\n",
+        "[number.words]\n",
+        "[number.words]\nzweiundzwanzig 22\n",
+        "[email.stop]\n",
+        "[email.stop]\nmeine\nadresse\nist\n",
+        NULL};
+    static const char *const without[] = {"[cmd.transfer]\n", "[cmd.transfer]\nmenschen\n",
+                                          "[email.stop]\n", "[email.stop]\nmeine\nadresse\nist\n",
+                                          NULL};
+    german_words_call(with_words, true);
+    german_words_call(without, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -4136,6 +4186,7 @@ int main(void)
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
         cmocka_unit_test(test_email_words_are_a_file),
+        cmocka_unit_test(test_word_lists_are_a_file),
         cmocka_unit_test(test_email_said_spelled_named_joined),
         cmocka_unit_test(test_email_replaced_next_turn),
         cmocka_unit_test(test_description_starting_with_the_place),
