@@ -125,16 +125,17 @@ typedef struct dt_parse {
     int part_hour;    /* -1 */
     int meridiem;     /* 0, 1 am, 2 pm */
     bool night;
-    bool last;  /* "last Tuesday", "mardi dernier": before today */
-    bool clock; /* the hour is a word: "noon", "minuit" ([clock.words]) */
-    bool h24;   /* the hour written with a leading zero: "07:00", "03h" */
-    bool vague; /* a day nobody can write: "the other night" ([day.vague]) */
-    bool wide;  /* a range of hours too wide for one: "between 2 and 6" */
+    bool last;       /* "last Tuesday", "mardi dernier": before today */
+    bool clock;      /* the hour is a word: "noon", "minuit" ([clock.words]) */
+    bool h24;        /* the hour written with a leading zero: "07:00", "03h" */
+    bool vague;      /* a day nobody can write: "the other night" ([day.vague]) */
+    bool wide;       /* a range of hours too wide for one: "between 2 and 6" */
+    size_t hour_end; /* the token after the hour said, 0 */
 } dt_parse;
 
-#define DT_PARSE_INIT                                                                  \
-    {                                                                                  \
-        0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false, false, false, false \
+#define DT_PARSE_INIT                                                                     \
+    {                                                                                     \
+        0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false, false, false, false, 0 \
     }
 
 /* Words after a number that make it an hour ([time.marker]: "h",
@@ -294,6 +295,9 @@ static CCAI_MUST_CHECK bool parse_numeric_date(const Ccai_offline *o, size_t i, 
         month_first = false;
     else if (part[1] > 12 && part[0] <= 12)
         month_first = true;
+    /* "carrera 7 número 45-20": no day and month in either order */
+    if (part[month_first ? 1 : 0] > 31 || part[month_first ? 0 : 1] > 12)
+        return false;
     p->day = part[month_first ? 1 : 0];
     p->month = part[month_first ? 0 : 1];
     if (np == 2)
@@ -556,6 +560,44 @@ static size_t parse_range(const Ccai_offline *o, size_t i, size_t e, dt_parse *p
     return k - i;
 }
 
+/* "a las ocho, bueno, a las siete y media", "at eight, well, half
+ * seven": another hour after the one said, only a [time.again] word
+ * between (and leads or hesitations), replaces it. */
+static CCAI_MUST_CHECK bool hour_again(const Ccai_offline *o, const dt_parse *p, size_t i)
+{
+    if (p->hour < 0 || p->hour_end == 0 || p->hour_end > i)
+        return false;
+    bool again = false;
+    for (size_t k = p->hour_end, n; k < i;) {
+        if ((n = Ccai_ofl_sec_at(o, "time.again", k, i)) > 0)
+            again = true;
+        else if ((n = Ccai_ofl_sec_at(o, "time.lead", k, i)) == 0 && !hesitation_tok(o, k))
+            return false;
+        k += n ? n : 1;
+    }
+    return again;
+}
+
+/* "le 3 du 10", "el 3 del 10" ([day.lead], then [month.of.number]): a day
+ * and the month's number; the tokens taken in *ret_n, 0 when not. */
+static CCAI_MUST_CHECK bool day_of_month_number(const Ccai_offline *o, size_t b, size_t i, size_t e,
+                                                dt_parse *p, size_t *ret_n)
+{
+    size_t dn, mn;
+    int d = day_of_n(o, i, &dn);
+    if (!d || i == b || Ccai_ofl_sec_at(o, "day.lead", i - 1, i) != 1 ||
+        (mn = Ccai_ofl_sec_at(o, "month.of.number", i + dn, e)) == 0)
+        return false;
+    size_t k = i + dn + mn;
+    int m = spoken_int(o, &k);
+    if (m < 1 || m > 12 || k > e)
+        return false;
+    p->day = d;
+    p->month = m;
+    *ret_n = k - i;
+    return true;
+}
+
 static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 {
     /* a part of the day said: a number alone in its clause is its hour */
@@ -603,6 +645,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 }
                 continue;
             }
+            /* "Sunday night, just after midnight, so technically Monday
+             * morning": the next day named is the small hours' own */
+            if (p->wday >= 0 && p->night && wd == (p->wday + 1) % 7)
+                p->night = false;
             p->wday = wd;
             /* "last Thursday", "jeudi dernier", "el jueves pasado"
              * ([weekday.last.before], [weekday.last]): before today */
@@ -650,16 +696,19 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             i += pn - 1;
         } else if ((ch = Ccai_ofl_sec_value(o, V_CLOCK, i, &pn)) >= 0 && ch < 24) {
             /* "noon", "midi et quart", "medianoche" ([clock.words]) */
+            bool again = hour_again(o, p, i);
             i += pn - 1;
-            if (p->hour < 0) {
+            if (p->hour < 0 || again) {
                 p->hour = ch, p->minute = 0;
                 p->clock = true;
+                p->h24 = false;
                 size_t k = i + 1;
                 int mins;
                 if (minutes_after(o, &k, &mins) && mins > 0) {
                     p->minute = mins;
                     i = k - 1;
                 }
+                p->hour_end = i + 1;
             }
         } else if (Ccai_ofl_tok_is(o, i, "pm") ||
                    (Ccai_ofl_tok_is(o, i, "p") && Ccai_ofl_tok_is(o, i + 1, "m"))) {
@@ -668,8 +717,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                    (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m") && i > b &&
                     p->hour >= 0)) {
             p->meridiem = 1;
-        } else if (p->hour < 0 && parse_past_to(o, i, e, p, &next)) {
+        } else if ((p->hour < 0 || hour_again(o, p, i)) && parse_past_to(o, i, e, p, &next)) {
+            p->clock = p->h24 = false;
             i = next - 1;
+            p->hour_end = next;
         } else if (parse_numeric_date(o, i, p)) {
             o->used[i] = true;
         } else if (parse_clock(o, i, p)) {
@@ -687,6 +738,9 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 p->minute = mins;
                 i = k - 1;
             }
+            p->hour_end = i + 1;
+        } else if (!p->day && !p->month && day_of_month_number(o, b, i, e, p, &pn)) {
+            i += pn - 1;
         } else if (!p->day && !p->month && day_alone(o, b, i, &pn)) {
             /* "on the 4th", "le 4", "el día 4": a day of this month */
             p->day = day_of_n(o, i, &pn);
@@ -697,7 +751,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else {
             size_t k = i;
             int v = spoken_int(o, &k);
-            if (v < 0 || v > 24 || p->hour >= 0 || k > e)
+            if (v < 0 || v > 24 || (p->hour >= 0 && !hour_again(o, p, i)) || k > e)
                 continue;
             size_t nd;
             bool marker = hour_marker(o, k) ||
@@ -713,6 +767,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 continue; /* but "around one." is an hour */
             p->hour = v;
             p->minute = 0;
+            p->clock = false;
             size_t zd;
             p->h24 = tok_number(o, i, &zd) >= 0 && zd == 2 && o->norm[o->tok[i].start] == '0';
             /* "14 h 30", "14 heures 30", "2 30 pm", "six thirty", "et quart" */
@@ -732,6 +787,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 p->minute = mins;
             }
             i = k - 1;
+            p->hour_end = k;
         }
         /* The words read (not those skipped by a continue): no free text. */
         for (size_t k = i0; k <= i && k < e; k++)

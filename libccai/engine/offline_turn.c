@@ -523,11 +523,19 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;
-        if (o->to_person && !sv[ns].question && person_clause(o, b, e, &from)) {
-            for (size_t i = from; i < e; i++)
-                o->mask[i] = true;
-            if (from == b)
-                sv[ns].question = true;
+        if (o->to_person && person_clause(o, b, e, &from)) {
+            /* "my basement flooded on Thursday, and I'd rather talk to a
+             * person, is that possible?": the statement before a request
+             * asked as a question keeps its facts */
+            bool stated =
+                sv[ns].question && from > b && !Ccai_ofl_sec_at(o, "question.start", b, e) &&
+                !Ccai_ofl_sec_at(o, "wh", b, e) && Ccai_ofl_content_left(o, b, from) >= 3 &&
+                Ccai_ofl_about_a_field(o, b, from);
+            if (!sv[ns].question || stated) {
+                for (size_t i = from; i < e; i++)
+                    o->mask[i] = true;
+                sv[ns].question = from == b;
+            }
         }
         if (sv[ns].question) {
             question = true;

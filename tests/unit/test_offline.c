@@ -3586,6 +3586,30 @@ static void test_dates_as_people_say_them_more(void **state)
         {"fr-FR", NULL, "L'autre soir, on a rayé ma voiture.", NULL},
         {"es-ES", NULL, "El finde pasado se me inundó el sótano.", NULL},
         {"es-ES", NULL, "El otro día me rayaron el coche.", NULL},
+        /* the next day named after a night is the small hours' own */
+        {"en-IE", NULL,
+         "It was Sunday night, just after midnight, so I suppose technically Monday morning.",
+         "2024-10-07T00:00:00"},
+        /* "sur le temps de midi" is the lunch hour, the hour after it */
+        {"fr-BE", NULL,
+         "Samedi passé, sur le temps de midi, vers midi et demi, une tuile est tombée.",
+         "2024-10-05T12:30:00"},
+        /* the day and the month's number */
+        {"fr-FR", NULL, "Le 3 du 10, à vingt-deux heures quinze, le plafond a cédé.",
+         "2024-10-03T22:15:00"},
+        {"es-MX", NULL, "El 3 del 10, como a las 8 de la noche, se prendió la campana.",
+         "2024-10-03T20:00:00"},
+        /* "tipo" before an hour (Argentina); an hour put right with "bueno" */
+        {"es-AR", NULL, "El miércoles a la noche, tipo diez, me chocaron el auto.",
+         "2024-10-02T22:00:00"},
+        {"es-ES", NULL,
+         "Hoy por la mañana, a las ocho, bueno, a las siete y media, se rajó la vitro.",
+         "2024-10-08T07:30:00"},
+        {"en-GB", NULL, "The pipe burst this morning at eight, well, half seven.",
+         "2024-10-08T07:30:00"},
+        /* an address's "45-20" is no date */
+        {"es-CO", NULL, "Ayer como a la una se inundó el apartamento, carrera 7 número 45-20.",
+         "2024-10-07T13:00:00"},
         /* a numeric date: month first from a US caller, day first else */
         {"en-US", "+12125550123", "It happened on 10/3 at 2pm.", "2024-10-03T14:00:00"},
         {"en-GB", "+447700900123", "It happened on 3/10 at 2pm.", "2024-10-03T14:00:00"},
@@ -3598,6 +3622,20 @@ static void test_dates_as_people_say_them_more(void **state)
         if (d[i].value ? !v || strncmp(v, d[i].value, strlen(d[i].value)) != 0 : v != NULL) {
             print_error("\"%s\": %s, expected %s\n", d[i].said, v ? v : "(unset)",
                         d[i].value ? d[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* the facts before a request for a person asked as a question */
+    {
+        Ccai_offline *o = make_from(s, "en-US", NULL);
+        const char *t =
+            "My basement flooded on Thursday after dinner, and honestly I'd rather talk "
+            "to an actual person about this, is that possible?";
+        const Ccai_offline_reply *r = in(o, t);
+        const char *v = set_value(r, "incident_datetime");
+        if (!has(r, CCAI_OFFLINE_TRANSFER, NULL) || !v || strncmp(v, "2024-10-03", 10) != 0) {
+            print_error("\"%s\": %s, expected a transfer and 2024-10-03\n", t, v ? v : "(unset)");
             bad++;
         }
         Ccai_offline_free(o);
