@@ -561,13 +561,14 @@ static size_t parse_range(const Ccai_offline *o, size_t i, size_t e, dt_parse *p
 }
 
 /* "a las ocho, bueno, a las siete y media", "at eight, well, half
- * seven": another hour after the one said, only a [time.again] word
- * between (and leads or hesitations), replaces it. */
+ * seven", "about eleven, quarter past eleven": another hour after the one
+ * said, only a [time.again] word or a comma between (and leads or
+ * hesitations), replaces it. */
 static CCAI_MUST_CHECK bool hour_again(const Ccai_offline *o, const dt_parse *p, size_t i)
 {
-    if (p->hour < 0 || p->hour_end == 0 || p->hour_end > i)
+    if (p->hour < 0 || p->hour_end == 0 || p->hour_end > i || p->hour_end >= o->ntok)
         return false;
-    bool again = false;
+    bool again = Ccai_ofl_clause_break(o, p->hour_end);
     for (size_t k = p->hour_end, n; k < i;) {
         if ((n = Ccai_ofl_sec_at(o, "time.again", k, i)) > 0)
             again = true;

@@ -3607,6 +3607,11 @@ static void test_dates_as_people_say_them_more(void **state)
          "2024-10-08T07:30:00"},
         {"en-GB", NULL, "The pipe burst this morning at eight, well, half seven.",
          "2024-10-08T07:30:00"},
+        {"en-GB", NULL, "Sunday night, I heard it go about eleven, quarter past eleven.",
+         "2024-10-06T23:15:00"},
+        /* "ce midi": today's lunch hour, the hour after it */
+        {"fr-BE", NULL, "On m'a embouti ma voiture ce midi vers midi vingt.",
+         "2024-10-08T12:20:00"},
         /* an address's "45-20" is no date */
         {"es-CO", NULL, "Ayer como a la una se inundó el apartamento, carrera 7 número 45-20.",
          "2024-10-07T13:00:00"},
