@@ -3612,8 +3612,6 @@ static void test_dates_as_people_say_them_more(void **state)
         /* "ce midi": today's lunch hour, the hour after it */
         {"fr-BE", NULL, "On m'a embouti ma voiture ce midi vers midi vingt.",
          "2024-10-08T12:20:00"},
-        /* "arvo": the afternoon, Australian */
-        {"en-AU", NULL, "It was the Friday, Friday arvo, around three.", "2024-10-04T15:00:00"},
         /* an address's "45-20" is no date */
         {"es-CO", NULL, "Ayer como a la una se inundó el apartamento, carrera 7 número 45-20.",
          "2024-10-07T13:00:00"},
@@ -3668,6 +3666,8 @@ static void test_dates_as_people_say_them_more(void **state)
          "Sobre las tres.", "2024-10-07T15:00:00"},
         {"es-MX", "Ayer en la madrugada se metieron a robar.", "2024-10-07", "Como a las tres.",
          "2024-10-07T03:00:00"},
+        {"en-AU", "Somebody dinged my car on Friday arvo.", "2024-10-04", "About four.",
+         "2024-10-04T16:00:00"},
         {"es-ES", "Anoche por la tarde se me inundó el baño.", "2024-10-07", "Sobre las siete.",
          "2024-10-07T19:00:00"},
     };
