@@ -818,7 +818,16 @@ static void merge(dt_parse *p, const dt_parse *q)
     }
     if (q->wide)
         p->wide = true, p->hour = -1;
-    if (q->hour >= 0 || q->part_hour >= 0) {
+    /* "Saturday arvo, around three. No, it was the Friday, Friday arvo,
+     * same sort of time": a part of the day alone after the correction
+     * keeps the hour said before on its side of noon */
+    bool keep_hour = p->hour >= 0 && q->hour < 0 && q->part_hour >= 0 &&
+                     (p->meridiem == 0 || p->meridiem == q->meridiem);
+    if (keep_hour) {
+        p->part_hour = q->part_hour;
+        p->night = q->night;
+        p->meridiem = q->meridiem;
+    } else if (q->hour >= 0 || q->part_hour >= 0) {
         p->hour = q->hour, p->minute = q->minute, p->clock = q->clock, p->h24 = q->h24;
         if (q->part_hour >= 0 || q_date) {
             p->part_hour = q->part_hour;

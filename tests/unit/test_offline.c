@@ -3612,6 +3612,9 @@ static void test_dates_as_people_say_them_more(void **state)
         /* "ce midi": today's lunch hour, the hour after it */
         {"fr-BE", NULL, "On m'a embouti ma voiture ce midi vers midi vingt.",
          "2024-10-08T12:20:00"},
+        /* the day corrected with a part of the day alone keeps the hour */
+        {"en-AU", NULL, "Saturday arvo, around three. No hang on, it was the Friday, Friday arvo.",
+         "2024-10-04T15:00:00"},
         /* an address's "45-20" is no date */
         {"es-CO", NULL, "Ayer como a la una se inundó el apartamento, carrera 7 número 45-20.",
          "2024-10-07T13:00:00"},
