@@ -871,6 +871,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     dt_parse q = p;
     o->dt_part = false; /* set below for this utterance only */
     o->dt_range = false;
+    o->dt_vague = false;
     for (size_t i = 0; i < o->ntok; i++)
         o->used[i] = o->mask && o->mask[i];
     if (corr > o->ntok)
@@ -932,8 +933,10 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     int64_t day;
     bool date_said = true;
     Ccai_civil_from_days(o->today, &y, &m, &d);
-    if (p.vague && !p.month && !p.day && !p.have_rel && p.wday < 0)
-        return DT_FAIL; /* "the other night": which one is asked */
+    if (p.vague && !p.month && !p.day && !p.have_rel && p.wday < 0) {
+        o->dt_vague = true; /* "the other night": which one is asked */
+        return DT_FAIL;
+    }
     if (p.month && p.day) {
         int64_t year = p.year ? p.year : y;
         if (!p.year && p.month >= 1 && p.month <= 12 &&

@@ -1265,7 +1265,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 Ccai_ofl_put(o, fd, fdt, Ccai_asprintf("%04d-%02d-%02d", (int)y, m, d));
             }
         }
-        if ((fd->v[fdt] || r != DT_FAIL) && !written) {
+        if ((fd->v[fdt] || r != DT_FAIL || o->dt_vague) && !written) {
             /* a date that does not exist is no place or description either */
             for (size_t i = 0; i < o->ntok; i++)
                 o->mask[i] = o->mask[i] || o->used[i];

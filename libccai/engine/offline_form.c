@@ -331,7 +331,9 @@ static void answer_datetime(Ccai_offline *o)
             Ccai_ofl_skip_or_date(o);
             return;
         }
-        reject(o, o->st.pending_date ? M_R_TIME_UNREADABLE : M_R_DATE_UNREADABLE);
+        reject(o, o->dt_vague          ? M_R_DATE_VAGUE
+                  : o->st.pending_date ? M_R_TIME_UNREADABLE
+                                       : M_R_DATE_UNREADABLE);
         return;
     }
     int py, pm, pd, ph;

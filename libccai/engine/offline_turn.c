@@ -789,6 +789,18 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     }
     if (question)
         answer_question(o);
+    /* "the other night" to "when did it happen?": which day, rather than
+     * the question again */
+    for (size_t f = 0; o->dt_vague && !o->st.pending_date && !question && f < o->nfields; f++) {
+        if (o->f[f].type == CCAI_FIELD_DATETIME && asked[f] && !o->values[f] &&
+            ++o->st.tries[f] < CCAI_OFFLINE_TRIES) {
+            Ccai_ofl_say_msg(o, M_R_DATE_VAGUE);
+            o->st.phase = PH_ASK;
+            o->st.cur = f;
+            o->st.ngroup = 0;
+            return;
+        }
+    }
     if (fdt < o->nfields && o->st.pending_date) {
         o->st.phase = PH_ASK;
         o->st.cur = fdt;

@@ -3634,6 +3634,23 @@ static void test_dates_as_people_say_them_more(void **state)
         }
         Ccai_offline_free(o);
     }
+    /* "the other night" said when the date is asked: which day is asked */
+    {
+        Ccai_offline *o = make_from(s, "en-GB", NULL);
+        in(o, "Somebody keyed my car.");
+        const Ccai_offline_reply *r = in(o, "The other night.");
+        if (set_value(r, "incident_datetime") || !said(r, "Which day was that?")) {
+            print_error("\"The other night.\": a date noted, or which day not asked\n");
+            bad++;
+        }
+        r = in(o, "Thursday, around eleven at night.");
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, "2024-10-03T23:00:00") != 0) {
+            print_error("\"Thursday, around eleven at night.\": %s\n", v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
     /* the facts before a request for a person asked as a question */
     {
         Ccai_offline *o = make_from(s, "en-US", NULL);
