@@ -1039,6 +1039,11 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
         day = o->today;
     if (!date_said && !have_base && hour >= 0 && hour * 60 + minute > o->now_minute)
         day--;
+    /* "Tuesday at 4pm", "Tuesday evening" said on a Tuesday at 14:00:
+     * last week's */
+    if (p.wday >= 0 && !p.have_rel && !p.month && !p.day && day == o->today && hour >= 0 &&
+        hour * 60 + minute > o->now_minute)
+        day -= 7;
 
     if (hour < 0 || (p.wide && p.hour < 0)) {
         /* "between 2 and 6 while I was at work": all the caller knows of

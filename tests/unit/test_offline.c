@@ -3580,6 +3580,12 @@ static void test_dates_as_people_say_them_more(void **state)
         {"en-GB", NULL, "The fence came down Monday just gone, about 4pm.", "2024-10-07T16:00:00"},
         {"en-US", NULL, "This past Sunday at around 10 in the morning the pipe burst.",
          "2024-10-06T10:00:00"},
+        /* said on a Tuesday: "Tuesday just gone" is last week's */
+        {"en-IE", NULL, "The fence came down Tuesday just gone, about 4pm.", "2024-10-01T16:00:00"},
+        {"en-US", NULL, "This past Tuesday at around 10 in the morning the pipe burst.",
+         "2024-10-01T10:00:00"},
+        {"en-US", NULL, "The pipe burst on Tuesday at 4pm.", "2024-10-01T16:00:00"},
+        {"en-US", NULL, "The pipe burst on Tuesday morning at 9.", "2024-10-08T09:00:00"},
         /* a day nobody can write: asked */
         {"en-GB", NULL, "Somebody keyed my car the other night.", NULL},
         {"en-US", NULL, "The other day my basement flooded.", NULL},
