@@ -255,7 +255,11 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
         if (started && Ccai_ofl_sentence_break(o, i) && !echoed)
             break; /* "A U 5 5 1 2 0. I had ...": the sentence ended the code */
         echoed = false;
-        if (started && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_tok_is(o, i, "and"))) {
+        /* "M P, six six oh, nine four three": "oh" after a digit is a
+         * zero, not the hesitation it is elsewhere */
+        bool zero =
+            ol > 0 && Ccai_is_digit((unsigned char)out[ol - 1]) && Ccai_ofl_tok_is(o, i, "oh");
+        if (started && ((Ccai_ofl_hesitation(o, i) && !zero) || Ccai_ofl_tok_is(o, i, "and"))) {
             i++;
             continue;
         }

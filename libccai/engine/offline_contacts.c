@@ -3,6 +3,8 @@
  * addresses spelt out ("john dot doe at example dot com"). */
 #include "engine/offline_extract.h"
 
+#include "core/numbering.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,20 +89,19 @@ int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i)
     return h;
 }
 
-typedef struct region_rule {
-    const char *region; /* upper case, from "fr-FR" */
-    const char *cc;
-    unsigned national_len; /* digits with the trunk 0, 0 when no trunk prefix */
-    unsigned plain_len;    /* digits without trunk prefix (ES, US) */
-} region_rule;
-
-/* National numbers said without country code, for the caller's region. */
-static const region_rule regions[] = {{"FR", "33", 10, 0}, {"BE", "32", 10, 0}, {"CH", "41", 10, 0},
-                                      {"GB", "44", 11, 0}, {"DE", "49", 11, 0}, {"ES", "34", 0, 9},
-                                      {"US", "1", 0, 10},  {"CA", "1", 0, 10}};
+const char *Ccai_ofl_phone_region(const Ccai_offline *o)
+{
+    const char *r = Ccai_numbering_region(o->caller_number);
+    if (r)
+        return r;
+    const char *code = o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
+    const char *dash = code ? strchr(code, '-') : NULL;
+    return dash ? dash + 1 : NULL;
+}
 
 /* The digits said, with a "+" when one was said; a national number gets
- * the country code of the call's region. */
+ * the country code of the call's region (core/numbering.c: its trunk
+ * prefix, lengths and first digits). */
 phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
                                    char *out, size_t cap)
 {
@@ -184,19 +185,8 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
         snprintf(out, cap, "%s%s", plus ? "+" : "", digits);
         return PH_OK;
     }
-    for (size_t r = 0; region && r < CCAI_ARRAY_SIZE(regions); r++) {
-        if (Ccai_strcasecmp(region, regions[r].region) != 0)
-            continue;
-        if (regions[r].national_len && nd == regions[r].national_len && digits[0] == '0') {
-            snprintf(out, cap, "+%s%s", regions[r].cc, digits + 1);
-            return PH_OK;
-        }
-        if (regions[r].plain_len && nd == regions[r].plain_len && digits[0] != '0' &&
-            digits[0] != '1') {
-            snprintf(out, cap, "+%s%s", regions[r].cc, digits);
-            return PH_OK;
-        }
-    }
+    if (Ccai_numbering_e164(region, digits, out, cap))
+        return PH_OK;
     if (nd < 8)
         return PH_SHORT;
     return PH_COUNTRY;

@@ -277,8 +277,13 @@ bool Ccai_ofl_word_in(const Ccai_ofl_lexicon *lx, ofl_words which, const char *w
             continue;
         const Ccai_ofl_section *s = &lx->sec[si - 1];
         for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
+            /* w is a token's letters: no NUL in it, so norm's ends the
+             * comparison where norm is shorter */
             const char *norm = lx->ent[lx->byfirst[k]].norm;
-            if ((unsigned char)norm[0] == c && strncmp(norm, w, n) == 0 && !norm[n])
+            size_t m = 0;
+            while (m < n && norm[m] == w[m])
+                m++;
+            if (m == n && !norm[n])
                 return true;
         }
     }

@@ -289,7 +289,7 @@ static CCAI_MUST_CHECK bool parse_numeric_date(const Ccai_offline *o, size_t i, 
         return false;
     /* the month first from a caller in the United States ("10/3" is
      * October 3rd), or when the other order is no date ("25/12", "12/25") */
-    const char *region = Ccai_ofl_caller_region(o);
+    const char *region = Ccai_ofl_phone_region(o);
     bool month_first = region && Ccai_strcasecmp(region, "US") == 0 && sep != '.';
     if (part[0] > 12 && part[1] <= 12)
         month_first = false;

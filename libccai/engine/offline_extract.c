@@ -445,9 +445,11 @@ static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b,
 {
     if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
         return false;
+    /* "rue de la République", "calle de los Olivos": the name after its
+     * particles ([name.particles]) */
     size_t after = i + 1;
-    if (after < e && (Ccai_ofl_tok_is(o, after, "de") || Ccai_ofl_tok_is(o, after, "del") ||
-                      Ccai_ofl_tok_is(o, after, "du") || Ccai_ofl_tok_is(o, after, "des")))
+    while (after < e && after < i + 3 && Ccai_ofl_tok_word(o, after, W_NAME_PARTICLE) &&
+           !capitalised(o, after))
         after++;
     return (i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
            (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after));
@@ -465,9 +467,14 @@ static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t
  * a number or a street in its first words ("..., en Valencia", "..., calle
  * Mayor 8", "..., 402 Oak Street"), not the story ("..., nadie resultó
  * herido")? */
+static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k);
+
 static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_t e)
 {
-    for (size_t k = i; k < e && k < i + 3; k++) {
+    /* "..., en la estación de la Calle 72": a clause that starts with a
+     * place's preposition may name it a few words later */
+    size_t reach = lead_at(o, i) ? 6 : 3;
+    for (size_t k = i; k < e && k < i + reach; k++) {
         if (k > i && Ccai_ofl_clause_break(o, k))
             break;
         if (capitalised(o, k) || Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
@@ -488,6 +495,30 @@ static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k)
              (o->raw[r - 1] == '\'' || (unsigned char)o->raw[r - 1] == 0x99));
 }
 
+/* A capitalised word after "in" that is a month, a weekday or a language
+ * ("I renewed in August", "en Septembre", "in English") is no town. */
+static CCAI_MUST_CHECK bool town_word(const Ccai_offline *o, size_t k)
+{
+    size_t n;
+    return Ccai_ofl_name_word(o, k) && !Ccai_ofl_month_of(o, k) &&
+           !(Ccai_ofl_sec_value(o, V_WEEKDAY, k, &n) >= 0 && n == 1) &&
+           !Ccai_ofl_sec_at(o, "lang.names", k, k + 1);
+}
+
+/* A street word with a number in its name ("Avenida Colón 1500", "12 Elm
+ * Street", "Calle 72"): an address, preposition or not. */
+static CCAI_MUST_CHECK bool street_numbered(const Ccai_offline *o, size_t i, size_t b, size_t e)
+{
+    if (!street_at(o, i, b, e))
+        return false;
+    if (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start]))
+        return true;
+    for (size_t k = i + 1; k < e && k < i + 5 && !Ccai_ofl_clause_break(o, k); k++)
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+            return true;
+    return false;
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
 static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
@@ -504,7 +535,8 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
             continue;
         bool num = (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
                    (i + 1 < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start])) ||
-                   (i > b + 1 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start]));
+                   (i > b + 1 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start])) ||
+                   (street && street_numbered(o, i, b, e));
         bool weak = Ccai_ofl_sec_at(o, "location.weak", i, e) > 0;
         /* a place word with no preposition before it and no number ("my
          * mistake about the place, it was outside the Co-op on Histon
@@ -568,12 +600,13 @@ static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
          * preposition ends the clause */
         for (size_t k = b + 1; k + 1 < e && best == e; k++) {
             size_t m = o->mask[k] ? 0 : Ccai_ofl_sec_at(o, "location.city_lead", k, e);
-            if (!m || k + m >= e || !Ccai_ofl_name_word(o, k + m))
+            if (!m || k + m >= e || !town_word(o, k + m))
                 continue;
             size_t j = k + m;
-            while (j < e && Ccai_ofl_name_word(o, j) && !(j > k + m && Ccai_ofl_clause_break(o, j)))
+            while (j < e && town_word(o, j) && !(j > k + m && Ccai_ofl_clause_break(o, j)))
                 j++;
-            if (j == e || Ccai_ofl_clause_break(o, j))
+            /* "... outside the Tesco in Ballymun and took my bag" */
+            if (j == e || Ccai_ofl_clause_break(o, j) || Ccai_ofl_tok_word(o, j, W_NUMBER_AND))
                 best = k;
         }
         if (best == e)
@@ -947,25 +980,6 @@ size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
     return at;
 }
 
-/* The caller's country from the caller id ("+1": "US"), else the call's
- * region ("fr-FR": "FR"); NULL when neither says. */
-const char *Ccai_ofl_caller_region(const Ccai_offline *o)
-{
-    static const struct {
-        const char *cc, *region;
-    } map[] = {{"+33", "FR"}, {"+34", "ES"}, {"+44", "GB"}, {"+32", "BE"},
-               {"+41", "CH"}, {"+49", "DE"}, {"+1", "US"}};
-    if (o->caller_number) {
-        for (size_t k = 0; k < CCAI_ARRAY_SIZE(map); k++) {
-            if (strncmp(o->caller_number, map[k].cc, strlen(map[k].cc)) == 0)
-                return map[k].region;
-        }
-    }
-    const char *code = o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
-    const char *dash = strchr(code, '-');
-    return dash ? dash + 1 : NULL;
-}
-
 /* Does a phone cue end at token i, or one word before it ("my phone is
  * this", "mi teléfono es este")? */
 static CCAI_MUST_CHECK bool phone_cue_ends_at(const Ccai_offline *o, size_t i)
@@ -1173,7 +1187,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 }
             }
             char pb[PHONE_DIGITS_MAX + 8];
-            if (cued && Ccai_ofl_spoken_phone(o, b, o->ntok, Ccai_ofl_caller_region(o), pb,
+            if (cued && Ccai_ofl_spoken_phone(o, b, o->ntok, Ccai_ofl_phone_region(o), pb,
                                               sizeof pb) == PH_OK) {
                 char *norm = NULL;
                 if (valid(o, CCAI_FIELD_PHONE_NUMBER, pb, &norm)) {

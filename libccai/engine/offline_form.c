@@ -380,18 +380,12 @@ static void answer_datetime(Ccai_offline *o)
     try_value(o, buf, M_R_DATE_INVALID);
 }
 
-static const char *call_region(const Ccai_offline *o)
-{
-    const char *code = o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
-    const char *dash = strchr(code, '-');
-    return dash ? dash + 1 : NULL;
-}
-
 static void answer_phone(Ccai_offline *o)
 {
     char buf[PHONE_DIGITS_MAX + 8];
     memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
-    phone_reason r = Ccai_ofl_spoken_phone(o, 0, o->ntok, call_region(o), buf, sizeof buf);
+    phone_reason r =
+        Ccai_ofl_spoken_phone(o, 0, o->ntok, Ccai_ofl_phone_region(o), buf, sizeof buf);
     static const msg reasons[] = {M_R_PHONE_BAD, M_R_PHONE_NONE, M_R_PHONE_COUNTRY, M_R_PHONE_SHORT,
                                   M_R_PHONE_LONG};
     if (r != PH_OK) {

@@ -375,10 +375,6 @@ void Ccai_ofl_ask_question(Ccai_offline *o, size_t i, bool hint);
 CCAI_MUST_CHECK bool Ccai_ofl_anything_noted(const Ccai_offline *o);
 void Ccai_ofl_say_summary(Ccai_offline *o, msg intro, bool missing);
 
-/* offline_extract.c: the caller's country from the caller id ("+1":
- * "US"), else the call's region ("fr-FR": "FR"); NULL when neither says */
-const char *Ccai_ofl_caller_region(const Ccai_offline *o);
-
 /* offline_dates.c */
 /* The month token i names (1..12; "oct", "octobre", "octubre"), 0. */
 int Ccai_ofl_month_of(const Ccai_offline *o, size_t i);
@@ -390,6 +386,9 @@ int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i);
 /* The same from 0 to 999: "four hundred and twelve", "cinq cent douze",
  * "cuatrocientos veintidós" (codes and phone numbers). */
 int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i);
+/* The region a national number said is read for: the caller's number's
+ * country, else the call's language's region ("en-IE": "IE"). */
+const char *Ccai_ofl_phone_region(const Ccai_offline *o);
 phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
                                    char *out, size_t cap);
 /* The last address said that validates, "" when none; its bytes in raw. */

@@ -288,12 +288,22 @@ static CCAI_MUST_CHECK ccai_status connect_db(Ccai_pg *st)
 {
     static const char op[] = "connect";
     memset(st->prepared, 0, sizeof st->prepared);
-    st->conn = PQconnectStart(st->dsn);
+    uint64_t deadline = Ccai_monotonic_ms() + (uint64_t)st->connect_timeout_ms;
+    /* the host's name resolved off this thread (store/pg_resolve.c) */
+    Ccai_pg_conninfo *params = NULL;
+    char why_dns[256];
+    int r = Ccai_pg_resolve(st->dsn, st->wake_fd, deadline, &params, why_dns, sizeof why_dns);
+    if (r <= 0)
+        return Ccai_pg_conn_lost(st, op,
+                                 r < 0 ? "connection no longer awaited (closing)" : why_dns);
+    st->conn = params ? PQconnectStartParams((const char *const *)params->keys,
+                                             (const char *const *)params->vals, 0)
+                      : PQconnectStart(st->dsn);
+    Ccai_pg_conninfo_free(params);
     if (!st->conn)
         return Ccai_pg_fail_nomem(st, op);
     if (PQstatus(st->conn) == CONNECTION_BAD)
         return Ccai_pg_conn_lost(st, op, PQerrorMessage(st->conn));
-    uint64_t deadline = Ccai_monotonic_ms() + (uint64_t)st->connect_timeout_ms;
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     while (ps != PGRES_POLLING_OK) {
         if (ps == PGRES_POLLING_FAILED)

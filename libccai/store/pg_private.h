@@ -190,6 +190,21 @@ CCAI_MUST_CHECK ccai_status Ccai_pg_run(Ccai_pg *st, const char *op, enum Ccai_p
 CCAI_MUST_CHECK ccai_status Ccai_pg_conn_lost(Ccai_pg *st, const char *op, const char *why);
 /* A failed statement's status (from its SQLSTATE) and text. */
 CCAI_MUST_CHECK ccai_status Ccai_pg_result_fail(Ccai_pg *st, const char *op, const PGresult *r);
+/* The connection parameters of a DSN (PQconnectStartParams()): keys and
+ * values, NULL-terminated. */
+typedef struct Ccai_pg_conninfo {
+    char **keys;
+    char **vals;
+    size_t n;
+} Ccai_pg_conninfo;
+void Ccai_pg_conninfo_free(Ccai_pg_conninfo *p);
+/* Resolve the host names of @p dsn on a thread of their own (pg_resolve.c),
+ * waiting until the deadline (monotonic ms) or @p wake_fd (-1: none):
+ * 1 with *ret the DSN's parameters with hostaddr set (NULL: nothing to
+ * resolve, connect with the DSN as it is), 0 with why (no answer in time,
+ * an unknown name), -1 woken. */
+CCAI_MUST_CHECK int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline,
+                                    Ccai_pg_conninfo **ret, char *why, size_t cap);
 /* Wait until st's connection is ready for events (1), the deadline
  * (monotonic ms) passes (0) or, when st has a wake-up fd, that fd is
  * readable (-1: whoever woke it wants no more). */

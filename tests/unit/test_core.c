@@ -8,6 +8,7 @@
 #include "core/common.h"
 #include "core/hostport.h"
 #include "core/json.h"
+#include "core/numbering.h"
 #include "support/randtext.h"
 
 #include <arpa/inet.h>
@@ -617,10 +618,62 @@ static void test_allow_list(void **state)
     assert_int_equal(none.n, 0);
 }
 
+/* National numbers as E.164, and a number's region, from the plans'
+ * table: trunk prefixes dropped (or kept: Italy), lengths and first
+ * digits checked, regions without a plan refused. */
+static void test_numbering(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *region, *digits, *e164; /* NULL: refused */
+    } cases[] = {
+        {"FR", "0612345678", "+33612345678"},
+        {"FR", "612345678", NULL}, /* no trunk 0: a digit may be missing */
+        {"ie", "0857712044", "+353857712044"},
+        {"GB", "07700900684", "+447700900684"},
+        {"AU", "0491570156", "+61491570156"},
+        {"ES", "612345678", "+34612345678"},
+        {"ES", "0612345678", NULL},
+        {"MX", "8112345678", "+528112345678"},
+        {"CO", "3004445566", "+573004445566"},
+        {"CO", "4004445566", NULL}, /* no Colombian number starts with 4 */
+        {"US", "6465550139", "+16465550139"},
+        {"US", "16465550139", "+16465550139"},
+        {"US", "1465550139", NULL}, /* an area code never starts with 1 */
+        {"IT", "0612345678", "+390612345678"},
+        {"IT", "3331234567", "+393331234567"},
+        {"IN", "9876543210", "+919876543210"},
+        {"IN", "09876543210", "+919876543210"},
+        {"PE", "987654321", "+51987654321"},
+        {"PE", "014567890", "+5114567890"},
+        {"ZZ", "0612345678", NULL},
+        {NULL, "0612345678", NULL},
+        {"FR", "06 12", NULL},
+    };
+    for (size_t k = 0; k < CCAI_ARRAY_SIZE(cases); k++) {
+        char out[32];
+        bool ok = Ccai_numbering_e164(cases[k].region, cases[k].digits, out, sizeof out);
+        if (ok != (cases[k].e164 != NULL) || (ok && strcmp(out, cases[k].e164) != 0))
+            fail_msg("%s %s: %s, expected %s", cases[k].region ? cases[k].region : "(none)",
+                     cases[k].digits, ok ? out : "refused",
+                     cases[k].e164 ? cases[k].e164 : "refused");
+    }
+    char small[8];
+    assert_false(Ccai_numbering_e164("FR", "0612345678", small, sizeof small));
+    assert_string_equal(Ccai_numbering_region("+353857712044"), "IE");
+    assert_string_equal(Ccai_numbering_region("+35212345678"), "LU");
+    assert_string_equal(Ccai_numbering_region("+16465550139"), "US");
+    assert_string_equal(Ccai_numbering_region("+528112345678"), "MX");
+    assert_null(Ccai_numbering_region("+8613812345678"));
+    assert_null(Ccai_numbering_region("0612345678"));
+    assert_null(Ccai_numbering_region(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_numbering),
         cmocka_unit_test(test_fmt_by_hand),
         cmocka_unit_test(test_buf_base64),
         cmocka_unit_test(test_base64_decode),

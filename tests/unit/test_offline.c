@@ -1628,6 +1628,31 @@ static void test_caller_id_and_spoken_forms(void **state)
         {"es-ES", NULL, "mi número de póliza es H O G uno dos tres cuatro cinco", "policy_number",
          "HOG12345"},
         {"en-US", NULL, "my policy number is POL-2024-778", "policy_number", "POL-2024-778"},
+        /* "oh" after a digit is a zero in a code, not a hesitation */
+        {"en-IE", NULL, "my policy number is M P, six six oh, nine four three", "policy_number",
+         "MP660943"},
+        {"en-GB", NULL, "policy number B K, two two four, oh oh six, one", "policy_number",
+         "BK2240061"},
+        /* national numbers of the caller's country (its number, else the
+         * language's region): trunk prefixes, lengths, no trunk prefix */
+        {"en-IE", NULL, "my phone is oh eight five, seven seven one, two oh four four",
+         "policyholder_phone", "+353857712044"},
+        {"en-AU", NULL, "my mobile is oh four nine one, five seven oh, one five six",
+         "policyholder_phone", "+61491570156"},
+        {"es-MX", NULL,
+         "mi celular es ochenta y uno, doce treinta y cuatro, cincuenta y seis "
+         "setenta y ocho",
+         "policyholder_phone", "+528112345678"},
+        {"es-CO", NULL,
+         "mi celular es trescientos, cuatrocientos cuarenta y cuatro, cincuenta y "
+         "cinco sesenta y seis",
+         "policyholder_phone", "+573004445566"},
+        {"en-US", NULL, "my number is one six four six, five five five, zero one three nine",
+         "policyholder_phone", "+16465550139"},
+        {"es-ES", "+525512345678",
+         "mi teléfono es cincuenta y cinco, doce, treinta y cuatro, "
+         "cincuenta y seis, setenta y ocho",
+         "policyholder_phone", "+525512345678"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_from(s, cases[i].lang, cases[i].from);
@@ -3155,6 +3180,68 @@ static void test_days_minutes_commands_are_a_file(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Places as people say them (tuning13, 2026-12-07): a street whose name
+ * starts with an article, a street and its number with no preposition, a
+ * second place that says more ("en el TransMilenio, en la estación de la
+ * Calle 72"), a house named by its town; a month is no town. */
+static void test_places_as_people_say_them(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *text, *key1, *key2, *never;
+    } cases[] = {
+        {"es-CO", "Me robaron el celular en el TransMilenio, en la estación de la Calle 72.",
+         "TransMilenio", "72", NULL},
+        {"fr-FR",
+         "J'ai eu un accrochage ce matin avec un scooter, rue de la République, à Lyon, le jeune "
+         "est tombé.",
+         "République", "Lyon", "tombé"},
+        {"es-AR",
+         "Cayó granizo y me abolló el auto, estaba en la calle, frente a casa, en Avenida "
+         "Colón 1500.",
+         "Colón", "1500", NULL},
+        {"es-ES",
+         "Se nos quemó parte de la terraza con una barbacoa el sábado por la noche, en el chalet "
+         "de Boadilla.",
+         "Boadilla", "chalet", NULL},
+        {"en-US",
+         "A tree came down on my garage on Saturday, at my house on 12 Elm Street, Dayton.", "Elm",
+         "Dayton", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2) ||
+            (cases[i].never && strstr(v, cases[i].never)))
+            bad++, print_error("\"%s\": location %s\n", cases[i].text, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    /* "I renewed in August" to another question is no place */
+    static const struct {
+        const char *lang, *first, *then;
+    } months[] = {
+        {"en-IE", "Someone smashed my car window outside the Tesco in Ballymun and took my bag.",
+         "Ah no, sorry, that's the old one, I renewed in August."},
+        {"fr-FR", "On m'a volé mon sac dans la voiture devant le Carrefour de Villeurbanne.",
+         "Ah non pardon, ça c'est l'ancien contrat, j'ai renouvelé en Septembre."},
+    };
+    for (size_t i = 0; i < sizeof months / sizeof months[0]; i++) {
+        Ccai_offline *o = make_from(s, months[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, months[i].first);
+        assert_non_null(set_value(r, "incident_location"));
+        r = in(o, months[i].then);
+        const char *v = set_value(r, "incident_location");
+        if (v)
+            bad++, print_error("\"%s\": location %s\n", months[i].then, v);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 static void test_places_named_and_corrected(void **state)
 {
     (void)state;
@@ -4244,6 +4331,7 @@ int main(void)
         cmocka_unit_test(test_relative_days_and_minute_words),
         cmocka_unit_test(test_days_minutes_commands_are_a_file),
         cmocka_unit_test(test_places_named_and_corrected),
+        cmocka_unit_test(test_places_as_people_say_them),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
         cmocka_unit_test(test_questions_without_question_marks),

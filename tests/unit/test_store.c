@@ -20,12 +20,16 @@
 
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <libpq-fe.h>
+#include <netdb.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1945,6 +1949,127 @@ static void test_backend_interface(void **state)
 
 /* PostgreSQL ----------------------------------------------------------------- */
 
+/* The name resolver as a test wants it: "dns-hangs.invalid" is a resolver
+ * that does not answer (until released), "no-such-host.invalid" a name
+ * that does not exist; any other name is resolved by the C library. The
+ * executable's definition is the one libpq and libccai call. */
+static atomic_bool g_dns_release;
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+    if (node && strcmp(node, "dns-hangs.invalid") == 0) {
+        for (int i = 0; i < 300 && !atomic_load(&g_dns_release); i++)
+            usleep(100 * 1000);
+        return EAI_AGAIN;
+    }
+    if (node && strcmp(node, "no-such-host.invalid") == 0)
+        return EAI_NONAME;
+    static int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+    if (!real)
+        *(void **)(&real) = dlsym(RTLD_NEXT, "getaddrinfo");
+    return real ? real(node, service, hints, res) : EAI_SYSTEM;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The DSN's host name is resolved off the connecting thread: a resolver
+ * that does not answer costs the connect timeout, not its own (30 s here);
+ * an unknown name says so; "localhost" (127.0.0.1, and ::1 where the
+ * hosts file has it, the server listening on the first) is connected to. */
+static void test_pg_host_names(void **state)
+{
+    (void)state;
+    char dsn[400], named[480];
+    assert_int_equal(pg_server_schema_dsn(&g_pg, dsn, sizeof dsn), 0);
+    const char *rest = strstr(dsn, " port=");
+    assert_non_null(rest);
+    snprintf(named, sizeof named, "host=localhost%s", rest);
+    Ccai_store *st = pg_open_dsn(named);
+    char where[96];
+    snprintf(where, sizeof where, "postgresql://localhost:%d/postgres", g_pg.port);
+    assert_string_equal(Ccai_store_location(st), where);
+    insert_call(st, "dns-1", "+33612345678", "{}", 1000);
+    Ccai_store_close(st);
+    st = NULL;
+
+    char *err = NULL;
+    uint64_t t0 = now_ms();
+    snprintf(named, sizeof named, "host=dns-hangs.invalid%s", rest);
+    assert_int_equal(Ccai_pg_open(named, 500, 1000, &st, &err), CCAI_ERR_STORE);
+    uint64_t took = now_ms() - t0;
+    assert_null(st);
+    if (!err || !strstr(err, "resolver does not answer") || took > 5000)
+        fail_msg("silent resolver: %s after %llu ms", err ? err : "(no error)",
+                 (unsigned long long)took);
+    ccai_free(err);
+
+    snprintf(named, sizeof named, "host=no-such-host.invalid%s", rest);
+    assert_int_equal(Ccai_pg_open(named, 2000, 1000, &st, &err), CCAI_ERR_STORE);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "could not resolve the database host \"no-such-host.invalid\""));
+    ccai_free(err);
+
+    /* What connect_db() is given: nothing to resolve for an address, a
+     * socket directory or a hostaddr; each name as many hosts as it has
+     * addresses, hostaddr and ports to match; a wake-up stops the wait. */
+    Ccai_pg_conninfo *ci = NULL;
+    char why[256];
+    static const char *const plain[] = {"host=127.0.0.1 port=5432", "host=/run/postgresql",
+                                        "host=db.example hostaddr=10.0.0.7", "host=::1"};
+    for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++) {
+        assert_int_equal(Ccai_pg_resolve(plain[k], -1, now_ms() + 5000, &ci, why, sizeof why), 1);
+        assert_null(ci);
+    }
+    assert_int_equal(Ccai_pg_resolve("host=localhost,127.0.0.1 port=5432,5433 dbname=x", -1,
+                                     now_ms() + 5000, &ci, why, sizeof why),
+                     1);
+    assert_non_null(ci);
+    const char *h = NULL, *a = NULL, *pt = NULL, *db = NULL;
+    for (size_t k = 0; k < ci->n; k++) {
+        if (strcmp(ci->keys[k], "host") == 0)
+            h = ci->vals[k];
+        else if (strcmp(ci->keys[k], "hostaddr") == 0)
+            a = ci->vals[k];
+        else if (strcmp(ci->keys[k], "port") == 0)
+            pt = ci->vals[k];
+        else if (strcmp(ci->keys[k], "dbname") == 0)
+            db = ci->vals[k];
+    }
+    if (!h || !a || !pt || !db) {
+        fail_msg("parameters missing");
+        return;
+    }
+    assert_string_equal(db, "x");
+    size_t nh = 1, na = 1, np = 1;
+    for (const char *c = h; *c; c++)
+        nh += *c == ',';
+    for (const char *c = a; *c; c++)
+        na += *c == ',';
+    for (const char *c = pt; *c; c++)
+        np += *c == ',';
+    if (nh < 2 || nh != na || nh != np || strncmp(h, "localhost,", 10) != 0 ||
+        strcmp(pt + strlen(pt) - 4, "5433") != 0 || !strstr(a, "127.0.0.1"))
+        fail_msg("host=%s hostaddr=%s port=%s", h, a, pt);
+    Ccai_pg_conninfo_free(ci);
+    int wfd = eventfd(0, EFD_CLOEXEC);
+    assert_true(wfd >= 0);
+    uint64_t one = 1;
+    assert_int_equal(write(wfd, &one, sizeof one), (ssize_t)sizeof one);
+    t0 = now_ms();
+    assert_int_equal(
+        Ccai_pg_resolve("host=dns-hangs.invalid", wfd, now_ms() + 10000, &ci, why, sizeof why), -1);
+    assert_null(ci);
+    assert_true(now_ms() - t0 < 5000);
+    close(wfd);
+    atomic_store(&g_dns_release, true); /* the threads left behind end */
+}
+
 static Ccai_store *pg_open_dsn(const char *dsn)
 {
     Ccai_store *st = NULL;
@@ -2785,6 +2910,7 @@ static int main_postgresql(bool pipeline)
         cmocka_unit_test(test_leases),
         cmocka_unit_test(test_pg_backend_interface),
         cmocka_unit_test(test_pg_unreachable),
+        cmocka_unit_test(test_pg_host_names),
         cmocka_unit_test(test_pg_concurrent_migrations),
         cmocka_unit_test(test_pg_newer_version_refused),
         cmocka_unit_test(test_pg_two_handles),

@@ -1,0 +1,331 @@
+/* Resolving the DSN's host names without blocking the connecting thread
+ * (store/pg_private.h: Ccai_pg_resolve()).
+ *
+ * libpq resolves a host name with a blocking getaddrinfo() inside
+ * PQconnectStart(): a resolver that does not answer holds the thread for
+ * its own timeouts (glibc: 5 s per try and server, retried), longer than
+ * database.postgresql.connect_timeout_ms, and nothing can interrupt it.
+ * That thread is the context's loop when the store reconnects (every call
+ * of the process waits), or a documents worker that ccai_ctx_free() must
+ * join. So the names are resolved here on a detached thread of their own
+ * (`ccai-dns`), and the connecting thread waits for its answer with poll()
+ * on an eventfd, bounded by the connection's deadline and woken by the
+ * store's wake-up fd; the connection is then made with `hostaddr` set to
+ * the address found (libpq then resolves nothing; `host` stays for TLS
+ * and the server's name in errors). A resolver that is late leaves its
+ * thread behind until getaddrinfo() returns: it owns what it uses and
+ * frees it (a reference count), and touches nothing else.
+ *
+ * A name with several addresses ("localhost": ::1 and 127.0.0.1) is
+ * given as that many hosts, in getaddrinfo()'s order (at most
+ * RESOLVE_ADDRS_MAX), each with its address and port, so libpq still tries
+ * them in turn. A DSN with `hostaddr` already, a socket directory or a
+ * numeric address needs no resolution. */
+#include "store/pg_private.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RESOLVE_HOSTS_MAX 8
+#define RESOLVE_ADDRS_MAX 4
+
+typedef struct resolve_job {
+    atomic_int refs; /* the waiter and the thread */
+    int efd;         /* written once the thread is done */
+    size_t n;
+    char *name[RESOLVE_HOSTS_MAX]; /* NULL: nothing to resolve for that host */
+    char addr[RESOLVE_HOSTS_MAX][RESOLVE_ADDRS_MAX][INET6_ADDRSTRLEN];
+    size_t naddr[RESOLVE_HOSTS_MAX];
+    int gai_err; /* of the first name that failed, 0 */
+    size_t failed;
+} resolve_job;
+
+static void job_release(resolve_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) != 1)
+        return;
+    close(j->efd);
+    for (size_t k = 0; k < j->n; k++)
+        free(j->name[k]);
+    free(j);
+}
+
+static void *resolve_thread(void *arg)
+{
+    resolve_job *j = arg;
+    (void)pthread_setname_np(pthread_self(), "ccai-dns");
+    for (size_t k = 0; k < j->n && !j->gai_err; k++) {
+        if (!j->name[k])
+            continue;
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        struct addrinfo *res = NULL;
+        int rc = getaddrinfo(j->name[k], NULL, &hints, &res);
+        for (struct addrinfo *ai = rc == 0 ? res : NULL; ai && j->naddr[k] < RESOLVE_ADDRS_MAX;
+             ai = ai->ai_next) {
+            const void *a = NULL;
+            if (ai->ai_family == AF_INET)
+                a = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+            else if (ai->ai_family == AF_INET6)
+                a = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
+            char *out = j->addr[k][j->naddr[k]];
+            if (!a || !inet_ntop(ai->ai_family, a, out, INET6_ADDRSTRLEN))
+                continue;
+            bool seen = false;
+            for (size_t m = 0; m < j->naddr[k] && !seen; m++)
+                seen = strcmp(j->addr[k][m], out) == 0;
+            j->naddr[k] += !seen;
+        }
+        if (!j->naddr[k]) {
+            j->gai_err = rc ? rc : EAI_FAIL;
+            j->failed = k;
+        }
+        if (res)
+            freeaddrinfo(res);
+    }
+    uint64_t one = 1;
+    while (write(j->efd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+    job_release(j);
+    return NULL;
+}
+
+/* Does this host need a name resolved: not empty, not a socket directory
+ * ("/run/postgresql", "@abstract"), not an address already? */
+static bool is_name(const char *h, size_t n)
+{
+    if (n == 0 || h[0] == '/' || h[0] == '@')
+        return false;
+    char buf[INET6_ADDRSTRLEN + 1];
+    if (n >= sizeof buf)
+        return true;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
+    unsigned char tmp[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, buf, tmp) != 1 && inet_pton(AF_INET6, buf, tmp) != 1;
+}
+
+void Ccai_pg_conninfo_free(Ccai_pg_conninfo *p)
+{
+    if (!p)
+        return;
+    for (size_t k = 0; k < p->n; k++) {
+        ccai_free(p->keys[k]);
+        ccai_free(p->vals[k]);
+    }
+    ccai_free(p->keys);
+    ccai_free(p->vals);
+    ccai_free(p);
+}
+
+/* Item k of a comma-separated list ("a,b,c"), or the whole value when it
+ * has no comma (libpq: one port for every host). */
+static void list_item(const char *v, size_t k, const char **ret, size_t *ret_len)
+{
+    if (!strchr(v, ',')) {
+        *ret = v;
+        *ret_len = strlen(v);
+        return;
+    }
+    const char *p = v;
+    for (size_t i = 0; i < k && p; i++) {
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+    if (!p) {
+        *ret = "";
+        *ret_len = 0;
+        return;
+    }
+    const char *e = strchr(p, ',');
+    *ret = p;
+    *ret_len = e ? (size_t)(e - p) : strlen(p);
+}
+
+/* The DSN's parameters with the names' addresses: each host as many
+ * times as it has addresses, hostaddr and port to match. */
+static CCAI_MUST_CHECK Ccai_pg_conninfo *params_with(PQconninfoOption *opts, const char *hosts,
+                                                     const resolve_job *j)
+{
+    size_t n = 0;
+    const char *port = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        n += o->val != NULL;
+        if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+    }
+    Ccai_pg_conninfo *p = Ccai_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->keys = Ccai_calloc(n + 4, sizeof *p->keys);
+    p->vals = Ccai_calloc(n + 4, sizeof *p->vals);
+    if (!p->keys || !p->vals) {
+        Ccai_pg_conninfo_free(p);
+        return NULL;
+    }
+    Ccai_buf hb = {0}, ab = {0}, pb = {0};
+    bool ok = true, first = true;
+    for (size_t k = 0; ok && k < j->n; k++) {
+        const char *h, *pt = NULL;
+        size_t hl, pl = 0;
+        list_item(hosts, k, &h, &hl);
+        if (port)
+            list_item(port, k, &pt, &pl);
+        size_t times = j->name[k] ? j->naddr[k] : 1;
+        for (size_t m = 0; ok && m < times; m++, first = false) {
+            const char *a = j->name[k] ? j->addr[k][m] : "";
+            ok = (first || (Ccai_buf_puts(&hb, ",") && Ccai_buf_puts(&ab, ",") &&
+                            (!port || Ccai_buf_puts(&pb, ",")))) &&
+                 Ccai_buf_append(&hb, h, hl) && Ccai_buf_puts(&ab, a) &&
+                 (!port || Ccai_buf_append(&pb, pt, pl));
+        }
+    }
+    for (PQconninfoOption *o = opts; ok && o->keyword; o++) {
+        if (!o->val || strcmp(o->keyword, "hostaddr") == 0 || strcmp(o->keyword, "host") == 0 ||
+            strcmp(o->keyword, "port") == 0)
+            continue;
+        ok = (p->keys[p->n] = Ccai_strdup(o->keyword)) && (p->vals[p->n] = Ccai_strdup(o->val));
+        p->n++;
+    }
+    static const char *const keys[] = {"host", "hostaddr", "port"};
+    Ccai_buf *bufs[] = {&hb, &ab, &pb};
+    for (size_t k = 0; ok && k < 3; k++) {
+        if (k == 2 && !port)
+            break;
+        ok = (p->keys[p->n] = Ccai_strdup(keys[k])) && (p->vals[p->n] = Ccai_buf_steal(bufs[k]));
+        p->n++;
+    }
+    Ccai_buf_free(&hb);
+    Ccai_buf_free(&ab);
+    Ccai_buf_free(&pb);
+    if (!ok) {
+        Ccai_pg_conninfo_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_conninfo **ret,
+                    char *why, size_t cap)
+{
+    *ret = NULL;
+    why[0] = '\0';
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
+    if (!opts) {
+        /* PQconnectStart() says what is wrong with the DSN */
+        PQfreemem(err);
+        return 1;
+    }
+    PQconninfoOption *host = NULL, *hostaddr = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (strcmp(o->keyword, "host") == 0)
+            host = o;
+        else if (strcmp(o->keyword, "hostaddr") == 0)
+            hostaddr = o;
+    }
+    /* the environment's, as libpq reads them for a DSN without */
+    const char *hosts = host && host->val ? host->val : getenv("PGHOST");
+    const char *addrs = hostaddr && hostaddr->val ? hostaddr->val : getenv("PGHOSTADDR");
+    resolve_job *j = NULL;
+    int result = 1;
+    if (!hosts || (addrs && *addrs))
+        goto done;
+    j = calloc(1, sizeof *j);
+    if (!j)
+        goto done; /* libpq resolves, as before */
+    bool any = false;
+    for (const char *h = hosts;; h++) {
+        const char *e = strchr(h, ',');
+        size_t len = e ? (size_t)(e - h) : strlen(h);
+        if (j->n == RESOLVE_HOSTS_MAX)
+            goto done;
+        if (is_name(h, len)) {
+            if (!(j->name[j->n] = strndup(h, len)))
+                goto done;
+            any = true;
+        }
+        j->n++;
+        if (!e)
+            break;
+        h = e;
+    }
+    if (!any)
+        goto done;
+    if ((j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        goto done;
+    atomic_init(&j->refs, 2);
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        close(j->efd);
+        goto done;
+    }
+    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* No signal of the host's on it (as the documents' workers). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, resolve_thread, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        close(j->efd);
+        goto done;
+    }
+    resolve_job *mine = j;
+    j = NULL; /* shared with the thread from here */
+    for (;;) {
+        uint64_t now = Ccai_monotonic_ms();
+        if (now >= deadline) {
+            snprintf(why, cap,
+                     "no address for the database host within the connect timeout "
+                     "(its name resolver does not answer)");
+            result = 0;
+            break;
+        }
+        struct pollfd pfd[2] = {{.fd = mine->efd, .events = POLLIN},
+                                {.fd = wake_fd, .events = POLLIN}};
+        uint64_t left = deadline - now;
+        int np = poll(pfd, wake_fd >= 0 ? 2 : 1, left > 60000 ? 60000 : (int)left);
+        if (np > 0 && pfd[1].revents) {
+            result = -1;
+            break;
+        }
+        if (np > 0 && pfd[0].revents) {
+            if (mine->gai_err) {
+                snprintf(why, cap, "could not resolve the database host \"%s\": %s",
+                         mine->name[mine->failed], gai_strerror(mine->gai_err));
+                result = 0;
+            } else if (!(*ret = params_with(opts, hosts, mine))) {
+                snprintf(why, cap, "out of memory");
+                result = 0;
+            }
+            break;
+        }
+        if (np < 0 && errno != EINTR) {
+            snprintf(why, cap, "poll: %s", strerror(errno));
+            result = 0;
+            break;
+        }
+    }
+    job_release(mine);
+done:
+    if (j) {
+        for (size_t k = 0; k < j->n; k++)
+            free(j->name[k]);
+        free(j);
+    }
+    PQconninfoFree(opts);
+    return result;
+}
