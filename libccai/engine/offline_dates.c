@@ -3,6 +3,7 @@
 #include "engine/offline_private.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
@@ -124,9 +125,18 @@ typedef struct dt_parse {
     int part_hour;    /* -1 */
     int meridiem;     /* 0, 1 am, 2 pm */
     bool night;
-    bool last;  /* "last Tuesday", "mardi dernier": before today */
-    bool clock; /* the hour is a word: "noon", "minuit" ([clock.words]) */
+    bool last;       /* "last Tuesday", "mardi dernier": before today */
+    bool clock;      /* the hour is a word: "noon", "minuit" ([clock.words]) */
+    bool h24;        /* the hour written with a leading zero: "07:00", "03h" */
+    bool vague;      /* a day nobody can write: "the other night" ([day.vague]) */
+    bool wide;       /* a range of hours too wide for one: "between 2 and 6" */
+    size_t hour_end; /* the token after the hour said, 0 */
 } dt_parse;
+
+#define DT_PARSE_INIT                                                                     \
+    {                                                                                     \
+        0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false, false, false, false, 0 \
+    }
 
 /* Words after a number that make it an hour ([time.marker]: "h",
  * "heures", "pm", "o'clock", "ish", "or so"). */
@@ -214,8 +224,10 @@ static CCAI_MUST_CHECK bool parse_clock(const Ccai_offline *o, size_t i, dt_pars
     bool dot_hour =
         hour_lead(o, i) || hour_marker(o, i + 1) ||
         (len > 2 && (memcmp(t + len - 2, "pm", 2) == 0 || memcmp(t + len - 2, "am", 2) == 0));
+    bool sep_h = false;
     if (k < len && (t[k] == ':' || t[k] == 'h' || (t[k] == '.' && dot_hour))) {
         char sep = t[k++];
+        sep_h = sep == 'h';
         size_t m0 = k;
         while (k < len && Ccai_ofl_is_digit_ch(t[k]) && k - m0 < 3)
             m = m * 10 + (t[k++] - '0');
@@ -233,6 +245,8 @@ static CCAI_MUST_CHECK bool parse_clock(const Ccai_offline *o, size_t i, dt_pars
         return false;
     p->hour = h;
     p->minute = m;
+    /* "07:00", "2h30" (the 24-hour clock's minutes after "h") */
+    p->h24 = (nd == 2 && t[0] == '0') || (sep_h && k > nd + 1);
     if (mer)
         p->meridiem = mer;
     return true;
@@ -273,8 +287,19 @@ static CCAI_MUST_CHECK bool parse_numeric_date(const Ccai_offline *o, size_t i, 
     }
     if (digits[0] > 2 || digits[1] > 2 || (np == 2 && digits[2] != 4 && digits[2] != 2))
         return false;
-    p->day = part[0];
-    p->month = part[1];
+    /* the month first from a caller in the United States ("10/3" is
+     * October 3rd), or when the other order is no date ("25/12", "12/25") */
+    const char *region = Ccai_ofl_phone_region(o);
+    bool month_first = region && Ccai_strcasecmp(region, "US") == 0 && sep != '.';
+    if (part[0] > 12 && part[1] <= 12)
+        month_first = false;
+    else if (part[1] > 12 && part[0] <= 12)
+        month_first = true;
+    /* "carrera 7 número 45-20": no day and month in either order */
+    if (part[month_first ? 1 : 0] > 31 || part[month_first ? 0 : 1] > 12)
+        return false;
+    p->day = part[month_first ? 1 : 0];
+    p->month = part[month_first ? 0 : 1];
     if (np == 2)
         p->year = digits[2] == 2 ? 2000 + part[2] : part[2];
     return true;
@@ -466,6 +491,114 @@ static int days_ago(const Ccai_offline *o, size_t i, size_t e, size_t *ret_n)
     return v * unit;
 }
 
+/* One end of a range of hours at token *k: leads skipped ("las",
+ * "about"), then "14h", "2pm", "2:30" or a number ("two", "2"), its
+ * markers ("heures", "pm", "o'clock") after it. */
+static CCAI_MUST_CHECK bool range_end(const Ccai_offline *o, size_t *k, size_t e, int *ret_minutes,
+                                      int *ret_meridiem, bool *ret_h24)
+{
+    size_t j = *k, n;
+    while (j < e && !Ccai_ofl_clause_break(o, j) && (n = Ccai_ofl_sec_at(o, "time.lead", j, e)) > 0)
+        j += n;
+    if (j >= e || (j > *k && Ccai_ofl_clause_break(o, j)))
+        return false;
+    dt_parse t = DT_PARSE_INIT;
+    if (parse_clock(o, j, &t)) {
+        j++;
+    } else {
+        size_t nd;
+        t.hour = spoken_int(o, &j);
+        if (t.hour < 0 || t.hour > 24)
+            return false;
+        t.minute = 0;
+        t.h24 = tok_number(o, j - 1, &nd) >= 0 && nd == 2 && o->norm[o->tok[j - 1].start] == '0';
+    }
+    while (j < e && !Ccai_ofl_clause_break(o, j) &&
+           (n = Ccai_ofl_sec_at(o, "time.marker", j, e)) > 0) {
+        if (Ccai_ofl_tok_is(o, j, "pm") || Ccai_ofl_tok_is(o, j, "p"))
+            t.meridiem = 2;
+        else if (Ccai_ofl_tok_is(o, j, "am") || Ccai_ofl_tok_is(o, j, "a"))
+            t.meridiem = 1;
+        j += n;
+    }
+    *ret_minutes = t.hour * 60 + t.minute;
+    if (t.meridiem)
+        *ret_meridiem = t.meridiem;
+    *ret_h24 = t.h24;
+    *k = j;
+    return true;
+}
+
+/* "between two and three", "entre 14h et 15h", "entre las dos y las
+ * tres" ([time.range], [time.range.and]): a careful agent writes the
+ * start of a range of two hours at most; a wider one ("between 2 and 6")
+ * is no hour. Returns the tokens taken (0: no range). */
+static size_t parse_range(const Ccai_offline *o, size_t i, size_t e, dt_parse *p)
+{
+    size_t k = i + Ccai_ofl_sec_at(o, "time.range", i, e), n;
+    int a, z, mer = 0;
+    bool h24, h24z;
+    if (k == i || !range_end(o, &k, e, &a, &mer, &h24) || k >= e ||
+        (n = Ccai_ofl_sec_at(o, "time.range.and", k, e)) == 0)
+        return 0;
+    int mer_a = mer;
+    k += n;
+    if (!range_end(o, &k, e, &z, &mer, &h24z))
+        return 0;
+    /* on a clock face of twelve hours unless one end is past noon */
+    int span = a >= 13 * 60 || z >= 13 * 60 ? 24 * 60 : 12 * 60;
+    int gap = ((z - a) % span + span) % span;
+    if (gap > 0 && gap <= 120) {
+        p->hour = a / 60;
+        p->minute = a % 60;
+        p->h24 = h24;
+        if (mer_a || mer)
+            p->meridiem = mer_a ? mer_a : mer;
+    } else {
+        p->wide = true;
+    }
+    return k - i;
+}
+
+/* "a las ocho, bueno, a las siete y media", "at eight, well, half
+ * seven", "about eleven, quarter past eleven": another hour after the one
+ * said, only a [time.again] word or a comma between (and leads or
+ * hesitations), replaces it. */
+static CCAI_MUST_CHECK bool hour_again(const Ccai_offline *o, const dt_parse *p, size_t i)
+{
+    if (p->hour < 0 || p->hour_end == 0 || p->hour_end > i || p->hour_end >= o->ntok)
+        return false;
+    bool again = Ccai_ofl_clause_break(o, p->hour_end);
+    for (size_t k = p->hour_end, n; k < i;) {
+        if ((n = Ccai_ofl_sec_at(o, "time.again", k, i)) > 0)
+            again = true;
+        else if ((n = Ccai_ofl_sec_at(o, "time.lead", k, i)) == 0 && !hesitation_tok(o, k))
+            return false;
+        k += n ? n : 1;
+    }
+    return again;
+}
+
+/* "le 3 du 10", "el 3 del 10" ([day.lead], then [month.of.number]): a day
+ * and the month's number; the tokens taken in *ret_n, 0 when not. */
+static CCAI_MUST_CHECK bool day_of_month_number(const Ccai_offline *o, size_t b, size_t i, size_t e,
+                                                dt_parse *p, size_t *ret_n)
+{
+    size_t dn, mn;
+    int d = day_of_n(o, i, &dn);
+    if (!d || i == b || Ccai_ofl_sec_at(o, "day.lead", i - 1, i) != 1 ||
+        (mn = Ccai_ofl_sec_at(o, "month.of.number", i + dn, e)) == 0)
+        return false;
+    size_t k = i + dn + mn;
+    int m = spoken_int(o, &k);
+    if (m < 1 || m > 12 || k > e)
+        return false;
+    p->day = d;
+    p->month = m;
+    *ret_n = k - i;
+    return true;
+}
+
 static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 {
     /* a part of the day said: a number alone in its clause is its hour */
@@ -480,7 +613,14 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         size_t next, i0 = i, pn;
         int ph, rd, ch, ago;
         int wd = weekday_of(o, i);
-        if ((ago = days_ago(o, i, e, &pn)) > 0) {
+        if ((pn = Ccai_ofl_sec_at(o, "day.vague", i, e)) > 0) {
+            /* "the other night", "l'autre jour", "el finde pasado": a day
+             * nobody can write; asked unless a day is said too */
+            p->vague = true;
+            i += pn - 1;
+        } else if (p->hour < 0 && (pn = parse_range(o, i, e, p)) > 0) {
+            i += pn - 1;
+        } else if ((ago = days_ago(o, i, e, &pn)) > 0) {
             /* "two days ago", "il y a une semaine", "hace tres días" */
             if (negated_tok(o, b, i))
                 continue;
@@ -506,6 +646,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 }
                 continue;
             }
+            /* "Sunday night, just after midnight, so technically Monday
+             * morning": the next day named is the small hours' own */
+            if (p->wday >= 0 && p->night && wd == (p->wday + 1) % 7)
+                p->night = false;
             p->wday = wd;
             /* "last Thursday", "jeudi dernier", "el jueves pasado"
              * ([weekday.last.before], [weekday.last]): before today */
@@ -553,16 +697,19 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             i += pn - 1;
         } else if ((ch = Ccai_ofl_sec_value(o, V_CLOCK, i, &pn)) >= 0 && ch < 24) {
             /* "noon", "midi et quart", "medianoche" ([clock.words]) */
+            bool again = hour_again(o, p, i);
             i += pn - 1;
-            if (p->hour < 0) {
+            if (p->hour < 0 || again) {
                 p->hour = ch, p->minute = 0;
                 p->clock = true;
+                p->h24 = false;
                 size_t k = i + 1;
                 int mins;
                 if (minutes_after(o, &k, &mins) && mins > 0) {
                     p->minute = mins;
                     i = k - 1;
                 }
+                p->hour_end = i + 1;
             }
         } else if (Ccai_ofl_tok_is(o, i, "pm") ||
                    (Ccai_ofl_tok_is(o, i, "p") && Ccai_ofl_tok_is(o, i + 1, "m"))) {
@@ -571,8 +718,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                    (Ccai_ofl_tok_is(o, i, "a") && Ccai_ofl_tok_is(o, i + 1, "m") && i > b &&
                     p->hour >= 0)) {
             p->meridiem = 1;
-        } else if (p->hour < 0 && parse_past_to(o, i, e, p, &next)) {
+        } else if ((p->hour < 0 || hour_again(o, p, i)) && parse_past_to(o, i, e, p, &next)) {
+            p->clock = p->h24 = false;
             i = next - 1;
+            p->hour_end = next;
         } else if (parse_numeric_date(o, i, p)) {
             o->used[i] = true;
         } else if (parse_clock(o, i, p)) {
@@ -590,6 +739,9 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 p->minute = mins;
                 i = k - 1;
             }
+            p->hour_end = i + 1;
+        } else if (!p->day && !p->month && day_of_month_number(o, b, i, e, p, &pn)) {
+            i += pn - 1;
         } else if (!p->day && !p->month && day_alone(o, b, i, &pn)) {
             /* "on the 4th", "le 4", "el día 4": a day of this month */
             p->day = day_of_n(o, i, &pn);
@@ -600,7 +752,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else {
             size_t k = i;
             int v = spoken_int(o, &k);
-            if (v < 0 || v > 24 || p->hour >= 0 || k > e)
+            if (v < 0 || v > 24 || (p->hour >= 0 && !hour_again(o, p, i)) || k > e)
                 continue;
             size_t nd;
             bool marker = hour_marker(o, k) ||
@@ -611,16 +763,23 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 continue;
             /* "il y a une erreur", "at one point": an article, no hour */
             static const char *const article[] = {"un", "une", "una", "uno", "one"};
-            if (!marker && TOK_IN(o, i, article) && !(i > b && Ccai_ofl_tok_is(o, i - 1, "la")))
-                continue;
+            if (!marker && TOK_IN(o, i, article) && !(i > b && Ccai_ofl_tok_is(o, i - 1, "la")) &&
+                !(hour_lead(o, i) && (k >= e || Ccai_ofl_clause_break(o, k))))
+                continue; /* but "around one." is an hour */
             p->hour = v;
             p->minute = 0;
+            p->clock = false;
+            size_t zd;
+            p->h24 = tok_number(o, i, &zd) >= 0 && zd == 2 && o->norm[o->tok[i].start] == '0';
             /* "14 h 30", "14 heures 30", "2 30 pm", "six thirty", "et quart" */
-            if (Ccai_ofl_tok_is(o, k, "h") || Ccai_ofl_tok_is(o, k, "heure") ||
-                Ccai_ofl_tok_is(o, k, "heures") || Ccai_ofl_tok_is(o, k, "o") ||
-                Ccai_ofl_tok_is(o, k, "hours"))
+            bool hmark = Ccai_ofl_tok_is(o, k, "h") || Ccai_ofl_tok_is(o, k, "heure") ||
+                         Ccai_ofl_tok_is(o, k, "heures") || Ccai_ofl_tok_is(o, k, "hours");
+            if (hmark || Ccai_ofl_tok_is(o, k, "o"))
                 k += Ccai_ofl_tok_is(o, k, "o") && Ccai_ofl_tok_is(o, k + 1, "clock") ? 2 : 1;
             int mins;
+            /* "2 h 30", "2 heures 30": the 24-hour clock, said */
+            if (hmark && k < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+                p->h24 = true;
             if (k < e && !Ccai_ofl_clause_break(o, k) && minutes_after(o, &k, &mins)) {
                 if (mins < 0) {
                     p->hour = (p->hour + 23) % 24;
@@ -629,6 +788,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 p->minute = mins;
             }
             i = k - 1;
+            p->hour_end = k;
         }
         /* The words read (not those skipped by a continue): no free text. */
         for (size_t k = i0; k <= i && k < e; k++)
@@ -649,9 +809,26 @@ static void merge(dt_parse *p, const dt_parse *q)
         p->day = q->day, p->month = q->month, p->year = q->year;
         p->have_rel = q->have_rel, p->rel = q->rel;
         p->wday = q->wday, p->last = q->last;
+        p->vague = q->vague;
+    } else if (q->vague) {
+        /* "on Monday... no, the other night": no day to write */
+        p->day = p->month = p->year = 0;
+        p->have_rel = false, p->wday = -1, p->last = false;
+        p->vague = true;
     }
-    if (q->hour >= 0 || q->part_hour >= 0) {
-        p->hour = q->hour, p->minute = q->minute, p->clock = q->clock;
+    if (q->wide)
+        p->wide = true, p->hour = -1;
+    /* "Saturday arvo, around three. No, it was the Friday, Friday arvo,
+     * same sort of time": a part of the day alone after the correction
+     * keeps the hour said before on its side of noon */
+    bool keep_hour = p->hour >= 0 && q->hour < 0 && q->part_hour >= 0 &&
+                     (p->meridiem == 0 || p->meridiem == q->meridiem);
+    if (keep_hour) {
+        p->part_hour = q->part_hour;
+        p->night = q->night;
+        p->meridiem = q->meridiem;
+    } else if (q->hour >= 0 || q->part_hour >= 0) {
+        p->hour = q->hour, p->minute = q->minute, p->clock = q->clock, p->h24 = q->h24;
         if (q->part_hour >= 0 || q_date) {
             p->part_hour = q->part_hour;
             p->night = q->night;
@@ -668,6 +845,17 @@ static int hour_gap(int a, int b)
     return g > 12 ? 24 - g : g;
 }
 
+/* The last hour after noon said alone ([hour.pm.upto] of the call's
+ * language: "7": "around 7ish" is 19:00); 0 when the file has none. */
+static int pm_upto(const Ccai_offline *o)
+{
+    const Ccai_ofl_entry *ent;
+    if (Ccai_ofl_lex_get(o->lex, o->st.lang, "hour.pm.upto", &ent) == 0)
+        return 0;
+    int v = atoi(ent[0].text);
+    return v >= 1 && v <= 11 ? v : 0;
+}
+
 /* Parse a spoken date into "YYYY-MM-DD HH:MM" (DT_FULL) or a day number
  * (DT_DATE: no time said). With @p have_base, a time alone applies to
  * @p base_day (the answer to "and at what time?"), and with @p base_hour
@@ -679,9 +867,11 @@ static int hour_gap(int a, int b)
 dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t base_day,
                                      int base_hour, size_t corr, char out[64], int64_t *ret_day)
 {
-    dt_parse p = {0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false};
+    dt_parse p = DT_PARSE_INIT;
     dt_parse q = p;
     o->dt_part = false; /* set below for this utterance only */
+    o->dt_range = false;
+    o->dt_vague = false;
     for (size_t i = 0; i < o->ntok; i++)
         o->used[i] = o->mask && o->mask[i];
     if (corr > o->ntok)
@@ -743,6 +933,10 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     int64_t day;
     bool date_said = true;
     Ccai_civil_from_days(o->today, &y, &m, &d);
+    if (p.vague && !p.month && !p.day && !p.have_rel && p.wday < 0) {
+        o->dt_vague = true; /* "the other night": which one is asked */
+        return DT_FAIL;
+    }
     if (p.month && p.day) {
         int64_t year = p.year ? p.year : y;
         if (!p.year && p.month >= 1 && p.month <= 12 &&
@@ -820,14 +1014,23 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
          * night" the small hours after it */
         if (o->st.pending_part >= 21 && p.hour <= 4)
             day++;
-        else
-            hour += 12;
+        else if (o->st.pending_part >= 21 ||
+                 hour_gap(hour + 12, o->st.pending_part) <= hour_gap(hour, o->st.pending_part))
+            hour += 12; /* "at lunchtime", then "around half eleven": 11:30 */
     } else if (have_base && p.hour >= 1 && p.hour < 12 && p.meridiem == 0 && p.part_hour < 0 &&
                !p.night && base_hour >= 12 && base_hour < 24 &&
                hour_gap(hour + 12, base_hour) < hour_gap(hour, base_hour)) {
         /* an hour corrected keeps the side of noon of the one noted
          * ("at nine in the evening ... more like half nine", "... it was
          * Sunday, at half nine") */
+        hour += 12;
+    } else if (p.hour >= 1 && p.hour <= pm_upto(o) && p.meridiem == 0 && p.part_hour < 0 &&
+               !p.night && !p.clock && !p.h24 &&
+               !(have_base && (o->st.pending_part >= 0 || base_hour >= 0)) &&
+               !(day >= o->today && (hour + 12) * 60 + minute > o->now_minute)) {
+        /* an hour from one to the evening with no am, pm or part of the
+         * day ("around 7ish", "a las cinco") is after noon, unless that is
+         * still to come */
         hour += 12;
     }
     if (hour == 24)
@@ -836,8 +1039,17 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
         day = o->today;
     if (!date_said && !have_base && hour >= 0 && hour * 60 + minute > o->now_minute)
         day--;
+    /* "Tuesday at 4pm", "Tuesday evening" said on a Tuesday at 14:00:
+     * last week's */
+    if (p.wday >= 0 && !p.have_rel && !p.month && !p.day && day == o->today && hour >= 0 &&
+        hour * 60 + minute > o->now_minute)
+        day -= 7;
 
-    if (hour < 0) {
+    if (hour < 0 || (p.wide && p.hour < 0)) {
+        /* "between 2 and 6 while I was at work": all the caller knows of
+         * the time, the day alone (not asked again) */
+        o->dt_range = p.wide && p.hour < 0;
+        o->dt_part = false;
         *ret_day = day;
         return DT_DATE;
     }

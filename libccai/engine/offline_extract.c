@@ -1419,13 +1419,20 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             int64_t y;
             int m, d;
             Ccai_civil_from_days(day, &y, &m, &d);
-            if (y >= 1900 && y <= 2200) {
+            char *norm = NULL;
+            if (y >= 1900 && y <= 2200 && o->dt_range) {
+                /* "between 2 and 6": the day alone, the time not asked */
+                char ds[16];
+                snprintf(ds, sizeof ds, "%04d-%02d-%02d", (int)y, m, d);
+                if (valid(o, CCAI_FIELD_DATETIME, ds, &norm))
+                    Ccai_ofl_put(o, fd, fdt, norm);
+            } else if (y >= 1900 && y <= 2200) {
                 fd->date_only = true;
                 fd->day = day;
                 Ccai_ofl_put(o, fd, fdt, Ccai_asprintf("%04d-%02d-%02d", (int)y, m, d));
             }
         }
-        if ((fd->v[fdt] || r != DT_FAIL) && !written) {
+        if ((fd->v[fdt] || r != DT_FAIL || o->dt_vague) && !written) {
             /* a date that does not exist is no place or description either */
             for (size_t i = 0; i < o->ntok; i++)
                 o->mask[i] = o->mask[i] || o->used[i];

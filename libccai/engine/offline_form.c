@@ -403,7 +403,15 @@ static void answer_datetime(Ccai_offline *o)
     dt_result r =
         Ccai_ofl_parse_spoken_date(o, o->st.pending_date, o->st.pending_days, -1, 0, buf, &day);
     if (r == DT_FAIL) {
-        reject(o, o->st.pending_date ? M_R_TIME_UNREADABLE : M_R_DATE_UNREADABLE);
+        /* the time asked: "je ne sais pas, j'étais au travail", a
+         * don't-know with its reason and no hour, keeps the day */
+        if (o->st.pending_date && Ccai_ofl_sec_has(o, "dontknow", 0, o->ntok)) {
+            Ccai_ofl_skip_or_date(o);
+            return;
+        }
+        reject(o, o->dt_vague          ? M_R_DATE_VAGUE
+                  : o->st.pending_date ? M_R_TIME_UNREADABLE
+                                       : M_R_DATE_UNREADABLE);
         return;
     }
     int py, pm, pd, ph;
@@ -426,6 +434,13 @@ static void answer_datetime(Ccai_offline *o)
         Ccai_civil_from_days(day, &y, &m, &d);
         if (y < 1900 || y > 2200) {
             reject(o, M_R_DATE_INVALID);
+            return;
+        }
+        if (o->dt_range) {
+            /* "yesterday, between 2 and 6": the day alone, not asked */
+            o->st.pending_days = day;
+            o->st.pending_part = -1;
+            accept_pending_date(o);
             return;
         }
         /* Another date instead of the time: keep the newer one, but count

@@ -24,6 +24,7 @@ const char *const Ccai_ofl_msg_names[M_COUNT] = {
     [M_NOTED] = "noted",
     [M_NONE_VALUE] = "none_value",
     [M_R_DATE_UNREADABLE] = "r_date_unreadable",
+    [M_R_DATE_VAGUE] = "r_date_vague",
     [M_R_DATE_INVALID] = "r_date_invalid",
     [M_R_TIME_UNREADABLE] = "r_time_unreadable",
     [M_R_EMAIL_NO_AT] = "r_email_no_at",

@@ -38,6 +38,7 @@ typedef enum msg {
     M_NOTED,
     M_NONE_VALUE,
     M_R_DATE_UNREADABLE,
+    M_R_DATE_VAGUE,
     M_R_DATE_INVALID,
     M_R_TIME_UNREADABLE,
     M_R_EMAIL_NO_AT,
@@ -287,6 +288,8 @@ struct Ccai_offline {
     bool missed;    /* this turn did not move the dialogue on */
     bool to_person; /* the turn asks for a person: its facts are noted first */
     bool dt_part;   /* the date read this turn has a part of the day, no hour */
+    bool dt_range;  /* ... or a range of hours too wide for one ("between 2 and 6") */
+    bool dt_vague;  /* no date read: a day nobody can write ("the other night") */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);

@@ -569,11 +569,19 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;
-        if (o->to_person && !sv[ns].question && person_clause(o, b, e, &from)) {
-            for (size_t i = from; i < e; i++)
-                o->mask[i] = true;
-            if (from == b)
-                sv[ns].question = true;
+        if (o->to_person && person_clause(o, b, e, &from)) {
+            /* "my basement flooded on Thursday, and I'd rather talk to a
+             * person, is that possible?": the statement before a request
+             * asked as a question keeps its facts */
+            bool stated =
+                sv[ns].question && from > b && !Ccai_ofl_sec_at(o, "question.start", b, e) &&
+                !Ccai_ofl_sec_at(o, "wh", b, e) && Ccai_ofl_content_left(o, b, from) >= 3 &&
+                Ccai_ofl_about_a_field(o, b, from);
+            if (!sv[ns].question || stated) {
+                for (size_t i = from; i < e; i++)
+                    o->mask[i] = true;
+                sv[ns].question = from == b;
+            }
         }
         if (sv[ns].question) {
             question = true;
@@ -855,6 +863,18 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         o->st.ngroup = 1;
         Ccai_ofl_reject_current(o);
         return;
+    }
+    /* "the other night" to "when did it happen?": which day, rather than
+     * the question again */
+    for (size_t f = 0; o->dt_vague && !o->st.pending_date && !question && f < o->nfields; f++) {
+        if (o->f[f].type == CCAI_FIELD_DATETIME && asked[f] && !o->values[f] &&
+            ++o->st.tries[f] < CCAI_OFFLINE_TRIES) {
+            Ccai_ofl_say_msg(o, M_R_DATE_VAGUE);
+            o->st.phase = PH_ASK;
+            o->st.cur = f;
+            o->st.ngroup = 0;
+            return;
+        }
     }
     if (fdt < o->nfields && o->st.pending_date) {
         o->st.phase = PH_ASK;

@@ -3653,6 +3653,231 @@ static void test_dates_as_people_say_them(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* More dates as people say them (2026-12-07, the gaps left by
+ * tuning11.yaml): parts of the day named by a meal or the light
+ * ("teatime", "à l'heure du déjeuner", "a la hora de comer", "à l'aube"),
+ * an hour alone from one to the evening with no part of the day ("around
+ * 7ish": the evening), a range of an hour or two (its start; a wider one
+ * is no hour), 24-hour forms, weekdays "just gone", "antier", a night
+ * named by its evening, a US caller's month first, and days nobody can
+ * write ("the other night", "el finde pasado": the date is asked). Every
+ * case is checked, the failures printed, then counted. */
+static void test_dates_as_people_say_them_more(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *said, *value; /* value NULL: no date noted */
+    } d[] = {
+        /* an hour alone with no part of the day: from one to seven, the
+         * afternoon or the evening; a written 24-hour form stays */
+        {"en-GB", NULL, "Someone broke the shed window two days ago, around 7ish.",
+         "2024-10-06T19:00:00"},
+        {"en-US", NULL, "My car got keyed on Sunday, seven-ish.", "2024-10-06T19:00:00"},
+        {"en-GB", NULL, "The pipe burst yesterday at about three.", "2024-10-07T15:00:00"},
+        {"en-GB", NULL, "The pipe burst yesterday at 07:00.", "2024-10-07T07:00:00"},
+        {"en-GB", NULL, "The pipe burst yesterday at about ten.", "2024-10-07T10:00:00"},
+        {"es-ES", NULL, "Ayer a las cinco se rompió la tubería.", "2024-10-07T17:00:00"},
+        {"fr-FR", NULL, "Hier vers trois heures la canalisation a cédé.", "2024-10-07T15:00:00"},
+        /* not later than the call: "at three" today at 14:00 is the night */
+        {"en-GB", NULL, "The pipe burst today at about three.", "2024-10-08T03:00:00"},
+        /* a range of an hour or two: its start */
+        {"en-GB", NULL, "It happened yesterday between two and three in the afternoon.",
+         "2024-10-07T14:00:00"},
+        {"en-US", NULL, "It happened on Sunday, between two and three.", "2024-10-06T14:00:00"},
+        {"es-ES", NULL, "Fue ayer entre las dos y las tres de la tarde.", "2024-10-07T14:00:00"},
+        {"fr-FR", NULL, "C'était hier entre 14h et 15h.", "2024-10-07T14:00:00"},
+        /* 24-hour forms */
+        {"fr-FR", NULL, "On m'a volé mon vélo hier à 21h.", "2024-10-07T21:00:00"},
+        {"es-ES", NULL, "Me robaron la bici ayer a las 21:00.", "2024-10-07T21:00:00"},
+        {"es-ES", NULL, "Me robaron la bici el domingo a las 21 horas.", "2024-10-06T21:00:00"},
+        /* the evening of a night word, the small hours after it */
+        {"es-MX", NULL, "Anoche, como a las siete de la tarde, me chocaron el carro.",
+         "2024-10-07T19:00:00"},
+        {"en-GB", NULL, "The shed was broken into last night, just after midnight.",
+         "2024-10-08T00:00:00"},
+        {"en-GB", NULL, "It was Friday night, just after midnight.", "2024-10-05T00:00:00"},
+        /* relative days said other ways */
+        {"es-MX", NULL, "Antier en la noche, como a las diez, se metieron a robar.",
+         "2024-10-06T22:00:00"},
+        {"es-ES", NULL, "Antes de ayer por la tarde, sobre las cinco, se inundó el baño.",
+         "2024-10-06T17:00:00"},
+        {"fr-FR", NULL, "Avant-hier soir vers 22h, on a cassé ma vitre.", "2024-10-06T22:00:00"},
+        {"en-GB", NULL, "The fence came down Monday just gone, about 4pm.", "2024-10-07T16:00:00"},
+        {"en-US", NULL, "This past Sunday at around 10 in the morning the pipe burst.",
+         "2024-10-06T10:00:00"},
+        /* said on a Tuesday: "Tuesday just gone" is last week's */
+        {"en-IE", NULL, "The fence came down Tuesday just gone, about 4pm.", "2024-10-01T16:00:00"},
+        {"en-US", NULL, "This past Tuesday at around 10 in the morning the pipe burst.",
+         "2024-10-01T10:00:00"},
+        {"en-US", NULL, "The pipe burst on Tuesday at 4pm.", "2024-10-01T16:00:00"},
+        {"en-US", NULL, "The pipe burst on Tuesday morning at 9.", "2024-10-08T09:00:00"},
+        /* a day nobody can write: asked */
+        {"en-GB", NULL, "Somebody keyed my car the other night.", NULL},
+        {"en-US", NULL, "The other day my basement flooded.", NULL},
+        {"fr-FR", NULL, "L'autre soir, on a rayé ma voiture.", NULL},
+        {"es-ES", NULL, "El finde pasado se me inundó el sótano.", NULL},
+        {"es-ES", NULL, "El otro día me rayaron el coche.", NULL},
+        /* the next day named after a night is the small hours' own */
+        {"en-IE", NULL,
+         "It was Sunday night, just after midnight, so I suppose technically Monday morning.",
+         "2024-10-07T00:00:00"},
+        /* "sur le temps de midi" is the lunch hour, the hour after it */
+        {"fr-BE", NULL,
+         "Samedi passé, sur le temps de midi, vers midi et demi, une tuile est tombée.",
+         "2024-10-05T12:30:00"},
+        /* the day and the month's number */
+        {"fr-FR", NULL, "Le 3 du 10, à vingt-deux heures quinze, le plafond a cédé.",
+         "2024-10-03T22:15:00"},
+        {"es-MX", NULL, "El 3 del 10, como a las 8 de la noche, se prendió la campana.",
+         "2024-10-03T20:00:00"},
+        /* "tipo" before an hour (Argentina); an hour put right with "bueno" */
+        {"es-AR", NULL, "El miércoles a la noche, tipo diez, me chocaron el auto.",
+         "2024-10-02T22:00:00"},
+        {"es-ES", NULL,
+         "Hoy por la mañana, a las ocho, bueno, a las siete y media, se rajó la vitro.",
+         "2024-10-08T07:30:00"},
+        {"en-GB", NULL, "The pipe burst this morning at eight, well, half seven.",
+         "2024-10-08T07:30:00"},
+        {"en-GB", NULL, "Sunday night, I heard it go about eleven, quarter past eleven.",
+         "2024-10-06T23:15:00"},
+        /* "ce midi": today's lunch hour, the hour after it */
+        {"fr-BE", NULL, "On m'a embouti ma voiture ce midi vers midi vingt.",
+         "2024-10-08T12:20:00"},
+        /* the day corrected with a part of the day alone keeps the hour */
+        {"en-AU", NULL, "Saturday arvo, around three. No hang on, it was the Friday, Friday arvo.",
+         "2024-10-04T15:00:00"},
+        /* an address's "45-20" is no date */
+        {"es-CO", NULL, "Ayer como a la una se inundó el apartamento, carrera 7 número 45-20.",
+         "2024-10-07T13:00:00"},
+        /* a numeric date: month first from a US caller, day first else */
+        {"en-US", "+12125550123", "It happened on 10/3 at 2pm.", "2024-10-03T14:00:00"},
+        {"en-GB", "+447700900123", "It happened on 3/10 at 2pm.", "2024-10-03T14:00:00"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, d[i].from);
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        const char *v = set_value(r, "incident_datetime");
+        if (d[i].value ? !v || strncmp(v, d[i].value, strlen(d[i].value)) != 0 : v != NULL) {
+            print_error("\"%s\": %s, expected %s\n", d[i].said, v ? v : "(unset)",
+                        d[i].value ? d[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* "the other night" said when the date is asked: which day is asked */
+    {
+        Ccai_offline *o = make_from(s, "en-GB", NULL);
+        in(o, "Somebody keyed my car.");
+        const Ccai_offline_reply *r = in(o, "The other night.");
+        if (set_value(r, "incident_datetime") || !said(r, "Which day was that?")) {
+            print_error("\"The other night.\": a date noted, or which day not asked\n");
+            bad++;
+        }
+        r = in(o, "Thursday, around eleven at night.");
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strcmp(v, "2024-10-03T23:00:00") != 0) {
+            print_error("\"Thursday, around eleven at night.\": %s\n", v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* the facts before a request for a person asked as a question */
+    {
+        Ccai_offline *o = make_from(s, "en-US", NULL);
+        const char *t =
+            "My basement flooded on Thursday after dinner, and honestly I'd rather talk "
+            "to an actual person about this, is that possible?";
+        const Ccai_offline_reply *r = in(o, t);
+        const char *v = set_value(r, "incident_datetime");
+        if (!has(r, CCAI_OFFLINE_TRANSFER, NULL) || !v || strncmp(v, "2024-10-03", 10) != 0) {
+            print_error("\"%s\": %s, expected a transfer and 2024-10-03\n", t, v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* a part of the day named by a meal or the light: the day with no
+     * hour, the time asked and read with the part */
+    static const struct {
+        const char *lang, *said, *day, *time, *value;
+    } p[] = {
+        {"en-GB", "My bike was nicked from outside the house yesterday at teatime.", "2024-10-07",
+         "About five.", "2024-10-07T17:00:00"},
+        {"en-GB", "Somebody hit my car in the car park on Sunday at lunchtime.", "2024-10-06",
+         "Around one.", "2024-10-06T13:00:00"},
+        {"en-GB", "Somebody hit my car in the car park on Sunday at lunchtime.", "2024-10-06",
+         "Around half eleven.", "2024-10-06T11:30:00"},
+        {"en-US", "The basement flooded yesterday at dinner time.", "2024-10-07",
+         "Around seven thirty.", "2024-10-07T19:30:00"},
+        {"fr-FR", "On m'a volé mon sac hier à l'heure du déjeuner.", "2024-10-07",
+         "Vers une heure.", "2024-10-07T13:00:00"},
+        {"fr-FR", "On a tagué ma façade avant-hier à l'aube.", "2024-10-06", "Vers six heures.",
+         "2024-10-06T06:00:00"},
+        {"es-ES", "Ayer a la hora de comer se me inundó la cocina.", "2024-10-07",
+         "Sobre las tres.", "2024-10-07T15:00:00"},
+        {"es-MX", "Ayer en la madrugada se metieron a robar.", "2024-10-07", "Como a las tres.",
+         "2024-10-07T03:00:00"},
+        {"en-AU", "Somebody dinged my car on Friday arvo.", "2024-10-04", "About four.",
+         "2024-10-04T16:00:00"},
+        {"es-ES", "Anoche por la tarde se me inundó el baño.", "2024-10-07", "Sobre las siete.",
+         "2024-10-07T19:00:00"},
+    };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+        Ccai_offline *o = make_from(s, p[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, p[i].said);
+        const char *v = set_value(r, "incident_datetime");
+        const char *f[1];
+        bool time_only = false;
+        if (!v || strncmp(v, p[i].day, 10) != 0 || said(r, ":00") ||
+            Ccai_offline_asking(o, f, 1, &time_only) != 1 || !time_only) {
+            print_error("\"%s\": %s, expected %s and the time asked\n", p[i].said,
+                        v ? v : "(unset)", p[i].day);
+            bad++;
+            Ccai_offline_free(o);
+            continue;
+        }
+        in(o, p[i].time); /* the claim: the hour may be the part's */
+        char want[64];
+        snprintf(want, sizeof want, "\"incident_datetime\":\"%s\"", p[i].value);
+        if (!strstr(Ccai_offline_claim_json(o), want)) {
+            print_error("\"%s\" then \"%s\": %s, expected %s\n", p[i].said, p[i].time,
+                        Ccai_offline_claim_json(o), p[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* a range wider than two hours is all the caller knows of the time:
+     * the day alone, the time not asked */
+    static const struct {
+        const char *lang, *said, *day;
+    } w[] = {
+        {"fr-FR", "Un tuyau a éclaté hier entre 9h et 17h, pendant que j'étais au travail.",
+         "2024-10-07"},
+        {"en-GB", "It was Sunday, between two and six.", "2024-10-06"},
+        {"es-ES", "Fue ayer, entre las nueve y las doce.", "2024-10-07"},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        Ccai_offline *o = make_from(s, w[i].lang, NULL);
+        if (i > 0) /* the first said before it is asked, the others when asked */
+            in(o, "A pipe burst under the sink.");
+        in(o, w[i].said);
+        const char *f[1];
+        bool time_only = false;
+        bool asked = Ccai_offline_asking(o, f, 1, &time_only) == 1 && time_only;
+        char want[64];
+        snprintf(want, sizeof want, "\"incident_datetime\":\"%s", w[i].day);
+        if (asked || !strstr(Ccai_offline_claim_json(o), want)) {
+            print_error("\"%s\": %s, expected %s and the time not asked\n", w[i].said,
+                        Ccai_offline_claim_json(o), w[i].day);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A part of the day with no hour ("last night", "hier soir", "anoche") is
  * no hour: the time is asked and read with the part ("maybe around ten"
  * after "last night" is 22:00); the day is kept when the caller says
@@ -4480,6 +4705,7 @@ int main(void)
         cmocka_unit_test(test_person_after_a_story),
         cmocka_unit_test(test_part_of_day_asks_the_time),
         cmocka_unit_test(test_dates_as_people_say_them),
+        cmocka_unit_test(test_dates_as_people_say_them_more),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
