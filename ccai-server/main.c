@@ -453,6 +453,11 @@ static int load_config(server *s, const char *path)
     if (!ccai_config_get(s->cfg, "database.postgresql.search_threads") &&
         ccai_config_set(s->cfg, "database.postgresql.search_threads", "true") != CCAI_OK)
         return EXIT_FAILURE;
+    /* Likewise the SQLite WAL's checkpoints (their fsyncs) off the loop; a
+     * worker starts its thread after the fork (it opens its store then). */
+    if (!ccai_config_get(s->cfg, "database.sqlite.checkpoint_thread") &&
+        ccai_config_set(s->cfg, "database.sqlite.checkpoint_thread", "true") != CCAI_OK)
+        return EXIT_FAILURE;
     /* From now on log.level says which lines count (-v: debug). */
     ccai_log_level level = CCAI_LOG_INFO;
     const char *want = ccai_config_get(s->cfg, "log.level");
