@@ -28,9 +28,10 @@
  * requests to the kernel to start writing the WAL back. */
 #define WAL_CHECKPOINT_FRAMES 1000
 #define WAL_WRITEBACK_FRAMES  32
-/* With the checkpoint thread: the WAL's length (16 MB) past which this
- * connection checkpoints as without it. */
-#define WAL_BACKSTOP_FRAMES 4000
+/* With the checkpoint thread: the WAL's length (7 MB) past which this
+ * connection checkpoints as without it: the thread's RESTART did not get
+ * the write lock (a writer that never pauses) or failed. */
+#define WAL_BACKSTOP_FRAMES 1800
 /* The wait for another connection's write lock (on_busy()): yields first,
  * then sleeps from BUSY_SLEEP_MIN_US, doubling up to BUSY_SLEEP_MAX_US. */
 #define BUSY_YIELDS       3
@@ -335,8 +336,8 @@ static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
             Ccai_log(st->log, CCAI_LOG_WARN, "%s (%s)", why, st->path);
         /* The checkpoint thread copies the WAL (store/sqlite_ckpt.c);
          * this connection only when it cannot run. */
-        /* Past WAL_BACKSTOP_FRAMES (the thread's checkpoints keep failing
-         * to start the WAL over) this connection checkpoints too. */
+        /* Past WAL_BACKSTOP_FRAMES (the thread's checkpoints failed to
+         * start the WAL over) this connection checkpoints too. */
         if (Ccai_sqlite_ckpt_wake(st->ckpt, frames) && frames < WAL_BACKSTOP_FRAMES)
             return SQLITE_OK;
     }

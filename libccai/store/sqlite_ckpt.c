@@ -87,8 +87,9 @@ static uint64_t now_us(void)
 }
 
 /* The thread's wait for the write lock and the readers (RESTART): yields,
- * then sleeps 50 us doubling to 1 ms, CKPT_BUSY_MS in all; at once 0 when
- * the store is freed. */
+ * then sleeps 20 us doubling to 200 us (a loop holds the lock for a
+ * commit, ~100-300 us, and takes it again soon), CKPT_BUSY_MS in all; at
+ * once 0 when the store is freed. */
 static int ckpt_busy(void *ud, int count)
 {
     Ccai_sqlite_ckpt *c = ud;
@@ -104,9 +105,9 @@ static int ckpt_busy(void *ud, int count)
         return 1;
     }
     int shift = count - 3;
-    long us = shift >= 5 ? 1000 : 50L << shift;
-    if (us > 1000)
-        us = 1000;
+    long us = shift >= 4 ? 200 : 20L << shift;
+    if (us > 200)
+        us = 200;
     struct timespec ts = {.tv_sec = 0, .tv_nsec = us * 1000};
     nanosleep(&ts, NULL);
     return 1;
