@@ -307,13 +307,12 @@ static CCAI_MUST_CHECK ccai_status store_migrate(Ccai_sqlite *st)
     return read_version(st, &st->schema_version);
 }
 
-/* After each commit (it replaces SQLite's automatic checkpoint, which it
- * runs the same way). With synchronous=NORMAL a commit does not sync the
- * WAL: the checkpoint's fsync found megabytes to write and stalled the
- * loop for milliseconds (7 % of a busy loop's time). The kernel is asked to
- * start writing the WAL back as it grows (sync_file_range: it does not
- * wait), so that the checkpoint finds it on disk. Durability is the same:
- * the checkpoint still syncs. */
+/* After each commit (it replaces SQLite's automatic checkpoint): wakes
+ * the checkpoint thread, or checkpoints here without one. With synchronous=NORMAL a commit does not
+ * sync the WAL: the checkpoint's fsync found megabytes to write and stalled the loop for
+ * milliseconds (7 % of a busy loop's time). The kernel is asked to start writing the WAL back as it
+ * grows (sync_file_range: it does not wait), so that the checkpoint finds it on disk. Durability is
+ * the same: the checkpoint still syncs. */
 static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
 {
     Ccai_sqlite *st = ud;
@@ -335,17 +334,15 @@ static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
         if (Ccai_sqlite_ckpt_error(st->ckpt, why, sizeof why))
             Ccai_log(st->log, CCAI_LOG_WARN, "%s (%s)", why, st->path);
         /* The checkpoint thread copies the WAL (store/sqlite_ckpt.c);
-         * this connection only when it cannot run. */
-        /* Past WAL_BACKSTOP_FRAMES (the thread's checkpoints failed to
-         * start the WAL over) this connection checkpoints too. */
+         * this connection only when it cannot run, or past
+         * WAL_BACKSTOP_FRAMES (the thread failed to start the WAL over). */
         if (Ccai_sqlite_ckpt_wake(st->ckpt, frames) && frames < WAL_BACKSTOP_FRAMES)
             return SQLITE_OK;
     }
     /* Without the thread: once per WAL_CHECKPOINT_FRAMES frames written
-     * since this connection's
-     * last checkpoint, not at every commit past them; and RESTART, not
-     * PASSIVE: with another connection writing (the server's other
-     * workers) a passive checkpoint left the WAL unable to start over (the
+     * since this connection's last checkpoint, not at every commit past
+     * them; and RESTART, not PASSIVE: with another connection writing
+     * (the server's other workers) a passive checkpoint left the WAL unable to start over (the
      * other was reading it), the WAL grew (24 MB in 2,000 turns) and each
      * commit's checkpoint synced the few frames the other had added: 289
      * fdatasync in 2,000 turns with two workers, 2.6 ms each on the loop,
