@@ -336,8 +336,21 @@ static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
         /* The checkpoint thread copies the WAL (store/sqlite_ckpt.c);
          * this connection only when it cannot run, or past
          * WAL_BACKSTOP_FRAMES (the thread failed to start the WAL over). */
-        if (Ccai_sqlite_ckpt_wake(st->ckpt, frames) && frames < WAL_BACKSTOP_FRAMES)
+        bool woken = Ccai_sqlite_ckpt_wake(st->ckpt, frames);
+        bool backstop = frames >= WAL_BACKSTOP_FRAMES;
+        if (backstop != st->ckpt_yield) {
+            st->ckpt_yield = backstop;
+            Ccai_sqlite_ckpt_yield(st->ckpt, backstop);
+        }
+        if (woken && !backstop)
             return SQLITE_OK;
+        /* At each commit until the WAL starts over: while the thread is
+         * checkpointing this fails at once (SQLite's checkpoint lock), and
+         * the thread gives way at its next wait. */
+        if (woken) {
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+            return SQLITE_OK;
+        }
     }
     /* Without the thread: once per WAL_CHECKPOINT_FRAMES frames written
      * since this connection's last checkpoint, not at every commit past

@@ -71,6 +71,7 @@ struct Ccai_sqlite_ckpt {
     atomic_bool asked;            /* a run is asked for or running: the hook need not lock */
     atomic_int next_at;           /* frames in the WAL that call for the next run */
     atomic_bool halt;             /* stop, read by the busy handler without the lock */
+    atomic_bool yield;            /* the loop checkpoints itself: the thread's waits give up */
     atomic_uint errors;           /* errors kept; the loop logs the new ones */
     unsigned logged;              /* the loop's: errors it has logged */
     sqlite3 *db;                  /* the thread's connection while open (under mu) */
@@ -93,7 +94,7 @@ static uint64_t now_us(void)
 static int ckpt_busy(void *ud, int count)
 {
     Ccai_sqlite_ckpt *c = ud;
-    if (atomic_load(&c->halt))
+    if (atomic_load(&c->halt) || atomic_load(&c->yield))
         return 0;
     uint64_t now = now_us();
     if (count == 0)
@@ -243,6 +244,7 @@ Ccai_sqlite_ckpt *Ccai_sqlite_ckpt_new(const char *path)
     atomic_init(&c->asked, false);
     atomic_init(&c->next_at, CKPT_WAKE_FRAMES);
     atomic_init(&c->halt, false);
+    atomic_init(&c->yield, false);
     atomic_init(&c->errors, 0);
     return c;
 }
@@ -290,6 +292,11 @@ bool Ccai_sqlite_ckpt_wake(Ccai_sqlite_ckpt *c, int frames)
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->mu);
     return true;
+}
+
+void Ccai_sqlite_ckpt_yield(Ccai_sqlite_ckpt *c, bool yield)
+{
+    atomic_store(&c->yield, yield);
 }
 
 bool Ccai_sqlite_ckpt_error(Ccai_sqlite_ckpt *c, char *buf, size_t size)

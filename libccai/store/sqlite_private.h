@@ -86,6 +86,9 @@ Ccai_sqlite_ckpt *Ccai_sqlite_ckpt_new(const char *path);
  * fork's child): the caller checkpoints. */
 bool Ccai_sqlite_ckpt_wake(Ccai_sqlite_ckpt *c, int frames);
 bool Ccai_sqlite_ckpt_usable(Ccai_sqlite_ckpt *c);
+/* The loop checkpoints itself (the WAL is too long): the thread's RESTART
+ * stops waiting for the write lock, and with it SQLite's checkpoint lock. */
+void Ccai_sqlite_ckpt_yield(Ccai_sqlite_ckpt *c, bool yield);
 /* A new error of the thread since the last call: true, its text in buf. */
 bool Ccai_sqlite_ckpt_error(Ccai_sqlite_ckpt *c, char *buf, size_t size);
 void Ccai_sqlite_ckpt_get_stats(Ccai_sqlite_ckpt *c, Ccai_sqlite_ckpt_stats *ret);
@@ -111,6 +114,7 @@ typedef struct Ccai_sqlite {
     int wal_asked;          /* frames in the WAL when write-back was last asked for */
     int wal_checkpointed;   /* frames in the WAL at this connection's last checkpoint */
     Ccai_sqlite_ckpt *ckpt; /* the checkpoint thread's, or NULL: checkpoints on this connection */
+    bool ckpt_yield;        /* past WAL_BACKSTOP_FRAMES: the thread told to give way */
     const Ccai_logger *log; /* the checkpoint thread's errors; may be NULL */
     Ccai_sqlite_seen *seen; /* CCAI_SQLITE_SEEN_SLOTS, allocated at the first write of a call */
 } Ccai_sqlite;
