@@ -231,7 +231,9 @@ static void test_workers_checkpoint_threads(void **state)
     assert_int_equal(t0, 1);
     assert_int_equal(t1, 1);
     assert_int_equal(sup, 0);
-    assert_true(wal_max > 0 && wal_max < 2000 * (4096 + 24));
+    /* Near 1,000 frames; past 1,800 a loop checkpoints itself (slow
+     * builds, ASan: 8.1 MB seen), so well under 2,500 whatever the load. */
+    assert_true(wal_max > 0 && wal_max < 2500 * (4096 + 24));
     char *body = NULL;
     assert_int_equal(server_proc_request(p.port, "GET", "/call?limit=1000", NULL, AUTH, &body),
                      200);
