@@ -437,6 +437,15 @@ static int load_config(server *s, const char *path)
         return EXIT_FAILURE;
     ccai_config_set_logger(s->cfg, log_line, NULL, s->verbosity ? CCAI_LOG_DEBUG : CCAI_LOG_INFO);
     s->config_path = path;
+    /* The SQLite WAL's checkpoints (their fsyncs) off the loop, on the
+     * store's thread, unless the file or the environment says no (set
+     * before they are read: the tree holds every key's default, so
+     * ccai_config_get() cannot tell the operator's false from the
+     * library's). A worker starts its thread after the fork (it opens its
+     * store then). */
+    st = ccai_config_set(s->cfg, "database.sqlite.checkpoint_thread", "true");
+    if (st != CCAI_OK)
+        return EXIT_FAILURE;
     /* Every problem of the file, the environment and the rules at once. */
     st = ccai_config_set_collect(s->cfg, 1);
     if (st == CCAI_OK)

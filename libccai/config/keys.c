@@ -310,6 +310,9 @@ static const Ccai_key keys[] = {
        "How long a write waits for a lock held by another process (on the event loop)"),
     KE("database.sqlite.synchronous", "normal", sync_modes,
        "normal: a commit survives a crash of the process (kill -9); full: also a power loss"),
+    KB("database.sqlite.checkpoint_thread", false,
+       "Copy the WAL into the database file (checkpoints, with their fsyncs) on a thread of the "
+       "store's own, not on the event loop (docs/threading.md); ccai-server sets it"),
     KSECRET("database.postgresql.dsn",
             "libpq connection string or URI (database.mode postgresql); a secret: set it with "
             "DATABASE__POSTGRESQL__DSN"),

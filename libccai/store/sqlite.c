@@ -1,6 +1,8 @@
 /* Persistence on SQLite: a backend of store/store.h (Ccai_sqlite_backend).
  *
- * One connection per store handle, used by one thread (NOMUTEX). Every
+ * One connection per store handle, used by one thread (NOMUTEX); with
+ * database.sqlite.checkpoint_thread, a second one on the store's own
+ * thread for the WAL's checkpoints (store/sqlite_ckpt.c). Every
  * statement is prepared once and cached on the handle. Writes that take
  * several statements run in their own IMMEDIATE transaction, or in a
  * savepoint when the caller holds an explicit transaction (Ccai_store_begin).
@@ -26,6 +28,10 @@
  * requests to the kernel to start writing the WAL back. */
 #define WAL_CHECKPOINT_FRAMES 1000
 #define WAL_WRITEBACK_FRAMES  32
+/* With the checkpoint thread: the WAL's length (7 MB) past which this
+ * connection checkpoints as without it: the thread's RESTART did not get
+ * the write lock (a writer that never pauses) or failed. */
+#define WAL_BACKSTOP_FRAMES 1800
 /* The wait for another connection's write lock (on_busy()): yields first,
  * then sleeps from BUSY_SLEEP_MIN_US, doubling up to BUSY_SLEEP_MAX_US. */
 #define BUSY_YIELDS       3
@@ -301,13 +307,12 @@ static CCAI_MUST_CHECK ccai_status store_migrate(Ccai_sqlite *st)
     return read_version(st, &st->schema_version);
 }
 
-/* After each commit (it replaces SQLite's automatic checkpoint, which it
- * runs the same way). With synchronous=NORMAL a commit does not sync the
- * WAL: the checkpoint's fsync found megabytes to write and stalled the
- * loop for milliseconds (7 % of a busy loop's time). The kernel is asked to
- * start writing the WAL back as it grows (sync_file_range: it does not
- * wait), so that the checkpoint finds it on disk. Durability is the same:
- * the checkpoint still syncs. */
+/* After each commit (it replaces SQLite's automatic checkpoint): wakes
+ * the checkpoint thread, or checkpoints here without one. With synchronous=NORMAL a commit does not
+ * sync the WAL: the checkpoint's fsync found megabytes to write and stalled the loop for
+ * milliseconds (7 % of a busy loop's time). The kernel is asked to start writing the WAL back as it
+ * grows (sync_file_range: it does not wait), so that the checkpoint finds it on disk. Durability is
+ * the same: the checkpoint still syncs. */
 static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
 {
     Ccai_sqlite *st = ud;
@@ -324,10 +329,33 @@ static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
         }
     }
 #endif
-    /* Once per WAL_CHECKPOINT_FRAMES frames written since this connection's
-     * last checkpoint, not at every commit past them; and RESTART, not
-     * PASSIVE: with another connection writing (the server's other
-     * workers) a passive checkpoint left the WAL unable to start over (the
+    if (st->ckpt) {
+        char why[256];
+        if (Ccai_sqlite_ckpt_error(st->ckpt, why, sizeof why))
+            Ccai_log(st->log, CCAI_LOG_WARN, "%s (%s)", why, st->path);
+        /* The checkpoint thread copies the WAL (store/sqlite_ckpt.c);
+         * this connection only when it cannot run, or past
+         * WAL_BACKSTOP_FRAMES (the thread failed to start the WAL over). */
+        bool woken = Ccai_sqlite_ckpt_wake(st->ckpt, frames);
+        bool backstop = frames >= WAL_BACKSTOP_FRAMES;
+        if (backstop != st->ckpt_yield) {
+            st->ckpt_yield = backstop;
+            Ccai_sqlite_ckpt_yield(st->ckpt, backstop);
+        }
+        if (woken && !backstop)
+            return SQLITE_OK;
+        /* At each commit until the WAL starts over: while the thread is
+         * checkpointing this fails at once (SQLite's checkpoint lock), and
+         * the thread gives way at its next wait. */
+        if (woken) {
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+            return SQLITE_OK;
+        }
+    }
+    /* Without the thread: once per WAL_CHECKPOINT_FRAMES frames written
+     * since this connection's last checkpoint, not at every commit past
+     * them; and RESTART, not PASSIVE: with another connection writing
+     * (the server's other workers) a passive checkpoint left the WAL unable to start over (the
      * other was reading it), the WAL grew (24 MB in 2,000 turns) and each
      * commit's checkpoint synced the few frames the other had added: 289
      * fdatasync in 2,000 turns with two workers, 2.6 ms each on the loop,
@@ -470,6 +498,9 @@ static void sqlite_close(Ccai_store *store)
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (!st)
         return;
+    /* The thread first: this connection may be the file's last, whose
+     * close checkpoints and removes the WAL. */
+    Ccai_sqlite_ckpt_free(st->ckpt);
     for (size_t i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(st->stmts[i]);
     Ccai_sqlite_calls_forget(st);
@@ -530,6 +561,33 @@ ccai_status Ccai_sqlite_configure(Ccai_store *store, int busy_timeout_ms, bool s
     if (status == CCAI_OK)
         st->sync_full = sync_full;
     return status;
+}
+
+ccai_status Ccai_sqlite_checkpoint_thread(Ccai_store *store, bool thread, const Ccai_logger *log)
+{
+    Ccai_sqlite *st =
+        store && store->backend == &Ccai_sqlite_backend ? Ccai_sqlite_of(store) : NULL;
+    if (!st)
+        return CCAI_ERR_INVALID_ARG;
+    st->log = log;
+    if (!thread) {
+        Ccai_sqlite_ckpt_free(st->ckpt);
+        st->ckpt = NULL;
+        return CCAI_OK;
+    }
+    /* In memory: no WAL, nothing to checkpoint. A file that is not in WAL
+     * mode never calls the hook: its thread never starts. */
+    if (st->ckpt || !st->wal_path)
+        return CCAI_OK;
+    st->ckpt = Ccai_sqlite_ckpt_new(st->path);
+    return st->ckpt ? CCAI_OK : Ccai_sqlite_fail_nomem(st, "checkpoint thread");
+}
+
+void Ccai_sqlite_checkpoint_stats(Ccai_store *store, Ccai_sqlite_ckpt_stats *ret)
+{
+    Ccai_sqlite *st =
+        store && store->backend == &Ccai_sqlite_backend ? Ccai_sqlite_of(store) : NULL;
+    Ccai_sqlite_ckpt_get_stats(st ? st->ckpt : NULL, ret);
 }
 
 static int sqlite_schema_version(Ccai_store *store)
@@ -658,6 +716,9 @@ static CCAI_MUST_CHECK ccai_status sqlite_open_config(const Ccai_store_env *env,
     st = Ccai_sqlite_configure(store,
                                (int)Ccai_config_int(cfg, "database.sqlite.busy_timeout_ms", 10),
                                sync && strcmp(sync, "full") == 0);
+    if (st == CCAI_OK)
+        st = Ccai_sqlite_checkpoint_thread(
+            store, Ccai_config_bool(cfg, "database.sqlite.checkpoint_thread", false), env->log);
     if (st != CCAI_OK) {
         if (ret_errmsg && st != CCAI_ERR_NOMEM)
             *ret_errmsg = Ccai_strdup(sqlite_errmsg(store));

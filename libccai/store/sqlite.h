@@ -21,4 +21,28 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_open(const char *path, Ccai_store **ret,
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_configure(Ccai_store *st, int busy_timeout_ms,
                                                   bool sync_full);
 
+/* The WAL's checkpoints on a thread of the store's own, with its own
+ * connection to the file (store/sqlite_ckpt.c, database.sqlite.checkpoint_thread),
+ * instead of on this connection after its commits (the default). The thread
+ * starts at the first checkpoint, in the process that writes; it is joined
+ * by Ccai_store_close(). Its errors go to log (may be NULL; borrowed while
+ * st lives), at the next commit, on the caller's thread. No effect on a
+ * database in memory. CCAI_ERR_INVALID_ARG for a store of another backend. */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_checkpoint_thread(Ccai_store *st, bool thread,
+                                                          const Ccai_logger *log);
+/* What the checkpoint thread has done (all 0 without one). */
+typedef struct Ccai_sqlite_ckpt_stats {
+    bool running;        /* the thread runs, its connection open */
+    uint64_t passive;    /* runs (each a PASSIVE checkpoint first) */
+    uint64_t restart;    /* RESTART checkpoints tried (the WAL still long after the first) */
+    uint64_t restarted;  /* of which completed: the next writer starts the WAL over */
+    uint64_t busy;       /* of which gave up (lock or readers held past CKPT_BUSY_MS) */
+    uint64_t errors;     /* failures other than BUSY */
+    uint64_t passive_us; /* time in the PASSIVE checkpoints */
+    uint64_t restart_us; /* time in the RESTART ones (the loops' writes wait) */
+    int last_log;        /* the last PASSIVE's frames in the WAL */
+    int last_done;       /* and frames copied to the database */
+} Ccai_sqlite_ckpt_stats;
+void Ccai_sqlite_checkpoint_stats(Ccai_store *st, Ccai_sqlite_ckpt_stats *ret);
+
 #endif

@@ -76,6 +76,25 @@ typedef struct Ccai_sqlite_seen {
     char *claim;
 } Ccai_sqlite_seen;
 
+/* The WAL's checkpoint thread (store/sqlite_ckpt.c). */
+typedef struct Ccai_sqlite_ckpt Ccai_sqlite_ckpt;
+/* NULL on NOMEM. Starts no thread: the first wake does. */
+Ccai_sqlite_ckpt *Ccai_sqlite_ckpt_new(const char *path);
+/* From the loop connection's WAL hook, frames in the WAL: ask for a run
+ * when one is due, starting the thread the first time. False when the
+ * thread cannot run (it could not start or open the file, or this is a
+ * fork's child): the caller checkpoints. */
+bool Ccai_sqlite_ckpt_wake(Ccai_sqlite_ckpt *c, int frames);
+bool Ccai_sqlite_ckpt_usable(Ccai_sqlite_ckpt *c);
+/* The loop checkpoints itself (the WAL is too long): the thread's RESTART
+ * stops waiting for the write lock, and with it SQLite's checkpoint lock. */
+void Ccai_sqlite_ckpt_yield(Ccai_sqlite_ckpt *c, bool yield);
+/* A new error of the thread since the last call: true, its text in buf. */
+bool Ccai_sqlite_ckpt_error(Ccai_sqlite_ckpt *c, char *buf, size_t size);
+void Ccai_sqlite_ckpt_get_stats(Ccai_sqlite_ckpt *c, Ccai_sqlite_ckpt_stats *ret);
+/* Stops the thread (a checkpoint under way is interrupted) and joins it. */
+void Ccai_sqlite_ckpt_free(Ccai_sqlite_ckpt *c);
+
 typedef struct Ccai_sqlite {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *path;
@@ -94,6 +113,9 @@ typedef struct Ccai_sqlite {
     int wal_fd;             /* the WAL, opened to ask for its write-back; -1 */
     int wal_asked;          /* frames in the WAL when write-back was last asked for */
     int wal_checkpointed;   /* frames in the WAL at this connection's last checkpoint */
+    Ccai_sqlite_ckpt *ckpt; /* the checkpoint thread's, or NULL: checkpoints on this connection */
+    bool ckpt_yield;        /* past WAL_BACKSTOP_FRAMES: the thread told to give way */
+    const Ccai_logger *log; /* the checkpoint thread's errors; may be NULL */
     Ccai_sqlite_seen *seen; /* CCAI_SQLITE_SEEN_SLOTS, allocated at the first write of a call */
 } Ccai_sqlite;
 

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <libpq-fe.h>
 #include <netdb.h>
@@ -1224,12 +1225,15 @@ static void test_two_handles(void **state)
  * timeout) and goes through; nothing is lost or refused; the WAL does not
  * grow past its checkpoints. */
 #define CONTEND_ROUNDS 1500
-static int contend_writes(const char *path, const char *who, long *wal_max)
+static int contend_writes(const char *path, const char *who, bool thread, long *wal_max)
 {
     Ccai_store *st = NULL;
     if (Ccai_sqlite_open(path, &st, NULL) != CCAI_OK)
         return 1;
-    int rc = Ccai_sqlite_configure(st, 2000, false) == CCAI_OK ? 0 : 2;
+    int rc = Ccai_sqlite_configure(st, 2000, false) == CCAI_OK &&
+                     Ccai_sqlite_checkpoint_thread(st, thread, NULL) == CCAI_OK
+                 ? 0
+                 : 2;
     for (int i = 0; i < CONTEND_ROUNDS && rc == 0; i++) {
         /* two writes in one transaction: the lock is held a while */
         Ccai_store_message m = msg("human", who);
@@ -1244,13 +1248,25 @@ static int contend_writes(const char *path, const char *who, long *wal_max)
         if (wal_max && stat(wal, &sb) == 0 && sb.st_size > *wal_max)
             *wal_max = (long)sb.st_size;
     }
+    if (thread && rc == 0) {
+        /* the thread ran the checkpoints, none failed */
+        Ccai_sqlite_ckpt_stats cs;
+        Ccai_sqlite_checkpoint_stats(st, &cs);
+        if (wal_max)
+            printf("# %s: %llu checkpoint runs, %llu restarts tried, %llu done, %llu busy; "
+                   "%.1f ms passive, %.1f ms restart\n",
+                   who, (unsigned long long)cs.passive, (unsigned long long)cs.restart,
+                   (unsigned long long)cs.restarted, (unsigned long long)cs.busy,
+                   (double)cs.passive_us / 1000.0, (double)cs.restart_us / 1000.0);
+        if (!cs.running || cs.passive == 0 || cs.errors != 0)
+            rc = 4;
+    }
     Ccai_store_close(st);
     return rc;
 }
 
-static void test_two_processes_contend(void **state)
+static void two_processes_contend(bool thread)
 {
-    (void)state;
     tmpdb t;
     tmpdb_make(&t);
     Ccai_store *st = NULL;
@@ -1261,18 +1277,20 @@ static void test_two_processes_contend(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) /* its own connection, opened after the fork */
-        _exit(contend_writes(t.path, "child", NULL));
+        _exit(contend_writes(t.path, "child", thread, NULL));
     uint64_t t0 = Ccai_monotonic_ms();
     long wal_max = 0;
-    int mine = contend_writes(t.path, "parent", &wal_max), status = -1;
+    int mine = contend_writes(t.path, "parent", thread, &wal_max), status = -1;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    printf("# two processes, %d transactions each: %llu ms, the WAL at most %ld bytes\n",
-           CONTEND_ROUNDS, (unsigned long long)(Ccai_monotonic_ms() - t0), wal_max);
+    printf("# two processes%s, %d transactions each: %llu ms, the WAL at most %ld bytes\n",
+           thread ? " (checkpoint threads)" : "", CONTEND_ROUNDS,
+           (unsigned long long)(Ccai_monotonic_ms() - t0), wal_max);
     assert_int_equal(mine, 0);
     /* The WAL started over after its checkpoints (each connection's, once
-     * per 1,000 frames, waiting for the other's transaction): it stays
-     * near 1,000 frames of 4 KB, where never starting over it would hold
-     * every transaction's pages (~12,000 frames here). */
+     * per 1,000 frames, waiting for the other's transaction; or each
+     * process's thread's): it stays near 1,000 frames of 4 KB, where never
+     * starting over it would hold every transaction's pages (~12,000
+     * frames here). */
     assert_true(wal_max > 0 && wal_max < 2 * 1000 * (4096 + 24));
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
@@ -1289,6 +1307,21 @@ static void test_two_processes_contend(void **state)
     json_decref(arr);
     Ccai_store_close(st);
     tmpdb_remove(&t);
+}
+
+static void test_two_processes_contend(void **state)
+{
+    (void)state;
+    two_processes_contend(false);
+}
+
+/* The same with each process's checkpoints on its thread (ccai-server's
+ * workers): the WAL stays as small, each thread ran without an error
+ * (contend_writes()), nothing is lost. */
+static void test_two_processes_checkpoint_threads(void **state)
+{
+    (void)state;
+    two_processes_contend(true);
 }
 
 /* A turn's update sets only the columns that changed (sqlite_calls.c keeps
@@ -1894,6 +1927,252 @@ static void test_wal_checkpoints(void **state)
         Ccai_store_close(st);
         tmpdb_remove(&t);
     }
+}
+
+/* The name of a thread of this process, or NULL. */
+static bool thread_named(const char *name)
+{
+    char dir[64], path[384], comm[32];
+    snprintf(dir, sizeof dir, "/proc/%ld/task", (long)getpid());
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s/comm", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f && fgets(comm, sizeof comm, f))
+            found = strncmp(comm, name, strlen(name)) == 0;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+/* A joined thread leaves /proc a moment after pthread_join() returns. */
+static bool thread_gone(const char *name)
+{
+    for (int i = 0; i < 200; i++) {
+        if (!thread_named(name))
+            return true;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void append_big(Ccai_store *st, int n)
+{
+    char text[600];
+    memset(text, 'x', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    for (int i = 0; i < n; i++) {
+        Ccai_store_message m = msg("assistant", text);
+        assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    }
+}
+
+static int count_messages(const char *path)
+{
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_sqlite_open(path, &st, NULL), CCAI_OK);
+    int n = 0;
+    assert_int_equal(Ccai_store_messages_newest(st, "call-1", 100000, -1, count_rows, &n), CCAI_OK);
+    Ccai_store_close(st);
+    return n;
+}
+
+/* database.sqlite.checkpoint_thread: the checkpoints run on the store's
+ * thread (named ccai-ckpt, gone after the close), which copies the frames
+ * to the database file and lets the WAL start over: it stays bounded, with
+ * either durability setting; every commit is there after reopening. */
+static void test_checkpoint_thread(void **state)
+{
+    (void)state;
+    for (int full = 0; full < 2; full++) {
+        tmpdb t;
+        tmpdb_make(&t);
+        Ccai_store *st = NULL;
+        assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
+        assert_int_equal(Ccai_sqlite_configure(st, 1000, full), CCAI_OK);
+        assert_int_equal(Ccai_sqlite_checkpoint_thread(st, true, NULL), CCAI_OK);
+        insert_call(st, "call-1", "+1", NULL, 0);
+        Ccai_sqlite_ckpt_stats cs;
+        Ccai_sqlite_checkpoint_stats(st, &cs);
+        assert_false(cs.running); /* started by the first checkpoint */
+        assert_false(thread_named("ccai-ckpt"));
+        char wal[128];
+        snprintf(wal, sizeof wal, "%s-wal", t.path);
+        struct stat sb;
+        long wal_max = 0;
+        for (int round = 0; round < 30; round++) { /* some 6,000 WAL frames */
+            append_big(st, 100);
+            assert_int_equal(stat(wal, &sb), 0);
+            if (sb.st_size > wal_max)
+                wal_max = (long)sb.st_size;
+        }
+        assert_true(thread_named("ccai-ckpt"));
+        /* The thread runs while the loop writes: wait for its last run. */
+        for (int i = 0; i < 200; i++) {
+            Ccai_sqlite_checkpoint_stats(st, &cs);
+            if (cs.passive >= 2 && cs.restarted >= 2)
+                break;
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        printf("# synchronous %s: %llu runs, %llu restarts (%llu done), last: %d of %d frames "
+               "copied; the WAL at most %ld bytes\n",
+               full ? "full" : "normal", (unsigned long long)cs.passive,
+               (unsigned long long)cs.restart, (unsigned long long)cs.restarted, cs.last_done,
+               cs.last_log, wal_max);
+        assert_true(cs.running);
+        assert_true(cs.passive >= 2);   /* ~6 runs of ~1,000 frames */
+        assert_true(cs.restarted >= 2); /* and the WAL started over */
+        assert_true(cs.last_done > 0);  /* frames copied to the database */
+        assert_int_equal(cs.errors, 0);
+        /* one checkpoint's worth (and what came during it), not 6,000 */
+        assert_true(wal_max < 2000 * (4096 + 24));
+        Ccai_store_close(st);
+        assert_true(thread_gone("ccai-ckpt"));
+        assert_int_equal(count_messages(t.path), 3000);
+        tmpdb_remove(&t);
+    }
+}
+
+/* A store in memory has no WAL: no thread, no checkpoint. */
+static void test_checkpoint_thread_memory(void **state)
+{
+    (void)state;
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_sqlite_open(":memory:", &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_checkpoint_thread(st, true, NULL), CCAI_OK);
+    insert_call(st, "call-1", "+1", NULL, 0);
+    append_big(st, 2000);
+    Ccai_sqlite_ckpt_stats cs;
+    Ccai_sqlite_checkpoint_stats(st, &cs);
+    assert_false(cs.running);
+    assert_int_equal(cs.passive, 0);
+    assert_false(thread_named("ccai-ckpt"));
+    Ccai_store_close(st);
+}
+
+/* The store freed while its thread is inside a checkpoint: a reader holds
+ * an old snapshot, so the RESTART step, write lock held, waits for it (up
+ * to CKPT_BUSY_MS, 500 ms). The close stops that wait at once and joins the
+ * thread; every write is there. */
+static void test_checkpoint_thread_free_during(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_configure(st, 2000, false), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_checkpoint_thread(st, true, NULL), CCAI_OK);
+    insert_call(st, "call-1", "+1", NULL, 0);
+    append_big(st, 10);
+    /* the reader, at the snapshot of now */
+    sqlite3 *rd = NULL;
+    assert_int_equal(sqlite3_open_v2(t.path, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM messages;", NULL, NULL, NULL),
+                     SQLITE_OK);
+    /* Past 1,000 frames (not past the loop's own 1,800): the thread's runs
+     * copy what they can, then its RESTART waits. */
+    int written = 10, busy = 0;
+    char wal[128];
+    snprintf(wal, sizeof wal, "%s-wal", t.path);
+    struct stat sb;
+    while (stat(wal, &sb) == 0 && sb.st_size < 1100L * (4096 + 24)) {
+        append_big(st, 10);
+        written += 10;
+    }
+    /* The thread holds the write lock (its RESTART waiting for the reader)
+     * when a write that does not wait is refused. */
+    assert_int_equal(Ccai_sqlite_configure(st, 0, false), CCAI_OK);
+    for (int i = 0; i < 3000 && !busy; i++) {
+        Ccai_store_message m = msg("human", "x");
+        ccai_status rc = Ccai_store_message_append(st, "call-1", &m, NULL);
+        if (rc == CCAI_OK)
+            written++;
+        else if (rc == CCAI_ERR_BUSY)
+            busy = 1;
+        else
+            fail_msg("append: %s", ccai_status_str(rc));
+        struct timespec ts = {0, 1000 * 1000};
+        if (!busy)
+            nanosleep(&ts, NULL);
+    }
+    assert_true(busy);
+    uint64_t t0 = Ccai_monotonic_ms();
+    Ccai_store_close(st);
+    uint64_t took = Ccai_monotonic_ms() - t0;
+    printf("# closed during a checkpoint in %llu ms\n", (unsigned long long)took);
+    /* not the checkpoint's own 500 ms wait for the reader */
+    assert_true(took < 400);
+    assert_true(thread_gone("ccai-ckpt"));
+    sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(rd);
+    assert_int_equal(count_messages(t.path), written);
+    tmpdb_remove(&t);
+}
+
+typedef struct logged {
+    int n;
+    char last[512];
+} logged;
+
+static void log_keep(ccai_log_level level, const char *m, void *ud)
+{
+    logged *l = ud;
+    if (level <= CCAI_LOG_WARN) {
+        l->n++;
+        snprintf(l->last, sizeof l->last, "%s", m);
+    }
+}
+
+/* The thread cannot open the file (it was moved after the store opened
+ * it): the error is logged, at a commit, by the store's thread, and the
+ * store checkpoints on its own connection as without a thread: the WAL stays
+ * bounded, nothing is lost. */
+static void test_checkpoint_thread_cannot_open(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    logged l = {0};
+    const Ccai_logger lg = {log_keep, &l, CCAI_LOG_DEBUG};
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_sqlite_open(t.path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_configure(st, 1000, false), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_checkpoint_thread(st, true, &lg), CCAI_OK);
+    insert_call(st, "call-1", "+1", NULL, 0);
+    char moved[160], wal[128];
+    snprintf(moved, sizeof moved, "%s.moved", t.path);
+    snprintf(wal, sizeof wal, "%s-wal", t.path);
+    assert_int_equal(rename(t.path, moved), 0);
+    long wal_max = 0;
+    struct stat sb;
+    for (int round = 0; round < 30; round++) {
+        append_big(st, 100);
+        assert_int_equal(stat(wal, &sb), 0);
+        if (sb.st_size > wal_max)
+            wal_max = (long)sb.st_size;
+    }
+    Ccai_sqlite_ckpt_stats cs;
+    Ccai_sqlite_checkpoint_stats(st, &cs);
+    assert_false(cs.running);
+    assert_int_equal(cs.errors, 1);
+    assert_int_equal(l.n, 1);
+    printf("# logged: %s; the WAL at most %ld bytes\n", l.last, wal_max);
+    assert_non_null(strstr(l.last, "WAL checkpoint: open"));
+    assert_true(wal_max < 1200 * (4096 + 24)); /* the store's own checkpoints */
+    Ccai_store_close(st);
+    assert_int_equal(rename(moved, t.path), 0);
+    assert_int_equal(count_messages(t.path), 3000);
+    tmpdb_remove(&t);
 }
 
 /* The interface: the backend by database.mode, what it says of itself, and
@@ -2947,6 +3226,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_message_set_content),
         cmocka_unit_test(test_messages_newest),
         cmocka_unit_test(test_wal_checkpoints),
+        cmocka_unit_test(test_checkpoint_thread),
+        cmocka_unit_test(test_checkpoint_thread_memory),
+        cmocka_unit_test(test_checkpoint_thread_free_during),
+        cmocka_unit_test(test_checkpoint_thread_cannot_open),
         cmocka_unit_test(test_foreign_keys),
         cmocka_unit_test(test_reminders),
         cmocka_unit_test(test_jobs),
@@ -2954,6 +3237,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_two_processes_contend),
+        cmocka_unit_test(test_two_processes_checkpoint_threads),
         cmocka_unit_test(test_call_update_changed_columns),
         cmocka_unit_test(test_call_recording),
         cmocka_unit_test(test_calls_stale_and_touch),
