@@ -437,13 +437,13 @@ static int load_config(server *s, const char *path)
         return EXIT_FAILURE;
     ccai_config_set_logger(s->cfg, log_line, NULL, s->verbosity ? CCAI_LOG_DEBUG : CCAI_LOG_INFO);
     s->config_path = path;
-    /* The SQLite WAL's checkpoints (their fsyncs) off the loop, on the
-     * store's thread, unless the file or the environment says no (set
-     * before they are read: the tree holds every key's default, so
-     * ccai_config_get() cannot tell the operator's false from the
-     * library's). A worker starts its thread after the fork (it opens its
-     * store then). */
-    st = ccai_config_set(s->cfg, "database.sqlite.checkpoint_thread", "true");
+    /* A server owns its process: the documentation searches on PostgreSQL
+     * read on the library's worker threads unless the file or the
+     * environment says no (the library starts none unless its host asks:
+     * docs/threading.md). Set before they are read: the tree holds every
+     * key's default, so ccai_config_get() cannot tell the operator's false
+     * from the library's (it did not, and the default never applied). */
+    st = ccai_config_set(s->cfg, "database.postgresql.search_threads", "true");
     if (st != CCAI_OK)
         return EXIT_FAILURE;
     /* Every problem of the file, the environment and the rules at once. */
@@ -456,12 +456,6 @@ static int load_config(server *s, const char *path)
                 msg && *msg ? msg : "");
         return EXIT_CONFIG;
     }
-    /* A server owns its process: the documentation searches on PostgreSQL
-     * read on the library's worker threads unless the operator said no
-     * (the library starts none unless its host asks: docs/threading.md). */
-    if (!ccai_config_get(s->cfg, "database.postgresql.search_threads") &&
-        ccai_config_set(s->cfg, "database.postgresql.search_threads", "true") != CCAI_OK)
-        return EXIT_FAILURE;
     /* From now on log.level says which lines count (-v: debug). */
     ccai_log_level level = CCAI_LOG_INFO;
     const char *want = ccai_config_get(s->cfg, "log.level");
