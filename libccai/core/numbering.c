@@ -40,9 +40,9 @@ static const plan plans[] = {
     {"GB", "44", '0', 9, 10, NULL, NULL, false},
     {"IE", "353", '0', 7, 9, NULL, NULL, false},
     {"DE", "49", '0', 9, 11, NULL, NULL, false},
-    {"AT", "43", '0', 9, 12, NULL, NULL, false},
+    {"AT", "43", '0', 7, 13, NULL, NULL, false}, /* Vienna: 01 234 5678 */
     {"NL", "31", '0', 9, 9, NULL, NULL, false},
-    {"IT", "39", 0, 9, 11, "03", NULL, true},
+    {"IT", "39", 0, 6, 11, "03", NULL, true},
     {"ES", "34", 0, 9, 9, "6789", NULL, false},
     {"PT", "351", 0, 9, 9, "29", NULL, false},
     /* North America (NANP: "1" before the ten digits) */
@@ -54,7 +54,7 @@ static const plan plans[] = {
     {"MX", "52", 0, 10, 10, NULL, NULL, false},
     {"AR", "54", '0', 10, 10, NULL, NULL, false},
     {"CO", "57", 0, 10, 10, "36", NULL, false},
-    {"CL", "56", 0, 9, 9, "29", NULL, false},
+    {"CL", "56", 0, 9, 9, NULL, NULL, false},
     {"PE", "51", '0', 8, 9, NULL, "9", false},
     {"VE", "58", '0', 10, 10, NULL, NULL, false},
     {"EC", "593", '0', 8, 9, NULL, NULL, false},
