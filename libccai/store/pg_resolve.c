@@ -19,8 +19,11 @@
  * A name with several addresses ("localhost": ::1 and 127.0.0.1) is
  * given as that many hosts, in getaddrinfo()'s order (at most
  * RESOLVE_ADDRS_MAX), each with its address and port, so libpq still tries
- * them in turn. A DSN with `hostaddr` already, a socket directory or a
- * numeric address needs no resolution. */
+ * them in turn; a name that gives no address is left out, with its port,
+ * and the others tried (as libpq does), the connection failing only when
+ * none is left. A DSN with `hostaddr` already, a socket directory, a
+ * numeric address or a service (whose file names the host) needs no
+ * resolution here. */
 #include "store/pg_private.h"
 
 #include <arpa/inet.h>
@@ -49,6 +52,7 @@ typedef struct resolve_job {
     size_t naddr[RESOLVE_HOSTS_MAX];
     int gai_err; /* of the first name that failed, 0 */
     size_t failed;
+    size_t nfailed; /* names that gave no address: left out (libpq tries the next host) */
 } resolve_job;
 
 static void job_release(resolve_job *j)
@@ -65,7 +69,7 @@ static void *resolve_thread(void *arg)
 {
     resolve_job *j = arg;
     (void)pthread_setname_np(pthread_self(), "ccai-dns");
-    for (size_t k = 0; k < j->n && !j->gai_err; k++) {
+    for (size_t k = 0; k < j->n; k++) {
         if (!j->name[k])
             continue;
         struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -87,8 +91,11 @@ static void *resolve_thread(void *arg)
             j->naddr[k] += !seen;
         }
         if (!j->naddr[k]) {
-            j->gai_err = rc ? rc : EAI_FAIL;
-            j->failed = k;
+            if (!j->gai_err) {
+                j->gai_err = rc ? rc : EAI_FAIL;
+                j->failed = k;
+            }
+            j->nfailed++;
         }
         if (res)
             freeaddrinfo(res);
@@ -164,6 +171,8 @@ static CCAI_MUST_CHECK Ccai_pg_conninfo *params_with(PQconninfoOption *opts, con
         if (strcmp(o->keyword, "port") == 0)
             port = o->val;
     }
+    if (!port)
+        port = getenv("PGPORT"); /* as libpq reads it, matched to the hosts here */
     Ccai_pg_conninfo *p = Ccai_calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -181,6 +190,8 @@ static CCAI_MUST_CHECK Ccai_pg_conninfo *params_with(PQconninfoOption *opts, con
         list_item(hosts, k, &h, &hl);
         if (port)
             list_item(port, k, &pt, &pl);
+        /* a name that gave no address is left out with its port, as libpq
+         * would try the next host */
         size_t times = j->name[k] ? j->naddr[k] : 1;
         for (size_t m = 0; ok && m < times; m++, first = false) {
             const char *a = j->name[k] ? j->addr[k][m] : "";
@@ -228,18 +239,23 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
         return 1;
     }
     PQconninfoOption *host = NULL, *hostaddr = NULL;
+    bool service = getenv("PGSERVICE") != NULL;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (strcmp(o->keyword, "host") == 0)
             host = o;
         else if (strcmp(o->keyword, "hostaddr") == 0)
             hostaddr = o;
+        else if (strcmp(o->keyword, "service") == 0 && o->val)
+            service = true;
     }
     /* the environment's, as libpq reads them for a DSN without */
     const char *hosts = host && host->val ? host->val : getenv("PGHOST");
     const char *addrs = hostaddr && hostaddr->val ? hostaddr->val : getenv("PGHOSTADDR");
     resolve_job *j = NULL;
     int result = 1;
-    if (!hosts || (addrs && *addrs))
+    /* a service file's host is read by libpq: a host given here would
+     * override it, so libpq resolves it as before */
+    if (!hosts || (addrs && *addrs) || service)
         goto done;
     j = calloc(1, sizeof *j);
     if (!j)
@@ -271,6 +287,10 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
         goto done;
     }
     (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* getaddrinfo() and its NSS modules, not 8 MB: a resolver that never
+     * answers leaves one such thread per connection tried until glibc
+     * gives up */
+    (void)pthread_attr_setstacksize(&attr, 256 * 1024);
     /* No signal of the host's on it (as the documents' workers). */
     sigset_t all, old;
     sigfillset(&all);
@@ -303,7 +323,7 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
             break;
         }
         if (np > 0 && pfd[0].revents) {
-            if (mine->gai_err) {
+            if (mine->nfailed == mine->n) {
                 snprintf(why, cap, "could not resolve the database host \"%s\": %s",
                          mine->name[mine->failed], gai_strerror(mine->gai_err));
                 result = 0;

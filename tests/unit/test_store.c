@@ -2288,6 +2288,16 @@ static void test_pg_host_names(void **state)
                  (unsigned long long)took);
     ccai_free(err);
 
+    /* a name that does not resolve is left out, the next host is tried */
+    char rest_no_port[400];
+    const char *after_port = strchr(rest + 1, ' ');
+    snprintf(rest_no_port, sizeof rest_no_port, "%s", after_port ? after_port : "");
+    snprintf(named, sizeof named, "host=no-such-host.invalid,localhost port=1,%d%s", g_pg.port,
+             rest_no_port);
+    st = pg_open_dsn(named);
+    Ccai_store_close(st);
+    st = NULL;
+
     snprintf(named, sizeof named, "host=no-such-host.invalid%s", rest);
     assert_int_equal(Ccai_pg_open(named, 2000, 1000, &st, &err), CCAI_ERR_STORE);
     assert_non_null(err);
