@@ -39,7 +39,7 @@ static const plan plans[] = {
     {"MC", "377", 0, 8, 9, NULL, NULL, false},
     {"GB", "44", '0', 9, 10, NULL, NULL, false},
     {"IE", "353", '0', 7, 9, NULL, NULL, false},
-    {"DE", "49", '0', 9, 11, NULL, NULL, false},
+    {"DE", "49", '0', 7, 11, NULL, NULL, false}, /* Hamburg: 040 123456 */
     {"AT", "43", '0', 7, 13, NULL, NULL, false}, /* Vienna: 01 234 5678 */
     {"NL", "31", '0', 9, 9, NULL, NULL, false},
     {"IT", "39", 0, 6, 11, "03", NULL, true},
@@ -58,8 +58,8 @@ static const plan plans[] = {
     {"PE", "51", '0', 8, 9, NULL, "9", false},
     {"VE", "58", '0', 10, 10, NULL, NULL, false},
     {"EC", "593", '0', 8, 9, NULL, NULL, false},
-    {"UY", "598", '0', 8, 8, NULL, NULL, false},
-    {"PY", "595", '0', 9, 9, NULL, NULL, false},
+    {"UY", "598", '0', 8, 8, NULL, "24", false}, /* landlines have no 0 */
+    {"PY", "595", '0', 8, 9, NULL, NULL, false},
     {"BO", "591", 0, 8, 8, NULL, NULL, false},
     {"CR", "506", 0, 8, 8, NULL, NULL, false},
     {"GT", "502", 0, 8, 8, NULL, NULL, false},
@@ -75,7 +75,7 @@ static const plan plans[] = {
     {"NG", "234", '0', 8, 10, NULL, NULL, false},
     {"KE", "254", '0', 9, 9, NULL, NULL, false},
     {"IN", "91", '0', 10, 10, NULL, "6789", false},
-    {"PH", "63", '0', 10, 10, NULL, NULL, false},
+    {"PH", "63", '0', 9, 10, NULL, NULL, false},
     {"SG", "65", 0, 8, 8, "3689", NULL, false},
     {"HK", "852", 0, 8, 8, NULL, NULL, false},
     {"AU", "61", '0', 9, 9, NULL, NULL, false},

@@ -218,12 +218,19 @@ static CCAI_MUST_CHECK bool written_dash(const Ccai_offline *o, size_t i)
     return r + 1 == o->tok[i].raw && o->raw[r] == '-';
 }
 
-/* Is token k a digit, a number word or "oh"? */
+/* Is token k a digit or a number word ([number.words]: "oh 0" too)? */
 static CCAI_MUST_CHECK bool digit_word(const Ccai_offline *o, size_t k)
 {
     size_t j = k;
-    return Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) || Ccai_ofl_tok_is(o, k, "oh") ||
-           Ccai_ofl_number_words(o, &j) >= 0;
+    return Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) || Ccai_ofl_number_words(o, &j) >= 0;
+}
+
+/* A word of zero said alone ([number.words] "oh 0"), which may also be a
+ * hesitation ("oh, I don't know"). */
+static CCAI_MUST_CHECK bool zero_word(const Ccai_offline *o, size_t k)
+{
+    size_t n;
+    return Ccai_ofl_sec_value(o, V_NUMBER, k, &n) == 0 && n == 1;
 }
 
 /* Is a digit or a number word (or "oh") just before or after token i? */
@@ -272,7 +279,7 @@ static size_t read_code(const Ccai_offline *o, size_t b, size_t e, char *out, si
         /* "six six oh, two eight one", "oh oh six": "oh" beside a digit
          * is a zero, no hesitation */
         if (started && (Ccai_ofl_hesitation(o, i) || Ccai_ofl_tok_is(o, i, "and")) &&
-            !(Ccai_ofl_tok_is(o, i, "oh") && digit_beside(o, i, e))) {
+            !(zero_word(o, i) && digit_beside(o, i, e))) {
             i++;
             continue;
         }

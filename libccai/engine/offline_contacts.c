@@ -89,14 +89,21 @@ int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i)
     return h;
 }
 
-const char *Ccai_ofl_phone_region(const Ccai_offline *o)
+const char *Ccai_ofl_lang_region(const Ccai_offline *o)
 {
-    const char *r = Ccai_numbering_region(o->caller_number);
-    if (r)
-        return r;
     const char *code = o->st.lang_avail >= 0 ? o->avail[o->st.lang_avail] : o->lang_code;
     const char *dash = code ? strchr(code, '-') : NULL;
     return dash ? dash + 1 : NULL;
+}
+
+const char *Ccai_ofl_phone_region(const Ccai_offline *o)
+{
+    /* a caller from a country without a plan here: no region (the
+     * country code is asked), not the language's (a Polish caller on a
+     * Spanish line is no Spanish number) */
+    if (o->caller_number && o->caller_number[0] == '+')
+        return Ccai_numbering_region(o->caller_number);
+    return Ccai_ofl_lang_region(o);
 }
 
 /* The digits said, with a "+" when one was said; a national number gets

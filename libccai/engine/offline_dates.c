@@ -36,6 +36,19 @@ static int weekday_of(const Ccai_offline *o, size_t i)
     return n == 1 && d >= 1 && d <= 7 ? d - 1 : -1;
 }
 
+/* Does the call's language's region write the month first ([date.month_first],
+ * read from en.txt: regions, not words)? */
+static bool month_first_region(const Ccai_offline *o)
+{
+    const char *region = Ccai_ofl_lang_region(o);
+    const Ccai_ofl_entry *e;
+    size_t n = region ? Ccai_ofl_lex_get(o->lex, o->lex->en, "date.month_first", &e) : 0;
+    for (size_t k = 0; k < n; k++)
+        if (Ccai_strcasecmp(e[k].text, region) == 0)
+            return true;
+    return false;
+}
+
 /* Leading decimal digits of a token (at most 4) and where they stop. */
 static int tok_number(const Ccai_offline *o, size_t i, size_t *ret_digits)
 {
@@ -287,10 +300,11 @@ static CCAI_MUST_CHECK bool parse_numeric_date(const Ccai_offline *o, size_t i, 
     }
     if (digits[0] > 2 || digits[1] > 2 || (np == 2 && digits[2] != 4 && digits[2] != 2))
         return false;
-    /* the month first from a caller in the United States ("10/3" is
-     * October 3rd), or when the other order is no date ("25/12", "12/25") */
-    const char *region = Ccai_ofl_phone_region(o);
-    bool month_first = region && Ccai_strcasecmp(region, "US") == 0 && sep != '.';
+    /* the month first where the call's language says so ([date.month_first]
+     * regions: "en-US": "10/3" is October 3rd; not from the caller's
+     * number: +1 is also Canada's and the Caribbean's), or when the other
+     * order is no date ("25/12", "12/25") */
+    bool month_first = sep != '.' && month_first_region(o);
     if (part[0] > 12 && part[1] <= 12)
         month_first = false;
     else if (part[1] > 12 && part[0] <= 12)

@@ -392,6 +392,8 @@ int Ccai_ofl_number_words_999(const Ccai_offline *o, size_t *i);
 /* The region a national number said is read for: the caller's number's
  * country, else the call's language's region ("en-IE": "IE"). */
 const char *Ccai_ofl_phone_region(const Ccai_offline *o);
+/* The region of the call's language ("en-US": "US"), NULL. */
+const char *Ccai_ofl_lang_region(const Ccai_offline *o);
 phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
                                    char *out, size_t cap);
 /* The last address said that validates, "" when none; its bytes in raw. */

@@ -3750,9 +3750,11 @@ static void test_dates_as_people_say_them_more(void **state)
         /* an address's "45-20" is no date */
         {"es-CO", NULL, "Ayer como a la una se inundó el apartamento, carrera 7 número 45-20.",
          "2024-10-07T13:00:00"},
-        /* a numeric date: month first from a US caller, day first else */
+        /* a numeric date: month first on a US English call, day first
+         * else, +1 numbers of the Caribbean too ([date.month_first]) */
         {"en-US", "+12125550123", "It happened on 10/3 at 2pm.", "2024-10-03T14:00:00"},
         {"en-GB", "+447700900123", "It happened on 3/10 at 2pm.", "2024-10-03T14:00:00"},
+        {"es-DO", "+18095550123", "Pasó el 3/10 a las dos de la tarde.", "2024-10-03T14:00:00"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
