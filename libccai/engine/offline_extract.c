@@ -871,6 +871,9 @@ static size_t split_answers(const Ccai_offline *o, const sentence *sv, size_t ns
             if (ncut && !owned)
                 ncut = 0;
         }
+        /* every sentence keeps a place: cuts only while the rest fit */
+        if (n + ncut + (ns - s) > cap)
+            ncut = 0;
         size_t from = b;
         for (size_t c = 0; c <= ncut && n < cap; c++) {
             size_t to = c < ncut ? cut[c] : e;
@@ -1244,8 +1247,10 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             bool across = false;
             for (size_t k = pos + 1; k < pos + len && !across; k++)
                 across = Ccai_ofl_sentence_break(o, k);
-            if (across)
+            if (across) {
+                len = 1; /* the second "No" may start a correction */
                 continue;
+            }
             size_t inside = corr_sec ? Ccai_ofl_content_left(o, pos, pos + len) : 0;
             /* "No. No." alone is an answer, not a correction */
             if (corr_sec && left == inside)

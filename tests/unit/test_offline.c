@@ -3223,6 +3223,28 @@ static void test_days_minutes_commands_are_a_file(void **state)
  * starts with an article, a street and its number with no preposition, a
  * second place that says more ("en el TransMilenio, en la estación de la
  * Calle 72"), a house named by its town; a month is no town. */
+/* "No. No, sorry, it was Saturday": the first "No" answers, the second
+ * starts a correction. (The review of 2026-12-07 found both skipped as one
+ * "no no" across the sentence break; this case passed before that fix too,
+ * its "sorry" carrying the correction.) */
+static void test_no_then_correction(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r = in(
+        o, "Someone scraped my car on Sunday morning at nine, in the Lidl car park on Mill Road.");
+    const char *v = set_value(r, "incident_datetime");
+    assert_non_null(v);
+    assert_int_equal(strncmp(v, "2024-10-06T09:00", 16), 0);
+    r = in(o, "No. No, sorry, it was Saturday morning, not Sunday.");
+    v = set_value(r, "incident_datetime");
+    if (!v || strncmp(v, "2024-10-05T09:00", 16) != 0)
+        fail_msg("corrected day: %s", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 static void test_places_as_people_say_them(void **state)
 {
     (void)state;
@@ -4699,6 +4721,7 @@ int main(void)
         cmocka_unit_test(test_days_minutes_commands_are_a_file),
         cmocka_unit_test(test_places_named_and_corrected),
         cmocka_unit_test(test_places_as_people_say_them),
+        cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
         cmocka_unit_test(test_questions_without_question_marks),
