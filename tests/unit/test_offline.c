@@ -4245,6 +4245,48 @@ static void test_not_a_place_nor_an_injury(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A name corrected by spelling on a later turn: the letters are how the
+ * words said are written, and every word spelled is kept. */
+static void test_name_spelled_on_a_later_turn(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *first, *said, *name;
+    } cases[] = {
+        {"en-GB", "Catherine Moore",
+         "No, sorry, it's Kathryn with a K, K A T H R Y N, Moor, M O O R.", "Kathryn Moor"},
+        {"en-US", "Jon Mcallister", "Actually it's John, J O H N, Macalister, M A C A L I S T E R.",
+         "John Macalister"},
+        {"fr-FR", "Loïk Le Gof", "Pardon, c'est Loïc avec un c, L O I C, Le Goff.", "Loïc Le Goff"},
+        {"es-MX", "Jésica Paz", "No, perdón, soy Yésica con y griega, Y E S I C A, Páez, P A E Z.",
+         "Yésica Páez"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char claim[256];
+        snprintf(claim, sizeof claim,
+                 "{\"incident_description\": \"Shed broken into\", \"incident_datetime\": "
+                 "\"2024-10-07T09:00:00\", \"incident_location\": \"12 Oak Road\", "
+                 "\"policyholder_name\": \"%s\"}",
+                 cases[i].first);
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_name");
+        if (!v || strcmp(v, cases[i].name) != 0)
+            fail_msg("\"%s\": policyholder_name = %s, expected %s", cases[i].said,
+                     v ? v : "(unset)", cases[i].name);
+        Ccai_offline_free(o);
+    }
+    /* letters far from the word said spell something else: "Dawson, H S"
+     * is no "Hs" */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "My shed was broken into last night. My name is Craig Dawson, H S, one two three.");
+    assert_string_equal(set_value(r, "policyholder_name"), "Craig Dawson");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 /* "I already told you": the question is not asked again; the caller's
  * number is what the dialogue has for the phone. */
 static void test_already_told(void **state)
@@ -4488,6 +4530,7 @@ int main(void)
         cmocka_unit_test(test_email_said_spelled_named_joined),
         cmocka_unit_test(test_email_replaced_next_turn),
         cmocka_unit_test(test_description_starting_with_the_place),
+        cmocka_unit_test(test_name_spelled_on_a_later_turn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
