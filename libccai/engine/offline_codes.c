@@ -590,8 +590,7 @@ static char *name_spelled(Ccai_offline *o, char *n, size_t *me)
         last = last ? last + 1 : out;
         size_t ll = folded_word(last, strlen(last), said, sizeof said);
         size_t dist = word_distance(said, ll, letters, nl);
-        if (nl && (j >= o->ntok || Ccai_ofl_clause_break(o, j)) &&
-            dist <= (ll > 4 ? ll / 2 : 2)) {
+        if (nl && (j >= o->ntok || Ccai_ofl_clause_break(o, j)) && dist <= (ll > 4 ? ll / 2 : 2)) {
             size_t at = (size_t)(last - out);
             if (at + nl + 1 > sizeof out)
                 break;
@@ -623,8 +622,7 @@ static char *name_spelled(Ccai_offline *o, char *n, size_t *me)
                         ? name_letters(o, &j2, o->ntok, l2, sizeof l2)
                         : 0;
         bool spelled_next = n2 && (j2 >= o->ntok || Ccai_ofl_clause_break(o, j2));
-        bool ends = !strchr(out, ' ') &&
-                    (ne >= o->ntok || Ccai_ofl_sentence_break(o, ne));
+        bool ends = !strchr(out, ' ') && (ne >= o->ntok || Ccai_ofl_sentence_break(o, ne));
         if ((!spelled_next && !ends) || strlen(out) + 1 + strlen(w) + 1 > sizeof out) {
             ccai_free(w);
             break;
