@@ -810,6 +810,23 @@ static CCAI_MUST_CHECK bool self_alone(const Ccai_offline *o, size_t b, size_t e
 
 /* The first asked free-text field whose topic or cue words [b, e) has,
  * nfields when none. */
+/* Of two questions asked together, the one a clause about no field's
+ * topic answers by its words ([answer.<field>]: "a chip in the windscreen"
+ * to "was anyone hurt, and was anything damaged before?" is damage, not
+ * an injury), none with a part of the body in it ([body]). */
+static size_t answer_owner(const Ccai_offline *o, const size_t asked_text[], size_t nat, size_t b,
+                           size_t e)
+{
+    size_t p;
+    if (Ccai_ofl_sec_has(o, "body", b, e))
+        return o->nfields;
+    for (size_t k = 0; k < nat; k++) {
+        if (Ccai_ofl_field_sec_has(o, "answer", asked_text[k], b, e, &p))
+            return asked_text[k];
+    }
+    return o->nfields;
+}
+
 static size_t clause_owner(const Ccai_offline *o, const size_t asked_text[], size_t nat, size_t b,
                            size_t e)
 {
@@ -948,6 +965,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                         Ccai_ofl_field_sec_has(o, "cue", asked_text[k], sv[s].b, sv[s].e, &p))
                         owner[s] = asked_text[k];
                 }
+                if (owner[s] == o->nfields)
+                    owner[s] = answer_owner(o, asked_text, nat, sv[s].b, sv[s].e);
             }
             /* the others in order */
             size_t k = 0;

@@ -4287,6 +4287,47 @@ static void test_name_spelled_on_a_later_turn(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A damaged thing said to "was anyone hurt, and was anything already
+ * damaged before?" is damage from before, no injury: injuries are about
+ * people. */
+static void test_damage_is_no_injury(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *key;
+    } cases[] = {
+        {"en-GB", "There was already a crack in the windscreen.", "crack"},
+        {"en-US", "Well, the rear bumper had a dent from last year.", "dent"},
+        {"en-GB", "The paint on the door was a bit scratched already.", "scratched"},
+        {"fr-FR", "Il y avait déjà un impact sur le pare-brise.", "impact"},
+        {"fr-FR", "Le parquet était déjà un peu abîmé.", "parquet"},
+        {"es-ES", "El parachoques ya tenía una abolladura.", "abolladura"},
+        {"es-CO", "El piso ya estaba un poquito levantado.", "levantado"},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL,
+                                      "{\"incident_description\": \"A van reversed into it\", "
+                                      "\"incident_datetime\": \"2024-10-07T09:00:00\", "
+                                      "\"incident_location\": \"12 Oak Road\"}");
+        const char *f[2];
+        bool time_only = false;
+        assert_int_equal(Ccai_offline_asking(o, f, 2, &time_only), 2);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "pre_existing_damages");
+        const char *inj = set_value(r, "injuries");
+        if (!v || !strstr(v, cases[i].key) || inj) {
+            print_error("\"%s\" (asked %s, %s): pre_existing_damages = %s, injuries = %s\n",
+                        cases[i].said, f[0], f[1], v ? v : "(unset)", inj ? inj : "(unset)");
+            failed++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(failed, 0);
+}
+
 /* "I already told you": the question is not asked again; the caller's
  * number is what the dialogue has for the phone. */
 static void test_already_told(void **state)
@@ -4531,6 +4572,7 @@ int main(void)
         cmocka_unit_test(test_email_replaced_next_turn),
         cmocka_unit_test(test_description_starting_with_the_place),
         cmocka_unit_test(test_name_spelled_on_a_later_turn),
+        cmocka_unit_test(test_damage_is_no_injury),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
