@@ -4328,6 +4328,45 @@ static void test_damage_is_no_injury(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* A part of an address restated after others: spelled ("that is h u g h
+ * e s"), its number digit by digit ("then two two"); the restatement is
+ * the part once, and the address is noted, not asked to be spelled. */
+static void test_email_part_restated(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"en-GB", "peter dot hughes twenty-two, that is h u g h e s, at virginmedia dot com",
+         "peter.hughes22@virginmedia.com"},
+        {"en-GB",
+         "peter dot hughes twenty-two, that is h u g h e s, then two two, at virginmedia dot com",
+         "peter.hughes22@virginmedia.com"},
+        {"en-IE", "sean dot kelly, that's s e a n, at eircom dot net", "sean.kelly@eircom.net"},
+        {"en-US", "dana dot price, p r i c e, nineteen, at aol dot com", "dana.price19@aol.com"},
+        {"fr-FR",
+         "marie point dupont cinquante, soit d u p o n t, puis cinq zéro, arobase orange point fr",
+         "marie.dupont50@orange.fr"},
+        {"es-ES", "lucia punto ortiz, es decir, o r t i z, arroba gmail punto com",
+         "lucia.ortiz@gmail.com"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = email_asked(s, cases[i].lang);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": e-mail %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* "I already told you": the question is not asked again; the caller's
  * number is what the dialogue has for the phone. */
 static void test_already_told(void **state)
@@ -4573,6 +4612,7 @@ int main(void)
         cmocka_unit_test(test_description_starting_with_the_place),
         cmocka_unit_test(test_name_spelled_on_a_later_turn),
         cmocka_unit_test(test_damage_is_no_injury),
+        cmocka_unit_test(test_email_part_restated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
