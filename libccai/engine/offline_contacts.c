@@ -38,6 +38,13 @@ int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i)
         return v;
     }
     size_t j = k + (k < o->ntok ? Ccai_ofl_sec_at(o, "number.and", k, k + 1) : 0);
+    /* "veinte, cuatro": a pause ends the number; "veinte cuatro" too where
+     * the tens take a unit only after a joiner ([number.tens.and]) */
+    if (k >= o->ntok || Ccai_ofl_clause_break(o, k) || (j > k && Ccai_ofl_clause_break(o, j)) ||
+        (j == k && Ccai_ofl_sec_at(o, "number.tens.and", *i, k) == k - *i)) {
+        *i = k;
+        return v;
+    }
     int u = number_word(o, j, &n);
     if ((v == 60 || v == 80) && u >= 10 && u <= 19) {
         v += u;

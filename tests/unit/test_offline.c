@@ -4367,6 +4367,53 @@ static void test_email_part_restated(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* A phone number said in groups of hundreds and tens as people in Latin
+ * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
+ * pause ends a number ("veinte, cuatro" is 20, 4). */
+static void test_phone_in_spoken_groups(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *said, *value;
+    } cases[] = {
+        {"es-CO", "+573001112233", "Tres quince, seis seis siete, ochenta y ocho, noventa y nueve.",
+         "+573156678899"},
+        {"es-CO", "+573001112233", "Es el tres diez, cinco cuarenta y dos, diez, treinta.",
+         "+573105421030"},
+        {"es-CO", "+573001112233", "Tres diez cinco cuarenta y dos diez treinta.", "+573105421030"},
+        {"es-CO", "+573001112233", "Tres veinte, cuatro cinco seis, setenta y ocho, noventa.",
+         "+573204567890"},
+        {"es-CO", "+573001112233",
+         "Tres treinta cuatro cincuenta y cinco sesenta y seis setenta y siete.", "+573304556677"},
+        {"es-MX", "+525511112222",
+         "Cincuenta y cinco, veinte, cuatro, treinta, sesenta y uno, ocho.", "+525520430618"},
+        {"en-US", "+12125550100", "Six four six, five five five, twenty four, thirty nine.",
+         "+16465552439"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, cases[i].from,
+                        "{\"incident_datetime\": \"2024-10-07 15:00\", \"incident_description\": "
+                        "\"x\", \"incident_location\": \"Cali\", \"injuries\": \"None\", "
+                        "\"involved_parties\": \"me\", \"medical_records\": \"None\", "
+                        "\"policy_number\": \"WA3301872\", \"pre_existing_damages\": \"None\", "
+                        "\"witnesses\": \"None\", \"policyholder_name\": \"Ana Lee\", "
+                        "\"policyholder_email\": \"ana@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": phone %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* "I already told you": the question is not asked again; the caller's
  * number is what the dialogue has for the phone. */
 static void test_already_told(void **state)
@@ -4613,6 +4660,7 @@ int main(void)
         cmocka_unit_test(test_name_spelled_on_a_later_turn),
         cmocka_unit_test(test_damage_is_no_injury),
         cmocka_unit_test(test_email_part_restated),
+        cmocka_unit_test(test_phone_in_spoken_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
