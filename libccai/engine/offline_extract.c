@@ -447,6 +447,35 @@ static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
            ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
 }
 
+/* "calle 10 sur # 43-15", "carrera 7 número 45-20", "Transversal 5 No.
+ * 20-11": after a street word, its number, the words that go with it
+ * ([location.number.after]), the word for the house's number
+ * ([location.number]) and that number. Where the numbers end (after the
+ * street word: none, i + 1). */
+static size_t address_numbers(const Ccai_offline *o, size_t i)
+{
+    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+        return i + 1;
+    size_t k = i + 1;
+    if (k >= o->ntok || o->mask[k] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+        return i + 1;
+    k++;
+    for (size_t m; k < o->ntok && !Ccai_ofl_clause_break(o, k) &&
+                   (m = Ccai_ofl_sec_at(o, "location.number.after", k, k + 1)) > 0;)
+        k += m;
+    size_t sign = k < o->ntok ? Ccai_ofl_sec_at(o, "location.number", k, k + 1) : 0;
+    size_t h = k + sign;
+    /* the house's number: digits, "43-15" or "43 15" */
+    if (h >= o->ntok || o->mask[h] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[h].start]) ||
+        (Ccai_ofl_clause_break(o, h) && !sign))
+        return i + 2;
+    size_t e = h + 1;
+    if (e < o->ntok && !o->mask[e] && !Ccai_ofl_clause_break(o, e) &&
+        Ccai_ofl_is_digit_ch(o->norm[o->tok[e].start]))
+        e++;
+    return e;
+}
+
 /* A street word with its name ([location.street]: "Mill Road", "rue
  * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
 static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b, size_t e)
@@ -459,8 +488,10 @@ static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b,
     while (after < e && after < i + 3 && Ccai_ofl_tok_word(o, after, W_NAME_PARTICLE) &&
            !capitalised(o, after))
         after++;
+    /* "carrera 15 número 93-47": a street by its number */
     return (i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
-           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after));
+           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)) ||
+           (address_numbers(o, i) > i + 2 && i + 1 < e);
 }
 
 static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
@@ -1382,6 +1413,20 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             Ccai_ofl_extract_name(o, fd, f, asked[f]);
     }
     mask_small_talk(o);
+    /* the numbers of an address are no date nor time: hidden from the
+     * date, given back to the place */
+    size_t hid[16][2], nhid = 0;
+    for (size_t i = 0; i < o->ntok && nhid < CCAI_ARRAY_SIZE(hid); i++) {
+        size_t e = address_numbers(o, i);
+        if (e <= i + 1)
+            continue;
+        hid[nhid][0] = i + 1;
+        hid[nhid][1] = e;
+        for (size_t k = i + 1; k < e; k++)
+            o->mask[k] = true;
+        nhid++;
+        i = e - 1;
+    }
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
     /* "Morning. Lovely weather...": a part of the day said alone first, the
@@ -1450,6 +1495,9 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 o->mask[i] = o->mask[i] || o->used[i];
         }
     }
+    for (size_t h = 0; h < nhid; h++)
+        for (size_t k = hid[h][0]; k < hid[h][1]; k++)
+            o->mask[k] = false;
     /* "my e-mail is", "mon numéro c'est": the cue of a value found goes
      * with it, it is no free text */
     for (size_t f = 0; f < o->nfields; f++) {

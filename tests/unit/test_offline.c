@@ -4414,6 +4414,44 @@ static void test_phone_in_spoken_groups(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
+ * 20-11"): the house's number is part of the place, and no date nor time. */
+static void test_address_numbers_are_no_date(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *place, *when;
+    } cases[] = {
+        {"es-CO",
+         "Se me inundó la cocina anoche a eso de las once, en la carrera 15 número 93-47, en "
+         "Bogotá.",
+         "93-47", "2024-10-07T23:00"},
+        {"es-CO",
+         "Me robaron la bicicleta ayer a las cinco de la tarde en la calle 80 sur # 20-11, en "
+         "Medellín.",
+         "20-11", "2024-10-07T17:00"},
+        {"es-CO", "Se cayó el techo anoche como a las diez en la transversal 5 No. 12-30, Cali.",
+         "12-30", "2024-10-07T22:00"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "incident_location");
+        const char *d = set_value(r, "incident_datetime");
+        if (!v || !strstr(v, cases[i].place) || !d ||
+            strncmp(d, cases[i].when, strlen(cases[i].when)) != 0) {
+            print_error("\"%s\": location %s, date %s\n", cases[i].said, v ? v : "(unset)",
+                        d ? d : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* "I already told you": the question is not asked again; the caller's
  * number is what the dialogue has for the phone. */
 static void test_already_told(void **state)
@@ -4661,6 +4699,7 @@ int main(void)
         cmocka_unit_test(test_damage_is_no_injury),
         cmocka_unit_test(test_email_part_restated),
         cmocka_unit_test(test_phone_in_spoken_groups),
+        cmocka_unit_test(test_address_numbers_are_no_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
