@@ -1083,6 +1083,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     }
     /* Volunteered: what a sentence is about (on a turn that asks for a
      * person, not a story of how the caller fares: [venting]). */
+    /* a place noted from an earlier sentence of this turn and no address:
+     * a later address goes before it ("acá en Córdoba ... Estaba en la
+     * calle, en Avenida Colón 1500": "En Avenida Colón 1500, en Córdoba") */
+    size_t vague_place = o->nfields;
     for (size_t s = 0; s < ns; s++) {
         if (sv[s].question || (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e)))
             continue;
@@ -1090,7 +1094,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
         bool told = false;
         for (size_t f = 0; f < o->nfields; f++) {
             if (o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_name_field(o, f) ||
-                Ccai_ofl_code_field(o, f) || asked[f] || fd->v[f])
+                Ccai_ofl_code_field(o, f) || asked[f] || (fd->v[f] && f != vague_place))
                 continue;
             size_t p;
             char *v = NULL;
@@ -1108,6 +1112,20 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (v && !address && ((o->values[f] && !correcting) || !precise)) {
                     ccai_free(v);
                     v = NULL;
+                }
+                if (v && f == vague_place) {
+                    char *j = NULL;
+                    if (address && !(j = Ccai_asprintf("%s, %c%s", v,
+                                                       Ccai_to_lower((unsigned char)fd->v[f][0]),
+                                                       fd->v[f] + 1)))
+                        o->oom = true;
+                    ccai_free(v);
+                    v = j;
+                    if (!j)
+                        continue;
+                    vague_place = o->nfields;
+                } else if (v && !address && !fd->v[f]) {
+                    vague_place = f;
                 }
             } else if (strcmp(o->f[f].name, "incident_description") == 0) {
                 if (!told && !sv[s].used && Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p))

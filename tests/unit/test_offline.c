@@ -4448,6 +4448,17 @@ static void test_address_numbers_are_no_date(void **state)
         }
         Ccai_offline_free(o);
     }
+    /* a town said first, the address in a later sentence: both */
+    Ccai_offline *o = make_from(s, "es-AR", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Ayer cayó granizo acá en Rosario y me abolló todo el auto. Estaba en la calle, "
+              "frente a casa, en Avenida Pellegrini 1250.");
+    const char *v = set_value(r, "incident_location");
+    if (!v || !strstr(v, "Pellegrini 1250") || !strstr(v, "Rosario")) {
+        print_error("location %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
     ccai_claim_schema_unref(s);
     assert_int_equal(bad, 0);
 }
