@@ -4304,6 +4304,10 @@ static void test_damage_is_no_injury(void **state)
         {"fr-FR", "Le parquet était déjà un peu abîmé.", "parquet"},
         {"es-ES", "El parachoques ya tenía una abolladura.", "abolladura"},
         {"es-CO", "El piso ya estaba un poquito levantado.", "levantado"},
+        {"en-AU", "Just a chip in the windscreen, that's all.", "chip"},
+        {"en-US", "There was a scuff on the rear bumper.", "scuff"},
+        {"fr-BE", "Il y avait un éclat sur le pare-brise.", "pare-brise"},
+        {"es-MX", "La puerta tenía un rayón chiquito.", "rayón"},
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
