@@ -484,6 +484,175 @@ static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_
     return s;
 }
 
+/* ---- a name spelled as it is said ---- */
+
+/* The letters spelled from token *i ("S T E V E N", "H O double L I S", "M
+ * A C aitch"), lower case, into buf: single letters, a letter doubled or
+ * tripled, a letter's name ([spell.names]) once the run has begun. Returns
+ * their count; *i moves past them. */
+static size_t name_letters(const Ccai_offline *o, size_t *i, size_t e, char *buf, size_t cap)
+{
+    size_t k = *i, n = 0;
+    while (k < e && !o->mask[k] && !(n > 0 && Ccai_ofl_clause_break(o, k))) {
+        size_t rep = 1, at = k, ln = 0;
+        if (k + 1 < e && Ccai_ofl_sec_at(o, "spell.double", k, k + 1) == 1)
+            rep = 2, at = k + 1;
+        else if (k + 1 < e && Ccai_ofl_sec_at(o, "spell.triple", k, k + 1) == 1)
+            rep = 3, at = k + 1;
+        char c = 0;
+        unsigned char t0 = (unsigned char)o->norm[o->tok[at].start];
+        if (o->tok[at].len == 1 && t0 >= 'a' && t0 <= 'z' && !contraction_letter(o, at))
+            c = (char)t0, ln = 1;
+        else if (n > 0 && (c = letter_name(o, at, e, &ln)) == 0)
+            ln = 0;
+        if (!c)
+            break;
+        for (size_t r = 0; r < rep && n + 1 < cap; r++)
+            buf[n++] = c;
+        k = at + ln;
+    }
+    buf[n < cap ? n : cap - 1] = '\0';
+    if (n >= 2)
+        *i = k;
+    return n >= 2 ? n : 0;
+}
+
+static int fold(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* A word of a name, lower case and without its accents ("Yésica" is
+ * "yesica"), into buf (cap bytes); its length. */
+static size_t folded_word(const char *w, size_t n, char *buf, size_t cap)
+{
+    size_t ol = 0;
+    for (size_t i = 0; i < n && ol + 1 < cap;) {
+        uint32_t cp;
+        size_t m = Ccai_ofl_utf8_next((const unsigned char *)w + i, n - i, &cp);
+        if (m == 0)
+            m = 1, cp = '?';
+        i += m;
+        if (cp >= 0xC0 && cp <= 0xFF && Ccai_ofl_latin1_fold[cp - 0xC0] != ' ')
+            cp = (uint32_t)Ccai_ofl_latin1_fold[cp - 0xC0];
+        buf[ol++] = cp < 0x80 ? (char)fold((int)cp) : '?';
+    }
+    buf[ol] = '\0';
+    return ol;
+}
+
+/* Edit distance of two short words (at most 31 bytes each), ASCII case
+ * folded. */
+static size_t word_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t row[32];
+    if (na > 31 || nb > 31)
+        return 32;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t x = 1; x <= na; x++) {
+        size_t diag = row[0];
+        row[0] = x;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t cost = fold((unsigned char)a[x - 1]) == fold((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t v = diag + cost;
+            if (row[j] + 1 < v)
+                v = row[j] + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+/* The name n (its end at token *me) with the spelling said after each of
+ * its words: "Steven with a v, S T E V E N, Hollis, H O double L I S" is
+ * "Steven Hollis", "Stephen, S T E V E N" is "Steven" (the letters are how
+ * the word said is written: a run of letters close to it replaces it). A
+ * word said after a spelling ("..., Hollis, H O double L I S") joins the
+ * name when its own spelling follows it, or when it ends the sentence.
+ * "with a v", "avec un y", "con be" before the letters ([name.spelled])
+ * go with them. Returns n or a new string (n freed). */
+static char *name_spelled(Ccai_offline *o, char *n, size_t *me)
+{
+    char out[VALUE_MAX];
+    if (snprintf(out, sizeof out, "%s", n) >= (int)sizeof out)
+        return n;
+    size_t k = *me, end = *me;
+    bool changed = false;
+    for (unsigned words = 0; words < 4 && k < o->ntok; words++) {
+        /* "with a v", "con y griega": the words and the letter they name */
+        size_t m = Ccai_ofl_sec_at(o, "name.spelled", k, o->ntok), ln = 0;
+        bool hinted = false;
+        if (m && k + m < o->ntok && !o->mask[k + m] &&
+            (letter_name(o, k + m, o->ntok, &ln) || (ln = 1, o->tok[k + m].len <= 2)))
+            k += m + ln, hinted = true;
+        char letters[32], said[32];
+        size_t j = k;
+        size_t nl = name_letters(o, &j, o->ntok, letters, sizeof letters);
+        const char *last = strrchr(out, ' ');
+        last = last ? last + 1 : out;
+        size_t ll = folded_word(last, strlen(last), said, sizeof said);
+        size_t dist = word_distance(said, ll, letters, nl);
+        if (nl && (j >= o->ntok || Ccai_ofl_clause_break(o, j)) && dist <= (ll > 4 ? ll / 2 : 2)) {
+            size_t at = (size_t)(last - out);
+            if (at + nl + 1 > sizeof out)
+                break;
+            /* the word as said when the letters are its own ("MacDonald",
+             * "Yésica") */
+            for (size_t x = 0; x < nl && dist > 0; x++)
+                out[at + x] = (char)(x == 0 ? upper((unsigned char)letters[x]) : letters[x]);
+            if (dist > 0)
+                out[at + nl] = '\0';
+            k = end = j;
+            changed = true;
+        } else if (hinted) {
+            end = k; /* "Steven with a v." */
+            changed = true;
+        } else {
+            break;
+        }
+        /* the next word of the name, after its spelling or alone at the end */
+        if (k >= o->ntok || !Ccai_ofl_clause_break(o, k) || Ccai_ofl_sentence_break(o, k) ||
+            !Ccai_ofl_name_word(o, k))
+            break;
+        size_t ne;
+        char *w = name_from(o, k, o->ntok, false, &ne);
+        if (!w)
+            break;
+        size_t j2 = ne;
+        char l2[32];
+        size_t n2 = ne < o->ntok && Ccai_ofl_clause_break(o, ne)
+                        ? name_letters(o, &j2, o->ntok, l2, sizeof l2)
+                        : 0;
+        bool spelled_next = n2 && (j2 >= o->ntok || Ccai_ofl_clause_break(o, j2));
+        bool ends = !strchr(out, ' ') && (ne >= o->ntok || Ccai_ofl_sentence_break(o, ne));
+        if ((!spelled_next && !ends) || strlen(out) + 1 + strlen(w) + 1 > sizeof out) {
+            ccai_free(w);
+            break;
+        }
+        size_t ol = strlen(out);
+        out[ol] = ' ';
+        memcpy(out + ol + 1, w, strlen(w) + 1);
+        ccai_free(w);
+        k = end = ne;
+        changed = true;
+    }
+    if (!changed)
+        return n;
+    char *s = Ccai_strdup(out);
+    if (!s) {
+        o->oom = true;
+        return n;
+    }
+    ccai_free(n);
+    *me = end;
+    return s;
+}
+
 /* "c'est madame Roux, Isabelle Roux": a name said again in full right after
  * is the one. */
 static char *name_restated(Ccai_offline *o, char *n, size_t *me)
@@ -649,6 +818,7 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
     }
     if (!best)
         return;
+    best = name_spelled(o, best, &me);
     for (size_t k = mb; k < me; k++)
         o->mask[k] = true;
     /* "my details: it's Gregory Lamb": the words that announced it go too */

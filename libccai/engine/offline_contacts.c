@@ -38,6 +38,13 @@ int Ccai_ofl_number_words(const Ccai_offline *o, size_t *i)
         return v;
     }
     size_t j = k + (k < o->ntok ? Ccai_ofl_sec_at(o, "number.and", k, k + 1) : 0);
+    /* "veinte, cuatro": a pause ends the number; "veinte cuatro" too where
+     * the tens take a unit only after a joiner ([number.tens.and]) */
+    if (k >= o->ntok || Ccai_ofl_clause_break(o, k) || (j > k && Ccai_ofl_clause_break(o, j)) ||
+        (j == k && Ccai_ofl_sec_at(o, "number.tens.and", *i, k) == k - *i)) {
+        *i = k;
+        return v;
+    }
     int u = number_word(o, j, &n);
     if ((v == 60 || v == 80) && u >= 10 && u <= 19) {
         v += u;
@@ -826,11 +833,34 @@ static bool email_spelled_piece(const email_item *it)
     return same || email_digits(it);
 }
 
+/* Is the run [i, j) (its characters run, rl) the word said right before
+ * it or right after it? */
+static bool email_echoed(const email_item *items, size_t n, size_t i, size_t j, const char *run,
+                         size_t rl)
+{
+    char said[CCAI_OFFLINE_UTTERANCE_MAX];
+    for (size_t k = i; k > 0 && i - k < 8; k--) {
+        size_t sl = email_chars(items, k - 1, i, said, sizeof said);
+        if (sl == 0 || sl > rl)
+            break;
+        if (sl == rl && memcmp(said, run, rl) == 0)
+            return true;
+    }
+    for (size_t k = j + 1; k <= n && k - j <= 8; k++) {
+        size_t sl = email_chars(items, j, k, said, sizeof said);
+        if (sl == 0 || sl > rl)
+            break;
+        if (sl == rl && memcmp(said, run, rl) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* "tgallagher, t g a l l a g h e r", "point nguyen, n g u y e n", "helen
  * cho, h e l e n c h o": letters spelled right after (or before) the
  * words they spell are those words once; the spelled form is kept (it is
  * read back letter by letter). */
-static void email_echoes(email_item *items, size_t *pn)
+static void email_echoes(const Ccai_offline *o, email_item *items, size_t *pn)
 {
     size_t n = *pn;
     for (size_t i = 0; i < n; i++) {
@@ -849,19 +879,39 @@ static void email_echoes(email_item *items, size_t *pn)
         }
         if (letters < 2)
             continue;
+        /* "hughes, h u g h e s, twenty-two": the letters alone when the
+         * digits after them are no part of the word spelled */
+        size_t jl = i;
+        while (jl < j && !email_digits(&items[jl]))
+            jl++;
         char run[CCAI_OFFLINE_UTTERANCE_MAX], said[CCAI_OFFLINE_UTTERANCE_MAX];
         size_t rl = email_chars(items, i, j, run, sizeof run);
         if (rl == 0)
             continue;
+        /* "ellis, that is e l l i s", "fifty-one, then five one": the words
+         * that say a part is restated ([email.stop], [email.restate]) go
+         * with its echo */
+        size_t is = i;
+        while (is > 0 && i - is < 3 && !items[is - 1].c && !email_spelled_piece(&items[is - 1]) &&
+               (email_stop(o, items[is - 1].w, items[is - 1].len) ||
+                email_word_in(o, "email.restate", items[is - 1].w, items[is - 1].len)))
+            is--;
+        if (jl < j && jl - i >= 2 && !email_echoed(items, n, i, j, run, rl)) {
+            j = jl;
+            rl = email_chars(items, i, j, run, sizeof run);
+        }
         /* the words before it, nearest first; then the words after it */
         size_t from = 0, to = 0;
-        for (size_t k = i; k > 0 && i - k < 8 && !from; k--) {
-            size_t sl = email_chars(items, k - 1, i, said, sizeof said);
+        for (size_t k = is; k > 0 && is - k < 8 && !from; k--) {
+            size_t sl = email_chars(items, k - 1, is, said, sizeof said);
             if (sl == 0 || sl > rl)
                 break;
             bool word = false;
-            for (size_t x = k - 1; x < i; x++)
-                word = word || (!items[x].c && !email_spelled_piece(&items[x]));
+            /* a word, or a number said whole ("fifty-one, then five
+             * one") */
+            for (size_t x = k - 1; x < is; x++)
+                word = word || (!items[x].c && !email_spelled_piece(&items[x])) ||
+                       (email_digits(&items[x]) && items[x].len >= 2);
             if (sl == rl && word && memcmp(said, run, rl) == 0)
                 from = k - 1, to = i;
         }
@@ -878,12 +928,14 @@ static void email_echoes(email_item *items, size_t *pn)
         /* "aoife dot byrne, that's a o i f e": a word said earlier in the
          * address, spelled again after others: the spelled run goes */
         for (size_t k = 0; !to && k + 1 < i; k++) {
-            bool sign = false; /* another part between them */
+            /* another part between them: a sign, or digits ("ellis
+             * fifty-one, that is e l l i s") */
+            bool sign = false;
             for (size_t x = k + 1; x < i && !sign; x++)
-                sign = items[x].c != 0;
+                sign = items[x].c != 0 || email_digits(&items[x]);
             if (sign && !items[k].c && !email_spelled_piece(&items[k]) && items[k].len == rl &&
                 memcmp(items[k].w, run, rl) == 0)
-                from = i, to = j;
+                from = is, to = j;
         }
         if (to == 0)
             continue;
@@ -894,6 +946,32 @@ static void email_echoes(email_item *items, size_t *pn)
         memmove(items + from, items + to, (n - to) * sizeof *items);
         n -= to - from;
         i = from < i ? from : i;
+    }
+    /* "fifty-one, then five one", "fifty-one, five one": a number said
+     * again digit by digit after a pause or the words that restate it
+     * goes, with them */
+    for (size_t i = 1; i < n; i++) {
+        size_t is = i;
+        while (is > 0 && i - is < 3 && !items[is - 1].c && !email_digits(&items[is - 1]) &&
+               email_word_in(o, "email.restate", items[is - 1].w, items[is - 1].len))
+            is--;
+        if (is == 0 || !email_digits(&items[i]) || !email_digits(&items[is - 1]) ||
+            (is == i && !items[i].brk))
+            continue;
+        const email_item *d = &items[is - 1];
+        size_t j = i, l = 0;
+        bool same = true;
+        while (j < n && l < d->len && email_digits(&items[j]) && (j == i || !items[j].brk) &&
+               same) {
+            same = l + items[j].len <= d->len && memcmp(d->w + l, items[j].w, items[j].len) == 0;
+            l += items[j].len;
+            j++;
+        }
+        if (!same || l != d->len)
+            continue;
+        memmove(items + is, items + j, (n - j) * sizeof *items);
+        n -= j - is;
+        i = is - 1;
     }
     *pn = n;
 }
@@ -1063,7 +1141,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     email_names(o, items, &n, names, sizeof names);
     email_spoken(o, items, &n);
     email_fix_items(o, items, &n, digits);
-    email_echoes(items, &n);
+    email_echoes(o, items, &n);
     email_breaks(items, n);
 
     for (size_t at_i = 0; at_i < n; at_i++) {

@@ -447,6 +447,35 @@ static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
            ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
 }
 
+/* "calle 10 sur # 43-15", "carrera 7 número 45-20", "Transversal 5 No.
+ * 20-11": after a street word, its number, the words that go with it
+ * ([location.number.after]), the word for the house's number
+ * ([location.number]) and that number. Where the numbers end (after the
+ * street word: none, i + 1). */
+static size_t address_numbers(const Ccai_offline *o, size_t i)
+{
+    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+        return i + 1;
+    size_t k = i + 1;
+    if (k >= o->ntok || o->mask[k] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+        return i + 1;
+    k++;
+    for (size_t m; k < o->ntok && !Ccai_ofl_clause_break(o, k) &&
+                   (m = Ccai_ofl_sec_at(o, "location.number.after", k, k + 1)) > 0;)
+        k += m;
+    size_t sign = k < o->ntok ? Ccai_ofl_sec_at(o, "location.number", k, k + 1) : 0;
+    size_t h = k + sign;
+    /* the house's number: digits, "43-15" or "43 15" */
+    if (h >= o->ntok || o->mask[h] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[h].start]) ||
+        (Ccai_ofl_clause_break(o, h) && !sign))
+        return i + 2;
+    size_t e = h + 1;
+    if (e < o->ntok && !o->mask[e] && !Ccai_ofl_clause_break(o, e) &&
+        Ccai_ofl_is_digit_ch(o->norm[o->tok[e].start]))
+        e++;
+    return e;
+}
+
 /* A street word with its name ([location.street]: "Mill Road", "rue
  * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
 static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b, size_t e)
@@ -459,8 +488,10 @@ static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b,
     while (after < e && after < i + 3 && Ccai_ofl_tok_word(o, after, W_NAME_PARTICLE) &&
            !capitalised(o, after))
         after++;
+    /* "carrera 15 número 93-47": a street by its number */
     return (i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
-           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after));
+           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)) ||
+           (address_numbers(o, i) > i + 2 && i + 1 < e);
 }
 
 static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
@@ -810,6 +841,23 @@ static CCAI_MUST_CHECK bool self_alone(const Ccai_offline *o, size_t b, size_t e
 
 /* The first asked free-text field whose topic or cue words [b, e) has,
  * nfields when none. */
+/* Of two questions asked together, the one a clause about no field's
+ * topic answers by its words ([answer.<field>]: "a chip in the windscreen"
+ * to "was anyone hurt, and was anything damaged before?" is damage, not
+ * an injury), none with a part of the body in it ([body]). */
+static size_t answer_owner(const Ccai_offline *o, const size_t asked_text[], size_t nat, size_t b,
+                           size_t e)
+{
+    size_t p;
+    if (Ccai_ofl_sec_has(o, "body", b, e))
+        return o->nfields;
+    for (size_t k = 0; k < nat; k++) {
+        if (Ccai_ofl_field_sec_has(o, "answer", asked_text[k], b, e, &p))
+            return asked_text[k];
+    }
+    return o->nfields;
+}
+
 static size_t clause_owner(const Ccai_offline *o, const size_t asked_text[], size_t nat, size_t b,
                            size_t e)
 {
@@ -951,6 +999,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                         Ccai_ofl_field_sec_has(o, "cue", asked_text[k], sv[s].b, sv[s].e, &p))
                         owner[s] = asked_text[k];
                 }
+                if (owner[s] == o->nfields)
+                    owner[s] = answer_owner(o, asked_text, nat, sv[s].b, sv[s].e);
             }
             /* the others in order */
             size_t k = 0;
@@ -1036,6 +1086,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
     }
     /* Volunteered: what a sentence is about (on a turn that asks for a
      * person, not a story of how the caller fares: [venting]). */
+    /* a place noted from an earlier sentence of this turn and no address:
+     * a later address goes before it ("acá en Córdoba ... Estaba en la
+     * calle, en Avenida Colón 1500": "En Avenida Colón 1500, en Córdoba") */
+    size_t vague_place = o->nfields;
     for (size_t s = 0; s < ns; s++) {
         if (sv[s].question || (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e)))
             continue;
@@ -1043,7 +1097,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
         bool told = false;
         for (size_t f = 0; f < o->nfields; f++) {
             if (o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_name_field(o, f) ||
-                Ccai_ofl_code_field(o, f) || asked[f] || fd->v[f])
+                Ccai_ofl_code_field(o, f) || asked[f] || (fd->v[f] && f != vague_place))
                 continue;
             size_t p;
             char *v = NULL;
@@ -1061,6 +1115,20 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (v && !address && ((o->values[f] && !correcting) || !precise)) {
                     ccai_free(v);
                     v = NULL;
+                }
+                if (v && f == vague_place) {
+                    char *j = NULL;
+                    if (address && !(j = Ccai_asprintf("%s, %c%s", v,
+                                                       Ccai_to_lower((unsigned char)fd->v[f][0]),
+                                                       fd->v[f] + 1)))
+                        o->oom = true;
+                    ccai_free(v);
+                    v = j;
+                    if (!j)
+                        continue;
+                    vague_place = o->nfields;
+                } else if (v && !address && !fd->v[f]) {
+                    vague_place = f;
                 }
             } else if (strcmp(o->f[f].name, "incident_description") == 0) {
                 if (!told && !sv[s].used && Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p))
@@ -1368,6 +1436,20 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             Ccai_ofl_extract_name(o, fd, f, asked[f]);
     }
     mask_small_talk(o);
+    /* the numbers of an address are no date nor time: hidden from the
+     * date, given back to the place */
+    size_t hid[16][2], nhid = 0;
+    for (size_t i = 0; i < o->ntok && nhid < CCAI_ARRAY_SIZE(hid); i++) {
+        size_t e = address_numbers(o, i);
+        if (e <= i + 1)
+            continue;
+        hid[nhid][0] = i + 1;
+        hid[nhid][1] = e;
+        for (size_t k = i + 1; k < e; k++)
+            o->mask[k] = true;
+        nhid++;
+        i = e - 1;
+    }
     /* date and time */
     size_t fdt = field_of_type(o, CCAI_FIELD_DATETIME, asked);
     /* "Morning. Lovely weather...": a part of the day said alone first, the
@@ -1443,6 +1525,9 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 o->mask[i] = o->mask[i] || o->used[i];
         }
     }
+    for (size_t h = 0; h < nhid; h++)
+        for (size_t k = hid[h][0]; k < hid[h][1]; k++)
+            o->mask[k] = false;
     /* "my e-mail is", "mon numéro c'est": the cue of a value found goes
      * with it, it is no free text */
     for (size_t f = 0; f < o->nfields; f++) {

@@ -232,6 +232,12 @@ bool Ccai_ofl_abbrev_dot(const Ccai_offline *o, size_t i)
     if (i == 0 || i >= o->ntok)
         return false;
     unsigned char next = (unsigned char)o->raw[o->tok[i].raw];
+    /* "transversal 5 No. 20-11": the house's number after a street's
+     * ([location.number]) */
+    if (Ccai_is_digit(next) && i >= 2 && Ccai_ofl_sec_at(o, "location.number", i - 1, i) == 1 &&
+        (Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start]) ||
+         (i >= 3 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 3].start]))))
+        return true;
     return (is_upper_ascii(next) || next == 0xC3) && Ccai_ofl_sec_at(o, "abbrev", i - 1, i) == 1;
 }
 

@@ -4494,6 +4494,228 @@ static void test_not_a_place_nor_an_injury(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A name corrected by spelling on a later turn: the letters are how the
+ * words said are written, and every word spelled is kept. */
+static void test_name_spelled_on_a_later_turn(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *first, *said, *name;
+    } cases[] = {
+        {"en-GB", "Catherine Moore",
+         "No, sorry, it's Kathryn with a K, K A T H R Y N, Moor, M O O R.", "Kathryn Moor"},
+        {"en-US", "Jon Mcallister", "Actually it's John, J O H N, Macalister, M A C A L I S T E R.",
+         "John Macalister"},
+        {"fr-FR", "Loïk Le Gof", "Pardon, c'est Loïc avec un c, L O I C, Le Goff.", "Loïc Le Goff"},
+        {"es-MX", "Jésica Paz", "No, perdón, soy Yésica con y griega, Y E S I C A, Páez, P A E Z.",
+         "Yésica Páez"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char claim[256];
+        snprintf(claim, sizeof claim,
+                 "{\"incident_description\": \"Shed broken into\", \"incident_datetime\": "
+                 "\"2024-10-07T09:00:00\", \"incident_location\": \"12 Oak Road\", "
+                 "\"policyholder_name\": \"%s\"}",
+                 cases[i].first);
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_name");
+        if (!v || strcmp(v, cases[i].name) != 0)
+            fail_msg("\"%s\": policyholder_name = %s, expected %s", cases[i].said,
+                     v ? v : "(unset)", cases[i].name);
+        Ccai_offline_free(o);
+    }
+    /* letters far from the word said spell something else: "Dawson, H S"
+     * is no "Hs" */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "My shed was broken into last night. My name is Craig Dawson, H S, one two three.");
+    assert_string_equal(set_value(r, "policyholder_name"), "Craig Dawson");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* A damaged thing said to "was anyone hurt, and was anything already
+ * damaged before?" is damage from before, no injury: injuries are about
+ * people. */
+static void test_damage_is_no_injury(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *key;
+    } cases[] = {
+        {"en-GB", "There was already a crack in the windscreen.", "crack"},
+        {"en-US", "Well, the rear bumper had a dent from last year.", "dent"},
+        {"en-GB", "The paint on the door was a bit scratched already.", "scratched"},
+        {"fr-FR", "Il y avait déjà un impact sur le pare-brise.", "impact"},
+        {"fr-FR", "Le parquet était déjà un peu abîmé.", "parquet"},
+        {"es-ES", "El parachoques ya tenía una abolladura.", "abolladura"},
+        {"es-CO", "El piso ya estaba un poquito levantado.", "levantado"},
+        {"en-AU", "Just a chip in the windscreen, that's all.", "chip"},
+        {"en-US", "There was a scuff on the rear bumper.", "scuff"},
+        {"fr-BE", "Il y avait un éclat sur le pare-brise.", "pare-brise"},
+        {"es-MX", "La puerta tenía un rayón chiquito.", "rayón"},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL,
+                                      "{\"incident_description\": \"A van reversed into it\", "
+                                      "\"incident_datetime\": \"2024-10-07T09:00:00\", "
+                                      "\"incident_location\": \"12 Oak Road\"}");
+        const char *f[2];
+        bool time_only = false;
+        assert_int_equal(Ccai_offline_asking(o, f, 2, &time_only), 2);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "pre_existing_damages");
+        const char *inj = set_value(r, "injuries");
+        if (!v || !strstr(v, cases[i].key) || inj) {
+            print_error("\"%s\" (asked %s, %s): pre_existing_damages = %s, injuries = %s\n",
+                        cases[i].said, f[0], f[1], v ? v : "(unset)", inj ? inj : "(unset)");
+            failed++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(failed, 0);
+}
+
+/* A part of an address restated after others: spelled ("that is h u g h
+ * e s"), its number digit by digit ("then two two"); the restatement is
+ * the part once, and the address is noted, not asked to be spelled. */
+static void test_email_part_restated(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"en-GB", "peter dot hughes twenty-two, that is h u g h e s, at virginmedia dot com",
+         "peter.hughes22@virginmedia.com"},
+        {"en-GB",
+         "peter dot hughes twenty-two, that is h u g h e s, then two two, at virginmedia dot com",
+         "peter.hughes22@virginmedia.com"},
+        {"en-IE", "sean dot kelly, that's s e a n, at eircom dot net", "sean.kelly@eircom.net"},
+        {"en-US", "dana dot price, p r i c e, nineteen, at aol dot com", "dana.price19@aol.com"},
+        {"fr-FR",
+         "marie point dupont cinquante, soit d u p o n t, puis cinq zéro, arobase orange point fr",
+         "marie.dupont50@orange.fr"},
+        {"es-ES", "lucia punto ortiz, es decir, o r t i z, arroba gmail punto com",
+         "lucia.ortiz@gmail.com"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = email_asked(s, cases[i].lang);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": e-mail %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* A phone number said in groups of hundreds and tens as people in Latin
+ * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
+ * pause ends a number ("veinte, cuatro" is 20, 4). */
+static void test_phone_in_spoken_groups(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *said, *value;
+    } cases[] = {
+        {"es-CO", "+573001112233", "Tres quince, seis seis siete, ochenta y ocho, noventa y nueve.",
+         "+573156678899"},
+        {"es-CO", "+573001112233", "Es el tres diez, cinco cuarenta y dos, diez, treinta.",
+         "+573105421030"},
+        {"es-CO", "+573001112233", "Tres diez cinco cuarenta y dos diez treinta.", "+573105421030"},
+        {"es-CO", "+573001112233", "Tres veinte, cuatro cinco seis, setenta y ocho, noventa.",
+         "+573204567890"},
+        {"es-CO", "+573001112233",
+         "Tres treinta cuatro cincuenta y cinco sesenta y seis setenta y siete.", "+573304556677"},
+        {"es-MX", "+525511112222",
+         "Cincuenta y cinco, veinte, cuatro, treinta, sesenta y uno, ocho.", "+525520430618"},
+        {"en-US", "+12125550100", "Six four six, five five five, twenty four, thirty nine.",
+         "+16465552439"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, cases[i].from,
+                        "{\"incident_datetime\": \"2024-10-07 15:00\", \"incident_description\": "
+                        "\"x\", \"incident_location\": \"Cali\", \"injuries\": \"None\", "
+                        "\"involved_parties\": \"me\", \"medical_records\": \"None\", "
+                        "\"policy_number\": \"WA3301872\", \"pre_existing_damages\": \"None\", "
+                        "\"witnesses\": \"None\", \"policyholder_name\": \"Ana Lee\", "
+                        "\"policyholder_email\": \"ana@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": phone %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
+ * 20-11"): the house's number is part of the place, and no date nor time. */
+static void test_address_numbers_are_no_date(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *place, *when;
+    } cases[] = {
+        {"es-CO",
+         "Se me inundó la cocina anoche a eso de las once, en la carrera 15 número 93-47, en "
+         "Bogotá.",
+         "93-47", "2024-10-07T23:00"},
+        {"es-CO",
+         "Me robaron la bicicleta ayer a las cinco de la tarde en la calle 80 sur # 20-11, en "
+         "Medellín.",
+         "20-11", "2024-10-07T17:00"},
+        {"es-CO", "Se cayó el techo anoche como a las diez en la transversal 5 No. 12-30, Cali.",
+         "12-30", "2024-10-07T22:00"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "incident_location");
+        const char *d = set_value(r, "incident_datetime");
+        if (!v || !strstr(v, cases[i].place) || !d ||
+            strncmp(d, cases[i].when, strlen(cases[i].when)) != 0) {
+            print_error("\"%s\": location %s, date %s\n", cases[i].said, v ? v : "(unset)",
+                        d ? d : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* a town said first, the address in a later sentence: both */
+    Ccai_offline *o = make_from(s, "es-AR", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Ayer cayó granizo acá en Rosario y me abolló todo el auto. Estaba en la calle, "
+              "frente a casa, en Avenida Pellegrini 1250.");
+    const char *v = set_value(r, "incident_location");
+    if (!v || !strstr(v, "Pellegrini 1250") || !strstr(v, "Rosario")) {
+        print_error("location %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* "I already told you": the question is not asked again; the caller's
  * number is what the dialogue has for the phone. */
 static void test_already_told(void **state)
@@ -4739,6 +4961,11 @@ int main(void)
         cmocka_unit_test(test_email_said_spelled_named_joined),
         cmocka_unit_test(test_email_replaced_next_turn),
         cmocka_unit_test(test_description_starting_with_the_place),
+        cmocka_unit_test(test_name_spelled_on_a_later_turn),
+        cmocka_unit_test(test_damage_is_no_injury),
+        cmocka_unit_test(test_email_part_restated),
+        cmocka_unit_test(test_phone_in_spoken_groups),
+        cmocka_unit_test(test_address_numbers_are_no_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
