@@ -875,8 +875,10 @@ static CCAI_MUST_CHECK bool polar_lead(const Ccai_offline *o, size_t b, size_t e
 {
     while (b < e && Ccai_ofl_hesitation(o, b))
         b++;
+    /* "Sí, ..." as the whole clause, not the French "si" (if): "Si je me
+     * souviens bien, c'était mardi" */
     return b < e && (negative_answer(o, b, e) || Ccai_ofl_sec_at(o, "yes.words", b, e) ||
-                     Ccai_ofl_tok_is(o, b, "si"));
+                     (Ccai_ofl_tok_is(o, b, "si") && b + 1 == e));
 }
 
 /* One sentence that answers two questions asked together ("Nobody was

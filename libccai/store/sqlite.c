@@ -573,6 +573,7 @@ ccai_status Ccai_sqlite_checkpoint_thread(Ccai_store *store, bool thread, const 
     if (!thread) {
         Ccai_sqlite_ckpt_free(st->ckpt);
         st->ckpt = NULL;
+        st->ckpt_yield = false;
         return CCAI_OK;
     }
     /* In memory: no WAL, nothing to checkpoint. A file that is not in WAL

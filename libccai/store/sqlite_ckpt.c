@@ -31,10 +31,12 @@
  * loop's connection checkpoints itself, as without a thread.
  *
  * Fork: the thread is started by the first wake, in the process that
- * writes (ccai-server's workers open their store after the fork). A child
- * forked from a process whose thread runs has no thread: it checkpoints on
- * its loop, and its free neither signals nor joins (Ccai_sqlite_ckpt_usable()).
- */
+ * writes (ccai-server's workers open their store after the fork). Open the
+ * store after fork(): a child forked while the thread is inside SQLite may
+ * inherit one of SQLite's global mutexes locked and hang at its first
+ * call. A child that does inherit a store has no thread: it checkpoints on
+ * its loop, and its free neither signals nor joins
+ * (Ccai_sqlite_ckpt_usable()). */
 #include "store/sqlite_private.h"
 
 #include <errno.h>

@@ -4373,6 +4373,11 @@ static void test_answers_to_two_questions(void **state)
          "The door was a bit old but it wasn't broken, no"},
         {"fr-FR", "}", "Non. Pas que je sache.", "injuries", "Aucun", "pre_existing_damages",
          "Aucun"},
+        /* the French "si" (if) opening a clause is no yes */
+        {"fr-FR", "}",
+         "Si je me souviens bien, personne n'a été blessé, mais la gouttière était "
+         "déjà abîmée.",
+         "injuries", "Aucun", "pre_existing_damages", "La gouttière était déjà abîmée"},
         {"en-GB",
          ", \"injuries\": \"None\", \"medical_records\": \"None\", \"pre_existing_damages\": "
          "\"None\"}",
