@@ -2113,6 +2113,12 @@ static void test_no_reask_of_facts_given(void **state)
          "policyholder_name", "Nora Fitzgerald"},
         {"es-ES", NULL, "Diego Navarro al habla, se me inundó el baño anoche.", "policyholder_name",
          "Diego Navarro"},
+        /* an Australian greeting, a Latin American "habla ..." (speaking) */
+        {"en-AU", NULL, "G'day, Tom Baxter here, a tree came down on the shed last night.",
+         "policyholder_name", "Tom Baxter"},
+        {"es-MX", NULL,
+         "Buenas tardes, habla Rosa Méndez, le llamo porque ayer se inundó la cocina.",
+         "policyholder_name", "Rosa Méndez"},
         /* a hedge before the day does not negate it */
         {"fr-FR", NULL, "Je ne sais pas trop, jeudi soir, on m'a volé mon vélo devant la gare.",
          "incident_datetime", "2024-10-03T20:00:00"},
