@@ -541,33 +541,6 @@ static size_t folded_word(const char *w, size_t n, char *buf, size_t cap)
     return ol;
 }
 
-/* Edit distance of two short words (at most 31 bytes each), ASCII case
- * folded. */
-static size_t word_distance(const char *a, size_t na, const char *b, size_t nb)
-{
-    size_t row[32];
-    if (na > 31 || nb > 31)
-        return 32;
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = j;
-    for (size_t x = 1; x <= na; x++) {
-        size_t diag = row[0];
-        row[0] = x;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t cost = fold((unsigned char)a[x - 1]) == fold((unsigned char)b[j - 1]) ? 0 : 1;
-            size_t v = diag + cost;
-            if (row[j] + 1 < v)
-                v = row[j] + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
-        }
-    }
-    return row[nb];
-}
-
 /* The name n (its end at token *me) with the spelling said after each of
  * its words: "Steven with a v, S T E V E N, Hollis, H O double L I S" is
  * "Steven Hollis", "Stephen, S T E V E N" is "Steven" (the letters are how
@@ -596,7 +569,7 @@ static char *name_spelled(Ccai_offline *o, char *n, size_t *me)
         const char *last = strrchr(out, ' ');
         last = last ? last + 1 : out;
         size_t ll = folded_word(last, strlen(last), said, sizeof said);
-        size_t dist = word_distance(said, ll, letters, nl);
+        size_t dist = Ccai_ofl_edit_distance(said, ll, letters, nl);
         if (nl && (j >= o->ntok || Ccai_ofl_clause_break(o, j)) && dist <= (ll > 4 ? ll / 2 : 2)) {
             size_t at = (size_t)(last - out);
             if (at + nl + 1 > sizeof out)

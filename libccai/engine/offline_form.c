@@ -507,32 +507,6 @@ static void answer_email(Ccai_offline *o)
     try_value(o, buf, M_R_EMAIL_BAD);
 }
 
-/* Letters to change to make one word the other (Levenshtein), words of
- * an address (64 letters at most are compared). */
-static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb)
-{
-    size_t row[65];
-    na = na > 64 ? 64 : na;
-    nb = nb > 64 ? 64 : nb;
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[nb];
-}
-
 /* The part of the address a spelled word corrects: the label (between
  * '.', '@', '-', '_') closest to it, when it is close enough (at most half
  * its letters differ); -1 when none is. */
@@ -543,7 +517,7 @@ static int closest_label(const char *addr, const char *w, size_t *ret_b, size_t 
         e = b;
         while (addr[e] && !strchr(".@-_", addr[e]))
             e++;
-        size_t d = edit_distance(addr + b, e - b, w, wl);
+        size_t d = Ccai_ofl_edit_distance(addr + b, e - b, w, wl);
         size_t lim = (wl > e - b ? wl : e - b) / 2;
         if (e > b && d <= lim && d < best && !(e - b == wl && memcmp(addr + b, w, wl) == 0)) {
             best = d;

@@ -426,6 +426,10 @@ CCAI_MUST_CHECK bool Ccai_ofl_word_in(const Ccai_ofl_lexicon *lx, ofl_words whic
                                       size_t n);
 /* The same for token i of the utterance (false past its end). */
 CCAI_MUST_CHECK bool Ccai_ofl_tok_word(const Ccai_offline *o, size_t i, ofl_words which);
+/* Letters to change to make one word the other (Levenshtein, ASCII case
+ * folded; 64 bytes of each at most are compared): a name said and its
+ * spelling, a part of an address and the part said again. */
+size_t Ccai_ofl_edit_distance(const char *a, size_t na, const char *b, size_t nb);
 void Ccai_ofl_lex_sections(const Ccai_ofl_lexicon *lx, const char *section,
                            const Ccai_ofl_section **ret);
 

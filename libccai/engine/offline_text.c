@@ -188,6 +188,31 @@ bool Ccai_ofl_tok_is(const Ccai_offline *o, size_t i, const char *w)
            memcmp(o->norm + o->tok[i].start, w, o->tok[i].len) == 0;
 }
 
+size_t Ccai_ofl_edit_distance(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t row[65];
+    na = na > 64 ? 64 : na;
+    nb = nb > 64 ? 64 : nb;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (Ccai_to_lower((unsigned char)a[i - 1]) !=
+                                  Ccai_to_lower((unsigned char)b[j - 1]));
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
 bool Ccai_ofl_tok_word(const Ccai_offline *o, size_t i, ofl_words which)
 {
     return i < o->ntok && Ccai_ofl_word_in(o->lex, which, o->norm + o->tok[i].start, o->tok[i].len);
