@@ -190,16 +190,18 @@ CCAI_EXPORT void ccai_free(void *ptr);
 /* ------------------------------------------------------------------------ */
 
 /*
- * libccai keeps four things for the whole process; everything else belongs
+ * libccai keeps five things for the whole process; everything else belongs
  * to a handle. They are: the allocator (ccai_set_allocator()) and, when it
  * asks for it, the JSON library's hooks it replaced (CCAI_ALLOCATOR_JSON);
  * libcurl's global initialisation (curl_global_init()), which every
  * context holds while it lives and ccai_global_init() holds for the host;
- * and the offline speech engines' one-time set-up, done on first use under
+ * the offline speech engines' one-time set-up, done on first use under
  * pthread_once and kept until the process ends: flite's initialisation and
  * its voices (read-only once registered), pocketsphinx's log callback
  * (sphinxbase has one per process: a host that uses sphinxbase itself
- * loses its own).
+ * loses its own); and the PostgreSQL host names' lookups in flight (a list
+ * under a mutex: a connection to the same hosts waits for the lookup
+ * already made; docs/threading.md).
  */
 
 /**

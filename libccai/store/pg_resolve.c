@@ -16,18 +16,30 @@
  * thread behind until getaddrinfo() returns: it owns what it uses and
  * frees it (a reference count), and touches nothing else.
  *
+ * A lookup is shared: while one for the same names is in flight (the
+ * process-wide list below), a connection tried again waits for its answer
+ * instead of starting another thread, so a resolver that never answers
+ * costs one thread per DSN, not one per connection tried; and at most
+ * LOOKUPS_MAX lookups are in flight in the process, a connection past that
+ * failing at once ("... lookups still pending"). No waiter reads the
+ * eventfd: once written it stays readable for every waiter.
+ *
  * A name with several addresses ("localhost": ::1 and 127.0.0.1) is
  * given as that many hosts, in getaddrinfo()'s order (at most
- * RESOLVE_ADDRS_MAX), each with its address and port, so libpq still tries
- * them in turn; a name that gives no address is left out, with its port,
- * and the others tried (as libpq does), the connection failing only when
- * none is left. A DSN with `hostaddr` already, a socket directory, a
- * numeric address or a service (whose file names the host) needs no
- * resolution here. */
+ * RESOLVE_ADDRS_MAX, beyond any real name's), each with its address and
+ * port, so libpq still tries them in turn; an IPv6 link-local address
+ * keeps its scope ("fe80::1%eth0", getnameinfo()'s form, which libpq's
+ * numeric getaddrinfo() reads). A name that gives no address is left
+ * out, with its port, and the others tried (as libpq does), the connection
+ * failing only when none is left. A DSN with `hostaddr` already, a socket
+ * directory, a numeric address or a service (whose file names the host)
+ * needs no resolution here, nor one whose port list libpq would refuse
+ * (neither one port nor one per host): libpq says why. */
 #include "store/pg_private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -41,28 +53,46 @@
 #include <unistd.h>
 
 #define RESOLVE_HOSTS_MAX 8
-#define RESOLVE_ADDRS_MAX 4
+#define RESOLVE_ADDRS_MAX 32
+#define LOOKUPS_MAX       16
+/* an address as getnameinfo() writes it, an IPv6 scope included */
+#define ADDR_CAP (INET6_ADDRSTRLEN + IF_NAMESIZE + 1)
 
 typedef struct resolve_job {
-    atomic_int refs; /* the waiter and the thread */
-    int efd;         /* written once the thread is done */
+    atomic_int refs;          /* the waiters and the thread */
+    int efd;                  /* written once the thread is done */
+    struct resolve_job *next; /* in g_lookups while in flight */
+    char *key;                /* the names, as the DSN lists them */
     size_t n;
-    char *name[RESOLVE_HOSTS_MAX]; /* NULL: nothing to resolve for that host */
-    char addr[RESOLVE_HOSTS_MAX][RESOLVE_ADDRS_MAX][INET6_ADDRSTRLEN];
+    char *name[RESOLVE_HOSTS_MAX];             /* NULL: nothing to resolve for that host */
+    char (*addr[RESOLVE_HOSTS_MAX])[ADDR_CAP]; /* naddr[k] of them */
     size_t naddr[RESOLVE_HOSTS_MAX];
     int gai_err; /* of the first name that failed, 0 */
     size_t failed;
     size_t nfailed; /* names that gave no address: left out (libpq tries the next host) */
 } resolve_job;
 
+/* The lookups in flight (process-wide state: docs/threading.md). */
+static pthread_mutex_t g_lookups_lock = PTHREAD_MUTEX_INITIALIZER;
+static resolve_job *g_lookups;
+static size_t g_nlookups;
+
+static void job_free(resolve_job *j)
+{
+    for (size_t k = 0; k < j->n; k++) {
+        free(j->name[k]);
+        free(j->addr[k]);
+    }
+    free(j->key);
+    free(j);
+}
+
 static void job_release(resolve_job *j)
 {
     if (atomic_fetch_sub(&j->refs, 1) != 1)
         return;
     close(j->efd);
-    for (size_t k = 0; k < j->n; k++)
-        free(j->name[k]);
-    free(j);
+    job_free(j);
 }
 
 static void *resolve_thread(void *arg)
@@ -75,15 +105,15 @@ static void *resolve_thread(void *arg)
         struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
         struct addrinfo *res = NULL;
         int rc = getaddrinfo(j->name[k], NULL, &hints, &res);
+        if (rc == 0 && !(j->addr[k] = calloc(RESOLVE_ADDRS_MAX, sizeof *j->addr[k])))
+            rc = EAI_MEMORY;
         for (struct addrinfo *ai = rc == 0 ? res : NULL; ai && j->naddr[k] < RESOLVE_ADDRS_MAX;
              ai = ai->ai_next) {
-            const void *a = NULL;
-            if (ai->ai_family == AF_INET)
-                a = &((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
-            else if (ai->ai_family == AF_INET6)
-                a = &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr;
             char *out = j->addr[k][j->naddr[k]];
-            if (!a || !inet_ntop(ai->ai_family, a, out, INET6_ADDRSTRLEN))
+            /* numeric, with an IPv6 link-local address's scope */
+            if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+                getnameinfo(ai->ai_addr, ai->ai_addrlen, out, ADDR_CAP, NULL, 0, NI_NUMERICHOST) !=
+                    0)
                 continue;
             bool seen = false;
             for (size_t m = 0; m < j->naddr[k] && !seen; m++)
@@ -100,6 +130,16 @@ static void *resolve_thread(void *arg)
         if (res)
             freeaddrinfo(res);
     }
+    /* out of the list first: a connection tried from now on asks again */
+    pthread_mutex_lock(&g_lookups_lock);
+    for (resolve_job **p = &g_lookups; *p; p = &(*p)->next) {
+        if (*p == j) {
+            *p = j->next;
+            g_nlookups--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_lookups_lock);
     uint64_t one = 1;
     while (write(j->efd, &one, sizeof one) < 0 && errno == EINTR)
         ;
@@ -162,17 +202,11 @@ static void list_item(const char *v, size_t k, const char **ret, size_t *ret_len
 /* The DSN's parameters with the names' addresses: each host as many
  * times as it has addresses, hostaddr and port to match. */
 static CCAI_MUST_CHECK Ccai_pg_conninfo *params_with(PQconninfoOption *opts, const char *hosts,
-                                                     const resolve_job *j)
+                                                     const char *port, const resolve_job *j)
 {
     size_t n = 0;
-    const char *port = NULL;
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
+    for (PQconninfoOption *o = opts; o->keyword; o++)
         n += o->val != NULL;
-        if (strcmp(o->keyword, "port") == 0)
-            port = o->val;
-    }
-    if (!port)
-        port = getenv("PGPORT"); /* as libpq reads it, matched to the hosts here */
     Ccai_pg_conninfo *p = Ccai_calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -226,6 +260,83 @@ static CCAI_MUST_CHECK Ccai_pg_conninfo *params_with(PQconninfoOption *opts, con
     return p;
 }
 
+/* How many items a comma-separated list has. */
+static size_t list_len(const char *v)
+{
+    size_t n = 1;
+    for (; *v; v++)
+        n += *v == ',';
+    return n;
+}
+
+/* Start the thread of a new lookup j (its refs set for the thread and
+ * the waiter). false: it could not start (nothing of j shared). */
+static CCAI_MUST_CHECK bool start_thread(resolve_job *j)
+{
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return false;
+    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* getaddrinfo() and its NSS modules, not 8 MB */
+    (void)pthread_attr_setstacksize(&attr, 256 * 1024);
+    /* No signal of the host's on it (as the documents' workers). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, resolve_thread, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return rc == 0;
+}
+
+/* The lookup of j's names: one in flight for the same names (j freed), or
+ * j itself started on its thread; NULL with why when neither. */
+static resolve_job *lookup_for(resolve_job *j, char *why, size_t cap)
+{
+    pthread_mutex_lock(&g_lookups_lock);
+    resolve_job *found = g_lookups;
+    while (found && strcmp(found->key, j->key) != 0)
+        found = found->next;
+    if (found) {
+        atomic_fetch_add(&found->refs, 1);
+        pthread_mutex_unlock(&g_lookups_lock);
+        job_free(j);
+        return found;
+    }
+    if (g_nlookups >= LOOKUPS_MAX) {
+        pthread_mutex_unlock(&g_lookups_lock);
+        snprintf(why, cap,
+                 "no address for the database host: %zu name lookups still pending "
+                 "(the name resolver does not answer)",
+                 (size_t)LOOKUPS_MAX);
+        job_free(j);
+        return NULL;
+    }
+    atomic_init(&j->refs, 2);
+    if ((j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        pthread_mutex_unlock(&g_lookups_lock);
+        snprintf(why, cap, "eventfd: %s", strerror(errno));
+        job_free(j);
+        return NULL;
+    }
+    /* listed before the thread runs: it takes itself out when done */
+    j->next = g_lookups;
+    g_lookups = j;
+    g_nlookups++;
+    if (!start_thread(j)) {
+        g_lookups = j->next;
+        g_nlookups--;
+        pthread_mutex_unlock(&g_lookups_lock);
+        snprintf(why, cap, "could not start the name resolver's thread");
+        close(j->efd);
+        job_free(j);
+        return NULL;
+    }
+    pthread_mutex_unlock(&g_lookups_lock);
+    return j;
+}
+
 int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_conninfo **ret,
                     char *why, size_t cap)
 {
@@ -238,24 +349,29 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
         PQfreemem(err);
         return 1;
     }
-    PQconninfoOption *host = NULL, *hostaddr = NULL;
+    PQconninfoOption *host = NULL, *hostaddr = NULL, *port = NULL;
     bool service = getenv("PGSERVICE") != NULL;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (strcmp(o->keyword, "host") == 0)
             host = o;
         else if (strcmp(o->keyword, "hostaddr") == 0)
             hostaddr = o;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o;
         else if (strcmp(o->keyword, "service") == 0 && o->val)
             service = true;
     }
     /* the environment's, as libpq reads them for a DSN without */
     const char *hosts = host && host->val ? host->val : getenv("PGHOST");
     const char *addrs = hostaddr && hostaddr->val ? hostaddr->val : getenv("PGHOSTADDR");
+    const char *ports = port && port->val ? port->val : getenv("PGPORT");
     resolve_job *j = NULL;
     int result = 1;
     /* a service file's host is read by libpq: a host given here would
-     * override it, so libpq resolves it as before */
-    if (!hosts || (addrs && *addrs) || service)
+     * override it, so libpq resolves it as before; so does a port list
+     * libpq refuses, which it then says */
+    if (!hosts || (addrs && *addrs) || service ||
+        (ports && list_len(ports) != 1 && list_len(ports) != list_len(hosts)))
         goto done;
     j = calloc(1, sizeof *j);
     if (!j)
@@ -276,35 +392,14 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
             break;
         h = e;
     }
-    if (!any)
+    if (!any || !(j->key = strdup(hosts)))
         goto done;
-    if ((j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-        goto done;
-    atomic_init(&j->refs, 2);
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0) {
-        close(j->efd);
+    resolve_job *mine = lookup_for(j, why, cap);
+    j = NULL; /* freed, or shared with the thread from here */
+    if (!mine) {
+        result = 0;
         goto done;
     }
-    (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* getaddrinfo() and its NSS modules, not 8 MB: a resolver that never
-     * answers leaves one such thread per connection tried until glibc
-     * gives up */
-    (void)pthread_attr_setstacksize(&attr, 256 * 1024);
-    /* No signal of the host's on it (as the documents' workers). */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    int rc = pthread_create(&t, &attr, resolve_thread, j);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        close(j->efd);
-        goto done;
-    }
-    resolve_job *mine = j;
-    j = NULL; /* shared with the thread from here */
     for (;;) {
         uint64_t now = Ccai_monotonic_ms();
         if (now >= deadline) {
@@ -327,7 +422,7 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
                 snprintf(why, cap, "could not resolve the database host \"%s\": %s",
                          mine->name[mine->failed], gai_strerror(mine->gai_err));
                 result = 0;
-            } else if (!(*ret = params_with(opts, hosts, mine))) {
+            } else if (!(*ret = params_with(opts, hosts, ports, mine))) {
                 snprintf(why, cap, "out of memory");
                 result = 0;
             }
@@ -341,11 +436,8 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
     }
     job_release(mine);
 done:
-    if (j) {
-        for (size_t k = 0; k < j->n; k++)
-            free(j->name[k]);
-        free(j);
-    }
+    if (j)
+        job_free(j);
     PQconninfoFree(opts);
     return result;
 }

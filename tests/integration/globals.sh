@@ -27,8 +27,13 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 #   global_lock host_refs            io/http.c: libcurl's global init
 #   init_once voices                 speech/flite.c: flite, its voices
 #   log_once                         speech/sphinx.c: pocketsphinx's log
+#   g_lookups g_lookups_lock         store/pg_resolve.c: the host names'
+#   g_nlookups                       lookups in flight
 cat >"$tmp/promised" <<EOF
 allocator
+g_lookups
+g_lookups_lock
+g_nlookups
 global_lock
 host_refs
 init_once

@@ -23,7 +23,9 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <libpq-fe.h>
+#include <net/if.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -2229,25 +2231,93 @@ static void test_backend_interface(void **state)
 /* PostgreSQL ----------------------------------------------------------------- */
 
 /* The name resolver as a test wants it: "dns-hangs.invalid" is a resolver
- * that does not answer (until released), "no-such-host.invalid" a name
- * that does not exist; any other name is resolved by the C library. The
- * executable's definition is the one libpq and libccai call. */
+ * that does not answer (until released; its lookups counted),
+ * "no-such-host.invalid" a name that does not exist, "dns-many.invalid" a
+ * name with six IPv4 addresses (127.0.0.1-6) and an IPv6 link-local one
+ * on the loopback interface (fe80::1, its scope the interface's index);
+ * any other name is resolved by the C library. The executable's
+ * definitions are the ones libpq and libccai call. */
 static atomic_bool g_dns_release;
+static atomic_int g_dns_hang_lookups;
+
+enum { DNS_MANY = 7 };
+static char g_dns_many_mark[] = "dns-many"; /* the canonical name of ours: freed here */
+
+static struct addrinfo *many_addresses(void)
+{
+    struct many {
+        struct addrinfo ai[DNS_MANY];
+        struct sockaddr_in in4[DNS_MANY - 1];
+        struct sockaddr_in6 in6;
+    } *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    for (int k = 0; k < DNS_MANY; k++) {
+        struct addrinfo *ai = &m->ai[k];
+        ai->ai_socktype = SOCK_STREAM;
+        ai->ai_canonname = k == 0 ? g_dns_many_mark : NULL;
+        ai->ai_next = k + 1 < DNS_MANY ? &m->ai[k + 1] : NULL;
+        if (k < DNS_MANY - 1) {
+            m->in4[k].sin_family = AF_INET;
+            m->in4[k].sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)k);
+            ai->ai_family = AF_INET;
+            ai->ai_addr = (struct sockaddr *)(void *)&m->in4[k];
+            ai->ai_addrlen = sizeof m->in4[k];
+        } else {
+            m->in6.sin6_family = AF_INET6;
+            m->in6.sin6_addr.s6_addr[0] = 0xfe;
+            m->in6.sin6_addr.s6_addr[1] = 0x80;
+            m->in6.sin6_addr.s6_addr[15] = 1;
+            m->in6.sin6_scope_id = if_nametoindex("lo");
+            ai->ai_family = AF_INET6;
+            ai->ai_addr = (struct sockaddr *)(void *)&m->in6;
+            ai->ai_addrlen = sizeof m->in6;
+        }
+    }
+    return &m->ai[0];
+}
 
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                 struct addrinfo **res)
 {
     if (node && strcmp(node, "dns-hangs.invalid") == 0) {
+        atomic_fetch_add(&g_dns_hang_lookups, 1);
         for (int i = 0; i < 300 && !atomic_load(&g_dns_release); i++)
             usleep(100 * 1000);
         return EAI_AGAIN;
     }
     if (node && strcmp(node, "no-such-host.invalid") == 0)
         return EAI_NONAME;
+    if (node && strcmp(node, "dns-many.invalid") == 0) {
+        *res = many_addresses();
+        return *res ? 0 : EAI_MEMORY;
+    }
     static int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
     if (!real)
         *(void **)(&real) = dlsym(RTLD_NEXT, "getaddrinfo");
     return real ? real(node, service, hints, res) : EAI_SYSTEM;
+}
+
+void freeaddrinfo(struct addrinfo *res)
+{
+    if (res && res->ai_canonname == g_dns_many_mark) {
+        free(res);
+        return;
+    }
+    static void (*real)(struct addrinfo *);
+    if (!real)
+        *(void **)(&real) = dlsym(RTLD_NEXT, "freeaddrinfo");
+    if (real)
+        real(res);
+}
+
+/* How many items a comma-separated list has. */
+static size_t list_items(const char *v)
+{
+    size_t n = 1;
+    for (; *v; v++)
+        n += *v == ',';
+    return n;
 }
 
 static uint64_t now_ms(void)
@@ -2356,7 +2426,81 @@ static void test_pg_host_names(void **state)
     assert_null(ci);
     assert_true(now_ms() - t0 < 5000);
     close(wfd);
+
+    /* Every address of a name is tried (seven here), an IPv6 link-local
+     * one with its scope. */
+    assert_int_equal(Ccai_pg_resolve("host=dns-many.invalid port=5432", -1, now_ms() + 5000, &ci,
+                                     why, sizeof why),
+                     1);
+    assert_non_null(ci);
+    h = a = pt = NULL;
+    for (size_t k = 0; k < ci->n; k++) {
+        if (strcmp(ci->keys[k], "host") == 0)
+            h = ci->vals[k];
+        else if (strcmp(ci->keys[k], "hostaddr") == 0)
+            a = ci->vals[k];
+        else if (strcmp(ci->keys[k], "port") == 0)
+            pt = ci->vals[k];
+    }
+    if (!h || !a || !pt || list_items(h) != DNS_MANY || list_items(a) != DNS_MANY ||
+        list_items(pt) != DNS_MANY || !strstr(a, "127.0.0.6,fe80::1%lo") ||
+        strncmp(a, "127.0.0.1,127.0.0.2,", 20) != 0)
+        fail_msg("host=%s hostaddr=%s port=%s", h ? h : "-", a ? a : "-", pt ? pt : "-");
+    Ccai_pg_conninfo_free(ci);
+    ci = NULL;
+
+    /* A port list libpq refuses (three ports, two hosts) is left to it,
+     * and it says why. */
+    assert_int_equal(Ccai_pg_resolve("host=localhost,dns-many.invalid port=1,2,3", -1,
+                                     now_ms() + 5000, &ci, why, sizeof why),
+                     1);
+    assert_null(ci);
+    assert_int_equal(Ccai_pg_open("host=localhost,dns-many.invalid port=1,2,3 connect_timeout=2",
+                                  2000, 1000, &st, &err),
+                     CCAI_ERR_STORE);
+    if (!err || !strstr(err, "could not match 3 port numbers to 2 hosts"))
+        fail_msg("port list: %s", err ? err : "(no error)");
+    ccai_free(err);
+    err = NULL;
+
+    /* A resolver that never answers: the connections tried again wait for
+     * the lookup in flight (one thread, one getaddrinfo() for all of
+     * them), and past 16 lookups pending a new one fails at once. */
+    assert_int_equal(atomic_load(&g_dns_hang_lookups), 1);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(
+            Ccai_pg_resolve("host=dns-hangs.invalid", -1, now_ms() + 100, &ci, why, sizeof why), 0);
+        assert_non_null(strstr(why, "resolver does not answer"));
+    }
+    assert_int_equal(atomic_load(&g_dns_hang_lookups), 1);
+    int pending = 1, refused = 0;
+    for (int k = 0; k < 20 && !refused; k++) {
+        char other[64];
+        snprintf(other, sizeof other, "host=dns-hangs.invalid,10.0.0.%d", k + 1);
+        t0 = now_ms();
+        assert_int_equal(Ccai_pg_resolve(other, -1, now_ms() + 50, &ci, why, sizeof why), 0);
+        if (strstr(why, "lookups still pending")) {
+            refused = 1;
+            assert_true(now_ms() - t0 < 40); /* at once, not at the deadline */
+        } else {
+            pending++;
+        }
+    }
+    assert_int_equal(refused, 1);
+    assert_int_equal(pending, 16);
+    assert_int_equal(atomic_load(&g_dns_hang_lookups), 16);
+
     atomic_store(&g_dns_release, true); /* the threads left behind end */
+    /* ... and leave the list: a new lookup is made again */
+    int r = 0;
+    for (int k = 0; k < 100 && r != 1; k++) {
+        r = Ccai_pg_resolve("host=localhost", -1, now_ms() + 5000, &ci, why, sizeof why);
+        if (r != 1)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(r, 1);
+    assert_non_null(ci);
+    Ccai_pg_conninfo_free(ci);
 }
 
 static Ccai_store *pg_open_dsn(const char *dsn)
