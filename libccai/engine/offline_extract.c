@@ -56,19 +56,10 @@ static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, 
         return 0;
     const Ccai_ofl_lexicon *lx = o->lex;
     unsigned char c = (unsigned char)o->norm[o->tok[i].start];
-    unsigned b = Ccai_ofl_bucket(c);
-    for (int l = 0; l < lx->nlang; l++) {
-        const Ccai_ofl_section *s = L->s[l];
-        if (!s)
-            continue;
-        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
-            const char *norm = lx->ent[lx->byfirst[k]].norm;
-            if ((unsigned char)norm[0] != c)
-                continue;
-            size_t m = match_at(o, i, e, norm);
-            if (m > best)
-                best = m;
-        }
+    CCAI_OFL_FOR_ENTRIES (lx, l, L->s[l], c, norm) {
+        size_t m = match_at(o, i, e, norm);
+        if (m > best)
+            best = m;
     }
     return best;
 }
@@ -86,7 +77,6 @@ size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, siz
  * "quatre vingt 80", "monday 1"); -1 when none is, *ret_n its words. */
 int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t *ret_n)
 {
-    const Ccai_ofl_lexicon *lx = o->lex;
     size_t best = 0;
     int value = -1;
     /* words only: digits are read as digits */
@@ -94,42 +84,32 @@ int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t
         *ret_n = 0;
         return -1;
     }
+    const Ccai_ofl_lexicon *lx = o->lex;
     unsigned char c = (unsigned char)o->norm[o->tok[i].start];
-    unsigned b = Ccai_ofl_bucket(c);
-    for (int l = 0; l < lx->nlang; l++) {
-        size_t si = lx->lang[l].valued_sec[which];
-        if (!si)
+    CCAI_OFL_FOR_ENTRIES (lx, l, Ccai_ofl_valued_sec(lx, l, which), c, norm) {
+        const char *sp = strrchr(norm, ' ');
+        if (!sp)
             continue;
-        /* the entries starting with the word's letter, in file order */
-        const Ccai_ofl_section *s = &lx->sec[si - 1];
-        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
-            const char *norm = lx->ent[lx->byfirst[k]].norm;
-            if ((unsigned char)norm[0] != c)
-                continue;
-            const char *sp = strrchr(norm, ' ');
-            if (!sp)
-                continue;
-            size_t m = 0;
-            bool all = true;
-            for (const char *p = norm; p < sp && all;) {
-                const char *q = memchr(p, ' ', (size_t)(sp - p));
-                size_t wl = q ? (size_t)(q - p) : (size_t)(sp - p);
-                all = i + m < o->ntok && o->tok[i + m].len == wl &&
-                      memcmp(o->norm + o->tok[i + m].start, p, wl) == 0;
-                m++;
-                p += wl + 1;
-            }
-            if (!all || m <= best)
-                continue;
-            int v = 0;
-            const char *d = sp + 1;
-            for (; *d >= '0' && *d <= '9' && v < 100000; d++)
-                v = v * 10 + (*d - '0');
-            if (*d || d == sp + 1)
-                continue; /* no value: not an entry of this kind */
-            best = m;
-            value = v;
+        size_t m = 0;
+        bool all = true;
+        for (const char *p = norm; p < sp && all;) {
+            const char *q = memchr(p, ' ', (size_t)(sp - p));
+            size_t wl = q ? (size_t)(q - p) : (size_t)(sp - p);
+            all = i + m < o->ntok && o->tok[i + m].len == wl &&
+                  memcmp(o->norm + o->tok[i + m].start, p, wl) == 0;
+            m++;
+            p += wl + 1;
         }
+        if (!all || m <= best)
+            continue;
+        int v = 0;
+        const char *d = sp + 1;
+        for (; *d >= '0' && *d <= '9' && v < 100000; d++)
+            v = v * 10 + (*d - '0');
+        if (*d || d == sp + 1)
+            continue; /* no value: not an entry of this kind */
+        best = m;
+        value = v;
     }
     *ret_n = best;
     return value;
