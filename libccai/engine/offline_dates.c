@@ -163,6 +163,9 @@ static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
 static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i)
 {
     /* a lead that is a hesitation too ("more like ten": "like") is a lead */
+    /* "la A-3", "I-94": a road's number, not "à 3" */
+    if (i > 0 && Ccai_ofl_road_code(o, i - 1))
+        return false;
     for (;; i--) {
         if ((i > 0 && Ccai_ofl_sec_at(o, "time.lead", i - 1, i) == 1) ||
             (i > 1 && Ccai_ofl_sec_at(o, "time.lead", i - 2, i) == 2))

@@ -4678,6 +4678,49 @@ static void test_phone_in_spoken_groups(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Roads by their number ("the A1", "l'A6", "la N-4"), with their junction,
+ * exit or kilometre, and corners of two streets: where it happened, with
+ * every part the caller said. */
+static void test_roads_and_corners(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *text, *key1, *key2;
+    } cases[] = {
+        {"en-GB",
+         "A stone flew up and cracked my windscreen on the A1 southbound, just after junction 34.",
+         "A1", "34"},
+        {"en-US", "Somebody rear-ended me on the I-94 near exit 210 on Monday.", "94", "210"},
+        {"fr-FR", "Un camion m'a percuté sur l'A6, au niveau de la sortie 24, direction Paris.",
+         "A6", "24"},
+        {"fr-BE", "On a eu un accrochage sur la E411, juste avant la sortie de Wavre.", "E411",
+         "Wavre"},
+        {"es-MX", "Me chocaron por detrás en la carretera 57, a la altura del kilómetro 110.", "57",
+         "110"},
+        {"es-ES", "Un coche me dio por detrás en la A-3, pasado el kilómetro 20.", "A-3", "20"},
+        {"en-IE", "A cyclist hit my wing mirror at the corner of Capel Street and Mary Street.",
+         "Capel", "Mary"},
+        {"fr-FR",
+         "Un livreur a rayé ma voiture au coin de la rue Oberkampf et de la rue Saint-Maur.",
+         "Oberkampf", "Saint-Maur"},
+        {"es-AR",
+         "Me rompieron el vidrio en la esquina de la calle Corrientes y la avenida Callao.",
+         "Corrientes", "Callao"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
+            bad++, print_error("\"%s\": location %s\n", cases[i].text, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
 static void test_address_numbers_are_no_date(void **state)
@@ -4954,6 +4997,7 @@ int main(void)
         cmocka_unit_test(test_days_minutes_commands_are_a_file),
         cmocka_unit_test(test_places_named_and_corrected),
         cmocka_unit_test(test_places_as_people_say_them),
+        cmocka_unit_test(test_roads_and_corners),
         cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
