@@ -784,6 +784,24 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
                 if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e))
                     continue;
+                /* "It was at my sister's house, 14 Maple Drive" to "was
+                 * anyone hurt?": the place said again replaces the one noted */
+                size_t fl = 0;
+                while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
+                    fl++;
+                /* not with the words of the field asked ("at the Mater
+                 * hospital" to "did anyone see a doctor?") */
+                char *place =
+                    fl < o->nfields && fl != f && !asked[fl] && !fd->v[fl] &&
+                            !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0})
+                        ? Ccai_ofl_place_restated(o, sv[s].b, sv[s].e)
+                        : NULL;
+                if (place) {
+                    sv[s].used = true;
+                    fd->place_again = true;
+                    Ccai_ofl_put(o, fd, fl, place);
+                    continue;
+                }
                 /* "Hang on, I got the day wrong earlier, it was Thursday"
                  * said to "where did it happen?": a correction of another
                  * field answers nothing else unless it has this field's

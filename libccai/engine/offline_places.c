@@ -187,7 +187,8 @@ static CCAI_MUST_CHECK bool second_street(const Ccai_offline *o, size_t i, size_
 
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
-char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
+static char *location_span(Ccai_offline *o, size_t b, size_t e, bool *ret_address, size_t *ret_b,
+                           size_t *ret_e)
 {
     size_t pos, len;
     size_t best = e, street_only = e;
@@ -305,6 +306,8 @@ char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
         end++;
     }
     *ret_address = address;
+    *ret_b = best;
+    *ret_e = end;
     if (gap == e || end <= gap_end)
         return Ccai_ofl_raw_span(o, best, gap < end ? gap : end);
     char *head = Ccai_ofl_raw_span(o, best, gap);
@@ -327,6 +330,12 @@ char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
     return v;
 }
 
+char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
+{
+    size_t pb, pe;
+    return location_span(o, b, e, ret_address, &pb, &pe);
+}
+
 /* A sentence that is an address and nothing else ("At home, 12 Elm Street")
  * answers no other question than the location. */
 CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
@@ -344,4 +353,33 @@ CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const boo
     ccai_free(loc);
     ccai_free(all);
     return same;
+}
+
+/* "It was at my sister's house, 14 Maple Drive, Toledo", "À l'angle du
+ * boulevard Voltaire et de la rue de Charonne, à Paris", "En la estación
+ * de Atocha, en Madrid, esperando el tren" said to another question: the
+ * sentence is the place (after a cue, before words about no field) and
+ * names it (an address, a name, a street); the caller says again where it
+ * happened, after an answer that missed it. NULL: the sentence is not. */
+char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
+{
+    bool address;
+    size_t pb, pe, pos, len;
+    char *loc = location_span(o, b, e, &address, &pb, &pe);
+    if (!loc)
+        return NULL;
+    size_t from = b;
+    while (from < pb && Ccai_ofl_hesitation(o, from))
+        from++;
+    if (from < pb && Ccai_ofl_sec_find(o, "cue.incident_location", from, pb + 1, &pos, &len) &&
+        pos == from && pos + len == pb)
+        from = pb;
+    bool named = address || Ccai_ofl_street_named(o, pb, pe);
+    for (size_t k = pb + 1; k < pe && !named; k++)
+        named = capitalised(o, k);
+    if (from < pb || !named || (pe < e && Ccai_ofl_about_a_field(o, pe, e))) {
+        ccai_free(loc);
+        return NULL;
+    }
+    return loc;
 }

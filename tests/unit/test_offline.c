@@ -4721,6 +4721,47 @@ static void test_roads_and_corners(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The place said again, in full, to the next question ("was anyone
+ * hurt?") after a first answer that missed it (a bad line, a vague word):
+ * it replaces the place noted and answers nothing else. */
+static void test_place_said_to_the_next_question(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *place, *key1, *key2;
+    } cases[] = {
+        {"en-US", "My neighbour's kid kicked a football through my front window.",
+         "Sunday, around four in the afternoon. Sorry, you cut out, I'm on the bus.",
+         "It was at my sister's house, 14 Maple Drive, Toledo.", "Maple", "Toledo"},
+        {"fr-FR", "Un scooter a arraché mon rétroviseur.",
+         "Hier vers midi. Allô ? Je suis dans le métro, ça capte mal.",
+         "À l'angle du boulevard Voltaire et de la rue de Charonne, à Paris.", "Voltaire",
+         "Charonne"},
+        {"es-ES", "Me robaron la mochila.", "El lunes a las ocho de la mañana. Perdón, se corta.",
+         "En la estación de Atocha, en Madrid, en el andén 5, esperando el tren.", "Atocha",
+         "Madrid"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        (void)in(o, cases[i].when);
+        const Ccai_offline_reply *r = in(o, cases[i].place);
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
+            bad++, print_error("\"%s\": location %s\n", cases[i].place, v ? v : "(unset)");
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_location") != 0)
+                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].place, r->v[k].field,
+                                   r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
 static void test_address_numbers_are_no_date(void **state)
@@ -4998,6 +5039,7 @@ int main(void)
         cmocka_unit_test(test_places_named_and_corrected),
         cmocka_unit_test(test_places_as_people_say_them),
         cmocka_unit_test(test_roads_and_corners),
+        cmocka_unit_test(test_place_said_to_the_next_question),
         cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
