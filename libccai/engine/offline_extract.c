@@ -1089,6 +1089,17 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             }
         }
     }
+    /* "sorry, you're breaking up, I'm in the car", "ça coupe, je suis dans
+     * le tram", "se corta": the line, and where the caller is now, said as
+     * a clause of its own ([line.trouble]), no answer ("I'm in the car
+     * park" is not one) */
+    for (size_t pos = 0, len; Ccai_ofl_sec_find(o, "line.trouble", pos, o->ntok, &pos, &len);
+         pos += len) {
+        if (pos + len < o->ntok && !Ccai_ofl_clause_break(o, pos + len))
+            continue;
+        for (size_t k = pos; k < pos + len; k++)
+            o->mask[k] = true;
+    }
     /* "Sunday, not Monday", "o sea el domingo, no el lunes": after a
      * correction, a short "not ..." in its sentence is the value taken
      * back, no answer */

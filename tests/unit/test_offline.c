@@ -4762,6 +4762,49 @@ static void test_place_said_to_the_next_question(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* A bad line and where the caller is while calling ("sorry, you're
+ * cutting out, I'm on the train", "je vous entends mal, je suis dans le
+ * métro", "no te escucho, estoy en el metro") answer nothing: not the
+ * place asked, nor any other field. */
+static void test_line_trouble_is_no_answer(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *noise;
+    } cases[] = {
+        {"en-AU", "A shopping trolley rolled into my car door.",
+         "Last Tuesday about nine. Sorry, you're cutting out, I'm on the train.", "train"},
+        {"fr-CA", "Un vélo a rayé ma portière.",
+         "Mardi dernier vers neuf heures. Allô ? Je vous entends mal, je suis dans le métro.",
+         "métro"},
+        {"es-MX", "Una bici me rayó la puerta del carro.",
+         "El martes como a las nueve. Perdón, no te escucho, estoy en el metro.", "metro"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        const Ccai_offline_reply *r = in(o, cases[i].when);
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD && r->v[k].text &&
+                strstr(r->v[k].text, cases[i].noise))
+                bad++, print_error("\"%s\": %s = %s\n", cases[i].when, r->v[k].field, r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    /* in a story: the place, not the car the caller sits in */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Sorry, I'm in the car, you're breaking up. A van clipped my mirror on the A40 "
+              "near Oxford this morning.");
+    const char *v = set_value(r, "incident_location");
+    if (!v || !strstr(v, "A40") || strstr(v, "I'm in"))
+        bad++, print_error("location %s\n", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
 static void test_address_numbers_are_no_date(void **state)
@@ -5040,6 +5083,7 @@ int main(void)
         cmocka_unit_test(test_places_as_people_say_them),
         cmocka_unit_test(test_roads_and_corners),
         cmocka_unit_test(test_place_said_to_the_next_question),
+        cmocka_unit_test(test_line_trouble_is_no_answer),
         cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
