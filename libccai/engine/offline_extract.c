@@ -782,8 +782,13 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                                  : Ccai_ofl_raw_span(o, sv[s].b, sv[s].e));
                     continue;
                 }
-                if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e))
+                /* an address alone, noted below; it replaces the place
+                 * noted before ("M6, northbound, near junction 19" after
+                 * "The M6") */
+                if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e)) {
+                    fd->place_again = true;
                     continue;
+                }
                 /* "It was at my sister's house, 14 Maple Drive" to "was
                  * anyone hurt?": the place said again replaces the one noted */
                 size_t fl = 0;

@@ -4722,8 +4722,8 @@ static void test_roads_and_corners(void **state)
 }
 
 /* The place said again, in full, to the next question ("was anyone
- * hurt?") after a first answer that missed it (a bad line, a vague word):
- * it replaces the place noted and answers nothing else. */
+ * hurt?") after a first answer that missed it (a bad line, a vague word)
+ * or said less: it replaces the place noted and answers nothing else. */
 static void test_place_said_to_the_next_question(void **state)
 {
     (void)state;
@@ -4742,6 +4742,9 @@ static void test_place_said_to_the_next_question(void **state)
         {"es-ES", "Me robaron la mochila.", "El lunes a las ocho de la mañana. Perdón, se corta.",
          "En la estación de Atocha, en Madrid, en el andén 5, esperando el tren.", "Atocha",
          "Madrid"},
+        /* the road noted, then where along it, alone */
+        {"en-GB", "A van clipped my wing mirror.", "This morning around ten. On the A38.",
+         "A38, southbound, just after junction 5, near Bristol.", "junction 5", "Bristol"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_from(s, cases[i].lang, NULL);
