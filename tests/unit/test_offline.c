@@ -4808,6 +4808,43 @@ static void test_line_trouble_is_no_answer(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* A clock word with a capital inside a sentence is part of a name ("la
+ * rue du Midi", "the Midnight Diner", "la calle Mediodía"): the place,
+ * no hour. */
+static void test_clock_word_in_a_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *text, *key;
+    } cases[] = {
+        {"fr-FR", "Une branche est tombée sur ma voiture dans la rue du Midi, à Nîmes.", "Midi"},
+        {"en-US", "Someone keyed my car outside the Midnight Diner on Fifth Avenue.", "Midnight"},
+        {"es-ES", "Me rompieron la luna del coche en la calle Mediodía, en Madrid.", "Mediodía"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "incident_location");
+        const char *d = set_value(r, "incident_datetime");
+        if (!v || !strstr(v, cases[i].key) || d)
+            bad++, print_error("\"%s\": location %s, date %s\n", cases[i].text, v ? v : "(unset)",
+                               d ? d : "(unset)");
+        Ccai_offline_free(o);
+    }
+    /* the hour said as a word, at a sentence's start too */
+    Ccai_offline *o = make_from(s, "fr-FR", NULL);
+    (void)in(o, "On m'a volé mon vélo.");
+    const Ccai_offline_reply *r = in(o, "Hier. Midi et quart, devant la mairie.");
+    const char *d = set_value(r, "incident_datetime");
+    if (!d || !strstr(d, "T12:15"))
+        bad++, print_error("date %s\n", d ? d : "(unset)");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
 static void test_address_numbers_are_no_date(void **state)
@@ -5087,6 +5124,7 @@ int main(void)
         cmocka_unit_test(test_roads_and_corners),
         cmocka_unit_test(test_place_said_to_the_next_question),
         cmocka_unit_test(test_line_trouble_is_no_answer),
+        cmocka_unit_test(test_clock_word_in_a_name),
         cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
