@@ -4845,6 +4845,36 @@ static void test_clock_word_in_a_name(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The parts of the day said as diminutives in Latin America ("a la
+ * nochecita", "a la tardecita", "a la mañanita"), with an hour of the
+ * clock face: the hour on that side of noon. */
+static void test_dayparts_as_diminutives(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *text, *when;
+    } cases[] = {
+        {"es-AR", "Ayer a la nochecita, como a las nueve, me chocaron el auto estacionado.",
+         "2024-10-07T21:00"},
+        {"es-UY", "El domingo a la tardecita, tipo seis, se me inundó el patio.",
+         "2024-10-06T18:00"},
+        {"es-MX", "Hoy a la mañanita, como a las siete, se cayó la barda del vecino.",
+         "2024-10-08T07:00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *d = set_value(r, "incident_datetime");
+        if (!d || strncmp(d, cases[i].when, strlen(cases[i].when)) != 0)
+            bad++, print_error("\"%s\": date %s\n", cases[i].text, d ? d : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
 static void test_address_numbers_are_no_date(void **state)
@@ -5125,6 +5155,7 @@ int main(void)
         cmocka_unit_test(test_place_said_to_the_next_question),
         cmocka_unit_test(test_line_trouble_is_no_answer),
         cmocka_unit_test(test_clock_word_in_a_name),
+        cmocka_unit_test(test_dayparts_as_diminutives),
         cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
