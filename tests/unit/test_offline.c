@@ -4679,8 +4679,8 @@ static void test_phone_in_spoken_groups(void **state)
 }
 
 /* Roads by their number ("the A1", "l'A6", "la N-4"), with their junction,
- * exit or kilometre, and corners of two streets: where it happened, with
- * every part the caller said. */
+ * exit or kilometre, corners of two streets and rural places (a hamlet, a
+ * locality, a farm): where it happened, with every part the caller said. */
 static void test_roads_and_corners(void **state)
 {
     (void)state;
@@ -4708,6 +4708,13 @@ static void test_roads_and_corners(void **state)
         {"es-AR",
          "Me rompieron el vidrio en la esquina de la calle Corrientes y la avenida Callao.",
          "Corrientes", "Callao"},
+        /* rural places: a hamlet, a named locality, a farm */
+        {"fr-BE", "La grêle a cassé la véranda, au hameau de Lavaux, près de Dinant.", "Lavaux",
+         "Dinant"},
+        {"es-CO", "Se cayó el techo del establo en la vereda El Salitre, en Guasca.", "Salitre",
+         "Guasca"},
+        {"en-IE", "The storm took the roof off the shed on the farm at Carrowmore, outside Ballina.",
+         "Carrowmore", "Ballina"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_from(s, cases[i].lang, NULL);
