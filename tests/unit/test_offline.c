@@ -4713,7 +4713,8 @@ static void test_roads_and_corners(void **state)
          "Dinant"},
         {"es-CO", "Se cayó el techo del establo en la vereda El Salitre, en Guasca.", "Salitre",
          "Guasca"},
-        {"en-IE", "The storm took the roof off the shed on the farm at Carrowmore, outside Ballina.",
+        {"en-IE",
+         "The storm took the roof off the shed on the farm at Carrowmore, outside Ballina.",
          "Carrowmore", "Ballina"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
