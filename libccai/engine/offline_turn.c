@@ -546,6 +546,32 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             for (size_t i = tag - 1; i < e; i++)
                 o->mask[i] = true;
         }
+        /* "Mr Patel next door heard it, would that count?", "... Is that
+         * enough?": asks whether the answer will do; the answer is one */
+        size_t qe = e; /* where the words that may ask end */
+        if (sv[ns].question && !o->to_person) {
+            size_t c = tag > b + 1 ? tag - 1 : b;
+            /* alone, or after a question: no answer to check */
+            if (c == b && (ns == 0 || sv[ns - 1].question))
+                c = e;
+            size_t j = c;
+            for (size_t m = 1; j < e && m > 0; j += m)
+                m = Ccai_ofl_hesitation(o, j) ? 1 : Ccai_ofl_sec_at(o, "question.lead", j, e);
+            /* not after a question ("can I send the photos later, is
+             * that enough?") */
+            size_t k = b;
+            for (size_t m = 1; k < c && m > 0; k += m)
+                m = Ccai_ofl_hesitation(o, k) ? 1 : Ccai_ofl_sec_at(o, "question.lead", k, c);
+            bool asks = k < c && (Ccai_ofl_sec_at(o, "question.start", k, c) ||
+                                  Ccai_ofl_sec_at(o, "wh", k, c) ||
+                                  Ccai_ofl_sec_at(o, "question.open", k, c));
+            if (c < e && j < e && !asks && Ccai_ofl_sec_at(o, "question.check", j, e) == e - j) {
+                sv[ns].question = false;
+                qe = c;
+                for (size_t i = c; i < e; i++)
+                    o->mask[i] = true;
+            }
+        }
         /* "My fence got knocked down, can I get somebody to come out?": a
          * statement, then the question in a later clause (opened by its
          * words): two sentences */
@@ -560,12 +586,12 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             }
         }
         /* the question and its answer: two sentences */
-        size_t a = sv[ns].question ? e : answer_in_question(o, b, e);
-        if (a < e) {
+        size_t a = sv[ns].question || qe == b ? qe : answer_in_question(o, b, qe);
+        if (a < qe) {
             sv[ns].e = e = a;
             sv[ns].question = true;
         }
-        if (!sv[ns].question && unpunctuated_question(o, b, e, ns == 0 && e == o->ntok))
+        if (!sv[ns].question && qe > b && unpunctuated_question(o, b, qe, ns == 0 && e == o->ntok))
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;

@@ -4680,6 +4680,50 @@ static void test_phone_in_spoken_groups(void **state)
 
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
+/* An answer followed by a question that asks whether it will do ("would
+ * that count?", "ça suffit ?", "¿le sirve?"), in the same sentence or the
+ * next: the answer is noted, without the question, and no colleague is
+ * promised. */
+static void test_answer_then_does_it_count(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char story[] =
+        "{\"incident_description\": \"A van reversed into my car\", "
+        "\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_location\": \"4 Oak "
+        "Lane, Leeds\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+        "\"pre_existing_damages\": \"None\"}";
+    static const struct {
+        const char *lang, *text, *witness, *absent;
+    } cases[] = {
+        {"en-AU",
+         "Just me and the van driver. My brother-in-law was in the passenger seat and saw the "
+         "whole thing, would that count?",
+         "brother-in-law", "count"},
+        {"en-US",
+         "Me and the delivery guy. The lady across the street saw it from her porch. Is that "
+         "enough?",
+         "lady across the street", "enough"},
+        {"fr-CA",
+         "Moi et le chauffeur. Le concierge de l'immeuble a tout vu, est-ce que ça suffit ?",
+         "concierge", "suffit"},
+        {"es-MX", "Yo y el señor de la camioneta. El de la tienda de enfrente vio todo, ¿le sirve?",
+         "tienda de enfrente", "sirve"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, story);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "witnesses");
+        if (!v || !strstr(v, cases[i].witness) || strstr(v, cases[i].absent))
+            fail_msg("\"%s\": witnesses = %s", cases[i].text, v ? v : "(unset)");
+        assert_false(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+        assert_false(said(r, "colleague"));
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_address_numbers_are_no_date(void **state)
 {
     (void)state;
@@ -4977,6 +5021,7 @@ int main(void)
         cmocka_unit_test(test_email_part_restated),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
+        cmocka_unit_test(test_answer_then_does_it_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
