@@ -4654,6 +4654,13 @@ static void test_phone_in_spoken_groups(void **state)
          "Cincuenta y cinco, veinte, cuatro, treinta, sesenta y uno, ocho.", "+525520430618"},
         {"en-US", "+12125550100", "Six four six, five five five, twenty four, thirty nine.",
          "+16465552439"},
+        /* Argentina: a mobile "area 15 local", a number without its 0 */
+        {"es-AR", "+5491148001122", "Anotá: once quince, tres dos uno cero, nueve ocho siete seis.",
+         "+5491132109876"},
+        {"es-AR", "+5493414001122",
+         "Cero tres cuatro uno, quince, cinco cuatro tres, dos uno cero nueve.", "+5493415432109"},
+        {"es-AR", "+5492614001122", "Dos seis uno, cuatro tres dos, uno ocho siete seis.",
+         "+542614321876"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
