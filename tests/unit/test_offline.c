@@ -4731,6 +4731,43 @@ static void test_answer_then_does_it_count(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The caller's number named by the phone it is ("this mobile", "ce
+ * portable", "el número que le aparece"), asked or volunteered with the
+ * phone's cue. */
+static void test_caller_id_named_by_the_phone(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *said;
+    } cases[] = {
+        {"en-NZ", "+64211234567", "Best to use this mobile, I always have it on me."},
+        {"en-US", "+13125550176", "You can reach me on this cell anytime."},
+        {"en-GB", "+447700900155", "The number that came up should be fine."},
+        {"fr-BE", "+32470123456", "Vous pouvez me joindre sur ce portable."},
+        {"fr-FR", "+33612345678", "Le numéro qui apparaît, c'est mon portable."},
+        {"es-MX", "+525512345678", "Al número que le aparece, es mi celular."},
+        {"es-ES", "+34654321987", "A este móvil, por favor."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, cases[i].from,
+                        "{\"incident_datetime\": \"2024-10-07 15:00\", \"incident_description\": "
+                        "\"x\", \"incident_location\": \"Cali\", \"injuries\": \"None\", "
+                        "\"involved_parties\": \"me\", \"medical_records\": \"None\", "
+                        "\"policy_number\": \"WA3301872\", \"pre_existing_damages\": \"None\", "
+                        "\"witnesses\": \"None\", \"policyholder_name\": \"Ana Lee\", "
+                        "\"policyholder_email\": \"ana@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, cases[i].from) != 0)
+            fail_msg("\"%s\": phone %s, expected %s", cases[i].said, v ? v : "(unset)",
+                     cases[i].from);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_address_numbers_are_no_date(void **state)
 {
     (void)state;
@@ -5029,6 +5066,7 @@ int main(void)
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
+        cmocka_unit_test(test_caller_id_named_by_the_phone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
