@@ -267,32 +267,25 @@ static int word_number(const Ccai_ofl_lexicon *lx, const char *w, size_t n)
             i++;
             continue;
         }
-        unsigned char c = (unsigned char)part[i][0];
-        unsigned bucket = Ccai_ofl_bucket(c);
         size_t best = 0;
         int value = -1;
-        for (int l = 0; l < lx->nlang; l++) {
-            size_t si = lx->lang[l].valued_sec[V_NUMBER];
-            if (!si)
-                continue;
-            const Ccai_ofl_section *s = &lx->sec[si - 1];
-            for (size_t k = s->first + s->at[bucket]; k < s->first + s->at[bucket + 1]; k++) {
-                /* "quatre vingt 80": words, then the value */
-                const char *e = lx->ent[lx->byfirst[k]].norm;
-                size_t m = 0;
-                while (i + m < np) {
-                    const char *sp = strchr(e, ' ');
-                    if (!sp)
-                        break;
-                    if ((size_t)(sp - e) != plen[i + m] || memcmp(e, part[i + m], plen[i + m]))
-                        break;
-                    e = sp + 1;
-                    m++;
-                }
-                if (m > best && !strchr(e, ' ') && Ccai_is_digit((unsigned char)*e)) {
-                    best = m;
-                    value = atoi(e);
-                }
+        unsigned char c = (unsigned char)part[i][0];
+        CCAI_OFL_FOR_ENTRIES (lx, l, Ccai_ofl_valued_sec(lx, l, V_NUMBER), c, norm) {
+            const char *e = norm;
+            /* "quatre vingt 80": words, then the value */
+            size_t m = 0;
+            while (i + m < np) {
+                const char *sp = strchr(e, ' ');
+                if (!sp)
+                    break;
+                if ((size_t)(sp - e) != plen[i + m] || memcmp(e, part[i + m], plen[i + m]))
+                    break;
+                e = sp + 1;
+                m++;
+            }
+            if (m > best && !strchr(e, ' ') && Ccai_is_digit((unsigned char)*e)) {
+                best = m;
+                value = atoi(e);
             }
         }
         if (!best)

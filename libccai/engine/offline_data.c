@@ -270,22 +270,14 @@ bool Ccai_ofl_word_in(const Ccai_ofl_lexicon *lx, ofl_words which, const char *w
     if (!n)
         return false;
     unsigned char c = (unsigned char)w[0];
-    unsigned b = Ccai_ofl_bucket(c);
-    for (int l = 0; l < lx->nlang; l++) {
-        size_t si = lx->lang[l].words_sec[which];
-        if (!si)
-            continue;
-        const Ccai_ofl_section *s = &lx->sec[si - 1];
-        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
-            /* w is a token's letters: no NUL in it, so norm's ends the
-             * comparison where norm is shorter */
-            const char *norm = lx->ent[lx->byfirst[k]].norm;
-            size_t m = 0;
-            while (m < n && norm[m] == w[m])
-                m++;
-            if (m == n && !norm[n])
-                return true;
-        }
+    CCAI_OFL_FOR_ENTRIES (lx, l, Ccai_ofl_words_sec(lx, l, which), c, norm) {
+        /* w is a token's letters: no NUL in it, so norm's ends the
+         * comparison where norm is shorter; their first letters are c */
+        size_t m = 1;
+        while (m < n && norm[m] == w[m])
+            m++;
+        if (m == n && !norm[n])
+            return true;
     }
     return false;
 }

@@ -56,19 +56,10 @@ static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, 
         return 0;
     const Ccai_ofl_lexicon *lx = o->lex;
     unsigned char c = (unsigned char)o->norm[o->tok[i].start];
-    unsigned b = Ccai_ofl_bucket(c);
-    for (int l = 0; l < lx->nlang; l++) {
-        const Ccai_ofl_section *s = L->s[l];
-        if (!s)
-            continue;
-        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
-            const char *norm = lx->ent[lx->byfirst[k]].norm;
-            if ((unsigned char)norm[0] != c)
-                continue;
-            size_t m = match_at(o, i, e, norm);
-            if (m > best)
-                best = m;
-        }
+    CCAI_OFL_FOR_ENTRIES (lx, l, L->s[l], c, norm) {
+        size_t m = match_at(o, i, e, norm);
+        if (m > best)
+            best = m;
     }
     return best;
 }
@@ -86,7 +77,6 @@ size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, siz
  * "quatre vingt 80", "monday 1"); -1 when none is, *ret_n its words. */
 int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t *ret_n)
 {
-    const Ccai_ofl_lexicon *lx = o->lex;
     size_t best = 0;
     int value = -1;
     /* words only: digits are read as digits */
@@ -94,42 +84,32 @@ int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t
         *ret_n = 0;
         return -1;
     }
+    const Ccai_ofl_lexicon *lx = o->lex;
     unsigned char c = (unsigned char)o->norm[o->tok[i].start];
-    unsigned b = Ccai_ofl_bucket(c);
-    for (int l = 0; l < lx->nlang; l++) {
-        size_t si = lx->lang[l].valued_sec[which];
-        if (!si)
+    CCAI_OFL_FOR_ENTRIES (lx, l, Ccai_ofl_valued_sec(lx, l, which), c, norm) {
+        const char *sp = strrchr(norm, ' ');
+        if (!sp)
             continue;
-        /* the entries starting with the word's letter, in file order */
-        const Ccai_ofl_section *s = &lx->sec[si - 1];
-        for (size_t k = s->first + s->at[b]; k < s->first + s->at[b + 1]; k++) {
-            const char *norm = lx->ent[lx->byfirst[k]].norm;
-            if ((unsigned char)norm[0] != c)
-                continue;
-            const char *sp = strrchr(norm, ' ');
-            if (!sp)
-                continue;
-            size_t m = 0;
-            bool all = true;
-            for (const char *p = norm; p < sp && all;) {
-                const char *q = memchr(p, ' ', (size_t)(sp - p));
-                size_t wl = q ? (size_t)(q - p) : (size_t)(sp - p);
-                all = i + m < o->ntok && o->tok[i + m].len == wl &&
-                      memcmp(o->norm + o->tok[i + m].start, p, wl) == 0;
-                m++;
-                p += wl + 1;
-            }
-            if (!all || m <= best)
-                continue;
-            int v = 0;
-            const char *d = sp + 1;
-            for (; *d >= '0' && *d <= '9' && v < 100000; d++)
-                v = v * 10 + (*d - '0');
-            if (*d || d == sp + 1)
-                continue; /* no value: not an entry of this kind */
-            best = m;
-            value = v;
+        size_t m = 0;
+        bool all = true;
+        for (const char *p = norm; p < sp && all;) {
+            const char *q = memchr(p, ' ', (size_t)(sp - p));
+            size_t wl = q ? (size_t)(q - p) : (size_t)(sp - p);
+            all = i + m < o->ntok && o->tok[i + m].len == wl &&
+                  memcmp(o->norm + o->tok[i + m].start, p, wl) == 0;
+            m++;
+            p += wl + 1;
         }
+        if (!all || m <= best)
+            continue;
+        int v = 0;
+        const char *d = sp + 1;
+        for (; *d >= '0' && *d <= '9' && v < 100000; d++)
+            v = v * 10 + (*d - '0');
+        if (*d || d == sp + 1)
+            continue; /* no value: not an entry of this kind */
+        best = m;
+        value = v;
     }
     *ret_n = best;
     return value;
@@ -304,7 +284,7 @@ static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, siz
 }
 
 /* Is the word at i negated ("nobody was hurt", "personne n'a été blessé")? */
-static CCAI_MUST_CHECK bool negated_at(const Ccai_offline *o, size_t b, size_t i)
+CCAI_MUST_CHECK bool Ccai_ofl_negated_at(const Ccai_offline *o, size_t b, size_t i)
 {
     for (size_t k = i; k > b && i - k < 4; k--) {
         if (Ccai_ofl_sec_at(o, "negation", k - 1, k) == 1)
@@ -313,8 +293,6 @@ static CCAI_MUST_CHECK bool negated_at(const Ccai_offline *o, size_t b, size_t i
     return false;
 }
 
-/* The raw text of tokens [b, e), without hesitations and fillers at its
- * start and its final punctuation. */
 CCAI_MUST_CHECK bool Ccai_ofl_filler(const Ccai_offline *o, size_t i)
 {
     return Ccai_ofl_sec_at(o, "filler", i, i + 1) == 1;
@@ -332,7 +310,9 @@ static CCAI_MUST_CHECK bool taken_edge(const Ccai_offline *o, size_t i, size_t e
     return k > i && k < e && o->mask[k];
 }
 
-static char *raw_span(Ccai_offline *o, size_t b, size_t e)
+/* The raw text of tokens [b, e), without hesitations and fillers at its
+ * start and its final punctuation. */
+char *Ccai_ofl_raw_span(Ccai_offline *o, size_t b, size_t e)
 {
     /* "Yesterday at 3 pm, at the supermarket": the date is not the place. */
     while (b < e && taken_edge(o, b, e))
@@ -439,231 +419,6 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 
 /* ---- free text ---- */
 
-/* Token i starts with a capital ("Gambetta", "Élysée"). */
-static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
-{
-    const unsigned char *u = (const unsigned char *)o->raw + o->tok[i].raw;
-    return !o->mask[i] &&
-           ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
-}
-
-/* "calle 10 sur # 43-15", "carrera 7 número 45-20", "Transversal 5 No.
- * 20-11": after a street word, its number, the words that go with it
- * ([location.number.after]), the word for the house's number
- * ([location.number]) and that number. Where the numbers end (after the
- * street word: none, i + 1). */
-static size_t address_numbers(const Ccai_offline *o, size_t i)
-{
-    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
-        return i + 1;
-    size_t k = i + 1;
-    if (k >= o->ntok || o->mask[k] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
-        return i + 1;
-    k++;
-    for (size_t m; k < o->ntok && !Ccai_ofl_clause_break(o, k) &&
-                   (m = Ccai_ofl_sec_at(o, "location.number.after", k, k + 1)) > 0;)
-        k += m;
-    size_t sign = k < o->ntok ? Ccai_ofl_sec_at(o, "location.number", k, k + 1) : 0;
-    size_t h = k + sign;
-    /* the house's number: digits, "43-15" or "43 15" */
-    if (h >= o->ntok || o->mask[h] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[h].start]) ||
-        (Ccai_ofl_clause_break(o, h) && !sign))
-        return i + 2;
-    size_t e = h + 1;
-    if (e < o->ntok && !o->mask[e] && !Ccai_ofl_clause_break(o, e) &&
-        Ccai_ofl_is_digit_ch(o->norm[o->tok[e].start]))
-        e++;
-    return e;
-}
-
-/* A street word with its name ([location.street]: "Mill Road", "rue
- * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
-static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b, size_t e)
-{
-    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
-        return false;
-    /* "rue de la République", "calle de los Olivos": the name after its
-     * particles ([name.particles]) */
-    size_t after = i + 1;
-    while (after < e && after < i + 3 && Ccai_ofl_tok_word(o, after, W_NAME_PARTICLE) &&
-           !capitalised(o, after))
-        after++;
-    /* "carrera 15 número 93-47": a street by its number */
-    return (i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
-           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)) ||
-           (address_numbers(o, i) > i + 2 && i + 1 < e);
-}
-
-static CCAI_MUST_CHECK bool street_named(const Ccai_offline *o, size_t b, size_t e)
-{
-    for (size_t i = b; i < e; i++)
-        if (street_at(o, i, b, e))
-            return true;
-    return false;
-}
-
-/* Does the clause at token i go on with the place said before it: a name,
- * a number or a street in its first words ("..., en Valencia", "..., calle
- * Mayor 8", "..., 402 Oak Street"), not the story ("..., nadie resultó
- * herido")? */
-static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k);
-
-static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_t e)
-{
-    /* "..., en la estación de la Calle 72": a clause that starts with a
-     * place's preposition may name it a few words later */
-    size_t reach = lead_at(o, i) ? 6 : 3;
-    for (size_t k = i; k < e && k < i + reach; k++) {
-        if (k > i && Ccai_ofl_clause_break(o, k))
-            break;
-        if (capitalised(o, k) || Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
-            Ccai_ofl_sec_at(o, "location.street", k, k + 1) == 1)
-            return true;
-    }
-    return false;
-}
-
-/* A [location.lead] word at token k, not a verb after a contraction ("on
- * m'a embouti": "a", not "à"). */
-static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k)
-{
-    if (k >= o->ntok || Ccai_ofl_sec_at(o, "location.lead", k, k + 1) != 1)
-        return false;
-    size_t r = o->tok[k].raw;
-    return !(o->tok[k].len == 1 && o->raw[r] == 'a' && r > 0 &&
-             (o->raw[r - 1] == '\'' || (unsigned char)o->raw[r - 1] == 0x99));
-}
-
-/* A capitalised word after "in" that is a month, a weekday or a language
- * ("I renewed in August", "en Septembre", "in English") is no town. */
-static CCAI_MUST_CHECK bool town_word(const Ccai_offline *o, size_t k)
-{
-    size_t n;
-    return Ccai_ofl_name_word(o, k) && !Ccai_ofl_month_of(o, k) &&
-           !(Ccai_ofl_sec_value(o, V_WEEKDAY, k, &n) >= 0 && n == 1) &&
-           !Ccai_ofl_sec_at(o, "lang.names", k, k + 1);
-}
-
-/* A street word with a number in its name ("Avenida Colón 1500", "12 Elm
- * Street", "Calle 72"): an address, preposition or not. */
-static CCAI_MUST_CHECK bool street_numbered(const Ccai_offline *o, size_t i, size_t b, size_t e)
-{
-    if (!street_at(o, i, b, e))
-        return false;
-    if (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start]))
-        return true;
-    for (size_t k = i + 1; k < e && k < i + 5 && !Ccai_ofl_clause_break(o, k); k++)
-        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
-            return true;
-    return false;
-}
-
-/* "at my home, 15 Birch Court, Seattle": from the place word back to its
- * preposition, to the end of the sentence or an "and". */
-static char *location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
-{
-    size_t pos, len;
-    size_t best = e, street_only = e;
-    bool address = false;
-    *ret_address = false;
-    for (size_t i = b; i < e; i++) {
-        /* "c'était avenue Foch": a street with its name needs no
-         * preposition */
-        bool street = street_at(o, i, b, e);
-        if (o->mask[i] || (!street && !Ccai_ofl_sec_at(o, "topic.incident_location", i, e)))
-            continue;
-        bool num = (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
-                   (i + 1 < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start])) ||
-                   (i > b + 1 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start])) ||
-                   (street && street_numbered(o, i, b, e));
-        bool weak = Ccai_ofl_sec_at(o, "location.weak", i, e) > 0;
-        /* a place word with no preposition before it and no number ("my
-         * mistake about the place, it was outside the Co-op on Histon
-         * Road"): the next one may have its own */
-        size_t k = i;
-        while (k > b && i - k < 6 && !lead_at(o, k))
-            k--;
-        bool lead = lead_at(o, k);
-        /* "ce n'était pas rue Gambetta, c'était avenue Foch", "no fue en la
-         * calle Mayor": the place taken back is not the one */
-        if (negated_at(o, b, lead ? k : i))
-            continue;
-        if (!num && !lead) {
-            if (street && street_only == e)
-                street_only = i;
-            continue;
-        }
-        if ((best == e && (!weak || num)) || (num && !address)) {
-            best = i;
-            address = num;
-        }
-    }
-    /* a street with its name and no preposition, when nothing else is a
-     * place: from the street to its clause's end (and a town after it) */
-    bool cut = false;
-    if (best == e && street_only < e) {
-        best = street_only;
-        address = cut = true;
-    }
-    /* "no fue en la calle Mayor, fue en la avenida de Goya": the first cue
-     * not negated */
-    bool cued = false;
-    for (size_t from = b;
-         !cued && Ccai_ofl_sec_find(o, "cue.incident_location", from, e, &pos, &len);
-         from = pos + len)
-        cued = !negated_at(o, b, pos);
-    if (cued) {
-        best = pos + len;
-        address = true;
-        cut = false;
-    } else if (best < e) {
-        size_t k = best;
-        while (k > b && best - k < 6 && !lead_at(o, k))
-            k--;
-        if (!lead_at(o, k)) {
-            if (!address)
-                return NULL;
-            k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
-        } else {
-            /* "at the Safeway on Market Street": the place before the street */
-            for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
-                if (lead_at(o, j - 1)) {
-                    k = j - 1;
-                    break;
-                }
-            }
-        }
-        best = k;
-    } else {
-        /* "... ce matin à Toulouse.", "in New York": a place name after its
-         * preposition ends the clause */
-        for (size_t k = b + 1; k + 1 < e && best == e; k++) {
-            size_t m = o->mask[k] ? 0 : Ccai_ofl_sec_at(o, "location.city_lead", k, e);
-            if (!m || k + m >= e || !town_word(o, k + m))
-                continue;
-            size_t j = k + m;
-            while (j < e && town_word(o, j) && !(j > k + m && Ccai_ofl_clause_break(o, j)))
-                j++;
-            /* "... outside the Tesco in Ballymun and took my bag" */
-            if (j == e || Ccai_ofl_clause_break(o, j) || Ccai_ofl_tok_word(o, j, W_NUMBER_AND))
-                best = k;
-        }
-        if (best == e)
-            return NULL;
-    }
-    size_t end = best + 1;
-    while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
-           !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end]) {
-        /* after the place, a clause goes on with a town ("…, en
-         * Valencia"), not with the story ("…, nadie resultó herido") */
-        if ((cut || end > best + 1) && Ccai_ofl_clause_break(o, end) && !place_goes_on(o, end, e))
-            break;
-        end++;
-    }
-    *ret_address = address;
-    return raw_span(o, best, end);
-}
-
 /* What is left of a sentence once its values were taken is a hedge and
  * nothing else ("I'm not sure, Saturday afternoon": "I'm not sure"). */
 static CCAI_MUST_CHECK bool only_hedge(const Ccai_offline *o, size_t b, size_t e)
@@ -688,25 +443,6 @@ size_t Ccai_ofl_content_left(const Ccai_offline *o, size_t b, size_t e)
     return n;
 }
 
-/* A sentence that is an address and nothing else ("At home, 12 Elm Street")
- * answers no other question than the location. */
-static CCAI_MUST_CHECK bool pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
-                                          size_t e)
-{
-    size_t fl = 0;
-    while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
-        fl++;
-    if (fl >= o->nfields || f == fl || asked[fl])
-        return false;
-    bool address;
-    char *loc = location_in(o, b, e, &address);
-    char *all = loc && address ? raw_span(o, b, e) : NULL;
-    bool same = all && strcmp(all, loc) == 0;
-    ccai_free(loc);
-    ccai_free(all);
-    return same;
-}
-
 /* The field a sentence given to asked field f is about: f when it has
  * f's words or no other field's; else the first unfilled, unasked free-text
  * field whose topic words it has. */
@@ -721,7 +457,7 @@ static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const fo
         return f;
     if (strcmp(o->f[f].name, "incident_location") == 0) {
         bool address;
-        char *loc = location_in(o, b, e, &address);
+        char *loc = Ccai_ofl_location_in(o, b, e, &address);
         bool got = loc != NULL;
         ccai_free(loc);
         if (got)
@@ -737,7 +473,7 @@ static size_t topic_owner(Ccai_offline *o, size_t f, const bool *asked, const fo
             return g;
         if (correcting && o->values[g] && strcmp(o->f[g].name, "incident_location") == 0) {
             bool address;
-            char *loc = location_in(o, b, e, &address);
+            char *loc = Ccai_ofl_location_in(o, b, e, &address);
             bool named = false;
             for (const char *c = loc ? loc + 1 : NULL; c && *c && !named; c++)
                 named = c[-1] == ' ' && *c >= 'A' && *c <= 'Z';
@@ -984,7 +720,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (o->f[asked_text[k]].optional)
                     Ccai_ofl_put(o, fd, asked_text[k], none_value(o));
                 else
-                    put_read(o, fd, asked_text[k], raw_span(o, sv[s1].b, sv[s1].e));
+                    put_read(o, fd, asked_text[k], Ccai_ofl_raw_span(o, sv[s1].b, sv[s1].e));
             }
             for (size_t s = 0; s < ns; s++)
                 sv[s].used = true;
@@ -1042,11 +778,11 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     }
                     put_read(o, fd, g,
                              strcmp(o->f[g].name, "incident_location") == 0
-                                 ? location_in(o, sv[s].b, sv[s].e, &address)
-                                 : raw_span(o, sv[s].b, sv[s].e));
+                                 ? Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address)
+                                 : Ccai_ofl_raw_span(o, sv[s].b, sv[s].e));
                     continue;
                 }
-                if (pure_location(o, f, asked, sv[s].b, sv[s].e))
+                if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e))
                     continue;
                 /* "Hang on, I got the day wrong earlier, it was Thursday"
                  * said to "where did it happen?": a correction of another
@@ -1074,7 +810,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                         Ccai_ofl_put(o, fd, f, none_value(o));
                     continue;
                 }
-                char *v = raw_span(o, sv[s].b, sv[s].e);
+                char *v = Ccai_ofl_raw_span(o, sv[s].b, sv[s].e);
                 if (!v)
                     continue;
                 if (fd->v[f] && strcmp(fd->v[f], Ccai_ofl_phrase(o, M_NONE_VALUE)) != 0) {
@@ -1105,7 +841,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             char *v = NULL;
             if (strcmp(o->f[f].name, "incident_location") == 0) {
                 bool address;
-                v = location_in(o, b, e, &address);
+                v = Ccai_ofl_location_in(o, b, e, &address);
                 /* "sur le parking", "at the shop": too vague to note
                  * unasked, no address and no place named. A place named
                  * ("in the Tesco car park", "le parking du Leclerc", "el
@@ -1113,7 +849,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * careful agent writes it: noted, not asked again; so is
                  * a street ([location.street]). */
                 unsigned names = name_groups(v);
-                bool precise = address || names >= 1 || o->to_person || street_named(o, b, e);
+                bool precise =
+                    address || names >= 1 || o->to_person || Ccai_ofl_street_named(o, b, e);
                 if (v && !address && ((o->values[f] && !correcting) || !precise)) {
                     ccai_free(v);
                     v = NULL;
@@ -1134,9 +871,9 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
             } else if (strcmp(o->f[f].name, "incident_description") == 0) {
                 if (!told && !sv[s].used && Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p))
-                    v = raw_span(o, b, e);
+                    v = Ccai_ofl_raw_span(o, b, e);
             } else if (o->f[f].optional && Ccai_ofl_field_sec_has(o, "none", f, b, e, &p) &&
-                       !negated_at(o, b, p)) {
+                       !Ccai_ofl_negated_at(o, b, p)) {
                 /* "I'm fine", "je vais bien", "estoy bien" ([none.<field>]):
                  * none said in other words */
                 v = none_value(o);
@@ -1144,10 +881,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             } else if (Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p) ||
                        (f < o->nfields && strcmp(o->f[f].name, "involved_parties") != 0 &&
                         Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p))) {
-                if (o->f[f].optional && negated_at(o, b, p))
+                if (o->f[f].optional && Ccai_ofl_negated_at(o, b, p))
                     v = none_value(o);
                 else
-                    v = raw_span(o, b, e);
+                    v = Ccai_ofl_raw_span(o, b, e);
                 told = true;
             }
             if (v)
@@ -1442,7 +1179,7 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
      * date, given back to the place */
     size_t hid[16][2], nhid = 0;
     for (size_t i = 0; i < o->ntok && nhid < CCAI_ARRAY_SIZE(hid); i++) {
-        size_t e = address_numbers(o, i);
+        size_t e = Ccai_ofl_address_numbers(o, i);
         if (e <= i + 1)
             continue;
         hid[nhid][0] = i + 1;

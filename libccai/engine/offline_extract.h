@@ -1,6 +1,7 @@
 /* The offline dialogue's extractors, shared by engine/offline_extract.c
- * (phrases, sentences, free text, the whole utterance), offline_codes.c
- * (codes and names) and offline_turn.c (the turn). */
+ * (phrases, sentences, free text, the whole utterance), offline_places.c
+ * (where it happened), offline_codes.c (codes and names) and offline_turn.c
+ * (the turn). */
 #ifndef CCAI_ENGINE_OFFLINE_EXTRACT_H
 #define CCAI_ENGINE_OFFLINE_EXTRACT_H
 
@@ -32,6 +33,9 @@ typedef struct sentence {
 } sentence;
 
 CCAI_MUST_CHECK bool Ccai_ofl_code_field(const Ccai_offline *o, size_t i);
+/* Where the numbers of an address end after the street word at token i
+ * ("calle 10 sur # 43-15"; none: i + 1). */
+size_t Ccai_ofl_address_numbers(const Ccai_offline *o, size_t i);
 size_t Ccai_ofl_content_left(const Ccai_offline *o, size_t b, size_t e);
 size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any);
 void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
@@ -47,12 +51,25 @@ CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, siz
 CCAI_MUST_CHECK bool Ccai_ofl_is_question(const Ccai_offline *o, size_t b, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_name_field(const Ccai_offline *o, size_t i);
 CCAI_MUST_CHECK bool Ccai_ofl_name_word(const Ccai_offline *o, size_t i);
+/* The place said in [b, e) (NULL: none), *ret_address whether it reads as
+ * an address (a number, a street alone, a cue). Ownership: the caller
+ * frees it. */
+char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address);
+/* Is the word at i negated ("nobody was hurt")? b: the sentence's start. */
+CCAI_MUST_CHECK bool Ccai_ofl_negated_at(const Ccai_offline *o, size_t b, size_t i);
+/* [b, e) is an address and nothing else, given to field f, not the place. */
+CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
+                                            size_t e);
 void Ccai_ofl_put(Ccai_offline *o, found *fd, size_t f, char *v);
+/* The raw text of tokens [b, e), trimmed. Ownership: the caller frees it. */
+char *Ccai_ofl_raw_span(Ccai_offline *o, size_t b, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_sec_find(const Ccai_offline *o, const char *section, size_t b,
                                        size_t e, size_t *pos, size_t *len);
 CCAI_MUST_CHECK bool Ccai_ofl_sec_has(const Ccai_offline *o, const char *section, size_t b,
                                       size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_sentence_break(const Ccai_offline *o, size_t i);
 size_t Ccai_ofl_sentence_end(const Ccai_offline *o, size_t b);
+/* A street word with its name in [b, e) ("rue Gambetta", "Mill Road")? */
+CCAI_MUST_CHECK bool Ccai_ofl_street_named(const Ccai_offline *o, size_t b, size_t e);
 
 #endif

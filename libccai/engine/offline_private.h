@@ -418,8 +418,6 @@ CCAI_MUST_CHECK ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, c
 void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx);
 size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *section,
                         const Ccai_ofl_entry **ret);
-/* The section of that name in each language (ret[l] NULL where absent), its
- * name hashed once for all. */
 /* Is the word w (n bytes, normalised) an entry of the section @p which in
  * any language? */
 CCAI_MUST_CHECK bool Ccai_ofl_word_in(const Ccai_ofl_lexicon *lx, ofl_words which, const char *w,
@@ -430,8 +428,50 @@ CCAI_MUST_CHECK bool Ccai_ofl_tok_word(const Ccai_offline *o, size_t i, ofl_word
  * folded; 64 bytes of each at most are compared): a name said and its
  * spelling, a part of an address and the part said again. */
 size_t Ccai_ofl_edit_distance(const char *a, size_t na, const char *b, size_t nb);
+/* The section of that name in each language (ret[l] NULL where absent), its
+ * name hashed once for all. */
 void Ccai_ofl_lex_sections(const Ccai_ofl_lexicon *lx, const char *section,
                            const Ccai_ofl_section **ret);
+
+/* The entries of a section, in every language the lexicon has, that start
+ * with the letter c (a word's first byte): each language's bucket of c in
+ * file order, its other letters skipped. SEC is the section in language l
+ * (NULL: none there): L->s[l] from Ccai_ofl_lex_sections, or
+ * Ccai_ofl_valued_sec(lx, l, V_NUMBER), Ccai_ofl_words_sec(lx, l, W_STRIP).
+ *
+ *     unsigned char c = (unsigned char)w[0];
+ *     CCAI_OFL_FOR_ENTRIES (lx, l, Ccai_ofl_valued_sec(lx, l, V_NUMBER), c, norm) {
+ *         ... norm: the entry's normalised text; continue: the next entry ...
+ *     }
+ *
+ * Nested loops rather than an iterator object with a next(): the readers
+ * spend their time here, and with one (inline or not) bench-offline took
+ * 0.6 to 2.3% more instructions under callgrind. A break in the body ends
+ * nothing but that entry: leave with return, as the readers do. */
+#define CCAI_OFL_FOR_ENTRIES(lx, l, SEC, c, norm)                                                \
+    for (unsigned ofl_b_ = Ccai_ofl_bucket(c), ofl_once_ = 1; ofl_once_; ofl_once_ = 0)          \
+        for (const Ccai_ofl_section *ofl_s_ = NULL; ofl_once_; ofl_once_ = 0)                    \
+            for (int l = 0; l < (lx)->nlang; l++)                                                \
+                if ((ofl_s_ = (SEC)) != NULL)                                                    \
+                    for (size_t ofl_k_ = ofl_s_->first + ofl_s_->at[ofl_b_];                     \
+                         ofl_k_ < ofl_s_->first + ofl_s_->at[ofl_b_ + 1]; ofl_k_++)              \
+                        if ((unsigned char)(lx)->ent[(lx)->byfirst[ofl_k_]].norm[0] == (c))      \
+                            for (const char *norm = (lx)->ent[(lx)->byfirst[ofl_k_]].norm; norm; \
+                                 norm = NULL)
+
+static inline const Ccai_ofl_section *Ccai_ofl_valued_sec(const Ccai_ofl_lexicon *lx, int l,
+                                                          ofl_valued which)
+{
+    size_t si = lx->lang[l].valued_sec[which];
+    return si ? &lx->sec[si - 1] : NULL;
+}
+
+static inline const Ccai_ofl_section *Ccai_ofl_words_sec(const Ccai_ofl_lexicon *lx, int l,
+                                                         ofl_words which)
+{
+    size_t si = lx->lang[l].words_sec[which];
+    return si ? &lx->sec[si - 1] : NULL;
+}
 
 /* offline_turn.c */
 void Ccai_ofl_handle_answer(Ccai_offline *o);

@@ -1,0 +1,255 @@
+/* The offline dialogue: where it happened. Reads the place of the incident
+ * in a sentence: a place word ([topic.incident_location]) back to its
+ * preposition ([location.lead]), a street with its name or its number
+ * ([location.street], [location.number], [location.number.after]), a town
+ * after its preposition ([location.city_lead]; not a month, a weekday or
+ * [lang.names]), a cue ([cue.incident_location]), words that are a place
+ * only with a number ([location.weak]); a place that is taken back
+ * ([negation]) is not the one. */
+#include "engine/offline_extract.h"
+
+#include <string.h>
+
+/* Token i starts with a capital ("Gambetta", "Élysée"). */
+static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)o->raw + o->tok[i].raw;
+    return !o->mask[i] &&
+           ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
+}
+
+/* "calle 10 sur # 43-15", "carrera 7 número 45-20", "Transversal 5 No.
+ * 20-11": after a street word, its number, the words that go with it
+ * ([location.number.after]), the word for the house's number
+ * ([location.number]) and that number. Where the numbers end (after the
+ * street word: none, i + 1). */
+size_t Ccai_ofl_address_numbers(const Ccai_offline *o, size_t i)
+{
+    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+        return i + 1;
+    size_t k = i + 1;
+    if (k >= o->ntok || o->mask[k] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+        return i + 1;
+    k++;
+    for (size_t m; k < o->ntok && !Ccai_ofl_clause_break(o, k) &&
+                   (m = Ccai_ofl_sec_at(o, "location.number.after", k, k + 1)) > 0;)
+        k += m;
+    size_t sign = k < o->ntok ? Ccai_ofl_sec_at(o, "location.number", k, k + 1) : 0;
+    size_t h = k + sign;
+    /* the house's number: digits, "43-15" or "43 15" */
+    if (h >= o->ntok || o->mask[h] || !Ccai_ofl_is_digit_ch(o->norm[o->tok[h].start]) ||
+        (Ccai_ofl_clause_break(o, h) && !sign))
+        return i + 2;
+    size_t e = h + 1;
+    if (e < o->ntok && !o->mask[e] && !Ccai_ofl_clause_break(o, e) &&
+        Ccai_ofl_is_digit_ch(o->norm[o->tok[e].start]))
+        e++;
+    return e;
+}
+
+/* A street word with its name ([location.street]: "Mill Road", "rue
+ * Gambetta", "route de Lorient", "calle Colón"; not "a coupé la route"). */
+static CCAI_MUST_CHECK bool street_at(const Ccai_offline *o, size_t i, size_t b, size_t e)
+{
+    if (o->mask[i] || Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+        return false;
+    /* "rue de la République", "calle de los Olivos": the name after its
+     * particles ([name.particles]) */
+    size_t after = i + 1;
+    while (after < e && after < i + 3 && Ccai_ofl_tok_word(o, after, W_NAME_PARTICLE) &&
+           !capitalised(o, after))
+        after++;
+    /* "carrera 15 número 93-47": a street by its number */
+    return (i > b && capitalised(o, i - 1) && !Ccai_ofl_clause_break(o, i)) ||
+           (after < e && capitalised(o, after) && !Ccai_ofl_clause_break(o, after)) ||
+           (Ccai_ofl_address_numbers(o, i) > i + 2 && i + 1 < e);
+}
+
+CCAI_MUST_CHECK bool Ccai_ofl_street_named(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i < e; i++)
+        if (street_at(o, i, b, e))
+            return true;
+    return false;
+}
+
+/* Does the clause at token i go on with the place said before it: a name,
+ * a number or a street in its first words ("..., en Valencia", "..., calle
+ * Mayor 8", "..., 402 Oak Street"), not the story ("..., nadie resultó
+ * herido")? */
+static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k);
+
+static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_t e)
+{
+    /* "..., en la estación de la Calle 72": a clause that starts with a
+     * place's preposition may name it a few words later */
+    size_t reach = lead_at(o, i) ? 6 : 3;
+    for (size_t k = i; k < e && k < i + reach; k++) {
+        if (k > i && Ccai_ofl_clause_break(o, k))
+            break;
+        if (capitalised(o, k) || Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
+            Ccai_ofl_sec_at(o, "location.street", k, k + 1) == 1)
+            return true;
+    }
+    return false;
+}
+
+/* A [location.lead] word at token k, not a verb after a contraction ("on
+ * m'a embouti": "a", not "à"). */
+static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k)
+{
+    if (k >= o->ntok || Ccai_ofl_sec_at(o, "location.lead", k, k + 1) != 1)
+        return false;
+    size_t r = o->tok[k].raw;
+    return !(o->tok[k].len == 1 && o->raw[r] == 'a' && r > 0 &&
+             (o->raw[r - 1] == '\'' || (unsigned char)o->raw[r - 1] == 0x99));
+}
+
+/* A capitalised word after "in" that is a month, a weekday or a language
+ * ("I renewed in August", "en Septembre", "in English") is no town. */
+static CCAI_MUST_CHECK bool town_word(const Ccai_offline *o, size_t k)
+{
+    size_t n;
+    return Ccai_ofl_name_word(o, k) && !Ccai_ofl_month_of(o, k) &&
+           !(Ccai_ofl_sec_value(o, V_WEEKDAY, k, &n) >= 0 && n == 1) &&
+           !Ccai_ofl_sec_at(o, "lang.names", k, k + 1);
+}
+
+/* A street word with a number in its name ("Avenida Colón 1500", "12 Elm
+ * Street", "Calle 72"): an address, preposition or not. */
+static CCAI_MUST_CHECK bool street_numbered(const Ccai_offline *o, size_t i, size_t b, size_t e)
+{
+    if (!street_at(o, i, b, e))
+        return false;
+    if (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start]))
+        return true;
+    for (size_t k = i + 1; k < e && k < i + 5 && !Ccai_ofl_clause_break(o, k); k++)
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+            return true;
+    return false;
+}
+
+/* "at my home, 15 Birch Court, Seattle": from the place word back to its
+ * preposition, to the end of the sentence or an "and". */
+char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
+{
+    size_t pos, len;
+    size_t best = e, street_only = e;
+    bool address = false;
+    *ret_address = false;
+    for (size_t i = b; i < e; i++) {
+        /* "c'était avenue Foch": a street with its name needs no
+         * preposition */
+        bool street = street_at(o, i, b, e);
+        if (o->mask[i] || (!street && !Ccai_ofl_sec_at(o, "topic.incident_location", i, e)))
+            continue;
+        bool num = (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
+                   (i + 1 < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start])) ||
+                   (i > b + 1 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start])) ||
+                   (street && street_numbered(o, i, b, e));
+        bool weak = Ccai_ofl_sec_at(o, "location.weak", i, e) > 0;
+        /* a place word with no preposition before it and no number ("my
+         * mistake about the place, it was outside the Co-op on Histon
+         * Road"): the next one may have its own */
+        size_t k = i;
+        while (k > b && i - k < 6 && !lead_at(o, k))
+            k--;
+        bool lead = lead_at(o, k);
+        /* "ce n'était pas rue Gambetta, c'était avenue Foch", "no fue en la
+         * calle Mayor": the place taken back is not the one */
+        if (Ccai_ofl_negated_at(o, b, lead ? k : i))
+            continue;
+        if (!num && !lead) {
+            if (street && street_only == e)
+                street_only = i;
+            continue;
+        }
+        if ((best == e && (!weak || num)) || (num && !address)) {
+            best = i;
+            address = num;
+        }
+    }
+    /* a street with its name and no preposition, when nothing else is a
+     * place: from the street to its clause's end (and a town after it) */
+    bool cut = false;
+    if (best == e && street_only < e) {
+        best = street_only;
+        address = cut = true;
+    }
+    /* "no fue en la calle Mayor, fue en la avenida de Goya": the first cue
+     * not negated */
+    bool cued = false;
+    for (size_t from = b;
+         !cued && Ccai_ofl_sec_find(o, "cue.incident_location", from, e, &pos, &len);
+         from = pos + len)
+        cued = !Ccai_ofl_negated_at(o, b, pos);
+    if (cued) {
+        best = pos + len;
+        address = true;
+        cut = false;
+    } else if (best < e) {
+        size_t k = best;
+        while (k > b && best - k < 6 && !lead_at(o, k))
+            k--;
+        if (!lead_at(o, k)) {
+            if (!address)
+                return NULL;
+            k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
+        } else {
+            /* "at the Safeway on Market Street": the place before the street */
+            for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
+                if (lead_at(o, j - 1)) {
+                    k = j - 1;
+                    break;
+                }
+            }
+        }
+        best = k;
+    } else {
+        /* "... ce matin à Toulouse.", "in New York": a place name after its
+         * preposition ends the clause */
+        for (size_t k = b + 1; k + 1 < e && best == e; k++) {
+            size_t m = o->mask[k] ? 0 : Ccai_ofl_sec_at(o, "location.city_lead", k, e);
+            if (!m || k + m >= e || !town_word(o, k + m))
+                continue;
+            size_t j = k + m;
+            while (j < e && town_word(o, j) && !(j > k + m && Ccai_ofl_clause_break(o, j)))
+                j++;
+            /* "... outside the Tesco in Ballymun and took my bag" */
+            if (j == e || Ccai_ofl_clause_break(o, j) || Ccai_ofl_tok_word(o, j, W_NUMBER_AND))
+                best = k;
+        }
+        if (best == e)
+            return NULL;
+    }
+    size_t end = best + 1;
+    while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
+           !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end]) {
+        /* after the place, a clause goes on with a town ("…, en
+         * Valencia"), not with the story ("…, nadie resultó herido") */
+        if ((cut || end > best + 1) && Ccai_ofl_clause_break(o, end) && !place_goes_on(o, end, e))
+            break;
+        end++;
+    }
+    *ret_address = address;
+    return Ccai_ofl_raw_span(o, best, end);
+}
+
+/* A sentence that is an address and nothing else ("At home, 12 Elm Street")
+ * answers no other question than the location. */
+CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
+                                            size_t e)
+{
+    size_t fl = 0;
+    while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
+        fl++;
+    if (fl >= o->nfields || f == fl || asked[fl])
+        return false;
+    bool address;
+    char *loc = Ccai_ofl_location_in(o, b, e, &address);
+    char *all = loc && address ? Ccai_ofl_raw_span(o, b, e) : NULL;
+    bool same = all && strcmp(all, loc) == 0;
+    ccai_free(loc);
+    ccai_free(all);
+    return same;
+}
