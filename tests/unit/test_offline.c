@@ -4768,6 +4768,72 @@ static void test_caller_id_named_by_the_phone(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* An answer whose every clause says the caller cannot tell now ("no clue,
+ * you'd have to ask the front desk", "il faudrait que je regarde, je n'ai
+ * pas mes papiers") gives no value and the field is not asked again at
+ * once; in an answer to two questions only the field it is about is
+ * skipped ("ni idea si alguien vio algo": the witnesses). */
+static void test_cannot_tell_now(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char story[] =
+        "{\"incident_description\": \"A pipe burst in the kitchen\", "
+        "\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_location\": \"4 Oak "
+        "Lane, Leeds\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+        "\"pre_existing_damages\": \"None\"";
+    static const struct {
+        const char *lang, *fill, *said, *field, *kept, *kept_value, *not_asked;
+    } cases[] = {
+        /* two questions, one answered, the other a don't-know */
+        {"fr-CH", "}",
+         "Mon mari et moi. Aucune idée pour les témoins, il faudrait demander au concierge.",
+         "witnesses", "involved_parties", "Mon mari et moi", "vu ce qui"},
+        {"en-US", "}",
+         "Just me and the plumber. No clue if anyone saw, you'd have to ask the "
+         "front desk.",
+         "witnesses", "involved_parties", "Just me and the plumber", "see it happen"},
+        {"en-IE", ", \"involved_parties\": \"me\", \"witnesses\": \"None\"}",
+         "Aoife Brennan. I'd need to look it up, I don't have it in front of me.", "policy_number",
+         "policyholder_name", "Aoife Brennan", "policy number"},
+        {"es-AR", ", \"involved_parties\": \"yo\", \"witnesses\": \"Ninguno\"}",
+         "Lucía Ferreyra. Tendría que buscarlo, no tengo la póliza acá.", "policy_number",
+         "policyholder_name", "Lucía Ferreyra", "póliza"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char claim[640];
+        snprintf(claim, sizeof claim, "%s%s", story, cases[i].fill);
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (v)
+            fail_msg("\"%s\": %s = %s", cases[i].said, cases[i].field, v);
+        v = set_value(r, cases[i].kept);
+        if (!v || strcmp(v, cases[i].kept_value) != 0)
+            fail_msg("\"%s\": %s = %s", cases[i].said, cases[i].kept, v ? v : "(unset)");
+        if (said(r, cases[i].not_asked))
+            fail_msg("\"%s\": %s asked again at once", cases[i].said, cases[i].field);
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    /* one question, the other still asked: "ni idea si alguien vio algo"
+     * after a question skips the witnesses, not who was involved */
+    Ccai_offline *o = make_filled(s, "es-AR", NULL,
+                                  "{\"incident_description\": \"x\", "
+                                  "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                                  "\"incident_location\": \"Rosario\", "
+                                  "\"injuries\": \"Ninguno\", "
+                                  "\"medical_records\": \"Ninguno\", "
+                                  "\"pre_existing_damages\": \"Ninguno\"}");
+    const Ccai_offline_reply *r =
+        in(o, "¿Eso lo cubre la póliza? Ni idea si alguien vio algo, no presté atención.");
+    assert_null(set_value(r, "witnesses"));
+    if (!said(r, "implicado"))
+        fail_msg("who was involved is not asked after a don't-know about the witnesses");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 static void test_address_numbers_are_no_date(void **state)
 {
     (void)state;
@@ -5067,6 +5133,7 @@ int main(void)
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
         cmocka_unit_test(test_caller_id_named_by_the_phone),
+        cmocka_unit_test(test_cannot_tell_now),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
