@@ -4834,6 +4834,47 @@ static void test_cannot_tell_now(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A no said by its noun or its verb ("pas de témoins", "I haven't been to
+ * the GP", "no fui al médico"): the field's none. */
+static void test_no_said_by_noun_or_verb(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *claim, *said, *field, *none;
+    } cases[] = {
+        {"en-GB",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Leeds\", \"injuries\": \"Sore neck\", "
+         "\"pre_existing_damages\": \"None\"}",
+         "I haven't been to the GP.", "medical_records", "None"},
+        {"fr-BE",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Namur\", \"injuries\": \"Mal au cou\", "
+         "\"pre_existing_damages\": \"Aucun\"}",
+         "Je ne suis pas allée chez le médecin.", "medical_records", "Aucun"},
+        {"es-ES",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Vigo\", \"injuries\": \"Me duele el cuello\", "
+         "\"pre_existing_damages\": \"Ninguno\"}",
+         "No fui al médico.", "medical_records", "Ninguno"},
+        {"fr-FR",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Nantes\", \"injuries\": \"Aucun\", "
+         "\"medical_records\": \"Aucun\", \"pre_existing_damages\": \"Aucun\"}",
+         "Moi toute seule. Pas de témoins.", "witnesses", "Aucun"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, cases[i].claim);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (!v || strcmp(v, cases[i].none) != 0)
+            fail_msg("\"%s\": %s = %s", cases[i].said, cases[i].field, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_address_numbers_are_no_date(void **state)
 {
     (void)state;
@@ -5134,6 +5175,7 @@ int main(void)
         cmocka_unit_test(test_answer_then_does_it_count),
         cmocka_unit_test(test_caller_id_named_by_the_phone),
         cmocka_unit_test(test_cannot_tell_now),
+        cmocka_unit_test(test_no_said_by_noun_or_verb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
