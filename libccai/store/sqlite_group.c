@@ -140,13 +140,22 @@ static void fire_ready(Ccai_sqlite *st)
     }
 }
 
+/* Acts that write (a sentence said, then the call's end written before
+ * it hangs up) make a new group from inside the completions: committed in
+ * the same tick, at most this many times, so that the turn's last act
+ * (the hang-up) comes in the same loop turn as its sentence (one answer to
+ * the webhook, not two). */
+#define GROUP_CHAIN_MAX 4
+
 /* The end of the loop's turn: the group is committed, its syncs fire. */
 static void on_tick(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     Ccai_sqlite *st = ud;
-    CCAI_DISCARD(Ccai_sqlite_group_commit(st, "group commit")); /* told to its syncs */
-    fire_ready(st);
+    for (int i = 0; i < GROUP_CHAIN_MAX && (st->group_open || st->ready); i++) {
+        CCAI_DISCARD(Ccai_sqlite_group_commit(st, "group commit")); /* told to its syncs */
+        fire_ready(st);
+    }
 }
 
 ccai_status Ccai_sqlite_group_sync(Ccai_store *store, const char *call_id, Ccai_store_done_fn done,
