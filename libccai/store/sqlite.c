@@ -512,6 +512,17 @@ static void sqlite_close(Ccai_store *store)
         return;
     /* The open group is committed, its syncs told. */
     Ccai_sqlite_group_close(st);
+    /* What the lock cost this connection (two workers on one file). */
+    if (st->log && (st->ctx || st->busy_waits))
+        Ccai_log(st->log, CCAI_LOG_INFO,
+                 "store: %s: %llu waits for another connection's write lock, %llu us in all; "
+                 "group commit %s: %llu groups, %llu writes, %llu ended early, %llu failed, "
+                 "the write lock held %llu us in all, %llu at most",
+                 st->path, (unsigned long long)st->busy_waits, (unsigned long long)st->busy_wait_us,
+                 st->ctx ? "on" : "off", (unsigned long long)st->gstats.groups,
+                 (unsigned long long)st->gstats.writes, (unsigned long long)st->gstats.full,
+                 (unsigned long long)st->gstats.failed, (unsigned long long)st->gstats.hold_us,
+                 (unsigned long long)st->gstats.hold_max_us);
     /* The thread first: this connection may be the file's last, whose
      * close checkpoints and removes the WAL. */
     Ccai_sqlite_ckpt_free(st->ckpt);
@@ -735,6 +746,7 @@ static CCAI_MUST_CHECK ccai_status sqlite_open_config(const Ccai_store_env *env,
     ccai_status st = Ccai_sqlite_open(path && *path ? path : "ccai.sqlite", &store, ret_errmsg);
     if (st != CCAI_OK)
         return st;
+    Ccai_sqlite_of(store)->log = env->log;
     st = Ccai_sqlite_configure(store,
                                (int)Ccai_config_int(cfg, "database.sqlite.busy_timeout_ms", 10),
                                sync && strcmp(sync, "full") == 0);
