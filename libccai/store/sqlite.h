@@ -53,7 +53,8 @@ void Ccai_sqlite_checkpoint_stats(Ccai_store *st, Ccai_sqlite_ckpt_stats *ret);
  * end of the turn (a 0 ms timer) commits them all; the syncs asked
  * meanwhile fire after it, from the loop, with its status. A group is
  * also committed when it holds GROUP_MAX_WRITES writes or is older than
- * GROUP_MAX_US at a write, before an explicit transaction, a
+ * GROUP_MAX_US at a write (the turn's later writes then commit each at
+ * once: the lock is given back), before an explicit transaction, a
  * Ccai_store_check_write() and the store's close. The store's writes are
  * then not durable when they return (Ccai_store_writes_durable() false):
  * the engine acts from the syncs. CCAI_ERR_INVALID_ARG for a store of

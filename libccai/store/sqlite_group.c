@@ -101,17 +101,25 @@ void Ccai_sqlite_group_check_lost(Ccai_sqlite *st, ccai_status status)
 
 ccai_status Ccai_sqlite_group_enter(Ccai_sqlite *st, const char *op)
 {
-    if (!st->ctx || st->in_tx)
-        return CCAI_OK;
+    if (!st->ctx || st->in_tx || st->group_spent)
+        return CCAI_OK; /* spent: each write commits at once until the tick */
     if (st->group_open) {
         if (st->group_writes < GROUP_MAX_WRITES && mono_us() - st->group_start_us < GROUP_MAX_US) {
             st->group_writes++;
             st->gstats.writes++;
             return CCAI_OK;
         }
-        /* Its failure is its syncs' (told), not this write's. */
+        /* Its failure is its syncs' (told), not this write's. The rest of
+         * the loop's turn commits each write at once, as without groups:
+         * the lock is given back between them, so that another worker
+         * waiting for it gets it (reopening a group at once kept it for the
+         * whole turn: 10-20 ms, past the others' busy timeout). */
         st->gstats.full++;
         CCAI_DISCARD(Ccai_sqlite_group_commit(st, op));
+        st->group_spent = true;
+        if (!Ccai_timer_active(&st->tick)) /* the tick clears it */
+            Ccai_timer_start(st->ctx, &st->tick, 0);
+        return CCAI_OK;
     }
     ccai_status status = Ccai_sqlite_exec_stmt(st, op, STMT_BEGIN_IMMEDIATE);
     if (status != CCAI_OK)
@@ -152,6 +160,7 @@ static void on_tick(Ccai_timer *t, void *ud)
 {
     CCAI_UNUSED(t);
     Ccai_sqlite *st = ud;
+    st->group_spent = false;
     for (int i = 0; i < GROUP_CHAIN_MAX && (st->group_open || st->ready); i++) {
         CCAI_DISCARD(Ccai_sqlite_group_commit(st, "group commit")); /* told to its syncs */
         fire_ready(st);

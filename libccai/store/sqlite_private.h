@@ -133,6 +133,7 @@ typedef struct Ccai_sqlite {
     Ccai_timer tick;  /* 0 ms: the end of the loop's turn */
     bool group_open;  /* the group's BEGIN IMMEDIATE ran: this connection holds the write lock */
     int group_writes; /* writes in the open group */
+    bool group_spent; /* a group of this loop turn ended early: its later writes commit at once */
     uint64_t group_start_us;
     Ccai_sqlite_waiter *waiters, *waiters_tail; /* syncs waiting for the open group's COMMIT */
     Ccai_sqlite_waiter *ready, *ready_tail;     /* told, to fire from the loop */
