@@ -400,6 +400,7 @@ static int on_busy(void *ud, int count)
         st->busy_wait_us += now_us - st->busy_last_us;
     }
     st->busy_last_us = now_us;
+    st->contended_until_us = now_us + 1000000u; /* GROUP_CONTENDED_US */
     uint64_t waited = now_us - st->busy_since_us, limit = (uint64_t)st->busy_timeout_ms * 1000u;
     if (waited >= limit)
         return 0;

@@ -108,8 +108,9 @@ typedef struct Ccai_sqlite {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *path;
     int busy_timeout_ms;
-    uint64_t busy_since_us; /* on_busy(): the start of the wait for a lock */
-    uint64_t busy_last_us;  /* on_busy(): its last call */
+    uint64_t busy_since_us;      /* on_busy(): the start of the wait for a lock */
+    uint64_t busy_last_us;       /* on_busy(): its last call */
+    uint64_t contended_until_us; /* on_busy(): another writer seen lately (store/sqlite_group.c) */
     bool sync_full;
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];

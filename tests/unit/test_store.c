@@ -3353,13 +3353,16 @@ static void test_group_commit_fails(void **state)
     Ccai_store_close(st);
 }
 
-/* A group is bounded (256 writes, 2 ms): the turn's later writes commit
- * each at once (the write lock given back between them); the next turn
- * groups again. */
+/* A group is bounded (256 writes, 2 ms). Alone on the file, a new group
+ * follows at once; once this connection has met another's lock (another
+ * worker), the turn's later writes commit each at once (the write lock
+ * given back between them); the next turn groups again. */
 static void test_group_bounded(void **state)
 {
     (void)state;
-    Ccai_store *st = open_memory();
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = open_group_file(&t);
     insert_call(st, "call-1", "+33600000001", NULL, 1000);
     assert_int_equal(settle(st), CCAI_OK);
     Ccai_store_message m = msg("human", "again");
@@ -3368,23 +3371,43 @@ static void test_group_bounded(void **state)
     assert_int_equal(settle(st), CCAI_OK);
     Ccai_sqlite_group_stats gs;
     Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
-    assert_int_equal(gs.full, 1);
-    assert_true(gs.writes >= 2 && gs.writes <= 1 + 256);
+    assert_true(gs.full >= 2);
+    assert_int_equal(gs.writes, 601);
     assert_int_equal(gs.failed, 0);
-    uint64_t groups = gs.groups;
+
+    /* Another process held the lock: this connection waited. */
+    db_lock l;
+    assert_int_equal(db_lock_take(&l, t.path), 0);
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_ERR_BUSY);
+    assert_int_equal(db_lock_release(&l), 0);
+    assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    uint64_t full = gs.full, writes = gs.writes, groups = gs.groups;
+    for (int i = 0; i < 600; i++)
+        assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    assert_int_equal(gs.full, full + 1);
+    assert_true(gs.writes - writes <= 256);
+    assert_int_equal(gs.failed, 0);
     json_t *arr = NULL;
     assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
-    assert_int_equal(json_array_size(arr), 600);
+    assert_int_equal(json_array_size(arr), 1200);
     json_decref(arr);
+    assert_int_equal(rows_seen_by_another(t.path, "SELECT count(*) FROM messages"), 1200);
+
     /* The next turn (the loop runs the tick): a group again. */
     assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
-    uint64_t writes = gs.writes;
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    groups = gs.groups;
+    writes = gs.writes;
     assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
     assert_int_equal(settle(st), CCAI_OK);
     Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
     assert_int_equal(gs.groups, groups + 1);
     assert_int_equal(gs.writes, writes + 1);
     Ccai_store_close(st);
+    tmpdb_remove(&t);
 }
 
 /* The tests of the interface on PostgreSQL, and PostgreSQL's own. */
