@@ -7,7 +7,10 @@
  * several statements run in their own IMMEDIATE transaction, or in a
  * savepoint when the caller holds an explicit transaction (Ccai_store_begin).
  * Every write is committed when it returns (WAL; synchronous FULL or NORMAL,
- * Ccai_sqlite_configure()): the store's sync() completes at once.
+ * Ccai_sqlite_configure()): the store's sync() completes at once. With
+ * group commit on a loop (store/sqlite_group.c) a loop turn's writes are
+ * one transaction (Ccai_sqlite_group_backend: sync() fires after its
+ * COMMIT).
  */
 #include "store/sqlite_private.h"
 
