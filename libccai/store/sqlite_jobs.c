@@ -96,6 +96,11 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_claim_kinds(Ccai_store *store, const
         return status;
     Ccai_store_job *j = NULL;
     status = Ccai_sqlite_op_end(st, "claim job", job_claim_locked(st, kinds, now, lease_ms, &j));
+    /* A claim is acted on at once (the job runs): with group commit, the
+     * group is committed now, the claim with it; a claim not committed is
+     * no claim (the job stays another's to take). */
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_group_commit(st, "claim job");
     if (status != CCAI_OK) {
         Ccai_store_job_free(j);
         return status;
