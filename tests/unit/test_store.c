@@ -3301,6 +3301,39 @@ static void test_group_locked_by_another(void **state)
     tmpdb_remove(&t);
 }
 
+/* A job claim is acted on at once: it commits the group, the claim with
+ * it (another worker sees the job running, not pending); the syncs of the
+ * group still fire from the loop. */
+static void test_group_claim_commits(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = open_group_file(&t);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    int64_t id = 0;
+    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", "call-1", NULL, 0, &id), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    Ccai_store_message m = msg("human", "my window is broken");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-1", on_sync, &seen), CCAI_OK);
+    Ccai_store_job *j = NULL;
+    assert_int_equal(Ccai_store_job_claim(st, Ccai_wall_ms(), 60000, &j), CCAI_OK);
+    assert_int_equal(j->id, id);
+    Ccai_store_job_free(j);
+    assert_int_equal(
+        rows_seen_by_another(t.path, "SELECT count(*) FROM jobs WHERE state = 'running'"), 1);
+    assert_int_equal(rows_seen_by_another(t.path, "SELECT count(*) FROM messages"), 1);
+    assert_false(db_lock_held(t.path));
+    assert_int_equal(seen.calls, 0); /* from the loop */
+    run_until(&seen);
+    assert_int_equal(seen.status, CCAI_OK);
+    Ccai_store_close(st);
+    tmpdb_remove(&t);
+}
+
 static int refuse_commit(void *ud)
 {
     int *n = ud;
@@ -3539,6 +3572,7 @@ static int main_sqlite_group(void)
         cmocka_unit_test(test_group_failed_write_isolated),
         cmocka_unit_test(test_group_locked_by_another),
         cmocka_unit_test(test_group_commit_fails),
+        cmocka_unit_test(test_group_claim_commits),
         cmocka_unit_test(test_group_bounded),
     };
     int rc = cmocka_run_group_tests_name("store-sqlite-group", tests, NULL, NULL);
