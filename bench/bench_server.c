@@ -33,11 +33,17 @@
  * ccai-server loses nothing). --pipeline off: each write waits for its
  * commit (database.postgresql.pipeline false; on, the default, pipelines
  * them on the server's loop).
+ *
+ * --group-commit on: SQLite commits the writes of a loop turn together
+ * (database.sqlite.group_commit; off, the default: each write at once).
+ * --server-log PATH: the servers' log (standard error) appended to PATH
+ * (default /dev/null); each worker's store logs its lock waits at exit.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -237,6 +243,9 @@ static int reuse_addr(void *ud, curl_socket_t fd, curlsocktype purpose)
                                                                            : CURL_SOCKOPT_ERROR;
 }
 
+/* --server-log: where the servers' standard error (their log) goes. */
+static const char *server_log = "/dev/null";
+
 static pid_t spawn(const char *bin, char **argv, char **envp, int *out_fd)
 {
     int p[2];
@@ -245,7 +254,7 @@ static pid_t spawn(const char *bin, char **argv, char **envp, int *out_fd)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 1, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, server_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     pid_t pid = -1;
     if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) != 0)
         pid = -1;
@@ -454,6 +463,7 @@ int main(int argc, char **argv)
         pin = 0;
     const char *pg_sync = NULL;  /* --postgresql: synchronous_commit */
     const char *pipeline = "on"; /* --pipeline: database.postgresql.pipeline */
+    int group_commit = 0;        /* --group-commit: database.sqlite.group_commit */
     const char *server_bin = "ccai-server/ccai-server", *standin_bin = "tests/llm-standin";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calls") && i + 1 < argc)
@@ -476,17 +486,22 @@ int main(int argc, char **argv)
             pg_sync = argv[++i];
         else if (!strcmp(argv[i], "--pipeline") && i + 1 < argc)
             pipeline = argv[++i];
+        else if (!strcmp(argv[i], "--server-log") && i + 1 < argc)
+            server_log = argv[++i];
+        else if (!strcmp(argv[i], "--group-commit") && i + 1 < argc)
+            group_commit = !strcmp(argv[++i], "on");
         else if (!strcmp(argv[i], "--server-bin") && i + 1 < argc)
             server_bin = argv[++i];
         else if (!strcmp(argv[i], "--standin-bin") && i + 1 < argc)
             standin_bin = argv[++i];
         else {
-            fprintf(
-                stderr,
-                "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
-                "[--instances N] [--pin] "
-                "[--postgresql on|off] [--pipeline on|off] [--server-bin P] [--standin-bin P]\n",
-                argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--calls N] [--turns K] [--llm] [--twilio] [--workers N] [--sticky] "
+                    "[--instances N] [--pin] "
+                    "[--postgresql on|off] [--pipeline on|off] [--group-commit on|off] "
+                    "[--server-log P] "
+                    "[--server-bin P] [--standin-bin P]\n",
+                    argv[0]);
             return 64;
         }
     }
@@ -558,6 +573,12 @@ int main(int argc, char **argv)
         senv[k] = pg_mode;
         senv[k + 1] = pg_dsn;
         senv[k + 2] = pg_pipe;
+    }
+    if (group_commit) {
+        size_t k = 0;
+        while (senv[k])
+            k++;
+        senv[k] = (char *)"DATABASE__SQLITE__GROUP_COMMIT=true";
     }
     char *argv_srv[] = {(char *)server_bin, NULL};
     /* --pin: the server(s) on CPU 0, this client on CPU 1 (below). */
@@ -792,7 +813,8 @@ int main(int argc, char **argv)
            twilio ? "Twilio webhooks (signed, TwiML, Redirects)" : "the HTTP chat channel",
            llm ? "LLM stand-in: ttft 300 ms, 30 ms between chunks"
                : "no LLM: the offline dialogue answers",
-           !pg_sync                      ? "SQLite"
+           !pg_sync && group_commit      ? "SQLite, group commit"
+           : !pg_sync                    ? "SQLite"
            : strcmp(pg_sync, "off") == 0 ? "PostgreSQL, synchronous_commit off"
                                          : "PostgreSQL, synchronous_commit on");
     printf("  %zu requests in %.2f s = %.0f requests/s; %zu turns = %.0f turns/s; errors %d\n",

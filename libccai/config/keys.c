@@ -313,6 +313,9 @@ static const Ccai_key keys[] = {
     KB("database.sqlite.checkpoint_thread", false,
        "Copy the WAL into the database file (checkpoints, with their fsyncs) on a thread of the "
        "store's own, not on the event loop (docs/threading.md); ccai-server sets it"),
+    KB("database.sqlite.group_commit", false,
+       "Commit the writes of an event-loop turn together (one COMMIT, the engine acting after "
+       "it) instead of each at once (docs/deployment.md, \"Group commit on SQLite\")"),
     KSECRET("database.postgresql.dsn",
             "libpq connection string or URI (database.mode postgresql); a secret: set it with "
             "DATABASE__POSTGRESQL__DSN"),

@@ -8,9 +8,12 @@
  * summarised in libphonenumber's metadata (PhoneNumberMetadata.xml:
  * nationalPrefix, possibleLengths). Where a plan has exceptions too rare
  * to be said by a caller (short codes, premium ranges) they are left out;
- * Argentina's mobile "15" after the area code and Mexico's retired "044"
- * are not read. A region missing here: a national number said is not
- * turned into E.164 (the dialogue asks for the country code). */
+ * Mexico's retired "044" is not read. Argentina's mobiles are dialled
+ * "[0] area 15 local" (twelve digits without the 0: "11 15 4567 8901",
+ * "351 15 456 789") and are "+54 9 area local" in E.164; its ten-digit
+ * numbers are said with or without the 0 ("351 456 7890"). A region
+ * missing here: a national number said is not turned into E.164 (the
+ * dialogue asks for the country code). */
 #include "core/numbering.h"
 
 #include <stdio.h>
@@ -28,58 +31,59 @@ typedef struct plan {
      * without the 0); NULL: never */
     const char *bare;
     bool keep_trunk; /* Italy: the 0 of a fixed number stays in E.164 */
+    bool mobile15;   /* Argentina: "area 15 local" is "9 area local" */
 } plan;
 
 static const plan plans[] = {
     /* Europe */
-    {"FR", "33", '0', 9, 9, NULL, NULL, false},
-    {"BE", "32", '0', 8, 9, NULL, NULL, false},
-    {"CH", "41", '0', 9, 9, NULL, NULL, false},
-    {"LU", "352", 0, 6, 11, NULL, NULL, false},
-    {"MC", "377", 0, 8, 9, NULL, NULL, false},
-    {"GB", "44", '0', 9, 10, NULL, NULL, false},
-    {"IE", "353", '0', 7, 9, NULL, NULL, false},
-    {"DE", "49", '0', 7, 11, NULL, NULL, false}, /* Hamburg: 040 123456 */
-    {"AT", "43", '0', 7, 13, NULL, NULL, false}, /* Vienna: 01 234 5678 */
-    {"NL", "31", '0', 9, 9, NULL, NULL, false},
-    {"IT", "39", 0, 6, 11, "03", NULL, true},
-    {"ES", "34", 0, 9, 9, "6789", NULL, false},
-    {"PT", "351", 0, 9, 9, "29", NULL, false},
+    {"FR", "33", '0', 9, 9, NULL, NULL, false, false},
+    {"BE", "32", '0', 8, 9, NULL, NULL, false, false},
+    {"CH", "41", '0', 9, 9, NULL, NULL, false, false},
+    {"LU", "352", 0, 6, 11, NULL, NULL, false, false},
+    {"MC", "377", 0, 8, 9, NULL, NULL, false, false},
+    {"GB", "44", '0', 9, 10, NULL, NULL, false, false},
+    {"IE", "353", '0', 7, 9, NULL, NULL, false, false},
+    {"DE", "49", '0', 7, 11, NULL, NULL, false, false}, /* Hamburg: 040 123456 */
+    {"AT", "43", '0', 7, 13, NULL, NULL, false, false}, /* Vienna: 01 234 5678 */
+    {"NL", "31", '0', 9, 9, NULL, NULL, false, false},
+    {"IT", "39", 0, 6, 11, "03", NULL, true, false},
+    {"ES", "34", 0, 9, 9, "6789", NULL, false, false},
+    {"PT", "351", 0, 9, 9, "29", NULL, false, false},
     /* North America (NANP: "1" before the ten digits) */
-    {"US", "1", '1', 10, 10, "23456789", "23456789", false},
-    {"CA", "1", '1', 10, 10, "23456789", "23456789", false},
-    {"PR", "1", '1', 10, 10, "23456789", "23456789", false},
-    {"DO", "1", '1', 10, 10, "23456789", "23456789", false},
+    {"US", "1", '1', 10, 10, "23456789", "23456789", false, false},
+    {"CA", "1", '1', 10, 10, "23456789", "23456789", false, false},
+    {"PR", "1", '1', 10, 10, "23456789", "23456789", false, false},
+    {"DO", "1", '1', 10, 10, "23456789", "23456789", false, false},
     /* Latin America */
-    {"MX", "52", 0, 10, 10, NULL, NULL, false},
-    {"AR", "54", '0', 10, 10, NULL, NULL, false},
-    {"CO", "57", 0, 10, 10, "36", NULL, false},
-    {"CL", "56", 0, 9, 9, NULL, NULL, false},
-    {"PE", "51", '0', 8, 9, NULL, "9", false},
-    {"VE", "58", '0', 10, 10, NULL, NULL, false},
-    {"EC", "593", '0', 8, 9, NULL, NULL, false},
-    {"UY", "598", '0', 8, 8, NULL, "24", false}, /* landlines have no 0 */
-    {"PY", "595", '0', 8, 9, NULL, NULL, false},
-    {"BO", "591", 0, 8, 8, NULL, NULL, false},
-    {"CR", "506", 0, 8, 8, NULL, NULL, false},
-    {"GT", "502", 0, 8, 8, NULL, NULL, false},
-    {"PA", "507", 0, 7, 8, NULL, NULL, false},
+    {"MX", "52", 0, 10, 10, NULL, NULL, false, false},
+    {"AR", "54", '0', 10, 10, "123", "123", false, true},
+    {"CO", "57", 0, 10, 10, "36", NULL, false, false},
+    {"CL", "56", 0, 9, 9, NULL, NULL, false, false},
+    {"PE", "51", '0', 8, 9, NULL, "9", false, false},
+    {"VE", "58", '0', 10, 10, NULL, NULL, false, false},
+    {"EC", "593", '0', 8, 9, NULL, NULL, false, false},
+    {"UY", "598", '0', 8, 8, NULL, "24", false, false}, /* landlines have no 0 */
+    {"PY", "595", '0', 8, 9, NULL, NULL, false, false},
+    {"BO", "591", 0, 8, 8, NULL, NULL, false, false},
+    {"CR", "506", 0, 8, 8, NULL, NULL, false, false},
+    {"GT", "502", 0, 8, 8, NULL, NULL, false, false},
+    {"PA", "507", 0, 7, 8, NULL, NULL, false, false},
     /* Africa, Asia, Oceania */
-    {"MA", "212", '0', 9, 9, NULL, NULL, false},
-    {"DZ", "213", '0', 8, 9, NULL, NULL, false},
-    {"TN", "216", 0, 8, 8, NULL, NULL, false},
-    {"SN", "221", 0, 9, 9, NULL, NULL, false},
-    {"CI", "225", 0, 10, 10, NULL, NULL, false},
-    {"CM", "237", 0, 9, 9, NULL, NULL, false},
-    {"ZA", "27", '0', 9, 9, NULL, NULL, false},
-    {"NG", "234", '0', 8, 10, NULL, NULL, false},
-    {"KE", "254", '0', 9, 9, NULL, NULL, false},
-    {"IN", "91", '0', 10, 10, NULL, "6789", false},
-    {"PH", "63", '0', 9, 10, NULL, NULL, false},
-    {"SG", "65", 0, 8, 8, "3689", NULL, false},
-    {"HK", "852", 0, 8, 8, NULL, NULL, false},
-    {"AU", "61", '0', 9, 9, NULL, NULL, false},
-    {"NZ", "64", '0', 8, 10, NULL, NULL, false},
+    {"MA", "212", '0', 9, 9, NULL, NULL, false, false},
+    {"DZ", "213", '0', 8, 9, NULL, NULL, false, false},
+    {"TN", "216", 0, 8, 8, NULL, NULL, false, false},
+    {"SN", "221", 0, 9, 9, NULL, NULL, false, false},
+    {"CI", "225", 0, 10, 10, NULL, NULL, false, false},
+    {"CM", "237", 0, 9, 9, NULL, NULL, false, false},
+    {"ZA", "27", '0', 9, 9, NULL, NULL, false, false},
+    {"NG", "234", '0', 8, 10, NULL, NULL, false, false},
+    {"KE", "254", '0', 9, 9, NULL, NULL, false, false},
+    {"IN", "91", '0', 10, 10, NULL, "6789", false, false},
+    {"PH", "63", '0', 9, 10, NULL, NULL, false, false},
+    {"SG", "65", 0, 8, 8, "3689", NULL, false, false},
+    {"HK", "852", 0, 8, 8, NULL, NULL, false, false},
+    {"AU", "61", '0', 9, 9, NULL, NULL, false, false},
+    {"NZ", "64", '0', 8, 10, NULL, NULL, false, false},
 };
 
 static const plan *plan_of(const char *region)
@@ -99,6 +103,25 @@ static const plan *plan_of(const char *region)
 static bool starts_ok(const char *nsn, const char *first)
 {
     return first ? strchr(first, nsn[0]) != NULL : nsn[0] >= '1' && nsn[0] <= '9';
+}
+
+/* "[0] area 15 local": the area code is "11" (Buenos Aires), else of
+ * three digits, else of four (the first of them followed by "15"); the
+ * area and the local number together are the plan's length. */
+static bool mobile15(const plan *p, const char *digits, char *out, size_t cap)
+{
+    if (p->trunk && digits[0] == p->trunk)
+        digits++;
+    size_t n = strlen(digits);
+    if (n != (size_t)p->max + 2 || !starts_ok(digits, p->first))
+        return false;
+    for (size_t area = 2; area <= 4; area++) {
+        if ((area == 2) != (strncmp(digits, "11", 2) == 0) || strncmp(digits + area, "15", 2) != 0)
+            continue;
+        int w = snprintf(out, cap, "+%s9%.*s%s", p->cc, (int)area, digits, digits + area + 2);
+        return w > 0 && (size_t)w < cap;
+    }
+    return false;
 }
 
 bool Ccai_numbering_e164(const char *region, const char *digits, char *out, size_t cap)
@@ -121,6 +144,8 @@ bool Ccai_numbering_e164(const char *region, const char *digits, char *out, size
                starts_ok(digits, p->trunk ? p->bare : p->first)) {
         nsn = digits;
     }
+    if (!nsn && p->mobile15)
+        return mobile15(p, digits, out, cap);
     if (!nsn)
         return false;
     int w = snprintf(out, cap, "+%s%s", p->cc, nsn);

@@ -106,6 +106,49 @@ static CCAI_MUST_CHECK bool number_after(const Ccai_offline *o, size_t b)
     return false;
 }
 
+/* "No idea, you'd have to ask the shop", "Il faudrait que je vérifie, je
+ * n'ai pas mon contrat sous la main", "tendría que fijarme cuál les di,
+ * tengo dos y no me acuerdo": every clause of [b, e) says the caller
+ * cannot tell now ([dontknow], [dontknow.defer], [unavailable]), one of
+ * them that the caller does not know or must check, no "but", no number;
+ * not "no idea who did it" (a [wh] word after the don't-know tells who).
+ * @p alone: [b, e) is the whole answer, else it must say that the caller
+ * must check or does not have it at hand ("Es que no sé exacto. En la
+ * bodega...": not exactly, the day may come). *ret_unavailable: a clause
+ * says it is not at hand. */
+static CCAI_MUST_CHECK bool cannot_tell(const Ccai_offline *o, size_t b, size_t e, bool alone,
+                                        bool *ret_unavailable)
+{
+    bool knows_not = false, unavailable = false, checks = false;
+    for (size_t c = b; c < e;) {
+        size_t ce = c + 1;
+        while (ce < e && !Ccai_ofl_clause_break(o, ce))
+            ce++;
+        if (Ccai_ofl_content_left(o, c, ce) > 0) {
+            size_t p, n;
+            bool defer = Ccai_ofl_sec_has(o, "dontknow.defer", c, ce);
+            bool dk = defer || (Ccai_ofl_sec_find(o, "dontknow", c, ce, &p, &n) &&
+                                !Ccai_ofl_sec_has(o, "wh", p + n, ce));
+            bool un = Ccai_ofl_sec_has(o, "unavailable", c, ce);
+            if ((!dk && !un) || Ccai_ofl_sec_has(o, "contrast", c, ce))
+                return false;
+            knows_not |= dk;
+            unavailable |= un;
+            checks |= defer || un;
+        }
+        c = ce;
+    }
+    for (size_t i = b; i < e; i++) {
+        size_t n;
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[i].start]) ||
+            Ccai_ofl_sec_value(o, V_NUMBER, i, &n) >= 0 ||
+            Ccai_ofl_sec_value(o, V_CLOCK, i, &n) >= 0)
+            return false;
+    }
+    *ret_unavailable = unavailable;
+    return knows_not && (alone || checks);
+}
+
 static char *with_old_time(const Ccai_offline *o, size_t f, const char *date)
 {
     const char *old = o->values[f];
@@ -546,6 +589,32 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             for (size_t i = tag - 1; i < e; i++)
                 o->mask[i] = true;
         }
+        /* "Mr Patel next door heard it, would that count?", "... Is that
+         * enough?": asks whether the answer will do; the answer is one */
+        size_t qe = e; /* where the words that may ask end */
+        if (sv[ns].question && !o->to_person) {
+            size_t c = tag > b + 1 ? tag - 1 : b;
+            /* alone, or after a question: no answer to check */
+            if (c == b && (ns == 0 || sv[ns - 1].question))
+                c = e;
+            size_t j = c;
+            for (size_t m = 1; j < e && m > 0; j += m)
+                m = Ccai_ofl_hesitation(o, j) ? 1 : Ccai_ofl_sec_at(o, "question.lead", j, e);
+            /* not after a question ("can I send the photos later, is
+             * that enough?") */
+            size_t k = b;
+            for (size_t m = 1; k < c && m > 0; k += m)
+                m = Ccai_ofl_hesitation(o, k) ? 1 : Ccai_ofl_sec_at(o, "question.lead", k, c);
+            bool asks = k < c && (Ccai_ofl_sec_at(o, "question.start", k, c) ||
+                                  Ccai_ofl_sec_at(o, "wh", k, c) ||
+                                  Ccai_ofl_sec_at(o, "question.open", k, c));
+            if (c < e && j < e && !asks && Ccai_ofl_sec_at(o, "question.check", j, e) == e - j) {
+                sv[ns].question = false;
+                qe = c;
+                for (size_t i = c; i < e; i++)
+                    o->mask[i] = true;
+            }
+        }
         /* "My fence got knocked down, can I get somebody to come out?": a
          * statement, then the question in a later clause (opened by its
          * words): two sentences */
@@ -560,12 +629,12 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             }
         }
         /* the question and its answer: two sentences */
-        size_t a = sv[ns].question ? e : answer_in_question(o, b, e);
-        if (a < e) {
+        size_t a = sv[ns].question || qe == b ? qe : answer_in_question(o, b, qe);
+        if (a < qe) {
             sv[ns].e = e = a;
             sv[ns].question = true;
         }
-        if (!sv[ns].question && unpunctuated_question(o, b, e, ns == 0 && e == o->ntok))
+        if (!sv[ns].question && qe > b && unpunctuated_question(o, b, qe, ns == 0 && e == o->ntok))
             sv[ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;
@@ -601,6 +670,9 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
      * value from those words; what the caller cannot give now is not asked
      * again, like a refusal. */
     bool dontknow = false;
+    /* a sentence that cannot tell names the fields asked it is about
+     * ("no idea if anyone saw it": the witnesses), none: all of them */
+    bool dk_about[CCAI_FIELDS_MAX] = {false}, dk_some = false;
     size_t dk_pos, dk_len;
     bool refuse = Ccai_ofl_sec_find(o, "refuse", 0, o->ntok, &dk_pos, &dk_len);
     /* "This number. Don't have one.": a sentence of its own */
@@ -620,6 +692,30 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             if (dk_pos >= sv[s].b && dk_pos < sv[s].e)
                 for (size_t i = sv[s].b; i < sv[s].e; i++)
                     o->mask[i] = true;
+    } else {
+        /* a sentence that cannot tell is no value; the fields asked that
+         * the rest does not give are skipped as after a don't-know, or a
+         * refusal when the caller does not have it at hand */
+        size_t nans = 0; /* the sentences that answer */
+        for (size_t s = 0; s < ns; s++)
+            nans += !sv[s].question;
+        for (size_t s = 0; s < ns; s++) {
+            bool unavailable = false;
+            if (sv[s].question || !cannot_tell(o, sv[s].b, sv[s].e, nans == 1, &unavailable))
+                continue;
+            if (unavailable)
+                refuse = true;
+            else
+                dontknow = true;
+            for (size_t f = 0; f < o->nfields; f++) {
+                size_t p;
+                if (asked[f] && (Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &p) ||
+                                 Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &p)))
+                    dk_about[f] = dk_some = true;
+            }
+            for (size_t i = sv[s].b; i < sv[s].e; i++)
+                o->mask[i] = true;
+        }
     }
 
     found fd;
@@ -782,7 +878,10 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             Ccai_ofl_reject_current(o);
             return;
         }
-        if (question) {
+        if (question && (dontknow || refuse)) {
+            /* "Do I call the other insurer? No idea if anyone saw it." */
+            answer_question(o);
+        } else if (question) {
             answer_question(o);
             o->missed = true;
             if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
@@ -798,10 +897,11 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             bool later = false;
             for (size_t k = 0; k < o->st.ngroup; k++) {
                 size_t f = o->st.group[k];
-                if (f < o->nfields && !o->values[f])
+                if (f < o->nfields && !o->values[f] && (!dk_some || dk_about[f]))
                     later |= (o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, refuse)) == SKIP_ONCE;
             }
-            if (cur < o->nfields && !o->values[cur] && o->st.skip[cur] == SKIP_NONE)
+            if (cur < o->nfields && !o->values[cur] && o->st.skip[cur] == SKIP_NONE &&
+                (!dk_some || dk_about[cur]))
                 later |= (o->st.skip[cur] = Ccai_ofl_dontknow_skip(o, cur, false)) == SKIP_ONCE;
             Ccai_ofl_say_phrase(o,
                                 refuse  ? "say.refused"
@@ -829,7 +929,8 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
      * both: the one refused is not asked again, the one not known once. */
     for (size_t k = 0; (dontknow || refuse) && k < o->st.ngroup; k++) {
         size_t f = o->st.group[k];
-        if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == fdt))
+        if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == fdt) &&
+            (!dk_some || dk_about[f]))
             o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, refuse);
     }
 

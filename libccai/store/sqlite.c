@@ -7,7 +7,10 @@
  * several statements run in their own IMMEDIATE transaction, or in a
  * savepoint when the caller holds an explicit transaction (Ccai_store_begin).
  * Every write is committed when it returns (WAL; synchronous FULL or NORMAL,
- * Ccai_sqlite_configure()): the store's sync() completes at once.
+ * Ccai_sqlite_configure()): the store's sync() completes at once. With
+ * group commit on a loop (store/sqlite_group.c) a loop turn's writes are
+ * one transaction (Ccai_sqlite_group_backend: sync() fires after its
+ * COMMIT).
  */
 #include "store/sqlite_private.h"
 
@@ -81,7 +84,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_db_fail(Ccai_sqlite *st, const char *op)
     Ccai_err_set(&st->err, "store: %s: %s", op, sqlite3_errmsg(st->db));
     if (db_broken(rc))
         snprintf(st->failure, sizeof st->failure, "%s", Ccai_err_get(&st->err));
-    return status_of_sqlite(rc);
+    ccai_status status = status_of_sqlite(rc);
+    Ccai_sqlite_group_check_lost(st, status);
+    return status;
 }
 
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_fail(Ccai_sqlite *st, ccai_status status, const char *fmt,
@@ -175,7 +180,12 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_stmt(Ccai_sqlite *st, const char *o
  * undoes only this operation. */
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op, bool write)
 {
-    if (st->in_tx)
+    if (write) {
+        ccai_status status = Ccai_sqlite_group_enter(st, op);
+        if (status != CCAI_OK)
+            return status;
+    }
+    if (Ccai_sqlite_in_tx(st))
         return Ccai_sqlite_exec_stmt(st, op, STMT_SAVEPOINT);
     return Ccai_sqlite_exec_stmt(st, op, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN);
 }
@@ -183,13 +193,13 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, ccai_status status)
 {
     if (status == CCAI_OK) {
-        status = Ccai_sqlite_exec_stmt(st, op, st->in_tx ? STMT_RELEASE : STMT_COMMIT);
+        status = Ccai_sqlite_exec_stmt(st, op, Ccai_sqlite_in_tx(st) ? STMT_RELEASE : STMT_COMMIT);
         if (status == CCAI_OK)
             return CCAI_OK;
     }
     /* Errors here are secondary: the first one is what the caller sees. */
     Ccai_sqlite_calls_forget(st);
-    if (st->in_tx)
+    if (Ccai_sqlite_in_tx(st))
         sqlite3_exec(st->db, "ROLLBACK TO ccai_op; RELEASE ccai_op", NULL, NULL, NULL);
     else if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -386,8 +396,14 @@ static int on_busy(void *ud, int count)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     uint64_t now_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
-    if (count == 0)
+    if (count == 0) {
         st->busy_since_us = now_us;
+        st->busy_waits++;
+    } else {
+        st->busy_wait_us += now_us - st->busy_last_us;
+    }
+    st->busy_last_us = now_us;
+    st->contended_until_us = now_us + 1000000u; /* GROUP_CONTENDED_US */
     uint64_t waited = now_us - st->busy_since_us, limit = (uint64_t)st->busy_timeout_ms * 1000u;
     if (waited >= limit)
         return 0;
@@ -498,6 +514,19 @@ static void sqlite_close(Ccai_store *store)
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (!st)
         return;
+    /* The open group is committed, its syncs told. */
+    Ccai_sqlite_group_close(st);
+    /* What the lock cost this connection (two workers on one file). */
+    if (st->log && (st->ctx || st->busy_waits))
+        Ccai_log(st->log, CCAI_LOG_INFO,
+                 "store: %s: %llu waits for another connection's write lock, %llu us in all; "
+                 "group commit %s: %llu groups, %llu writes, %llu ended early, %llu failed, "
+                 "the write lock held %llu us in all, %llu at most",
+                 st->path, (unsigned long long)st->busy_waits, (unsigned long long)st->busy_wait_us,
+                 st->ctx ? "on" : "off", (unsigned long long)st->gstats.groups,
+                 (unsigned long long)st->gstats.writes, (unsigned long long)st->gstats.full,
+                 (unsigned long long)st->gstats.failed, (unsigned long long)st->gstats.hold_us,
+                 (unsigned long long)st->gstats.hold_max_us);
     /* The thread first: this connection may be the file's last, whose
      * close checkpoints and removes the WAL. */
     Ccai_sqlite_ckpt_free(st->ckpt);
@@ -530,7 +559,12 @@ static CCAI_MUST_CHECK ccai_status sqlite_describe(Ccai_store *store, json_t *do
 {
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (json_object_set_new(doc, "synchronous", json_string(st->sync_full ? "full" : "normal")) ||
-        json_object_set_new(doc, "busy_timeout_ms", json_integer(st->busy_timeout_ms)))
+        json_object_set_new(doc, "busy_timeout_ms", json_integer(st->busy_timeout_ms)) ||
+        json_object_set_new(doc, "group_commit", json_boolean(st->ctx != NULL)) ||
+        (st->ctx &&
+         (json_object_set_new(doc, "groups", json_integer((json_int_t)st->gstats.groups)) ||
+          json_object_set_new(doc, "group_writes", json_integer((json_int_t)st->gstats.writes)) ||
+          json_object_set_new(doc, "groups_failed", json_integer((json_int_t)st->gstats.failed)))))
         return CCAI_ERR_NOMEM;
     return CCAI_OK;
 }
@@ -547,8 +581,7 @@ static CCAI_MUST_CHECK ccai_status sqlite_sync(Ccai_store *store, const char *ca
 
 ccai_status Ccai_sqlite_configure(Ccai_store *store, int busy_timeout_ms, bool sync_full)
 {
-    Ccai_sqlite *st =
-        store && store->backend == &Ccai_sqlite_backend ? Ccai_sqlite_of(store) : NULL;
+    Ccai_sqlite *st = Ccai_sqlite_is(store) ? Ccai_sqlite_of(store) : NULL;
     if (!st || busy_timeout_ms < 0)
         return CCAI_ERR_INVALID_ARG;
     st->sync_full = sync_full;
@@ -565,8 +598,7 @@ ccai_status Ccai_sqlite_configure(Ccai_store *store, int busy_timeout_ms, bool s
 
 ccai_status Ccai_sqlite_checkpoint_thread(Ccai_store *store, bool thread, const Ccai_logger *log)
 {
-    Ccai_sqlite *st =
-        store && store->backend == &Ccai_sqlite_backend ? Ccai_sqlite_of(store) : NULL;
+    Ccai_sqlite *st = Ccai_sqlite_is(store) ? Ccai_sqlite_of(store) : NULL;
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     st->log = log;
@@ -586,8 +618,7 @@ ccai_status Ccai_sqlite_checkpoint_thread(Ccai_store *store, bool thread, const 
 
 void Ccai_sqlite_checkpoint_stats(Ccai_store *store, Ccai_sqlite_ckpt_stats *ret)
 {
-    Ccai_sqlite *st =
-        store && store->backend == &Ccai_sqlite_backend ? Ccai_sqlite_of(store) : NULL;
+    Ccai_sqlite *st = Ccai_sqlite_is(store) ? Ccai_sqlite_of(store) : NULL;
     Ccai_sqlite_ckpt_get_stats(st ? st->ckpt : NULL, ret);
 }
 
@@ -606,6 +637,8 @@ static CCAI_MUST_CHECK ccai_status sqlite_check_write(Ccai_store *store)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
         return Ccai_sqlite_fail(st, CCAI_ERR_STATE, "store: check write: a transaction is open");
+    /* A commit of its own: the group's first (its syncs are told). */
+    CCAI_DISCARD(Ccai_sqlite_group_commit(st, "check write"));
     sqlite3_stmt *s = NULL;
     ccai_status status = Ccai_sqlite_stmt_get(st, STMT_HEALTH, &s);
     if (status != CCAI_OK)
@@ -623,8 +656,8 @@ static CCAI_MUST_CHECK ccai_status sqlite_can_write(Ccai_store *store)
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (!st)
         return CCAI_ERR_INVALID_ARG;
-    if (st->in_tx)
-        return CCAI_OK; /* the caller holds the write lock */
+    if (Ccai_sqlite_in_tx(st))
+        return CCAI_OK; /* the caller (or the group) holds the write lock */
     /* A file opened read-only (no write permission) takes the write lock
      * all the same: say it without trying. */
     if (sqlite3_db_readonly(st->db, "main") == 1)
@@ -660,7 +693,10 @@ static CCAI_MUST_CHECK ccai_status sqlite_begin(Ccai_store *store)
         return CCAI_ERR_INVALID_ARG;
     if (st->in_tx)
         return Ccai_sqlite_fail(st, CCAI_ERR_STATE, "store: begin: a transaction is already open");
-    ccai_status status = Ccai_sqlite_exec_stmt(st, "begin", STMT_BEGIN_IMMEDIATE);
+    /* The group's writes are committed first (its syncs told). */
+    ccai_status status = Ccai_sqlite_group_commit(st, "begin");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_exec_stmt(st, "begin", STMT_BEGIN_IMMEDIATE);
     if (status == CCAI_OK)
         st->in_tx = true;
     return status;
@@ -714,12 +750,16 @@ static CCAI_MUST_CHECK ccai_status sqlite_open_config(const Ccai_store_env *env,
     ccai_status st = Ccai_sqlite_open(path && *path ? path : "ccai.sqlite", &store, ret_errmsg);
     if (st != CCAI_OK)
         return st;
+    Ccai_sqlite_of(store)->log = env->log;
     st = Ccai_sqlite_configure(store,
                                (int)Ccai_config_int(cfg, "database.sqlite.busy_timeout_ms", 10),
                                sync && strcmp(sync, "full") == 0);
     if (st == CCAI_OK)
         st = Ccai_sqlite_checkpoint_thread(
             store, Ccai_config_bool(cfg, "database.sqlite.checkpoint_thread", false), env->log);
+    /* Without a loop (a tool) each write commits at once. */
+    if (st == CCAI_OK && env->ctx && Ccai_config_bool(cfg, "database.sqlite.group_commit", false))
+        st = Ccai_sqlite_group_commit_on(store, env->ctx);
     if (st != CCAI_OK) {
         if (ret_errmsg && st != CCAI_ERR_NOMEM)
             *ret_errmsg = Ccai_strdup(sqlite_errmsg(store));
@@ -730,50 +770,42 @@ static CCAI_MUST_CHECK ccai_status sqlite_open_config(const Ccai_store_env *env,
     return CCAI_OK;
 }
 
-const Ccai_store_backend Ccai_sqlite_backend = {
-    .name = "sqlite",
-    .writes_durable = true,
-    .open = sqlite_open_config,
-    .close = sqlite_close,
-    .errmsg = sqlite_errmsg,
-    .location = sqlite_location,
-    .describe = sqlite_describe,
-    .schema_version = sqlite_schema_version,
-    .sync = sqlite_sync,
-    .check_write = sqlite_check_write,
-    .can_write = sqlite_can_write,
-    .failure = sqlite_failure,
-    .call_insert = Ccai_sqlite_call_insert,
-    .call_update = Ccai_sqlite_call_update,
-    .call_touch = Ccai_sqlite_call_touch,
-    .call_get = Ccai_sqlite_call_get,
-    .call_find_latest = Ccai_sqlite_call_find_latest,
-    .call_find_provider = Ccai_sqlite_call_find_provider,
-    .call_find_correlation = Ccai_sqlite_call_find_correlation,
-    .call_set_recording = Ccai_sqlite_call_set_recording,
-    .calls_stale = Ccai_sqlite_calls_stale,
-    .call_list = Ccai_sqlite_call_list,
-    .message_append = Ccai_sqlite_message_append,
-    .messages_json = Ccai_sqlite_messages_json,
-    .messages_newest = Ccai_sqlite_messages_newest,
-    .message_delete = Ccai_sqlite_message_delete,
-    .message_set_content = Ccai_sqlite_message_set_content,
-    .reminder_upsert = Ccai_sqlite_reminder_upsert,
-    .reminders_json = Ccai_sqlite_reminders_json,
-    .job_enqueue = Ccai_sqlite_job_enqueue,
-    .job_claim_kinds = Ccai_sqlite_job_claim_kinds,
-    .job_done = Ccai_sqlite_job_done,
-    .job_set_payload = Ccai_sqlite_job_set_payload,
-    .job_fail = Ccai_sqlite_job_fail,
-    .job_next_due_kinds = Ccai_sqlite_job_next_due_kinds,
-    .job_get = Ccai_sqlite_job_get,
-    .jobs_of_call = Ccai_sqlite_jobs_of_call,
-    .phrases_get = Ccai_sqlite_phrases_get,
-    .phrases_put = Ccai_sqlite_phrases_put,
-    .lease_acquire = Ccai_sqlite_lease_acquire,
-    .lease_release = Ccai_sqlite_lease_release,
-    .lease_get = Ccai_sqlite_lease_get,
-    .begin = sqlite_begin,
-    .commit = sqlite_commit,
+#define SQLITE_BACKEND_OPS                                                                        \
+    .open = sqlite_open_config, .close = sqlite_close, .errmsg = sqlite_errmsg,                   \
+    .location = sqlite_location, .describe = sqlite_describe,                                     \
+    .schema_version = sqlite_schema_version, .check_write = sqlite_check_write,                   \
+    .can_write = sqlite_can_write, .failure = sqlite_failure,                                     \
+    .call_insert = Ccai_sqlite_call_insert, .call_update = Ccai_sqlite_call_update,               \
+    .call_touch = Ccai_sqlite_call_touch, .call_get = Ccai_sqlite_call_get,                       \
+    .call_find_latest = Ccai_sqlite_call_find_latest,                                             \
+    .call_find_provider = Ccai_sqlite_call_find_provider,                                         \
+    .call_find_correlation = Ccai_sqlite_call_find_correlation,                                   \
+    .call_set_recording = Ccai_sqlite_call_set_recording, .calls_stale = Ccai_sqlite_calls_stale, \
+    .call_list = Ccai_sqlite_call_list, .message_append = Ccai_sqlite_message_append,             \
+    .messages_json = Ccai_sqlite_messages_json, .messages_newest = Ccai_sqlite_messages_newest,   \
+    .message_delete = Ccai_sqlite_message_delete,                                                 \
+    .message_set_content = Ccai_sqlite_message_set_content,                                       \
+    .reminder_upsert = Ccai_sqlite_reminder_upsert, .reminders_json = Ccai_sqlite_reminders_json, \
+    .job_enqueue = Ccai_sqlite_job_enqueue, .job_claim_kinds = Ccai_sqlite_job_claim_kinds,       \
+    .job_done = Ccai_sqlite_job_done, .job_set_payload = Ccai_sqlite_job_set_payload,             \
+    .job_fail = Ccai_sqlite_job_fail, .job_next_due_kinds = Ccai_sqlite_job_next_due_kinds,       \
+    .job_get = Ccai_sqlite_job_get, .jobs_of_call = Ccai_sqlite_jobs_of_call,                     \
+    .phrases_get = Ccai_sqlite_phrases_get, .phrases_put = Ccai_sqlite_phrases_put,               \
+    .lease_acquire = Ccai_sqlite_lease_acquire, .lease_release = Ccai_sqlite_lease_release,       \
+    .lease_get = Ccai_sqlite_lease_get, .begin = sqlite_begin, .commit = sqlite_commit,           \
     .rollback = sqlite_rollback,
-};
+
+const Ccai_store_backend Ccai_sqlite_backend = {
+    .name = "sqlite", .writes_durable = true, .sync = sqlite_sync, SQLITE_BACKEND_OPS};
+
+/* The same store with group commit on a loop (Ccai_sqlite_group_commit_on(),
+ * store/sqlite_group.c): a write is committed at the end of the loop's
+ * turn, its sync fires then. */
+const Ccai_store_backend Ccai_sqlite_group_backend = {
+    .name = "sqlite", .writes_durable = false, .sync = Ccai_sqlite_group_sync, SQLITE_BACKEND_OPS};
+
+bool Ccai_sqlite_is(const Ccai_store *store)
+{
+    return store &&
+           (store->backend == &Ccai_sqlite_backend || store->backend == &Ccai_sqlite_group_backend);
+}

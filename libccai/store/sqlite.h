@@ -45,4 +45,32 @@ typedef struct Ccai_sqlite_ckpt_stats {
 } Ccai_sqlite_ckpt_stats;
 void Ccai_sqlite_checkpoint_stats(Ccai_store *st, Ccai_sqlite_ckpt_stats *ret);
 
+/* Group commit (database.sqlite.group_commit, store/sqlite_group.c): on
+ * ctx's loop, the first write of a loop turn opens a transaction (BEGIN
+ * IMMEDIATE: this connection holds the write lock from then), the later
+ * writes of the turn join it, each in a savepoint of its own (a failed
+ * write undoes itself only and returns its error), and one COMMIT at the
+ * end of the turn (a 0 ms timer) commits them all; the syncs asked
+ * meanwhile fire after it, from the loop, with its status. A group is
+ * also committed when it holds GROUP_MAX_WRITES writes or is older than
+ * GROUP_MAX_US at a write (the turn's later writes then commit each at
+ * once: the lock is given back), before an explicit transaction, a
+ * Ccai_store_check_write() and the store's close. The store's writes are
+ * then not durable when they return (Ccai_store_writes_durable() false):
+ * the engine acts from the syncs. CCAI_ERR_INVALID_ARG for a store of
+ * another backend, in a transaction, or already on a loop. */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_commit_on(Ccai_store *st, ccai_ctx *ctx);
+typedef struct Ccai_sqlite_group_stats {
+    uint64_t groups;      /* COMMITs of a group */
+    uint64_t writes;      /* writes that joined a group */
+    uint64_t full;        /* groups committed early: full or too old */
+    uint64_t failed;      /* groups whose COMMIT failed or that SQLite rolled back */
+    uint64_t hold_us;     /* write lock held: BEGIN IMMEDIATE to COMMIT's end, summed */
+    uint64_t hold_max_us; /* the longest */
+} Ccai_sqlite_group_stats;
+/* The group stats, and the waits for another connection's write lock
+ * (busy_waits: the waits, busy_wait_us: their time). All 0 without. */
+void Ccai_sqlite_group_get_stats(Ccai_store *st, Ccai_sqlite_group_stats *ret, uint64_t *busy_waits,
+                                 uint64_t *busy_wait_us);
+
 #endif

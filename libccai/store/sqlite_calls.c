@@ -233,7 +233,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_insert(Ccai_store *store, Ccai_stor
     int64_t updated = c->updated_at ? c->updated_at : created;
 
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_CALL_INSERT, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, STMT_CALL_INSERT, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_text(s, 1, id) || bind_call_columns(s, c) ||
@@ -321,7 +323,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_update(Ccai_store *store, Ccai_stor
                     ? STMT_CALL_UPDATE_TURN_SAME_CLAIM
                     : STMT_CALL_UPDATE_TURN;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, which, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, which, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_text(s, 1, c->id) || bind_call_columns(s, c) ||
@@ -343,7 +347,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_touch(Ccai_store *store, Ccai_store
         return CCAI_ERR_INVALID_ARG;
     int64_t now = Ccai_wall_ms();
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_CALL_TOUCH, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, STMT_CALL_TOUCH, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_text(s, 1, c->id) || Ccai_sqlite_bind_int(s, 2, now) ||
@@ -471,7 +477,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_set_recording(Ccai_store *store, co
         return Ccai_sqlite_fail(st, CCAI_ERR_INVALID_ARG,
                                 "store: set recording: text is not valid UTF-8");
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_CALL_SET_RECORDING, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, STMT_CALL_SET_RECORDING, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_text(s, 1, id) || Ccai_sqlite_bind_text(s, 2, url) ||

@@ -17,7 +17,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_enqueue(Ccai_store *store, const cha
     if (!st || !kind)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_JOB_ENQUEUE, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, STMT_JOB_ENQUEUE, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_text(s, 1, kind) || Ccai_sqlite_bind_text(s, 2, call_id) ||
@@ -94,6 +96,11 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_claim_kinds(Ccai_store *store, const
         return status;
     Ccai_store_job *j = NULL;
     status = Ccai_sqlite_op_end(st, "claim job", job_claim_locked(st, kinds, now, lease_ms, &j));
+    /* A claim is acted on at once (the job runs): with group commit, the
+     * group is committed now, the claim with it; a claim not committed is
+     * no claim (the job stays another's to take). */
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_group_commit(st, "claim job");
     if (status != CCAI_OK) {
         Ccai_store_job_free(j);
         return status;
@@ -122,7 +129,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_done(Ccai_store *store, int64_t id)
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_JOB_DONE, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, STMT_JOB_DONE, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_int(s, 1, id) || Ccai_sqlite_bind_int(s, 2, Ccai_wall_ms())) {
@@ -140,7 +149,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_fail(Ccai_store *store, int64_t id, 
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_JOB_FAIL, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, STMT_JOB_FAIL, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_int(s, 1, id) || Ccai_sqlite_bind_text(s, 2, error) ||
@@ -159,7 +170,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_set_payload(Ccai_store *store, int64
     if (!st || !payload)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_stmt_get(st, STMT_JOB_SET_PAYLOAD, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_stmt_get(st, STMT_JOB_SET_PAYLOAD, &s);
     if (status != CCAI_OK)
         return status;
     if (Ccai_sqlite_bind_int(s, 1, id) || Ccai_sqlite_bind_text(s, 2, payload) ||

@@ -72,7 +72,12 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_acquire(Ccai_store *store, const c
         }
     }
     Ccai_sqlite_stmt_done(s);
-    return Ccai_sqlite_op_end(st, op, status);
+    status = Ccai_sqlite_op_end(st, op, status);
+    /* The holder acts on its lease at once (it takes the call over): with
+     * group commit the group is committed now, the lease with it. */
+    if (status == CCAI_OK)
+        status = Ccai_sqlite_group_commit(st, op);
+    return status;
 }
 
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_lease_release(Ccai_store *store, const char *call_id,

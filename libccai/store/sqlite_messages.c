@@ -20,8 +20,10 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_append(Ccai_store *store, const 
         return Ccai_sqlite_fail(st, CCAI_ERR_INVALID_ARG,
                                 "store: append message: text is not valid UTF-8");
     sqlite3_stmt *s = NULL;
-    ccai_status status =
-        Ccai_sqlite_stmt_get(st, ret_seq ? STMT_MESSAGE_APPEND : STMT_MESSAGE_APPEND_NOSEQ, &s);
+    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    if (status == CCAI_OK)
+        status =
+            Ccai_sqlite_stmt_get(st, ret_seq ? STMT_MESSAGE_APPEND : STMT_MESSAGE_APPEND_NOSEQ, &s);
     if (status != CCAI_OK)
         return status;
     /* One statement computes seq and inserts: atomic without a transaction. */
@@ -286,6 +288,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_delete(Ccai_store *store, const 
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (!st || !call_id)
         return CCAI_ERR_INVALID_ARG;
+    ccai_status enter = Ccai_sqlite_group_enter(st, "delete message");
+    if (enter != CCAI_OK)
+        return enter;
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, "DELETE FROM messages WHERE call_id = ? AND seq = ?", -1, &s,
                            NULL) != SQLITE_OK)
@@ -310,6 +315,9 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_set_content(Ccai_store *store, c
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (!st || !call_id || !content)
         return CCAI_ERR_INVALID_ARG;
+    ccai_status enter = Ccai_sqlite_group_enter(st, "set message content");
+    if (enter != CCAI_OK)
+        return enter;
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(st->db, "UPDATE messages SET content = ? WHERE call_id = ? AND seq = ?",
                            -1, &s, NULL) != SQLITE_OK)

@@ -6,6 +6,7 @@
 #ifndef CCAI_STORE_SQLITE_PRIVATE_H
 #define CCAI_STORE_SQLITE_PRIVATE_H
 
+#include "io/io.h"
 #include "store/sqlite.h"
 
 #include <sqlite3.h>
@@ -95,11 +96,21 @@ void Ccai_sqlite_ckpt_get_stats(Ccai_sqlite_ckpt *c, Ccai_sqlite_ckpt_stats *ret
 /* Stops the thread (a checkpoint under way is interrupted) and joins it. */
 void Ccai_sqlite_ckpt_free(Ccai_sqlite_ckpt *c);
 
+/* A sync waiting for the group's COMMIT (store/sqlite_group.c). */
+typedef struct Ccai_sqlite_waiter {
+    struct Ccai_sqlite_waiter *next;
+    Ccai_store_done_fn done;
+    void *ud;
+    ccai_status status; /* told when it fires */
+} Ccai_sqlite_waiter;
+
 typedef struct Ccai_sqlite {
     Ccai_store base; /* first: what store/store.c dispatches on */
     char *path;
     int busy_timeout_ms;
-    uint64_t busy_since_us; /* on_busy(): the start of the wait for a lock */
+    uint64_t busy_since_us;      /* on_busy(): the start of the wait for a lock */
+    uint64_t busy_last_us;       /* on_busy(): its last call */
+    uint64_t contended_until_us; /* on_busy(): another writer seen lately (store/sqlite_group.c) */
     bool sync_full;
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];
@@ -117,6 +128,18 @@ typedef struct Ccai_sqlite {
     bool ckpt_yield;        /* past WAL_BACKSTOP_FRAMES: the thread told to give way */
     const Ccai_logger *log; /* the checkpoint thread's errors; may be NULL */
     Ccai_sqlite_seen *seen; /* CCAI_SQLITE_SEEN_SLOTS, allocated at the first write of a call */
+    /* Group commit (database.sqlite.group_commit, store/sqlite_group.c):
+     * the writes of a loop turn in one transaction, committed by tick. */
+    ccai_ctx *ctx;    /* the loop the groups commit on; NULL: each write commits */
+    Ccai_timer tick;  /* 0 ms: the end of the loop's turn */
+    bool group_open;  /* the group's BEGIN IMMEDIATE ran: this connection holds the write lock */
+    int group_writes; /* writes in the open group */
+    bool group_spent; /* a group of this loop turn ended early: its later writes commit at once */
+    uint64_t group_start_us;
+    Ccai_sqlite_waiter *waiters, *waiters_tail; /* syncs waiting for the open group's COMMIT */
+    Ccai_sqlite_waiter *ready, *ready_tail;     /* told, to fire from the loop */
+    Ccai_sqlite_group_stats gstats;
+    uint64_t busy_waits, busy_wait_us; /* waits for another connection's lock (on_busy()) */
 } Ccai_sqlite;
 
 static inline Ccai_sqlite *Ccai_sqlite_of(Ccai_store *store)
@@ -148,6 +171,29 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, ccai_status status);
 CCAI_MUST_CHECK bool Ccai_sqlite_utf8_valid(const char *s);
 CCAI_MUST_CHECK bool Ccai_sqlite_utf8_ok(const char *s);
+
+/* Group commit (store/sqlite_group.c). Before a write: in group mode,
+ * opens the group (BEGIN IMMEDIATE) or joins it; commits the group first
+ * when it is full (GROUP_MAX_WRITES, GROUP_MAX_US). No-op otherwise. */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_enter(Ccai_sqlite *st, const char *op);
+/* Whether operations run inside a transaction already (an explicit one or
+ * the group): a savepoint, not a transaction, bounds each. */
+static inline bool Ccai_sqlite_in_tx(const Ccai_sqlite *st)
+{
+    return st->in_tx || st->group_open;
+}
+/* Commit the open group now (its syncs are told, from the loop). */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_commit(Ccai_sqlite *st, const char *op);
+/* After a failed statement: SQLite rolled the whole group back (disk full,
+ * I/O error): its syncs are told status. */
+void Ccai_sqlite_group_check_lost(Ccai_sqlite *st, ccai_status status);
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_sync(Ccai_store *store, const char *call_id,
+                                                   Ccai_store_done_fn done, void *ud);
+/* Close: the open group is committed and every sync told. */
+void Ccai_sqlite_group_close(Ccai_sqlite *st);
+extern const Ccai_store_backend Ccai_sqlite_group_backend;
+/* Whether store is one of this backend's (with group commit or not). */
+CCAI_MUST_CHECK bool Ccai_sqlite_is(const Ccai_store *store);
 
 /* The backend's operations on rows (the table is in store/sqlite.c; each
  * as its store/store.h counterpart). */

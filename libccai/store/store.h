@@ -31,7 +31,10 @@
  *    Ccai_call_after_commit() (engine/engine.h).
  * SQLite commits each write before it returns: its writes are durable when
  * they return CCAI_OK and its sync() fires done before it returns, so the
- * engine acts at once, as it always did. An asynchronous backend
+ * engine acts at once, as it always did; with group commit
+ * (database.sqlite.group_commit, store/sqlite_group.c) a loop turn's
+ * writes are one transaction, committed at the turn's end, and its syncs
+ * fire then, from the loop (a failed write still fails at once, alone). An asynchronous backend
  * (PostgreSQL pipelined, store/pg.c) pipelines the writes and fires done
  * from the loop when the commit's result comes back; a write that fails
  * there fails the writes committed with it (its group: its call's run of

@@ -48,8 +48,14 @@ static void start_env(proc *p, const char *extra)
                     (char *)"SERVER__LISTEN=127.0.0.1:0",
                     (char *)"SERVER__WORKERS=2",
                     (char *)"CONFIG_YAML=",
-                    (char *)extra,
+                    NULL,
+                    NULL,
                     NULL};
+    /* server-workers-group-commit: the same tests with database.sqlite.group_commit. */
+    size_t n = 5;
+    if (getenv("CCAI_TEST_SQLITE_GROUP_COMMIT"))
+        envp[n++] = (char *)"DATABASE__SQLITE__GROUP_COMMIT=true";
+    envp[n] = (char *)extra;
     p->pid = server_proc_start(server_path, envp, p->log_path, &p->port);
     assert_true(p->pid > 0);
 }

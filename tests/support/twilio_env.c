@@ -46,6 +46,9 @@ void twilio_env_init(twilio_env *e, const char *db, const char *const *fixed,
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         twilio_env_set(e, kv[i][0], kv[i][1]);
+    /* twilio-flow-group-commit: the same tests with database.sqlite.group_commit. */
+    if (getenv("CCAI_TEST_SQLITE_GROUP_COMMIT"))
+        twilio_env_set(e, "database.sqlite.group_commit", "true");
     for (size_t i = 0; fixed && fixed[i]; i += 2)
         twilio_env_set(e, fixed[i], fixed[i + 1]);
     for (size_t i = 0; extra && extra[i]; i += 2)

@@ -4654,6 +4654,13 @@ static void test_phone_in_spoken_groups(void **state)
          "Cincuenta y cinco, veinte, cuatro, treinta, sesenta y uno, ocho.", "+525520430618"},
         {"en-US", "+12125550100", "Six four six, five five five, twenty four, thirty nine.",
          "+16465552439"},
+        /* Argentina: a mobile "area 15 local", a number without its 0 */
+        {"es-AR", "+5491148001122", "Anotá: once quince, tres dos uno cero, nueve ocho siete seis.",
+         "+5491132109876"},
+        {"es-AR", "+5493414001122",
+         "Cero tres cuatro uno, quince, cinco cuatro tres, dos uno cero nueve.", "+5493415432109"},
+        {"es-AR", "+5492614001122", "Dos seis uno, cuatro tres dos, uno ocho siete seis.",
+         "+542614321876"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -4885,6 +4892,194 @@ static void test_dayparts_as_diminutives(void **state)
 
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
+/* An answer followed by a question that asks whether it will do ("would
+ * that count?", "ça suffit ?", "¿le sirve?"), in the same sentence or the
+ * next: the answer is noted, without the question, and no colleague is
+ * promised. */
+static void test_answer_then_does_it_count(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char story[] =
+        "{\"incident_description\": \"A van reversed into my car\", "
+        "\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_location\": \"4 Oak "
+        "Lane, Leeds\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+        "\"pre_existing_damages\": \"None\"}";
+    static const struct {
+        const char *lang, *text, *witness, *absent;
+    } cases[] = {
+        {"en-AU",
+         "Just me and the van driver. My brother-in-law was in the passenger seat and saw the "
+         "whole thing, would that count?",
+         "brother-in-law", "count"},
+        {"en-US",
+         "Me and the delivery guy. The lady across the street saw it from her porch. Is that "
+         "enough?",
+         "lady across the street", "enough"},
+        {"fr-CA",
+         "Moi et le chauffeur. Le concierge de l'immeuble a tout vu, est-ce que ça suffit ?",
+         "concierge", "suffit"},
+        {"es-MX", "Yo y el señor de la camioneta. El de la tienda de enfrente vio todo, ¿le sirve?",
+         "tienda de enfrente", "sirve"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, story);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "witnesses");
+        if (!v || !strstr(v, cases[i].witness) || strstr(v, cases[i].absent))
+            fail_msg("\"%s\": witnesses = %s", cases[i].text, v ? v : "(unset)");
+        assert_false(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+        assert_false(said(r, "colleague"));
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* The caller's number named by the phone it is ("this mobile", "ce
+ * portable", "el número que le aparece"), asked or volunteered with the
+ * phone's cue. */
+static void test_caller_id_named_by_the_phone(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *from, *said;
+    } cases[] = {
+        {"en-NZ", "+64211234567", "Best to use this mobile, I always have it on me."},
+        {"en-US", "+13125550176", "You can reach me on this cell anytime."},
+        {"en-GB", "+447700900155", "The number that came up should be fine."},
+        {"fr-BE", "+32470123456", "Vous pouvez me joindre sur ce portable."},
+        {"fr-FR", "+33612345678", "Le numéro qui apparaît, c'est mon portable."},
+        {"es-MX", "+525512345678", "Al número que le aparece, es mi celular."},
+        {"es-ES", "+34654321987", "A este móvil, por favor."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, cases[i].from,
+                        "{\"incident_datetime\": \"2024-10-07 15:00\", \"incident_description\": "
+                        "\"x\", \"incident_location\": \"Cali\", \"injuries\": \"None\", "
+                        "\"involved_parties\": \"me\", \"medical_records\": \"None\", "
+                        "\"policy_number\": \"WA3301872\", \"pre_existing_damages\": \"None\", "
+                        "\"witnesses\": \"None\", \"policyholder_name\": \"Ana Lee\", "
+                        "\"policyholder_email\": \"ana@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, cases[i].from) != 0)
+            fail_msg("\"%s\": phone %s, expected %s", cases[i].said, v ? v : "(unset)",
+                     cases[i].from);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* An answer whose every clause says the caller cannot tell now ("no clue,
+ * you'd have to ask the front desk", "il faudrait que je regarde, je n'ai
+ * pas mes papiers") gives no value and the field is not asked again at
+ * once; in an answer to two questions only the field it is about is
+ * skipped ("ni idea si alguien vio algo": the witnesses). */
+static void test_cannot_tell_now(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char story[] =
+        "{\"incident_description\": \"A pipe burst in the kitchen\", "
+        "\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_location\": \"4 Oak "
+        "Lane, Leeds\", \"injuries\": \"None\", \"medical_records\": \"None\", "
+        "\"pre_existing_damages\": \"None\"";
+    static const struct {
+        const char *lang, *fill, *said, *field, *kept, *kept_value, *not_asked;
+    } cases[] = {
+        /* two questions, one answered, the other a don't-know */
+        {"fr-CH", "}",
+         "Mon mari et moi. Aucune idée pour les témoins, il faudrait demander au concierge.",
+         "witnesses", "involved_parties", "Mon mari et moi", "vu ce qui"},
+        {"en-US", "}",
+         "Just me and the plumber. No clue if anyone saw, you'd have to ask the "
+         "front desk.",
+         "witnesses", "involved_parties", "Just me and the plumber", "see it happen"},
+        {"en-IE", ", \"involved_parties\": \"me\", \"witnesses\": \"None\"}",
+         "Aoife Brennan. I'd need to look it up, I don't have it in front of me.", "policy_number",
+         "policyholder_name", "Aoife Brennan", "policy number"},
+        {"es-AR", ", \"involved_parties\": \"yo\", \"witnesses\": \"Ninguno\"}",
+         "Lucía Ferreyra. Tendría que buscarlo, no tengo la póliza acá.", "policy_number",
+         "policyholder_name", "Lucía Ferreyra", "póliza"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char claim[640];
+        snprintf(claim, sizeof claim, "%s%s", story, cases[i].fill);
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (v)
+            fail_msg("\"%s\": %s = %s", cases[i].said, cases[i].field, v);
+        v = set_value(r, cases[i].kept);
+        if (!v || strcmp(v, cases[i].kept_value) != 0)
+            fail_msg("\"%s\": %s = %s", cases[i].said, cases[i].kept, v ? v : "(unset)");
+        if (said(r, cases[i].not_asked))
+            fail_msg("\"%s\": %s asked again at once", cases[i].said, cases[i].field);
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    /* one question, the other still asked: "ni idea si alguien vio algo"
+     * after a question skips the witnesses, not who was involved */
+    Ccai_offline *o = make_filled(s, "es-AR", NULL,
+                                  "{\"incident_description\": \"x\", "
+                                  "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                                  "\"incident_location\": \"Rosario\", "
+                                  "\"injuries\": \"Ninguno\", "
+                                  "\"medical_records\": \"Ninguno\", "
+                                  "\"pre_existing_damages\": \"Ninguno\"}");
+    const Ccai_offline_reply *r =
+        in(o, "¿Eso lo cubre la póliza? Ni idea si alguien vio algo, no presté atención.");
+    assert_null(set_value(r, "witnesses"));
+    if (!said(r, "implicado"))
+        fail_msg("who was involved is not asked after a don't-know about the witnesses");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* A no said by its noun or its verb ("pas de témoins", "I haven't been to
+ * the GP", "no fui al médico"): the field's none. */
+static void test_no_said_by_noun_or_verb(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *claim, *said, *field, *none;
+    } cases[] = {
+        {"en-GB",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Leeds\", \"injuries\": \"Sore neck\", "
+         "\"pre_existing_damages\": \"None\"}",
+         "I haven't been to the GP.", "medical_records", "None"},
+        {"fr-BE",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Namur\", \"injuries\": \"Mal au cou\", "
+         "\"pre_existing_damages\": \"Aucun\"}",
+         "Je ne suis pas allée chez le médecin.", "medical_records", "Aucun"},
+        {"es-ES",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Vigo\", \"injuries\": \"Me duele el cuello\", "
+         "\"pre_existing_damages\": \"Ninguno\"}",
+         "No fui al médico.", "medical_records", "Ninguno"},
+        {"fr-FR",
+         "{\"incident_description\": \"x\", \"incident_datetime\": \"2024-10-07T15:00:00\", "
+         "\"incident_location\": \"Nantes\", \"injuries\": \"Aucun\", "
+         "\"medical_records\": \"Aucun\", \"pre_existing_damages\": \"Aucun\"}",
+         "Moi toute seule. Pas de témoins.", "witnesses", "Aucun"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, cases[i].claim);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (!v || strcmp(v, cases[i].none) != 0)
+            fail_msg("\"%s\": %s = %s", cases[i].said, cases[i].field, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_address_numbers_are_no_date(void **state)
 {
     (void)state;
@@ -5187,6 +5382,10 @@ int main(void)
         cmocka_unit_test(test_email_part_restated),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
+        cmocka_unit_test(test_answer_then_does_it_count),
+        cmocka_unit_test(test_caller_id_named_by_the_phone),
+        cmocka_unit_test(test_cannot_tell_now),
+        cmocka_unit_test(test_no_said_by_noun_or_verb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include "store/pg.h"
 #include "store/pg_private.h" /* PG_FAULTS_MAX */
 #include "store/sqlite.h"
+#include "store/sqlite_private.h" /* the connection: a COMMIT refused */
 
 #include <ccai/adapters/poll.h>
 
@@ -48,6 +49,9 @@ static bool g_pg_mode;
  * this context's poll(2) loop (Ccai_pg_pipeline()). */
 static ccai_poll *g_poll;
 static ccai_ctx *g_loop_ctx;
+/* "sqlite-group": the SQLite stores commit their writes in groups on this
+ * loop (Ccai_sqlite_group_commit_on()). */
+static bool g_sqlite_group;
 
 typedef struct sync_seen {
     int calls;
@@ -94,6 +98,8 @@ static Ccai_store *open_memory(void)
             assert_int_equal(Ccai_pg_pipeline(st, g_loop_ctx), CCAI_OK);
     } else {
         assert_int_equal(Ccai_sqlite_open(":memory:", &st, &err), CCAI_OK);
+        if (g_sqlite_group)
+            assert_int_equal(Ccai_sqlite_group_commit_on(st, g_loop_ctx), CCAI_OK);
     }
     assert_null(err);
     assert_non_null(st);
@@ -428,9 +434,10 @@ static void test_call_insert_get(void **state)
      * once. */
     Ccai_store_call d;
     call_init(&d, c.id, "+33600000009", NULL, 5);
-    assert_int_equal(settled(st, Ccai_store_call_insert(st, &d)), CCAI_ERR_CONFLICT);
+    ccai_status at_once = Ccai_store_call_insert(st, &d);
+    assert_int_equal(settled(st, at_once), CCAI_ERR_CONFLICT);
     assert_non_null(strstr(Ccai_store_errmsg(st), "already exists"));
-    assert_int_equal(d.row_version, Ccai_store_writes_durable(st) ? 0 : 1);
+    assert_int_equal(d.row_version, at_once != CCAI_OK ? 0 : 1);
     assert_int_equal(d.created_at, 5);
     Ccai_store_call_clear(&d);
 
@@ -479,8 +486,9 @@ static void test_call_not_found(void **state)
     Ccai_store_call c;
     call_init(&c, "nope", "+33600000001", NULL, 0);
     c.row_version = 1;
-    assert_int_equal(settled(st, Ccai_store_call_update(st, &c)), CCAI_ERR_NOT_FOUND);
-    assert_int_equal(c.row_version, Ccai_store_writes_durable(st) ? 1 : 2);
+    ccai_status at_once = Ccai_store_call_update(st, &c);
+    assert_int_equal(settled(st, at_once), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(c.row_version, at_once != CCAI_OK ? 1 : 2);
     Ccai_store_call_clear(&c);
     Ccai_store_close(st);
 }
@@ -508,10 +516,11 @@ static void test_call_update_row_version(void **state)
 
     /* b read row version 1: it is a stale writer. */
     assert_true(Ccai_str_replace(&b->state, "ended"));
-    assert_int_equal(settled(st, Ccai_store_call_update(st, b)), CCAI_ERR_CONFLICT);
+    ccai_status at_once = Ccai_store_call_update(st, b);
+    assert_int_equal(settled(st, at_once), CCAI_ERR_CONFLICT);
     assert_non_null(strstr(Ccai_store_errmsg(st), "call call-1 was changed by another writer "
                                                   "(row version 3, expected 1)"));
-    assert_int_equal(b->row_version, Ccai_store_writes_durable(st) ? 1 : 2);
+    assert_int_equal(b->row_version, at_once != CCAI_OK ? 1 : 2);
 
     Ccai_store_call *g = NULL;
     assert_int_equal(Ccai_store_call_get(st, "call-1", &g), CCAI_OK);
@@ -2035,8 +2044,12 @@ static void test_checkpoint_thread(void **state)
         assert_true(cs.restarted >= 2); /* and the WAL started over */
         assert_true(cs.last_done > 0);  /* frames copied to the database */
         assert_int_equal(cs.errors, 0);
-        /* one checkpoint's worth (and what came during it), not 6,000 */
-        assert_true(wal_max < 2000 * (4096 + 24));
+        /* The WAL started over (above) and did not hold everything: some
+         * 6,000 frames were written. How far it grew between two runs
+         * depends on how fast the thread runs beside the writer: ~1,100-
+         * 1,500 frames in three runs at load ~4, more on a busier machine
+         * (the test asserts no timing: half of everything is the bound). */
+        assert_true(wal_max < 3000 * (4096 + 24));
         Ccai_store_close(st);
         assert_true(thread_gone("ccai-ckpt"));
         assert_int_equal(count_messages(t.path), 3000);
@@ -3266,6 +3279,318 @@ static void test_pg_pipeline_killed(void **state)
     Ccai_store_close(st);
 }
 
+/* Group commit on SQLite (store/sqlite_group.c) ------------------------- */
+
+/* A file database with group commit on the test's loop, a 10 ms busy
+ * timeout (the loop's). */
+static Ccai_store *open_group_file(const tmpdb *t)
+{
+    Ccai_store *st = NULL;
+    assert_int_equal(Ccai_sqlite_open(t->path, &st, NULL), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_configure(st, 10, false), CCAI_OK);
+    assert_int_equal(Ccai_sqlite_group_commit_on(st, g_loop_ctx), CCAI_OK);
+    assert_false(Ccai_store_writes_durable(st));
+    return st;
+}
+
+/* What another connection (another worker) sees: committed rows only. */
+static long long rows_seen_by_another(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    long long n = atoll(raw_text(db, sql));
+    sqlite3_close(db);
+    return n;
+}
+
+static void run_until(const sync_seen *seen)
+{
+    for (int i = 0; seen->calls == 0 && i < 3000; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+}
+
+/* A write of the group is applied (its reads see it) but not committed
+ * until the loop's turn ends: the sync's done fires after the COMMIT, and
+ * another connection sees the row only then. */
+static void test_group_done_after_commit(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = open_group_file(&t);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    assert_int_equal(settle(st), CCAI_OK);
+    assert_false(db_lock_held(t.path));
+
+    Ccai_store_message m = msg("human", "my window is broken");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1); /* the group's own reads see it */
+    json_decref(arr);
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-1", on_sync, &seen), CCAI_OK);
+    assert_int_equal(seen.calls, 0);   /* not before the COMMIT */
+    assert_true(db_lock_held(t.path)); /* the group holds the write lock */
+    assert_int_equal(rows_seen_by_another(t.path, "SELECT count(*) FROM messages"), 0);
+
+    run_until(&seen);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.status, CCAI_OK);
+    assert_int_equal(rows_seen_by_another(t.path, "SELECT count(*) FROM messages"), 1);
+    assert_false(db_lock_held(t.path));
+    Ccai_sqlite_group_stats gs;
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    assert_int_equal(gs.groups, 2);
+    assert_int_equal(gs.writes, 2);
+    assert_int_equal(gs.failed, 0);
+    Ccai_store_close(st);
+    tmpdb_remove(&t);
+}
+
+/* A write that fails in a group fails at once and undoes only itself: the
+ * other writes of the group, of its call and of others, are committed. */
+static void test_group_failed_write_isolated(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-a", "+33600000001", NULL, 1000);
+    insert_call(st, "call-b", "+33600000002", NULL, 1000);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_store_call *b = NULL, *stale = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-b", &b), CCAI_OK);
+    assert_int_equal(Ccai_store_call_get(st, "call-b", &stale), CCAI_OK);
+
+    /* One turn: A, B, B (stale: CONFLICT), a message of no call (NOT_FOUND),
+     * A again, a reminder of B. */
+    Ccai_store_message m = msg("human", "hello");
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &m, NULL), CCAI_OK);
+    free(b->state);
+    b->state = Ccai_strdup("talking");
+    assert_int_equal(Ccai_store_call_update(st, b), CCAI_OK);
+    assert_int_equal(Ccai_store_call_update(st, stale), CCAI_ERR_CONFLICT);
+    assert_int_equal(Ccai_store_message_append(st, "call-none", &m, NULL), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &m, NULL), CCAI_OK);
+    bool created = false;
+    assert_int_equal(
+        Ccai_store_reminder_upsert(st, "call-b", "Call back", "soon", 0, "me", &created), CCAI_OK);
+    assert_true(created);
+    sync_seen sa = {0, CCAI_ERR_INTERNAL}, sb = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &sa), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &sb), CCAI_OK);
+    assert_int_equal(sa.calls + sb.calls, 0);
+    run_until(&sb);
+    assert_int_equal(sa.calls, 1);
+    assert_int_equal(sa.status, CCAI_OK);
+    assert_int_equal(sb.calls, 1);
+    assert_int_equal(sb.status, CCAI_OK);
+
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-a", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 2);
+    json_decref(arr);
+    assert_int_equal(Ccai_store_reminders_json(st, "call-b", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    Ccai_store_call *now = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-b", &now), CCAI_OK);
+    assert_int_equal(now->row_version, 2);
+    assert_string_equal(now->state, "talking");
+    Ccai_store_call_free(now);
+    Ccai_store_call_free(b);
+    Ccai_store_call_free(stale);
+    Ccai_store_close(st);
+}
+
+/* Another process (the sqlite3 shell) holds the write lock: the group's
+ * first write cannot open it (BEGIN IMMEDIATE) and fails at once with
+ * BUSY, nothing accepted, nothing claimed. In WAL mode the COMMIT itself
+ * never waits for a lock: the lock is taken at the group's first write
+ * and held to its COMMIT, so another connection's writes wait (here:
+ * fail, with no busy timeout) until the turn ends. */
+static void test_group_locked_by_another(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = open_group_file(&t);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    db_lock l;
+    assert_int_equal(db_lock_take(&l, t.path), 0);
+    Ccai_store_message m = msg("human", "my window is broken");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_ERR_BUSY);
+    assert_non_null(strstr(Ccai_store_errmsg(st), "locked"));
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-1", on_sync, &seen), CCAI_OK);
+    assert_int_equal(seen.calls, 1); /* nothing accepted: at once */
+    assert_int_equal(seen.status, CCAI_OK);
+    assert_int_equal(db_lock_release(&l), 0);
+    uint64_t waits = 0, wait_us = 0;
+    Ccai_sqlite_group_get_stats(st, NULL, &waits, &wait_us);
+    assert_true(waits >= 1);
+    printf("# busy waits %llu, %llu us in all\n", (unsigned long long)waits,
+           (unsigned long long)wait_us);
+
+    /* Released: the group takes the lock and holds it to the turn's end. */
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open_v2(t.path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_BUSY);
+    seen.calls = 0;
+    assert_int_equal(Ccai_store_sync_call(st, "call-1", on_sync, &seen), CCAI_OK);
+    run_until(&seen);
+    assert_int_equal(seen.status, CCAI_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_string_equal(raw_text(other, "SELECT count(*) FROM messages"), "1");
+    sqlite3_close(other);
+    Ccai_store_close(st);
+    tmpdb_remove(&t);
+}
+
+/* A job claim is acted on at once: it commits the group, the claim with
+ * it (another worker sees the job running, not pending); the syncs of the
+ * group still fire from the loop. */
+static void test_group_claim_commits(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = open_group_file(&t);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    int64_t id = 0;
+    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", "call-1", NULL, 0, &id), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    Ccai_store_message m = msg("human", "my window is broken");
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-1", on_sync, &seen), CCAI_OK);
+    Ccai_store_job *j = NULL;
+    assert_int_equal(Ccai_store_job_claim(st, Ccai_wall_ms(), 60000, &j), CCAI_OK);
+    assert_int_equal(j->id, id);
+    Ccai_store_job_free(j);
+    assert_int_equal(
+        rows_seen_by_another(t.path, "SELECT count(*) FROM jobs WHERE state = 'running'"), 1);
+    assert_int_equal(rows_seen_by_another(t.path, "SELECT count(*) FROM messages"), 1);
+    assert_false(db_lock_held(t.path));
+    assert_int_equal(seen.calls, 0); /* from the loop */
+    run_until(&seen);
+    assert_int_equal(seen.status, CCAI_OK);
+    Ccai_store_close(st);
+    tmpdb_remove(&t);
+}
+
+static int refuse_commit(void *ud)
+{
+    int *n = ud;
+    (*n)++;
+    return 1; /* the COMMIT becomes a ROLLBACK */
+}
+
+/* A COMMIT that fails fails every sync waiting for the group, with the
+ * store's status; none of its writes stays; the next group goes on. */
+static void test_group_commit_fails(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-a", "+33600000001", NULL, 1000);
+    insert_call(st, "call-b", "+33600000002", NULL, 1000);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    int refused = 0;
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, refuse_commit, &refused);
+    Ccai_store_message m = msg("human", "hello");
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &m, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_message_append(st, "call-b", &m, NULL), CCAI_OK);
+    sync_seen sa = {0, CCAI_OK}, sb = {0, CCAI_OK}, sall = {0, CCAI_OK};
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &sa), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &sb), CCAI_OK);
+    assert_int_equal(Ccai_store_sync(st, on_sync, &sall), CCAI_OK);
+    run_until(&sall);
+    assert_int_equal(refused, 1);
+    assert_int_equal(sa.calls + sb.calls + sall.calls, 3);
+    assert_int_equal(sa.status, CCAI_ERR_STORE);
+    assert_int_equal(sb.status, CCAI_ERR_STORE);
+    assert_int_equal(sall.status, CCAI_ERR_STORE);
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, NULL, NULL);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-a", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0); /* nothing claimed committed that was not */
+    json_decref(arr);
+    assert_int_equal(Ccai_store_messages_json(st, "call-b", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &m, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    assert_int_equal(Ccai_store_messages_json(st, "call-a", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    Ccai_sqlite_group_stats gs;
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    assert_int_equal(gs.failed, 1);
+    Ccai_store_close(st);
+}
+
+/* A group is bounded (256 writes, 2 ms). Alone on the file, a new group
+ * follows at once; once this connection has met another's lock (another
+ * worker), the turn's later writes commit each at once (the write lock
+ * given back between them); the next turn groups again. */
+static void test_group_bounded(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    Ccai_store *st = open_group_file(&t);
+    insert_call(st, "call-1", "+33600000001", NULL, 1000);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_store_message m = msg("human", "again");
+    for (int i = 0; i < 600; i++)
+        assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_sqlite_group_stats gs;
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    assert_true(gs.full >= 2);
+    assert_int_equal(gs.writes, 601);
+    assert_int_equal(gs.failed, 0);
+
+    /* Another process held the lock: this connection waited. */
+    db_lock l;
+    assert_int_equal(db_lock_take(&l, t.path), 0);
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_ERR_BUSY);
+    assert_int_equal(db_lock_release(&l), 0);
+    assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    uint64_t full = gs.full, writes = gs.writes, groups = gs.groups;
+    for (int i = 0; i < 600; i++)
+        assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    assert_int_equal(gs.full, full + 1);
+    assert_true(gs.writes - writes <= 256);
+    assert_int_equal(gs.failed, 0);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-1", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1200);
+    json_decref(arr);
+    assert_int_equal(rows_seen_by_another(t.path, "SELECT count(*) FROM messages"), 1200);
+
+    /* The next turn (the loop runs the tick): a group again. */
+    assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    groups = gs.groups;
+    writes = gs.writes;
+    assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+    Ccai_sqlite_group_get_stats(st, &gs, NULL, NULL);
+    assert_int_equal(gs.groups, groups + 1);
+    assert_int_equal(gs.writes, writes + 1);
+    Ccai_store_close(st);
+    tmpdb_remove(&t);
+}
+
 /* The tests of the interface on PostgreSQL, and PostgreSQL's own. */
 static int main_postgresql(bool pipeline)
 {
@@ -3356,9 +3681,59 @@ static int main_postgresql(bool pipeline)
     return rc;
 }
 
-/* No argument: SQLite; "postgresql": PostgreSQL. */
+/* The tests of the interface on SQLite with group commit on a loop, and
+ * group commit's own. */
+static int main_sqlite_group(void)
+{
+    ccai_config *cfg = NULL;
+    char *why = NULL;
+    if (ccai_config_new(&cfg) != CCAI_OK ||
+        ccai_config_set(cfg, "database.sqlite.path", ":memory:") != CCAI_OK ||
+        ccai_poll_new(cfg, &g_poll, &g_loop_ctx, &why) != CCAI_OK) {
+        fprintf(stderr, "a context for the loop: %s\n", why ? why : "failed");
+        return 1;
+    }
+    ccai_config_free(cfg);
+    g_sqlite_group = true;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_memory),
+        cmocka_unit_test(test_call_insert_get),
+        cmocka_unit_test(test_call_not_found),
+        cmocka_unit_test(test_call_update_row_version),
+        cmocka_unit_test(test_call_find_latest),
+        cmocka_unit_test(test_call_list),
+        cmocka_unit_test(test_call_list_limit_cap),
+        cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_message_set_content),
+        cmocka_unit_test(test_messages_newest),
+        cmocka_unit_test(test_reminders),
+        cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_jobs_claim_order),
+        cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_call_recording),
+        cmocka_unit_test(test_calls_stale_and_touch),
+        cmocka_unit_test(test_job_payload),
+        cmocka_unit_test(test_phrases),
+        cmocka_unit_test(test_leases),
+        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_group_done_after_commit),
+        cmocka_unit_test(test_group_failed_write_isolated),
+        cmocka_unit_test(test_group_locked_by_another),
+        cmocka_unit_test(test_group_commit_fails),
+        cmocka_unit_test(test_group_claim_commits),
+        cmocka_unit_test(test_group_bounded),
+    };
+    int rc = cmocka_run_group_tests_name("store-sqlite-group", tests, NULL, NULL);
+    ccai_poll_free(g_poll);
+    return rc;
+}
+
+/* No argument: SQLite; "sqlite-group": SQLite with group commit;
+ * "postgresql": PostgreSQL. */
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "sqlite-group") == 0)
+        return main_sqlite_group();
     if (argc > 1 && strcmp(argv[1], "postgresql") == 0)
         return main_postgresql(false);
     if (argc > 1 && strcmp(argv[1], "postgresql-pipeline") == 0)

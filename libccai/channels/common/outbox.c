@@ -5,11 +5,14 @@
 
 #include <string.h>
 
+static void on_flush_timer(Ccai_timer *t, void *ud);
+
 void Ccai_outbox_init(Ccai_outbox *o, Ccai_outbox_render_fn render, void *ud)
 {
     memset(o, 0, sizeof *o);
     o->render = render;
     o->ud = ud;
+    Ccai_timer_init(&o->flush_timer, on_flush_timer, o);
 }
 
 void Ccai_outbox_clear(Ccai_outbox *o)
@@ -30,6 +33,8 @@ void Ccai_outbox_reset(Ccai_outbox *o)
 
 void Ccai_outbox_free(Ccai_outbox *o)
 {
+    if (o->ctx)
+        Ccai_timer_stop(o->ctx, &o->flush_timer);
     if (o->waiting) {
         ccai_http_exchange *x = o->waiting;
         o->waiting = NULL;
@@ -51,6 +56,8 @@ static void flush(Ccai_outbox *o)
 {
     if (!o->waiting || Ccai_outbox_empty(o))
         return;
+    if (o->ctx)
+        Ccai_timer_stop(o->ctx, &o->flush_timer);
     ccai_http_exchange *x = o->waiting;
     o->waiting = NULL;
     x->route_state = NULL;
@@ -75,8 +82,21 @@ int Ccai_outbox_say(Ccai_outbox *o, const ccai_speech *sp)
         return -1;
     }
     o->n++;
-    flush(o);
+    /* At the end of the loop's turn (see flush_timer): a sentence may be
+     * followed by more in the same turn. */
+    if (o->waiting && o->ctx) {
+        if (!Ccai_timer_active(&o->flush_timer))
+            Ccai_timer_start(o->ctx, &o->flush_timer, 0);
+    } else {
+        flush(o);
+    }
     return 0;
+}
+
+static void on_flush_timer(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    flush(ud);
 }
 
 void Ccai_outbox_listen(Ccai_outbox *o)
@@ -108,13 +128,21 @@ static void on_cancel(ccai_http_exchange *x)
 
 void Ccai_outbox_answer_or_wait(Ccai_outbox *o, ccai_http_exchange *x)
 {
-    if (!Ccai_outbox_empty(o)) {
+    /* Sentences only (the bot's turn not over): the end of its turn may
+     * come later in this loop turn (acts waiting for the store's commit,
+     * whose tick is due before this one): answered then, or at the end of
+     * the loop's turn (flush_timer). */
+    bool turn_over = o->listening || o->hangup || o->dial;
+    if (!Ccai_outbox_empty(o) && (turn_over || !x->ctx)) {
         o->render(o, x, o->ud);
         return;
     }
     if (o->waiting) /* a retried request: the older one is abandoned */
         Ccai_exchange_respond(o->waiting, 409, "text/plain", "superseded", 10);
     o->waiting = x;
+    o->ctx = x->ctx;
     x->route_state = o;
     x->on_cancel = on_cancel;
+    if (o->n && !Ccai_timer_active(&o->flush_timer))
+        Ccai_timer_start(o->ctx, &o->flush_timer, 0);
 }

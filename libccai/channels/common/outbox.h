@@ -7,6 +7,7 @@
 #define CCAI_CHANNELS_COMMON_OUTBOX_H
 
 #include "core/common.h"
+#include "io/io.h"
 
 struct ccai_http_exchange;
 
@@ -29,6 +30,15 @@ struct Ccai_outbox {
     bool hangup;
     char *dial; /* transfer target */
     struct ccai_http_exchange *waiting;
+    /* A sentence said to a waiting request is delivered at the end of the
+     * loop's turn, not at once: what the bot does next in the same turn
+     * (it listens, hangs up) goes in the same answer. With a store whose
+     * acts run from its commit (a group, a pipeline) the sentence and the
+     * end of the turn come one after the other from the loop; answered at
+     * the sentence, Twilio would have to come back for the rest
+     * (<Redirect> to /twilio/next: one more webhook a turn). */
+    Ccai_timer flush_timer;
+    ccai_ctx *ctx; /* the waiting request's: the loop the timer runs on */
     Ccai_outbox_render_fn render;
     void *ud;
 };
