@@ -158,11 +158,27 @@ static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
     return i < o->ntok && Ccai_ofl_sec_at(o, "time.marker", i, o->ntok) > 0;
 }
 
+/* A clock word with a capital inside a sentence is a name ("la rue du
+ * Midi", "the Midnight Diner", "calle Mediodía"), not the hour. */
+static CCAI_MUST_CHECK bool clock_word_named(const Ccai_offline *o, size_t i)
+{
+    size_t r = o->tok[i].raw;
+    unsigned char c = (unsigned char)o->raw[r];
+    if (i == 0 || c < 'A' || c > 'Z')
+        return false;
+    while (r > 0 && (o->raw[r - 1] == ' ' || o->raw[r - 1] == '"'))
+        r--;
+    return r > 0 && o->raw[r - 1] != '.' && o->raw[r - 1] != '?' && o->raw[r - 1] != '!';
+}
+
 /* Words before a number that make it an hour ([time.lead]: "at",
  * "around", "vers", "sobre"), hesitations between them. */
 static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i)
 {
     /* a lead that is a hesitation too ("more like ten": "like") is a lead */
+    /* "la A-3", "I-94": a road's number, not "à 3" */
+    if (i > 0 && Ccai_ofl_road_code(o, i - 1))
+        return false;
     for (;; i--) {
         if ((i > 0 && Ccai_ofl_sec_at(o, "time.lead", i - 1, i) == 1) ||
             (i > 1 && Ccai_ofl_sec_at(o, "time.lead", i - 2, i) == 2))
@@ -709,7 +725,8 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 }
             }
             i += pn - 1;
-        } else if ((ch = Ccai_ofl_sec_value(o, V_CLOCK, i, &pn)) >= 0 && ch < 24) {
+        } else if ((ch = Ccai_ofl_sec_value(o, V_CLOCK, i, &pn)) >= 0 && ch < 24 &&
+                   !clock_word_named(o, i)) {
             /* "noon", "midi et quart", "medianoche" ([clock.words]) */
             bool again = hour_again(o, p, i);
             i += pn - 1;

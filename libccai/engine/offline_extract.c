@@ -782,8 +782,31 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                                  : Ccai_ofl_raw_span(o, sv[s].b, sv[s].e));
                     continue;
                 }
-                if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e))
+                /* an address alone, noted below; it replaces the place
+                 * noted before ("M6, northbound, near junction 19" after
+                 * "The M6") */
+                if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e)) {
+                    fd->place_again = true;
                     continue;
+                }
+                /* "It was at my sister's house, 14 Maple Drive" to "was
+                 * anyone hurt?": the place said again replaces the one noted */
+                size_t fl = 0;
+                while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
+                    fl++;
+                /* not with the words of the field asked ("at the Mater
+                 * hospital" to "did anyone see a doctor?") */
+                char *place =
+                    fl < o->nfields && fl != f && !asked[fl] && !fd->v[fl] &&
+                            !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0})
+                        ? Ccai_ofl_place_restated(o, sv[s].b, sv[s].e)
+                        : NULL;
+                if (place) {
+                    sv[s].used = true;
+                    fd->place_again = true;
+                    Ccai_ofl_put(o, fd, fl, place);
+                    continue;
+                }
                 /* "Hang on, I got the day wrong earlier, it was Thursday"
                  * said to "where did it happen?": a correction of another
                  * field answers nothing else unless it has this field's
@@ -1070,6 +1093,17 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 o->mask[pos - 1] = true; /* the "no" of "no, sorry" */
             }
         }
+    }
+    /* "sorry, you're breaking up, I'm in the car", "ça coupe, je suis dans
+     * le tram", "se corta": the line, and where the caller is now, said as
+     * a clause of its own ([line.trouble]), no answer ("I'm in the car
+     * park" is not one) */
+    for (size_t pos = 0, len; Ccai_ofl_sec_find(o, "line.trouble", pos, o->ntok, &pos, &len);
+         pos += len) {
+        if (pos + len < o->ntok && !Ccai_ofl_clause_break(o, pos + len))
+            continue;
+        for (size_t k = pos; k < pos + len; k++)
+            o->mask[k] = true;
     }
     /* "Sunday, not Monday", "o sea el domingo, no el lunes": after a
      * correction, a short "not ..." in its sentence is the value taken

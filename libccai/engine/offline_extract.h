@@ -25,6 +25,8 @@ typedef struct found {
     bool dt_part;             /* the datetime field: a part of the day, no hour */
     int part_hour;            /* with dt_part: the hour the part stands for */
     int64_t day;
+    bool place_again; /* the place said again to another question: it
+                       * replaces the one noted */
 } found;
 
 typedef struct sentence {
@@ -57,6 +59,10 @@ CCAI_MUST_CHECK bool Ccai_ofl_name_word(const Ccai_offline *o, size_t i);
 char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address);
 /* Is the word at i negated ("nobody was hurt")? b: the sentence's start. */
 CCAI_MUST_CHECK bool Ccai_ofl_negated_at(const Ccai_offline *o, size_t b, size_t i);
+/* [b, e) is the place again, named, and nothing about another field
+ * (said to another question): the place (NULL: not). Ownership: the
+ * caller frees it. */
+char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e);
 /* [b, e) is an address and nothing else, given to field f, not the place. */
 CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
                                             size_t e);

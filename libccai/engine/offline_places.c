@@ -18,6 +18,31 @@ static CCAI_MUST_CHECK bool capitalised(const Ccai_offline *o, size_t i)
            ((*u >= 'A' && *u <= 'Z') || (*u == 0xC3 && u[1] >= 0x80 && u[1] <= 0x9E));
 }
 
+/* A road by its number ("the M6", "l'A7", "la E411", "la A-3", "I-94"):
+ * one to three capitals and digits in one word, or capitals, a dash and
+ * the digits. */
+bool Ccai_ofl_road_code(const Ccai_offline *o, size_t i)
+{
+    if (o->mask[i])
+        return false;
+    const char *r = o->raw + o->tok[i].raw;
+    size_t n = 0;
+    while (n < 4 && r[n] >= 'A' && r[n] <= 'Z')
+        n++;
+    if (n == 0 || n > 3)
+        return false;
+    if (Ccai_ofl_is_digit_ch(r[n])) {
+        size_t d = n;
+        while (Ccai_ofl_is_digit_ch(r[d]))
+            d++;
+        /* "M6", "E411"; not "A4-sized" */
+        return d - n <= 4 && o->tok[i].len == d;
+    }
+    return r[n] == '-' && o->tok[i].len == n && i + 1 < o->ntok && !o->mask[i + 1] &&
+           o->tok[i + 1].raw == o->tok[i].raw + n + 1 &&
+           Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start]);
+}
+
 /* "calle 10 sur # 43-15", "carrera 7 número 45-20", "Transversal 5 No.
  * 20-11": after a street word, its number, the words that go with it
  * ([location.number.after]), the word for the house's number
@@ -84,6 +109,16 @@ static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_
     /* "..., en la estación de la Calle 72": a clause that starts with a
      * place's preposition may name it a few words later */
     size_t reach = lead_at(o, i) ? 6 : 3;
+    /* "..., just after junction 34", "..., à hauteur de Valence",
+     * "..., pasando Escobar": where along a road ([location.along]) */
+    size_t along = o->mask[i] ? 0 : Ccai_ofl_sec_at(o, "location.along", i, e);
+    if (along > 0) {
+        /* "..., northbound, ...": the direction alone */
+        if (i + along >= e || Ccai_ofl_clause_break(o, i + along))
+            return true;
+        i += along;
+        reach = 4;
+    }
     for (size_t k = i; k < e && k < i + reach; k++) {
         if (k > i && Ccai_ofl_clause_break(o, k))
             break;
@@ -94,15 +129,19 @@ static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_
     return false;
 }
 
-/* A [location.lead] word at token k, not a verb after a contraction ("on
- * m'a embouti": "a", not "à"). */
+/* A [location.lead] word at token k, not "a" without its accent: the
+ * French verb ("on m'a embouti", "un livreur a rayé ma voiture") or the
+ * English article ("a rock came off a truck on the M1"), where "à" is the
+ * preposition; nor a lead after [location.lead.not]. */
 static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k)
 {
     if (k >= o->ntok || Ccai_ofl_sec_at(o, "location.lead", k, k + 1) != 1)
         return false;
     size_t r = o->tok[k].raw;
-    return !(o->tok[k].len == 1 && o->raw[r] == 'a' && r > 0 &&
-             (o->raw[r - 1] == '\'' || (unsigned char)o->raw[r - 1] == 0x99));
+    /* "me dio por detrás", "hit from behind": how, not where
+     * ([location.lead.not]) */
+    return !(o->tok[k].len == 1 && (o->raw[r] == 'a' || o->raw[r] == 'A')) &&
+           !(k > 0 && Ccai_ofl_sec_at(o, "location.lead.not", k - 1, k) == 1);
 }
 
 /* A capitalised word after "in" that is a month, a weekday or a language
@@ -129,9 +168,27 @@ static CCAI_MUST_CHECK bool street_numbered(const Ccai_offline *o, size_t i, siz
     return false;
 }
 
+/* An "and" at token i that joins a second street or number to the place
+ * ("the corner of Capel Street and Mary Street", "au coin de la rue
+ * Oberkampf et de la rue Saint-Maur", "between junctions 4 and 5"), not the
+ * story ("... outside the Tesco and took my bag"). */
+static CCAI_MUST_CHECK bool second_street(const Ccai_offline *o, size_t i, size_t e)
+{
+    if (i + 1 >= e || Ccai_ofl_clause_break(o, i + 1))
+        return false;
+    if (Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start]) &&
+        Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start]))
+        return true;
+    for (size_t k = i + 1; k < e && k < i + 5 && !Ccai_ofl_clause_break(o, k); k++)
+        if (street_at(o, k, i + 1, e))
+            return true;
+    return false;
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
-char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
+static char *location_span(Ccai_offline *o, size_t b, size_t e, bool *ret_address, size_t *ret_b,
+                           size_t *ret_e)
 {
     size_t pos, len;
     size_t best = e, street_only = e;
@@ -140,10 +197,11 @@ char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
     for (size_t i = b; i < e; i++) {
         /* "c'était avenue Foch": a street with its name needs no
          * preposition */
-        bool street = street_at(o, i, b, e);
+        bool road = Ccai_ofl_road_code(o, i);
+        bool street = road || street_at(o, i, b, e);
         if (o->mask[i] || (!street && !Ccai_ofl_sec_at(o, "topic.incident_location", i, e)))
             continue;
-        bool num = (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
+        bool num = road || (i > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 1].start])) ||
                    (i + 1 < e && Ccai_ofl_is_digit_ch(o->norm[o->tok[i + 1].start])) ||
                    (i > b + 1 && Ccai_ofl_is_digit_ch(o->norm[o->tok[i - 2].start])) ||
                    (street && street_numbered(o, i, b, e));
@@ -222,9 +280,25 @@ char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
         if (best == e)
             return NULL;
     }
-    size_t end = best + 1;
-    while (end < e && !Ccai_ofl_tok_is(o, end, "and") && !Ccai_ofl_tok_is(o, end, "y") &&
-           !Ccai_ofl_tok_is(o, end, "et") && !o->mask[end]) {
+    size_t end = best + 1, gap = e, gap_end = e;
+    while (end < e) {
+        if (o->mask[end]) {
+            /* "on the M1 yesterday arvo, northbound, just past the Coomera
+             * exit": the date read inside the place, then the place goes
+             * on; the value leaves the date out */
+            size_t m = end;
+            while (m < e && o->mask[m])
+                m++;
+            if (gap < e || m >= e || !Ccai_ofl_clause_break(o, m) || !place_goes_on(o, m, e))
+                break;
+            gap = end;
+            gap_end = end = m;
+            continue;
+        }
+        if ((Ccai_ofl_tok_is(o, end, "and") || Ccai_ofl_tok_is(o, end, "y") ||
+             Ccai_ofl_tok_is(o, end, "et")) &&
+            !second_street(o, end, e))
+            break;
         /* after the place, a clause goes on with a town ("…, en
          * Valencia"), not with the story ("…, nadie resultó herido") */
         if ((cut || end > best + 1) && Ccai_ofl_clause_break(o, end) && !place_goes_on(o, end, e))
@@ -232,7 +306,34 @@ char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
         end++;
     }
     *ret_address = address;
-    return Ccai_ofl_raw_span(o, best, end);
+    *ret_b = best;
+    *ret_e = end;
+    if (gap == e || end <= gap_end)
+        return Ccai_ofl_raw_span(o, best, gap < end ? gap : end);
+    char *head = Ccai_ofl_raw_span(o, best, gap);
+    char *tail = Ccai_ofl_raw_span(o, gap_end, end);
+    char *v = NULL;
+    if (!head || !tail) {
+        v = head ? head : tail;
+        head = head == v ? NULL : head;
+        tail = tail == v ? NULL : tail;
+    } else if ((v = Ccai_asprintf("%s, %s", head, tail)) == NULL) {
+        o->oom = true;
+    } else {
+        /* the tail as said: "northbound", not "Northbound" */
+        const char *r = tail[0] ? strstr(o->raw + o->tok[gap_end].raw, tail + 1) : NULL;
+        if (r && r > o->raw && r[-1] >= 'a' && r[-1] <= 'z')
+            v[strlen(head) + 2] = r[-1];
+    }
+    ccai_free(head);
+    ccai_free(tail);
+    return v;
+}
+
+char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_address)
+{
+    size_t pb, pe;
+    return location_span(o, b, e, ret_address, &pb, &pe);
 }
 
 /* A sentence that is an address and nothing else ("At home, 12 Elm Street")
@@ -252,4 +353,33 @@ CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const boo
     ccai_free(loc);
     ccai_free(all);
     return same;
+}
+
+/* "It was at my sister's house, 14 Maple Drive, Toledo", "À l'angle du
+ * boulevard Voltaire et de la rue de Charonne, à Paris", "En la estación
+ * de Atocha, en Madrid, esperando el tren" said to another question: the
+ * sentence is the place (after a cue, before words about no field) and
+ * names it (an address, a name, a street); the caller says again where it
+ * happened, after an answer that missed it. NULL: the sentence is not. */
+char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
+{
+    bool address;
+    size_t pb, pe, pos, len;
+    char *loc = location_span(o, b, e, &address, &pb, &pe);
+    if (!loc)
+        return NULL;
+    size_t from = b;
+    while (from < pb && Ccai_ofl_hesitation(o, from))
+        from++;
+    if (from < pb && Ccai_ofl_sec_find(o, "cue.incident_location", from, pb + 1, &pos, &len) &&
+        pos == from && pos + len == pb)
+        from = pb;
+    bool named = address || Ccai_ofl_street_named(o, pb, pe);
+    for (size_t k = pb + 1; k < pe && !named; k++)
+        named = capitalised(o, k);
+    if (from < pb || !named || (pe < e && Ccai_ofl_about_a_field(o, pe, e))) {
+        ccai_free(loc);
+        return NULL;
+    }
+    return loc;
 }

@@ -484,6 +484,11 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any);
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o);
 CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o);
 
+/* offline_places.c */
+/* A road by its number at token i ("M6", "A7", "E411"; "A-3", "I-94": the
+ * letters, the digits next). */
+CCAI_MUST_CHECK bool Ccai_ofl_road_code(const Ccai_offline *o, size_t i);
+
 /* offline_extract.c */
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k);
 /* The longest entry of @p section (any language) said at token i: its words. */

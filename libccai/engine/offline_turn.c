@@ -737,7 +737,9 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
          * "around eleven thirty"). */
         bool refines = dt && had && o->st.dt_part && !fd.date_only && !fd.dt_part &&
                        strncmp(o->values[f], fd.v[f], 10) == 0;
-        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL && !refines)
+        bool again = fd.place_again && strcmp(o->f[f].name, "incident_location") == 0;
+        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL && !refines &&
+            !again)
             continue;
         if (dt && had && correcting && fd.dt_part && !o->st.dt_part && strlen(fd.v[f]) >= 16 &&
             strlen(o->values[f]) >= 16 &&

@@ -4685,6 +4685,211 @@ static void test_phone_in_spoken_groups(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Roads by their number ("the A1", "l'A6", "la N-4"), with their junction,
+ * exit or kilometre, corners of two streets and rural places (a hamlet, a
+ * locality, a farm): where it happened, with every part the caller said. */
+static void test_roads_and_corners(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *text, *key1, *key2;
+    } cases[] = {
+        {"en-GB",
+         "A stone flew up and cracked my windscreen on the A1 southbound, just after junction 34.",
+         "A1", "34"},
+        {"en-US", "Somebody rear-ended me on the I-94 near exit 210 on Monday.", "94", "210"},
+        {"fr-FR", "Un camion m'a percuté sur l'A6, au niveau de la sortie 24, direction Paris.",
+         "A6", "24"},
+        {"fr-BE", "On a eu un accrochage sur la E411, juste avant la sortie de Wavre.", "E411",
+         "Wavre"},
+        {"es-MX", "Me chocaron por detrás en la carretera 57, a la altura del kilómetro 110.", "57",
+         "110"},
+        {"es-ES", "Un coche me dio por detrás en la A-3, pasado el kilómetro 20.", "A-3", "20"},
+        {"en-IE", "A cyclist hit my wing mirror at the corner of Capel Street and Mary Street.",
+         "Capel", "Mary"},
+        {"fr-FR",
+         "Un livreur a rayé ma voiture au coin de la rue Oberkampf et de la rue Saint-Maur.",
+         "Oberkampf", "Saint-Maur"},
+        {"es-AR",
+         "Me rompieron el vidrio en la esquina de la calle Corrientes y la avenida Callao.",
+         "Corrientes", "Callao"},
+        /* rural places: a hamlet, a named locality, a farm */
+        {"fr-BE", "La grêle a cassé la véranda, au hameau de Lavaux, près de Dinant.", "Lavaux",
+         "Dinant"},
+        {"es-CO", "Se cayó el techo del establo en la vereda El Salitre, en Guasca.", "Salitre",
+         "Guasca"},
+        {"en-IE",
+         "The storm took the roof off the shed on the farm at Carrowmore, outside Ballina.",
+         "Carrowmore", "Ballina"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
+            bad++, print_error("\"%s\": location %s\n", cases[i].text, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* The place said again, in full, to the next question ("was anyone
+ * hurt?") after a first answer that missed it (a bad line, a vague word)
+ * or said less: it replaces the place noted and answers nothing else. */
+static void test_place_said_to_the_next_question(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *place, *key1, *key2;
+    } cases[] = {
+        {"en-US", "My neighbour's kid kicked a football through my front window.",
+         "Sunday, around four in the afternoon. Sorry, you cut out, I'm on the bus.",
+         "It was at my sister's house, 14 Maple Drive, Toledo.", "Maple", "Toledo"},
+        {"fr-FR", "Un scooter a arraché mon rétroviseur.",
+         "Hier vers midi. Allô ? Je suis dans le métro, ça capte mal.",
+         "À l'angle du boulevard Voltaire et de la rue de Charonne, à Paris.", "Voltaire",
+         "Charonne"},
+        {"es-ES", "Me robaron la mochila.", "El lunes a las ocho de la mañana. Perdón, se corta.",
+         "En la estación de Atocha, en Madrid, en el andén 5, esperando el tren.", "Atocha",
+         "Madrid"},
+        /* the road noted, then where along it, alone */
+        {"en-GB", "A van clipped my wing mirror.", "This morning around ten. On the A38.",
+         "A38, southbound, just after junction 5, near Bristol.", "junction 5", "Bristol"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        (void)in(o, cases[i].when);
+        const Ccai_offline_reply *r = in(o, cases[i].place);
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
+            bad++, print_error("\"%s\": location %s\n", cases[i].place, v ? v : "(unset)");
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_location") != 0)
+                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].place, r->v[k].field,
+                                   r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* A bad line and where the caller is while calling ("sorry, you're
+ * cutting out, I'm on the train", "je vous entends mal, je suis dans le
+ * métro", "no te escucho, estoy en el metro") answer nothing: not the
+ * place asked, nor any other field. */
+static void test_line_trouble_is_no_answer(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *noise;
+    } cases[] = {
+        {"en-AU", "A shopping trolley rolled into my car door.",
+         "Last Tuesday about nine. Sorry, you're cutting out, I'm on the train.", "train"},
+        {"fr-CA", "Un vélo a rayé ma portière.",
+         "Mardi dernier vers neuf heures. Allô ? Je vous entends mal, je suis dans le métro.",
+         "métro"},
+        {"es-MX", "Una bici me rayó la puerta del carro.",
+         "El martes como a las nueve. Perdón, no te escucho, estoy en el metro.", "metro"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        const Ccai_offline_reply *r = in(o, cases[i].when);
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD && r->v[k].text &&
+                strstr(r->v[k].text, cases[i].noise))
+                bad++, print_error("\"%s\": %s = %s\n", cases[i].when, r->v[k].field, r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    /* in a story: the place, not the car the caller sits in */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r =
+        in(o, "Sorry, I'm in the car, you're breaking up. A van clipped my mirror on the A40 "
+              "near Oxford this morning.");
+    const char *v = set_value(r, "incident_location");
+    if (!v || !strstr(v, "A40") || strstr(v, "I'm in"))
+        bad++, print_error("location %s\n", v ? v : "(unset)");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* A clock word with a capital inside a sentence is part of a name ("la
+ * rue du Midi", "the Midnight Diner", "la calle Mediodía"): the place,
+ * no hour. */
+static void test_clock_word_in_a_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *text, *key;
+    } cases[] = {
+        {"fr-FR", "Une branche est tombée sur ma voiture dans la rue du Midi, à Nîmes.", "Midi"},
+        {"en-US", "Someone keyed my car outside the Midnight Diner on Fifth Avenue.", "Midnight"},
+        {"es-ES", "Me rompieron la luna del coche en la calle Mediodía, en Madrid.", "Mediodía"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "incident_location");
+        const char *d = set_value(r, "incident_datetime");
+        if (!v || !strstr(v, cases[i].key) || d)
+            bad++, print_error("\"%s\": location %s, date %s\n", cases[i].text, v ? v : "(unset)",
+                               d ? d : "(unset)");
+        Ccai_offline_free(o);
+    }
+    /* the hour said as a word, at a sentence's start too */
+    Ccai_offline *o = make_from(s, "fr-FR", NULL);
+    (void)in(o, "On m'a volé mon vélo.");
+    const Ccai_offline_reply *r = in(o, "Hier. Midi et quart, devant la mairie.");
+    const char *d = set_value(r, "incident_datetime");
+    if (!d || !strstr(d, "T12:15"))
+        bad++, print_error("date %s\n", d ? d : "(unset)");
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* The parts of the day said as diminutives in Latin America ("a la
+ * nochecita", "a la tardecita", "a la mañanita"), with an hour of the
+ * clock face: the hour on that side of noon. */
+static void test_dayparts_as_diminutives(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *text, *when;
+    } cases[] = {
+        {"es-AR", "Ayer a la nochecita, como a las nueve, me chocaron el auto estacionado.",
+         "2024-10-07T21:00"},
+        {"es-UY", "El domingo a la tardecita, tipo seis, se me inundó el patio.",
+         "2024-10-06T18:00"},
+        {"es-MX", "Hoy a la mañanita, como a las siete, se cayó la barda del vecino.",
+         "2024-10-08T07:00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *d = set_value(r, "incident_datetime");
+        if (!d || strncmp(d, cases[i].when, strlen(cases[i].when)) != 0)
+            bad++, print_error("\"%s\": date %s\n", cases[i].text, d ? d : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* Latin American addresses ("carrera 15 número 93-47", "calle 80 sur #
  * 20-11"): the house's number is part of the place, and no date nor time. */
 /* An answer followed by a question that asks whether it will do ("would
@@ -5149,6 +5354,11 @@ int main(void)
         cmocka_unit_test(test_days_minutes_commands_are_a_file),
         cmocka_unit_test(test_places_named_and_corrected),
         cmocka_unit_test(test_places_as_people_say_them),
+        cmocka_unit_test(test_roads_and_corners),
+        cmocka_unit_test(test_place_said_to_the_next_question),
+        cmocka_unit_test(test_line_trouble_is_no_answer),
+        cmocka_unit_test(test_clock_word_in_a_name),
+        cmocka_unit_test(test_dayparts_as_diminutives),
         cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
         cmocka_unit_test(test_codes_in_words_to_999),
