@@ -178,16 +178,28 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_stmt(Ccai_sqlite *st, const char *o
 /* An operation of several statements runs in its own transaction, or in a
  * savepoint inside the caller's explicit transaction so that a failure
  * undoes only this operation. */
-CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op, bool write)
+static CCAI_MUST_CHECK ccai_status op_begin(Ccai_sqlite *st, const char *call_id, const char *op,
+                                            bool write)
 {
     if (write) {
-        ccai_status status = Ccai_sqlite_group_enter(st, op);
+        ccai_status status = Ccai_sqlite_group_enter(st, call_id, op);
         if (status != CCAI_OK)
             return status;
     }
     if (Ccai_sqlite_in_tx(st))
         return Ccai_sqlite_exec_stmt(st, op, STMT_SAVEPOINT);
     return Ccai_sqlite_exec_stmt(st, op, write ? STMT_BEGIN_IMMEDIATE : STMT_BEGIN);
+}
+
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin(Ccai_sqlite *st, const char *op, bool write)
+{
+    return op_begin(st, NULL, op, write);
+}
+
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin_call(Ccai_sqlite *st, const char *call_id,
+                                                      const char *op)
+{
+    return op_begin(st, call_id, op, true);
 }
 
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, ccai_status status)
@@ -639,6 +651,9 @@ static CCAI_MUST_CHECK ccai_status sqlite_check_write(Ccai_store *store)
         return Ccai_sqlite_fail(st, CCAI_ERR_STATE, "store: check write: a transaction is open");
     /* A commit of its own: the group's first (its syncs are told). */
     CCAI_DISCARD(Ccai_sqlite_group_commit(st, "check write"));
+    const char *lost = Ccai_sqlite_group_faults_lost(st);
+    if (lost) /* failed closed: not ready until a sync of every write */
+        return Ccai_sqlite_fail(st, CCAI_ERR_STORE, "%s", lost);
     sqlite3_stmt *s = NULL;
     ccai_status status = Ccai_sqlite_stmt_get(st, STMT_HEALTH, &s);
     if (status != CCAI_OK)
@@ -801,8 +816,11 @@ const Ccai_store_backend Ccai_sqlite_backend = {
 /* The same store with group commit on a loop (Ccai_sqlite_group_commit_on(),
  * store/sqlite_group.c): a write is committed at the end of the loop's
  * turn, its sync fires then. */
-const Ccai_store_backend Ccai_sqlite_group_backend = {
-    .name = "sqlite", .writes_durable = false, .sync = Ccai_sqlite_group_sync, SQLITE_BACKEND_OPS};
+const Ccai_store_backend Ccai_sqlite_group_backend = {.name = "sqlite",
+                                                      .writes_durable = false,
+                                                      .sync = Ccai_sqlite_group_sync,
+                                                      .forget_call = Ccai_sqlite_group_forget_call,
+                                                      SQLITE_BACKEND_OPS};
 
 bool Ccai_sqlite_is(const Ccai_store *store)
 {

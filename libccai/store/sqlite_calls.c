@@ -233,7 +233,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_insert(Ccai_store *store, Ccai_stor
     int64_t updated = c->updated_at ? c->updated_at : created;
 
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, id, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, STMT_CALL_INSERT, &s);
     if (status != CCAI_OK)
@@ -323,7 +323,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_update(Ccai_store *store, Ccai_stor
                     ? STMT_CALL_UPDATE_TURN_SAME_CLAIM
                     : STMT_CALL_UPDATE_TURN;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, c->id, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, which, &s);
     if (status != CCAI_OK)
@@ -347,7 +347,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_touch(Ccai_store *store, Ccai_store
         return CCAI_ERR_INVALID_ARG;
     int64_t now = Ccai_wall_ms();
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, c->id, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, STMT_CALL_TOUCH, &s);
     if (status != CCAI_OK)
@@ -477,7 +477,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_call_set_recording(Ccai_store *store, co
         return Ccai_sqlite_fail(st, CCAI_ERR_INVALID_ARG,
                                 "store: set recording: text is not valid UTF-8");
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, id, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, STMT_CALL_SET_RECORDING, &s);
     if (status != CCAI_OK)

@@ -17,7 +17,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_enqueue(Ccai_store *store, const cha
     if (!st || !kind)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, call_id, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, STMT_JOB_ENQUEUE, &s);
     if (status != CCAI_OK)
@@ -129,7 +129,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_done(Ccai_store *store, int64_t id)
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, NULL, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, STMT_JOB_DONE, &s);
     if (status != CCAI_OK)
@@ -149,7 +149,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_fail(Ccai_store *store, int64_t id, 
     if (!st)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, NULL, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, STMT_JOB_FAIL, &s);
     if (status != CCAI_OK)
@@ -170,7 +170,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_job_set_payload(Ccai_store *store, int64
     if (!st || !payload)
         return CCAI_ERR_INVALID_ARG;
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, NULL, "write");
     if (status == CCAI_OK)
         status = Ccai_sqlite_stmt_get(st, STMT_JOB_SET_PAYLOAD, &s);
     if (status != CCAI_OK)

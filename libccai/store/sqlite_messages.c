@@ -20,7 +20,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_append(Ccai_store *store, const 
         return Ccai_sqlite_fail(st, CCAI_ERR_INVALID_ARG,
                                 "store: append message: text is not valid UTF-8");
     sqlite3_stmt *s = NULL;
-    ccai_status status = Ccai_sqlite_group_enter(st, "write");
+    ccai_status status = Ccai_sqlite_group_enter(st, call_id, "write");
     if (status == CCAI_OK)
         status =
             Ccai_sqlite_stmt_get(st, ret_seq ? STMT_MESSAGE_APPEND : STMT_MESSAGE_APPEND_NOSEQ, &s);
@@ -288,7 +288,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_delete(Ccai_store *store, const 
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (!st || !call_id)
         return CCAI_ERR_INVALID_ARG;
-    ccai_status enter = Ccai_sqlite_group_enter(st, "delete message");
+    ccai_status enter = Ccai_sqlite_group_enter(st, call_id, "delete message");
     if (enter != CCAI_OK)
         return enter;
     sqlite3_stmt *s = NULL;
@@ -315,7 +315,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_message_set_content(Ccai_store *store, c
     Ccai_sqlite *st = Ccai_sqlite_of(store);
     if (!st || !call_id || !content)
         return CCAI_ERR_INVALID_ARG;
-    ccai_status enter = Ccai_sqlite_group_enter(st, "set message content");
+    ccai_status enter = Ccai_sqlite_group_enter(st, call_id, "set message content");
     if (enter != CCAI_OK)
         return enter;
     sqlite3_stmt *s = NULL;
@@ -387,7 +387,7 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_reminder_upsert(Ccai_store *store, const
     if (!Ccai_sqlite_utf8_ok(title) || !Ccai_sqlite_utf8_ok(description) ||
         !Ccai_sqlite_utf8_ok(owner))
         return Ccai_sqlite_fail(st, CCAI_ERR_INVALID_ARG, "store: %s: text is not valid UTF-8", op);
-    ccai_status status = Ccai_sqlite_op_begin(st, op, true);
+    ccai_status status = Ccai_sqlite_op_begin_call(st, call_id, op);
     if (status != CCAI_OK)
         return status;
     bool created = false;

@@ -102,7 +102,20 @@ typedef struct Ccai_sqlite_waiter {
     Ccai_store_done_fn done;
     void *ud;
     ccai_status status; /* told when it fires */
+    bool keyed;         /* a sync of one call (key), false: of every write */
+    char key[];
 } Ccai_sqlite_waiter;
+
+/* A call that wrote in the open group (keyed false: a write of no call),
+ * or whose group failed and that no sync of it was told of yet (a fault;
+ * store/sqlite_group.c). */
+typedef struct Ccai_sqlite_gkey {
+    struct Ccai_sqlite_gkey *next;
+    ccai_status status; /* a fault's: the group's failure */
+    bool keyed;
+    bool told; /* a fault told to a sync: dropped */
+    char key[];
+} Ccai_sqlite_gkey;
 
 typedef struct Ccai_sqlite {
     Ccai_store base; /* first: what store/store.c dispatches on */
@@ -138,6 +151,10 @@ typedef struct Ccai_sqlite {
     uint64_t group_start_us;
     Ccai_sqlite_waiter *waiters, *waiters_tail; /* syncs waiting for the open group's COMMIT */
     Ccai_sqlite_waiter *ready, *ready_tail;     /* told, to fire from the loop */
+    Ccai_sqlite_gkey *members;                  /* the calls that wrote in the open group */
+    Ccai_sqlite_gkey *faults; /* calls of failed groups not told to a sync of theirs yet */
+    int n_faults;
+    bool faults_lost; /* more faults than GROUP_FAULTS_MAX: failed closed */
     Ccai_sqlite_group_stats gstats;
     uint64_t busy_waits, busy_wait_us; /* waits for another connection's lock (on_busy()) */
 } Ccai_sqlite;
@@ -172,10 +189,16 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_end(Ccai_sqlite *st, const char *op, 
 CCAI_MUST_CHECK bool Ccai_sqlite_utf8_valid(const char *s);
 CCAI_MUST_CHECK bool Ccai_sqlite_utf8_ok(const char *s);
 
-/* Group commit (store/sqlite_group.c). Before a write: in group mode,
- * opens the group (BEGIN IMMEDIATE) or joins it; commits the group first
- * when it is full (GROUP_MAX_WRITES, GROUP_MAX_US). No-op otherwise. */
-CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_enter(Ccai_sqlite *st, const char *op);
+/* Group commit (store/sqlite_group.c). Before a write of call_id (NULL:
+ * of no call): in group mode, opens the group (BEGIN IMMEDIATE) or joins
+ * it, call_id counted among its writers (a failure of the group is told
+ * to its next sync); commits the group first when it is full
+ * (GROUP_MAX_WRITES, GROUP_MAX_US). No-op otherwise. */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_enter(Ccai_sqlite *st, const char *call_id,
+                                                    const char *op);
+/* Ccai_sqlite_op_begin() for a write of call_id (the group's writer). */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_op_begin_call(Ccai_sqlite *st, const char *call_id,
+                                                      const char *op);
 /* Whether operations run inside a transaction already (an explicit one or
  * the group): a savepoint, not a transaction, bounds each. */
 static inline bool Ccai_sqlite_in_tx(const Ccai_sqlite *st)
@@ -189,6 +212,11 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_commit(Ccai_sqlite *st, const char
 void Ccai_sqlite_group_check_lost(Ccai_sqlite *st, ccai_status status);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_sync(Ccai_store *store, const char *call_id,
                                                    Ccai_store_done_fn done, void *ud);
+/* The call's handle went (Ccai_store_forget_call()): its kept failure is
+ * dropped, and it is no longer the open group's writer. */
+void Ccai_sqlite_group_forget_call(Ccai_store *store, const char *call_id);
+/* The message of a store failed closed (too many untold failures), NULL. */
+const char *Ccai_sqlite_group_faults_lost(const Ccai_sqlite *st);
 /* Close: the open group is committed and every sync told. */
 void Ccai_sqlite_group_close(Ccai_sqlite *st);
 extern const Ccai_store_backend Ccai_sqlite_group_backend;

@@ -34,7 +34,9 @@
  * engine acts at once, as it always did; with group commit
  * (database.sqlite.group_commit, store/sqlite_group.c) a loop turn's
  * writes are one transaction, committed at the turn's end, and its syncs
- * fire then, from the loop (a failed write still fails at once, alone). An asynchronous backend
+ * fire then, from the loop (a failed write still fails at once, alone; a
+ * failed COMMIT is told to the calls that wrote in the group, at their
+ * next sync if none waited, as below). An asynchronous backend
  * (PostgreSQL pipelined, store/pg.c) pipelines the writes and fires done
  * from the loop when the commit's result comes back; a write that fails
  * there fails the writes committed with it (its group: its call's run of

@@ -65,7 +65,11 @@ static void spawn_server(srv *s)
                     (char *)"CONVERSATION__INITIATE__LANG__DEFAULT_SHORT_CODE=en-US",
                     (char *)"CONFIG_YAML=",
                     window,
+                    NULL,
                     NULL};
+    /* server-acs-group-commit: the same tests with database.sqlite.group_commit. */
+    if (getenv("CCAI_TEST_SQLITE_GROUP_COMMIT"))
+        envp[sizeof envp / sizeof envp[0] - 2] = (char *)"DATABASE__SQLITE__GROUP_COMMIT=true";
     char log[160];
     snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->logs++);
     s->pid = server_proc_start(server_path, envp, log, &s->port);

@@ -47,13 +47,16 @@ void stream_server_spawn(stream_server *s, const char *const *settings)
     char db[128], log[128];
     snprintf(db, sizeof db, "DATABASE__SQLITE__PATH=%s/db.sqlite", s->dir);
     snprintf(log, sizeof log, "%s/server%d.log", s->dir, s->starts++);
-    char *envp[STREAM_SERVER_SETTINGS_MAX + STREAM_SERVER_EXTRA_MAX + 2];
+    char *envp[STREAM_SERVER_SETTINGS_MAX + STREAM_SERVER_EXTRA_MAX + 3];
     size_t n = 0;
     for (; settings[n]; n++) {
         assert_true(n < STREAM_SERVER_SETTINGS_MAX);
         envp[n] = (char *)settings[n];
     }
     envp[n++] = db;
+    /* *-group-commit: the same tests with database.sqlite.group_commit. */
+    if (getenv("CCAI_TEST_SQLITE_GROUP_COMMIT"))
+        envp[n++] = (char *)"DATABASE__SQLITE__GROUP_COMMIT=true";
     for (size_t i = 0; s->extra[i]; i++)
         envp[n++] = (char *)s->extra[i];
     envp[n] = NULL;

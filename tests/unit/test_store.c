@@ -3534,6 +3534,133 @@ static void test_group_commit_fails(void **state)
     Ccai_store_close(st);
 }
 
+/* The loop runs until the tick has committed (or refused) the open group. */
+static void run_turn(void)
+{
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ccai_poll_run_once(g_poll, 10), 0);
+}
+
+static ccai_status sync_of(Ccai_store *st, const char *call_id)
+{
+    sync_seen seen = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, call_id, on_sync, &seen), CCAI_OK);
+    run_until(&seen);
+    assert_int_equal(seen.calls, 1);
+    return seen.status;
+}
+
+/* A failed group is remembered for the calls that wrote in it: a call
+ * whose sync comes only in a later turn is told, once; a write of no call
+ * (a job's) is told to the next sync of every write; a call forgotten is
+ * told nothing. */
+static void test_group_failure_told_later(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-a", "+33600000001", NULL, 1000);
+    insert_call(st, "call-b", "+33600000002", NULL, 1000);
+    insert_call(st, "call-c", "+33600000003", NULL, 1000);
+    insert_call(st, "call-d", "+33600000004", NULL, 1000);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    int refused = 0;
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, refuse_commit, &refused);
+    Ccai_store_message m = msg("human", "hello");
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &m, NULL), CCAI_OK);
+    assert_int_equal(Ccai_store_message_append(st, "call-d", &m, NULL), CCAI_OK);
+    int64_t id = 0;
+    assert_int_equal(Ccai_store_job_enqueue(st, "postcall", NULL, NULL, 0, &id), CCAI_OK);
+    run_turn(); /* no sync asked in this turn */
+    assert_int_equal(refused, 1);
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, NULL, NULL);
+    Ccai_store_forget_call(st, "call-d"); /* its handle went */
+
+    /* The next turn: call-c writes and commits; call-b wrote nothing. */
+    assert_int_equal(Ccai_store_message_append(st, "call-c", &m, NULL), CCAI_OK);
+    assert_int_equal(sync_of(st, "call-c"), CCAI_OK);
+    assert_int_equal(sync_of(st, "call-b"), CCAI_OK);
+    assert_int_equal(sync_of(st, "call-d"), CCAI_OK);
+    assert_int_equal(sync_of(st, "call-a"), CCAI_ERR_STORE);
+    assert_int_equal(sync_of(st, "call-a"), CCAI_OK); /* told once */
+    assert_int_equal(settle(st), CCAI_ERR_STORE);     /* the job's write */
+    assert_int_equal(settle(st), CCAI_OK);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-a", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    Ccai_store_close(st);
+}
+
+/* A failed COMMIT is told to the syncs of the calls that wrote in the
+ * group; a sync of a call with no write in it waiting for the same COMMIT
+ * is told CCAI_OK (its writes were committed before). */
+static void test_group_failure_only_writers(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    insert_call(st, "call-a", "+33600000001", NULL, 1000);
+    insert_call(st, "call-b", "+33600000002", NULL, 1000);
+    Ccai_store_message m = msg("human", "before");
+    assert_int_equal(Ccai_store_message_append(st, "call-b", &m, NULL), CCAI_OK);
+    assert_int_equal(settle(st), CCAI_OK);
+
+    int refused = 0;
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, refuse_commit, &refused);
+    m = msg("human", "hello");
+    assert_int_equal(Ccai_store_message_append(st, "call-a", &m, NULL), CCAI_OK);
+    sync_seen sa = {0, CCAI_OK}, sb = {0, CCAI_ERR_INTERNAL};
+    assert_int_equal(Ccai_store_sync_call(st, "call-a", on_sync, &sa), CCAI_OK);
+    assert_int_equal(Ccai_store_sync_call(st, "call-b", on_sync, &sb), CCAI_OK);
+    run_until(&sb);
+    run_until(&sa);
+    assert_int_equal(refused, 1);
+    assert_int_equal(sa.calls, 1);
+    assert_int_equal(sb.calls, 1);
+    assert_int_equal(sa.status, CCAI_ERR_STORE);
+    assert_int_equal(sb.status, CCAI_OK);
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, NULL, NULL);
+    json_t *arr = NULL;
+    assert_int_equal(Ccai_store_messages_json(st, "call-b", &arr), CCAI_OK);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(arr);
+    assert_int_equal(settle(st), CCAI_OK); /* call-a's failure was told */
+    Ccai_store_close(st);
+}
+
+/* Failures waiting for their call's sync are bounded (4,096 calls): past
+ * it the store fails closed, every sync and the readiness check fail
+ * until a sync of every write. */
+static void test_group_failures_bounded(void **state)
+{
+    (void)state;
+    Ccai_store *st = open_memory();
+    int refused = 0;
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, refuse_commit, &refused);
+    char id[32];
+    for (int i = 0; i < 4097; i++) {
+        snprintf(id, sizeof id, "call-%d", i);
+        insert_call(st, id, "+33600000001", NULL, 1000);
+    }
+    run_turn();
+    assert_true(refused >= 1);
+    sqlite3_commit_hook(Ccai_sqlite_of(st)->db, NULL, NULL);
+
+    insert_call(st, "call-new", "+33600000009", NULL, 1000);
+    assert_int_equal(sync_of(st, "call-new"), CCAI_ERR_STORE); /* failed closed */
+    assert_int_equal(sync_of(st, "call-0"), CCAI_ERR_STORE);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_ERR_STORE);
+    assert_int_equal(settle(st), CCAI_ERR_STORE); /* every failure told */
+    assert_int_equal(sync_of(st, "call-new"), CCAI_OK);
+    assert_int_equal(sync_of(st, "call-1"), CCAI_OK);
+    assert_int_equal(Ccai_store_check_write(st), CCAI_OK);
+    Ccai_store_call *c = NULL;
+    assert_int_equal(Ccai_store_call_get(st, "call-new", &c), CCAI_OK);
+    Ccai_store_call_free(c);
+    assert_int_equal(Ccai_store_call_get(st, "call-5", &c), CCAI_ERR_NOT_FOUND);
+    Ccai_store_close(st);
+}
+
 /* A group is bounded (256 writes, 2 ms). Alone on the file, a new group
  * follows at once; once this connection has met another's lock (another
  * worker), the turn's later writes commit each at once (the write lock
@@ -3720,6 +3847,9 @@ static int main_sqlite_group(void)
         cmocka_unit_test(test_group_failed_write_isolated),
         cmocka_unit_test(test_group_locked_by_another),
         cmocka_unit_test(test_group_commit_fails),
+        cmocka_unit_test(test_group_failure_told_later),
+        cmocka_unit_test(test_group_failure_only_writers),
+        cmocka_unit_test(test_group_failures_bounded),
         cmocka_unit_test(test_group_claim_commits),
         cmocka_unit_test(test_group_bounded),
     };
