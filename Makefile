@@ -4,7 +4,8 @@
 #                       build/, show the status, then talk to the bot
 #                       (ccai-cli chat: you are the caller)
 #   make test           build with warnings as errors, run the whole suite
-#   make test-sanitize  the same in build-san/ with ASan + UBSan (build-dev.ini)
+#   make test-sanitize  the same in build-san/ with ASan + UBSan (build-dev.ini), but the
+#                       media suites run twice (suite slow-twin: tests/meson.build)
 #   make fuzz           libFuzzer targets in build-fuzz/ (clang), FUZZ_TIME s each
 #   make deps           install missing Debian packages (build, test)
 #   make dev-deps       also clang, libFuzzer, clang-format, clang-tidy, shellcheck
@@ -123,7 +124,7 @@ $(SANDIR)/build.ninja: | deps
 test-sanitize: $(SANDIR)/build.ninja
 	$(MESON) compile -C $(SANDIR)
 	@rm -f $(SANDIR)/meson-logs/testlog.json
-	@rc=0; $(MESON) test -C $(SANDIR) --print-errorlogs --timeout-multiplier 3 || rc=$$?; \
+	@rc=0; $(MESON) test -C $(SANDIR) --print-errorlogs --timeout-multiplier 3 --no-suite slow-twin || rc=$$?; \
 		$(SUMMARY) $(SANDIR)/meson-logs/testlog.json; exit $$rc
 
 # -Dfuzz=true compiles the library with coverage and sanitizers
