@@ -356,6 +356,25 @@ static CCAI_MUST_CHECK bool correction_between(const Ccai_offline *o, size_t b, 
     return false;
 }
 
+/* Is token i a word of another field's cue ("mon GSM", "my cell", "mi
+ * celu")? "GSM 04 75 ..." is a phone number, no code "GSM0475...". */
+static CCAI_MUST_CHECK bool other_cue_at(const Ccai_offline *o, size_t f, size_t i)
+{
+    for (size_t g = 0; g < o->nfields; g++) {
+        if (g == f)
+            continue;
+        char n[CCAI_OFL_SECTION_MAX];
+        if (Ccai_strjoin(n, sizeof n, "cue.", o->f[g].name, NULL) >= sizeof n)
+            continue;
+        for (size_t k = i > 4 ? i - 4 : 0; k <= i; k++) {
+            size_t m = Ccai_ofl_sec_at(o, n, k, o->ntok);
+            if (m && k + m > i)
+                return true;
+        }
+    }
+    return false;
+}
+
 void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char best[VALUE_MAX];
@@ -387,6 +406,8 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
                 cued = true;
             }
         }
+        if (!cued && other_cue_at(o, f, i))
+            continue;
         char buf[VALUE_MAX];
         size_t end;
         bool too_long;

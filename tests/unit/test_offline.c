@@ -1688,6 +1688,11 @@ static void test_caller_id_and_spoken_forms(void **state)
          "policyholder_phone", "+573004445566"},
         {"en-US", NULL, "my number is one six four six, five five five, zero one three nine",
          "policyholder_phone", "+16465550139"},
+        /* a Belgian mobile said in pairs with "septante", after "GSM" */
+        {"fr-BE", "+3222223344",
+         "Mon GSM, zéro quatre septante-six, vingt-trois, quarante-cinq, "
+         "nonante-huit",
+         "policyholder_phone", "+32476234598"},
         {"es-ES", "+525512345678",
          "mi teléfono es cincuenta y cinco, doce, treinta y cuatro, "
          "cincuenta y seis, setenta y ocho",
