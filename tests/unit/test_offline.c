@@ -1529,6 +1529,35 @@ static void test_volunteered_facts(void **state)
 
 /* Corrections: the last value said wins inside a sentence, and a later
  * turn replaces a value already noted. */
+/* "I already have that" only of a value noted: another value for a field
+ * noted, not taken, is no value already noted. */
+static void test_already_only_when_noted(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *policy, *other, *already;
+    } cases[] = {
+        {"en-GB", "My policy number is AB123456.", "It's K L 4 4 5 5 6 6 I think.",
+         "I already have that."},
+        {"fr-BE", "Mon numéro de contrat est AB123456.", "Euh, K L 4 4 5 5 6 6 je crois.",
+         "C'est déjà noté."},
+        {"es-AR", "Mi número de póliza es AB123456.", "Eh, K L 4 4 5 5 6 6 creo.",
+         "Eso ya lo tengo anotado."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].policy);
+        assert_string_equal(set_value(r, "policy_number"), "AB123456");
+        r = in(o, cases[i].other);
+        if (said(r, cases[i].already))
+            fail_msg("\"%s\": said \"%s\" with nothing noted", cases[i].other,
+                     cases[i].already);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_corrections(void **state)
 {
     (void)state;
@@ -5327,6 +5356,7 @@ int main(void)
         cmocka_unit_test(test_take_over),
         cmocka_unit_test(test_dates_in_callers_zone),
         cmocka_unit_test(test_volunteered_facts),
+        cmocka_unit_test(test_already_only_when_noted),
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
