@@ -336,7 +336,9 @@ static CCAI_MUST_CHECK bool code_ok(const char *c, bool cued)
     }
     if (cued)
         return digits >= 2 && n >= 3;
-    return letters >= 1 && digits >= 3 && n >= 5;
+    /* not cued: five letters and digits at least, dashes aside ("a white
+     * F-150", "a CX-5", "seven-fifteen, I" are no policy numbers) */
+    return letters >= 1 && digits >= 3 && letters + digits >= 5;
 }
 
 static CCAI_MUST_CHECK bool all_digits(const char *c)

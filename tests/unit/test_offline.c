@@ -1558,6 +1558,33 @@ static void test_already_only_when_noted(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A car's model ("a silver F-250", "una RAM 1500") or an hour said with
+ * a dash ("about eight-twenty, I") is no policy number: a code not cued
+ * has five letters and digits at least. */
+static void test_model_is_no_code(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } cases[] = {
+        {"en-US", "The other guy was driving a silver F-250 and he ran the light."},
+        {"en-GB", "A white CX-5 reversed into my car in the car park."},
+        {"es-MX", "Me chocó una camioneta, una Ram 1500 blanca, en el semáforo."},
+        {"fr-FR", "Une Peugeot 3-08 m'a embouti à l'arrière au feu rouge."},
+        {"en-US", "It happened this morning, about eight-twenty, I was in the shower."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policy_number");
+        if (v)
+            fail_msg("\"%s\": policy_number = %s, expected none", cases[i].said, v);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_corrections(void **state)
 {
     (void)state;
@@ -2226,6 +2253,25 @@ static void test_no_reask_of_facts_given(void **state)
     assert_string_equal(set_value(r, "injuries"), "None");
     assert_string_equal(set_value(r, "medical_records"), "None");
     Ccai_offline_free(o);
+
+    /* "Nope." / "Nan." / "Nel." to the question about a doctor: none, not
+     * put off to the end */
+    static const struct {
+        const char *lang, *no;
+    } nos[] = {{"en-AU", "Nope."}, {"en-GB", "Nah."}, {"fr-FR", "Nan."}, {"es-MX", "Nel."}};
+    for (size_t i = 0; i < sizeof nos / sizeof nos[0]; i++) {
+        o = make_filled(s, nos[i].lang, NULL,
+                        "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                        "\"Car hit\", \"incident_location\": \"Market Street\", \"injuries\": "
+                        "\"A cut hand\", \"pre_existing_damages\": \"None\"}");
+        fields[0] = fields[1] = NULL;
+        assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 1);
+        assert_string_equal(fields[0], "medical_records");
+        r = in(o, nos[i].no);
+        if (!set_value(r, "medical_records"))
+            fail_msg("\"%s\": medical_records not noted", nos[i].no);
+        Ccai_offline_free(o);
+    }
 
     /* Asked who was involved and witnesses: "qui c'est. Personne." names
      * nobody (a weak name cue ends its clause). */
@@ -5357,6 +5403,7 @@ int main(void)
         cmocka_unit_test(test_dates_in_callers_zone),
         cmocka_unit_test(test_volunteered_facts),
         cmocka_unit_test(test_already_only_when_noted),
+        cmocka_unit_test(test_model_is_no_code),
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
