@@ -1551,8 +1551,7 @@ static void test_already_only_when_noted(void **state)
         assert_string_equal(set_value(r, "policy_number"), "AB123456");
         r = in(o, cases[i].other);
         if (said(r, cases[i].already))
-            fail_msg("\"%s\": said \"%s\" with nothing noted", cases[i].other,
-                     cases[i].already);
+            fail_msg("\"%s\": said \"%s\" with nothing noted", cases[i].other, cases[i].already);
         Ccai_offline_free(o);
     }
     ccai_claim_schema_unref(s);
@@ -2260,10 +2259,11 @@ static void test_no_reask_of_facts_given(void **state)
         const char *lang, *no;
     } nos[] = {{"en-AU", "Nope."}, {"en-GB", "Nah."}, {"fr-FR", "Nan."}, {"es-MX", "Nel."}};
     for (size_t i = 0; i < sizeof nos / sizeof nos[0]; i++) {
-        o = make_filled(s, nos[i].lang, NULL,
-                        "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
-                        "\"Car hit\", \"incident_location\": \"Market Street\", \"injuries\": "
-                        "\"A cut hand\", \"pre_existing_damages\": \"None\"}");
+        o = make_filled(
+            s, nos[i].lang, NULL,
+            "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+            "\"Car hit\", \"incident_location\": \"Market Street\", \"injuries\": "
+            "\"A cut hand\", \"pre_existing_damages\": \"None\"}");
         fields[0] = fields[1] = NULL;
         assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 1);
         assert_string_equal(fields[0], "medical_records");
