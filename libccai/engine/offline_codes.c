@@ -336,7 +336,9 @@ static CCAI_MUST_CHECK bool code_ok(const char *c, bool cued)
     }
     if (cued)
         return digits >= 2 && n >= 3;
-    return letters >= 1 && digits >= 3 && n >= 5;
+    /* not cued: five letters and digits at least, dashes aside ("a white
+     * F-150", "a CX-5", "seven-fifteen, I" are no policy numbers) */
+    return letters >= 1 && digits >= 3 && letters + digits >= 5;
 }
 
 static CCAI_MUST_CHECK bool all_digits(const char *c)
@@ -353,6 +355,25 @@ static CCAI_MUST_CHECK bool correction_between(const Ccai_offline *o, size_t b, 
     for (size_t k = b; k < e; k++)
         if (Ccai_ofl_sec_at(o, "correction", k, o->ntok))
             return true;
+    return false;
+}
+
+/* Is token i a word of another field's cue ("mon GSM", "my cell", "mi
+ * celu")? "GSM 04 75 ..." is a phone number, no code "GSM0475...". */
+static CCAI_MUST_CHECK bool other_cue_at(const Ccai_offline *o, size_t f, size_t i)
+{
+    for (size_t g = 0; g < o->nfields; g++) {
+        if (g == f)
+            continue;
+        char n[CCAI_OFL_SECTION_MAX];
+        if (Ccai_strjoin(n, sizeof n, "cue.", o->f[g].name, NULL) >= sizeof n)
+            continue;
+        for (size_t k = i > 4 ? i - 4 : 0; k <= i; k++) {
+            size_t m = Ccai_ofl_sec_at(o, n, k, o->ntok);
+            if (m && k + m > i)
+                return true;
+        }
+    }
     return false;
 }
 
@@ -387,6 +408,8 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
                 cued = true;
             }
         }
+        if (!cued && other_cue_at(o, f, i))
+            continue;
         char buf[VALUE_MAX];
         size_t end;
         bool too_long;

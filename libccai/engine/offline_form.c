@@ -765,6 +765,20 @@ static void answer_text(Ccai_offline *o)
             return;
         }
     }
+    if (Ccai_ofl_code_field(o, i)) {
+        /* a policy number has digits: "Okay. Name's Janet Delgado." to
+         * it is no number to note as said */
+        bool digits = false;
+        for (size_t k = 0; k < o->ntok && !digits; k++) {
+            size_t j = k;
+            digits =
+                Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) || Ccai_ofl_number_words(o, &j) >= 0;
+        }
+        if (!digits) {
+            reject(o, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
+            return;
+        }
+    }
     try_value(o, v, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
 }
 

@@ -728,8 +728,12 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
         if (!fd.v[f])
             continue;
-        nknown++;
         bool had = o->values[f] != NULL;
+        /* "already noted" is said of the value noted, never of another
+         * one left aside ("GSM 0475..." read as a code while a policy
+         * number is noted) */
+        if (!had || Ccai_strcasecmp(o->values[f], fd.v[f]) == 0)
+            nknown++;
         bool dt = o->f[f].type == CCAI_FIELD_DATETIME;
         /* A value noted changes on a correction, or when asked again; an
          * other e-mail address said is one (nobody gives two); an hour

@@ -1529,6 +1529,61 @@ static void test_volunteered_facts(void **state)
 
 /* Corrections: the last value said wins inside a sentence, and a later
  * turn replaces a value already noted. */
+/* "I already have that" only of a value noted: another value for a field
+ * noted, not taken, is no value already noted. */
+static void test_already_only_when_noted(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *policy, *other, *already;
+    } cases[] = {
+        {"en-GB", "My policy number is AB123456.", "It's K L 4 4 5 5 6 6 I think.",
+         "I already have that."},
+        {"fr-BE", "Mon numéro de contrat est AB123456.", "Euh, K L 4 4 5 5 6 6 je crois.",
+         "C'est déjà noté."},
+        {"es-AR", "Mi número de póliza es AB123456.", "Eh, K L 4 4 5 5 6 6 creo.",
+         "Eso ya lo tengo anotado."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].policy);
+        assert_string_equal(set_value(r, "policy_number"), "AB123456");
+        r = in(o, cases[i].other);
+        if (said(r, cases[i].already))
+            fail_msg("\"%s\": said \"%s\" with nothing noted", cases[i].other, cases[i].already);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* A car's model ("a silver F-250", "una RAM 1500") or an hour said with
+ * a dash ("about eight-twenty, I") is no policy number: a code not cued
+ * has five letters and digits at least. */
+static void test_model_is_no_code(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } cases[] = {
+        {"en-US", "The other guy was driving a silver F-250 and he ran the light."},
+        {"en-GB", "A white CX-5 reversed into my car in the car park."},
+        {"es-MX", "Me chocó una camioneta, una Ram 1500 blanca, en el semáforo."},
+        {"fr-FR", "Une Peugeot 3-08 m'a embouti à l'arrière au feu rouge."},
+        {"en-US", "It happened this morning, about eight-twenty, I was in the shower."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policy_number");
+        if (v)
+            fail_msg("\"%s\": policy_number = %s, expected none", cases[i].said, v);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 static void test_corrections(void **state)
 {
     (void)state;
@@ -1688,6 +1743,11 @@ static void test_caller_id_and_spoken_forms(void **state)
          "policyholder_phone", "+573004445566"},
         {"en-US", NULL, "my number is one six four six, five five five, zero one three nine",
          "policyholder_phone", "+16465550139"},
+        /* a Belgian mobile said in pairs with "septante", after "GSM" */
+        {"fr-BE", "+3222223344",
+         "Mon GSM, zéro quatre septante-six, vingt-trois, quarante-cinq, "
+         "nonante-huit",
+         "policyholder_phone", "+32476234598"},
         {"es-ES", "+525512345678",
          "mi teléfono es cincuenta y cinco, doce, treinta y cuatro, "
          "cincuenta y seis, setenta y ocho",
@@ -2192,6 +2252,26 @@ static void test_no_reask_of_facts_given(void **state)
     assert_string_equal(set_value(r, "injuries"), "None");
     assert_string_equal(set_value(r, "medical_records"), "None");
     Ccai_offline_free(o);
+
+    /* "Nope." / "Nan." / "Nel." to the question about a doctor: none, not
+     * put off to the end */
+    static const struct {
+        const char *lang, *no;
+    } nos[] = {{"en-AU", "Nope."}, {"en-GB", "Nah."}, {"fr-FR", "Nan."}, {"es-MX", "Nel."}};
+    for (size_t i = 0; i < sizeof nos / sizeof nos[0]; i++) {
+        o = make_filled(
+            s, nos[i].lang, NULL,
+            "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+            "\"Car hit\", \"incident_location\": \"Market Street\", \"injuries\": "
+            "\"A cut hand\", \"pre_existing_damages\": \"None\"}");
+        fields[0] = fields[1] = NULL;
+        assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 1);
+        assert_string_equal(fields[0], "medical_records");
+        r = in(o, nos[i].no);
+        if (!set_value(r, "medical_records"))
+            fail_msg("\"%s\": medical_records not noted", nos[i].no);
+        Ccai_offline_free(o);
+    }
 
     /* Asked who was involved and witnesses: "qui c'est. Personne." names
      * nobody (a weak name cue ends its clause). */
@@ -5360,6 +5440,8 @@ int main(void)
         cmocka_unit_test(test_take_over),
         cmocka_unit_test(test_dates_in_callers_zone),
         cmocka_unit_test(test_volunteered_facts),
+        cmocka_unit_test(test_already_only_when_noted),
+        cmocka_unit_test(test_model_is_no_code),
         cmocka_unit_test(test_corrections),
         cmocka_unit_test(test_caller_id_and_spoken_forms),
         cmocka_unit_test(test_questions_and_person),
