@@ -489,8 +489,14 @@ CCAI_EXPORT ccai_status ccai_ctx_calls_import(ccai_ctx *ctx, const char *path, c
     else if (st == CCAI_OK)
         st = Ccai_engine_calls_import(ctx->engine, b.data ? b.data : "", b.len, &report);
     Ccai_buf_free(&b);
-    if (st != CCAI_OK)
+    /* committed before it returns (SQLite's group commit would at the end
+     * of the loop's turn) */
+    if (st == CCAI_OK && (st = Ccai_store_commit_now(ctx->store)) != CCAI_OK)
+        Ccai_ctx_set_error(ctx, "import: not committed: %s", Ccai_store_errmsg(ctx->store));
+    if (st != CCAI_OK) {
+        json_decref(report);
         return st;
+    }
     char *text = Ccai_json_dump(report, JSON_COMPACT);
     json_decref(report);
     if (!text)

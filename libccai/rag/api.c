@@ -3,6 +3,7 @@
 #include "core/json.h"
 #include "io/io.h"
 #include "rag/rag.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +20,20 @@ static CCAI_MUST_CHECK ccai_status json_out(json_t *doc, char **ret_json)
         return CCAI_ERR_NOMEM;
     *ret_json = text;
     return CCAI_OK;
+}
+
+/* A blocking operation's answer, once its writes are committed (SQLite's
+ * group commit would commit them at the end of the loop's turn). */
+static CCAI_MUST_CHECK ccai_status committed(ccai_ctx *ctx, json_t *doc, char **ret_json)
+{
+    Ccai_store *store = Ccai_ctx_store(ctx);
+    ccai_status st = Ccai_store_commit_now(store);
+    if (st != CCAI_OK) {
+        json_decref(doc);
+        Ccai_ctx_set_error(ctx, "documents: not committed: %s", Ccai_store_errmsg(store));
+        return st;
+    }
+    return json_out(doc, ret_json);
 }
 
 static ccai_status failed(ccai_ctx *ctx, ccai_status st)
@@ -83,7 +98,7 @@ CCAI_EXPORT ccai_status ccai_ctx_docs_import(ccai_ctx *ctx, const char *path, co
     ccai_free(data);
     if (st != CCAI_OK)
         return failed(ctx, st);
-    return json_out(doc, ret_json);
+    return committed(ctx, doc, ret_json);
 }
 
 CCAI_EXPORT ccai_status ccai_ctx_docs_remove(ccai_ctx *ctx, const char *path, char **ret_json)
@@ -97,7 +112,7 @@ CCAI_EXPORT ccai_status ccai_ctx_docs_remove(ccai_ctx *ctx, const char *path, ch
     ccai_status st = Ccai_rag_remove(Ccai_ctx_rag(ctx), key, &doc);
     if (st != CCAI_OK)
         return failed(ctx, st);
-    return json_out(doc, ret_json);
+    return committed(ctx, doc, ret_json);
 }
 
 CCAI_EXPORT ccai_status ccai_ctx_docs_list_json(ccai_ctx *ctx, char **ret_json)

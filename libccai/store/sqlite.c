@@ -820,6 +820,7 @@ const Ccai_store_backend Ccai_sqlite_group_backend = {.name = "sqlite",
                                                       .writes_durable = false,
                                                       .sync = Ccai_sqlite_group_sync,
                                                       .forget_call = Ccai_sqlite_group_forget_call,
+                                                      .commit_now = Ccai_sqlite_group_commit_now,
                                                       SQLITE_BACKEND_OPS};
 
 bool Ccai_sqlite_is(const Ccai_store *store)

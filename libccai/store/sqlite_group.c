@@ -70,7 +70,10 @@ static void ready_append(Ccai_sqlite *st, Ccai_sqlite_waiter *first, Ccai_sqlite
     else
         st->ready = first;
     st->ready_tail = last;
-    Ccai_timer_start(st->ctx, &st->tick, 0);
+    /* a tick already due stays where it is (not behind the timers armed
+     * since, the outbox's answer among them) */
+    if (!Ccai_timer_active(&st->tick))
+        Ccai_timer_start(st->ctx, &st->tick, 0);
 }
 
 static bool same_key(const Ccai_sqlite_gkey *k, const char *key)
@@ -356,6 +359,12 @@ ccai_status Ccai_sqlite_group_commit_on(Ccai_store *store, ccai_ctx *ctx)
     return CCAI_OK;
 }
 
+ccai_status Ccai_sqlite_group_commit_now(Ccai_store *store)
+{
+    /* its syncs are told from the loop (the tick), as at the turn's end */
+    return Ccai_sqlite_group_commit(Ccai_sqlite_of(store), "commit");
+}
+
 void Ccai_sqlite_group_forget_call(Ccai_store *store, const char *call_id)
 {
     Ccai_sqlite *st = Ccai_sqlite_of(store);
@@ -386,9 +395,12 @@ void Ccai_sqlite_group_close(Ccai_sqlite *st)
     if (!st->ctx)
         return;
     /* What was accepted is committed before the store goes, and every
-     * sync waiting is told. */
-    CCAI_DISCARD(Ccai_sqlite_group_commit(st, "close"));
-    fire_ready(st);
+     * sync waiting is told; a completion that writes again (an act's
+     * write) makes a group committed in turn, as the tick would. */
+    for (int i = 0; i < 2 * GROUP_CHAIN_MAX && (st->group_open || st->ready); i++) {
+        CCAI_DISCARD(Ccai_sqlite_group_commit(st, "close")); /* told to its syncs */
+        fire_ready(st);
+    }
     Ccai_timer_stop(st->ctx, &st->tick);
     gkeys_free(&st->members);
     gkeys_free(&st->faults);

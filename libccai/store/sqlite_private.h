@@ -215,6 +215,8 @@ CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_sync(Ccai_store *store, const char
 /* The call's handle went (Ccai_store_forget_call()): its kept failure is
  * dropped, and it is no longer the open group's writer. */
 void Ccai_sqlite_group_forget_call(Ccai_store *store, const char *call_id);
+/* The open group committed now (Ccai_store_commit_now()). */
+CCAI_MUST_CHECK ccai_status Ccai_sqlite_group_commit_now(Ccai_store *store);
 /* The message of a store failed closed (too many untold failures), NULL. */
 const char *Ccai_sqlite_group_faults_lost(const Ccai_sqlite *st);
 /* Close: the open group is committed and every sync told. */

@@ -81,6 +81,13 @@ ccai_status Ccai_store_sync_call(Ccai_store *st, const char *call_id, Ccai_store
     return st->backend->sync(st, call_id, done, ud);
 }
 
+ccai_status Ccai_store_commit_now(Ccai_store *st)
+{
+    if (!st)
+        return CCAI_ERR_INVALID_ARG;
+    return st->backend->commit_now ? st->backend->commit_now(st) : CCAI_OK;
+}
+
 void Ccai_store_forget_call(Ccai_store *st, const char *call_id)
 {
     if (st && call_id && st->backend->forget_call)

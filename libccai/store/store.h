@@ -112,6 +112,12 @@ CCAI_MUST_CHECK ccai_status Ccai_store_sync(Ccai_store *st, Ccai_store_done_fn d
  * have failed: not this call's concern; pg_pipe.c commits each call's run
  * of writes in its own transaction). call_id NULL: as Ccai_store_sync(),
  * every write's failure. Statuses as Ccai_store_sync(). */
+/* Commit now what was accepted and waits for the end of the loop's turn
+ * (SQLite's group commit; the other backends commit as they write or
+ * pipeline: CCAI_OK at once), for the blocking operations of the public
+ * API, whose writes are committed when they return; the syncs waiting are
+ * told from the loop, as at the end of the turn. The COMMIT's status. */
+CCAI_MUST_CHECK ccai_status Ccai_store_commit_now(Ccai_store *st);
 CCAI_MUST_CHECK ccai_status Ccai_store_sync_call(Ccai_store *st, const char *call_id,
                                                  Ccai_store_done_fn done, void *ud);
 /* The call's handle is gone (engine/call.c): a failure of its writes that
@@ -425,6 +431,8 @@ struct Ccai_store_backend {
     CCAI_MUST_CHECK ccai_status (*sync)(Ccai_store *st, const char *call_id,
                                         Ccai_store_done_fn done, void *ud);
     void (*forget_call)(Ccai_store *st, const char *call_id); /* NULL: nothing to forget */
+    /* NULL: nothing accepted waits for a commit of the loop's turn */
+    CCAI_MUST_CHECK ccai_status (*commit_now)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*check_write)(Ccai_store *st);
     CCAI_MUST_CHECK ccai_status (*can_write)(Ccai_store *st);
     const char *(*failure)(const Ccai_store *st);

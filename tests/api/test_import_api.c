@@ -190,10 +190,73 @@ static void test_import_export(void **state)
     rmdir(dir);
 }
 
+/* With database.sqlite.group_commit the store commits a loop turn's
+ * writes at its end; the imports are blocking calls: what they wrote is
+ * committed when they return, the loop never run (another context on the
+ * file sees it): the calls (in transactions of their own), a document
+ * (its writes joined the loop's group). */
+static void test_import_committed_with_group_commit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ccai-import-group-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char db[128], path[4096];
+    snprintf(db, sizeof db, "%s/db.sqlite", dir);
+    const char *src = getenv("CCAI_TEST_SRCDIR");
+    snprintf(path, sizeof path, "%s/tests/data/reference/calls-export.json",
+             src && *src ? src : ".");
+    ccai_config *cfg = NULL;
+    ccai_poll *p = NULL;
+    assert_int_equal(ccai_config_new(&cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.path", db), CCAI_OK);
+    assert_int_equal(ccai_config_set(cfg, "database.sqlite.group_commit", "true"), CCAI_OK);
+    ccai_ctx *ctx = NULL;
+    assert_int_equal(ccai_poll_new(cfg, &p, &ctx, NULL), CCAI_OK);
+    char *report = NULL;
+    assert_int_equal(ccai_ctx_calls_import(ctx, path, &report), CCAI_OK);
+    ccai_free(report);
+    char page[128];
+    snprintf(page, sizeof page, "%s/glass.html", dir);
+    FILE *f = fopen(page, "w");
+    assert_non_null(f);
+    fputs("<html lang=\"en-GB\"><title>Glass</title><h1>Windscreens</h1>"
+          "<p>A windscreen is replaced with a 75 pound excess.</p></html>",
+          f);
+    fclose(f);
+    assert_int_equal(ccai_ctx_docs_import(ctx, page, NULL, &report), CCAI_OK);
+    ccai_free(report);
+
+    ccai_config *cfg2 = NULL;
+    ccai_poll *p2 = NULL;
+    ccai_ctx *other = open_ctx(db, &cfg2, &p2);
+    char *list = NULL;
+    assert_int_equal(ccai_ctx_calls_list_json(other, NULL, 100, 0, &list), CCAI_OK);
+    if (!strstr(list, "\"total\":2"))
+        fail_msg("the other context sees %s", list);
+    ccai_free(list);
+    assert_int_equal(ccai_ctx_docs_list_json(other, &list), CCAI_OK);
+    if (!strstr(list, "glass.html"))
+        fail_msg("the other context's documents: %s", list);
+    ccai_free(list);
+    ccai_poll_free(p2);
+    ccai_config_free(cfg2);
+    ccai_poll_free(p);
+    ccai_config_free(cfg);
+    char side[160];
+    unlink(db);
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+    unlink(page);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_export),
+        cmocka_unit_test(test_import_committed_with_group_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
