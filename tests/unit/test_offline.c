@@ -2880,6 +2880,22 @@ static void test_natural_callers_hedges(void **state)
         fail_msg("\"No no, I wasn't even there\": injuries = %s", v ? v : "(unset)");
     Ccai_offline_free(o);
 
+    /* Scots negations in one word ("wasnae", "naebody") are a no */
+    static const char *const scots[] = {
+        "Naw, I wasnae even in the car at the time.",
+        "Naebody was hurt, we were lucky.",
+    };
+    for (size_t i = 0; i < sizeof scots / sizeof scots[0]; i++) {
+        o = make_filled(s, "en-GB", NULL,
+                        "{\"incident_description\": \"Burglary\", \"incident_datetime\": "
+                        "\"2024-10-05T12:00:00\", \"incident_location\": \"Leith\"}");
+        r = in(o, scots[i]);
+        v = set_value(r, "injuries");
+        if (!v || strcmp(v, "None") != 0)
+            fail_msg("\"%s\": injuries = %s", scots[i], v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
     static const struct {
         const char *lang, *text, *value;
     } t[] = {
