@@ -72,6 +72,19 @@ size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, siz
     return sec_lists_at(o, &L, i, e);
 }
 
+/* The longest entry of @p section in the dialogue's language alone
+ * starting at token i: a word that opens a question in another language
+ * ("que" in French "que moi", Spanish "qué") opens none here. */
+size_t Ccai_ofl_sec_at_own(const Ccai_offline *o, const char *section, size_t i, size_t e)
+{
+    sec_lists L;
+    sec_lists_get(o, section, &L);
+    for (int l = 0; l < o->lex->nlang && l < CCAI_OFL_LANGS_MAX; l++)
+        if (l != o->st.lang)
+            L.s[l] = NULL;
+    return sec_lists_at(o, &L, i, e);
+}
+
 /* The value of the longest entry of @p section (any language) said at
  * token i, for sections whose entries end with their value ("seventy 70",
  * "quatre vingt 80", "monday 1"); -1 when none is, *ret_n its words. */

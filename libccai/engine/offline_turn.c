@@ -343,7 +343,10 @@ static size_t answer_in_question(const Ccai_offline *o, size_t b, size_t e)
 {
     for (size_t m = 1; b < e && m > 0; b += m)
         m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
-    if (b >= e || !(Ccai_ofl_sec_at(o, "question.start", b, e) || Ccai_ofl_sec_at(o, "wh", b, e)))
+    /* its opener in the dialogue's language: French "que moi, et les
+     * voleurs, mais..." (only me) is no Spanish "qué" */
+    if (b >= e ||
+        !(Ccai_ofl_sec_at_own(o, "question.start", b, e) || Ccai_ofl_sec_at_own(o, "wh", b, e)))
         return e;
     for (size_t k = b + 2; k < e; k++) {
         if (Ccai_ofl_sec_at(o, "answer.lead", k, e))

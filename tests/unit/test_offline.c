@@ -2896,6 +2896,25 @@ static void test_natural_callers_hedges(void **state)
         Ccai_offline_free(o);
     }
 
+    /* French "que moi" (only me) opens no Spanish "qué" question: the
+     * answer is noted, not taken for a question */
+    static const char *const only[] = {
+        "Que moi et ma femme, c'était notre voiture.",
+        "Que le livreur, non, personne d'autre.",
+    };
+    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++) {
+        o = make(s, "fr-FR", "{}", NULL);
+        start(o, false);
+        in(o, "Mon vélo a été volé.");
+        in(o, "Ce matin vers sept heures, dans le local à vélos, 40 rue Garibaldi à Lyon.");
+        in(o, "Non.");
+        r = in(o, only[i]);
+        v = set_value(r, "involved_parties");
+        if (!v || strncmp(v, "Que ", 4) != 0)
+            fail_msg("\"%s\": involved_parties = %s", only[i], v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
     static const struct {
         const char *lang, *text, *value;
     } t[] = {
