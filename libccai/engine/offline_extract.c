@@ -841,7 +841,15 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     continue;
                 }
                 sv[s].used = true;
-                if (o->f[f].optional && negative_answer(o, sv[s].b, sv[s].e)) {
+                /* a no, or none in other words ([none.<field>]: "the
+                 * watchman says he saw nothing" is no witness; not "my
+                 * neck's stiff, but I'm okay") */
+                size_t np;
+                if (o->f[f].optional &&
+                    (negative_answer(o, sv[s].b, sv[s].e) ||
+                     (Ccai_ofl_field_sec_has(o, "none", f, sv[s].b, sv[s].e, &np) &&
+                      !Ccai_ofl_negated_at(o, sv[s].b, np) &&
+                      !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e)))) {
                     if (!fd->v[f])
                         Ccai_ofl_put(o, fd, f, none_value(o));
                     continue;

@@ -2915,6 +2915,33 @@ static void test_natural_callers_hedges(void **state)
         Ccai_offline_free(o);
     }
 
+    /* somebody who saw nothing is no witness ([none.witnesses]) */
+    static const struct {
+        const char *lang, *what, *where, *no, *who, *none;
+    } blind[] = {
+        {"en-GB", "My bike was stolen.",
+         "This morning around seven, outside 40 Mill Road, Cambridge.", "No.",
+         "Just me. The night porter told me he didn't see a thing.", "None"},
+        {"fr-FR", "Mon vélo a été volé.",
+         "Ce matin vers sept heures, dans le local à vélos, 40 rue Garibaldi à Lyon.", "Non.",
+         "Moi seul. La concierge m'a dit qu'elle n'avait rien vu.", "Aucun"},
+        {"es-MX", "Me robaron la bicicleta.",
+         "Hoy como a las siete de la mañana, afuera de Durango 45, en la Roma.", "No.",
+         "Yo nada más. El vigilante me dijo que no vieron nada.", "Ninguno"},
+    };
+    for (size_t i = 0; i < sizeof blind / sizeof blind[0]; i++) {
+        o = make(s, blind[i].lang, "{}", NULL);
+        start(o, false);
+        in(o, blind[i].what);
+        in(o, blind[i].where);
+        in(o, blind[i].no);
+        r = in(o, blind[i].who);
+        v = set_value(r, "witnesses");
+        if (!v || !set_value(r, "involved_parties") || strcmp(v, blind[i].none) != 0)
+            fail_msg("\"%s\": witnesses = %s", blind[i].who, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
     static const struct {
         const char *lang, *text, *value;
     } t[] = {
