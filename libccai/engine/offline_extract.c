@@ -272,8 +272,11 @@ static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, siz
     /* "And no, no injuries": after a [clause.join] word */
     while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "clause.join", b, b + 1) == 1))
         b++;
-    /* "No lo sé, había mucha gente" does not know, it says no "no" */
-    if (b < e && Ccai_ofl_sec_at(o, "dontknow", b, e))
+    /* "No lo sé, había mucha gente" does not know, it says no "no"; "je
+     * n'ai pas vu de médecin" is a longer no ([negation.lead]) than the
+     * don't-know "je n'ai pas" */
+    size_t dk = b < e ? Ccai_ofl_sec_at(o, "dontknow", b, e) : 0;
+    if (dk && Ccai_ofl_sec_at(o, "negation.lead", b, e) <= dk)
         return false;
     /* "No no, I wasn't even there": a "no no" taken as a correction is a no */
     size_t nos = b;

@@ -2942,6 +2942,24 @@ static void test_natural_callers_hedges(void **state)
         Ccai_offline_free(o);
     }
 
+    /* "je n'ai pas eu besoin de soins" is a no, not the don't-know "je n'ai
+     * pas" */
+    static const char *const nodoc[] = {
+        "Je n'ai pas eu besoin de soins, ça allait.",
+        "Je n'ai pas vu de docteur, c'était pas la peine.",
+    };
+    for (size_t i = 0; i < sizeof nodoc / sizeof nodoc[0]; i++) {
+        o = make_filled(s, "fr-FR", NULL,
+                        "{\"incident_description\": \"Choc arrière\", \"incident_datetime\": "
+                        "\"2024-10-05T12:00:00\", \"incident_location\": \"Lyon\", "
+                        "\"injuries\": \"Mal au dos\", \"pre_existing_damages\": \"Aucun\"}");
+        r = in(o, nodoc[i]);
+        v = set_value(r, "medical_records");
+        if (!v || strcmp(v, "Aucun") != 0)
+            fail_msg("\"%s\": medical_records = %s", nodoc[i], v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
     static const struct {
         const char *lang, *text, *value;
     } t[] = {
