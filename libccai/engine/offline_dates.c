@@ -158,17 +158,31 @@ static CCAI_MUST_CHECK bool hour_marker(const Ccai_offline *o, size_t i)
     return i < o->ntok && Ccai_ofl_sec_at(o, "time.marker", i, o->ntok) > 0;
 }
 
-/* A clock word with a capital inside a sentence is a name ("la rue du
- * Midi", "the Midnight Diner", "calle Mediodía"), not the hour. */
+static CCAI_MUST_CHECK bool hour_lead(const Ccai_offline *o, size_t i);
+
+static CCAI_MUST_CHECK bool upper_at(const Ccai_offline *o, size_t i)
+{
+    unsigned char c = (unsigned char)o->raw[o->tok[i].raw];
+    return c >= 'A' && c <= 'Z';
+}
+
+/* A clock word with a capital inside a sentence, in a name's company, is
+ * a name ("la rue du Midi", "the Midnight Diner", "calle Mediodía"): after
+ * a name particle or a street word, or before another capitalised word.
+ * Not the hour said with a capital after a comma, alone or after an
+ * hour's lead ("Oui, Midi.", "Around Noon", "a eso de la Medianoche"). */
 static CCAI_MUST_CHECK bool clock_word_named(const Ccai_offline *o, size_t i)
 {
     size_t r = o->tok[i].raw;
-    unsigned char c = (unsigned char)o->raw[r];
-    if (i == 0 || c < 'A' || c > 'Z')
+    if (i == 0 || !upper_at(o, i))
         return false;
     while (r > 0 && (o->raw[r - 1] == ' ' || o->raw[r - 1] == '"'))
         r--;
-    return r > 0 && o->raw[r - 1] != '.' && o->raw[r - 1] != '?' && o->raw[r - 1] != '!';
+    if (r == 0 || strchr(".?!,;:", o->raw[r - 1]) || hour_lead(o, i))
+        return false;
+    return Ccai_ofl_tok_word(o, i - 1, W_NAME_PARTICLE) ||
+           Ccai_ofl_sec_at(o, "location.street", i - 1, i) == 1 ||
+           (i + 1 < o->ntok && upper_at(o, i + 1) && !Ccai_ofl_clause_break(o, i + 1));
 }
 
 /* Words before a number that make it an hour ([time.lead]: "at",

@@ -129,19 +129,23 @@ static CCAI_MUST_CHECK bool place_goes_on(const Ccai_offline *o, size_t i, size_
     return false;
 }
 
-/* A [location.lead] word at token k, not "a" without its accent: the
- * French verb ("on m'a embouti", "un livreur a rayé ma voiture") or the
- * English article ("a rock came off a truck on the M1"), where "à" is the
- * preposition; nor a lead after [location.lead.not]. */
+/* A [location.lead] word at token k; "a" without its accent only before
+ * an article or a possessive ([location.lead.a]: "volé a la gare", "a
+ * l'école", typed without accents; "fue a la salida"), not the French verb ("on m'a
+ * embouti", "un livreur a rayé ma voiture") or the English article ("a
+ * rock came off a truck on the M1"); nor a lead after [location.lead.not]. */
 static CCAI_MUST_CHECK bool lead_at(const Ccai_offline *o, size_t k)
 {
     if (k >= o->ntok || Ccai_ofl_sec_at(o, "location.lead", k, k + 1) != 1)
         return false;
     size_t r = o->tok[k].raw;
+    if (o->tok[k].len == 1 && (o->raw[r] == 'a' || o->raw[r] == 'A') &&
+        !(k + 1 < o->ntok && !Ccai_ofl_clause_break(o, k + 1) &&
+          Ccai_ofl_sec_at(o, "location.lead.a", k + 1, k + 2) == 1))
+        return false;
     /* "me dio por detrás", "hit from behind": how, not where
      * ([location.lead.not]) */
-    return !(o->tok[k].len == 1 && (o->raw[r] == 'a' || o->raw[r] == 'A')) &&
-           !(k > 0 && Ccai_ofl_sec_at(o, "location.lead.not", k - 1, k) == 1);
+    return !(k > 0 && Ccai_ofl_sec_at(o, "location.lead.not", k - 1, k) == 1);
 }
 
 /* A capitalised word after "in" that is a month, a weekday or a language

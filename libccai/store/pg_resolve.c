@@ -392,8 +392,13 @@ int Ccai_pg_resolve(const char *dsn, int wake_fd, uint64_t deadline, Ccai_pg_con
             break;
         h = e;
     }
-    if (!any || !(j->key = strdup(hosts)))
+    if (!any)
         goto done;
+    if (!(j->key = strdup(hosts))) {
+        snprintf(why, cap, "out of memory");
+        result = 0;
+        goto done;
+    }
     resolve_job *mine = lookup_for(j, why, cap);
     j = NULL; /* freed, or shared with the thread from here */
     if (!mine) {

@@ -4928,14 +4928,52 @@ static void test_clock_word_in_a_name(void **state)
                                d ? d : "(unset)");
         Ccai_offline_free(o);
     }
-    /* the hour said as a word, at a sentence's start too */
-    Ccai_offline *o = make_from(s, "fr-FR", NULL);
-    (void)in(o, "On m'a volé mon vélo.");
-    const Ccai_offline_reply *r = in(o, "Hier. Midi et quart, devant la mairie.");
-    const char *d = set_value(r, "incident_datetime");
-    if (!d || !strstr(d, "T12:15"))
-        bad++, print_error("date %s\n", d ? d : "(unset)");
-    Ccai_offline_free(o);
+    /* the hour said as a word, at a sentence's start too, or with a
+     * capital after a comma or a lead: the hour, no name */
+    static const struct {
+        const char *lang, *text, *when;
+    } hours[] = {
+        {"fr-FR", "Hier. Midi et quart, devant la mairie.", "T12:15"},
+        {"fr-FR", "Hier, oui, Midi pile.", "T12:00"},
+        {"en-GB", "Yesterday, at Noon.", "T12:00"},
+        {"es-MX", "Ayer, a eso de la Medianoche.", "T00:00"},
+    };
+    for (size_t i = 0; i < sizeof hours / sizeof hours[0]; i++) {
+        Ccai_offline *o = make_from(s, hours[i].lang, NULL);
+        (void)in(o, "Someone stole my bike.");
+        const Ccai_offline_reply *r = in(o, hours[i].text);
+        const char *d = set_value(r, "incident_datetime");
+        if (!d || !strstr(d, hours[i].when))
+            bad++, print_error("\"%s\": date %s\n", hours[i].text, d ? d : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* French typed without accents: "a" before an article is "à" (the place
+ * follows), before anything else the verb ("un livreur a rayé"). */
+static void test_a_typed_without_accent(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *text, *key; /* key NULL: no place */
+    } cases[] = {
+        {"On m'a vole mon sac a la gare de Lyon hier soir.", "gare"},
+        {"On m'a embouti a l'entree du parking Carrefour.", "parking"},
+        {"Le camion a recule dans ma voiture.", NULL},
+        {"Un voisin a vu toute la scene.", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, "fr-FR", NULL);
+        const Ccai_offline_reply *r = in(o, cases[i].text);
+        const char *v = set_value(r, "incident_location");
+        if (cases[i].key ? !v || !strstr(v, cases[i].key) : v != NULL)
+            bad++, print_error("\"%s\": location %s\n", cases[i].text, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
     ccai_claim_schema_unref(s);
     assert_int_equal(bad, 0);
 }
@@ -5438,6 +5476,7 @@ int main(void)
         cmocka_unit_test(test_place_said_to_the_next_question),
         cmocka_unit_test(test_line_trouble_is_no_answer),
         cmocka_unit_test(test_clock_word_in_a_name),
+        cmocka_unit_test(test_a_typed_without_accent),
         cmocka_unit_test(test_dayparts_as_diminutives),
         cmocka_unit_test(test_no_then_correction),
         cmocka_unit_test(test_code_spelled_after_its_cue),
