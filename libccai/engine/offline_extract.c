@@ -72,6 +72,19 @@ size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, siz
     return sec_lists_at(o, &L, i, e);
 }
 
+/* The longest entry of @p section in the dialogue's language alone
+ * starting at token i: a word that opens a question in another language
+ * ("que" in French "que moi", Spanish "qué") opens none here. */
+size_t Ccai_ofl_sec_at_own(const Ccai_offline *o, const char *section, size_t i, size_t e)
+{
+    sec_lists L;
+    sec_lists_get(o, section, &L);
+    for (int l = 0; l < o->lex->nlang && l < CCAI_OFL_LANGS_MAX; l++)
+        if (l != o->st.lang)
+            L.s[l] = NULL;
+    return sec_lists_at(o, &L, i, e);
+}
+
 /* The value of the longest entry of @p section (any language) said at
  * token i, for sections whose entries end with their value ("seventy 70",
  * "quatre vingt 80", "monday 1"); -1 when none is, *ret_n its words. */
@@ -259,8 +272,11 @@ static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, siz
     /* "And no, no injuries": after a [clause.join] word */
     while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "clause.join", b, b + 1) == 1))
         b++;
-    /* "No lo sé, había mucha gente" does not know, it says no "no" */
-    if (b < e && Ccai_ofl_sec_at(o, "dontknow", b, e))
+    /* "No lo sé, había mucha gente" does not know, it says no "no"; "je
+     * n'ai pas vu de médecin" is a longer no ([negation.lead]) than the
+     * don't-know "je n'ai pas" */
+    size_t dk = b < e ? Ccai_ofl_sec_at(o, "dontknow", b, e) : 0;
+    if (dk && Ccai_ofl_sec_at(o, "negation.lead", b, e) <= dk)
         return false;
     /* "No no, I wasn't even there": a "no no" taken as a correction is a no */
     size_t nos = b;
@@ -828,7 +844,15 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     continue;
                 }
                 sv[s].used = true;
-                if (o->f[f].optional && negative_answer(o, sv[s].b, sv[s].e)) {
+                /* a no, or none in other words ([none.<field>]: "the
+                 * watchman says he saw nothing" is no witness; not "my
+                 * neck's stiff, but I'm okay") */
+                size_t np;
+                if (o->f[f].optional &&
+                    (negative_answer(o, sv[s].b, sv[s].e) ||
+                     (Ccai_ofl_field_sec_has(o, "none", f, sv[s].b, sv[s].e, &np) &&
+                      !Ccai_ofl_negated_at(o, sv[s].b, np) &&
+                      !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e)))) {
                     if (!fd->v[f])
                         Ccai_ofl_put(o, fd, f, none_value(o));
                     continue;

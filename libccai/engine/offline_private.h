@@ -493,6 +493,8 @@ CCAI_MUST_CHECK bool Ccai_ofl_road_code(const Ccai_offline *o, size_t i);
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k);
 /* The longest entry of @p section (any language) said at token i: its words. */
 size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e);
+/* The same in the dialogue's language alone (o->st.lang). */
+size_t Ccai_ofl_sec_at_own(const Ccai_offline *o, const char *section, size_t i, size_t e);
 /* The value of the longest "words... value" entry of a valued section said
  * at token i ("seventy 70", "quatre vingt 80"), -1; *ret_n: its words. */
 int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t *ret_n);

@@ -128,7 +128,8 @@ static CCAI_MUST_CHECK bool cannot_tell(const Ccai_offline *o, size_t b, size_t 
             size_t p, n;
             bool defer = Ccai_ofl_sec_has(o, "dontknow.defer", c, ce);
             bool dk = defer || (Ccai_ofl_sec_find(o, "dontknow", c, ce, &p, &n) &&
-                                !Ccai_ofl_sec_has(o, "wh", p + n, ce));
+                                !Ccai_ofl_sec_has(o, "wh", p + n, ce) &&
+                                Ccai_ofl_sec_at(o, "negation.lead", p, ce) <= n);
             bool un = Ccai_ofl_sec_has(o, "unavailable", c, ce);
             if ((!dk && !un) || Ccai_ofl_sec_has(o, "contrast", c, ce))
                 return false;
@@ -343,7 +344,10 @@ static size_t answer_in_question(const Ccai_offline *o, size_t b, size_t e)
 {
     for (size_t m = 1; b < e && m > 0; b += m)
         m = Ccai_ofl_hesitation(o, b) ? 1 : Ccai_ofl_sec_at(o, "question.lead", b, e);
-    if (b >= e || !(Ccai_ofl_sec_at(o, "question.start", b, e) || Ccai_ofl_sec_at(o, "wh", b, e)))
+    /* its opener in the dialogue's language: French "que moi, et les
+     * voleurs, mais..." (only me) is no Spanish "qué" */
+    if (b >= e ||
+        !(Ccai_ofl_sec_at_own(o, "question.start", b, e) || Ccai_ofl_sec_at_own(o, "wh", b, e)))
         return e;
     for (size_t k = b + 2; k < e; k++) {
         if (Ccai_ofl_sec_at(o, "answer.lead", k, e))
@@ -682,7 +686,10 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
                  !Ccai_ofl_sec_has(o, "wh", dk_pos, sv[s].e);
     /* not "Not sure, Thursday, sometime in the evening" nor "I'm not
      * sure, maybe around ten": a don't-know with the answer after it */
+    /* nor "je n'ai pas vu de médecin": a longer no ([negation.lead]) where
+     * the don't-know ("je n'ai pas") is said */
     if (!refuse && Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
+        Ccai_ofl_sec_at(o, "negation.lead", dk_pos, o->ntok) <= dk_len &&
         Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
         Ccai_ofl_content_left(o, dk_pos + dk_len, o->ntok) <= 2 &&
         !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok) && !number_after(o, dk_pos + dk_len))

@@ -2960,6 +2960,86 @@ static void test_natural_callers_hedges(void **state)
         fail_msg("\"No no, I wasn't even there\": injuries = %s", v ? v : "(unset)");
     Ccai_offline_free(o);
 
+    /* Scots negations in one word ("wasnae", "naebody") are a no */
+    static const char *const scots[] = {
+        "Naw, I wasnae even in the car at the time.",
+        "Naebody was hurt, we were lucky.",
+    };
+    for (size_t i = 0; i < sizeof scots / sizeof scots[0]; i++) {
+        o = make_filled(s, "en-GB", NULL,
+                        "{\"incident_description\": \"Burglary\", \"incident_datetime\": "
+                        "\"2024-10-05T12:00:00\", \"incident_location\": \"Leith\"}");
+        r = in(o, scots[i]);
+        v = set_value(r, "injuries");
+        if (!v || strcmp(v, "None") != 0)
+            fail_msg("\"%s\": injuries = %s", scots[i], v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
+    /* French "que moi" (only me) opens no Spanish "qué" question: the
+     * answer is noted, not taken for a question */
+    static const char *const only[] = {
+        "Que moi et ma femme, c'était notre voiture.",
+        "Que le livreur, non, personne d'autre.",
+    };
+    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++) {
+        o = make(s, "fr-FR", "{}", NULL);
+        start(o, false);
+        in(o, "Mon vélo a été volé.");
+        in(o, "Ce matin vers sept heures, dans le local à vélos, 40 rue Garibaldi à Lyon.");
+        in(o, "Non.");
+        r = in(o, only[i]);
+        v = set_value(r, "involved_parties");
+        if (!v || strncmp(v, "Que ", 4) != 0)
+            fail_msg("\"%s\": involved_parties = %s", only[i], v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
+    /* somebody who saw nothing is no witness ([none.witnesses]) */
+    static const struct {
+        const char *lang, *what, *where, *no, *who, *none;
+    } blind[] = {
+        {"en-GB", "My bike was stolen.",
+         "This morning around seven, outside 40 Mill Road, Cambridge.", "No.",
+         "Just me. The night porter told me he didn't see a thing.", "None"},
+        {"fr-FR", "Mon vélo a été volé.",
+         "Ce matin vers sept heures, dans le local à vélos, 40 rue Garibaldi à Lyon.", "Non.",
+         "Moi seul. La concierge m'a dit qu'elle n'avait rien vu.", "Aucun"},
+        {"es-MX", "Me robaron la bicicleta.",
+         "Hoy como a las siete de la mañana, afuera de Durango 45, en la Roma.", "No.",
+         "Yo nada más. El vigilante me dijo que no vieron nada.", "Ninguno"},
+    };
+    for (size_t i = 0; i < sizeof blind / sizeof blind[0]; i++) {
+        o = make(s, blind[i].lang, "{}", NULL);
+        start(o, false);
+        in(o, blind[i].what);
+        in(o, blind[i].where);
+        in(o, blind[i].no);
+        r = in(o, blind[i].who);
+        v = set_value(r, "witnesses");
+        if (!v || !set_value(r, "involved_parties") || strcmp(v, blind[i].none) != 0)
+            fail_msg("\"%s\": witnesses = %s", blind[i].who, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
+    /* "je n'ai pas eu besoin de soins" is a no, not the don't-know "je n'ai
+     * pas" */
+    static const char *const nodoc[] = {
+        "Je n'ai pas eu besoin de soins, ça allait.",
+        "Je n'ai pas vu de docteur, c'était pas la peine.",
+    };
+    for (size_t i = 0; i < sizeof nodoc / sizeof nodoc[0]; i++) {
+        o = make_filled(s, "fr-FR", NULL,
+                        "{\"incident_description\": \"Choc arrière\", \"incident_datetime\": "
+                        "\"2024-10-05T12:00:00\", \"incident_location\": \"Lyon\", "
+                        "\"injuries\": \"Mal au dos\", \"pre_existing_damages\": \"Aucun\"}");
+        r = in(o, nodoc[i]);
+        v = set_value(r, "medical_records");
+        if (!v || strcmp(v, "Aucun") != 0)
+            fail_msg("\"%s\": medical_records = %s", nodoc[i], v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+
     static const struct {
         const char *lang, *text, *value;
     } t[] = {
