@@ -26,7 +26,7 @@
 
 /* Opening and migrating wait this long for a lock (start-up, not on a
  * serving loop); Ccai_sqlite_configure() sets the short wait of the loop. */
-#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_BUSY_TIMEOUT_MS CCAI_SQLITE_START_BUSY_MS
 /* WAL frames before a checkpoint (SQLite's default), and between two
  * requests to the kernel to start writing the WAL back. */
 #define WAL_CHECKPOINT_FRAMES 1000
@@ -439,6 +439,13 @@ static void set_busy_timeout(Ccai_sqlite *st, int ms)
 {
     st->busy_timeout_ms = ms;
     sqlite3_busy_handler(st->db, ms > 0 ? on_busy : NULL, st);
+}
+
+int Ccai_sqlite_busy_timeout_swap(Ccai_sqlite *st, int ms)
+{
+    int had = st->busy_timeout_ms;
+    set_busy_timeout(st, ms);
+    return had;
 }
 
 static void sqlite_close(Ccai_store *store);

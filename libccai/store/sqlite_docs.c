@@ -181,6 +181,11 @@ static CCAI_MUST_CHECK ccai_status step_done(Ccai_sqlite_docs *d, sqlite3_stmt *
 static CCAI_MUST_CHECK ccai_status migrate(Ccai_sqlite_docs *d)
 {
     Ccai_sqlite *sq = d->sq;
+    /* The store was opened and configured with the loop's short wait
+     * (busy_timeout_ms): a worker starting beside another one that holds
+     * the write lock for its own start would fail here and die; the schema
+     * is made once, before any turn, so it waits as long as the open. */
+    int loop_ms = Ccai_sqlite_busy_timeout_swap(sq, CCAI_SQLITE_START_BUSY_MS);
     ccai_status st = Ccai_sqlite_exec_sql(sq, "documents schema",
                                           "CREATE TABLE IF NOT EXISTS docs_migrations ("
                                           " version INTEGER PRIMARY KEY,"
@@ -209,6 +214,7 @@ static CCAI_MUST_CHECK ccai_status migrate(Ccai_sqlite_docs *d)
         }
         st = Ccai_sqlite_op_end(sq, "documents migration", st);
     }
+    (void)Ccai_sqlite_busy_timeout_swap(sq, loop_ms);
     return failed(d, st);
 }
 

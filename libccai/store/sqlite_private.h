@@ -181,6 +181,13 @@ void Ccai_sqlite_stmt_done(sqlite3_stmt *s);
 int Ccai_sqlite_bind_text(sqlite3_stmt *s, int i, const char *v);
 int Ccai_sqlite_bind_int(sqlite3_stmt *s, int i, int64_t v);
 CCAI_MUST_CHECK bool Ccai_sqlite_dup_col(sqlite3_stmt *s, int i, char **out);
+/* How long a start (the schema, its migrations) waits for another
+ * connection's write lock: a worker starting beside another one that holds
+ * it, for its own start or a group. */
+#define CCAI_SQLITE_START_BUSY_MS 5000
+/* Sets the connection's wait for a lock (ms; 0: none) and returns the one it
+ * had, to be given back. */
+int Ccai_sqlite_busy_timeout_swap(Ccai_sqlite *st, int ms);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_sql(Ccai_sqlite *st, const char *op, const char *sql);
 CCAI_MUST_CHECK ccai_status Ccai_sqlite_exec_stmt(Ccai_sqlite *st, const char *op,
                                                   enum Ccai_sqlite_stmt_id id);
