@@ -1694,7 +1694,9 @@ CCAI_EXPORT CCAI_MUST_CHECK ccai_status ccai_call_notify(ccai_call *call, ccai_e
 /* ------------------------------------------------------------------------ */
 
 /**
- * One stored call as JSON (see ccai_call_to_json()).
+ * One stored call as JSON (see ccai_call_to_json()). What it shows is
+ * committed: writes still grouped (database.sqlite.group_commit) are
+ * committed before the read.
  * Statuses: CCAI_OK; CCAI_ERR_NOT_FOUND; CCAI_ERR_STORE, CCAI_ERR_BUSY (the
  * store could not be read: ccai_ctx_errmsg()); CCAI_ERR_NOMEM;
  * CCAI_ERR_INVALID_ARG (a NULL argument).

@@ -297,10 +297,22 @@ ccai_status Ccai_call_recording(Ccai_engine *e, const char *call_id, const char 
 
 /* Stored calls as JSON ---------------------------------------------------------- */
 
+/* What the history API shows is committed: the words said so far are
+ * stored, and a group of writes still open (SQLite's group commit commits
+ * at the end of the loop's turn) is committed before the read, so that a
+ * crash after cannot take back what it showed. A failed commit is told to
+ * the calls that wrote in it; the read then shows what is committed. */
+static void store_shown(Ccai_engine *e)
+{
+    Ccai_conv_store_kept(e);
+    CCAI_DISCARD(Ccai_store_commit_now(e->store));
+}
+
 ccai_status Ccai_engine_call_get_json(Ccai_engine *e, const char *call_id, char **ret_json)
 {
     if (!call_id || !ret_json)
         return CCAI_ERR_INVALID_ARG;
+    store_shown(e);
     Ccai_store_call *row = NULL;
     ccai_status st = Ccai_store_call_get(e->store, call_id, &row);
     if (st != CCAI_OK) {
@@ -309,7 +321,6 @@ ccai_status Ccai_engine_call_get_json(Ccai_engine *e, const char *call_id, char 
         return st;
     }
     json_t *doc = NULL;
-    Ccai_conv_store_kept(e); /* the words said so far are part of it */
     st = Ccai_call_doc(e->store, row, &doc);
     Ccai_store_call_free(row);
     return st == CCAI_OK ? Ccai_json_dump_doc(doc, ret_json) : st;
@@ -331,13 +342,13 @@ ccai_status Ccai_engine_call_find_json(Ccai_engine *e, const char *phone_number,
     ccai_status st = ccai_field_validate(CCAI_FIELD_PHONE_NUMBER, phone_number, &phone, NULL);
     if (st != CCAI_OK)
         return st == CCAI_ERR_VALIDATION ? CCAI_ERR_NOT_FOUND : st;
+    store_shown(e);
     Ccai_store_call *row = NULL;
     st = Ccai_store_call_find_latest(e->store, phone, since, &row);
     ccai_free(phone);
     if (st != CCAI_OK)
         return st;
     json_t *doc = NULL;
-    Ccai_conv_store_kept(e); /* the words said so far are part of it */
     st = Ccai_call_doc(e->store, row, &doc);
     Ccai_store_call_free(row);
     return st == CCAI_OK ? Ccai_json_dump_doc(doc, ret_json) : st;
@@ -362,6 +373,7 @@ ccai_status Ccai_engine_calls_list_json(Ccai_engine *e, const char *phone_number
                 return CCAI_ERR_NOMEM;
         }
     }
+    store_shown(e);
     Ccai_store_call **rows = NULL;
     size_t n = 0, total = 0;
     ccai_status st = Ccai_store_call_list(e->store, phone, limit, offset, &rows, &n, &total);
@@ -371,7 +383,6 @@ ccai_status Ccai_engine_calls_list_json(Ccai_engine *e, const char *phone_number
     json_t *calls = json_array();
     json_t *out = json_object();
     st = calls && out ? CCAI_OK : CCAI_ERR_NOMEM;
-    Ccai_conv_store_kept(e); /* the words said so far are part of them */
     for (size_t i = 0; st == CCAI_OK && i < n; i++) {
         json_t *doc = NULL;
         st = Ccai_call_doc(e->store, rows[i], &doc);
