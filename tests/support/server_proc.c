@@ -62,7 +62,17 @@ pid_t server_proc_start(const char *bin, char *const envp[], const char *log_pat
     else
         close(out[0]);
     if (port <= 0) {
-        server_proc_stop(pid, SIGKILL);
+        int status = server_proc_stop(pid, SIGKILL);
+        /* Why it did not start: its log, on the test's standard error
+         * (meson prints it when the test fails). */
+        fprintf(stderr, "server_proc_start: %s printed no port (exit %d); its log:\n", bin, status);
+        FILE *lf = fopen(log_path, "r");
+        char buf[4096];
+        size_t n;
+        while (lf && (n = fread(buf, 1, sizeof buf, lf)) > 0)
+            fwrite(buf, 1, n, stderr);
+        if (lf)
+            fclose(lf);
         return -1;
     }
     *ret_port = port;
