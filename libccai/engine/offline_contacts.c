@@ -243,10 +243,14 @@ static CCAI_MUST_CHECK bool email_stop(const Ccai_offline *o, const char *w, siz
 /* The value of a number said in one word ("seventy", "dix-sept",
  * "quatre-vingt-deux", "veintidos"), -1: its parts (split at its hyphens,
  * as the normaliser would split them) read as [number.words] entries of
- * any language, the longest first, with [number.and] ("et") between two
- * of them left out. */
-static int word_number(const Ccai_ofl_lexicon *lx, const char *w, size_t n)
+ * the dialogue's language or English, the longest first, with
+ * [number.and] ("et") between two of them left out. Not of a third
+ * language: in an address a word of another language is a name (the
+ * Colombian "une" of "une punto net" is no French number). */
+static int word_number(const Ccai_offline *o, const char *w, size_t n)
 {
+    const Ccai_ofl_lexicon *lx = o->lex;
+    int lang = o->st.lang;
     const char *part[8];
     size_t plen[8], np = 0;
     for (size_t k = 0; k < n;) {
@@ -270,7 +274,10 @@ static int word_number(const Ccai_ofl_lexicon *lx, const char *w, size_t n)
         size_t best = 0;
         int value = -1;
         unsigned char c = (unsigned char)part[i][0];
-        CCAI_OFL_FOR_ENTRIES (lx, l, Ccai_ofl_valued_sec(lx, l, V_NUMBER), c, norm) {
+        CCAI_OFL_FOR_ENTRIES (lx, l,
+                              l == lang || l == lx->en ? Ccai_ofl_valued_sec(lx, l, V_NUMBER)
+                                                       : NULL,
+                              c, norm) {
             const char *e = norm;
             /* "quatre vingt 80": words, then the value */
             size_t m = 0;
@@ -509,7 +516,7 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
             it.raw1 = items[i + m - 1].raw1;
             i += m - 1;
         } else if (!it.c) {
-            int v = word_number(o->lex, it.w, it.len);
+            int v = word_number(o, it.w, it.len);
             if (v >= 0 && dpos + 3 < CCAI_OFFLINE_UTTERANCE_MAX) {
                 /* tens then a unit: "seventy one", "treinta y tres" */
                 size_t j = i + 1;
@@ -518,7 +525,7 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
                     j++;
                 int u;
                 if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
-                    (u = word_number(o->lex, items[j].w, items[j].len)) >= 1 && u <= 9) {
+                    (u = word_number(o, items[j].w, items[j].len)) >= 1 && u <= 9) {
                     v += u;
                     it.raw1 = items[j].raw1;
                     i = j;
@@ -536,7 +543,7 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
                                                            : 0;
         if (rep && i + 1 < n && !items[i + 1].c && dpos + 4 < CCAI_OFFLINE_UTTERANCE_MAX) {
             const email_item *nx = &items[i + 1];
-            int v = nx->len == 1 ? -1 : word_number(o->lex, nx->w, nx->len);
+            int v = nx->len == 1 ? -1 : word_number(o, nx->w, nx->len);
             char ch = nx->len == 1 && (Ccai_is_alpha((unsigned char)nx->w[0]) ||
                                        Ccai_is_digit((unsigned char)nx->w[0]))
                           ? nx->w[0]

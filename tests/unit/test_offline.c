@@ -4791,6 +4791,38 @@ static void test_email_part_restated(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* In an address a number word counts in the call's language or English
+ * only: a word of a third language is a name ("une", a Colombian ISP, is
+ * no French 1 in a Spanish call); a digit said in the call's words or in
+ * English counts. */
+static void test_email_number_words_of_the_call(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"es-CO", "juan punto perez arroba une punto net punto co", "juan.perez@une.net.co"},
+        {"es-ES", "marta punto gil dos arroba une punto es", "marta.gil2@une.es"},
+        {"es-MX", "rosa punto lima seven arroba gmail punto com", "rosa.lima7@gmail.com"},
+        {"fr-FR", "luc point martin un arobase free point fr", "luc.martin1@free.fr"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = email_asked(s, cases[i].lang);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": e-mail %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A phone number said in groups of hundreds and tens as people in Latin
  * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
  * pause ends a number ("veinte, cuatro" is 20, 4). */
@@ -5581,6 +5613,7 @@ int main(void)
         cmocka_unit_test(test_name_spelled_on_a_later_turn),
         cmocka_unit_test(test_damage_is_no_injury),
         cmocka_unit_test(test_email_part_restated),
+        cmocka_unit_test(test_email_number_words_of_the_call),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
