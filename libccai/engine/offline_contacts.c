@@ -121,7 +121,7 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
 {
     char digits[PHONE_DIGITS_MAX + 1];
     size_t nd = 0, nd_corr = 0;
-    bool plus = false, overflow = false, any;
+    bool plus = false, overflow = false, any, corr_seen = false;
     /* "zero one four four, sorry, zero one four one": the digits said
      * after a correction replace as many at the end */
     size_t corr = Ccai_ofl_correction_point(o, &any);
@@ -130,8 +130,10 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
          * ellis fifty-one ...": a whole number said, its sentence ends it */
         if (nd >= 7 && i > b && Ccai_ofl_sentence_break(o, i) && !(any && corr > i))
             break;
-        if (any && i >= corr && corr > b && !nd_corr)
-            nd_corr = nd;
+        /* once: a correction said before any digit ("sorry, zero seven
+         * ...") replaces nothing */
+        if (any && i >= corr && corr > b && !corr_seen)
+            nd_corr = nd, corr_seen = true;
         if (o->mask && o->mask[i]) {
             i++;
             continue;

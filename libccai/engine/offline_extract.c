@@ -983,6 +983,27 @@ size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
     return at;
 }
 
+/* Is a phone number said just before token i ("zéro six, vingt-trois,
+ * ... soixante-huit à la fin, celui-ci")? Its last number word at most
+ * four words before i, the words before i read as one. */
+static CCAI_MUST_CHECK bool phone_said_before(Ccai_offline *o, size_t i)
+{
+    size_t last = SIZE_MAX;
+    for (size_t k = 0; k < i;) {
+        size_t j = k;
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
+            (Ccai_ofl_number_words(o, &j) >= 0 && j > k)) {
+            k = j > k ? j : k + 1;
+            last = k;
+        } else {
+            k++;
+        }
+    }
+    char pb[PHONE_DIGITS_MAX + 8];
+    return last != SIZE_MAX && last + 4 >= i &&
+           Ccai_ofl_spoken_phone(o, 0, i, Ccai_ofl_phone_region(o), pb, sizeof pb) == PH_OK;
+}
+
 /* Does a phone cue end at token i, or one word before it ("my phone is
  * this", "mi teléfono es este")? */
 static CCAI_MUST_CHECK bool phone_cue_ends_at(const Ccai_offline *o, size_t i)
@@ -1177,6 +1198,10 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             size_t sb = pos;
             while (sb > 0 && !Ccai_ofl_sentence_break(o, sb))
                 sb--;
+            /* "zéro six, vingt-trois, ..., celui-ci c'est le portable du
+             * boulot": "this one" after a number said names that number */
+            if (len <= 2 && phone_said_before(o, pos))
+                continue;
             if (len > 1 || (asked[fp] && Ccai_ofl_sentence_end(o, pos) - sb <= 3))
                 cid = asked[fp] || Ccai_ofl_sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||
                       Ccai_ofl_sec_at(o, "callerid", pos, pos + len) >= 2;

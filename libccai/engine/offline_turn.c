@@ -562,6 +562,8 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
     return true;
 }
 
+static char *digits_fixed(Ccai_offline *o, size_t b, size_t e, size_t *ret_f);
+
 void Ccai_ofl_handle_answer(Ccai_offline *o)
 {
     bool asked[CCAI_FIELDS_MAX] = {false};
@@ -728,6 +730,21 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     found fd;
     memset(&fd, 0, sizeof fd);
     Ccai_ofl_extract_all(o, &fd, asked, corr, sv, ns);
+    /* "me equivoqué en un grupo: es siete siete cuatro, uno tres, cero
+     * nueve": a group of a number noted, corrected on a later turn */
+    bool typed_found = false;
+    for (size_t f = 0; f < o->nfields; f++)
+        typed_found |= fd.v[f] && (o->f[f].type == CCAI_FIELD_PHONE_NUMBER ||
+                                   o->f[f].type == CCAI_FIELD_EMAIL || Ccai_ofl_code_field(o, f));
+    for (size_t s = 0; correcting && !typed_found && s < ns && !o->oom; s++) {
+        size_t f;
+        char *v = sv[s].question ? NULL : digits_fixed(o, sv[s].b, sv[s].e, &f);
+        if (v && !fd.v[f]) {
+            fd.v[f] = v;
+            break;
+        }
+        ccai_free(v);
+    }
 
     size_t nset = 0, ncorrected = 0, nknown = 0;
     bool typed_set[CCAI_FIELDS_MAX] = {false};
@@ -1000,6 +1017,181 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     Ccai_ofl_advance(o);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Digits corrected                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The longest run of digits said from token b to e (the last of equal
+ * ones), in digits or words, the words between numbers ending it ("en un
+ * grupo: es siete siete cuatro, uno tres" is 774 13, not the "un"): as
+ * the phone reader reads them, "double"/"triple" included. */
+static size_t said_digits(const Ccai_offline *o, size_t b, size_t e, char *out, size_t cap)
+{
+    char run[32];
+    size_t nrun = 0, best = 0;
+    out[0] = '\0';
+    for (size_t i = b; i <= e;) {
+        size_t rep = 1, j = i;
+        if (j < e && Ccai_ofl_sec_at(o, "spell.double", j, j + 1) == 1)
+            rep = 2, j++;
+        else if (j < e && Ccai_ofl_sec_at(o, "spell.triple", j, j + 1) == 1)
+            rep = 3, j++;
+        char piece[12];
+        size_t np = 0;
+        int v = -1;
+        if (j < e && !(o->mask && o->mask[j])) {
+            const char *t = o->norm + o->tok[j].start;
+            size_t len = o->tok[j].len;
+            if (Ccai_ofl_is_digit_ch(t[0])) {
+                for (size_t r = 0; r < rep; r++)
+                    for (size_t k = 0; k < len && np + 1 < sizeof piece; k++)
+                        if (Ccai_ofl_is_digit_ch(t[k]))
+                            piece[np++] = t[k];
+                j++;
+                v = 0;
+            } else {
+                v = rep == 1 ? Ccai_ofl_number_words_999(o, &j) : Ccai_ofl_number_words(o, &j);
+                if (v >= 100)
+                    np = (size_t)snprintf(piece, sizeof piece, "%d", v);
+                else if (v >= 10 && rep == 1)
+                    np = (size_t)snprintf(piece, sizeof piece, "%02d", v);
+                else
+                    for (size_t r = 0; v >= 0 && r < rep; r++)
+                        np += (size_t)snprintf(piece + np, sizeof piece - np, "%d", v);
+            }
+        }
+        if (v >= 0 && np > 0 && nrun + np < sizeof run) {
+            memcpy(run + nrun, piece, np);
+            nrun += np;
+            i = j;
+            continue;
+        }
+        if (j < e && v < 0 && Ccai_ofl_hesitation(o, j)) {
+            i = j + 1;
+            continue;
+        }
+        /* another word (or the end): the run ends */
+        if (nrun > 0 && nrun >= best && nrun < cap) {
+            memcpy(out, run, nrun);
+            out[nrun] = '\0';
+            best = nrun;
+        }
+        nrun = 0;
+        i = (j > i ? j : i + 1);
+    }
+    return best;
+}
+
+/* A group of digits said to correct a number noted ("six eight four, not
+ * five", "zero one four seven, not four two", "es siete siete cuatro, uno
+ * tres, cero nueve"): the place in a noted phone number or code where the
+ * group differs from the digits noted by one digit in four at most (one
+ * at least), the same place for every such field, and, when the old
+ * digits are said after a [digits.not] word, where those are. Three
+ * digits at least. The number said whole again (a phone number of the
+ * caller's region a few digits away from the one noted) replaces it.
+ * The new value (the caller frees it), NULL; *ret_f its field. */
+static char *digits_fixed(Ccai_offline *o, size_t b, size_t e, size_t *ret_f)
+{
+    char whole[40];
+    bool any_phone = false;
+    for (size_t f = 0; f < o->nfields; f++)
+        any_phone |= o->values[f] && o->f[f].type == CCAI_FIELD_PHONE_NUMBER;
+    if (any_phone &&
+        Ccai_ofl_spoken_phone(o, b, e, Ccai_ofl_phone_region(o), whole, sizeof whole) == PH_OK) {
+        for (size_t f = 0; f < o->nfields; f++) {
+            const char *v = o->values[f];
+            if (!v || o->f[f].type != CCAI_FIELD_PHONE_NUMBER || strlen(v) != strlen(whole))
+                continue;
+            size_t diff = 0;
+            for (size_t k = 0; v[k]; k++)
+                diff += v[k] != whole[k];
+            if (diff >= 1 && diff <= 3) {
+                *ret_f = f;
+                return Ccai_strdup(whole);
+            }
+        }
+    }
+    /* the new digits, then the old ones after "not" */
+    char nw[32], old[32];
+    size_t neg = e;
+    for (size_t i = b + 1; i < e && neg == e; i++) {
+        if (Ccai_ofl_sec_at(o, "digits.not", i, e) && said_digits(o, b, i, nw, sizeof nw) >= 3)
+            neg = i;
+    }
+    size_t nn = said_digits(o, b, neg, nw, sizeof nw);
+    size_t no = neg < e ? said_digits(o, neg + Ccai_ofl_sec_at(o, "digits.not", neg, e), e, old,
+                                      sizeof old)
+                        : 0;
+    if (nn < 3 || no > nn)
+        return NULL;
+    size_t max_diff = nn / 4 > 1 ? nn / 4 : 1;
+    size_t best_f = o->nfields, best_at = 0, best_diff = SIZE_MAX;
+    bool tie = false;
+    for (size_t f = 0; f < o->nfields; f++) {
+        const char *v = o->values[f];
+        if (!v || !(o->f[f].type == CCAI_FIELD_PHONE_NUMBER || Ccai_ofl_code_field(o, f)))
+            continue;
+        size_t at[40], nd = 0;
+        for (size_t k = 0; v[k] && nd < CCAI_ARRAY_SIZE(at); k++)
+            if (Ccai_ofl_is_digit_ch(v[k]))
+                at[nd++] = k;
+        /* a group, not the whole number said again: never over the
+         * country code and the trunk prefix ("0 7700..." is no +4 07700) */
+        if (o->f[f].type == CCAI_FIELD_PHONE_NUMBER && nn + 3 > nd)
+            continue;
+        for (size_t w = 0; w + nn <= nd; w++) {
+            size_t diff = 0, first = nn, last = 0;
+            for (size_t k = 0; k < nn; k++) {
+                if (v[at[w + k]] != nw[k]) {
+                    diff++;
+                    if (first == nn)
+                        first = k;
+                    last = k;
+                }
+            }
+            if (diff == 0 || diff > max_diff)
+                continue;
+            if (no > 0) {
+                /* the old digits said are there, over what differs */
+                bool there = false;
+                for (size_t s = 0; s + no <= nn && !there; s++) {
+                    if (s > first || s + no <= last)
+                        continue;
+                    size_t k = 0;
+                    while (k < no && v[at[w + s + k]] == old[k])
+                        k++;
+                    there = k == no;
+                }
+                if (!there)
+                    continue;
+            }
+            if (diff < best_diff) {
+                best_diff = diff, best_f = f, best_at = w, tie = false;
+            } else if (diff == best_diff) {
+                tie = true;
+            }
+        }
+    }
+    if (best_f >= o->nfields || tie)
+        return NULL;
+    char *r = Ccai_strdup(o->values[best_f]);
+    if (!r) {
+        o->oom = true;
+        return NULL;
+    }
+    size_t k = 0, d = 0;
+    for (; r[k]; k++) {
+        if (!Ccai_ofl_is_digit_ch(r[k]))
+            continue;
+        if (d >= best_at && d < best_at + nn)
+            r[k] = nw[d - best_at];
+        d++;
+    }
+    *ret_f = best_f;
+    return r;
+}
+
 /* In the confirmation: values said ("no, the e-mail is ...") replace what
  * was noted; *ret_any tells whether one did. */
 void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
@@ -1024,6 +1216,16 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
         if (fd.v[f] && !fd.date_only && typed && store(o, f, fd.v[f]))
             *ret_any = true;
         ccai_free(fd.v[f]);
+    }
+    /* "Sorry, last bit's six eight four, not five": digits of a number
+     * noted, corrected */
+    for (size_t b = 0; b < o->ntok && !*ret_any && !o->oom;) {
+        size_t e = Ccai_ofl_sentence_end(o, b), f;
+        char *v = digits_fixed(o, b, e, &f);
+        if (v && store(o, f, v))
+            *ret_any = true;
+        ccai_free(v);
+        b = e > b ? e : b + 1;
     }
 }
 

@@ -4823,6 +4823,117 @@ static void test_email_number_words_of_the_call(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Every field noted but the e-mail when with_email is false; the phone
+ * +447700900123 and the policy number PL4418820. */
+static Ccai_offline *claim_noted(const ccai_claim_schema *s, const char *lang, const char *from,
+                                 bool with_email)
+{
+    char claim[1024];
+    snprintf(claim, sizeof claim,
+             "{\"incident_description\": \"A pipe burst\", \"incident_datetime\": "
+             "\"2024-10-07T15:00:00\", \"incident_location\": \"12 Mill Road\", \"injuries\": "
+             "\"None\", \"involved_parties\": \"Me\", \"medical_records\": \"None\", "
+             "\"policy_number\": \"PL4418820\", \"pre_existing_damages\": \"None\", "
+             "\"witnesses\": \"None\", \"policyholder_name\": \"Ann Lee\", "
+             "\"policyholder_phone\": \"+447700900123\"%s}",
+             with_email ? ", \"policyholder_email\": \"ann@example.com\"" : "");
+    return make_filled(s, lang, from, claim);
+}
+
+/* A group of digits said to correct a number noted: at the confirmation
+ * ("the end is one two four, not three") and on a later turn ("me
+ * equivoqué en un número: ..."), the place where the digits noted differ
+ * by one; the number said whole again; nothing when no place or several
+ * fit. */
+static void test_digits_corrected_by_group(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *field, *value; /* value NULL: nothing changes */
+    } cases[] = {
+        {"en-GB", "Sorry, the end is one two four, not three.", "policyholder_phone",
+         "+447700900124"},
+        {"en-GB", "Oh, it's nine one one, not nine one two, in the middle.", "policyholder_phone",
+         NULL},
+        {"en-GB", "Sorry, it is zero seven seven zero zero, nine zero zero, one two five.", "policyholder_phone",
+         "+447700900125"},
+        {"fr-FR", "Non pardon, soixante-dix-sept, zéro zéro, neuf zéro zéro, pas neuf zéro un.",
+         "policyholder_phone", NULL},
+        {"fr-FR", "Ah pardon, c'est quatre quatre un, huit huit, trois zéro pour le contrat.",
+         "policy_number", "PL4418830"},
+        {"es-ES", "Me equivoqué en un grupo, es ocho ocho tres cero, no ocho ocho dos cero.",
+         "policy_number", "PL4418830"},
+        {"es-ES", "Perdone, son las cinco y diez, no las cinco y cuarto.", "policyholder_phone",
+         NULL},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = claim_noted(s, cases[i].lang, "+447700900999", true);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (cases[i].value ? !v || strcmp(v, cases[i].value) != 0 : v != NULL) {
+            print_error("\"%s\": %s = %s, expected %s\n", cases[i].said, cases[i].field,
+                        v ? v : "(unset)", cases[i].value ? cases[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* on a later turn, the e-mail asked */
+    Ccai_offline *o = claim_noted(s, "es-ES", "+447700900999", false);
+    const Ccai_offline_reply *r =
+        in(o, "Perdón, me equivoqué en un número: cuatro cuatro uno, ocho ocho, tres cero.");
+    const char *v = set_value(r, "policy_number");
+    if (!v || strcmp(v, "PL4418830") != 0) {
+        print_error("later turn: policy_number = %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* "This one" after a phone number said is that number, not the line the
+ * caller calls from; said alone it is the caller's line. */
+static void test_this_one_after_a_number(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"fr-FR", "Zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit, celui-ci c'est "
+                  "mon portable perso.",
+         "+33612345678"},
+        {"fr-FR", "Celui-ci.", "+33699887766"},
+        {"es-ES", "Seis uno dos, tres cuatro cinco, seis siete ocho, ese es el del trabajo.",
+         "+34612345678"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *from = strncmp(cases[i].lang, "fr", 2) == 0 ? "+33699887766" : "+34699887766";
+        Ccai_offline *o = make_filled(s, cases[i].lang, from,
+                                      "{\"incident_description\": \"A pipe burst\", "
+                                      "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                                      "\"incident_location\": \"12 Mill Road\", \"injuries\": "
+                                      "\"None\", \"involved_parties\": \"Me\", "
+                                      "\"medical_records\": \"None\", \"policy_number\": "
+                                      "\"PL4418820\", \"pre_existing_damages\": \"None\", "
+                                      "\"witnesses\": \"None\", \"policyholder_name\": \"Ann Lee\", "
+                                      "\"policyholder_email\": \"ann@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": phone %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A phone number said in groups of hundreds and tens as people in Latin
  * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
  * pause ends a number ("veinte, cuatro" is 20, 4). */
@@ -5614,6 +5725,8 @@ int main(void)
         cmocka_unit_test(test_damage_is_no_injury),
         cmocka_unit_test(test_email_part_restated),
         cmocka_unit_test(test_email_number_words_of_the_call),
+        cmocka_unit_test(test_digits_corrected_by_group),
+        cmocka_unit_test(test_this_one_after_a_number),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
