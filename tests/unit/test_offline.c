@@ -4934,6 +4934,48 @@ static void test_this_one_after_a_number(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* To "may I have your full name?", words with an article, a pronoun or a
+ * relative ([name.not] of the call's language) are no name: "The agent
+ * who sold me the policy said so" names nobody; "Ella" is a name in an
+ * English call though "ella" is a Spanish pronoun. */
+static void test_no_name_from_a_sentence(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value; /* NULL: no name */
+    } cases[] = {
+        {"en-US", "The broker who set it up told me to ring you.", NULL},
+        {"en-US", "My husband deals with all that normally.", NULL},
+        {"en-US", "ella martin", "Ella Martin"},
+        {"es-ES", "Mi marido es el que lleva esas cosas.", NULL},
+        {"fr-FR", "Mon mari s'occupe de tout ça d'habitude.", NULL},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL,
+                                      "{\"incident_description\": \"A pipe burst\", "
+                                      "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                                      "\"incident_location\": \"12 Mill Road\", \"injuries\": "
+                                      "\"None\", \"involved_parties\": \"Me\", "
+                                      "\"medical_records\": \"None\", \"policy_number\": "
+                                      "\"PL4418820\", \"pre_existing_damages\": \"None\", "
+                                      "\"witnesses\": \"None\", \"policyholder_phone\": "
+                                      "\"+447700900123\", \"policyholder_email\": "
+                                      "\"ann@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_name");
+        if (cases[i].value ? !v || strcmp(v, cases[i].value) != 0 : v != NULL) {
+            print_error("\"%s\": name %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value ? cases[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A phone number said in groups of hundreds and tens as people in Latin
  * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
  * pause ends a number ("veinte, cuatro" is 20, 4). */
@@ -5727,6 +5769,7 @@ int main(void)
         cmocka_unit_test(test_email_number_words_of_the_call),
         cmocka_unit_test(test_digits_corrected_by_group),
         cmocka_unit_test(test_this_one_after_a_number),
+        cmocka_unit_test(test_no_name_from_a_sentence),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
