@@ -440,8 +440,11 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 static CCAI_MUST_CHECK bool only_hedge(const Ccai_offline *o, size_t b, size_t e)
 {
     size_t p, l;
+    /* not "je n'ai pas consulté": a longer no ([negation.lead]) where the
+     * don't-know "je n'ai pas" is said */
     return Ccai_ofl_sec_find(o, "dontknow", b, e, &p, &l) &&
-           Ccai_ofl_content_left(o, b, e) <= l + 1;
+           Ccai_ofl_content_left(o, b, e) <= l + 1 &&
+           Ccai_ofl_sec_at(o, "negation.lead", p, e) <= l;
 }
 
 static char *none_value(Ccai_offline *o)

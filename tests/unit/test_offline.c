@@ -4976,6 +4976,37 @@ static void test_no_name_from_a_sentence(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* "Je n'ai pas consulté." alone to the doctor asked alone is a no: the
+ * don't-know "je n'ai pas" inside a longer no ([negation.lead]) is no
+ * hedge that leaves the answer empty. */
+static void test_longer_no_alone(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const nodoc[] = {"Je n'ai pas consulté.", "J'ai pas consulté.",
+                                        "Je ne suis pas allée."};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof nodoc / sizeof nodoc[0]; i++) {
+        Ccai_offline *o = make_filled(
+            s, "fr-FR", NULL,
+            "{\"incident_description\": \"Choc arrière\", \"incident_datetime\": "
+            "\"2024-10-05T12:00:00\", \"incident_location\": \"Lyon\", \"injuries\": \"Mal au "
+            "dos\", \"involved_parties\": \"Moi\", \"policy_number\": \"PL4418820\", "
+            "\"pre_existing_damages\": \"Aucun\", \"witnesses\": \"Aucun\", "
+            "\"policyholder_name\": \"Ann Lee\", \"policyholder_phone\": \"+33612345678\", "
+            "\"policyholder_email\": \"ann@example.com\"}");
+        const Ccai_offline_reply *r = in(o, nodoc[i]);
+        const char *v = set_value(r, "medical_records");
+        if (!v || strcmp(v, "Aucun") != 0) {
+            print_error("\"%s\": medical_records = %s\n", nodoc[i], v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A phone number said in groups of hundreds and tens as people in Latin
  * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
  * pause ends a number ("veinte, cuatro" is 20, 4). */
@@ -5770,6 +5801,7 @@ int main(void)
         cmocka_unit_test(test_digits_corrected_by_group),
         cmocka_unit_test(test_this_one_after_a_number),
         cmocka_unit_test(test_no_name_from_a_sentence),
+        cmocka_unit_test(test_longer_no_alone),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
