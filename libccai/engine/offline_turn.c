@@ -564,6 +564,21 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
 
 static char *digits_fixed(Ccai_offline *o, size_t b, size_t e, size_t *ret_f);
 
+/* Do the words [j, e) ask whether the answer will do: a [question.check]
+ * entry, the whole rest, or with what the answer would count as after it
+ * ([question.check.as] and three words at most: "does that count as
+ * damage?", "ça compte comme témoin ?", "¿cuenta como daño?")? */
+static CCAI_MUST_CHECK bool checks_answer(const Ccai_offline *o, size_t j, size_t e)
+{
+    size_t m = Ccai_ofl_sec_at(o, "question.check", j, e);
+    if (!m || j + m == e)
+        return m > 0;
+    size_t a = Ccai_ofl_sec_at(o, "question.check.as", j + m, e);
+    return a && e - (j + m + a) <= 3 && !Ccai_ofl_sec_has(o, "wh", j + m, e) &&
+           !Ccai_ofl_sec_has(o, "question.start", j + m + a, e);
+}
+
+
 void Ccai_ofl_handle_answer(Ccai_offline *o)
 {
     bool asked[CCAI_FIELDS_MAX] = {false};
@@ -614,7 +629,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             bool asks = k < c && (Ccai_ofl_sec_at(o, "question.start", k, c) ||
                                   Ccai_ofl_sec_at(o, "wh", k, c) ||
                                   Ccai_ofl_sec_at(o, "question.open", k, c));
-            if (c < e && j < e && !asks && Ccai_ofl_sec_at(o, "question.check", j, e) == e - j) {
+            if (c < e && j < e && !asks && checks_answer(o, j, e)) {
                 sv[ns].question = false;
                 qe = c;
                 for (size_t i = c; i < e; i++)

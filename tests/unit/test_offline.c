@@ -5335,6 +5335,15 @@ static void test_answer_then_does_it_count(void **state)
          "concierge", "suffit"},
         {"es-MX", "Yo y el señor de la camioneta. El de la tienda de enfrente vio todo, ¿le sirve?",
          "tienda de enfrente", "sirve"},
+        /* with what it would count as ([question.check.as]) */
+        {"en-GB",
+         "Me and the van driver. The postman saw it from the corner, would that count as "
+         "proof?",
+         "postman", "count"},
+        {"fr-FR", "Moi et le chauffeur. Le facteur a tout vu du trottoir, ça compte comme preuve ?",
+         "facteur", "compte"},
+        {"es-ES", "Yo y el conductor. El cartero lo vio desde la esquina, ¿cuenta como prueba?",
+         "cartero", "cuenta"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_filled(s, cases[i].lang, NULL, story);
