@@ -212,6 +212,22 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
     return PH_COUNTRY;
 }
 
+/* Is an at sign said ("@", [sym.at]), taken or not? Not a one-word entry
+ * before a word of [sym.at.not] of the call's language ("une" after
+ * "arroba" is a domain): "look at the window", "chez le
+ * garagiste" are no address. */
+CCAI_MUST_CHECK bool Ccai_ofl_at_sign(const Ccai_offline *o)
+{
+    if (strchr(o->raw, '@'))
+        return true;
+    for (size_t k = 0; k < o->ntok; k++) {
+        size_t m = Ccai_ofl_sec_at(o, "sym.at", k, o->ntok);
+        if (m && !(m == 1 && k + 1 < o->ntok && Ccai_ofl_sec_at_own(o, "sym.at.not", k + 1, k + 2)))
+            return true;
+    }
+    return false;
+}
+
 /* Is the word of an address an entry of a section in any language? An
  * apostrophe or a dash inside it is a space, as in the entries ("it's",
  * "c'est", "e-mail"). */
@@ -1078,10 +1094,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     o->email_spelled_now = 0;
     /* no at sign said: no address (most utterances; the reading below
      * looks words up in the data files) */
-    bool at = strchr(o->raw, '@') != NULL;
-    for (size_t k = 0; k < o->ntok && !at; k++)
-        at = Ccai_ofl_sec_at(o, "sym.at", k, o->ntok) != 0; /* taken or not */
-    if (!at)
+    if (!Ccai_ofl_at_sign(o))
         return;
     for (size_t i = 0; r[i];) {
         while (r[i] && (Ccai_is_space(r[i]) || strchr(",;:!?", r[i]))) {

@@ -283,7 +283,7 @@ size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
         /* the words of an address not sure enough to note are taken
          * (masked): they still say an address was attempted */
         if (f < o->nfields && o->f[f].type == CCAI_FIELD_EMAIL && !o->values[f] &&
-            (said_anywhere(o, "sym.at") || said_anywhere(o, "sym.dot") || strchr(o->raw, '@')))
+            (Ccai_ofl_at_sign(o) || said_anywhere(o, "sym.dot")))
             return f;
     }
     return o->st.cur;
@@ -917,7 +917,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
          * words may open (spelled once, then left to a colleague) */
         size_t at = Ccai_ofl_attempted_field(o);
         if (question && at < o->nfields && o->f[at].type == CCAI_FIELD_EMAIL &&
-            (said_anywhere(o, "sym.at") || strchr(o->raw, '@'))) {
+            (Ccai_ofl_at_sign(o))) {
             Ccai_ofl_reject_current(o);
             return;
         }
@@ -1001,7 +1001,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
      * its words opened no question */
     size_t mail = Ccai_ofl_attempted_field(o);
     bool mail_try = mail < o->nfields && o->f[mail].type == CCAI_FIELD_EMAIL && !o->values[mail] &&
-                    o->st.phase == PH_ASK && (said_anywhere(o, "sym.at") || strchr(o->raw, '@'));
+                    o->st.phase == PH_ASK && (Ccai_ofl_at_sign(o));
     if (question && !mail_try)
         answer_question(o);
     if (mail_try && !(fdt < o->nfields && o->st.pending_date)) {

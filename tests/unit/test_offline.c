@@ -5007,6 +5007,41 @@ static void test_longer_no_alone(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* "at the", "chez le" in a question are no at sign: to the phone and the
+ * e-mail asked, "will someone come and look at the damage?" is a
+ * question, not an address to spell; "arroba une punto net" stays one. */
+static void test_at_the_is_no_at_sign(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } cases[] = {
+        {"en-GB", "Will someone come and look at the damage? Do I get a copy by email?"},
+        {"fr-FR", "Est-ce que l'expert passera chez moi ? Je recevrai le dossier par e-mail ?"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = claim_noted(s, cases[i].lang, NULL, false);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        if (said(r, "spell") || said(r, "épeler") || set_value(r, "policyholder_email")) {
+            print_error("\"%s\": taken as an address\n", cases[i].said);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    Ccai_offline *o = claim_noted(s, "es-CO", NULL, false);
+    const char *v = set_value(in(o, "claudia punto rios arroba une punto net punto co"),
+                              "policyholder_email");
+    if (!v || strcmp(v, "claudia.rios@une.net.co") != 0) {
+        print_error("arroba une: %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A phone number said in groups of hundreds and tens as people in Latin
  * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
  * pause ends a number ("veinte, cuatro" is 20, 4). */
@@ -5811,6 +5846,7 @@ int main(void)
         cmocka_unit_test(test_this_one_after_a_number),
         cmocka_unit_test(test_no_name_from_a_sentence),
         cmocka_unit_test(test_longer_no_alone),
+        cmocka_unit_test(test_at_the_is_no_at_sign),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
