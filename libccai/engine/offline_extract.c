@@ -810,9 +810,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
                 /* "It was at my sister's house, 14 Maple Drive" to "was
                  * anyone hurt?": the place said again replaces the one noted */
-                size_t fl = 0;
-                while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
-                    fl++;
+                size_t fl = Ccai_ofl_location_field(o);
                 /* not with the words of the field asked ("at the Mater
                  * hospital" to "did anyone see a doctor?") */
                 char *place =
@@ -936,6 +934,14 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 else
                     v = Ccai_ofl_raw_span(o, b, e);
                 told = true;
+                /* the words noted as the place are no other field's: a
+                 * topic word in its name ("there by the Mater hospital" is
+                 * no doctor seen) */
+                size_t fl = Ccai_ofl_location_field(o);
+                if (v && fl < o->nfields && fd->v[fl] && Ccai_strcasecmp(v, fd->v[fl]) == 0) {
+                    ccai_free(v);
+                    v = NULL;
+                }
             }
             if (v)
                 Ccai_ofl_put(o, fd, f, v);

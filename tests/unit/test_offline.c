@@ -5042,6 +5042,38 @@ static void test_at_the_is_no_at_sign(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The words noted as the place are no other field's: a place named by a
+ * hospital or a clinic nearby, said to "when and where?", is no doctor
+ * seen. */
+static void test_place_by_a_hospital(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } cases[] = {
+        {"en-GB", "Yesterday about six. On Mill Road, just past the Royal Infirmary hospital."},
+        {"fr-FR", "Hier vers six heures. Rue Gambetta, juste à côté de l'hôpital Saint-Louis."},
+        {"es-ES", "Ayer sobre las seis. En la calle Alcalá, al lado del hospital del Niño Jesús."},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL,
+                                      "{\"incident_description\": \"A van hit my car\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *loc = set_value(r, "incident_location");
+        const char *med = set_value(r, "medical_records");
+        if (!loc || med) {
+            print_error("\"%s\": location %s, medical records %s\n", cases[i].said,
+                        loc ? loc : "(unset)", med ? med : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A phone number said in groups of hundreds and tens as people in Latin
  * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
  * pause ends a number ("veinte, cuatro" is 20, 4). */
@@ -5847,6 +5879,7 @@ int main(void)
         cmocka_unit_test(test_no_name_from_a_sentence),
         cmocka_unit_test(test_longer_no_alone),
         cmocka_unit_test(test_at_the_is_no_at_sign),
+        cmocka_unit_test(test_place_by_a_hospital),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
