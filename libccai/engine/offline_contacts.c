@@ -292,10 +292,9 @@ static int word_number(const Ccai_offline *o, const char *w, size_t n)
         size_t best = 0;
         int value = -1;
         unsigned char c = (unsigned char)part[i][0];
-        CCAI_OFL_FOR_ENTRIES (lx, l,
-                              l == lang || l == lx->en ? Ccai_ofl_valued_sec(lx, l, V_NUMBER)
-                                                       : NULL,
-                              c, norm) {
+        CCAI_OFL_FOR_ENTRIES (
+            lx, l, l == lang || l == lx->en ? Ccai_ofl_valued_sec(lx, l, V_NUMBER) : NULL, c,
+            norm) {
             const char *e = norm;
             /* "quatre vingt 80": words, then the value */
             size_t m = 0;

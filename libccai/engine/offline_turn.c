@@ -578,7 +578,6 @@ static CCAI_MUST_CHECK bool checks_answer(const Ccai_offline *o, size_t j, size_
            !Ccai_ofl_sec_has(o, "question.start", j + m + a, e);
 }
 
-
 void Ccai_ofl_handle_answer(Ccai_offline *o)
 {
     bool asked[CCAI_FIELDS_MAX] = {false};
@@ -1135,9 +1134,9 @@ static char *digits_fixed(Ccai_offline *o, size_t b, size_t e, size_t *ret_f)
             neg = i;
     }
     size_t nn = said_digits(o, b, neg, nw, sizeof nw);
-    size_t no = neg < e ? said_digits(o, neg + Ccai_ofl_sec_at(o, "digits.not", neg, e), e, old,
-                                      sizeof old)
-                        : 0;
+    size_t no =
+        neg < e ? said_digits(o, neg + Ccai_ofl_sec_at(o, "digits.not", neg, e), e, old, sizeof old)
+                : 0;
     if (nn < 3 || no > nn)
         return NULL;
     size_t max_diff = nn / 4 > 1 ? nn / 4 : 1;

@@ -4856,8 +4856,8 @@ static void test_digits_corrected_by_group(void **state)
          "+447700900124"},
         {"en-GB", "Oh, it's nine one one, not nine one two, in the middle.", "policyholder_phone",
          NULL},
-        {"en-GB", "Sorry, it is zero seven seven zero zero, nine zero zero, one two five.", "policyholder_phone",
-         "+447700900125"},
+        {"en-GB", "Sorry, it is zero seven seven zero zero, nine zero zero, one two five.",
+         "policyholder_phone", "+447700900125"},
         {"fr-FR", "Non pardon, soixante-dix-sept, zéro zéro, neuf zéro zéro, pas neuf zéro un.",
          "policyholder_phone", NULL},
         {"fr-FR", "Ah pardon, c'est quatre quatre un, huit huit, trois zéro pour le contrat.",
@@ -4902,8 +4902,9 @@ static void test_this_one_after_a_number(void **state)
     static const struct {
         const char *lang, *said, *value;
     } cases[] = {
-        {"fr-FR", "Zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit, celui-ci c'est "
-                  "mon portable perso.",
+        {"fr-FR",
+         "Zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit, celui-ci c'est "
+         "mon portable perso.",
          "+33612345678"},
         {"fr-FR", "Celui-ci.", "+33699887766"},
         {"es-ES", "Seis uno dos, tres cuatro cinco, seis siete ocho, ese es el del trabajo.",
@@ -4912,15 +4913,16 @@ static void test_this_one_after_a_number(void **state)
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *from = strncmp(cases[i].lang, "fr", 2) == 0 ? "+33699887766" : "+34699887766";
-        Ccai_offline *o = make_filled(s, cases[i].lang, from,
-                                      "{\"incident_description\": \"A pipe burst\", "
-                                      "\"incident_datetime\": \"2024-10-07T15:00:00\", "
-                                      "\"incident_location\": \"12 Mill Road\", \"injuries\": "
-                                      "\"None\", \"involved_parties\": \"Me\", "
-                                      "\"medical_records\": \"None\", \"policy_number\": "
-                                      "\"PL4418820\", \"pre_existing_damages\": \"None\", "
-                                      "\"witnesses\": \"None\", \"policyholder_name\": \"Ann Lee\", "
-                                      "\"policyholder_email\": \"ann@example.com\"}");
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, from,
+                        "{\"incident_description\": \"A pipe burst\", "
+                        "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                        "\"incident_location\": \"12 Mill Road\", \"injuries\": "
+                        "\"None\", \"involved_parties\": \"Me\", "
+                        "\"medical_records\": \"None\", \"policy_number\": "
+                        "\"PL4418820\", \"pre_existing_damages\": \"None\", "
+                        "\"witnesses\": \"None\", \"policyholder_name\": \"Ann Lee\", "
+                        "\"policyholder_email\": \"ann@example.com\"}");
         const Ccai_offline_reply *r = in(o, cases[i].said);
         const char *v = set_value(r, "policyholder_phone");
         if (!v || strcmp(v, cases[i].value) != 0) {
@@ -5031,8 +5033,8 @@ static void test_at_the_is_no_at_sign(void **state)
         Ccai_offline_free(o);
     }
     Ccai_offline *o = claim_noted(s, "es-CO", NULL, false);
-    const char *v = set_value(in(o, "claudia punto rios arroba une punto net punto co"),
-                              "policyholder_email");
+    const char *v =
+        set_value(in(o, "claudia punto rios arroba une punto net punto co"), "policyholder_email");
     if (!v || strcmp(v, "claudia.rios@une.net.co") != 0) {
         print_error("arroba une: %s\n", v ? v : "(unset)");
         bad++;
@@ -5058,8 +5060,8 @@ static void test_place_by_a_hospital(void **state)
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        Ccai_offline *o = make_filled(s, cases[i].lang, NULL,
-                                      "{\"incident_description\": \"A van hit my car\"}");
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, NULL, "{\"incident_description\": \"A van hit my car\"}");
         const Ccai_offline_reply *r = in(o, cases[i].said);
         const char *loc = set_value(r, "incident_location");
         const char *med = set_value(r, "medical_records");
