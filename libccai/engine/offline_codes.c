@@ -476,7 +476,8 @@ static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_
     while (k < e && k - b < 5 && !(k > b && Ccai_ofl_clause_break(o, k)) &&
            (any_case
                 ? ((o->tok[k].len >= 2 || name_elision(o, k)) && !o->mask[k] &&
-                   !Ccai_ofl_hesitation(o, k) && !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+                   !Ccai_ofl_hesitation(o, k) && !Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) &&
+                   Ccai_ofl_sec_at_own(o, "name.not", k, k + 1) != 1)
                 : Ccai_ofl_name_word(o, k)))
         k++;
     /* particles do not end a name */
@@ -807,7 +808,9 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
                                Ccai_ofl_tok_is(o, b, "it") || Ccai_ofl_tok_is(o, b, "s") ||
                                Ccai_ofl_tok_is(o, b, "c") || Ccai_ofl_tok_is(o, b, "est")))
             b++;
-        if (b < o->ntok && (best = name_from(o, b, o->ntok, true, &end)) != NULL) {
+        /* "The agent who sold me the policy said ...": no name */
+        if (b < o->ntok && Ccai_ofl_sec_at_own(o, "name.not", b, b + 1) != 1 &&
+            (best = name_from(o, b, o->ntok, true, &end)) != NULL) {
             best = name_restated(o, best, &end); /* "Durand. Patrick Durand." */
             mb = b, me = end;
         }

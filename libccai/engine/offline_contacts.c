@@ -121,7 +121,7 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
 {
     char digits[PHONE_DIGITS_MAX + 1];
     size_t nd = 0, nd_corr = 0;
-    bool plus = false, overflow = false, any;
+    bool plus = false, overflow = false, any, corr_seen = false;
     /* "zero one four four, sorry, zero one four one": the digits said
      * after a correction replace as many at the end */
     size_t corr = Ccai_ofl_correction_point(o, &any);
@@ -130,8 +130,10 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
          * ellis fifty-one ...": a whole number said, its sentence ends it */
         if (nd >= 7 && i > b && Ccai_ofl_sentence_break(o, i) && !(any && corr > i))
             break;
-        if (any && i >= corr && corr > b && !nd_corr)
-            nd_corr = nd;
+        /* once: a correction said before any digit ("sorry, zero seven
+         * ...") replaces nothing */
+        if (any && i >= corr && corr > b && !corr_seen)
+            nd_corr = nd, corr_seen = true;
         if (o->mask && o->mask[i]) {
             i++;
             continue;
@@ -210,6 +212,22 @@ phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const ch
     return PH_COUNTRY;
 }
 
+/* Is an at sign said ("@", [sym.at]), taken or not? Not a one-word entry
+ * before a word of [sym.at.not] of the call's language ("une" after
+ * "arroba" is a domain): "look at the window", "chez le
+ * garagiste" are no address. */
+CCAI_MUST_CHECK bool Ccai_ofl_at_sign(const Ccai_offline *o)
+{
+    if (strchr(o->raw, '@'))
+        return true;
+    for (size_t k = 0; k < o->ntok; k++) {
+        size_t m = Ccai_ofl_sec_at(o, "sym.at", k, o->ntok);
+        if (m && !(m == 1 && k + 1 < o->ntok && Ccai_ofl_sec_at_own(o, "sym.at.not", k + 1, k + 2)))
+            return true;
+    }
+    return false;
+}
+
 /* Is the word of an address an entry of a section in any language? An
  * apostrophe or a dash inside it is a space, as in the entries ("it's",
  * "c'est", "e-mail"). */
@@ -243,10 +261,14 @@ static CCAI_MUST_CHECK bool email_stop(const Ccai_offline *o, const char *w, siz
 /* The value of a number said in one word ("seventy", "dix-sept",
  * "quatre-vingt-deux", "veintidos"), -1: its parts (split at its hyphens,
  * as the normaliser would split them) read as [number.words] entries of
- * any language, the longest first, with [number.and] ("et") between two
- * of them left out. */
-static int word_number(const Ccai_ofl_lexicon *lx, const char *w, size_t n)
+ * the dialogue's language or English, the longest first, with
+ * [number.and] ("et") between two of them left out. Not of a third
+ * language: in an address a word of another language is a name (the
+ * Colombian "une" of "une punto net" is no French number). */
+static int word_number(const Ccai_offline *o, const char *w, size_t n)
 {
+    const Ccai_ofl_lexicon *lx = o->lex;
+    int lang = o->st.lang;
     const char *part[8];
     size_t plen[8], np = 0;
     for (size_t k = 0; k < n;) {
@@ -270,7 +292,9 @@ static int word_number(const Ccai_ofl_lexicon *lx, const char *w, size_t n)
         size_t best = 0;
         int value = -1;
         unsigned char c = (unsigned char)part[i][0];
-        CCAI_OFL_FOR_ENTRIES (lx, l, Ccai_ofl_valued_sec(lx, l, V_NUMBER), c, norm) {
+        CCAI_OFL_FOR_ENTRIES (
+            lx, l, l == lang || l == lx->en ? Ccai_ofl_valued_sec(lx, l, V_NUMBER) : NULL, c,
+            norm) {
             const char *e = norm;
             /* "quatre vingt 80": words, then the value */
             size_t m = 0;
@@ -509,7 +533,7 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
             it.raw1 = items[i + m - 1].raw1;
             i += m - 1;
         } else if (!it.c) {
-            int v = word_number(o->lex, it.w, it.len);
+            int v = word_number(o, it.w, it.len);
             if (v >= 0 && dpos + 3 < CCAI_OFFLINE_UTTERANCE_MAX) {
                 /* tens then a unit: "seventy one", "treinta y tres" */
                 size_t j = i + 1;
@@ -518,7 +542,7 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
                     j++;
                 int u;
                 if (v >= 20 && v % 10 == 0 && j < n && !items[j].c &&
-                    (u = word_number(o->lex, items[j].w, items[j].len)) >= 1 && u <= 9) {
+                    (u = word_number(o, items[j].w, items[j].len)) >= 1 && u <= 9) {
                     v += u;
                     it.raw1 = items[j].raw1;
                     i = j;
@@ -536,7 +560,7 @@ static void email_fix_items(const Ccai_offline *o, email_item *items, size_t *pn
                                                            : 0;
         if (rep && i + 1 < n && !items[i + 1].c && dpos + 4 < CCAI_OFFLINE_UTTERANCE_MAX) {
             const email_item *nx = &items[i + 1];
-            int v = nx->len == 1 ? -1 : word_number(o->lex, nx->w, nx->len);
+            int v = nx->len == 1 ? -1 : word_number(o, nx->w, nx->len);
             char ch = nx->len == 1 && (Ccai_is_alpha((unsigned char)nx->w[0]) ||
                                        Ccai_is_digit((unsigned char)nx->w[0]))
                           ? nx->w[0]
@@ -1069,10 +1093,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     o->email_spelled_now = 0;
     /* no at sign said: no address (most utterances; the reading below
      * looks words up in the data files) */
-    bool at = strchr(o->raw, '@') != NULL;
-    for (size_t k = 0; k < o->ntok && !at; k++)
-        at = Ccai_ofl_sec_at(o, "sym.at", k, o->ntok) != 0; /* taken or not */
-    if (!at)
+    if (!Ccai_ofl_at_sign(o))
         return;
     for (size_t i = 0; r[i];) {
         while (r[i] && (Ccai_is_space(r[i]) || strchr(",;:!?", r[i]))) {

@@ -440,8 +440,11 @@ static void mask_raw(Ccai_offline *o, size_t r0, size_t r1)
 static CCAI_MUST_CHECK bool only_hedge(const Ccai_offline *o, size_t b, size_t e)
 {
     size_t p, l;
+    /* not "je n'ai pas consulté": a longer no ([negation.lead]) where the
+     * don't-know "je n'ai pas" is said */
     return Ccai_ofl_sec_find(o, "dontknow", b, e, &p, &l) &&
-           Ccai_ofl_content_left(o, b, e) <= l + 1;
+           Ccai_ofl_content_left(o, b, e) <= l + 1 &&
+           Ccai_ofl_sec_at(o, "negation.lead", p, e) <= l;
 }
 
 static char *none_value(Ccai_offline *o)
@@ -807,9 +810,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
                 /* "It was at my sister's house, 14 Maple Drive" to "was
                  * anyone hurt?": the place said again replaces the one noted */
-                size_t fl = 0;
-                while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
-                    fl++;
+                size_t fl = Ccai_ofl_location_field(o);
                 /* not with the words of the field asked ("at the Mater
                  * hospital" to "did anyone see a doctor?") */
                 char *place =
@@ -933,6 +934,14 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 else
                     v = Ccai_ofl_raw_span(o, b, e);
                 told = true;
+                /* the words noted as the place are no other field's: a
+                 * topic word in its name ("there by the Mater hospital" is
+                 * no doctor seen) */
+                size_t fl = Ccai_ofl_location_field(o);
+                if (v && fl < o->nfields && fd->v[fl] && Ccai_strcasecmp(v, fd->v[fl]) == 0) {
+                    ccai_free(v);
+                    v = NULL;
+                }
             }
             if (v)
                 Ccai_ofl_put(o, fd, f, v);
@@ -981,6 +990,27 @@ size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
         }
     }
     return at;
+}
+
+/* Is a phone number said just before token i ("zéro six, vingt-trois,
+ * ... soixante-huit à la fin, celui-ci")? Its last number word at most
+ * four words before i, the words before i read as one. */
+static CCAI_MUST_CHECK bool phone_said_before(Ccai_offline *o, size_t i)
+{
+    size_t last = SIZE_MAX;
+    for (size_t k = 0; k < i;) {
+        size_t j = k;
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
+            (Ccai_ofl_number_words(o, &j) >= 0 && j > k)) {
+            k = j > k ? j : k + 1;
+            last = k;
+        } else {
+            k++;
+        }
+    }
+    char pb[PHONE_DIGITS_MAX + 8];
+    return last != SIZE_MAX && last + 4 >= i &&
+           Ccai_ofl_spoken_phone(o, 0, i, Ccai_ofl_phone_region(o), pb, sizeof pb) == PH_OK;
 }
 
 /* Does a phone cue end at token i, or one word before it ("my phone is
@@ -1177,6 +1207,10 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             size_t sb = pos;
             while (sb > 0 && !Ccai_ofl_sentence_break(o, sb))
                 sb--;
+            /* "zéro six, vingt-trois, ..., celui-ci c'est le portable du
+             * boulot": "this one" after a number said names that number */
+            if (len <= 2 && phone_said_before(o, pos))
+                continue;
             if (len > 1 || (asked[fp] && Ccai_ofl_sentence_end(o, pos) - sb <= 3))
                 cid = asked[fp] || Ccai_ofl_sec_has(o, "cue.policyholder_phone", 0, o->ntok) ||
                       Ccai_ofl_sec_at(o, "callerid", pos, pos + len) >= 2;

@@ -63,6 +63,9 @@ CCAI_MUST_CHECK bool Ccai_ofl_negated_at(const Ccai_offline *o, size_t b, size_t
  * (said to another question): the place (NULL: not). Ownership: the
  * caller frees it. */
 char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e);
+/* The index of the field incident_location, o->nfields when the schema
+ * has none. */
+size_t Ccai_ofl_location_field(const Ccai_offline *o);
 /* [b, e) is an address and nothing else, given to field f, not the place. */
 CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
                                             size_t e);

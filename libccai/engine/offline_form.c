@@ -760,7 +760,11 @@ static void answer_text(Ccai_offline *o)
         bool letters = false;
         for (const char *p = v; *p && !letters; p++)
             letters = Ccai_is_alpha((unsigned char)*p) || (unsigned char)*p >= 0xC3;
-        if (!letters) {
+        /* a sentence that starts with an article or a pronoun of the
+         * call's language ([name.not]: "My husband deals with all that")
+         * names nobody */
+        if (!letters ||
+            (o->ntok >= intro + 4 && Ccai_ofl_sec_at_own(o, "name.not", intro, intro + 1) == 1)) {
             reject(o, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
             return;
         }

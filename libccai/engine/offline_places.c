@@ -340,14 +340,20 @@ char *Ccai_ofl_location_in(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
     return location_span(o, b, e, ret_address, &pb, &pe);
 }
 
+size_t Ccai_ofl_location_field(const Ccai_offline *o)
+{
+    size_t fl = 0;
+    while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
+        fl++;
+    return fl;
+}
+
 /* A sentence that is an address and nothing else ("At home, 12 Elm Street")
  * answers no other question than the location. */
 CCAI_MUST_CHECK bool Ccai_ofl_pure_location(Ccai_offline *o, size_t f, const bool *asked, size_t b,
                                             size_t e)
 {
-    size_t fl = 0;
-    while (fl < o->nfields && strcmp(o->f[fl].name, "incident_location") != 0)
-        fl++;
+    size_t fl = Ccai_ofl_location_field(o);
     if (fl >= o->nfields || f == fl || asked[fl])
         return false;
     bool address;

@@ -396,6 +396,8 @@ const char *Ccai_ofl_phone_region(const Ccai_offline *o);
 const char *Ccai_ofl_lang_region(const Ccai_offline *o);
 phone_reason Ccai_ofl_spoken_phone(Ccai_offline *o, size_t b, size_t e, const char *region,
                                    char *out, size_t cap);
+/* Is an at sign said ("@", [sym.at]; not "at the", [sym.at.not])? */
+CCAI_MUST_CHECK bool Ccai_ofl_at_sign(const Ccai_offline *o);
 /* The last address said that validates, "" when none; its bytes in raw. */
 /* How a value is read back ("j dot h a a s at hotmail dot com"); NULL on
  * a failed allocation (o->oom). */

@@ -283,7 +283,7 @@ size_t Ccai_ofl_attempted_field(const Ccai_offline *o)
         /* the words of an address not sure enough to note are taken
          * (masked): they still say an address was attempted */
         if (f < o->nfields && o->f[f].type == CCAI_FIELD_EMAIL && !o->values[f] &&
-            (said_anywhere(o, "sym.at") || said_anywhere(o, "sym.dot") || strchr(o->raw, '@')))
+            (Ccai_ofl_at_sign(o) || said_anywhere(o, "sym.dot")))
             return f;
     }
     return o->st.cur;
@@ -562,44 +562,66 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
     return true;
 }
 
-void Ccai_ofl_handle_answer(Ccai_offline *o)
-{
-    bool asked[CCAI_FIELDS_MAX] = {false};
-    for (size_t k = 0; k < o->st.ngroup; k++)
-        if (o->st.group[k] < o->nfields)
-            asked[o->st.group[k]] = true;
-    if (o->st.phase == PH_ASK && o->st.cur < o->nfields)
-        asked[o->st.cur] = true;
-    /* the time asked after a day said ("and at what time, roughly?") */
-    size_t pending_f = o->st.pending_date ? o->st.cur : o->nfields;
+static char *digits_fixed(Ccai_offline *o, size_t b, size_t e, size_t *ret_f);
 
+/* Do the words [j, e) ask whether the answer will do: a [question.check]
+ * entry, the whole rest, or with what the answer would count as after it
+ * ([question.check.as] and three words at most: "does that count as
+ * damage?", "ça compte comme témoin ?", "¿cuenta como daño?")? */
+static CCAI_MUST_CHECK bool checks_answer(const Ccai_offline *o, size_t j, size_t e)
+{
+    size_t m = Ccai_ofl_sec_at(o, "question.check", j, e);
+    if (!m || j + m == e)
+        return m > 0;
+    size_t a = Ccai_ofl_sec_at(o, "question.check.as", j + m, e);
+    return a && e - (j + m + a) <= 3 && !Ccai_ofl_sec_has(o, "wh", j + m, e) &&
+           !Ccai_ofl_sec_has(o, "question.start", j + m + a, e);
+}
+
+/* What the steps of one answer share (Ccai_ofl_handle_answer). */
+typedef struct answer_turn {
+    bool asked[CCAI_FIELDS_MAX]; /* the fields the question asked */
+    size_t pending_f;            /* the time asked after a day said, else nfields */
+    bool correcting;             /* a correction said, its words end at corr */
+    size_t corr;
+    sentence sv[64]; /* the sentences said, questions told apart */
+    size_t ns;
+    bool question;                           /* one of them asks something */
+    bool dontknow, refuse;                   /* the caller cannot tell, or will not */
+    bool dk_about[CCAI_FIELDS_MAX], dk_some; /* the fields asked it is about */
+    found fd;                                /* the values read */
+    size_t nset, ncorrected, nknown;
+    bool typed_set[CCAI_FIELDS_MAX]; /* read back */
+    size_t fdt;                      /* a day noted, its time to ask */
+} answer_turn;
+
+/* 1. The sentences: questions, tags and checks told apart from answers,
+ * the words that ask for a person left out. */
+static void answer_sentences(Ccai_offline *o, answer_turn *tn)
+{
     memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
-    bool correcting;
-    size_t corr = Ccai_ofl_correction_point(o, &correcting);
-    sentence sv[64];
-    size_t ns = 0;
-    bool question = false;
-    for (size_t b = 0; b < o->ntok && ns < CCAI_ARRAY_SIZE(sv);) {
+    tn->corr = Ccai_ofl_correction_point(o, &tn->correcting);
+    for (size_t b = 0; b < o->ntok && tn->ns < CCAI_ARRAY_SIZE(tn->sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
-        sv[ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
+        tn->sv[tn->ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
         /* "somebody nicked my catalytic converter, alright?": a tag asks
          * nothing */
         size_t tag = e;
-        while (sv[ns].question && tag > b + 1 && !Ccai_ofl_clause_break(o, tag - 1))
+        while (tn->sv[tn->ns].question && tag > b + 1 && !Ccai_ofl_clause_break(o, tag - 1))
             tag--;
-        if (sv[ns].question && tag > b + 1 &&
+        if (tn->sv[tn->ns].question && tag > b + 1 &&
             Ccai_ofl_sec_at(o, "question.tag", tag - 1, e) == e - (tag - 1)) {
-            sv[ns].question = false;
+            tn->sv[tn->ns].question = false;
             for (size_t i = tag - 1; i < e; i++)
                 o->mask[i] = true;
         }
         /* "Mr Patel next door heard it, would that count?", "... Is that
          * enough?": asks whether the answer will do; the answer is one */
         size_t qe = e; /* where the words that may ask end */
-        if (sv[ns].question && !o->to_person) {
+        if (tn->sv[tn->ns].question && !o->to_person) {
             size_t c = tag > b + 1 ? tag - 1 : b;
             /* alone, or after a question: no answer to check */
-            if (c == b && (ns == 0 || sv[ns - 1].question))
+            if (c == b && (tn->ns == 0 || tn->sv[tn->ns - 1].question))
                 c = e;
             size_t j = c;
             for (size_t m = 1; j < e && m > 0; j += m)
@@ -612,8 +634,8 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             bool asks = k < c && (Ccai_ofl_sec_at(o, "question.start", k, c) ||
                                   Ccai_ofl_sec_at(o, "wh", k, c) ||
                                   Ccai_ofl_sec_at(o, "question.open", k, c));
-            if (c < e && j < e && !asks && Ccai_ofl_sec_at(o, "question.check", j, e) == e - j) {
-                sv[ns].question = false;
+            if (c < e && j < e && !asks && checks_answer(o, j, e)) {
+                tn->sv[tn->ns].question = false;
                 qe = c;
                 for (size_t i = c; i < e; i++)
                     o->mask[i] = true;
@@ -622,24 +644,25 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
         /* "My fence got knocked down, can I get somebody to come out?": a
          * statement, then the question in a later clause (opened by its
          * words): two sentences */
-        if (sv[ns].question && !o->to_person && ns + 1 < CCAI_ARRAY_SIZE(sv)) {
+        if (tn->sv[tn->ns].question && !o->to_person && tn->ns + 1 < CCAI_ARRAY_SIZE(tn->sv)) {
             size_t q = question_clause(o, b, e);
             if (q > b && q < e && Ccai_ofl_content_left(o, b, q) >= 3 &&
                 Ccai_ofl_about_a_field(o, b, q)) {
-                sv[ns] = (sentence){b, q, false, false};
-                ns++;
+                tn->sv[tn->ns] = (sentence){b, q, false, false};
+                tn->ns++;
                 b = q;
-                sv[ns] = (sentence){b, e, true, false};
+                tn->sv[tn->ns] = (sentence){b, e, true, false};
             }
         }
         /* the question and its answer: two sentences */
-        size_t a = sv[ns].question || qe == b ? qe : answer_in_question(o, b, qe);
+        size_t a = tn->sv[tn->ns].question || qe == b ? qe : answer_in_question(o, b, qe);
         if (a < qe) {
-            sv[ns].e = e = a;
-            sv[ns].question = true;
+            tn->sv[tn->ns].e = e = a;
+            tn->sv[tn->ns].question = true;
         }
-        if (!sv[ns].question && qe > b && unpunctuated_question(o, b, qe, ns == 0 && e == o->ntok))
-            sv[ns].question = true;
+        if (!tn->sv[tn->ns].question && qe > b &&
+            unpunctuated_question(o, b, qe, tn->ns == 0 && e == o->ntok))
+            tn->sv[tn->ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;
         if (o->to_person && person_clause(o, b, e, &from)) {
@@ -647,118 +670,143 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
              * person, is that possible?": the statement before a request
              * asked as a question keeps its facts */
             bool stated =
-                sv[ns].question && from > b && !Ccai_ofl_sec_at(o, "question.start", b, e) &&
-                !Ccai_ofl_sec_at(o, "wh", b, e) && Ccai_ofl_content_left(o, b, from) >= 3 &&
-                Ccai_ofl_about_a_field(o, b, from);
-            if (!sv[ns].question || stated) {
+                tn->sv[tn->ns].question && from > b &&
+                !Ccai_ofl_sec_at(o, "question.start", b, e) && !Ccai_ofl_sec_at(o, "wh", b, e) &&
+                Ccai_ofl_content_left(o, b, from) >= 3 && Ccai_ofl_about_a_field(o, b, from);
+            if (!tn->sv[tn->ns].question || stated) {
                 for (size_t i = from; i < e; i++)
                     o->mask[i] = true;
-                sv[ns].question = from == b;
+                tn->sv[tn->ns].question = from == b;
             }
         }
-        if (sv[ns].question) {
-            question = true;
+        if (tn->sv[tn->ns].question) {
+            tn->question = true;
             for (size_t i = b; i < e; i++)
                 o->mask[i] = true;
         }
-        ns++;
+        tn->ns++;
         b = e;
     }
     /* "hurt? no, nobody", "des blessés non personne", "testigos sí, mi
      * vecino": the words of the question said back, then the answer */
-    for (size_t k = 0; k < ns; k++) {
-        if (!sv[k].question)
-            echo_of_question(o, asked, sv[k].b, sv[k].e);
+    for (size_t k = 0; k < tn->ns; k++) {
+        if (!tn->sv[k].question)
+            echo_of_question(o, tn->asked, tn->sv[k].b, tn->sv[k].e);
     }
+}
+
+/* 2. "I don't know", a refusal, a sentence that cannot tell. */
+static void answer_cannot_tell(Ccai_offline *o, answer_turn *tn)
+{
     /* "I don't know", "I'd rather not say", "I don't have it on me": no
      * value from those words; what the caller cannot give now is not asked
      * again, like a refusal. */
-    bool dontknow = false;
     /* a sentence that cannot tell names the fields asked it is about
      * ("no idea if anyone saw it": the witnesses), none: all of them */
-    bool dk_about[CCAI_FIELDS_MAX] = {false}, dk_some = false;
     size_t dk_pos, dk_len;
-    bool refuse = Ccai_ofl_sec_find(o, "refuse", 0, o->ntok, &dk_pos, &dk_len);
+    tn->refuse = Ccai_ofl_sec_find(o, "refuse", 0, o->ntok, &dk_pos, &dk_len);
     /* "This number. Don't have one.": a sentence of its own */
-    for (size_t s = 0; s < ns && !refuse; s++)
-        refuse = Ccai_ofl_sec_find(o, "unavailable", sv[s].b, sv[s].e, &dk_pos, &dk_len) &&
-                 Ccai_ofl_content_left(o, sv[s].b, sv[s].e) <= dk_len + 3 &&
-                 !Ccai_ofl_sec_has(o, "wh", dk_pos, sv[s].e);
+    for (size_t s = 0; s < tn->ns && !tn->refuse; s++)
+        tn->refuse =
+            Ccai_ofl_sec_find(o, "unavailable", tn->sv[s].b, tn->sv[s].e, &dk_pos, &dk_len) &&
+            Ccai_ofl_content_left(o, tn->sv[s].b, tn->sv[s].e) <= dk_len + 3 &&
+            !Ccai_ofl_sec_has(o, "wh", dk_pos, tn->sv[s].e);
     /* not "Not sure, Thursday, sometime in the evening" nor "I'm not
      * sure, maybe around ten": a don't-know with the answer after it */
     /* nor "je n'ai pas vu de médecin": a longer no ([negation.lead]) where
      * the don't-know ("je n'ai pas") is said */
-    if (!refuse && Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
+    if (!tn->refuse && Ccai_ofl_sec_find(o, "dontknow", 0, o->ntok, &dk_pos, &dk_len) &&
         Ccai_ofl_sec_at(o, "negation.lead", dk_pos, o->ntok) <= dk_len &&
         Ccai_ofl_content_left(o, 0, o->ntok) <= dk_len + 3 &&
         Ccai_ofl_content_left(o, dk_pos + dk_len, o->ntok) <= 2 &&
         !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok) && !number_after(o, dk_pos + dk_len))
-        dontknow = true;
-    if (dontknow || refuse) {
-        for (size_t s = 0; s < ns; s++)
-            if (dk_pos >= sv[s].b && dk_pos < sv[s].e)
-                for (size_t i = sv[s].b; i < sv[s].e; i++)
+        tn->dontknow = true;
+    if (tn->dontknow || tn->refuse) {
+        for (size_t s = 0; s < tn->ns; s++)
+            if (dk_pos >= tn->sv[s].b && dk_pos < tn->sv[s].e)
+                for (size_t i = tn->sv[s].b; i < tn->sv[s].e; i++)
                     o->mask[i] = true;
     } else {
         /* a sentence that cannot tell is no value; the fields asked that
          * the rest does not give are skipped as after a don't-know, or a
          * refusal when the caller does not have it at hand */
         size_t nans = 0; /* the sentences that answer */
-        for (size_t s = 0; s < ns; s++)
-            nans += !sv[s].question;
-        for (size_t s = 0; s < ns; s++) {
+        for (size_t s = 0; s < tn->ns; s++)
+            nans += !tn->sv[s].question;
+        for (size_t s = 0; s < tn->ns; s++) {
             bool unavailable = false;
-            if (sv[s].question || !cannot_tell(o, sv[s].b, sv[s].e, nans == 1, &unavailable))
+            if (tn->sv[s].question ||
+                !cannot_tell(o, tn->sv[s].b, tn->sv[s].e, nans == 1, &unavailable))
                 continue;
             if (unavailable)
-                refuse = true;
+                tn->refuse = true;
             else
-                dontknow = true;
+                tn->dontknow = true;
             for (size_t f = 0; f < o->nfields; f++) {
                 size_t p;
-                if (asked[f] && (Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &p) ||
-                                 Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &p)))
-                    dk_about[f] = dk_some = true;
+                if (tn->asked[f] &&
+                    (Ccai_ofl_field_sec_has(o, "topic", f, tn->sv[s].b, tn->sv[s].e, &p) ||
+                     Ccai_ofl_field_sec_has(o, "cue", f, tn->sv[s].b, tn->sv[s].e, &p)))
+                    tn->dk_about[f] = tn->dk_some = true;
             }
-            for (size_t i = sv[s].b; i < sv[s].e; i++)
+            for (size_t i = tn->sv[s].b; i < tn->sv[s].e; i++)
                 o->mask[i] = true;
         }
     }
+}
 
-    found fd;
-    memset(&fd, 0, sizeof fd);
-    Ccai_ofl_extract_all(o, &fd, asked, corr, sv, ns);
+/* 3. Digits of a number noted, corrected by group on a later turn. */
+static void answer_digits(Ccai_offline *o, answer_turn *tn)
+{
+    /* "me equivoqué en un grupo: es siete siete cuatro, uno tres, cero
+     * nueve": a group of a number noted, corrected on a later turn */
+    bool typed_found = false;
+    for (size_t f = 0; f < o->nfields; f++)
+        typed_found |=
+            tn->fd.v[f] && (o->f[f].type == CCAI_FIELD_PHONE_NUMBER ||
+                            o->f[f].type == CCAI_FIELD_EMAIL || Ccai_ofl_code_field(o, f));
+    for (size_t s = 0; tn->correcting && !typed_found && s < tn->ns && !o->oom; s++) {
+        size_t f;
+        char *v = tn->sv[s].question ? NULL : digits_fixed(o, tn->sv[s].b, tn->sv[s].e, &f);
+        if (v && !tn->fd.v[f]) {
+            tn->fd.v[f] = v;
+            break;
+        }
+        ccai_free(v);
+    }
+}
 
-    size_t nset = 0, ncorrected = 0, nknown = 0;
-    bool typed_set[CCAI_FIELDS_MAX] = {false};
-    size_t fdt = o->nfields;
+/* 4. The values read, stored (corrections, days and parts of the day). */
+static void answer_store(Ccai_offline *o, answer_turn *tn)
+{
+    tn->fdt = o->nfields;
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
-        if (!fd.v[f])
+        if (!tn->fd.v[f])
             continue;
         bool had = o->values[f] != NULL;
         /* "already noted" is said of the value noted, never of another
          * one left aside ("GSM 0475..." read as a code while a policy
          * number is noted) */
-        if (!had || Ccai_strcasecmp(o->values[f], fd.v[f]) == 0)
-            nknown++;
+        if (!had || Ccai_strcasecmp(o->values[f], tn->fd.v[f]) == 0)
+            tn->nknown++;
         bool dt = o->f[f].type == CCAI_FIELD_DATETIME;
         /* A value noted changes on a correction, or when asked again; an
          * other e-mail address said is one (nobody gives two); an hour
          * said refines a part of the day noted ("last night" noted, then
          * "around eleven thirty"). */
-        bool refines = dt && had && o->st.dt_part && !fd.date_only && !fd.dt_part &&
-                       strncmp(o->values[f], fd.v[f], 10) == 0;
-        bool again = fd.place_again && strcmp(o->f[f].name, "incident_location") == 0;
-        if (had && !asked[f] && !correcting && o->f[f].type != CCAI_FIELD_EMAIL && !refines &&
-            !again)
+        bool refines = dt && had && o->st.dt_part && !tn->fd.date_only && !tn->fd.dt_part &&
+                       strncmp(o->values[f], tn->fd.v[f], 10) == 0;
+        bool again = tn->fd.place_again && strcmp(o->f[f].name, "incident_location") == 0;
+        if (had && !tn->asked[f] && !tn->correcting && o->f[f].type != CCAI_FIELD_EMAIL &&
+            !refines && !again)
             continue;
-        if (dt && had && correcting && fd.dt_part && !o->st.dt_part && strlen(fd.v[f]) >= 16 &&
-            strlen(o->values[f]) >= 16 &&
-            (atoi(fd.v[f] + 11) < 12) == (atoi(o->values[f] + 11) < 12)) {
+        if (dt && had && tn->correcting && tn->fd.dt_part && !o->st.dt_part &&
+            strlen(tn->fd.v[f]) >= 16 && strlen(o->values[f]) >= 16 &&
+            (atoi(tn->fd.v[f] + 11) < 12) == (atoi(o->values[f] + 11) < 12)) {
             /* "Saturday at ten in the morning... it was Sunday morning
              * actually": the day corrected, the hour said kept (a part of
              * the day on the same side of noon) */
-            char *t = with_old_time(o, f, fd.v[f]);
+            char *t = with_old_time(o, f, tn->fd.v[f]);
             if (!t) {
                 o->oom = true;
                 break;
@@ -769,49 +817,49 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             if (vs == CCAI_ERR_NOMEM)
                 o->oom = true;
             if (vs == CCAI_OK && store(o, f, norm))
-                nset++, ncorrected++, typed_set[f] = true;
+                tn->nset++, tn->ncorrected++, tn->typed_set[f] = true;
             ccai_free(norm);
             continue;
         }
-        if (dt && fd.date_only &&
-            (o->to_person || (fd.dt_part && o->st.pending_date && asked[f]))) {
+        if (dt && tn->fd.date_only &&
+            (o->to_person || (tn->fd.dt_part && o->st.pending_date && tn->asked[f]))) {
             /* asking for a person: the day said is kept as it is; a part
              * of the day said when the time is asked ("sometime in the
              * evening"): the caller has no hour, the day is noted */
             char *norm = NULL;
-            ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, fd.v[f], &norm, NULL);
+            ccai_status vs = ccai_field_validate(CCAI_FIELD_DATETIME, tn->fd.v[f], &norm, NULL);
             if (vs == CCAI_ERR_NOMEM)
                 o->oom = true;
             if (vs == CCAI_OK && store(o, f, norm)) {
-                nset++;
-                o->st.dt_part = fd.dt_part;
+                tn->nset++;
+                o->st.dt_part = tn->fd.dt_part;
                 o->st.pending_date = false;
             }
             ccai_free(norm);
             continue;
         }
-        if (dt && fd.date_only && !(fd.dt_part && had && correcting)) {
-            char *t = had && correcting ? with_old_time(o, f, fd.v[f]) : NULL;
-            if (!t && had && correcting && o->values[f] && strlen(o->values[f]) >= 16 &&
+        if (dt && tn->fd.date_only && !(tn->fd.dt_part && had && tn->correcting)) {
+            char *t = had && tn->correcting ? with_old_time(o, f, tn->fd.v[f]) : NULL;
+            if (!t && had && tn->correcting && o->values[f] && strlen(o->values[f]) >= 16 &&
                 o->values[f][10] == 'T') {
                 o->oom = true; /* with_old_time() could not allocate */
                 break;
             }
             if (t) {
                 if (store(o, f, t))
-                    nset++, ncorrected++, typed_set[f] = true;
+                    tn->nset++, tn->ncorrected++, tn->typed_set[f] = true;
                 ccai_free(t);
                 continue;
             }
             /* "hier soir", then "le 4... non, le 5": the evening stays */
-            int part = fd.dt_part                         ? fd.part_hour
-                       : correcting && o->st.pending_date ? o->st.pending_part
-                                                          : -1;
+            int part = tn->fd.dt_part                         ? tn->fd.part_hour
+                       : tn->correcting && o->st.pending_date ? o->st.pending_part
+                                                              : -1;
             o->st.pending_date = true;
-            o->st.pending_days = fd.day;
+            o->st.pending_days = tn->fd.day;
             o->st.pending_part = part;
-            fdt = f;
-            nset++;
+            tn->fdt = f;
+            tn->nset++;
             /* the day and its part are noted now (a caller who hangs up
              * or asks for a person has said them), the time asked */
             char *pv = NULL;
@@ -824,135 +872,143 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             ccai_free(pv);
             continue;
         }
-        if (dt && had && asked[f] && o->st.pending_date && !fd.date_only &&
-            strcmp(o->values[f], fd.v[f]) == 0) {
+        if (dt && had && tn->asked[f] && o->st.pending_date && !tn->fd.date_only &&
+            strcmp(o->values[f], tn->fd.v[f]) == 0) {
             /* "hier soir" noted as the evening's 20:00, then "vers vingt
              * heures": the hour said is the one noted */
             o->st.pending_date = false;
             o->st.dt_part = false;
-            nset++;
-            typed_set[f] = true;
+            tn->nset++;
+            tn->typed_set[f] = true;
             continue;
         }
-        if (store(o, f, fd.v[f])) {
+        if (store(o, f, tn->fd.v[f])) {
             if (dt)
-                o->st.dt_part = fd.dt_part;
-            nset++;
-            ncorrected += had;
-            typed_set[f] = o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_code_field(o, f);
+                o->st.dt_part = tn->fd.dt_part;
+            tn->nset++;
+            tn->ncorrected += had;
+            tn->typed_set[f] = o->f[f].type != CCAI_FIELD_TEXT || Ccai_ofl_code_field(o, f);
             if (o->f[f].type == CCAI_FIELD_DATETIME)
                 o->st.pending_date = false;
         }
     }
-    bool dt_said = pending_f < o->nfields && fd.v[pending_f] != NULL;
+}
+
+/* 5. The time asked after a day, answered with something else. */
+static void answer_pending_time(Ccai_offline *o, answer_turn *tn)
+{
+    bool dt_said = tn->pending_f < o->nfields && tn->fd.v[tn->pending_f] != NULL;
     for (size_t f = 0; f < o->nfields; f++)
-        ccai_free(fd.v[f]);
+        ccai_free(tn->fd.v[f]);
     if (o->oom)
         return;
     /* "And at what time?" answered with something else ("At 77 Bay Road"):
      * the caller has no hour to give; the day goes as it was said ("last
      * night": the part's hour), not asked again */
-    if (pending_f < o->nfields && nset > 0 && !dt_said && o->st.pending_date &&
-        o->values[pending_f])
+    if (tn->pending_f < o->nfields && tn->nset > 0 && !dt_said && o->st.pending_date &&
+        o->values[tn->pending_f])
         o->st.pending_date = false; /* noted with its part already */
-    if (pending_f < o->nfields && nset > 0 && !dt_said && o->st.pending_date &&
-        !o->values[pending_f]) {
+    if (tn->pending_f < o->nfields && tn->nset > 0 && !dt_said && o->st.pending_date &&
+        !o->values[tn->pending_f]) {
         char *norm = NULL;
         bool part;
         ccai_status vs = Ccai_ofl_pending_value(o, &norm, &part);
         if (vs == CCAI_ERR_NOMEM)
             o->oom = true;
-        if (vs == CCAI_OK && store(o, pending_f, norm))
+        if (vs == CCAI_OK && store(o, tn->pending_f, norm))
             o->st.dt_part = part;
         ccai_free(norm);
         o->st.pending_date = false;
         if (o->oom)
             return;
     }
+}
 
-    /* asking for a person: the facts said are kept, nothing else is an
-     * answer ("Hi, good morning, I'd rather talk to somebody") */
-    if (nset == 0 && o->to_person)
+/* 6. Nothing noted: "I already told you", a question, a don't-know, or
+ * the question again. */
+static void answer_nothing(Ccai_offline *o, answer_turn *tn)
+{
+    size_t cur = o->st.cur;
+    if (o->st.phase == PH_ASK && said_anywhere(o, "already.told")) {
+        already_told(o);
         return;
-    if (nset == 0) {
-        size_t cur = o->st.cur;
-        if (o->st.phase == PH_ASK && said_anywhere(o, "already.told")) {
-            already_told(o);
-            return;
-        }
-        /* "es miguel, no, espere, arroba, es que se corta, arroba punto":
-         * an address attempted is about the e-mail, whatever question its
-         * words may open (spelled once, then left to a colleague) */
-        size_t at = Ccai_ofl_attempted_field(o);
-        if (question && at < o->nfields && o->f[at].type == CCAI_FIELD_EMAIL &&
-            (said_anywhere(o, "sym.at") || strchr(o->raw, '@'))) {
-            Ccai_ofl_reject_current(o);
-            return;
-        }
-        if (question && (dontknow || refuse)) {
-            /* "Do I call the other insurer? No idea if anyone saw it." */
-            answer_question(o);
-        } else if (question) {
-            answer_question(o);
-            o->missed = true;
-            if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
-                return;
-            Ccai_ofl_ask_current(o, false);
-            return;
-        }
-        if (dontknow || refuse) {
-            if (o->st.pending_date) {
-                Ccai_ofl_skip_or_date(o);
-                return;
-            }
-            bool later = false;
-            for (size_t k = 0; k < o->st.ngroup; k++) {
-                size_t f = o->st.group[k];
-                if (f < o->nfields && !o->values[f] && (!dk_some || dk_about[f]))
-                    later |= (o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, refuse)) == SKIP_ONCE;
-            }
-            if (cur < o->nfields && !o->values[cur] && o->st.skip[cur] == SKIP_NONE &&
-                (!dk_some || dk_about[cur]))
-                later |= (o->st.skip[cur] = Ccai_ofl_dontknow_skip(o, cur, false)) == SKIP_ONCE;
-            Ccai_ofl_say_phrase(o,
-                                refuse  ? "say.refused"
-                                : later ? "say.dontknow"
-                                        : "say.dontknow_final",
-                                0, NULL);
-            Ccai_ofl_advance(o);
-            return;
-        }
-        if (nknown > 0 && Ccai_ofl_content_left(o, 0, o->ntok) == 0) {
-            /* Only what was noted already ("my e-mail is" again): no value
-             * for the question asked, and no echo of it. */
-            Ccai_ofl_say_phrase(o, "say.already", 0, NULL);
-            o->missed = true;
-            if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
-                return;
-            Ccai_ofl_ask_current(o, false);
-            return;
-        }
+    }
+    /* "es miguel, no, espere, arroba, es que se corta, arroba punto":
+     * an address attempted is about the e-mail, whatever question its
+     * words may open (spelled once, then left to a colleague) */
+    size_t at = Ccai_ofl_attempted_field(o);
+    if (tn->question && at < o->nfields && o->f[at].type == CCAI_FIELD_EMAIL &&
+        (Ccai_ofl_at_sign(o))) {
         Ccai_ofl_reject_current(o);
         return;
     }
+    if (tn->question && (tn->dontknow || tn->refuse)) {
+        /* "Do I call the other insurer? No idea if anyone saw it." */
+        answer_question(o);
+    } else if (tn->question) {
+        answer_question(o);
+        o->missed = true;
+        if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+            return;
+        Ccai_ofl_ask_current(o, false);
+        return;
+    }
+    if (tn->dontknow || tn->refuse) {
+        if (o->st.pending_date) {
+            Ccai_ofl_skip_or_date(o);
+            return;
+        }
+        bool later = false;
+        for (size_t k = 0; k < o->st.ngroup; k++) {
+            size_t f = o->st.group[k];
+            if (f < o->nfields && !o->values[f] && (!tn->dk_some || tn->dk_about[f]))
+                later |= (o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, tn->refuse)) == SKIP_ONCE;
+        }
+        if (cur < o->nfields && !o->values[cur] && o->st.skip[cur] == SKIP_NONE &&
+            (!tn->dk_some || tn->dk_about[cur]))
+            later |= (o->st.skip[cur] = Ccai_ofl_dontknow_skip(o, cur, false)) == SKIP_ONCE;
+        Ccai_ofl_say_phrase(o,
+                            tn->refuse ? "say.refused"
+                            : later    ? "say.dontknow"
+                                       : "say.dontknow_final",
+                            0, NULL);
+        Ccai_ofl_advance(o);
+        return;
+    }
+    if (tn->nknown > 0 && Ccai_ofl_content_left(o, 0, o->ntok) == 0) {
+        /* Only what was noted already ("my e-mail is" again): no value
+         * for the question asked, and no echo of it. */
+        Ccai_ofl_say_phrase(o, "say.already", 0, NULL);
+        o->missed = true;
+        if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+            return;
+        Ccai_ofl_ask_current(o, false);
+        return;
+    }
+    Ccai_ofl_reject_current(o);
+    return;
+}
 
+/* 7. What was noted acknowledged and read back, then the next question. */
+static void answer_go_on(Ccai_offline *o, answer_turn *tn)
+{
     /* "This number. I'd rather not give my email." to a question about
      * both: the one refused is not asked again, the one not known once. */
-    for (size_t k = 0; (dontknow || refuse) && k < o->st.ngroup; k++) {
+    for (size_t k = 0; (tn->dontknow || tn->refuse) && k < o->st.ngroup; k++) {
         size_t f = o->st.group[k];
-        if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == fdt) &&
-            (!dk_some || dk_about[f]))
-            o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, refuse);
+        if (f < o->nfields && !o->values[f] && !(o->st.pending_date && f == tn->fdt) &&
+            (!tn->dk_some || tn->dk_about[f]))
+            o->st.skip[f] = Ccai_ofl_dontknow_skip(o, f, tn->refuse);
     }
 
     /* What was noted: an acknowledgement that varies, a read-back of what
      * must be heard right. */
-    if (ncorrected)
+    if (tn->ncorrected)
         Ccai_ofl_say_phrase(o, "say.ack_correction", 0, NULL);
     else
         Ccai_ofl_say_phrase(o, "say.ack", o->st.acks++, NULL);
     for (size_t f = 0; f < o->nfields && !o->oom; f++) {
-        if (!typed_set[f] || !o->values[f])
+        if (!tn->typed_set[f] || !o->values[f])
             continue;
         const char *sec = o->f[f].type == CCAI_FIELD_EMAIL             ? "say.ack_email"
                           : o->f[f].type == CCAI_FIELD_PHONE_NUMBER    ? "say.ack_phone"
@@ -969,10 +1025,10 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
      * its words opened no question */
     size_t mail = Ccai_ofl_attempted_field(o);
     bool mail_try = mail < o->nfields && o->f[mail].type == CCAI_FIELD_EMAIL && !o->values[mail] &&
-                    o->st.phase == PH_ASK && (said_anywhere(o, "sym.at") || strchr(o->raw, '@'));
-    if (question && !mail_try)
+                    o->st.phase == PH_ASK && (Ccai_ofl_at_sign(o));
+    if (tn->question && !mail_try)
         answer_question(o);
-    if (mail_try && !(fdt < o->nfields && o->st.pending_date)) {
+    if (mail_try && !(tn->fdt < o->nfields && o->st.pending_date)) {
         o->st.group[0] = o->st.cur = mail;
         o->st.ngroup = 1;
         Ccai_ofl_reject_current(o);
@@ -980,8 +1036,8 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     }
     /* "the other night" to "when did it happen?": which day, rather than
      * the question again */
-    for (size_t f = 0; o->dt_vague && !o->st.pending_date && !question && f < o->nfields; f++) {
-        if (o->f[f].type == CCAI_FIELD_DATETIME && asked[f] && !o->values[f] &&
+    for (size_t f = 0; o->dt_vague && !o->st.pending_date && !tn->question && f < o->nfields; f++) {
+        if (o->f[f].type == CCAI_FIELD_DATETIME && tn->asked[f] && !o->values[f] &&
             ++o->st.tries[f] < CCAI_OFFLINE_TRIES) {
             Ccai_ofl_say_msg(o, M_R_DATE_VAGUE);
             o->st.phase = PH_ASK;
@@ -990,14 +1046,220 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
             return;
         }
     }
-    if (fdt < o->nfields && o->st.pending_date) {
+    if (tn->fdt < o->nfields && o->st.pending_date) {
         o->st.phase = PH_ASK;
-        o->st.cur = fdt;
+        o->st.cur = tn->fdt;
         o->st.ngroup = 0;
-        Ccai_ofl_ask_question(o, fdt, false);
+        Ccai_ofl_ask_question(o, tn->fdt, false);
         return;
     }
     Ccai_ofl_advance(o);
+}
+
+/* An answer, along the steps above. */
+void Ccai_ofl_handle_answer(Ccai_offline *o)
+{
+    answer_turn turn, *tn = &turn;
+    memset(tn, 0, sizeof *tn);
+    for (size_t k = 0; k < o->st.ngroup; k++)
+        if (o->st.group[k] < o->nfields)
+            tn->asked[o->st.group[k]] = true;
+    if (o->st.phase == PH_ASK && o->st.cur < o->nfields)
+        tn->asked[o->st.cur] = true;
+    /* the time asked after a day said ("and at what time, roughly?") */
+    tn->pending_f = o->st.pending_date ? o->st.cur : o->nfields;
+    answer_sentences(o, tn);
+    answer_cannot_tell(o, tn);
+    Ccai_ofl_extract_all(o, &tn->fd, tn->asked, tn->corr, tn->sv, tn->ns);
+    answer_digits(o, tn);
+    answer_store(o, tn);
+    answer_pending_time(o, tn);
+    if (o->oom)
+        return;
+    /* asking for a person: the facts said are kept, nothing else is an
+     * answer ("Hi, good morning, I'd rather talk to somebody") */
+    if (tn->nset == 0 && o->to_person)
+        return;
+    if (tn->nset == 0) {
+        answer_nothing(o, tn);
+        return;
+    }
+    answer_go_on(o, tn);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Digits corrected                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The longest run of digits said from token b to e (the last of equal
+ * ones), in digits or words, the words between numbers ending it ("en un
+ * grupo: es siete siete cuatro, uno tres" is 774 13, not the "un"): as
+ * the phone reader reads them, "double"/"triple" included. */
+static size_t said_digits(const Ccai_offline *o, size_t b, size_t e, char *out, size_t cap)
+{
+    char run[32];
+    size_t nrun = 0, best = 0;
+    out[0] = '\0';
+    for (size_t i = b; i <= e;) {
+        size_t rep = 1, j = i;
+        if (j < e && Ccai_ofl_sec_at(o, "spell.double", j, j + 1) == 1)
+            rep = 2, j++;
+        else if (j < e && Ccai_ofl_sec_at(o, "spell.triple", j, j + 1) == 1)
+            rep = 3, j++;
+        char piece[12];
+        size_t np = 0;
+        int v = -1;
+        if (j < e && !(o->mask && o->mask[j])) {
+            const char *t = o->norm + o->tok[j].start;
+            size_t len = o->tok[j].len;
+            if (Ccai_ofl_is_digit_ch(t[0])) {
+                for (size_t r = 0; r < rep; r++)
+                    for (size_t k = 0; k < len && np + 1 < sizeof piece; k++)
+                        if (Ccai_ofl_is_digit_ch(t[k]))
+                            piece[np++] = t[k];
+                j++;
+                v = 0;
+            } else {
+                v = rep == 1 ? Ccai_ofl_number_words_999(o, &j) : Ccai_ofl_number_words(o, &j);
+                if (v >= 100)
+                    np = (size_t)snprintf(piece, sizeof piece, "%d", v);
+                else if (v >= 10 && rep == 1)
+                    np = (size_t)snprintf(piece, sizeof piece, "%02d", v);
+                else
+                    for (size_t r = 0; v >= 0 && r < rep; r++)
+                        np += (size_t)snprintf(piece + np, sizeof piece - np, "%d", v);
+            }
+        }
+        if (v >= 0 && np > 0 && nrun + np < sizeof run) {
+            memcpy(run + nrun, piece, np);
+            nrun += np;
+            i = j;
+            continue;
+        }
+        if (j < e && v < 0 && Ccai_ofl_hesitation(o, j)) {
+            i = j + 1;
+            continue;
+        }
+        /* another word (or the end): the run ends */
+        if (nrun > 0 && nrun >= best && nrun < cap) {
+            memcpy(out, run, nrun);
+            out[nrun] = '\0';
+            best = nrun;
+        }
+        nrun = 0;
+        i = (j > i ? j : i + 1);
+    }
+    return best;
+}
+
+/* A group of digits said to correct a number noted ("six eight four, not
+ * five", "zero one four seven, not four two", "es siete siete cuatro, uno
+ * tres, cero nueve"): the place in a noted phone number or code where the
+ * group differs from the digits noted by one digit in four at most (one
+ * at least), the same place for every such field, and, when the old
+ * digits are said after a [digits.not] word, where those are. Three
+ * digits at least. The number said whole again (a phone number of the
+ * caller's region a few digits away from the one noted) replaces it.
+ * The new value (the caller frees it), NULL; *ret_f its field. */
+static char *digits_fixed(Ccai_offline *o, size_t b, size_t e, size_t *ret_f)
+{
+    char whole[40];
+    bool any_phone = false;
+    for (size_t f = 0; f < o->nfields; f++)
+        any_phone |= o->values[f] && o->f[f].type == CCAI_FIELD_PHONE_NUMBER;
+    if (any_phone &&
+        Ccai_ofl_spoken_phone(o, b, e, Ccai_ofl_phone_region(o), whole, sizeof whole) == PH_OK) {
+        for (size_t f = 0; f < o->nfields; f++) {
+            const char *v = o->values[f];
+            if (!v || o->f[f].type != CCAI_FIELD_PHONE_NUMBER || strlen(v) != strlen(whole))
+                continue;
+            size_t diff = 0;
+            for (size_t k = 0; v[k]; k++)
+                diff += v[k] != whole[k];
+            if (diff >= 1 && diff <= 3) {
+                *ret_f = f;
+                return Ccai_strdup(whole);
+            }
+        }
+    }
+    /* the new digits, then the old ones after "not" */
+    char nw[32], old[32];
+    size_t neg = e;
+    for (size_t i = b + 1; i < e && neg == e; i++) {
+        if (Ccai_ofl_sec_at(o, "digits.not", i, e) && said_digits(o, b, i, nw, sizeof nw) >= 3)
+            neg = i;
+    }
+    size_t nn = said_digits(o, b, neg, nw, sizeof nw);
+    size_t no =
+        neg < e ? said_digits(o, neg + Ccai_ofl_sec_at(o, "digits.not", neg, e), e, old, sizeof old)
+                : 0;
+    if (nn < 3 || no > nn)
+        return NULL;
+    size_t max_diff = nn / 4 > 1 ? nn / 4 : 1;
+    size_t best_f = o->nfields, best_at = 0, best_diff = SIZE_MAX;
+    bool tie = false;
+    for (size_t f = 0; f < o->nfields; f++) {
+        const char *v = o->values[f];
+        if (!v || !(o->f[f].type == CCAI_FIELD_PHONE_NUMBER || Ccai_ofl_code_field(o, f)))
+            continue;
+        size_t at[40], nd = 0;
+        for (size_t k = 0; v[k] && nd < CCAI_ARRAY_SIZE(at); k++)
+            if (Ccai_ofl_is_digit_ch(v[k]))
+                at[nd++] = k;
+        /* a group, not the whole number said again: never over the
+         * country code and the trunk prefix ("0 7700..." is no +4 07700) */
+        if (o->f[f].type == CCAI_FIELD_PHONE_NUMBER && nn + 3 > nd)
+            continue;
+        for (size_t w = 0; w + nn <= nd; w++) {
+            size_t diff = 0, first = nn, last = 0;
+            for (size_t k = 0; k < nn; k++) {
+                if (v[at[w + k]] != nw[k]) {
+                    diff++;
+                    if (first == nn)
+                        first = k;
+                    last = k;
+                }
+            }
+            if (diff == 0 || diff > max_diff)
+                continue;
+            if (no > 0) {
+                /* the old digits said are there, over what differs */
+                bool there = false;
+                for (size_t s = 0; s + no <= nn && !there; s++) {
+                    if (s > first || s + no <= last)
+                        continue;
+                    size_t k = 0;
+                    while (k < no && v[at[w + s + k]] == old[k])
+                        k++;
+                    there = k == no;
+                }
+                if (!there)
+                    continue;
+            }
+            if (diff < best_diff) {
+                best_diff = diff, best_f = f, best_at = w, tie = false;
+            } else if (diff == best_diff) {
+                tie = true;
+            }
+        }
+    }
+    if (best_f >= o->nfields || tie)
+        return NULL;
+    char *r = Ccai_strdup(o->values[best_f]);
+    if (!r) {
+        o->oom = true;
+        return NULL;
+    }
+    size_t k = 0, d = 0;
+    for (; r[k]; k++) {
+        if (!Ccai_ofl_is_digit_ch(r[k]))
+            continue;
+        if (d >= best_at && d < best_at + nn)
+            r[k] = nw[d - best_at];
+        d++;
+    }
+    *ret_f = best_f;
+    return r;
 }
 
 /* In the confirmation: values said ("no, the e-mail is ...") replace what
@@ -1024,6 +1286,16 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
         if (fd.v[f] && !fd.date_only && typed && store(o, f, fd.v[f]))
             *ret_any = true;
         ccai_free(fd.v[f]);
+    }
+    /* "Sorry, last bit's six eight four, not five": digits of a number
+     * noted, corrected */
+    for (size_t b = 0; b < o->ntok && !*ret_any && !o->oom;) {
+        size_t e = Ccai_ofl_sentence_end(o, b), f;
+        char *v = digits_fixed(o, b, e, &f);
+        if (v && store(o, f, v))
+            *ret_any = true;
+        ccai_free(v);
+        b = e > b ? e : b + 1;
     }
 }
 

@@ -4791,6 +4791,291 @@ static void test_email_part_restated(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* In an address a number word counts in the call's language or English
+ * only: a word of a third language is a name ("une", a Colombian ISP, is
+ * no French 1 in a Spanish call); a digit said in the call's words or in
+ * English counts. */
+static void test_email_number_words_of_the_call(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"es-CO", "juan punto perez arroba une punto net punto co", "juan.perez@une.net.co"},
+        {"es-ES", "marta punto gil dos arroba une punto es", "marta.gil2@une.es"},
+        {"es-MX", "rosa punto lima seven arroba gmail punto com", "rosa.lima7@gmail.com"},
+        {"fr-FR", "luc point martin un arobase free point fr", "luc.martin1@free.fr"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = email_asked(s, cases[i].lang);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": e-mail %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* Every field noted but the e-mail when with_email is false; the phone
+ * +447700900123 and the policy number PL4418820. */
+static Ccai_offline *claim_noted(const ccai_claim_schema *s, const char *lang, const char *from,
+                                 bool with_email)
+{
+    char claim[1024];
+    snprintf(claim, sizeof claim,
+             "{\"incident_description\": \"A pipe burst\", \"incident_datetime\": "
+             "\"2024-10-07T15:00:00\", \"incident_location\": \"12 Mill Road\", \"injuries\": "
+             "\"None\", \"involved_parties\": \"Me\", \"medical_records\": \"None\", "
+             "\"policy_number\": \"PL4418820\", \"pre_existing_damages\": \"None\", "
+             "\"witnesses\": \"None\", \"policyholder_name\": \"Ann Lee\", "
+             "\"policyholder_phone\": \"+447700900123\"%s}",
+             with_email ? ", \"policyholder_email\": \"ann@example.com\"" : "");
+    return make_filled(s, lang, from, claim);
+}
+
+/* A group of digits said to correct a number noted: at the confirmation
+ * ("the end is one two four, not three") and on a later turn ("me
+ * equivoqué en un número: ..."), the place where the digits noted differ
+ * by one; the number said whole again; nothing when no place or several
+ * fit. */
+static void test_digits_corrected_by_group(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *field, *value; /* value NULL: nothing changes */
+    } cases[] = {
+        {"en-GB", "Sorry, the end is one two four, not three.", "policyholder_phone",
+         "+447700900124"},
+        {"en-GB", "Oh, it's nine one one, not nine one two, in the middle.", "policyholder_phone",
+         NULL},
+        {"en-GB", "Sorry, it is zero seven seven zero zero, nine zero zero, one two five.",
+         "policyholder_phone", "+447700900125"},
+        {"fr-FR", "Non pardon, soixante-dix-sept, zéro zéro, neuf zéro zéro, pas neuf zéro un.",
+         "policyholder_phone", NULL},
+        {"fr-FR", "Ah pardon, c'est quatre quatre un, huit huit, trois zéro pour le contrat.",
+         "policy_number", "PL4418830"},
+        {"es-ES", "Me equivoqué en un grupo, es ocho ocho tres cero, no ocho ocho dos cero.",
+         "policy_number", "PL4418830"},
+        {"es-ES", "Perdone, son las cinco y diez, no las cinco y cuarto.", "policyholder_phone",
+         NULL},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = claim_noted(s, cases[i].lang, "+447700900999", true);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, cases[i].field);
+        if (cases[i].value ? !v || strcmp(v, cases[i].value) != 0 : v != NULL) {
+            print_error("\"%s\": %s = %s, expected %s\n", cases[i].said, cases[i].field,
+                        v ? v : "(unset)", cases[i].value ? cases[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* on a later turn, the e-mail asked */
+    Ccai_offline *o = claim_noted(s, "es-ES", "+447700900999", false);
+    const Ccai_offline_reply *r =
+        in(o, "Perdón, me equivoqué en un número: cuatro cuatro uno, ocho ocho, tres cero.");
+    const char *v = set_value(r, "policy_number");
+    if (!v || strcmp(v, "PL4418830") != 0) {
+        print_error("later turn: policy_number = %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* "This one" after a phone number said is that number, not the line the
+ * caller calls from; said alone it is the caller's line. */
+static void test_this_one_after_a_number(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"fr-FR",
+         "Zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit, celui-ci c'est "
+         "mon portable perso.",
+         "+33612345678"},
+        {"fr-FR", "Celui-ci.", "+33699887766"},
+        {"es-ES", "Seis uno dos, tres cuatro cinco, seis siete ocho, ese es el del trabajo.",
+         "+34612345678"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *from = strncmp(cases[i].lang, "fr", 2) == 0 ? "+33699887766" : "+34699887766";
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, from,
+                        "{\"incident_description\": \"A pipe burst\", "
+                        "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                        "\"incident_location\": \"12 Mill Road\", \"injuries\": "
+                        "\"None\", \"involved_parties\": \"Me\", "
+                        "\"medical_records\": \"None\", \"policy_number\": "
+                        "\"PL4418820\", \"pre_existing_damages\": \"None\", "
+                        "\"witnesses\": \"None\", \"policyholder_name\": \"Ann Lee\", "
+                        "\"policyholder_email\": \"ann@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": phone %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* To "may I have your full name?", words with an article, a pronoun or a
+ * relative ([name.not] of the call's language) are no name: "The agent
+ * who sold me the policy said so" names nobody; "Ella" is a name in an
+ * English call though "ella" is a Spanish pronoun. */
+static void test_no_name_from_a_sentence(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value; /* NULL: no name */
+    } cases[] = {
+        {"en-US", "The broker who set it up told me to ring you.", NULL},
+        {"en-US", "My husband deals with all that normally.", NULL},
+        {"en-US", "ella martin", "Ella Martin"},
+        {"es-ES", "Mi marido es el que lleva esas cosas.", NULL},
+        {"fr-FR", "Mon mari s'occupe de tout ça d'habitude.", NULL},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL,
+                                      "{\"incident_description\": \"A pipe burst\", "
+                                      "\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                                      "\"incident_location\": \"12 Mill Road\", \"injuries\": "
+                                      "\"None\", \"involved_parties\": \"Me\", "
+                                      "\"medical_records\": \"None\", \"policy_number\": "
+                                      "\"PL4418820\", \"pre_existing_damages\": \"None\", "
+                                      "\"witnesses\": \"None\", \"policyholder_phone\": "
+                                      "\"+447700900123\", \"policyholder_email\": "
+                                      "\"ann@example.com\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_name");
+        if (cases[i].value ? !v || strcmp(v, cases[i].value) != 0 : v != NULL) {
+            print_error("\"%s\": name %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value ? cases[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* "Je n'ai pas consulté." alone to the doctor asked alone is a no: the
+ * don't-know "je n'ai pas" inside a longer no ([negation.lead]) is no
+ * hedge that leaves the answer empty. */
+static void test_longer_no_alone(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const nodoc[] = {"Je n'ai pas consulté.", "J'ai pas consulté.",
+                                        "Je ne suis pas allée."};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof nodoc / sizeof nodoc[0]; i++) {
+        Ccai_offline *o = make_filled(
+            s, "fr-FR", NULL,
+            "{\"incident_description\": \"Choc arrière\", \"incident_datetime\": "
+            "\"2024-10-05T12:00:00\", \"incident_location\": \"Lyon\", \"injuries\": \"Mal au "
+            "dos\", \"involved_parties\": \"Moi\", \"policy_number\": \"PL4418820\", "
+            "\"pre_existing_damages\": \"Aucun\", \"witnesses\": \"Aucun\", "
+            "\"policyholder_name\": \"Ann Lee\", \"policyholder_phone\": \"+33612345678\", "
+            "\"policyholder_email\": \"ann@example.com\"}");
+        const Ccai_offline_reply *r = in(o, nodoc[i]);
+        const char *v = set_value(r, "medical_records");
+        if (!v || strcmp(v, "Aucun") != 0) {
+            print_error("\"%s\": medical_records = %s\n", nodoc[i], v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* "at the", "chez le" in a question are no at sign: to the phone and the
+ * e-mail asked, "will someone come and look at the damage?" is a
+ * question, not an address to spell; "arroba une punto net" stays one. */
+static void test_at_the_is_no_at_sign(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } cases[] = {
+        {"en-GB", "Will someone come and look at the damage? Do I get a copy by email?"},
+        {"fr-FR", "Est-ce que l'expert passera chez moi ? Je recevrai le dossier par e-mail ?"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = claim_noted(s, cases[i].lang, NULL, false);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        if (said(r, "spell") || said(r, "épeler") || set_value(r, "policyholder_email")) {
+            print_error("\"%s\": taken as an address\n", cases[i].said);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    Ccai_offline *o = claim_noted(s, "es-CO", NULL, false);
+    const char *v =
+        set_value(in(o, "claudia punto rios arroba une punto net punto co"), "policyholder_email");
+    if (!v || strcmp(v, "claudia.rios@une.net.co") != 0) {
+        print_error("arroba une: %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* The words noted as the place are no other field's: a place named by a
+ * hospital or a clinic nearby, said to "when and where?", is no doctor
+ * seen. */
+static void test_place_by_a_hospital(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } cases[] = {
+        {"en-GB", "Yesterday about six. On Mill Road, just past the Royal Infirmary hospital."},
+        {"fr-FR", "Hier vers six heures. Rue Gambetta, juste à côté de l'hôpital Saint-Louis."},
+        {"es-ES", "Ayer sobre las seis. En la calle Alcalá, al lado del hospital del Niño Jesús."},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o =
+            make_filled(s, cases[i].lang, NULL, "{\"incident_description\": \"A van hit my car\"}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *loc = set_value(r, "incident_location");
+        const char *med = set_value(r, "medical_records");
+        if (!loc || med) {
+            print_error("\"%s\": location %s, medical records %s\n", cases[i].said,
+                        loc ? loc : "(unset)", med ? med : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A phone number said in groups of hundreds and tens as people in Latin
  * America say it: "tres veinte" is 3 then 20 (24 is "veinticuatro"), a
  * pause ends a number ("veinte, cuatro" is 20, 4). */
@@ -5119,6 +5404,15 @@ static void test_answer_then_does_it_count(void **state)
          "concierge", "suffit"},
         {"es-MX", "Yo y el señor de la camioneta. El de la tienda de enfrente vio todo, ¿le sirve?",
          "tienda de enfrente", "sirve"},
+        /* with what it would count as ([question.check.as]) */
+        {"en-GB",
+         "Me and the van driver. The postman saw it from the corner, would that count as "
+         "proof?",
+         "postman", "count"},
+        {"fr-FR", "Moi et le chauffeur. Le facteur a tout vu du trottoir, ça compte comme preuve ?",
+         "facteur", "compte"},
+        {"es-ES", "Yo y el conductor. El cartero lo vio desde la esquina, ¿cuenta como prueba?",
+         "cartero", "cuenta"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Ccai_offline *o = make_filled(s, cases[i].lang, NULL, story);
@@ -5581,6 +5875,13 @@ int main(void)
         cmocka_unit_test(test_name_spelled_on_a_later_turn),
         cmocka_unit_test(test_damage_is_no_injury),
         cmocka_unit_test(test_email_part_restated),
+        cmocka_unit_test(test_email_number_words_of_the_call),
+        cmocka_unit_test(test_digits_corrected_by_group),
+        cmocka_unit_test(test_this_one_after_a_number),
+        cmocka_unit_test(test_no_name_from_a_sentence),
+        cmocka_unit_test(test_longer_no_alone),
+        cmocka_unit_test(test_at_the_is_no_at_sign),
+        cmocka_unit_test(test_place_by_a_hospital),
         cmocka_unit_test(test_phone_in_spoken_groups),
         cmocka_unit_test(test_address_numbers_are_no_date),
         cmocka_unit_test(test_answer_then_does_it_count),
