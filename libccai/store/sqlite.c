@@ -540,12 +540,15 @@ static void sqlite_close(Ccai_store *store)
         Ccai_log(st->log, CCAI_LOG_INFO,
                  "store: %s: %llu waits for another connection's write lock, %llu us in all; "
                  "group commit %s: %llu groups, %llu writes, %llu ended early, %llu failed, "
-                 "the write lock held %llu us in all, %llu at most",
+                 "the write lock held %llu us in all, %llu at most; writes outside the groups: "
+                 "%llu in explicit transactions, %llu after a full group (contended), %llu "
+                 "refused the lock",
                  st->path, (unsigned long long)st->busy_waits, (unsigned long long)st->busy_wait_us,
                  st->ctx ? "on" : "off", (unsigned long long)st->gstats.groups,
                  (unsigned long long)st->gstats.writes, (unsigned long long)st->gstats.full,
                  (unsigned long long)st->gstats.failed, (unsigned long long)st->gstats.hold_us,
-                 (unsigned long long)st->gstats.hold_max_us);
+                 (unsigned long long)st->gstats.hold_max_us, (unsigned long long)st->gstats.in_tx,
+                 (unsigned long long)st->gstats.spent, (unsigned long long)st->gstats.refused);
     /* The thread first: this connection may be the file's last, whose
      * close checkpoints and removes the WAL. */
     Ccai_sqlite_ckpt_free(st->ckpt);

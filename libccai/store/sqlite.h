@@ -67,6 +67,9 @@ typedef struct Ccai_sqlite_group_stats {
     uint64_t failed;      /* groups whose COMMIT failed or that SQLite rolled back */
     uint64_t hold_us;     /* write lock held: BEGIN IMMEDIATE to COMMIT's end, summed */
     uint64_t hold_max_us; /* the longest */
+    uint64_t in_tx;       /* writes outside the groups: in an explicit transaction */
+    uint64_t spent;       /* after a full group, another writer waiting (committed at once) */
+    uint64_t refused;     /* a group's BEGIN IMMEDIATE failed (another's lock held too long) */
 } Ccai_sqlite_group_stats;
 /* The group stats, and the waits for another connection's write lock
  * (busy_waits: the waits, busy_wait_us: their time). All 0 without. */

@@ -227,8 +227,15 @@ void Ccai_sqlite_group_check_lost(Ccai_sqlite *st, ccai_status status)
 
 ccai_status Ccai_sqlite_group_enter(Ccai_sqlite *st, const char *call_id, const char *op)
 {
-    if (!st->ctx || st->in_tx || st->group_spent)
-        return CCAI_OK; /* spent: each write commits at once until the tick */
+    if (!st->ctx)
+        return CCAI_OK;
+    if (st->in_tx || st->group_spent) { /* spent: each write commits at once until the tick */
+        if (st->in_tx)
+            st->gstats.in_tx++;
+        else
+            st->gstats.spent++;
+        return CCAI_OK;
+    }
     if (st->group_open) {
         if (st->group_writes < GROUP_MAX_WRITES && mono_us() - st->group_start_us < GROUP_MAX_US) {
             if (!member_add(st, call_id))
@@ -255,8 +262,10 @@ ccai_status Ccai_sqlite_group_enter(Ccai_sqlite *st, const char *call_id, const 
     }
 open:;
     ccai_status status = Ccai_sqlite_exec_stmt(st, op, STMT_BEGIN_IMMEDIATE);
-    if (status != CCAI_OK)
+    if (status != CCAI_OK) {
+        st->gstats.refused++;
         return status;
+    }
     if (!member_add(st, call_id)) { /* nothing written yet: undone */
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return Ccai_sqlite_fail_nomem(st, op);
