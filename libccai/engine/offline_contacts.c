@@ -1137,10 +1137,15 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     email_echoes(o, items, &n);
     email_breaks(items, n);
 
+    /* the local part of the last at sign said with one whose domain was
+     * cut ("paola punto restrepo arroba gm... se cortó, ¿me oye? arroba
+     * gmail punto com"): an at sign said again alone takes it */
+    size_t cut_b = 0, cut_at = 0;
     for (size_t at_i = 0; at_i < n; at_i++) {
         char cand[CCAI_OFFLINE_UTTERANCE_MAX + 1];
         size_t b = at_i, e = at_i + 1;
         uint32_t spelled_now = 0;
+        bool resumed = false;
         if (!items[at_i].c && memchr(items[at_i].w, '@', items[at_i].len)) {
             /* a literal address: take the word as it is */
             snprintf(cand, sizeof cand, "%.*s", (int)items[at_i].len, items[at_i].w);
@@ -1162,8 +1167,11 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                     break;
                 b--;
             }
-            if (b == at_i)
-                continue;
+            if (b == at_i) {
+                if (cut_at == 0)
+                    continue;
+                resumed = true;
+            }
             /* Domain: words until the first dot, then dot-word pairs. */
             bool dotted = false;
             while (e < n && !items[e].brk) {
@@ -1181,9 +1189,15 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                     break;
                 e++;
             }
+            if (!resumed && !dotted) {
+                cut_b = b;
+                cut_at = at_i;
+            }
             size_t ol = 0;
             unsigned part = 0, letters = 0;
-            for (size_t i = b; i < e && ol + 1 < sizeof cand; i++) {
+            for (size_t i = resumed ? cut_b : b; i < e && ol + 1 < sizeof cand; i++) {
+                if (resumed && i == cut_at)
+                    i = at_i; /* the cut domain and what was said after it are left out */
                 if (items[i].c) {
                     cand[ol++] = items[i].c;
                     part++;
@@ -1207,7 +1221,7 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
         ccai_status st = ccai_field_validate(CCAI_FIELD_EMAIL, cand, &norm, NULL);
         if (st == CCAI_OK && strchr(norm, '.') && strchr(strchr(norm, '@'), '.')) {
             snprintf(out, cap, "%s", norm);
-            *ret_raw0 = items[b].raw0;
+            *ret_raw0 = items[resumed ? cut_b : b].raw0;
             *ret_raw1 = items[e - 1].raw1;
             if (ret_sure)
                 *ret_sure = email_sure(o, items, n, b, e, norm);
