@@ -1015,9 +1015,11 @@ static void email_breaks(email_item *items, size_t n)
  * more joined with nothing between ("you can reach me on smith"). Nothing
  * looks cut (a connector right after it, "dave at ... at gmail dot com"
  * with an at sign just before it), and its last label looks like a
- * top-level domain (two to six letters). */
+ * top-level domain (two to six letters). The items [skip0, skip1) are a
+ * domain said again after a no ("gmail, euh non, hotmail point ch"): left
+ * out. */
 static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n, size_t b, size_t e,
-                       const char *addr)
+                       size_t skip0, size_t skip1, const char *addr)
 {
     if ((e < n && items[e].c) || (b > 0 && items[b - 1].c == '@'))
         return false;
@@ -1034,7 +1036,7 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
     size_t run = 0;
     for (size_t i = b; i < e; i++) {
         const email_item *it = &items[i];
-        if (it->c || it->len == 0) {
+        if (it->c || it->len == 0 || (i >= skip0 && i < skip1)) {
             run = 0;
             continue;
         }
@@ -1069,6 +1071,34 @@ static bool email_sure(const Ccai_offline *o, const email_item *items, size_t n,
         if (!Ccai_is_alpha((unsigned char)tld[k]))
             return false;
     return true;
+}
+
+/* The end of an address's domain starting at items[ds] (just after its at
+ * sign, or a domain said again): words until the first dot, then dot-word
+ * pairs (a domain said again may start after a pause). *ret_dotted: a dot
+ * was said. */
+static size_t email_domain_end(const Ccai_offline *o, const email_item *items, size_t n, size_t ds,
+                               bool again, bool *ret_dotted)
+{
+    size_t e = ds;
+    bool dotted = false;
+    while (e < n && ((again && e == ds) || !items[e].brk)) {
+        const email_item *it = &items[e];
+        if (it->c == '@' || it->c == '_')
+            break;
+        if (it->c) {
+            if (e + 1 >= n || items[e + 1].c || e == ds || items[e + 1].brk)
+                break;
+            dotted = dotted || it->c == '.';
+            e += 2;
+            continue;
+        }
+        if (dotted || (e > ds && email_stop(o, it->w, it->len)))
+            break;
+        e++;
+    }
+    *ret_dotted = dotted;
+    return e;
 }
 
 /* "john dot doe at example dot com" -> "john.doe@example.com". Words are
@@ -1158,10 +1188,16 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
     email_echoes(o, items, &n);
     email_breaks(items, n);
 
+    /* the local part of the last at sign said with one whose domain was
+     * cut ("paola punto restrepo arroba gm... se cortó, ¿me oye? arroba
+     * gmail punto com"): an at sign said again alone takes it */
+    size_t cut_b = 0, cut_at = 0;
     for (size_t at_i = 0; at_i < n; at_i++) {
         char cand[CCAI_OFFLINE_UTTERANCE_MAX + 1];
         size_t b = at_i, e = at_i + 1;
         uint32_t spelled_now = 0;
+        bool resumed = false;
+        size_t ds = at_i + 1; /* the first item of the domain */
         if (!items[at_i].c && memchr(items[at_i].w, '@', items[at_i].len)) {
             /* a literal address: take the word as it is */
             snprintf(cand, sizeof cand, "%.*s", (int)items[at_i].len, items[at_i].w);
@@ -1183,28 +1219,44 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
                     break;
                 b--;
             }
-            if (b == at_i)
-                continue;
+            if (b == at_i) {
+                if (cut_at == 0)
+                    continue;
+                resumed = true;
+            }
             /* Domain: words until the first dot, then dot-word pairs. */
             bool dotted = false;
-            while (e < n && !items[e].brk) {
-                const email_item *it = &items[e];
-                if (it->c == '@' || it->c == '_')
-                    break;
-                if (it->c) {
-                    if (e + 1 >= n || items[e + 1].c || e == at_i + 1 || items[e + 1].brk)
+            e = email_domain_end(o, items, n, ds, false, &dotted);
+            if (!resumed && !dotted) {
+                /* "arobase gmail, euh non, hotmail, hotmail point ch": a
+                 * domain cut by a no or a correction word, then said again
+                 * whole before another at sign */
+                bool no = false;
+                for (size_t k = e; k < n && k < e + 8 && items[k].c != '@'; k++) {
+                    if (!items[k].c && (email_word_in(o, "negation", items[k].w, items[k].len) ||
+                                        email_word_in(o, "correction", items[k].w, items[k].len)))
+                        no = true;
+                    bool d2 = false;
+                    size_t e2 = no && !items[k].c ? email_domain_end(o, items, n, k, true, &d2) : k;
+                    if (d2 && e2 > k + 2) {
+                        ds = k;
+                        e = e2;
+                        dotted = true;
                         break;
-                    dotted = dotted || it->c == '.';
-                    e += 2;
-                    continue;
+                    }
                 }
-                if (dotted || (e > at_i + 1 && email_stop(o, it->w, it->len)))
-                    break;
-                e++;
+            }
+            if (!resumed && !dotted) {
+                cut_b = b;
+                cut_at = at_i;
             }
             size_t ol = 0;
             unsigned part = 0, letters = 0;
-            for (size_t i = b; i < e && ol + 1 < sizeof cand; i++) {
+            for (size_t i = resumed ? cut_b : b; i < e && ol + 1 < sizeof cand; i++) {
+                if (resumed && i == cut_at)
+                    i = at_i; /* the cut domain and what was said after it are left out */
+                if (i == at_i + 1 && ds > i)
+                    i = ds; /* the domain corrected */
                 if (items[i].c) {
                     cand[ol++] = items[i].c;
                     part++;
@@ -1228,10 +1280,10 @@ void Ccai_ofl_spoken_email(Ccai_offline *o, char *out, size_t cap, size_t *ret_r
         ccai_status st = ccai_field_validate(CCAI_FIELD_EMAIL, cand, &norm, NULL);
         if (st == CCAI_OK && strchr(norm, '.') && strchr(strchr(norm, '@'), '.')) {
             snprintf(out, cap, "%s", norm);
-            *ret_raw0 = items[b].raw0;
+            *ret_raw0 = items[resumed ? cut_b : b].raw0;
             *ret_raw1 = items[e - 1].raw1;
             if (ret_sure)
-                *ret_sure = email_sure(o, items, n, b, e, norm);
+                *ret_sure = email_sure(o, items, n, b, e, at_i + 1, ds, norm);
             o->email_spelled_now = spelled_now;
         } else if (st == CCAI_ERR_NOMEM) {
             o->oom = true;

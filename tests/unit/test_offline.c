@@ -5789,6 +5789,107 @@ static void test_person_asked_or_mentioned(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* An address cut by a bad line or a slip, then its domain said again: the
+ * at sign said again alone takes the part said before it ("... at hot...
+ * you're breaking up, at hotmail dot com"), and a domain corrected after a
+ * no replaces the one cut ("arobase free, non pardon, orange point fr"). */
+static void test_email_domain_said_again(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value;
+    } cases[] = {
+        {"en-GB", "tom dot price at hot... hello? can you hear me? at hotmail dot com",
+         "tom.price@hotmail.com"},
+        {"en-US", "sam dot reyes at yahoo, no, gmail dot com", "sam.reyes@gmail.com"},
+        {"fr-FR", "julie point martin arobase free, non pardon, orange point fr",
+         "julie.martin@orange.fr"},
+        {"es-ES", "carlos punto vega arroba yah... ¿me oye? arroba outlook punto es",
+         "carlos.vega@outlook.es"},
+        {"es-MX", "carlos punto vega arroba yahoo, no, perdón, outlook punto es",
+         "carlos.vega@outlook.es"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = email_asked(s, cases[i].lang);
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_email");
+        if (!v || strcmp(v, cases[i].value) != 0) {
+            print_error("\"%s\": e-mail %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* The phone given and the e-mail refused in the same answer, in words the
+ * lists did not have: the e-mail is not asked again. A fact said again
+ * ("like I said", "comme je vous disais", "como le decía") is no answer to
+ * the question asked. */
+static void test_refused_in_answer_and_said_again(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } refused[] = {
+        {"en-GB", "This number. I'm no giving you my email."},
+        {"fr-FR", "Ce numéro. Mon e-mail, je vous le donne pas."},
+        {"es-ES", "Este mismo. El correo no te lo doy."},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        Ccai_offline_params p = {
+            .schema = s,
+            .claim_json = "{\"incident_datetime\": \"2024-10-07T15:00:00\", "
+                          "\"incident_description\": \"Car hit\", \"incident_location\": "
+                          "\"Market Street\", \"injuries\": \"None\", \"involved_parties\": "
+                          "\"Me\", \"medical_records\": \"None\", \"policy_number\": "
+                          "\"AU404040\", \"pre_existing_damages\": \"None\", \"witnesses\": "
+                          "\"None\", \"policyholder_name\": \"Chris Doyle\"}",
+            .lang = refused[i].lang,
+            .now_ms = NOW_MS,
+            .caller_number = "+14155550144"};
+        Ccai_offline *o = NULL;
+        assert_int_equal(Ccai_offline_new(&p, &o), CCAI_OK);
+        start(o, false);
+        const char *fields[4];
+        bool time_only;
+        assert_int_equal(Ccai_offline_asking(o, fields, 4, &time_only), 2);
+        const Ccai_offline_reply *r = in(o, refused[i].said);
+        if (!set_value(r, "policyholder_phone"))
+            fail_msg("\"%s\": no phone", refused[i].said);
+        assert_null(set_value(r, "policyholder_email"));
+        if (Ccai_offline_asking(o, fields, 4, &time_only) != 0)
+            fail_msg("\"%s\": asked again", refused[i].said);
+        Ccai_offline_free(o);
+    }
+    static const struct {
+        const char *lang, *said;
+    } again[] = {
+        {"en-GB", "Like I said, yesterday around three in the afternoon."},
+        {"fr-FR", "Comme je vous disais, hier vers 15h."},
+        {"es-ES", "Como le decía, ayer sobre las tres de la tarde."},
+    };
+    for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) {
+        Ccai_offline *o =
+            make(s, again[i].lang,
+                 "{\"incident_datetime\": \"2024-10-07T15:00:00\", \"incident_description\": "
+                 "\"Car hit\", \"incident_location\": \"Market Street\"}",
+                 NULL);
+        start(o, false);
+        const Ccai_offline_reply *r = in(o, again[i].said);
+        const char *v = set_value(r, "injuries");
+        if (v)
+            fail_msg("\"%s\": injuries = %s", again[i].said, v);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -5888,6 +5989,8 @@ int main(void)
         cmocka_unit_test(test_caller_id_named_by_the_phone),
         cmocka_unit_test(test_cannot_tell_now),
         cmocka_unit_test(test_no_said_by_noun_or_verb),
+        cmocka_unit_test(test_email_domain_said_again),
+        cmocka_unit_test(test_refused_in_answer_and_said_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
