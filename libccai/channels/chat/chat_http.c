@@ -499,8 +499,8 @@ static void route_start(ccai_http_exchange *x, void *ud)
         ch->connecting = true;
         ch->connect_since = Ccai_ctx_now(ch->ctx);
         answer_or_wait(ch, x, false);
-        Ccai_timer_start(ch->ctx, &ch->connect, Ccai_backoff_ms(1, CHAT_CONNECT_FIRST_MS,
-                                                                CHAT_CONNECT_MAX_MS));
+        Ccai_timer_start(ch->ctx, &ch->connect,
+                         Ccai_backoff_ms(1, CHAT_CONNECT_FIRST_MS, CHAT_CONNECT_MAX_MS));
         return;
     }
     if (st != CCAI_OK) {
