@@ -16,6 +16,9 @@
 
 #include "support/db_lock.h"
 
+#include <sqlite3.h>
+
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,12 +180,128 @@ static void test_ctx_freed_while_held(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Another process takes the write lock between the chat's call being stored
+ * (its lease) and its connection (CONNECTED's transaction). The context's
+ * own connection is found through sqlite3_auto_extension() (the first one
+ * opened: the store's), and its statements traced. */
+typedef struct lock_at_connect {
+    const char *db;
+    bool inserted, taken;
+    db_lock lock;
+} lock_at_connect;
+
+static sqlite3 *opened;
+
+static int on_open(sqlite3 *db, char **err, const void *api)
+{
+    (void)err;
+    (void)api;
+    if (!opened)
+        opened = db;
+    return SQLITE_OK;
+}
+
+static int on_stmt(unsigned type, void *ud, void *p, void *x)
+{
+    (void)type;
+    (void)p;
+    lock_at_connect *l = ud;
+    const char *sql = x;
+    if (strncmp(sql, "INSERT INTO call_leases", 23) == 0) {
+        l->inserted = true; /* the call stored and leased: CONNECTED next */
+    } else if (l->inserted && !l->taken && strncmp(sql, "BEGIN IMMEDIATE", 15) == 0) {
+        assert_int_equal(db_lock_take(&l->lock, l->db), 0);
+        l->taken = true;
+    }
+    return 0;
+}
+
+/* env_init() with the store's connection traced by on_stmt(). */
+static void env_init_traced(env *e, lock_at_connect *l, const char *wait_ms)
+{
+    opened = NULL;
+    assert_int_equal(sqlite3_auto_extension((void (*)(void))on_open), SQLITE_OK);
+    memset(e, 0, sizeof *e);
+    strcpy(e->dir, "/tmp/ccai-http-store-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(e->db, sizeof e->db, "%s/db.sqlite", e->dir);
+    assert_int_equal(ccai_config_new(&e->cfg), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "database.sqlite.path", e->db), CCAI_OK);
+    assert_int_equal(ccai_config_set(e->cfg, "server.store_wait_ms", wait_ms), CCAI_OK);
+    assert_int_equal(ccai_poll_new(e->cfg, &e->poll, &e->ctx, NULL), CCAI_OK);
+    sqlite3_reset_auto_extension();
+    assert_non_null(opened);
+    memset(l, 0, sizeof *l);
+    l->db = e->db;
+    assert_int_equal(sqlite3_trace_v2(opened, SQLITE_TRACE_STMT, on_stmt, l), SQLITE_OK);
+}
+
+/* The chat's call was stored, then its connection met the lock: the
+ * request is neither answered 503 nor run again from the start (a second
+ * call): it waits, CONNECTED is handed again once the lock is gone, and
+ * the client gets the bot's greeting for the one call stored. Before, the
+ * route answered 503 and the store kept a call no client knew of. */
+static void test_chat_connect_while_locked(void **state)
+{
+    (void)state;
+    env e;
+    lock_at_connect l;
+    env_init_traced(&e, &l, "5000");
+    answer a = {0};
+    ccai_http_exchange *x = post_chat(&e, &a);
+    assert_true(l.taken);
+    assert_non_null(x);
+    run_for(&e, 300);
+    assert_int_equal(a.calls, 0); /* waits */
+    assert_int_equal(count_calls(&e), 1);
+    assert_int_equal(db_lock_release(&l.lock), 0);
+    for (int i = 0; i < 300 && !a.calls; i++)
+        assert_int_equal(ccai_poll_run_once(e.poll, 10), 0);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "\"call_id\""));
+    assert_int_equal(count_calls(&e), 1);
+    assert_int_equal(sqlite3_trace_v2(opened, 0, NULL, NULL), SQLITE_OK);
+    env_free(&e);
+}
+
+/* The lock outlasts server.store_wait_ms: the request is answered 503 with
+ * Retry-After, and the call it stored is ended once the store can write
+ * (never left open, never a second one). */
+static void test_chat_connect_locked_too_long(void **state)
+{
+    (void)state;
+    env e;
+    lock_at_connect l;
+    env_init_traced(&e, &l, "200");
+    answer a = {0};
+    assert_non_null(post_chat(&e, &a));
+    assert_true(l.taken);
+    for (int i = 0; i < 300 && !a.calls; i++)
+        assert_int_equal(ccai_poll_run_once(e.poll, 10), 0);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.status, 503);
+    assert_string_equal(a.retry_after, "1");
+    assert_int_equal(db_lock_release(&l.lock), 0);
+    assert_int_equal(sqlite3_trace_v2(opened, 0, NULL, NULL), SQLITE_OK);
+    run_for(&e, 1500); /* the chat's end is retried each second */
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_calls_list_json(e.ctx, NULL, 100, 0, &json), CCAI_OK);
+    assert_non_null(strstr(json, "\"total\":1"));
+    assert_non_null(strstr(json, "\"ended\""));
+    ccai_free(json);
+    assert_int_equal(a.calls, 1);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_in_order_then_answered),
         cmocka_unit_test(test_held_then_cancelled),
         cmocka_unit_test(test_ctx_freed_while_held),
+        cmocka_unit_test(test_chat_connect_while_locked),
+        cmocka_unit_test(test_chat_connect_locked_too_long),
     };
     return cmocka_run_group_tests_name("http-store", tests, NULL, NULL);
 }

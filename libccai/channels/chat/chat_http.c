@@ -40,6 +40,10 @@
 #define CHAT_KEEP_MAX 128
 /* Ending a call whose store fails: tries, one a second. */
 #define CHAT_END_TRIES 30
+/* CONNECTED handed again after this long, doubling (with jitter), while the
+ * database stays locked: the router's held requests' backoff. */
+#define CHAT_CONNECT_FIRST_MS 25
+#define CHAT_CONNECT_MAX_MS   400
 
 /* A sentence handed to a request, kept until the client acknowledges it. */
 typedef struct chat_line {
@@ -67,6 +71,12 @@ typedef struct chat_call {
     bool release;      /* the client was told the end: go */
     int end_tries;     /* ending the call failed (store) this many times */
     Ccai_timer end;    /* ends the call, then the chat */
+    /* Stored, not yet connected: CONNECTED met a database locked by another
+     * process (connect_again()). */
+    bool connecting;
+    unsigned connect_tries;
+    uint64_t connect_since;
+    Ccai_timer connect;
 } chat_call;
 
 /* The channel: its open chats. */
@@ -95,6 +105,7 @@ static void chat_free(chat_call *ch)
         }
     }
     Ccai_timer_stop(ch->ctx, &ch->end);
+    Ccai_timer_stop(ch->ctx, &ch->connect);
     Ccai_outbox_free(&ch->out);
     drop_kept(ch, ch->n_kept);
     ccai_free(ch->kept);
@@ -372,6 +383,47 @@ static CCAI_MUST_CHECK bool valid_lang(Ccai_chat *chat, ccai_http_exchange *x, c
     return false;
 }
 
+/* A chat whose call was stored but whose CONNECTED met a database locked
+ * by another process: hand CONNECTED again, backing off as the router's
+ * held requests do, for up to server.store_wait_ms. The request that
+ * started it waits meanwhile (the outbox) and gets the bot's first words
+ * once it succeeds. If it never does, the request is answered 503 (the
+ * client starts a new chat) and the stored call is ended as a bot's hangup
+ * is (on_end(), retried while the store refuses): no call is left open
+ * that no client knows of. */
+static void connect_again(Ccai_timer *t, void *ud)
+{
+    CCAI_UNUSED(t);
+    chat_call *ch = ud;
+    ccai_status st = ccai_call_notify(ch->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st == CCAI_OK) {
+        ch->connecting = false;
+        /* The bot's first words went to the waiting request (the outbox). */
+        return;
+    }
+    int64_t wait = Ccai_config_int(ch->chat->cfg, "server.store_wait_ms", 5000);
+    bool expired = Ccai_ctx_now(ch->ctx) - ch->connect_since >= (uint64_t)(wait > 0 ? wait : 0);
+    if (st == CCAI_ERR_BUSY && !expired) {
+        ch->connect_tries++;
+        unsigned n = ch->connect_tries < 15 ? ch->connect_tries + 1 : 16;
+        Ccai_timer_start(ch->ctx, &ch->connect,
+                         Ccai_backoff_ms((int)n, CHAT_CONNECT_FIRST_MS, CHAT_CONNECT_MAX_MS));
+        return;
+    }
+    ccai_http_exchange *x = ch->out.waiting;
+    if (x) {
+        ch->out.waiting = NULL;
+        x->route_state = NULL;
+        x->on_cancel = NULL;
+        Ccai_exchange_fail(x, st, "cannot start the chat", ccai_call_errmsg(ch->call));
+    }
+    /* Ended as the bot's hangup is (on_end(): retried while the store
+     * refuses), then the chat goes: no request will come for it. */
+    ch->connecting = false;
+    ch->release = true;
+    schedule_end(ch, 0, false);
+}
+
 static void route_start(ccai_http_exchange *x, void *ud)
 {
     Ccai_chat *chat = ud;
@@ -418,6 +470,7 @@ static void route_start(ccai_http_exchange *x, void *ud)
     ch->ctx = chat->ctx;
     Ccai_outbox_init(&ch->out, render, ch);
     Ccai_timer_init(&ch->end, on_end, ch);
+    Ccai_timer_init(&ch->connect, connect_again, ch);
     const char *phone = json_string_value(phone_v);
     ccai_call_params p = {
         .version = CCAI_CALL_PARAMS_VERSION,
@@ -439,6 +492,17 @@ static void route_start(ccai_http_exchange *x, void *ud)
     ch->next = chat->chats;
     chat->chats = ch;
     st = ccai_call_notify(ch->call, CCAI_EVENT_CONNECTED, NULL);
+    if (st == CCAI_ERR_BUSY) {
+        /* The call is stored: running the route again would store another.
+         * The request waits for the bot's first words while CONNECTED is
+         * handed again (connect_again()). */
+        ch->connecting = true;
+        ch->connect_since = Ccai_ctx_now(ch->ctx);
+        answer_or_wait(ch, x, false);
+        Ccai_timer_start(ch->ctx, &ch->connect,
+                         Ccai_backoff_ms(1, CHAT_CONNECT_FIRST_MS, CHAT_CONNECT_MAX_MS));
+        return;
+    }
     if (st != CCAI_OK) {
         Ccai_exchange_fail(x, st, "cannot start the chat", ccai_call_errmsg(ch->call));
         chat_free(ch);
