@@ -55,11 +55,22 @@ static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, 
     if (i >= e)
         return 0;
     const Ccai_ofl_lexicon *lx = o->lex;
-    unsigned char c = (unsigned char)o->norm[o->tok[i].start];
-    CCAI_OFL_FOR_ENTRIES (lx, l, L->s[l], c, norm) {
-        size_t m = match_at(o, i, e, norm);
-        if (m > best)
-            best = m;
+    const char *w = o->norm + o->tok[i].start;
+    size_t wl = o->tok[i].len;
+    unsigned b = Ccai_ofl_bucket((unsigned char)w[0]);
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_section *s = L->s[l];
+        for (size_t k = s ? s->first + s->at[b] : 0; s && k < s->first + s->at[b + 1]; k++) {
+            /* an entry matches with all its tokens, the first one the
+             * token's: the others are not compared */
+            const Ccai_ofl_entry *en = &lx->ent[lx->byfirst[k]];
+            if (en->flen != wl || en->ntok <= best || en->ntok > e - i ||
+                memcmp(en->norm, w, wl) != 0)
+                continue;
+            size_t m = match_at(o, i, e, en->norm);
+            if (m > best)
+                best = m;
+        }
     }
     return best;
 }
@@ -166,7 +177,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
     /* "se rompió la pierna", not "se rompió la tubería": the words of
      * [<kind>.<field>.body] are the field's only with a [body] word at
      * most three words after them */
-    if ((size_t)snprintf(name, sizeof name, "%s.%s.body", kind, o->f[f].name) >= sizeof name)
+    if (Ccai_strjoin(name, sizeof name, kind, ".", o->f[f].name, ".body", NULL) >= sizeof name)
         return false;
     for (size_t from = b; Ccai_ofl_sec_find(o, name, from, e, pos, &len); from = *pos + 1) {
         for (size_t k = *pos + len; k < e && k < *pos + len + 3; k++)

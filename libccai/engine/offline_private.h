@@ -155,6 +155,7 @@ typedef struct Ccai_ofl_entry {
     const char *text; /* as written */
     const char *norm; /* normalised, tokens separated by one space */
     unsigned ntok;
+    unsigned flen; /* the bytes of norm's first token */
     size_t text_off, norm_off; /* in the lexicon's pool */
 } Ccai_ofl_entry;
 
@@ -178,6 +179,14 @@ typedef struct Ccai_ofl_section {
 
 /* The languages: one data file each (data/offline/<prefix>.txt). */
 #define CCAI_OFL_LANGS_MAX 16
+
+/* A section name in the lexicon's table of names (offline_data.c). */
+typedef struct Ccai_ofl_name {
+    uint64_t hash;
+    uint32_t len;
+    uint32_t first;                   /* a section of that name: its index + 1 (0: empty slot) */
+    uint32_t sec[CCAI_OFL_LANGS_MAX]; /* the name's first section in language l: index + 1 */
+} Ccai_ofl_name;
 
 /* The sections whose entries end with their value ("seventy 70"), found
  * once at load: the readers look them up for every word. */
@@ -238,6 +247,11 @@ typedef struct Ccai_ofl_lexicon {
      * section's index + 1 (0: empty), at most half full. */
     uint32_t *idx;
     size_t capidx;
+    /* The sections by name alone, each name's section in every language:
+     * what the readers look up (hundreds of times a turn), one probe for
+     * all the languages; rebuilt after each file. At most half full. */
+    struct Ccai_ofl_name *names;
+    size_t capnames;
     Ccai_ofl_entry *ent;
     size_t nent, capent;
     /* the entries' indices, each section's in the order of their first
