@@ -197,7 +197,7 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
 }
 
 /* Position of field i in the data files' [order], or -1. */
-static long order_of(const Ccai_offline *o, size_t i)
+static long order_lookup(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_entry *ent;
     size_t n = Ccai_ofl_lex_get(o->lex, o->lex->en, "order", &ent);
@@ -208,16 +208,27 @@ static long order_of(const Ccai_offline *o, size_t i)
     return -1;
 }
 
+static long order_of(const Ccai_offline *o, size_t i)
+{
+    return o->f[i].order;
+}
+
+void Ccai_ofl_order_init(Ccai_offline *o)
+{
+    o->own_order = false;
+    for (size_t j = 0; j < o->nfields; j++) {
+        o->f[j].order = order_lookup(o, j);
+        if (o->f[j].order < 0)
+            o->own_order = true;
+    }
+}
+
 /* The order questions are asked in: the data files' [order] for a schema
  * made of its fields (the default one: what happened first); the schema's
  * own order for a schema with fields of its own (its author's form). */
 bool Ccai_ofl_own_order(const Ccai_offline *o)
 {
-    for (size_t j = 0; j < o->nfields; j++) {
-        if (order_of(o, j) < 0)
-            return true;
-    }
-    return false;
+    return o->own_order;
 }
 
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i)

@@ -134,6 +134,7 @@ typedef struct offline_field {
     char *keywords; /* " word word ", normalised, to recognise "change the date" */
     int known;      /* index in known_fields, -1 */
     bool optional;
+    long order; /* its place in the data files' [order], -1 (Ccai_ofl_order_init()) */
 } offline_field;
 
 typedef struct email_item {
@@ -286,6 +287,7 @@ struct Ccai_offline {
     const Ccai_ofl_lexicon *lex;
     Ccai_ofl_lexicon *own_lex; /* params gave none */
     bool can_transfer;
+    bool own_order; /* a field not in [order]: the schema's order (Ccai_ofl_order_init()) */
     double rate; /* the speaking rate, lowered by "slower" */
     const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
@@ -515,6 +517,9 @@ int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t
 /* How a field the caller does not know is put off (SKIP_ONCE: asked once
  * more at the end; SKIP_FINAL: not asked again). */
 unsigned char Ccai_ofl_dontknow_skip(const Ccai_offline *o, size_t f, bool refuse);
+/* Each field's place in [order] and own_order, once the fields are set:
+ * the order of the questions is asked at every turn. */
+void Ccai_ofl_order_init(Ccai_offline *o);
 /* Does the schema have fields of its own (asked in its own order)? */
 CCAI_MUST_CHECK bool Ccai_ofl_own_order(const Ccai_offline *o);
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i);
