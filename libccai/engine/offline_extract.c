@@ -38,9 +38,7 @@ static size_t match_at(const Ccai_offline *o, size_t i, size_t e, const char *no
 
 /* The section in each language (NULL where it has none): looked up once
  * for all the tokens a search tries. */
-typedef struct sec_lists {
-    const Ccai_ofl_section *s[CCAI_OFL_LANGS_MAX];
-} sec_lists;
+typedef Ccai_ofl_sec_lists sec_lists;
 
 static void sec_lists_get(const Ccai_offline *o, const char *section, sec_lists *L)
 {
@@ -73,6 +71,17 @@ static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, 
         }
     }
     return best;
+}
+
+void Ccai_ofl_sec_lists_get(const Ccai_offline *o, const char *section, Ccai_ofl_sec_lists *L)
+{
+    sec_lists_get(o, section, L);
+}
+
+size_t Ccai_ofl_sec_lists_at(const Ccai_offline *o, const Ccai_ofl_sec_lists *L, size_t i,
+                             size_t e)
+{
+    return sec_lists_at(o, L, i, e);
 }
 
 /* The longest entry of @p section (any language) starting at token i. */

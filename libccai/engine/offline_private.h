@@ -509,6 +509,14 @@ CCAI_MUST_CHECK bool Ccai_ofl_road_code(const Ccai_offline *o, size_t i);
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k);
 /* The longest entry of @p section (any language) said at token i: its words. */
 size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e);
+/* A section in each language (NULL where it has none), looked up once
+ * for several searches: Ccai_ofl_sec_at() without the look-up. */
+typedef struct Ccai_ofl_sec_lists {
+    const Ccai_ofl_section *s[CCAI_OFL_LANGS_MAX];
+} Ccai_ofl_sec_lists;
+void Ccai_ofl_sec_lists_get(const Ccai_offline *o, const char *section, Ccai_ofl_sec_lists *L);
+size_t Ccai_ofl_sec_lists_at(const Ccai_offline *o, const Ccai_ofl_sec_lists *L, size_t i,
+                             size_t e);
 /* The same in the dialogue's language alone (o->st.lang). */
 size_t Ccai_ofl_sec_at_own(const Ccai_offline *o, const char *section, size_t i, size_t e);
 /* The value of the longest "words... value" entry of a valued section said
