@@ -78,8 +78,7 @@ void Ccai_ofl_sec_lists_get(const Ccai_offline *o, const char *section, Ccai_ofl
     sec_lists_get(o, section, L);
 }
 
-size_t Ccai_ofl_sec_lists_at(const Ccai_offline *o, const Ccai_ofl_sec_lists *L, size_t i,
-                             size_t e)
+size_t Ccai_ofl_sec_lists_at(const Ccai_offline *o, const Ccai_ofl_sec_lists *L, size_t i, size_t e)
 {
     return sec_lists_at(o, L, i, e);
 }

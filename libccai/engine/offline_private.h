@@ -156,7 +156,7 @@ typedef struct Ccai_ofl_entry {
     const char *text; /* as written */
     const char *norm; /* normalised, tokens separated by one space */
     unsigned ntok;
-    unsigned flen; /* the bytes of norm's first token */
+    unsigned flen;             /* the bytes of norm's first token */
     size_t text_off, norm_off; /* in the lexicon's pool */
 } Ccai_ofl_entry;
 
@@ -288,7 +288,7 @@ struct Ccai_offline {
     Ccai_ofl_lexicon *own_lex; /* params gave none */
     bool can_transfer;
     bool own_order; /* a field not in [order]: the schema's order (Ccai_ofl_order_init()) */
-    double rate; /* the speaking rate, lowered by "slower" */
+    double rate;    /* the speaking rate, lowered by "slower" */
     const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
     int now_minute; /* local minute of the day */
