@@ -250,6 +250,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
             !(f->keywords = field_keywords(o->lex, f)))
             goto fail;
     }
+    Ccai_ofl_order_init(o);
 
     const char *lang = params->lang && params->lang[0] ? params->lang : "en-US";
     o->st.lang = Ccai_ofl_lang_index(o->lex, lang);

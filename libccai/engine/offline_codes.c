@@ -368,8 +368,10 @@ static CCAI_MUST_CHECK bool other_cue_at(const Ccai_offline *o, size_t f, size_t
         char n[CCAI_OFL_SECTION_MAX];
         if (Ccai_strjoin(n, sizeof n, "cue.", o->f[g].name, NULL) >= sizeof n)
             continue;
+        Ccai_ofl_sec_lists cue;
+        Ccai_ofl_sec_lists_get(o, n, &cue);
         for (size_t k = i > 4 ? i - 4 : 0; k <= i; k++) {
-            size_t m = Ccai_ofl_sec_at(o, n, k, o->ntok);
+            size_t m = Ccai_ofl_sec_lists_at(o, &cue, k, o->ntok);
             if (m && k + m > i)
                 return true;
         }

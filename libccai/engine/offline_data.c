@@ -83,6 +83,74 @@ static CCAI_MUST_CHECK bool idx_add(Ccai_ofl_lexicon *lx)
     return true;
 }
 
+/* A hash of a name of n bytes: its length, first and last eight bytes
+ * (a shorter one byte by byte). The readers look names up hundreds of
+ * times a turn (FNV-1a took ~4 instructions a byte); names alike in those
+ * bytes share a probe sequence, told apart by their bytes. */
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t a = 0, z = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&z, s + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            a |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    }
+    uint64_t h = (a ^ n) * 0xff51afd7ed558ccdu;
+    h = (h ^ (h >> 32) ^ z) * 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 32);
+}
+
+/* The table of names (lx->names) from every section, in file order: a
+ * name's first section in a language stays the one found, as in
+ * find_section(). */
+static CCAI_MUST_CHECK ccai_status index_names(Ccai_ofl_lexicon *lx)
+{
+    size_t cap = 64;
+    while (cap < lx->nsec * 2)
+        cap *= 2;
+    Ccai_ofl_name *t = Ccai_calloc(cap, sizeof *t);
+    if (!t)
+        return CCAI_ERR_NOMEM;
+    ccai_free(lx->names);
+    lx->names = t;
+    lx->capnames = cap;
+    for (size_t i = 0; i < lx->nsec; i++) {
+        const Ccai_ofl_section *s = &lx->sec[i];
+        size_t n = strlen(s->name);
+        uint64_t h = name_hash(s->name, n);
+        size_t k = (size_t)h & (cap - 1);
+        while (t[k].first && !(t[k].hash == h && t[k].len == n &&
+                               memcmp(lx->sec[t[k].first - 1].name, s->name, n) == 0))
+            k = (k + 1) & (cap - 1);
+        if (!t[k].first) {
+            t[k].hash = h;
+            t[k].len = (uint32_t)n;
+            t[k].first = (uint32_t)(i + 1);
+        }
+        if (s->lang < CCAI_OFL_LANGS_MAX && !t[k].sec[s->lang])
+            t[k].sec[s->lang] = (uint32_t)(i + 1);
+    }
+    return CCAI_OK;
+}
+
+/* The name's entry in lx->names, NULL when no section has it. */
+static const Ccai_ofl_name *find_name(const Ccai_ofl_lexicon *lx, const char *name)
+{
+    if (!lx->capnames)
+        return NULL;
+    size_t n = strlen(name);
+    uint64_t h = name_hash(name, n);
+    for (size_t k = (size_t)h & (lx->capnames - 1); lx->names[k].first;
+         k = (k + 1) & (lx->capnames - 1)) {
+        const Ccai_ofl_name *e = &lx->names[k];
+        if (e->hash == h && e->len == n && memcmp(lx->sec[e->first - 1].name, name, n) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 static CCAI_MUST_CHECK bool section_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n >= CCAI_OFL_SECTION_MAX)
@@ -121,7 +189,8 @@ static CCAI_MUST_CHECK ccai_status add_entry(Ccai_ofl_lexicon *lx, const char *s
     lx->pool[t0 + n] = '\0';
     memcpy(lx->pool + n0, norm, nn + 1);
     lx->npool = n0 + nn + 1;
-    lx->ent[lx->nent++] = (Ccai_ofl_entry){NULL, NULL, (unsigned)nt, t0, n0};
+    lx->ent[lx->nent++] =
+        (Ccai_ofl_entry){NULL, NULL, (unsigned)nt, (unsigned)strcspn(norm, " "), t0, n0};
     lx->sec[lx->nsec - 1].n++;
     return CCAI_OK;
 }
@@ -169,7 +238,8 @@ ccai_status Ccai_ofl_lex_parse(Ccai_ofl_lexicon *lx, int lang, const char *text,
     ccai_status st = parse(lx, lang, text, len);
     repoint(lx);
     ccai_status ix = index_first(lx);
-    return st != CCAI_OK ? st : ix;
+    ccai_status nx = index_names(lx);
+    return st != CCAI_OK ? st : ix != CCAI_OK ? ix : nx;
 }
 
 static ccai_status parse(Ccai_ofl_lexicon *lx, int lang, const char *text, size_t len)
@@ -225,6 +295,7 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
     ccai_free(lx->ent);
     ccai_free(lx->sec);
     ccai_free(lx->idx);
+    ccai_free(lx->names);
     ccai_free(lx->byfirst);
     memset(lx, 0, sizeof *lx);
 }
@@ -386,11 +457,12 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
                         const Ccai_ofl_entry **ret)
 {
     *ret = NULL;
-    if (!lx || !lx->capidx)
+    if (!lx || lang < 0 || lang >= CCAI_OFL_LANGS_MAX)
         return 0;
-    const Ccai_ofl_section *s = find_section(lx, lang, section, section_hash(section));
-    if (!s)
+    const Ccai_ofl_name *nm = find_name(lx, section);
+    if (!nm || !nm->sec[lang])
         return 0;
+    const Ccai_ofl_section *s = &lx->sec[nm->sec[lang] - 1];
     if (s->n) /* an empty section may come before any entry */
         *ret = lx->ent + s->first;
     return s->n;
@@ -399,7 +471,7 @@ size_t Ccai_ofl_lex_get(const Ccai_ofl_lexicon *lx, int lang, const char *sectio
 void Ccai_ofl_lex_sections(const Ccai_ofl_lexicon *lx, const char *section,
                            const Ccai_ofl_section **ret)
 {
-    uint32_t h = lx->capidx ? section_hash(section) : 0;
+    const Ccai_ofl_name *nm = find_name(lx, section);
     for (int l = 0; l < lx->nlang; l++)
-        ret[l] = lx->capidx ? find_section(lx, l, section, h) : NULL;
+        ret[l] = nm && nm->sec[l] ? &lx->sec[nm->sec[l] - 1] : NULL;
 }

@@ -38,9 +38,7 @@ static size_t match_at(const Ccai_offline *o, size_t i, size_t e, const char *no
 
 /* The section in each language (NULL where it has none): looked up once
  * for all the tokens a search tries. */
-typedef struct sec_lists {
-    const Ccai_ofl_section *s[CCAI_OFL_LANGS_MAX];
-} sec_lists;
+typedef Ccai_ofl_sec_lists sec_lists;
 
 static void sec_lists_get(const Ccai_offline *o, const char *section, sec_lists *L)
 {
@@ -55,13 +53,34 @@ static size_t sec_lists_at(const Ccai_offline *o, const sec_lists *L, size_t i, 
     if (i >= e)
         return 0;
     const Ccai_ofl_lexicon *lx = o->lex;
-    unsigned char c = (unsigned char)o->norm[o->tok[i].start];
-    CCAI_OFL_FOR_ENTRIES (lx, l, L->s[l], c, norm) {
-        size_t m = match_at(o, i, e, norm);
-        if (m > best)
-            best = m;
+    const char *w = o->norm + o->tok[i].start;
+    size_t wl = o->tok[i].len;
+    unsigned b = Ccai_ofl_bucket((unsigned char)w[0]);
+    for (int l = 0; l < lx->nlang; l++) {
+        const Ccai_ofl_section *s = L->s[l];
+        for (size_t k = s ? s->first + s->at[b] : 0; s && k < s->first + s->at[b + 1]; k++) {
+            /* an entry matches with all its tokens, the first one the
+             * token's: the others are not compared */
+            const Ccai_ofl_entry *en = &lx->ent[lx->byfirst[k]];
+            if (en->flen != wl || en->ntok <= best || en->ntok > e - i ||
+                memcmp(en->norm, w, wl) != 0)
+                continue;
+            size_t m = match_at(o, i, e, en->norm);
+            if (m > best)
+                best = m;
+        }
     }
     return best;
+}
+
+void Ccai_ofl_sec_lists_get(const Ccai_offline *o, const char *section, Ccai_ofl_sec_lists *L)
+{
+    sec_lists_get(o, section, L);
+}
+
+size_t Ccai_ofl_sec_lists_at(const Ccai_offline *o, const Ccai_ofl_sec_lists *L, size_t i, size_t e)
+{
+    return sec_lists_at(o, L, i, e);
 }
 
 /* The longest entry of @p section (any language) starting at token i. */
@@ -166,7 +185,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
     /* "se rompió la pierna", not "se rompió la tubería": the words of
      * [<kind>.<field>.body] are the field's only with a [body] word at
      * most three words after them */
-    if ((size_t)snprintf(name, sizeof name, "%s.%s.body", kind, o->f[f].name) >= sizeof name)
+    if (Ccai_strjoin(name, sizeof name, kind, ".", o->f[f].name, ".body", NULL) >= sizeof name)
         return false;
     for (size_t from = b; Ccai_ofl_sec_find(o, name, from, e, pos, &len); from = *pos + 1) {
         for (size_t k = *pos + len; k < e && k < *pos + len + 3; k++)
@@ -186,7 +205,7 @@ const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsi
 }
 
 /* Position of field i in the data files' [order], or -1. */
-static long order_of(const Ccai_offline *o, size_t i)
+static long order_lookup(const Ccai_offline *o, size_t i)
 {
     const Ccai_ofl_entry *ent;
     size_t n = Ccai_ofl_lex_get(o->lex, o->lex->en, "order", &ent);
@@ -197,16 +216,27 @@ static long order_of(const Ccai_offline *o, size_t i)
     return -1;
 }
 
+static long order_of(const Ccai_offline *o, size_t i)
+{
+    return o->f[i].order;
+}
+
+void Ccai_ofl_order_init(Ccai_offline *o)
+{
+    o->own_order = false;
+    for (size_t j = 0; j < o->nfields; j++) {
+        o->f[j].order = order_lookup(o, j);
+        if (o->f[j].order < 0)
+            o->own_order = true;
+    }
+}
+
 /* The order questions are asked in: the data files' [order] for a schema
  * made of its fields (the default one: what happened first); the schema's
  * own order for a schema with fields of its own (its author's form). */
 bool Ccai_ofl_own_order(const Ccai_offline *o)
 {
-    for (size_t j = 0; j < o->nfields; j++) {
-        if (order_of(o, j) < 0)
-            return true;
-    }
-    return false;
+    return o->own_order;
 }
 
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i)

@@ -134,6 +134,7 @@ typedef struct offline_field {
     char *keywords; /* " word word ", normalised, to recognise "change the date" */
     int known;      /* index in known_fields, -1 */
     bool optional;
+    long order; /* its place in the data files' [order], -1 (Ccai_ofl_order_init()) */
 } offline_field;
 
 typedef struct email_item {
@@ -155,6 +156,7 @@ typedef struct Ccai_ofl_entry {
     const char *text; /* as written */
     const char *norm; /* normalised, tokens separated by one space */
     unsigned ntok;
+    unsigned flen;             /* the bytes of norm's first token */
     size_t text_off, norm_off; /* in the lexicon's pool */
 } Ccai_ofl_entry;
 
@@ -178,6 +180,14 @@ typedef struct Ccai_ofl_section {
 
 /* The languages: one data file each (data/offline/<prefix>.txt). */
 #define CCAI_OFL_LANGS_MAX 16
+
+/* A section name in the lexicon's table of names (offline_data.c). */
+typedef struct Ccai_ofl_name {
+    uint64_t hash;
+    uint32_t len;
+    uint32_t first;                   /* a section of that name: its index + 1 (0: empty slot) */
+    uint32_t sec[CCAI_OFL_LANGS_MAX]; /* the name's first section in language l: index + 1 */
+} Ccai_ofl_name;
 
 /* The sections whose entries end with their value ("seventy 70"), found
  * once at load: the readers look them up for every word. */
@@ -238,6 +248,11 @@ typedef struct Ccai_ofl_lexicon {
      * section's index + 1 (0: empty), at most half full. */
     uint32_t *idx;
     size_t capidx;
+    /* The sections by name alone, each name's section in every language:
+     * what the readers look up (hundreds of times a turn), one probe for
+     * all the languages; rebuilt after each file. At most half full. */
+    struct Ccai_ofl_name *names;
+    size_t capnames;
     Ccai_ofl_entry *ent;
     size_t nent, capent;
     /* the entries' indices, each section's in the order of their first
@@ -272,7 +287,8 @@ struct Ccai_offline {
     const Ccai_ofl_lexicon *lex;
     Ccai_ofl_lexicon *own_lex; /* params gave none */
     bool can_transfer;
-    double rate; /* the speaking rate, lowered by "slower" */
+    bool own_order; /* a field not in [order]: the schema's order (Ccai_ofl_order_init()) */
+    double rate;    /* the speaking rate, lowered by "slower" */
     const Ccai_tz *tz;
     int64_t today;  /* local day number since 1970-01-01 */
     int now_minute; /* local minute of the day */
@@ -495,6 +511,14 @@ CCAI_MUST_CHECK bool Ccai_ofl_road_code(const Ccai_offline *o, size_t i);
 const char *Ccai_ofl_lex_phrase(const Ccai_offline *o, const char *section, unsigned k);
 /* The longest entry of @p section (any language) said at token i: its words. */
 size_t Ccai_ofl_sec_at(const Ccai_offline *o, const char *section, size_t i, size_t e);
+/* A section in each language (NULL where it has none), looked up once
+ * for several searches: Ccai_ofl_sec_at() without the look-up. */
+typedef struct Ccai_ofl_sec_lists {
+    const Ccai_ofl_section *s[CCAI_OFL_LANGS_MAX];
+} Ccai_ofl_sec_lists;
+void Ccai_ofl_sec_lists_get(const Ccai_offline *o, const char *section, Ccai_ofl_sec_lists *L);
+size_t Ccai_ofl_sec_lists_at(const Ccai_offline *o, const Ccai_ofl_sec_lists *L, size_t i,
+                             size_t e);
 /* The same in the dialogue's language alone (o->st.lang). */
 size_t Ccai_ofl_sec_at_own(const Ccai_offline *o, const char *section, size_t i, size_t e);
 /* The value of the longest "words... value" entry of a valued section said
@@ -503,6 +527,9 @@ int Ccai_ofl_sec_value(const Ccai_offline *o, ofl_valued which, size_t i, size_t
 /* How a field the caller does not know is put off (SKIP_ONCE: asked once
  * more at the end; SKIP_FINAL: not asked again). */
 unsigned char Ccai_ofl_dontknow_skip(const Ccai_offline *o, size_t f, bool refuse);
+/* Each field's place in [order] and own_order, once the fields are set:
+ * the order of the questions is asked at every turn. */
+void Ccai_ofl_order_init(Ccai_offline *o);
 /* Does the schema have fields of its own (asked in its own order)? */
 CCAI_MUST_CHECK bool Ccai_ofl_own_order(const Ccai_offline *o);
 size_t Ccai_ofl_field_rank(const Ccai_offline *o, size_t i);
