@@ -764,6 +764,25 @@ static void answer_text(Ccai_offline *o)
             reject(o, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
             return;
         }
+        /* words no name is made of ([name.not]: "It was her son Cian who
+         * saw them", "c'est la voisine du dessous", "fueron dos"): the
+         * caller tells again of the people of the claim, and that field
+         * takes it (the name is asked next); a no is no name */
+        if (Ccai_ofl_sec_has(o, "name.not", 0, o->ntok)) {
+            size_t pg = Ccai_ofl_people_owner(o, 0, o->ntok);
+            char *pv = pg < o->nfields ? Ccai_ofl_raw_span(o, 0, o->ntok) : NULL;
+            if (pv) {
+                o->st.cur = pg;
+                accept_value(o, pv);
+                return;
+            }
+            reject(o, M_R_TEXT_BAD);
+            return;
+        }
+        if (o->ntok > 0 && Ccai_ofl_sec_at(o, "no.words", 0, o->ntok) == o->ntok) {
+            reject(o, M_R_TEXT_BAD);
+            return;
+        }
     }
     if (Ccai_ofl_code_field(o, i)) {
         /* a policy number has digits: "Okay. Name's Janet Delgado." to
