@@ -813,6 +813,18 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
         /* "The agent who sold me the policy said ...": no name */
         if (b < o->ntok && Ccai_ofl_sec_at_own(o, "name.not", b, b + 1) != 1 &&
             (best = name_from(o, b, o->ntok, true, &end)) != NULL) {
+            /* words no person's name is made of ([name.people]: "my",
+             * "neighbour", "was", "voisine", "fueron"; a no): "My
+             * neighbour Darnell came over" or "It was her son who saw
+             * them" said when the name is asked tells of someone else */
+            for (size_t k = b; k < end && best; k++)
+                if (Ccai_ofl_sec_at(o, "name.people", k, k + 1) == 1 ||
+                    Ccai_ofl_sec_at(o, "no.words", k, k + 1) == 1) {
+                    ccai_free(best);
+                    best = NULL;
+                }
+        }
+        if (best) {
             best = name_restated(o, best, &end); /* "Durand. Patrick Durand." */
             mb = b, me = end;
         }

@@ -724,6 +724,30 @@ static size_t split_answers(const Ccai_offline *o, const sentence *sv, size_t ns
     return n;
 }
 
+/* The field of the people in a claim ([people.fields]: who was involved,
+ * witnesses, injuries) that [b, e) tells of again: the first whose topic or
+ * cue words it has, else the one noted last when it is one of them;
+ * nfields when none. */
+size_t Ccai_ofl_people_owner(const Ccai_offline *o, size_t b, size_t e)
+{
+    const Ccai_ofl_entry *pe;
+    size_t np = Ccai_ofl_lex_get(o->lex, o->lex->en, "people.fields", &pe);
+    size_t p, last = o->nfields;
+    for (size_t g = 0; g < o->nfields; g++) {
+        bool people = false;
+        for (size_t k = 0; k < np && !people; k++)
+            people = strcmp(pe[k].text, o->f[g].name) == 0;
+        if (o->f[g].type != CCAI_FIELD_TEXT || !people)
+            continue;
+        if (Ccai_ofl_field_sec_has(o, "topic", g, b, e, &p) ||
+            Ccai_ofl_field_sec_has(o, "cue", g, b, e, &p))
+            return g;
+        if (g == o->st.last_set)
+            last = g;
+    }
+    return last;
+}
+
 static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence *sv_in,
                          size_t ns_in, size_t asked_text[], size_t nat, size_t corr)
 {

@@ -49,6 +49,10 @@ CCAI_MUST_CHECK bool Ccai_ofl_field_sec_has(const Ccai_offline *o, const char *k
 CCAI_MUST_CHECK bool Ccai_ofl_filler(const Ccai_offline *o, size_t i);
 CCAI_MUST_CHECK bool Ccai_ofl_hesitation(const Ccai_offline *o, size_t i);
 /* Does [b, e) have the topic or cue words of a free-text field? */
+/* The field of the people in a claim ([people.fields]) that [b, e) tells
+ * of: the first with its topic or cue words, else the one noted last when
+ * it is one of them; nfields when none. */
+size_t Ccai_ofl_people_owner(const Ccai_offline *o, size_t b, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_about_a_field(const Ccai_offline *o, size_t b, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_is_question(const Ccai_offline *o, size_t b, size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_name_field(const Ccai_offline *o, size_t i);

@@ -760,12 +760,34 @@ static void answer_text(Ccai_offline *o)
         bool letters = false;
         for (const char *p = v; *p && !letters; p++)
             letters = Ccai_is_alpha((unsigned char)*p) || (unsigned char)*p >= 0xC3;
+        if (!letters) {
+            reject(o, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
+            return;
+        }
+        /* words no person's name is made of ([name.people]: "It was her son Cian who
+         * saw them", "c'est la voisine du dessous", "fueron dos"): the
+         * caller tells again of the people of the claim, and that field
+         * takes it (the name is asked next); a no is no name */
+        if (Ccai_ofl_sec_has(o, "name.people", 0, o->ntok)) {
+            size_t pg = Ccai_ofl_people_owner(o, 0, o->ntok);
+            char *pv = pg < o->nfields ? Ccai_ofl_raw_span(o, 0, o->ntok) : NULL;
+            if (pv) {
+                o->st.cur = pg;
+                accept_value(o, pv);
+                return;
+            }
+            reject(o, M_R_TEXT_BAD);
+            return;
+        }
         /* a sentence that starts with an article or a pronoun of the
          * call's language ([name.not]: "My husband deals with all that")
          * names nobody */
-        if (!letters ||
-            (o->ntok >= intro + 4 && Ccai_ofl_sec_at_own(o, "name.not", intro, intro + 1) == 1)) {
-            reject(o, v[0] ? M_R_TEXT_BAD : M_R_TEXT_EMPTY);
+        if (o->ntok >= intro + 4 && Ccai_ofl_sec_at_own(o, "name.not", intro, intro + 1) == 1) {
+            reject(o, M_R_TEXT_BAD);
+            return;
+        }
+        if (o->ntok > 0 && Ccai_ofl_sec_at(o, "no.words", 0, o->ntok) == o->ntok) {
+            reject(o, M_R_TEXT_BAD);
             return;
         }
     }

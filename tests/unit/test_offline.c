@@ -5890,6 +5890,45 @@ static void test_refused_in_answer_and_said_again(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The name asked for and answered with words of people ([name.not]): the
+ * caller tells again of the people of the claim, not of themself. That
+ * field takes it and the name is asked again; a name said is still one. */
+static void test_people_said_for_the_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"A tree fell on my car\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\", \"policy_number\": \"AB123456\", "
+        "\"policyholder_phone\": \"+15555550100\", \"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *witness; /* NULL: no witness noted */
+        const char *name;                  /* NULL: the name is not noted */
+    } t[] = {
+        {"en-US", "Actually it was my brother who saw them, not the lady next door.", "brother",
+         NULL},
+        {"fr-FR", "Ma voisine a tout vu en fait, madame Girard.", "Girard", NULL},
+        {"es-ES", "Bueno, mi vecino lo vio todo, el señor Ramos.", "Ramos", NULL},
+        {"fr-FR", "Non.", NULL, NULL},
+        {"en-US", "Priya Shah.", NULL, "Priya Shah"},
+        {"es-ES", "Lucía Fernández Ortega.", NULL, "Lucía Fernández Ortega"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *w = set_value(r, "witnesses");
+        const char *n = set_value(r, "policyholder_name");
+        if ((t[i].witness ? !w || !strstr(w, t[i].witness) : w != NULL) ||
+            (t[i].name ? !n || strcmp(n, t[i].name) != 0 : n != NULL))
+            fail_msg("\"%s\" (%s): witnesses = %s, name = %s", t[i].text, t[i].lang,
+                     w ? w : "(unset)", n ? n : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -5991,6 +6030,7 @@ int main(void)
         cmocka_unit_test(test_no_said_by_noun_or_verb),
         cmocka_unit_test(test_email_domain_said_again),
         cmocka_unit_test(test_refused_in_answer_and_said_again),
+        cmocka_unit_test(test_people_said_for_the_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
