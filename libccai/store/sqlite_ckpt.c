@@ -13,22 +13,15 @@
  * 1. PASSIVE: copies every frame no reader still needs and syncs, without
  *    the write lock: the loops go on committing meanwhile. This is the
  *    work (a WAL of ~1,000 frames, 4 MB), and it is all off the loops.
- * 2. When the WAL is still long: a second PASSIVE (the frames committed
- *    during the first's syncs, a few dozen), then a RESTART that waits at
- *    most CKPT_WAIT_US (2 ms) for the write lock (else SQLite makes it a
- *    PASSIVE and it reports busy), copies the few frames committed since,
- *    and waits at most as long for no reader to be left in the WAL, so that
- *    the next writer starts it over (it does anyway when every frame has
- *    been copied and no reader still uses the WAL). Without it the WAL
- *    never starts over under a steady load: a writer starts the WAL over
- *    only when every frame in it has been copied, and the loops add frames
- *    during every passive checkpoint's syncs. A RESTART that found a lock
- *    or a reader is tried again at the next commit (after CKPT_RETRY_US).
- *    The loops' writes wait only for the copy of those last frames, its
- *    two syncs and at most 2 ms for the readers: before, it waited up to
- *    500 ms for the readers with the write lock held, and the loops' writes
- *    failed with CCAI_ERR_BUSY after their busy timeout (10 ms) - 503s
- *    under load (docs/deployment.md, "The checkpoint thread").
+ * 2. RESTART, when the WAL is still long: the frames committed during the
+ *    first (a few dozen) are copied with the write lock held, and the
+ *    checkpoint waits for the readers to leave the WAL, so that the next
+ *    writer starts it over. Without it the WAL never starts over under a
+ *    steady load: a writer starts the WAL over only when every frame in it
+ *    has been copied, and the loops add frames during every passive
+ *    checkpoint's syncs. The loops' writes wait for this step (its two
+ *    syncs of a few pages), at most their busy timeout; past that they fail
+ *    with CCAI_ERR_BUSY having done nothing, as with any other lock.
  *
  * The thread calls SQLite and the C library only: never libccai's allocator
  * nor a callback of the host. Its errors are kept here and logged by the
@@ -56,19 +49,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long the connection's first read waits for a lock (the WAL's
- * recovery by another connection); the checkpoints themselves never wait
- * (ckpt_busy()). */
+/* How long the RESTART step waits for the write lock and the readers
+ * before it gives up (the next wake tries again); the thread's wait, not a
+ * loop's. */
 #define CKPT_BUSY_MS 500
-/* The thread's pause after a RESTART that found the write lock taken or a
- * reader in the WAL, before the next commit's wake runs it again: commits
- * come every few hundred microseconds under load. */
-#define CKPT_RETRY_US 2000
-/* The RESTART's wait for the write lock, then for the readers to leave the
- * WAL (with the lock held: the loops' writes wait with it): well under a
- * loop's busy timeout (10 ms). With no wait at all a RESTART beside one
- * writer that never pauses completed once in eight (test_checkpoint_thread). */
-#define CKPT_WAIT_US 2000
 /* Frames in the WAL: the first run, at least this many more since the
  * last PASSIVE for another, and the length past which a run ends with a
  * RESTART (SQLite's automatic checkpoint's default: 1,000 frames, 4 MB of
@@ -96,7 +80,6 @@ struct Ccai_sqlite_ckpt {
     char error[256];              /* the last error (under mu) */
     Ccai_sqlite_ckpt_stats stats; /* under mu */
     uint64_t busy_since_us;       /* the thread's */
-    bool checkpointing;           /* the thread's: its busy handler gives up at once */
 };
 
 static uint64_t now_us(void)
@@ -106,11 +89,10 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The thread's busy handler: yields, then sleeps 20 us doubling to 200 us;
- * in a checkpoint CKPT_WAIT_US in all (the RESTART's wait for the readers
- * runs with the write lock held, and every loop's write waits with it: a
- * longer wait made them fail after their busy timeout, 10 ms), else (the
- * first read) CKPT_BUSY_MS; 0 at once when the store is freed. */
+/* The thread's wait for the write lock and the readers (RESTART): yields,
+ * then sleeps 20 us doubling to 200 us (a loop holds the lock for a
+ * commit, ~100-300 us, and takes it again soon), CKPT_BUSY_MS in all; at
+ * once 0 when the store is freed. */
 static int ckpt_busy(void *ud, int count)
 {
     Ccai_sqlite_ckpt *c = ud;
@@ -119,8 +101,7 @@ static int ckpt_busy(void *ud, int count)
     uint64_t now = now_us();
     if (count == 0)
         c->busy_since_us = now;
-    uint64_t limit = c->checkpointing ? CKPT_WAIT_US : (uint64_t)CKPT_BUSY_MS * 1000u;
-    if (now - c->busy_since_us >= limit)
+    if (now - c->busy_since_us >= (uint64_t)CKPT_BUSY_MS * 1000u)
         return 0;
     if (count < 3) {
         sched_yield();
@@ -160,11 +141,7 @@ static void ckpt_run(Ccai_sqlite_ckpt *c, sqlite3 *db)
      * it does the work. */
     if (rc == SQLITE_OK && log >= CKPT_RESTART_FRAMES) {
         restart = true;
-        /* The frames committed during the first's syncs, without the lock:
-         * what the RESTART copies with it held is what comes next. */
-        rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, &rlog, &rdone);
+        rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_RESTART, &rlog, &rdone);
         restarted = rc == SQLITE_OK;
     }
     uint64_t t2 = now_us();
@@ -235,16 +212,7 @@ static void *ckpt_main(void *arg)
             break;
         c->want = false;
         pthread_mutex_unlock(&c->mu);
-        c->checkpointing = true;
-        uint64_t busy = c->stats.busy; /* only this thread changes it */
         ckpt_run(c, db);
-        c->checkpointing = false;
-        if (c->stats.busy != busy && !atomic_load(&c->halt)) {
-            /* The RESTART gave up at once: the next commit wakes it again,
-             * not at once. */
-            struct timespec ts = {.tv_sec = 0, .tv_nsec = CKPT_RETRY_US * 1000L};
-            nanosleep(&ts, NULL);
-        }
         /* Asked again from here: a commit during the run that found the
          * WAL still long. */
         atomic_store(&c->asked, false);

@@ -1301,11 +1301,13 @@ static void two_processes_contend(bool thread)
      * per 1,000 frames, waiting for the other's transaction; or each
      * process's thread's): it stays near 1,000 frames of 4 KB, where never
      * starting over it would hold every transaction's pages (~12,000
-     * frames here). A thread's RESTART gives up after 2 ms rather than hold
-     * the other writer (sqlite_ckpt.c), and beside a writer that never
-     * pauses it waits for a later try: 2,140 frames were seen once under
-     * load, so its bound is 3,000 frames, still a quarter of the whole. */
-    long frames = thread ? 3000 : 2000;
+     * frames here). */
+    /* With the threads, a RESTART waits for the other process's readers
+     * while it holds the write lock, and beside a writer that never pauses
+     * it often gives up: 2,140 and 4,400 frames were seen (CI, and a
+     * machine running a CI beside), so their bound is half of a WAL that
+     * never starts over. */
+    long frames = thread ? 6000 : 2000;
     assert_true(wal_max > 0 && wal_max < frames * (4096 + 24));
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
@@ -2078,12 +2080,10 @@ static void test_checkpoint_thread_memory(void **state)
     Ccai_store_close(st);
 }
 
-/* A reader holds an old snapshot past 1,000 frames: the thread's RESTART
- * gives up at once instead of waiting for it with the write lock held
- * (before: up to 500 ms, and the loops' writes failed after their busy
- * timeout); the writes go on, each RESTART tried again later gives up
- * too. The store freed while the thread runs: the close joins it at once;
- * every write is there. */
+/* The store freed while its thread is inside a checkpoint: a reader holds
+ * an old snapshot, so the RESTART step, write lock held, waits for it (up
+ * to CKPT_BUSY_MS, 500 ms). The close stops that wait at once and joins the
+ * thread; every write is there. */
 static void test_checkpoint_thread_free_during(void **state)
 {
     (void)state;
@@ -2101,8 +2101,8 @@ static void test_checkpoint_thread_free_during(void **state)
     assert_int_equal(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM messages;", NULL, NULL, NULL),
                      SQLITE_OK);
     /* Past 1,000 frames (not past the loop's own 1,800): the thread's runs
-     * copy what they can, then try a RESTART. */
-    int written = 10;
+     * copy what they can, then its RESTART waits. */
+    int written = 10, busy = 0;
     char wal[128];
     snprintf(wal, sizeof wal, "%s-wal", t.path);
     struct stat sb;
@@ -2110,25 +2110,28 @@ static void test_checkpoint_thread_free_during(void **state)
         append_big(st, 10);
         written += 10;
     }
-    /* Writes go on until a RESTART was tried and gave up (the reader). */
-    Ccai_sqlite_ckpt_stats cs = {0};
-    for (int i = 0; i < 3000 && cs.busy == 0; i++) {
+    /* The thread holds the write lock (its RESTART waiting for the reader)
+     * when a write that does not wait is refused. */
+    assert_int_equal(Ccai_sqlite_configure(st, 0, false), CCAI_OK);
+    for (int i = 0; i < 3000 && !busy; i++) {
         Ccai_store_message m = msg("human", "x");
-        assert_int_equal(Ccai_store_message_append(st, "call-1", &m, NULL), CCAI_OK);
-        written++;
+        ccai_status rc = Ccai_store_message_append(st, "call-1", &m, NULL);
+        if (rc == CCAI_OK)
+            written++;
+        else if (rc == CCAI_ERR_BUSY)
+            busy = 1;
+        else
+            fail_msg("append: %s", ccai_status_str(rc));
         struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-        Ccai_sqlite_checkpoint_stats(st, &cs);
+        if (!busy)
+            nanosleep(&ts, NULL);
     }
-    assert_true(cs.restart > 0);
-    assert_true(cs.busy > 0);
-    printf("# RESTART tried %llu times, gave up %llu, %llu us in all\n",
-           (unsigned long long)cs.restart, (unsigned long long)cs.busy,
-           (unsigned long long)cs.restart_us);
+    assert_true(busy);
     uint64_t t0 = Ccai_monotonic_ms();
     Ccai_store_close(st);
     uint64_t took = Ccai_monotonic_ms() - t0;
-    printf("# closed during the checkpoints in %llu ms\n", (unsigned long long)took);
+    printf("# closed during a checkpoint in %llu ms\n", (unsigned long long)took);
+    /* not the checkpoint's own 500 ms wait for the reader */
     assert_true(took < 400);
     assert_true(thread_gone("ccai-ckpt"));
     sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL);
