@@ -292,6 +292,38 @@ static CCAI_MUST_CHECK ccai_status find_resumed(Ccai_engine *e, const ccai_call_
     return st == CCAI_ERR_BUSY ? CCAI_OK : st;
 }
 
+/* A new call stored with its lease, in one transaction (or in the
+ * caller's): CCAI_ERR_BUSY (another process holds SQLite's write lock) and
+ * every other failure store nothing. Two commits let a lock taken between
+ * them fail the lease with the call stored: a call nobody held, left for
+ * the sweep, while the request that asked for it was answered 503 (POST
+ * /call: the client placed it again) or held and run again (the chat, a
+ * Twilio webhook: a second call, or the first taken back as a caller
+ * ringing back). */
+static CCAI_MUST_CHECK ccai_status insert_leased(Ccai_engine *e, Ccai_store_call *row)
+{
+    ccai_status st = Ccai_store_begin(e->store);
+    bool tx = st == CCAI_OK;
+    if (!tx && st != CCAI_ERR_STATE) { /* STATE: inside the caller's transaction */
+        Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
+        return st;
+    }
+    st = Ccai_store_call_insert(e->store, row);
+    if (st != CCAI_OK)
+        Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
+    else
+        st = lease_take(e, row->id);
+    if (tx && st == CCAI_OK) {
+        st = Ccai_store_commit(e->store);
+        if (st != CCAI_OK)
+            Ccai_ctx_set_error(e->ctx, "%s", Ccai_store_errmsg(e->store));
+    }
+    /* Not committed: undone (a COMMIT that failed may have closed it). */
+    if (tx && st != CCAI_OK)
+        CCAI_DISCARD(Ccai_store_rollback(e->store));
+    return st;
+}
+
 /* The call's log lines: through the engine's logger as it is when they
  * are written, with the trace id when the call is traced. */
 static void call_log(ccai_log_level level, const char *msg, void *ud)
@@ -426,12 +458,7 @@ ccai_status Ccai_engine_call_start(Ccai_engine *e, const ccai_call_params *param
             !Ccai_str_replace(&c->row.claim_json, "{}") ||
             !Ccai_str_replace(&c->row.callback_secret, secret))
             goto fail;
-        st = Ccai_store_call_insert(e->store, &c->row);
-        if (st != CCAI_OK) {
-            Ccai_ctx_set_error(ctx, "%s", Ccai_store_errmsg(e->store));
-            goto fail;
-        }
-        st = lease_take(e, c->row.id);
+        st = insert_leased(e, &c->row);
         if (st != CCAI_OK)
             goto fail;
         c->leased = true;

@@ -44,6 +44,10 @@ typedef struct Ccai_sqlite_ckpt_stats {
     int last_done;       /* and frames copied to the database */
 } Ccai_sqlite_ckpt_stats;
 void Ccai_sqlite_checkpoint_stats(Ccai_store *st, Ccai_sqlite_ckpt_stats *ret);
+/* How many times this connection asked the kernel to write the WAL back
+ * (sync_file_range, after the commits that crossed a multiple of 32
+ * frames); 0 for a store of another backend. */
+uint64_t Ccai_sqlite_wal_writebacks(Ccai_store *st);
 
 /* Group commit (database.sqlite.group_commit, store/sqlite_group.c): on
  * ctx's loop, the first write of a loop turn opens a transaction (BEGIN

@@ -135,7 +135,7 @@ typedef struct Ccai_sqlite {
     char failure[256];
     char *wal_path;         /* NULL for a database in memory */
     int wal_fd;             /* the WAL, opened to ask for its write-back; -1 */
-    int wal_asked;          /* frames in the WAL when write-back was last asked for */
+    uint64_t wal_wb;        /* write-backs asked (Ccai_sqlite_wal_writebacks()) */
     int wal_checkpointed;   /* frames in the WAL at this connection's last checkpoint */
     Ccai_sqlite_ckpt *ckpt; /* the checkpoint thread's, or NULL: checkpoints on this connection */
     bool ckpt_yield;        /* past WAL_BACKSTOP_FRAMES: the thread told to give way */

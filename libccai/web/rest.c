@@ -239,13 +239,23 @@ void Ccai_rest_call_create(ccai_http_exchange *x, void *ud)
                             ccai_ctx_errmsg(x->ctx));
         return;
     }
-    char *json = NULL;
-    if (st == CCAI_OK)
-        st = ccai_ctx_call_get_json(x->ctx, id, &json);
-    ccai_free(id);
-    if (st == CCAI_OK)
-        Ccai_exchange_json_text(x, 201, json);
-    else
+    if (st != CCAI_OK) { /* nothing stored (its lease with it) nor placed */
         Ccai_exchange_fail(x, st, "cannot place the call", NULL);
+        return;
+    }
+    /* Stored and placed: the answer is 201 whatever the read-back does. A
+     * 503 here (a statement timeout on PostgreSQL, a failing disk) told
+     * the client to place the call again, and the callee got two. */
+    char *json = NULL;
+    st = ccai_ctx_call_get_json(x->ctx, id, &json);
+    if (st == CCAI_OK) {
+        Ccai_exchange_json_text(x, 201, json);
+    } else {
+        Ccai_log(Ccai_router_logger(x->router), CCAI_LOG_WARN,
+                 "POST /call: call %s placed, not read back (%s): answered with its id", id,
+                 ccai_status_str(st));
+        Ccai_exchange_json(x, 201, json_pack("{s:s, s:s}", "call_id", id, "direction", "outbound"));
+    }
+    ccai_free(id);
     ccai_free(json);
 }

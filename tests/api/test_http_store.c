@@ -188,6 +188,10 @@ typedef struct lock_at_connect {
     const char *db;
     bool inserted, taken;
     db_lock lock;
+    /* Instead: the lock is taken at the first statement after the call's
+     * INSERT that runs outside a transaction (the connection holds no lock
+     * then). */
+    bool after_insert;
 } lock_at_connect;
 
 static sqlite3 *opened;
@@ -207,6 +211,15 @@ static int on_stmt(unsigned type, void *ud, void *p, void *x)
     (void)p;
     lock_at_connect *l = ud;
     const char *sql = x;
+    if (l->after_insert) {
+        if (strncmp(sql, "INSERT INTO calls ", 18) == 0) {
+            l->inserted = true;
+        } else if (l->inserted && !l->taken && sqlite3_get_autocommit(opened)) {
+            assert_int_equal(db_lock_take(&l->lock, l->db), 0);
+            l->taken = true;
+        }
+        return 0;
+    }
     if (strncmp(sql, "INSERT INTO call_leases", 23) == 0) {
         l->inserted = true; /* the call stored and leased: CONNECTED next */
     } else if (l->inserted && !l->taken && strncmp(sql, "BEGIN IMMEDIATE", 15) == 0) {
@@ -294,6 +307,35 @@ static void test_chat_connect_locked_too_long(void **state)
     env_free(&e);
 }
 
+/* The lock is taken right after the chat's call is inserted, before its
+ * lease. Before, the call and its lease were two commits: the lease failed
+ * (CCAI_ERR_BUSY), the request was held and run again from the start, and
+ * stored a second call (the first left to the sweep). Now both are one
+ * transaction: the lock meets the connection, which waits as above, and
+ * one call is stored. */
+static void test_chat_locked_after_insert(void **state)
+{
+    (void)state;
+    env e;
+    lock_at_connect l;
+    env_init_traced(&e, &l, "5000");
+    l.after_insert = true;
+    answer a = {0};
+    assert_non_null(post_chat(&e, &a));
+    assert_true(l.taken);
+    run_for(&e, 300);
+    assert_int_equal(a.calls, 0); /* waits */
+    assert_int_equal(db_lock_release(&l.lock), 0);
+    for (int i = 0; i < 300 && !a.calls; i++)
+        assert_int_equal(ccai_poll_run_once(e.poll, 10), 0);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "\"call_id\""));
+    assert_int_equal(count_calls(&e), 1);
+    assert_int_equal(sqlite3_trace_v2(opened, 0, NULL, NULL), SQLITE_OK);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_ctx_freed_while_held),
         cmocka_unit_test(test_chat_connect_while_locked),
         cmocka_unit_test(test_chat_connect_locked_too_long),
+        cmocka_unit_test(test_chat_locked_after_insert),
     };
     return cmocka_run_group_tests_name("http-store", tests, NULL, NULL);
 }

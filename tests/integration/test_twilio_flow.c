@@ -933,7 +933,21 @@ typedef struct lock_at_connect {
     pthread_t releaser;
     long hold_ms; /* how long the shell keeps the lock */
     int released; /* db_lock_release()'s result: asserted on the test's thread */
+    /* Instead: the lock is taken at the first statement after the call's
+     * INSERT that runs outside a transaction (our connection holds no lock
+     * then), and kept until the test releases it (hold_ms 0). */
+    bool after_insert;
+    sqlite3 *conn;
+    /* With after_insert: that statement (the read-back) is made to fail
+     * (interrupted) instead of the lock taken. */
+    bool interrupt;
 } lock_at_connect;
+
+static int interrupt_now(void *ud)
+{
+    (void)ud;
+    return 1;
+}
 
 static void *release_later(void *ud)
 {
@@ -950,6 +964,21 @@ static int on_stmt(unsigned type, void *ud, void *p, void *x)
     (void)p;
     lock_at_connect *l = ud;
     const char *sql = x;
+    if (l->after_insert) {
+        if (strncmp(sql, "INSERT INTO calls ", 18) == 0) {
+            l->inserted = true;
+        } else if (l->inserted && !l->taken && sqlite3_get_autocommit(l->conn)) {
+            l->taken = true;
+            if (l->interrupt) {
+                sqlite3_progress_handler(l->conn, 1, interrupt_now, NULL);
+                return 0;
+            }
+            assert_int_equal(db_lock_take(&l->lock, l->db), 0);
+            if (l->hold_ms > 0)
+                assert_int_equal(pthread_create(&l->releaser, NULL, release_later, l), 0);
+        }
+        return 0;
+    }
     if (strncmp(sql, "INSERT INTO call_leases", 23) == 0) {
         l->inserted = true; /* the call stored and leased: its connection next */
     } else if (l->inserted && !l->taken && strncmp(sql, "BEGIN IMMEDIATE", 15) == 0) {
@@ -963,8 +992,10 @@ static int on_stmt(unsigned type, void *ud, void *p, void *x)
 }
 
 /* The connection meets the lock: held for hold_ms, with server.store_wait_ms
- * wait_ms. */
-static void connect_while_locked(long hold_ms, const char *wait_ms, answer *a, char **calls)
+ * wait_ms; after_insert: the lock is taken right after the call's INSERT
+ * instead (see lock_at_connect). */
+static void connect_locked(long hold_ms, const char *wait_ms, bool after_insert, answer *a,
+                           char **calls)
 {
     char dir[] = "/tmp/ccai-twilio-lock-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -973,8 +1004,9 @@ static void connect_while_locked(long hold_ms, const char *wait_ms, answer *a, c
     env e;
     const char *extra[] = {"server.store_wait_ms", wait_ms, NULL};
     twilio_env_init(&e, db, NULL, extra);
-    lock_at_connect l = {.db = db, .hold_ms = hold_ms, .released = -1};
     sqlite3 *conn = Ccai_sqlite_of(Ccai_ctx_store(e.ctx))->db;
+    lock_at_connect l = {
+        .db = db, .hold_ms = hold_ms, .released = -1, .after_insert = after_insert, .conn = conn};
     assert_int_equal(sqlite3_trace_v2(conn, SQLITE_TRACE_STMT, on_stmt, &l), SQLITE_OK);
     const char *voice[] = {"CallSid",    "CA00000000000000000000000000000009",
                            "AccountSid", TWILIO_STANDIN_SID,
@@ -993,6 +1025,11 @@ static void connect_while_locked(long hold_ms, const char *wait_ms, answer *a, c
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+static void connect_while_locked(long hold_ms, const char *wait_ms, answer *a, char **calls)
+{
+    connect_locked(hold_ms, wait_ms, false, a, calls);
 }
 
 static void test_inbound_connect_while_locked(void **state)
@@ -1024,6 +1061,130 @@ static void test_inbound_connect_locked_too_long(void **state)
     ccai_free(json);
 }
 
+/* The lock is taken right after the call's INSERT, before its lease.
+ * Before, the call and its lease were two commits: the lease failed
+ * (CCAI_ERR_BUSY), the webhook was held and run again, and found the call
+ * it had stored as a caller ringing back (taken back: "welcome back").
+ * Now both are one transaction: the lock meets the connection (held, as
+ * above), and the caller gets the first greeting of one call. */
+static void test_inbound_locked_after_insert(void **state)
+{
+    (void)state;
+    answer a;
+    char *json = NULL;
+    connect_locked(400, "5000", true, &a, &json);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.body, "<Response><Gather "));
+    assert_non_null(strstr(json, "\"total\":1"));
+    assert_null(strstr(a.body, "Welcome back")); /* a first call, not taken back */
+    ccai_free(json);
+}
+
+/* POST /call against a database another process locks (issue 14), each
+ * request answered once and a call placed at most once per 201:
+ * - the lock taken right after the call's INSERT, before its lease: the
+ *   call is placed and answered 201 (the read-back of a WAL database does
+ *   not wait for the lock). Before, the call and its lease were two
+ *   commits: the lease failed, the call stayed stored and unplaced, and the
+ *   client told 503 placed it again: two calls;
+ * - the lock held before the request: 503 with Retry-After, nothing stored
+ *   nor placed; the client's retry once the lock is gone places one call. */
+static void place_locked(bool before, bool interrupt, answer *a, answer *again, int *calls,
+                         int *placed)
+{
+    char dir[] = "/tmp/ccai-twilio-lock-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char db[128];
+    snprintf(db, sizeof db, "%s/ccai.sqlite", dir);
+    env e;
+    twilio_env_init(&e, db, NULL, NULL);
+    sqlite3 *conn = Ccai_sqlite_of(Ccai_ctx_store(e.ctx))->db;
+    lock_at_connect l = {
+        .db = db, .released = -1, .after_insert = true, .conn = conn, .interrupt = interrupt};
+    if (before) {
+        /* The start's writes committed first (a group ends with the turn). */
+        for (int i = 0; i < 5; i++)
+            ccai_poll_run_once(e.poll, 10);
+        assert_int_equal(db_lock_take(&l.lock, db), 0);
+        l.taken = true;
+    } else {
+        assert_int_equal(sqlite3_trace_v2(conn, SQLITE_TRACE_STMT, on_stmt, &l), SQLITE_OK);
+    }
+    const char *body = "{\"phone_number\":\"+33612345678\",\"telephony\":\"twilio\"}";
+    ccai_http_header h[1] = {{"Authorization", "Bearer api"}};
+    assert_true(exchange_run(e.ctx, e.poll, "POST", "/call", h, 1, body, "127.0.0.1", a));
+    assert_true(l.taken);
+    assert_int_equal(sqlite3_trace_v2(conn, 0, NULL, NULL), SQLITE_OK);
+    if (interrupt)
+        sqlite3_progress_handler(conn, 0, NULL, NULL);
+    else
+        assert_int_equal(db_lock_release(&l.lock), 0);
+    if (a->status != 201) /* the client retries as told */
+        assert_true(exchange_run(e.ctx, e.poll, "POST", "/call", h, 1, body, "127.0.0.1", again));
+    /* The placing goes out; its answer stores the CallSid. */
+    uint64_t until = ccai_time_ms() + 2000;
+    while (ccai_time_ms() < until)
+        ccai_poll_run_once(e.poll, 20);
+    char *json = NULL;
+    assert_int_equal(ccai_ctx_calls_list_json(e.ctx, NULL, 10, 0, &json), CCAI_OK);
+    *calls = atoi(strstr(json, "\"total\":") + strlen("\"total\":"));
+    ccai_free(json);
+    *placed = twilio_env_requests(&e, "/Calls.json", "+33612345678");
+    twilio_env_free(&e);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_place_call_locked_after_insert(void **state)
+{
+    (void)state;
+    answer a = {0}, again = {0};
+    int calls = 0, placed = 0;
+    place_locked(false, false, &a, &again, &calls, &placed);
+    printf("# POST /call, locked after the call's INSERT: %d, retried: %d; %d calls stored, %d "
+           "placed\n",
+           a.status, again.status, calls, placed);
+    assert_int_equal(a.status, 201);
+    assert_non_null(strstr(a.body, "\"call_id\""));
+    assert_int_equal(again.done, 0); /* no retry */
+    assert_int_equal(calls, 1);
+    assert_int_equal(placed, 1);
+}
+
+/* The read-back of the placed call fails (a statement timeout on
+ * PostgreSQL, a failing disk; here the SELECT is interrupted): 201 with the
+ * call's id all the same. Before, 503 with Retry-After: the client placed
+ * the call again and the callee was called twice. */
+static void test_place_call_read_back_fails(void **state)
+{
+    (void)state;
+    answer a = {0}, again = {0};
+    int calls = 0, placed = 0;
+    place_locked(false, true, &a, &again, &calls, &placed);
+    printf("# POST /call, its read-back failing: %d, retried: %d; %d calls stored, %d placed\n",
+           a.status, again.status, calls, placed);
+    assert_int_equal(a.status, 201);
+    assert_non_null(strstr(a.body, "\"call_id\":\""));
+    assert_int_equal(again.done, 0);
+    assert_int_equal(calls, 1);
+    assert_int_equal(placed, 1);
+}
+
+static void test_place_call_locked_before(void **state)
+{
+    (void)state;
+    answer a = {0}, again = {0};
+    int calls = 0, placed = 0;
+    place_locked(true, false, &a, &again, &calls, &placed);
+    assert_int_equal(a.status, 503);
+    assert_non_null(strstr(a.headers, "Retry-After: 1\n"));
+    assert_non_null(strstr(a.body, "{\"error\":{\"message\":"));
+    assert_int_equal(again.status, 201);
+    assert_int_equal(calls, 1);
+    assert_int_equal(placed, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1039,6 +1200,10 @@ int main(void)
         cmocka_unit_test(test_webhooks_answered_out_of_memory),
         cmocka_unit_test(test_inbound_connect_while_locked),
         cmocka_unit_test(test_inbound_connect_locked_too_long),
+        cmocka_unit_test(test_inbound_locked_after_insert),
+        cmocka_unit_test(test_place_call_locked_after_insert),
+        cmocka_unit_test(test_place_call_read_back_fails),
+        cmocka_unit_test(test_place_call_locked_before),
     };
     return cmocka_run_group_tests_name("twilio-flow", tests, NULL, NULL);
 }
