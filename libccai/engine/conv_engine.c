@@ -114,10 +114,8 @@ const Ccai_prompts *Ccai_engine_prompts(const Ccai_engine *e)
 void Ccai_conv_engine_cleanup(Ccai_engine *e)
 {
     Ccai_timer_stop(e->ctx, &e->kept_timer); /* its calls are gone, each stored its words */
-    for (size_t i = 0; i < e->n_initiates; i++) {
-        ccai_free(e->initiates[i].key);
+    for (size_t i = 0; i < e->n_initiates; i++)
         json_decref(e->initiates[i].tree);
-    }
     for (size_t i = 0; i < e->n_tools; i++) {
         ccai_free(e->tools[i].key);
         Ccai_tools_text_unref(e->tools[i].tools[0]);
@@ -131,14 +129,57 @@ void Ccai_conv_engine_cleanup(Ccai_engine *e)
         Ccai_llm_model_clear(&e->models[i]);
 }
 
+/* Whether two trees are written alike by json_dumps(JSON_COMPACT |
+ * JSON_SORT_KEYS), the key the cache compared before, without writing
+ * them (~230 k instructions a call for the defaults): an object's keys in
+ * any order, a real by its bits (its %.17g text tells every double from
+ * another, -0.0 from 0.0, as the bits do), an integer never a real. */
+static bool same_json(const json_t *a, const json_t *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b || json_typeof(a) != json_typeof(b))
+        return false;
+    switch (json_typeof(a)) {
+    case JSON_OBJECT: {
+        if (json_object_size(a) != json_object_size(b))
+            return false;
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)a, k, v)
+        {
+            if (!same_json(v, json_object_get(b, k)))
+                return false;
+        }
+        return true;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(a);
+        if (json_array_size(b) != n)
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (!same_json(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    case JSON_STRING: {
+        size_t n = json_string_length(a);
+        return json_string_length(b) == n &&
+               memcmp(json_string_value(a), json_string_value(b), n) == 0;
+    }
+    case JSON_INTEGER: return json_integer_value(a) == json_integer_value(b);
+    case JSON_REAL: {
+        double x = json_real_value(a), y = json_real_value(b);
+        return memcmp(&x, &y, sizeof x) == 0;
+    }
+    default: /* true, false, null: their type */ return true;
+    }
+}
+
 json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate)
 {
-    char *key = Ccai_json_dump(initiate, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!key)
-        return initiate; /* out of memory: the call keeps its own */
     for (size_t i = 0; i < e->n_initiates; i++) {
-        if (strcmp(e->initiates[i].key, key) == 0) {
-            ccai_free(key);
+        if (same_json(e->initiates[i].tree, initiate)) {
             json_decref(initiate);
             return json_incref(e->initiates[i].tree);
         }
@@ -148,10 +189,8 @@ json_t *Ccai_conv_share_initiate(Ccai_engine *e, json_t *initiate)
         ent = &e->initiates[e->n_initiates++];
     } else { /* full: replace in turn (calls keep their references) */
         ent = &e->initiates[e->next_initiate++ % CCAI_INITIATE_CACHE];
-        ccai_free(ent->key);
         json_decref(ent->tree);
     }
-    ent->key = key;
     ent->tree = json_incref(initiate);
     return initiate;
 }

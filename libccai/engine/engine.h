@@ -40,7 +40,6 @@ typedef struct Ccai_tools_entry {
 #define CCAI_INITIATE_CACHE 16
 
 typedef struct Ccai_initiate_entry {
-    char *key; /* the tree as JSON, keys sorted */
     json_t *tree;
 } Ccai_initiate_entry;
 

@@ -165,6 +165,66 @@ static char *field_keywords(const Ccai_ofl_lexicon *lx, const offline_field *f)
     return out;
 }
 
+/* Keywords already made, by field (name, type, description: what
+ * field_keywords() reads of it besides the lexicon, which does not
+ * change): ~185 k instructions a call for the 12 fields of the default
+ * claim, the same at every call. Best effort: a field not kept (cache
+ * full, no memory) has its keywords made each time. */
+#define KW_CACHE_MAX 64
+
+typedef struct Ccai_ofl_kw_cache {
+    size_t n;
+    struct {
+        char *name, *desc, *keywords;
+        ccai_field_type type;
+    } e[KW_CACHE_MAX];
+} Ccai_ofl_kw_cache;
+
+Ccai_ofl_kw_cache *Ccai_ofl_kw_cache_new(void)
+{
+    return Ccai_calloc(1, sizeof(Ccai_ofl_kw_cache));
+}
+
+void Ccai_ofl_kw_cache_free(Ccai_ofl_kw_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        ccai_free(c->e[i].name);
+        ccai_free(c->e[i].desc);
+        ccai_free(c->e[i].keywords);
+    }
+    ccai_free(c);
+}
+
+static char *field_keywords_kept(const Ccai_ofl_lexicon *lx, const offline_field *f)
+{
+    Ccai_ofl_kw_cache *c = lx->kw;
+    for (size_t i = 0; c && i < c->n; i++) {
+        if (c->e[i].type == f->type && strcmp(c->e[i].name, f->name) == 0 &&
+            (c->e[i].desc && f->desc ? strcmp(c->e[i].desc, f->desc) == 0
+                                     : !c->e[i].desc && !f->desc))
+            return Ccai_strdup(c->e[i].keywords);
+    }
+    char *kw = field_keywords(lx, f);
+    if (!kw || !c || c->n == KW_CACHE_MAX)
+        return kw;
+    char *name = Ccai_strdup(f->name), *desc = f->desc ? Ccai_strdup(f->desc) : NULL,
+         *copy = Ccai_strdup(kw);
+    if (name && (desc || !f->desc) && copy) {
+        c->e[c->n].name = name;
+        c->e[c->n].desc = desc;
+        c->e[c->n].keywords = copy;
+        c->e[c->n].type = f->type;
+        c->n++;
+    } else {
+        ccai_free(name);
+        ccai_free(desc);
+        ccai_free(copy);
+    }
+    return kw;
+}
+
 static CCAI_MUST_CHECK bool ascii_ieq_prefix(const char *s, const char *word)
 {
     for (size_t i = 0; word[i]; i++) {
@@ -247,7 +307,7 @@ ccai_status Ccai_offline_new(const Ccai_offline_params *params, Ccai_offline **r
         if (desc && (contains_nocase(desc, "if any") || contains_nocase(desc, "s'il y en a")))
             f->optional = true;
         if (!(f->name = Ccai_strdup(name)) || (desc && !(f->desc = Ccai_strdup(desc))) ||
-            !(f->keywords = field_keywords(o->lex, f)))
+            !(f->keywords = field_keywords_kept(o->lex, f)))
             goto fail;
     }
     Ccai_ofl_order_init(o);

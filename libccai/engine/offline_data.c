@@ -297,6 +297,7 @@ void Ccai_ofl_lex_free(Ccai_ofl_lexicon *lx)
     ccai_free(lx->idx);
     ccai_free(lx->names);
     ccai_free(lx->byfirst);
+    Ccai_ofl_kw_cache_free(lx->kw);
     memset(lx, 0, sizeof *lx);
 }
 
@@ -397,6 +398,7 @@ ccai_status Ccai_ofl_lexicon_from(const char *const *prefix, const char *const *
     Ccai_ofl_lexicon *lx = Ccai_calloc(1, sizeof *lx);
     if (!lx)
         return CCAI_ERR_NOMEM;
+    lx->kw = Ccai_ofl_kw_cache_new(); /* NULL (no memory): keywords made each time */
     ccai_status st = n ? CCAI_OK : CCAI_ERR_PARSE;
     for (size_t l = 0; st == CCAI_OK && l < n; l++) {
         size_t pl = strlen(prefix[l]);

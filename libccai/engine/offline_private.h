@@ -259,6 +259,10 @@ typedef struct Ccai_ofl_lexicon {
      * letters' buckets (file order within a bucket): a search tries only
      * the entries starting with the word's letter */
     uint32_t *byfirst;
+    /* The fields' keywords made so far (offline.c): the same for every call
+     * with the same field; filled by Ccai_offline_new() on the context's
+     * thread, as the lexicon is used. NULL: none kept. */
+    struct Ccai_ofl_kw_cache *kw;
     char *pool; /* the entries' texts */
     size_t npool, cappool;
     Ccai_ofl_lang lang[CCAI_OFL_LANGS_MAX];
@@ -490,6 +494,10 @@ static inline const Ccai_ofl_section *Ccai_ofl_words_sec(const Ccai_ofl_lexicon 
     size_t si = lx->lang[l].words_sec[which];
     return si ? &lx->sec[si - 1] : NULL;
 }
+
+/* offline.c: the keyword cache of a lexicon (Ccai_ofl_lexicon.kw). */
+struct Ccai_ofl_kw_cache *Ccai_ofl_kw_cache_new(void);
+void Ccai_ofl_kw_cache_free(struct Ccai_ofl_kw_cache *c);
 
 /* offline_turn.c */
 void Ccai_ofl_handle_answer(Ccai_offline *o);

@@ -1014,6 +1014,47 @@ static void async_env_free(async_env *a)
     ccai_config_free(a->cfg);
 }
 
+/* The calls' settings are shared when they would be written alike with
+ * their keys sorted (the cache's key before): keys in any order share, a
+ * value of another type, -0.0 against 0.0 or another string does not. */
+static void test_initiate_shared_when_alike(void **state)
+{
+    (void)state;
+    async_env a;
+    async_env_init(&a, NULL);
+    json_t *first = json_loads("{\"a\":1,\"r\":0.0,\"l\":[\"x\",{\"k\":true}]}", 0, NULL);
+    assert_non_null(first);
+    json_t *shared = Ccai_conv_share_initiate(a.eng, first);
+    assert_ptr_equal(shared, first);
+    const char *alike[] = {"{\"l\":[\"x\",{\"k\":true}],\"r\":0.0,\"a\":1}"};
+    for (size_t i = 0; i < sizeof alike / sizeof alike[0]; i++) {
+        json_t *t = json_loads(alike[i], 0, NULL);
+        assert_non_null(t);
+        json_t *got = Ccai_conv_share_initiate(a.eng, t);
+        assert_ptr_equal(got, shared);
+        json_decref(got);
+    }
+    const char *other[] = {
+        "{\"a\":1.0,\"r\":0.0,\"l\":[\"x\",{\"k\":true}]}",
+        "{\"a\":1,\"r\":-0.0,\"l\":[\"x\",{\"k\":true}]}",
+        "{\"a\":1,\"r\":0.0,\"l\":[\"y\",{\"k\":true}]}",
+        "{\"a\":1,\"r\":0.0,\"l\":[\"x\",{\"k\":false}]}",
+        "{\"a\":1,\"r\":0.0,\"l\":[{\"k\":true},\"x\"]}",
+        "{\"a\":1,\"r\":0.0,\"l\":[\"x\",{\"k\":true}],\"b\":null}",
+        "{\"a\":1,\"r\":0.0,\"m\":[\"x\",{\"k\":true}]}",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        json_t *t = json_loads(other[i], 0, NULL);
+        assert_non_null(t);
+        json_t *got = Ccai_conv_share_initiate(a.eng, t);
+        assert_ptr_equal(got, t); /* its own, now cached too */
+        assert_ptr_not_equal(got, shared);
+        json_decref(got);
+    }
+    json_decref(shared);
+    async_env_free(&a);
+}
+
 static void test_acts_after_async_commit(void **state)
 {
     (void)state;
@@ -1233,6 +1274,7 @@ int main(void)
         cmocka_unit_test(test_ctx_free_ends_calls),
         cmocka_unit_test(test_sweep_interrupted_calls),
         cmocka_unit_test(test_take_back_only_in_progress),
+        cmocka_unit_test(test_initiate_shared_when_alike),
     };
     return cmocka_run_group_tests_name("call", tests, NULL, NULL);
 }

@@ -2292,6 +2292,50 @@ static void test_no_reask_of_facts_given(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A field's keywords kept by the lexicon are the ones made afresh: the
+ * same for a second dialogue on the lexicon as on a lexicon of its own,
+ * and another description or type of the same name is another entry. */
+static void keywords_as_fresh(const Ccai_ofl_lexicon *lx, const ccai_claim_schema *s)
+{
+    Ccai_offline_params p = {.schema = s, .lang = "en-US", .now_ms = NOW_MS, .lexicon = lx};
+    Ccai_offline *kept = NULL, *fresh = NULL;
+    assert_int_equal(Ccai_offline_new(&p, &kept), CCAI_OK);
+    p.lexicon = NULL; /* its own lexicon: nothing kept yet */
+    assert_int_equal(Ccai_offline_new(&p, &fresh), CCAI_OK);
+    assert_int_equal(kept->nfields, fresh->nfields);
+    for (size_t i = 0; i < kept->nfields; i++)
+        assert_string_equal(kept->f[i].keywords, fresh->f[i].keywords);
+    Ccai_offline_free(kept);
+    Ccai_offline_free(fresh);
+}
+
+static void test_keywords_kept(void **state)
+{
+    (void)state;
+    Ccai_ofl_lexicon *lx = NULL;
+    assert_int_equal(Ccai_offline_lexicon_new(&lx), CCAI_OK);
+    ccai_claim_schema *def = default_schema();
+    keywords_as_fresh(lx, def);
+    keywords_as_fresh(lx, def); /* from the cache */
+    const char *other[] = {
+        "[{\"name\": \"incident_location\", \"type\": \"text\", \"description\": "
+        "\"Street and city of the garage\"}]",
+        "[{\"name\": \"incident_location\", \"type\": \"text\"}]",
+        "[{\"name\": \"incident_location\", \"type\": \"datetime\", \"description\": "
+        "\"Location of the incident\"}]",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        ccai_claim_schema *s = NULL;
+        assert_int_equal(ccai_claim_schema_from_json(other[i], (size_t)-1, &s, NULL), CCAI_OK);
+        keywords_as_fresh(lx, s);
+        keywords_as_fresh(lx, s);
+        ccai_claim_schema_unref(s);
+    }
+    keywords_as_fresh(lx, def);
+    ccai_claim_schema_unref(def);
+    Ccai_offline_lexicon_free(lx);
+}
+
 /* The report and SMS written without a language model: sentences in the
  * call's language, not a field dump. */
 static void test_report_sentences(void **state)
@@ -5963,6 +6007,7 @@ int main(void)
         cmocka_unit_test(test_question_back_unpunctuated),
         cmocka_unit_test(test_corrections_said_naturally),
         cmocka_unit_test(test_names_and_refusals),
+        cmocka_unit_test(test_keywords_kept),
         cmocka_unit_test(test_report_sentences),
         cmocka_unit_test(test_questions_answered),
         cmocka_unit_test(test_language_is_a_file),
