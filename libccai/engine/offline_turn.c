@@ -482,8 +482,8 @@ static CCAI_MUST_CHECK bool about_bot(const Ccai_offline *o, size_t b, size_t p)
 
 /* The first [transfer.strong] entry of [b, e) that is no question about the
  * bot ("are you a real person?"): *ret_p, *ret_n. */
-static CCAI_MUST_CHECK bool strong_request(const Ccai_offline *o, size_t b, size_t e,
-                                           size_t *ret_p, size_t *ret_n)
+static CCAI_MUST_CHECK bool strong_request(const Ccai_offline *o, size_t b, size_t e, size_t *ret_p,
+                                           size_t *ret_n)
 {
     for (size_t from = b; Ccai_ofl_sec_find(o, "transfer.strong", from, e, ret_p, ret_n);
          from = *ret_p + 1) {
@@ -628,6 +628,22 @@ static CCAI_MUST_CHECK bool asks_person_in(const Ccai_offline *o, size_t b, size
     return false;
 }
 
+/* Do the words [b, e) give a fact: a digit, or a field's cue or topic? */
+static CCAI_MUST_CHECK bool clause_has_fact(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i < e; i++)
+        for (size_t k = o->tok[i].start; k < o->tok[i].start + o->tok[i].len; k++)
+            if (Ccai_ofl_is_digit_ch(o->norm[k]))
+                return true;
+    for (size_t f = 0; f < o->nfields; f++) {
+        size_t p;
+        if (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
+            Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p))
+            return true;
+    }
+    return false;
+}
+
 /* A request for a person taken back in the same breath, as an agent hears
  * it ("can I talk to your manager? ... no, forget it", "passez-moi
  * quelqu'un... non, laissez tomber", "¿me pasás con alguien? No, dejá"): a
@@ -635,8 +651,7 @@ static CCAI_MUST_CHECK bool asks_person_in(const Ccai_offline *o, size_t b, size
  * words and hesitations before it at most) and ended by it, after words
  * that ask for a person, none asking again after it. *ret_w: where its
  * clause starts, *ret_we: where it ends. o->mask cleared. */
-static CCAI_MUST_CHECK bool person_withdrawn(const Ccai_offline *o, size_t *ret_w,
-                                             size_t *ret_we)
+static CCAI_MUST_CHECK bool person_withdrawn(const Ccai_offline *o, size_t *ret_w, size_t *ret_we)
 {
     for (size_t w = 1; w < o->ntok; w++) {
         if (!Ccai_ofl_clause_break(o, w))
@@ -650,8 +665,23 @@ static CCAI_MUST_CHECK bool person_withdrawn(const Ccai_offline *o, size_t *ret_
         if (!n || (k + n < o->ntok && !Ccai_ofl_clause_break(o, k + n)))
             continue;
         if (asks_person_in(o, 0, w) && !asks_person_in(o, k + n, o->ntok)) {
+            /* the clauses after it in its sentence that give no fact go
+             * with it: "no, dejá, dejá, que me van a tener media hora
+             * esperando", "non, laissez tomber, on ira plus vite" */
+            size_t end = k + n;
+            while (end < o->ntok && !Ccai_ofl_sentence_break(o, end)) {
+                size_t c = end + 1;
+                while (c < o->ntok && !Ccai_ofl_clause_break(o, c))
+                    c++;
+                /* "dejá, dejá": the same said again ("deja" is also a
+                 * French topic word, "déjà") */
+                size_t again = Ccai_ofl_sec_at(o, "transfer.withdraw", end, c);
+                if (end + again != c && clause_has_fact(o, end, c))
+                    break;
+                end = c;
+            }
             *ret_w = w;
-            *ret_we = k + n;
+            *ret_we = end;
             return true;
         }
     }

@@ -5789,6 +5789,73 @@ static void test_person_asked_or_mentioned(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A request for a person taken back in the same breath is no transfer,
+ * as an agent hears "no, forget it" after it; the request and the words
+ * that take it back are no answer, the facts said after them are taken. A
+ * question about the bot ("are you a real person?") is no request either;
+ * a request said again after the withdrawal is one. */
+static void test_person_request_taken_back(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+        bool transfer;
+        const char *field, *value; /* a value still taken, NULL: none */
+    } q[] = {
+        {"en-GB",
+         "Could I speak to a supervisor? Oh, never mind. My email is ann dot lee at gmail dot com.",
+         false, "policyholder_email", "ann.lee@gmail.com"},
+        {"en-US",
+         "I want to talk to an agent... no, forget it, it'll take ages. A tree fell on my car.",
+         false, "incident_description", "A tree fell on my car"},
+        {"en-US", "Put me through to someone. Actually, scratch that, let's carry on.", false, NULL,
+         NULL},
+        {"en-US", "Can I talk to a human? Never mind. No, actually, I do want to talk to a human.",
+         true, NULL, NULL},
+        {"en-US", "Are you a real person? My kitchen flooded last night.", false,
+         "incident_description", "My kitchen flooded"},
+        {"en-US", "Am I talking to a real person?", false, NULL, NULL},
+        {"en-US", "Can I speak to an agent? It's fine to call me on this number.", true, NULL,
+         NULL},
+        {"fr-FR",
+         "Je voudrais parler à un conseiller. Bon, non, oubliez, tant pis. Mon adresse c'est paul "
+         "point roy arobase free point fr.",
+         false, "policyholder_email", "paul.roy@free.fr"},
+        {"fr-FR", "Vous êtes une vraie personne ? Ma cave a été inondée.", false,
+         "incident_description", "Ma cave a été inondée"},
+        {"fr-FR", "Passez-moi quelqu'un. Non, c'est bon, on continue.", false, NULL, NULL},
+        {"es-ES",
+         "¿Me pasa con un asesor? No, olvídelo, da igual. Mi correo es luis punto gil arroba "
+         "gmail punto com.",
+         false, "policyholder_email", "luis.gil@gmail.com"},
+        {"es-AR", "¿Me pasa con alguien? Nah, dejá, dejá. Me chocaron el auto.", false,
+         "incident_description", "Me chocaron el auto"},
+        {"es-ES", "¿Eres una persona de verdad? Se me rompió una tubería.", false,
+         "incident_description", "Se me rompió una tubería"},
+    };
+    char bad[4096] = "";
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, q[i].text);
+        const char *v = q[i].field ? set_value(r, q[i].field) : NULL;
+        if (has(r, CCAI_OFFLINE_TRANSFER, NULL) != q[i].transfer ||
+            (q[i].field && (!v || strcmp(v, q[i].value) != 0)))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: %s", q[i].text,
+                     v      ? v
+                     : r->n ? r->v[r->n - 1].text
+                            : "");
+        /* neither the request nor its withdrawal asks anything */
+        if (!q[i].transfer && said(r, "a colleague will follow up"))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: answered as a question",
+                     q[i].text);
+        Ccai_offline_free(o);
+    }
+    if (bad[0])
+        fail_msg("wrong:%s", bad);
+    ccai_claim_schema_unref(s);
+}
+
 /* An address cut by a bad line or a slip, then its domain said again: the
  * at sign said again alone takes the part said before it ("... at hot...
  * you're breaking up, at hotmail dot com"), and a domain corrected after a
@@ -5977,6 +6044,7 @@ int main(void)
         cmocka_unit_test(test_already_told),
         cmocka_unit_test(test_not_a_place_nor_an_injury),
         cmocka_unit_test(test_person_asked_or_mentioned),
+        cmocka_unit_test(test_person_request_taken_back),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
