@@ -704,6 +704,18 @@ static CCAI_MUST_CHECK bool checks_answer(const Ccai_offline *o, size_t j, size_
            !Ccai_ofl_sec_has(o, "question.start", j + m + a, e);
 }
 
+/* Do the words [b, e) name the caller's number in words of their own
+ * ([callerid] of two words or more: "this number", "ce numéro", "el
+ * número que te sale"; not "este" alone)? */
+static CCAI_MUST_CHECK bool callback_here(const Ccai_offline *o, size_t b, size_t e)
+{
+    size_t pos, len;
+    for (size_t from = b; Ccai_ofl_sec_find(o, "callerid", from, e, &pos, &len); from = pos + 1)
+        if (len >= 2)
+            return true;
+    return false;
+}
+
 /* What the steps of one answer share (Ccai_ofl_handle_answer). */
 typedef struct answer_turn {
     bool asked[CCAI_FIELDS_MAX]; /* the fields the question asked */
@@ -731,9 +743,17 @@ static void answer_sentences(Ccai_offline *o, answer_turn *tn)
     if (!o->to_person && !person_withdrawn(o, &wb, &we))
         wb = we = 0;
     tn->corr = Ccai_ofl_correction_point(o, &tn->correcting);
+    bool phone_asked = false;
+    for (size_t f = 0; f < o->nfields; f++)
+        phone_asked |= tn->asked[f] && o->f[f].type == CCAI_FIELD_PHONE_NUMBER;
     for (size_t b = 0; b < o->ntok && tn->ns < CCAI_ARRAY_SIZE(tn->sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         tn->sv[tn->ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
+        /* "can you call me back on this number?" to the phone asked: the
+         * number given, not a question */
+        bool cid = phone_asked && callback_here(o, b, e);
+        if (cid)
+            tn->sv[tn->ns].question = false;
         /* "somebody nicked my catalytic converter, alright?": a tag asks
          * nothing */
         size_t tag = e;
@@ -785,12 +805,12 @@ static void answer_sentences(Ccai_offline *o, answer_turn *tn)
             }
         }
         /* the question and its answer: two sentences */
-        size_t a = tn->sv[tn->ns].question || qe == b ? qe : answer_in_question(o, b, qe);
+        size_t a = tn->sv[tn->ns].question || qe == b || cid ? qe : answer_in_question(o, b, qe);
         if (a < qe) {
             tn->sv[tn->ns].e = e = a;
             tn->sv[tn->ns].question = true;
         }
-        if (!tn->sv[tn->ns].question && qe > b &&
+        if (!tn->sv[tn->ns].question && qe > b && !cid &&
             unpunctuated_question(o, b, qe, tn->ns == 0 && e == o->ntok))
             tn->sv[tn->ns].question = true;
         /* the words that ask for a person are no answer: their clause on */

@@ -5856,6 +5856,47 @@ static void test_person_request_taken_back(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The phone asked, "can you call me back on this number?" gives the
+ * caller's number: no question to answer, in any of its forms (a "?", a
+ * clause after it that reads as its answer, "the one that comes up"). */
+static void test_callback_on_this_number(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const filled =
+        "{\"incident_description\": \"A pipe burst\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"My kitchen\", \"injuries\": \"None\", "
+        "\"involved_parties\": \"Me\", \"medical_records\": \"None\", \"policy_number\": "
+        "\"AB123456\", \"pre_existing_damages\": \"None\", \"witnesses\": \"None\", "
+        "\"policyholder_email\": \"ann@example.com\", \"policyholder_name\": \"Ann Lee\"}";
+    static const struct {
+        const char *lang, *from, *said;
+    } q[] = {
+        {"en-GB", "+447700900123", "Could you ring me back on this number, it's my work phone?"},
+        {"en-US", "+14155550123", "Can you call me on this number, it's the landline."},
+        {"fr-FR", "+33612345600", "Vous pouvez me joindre sur ce numéro, c'est mon portable."},
+        {"fr-FR", "+33612345600", "Est-ce que vous pouvez me rappeler à ce numéro ?"},
+        {"es-ES", "+34612345670", "¿Me puede llamar a este número? Es el del trabajo."},
+        {"es-AR", "+5491155550000", "Mirá, el que te aparece ahí."},
+    };
+    char bad[2048] = "";
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_filled(s, q[i].lang, q[i].from, filled);
+        const Ccai_offline_reply *r = in(o, q[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, q[i].from) != 0 || said(r, "colleague") || said(r, "conseiller") ||
+            said(r, "compañero"))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: %s", q[i].said,
+                     v      ? v
+                     : r->n ? r->v[r->n - 1].text
+                            : "");
+        Ccai_offline_free(o);
+    }
+    if (bad[0])
+        fail_msg("wrong:%s", bad);
+    ccai_claim_schema_unref(s);
+}
+
 /* An address cut by a bad line or a slip, then its domain said again: the
  * at sign said again alone takes the part said before it ("... at hot...
  * you're breaking up, at hotmail dot com"), and a domain corrected after a
@@ -6045,6 +6086,7 @@ int main(void)
         cmocka_unit_test(test_not_a_place_nor_an_injury),
         cmocka_unit_test(test_person_asked_or_mentioned),
         cmocka_unit_test(test_person_request_taken_back),
+        cmocka_unit_test(test_callback_on_this_number),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
