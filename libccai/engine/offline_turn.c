@@ -1102,9 +1102,12 @@ static void answer_nothing(Ccai_offline *o, answer_turn *tn)
         /* "Do I call the other insurer? No idea if anyone saw it." */
         answer_question(o);
     } else if (tn->question) {
+        /* a question instead of the answer is a try at the field like any
+         * turn that does not answer it: the third puts the field off, as
+         * an agent would, rather than asking it again until the call is
+         * handed over */
         answer_question(o);
-        o->missed = true;
-        if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+        if (Ccai_ofl_missed(o))
             return;
         Ccai_ofl_ask_current(o, false);
         return;

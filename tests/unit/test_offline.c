@@ -5947,6 +5947,38 @@ static void test_callback_on_this_number(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A question instead of the answer, again and again: each is answered
+ * (or left to a colleague) and counts as a try at the field; the third
+ * puts the field off, the call goes on with the next question and is not
+ * handed over. */
+static void test_questions_instead_of_answers(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *question, *again;
+    } q[] = {
+        {"en-GB", "Will my premium go up?", "what happened"},
+        {"fr-FR", "Est-ce que ma franchise va augmenter ?", "ce qui s'est passé"},
+        {"es-ES", "¿Me van a subir la prima?", "qué ha pasado"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        const Ccai_offline_reply *r = NULL;
+        for (int k = 0; k < 2; k++) {
+            r = in(o, q[i].question);
+            assert_true(said(r, q[i].again));
+            assert_asks(r);
+        }
+        r = in(o, q[i].question);
+        assert_false(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+        assert_false(said(r, q[i].again));
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 /* An address cut by a bad line or a slip, then its domain said again: the
  * at sign said again alone takes the part said before it ("... at hot...
  * you're breaking up, at hotmail dot com"), and a domain corrected after a
@@ -6137,6 +6169,7 @@ int main(void)
         cmocka_unit_test(test_person_asked_or_mentioned),
         cmocka_unit_test(test_person_request_taken_back),
         cmocka_unit_test(test_callback_on_this_number),
+        cmocka_unit_test(test_questions_instead_of_answers),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
