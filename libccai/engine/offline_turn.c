@@ -450,12 +450,45 @@ static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t
         bool report = false;
         for (size_t k = i > b + 3 ? i - 3 : b; k <= i && !report; k++) {
             size_t n = Ccai_ofl_sec_at(o, "transfer.report", k, e);
-            report = n && k + n > i;
+            size_t q = Ccai_ofl_sec_at(o, "transfer.about_bot", k, e);
+            report = (n && k + n > i) || (q && k + q > i);
         }
         if (!report) {
             *ret_pos = i;
             return true;
         }
+    }
+    return false;
+}
+
+/* Is the person word at token p part of a question about the bot, not a
+ * request ("are you a real person?", "vous êtes un humain ?", "¿eres una
+ * persona?")? A [transfer.about_bot] entry ends just before it (a word
+ * between at most) in the same clause, from b on. */
+static CCAI_MUST_CHECK bool about_bot(const Ccai_offline *o, size_t b, size_t p)
+{
+    for (size_t k = p > b + 5 ? p - 5 : b; k < p; k++) {
+        size_t n = Ccai_ofl_sec_at(o, "transfer.about_bot", k, p);
+        if (!n || k + n + 1 < p)
+            continue;
+        bool brk = false;
+        for (size_t j = k + 1; j <= p && !brk; j++)
+            brk = Ccai_ofl_clause_break(o, j);
+        if (!brk)
+            return true;
+    }
+    return false;
+}
+
+/* The first [transfer.strong] entry of [b, e) that is no question about the
+ * bot ("are you a real person?"): *ret_p, *ret_n. */
+static CCAI_MUST_CHECK bool strong_request(const Ccai_offline *o, size_t b, size_t e, size_t *ret_p,
+                                           size_t *ret_n)
+{
+    for (size_t from = b; Ccai_ofl_sec_find(o, "transfer.strong", from, e, ret_p, ret_n);
+         from = *ret_p + 1) {
+        if (!about_bot(o, b, *ret_p))
+            return true;
     }
     return false;
 }
@@ -503,7 +536,7 @@ static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, si
     size_t pp, lp;
     for (size_t from = b; nv && Ccai_ofl_sec_find(o, "transfer.person", from, e, &pp, &lp);
          from = pp + 1) {
-        if (person_for_visit(o, pp, lp, e))
+        if (person_for_visit(o, pp, lp, e) || about_bot(o, b, pp))
             continue;
         for (size_t v = 0; v < nv; v++) {
             size_t pv = verb[v], lv = vlen[v];
@@ -537,9 +570,9 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
 {
     size_t pp, lp, pv, ps, ls;
     /* "is there someone real?", "I don't want a machine": no verb needed */
-    bool strong = Ccai_ofl_sec_find(o, "transfer.strong", b, e, &ps, &ls);
+    bool strong = strong_request(o, b, e, &ps, &ls);
     bool person = Ccai_ofl_sec_find(o, "transfer.person", b, e, &pp, &lp);
-    if (person && !strong && person_for_visit(o, pp, lp, e))
+    if (person && !strong && (person_for_visit(o, pp, lp, e) || about_bot(o, b, pp)))
         return false;
     if (!strong && !person)
         return false;
@@ -562,6 +595,99 @@ static CCAI_MUST_CHECK bool person_clause(const Ccai_offline *o, size_t b, size_
     return true;
 }
 
+/* Do the words [b, e) ask for a person (o->mask cleared)? */
+static CCAI_MUST_CHECK bool asks_person_in(const Ccai_offline *o, size_t b, size_t e)
+{
+    size_t pp, lp, ps, ls;
+    /* "someone real", "not a machine", "quelqu'un d'humain" ask alone; not
+     * "are you a real person?" */
+    if (strong_request(o, b, e, &ps, &ls))
+        return true;
+    if (Ccai_ofl_sec_find(o, "transfer.person", b, e, &pp, &lp)) {
+        /* "can I speak to someone?", "is there someone I can speak to?" */
+        if (verb_asks_person(o, b, e))
+            return true;
+        /* "an agent, please", not "a human was hurt" */
+        size_t k = pp + lp;
+        while (k < e && (Ccai_ofl_sec_at(o, "polite", k, k + 1) == 1 || Ccai_ofl_hesitation(o, k)))
+            k++;
+        if (pp == b && k == e)
+            return true;
+    }
+    for (size_t i = b; i < e; i++) {
+        size_t n = Ccai_ofl_sec_at(o, "transfer.alone", i, e);
+        if (!n || !(i == b || Ccai_ofl_tok_is(o, i - 1, "a") || Ccai_ofl_tok_is(o, i - 1, "an") ||
+                    Ccai_ofl_tok_is(o, i - 1, "un")))
+            continue;
+        size_t k = i + n;
+        while (k < e && (Ccai_ofl_sec_at(o, "polite", k, k + 1) == 1 || Ccai_ofl_hesitation(o, k)))
+            k++;
+        if (k == e && e - b <= n + 3)
+            return true;
+    }
+    return false;
+}
+
+/* Do the words [b, e) give a fact: a digit, or a field's cue or topic? */
+static CCAI_MUST_CHECK bool clause_has_fact(const Ccai_offline *o, size_t b, size_t e)
+{
+    for (size_t i = b; i < e; i++)
+        for (size_t k = o->tok[i].start; k < o->tok[i].start + o->tok[i].len; k++)
+            if (Ccai_ofl_is_digit_ch(o->norm[k]))
+                return true;
+    for (size_t f = 0; f < o->nfields; f++) {
+        size_t p;
+        if (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
+            Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p))
+            return true;
+    }
+    return false;
+}
+
+/* A request for a person taken back in the same breath, as an agent hears
+ * it ("can I talk to your manager? ... no, forget it", "passez-moi
+ * quelqu'un... non, laissez tomber", "¿me pasás con alguien? No, dejá"): a
+ * clause opened by a [transfer.withdraw] entry ([transfer.withdraw.lead]
+ * words and hesitations before it at most) and ended by it, after words
+ * that ask for a person, none asking again after it. *ret_w: where its
+ * clause starts, *ret_we: where it ends. o->mask cleared. */
+static CCAI_MUST_CHECK bool person_withdrawn(const Ccai_offline *o, size_t *ret_w, size_t *ret_we)
+{
+    for (size_t w = 1; w < o->ntok; w++) {
+        if (!Ccai_ofl_clause_break(o, w))
+            continue;
+        size_t k = w;
+        while (k < o->ntok && (Ccai_ofl_hesitation(o, k) ||
+                               Ccai_ofl_sec_at(o, "transfer.withdraw.lead", k, k + 1) == 1))
+            k++;
+        size_t n = k < o->ntok ? Ccai_ofl_sec_at(o, "transfer.withdraw", k, o->ntok) : 0;
+        /* the whole clause: not "it's fine to call me", "deja de llover" */
+        if (!n || (k + n < o->ntok && !Ccai_ofl_clause_break(o, k + n)))
+            continue;
+        if (asks_person_in(o, 0, w) && !asks_person_in(o, k + n, o->ntok)) {
+            /* the clauses after it in its sentence that give no fact go
+             * with it: "no, dejá, dejá, que me van a tener media hora
+             * esperando", "non, laissez tomber, on ira plus vite" */
+            size_t end = k + n;
+            while (end < o->ntok && !Ccai_ofl_sentence_break(o, end)) {
+                size_t c = end + 1;
+                while (c < o->ntok && !Ccai_ofl_clause_break(o, c))
+                    c++;
+                /* "dejá, dejá": the same said again ("deja" is also a
+                 * French topic word, "déjà") */
+                size_t again = Ccai_ofl_sec_at(o, "transfer.withdraw", end, c);
+                if (end + again != c && clause_has_fact(o, end, c))
+                    break;
+                end = c;
+            }
+            *ret_w = w;
+            *ret_we = end;
+            return true;
+        }
+    }
+    return false;
+}
+
 static char *digits_fixed(Ccai_offline *o, size_t b, size_t e, size_t *ret_f);
 
 /* Do the words [j, e) ask whether the answer will do: a [question.check]
@@ -576,6 +702,18 @@ static CCAI_MUST_CHECK bool checks_answer(const Ccai_offline *o, size_t j, size_
     size_t a = Ccai_ofl_sec_at(o, "question.check.as", j + m, e);
     return a && e - (j + m + a) <= 3 && !Ccai_ofl_sec_has(o, "wh", j + m, e) &&
            !Ccai_ofl_sec_has(o, "question.start", j + m + a, e);
+}
+
+/* Do the words [b, e) name the caller's number in words of their own
+ * ([callerid] of two words or more: "this number", "ce numéro", "el
+ * número que te sale"; not "este" alone)? */
+static CCAI_MUST_CHECK bool callback_here(const Ccai_offline *o, size_t b, size_t e)
+{
+    size_t pos, len;
+    for (size_t from = b; Ccai_ofl_sec_find(o, "callerid", from, e, &pos, &len); from = pos + 1)
+        if (len >= 2)
+            return true;
+    return false;
 }
 
 /* What the steps of one answer share (Ccai_ofl_handle_answer). */
@@ -600,10 +738,22 @@ typedef struct answer_turn {
 static void answer_sentences(Ccai_offline *o, answer_turn *tn)
 {
     memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
+    /* a request for a person taken back: neither a question nor an answer */
+    size_t wb = 0, we = 0;
+    if (!o->to_person && !person_withdrawn(o, &wb, &we))
+        wb = we = 0;
     tn->corr = Ccai_ofl_correction_point(o, &tn->correcting);
+    bool phone_asked = false;
+    for (size_t f = 0; f < o->nfields; f++)
+        phone_asked |= tn->asked[f] && o->f[f].type == CCAI_FIELD_PHONE_NUMBER;
     for (size_t b = 0; b < o->ntok && tn->ns < CCAI_ARRAY_SIZE(tn->sv);) {
         size_t e = Ccai_ofl_sentence_end(o, b);
         tn->sv[tn->ns] = (sentence){b, e, Ccai_ofl_is_question(o, b, e), false};
+        /* "can you call me back on this number?" to the phone asked: the
+         * number given, not a question */
+        bool cid = phone_asked && callback_here(o, b, e);
+        if (cid)
+            tn->sv[tn->ns].question = false;
         /* "somebody nicked my catalytic converter, alright?": a tag asks
          * nothing */
         size_t tag = e;
@@ -655,17 +805,21 @@ static void answer_sentences(Ccai_offline *o, answer_turn *tn)
             }
         }
         /* the question and its answer: two sentences */
-        size_t a = tn->sv[tn->ns].question || qe == b ? qe : answer_in_question(o, b, qe);
+        size_t a = tn->sv[tn->ns].question || qe == b || cid ? qe : answer_in_question(o, b, qe);
         if (a < qe) {
             tn->sv[tn->ns].e = e = a;
             tn->sv[tn->ns].question = true;
         }
-        if (!tn->sv[tn->ns].question && qe > b &&
+        if (!tn->sv[tn->ns].question && qe > b && !cid &&
             unpunctuated_question(o, b, qe, tn->ns == 0 && e == o->ntok))
             tn->sv[tn->ns].question = true;
         /* the words that ask for a person are no answer: their clause on */
         size_t from;
-        if (o->to_person && person_clause(o, b, e, &from)) {
+        if (b < wb && person_clause(o, b, e < wb ? e : wb, &from)) {
+            for (size_t i = from; i < e && i < wb; i++)
+                o->mask[i] = true;
+            tn->sv[tn->ns].question = false;
+        } else if (o->to_person && person_clause(o, b, e, &from)) {
             /* "my basement flooded on Thursday, and I'd rather talk to a
              * person, is that possible?": the statement before a request
              * asked as a question keeps its facts */
@@ -687,6 +841,8 @@ static void answer_sentences(Ccai_offline *o, answer_turn *tn)
         tn->ns++;
         b = e;
     }
+    for (size_t i = wb; i < we; i++)
+        o->mask[i] = true;
     /* "hurt? no, nobody", "des blessés non personne", "testigos sí, mi
      * vecino": the words of the question said back, then the answer */
     for (size_t k = 0; k < tn->ns; k++) {
@@ -946,9 +1102,12 @@ static void answer_nothing(Ccai_offline *o, answer_turn *tn)
         /* "Do I call the other insurer? No idea if anyone saw it." */
         answer_question(o);
     } else if (tn->question) {
+        /* a question instead of the answer is a try at the field like any
+         * turn that does not answer it: the third puts the field off, as
+         * an agent would, rather than asking it again until the call is
+         * handed over */
         answer_question(o);
-        o->missed = true;
-        if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+        if (Ccai_ofl_missed(o))
             return;
         Ccai_ofl_ask_current(o, false);
         return;
@@ -1301,39 +1460,11 @@ void Ccai_ofl_handle_confirm_values(Ccai_offline *o, bool *ret_any)
 
 CCAI_MUST_CHECK bool Ccai_ofl_asks_person(const Ccai_offline *o)
 {
-    size_t pp, lp;
-    bool *m = o->mask;
-    if (!m)
+    if (!o->mask)
         return false;
-    memset(m, 0, o->ntok * sizeof m[0]);
-    /* "someone real", "not a machine", "quelqu'un d'humain" ask alone */
-    if (Ccai_ofl_sec_has(o, "transfer.strong", 0, o->ntok))
-        return true;
-    if (Ccai_ofl_sec_find(o, "transfer.person", 0, o->ntok, &pp, &lp)) {
-        /* "can I speak to someone?", "is there someone I can speak to?" */
-        if (verb_asks_person(o, 0, o->ntok))
-            return true;
-        /* "an agent, please", not "a human was hurt" */
-        size_t k = pp + lp;
-        while (k < o->ntok &&
-               (Ccai_ofl_sec_at(o, "polite", k, k + 1) == 1 || Ccai_ofl_hesitation(o, k)))
-            k++;
-        if (pp == 0 && k == o->ntok)
-            return true;
-    }
-    for (size_t i = 0; i < o->ntok; i++) {
-        size_t n = Ccai_ofl_sec_at(o, "transfer.alone", i, o->ntok);
-        if (!n || !(i == 0 || Ccai_ofl_tok_is(o, i - 1, "a") || Ccai_ofl_tok_is(o, i - 1, "an") ||
-                    Ccai_ofl_tok_is(o, i - 1, "un")))
-            continue;
-        size_t k = i + n;
-        while (k < o->ntok &&
-               (Ccai_ofl_sec_at(o, "polite", k, k + 1) == 1 || Ccai_ofl_hesitation(o, k)))
-            k++;
-        if (k == o->ntok && o->ntok <= n + 3)
-            return true;
-    }
-    return false;
+    memset(o->mask, 0, o->ntok * sizeof o->mask[0]);
+    size_t w, we;
+    return asks_person_in(o, 0, o->ntok) && !person_withdrawn(o, &w, &we);
 }
 
 CCAI_MUST_CHECK bool Ccai_ofl_says_slower(const Ccai_offline *o)

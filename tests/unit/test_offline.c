@@ -5813,6 +5813,56 @@ static void test_person_asked_or_mentioned(void **state)
         {"es-ES", "Un señor de su compañía me llamó.", false},
         {"es-ES", "El otro conductor pidió hablar con mi aseguradora.", false},
         {"es-ES", "Mi vecino habló con alguien de su oficina.", false},
+        {"en-GB", "My broker told me to call you.", false},
+        {"en-GB", "The assessor from the council came round yesterday.", false},
+        {"en-GB", "I rang my adviser first and she said to call you.", false},
+        {"en-GB", "The caretaker let the plumber in.", false},
+        {"en-GB", "A police officer took my statement.", false},
+        {"en-GB", "Our letting agent saw it.", false},
+        {"en-GB", "The agent at the garage said it's a write-off.", false},
+        {"en-GB", "I want the person who did this to pay.", false},
+        {"en-GB", "My adviser at the bank.", false},
+        {"en-GB", "Just the estate agent.", false},
+        {"en-GB", "Can I get a callback from an agent instead?", true},
+        {"en-GB", "I'd like a callback from a person.", true},
+        {"en-GB", "Is there a manager I can speak to?", true},
+        {"en-GB", "Let me speak to your boss.", true},
+        {"en-GB", "I want to speak to someone in charge.", true},
+        {"en-GB", "Can you get someone to call me?", true},
+        {"en-GB", "I'd prefer a real person, if that's OK.", true},
+        {"en-GB", "Transfer me, please.", true},
+        {"en-GB", "Give me a person.", true},
+        {"en-US", "Can I get an actual human on the line?", true},
+        {"en-US", "I'd rather deal with a person, to be honest.", true},
+        {"en-US", "Could somebody from your team give me a call?", true},
+        {"fr-FR", "Mon courtier m'a dit de vous appeler.", false},
+        {"fr-FR", "L'expert doit passer demain.", false},
+        {"fr-FR", "J'ai appelé mon conseiller bancaire.", false},
+        {"fr-FR", "Le gardien a vu l'eau.", false},
+        {"fr-FR", "Un agent de police est venu.", false},
+        {"fr-FR", "Mon conseiller à la banque.", false},
+        {"fr-FR", "Je veux être rappelé par un conseiller.", true},
+        {"fr-FR", "Je peux avoir quelqu'un au téléphone ?", true},
+        {"fr-FR", "Passez-moi votre responsable.", true},
+        {"fr-FR", "J'aimerais mieux parler à un agent.", true},
+        {"fr-FR", "Mettez-moi en ligne avec quelqu'un.", true},
+        {"fr-FR", "Un conseiller peut me rappeler ?", true},
+        {"fr-FR", "Je voudrais qu'un humain me rappelle.", true},
+        {"fr-FR", "Vous pouvez pas me passer quelqu'un ?", true},
+        {"es-ES", "Mi corredor me dijo que los llamara.", false},
+        {"es-ES", "El perito vino ayer.", false},
+        {"es-ES", "El portero vio todo.", false},
+        {"es-ES", "Un agente de policía tomó nota.", false},
+        {"es-ES", "Mi asesor del banco me lo recomendó.", false},
+        {"es-ES", "¿Me puede atender una persona?", true},
+        {"es-ES", "Quiero que me llame un asesor.", true},
+        {"es-ES", "Pásame con tu jefe.", true},
+        {"es-AR", "¿Me podés pasar con alguien?", true},
+        {"es-ES", "Quiero hablar con el encargado.", true},
+        {"es-ES", "¿Puede llamarme alguien?", true},
+        {"es-ES", "Comuníqueme con un operador.", true},
+        {"es-ES", "Necesito hablar con alguien de siniestros.", true},
+        {"es-AR", "¿Me pasás con alguien?", true},
     };
     char bad[2048] = "";
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
@@ -5830,6 +5880,146 @@ static void test_person_asked_or_mentioned(void **state)
     }
     if (bad[0])
         fail_msg("wrong:%s", bad);
+    ccai_claim_schema_unref(s);
+}
+
+/* A request for a person taken back in the same breath is no transfer,
+ * as an agent hears "no, forget it" after it; the request and the words
+ * that take it back are no answer, the facts said after them are taken. A
+ * question about the bot ("are you a real person?") is no request either;
+ * a request said again after the withdrawal is one. */
+static void test_person_request_taken_back(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *text;
+        bool transfer;
+        const char *field, *value; /* a value still taken, NULL: none */
+    } q[] = {
+        {"en-GB",
+         "Could I speak to a supervisor? Oh, never mind. My email is ann dot lee at gmail dot com.",
+         false, "policyholder_email", "ann.lee@gmail.com"},
+        {"en-US",
+         "I want to talk to an agent... no, forget it, it'll take ages. A tree fell on my car.",
+         false, "incident_description", "A tree fell on my car"},
+        {"en-US", "Put me through to someone. Actually, scratch that, let's carry on.", false, NULL,
+         NULL},
+        {"en-US", "Can I talk to a human? Never mind. No, actually, I do want to talk to a human.",
+         true, NULL, NULL},
+        {"en-US", "Are you a real person? My kitchen flooded last night.", false,
+         "incident_description", "My kitchen flooded"},
+        {"en-US", "Am I talking to a real person?", false, NULL, NULL},
+        {"en-US", "Can I speak to an agent? It's fine to call me on this number.", true, NULL,
+         NULL},
+        {"fr-FR",
+         "Je voudrais parler à un conseiller. Bon, non, oubliez, tant pis. Mon adresse c'est paul "
+         "point roy arobase free point fr.",
+         false, "policyholder_email", "paul.roy@free.fr"},
+        {"fr-FR", "Vous êtes une vraie personne ? Ma cave a été inondée.", false,
+         "incident_description", "Ma cave a été inondée"},
+        {"fr-FR", "Passez-moi quelqu'un. Non, c'est bon, on continue.", false, NULL, NULL},
+        {"es-ES",
+         "¿Me pasa con un asesor? No, olvídelo, da igual. Mi correo es luis punto gil arroba "
+         "gmail punto com.",
+         false, "policyholder_email", "luis.gil@gmail.com"},
+        {"es-AR", "¿Me pasa con alguien? Nah, dejá, dejá. Me chocaron el auto.", false,
+         "incident_description", "Me chocaron el auto"},
+        {"es-ES", "¿Eres una persona de verdad? Se me rompió una tubería.", false,
+         "incident_description", "Se me rompió una tubería"},
+    };
+    char bad[4096] = "";
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, q[i].text);
+        const char *v = q[i].field ? set_value(r, q[i].field) : NULL;
+        if (has(r, CCAI_OFFLINE_TRANSFER, NULL) != q[i].transfer ||
+            (q[i].field && (!v || strcmp(v, q[i].value) != 0)))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: %s", q[i].text,
+                     v      ? v
+                     : r->n ? r->v[r->n - 1].text
+                            : "");
+        /* neither the request nor its withdrawal asks anything */
+        if (!q[i].transfer && said(r, "a colleague will follow up"))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: answered as a question",
+                     q[i].text);
+        Ccai_offline_free(o);
+    }
+    if (bad[0])
+        fail_msg("wrong:%s", bad);
+    ccai_claim_schema_unref(s);
+}
+
+/* The phone asked, "can you call me back on this number?" gives the
+ * caller's number: no question to answer, in any of its forms (a "?", a
+ * clause after it that reads as its answer, "the one that comes up"). */
+static void test_callback_on_this_number(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const filled =
+        "{\"incident_description\": \"A pipe burst\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"My kitchen\", \"injuries\": \"None\", "
+        "\"involved_parties\": \"Me\", \"medical_records\": \"None\", \"policy_number\": "
+        "\"AB123456\", \"pre_existing_damages\": \"None\", \"witnesses\": \"None\", "
+        "\"policyholder_email\": \"ann@example.com\", \"policyholder_name\": \"Ann Lee\"}";
+    static const struct {
+        const char *lang, *from, *said;
+    } q[] = {
+        {"en-GB", "+447700900123", "Could you ring me back on this number, it's my work phone?"},
+        {"en-US", "+14155550123", "Can you call me on this number, it's the landline."},
+        {"fr-FR", "+33612345600", "Vous pouvez me joindre sur ce numéro, c'est mon portable."},
+        {"fr-FR", "+33612345600", "Est-ce que vous pouvez me rappeler à ce numéro ?"},
+        {"es-ES", "+34612345670", "¿Me puede llamar a este número? Es el del trabajo."},
+        {"es-AR", "+5491155550000", "Mirá, el que te aparece ahí."},
+    };
+    char bad[2048] = "";
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_filled(s, q[i].lang, q[i].from, filled);
+        const Ccai_offline_reply *r = in(o, q[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, q[i].from) != 0 || said(r, "colleague") || said(r, "conseiller") ||
+            said(r, "compañero"))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: %s", q[i].said,
+                     v      ? v
+                     : r->n ? r->v[r->n - 1].text
+                            : "");
+        Ccai_offline_free(o);
+    }
+    if (bad[0])
+        fail_msg("wrong:%s", bad);
+    ccai_claim_schema_unref(s);
+}
+
+/* A question instead of the answer, again and again: each is answered
+ * (or left to a colleague) and counts as a try at the field; the third
+ * puts the field off, the call goes on with the next question and is not
+ * handed over. */
+static void test_questions_instead_of_answers(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *question, *again;
+    } q[] = {
+        {"en-GB", "Will my premium go up?", "what happened"},
+        {"fr-FR", "Est-ce que ma franchise va augmenter ?", "ce qui s'est passé"},
+        {"es-ES", "¿Me van a subir la prima?", "qué ha pasado"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_from(s, q[i].lang, NULL);
+        const Ccai_offline_reply *r = NULL;
+        for (int k = 0; k < 2; k++) {
+            r = in(o, q[i].question);
+            assert_true(said(r, q[i].again));
+            assert_asks(r);
+        }
+        r = in(o, q[i].question);
+        assert_false(has(r, CCAI_OFFLINE_TRANSFER, NULL));
+        assert_false(said(r, q[i].again));
+        assert_asks(r);
+        Ccai_offline_free(o);
+    }
     ccai_claim_schema_unref(s);
 }
 
@@ -6022,6 +6212,9 @@ int main(void)
         cmocka_unit_test(test_already_told),
         cmocka_unit_test(test_not_a_place_nor_an_injury),
         cmocka_unit_test(test_person_asked_or_mentioned),
+        cmocka_unit_test(test_person_request_taken_back),
+        cmocka_unit_test(test_callback_on_this_number),
+        cmocka_unit_test(test_questions_instead_of_answers),
         cmocka_unit_test(test_ordinals_dayparts_yes_no_are_a_file),
         cmocka_unit_test(test_natural_callers_batch5),
         cmocka_unit_test(test_natural_callers_hedges),
