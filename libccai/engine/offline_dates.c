@@ -623,6 +623,17 @@ static CCAI_MUST_CHECK bool hour_again(const Ccai_offline *o, const dt_parse *p,
     return again;
 }
 
+/* "a las ocho y pico de la noche, sobre las ocho y diez", "midi, genre
+ * midi et demi", "about ten, ten fifteen": the same hour said again
+ * with its minutes, a few words on, makes the first one precise. Only
+ * an hour said without minutes is refined, and only by the same hour on
+ * the clock face (eight by 8:10 or 20:10, not by nine). */
+static CCAI_MUST_CHECK bool hour_refines(const dt_parse *p, size_t i, int h)
+{
+    return p->hour >= 0 && p->minute == 0 && p->hour_end > 0 && p->hour_end <= i &&
+           i - p->hour_end <= 8 && h >= 0 && h % 12 == p->hour % 12;
+}
+
 /* "le 3 du 10", "el 3 del 10" ([day.lead], then [month.of.number]): a day
  * and the month's number; the tokens taken in *ret_n, 0 when not. */
 static CCAI_MUST_CHECK bool day_of_month_number(const Ccai_offline *o, size_t b, size_t i, size_t e,
@@ -742,7 +753,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else if ((ch = Ccai_ofl_sec_value(o, V_CLOCK, i, &pn)) >= 0 && ch < 24 &&
                    !clock_word_named(o, i)) {
             /* "noon", "midi et quart", "medianoche" ([clock.words]) */
-            bool again = hour_again(o, p, i);
+            bool again = hour_again(o, p, i) || hour_refines(p, i, ch);
             i += pn - 1;
             if (p->hour < 0 || again) {
                 p->hour = ch, p->minute = 0;
@@ -797,7 +808,8 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else {
             size_t k = i;
             int v = spoken_int(o, &k);
-            if (v < 0 || v > 24 || (p->hour >= 0 && !hour_again(o, p, i)) || k > e)
+            if (v < 0 || v > 24 || (p->hour >= 0 && !hour_again(o, p, i) && !hour_refines(p, i, v)) ||
+                k > e)
                 continue;
             size_t nd;
             bool marker = hour_marker(o, k) ||
