@@ -929,6 +929,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     o->dt_part = false; /* set below for this utterance only */
     o->dt_range = false;
     o->dt_vague = false;
+    o->dt_day_said = false;
     for (size_t i = 0; i < o->ntok; i++)
         o->used[i] = o->mask && o->mask[i];
     if (corr > o->ntok)
@@ -1046,6 +1047,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
         return DT_FAIL;
     }
 
+    o->dt_day_said = date_said;
     int hour = p.hour >= 0 ? p.hour : p.part_hour;
     o->dt_part = p.hour < 0 && p.part_hour >= 0;
     int minute = p.hour >= 0 ? p.minute : 0;
@@ -1058,6 +1060,11 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
          * midnight": the night after that evening; no am or pm on noon
          * or midnight ("in the morning, or maybe closer to noon") */
         if (hour == 0 && date_said && p.part_hour >= 12)
+            day++;
+        /* "Last night sometime." "And at what time?" "Went to bed at
+         * midnight...": the midnight of the evening noted, the next day */
+        else if (hour == 0 && !date_said && have_base &&
+                 (o->st.pending_part >= 18 || base_hour >= 18))
             day++;
     } else if (hour >= 0 && p.hour >= 0 && p.meridiem == 2 && hour < 12) {
         hour += 12;
