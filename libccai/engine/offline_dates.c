@@ -808,8 +808,8 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else {
             size_t k = i;
             int v = spoken_int(o, &k);
-            if (v < 0 || v > 24 || (p->hour >= 0 && !hour_again(o, p, i) && !hour_refines(p, i, v)) ||
-                k > e)
+            if (v < 0 || v > 24 ||
+                (p->hour >= 0 && !hour_again(o, p, i) && !hour_refines(p, i, v)) || k > e)
                 continue;
             size_t nd;
             bool marker = hour_marker(o, k) ||

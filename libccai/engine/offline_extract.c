@@ -1182,9 +1182,11 @@ static size_t hide_after_clauses(Ccai_offline *o, const char *sec, size_t ret[][
     for (size_t pos = 0, len; n < cap && Ccai_ofl_sec_find(o, sec, pos, o->ntok, &pos, &len);
          pos += len) {
         size_t b = pos, e = pos + len;
-        while (b > 0 && !Ccai_ofl_clause_break(o, b) && !Ccai_ofl_sec_at(o, "clause.join", b - 1, b))
+        while (b > 0 && !Ccai_ofl_clause_break(o, b) &&
+               !Ccai_ofl_sec_at(o, "clause.join", b - 1, b))
             b--;
-        while (e < o->ntok && !Ccai_ofl_clause_break(o, e) && !Ccai_ofl_sec_at(o, "clause.join", e, e + 1))
+        while (e < o->ntok && !Ccai_ofl_clause_break(o, e) &&
+               !Ccai_ofl_sec_at(o, "clause.join", e, e + 1))
             e++;
         /* the runs of tokens hidden here, not those an extractor took */
         for (size_t k = b; k < e && n < cap; k++) {
