@@ -412,6 +412,14 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
         }
         if (!cued && other_cue_at(o, f, i))
             continue;
+        /* "como a las diez, diez y cuarto", "at ten, ten fifteen": number
+         * words after a [time.lead] are an hour, no code */
+        if (!cued && i > 0 && Ccai_ofl_sec_at(o, "time.lead", i - 1, i) == 1 &&
+            !Ccai_ofl_is_digit_ch(o->norm[o->tok[i].start]) && digit_word(o, i)) {
+            while (i + 1 < o->ntok && !o->mask[i + 1] && digit_word(o, i + 1))
+                i++;
+            continue;
+        }
         char buf[VALUE_MAX];
         size_t end;
         bool too_long;

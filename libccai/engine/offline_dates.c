@@ -623,6 +623,17 @@ static CCAI_MUST_CHECK bool hour_again(const Ccai_offline *o, const dt_parse *p,
     return again;
 }
 
+/* "a las ocho y pico de la noche, sobre las ocho y diez", "midi, genre
+ * midi et demi", "about ten, ten fifteen": the same hour said again
+ * with its minutes, a few words on, makes the first one precise. Only
+ * an hour said without minutes is refined, and only by the same hour on
+ * the clock face (eight by 8:10 or 20:10, not by nine). */
+static CCAI_MUST_CHECK bool hour_refines(const dt_parse *p, size_t i, int h)
+{
+    return p->hour >= 0 && p->minute == 0 && p->hour_end > 0 && p->hour_end <= i &&
+           i - p->hour_end <= 8 && h >= 0 && h % 12 == p->hour % 12;
+}
+
 /* "le 3 du 10", "el 3 del 10" ([day.lead], then [month.of.number]): a day
  * and the month's number; the tokens taken in *ret_n, 0 when not. */
 static CCAI_MUST_CHECK bool day_of_month_number(const Ccai_offline *o, size_t b, size_t i, size_t e,
@@ -742,7 +753,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else if ((ch = Ccai_ofl_sec_value(o, V_CLOCK, i, &pn)) >= 0 && ch < 24 &&
                    !clock_word_named(o, i)) {
             /* "noon", "midi et quart", "medianoche" ([clock.words]) */
-            bool again = hour_again(o, p, i);
+            bool again = hour_again(o, p, i) || hour_refines(p, i, ch);
             i += pn - 1;
             if (p->hour < 0 || again) {
                 p->hour = ch, p->minute = 0;
@@ -797,7 +808,8 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else {
             size_t k = i;
             int v = spoken_int(o, &k);
-            if (v < 0 || v > 24 || (p->hour >= 0 && !hour_again(o, p, i)) || k > e)
+            if (v < 0 || v > 24 ||
+                (p->hour >= 0 && !hour_again(o, p, i) && !hour_refines(p, i, v)) || k > e)
                 continue;
             size_t nd;
             bool marker = hour_marker(o, k) ||
@@ -917,6 +929,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
     o->dt_part = false; /* set below for this utterance only */
     o->dt_range = false;
     o->dt_vague = false;
+    o->dt_day_said = false;
     for (size_t i = 0; i < o->ntok; i++)
         o->used[i] = o->mask && o->mask[i];
     if (corr > o->ntok)
@@ -1034,6 +1047,7 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
         return DT_FAIL;
     }
 
+    o->dt_day_said = date_said;
     int hour = p.hour >= 0 ? p.hour : p.part_hour;
     o->dt_part = p.hour < 0 && p.part_hour >= 0;
     int minute = p.hour >= 0 ? p.minute : 0;
@@ -1046,6 +1060,11 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
          * midnight": the night after that evening; no am or pm on noon
          * or midnight ("in the morning, or maybe closer to noon") */
         if (hour == 0 && date_said && p.part_hour >= 12)
+            day++;
+        /* "Last night sometime." "And at what time?" "Went to bed at
+         * midnight...": the midnight of the evening noted, the next day */
+        else if (hour == 0 && !date_said && have_base &&
+                 (o->st.pending_part >= 18 || base_hour >= 18))
             day++;
     } else if (hour >= 0 && p.hour >= 0 && p.meridiem == 2 && hour < 12) {
         hour += 12;

@@ -1168,6 +1168,40 @@ static void mask_small_talk(Ccai_offline *o)
     }
 }
 
+/* "Sometime Saturday night, we only noticed Sunday morning" ([date.found]),
+ * "le plombier est passé ce matin", "el fontanero vino esta mañana"
+ * ([date.visit]): a day said in the clause of when the damage was found,
+ * or of a visit after it, is not when it happened. Those clauses of
+ * section @p sec (up to a comma, a full stop or a [clause.join]: "...
+ * noticed it this morning but it must have happened overnight") are hidden
+ * from the date; the runs of tokens hidden are kept in @p ret (at most
+ * @p cap) to be given back. Returns how many. */
+static size_t hide_after_clauses(Ccai_offline *o, const char *sec, size_t ret[][2], size_t cap)
+{
+    size_t n = 0;
+    for (size_t pos = 0, len; n < cap && Ccai_ofl_sec_find(o, sec, pos, o->ntok, &pos, &len);
+         pos += len) {
+        size_t b = pos, e = pos + len;
+        while (b > 0 && !Ccai_ofl_clause_break(o, b) &&
+               !Ccai_ofl_sec_at(o, "clause.join", b - 1, b))
+            b--;
+        while (e < o->ntok && !Ccai_ofl_clause_break(o, e) &&
+               !Ccai_ofl_sec_at(o, "clause.join", e, e + 1))
+            e++;
+        /* the runs of tokens hidden here, not those an extractor took */
+        for (size_t k = b; k < e && n < cap; k++) {
+            if (o->mask[k])
+                continue;
+            ret[n][0] = k;
+            while (k < e && !o->mask[k])
+                o->mask[k++] = true;
+            ret[n++][1] = k;
+        }
+        pos = e - len;
+    }
+    return n;
+}
+
 void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,
                           size_t ns)
 {
@@ -1357,9 +1391,25 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
             for (size_t i = 0; i < o->ntok; i++)
                 o->mask[i] = true;
         }
+        size_t after[8][2], nfound = 0, nafter = 0;
+        if (!written) {
+            nfound = hide_after_clauses(o, "date.found", after, 4);
+            nafter = nfound + hide_after_clauses(o, "date.visit", after + nfound, 8 - nfound);
+        }
         dt_result r =
             written ? DT_FAIL
                     : Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, -1, corr, db, &day);
+        if (nfound > 0 && (r == DT_FAIL || !o->dt_day_said)) {
+            /* "I found it yesterday, around noon": when no other day is
+             * said, the day it was found is all the caller knows (a
+             * visit's day never is) */
+            for (size_t h = 0; h < nfound; h++)
+                for (size_t k = after[h][0]; k < after[h][1]; k++)
+                    o->mask[k] = false;
+            r = Ccai_ofl_parse_spoken_date(o, base, o->st.pending_days, -1, corr, db, &day);
+            memmove(after, after + nfound, (nafter - nfound) * sizeof after[0]);
+            nafter -= nfound;
+        }
         /* "no wait, it was 10 am, not 9": a time alone corrects the time of
          * the day noted */
         const char *old = o->values[fdt];
@@ -1404,6 +1454,9 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 Ccai_ofl_put(o, fd, fdt, Ccai_asprintf("%04d-%02d-%02d", (int)y, m, d));
             }
         }
+        for (size_t h = 0; h < nafter; h++)
+            for (size_t k = after[h][0]; k < after[h][1]; k++)
+                o->mask[k] = o->used[k] = false; /* free text: "we only noticed it Sunday" */
         if ((fd->v[fdt] || r != DT_FAIL || o->dt_vague) && !written) {
             /* a date that does not exist is no place or description either */
             for (size_t i = 0; i < o->ntok; i++)

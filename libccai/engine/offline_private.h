@@ -305,11 +305,12 @@ struct Ccai_offline {
     Ccai_offline_reply reply;
     Ccai_buf say;
     bool oom;
-    bool missed;    /* this turn did not move the dialogue on */
-    bool to_person; /* the turn asks for a person: its facts are noted first */
-    bool dt_part;   /* the date read this turn has a part of the day, no hour */
-    bool dt_range;  /* ... or a range of hours too wide for one ("between 2 and 6") */
-    bool dt_vague;  /* no date read: a day nobody can write ("the other night") */
+    bool missed;      /* this turn did not move the dialogue on */
+    bool to_person;   /* the turn asks for a person: its facts are noted first */
+    bool dt_part;     /* the date read this turn has a part of the day, no hour */
+    bool dt_range;    /* ... or a range of hours too wide for one ("between 2 and 6") */
+    bool dt_vague;    /* no date read: a day nobody can write ("the other night") */
+    bool dt_day_said; /* the last date read said a day ("yesterday", "the 4th"), not only a time */
 
     /* The current utterance: in a scratch block allocated for one
      * Ccai_offline_input() (about 70 KB an idle call does not need to hold);

@@ -3885,6 +3885,71 @@ static void test_dates_as_people_say_them(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* When it happened, not when it was found (2026-12-07, tuning20.yaml's
+ * gaps): a day said where the damage was found ([date.found]) is read
+ * only when no other day is said, a day of a visit after it
+ * ([date.visit]) never; the same hour said again with its minutes makes
+ * the first precise; the midnight asked after an evening noted is the
+ * next day's; number words after a time lead are no policy number. */
+static void test_dates_found_visits_refined(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value; /* value NULL: no date noted */
+    } d[] = {
+        {"en-GB", "Somebody kicked the garage door in on Friday night, we only spotted it Sunday.",
+         "2024-10-04"},
+        {"en-US", "I discovered it yesterday, around five in the afternoon.",
+         "2024-10-07T17:00:00"},
+        {"fr-FR", "Le vitrier est venu ce matin, mais la vitre s'est cassée jeudi soir.",
+         "2024-10-03"},
+        {"fr-FR", "Je m'en suis rendu compte hier soir vers 22 h.", "2024-10-07T22:00:00"},
+        {"es-ES", "Los bomberos vinieron ayer a revisar la cocina.", NULL},
+        {"es-MX", "Nos dimos cuenta el domingo, pero pasó el sábado en la noche.", "2024-10-05"},
+        {"en-GB", "The roofer came round this morning to have a look.", NULL},
+        /* the same hour again with its minutes */
+        {"en-GB", "It was Monday evening at eight or so, at eight twenty I think.",
+         "2024-10-07T20:20:00"},
+        {"fr-FR", "Hier soir vers neuf heures, genre neuf heures et quart.", "2024-10-07T21:15:00"},
+        {"es-ES", "Fue ayer a las once de la mañana, a las once y media más o menos.",
+         "2024-10-07T11:30:00"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        const char *v = set_value(r, "incident_datetime");
+        if (d[i].value ? !v || strncmp(v, d[i].value, strlen(d[i].value)) != 0 : v != NULL) {
+            print_error("\"%s\": %s, expected %s\n", d[i].said, v ? v : "(unset)",
+                        d[i].value ? d[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* "last night", then "and at what time?": midnight is the next day's */
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    in(o, "Our car was broken into.");
+    in(o, "Last night some time, outside the house.");
+    const Ccai_offline_reply *r = in(o, "I locked it at midnight and it was done by the morning.");
+    const char *v = set_value(r, "incident_datetime");
+    if (!v || strncmp(v, "2024-10-08T00:00", 16) != 0) {
+        print_error("midnight after last night: %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
+    /* "a las diez, diez y cuarto" is an hour, no policy number */
+    o = make_from(s, "es-ES", NULL);
+    r = in(o, "Se me rompió el parabrisas ayer como a las diez, diez y cuarto, en la autopista.");
+    if (set_value(r, "policy_number")) {
+        print_error("an hour read as a policy number: %s\n", set_value(r, "policy_number"));
+        bad++;
+    }
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* More dates as people say them (2026-12-07, the gaps left by
  * tuning11.yaml): parts of the day named by a meal or the light
  * ("teatime", "à l'heure du déjeuner", "a la hora de comer", "à l'aube"),
@@ -6242,6 +6307,7 @@ int main(void)
         cmocka_unit_test(test_part_of_day_asks_the_time),
         cmocka_unit_test(test_dates_as_people_say_them),
         cmocka_unit_test(test_dates_as_people_say_them_more),
+        cmocka_unit_test(test_dates_found_visits_refined),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
