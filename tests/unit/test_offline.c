@@ -5929,6 +5929,47 @@ static void test_people_said_for_the_name(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Who was involved and who saw it, answered in several sentences: a
+ * sentence that opens with "and" goes on with the one before; a none of
+ * people ("nobody", "personne", "nadie") is not undone by an aside said
+ * after it without the field's words. */
+static void test_nobody_then_an_aside(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"My shed was broken into\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"pre_existing_damages\": \"None\", "
+        "\"policy_number\": \"AB123456\", \"policyholder_name\": \"Ana Lima\", "
+        "\"policyholder_phone\": \"+15555550100\", \"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *involved; /* a word of who was involved */
+        bool witness_none;
+    } t[] = {
+        {"en-US", "My wife and me. And the burglars, whoever they were. No one at all. "
+                  "The police came the next morning.", "burglars", true},
+        {"fr-FR", "Mon fils et moi. Personne. Il pleuvait à verse ce soir-là.", "fils", true},
+        {"es-ES", "Mi hermana y yo. Y el repartidor. No, nadie. Los vecinos llegaron luego.",
+         "repartidor", true},
+        {"fr-FR", "Moi seule. Pas un rat dans la rue.", "seule", true},
+        {"en-US", "Just me. My neighbour Carla saw it from her window.", "me", false},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *inv = set_value(r, "involved_parties");
+        const char *w = set_value(r, "witnesses");
+        bool none = w && (strcmp(w, "None") == 0 || strcmp(w, "Aucun") == 0 ||
+                          strcmp(w, "Ninguno") == 0);
+        if (!inv || !strstr(inv, t[i].involved) || !w || none != t[i].witness_none)
+            fail_msg("\"%s\" (%s): involved = %s, witnesses = %s", t[i].text, t[i].lang,
+                     inv ? inv : "(unset)", w ? w : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -6031,6 +6072,7 @@ int main(void)
         cmocka_unit_test(test_email_domain_said_again),
         cmocka_unit_test(test_refused_in_answer_and_said_again),
         cmocka_unit_test(test_people_said_for_the_name),
+        cmocka_unit_test(test_nobody_then_an_aside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
