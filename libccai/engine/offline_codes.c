@@ -653,17 +653,34 @@ static char *name_spelled(Ccai_offline *o, char *n, size_t *me)
 }
 
 /* "c'est madame Roux, Isabelle Roux": a name said again in full right after
- * is the one. */
+ * is the one. A one-word name (a nickname) then a full name in its own clause, or
+ * after a hesitation that restates ("well", "ben", "bueno"): "Gaz. Gary
+ * Shufflebottom.", "it's Ally here, well, Alasdair MacLeod on the policy",
+ * "Juanca, bueno, Juan Camilo Restrepo Vélez" are the full name. */
 static char *name_restated(Ccai_offline *o, char *n, size_t *me)
 {
     size_t k = *me, end;
-    if (strchr(n, ' ') || k >= o->ntok || !Ccai_ofl_clause_break(o, k) || !Ccai_ofl_name_word(o, k))
+    if (strchr(n, ' ') || k >= o->ntok)
+        return n;
+    size_t self = Ccai_ofl_sec_at(o, "name.self", k, o->ntok);
+    if (self && (k + self >= o->ntok || Ccai_ofl_clause_break(o, k + self)))
+        k += self; /* "Ally here, well, ..." */
+    if (k >= o->ntok || !Ccai_ofl_clause_break(o, k))
+        return n;
+    bool hedged = false; /* or corrected: "Fanfan, enfin, Françoise" */
+    for (size_t m = 1; k < o->ntok && m > 0; k += m) {
+        m = Ccai_ofl_hesitation(o, k) ? 1 : Ccai_ofl_sec_at(o, "correction", k, o->ntok);
+        hedged |= m > 0;
+    }
+    if (k >= o->ntok || o->mask[k] || !Ccai_ofl_name_word(o, k) ||
+        (hedged && !Ccai_ofl_clause_break(o, k)))
         return n;
     char *full = name_from(o, k, o->ntok, false, &end);
     if (!full)
         return n;
     const char *last = strrchr(full, ' ');
-    if (last && Ccai_strcasecmp(last + 1, n) == 0) {
+    if (last && (Ccai_strcasecmp(last + 1, n) == 0 || hedged ||
+                 end >= o->ntok || Ccai_ofl_clause_break(o, end))) {
         ccai_free(n);
         *me = end;
         return full;

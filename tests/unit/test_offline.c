@@ -5970,6 +5970,38 @@ static void test_nobody_then_an_aside(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A nickname then the full name: the full name is noted. */
+static void test_nickname_then_full_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"My shed was broken into\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\", \"policy_number\": \"AB123456\", "
+        "\"policyholder_phone\": \"+15555550100\", \"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *name;
+    } t[] = {
+        {"en-GB", "Robbie. Robert Kilbride.", "Robert Kilbride"},
+        {"en-GB", "It's Jonno here, well, Jonathan Pryce-Evans on the account.",
+         "Jonathan Pryce-Evans"},
+        {"fr-FR", "Fanfan, enfin, Françoise Delorme.", "Françoise Delorme"},
+        {"es-MX", "Chuy, bueno, Jesús Alberto Ramírez.", "Jesús Alberto Ramírez"},
+        {"en-GB", "Robert Kilbride.", "Robert Kilbride"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *n = set_value(r, "policyholder_name");
+        if (!n || strcmp(n, t[i].name) != 0)
+            fail_msg("\"%s\" (%s): name = %s", t[i].text, t[i].lang, n ? n : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -6073,6 +6105,7 @@ int main(void)
         cmocka_unit_test(test_refused_in_answer_and_said_again),
         cmocka_unit_test(test_people_said_for_the_name),
         cmocka_unit_test(test_nobody_then_an_aside),
+        cmocka_unit_test(test_nickname_then_full_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
