@@ -1380,6 +1380,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     for (size_t i = 0; i < o->ntok && nhid < CCAI_ARRAY_SIZE(hid); i++) {
         size_t e = Ccai_ofl_address_numbers(o, i);
         if (e <= i + 1)
+            e = Ccai_ofl_place_date_numbers(o, i);
+        if (e <= i + 1)
             continue;
         hid[nhid][0] = i + 1;
         hid[nhid][1] = e;

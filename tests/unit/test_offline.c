@@ -6002,6 +6002,43 @@ static void test_nickname_then_full_name(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The numbers of a place that look like a date (a street named after a
+ * date, a flat's number) are no date: the weekday said is the day. */
+static void test_place_numbers_like_dates(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"My bike was stolen\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\", \"policy_number\": \"AB123456\", "
+        "\"policyholder_name\": \"Ana Lima\", \"policyholder_phone\": \"+15555550100\", "
+        "\"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *place;
+    } t[] = {
+        {"en-GB", "Saturday evening around nine, outside flat 3/1, 40 Byres Road, Glasgow.",
+         "Byres Road"},
+        {"en-GB", "Saturday around nine at night, at my apartment 6-11, 12 Harbour Street.",
+         "Harbour Street"},
+        {"fr-FR", "Samedi soir vers vingt et une heures, au 5 boulevard du 4 Septembre 1870.",
+         "Septembre"},
+        {"es-ES", "El sábado por la noche, sobre las nueve, en la avenida del 20 de Noviembre 31.",
+         "Noviembre"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *d = set_value(r, "incident_datetime");
+        const char *l = set_value(r, "incident_location");
+        if (!d || strncmp(d, "2024-10-05T21:00", 16) != 0 || !l || !strstr(l, t[i].place))
+            fail_msg("\"%s\" (%s): date = %s, place = %s", t[i].text, t[i].lang, d ? d : "(unset)",
+                     l ? l : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -6106,6 +6143,7 @@ int main(void)
         cmocka_unit_test(test_people_said_for_the_name),
         cmocka_unit_test(test_nobody_then_an_aside),
         cmocka_unit_test(test_nickname_then_full_name),
+        cmocka_unit_test(test_place_numbers_like_dates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
