@@ -685,6 +685,16 @@ static CCAI_MUST_CHECK bool said_of(const Ccai_offline *o, size_t f, size_t b, s
     return false;
 }
 
+/* Is the field's topic word negated in [b, e), no [contrast] word after
+ * it: "I was not hurt, thankfully", "the firemen came, but nobody was
+ * hurt" (not "nobody was hurt but my son has a bruise")? */
+static CCAI_MUST_CHECK bool topic_negated(const Ccai_offline *o, size_t f, size_t b, size_t e)
+{
+    size_t p;
+    return Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) && Ccai_ofl_negated_at(o, b, p) &&
+           !Ccai_ofl_sec_has(o, "contrast", p, e);
+}
+
 /* Does [b, e) open with a [clause.join] word ("And the thief, obviously",
  * "Y los ladrones"; the call's language: the French "y avait" is "il y
  * avait") and say no no: it goes on with the sentence before. */
@@ -955,6 +965,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 bool np_named = false;
                 if (o->f[f].optional &&
                     (negative_answer(o, sv[s].b, sv[s].e) ||
+                     topic_negated(o, f, sv[s].b, sv[s].e) ||
                      (Ccai_ofl_field_sec_has(o, "none", f, sv[s].b, sv[s].e, &np) &&
                       !Ccai_ofl_negated_at(o, sv[s].b, np) &&
                       !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e) &&

@@ -6039,6 +6039,42 @@ static void test_place_numbers_like_dates(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The field's topic word negated is a none ("I wasn't injured, luckily",
+ * "la grue est tombée, mais personne n'a été blessé"), not a none when the
+ * contrast comes after it. */
+static void test_topic_word_negated(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"A crane fell on my roof\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", "
+        "\"medical_records\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\", \"policy_number\": \"AB123456\", "
+        "\"policyholder_name\": \"Ana Lima\", \"policyholder_phone\": \"+15555550100\", "
+        "\"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text;
+        bool none;
+    } t[] = {
+        {"en-US", "I was not injured, luckily.", true},
+        {"fr-FR", "Les pompiers sont venus, mais personne n'a été blessé.", true},
+        {"es-ES", "Llegó la ambulancia, pero nadie salió herido.", true},
+        {"en-US", "Nobody was hurt but my son has a bruise on his arm.", false},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *v = set_value(r, "injuries");
+        bool none = v && (strcmp(v, "None") == 0 || strcmp(v, "Aucun") == 0 ||
+                          strcmp(v, "Ninguno") == 0);
+        if (!v || none != t[i].none)
+            fail_msg("\"%s\" (%s): injuries = %s", t[i].text, t[i].lang, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -6144,6 +6180,7 @@ int main(void)
         cmocka_unit_test(test_nobody_then_an_aside),
         cmocka_unit_test(test_nickname_then_full_name),
         cmocka_unit_test(test_place_numbers_like_dates),
+        cmocka_unit_test(test_topic_word_negated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
