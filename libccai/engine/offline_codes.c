@@ -776,6 +776,46 @@ static char *name_after_details(Ccai_offline *o, size_t *mb, size_t *me)
     return NULL;
 }
 
+/* Is @p full the full form of the given name @p shortn: longer, the same
+ * first letter ("Thomas" of "Tom", "Vincent" of "Vinnie", "Deirdre" of
+ * "Dee"; "Venky" is no full form of "Venkatesh", "Inma" of "Inmaculada")? */
+static CCAI_MUST_CHECK bool full_form(const char *full, size_t fl, const char *shortn, size_t sl)
+{
+    return fl > sl && sl > 0 && Ccai_to_lower((unsigned char)full[0]) ==
+                                    Ccai_to_lower((unsigned char)shortn[0]);
+}
+
+/* The given name of a full name noted said in full, alone in its clause,
+ * a few words later ("Tom Fairweather-Lowe. Well, Thomas, officially.",
+ * "Vinnie Esposito. Vincent."): the full name with it. */
+static char *name_given_in_full(Ccai_offline *o, char *n, size_t me)
+{
+    const char *sp = strchr(n, ' ');
+    if (!sp)
+        return n;
+    for (size_t k = me; k < o->ntok && k < me + 6; k++) {
+        if (o->mask[k] || Ccai_ofl_hesitation(o, k) || !Ccai_ofl_clause_break(o, k) ||
+            !Ccai_ofl_name_word(o, k))
+            continue; /* "Well, Thomas" */
+        size_t end;
+        char *w = name_from(o, k, o->ntok, false, &end);
+        bool alone = w && !strchr(w, ' ') && (end >= o->ntok || Ccai_ofl_clause_break(o, end));
+        if (alone && full_form(w, strlen(w), n, (size_t)(sp - n))) {
+            char *j = Ccai_asprintf("%s%s", w, sp);
+            ccai_free(w);
+            if (!j) {
+                o->oom = true;
+                return n;
+            }
+            ccai_free(n);
+            return j;
+        }
+        ccai_free(w);
+        break;
+    }
+    return n;
+}
+
 void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char *best = NULL;
@@ -844,6 +884,7 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
         if (best) {
             best = name_restated(o, best, &end); /* "Durand. Patrick Durand." */
             mb = b, me = end;
+            best = name_given_in_full(o, best, me);
         }
     }
     if (!best)

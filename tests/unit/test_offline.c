@@ -5990,6 +5990,11 @@ static void test_nickname_then_full_name(void **state)
         {"fr-FR", "Fanfan, enfin, Françoise Delorme.", "Françoise Delorme"},
         {"es-MX", "Chuy, bueno, Jesús Alberto Ramírez.", "Jesús Alberto Ramírez"},
         {"en-GB", "Robert Kilbride.", "Robert Kilbride"},
+        /* the given name said in full after: longer, same first letter */
+        {"en-GB", "Rob Kilbride. Well, Robert, on paper.", "Robert Kilbride"},
+        {"fr-FR", "Fred Morel. Frédéric.", "Frédéric Morel"},
+        /* a shorter one is a nickname */
+        {"es-ES", "Guillermo Sanz, Guille.", "Guillermo Sanz"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
