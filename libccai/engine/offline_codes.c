@@ -679,8 +679,8 @@ static char *name_restated(Ccai_offline *o, char *n, size_t *me)
     if (!full)
         return n;
     const char *last = strrchr(full, ' ');
-    if (last && (Ccai_strcasecmp(last + 1, n) == 0 || hedged ||
-                 end >= o->ntok || Ccai_ofl_clause_break(o, end))) {
+    if (last && (Ccai_strcasecmp(last + 1, n) == 0 || hedged || end >= o->ntok ||
+                 Ccai_ofl_clause_break(o, end))) {
         ccai_free(n);
         *me = end;
         return full;
@@ -781,8 +781,8 @@ static char *name_after_details(Ccai_offline *o, size_t *mb, size_t *me)
  * "Dee"; "Venky" is no full form of "Venkatesh", "Inma" of "Inmaculada")? */
 static CCAI_MUST_CHECK bool full_form(const char *full, size_t fl, const char *shortn, size_t sl)
 {
-    return fl > sl && sl > 0 && Ccai_to_lower((unsigned char)full[0]) ==
-                                    Ccai_to_lower((unsigned char)shortn[0]);
+    return fl > sl && sl > 0 &&
+           Ccai_to_lower((unsigned char)full[0]) == Ccai_to_lower((unsigned char)shortn[0]);
 }
 
 /* The given name of a full name noted said in full, alone in its clause,

@@ -968,8 +968,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                      topic_negated(o, f, sv[s].b, sv[s].e) ||
                      (Ccai_ofl_field_sec_has(o, "none", f, sv[s].b, sv[s].e, &np) &&
                       !Ccai_ofl_negated_at(o, sv[s].b, np) &&
-                      !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e) &&
-                      (np_named = true)))) {
+                      !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e) && (np_named = true)))) {
                     if (!fd->v[f]) {
                         Ccai_ofl_put(o, fd, f, none_value(o));
                         none_said[f] = nat == 1 || np_named || said_of(o, f, sv[s].b, sv[s].e);

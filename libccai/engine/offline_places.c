@@ -95,7 +95,8 @@ size_t Ccai_ofl_place_date_numbers(const Ccai_offline *o, size_t i)
     }
     if (Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
         return i + 1;
-    while (k < o->ntok && k < i + 3 && Ccai_ofl_tok_word(o, k, W_NAME_PARTICLE) && !capitalised(o, k))
+    while (k < o->ntok && k < i + 3 && Ccai_ofl_tok_word(o, k, W_NAME_PARTICLE) &&
+           !capitalised(o, k))
         k++;
     size_t n = 0;
     int day = -1;

@@ -5947,8 +5947,10 @@ static void test_nobody_then_an_aside(void **state)
         const char *lang, *text, *involved; /* a word of who was involved */
         bool witness_none;
     } t[] = {
-        {"en-US", "My wife and me. And the burglars, whoever they were. No one at all. "
-                  "The police came the next morning.", "burglars", true},
+        {"en-US",
+         "My wife and me. And the burglars, whoever they were. No one at all. "
+         "The police came the next morning.",
+         "burglars", true},
         {"fr-FR", "Mon fils et moi. Personne. Il pleuvait à verse ce soir-là.", "fils", true},
         {"es-ES", "Mi hermana y yo. Y el repartidor. No, nadie. Los vecinos llegaron luego.",
          "repartidor", true},
@@ -5960,8 +5962,8 @@ static void test_nobody_then_an_aside(void **state)
         const Ccai_offline_reply *r = in(o, t[i].text);
         const char *inv = set_value(r, "involved_parties");
         const char *w = set_value(r, "witnesses");
-        bool none = w && (strcmp(w, "None") == 0 || strcmp(w, "Aucun") == 0 ||
-                          strcmp(w, "Ninguno") == 0);
+        bool none =
+            w && (strcmp(w, "None") == 0 || strcmp(w, "Aucun") == 0 || strcmp(w, "Ninguno") == 0);
         if (!inv || !strstr(inv, t[i].involved) || !w || none != t[i].witness_none)
             fail_msg("\"%s\" (%s): involved = %s, witnesses = %s", t[i].text, t[i].lang,
                      inv ? inv : "(unset)", w ? w : "(unset)");
@@ -6071,8 +6073,8 @@ static void test_topic_word_negated(void **state)
         Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
         const Ccai_offline_reply *r = in(o, t[i].text);
         const char *v = set_value(r, "injuries");
-        bool none = v && (strcmp(v, "None") == 0 || strcmp(v, "Aucun") == 0 ||
-                          strcmp(v, "Ninguno") == 0);
+        bool none =
+            v && (strcmp(v, "None") == 0 || strcmp(v, "Aucun") == 0 || strcmp(v, "Ninguno") == 0);
         if (!v || none != t[i].none)
             fail_msg("\"%s\" (%s): injuries = %s", t[i].text, t[i].lang, v ? v : "(unset)");
         Ccai_offline_free(o);
