@@ -661,17 +661,34 @@ static char *name_spelled(Ccai_offline *o, char *n, size_t *me)
 }
 
 /* "c'est madame Roux, Isabelle Roux": a name said again in full right after
- * is the one. */
+ * is the one. A one-word name (a nickname) then a full name in its own clause, or
+ * after a hesitation that restates ("well", "ben", "bueno"): "Gaz. Gary
+ * Shufflebottom.", "it's Ally here, well, Alasdair MacLeod on the policy",
+ * "Juanca, bueno, Juan Camilo Restrepo Vélez" are the full name. */
 static char *name_restated(Ccai_offline *o, char *n, size_t *me)
 {
     size_t k = *me, end;
-    if (strchr(n, ' ') || k >= o->ntok || !Ccai_ofl_clause_break(o, k) || !Ccai_ofl_name_word(o, k))
+    if (strchr(n, ' ') || k >= o->ntok)
+        return n;
+    size_t self = Ccai_ofl_sec_at(o, "name.self", k, o->ntok);
+    if (self && (k + self >= o->ntok || Ccai_ofl_clause_break(o, k + self)))
+        k += self; /* "Ally here, well, ..." */
+    if (k >= o->ntok || !Ccai_ofl_clause_break(o, k))
+        return n;
+    bool hedged = false; /* or corrected: "Fanfan, enfin, Françoise" */
+    for (size_t m = 1; k < o->ntok && m > 0; k += m) {
+        m = Ccai_ofl_hesitation(o, k) ? 1 : Ccai_ofl_sec_at(o, "correction", k, o->ntok);
+        hedged |= m > 0;
+    }
+    if (k >= o->ntok || o->mask[k] || !Ccai_ofl_name_word(o, k) ||
+        (hedged && !Ccai_ofl_clause_break(o, k)))
         return n;
     char *full = name_from(o, k, o->ntok, false, &end);
     if (!full)
         return n;
     const char *last = strrchr(full, ' ');
-    if (last && Ccai_strcasecmp(last + 1, n) == 0) {
+    if (last && (Ccai_strcasecmp(last + 1, n) == 0 || hedged || end >= o->ntok ||
+                 Ccai_ofl_clause_break(o, end))) {
         ccai_free(n);
         *me = end;
         return full;
@@ -767,6 +784,46 @@ static char *name_after_details(Ccai_offline *o, size_t *mb, size_t *me)
     return NULL;
 }
 
+/* Is @p full the full form of the given name @p shortn: longer, the same
+ * first letter ("Thomas" of "Tom", "Vincent" of "Vinnie", "Deirdre" of
+ * "Dee"; "Venky" is no full form of "Venkatesh", "Inma" of "Inmaculada")? */
+static CCAI_MUST_CHECK bool full_form(const char *full, size_t fl, const char *shortn, size_t sl)
+{
+    return fl > sl && sl > 0 &&
+           Ccai_to_lower((unsigned char)full[0]) == Ccai_to_lower((unsigned char)shortn[0]);
+}
+
+/* The given name of a full name noted said in full, alone in its clause,
+ * a few words later ("Tom Fairweather-Lowe. Well, Thomas, officially.",
+ * "Vinnie Esposito. Vincent."): the full name with it. */
+static char *name_given_in_full(Ccai_offline *o, char *n, size_t me)
+{
+    const char *sp = strchr(n, ' ');
+    if (!sp)
+        return n;
+    for (size_t k = me; k < o->ntok && k < me + 6; k++) {
+        if (o->mask[k] || Ccai_ofl_hesitation(o, k) || !Ccai_ofl_clause_break(o, k) ||
+            !Ccai_ofl_name_word(o, k))
+            continue; /* "Well, Thomas" */
+        size_t end;
+        char *w = name_from(o, k, o->ntok, false, &end);
+        bool alone = w && !strchr(w, ' ') && (end >= o->ntok || Ccai_ofl_clause_break(o, end));
+        if (alone && full_form(w, strlen(w), n, (size_t)(sp - n))) {
+            char *j = Ccai_asprintf("%s%s", w, sp);
+            ccai_free(w);
+            if (!j) {
+                o->oom = true;
+                return n;
+            }
+            ccai_free(n);
+            return j;
+        }
+        ccai_free(w);
+        break;
+    }
+    return n;
+}
+
 void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char *best = NULL;
@@ -835,6 +892,7 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
         if (best) {
             best = name_restated(o, best, &end); /* "Durand. Patrick Durand." */
             mb = b, me = end;
+            best = name_given_in_full(o, best, me);
         }
     }
     if (!best)

@@ -666,6 +666,46 @@ static CCAI_MUST_CHECK bool polar_lead(const Ccai_offline *o, size_t b, size_t e
                      (Ccai_ofl_tok_is(o, b, "si") && b + 1 == e));
 }
 
+/* Does [b, e) say a none of field f by its words: the field's topic or
+ * cue words ("nobody saw it"), or, for a field of the people in a claim
+ * ([people.fields]), a no of people ([negation.person]: "nobody",
+ * "personne", "nadie", "pas un chat"), not a bare "no" that may answer
+ * another question asked with it? */
+static CCAI_MUST_CHECK bool said_of(const Ccai_offline *o, size_t f, size_t b, size_t e)
+{
+    size_t p;
+    if (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
+        Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p))
+        return true;
+    const Ccai_ofl_entry *pe;
+    size_t np = Ccai_ofl_lex_get(o->lex, o->lex->en, "people.fields", &pe);
+    for (size_t k = 0; k < np; k++)
+        if (strcmp(pe[k].text, o->f[f].name) == 0)
+            return Ccai_ofl_sec_has(o, "negation.person", b, e);
+    return false;
+}
+
+/* Is the field's topic word negated in [b, e), no [contrast] word after
+ * it: "I was not hurt, thankfully", "the firemen came, but nobody was
+ * hurt" (not "nobody was hurt but my son has a bruise")? */
+static CCAI_MUST_CHECK bool topic_negated(const Ccai_offline *o, size_t f, size_t b, size_t e)
+{
+    size_t p;
+    return Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) && Ccai_ofl_negated_at(o, b, p) &&
+           !Ccai_ofl_sec_has(o, "contrast", p, e);
+}
+
+/* Does [b, e) open with a [clause.join] word ("And the thief, obviously",
+ * "Y los ladrones"; the call's language: the French "y avait" is "il y
+ * avait") and say no no: it goes on with the sentence before. */
+static CCAI_MUST_CHECK bool continues(const Ccai_offline *o, size_t b, size_t e)
+{
+    while (b < e && (Ccai_ofl_hesitation(o, b) || o->mask[b]))
+        b++;
+    return b < e && Ccai_ofl_sec_at_own(o, "clause.join", b, b + 1) == 1 &&
+           !negative_answer(o, b, e);
+}
+
 /* One sentence that answers two questions asked together ("Nobody was
  * hurt, but my neighbour saw it", "Personne n'a été blessé, mais le
  * voisin a tout vu", "No, nadie, pero lo vio mi vecina"): cut into its
@@ -815,9 +855,17 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             }
             /* the others in order */
             size_t k = 0;
-            for (size_t s = 0; s < nsv; s++) {
+            size_t prev = nsv; /* the sentence before, not used */
+            for (size_t s = 0; s < nsv; prev = sv[s].used ? prev : s, s++) {
                 if (sv[s].used || owner[s] != o->nfields)
                     continue;
+                /* "Just me. And the thief, obviously.", "Yo y mi marido. Y
+                 * los ladrones": a sentence about no field that opens with
+                 * a [clause.join] word goes on with the one before */
+                if (prev < nsv && owner[prev] < o->nfields && continues(o, sv[s].b, sv[s].e)) {
+                    owner[s] = owner[prev];
+                    continue;
+                }
                 while (k < nat) {
                     bool taken = false;
                     for (size_t t = 0; t < nsv; t++)
@@ -830,10 +878,21 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (k + 1 < nat)
                     k++;
             }
+            bool none_said[CCAI_FIELDS_MAX] = {false};
             for (size_t s = 0; s < nsv; s++) {
                 size_t f = owner[s];
                 if (f >= o->nfields || sv[s].used)
                     continue;
+                /* "No, nobody. The fire brigade came afterwards.", "Non,
+                 * personne. Y'a des caméras": a none said is not undone by
+                 * what the caller adds without the field's words (why
+                 * nobody saw, what came after, a camera) */
+                if (none_said[f] && !negative_answer(o, sv[s].b, sv[s].e) &&
+                    !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) {
+                    sv[s].used = true;
+                    continue;
+                }
                 /* "A car hit my fence" to "when and where?": what it is
                  * about says which field it answers. */
                 /* a correction about a field noted already is in this
@@ -902,14 +961,18 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 /* a no, or none in other words ([none.<field>]: "the
                  * watchman says he saw nothing" is no witness; not "my
                  * neck's stiff, but I'm okay") */
-                size_t np;
+                size_t np = sv[s].e;
+                bool np_named = false;
                 if (o->f[f].optional &&
                     (negative_answer(o, sv[s].b, sv[s].e) ||
+                     topic_negated(o, f, sv[s].b, sv[s].e) ||
                      (Ccai_ofl_field_sec_has(o, "none", f, sv[s].b, sv[s].e, &np) &&
                       !Ccai_ofl_negated_at(o, sv[s].b, np) &&
-                      !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e)))) {
-                    if (!fd->v[f])
+                      !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e) && (np_named = true)))) {
+                    if (!fd->v[f]) {
                         Ccai_ofl_put(o, fd, f, none_value(o));
+                        none_said[f] = nat == 1 || np_named || said_of(o, f, sv[s].b, sv[s].e);
+                    }
                     continue;
                 }
                 char *v = Ccai_ofl_raw_span(o, sv[s].b, sv[s].e);
@@ -1360,6 +1423,8 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
     size_t hid[16][2], nhid = 0;
     for (size_t i = 0; i < o->ntok && nhid < CCAI_ARRAY_SIZE(hid); i++) {
         size_t e = Ccai_ofl_address_numbers(o, i);
+        if (e <= i + 1)
+            e = Ccai_ofl_place_date_numbers(o, i);
         if (e <= i + 1)
             continue;
         hid[nhid][0] = i + 1;

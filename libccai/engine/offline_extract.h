@@ -38,6 +38,7 @@ CCAI_MUST_CHECK bool Ccai_ofl_code_field(const Ccai_offline *o, size_t i);
 /* Where the numbers of an address end after the street word at token i
  * ("calle 10 sur # 43-15"; none: i + 1). */
 size_t Ccai_ofl_address_numbers(const Ccai_offline *o, size_t i);
+size_t Ccai_ofl_place_date_numbers(const Ccai_offline *o, size_t i);
 size_t Ccai_ofl_content_left(const Ccai_offline *o, size_t b, size_t e);
 size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any);
 void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t corr, sentence *sv,

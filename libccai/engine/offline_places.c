@@ -8,6 +8,7 @@
  * ([negation]) is not the one. */
 #include "engine/offline_extract.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Token i starts with a capital ("Gambetta", "Élysée"). */
@@ -70,6 +71,53 @@ size_t Ccai_ofl_address_numbers(const Ccai_offline *o, size_t i)
         Ccai_ofl_is_digit_ch(o->norm[o->tok[e].start]))
         e++;
     return e;
+}
+
+/* The numbers of a place that look like a date, from token i on: a street
+ * named after a date ("rue du 8 Mai 1945", "avenue du 11 Novembre 42",
+ * "calle del Dos de Mayo 14": after the street word and its particles, a
+ * day, a month word, then a year or the house's number), or a flat's
+ * number after its word ([location.unit]: "Flat 2/1", "flat 5-12", "piso
+ * 3-2"). Where they end (none: i + 1). */
+size_t Ccai_ofl_place_date_numbers(const Ccai_offline *o, size_t i)
+{
+    if (o->mask[i])
+        return i + 1;
+    size_t k = i + 1;
+    if (Ccai_ofl_sec_at(o, "location.unit", i, i + 1) == 1) {
+        /* one token, its groups kept together ("2/1", "5-12") */
+        const char *t = o->norm + o->tok[k < o->ntok ? k : i].start;
+        size_t n = k < o->ntok ? o->tok[k].len : 0;
+        return n && !o->mask[k] && Ccai_ofl_is_digit_ch(t[0]) &&
+                       (memchr(t, '/', n) || memchr(t, '-', n))
+                   ? k + 1
+                   : i + 1;
+    }
+    if (Ccai_ofl_sec_at(o, "location.street", i, i + 1) != 1)
+        return i + 1;
+    while (k < o->ntok && k < i + 3 && Ccai_ofl_tok_word(o, k, W_NAME_PARTICLE) &&
+           !capitalised(o, k))
+        k++;
+    size_t n = 0;
+    int day = -1;
+    if (k < o->ntok && !o->mask[k] && Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]))
+        day = atoi(o->norm + o->tok[k].start), n = 1;
+    else if (k < o->ntok && !o->mask[k])
+        day = Ccai_ofl_sec_value(o, V_NUMBER, k, &n);
+    if (day < 1 || day > 31 || k + n >= o->ntok || Ccai_ofl_clause_break(o, k + n))
+        return i + 1;
+    k += n;
+    if (Ccai_ofl_tok_word(o, k, W_NAME_PARTICLE) && k + 1 < o->ntok) /* "Dos de Mayo" */
+        k++;
+    if (o->mask[k] || Ccai_ofl_sec_value(o, V_MONTH, k, &n) < 0)
+        return i + 1;
+    k += n;
+    /* the year of the date named, the house's number */
+    for (unsigned d = 0; d < 2 && k < o->ntok && !o->mask[k] && !Ccai_ofl_clause_break(o, k) &&
+                         Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]);
+         d++)
+        k++;
+    return k;
 }
 
 /* A street word with its name ([location.street]: "Mill Road", "rue

@@ -6228,6 +6228,159 @@ static void test_people_said_for_the_name(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Who was involved and who saw it, answered in several sentences: a
+ * sentence that opens with "and" goes on with the one before; a none of
+ * people ("nobody", "personne", "nadie") is not undone by an aside said
+ * after it without the field's words. */
+static void test_nobody_then_an_aside(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"My shed was broken into\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"pre_existing_damages\": \"None\", "
+        "\"policy_number\": \"AB123456\", \"policyholder_name\": \"Ana Lima\", "
+        "\"policyholder_phone\": \"+15555550100\", \"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *involved; /* a word of who was involved */
+        bool witness_none;
+    } t[] = {
+        {"en-US",
+         "My wife and me. And the burglars, whoever they were. No one at all. "
+         "The police came the next morning.",
+         "burglars", true},
+        {"fr-FR", "Mon fils et moi. Personne. Il pleuvait à verse ce soir-là.", "fils", true},
+        {"es-ES", "Mi hermana y yo. Y el repartidor. No, nadie. Los vecinos llegaron luego.",
+         "repartidor", true},
+        {"fr-FR", "Moi seule. Pas un rat dans la rue.", "seule", true},
+        {"en-US", "Just me. My neighbour Carla saw it from her window.", "me", false},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *inv = set_value(r, "involved_parties");
+        const char *w = set_value(r, "witnesses");
+        bool none =
+            w && (strcmp(w, "None") == 0 || strcmp(w, "Aucun") == 0 || strcmp(w, "Ninguno") == 0);
+        if (!inv || !strstr(inv, t[i].involved) || !w || none != t[i].witness_none)
+            fail_msg("\"%s\" (%s): involved = %s, witnesses = %s", t[i].text, t[i].lang,
+                     inv ? inv : "(unset)", w ? w : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* A nickname then the full name: the full name is noted. */
+static void test_nickname_then_full_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"My shed was broken into\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\", \"policy_number\": \"AB123456\", "
+        "\"policyholder_phone\": \"+15555550100\", \"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *name;
+    } t[] = {
+        {"en-GB", "Robbie. Robert Kilbride.", "Robert Kilbride"},
+        {"en-GB", "It's Jonno here, well, Jonathan Pryce-Evans on the account.",
+         "Jonathan Pryce-Evans"},
+        {"fr-FR", "Fanfan, enfin, Françoise Delorme.", "Françoise Delorme"},
+        {"es-MX", "Chuy, bueno, Jesús Alberto Ramírez.", "Jesús Alberto Ramírez"},
+        {"en-GB", "Robert Kilbride.", "Robert Kilbride"},
+        /* the given name said in full after: longer, same first letter */
+        {"en-GB", "Rob Kilbride. Well, Robert, on paper.", "Robert Kilbride"},
+        {"fr-FR", "Fred Morel. Frédéric.", "Frédéric Morel"},
+        /* a shorter one is a nickname */
+        {"es-ES", "Guillermo Sanz, Guille.", "Guillermo Sanz"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *n = set_value(r, "policyholder_name");
+        if (!n || strcmp(n, t[i].name) != 0)
+            fail_msg("\"%s\" (%s): name = %s", t[i].text, t[i].lang, n ? n : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* The numbers of a place that look like a date (a street named after a
+ * date, a flat's number) are no date: the weekday said is the day. */
+static void test_place_numbers_like_dates(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"My bike was stolen\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\", \"policy_number\": \"AB123456\", "
+        "\"policyholder_name\": \"Ana Lima\", \"policyholder_phone\": \"+15555550100\", "
+        "\"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *place;
+    } t[] = {
+        {"en-GB", "Saturday evening around nine, outside flat 3/1, 40 Byres Road, Glasgow.",
+         "Byres Road"},
+        {"en-GB", "Saturday around nine at night, at my apartment 6-11, 12 Harbour Street.",
+         "Harbour Street"},
+        {"fr-FR", "Samedi soir vers vingt et une heures, au 5 boulevard du 4 Septembre 1870.",
+         "Septembre"},
+        {"es-ES", "El sábado por la noche, sobre las nueve, en la avenida del 20 de Noviembre 31.",
+         "Noviembre"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *d = set_value(r, "incident_datetime");
+        const char *l = set_value(r, "incident_location");
+        if (!d || strncmp(d, "2024-10-05T21:00", 16) != 0 || !l || !strstr(l, t[i].place))
+            fail_msg("\"%s\" (%s): date = %s, place = %s", t[i].text, t[i].lang, d ? d : "(unset)",
+                     l ? l : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* The field's topic word negated is a none ("I wasn't injured, luckily",
+ * "la grue est tombée, mais personne n'a été blessé"), not a none when the
+ * contrast comes after it. */
+static void test_topic_word_negated(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"A crane fell on my roof\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", "
+        "\"medical_records\": \"None\", \"involved_parties\": \"Me\", \"witnesses\": \"None\", "
+        "\"pre_existing_damages\": \"None\", \"policy_number\": \"AB123456\", "
+        "\"policyholder_name\": \"Ana Lima\", \"policyholder_phone\": \"+15555550100\", "
+        "\"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text;
+        bool none;
+    } t[] = {
+        {"en-US", "I was not injured, luckily.", true},
+        {"fr-FR", "Les pompiers sont venus, mais personne n'a été blessé.", true},
+        {"es-ES", "Llegó la ambulancia, pero nadie salió herido.", true},
+        {"en-US", "Nobody was hurt but my son has a bruise on his arm.", false},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *v = set_value(r, "injuries");
+        bool none =
+            v && (strcmp(v, "None") == 0 || strcmp(v, "Aucun") == 0 || strcmp(v, "Ninguno") == 0);
+        if (!v || none != t[i].none)
+            fail_msg("\"%s\" (%s): injuries = %s", t[i].text, t[i].lang, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -6335,6 +6488,10 @@ int main(void)
         cmocka_unit_test(test_email_domain_said_again),
         cmocka_unit_test(test_refused_in_answer_and_said_again),
         cmocka_unit_test(test_people_said_for_the_name),
+        cmocka_unit_test(test_nobody_then_an_aside),
+        cmocka_unit_test(test_nickname_then_full_name),
+        cmocka_unit_test(test_place_numbers_like_dates),
+        cmocka_unit_test(test_topic_word_negated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
