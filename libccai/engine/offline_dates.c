@@ -654,6 +654,27 @@ static CCAI_MUST_CHECK bool day_of_month_number(const Ccai_offline *o, size_t b,
     return true;
 }
 
+/* Is the weekday at token i the second of "between Friday (night) and
+ * Saturday (morning)", "entre vendredi soir et samedi matin", "entre el
+ * viernes y el sábado" ([day.between], then [clause.join] before it)? */
+static CCAI_MUST_CHECK bool between_days(const Ccai_offline *o, size_t b, size_t i)
+{
+    size_t k = i, pn;
+    if (k > b && (Ccai_ofl_tok_is(o, k - 1, "el") || Ccai_ofl_tok_is(o, k - 1, "le")))
+        k--; /* "y el sábado" */
+    if (k <= b || Ccai_ofl_sec_at(o, "clause.join", k - 1, k) != 1)
+        return false;
+    k--;
+    while (k > b && Ccai_ofl_sec_value(o, V_DAYPART, k - 1, &pn) >= 0 && pn == 1)
+        k--; /* "soir", "night" */
+    if (k <= b || weekday_of(o, k - 1) < 0)
+        return false;
+    k--;
+    if (k > b && (Ccai_ofl_tok_is(o, k - 1, "el") || Ccai_ofl_tok_is(o, k - 1, "le")))
+        k--;
+    return k > b && Ccai_ofl_sec_at(o, "day.between", k - 1, k) == 1;
+}
+
 static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
 {
     /* a part of the day said: a number alone in its clause is its hour */
@@ -687,6 +708,12 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 continue;
             /* "la nuit de samedi à dimanche", "the night of Sunday to
              * Monday" ([weekday.to]): the night is the first day's */
+            if (p->wday >= 0 && between_days(o, b, i)) {
+                /* "between Friday night and Saturday morning", "entre el
+                 * viernes y el sábado": the first day */
+                o->used[i] = true;
+                continue;
+            }
             if (p->wday >= 0 && i >= b + 2 && Ccai_ofl_sec_at(o, "weekday.to", i - 1, i) == 1 &&
                 (weekday_of(o, i - 2) >= 0 ||
                  (i >= b + 3 && weekday_of(o, i - 3) >= 0 &&

@@ -3889,8 +3889,9 @@ static void test_dates_as_people_say_them(void **state)
  * gaps): a day said where the damage was found ([date.found]) is read
  * only when no other day is said, a day of a visit after it
  * ([date.visit]) never; the same hour said again with its minutes makes
- * the first precise; the midnight asked after an evening noted is the
- * next day's; number words after a time lead are no policy number. */
+ * the first precise; a range of days is its first day ([day.between]);
+ * the midnight asked after an evening noted is the next day's; number
+ * words after a time lead are no policy number. */
 static void test_dates_found_visits_refined(void **state)
 {
     (void)state;
@@ -3923,6 +3924,28 @@ static void test_dates_found_visits_refined(void **state)
         if (d[i].value ? !v || strncmp(v, d[i].value, strlen(d[i].value)) != 0 : v != NULL) {
             print_error("\"%s\": %s, expected %s\n", d[i].said, v ? v : "(unset)",
                         d[i].value ? d[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    /* a range of days, said when the date is asked: the first one */
+    static const struct {
+        const char *lang, *story, *said, *value;
+    } g[] = {
+        {"fr-FR", "On a rayé ma voiture.",
+         "C'est arrivé entre jeudi soir et vendredi matin, devant chez moi.", "2024-10-03"},
+        {"es-ES", "Me robaron la bicicleta.", "Fue entre el viernes y el sábado por la noche.",
+         "2024-10-04"},
+        {"en-US", "Somebody hit my car.", "Between Saturday night and Sunday morning.",
+         "2024-10-05"},
+    };
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        Ccai_offline *o = make_from(s, g[i].lang, NULL);
+        in(o, g[i].story);
+        const Ccai_offline_reply *r = in(o, g[i].said);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strncmp(v, g[i].value, strlen(g[i].value)) != 0) {
+            print_error("\"%s\": %s, expected %s\n", g[i].said, v ? v : "(unset)", g[i].value);
             bad++;
         }
         Ccai_offline_free(o);
