@@ -660,8 +660,8 @@ static CCAI_MUST_CHECK bool day_of_month_number(const Ccai_offline *o, size_t b,
 static CCAI_MUST_CHECK bool between_days(const Ccai_offline *o, size_t b, size_t i)
 {
     size_t k = i, pn;
-    if (k > b && (Ccai_ofl_tok_is(o, k - 1, "el") || Ccai_ofl_tok_is(o, k - 1, "le")))
-        k--; /* "y el sábado" */
+    if (k > b && Ccai_ofl_sec_at(o, "day.lead", k - 1, k) == 1)
+        k--; /* "y el sábado" ([day.lead]) */
     if (k <= b || Ccai_ofl_sec_at(o, "clause.join", k - 1, k) != 1)
         return false;
     k--;
@@ -670,7 +670,7 @@ static CCAI_MUST_CHECK bool between_days(const Ccai_offline *o, size_t b, size_t
     if (k <= b || weekday_of(o, k - 1) < 0)
         return false;
     k--;
-    if (k > b && (Ccai_ofl_tok_is(o, k - 1, "el") || Ccai_ofl_tok_is(o, k - 1, "le")))
+    if (k > b && Ccai_ofl_sec_at(o, "day.lead", k - 1, k) == 1)
         k--;
     return k > b && Ccai_ofl_sec_at(o, "day.between", k - 1, k) == 1;
 }

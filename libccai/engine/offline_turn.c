@@ -461,6 +461,16 @@ static CCAI_MUST_CHECK bool request_verb(const Ccai_offline *o, size_t b, size_t
     return false;
 }
 
+/* Is there a clause break before a token of (a, b]: are tokens a and b in
+ * different clauses? */
+static CCAI_MUST_CHECK bool clause_break_within(const Ccai_offline *o, size_t a, size_t b)
+{
+    for (size_t j = a + 1; j <= b; j++)
+        if (Ccai_ofl_clause_break(o, j))
+            return true;
+    return false;
+}
+
 /* Is the person word at token p part of a question about the bot, not a
  * request ("are you a real person?", "vous êtes un humain ?", "¿eres una
  * persona?")? A [transfer.about_bot] entry ends just before it (a word
@@ -471,10 +481,7 @@ static CCAI_MUST_CHECK bool about_bot(const Ccai_offline *o, size_t b, size_t p)
         size_t n = Ccai_ofl_sec_at(o, "transfer.about_bot", k, p);
         if (!n || k + n + 1 < p)
             continue;
-        bool brk = false;
-        for (size_t j = k + 1; j <= p && !brk; j++)
-            brk = Ccai_ofl_clause_break(o, j);
-        if (!brk)
+        if (!clause_break_within(o, k, p))
             return true;
     }
     return false;
@@ -515,10 +522,7 @@ static CCAI_MUST_CHECK bool person_for_visit(const Ccai_offline *o, size_t pp, s
     for (size_t k = pp > 4 ? pp - 4 : 0; k < pp; k++) {
         size_t n = Ccai_ofl_sec_at(o, "transfer.send", k, pp);
         if (n && k + n + 1 >= pp) {
-            bool brk = false;
-            for (size_t j = k + 1; j <= pp && !brk; j++)
-                brk = Ccai_ofl_clause_break(o, j);
-            if (!brk)
+            if (!clause_break_within(o, k, pp))
                 return true;
         }
     }
@@ -552,10 +556,7 @@ static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, si
             size_t gap = pp - (pv + lv);
             if (gap > 4 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
                 continue;
-            bool brk = false;
-            for (size_t k = pv + 1; k <= pp && !brk; k++)
-                brk = Ccai_ofl_clause_break(o, k);
-            if (!brk)
+            if (!clause_break_within(o, pv, pp))
                 return true;
         }
     }
