@@ -81,16 +81,31 @@ def port_free(port):
     return True
 
 
+# The SIP tests run in parallel and share free_port(): each script draws
+# from its own slice of 20000-29999, so two of them never pick the same
+# port in the time between one's check and its phone's or server's bind.
+SCRIPTS = ("test_sip_baresip.py", "test_sip_tls_register.py", "test_sip_takeback_transfer.py",
+           "test_sip_ivr.py", "test_sip_bridge.py")
+SLICE = 10000 // len(SCRIPTS)
+
+
+def port_slice():
+    name = os.path.basename(sys.argv[0])
+    i = SCRIPTS.index(name) if name in SCRIPTS else len(SCRIPTS) - 1
+    return 20000 + i * SLICE, 20000 + (i + 1) * SLICE
+
+
 def free_port(kind=None, span=1):
     """A port (the first of span) free for both UDP and TCP, drawn from
-    20000-29999: below the kernel's ephemeral range (32768-60999), so no
-    other test binding port 0 takes it between our checks, our restarts of
-    ccai-server on the same address, or a phone's start. The tests run in
-    parallel, hence random and checked."""
+    this script's slice of 20000-29999 (port_slice()): below the kernel's
+    ephemeral range (32768-60999), so no other test binding port 0 takes it
+    between our checks, our restarts of ccai-server on the same address, or
+    a phone's start; random and checked within the slice."""
     del kind
+    lo, hi = port_slice()
     rng = random.Random(os.getpid() ^ int(time.time() * 1000))
     for _ in range(500):
-        base = rng.randrange(20000, 30000 - span)
+        base = rng.randrange(lo, hi - span)
         if base in USED or not all(port_free(base + i) for i in range(span)):
             continue
         USED.update(range(base, base + span))
