@@ -845,6 +845,10 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                   (daypart && v >= 1 && v <= 12 && number_alone(o, b, i, k, e))) ||
                 (!marker && address_next(o, k - 1)))
                 continue;
+            /* "il a quinze ans", "at ten minutes' walk", "a dos cuadras": a
+             * count of something ([time.unit]), even after a lead */
+            if (!marker && k < e && Ccai_ofl_sec_at(o, "time.unit", k, e) > 0)
+                continue;
             /* "il y a une erreur", "at one point": an article, no hour */
             static const char *const article[] = {"un", "une", "una", "uno", "one"};
             if (!marker && TOK_IN(o, i, article) && !(i > b && Ccai_ofl_tok_is(o, i - 1, "la")) &&

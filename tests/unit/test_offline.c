@@ -3885,6 +3885,45 @@ static void test_dates_as_people_say_them(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A number followed by what it counts ([time.unit]: years of age,
+ * minutes' walk, weeks, people) is no hour, even after a word that leads
+ * an hour ("il a quinze ans": "a" is "à" once accents are folded). */
+static void test_dates_counts_not_hours(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value; /* value NULL: no date noted yet */
+    } d[] = {
+        {"fr-FR", "Ma fille a douze ans, elle est tombée de la balançoire hier vers dix-neuf heures.",
+         "2024-10-07T19:00:00"},
+        /* a day without its hour is held until the hour is asked */
+        {"fr-FR", "Mon neveu a onze ans et il a cassé la vitre hier.", NULL},
+        {"en-GB", "My lad's fourteen years old, he came off his bike yesterday at around five.",
+         "2024-10-07T17:00:00"},
+        {"en-US", "It's at ten minutes from my house, it happened yesterday at four pm.",
+         "2024-10-07T16:00:00"},
+        {"es-ES", "Mi sobrino tiene nueve años y rompió la ventana ayer a las seis de la tarde.",
+         "2024-10-07T18:00:00"},
+        {"es-MX", "Vivo a tres cuadras, pasó ayer como a las ocho de la noche.",
+         "2024-10-07T20:00:00"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        const char *v = set_value(r, "incident_datetime");
+        if (d[i].value ? !v || strcmp(v, d[i].value) != 0 : v != NULL) {
+            print_error("\"%s\": %s, expected %s\n", d[i].said, v ? v : "(unset)",
+                        d[i].value ? d[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* When it happened, not when it was found (2026-12-07, tuning20.yaml's
  * gaps): a day said where the damage was found ([date.found]) is read
  * only when no other day is said, a day of a visit after it
@@ -6484,6 +6523,7 @@ int main(void)
         cmocka_unit_test(test_dates_as_people_say_them),
         cmocka_unit_test(test_dates_as_people_say_them_more),
         cmocka_unit_test(test_dates_found_visits_refined),
+        cmocka_unit_test(test_dates_counts_not_hours),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
