@@ -9,7 +9,9 @@
  * answers each question with its "ask" answers for the fields asked (a
  * list is said over consecutive turns: a correction, a question first),
  * "I don't know" for a field it has no answer to, and yes to the
- * confirmation. tests/offline_callers/README.md tells how a value is
+ * confirmation. Asked only the time, it says its "incident_time", else its
+ * "incident_datetime" answer if it has not said it yet, else "I don't
+ * know". tests/offline_callers/README.md tells how a value is
  * scored. */
 #include "engine/offline.h"
 
@@ -320,10 +322,17 @@ static void run_caller(const json_t *c, const char *verbose)
             size_t n = Ccai_offline_asking(o, fields, 4, &time_only);
             if (n == 0) {
                 append(utt, sizeof utt, yes(l));
-            } else if (time_only) {
+            } else if (time_only && (json_object_get(ask, "incident_time") ||
+                                     json_object_get(given, "incident_datetime") ||
+                                     !json_object_get(ask, "incident_datetime"))) {
                 json_t *a = json_object_get(ask, "incident_time");
                 append(utt, sizeof utt, a ? json_string_value(a) : dont_know(l));
             } else {
+                /* asked only the time, the day known from elsewhere (the
+                 * story): a caller who has not said when it happened says
+                 * it now, as asked for the date */
+                if (time_only)
+                    n = 1, fields[0] = "incident_datetime";
                 bool any = false;
                 for (size_t f = 0; f < n; f++) {
                     json_t *a = json_object_get(ask, fields[f]);

@@ -143,12 +143,13 @@ typedef struct dt_parse {
     bool h24;        /* the hour written with a leading zero: "07:00", "03h" */
     bool vague;      /* a day nobody can write: "the other night" ([day.vague]) */
     bool wide;       /* a range of hours too wide for one: "between 2 and 6" */
+    bool days;       /* a range of days: "between the 1st and the 5th" */
     size_t hour_end; /* the token after the hour said, 0 */
 } dt_parse;
 
 #define DT_PARSE_INIT                                                                     \
     {                                                                                     \
-        0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false, false, false, false, 0 \
+        0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false, false, false, false, false, 0 \
     }
 
 /* Words after a number that make it an hour ([time.marker]: "h",
@@ -358,6 +359,32 @@ static CCAI_MUST_CHECK bool is_year(const Ccai_offline *o, size_t i)
     return nd == 4 && nd == o->tok[i].len && v >= 1900 && v <= 2200;
 }
 
+/* Is the day of the month at token i the first of a range ("between the
+ * 1st and the 5th", "entre le 3 et le 6", "from the 1st to the 5th", "du
+ * 1er au 5")? The tokens from i to the second day's end in *ret_n. A
+ * [clause.join] ("and", "et", "y") joins two days only after
+ * [day.between]; a [day.follow] ("to", "au") does alone. */
+static CCAI_MUST_CHECK bool days_to(const Ccai_offline *o, size_t b, size_t i, size_t *ret_n)
+{
+    size_t n, n2;
+    if (!day_of_n(o, i, &n) || i == b)
+        return false;
+    size_t k = i + n;
+    bool join = k < o->ntok && Ccai_ofl_sec_at(o, "clause.join", k, k + 1) == 1;
+    if (join && !(i >= b + 2 && Ccai_ofl_sec_at(o, "day.lead", i - 1, i) == 1 &&
+                  Ccai_ofl_sec_at(o, "day.between", i - 2, i - 1) == 1))
+        return false;
+    if (!join && (k >= o->ntok || Ccai_ofl_sec_at(o, "day.follow", k, k + 1) != 1))
+        return false;
+    k++;
+    if (k < o->ntok && Ccai_ofl_sec_at(o, "day.lead", k, k + 1) == 1)
+        k++;
+    if (k >= o->ntok || !day_of_n(o, k, &n2))
+        return false;
+    *ret_n = k + n2 - i;
+    return true;
+}
+
 /* Day, month and year around month names: "8 octobre 2024", "October 8th,
  * 2024", "el 8 de octubre de 2024", "the 8th of October". */
 static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
@@ -379,6 +406,19 @@ static void parse_month_names(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             d = before > b ? day_of_n(o, before - 1, &dn) : 0;
         size_t next = i + 1;
         if (d) {
+            /* "entre el 2 y el 5 de octubre", "du 1er au 4 octobre": the
+             * range's first day */
+            size_t j = before - dn, f, rn;
+            if (j > b && Ccai_ofl_sec_at(o, "day.lead", j - 1, j) == 1)
+                j--;
+            for (f = j >= b + 2 ? j - 2 : j; f + 1 < j; f++) {
+                if (days_to(o, b, f, &rn) && f + rn == before) {
+                    d = day_of_n(o, f, &dn);
+                    dn = before - f;
+                    p->days = true;
+                    break;
+                }
+            }
             for (size_t k = before - dn; k < before; k++)
                 o->used[k] = true;
         } else if (i + 1 < e && (d = day_of_n(o, i + 1, &dn)) != 0) {
@@ -476,11 +516,12 @@ static CCAI_MUST_CHECK bool day_alone(const Ccai_offline *o, size_t b, size_t i,
         return false;
     size_t k = i + n, pn;
     /* then the clause ends or the time goes on ("on the 4th in the
-     * afternoon"), not "the first thing I did" */
+     * afternoon"), not "the first thing I did"; or a range's second day
+     * ("between the 1st and the 5th") */
     if (k < o->ntok && !Ccai_ofl_clause_break(o, k) &&
         Ccai_ofl_sec_at(o, "time.lead", k, k + 1) != 1 &&
         Ccai_ofl_sec_at(o, "day.follow", k, k + 1) != 1 &&
-        Ccai_ofl_sec_value(o, V_DAYPART, k, &pn) < 0)
+        Ccai_ofl_sec_value(o, V_DAYPART, k, &pn) < 0 && !days_to(o, b, i, &pn))
         return false;
     const char *t = o->norm + o->tok[i].start;
     bool digits = Ccai_ofl_is_digit_ch(t[0]);
@@ -712,6 +753,13 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
                 /* "between Friday night and Saturday morning", "entre el
                  * viernes y el sábado": the first day */
                 o->used[i] = true;
+                p->days = true;
+                /* its part of the day is not the first's ("... and Saturday
+                 * morning": the night stays) */
+                size_t dn;
+                if (i + 1 < e && Ccai_ofl_sec_value(o, V_DAYPART, i + 1, &dn) >= 0)
+                    for (size_t k = i + 1; k <= i + dn && k < e; k++)
+                        o->used[k] = true;
                 continue;
             }
             if (p->wday >= 0 && i >= b + 2 && Ccai_ofl_sec_at(o, "weekday.to", i - 1, i) == 1 &&
@@ -826,8 +874,14 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
         } else if (!p->day && !p->month && day_of_month_number(o, b, i, e, p, &pn)) {
             i += pn - 1;
         } else if (!p->day && !p->month && day_alone(o, b, i, &pn)) {
-            /* "on the 4th", "le 4", "el día 4": a day of this month */
+            /* "on the 4th", "le 4", "el día 4": a day of this month; a
+             * range of days is its first */
             p->day = day_of_n(o, i, &pn);
+            size_t rn;
+            if (days_to(o, b, i, &rn)) {
+                p->days = true;
+                pn = rn;
+            }
             i += pn - 1;
         } else if (is_year(o, i) && !p->year) {
             size_t nd;
@@ -906,6 +960,8 @@ static void merge(dt_parse *p, const dt_parse *q)
     }
     if (q->wide)
         p->wide = true, p->hour = -1;
+    if (q_date || q->day)
+        p->days = q->days;
     /* "Saturday arvo, around three. No, it was the Friday, Friday arvo,
      * same sort of time": a part of the day alone after the correction
      * keeps the hour said before on its side of noon */
@@ -1142,8 +1198,9 @@ dt_result Ccai_ofl_parse_spoken_date(Ccai_offline *o, bool have_base, int64_t ba
 
     if (hour < 0 || (p.wide && p.hour < 0)) {
         /* "between 2 and 6 while I was at work": all the caller knows of
-         * the time, the day alone (not asked again) */
-        o->dt_range = p.wide && p.hour < 0;
+         * the time, the day alone (not asked again); so is a range of
+         * days without a part of the day ("between the 1st and the 5th") */
+        o->dt_range = (p.wide || (p.days && p.part_hour < 0)) && p.hour < 0;
         o->dt_part = false;
         *ret_day = day;
         return DT_DATE;

@@ -3885,6 +3885,44 @@ static void test_dates_as_people_say_them(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A range of days is all the caller knows of when: its first day, noted
+ * without asking the time ("between the 2nd and the 6th", "du 1er au 4
+ * octobre", "entre el 2 y el 5 de octubre"); the second day's part of the
+ * day is not the first's ("entre jeudi soir et vendredi matin": the
+ * evening, and the time is asked). */
+static void test_dates_day_ranges(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *then, *value; /* then NULL: not asked the time */
+    } d[] = {
+        {"en-GB", "Somewhere between the 2nd and the 6th, we were away in Spain.", NULL,
+         "2024-10-02"},
+        {"fr-FR", "Du 1er au 4 octobre, on n'était pas là.", NULL, "2024-10-01"},
+        {"es-ES", "Entre el 2 y el 5 de octubre, estábamos fuera.", NULL, "2024-10-02"},
+        {"fr-BE", "Entre le 3 et le 6, pendant nos vacances.", NULL, "2024-10-03"},
+        {"en-US", "Between Friday and Sunday, no idea exactly when.", NULL, "2024-10-04"},
+        {"fr-FR", "Entre jeudi soir et vendredi matin.", "Je ne sais pas.", "2024-10-03T20:00:00"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        in(o, "Somebody broke into the garage.");
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        if (d[i].then)
+            r = in(o, d[i].then);
+        const char *v = set_value(r, "incident_datetime");
+        if (!v || strncmp(v, d[i].value, strlen(d[i].value)) != 0) {
+            print_error("\"%s\": %s, expected %s\n", d[i].said, v ? v : "(unset)", d[i].value);
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A number followed by what it counts ([time.unit]: years of age,
  * minutes' walk, weeks, people) is no hour, even after a word that leads
  * an hour ("il a quinze ans": "a" is "à" once accents are folded). */
@@ -6524,6 +6562,7 @@ int main(void)
         cmocka_unit_test(test_dates_as_people_say_them_more),
         cmocka_unit_test(test_dates_found_visits_refined),
         cmocka_unit_test(test_dates_counts_not_hours),
+        cmocka_unit_test(test_dates_day_ranges),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
