@@ -1943,6 +1943,12 @@ static void test_person_asked_indirectly(void **state)
         {"es-ES", "me pasa con alguien por favor"},
         {"es-ES", "No quiero hablar con una máquina."},
         {"es-ES", "quisiera hablar con el responsable"},
+        /* a department ([transfer.person]) */
+        {"en-GB", "could you put me through to the claims department"},
+        {"fr-FR", "Vous pouvez me passer le service client ?"},
+        {"fr-BE", "Je voudrais parler au service des sinistres."},
+        {"es-ES", "¿Me transfiere con atención al cliente?"},
+        {"es-MX", "Comuníqueme con el área de siniestros, por favor."},
     };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
         /* first, then out of turn once the date is asked */
@@ -1970,6 +1976,9 @@ static void test_person_asked_indirectly(void **state)
         {"es-ES", "La persona que me golpeó se fue."},
         {"es-ES", "hablé con alguien del taller"},
         {"es-ES", "Mi vecino habló con el conductor."},
+        {"en-GB", "Customer services told me to ring you, my shed roof blew off."},
+        {"fr-FR", "Le service client m'a dit de vous appeler pour le dégât des eaux."},
+        {"es-ES", "Ya hablé con atención al cliente, se me inundó la cocina."},
     };
     for (size_t i = 0; i < sizeof not_p / sizeof not_p[0]; i++) {
         Ccai_offline *o = make_from(s, not_p[i].lang, NULL);
