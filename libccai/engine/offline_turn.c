@@ -552,9 +552,14 @@ static CCAI_MUST_CHECK bool verb_asks_person(const Ccai_offline *o, size_t b, si
             if (pv + lv > pp) /* "páseme con" + "con el encargado" */
                 return true;
             /* "parler directement à un conseiller": more words between
-             * when the last is "to", "à", "con" ([transfer.to]) */
-            size_t gap = pp - (pv + lv);
-            if (gap > 4 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", pp - 1, pp) != 1))
+             * when the last is "to", "à", "con" ([transfer.to]); articles
+             * and "real", "vrai", "verdadero" before the person do not
+             * count ([transfer.adj]: "let me speak to a real agent") */
+            size_t q = pp;
+            while (q > pv + lv && Ccai_ofl_sec_at(o, "transfer.adj", q - 1, q) == 1)
+                q--;
+            size_t gap = q - (pv + lv);
+            if (gap > 4 || (gap > 1 && Ccai_ofl_sec_at(o, "transfer.to", q - 1, q) != 1))
                 continue;
             if (!clause_break_within(o, pv, pp))
                 return true;

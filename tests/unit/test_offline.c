@@ -1949,6 +1949,15 @@ static void test_person_asked_indirectly(void **state)
         {"fr-BE", "Je voudrais parler au service des sinistres."},
         {"es-ES", "¿Me transfiere con atención al cliente?"},
         {"es-MX", "Comuníqueme con el área de siniestros, por favor."},
+        /* "real", "vrai", articles between ([transfer.adj]) */
+        {"en-GB", "let me speak to a real agent now"},
+        {"en-GB", "I need a real adviser, please."},
+        {"en-US", "Could you get someone to phone me back?"},
+        {"en-US", "I'd like to be transferred to whoever is handling my claim."},
+        {"fr-FR", "J'ai besoin d'un vrai conseiller."},
+        {"fr-CH", "Je voudrais parler à votre supérieur."},
+        {"es-ES", "Necesito un asesor, por favor."},
+        {"es-AR", "¿Hay algún encargado?"},
     };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
         /* first, then out of turn once the date is asked */
@@ -1979,6 +1988,11 @@ static void test_person_asked_indirectly(void **state)
         {"en-GB", "Customer services told me to ring you, my shed roof blew off."},
         {"fr-FR", "Le service client m'a dit de vous appeler pour le dégât des eaux."},
         {"es-ES", "Ya hablé con atención al cliente, se me inundó la cocina."},
+        {"en-GB", "There's a recording of the break-in on my doorbell camera."},
+        {"fr-FR", "Mon voisin a un répondeur, je lui ai laissé un message pour la fuite."},
+        {"fr-FR", "J'ai besoin d'un agent de la mairie pour le constat de l'inondation."},
+        {"es-ES", "Hay un encargado en el parking que vio el golpe."},
+        {"es-ES", "Necesito a alguien que me arregle la puerta, me la forzaron."},
     };
     for (size_t i = 0; i < sizeof not_p / sizeof not_p[0]; i++) {
         Ccai_offline *o = make_from(s, not_p[i].lang, NULL);
