@@ -147,8 +147,8 @@ typedef struct dt_parse {
     size_t hour_end; /* the token after the hour said, 0 */
 } dt_parse;
 
-#define DT_PARSE_INIT                                                                     \
-    {                                                                                     \
+#define DT_PARSE_INIT                                                                            \
+    {                                                                                            \
         0, 0, 0, false, 0, -1, -1, -1, -1, 0, false, false, false, false, false, false, false, 0 \
     }
 

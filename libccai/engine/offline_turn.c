@@ -332,6 +332,13 @@ static size_t question_clause(const Ccai_offline *o, size_t b, size_t e)
             m = Ccai_ofl_hesitation(o, j) ? 1 : Ccai_ofl_sec_at(o, "question.lead", j, e);
         if (j < e && (Ccai_ofl_sec_at(o, "question.start", j, e) || Ccai_ofl_sec_at(o, "wh", j, e)))
             return k;
+        /* the last clause asks with its wh word at its end ("ça change
+         * quoi ?", "c'est pour quoi ?", "you need that for what?") */
+        size_t c = k + 1;
+        while (c < e && !Ccai_ofl_clause_break(o, c))
+            c++;
+        if (c == e && e - k <= 5 && Ccai_ofl_sec_at(o, "wh", e - 1, e) == 1)
+            return k;
     }
     return b;
 }
@@ -739,6 +746,22 @@ typedef struct answer_turn {
     size_t fdt;                      /* a day noted, its time to ask */
 } answer_turn;
 
+/* Is the place asked, and said in [b, e) ("Sur la rocade à Rennes, ça
+ * change quoi ?")? */
+static CCAI_MUST_CHECK bool place_asked_said(Ccai_offline *o, const bool *asked, size_t b, size_t e)
+{
+    for (size_t f = 0; f < o->nfields; f++) {
+        if (!asked[f] || strcmp(o->f[f].name, "incident_location") != 0)
+            continue;
+        bool address;
+        char *loc = Ccai_ofl_location_in(o, b, e, &address);
+        bool got = loc != NULL;
+        ccai_free(loc);
+        return got;
+    }
+    return false;
+}
+
 /* 1. The sentences: questions, tags and checks told apart from answers,
  * the words that ask for a person left out. */
 static void answer_sentences(Ccai_offline *o, answer_turn *tn)
@@ -803,7 +826,7 @@ static void answer_sentences(Ccai_offline *o, answer_turn *tn)
         if (tn->sv[tn->ns].question && !o->to_person && tn->ns + 1 < CCAI_ARRAY_SIZE(tn->sv)) {
             size_t q = question_clause(o, b, e);
             if (q > b && q < e && Ccai_ofl_content_left(o, b, q) >= 3 &&
-                Ccai_ofl_about_a_field(o, b, q)) {
+                (Ccai_ofl_about_a_field(o, b, q) || place_asked_said(o, tn->asked, b, q))) {
                 tn->sv[tn->ns] = (sentence){b, q, false, false};
                 tn->ns++;
                 b = q;
@@ -884,21 +907,37 @@ static void answer_cannot_tell(Ccai_offline *o, answer_turn *tn)
         !Ccai_ofl_sec_has(o, "wh", dk_pos, o->ntok) && !number_after(o, dk_pos + dk_len))
         tn->dontknow = true;
     if (tn->dontknow || tn->refuse) {
-        for (size_t s = 0; s < tn->ns; s++)
-            if (dk_pos >= tn->sv[s].b && dk_pos < tn->sv[s].e)
-                for (size_t i = tn->sv[s].b; i < tn->sv[s].e; i++)
+        /* its sentence, and the others that cannot tell either ("Dunno.
+         * Dunno.", "No idea. Not a clue, sorry.") or say it again */
+        for (size_t s = 0; s < tn->ns; s++) {
+            size_t b = tn->sv[s].b, e = tn->sv[s].e, p, n;
+            bool unavailable;
+            if ((dk_pos >= b && dk_pos < e) ||
+                (!tn->sv[s].question && (cannot_tell(o, b, e, true, &unavailable) ||
+                                         ((Ccai_ofl_sec_find(o, "refuse", b, e, &p, &n) ||
+                                           Ccai_ofl_sec_find(o, "unavailable", b, e, &p, &n)) &&
+                                          Ccai_ofl_content_left(o, b, e) <= n + 1))))
+                for (size_t i = b; i < e; i++)
                     o->mask[i] = true;
+        }
     } else {
         /* a sentence that cannot tell is no value; the fields asked that
          * the rest does not give are skipped as after a don't-know, or a
          * refusal when the caller does not have it at hand */
-        size_t nans = 0; /* the sentences that answer */
-        for (size_t s = 0; s < tn->ns; s++)
+        size_t nans = 0, ncannot = 0; /* the sentences that answer, that cannot tell */
+        for (size_t s = 0; s < tn->ns; s++) {
+            bool unavailable;
             nans += !tn->sv[s].question;
+            ncannot +=
+                !tn->sv[s].question && cannot_tell(o, tn->sv[s].b, tn->sv[s].e, true, &unavailable);
+        }
+        /* "No idea, sorry. I really don't know.": every sentence alone
+         * cannot tell, so the answer cannot */
+        bool all_cannot = ncannot > 0 && ncannot == nans;
         for (size_t s = 0; s < tn->ns; s++) {
             bool unavailable = false;
             if (tn->sv[s].question ||
-                !cannot_tell(o, tn->sv[s].b, tn->sv[s].e, nans == 1, &unavailable))
+                !cannot_tell(o, tn->sv[s].b, tn->sv[s].e, nans == 1 || all_cannot, &unavailable))
                 continue;
             if (unavailable)
                 tn->refuse = true;

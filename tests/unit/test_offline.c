@@ -3908,6 +3908,74 @@ static void test_dates_as_people_say_them(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* "I don't know" said as people say it, alone or twice in a turn, is no
+ * value of the field asked (or of any other): "couldn't tell you", "not a
+ * clue", "je saurais pas vous dire", "no sabría decirle", "tendría que
+ * mirarlo"; a don't-know with the answer after it keeps the answer; a
+ * place said before a question about it ("..., ça change quoi ?") is the
+ * place. */
+static void test_dontknow_said_many_ways(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *story, *said;
+    } d[] = {
+        {"en-GB", "A tree came down on my garage last night.", "Honestly, I couldn't tell you."},
+        {"en-GB", "A tree came down on my garage last night.", "Haven't got a clue, sorry."},
+        {"en-US", "A tree came down on my garage last night.",
+         "I don't remember, it's all a blur."},
+        {"en-AU", "A tree came down on my garage last night.", "Dunno. No idea, mate."},
+        {"fr-FR", "Un arbre est tombé sur le garage hier soir.", "Je saurais pas vous dire."},
+        {"fr-FR", "Un arbre est tombé sur le garage hier soir.", "Je m'en souviens plus, désolé."},
+        {"fr-BE", "Un arbre est tombé sur le garage hier soir.",
+         "Pas la moindre idée. Je sais plus."},
+        {"es-ES", "Se cayó un árbol sobre el garaje anoche.", "No sabría decirle."},
+        {"es-MX", "Se cayó un árbol sobre el garaje anoche.", "Tendría que mirarlo, perdone."},
+        {"es-AR", "Se cayó un árbol sobre el garaje anoche.", "Ni la menor idea. No me acuerdo."},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        in(o, d[i].story);
+        in(o, "22:30"); /* the time asked after the night: the place is next */
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        for (size_t k = 0; k < r->n; k++) {
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD) {
+                print_error("\"%s\": %s = %s\n", d[i].said, r->v[k].field, r->v[k].text);
+                bad++;
+            }
+        }
+        Ccai_offline_free(o);
+    }
+    /* the answer after the don't-know is kept */
+    static const struct {
+        const char *lang, *said, *field, *sub;
+    } a[] = {
+        {"en-GB", "I can't remember the number, but it's on Elm Street in Leeds.",
+         "incident_location", "Elm Street"},
+        {"fr-FR", "Je me souviens plus du numéro, c'est avenue Jean Jaurès à Toulouse.",
+         "incident_location", "Jaurès"},
+        {"es-ES", "No me acuerdo del número, pero es en la calle Mayor de Alcalá.",
+         "incident_location", "Mayor"},
+        {"fr-FR", "Sur le parking de la gare à Nîmes, ça change quoi ?", "incident_location",
+         "gare"},
+    };
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
+        Ccai_offline *o = make_from(s, a[i].lang, NULL);
+        in(o, "A tree came down on my car yesterday at 3 pm.");
+        const Ccai_offline_reply *r = in(o, a[i].said);
+        const char *v = set_value(r, a[i].field);
+        if (!v || !strstr(v, a[i].sub)) {
+            print_error("\"%s\": %s = %s\n", a[i].said, a[i].field, v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A range of days is all the caller knows of when: its first day, noted
  * without asking the time ("between the 2nd and the 6th", "du 1er au 4
  * octobre", "entre el 2 y el 5 de octubre"); the second day's part of the
@@ -3956,7 +4024,8 @@ static void test_dates_counts_not_hours(void **state)
     static const struct {
         const char *lang, *said, *value; /* value NULL: no date noted yet */
     } d[] = {
-        {"fr-FR", "Ma fille a douze ans, elle est tombée de la balançoire hier vers dix-neuf heures.",
+        {"fr-FR",
+         "Ma fille a douze ans, elle est tombée de la balançoire hier vers dix-neuf heures.",
          "2024-10-07T19:00:00"},
         /* a day without its hour is held until the hour is asked */
         {"fr-FR", "Mon neveu a onze ans et il a cassé la vitre hier.", NULL},
@@ -6586,6 +6655,7 @@ int main(void)
         cmocka_unit_test(test_dates_found_visits_refined),
         cmocka_unit_test(test_dates_counts_not_hours),
         cmocka_unit_test(test_dates_day_ranges),
+        cmocka_unit_test(test_dontknow_said_many_ways),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
         cmocka_unit_test(test_email_spell_readback_correct),
