@@ -784,7 +784,7 @@ static void parse_words(Ccai_offline *o, size_t b, size_t e, dt_parse *p)
             /* "last Thursday", "jeudi dernier", "el jueves pasado"
              * ([weekday.last.before], [weekday.last]): before today */
             if (i > b && Ccai_ofl_sec_at(o, "weekday.last.before", i - 1, i) == 1)
-                p->last = true;
+                p->last = o->used[i - 1] = true; /* "last": no free text */
             size_t ln = Ccai_ofl_sec_at(o, "weekday.last", i + 1, e);
             if (ln) {
                 p->last = true;

@@ -3976,6 +3976,27 @@ static void test_dontknow_said_many_ways(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* "Last Monday at about six", to "when and where?": "last" is the day's,
+ * no place. */
+static void test_dates_last_is_no_place(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const said[] = {"Last Monday at about six in the evening.",
+                                       "Last Friday, around noon I think."};
+    for (size_t i = 0; i < sizeof said / sizeof said[0]; i++) {
+        Ccai_offline *o = make_from(s, "en-GB", NULL);
+        in(o, "A pipe burst in the kitchen.");
+        const Ccai_offline_reply *r = in(o, said[i]);
+        assert_non_null(set_value(r, "incident_datetime"));
+        const char *v = set_value(r, "incident_location");
+        if (v)
+            fail_msg("\"%s\": incident_location = %s", said[i], v);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
 /* A range of days is all the caller knows of when: its first day, noted
  * without asking the time ("between the 2nd and the 6th", "du 1er au 4
  * octobre", "entre el 2 y el 5 de octubre"); the second day's part of the
@@ -6655,6 +6676,7 @@ int main(void)
         cmocka_unit_test(test_dates_found_visits_refined),
         cmocka_unit_test(test_dates_counts_not_hours),
         cmocka_unit_test(test_dates_day_ranges),
+        cmocka_unit_test(test_dates_last_is_no_place),
         cmocka_unit_test(test_dontknow_said_many_ways),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
