@@ -1106,6 +1106,21 @@ size_t Ccai_ofl_correction_point(const Ccai_offline *o, bool *ret_any)
             i += m - 1;
         }
     }
+    /* "Oh and it was Sunday, not Monday", "c'était dimanche, pas lundi":
+     * a day, then in the next clause the day taken back: a correction of
+     * the day noted, without a correction word */
+    for (size_t k = 1; !*ret_any && k + 1 < o->ntok; k++) {
+        size_t n, j = k + 1;
+        if (!Ccai_ofl_clause_break(o, k) || Ccai_ofl_sec_at(o, "negation", k, k + 1) != 1)
+            continue;
+        if (j < o->ntok && Ccai_ofl_sec_at(o, "day.lead", j, j + 1) == 1)
+            j++;
+        if (j >= o->ntok || Ccai_ofl_sec_value(o, V_WEEKDAY, j, &n) < 0 ||
+            (j + n < o->ntok && !Ccai_ofl_clause_break(o, j + n)))
+            continue;
+        for (size_t d = k; d > 0 && !Ccai_ofl_sentence_break(o, d) && !*ret_any; d--)
+            *ret_any = Ccai_ofl_sec_value(o, V_WEEKDAY, d - 1, &n) >= 0;
+    }
     return at;
 }
 
@@ -1555,8 +1570,18 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 o->mask[k] = true;
         } else if (sv[s].e < corr && s + 1 < ns && sv[s + 1].b < corr && corr <= sv[s + 1].e &&
                    Ccai_ofl_content_left(o, sv[s + 1].b, corr) == 0) {
-            /* "It was the 4th. No, sorry, the 5th." */
-            for (size_t k = sv[s].b; k < sv[s].e; k++)
+            /* "It was the 4th. No, sorry, the 5th.", "¡Bauti, dejá eso!
+             * Perdón.": the value taken back, or an aside; not "No
+             * injuries. Actually, I got the day wrong, it was Sunday", "A
+             * fire in my kitchen. This was the 5th, no, sorry, the 4th": a
+             * no or a field's words, no value read in it, answer *
+             * something, then another field is corrected */
+            bool read = false;
+            for (size_t k = sv[s].b; k < sv[s].e && !read; k++)
+                read = o->used[k];
+            bool answers = !read && (negative_answer(o, sv[s].b, sv[s].e) ||
+                                     Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e));
+            for (size_t k = sv[s].b; k < sv[s].e && !answers; k++)
                 o->mask[k] = true;
         }
     }

@@ -3997,6 +3997,46 @@ static void test_dates_last_is_no_place(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* The answer to the question asked, then a correction of the day noted
+ * ("No injuries. Actually, I got the day wrong, it was Sunday"; "No,
+ * nobody was hurt. Oh and it was Sunday, not Monday", a day taken back
+ * without a correction word): both are noted. */
+static void test_answer_then_day_corrected(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *story, *said, *day;
+    } d[] = {
+        {"en-GB",
+         "A pipe burst in my kitchen on Monday at about six in the evening, at 4 Elm Road.",
+         "No injuries. Actually, I got the day wrong, it was Sunday.", "2024-10-06T18:00:00"},
+        {"en-US",
+         "A pipe burst in my kitchen on Monday at about six in the evening, at 4 Elm Road.",
+         "No, nobody was hurt. Oh and it was Sunday, not Monday.", "2024-10-06T18:00:00"},
+        {"fr-FR", "Une canalisation a éclaté lundi vers 18 heures, au 4 rue des Ormes.",
+         "Non, personne. Et c'était dimanche, pas lundi.", "2024-10-06T18:00:00"},
+        {"es-ES", "Se rompió una tubería el lunes sobre las seis de la tarde, en la calle Olmo 4.",
+         "No, nadie. Y fue el domingo, no el lunes.", "2024-10-06T18:00:00"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        in(o, d[i].story);
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        const char *day = set_value(r, "incident_datetime");
+        const char *inj = set_value(r, "injuries");
+        if (!day || strcmp(day, d[i].day) != 0 || !inj) {
+            print_error("\"%s\": day %s, injuries %s\n", d[i].said, day ? day : "(unset)",
+                        inj ? inj : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A range of days is all the caller knows of when: its first day, noted
  * without asking the time ("between the 2nd and the 6th", "du 1er au 4
  * octobre", "entre el 2 y el 5 de octubre"); the second day's part of the
@@ -6677,6 +6717,7 @@ int main(void)
         cmocka_unit_test(test_dates_counts_not_hours),
         cmocka_unit_test(test_dates_day_ranges),
         cmocka_unit_test(test_dates_last_is_no_place),
+        cmocka_unit_test(test_answer_then_day_corrected),
         cmocka_unit_test(test_dontknow_said_many_ways),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
