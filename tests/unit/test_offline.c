@@ -1993,6 +1993,12 @@ static void test_person_asked_indirectly(void **state)
         {"fr-FR", "J'ai besoin d'un agent de la mairie pour le constat de l'inondation."},
         {"es-ES", "Hay un encargado en el parking que vio el golpe."},
         {"es-ES", "Necesito a alguien que me arregle la puerta, me la forzaron."},
+        /* someone else's wish, later; a request made elsewhere, before */
+        {"en-GB",
+         "My wife will want to talk to someone about the car later, it was hit overnight."},
+        {"en-GB", "I asked to speak to the manager of the car park, someone had scraped my car."},
+        {"fr-FR", "Ma femme voudra parler à quelqu'un plus tard, la voiture a été rayée."},
+        {"es-ES", "Pedí hablar con el encargado del parking, me rayaron el coche."},
     };
     for (size_t i = 0; i < sizeof not_p / sizeof not_p[0]; i++) {
         Ccai_offline *o = make_from(s, not_p[i].lang, NULL);
