@@ -871,10 +871,18 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
     if (!best && asked) {
         /* The answer itself: "Graham Pryce, P R Y C E." keeps the name. */
         size_t b = 0;
-        while (b < o->ntok && (o->mask[b] || Ccai_ofl_hesitation(o, b) ||
-                               Ccai_ofl_tok_is(o, b, "it") || Ccai_ofl_tok_is(o, b, "s") ||
-                               Ccai_ofl_tok_is(o, b, "c") || Ccai_ofl_tok_is(o, b, "est")))
-            b++;
+        /* "Sure, it's ...", "D'accord, c'est ...": a yes before it is no name */
+        for (size_t y; b < o->ntok;) {
+            if (o->mask[b] || Ccai_ofl_hesitation(o, b) || Ccai_ofl_tok_is(o, b, "it") ||
+                Ccai_ofl_tok_is(o, b, "s") || Ccai_ofl_tok_is(o, b, "c") ||
+                Ccai_ofl_tok_is(o, b, "est"))
+                b++;
+            else if ((y = Ccai_ofl_sec_at(o, "yes.words", b, o->ntok)) > 0 && b + y < o->ntok &&
+                     Ccai_ofl_clause_break(o, b + y))
+                b += y;
+            else
+                break;
+        }
         /* "The agent who sold me the policy said ...": no name */
         if (b < o->ntok && Ccai_ofl_sec_at_own(o, "name.not", b, b + 1) != 1 &&
             (best = name_from(o, b, o->ntok, true, &end)) != NULL) {

@@ -4043,6 +4043,41 @@ static void test_answer_then_day_corrected(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Asked for the name and the policy number, "Sure, it's AB 123456": the
+ * yes before the answer is no name. */
+static void test_yes_before_answer_no_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = NULL;
+    assert_int_equal(ccai_claim_schema_new(&s), CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "incident_description", CCAI_FIELD_TEXT, NULL),
+                     CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "policyholder_name", CCAI_FIELD_TEXT, NULL), CCAI_OK);
+    assert_int_equal(ccai_claim_schema_add(s, "policy_number", CCAI_FIELD_TEXT, NULL), CCAI_OK);
+    static const struct {
+        const char *lang, *said, *name;
+    } d[] = {
+        {"en-US", "Sure, it's A B one two three four five six.", NULL},
+        {"en-GB", "Yeah, Dana Whitfield, and it's H O M 5 5 2 1 9.", "Dana Whitfield"},
+        {"es-ES", "Vale, es la A B 1 2 3 4 5 6.", NULL},
+        {"fr-FR", "D'accord, c'est A B 1 2 3 4 5 6.", NULL},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        in(o, "A tree fell on my car in the storm.");
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        const char *v = set_value(r, "policyholder_name");
+        if (d[i].name ? !v || strcmp(v, d[i].name) != 0 : v != NULL) {
+            print_error("\"%s\": name %s\n", d[i].said, v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A range of days is all the caller knows of when: its first day, noted
  * without asking the time ("between the 2nd and the 6th", "du 1er au 4
  * octobre", "entre el 2 y el 5 de octubre"); the second day's part of the
@@ -6724,6 +6759,7 @@ int main(void)
         cmocka_unit_test(test_dates_day_ranges),
         cmocka_unit_test(test_dates_last_is_no_place),
         cmocka_unit_test(test_answer_then_day_corrected),
+        cmocka_unit_test(test_yes_before_answer_no_name),
         cmocka_unit_test(test_dontknow_said_many_ways),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
