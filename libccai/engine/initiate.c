@@ -136,14 +136,30 @@ out:
     return st;
 }
 
+/* Do two language tags have the same primary subtag ("en" of "en-GB" and
+ * "en-US"), letter case aside? */
+static bool same_language(const char *a, const char *b)
+{
+    size_t n = strcspn(a, "-_");
+    if (n == 0 || n != strcspn(b, "-_"))
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (Ccai_to_lower((unsigned char)a[k]) != Ccai_to_lower((unsigned char)b[k]))
+            return false;
+    return true;
+}
+
 /* The call's language: initiate.lang.default_short_code when it is one of
- * the available languages, else the first available one (as the reference). */
+ * the available languages (letter case aside), else the first available
+ * one of the same language ("en-GB" asked, "en-US" available: RFC 4647's
+ * lookup, as a caller from Glasgow is better served in English than in the
+ * default), else the first available one (as the reference). */
 const char *Ccai_initiate_lang(const json_t *initiate)
 {
     const json_t *lang = json_object_get(initiate, "lang");
     const char *def = json_string_value(json_object_get(lang, "default_short_code"));
     const json_t *avail = json_object_get(lang, "availables");
-    const char *first = NULL;
+    const char *first = NULL, *same = NULL;
     size_t i;
     const json_t *l;
     json_array_foreach(avail, i, l)
@@ -153,9 +169,13 @@ const char *Ccai_initiate_lang(const json_t *initiate)
             continue;
         if (!first)
             first = code;
-        if (def && strcmp(code, def) == 0)
+        if (def && Ccai_strcasecmp(code, def) == 0)
             return code;
+        if (def && !same && same_language(code, def))
+            same = code;
     }
+    if (same)
+        return same;
     return first ? first : (def ? def : "en-US");
 }
 

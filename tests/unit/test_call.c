@@ -124,6 +124,30 @@ static json_t *doc_of(ccai_call *c)
     return doc;
 }
 
+/* The call's language: the one asked when available (letter case aside),
+ * else an available one of the same language ("en-GB" asked, "en-US"
+ * available), else the first available one. */
+static void test_initiate_lang_by_language(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *asked, *got;
+    } c[] = {
+        {"es-ES", "es-ES"}, {"EN-us", "en-US"}, {"en-GB", "en-US"}, {"es-MX", "es-ES"},
+        {"fr_CA", "fr-FR"}, {"de-DE", "fr-FR"}, {"e", "fr-FR"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        json_t *init = json_pack("{s:{s:s,s:[{s:s},{s:s},{s:s}]}}", "lang", "default_short_code",
+                                 c[i].asked, "availables", "short_code", "fr-FR", "short_code",
+                                 "en-US", "short_code", "es-ES");
+        assert_non_null(init);
+        const char *got = Ccai_initiate_lang(init);
+        if (strcmp(got, c[i].got) != 0)
+            fail_msg("%s: %s, expected %s", c[i].asked, got, c[i].got);
+        json_decref(init);
+    }
+}
+
 static void test_start_stores_call(void **state)
 {
     (void)state;
@@ -1261,6 +1285,7 @@ int main(void)
         cmocka_unit_test(test_tool_acts_after_async_commit),
         cmocka_unit_test(test_locked_store),
         cmocka_unit_test(test_job_outcome_kept_while_locked),
+        cmocka_unit_test(test_initiate_lang_by_language),
         cmocka_unit_test(test_start_stores_call),
         cmocka_unit_test(test_event_flow_and_persist_then_act),
         cmocka_unit_test(test_no_postcall_without_interaction),
