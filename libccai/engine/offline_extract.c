@@ -1238,6 +1238,23 @@ static void mask_small_talk(Ccai_offline *o)
             i += m;
             continue;
         }
+        /* "Hi, I'd like to make a claim please", "je voudrais faire une
+         * déclaration de sinistre": what the call is for, no fact, when
+         * only its objects follow in its clause ([call.purpose]) */
+        size_t j = start ? i + Ccai_ofl_sec_at(o, "call.purpose", i, o->ntok) : i;
+        for (size_t n = 1; j > i && j < o->ntok && !Ccai_ofl_clause_break(o, j) && n;) {
+            n = Ccai_ofl_sec_at(o, "call.purpose.object", j, o->ntok);
+            if (!n && (Ccai_ofl_hesitation(o, j) || Ccai_ofl_sec_at(o, "polite", j, j + 1) == 1))
+                n = 1;
+            j += n;
+        }
+        if (j > i && (j == o->ntok || Ccai_ofl_clause_break(o, j))) {
+            for (size_t k = i; k < j; k++)
+                o->mask[k] = true;
+            o->purpose = true;
+            i = j;
+            continue;
+        }
         /* "hi um, yes, hello", "excusez-moi de vous déranger" (its
          * "excusez-moi" taken as a correction): hesitations, words that say
          * nothing alone and words taken keep the clause start */

@@ -306,6 +306,7 @@ struct Ccai_offline {
     Ccai_buf say;
     bool oom;
     bool missed;      /* this turn did not move the dialogue on */
+    bool purpose;     /* the turn said what the call is for ([call.purpose]) */
     bool to_person;   /* the turn asks for a person: its facts are noted first */
     bool dt_part;     /* the date read this turn has a part of the day, no hour */
     bool dt_range;    /* ... or a range of hours too wide for one ("between 2 and 6") */

@@ -179,6 +179,7 @@ void Ccai_ofl_turn_begin(Ccai_offline *o)
     o->saved = o->st;
     o->oom = false;
     o->missed = false;
+    o->purpose = false;
 }
 
 ccai_status Ccai_ofl_turn_end(Ccai_offline *o, const Ccai_offline_reply **ret)

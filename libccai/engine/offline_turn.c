@@ -1179,6 +1179,16 @@ static void answer_nothing(Ccai_offline *o, answer_turn *tn)
         Ccai_ofl_advance(o);
         return;
     }
+    if (o->purpose && Ccai_ofl_content_left(o, 0, o->ntok) == 0) {
+        /* "Hi, I'd like to make a claim please": of course; the question
+         * again, not a try at it (said over and over, the call is stuck) */
+        Ccai_ofl_say_ack(o);
+        o->missed = true;
+        if (++o->st.stuck >= CCAI_OFFLINE_STUCK && Ccai_ofl_missed(o))
+            return;
+        Ccai_ofl_ask_current(o, false);
+        return;
+    }
     if (tn->nknown > 0 && Ccai_ofl_content_left(o, 0, o->ntok) == 0) {
         /* Only what was noted already ("my e-mail is" again): no value
          * for the question asked, and no echo of it. */

@@ -4078,6 +4078,54 @@ static void test_yes_before_answer_no_name(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* "Hi, I'd like to make a claim please": what the call is for is no fact;
+ * the question is asked again and the story after it is what happened.
+ * With a fact in its clause ("I'd like to report a burglary at my house")
+ * it is what happened. */
+static void test_call_purpose_is_no_fact(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said;
+    } d[] = {
+        {"en-GB", "Hello, yes, I'd like to make a claim please."},
+        {"en-US", "Hi there, I'm calling about my home insurance."},
+        {"fr-FR", "Bonjour madame, je voudrais faire une déclaration de sinistre."},
+        {"fr-BE", "Oui bonjour, je vous appelle pour déclarer un sinistre."},
+        {"es-ES", "Buenos días, quería dar parte de un siniestro."},
+        {"es-CO", "Buenas, le llamo para reportar un accidente."},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        Ccai_offline *o = make_from(s, d[i].lang, NULL);
+        const Ccai_offline_reply *r = in(o, d[i].said);
+        for (size_t k = 0; k < r->n; k++) {
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD) {
+                print_error("\"%s\": %s = %s\n", d[i].said, r->v[k].field, r->v[k].text);
+                bad++;
+            }
+        }
+        r = in(o, "A tree fell on the roof of the garage.");
+        const char *v = set_value(r, "incident_description");
+        if (!v || !strstr(v, "tree")) {
+            print_error("after \"%s\": incident_description = %s\n", d[i].said, v ? v : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    Ccai_offline *o = make_from(s, "en-GB", NULL);
+    const Ccai_offline_reply *r = in(o, "I'd like to report a burglary at my house.");
+    const char *v = set_value(r, "incident_description");
+    if (!v || !strstr(v, "burglary")) {
+        print_error("a purpose with its fact: incident_description = %s\n", v ? v : "(unset)");
+        bad++;
+    }
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A range of days is all the caller knows of when: its first day, noted
  * without asking the time ("between the 2nd and the 6th", "du 1er au 4
  * octobre", "entre el 2 y el 5 de octubre"); the second day's part of the
@@ -6760,6 +6808,7 @@ int main(void)
         cmocka_unit_test(test_dates_last_is_no_place),
         cmocka_unit_test(test_answer_then_day_corrected),
         cmocka_unit_test(test_yes_before_answer_no_name),
+        cmocka_unit_test(test_call_purpose_is_no_fact),
         cmocka_unit_test(test_dontknow_said_many_ways),
         cmocka_unit_test(test_letters_by_name_and_echoed),
         cmocka_unit_test(test_email_noted_only_when_sure),
