@@ -687,9 +687,9 @@ static CCAI_MUST_CHECK bool yes_lead(const Ccai_offline *o, size_t b, size_t e)
         b++;
     /* "si" a yes when a clause of its own ("si, le pare-chocs"), not the
      * Spanish "si no, ..." (if not) */
-    return b < e && (Ccai_ofl_sec_at(o, "yes.words", b, e) ||
-                     (Ccai_ofl_tok_is(o, b, "si") &&
-                      (b + 1 == e || Ccai_ofl_clause_break(o, b + 1))));
+    return b < e &&
+           (Ccai_ofl_sec_at(o, "yes.words", b, e) ||
+            (Ccai_ofl_tok_is(o, b, "si") && (b + 1 == e || Ccai_ofl_clause_break(o, b + 1))));
 }
 
 /* Is field f one of the people in a claim ([people.fields])? */
@@ -1014,7 +1014,8 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                         bool after_other = false;
                         for (size_t t = 0; t < s && !after_other; t++)
                             after_other = owner[t] < o->nfields && owner[t] != f;
-                        none_said[f] = nat == 1 || np_named || (after_other && people_field(o, f)) ||
+                        none_said[f] = nat == 1 || np_named ||
+                                       (after_other && people_field(o, f)) ||
                                        said_of(o, f, sv[s].b, sv[s].e);
                     }
                     continue;
