@@ -841,6 +841,10 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
             size_t m = o->mask[i] ? 0 : Ccai_ofl_sec_at(o, sec, i, o->ntok);
             if (!m)
                 continue;
+            /* someone else's name ([name.other] just before the cue: "the
+             * postie's name is Trevor", "his name is", "su nombre es") */
+            if (i > 0 && Ccai_ofl_sec_at(o, "name.other", i - 1, i) == 1)
+                continue;
             size_t b = i + m;
             size_t t;
             while (b < o->ntok && (t = Ccai_ofl_sec_at(o, "title", b, o->ntok)) > 0)
@@ -854,7 +858,18 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
              * names nobody */
             if (b >= o->ntok || (w == 1 && Ccai_ofl_clause_break(o, b)))
                 continue;
+            /* nor does a strong one whose sentence ends before a name:
+             * "mon mari et moi, c'est notre cave. Les autres ..." */
+            if (b > i + m && Ccai_ofl_sentence_break(o, b))
+                continue;
             char *n = name_from(o, b, o->ntok, false, &end);
+            /* a possessive is no name: "it's Gazza's tree" */
+            size_t nl = n ? strlen(n) : 0;
+            if (n && nl > 2 && (n[nl - 1] == 's' || n[nl - 1] == 'S') &&
+                (n[nl - 2] == '\'' || (nl > 4 && memcmp(n + nl - 4, "\xe2\x80\x99", 3) == 0))) {
+                ccai_free(n);
+                n = NULL;
+            }
             if (n) {
                 n = name_restated(o, n, &end);
                 ccai_free(best);
