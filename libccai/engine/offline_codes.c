@@ -508,10 +508,13 @@ static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_
     }
     memcpy(s, o->raw + r0, r1 - r0);
     s[r1 - r0] = '\0';
-    /* "carlos mendez" -> "Carlos Mendez" */
+    /* "carlos mendez" -> "Carlos Mendez"; a particle said in lower case
+     * after the first word stays so ("Kylie van der Berg") */
     bool start = true;
     for (char *p = s; *p; p++) {
-        if (start && *p >= 'a' && *p <= 'z')
+        size_t wl = strcspn(p, " -");
+        if (start && *p >= 'a' && *p <= 'z' &&
+            !(p > s && Ccai_ofl_word_in(o->lex, W_NAME_PARTICLE, p, wl)))
             *p = (char)(*p - 32);
         start = *p == ' ' || *p == '-';
     }

@@ -6368,6 +6368,49 @@ static void test_this_mobile_yes(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* Someone else's name is no name of the caller: a name cue after a
+ * possessive ([name.other]: "the driver's name is", "his name's"), a
+ * possessive itself ("it's Ronan's van"), a strong cue whose sentence ends
+ * before any name ("ma femme et moi, c'est notre garage. Le toit ..."); a
+ * name with particles after a greeting is the caller's. */
+static void test_someone_elses_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value; /* NULL: no name */
+    } cases[] = {
+        {"en-GB",
+         "A lorry reversed into my gate. The driver's name is Colin Walsh, he left "
+         "his number.",
+         NULL},
+        {"en-US", "The kid next door broke my window, his name is Jayden Cole.", NULL},
+        {"en-IE", "It's Ronan's van that hit my wall, the one from next door.", NULL},
+        {"fr-FR", "Ma femme et moi, c'est notre garage. Le toit s'est effondré.", NULL},
+        {"es-ES", "Se me inundó la cocina, su nombre es Lucía Prieto, la vecina de arriba.", NULL},
+        {"en-GB", "Hi, my name is Colin Walsh, a lorry reversed into my gate.", "Colin Walsh"},
+        /* particles of [name.particles] inside a name, kept in lower case */
+        {"en-GB", "Hello, Saskia van den Heuvel here, my roof is leaking.",
+         "Saskia van den Heuvel"},
+        {"en-GB", "Hi there, Dafydd ap Gwilym speaking, a tree fell on my car.",
+         "Dafydd ap Gwilym"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, "{}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_name");
+        if (cases[i].value ? !v || strcmp(v, cases[i].value) != 0 : v != NULL) {
+            print_error("\"%s\": name %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value ? cases[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A nickname then the full name: the full name is noted. */
 static void test_nickname_then_full_name(void **state)
 {
@@ -6588,6 +6631,7 @@ int main(void)
         cmocka_unit_test(test_nobody_then_an_aside),
         cmocka_unit_test(test_no_framed_by_an_adverb),
         cmocka_unit_test(test_this_mobile_yes),
+        cmocka_unit_test(test_someone_elses_name),
         cmocka_unit_test(test_nickname_then_full_name),
         cmocka_unit_test(test_place_numbers_like_dates),
         cmocka_unit_test(test_topic_word_negated),
