@@ -508,10 +508,13 @@ static char *name_from(Ccai_offline *o, size_t b, size_t e, bool any_case, size_
     }
     memcpy(s, o->raw + r0, r1 - r0);
     s[r1 - r0] = '\0';
-    /* "carlos mendez" -> "Carlos Mendez" */
+    /* "carlos mendez" -> "Carlos Mendez"; a particle said in lower case
+     * after the first word stays so ("Kylie van der Berg") */
     bool start = true;
     for (char *p = s; *p; p++) {
-        if (start && *p >= 'a' && *p <= 'z')
+        size_t wl = strcspn(p, " -");
+        if (start && *p >= 'a' && *p <= 'z' &&
+            !(p > s && Ccai_ofl_word_in(o->lex, W_NAME_PARTICLE, p, wl)))
             *p = (char)(*p - 32);
         start = *p == ' ' || *p == '-';
     }
@@ -841,6 +844,10 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
             size_t m = o->mask[i] ? 0 : Ccai_ofl_sec_at(o, sec, i, o->ntok);
             if (!m)
                 continue;
+            /* someone else's name ([name.other] just before the cue: "the
+             * postie's name is Trevor", "his name is", "su nombre es") */
+            if (i > 0 && Ccai_ofl_sec_at(o, "name.other", i - 1, i) == 1)
+                continue;
             size_t b = i + m;
             size_t t;
             while (b < o->ntok && (t = Ccai_ofl_sec_at(o, "title", b, o->ntok)) > 0)
@@ -854,7 +861,18 @@ void Ccai_ofl_extract_name(Ccai_offline *o, found *fd, size_t f, bool asked)
              * names nobody */
             if (b >= o->ntok || (w == 1 && Ccai_ofl_clause_break(o, b)))
                 continue;
+            /* nor does a strong one whose sentence ends before a name:
+             * "mon mari et moi, c'est notre cave. Les autres ..." */
+            if (b > i + m && Ccai_ofl_sentence_break(o, b))
+                continue;
             char *n = name_from(o, b, o->ntok, false, &end);
+            /* a possessive is no name: "it's Gazza's tree" */
+            size_t nl = n ? strlen(n) : 0;
+            if (n && nl > 2 && (n[nl - 1] == 's' || n[nl - 1] == 'S') &&
+                (n[nl - 2] == '\'' || (nl > 4 && memcmp(n + nl - 4, "\xe2\x80\x99", 3) == 0))) {
+                ccai_free(n);
+                n = NULL;
+            }
             if (n) {
                 n = name_restated(o, n, &end);
                 ccai_free(best);

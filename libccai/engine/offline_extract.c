@@ -299,9 +299,22 @@ CCAI_MUST_CHECK bool Ccai_ofl_hesitation(const Ccai_offline *o, size_t i)
  * goes on with no "but". */
 static CCAI_MUST_CHECK bool negative_answer(const Ccai_offline *o, size_t b, size_t e)
 {
-    /* "And no, no injuries": after a [clause.join] word */
-    while (b < e && (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "clause.join", b, b + 1) == 1))
-        b++;
+    /* "And no, no injuries": after a [clause.join] word; "Obviously not",
+     * "Ben d'abord personne", "Entonces nadie": after a word that only
+     * frames the answer ([negation.adverb]) */
+    for (;;) {
+        if (b < e &&
+            (Ccai_ofl_hesitation(o, b) || Ccai_ofl_sec_at(o, "clause.join", b, b + 1) == 1)) {
+            b++;
+            continue;
+        }
+        size_t m = b < e ? Ccai_ofl_sec_at(o, "negation.adverb", b, e) : 0;
+        if (!m || b + m >= e ||
+            !(Ccai_ofl_sec_at(o, "negation", b + m, e) ||
+              Ccai_ofl_sec_at(o, "negation.adverb", b + m, e) || Ccai_ofl_hesitation(o, b + m)))
+            break; /* "then my neighbour saw it": no no after it */
+        b += m;
+    }
     /* "No lo sé, había mucha gente" does not know, it says no "no"; "je
      * n'ai pas vu de médecin" is a longer no ([negation.lead]) than the
      * don't-know "je n'ai pas" */
@@ -666,6 +679,30 @@ static CCAI_MUST_CHECK bool polar_lead(const Ccai_offline *o, size_t b, size_t e
                      (Ccai_ofl_tok_is(o, b, "si") && b + 1 == e));
 }
 
+/* Does [b, e) open with a yes ("si, le pare-chocs": the no before taken
+ * back)? */
+static CCAI_MUST_CHECK bool yes_lead(const Ccai_offline *o, size_t b, size_t e)
+{
+    while (b < e && Ccai_ofl_hesitation(o, b))
+        b++;
+    /* "si" a yes when a clause of its own ("si, le pare-chocs"), not the
+     * Spanish "si no, ..." (if not) */
+    return b < e &&
+           (Ccai_ofl_sec_at(o, "yes.words", b, e) ||
+            (Ccai_ofl_tok_is(o, b, "si") && (b + 1 == e || Ccai_ofl_clause_break(o, b + 1))));
+}
+
+/* Is field f one of the people in a claim ([people.fields])? */
+static CCAI_MUST_CHECK bool people_field(const Ccai_offline *o, size_t f)
+{
+    const Ccai_ofl_entry *pe;
+    size_t np = Ccai_ofl_lex_get(o->lex, o->lex->en, "people.fields", &pe);
+    for (size_t k = 0; k < np; k++)
+        if (strcmp(pe[k].text, o->f[f].name) == 0)
+            return true;
+    return false;
+}
+
 /* Does [b, e) say a none of field f by its words: the field's topic or
  * cue words ("nobody saw it"), or, for a field of the people in a claim
  * ([people.fields]), a no of people ([negation.person]: "nobody",
@@ -677,12 +714,7 @@ static CCAI_MUST_CHECK bool said_of(const Ccai_offline *o, size_t f, size_t b, s
     if (Ccai_ofl_field_sec_has(o, "topic", f, b, e, &p) ||
         Ccai_ofl_field_sec_has(o, "cue", f, b, e, &p))
         return true;
-    const Ccai_ofl_entry *pe;
-    size_t np = Ccai_ofl_lex_get(o->lex, o->lex->en, "people.fields", &pe);
-    for (size_t k = 0; k < np; k++)
-        if (strcmp(pe[k].text, o->f[f].name) == 0)
-            return Ccai_ofl_sec_has(o, "negation.person", b, e);
-    return false;
+    return people_field(o, f) && Ccai_ofl_sec_has(o, "negation.person", b, e);
 }
 
 /* Is the field's topic word negated in [b, e), no [contrast] word after
@@ -887,9 +919,14 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * personne. Y'a des caméras": a none said is not undone by
                  * what the caller adds without the field's words (why
                  * nobody saw, what came after, a camera) */
+                /* nor by the field's words said again with a no of
+                 * people ("testigo, testigo, nadie") */
                 if (none_said[f] && !negative_answer(o, sv[s].b, sv[s].e) &&
-                    !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
-                    !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) {
+                    !yes_lead(o, sv[s].b, sv[s].e) &&
+                    ((!Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
+                      !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) ||
+                     (people_field(o, f) &&
+                      Ccai_ofl_sec_has(o, "negation.person", sv[s].b, sv[s].e)))) {
                     sv[s].used = true;
                     continue;
                 }
@@ -971,7 +1008,15 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                       !Ccai_ofl_sec_has(o, "contrast", sv[s].b, sv[s].e) && (np_named = true)))) {
                     if (!fd->v[f]) {
                         Ccai_ofl_put(o, fd, f, none_value(o));
-                        none_said[f] = nat == 1 || np_named || said_of(o, f, sv[s].b, sv[s].e);
+                        /* "Me and the thief. Obviously not.": a no after
+                         * the answer to the other question asked is this
+                         * one's */
+                        bool after_other = false;
+                        for (size_t t = 0; t < s && !after_other; t++)
+                            after_other = owner[t] < o->nfields && owner[t] != f;
+                        none_said[f] = nat == 1 || np_named ||
+                                       (after_other && people_field(o, f)) ||
+                                       said_of(o, f, sv[s].b, sv[s].e);
                     }
                     continue;
                 }

@@ -366,6 +366,8 @@ static size_t answer_in_question(const Ccai_offline *o, size_t b, size_t e)
 /* The words of a field asked, said back before the answer ("hurt, no,
  * nobody"): its [topic.<field>] or [cue.<field>] words and fillers, at most
  * three, then an [answer.lead] yes or no; they are masked. */
+static CCAI_MUST_CHECK bool callback_here(const Ccai_offline *o, size_t b, size_t e);
+
 static void echo_of_question(Ccai_offline *o, const bool *asked, size_t b, size_t e)
 {
     for (size_t k = b + 1; k < e && k <= b + 3; k++) {
@@ -395,7 +397,9 @@ static void echo_of_question(Ccai_offline *o, const bool *asked, size_t b, size_
                 echo = false;
             }
         }
-        if (echo && topic)
+        /* "This mobile, yeah": words that name the caller's number are
+         * the answer, no echo */
+        if (echo && topic && !callback_here(o, b, k))
             for (size_t i = b; i < k; i++)
                 o->mask[i] = true;
         return;

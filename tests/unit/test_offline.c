@@ -6613,6 +6613,123 @@ static void test_nobody_then_an_aside(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* A no framed by a word that only frames it ([negation.adverb]: "honestly,
+ * nobody", "franchement personne", "pues nadie") is a no; a no after the
+ * answer to the other question asked is the witnesses'; "si no, ..." (if
+ * not) takes nothing back; an adverb before a witness named is no no. */
+static void test_no_framed_by_an_adverb(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char claim[] =
+        "{\"incident_description\": \"My shed was broken into\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"Elm Street\", \"injuries\": \"None\", "
+        "\"medical_records\": \"None\", \"pre_existing_damages\": \"None\", "
+        "\"policy_number\": \"AB123456\", \"policyholder_name\": \"Ana Lima\", "
+        "\"policyholder_phone\": \"+15555550100\", \"policyholder_email\": \"a@b.co\"}";
+    static const struct {
+        const char *lang, *text, *involved; /* a word of who was involved */
+        bool witness_none;
+    } t[] = {
+        {"en-US", "My brother and me. Honestly, nobody. It was pouring down.", "brother", true},
+        {"en-GB", "Me and the delivery lad. Then no one, really, the lane was empty.", "delivery",
+         true},
+        {"fr-FR", "Ma fille et moi. Franchement personne, il faisait nuit.", "fille", true},
+        {"fr-CA", "Moi pis mon chum. Ben alors personne. Tout le monde était couché.", "chum",
+         true},
+        {"es-ES", "Mi padre y yo. Pues nadie, era domingo por la mañana.", "padre", true},
+        {"es-MX", "Yo y el vecino. Sinceramente no. Si no, se lo diría.", "vecino", true},
+        {"en-US", "Me and the cyclist. Then my neighbour Jim came out and saw it.", "cyclist",
+         false},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        Ccai_offline *o = make_filled(s, t[i].lang, NULL, claim);
+        const Ccai_offline_reply *r = in(o, t[i].text);
+        const char *inv = set_value(r, "involved_parties");
+        const char *w = set_value(r, "witnesses");
+        bool none =
+            w && (strcmp(w, "None") == 0 || strcmp(w, "Aucun") == 0 || strcmp(w, "Ninguno") == 0);
+        if (!inv || !strstr(inv, t[i].involved) || !w || none != t[i].witness_none)
+            fail_msg("\"%s\" (%s): involved = %s, witnesses = %s", t[i].text, t[i].lang,
+                     inv ? inv : "(unset)", w ? w : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* The phone asked, the caller's number named then a yes ("this mobile,
+ * yeah", "this cell, yes"): the phone cue in it is no echo of the
+ * question, the caller's number is noted. */
+static void test_this_mobile_yes(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const char *const filled =
+        "{\"incident_description\": \"A pipe burst\", \"incident_datetime\": "
+        "\"2024-10-07T15:00:00\", \"incident_location\": \"My kitchen\", \"injuries\": \"None\", "
+        "\"involved_parties\": \"Me\", \"medical_records\": \"None\", \"policy_number\": "
+        "\"AB123456\", \"pre_existing_damages\": \"None\", \"witnesses\": \"None\", "
+        "\"policyholder_email\": \"ann@example.com\", \"policyholder_name\": \"Ann Lee\"}";
+    static const struct {
+        const char *lang, *from, *said;
+    } q[] = {
+        {"en-GB", "+447700900123", "This mobile, yes."},
+        {"en-US", "+14155550123", "Um, this cell, yeah, that's fine."},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        Ccai_offline *o = make_filled(s, q[i].lang, q[i].from, filled);
+        const Ccai_offline_reply *r = in(o, q[i].said);
+        const char *v = set_value(r, "policyholder_phone");
+        if (!v || strcmp(v, q[i].from) != 0)
+            fail_msg("\"%s\": phone = %s", q[i].said, v ? v : "(unset)");
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+}
+
+/* Someone else's name is no name of the caller: a name cue after a
+ * possessive ([name.other]: "the driver's name is", "his name's"), a
+ * possessive itself ("it's Ronan's van"), a strong cue whose sentence ends
+ * before any name ("ma femme et moi, c'est notre garage. Le toit ..."); a
+ * name with particles after a greeting is the caller's. */
+static void test_someone_elses_name(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    static const struct {
+        const char *lang, *said, *value; /* NULL: no name */
+    } cases[] = {
+        {"en-GB",
+         "A lorry reversed into my gate. The driver's name is Colin Walsh, he left "
+         "his number.",
+         NULL},
+        {"en-US", "The kid next door broke my window, his name is Jayden Cole.", NULL},
+        {"en-IE", "It's Ronan's van that hit my wall, the one from next door.", NULL},
+        {"fr-FR", "Ma femme et moi, c'est notre garage. Le toit s'est effondré.", NULL},
+        {"es-ES", "Se me inundó la cocina, su nombre es Lucía Prieto, la vecina de arriba.", NULL},
+        {"en-GB", "Hi, my name is Colin Walsh, a lorry reversed into my gate.", "Colin Walsh"},
+        /* particles of [name.particles] inside a name, kept in lower case */
+        {"en-GB", "Hello, Saskia van den Heuvel here, my roof is leaking.",
+         "Saskia van den Heuvel"},
+        {"en-GB", "Hi there, Dafydd ap Gwilym speaking, a tree fell on my car.",
+         "Dafydd ap Gwilym"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_filled(s, cases[i].lang, NULL, "{}");
+        const Ccai_offline_reply *r = in(o, cases[i].said);
+        const char *v = set_value(r, "policyholder_name");
+        if (cases[i].value ? !v || strcmp(v, cases[i].value) != 0 : v != NULL) {
+            print_error("\"%s\": name %s, expected %s\n", cases[i].said, v ? v : "(unset)",
+                        cases[i].value ? cases[i].value : "(unset)");
+            bad++;
+        }
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A nickname then the full name: the full name is noted. */
 static void test_nickname_then_full_name(void **state)
 {
@@ -6838,6 +6955,9 @@ int main(void)
         cmocka_unit_test(test_refused_in_answer_and_said_again),
         cmocka_unit_test(test_people_said_for_the_name),
         cmocka_unit_test(test_nobody_then_an_aside),
+        cmocka_unit_test(test_no_framed_by_an_adverb),
+        cmocka_unit_test(test_this_mobile_yes),
+        cmocka_unit_test(test_someone_elses_name),
         cmocka_unit_test(test_nickname_then_full_name),
         cmocka_unit_test(test_place_numbers_like_dates),
         cmocka_unit_test(test_topic_word_negated),
