@@ -801,7 +801,11 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
         if (sv[s].question ||
             (Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 && !self_alone(o, sv[s].b, sv[s].e)) ||
             only_hedge(o, sv[s].b, sv[s].e) ||
-            (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e))) {
+            (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e)) ||
+            /* "Sorry, sorry, I told wrongly.": the words of a correction
+             * alone answer nothing */
+            (correcting && Ccai_ofl_only_correction(o, sv[s].b, sv[s].e) &&
+             !negative_answer(o, sv[s].b, sv[s].e))) {
             sv[s].used = true;
             continue;
         }
@@ -878,11 +882,43 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (k + 1 < nat)
                     k++;
             }
+            /* the place asked: the sentence of the answer that names it */
+            size_t fl = Ccai_ofl_location_field(o), place_s = nsv;
+            for (size_t s = 0; fl < o->nfields && asked[fl] && s < nsv && place_s == nsv; s++) {
+                bool address;
+                char *loc = owner[s] == fl && !sv[s].used &&
+                                    !Ccai_ofl_place_aside(o, sv[s].b, sv[s].e)
+                                ? Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address)
+                                : NULL;
+                if (loc)
+                    place_s = s;
+                ccai_free(loc);
+            }
             bool none_said[CCAI_FIELDS_MAX] = {false};
             for (size_t s = 0; s < nsv; s++) {
                 size_t f = owner[s];
                 if (f >= o->nfields || sv[s].used)
                     continue;
+                /* To "where did it happen?", beside the sentence that names
+                 * the place: where the caller lives is not the place ("Not at
+                 * home, I live over in Alameda", "yo vivo arriba, en el
+                 * segundo piso"); what was said before it belongs to the
+                 * answer before (the day: "Four-ish.", "Tipo.", "iba a la
+                 * pega"), and after it only what goes on with it ("Kings
+                 * Heath.", "Two oh two six"), not a comment ("Je confonds
+                 * toujours avec l'ancienne adresse"). */
+                if (f == fl && place_s < nsv && s != place_s) {
+                    bool address;
+                    char *loc = Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address);
+                    bool aside = Ccai_ofl_place_aside(o, sv[s].b, sv[s].e);
+                    bool drop = aside || (!loc && !Ccai_ofl_place_sentence_goes_on(
+                                                         o, sv[s].b, sv[s].e, s > place_s));
+                    ccai_free(loc);
+                    if (drop) {
+                        sv[s].used = true;
+                        continue;
+                    }
+                }
                 /* "No, nobody. The fire brigade came afterwards.", "Non,
                  * personne. Y'a des caméras": a none said is not undone by
                  * what the caller adds without the field's words (why
@@ -923,7 +959,6 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 }
                 /* "It was at my sister's house, 14 Maple Drive" to "was
                  * anyone hurt?": the place said again replaces the one noted */
-                size_t fl = Ccai_ofl_location_field(o);
                 /* not with the words of the field asked ("at the Mater
                  * hospital" to "did anyone see a doctor?") */
                 char *place =

@@ -441,3 +441,56 @@ char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
     }
     return loc;
 }
+
+/* Does [b, e) say where the caller lives, not where it happened
+ * ([location.aside]: "I live over in Alameda", "nous on habite à
+ * Épalinges", "yo vivo en Lanús", "that is where I stay")? */
+CCAI_MUST_CHECK bool Ccai_ofl_place_aside(const Ccai_offline *o, size_t b, size_t e)
+{
+    return Ccai_ofl_sec_has(o, "location.aside", b, e);
+}
+
+/* Does the sentence [b, e), said after the place in the same answer, go
+ * on with it: a number (digits or number words: "Two oh two six"), a
+ * capitalised word after its first ("Kings Heath."), or, @p after the
+ * place, two content words at most ("Birmingham, obviously."; before it,
+ * "Tipo.", "Four-ish." end the answer before)? Not the story or a comment
+ * ("Je confonds toujours avec l'ancienne adresse", "iba a la pega"). */
+CCAI_MUST_CHECK bool Ccai_ofl_place_sentence_goes_on(const Ccai_offline *o, size_t b, size_t e,
+                                                     bool after)
+{
+    size_t words = 0;
+    for (size_t k = b; k < e; k++) {
+        if (o->mask[k] || Ccai_ofl_hesitation(o, k))
+            continue;
+        size_t j = k;
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
+            (Ccai_ofl_number_words(o, &j) >= 0 && j > k) || (k > b && capitalised(o, k)))
+            return true;
+        words += !Ccai_ofl_filler(o, k);
+    }
+    return after && words <= 2;
+}
+
+/* Is [b, e) only a correction's words ("Sorry, sorry, I told wrongly.",
+ * "Excusez, je me suis trompé tantôt", "Oiga, la dirección se la di
+ * mal"): [correction] entries, hesitations and fillers, two other words
+ * at most; not a no ("No, sorry.")? */
+CCAI_MUST_CHECK bool Ccai_ofl_only_correction(const Ccai_offline *o, size_t b, size_t e)
+{
+    size_t other = 0;
+    bool any = false;
+    for (size_t k = b; k < e;) {
+        /* the correction's words may be taken already (masked) */
+        size_t m = Ccai_ofl_sec_at(o, "correction", k, e);
+        if (m) {
+            any = true;
+            k += m;
+            continue;
+        }
+        if (!o->mask[k] && !Ccai_ofl_hesitation(o, k) && !Ccai_ofl_filler(o, k))
+            other++;
+        k++;
+    }
+    return any && other <= 2 && !Ccai_ofl_sec_at(o, "negation", b, b + 1);
+}
