@@ -894,6 +894,11 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     place_s = s;
                 ccai_free(loc);
             }
+            /* where the sentence of the correction starts */
+            size_t corr_from = 0;
+            for (size_t s = 0; correcting && s < nsv; s++)
+                if (sv[s].b < corr && corr <= sv[s].e)
+                    corr_from = sv[s].b + 1;
             bool none_said[CCAI_FIELDS_MAX] = {false};
             for (size_t s = 0; s < nsv; s++) {
                 size_t f = owner[s];
@@ -976,7 +981,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * said to "where did it happen?": a correction of another
                  * field answers nothing else unless it has this field's
                  * words or is a no */
-                if (correcting && other_value(o, fd, f, asked) &&
+                /* (from the sentence of the correction on: "Yo y mi marido.
+                 * ... Ah, y la dirección es el 12, no el 21, me confundí"
+                 * answers first) */
+                if (correcting && other_value(o, fd, f, asked) && sv[s].e >= corr_from &&
                     !negative_answer(o, sv[s].b, sv[s].e) &&
                     !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
                     !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) {
