@@ -886,10 +886,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
             size_t fl = Ccai_ofl_location_field(o), place_s = nsv;
             for (size_t s = 0; fl < o->nfields && asked[fl] && s < nsv && place_s == nsv; s++) {
                 bool address;
-                char *loc = owner[s] == fl && !sv[s].used &&
-                                    !Ccai_ofl_place_aside(o, sv[s].b, sv[s].e)
-                                ? Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address)
-                                : NULL;
+                char *loc =
+                    owner[s] == fl && !sv[s].used && !Ccai_ofl_place_aside(o, sv[s].b, sv[s].e)
+                        ? Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address)
+                        : NULL;
                 if (loc)
                     place_s = s;
                 ccai_free(loc);
@@ -917,7 +917,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     char *loc = Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address);
                     bool aside = Ccai_ofl_place_aside(o, sv[s].b, sv[s].e);
                     bool drop = aside || (!loc && !Ccai_ofl_place_sentence_goes_on(
-                                                         o, sv[s].b, sv[s].e, s > place_s));
+                                                      o, sv[s].b, sv[s].e, s > place_s));
                     ccai_free(loc);
                     if (drop) {
                         sv[s].used = true;

@@ -5357,6 +5357,78 @@ static void test_place_said_to_the_next_question(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* To "when and where?": where the caller lives said beside the place
+ * ([location.aside]) and a comment after it are not the place; the place's
+ * number corrected on a later turn ("c'est le 36, pas le 63") replaces it
+ * in the place noted, and that turn, its correction's words included, is
+ * noted as nothing else. */
+static void test_place_beside_where_i_live(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *fix, *key, *not1, *not2;
+    } cases[] = {
+        {"en-GB", "Someone keyed my car.",
+         "Tuesday around noon. At the Asda car park, 84 Pilgrim Street, Newcastle. I live out in "
+         "Gosforth myself.",
+         "Sorry, I said it wrong. It's 48, not 84.", "48 Pilgrim", "Gosforth", "84"},
+        {"fr-FR", "Un arbre est tombé sur ma clôture.",
+         "Jeudi vers dix heures. Au 63 rue des Peupliers, à Rennes. Nous, on habite à Brest, "
+         "c'est la maison de ma sœur.",
+         "Excusez, je me suis trompée : c'est le 36, pas le 63.", "36 rue des Peupliers", "Brest",
+         "63"},
+        {"es-ES", "Se me inundó el garaje.",
+         "El lunes por la tarde, a eso de las cinco. En la calle Olmos 15, en Burgos. Yo vivo en "
+         "Palencia, es la casa de mis padres.",
+         "Perdone, se lo di mal: es Olmos 51, no 15.", "Olmos 51", "Palencia", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        const Ccai_offline_reply *r = in(o, cases[i].when);
+        const char *v = set_value(r, "incident_location");
+        if (!v || strstr(v, cases[i].not1))
+            bad++, print_error("\"%s\": location %s\n", cases[i].when, v ? v : "(unset)");
+        r = in(o, cases[i].fix);
+        v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key) || (cases[i].not2 && strstr(v, cases[i].not2)))
+            bad++, print_error("\"%s\": location %s\n", cases[i].fix, v ? v : "(unset)");
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_location") != 0)
+                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].fix, r->v[k].field,
+                                   r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* An answer, then a correction of another field in the same turn ("Just
+ * me and my brother. Oh, and I got the day wrong, ..."): the answer said
+ * before the correction's sentence is noted. */
+static void test_answer_before_a_correction(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-US", NULL);
+    (void)in(o, "A branch fell on my garage roof.");
+    (void)in(o, "Saturday around three in the afternoon, at 9 Cedar Lane in Dayton.");
+    (void)in(o, "No, nobody was hurt. Nothing was damaged before.");
+    const Ccai_offline_reply *r = in(o, "Just me and my brother Sam. Nobody saw it. Oh, and the "
+                                        "address, I got it wrong, it's 19, not 9.");
+    const char *v = set_value(r, "involved_parties");
+    assert_non_null(v);
+    assert_non_null(strstr(v, "brother"));
+    v = set_value(r, "incident_location");
+    assert_non_null(v);
+    assert_non_null(strstr(v, "19 Cedar"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
 /* A bad line and where the caller is while calling ("sorry, you're
  * cutting out, I'm on the train", "je vous entends mal, je suis dans le
  * métro", "no te escucho, estoy en el metro") answer nothing: not the
@@ -6469,6 +6541,8 @@ int main(void)
         cmocka_unit_test(test_places_as_people_say_them),
         cmocka_unit_test(test_roads_and_corners),
         cmocka_unit_test(test_place_said_to_the_next_question),
+        cmocka_unit_test(test_place_beside_where_i_live),
+        cmocka_unit_test(test_answer_before_a_correction),
         cmocka_unit_test(test_line_trouble_is_no_answer),
         cmocka_unit_test(test_clock_word_in_a_name),
         cmocka_unit_test(test_a_typed_without_accent),
