@@ -900,10 +900,30 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (sv[s].b < corr && corr <= sv[s].e)
                     corr_from = sv[s].b + 1;
             bool none_said[CCAI_FIELDS_MAX] = {false};
+            size_t restated = nsv; /* the sentence that said the place again */
             for (size_t s = 0; s < nsv; s++) {
                 size_t f = owner[s];
                 if (f >= o->nfields || sv[s].used)
                     continue;
+                /* after the place said again, what goes on with it ("Unit
+                 * seven slash thirty Curlewis Street, Bondi. Two oh two
+                 * six.", "... villa San Gerónimo, Puente Alto."): a number or
+                 * a name, about no field */
+                if (restated < s && fl < o->nfields && fd->v[fl] &&
+                    !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e) &&
+                    !negative_answer(o, sv[s].b, sv[s].e) &&
+                    Ccai_ofl_content_left(o, sv[s].b, sv[s].e) > 0 &&
+                    Ccai_ofl_place_sentence_goes_on(o, sv[s].b, sv[s].e, false)) {
+                    char *more = Ccai_ofl_raw_span(o, sv[s].b, sv[s].e);
+                    char *j = more ? Ccai_asprintf("%s, %s", fd->v[fl], more) : NULL;
+                    ccai_free(more);
+                    if (j)
+                        Ccai_ofl_put(o, fd, fl, j);
+                    else
+                        o->oom = true;
+                    sv[s].used = true;
+                    continue;
+                }
                 /* To "where did it happen?", beside the sentence that names
                  * the place: where the caller lives is not the place ("Not at
                  * home, I live over in Alameda", "yo vivo arriba, en el
@@ -975,6 +995,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     sv[s].used = true;
                     fd->place_again = true;
                     Ccai_ofl_put(o, fd, fl, place);
+                    restated = s;
                     continue;
                 }
                 /* "Hang on, I got the day wrong earlier, it was Thursday"

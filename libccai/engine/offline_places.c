@@ -237,6 +237,32 @@ static CCAI_MUST_CHECK bool second_street(const Ccai_offline *o, size_t i, size_
     return false;
 }
 
+/* Where an address said with no preposition starts, its street word at
+ * i: the street's name before it ("Curlewis Street"), the house's number
+ * before that, in digits or words and in groups ("2360 rue Bourassa",
+ * "seven slash thirty": [location.number.join]), and the flat's word
+ * before the number ([location.unit]: "Unit seven slash thirty Curlewis
+ * Street"). */
+static size_t address_start(const Ccai_offline *o, size_t b, size_t i)
+{
+    size_t k = i;
+    while (k > b && i - k < 4 && capitalised(o, k - 1) && !Ccai_ofl_clause_break(o, k))
+        k--;
+    size_t j = k, n;
+    while (j > b && !Ccai_ofl_clause_break(o, j) && !o->mask[j - 1] &&
+           (Ccai_ofl_is_digit_ch(o->norm[o->tok[j - 1].start]) ||
+            (Ccai_ofl_sec_value(o, V_NUMBER, j - 1, &n) >= 0 && n == 1) ||
+            Ccai_ofl_sec_at(o, "location.number.join", j - 1, j) == 1))
+        j--;
+    if (j < k) {
+        if (j > b && !Ccai_ofl_clause_break(o, j) &&
+            Ccai_ofl_sec_at(o, "location.unit", j - 1, j) == 1)
+            j--;
+        k = j;
+    }
+    return k;
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
 static char *location_span(Ccai_offline *o, size_t b, size_t e, bool *ret_address, size_t *ret_b,
@@ -305,6 +331,8 @@ static char *location_span(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
             if (!address)
                 return NULL;
             k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
+            if (!o->mask[best] && Ccai_ofl_sec_at(o, "location.street", best, best + 1) == 1)
+                k = address_start(o, b, best);
         } else {
             /* "at the Safeway on Market Street": the place before the street */
             for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
@@ -427,7 +455,10 @@ char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
     if (!loc)
         return NULL;
     size_t from = b;
-    while (from < pb && Ccai_ofl_hesitation(o, from))
+    /* "Le 2360 rue Bourassa": an article before the house's number */
+    while (from < pb && (Ccai_ofl_hesitation(o, from) ||
+                         (Ccai_ofl_filler(o, from) &&
+                          Ccai_ofl_is_digit_ch(o->norm[o->tok[from + 1].start]))))
         from++;
     if (from < pb && Ccai_ofl_sec_find(o, "cue.incident_location", from, pb + 1, &pos, &len) &&
         pos == from && pos + len == pb)
