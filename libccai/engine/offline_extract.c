@@ -980,6 +980,7 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * "The M6") */
                 if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e)) {
                     fd->place_again = true;
+                    restated = s;
                     continue;
                 }
                 /* "It was at my sister's house, 14 Maple Drive" to "was

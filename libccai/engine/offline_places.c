@@ -466,7 +466,15 @@ char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
     bool named = address || Ccai_ofl_street_named(o, pb, pe);
     for (size_t k = pb + 1; k < pe && !named; k++)
         named = capitalised(o, k);
-    if (from < pb || !named || (pe < e && Ccai_ofl_about_a_field(o, pe, e))) {
+    /* what follows is about another field, not the place's own words
+     * (", villa San Gerónimo") */
+    bool other = false;
+    size_t fl = Ccai_ofl_location_field(o);
+    for (size_t f = 0; pe < e && f < o->nfields && !other; f++)
+        other = f != fl && o->f[f].type == CCAI_FIELD_TEXT &&
+                (Ccai_ofl_field_sec_has(o, "topic", f, pe, e, &pos) ||
+                 Ccai_ofl_field_sec_has(o, "cue", f, pe, e, &pos));
+    if (from < pb || !named || other) {
         ccai_free(loc);
         return NULL;
     }
