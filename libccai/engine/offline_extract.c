@@ -909,11 +909,19 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * seven slash thirty Curlewis Street, Bondi. Two oh two
                  * six.", "... villa San Gerónimo, Puente Alto."): a number or
                  * a name, about no field */
-                if (restated < s && fl < o->nfields && fd->v[fl] &&
+                if (restated < s && fl < o->nfields &&
                     !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e) &&
                     !negative_answer(o, sv[s].b, sv[s].e) &&
                     Ccai_ofl_content_left(o, sv[s].b, sv[s].e) > 0 &&
                     Ccai_ofl_place_sentence_goes_on(o, sv[s].b, sv[s].e, false)) {
+                    /* an address alone is noted below: noted now */
+                    if (!fd->v[fl]) {
+                        bool address;
+                        put_read(o, fd, fl,
+                                 Ccai_ofl_location_in(o, sv[restated].b, sv[restated].e, &address));
+                    }
+                    if (!fd->v[fl])
+                        continue;
                     char *more = Ccai_ofl_raw_span(o, sv[s].b, sv[s].e);
                     char *j = more ? Ccai_asprintf("%s, %s", fd->v[fl], more) : NULL;
                     ccai_free(more);
