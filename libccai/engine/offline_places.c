@@ -456,9 +456,9 @@ char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
         return NULL;
     size_t from = b;
     /* "Le 2360 rue Bourassa": an article before the house's number */
-    while (from < pb && (Ccai_ofl_hesitation(o, from) ||
-                         (Ccai_ofl_filler(o, from) &&
-                          Ccai_ofl_is_digit_ch(o->norm[o->tok[from + 1].start]))))
+    while (from < pb &&
+           (Ccai_ofl_hesitation(o, from) ||
+            (Ccai_ofl_filler(o, from) && Ccai_ofl_is_digit_ch(o->norm[o->tok[from + 1].start]))))
         from++;
     if (from < pb && Ccai_ofl_sec_find(o, "cue.incident_location", from, pb + 1, &pos, &len) &&
         pos == from && pos + len == pb)

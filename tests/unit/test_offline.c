@@ -5429,6 +5429,47 @@ static void test_answer_before_a_correction(void **state)
     ccai_claim_schema_unref(s);
 }
 
+/* "At home" first, then the address on the next turn, to another question:
+ * an address with no preposition, its flat's word and its numbers in words
+ * ("Flat four stroke two Gorgie Road"), or an article before its number
+ * ("Le 18 rue ..."), replaces the place, with what goes on with it (a
+ * postcode, a town); a postcode said with it is no policy number. */
+static void test_address_after_at_home(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *place, *key1, *key2;
+    } cases[] = {
+        {"en-GB", "The bath overflowed and came through the ceiling.",
+         "Last night around nine. At home.",
+         "Flat four stroke two Gorgie Road, Edinburgh. E H 11, 2 R T.", "Gorgie", "11"},
+        {"fr-CA", "Le toit coule dans la chambre.", "Hier soir vers neuf heures. Chez nous.",
+         "Le 18 rue Champlain, à Gatineau. Code postal J 8 X, 3 R 2.", "18 rue Champlain",
+         "Gatineau"},
+        {"es-CL", "Se nos llovió la pieza.", "Anoche como a las nueve. En la casa.",
+         "Pasaje Las Dalias 455, villa Los Robles, Maipú.", "Dalias 455", "Maipú"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        (void)in(o, cases[i].when);
+        const Ccai_offline_reply *r = in(o, cases[i].place);
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
+            bad++, print_error("\"%s\": location %s\n", cases[i].place, v ? v : "(unset)");
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_location") != 0)
+                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].place, r->v[k].field,
+                                   r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A bad line and where the caller is while calling ("sorry, you're
  * cutting out, I'm on the train", "je vous entends mal, je suis dans le
  * métro", "no te escucho, estoy en el metro") answer nothing: not the
@@ -6543,6 +6584,7 @@ int main(void)
         cmocka_unit_test(test_place_said_to_the_next_question),
         cmocka_unit_test(test_place_beside_where_i_live),
         cmocka_unit_test(test_answer_before_a_correction),
+        cmocka_unit_test(test_address_after_at_home),
         cmocka_unit_test(test_line_trouble_is_no_answer),
         cmocka_unit_test(test_clock_word_in_a_name),
         cmocka_unit_test(test_a_typed_without_accent),
