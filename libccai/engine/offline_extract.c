@@ -940,6 +940,48 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * pega"), and after it only what goes on with it ("Kings
                  * Heath.", "Two oh two six"), not a comment ("Je confonds
                  * toujours avec l'ancienne adresse"). */
+                /* "Okay. My dog bit the mail carrier on the hand when he
+                 * came up the steps." to "when and where?", after a question
+                 * of the caller's: more of the story, no place in it (no
+                 * place word, no street): what happened noted grows, and the
+                 * place is asked again */
+                size_t fdsc = 0;
+                while (fdsc < o->nfields && strcmp(o->f[fdsc].name, "incident_description") != 0)
+                    fdsc++;
+                if (f == fl && place_s == nsv && fdsc < o->nfields && o->values[fdsc] &&
+                    !asked[fdsc] && !fd->v[fdsc] &&
+                    Ccai_ofl_field_sec_has(o, "topic", fdsc, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_field_sec_has(o, "topic", fl, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_field_sec_has(o, "cue", fl, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_street_named(o, sv[s].b, sv[s].e)) {
+                    char *more = Ccai_ofl_raw_span(o, sv[s].b, sv[s].e);
+                    char *j = more ? Ccai_asprintf("%s. %s", o->values[fdsc], more) : NULL;
+                    ccai_free(more);
+                    if (j) {
+                        Ccai_ofl_put(o, fd, fdsc, j);
+                        fd->story_more = true;
+                    } else {
+                        o->oom = true;
+                    }
+                    sv[s].used = true;
+                    continue;
+                }
+                /* "Yesterday around noon, maybe ten after twelve.": what is
+                 * left of the day's sentence ("maybe") is no place */
+                bool day_left = false;
+                for (size_t q = sv[s].b; q < sv[s].e && !day_left; q++)
+                    day_left = o->mask[q];
+                if (f == fl && place_s == nsv && day_left &&
+                    !Ccai_ofl_place_sentence_goes_on(o, sv[s].b, sv[s].e, false)) {
+                    bool address;
+                    char *loc = Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address);
+                    bool none = loc == NULL;
+                    ccai_free(loc);
+                    if (none) {
+                        sv[s].used = true;
+                        continue;
+                    }
+                }
                 if (f == fl && place_s < nsv && s != place_s) {
                     bool address;
                     char *loc = Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address);

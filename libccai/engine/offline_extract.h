@@ -27,6 +27,8 @@ typedef struct found {
     int64_t day;
     bool place_again; /* the place said again to another question: it
                        * replaces the one noted */
+    bool story_more;  /* more of the story said to "where?": what happened
+                       * noted grows */
 } found;
 
 typedef struct sentence {

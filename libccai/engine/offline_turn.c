@@ -1072,7 +1072,8 @@ static void answer_store(Ccai_offline *o, answer_turn *tn)
          * "around eleven thirty"). */
         bool refines = dt && had && o->st.dt_part && !tn->fd.date_only && !tn->fd.dt_part &&
                        strncmp(o->values[f], tn->fd.v[f], 10) == 0;
-        bool again = tn->fd.place_again && strcmp(o->f[f].name, "incident_location") == 0;
+        bool again = (tn->fd.place_again && strcmp(o->f[f].name, "incident_location") == 0) ||
+                     (tn->fd.story_more && strcmp(o->f[f].name, "incident_description") == 0);
         if (had && !tn->asked[f] && !tn->correcting && o->f[f].type != CCAI_FIELD_EMAIL &&
             !refines && !again)
             continue;
