@@ -971,6 +971,10 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 bool day_left = false;
                 for (size_t q = sv[s].b; q < sv[s].e && !day_left; q++)
                     day_left = o->mask[q];
+                /* (its clause cut from the day's: "Lundi vers dix-huit
+                 * heures, peut-être un peu après") */
+                for (size_t q = sv[s].b; q > 0 && !day_left && !Ccai_ofl_sentence_break(o, q); q--)
+                    day_left = o->mask[q - 1];
                 if (f == fl && place_s == nsv && day_left &&
                     !Ccai_ofl_place_sentence_goes_on(o, sv[s].b, sv[s].e, false)) {
                     bool address;

@@ -503,8 +503,11 @@ CCAI_MUST_CHECK bool Ccai_ofl_place_sentence_goes_on(const Ccai_offline *o, size
         if (o->mask[k] || Ccai_ofl_hesitation(o, k))
             continue;
         size_t j = k;
+        /* number words two at least: "un peu après" has an article */
         if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
-            (Ccai_ofl_number_words(o, &j) >= 0 && j > k) || (k > b && capitalised(o, k)))
+            (Ccai_ofl_number_words(o, &j) >= 0 && j > k &&
+             (j > k + 1 || Ccai_ofl_number_words(o, &(size_t){j}) >= 0)) ||
+            (k > b && capitalised(o, k)))
             return true;
         words += !Ccai_ofl_filler(o, k);
     }

@@ -5470,6 +5470,56 @@ static void test_address_after_at_home(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* To "when and where?", more of the story with no place in it (after a
+ * question of the caller's) grows what happened and is not the place; what
+ * is left of the day's sentence ("maybe") is no place either: the place is
+ * asked again. */
+static void test_story_said_to_where(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *story, *key, *when;
+    } cases[] = {
+        {"en-US", "Do you handle water claims? The dishwasher leaked.",
+         "The hose split and the water soaked the floor and the cabinets.", "soaked",
+         "Monday around six, maybe ten past."},
+        {"fr-FR", "C'est pour un dégât des eaux, ça se déclare ici ?",
+         "Le flexible du lave-vaisselle a lâché et l'eau a abîmé le parquet.", "parquet",
+         "Lundi vers dix-huit heures, peut-être un peu après."},
+        {"es-ES", "¿Esto es para siniestros de agua? Se rompió el lavavajillas.",
+         "La manguera se rajó y el agua estropeó el suelo y los muebles.", "estropeó",
+         "El lunes a eso de las seis, quizás un poco más."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        const Ccai_offline_reply *r = in(o, cases[i].story);
+        const char *v = set_value(r, "incident_description");
+        if (!v || !strstr(v, cases[i].key))
+            bad++, print_error("\"%s\": description %s\n", cases[i].story, v ? v : "(unset)");
+        if (set_value(r, "incident_location"))
+            bad++, print_error("\"%s\": location %s\n", cases[i].story,
+                               set_value(r, "incident_location"));
+        r = in(o, cases[i].when);
+        if (set_value(r, "incident_location"))
+            bad++, print_error("\"%s\": location %s\n", cases[i].when,
+                               set_value(r, "incident_location"));
+        const char *f[4];
+        bool time_only;
+        size_t n = Ccai_offline_asking(o, f, 4, &time_only);
+        bool asks = false;
+        for (size_t k = 0; k < n; k++)
+            asks = asks || strcmp(f[k], "incident_location") == 0;
+        if (!asks)
+            bad++, print_error("\"%s\": the place is not asked\n", cases[i].when);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A bad line and where the caller is while calling ("sorry, you're
  * cutting out, I'm on the train", "je vous entends mal, je suis dans le
  * métro", "no te escucho, estoy en el metro") answer nothing: not the
@@ -6585,6 +6635,7 @@ int main(void)
         cmocka_unit_test(test_place_beside_where_i_live),
         cmocka_unit_test(test_answer_before_a_correction),
         cmocka_unit_test(test_address_after_at_home),
+        cmocka_unit_test(test_story_said_to_where),
         cmocka_unit_test(test_line_trouble_is_no_answer),
         cmocka_unit_test(test_clock_word_in_a_name),
         cmocka_unit_test(test_a_typed_without_accent),
