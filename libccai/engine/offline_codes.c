@@ -379,6 +379,31 @@ static CCAI_MUST_CHECK bool other_cue_at(const Ccai_offline *o, size_t f, size_t
     return false;
 }
 
+/* A postcode's shape, letters and digits run together: British ("G312LH",
+ * "SW1A1AA", "EH42AB": one or two letters, a digit, a letter or digit,
+ * then a digit and two letters) or Canadian ("J4K2T5": letter, digit,
+ * letter, digit, letter, digit). */
+static CCAI_MUST_CHECK bool postcode_shape(const char *c)
+{
+    size_t n = strlen(c), k = 0;
+    bool letters = true;
+    for (size_t i = 0; i < n; i++)
+        letters = letters && (is_upper((unsigned char)c[i]) || Ccai_is_digit((unsigned char)c[i]));
+    if (!letters)
+        return false;
+    if (n == 6 && is_upper((unsigned char)c[0]) && Ccai_is_digit((unsigned char)c[1]) &&
+        is_upper((unsigned char)c[2]) && Ccai_is_digit((unsigned char)c[3]) &&
+        is_upper((unsigned char)c[4]) && Ccai_is_digit((unsigned char)c[5]))
+        return true;
+    if (n < 5 || n > 7 || !is_upper((unsigned char)c[n - 1]) ||
+        !is_upper((unsigned char)c[n - 2]) || !Ccai_is_digit((unsigned char)c[n - 3]))
+        return false;
+    while (k < 2 && is_upper((unsigned char)c[k]))
+        k++;
+    /* the outward part: letters, a digit, a letter or digit */
+    return k >= 1 && Ccai_is_digit((unsigned char)c[k]) && n - 3 - k >= 1 && n - 3 - k <= 2;
+}
+
 void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
 {
     char best[VALUE_MAX];
@@ -444,6 +469,16 @@ void Ccai_ofl_extract_code(Ccai_offline *o, found *fd, size_t f, bool asked)
         }
         if (n == 0 || !(code_ok(buf, cued || asked)))
             continue;
+        /* "G 3 1, 2 L H", "code postal J 4 K, 2 T 5": a postcode said
+         * with the place ([location.postcode] before it, or its shape), no
+         * code unless the code is asked or cued */
+        if (!cued && !asked &&
+            (postcode_shape(buf) ||
+             (start > 0 && Ccai_ofl_sec_find(o, "location.postcode", start > 3 ? start - 3 : 0,
+                                             start, &(size_t){0}, &(size_t){0})))) {
+            i = end > i ? end - 1 : i;
+            continue;
+        }
         /* A cued code wins over one that is not; else the later (a
          * correction) or, when asked, the longer one. */
         if ((cued && !best_cued) ||

@@ -833,7 +833,11 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
         if (sv[s].question ||
             (Ccai_ofl_content_left(o, sv[s].b, sv[s].e) == 0 && !self_alone(o, sv[s].b, sv[s].e)) ||
             only_hedge(o, sv[s].b, sv[s].e) ||
-            (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e))) {
+            (o->to_person && !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e)) ||
+            /* "Sorry, sorry, I told wrongly.": the words of a correction
+             * alone answer nothing */
+            (correcting && Ccai_ofl_only_correction(o, sv[s].b, sv[s].e) &&
+             !negative_answer(o, sv[s].b, sv[s].e))) {
             sv[s].used = true;
             continue;
         }
@@ -910,11 +914,122 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                 if (k + 1 < nat)
                     k++;
             }
+            /* the place asked: the sentence of the answer that names it */
+            size_t fl = Ccai_ofl_location_field(o), place_s = nsv;
+            for (size_t s = 0; fl < o->nfields && asked[fl] && s < nsv && place_s == nsv; s++) {
+                bool address;
+                char *loc =
+                    owner[s] == fl && !sv[s].used && !Ccai_ofl_place_aside(o, sv[s].b, sv[s].e)
+                        ? Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address)
+                        : NULL;
+                if (loc)
+                    place_s = s;
+                ccai_free(loc);
+            }
+            /* where the sentence of the correction starts */
+            size_t corr_from = 0;
+            for (size_t s = 0; correcting && s < nsv; s++)
+                if (sv[s].b < corr && corr <= sv[s].e)
+                    corr_from = sv[s].b + 1;
             bool none_said[CCAI_FIELDS_MAX] = {false};
+            size_t restated = nsv; /* the sentence that said the place again */
             for (size_t s = 0; s < nsv; s++) {
                 size_t f = owner[s];
                 if (f >= o->nfields || sv[s].used)
                     continue;
+                /* after the place said again, what goes on with it ("Unit
+                 * seven slash thirty Curlewis Street, Bondi. Two oh two
+                 * six.", "... villa San Gerónimo, Puente Alto."): a number or
+                 * a name, about no field */
+                if (restated < s && fl < o->nfields &&
+                    !Ccai_ofl_about_a_field(o, sv[s].b, sv[s].e) &&
+                    !negative_answer(o, sv[s].b, sv[s].e) &&
+                    Ccai_ofl_content_left(o, sv[s].b, sv[s].e) > 0 &&
+                    Ccai_ofl_place_sentence_goes_on(o, sv[s].b, sv[s].e, false)) {
+                    /* an address alone is noted below: noted now */
+                    if (!fd->v[fl]) {
+                        bool address;
+                        put_read(o, fd, fl,
+                                 Ccai_ofl_location_in(o, sv[restated].b, sv[restated].e, &address));
+                    }
+                    if (!fd->v[fl])
+                        continue;
+                    char *more = Ccai_ofl_raw_span(o, sv[s].b, sv[s].e);
+                    char *j = more ? Ccai_asprintf("%s, %s", fd->v[fl], more) : NULL;
+                    ccai_free(more);
+                    if (j)
+                        Ccai_ofl_put(o, fd, fl, j);
+                    else
+                        o->oom = true;
+                    sv[s].used = true;
+                    continue;
+                }
+                /* To "where did it happen?", beside the sentence that names
+                 * the place: where the caller lives is not the place ("Not at
+                 * home, I live over in Alameda", "yo vivo arriba, en el
+                 * segundo piso"); what was said before it belongs to the
+                 * answer before (the day: "Four-ish.", "Tipo.", "iba a la
+                 * pega"), and after it only what goes on with it ("Kings
+                 * Heath.", "Two oh two six"), not a comment ("Je confonds
+                 * toujours avec l'ancienne adresse"). */
+                /* "Okay. My dog bit the mail carrier on the hand when he
+                 * came up the steps." to "when and where?", after a question
+                 * of the caller's: more of the story, no place in it (no
+                 * place word, no street): what happened noted grows, and the
+                 * place is asked again */
+                size_t fdsc = 0;
+                while (fdsc < o->nfields && strcmp(o->f[fdsc].name, "incident_description") != 0)
+                    fdsc++;
+                if (f == fl && place_s == nsv && fdsc < o->nfields && o->values[fdsc] &&
+                    !asked[fdsc] && !fd->v[fdsc] &&
+                    Ccai_ofl_field_sec_has(o, "topic", fdsc, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_field_sec_has(o, "topic", fl, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_field_sec_has(o, "cue", fl, sv[s].b, sv[s].e, &(size_t){0}) &&
+                    !Ccai_ofl_street_named(o, sv[s].b, sv[s].e)) {
+                    char *more = Ccai_ofl_raw_span(o, sv[s].b, sv[s].e);
+                    char *j = more ? Ccai_asprintf("%s. %s", o->values[fdsc], more) : NULL;
+                    ccai_free(more);
+                    if (j) {
+                        Ccai_ofl_put(o, fd, fdsc, j);
+                        fd->story_more = true;
+                    } else {
+                        o->oom = true;
+                    }
+                    sv[s].used = true;
+                    continue;
+                }
+                /* "Yesterday around noon, maybe ten after twelve.": what is
+                 * left of the day's sentence ("maybe") is no place */
+                bool day_left = false;
+                for (size_t q = sv[s].b; q < sv[s].e && !day_left; q++)
+                    day_left = o->mask[q];
+                /* (its clause cut from the day's: "Lundi vers dix-huit
+                 * heures, peut-être un peu après") */
+                for (size_t q = sv[s].b; q > 0 && !day_left && !Ccai_ofl_sentence_break(o, q); q--)
+                    day_left = o->mask[q - 1];
+                if (f == fl && place_s == nsv && day_left &&
+                    !Ccai_ofl_place_sentence_goes_on(o, sv[s].b, sv[s].e, false)) {
+                    bool address;
+                    char *loc = Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address);
+                    bool none = loc == NULL;
+                    ccai_free(loc);
+                    if (none) {
+                        sv[s].used = true;
+                        continue;
+                    }
+                }
+                if (f == fl && place_s < nsv && s != place_s) {
+                    bool address;
+                    char *loc = Ccai_ofl_location_in(o, sv[s].b, sv[s].e, &address);
+                    bool aside = Ccai_ofl_place_aside(o, sv[s].b, sv[s].e);
+                    bool drop = aside || (!loc && !Ccai_ofl_place_sentence_goes_on(
+                                                      o, sv[s].b, sv[s].e, s > place_s));
+                    ccai_free(loc);
+                    if (drop) {
+                        sv[s].used = true;
+                        continue;
+                    }
+                }
                 /* "No, nobody. The fire brigade came afterwards.", "Non,
                  * personne. Y'a des caméras": a none said is not undone by
                  * what the caller adds without the field's words (why
@@ -956,11 +1071,11 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                  * "The M6") */
                 if (Ccai_ofl_pure_location(o, f, asked, sv[s].b, sv[s].e)) {
                     fd->place_again = true;
+                    restated = s;
                     continue;
                 }
                 /* "It was at my sister's house, 14 Maple Drive" to "was
                  * anyone hurt?": the place said again replaces the one noted */
-                size_t fl = Ccai_ofl_location_field(o);
                 /* not with the words of the field asked ("at the Mater
                  * hospital" to "did anyone see a doctor?") */
                 char *place =
@@ -972,13 +1087,17 @@ static void extract_text(Ccai_offline *o, found *fd, const bool *asked, sentence
                     sv[s].used = true;
                     fd->place_again = true;
                     Ccai_ofl_put(o, fd, fl, place);
+                    restated = s;
                     continue;
                 }
                 /* "Hang on, I got the day wrong earlier, it was Thursday"
                  * said to "where did it happen?": a correction of another
                  * field answers nothing else unless it has this field's
                  * words or is a no */
-                if (correcting && other_value(o, fd, f, asked) &&
+                /* (from the sentence of the correction on: "Yo y mi marido.
+                 * ... Ah, y la dirección es el 12, no el 21, me confundí"
+                 * answers first) */
+                if (correcting && other_value(o, fd, f, asked) && sv[s].e >= corr_from &&
                     !negative_answer(o, sv[s].b, sv[s].e) &&
                     !Ccai_ofl_field_sec_has(o, "topic", f, sv[s].b, sv[s].e, &(size_t){0}) &&
                     !Ccai_ofl_field_sec_has(o, "cue", f, sv[s].b, sv[s].e, &(size_t){0})) {

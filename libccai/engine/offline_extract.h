@@ -27,6 +27,8 @@ typedef struct found {
     int64_t day;
     bool place_again; /* the place said again to another question: it
                        * replaces the one noted */
+    bool story_more;  /* more of the story said to "where?": what happened
+                       * noted grows */
 } found;
 
 typedef struct sentence {
@@ -83,6 +85,13 @@ CCAI_MUST_CHECK bool Ccai_ofl_sec_has(const Ccai_offline *o, const char *section
                                       size_t e);
 CCAI_MUST_CHECK bool Ccai_ofl_sentence_break(const Ccai_offline *o, size_t i);
 size_t Ccai_ofl_sentence_end(const Ccai_offline *o, size_t b);
+/* Where the caller lives, not where it happened ([location.aside]). */
+CCAI_MUST_CHECK bool Ccai_ofl_place_aside(const Ccai_offline *o, size_t b, size_t e);
+/* A sentence after the place that goes on with it (a number, a name). */
+CCAI_MUST_CHECK bool Ccai_ofl_place_sentence_goes_on(const Ccai_offline *o, size_t b, size_t e,
+                                                     bool after);
+/* Only a correction's words ("Sorry, I told wrongly."). */
+CCAI_MUST_CHECK bool Ccai_ofl_only_correction(const Ccai_offline *o, size_t b, size_t e);
 /* A street word with its name in [b, e) ("rue Gambetta", "Mill Road")? */
 CCAI_MUST_CHECK bool Ccai_ofl_street_named(const Ccai_offline *o, size_t b, size_t e);
 

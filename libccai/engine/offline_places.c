@@ -237,6 +237,32 @@ static CCAI_MUST_CHECK bool second_street(const Ccai_offline *o, size_t i, size_
     return false;
 }
 
+/* Where an address said with no preposition starts, its street word at
+ * i: the street's name before it ("Curlewis Street"), the house's number
+ * before that, in digits or words and in groups ("2360 rue Bourassa",
+ * "seven slash thirty": [location.number.join]), and the flat's word
+ * before the number ([location.unit]: "Unit seven slash thirty Curlewis
+ * Street"). */
+static size_t address_start(const Ccai_offline *o, size_t b, size_t i)
+{
+    size_t k = i;
+    while (k > b && i - k < 4 && capitalised(o, k - 1) && !Ccai_ofl_clause_break(o, k))
+        k--;
+    size_t j = k, n;
+    while (j > b && !Ccai_ofl_clause_break(o, j) && !o->mask[j - 1] &&
+           (Ccai_ofl_is_digit_ch(o->norm[o->tok[j - 1].start]) ||
+            (Ccai_ofl_sec_value(o, V_NUMBER, j - 1, &n) >= 0 && n == 1) ||
+            Ccai_ofl_sec_at(o, "location.number.join", j - 1, j) == 1))
+        j--;
+    if (j < k) {
+        if (j > b && !Ccai_ofl_clause_break(o, j) &&
+            Ccai_ofl_sec_at(o, "location.unit", j - 1, j) == 1)
+            j--;
+        k = j;
+    }
+    return k;
+}
+
 /* "at my home, 15 Birch Court, Seattle": from the place word back to its
  * preposition, to the end of the sentence or an "and". */
 static char *location_span(Ccai_offline *o, size_t b, size_t e, bool *ret_address, size_t *ret_b,
@@ -305,6 +331,8 @@ static char *location_span(Ccai_offline *o, size_t b, size_t e, bool *ret_addres
             if (!address)
                 return NULL;
             k = best > b && Ccai_ofl_is_digit_ch(o->norm[o->tok[best - 1].start]) ? best - 1 : best;
+            if (!o->mask[best] && Ccai_ofl_sec_at(o, "location.street", best, best + 1) == 1)
+                k = address_start(o, b, best);
         } else {
             /* "at the Safeway on Market Street": the place before the street */
             for (size_t j = k; j > b && k - j < 4 && !o->mask[j - 1]; j--) {
@@ -427,7 +455,10 @@ char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
     if (!loc)
         return NULL;
     size_t from = b;
-    while (from < pb && Ccai_ofl_hesitation(o, from))
+    /* "Le 2360 rue Bourassa": an article before the house's number */
+    while (from < pb &&
+           (Ccai_ofl_hesitation(o, from) ||
+            (Ccai_ofl_filler(o, from) && Ccai_ofl_is_digit_ch(o->norm[o->tok[from + 1].start]))))
         from++;
     if (from < pb && Ccai_ofl_sec_find(o, "cue.incident_location", from, pb + 1, &pos, &len) &&
         pos == from && pos + len == pb)
@@ -435,9 +466,73 @@ char *Ccai_ofl_place_restated(Ccai_offline *o, size_t b, size_t e)
     bool named = address || Ccai_ofl_street_named(o, pb, pe);
     for (size_t k = pb + 1; k < pe && !named; k++)
         named = capitalised(o, k);
-    if (from < pb || !named || (pe < e && Ccai_ofl_about_a_field(o, pe, e))) {
+    /* what follows is about another field, not the place's own words
+     * (", villa San Gerónimo") */
+    bool other = false;
+    size_t fl = Ccai_ofl_location_field(o);
+    for (size_t f = 0; pe < e && f < o->nfields && !other; f++)
+        other = f != fl && o->f[f].type == CCAI_FIELD_TEXT &&
+                (Ccai_ofl_field_sec_has(o, "topic", f, pe, e, &pos) ||
+                 Ccai_ofl_field_sec_has(o, "cue", f, pe, e, &pos));
+    if (from < pb || !named || other) {
         ccai_free(loc);
         return NULL;
     }
     return loc;
+}
+
+/* Does [b, e) say where the caller lives, not where it happened
+ * ([location.aside]: "I live over in Alameda", "nous on habite à
+ * Épalinges", "yo vivo en Lanús", "that is where I stay")? */
+CCAI_MUST_CHECK bool Ccai_ofl_place_aside(const Ccai_offline *o, size_t b, size_t e)
+{
+    return Ccai_ofl_sec_has(o, "location.aside", b, e);
+}
+
+/* Does the sentence [b, e), said after the place in the same answer, go
+ * on with it: a number (digits or number words: "Two oh two six"), a
+ * capitalised word after its first ("Kings Heath."), or, @p after the
+ * place, two content words at most ("Birmingham, obviously."; before it,
+ * "Tipo.", "Four-ish." end the answer before)? Not the story or a comment
+ * ("Je confonds toujours avec l'ancienne adresse", "iba a la pega"). */
+CCAI_MUST_CHECK bool Ccai_ofl_place_sentence_goes_on(const Ccai_offline *o, size_t b, size_t e,
+                                                     bool after)
+{
+    size_t words = 0;
+    for (size_t k = b; k < e; k++) {
+        if (o->mask[k] || Ccai_ofl_hesitation(o, k))
+            continue;
+        size_t j = k;
+        /* number words two at least: "un peu après" has an article */
+        if (Ccai_ofl_is_digit_ch(o->norm[o->tok[k].start]) ||
+            (Ccai_ofl_number_words(o, &j) >= 0 && j > k &&
+             (j > k + 1 || Ccai_ofl_number_words(o, &(size_t){j}) >= 0)) ||
+            (k > b && capitalised(o, k)))
+            return true;
+        words += !Ccai_ofl_filler(o, k);
+    }
+    return after && words <= 2;
+}
+
+/* Is [b, e) only a correction's words ("Sorry, sorry, I told wrongly.",
+ * "Excusez, je me suis trompé tantôt", "Oiga, la dirección se la di
+ * mal"): [correction] entries, hesitations and fillers, two other words
+ * at most; not a no ("No, sorry.")? */
+CCAI_MUST_CHECK bool Ccai_ofl_only_correction(const Ccai_offline *o, size_t b, size_t e)
+{
+    size_t other = 0;
+    bool any = false;
+    for (size_t k = b; k < e;) {
+        /* the correction's words may be taken already (masked) */
+        size_t m = Ccai_ofl_sec_at(o, "correction", k, e);
+        if (m) {
+            any = true;
+            k += m;
+            continue;
+        }
+        if (!o->mask[k] && !Ccai_ofl_hesitation(o, k) && !Ccai_ofl_filler(o, k))
+            other++;
+        k++;
+    }
+    return any && other <= 2 && !Ccai_ofl_sec_at(o, "negation", b, b + 1);
 }

@@ -981,6 +981,125 @@ static void answer_digits(Ccai_offline *o, answer_turn *tn)
     }
 }
 
+/* A house's number at token k of [k, e): digits ("154") or words ("cent
+ * cinquante-quatre", "four thirty" is not one), into out; where it ends in
+ * *end. */
+static CCAI_MUST_CHECK bool house_number_at(const Ccai_offline *o, size_t k, size_t e, char *out,
+                                            size_t cap, size_t *end)
+{
+    if (k >= e || o->tok[k].len == 0)
+        return false;
+    const char *t = o->norm + o->tok[k].start;
+    if (Ccai_ofl_is_digit_ch(t[0])) {
+        size_t n = o->tok[k].len;
+        if (n + 1 > cap)
+            return false;
+        for (size_t c = 0; c < n; c++)
+            if (!Ccai_ofl_is_digit_ch(t[c]))
+                return false;
+        memcpy(out, t, n);
+        out[n] = '\0';
+        *end = k + 1;
+        return true;
+    }
+    size_t j = k;
+    int v = Ccai_ofl_number_words_999(o, &j);
+    if (v < 0 || v > 999 || j <= k || j > e || cap < 4)
+        return false;
+    snprintf(out, cap, "%d", v % 1000);
+    *end = j;
+    return true;
+}
+
+/* The place's number corrected ("c'est le 154, pas le 145", "es Huallaga
+ * 430, no 340", "72, not 27"): a number, a [digits.not] word, a number
+ * that is a word of the place noted; that number is replaced in the place.
+ * The sentences of the turn that only say the place again, its number or
+ * the correction ("Cent cinquante-quatre, chemin du Lac-Noir.", "Cuatro,
+ * tres, cero.", "Excusez, je me suis trompé tantôt") answer nothing else. */
+static void answer_place_number(Ccai_offline *o, answer_turn *tn)
+{
+    size_t fl = Ccai_ofl_location_field(o);
+    if (fl >= o->nfields || !o->values[fl])
+        return;
+    const char *place = o->values[fl];
+    /* over the whole utterance: "430, no 340" is two sentences to the
+     * reader of answers (a no after a comma starts one) */
+    for (size_t i = 1; i < o->ntok && !o->oom; i++) {
+        size_t m = Ccai_ofl_sec_at(o, "digits.not", i, o->ntok);
+        if (!m)
+            continue;
+        /* the new number just before (a comma, an article between), the
+         * old one just after */
+        char nw[16] = "", old[16] = "";
+        size_t end = 0, nb = i;
+        for (size_t k = i; k > 0 && i - k < 3 && !nw[0]; k--) {
+            if (house_number_at(o, k - 1, i, nw, sizeof nw, &end) && end + 1 >= i)
+                nb = k - 1;
+            else
+                nw[0] = '\0';
+        }
+        size_t k = i + m;
+        while (k < o->ntok && k < i + m + 2 &&
+               !house_number_at(o, k, o->ntok, old, sizeof old, &end))
+            k++;
+        if (!nw[0] || !old[0] || strcmp(nw, old) == 0)
+            continue;
+        /* nothing but a comma or a space between them */
+        bool apart = false;
+        for (size_t r = o->tok[nb].raw; r < o->tok[k].raw && !apart; r++)
+            apart = o->raw[r] == '.' || o->raw[r] == '?' || o->raw[r] == '!' || o->raw[r] == ';';
+        if (apart)
+            continue;
+        /* the old number is a word of the place noted */
+        const char *at = NULL;
+        size_t ol = strlen(old);
+        for (const char *c = strstr(place, old); c && !at; c = strstr(c + 1, old))
+            if ((c == place || !Ccai_ofl_is_digit_ch(c[-1])) && !Ccai_ofl_is_digit_ch(c[ol]))
+                at = c;
+        if (!at)
+            continue;
+        char *v = Ccai_asprintf("%.*s%s%s", (int)(at - place), place, nw, at + ol);
+        if (!v) {
+            o->oom = true;
+            return;
+        }
+        ccai_free(tn->fd.v[fl]);
+        tn->fd.v[fl] = v;
+        tn->fd.place_again = true;
+        /* what was said of the place answers nothing else: the sentences
+         * of the correction, the place or its number said again, the
+         * correction's words */
+        for (size_t r = 0; r < tn->ns; r++) {
+            size_t rb = tn->sv[r].b, re = tn->sv[r].e;
+            bool address;
+            bool here = rb <= end && re > nb;
+            char *loc = here ? NULL : Ccai_ofl_location_in(o, rb, re, &address);
+            bool numbers = true;
+            for (size_t q = rb; q < re && numbers;) {
+                char d[16];
+                size_t qe;
+                if (house_number_at(o, q, re, d, sizeof d, &qe))
+                    q = qe;
+                else if (o->mask[q] || Ccai_ofl_hesitation(o, q) || Ccai_ofl_filler(o, q))
+                    q++;
+                else
+                    numbers = false;
+            }
+            if (here || loc || numbers || Ccai_ofl_only_correction(o, rb, re)) {
+                tn->sv[r].question = false;
+                for (size_t q = rb; q < re; q++)
+                    o->mask[q] = true;
+            }
+            ccai_free(loc);
+        }
+        tn->question = false;
+        for (size_t r = 0; r < tn->ns; r++)
+            tn->question |= tn->sv[r].question;
+        return;
+    }
+}
+
 /* 4. The values read, stored (corrections, days and parts of the day). */
 static void answer_store(Ccai_offline *o, answer_turn *tn)
 {
@@ -1001,7 +1120,8 @@ static void answer_store(Ccai_offline *o, answer_turn *tn)
          * "around eleven thirty"). */
         bool refines = dt && had && o->st.dt_part && !tn->fd.date_only && !tn->fd.dt_part &&
                        strncmp(o->values[f], tn->fd.v[f], 10) == 0;
-        bool again = tn->fd.place_again && strcmp(o->f[f].name, "incident_location") == 0;
+        bool again = (tn->fd.place_again && strcmp(o->f[f].name, "incident_location") == 0) ||
+                     (tn->fd.story_more && strcmp(o->f[f].name, "incident_description") == 0);
         if (had && !tn->asked[f] && !tn->correcting && o->f[f].type != CCAI_FIELD_EMAIL &&
             !refines && !again)
             continue;
@@ -1288,6 +1408,7 @@ void Ccai_ofl_handle_answer(Ccai_offline *o)
     tn->pending_f = o->st.pending_date ? o->st.cur : o->nfields;
     answer_sentences(o, tn);
     answer_cannot_tell(o, tn);
+    answer_place_number(o, tn);
     Ccai_ofl_extract_all(o, &tn->fd, tn->asked, tn->corr, tn->sv, tn->ns);
     answer_digits(o, tn);
     answer_store(o, tn);

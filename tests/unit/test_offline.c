@@ -5676,6 +5676,169 @@ static void test_place_said_to_the_next_question(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* To "when and where?": where the caller lives said beside the place
+ * ([location.aside]) and a comment after it are not the place; the place's
+ * number corrected on a later turn ("c'est le 36, pas le 63") replaces it
+ * in the place noted, and that turn, its correction's words included, is
+ * noted as nothing else. */
+static void test_place_beside_where_i_live(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *fix, *key, *not1, *not2;
+    } cases[] = {
+        {"en-GB", "Someone keyed my car.",
+         "Tuesday around noon. At the Asda car park, 84 Pilgrim Street, Newcastle. I live out in "
+         "Gosforth myself.",
+         "Sorry, I said it wrong. It's 48, not 84.", "48 Pilgrim", "Gosforth", "84"},
+        {"fr-FR", "Un arbre est tombé sur ma clôture.",
+         "Jeudi vers dix heures. Au 63 rue des Peupliers, à Rennes. Nous, on habite à Brest, "
+         "c'est la maison de ma sœur.",
+         "Excusez, je me suis trompée : c'est le 36, pas le 63.", "36 rue des Peupliers", "Brest",
+         "63"},
+        {"es-ES", "Se me inundó el garaje.",
+         "El lunes por la tarde, a eso de las cinco. En la calle Olmos 15, en Burgos. Yo vivo en "
+         "Palencia, es la casa de mis padres.",
+         "Perdone, se lo di mal: es Olmos 51, no 15.", "Olmos 51", "Palencia", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        const Ccai_offline_reply *r = in(o, cases[i].when);
+        const char *v = set_value(r, "incident_location");
+        if (!v || strstr(v, cases[i].not1))
+            bad++, print_error("\"%s\": location %s\n", cases[i].when, v ? v : "(unset)");
+        r = in(o, cases[i].fix);
+        v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key) || (cases[i].not2 && strstr(v, cases[i].not2)))
+            bad++, print_error("\"%s\": location %s\n", cases[i].fix, v ? v : "(unset)");
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_location") != 0)
+                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].fix, r->v[k].field,
+                                   r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* An answer, then a correction of another field in the same turn ("Just
+ * me and my brother. Oh, and I got the day wrong, ..."): the answer said
+ * before the correction's sentence is noted. */
+static void test_answer_before_a_correction(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    Ccai_offline *o = make_from(s, "en-US", NULL);
+    (void)in(o, "A branch fell on my garage roof.");
+    (void)in(o, "Saturday around three in the afternoon, at 9 Cedar Lane in Dayton.");
+    (void)in(o, "No, nobody was hurt. Nothing was damaged before.");
+    const Ccai_offline_reply *r = in(o, "Just me and my brother Sam. Nobody saw it. Oh, and the "
+                                        "address, I got it wrong, it's 19, not 9.");
+    const char *v = set_value(r, "involved_parties");
+    assert_non_null(v);
+    assert_non_null(strstr(v, "brother"));
+    v = set_value(r, "incident_location");
+    assert_non_null(v);
+    assert_non_null(strstr(v, "19 Cedar"));
+    Ccai_offline_free(o);
+    ccai_claim_schema_unref(s);
+}
+
+/* "At home" first, then the address on the next turn, to another question:
+ * an address with no preposition, its flat's word and its numbers in words
+ * ("Flat four stroke two Gorgie Road"), or an article before its number
+ * ("Le 18 rue ..."), replaces the place, with what goes on with it (a
+ * postcode, a town); a postcode said with it is no policy number. */
+static void test_address_after_at_home(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *when, *place, *key1, *key2;
+    } cases[] = {
+        {"en-GB", "The bath overflowed and came through the ceiling.",
+         "Last night around nine. At home.",
+         "Flat four stroke two Gorgie Road, Edinburgh. E H 11, 2 R T.", "Gorgie", "11"},
+        {"fr-CA", "Le toit coule dans la chambre.", "Hier soir vers neuf heures. Chez nous.",
+         "Le 18 rue Champlain, à Gatineau. Code postal J 8 X, 3 R 2.", "18 rue Champlain",
+         "Gatineau"},
+        {"es-CL", "Se nos llovió la pieza.", "Anoche como a las nueve. En la casa.",
+         "Pasaje Las Dalias 455, villa Los Robles, Maipú.", "Dalias 455", "Maipú"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        (void)in(o, cases[i].when);
+        const Ccai_offline_reply *r = in(o, cases[i].place);
+        const char *v = set_value(r, "incident_location");
+        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
+            bad++, print_error("\"%s\": location %s\n", cases[i].place, v ? v : "(unset)");
+        for (size_t k = 0; k < r->n; k++)
+            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+                strcmp(r->v[k].field, "incident_location") != 0)
+                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].place, r->v[k].field,
+                                   r->v[k].text);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
+/* To "when and where?", more of the story with no place in it (after a
+ * question of the caller's) grows what happened and is not the place; what
+ * is left of the day's sentence ("maybe") is no place either: the place is
+ * asked again. */
+static void test_story_said_to_where(void **state)
+{
+    (void)state;
+    ccai_claim_schema *s = default_schema();
+    int bad = 0;
+    static const struct {
+        const char *lang, *what, *story, *key, *when;
+    } cases[] = {
+        {"en-US", "Do you handle water claims? The dishwasher leaked.",
+         "The hose split and the water soaked the floor and the cabinets.", "soaked",
+         "Monday around six, maybe ten past."},
+        {"fr-FR", "C'est pour un dégât des eaux, ça se déclare ici ?",
+         "Le flexible du lave-vaisselle a lâché et l'eau a abîmé le parquet.", "parquet",
+         "Lundi vers dix-huit heures, peut-être un peu après."},
+        {"es-ES", "¿Esto es para siniestros de agua? Se rompió el lavavajillas.",
+         "La manguera se rajó y el agua estropeó el suelo y los muebles.", "estropeó",
+         "El lunes a eso de las seis, quizás un poco más."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
+        (void)in(o, cases[i].what);
+        const Ccai_offline_reply *r = in(o, cases[i].story);
+        const char *v = set_value(r, "incident_description");
+        if (!v || !strstr(v, cases[i].key))
+            bad++, print_error("\"%s\": description %s\n", cases[i].story, v ? v : "(unset)");
+        if (set_value(r, "incident_location"))
+            bad++, print_error("\"%s\": location %s\n", cases[i].story,
+                               set_value(r, "incident_location"));
+        r = in(o, cases[i].when);
+        if (set_value(r, "incident_location"))
+            bad++, print_error("\"%s\": location %s\n", cases[i].when,
+                               set_value(r, "incident_location"));
+        const char *f[4];
+        bool time_only;
+        size_t n = Ccai_offline_asking(o, f, 4, &time_only);
+        bool asks = false;
+        for (size_t k = 0; k < n; k++)
+            asks = asks || strcmp(f[k], "incident_location") == 0;
+        if (!asks)
+            bad++, print_error("\"%s\": the place is not asked\n", cases[i].when);
+        Ccai_offline_free(o);
+    }
+    ccai_claim_schema_unref(s);
+    assert_int_equal(bad, 0);
+}
+
 /* A bad line and where the caller is while calling ("sorry, you're
  * cutting out, I'm on the train", "je vous entends mal, je suis dans le
  * métro", "no te escucho, estoy en el metro") answer nothing: not the
@@ -6905,6 +7068,10 @@ int main(void)
         cmocka_unit_test(test_places_as_people_say_them),
         cmocka_unit_test(test_roads_and_corners),
         cmocka_unit_test(test_place_said_to_the_next_question),
+        cmocka_unit_test(test_place_beside_where_i_live),
+        cmocka_unit_test(test_answer_before_a_correction),
+        cmocka_unit_test(test_address_after_at_home),
+        cmocka_unit_test(test_story_said_to_where),
         cmocka_unit_test(test_line_trouble_is_no_answer),
         cmocka_unit_test(test_clock_word_in_a_name),
         cmocka_unit_test(test_a_typed_without_accent),
