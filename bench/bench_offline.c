@@ -172,15 +172,26 @@ static bool correct(const char *field, const char *expected, const char *value)
     if (is_none(value) && !strstr(bar, "none"))
         return false;
     fold(value, b, sizeof b);
-    fold(bar + 1, a, sizeof a);
-    /* every key (alternatives split by '/') */
-    for (char *k = strtok(a, " "); k; k = strtok(NULL, " ")) {
+    /* every key, split by spaces before folding: "a/b" accepts either (the
+     * fold made '/' a space, so both were required until 2026-12-07); an
+     * alternative that folds to several words ("saint-denis") needs them all */
+    snprintf(a, sizeof a, "%s", bar + 1);
+    char *save = NULL;
+    for (char *k = strtok_r(a, " \t", &save); k; k = strtok_r(NULL, " \t", &save)) {
         bool any = false;
         for (char *alt = k; alt && !any;) {
             char *slash = strchr(alt, '/');
             if (slash)
                 *slash = '\0';
-            any = has_key(b, alt) || (strcmp(alt, "none") == 0 && is_none(value));
+            char f[256], *wsave = NULL;
+            fold(alt, f, sizeof f);
+            bool all = false;
+            for (char *w = strtok_r(f, " ", &wsave); w; w = strtok_r(NULL, " ", &wsave)) {
+                all = has_key(b, w) || (strcmp(w, "none") == 0 && is_none(value));
+                if (!all)
+                    break;
+            }
+            any = all;
             alt = slash ? slash + 1 : NULL;
         }
         if (!any)
