@@ -1751,12 +1751,12 @@ void Ccai_ofl_extract_all(Ccai_offline *o, found *fd, const bool *asked, size_t 
                 o->mask[k] = true;
         } else if (sv[s].e < corr && s + 1 < ns && sv[s + 1].b < corr && corr <= sv[s + 1].e &&
                    Ccai_ofl_content_left(o, sv[s + 1].b, corr) == 0) {
-            /* "It was the 4th. No, sorry, the 5th.", "¡Bauti, dejá eso!
-             * Perdón.": the value taken back, or an aside; not "No
+            /* "It was the 4th. No, sorry, the 5th.": the value taken
+             * back; "Put that down, you! Sorry.": an aside. Not "No
              * injuries. Actually, I got the day wrong, it was Sunday", "A
-             * fire in my kitchen. This was the 5th, no, sorry, the 4th": a
-             * no or a field's words, no value read in it, answer *
-             * something, then another field is corrected */
+             * fire in my kitchen. This was the 5th, no, sorry, the 4th":
+             * a no or a field's words with no value read in them answer
+             * the question, then another field is corrected */
             bool read = false;
             for (size_t k = sv[s].b; k < sv[s].e && !read; k++)
                 read = o->used[k];
