@@ -754,16 +754,14 @@ typedef struct answer_turn {
  * change quoi ?")? */
 static CCAI_MUST_CHECK bool place_asked_said(Ccai_offline *o, const bool *asked, size_t b, size_t e)
 {
-    for (size_t f = 0; f < o->nfields; f++) {
-        if (!asked[f] || strcmp(o->f[f].name, "incident_location") != 0)
-            continue;
-        bool address;
-        char *loc = Ccai_ofl_location_in(o, b, e, &address);
-        bool got = loc != NULL;
-        ccai_free(loc);
-        return got;
-    }
-    return false;
+    size_t fl = Ccai_ofl_location_field(o);
+    if (fl >= o->nfields || !asked[fl])
+        return false;
+    bool address;
+    char *loc = Ccai_ofl_location_in(o, b, e, &address);
+    bool got = loc != NULL;
+    ccai_free(loc);
+    return got;
 }
 
 /* 1. The sentences: questions, tags and checks told apart from answers,

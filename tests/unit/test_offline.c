@@ -5632,6 +5632,28 @@ static void test_roads_and_corners(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* What happened, when, then the place said: the place noted has both key
+ * words, and nothing else is noted on that turn. The errors found. */
+static int place_noted_alone(const ccai_claim_schema *s, const char *lang, const char *what,
+                             const char *when, const char *place, const char *key1,
+                             const char *key2)
+{
+    int bad = 0;
+    Ccai_offline *o = make_from(s, lang, NULL);
+    (void)in(o, what);
+    (void)in(o, when);
+    const Ccai_offline_reply *r = in(o, place);
+    const char *v = set_value(r, "incident_location");
+    if (!v || !strstr(v, key1) || !strstr(v, key2))
+        bad++, print_error("\"%s\": location %s\n", place, v ? v : "(unset)");
+    for (size_t k = 0; k < r->n; k++)
+        if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
+            strcmp(r->v[k].field, "incident_location") != 0)
+            bad++, print_error("\"%s\": %s = %s noted\n", place, r->v[k].field, r->v[k].text);
+    Ccai_offline_free(o);
+    return bad;
+}
+
 /* The place said again, in full, to the next question ("was anyone
  * hurt?") after a first answer that missed it (a bad line, a vague word)
  * or said less: it replaces the place noted and answers nothing else. */
@@ -5657,21 +5679,9 @@ static void test_place_said_to_the_next_question(void **state)
         {"en-GB", "A van clipped my wing mirror.", "This morning around ten. On the A38.",
          "A38, southbound, just after junction 5, near Bristol.", "junction 5", "Bristol"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
-        (void)in(o, cases[i].what);
-        (void)in(o, cases[i].when);
-        const Ccai_offline_reply *r = in(o, cases[i].place);
-        const char *v = set_value(r, "incident_location");
-        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
-            bad++, print_error("\"%s\": location %s\n", cases[i].place, v ? v : "(unset)");
-        for (size_t k = 0; k < r->n; k++)
-            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
-                strcmp(r->v[k].field, "incident_location") != 0)
-                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].place, r->v[k].field,
-                                   r->v[k].text);
-        Ccai_offline_free(o);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        bad += place_noted_alone(s, cases[i].lang, cases[i].what, cases[i].when, cases[i].place,
+                                 cases[i].key1, cases[i].key2);
     ccai_claim_schema_unref(s);
     assert_int_equal(bad, 0);
 }
@@ -5770,21 +5780,9 @@ static void test_address_after_at_home(void **state)
         {"es-CL", "Se nos llovió la pieza.", "Anoche como a las nueve. En la casa.",
          "Pasaje Las Dalias 455, villa Los Robles, Maipú.", "Dalias 455", "Maipú"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        Ccai_offline *o = make_from(s, cases[i].lang, NULL);
-        (void)in(o, cases[i].what);
-        (void)in(o, cases[i].when);
-        const Ccai_offline_reply *r = in(o, cases[i].place);
-        const char *v = set_value(r, "incident_location");
-        if (!v || !strstr(v, cases[i].key1) || !strstr(v, cases[i].key2))
-            bad++, print_error("\"%s\": location %s\n", cases[i].place, v ? v : "(unset)");
-        for (size_t k = 0; k < r->n; k++)
-            if (r->v[k].kind == CCAI_OFFLINE_SET_FIELD &&
-                strcmp(r->v[k].field, "incident_location") != 0)
-                bad++, print_error("\"%s\": %s = %s noted\n", cases[i].place, r->v[k].field,
-                                   r->v[k].text);
-        Ccai_offline_free(o);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        bad += place_noted_alone(s, cases[i].lang, cases[i].what, cases[i].when, cases[i].place,
+                                 cases[i].key1, cases[i].key2);
     ccai_claim_schema_unref(s);
     assert_int_equal(bad, 0);
 }
